@@ -1,0 +1,1 @@
+"""Analysis: pure functions over the workspace (health, selectors, subgroup search, statistics, ICP)."""

@@ -1,0 +1,253 @@
+"""The `icp-agent` command line: thin wrappers over the toolkit.
+
+Every command takes --workspace and --json; user mistakes exit 2 with one clear line,
+bugs exit 1. Progress goes to stderr (only on a terminal, never with --quiet), so
+stdout carries the result alone.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from contextlib import contextmanager
+from functools import wraps
+from pathlib import Path
+
+import click
+from pydantic import BaseModel
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__, toolkit
+from .errors import UserError
+from .workspace import DEFAULT_PATH, Workspace
+
+err = Console(stderr=True)
+out = Console(highlight=False, soft_wrap=True)
+
+
+class Ctx:
+    def __init__(self, workspace: str, as_json: bool, quiet: bool):
+        self.workspace = Workspace(workspace)
+        self.as_json = as_json
+        self.quiet = quiet
+
+    @contextmanager
+    def progress(self):
+        """A spinner on stderr whose text each step updates; silent when piped or --quiet."""
+        if self.quiet or not sys.stderr.isatty():
+            yield lambda _message: None
+            return
+        with err.status("starting") as status:
+            yield lambda message: status.update(message)
+
+    def emit(self, result, human: Callable[[], None]) -> None:
+        if self.as_json:
+            data = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
+            click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+        else:
+            human()
+
+
+def handle_errors(func):
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except UserError as exc:
+            err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            sys.exit(2)
+    return wrapper
+
+
+common = [
+    click.option("--workspace", "-w", default=DEFAULT_PATH, show_default=True, envvar="ICP_WORKSPACE",
+                 help="the DuckDB workspace file"),
+    click.option("--json", "as_json", is_flag=True, help="print the result as JSON"),
+    click.option("--quiet", "-q", is_flag=True, help="no progress output"),
+]
+
+
+def with_common(func):
+    for option in reversed(common):
+        func = option(func)
+    return func
+
+
+input_options = [
+    click.option("--customers", type=click.Path(), help="the customers/companies file"),
+    click.option("--deals", type=click.Path(), help="the deals/opportunities file"),
+    click.option("--contacts", type=click.Path(), help="the contacts file (job titles, buying roles)"),
+    click.option("--prospects", type=click.Path(), help="the prospect list (the TAM, no outcomes)"),
+    click.option("--interviews", type=click.Path(), help="a folder of interview notes (.md/.txt)"),
+    click.option("--mapping", "mapping_file", type=click.Path(), help="a TOML mapping file overriding headers, "
+                                                                      "roles, types and date order"),
+    click.option("--lenient", is_flag=True, help="reject malformed rows (reported) instead of failing the import"),
+]
+
+
+def with_inputs(func):
+    for option in reversed(input_options):
+        func = option(func)
+    return func
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="icp-agent")
+def main() -> None:
+    """A data-backed Ideal Customer Profile from your own CRM exports."""
+
+
+@main.command("import")
+@click.argument("data_dir", required=False, type=click.Path())
+@with_inputs
+@with_common
+@handle_errors
+def import_cmd(data_dir, customers, deals, contacts, prospects, interviews, mapping_file, lenient, workspace,
+               as_json, quiet):
+    """Import CRM exports (DATA_DIR, or files named with flags) into the workspace."""
+    ctx = Ctx(workspace, as_json, quiet)
+    with ctx.progress() as progress:
+        result = toolkit.import_data(ctx.workspace, data_dir, customers=customers, deals=deals, contacts=contacts,
+                                     prospects=prospects, interviews=interviews, mapping_file=mapping_file,
+                                     lenient=lenient, progress=progress)
+    ctx.emit(result, lambda: print_import(result))
+
+
+def print_import(result: toolkit.ImportResult) -> None:
+    for item in result.plan:
+        out.print(f"{Path(item.path).name}: {item.kind} ({item.reason})")
+    for report in result.reports:
+        state = "already imported, unchanged" if report.already_imported else (
+            f"{report.rows_read:,} rows read, {report.rows_kept:,} kept, {report.rows_rejected:,} rejected, "
+            f"{report.duplicates_dropped:,} exact duplicates dropped")
+        out.print(f"  {report.kind}: {state}")
+        for warning in report.warnings:
+            out.print(f"  warning: {warning}")
+    if result.interviews:
+        out.print(f"  interviews: {result.interviews['documents']} notes")
+        for name in result.interviews["contains_instructions"]:
+            out.print(f"  note: {name} contains text addressed to an AI; it is treated as data, never obeyed")
+    for link in result.links:
+        out.print(f"  {link.kind} linked by {link.linked_by or 'nothing shared'}: {link.linked:,} of {link.rows:,} "
+                  f"({link.standalone:,} carry their own firmographics, {link.unlinked:,} link to nothing)")
+
+
+@main.command()
+@click.option("--kind", type=click.Choice(["customers", "deals", "contacts", "prospects"]),
+              help="show one kind only")
+@with_common
+@handle_errors
+def inspect(kind, workspace, as_json, quiet):
+    """Show what the workspace holds: per column the mapped field, role, type, % missing, examples."""
+    ctx = Ctx(workspace, as_json, quiet)
+    if not ctx.workspace.path.exists():
+        raise UserError("no workspace here yet", file=str(ctx.workspace.path),
+                        hint="run `icp-agent import DATA_DIR` first, or pass --workspace")
+    summary = toolkit.inspect_workspace(ctx.workspace)
+    if kind:
+        summary.current = {k: v for k, v in summary.current.items() if k == kind}
+    ctx.emit(summary, lambda: print_summary(summary))
+
+
+def print_summary(summary) -> None:
+    out.print(f"workspace {summary.workspace} (schema v{summary.schema_version})")
+    for kind, report in summary.current.items():
+        table = Table(title=f"{kind}: {report.file_name} ({report.rows_kept:,} rows, "
+                            f"{report.rows_rejected:,} rejected, {report.duplicates_dropped:,} duplicates dropped)",
+                      title_justify="left")
+        for name in ("header", "field", "role", "type", "% missing", "examples", "unparsed"):
+            table.add_column(name, overflow="fold")
+        for c in report.columns:
+            table.add_row(c.header, c.field, summary.roles.get(c.field, c.role), c.type, f"{c.pct_missing:.1f}",
+                          ", ".join(c.examples)[:60], f"{c.unparsed:,}" if c.unparsed else "")
+        out.print(table)
+        for r in report.rejected[:10]:
+            out.print(f"  rejected row {r.row}: {r.reason}")
+        if report.rows_rejected > 10:
+            out.print(f"  ... {report.rows_rejected - 10} more rejected rows (see --json)")
+    if summary.interviews:
+        out.print(f"interviews: {summary.interviews} notes")
+
+
+@main.command()
+@click.argument("assignments", nargs=-1, required=True)
+@with_common
+@handle_errors
+def roles(assignments, workspace, as_json, quiet):
+    """Override field roles: icp-agent roles time_zone=ignore lead_source=fit."""
+    ctx = Ctx(workspace, as_json, quiet)
+    pairs = {}
+    for item in assignments:
+        field, sep, role = item.partition("=")
+        if not sep:
+            raise UserError(f"{item!r} is not FIELD=ROLE", hint="e.g. icp-agent roles time_zone=ignore")
+        pairs[field.strip()] = role.strip()
+    result = toolkit.set_field_roles(ctx.workspace, pairs)
+    ctx.emit(result, lambda: [out.print(f"{f}: {r}") for f, r in sorted(result.items())])
+
+
+@main.command()
+@with_common
+@handle_errors
+def fields(workspace, as_json, quiet):
+    """List the canonical fields, their types, default roles and the header spellings recognised."""
+    from .ingest.fields import FIELDS
+
+    data = [{"field": f.name, "type": f.type, "role": f.role, "description": f.description,
+             "synonyms": list(f.synonyms)} for f in FIELDS]
+    ctx = Ctx(workspace, as_json, quiet)
+
+    def human():
+        for f in data:
+            out.print(f"{f['field']} ({f['type']}, {f['role']}): {f['description']}. "
+                      f"Headers: {', '.join(f['synonyms'])}")
+    ctx.emit(data, human)
+
+
+@main.command()
+@click.argument("data_dir", required=False, type=click.Path())
+@with_inputs
+@click.option("--out", "out_dir", default="icp-out", show_default=True, type=click.Path(),
+              help="folder for the report files")
+@with_common
+@handle_errors
+def run(data_dir, customers, deals, contacts, prospects, interviews, mapping_file, lenient, out_dir, workspace,
+        as_json, quiet):
+    """Import the exports and build everything: the import report (and the ICP, when present)."""
+    ctx = Ctx(workspace, as_json, quiet)
+    with ctx.progress() as progress:
+        result = toolkit.run(ctx.workspace, data_dir, out_dir, customers=customers, deals=deals,
+                             contacts=contacts, prospects=prospects, interviews=interviews,
+                             mapping_file=mapping_file, lenient=lenient, progress=progress)
+    ctx.emit(result, lambda: print_run(result))
+
+
+def print_run(result) -> None:
+    print_import(result.imported)
+    out.print(f"report: {result.out_dir}")
+    for name in result.files:
+        out.print(f"  {name}")
+
+
+@main.command()
+@click.option("--out", "out_dir", default="icp-demo", show_default=True, type=click.Path(),
+              help="folder for the report files (its workspace is created inside it)")
+@with_common
+@handle_errors
+def demo(out_dir, workspace, as_json, quiet):
+    """Run the whole pipeline offline on the bundled demo company (Lumenfold)."""
+    from .resources import demo_data_dir
+
+    out_path = Path(out_dir)
+    out_path.mkdir(parents=True, exist_ok=True)
+    ws_path = workspace if workspace != DEFAULT_PATH else str(out_path / "workspace.duckdb")
+    ctx = Ctx(ws_path, as_json, quiet)
+    with ctx.progress() as progress:
+        result = toolkit.run(ctx.workspace, demo_data_dir(), out_dir, progress=progress)
+    ctx.emit(result, lambda: print_run(result))
+
+
+if __name__ == "__main__":
+    main()

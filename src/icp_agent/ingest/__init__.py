@@ -1,0 +1,1 @@
+"""Ingest: read CRM exports, map their headers, normalise their values, report every problem."""

@@ -1,0 +1,161 @@
+"""Canonical fields: what a CRM column means, whatever the export called it.
+
+Every field has a type (how its values are normalised), a default role (how the
+analysis may use it) and the header spellings HubSpot, Salesforce, Apollo and plain
+snake_case exports use for it. Headers are compared after `header_key`, so case,
+spaces and punctuation never matter ("Number of Employees" = "NumberOfEmployees" =
+"number_of_employees"). The table is rendered into docs/fields.md by `icp-agent fields`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+FieldType = Literal["text", "category", "number", "money", "band", "percent", "bool", "date", "list"]
+Role = Literal["id", "fit", "outcome", "post_sale", "ignore"]
+ROLES: tuple[Role, ...] = ("id", "fit", "outcome", "post_sale", "ignore")
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: FieldType
+    role: Role
+    description: str
+    synonyms: tuple[str, ...] = ()
+
+
+def header_key(header: str) -> str:
+    """Case- and punctuation-insensitive form of a header ("# Employees" -> "employees")."""
+    key = header.strip().lower().replace("&", "and").replace("#", "number of ")
+    return re.sub(r"[^a-z0-9]+", "", key)
+
+
+FIELDS: tuple[Field, ...] = (
+    # identity and linking
+    Field("company_id", "text", "id", "the company's record id in the CRM",
+          ("Record ID", "Company ID", "Account ID", "AccountId", "Id", "company_id", "hubspot company id",
+           "Salesforce Account ID", "Account Record ID", "Associated Company ID", "Organization ID")),
+    Field("company_name", "text", "id", "the company's name",
+          ("Company name", "Company", "Name", "Account Name", "Organization Name", "Company Name for Emails",
+           "Associated Company", "account")),
+    Field("domain", "text", "id", "the company's web domain, lower-cased without scheme or www",
+          ("Company Domain Name", "Domain", "Website", "Website URL", "Company Website", "Company Domain",
+           "Primary Domain", "url")),
+    Field("deal_id", "text", "id", "the deal/opportunity id",
+          ("Deal ID", "Opportunity ID", "OpportunityId", "Opportunity Record ID", "deal_record_id",
+           "opportunity_id")),
+    Field("deal_name", "text", "ignore", "the deal's name", ("Deal Name", "Opportunity Name")),
+    Field("contact_id", "text", "id", "the contact's record id", ("Contact ID", "Person ID", "Lead ID")),
+    # firmographic / technographic fit fields
+    Field("industry", "category", "fit", "industry, enum spellings unified",
+          ("Industry", "Account Industry", "Company Industry", "Sector", "Vertical", "business_segment")),
+    Field("employees", "band", "fit", "employee count; a range such as 51-200 is kept with its bounds",
+          ("Number of Employees", "NumberOfEmployees", "Employees", "Employee Count", "Headcount",
+           "Account Employees", "Company Size", "Employee Range", "Estimated Num Employees", "Size",
+           "num_employees", "company_employees")),
+    Field("annual_revenue", "money", "fit", "the company's annual revenue (a firmographic, not what it pays us)",
+          ("Annual Revenue", "AnnualRevenue", "Company Revenue", "Revenue", "Account Annual Revenue",
+           "Estimated Annual Revenue")),
+    Field("country", "category", "fit", "country",
+          ("Country/Region", "Country", "BillingCountry", "Billing Country", "Company Country", "Account Country",
+           "HQ Country", "office_location")),
+    Field("region", "category", "fit", "state or region",
+          ("State/Region", "State", "BillingState", "Billing State/Province", "Region", "Company State")),
+    Field("city", "category", "fit", "city", ("City", "BillingCity", "Billing City", "Company City")),
+    Field("technologies", "list", "fit", "technologies used, a list",
+          ("Technologies", "Tech Stack", "Technologies Used", "Technology", "Installed Technologies")),
+    Field("founded_year", "number", "fit", "year the company was founded",
+          ("Founded Year", "Year Founded", "Founded", "year_established")),
+    Field("business_type", "category", "fit", "kind of business (reseller, manufacturer, ...)",
+          ("Business Type", "Company Type", "Account Type")),
+    Field("lead_source", "category", "fit", "how the company came to us (observable before the sale)",
+          ("Lead Source", "LeadSource", "Original Source", "Source", "origin")),
+    # deal fields
+    Field("deal_stage", "category", "outcome", "deal stage (won / lost / open)",
+          ("Deal Stage", "Stage", "StageName", "Opportunity Stage", "Deal Status")),
+    Field("amount", "money", "outcome", "deal amount", ("Amount", "Deal Amount", "Opportunity Amount",
+                                                         "close_value")),
+    Field("close_date", "date", "outcome", "date the deal closed", ("Close Date", "CloseDate", "won_date",
+                                                                     "Closed Date", "Date Closed")),
+    Field("deal_created_date", "date", "outcome", "date the deal was created",
+          ("Created Date", "CreatedDate", "Create Date", "Deal Create Date", "engage_date")),
+    Field("deal_type", "category", "ignore", "new business / renewal / upsell", ("Type", "Deal Type",
+                                                                                  "Opportunity Type")),
+    # customer lifecycle and health
+    Field("lifecycle_stage", "category", "post_sale", "CRM lifecycle stage",
+          ("Lifecycle Stage", "Lifecycle", "Customer Status", "Account Status", "Customer Stage")),
+    Field("customer_since", "date", "outcome", "date the company became a customer",
+          ("Became a Customer Date", "Customer Since", "Start Date", "Contract Start Date",
+           "First Deal Closed Date", "Customer Start Date", "Subscription Start Date")),
+    Field("churn_date", "date", "outcome", "date the customer churned (empty = active)",
+          ("Churn Date", "Churned Date", "Cancellation Date", "Cancelled At", "Canceled At", "Churned At",
+           "Contract End Date", "Cancel Date")),
+    Field("churned", "bool", "outcome", "whether the customer churned",
+          ("Churned", "Is Churned", "Cancelled", "Canceled", "Has Churned")),
+    Field("starting_arr", "money", "outcome", "annual recurring revenue at the start",
+          ("Starting ARR", "Initial ARR", "Start ARR", "First Year ARR", "Original ARR", "Starting MRR x12")),
+    Field("arr", "money", "outcome", "current annual recurring revenue",
+          ("ARR", "Current ARR", "Annual Recurring Revenue", "Total ARR")),
+    Field("mrr", "money", "outcome", "current monthly recurring revenue",
+          ("MRR", "Current MRR", "Monthly Recurring Revenue")),
+    Field("starting_mrr", "money", "outcome", "monthly recurring revenue at the start",
+          ("Starting MRR", "Initial MRR")),
+    Field("nrr", "percent", "outcome", "net revenue retention",
+          ("NRR", "Net Revenue Retention", "Net Dollar Retention", "NDR")),
+    Field("cac", "money", "outcome", "customer acquisition cost", ("CAC", "Customer Acquisition Cost",
+                                                                   "Acquisition Cost")),
+    Field("cac_payback_months", "number", "outcome", "months to pay back CAC",
+          ("CAC Payback", "CAC Payback Months", "Payback Months", "Payback Period")),
+    Field("nps", "number", "outcome", "NPS or CSAT score", ("NPS", "NPS Score", "CSAT", "CSAT Score",
+                                                             "Net Promoter Score", "Satisfaction Score")),
+    Field("support_tickets", "number", "outcome", "support tickets raised (a burden: lower is healthier)",
+          ("Number of Support Tickets", "Support Tickets", "Tickets", "Ticket Count", "Open Tickets",
+           "Number of Tickets")),
+    Field("referrals", "number", "outcome", "referrals made", ("Referrals", "Referral Count",
+                                                               "Number of Referrals")),
+    Field("days_to_close", "number", "outcome", "days from first touch to close (faster is healthier)",
+          ("Days to Close", "Time to Close", "Sales Cycle Days", "Sales Cycle", "Days to Close (days)")),
+    Field("last_activity_date", "date", "post_sale", "last activity logged",
+          ("Last Activity Date", "Last Activity", "Last Contacted", "Last Engagement Date")),
+    Field("owner", "category", "ignore", "the account owner (a sales rep)",
+          ("Company owner", "Account Owner", "Owner", "Deal Owner", "Contact owner", "sales_agent", "sr_id",
+           "sdr_id")),
+    # contacts
+    Field("job_title", "text", "ignore", "a contact's job title", ("Job Title", "Title", "Contact Title",
+                                                                   "Position", "Role Title")),
+    Field("buying_role", "category", "ignore", "a contact's buying role",
+          ("Buying Role", "Buying Roles", "Role", "Contact Role", "Opportunity Contact Role")),
+    Field("seniority", "category", "ignore", "a contact's seniority", ("Seniority",)),
+    Field("department", "category", "ignore", "a contact's department", ("Departments", "Department")),
+    Field("email", "text", "ignore", "a contact's email", ("Email", "Email Address", "Work Email")),
+    Field("first_name", "text", "ignore", "a contact's first name", ("First Name", "FirstName")),
+    Field("last_name", "text", "ignore", "a contact's last name", ("Last Name", "LastName")),
+)
+
+FIELD_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
+SYNONYMS: dict[str, str] = {}
+for _field in FIELDS:
+    for _spelling in (_field.name, *_field.synonyms):
+        SYNONYMS.setdefault(header_key(_spelling), _field.name)
+
+# Fields that mean "this companies file is our customer list, not a prospect list".
+CUSTOMER_SIGNALS = frozenset({"lifecycle_stage", "customer_since", "churn_date", "churned", "arr", "mrr",
+                              "starting_arr", "starting_mrr", "nrr", "cac", "nps", "support_tickets"})
+CONTACT_SIGNALS = frozenset({"job_title", "buying_role"})
+DEAL_SIGNALS = frozenset({"deal_stage"})
+FIRMOGRAPHIC = frozenset({"industry", "employees", "annual_revenue", "country", "region", "city",
+                          "technologies", "founded_year", "business_type"})
+
+
+def canonical_field(header: str) -> str | None:
+    """The canonical field a header names, or None when it is not one we know."""
+    return SYNONYMS.get(header_key(header))
+
+
+def attribute_name(header: str) -> str:
+    """A snake_case column name for an unknown header, kept as an attribute."""
+    name = re.sub(r"[^a-z0-9]+", "_", header.strip().lower()).strip("_")
+    return name or "column"

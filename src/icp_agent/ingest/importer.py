@@ -1,0 +1,412 @@
+"""Importing one file into the workspace: map headers, type and normalise values, report.
+
+The whole import is one transaction. Its product is a typed table per snapshot
+(`imp_<kind>_<sha12>`), rows in `imports`/`import_rejects`, and an ImportReport that
+says for every column what it became and for every rejected row why.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+from ..errors import UserError
+from ..models import ColumnReport, ImportReport, RejectedRow
+from ..workspace import Workspace
+from . import normalize as norm
+from .fields import FIELD_BY_NAME, ROLES, attribute_name, canonical_field
+from .reader import SourceFile, inspect_file, stage
+
+ID_FIELD = {"customers": "company_id", "prospects": "company_id", "deals": "deal_id", "contacts": "contact_id"}
+POST_SALE_HINTS = re.compile(r"last|usage|login|ticket|health|renew|churn|cancel|arr|mrr|nps|csat|active_users|"
+                             r"seats|expansion|invoice|paid|balance|owner|activity|modified|updated")
+MAX_CATEGORY_DISTINCT = 60
+MAX_REJECTS_IN_REPORT = 50
+
+
+@dataclass
+class Mapping:
+    """User overrides from a TOML mapping file (or the API)."""
+
+    columns: dict[str, str] = field(default_factory=dict)  # header -> field name or "ignore"
+    roles: dict[str, str] = field(default_factory=dict)  # field -> role
+    types: dict[str, str] = field(default_factory=dict)  # field -> type
+    date_order: str | None = None  # ymd | mdy | dmy
+    source: str | None = None
+
+    @classmethod
+    def load(cls, path: str | Path | None) -> "Mapping":
+        if path is None:
+            return cls()
+        path = Path(path)
+        if not path.is_file():
+            raise UserError("mapping file not found", file=str(path), hint="pass --mapping with a TOML file")
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise UserError(f"not valid TOML: {exc}", file=path.name,
+                            hint="see README, section 'Mapping file'") from exc
+        unknown = set(data) - {"columns", "roles", "types", "dates"}
+        if unknown:
+            raise UserError(f"unknown section(s) {sorted(unknown)}", file=path.name,
+                            hint="sections are [columns], [roles], [types] and [dates]")
+        mapping = cls(columns={str(k): str(v) for k, v in data.get("columns", {}).items()},
+                      roles={str(k): str(v) for k, v in data.get("roles", {}).items()},
+                      types={str(k): str(v) for k, v in data.get("types", {}).items()},
+                      date_order=data.get("dates", {}).get("order"), source=path.name)
+        for name, role in mapping.roles.items():
+            if role not in ROLES:
+                raise UserError(f"role {role!r} for {name!r} is not one of {list(ROLES)}", file=path.name)
+        for name, kind in mapping.types.items():
+            if kind not in norm.TYPES:
+                raise UserError(f"type {kind!r} for {name!r} is not one of {sorted(norm.TYPES)}", file=path.name)
+        if mapping.date_order not in (None, *norm.DATE_ORDERS):
+            raise UserError(f"[dates] order must be one of {list(norm.DATE_ORDERS)}", file=path.name)
+        return mapping
+
+
+@dataclass
+class PlannedColumn:
+    header: str
+    name: str
+    canonical: bool
+    type: str
+    role: str
+    note: str | None = None
+    date_order: str | None = None
+
+
+def plan_columns(headers: list[str], mapping: Mapping, file_name: str) -> list[PlannedColumn]:
+    """Decide the stored name of every column; the mapping file wins over synonyms."""
+    missing = [h for h in mapping.columns if h not in headers]
+    if missing:
+        raise UserError(f"the mapping file names column(s) {missing} that are not in the file",
+                        file=mapping.source or file_name, column=missing[0],
+                        hint=f"the file's columns are: {', '.join(headers)}")
+    planned: list[PlannedColumn] = []
+    used: set[str] = set()
+    for header in headers:
+        target = mapping.columns.get(header)
+        note = None
+        if target == "ignore":
+            name, canonical = attribute_name(header), False
+        elif target:
+            name, canonical = target, target in FIELD_BY_NAME
+        else:
+            name = canonical_field(header) or attribute_name(header)
+            canonical = name in FIELD_BY_NAME
+        if name in used:
+            note = f"also matches {name!r}, already taken by an earlier column: kept as an attribute"
+            name, canonical = attribute_name(header), False
+            while name in used or name in FIELD_BY_NAME:
+                name = f"{name}_2"
+        elif not canonical and name in FIELD_BY_NAME:
+            name = f"attr_{name}"
+        used.add(name)
+        spec = FIELD_BY_NAME.get(name) if canonical else None
+        column = PlannedColumn(header=header, name=name, canonical=canonical,
+                               type=mapping.types.get(name) or (spec.type if spec else "auto"),
+                               role=spec.role if spec else "auto", note=note)
+        if target == "ignore":
+            column.role = "ignore"
+        planned.append(column)
+    return planned
+
+
+def _q(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _staged_as_text(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """SQL per original column giving its value as VARCHAR (Parquet/JSON columns are typed)."""
+    result = {}
+    for name, dtype, *_ in con.execute("DESCRIBE _stage").fetchall():
+        if name == "_row":
+            continue
+        column = _q(name)
+        if dtype.endswith("[]"):
+            result[name] = f"array_to_string({column}, ';')"
+        elif dtype == "VARCHAR":
+            result[name] = column
+        else:
+            result[name] = f"CAST({column} AS VARCHAR)"
+    return result
+
+
+def _profile(con: duckdb.DuckDBPyConnection, texts: dict[str, str]) -> dict[str, dict[str, int]]:
+    """Counts per column that decide an unknown column's type and a date column's order."""
+    parts = []
+    keys = list(texts)
+    for i, header in enumerate(keys):
+        v = texts[header]
+        mdy, dmy, slashed = norm.date_order_evidence(v)
+        parts += [
+            f"count({norm.null_if_missing(v)}) AS c{i}_present",
+            f"count({norm.number(v)}) AS c{i}_number",
+            f"count({norm.boolean(v)}) AS c{i}_bool",
+            f"count({norm.date(v, 'mdy')}) AS c{i}_date",
+            f"count_if({norm.band_is_range(v)}) AS c{i}_range",
+            f"count_if(contains({v}, ';')) AS c{i}_semicolon",
+            f"approx_count_distinct({norm.category_key(v)}) AS c{i}_distinct",
+            f"{mdy} AS c{i}_mdy", f"{dmy} AS c{i}_dmy", f"{slashed} AS c{i}_slashed",
+        ]
+    row = con.execute(f"SELECT count(*) AS n, {', '.join(parts)} FROM _dedup").fetchone()
+    names = [d[0] for d in con.description]
+    values = dict(zip(names, row))
+    profiles = {}
+    for i, header in enumerate(keys):
+        profiles[header] = {k.split("_", 1)[1]: int(values[k] or 0) for k in names if k.startswith(f"c{i}_")}
+        profiles[header]["rows"] = int(values["n"])
+    return profiles
+
+
+def _infer_type(profile: dict[str, int]) -> str:
+    present = profile["present"]
+    if present == 0:
+        return "text"
+    if profile["bool"] == present and profile["distinct"] <= 2:
+        return "bool"
+    if profile["number"] >= 0.98 * present:
+        return "number"
+    if profile["range"] > 0 and profile["range"] + profile["number"] >= 0.98 * present:
+        return "band"
+    if profile["date"] >= 0.98 * present:
+        return "date"
+    if profile["semicolon"] >= 0.3 * present:
+        return "list"
+    if profile["distinct"] <= max(MAX_CATEGORY_DISTINCT, present // 50) and profile["distinct"] < 0.5 * present:
+        return "category"
+    return "text"
+
+
+def _infer_role(column: PlannedColumn, profile: dict[str, int]) -> str:
+    if column.role != "auto":
+        return column.role
+    if profile["present"] == 0:
+        return "ignore"
+    if column.type == "date" or POST_SALE_HINTS.search(column.name):
+        return "post_sale"
+    if column.type == "text" or (profile["distinct"] > 0.9 * profile["rows"] and column.type != "number"):
+        return "ignore"
+    return "fit"
+
+
+def _date_order(column: PlannedColumn, profile: dict[str, int], mapping: Mapping, file_name: str) -> str | None:
+    if not profile["slashed"]:
+        return None
+    if mapping.date_order:
+        return mapping.date_order
+    mdy, dmy = profile["mdy"] > 0, profile["dmy"] > 0
+    if mdy and dmy:
+        raise UserError("dates in this column mix day/month/year and month/day/year orders", file=file_name,
+                        column=column.header, hint="fix the column, or declare the order with "
+                                                   "[dates] order = \"mdy\" or \"dmy\" in a mapping file")
+    if mdy:
+        return "mdy"
+    if dmy:
+        return "dmy"
+    raise UserError("the date order is ambiguous (every day and month is 12 or less)", file=file_name,
+                    column=column.header, hint="declare it with [dates] order = \"mdy\" or \"dmy\" in a "
+                                               "mapping file (--mapping)")
+
+
+def _typed_exprs(column: PlannedColumn, v: str) -> list[tuple[str, str]]:
+    """(stored column name, SQL) pairs for a planned column; a band becomes three columns."""
+    kind = column.type
+    if kind == "band":
+        return [(column.name, f"CASE WHEN {norm.band_is_range(v)} THEN NULL ELSE {norm.number(v)} END"),
+                (f"{column.name}_min", norm.band_min(v)), (f"{column.name}_max", norm.band_max(v))]
+    if kind == "date":
+        return [(column.name, norm.date(v, column.date_order))]
+    if column.name == "domain":
+        return [(column.name, norm.domain(v))]
+    return [(column.name, norm.typed(kind, v))]
+
+
+def detect_kind(headers: list[str], mapping: Mapping | None = None) -> tuple[str, str]:
+    """Guess a file's kind from its headers; returns (kind, reason)."""
+    fields = {(mapping.columns.get(h) if mapping else None) or canonical_field(h) for h in headers} - {None}
+    from .fields import CONTACT_SIGNALS, CUSTOMER_SIGNALS, DEAL_SIGNALS
+
+    if fields & DEAL_SIGNALS:
+        return "deals", "has a deal stage column"
+    if fields & CONTACT_SIGNALS:
+        found = sorted(fields & CONTACT_SIGNALS)
+        return "contacts", f"has {', '.join(found)} (people, not companies)"
+    signals = sorted(fields & CUSTOMER_SIGNALS)
+    if signals:
+        return "customers", f"companies with lifecycle/revenue fields ({', '.join(signals)})"
+    return "prospects", "companies without lifecycle, revenue or outcome fields"
+
+
+def import_file(ws: Workspace, path: str | Path, kind: str | None = None, *, mapping: Mapping | None = None,
+                lenient: bool = False, progress: Callable[[str], None] | None = None,
+                reason: str = "named by the caller") -> ImportReport:
+    """Import one tabular file as a new snapshot of its kind (idempotent on the file's content)."""
+    mapping = mapping or Mapping()
+    source = inspect_file(path)
+    say = progress or (lambda _msg: None)
+    if kind is None:
+        if source.format == "csv":
+            kind, reason = detect_kind(source.headers, mapping)
+        else:
+            with ws.connect() as con:
+                stage(con, source, lenient=lenient)
+            kind, reason = detect_kind(source.headers, mapping)
+    if kind not in ID_FIELD:
+        raise UserError(f"unknown kind {kind!r}", hint="use customers, deals, contacts or prospects")
+    import_id = f"{kind}-{source.sha256[:12]}"
+    with ws.transaction() as con:
+        existing = con.execute("SELECT report FROM imports WHERE import_id = ?", [import_id]).fetchone()
+        if existing:
+            con.execute("INSERT OR REPLACE INTO current_snapshot VALUES (?, ?)", [kind, import_id])
+            report = ImportReport.model_validate_json(existing[0])
+            report.already_imported = True
+            return report
+        say(f"reading {source.name}")
+        reader_rejects = stage(con, source, lenient=lenient)
+        report = _build_snapshot(con, source, kind, import_id, mapping, reader_rejects, say)
+        report.detected_as = reason
+        con.execute("INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [import_id, kind, source.name, str(source.path.resolve()), source.sha256, source.format,
+                     source.encoding, source.delimiter, report.rows_read, report.rows_kept, report.rows_rejected,
+                     report.duplicates_dropped, f"imp_{kind}_{source.sha256[:12]}", report.imported_at,
+                     report.model_dump_json()])
+        con.execute("INSERT OR REPLACE INTO current_snapshot VALUES (?, ?)", [kind, import_id])
+        con.execute("DROP TABLE IF EXISTS _stage")
+        con.execute("DROP TABLE IF EXISTS _dedup")
+    return report
+
+
+def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: str, import_id: str,
+                    mapping: Mapping, reader_rejects: list[dict], say: Callable[[str], None]) -> ImportReport:
+    rows_read = con.execute("SELECT count(*) FROM _stage").fetchone()[0] + len(reader_rejects)
+    texts = _staged_as_text(con)
+    originals = ", ".join(_q(h) for h in texts)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _dedup AS SELECT min(_row) AS _row, {originals} FROM _stage "
+                f"GROUP BY ALL ORDER BY _row")
+    kept_after_dedup = con.execute("SELECT count(*) FROM _dedup").fetchone()[0]
+    duplicates = rows_read - len(reader_rejects) - kept_after_dedup
+    say(f"profiling {len(texts)} columns")
+    profiles = _profile(con, texts)
+    columns = plan_columns(list(texts), mapping, source.name)
+    warnings: list[str] = []
+    for column in columns:
+        profile = profiles[column.header]
+        if column.type == "auto":
+            column.type = _infer_type(profile)
+        if column.type == "band" and profile["range"] == 0 and not column.canonical:
+            column.type = "number"
+        if column.type == "date":
+            column.date_order = _date_order(column, profile, mapping, source.name)
+        column.role = mapping.roles.get(column.name) or _infer_role(column, profile)
+        if profile["present"] == 0:
+            column.role = "ignore"
+            warnings.append(f"{source.name}: column {column.header!r} is empty in every row: ignored")
+    _require_identity(columns, kind, source, profiles)
+    select = ["_row"]
+    for column in columns:
+        for name, expr in _typed_exprs(column, texts[column.header]):
+            select.append(f"{expr} AS {_q(name)}")
+    table = f"imp_{kind}_{source.sha256[:12]}"
+    say(f"normalising {kept_after_dedup:,} rows")
+    con.execute(f"CREATE TABLE {table} AS SELECT {', '.join(select)} FROM _dedup ORDER BY _row")
+    rejects = [RejectedRow(**r) for r in reader_rejects]
+    rejects += _reject_conflicts(con, table, kind, columns)
+    rejects += _reject_anonymous(con, table, kind, columns)
+    for r in rejects:
+        con.execute("INSERT INTO import_rejects VALUES (?, ?, ?, ?, ?)", [import_id, r.row, r.column, r.reason, r.raw])
+    column_reports = _column_reports(con, table, columns, texts)
+    rows_kept = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    return ImportReport(
+        import_id=import_id, kind=kind, file_name=source.name, path=str(source.path), sha256=source.sha256,
+        format=source.format, encoding=source.encoding if source.format == "csv" else None,
+        delimiter=source.delimiter, rows_read=rows_read, rows_kept=rows_kept, rows_rejected=len(rejects),
+        duplicates_dropped=duplicates, conflicts=sum("conflict" in r.reason for r in rejects),
+        imported_at=datetime.now(timezone.utc).replace(tzinfo=None), columns=column_reports,
+        rejected=rejects[:MAX_REJECTS_IN_REPORT], warnings=warnings)
+
+
+def _require_identity(columns: list[PlannedColumn], kind: str, source: SourceFile, profiles) -> None:
+    names = {c.name for c in columns if profiles[c.header]["present"]}
+    if kind in ("customers", "prospects") and not names & {"company_id", "company_name", "domain"}:
+        raise UserError(f"a {kind} file needs an id, a company name or a domain column; found columns: "
+                        f"{', '.join(c.header for c in columns)}", file=source.name,
+                        hint="rename one column (e.g. 'Record ID' or 'Company name') or map it in a mapping file "
+                             "([columns] \"Your Header\" = \"company_id\")")
+
+
+def _reject_conflicts(con, table: str, kind: str, columns: list[PlannedColumn]) -> list[RejectedRow]:
+    """Two different rows with the same id: keep the first, reject the rest, say which row they clash with."""
+    id_field = ID_FIELD[kind]
+    if id_field not in {c.name for c in columns}:
+        return []
+    id_column = _q(id_field)
+    clashes = con.execute(f"""
+        SELECT _row, {id_column}, first_row FROM (
+            SELECT _row, {id_column}, min(_row) OVER (PARTITION BY {id_column}) AS first_row FROM {table}
+            WHERE {id_column} IS NOT NULL)
+        WHERE _row <> first_row ORDER BY _row""").fetchall()
+    if not clashes:
+        return []
+    con.execute(f"""DELETE FROM {table} WHERE _row IN (
+        SELECT _row FROM (SELECT _row, min(_row) OVER (PARTITION BY {id_column}) AS first_row FROM {table}
+                          WHERE {id_column} IS NOT NULL) WHERE _row <> first_row)""")
+    return [RejectedRow(row=row, column=id_field,
+                        reason=f"id conflict: {id_field} {value!r} also on row {first} with different values "
+                               f"(kept row {first})", raw=str(value))
+            for row, value, first in clashes]
+
+
+def _reject_anonymous(con, table: str, kind: str, columns: list[PlannedColumn]) -> list[RejectedRow]:
+    if kind not in ("customers", "prospects"):
+        return []
+    keys = [c for c in ("company_id", "company_name", "domain") if c in {col.name for col in columns}]
+    condition = " AND ".join(f"{_q(k)} IS NULL" for k in keys)
+    rows = [r[0] for r in con.execute(f"SELECT _row FROM {table} WHERE {condition} ORDER BY _row").fetchall()]
+    if rows:
+        con.execute(f"DELETE FROM {table} WHERE {condition}")
+    return [RejectedRow(row=r, column=None, reason=f"no {' / '.join(keys)}: the company cannot be identified")
+            for r in rows]
+
+
+def _shown(column: str) -> str:
+    """A stored value as text for examples: 1979.0 shows as 1979."""
+    return f"regexp_replace(CAST({_q(column)} AS VARCHAR), '\\.0$', '')"
+
+
+def _column_reports(con, table: str, columns: list[PlannedColumn], texts: dict[str, str]) -> list[ColumnReport]:
+    total = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] or 1
+    parts = []
+    for i, column in enumerate(columns):
+        stored = f"{column.name}_min" if column.type == "band" else column.name
+        raw = norm.null_if_missing(texts[column.header])
+        parts.append(f"count_if(d.{_q(stored)} IS NULL) AS m{i}")
+        parts.append(f"count_if(d.{_q(stored)} IS NULL AND {raw.replace(_q(column.header), 's.' + _q(column.header))} "
+                     f"IS NOT NULL) AS u{i}")
+    counts = con.execute(f"SELECT {', '.join(parts)} FROM {table} d JOIN _dedup s USING (_row)").fetchone()
+    reports = []
+    for i, column in enumerate(columns):
+        stored = f"{column.name}_min" if column.type == "band" else column.name
+        display = _shown(column.name) if column.type != "band" else \
+            f"coalesce({_shown(column.name)}, {_shown(stored)} || '-' || coalesce({_shown(column.name + '_max')}, ''))"
+        examples = [r[0] for r in con.execute(
+            f"SELECT DISTINCT {display} AS v FROM {table} WHERE {_q(stored)} IS NOT NULL ORDER BY v LIMIT 3").fetchall()]
+        unparsed_examples = []
+        if counts[2 * i + 1]:
+            raw = texts[column.header].replace(_q(column.header), "s." + _q(column.header))
+            unparsed_examples = [f"row {r}: {v}" for r, v in con.execute(
+                f"SELECT s._row, {raw} FROM {table} d JOIN _dedup s USING (_row) WHERE d.{_q(stored)} IS NULL AND "
+                f"{norm.null_if_missing(raw)} IS NOT NULL ORDER BY s._row LIMIT 3").fetchall()]
+        reports.append(ColumnReport(header=column.header, field=column.name, canonical=column.canonical,
+                                    role=column.role, type=column.type,
+                                    pct_missing=round(100 * counts[2 * i] / total, 1), examples=examples,
+                                    unparsed=counts[2 * i + 1], unparsed_examples=unparsed_examples,
+                                    note=column.note))
+    return reports

@@ -1,0 +1,1 @@
+"""Rendering: the documents people read (markdown, self-contained HTML) and CRM exports."""

@@ -1,0 +1,132 @@
+"""Value normalisers: table-driven examples and hypothesis properties, evaluated in DuckDB."""
+
+from datetime import date
+
+import duckdb
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from icp_agent.ingest import normalize as norm
+
+con = duckdb.connect()
+
+
+def sql(expr_fn, value, *args):
+    return con.execute(f"SELECT {expr_fn('x', *args)} FROM (SELECT ?::VARCHAR AS x)", [value]).fetchone()[0]
+
+
+@pytest.mark.parametrize("raw,expected", [
+    ("$1,200.00", 1200.0), ("1,250", 1250.0), ("1250", 1250.0), ("€1.200,50", 1200.5), ("$5k", 5000.0),
+    ("1.5M", 1_500_000.0), ("(300)", -300.0), ("USD 1,000", 1000.0), ("-42.5", -42.5), ("0", 0.0),
+    ("n/a", None), ("-", None), ("", None), ("N/A", None), ("12 employees", None), ("abc", None),
+])
+def test_number(raw, expected):
+    assert sql(norm.number, raw) == expected
+
+
+@pytest.mark.parametrize("raw,low,high", [
+    ("51-200", 51, 200), ("10001+", 10001, None), ("1,001-5,000", 1001, 5000), ("10,000+", 10000, None),
+    ("<10", 0, 10), ("1 to 10", 1, 10), ("1,250", 1250, 1250), ("42", 42, 42), ("n/a", None, None),
+])
+def test_band_keeps_explicit_bounds(raw, low, high):
+    assert sql(norm.band_min, raw) == low
+    assert sql(norm.band_max, raw) == high
+
+
+@pytest.mark.parametrize("raw,expected", [
+    ("yes", True), ("No", False), ("TRUE", True), ("false", False), ("1", True), ("0", False), ("y", True),
+    ("maybe", None), ("n/a", None),
+])
+def test_boolean(raw, expected):
+    assert sql(norm.boolean, raw) == expected
+
+
+@pytest.mark.parametrize("raw,order,expected", [
+    ("2024-03-05", None, date(2024, 3, 5)), ("2024-03-05 10:11:12", None, date(2024, 3, 5)),
+    ("03/25/2024", "mdy", date(2024, 3, 25)), ("25/03/2024", "dmy", date(2024, 3, 25)),
+    ("25.03.2024", "dmy", date(2024, 3, 25)), ("2/3/2024", "mdy", date(2024, 2, 3)),
+    ("2/3/2024", "dmy", date(2024, 3, 2)), ("not a date", "mdy", None), ("02/30/2024", "mdy", None),
+])
+def test_dates(raw, order, expected):
+    assert sql(norm.date, raw, order) == expected
+
+
+@pytest.mark.parametrize("spelling", ["COMPUTER_SOFTWARE", "Computer Software", "computer software",
+                                      "  Computer   Software ", "Computer_Software"])
+def test_enum_spellings_unify(spelling):
+    assert sql(norm.category, spelling) == "Computer Software"
+
+
+def test_ampersand_and_and_unify():
+    assert sql(norm.category, "Marketing & Advertising") == sql(norm.category, "MARKETING_AND_ADVERTISING") \
+        == "Marketing and Advertising"
+
+
+@pytest.mark.parametrize("raw,expected", [
+    ("Salesforce;Slack;Google Workspace", ["Google Workspace", "Salesforce", "Slack"]),
+    ("salesforce, slack", ["Salesforce", "Slack"]), ("Salesforce; ;Slack;Slack", ["Salesforce", "Slack"]),
+    ("n/a", None),
+])
+def test_lists(raw, expected):
+    assert sql(norm.text_list, raw) == expected
+
+
+@pytest.mark.parametrize("raw,expected", [("15%", 0.15), ("0.15", 0.15), ("115", 1.15), ("120 %", 1.2)])
+def test_percent(raw, expected):
+    assert sql(norm.percent, raw) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("raw,expected", [("https://www.Acme.com/about", "acme.com"), ("acme.io", "acme.io"),
+                                          ("jane@acme.com", "acme.com"), ("http://acme.co.uk:8080", "acme.co.uk")])
+def test_domain(raw, expected):
+    assert sql(norm.domain, raw) == expected
+
+
+# --- properties -------------------------------------------------------------------------------------------
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(min_value=-10**12, max_value=10**12))
+def test_number_round_trips_every_us_formatting(n):
+    for text in (str(n), f"{n:,}", f"${n:,}.00" if n >= 0 else f"-${-n:,}.00"):
+        assert sql(norm.number, text) == n
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.decimals(min_value=-10**9, max_value=10**9, places=2, allow_nan=False))
+def test_number_parses_decimals(d):
+    assert sql(norm.number, f"{d:,.2f}") == pytest.approx(float(d))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(min_value=0, max_value=10**7), st.integers(min_value=0, max_value=10**7))
+def test_band_bounds_are_ordered_and_exact(a, b):
+    low, high = min(a, b), max(a, b)
+    raw = f"{low:,}-{high:,}"
+    assert (sql(norm.band_min, raw), sql(norm.band_max, raw)) == (low, high)
+    assert (sql(norm.band_min, f"{low}+"), sql(norm.band_max, f"{low}+")) == (low, None)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZéèêëüöäâñçÉÈÜÖÄÑÇ",
+                        min_size=1, max_size=8), min_size=1, max_size=4))
+def test_category_is_spelling_insensitive(words):
+    spaced = " ".join(words)
+    variants = [spaced, spaced.upper().replace(" ", "_"), spaced.lower(), f"  {spaced}  "]
+    canon = {sql(norm.category, v) for v in variants}
+    assert len(canon) == 1
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.dates(min_value=date(1900, 1, 1), max_value=date(2100, 12, 31)))
+def test_dates_in_every_order(d):
+    assert sql(norm.date, d.isoformat(), None) == d
+    assert sql(norm.date, f"{d.month:02d}/{d.day:02d}/{d.year}", "mdy") == d
+    assert sql(norm.date, f"{d.day}.{d.month}.{d.year}", "dmy") == d
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(norm.MISSING_MARKERS), st.sampled_from(["number", "category", "text", "list", "bool",
+                                                                "percent", "band"]))
+def test_missing_markers_are_missing_in_every_type(marker, kind):
+    assert sql(lambda e: norm.typed(kind, e), marker) is None
