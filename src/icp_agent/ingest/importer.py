@@ -139,15 +139,25 @@ def _staged_as_text(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return result
 
 
+PROFILE_ROWS = 50_000
+
+
 def _profile(con: duckdb.DuckDBPyConnection, texts: dict[str, str]) -> dict[str, dict[str, int]]:
-    """Counts per column that decide an unknown column's type and a date column's order."""
-    parts = []
+    """Counts per column that decide an unknown column's type and a date column's order.
+
+    Presence is counted over every row; the type evidence over the first PROFILE_ROWS
+    rows, which is plenty to tell numbers from dates from categories and keeps a
+    million-row import from running every regex over every value twice.
+    """
     keys = list(texts)
+    presence = con.execute("SELECT " + ", ".join(f"count({norm.null_if_missing(texts[h])})" for h in keys)
+                           + " FROM _dedup").fetchone()
+    parts = []
     for i, header in enumerate(keys):
         v = texts[header]
         mdy, dmy, slashed = norm.date_order_evidence(v)
         parts += [
-            f"count({norm.null_if_missing(v)}) AS c{i}_present",
+            f"count({norm.null_if_missing(v)}) AS c{i}_sampled",
             f"count({norm.number(v)}) AS c{i}_number",
             f"count({norm.boolean(v)}) AS c{i}_bool",
             f"count({norm.date(v, 'mdy')}) AS c{i}_date",
@@ -156,18 +166,19 @@ def _profile(con: duckdb.DuckDBPyConnection, texts: dict[str, str]) -> dict[str,
             f"approx_count_distinct({norm.category_key(v)}) AS c{i}_distinct",
             f"{mdy} AS c{i}_mdy", f"{dmy} AS c{i}_dmy", f"{slashed} AS c{i}_slashed",
         ]
-    row = con.execute(f"SELECT count(*) AS n, {', '.join(parts)} FROM _dedup").fetchone()
+    row = con.execute(f"SELECT count(*) AS s, {', '.join(parts)} FROM _dedup WHERE _row <= {PROFILE_ROWS}").fetchone()
     names = [d[0] for d in con.description]
     values = dict(zip(names, row))
     profiles = {}
     for i, header in enumerate(keys):
         profiles[header] = {k.split("_", 1)[1]: int(values[k] or 0) for k in names if k.startswith(f"c{i}_")}
-        profiles[header]["rows"] = int(values["n"])
+        profiles[header]["rows"] = int(values["s"])
+        profiles[header]["present"] = int(presence[i])
     return profiles
 
 
 def _infer_type(profile: dict[str, int]) -> str:
-    present = profile["present"]
+    present = profile["sampled"]
     if present == 0:
         return "text"
     if profile["bool"] == present and profile["distinct"] <= 2:
@@ -217,16 +228,24 @@ def _date_order(column: PlannedColumn, profile: dict[str, int], mapping: Mapping
 
 
 def _typed_exprs(column: PlannedColumn, v: str) -> list[tuple[str, str]]:
-    """(stored column name, SQL) pairs for a planned column; a band becomes three columns."""
+    """(stored column name, SQL) pairs for a planned column; a band becomes a struct, unpacked later."""
     kind = column.type
     if kind == "band":
-        return [(column.name, f"CASE WHEN {norm.band_is_range(v)} THEN NULL ELSE {norm.number(v)} END"),
-                (f"{column.name}_min", norm.band_min(v)), (f"{column.name}_max", norm.band_max(v))]
+        return [(f"{column.name}__band", norm.band(v))]
     if kind == "date":
         return [(column.name, norm.date(v, column.date_order))]
     if column.name == "domain":
         return [(column.name, norm.domain(v))]
     return [(column.name, norm.typed(kind, v))]
+
+
+def _unpacked(column: PlannedColumn) -> list[str]:
+    """The outer SELECT's columns: a band's struct becomes <name>, <name>_min and <name>_max."""
+    if column.type != "band":
+        return [_q(column.name)]
+    packed = _q(f"{column.name}__band")
+    return [f"{packed}.exact AS {_q(column.name)}", f"{packed}.min AS {_q(column.name + '_min')}",
+            f"{packed}.max AS {_q(column.name + '_max')}"]
 
 
 def detect_kind(headers: list[str], mapping: Mapping | None = None) -> tuple[str, str]:
@@ -250,7 +269,7 @@ def import_file(ws: Workspace, path: str | Path, kind: str | None = None, *, map
                 reason: str = "named by the caller") -> ImportReport:
     """Import one tabular file as a new snapshot of its kind (idempotent on the file's content)."""
     mapping = mapping or Mapping()
-    source = inspect_file(path)
+    source = inspect_file(path, lenient=lenient)
     say = progress or (lambda _msg: None)
     if kind is None:
         if source.format == "csv":
@@ -310,13 +329,14 @@ def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: st
             column.role = "ignore"
             warnings.append(f"{source.name}: column {column.header!r} is empty in every row: ignored")
     _require_identity(columns, kind, source, profiles)
-    select = ["_row"]
+    inner, outer = ["_row"], ["_row"]
     for column in columns:
-        for name, expr in _typed_exprs(column, texts[column.header]):
-            select.append(f"{expr} AS {_q(name)}")
+        inner += [f"{expr} AS {_q(name)}" for name, expr in _typed_exprs(column, texts[column.header])]
+        outer += _unpacked(column)
     table = f"imp_{kind}_{source.sha256[:12]}"
     say(f"normalising {kept_after_dedup:,} rows")
-    con.execute(f"CREATE TABLE {table} AS SELECT {', '.join(select)} FROM _dedup ORDER BY _row")
+    con.execute(f"CREATE TABLE {table} AS SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM _dedup) "
+                f"ORDER BY _row")
     rejects = [RejectedRow(**r) for r in reader_rejects]
     rejects += _reject_conflicts(con, table, kind, columns)
     rejects += _reject_anonymous(con, table, kind, columns)

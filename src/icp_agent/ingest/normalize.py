@@ -117,6 +117,14 @@ def band_max(expr: str) -> str:
     return _band_bounds(expr, number("band_b[2]"))
 
 
+def band(expr: str) -> str:
+    """All of a band at once, {min, max, exact}: one regex pass instead of three."""
+    body = (f"list_transform([[{number('band_b[1]')}, {number('band_b[2]')}]], lambda band_n: "
+            f"struct_pack(min := band_n[1], max := band_n[2], "
+            f"exact := CASE WHEN band_b[1] = band_b[2] THEN band_n[1] END))[1]")
+    return _band_bounds(expr, body)
+
+
 def band_is_range(expr: str) -> str:
     return _band_bounds(expr, "band_b[1] <> band_b[2]")
 

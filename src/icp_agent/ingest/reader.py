@@ -50,7 +50,7 @@ def file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def inspect_file(path: str | Path) -> SourceFile:
+def inspect_file(path: str | Path, *, lenient: bool = False) -> SourceFile:
     """Check a path is a readable tabular file and learn its format, encoding and delimiter."""
     path = Path(path).expanduser()
     if not path.exists():
@@ -81,7 +81,7 @@ def inspect_file(path: str | Path) -> SourceFile:
                         file=path.name, hint="export the data from your CRM as CSV")
     source.encoding = _detect_encoding(path, head)
     text = _decode_sample(head, source.encoding)
-    source.delimiter, source.headers = _sniff_delimiter(text, path.name)
+    source.delimiter, source.headers = _sniff_delimiter(text, path.name, 0.5 if lenient else 0.98)
     _check_headers(source.headers, path.name)
     return source
 
@@ -117,7 +117,7 @@ def _detect_encoding(path: Path, head: bytes) -> str:
 
 
 def _has_utf8_multibyte(data: bytes) -> bool:
-    return any(b >= 0xC2 for b in data)
+    return bool(data) and max(data) >= 0xC2
 
 
 def _decode_sample(head: bytes, encoding: str) -> str:
@@ -127,7 +127,7 @@ def _decode_sample(head: bytes, encoding: str) -> str:
     return text
 
 
-def _sniff_delimiter(text: str, name: str) -> tuple[str, list[str]]:
+def _sniff_delimiter(text: str, name: str, required_agreement: float) -> tuple[str, list[str]]:
     """The delimiter under which the header and the sample rows agree on a column count."""
     best: tuple[float, int, str, list[str]] | None = None
     rows_by_delimiter: dict[str, list[list[str]]] = {}
@@ -149,7 +149,7 @@ def _sniff_delimiter(text: str, name: str) -> tuple[str, list[str]]:
         raise UserError("no delimiter found: this does not look like a table", file=name,
                         hint="export as CSV with a header line")
     agreement, width, delimiter, header = best
-    if agreement < 0.98:
+    if agreement < required_agreement:
         rows = rows_by_delimiter[delimiter]
         bad = next(i for i, r in enumerate(rows[1:], start=2) if len(r) != width)
         others = [d for d in DELIMITERS if d != delimiter and d in "".join(rows[bad - 1])]

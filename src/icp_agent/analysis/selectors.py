@@ -1,0 +1,466 @@
+"""Selectors: the single traits ("industry = Software", "employees 50-250") segments are made of.
+
+`build_selectors` turns the fields of a DuckDB relation into selectors and encodes, for every
+row, which selectors it satisfies. DuckDB does the data work (dictionaries, cut points, list
+unnesting) and hands back one small unsigned integer code per row and column, so the search
+runs on a compact (rows x columns) code matrix instead of one boolean mask per selector:
+
+- a *one-hot* column holds the selectors of a field whose values exclude each other
+  (category, bool and binned number fields, plus their "is missing"): code i + 1 means the
+  row satisfies the column's i-th selector, 0 means none of them;
+- a *bitmask* column holds up to 8 selectors that can overlap (list elements, business bands
+  that share a boundary or contain one another): bit i set means the row satisfies selector i.
+
+One byte per row and field instead of one bit per row and selector: for 20 fields with a few
+dozen values each that is several times smaller than packed bitsets, and it lets the search
+count the support of every refinement of a segment with a single `bincount`.
+
+Row order: row i of the code matrix is row i of `SELECT * FROM relation`. Pass a relation with
+a defined order (`(SELECT * FROM customers ORDER BY customer_id)`) and build the target array
+from the same relation, or masks and target will not line up.
+"""
+
+from __future__ import annotations
+
+import math
+import dataclasses
+from dataclasses import dataclass
+from typing import Literal
+
+import duckdb
+import numpy as np
+
+from icp_agent.errors import UserError
+
+Kind = Literal["category", "number", "band", "list", "bool"]
+Op = Literal["eq", "between", "gte", "lte", "contains", "is_missing"]
+Band = tuple[float | None, float | None]
+
+_BITS_PER_COLUMN = 8
+_ROW = "__icp_row"
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """How one field becomes selectors.
+
+    Layout of the relation: category VARCHAR, number DOUBLE, bool BOOLEAN, list VARCHAR[],
+    band two DOUBLE columns `<name>_min` / `<name>_max` (a range such as "51-200" has min 51
+    and max 200, an exact value min = max, missing both NULL).
+    `bands` are business bands, inclusive, None = open-ended; they are required for `band`
+    fields and optional for `number` fields, which are otherwise cut into `n_bins`
+    equal-frequency bins (or one selector per value when there are at most `n_bins` values).
+    """
+
+    name: str
+    kind: Kind
+    bands: tuple[Band, ...] | None = None
+    n_bins: int = 5
+
+
+@dataclass(frozen=True)
+class Selector:
+    """One trait, as a criterion of icp.json and as a DuckDB predicate.
+
+    Quantile bins are half-open [min, max) like pysubgroup's (`max_exclusive`); business bands
+    are inclusive. `gte`/`lte` are the open-ended bins and bands. For `band` fields `between`
+    means the whole range lies inside the band: min >= lo AND max <= hi.
+    """
+
+    field: str
+    kind: Kind
+    op: Op
+    value: str | float | bool | None = None
+    min: float | None = None
+    max: float | None = None
+    max_exclusive: bool = False
+    label: str = dataclasses.field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.label:
+            object.__setattr__(self, "label", self._describe())
+
+    def _describe(self) -> str:
+        upper = "<" if self.max_exclusive else "<="
+        match self.op:
+            case "eq":
+                return f"{self.field} = {_show(self.value)}"
+            case "contains":
+                return f"{self.field} contains {self.value}"
+            case "is_missing":
+                return f"{self.field} is missing"
+            case "gte":
+                return f"{self.field} >= {_show(self.min)}"
+            case "lte":
+                return f"{self.field} {upper} {_show(self.max)}"
+            case _ if self.max_exclusive:
+                return f"{self.field} in [{_show(self.min)}, {_show(self.max)})"
+            case _:
+                return f"{self.field} {_show(self.min)}-{_show(self.max)}"
+
+    def criterion(self) -> dict:
+        """The icp.json form of this selector."""
+        out: dict = {"field": self.field, "op": self.op}
+        if self.op in ("eq", "contains"):
+            out["value"] = _json_number(self.value)
+        if self.op in ("between", "gte"):
+            out["min"] = _json_number(self.min)
+        if self.op in ("between", "lte"):
+            out["max"] = _json_number(self.max)
+            if self.max_exclusive:
+                out["max_exclusive"] = True
+        return out
+
+    def sql(self) -> str:
+        """A DuckDB predicate over the relation's column layout (see FieldSpec)."""
+        column = quote_identifier(self.field)
+        low = quote_identifier(f"{self.field}_min") if self.kind == "band" else column
+        high = quote_identifier(f"{self.field}_max") if self.kind == "band" else column
+        upper = "<" if self.max_exclusive else "<="
+        match self.op:
+            case "eq":
+                return f"{column} = {sql_literal(self.value)}"
+            case "contains":
+                return f"list_contains({column}, {sql_literal(self.value)})"
+            case "is_missing" if self.kind == "band":
+                return f"({low} IS NULL AND {high} IS NULL)"
+            case "is_missing" if self.kind == "list":
+                return f"({column} IS NULL OR len({column}) = 0)"
+            case "is_missing":
+                return f"{column} IS NULL"
+            case "gte":
+                return f"{low} >= {sql_literal(self.min)}"
+            case "lte":
+                return f"{high} {upper} {sql_literal(self.max)}"
+            case _:
+                return f"({low} >= {sql_literal(self.min)} AND {high} {upper} {sql_literal(self.max)})"
+
+
+@dataclass(frozen=True, eq=False)
+class SelectorSet:
+    """Selectors of a relation with the per-row codes that say which rows each one covers.
+
+    codes: (n, n_columns) unsigned ints, row order = the relation's (see module doc).
+    Selector i lives in column `selector_column[i]` and covers the rows whose code there is one
+    of `selector_codes[i]`. Columns and selectors are grouped by field, fields in spec order.
+    """
+
+    selectors: list[Selector]
+    n: int
+    codes: np.ndarray
+    column_cardinality: np.ndarray
+    selector_column: np.ndarray
+    selector_codes: list[np.ndarray]
+    fields: list[str]
+    selector_field: np.ndarray
+    _position: dict[Selector, int] = dataclasses.field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_position", {s: i for i, s in enumerate(self.selectors)})
+
+    def index(self, selector: Selector) -> int:
+        """Position of a selector in `selectors` (KeyError if it is not one of them)."""
+        return self._position[selector]
+
+    def member_table(self, i: int) -> np.ndarray:
+        """For selector i: bool per code of its column, True where the code means "covered"."""
+        table = np.zeros(int(self.column_cardinality[self.selector_column[i]]), dtype=bool)
+        table[self.selector_codes[i]] = True
+        return table
+
+    def mask(self, selector: Selector | int) -> np.ndarray:
+        """Boolean row mask (length n) of one selector."""
+        i = selector if isinstance(selector, int) else self.index(selector)
+        return self.member_table(i)[self.codes[:, self.selector_column[i]]]
+
+
+def quote_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def sql_literal(value: object) -> str:
+    """A SQL literal for a selector value; numbers in a form DuckDB reads back to the same double."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        number = float(value)
+        if not math.isfinite(number):
+            raise ValueError(f"cannot compare with non-finite number {value!r}")
+        return str(int(number)) if number.is_integer() and abs(number) < 2**53 else repr(number)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _show(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return str(value)
+
+
+def _json_number(value: object) -> object:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+@dataclass
+class _Column:
+    """One column of the code matrix: its selectors and the SQL that computes its code."""
+
+    selectors: list[Selector]
+    bitmask: bool
+    expression: str
+    join: str | None = None  # a LEFT JOIN clause the expression reads from
+
+    @property
+    def cardinality(self) -> int:
+        return 2 ** len(self.selectors) if self.bitmask else len(self.selectors) + 1
+
+
+def build_selectors(
+    con: duckdb.DuckDBPyConnection,
+    relation: str,
+    specs: list[FieldSpec],
+    *,
+    include_missing: bool = True,
+    min_count: int = 1,
+) -> SelectorSet:
+    """Selectors for every field in `specs`, each covering at least `min_count` rows.
+
+    `relation` is a table name or a parenthesised subquery; give it an ORDER BY (module doc).
+    Category fields get one equality selector per value, list fields one `contains` per
+    element, bool fields one per value, number fields pysubgroup's equal-frequency bins (or
+    their business bands), band fields their bands; with `include_missing`, fields that have
+    missing rows also get an `is_missing` selector.
+    """
+    if len({spec.name for spec in specs}) != len(specs):
+        raise UserError("each field may appear only once in the selector specs")
+    columns: list[_Column] = []
+    for position, spec in enumerate(specs):
+        columns.extend(_columns_for(con, relation, spec, position, include_missing, min_count))
+    return _encode(con, relation, columns, [spec.name for spec in specs])
+
+
+def _columns_for(con, relation: str, spec: FieldSpec, position: int, include_missing: bool,
+                 min_count: int) -> list[_Column]:
+    column = quote_identifier(spec.name)
+    match spec.kind:
+        case "category":
+            return _category_columns(con, relation, spec, position, include_missing, min_count)
+        case "list":
+            return _list_columns(con, relation, spec, position, include_missing, min_count)
+        case "bool":
+            rows = con.sql(f"SELECT {column} AS v, count(*) FROM {relation} GROUP BY v ORDER BY v").fetchall()
+            selectors = [Selector(spec.name, "bool", "eq", value=bool(v)) for v, c in rows
+                         if v is not None and c >= min_count]
+            missing = sum(c for v, c in rows if v is None)
+            return _one_hot(selectors + _missing(spec, missing, include_missing, min_count))
+        case "number" if spec.bands is None:
+            return _number_columns(con, relation, spec, include_missing, min_count)
+        case "number" | "band":
+            if not spec.bands:
+                raise UserError(f"band field {spec.name!r} needs bands, e.g. ((1, 50), (51, 200), (201, None))")
+            selectors = [_band_selector(spec, band) for band in spec.bands]
+            if include_missing:
+                selectors.append(Selector(spec.name, spec.kind, "is_missing"))
+            return _bitmask(_keep_frequent(con, relation, selectors, min_count))
+        case _:
+            raise UserError(f"unknown field kind {spec.kind!r} for field {spec.name!r}")
+
+
+def _missing(spec: FieldSpec, missing_rows: int, include_missing: bool, min_count: int) -> list[Selector]:
+    if include_missing and missing_rows > 0 and missing_rows >= min_count:
+        return [Selector(spec.name, spec.kind, "is_missing")]
+    return []
+
+
+def _one_hot(selectors: list[Selector]) -> list[_Column]:
+    """A one-hot column whose code comes from the selectors' own predicates."""
+    if not selectors:
+        return []
+    cases = " ".join(f"WHEN {s.sql()} THEN {i + 1}" for i, s in enumerate(selectors))
+    return [_Column(selectors, bitmask=False, expression=f"CASE {cases} ELSE 0 END")]
+
+
+def _bitmask(selectors: list[Selector]) -> list[_Column]:
+    """Bitmask columns of up to 8 (possibly overlapping) selectors each."""
+    columns = []
+    for start in range(0, len(selectors), _BITS_PER_COLUMN):
+        group = selectors[start:start + _BITS_PER_COLUMN]
+        bits = " + ".join(f"(CASE WHEN {s.sql()} THEN {1 << i} ELSE 0 END)" for i, s in enumerate(group))
+        columns.append(_Column(group, bitmask=True, expression=bits))
+    return columns
+
+
+def _keep_frequent(con, relation: str, selectors: list[Selector], min_count: int) -> list[Selector]:
+    counts = con.sql("SELECT " + ", ".join(f"count(*) FILTER (WHERE {s.sql()})" for s in selectors)
+                     + f" FROM {relation}").fetchall()[0]
+    return [s for s, count in zip(selectors, counts) if count >= max(min_count, 1)]
+
+
+def _band_selector(spec: FieldSpec, band: Band) -> Selector:
+    low, high = band
+    if low is None and high is None:
+        raise UserError(f"band {band} of field {spec.name!r} is open on both ends; give a lower or upper bound")
+    if low is not None and high is not None and low > high:
+        raise UserError(f"band {band} of field {spec.name!r} has its lower bound above its upper bound")
+    if low is None:
+        return Selector(spec.name, spec.kind, "lte", max=float(high))
+    if high is None:
+        return Selector(spec.name, spec.kind, "gte", min=float(low))
+    return Selector(spec.name, spec.kind, "between", min=float(low), max=float(high))
+
+
+def _category_columns(con, relation: str, spec: FieldSpec, position: int, include_missing: bool,
+                      min_count: int) -> list[_Column]:
+    """Equality selectors per value; codes from a dictionary join (a CASE per value would be O(values))."""
+    column = quote_identifier(spec.name)
+    rows = con.sql(f"SELECT CAST({column} AS VARCHAR) AS v, count(*) FROM {relation} "
+                   "GROUP BY v ORDER BY v").fetchall()
+    values = [v for v, c in rows if v is not None and c >= min_count]
+    missing = sum(c for v, c in rows if v is None)
+    selectors = [Selector(spec.name, "category", "eq", value=v) for v in values]
+    selectors += _missing(spec, missing, include_missing, min_count)
+    if not selectors:
+        return []
+    missing_code = len(selectors) if selectors[-1].op == "is_missing" else 0
+    expression = f"CASE WHEN base.{column} IS NULL THEN {missing_code} ELSE 0 END"
+    if not values:
+        return [_Column(selectors, bitmask=False, expression=expression)]
+    dictionary = f"__icp_dict_{position}"
+    entries = ", ".join(f"({sql_literal(v)}, {i + 1})" for i, v in enumerate(values))
+    join = (f"LEFT JOIN (VALUES {entries}) AS {dictionary}(__icp_val, __icp_code) "
+            f"ON CAST(base.{column} AS VARCHAR) = {dictionary}.__icp_val")
+    return [_Column(selectors, bitmask=False, expression=f"coalesce({dictionary}.__icp_code, {expression})", join=join)]
+
+
+def _list_columns(con, relation: str, spec: FieldSpec, position: int, include_missing: bool,
+                  min_count: int) -> list[_Column]:
+    """`contains` per element; rows' element codes from unnest + dictionary join, packed as bits."""
+    column = quote_identifier(spec.name)
+    rows = con.sql(f"SELECT e, count(*) FROM (SELECT unnest(list_distinct({column})) AS e FROM {relation}) "
+                   "GROUP BY e ORDER BY e").fetchall()
+    selectors = [Selector(spec.name, "list", "contains", value=str(e)) for e, c in rows if c >= min_count]
+    missing_rows = con.sql(f"SELECT count(*) FROM {relation} WHERE {column} IS NULL OR len({column}) = 0").fetchall()[0][0]
+    selectors += _missing(spec, missing_rows, include_missing, min_count)
+    if not selectors:
+        return []
+    hits = f"__icp_hits_{position}"
+    entries = ", ".join(f"({sql_literal(s.value)}, {i})" for i, s in enumerate(selectors) if s.op == "contains")
+    parts = []
+    if entries:
+        parts.append(f"SELECT u.{_ROW}, d.__icp_pos FROM (SELECT {_ROW}, unnest(list_distinct({column})) AS e "
+                     f"FROM base) AS u JOIN (VALUES {entries}) AS d(__icp_val, __icp_pos) ON u.e = d.__icp_val")
+    if selectors[-1].op == "is_missing":
+        parts.append(f"SELECT {_ROW}, {len(selectors) - 1} FROM base WHERE {column} IS NULL OR len({column}) = 0")
+    groups = range(0, len(selectors), _BITS_PER_COLUMN)
+    sums = ", ".join(
+        f"sum(CASE WHEN __icp_pos // {_BITS_PER_COLUMN} = {g // _BITS_PER_COLUMN} "
+        f"THEN 1 << (__icp_pos % {_BITS_PER_COLUMN}) ELSE 0 END) AS __icp_g{g // _BITS_PER_COLUMN}"
+        for g in groups)
+    join = (f"LEFT JOIN (SELECT {_ROW}, {sums} FROM ({' UNION ALL '.join(parts)}) AS h({_ROW}, __icp_pos) "
+            f"GROUP BY {_ROW}) AS {hits} ON {hits}.{_ROW} = base.{_ROW}")
+    return [_Column(selectors[g:g + _BITS_PER_COLUMN], bitmask=True,
+                    expression=f"coalesce({hits}.__icp_g{g // _BITS_PER_COLUMN}, 0)", join=join if g == 0 else None)
+            for g in groups]
+
+
+def _number_columns(con, relation: str, spec: FieldSpec, include_missing: bool, min_count: int) -> list[_Column]:
+    column = quote_identifier(spec.name)
+    values, counts = _fetch_value_counts(con, f"SELECT {column} AS v, count(*) AS c FROM {relation} "
+                                              f"WHERE {column} IS NOT NULL GROUP BY v ORDER BY v")
+    missing = con.sql(f"SELECT count(*) FROM {relation} WHERE {column} IS NULL").fetchall()[0][0]
+    if len(values) <= spec.n_bins:
+        selectors = [Selector(spec.name, "number", "eq", value=float(v))
+                     for v, c in zip(values, counts) if c >= min_count]
+    else:
+        cuts = equal_frequency_cut_points(values, counts, spec.n_bins)
+        edges = [-math.inf, *cuts, math.inf]
+        rows_before = np.concatenate([[0], np.cumsum(counts)])[np.searchsorted(values, edges, side="left")]
+        bin_rows = np.diff(rows_before)
+        selectors = [_bin_selector(spec.name, low, high) for low, high, rows in zip(edges[:-1], edges[1:], bin_rows)
+                     if rows >= max(min_count, 1)]
+    return _one_hot(selectors + _missing(spec, missing, include_missing, min_count))
+
+
+def _fetch_value_counts(con, query: str) -> tuple[np.ndarray, np.ndarray]:
+    result = con.sql(query).fetchnumpy()
+    return np.asarray(result["v"], dtype=float), np.asarray(result["c"], dtype=np.int64)
+
+
+def _bin_selector(name: str, low: float, high: float) -> Selector:
+    if low == -math.inf:
+        return Selector(name, "number", "lte", max=float(high), max_exclusive=True)
+    if high == math.inf:
+        return Selector(name, "number", "gte", min=float(low))
+    return Selector(name, "number", "between", min=float(low), max=float(high), max_exclusive=True)
+
+
+def equal_frequency_cut_points(values: np.ndarray, counts: np.ndarray, n_bins: int) -> list[float]:
+    """pysubgroup's equal-frequency cut points, from sorted distinct values and their counts.
+
+    pysubgroup sorts the non-missing values, takes the value at position i * n // n_bins for
+    i = 1 .. n_bins - 1, and when that value is already a cut point moves on to the next value
+    that is not; the bins are then [-inf, c1), [c1, c2), ..., [c_last, inf).
+    """
+    ends = np.cumsum(counts)  # sorted positions before ends[j] hold values[: j + 1]
+    n = int(ends[-1]) if len(ends) else 0
+    cuts: list[float] = []
+    for i in range(1, n_bins):
+        j = int(np.searchsorted(ends, i * n // n_bins, side="right"))
+        if cuts and values[j] <= cuts[-1]:
+            j = int(np.searchsorted(values, cuts[-1], side="right"))
+            if j == len(values):
+                continue
+        cuts.append(float(values[j]))
+    return cuts
+
+
+def _encode(con, relation: str, columns: list[_Column], field_names: list[str]) -> SelectorSet:
+    """Run one query computing every column's code per row, in the relation's row order."""
+    joins = " ".join(col.join for col in columns if col.join)
+    outputs = ", ".join(f"CAST({col.expression} AS {_sql_type(col.cardinality)}) AS c{i}"
+                        for i, col in enumerate(columns))
+    if columns:
+        # row_number() OVER () numbers rows in the relation's order; the joins do not keep that
+        # order, so the result is sorted back by it.
+        query = (f"WITH base AS (SELECT row_number() OVER () AS {_ROW}, * FROM {relation}) "
+                 f"SELECT {outputs} FROM base {joins} ORDER BY base.{_ROW}")
+        fetched = con.sql(query).fetchnumpy()
+        cardinality = np.array([col.cardinality for col in columns], dtype=np.int64)
+        codes = np.empty((len(fetched["c0"]), len(columns)), dtype=_dtype(int(cardinality.max())))
+        for i in range(len(columns)):
+            codes[:, i] = fetched[f"c{i}"]
+    else:
+        n_rows = con.sql(f"SELECT count(*) FROM {relation}").fetchall()[0][0]
+        cardinality = np.zeros(0, dtype=np.int64)
+        codes = np.zeros((n_rows, 0), dtype=np.uint8)
+
+    selectors, selector_column, selector_codes = [], [], []
+    for i, col in enumerate(columns):
+        all_codes = np.arange(col.cardinality)
+        for j, selector in enumerate(col.selectors):
+            selectors.append(selector)
+            selector_column.append(i)
+            selector_codes.append(all_codes[(all_codes >> j) & 1 == 1] if col.bitmask else np.array([j + 1]))
+    fields = [name for name in field_names if any(s.field == name for s in selectors)]
+    field_position = {name: i for i, name in enumerate(fields)}
+    return SelectorSet(
+        selectors=selectors,
+        n=codes.shape[0],
+        codes=codes,
+        column_cardinality=cardinality,
+        selector_column=np.array(selector_column, dtype=np.int64),
+        selector_codes=selector_codes,
+        fields=fields,
+        selector_field=np.array([field_position[s.field] for s in selectors], dtype=np.int64),
+    )
+
+
+def _sql_type(cardinality: int) -> str:
+    return "UTINYINT" if cardinality <= 2**8 else "USMALLINT" if cardinality <= 2**16 else "UINTEGER"
+
+
+def _dtype(cardinality: int) -> type[np.unsignedinteger]:
+    return np.uint8 if cardinality <= 2**8 else np.uint16 if cardinality <= 2**16 else np.uint32

@@ -1,0 +1,49 @@
+"""An import killed mid-way leaves the previous workspace readable and unchanged."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import duckdb
+
+from icp_agent import toolkit
+from icp_agent.ingest.importer import import_file
+
+SMALL = "Record ID,Company name,Industry,ARR\n1,Acme,Software,10\n2,Beta,Retail,20\n"
+
+
+def test_killed_import_leaves_workspace_unchanged(ws, write, tmp_path):
+    import_file(ws, write("small.csv", SMALL))
+    before = toolkit.inspect_workspace(ws).model_dump()
+    big = tmp_path / "big.csv"
+    duckdb.connect().execute(
+        f"""COPY (SELECT range AS "Record ID", 'Company ' || range AS "Company name",
+                  ['Software','Retail','Banking'][range % 3 + 1] AS "Industry", (range % 500) * 10 AS "ARR",
+                  (range % 900 + 1)::VARCHAR || '-' || (range % 900 + 50)::VARCHAR AS "Employees"
+            FROM range(1500000)) TO '{big}' (HEADER)""")
+    process = subprocess.Popen([sys.executable, "-m", "icp_agent.cli", "import", "--customers", str(big),
+                                "--workspace", str(ws.path), "--quiet"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # wait until the import is writing (its transaction has started), then kill it hard
+    deadline = time.monotonic() + 60
+    wal = ws.path.with_name(ws.path.name + ".wal")
+    while time.monotonic() < deadline and process.poll() is None:
+        if wal.exists() or ws.path.stat().st_size > 2_000_000:
+            time.sleep(0.5)
+            break
+        time.sleep(0.02)
+    assert process.poll() is None, "the import finished before it could be killed: make the file bigger"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    after = toolkit.inspect_workspace(ws).model_dump()
+    assert after == before
+    with ws.connect() as con:
+        assert con.execute("SELECT count(*) FROM imports").fetchone()[0] == 1
+        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        assert not any(t.startswith("imp_customers_") and t != ws.current_table(con, "customers") for t in tables)
+    # and the workspace still takes the next import
+    assert import_file(ws, write("next.csv", SMALL + "3,Gamma,Banking,30\n")).rows_kept == 3
