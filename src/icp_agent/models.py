@@ -79,3 +79,119 @@ class WorkspaceSummary(BaseModel):
     interviews: int = 0
     links: list[LinkReport] = Field(default_factory=list)
     roles: dict[str, str] = Field(default_factory=dict, description="role of every customer field")
+
+
+# --- the ICP as data (icp.json) ------------------------------------------------------------------------------
+
+ICP_SCHEMA_VERSION = "1.0"
+Op = Literal["eq", "in", "between", "gte", "lte", "contains", "is_missing"]
+
+
+class Criterion(BaseModel):
+    """One checkable condition on a fit field: something a seller can verify about a prospect."""
+
+    model_config = ConfigDict(extra="forbid")
+    field: str = Field(description="canonical field name (see `icp-agent fields`)")
+    op: Op
+    value: str | float | bool | None = None
+    values: list[str] | None = None
+    min: float | None = None
+    max: float | None = None
+    max_exclusive: bool | None = Field(None, description="true when max is excluded (quantile bins)")
+    header: str | None = Field(None, description="the column header this field came from")
+    label: str = Field(description="the criterion in words")
+
+
+class HealthSummary(BaseModel):
+    definition: Literal["health", "column", "won"]
+    entity: Literal["customer", "deal"]
+    description: str
+    n: int
+    n_good: int
+    n_bad: int
+    components: list[str] = Field(default_factory=list)
+    weights: dict[str, float] = Field(default_factory=dict)
+    censored: int = 0
+    min_tenure_months: float | None = None
+    as_of: str | None = None
+    good_column: str | None = None
+    cohort_sizes: dict[str, int] = Field(default_factory=dict)
+    cohort_metrics: dict[str, dict[str, Any]] = Field(default_factory=dict,
+                                                      description="per cohort: mean health, churn rate, NRR, ...")
+    histogram: dict[str, list[int]] = Field(default_factory=dict,
+                                            description="per cohort: entities per 10-point health bin (0-10 ... 90-100)")
+    evidence: list[str] = Field(default_factory=list)
+
+
+class RetentionCurve(BaseModel):
+    """Kaplan-Meier retention: churn is the event, active customers are censored."""
+
+    group: str = Field(description="a cohort (top/middle/bottom) or a tier")
+    kind: Literal["cohort", "tier"]
+    n: int
+    events: int
+    points: list[tuple[float, float]] = Field(description="(months, share still a customer), a step function")
+    evidence: str | None = None
+
+
+class PatternStat(BaseModel):
+    direction: Literal["good", "bad"]
+    label: str
+    criteria: list[Criterion]
+    n: int = Field(description="entities matching the pattern")
+    k: int = Field(description="of which in the target group (best or worst)")
+    rate: float
+    base_rate: float
+    lift: float
+    wracc: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    q_value: float
+    evidence: str
+
+
+class Tier(BaseModel):
+    tier: Literal[1, 2, 3]
+    segment: str = Field(description="which ICP segment this tier refines (ICP 1, ICP 2, ...)")
+    name: str
+    criteria: list[Criterion]
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    flags: list[str] = Field(default_factory=list, description="too_broad / too_narrow warnings")
+    evidence: list[str] = Field(default_factory=list)
+
+
+class Disqualifier(BaseModel):
+    criteria: list[Criterion]
+    reason: str
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    evidence: list[str] = Field(default_factory=list)
+    rationale: str | None = Field(None, description="drafted prose (offline drafter or Claude), cited")
+
+
+class DatasetInfo(BaseModel):
+    fingerprint: str
+    imports: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class IcpDocument(BaseModel):
+    """icp.json: the machine-readable ICP. Its JSON Schema is published as icp.schema.json."""
+
+    model_config = ConfigDict(extra="forbid")
+    schema_version: Literal["1.0"] = ICP_SCHEMA_VERSION
+    id: str
+    created_at: datetime
+    status: Literal["ok", "no_significant_icp"]
+    dataset: DatasetInfo
+    health: HealthSummary
+    statement: str = Field(description="the ICP statement in the method's template")
+    no_icp_reason: str | None = None
+    tiers: list[Tier] = Field(default_factory=list)
+    negative_icp: list[Disqualifier] = Field(default_factory=list)
+    patterns: list[PatternStat] = Field(default_factory=list)
+    retention: list[RetentionCurve] = Field(default_factory=list)
+    personas: list[dict[str, Any]] = Field(default_factory=list)
+    scorecard: dict[str, Any] | None = None
+    validation: dict[str, Any] | None = None
+    warnings: list[str] = Field(default_factory=list)
+    evidence: list[dict[str, Any]] = Field(default_factory=list)

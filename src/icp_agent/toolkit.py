@@ -8,7 +8,9 @@ pydantic model (or plain JSON-able data), raising UserError for anything a user 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -19,7 +21,8 @@ from .ingest.importer import Mapping, detect_kind, import_file
 from .ingest.interviews import SUFFIXES as NOTE_SUFFIXES
 from .ingest.interviews import import_interviews, interview_files
 from .ingest.reader import CSV_SUFFIXES, JSON_SUFFIXES, PARQUET_SUFFIXES, inspect_file, peek_headers
-from .models import DATA_KINDS, ImportReport, LinkReport, WorkspaceSummary
+from .evidence import EvidenceItem
+from .models import DATA_KINDS, ICP_SCHEMA_VERSION, IcpDocument, ImportReport, LinkReport, WorkspaceSummary
 from .workspace import Workspace
 
 Progress = Callable[[str], None]
@@ -166,15 +169,195 @@ def set_field_roles(ws: Workspace, roles: dict[str, str]) -> dict[str, str]:
         return field_roles(ws, con)
 
 
+class AnalysisOptions(BaseModel):
+    """How to define a good customer and how hard to search (every face exposes these)."""
+
+    good: Literal["health", "column", "won"] | None = Field(
+        None, description="health: composite score; column: a yes/no outcome column; won: won vs lost deals. "
+                          "Default: health when the customers have health fields, else won vs lost deals")
+    good_column: str | None = Field(None, description="the outcome column when good='column' (e.g. activated)")
+    weights: dict[str, float] | None = Field(None, description="health component weights (retention, nrr, "
+                                                               "cac_efficiency, support_burden, nps, referrals, "
+                                                               "time_to_close)")
+    min_tenure_months: float = Field(6.0, ge=0, le=120, description="younger active customers are censored")
+    depth: int = Field(3, ge=1, le=4, description="most criteria combined in one pattern")
+    alpha: float = Field(0.05, gt=0, lt=1, description="false discovery rate for Benjamini-Hochberg")
+    min_support: int | None = Field(None, ge=1, description="fewest entities a pattern must cover "
+                                                            "(default 2% of them, at least 10)")
+    as_of: str | None = Field(None, description="ISO date the data describes (default: its latest date)")
+
+    def config(self):
+        from .analysis.health import DEFAULT_WEIGHTS, HealthConfig
+        from .analysis.icp import AnalysisConfig
+
+        weights = dict(DEFAULT_WEIGHTS)
+        unknown = set(self.weights or {}) - set(weights)
+        if unknown:
+            raise UserError(f"unknown health component(s) {sorted(unknown)}", hint=f"use {sorted(weights)}")
+        weights.update(self.weights or {})
+        return AnalysisConfig(health=HealthConfig(good=self.good, good_column=self.good_column, weights=weights,
+                                                  min_tenure_months=self.min_tenure_months, as_of=self.as_of),
+                              depth=self.depth, alpha=self.alpha, min_support=self.min_support)
+
+
+def _analysis_inputs(ws: Workspace, con, options: "AnalysisOptions"):
+    from .analysis.icp import AnalysisInputs, fingerprint
+
+    customers = ws.current_table(con, "customers")
+    deals = ws.current_table(con, "deals")
+    if not customers and not deals:
+        raise UserError("no customers imported yet", hint="import your exports first: icp-agent import DATA_DIR "
+                                                          "(or the import_data tool)")
+    roles = field_roles(ws, con)
+    types: dict[str, str] = {}
+    headers: dict[str, str] = {}
+    imports = []
+    for kind, report_json in con.execute("""SELECT i.kind, i.report FROM current_snapshot c JOIN imports i
+                                            USING (import_id) WHERE i.kind IN ('customers', 'deals', 'prospects')
+                                            ORDER BY i.kind DESC""").fetchall():
+        report = ImportReport.model_validate_json(report_json)
+        imports.append({"kind": kind, "file_name": report.file_name, "sha256": report.sha256,
+                        "rows": report.rows_kept, "import_id": report.import_id})
+        if kind == "prospects":
+            continue
+        for column in report.columns:
+            types.setdefault(column.field, column.type)
+            headers.setdefault(column.field, column.header)
+    fit = {f: types[f] for f, role in roles.items() if role == "fit" and f in types and types[f] not in ("text", "date")
+           and f != options.good_column}
+    return AnalysisInputs(customers=customers, deals=deals, fit_fields=fit, headers=headers, imports=imports,
+                          fingerprint=fingerprint(imports))
+
+
+def build_icp(ws: Workspace, options: AnalysisOptions | None = None, progress: Progress | None = None) -> IcpDocument:
+    """Phases 1-3: health, patterns, tiers and negative ICP, saved as a new ICP version with its evidence."""
+    from .analysis.icp import analyse
+
+    options = options or AnalysisOptions()
+    config = options.config()
+    with ws.transaction() as con:
+        inputs = _analysis_inputs(ws, con, options)
+        version_id = f"icp-{datetime.now(timezone.utc):%Y%m%d%H%M%S%f}-{inputs.fingerprint[:6]}"
+        icp, ledger = analyse(con, inputs, config, version_id, progress)
+        validate_icp(icp.model_dump(mode="json"))
+        ledger.save(con, version_id)
+        con.execute("INSERT INTO icp_versions VALUES (?, ?, ?, ?, ?)",
+                    [version_id, icp.created_at.replace(tzinfo=None), inputs.fingerprint, icp.status,
+                     icp.model_dump_json()])
+    return icp
+
+
+def icp_schema() -> dict:
+    """The published JSON Schema of icp.json."""
+    schema = IcpDocument.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://github.com/icp-agent/icp-agent/schemas/icp.schema.json"
+    return schema
+
+
+def validate_icp(data: dict, source: str = "icp.json") -> None:
+    """Validate icp.json data against its schema; the error points at the place."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(icp_schema())
+    error = next(iter(sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))), None)
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+        raise UserError(f"invalid at {where}: {error.message}", file=source,
+                        hint="fix that place or regenerate the file with icp-agent run")
+
+
+def load_icp(path: str | Path) -> IcpDocument:
+    """Read and validate an icp.json written by icp-agent (or edited by hand)."""
+    import json
+
+    path = Path(path)
+    if not path.is_file():
+        raise UserError("no such file", file=str(path), hint="pass the icp.json written by icp-agent run")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"not valid JSON: {exc}", file=path.name) from exc
+    if not isinstance(data, dict):
+        raise UserError("not an icp.json object", file=path.name)
+    version = data.get("schema_version")
+    if version != ICP_SCHEMA_VERSION:
+        raise UserError(f"schema_version {version!r} is not supported (this icp-agent reads "
+                        f"{ICP_SCHEMA_VERSION!r})", file=path.name, hint="rebuild the ICP with this version")
+    validate_icp(data, path.name)
+    return IcpDocument.model_validate(data)
+
+
+def current_icp(ws: Workspace, version: str | None = None) -> IcpDocument:
+    """The latest ICP version (or a named one) from the workspace."""
+    with ws.connect() as con:
+        if version:
+            row = con.execute("SELECT icp FROM icp_versions WHERE version_id = ?", [version]).fetchone()
+            if not row:
+                known = [r[0] for r in con.execute("SELECT version_id FROM icp_versions ORDER BY created_at").fetchall()]
+                raise UserError(f"no ICP version {version!r}", hint=f"versions: {', '.join(known) or 'none yet'}")
+        else:
+            row = con.execute("SELECT icp FROM icp_versions ORDER BY created_at DESC LIMIT 1").fetchone()
+            if not row:
+                raise UserError("no ICP built yet", hint="run icp-agent run (or the build_icp tool) first")
+    return IcpDocument.model_validate_json(row[0])
+
+
+def list_versions(ws: Workspace) -> list[dict]:
+    with ws.connect() as con:
+        return [{"version_id": v, "created_at": str(t), "dataset_fingerprint": f, "status": s}
+                for v, t, f, s in con.execute("SELECT version_id, created_at, dataset_fingerprint, status "
+                                              "FROM icp_versions ORDER BY created_at").fetchall()]
+
+
+def get_evidence(ws: Workspace, evidence_id: str, version: str | None = None) -> EvidenceItem:
+    """One evidence item by id (from the latest version that has it, or a named version)."""
+    with ws.connect() as con:
+        row = con.execute("""SELECT e.evidence_id, e.kind, e.statement, e.metrics, e.n, e.query FROM evidence e
+                             JOIN icp_versions v USING (version_id)
+                             WHERE e.evidence_id = ? AND (? IS NULL OR e.version_id = ?)
+                             ORDER BY v.created_at DESC LIMIT 1""", [evidence_id, version, version]).fetchone()
+    if not row:
+        raise UserError(f"no evidence item {evidence_id!r}", hint="ids look like E3f9a2c1d; they are listed in icp.json "
+                                                                  "and the document's appendix")
+    import json
+
+    return EvidenceItem(id=row[0], kind=row[1], statement=row[2], metrics=json.loads(row[3]), n=row[4], query=row[5])
+
+
+def export_scoring_matrix(ws: Workspace, icp: IcpDocument, path: str | Path) -> int:
+    """scoring_matrix.csv: every entity with its fit fields, components, health, cohort and ICP tier."""
+    from .analysis.icp import tier_case_sql
+
+    frame = f"frame_{icp.id.replace('-', '_')}"
+    with ws.connect() as con:
+        columns = [r[0] for r in con.execute(f"DESCRIBE {frame}").fetchall()]
+        keep = [c for c in columns if c in ("company_id", "company_name", "domain", "deal_id", "health", "cohort",
+                                            "censored", "good", "bad", "outcome", "outcome_stage", "tenure_months",
+                                            "churned_flag", "nrr_raw", "payback_raw")
+                or c.startswith("c_") or c in _fit_columns(icp, columns)]
+        select = ", ".join(f'"{c}"' for c in keep)
+        con.execute(f"COPY (SELECT {select}, {tier_case_sql(icp.tiers)} AS icp_tier FROM {frame} ORDER BY _row) "
+                    f"TO '{str(Path(path)).replace(chr(39), chr(39) * 2)}' (HEADER, DELIMITER ',')")
+        return con.execute(f"SELECT count(*) FROM {frame}").fetchone()[0]
+
+
+def _fit_columns(icp: IcpDocument, columns: list[str]) -> set[str]:
+    fields = {c.field for t in icp.tiers for c in t.criteria} | {c.field for d in icp.negative_icp for c in d.criteria}
+    fields |= {c.field for p in icp.patterns for c in p.criteria}
+    return {c for c in columns if c in fields or c.rsplit("_", 1)[0] in fields}
+
+
 class RunResult(BaseModel):
     out_dir: str
     imported: ImportResult
+    icp: IcpDocument | None = None
     files: list[str] = Field(default_factory=list, description="files written into out_dir")
 
 
 def run(ws: Workspace, data_dir: str | Path | None, out_dir: str | Path, *, customers=None, deals=None,
         contacts=None, prospects=None, interviews=None, mapping_file=None, lenient: bool = False,
-        progress: Progress | None = None) -> RunResult:
+        options: AnalysisOptions | None = None, progress: Progress | None = None) -> RunResult:
     """The whole job: import, analyse, and write the report folder."""
     imported = import_data(ws, data_dir, customers=customers, deals=deals, contacts=contacts, prospects=prospects,
                            interviews=interviews, mapping_file=mapping_file, lenient=lenient, progress=progress)
@@ -185,7 +368,28 @@ def run(ws: Workspace, data_dir: str | Path | None, out_dir: str | Path, *, cust
     from .render.import_report import render_import_report
 
     written.append(_write(out / "import_report.md", render_import_report(summary)))
-    return RunResult(out_dir=str(out), imported=imported, files=written)
+    icp = build_icp(ws, options, progress)
+    written += write_icp_outputs(ws, icp, out, progress)
+    return RunResult(out_dir=str(out), imported=imported, icp=icp, files=written)
+
+
+def write_icp_outputs(ws: Workspace, icp: IcpDocument, out: Path, progress: Progress | None = None) -> list[str]:
+    """icp.json (validated), its schema, the scoring matrix and the ICP document (md, html)."""
+    import json
+
+    from .render.document import render_html, render_markdown
+
+    if progress:
+        progress("writing the ICP document")
+    data = icp.model_dump(mode="json")
+    validate_icp(data)
+    written = [_write(out / "icp.json", json.dumps(data, indent=2, ensure_ascii=False)),
+               _write(out / "icp.schema.json", json.dumps(icp_schema(), indent=2))]
+    export_scoring_matrix(ws, icp, out / "scoring_matrix.csv")
+    written.append("scoring_matrix.csv")
+    written.append(_write(out / "icp.md", render_markdown(icp)))
+    written.append(_write(out / "icp.html", render_html(icp)))
+    return written
 
 
 def _write(path: Path, text: str) -> str:

@@ -3,7 +3,7 @@
 `build_selectors` turns the fields of a DuckDB relation into selectors and encodes, for every
 row, which selectors it satisfies. DuckDB does the data work (dictionaries, cut points, list
 unnesting) and hands back one small unsigned integer code per row and column, so the search
-runs on a compact (rows x columns) code matrix instead of one boolean mask per selector:
+runs on a compact (columns x rows) code matrix instead of one boolean mask per selector:
 
 - a *one-hot* column holds the selectors of a field whose values exclude each other
   (category, bool and binned number fields, plus their "is missing"): code i + 1 means the
@@ -140,19 +140,23 @@ class Selector:
 class SelectorSet:
     """Selectors of a relation with the per-row codes that say which rows each one covers.
 
-    codes: (n, n_columns) unsigned ints, row order = the relation's (see module doc).
-    Selector i lives in column `selector_column[i]` and covers the rows whose code there is one
-    of `selector_codes[i]`. Columns and selectors are grouped by field, fields in spec order.
+    codes: (n_columns, n) unsigned ints, one array per column (the search scans columns, so
+    each is contiguous); position j is row j of the relation (see module doc).
+    Selector i lives in column `selector_column[i]`; in a one-hot column it covers the rows
+    whose code equals `selector_slot[i]`, in a bitmask column (`column_bitmask`) the rows whose
+    code has bit `selector_slot[i]` set. Columns and selectors are grouped by field, fields in
+    spec order (`selector_field` indexes `fields`).
     """
 
     selectors: list[Selector]
     n: int
     codes: np.ndarray
-    column_cardinality: np.ndarray
-    selector_column: np.ndarray
-    selector_codes: list[np.ndarray]
     fields: list[str]
     selector_field: np.ndarray
+    selector_column: np.ndarray
+    selector_slot: np.ndarray
+    column_bitmask: np.ndarray
+    column_cardinality: np.ndarray
     _position: dict[Selector, int] = dataclasses.field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -164,14 +168,19 @@ class SelectorSet:
 
     def member_table(self, i: int) -> np.ndarray:
         """For selector i: bool per code of its column, True where the code means "covered"."""
-        table = np.zeros(int(self.column_cardinality[self.selector_column[i]]), dtype=bool)
-        table[self.selector_codes[i]] = True
-        return table
+        codes = np.arange(self.column_cardinality[self.selector_column[i]])
+        return self._covers(i, codes)
 
     def mask(self, selector: Selector | int) -> np.ndarray:
         """Boolean row mask (length n) of one selector."""
-        i = selector if isinstance(selector, int) else self.index(selector)
-        return self.member_table(i)[self.codes[:, self.selector_column[i]]]
+        i = selector if isinstance(selector, (int, np.integer)) else self.index(selector)
+        return self._covers(i, self.codes[self.selector_column[i]])
+
+    def _covers(self, i: int, codes: np.ndarray) -> np.ndarray:
+        slot = self.selector_slot[i]
+        if self.column_bitmask[self.selector_column[i]]:
+            return (codes >> slot) & 1 == 1
+        return codes == slot
 
 
 def quote_identifier(name: str) -> str:
@@ -429,32 +438,28 @@ def _encode(con, relation: str, columns: list[_Column], field_names: list[str]) 
                  f"SELECT {outputs} FROM base {joins} ORDER BY base.{_ROW}")
         fetched = con.sql(query).fetchnumpy()
         cardinality = np.array([col.cardinality for col in columns], dtype=np.int64)
-        codes = np.empty((len(fetched["c0"]), len(columns)), dtype=_dtype(int(cardinality.max())))
+        codes = np.empty((len(columns), len(fetched["c0"])), dtype=_dtype(int(cardinality.max())))
         for i in range(len(columns)):
-            codes[:, i] = fetched[f"c{i}"]
+            codes[i] = fetched[f"c{i}"]
     else:
         n_rows = con.sql(f"SELECT count(*) FROM {relation}").fetchall()[0][0]
         cardinality = np.zeros(0, dtype=np.int64)
-        codes = np.zeros((n_rows, 0), dtype=np.uint8)
+        codes = np.zeros((0, n_rows), dtype=np.uint8)
 
-    selectors, selector_column, selector_codes = [], [], []
-    for i, col in enumerate(columns):
-        all_codes = np.arange(col.cardinality)
-        for j, selector in enumerate(col.selectors):
-            selectors.append(selector)
-            selector_column.append(i)
-            selector_codes.append(all_codes[(all_codes >> j) & 1 == 1] if col.bitmask else np.array([j + 1]))
+    selectors = [selector for col in columns for selector in col.selectors]
     fields = [name for name in field_names if any(s.field == name for s in selectors)]
     field_position = {name: i for i, name in enumerate(fields)}
     return SelectorSet(
         selectors=selectors,
-        n=codes.shape[0],
+        n=codes.shape[1],
         codes=codes,
-        column_cardinality=cardinality,
-        selector_column=np.array(selector_column, dtype=np.int64),
-        selector_codes=selector_codes,
         fields=fields,
         selector_field=np.array([field_position[s.field] for s in selectors], dtype=np.int64),
+        selector_column=np.array([i for i, col in enumerate(columns) for _ in col.selectors], dtype=np.int64),
+        selector_slot=np.array([j if col.bitmask else j + 1 for col in columns for j in range(len(col.selectors))],
+                               dtype=np.int64),
+        column_bitmask=np.array([col.bitmask for col in columns], dtype=bool),
+        column_cardinality=cardinality,
     )
 
 

@@ -101,8 +101,10 @@ def plan_columns(headers: list[str], mapping: Mapping, file_name: str) -> list[P
         else:
             name = canonical_field(header) or attribute_name(header)
             canonical = name in FIELD_BY_NAME
+        duplicate_of = None
         if name in used:
             note = f"also matches {name!r}, already taken by an earlier column: kept as an attribute"
+            duplicate_of = FIELD_BY_NAME.get(name)
             name, canonical = attribute_name(header), False
             while name in used or name in FIELD_BY_NAME:
                 name = f"{name}_2"
@@ -110,6 +112,7 @@ def plan_columns(headers: list[str], mapping: Mapping, file_name: str) -> list[P
             name = f"attr_{name}"
         used.add(name)
         spec = FIELD_BY_NAME.get(name) if canonical else None
+        spec = spec or duplicate_of  # a second "owner" column is still an owner: same type and role
         column = PlannedColumn(header=header, name=name, canonical=canonical,
                                type=mapping.types.get(name) or (spec.type if spec else "auto"),
                                role=spec.role if spec else "auto", note=note)

@@ -1,0 +1,311 @@
+"""Phase 1: who is a good customer. The health score, cohorts and the Customer Scoring Matrix.
+
+Three definitions of "good", because companies have different data:
+- health: a 0-100 composite of the components the data has, each percentile-normalised,
+  a component a customer lacks re-weighted away (never imputed as zero);
+- column: one named outcome column ("activated", "renewed"), true = good;
+- won: won vs lost deals, each deal carrying its company's fit fields.
+All of it is SQL over the workspace; the result is a table `analysis_frame_<version>`
+with one row per entity, its fit fields, its components, health, cohort and `good`/`bad`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import duckdb
+
+from ..errors import UserError
+from ..ingest.links import columns_of, company_key, key_expr
+
+GoodDefinition = Literal["health", "column", "won"]
+
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "retention": 20, "nrr": 20, "cac_efficiency": 15, "support_burden": 15, "nps": 10, "referrals": 10,
+    "time_to_close": 10,
+}
+COMPONENT_TEXT = {
+    "retention": "retention: still a customer, and for how long",
+    "nrr": "net revenue retention: current vs starting ARR",
+    "cac_efficiency": "CAC efficiency: months of revenue to pay back CAC (fewer is better)",
+    "support_burden": "support burden: tickets raised (fewer is better)",
+    "nps": "NPS / CSAT",
+    "referrals": "referrals made",
+    "time_to_close": "time to close (faster is better)",
+}
+WON = ("closed won", "won", "closedwon", "closed-won", "signed", "contract signed")
+LOST = ("closed lost", "lost", "closedlost", "closed-lost", "disqualified", "churned")
+
+
+@dataclass
+class HealthConfig:
+    good: GoodDefinition | None = None  # None: health when components exist, else won vs lost deals
+    good_column: str | None = None
+    weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    min_tenure_months: float = 6.0
+    top_share: float = 0.2
+    bottom_share: float = 0.2
+    as_of: str | None = None  # ISO date; default: the latest date in the data
+
+
+@dataclass
+class HealthResult:
+    definition: GoodDefinition
+    entity: str  # "customer" or "deal"
+    frame: str  # table name with one row per entity
+    n: int
+    n_good: int
+    n_bad: int
+    components: list[str]
+    weights: dict[str, float]
+    censored: int = 0
+    as_of: str | None = None
+    good_column: str | None = None
+    cohort_sizes: dict[str, int] = field(default_factory=dict)
+    queries: dict[str, str] = field(default_factory=dict)
+
+
+def _q(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def stage_class(expr: str) -> str:
+    """'won' / 'lost' / 'open' from a deal stage whatever the CRM called it."""
+    key = f"lower(trim(replace(replace({expr}, '_', ' '), '-', ' ')))"
+    won = ", ".join(f"'{w}'" for w in WON)
+    lost = ", ".join(f"'{w}'" for w in LOST)
+    return (f"CASE WHEN {key} IN ({won}) OR {key} LIKE '%closed won%' THEN 'won' "
+            f"WHEN {key} IN ({lost}) OR {key} LIKE '%closed lost%' THEN 'lost' "
+            f"WHEN {expr} IS NULL THEN NULL ELSE 'open' END")
+
+
+def available_components(columns: set[str]) -> dict[str, str]:
+    """SQL of each raw component the customers table supports (higher = healthier, before ranking)."""
+    churned = _churned_sql(columns)
+    out: dict[str, str] = {}
+    if churned:
+        out["retention"] = "retention_raw"
+    if {"arr", "starting_arr"} <= columns or {"mrr", "starting_mrr"} <= columns or "nrr" in columns:
+        out["nrr"] = "nrr_raw"
+    if "cac_payback_months" in columns or ("cac" in columns and ({"starting_arr", "arr", "mrr"} & columns)):
+        out["cac_efficiency"] = "-payback_raw"
+    if "support_tickets" in columns:
+        out["support_burden"] = "-support_tickets"
+    if "nps" in columns:
+        out["nps"] = "nps"
+    if "referrals" in columns:
+        out["referrals"] = "referrals"
+    if "days_to_close" in columns:
+        out["time_to_close"] = "-days_to_close"
+    return out
+
+
+def _churned_sql(columns: set[str]) -> str | None:
+    parts = []
+    if "churned" in columns:
+        parts.append("churned")
+    if "churn_date" in columns:
+        parts.append("churn_date IS NOT NULL")
+    if not parts:
+        return None
+    return f"coalesce({' OR '.join(parts)}, FALSE)" if len(parts) > 1 else f"coalesce({parts[0]}, FALSE)"
+
+
+def _raw_values(columns: set[str], as_of: str) -> list[str]:
+    """Per-customer raw inputs of the components, before percentile ranking."""
+    out = []
+    churned = _churned_sql(columns)
+    if churned:
+        out.append(f"{churned} AS churned_flag")
+        if "customer_since" in columns:
+            end = "coalesce(churn_date, DATE '" + as_of + "')" if "churn_date" in columns else f"DATE '{as_of}'"
+            out.append(f"date_diff('day', customer_since, {end}) / 30.4375 AS tenure_months")
+        else:
+            out.append("NULL::DOUBLE AS tenure_months")
+    if {"arr", "starting_arr"} <= columns:
+        nrr = "arr / nullif(starting_arr, 0)"
+        if {"mrr", "starting_mrr"} <= columns:
+            nrr = f"coalesce({nrr}, mrr / nullif(starting_mrr, 0))"
+        out.append(f"{'coalesce(nrr, ' + nrr + ')' if 'nrr' in columns else nrr} AS nrr_raw")
+    elif {"mrr", "starting_mrr"} <= columns:
+        out.append(f"{'coalesce(nrr, mrr / nullif(starting_mrr, 0))' if 'nrr' in columns else 'mrr / nullif(starting_mrr, 0)'} AS nrr_raw")
+    elif "nrr" in columns:
+        out.append("nrr AS nrr_raw")
+    if "cac_payback_months" in columns:
+        out.append("cac_payback_months AS payback_raw")
+    elif "cac" in columns and ({"starting_arr", "arr", "mrr"} & columns):
+        revenue = "starting_arr" if "starting_arr" in columns else ("arr" if "arr" in columns else "mrr * 12")
+        out.append(f"cac / nullif({revenue} / 12, 0) AS payback_raw")
+    return out
+
+
+def build_frame(con: duckdb.DuckDBPyConnection, customers: str | None, deals: str | None, frame: str,
+                config: HealthConfig, fit_fields: list[str]) -> HealthResult:
+    """Create `frame`: one row per entity with fit fields, components, health, cohort, good/bad."""
+    definition = config.good
+    if definition is None:
+        columns = columns_of(con, customers) if customers else set()
+        if config.good_column:
+            definition = "column"
+        elif customers and available_components(columns):
+            definition = "health"
+        elif deals:
+            definition = "won"
+        else:
+            raise UserError("no way to tell good customers from bad: the customers file has no health fields "
+                            "(churn, ARR, NPS, tickets, ...) and there are no won/lost deals",
+                            hint="import deals with a stage column, or name an outcome column with --good-column")
+    if definition == "won":
+        return _frame_from_deals(con, customers, deals, frame, config, fit_fields)
+    if customers is None:
+        raise UserError("no customers imported yet", hint="import a customers file first")
+    if definition == "column":
+        return _frame_from_column(con, customers, frame, config, fit_fields)
+    return _frame_from_health(con, customers, frame, config, fit_fields)
+
+
+def _as_of(con, table: str, columns: set[str], config: HealthConfig) -> str:
+    if config.as_of:
+        return config.as_of
+    dates = [c for c in ("customer_since", "churn_date", "close_date", "last_activity_date") if c in columns]
+    if not dates:
+        return str(con.execute("SELECT current_date").fetchall()[0][0])
+    latest = con.execute(f"SELECT max(greatest({', '.join(f'coalesce({d}, DATE {chr(39)}1900-01-01{chr(39)})' for d in dates)})) "
+                         f"FROM {table}").fetchall()[0][0]
+    return str(latest)
+
+
+def _fit_select(fit_fields: list[str], columns: set[str], alias: str = "c") -> list[str]:
+    out = []
+    for name in fit_fields:
+        if f"{name}_min" in columns:
+            out += [f"{alias}.{_q(name)}", f"{alias}.{_q(name + '_min')}", f"{alias}.{_q(name + '_max')}"]
+        elif name in columns:
+            out.append(f"{alias}.{_q(name)}")
+    return out
+
+
+def _frame_from_health(con, customers: str, frame: str, config: HealthConfig, fit_fields: list[str]) -> HealthResult:
+    columns = columns_of(con, customers)
+    as_of = _as_of(con, customers, columns, config)
+    components = available_components(columns)
+    weights = {k: float(config.weights.get(k, 0)) for k in components if config.weights.get(k, 0) > 0}
+    if not weights:
+        raise UserError("every health component available has weight 0", hint="give at least one a weight")
+    raw = _raw_values(columns, as_of)
+    censor = (f"(NOT churned_flag AND tenure_months IS NOT NULL AND tenure_months < {config.min_tenure_months})"
+              if "retention" in components else "FALSE")
+    ranked = []
+    for name in weights:
+        value = components[name]
+        if name == "retention":
+            # active customers rank above churned ones; within each, longer tenure ranks higher
+            value = "CASE WHEN censored THEN NULL ELSE (NOT churned_flag)::INT * 1e6 + coalesce(tenure_months, 0) END"
+        ranked.append(f"CASE WHEN ({value}) IS NULL THEN NULL ELSE percent_rank() OVER "
+                      f"(PARTITION BY ({value}) IS NULL ORDER BY {value}) END AS {_q('c_' + name)}")
+    weighted = " + ".join(f"coalesce({_q('c_' + n)} * {w}, 0)" for n, w in weights.items())
+    present = " + ".join(f"CASE WHEN {_q('c_' + n)} IS NULL THEN 0 ELSE {w} END" for n, w in weights.items())
+    fit = _fit_select(fit_fields, columns)
+    keys = [c for c in ("company_id", "company_name", "domain") if c in columns]
+    query = f"""
+        CREATE OR REPLACE TABLE {frame} AS
+        WITH base AS (
+            SELECT c._row, {', '.join(f'c.{k}' for k in keys)}{''.join(', ' + f for f in fit)},
+                   {', '.join(raw) + ',' if raw else ''} c.*
+                   EXCLUDE (_row{''.join(', ' + k for k in keys)}{''.join(', ' + f.split('.', 1)[1] for f in fit)})
+            FROM {customers} c),
+        flagged AS (SELECT *, {censor} AS censored FROM base),
+        scored AS (SELECT *, {', '.join(ranked)} FROM flagged),
+        health AS (SELECT *, CASE WHEN ({present}) = 0 THEN NULL
+                                  ELSE round(100 * ({weighted}) / ({present}), 2) END AS health FROM scored),
+        ranked AS (SELECT *, CASE WHEN health IS NULL THEN NULL
+                                  ELSE percent_rank() OVER (PARTITION BY health IS NULL ORDER BY health) END AS health_rank
+                   FROM health)
+        SELECT *,
+               CASE WHEN health_rank IS NULL THEN NULL
+                    WHEN health_rank >= {1 - config.top_share} THEN 'top'
+                    WHEN health_rank < {config.bottom_share} THEN 'bottom' ELSE 'middle' END AS cohort,
+               coalesce(health_rank >= {1 - config.top_share}, FALSE) AS good,
+               coalesce(health_rank < {config.bottom_share}, FALSE) AS bad
+        FROM ranked ORDER BY _row"""
+    con.execute(query)
+    n, n_good, n_bad, censored = con.execute(
+        f"SELECT count(*) FILTER (health IS NOT NULL), count_if(good), count_if(bad), count_if(censored) "
+        f"FROM {frame}").fetchall()[0]
+    sizes = dict(con.execute(f"SELECT cohort, count(*) FROM {frame} WHERE cohort IS NOT NULL GROUP BY cohort").fetchall())
+    return HealthResult(definition="health", entity="customer", frame=frame, n=n, n_good=n_good, n_bad=n_bad,
+                        components=list(weights), weights=weights, censored=censored, as_of=as_of,
+                        cohort_sizes=sizes, queries={"frame": " ".join(query.split())})
+
+
+def _frame_from_column(con, customers: str, frame: str, config: HealthConfig, fit_fields: list[str]) -> HealthResult:
+    columns = columns_of(con, customers)
+    name = config.good_column
+    if name not in columns:
+        raise UserError(f"no column {name!r} in the customers data",
+                        hint=f"columns are: {', '.join(sorted(c for c in columns if not c.startswith('_')))}")
+    value = f"TRY_CAST(c.{_q(name)} AS BOOLEAN)"
+    fit = _fit_select(fit_fields, columns)
+    keys = [c for c in ("company_id", "company_name", "domain") if c in columns]
+    query = f"""
+        CREATE OR REPLACE TABLE {frame} AS
+        SELECT c._row, {', '.join(f'c.{k}' for k in keys)}{''.join(', ' + f for f in fit)},
+               {value} AS outcome,
+               CASE WHEN {value} THEN 'good' WHEN NOT {value} THEN 'bad' END AS cohort,
+               coalesce({value}, FALSE) AS good, coalesce(NOT {value}, FALSE) AS bad
+        FROM {customers} c WHERE {value} IS NOT NULL ORDER BY c._row"""
+    try:
+        con.execute(query)
+    except duckdb.Error as exc:
+        raise UserError(f"column {name!r} is not a yes/no outcome: {str(exc).splitlines()[0]}",
+                        hint="name a column holding true/false, yes/no or 1/0") from exc
+    n, n_good, n_bad = con.execute(f"SELECT count(*), count_if(good), count_if(bad) FROM {frame}").fetchall()[0]
+    if n_good == 0 or n_bad == 0:
+        raise UserError(f"column {name!r} is {'never' if n_good == 0 else 'always'} true: nothing to compare",
+                        hint="name an outcome column that separates good customers from the rest")
+    return HealthResult(definition="column", entity="customer", frame=frame, n=n, n_good=n_good, n_bad=n_bad,
+                        components=[], weights={}, good_column=name, cohort_sizes={"good": n_good, "bad": n_bad},
+                        queries={"frame": " ".join(query.split())})
+
+
+def _frame_from_deals(con, customers: str | None, deals: str, frame: str, config: HealthConfig,
+                      fit_fields: list[str]) -> HealthResult:
+    deal_columns = columns_of(con, deals)
+    if "deal_stage" not in deal_columns:
+        raise UserError("the deals have no stage column, so won and lost cannot be told apart",
+                        hint="import deals with a 'Deal Stage' / 'Stage' column")
+    customer_columns = columns_of(con, customers) if customers else set()
+    key = company_key(con, deals, customers) if customers else None
+    join = (f"LEFT JOIN (SELECT * FROM {customers} QUALIFY row_number() OVER (PARTITION BY {key_expr(key, customers)} "
+            f"ORDER BY _row) = 1) c ON {key_expr(key, 'c')} = {key_expr(key, 'd')}") if key else ""
+    fit = []
+    for name in fit_fields:
+        banded = f"{name}_min" in deal_columns | customer_columns
+        for part in ([name, f"{name}_min", f"{name}_max"] if banded else [name]):
+            # the company's own record wins; a lost deal's account fields fill in for non-customers
+            sources = ([f"c.{_q(part)}"] if key and part in customer_columns else []) + \
+                      ([f"d.{_q(part)}"] if part in deal_columns else [])
+            if len(sources) == 2:
+                fit.append(f"coalesce({sources[0]}, {sources[1]}) AS {_q(part)}")
+            elif sources:
+                fit.append(f"{sources[0]} AS {_q(part)}")
+    ids = [f"d.{c}" for c in ("deal_id", "company_id", "company_name", "domain") if c in deal_columns]
+    extras = [f"d.{c}" for c in ("amount", "close_date", "deal_created_date") if c in deal_columns]
+    query = f"""
+        CREATE OR REPLACE TABLE {frame} AS
+        SELECT d._row{''.join(', ' + i for i in ids)}{''.join(', ' + f for f in fit)}{''.join(', ' + e for e in extras)},
+               {stage_class('d.deal_stage')} AS outcome_stage,
+               CASE WHEN {stage_class('d.deal_stage')} = 'won' THEN 'won' ELSE 'lost' END AS cohort,
+               {stage_class('d.deal_stage')} = 'won' AS good, {stage_class('d.deal_stage')} = 'lost' AS bad
+        FROM {deals} d {join}
+        WHERE {stage_class('d.deal_stage')} IN ('won', 'lost') ORDER BY d._row"""
+    con.execute(query)
+    n, n_good, n_bad = con.execute(f"SELECT count(*), count_if(good), count_if(bad) FROM {frame}").fetchall()[0]
+    if n_good == 0 or n_bad == 0:
+        raise UserError(f"the deals have {n_good} won and {n_bad} lost: both are needed to compare",
+                        hint="include closed-lost deals in the export")
+    return HealthResult(definition="won", entity="deal", frame=frame, n=n, n_good=n_good, n_bad=n_bad,
+                        components=[], weights={}, cohort_sizes={"won": n_good, "lost": n_bad},
+                        queries={"frame": " ".join(query.split())})
+

@@ -1,0 +1,587 @@
+"""Phases 2-3: the traits that over-index among the best and the worst, the tiers, the negative ICP.
+
+`analyse` runs the whole analysis on the workspace's current snapshot and returns an
+IcpDocument plus its evidence ledger. Everything here is deterministic: the same data
+gives the same tiers, figures and evidence ids.
+
+How tiers are built (documented in the ICP document too):
+- candidates are patterns (conjunctions of up to `depth` fit criteria) that over-index
+  among the good entities, survive Benjamini-Hochberg at `alpha` over every pattern tested,
+  beat each of their parts, and reach the minimum support;
+- ICP segments are picked greedily by the lower bound of their 95% interval (a lift that is
+  both large and well-measured), each overlapping little with those already chosen: several
+  distinct strong segments make a multi-ICP (ICP 1, ICP 2, ...);
+- per segment, Tier 1 is the whole conjunction, Tier 2 its best significant part one
+  criterion shorter, Tier 3 its best single criterion with lift above 1;
+- disqualifiers are patterns that over-index among the worst, chosen the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import duckdb
+import numpy as np
+
+from ..evidence import Ledger
+from ..models import (Criterion, DatasetInfo, Disqualifier, HealthSummary, IcpDocument, PatternStat, RetentionCurve,
+                      Tier)
+from .health import COMPONENT_TEXT, HealthConfig, HealthResult, build_frame
+from .search import Pattern, beats_parts, evaluate, search
+from .selectors import FieldSpec, Selector, SelectorSet, build_selectors
+from .stats import benjamini_hochberg, fisher_exact_many, wilson_interval
+from .survival import kaplan_meier
+
+# LinkedIn/HubSpot ranges (so exported ranges such as "51-200" fall inside one), plus the wider business
+# bands sellers use (small business, mid-market, enterprise).
+EMPLOYEE_BANDS = ((1, 10), (11, 50), (51, 200), (201, 500), (501, 1000), (1001, 5000), (5001, 10000), (10001, None),
+                  (1, 50), (50, 250), (201, 1000), (1000, None))
+REVENUE_BANDS = ((0, 1e6), (1e6, 1e7), (1e7, 5e7), (5e7, 1e8), (1e8, 1e9), (1e9, None), (1e8, None))
+NUMERIC_TYPES = {"number", "money", "percent"}
+
+
+@dataclass
+class AnalysisConfig:
+    health: HealthConfig = field(default_factory=HealthConfig)
+    depth: int = 3
+    alpha: float = 0.05
+    min_support: int | None = None  # default: max(10, 2% of entities)
+    max_segments: int = 3
+    max_disqualifiers: int = 5
+    max_segment_overlap: float = 0.2
+    top_k: int = 40
+    too_broad_share: float = 0.5
+    too_narrow_share: float = 0.01
+
+
+@dataclass
+class Candidate:
+    pattern: Pattern
+    direction: str
+    p: float = 1.0
+    q: float = 1.0
+    evidence: str = ""
+
+    @property
+    def n(self) -> int:
+        return self.pattern.n
+
+    @property
+    def k(self) -> int:
+        return self.pattern.k
+
+
+def _q(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def field_specs(fit_fields: dict[str, str]) -> list[FieldSpec]:
+    """Selector specs from the fit fields and their import types."""
+    specs = []
+    for name, kind in sorted(fit_fields.items()):
+        if kind == "band":
+            specs.append(FieldSpec(name, "band", bands=EMPLOYEE_BANDS))
+        elif kind in NUMERIC_TYPES:
+            bands = REVENUE_BANDS if name == "annual_revenue" else None
+            specs.append(FieldSpec(name, "number", bands=bands))
+        elif kind in ("category", "list", "bool"):
+            specs.append(FieldSpec(name, kind))
+    return specs
+
+
+def criterion(selector: Selector, headers: dict[str, str]) -> Criterion:
+    data = selector.criterion()
+    return Criterion(**data, header=headers.get(selector.field), label=selector.label)
+
+
+@dataclass
+class AnalysisInputs:
+    customers: str | None
+    deals: str | None
+    fit_fields: dict[str, str]  # field -> import type
+    headers: dict[str, str]  # field -> original header
+    imports: list[dict]
+    fingerprint: str
+
+
+def analyse(con: duckdb.DuckDBPyConnection, inputs: AnalysisInputs, config: AnalysisConfig, version_id: str,
+            progress=None) -> tuple[IcpDocument, Ledger]:
+    say = progress or (lambda _m: None)
+    ledger = Ledger()
+    frame = f"frame_{version_id.replace('-', '_')}"
+    say("scoring customer health")
+    health = build_frame(con, inputs.customers, inputs.deals, frame, config.health, list(inputs.fit_fields))
+    summary = _health_summary(con, health, config, ledger)
+    specs = [s for s in field_specs(inputs.fit_fields) if _has_values(con, frame, s)]
+    relation = f"(SELECT * FROM {frame} WHERE cohort IS NOT NULL ORDER BY _row)"  # entities with a verdict
+    say(f"building selectors over {len(specs)} fit fields")
+    min_support = config.min_support or max(10, math.ceil(0.02 * health.n))
+    selset = build_selectors(con, relation, specs, min_count=min_support)
+    good, bad = (np.array([r[0] for r in con.execute(f"SELECT {c} FROM {relation}").fetchall()], dtype=bool)
+                 for c in ("good", "bad"))
+    say("searching for over-indexing traits")
+    good_candidates = _candidates(selset, good, "good", config, min_support, health, inputs, ledger)
+    bad_candidates = _candidates(selset, bad, "bad", config, min_support, health, inputs, ledger)
+    significant_good = [c for c in good_candidates if c.q < config.alpha]
+    segments = _pick(significant_good, selset, config.max_segments, config.max_segment_overlap)
+    tiers = _tiers(con, frame, segments, selset, good, config, health, inputs, ledger)
+    tier_rows = _tier_members(selset, tiers, segments)
+    significant_bad = [c for c in bad_candidates if c.q < config.alpha and _overlap_with(c, tier_rows, selset) < 0.3]
+    disqualifiers = _disqualifiers(con, frame, _pick(significant_bad, selset, config.max_disqualifiers, 0.5,
+                                                     max_depth=2), health, inputs, ledger)
+    retention = _retention(con, frame, health, tiers, ledger)
+    patterns = [_pattern_stat(c, inputs.headers, health, good if c.direction == "good" else bad)
+                for c in good_candidates[:15] + bad_candidates[:15]]
+    status = "ok" if tiers else "no_significant_icp"
+    reason = None if tiers else _no_icp_reason(good_candidates, health, config, ledger)
+    warnings = [f"{t.name}: {flag}" for t in tiers for flag in t.flags]
+    icp = IcpDocument(
+        id=version_id, created_at=datetime.now(timezone.utc), status=status,
+        dataset=DatasetInfo(fingerprint=inputs.fingerprint, imports=inputs.imports), health=summary,
+        statement=_statement(tiers, disqualifiers, health, reason), no_icp_reason=reason, tiers=tiers,
+        negative_icp=disqualifiers, patterns=patterns, retention=retention, warnings=warnings)
+    icp.evidence = [item.model_dump() for item in ledger.all()]
+    return icp, ledger
+
+
+def _has_values(con, frame: str, spec: FieldSpec) -> bool:
+    column = f"{spec.name}_min" if spec.kind == "band" else spec.name
+    return bool(con.execute(f"SELECT count(DISTINCT {_q(column)}) > 1 FROM {frame}").fetchall()[0][0])
+
+
+def _health_summary(con, health: HealthResult, config: AnalysisConfig, ledger: Ledger) -> HealthSummary:
+    frame = health.frame
+    if health.definition == "health":
+        description = (f"a 0-100 health score from {', '.join(COMPONENT_TEXT[c].split(':')[0] for c in health.components)} "
+                       f"(weights {', '.join(f'{c} {w:g}' for c, w in health.weights.items())}; each percentile-ranked, a "
+                       f"missing component re-weighted away); good = top {config.health.top_share:.0%}, "
+                       f"bad = bottom {config.health.bottom_share:.0%}")
+    elif health.definition == "column":
+        description = f"good = the outcome column {health.good_column!r} is true, bad = it is false"
+    else:
+        description = "good = won deals, bad = lost deals (each deal with its company's fit fields)"
+    metrics_sql = ["count(*) AS n"]
+    columns = {r[0] for r in con.execute(f"DESCRIBE {frame}").fetchall()}
+    if "health" in columns:
+        metrics_sql.append("round(avg(health), 1) AS health_mean")
+    if "churned_flag" in columns:
+        metrics_sql.append("round(avg(churned_flag::INT), 4) AS churn_rate")
+    if "nrr_raw" in columns:
+        metrics_sql.append("round(median(nrr_raw), 4) AS nrr_median")
+    if "amount" in columns:
+        metrics_sql.append("round(median(amount), 2) AS acv_median")
+    query = f"SELECT cohort, {', '.join(metrics_sql)} FROM {frame} WHERE cohort IS NOT NULL GROUP BY cohort ORDER BY cohort"
+    cursor = con.execute(query)
+    names = [d[0] for d in cursor.description]
+    cohort_metrics = {row[0]: dict(zip(names[1:], row[1:])) for row in cursor.fetchall()}
+    histogram: dict[str, list[int]] = {}
+    if "health" in columns:
+        for cohort, bin_, count in con.execute(
+                f"SELECT cohort, least(floor(health / 10), 9)::INT, count(*) FROM {frame} WHERE health IS NOT NULL "
+                f"GROUP BY ALL ORDER BY ALL").fetchall():
+            histogram.setdefault(cohort, [0] * 10)[bin_] = count
+    ids = [ledger.add("health_definition", health.definition,
+                      f"Good is defined as: {description}. {health.n:,} {health.entity}s were scored: "
+                      f"{health.n_good:,} good and {health.n_bad:,} bad"
+                      + (f"; {health.censored:,} customers younger than {config.health.min_tenure_months:g} months "
+                         f"were left out of retention" if health.censored else "") + ".",
+                      {"n": health.n, "n_good": health.n_good, "n_bad": health.n_bad, "censored": health.censored,
+                       "weights": health.weights, "as_of": health.as_of}, n=health.n,
+                      query=health.queries.get("frame"))]
+    for cohort, metrics in cohort_metrics.items():
+        parts = [f"{metrics['n']:,} {health.entity}s"]
+        if metrics.get("health_mean") is not None:
+            parts.append(f"mean health {metrics['health_mean']:.1f}")
+        if metrics.get("churn_rate") is not None:
+            parts.append(f"churn {100 * metrics['churn_rate']:.1f}%")
+        if metrics.get("nrr_median") is not None:
+            parts.append(f"median NRR {100 * metrics['nrr_median']:.1f}%")
+        ids.append(ledger.add("cohort", f"{health.definition}:{cohort}", f"Cohort {cohort}: {', '.join(parts)}.",
+                              metrics, n=metrics["n"], query=" ".join(query.split())))
+    return HealthSummary(definition=health.definition, entity=health.entity, description=description, n=health.n,
+                         n_good=health.n_good, n_bad=health.n_bad, components=health.components,
+                         weights=health.weights, censored=health.censored,
+                         min_tenure_months=config.health.min_tenure_months if health.definition == "health" else None,
+                         as_of=health.as_of, good_column=health.good_column, cohort_sizes=health.cohort_sizes,
+                         cohort_metrics=cohort_metrics, histogram=histogram, evidence=ids)
+
+
+def _candidates(selset: SelectorSet, target: np.ndarray, direction: str, config: AnalysisConfig,
+                min_support: int, health: HealthResult, inputs: AnalysisInputs, ledger: Ledger) -> list[Candidate]:
+    """Patterns over-indexing on `target` by WRAcc and by lift, with Fisher p and BH q over all tested."""
+    subset, positives = selset, target
+    found: dict[tuple, Pattern] = {}
+    tested = 0
+    for quality in ("wracc", "lift"):
+        result = search(subset, positives, depth=config.depth, min_support=min_support, quality=quality,
+                        top_k=config.top_k)
+        tested += result.tested
+        for p in result.patterns:
+            found.setdefault(p.selectors, p)
+    patterns = _distinct_rows(subset, [p for p in found.values() if p.k * len(positives) > p.n * positives.sum()])
+    if not patterns:
+        return []
+    n_sg = np.array([p.n for p in patterns])
+    k_sg = np.array([p.k for p in patterns])
+    pvalues = fisher_exact_many(k_sg, n_sg, int(positives.sum()), len(positives))
+    qvalues = benjamini_hochberg(pvalues, n_tests=max(tested, len(patterns)))
+    candidates = [Candidate(p, direction, float(pv), float(qv)) for p, pv, qv in zip(patterns, pvalues, qvalues)]
+    candidates = [c for c in candidates if beats_parts(c.pattern, positives, subset)]
+    base = positives.mean()
+    candidates.sort(key=lambda c: (-wilson_interval(c.k, c.n)[0] / base, -c.n, c.pattern.label))
+    for c in candidates:
+        c.evidence = _pattern_evidence(c, base, health, ledger)
+    return candidates
+
+
+def _distinct_rows(selset: SelectorSet, patterns: list[Pattern]) -> list[Pattern]:
+    """One pattern per set of covered rows: overlapping bands can describe the same entities twice."""
+    seen: set[bytes] = set()
+    kept = []
+    for p in sorted(patterns, key=lambda p: (len(p.selectors), -p.quality, p.label)):
+        key = hashlib.sha1(np.packbits(_rows(selset, p.selectors)).tobytes()).digest()
+        if key not in seen:
+            seen.add(key)
+            kept.append(p)
+    return kept
+
+
+def _group_words(direction: str, health: HealthResult) -> str:
+    if health.definition == "health":
+        return "in the top 20% by health" if direction == "good" else "in the bottom 20% by health"
+    if health.definition == "won":
+        return "won" if direction == "good" else "lost"
+    return f"{health.good_column} = true" if direction == "good" else f"{health.good_column} = false"
+
+
+def _pattern_evidence(c: Candidate, base: float, health: HealthResult, ledger: Ledger) -> str:
+    rate = c.k / c.n
+    low, high = wilson_interval(c.k, c.n)
+    label = c.pattern.label
+    statement = (f"{label}: {c.k:,} of {c.n:,} {health.entity}s ({100 * rate:.1f}%) are "
+                 f"{_group_words(c.direction, health)} vs {100 * base:.1f}% overall, lift {rate / base:.2f} "
+                 f"(95% CI {100 * low:.1f}-{100 * high:.1f}%, p={c.p:.2g}, q={c.q:.2g}).")
+    predicate = " AND ".join(s.sql() for s in c.pattern.selectors)
+    target = "good" if c.direction == "good" else "bad"
+    query = (f"SELECT count(*) AS n, count_if({target}) AS k FROM frame WHERE cohort IS NOT NULL AND {predicate}")
+    return ledger.add("pattern", f"{c.direction}|{health.definition}|{label}", statement,
+                      {"n": c.n, "k": c.k, "rate": rate, "base_rate": base, "lift": rate / base, "ci_low": low,
+                       "ci_high": high, "p_value": c.p, "q_value": c.q, "direction": c.direction}, n=c.n, query=query)
+
+
+def _pattern_stat(c: Candidate, headers: dict[str, str], health: HealthResult, target: np.ndarray) -> PatternStat:
+    base = float(target.mean())
+    rate = c.k / c.n
+    low, high = wilson_interval(c.k, c.n)
+    n_total = len(target)
+    return PatternStat(direction=c.direction, label=c.pattern.label,
+                       criteria=[criterion(s, headers) for s in c.pattern.selectors], n=c.n, k=c.k, rate=rate,
+                       base_rate=base, lift=rate / base, wracc=c.n / n_total * (rate - base), ci_low=low, ci_high=high,
+                       p_value=c.p, q_value=c.q, evidence=c.evidence)
+
+
+def _rows(selset: SelectorSet, selectors) -> np.ndarray:
+    covered = np.ones(selset.n, dtype=bool)
+    for s in selectors:
+        covered &= selset.mask(s)
+    return covered
+
+
+def _pick(candidates: list[Candidate], selset: SelectorSet, limit: int, max_overlap: float,
+          max_depth: int | None = None) -> list[Candidate]:
+    """Greedy: best first, skipping any that overlaps an earlier pick by more than max_overlap.
+
+    Overlap is the overlap coefficient |A and B| / min(|A|, |B|): a pattern nested in another
+    (Reseller AND Online Big inside Reseller) is the same segment, not a second one.
+    """
+    chosen: list[tuple[Candidate, np.ndarray]] = []
+    for c in candidates:
+        if max_depth and len(c.pattern.selectors) > max_depth:
+            continue
+        rows = _rows(selset, c.pattern.selectors)
+        if all((rows & other).sum() / max(min(rows.sum(), other.sum()), 1) <= max_overlap for _, other in chosen):
+            chosen.append((c, rows))
+        if len(chosen) == limit:
+            break
+    return [c for c, _ in chosen]
+
+
+def _tiers(con, frame: str, segments: list[Candidate], selset: SelectorSet, good: np.ndarray,
+           config: AnalysisConfig, health: HealthResult, inputs: AnalysisInputs, ledger: Ledger) -> list[Tier]:
+    tiers: list[Tier] = []
+    base = good.mean()
+    for number, segment in enumerate(segments, start=1):
+        name = f"ICP {number}"
+        chosen = [tuple(segment.pattern.selectors)]
+        parts = sorted(segment.pattern.selectors, key=lambda s: s.label)
+        if len(parts) > 1:
+            shorter = [tuple(p) for p in itertools.combinations(parts, len(parts) - 1)]
+            best = _best_part(shorter, selset, good, base, config.alpha)
+            if best:
+                chosen.append(best)
+            singles = [(p,) for p in parts if (p,) not in chosen]
+            single = _best_part(singles, selset, good, base, config.alpha)
+            if single and len(chosen) == 2:
+                chosen.append(single)
+        for tier_number, selectors in enumerate(chosen, start=1):
+            tiers.append(Tier(tier=tier_number, segment=name,
+                              name=f"{name} Tier {tier_number}: " + " AND ".join(s.label for s in selectors),
+                              criteria=[criterion(s, inputs.headers) for s in selectors]))
+    tiers.sort(key=lambda t: (t.tier, t.segment))
+    _tier_metrics(con, frame, tiers, segments, selset, health, config, inputs, ledger)
+    return tiers
+
+
+def _best_part(options: list[tuple[Selector, ...]], selset, good, base, alpha) -> tuple[Selector, ...] | None:
+    """The option with the best lower-bound rate that still over-indexes significantly."""
+    if not options:
+        return None
+    sizes, hits = evaluate(selset, good, options)
+    pvalues = fisher_exact_many(hits, sizes, int(good.sum()), len(good))
+    best, best_low = None, -1.0
+    for option, n, k, p in zip(options, sizes, hits, pvalues):
+        if n == 0 or k / n <= base or p >= alpha:
+            continue
+        low = wilson_interval(int(k), int(n))[0]
+        if low > best_low:
+            best, best_low = option, low
+    return best
+
+
+def tier_case_sql(tiers: list[Tier]) -> str:
+    """SQL CASE giving each row its best tier (1 beats 2 beats 3), NULL outside the ICP."""
+    whens = []
+    for tier in sorted(tiers, key=lambda t: (t.tier, t.segment)):
+        whens.append(f"WHEN {criteria_sql(tier.criteria)} THEN {tier.tier}")
+    return "CASE " + " ".join(whens) + " END" if whens else "NULL::INTEGER"
+
+
+def criteria_sql(criteria: list[Criterion], band_fields: set[str] | None = None) -> str:
+    """A conjunction of icp.json criteria as a DuckDB predicate (NULL-safe: missing data never matches)."""
+    return " AND ".join(f"coalesce({criterion_sql(c, band_fields)}, FALSE)" for c in criteria) or "TRUE"
+
+
+def criterion_sql(c: Criterion, band_fields: set[str] | None = None) -> str:
+    """One criterion as SQL; band fields (employees) are matched on their _min/_max columns."""
+    kind = "band" if (band_fields is None and c.field == "employees") or (band_fields and c.field in band_fields) \
+        else _kind_of(c)
+    selector = Selector(field=c.field, kind=kind, op=c.op if c.op != "in" else "eq", value=c.value, min=c.min,
+                        max=c.max, max_exclusive=bool(c.max_exclusive), label=c.label)
+    if c.op == "in":
+        from .selectors import quote_identifier, sql_literal
+
+        return f"{quote_identifier(c.field)} IN ({', '.join(sql_literal(v) for v in c.values or [])})"
+    return selector.sql()
+
+
+def _kind_of(c: Criterion) -> str:
+    if c.op == "contains":
+        return "list"
+    if c.op in ("between", "gte", "lte"):
+        return "number"
+    if isinstance(c.value, bool):
+        return "bool"
+    return "category"
+
+
+def _tier_members(selset: SelectorSet, tiers: list[Tier], segments: list[Candidate]) -> np.ndarray:
+    rows = np.zeros(selset.n, dtype=bool)
+    for segment in segments:
+        rows |= _rows(selset, segment.pattern.selectors)
+    return rows
+
+
+def _overlap_with(c: Candidate, tier_rows: np.ndarray, selset: SelectorSet) -> float:
+    rows = _rows(selset, c.pattern.selectors)
+    return float((rows & tier_rows).sum() / max(rows.sum(), 1))
+
+
+def _metric_columns(columns: set[str]) -> list[str]:
+    out = ["count(*) AS n", "count_if(good) AS n_good", "count_if(bad) AS n_bad"]
+    if "health" in columns:
+        out.append("round(avg(health), 1) AS health_mean")
+    if "churned_flag" in columns:
+        out.append("round(avg(churned_flag::INT), 4) AS churn_rate")
+        if "tenure_months" in columns:
+            out.append("sum(churned_flag::INT) / nullif(sum(tenure_months) / 12, 0) AS annual_churn")
+    if "nrr_raw" in columns:
+        out.append("round(median(nrr_raw), 4) AS nrr_median")
+    for name in ("cac", "arr", "starting_arr", "amount"):
+        if name in columns:
+            out.append(f"round(median({name}), 2) AS {name}_median")
+            out.append(f"avg({name}) AS {name}_mean")
+    return out
+
+
+def _tier_metrics(con, frame: str, tiers: list[Tier], segments, selset, health: HealthResult,
+                  config: AnalysisConfig, inputs: AnalysisInputs, ledger: Ledger) -> None:
+    """Observed metrics per tier (each entity counted in its best tier only), with evidence."""
+    if not tiers:
+        return
+    columns = {r[0] for r in con.execute(f"DESCRIBE {frame}").fetchall()}
+    total = con.execute(f"SELECT count(*) FROM {frame} WHERE cohort IS NOT NULL").fetchall()[0][0]
+    assigned = f"(SELECT *, {tier_case_sql(tiers)} AS icp_tier FROM {frame} WHERE cohort IS NOT NULL)"
+    deals_frame = _deals_frame(con, frame, health, inputs, list(inputs.fit_fields))
+    for tier in tiers:
+        better = [t for t in tiers if (t.tier, t.segment) < (tier.tier, tier.segment)]
+        exclude = " AND ".join(f"NOT ({criteria_sql(t.criteria)})" for t in better) or "TRUE"
+        predicate = f"{criteria_sql(tier.criteria)} AND {exclude}"
+        query = f"SELECT {', '.join(_metric_columns(columns))} FROM {frame} WHERE cohort IS NOT NULL AND {predicate}"
+        cursor = con.execute(query)
+        metrics = dict(zip([d[0] for d in cursor.description], cursor.fetchall()[0]))
+        metrics["share"] = metrics["n"] / total if total else None
+        metrics["good_rate"] = metrics["n_good"] / metrics["n"] if metrics["n"] else None
+        if metrics.get("annual_churn") and metrics.get("cac_mean"):
+            revenue = metrics.get("starting_arr_mean") or metrics.get("arr_mean")
+            if revenue:
+                lifetime = min(1 / metrics["annual_churn"], 10.0)
+                metrics["ltv_cac"] = round(revenue * lifetime / metrics["cac_mean"], 2)
+        if deals_frame:
+            won, lost = con.execute(f"SELECT count_if(good), count_if(bad) FROM {deals_frame} WHERE "
+                                    f"{criteria_sql(tier.criteria)}").fetchall()[0]
+            if won + lost:
+                metrics["win_rate"] = won / (won + lost)
+                metrics["win_rate_n"] = won + lost
+        tier.metrics = {k: v for k, v in metrics.items() if not k.endswith("_mean") and v is not None}
+        tier.metrics = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in tier.metrics.items()}
+        if metrics["share"] is not None and metrics["share"] > config.too_broad_share:
+            tier.flags.append(f"too broad: matches {100 * metrics['share']:.0f}% of {health.entity}s (over "
+                              f"{100 * config.too_broad_share:.0f}%)")
+        if metrics["n"] < max(10, config.too_narrow_share * total):
+            tier.flags.append(f"too narrow: {metrics['n']} {health.entity}s, too few to act on")
+        tier.evidence.append(ledger.add("tier", f"{health.definition}|{tier.name}", _tier_statement(tier, health),
+                                        tier.metrics, n=metrics["n"], query=" ".join(query.split())))
+
+
+def _tier_statement(tier: Tier, health: HealthResult) -> str:
+    m = tier.metrics
+    parts = [f"{m['n']:,} {health.entity}s ({100 * m['share']:.1f}% of all)"]
+    if m.get("health_mean") is not None:
+        parts.append(f"mean health {m['health_mean']:.1f}")
+    if m.get("churn_rate") is not None:
+        parts.append(f"churn {100 * m['churn_rate']:.1f}%")
+    if m.get("nrr_median") is not None:
+        parts.append(f"median NRR {100 * m['nrr_median']:.1f}%")
+    if m.get("ltv_cac") is not None:
+        parts.append(f"LTV:CAC {m['ltv_cac']:.1f}")
+    if m.get("win_rate") is not None:
+        parts.append(f"win rate {100 * m['win_rate']:.1f}% of {m['win_rate_n']:,} closed deals")
+    if health.definition != "health" and m.get("good_rate") is not None:
+        parts.append(f"{100 * m['good_rate']:.1f}% good")
+    return f"{tier.name}: {', '.join(parts)}."
+
+
+def _deals_frame(con, frame: str, health: HealthResult, inputs: AnalysisInputs, fit_fields: list[str]) -> str | None:
+    """Won/lost deals with fit fields, to measure win rate per tier (the frame itself when deals define good)."""
+    if health.definition == "won":
+        return frame
+    if not inputs.deals:
+        return None
+    deals_table = f"{frame}_deals"
+    try:
+        build_frame(con, inputs.customers, inputs.deals, deals_table, HealthConfig(good="won"), fit_fields)
+    except Exception:  # noqa: BLE001 - deals without won/lost give no win rate, which is reported as absent
+        return None
+    return deals_table
+
+
+def _disqualifiers(con, frame: str, picks: list[Candidate], health: HealthResult, inputs: AnalysisInputs,
+                   ledger: Ledger) -> list[Disqualifier]:
+    out = []
+    for c in picks:
+        rate, base = c.k / c.n, None
+        metrics = ledger.get(c.evidence).metrics
+        base = metrics["base_rate"]
+        reason = (f"{100 * rate:.0f}% of these {health.entity}s are {_group_words('bad', health)} vs "
+                  f"{100 * base:.0f}% overall ({rate / base:.1f}x, n={c.n:,}, q={c.q:.2g})")
+        out.append(Disqualifier(criteria=[criterion(s, inputs.headers) for s in c.pattern.selectors], reason=reason,
+                                metrics={k: metrics[k] for k in ("n", "k", "rate", "base_rate", "lift", "ci_low",
+                                                                 "ci_high", "p_value", "q_value")},
+                                evidence=[c.evidence]))
+    return out
+
+
+def _retention(con, frame: str, health: HealthResult, tiers: list[Tier], ledger: Ledger) -> list[RetentionCurve]:
+    columns = {r[0] for r in con.execute(f"DESCRIBE {frame}").fetchall()}
+    if not {"churned_flag", "tenure_months"} <= columns:
+        return []
+    groups = [("cohort", c, f"cohort = '{c}'") for c in ("top", "middle", "bottom")]
+    groups += [("tier", t.name, criteria_sql(t.criteria)) for t in tiers if t.tier == 1]
+    curves = []
+    for kind, name, predicate in groups:
+        query = f"SELECT tenure_months, churned_flag FROM {frame} WHERE tenure_months IS NOT NULL AND {predicate}"
+        data = con.execute(query).fetchall()
+        if not data:
+            continue
+        months = np.array([r[0] for r in data], dtype=float)
+        churned = np.array([r[1] for r in data], dtype=bool)
+        points = kaplan_meier(months, churned)
+        at12 = next((s for t, s in reversed(points) if t <= 12), 1.0)
+        evidence = ledger.add("retention_curve", f"{kind}|{name}",
+                              f"Retention of {name} ({len(months):,} customers, {int(churned.sum()):,} churned): "
+                              f"{100 * at12:.1f}% still customers after 12 months (Kaplan-Meier).",
+                              {"n": len(months), "events": int(churned.sum()), "retained_12m": at12},
+                              n=len(months), query=" ".join(query.split()))
+        curves.append(RetentionCurve(group=name, kind=kind, n=len(months), events=int(churned.sum()), points=points,
+                                     evidence=evidence))
+    return curves
+
+
+def _no_icp_reason(candidates: list[Candidate], health: HealthResult, config: AnalysisConfig,
+                   ledger: Ledger) -> str:
+    """Why nothing survived, and what data would help, from the figures."""
+    base = health.n_good / max(health.n, 1)
+    detectable = _detectable_rate(base, 0.1, health.n)
+    if candidates:
+        best = min(candidates, key=lambda c: c.p)
+        lead = (f"the strongest trait, {best.pattern.label}, has {100 * best.k / best.n:.1f}% good vs "
+                f"{100 * base:.1f}% overall (lift {best.k / best.n / base:.2f}, n={best.n:,}, p={best.p:.2g}) but "
+                f"q={best.q:.2g} after correcting for every pattern tested")
+    else:
+        lead = "no trait over-indexes among the good at all"
+    size = (f"a segment of 10% of them would need a good rate of about {100 * detectable:.1f}% to be detected "
+            f"reliably (80% power, before the correction)" if detectable else
+            "even a segment of 10% of them that was always good could not be detected reliably")
+    reason = (f"No significant ICP in this data: {lead}. With {health.n:,} {health.entity}s and a {100 * base:.1f}% "
+              f"good rate, {size}: the differences seen are smaller, so they may be chance. More closed deals, a real "
+              f"outcome (churn, expansion), or more fit fields (technologies, funding, growth) would help.")
+    ledger.add("no_significant_icp", health.definition, reason,
+               {"n": health.n, "base_rate": base, "detectable_rate": detectable, "alpha": config.alpha}, n=health.n)
+    return reason
+
+
+def _detectable_rate(p0: float, share: float, n: int) -> float | None:
+    """The smallest good rate a segment of `share` of n entities needs to be told from the rest at p0."""
+    for step in range(1, 200):
+        p1 = p0 + (1 - p0) * step / 200
+        if _sample_size(p0, p1, share) <= n:
+            return p1
+    return None
+
+
+def _sample_size(p0: float, p1: float, share: float, power_z: float = 0.8416, alpha_z: float = 1.96) -> int:
+    """Entities needed to tell a segment (a `share` of all) with rate p1 from the rest at p0."""
+    p_bar = share * p1 + (1 - share) * p0
+    numerator = (alpha_z * math.sqrt(p_bar * (1 - p_bar) * (1 / share + 1 / (1 - share)))
+                 + power_z * math.sqrt(p1 * (1 - p1) / share + p0 * (1 - p0) / (1 - share))) ** 2
+    return int(math.ceil(numerator / (p1 - p0) ** 2))
+
+
+def _statement(tiers: list[Tier], disqualifiers: list[Disqualifier], health: HealthResult, reason: str | None) -> str:
+    if not tiers:
+        return reason or "No significant ICP in this data."
+    tier1 = [t for t in tiers if t.tier == 1]
+    segments = "; ".join(f"{t.segment}: companies with " + " and ".join(c.label for c in t.criteria) for t in tier1)
+    signals = sorted({c.label for t in tiers for c in t.criteria})
+    excluded = "; ".join(" and ".join(c.label for c in d.criteria) for d in disqualifiers) or "nothing yet (no "\
+        "trait over-indexes significantly among the worst)"
+    return (f"ICP: {segments}. We recognize a fit by: {', '.join(signals)}. We deliberately exclude: {excluded}.")
+
+
+def fingerprint(imports: list[dict]) -> str:
+    digest = hashlib.sha256("|".join(sorted(f"{i['kind']}:{i['sha256']}" for i in imports)).encode())
+    return digest.hexdigest()[:16]

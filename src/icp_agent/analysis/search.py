@@ -1,0 +1,313 @@
+"""Subgroup discovery: the conjunctions of selectors whose rows over-index on a target.
+
+Quality is pysubgroup's: WRAcc generalised by `a`, (n/N)^a * (k/n - K/N) (StandardQF(a)), or
+lift, (k/n) / (K/N), among segments of at least `min_support` rows. The search is exhaustive
+(depth-first, each field at most once per conjunction, fields in a fixed order so every
+conjunction is visited once) with optimistic-estimate pruning; when the number of candidate
+conjunctions exceeds `max_exhaustive_candidates` it falls back to a beam search.
+
+How one node is evaluated: the selector codes (see selectors.py) are combined with the target
+into one matrix, value = 2 * (column offset + code) + target. For the rows of a segment, one
+`bincount` over that matrix restricted to the later fields gives, for every code, how many rows
+and positives have it; a sparse code-to-selector incidence matrix turns that into (n, k) of
+every one-selector refinement. The cost is proportional to the segment's rows, and segments
+shrink fast, so deep levels are cheap. The "bad" direction is the same call with another target.
+
+Determinism: patterns are ordered by quality desc, then size desc, then fewer selectors, then
+labels; pruning only drops branches that cannot reach the current k-th best quality, so ties
+are resolved the same way whatever the visiting order.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from scipy import sparse
+
+from icp_agent.analysis.selectors import Selector, SelectorSet
+
+Quality = Literal["wracc", "lift"]
+
+DEFAULT_MAX_EXHAUSTIVE_CANDIDATES = 5_000_000
+DEFAULT_BEAM_WIDTH = 100
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A conjunction of selectors (in SelectorSet order) with its size, positives and quality."""
+
+    selectors: tuple[Selector, ...]
+    n: int
+    k: int
+    quality: float
+
+    @property
+    def label(self) -> str:
+        return " AND ".join(s.label for s in self.selectors)
+
+    def criteria(self) -> list[dict]:
+        return [s.criterion() for s in self.selectors]
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Best patterns first. `tested` counts every conjunction whose support reached
+    min_support and whose quality was computed: the family size for Benjamini-Hochberg."""
+
+    patterns: list[Pattern]
+    tested: int
+    n_total: int
+    k_total: int
+    exhaustive: bool
+    candidate_space: int
+
+
+def search(
+    selset: SelectorSet,
+    target: np.ndarray,
+    *,
+    depth: int = 3,
+    min_support: int = 1,
+    quality: Quality = "wracc",
+    a: float = 1.0,
+    top_k: int = 10,
+    max_exhaustive_candidates: int = DEFAULT_MAX_EXHAUSTIVE_CANDIDATES,
+    beam_width: int = DEFAULT_BEAM_WIDTH,
+) -> SearchResult:
+    """The top_k conjunctions of at most `depth` selectors by quality (module doc)."""
+    if quality not in ("wracc", "lift"):
+        raise ValueError(f"quality must be 'wracc' or 'lift', not {quality!r}")
+    if not 0.0 <= a <= 1.0:
+        raise ValueError("a must lie in [0, 1]: the optimistic estimate that prunes the search assumes it")
+    if depth < 1 or top_k < 1 or beam_width < 1:
+        raise ValueError("depth, top_k and beam_width must be at least 1")
+    searcher = _Searcher(selset, _as_target(selset, target), quality, a, max(min_support, 1), top_k)
+    space = candidate_space(selset, depth)
+    exhaustive = space <= max_exhaustive_candidates
+    if exhaustive:
+        searcher.depth_first(depth)
+    else:
+        searcher.beam(depth, beam_width)
+    return SearchResult(
+        patterns=searcher.patterns(),
+        tested=searcher.tested,
+        n_total=selset.n,
+        k_total=searcher.k_total,
+        exhaustive=exhaustive,
+        candidate_space=space,
+    )
+
+
+def candidate_space(selset: SelectorSet, depth: int) -> int:
+    """How many conjunctions of 1..depth selectors on distinct fields exist."""
+    per_field = np.bincount(selset.selector_field, minlength=len(selset.fields))
+    ways = [1] + [0] * depth  # ways[d]: conjunctions of d selectors over the fields seen so far
+    for count in per_field.tolist():
+        for d in range(depth, 0, -1):
+            ways[d] += ways[d - 1] * count
+    return sum(ways[1:])
+
+
+def evaluate(selset: SelectorSet, target: np.ndarray,
+             conjunctions: Sequence[Sequence[Selector]]) -> tuple[np.ndarray, np.ndarray]:
+    """(n, k) of each conjunction: rows covered and target rows covered."""
+    positives = _as_target(selset, target)
+    sizes = np.zeros(len(conjunctions), dtype=np.int64)
+    hits = np.zeros(len(conjunctions), dtype=np.int64)
+    for i, conjunction in enumerate(conjunctions):
+        covered = np.ones(selset.n, dtype=bool)
+        for selector in conjunction:
+            covered &= selset.mask(selector)
+        sizes[i] = np.count_nonzero(covered)
+        hits[i] = np.count_nonzero(covered & positives)
+    return sizes, hits
+
+
+def beats_parts(pattern: Pattern, target: np.ndarray, selset: SelectorSet) -> bool:
+    """True when the pattern's target rate is above that of every proper, non-empty part of it.
+
+    A combination such as "A AND B" is worth reporting only if adding B raised the rate of A
+    (and the other way round); otherwise the shorter pattern says the same thing.
+    """
+    parts = [subset for size in range(1, len(pattern.selectors))
+             for subset in itertools.combinations(pattern.selectors, size)]
+    if not parts:
+        return True
+    sizes, hits = evaluate(selset, target, parts)
+    rate = pattern.k / pattern.n
+    return bool(np.all(hits < rate * sizes))
+
+
+def _as_target(selset: SelectorSet, target: np.ndarray) -> np.ndarray:
+    positives = np.asarray(target)
+    if positives.shape != (selset.n,):
+        raise ValueError(f"target has shape {positives.shape}, expected ({selset.n},): one flag per row")
+    return positives.astype(bool, copy=False)
+
+
+class _Searcher:
+    """State of one search: the code/target matrix, the best patterns so far, the test count.
+
+    A segment is handled as its *block*: its rows' columns of the matrix, from the first column
+    its refinements may use onwards (columns x rows, contiguous). Refining copies the kept rows
+    out of the parent's block, which is small and contiguous, so no node ever gathers from the
+    full matrix, and a segment's later columns are one contiguous slice for `bincount`.
+    """
+
+    def __init__(self, selset: SelectorSet, target: np.ndarray, quality: Quality, a: float,
+                 min_support: int, top_k: int):
+        self.selset, self.quality, self.a = selset, quality, a
+        self.min_support, self.top_k = min_support, top_k
+        self.n_total = selset.n
+        self.k_total = int(np.count_nonzero(target))
+        if self.k_total in (0, self.n_total):
+            raise ValueError("the target is the same for every row: nothing can over-index")
+        self.base_rate = self.k_total / self.n_total
+        self.tested = 0
+        self._best: list[tuple[tuple, tuple[int, ...], int, int, float]] = []
+
+        self.code_offset = np.concatenate([[0], np.cumsum(selset.column_cardinality)]).astype(np.int64)
+        n_codes = int(self.code_offset[-1])
+        self.n_bins = 2 * n_codes
+        dtype = np.uint16 if self.n_bins <= 2**16 else np.uint32
+        self.matrix = selset.codes.astype(dtype)
+        self.matrix += self.code_offset[:-1, None].astype(dtype)
+        self.matrix <<= 1
+        self.matrix |= target.astype(dtype)
+
+        n_selectors = len(selset.selectors)
+        member_codes = [np.flatnonzero(selset.member_table(i)) for i in range(n_selectors)]
+        rows = np.repeat(np.arange(n_selectors), [len(codes) for codes in member_codes])
+        cols = np.concatenate([self.code_offset[column] + codes
+                               for column, codes in zip(selset.selector_column, member_codes)]
+                              ) if n_selectors else np.zeros(0, dtype=np.int64)
+        incidence = sparse.csr_array((np.ones(rows.size, dtype=np.int64), (rows, cols)),
+                                     shape=(n_selectors, n_codes))
+        # Selectors and columns are grouped by field: the refinements allowed after field f - 1
+        # are the selectors from first_selector[f] on, stored in columns from first_column[f] on.
+        n_fields = len(selset.fields)
+        self.first_selector = np.searchsorted(selset.selector_field, np.arange(n_fields + 1))
+        self.first_column = np.array([selset.selector_column[s] if s < n_selectors else selset.codes.shape[0]
+                                      for s in self.first_selector])
+        self._tails = [incidence[self.first_selector[f]:, self.code_offset[self.first_column[f]]:]
+                       for f in range(n_fields)]
+
+    # quality -----------------------------------------------------------------------------
+    def quality_of(self, n: np.ndarray, k: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.quality == "lift":
+                return (k / n) / self.base_rate
+            return (n / self.n_total) ** self.a * (k / n - self.base_rate)
+
+    def optimistic_estimate(self, k: np.ndarray) -> np.ndarray:
+        """Best quality any sub-segment of a segment with k positives can reach.
+
+        A sub-segment keeping all k positives and nothing else is best for WRAcc with a <= 1
+        (pysubgroup's StandardQF estimate); min_support forbids going below its size, and for
+        lift that is the binding limit: rate <= min(1, k / min_support).
+        """
+        return self.quality_of(np.maximum(k, self.min_support).astype(float), k.astype(float))
+
+    # top-k -------------------------------------------------------------------------------
+    def threshold(self) -> float:
+        return self._best[-1][4] if len(self._best) == self.top_k else -np.inf
+
+    def offer(self, conjunction: tuple[int, ...], n: int, k: int, quality: float) -> None:
+        labels = tuple(self.selset.selectors[s].label for s in conjunction)
+        key = (-quality, -n, len(conjunction), labels, conjunction)
+        if len(self._best) == self.top_k and key >= self._best[-1][0]:
+            return
+        bisect.insort(self._best, (key, conjunction, n, k, quality), key=lambda entry: entry[0])
+        del self._best[self.top_k:]
+
+    def patterns(self) -> list[Pattern]:
+        return [Pattern(tuple(self.selset.selectors[s] for s in conjunction), n, k, quality)
+                for _, conjunction, n, k, quality in self._best]
+
+    # evaluation --------------------------------------------------------------------------
+    def refinements(self, block: np.ndarray, block_column: int, field: int) -> tuple[np.ndarray, np.ndarray]:
+        """(n, k) of the selectors of fields >= `field` within a segment, given its block."""
+        column = self.first_column[field]
+        counts = np.bincount(block[column - block_column:].ravel(), minlength=self.n_bins)
+        counts = counts[2 * self.code_offset[column]:]
+        incidence = self._tails[field]
+        k = incidence @ counts[1::2]
+        return (incidence @ counts[0::2]) + k, k
+
+    def narrow(self, block: np.ndarray, block_column: int, selector: int, child_column: int,
+               column_codes: dict[int, np.ndarray]) -> np.ndarray:
+        """The block of the segment's rows that also satisfy `selector`, from child_column on.
+
+        `column_codes` caches the segment's codes per column for sibling selectors.
+        """
+        column = self.selset.selector_column[selector]
+        codes = column_codes.get(column)
+        if codes is None:
+            codes = column_codes[column] = (block[column - block_column] >> 1) - self.code_offset[column]
+        slot = self.selset.selector_slot[selector]
+        inside = (codes >> slot) & 1 == 1 if self.selset.column_bitmask[column] else codes == slot
+        return np.take(block[child_column - block_column:], np.flatnonzero(inside), axis=1)
+
+    # exhaustive search -------------------------------------------------------------------
+    def depth_first(self, depth: int) -> None:
+        if self.selset.selectors:
+            self._expand(self.matrix, 0, (), 0, depth)
+
+    def _expand(self, block: np.ndarray, block_column: int, conjunction: tuple[int, ...], field: int,
+                depth: int) -> None:
+        n, k = self.refinements(block, block_column, field)
+        first = self.first_selector[field]
+        quality = self.quality_of(n, k)
+        eligible = n >= self.min_support
+        self.tested += int(np.count_nonzero(eligible))
+        by_quality = np.flatnonzero(eligible)[np.argsort(-quality[eligible], kind="stable")]
+        for i in by_quality:
+            if quality[i] < self.threshold():
+                break
+            self.offer(conjunction + (first + i,), int(n[i]), int(k[i]), float(quality[i]))
+        if depth == 1:
+            return
+        estimate = self.optimistic_estimate(k)
+        column_codes: dict[int, np.ndarray] = {}
+        for i in by_quality[estimate[by_quality] >= self.threshold()]:
+            if estimate[i] < self.threshold():  # the threshold rises as the subtrees fill the top-k
+                continue
+            selector = first + i
+            child_field = self.selset.selector_field[selector] + 1
+            if child_field == len(self.selset.fields):
+                continue
+            child_column = self.first_column[child_field]
+            child = self.narrow(block, block_column, selector, child_column, column_codes)
+            self._expand(child, child_column, conjunction + (selector,), child_field, depth - 1)
+
+    # beam search -------------------------------------------------------------------------
+    def beam(self, depth: int, width: int) -> None:
+        """Level by level, refining only the `width` best conjunctions of the previous level."""
+        beam: list[tuple[tuple[int, ...], np.ndarray]] = [((), self.matrix)]
+        for _ in range(depth):
+            found: dict[tuple[int, ...], tuple[int, int, float]] = {}
+            for conjunction, block in beam:
+                n, k = self.refinements(block, 0, 0)
+                quality = self.quality_of(n, k)
+                used = {self.selset.selector_field[s] for s in conjunction}
+                for s in np.flatnonzero(n >= self.min_support):
+                    if self.selset.selector_field[s] not in used:
+                        found.setdefault(tuple(sorted((*conjunction, int(s)))), (int(n[s]), int(k[s]), float(quality[s])))
+            self.tested += len(found)
+            ranked = sorted(found.items(), key=lambda item: (-item[1][2], -item[1][0], item[0]))
+            for conjunction, (n_rows, k_rows, quality_value) in ranked:
+                if quality_value < self.threshold():
+                    break
+                self.offer(conjunction, n_rows, k_rows, quality_value)
+            beam = [(conjunction, self._block_of(conjunction)) for conjunction, _ in ranked[:width]]
+
+    def _block_of(self, conjunction: tuple[int, ...]) -> np.ndarray:
+        covered = np.ones(self.n_total, dtype=bool)
+        for selector in conjunction:
+            covered &= self.selset.mask(selector)
+        return np.take(self.matrix, np.flatnonzero(covered), axis=1)

@@ -1,0 +1,68 @@
+"""The evidence ledger: every number a person or a model sees, with its id and its query.
+
+Ids are derived from what an item measures (its kind and key), not from the order it
+was produced in, so the same data gives the same ids on every run, and a document or
+a drafted persona that cites `E3f9a2c1d` can always be traced back to its figures.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class EvidenceItem(BaseModel):
+    id: str = Field(description="stable id, e.g. E3f9a2c1d")
+    kind: str = Field(description="what it measures: health_definition, cohort, pattern, tier, disqualifier, ...")
+    statement: str = Field(description="one sentence stating the figures")
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    n: int | None = None
+    query: str | None = Field(None, description="the SQL (or computation) that produced the figures")
+
+
+def evidence_id(kind: str, key: str) -> str:
+    return "E" + hashlib.sha256(f"{kind}|{key}".encode()).hexdigest()[:8]
+
+
+def clean(value: Any) -> Any:
+    """JSON-safe figures: NaN/inf become None, numpy scalars plain Python, floats rounded sensibly."""
+    if isinstance(value, dict):
+        return {k: clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            return None
+        return float(f"{value:.6g}")
+    return value
+
+
+class Ledger:
+    """Collects evidence items during an analysis run."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, EvidenceItem] = {}
+
+    def add(self, kind: str, key: str, statement: str, metrics: dict[str, Any], *, n: int | None = None,
+            query: str | None = None) -> str:
+        item = EvidenceItem(id=evidence_id(kind, key), kind=kind, statement=statement, metrics=clean(metrics),
+                            n=n, query=query)
+        self.items[item.id] = item
+        return item.id
+
+    def get(self, item_id: str) -> EvidenceItem:
+        return self.items[item_id]
+
+    def all(self) -> list[EvidenceItem]:
+        return list(self.items.values())
+
+    def save(self, con, version_id: str) -> None:
+        con.executemany("INSERT INTO evidence VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [(version_id, i.id, i.kind, i.statement, json.dumps(i.metrics), i.n, i.query)
+                         for i in self.items.values()])
