@@ -31,7 +31,7 @@ from ..evidence import Ledger
 from ..models import (Criterion, DatasetInfo, Disqualifier, HealthSummary, IcpDocument, PatternStat, RetentionCurve,
                       Tier)
 from .health import COMPONENT_TEXT, HealthConfig, HealthResult, build_frame
-from .search import Pattern, beats_parts, evaluate, search
+from .search import Pattern, evaluate, search
 from .selectors import FieldSpec, Selector, SelectorSet, build_selectors
 from .stats import benjamini_hochberg, fisher_exact_many, wilson_interval
 from .survival import kaplan_meier
@@ -116,7 +116,8 @@ def analyse(con: duckdb.DuckDBPyConnection, inputs: AnalysisInputs, config: Anal
     say("scoring customer health")
     health = build_frame(con, inputs.customers, inputs.deals, frame, config.health, list(inputs.fit_fields))
     summary = _health_summary(con, health, config, ledger)
-    specs = [s for s in field_specs(inputs.fit_fields) if _has_values(con, frame, s)]
+    present = {r[0] for r in con.execute(f"DESCRIBE {frame}").fetchall()}
+    specs = [s for s in field_specs(inputs.fit_fields) if s.name in present and _has_values(con, frame, s)]
     relation = f"(SELECT * FROM {frame} WHERE cohort IS NOT NULL ORDER BY _row)"  # entities with a verdict
     say(f"building selectors over {len(specs)} fit fields")
     min_support = config.min_support or max(10, math.ceil(0.02 * health.n))
@@ -230,12 +231,23 @@ def _candidates(selset: SelectorSet, target: np.ndarray, direction: str, config:
     pvalues = fisher_exact_many(k_sg, n_sg, int(positives.sum()), len(positives))
     qvalues = benjamini_hochberg(pvalues, n_tests=max(tested, len(patterns)))
     candidates = [Candidate(p, direction, float(pv), float(qv)) for p, pv, qv in zip(patterns, pvalues, qvalues)]
-    candidates = [c for c in candidates if beats_parts(c.pattern, positives, subset)]
+    candidates = [c for c in candidates if _clearly_beats_parts(c.pattern, subset, positives)]
     base = positives.mean()
     candidates.sort(key=lambda c: (-wilson_interval(c.k, c.n)[0] / base, -c.n, c.pattern.label))
     for c in candidates:
         c.evidence = _pattern_evidence(c, base, health, ledger)
     return candidates
+
+
+def _clearly_beats_parts(pattern: Pattern, selset: SelectorSet, target: np.ndarray) -> bool:
+    """A combination is reported only when it beats each of its parts: its 95% lower bound is above
+    every part's rate, so a criterion that adds nothing but noise never makes a segment longer."""
+    parts = [p for size in range(1, len(pattern.selectors)) for p in itertools.combinations(pattern.selectors, size)]
+    if not parts:
+        return True
+    sizes, hits = evaluate(selset, target, parts)
+    low = wilson_interval(pattern.k, pattern.n)[0]
+    return bool(np.all(hits < low * sizes))
 
 
 def _distinct_rows(selset: SelectorSet, patterns: list[Pattern]) -> list[Pattern]:
@@ -312,21 +324,28 @@ def _pick(candidates: list[Candidate], selset: SelectorSet, limit: int, max_over
 
 def _tiers(con, frame: str, segments: list[Candidate], selset: SelectorSet, good: np.ndarray,
            config: AnalysisConfig, health: HealthResult, inputs: AnalysisInputs, ledger: Ledger) -> list[Tier]:
+    """Tier 1 is each segment; Tiers 2 and 3 are its broader parts that still do at least as well as average.
+
+    A part is judged on the entities it adds (those not already in a better tier), so a
+    Tier 2 or 3 never borrows its figures from the Tier 1 entities inside it.
+    """
     tiers: list[Tier] = []
     base = good.mean()
+    taken = np.zeros(selset.n, dtype=bool)
+    for segment in segments:
+        taken |= _rows(selset, segment.pattern.selectors)
     for number, segment in enumerate(segments, start=1):
         name = f"ICP {number}"
         chosen = [tuple(segment.pattern.selectors)]
-        parts = sorted(segment.pattern.selectors, key=lambda s: s.label)
-        if len(parts) > 1:
-            shorter = [tuple(p) for p in itertools.combinations(parts, len(parts) - 1)]
-            best = _best_part(shorter, selset, good, base, config.alpha)
-            if best:
-                chosen.append(best)
-            singles = [(p,) for p in parts if (p,) not in chosen]
-            single = _best_part(singles, selset, good, base, config.alpha)
-            if single and len(chosen) == 2:
-                chosen.append(single)
+        parts = [tuple(p) for size in range(len(chosen[0]) - 1, 0, -1)
+                 for p in itertools.combinations(chosen[0], size)]
+        for _ in (2, 3):
+            pick = _best_part([p for p in parts if len(p) <= len(chosen[-1]) and p not in chosen], selset, good,
+                              base, taken, config.min_support or 10)
+            if pick is None:
+                break
+            chosen.append(pick)
+            taken |= _rows(selset, pick)
         for tier_number, selectors in enumerate(chosen, start=1):
             tiers.append(Tier(tier=tier_number, segment=name,
                               name=f"{name} Tier {tier_number}: " + " AND ".join(s.label for s in selectors),
@@ -336,17 +355,16 @@ def _tiers(con, frame: str, segments: list[Candidate], selset: SelectorSet, good
     return tiers
 
 
-def _best_part(options: list[tuple[Selector, ...]], selset, good, base, alpha) -> tuple[Selector, ...] | None:
-    """The option with the best lower-bound rate that still over-indexes significantly."""
-    if not options:
-        return None
-    sizes, hits = evaluate(selset, good, options)
-    pvalues = fisher_exact_many(hits, sizes, int(good.sum()), len(good))
+def _best_part(options: list[tuple[Selector, ...]], selset: SelectorSet, good: np.ndarray, base: float,
+               taken: np.ndarray, min_n: int) -> tuple[Selector, ...] | None:
+    """The option whose new entities (outside `taken`) have the best lower-bound good rate, at least average."""
     best, best_low = None, -1.0
-    for option, n, k, p in zip(options, sizes, hits, pvalues):
-        if n == 0 or k / n <= base or p >= alpha:
+    for option in options:
+        rows = _rows(selset, option) & ~taken
+        n, k = int(rows.sum()), int((rows & good).sum())
+        if n < min_n or k / n < base:
             continue
-        low = wilson_interval(int(k), int(n))[0]
+        low = wilson_interval(k, n)[0]
         if low > best_low:
             best, best_low = option, low
     return best
@@ -441,11 +459,7 @@ def _tier_metrics(con, frame: str, tiers: list[Tier], segments, selset, health: 
                 lifetime = min(1 / metrics["annual_churn"], 10.0)
                 metrics["ltv_cac"] = round(revenue * lifetime / metrics["cac_mean"], 2)
         if deals_frame:
-            won, lost = con.execute(f"SELECT count_if(good), count_if(bad) FROM {deals_frame} WHERE "
-                                    f"{criteria_sql(tier.criteria)}").fetchall()[0]
-            if won + lost:
-                metrics["win_rate"] = won / (won + lost)
-                metrics["win_rate_n"] = won + lost
+            metrics.update(_win_rate(con, deals_frame, tier.criteria))
         tier.metrics = {k: v for k, v in metrics.items() if not k.endswith("_mean") and v is not None}
         tier.metrics = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in tier.metrics.items()}
         if metrics["share"] is not None and metrics["share"] > config.too_broad_share:
@@ -455,6 +469,27 @@ def _tier_metrics(con, frame: str, tiers: list[Tier], segments, selset, health: 
             tier.flags.append(f"too narrow: {metrics['n']} {health.entity}s, too few to act on")
         tier.evidence.append(ledger.add("tier", f"{health.definition}|{tier.name}", _tier_statement(tier, health),
                                         tier.metrics, n=metrics["n"], query=" ".join(query.split())))
+
+
+def _win_rate(con, deals_frame: str, criteria: list[Criterion]) -> dict:
+    """Win rate of the closed deals matching the criteria, when lost deals carry those fields.
+
+    Lost deals are often with companies we know little about; a criterion on a field they
+    lack would match only won deals and show a 100% win rate. Then it is not measurable.
+    """
+    columns = {r[0] for r in con.execute(f"DESCRIBE {deals_frame}").fetchall()}
+    for c in criteria:
+        column = f"{c.field}_min" if f"{c.field}_min" in columns else c.field
+        if column not in columns:
+            return {"win_rate_note": f"not measurable: the deals have no {c.field}"}
+        coverage = con.execute(f"SELECT avg(({_q(column)} IS NOT NULL)::INT) FROM {deals_frame} WHERE bad").fetchall()[0][0]
+        if not coverage or coverage < 0.5:
+            return {"win_rate_note": f"not measurable: lost deals carry no {c.field}"}
+    won, lost = con.execute(f"SELECT count_if(good), count_if(bad) FROM {deals_frame} WHERE "
+                            f"{criteria_sql(criteria)}").fetchall()[0]
+    if not won + lost:
+        return {}
+    return {"win_rate": won / (won + lost), "win_rate_n": won + lost}
 
 
 def _tier_statement(tier: Tier, health: HealthResult) -> str:

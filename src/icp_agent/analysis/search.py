@@ -33,6 +33,7 @@ from icp_agent.analysis.selectors import Selector, SelectorSet
 
 Quality = Literal["wracc", "lift"]
 
+_HISTOGRAM_CHUNK = 1 << 18  # values per bincount call: its int64 copy of them stays cache-sized
 DEFAULT_MAX_EXHAUSTIVE_CANDIDATES = 5_000_000
 DEFAULT_BEAM_WIDTH = 100
 
@@ -156,7 +157,9 @@ class _Searcher:
     A segment is handled as its *block*: its rows' columns of the matrix, from the first column
     its refinements may use onwards (columns x rows, contiguous). Refining copies the kept rows
     out of the parent's block, which is small and contiguous, so no node ever gathers from the
-    full matrix, and a segment's later columns are one contiguous slice for `bincount`.
+    full matrix, and a segment's later columns are one contiguous slice for `bincount`. Blocks
+    are written into one reusable buffer per depth: fresh multi-megabyte arrays per node would
+    cost more in page faults than the copying itself.
     """
 
     def __init__(self, selset: SelectorSet, target: np.ndarray, quality: Quality, a: float,
@@ -196,6 +199,7 @@ class _Searcher:
                                       for s in self.first_selector])
         self._tails = [incidence[self.first_selector[f]:, self.code_offset[self.first_column[f]]:]
                        for f in range(n_fields)]
+        self._buffers: dict[int, np.ndarray] = {}
 
     # quality -----------------------------------------------------------------------------
     def quality_of(self, n: np.ndarray, k: np.ndarray) -> np.ndarray:
@@ -233,16 +237,16 @@ class _Searcher:
     def refinements(self, block: np.ndarray, block_column: int, field: int) -> tuple[np.ndarray, np.ndarray]:
         """(n, k) of the selectors of fields >= `field` within a segment, given its block."""
         column = self.first_column[field]
-        counts = np.bincount(block[column - block_column:].ravel(), minlength=self.n_bins)
-        counts = counts[2 * self.code_offset[column]:]
+        counts = _histogram(block[column - block_column:].ravel(), self.n_bins)[2 * self.code_offset[column]:]
         incidence = self._tails[field]
         k = incidence @ counts[1::2]
         return (incidence @ counts[0::2]) + k, k
 
-    def narrow(self, block: np.ndarray, block_column: int, selector: int, child_column: int,
-               column_codes: dict[int, np.ndarray]) -> np.ndarray:
-        """The block of the segment's rows that also satisfy `selector`, from child_column on.
+    def narrow(self, block: np.ndarray, block_column: int, selector: int, size: int, child_column: int,
+               level: int, column_codes: dict[int, np.ndarray]) -> np.ndarray:
+        """The block of the `size` rows of the segment that also satisfy `selector`.
 
+        It holds the columns from child_column on and lives in the buffer of its depth `level`.
         `column_codes` caches the segment's codes per column for sibling selectors.
         """
         column = self.selset.selector_column[selector]
@@ -251,7 +255,11 @@ class _Searcher:
             codes = column_codes[column] = (block[column - block_column] >> 1) - self.code_offset[column]
         slot = self.selset.selector_slot[selector]
         inside = (codes >> slot) & 1 == 1 if self.selset.column_bitmask[column] else codes == slot
-        return np.take(block[child_column - block_column:], np.flatnonzero(inside), axis=1)
+        buffer = self._buffers.get(level)
+        if buffer is None:
+            buffer = self._buffers[level] = np.empty(self.matrix.size, dtype=self.matrix.dtype)
+        child = buffer[: (self.matrix.shape[0] - child_column) * size].reshape(-1, size)
+        return np.compress(inside, block[child_column - block_column:], axis=1, out=child)
 
     # exhaustive search -------------------------------------------------------------------
     def depth_first(self, depth: int) -> None:
@@ -282,7 +290,7 @@ class _Searcher:
             if child_field == len(self.selset.fields):
                 continue
             child_column = self.first_column[child_field]
-            child = self.narrow(block, block_column, selector, child_column, column_codes)
+            child = self.narrow(block, block_column, selector, int(n[i]), child_column, len(conjunction), column_codes)
             self._expand(child, child_column, conjunction + (selector,), child_field, depth - 1)
 
     # beam search -------------------------------------------------------------------------
@@ -311,3 +319,14 @@ class _Searcher:
         for selector in conjunction:
             covered &= self.selset.mask(selector)
         return np.take(self.matrix, np.flatnonzero(covered), axis=1)
+
+
+def _histogram(values: np.ndarray, n_bins: int) -> np.ndarray:
+    """np.bincount in chunks: bincount first copies its input to int64, and a fresh
+    multi-megabyte copy per call costs more (page faults, cache misses) than the counting."""
+    if values.size <= _HISTOGRAM_CHUNK:
+        return np.bincount(values, minlength=n_bins)
+    counts = np.zeros(n_bins, dtype=np.int64)
+    for start in range(0, values.size, _HISTOGRAM_CHUNK):
+        counts += np.bincount(values[start:start + _HISTOGRAM_CHUNK], minlength=n_bins)
+    return counts

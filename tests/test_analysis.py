@@ -1,0 +1,156 @@
+"""The ICP analysis against data with a known answer: the demo's planted segments, Olist, Maven."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pytest
+
+from icp_agent import toolkit
+from icp_agent.analysis.health import HealthConfig, build_frame
+from icp_agent.errors import UserError
+from icp_agent.workspace import Workspace
+
+from conftest import DEMO, shared_dataset
+
+NOISE_AND_POST_SALE = {"founded_year", "time_zone", "city", "region", "owner", "lifecycle_stage", "arr", "nps",
+                       "support_tickets", "last_activity_date", "churn_date", "starting_arr", "cac", "referrals",
+                       "days_to_close", "customer_since"}
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    ws = Workspace(tmp_path_factory.mktemp("demo") / "ws.duckdb")
+    toolkit.import_data(ws, DEMO)
+    return ws, toolkit.build_icp(ws)
+
+
+def labels(criteria):
+    return {c.label for c in criteria}
+
+
+def test_demo_recovers_the_planted_tier_one(demo):
+    _, icp = demo
+    assert icp.status == "ok"
+    tier1 = [t for t in icp.tiers if t.tier == 1]
+    assert labels(tier1[0].criteria) == {"employees 50-250", "industry = Computer Software",
+                                         "technologies contains Salesforce"}
+    assert tier1[0].metrics["churn_rate"] < 0.1 and tier1[0].metrics["good_rate"] > 0.6
+
+
+def test_demo_recovers_the_second_segment_as_a_multi_icp(demo):
+    _, icp = demo
+    second = [t for t in icp.tiers if t.tier == 1 and t.segment == "ICP 2"]
+    assert second and {"industry = Financial Services", "employees >= 1000"} <= labels(second[0].criteria)
+
+
+def test_demo_negative_icp_holds_the_planted_disqualifiers(demo):
+    _, icp = demo
+    found = [labels(d.criteria) for d in icp.negative_icp]
+    assert {"industry = Marketing and Advertising"} in found
+    assert any("technologies contains Wix" in f for f in found)
+    for d in icp.negative_icp:
+        assert d.metrics["lift"] > 1.5 and d.metrics["q_value"] < 0.05 and d.evidence
+        assert "bottom 20%" in d.reason
+
+
+def test_no_noise_or_post_sale_field_in_any_criterion(demo):
+    _, icp = demo
+    fields = {c.field for t in icp.tiers for c in t.criteria} | {c.field for d in icp.negative_icp for c in d.criteria}
+    assert not fields & NOISE_AND_POST_SALE, fields & NOISE_AND_POST_SALE
+    assert all(c.header for t in icp.tiers for c in t.criteria)  # the original header is kept beside
+
+
+def test_every_figure_has_evidence_and_ids_are_stable(demo):
+    ws, icp = demo
+    ids = {e["id"] for e in icp.evidence}
+    cited = {i for t in icp.tiers for i in t.evidence} | {i for d in icp.negative_icp for i in d.evidence}
+    cited |= {p.evidence for p in icp.patterns} | set(icp.health.evidence)
+    assert cited <= ids
+    again = toolkit.build_icp(ws)
+    assert again.id != icp.id and {e["id"] for e in again.evidence} == ids
+    item = toolkit.get_evidence(ws, icp.tiers[0].evidence[0])
+    assert item.query.startswith("SELECT") and item.metrics["n"] == icp.tiers[0].metrics["n"]
+    assert len(toolkit.list_versions(ws)) >= 2
+
+
+def test_evidence_query_reproduces_its_figures(demo):
+    ws, icp = demo
+    tier = icp.tiers[0]
+    item = toolkit.get_evidence(ws, tier.evidence[0])
+    frame = f"frame_{icp.id.replace('-', '_')}"
+    with ws.connect() as con:
+        n = con.execute(item.query.replace(f"FROM {frame}", f"FROM {frame}")).fetchall()[0][0]
+    assert n == tier.metrics["n"]
+
+
+def test_icp_json_validates_and_a_hand_edit_is_pointed_at(demo, tmp_path):
+    _, icp = demo
+    data = icp.model_dump(mode="json")
+    toolkit.validate_icp(data)
+    data["tiers"][0]["criteria"][0]["op"] = "roughly"
+    path = tmp_path / "icp.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(UserError, match="tiers/0/criteria/0/op"):
+        toolkit.load_icp(path)
+    data["schema_version"] = "0.3"
+    path.write_text(json.dumps(data))
+    with pytest.raises(UserError, match="schema_version '0.3' is not supported"):
+        toolkit.load_icp(path)
+
+
+def test_censored_customers_are_counted(demo):
+    _, icp = demo
+    assert icp.health.censored > 0
+    assert icp.health.cohort_sizes["top"] + icp.health.cohort_sizes["middle"] + icp.health.cohort_sizes["bottom"] \
+        == icp.health.n
+
+
+def test_health_reweights_missing_components_instead_of_imputing_zero():
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE c AS SELECT * FROM (VALUES
+        (1, 'a', 10.0, 9.0), (2, 'b', 10.0, NULL), (3, 'c', 0.0, 1.0), (4, 'd', 5.0, 5.0))
+        AS t(_row, company_id, referrals, nps)""")
+    result = build_frame(con, "c", None, "f", HealthConfig(weights={"referrals": 50, "nps": 50}), [])
+    health = dict(con.execute("SELECT company_id, health FROM f").fetchall())
+    # percent ranks: referrals c 0, d 1/3, a and b 2/3; NPS c 0, d 1/2, a 1. b has no NPS, so its score is
+    # its referrals rank alone (re-weighted), not dragged down by a zero
+    assert health == pytest.approx({"a": 83.33, "b": 66.67, "c": 0.0, "d": 41.67}, abs=0.01)
+    assert set(result.components) == {"nps", "referrals"}
+
+
+def test_olist_activation_rates_match_the_reference(tmp_path):
+    folder = shared_dataset("olist-marketing-funnel")
+    customers = tmp_path / "olist.csv"
+    duckdb.connect().execute(f"""
+        COPY (SELECT d.*, d.seller_id IN (SELECT seller_id FROM read_csv('{folder}/olist_sellers_dataset.csv'))
+                     AS activated
+              FROM read_csv('{folder}/olist_closed_deals_dataset.csv', all_varchar=true) d
+              WHERE d.won_date < '2018-07-01') TO '{customers}' (HEADER)""")
+    mapping = tmp_path / "map.toml"
+    mapping.write_text('[columns]\nmql_id = "company_id"\n')
+    ws = Workspace(tmp_path / "ws.duckdb")
+    toolkit.import_data(ws, customers=customers, mapping_file=mapping)
+    icp = toolkit.build_icp(ws, toolkit.AnalysisOptions(good="column", good_column="activated"))
+    assert icp.health.n == 722 and abs(icp.health.n_good / icp.health.n - 0.51) < 0.01
+    good = {p.label: p for p in icp.patterns if p.direction == "good"}
+    bad = {p.label: p for p in icp.patterns if p.direction == "bad"}
+    assert good["lead_type = Online Big"].rate == pytest.approx(0.694, abs=0.01)
+    assert good["lead_type = Online Medium"].rate == pytest.approx(0.584, abs=0.01)
+    assert 1 - bad["lead_type = Offline"].rate == pytest.approx(0.333, abs=0.01)
+    assert 1 - bad["lead_type = Industry"].rate == pytest.approx(0.355, abs=0.01)
+    assert all(p.lift > 1 for p in (good["lead_type = Online Big"], good["lead_type = Online Medium"],
+                                     bad["lead_type = Offline"], bad["lead_type = Industry"]))
+    assert "activated" not in {c.field for p in icp.patterns for c in p.criteria}
+
+
+def test_maven_null_control_has_no_significant_icp(tmp_path):
+    folder = shared_dataset("maven-crm")
+    ws = Workspace(tmp_path / "ws.duckdb")
+    toolkit.import_data(ws, customers=folder / "accounts.csv", deals=folder / "sales_pipeline.csv")
+    icp = toolkit.build_icp(ws)
+    assert icp.status == "no_significant_icp" and not icp.tiers
+    assert icp.health.definition == "won"
+    assert icp.no_icp_reason.startswith("No significant ICP in this data")
+    assert "would help" in icp.statement
