@@ -93,6 +93,52 @@ def with_inputs(func):
     return func
 
 
+analysis_options = [
+    click.option("--good", type=click.Choice(["health", "column", "won"]),
+                 help="what a good customer is: the health score, an outcome column, or won vs lost deals "
+                      "(default: health when the data has health fields, else won deals)"),
+    click.option("--good-column", help="the yes/no outcome column that defines a good customer (implies --good column)"),
+    click.option("--weight", "weights", multiple=True, metavar="COMPONENT=W",
+                 help="health component weight, e.g. --weight nps=20 (retention, nrr, cac_efficiency, "
+                      "support_burden, nps, referrals, time_to_close)"),
+    click.option("--min-tenure-months", type=float, default=6.0, show_default=True,
+                 help="active customers younger than this are left out of retention"),
+    click.option("--depth", type=click.IntRange(1, 4), default=3, show_default=True,
+                 help="most criteria combined in one pattern"),
+    click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
+                 show_default=True, help="false discovery rate (Benjamini-Hochberg)"),
+    click.option("--min-support", type=click.IntRange(1), help="fewest entities a pattern must cover"),
+    click.option("--revenue-target", type=click.FloatRange(0, min_open=True),
+                 help="annual new-revenue target: warns when Tier 1 is too small to reach it"),
+]
+
+
+def with_analysis(func):
+    for option in reversed(analysis_options):
+        func = option(func)
+    return func
+
+
+def make_options(good, good_column, weights, min_tenure_months, depth, alpha, min_support,
+                 revenue_target) -> toolkit.AnalysisOptions:
+    parsed = {}
+    for item in weights:
+        name, sep, value = item.partition("=")
+        try:
+            parsed[name.strip()] = float(value)
+        except ValueError:
+            raise UserError(f"--weight {item!r} is not COMPONENT=NUMBER", hint="e.g. --weight nps=20") from None
+        if not sep:
+            raise UserError(f"--weight {item!r} is not COMPONENT=NUMBER", hint="e.g. --weight nps=20")
+    if good_column and good is None:
+        good = "column"
+    if good == "column" and not good_column:
+        raise UserError("--good column needs --good-column NAME", hint="e.g. --good-column activated")
+    return toolkit.AnalysisOptions(good=good, good_column=good_column, weights=parsed or None,
+                                   min_tenure_months=min_tenure_months, depth=depth, alpha=alpha,
+                                   min_support=min_support, revenue_target=revenue_target)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="icp-agent")
 def main() -> None:
@@ -209,26 +255,119 @@ def fields(workspace, as_json, quiet):
 @main.command()
 @click.argument("data_dir", required=False, type=click.Path())
 @with_inputs
+@with_analysis
 @click.option("--out", "out_dir", default="icp-out", show_default=True, type=click.Path(),
               help="folder for the report files")
 @with_common
 @handle_errors
-def run(data_dir, customers, deals, contacts, prospects, interviews, mapping_file, lenient, out_dir, workspace,
-        as_json, quiet):
-    """Import the exports and build everything: the import report (and the ICP, when present)."""
+def run(data_dir, customers, deals, contacts, prospects, interviews, mapping_file, lenient, good, good_column,
+        weights, min_tenure_months, depth, alpha, min_support, revenue_target, out_dir, workspace, as_json, quiet):
+    """Import the exports and build everything: the ICP, its evidence, the document and the scoring matrix."""
     ctx = Ctx(workspace, as_json, quiet)
+    options = make_options(good, good_column, weights, min_tenure_months, depth, alpha, min_support, revenue_target)
+    if data_dir is None and not any((customers, deals)):
+        raise UserError("nothing to import", hint="pass DATA_DIR, or name the files with --customers/--deals ...")
     with ctx.progress() as progress:
         result = toolkit.run(ctx.workspace, data_dir, out_dir, customers=customers, deals=deals,
                              contacts=contacts, prospects=prospects, interviews=interviews,
-                             mapping_file=mapping_file, lenient=lenient, progress=progress)
+                             mapping_file=mapping_file, lenient=lenient, options=options, progress=progress)
     ctx.emit(result, lambda: print_run(result))
 
 
 def print_run(result) -> None:
     print_import(result.imported)
-    out.print(f"report: {result.out_dir}")
+    if result.icp:
+        print_icp(result.icp)
+    out.print(f"report: {Path(result.out_dir).resolve()}")
     for name in result.files:
         out.print(f"  {name}")
+
+
+def print_icp(icp) -> None:
+    out.print("")
+    out.print(f"ICP {icp.id}: {icp.status}")
+    out.print(icp.statement)
+    for tier in icp.tiers:
+        m = tier.metrics
+        extra = f", churn {100 * m['churn_rate']:.1f}%" if m.get("churn_rate") is not None else ""
+        out.print(f"  {tier.name}: {m.get('n', 0):,} ({100 * (m.get('share') or 0):.1f}%){extra}"
+                  f"{' [' + '; '.join(tier.flags) + ']' if tier.flags else ''}")
+    for d in icp.negative_icp:
+        out.print(f"  exclude {' AND '.join(c.label for c in d.criteria)}: {d.reason}")
+
+
+@main.command()
+@with_analysis
+@click.option("--out", "out_dir", default="icp-out", show_default=True, type=click.Path(),
+              help="folder for the report files")
+@with_common
+@handle_errors
+def build(good, good_column, weights, min_tenure_months, depth, alpha, min_support, revenue_target, out_dir, workspace,
+          as_json, quiet):
+    """Rebuild the ICP from what the workspace holds (a new version; earlier ones are kept)."""
+    ctx = Ctx(workspace, as_json, quiet)
+    options = make_options(good, good_column, weights, min_tenure_months, depth, alpha, min_support, revenue_target)
+    with ctx.progress() as progress:
+        icp = toolkit.build_icp(ctx.workspace, options, progress)
+        out_path = Path(out_dir)
+        out_path.mkdir(parents=True, exist_ok=True)
+        files = toolkit.write_icp_outputs(ctx.workspace, icp, out_path, progress)
+    ctx.emit(icp, lambda: (print_icp(icp), out.print(f"report: {out_path.resolve()} ({', '.join(files)})")))
+
+
+@main.command()
+@click.argument("evidence_ids", nargs=-1, required=True)
+@click.option("--version", help="an ICP version id (default: the latest that has the item)")
+@with_common
+@handle_errors
+def evidence(evidence_ids, version, workspace, as_json, quiet):
+    """Show evidence items by id: the statement, the figures and the query behind them."""
+    ctx = Ctx(workspace, as_json, quiet)
+    items = [toolkit.get_evidence(ctx.workspace, i, version) for i in evidence_ids]
+
+    def human():
+        for item in items:
+            out.print(f"{item.id} ({item.kind}): {item.statement}")
+            if item.query:
+                out.print(f"  query: {item.query}")
+    ctx.emit([i.model_dump() for i in items], human)
+
+
+@main.command()
+@click.argument("prospects", type=click.Path())
+@click.option("--icp", "icp_path", type=click.Path(), help="the icp.json to score with (default: the workspace's "
+                                                           "current ICP)")
+@click.option("--out", "out_path", required=True, type=click.Path(), help="scored.csv or scored.parquet")
+@with_common
+@handle_errors
+def score(prospects, icp_path, out_path, workspace, as_json, quiet):
+    """Score a prospect list: every row kept, with icp_tier, icp_fit_score, icp_priority, icp_reasons, icp_disqualified."""
+    ctx = Ctx(workspace, as_json, quiet)
+    if icp_path is None and not ctx.workspace.path.exists():
+        raise UserError("no ICP to score with", hint="pass --icp icp.json, or --workspace with an ICP built")
+    with ctx.progress() as progress:
+        progress(f"scoring {Path(prospects).name}")
+        result = toolkit.score_prospects(prospects, out_path, icp_path=icp_path,
+                                         ws=None if icp_path else ctx.workspace)
+
+    def human():
+        out.print(f"scored {result.rows:,} rows into {result.output}")
+        out.print("  " + ", ".join(f"{k}: {v:,}" for k, v in result.by_tier.items()))
+        out.print(f"  disqualified: {result.disqualified:,}")
+        if result.missing_fields:
+            out.print(f"  the file lacks {', '.join(result.missing_fields)}: those criteria cannot match "
+                      f"(listed per row in icp_missing_fields)")
+    ctx.emit(result, human)
+
+
+@main.command()
+@with_common
+@handle_errors
+def versions(workspace, as_json, quiet):
+    """List the ICP versions in the workspace (none is ever overwritten)."""
+    ctx = Ctx(workspace, as_json, quiet)
+    rows = toolkit.list_versions(ctx.workspace)
+    ctx.emit(rows, lambda: [out.print(f"{r['version_id']}  {r['created_at']}  {r['status']}") for r in rows])
 
 
 @main.command()
@@ -246,7 +385,8 @@ def demo(out_dir, workspace, as_json, quiet):
     ctx = Ctx(ws_path, as_json, quiet)
     with ctx.progress() as progress:
         result = toolkit.run(ctx.workspace, demo_data_dir(), out_dir, progress=progress)
-    ctx.emit(result, lambda: print_run(result))
+    ctx.emit(result, lambda: (print_run(result),
+                              out.print(f"open {(out_path / 'icp.html').resolve()} in a browser to read the ICP")))
 
 
 if __name__ == "__main__":

@@ -185,6 +185,8 @@ class AnalysisOptions(BaseModel):
     min_support: int | None = Field(None, ge=1, description="fewest entities a pattern must cover "
                                                             "(default 2% of them, at least 10)")
     as_of: str | None = Field(None, description="ISO date the data describes (default: its latest date)")
+    revenue_target: float | None = Field(None, gt=0, description="annual new-revenue target, to check Tier 1 "
+                                                                 "is big enough (Tier-1 accounts x ACV >= 3x it)")
 
     def config(self):
         from .analysis.health import DEFAULT_WEIGHTS, HealthConfig
@@ -239,6 +241,16 @@ def build_icp(ws: Workspace, options: AnalysisOptions | None = None, progress: P
         inputs = _analysis_inputs(ws, con, options)
         version_id = f"icp-{datetime.now(timezone.utc):%Y%m%d%H%M%S%f}-{inputs.fingerprint[:6]}"
         icp, ledger = analyse(con, inputs, config, version_id, progress)
+        if icp.tiers:
+            if progress:
+                progress("validating the ICP")
+            from .analysis.validate import validate
+            from .evidence import clean
+
+            icp.validation = clean(validate(con, inputs, config, icp, ws.current_table(con, "prospects"),
+                                            options.revenue_target, ledger))
+            icp.warnings += icp.validation["market"]["warnings"]
+            icp.evidence = [item.model_dump() for item in ledger.all()]
         validate_icp(icp.model_dump(mode="json"))
         ledger.save(con, version_id)
         con.execute("INSERT INTO icp_versions VALUES (?, ?, ?, ?, ?)",
@@ -395,3 +407,17 @@ def write_icp_outputs(ws: Workspace, icp: IcpDocument, out: Path, progress: Prog
 def _write(path: Path, text: str) -> str:
     path.write_text(text, encoding="utf-8")
     return path.name
+
+
+def score_prospects(input_path: str | Path, output_path: str | Path, *, icp_path: str | Path | None = None,
+                    ws: Workspace | None = None, version: str | None = None):
+    """Score a prospect file with an icp.json (portable) or the workspace's current ICP."""
+    from .scoring import score_file
+
+    if icp_path is not None:
+        icp = load_icp(icp_path)
+    elif ws is not None:
+        icp = current_icp(ws, version)
+    else:
+        raise UserError("no ICP to score with", hint="pass --icp icp.json (or a workspace with an ICP built)")
+    return score_file(icp, input_path, output_path)

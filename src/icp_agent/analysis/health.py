@@ -270,7 +270,7 @@ def _frame_from_column(con, customers: str, frame: str, config: HealthConfig, fi
 
 
 def _frame_from_deals(con, customers: str | None, deals: str, frame: str, config: HealthConfig,
-                      fit_fields: list[str]) -> HealthResult:
+                      fit_fields: list[str], stages: tuple[str, ...] = ("won", "lost")) -> HealthResult:
     deal_columns = columns_of(con, deals)
     if "deal_stage" not in deal_columns:
         raise UserError("the deals have no stage column, so won and lost cannot be told apart",
@@ -296,13 +296,13 @@ def _frame_from_deals(con, customers: str | None, deals: str, frame: str, config
         CREATE OR REPLACE TABLE {frame} AS
         SELECT d._row{''.join(', ' + i for i in ids)}{''.join(', ' + f for f in fit)}{''.join(', ' + e for e in extras)},
                {stage_class('d.deal_stage')} AS outcome_stage,
-               CASE WHEN {stage_class('d.deal_stage')} = 'won' THEN 'won' ELSE 'lost' END AS cohort,
+               {stage_class('d.deal_stage')} AS cohort,
                {stage_class('d.deal_stage')} = 'won' AS good, {stage_class('d.deal_stage')} = 'lost' AS bad
         FROM {deals} d {join}
-        WHERE {stage_class('d.deal_stage')} IN ('won', 'lost') ORDER BY d._row"""
+        WHERE {stage_class('d.deal_stage')} IN ({', '.join(f"'{s}'" for s in stages)}) ORDER BY d._row"""
     con.execute(query)
     n, n_good, n_bad = con.execute(f"SELECT count(*), count_if(good), count_if(bad) FROM {frame}").fetchall()[0]
-    if n_good == 0 or n_bad == 0:
+    if stages == ("won", "lost") and (n_good == 0 or n_bad == 0):
         raise UserError(f"the deals have {n_good} won and {n_bad} lost: both are needed to compare",
                         hint="include closed-lost deals in the export")
     return HealthResult(definition="won", entity="deal", frame=frame, n=n, n_good=n_good, n_bad=n_bad,

@@ -213,13 +213,31 @@ class _Searcher:
 
         A sub-segment keeping all k positives and nothing else is best for WRAcc with a <= 1
         (pysubgroup's StandardQF estimate); min_support forbids going below its size, and for
-        lift that is the binding limit: rate <= min(1, k / min_support).
+        lift that is the binding limit: rate <= min(1, k / min_support). In every case the
+        estimate is the quality of a sub-segment of max(k, min_support) rows holding all k
+        positives, and no larger sub-segment reaches it.
         """
         return self.quality_of(np.maximum(k, self.min_support).astype(float), k.astype(float))
 
     # top-k -------------------------------------------------------------------------------
     def threshold(self) -> float:
         return self._best[-1][4] if len(self._best) == self.top_k else -np.inf
+
+    def could_enter(self, estimate: np.ndarray, k: np.ndarray, length: int) -> np.ndarray:
+        """Whether a conjunction of `length` or more selectors inside a segment with optimistic
+        estimate `estimate` and k positives could still enter the top-k.
+
+        Beyond "estimate >= k-th best quality", ties count: no sub-segment reaching the estimate
+        has more than max(k, min_support) rows (see optimistic_estimate), so it loses the tie to
+        a pattern at least that large with no more selectors. Without this, lift searches, where
+        many pure segments tie at the maximum, would never prune.
+        """
+        if len(self._best) < self.top_k:
+            return np.ones(np.shape(estimate), dtype=bool)
+        _, conjunction, worst_n, _, worst_quality = self._best[-1]
+        size = np.maximum(k, self.min_support)
+        wins_tie = (size > worst_n) | ((size == worst_n) & (length <= len(conjunction)))
+        return (estimate > worst_quality) | ((estimate == worst_quality) & wins_tie)
 
     def offer(self, conjunction: tuple[int, ...], n: int, k: int, quality: float) -> None:
         labels = tuple(self.selset.selectors[s].label for s in conjunction)
@@ -281,9 +299,10 @@ class _Searcher:
         if depth == 1:
             return
         estimate = self.optimistic_estimate(k)
+        grandchild_length = len(conjunction) + 2
         column_codes: dict[int, np.ndarray] = {}
-        for i in by_quality[estimate[by_quality] >= self.threshold()]:
-            if estimate[i] < self.threshold():  # the threshold rises as the subtrees fill the top-k
+        for i in by_quality[self.could_enter(estimate[by_quality], k[by_quality], grandchild_length)]:
+            if not self.could_enter(estimate[i], k[i], grandchild_length):  # the top-k fills as we go
                 continue
             selector = first + i
             child_field = self.selset.selector_field[selector] + 1
@@ -296,11 +315,11 @@ class _Searcher:
     # beam search -------------------------------------------------------------------------
     def beam(self, depth: int, width: int) -> None:
         """Level by level, refining only the `width` best conjunctions of the previous level."""
-        beam: list[tuple[tuple[int, ...], np.ndarray]] = [((), self.matrix)]
+        beam: list[tuple[int, ...]] = [()]
         for _ in range(depth):
             found: dict[tuple[int, ...], tuple[int, int, float]] = {}
-            for conjunction, block in beam:
-                n, k = self.refinements(block, 0, 0)
+            for conjunction in beam:
+                n, k = self.refinements(self._block_of(conjunction), 0, 0)
                 quality = self.quality_of(n, k)
                 used = {self.selset.selector_field[s] for s in conjunction}
                 for s in np.flatnonzero(n >= self.min_support):
@@ -312,9 +331,13 @@ class _Searcher:
                 if quality_value < self.threshold():
                     break
                 self.offer(conjunction, n_rows, k_rows, quality_value)
-            beam = [(conjunction, self._block_of(conjunction)) for conjunction, _ in ranked[:width]]
+            beam = [conjunction for conjunction, _ in ranked[:width]]
 
     def _block_of(self, conjunction: tuple[int, ...]) -> np.ndarray:
+        """The segment's block, rebuilt from the selectors' masks: holding every beam member's
+        block at once could take width x the matrix in memory."""
+        if not conjunction:
+            return self.matrix
         covered = np.ones(self.n_total, dtype=bool)
         for selector in conjunction:
             covered &= self.selset.mask(selector)

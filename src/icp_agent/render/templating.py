@@ -1,13 +1,153 @@
-"""One jinja2 environment for every document template shipped in render/templates."""
+"""One jinja2 environment for every document template shipped in render/templates.
+
+Autoescaping is chosen per template: `*.html.j2` escapes everything from the data (company
+names and criteria come from customers' files), markdown templates do not. The filters
+here are the one place numbers are formatted, so every document shows a rate, a lift or
+a p-value the same way.
+"""
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
+from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
+
+EVIDENCE_ID = re.compile(r"\bE[0-9a-f]{8}\b")
+PERCENT_KEYS = {"share", "rate", "base_rate", "churn_rate", "annual_churn", "win_rate", "good_rate", "nrr_median",
+                "ci_low", "ci_high", "retained_12m", "detectable_rate", "precision", "recall", "accuracy"}
+COUNT_KEYS = {"n", "k", "n_good", "n_bad", "win_rate_n", "censored", "events"}
+RATIO_KEYS = {"lift", "ltv_cac"}
+P_KEYS = {"p_value", "q_value", "p", "q"}
+LABELS = {"n": "n", "k": "k", "share": "share of all", "health_mean": "mean health", "churn_rate": "churn rate",
+          "annual_churn": "annual churn", "nrr_median": "median NRR", "cac_median": "median CAC",
+          "arr_median": "median ARR", "starting_arr_median": "median starting ARR", "amount_median": "median deal size",
+          "acv_median": "median ACV", "ltv_cac": "LTV:CAC", "win_rate": "win rate", "win_rate_n": "closed deals",
+          "good_rate": "good rate", "n_good": "good", "n_bad": "bad", "base_rate": "base rate",
+          "ci_low": "95% CI low", "ci_high": "95% CI high", "p_value": "p", "q_value": "q (BH)",
+          "retained_12m": "retained at 12 months"}
+METRIC_ORDER = ("n", "share", "health_mean", "churn_rate", "annual_churn", "nrr_median", "ltv_cac", "win_rate",
+                "good_rate", "rate", "base_rate", "lift", "ci_low", "p_value", "q_value", "cac_median", "arr_median",
+                "starting_arr_median", "amount_median", "acv_median", "n_good", "n_bad")
+
+
+def pct(value: Any) -> str:
+    """A 0-1 rate as a percentage with one decimal."""
+    return "—" if value is None else f"{100 * float(value):.1f}%"
+
+
+def lift(value: Any) -> str:
+    return "—" if value is None else f"{float(value):.2f}"
+
+
+def pval(value: Any) -> str:
+    """p and q values: scientific below 0.001, where three decimals would read as zero."""
+    if value is None:
+        return "—"
+    value = float(value)
+    if value == 0:
+        return "0"
+    if value < 0.001:
+        mantissa, exponent = f"{value:.1e}".split("e")
+        return f"{mantissa}e{int(exponent)}"
+    return f"{value:.3f}"
+
+
+def num(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.1f}"
+    return f"{int(value):,}"
+
+
+def humanize(key: str) -> str:
+    return LABELS.get(key, key.replace("_", " "))
+
+
+def metric(value: Any, key: str = "") -> str:
+    """Any figure from a metrics dict, formatted by what its key says it measures."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        return ", ".join(f"{humanize(k)} {metric(v, k)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ", ".join(metric(v, key) for v in value)
+    if not isinstance(value, (int, float)):
+        return str(value)
+    if key in P_KEYS:
+        return pval(value)
+    if key in PERCENT_KEYS or key.endswith("_rate") or key.endswith("_share"):
+        return pct(value)
+    if key in RATIO_KEYS:
+        return lift(value)
+    if key in COUNT_KEYS or isinstance(value, int):
+        return num(value)
+    if key == "health_mean" or abs(value) >= 100:
+        return f"{value:,.1f}" if abs(value) < 1000 else f"{value:,.0f}"
+    return f"{value:.3g}"
+
+
+def metric_items(metrics: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, text) pairs in a reading order; win rate carries its deal count and the interval is one item."""
+    keys = [k for k in METRIC_ORDER if k in metrics] + [k for k in metrics if k not in METRIC_ORDER]
+    out = []
+    for key in keys:
+        value = metrics[key]
+        if key in ("win_rate_n", "ci_high") or value is None:
+            continue
+        text = metric(value, key)
+        if key == "win_rate" and metrics.get("win_rate_n"):
+            text += f" of {num(metrics['win_rate_n'])} deals"
+        if key == "ci_low" and metrics.get("ci_high") is not None:
+            out.append(("95% CI", f"{pct(value)}–{pct(metrics['ci_high'])}"))
+            continue
+        out.append((humanize(key), text))
+    return out
+
+
+def md(text: Any) -> str:
+    """Inline markdown text from the data: defuse anything a renderer would take for an HTML tag."""
+    return re.sub(r"<(?=[A-Za-z/!?])", "&lt;", str(text))
+
+
+def md_cell(text: Any) -> str:
+    return md(text).replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+
+
+def fence(text: str) -> str:
+    """A code fence longer than any backtick run in the text, so a query cannot close its own block."""
+    longest = max((len(run) for run in re.findall(r"`+", text or "")), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def anchor_md(evidence_id: str) -> str:
+    """The slug markdown renderers give the appendix heading `### E3f9a2c1d`."""
+    return "#" + evidence_id.lower()
+
+
+def link_ids_html(text: Any, known: set[str]) -> Markup:
+    """Escaped prose with every known evidence id turned into a link to the appendix."""
+    escaped = str(escape(text))
+    return Markup(EVIDENCE_ID.sub(lambda m: f'<a class="cite" href="#{m[0]}">{m[0]}</a>' if m[0] in known else m[0],
+                                  escaped))
+
+
+def link_ids_md(text: Any, known: set[str]) -> str:
+    return EVIDENCE_ID.sub(lambda m: f"[{m[0]}]({anchor_md(m[0])})" if m[0] in known else m[0], md(text))
 
 
 @lru_cache(maxsize=1)
 def environment() -> Environment:
-    return Environment(loader=PackageLoader("icp_agent.render", "templates"), undefined=StrictUndefined,
-                       trim_blocks=False, lstrip_blocks=False, keep_trailing_newline=True, autoescape=False)
+    env = Environment(loader=PackageLoader("icp_agent.render", "templates"), undefined=StrictUndefined,
+                      trim_blocks=False, lstrip_blocks=False, keep_trailing_newline=True,
+                      autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False,
+                                                   default=False))
+    env.filters.update(pct=pct, lift=lift, pval=pval, num=num, humanize=humanize, metric=metric,
+                       metric_items=metric_items, md=md, md_cell=md_cell, fence=fence, anchor_md=anchor_md,
+                       link_ids_html=link_ids_html, link_ids_md=link_ids_md)
+    return env

@@ -1,0 +1,312 @@
+"""Inline SVG charts for the ICP document, in pure Python.
+
+The HTML report must open offline and print well, so charts are plain SVG strings: no
+scripts, no external fonts, black text, the Okabe-Ito colour-blind-safe palette, and a
+second cue besides colour (marker shape, dash pattern) so they survive greyscale print.
+Every chart carries a <title> and <desc> for screen readers; every text drawn from the
+data is escaped here, because callers insert the SVG as-is.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from html import escape
+
+from ..models import HealthSummary, PatternStat, RetentionCurve, Tier
+
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
+TEXT = "#111111"
+MUTED = "#555555"
+GRID = "#dddddd"
+BLUE, VERMILLION, SKY, GREEN, ORANGE, PURPLE, YELLOW = ("#0072B2", "#D55E00", "#56B4E9", "#009E73", "#E69F00",
+                                                      "#CC79A7", "#F0E442")
+GOOD, BAD = BLUE, VERMILLION
+COHORT_COLOURS = {"top": BLUE, "middle": "#A6A6A6", "bottom": VERMILLION}
+SERIES = (BLUE, VERMILLION, GREEN, ORANGE, PURPLE, SKY, "#000000")
+DASHES = ("", "7 4", "2 3", "9 3 2 3", "4 2", "1 2")
+TIER_COLOURS = {1: BLUE, 2: SKY, 3: "#B9DDF3"}
+WIDTH = 900
+
+
+def _e(text: object) -> str:
+    return escape(str(text), quote=True)
+
+
+def _svg(chart_id: str, height: float, title: str, desc: str, body: Iterable[str]) -> str:
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="{_e(chart_id)}" '
+            f'viewBox="0 0 {WIDTH} {height:.0f}" width="{WIDTH}" height="{height:.0f}" role="img" '
+            f'aria-labelledby="{_e(chart_id)}-title {_e(chart_id)}-desc" font-family="{_e(FONT)}" font-size="13" '
+            f'fill="{TEXT}">'
+            f'<title id="{_e(chart_id)}-title">{_e(title)}</title><desc id="{_e(chart_id)}-desc">{_e(desc)}</desc>'
+            f'<rect width="{WIDTH}" height="{height:.0f}" fill="#ffffff"/>' + "".join(body) + "</svg>")
+
+
+def empty_chart(chart_id: str, title: str, message: str = "No data to chart.") -> str:
+    """A short placeholder, so a caller never has to special-case a missing chart."""
+    return _svg(chart_id, 44, title, message,
+                [f'<text x="12" y="27" fill="{MUTED}" font-style="italic">{_e(title)}: {_e(message)}</text>'])
+
+
+def _text(x: float, y: float, text: str, *, anchor: str = "start", size: float | None = None, weight: str = "",
+          fill: str = "", extra: str = "") -> str:
+    attrs = f'x="{x:.1f}" y="{y:.1f}"'
+    if anchor != "start":
+        attrs += f' text-anchor="{anchor}"'
+    if size:
+        attrs += f' font-size="{size:g}"'
+    if weight:
+        attrs += f' font-weight="{weight}"'
+    if fill:
+        attrs += f' fill="{fill}"'
+    return f"<text {attrs}{extra}>{_e(text)}</text>"
+
+
+def _nice_step(span: float, count: int) -> float:
+    """A 1-2-5 step giving about `count` ticks over span: axis labels people read at a glance."""
+    raw = max(span, 1e-9) / count
+    power = 10 ** math.floor(math.log10(raw))
+    return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+
+
+def _ticks(top: float, count: int = 5) -> list[float]:
+    step = _nice_step(top, count)
+    return [i * step for i in range(int(math.ceil(top / step - 1e-9)) + 1)]
+
+
+def _fmt_tick(value: float) -> str:
+    return f"{value:,.0f}" if value == int(value) else f"{value:g}"
+
+
+def _wrap(text: str, chars: int, lines: int = 2) -> list[str]:
+    """Greedy word wrap into at most `lines` lines of about `chars` characters, the last cut with an ellipsis."""
+    out: list[str] = []
+    words = text.split()
+    while words and len(out) < lines:
+        line = words.pop(0)
+        while words and len(line) + 1 + len(words[0]) <= chars:
+            line += " " + words.pop(0)
+        out.append(line)
+    if words or any(len(line) > chars for line in out):
+        last = (out[-1] + " " + " ".join(words)).strip()
+        out[-1] = last[:chars - 1].rstrip() + "…" if len(last) > chars else last
+    return [line[:chars - 1] + "…" if len(line) > chars else line for line in out]
+
+
+def _lines(x: float, y: float, lines: Sequence[str], size: float, **kwargs) -> str:
+    """Multi-line text centred vertically on y."""
+    first = y - (len(lines) - 1) * size * 0.6 + size * 0.35
+    return "".join(_text(x, first + i * size * 1.2, line, size=size, **kwargs) for i, line in enumerate(lines))
+
+
+def cohort_order(names: Iterable[str]) -> list[str]:
+    """Top, middle, bottom first (the order people read cohorts in), any other name after."""
+    known = [c for c in ("top", "middle", "bottom") if c in names]
+    return known + sorted(set(names) - set(known))
+
+
+def _colour(name: str, index: int) -> str:
+    return COHORT_COLOURS.get(name, SERIES[index % len(SERIES)])
+
+
+def health_histogram(health: HealthSummary, chart_id: str = "chart-health") -> str:
+    """Entities per 10-point health bin, stacked by cohort: shows how cleanly the cohorts separate."""
+    title = "Health score distribution by cohort"
+    cohorts = cohort_order([c for c, counts in health.histogram.items() if any(counts)])
+    if not cohorts:
+        return empty_chart(chart_id, title)
+    bins = max(len(health.histogram[c]) for c in cohorts)
+    totals = [sum(health.histogram[c][i] for c in cohorts if i < len(health.histogram[c])) for i in range(bins)]
+    height, left, right, top, bottom = 340, 64, 20, 52, 58
+    plot_w, plot_h = WIDTH - left - right, height - top - bottom
+    ticks = _ticks(max(totals))
+    ymax = ticks[-1]
+    y = lambda v: top + plot_h * (1 - v / ymax)  # noqa: E731 - a local scale reads best inline
+    body = []
+    for tick in ticks:
+        body.append(f'<line x1="{left}" x2="{WIDTH - right}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" stroke="{GRID}"/>')
+        body.append(_text(left - 8, y(tick) + 4, _fmt_tick(tick), anchor="end", size=12, fill=MUTED))
+    step = plot_w / bins
+    for i in range(bins):
+        x = left + i * step + step * 0.12
+        base = 0
+        for index, cohort in enumerate(reversed(cohorts)):
+            counts = health.histogram[cohort]
+            value = counts[i] if i < len(counts) else 0
+            if not value:
+                continue
+            colour = _colour(cohort, len(cohorts) - 1 - index)
+            body.append(f'<rect x="{x:.1f}" y="{y(base + value):.1f}" width="{step * 0.76:.1f}" '
+                        f'height="{y(base) - y(base + value):.1f}" fill="{colour}" stroke="#ffffff" stroke-width="0.5">'
+                        f'<title>{_e(cohort)}, health {i * 100 // bins}-{(i + 1) * 100 // bins}: {value:,} '
+                        f'{_e(health.entity)}s</title></rect>')
+            base += value
+        if totals[i]:
+            body.append(_text(x + step * 0.38, y(totals[i]) - 5, f"{totals[i]:,}", anchor="middle", size=11.5))
+        body.append(_text(left + (i + 0.5) * step, top + plot_h + 18, f"{i * 100 // bins}–{(i + 1) * 100 // bins}",
+                          anchor="middle", size=12))
+    body.append(f'<line x1="{left}" x2="{WIDTH - right}" y1="{top + plot_h}" y2="{top + plot_h}" stroke="{TEXT}"/>')
+    body.append(_text(left + plot_w / 2, height - 10, "Health score (0–100)", anchor="middle", size=12.5))
+    body.append(_text(16, top + plot_h / 2, f"{health.entity}s", anchor="middle", size=12.5,
+                      extra=f' transform="rotate(-90 16 {top + plot_h / 2:.1f})"'))
+    x = left
+    for index, cohort in enumerate(cohorts):
+        label = f"{cohort.capitalize()} cohort ({health.cohort_sizes.get(cohort, sum(health.histogram[cohort])):,})"
+        body.append(f'<rect x="{x}" y="16" width="14" height="14" fill="{_colour(cohort, index)}"/>')
+        body.append(_text(x + 20, 28, label, size=12.5))
+        x += 40 + len(label) * 7
+    desc = "; ".join(f"{c}: " + ", ".join(str(v) for v in health.histogram[c]) for c in cohorts)
+    return _svg(chart_id, height, title, f"Entities per 10-point health bin, stacked by cohort. {desc}", body)
+
+
+def lift_chart(patterns: Sequence[PatternStat], limit: int = 8, chart_id: str = "chart-lift") -> str:
+    """Lift with its 95% Wilson interval per trait: a dot right of the line at 1 over-indexes, and a
+    whisker that crosses it means the data cannot tell the trait from the base rate."""
+    title = "Traits that over-index among the best and the worst (lift, 95% interval)"
+    groups = [(d, [p for p in patterns if p.direction == d and p.base_rate > 0][:limit]) for d in ("good", "bad")]
+    groups = [(d, rows) for d, rows in groups if rows]
+    if not groups:
+        return empty_chart(chart_id, title)
+    row_h, header_h, top, left, plot_l, plot_r = 34, 30, 36, 12, 372, 800
+    rows_n = sum(len(rows) for _, rows in groups)
+    height = top + rows_n * row_h + len(groups) * header_h + 58
+    hi = max(p.ci_high / p.base_rate for _, rows in groups for p in rows)
+    hi = max(hi, max(p.lift for _, rows in groups for p in rows), 1.2)
+    ticks = _ticks(hi * 1.02, 6)
+    xmax = ticks[-1]
+    x = lambda v: plot_l + (plot_r - plot_l) * v / xmax  # noqa: E731
+    plot_bottom = height - 58
+    body = [f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{top}" y2="{plot_bottom}" stroke="{GRID}"/>' for t in ticks]
+    body += [_text(x(t), plot_bottom + 18, _fmt_tick(t) + "×", anchor="middle", size=12, fill=MUTED) for t in ticks]
+    body.append(f'<line x1="{x(1):.1f}" x2="{x(1):.1f}" y1="{top - 8}" y2="{plot_bottom}" stroke="{TEXT}" '
+                f'stroke-dasharray="5 3" stroke-width="1.3"/>')
+    body.append(_text(x(1) + 5, top - 12, "1× = base rate", size=12))
+    body.append(_text((plot_l + plot_r) / 2, height - 14, "Lift: rate with the trait ÷ base rate (dot), 95% Wilson "
+                                                          "interval (whisker)", anchor="middle", size=12.5))
+    cy = top
+    for direction, rows in groups:
+        colour = GOOD if direction == "good" else BAD
+        heading = "Over-index among the best" if direction == "good" else "Over-index among the worst"
+        body.append(_text(left, cy + 20, heading, weight="600", fill=colour, size=13.5))
+        cy += header_h
+        for p in rows:
+            mid = cy + row_h / 2
+            lo, hi_, lift = p.ci_low / p.base_rate, p.ci_high / p.base_rate, p.lift
+            marker = (f'<circle cx="{x(lift):.1f}" cy="{mid:.1f}" r="5.5" fill="{colour}"/>' if direction == "good"
+                      else f'<rect x="{x(lift) - 5:.1f}" y="{mid - 5:.1f}" width="10" height="10" fill="{colour}"/>')
+            tip = (f"{p.label}: lift {lift:.2f} (95% interval {lo:.2f}-{hi_:.2f}), n={p.n:,}, "
+                   f"{p.evidence}")
+            body.append(
+                f'<a href="#{_e(p.evidence)}"><g><title>{_e(tip)}</title>'
+                f'<line x1="{left}" x2="{WIDTH - 12}" y1="{cy + row_h:.1f}" y2="{cy + row_h:.1f}" stroke="#f0f0f0"/>'
+                + _lines(left + 6, mid, _wrap(p.label, 52), 12.5)
+                + f'<line x1="{x(lo):.1f}" x2="{x(hi_):.1f}" y1="{mid:.1f}" y2="{mid:.1f}" stroke="{colour}" '
+                  f'stroke-width="2"/>'
+                + "".join(f'<line x1="{x(v):.1f}" x2="{x(v):.1f}" y1="{mid - 6:.1f}" y2="{mid + 6:.1f}" '
+                          f'stroke="{colour}" stroke-width="2"/>' for v in (lo, hi_))
+                + marker
+                + _text(plot_r + 14, mid + 4.5, f"{lift:.2f}×", weight="600", size=12.5)
+                + _text(plot_r + 60, mid + 4.5, f"n={p.n:,}", size=11.5, fill=MUTED)
+                + "</g></a>")
+            cy += row_h
+    desc = "; ".join(f"{p.direction}: {p.label} lift {p.lift:.2f}" for _, rows in groups for p in rows)
+    return _svg(chart_id, height, title, desc, body)
+
+
+def _tier_sort(tier: Tier) -> tuple:
+    return tier.segment, tier.tier
+
+
+def tier_chart(tiers: Sequence[Tier], entity: str = "customer", chart_id: str = "chart-tiers") -> str:
+    """Size of each tier with its outcomes, so a seller sees how many accounts each tier really is."""
+    title = "ICP tiers: size and outcomes"
+    tiers = sorted([t for t in tiers if isinstance(t.metrics.get("n"), (int, float))], key=_tier_sort)
+    if not tiers:
+        return empty_chart(chart_id, title)
+    row_h, top, label_w, bar_l, bar_max = 46, 14, 150, 160, 360
+    height = top + row_h * len(tiers) + 14
+    nmax = max(t.metrics["n"] for t in tiers) or 1
+    body = []
+    for i, t in enumerate(tiers):
+        m = t.metrics
+        mid = top + i * row_h + row_h / 2
+        width = max(bar_max * m["n"] / nmax, 2)
+        body.append(_lines(label_w, mid, [f"{t.segment}", f"Tier {t.tier}"], 12.5, anchor="end"))
+        body.append(f'<rect x="{bar_l}" y="{mid - 13:.1f}" width="{width:.1f}" height="26" '
+                    f'fill="{TIER_COLOURS.get(t.tier, SKY)}" stroke="{BLUE}" stroke-width="0.8">'
+                    f'<title>{_e(t.name)}</title></rect>')
+        share = f" ({100 * m['share']:.1f}% of all)" if m.get("share") is not None else ""
+        outcomes = []
+        if m.get("health_mean") is not None:
+            outcomes.append(f"mean health {m['health_mean']:.1f}")
+        if m.get("churn_rate") is not None:
+            outcomes.append(f"churn {100 * m['churn_rate']:.1f}%")
+        if m.get("win_rate") is not None:
+            outcomes.append(f"win rate {100 * m['win_rate']:.1f}%")
+        if m.get("ltv_cac") is not None:
+            outcomes.append(f"LTV:CAC {m['ltv_cac']:.1f}")
+        tx = bar_l + width + 10
+        body.append(_text(tx, mid - 3, f"{int(m['n']):,} {entity}s{share}", weight="600", size=13))
+        second = " · ".join(outcomes)
+        flags = [f.split(":")[0] for f in t.flags]
+        body.append(_text(tx, mid + 13, second, size=12, fill=MUTED))
+        if flags:
+            body.append(_text(tx + len(second) * 6.4 + 10, mid + 13, "⚠ " + ", ".join(flags), size=12,
+                              fill=VERMILLION, weight="600"))
+    desc = "; ".join(f"{t.segment} Tier {t.tier}: {t.metrics['n']} {entity}s" for t in tiers)
+    return _svg(chart_id, height, title, desc, body)
+
+
+def survival_at(points: Sequence[tuple[float, float]], months: float) -> float | None:
+    """The Kaplan-Meier estimate at `months` (None past the last observation: the curve says nothing there)."""
+    if not points or months > points[-1][0]:
+        return None
+    return next((s for t, s in reversed(points) if t <= months), 1.0)
+
+
+def retention_chart(curves: Sequence[RetentionCurve], kind: str | None = None,
+                    chart_id: str = "chart-retention") -> str:
+    """Kaplan-Meier step lines: the share still a customer after each month, churn as the event."""
+    title = {"cohort": "Retention by health cohort (Kaplan-Meier)",
+             "tier": "Retention by ICP tier (Kaplan-Meier)"}.get(kind or "", "Retention (Kaplan-Meier)")
+    curves = [c for c in curves if (kind is None or c.kind == kind) and c.points]
+    if not curves:
+        return empty_chart(chart_id, title)
+    left, right, top, plot_h, legend_row = 64, 24, 20, 260, 22
+    height = top + plot_h + 50 + legend_row * len(curves) + 8
+    plot_w = WIDTH - left - right
+    last = max(t for c in curves for t, _ in c.points) or 1
+    step = next((m for m in (1, 2, 3, 6, 12, 24, 36, 60, 120) if last / m <= 10), _nice_step(last, 8))
+    ticks = [i * step for i in range(int(math.ceil(last / step - 1e-9)) + 1)]
+    xmax = ticks[-1]
+    x = lambda v: left + plot_w * v / xmax  # noqa: E731
+    y = lambda s: top + plot_h * (1 - s)  # noqa: E731
+    body = []
+    for s in (0, 0.2, 0.4, 0.6, 0.8, 1.0):
+        body.append(f'<line x1="{left}" x2="{WIDTH - right}" y1="{y(s):.1f}" y2="{y(s):.1f}" stroke="{GRID}"/>')
+        body.append(_text(left - 8, y(s) + 4, f"{100 * s:.0f}%", anchor="end", size=12, fill=MUTED))
+    for t in ticks:
+        body.append(_text(x(t), top + plot_h + 18, _fmt_tick(t), anchor="middle", size=12, fill=MUTED))
+    body.append(f'<line x1="{left}" x2="{WIDTH - right}" y1="{y(0):.1f}" y2="{y(0):.1f}" stroke="{TEXT}"/>')
+    body.append(f'<line x1="{left}" x2="{left}" y1="{top}" y2="{y(0):.1f}" stroke="{TEXT}"/>')
+    body.append(_text(left + plot_w / 2, top + plot_h + 38, "Months as a customer", anchor="middle", size=12.5))
+    body.append(_text(16, top + plot_h / 2, "still a customer", anchor="middle", size=12.5,
+                      extra=f' transform="rotate(-90 16 {top + plot_h / 2:.1f})"'))
+    ly = top + plot_h + 50
+    for i, c in enumerate(curves):
+        colour = _colour(c.group, i) if kind == "cohort" else SERIES[i % len(SERIES)]
+        dash = DASHES[i % len(DASHES)]
+        dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+        path = f"M{x(0):.1f},{y(1):.1f}"
+        for t, s in c.points:
+            path += f" H{x(t):.1f} V{y(s):.1f}"
+        body.append(f'<path d="{path}" fill="none" stroke="{colour}" stroke-width="2.5"{dash_attr}>'
+                    f'<title>{_e(c.group)}</title></path>')
+        at12 = survival_at(c.points, 12)
+        label = (f"{c.group} — {c.n:,} customers, {c.events:,} churned"
+                 + (f", {100 * at12:.1f}% retained at 12 months" if at12 is not None else ""))
+        body.append(f'<line x1="{left}" x2="{left + 34}" y1="{ly + i * legend_row:.1f}" y2="{ly + i * legend_row:.1f}" '
+                    f'stroke="{colour}" stroke-width="3"{dash_attr}/>')
+        body.append(_text(left + 44, ly + i * legend_row + 4.5, _wrap(label, 112, 1)[0], size=12.5))
+    desc = "; ".join(f"{c.group}: n={c.n}, {c.events} churned" for c in curves)
+    return _svg(chart_id, height, title, desc, body)

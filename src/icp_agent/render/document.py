@@ -1,0 +1,189 @@
+"""The ICP document people read: markdown and a self-contained HTML report.
+
+Both formats come from one context built here, so they always hold the same sections and
+cite the same evidence ids; the templates only lay it out. The HTML adds the SVG charts
+(render/charts.py) and must open offline: no scripts, fonts or images from anywhere.
+Free-form dicts (personas, scorecard, validation) are rendered generically, because their
+shape belongs to the phases that produce them and grows with them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..models import IcpDocument, PatternStat, Tier
+from . import charts
+from .templating import environment, humanize, metric
+
+EVIDENCE_KEYS = ("evidence", "evidence_id", "evidence_ids")
+
+
+@dataclass
+class Cell:
+    text: str
+    cites: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Block:
+    """One piece of a generically rendered dict: a heading, key-value pairs or a table."""
+
+    kind: str  # heading | pairs | table
+    title: str = ""
+    level: int = 3
+    columns: list[str] = field(default_factory=list)
+    rows: list[list[Cell]] = field(default_factory=list)
+
+
+def _ids(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value or []]
+
+
+def _is_scalar(value: Any) -> bool:
+    return not isinstance(value, (dict, list, tuple))
+
+
+def _row_table(title: str, level: int, rows: list[tuple[str, dict]]) -> list[Block]:
+    """Dicts of figures as a table: one row each, the union of their keys as columns."""
+    keys = list(dict.fromkeys(k for _, row in rows for k in row if k not in EVIDENCE_KEYS))
+    cites = any(k in row for _, row in rows for k in EVIDENCE_KEYS)
+    label = [""] if any(name for name, _ in rows) else []
+    table = Block("table", title, level, label + [humanize(k) for k in keys] + (["evidence"] if cites else []))
+    for name, row in rows:
+        cells = ([Cell(humanize(name))] if label else []) + [Cell(metric(row.get(k), k)) for k in keys]
+        if cites:
+            cells.append(Cell("", [i for k in EVIDENCE_KEYS for i in _ids(row.get(k))]))
+        table.rows.append(cells)
+    return [table]
+
+
+def blocks(data: dict[str, Any], level: int = 3) -> list[Block]:
+    """A free-form dict as readable blocks: scalars as a key-value table, lists of dicts and dicts of
+    dicts as tables, other nested dicts as subsections (keys become headings)."""
+    pairs = Block("pairs", level=level, columns=["", ""])
+    nested: list[Block] = []
+    for key, value in data.items():
+        if key in EVIDENCE_KEYS:
+            pairs.rows.append([Cell("evidence"), Cell("", _ids(value))])
+        elif isinstance(value, dict) and value and all(isinstance(v, dict) and all(map(_is_scalar, v.values()))
+                                                       for v in value.values()):
+            nested += _row_table(humanize(key), level, list(value.items()))
+        elif isinstance(value, dict):
+            nested += [Block("heading", humanize(key), level)] + blocks(value, min(level + 1, 5))
+        elif isinstance(value, (list, tuple)) and value and all(isinstance(v, dict) for v in value):
+            nested += _row_table(humanize(key), level, [("", v) for v in value])
+        else:
+            pairs.rows.append([Cell(humanize(key)), Cell(metric(value, key))])
+    return ([pairs] if pairs.rows else []) + nested
+
+
+@dataclass
+class Persona:
+    heading: str
+    tier: str
+    drafter: str
+    claims: list[Cell]
+    details: list[tuple[str, str]]
+    evidence: list[str]
+
+
+def _persona(data: dict[str, Any]) -> Persona:
+    claims = [Cell(str(c.get("text", "")), _ids(c.get("evidence"))) if isinstance(c, dict) else Cell(str(c))
+              for c in data.get("claims") or []]
+    skip = {"role", "name", "tier", "drafter", "claims", *EVIDENCE_KEYS}
+    return Persona(heading=str(data.get("role") or data.get("name") or "Persona"),
+                   tier=str(data["tier"]) if data.get("tier") is not None else "",
+                   drafter=str(data.get("drafter") or ""), claims=claims,
+                   details=[(humanize(k), metric(v, k)) for k, v in data.items() if k not in skip],
+                   evidence=[i for k in EVIDENCE_KEYS for i in _ids(data.get(k))])
+
+
+def _segments(tiers: list[Tier]) -> list[tuple[str, list[Tier]]]:
+    out: dict[str, list[Tier]] = {}
+    for tier in sorted(tiers, key=lambda t: (t.segment, t.tier)):
+        out.setdefault(tier.segment, []).append(tier)
+    return list(out.items())
+
+
+def _evidence_of_kind(icp: IcpDocument, ids: list[str], kind: str) -> list[dict[str, Any]]:
+    index = {e.get("id"): e for e in icp.evidence}
+    return [index[i] for i in ids if i in index and index[i].get("kind") == kind]
+
+
+def _cohorts(icp: IcpDocument) -> list[dict[str, Any]]:
+    """Cohort rows with their evidence id. The model keeps cohort evidence as a flat list, so the item is
+    found by its statement ("Cohort top: ...")."""
+    health = icp.health
+    items = _evidence_of_kind(icp, health.evidence, "cohort")
+    names = charts.cohort_order(set(health.cohort_sizes) | set(health.cohort_metrics))
+    rows = []
+    for name in names:
+        found = next((e["id"] for e in items if str(e.get("statement", "")).startswith(f"Cohort {name}:")), None)
+        figures = {k: v for k, v in health.cohort_metrics.get(name, {}).items() if k != "n"}
+        rows.append({"name": name, "n": health.cohort_sizes.get(name, health.cohort_metrics.get(name, {}).get("n")),
+                     "metrics": figures, "evidence": [found] if found else []})
+    return rows
+
+
+def _group_words(icp: IcpDocument) -> tuple[str, str]:
+    health = icp.health
+    if health.definition == "won":
+        return "won deals", "lost deals"
+    if health.definition == "column":
+        return f"{health.good_column} = true", f"{health.good_column} = false"
+    return "the top cohort by health", "the bottom cohort by health"
+
+
+def _retention_rows(icp: IcpDocument) -> list[dict[str, Any]]:
+    return [{"curve": c, "at12": charts.survival_at(c.points, 12), "at24": charts.survival_at(c.points, 24)}
+            for c in icp.retention]
+
+
+def _patterns(icp: IcpDocument, direction: str) -> list[PatternStat]:
+    return [p for p in icp.patterns if p.direction == direction]
+
+
+def context(icp: IcpDocument) -> dict[str, Any]:
+    """Everything both templates show, computed once so markdown and HTML cannot disagree."""
+    good_words, bad_words = _group_words(icp)
+    personas = [_persona(p) for p in icp.personas]
+    return {
+        "icp": icp,
+        "health": icp.health,
+        "known": {str(e.get("id")) for e in icp.evidence},
+        "definition_evidence": [e["id"] for e in _evidence_of_kind(icp, icp.health.evidence, "health_definition")]
+                               or icp.health.evidence[:1],
+        "no_icp_evidence": [str(e.get("id")) for e in icp.evidence if e.get("kind") == "no_significant_icp"],
+        "cohorts": _cohorts(icp),
+        "bins": [f"{10 * i}–{10 * (i + 1)}" for i in range(max(map(len, icp.health.histogram.values()), default=10))],
+        "good_words": good_words,
+        "bad_words": bad_words,
+        "good_patterns": _patterns(icp, "good"),
+        "bad_patterns": _patterns(icp, "bad"),
+        "segments": _segments(icp.tiers),
+        "retention_rows": _retention_rows(icp),
+        "personas": personas,
+        "drafters": sorted({p.drafter for p in personas if p.drafter}),
+        "scorecard": blocks(icp.scorecard) if icp.scorecard else None,
+        "validation": blocks(icp.validation) if icp.validation else None,
+    }
+
+
+def render_markdown(icp: IcpDocument) -> str:
+    return environment().get_template("icp.md.j2").render(**context(icp))
+
+
+def render_html(icp: IcpDocument) -> str:
+    figures = {
+        "health": charts.health_histogram(icp.health) if any(map(any, icp.health.histogram.values())) else "",
+        "lift": charts.lift_chart(icp.patterns) if icp.patterns else "",
+        "tiers": charts.tier_chart(icp.tiers, icp.health.entity) if icp.tiers else "",
+        "retention_cohort": charts.retention_chart(icp.retention, "cohort", "chart-retention-cohort")
+        if any(c.kind == "cohort" for c in icp.retention) else "",
+        "retention_tier": charts.retention_chart(icp.retention, "tier", "chart-retention-tier")
+        if any(c.kind == "tier" for c in icp.retention) else "",
+    }
+    return environment().get_template("icp.html.j2").render(charts=figures, **context(icp))

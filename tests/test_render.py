@@ -1,0 +1,350 @@
+"""The ICP document: every section present, every cited id in the appendix, offline HTML, escaping, charts."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime, timezone
+from html.parser import HTMLParser
+from typing import Any
+
+import pytest
+
+from icp_agent.models import (Criterion, DatasetInfo, Disqualifier, HealthSummary, IcpDocument, PatternStat,
+                              RetentionCurve, Tier)
+from icp_agent.render import charts
+from icp_agent.render.document import blocks, render_html, render_markdown
+from icp_agent.render.templating import fence, md, metric_items, pval
+
+EVIL = '<script>alert(1)</script> & "Co"'
+
+
+class Evidence:
+    """A tiny ledger for the fixture: ids derived from kind and key like the real one."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+
+    def add(self, kind: str, key: str, statement: str, metrics: dict[str, Any], n: int | None = None,
+            query: str | None = "SELECT count(*) FROM frame") -> str:
+        item_id = "E" + hashlib.sha256(f"{kind}|{key}".encode()).hexdigest()[:8]
+        self.items.append({"id": item_id, "kind": kind, "statement": statement, "metrics": metrics, "n": n,
+                           "query": query})
+        return item_id
+
+
+def crit(field: str, label: str, **kwargs) -> Criterion:
+    return Criterion(field=field, op=kwargs.pop("op", "eq"), label=label, **kwargs)
+
+
+def km(n: int, monthly_churn: float, months: int = 36) -> list[tuple[float, float]]:
+    return [(float(m), round((1 - monthly_churn) ** m, 4)) for m in range(1, months + 1, 2)]
+
+
+def make_icp(evil: str | None = None) -> IcpDocument:
+    """A realistic ICP: two segments, tiers 1-3, two disqualifiers, ten patterns, KM curves, personas,
+    a scorecard and a validation. `evil` replaces one criterion label and one evidence statement."""
+    ev = Evidence()
+    health_id = ev.add("health_definition", "health", "Good is defined as: a 0-100 health score from retention, NRR, "
+                       "support burden; good = top 20%. 1,200 customers were scored: 240 good and 240 bad; 87 customers "
+                       "younger than 6 months were left out of retention.", {"n": 1200, "n_good": 240, "n_bad": 240,
+                                                                             "censored": 87,
+                                                                             "weights": {"retention": 0.4,
+                                                                                         "nrr": 0.4, "support": 0.2}},
+                       n=1200, query="CREATE TABLE frame AS SELECT ... -- health ```fenced``` inside")
+    cohort_metrics = {"top": {"n": 240, "health_mean": 88.2, "churn_rate": 0.021, "nrr_median": 1.18},
+                      "middle": {"n": 720, "health_mean": 52.4, "churn_rate": 0.094, "nrr_median": 1.01},
+                      "bottom": {"n": 240, "health_mean": 14.9, "churn_rate": 0.412, "nrr_median": 0.84}}
+    cohort_ids = [ev.add("cohort", f"health:{c}", f"Cohort {c}: {m['n']} customers, churn {100 * m['churn_rate']:.1f}%.",
+                         m, n=m["n"]) for c, m in cohort_metrics.items()]
+    health = HealthSummary(
+        definition="health", entity="customer", description="a 0-100 health score from retention, NRR and support "
+        "burden (weights retention 0.4, nrr 0.4, support 0.2); good = top 20%, bad = bottom 20%", n=1200, n_good=240,
+        n_bad=240, components=["retention", "nrr", "support"], weights={"retention": 0.4, "nrr": 0.4, "support": 0.2},
+        censored=87, min_tenure_months=6, as_of="2026-10-31", cohort_sizes={c: m["n"] for c, m in cohort_metrics.items()},
+        cohort_metrics=cohort_metrics,
+        histogram={"top": [0, 0, 0, 0, 0, 0, 0, 31, 118, 91], "middle": [0, 0, 0, 42, 188, 236, 207, 47, 0, 0],
+                   "bottom": [39, 96, 88, 17, 0, 0, 0, 0, 0, 0]},
+        evidence=[health_id, *cohort_ids])
+
+    specs = [  # direction, label, criteria, n, k, base
+        ("good", "industry = Computer Software AND employees 51-200",
+         [crit("industry", "industry = Computer Software"), crit("employees", "employees 51-200", op="between",
+                                                                  min=51, max=200)], 180, 97, 0.2),
+        ("good", "industry = Computer Software", [crit("industry", "industry = Computer Software")], 330, 131, 0.2),
+        ("good", "uses Salesforce AND region = North America",
+         [crit("technologies", "uses Salesforce", op="contains", value="Salesforce"),
+          crit("region", "region = North America")], 150, 71, 0.2),
+        ("good", "uses Salesforce", [crit("technologies", "uses Salesforce", op="contains", value="Salesforce")],
+         420, 128, 0.2),
+        ("good", "lead source = Referral", [crit("lead_source", "lead source = Referral")], 140, 44, 0.2),
+        ("good", "industry = Computer & Network Security \"Tier-A\"",
+         [crit("industry", "industry = Computer & Network Security \"Tier-A\"")], 60, 19, 0.2),
+        ("bad", "employees <50 AND lead source = Paid Social",
+         [crit("employees", "employees <50", op="lte", max=50), crit("lead_source", "lead source = Paid Social")],
+         110, 69, 0.2),
+        ("bad", "industry = Retail", [crit("industry", "industry = Retail")], 160, 78, 0.2),
+        ("bad", "employees <50", [crit("employees", "employees <50", op="lte", max=50)], 300, 103, 0.2),
+        ("bad", "region = APAC", [crit("region", "region = APAC")], 90, 24, 0.2),
+    ]
+    patterns = []
+    for i, (direction, label, criteria, n, k, base) in enumerate(specs):
+        rate = k / n
+        low, high = rate - 1.96 * (rate * (1 - rate) / n) ** 0.5, rate + 1.96 * (rate * (1 - rate) / n) ** 0.5
+        p = 10 ** -(12 - i) if i < 8 else 0.004 * i
+        eid = ev.add("pattern", f"{direction}|{label}", f"{label}: {k} of {n} customers ({100 * rate:.1f}%) are in the "
+                     f"{'top' if direction == 'good' else 'bottom'} 20% vs {100 * base:.1f}% overall.",
+                     {"n": n, "k": k, "rate": rate, "base_rate": base, "lift": rate / base, "ci_low": low,
+                      "ci_high": high, "p_value": p, "q_value": min(1.0, p * 30), "direction": direction}, n=n,
+                     query=f"SELECT count(*) AS n FROM frame WHERE {label!r} -- pattern {i}")
+        patterns.append(PatternStat(direction=direction, label=label, criteria=criteria, n=n, k=k, rate=rate,
+                                    base_rate=base, lift=rate / base, wracc=n / 1200 * (rate - base), ci_low=low,
+                                    ci_high=high, p_value=p, q_value=min(1.0, p * 30), evidence=eid))
+
+    def tier(segment: str, number: int, criteria: list[Criterion], metrics: dict[str, Any],
+             flags: list[str] | None = None) -> Tier:
+        name = f"{segment} Tier {number}: " + " AND ".join(c.label for c in criteria)
+        eid = ev.add("tier", f"health|{name}", f"{name}: {metrics['n']} customers.", metrics, n=metrics["n"])
+        return Tier(tier=number, segment=segment, name=name, criteria=criteria, metrics=metrics, flags=flags or [],
+                    evidence=[eid])
+
+    software = patterns[0].criteria
+    sf_na = patterns[2].criteria
+    tiers = [
+        tier("ICP 1", 1, software, {"n": 180, "n_good": 97, "n_bad": 6, "health_mean": 78.5, "churn_rate": 0.031,
+                                    "nrr_median": 1.22, "cac_median": 8400.0, "ltv_cac": 5.1, "share": 0.15,
+                                    "good_rate": 0.539, "win_rate": 0.41, "win_rate_n": 212}),
+        tier("ICP 1", 2, software[:1], {"n": 150, "n_good": 34, "n_bad": 19, "health_mean": 61.0, "churn_rate": 0.07,
+                                        "nrr_median": 1.08, "share": 0.125, "ltv_cac": 3.2, "win_rate": 0.29,
+                                        "win_rate_n": 160}),
+        tier("ICP 1", 3, software[1:], {"n": 410, "n_good": 70, "n_bad": 80, "health_mean": 50.2, "churn_rate": 0.11,
+                                        "share": 0.62, "win_rate": 0.22, "win_rate_n": 390},
+             ["too broad: matches 62% of customers (over 50%)"]),
+        tier("ICP 2", 1, sf_na, {"n": 150, "n_good": 71, "n_bad": 9, "health_mean": 74.0, "churn_rate": 0.04,
+                                 "nrr_median": 1.15, "share": 0.125, "ltv_cac": 4.4}),
+        tier("ICP 2", 2, sf_na[:1], {"n": 8, "n_good": 2, "n_bad": 1, "health_mean": 58.0, "share": 0.007},
+             ["too narrow: 8 customers, too few to act on"]),
+    ]
+    if evil:
+        tiers[0].criteria[0] = crit("company_name", evil)
+        ev.items[0]["statement"] = evil + " " + ev.items[0]["statement"]
+    negative = []
+    for p, rationale in ((patterns[6], "Small companies from paid social churn early"), (patterns[7], None)):
+        negative.append(Disqualifier(
+            criteria=p.criteria, reason=f"{100 * p.rate:.0f}% of these customers are in the bottom 20% vs 20% overall "
+            f"({p.lift:.1f}x, n={p.n}, q={p.q_value:.2g})",
+            metrics={"n": p.n, "k": p.k, "rate": p.rate, "base_rate": p.base_rate, "lift": p.lift, "ci_low": p.ci_low,
+                     "ci_high": p.ci_high, "p_value": p.p_value, "q_value": p.q_value},
+            evidence=[p.evidence], rationale=rationale and f"{rationale} ({p.evidence})."))
+    retention = []
+    for group, kind, n, churn in (("top", "cohort", 240, 0.002), ("middle", "cohort", 720, 0.008),
+                                  ("bottom", "cohort", 240, 0.03), (tiers[0].name, "tier", 180, 0.003),
+                                  (tiers[3].name, "tier", 150, 0.004)):
+        points = km(n, churn)
+        eid = ev.add("retention_curve", f"{kind}|{group}", f"Retention of {group}.", {"n": n, "events": int(n * churn * 20)},
+                     n=n)
+        retention.append(RetentionCurve(group=group, kind=kind, n=n, events=int(n * churn * 20), points=points,
+                                        evidence=eid))
+    personas = [
+        {"tier": "ICP 1 Tier 1", "role": "Champion: Head of Revenue Operations", "drafter": "offline",
+         "claims": [{"text": "Signed 38% of won deals in this tier.", "evidence": [tiers[0].evidence[0]]},
+                    {"text": f"Interviews name Salesforce hygiene as the pain ({patterns[3].evidence}).",
+                     "evidence": [patterns[3].evidence]}]},
+        {"tier": "ICP 1 Tier 1", "role": "Economic buyer: CFO", "drafter": "offline", "seniority": "C-level",
+         "claims": [{"text": "Approves deals above 20k ACV.", "evidence": [tiers[0].evidence[0]]}]},
+    ]
+    scorecard = {"model": "points", "thresholds": {"A": 70, "B": 40},
+                 "points": [{"criterion": "industry = Computer Software", "points": 30, "evidence": patterns[1].evidence},
+                            {"criterion": "uses Salesforce", "points": 20, "evidence": patterns[3].evidence},
+                            {"criterion": "employees <50", "points": -25, "evidence": patterns[8].evidence}],
+                 "holdout": {"auc": 0.74, "precision": 0.61, "n": 240}}
+    validation = {"unit_economics": {"icp": {"n": 330, "win_rate": 0.36, "churn_rate": 0.05, "nrr_median": 1.17},
+                                     "non_icp": {"n": 870, "win_rate": 0.17, "churn_rate": 0.15, "nrr_median": 0.97}},
+                  "two_x_test": {"passed": True, "ratio": 2.12, "evidence": [tiers[0].evidence[0]]},
+                  "tam": {"prospects": 5400, "share": 0.18}}
+    return IcpDocument(
+        id="icp-20261101120000000000-ab12cd", created_at=datetime(2026, 11, 1, 12, tzinfo=timezone.utc), status="ok",
+        dataset=DatasetInfo(fingerprint="ab12cd34ef56ab78", imports=[
+            {"kind": "customers", "file_name": "customers.csv", "rows": 1287, "sha256": "0" * 64},
+            {"kind": "deals", "file_name": "deals.csv", "rows": 4120, "sha256": "1" * 64}]),
+        health=health, statement="ICP: ICP 1: companies with industry = Computer Software and employees 51-200; "
+        "ICP 2: companies with uses Salesforce and region = North America. We deliberately exclude: employees <50 and "
+        "lead source = Paid Social; industry = Retail.", tiers=tiers, negative_icp=negative, patterns=patterns,
+        retention=retention, personas=personas, scorecard=scorecard, validation=validation,
+        warnings=[f"{t.name}: {f}" for t in tiers for f in t.flags], evidence=ev.items)
+
+
+def make_no_icp() -> IcpDocument:
+    base = make_icp()
+    ev = Evidence()
+    reason = ("No significant ICP in this data: the strongest trait, region = APAC, has 26.7% good vs 20.0% overall "
+              "(lift 1.33, n=90, p=0.036) but q=0.41 after correcting for every pattern tested.")
+    ev.add("no_significant_icp", "health", reason, {"n": 1200, "base_rate": 0.2, "detectable_rate": 0.31})
+    evidence = [e for e in base.evidence if e["kind"] in ("health_definition", "cohort")] + ev.items
+    return base.model_copy(update={"status": "no_significant_icp", "statement": reason, "no_icp_reason": reason,
+                                   "tiers": [], "negative_icp": [], "patterns": [], "retention": [], "personas": [],
+                                   "scorecard": None, "validation": None, "warnings": [], "evidence": evidence})
+
+
+class Page(HTMLParser):
+    """Collects what the offline and citation checks need: ids, links, sources, svg and script tags."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: set[str] = set()
+        self.hrefs: list[str] = []
+        self.sources: list[str] = []
+        self.tags: list[str] = []
+        self.scripts: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        values = dict(attrs)
+        if values.get("id"):
+            self.ids.add(values["id"])
+        for name in ("href", "xlink:href"):
+            if values.get(name) is not None:
+                self.hrefs.append(values[name])
+        for name in ("src", "srcset", "data", "poster", "action"):
+            if values.get(name) is not None:
+                self.sources.append(values[name])
+        self._in_script = tag == "script"
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_script = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_script:
+            self.scripts.append(data)
+
+
+def parse(html: str) -> Page:
+    page = Page()
+    page.feed(html)
+    page.close()
+    return page
+
+
+def appendix_md(markdown: str) -> str:
+    return markdown.split("## Appendix: evidence", 1)[1]
+
+
+@pytest.fixture(scope="module")
+def icp() -> IcpDocument:
+    return make_icp()
+
+
+def test_markdown_has_every_section_and_every_evidence_id(icp):
+    text = render_markdown(icp)
+    for heading in ("# Ideal Customer Profile", "## Summary", "## How a good customer was defined",
+                    "### Health score distribution", "## Traits that over-index", "## ICP tiers",
+                    "## Negative ICP: who to avoid", "## Retention", "## Buyer personas", "## Lead scorecard",
+                    "## Validation", "## Warnings", "## Appendix: evidence"):
+        assert f"\n{heading}\n" in "\n" + text, heading
+    appendix = appendix_md(text)
+    for item in icp.evidence:
+        assert f"\n### {item['id']}\n" in appendix
+    body = text.split("## Appendix: evidence", 1)[0]
+    cited = set(re.findall(r"\]\(#(e[0-9a-f]{8})\)", body))
+    assert cited and cited <= {e["id"].lower() for e in icp.evidence}
+    assert "87 customers younger than 6 months were left out of retention" in text
+    assert "too broad: matches 62%" in text and "too narrow" in text
+    assert "Drafted by the offline drafter" in text
+
+
+def test_markdown_formats_numbers_and_fences_queries(icp):
+    text = render_markdown(icp)
+    p = icp.patterns[0]
+    row = next(line for line in text.splitlines() if line.startswith(f"| {p.label} |"))
+    assert f"| {100 * p.rate:.1f}% | 20.0% | {p.lift:.2f} |" in row
+    assert "1.0e-12" in row and p.evidence in row
+    assert "````sql\nCREATE TABLE frame AS SELECT ... -- health ```fenced``` inside\n````" in text
+    assert "employees <50" in text  # a comparison stays readable ...
+    assert md("<script>x</script>") == "&lt;script>x&lt;/script>"  # ... a tag does not survive
+
+
+def test_markdown_without_icp_says_so():
+    text = render_markdown(make_no_icp())
+    assert "**No significant ICP in this data.**" in text
+    assert "q=0.41 after correcting" in text
+    assert "## Negative ICP" in text and "## Lead scorecard" not in text and "## Validation" not in text
+    for item in make_no_icp().evidence:
+        assert f"### {item['id']}" in text
+
+
+def test_html_is_offline_and_every_citation_resolves(icp):
+    html = render_html(icp)
+    page = parse(html)
+    assert all(h.startswith("#") for h in page.hrefs), [h for h in page.hrefs if not h.startswith("#")]
+    assert not page.sources and "script" not in page.tags
+    assert not re.search(r"url\(|@import|https?://(?!www\.w3\.org/2000/svg\")", html)
+    cited = {h[1:] for h in page.hrefs}
+    assert cited - page.ids == set()
+    assert {e["id"] for e in icp.evidence} <= page.ids
+    assert {p.evidence for p in icp.patterns} <= cited
+    assert {i for t in icp.tiers for i in t.evidence} <= cited
+
+
+def test_html_has_a_chart_per_figure(icp):
+    html = render_html(icp)
+    for chart_id in ("chart-health", "chart-lift", "chart-tiers", "chart-retention-cohort", "chart-retention-tier"):
+        assert re.search(rf'<svg [^>]*id="{chart_id}"', html), chart_id
+    assert html.count("<title id=") == 5
+    assert "<details" in html and "No significant ICP" not in html
+
+
+def test_html_escapes_data():
+    evil = make_icp(EVIL)
+    html = render_html(evil)
+    assert "<script>" not in html and "alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &#34;Co&#34;" in html or \
+           "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;Co&quot;" in html
+    assert "script" not in parse(html).tags
+    text = render_markdown(evil)
+    assert "<script>" not in text and "&lt;script>alert(1)&lt;/script>" in text
+
+
+def test_html_without_icp_is_prominent():
+    html = render_html(make_no_icp())
+    page = parse(html)
+    assert "No significant ICP in this data" in html
+    assert {h[1:] for h in page.hrefs} <= page.ids
+    assert 'id="chart-health"' in html and 'id="chart-lift"' not in html
+
+
+def test_charts_handle_empty_input(icp):
+    empty_health = icp.health.model_copy(update={"histogram": {}, "cohort_sizes": {}})
+    for svg in (charts.health_histogram(empty_health), charts.lift_chart([]), charts.tier_chart([]),
+                charts.retention_chart([]),
+                charts.retention_chart([c for c in icp.retention if c.kind == "cohort"], "tier")):
+        assert svg.startswith("<svg") and "<title" in svg and "No data" in svg
+        parse(svg)
+
+
+def test_charts_escape_and_scale(icp):
+    evil = icp.patterns[0].model_copy(update={"label": EVIL})
+    svg = charts.lift_chart([evil])
+    assert "<script>" not in svg and "&lt;script&gt;" in svg
+    page = parse(svg)
+    assert page.tags.count("svg") == 1 and "title" in page.tags
+    numbers = [float(v) for v in re.findall(r'\b[xy][12]?="(-?[\d.]+)"', charts.lift_chart(icp.patterns))]
+    assert numbers and min(numbers) >= 0 and max(numbers) <= charts.WIDTH
+
+
+def test_generic_blocks_make_tables():
+    made = blocks({"model": "points", "points": [{"criterion": "a", "points": 3, "evidence": "Eabcdef12"}],
+                   "economics": {"icp": {"win_rate": 0.3}, "non_icp": {"win_rate": 0.1}},
+                   "holdout": {"auc": 0.7, "split": {"train": 10}}})
+    kinds = [(b.kind, b.title) for b in made]
+    assert kinds == [("pairs", ""), ("table", "points"), ("table", "economics"), ("heading", "holdout"),
+                     ("pairs", ""), ("heading", "split"), ("pairs", "")]
+    assert made[1].rows[0][-1].cites == ["Eabcdef12"]
+    assert [c.text for c in made[2].rows[0]] == ["icp", "30.0%"]
+
+
+def test_number_formats():
+    assert pval(0.0004) == "4.0e-4" and pval(0.0123) == "0.012" and pval(None) == "—"
+    assert metric_items({"win_rate": 0.41, "win_rate_n": 212, "n": 180, "ci_low": 0.1, "ci_high": 0.2}) == [
+        ("n", "180"), ("win rate", "41.0% of 212 deals"), ("95% CI", "10.0%–20.0%")]
+    assert fence("a ```` b") == "`````"
