@@ -361,6 +361,63 @@ def score(prospects, icp_path, out_path, workspace, as_json, quiet):
 
 
 @main.command()
+@click.argument("data_dir", required=False, type=click.Path())
+@with_inputs
+@with_analysis
+@click.option("--out", "out_dir", default="icp-out", show_default=True, type=click.Path(),
+              help="folder for the report files")
+@with_common
+@handle_errors
+def refresh(data_dir, customers, deals, contacts, prospects, interviews, mapping_file, lenient, good, good_column,
+            weights, min_tenure_months, depth, alpha, min_support, revenue_target, out_dir, workspace, as_json, quiet):
+    """Import a newer snapshot, rebuild the ICP as a new version and compare it with the previous one."""
+    ctx = Ctx(workspace, as_json, quiet)
+    options = make_options(good, good_column, weights, min_tenure_months, depth, alpha, min_support, revenue_target)
+    with ctx.progress() as progress:
+        result = toolkit.refresh(ctx.workspace, data_dir, out_dir, customers=customers, deals=deals,
+                                 contacts=contacts, prospects=prospects, interviews=interviews,
+                                 mapping_file=mapping_file, lenient=lenient, options=options, progress=progress)
+
+    def human():
+        print_import(result.imported)
+        print_icp(result.icp)
+        if result.diff:
+            print_diff(result.diff)
+        out.print(f"report: {Path(out_dir).resolve()} ({', '.join(result.files)})")
+    ctx.emit(result, human)
+
+
+def print_diff(d: dict) -> None:
+    out.print("")
+    out.print(f"{d['old']} -> {d['new']}: {d['recommendation'].upper()} ({d['why']})")
+    moved = d.get("migration", {})
+    if "customers_in_both" in moved:
+        out.print(f"  {moved['customers_in_both']:,} customers in both; {moved['changed_tier']:,} changed tier")
+    for field, v in d["fields"].items():
+        if v["status"] != "stable":
+            out.print(f"  {field}: PSI {v['psi']:.3f} ({v['status']})")
+    if "fit_score_psi" in d:
+        out.print(f"  fit score: PSI {d['fit_score_psi']['psi']:.3f} ({d['fit_score_psi']['status']})")
+    for kind in ("weakened", "vanished", "appeared"):
+        for p in d["patterns"][kind]:
+            out.print(f"  {kind}: {p['pattern']} ({p['direction']})")
+    backtest = d.get("old_icp_on_new_customers", {})
+    out.print(f"  old ICP on new customers: {backtest.get('status')}")
+
+
+@main.command("diff")
+@click.argument("old", required=False)
+@click.argument("new", required=False)
+@with_common
+@handle_errors
+def diff_cmd(old, new, workspace, as_json, quiet):
+    """Compare two ICP versions (default: the last two): tier migration, PSI, patterns, a recommendation."""
+    ctx = Ctx(workspace, as_json, quiet)
+    result = toolkit.diff_versions(ctx.workspace, old, new)
+    ctx.emit(result, lambda: print_diff(result))
+
+
+@main.command()
 @with_common
 @handle_errors
 def versions(workspace, as_json, quiet):

@@ -421,3 +421,53 @@ def score_prospects(input_path: str | Path, output_path: str | Path, *, icp_path
     else:
         raise UserError("no ICP to score with", hint="pass --icp icp.json (or a workspace with an ICP built)")
     return score_file(icp, input_path, output_path)
+
+
+def diff_versions(ws: Workspace, old: str | None = None, new: str | None = None) -> dict:
+    """Compare two ICP versions (default: the last two): migration, PSI, patterns, backtest, recommendation."""
+    from .analysis.drift import diff
+    from .evidence import Ledger
+
+    versions = [v["version_id"] for v in list_versions(ws)]
+    if len(versions) < 2 and not (old and new):
+        raise UserError("only one ICP version so far: nothing to compare",
+                        hint="import a newer snapshot with icp-agent refresh, or build again after changes")
+    new = new or versions[-1]
+    old = old or versions[versions.index(new) - 1]
+    old_icp, new_icp = current_icp(ws, old), current_icp(ws, new)
+    ledger = Ledger()
+    with ws.transaction() as con:
+        fields = _analysis_inputs(ws, con, AnalysisOptions()).fit_fields
+        result = diff(con, old_icp, new_icp, fields, ledger)
+        con.execute("DELETE FROM evidence WHERE version_id = ? AND list_contains(?, evidence_id)",
+                    [new, [i.id for i in ledger.all()]])
+        ledger.save(con, new)
+    from .evidence import clean
+
+    return clean(result)
+
+
+class RefreshResult(BaseModel):
+    imported: ImportResult
+    icp: IcpDocument
+    diff: dict | None = None
+    files: list[str] = Field(default_factory=list)
+
+
+def refresh(ws: Workspace, data_dir: str | Path | None, out_dir: str | Path, *, customers=None, deals=None,
+            contacts=None, prospects=None, interviews=None, mapping_file=None, lenient: bool = False,
+            options: AnalysisOptions | None = None, progress: Progress | None = None) -> RefreshResult:
+    """Import a newer snapshot, rebuild the ICP as a new version, and compare it with the previous one."""
+    import json
+
+    had_icp = bool(list_versions(ws))
+    imported = import_data(ws, data_dir, customers=customers, deals=deals, contacts=contacts, prospects=prospects,
+                           interviews=interviews, mapping_file=mapping_file, lenient=lenient, progress=progress)
+    icp = build_icp(ws, options, progress)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    files = write_icp_outputs(ws, icp, out, progress)
+    result = diff_versions(ws) if had_icp else None
+    if result is not None:
+        files.append(_write(out / "drift.json", json.dumps(result, indent=2, default=str)))
+    return RefreshResult(imported=imported, icp=icp, diff=result, files=files)

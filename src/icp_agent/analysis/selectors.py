@@ -5,15 +5,16 @@ row, which selectors it satisfies. DuckDB does the data work (dictionaries, cut 
 unnesting) and hands back one small unsigned integer code per row and column, so the search
 runs on a compact (columns x rows) code matrix instead of one boolean mask per selector:
 
-- a *one-hot* column holds the selectors of a field whose values exclude each other
+- an *exclusive* column holds the selectors of a field whose values exclude each other
   (category, bool and binned number fields, plus their "is missing"): code i + 1 means the
   row satisfies the column's i-th selector, 0 means none of them;
 - a *bitmask* column holds up to 8 selectors that can overlap (list elements, business bands
   that share a boundary or contain one another): bit i set means the row satisfies selector i.
 
-One byte per row and field instead of one bit per row and selector: for 20 fields with a few
-dozen values each that is several times smaller than packed bitsets, and it lets the search
-count the support of every refinement of a segment with a single `bincount`.
+Why codes rather than one bitset per selector: a single `bincount` over a segment's codes
+counts the support of every refinement at once, so a search node costs rows x fields instead
+of rows x selectors; and one byte (two for fields with over 255 values) per row and field is
+smaller than bitsets once fields have more than 8 values.
 
 Row order: row i of the code matrix is row i of `SELECT * FROM relation`. Pass a relation with
 a defined order (`(SELECT * FROM customers ORDER BY customer_id)`) and build the target array
@@ -22,8 +23,8 @@ from the same relation, or masks and target will not line up.
 
 from __future__ import annotations
 
-import math
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -62,6 +63,7 @@ class FieldSpec:
 class Selector:
     """One trait, as a criterion of icp.json and as a DuckDB predicate.
 
+    `kind` is the field's kind, which decides the columns the SQL reads (see FieldSpec).
     Quantile bins are half-open [min, max) like pysubgroup's (`max_exclusive`); business bands
     are inclusive. `gte`/`lte` are the open-ended bins and bands. For `band` fields `between`
     means the whole range lies inside the band: min >= lo AND max <= hi.
@@ -142,7 +144,7 @@ class SelectorSet:
 
     codes: (n_columns, n) unsigned ints, one array per column (the search scans columns, so
     each is contiguous); position j is row j of the relation (see module doc).
-    Selector i lives in column `selector_column[i]`; in a one-hot column it covers the rows
+    Selector i lives in column `selector_column[i]`; in an exclusive column it covers the rows
     whose code equals `selector_slot[i]`, in a bitmask column (`column_bitmask`) the rows whose
     code has bit `selector_slot[i]` set. Columns and selectors are grouped by field, fields in
     spec order (`selector_field` indexes `fields`).
@@ -264,7 +266,7 @@ def _columns_for(con, relation: str, spec: FieldSpec, position: int, include_mis
             selectors = [Selector(spec.name, "bool", "eq", value=bool(v)) for v, c in rows
                          if v is not None and c >= min_count]
             missing = sum(c for v, c in rows if v is None)
-            return _one_hot(selectors + _missing(spec, missing, include_missing, min_count))
+            return _exclusive(selectors + _missing(spec, missing, include_missing, min_count))
         case "number" if spec.bands is None:
             return _number_columns(con, relation, spec, include_missing, min_count)
         case "number" | "band":
@@ -284,8 +286,8 @@ def _missing(spec: FieldSpec, missing_rows: int, include_missing: bool, min_coun
     return []
 
 
-def _one_hot(selectors: list[Selector]) -> list[_Column]:
-    """A one-hot column whose code comes from the selectors' own predicates."""
+def _exclusive(selectors: list[Selector]) -> list[_Column]:
+    """An exclusive column whose code comes from the selectors' own predicates."""
     if not selectors:
         return []
     cases = " ".join(f"WHEN {s.sql()} THEN {i + 1}" for i, s in enumerate(selectors))
@@ -390,7 +392,7 @@ def _number_columns(con, relation: str, spec: FieldSpec, include_missing: bool, 
         bin_rows = np.diff(rows_before)
         selectors = [_bin_selector(spec.name, low, high) for low, high, rows in zip(edges[:-1], edges[1:], bin_rows)
                      if rows >= max(min_count, 1)]
-    return _one_hot(selectors + _missing(spec, missing, include_missing, min_count))
+    return _exclusive(selectors + _missing(spec, missing, include_missing, min_count))
 
 
 def _fetch_value_counts(con, query: str) -> tuple[np.ndarray, np.ndarray]:

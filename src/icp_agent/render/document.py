@@ -146,6 +146,14 @@ def _patterns(icp: IcpDocument, direction: str) -> list[PatternStat]:
     return [p for p in icp.patterns if p.direction == direction]
 
 
+def _no_icp_reason(icp: IcpDocument) -> str:
+    """The reason without its own "No significant ICP in this data:" lead, which the documents show as a title."""
+    reason = (icp.no_icp_reason or icp.statement).strip()
+    for lead in ("No significant ICP in this data:", "No significant ICP in this data."):
+        reason = reason.removeprefix(lead).strip()
+    return reason[:1].upper() + reason[1:]
+
+
 def context(icp: IcpDocument) -> dict[str, Any]:
     """Everything both templates show, computed once so markdown and HTML cannot disagree."""
     good_words, bad_words = _group_words(icp)
@@ -156,6 +164,7 @@ def context(icp: IcpDocument) -> dict[str, Any]:
         "known": {str(e.get("id")) for e in icp.evidence},
         "definition_evidence": [e["id"] for e in _evidence_of_kind(icp, icp.health.evidence, "health_definition")]
                                or icp.health.evidence[:1],
+        "no_icp_reason": _no_icp_reason(icp),
         "no_icp_evidence": [str(e.get("id")) for e in icp.evidence if e.get("kind") == "no_significant_icp"],
         "cohorts": _cohorts(icp),
         "bins": [f"{10 * i}–{10 * (i + 1)}" for i in range(max(map(len, icp.health.histogram.values()), default=10))],

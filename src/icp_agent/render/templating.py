@@ -21,14 +21,14 @@ PERCENT_KEYS = {"share", "rate", "base_rate", "churn_rate", "annual_churn", "win
 COUNT_KEYS = {"n", "k", "n_good", "n_bad", "win_rate_n", "censored", "events"}
 RATIO_KEYS = {"lift", "ltv_cac"}
 P_KEYS = {"p_value", "q_value", "p", "q"}
-LABELS = {"n": "n", "k": "k", "share": "share of all", "health_mean": "mean health", "churn_rate": "churn rate",
+LABELS = {"n": "n", "k": "in target group", "share": "share", "health_mean": "mean health", "churn_rate": "churn rate",
           "annual_churn": "annual churn", "nrr_median": "median NRR", "cac_median": "median CAC",
           "arr_median": "median ARR", "starting_arr_median": "median starting ARR", "amount_median": "median deal size",
           "acv_median": "median ACV", "ltv_cac": "LTV:CAC", "win_rate": "win rate", "win_rate_n": "closed deals",
           "good_rate": "good rate", "n_good": "good", "n_bad": "bad", "base_rate": "base rate",
           "ci_low": "95% CI low", "ci_high": "95% CI high", "p_value": "p", "q_value": "q (BH)",
           "retained_12m": "retained at 12 months"}
-METRIC_ORDER = ("n", "share", "health_mean", "churn_rate", "annual_churn", "nrr_median", "ltv_cac", "win_rate",
+METRIC_ORDER = ("n", "k", "share", "health_mean", "churn_rate", "annual_churn", "nrr_median", "ltv_cac", "win_rate",
                 "good_rate", "rate", "base_rate", "lift", "ci_low", "p_value", "q_value", "cac_median", "arr_median",
                 "starting_arr_median", "amount_median", "acv_median", "n_good", "n_bad")
 
