@@ -340,11 +340,11 @@ def test_generic_blocks_make_tables():
     assert kinds == [("pairs", ""), ("table", "points"), ("table", "economics"), ("heading", "holdout"),
                      ("pairs", ""), ("heading", "split"), ("pairs", "")]
     assert made[1].rows[0][-1].cites == ["Eabcdef12"]
-    assert [c.text for c in made[2].rows[0]] == ["icp", "30.0%"]
+    assert [c.text for c in made[2].rows[0]] == ["ICP", "30.0%"] and made[2].numeric(1)
 
 
 def test_number_formats():
     assert pval(0.0004) == "4.0e-4" and pval(0.0123) == "0.012" and pval(None) == "—"
     assert metric_items({"win_rate": 0.41, "win_rate_n": 212, "n": 180, "ci_low": 0.1, "ci_high": 0.2}) == [
-        ("n", "180"), ("win rate", "41.0% of 212 deals"), ("95% CI", "10.0%–20.0%")]
+        ("n", "180"), ("win rate (212 deals)", "41.0%"), ("95% CI", "10.0%–20.0%")]
     assert fence("a ```` b") == "`````"

@@ -276,7 +276,7 @@ def test_min_count_and_missing_options():
     con, relation, _ = synthetic(seed=3)
     every = build_selectors(con, relation, SYNTHETIC_SPECS)
     frequent = build_selectors(con, relation, SYNTHETIC_SPECS, min_count=40, include_missing=False)
-    assert all(selset_count >= 40 for selset_count in (frequent.mask(i).sum() for i in range(len(frequent.selectors))))
+    assert all(frequent.mask(i).sum() >= 40 for i in range(len(frequent.selectors)))
     assert not any(s.op == "is_missing" for s in frequent.selectors)
     assert len(frequent.selectors) < len(every.selectors)
 

@@ -4,15 +4,16 @@
 # Not part of the test suite (CI has no Chromium).
 #
 # usage: tools/screenshot_report.sh REPORT.html [OUT_DIR]
-#   writes OUT_DIR/shot.png (1200 px wide), OUT_DIR/report.pdf and OUT_DIR/page-N.png
+#   writes OUT_DIR/shot.png (1200 px wide), OUT_DIR/NAME.pdf (A4, as printed) and OUT_DIR/NAME-page-N.png
 #   OUT_DIR defaults to the report's folder. Needs: chromium, pdftoppm (Debian: chromium poppler-utils).
-#   HEIGHT=3000 sets the screenshot's height in pixels.
+#   HEIGHT=3000 sets the screenshot's height in pixels, DPI=70 the resolution of the page PNGs.
 set -euo pipefail
 
 html=${1:?usage: tools/screenshot_report.sh REPORT.html [OUT_DIR]}
 [[ -f $html ]] || { echo "no such file: $html" >&2; exit 2; }
 html=$(realpath "$html")
 out=$(realpath -m "${2:-$(dirname "$html")}")
+name=$(basename "${html%.*}")
 mkdir -p "$out"
 browser=$(command -v chromium || command -v chromium-browser || command -v google-chrome || true)
 [[ -n $browser ]] || { echo "chromium not found (Debian: apt-get install -y chromium poppler-utils)" >&2; exit 2; }
@@ -23,8 +24,8 @@ flags=(--headless --no-sandbox --disable-gpu --disable-quic --no-first-run --dis
        --disable-component-update --disable-sync --hide-scrollbars --user-data-dir="$profile")
 
 "$browser" "${flags[@]}" --window-size="1200,${HEIGHT:-3000}" --screenshot="$out/shot.png" "file://$html" 2>/dev/null
-"$browser" "${flags[@]}" --no-pdf-header-footer --print-to-pdf="$out/report.pdf" "file://$html" 2>/dev/null
-rm -f "$out"/page-*.png
-pdftoppm -r 70 -png "$out/report.pdf" "$out/page"
+"$browser" "${flags[@]}" --no-pdf-header-footer --print-to-pdf="$out/$name.pdf" "file://$html" 2>/dev/null
+rm -f "$out/$name"-page-*.png
+pdftoppm -r "${DPI:-70}" -png "$out/$name.pdf" "$out/$name-page"
 echo "$out/shot.png"
-echo "$out/report.pdf ($(ls "$out"/page-*.png | wc -l) pages: $out/page-*.png)"
+echo "$out/$name.pdf ($(ls "$out/$name"-page-*.png | wc -l) pages: $out/$name-page-*.png)"

@@ -121,6 +121,19 @@ def scoring_query(icp: IcpDocument, source_sql: str, headers: list[str], raw_typ
             inner += _normalised(kind, raw, name)
         else:
             inner += _absent(kind, name)
+    outer = [f"{_q(f'__raw_{i}')} AS {_q(h)}" for i, h in enumerate(headers)]
+    outer += [f"{expr} AS {_q(name)}" for name, expr in icp_columns(icp, set(used))]
+    query = f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {source_sql})"
+    return query, used, missing
+
+
+def icp_columns(icp: IcpDocument, present: set[str]) -> list[tuple[str, str]]:
+    """(name, SQL) of the icp_* columns over a relation holding the ICP's fields, normalised.
+
+    `present` names the fields the relation really has (the others are NULL there): the
+    scorecard scores them neutral and icp_missing_fields lists them.
+    """
+    fields = icp_fields(icp)
     band_fields = {n for n, k in fields.items() if k == "band"}
     tier_cases, segment_cases = [], []
     for tier in sorted(icp.tiers, key=lambda t: (t.tier, t.segment)):
@@ -135,17 +148,18 @@ def scoring_query(icp: IcpDocument, source_sql: str, headers: list[str], raw_typ
     needed = sorted({c.field for t in icp.tiers for c in t.criteria})
     missing_sql = (f"list_filter([{', '.join(_null_check(f, f in band_fields) for f in needed)}], "
                    f"lambda x: x IS NOT NULL)") if needed else "[]::VARCHAR[]"
-    scores = _scorecard_columns(icp, set(used))
-    outer = [f"{_q(f'__raw_{i}')} AS {_q(h)}" for i, h in enumerate(headers)]
-    outer += [f"{tier_sql} AS icp_tier", f"{segment_sql} AS icp_segment"]
-    outer += scores or [f"CASE WHEN icp_tier_tmp = 1 THEN 'high' WHEN icp_tier_tmp = 2 THEN 'medium' ELSE 'low' END "
-                        f"AS icp_priority"]
-    outer += [f"{disqualifier_sql} IS NOT NULL AS icp_disqualified", f"{disqualifier_sql} AS icp_disqualifier",
-              f"nullif(array_to_string({missing_sql}, ', '), '') AS icp_missing_fields"]
-    query = f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {source_sql})"
-    if not scores:
-        query = query.replace("icp_tier_tmp", f"({tier_sql})")
-    return query, used, missing
+    columns = [("icp_tier", tier_sql), ("icp_segment", segment_sql)]
+    scores = _scorecard_columns(icp, present)
+    if scores:
+        columns += scores
+    else:  # no trustworthy scorecard: priority from the tier alone, and no score is printed
+        columns += [("icp_fit_score", "NULL::INTEGER"),
+                    ("icp_priority", f"CASE WHEN {disqualifier_sql} IS NOT NULL THEN 'low' WHEN ({tier_sql}) = 1 "
+                                     f"THEN 'high' WHEN ({tier_sql}) = 2 THEN 'medium' ELSE 'low' END"),
+                    ("icp_reasons", "NULL::VARCHAR")]
+    columns += [("icp_disqualified", f"{disqualifier_sql} IS NOT NULL"), ("icp_disqualifier", disqualifier_sql),
+                ("icp_missing_fields", f"nullif(array_to_string({missing_sql}, ', '), '')")]
+    return columns
 
 
 def _scorecard_columns(icp: IcpDocument, present: set[str]) -> list[str]:
@@ -155,7 +169,7 @@ def _scorecard_columns(icp: IcpDocument, present: set[str]) -> list[str]:
     from .analysis.scorecard import scorecard_select_sql
 
     negative = [d.model_dump() for d in icp.negative_icp]
-    return [f"{expr} AS {_q(name)}" for name, expr in scorecard_select_sql(card, negative, present_columns=present)]
+    return scorecard_select_sql(card, negative, present_columns=present)
 
 
 def _null_check(field: str, band: bool) -> str:

@@ -401,6 +401,12 @@ def write_icp_outputs(ws: Workspace, icp: IcpDocument, out: Path, progress: Prog
     written.append("scoring_matrix.csv")
     written.append(_write(out / "icp.md", render_markdown(icp)))
     written.append(_write(out / "icp.html", render_html(icp)))
+    if icp.status == "ok":
+        from .render.exports import render_playbook, write_crm_exports
+
+        counts, routing = write_crm_exports(ws, icp, out)
+        written += list(counts)
+        written.append(_write(out / "playbook.md", render_playbook(icp, routing)))
     return written
 
 

@@ -1,8 +1,9 @@
 """Statistics behind every reported pattern: Wilson intervals, Fisher exact tests, BH adjustment.
 
-scipy does the numerics; this module only fixes the conventions (table layout, two-sided tests)
-and adds a vectorised Fisher test, because a search reports p-values for thousands of patterns
-and scipy's 2x2 Fisher test takes one table per call.
+scipy does the numerics; this module fixes the conventions (table layout, two-sided tests).
+The one exception is `fisher_exact_many`: a search needs p-values for thousands of patterns and
+scipy's 2x2 Fisher test takes one table per call, so it re-implements scipy's two-sided rule on
+arrays and is tested against scipy.
 """
 
 from __future__ import annotations
@@ -48,12 +49,13 @@ def fisher_exact(k_sg: int, n_sg: int, k_all: int, n_all: int) -> tuple[float, f
 def fisher_exact_many(k_sg: np.ndarray, n_sg: np.ndarray, k_all: int, n_all: int) -> np.ndarray:
     """Two-sided Fisher exact p-values for many segments of one population at once.
 
-    A search reports thousands of segments and scipy's Fisher test takes one table per call
-    (and ~10-200 us per pmf for populations of 10^3-10^5), so this runs scipy's two-sided rule
-    on arrays instead: p = P(tables no more likely than the observed one), "as likely" judged
-    with a relative tolerance, the far tail found by binary search beyond the mode. Log-pmfs come
-    from gammaln and each tail is summed by the pmf ratio recurrence until its terms vanish.
-    Agrees with scipy.stats.fisher_exact to ~1e-8 relative (tests check 1e-7 on 10^3-10^6 rows).
+    scipy takes one table per call, and its exact pmf costs 10-200 us for populations of
+    10^3-10^5, so 10,000 tables would take seconds to minutes; this takes well under a second.
+    It is scipy's two-sided rule on arrays: p = P(tables no more likely than the observed one),
+    the far tail starting where a binary search beyond the mode finds the pmf below the observed
+    one. Log-pmfs come from gammaln, and each tail is summed with the pmf ratio recurrence until
+    its terms vanish. Agrees with scipy.stats.fisher_exact to ~1e-9 relative at 10^6 rows and
+    better below (tests: 1e-9 on every table up to 16 rows, 1e-7 on 10^3-10^6 rows).
     """
     k_sg = np.asarray(k_sg, dtype=np.int64)
     n_sg = np.asarray(n_sg, dtype=np.int64)

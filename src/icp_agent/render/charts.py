@@ -36,7 +36,7 @@ def _e(text: object) -> str:
 def _svg(chart_id: str, height: float, title: str, desc: str, body: Iterable[str]) -> str:
     return (f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="{_e(chart_id)}" '
             f'viewBox="0 0 {WIDTH} {height:.0f}" width="{WIDTH}" height="{height:.0f}" role="img" '
-            f'aria-labelledby="{_e(chart_id)}-title {_e(chart_id)}-desc" font-family="{_e(FONT)}" font-size="13" '
+            f'aria-labelledby="{_e(chart_id)}-title {_e(chart_id)}-desc" font-family="{_e(FONT)}" font-size="14" '
             f'fill="{TEXT}">'
             f'<title id="{_e(chart_id)}-title">{_e(title)}</title><desc id="{_e(chart_id)}-desc">{_e(desc)}</desc>'
             f'<rect width="{WIDTH}" height="{height:.0f}" fill="#ffffff"/>' + "".join(body) + "</svg>")
@@ -121,11 +121,14 @@ def health_histogram(health: HealthSummary, chart_id: str = "chart-health") -> s
     plot_w, plot_h = WIDTH - left - right, height - top - bottom
     ticks = _ticks(max(totals))
     ymax = ticks[-1]
-    y = lambda v: top + plot_h * (1 - v / ymax)  # noqa: E731 - a local scale reads best inline
+
+    def y(value: float) -> float:
+        return top + plot_h * (1 - value / ymax)
+
     body = []
     for tick in ticks:
         body.append(f'<line x1="{left}" x2="{WIDTH - right}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" stroke="{GRID}"/>')
-        body.append(_text(left - 8, y(tick) + 4, _fmt_tick(tick), anchor="end", size=12, fill=MUTED))
+        body.append(_text(left - 8, y(tick) + 4, _fmt_tick(tick), anchor="end", size=13, fill=MUTED))
     step = plot_w / bins
     for i in range(bins):
         x = left + i * step + step * 0.12
@@ -142,19 +145,19 @@ def health_histogram(health: HealthSummary, chart_id: str = "chart-health") -> s
                         f'{_e(health.entity)}s</title></rect>')
             base += value
         if totals[i]:
-            body.append(_text(x + step * 0.38, y(totals[i]) - 5, f"{totals[i]:,}", anchor="middle", size=11.5))
+            body.append(_text(x + step * 0.38, y(totals[i]) - 5, f"{totals[i]:,}", anchor="middle", size=12.5))
         body.append(_text(left + (i + 0.5) * step, top + plot_h + 18, f"{i * 100 // bins}–{(i + 1) * 100 // bins}",
-                          anchor="middle", size=12))
+                          anchor="middle", size=13))
     body.append(f'<line x1="{left}" x2="{WIDTH - right}" y1="{top + plot_h}" y2="{top + plot_h}" stroke="{TEXT}"/>')
-    body.append(_text(left + plot_w / 2, height - 10, "Health score (0–100)", anchor="middle", size=12.5))
-    body.append(_text(16, top + plot_h / 2, f"{health.entity}s", anchor="middle", size=12.5,
+    body.append(_text(left + plot_w / 2, height - 10, "Health score (0–100)", anchor="middle", size=14))
+    body.append(_text(16, top + plot_h / 2, f"{health.entity}s", anchor="middle", size=14,
                       extra=f' transform="rotate(-90 16 {top + plot_h / 2:.1f})"'))
     x = left
     for index, cohort in enumerate(cohorts):
         label = f"{cohort.capitalize()} cohort ({health.cohort_sizes.get(cohort, sum(health.histogram[cohort])):,})"
         body.append(f'<rect x="{x}" y="16" width="14" height="14" fill="{_colour(cohort, index)}"/>')
-        body.append(_text(x + 20, 28, label, size=12.5))
-        x += 40 + len(label) * 7
+        body.append(_text(x + 20, 28, label, size=14))
+        x += 44 + len(label) * 7.8
     desc = "; ".join(f"{c}: " + ", ".join(str(v) for v in health.histogram[c]) for c in cohorts)
     return _svg(chart_id, height, title, f"Entities per 10-point health bin, stacked by cohort. {desc}", body)
 
@@ -167,27 +170,30 @@ def lift_chart(patterns: Sequence[PatternStat], limit: int = 8, chart_id: str = 
     groups = [(d, rows) for d, rows in groups if rows]
     if not groups:
         return empty_chart(chart_id, title)
-    row_h, header_h, top, left, plot_l, plot_r = 34, 30, 36, 12, 372, 800
+    row_h, header_h, top, left, plot_l, plot_r = 38, 32, 38, 12, 372, 776
     rows_n = sum(len(rows) for _, rows in groups)
     height = top + rows_n * row_h + len(groups) * header_h + 58
     hi = max(p.ci_high / p.base_rate for _, rows in groups for p in rows)
     hi = max(hi, max(p.lift for _, rows in groups for p in rows), 1.2)
     ticks = _ticks(hi * 1.02, 6)
     xmax = ticks[-1]
-    x = lambda v: plot_l + (plot_r - plot_l) * v / xmax  # noqa: E731
+
+    def x(value: float) -> float:
+        return plot_l + (plot_r - plot_l) * value / xmax
+
     plot_bottom = height - 58
     body = [f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{top}" y2="{plot_bottom}" stroke="{GRID}"/>' for t in ticks]
-    body += [_text(x(t), plot_bottom + 18, _fmt_tick(t) + "×", anchor="middle", size=12, fill=MUTED) for t in ticks]
+    body += [_text(x(t), plot_bottom + 18, _fmt_tick(t) + "×", anchor="middle", size=13, fill=MUTED) for t in ticks]
     body.append(f'<line x1="{x(1):.1f}" x2="{x(1):.1f}" y1="{top - 8}" y2="{plot_bottom}" stroke="{TEXT}" '
                 f'stroke-dasharray="5 3" stroke-width="1.3"/>')
-    body.append(_text(x(1) + 5, top - 12, "1× = base rate", size=12))
+    body.append(_text(x(1) + 5, top - 12, "1× = base rate", size=13))
     body.append(_text((plot_l + plot_r) / 2, height - 14, "Lift: rate with the trait ÷ base rate (dot), 95% Wilson "
-                                                          "interval (whisker)", anchor="middle", size=12.5))
+                                                          "interval (whisker)", anchor="middle", size=14))
     cy = top
     for direction, rows in groups:
         colour = GOOD if direction == "good" else BAD
         heading = "Over-index among the best" if direction == "good" else "Over-index among the worst"
-        body.append(_text(left, cy + 20, heading, weight="600", fill=colour, size=13.5))
+        body.append(_text(left, cy + 20, heading, weight="600", fill=colour, size=14.5))
         cy += header_h
         for p in rows:
             mid = cy + row_h / 2
@@ -199,14 +205,14 @@ def lift_chart(patterns: Sequence[PatternStat], limit: int = 8, chart_id: str = 
             body.append(
                 f'<a href="#{_e(p.evidence)}"><g><title>{_e(tip)}</title>'
                 f'<line x1="{left}" x2="{WIDTH - 12}" y1="{cy + row_h:.1f}" y2="{cy + row_h:.1f}" stroke="#f0f0f0"/>'
-                + _lines(left + 6, mid, _wrap(p.label, 52), 12.5)
+                + _lines(left + 6, mid, _wrap(p.label, 48), 13.5)
                 + f'<line x1="{x(lo):.1f}" x2="{x(hi_):.1f}" y1="{mid:.1f}" y2="{mid:.1f}" stroke="{colour}" '
                   f'stroke-width="2"/>'
                 + "".join(f'<line x1="{x(v):.1f}" x2="{x(v):.1f}" y1="{mid - 6:.1f}" y2="{mid + 6:.1f}" '
                           f'stroke="{colour}" stroke-width="2"/>' for v in (lo, hi_))
                 + marker
-                + _text(plot_r + 14, mid + 4.5, f"{lift:.2f}×", weight="600", size=12.5)
-                + _text(plot_r + 60, mid + 4.5, f"n={p.n:,}", size=11.5, fill=MUTED)
+                + _text(plot_r + 14, mid + 5, f"{lift:.2f}×", weight="600", size=14)
+                + _text(plot_r + 66, mid + 5, f"n={p.n:,}", size=12.5, fill=MUTED)
                 + "</g></a>")
             cy += row_h
     desc = "; ".join(f"{p.direction}: {p.label} lift {p.lift:.2f}" for _, rows in groups for p in rows)
@@ -223,19 +229,20 @@ def tier_chart(tiers: Sequence[Tier], entity: str = "customer", chart_id: str = 
     tiers = sorted([t for t in tiers if isinstance(t.metrics.get("n"), (int, float))], key=_tier_sort)
     if not tiers:
         return empty_chart(chart_id, title)
-    row_h, top, label_w, bar_l, bar_max = 46, 14, 150, 160, 360
-    height = top + row_h * len(tiers) + 14
+    row_h, top, bar_l, bar_max = 50, 12, 138, 320
+    height = top + row_h * len(tiers) + 8
     nmax = max(t.metrics["n"] for t in tiers) or 1
     body = []
     for i, t in enumerate(tiers):
         m = t.metrics
         mid = top + i * row_h + row_h / 2
         width = max(bar_max * m["n"] / nmax, 2)
-        body.append(_lines(label_w, mid, [f"{t.segment}", f"Tier {t.tier}"], 12.5, anchor="end"))
-        body.append(f'<rect x="{bar_l}" y="{mid - 13:.1f}" width="{width:.1f}" height="26" '
+        body.append(_lines(12, mid, [t.segment, f"Tier {t.tier}"], 14, weight="600"))
+        body.append(f'<rect x="{bar_l}" y="{mid - 15:.1f}" width="{width:.1f}" height="30" '
                     f'fill="{TIER_COLOURS.get(t.tier, SKY)}" stroke="{BLUE}" stroke-width="0.8">'
                     f'<title>{_e(t.name)}</title></rect>')
-        share = f" ({100 * m['share']:.1f}% of all)" if m.get("share") is not None else ""
+        headline = f"{int(m['n']):,} {entity}s" + (f" ({100 * m['share']:.1f}% of all)" if m.get("share") is not None
+                                                    else "")
         outcomes = []
         if m.get("health_mean") is not None:
             outcomes.append(f"mean health {m['health_mean']:.1f}")
@@ -246,12 +253,11 @@ def tier_chart(tiers: Sequence[Tier], entity: str = "customer", chart_id: str = 
         if m.get("ltv_cac") is not None:
             outcomes.append(f"LTV:CAC {m['ltv_cac']:.1f}")
         tx = bar_l + width + 10
-        body.append(_text(tx, mid - 3, f"{int(m['n']):,} {entity}s{share}", weight="600", size=13))
-        second = " · ".join(outcomes)
+        body.append(_text(tx, mid - 3, headline, weight="600", size=14.5))
+        body.append(_text(tx, mid + 15, " · ".join(outcomes), size=13, fill=MUTED))
         flags = [f.split(":")[0] for f in t.flags]
-        body.append(_text(tx, mid + 13, second, size=12, fill=MUTED))
         if flags:
-            body.append(_text(tx + len(second) * 6.4 + 10, mid + 13, "⚠ " + ", ".join(flags), size=12,
+            body.append(_text(tx + len(headline) * 8.2 + 12, mid - 3, "⚠ " + ", ".join(flags), size=14,
                               fill=VERMILLION, weight="600"))
     desc = "; ".join(f"{t.segment} Tier {t.tier}: {t.metrics['n']} {entity}s" for t in tiers)
     return _svg(chart_id, height, title, desc, body)
@@ -266,47 +272,55 @@ def survival_at(points: Sequence[tuple[float, float]], months: float) -> float |
 
 def retention_chart(curves: Sequence[RetentionCurve], kind: str | None = None,
                     chart_id: str = "chart-retention") -> str:
-    """Kaplan-Meier step lines: the share still a customer after each month, churn as the event."""
+    """Kaplan-Meier step lines: the share still a customer after each month, churn as the event.
+
+    The y axis starts at the nearest 10% below the lowest curve (labelled), because retention curves of
+    good segments sit close together near the top and a 0-100% axis would flatten their difference."""
     title = {"cohort": "Retention by health cohort (Kaplan-Meier)",
              "tier": "Retention by ICP tier (Kaplan-Meier)"}.get(kind or "", "Retention (Kaplan-Meier)")
     curves = [c for c in curves if (kind is None or c.kind == kind) and c.points]
     if not curves:
         return empty_chart(chart_id, title)
-    left, right, top, plot_h, legend_row = 64, 24, 20, 260, 22
-    height = top + plot_h + 50 + legend_row * len(curves) + 8
+    legends = [_wrap(f"{c.group} ({c.n:,} customers, {c.events:,} churned)", 100) for c in curves]
+    left, right, top, plot_h, line_h = 70, 24, 20, 260, 19
+    height = top + plot_h + 56 + sum(line_h * len(lines) + 6 for lines in legends) + 4
     plot_w = WIDTH - left - right
     last = max(t for c in curves for t, _ in c.points) or 1
     step = next((m for m in (1, 2, 3, 6, 12, 24, 36, 60, 120) if last / m <= 10), _nice_step(last, 8))
     ticks = [i * step for i in range(int(math.ceil(last / step - 1e-9)) + 1)]
-    xmax = ticks[-1]
-    x = lambda v: left + plot_w * v / xmax  # noqa: E731
-    y = lambda s: top + plot_h * (1 - s)  # noqa: E731
+    floor = min(0.8, math.floor(10 * min(s for c in curves for _, s in c.points) - 0.5) / 10)
+    floor = max(floor, 0.0)
+    grid_step = 0.05 if floor >= 0.7 else 0.1 if floor >= 0.4 else 0.2
+
+    def x(months: float) -> float:
+        return left + plot_w * months / ticks[-1]
+
+    def y(share: float) -> float:
+        return top + plot_h * (1 - (share - floor) / (1 - floor))
+
     body = []
-    for s in (0, 0.2, 0.4, 0.6, 0.8, 1.0):
+    for i in range(int(round((1 - floor) / grid_step)) + 1):
+        s = floor + i * grid_step
         body.append(f'<line x1="{left}" x2="{WIDTH - right}" y1="{y(s):.1f}" y2="{y(s):.1f}" stroke="{GRID}"/>')
-        body.append(_text(left - 8, y(s) + 4, f"{100 * s:.0f}%", anchor="end", size=12, fill=MUTED))
+        body.append(_text(left - 8, y(s) + 4, f"{100 * s:.0f}%", anchor="end", size=13, fill=MUTED))
     for t in ticks:
-        body.append(_text(x(t), top + plot_h + 18, _fmt_tick(t), anchor="middle", size=12, fill=MUTED))
-    body.append(f'<line x1="{left}" x2="{WIDTH - right}" y1="{y(0):.1f}" y2="{y(0):.1f}" stroke="{TEXT}"/>')
-    body.append(f'<line x1="{left}" x2="{left}" y1="{top}" y2="{y(0):.1f}" stroke="{TEXT}"/>')
-    body.append(_text(left + plot_w / 2, top + plot_h + 38, "Months as a customer", anchor="middle", size=12.5))
-    body.append(_text(16, top + plot_h / 2, "still a customer", anchor="middle", size=12.5,
+        body.append(_text(x(t), top + plot_h + 18, _fmt_tick(t), anchor="middle", size=13, fill=MUTED))
+    body.append(f'<line x1="{left}" x2="{WIDTH - right}" y1="{y(floor):.1f}" y2="{y(floor):.1f}" stroke="{TEXT}"/>')
+    body.append(f'<line x1="{left}" x2="{left}" y1="{top}" y2="{y(floor):.1f}" stroke="{TEXT}"/>')
+    body.append(_text(left + plot_w / 2, top + plot_h + 40, "Months as a customer", anchor="middle", size=14))
+    body.append(_text(16, top + plot_h / 2, "still a customer", anchor="middle", size=14,
                       extra=f' transform="rotate(-90 16 {top + plot_h / 2:.1f})"'))
-    ly = top + plot_h + 50
-    for i, c in enumerate(curves):
+    ly = top + plot_h + 62
+    for i, (c, lines) in enumerate(zip(curves, legends)):
         colour = _colour(c.group, i) if kind == "cohort" else SERIES[i % len(SERIES)]
         dash = DASHES[i % len(DASHES)]
         dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
-        path = f"M{x(0):.1f},{y(1):.1f}"
-        for t, s in c.points:
-            path += f" H{x(t):.1f} V{y(s):.1f}"
+        path = f"M{x(0):.1f},{y(1):.1f}" + "".join(f" H{x(t):.1f} V{y(s):.1f}" for t, s in c.points)
         body.append(f'<path d="{path}" fill="none" stroke="{colour}" stroke-width="2.5"{dash_attr}>'
                     f'<title>{_e(c.group)}</title></path>')
-        at12 = survival_at(c.points, 12)
-        label = (f"{c.group} — {c.n:,} customers, {c.events:,} churned"
-                 + (f", {100 * at12:.1f}% retained at 12 months" if at12 is not None else ""))
-        body.append(f'<line x1="{left}" x2="{left + 34}" y1="{ly + i * legend_row:.1f}" y2="{ly + i * legend_row:.1f}" '
-                    f'stroke="{colour}" stroke-width="3"{dash_attr}/>')
-        body.append(_text(left + 44, ly + i * legend_row + 4.5, _wrap(label, 112, 1)[0], size=12.5))
+        body.append(f'<line x1="{left}" x2="{left + 36}" y1="{ly:.1f}" y2="{ly:.1f}" stroke="{colour}" '
+                    f'stroke-width="3"{dash_attr}/>')
+        body += [_text(left + 46, ly + 5 + j * line_h, line, size=14) for j, line in enumerate(lines)]
+        ly += line_h * len(lines) + 6
     desc = "; ".join(f"{c.group}: n={c.n}, {c.events} churned" for c in curves)
     return _svg(chart_id, height, title, desc, body)

@@ -23,6 +23,11 @@ EVIDENCE_KEYS = ("evidence", "evidence_id", "evidence_ids")
 class Cell:
     text: str
     cites: list[str] = field(default_factory=list)
+    numeric: bool = False
+
+
+def _cell(value: Any, key: str) -> Cell:
+    return Cell(metric(value, key), numeric=isinstance(value, (int, float)) and not isinstance(value, bool))
 
 
 @dataclass
@@ -34,6 +39,11 @@ class Block:
     level: int = 3
     columns: list[str] = field(default_factory=list)
     rows: list[list[Cell]] = field(default_factory=list)
+
+    def numeric(self, column: int) -> bool:
+        """Right-align a column whose every filled cell is a number."""
+        cells = [row[column] for row in self.rows if row[column].text not in ("", "—")]
+        return bool(cells) and all(c.numeric for c in cells)
 
 
 def _ids(value: Any) -> list[str]:
@@ -53,7 +63,7 @@ def _row_table(title: str, level: int, rows: list[tuple[str, dict]]) -> list[Blo
     label = [""] if any(name for name, _ in rows) else []
     table = Block("table", title, level, label + [humanize(k) for k in keys] + (["evidence"] if cites else []))
     for name, row in rows:
-        cells = ([Cell(humanize(name))] if label else []) + [Cell(metric(row.get(k), k)) for k in keys]
+        cells = ([Cell(humanize(name))] if label else []) + [_cell(row.get(k), k) for k in keys]
         if cites:
             cells.append(Cell("", [i for k in EVIDENCE_KEYS for i in _ids(row.get(k))]))
         table.rows.append(cells)
@@ -76,7 +86,7 @@ def blocks(data: dict[str, Any], level: int = 3) -> list[Block]:
         elif isinstance(value, (list, tuple)) and value and all(isinstance(v, dict) for v in value):
             nested += _row_table(humanize(key), level, [("", v) for v in value])
         else:
-            pairs.rows.append([Cell(humanize(key)), Cell(metric(value, key))])
+            pairs.rows.append([Cell(humanize(key)), _cell(value, key)])
     return ([pairs] if pairs.rows else []) + nested
 
 

@@ -28,6 +28,7 @@ LABELS = {"n": "n", "k": "in target group", "share": "share", "health_mean": "me
           "good_rate": "good rate", "n_good": "good", "n_bad": "bad", "base_rate": "base rate",
           "ci_low": "95% CI low", "ci_high": "95% CI high", "p_value": "p", "q_value": "q (BH)",
           "retained_12m": "retained at 12 months"}
+ACRONYMS = {"icp", "tam", "nrr", "auc", "cac", "ltv", "acv", "arr", "mrr", "nps", "csat", "id", "roc", "crm"}
 METRIC_ORDER = ("n", "k", "share", "health_mean", "churn_rate", "annual_churn", "nrr_median", "ltv_cac", "win_rate",
                 "good_rate", "rate", "base_rate", "lift", "ci_low", "p_value", "q_value", "cac_median", "arr_median",
                 "starting_arr_median", "amount_median", "acv_median", "n_good", "n_bad")
@@ -64,7 +65,15 @@ def num(value: Any) -> str:
 
 
 def humanize(key: str) -> str:
-    return LABELS.get(key, key.replace("_", " "))
+    """A metrics key in words, acronyms kept upright (win_rate -> win rate, tam_share -> TAM share)."""
+    if key in LABELS:
+        return LABELS[key]
+    return " ".join(word.upper() if word in ACRONYMS else word for word in str(key).split("_"))
+
+
+def sentence(text: str) -> str:
+    """Upper-case the first letter only (jinja's capitalize lower-cases the rest: ICP would become Icp)."""
+    return text[:1].upper() + text[1:]
 
 
 def metric(value: Any, key: str = "") -> str:
@@ -92,21 +101,21 @@ def metric(value: Any, key: str = "") -> str:
     return f"{value:.3g}"
 
 
-def metric_items(metrics: dict[str, Any]) -> list[tuple[str, str]]:
+def metric_items(metrics: dict[str, Any], n_label: str = "n") -> list[tuple[str, str]]:
     """(label, text) pairs in a reading order; win rate carries its deal count and the interval is one item."""
     keys = [k for k in METRIC_ORDER if k in metrics] + [k for k in metrics if k not in METRIC_ORDER]
     out = []
     for key in keys:
         value = metrics[key]
-        if key in ("win_rate_n", "ci_high") or value is None:
+        if value is None or key == "win_rate_n" or (key == "ci_high" and metrics.get("ci_low") is not None):
             continue
-        text = metric(value, key)
+        label, text = (n_label if key == "n" else humanize(key)), metric(value, key)
         if key == "win_rate" and metrics.get("win_rate_n"):
-            text += f" of {num(metrics['win_rate_n'])} deals"
+            label += f" ({num(metrics['win_rate_n'])} deals)"
         if key == "ci_low" and metrics.get("ci_high") is not None:
             out.append(("95% CI", f"{pct(value)}–{pct(metrics['ci_high'])}"))
             continue
-        out.append((humanize(key), text))
+        out.append((label, text))
     return out
 
 
@@ -147,7 +156,7 @@ def environment() -> Environment:
                       trim_blocks=False, lstrip_blocks=False, keep_trailing_newline=True,
                       autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False,
                                                    default=False))
-    env.filters.update(pct=pct, lift=lift, pval=pval, num=num, humanize=humanize, metric=metric,
+    env.filters.update(pct=pct, lift=lift, pval=pval, num=num, humanize=humanize, sentence=sentence, metric=metric,
                        metric_items=metric_items, md=md, md_cell=md_cell, fence=fence, anchor_md=anchor_md,
                        link_ids_html=link_ids_html, link_ids_md=link_ids_md)
     return env

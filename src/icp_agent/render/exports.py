@@ -1,0 +1,156 @@
+"""CRM-ready files and the sales playbook: where the ICP meets the CRM and the sales floor.
+
+- hubspot_companies.csv: a HubSpot company import (matched on Record ID for customers,
+  on Company Domain Name for prospects) with the properties icp_tier, icp_fit_score,
+  icp_priority, icp_fit_reasons, icp_disqualifier;
+- salesforce_accounts.csv: the same fields as Account custom fields (ICP_Tier__c, ...);
+- routing.csv and playbook.md: the routing table (high priority to senior AEs, medium to
+  AEs, low to SDR nurture), a one-page qualification checklist from the tiers and
+  disqualifiers, and a beachhead -> expand plan.
+All rows are produced by DuckDB from the workspace; the playbook's figures come from
+the ICP and carry their evidence ids.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..models import IcpDocument
+from ..scoring import icp_columns
+from ..workspace import Workspace
+
+ROUTES = (("high", "Senior AE", "work now: direct outreach within 24 hours"),
+          ("medium", "AE", "work this week: sequenced outreach"),
+          ("low", "SDR nurture", "marketing nurture; re-score monthly"))
+
+
+def _q(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _scored_sql(con, table: str, icp: IcpDocument) -> tuple[str, set[str]]:
+    columns = {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
+    present = {c for c in columns if not c.startswith("_")} | {c[:-4] for c in columns if c.endswith("_min")}
+    scored = ", ".join(f"{expr} AS {_q(name)}" for name, expr in icp_columns(icp, present))
+    return f"(SELECT *, {scored} FROM {table})", columns
+
+
+def _copy(con, query: str, path: Path) -> int:
+    target = str(path).replace("'", "''")
+    con.execute(f"COPY ({query}) TO '{target}' (FORMAT csv, HEADER)")
+    return con.execute(f"SELECT count(*) FROM read_csv('{target}', header=true, all_varchar=true)").fetchall()[0][0]
+
+
+def _text(column: str, columns: set[str]) -> str:
+    return _q(column) if column in columns else "NULL::VARCHAR"
+
+
+def write_crm_exports(ws: Workspace, icp: IcpDocument, out: Path) -> tuple[dict[str, int], dict[str, int]]:
+    """hubspot_companies.csv, salesforce_accounts.csv and routing.csv; returns (rows per file, prospects per
+    priority)."""
+    counts: dict[str, int] = {}
+    with ws.connect() as con:
+        parts = []
+        for kind in ("customers", "prospects"):
+            table = ws.current_table(con, kind)
+            if not table:
+                continue
+            scored, columns = _scored_sql(con, table, icp)
+            parts.append(f"""SELECT '{kind}' AS source, {_text('company_id', columns) if kind == 'customers' else 'NULL::VARCHAR'}
+                                    AS record_id, {_text('domain', columns)} AS domain,
+                                    {_text('company_name', columns)} AS name, icp_tier, icp_fit_score, icp_priority,
+                                    icp_reasons, icp_disqualifier, icp_segment FROM {scored}""")
+        if not parts:
+            return counts, {}
+        union = " UNION ALL ".join(parts)
+        counts["hubspot_companies.csv"] = _copy(con, f"""
+            SELECT record_id AS "Record ID", domain AS "Company Domain Name", name AS "Company name",
+                   CASE WHEN icp_tier IS NULL THEN 'Not ICP' ELSE 'Tier ' || icp_tier END AS icp_tier,
+                   icp_fit_score, icp_priority, icp_reasons AS icp_fit_reasons,
+                   coalesce(icp_disqualifier, '') AS icp_disqualifier
+            FROM ({union}) WHERE record_id IS NOT NULL OR domain IS NOT NULL
+            ORDER BY source, record_id, domain""", out / "hubspot_companies.csv")
+        counts["salesforce_accounts.csv"] = _copy(con, f"""
+            SELECT record_id AS "Id", name AS "Name", domain AS "Website",
+                   CASE WHEN icp_tier IS NULL THEN 'Not ICP' ELSE 'Tier ' || icp_tier END AS "ICP_Tier__c",
+                   icp_fit_score AS "ICP_Fit_Score__c", icp_priority AS "ICP_Priority__c",
+                   icp_reasons AS "ICP_Fit_Reasons__c", coalesce(icp_disqualifier, '') AS "ICP_Disqualifier__c"
+            FROM ({union}) ORDER BY source, record_id, domain""", out / "salesforce_accounts.csv")
+        prospects = ws.current_table(con, "prospects")
+        if prospects:
+            scored, _ = _scored_sql(con, prospects, icp)
+            by_priority = dict(con.execute(f"SELECT icp_priority, count(*) FROM {scored} GROUP BY ALL").fetchall())
+        else:
+            by_priority = {}
+    rows = ["priority,owner,play,prospects"] + [f"{p},{owner},{play},{by_priority.get(p, 0)}"
+                                                for p, owner, play in ROUTES]
+    (out / "routing.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    counts["routing.csv"] = len(ROUTES)
+    return counts, by_priority
+
+
+def _criteria_text(criteria) -> str:
+    return " AND ".join(c.label for c in criteria)
+
+
+def render_playbook(icp: IcpDocument, routing: dict[str, int] | None = None) -> str:
+    """The one-page qualification checklist, routing table and beachhead -> expand plan (markdown)."""
+    lines = [f"# Sales playbook ({icp.id})", ""]
+    if icp.status != "ok":
+        lines += ["No significant ICP in this data, so there is nothing to qualify against yet.", "",
+                  icp.no_icp_reason or "", ""]
+        return "\n".join(lines)
+    lines += ["## Qualification checklist", "", "Ask these before booking a demo. Evidence ids point to icp.md's "
+              "appendix.", ""]
+    for tier in sorted(icp.tiers, key=lambda t: (t.tier, t.segment)):
+        m = tier.metrics
+        lines.append(f"**Tier {tier.tier} ({tier.segment})** [{', '.join(tier.evidence)}]: "
+                     f"{m.get('n', 0):,} customers today" + (f", churn {100 * m['churn_rate']:.1f}%"
+                                                             if m.get("churn_rate") is not None else ""))
+        lines += [f"- [ ] {c.label}" for c in tier.criteria]
+        lines.append("")
+    if icp.negative_icp:
+        lines += ["**Stop (negative ICP)**: disqualify, or escalate before investing time, if any is true:", ""]
+        for d in icp.negative_icp:
+            lines.append(f"- [ ] {_criteria_text(d.criteria)}: {d.reason} [{', '.join(d.evidence)}]")
+        lines.append("")
+    lines += ["## Routing", "", "| priority | owner | play | prospects |", "|---|---|---|---|"]
+    for priority, owner, play in ROUTES:
+        lines.append(f"| {priority} | {owner} | {play} | {(routing or {}).get(priority, 0):,} |")
+    lines += ["", "## Beachhead, then expand", ""]
+    market = {row["tier"]: row for row in ((icp.validation or {}).get("market", {}).get("tiers") or [])}
+    tier1 = [t for t in icp.tiers if t.tier == 1]
+    for step, tier in enumerate(tier1, start=1):
+        row = market.get(tier.name, {})
+        size = f"{row['prospects']:,} prospects, {100 * (row.get('penetration') or 0):.1f}% penetrated" \
+            if row.get("prospects") is not None else "market size not measured (no prospect list)"
+        lines.append(f"{step}. Beachhead {tier.segment}: {_criteria_text(tier.criteria)} ({size}).")
+    adjacent = _adjacent(icp, market)
+    if adjacent:
+        lines += ["", "Then expand, in this order (ranked by health lift, market size and room left):", ""]
+        for step, (label, lift, size, penetration, evidence) in enumerate(adjacent, start=len(tier1) + 1):
+            lines.append(f"{step}. {label}: lift {lift:.2f}" + (f", {size:,} prospects" if size is not None else "")
+                         + (f", {100 * penetration:.1f}% penetrated" if penetration is not None else "")
+                         + f" [{evidence}]")
+    return "\n".join(lines) + "\n"
+
+
+def _adjacent(icp: IcpDocument, market: dict) -> list[tuple]:
+    """Tier 2/3 segments and significant good patterns beyond Tier 1, best first."""
+    tier1_fields = [{c.field for c in t.criteria} for t in icp.tiers if t.tier == 1]
+    candidates = []
+    for tier in icp.tiers:
+        if tier.tier == 1:
+            continue
+        row = market.get(tier.name, {})
+        rate = tier.metrics.get("good_rate")
+        base = icp.health.n_good / icp.health.n if icp.health.n else None
+        lift = rate / base if rate is not None and base else 1.0
+        candidates.append((tier.name, lift, row.get("prospects"), row.get("penetration"),
+                           tier.evidence[0] if tier.evidence else ""))
+    for p in icp.patterns:
+        variant = any({c.field for c in p.criteria} <= fields for fields in tier1_fields)  # Tier 1 re-cut
+        if p.direction == "good" and p.q_value < 0.05 and not variant and all(p.label not in c[0] for c in candidates):
+            candidates.append((p.label, p.lift, None, None, p.evidence))
+    candidates.sort(key=lambda c: (-c[1], -(c[2] or 0), c[3] if c[3] is not None else 1.0, c[0]))
+    return candidates[:5]

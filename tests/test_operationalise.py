@@ -1,0 +1,120 @@
+"""Phase 5 without the scorecard: scoring prospect files, validation, CRM exports, playbook, refresh and drift."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import duckdb
+import pytest
+
+from icp_agent import toolkit
+from icp_agent.errors import UserError
+from icp_agent.workspace import Workspace
+
+from conftest import DEMO
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("ops")
+    ws = Workspace(folder / "ws.duckdb")
+    result = toolkit.run(ws, DEMO, folder / "out", options=toolkit.AnalysisOptions(revenue_target=1_000_000))
+    return ws, result, folder
+
+
+def test_run_writes_every_artefact(demo):
+    _, result, folder = demo
+    names = set(result.files)
+    assert {"icp.json", "icp.schema.json", "icp.md", "icp.html", "scoring_matrix.csv", "hubspot_companies.csv",
+            "salesforce_accounts.csv", "routing.csv", "playbook.md", "import_report.md"} <= names
+    data = json.loads((folder / "out" / "icp.json").read_text())
+    toolkit.validate_icp(data)
+    with open(folder / "out" / "scoring_matrix.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 5000 and {"health", "cohort", "icp_tier"} <= set(rows[0])
+    assert {r["cohort"] for r in rows} == {"top", "middle", "bottom"}
+
+
+def test_scoring_keeps_every_row_and_column(demo, tmp_path):
+    ws, result, folder = demo
+    out = tmp_path / "scored.parquet"
+    scored = toolkit.score_prospects(DEMO / "prospects.csv", out, icp_path=folder / "out" / "icp.json")
+    assert scored.rows == 50_000 and not scored.missing_fields
+    con = duckdb.connect()
+    columns = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM '{out}'").fetchall()]
+    original = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_csv('{DEMO / 'prospects.csv'}')").fetchall()]
+    assert columns[:len(original)] == original
+    assert {"icp_tier", "icp_fit_score", "icp_priority", "icp_reasons", "icp_disqualified"} <= set(columns)
+    tier1 = con.execute(f"SELECT count(*) FROM '{out}' WHERE icp_tier = 1").fetchall()[0][0]
+    assert 0.15 < tier1 / 50_000 < 0.25  # README: ~12% Tier-1 segment + ~8% second segment
+
+
+def test_scoring_says_what_a_file_lacks(demo, write, tmp_path):
+    _, result, folder = demo
+    icp_path = folder / "out" / "icp.json"
+    partial = write("partial.csv", "Company Name,Industry\nAcme,Computer Software\nBeta,Marketing & Advertising\n")
+    scored = toolkit.score_prospects(partial, tmp_path / "p.csv", icp_path=icp_path)
+    assert "technologies" in scored.missing_fields and scored.rows == 2
+    rows = list(csv.DictReader(open(tmp_path / "p.csv", newline="")))
+    assert "technologies" in rows[0]["icp_missing_fields"] and rows[0]["icp_tier"] == ""
+    assert rows[1]["icp_disqualified"] == "true"
+    nothing = write("nothing.csv", "Name,Colour\nAcme,blue\n")
+    with pytest.raises(UserError, match="none of the fields the ICP needs"):
+        toolkit.score_prospects(nothing, tmp_path / "n.csv", icp_path=icp_path)
+    with pytest.raises(UserError, match="name the output .csv or .parquet"):
+        toolkit.score_prospects(partial, tmp_path / "n.xlsx", icp_path=icp_path)
+
+
+def test_validation_reports_targets_backtest_and_market(demo):
+    _, result, _ = demo
+    validation = result.icp.validation
+    targets = {t["metric"]: t["status"] for t in validation["unit_economics"]["targets"]}
+    assert targets["nrr"] == "met" and targets["win_rate"] == "not measurable"
+    assert validation["backtest"]["status"] == "held"
+    market = validation["market"]
+    assert market["prospects"] == 50_000 and market["revenue_check"]["status"] == "large enough"
+    assert all(0 < t["share"] < 0.5 for t in market["tiers"])
+    assert market["open_pipeline"]["status"].startswith("not measurable")
+
+
+def test_playbook_and_crm_exports(demo):
+    _, _, folder = demo
+    playbook = (folder / "out" / "playbook.md").read_text()
+    assert "- [ ] industry = Computer Software" in playbook and "Stop (negative ICP)" in playbook
+    assert "Senior AE" in playbook and "Beachhead ICP 1" in playbook
+    hubspot = list(csv.DictReader(open(folder / "out" / "hubspot_companies.csv", newline="")))
+    assert set(hubspot[0]) == {"Record ID", "Company Domain Name", "Company name", "icp_tier", "icp_fit_score",
+                               "icp_priority", "icp_fit_reasons", "icp_disqualifier"}
+    assert len(hubspot) == 55_000 and {r["icp_tier"] for r in hubspot} >= {"Tier 1", "Not ICP"}
+    salesforce = list(csv.DictReader(open(folder / "out" / "salesforce_accounts.csv", newline="")))
+    assert "ICP_Tier__c" in salesforce[0] and len(salesforce) == 55_000
+
+
+def test_diff_needs_two_versions_and_then_recommends(tmp_path):
+    ws = Workspace(tmp_path / "ws.duckdb")
+    toolkit.import_data(ws, customers=DEMO / "customers.csv")
+    toolkit.build_icp(ws)
+    with pytest.raises(UserError, match="only one ICP version"):
+        toolkit.diff_versions(ws)
+    toolkit.build_icp(ws)
+    result = toolkit.diff_versions(ws)
+    assert result["same_data"] and result["recommendation"] == "keep"
+    assert result["migration"]["changed_tier"] == 0 and result["migration"]["customers_in_both"] == 5000
+    assert all(v["psi"] < 0.01 for v in result["fields"].values())
+
+
+def test_refresh_with_a_shifted_snapshot(tmp_path, cli):
+    shifted = tmp_path / "customers_v2.csv"
+    con = duckdb.connect()
+    # the next export: every company grew fourfold (ranges such as "51-200" are lost on the way)
+    con.execute(f"""COPY (SELECT * REPLACE (
+            CAST(TRY_CAST(replace("Number of Employees", ',', '') AS INT) * 4 AS VARCHAR) AS "Number of Employees")
+        FROM read_csv('{DEMO / "customers.csv"}', all_varchar=true)) TO '{shifted}' (HEADER)""")
+    cli("run", "--customers", str(DEMO / "customers.csv"), "--out", str(tmp_path / "v1"), "-q")
+    result = cli.json("refresh", "--customers", str(shifted), "--out", str(tmp_path / "v2"), "-q")
+    diff = result["diff"]
+    assert diff["fields"]["employees"]["status"] in ("watch", "shifted")
+    assert diff["recommendation"] in ("recalibrate the scorecard", "rebuild the ICP")
+    assert diff["migration"]["changed_tier"] > 0
+    assert len(cli.json("versions")) == 2
