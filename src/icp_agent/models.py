@@ -190,7 +190,13 @@ class IcpDocument(BaseModel):
     negative_icp: list[Disqualifier] = Field(default_factory=list)
     patterns: list[PatternStat] = Field(default_factory=list)
     retention: list[RetentionCurve] = Field(default_factory=list)
-    personas: list[dict[str, Any]] = Field(default_factory=list)
+    personas: list[dict[str, Any]] = Field(default_factory=list, description="per tier and buying role: claims "
+                                                                            "with evidence ids, and known gaps")
+    narratives: list[dict[str, Any]] = Field(default_factory=list, description="per tier: drafted, cited prose")
+    themes: list[dict[str, Any]] = Field(default_factory=list, description="interview themes with verbatim quotes")
+    drafting: dict[str, Any] = Field(default_factory=dict, description="which drafter wrote the prose (and model), "
+                                                                       "claims dropped by the grounding check, notes "
+                                                                       "that contained instructions")
     scorecard: dict[str, Any] | None = None
     validation: dict[str, Any] | None = None
     warnings: list[str] = Field(default_factory=list)

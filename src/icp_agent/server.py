@@ -16,6 +16,7 @@ import importlib.util
 import inspect
 import ipaddress
 import itertools
+import json
 import logging
 import os
 import sys
@@ -29,7 +30,7 @@ import anyio.from_thread
 import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
-from mcp.types import ToolAnnotations
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from . import __version__, toolkit
@@ -330,18 +331,27 @@ def _reported_as(error: type[Exception]) -> Iterator[None]:
         raise error(str(exc)) from exc
 
 
-def _user_errors_as_tool_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+def _compact(result: BaseModel) -> CallToolResult:
+    """Structured content plus the same JSON without indentation as text: the SDK's default text is indented,
+    which doubles what a model reads."""
+    data = result.model_dump(mode="json")
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
+
+
+def _as_tool(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The toolkit's UserError as a ToolError the model can read, and the result as compact JSON."""
     if inspect.iscoroutinefunction(fn):
         @functools.wraps(fn)
-        async def run_async(*args: Any, **kwargs: Any) -> Any:
+        async def run_async(*args: Any, **kwargs: Any) -> CallToolResult:
             with _reported_as(ToolError):
-                return await fn(*args, **kwargs)
+                return _compact(await fn(*args, **kwargs))
         return run_async
 
     @functools.wraps(fn)
-    def run(*args: Any, **kwargs: Any) -> Any:
+    def run(*args: Any, **kwargs: Any) -> CallToolResult:
         with _reported_as(ToolError):
-            return fn(*args, **kwargs)
+            return _compact(fn(*args, **kwargs))
     return run
 
 
@@ -363,7 +373,7 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
 
     def tool(annotations: ToolAnnotations) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-            server.add_tool(_user_errors_as_tool_errors(fn), title=annotations.title, annotations=annotations)
+            server.add_tool(_as_tool(fn), title=annotations.title, annotations=annotations)
             return fn
         return register
 
@@ -465,7 +475,7 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
         sections: Annotated[list[Section] | None, Field(
             description=f"sections to include (default: {', '.join(DEFAULT_SECTIONS)}); evidence items come from "
                         "list_evidence / get_evidence")] = None,
-        limit: Limit = 20,
+        limit: Limit = 10,
         offset: Offset = 0,
     ) -> IcpView:
         """The ICP as data: the statement plus the chosen sections (tier criteria and metrics, negative ICP,

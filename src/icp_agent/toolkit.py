@@ -250,6 +250,11 @@ def build_icp(ws: Workspace, options: AnalysisOptions | None = None, progress: P
             icp.validation = clean(validate(con, inputs, config, icp, ws.current_table(con, "prospects"),
                                             options.revenue_target, ledger))
             icp.warnings += icp.validation["market"]["warnings"]
+            if progress:
+                progress("drafting personas and rationale (offline drafter)")
+            from .assistant.offline import draft_offline
+
+            draft_offline(ws, con, icp, ledger)
             icp.evidence = [item.model_dump() for item in ledger.all()]
         validate_icp(icp.model_dump(mode="json"))
         ledger.save(con, version_id)

@@ -229,7 +229,7 @@ def tier_chart(tiers: Sequence[Tier], entity: str = "customer", chart_id: str = 
     tiers = sorted([t for t in tiers if isinstance(t.metrics.get("n"), (int, float))], key=_tier_sort)
     if not tiers:
         return empty_chart(chart_id, title)
-    row_h, top, bar_l, bar_max = 50, 12, 138, 320
+    row_h, top, bar_l, bar_max = 50, 12, 96, 350
     height = top + row_h * len(tiers) + 8
     nmax = max(t.metrics["n"] for t in tiers) or 1
     body = []

@@ -14,10 +14,7 @@ from typing import Any
 
 from ..models import IcpDocument, PatternStat, Tier
 from . import charts
-from .templating import environment, humanize, metric
-
-EVIDENCE_KEYS = ("evidence", "evidence_id", "evidence_ids")
-
+from .templating import EVIDENCE_ID, environment, humanize, metric
 
 @dataclass
 class Cell:
@@ -26,8 +23,8 @@ class Cell:
     numeric: bool = False
 
 
-def _cell(value: Any, key: str) -> Cell:
-    return Cell(metric(value, key), numeric=isinstance(value, (int, float)) and not isinstance(value, bool))
+def _cell(value: Any, key: str, context: dict[str, Any] | None = None) -> Cell:
+    return Cell(metric(value, key, context), numeric=isinstance(value, (int, float)) and not isinstance(value, bool))
 
 
 @dataclass
@@ -52,41 +49,54 @@ def _ids(value: Any) -> list[str]:
     return [str(v) for v in value or []]
 
 
-def _is_scalar(value: Any) -> bool:
-    return not isinstance(value, (dict, list, tuple))
+def evidence_ids(value: Any) -> list[str]:
+    """The ids in a value that holds evidence ids only (E3f9a2c1d or a list of them), else nothing: an id is
+    recognised by its shape, whatever the key is called (evidence, churn_evidence, ...)."""
+    if not isinstance(value, (str, list, tuple)) or not value:
+        return []
+    ids = _ids(value)
+    return ids if all(isinstance(v, str) for v in (value if isinstance(value, (list, tuple)) else [value])) and \
+        all(EVIDENCE_ID.fullmatch(i) for i in ids) else []
 
 
-def _row_table(title: str, level: int, rows: list[tuple[str, dict]]) -> list[Block]:
-    """Dicts of figures as a table: one row each, the union of their keys as columns."""
-    keys = list(dict.fromkeys(k for _, row in rows for k in row if k not in EVIDENCE_KEYS))
-    cites = any(k in row for _, row in rows for k in EVIDENCE_KEYS)
+def _flat(value: Any) -> bool:
+    return isinstance(value, dict) and bool(value) and not any(isinstance(v, (dict, list, tuple)) and
+                                                               not evidence_ids(v) for v in value.values())
+
+
+def _row_table(title: str, level: int, rows: list[tuple[str, dict]]) -> Block:
+    """Dicts of figures as a table: one row each, the union of their keys as columns, evidence ids last."""
+    keys = list(dict.fromkeys(k for _, row in rows for k in row))
+    cited = [k for k in keys if all(evidence_ids(row[k]) for _, row in rows if row.get(k) is not None)]
+    keys = [k for k in keys if k not in cited]
     label = [""] if any(name for name, _ in rows) else []
-    table = Block("table", title, level, label + [humanize(k) for k in keys] + (["evidence"] if cites else []))
+    table = Block("table", title, level, label + [humanize(k) for k in keys] + (["evidence"] if cited else []))
     for name, row in rows:
-        cells = ([Cell(humanize(name))] if label else []) + [_cell(row.get(k), k) for k in keys]
-        if cites:
-            cells.append(Cell("", [i for k in EVIDENCE_KEYS for i in _ids(row.get(k))]))
+        cells = ([Cell(humanize(name))] if label else []) + [_cell(row.get(k), k, row) for k in keys]
+        if cited:
+            cells.append(Cell("", [i for k in cited for i in evidence_ids(row.get(k))]))
         table.rows.append(cells)
-    return [table]
+    return table
 
 
 def blocks(data: dict[str, Any], level: int = 3) -> list[Block]:
-    """A free-form dict as readable blocks: scalars as a key-value table, lists of dicts and dicts of
-    dicts as tables, other nested dicts as subsections (keys become headings)."""
+    """A free-form dict as readable blocks: scalars as a key-value table, sibling dicts of figures and
+    lists of dicts as tables, other nested dicts as subsections (keys become headings)."""
     pairs = Block("pairs", level=level, columns=["", ""])
     nested: list[Block] = []
+    flat = {k: v for k, v in data.items() if _flat(v)}
     for key, value in data.items():
-        if key in EVIDENCE_KEYS:
-            pairs.rows.append([Cell("evidence"), Cell("", _ids(value))])
-        elif isinstance(value, dict) and value and all(isinstance(v, dict) and all(map(_is_scalar, v.values()))
-                                                       for v in value.values()):
-            nested += _row_table(humanize(key), level, list(value.items()))
-        elif isinstance(value, dict):
+        if evidence_ids(value):
+            pairs.rows.append([Cell(humanize(key)), Cell("", evidence_ids(value))])
+        elif key in flat and len(flat) > 1:
+            if key == next(iter(flat)):
+                nested.append(_row_table("", level, list(flat.items())))
+        elif isinstance(value, dict) and value:
             nested += [Block("heading", humanize(key), level)] + blocks(value, min(level + 1, 5))
         elif isinstance(value, (list, tuple)) and value and all(isinstance(v, dict) for v in value):
-            nested += _row_table(humanize(key), level, [("", v) for v in value])
+            nested.append(_row_table(humanize(key), level, [("", v) for v in value]))
         else:
-            pairs.rows.append([Cell(humanize(key)), _cell(value, key)])
+            pairs.rows.append([Cell(humanize(key)), _cell(value, key, data)])
     return ([pairs] if pairs.rows else []) + nested
 
 
@@ -103,12 +113,13 @@ class Persona:
 def _persona(data: dict[str, Any]) -> Persona:
     claims = [Cell(str(c.get("text", "")), _ids(c.get("evidence"))) if isinstance(c, dict) else Cell(str(c))
               for c in data.get("claims") or []]
-    skip = {"role", "name", "tier", "drafter", "claims", *EVIDENCE_KEYS}
+    skip = {"role", "name", "tier", "drafter", "claims"}
     return Persona(heading=str(data.get("role") or data.get("name") or "Persona"),
                    tier=str(data["tier"]) if data.get("tier") is not None else "",
                    drafter=str(data.get("drafter") or ""), claims=claims,
-                   details=[(humanize(k), metric(v, k)) for k, v in data.items() if k not in skip],
-                   evidence=[i for k in EVIDENCE_KEYS for i in _ids(data.get(k))])
+                   details=[(humanize(k), metric(v, k)) for k, v in data.items()
+                            if k not in skip and not evidence_ids(v)],
+                   evidence=[i for k, v in data.items() if k not in skip for i in evidence_ids(v)])
 
 
 def _segments(tiers: list[Tier]) -> list[tuple[str, list[Tier]]]:
@@ -152,6 +163,15 @@ def _retention_rows(icp: IcpDocument) -> list[dict[str, Any]]:
             for c in icp.retention]
 
 
+GLANCE = (("health_mean", "mean health"), ("churn_rate", "churn"), ("nrr_median", "median NRR"),
+          ("win_rate", "win rate"), ("ltv_cac", "LTV:CAC"))
+
+
+def _glance_columns(tiers: list[Tier]) -> list[tuple[str, str]]:
+    """The outcome columns of the summary table: only those some tier actually has."""
+    return [(key, label) for key, label in GLANCE if any(t.metrics.get(key) is not None for t in tiers)]
+
+
 def _patterns(icp: IcpDocument, direction: str) -> list[PatternStat]:
     return [p for p in icp.patterns if p.direction == direction]
 
@@ -183,6 +203,7 @@ def context(icp: IcpDocument) -> dict[str, Any]:
         "good_patterns": _patterns(icp, "good"),
         "bad_patterns": _patterns(icp, "bad"),
         "segments": _segments(icp.tiers),
+        "glance": _glance_columns(icp.tiers),
         "retention_rows": _retention_rows(icp),
         "personas": personas,
         "drafters": sorted({p.drafter for p in personas if p.drafter}),

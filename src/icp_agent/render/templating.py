@@ -17,11 +17,12 @@ from markupsafe import Markup, escape
 
 EVIDENCE_ID = re.compile(r"\bE[0-9a-f]{8}\b")
 PERCENT_KEYS = {"share", "rate", "base_rate", "churn_rate", "annual_churn", "win_rate", "good_rate", "nrr_median",
-                "ci_low", "ci_high", "retained_12m", "detectable_rate", "precision", "recall", "accuracy"}
+                "retained_12m", "detectable_rate", "precision", "recall", "accuracy", "penetration", "coverage"}
+CI_KEYS = {"ci_low", "ci_high"}
 COUNT_KEYS = {"n", "k", "n_good", "n_bad", "win_rate_n", "censored", "events"}
 RATIO_KEYS = {"lift", "ltv_cac"}
 P_KEYS = {"p_value", "q_value", "p", "q"}
-LABELS = {"n": "n", "k": "in target group", "share": "share", "health_mean": "mean health", "churn_rate": "churn rate",
+LABELS = {"n": "n", "k": "of which in the group", "share": "share", "health_mean": "mean health", "churn_rate": "churn rate",
           "annual_churn": "annual churn", "nrr_median": "median NRR", "cac_median": "median CAC",
           "arr_median": "median ARR", "starting_arr_median": "median starting ARR", "amount_median": "median deal size",
           "acv_median": "median ACV", "ltv_cac": "LTV:CAC", "win_rate": "win rate", "win_rate_n": "closed deals",
@@ -76,20 +77,28 @@ def sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def metric(value: Any, key: str = "") -> str:
-    """Any figure from a metrics dict, formatted by what its key says it measures."""
+def _rate_interval(context: dict[str, Any] | None) -> bool:
+    """An interval is around a rate (a percentage) unless its siblings say it is around a mean or median."""
+    return context is None or not ({"mean", "median"} & set(context)) or bool({"rate", "base_rate"} & set(context))
+
+
+def metric(value: Any, key: str = "", context: dict[str, Any] | None = None) -> str:
+    """Any figure from a metrics dict, formatted by what its key (and, for intervals, its siblings) say it
+    measures."""
     if value is None:
         return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, dict):
-        return ", ".join(f"{humanize(k)} {metric(v, k)}" for k, v in value.items())
+        return ", ".join(f"{humanize(k)} {metric(v, k, value)}" for k, v in value.items())
     if isinstance(value, (list, tuple)):
-        return ", ".join(metric(v, key) for v in value)
+        return ("; " if all(isinstance(v, str) for v in value) else ", ").join(metric(v, key) for v in value) or "none"
     if not isinstance(value, (int, float)):
         return str(value)
     if key in P_KEYS:
         return pval(value)
+    if key in CI_KEYS:
+        return pct(value) if _rate_interval(context) else metric(value, "mean")
     if key in PERCENT_KEYS or key.endswith("_rate") or key.endswith("_share"):
         return pct(value)
     if key in RATIO_KEYS:
@@ -101,22 +110,29 @@ def metric(value: Any, key: str = "") -> str:
     return f"{value:.3g}"
 
 
-def metric_items(metrics: dict[str, Any], n_label: str = "n") -> list[tuple[str, str]]:
-    """(label, text) pairs in a reading order; win rate carries its deal count and the interval is one item."""
+def metric_items(metrics: dict[str, Any], labels: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    """The figures of a metrics dict as (label, text) in a reading order; win rate carries its deal count and
+    the interval is one item. Text values are notes, not figures: see metric_notes. `labels` renames keys
+    where the section knows better (n is "customers" in a tier)."""
     keys = [k for k in METRIC_ORDER if k in metrics] + [k for k in metrics if k not in METRIC_ORDER]
     out = []
     for key in keys:
         value = metrics[key]
-        if value is None or key == "win_rate_n" or (key == "ci_high" and metrics.get("ci_low") is not None):
+        if value is None or isinstance(value, str) or key == "win_rate_n" or \
+                (key == "ci_high" and metrics.get("ci_low") is not None):
             continue
-        label, text = (n_label if key == "n" else humanize(key)), metric(value, key)
+        label, text = (labels or {}).get(key) or humanize(key), metric(value, key, metrics)
         if key == "win_rate" and metrics.get("win_rate_n"):
             label += f" ({num(metrics['win_rate_n'])} deals)"
         if key == "ci_low" and metrics.get("ci_high") is not None:
-            out.append(("95% CI", f"{pct(value)}–{pct(metrics['ci_high'])}"))
-            continue
+            label, text = "95% CI", f"{text}–{metric(metrics['ci_high'], key, metrics)}"
         out.append((label, text))
     return out
+
+
+def metric_notes(metrics: dict[str, Any]) -> list[tuple[str, str]]:
+    """Text values of a metrics dict ("win_rate_note": "not measurable: ..."), shown as sentences."""
+    return [(humanize(k.removesuffix("_note")), v) for k, v in metrics.items() if isinstance(v, str)]
 
 
 def md(text: Any) -> str:
@@ -157,6 +173,6 @@ def environment() -> Environment:
                       autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False,
                                                    default=False))
     env.filters.update(pct=pct, lift=lift, pval=pval, num=num, humanize=humanize, sentence=sentence, metric=metric,
-                       metric_items=metric_items, md=md, md_cell=md_cell, fence=fence, anchor_md=anchor_md,
-                       link_ids_html=link_ids_html, link_ids_md=link_ids_md)
+                       metric_items=metric_items, metric_notes=metric_notes, md=md, md_cell=md_cell, fence=fence,
+                       anchor_md=anchor_md, link_ids_html=link_ids_html, link_ids_md=link_ids_md)
     return env

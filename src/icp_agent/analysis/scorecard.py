@@ -1,0 +1,793 @@
+"""Phase 5: the points-based lead score (a scorecard), fitted and judged honestly.
+
+The method is optbinning's scorecard (WoE binning + logistic regression, "points to double the
+odds" scaling); nothing here depends on optbinning.
+
+1. Bins per fit field, learned on the training rows only. Every bin is a criterion-like
+   condition (`when`), so a bin reads like a criterion of icp.json:
+   - number: up to 20 equal-frequency pre-bins, half-open [lo, hi) with open ends;
+   - band (employees as `_min`/`_max`): a row is placed by the midpoint of its range (an exact
+     value by itself, an open range by its one bound), and cut points are taken from observed
+     lower bounds, so standard ranges such as "51-200" never straddle two bins;
+   - category / bool: one pre-bin per value holding at least half the minimum bin share, the
+     rarer values pooled into an "other" bin; pre-bins are ordered by good rate;
+   - list (technologies): one indicator feature per frequent, informative element
+     ("contains Salesforce" / "without Salesforce"), at most `max_list_elements` of them;
+     the logistic model, not the binning, sorts out elements that travel together.
+   Adjacent pre-bins are merged while one is below `min_bin_share` of the training rows
+   (into the neighbour with the closer good rate), then while there are more than `max_bins`
+   (the pair whose merge loses the least information value). Each field also has a missing
+   bin (NULL, or an empty list); with fewer rows than the minimum bin it scores neutral.
+2. Weight of evidence per bin, in SQL: WoE = ln((good_b + s) / (not_good_b + s)) - ln(good /
+   not_good), the bin's log-odds of being good against the average (positive = better than
+   average; s = 0.5 keeps empty cells finite). Note the sign: optbinning's WoE is the opposite,
+   because its event is the bad outcome.
+3. An L2-penalised logistic regression of `good` on the WoE features (scipy L-BFGS-B on counts
+   of identical bin patterns, so a million rows need only their distinct patterns). A field's
+   coefficient is ~1 when it carries evidence nothing else carries and shrinks when correlated
+   fields share it, so the same signal is not counted twice. Coefficients are held >= 0: a
+   field never scores against its own evidence. Fields below `min_iv` information value, and
+   fields whose coefficient ends at 0, are left out and listed with the reason.
+4. Points: score = offset + factor * ln(odds), factor = pdo / ln 2, offset = base_points -
+   factor * ln(base_odds). Each bin gets round(factor * coefficient * WoE) points (0 =
+   average evidence); the intercept gets the rest. Adding `pdo` points doubles the odds.
+5. Fit score 0-100: fit = 40 + 30 * (points - points at the average odds) / pdo, clamped and
+   rounded. 40 means the odds of being good equal the data's average odds, every 30 doubles
+   them: 70 = twice, 100 = four times, 10 = half the average odds. So the method's bands keep
+   a meaning calibrated on the data: high (70+) = at least twice the average odds, medium
+   (40-69) = at least average, low (< 40) = below average; grades A 70+, B 55+ (1.4x), C 40+,
+   D below. Every band reports the good rate observed in it, in-sample and on the holdout.
+6. Evaluation: fit on the older rows, score the newest `holdout_share` (by `time_column`; rows
+   without a date count as old; with `group_column` every account sits wholly on one side,
+   placed by its first date). AUC with its interval, lift by decile and by band, calibration
+   per decile. Then everything is refit on all rows for the final points: the newest
+   customers are the most like tomorrow's prospects, and the holdout figures describe the
+   procedure (fitted on less, older data, so they lean conservative).
+
+"Good" is the frame's `good`; everything else with a verdict is "not good" (for a health
+frame that includes the middle 60%). Scoring is pure SQL (`scorecard_select_sql`): a prospect
+list of any size streams through DuckDB, from the scorecard dict (icp.json) alone.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from typing import Any
+
+import duckdb
+import numpy as np
+from scipy.optimize import minimize
+from scipy.special import expit
+
+from icp_agent.errors import UserError
+
+KINDS = ("category", "number", "bool", "list", "band")
+FIT_AT_AVERAGE = 40  # fit score of a record whose odds of being good equal the data's average odds
+FIT_PER_DOUBLING = 30  # fit-score points per doubling of the odds
+PRIORITIES = (("high", 70), ("medium", 40), ("low", 0))
+GRADES = (("A", 70), ("B", 55), ("C", 40), ("D", 0))
+PREBINS = 20
+MAX_CATEGORY_VALUES = 5000  # beyond this a "category" is an identifier, not a trait
+MIN_HOLDOUT_CLASS = 10  # good and not-good rows the holdout needs before its AUC means anything
+REASONS = 3
+
+
+def points_scaling(pdo: float, base_points: float, base_odds: float) -> dict[str, float]:
+    """optbinning's "points to double the odds" constants: points = offset + factor * ln(odds)."""
+    if pdo <= 0 or base_odds <= 0:
+        raise UserError(f"pdo ({pdo}) and base_odds ({base_odds}) must be positive")
+    factor = pdo / math.log(2)
+    return {"pdo": pdo, "base_points": base_points, "base_odds": base_odds, "factor": factor,
+            "offset": base_points - factor * math.log(base_odds)}
+
+
+def woe_table(con: duckdb.DuckDBPyConnection, relation: str, codes: list[str], *,
+              smoothing: float = 0.5) -> list[dict[Any, tuple[int, int, float]]]:
+    """Per code expression: {bin value: (rows, good rows, WoE)}, all in one pass over `relation`.
+
+    `relation` has a boolean `good`; each code is a SQL expression naming a row's bin (NULL is a
+    bin too). WoE = ln((good_b + s) / (not_good_b + s)) - ln(good / not_good) over the relation.
+    """
+    aliases = [f"__icp_c{i}" for i in range(len(codes))]
+    select = ", ".join(f"{code} AS {alias}" for code, alias in zip(codes, aliases))
+    which = "CASE " + " ".join(f"WHEN grouping({a}) = 0 THEN {i}" for i, a in enumerate(aliases)) + " END"
+    s = float(smoothing)
+    rows = con.execute(f"""
+        WITH scored AS (SELECT good, {select} FROM {relation}),
+        totals AS (SELECT count(*)::DOUBLE AS n, count_if(good)::DOUBLE AS g FROM scored),
+        bins AS (SELECT {which} AS which, {', '.join(aliases)}, count(*)::BIGINT AS n, count_if(good)::BIGINT AS g
+                 FROM scored GROUP BY GROUPING SETS ({', '.join(f'({a})' for a in aliases)}))
+        SELECT bins.*, ln((bins.g + {s!r}) / (bins.n - bins.g + {s!r})) - ln(totals.g / (totals.n - totals.g))
+        FROM bins, totals""").fetchall()
+    out: list[dict[Any, tuple[int, int, float]]] = [{} for _ in codes]
+    for row in rows:
+        which = row[0]
+        out[which][row[1 + which]] = (int(row[-3]), int(row[-2]), float(row[-1]))
+    return out
+
+
+def fit_scorecard(con: duckdb.DuckDBPyConnection, frame: str, fields: dict[str, str], *,
+                  time_column: str | None, group_column: str | None = None, where: str | None = None,
+                  holdout_share: float = 0.25, min_good: int = 30, min_bad: int = 30, pdo: float = 20,
+                  base_points: float = 600, base_odds: float | None = None, max_bins: int = 6,
+                  min_bin_share: float = 0.05, min_iv: float = 0.02, max_list_elements: int = 8,
+                  l2: float = 1.0, smoothing: float = 0.5) -> dict:
+    """The scorecard for icp.json ("scorecard"): bins, WoE, coefficients, points, bands, evaluation.
+
+    `frame` has one row per entity, `_row`, boolean `good` and the fit fields in the layout of
+    `fields` (module doc). Rows modelled: `where` if given, else those with a `cohort` (a verdict)
+    when the frame has that column, else all. `min_bad` counts rows that are not good. `base_odds`
+    defaults to the data's odds of being good, so `base_points` is the average customer's points.
+    Returns status "insufficient_data" (with the counts and minimums) instead of an untrustworthy
+    model, and "no_signal" when no field separates good from not-good customers.
+    """
+    if not 0 <= holdout_share < 1:
+        raise UserError(f"holdout_share must be in [0, 1), got {holdout_share}")
+    if max_bins < 2 or not 0 < min_bin_share < 0.5:
+        raise UserError(f"max_bins must be >= 2 (got {max_bins}) and min_bin_share in (0, 0.5) (got {min_bin_share})")
+    unknown = {name: kind for name, kind in fields.items() if kind not in KINDS}
+    if unknown:
+        raise UserError(f"unknown field kinds {unknown}", hint=f"kinds are {', '.join(KINDS)}")
+    columns = set(con.sql(f"SELECT * FROM {frame} LIMIT 0").columns)
+    for name in ("_row", "good", time_column, group_column):
+        if name is not None and name not in columns:
+            raise UserError(f"the frame {frame} has no column {name!r}")
+    usable = {name: kind for name, kind in fields.items() if _is_present(name, kind, columns)}
+    excluded = [{"field": name, "reason": "not in the data"} for name in fields if name not in usable]
+    settings = {"max_bins": max_bins, "min_bin_share": min_bin_share, "min_iv": min_iv,
+                "max_list_elements": max_list_elements, "l2": l2, "smoothing": smoothing}
+    table = f"__icp_scorecard_{uuid.uuid4().hex[:12]}"
+    if where is None:
+        where = "cohort IS NOT NULL" if "cohort" in columns else "TRUE"
+    try:
+        _prepare(con, frame, table, usable, time_column, group_column, where, holdout_share)
+        n, n_good = con.execute(f"SELECT count(*), count_if(good)::BIGINT FROM {table}").fetchall()[0]
+        counts = {"n": n, "n_good": n_good, "n_not_good": n - n_good, "min_good": min_good, "min_bad": min_bad}
+        if n_good < min_good or n - n_good < min_bad:
+            return {"status": "insufficient_data", **counts,
+                    "reason": f"{n_good} good and {n - n_good} not-good rows; the scorecard needs at least "
+                              f"{min_good} good and {min_bad} not-good before its scores can be trusted"}
+        evaluation = _evaluate(con, table, usable, time_column, group_column, holdout_share, settings,
+                               pdo, base_points, base_odds)
+        card = _fit(con, f"(SELECT * FROM {table})", usable, settings, pdo, base_points, base_odds)
+        card["excluded"] = excluded + card["excluded"]
+        if not card["features"]:
+            best = max(card["excluded"], key=lambda e: e.get("iv", -1), default=None)
+            return {"status": "no_signal", **counts, "excluded": card["excluded"],
+                    "reason": "no fit field separates good from not-good customers"
+                              + (f" (the strongest, {best['field']}, has information value {best['iv']})"
+                                 if best and "iv" in best else "")}
+        card["bands"], card["grades"] = _band_tables(con, table, card, evaluation)
+        warnings = card.pop("warnings") + evaluation["warnings"] + _band_warnings(card)
+        return {"status": "ok", **counts, **card, "evaluation": evaluation, "settings": settings, "warnings": warnings}
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def scorecard_select_sql(scorecard: dict, negative_icp: list[dict] | None = None, *,
+                         present_columns: set[str] | None = None) -> list[tuple[str, str]]:
+    """(name, SQL expression) pairs that score a relation in the frame's column layout.
+
+    icp_points (total), icp_fit_score (0-100), icp_priority, icp_grade, icp_reasons (top fields
+    by absolute points, "+18 employees 51-200; -25 industry Marketing"), icp_unseen (category
+    fields whose value was never seen in training: scored 0, flagged), icp_missing_fields
+    (fields NULL or absent from the relation: `present_columns` names the columns it has; an
+    absent field scores 0, not its missing bin, since the file says nothing about the company),
+    icp_disqualified / icp_disqualifier (the first negative-ICP rule matched; it flags, it does
+    not change the score). Pure SQL: DuckDB evaluates shared sub-expressions once per row.
+    """
+    if scorecard.get("status") != "ok":
+        raise UserError(f"the scorecard cannot score records: {scorecard.get('reason', scorecard.get('status'))}",
+                        hint="import more customers with a known outcome, then run the analysis again")
+    exprs = _score_exprs(scorecard, present_columns)
+    rules = [(rule, " AND ".join(
+        f"coalesce({_criterion_sql(c, scorecard['field_kinds'].get(c['field']), present_columns)}, FALSE)"
+        for c in rule.get("criteria", []))) for rule in negative_icp or [] if rule.get("criteria")]
+    disqualified = " OR ".join(f"({sql})" for _, sql in rules) or "FALSE"
+    which = ("CASE " + " ".join(f"WHEN {sql} THEN {_lit(_rule_text(rule))}" for rule, sql in rules) + " END"
+             if rules else "NULL::VARCHAR")
+    return [*exprs.items(), ("icp_disqualified", f"({disqualified})"), ("icp_disqualifier", which)]
+
+
+def score_frame(con: duckdb.DuckDBPyConnection, scorecard: dict, relation: str,
+                negative_icp: list[dict] | None = None) -> duckdb.DuckDBPyRelation:
+    """`relation` (a table, view or parenthesised query) with the icp_* score columns appended."""
+    present = set(con.sql(f"SELECT * FROM {relation} LIMIT 0").columns)
+    exprs = scorecard_select_sql(scorecard, negative_icp, present_columns=present)
+    return con.sql(f"SELECT *, {', '.join(f'{sql} AS {name}' for name, sql in exprs)} FROM {relation}")
+
+
+# --- preparing the rows -----------------------------------------------------------------------
+
+def _prepare(con, frame: str, table: str, fields: dict[str, str], time_column: str | None,
+             group_column: str | None, where: str, holdout_share: float) -> None:
+    """A temp table of the modelled rows, typed like the scoring SQL reads them, with the split."""
+    typed = []
+    for name, kind in fields.items():
+        if kind == "band":
+            typed += [f"TRY_CAST({_q(name + suffix)} AS DOUBLE) AS {_q(name + suffix)}" for suffix in ("_min", "_max")]
+        else:
+            typed.append(f"{_value_sql(name, kind)} AS {_q(name)}")
+    time = _q(time_column) if time_column else "NULL"
+    group = f"coalesce(CAST({_q(group_column)} AS VARCHAR), '#' || _row)" if group_column else "CAST(_row AS VARCHAR)"
+    con.execute(f"""
+        CREATE TEMP TABLE {table} AS
+        WITH base AS (SELECT _row, good, {time} AS __icp_t, {group} AS __icp_g{''.join(', ' + t for t in typed)}
+                      FROM {frame} WHERE ({where}) AND good IS NOT NULL),
+        groups AS (SELECT __icp_g, min(__icp_t) AS t, min(_row) AS r, count(*) AS n FROM base GROUP BY __icp_g),
+        ordered AS (SELECT __icp_g, sum(n) OVER (ORDER BY t ASC NULLS FIRST, r ROWS UNBOUNDED PRECEDING) - n AS before,
+                           sum(n) OVER () AS total FROM groups)
+        SELECT base.* EXCLUDE (__icp_g), ordered.before >= {1 - holdout_share!r} * ordered.total AS __icp_holdout
+        FROM base JOIN ordered USING (__icp_g)""")
+
+
+def _is_present(name: str, kind: str, columns: set[str] | None) -> bool:
+    if columns is None:
+        return True
+    if kind == "band":
+        return {f"{name}_min", f"{name}_max"} <= columns
+    return name in columns
+
+
+def _q(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _lit(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        number = float(value)
+        return str(int(number)) if number.is_integer() and abs(number) < 2**53 else repr(number)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _value_sql(name: str, kind: str) -> str:
+    """A field's value as the scorecard reads it; the casts make a prospect file's types harmless."""
+    column = _q(name)
+    match kind:
+        case "category":
+            return f"CAST({column} AS VARCHAR)"
+        case "number":
+            return f"TRY_CAST({column} AS DOUBLE)"
+        case "bool":
+            return f"TRY_CAST({column} AS BOOLEAN)"
+        case "list":
+            return f"TRY_CAST({column} AS VARCHAR[])"
+        case "band":  # midpoint of the range; an exact value is its own midpoint
+            low, high = _q(name + "_min"), _q(name + "_max")
+            return f"coalesce(({low} + {high}) / 2, {low}, {high})"
+    raise UserError(f"unknown field kind {kind!r} for field {name!r}")
+
+
+def _missing_sql(name: str, kind: str) -> str:
+    if kind == "band":
+        return f"({_q(name + '_min')} IS NULL AND {_q(name + '_max')} IS NULL)"
+    if kind == "list":
+        return f"({_value_sql(name, kind)} IS NULL OR len({_value_sql(name, kind)}) = 0)"
+    return f"({_value_sql(name, kind)} IS NULL)"
+
+
+def _criterion_sql(c: dict, kind: str | None, present: set[str] | None) -> str:
+    """A bin's `when` or an icp.json criterion as a predicate; FALSE when its column is absent.
+
+    Band fields: bins (`"on": "midpoint"`) compare the range's midpoint; icp.json criteria keep
+    the selectors' meaning (between = the whole range inside, gte on _min, lte on _max).
+    """
+    field, op = c["field"], c["op"]
+    kind = kind or ("list" if op in ("contains", "not_contains") else "number" if op in ("between", "gte", "lte")
+                    else "category")
+    if not _is_present(field, kind, present):
+        return "FALSE"
+    value = _value_sql(field, kind)
+    low = high = value
+    if kind == "band" and c.get("on") != "midpoint":
+        low, high = _q(field + "_min"), _q(field + "_max")
+    upper = "<" if c.get("max_exclusive") else "<="
+    match op:
+        case "is_missing":
+            return _missing_sql(field, kind)
+        case "not_missing":
+            return f"NOT {_missing_sql(field, kind)}"
+        case "eq" if kind == "band":
+            return f"({low} = {_lit(c['value'])} AND {high} = {_lit(c['value'])})"
+        case "eq":
+            return f"{value} = {_lit(c['value'])}"
+        case "in":
+            return f"{value} IN ({', '.join(_lit(v) for v in c['values'])})"
+        case "contains":
+            return f"list_contains({value}, {_lit(c['value'])})"
+        case "not_contains":
+            return f"NOT list_contains({value}, {_lit(c['value'])})"
+        case "gte":
+            return f"{low} >= {_lit(c['min'])}"
+        case "lte":
+            return f"{high} {upper} {_lit(c['max'])}"
+        case "between":
+            return f"({low} >= {_lit(c['min'])} AND {high} {upper} {_lit(c['max'])})"
+    raise UserError(f"unknown criterion op {op!r} on field {field!r}")
+
+
+def _rule_text(rule: dict) -> str:
+    return " and ".join(c.get("label") or f"{c['field']} {c['op']}" for c in rule["criteria"])
+
+
+# --- binning ----------------------------------------------------------------------------------
+
+def _fit(con, relation: str, fields: dict[str, str], settings: dict, pdo: float, base_points: float,
+         base_odds: float | None) -> dict:
+    """Bins, WoE, coefficients and points learned on `relation` (a subquery of the temp table)."""
+    n, n_good = con.execute(f"SELECT count(*), count_if(good)::BIGINT FROM {relation}").fetchall()[0]
+    min_n = max(math.ceil(settings["min_bin_share"] * n), 1)
+    features, excluded = _bin_fields(con, relation, fields, n, n_good, min_n, settings)
+    features, dropped = _attach_woe(con, relation, features, n, n_good, min_n, settings)
+    excluded += dropped
+    average_odds = n_good / (n - n_good)
+    scaling = points_scaling(pdo, base_points, base_odds or average_odds)
+    warnings = []
+    intercept = math.log(average_odds)
+    if features:
+        intercept, coefficients, converged = _logistic(con, relation, features, settings["l2"])
+        if not converged:
+            warnings.append("the logistic regression did not fully converge; points may shift slightly on a refit")
+        kept = []
+        for feature, beta in zip(features, coefficients):
+            if beta <= 1e-6:
+                excluded.append({"field": feature["name"], "iv": feature["iv"],
+                                 "reason": "adds nothing once the other fields are known (coefficient 0)"})
+                continue
+            feature["coefficient"] = round(float(beta), 4)
+            for b in feature["bins"]:
+                b["points"] = 0 if b.get("neutral") else int(_round_half_up(scaling["factor"] * beta * b["woe"]))
+            kept.append(feature)
+        features = kept
+    for feature in features:
+        if feature["iv"] > 0.5:
+            warnings.append(f"{feature['name']} separates good from not-good suspiciously well (information value "
+                            f"{feature['iv']}): check that a seller knows it before the sale")
+    points_at_average = scaling["offset"] + scaling["factor"] * math.log(average_odds)
+    return {
+        "method": "WoE binning + L2 logistic regression, points to double the odds (optbinning's scorecard)",
+        "target": "good", "field_kinds": dict(fields), "scaling": scaling,
+        "intercept_points": int(_round_half_up(scaling["offset"] + scaling["factor"] * intercept)),
+        "fit_score": {"rule": f"fit = {FIT_AT_AVERAGE} + {FIT_PER_DOUBLING} * (points - points_at_average_odds) "
+                              "/ pdo, clamped to 0-100, rounded: 40 = the data's average odds of being good, "
+                              "each 30 more doubles the odds (70 = 2x, 100 = 4x)",
+                      "average_odds": average_odds, "points_at_average_odds": points_at_average,
+                      "fit_at_average_odds": FIT_AT_AVERAGE, "fit_per_doubling": FIT_PER_DOUBLING},
+        "features": features, "excluded": excluded, "warnings": warnings,
+    }
+
+
+def _bin_fields(con, relation: str, fields: dict[str, str], n: int, n_good: int, min_n: int,
+                settings: dict) -> tuple[list[dict], list[dict]]:
+    """Merged bins (without WoE yet) for every field; list fields become one feature per element."""
+    numeric = [name for name, kind in fields.items() if kind in ("number", "band")]
+    cuts: dict[str, tuple[list[float], bool]] = {}
+    if numeric:
+        probabilities = [i / PREBINS for i in range(1, PREBINS)]
+        parts = []
+        for name in numeric:
+            source = _q(name + "_min") if fields[name] == "band" else _value_sql(name, "number")
+            parts += [f"quantile_disc({source}, {probabilities})", f"coalesce(bool_and({source} = floor({source})), TRUE)"]
+        row = con.execute(f"SELECT {', '.join(parts)} FROM {relation}").fetchall()[0]
+        for i, name in enumerate(numeric):
+            cuts[name] = (sorted({float(c) for c in row[2 * i] or [] if c is not None}), bool(row[2 * i + 1]))
+    codes = []
+    for name, kind in fields.items():
+        if kind in ("number", "band"):
+            value = _value_sql(name, kind)
+            whens = " ".join(f"WHEN {value} < {_lit(c)} THEN {i}" for i, c in enumerate(cuts[name][0]))
+            codes.append(f"CASE WHEN {value} IS NULL THEN NULL {whens} ELSE {len(cuts[name][0])} END")
+        elif kind == "list":
+            codes.append(_missing_sql(name, kind))
+        else:
+            codes.append(_value_sql(name, kind))
+    tables = woe_table(con, relation, codes) if codes else []
+    features, excluded = [], []
+    totals = (n, n_good)
+    for (name, kind), table in zip(fields.items(), tables):
+        if kind in ("number", "band"):
+            bins = _number_bins(name, kind, table, *cuts[name], totals, min_n, settings["max_bins"])
+        elif kind == "list":
+            features += _list_features(con, relation, name, table, totals, min_n, settings)
+            continue
+        else:
+            if len(table) > MAX_CATEGORY_VALUES:
+                excluded.append({"field": name, "reason": f"{len(table):,} distinct values: too many to score as "
+                                                          "categories (an identifier, or a field to group first)"})
+                continue
+            bins = _category_bins(name, kind, table, totals, min_n, settings["max_bins"])
+        features.append({"name": name, "field": name, "kind": kind, "bins": bins})
+    return features, excluded
+
+
+def _merge(items: list[dict], totals: tuple[int, int], min_n: int, max_bins: int, combine) -> list[dict]:
+    """Merge adjacent bins: small ones into the neighbour with the closer good rate, then the
+    pair that loses the least information value, until at most `max_bins` remain."""
+    items = list(items)
+    while len(items) > 1:
+        small = [i for i, item in enumerate(items) if item["n"] < min_n]
+        if not small:
+            break
+        i = min(small, key=lambda k: items[k]["n"])
+        neighbours = [j for j in (i - 1, i + 1) if 0 <= j < len(items)]
+        j = min(neighbours, key=lambda k: abs(_rate(items[k]) - _rate(items[i])))
+        a, b = sorted((i, j))
+        items[a:b + 1] = [combine(items[a], items[b])]
+    while len(items) > max_bins:
+        losses = [_iv(items[i], totals) + _iv(items[i + 1], totals) - _iv(combine(items[i], items[i + 1]), totals)
+                  for i in range(len(items) - 1)]
+        i = int(np.argmin(losses))
+        items[i:i + 2] = [combine(items[i], items[i + 1])]
+    return items
+
+
+def _rate(item: dict) -> float:
+    return (item["g"] + 0.5) / (item["n"] + 1)
+
+
+def _iv(item: dict, totals: tuple[int, int]) -> float:
+    n, g = totals
+    good_share, other_share = (item["g"] + 0.5) / g, (item["n"] - item["g"] + 0.5) / (n - g)
+    return (good_share - other_share) * math.log(good_share / other_share)
+
+
+def _number_bins(name: str, kind: str, table: dict, cuts: list[float], integer: bool, totals: tuple[int, int],
+                 min_n: int, max_bins: int) -> list[dict]:
+    edges = [None, *cuts, None]
+    items = [{"lo": edges[i], "hi": edges[i + 1], "n": table.get(i, (0, 0, 0))[0], "g": table.get(i, (0, 0, 0))[1]}
+             for i in range(len(cuts) + 1)]
+    while len(items) > 1 and (empty := [i for i, item in enumerate(items) if item["n"] == 0]):
+        i = empty[0]
+        j = i + 1 if i + 1 < len(items) else i - 1
+        a, b = sorted((i, j))
+        items[a:b + 1] = [_join_intervals(items[a], items[b])]
+    items = _merge(items, totals, min_n, max_bins, _join_intervals)
+    bins = []
+    for item in items:
+        when: dict[str, Any] = {"field": name}
+        if item["lo"] is None and item["hi"] is None:
+            when["op"] = "not_missing"
+        elif item["lo"] is None:
+            when.update(op="lte", max=_num(item["hi"]), max_exclusive=True)
+        elif item["hi"] is None:
+            when.update(op="gte", min=_num(item["lo"]))
+        else:
+            when.update(op="between", min=_num(item["lo"]), max=_num(item["hi"]), max_exclusive=True)
+        if kind == "band" and when["op"] != "not_missing":
+            when["on"] = "midpoint"
+        bins.append({"when": when, "label": _interval_label(name, item["lo"], item["hi"], integer)})
+    return bins + [_missing_bin(name)]
+
+
+def _join_intervals(a: dict, b: dict) -> dict:
+    return {"lo": a["lo"], "hi": b["hi"], "n": a["n"] + b["n"], "g": a["g"] + b["g"]}
+
+
+def _category_bins(name: str, kind: str, table: dict, totals: tuple[int, int], min_n: int,
+                   max_bins: int) -> list[dict]:
+    """Values (or true/false) as sets ordered by good rate; values rarer than half a bin pooled as "other"."""
+    seen = [(value, n, g) for value, (n, g, _) in table.items() if value is not None]
+    items = [{"values": [v], "named": [v], "other": False, "n": n, "g": g} for v, n, g in seen if n >= min_n / 2]
+    rare = [(v, n, g) for v, n, g in seen if n < min_n / 2]
+    if rare:
+        items.append({"values": [v for v, _, _ in rare], "named": [], "other": True,
+                      "n": sum(n for _, n, _ in rare), "g": sum(g for _, _, g in rare)})
+    items.sort(key=lambda item: (_rate(item), str(item["values"])))
+    items = _merge(items, totals, min_n, max_bins,
+                   lambda a, b: {"values": a["values"] + b["values"], "named": a["named"] + b["named"],
+                                 "other": a["other"] or b["other"], "n": a["n"] + b["n"], "g": a["g"] + b["g"]})
+    bins = []
+    for item in items:
+        shown = [_show(v) for v in sorted(item["named"], key=str)]
+        if item["other"]:
+            shown.append("other (rare values)")
+        more = f" +{len(shown) - 3} more" if len(shown) > 3 else ""
+        bins.append({"when": {"field": name, "op": "in", "values": sorted(item["values"], key=str)},
+                     "label": f"{name} {', '.join(shown[:3])}{more}", **({"other": True} if item["other"] else {})})
+    return bins + [_missing_bin(name)]
+
+
+def _list_features(con, relation: str, name: str, missing: dict, totals: tuple[int, int], min_n: int,
+                   settings: dict) -> list[dict]:
+    """One contains/without feature per element common enough on both sides, the most informative first."""
+    n_missing, g_missing, _ = missing.get(True, (0, 0, 0))
+    n_present, g_present = totals[0] - n_missing, totals[1] - g_missing
+    value = _value_sql(name, "list")
+    rows = con.execute(f"SELECT e, count(*), count_if(good)::BIGINT FROM (SELECT good, unnest(list_distinct({value})) "
+                       f"AS e FROM {relation}) WHERE e IS NOT NULL GROUP BY e HAVING count(*) >= {min_n}").fetchall()
+    scored = []
+    for element, n, g in rows:
+        if n_present - n < min_n:
+            continue
+        parts = [{"n": n, "g": g}, {"n": n_present - n, "g": g_present - g}, {"n": n_missing, "g": g_missing}]
+        scored.append((sum(_iv(p, totals) for p in parts), element))
+    features = []
+    for _, element in sorted(scored, key=lambda s: (-s[0], s[1]))[:settings["max_list_elements"]]:
+        bins = [{"when": {"field": name, "op": "contains", "value": element}, "label": f"{name} contains {element}"},
+                {"when": {"field": name, "op": "not_contains", "value": element}, "label": f"{name} without {element}"},
+                _missing_bin(name)]
+        features.append({"name": f"{name}: {element}", "field": name, "kind": "list", "element": element, "bins": bins})
+    return features
+
+
+def _missing_bin(name: str) -> dict:
+    return {"when": {"field": name, "op": "is_missing"}, "label": f"{name} missing", "missing": True}
+
+
+def _interval_label(name: str, lo: float | None, hi: float | None, integer: bool) -> str:
+    """[lo, hi) in words; on whole numbers [51, 201) reads "51-200"."""
+    if lo is None and hi is None:
+        return f"{name} known"
+    if integer:
+        if lo is None:
+            return f"{name} up to {_show(hi - 1)}"
+        if hi is None:
+            return f"{name} {_show(lo)}+"
+        return f"{name} {_show(lo)}" if hi - 1 == lo else f"{name} {_show(lo)}-{_show(hi - 1)}"
+    if lo is None:
+        return f"{name} under {_show(hi)}"
+    if hi is None:
+        return f"{name} {_show(lo)} or more"
+    return f"{name} {_show(lo)} to under {_show(hi)}"
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{int(value):,}" if value.is_integer() else f"{value:,.4g}"
+    return str(value)
+
+
+def _num(value: float) -> float | int:
+    return int(value) if float(value).is_integer() and abs(value) < 2**53 else float(value)
+
+
+def _round_half_up(x: float) -> float:
+    """The rounding the SQL uses (floor(x + 0.5)), so Python and DuckDB agree on every .5."""
+    return math.floor(x + 0.5)
+
+
+# --- WoE and the model -----------------------------------------------------------------------
+
+def _code_sql(feature: dict, present: set[str] | None) -> str | None:
+    """The bin a row falls in: i = bins[i - 1] (the missing bin is last), 0 = unseen value, NULL =
+    the column is absent. The missing test comes first so the bins never see a NULL."""
+    field, kind = feature["field"], feature["kind"]
+    if not _is_present(field, kind, present):
+        return None
+    bins = feature["bins"]
+    whens = [f"WHEN {_missing_sql(field, kind)} THEN {len(bins)}"]
+    whens += [f"WHEN {_criterion_sql(b['when'], kind, present)} THEN {i}" for i, b in enumerate(bins[:-1], 1)]
+    return f"(CASE {' '.join(whens)} ELSE 0 END)"
+
+
+def _attach_woe(con, relation: str, features: list[dict], n: int, n_good: int, min_n: int,
+                settings: dict) -> tuple[list[dict], list[dict]]:
+    """Counts and WoE of the final bins (one SQL pass), information value, and the `min_iv` cut."""
+    if not features:
+        return [], []
+    tables = woe_table(con, relation, [_code_sql(f, None) for f in features], smoothing=settings["smoothing"])
+    kept, dropped = [], []
+    for feature, table in zip(features, tables):
+        iv = 0.0
+        for code, b in enumerate(feature["bins"], 1):
+            rows, good, woe = table.get(code, (0, 0, 0.0))
+            b.update(n=rows, n_good=good, woe=round(woe, 6))
+            if b.get("missing") and rows < min_n:
+                b.update(woe=0.0, neutral=f"fewer than {min_n} rows with {feature['field']} missing: scored as average")
+            iv += ((good / n_good) - (rows - good) / (n - n_good)) * b["woe"]
+        feature["iv"] = round(iv, 4)
+        informative = sum(1 for b in feature["bins"] if b["n"] > 0 and not b.get("neutral")) > 1
+        if not informative or iv < settings["min_iv"]:
+            dropped.append({"field": feature["name"], "iv": feature["iv"],
+                            "reason": f"information value {feature['iv']} below {settings['min_iv']}"
+                            if informative else "a single bin: nothing to tell customers apart"})
+        else:
+            kept.append(feature)
+    return kept, dropped
+
+
+def _logistic(con, relation: str, features: list[dict], l2: float) -> tuple[float, np.ndarray, bool]:
+    """L2-penalised logistic regression of good on WoE, on counts of identical bin patterns."""
+    codes = [_code_sql(f, None) for f in features]
+    aliases = [f"__icp_c{i}" for i in range(len(codes))]
+    data = con.execute(f"SELECT {', '.join(f'{c}::INTEGER AS {a}' for c, a in zip(codes, aliases))}, "
+                       f"count(*)::DOUBLE AS n, count_if(good)::DOUBLE AS g FROM {relation} GROUP BY ALL").fetchnumpy()
+    x = np.column_stack([np.array([0.0] + [b["woe"] for b in f["bins"]])[np.asarray(data[a], dtype=np.int64)]
+                         for f, a in zip(features, aliases)])
+    n, g = np.asarray(data["n"], dtype=float), np.asarray(data["g"], dtype=float)
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        z = w[0] + x @ w[1:]
+        residual = n * expit(z) - g
+        value = float(np.sum(n * np.logaddexp(0, z) - g * z) + 0.5 * l2 * w[1:] @ w[1:])
+        return value, np.concatenate([[residual.sum()], x.T @ residual + l2 * w[1:]])
+
+    start = np.zeros(len(features) + 1)
+    start[0] = math.log(g.sum() / (n.sum() - g.sum()))
+    result = minimize(loss, start, jac=True, method="L-BFGS-B",
+                      bounds=[(None, None)] + [(0, None)] * len(features), options={"maxiter": 500})
+    return float(result.x[0]), result.x[1:], bool(result.success)
+
+
+# --- scoring SQL --------------------------------------------------------------------------------
+
+def _score_exprs(card: dict, present: set[str] | None) -> dict[str, str]:
+    features = card["features"]
+    codes = [_code_sql(f, present) for f in features]
+    points = [_points_sql(f, c) for f, c in zip(features, codes)]
+    total = f"({card['intercept_points']} + {' + '.join(points)})"
+    scale = card["fit_score"]
+    slope = scale["fit_per_doubling"] / card["scaling"]["pdo"]
+    fit = (f"CAST(least(100, greatest(0, floor({scale['fit_at_average_odds']} + ({total} - "
+           f"{_lit(scale['points_at_average_odds'])}) * {_lit(slope)} + 0.5))) AS INTEGER)")
+    entries = [f"{{'k': -abs({p}), 'i': {i}, 'p': {p}, 'c': {c}}}" for i, (p, c) in enumerate(zip(points, codes)) if c]
+    texts = " ".join(f"WHEN {i} THEN {_reason_text(f)}" for i, (f, c) in enumerate(zip(features, codes)) if c)
+    reasons = (f"nullif(array_to_string(list_transform(list_slice(list_sort(list_filter([{', '.join(entries)}], "
+               f"lambda r: r.p <> 0)), 1, {REASONS}), lambda r: printf('%+d ', r.p) || CASE r.i {texts} END), '; '), '')"
+               if entries else "NULL::VARCHAR")
+    unseen = [f"CASE WHEN {c} = 0 THEN {_lit(f['field'])} END"
+              for f, c in zip(features, codes) if c and f["kind"] == "category"]
+    fields = {f["field"]: f["kind"] for f in features}
+    missing = [f"CASE WHEN {_missing_sql(name, kind) if _is_present(name, kind, present) else 'TRUE'} "
+               f"THEN {_lit(name)} END" for name, kind in fields.items()]
+    return {
+        "icp_points": f"CAST({total} AS INTEGER)",
+        "icp_fit_score": fit,
+        "icp_priority": "CASE " + " ".join(f"WHEN {fit} >= {t} THEN '{p}'" for p, t in PRIORITIES[:-1])
+                        + f" ELSE '{PRIORITIES[-1][0]}' END",
+        "icp_grade": "CASE " + " ".join(f"WHEN {fit} >= {t} THEN '{g}'" for g, t in GRADES[:-1])
+                     + f" ELSE '{GRADES[-1][0]}' END",
+        "icp_reasons": reasons,
+        "icp_unseen": _name_list(unseen),
+        "icp_missing_fields": _name_list(missing),
+    }
+
+
+def _points_sql(feature: dict, code: str | None) -> str:
+    if code is None:
+        return "0"
+    whens = " ".join(f"WHEN {i} THEN {b['points']}" for i, b in enumerate(feature["bins"], 1))
+    return f"(CASE {code} {whens} ELSE 0 END)"
+
+
+def _reason_text(feature: dict) -> str:
+    """SQL for a reason's words given its bin code r.c: categories show the record's own value."""
+    labels = "[" + ", ".join(_lit(b["label"]) for b in feature["bins"]) + "]"
+    if feature["kind"] != "category":
+        return f"{labels}[r.c]"
+    field = feature["field"]
+    return (f"CASE WHEN r.c = {len(feature['bins'])} THEN {_lit(field + ' missing')} "
+            f"ELSE {_lit(field + ' ')} || {_value_sql(field, 'category')} END")
+
+
+def _name_list(cases: list[str]) -> str:
+    if not cases:
+        return "NULL::VARCHAR[]"
+    return f"nullif(list_filter([{', '.join(cases)}], lambda x: x IS NOT NULL), [])"
+
+
+# --- evaluation and bands ---------------------------------------------------------------------
+
+def _evaluate(con, table: str, fields: dict[str, str], time_column: str | None, group_column: str | None,
+              holdout_share: float, settings: dict, pdo: float, base_points: float, base_odds: float | None) -> dict:
+    """Fit on the older rows, score the newest: AUC, lift by decile and band, calibration."""
+    sides = con.execute(f"SELECT __icp_holdout, count(*), count_if(good)::BIGINT, min(__icp_t), max(__icp_t) "
+                        f"FROM {table} GROUP BY ALL").fetchall()
+    by_side = {holdout: {"n": n, "n_good": g, "n_not_good": n - g,
+                         **({"first": str(first), "last": str(last)} if first is not None else {})}
+               for holdout, n, g, first, last in sides}
+    train, holdout = by_side.get(False, {"n": 0, "n_good": 0, "n_not_good": 0}), by_side.get(True)
+    dated = time_column is not None and "first" in (holdout or {})
+    out: dict[str, Any] = {
+        "split": "time" if dated else "row_order", "time_column": time_column if dated else None,
+        "group_column": group_column, "holdout_share": holdout_share, "train": train, "holdout": holdout,
+        "model": "bins, WoE and coefficients fitted on the train rows only; the published points are "
+                 "refit on all rows, so these figures describe the procedure on older data",
+        "warnings": [],
+    }
+    if not dated:
+        out["warnings"].append("no usable date column: the holdout is the last rows by import order, not the "
+                               "newest customers, so it does not show how the score ages")
+    small = (holdout is None or min(holdout["n_good"], holdout["n_not_good"]) < MIN_HOLDOUT_CLASS
+             or min(train["n_good"], train["n_not_good"]) < MIN_HOLDOUT_CLASS)
+    if small:
+        out["status"] = "too_small"
+        out["reason"] = (f"the holdout needs at least {MIN_HOLDOUT_CLASS} good and {MIN_HOLDOUT_CLASS} not-good rows "
+                         f"(and the train side as many); it has {holdout['n_good'] if holdout else 0} and "
+                         f"{holdout['n_not_good'] if holdout else 0}: accuracy is not measured")
+        out["warnings"].append(out["reason"])
+        return out
+    card = _fit(con, f"(SELECT * FROM {table} WHERE NOT __icp_holdout)", fields, settings, pdo, base_points, base_odds)
+    if not card["features"]:
+        out.update(status="no_signal", reason="no field carried signal on the train rows: the holdout scores "
+                                              "would all be equal")
+        out["warnings"].append(out["reason"])
+        return out
+    exprs = _score_exprs(card, None)
+    scaling = card["scaling"]
+    scored = (f"(SELECT _row, good, {exprs['icp_points']} AS pts, {exprs['icp_priority']} AS priority, "
+              f"{exprs['icp_grade']} AS grade FROM {table} WHERE __icp_holdout)")
+    n, n_good = holdout["n"], holdout["n_good"]
+    base_rate = n_good / n
+    counts = con.execute(f"SELECT count_if(good)::BIGINT AS g, count_if(NOT good)::BIGINT AS b FROM {scored} "
+                         "GROUP BY pts ORDER BY pts").fetchnumpy()
+    auc = _auc(np.asarray(counts["g"], dtype=float), np.asarray(counts["b"], dtype=float))
+    predicted = f"1 / (1 + exp(-(pts - {_lit(scaling['offset'])}) / {_lit(scaling['factor'])}))"
+    deciles = con.execute(f"""
+        SELECT decile, count(*), count_if(good)::BIGINT, avg({predicted}), min(pts), max(pts)
+        FROM (SELECT *, ntile(10) OVER (ORDER BY pts DESC, _row) AS decile FROM {scored})
+        GROUP BY decile ORDER BY decile""").fetchall()
+    out.update(status="ok", auc=round(auc, 4), auc_interval=[round(v, 4) for v in _auc_interval(auc, n_good, n - n_good)])
+    out["deciles"] = [{"decile": d, "n": k, "n_good": g, "good_rate": round(g / k, 4),
+                       "lift": round(g / k / base_rate, 3), "predicted": round(p, 4), "points": [lo, hi]}
+                      for d, k, g, p, lo, hi in deciles]
+    out["calibration"] = [{"decile": row["decile"], "predicted": row["predicted"], "observed": row["good_rate"]}
+                          for row in out["deciles"]]
+    for column, table_name, levels in (("priority", "bands", PRIORITIES), ("grade", "grades", GRADES)):
+        stats = {key: (k, g) for key, k, g in con.execute(
+            f"SELECT {column}, count(*), count_if(good)::BIGINT FROM {scored} GROUP BY ALL").fetchall()}
+        out[table_name] = [{column: level, "n": stats.get(level, (0, 0))[0], "share": round(stats.get(level, (0, 0))[0] / n, 4),
+                            "n_good": stats.get(level, (0, 0))[1],
+                            **_rate_and_lift(*stats.get(level, (0, 0)), base_rate)} for level, _ in levels]
+    if auc < 0.6:
+        out["warnings"].append(f"holdout AUC {auc:.2f}: the score barely ranks the newest customers better than chance")
+    return out
+
+
+def _rate_and_lift(n: int, good: int, base_rate: float) -> dict:
+    if n == 0:
+        return {"good_rate": None, "lift": None}
+    return {"good_rate": round(good / n, 4), "lift": round(good / n / base_rate, 3)}
+
+
+def _auc(good: np.ndarray, not_good: np.ndarray) -> float:
+    """Mann-Whitney AUC from counts per score (ascending), ties counted half."""
+    below = np.concatenate([[0], np.cumsum(not_good)[:-1]])
+    return float(np.sum(good * (below + 0.5 * not_good)) / (good.sum() * not_good.sum()))
+
+
+def _auc_interval(auc: float, n_good: int, n_not_good: int) -> tuple[float, float]:
+    """Hanley & McNeil (1982) 95% interval."""
+    q1, q2 = auc / (2 - auc), 2 * auc * auc / (1 + auc)
+    se = math.sqrt(max(auc * (1 - auc) + (n_good - 1) * (q1 - auc * auc) + (n_not_good - 1) * (q2 - auc * auc), 0)
+                   / (n_good * n_not_good))
+    return max(0.0, auc - 1.96 * se), min(1.0, auc + 1.96 * se)
+
+
+def _band_tables(con, table: str, card: dict, evaluation: dict) -> tuple[list[dict], list[dict]]:
+    """Priority bands and grades: thresholds, what they mean in odds, observed good rates."""
+    exprs = _score_exprs(card, None)
+    average = card["fit_score"]["average_odds"]
+    n, n_good = con.execute(f"SELECT count(*), count_if(good)::BIGINT FROM {table}").fetchall()[0]
+    out = []
+    for column, name, levels in (("icp_priority", "bands", PRIORITIES), ("icp_grade", "grades", GRADES)):
+        stats = {key: (k, g) for key, k, g in con.execute(
+            f"SELECT {exprs[column]}, count(*), count_if(good)::BIGINT FROM {table} GROUP BY ALL").fetchall()}
+        holdout = {row[column.removeprefix("icp_")]: row for row in evaluation.get(name, [])}
+        rows = []
+        for level, threshold in levels:
+            multiple = 2 ** ((threshold - FIT_AT_AVERAGE) / FIT_PER_DOUBLING) if threshold > 0 else None
+            k, g = stats.get(level, (0, 0))
+            row = {column.removeprefix("icp_"): level, "min_score": threshold,
+                   "odds_vs_average": round(multiple, 3) if multiple else None,
+                   "min_probability": round(average * multiple / (1 + average * multiple), 4) if multiple else None,
+                   "n": k, "share": round(k / n, 4), "n_good": g, **_rate_and_lift(k, g, n_good / n)}
+            if level in holdout:
+                row["holdout_good_rate"] = holdout[level]["good_rate"]
+                row["holdout_n"] = holdout[level]["n"]
+            rows.append(row)
+        out.append(rows)
+    return out[0], out[1]
+
+
+def _band_warnings(card: dict) -> list[str]:
+    empty = [b["priority"] for b in card["bands"] if b["n"] == 0]
+    if not empty:
+        return []
+    return [f"no customer falls in the {' or '.join(empty)} priority band: the fields available do not single "
+            "out such a group (the bands are odds multiples of the average, not quotas)"]

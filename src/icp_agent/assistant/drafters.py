@@ -1,0 +1,136 @@
+"""Drafters: the writing step behind one interface, checked by the same grounding checker.
+
+The offline drafter (the default, no key needed) writes every artefact from evidence
+through jinja2 templates: plain, correct, cited. The Claude drafter (see orchestrator)
+writes richer prose from the same evidence. Either way a claim that fails the grounding
+check is dropped and reported, never shipped silently; nothing a drafter writes changes
+a score, a tier, a criterion or a disqualifier.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from ..analysis.personas import ROLES
+from ..evidence import EvidenceItem
+from ..models import IcpDocument
+from .grounding import Claim, Problem, check_claims
+
+OFFLINE_DRAFTER = "offline-templates"
+OFFLINE_VERSION = "1"
+SECTIONS = {
+    "objections": r"\b(price|pricing|expensive|cost|per login|per seat|risk|concern|worried|security review|"
+                  r"not sure|hesitant|push ?back)\b",
+    "pains": r"\b(manual|spreadsheet|frustrat|hard to|struggl|pain|blind|guess|chas|too long|late|messy|errors?)\b",
+    "how_they_buy": r"\b(trial|pilot|procurement|contract|approval|approve|budget|sign[- ]off|legal|rfp|vendor)\b",
+    "where_they_research": r"\b(g2|peer|peers|community|linkedin|webinar|analyst|gartner|referr|podcast|slack group|"
+                           r"newsletter|conference)\b",
+    "goals": r"\b(want|need|goal|visibility|accura|forecast|faster|save|grow|scale|audit|compliance|confidence)\b",
+}
+THEMES = {
+    "Pipeline visibility and forecasting": r"\b(pipeline|forecast|visibility|accura)",
+    "CRM / Salesforce integration": r"\b(salesforce|integrat|crm|sync)",
+    "Compliance and audit trails": r"\b(complian|audit|regulat|risk)",
+    "Price and value": r"\b(price|pricing|expensive|cost|per login|per seat|budget|value)",
+    "Project-based work and usage": r"\b(project|campaign|usage|log ?in|seasonal)",
+    "Onboarding and support": r"\b(onboard|support|training|implement|set ?up)",
+}
+
+
+@lru_cache(maxsize=1)
+def _macros():
+    env = Environment(loader=PackageLoader("icp_agent.assistant", "templates"), undefined=StrictUndefined,
+                      autoescape=False)
+    return env.get_template("offline.j2").module
+
+
+def _role_of_speaker(speaker: str | None) -> str | None:
+    match = re.search(r"\(([^)]+)\)", speaker or "")
+    return match.group(1).strip().lower() if match else None
+
+
+def _section_of(text: str) -> str:
+    low = text.lower()
+    return next((name for name, pattern in SECTIONS.items() if re.search(pattern, low)), "goals")
+
+
+def draft_personas(evidence_for_tier: dict, tier: dict) -> list[dict[str, Any]]:
+    """One persona per buying role of a tier, from its title counts and interview quotes."""
+    macros = _macros()
+    personas = []
+    quotes_by_role: dict[str, list[dict]] = {}
+    for q in evidence_for_tier.get("quotes", []):
+        quotes_by_role.setdefault(_role_of_speaker(q.get("speaker")) or "", []).append(q)
+    for role in ROLES:
+        summary = evidence_for_tier["roles"].get(role, {"n": 0})
+        claims, gaps = [], []
+        if summary.get("n"):
+            claims.append({"section": "who", "text": str(macros.who(tier["name"], role, summary)),
+                           "evidence": [summary["evidence"]]})
+            claims.append({"section": "who", "text": str(macros.seniority(role, summary)),
+                           "evidence": [summary["evidence"]]})
+        else:
+            gaps.append(f"no contacts with the buying role {role} on this tier's won deals")
+        for q in quotes_by_role.get(role, []):
+            claims.append({"section": _section_of(q["quote"]), "text": str(macros.quote(q)),
+                           "evidence": [q["evidence"]]})
+        covered = {c["section"] for c in claims}
+        gaps += [f"no interview evidence on {name.replace('_', ' ')} yet" for name in SECTIONS if name not in covered]
+        personas.append({"segment": tier["segment"], "tier": tier["tier"], "tier_name": tier["name"], "role": role,
+                         "title_patterns": [t["value"] for t in summary.get("titles", [])],
+                         "claims": claims, "gaps": gaps})
+    return personas
+
+
+def draft_rationales(icp: IcpDocument) -> list[dict[str, Any]]:
+    macros = _macros()
+    group = {"health": "customers are in the bottom 20% by health", "won": "deals were lost",
+             "column": f"customers have {icp.health.good_column} = false"}[icp.health.definition]
+    out = []
+    for d in icp.negative_icp:
+        labels = " AND ".join(c.label for c in d.criteria)
+        out.append({"disqualifier": labels, "claims": [{"section": "rationale", "text": str(
+            macros.rationale(labels, d.metrics, group)), "evidence": list(d.evidence)}]})
+    return out
+
+
+def draft_tier_narratives(icp: IcpDocument, evidence: dict[str, EvidenceItem]) -> list[dict[str, Any]]:
+    macros = _macros()
+    return [{"tier_name": t.name, "claims": [{"section": "narrative", "text": str(macros.tier_narrative(
+        evidence[t.evidence[0]].statement)), "evidence": [t.evidence[0]]}]} for t in icp.tiers if t.evidence]
+
+
+def draft_themes(quotes: list[dict]) -> list[dict[str, Any]]:
+    """Interview themes by keyword, each with its verbatim quotes (deduplicated across tiers)."""
+    macros = _macros()
+    seen: set[str] = set()
+    themes: dict[str, list[dict]] = {}
+    for q in quotes:
+        if q["evidence"] in seen:
+            continue
+        seen.add(q["evidence"])
+        for theme, pattern in THEMES.items():
+            if re.search(pattern, q["quote"].lower()):
+                themes.setdefault(theme, []).append({"section": "theme", "text": str(macros.quote(q)),
+                                                     "evidence": [q["evidence"]]})
+                break
+    return [{"theme": name, "claims": claims} for name, claims in themes.items()]
+
+
+def ground(drafts: list[dict[str, Any]], evidence: dict[str, EvidenceItem]) -> tuple[list[dict], list[Problem]]:
+    """Drop every claim that fails the checker; return the drafts kept and the problems found."""
+    problems: list[Problem] = []
+    for draft in drafts:
+        kept = []
+        for claim in draft["claims"]:
+            found = check_claims([Claim(text=claim["text"], evidence=claim["evidence"])], evidence)
+            if found:
+                problems += found
+            else:
+                kept.append(claim)
+        draft["claims"] = kept
+    return drafts, problems
