@@ -482,3 +482,116 @@ def refresh(ws: Workspace, data_dir: str | Path | None, out_dir: str | Path, *, 
     if result is not None:
         files.append(_write(out / "drift.json", json.dumps(result, indent=2, default=str)))
     return RefreshResult(imported=imported, icp=icp, diff=result, files=files)
+
+
+def get_persona_evidence(ws: Workspace, segment: str = "ICP 1", tier: int = 1, version: str | None = None) -> dict:
+    """Titles, seniority, departments per buying role on a tier's won deals, and its interview quotes.
+
+    Every count and quote becomes an evidence item of the version, so drafts can cite them.
+    """
+    from .analysis.personas import persona_evidence
+    from .assistant.offline import tier_tables
+    from .evidence import Ledger
+
+    icp = current_icp(ws, version)
+    if not any(t.segment == segment and t.tier == tier for t in icp.tiers):
+        known = ", ".join(f"{t.segment} Tier {t.tier}" for t in icp.tiers) or "none (no significant ICP)"
+        raise UserError(f"no {segment} Tier {tier} in ICP {icp.id}", hint=f"tiers: {known}")
+    ledger = Ledger()
+    with ws.transaction() as con:
+        result = persona_evidence(con, icp, segment, tier, tier_tables(ws, con, icp), ledger)
+        _store_evidence(con, icp, ledger)
+    return result
+
+
+def _store_evidence(con, icp: IcpDocument, ledger) -> None:
+    """Add items to a version's ledger (the table and icp.json's evidence list), replacing same ids."""
+    ids = [i.id for i in ledger.all()]
+    if not ids:
+        return
+    con.execute("DELETE FROM evidence WHERE version_id = ? AND list_contains(?, evidence_id)", [icp.id, ids])
+    ledger.save(con, icp.id)
+    icp.evidence = [e for e in icp.evidence if e["id"] not in set(ids)] + [i.model_dump() for i in ledger.all()]
+    con.execute("UPDATE icp_versions SET icp = ? WHERE version_id = ?", [icp.model_dump_json(), icp.id])
+
+
+def version_evidence(ws: Workspace, version: str | None = None) -> dict[str, EvidenceItem]:
+    """Every evidence item of a version, by id (what the grounding checker checks against)."""
+    import json
+
+    icp = current_icp(ws, version)
+    with ws.connect() as con:
+        rows = con.execute("SELECT evidence_id, kind, statement, metrics, n, query FROM evidence WHERE version_id = ?",
+                           [icp.id]).fetchall()
+    return {r[0]: EvidenceItem(id=r[0], kind=r[1], statement=r[2], metrics=json.loads(r[3]), n=r[4], query=r[5])
+            for r in rows}
+
+
+class DraftClaim(BaseModel):
+    section: str = Field("", description="who / goals / pains / objections / how_they_buy / where_they_research / "
+                                         "rationale / narrative / theme")
+    text: str = Field(description="one statement")
+    evidence: list[str] = Field(default_factory=list, description="the evidence ids it rests on")
+
+
+class DraftPersona(BaseModel):
+    segment: str = Field(description="ICP 1, ICP 2, ...")
+    tier: int = Field(ge=1, le=3)
+    role: Literal["champion", "economic buyer", "technical buyer", "end user", "blocker"]
+    title_patterns: list[str] = Field(default_factory=list)
+    claims: list[DraftClaim]
+
+
+class DraftRationale(BaseModel):
+    disqualifier: str = Field(description="the disqualifier's criteria as shown in the ICP, e.g. "
+                                          "'industry = Marketing and Advertising'")
+    claims: list[DraftClaim]
+
+
+class SaveDraftsResult(BaseModel):
+    saved: bool
+    version: str
+    problems: list[dict] = Field(default_factory=list, description="every claim refused and why")
+    personas_saved: int = 0
+    rationales_saved: int = 0
+
+
+def save_drafts(ws: Workspace, *, personas: list[DraftPersona] | None = None,
+                rationales: list[DraftRationale] | None = None, drafter: str = "client", model: str | None = None,
+                version: str | None = None) -> SaveDraftsResult:
+    """Save drafted personas / negative-ICP rationale into the ICP version, only if every claim is grounded.
+
+    A draft with any claim that cites nothing, cites an unknown id, misquotes a number or
+    a quote is refused whole, with the list of offending claims, so the writer can fix it.
+    Scores, tiers, criteria and disqualifiers are never touched.
+    """
+    from .assistant.grounding import Claim, check_claims
+
+    icp = current_icp(ws, version)
+    evidence = version_evidence(ws, icp.id)
+    personas, rationales = personas or [], rationales or []
+    claims = [c for p in personas for c in p.claims] + [c for r in rationales for c in r.claims]
+    problems = check_claims([Claim(text=c.text, evidence=c.evidence) for c in claims], evidence)
+    known = {" AND ".join(c.label for c in d.criteria): d for d in icp.negative_icp}
+    problems_out = [p.model_dump() for p in problems]
+    for r in rationales:
+        if r.disqualifier not in known:
+            problems_out.append({"claim": r.disqualifier, "problem": "not a disqualifier of this ICP; known: "
+                                                                     + "; ".join(known)})
+    tiers = {(t.segment, t.tier) for t in icp.tiers}
+    for p in personas:
+        if (p.segment, p.tier) not in tiers:
+            problems_out.append({"claim": f"{p.segment} Tier {p.tier}", "problem": "no such tier in this ICP"})
+    if problems_out:
+        return SaveDraftsResult(saved=False, version=icp.id, problems=problems_out)
+    for p in personas:
+        icp.personas = [x for x in icp.personas if (x["segment"], x["tier"], x["role"]) != (p.segment, p.tier, p.role)]
+        icp.personas.append({**p.model_dump(), "tier_name": f"{p.segment} Tier {p.tier}", "drafter": drafter,
+                             "model": model, "gaps": []})
+    for r in rationales:
+        known[r.disqualifier].rationale = " ".join(c.text for c in r.claims)
+    icp.drafting = {**icp.drafting, "last_saved_by": drafter, "model": model}
+    validate_icp(icp.model_dump(mode="json"))
+    with ws.transaction() as con:
+        con.execute("UPDATE icp_versions SET icp = ? WHERE version_id = ?", [icp.model_dump_json(), icp.id])
+    return SaveDraftsResult(saved=True, version=icp.id, personas_saved=len(personas), rationales_saved=len(rationales))
