@@ -14,7 +14,7 @@ from icp_agent.models import (Criterion, DatasetInfo, Disqualifier, HealthSummar
                               RetentionCurve, Tier)
 from icp_agent.render import charts
 from icp_agent.render.document import blocks, render_html, render_markdown
-from icp_agent.render.templating import fence, md, metric_items, pval
+from icp_agent.render.templating import fence, md, metric_items, metric_notes, pval
 
 EVIL = '<script>alert(1)</script> & "Co"'
 
@@ -45,24 +45,23 @@ def make_icp(evil: str | None = None) -> IcpDocument:
     """A realistic ICP: two segments, tiers 1-3, two disqualifiers, ten patterns, KM curves, personas,
     a scorecard and a validation. `evil` replaces one criterion label and one evidence statement."""
     ev = Evidence()
-    health_id = ev.add("health_definition", "health", "Good is defined as: a 0-100 health score from retention, NRR, "
-                       "support burden; good = top 20%. 1,200 customers were scored: 240 good and 240 bad; 87 customers "
-                       "younger than 6 months were left out of retention.", {"n": 1200, "n_good": 240, "n_bad": 240,
-                                                                             "censored": 87,
-                                                                             "weights": {"retention": 0.4,
-                                                                                         "nrr": 0.4, "support": 0.2}},
-                       n=1200, query="CREATE TABLE frame AS SELECT ... -- health ```fenced``` inside")
+    weights = {"retention": 0.4, "nrr": 0.4, "support": 0.2}
+    health_id = ev.add("health_definition", "health",
+                       "Good is defined as: a 0-100 health score from retention, NRR, support burden; good = top 20%. "
+                       "1,200 customers were scored: 240 good and 240 bad; 87 customers younger than 6 months were "
+                       "left out of retention.",
+                       {"n": 1200, "n_good": 240, "n_bad": 240, "censored": 87, "weights": weights}, n=1200,
+                       query="CREATE TABLE frame AS SELECT ... -- health ```fenced``` inside")
     cohort_metrics = {"top": {"n": 240, "health_mean": 88.2, "churn_rate": 0.021, "nrr_median": 1.18},
                       "middle": {"n": 720, "health_mean": 52.4, "churn_rate": 0.094, "nrr_median": 1.01},
                       "bottom": {"n": 240, "health_mean": 14.9, "churn_rate": 0.412, "nrr_median": 0.84}}
-    cohort_ids = [ev.add("cohort", f"health:{c}", f"Cohort {c}: {m['n']} customers, churn {100 * m['churn_rate']:.1f}%.",
-                         m, n=m["n"]) for c, m in cohort_metrics.items()]
+    cohort_ids = [ev.add("cohort", f"health:{c}", f"Cohort {c}: {m['n']} customers, churn "
+                         f"{100 * m['churn_rate']:.1f}%.", m, n=m["n"]) for c, m in cohort_metrics.items()]
     health = HealthSummary(
         definition="health", entity="customer", description="a 0-100 health score from retention, NRR and support "
         "burden (weights retention 0.4, nrr 0.4, support 0.2); good = top 20%, bad = bottom 20%", n=1200, n_good=240,
-        n_bad=240, components=["retention", "nrr", "support"], weights={"retention": 0.4, "nrr": 0.4, "support": 0.2},
-        censored=87, min_tenure_months=6, as_of="2026-10-31", cohort_sizes={c: m["n"] for c, m in cohort_metrics.items()},
-        cohort_metrics=cohort_metrics,
+        n_bad=240, components=list(weights), weights=weights, censored=87, min_tenure_months=6, as_of="2026-10-31",
+        cohort_sizes={c: m["n"] for c, m in cohort_metrics.items()}, cohort_metrics=cohort_metrics,
         histogram={"top": [0, 0, 0, 0, 0, 0, 0, 31, 118, 91], "middle": [0, 0, 0, 42, 188, 236, 207, 47, 0, 0],
                    "bottom": [39, 96, 88, 17, 0, 0, 0, 0, 0, 0]},
         evidence=[health_id, *cohort_ids])
@@ -141,20 +140,23 @@ def make_icp(evil: str | None = None) -> IcpDocument:
                                   ("bottom", "cohort", 240, 0.03), (tiers[0].name, "tier", 180, 0.003),
                                   (tiers[3].name, "tier", 150, 0.004)):
         points = km(n, churn)
-        eid = ev.add("retention_curve", f"{kind}|{group}", f"Retention of {group}.", {"n": n, "events": int(n * churn * 20)},
-                     n=n)
-        retention.append(RetentionCurve(group=group, kind=kind, n=n, events=int(n * churn * 20), points=points,
-                                        evidence=eid))
+        events = int(n * churn * 20)
+        eid = ev.add("retention_curve", f"{kind}|{group}", f"Retention of {group}.", {"n": n, "events": events}, n=n)
+        retention.append(RetentionCurve(group=group, kind=kind, n=n, events=events, points=points, evidence=eid))
     personas = [
-        {"tier": "ICP 1 Tier 1", "role": "Champion: Head of Revenue Operations", "drafter": "offline",
-         "claims": [{"text": "Signed 38% of won deals in this tier.", "evidence": [tiers[0].evidence[0]]},
-                    {"text": f"Interviews name Salesforce hygiene as the pain ({patterns[3].evidence}).",
-                     "evidence": [patterns[3].evidence]}]},
-        {"tier": "ICP 1 Tier 1", "role": "Economic buyer: CFO", "drafter": "offline", "seniority": "C-level",
+        {"segment": "ICP 1", "tier": 1, "tier_name": "ICP 1 Tier 1", "role": "champion",
+         "title_patterns": ["Head of Revenue Operations", "RevOps Manager"],
+         "claims": [{"section": "who", "text": "Signed 38% of won deals in this tier.",
+                     "evidence": [tiers[0].evidence[0]]},
+                    {"section": "pains", "evidence": [patterns[3].evidence],
+                     "text": f"Interviews name Salesforce hygiene as the pain ({patterns[3].evidence})."}],
+         "gaps": ["no interview evidence on objections yet"], "drafter": "offline-templates", "model": None},
+        {"tier": "ICP 1 Tier 1", "role": "Economic buyer: CFO", "drafter": "offline-templates", "seniority": "C-level",
          "claims": [{"text": "Approves deals above 20k ACV.", "evidence": [tiers[0].evidence[0]]}]},
     ]
     scorecard = {"model": "points", "thresholds": {"A": 70, "B": 40},
-                 "points": [{"criterion": "industry = Computer Software", "points": 30, "evidence": patterns[1].evidence},
+                 "points": [{"criterion": "industry = Computer Software", "points": 30,
+                             "evidence": patterns[1].evidence},
                             {"criterion": "uses Salesforce", "points": 20, "evidence": patterns[3].evidence},
                             {"criterion": "employees <50", "points": -25, "evidence": patterns[8].evidence}],
                  "holdout": {"auc": 0.74, "precision": 0.61, "n": 240}}
@@ -250,7 +252,8 @@ def test_markdown_has_every_section_and_every_evidence_id(icp):
     assert cited and cited <= {e["id"].lower() for e in icp.evidence}
     assert "87 customers younger than 6 months were left out of retention" in text
     assert "too broad: matches 62%" in text and "too narrow" in text
-    assert "Drafted by the offline drafter" in text
+    assert "Drafted by the offline-templates drafter" in text
+    assert "### ICP 1 Tier 1\n\n#### Champion\n" in text and "**Pains**" in text and "Gaps: no interview" in text
 
 
 def test_markdown_formats_numbers_and_fences_queries(icp):
@@ -335,12 +338,21 @@ def test_charts_escape_and_scale(icp):
 def test_generic_blocks_make_tables():
     made = blocks({"model": "points", "points": [{"criterion": "a", "points": 3, "evidence": "Eabcdef12"}],
                    "economics": {"icp": {"win_rate": 0.3}, "non_icp": {"win_rate": 0.1}},
-                   "holdout": {"auc": 0.7, "split": {"train": 10}}})
-    kinds = [(b.kind, b.title) for b in made]
-    assert kinds == [("pairs", ""), ("table", "points"), ("table", "economics"), ("heading", "holdout"),
-                     ("pairs", ""), ("heading", "split"), ("pairs", "")]
-    assert made[1].rows[0][-1].cites == ["Eabcdef12"]
-    assert [c.text for c in made[2].rows[0]] == ["ICP", "30.0%"] and made[2].numeric(1)
+                   "holdout": {"auc": 0.7, "churn_evidence": "E12345678", "split": {"train": 10}}})
+    assert [(b.kind, b.title) for b in made] == [
+        ("pairs", ""), ("table", "points"), ("heading", "economics"), ("table", ""), ("heading", "holdout"),
+        ("pairs", ""), ("heading", "split"), ("pairs", "")]
+    assert made[1].columns == ["criterion", "points", "evidence"] and made[1].rows[0][-1].cites == ["Eabcdef12"]
+    assert [c.text for c in made[3].rows[0]] == ["ICP", "30.0%"] and made[3].numeric(1)
+    assert made[5].rows[1][1].cites == ["E12345678"]
+
+
+def test_intervals_follow_what_they_bound():
+    rate = {"n": 10, "rate": 0.5, "ci_low": 0.2, "ci_high": 0.8}
+    mean = {"n": 10, "mean": 37773.4, "ci_low": 35041.6, "ci_high": 40505.3}
+    assert ("95% CI", "20.0%–80.0%") in metric_items(rate)
+    assert ("95% CI", "35,042–40,505") in metric_items(mean)
+    assert metric_notes({"n": 3, "win_rate_note": "not measurable"}) == [("win rate", "not measurable")]
 
 
 def test_number_formats():

@@ -28,28 +28,30 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import anyio.from_thread
 import anyio.to_thread
+import pydantic_core
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
 from . import __version__, toolkit
 from .errors import UserError
 from .evidence import EvidenceItem
-from .models import (ColumnReport, DatasetInfo, Disqualifier, HealthSummary, IcpDocument, LinkReport, PatternStat,
-                     RejectedRow, RetentionCurve, RoleName, Tier)
+from .models import ColumnReport, IcpDocument, LinkReport, RejectedRow, RoleName
 from .query import QueryResult, run_readonly_query
 from .toolkit import AnalysisOptions, PlannedFile
 from .workspace import DEFAULT_PATH, Workspace
 
-log = logging.getLogger("icp_agent.server")
 T = TypeVar("T")
 
 QUERY_TIMEOUT_S = 10
 QUERY_MAX_CHARS = 20000
 DEFAULT_OUT = "icp-out"
-Section = Literal["health", "tiers", "negative_icp", "patterns", "retention", "personas", "scorecard", "validation"]
-DEFAULT_SECTIONS: tuple[Section, ...] = ("health", "tiers", "negative_icp")
+ICP_VIEW_MAX_CHARS = 30000  # ~7.5k tokens: get_icp leaves out whole sections past this, and says which
+ICP_HEADER = ("id", "created_at", "status", "statement", "no_icp_reason", "dataset", "warnings")
+SECTIONS = tuple(name for name in IcpDocument.model_fields if name not in {*ICP_HEADER, "schema_version", "evidence"})
+Section = Literal[SECTIONS]  # every part of icp.json but its header and the evidence list (list_evidence has that)
+DEFAULT_SECTIONS = ("health", "tiers", "negative_icp")
 
 INSTRUCTIONS = """\
 icp-agent turns a B2B company's CRM exports into a data-backed Ideal Customer Profile.
@@ -95,7 +97,7 @@ class DataRoots:
         """The folder's entries and those of its subfolders: where the importer looks for exports and notes."""
         for entry in folder.iterdir():
             yield entry
-            if entry.is_dir() and not entry.is_symlink():
+            if entry.is_dir():
                 yield from entry.iterdir()
 
 
@@ -239,24 +241,22 @@ class BuildSummary(BaseModel):
                    warnings=icp.warnings)
 
 
-class IcpView(BaseModel):
-    id: str
-    created_at: datetime
-    status: str
-    statement: str
-    no_icp_reason: str | None
-    dataset: DatasetInfo
-    warnings: list[str]
-    sections: list[Section] = Field(description="the sections included below; the others are null")
-    health: HealthSummary | None = None
-    tiers: list[Tier] | None = None
-    negative_icp: list[Disqualifier] | None = None
-    patterns: list[PatternStat] | None = None
-    patterns_page: Page | None = None
-    retention: list[RetentionCurve] | None = None
-    personas: list[dict[str, Any]] | None = None
-    scorecard: dict[str, Any] | None = None
-    validation: dict[str, Any] | None = None
+def _icp_view_model() -> type[BaseModel]:
+    """IcpDocument with every section optional, plus paging: a section icp.json gains appears without an edit."""
+    document = IcpDocument.model_fields
+    fields: dict[str, Any] = {name: (document[name].annotation, document[name]) for name in ICP_HEADER}
+    fields |= {name: (document[name].annotation | None, Field(None, description=document[name].description))
+               for name in SECTIONS}
+    return create_model(
+        "IcpView", __doc__="The ICP's header and the sections asked for; the others are null.", **fields,
+        sections=(list[str], Field(description="the sections included")),
+        omitted_sections=(list[str], Field(description="sections asked for but left out to keep the answer short: "
+                                                       "ask for them in another call")),
+        pages=(dict[str, Page], Field(description="for each list section included, the page of it returned")),
+        truncated=(bool, Field(description="true when a section was omitted or a list section has more items")))
+
+
+IcpView = _icp_view_model()
 
 
 class VersionInfo(BaseModel):
@@ -312,10 +312,18 @@ def _writes(title: str, *, idempotent: bool, destructive: bool = False) -> ToolA
                            idempotent_hint=idempotent, open_world_hint=False)
 
 
-def _option(name: str) -> Any:
-    """An AnalysisOptions field as a tool parameter type: the tool documents exactly what the toolkit checks."""
-    field = AnalysisOptions.model_fields[name]
-    return Annotated[(field.annotation, *field.metadata, Field(description=field.description))]
+def _analysis_options_as_parameters(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Replace `**options` with one keyword parameter per AnalysisOptions field (type, bounds, description,
+    default), so the tool documents exactly what the toolkit checks and a new option needs no edit here."""
+    signature = inspect.signature(fn)
+    options = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=field.default,
+                                 annotation=Annotated[(field.annotation, *field.metadata,
+                                                       Field(description=field.description))])
+               for name, field in AnalysisOptions.model_fields.items()]
+    kept = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    fn.__signature__ = signature.replace(parameters=kept + options)
+    fn.__annotations__ = {**fn.__annotations__, **{p.name: p.annotation for p in options}}
+    return fn
 
 
 def _path_arg(what: str) -> Any:
@@ -446,27 +454,19 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
         return RolesResult(roles=toolkit.set_field_roles(workspace, roles))
 
     @tool(_writes("Build the ICP", idempotent=False))
+    @_analysis_options_as_parameters
     async def build_icp(
         ctx: Context,
-        good: _option("good") = None,
-        good_column: _option("good_column") = None,
-        weights: _option("weights") = None,
-        min_tenure_months: _option("min_tenure_months") = 6.0,
-        depth: _option("depth") = 3,
-        alpha: _option("alpha") = 0.05,
-        min_support: _option("min_support") = None,
-        as_of: _option("as_of") = None,
         top_patterns: Annotated[int, Field(ge=0, le=50, description="patterns to include in the summary")] = 5,
+        **options: Any,
     ) -> BuildSummary:
         """Score customer health, find the traits that over-index among the best and worst customers, and build
         the tiered ICP and negative ICP; saved as a new version with its evidence (earlier versions are kept).
 
         Returns a summary: status, statement, tiers with criteria and key metrics, disqualifiers, top patterns and
         evidence ids. When status is no_significant_icp, report no_icp_reason instead of inventing a profile."""
-        options = AnalysisOptions(good=good, good_column=good_column, weights=weights,
-                                  min_tenure_months=min_tenure_months, depth=depth, alpha=alpha,
-                                  min_support=min_support, as_of=as_of)
-        icp = await _with_progress(ctx, lambda progress: toolkit.build_icp(workspace, options, progress))
+        chosen = AnalysisOptions(**options)
+        icp = await _with_progress(ctx, lambda progress: toolkit.build_icp(workspace, chosen, progress))
         return BuildSummary.of(icp, top_patterns)
 
     @tool(_reads("Read the ICP"))
@@ -478,15 +478,26 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
         limit: Limit = 10,
         offset: Offset = 0,
     ) -> IcpView:
-        """The ICP as data: the statement plus the chosen sections (tier criteria and metrics, negative ICP,
-        health definition, patterns paged by limit/offset, retention curves, ...)."""
+        """The ICP as data: the statement plus the sections asked for (tier criteria and metrics, negative ICP,
+        health definition, patterns, personas, validation, ...); list sections come in pages of limit/offset."""
         icp = toolkit.current_icp(workspace, version)
-        chosen = list(dict.fromkeys(sections or DEFAULT_SECTIONS))
-        patterns, page = paginate(icp.patterns, limit, offset) if "patterns" in chosen else (None, None)
-        picked = {name: getattr(icp, name) for name in chosen if name != "patterns"}
-        return IcpView(**icp.model_dump(include={"id", "created_at", "status", "statement", "no_icp_reason",
-                                                 "dataset", "warnings"}),
-                       sections=chosen, patterns=patterns, patterns_page=page, **picked)
+        view: dict[str, Any] = {name: getattr(icp, name) for name in ICP_HEADER}
+        included, omitted, pages, used = [], [], {}, 0
+        for name in dict.fromkeys(sections or DEFAULT_SECTIONS):
+            value = getattr(icp, name)
+            if isinstance(value, list):
+                value, page = paginate(value, limit, offset)
+            size = len(pydantic_core.to_json(value))
+            if used + size > ICP_VIEW_MAX_CHARS:
+                omitted.append(name)
+                continue
+            view[name] = value
+            included.append(name)
+            used += size
+            if isinstance(value, list):
+                pages[name] = page
+        return IcpView(**view, sections=included, omitted_sections=omitted, pages=pages,
+                       truncated=bool(omitted) or any(p.truncated for p in pages.values()))
 
     @tool(_reads("List ICP versions"))
     def list_icp_versions(limit: Limit = 20, offset: Offset = 0) -> VersionList:
@@ -534,7 +545,7 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
         capped (rows, characters, time) and flagged truncated. Numbers from here carry no evidence id: say that
         they come from your query."""
         return run_readonly_query(workspace.path, sql, max_rows=max_rows, max_chars=QUERY_MAX_CHARS,
-                                  timeout_s=QUERY_TIMEOUT_S)
+                                  timeout_s=QUERY_TIMEOUT_S, busy_timeout=workspace.busy_timeout)
 
     @tool(_writes("Render the ICP document", idempotent=True, destructive=True))
     async def render_document(

@@ -31,12 +31,15 @@ odds" scaling); nothing here depends on optbinning.
 4. Points: score = offset + factor * ln(odds), factor = pdo / ln 2, offset = base_points -
    factor * ln(base_odds). Each bin gets round(factor * coefficient * WoE) points (0 =
    average evidence); the intercept gets the rest. Adding `pdo` points doubles the odds.
-5. Fit score 0-100: fit = 40 + 30 * (points - points at the average odds) / pdo, clamped and
-   rounded. 40 means the odds of being good equal the data's average odds, every 30 doubles
-   them: 70 = twice, 100 = four times, 10 = half the average odds. So the method's bands keep
-   a meaning calibrated on the data: high (70+) = at least twice the average odds, medium
-   (40-69) = at least average, low (< 40) = below average; grades A 70+, B 55+ (1.4x), C 40+,
-   D below. Every band reports the good rate observed in it, in-sample and on the holdout.
+5. Fit score 0-100 = 100 * sigmoid(a * log2(odds / average odds) + b), with a and b set so the
+   data's average odds of being good score 40 and twice the average odds score 70 (4x: 89,
+   8x: 97, half: 16). The points are log-odds, so this is a fixed curve over the points; it
+   never saturates, so the best prospects stay ranked. The method's bands thereby keep a
+   meaning calibrated on the data: high (70+) = at least twice the average odds, medium
+   (40-69) = at least average, low (< 40) = below average; grades A 70+, B 55+ (1.4x the
+   average odds), C 40+, D below. Each band reports its threshold in points and probability
+   and the good rate observed in it, in-sample and on the holdout. SQL looks the score up in
+   a table of every reachable points total, so Python and DuckDB agree to the digit.
 6. Evaluation: fit on the older rows, score the newest `holdout_share` (by `time_column`; rows
    without a date count as old; with `group_column` every account sits wholly on one side,
    placed by its first date). AUC with its interval, lift by decile and by band, calibration
@@ -63,8 +66,11 @@ from scipy.special import expit
 from icp_agent.errors import UserError
 
 KINDS = ("category", "number", "bool", "list", "band")
-FIT_AT_AVERAGE = 40  # fit score of a record whose odds of being good equal the data's average odds
-FIT_PER_DOUBLING = 30  # fit-score points per doubling of the odds
+# The 0-100 fit score is 100 * sigmoid(FIT_A * log2(odds / average odds) + FIT_B): 40 at the data's
+# average odds of being good, 70 at twice them (so the method's bands keep a meaning), and it
+# never saturates, so the best prospects stay ranked.
+FIT_B = math.log(40 / 60)
+FIT_A = math.log(70 / 30) - FIT_B
 PRIORITIES = (("high", 70), ("medium", 40), ("low", 0))
 GRADES = (("A", 70), ("B", 55), ("C", 40), ("D", 0))
 PREBINS = 20
@@ -351,11 +357,9 @@ def _fit(con, relation: str, fields: dict[str, str], settings: dict, pdo: float,
         "method": "WoE binning + L2 logistic regression, points to double the odds (optbinning's scorecard)",
         "target": "good", "field_kinds": dict(fields), "scaling": scaling,
         "intercept_points": int(_round_half_up(scaling["offset"] + scaling["factor"] * intercept)),
-        "fit_score": {"rule": f"fit = {FIT_AT_AVERAGE} + {FIT_PER_DOUBLING} * (points - points_at_average_odds) "
-                              "/ pdo, clamped to 0-100, rounded: 40 = the data's average odds of being good, "
-                              "each 30 more doubles the odds (70 = 2x, 100 = 4x)",
-                      "average_odds": average_odds, "points_at_average_odds": points_at_average,
-                      "fit_at_average_odds": FIT_AT_AVERAGE, "fit_per_doubling": FIT_PER_DOUBLING},
+        "fit_score": {"rule": "fit = round(100 / (1 + exp(-(a * (points - points_at_average_odds) / pdo + b)))): "
+                              "40 at the data's average odds of being good, 70 at twice them, 89 at 4x, 16 at half",
+                      "a": FIT_A, "b": FIT_B, "average_odds": average_odds, "points_at_average_odds": points_at_average},
         "features": features, "excluded": excluded, "warnings": warnings,
     }
 
@@ -621,15 +625,9 @@ def _score_exprs(card: dict, present: set[str] | None) -> dict[str, str]:
     codes = [_code_sql(f, present) for f in features]
     points = [_points_sql(f, c) for f, c in zip(features, codes)]
     total = f"({card['intercept_points']} + {' + '.join(points)})"
-    scale = card["fit_score"]
-    slope = scale["fit_per_doubling"] / card["scaling"]["pdo"]
-    fit = (f"CAST(least(100, greatest(0, floor({scale['fit_at_average_odds']} + ({total} - "
-           f"{_lit(scale['points_at_average_odds'])}) * {_lit(slope)} + 0.5))) AS INTEGER)")
-    entries = [f"{{'k': -abs({p}), 'i': {i}, 'p': {p}, 'c': {c}}}" for i, (p, c) in enumerate(zip(points, codes)) if c]
-    texts = " ".join(f"WHEN {i} THEN {_reason_text(f)}" for i, (f, c) in enumerate(zip(features, codes)) if c)
-    reasons = (f"nullif(array_to_string(list_transform(list_slice(list_sort(list_filter([{', '.join(entries)}], "
-               f"lambda r: r.p <> 0)), 1, {REASONS}), lambda r: printf('%+d ', r.p) || CASE r.i {texts} END), '; '), '')"
-               if entries else "NULL::VARCHAR")
+    low, fits = _fit_table(card)
+    fit = f"([{', '.join(map(str, fits))}])[greatest(1, least({len(fits)}, {total} - ({low}) + 1))]"
+    reasons = _reasons_sql(features, codes, points)
     unseen = [f"CASE WHEN {c} = 0 THEN {_lit(f['field'])} END"
               for f, c in zip(features, codes) if c and f["kind"] == "category"]
     fields = {f["field"]: f["kind"] for f in features}
@@ -638,14 +636,50 @@ def _score_exprs(card: dict, present: set[str] | None) -> dict[str, str]:
     return {
         "icp_points": f"CAST({total} AS INTEGER)",
         "icp_fit_score": fit,
-        "icp_priority": "CASE " + " ".join(f"WHEN {fit} >= {t} THEN '{p}'" for p, t in PRIORITIES[:-1])
-                        + f" ELSE '{PRIORITIES[-1][0]}' END",
-        "icp_grade": "CASE " + " ".join(f"WHEN {fit} >= {t} THEN '{g}'" for g, t in GRADES[:-1])
-                     + f" ELSE '{GRADES[-1][0]}' END",
+        "icp_priority": _level_sql(card, "bands", total),
+        "icp_grade": _level_sql(card, "grades", total),
         "icp_reasons": reasons,
         "icp_unseen": _name_list(unseen),
         "icp_missing_fields": _name_list(missing),
     }
+
+
+def fit_value(card: dict, points: float) -> int:
+    """The 0-100 fit score of a points total (the rule in card["fit_score"])."""
+    scale = card["fit_score"]
+    z = scale["a"] * (points - scale["points_at_average_odds"]) / card["scaling"]["pdo"] + scale["b"]
+    return int(math.floor(100 / (1 + math.exp(-max(min(z, 50.0), -50.0))) + 0.5))
+
+
+def _fit_table(card: dict) -> tuple[int, list[int]]:
+    """Fit score of every reachable points total (each feature adds one bin's points, or 0), so the
+    SQL looks the score up instead of recomputing exp per row, and agrees with Python exactly."""
+    low = high = card["intercept_points"]
+    for feature in card["features"]:
+        points = [b["points"] for b in feature["bins"]] + [0]
+        low, high = low + min(points), high + max(points)
+    return low, [fit_value(card, total) for total in range(low, high + 1)]
+
+
+def _min_points(card: dict, score: int) -> int:
+    """The smallest points total whose fit score reaches `score` (one past the top if none does)."""
+    low, fits = _fit_table(card)
+    return low + next((i for i, fit in enumerate(fits) if fit >= score), len(fits))
+
+
+def _levels(card: dict, key: str) -> list[tuple[str, int]]:
+    """Bands or grades, best first: the scorecard's own thresholds when it has them (so edits count)."""
+    name = "priority" if key == "bands" else "grade"
+    if card.get(key):
+        return sorted(((row[name], row["min_score"]) for row in card[key]), key=lambda level: -level[1])
+    return list(PRIORITIES if key == "bands" else GRADES)
+
+
+def _level_sql(card: dict, key: str, points: str) -> str:
+    """Band or grade straight from the points total, through the fit-score thresholds in points."""
+    levels = _levels(card, key)
+    whens = " ".join(f"WHEN {points} >= {_min_points(card, score)} THEN {_lit(level)}" for level, score in levels[:-1])
+    return f"CASE {whens} ELSE {_lit(levels[-1][0])} END"
 
 
 def _points_sql(feature: dict, code: str | None) -> str:
@@ -653,6 +687,33 @@ def _points_sql(feature: dict, code: str | None) -> str:
         return "0"
     whens = " ".join(f"WHEN {i} THEN {b['points']}" for i, b in enumerate(feature["bins"], 1))
     return f"(CASE {code} {whens} ELSE 0 END)"
+
+
+def _reasons_sql(features: list[dict], codes: list[str | None], points: list[str]) -> str:
+    """The top fields by absolute points, as "+18 employees 51-200; -25 industry Marketing".
+
+    Each candidate is a struct {k: -|points|, i: candidate, p: points, c: bin code}; sorting the
+    list orders by k, then by position, so ties break the same way everywhere. A missing list
+    field is one reason with its elements' points summed, not one per element.
+    """
+    candidates: list[tuple[str, str, str]] = []  # (points, bin code, words given r.c)
+    missing_lists: dict[str, list[str]] = {}
+    for feature, code, point in zip(features, codes, points):
+        if code is None:
+            continue
+        if feature["kind"] == "list":
+            missing = f"{code} = {len(feature['bins'])}"
+            candidates.append((f"(CASE WHEN {missing} THEN 0 ELSE {point} END)", code, _reason_text(feature)))
+            missing_lists.setdefault(feature["field"], []).append(f"(CASE WHEN {missing} THEN {point} ELSE 0 END)")
+        else:
+            candidates.append((point, code, _reason_text(feature)))
+    candidates += [(f"({' + '.join(parts)})", "0", _lit(f"{field} missing")) for field, parts in missing_lists.items()]
+    if not candidates:
+        return "NULL::VARCHAR"
+    items = ", ".join(f"{{'k': -abs({p}), 'i': {i}, 'p': {p}, 'c': {c}}}" for i, (p, c, _) in enumerate(candidates))
+    words = " ".join(f"WHEN {i} THEN {text}" for i, (_, _, text) in enumerate(candidates))
+    return (f"nullif(array_to_string(list_transform(list_slice(list_sort(list_filter([{items}], lambda r: r.p <> 0)), "
+            f"1, {REASONS}), lambda r: printf('%+d ', r.p) || CASE r.i {words} END), '; '), '')")
 
 
 def _reason_text(feature: dict) -> str:
@@ -681,8 +742,9 @@ def _evaluate(con, table: str, fields: dict[str, str], time_column: str | None, 
     by_side = {holdout: {"n": n, "n_good": g, "n_not_good": n - g,
                          **({"first": str(first), "last": str(last)} if first is not None else {})}
                for holdout, n, g, first, last in sides}
-    train, holdout = by_side.get(False, {"n": 0, "n_good": 0, "n_not_good": 0}), by_side.get(True)
-    dated = time_column is not None and "first" in (holdout or {})
+    train = by_side.get(False, {"n": 0, "n_good": 0, "n_not_good": 0})
+    holdout = by_side.get(True, {"n": 0, "n_good": 0, "n_not_good": 0})
+    dated = time_column is not None and "first" in holdout
     out: dict[str, Any] = {
         "split": "time" if dated else "row_order", "time_column": time_column if dated else None,
         "group_column": group_column, "holdout_share": holdout_share, "train": train, "holdout": holdout,
@@ -693,49 +755,73 @@ def _evaluate(con, table: str, fields: dict[str, str], time_column: str | None, 
     if not dated:
         out["warnings"].append("no usable date column: the holdout is the last rows by import order, not the "
                                "newest customers, so it does not show how the score ages")
-    small = (holdout is None or min(holdout["n_good"], holdout["n_not_good"]) < MIN_HOLDOUT_CLASS
-             or min(train["n_good"], train["n_not_good"]) < MIN_HOLDOUT_CLASS)
-    if small:
+    if min(holdout["n_good"], holdout["n_not_good"], train["n_good"], train["n_not_good"]) < MIN_HOLDOUT_CLASS:
         out["status"] = "too_small"
         out["reason"] = (f"the holdout needs at least {MIN_HOLDOUT_CLASS} good and {MIN_HOLDOUT_CLASS} not-good rows "
-                         f"(and the train side as many); it has {holdout['n_good'] if holdout else 0} and "
-                         f"{holdout['n_not_good'] if holdout else 0}: accuracy is not measured")
+                         f"(and the train side as many); it has {holdout['n_good']} and {holdout['n_not_good']}: "
+                         "accuracy is not measured")
         out["warnings"].append(out["reason"])
         return out
     card = _fit(con, f"(SELECT * FROM {table} WHERE NOT __icp_holdout)", fields, settings, pdo, base_points, base_odds)
     if not card["features"]:
-        out.update(status="no_signal", reason="no field carried signal on the train rows: the holdout scores "
-                                              "would all be equal")
+        out.update(status="no_signal", reason="no field carried signal on the train rows: every holdout score "
+                                              "would be the same")
         out["warnings"].append(out["reason"])
         return out
-    exprs = _score_exprs(card, None)
-    scaling = card["scaling"]
-    scored = (f"(SELECT _row, good, {exprs['icp_points']} AS pts, {exprs['icp_priority']} AS priority, "
-              f"{exprs['icp_grade']} AS grade FROM {table} WHERE __icp_holdout)")
+    scored = f"{table}_holdout"
+    try:
+        con.execute(f"CREATE TEMP TABLE {scored} AS SELECT _row, good, {_score_exprs(card, None)['icp_points']} AS pts "
+                    f"FROM {table} WHERE __icp_holdout")
+        out.update(_holdout_figures(con, scored, card, holdout))
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {scored}")
+    if out["auc"] < 0.6:
+        out["warnings"].append(f"holdout AUC {out['auc']:.2f}: the score barely ranks the newest customers better "
+                               "than chance")
+    return out
+
+
+def _holdout_figures(con, scored: str, card: dict, holdout: dict) -> dict:
     n, n_good = holdout["n"], holdout["n_good"]
     base_rate = n_good / n
-    counts = con.execute(f"SELECT count_if(good)::BIGINT AS g, count_if(NOT good)::BIGINT AS b FROM {scored} "
+    counts = con.execute(f"SELECT count_if(good)::DOUBLE AS g, count_if(NOT good)::DOUBLE AS b FROM {scored} "
                          "GROUP BY pts ORDER BY pts").fetchnumpy()
-    auc = _auc(np.asarray(counts["g"], dtype=float), np.asarray(counts["b"], dtype=float))
+    auc = _auc(np.asarray(counts["g"]), np.asarray(counts["b"]))
+    scaling = card["scaling"]
     predicted = f"1 / (1 + exp(-(pts - {_lit(scaling['offset'])}) / {_lit(scaling['factor'])}))"
     deciles = con.execute(f"""
         SELECT decile, count(*), count_if(good)::BIGINT, avg({predicted}), min(pts), max(pts)
         FROM (SELECT *, ntile(10) OVER (ORDER BY pts DESC, _row) AS decile FROM {scored})
         GROUP BY decile ORDER BY decile""").fetchall()
-    out.update(status="ok", auc=round(auc, 4), auc_interval=[round(v, 4) for v in _auc_interval(auc, n_good, n - n_good)])
+    out: dict[str, Any] = {"status": "ok", "auc": round(auc, 4),
+                           "auc_interval": [round(v, 4) for v in _auc_interval(auc, n_good, n - n_good)]}
     out["deciles"] = [{"decile": d, "n": k, "n_good": g, "good_rate": round(g / k, 4),
                        "lift": round(g / k / base_rate, 3), "predicted": round(p, 4), "points": [lo, hi]}
                       for d, k, g, p, lo, hi in deciles]
     out["calibration"] = [{"decile": row["decile"], "predicted": row["predicted"], "observed": row["good_rate"]}
                           for row in out["deciles"]]
-    for column, table_name, levels in (("priority", "bands", PRIORITIES), ("grade", "grades", GRADES)):
-        stats = {key: (k, g) for key, k, g in con.execute(
-            f"SELECT {column}, count(*), count_if(good)::BIGINT FROM {scored} GROUP BY ALL").fetchall()}
-        out[table_name] = [{column: level, "n": stats.get(level, (0, 0))[0], "share": round(stats.get(level, (0, 0))[0] / n, 4),
-                            "n_good": stats.get(level, (0, 0))[1],
-                            **_rate_and_lift(*stats.get(level, (0, 0)), base_rate)} for level, _ in levels]
-    if auc < 0.6:
-        out["warnings"].append(f"holdout AUC {auc:.2f}: the score barely ranks the newest customers better than chance")
+    stats = _level_counts(con, scored, "pts", card)
+    for key, name, levels in (("bands", "priority", PRIORITIES), ("grades", "grade", GRADES)):
+        out[key] = [{name: level, "n": stats[key].get(level, (0, 0))[0],
+                     "share": round(stats[key].get(level, (0, 0))[0] / n, 4),
+                     "n_good": stats[key].get(level, (0, 0))[1],
+                     **_rate_and_lift(*stats[key].get(level, (0, 0)), base_rate)} for level, _ in levels]
+    return out
+
+
+def _level_counts(con, relation: str, points: str, card: dict) -> dict[str, dict[str, tuple[int, int]]]:
+    """Rows and good rows per band and per grade, in one pass."""
+    rows = con.execute(f"""
+        SELECT grouping(b), b, g, count(*), count_if(good)::BIGINT
+        FROM (SELECT good, {_level_sql(card, 'bands', 'p')} AS b, {_level_sql(card, 'grades', 'p')} AS g
+              FROM (SELECT good, {points} AS p FROM {relation}))
+        GROUP BY GROUPING SETS ((b), (g))""").fetchall()
+    out: dict[str, dict[str, tuple[int, int]]] = {"bands": {}, "grades": {}}
+    for band_grouped_away, band, grade, n, good in rows:
+        if band_grouped_away:
+            out["grades"][grade] = (n, good)
+        else:
+            out["bands"][band] = (n, good)
     return out
 
 
@@ -760,26 +846,24 @@ def _auc_interval(auc: float, n_good: int, n_not_good: int) -> tuple[float, floa
 
 
 def _band_tables(con, table: str, card: dict, evaluation: dict) -> tuple[list[dict], list[dict]]:
-    """Priority bands and grades: thresholds, what they mean in odds, observed good rates."""
-    exprs = _score_exprs(card, None)
+    """Priority bands and grades: thresholds in score and points, their odds, observed good rates."""
     average = card["fit_score"]["average_odds"]
     n, n_good = con.execute(f"SELECT count(*), count_if(good)::BIGINT FROM {table}").fetchall()[0]
+    stats = _level_counts(con, table, _score_exprs(card, None)["icp_points"], card)
     out = []
-    for column, name, levels in (("icp_priority", "bands", PRIORITIES), ("icp_grade", "grades", GRADES)):
-        stats = {key: (k, g) for key, k, g in con.execute(
-            f"SELECT {exprs[column]}, count(*), count_if(good)::BIGINT FROM {table} GROUP BY ALL").fetchall()}
-        holdout = {row[column.removeprefix("icp_")]: row for row in evaluation.get(name, [])}
+    for key, name, levels in (("bands", "priority", PRIORITIES), ("grades", "grade", GRADES)):
+        holdout = {row[name]: row for row in evaluation.get(key, [])}
         rows = []
         for level, threshold in levels:
-            multiple = 2 ** ((threshold - FIT_AT_AVERAGE) / FIT_PER_DOUBLING) if threshold > 0 else None
-            k, g = stats.get(level, (0, 0))
-            row = {column.removeprefix("icp_"): level, "min_score": threshold,
+            multiple = 2 ** ((math.log(threshold / (100 - threshold)) - FIT_B) / FIT_A) if threshold > 0 else None
+            k, g = stats[key].get(level, (0, 0))
+            row = {name: level, "min_score": threshold,
+                   "min_points": _min_points(card, threshold) if threshold > 0 else None,
                    "odds_vs_average": round(multiple, 3) if multiple else None,
                    "min_probability": round(average * multiple / (1 + average * multiple), 4) if multiple else None,
                    "n": k, "share": round(k / n, 4), "n_good": g, **_rate_and_lift(k, g, n_good / n)}
             if level in holdout:
-                row["holdout_good_rate"] = holdout[level]["good_rate"]
-                row["holdout_n"] = holdout[level]["n"]
+                row.update(holdout_n=holdout[level]["n"], holdout_good_rate=holdout[level]["good_rate"])
             rows.append(row)
         out.append(rows)
     return out[0], out[1]

@@ -145,38 +145,50 @@ def _staged_as_text(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 PROFILE_ROWS = 50_000
 
 
-def _profile(con: duckdb.DuckDBPyConnection, texts: dict[str, str]) -> dict[str, dict[str, int]]:
+def _distinct_values(con: duckdb.DuckDBPyConnection, texts: dict[str, str]) -> None:
+    """`_dist_<i>`: each column's distinct raw values with their count and first row.
+
+    Real exports repeat themselves (industries, countries, ranges, dates): normalising and
+    profiling each distinct value once, then joining back, is what keeps a million-row
+    import fast.
+    """
+    for i, header in enumerate(texts):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _dist_{i} AS SELECT {texts[header]} AS raw, count(*) AS c, "
+                    f"min(_row) AS first_row FROM _dedup GROUP BY 1")
+
+
+def _profile(con: duckdb.DuckDBPyConnection, texts: dict[str, str], known: set[str]) -> dict[str, dict[str, int]]:
     """Counts per column that decide an unknown column's type and a date column's order.
 
-    Presence is counted over every row; the type evidence over the first PROFILE_ROWS
-    rows, which is plenty to tell numbers from dates from categories and keeps a
-    million-row import from running every regex over every value twice.
+    Presence is counted over every row; the type evidence over the distinct values seen in
+    the first PROFILE_ROWS rows, weighted by how often they occur. Columns in `known`
+    (a recognised field whose type needs no evidence) only get their presence counted.
     """
-    keys = list(texts)
-    presence = con.execute("SELECT " + ", ".join(f"count({norm.null_if_missing(texts[h])})" for h in keys)
-                           + " FROM _dedup").fetchone()
-    parts = []
-    for i, header in enumerate(keys):
-        v = texts[header]
-        mdy, dmy, slashed = norm.date_order_evidence(v)
-        parts += [
-            f"count({norm.null_if_missing(v)}) AS c{i}_sampled",
-            f"count({norm.number(v)}) AS c{i}_number",
-            f"count({norm.boolean(v)}) AS c{i}_bool",
-            f"count({norm.date(v, 'mdy')}) AS c{i}_date",
-            f"count_if({norm.band_is_range(v)}) AS c{i}_range",
-            f"count_if(contains({v}, ';')) AS c{i}_semicolon",
-            f"approx_count_distinct({norm.category_key(v)}) AS c{i}_distinct",
-            f"{mdy} AS c{i}_mdy", f"{dmy} AS c{i}_dmy", f"{slashed} AS c{i}_slashed",
-        ]
-    row = con.execute(f"SELECT count(*) AS s, {', '.join(parts)} FROM _dedup WHERE _row <= {PROFILE_ROWS}").fetchone()
-    names = [d[0] for d in con.description]
-    values = dict(zip(names, row))
     profiles = {}
-    for i, header in enumerate(keys):
-        profiles[header] = {k.split("_", 1)[1]: int(values[k] or 0) for k in names if k.startswith(f"c{i}_")}
-        profiles[header]["rows"] = int(values["s"])
-        profiles[header]["present"] = int(presence[i])
+    for i, header in enumerate(texts):
+        if header in known:
+            present = con.execute(f"SELECT coalesce(sum(c) FILTER ({norm.null_if_missing('raw')} IS NOT NULL), 0), "
+                                  f"coalesce(sum(c) FILTER (first_row <= {PROFILE_ROWS}), 0) FROM _dist_{i}").fetchall()[0]
+            profiles[header] = {"present": int(present[0]), "sampled": int(present[0]), "rows": int(present[1]),
+                                "number": 0, "bool": 0, "date": 0, "range": 0, "semicolon": 0, "distinct": 0,
+                                "mdy": 0, "dmy": 0, "slashed": 0}
+            continue
+        v = "raw"
+        mdy, dmy, slashed = (part.replace("count_if(", "sum(c) FILTER (") for part in norm.date_order_evidence(v))
+        weighted = lambda expr: f"coalesce(sum(c) FILTER ({expr}), 0)"  # noqa: E731 - a local shorthand
+        row = con.execute(f"""SELECT
+            {weighted(f'{norm.null_if_missing(v)} IS NOT NULL')} AS present,
+            {weighted(f'first_row <= {PROFILE_ROWS}')} AS rows,
+            {weighted(f'first_row <= {PROFILE_ROWS} AND {norm.null_if_missing(v)} IS NOT NULL')} AS sampled,
+            {weighted(f'first_row <= {PROFILE_ROWS} AND {norm.number(v)} IS NOT NULL')} AS number,
+            {weighted(f'first_row <= {PROFILE_ROWS} AND {norm.boolean(v)} IS NOT NULL')} AS bool,
+            {weighted(f"first_row <= {PROFILE_ROWS} AND {norm.date(v, 'mdy')} IS NOT NULL")} AS date,
+            {weighted(f'first_row <= {PROFILE_ROWS} AND {norm.band_is_range(v)}')} AS range,
+            {weighted(f"first_row <= {PROFILE_ROWS} AND contains({v}, ';')")} AS semicolon,
+            count(DISTINCT {norm.category_key(v)}) FILTER (first_row <= {PROFILE_ROWS}) AS distinct,
+            coalesce({mdy}, 0) AS mdy, coalesce({dmy}, 0) AS dmy, coalesce({slashed}, 0) AS slashed
+            FROM _dist_{i}""").fetchall()[0]
+        profiles[header] = dict(zip([d[0] for d in con.description], (int(x or 0) for x in row)))
     return profiles
 
 
@@ -316,8 +328,10 @@ def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: st
     kept_after_dedup = con.execute("SELECT count(*) FROM _dedup").fetchone()[0]
     duplicates = rows_read - len(reader_rejects) - kept_after_dedup
     say(f"profiling {len(texts)} columns")
-    profiles = _profile(con, texts)
+    _distinct_values(con, texts)
     columns = plan_columns(list(texts), mapping, source.name)
+    known = {c.header for c in columns if c.type not in ("auto", "band", "date") and c.role != "auto"}
+    profiles = _profile(con, texts, known)
     warnings: list[str] = []
     for column in columns:
         profile = profiles[column.header]
@@ -332,20 +346,22 @@ def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: st
             column.role = "ignore"
             warnings.append(f"{source.name}: column {column.header!r} is empty in every row: ignored")
     _require_identity(columns, kind, source, profiles)
-    inner, outer = ["_row"], ["_row"]
-    for column in columns:
-        inner += [f"{expr} AS {_q(name)}" for name, expr in _typed_exprs(column, texts[column.header])]
-        outer += _unpacked(column)
-    table = f"imp_{kind}_{source.sha256[:12]}"
     say(f"normalising {kept_after_dedup:,} rows")
-    con.execute(f"CREATE TABLE {table} AS SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM _dedup) "
-                f"ORDER BY _row")
+    select, joins = ["d._row"], []
+    for i, column in enumerate(columns):
+        typed = ", ".join(f"{expr} AS {_q(name)}" for name, expr in _typed_exprs(column, "raw"))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _lk_{i} AS SELECT raw, c, first_row, {typed} FROM _dist_{i}")
+        joins.append(f"LEFT JOIN _lk_{i} ON _lk_{i}.raw IS NOT DISTINCT FROM {texts[column.header].replace(_q(column.header), 'd.' + _q(column.header))}")
+        select += [part.replace(_q(f"{column.name}__band"), f"_lk_{i}.{_q(column.name + '__band')}")
+                   if column.type == "band" else f"_lk_{i}.{part}" for part in _unpacked(column)]
+    table = f"imp_{kind}_{source.sha256[:12]}"
+    con.execute(f"CREATE TABLE {table} AS SELECT {', '.join(select)} FROM _dedup d {' '.join(joins)} ORDER BY d._row")
     rejects = [RejectedRow(**r) for r in reader_rejects]
     rejects += _reject_conflicts(con, table, kind, columns)
     rejects += _reject_anonymous(con, table, kind, columns)
     for r in rejects:
         con.execute("INSERT INTO import_rejects VALUES (?, ?, ?, ?, ?)", [import_id, r.row, r.column, r.reason, r.raw])
-    column_reports = _column_reports(con, table, columns, texts)
+    column_reports = _column_reports(con, table, columns)
     rows_kept = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     return ImportReport(
         import_id=import_id, kind=kind, file_name=source.name, path=str(source.path), sha256=source.sha256,
@@ -399,37 +415,31 @@ def _reject_anonymous(con, table: str, kind: str, columns: list[PlannedColumn]) 
             for r in rows]
 
 
-def _shown(column: str) -> str:
+def _shown(expr: str) -> str:
     """A stored value as text for examples: 1979.0 shows as 1979."""
-    return f"regexp_replace(CAST({_q(column)} AS VARCHAR), '\\.0$', '')"
+    return f"regexp_replace(CAST({expr} AS VARCHAR), '\\.0$', '')"
 
 
-def _column_reports(con, table: str, columns: list[PlannedColumn], texts: dict[str, str]) -> list[ColumnReport]:
-    total = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] or 1
-    parts = []
-    for i, column in enumerate(columns):
-        stored = f"{column.name}_min" if column.type == "band" else column.name
-        raw = norm.null_if_missing(texts[column.header])
-        parts.append(f"count_if(d.{_q(stored)} IS NULL) AS m{i}")
-        parts.append(f"count_if(d.{_q(stored)} IS NULL AND {raw.replace(_q(column.header), 's.' + _q(column.header))} "
-                     f"IS NOT NULL) AS u{i}")
-    counts = con.execute(f"SELECT {', '.join(parts)} FROM {table} d JOIN _dedup s USING (_row)").fetchone()
+def _column_reports(con, table: str, columns: list[PlannedColumn]) -> list[ColumnReport]:
+    """Per column: % missing in the stored table; unparsed values and examples from its lookup."""
+    total = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] or 1
+    stored = [f"{c.name}_min" if c.type == "band" else c.name for c in columns]
+    missing = con.execute("SELECT " + ", ".join(f"count_if({_q(name)} IS NULL)" for name in stored)
+                          + f" FROM {table}").fetchall()[0]
     reports = []
     for i, column in enumerate(columns):
-        stored = f"{column.name}_min" if column.type == "band" else column.name
-        display = _shown(column.name) if column.type != "band" else \
-            f"coalesce({_shown(column.name)}, {_shown(stored)} || '-' || coalesce({_shown(column.name + '_max')}, ''))"
+        value = f"{_q(column.name + '__band')}.min" if column.type == "band" else _q(column.name)
+        unparsed_filter = f"{value} IS NULL AND {norm.null_if_missing('raw')} IS NOT NULL"
+        unparsed = con.execute(f"SELECT coalesce(sum(c), 0) FROM _lk_{i} WHERE {unparsed_filter}").fetchall()[0][0]
+        unparsed_examples = [f"row {r}: {v}" for r, v in con.execute(
+            f"SELECT first_row, raw FROM _lk_{i} WHERE {unparsed_filter} ORDER BY first_row LIMIT 3").fetchall()]
+        display = _shown(value) if column.type != "band" else (
+            f"coalesce({_shown(_q(column.name + '__band') + '.exact')}, {_shown(value)} || '-' || "
+            f"coalesce({_shown(_q(column.name + '__band') + '.max')}, ''))")
         examples = [r[0] for r in con.execute(
-            f"SELECT DISTINCT {display} AS v FROM {table} WHERE {_q(stored)} IS NOT NULL ORDER BY v LIMIT 3").fetchall()]
-        unparsed_examples = []
-        if counts[2 * i + 1]:
-            raw = texts[column.header].replace(_q(column.header), "s." + _q(column.header))
-            unparsed_examples = [f"row {r}: {v}" for r, v in con.execute(
-                f"SELECT s._row, {raw} FROM {table} d JOIN _dedup s USING (_row) WHERE d.{_q(stored)} IS NULL AND "
-                f"{norm.null_if_missing(raw)} IS NOT NULL ORDER BY s._row LIMIT 3").fetchall()]
+            f"SELECT DISTINCT {display} AS v FROM _lk_{i} WHERE {value} IS NOT NULL ORDER BY v LIMIT 3").fetchall()]
         reports.append(ColumnReport(header=column.header, field=column.name, canonical=column.canonical,
-                                    role=column.role, type=column.type,
-                                    pct_missing=round(100 * counts[2 * i] / total, 1), examples=examples,
-                                    unparsed=counts[2 * i + 1], unparsed_examples=unparsed_examples,
+                                    role=column.role, type=column.type, pct_missing=round(100 * missing[i] / total, 1),
+                                    examples=examples, unparsed=int(unparsed), unparsed_examples=unparsed_examples,
                                     note=column.note))
     return reports

@@ -19,8 +19,7 @@ FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, s
 TEXT = "#111111"
 MUTED = "#555555"
 GRID = "#dddddd"
-BLUE, VERMILLION, SKY, GREEN, ORANGE, PURPLE, YELLOW = ("#0072B2", "#D55E00", "#56B4E9", "#009E73", "#E69F00",
-                                                      "#CC79A7", "#F0E442")
+BLUE, VERMILLION, SKY, GREEN, ORANGE, PURPLE = "#0072B2", "#D55E00", "#56B4E9", "#009E73", "#E69F00", "#CC79A7"
 GOOD, BAD = BLUE, VERMILLION
 COHORT_COLOURS = {"top": BLUE, "middle": "#A6A6A6", "bottom": VERMILLION}
 SERIES = (BLUE, VERMILLION, GREEN, ORANGE, PURPLE, SKY, "#000000")
@@ -79,18 +78,17 @@ def _fmt_tick(value: float) -> str:
 
 
 def _wrap(text: str, chars: int, lines: int = 2) -> list[str]:
-    """Greedy word wrap into at most `lines` lines of about `chars` characters, the last cut with an ellipsis."""
+    """Greedy word wrap into at most `lines` lines of about `chars` characters, cut with an ellipsis: SVG text
+    does not wrap by itself."""
     out: list[str] = []
-    words = text.split()
-    while words and len(out) < lines:
-        line = words.pop(0)
-        while words and len(line) + 1 + len(words[0]) <= chars:
-            line += " " + words.pop(0)
-        out.append(line)
-    if words or any(len(line) > chars for line in out):
-        last = (out[-1] + " " + " ".join(words)).strip()
-        out[-1] = last[:chars - 1].rstrip() + "…" if len(last) > chars else last
-    return [line[:chars - 1] + "…" if len(line) > chars else line for line in out]
+    for word in text.split():
+        if out and len(out[-1]) + 1 + len(word) <= chars:
+            out[-1] += " " + word
+        else:
+            out.append(word)
+    if len(out) > lines:
+        out = out[:lines - 1] + [" ".join(out[lines - 1:])]
+    return [line if len(line) <= chars else line[:chars - 1].rstrip() + "…" for line in out]
 
 
 def _lines(x: float, y: float, lines: Sequence[str], size: float, **kwargs) -> str:
@@ -166,20 +164,20 @@ def lift_chart(patterns: Sequence[PatternStat], limit: int = 8, chart_id: str = 
     """Lift with its 95% Wilson interval per trait: a dot right of the line at 1 over-indexes, and a
     whisker that crosses it means the data cannot tell the trait from the base rate."""
     title = "Traits that over-index among the best and the worst (lift, 95% interval)"
-    groups = [(d, [p for p in patterns if p.direction == d and p.base_rate > 0][:limit]) for d in ("good", "bad")]
-    groups = [(d, rows) for d, rows in groups if rows]
+    groups = []
+    for direction in ("good", "bad"):
+        rows = [(p, _wrap(p.label, 48, 3)) for p in patterns if p.direction == direction and p.base_rate > 0][:limit]
+        if rows:
+            groups.append((direction, [(p, lines, max(38, 17 * len(lines) + 12)) for p, lines in rows]))
     if not groups:
         return empty_chart(chart_id, title)
-    row_h, header_h, top, left, plot_l, plot_r = 38, 32, 38, 12, 372, 776
-    rows_n = sum(len(rows) for _, rows in groups)
-    height = top + rows_n * row_h + len(groups) * header_h + 58
-    hi = max(p.ci_high / p.base_rate for _, rows in groups for p in rows)
-    hi = max(hi, max(p.lift for _, rows in groups for p in rows), 1.2)
-    ticks = _ticks(hi * 1.02, 6)
-    xmax = ticks[-1]
+    header_h, top, left, plot_l, plot_r = 32, 38, 12, 372, 776
+    shown = [p for _, rows in groups for p, _, _ in rows]
+    height = top + sum(h for _, rows in groups for _, _, h in rows) + len(groups) * header_h + 58
+    ticks = _ticks(max(1.2, *(p.ci_high / p.base_rate for p in shown), *(p.lift for p in shown)) * 1.02, 6)
 
     def x(value: float) -> float:
-        return plot_l + (plot_r - plot_l) * value / xmax
+        return plot_l + (plot_r - plot_l) * value / ticks[-1]
 
     plot_bottom = height - 58
     body = [f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{top}" y2="{plot_bottom}" stroke="{GRID}"/>' for t in ticks]
@@ -195,38 +193,34 @@ def lift_chart(patterns: Sequence[PatternStat], limit: int = 8, chart_id: str = 
         heading = "Over-index among the best" if direction == "good" else "Over-index among the worst"
         body.append(_text(left, cy + 20, heading, weight="600", fill=colour, size=14.5))
         cy += header_h
-        for p in rows:
+        for p, lines, row_h in rows:
             mid = cy + row_h / 2
-            lo, hi_, lift = p.ci_low / p.base_rate, p.ci_high / p.base_rate, p.lift
+            lo, hi, lift = p.ci_low / p.base_rate, p.ci_high / p.base_rate, p.lift
             marker = (f'<circle cx="{x(lift):.1f}" cy="{mid:.1f}" r="5.5" fill="{colour}"/>' if direction == "good"
                       else f'<rect x="{x(lift) - 5:.1f}" y="{mid - 5:.1f}" width="10" height="10" fill="{colour}"/>')
-            tip = (f"{p.label}: lift {lift:.2f} (95% interval {lo:.2f}-{hi_:.2f}), n={p.n:,}, "
-                   f"{p.evidence}")
+            tip = f"{p.label}: lift {lift:.2f} (95% interval {lo:.2f}-{hi:.2f}), n={p.n:,}, {p.evidence}"
             body.append(
                 f'<a href="#{_e(p.evidence)}"><g><title>{_e(tip)}</title>'
                 f'<line x1="{left}" x2="{WIDTH - 12}" y1="{cy + row_h:.1f}" y2="{cy + row_h:.1f}" stroke="#f0f0f0"/>'
-                + _lines(left + 6, mid, _wrap(p.label, 48), 13.5)
-                + f'<line x1="{x(lo):.1f}" x2="{x(hi_):.1f}" y1="{mid:.1f}" y2="{mid:.1f}" stroke="{colour}" '
+                + _lines(left + 6, mid, lines, 13.5)
+                + f'<line x1="{x(lo):.1f}" x2="{x(hi):.1f}" y1="{mid:.1f}" y2="{mid:.1f}" stroke="{colour}" '
                   f'stroke-width="2"/>'
                 + "".join(f'<line x1="{x(v):.1f}" x2="{x(v):.1f}" y1="{mid - 6:.1f}" y2="{mid + 6:.1f}" '
-                          f'stroke="{colour}" stroke-width="2"/>' for v in (lo, hi_))
+                          f'stroke="{colour}" stroke-width="2"/>' for v in (lo, hi))
                 + marker
                 + _text(plot_r + 14, mid + 5, f"{lift:.2f}×", weight="600", size=14)
                 + _text(plot_r + 66, mid + 5, f"n={p.n:,}", size=12.5, fill=MUTED)
                 + "</g></a>")
             cy += row_h
-    desc = "; ".join(f"{p.direction}: {p.label} lift {p.lift:.2f}" for _, rows in groups for p in rows)
+    desc = "; ".join(f"{p.direction}: {p.label} lift {p.lift:.2f}" for p in shown)
     return _svg(chart_id, height, title, desc, body)
-
-
-def _tier_sort(tier: Tier) -> tuple:
-    return tier.segment, tier.tier
 
 
 def tier_chart(tiers: Sequence[Tier], entity: str = "customer", chart_id: str = "chart-tiers") -> str:
     """Size of each tier with its outcomes, so a seller sees how many accounts each tier really is."""
     title = "ICP tiers: size and outcomes"
-    tiers = sorted([t for t in tiers if isinstance(t.metrics.get("n"), (int, float))], key=_tier_sort)
+    tiers = sorted((t for t in tiers if isinstance(t.metrics.get("n"), (int, float))), key=lambda t: (t.segment,
+                                                                                                      t.tier))
     if not tiers:
         return empty_chart(chart_id, title)
     row_h, top, bar_l, bar_max = 50, 12, 96, 350
@@ -288,8 +282,7 @@ def retention_chart(curves: Sequence[RetentionCurve], kind: str | None = None,
     last = max(t for c in curves for t, _ in c.points) or 1
     step = next((m for m in (1, 2, 3, 6, 12, 24, 36, 60, 120) if last / m <= 10), _nice_step(last, 8))
     ticks = [i * step for i in range(int(math.ceil(last / step - 1e-9)) + 1)]
-    floor = min(0.8, math.floor(10 * min(s for c in curves for _, s in c.points) - 0.5) / 10)
-    floor = max(floor, 0.0)
+    floor = min(0.8, max(0.0, math.floor(10 * min(s for c in curves for _, s in c.points) - 0.5) / 10))
     grid_step = 0.05 if floor >= 0.7 else 0.1 if floor >= 0.4 else 0.2
 
     def x(months: float) -> float:

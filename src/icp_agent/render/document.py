@@ -16,6 +16,7 @@ from ..models import IcpDocument, PatternStat, Tier
 from . import charts
 from .templating import EVIDENCE_ID, environment, humanize, metric
 
+
 @dataclass
 class Cell:
     text: str
@@ -51,12 +52,9 @@ def _ids(value: Any) -> list[str]:
 
 def evidence_ids(value: Any) -> list[str]:
     """The ids in a value that holds evidence ids only (E3f9a2c1d or a list of them), else nothing: an id is
-    recognised by its shape, whatever the key is called (evidence, churn_evidence, ...)."""
-    if not isinstance(value, (str, list, tuple)) or not value:
-        return []
-    ids = _ids(value)
-    return ids if all(isinstance(v, str) for v in (value if isinstance(value, (list, tuple)) else [value])) and \
-        all(EVIDENCE_ID.fullmatch(i) for i in ids) else []
+    recognised by its shape, whatever its key is called (evidence, churn_evidence, ...)."""
+    items = [value] if isinstance(value, str) else list(value) if isinstance(value, (list, tuple)) else []
+    return items if items and all(isinstance(i, str) and EVIDENCE_ID.fullmatch(i) for i in items) else []
 
 
 def _flat(value: Any) -> bool:
@@ -103,23 +101,40 @@ def blocks(data: dict[str, Any], level: int = 3) -> list[Block]:
 @dataclass
 class Persona:
     heading: str
-    tier: str
     drafter: str
-    claims: list[Cell]
+    sections: list[tuple[str, list[Cell]]]
     details: list[tuple[str, str]]
     evidence: list[str]
 
 
+PERSONA_KEYS = {"role", "name", "segment", "tier", "tier_name", "drafter", "model", "claims"}
+
+
 def _persona(data: dict[str, Any]) -> Persona:
-    claims = [Cell(str(c.get("text", "")), _ids(c.get("evidence"))) if isinstance(c, dict) else Cell(str(c))
-              for c in data.get("claims") or []]
-    skip = {"role", "name", "tier", "drafter", "claims"}
-    return Persona(heading=str(data.get("role") or data.get("name") or "Persona"),
-                   tier=str(data["tier"]) if data.get("tier") is not None else "",
-                   drafter=str(data.get("drafter") or ""), claims=claims,
-                   details=[(humanize(k), metric(v, k)) for k, v in data.items()
-                            if k not in skip and not evidence_ids(v)],
-                   evidence=[i for k, v in data.items() if k not in skip for i in evidence_ids(v)])
+    """A drafted persona, whatever keys its drafter used: role as heading, claims grouped by their section."""
+    sections: dict[str, list[Cell]] = {}
+    for claim in data.get("claims") or []:
+        if isinstance(claim, dict):
+            sections.setdefault(str(claim.get("section") or ""), []).append(
+                Cell(str(claim.get("text", "")), _ids(claim.get("evidence"))))
+        else:
+            sections.setdefault("", []).append(Cell(str(claim)))
+    drafter = str(data.get("drafter") or "") + (f" ({data['model']})" if data.get("model") else "")
+    rest = {k: v for k, v in data.items() if k not in PERSONA_KEYS and v not in (None, [], {}, "")}
+    return Persona(heading=str(data.get("role") or data.get("name") or "Persona"), drafter=drafter,
+                   sections=[(humanize(k), cells) for k, cells in sections.items()],
+                   details=[(humanize(k), metric(v, k)) for k, v in rest.items() if not evidence_ids(v)],
+                   evidence=[i for v in rest.values() for i in evidence_ids(v)])
+
+
+def _persona_groups(personas: list[dict[str, Any]]) -> list[tuple[str, list[Persona]]]:
+    """Personas per tier, in the order the drafter wrote them."""
+    groups: dict[str, list[Persona]] = {}
+    for data in personas:
+        tier = data.get("tier_name") or (f"{data['segment']} Tier {data['tier']}" if data.get("segment") and
+                                         data.get("tier") is not None else data.get("tier"))
+        groups.setdefault(str(tier or ""), []).append(_persona(data))
+    return list(groups.items())
 
 
 def _segments(tiers: list[Tier]) -> list[tuple[str, list[Tier]]]:
@@ -187,7 +202,7 @@ def _no_icp_reason(icp: IcpDocument) -> str:
 def context(icp: IcpDocument) -> dict[str, Any]:
     """Everything both templates show, computed once so markdown and HTML cannot disagree."""
     good_words, bad_words = _group_words(icp)
-    personas = [_persona(p) for p in icp.personas]
+    personas = _persona_groups(icp.personas)
     return {
         "icp": icp,
         "health": icp.health,
@@ -206,7 +221,7 @@ def context(icp: IcpDocument) -> dict[str, Any]:
         "glance": _glance_columns(icp.tiers),
         "retention_rows": _retention_rows(icp),
         "personas": personas,
-        "drafters": sorted({p.drafter for p in personas if p.drafter}),
+        "drafters": sorted({p.drafter for _, group in personas for p in group if p.drafter}),
         "scorecard": blocks(icp.scorecard) if icp.scorecard else None,
         "validation": blocks(icp.validation) if icp.validation else None,
     }

@@ -22,9 +22,9 @@ CI_KEYS = {"ci_low", "ci_high"}
 COUNT_KEYS = {"n", "k", "n_good", "n_bad", "win_rate_n", "censored", "events"}
 RATIO_KEYS = {"lift", "ltv_cac"}
 P_KEYS = {"p_value", "q_value", "p", "q"}
-LABELS = {"n": "n", "k": "of which in the group", "share": "share", "health_mean": "mean health", "churn_rate": "churn rate",
-          "annual_churn": "annual churn", "nrr_median": "median NRR", "cac_median": "median CAC",
-          "arr_median": "median ARR", "starting_arr_median": "median starting ARR", "amount_median": "median deal size",
+LABELS = {"n": "n", "k": "of which in the group", "share": "share", "health_mean": "mean health",
+          "churn_rate": "churn rate", "annual_churn": "annual churn", "nrr_median": "median NRR",
+          "cac_median": "median CAC", "arr_median": "median ARR", "starting_arr_median": "median starting ARR", "amount_median": "median deal size",
           "acv_median": "median ACV", "ltv_cac": "LTV:CAC", "win_rate": "win rate", "win_rate_n": "closed deals",
           "good_rate": "good rate", "n_good": "good", "n_bad": "bad", "base_rate": "base rate",
           "ci_low": "95% CI low", "ci_high": "95% CI high", "p_value": "p", "q_value": "q (BH)",
@@ -103,11 +103,13 @@ def metric(value: Any, key: str = "", context: dict[str, Any] | None = None) -> 
         return pct(value)
     if key in RATIO_KEYS:
         return lift(value)
-    if key in COUNT_KEYS or isinstance(value, int):
+    if key in COUNT_KEYS or isinstance(value, int) or value.is_integer():
         return num(value)
-    if key == "health_mean" or abs(value) >= 100:
-        return f"{value:,.1f}" if abs(value) < 1000 else f"{value:,.0f}"
-    return f"{value:.3g}"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if abs(value) >= 10 or key == "health_mean":
+        return f"{value:.1f}"
+    return f"{value:.2f}" if abs(value) >= 1 else f"{value:.3g}"
 
 
 def metric_items(metrics: dict[str, Any], labels: dict[str, str] | None = None) -> list[tuple[str, str]]:

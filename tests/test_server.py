@@ -1,0 +1,340 @@
+"""The MCP server in-process: tools, resources and prompts as a client sees them, on the demo company.
+
+The demo is imported once per module through the import_data tool itself and built with build_icp;
+the other tests read that workspace (in both client modes) and check the results' structure, that
+every error names its cause and remedy, and that no output outgrows a model's context (10k tokens).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import anyio
+import pytest
+from mcp import Client
+from mcp.server.mcpserver import MCPServer
+from mcp.shared.exceptions import MCPError
+
+from icp_agent.server import SECTIONS, create_server
+from icp_agent.toolkit import AnalysisOptions
+from icp_agent.workspace import Workspace
+
+REPO = Path(__file__).resolve().parent.parent
+DEMO = REPO / "fixtures" / "demo"
+MODES = ["auto", "legacy"]
+TOOLS = {"import_data", "inspect_workspace", "set_field_roles", "build_icp", "get_icp", "list_icp_versions",
+         "get_evidence", "list_evidence", "query_workspace", "render_document"}
+READ_ONLY = {"inspect_workspace", "get_icp", "list_icp_versions", "get_evidence", "list_evidence", "query_workspace"}
+MAX_TOKENS = 10_000
+HAS_RENDERER = importlib.util.find_spec("icp_agent.render.document") is not None
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+@dataclass
+class Demo:
+    server: MCPServer
+    workspace: Workspace
+    root: Path
+    imported: dict
+    built: dict
+    progress: list[tuple[str, float, str | None]] = field(default_factory=list)
+
+
+async def call(client: Client, name: str, arguments: dict | None = None, **kwargs) -> dict:
+    """Call a tool that must succeed; check its output fits a context window and return the structured result."""
+    result = await client.call_tool(name, arguments or {}, **kwargs)
+    text = result.content[0].text
+    assert not result.is_error, f"{name}: {text}"
+    assert len(text) / 4 < MAX_TOKENS, f"{name} returned ~{len(text) // 4} tokens"
+    assert json.loads(text) == result.structured_content
+    return result.structured_content
+
+
+async def fails(client: Client, name: str, arguments: dict) -> str:
+    result = await client.call_tool(name, arguments)
+    assert result.is_error, f"{name} {arguments} should fail"
+    return result.content[0].text
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Demo:
+    root = tmp_path_factory.mktemp("server")
+    workspace = Workspace(root / "ws.duckdb")
+    server = create_server(workspace, [REPO / "fixtures", root], out_dir=root / "out")
+    progress: list[tuple[str, float, str | None]] = []
+
+    async def prepare() -> tuple[dict, dict]:
+        async with Client(server, mode="auto") as client:
+            imported = await call(client, "import_data", {"data_dir": "demo"}, progress_callback=recorder("import"))
+            built = await call(client, "build_icp", {}, progress_callback=recorder("build"))
+            return imported, built
+
+    def recorder(tool: str):
+        async def record(done: float, total: float | None, message: str | None) -> None:
+            progress.append((tool, done, message))
+        return record
+
+    imported, built = anyio.run(prepare)
+    return Demo(server, workspace, root, imported, built, progress)
+
+
+@pytest.fixture
+def empty(tmp_path) -> MCPServer:
+    return create_server(Workspace(tmp_path / "ws.duckdb"), [REPO / "fixtures", tmp_path])
+
+
+# --- what a client sees before calling anything --------------------------------------------------------------
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", MODES)
+async def test_every_tool_documents_itself(empty, mode):
+    async with Client(empty, mode=mode) as client:
+        tools = (await client.list_tools()).tools
+    assert {t.name for t in tools} == TOOLS
+    for tool in tools:
+        assert len(tool.description) > 40, tool.name
+        assert tool.output_schema and tool.output_schema.get("type") == "object", tool.name
+        for name, prop in tool.input_schema.get("properties", {}).items():
+            assert prop.get("description"), f"{tool.name}.{name} has no description"
+        assert "ctx" not in tool.input_schema.get("properties", {})
+        hints = tool.annotations
+        assert hints and hints.title and hints.open_world_hint is False, tool.name
+        assert hints.read_only_hint is (tool.name in READ_ONLY), tool.name
+        assert hints.idempotent_hint is not None and hints.destructive_hint is not None, tool.name
+    by_name = {t.name: t for t in tools}
+    assert by_name["import_data"].annotations.idempotent_hint is True
+    assert by_name["import_data"].annotations.destructive_hint is False
+    assert by_name["build_icp"].annotations.idempotent_hint is False
+    assert by_name["build_icp"].input_schema["properties"]["good"]["anyOf"][0]["enum"] == ["health", "column", "won"]
+
+
+def test_build_icp_parameters_are_the_toolkits_options(empty):
+    """Every AnalysisOptions field is a parameter with its own default and bounds: the faces cannot drift."""
+    tools = anyio.run(empty.list_tools)
+    properties = next(t for t in tools if t.name == "build_icp").input_schema["properties"]
+    assert set(properties) == set(AnalysisOptions.model_fields) | {"top_patterns"}
+    for name, option in AnalysisOptions.model_fields.items():
+        assert properties[name]["default"] == option.default and properties[name]["description"], name
+    assert (properties["depth"]["minimum"], properties["depth"]["maximum"]) == (1, 4)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", MODES)
+async def test_resources_and_prompts_are_listed(empty, mode):
+    async with Client(empty, mode=mode) as client:
+        resources = {str(r.uri) for r in (await client.list_resources()).resources}
+        templates = {t.uri_template for t in (await client.list_resource_templates()).resource_templates}
+        prompts = {p.name: p for p in (await client.list_prompts()).prompts}
+        workflow = (await client.get_prompt("icp_workflow", {"data_dir": "exports"})).messages[0].content.text
+        personas = (await client.get_prompt("draft_personas", {"tier": "2"})).messages[0].content.text
+        rationale = (await client.get_prompt("negative_icp_rationale")).messages[0].content.text
+    assert resources == {"icp://current", "icp://document", "icp://import-report"}
+    assert templates == {"icp://evidence/{evidence_id}"}
+    assert set(prompts) == {"icp_workflow", "draft_personas", "negative_icp_rationale"}
+    assert all(p.description for p in prompts.values())
+    assert "(exports)" in workflow and "never" in workflow.lower() and "no tool returned" in workflow
+    assert workflow.index("import_data") < workflow.index("build_icp") < workflow.index("render_document")
+    assert "Tier 2" in personas and "champion" in personas
+    assert "get_evidence" in rationale
+    for text in (workflow, personas, rationale):
+        for tool in ("get_icp", "import_data", "build_icp", "render_document", "get_evidence", "list_evidence",
+                     "query_workspace", "inspect_workspace", "set_field_roles"):
+            assert tool not in text or tool in TOOLS
+
+
+# --- the method on the demo ----------------------------------------------------------------------------------
+
+
+def test_import_data_reports_each_file(demo):
+    imported = demo.imported
+    assert {p["kind"] for p in imported["plan"]} == {"customers", "deals", "contacts", "prospects", "interviews"}
+    customers = next(f for f in imported["imported"] if f["kind"] == "customers")
+    assert customers["rows_kept"] == 5000 and customers["rows_rejected"] == 3 and customers["columns"] > 10
+    assert imported["interviews"]["documents"] == 12
+    assert {link["kind"] for link in imported["links"]} == {"deals", "contacts"}
+    assert any(tool == "import" and "importing" in (message or "") for tool, _, message in demo.progress)
+
+
+def test_build_icp_returns_a_compact_summary(demo):
+    built = demo.built
+    assert built["status"] == "ok" and built["version_id"].startswith("icp-")
+    assert [t["tier"] for t in built["tiers"]][:1] == [1]
+    assert all(t["criteria"] and t["evidence"] and "n" in t["metrics"] for t in built["tiers"])
+    assert built["negative_icp"] and all(d["reason"] and d["evidence"] for d in built["negative_icp"])
+    assert len(built["top_patterns"]) == 5 < built["patterns_total"]
+    cited = {e for t in built["tiers"] for e in t["evidence"]} | {p["evidence"] for p in built["top_patterns"]}
+    assert cited <= set(built["evidence_ids"])
+    steps = [(done, message) for tool, done, message in demo.progress if tool == "build"]
+    assert len(steps) >= 3 and [d for d, _ in steps] == sorted(d for d, _ in steps)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", MODES)
+async def test_reading_tools_on_the_demo(demo, mode):
+    version = demo.built["version_id"]
+    async with Client(demo.server, mode=mode) as client:
+        summary = await call(client, "inspect_workspace")
+        assert {k["kind"] for k in summary["kinds"]} == {"customers", "deals", "contacts", "prospects"}
+        assert summary["interviews"] == 12
+        page = await call(client, "inspect_workspace", {"kind": "customers", "limit": 5, "offset": 5})
+        (customers,) = page["kinds"]
+        assert len(customers["columns"]) == 5 and customers["columns_page"]["truncated"] is True
+        assert customers["columns_page"]["next_offset"] == 10 and customers["rejected_examples"]
+
+        icp = await call(client, "get_icp")
+        assert icp["id"] == version and icp["sections"] == ["health", "tiers", "negative_icp"]
+        assert icp["tiers"][0]["criteria"][0]["op"] and icp["patterns"] is None
+        patterns = await call(client, "get_icp", {"version": version, "sections": ["patterns"], "limit": 3})
+        assert len(patterns["patterns"]) == 3 and patterns["tiers"] is None
+        assert patterns["pages"]["patterns"]["next_offset"] == 3 and patterns["truncated"]
+        everything = await call(client, "get_icp", {"sections": list(SECTIONS), "limit": 200})
+        assert set(everything["sections"]) | set(everything["omitted_sections"]) == set(SECTIONS)
+        assert everything["truncated"] is bool(everything["omitted_sections"])
+        for section in everything["omitted_sections"]:
+            alone = await call(client, "get_icp", {"sections": [section]})
+            assert alone["sections"] == [section] and alone[section] is not None
+
+        versions = await call(client, "list_icp_versions")
+        assert versions["versions"][0]["version_id"] == version and versions["page"]["total"] >= 1
+
+        listed = await call(client, "list_evidence", {"limit": 4})
+        assert listed["version_id"] == version and len(listed["items"]) == 4 and listed["page"]["truncated"]
+        assert {"pattern", "tier"} <= set(listed["kinds"])
+        tiers_only = await call(client, "list_evidence", {"kind": "tier"})
+        assert tiers_only["items"] and {i["kind"] for i in tiers_only["items"]} == {"tier"}
+        all_evidence = await call(client, "list_evidence", {"limit": 200})
+        assert all_evidence["page"]["total"] == len(demo.built["evidence_ids"])
+
+        ids = demo.built["tiers"][0]["evidence"] + [demo.built["top_patterns"][0]["evidence"]]
+        items = (await call(client, "get_evidence", {"ids": ids}))["items"]
+        assert [i["id"] for i in items] == ids and all(i["statement"] and i["metrics"] for i in items)
+        many = (await call(client, "get_evidence", {"ids": demo.built["evidence_ids"][:20]}))["items"]
+        assert len(many) == min(20, len(demo.built["evidence_ids"]))
+
+        counted = await call(client, "query_workspace", {"sql": "SELECT count(*) AS n FROM customers"})
+        assert counted["rows"] == [[5000]] and counted["truncated"] is False
+        industries = await call(client, "query_workspace", {
+            "sql": "SELECT industry, count(*) AS n FROM customers GROUP BY ALL ORDER BY n DESC, industry",
+            "max_rows": 3})
+        assert industries["row_count_returned"] == 3 and industries["truncated"] is True
+        notes = await call(client, "query_workspace", {"sql": "SELECT file_name, body FROM interviews"})
+        assert notes["row_count_returned"] >= 1 and notes["truncated"]
+
+        roles = await call(client, "set_field_roles", {"roles": {"owner": "ignore"}})
+        assert roles["roles"]["owner"] == "ignore" and roles["roles"]["industry"] == "fit"
+
+
+@pytest.mark.anyio
+async def test_resources_on_the_demo(demo):
+    evidence_id = demo.built["evidence_ids"][0]
+    async with Client(demo.server) as client:
+        current = json.loads((await client.read_resource("icp://current")).contents[0].text)
+        item = json.loads((await client.read_resource(f"icp://evidence/{evidence_id}")).contents[0].text)
+        report = (await client.read_resource("icp://import-report")).contents[0].text
+        if HAS_RENDERER:
+            document = (await client.read_resource("icp://document")).contents[0].text
+            assert demo.built["statement"][:40] in document or document.startswith("#")
+    assert current["id"] == demo.built["version_id"] and current["schema_version"] == "1.0"
+    assert item["id"] == evidence_id and item["statement"]
+    assert report.startswith("# Import report") and "customers.csv" in report
+
+
+@pytest.mark.anyio
+@pytest.mark.skipif(not HAS_RENDERER, reason="icp_agent.render.document is not written yet")
+async def test_render_document_writes_the_files(demo):
+    async with Client(demo.server) as client:
+        default = await call(client, "render_document")
+        elsewhere = await call(client, "render_document", {"out_dir": str(demo.root / "report")})
+    assert default["out_dir"] == str(demo.root / "out") and default["version_id"] == demo.built["version_id"]
+    for result in (default, elsewhere):
+        names = {Path(f).name for f in result["files"]}
+        assert {"icp.md", "icp.html", "icp.json"} <= names
+        assert all(Path(f).is_file() for f in result["files"])
+
+
+@pytest.mark.anyio
+async def test_progress_reaches_a_legacy_client(demo):
+    messages: list[str | None] = []
+
+    async def record(done: float, total: float | None, message: str | None) -> None:
+        messages.append(message)
+
+    async with Client(demo.server, mode="legacy") as client:
+        rebuilt = await call(client, "build_icp", {"depth": 2, "top_patterns": 0}, progress_callback=record)
+    assert rebuilt["status"] == "ok" and rebuilt["top_patterns"] == [] and len(messages) >= 3
+
+
+# --- errors a model can act on -------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", MODES)
+async def test_errors_on_an_empty_workspace_say_what_to_do(empty, mode):
+    async with Client(empty, mode=mode) as client:
+        assert "import_data" in await fails(client, "query_workspace", {"sql": "SELECT 1"})
+        message = await fails(client, "build_icp", {})
+        assert "no customers imported yet" in message and "import_data" in message
+        assert "no ICP built yet" in await fails(client, "get_icp", {})
+        assert "build_icp" in await fails(client, "list_evidence", {})
+        assert "nothing to import" in await fails(client, "import_data", {})
+        inspected = await call(client, "inspect_workspace")
+        assert inspected["kinds"] == []
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", MODES)
+async def test_errors_on_the_demo_say_what_was_wrong(demo, tmp_path, mode):
+    async with Client(demo.server, mode=mode) as client:
+        assert "no evidence item 'E00000000'" in await fails(client, "get_evidence", {"ids": ["E00000000"]})
+        assert "no ICP version 'icp-nope'" in await fails(client, "get_icp", {"version": "icp-nope"})
+        bad_role = await fails(client, "set_field_roles", {"roles": {"industry": "important"}})
+        assert "'fit'" in bad_role and "'post_sale'" in bad_role
+        assert "no field 'nonexistent'" in await fails(client, "set_field_roles", {"roles": {"nonexistent": "fit"}})
+        for path in ("/etc", "../../..", str(tmp_path)):
+            message = await fails(client, "import_data", {"data_dir": path})
+            assert "outside the folders this server may read" in message and "--data-root" in message
+        assert "outside" in await fails(client, "render_document", {"out_dir": "/tmp/elsewhere-icp"})
+        assert "only SELECT" in await fails(client, "query_workspace", {"sql": "DELETE FROM imports"})
+        assert "exactly one SELECT" in await fails(client, "query_workspace", {"sql": "SELECT 1; SELECT 2"})
+        assert "duckdb_tables()" in await fails(client, "query_workspace", {"sql": "SELECT * FROM nowhere"})
+        assert "unknown health component" in await fails(client, "build_icp", {"weights": {"vibes": 1.0}})
+        assert "depth" in await fails(client, "build_icp", {"depth": 9})
+        assert "ids" in await fails(client, "get_evidence", {"ids": []})
+        with pytest.raises(MCPError, match="no evidence item"):
+            await client.read_resource("icp://evidence/E00000000")
+
+
+# --- concurrency ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_parallel_calls_match_sequential_ones(demo):
+    ids = demo.built["evidence_ids"]
+    calls = []
+    for i in range(32):
+        calls.append([
+            ("get_evidence", {"ids": [ids[i % len(ids)]]}),
+            ("inspect_workspace", {"kind": ["customers", "deals", "contacts", "prospects"][i % 4], "limit": 3}),
+            ("query_workspace", {"sql": f"SELECT count(*) AS n FROM deals WHERE _row % 32 = {i}"}),
+            ("list_evidence", {"offset": i % 10, "limit": 5}),
+            ("get_icp", {"sections": ["tiers"]}),
+        ][i % 5])
+    async with Client(demo.server) as client:
+        sequential = [await call(client, name, args) for name, args in calls]
+        results: list[dict | None] = [None] * len(calls)
+
+        async def run(index: int, name: str, args: dict) -> None:
+            results[index] = await call(client, name, args)
+
+        async with anyio.create_task_group() as group:
+            for index, (name, args) in enumerate(calls):
+                group.start_soon(run, index, name, args)
+    assert results == sequential

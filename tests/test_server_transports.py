@@ -1,0 +1,216 @@
+"""The real server in a subprocess: a stdio session, an HTTP session, and the HTTP transport's defences.
+
+Non-loopback tests bind to an address of this machine (or 0.0.0.0) and connect to that same
+machine only: no traffic leaves it.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import httpx2
+import pytest
+from mcp import Client, StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
+
+from icp_agent import toolkit
+from icp_agent.server import create_server
+from icp_agent.workspace import Workspace
+
+CUSTOMERS = """company_id,company_name,industry,employees,customer_since,churn_date,arr,starting_arr
+c1,Acme,Software,120,2023-01-05,,12000,10000
+c2,Bolt,Retail,40,2022-06-01,2024-02-01,5000,6000
+c3,Crane,Software,300,2021-03-15,,30000,20000
+"""
+INITIALIZE = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+    "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "0"}}})
+SCRIPT = Path(sys.executable).parent / "icp-agent-mcp"
+COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "icp_agent.server"]
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+@pytest.fixture
+def data(tmp_path) -> Path:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "customers.csv").write_text(CUSTOMERS, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def workspace(tmp_path, data) -> Path:
+    ws = Workspace(tmp_path / "ws.duckdb")
+    toolkit.import_data(ws, customers=data / "customers.csv")
+    return ws.path
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def own_address() -> str:
+    """A non-loopback IPv4 address of this machine, or 0.0.0.0 when it has none."""
+    try:
+        listing = subprocess.run(["ip", "-4", "-o", "addr"], capture_output=True, text=True, check=False).stdout
+    except FileNotFoundError:
+        return "0.0.0.0"
+    found = [a for a in re.findall(r"inet (\d+\.\d+\.\d+\.\d+)", listing) if not a.startswith("127.")]
+    return found[0] if found else "0.0.0.0"
+
+
+class HttpServer:
+    def __init__(self, tmp_path: Path, *args: str, env: dict[str, str] | None = None):
+        self.log = tmp_path / f"server-{time.monotonic_ns()}.log"
+        environment = {k: v for k, v in os.environ.items() if k != "ICP_AGENT_TOKEN"} | (env or {})
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen([*COMMAND, "--http", *args], cwd=tmp_path, env=environment,
+                                            stdout=log, stderr=subprocess.STDOUT)
+
+    def wait_listening(self, host: str, port: int, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"the server exited with {self.process.returncode}: {self.log.read_text()}")
+            try:
+                socket.create_connection((host, port), timeout=0.5).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        pytest.fail(f"the server did not listen within {timeout} s: {self.log.read_text()}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def post(host: str, port: int, **headers: str) -> int:
+    """POST an initialize request with raw headers (Host and Origin included) and return the status."""
+    connection = http.client.HTTPConnection(host, port, timeout=10)
+    try:
+        connection.request("POST", "/mcp", INITIALIZE, headers={
+            "Content-Type": "application/json", "Accept": "application/json, text/event-stream",
+            **{name.replace("_", "-"): value for name, value in headers.items()}})
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+@pytest.mark.anyio
+async def test_stdio_session(tmp_path, data):
+    ws = tmp_path / "ws.duckdb"
+    params = StdioServerParameters(command=sys.executable, cwd=str(tmp_path),
+                                   args=["-m", "icp_agent.server", "--workspace", str(ws), "--data-root", str(data)])
+    async with Client(params) as client:
+        tools = {t.name for t in (await client.list_tools()).tools}
+        imported = await client.call_tool("import_data", {"customers": str(data / "customers.csv")})
+        counted = await client.call_tool("query_workspace", {"sql": "SELECT count(*) AS n FROM customers"})
+        refused = await client.call_tool("import_data", {"data_dir": "/etc"})
+        report = (await client.read_resource("icp://import-report")).contents[0].text
+    assert {"import_data", "build_icp", "query_workspace"} <= tools
+    assert not imported.is_error and imported.structured_content["imported"][0]["rows_kept"] == 3
+    assert counted.structured_content["rows"] == [[3]]
+    assert refused.is_error and "outside the folders" in refused.content[0].text
+    assert "customers.csv" in report
+
+
+@pytest.mark.anyio
+async def test_http_session_and_dns_rebinding_checks(tmp_path, workspace):
+    port = free_port()
+    server = HttpServer(tmp_path, "--port", str(port), "--workspace", str(workspace))
+    try:
+        server.wait_listening("127.0.0.1", port)
+        async with Client(f"http://127.0.0.1:{port}/mcp") as client:
+            tools = {t.name for t in (await client.list_tools()).tools}
+            counted = await client.call_tool("query_workspace", {"sql": "SELECT count(*) AS n FROM customers"})
+        assert "get_icp" in tools and counted.structured_content["rows"] == [[3]]
+        assert post("127.0.0.1", port) == 200
+        assert post("127.0.0.1", port, Host=f"evil.example:{port}") == 421
+        assert post("127.0.0.1", port, Origin="http://evil.example") == 403
+    finally:
+        server.stop()
+
+
+def test_a_non_loopback_address_needs_a_token(tmp_path):
+    port = free_port()
+    server = HttpServer(tmp_path, "--host", own_address(), "--port", str(port))
+    try:
+        assert server.process.wait(timeout=30) != 0
+    finally:
+        server.stop()
+    log = server.log.read_text()
+    assert "without a bearer token" in log and "ICP_AGENT_TOKEN" in log
+
+
+@pytest.mark.anyio
+async def test_with_a_token_requests_must_carry_it(tmp_path, workspace):
+    host, port = own_address(), free_port()
+    target = "127.0.0.1" if host == "0.0.0.0" else host
+    server = HttpServer(tmp_path, "--host", host, "--port", str(port), "--workspace", str(workspace),
+                        "--token-env", "ICP_TEST_TOKEN", env={"ICP_TEST_TOKEN": "s3cret-token"})
+    try:
+        server.wait_listening(target, port)
+        assert post(target, port) == 401
+        assert post(target, port, Authorization="Bearer wrong") == 401
+        assert post(target, port, Authorization="s3cret-token") == 401
+        assert post(target, port, Authorization="Bearer s3cret-token") == 200
+        authorised = httpx2.AsyncClient(headers={"Authorization": "Bearer s3cret-token"},
+                                        timeout=httpx2.Timeout(30, read=300))
+        async with authorised, Client(streamable_http_client(f"http://{target}:{port}/mcp",
+                                                             http_client=authorised)) as client:
+            counted = await client.call_tool("query_workspace", {"sql": "SELECT count(*) AS n FROM customers"})
+        assert counted.structured_content["rows"] == [[3]]
+    finally:
+        server.stop()
+
+
+@pytest.mark.anyio
+async def test_the_server_and_the_cli_share_the_workspace(tmp_path, workspace):
+    """The server holds no connection between calls, so a CLI can run meanwhile; while another process holds
+    the file, a call waits, then says the workspace is busy; the file stays whole."""
+    server = create_server(Workspace(workspace, busy_timeout=0.5), [tmp_path])
+    async with Client(server) as client:
+        assert not (await client.call_tool("inspect_workspace", {})).is_error
+        cli = subprocess.run([sys.executable, "-m", "icp_agent.cli", "roles", "--workspace", str(workspace),
+                              "industry=ignore", "--json"], capture_output=True, text=True, timeout=60)
+        assert cli.returncode == 0, cli.stderr
+        seen = await client.call_tool("query_workspace", {"sql": "SELECT role FROM field_roles"})
+        assert seen.structured_content["rows"] == [["ignore"]]
+        holder = subprocess.Popen([sys.executable, "-c", (
+            "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); print('open', flush=True); "
+            "time.sleep(30)"), str(workspace)], stdout=subprocess.PIPE, text=True)
+        try:
+            assert holder.stdout.readline().strip() == "open"
+            for name, arguments in (("inspect_workspace", {}), ("query_workspace", {"sql": "SELECT 1"}),
+                                    ("set_field_roles", {"roles": {"industry": "fit"}})):
+                busy = await client.call_tool(name, arguments)
+                assert busy.is_error and "workspace busy" in busy.content[0].text, name
+        finally:
+            holder.kill()
+            holder.wait()
+        assert not (await client.call_tool("set_field_roles", {"roles": {"industry": "fit"}})).is_error
+    con = duckdb.connect(str(workspace), read_only=True)
+    try:
+        assert con.execute("SELECT role FROM field_roles").fetchall() == [("fit",)]
+        table = con.execute("SELECT table_name FROM imports WHERE kind = 'customers'").fetchone()[0]
+        assert con.execute(f"SELECT count(*) FROM {table}").fetchone() == (3,)
+    finally:
+        con.close()
