@@ -345,6 +345,9 @@ def test_generic_blocks_make_tables():
     assert made[1].columns == ["criterion", "points", "evidence"] and made[1].rows[0][-1].cites == ["Eabcdef12"]
     assert [c.text for c in made[3].rows[0]] == ["ICP", "30.0%"] and made[3].numeric(1)
     assert made[5].rows[1][1].cites == ["E12345678"]
+    unlike = blocks({"thresholds": {"A": 70, "B": 40}, "holdout": {"auc": 0.74}})
+    assert [(b.kind, b.title) for b in unlike] == [("heading", "thresholds"), ("pairs", ""), ("heading", "holdout"),
+                                                   ("pairs", "")]
 
 
 def test_intervals_follow_what_they_bound():

@@ -19,7 +19,7 @@ browser=$(command -v chromium || command -v chromium-browser || command -v googl
 [[ -n $browser ]] || { echo "chromium not found (Debian: apt-get install -y chromium poppler-utils)" >&2; exit 2; }
 profile=$(mktemp -d)
 trap 'rm -rf "$profile"' EXIT
-# Offline on purpose: the report must need nothing from the network.
+# Quiet, throwaway browser profile; the report itself must need nothing from the network.
 flags=(--headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking
        --disable-component-update --disable-sync --hide-scrollbars --user-data-dir="$profile")
 

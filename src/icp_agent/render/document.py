@@ -82,13 +82,18 @@ def blocks(data: dict[str, Any], level: int = 3) -> list[Block]:
     lists of dicts as tables, other nested dicts as subsections (keys become headings)."""
     pairs = Block("pairs", level=level, columns=["", ""])
     nested: list[Block] = []
-    flat = {k: v for k, v in data.items() if _flat(v)}
+    alike: dict[frozenset, list[str]] = {}  # sibling dicts of the same figures (icp / non_icp) make one table
+    for key, value in data.items():
+        if _flat(value):
+            alike.setdefault(frozenset(value), []).append(key)
+    tables = {keys[0]: keys for keys in alike.values() if len(keys) > 1}
+    grouped = {k for keys in tables.values() for k in keys}
     for key, value in data.items():
         if evidence_ids(value):
             pairs.rows.append([Cell(humanize(key)), Cell("", evidence_ids(value))])
-        elif key in flat and len(flat) > 1:
-            if key == next(iter(flat)):
-                nested.append(_row_table("", level, list(flat.items())))
+        elif key in grouped:
+            if key in tables:
+                nested.append(_row_table("", level, [(k, data[k]) for k in tables[key]]))
         elif isinstance(value, dict) and value:
             nested += [Block("heading", humanize(key), level)] + blocks(value, min(level + 1, 5))
         elif isinstance(value, (list, tuple)) and value and all(isinstance(v, dict) for v in value):
