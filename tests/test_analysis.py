@@ -42,7 +42,7 @@ def test_demo_recovers_the_planted_tier_one(demo):
 def test_demo_recovers_the_second_segment_as_a_multi_icp(demo):
     _, icp = demo
     second = [t for t in icp.tiers if t.tier == 1 and t.segment == "ICP 2"]
-    assert second and {"industry = Financial Services", "employees >= 1000"} <= labels(second[0].criteria)
+    assert second and {"industry = Financial Services", "employees >= 1,000"} <= labels(second[0].criteria)
 
 
 def test_demo_negative_icp_holds_the_planted_disqualifiers(demo):
@@ -136,12 +136,12 @@ def test_olist_activation_rates_match_the_reference(tmp_path):
     assert icp.health.n == 722 and abs(icp.health.n_good / icp.health.n - 0.51) < 0.01
     good = {p.label: p for p in icp.patterns if p.direction == "good"}
     bad = {p.label: p for p in icp.patterns if p.direction == "bad"}
-    assert good["lead_type = Online Big"].rate == pytest.approx(0.694, abs=0.01)
-    assert good["lead_type = Online Medium"].rate == pytest.approx(0.584, abs=0.01)
-    assert 1 - bad["lead_type = Offline"].rate == pytest.approx(0.333, abs=0.01)
-    assert 1 - bad["lead_type = Industry"].rate == pytest.approx(0.355, abs=0.01)
-    assert all(p.lift > 1 for p in (good["lead_type = Online Big"], good["lead_type = Online Medium"],
-                                     bad["lead_type = Offline"], bad["lead_type = Industry"]))
+    assert good["lead type = Online Big"].rate == pytest.approx(0.694, abs=0.01)
+    assert good["lead type = Online Medium"].rate == pytest.approx(0.584, abs=0.01)
+    assert 1 - bad["lead type = Offline"].rate == pytest.approx(0.333, abs=0.01)
+    assert 1 - bad["lead type = Industry"].rate == pytest.approx(0.355, abs=0.01)
+    assert all(p.lift > 1 for p in (good["lead type = Online Big"], good["lead type = Online Medium"],
+                                     bad["lead type = Offline"], bad["lead type = Industry"]))
     assert "activated" not in {c.field for p in icp.patterns for c in p.criteria}
 
 

@@ -7,7 +7,6 @@ every error names its cause and remedy, and that no output outgrows a model's co
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,10 +25,10 @@ REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "fixtures" / "demo"
 MODES = ["auto", "legacy"]
 TOOLS = {"import_data", "inspect_workspace", "set_field_roles", "build_icp", "get_icp", "list_icp_versions",
-         "get_evidence", "list_evidence", "query_workspace", "render_document"}
+         "get_evidence", "list_evidence", "get_persona_evidence", "save_drafts", "score_prospects",
+         "diff_icp_versions", "query_workspace", "render_document"}
 READ_ONLY = {"inspect_workspace", "get_icp", "list_icp_versions", "get_evidence", "list_evidence", "query_workspace"}
 MAX_TOKENS = 10_000
-HAS_RENDERER = importlib.util.find_spec("icp_agent.render.document") is not None
 
 
 @pytest.fixture
@@ -211,7 +210,7 @@ async def test_reading_tools_on_the_demo(demo, mode):
         tiers_only = await call(client, "list_evidence", {"kind": "tier"})
         assert tiers_only["items"] and {i["kind"] for i in tiers_only["items"]} == {"tier"}
         all_evidence = await call(client, "list_evidence", {"limit": 200})
-        assert all_evidence["page"]["total"] == len(demo.built["evidence_ids"])
+        assert all_evidence["page"]["total"] >= len(demo.built["evidence_ids"])
 
         ids = demo.built["tiers"][0]["evidence"] + [demo.built["top_patterns"][0]["evidence"]]
         items = (await call(client, "get_evidence", {"ids": ids}))["items"]
@@ -233,22 +232,67 @@ async def test_reading_tools_on_the_demo(demo, mode):
 
 
 @pytest.mark.anyio
+async def test_persona_evidence_and_grounded_drafts(demo):
+    async with Client(demo.server) as client:
+        found = await call(client, "get_persona_evidence", {"segment": "ICP 1", "tier": 1, "limit": 2})
+        champion = found["roles"]["champion"]
+        assert champion["titles"] and len(found["quotes"]) <= 2 and found["quotes_page"]["total"] >= len(found["quotes"])
+        cited = await call(client, "get_evidence", {"ids": [champion["evidence"]] + [q["evidence"] for q in found["quotes"]]})
+        assert len(cited["items"]) == 1 + len(found["quotes"])
+
+        def persona(*claims: tuple[str, list[str]]) -> dict:
+            return {"personas": [{"segment": "ICP 1", "tier": 1, "role": "champion", "title_patterns": [],
+                                  "claims": [{"section": "who", "text": t, "evidence": e} for t, e in claims]}]}
+
+        refused = await fails(client, "save_drafts", persona(
+            ("Champions run Revenue Operations in 97% of won deals.", [champion["evidence"]]),
+            ("They want a forecast they can defend.", []),
+            ("They dislike spreadsheets.", ["E00000000"])))
+        assert "nothing saved: 3 claim(s)" in refused and "97%" in refused and "cites no evidence" in refused
+        assert "E00000000" in refused and "call save_drafts again" in refused
+        title = champion["titles"][0]
+        saved = await call(client, "save_drafts", {**persona(
+            (f"{title['n']} of {champion['n']} champions hold the title {title['value']}.", [champion["evidence"]])),
+            "model": "test-model"})
+        assert saved["saved"] is True and saved["personas_saved"] == 1
+        personas = (await call(client, "get_icp", {"sections": ["personas"], "limit": 50}))["personas"]
+        assert any(p["role"] == "champion" and p.get("model") == "test-model" for p in personas)
+        assert "nothing to save" in await fails(client, "save_drafts", {})
+        assert "no ICP 9 Tier 1" in await fails(client, "get_persona_evidence", {"segment": "ICP 9"})
+
+
+@pytest.mark.anyio
+async def test_score_prospects_and_compare_versions(demo):
+    version = demo.built["version_id"]
+    async with Client(demo.server) as client:
+        scored = await call(client, "score_prospects", {"input_path": "demo/prospects.csv",
+                                                        "output_path": str(demo.root / "scored.csv")})
+        assert scored["rows"] == 50000 and sum(scored["by_tier"].values()) == 50000
+        assert (demo.root / "scored.csv").is_file()
+        outside = await fails(client, "score_prospects", {"input_path": "demo/prospects.csv",
+                                                          "output_path": "/tmp/icp-agent-scored.csv"})
+        assert "outside the folders" in outside and not Path("/tmp/icp-agent-scored.csv").exists()
+        same = await call(client, "diff_icp_versions", {"old": version, "new": version})
+        assert (same["old"], same["new"]) == (version, version) and same["recommendation"] and same["why"]
+        assert "no ICP version 'icp-nope'" in await fails(client, "diff_icp_versions", {"old": "icp-nope",
+                                                                                       "new": version})
+
+
+@pytest.mark.anyio
 async def test_resources_on_the_demo(demo):
     evidence_id = demo.built["evidence_ids"][0]
     async with Client(demo.server) as client:
         current = json.loads((await client.read_resource("icp://current")).contents[0].text)
         item = json.loads((await client.read_resource(f"icp://evidence/{evidence_id}")).contents[0].text)
         report = (await client.read_resource("icp://import-report")).contents[0].text
-        if HAS_RENDERER:
-            document = (await client.read_resource("icp://document")).contents[0].text
-            assert demo.built["statement"][:40] in document or document.startswith("#")
+        document = (await client.read_resource("icp://document")).contents[0].text
     assert current["id"] == demo.built["version_id"] and current["schema_version"] == "1.0"
     assert item["id"] == evidence_id and item["statement"]
     assert report.startswith("# Import report") and "customers.csv" in report
+    assert document.startswith("#") and demo.built["version_id"] in document
 
 
 @pytest.mark.anyio
-@pytest.mark.skipif(not HAS_RENDERER, reason="icp_agent.render.document is not written yet")
 async def test_render_document_writes_the_files(demo):
     async with Client(demo.server) as client:
         default = await call(client, "render_document")
@@ -318,6 +362,8 @@ async def test_errors_on_the_demo_say_what_was_wrong(demo, tmp_path, mode):
 @pytest.mark.anyio
 async def test_parallel_calls_match_sequential_ones(demo):
     ids = demo.built["evidence_ids"]
+    tiers = [{"version": demo.built["version_id"], "segment": t["segment"], "tier": t["tier"], "limit": 3}
+             for t in demo.built["tiers"]]
     calls = []
     for i in range(32):
         calls.append([
@@ -326,8 +372,11 @@ async def test_parallel_calls_match_sequential_ones(demo):
             ("query_workspace", {"sql": f"SELECT count(*) AS n FROM deals WHERE _row % 32 = {i}"}),
             ("list_evidence", {"offset": i % 10, "limit": 5}),
             ("get_icp", {"sections": ["tiers"]}),
-        ][i % 5])
+            ("get_persona_evidence", tiers[i % len(tiers)]),
+        ][i % 6])
     async with Client(demo.server) as client:
+        for tier in tiers:  # the first call adds its evidence items to the version: do that once, up front
+            await call(client, "get_persona_evidence", tier)
         sequential = [await call(client, name, args) for name, args in calls]
         results: list[dict | None] = [None] * len(calls)
 

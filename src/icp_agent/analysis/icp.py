@@ -18,6 +18,7 @@ How tiers are built (documented in the ICP document too):
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import math
@@ -93,6 +94,35 @@ def field_specs(fit_fields: dict[str, str]) -> list[FieldSpec]:
     return specs
 
 
+def _amount(value: float, money: bool) -> str:
+    """1200000 -> "$1.2M" for money, "1,200,000" otherwise; whole numbers without decimals."""
+    if money:
+        for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+            if abs(value) >= size:
+                return f"${value / size:.3g}{suffix}"
+        return f"${value:,.0f}"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.4g}"
+
+
+def display_label(selector: Selector, types: dict[str, str]) -> str:
+    """A criterion as a seller reads it: "annual revenue $10M-$50M", "employees 51-200", "founded year < 1999"."""
+    name = selector.field.replace("_", " ")
+    money = types.get(selector.field) == "money"
+    if selector.op == "eq":
+        return f"{name} = {selector.value}"
+    if selector.op == "contains":
+        return f"{name} contains {selector.value}"
+    if selector.op == "is_missing":
+        return f"{name} is missing"
+    if selector.op == "gte":
+        return f"{name} >= {_amount(selector.min, money)}"
+    if selector.op == "lte":
+        return f"{name} {'<' if selector.max_exclusive else '<='} {_amount(selector.max, money)}"
+    if selector.max_exclusive:
+        return f"{name} in [{_amount(selector.min, money)}, {_amount(selector.max, money)})"
+    return f"{name} {_amount(selector.min, money)}-{_amount(selector.max, money)}"
+
+
 def criterion(selector: Selector, headers: dict[str, str]) -> Criterion:
     data = selector.criterion()
     return Criterion(**data, header=headers.get(selector.field), label=selector.label)
@@ -122,6 +152,8 @@ def analyse(con: duckdb.DuckDBPyConnection, inputs: AnalysisInputs, config: Anal
     say(f"building selectors over {len(specs)} fit fields")
     min_support = config.min_support or max(10, math.ceil(0.02 * health.n))
     selset = build_selectors(con, relation, specs, min_count=min_support)
+    selset.selectors[:] = [dataclasses.replace(sel, label=display_label(sel, inputs.fit_fields))
+                           for sel in selset.selectors]
     good, bad = (np.array([r[0] for r in con.execute(f"SELECT {c} FROM {relation}").fetchall()], dtype=bool)
                  for c in ("good", "bad"))
     say("searching for over-indexing traits")

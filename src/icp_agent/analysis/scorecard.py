@@ -621,13 +621,12 @@ def _logistic(con, relation: str, features: list[dict], l2: float) -> tuple[floa
 # --- scoring SQL --------------------------------------------------------------------------------
 
 def _score_exprs(card: dict, present: set[str] | None) -> dict[str, str]:
+    """The score columns. Fit score, priority and grade are look-ups by points total (`_lookup`),
+    so each expression holds the total once and DuckDB plans it quickly."""
     features = card["features"]
     codes = [_code_sql(f, present) for f in features]
-    points = [_points_sql(f, c) for f, c in zip(features, codes)]
-    total = f"({card['intercept_points']} + {' + '.join(points)})"
+    total = f"({card['intercept_points']} + {' + '.join(_points_sql(f, c) for f, c in zip(features, codes))})"
     low, fits = _fit_table(card)
-    fit = f"([{', '.join(map(str, fits))}])[greatest(1, least({len(fits)}, {total} - ({low}) + 1))]"
-    reasons = _reasons_sql(features, codes, points)
     unseen = [f"CASE WHEN {c} = 0 THEN {_lit(f['field'])} END"
               for f, c in zip(features, codes) if c and f["kind"] == "category"]
     fields = {f["field"]: f["kind"] for f in features}
@@ -635,13 +634,18 @@ def _score_exprs(card: dict, present: set[str] | None) -> dict[str, str]:
                f"THEN {_lit(name)} END" for name, kind in fields.items()]
     return {
         "icp_points": f"CAST({total} AS INTEGER)",
-        "icp_fit_score": fit,
-        "icp_priority": _level_sql(card, "bands", total),
-        "icp_grade": _level_sql(card, "grades", total),
-        "icp_reasons": reasons,
+        "icp_fit_score": _lookup(fits, low, total),
+        "icp_priority": _lookup([_level(card, "bands", fit) for fit in fits], low, total),
+        "icp_grade": _lookup([_level(card, "grades", fit) for fit in fits], low, total),
+        "icp_reasons": _reasons_sql(features, codes),
         "icp_unseen": _name_list(unseen),
         "icp_missing_fields": _name_list(missing),
     }
+
+
+def _lookup(values: list, low: int, total: str) -> str:
+    """values[total - low] as SQL: a constant list indexed by the points total."""
+    return f"([{', '.join(_lit(v) for v in values)}])[greatest(1, least({len(values)}, {total} - ({low}) + 1))]"
 
 
 def fit_value(card: dict, points: float) -> int:
@@ -675,11 +679,9 @@ def _levels(card: dict, key: str) -> list[tuple[str, int]]:
     return list(PRIORITIES if key == "bands" else GRADES)
 
 
-def _level_sql(card: dict, key: str, points: str) -> str:
-    """Band or grade straight from the points total, through the fit-score thresholds in points."""
+def _level(card: dict, key: str, fit: int) -> str:
     levels = _levels(card, key)
-    whens = " ".join(f"WHEN {points} >= {_min_points(card, score)} THEN {_lit(level)}" for level, score in levels[:-1])
-    return f"CASE {whens} ELSE {_lit(levels[-1][0])} END"
+    return next((level for level, score in levels if fit >= score), levels[-1][0])
 
 
 def _points_sql(feature: dict, code: str | None) -> str:
@@ -689,41 +691,44 @@ def _points_sql(feature: dict, code: str | None) -> str:
     return f"(CASE {code} {whens} ELSE 0 END)"
 
 
-def _reasons_sql(features: list[dict], codes: list[str | None], points: list[str]) -> str:
+def _reasons_sql(features: list[dict], codes: list[str | None]) -> str:
     """The top fields by absolute points, as "+18 employees 51-200; -25 industry Marketing".
 
-    Each candidate is a struct {k: -|points|, i: candidate, p: points, c: bin code}; sorting the
-    list orders by k, then by position, so ties break the same way everywhere. A missing list
-    field is one reason with its elements' points summed, not one per element.
+    The bin codes go into one list; a lambda over it looks each feature's points and words up in
+    constant lists (a large expression repeated per feature makes DuckDB's planner slow). Candidates
+    are structs {k: -|points|, i: position, p: points, c: bin code}, so sorting orders by size,
+    then position. A missing list field is one reason (its elements' missing points summed), not
+    one per element; an absent column gives none.
     """
-    candidates: list[tuple[str, str, str]] = []  # (points, bin code, words given r.c)
-    missing_lists: dict[str, list[str]] = {}
-    for feature, code, point in zip(features, codes, points):
-        if code is None:
-            continue
-        if feature["kind"] == "list":
-            missing = f"{code} = {len(feature['bins'])}"
-            candidates.append((f"(CASE WHEN {missing} THEN 0 ELSE {point} END)", code, _reason_text(feature)))
-            missing_lists.setdefault(feature["field"], []).append(f"(CASE WHEN {missing} THEN {point} ELSE 0 END)")
-        else:
-            candidates.append((point, code, _reason_text(feature)))
-    candidates += [(f"({' + '.join(parts)})", "0", _lit(f"{field} missing")) for field, parts in missing_lists.items()]
-    if not candidates:
+    shown = [(f, c) for f, c in zip(features, codes) if c is not None]
+    if not shown:
         return "NULL::VARCHAR"
-    items = ", ".join(f"{{'k': -abs({p}), 'i': {i}, 'p': {p}, 'c': {c}}}" for i, (p, c, _) in enumerate(candidates))
-    words = " ".join(f"WHEN {i} THEN {text}" for i, (_, _, text) in enumerate(candidates))
-    return (f"nullif(array_to_string(list_transform(list_slice(list_sort(list_filter([{items}], lambda r: r.p <> 0)), "
-            f"1, {REASONS}), lambda r: printf('%+d ', r.p) || CASE r.i {words} END), '; '), '')")
+    points = [[0 if f["kind"] == "list" and b.get("missing") else b["points"] for b in f["bins"]] for f, _ in shown]
+    labels = [[b["label"] for b in f["bins"]] for f, _ in shown]
+    lookup = f"coalesce({_nested(points)}[j][c], 0)"
+    items = (f"list_transform([{', '.join(c for _, c in shown)}], "
+             f"lambda c, j: {{'k': -abs({lookup}), 'i': j, 'p': {lookup}, 'c': c}})")
+    missing_lists: dict[str, int] = {}
+    for feature, _ in shown:
+        if feature["kind"] == "list":
+            missing_lists[feature["field"]] = missing_lists.get(feature["field"], 0) + feature["bins"][-1]["points"]
+    extra = [(f"CASE WHEN {_missing_sql(field, 'list')} THEN {total} ELSE 0 END", field)
+             for field, total in missing_lists.items() if total != 0]
+    if extra:
+        items = ("list_concat(" + items + ", [" + ", ".join(
+            f"{{'k': -abs({p}), 'i': {len(shown) + 1 + i}, 'p': {p}, 'c': 0}}" for i, (p, _) in enumerate(extra)) + "])")
+    label = f"{_nested(labels)}[r.i][r.c]"
+    words = [f"WHEN r.i = {len(shown) + 1 + i} THEN {_lit(field + ' missing')}" for i, (_, field) in enumerate(extra)]
+    words.append(f"WHEN r.c = len({_nested(labels)}[r.i]) THEN {label}")  # the missing bin
+    words += [f"WHEN r.i = {i} THEN {_lit(f['field'] + ' ')} || {_value_sql(f['field'], 'category')}"
+              for i, (f, _) in enumerate(shown, 1) if f["kind"] == "category"]
+    text = f"CASE {' '.join(words)} ELSE {label} END"
+    return (f"nullif(array_to_string(list_transform(list_slice(list_sort(list_filter({items}, lambda r: r.p <> 0)), "
+            f"1, {REASONS}), lambda r: printf('%+d ', r.p) || {text}), '; '), '')")
 
 
-def _reason_text(feature: dict) -> str:
-    """SQL for a reason's words given its bin code r.c: categories show the record's own value."""
-    labels = "[" + ", ".join(_lit(b["label"]) for b in feature["bins"]) + "]"
-    if feature["kind"] != "category":
-        return f"{labels}[r.c]"
-    field = feature["field"]
-    return (f"CASE WHEN r.c = {len(feature['bins'])} THEN {_lit(field + ' missing')} "
-            f"ELSE {_lit(field + ' ')} || {_value_sql(field, 'category')} END")
+def _nested(rows: list[list]) -> str:
+    return "[" + ", ".join("[" + ", ".join(_lit(v) for v in row) + "]" for row in rows) + "]"
 
 
 def _name_list(cases: list[str]) -> str:
@@ -811,10 +816,12 @@ def _holdout_figures(con, scored: str, card: dict, holdout: dict) -> dict:
 
 def _level_counts(con, relation: str, points: str, card: dict) -> dict[str, dict[str, tuple[int, int]]]:
     """Rows and good rows per band and per grade, in one pass."""
+    low, fits = _fit_table(card)
+    bands = _lookup([_level(card, "bands", fit) for fit in fits], low, "p")
+    grades = _lookup([_level(card, "grades", fit) for fit in fits], low, "p")
     rows = con.execute(f"""
         SELECT grouping(b), b, g, count(*), count_if(good)::BIGINT
-        FROM (SELECT good, {_level_sql(card, 'bands', 'p')} AS b, {_level_sql(card, 'grades', 'p')} AS g
-              FROM (SELECT good, {points} AS p FROM {relation}))
+        FROM (SELECT good, {bands} AS b, {grades} AS g FROM (SELECT good, {points} AS p FROM {relation}))
         GROUP BY GROUPING SETS ((b), (g))""").fetchall()
     out: dict[str, dict[str, tuple[int, int]]] = {"bands": {}, "grades": {}}
     for band_grouped_away, band, grade, n, good in rows:
