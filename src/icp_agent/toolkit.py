@@ -216,7 +216,8 @@ def _analysis_inputs(ws: Workspace, con, options: "AnalysisOptions"):
     imports = []
     for kind, report_json in con.execute("""SELECT i.kind, i.report FROM current_snapshot c JOIN imports i
                                             USING (import_id) WHERE i.kind IN ('customers', 'deals', 'prospects')
-                                            ORDER BY i.kind DESC""").fetchall():
+                                            ORDER BY CASE i.kind WHEN 'customers' THEN 0 WHEN 'deals' THEN 1
+                                                     ELSE 2 END""").fetchall():
         report = ImportReport.model_validate_json(report_json)
         imports.append({"kind": kind, "file_name": report.file_name, "sha256": report.sha256,
                         "rows": report.rows_kept, "import_id": report.import_id})

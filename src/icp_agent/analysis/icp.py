@@ -642,11 +642,16 @@ def _statement(tiers: list[Tier], disqualifiers: list[Disqualifier], health: Hea
     if not tiers:
         return reason or "No significant ICP in this data."
     tier1 = [t for t in tiers if t.tier == 1]
-    segments = "; ".join(f"{t.segment}: companies with " + " and ".join(c.label for c in t.criteria) for t in tier1)
+    segments = "; or ".join(f"companies with {_and(c.label for c in t.criteria)} ({t.segment})" for t in tier1)
     signals = sorted({c.label for t in tiers for c in t.criteria})
-    excluded = "; ".join(" and ".join(c.label for c in d.criteria) for d in disqualifiers) or "nothing yet (no "\
-        "trait over-indexes significantly among the worst)"
-    return (f"ICP: {segments}. We recognize a fit by: {', '.join(signals)}. We deliberately exclude: {excluded}.")
+    excluded = "; ".join(_and(c.label for c in d.criteria) for d in disqualifiers) or \
+        "nothing yet (no trait over-indexes significantly among the worst)"
+    return f"ICP: {segments}. We recognize a fit by: {', '.join(signals)}. We deliberately exclude: {excluded}."
+
+
+def _and(labels) -> str:
+    labels = list(labels)
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
 
 
 def fingerprint(imports: list[dict]) -> str:
