@@ -77,7 +77,11 @@ def _companies_sql(n_rows: int, seed: int, *, with_outcome: bool) -> str:
                   - 1.2 * coalesce(industry = 'Marketing and Advertising', FALSE)::INT
                   + 0.9 * coalesce((emp[1] + emp[2]) / 2 BETWEEN 51 AND 200, FALSE)::INT
                   + 0.8 * coalesce(list_contains(technologies, 'Salesforce'), FALSE)::INT
-                  + 0.6 * (funding_stage = 'Series B')::INT + 0.4 * coalesce(crm = 'HubSpot', FALSE)::INT))) AS good,
+                  + 0.6 * (funding_stage = 'Series B')::INT + 0.4 * coalesce(crm = 'HubSpot', FALSE)::INT
+                  + 0.5 * coalesce(list_contains(technologies, 'Snowflake'), FALSE)::INT
+                  + 0.3 * coalesce(list_contains(technologies, 'Slack'), FALSE)::INT
+                  + 0.5 * coalesce(revenue > exp(14), FALSE)::INT - 0.4 * coalesce(is_public, FALSE)::INT
+                  + 0.4 * (founded_year > 2005)::INT + 0.4 * (country < 'C05')::INT))) AS good,
                   DATE '2018-01-01' + CAST(_row * 2000 // {n} AS INTEGER) AS customer_since""".format(n=n_rows) \
         if with_outcome else ""
     return (f"SELECT * EXCLUDE (emp, draw), emp[1]::DOUBLE AS employees_min, emp[2]::DOUBLE AS employees_max"
@@ -126,7 +130,7 @@ def _pandas(card_path: str, source: str, target: str) -> dict:
         total += points
         labels = np.array([""] + [b["label"] for b in bins], dtype=object)[code]
         if kind == "category":
-            labels = np.where(code == len(bins), labels, (field + " ") + frame[field].astype(str).to_numpy(dtype=object))
+            labels = np.where(code == len(bins), labels, (field + " ") + frame[field].fillna("").astype(str).to_numpy(dtype=object))
         if kind == "list":
             missing_lists[field] = missing_lists.get(field, 0) + bins[-1]["points"]
             points = np.where(code == len(bins), 0, points)

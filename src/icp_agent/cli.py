@@ -23,7 +23,7 @@ from . import __version__, toolkit
 from .errors import UserError
 from .workspace import DEFAULT_PATH, Workspace
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
 
 
@@ -235,15 +235,19 @@ def roles(assignments, workspace, as_json, quiet):
 
 
 @main.command()
+@click.option("--markdown", is_flag=True, help="print the reference table (docs/fields.md) as markdown")
 @with_common
 @handle_errors
-def fields(workspace, as_json, quiet):
+def fields(markdown, workspace, as_json, quiet):
     """List the canonical fields, their types, default roles and the header spellings recognised."""
-    from .ingest.fields import FIELDS
+    from .ingest.fields import FIELDS, fields_markdown
 
     data = [{"field": f.name, "type": f.type, "role": f.role, "description": f.description,
              "synonyms": list(f.synonyms)} for f in FIELDS]
     ctx = Ctx(workspace, as_json, quiet)
+    if markdown:
+        click.echo(fields_markdown(), nl=False)
+        return
 
     def human():
         for f in data:

@@ -157,7 +157,7 @@ class KindView(BaseModel):
     columns_page: Page
 
 
-REPORT_FIELDS = {"kind", "file_name", "import_id", "imported_at", "rows_read", "rows_kept", "rows_rejected",
+REPORT_FIELDS = {"kind",  # the ImportReport fields a KindView repeats "file_name", "import_id", "imported_at", "rows_read", "rows_kept", "rows_rejected",
                  "duplicates_dropped", "warnings"}
 
 
