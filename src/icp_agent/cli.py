@@ -421,6 +421,16 @@ def diff_cmd(old, new, workspace, as_json, quiet):
     ctx.emit(result, lambda: print_diff(result))
 
 
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.pass_context
+def serve(ctx):
+    """Run the MCP server (stdio by default; --http for streamable HTTP). Same options as icp-agent-mcp:
+    --workspace, --data-root (repeatable), --out, --http, --host, --port, --token-env."""
+    from .server import main as server_main
+
+    server_main(ctx.args)
+
+
 @main.command()
 @with_common
 @handle_errors

@@ -157,7 +157,8 @@ class KindView(BaseModel):
     columns_page: Page
 
 
-REPORT_FIELDS = {"kind",  # the ImportReport fields a KindView repeats "file_name", "import_id", "imported_at", "rows_read", "rows_kept", "rows_rejected",
+# the ImportReport fields a KindView repeats
+REPORT_FIELDS = {"kind", "file_name", "import_id", "imported_at", "rows_read", "rows_kept", "rows_rejected",
                  "duplicates_dropped", "warnings"}
 
 
