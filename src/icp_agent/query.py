@@ -34,10 +34,14 @@ TABLE_HINT = ("the current snapshots are the views customers, deals, contacts an
               "SELECT table_name FROM duckdb_tables(), a table's columns with DESCRIBE customers")
 
 
+# A cell: a scalar, or a DuckDB LIST/STRUCT rendered as JSON text, so the schema says what a value can be.
+Cell = str | int | float | bool | None
+
+
 class QueryResult(BaseModel):
     columns: list[str] = Field(description="column names, in order")
     column_types: list[str] = Field(description="DuckDB type of each column")
-    rows: list[list[Any]] = Field(description="rows as lists of JSON values, in the columns' order")
+    rows: list[list[Cell]] = Field(description="rows as lists of JSON values, in the columns' order")
     row_count_returned: int
     truncated: bool = Field(description="true when rows or values were left out: see truncated_reason")
     truncated_reason: str | None = Field(None, description="what was cut and how to ask for the rest")
@@ -144,7 +148,7 @@ def _capped(columns: list[str], types: list[str], fetched: list[tuple], max_rows
     used = 0
     clipped = False
     for raw in fetched:
-        row = [_json_value(v) for v in raw]
+        row = [_cell(v) for v in raw]
         row, cut = _clip_long_strings(row)
         clipped |= cut
         size = len(json.dumps(row, ensure_ascii=False))
@@ -159,6 +163,12 @@ def _capped(columns: list[str], types: list[str], fetched: list[tuple], max_rows
                           "length) to read the rest")
     return QueryResult(columns=columns, column_types=types, rows=rows, row_count_returned=len(rows),
                        truncated=bool(reasons), truncated_reason="; ".join(reasons) or None)
+
+
+def _cell(value: Any) -> Cell:
+    """A top-level cell: nested LIST/STRUCT values become JSON text (see Cell)."""
+    converted = _json_value(value)
+    return json.dumps(converted, ensure_ascii=False) if isinstance(converted, (list, dict)) else converted
 
 
 def _json_value(value: Any) -> Any:
