@@ -24,10 +24,12 @@ from icp_agent.workspace import Workspace
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "fixtures" / "demo"
 MODES = ["auto", "legacy"]
-TOOLS = {"import_data", "inspect_workspace", "set_field_roles", "build_icp", "get_icp", "list_icp_versions",
+TOOLS = {"import_data", "inspect_workspace", "set_field_roles", "score_health", "extract_patterns", "build_icp",
+         "get_icp", "list_icp_versions",
          "get_evidence", "list_evidence", "get_persona_evidence", "save_drafts", "score_prospects",
          "diff_icp_versions", "query_workspace", "render_document"}
-READ_ONLY = {"inspect_workspace", "get_icp", "list_icp_versions", "get_evidence", "list_evidence", "query_workspace"}
+READ_ONLY = {"inspect_workspace", "score_health", "extract_patterns", "get_icp", "list_icp_versions", "get_evidence",
+             "list_evidence", "query_workspace"}
 MAX_TOKENS = 10_000
 
 
@@ -203,6 +205,13 @@ async def test_reading_tools_on_the_demo(demo, mode):
 
         versions = await call(client, "list_icp_versions")
         assert versions["versions"][0]["version_id"] == version and versions["page"]["total"] >= 1
+
+        health = await call(client, "score_health")
+        assert health["cohort_sizes"] == {"top": 998, "middle": 3001, "bottom": 1001} and health["censored"] > 0
+        worst = await call(client, "extract_patterns", {"direction": "bad", "limit": 2})
+        assert len(worst["patterns"]) == 2 and worst["truncated"] and {p["direction"] for p in worst["patterns"]} == {"bad"}
+        assert worst["patterns"][0]["label"] == "industry = Marketing and Advertising"
+        assert (await call(client, "list_icp_versions"))["page"]["total"] == versions["page"]["total"]  # saved nothing
 
         listed = await call(client, "list_evidence", {"limit": 4})
         assert listed["version_id"] == version and len(listed["items"]) == 4 and listed["page"]["truncated"]

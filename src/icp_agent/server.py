@@ -36,10 +36,10 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from . import __version__, toolkit
 from .errors import UserError
 from .evidence import EvidenceItem
-from .models import ColumnReport, IcpDocument, LinkReport, RejectedRow, RoleName
+from .models import ColumnReport, HealthSummary, IcpDocument, LinkReport, RejectedRow, RoleName
 from .query import QueryResult, run_readonly_query
 from .scoring import ScoreResult
-from .toolkit import AnalysisOptions, DraftPersona, DraftRationale, PlannedFile, SaveDraftsResult
+from .toolkit import AnalysisOptions, DraftPersona, DraftRationale, PatternsResult, PlannedFile, SaveDraftsResult
 from .workspace import DEFAULT_PATH, Workspace
 
 T = TypeVar("T")
@@ -474,6 +474,32 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
     ) -> RolesResult:
         """Override the inferred role of fields (inspect_workspace shows them); takes effect at the next build_icp."""
         return RolesResult(roles=toolkit.set_field_roles(workspace, roles))
+
+    @tool(_reads("Score customer health"))
+    @_analysis_options_as_parameters
+    async def score_health(ctx: Context, **options: Any) -> HealthSummary:
+        """Phase 1 alone: how a good customer is defined here (health score components and weights, an outcome
+        column, or won vs lost deals), cohort sizes and metrics, and how many young customers were censored.
+        Saves nothing: use it to check the definition before build_icp."""
+        chosen = AnalysisOptions(**options)
+        return await _with_progress(ctx, lambda progress: toolkit.preview_health(workspace, chosen))
+
+    @tool(_reads("Extract patterns"))
+    @_analysis_options_as_parameters
+    async def extract_patterns(
+        ctx: Context,
+        direction: Annotated[Literal["good", "bad", "both"], Field(
+            description="good: over-index among the best; bad: among the worst")] = "both",
+        limit: Limit = 20,
+        offset: Offset = 0,
+        **options: Any,
+    ) -> PatternsResult:
+        """Phase 2 alone: traits and combinations that over-index among the best or the worst customers, each with
+        n, rate vs base, lift, Wilson interval, Fisher p and Benjamini-Hochberg q. Saves nothing; build_icp saves
+        the version whose evidence ids can be cited."""
+        chosen = AnalysisOptions(**options)
+        return await _with_progress(ctx, lambda progress: toolkit.find_patterns(
+            workspace, chosen, direction=direction, limit=limit, offset=offset))
 
     @tool(_writes("Build the ICP", idempotent=False))
     @_analysis_options_as_parameters

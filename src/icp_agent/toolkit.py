@@ -22,7 +22,8 @@ from .ingest.interviews import SUFFIXES as NOTE_SUFFIXES
 from .ingest.interviews import import_interviews, interview_files
 from .ingest.reader import CSV_SUFFIXES, JSON_SUFFIXES, PARQUET_SUFFIXES, inspect_file, peek_headers
 from .evidence import EvidenceItem
-from .models import DATA_KINDS, ICP_SCHEMA_VERSION, IcpDocument, ImportReport, LinkReport, WorkspaceSummary
+from .models import (DATA_KINDS, ICP_SCHEMA_VERSION, HealthSummary, IcpDocument, ImportReport, LinkReport,
+                     PatternStat, WorkspaceSummary)
 from .workspace import Workspace
 
 Progress = Callable[[str], None]
@@ -263,6 +264,47 @@ def build_icp(ws: Workspace, options: AnalysisOptions | None = None, progress: P
                     [version_id, icp.created_at.replace(tzinfo=None), inputs.fingerprint, icp.status,
                      icp.model_dump_json()])
     return icp
+
+
+def preview_health(ws: Workspace, options: AnalysisOptions | None = None) -> HealthSummary:
+    """Phase 1 alone: how good is defined, cohort sizes and metrics, censored customers. Saves nothing."""
+    from .analysis.health import build_frame
+    from .analysis.icp import health_summary
+    from .evidence import Ledger
+
+    options = options or AnalysisOptions()
+    config = options.config()
+    with ws.scratch() as con:
+        inputs = _analysis_inputs(ws, con, options)
+        health = build_frame(con, inputs.customers, inputs.deals, "preview_frame", config.health,
+                             list(inputs.fit_fields))
+        return health_summary(con, health, config, Ledger())
+
+
+class PatternsResult(BaseModel):
+    status: Literal["ok", "no_significant_icp"]
+    health: HealthSummary
+    patterns: list[PatternStat] = Field(description="best first (by the lower bound of their lift)")
+    total: int
+    truncated: bool
+    note: str = Field(description="how to read the figures")
+
+
+def find_patterns(ws: Workspace, options: AnalysisOptions | None = None, *,
+                  direction: Literal["good", "bad", "both"] = "both", limit: int = 20, offset: int = 0) -> PatternsResult:
+    """Phase 2 alone: the traits that over-index among the best or the worst, with their statistics. Saves
+    nothing (build_icp saves the version whose evidence ids can be cited)."""
+    from .analysis.icp import analyse
+
+    options = options or AnalysisOptions()
+    with ws.scratch() as con:
+        inputs = _analysis_inputs(ws, con, options)
+        icp, _ = analyse(con, inputs, options.config(), "preview")
+    patterns = [p for p in icp.patterns if direction in ("both", p.direction)]
+    return PatternsResult(status=icp.status, health=icp.health, patterns=patterns[offset:offset + limit],
+                          total=len(patterns), truncated=offset + limit < len(patterns),
+                          note=f"rate = share of the pattern's entities in the target group; lift = rate / base rate; "
+                               f"q = Benjamini-Hochberg over every pattern tested; significant when q < {options.alpha}")
 
 
 def icp_schema() -> dict:

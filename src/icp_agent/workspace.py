@@ -82,6 +82,16 @@ class Workspace:
                 raise
             con.execute("COMMIT")
 
+    @contextmanager
+    def scratch(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection inside a transaction that is always rolled back: a look that changes nothing."""
+        with self.connect() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+            finally:
+                con.execute("ROLLBACK")
+
     def _open(self) -> duckdb.DuckDBPyConnection:
         if self.path.exists() and self.path.is_dir():
             raise UserError("the workspace path is a directory", file=str(self.path),

@@ -145,7 +145,7 @@ def analyse(con: duckdb.DuckDBPyConnection, inputs: AnalysisInputs, config: Anal
     frame = f"frame_{version_id.replace('-', '_')}"
     say("scoring customer health")
     health = build_frame(con, inputs.customers, inputs.deals, frame, config.health, list(inputs.fit_fields))
-    summary = _health_summary(con, health, config, ledger)
+    summary = health_summary(con, health, config, ledger)
     present = {r[0] for r in con.execute(f"DESCRIBE {frame}").fetchall()}
     specs = [s for s in field_specs(inputs.fit_fields) if s.name in present and _has_values(con, frame, s)]
     relation = f"(SELECT * FROM {frame} WHERE cohort IS NOT NULL ORDER BY _row)"  # entities with a verdict
@@ -186,7 +186,7 @@ def _has_values(con, frame: str, spec: FieldSpec) -> bool:
     return bool(con.execute(f"SELECT count(DISTINCT {_q(column)}) > 1 FROM {frame}").fetchall()[0][0])
 
 
-def _health_summary(con, health: HealthResult, config: AnalysisConfig, ledger: Ledger) -> HealthSummary:
+def health_summary(con, health: HealthResult, config: AnalysisConfig, ledger: Ledger) -> HealthSummary:
     frame = health.frame
     if health.definition == "health":
         description = (f"a 0-100 health score from {', '.join(COMPONENT_TEXT[c].split(':')[0] for c in health.components)} "
