@@ -139,6 +139,9 @@ def test_correlated_copies_are_not_counted_twice(con, card):
     assert software_points(both) == pytest.approx(software_points(single), rel=0.3)
     top = max(single["industry"]["bins"], key=lambda b: b["points"])
     assert top["when"]["values"] == ["Computer Software"]
+    employees = next(f for f in card["features"] if f["name"] == "employees")
+    best = max(employees["bins"], key=lambda b: b["points"])  # whole ranges, cut at their lower bounds
+    assert best["label"] == "employees 51-200" and best["when"]["on"] == "midpoint"
 
 
 def test_holdout_by_time_ranks_the_newest_customers(card):
@@ -188,6 +191,12 @@ def test_too_few_good_customers_gives_no_score(con):
     assert f"{card['n_good']} good" in card["reason"] and "at least 30 good" in card["reason"]
     with pytest.raises(UserError, match="cannot score"):
         scorecard_select_sql(card)
+
+
+def test_noise_alone_gives_no_signal(con):
+    card = fit_scorecard(con, "frame", {"revenue": "number", "is_public": "bool"}, time_column="close_date")
+    assert card["status"] == "no_signal" and "no fit field separates" in card["reason"]
+    assert {e["field"] for e in card["excluded"]} == {"revenue", "is_public"}
 
 
 # (5) SQL scoring against an independent Python reading -------------------------------------------
@@ -275,7 +284,8 @@ def _prospects(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"""
         CREATE OR REPLACE TABLE prospects AS
         SELECT * EXCLUDE (vertical, good, close_date)
-               REPLACE (CASE WHEN _row % 9 = 0 THEN 'Zoology' WHEN _row % 13 = 0 THEN NULL ELSE industry END AS industry,
+               REPLACE (CASE WHEN _row % 9 = 0 THEN 'Zoology' WHEN _row % 13 = 0 THEN NULL
+                             ELSE industry END AS industry,
                         CASE WHEN _row % 11 = 0 THEN NULL ELSE employees_min END AS employees_min,
                         CASE WHEN _row % 11 = 0 THEN NULL ELSE employees_max END AS employees_max,
                         CASE WHEN _row % 7 = 0 THEN [] ELSE technologies END AS technologies)
@@ -304,8 +314,8 @@ def test_unseen_values_score_neutral_and_nulls_take_the_missing_bin(con, card):
     industry = next(f for f in card["features"] if f["name"] == "industry")
     missing_points = industry["bins"][-1]["points"]
     pairs = con.execute(f"""
-        WITH p AS (SELECT * REPLACE (v AS industry) FROM frame, (VALUES ('Zoology'), (NULL), ('Computer Software')) AS x(v)
-                   WHERE _row = 4)
+        WITH p AS (SELECT * REPLACE (v AS industry)
+                   FROM frame, (VALUES ('Zoology'), (NULL), ('Computer Software')) AS x(v) WHERE _row = 4)
         SELECT industry, {dict(scorecard_select_sql(card))['icp_points']} FROM p""").fetchall()
     points = {industry: total for industry, total in pairs}
     software = max(b["points"] for b in industry["bins"])

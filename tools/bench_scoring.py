@@ -66,8 +66,8 @@ def _companies_sql(n_rows: int, seed: int, *, with_outcome: bool) -> str:
         CASE WHEN {u(4)} < 0.1 THEN NULL ELSE exp(12 + 4 * {u(5)}) END AS revenue,
         CASE WHEN {u(6)} < 0.05 THEN NULL ELSE {u(6)} < 0.3 END AS is_public,
         ([{countries}])[1 + CAST(hash(range + {seed}, 14) % 20 AS INTEGER)] AS country,
-        (['Seed', 'Series A', 'Series B', 'Series C', 'Public', 'Bootstrapped'])[1 + CAST(hash(range + {seed}, 15) % 6 AS INTEGER)]
-            AS funding_stage,
+        (['Seed', 'Series A', 'Series B', 'Series C', 'Public', 'Bootstrapped'])
+            [1 + CAST(hash(range + {seed}, 15) % 6 AS INTEGER)] AS funding_stage,
         1950 + CAST(hash(range + {seed}, 16) % 75 AS INTEGER) AS founded_year,
         CASE WHEN {u(7)} < 0.2 THEN NULL ELSE (['Salesforce', 'HubSpot', 'Pipedrive', 'Zoho', 'Dynamics', 'Close',
             'Copper', 'Other'])[1 + CAST(hash(range + {seed}, 17) % 8 AS INTEGER)] END AS crm,
@@ -104,7 +104,8 @@ def _duckdb(card_path: str, source: str, target: str, threads: int) -> dict:
     started = time.perf_counter()
     relation = f"read_parquet('{source}')"
     present = set(con.sql(f"SELECT * FROM {relation} LIMIT 0").columns)
-    exprs = ", ".join(f"{sql} AS {name}" for name, sql in scorecard_select_sql(card, NEGATIVE_ICP, present_columns=present))
+    exprs = ", ".join(f"{sql} AS {name}"
+                      for name, sql in scorecard_select_sql(card, NEGATIVE_ICP, present_columns=present))
     con.execute(f"COPY (SELECT *, {exprs} FROM {relation}) TO '{target}' (FORMAT parquet)")
     return {"seconds": time.perf_counter() - started, "peak_rss_mb": _peak_rss_mb()}
 
@@ -114,38 +115,42 @@ def _pandas(card_path: str, source: str, target: str) -> dict:
     import numpy as np
     import pandas as pd
 
-    from icp_agent.analysis.scorecard import _fit_table, _level
+    from icp_agent.analysis.scorecard import fit_value
 
     card = json.loads(Path(card_path).read_text())
     started = time.perf_counter()
     frame = pd.read_parquet(source)
     n = len(frame)
     total = np.full(n, card["intercept_points"], dtype=np.int64)
-    reason_points, words, missing_lists = [], [], {}
-    list_missing: dict[str, np.ndarray] = {}
+    reason_points, words = [], []
+    missing_points: dict[str, int] = {}  # per list field: its elements' missing-bin points, one reason
+    missing_rows: dict[str, np.ndarray] = {}  # per list field: rows where the list is NULL or empty
     for feature in card["features"]:
         field, kind, bins = feature["field"], feature["kind"], feature["bins"]
-        code = _pandas_codes(frame, feature, list_missing)
+        code = _pandas_codes(frame, feature, missing_rows)
         points = np.array([0] + [b["points"] for b in bins])[code]
         total += points
         labels = np.array([""] + [b["label"] for b in bins], dtype=object)[code]
         if kind == "category":
-            labels = np.where(code == len(bins), labels, (field + " ") + frame[field].fillna("").astype(str).to_numpy(dtype=object))
+            values = frame[field].fillna("").astype(str).to_numpy(dtype=object)
+            labels = np.where(code == len(bins), labels, (field + " ") + values)
         if kind == "list":
-            missing_lists[field] = missing_lists.get(field, 0) + bins[-1]["points"]
+            missing_points[field] = missing_points.get(field, 0) + bins[-1]["points"]
             points = np.where(code == len(bins), 0, points)
         reason_points.append(points)
         words.append(labels)
-    for field, points in missing_lists.items():
+    for field, points in missing_points.items():
         if points != 0:
-            reason_points.append(np.where(list_missing[field], points, 0))
+            reason_points.append(np.where(missing_rows[field], points, 0))
             words.append(np.full(n, f"{field} missing", dtype=object))
-    low, fits = _fit_table(card)
-    index = np.clip(total - low, 0, len(fits) - 1)
+    totals, index = np.unique(total, return_inverse=True)  # the fit curve once per distinct total
+    fit = np.array([fit_value(card, int(t)) for t in totals])[index]
     frame["icp_points"] = total
-    frame["icp_fit_score"] = np.array(fits)[index]
-    frame["icp_priority"] = np.array([_level(card, "bands", f) for f in fits], dtype=object)[index]
-    frame["icp_grade"] = np.array([_level(card, "grades", f) for f in fits], dtype=object)[index]
+    frame["icp_fit_score"] = fit
+    for column, key, name in (("icp_priority", "bands", "priority"), ("icp_grade", "grades", "grade")):
+        levels = sorted(card[key], key=lambda level: -level["min_score"])
+        frame[column] = np.select([fit >= level["min_score"] for level in levels], [level[name] for level in levels],
+                                  default=levels[-1][name])
     matrix, texts = np.column_stack(reason_points), np.column_stack(words)
     order = np.argsort(-np.abs(matrix), axis=1, kind="stable")[:, :3]
     rows = np.arange(n)[:, None]
@@ -161,7 +166,7 @@ def _pandas(card_path: str, source: str, target: str) -> dict:
     return {"seconds": time.perf_counter() - started, "peak_rss_mb": _peak_rss_mb()}
 
 
-def _pandas_codes(frame, feature: dict, list_missing: dict):
+def _pandas_codes(frame, feature: dict, missing_rows: dict):
     """Bin code per row as the SQL defines it: i for bins[i - 1], the missing bin last, 0 unseen."""
     import numpy as np
 
@@ -175,11 +180,11 @@ def _pandas_codes(frame, feature: dict, list_missing: dict):
         value = frame[field].to_numpy(dtype=float)
         missing = np.isnan(value)
     elif kind == "list":
-        if field not in list_missing:
-            list_missing[field] = frame[field].map(lambda items: items is None or len(items) == 0).to_numpy(dtype=bool)
+        if field not in missing_rows:
+            missing_rows[field] = frame[field].map(lambda items: items is None or len(items) == 0).to_numpy(dtype=bool)
         element = feature["element"]
         contains = frame[field].map(lambda items: items is not None and element in items).to_numpy(dtype=bool)
-        return np.where(list_missing[field], missing_code, np.where(contains, 1, 2))
+        return np.where(missing_rows[field], missing_code, np.where(contains, 1, 2))
     else:
         mapping = {value: i for i, b in enumerate(bins[:-1], 1) for value in b["when"]["values"]}
         series = frame[field]
@@ -231,8 +236,9 @@ def run(n_rows: int, *, pandas: bool = True, workdir: str | None = None) -> dict
         outputs = {}
         for threads in (1, 2):
             outputs[f"duckdb_{threads}t"] = folder / f"duckdb_{threads}.parquet"
-            result = _in_fresh_process(_duckdb, str(card_path), str(source), str(outputs[f"duckdb_{threads}t"]), threads)
-            row[f"duckdb_{threads}t"] = _figures(result, n_rows)
+            target = outputs[f"duckdb_{threads}t"]
+            row[f"duckdb_{threads}t"] = _figures(
+                _in_fresh_process(_duckdb, str(card_path), str(source), str(target), threads), n_rows)
         if pandas:
             outputs["pandas"] = folder / "pandas.parquet"
             row["pandas"] = _figures(_in_fresh_process(_pandas, str(card_path), str(source), str(outputs["pandas"])),

@@ -11,9 +11,10 @@ odds" scaling); nothing here depends on optbinning.
      lower bounds, so standard ranges such as "51-200" never straddle two bins;
    - category / bool: one pre-bin per value holding at least half the minimum bin share, the
      rarer values pooled into an "other" bin; pre-bins are ordered by good rate;
-   - list (technologies): one indicator feature per frequent, informative element
-     ("contains Salesforce" / "without Salesforce"), at most `max_list_elements` of them;
-     the logistic model, not the binning, sorts out elements that travel together.
+   - list (technologies): one indicator feature per element ("contains Salesforce" /
+     "without Salesforce"), for elements with at least a minimum bin on both sides whose
+     presence alone reaches `min_iv`, the `max_list_elements` most informative; the logistic
+     model, not the binning, sorts out elements that travel together.
    Adjacent pre-bins are merged while one is below `min_bin_share` of the training rows
    (into the neighbour with the closer good rate), then while there are more than `max_bins`
    (the pair whose merge loses the least information value). Each field also has a missing
@@ -33,8 +34,8 @@ odds" scaling); nothing here depends on optbinning.
    average evidence); the intercept gets the rest. Adding `pdo` points doubles the odds.
 5. Fit score 0-100 = 100 * sigmoid(a * log2(odds / average odds) + b), with a and b set so the
    data's average odds of being good score 40 and twice the average odds score 70 (4x: 89,
-   8x: 97, half: 16). The points are log-odds, so this is a fixed curve over the points; it
-   never saturates, so the best prospects stay ranked. The method's bands thereby keep a
+   8x: 97, half: 16). The points are log-odds, so this is a fixed curve over the points,
+   with no hard clamp, so the best prospects stay ranked. The method's bands thereby keep a
    meaning calibrated on the data: high (70+) = at least twice the average odds, medium
    (40-69) = at least average, low (< 40) = below average; grades A 70+, B 55+ (1.4x the
    average odds), C 40+, D below. Each band reports its threshold in points and probability
@@ -49,7 +50,10 @@ odds" scaling); nothing here depends on optbinning.
 
 "Good" is the frame's `good`; everything else with a verdict is "not good" (for a health
 frame that includes the middle 60%). Scoring is pure SQL (`scorecard_select_sql`): a prospect
-list of any size streams through DuckDB, from the scorecard dict (icp.json) alone.
+list of any size streams through DuckDB, from the scorecard dict (icp.json) alone. A NULL
+takes its field's missing bin; a category value never seen in training scores 0 and is
+flagged (icp_unseen); a column the prospect file lacks scores 0 and is listed
+(icp_missing_fields), so no record silently scores as if it had been checked.
 """
 
 from __future__ import annotations
@@ -241,6 +245,8 @@ def _q(identifier: str) -> str:
 
 
 def _lit(value: Any) -> str:
+    if value is None:
+        return "NULL"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
@@ -300,8 +306,8 @@ def _criterion_sql(c: dict, kind: str | None, present: set[str] | None) -> str:
             return f"({low} = {_lit(c['value'])} AND {high} = {_lit(c['value'])})"
         case "eq":
             return f"{value} = {_lit(c['value'])}"
-        case "in":
-            return f"{value} IN ({', '.join(_lit(v) for v in c['values'])})"
+        case "in":  # list_contains, not IN: DuckDB rewrites long IN lists into joins
+            return f"list_contains([{', '.join(_lit(v) for v in c['values'])}], {value})"
         case "contains":
             return f"list_contains({value}, {_lit(c['value'])})"
         case "not_contains":
@@ -359,7 +365,8 @@ def _fit(con, relation: str, fields: dict[str, str], settings: dict, pdo: float,
         "intercept_points": int(_round_half_up(scaling["offset"] + scaling["factor"] * intercept)),
         "fit_score": {"rule": "fit = round(100 / (1 + exp(-(a * (points - points_at_average_odds) / pdo + b)))): "
                               "40 at the data's average odds of being good, 70 at twice them, 89 at 4x, 16 at half",
-                      "a": FIT_A, "b": FIT_B, "average_odds": average_odds, "points_at_average_odds": points_at_average},
+                      "a": FIT_A, "b": FIT_B, "average_odds": average_odds,
+                      "points_at_average_odds": points_at_average},
         "features": features, "excluded": excluded, "warnings": warnings,
     }
 
@@ -374,7 +381,8 @@ def _bin_fields(con, relation: str, fields: dict[str, str], n: int, n_good: int,
         parts = []
         for name in numeric:
             source = _q(name + "_min") if fields[name] == "band" else _value_sql(name, "number")
-            parts += [f"quantile_disc({source}, {probabilities})", f"coalesce(bool_and({source} = floor({source})), TRUE)"]
+            parts += [f"quantile_disc({source}, {probabilities})",
+                      f"coalesce(bool_and({source} = floor({source})), TRUE)"]
         row = con.execute(f"SELECT {', '.join(parts)} FROM {relation}").fetchall()[0]
         for i, name in enumerate(numeric):
             cuts[name] = (sorted({float(c) for c in row[2 * i] or [] if c is not None}), bool(row[2 * i + 1]))
@@ -395,7 +403,9 @@ def _bin_fields(con, relation: str, fields: dict[str, str], n: int, n_good: int,
         if kind in ("number", "band"):
             bins = _number_bins(name, kind, table, *cuts[name], totals, min_n, settings["max_bins"])
         elif kind == "list":
-            features += _list_features(con, relation, name, table, totals, min_n, settings)
+            elements, left_out = _list_features(con, relation, name, table, totals, min_n, settings)
+            features += elements
+            excluded += left_out
             continue
         else:
             if len(table) > MAX_CATEGORY_VALUES:
@@ -495,26 +505,31 @@ def _category_bins(name: str, kind: str, table: dict, totals: tuple[int, int], m
 
 
 def _list_features(con, relation: str, name: str, missing: dict, totals: tuple[int, int], min_n: int,
-                   settings: dict) -> list[dict]:
-    """One contains/without feature per element common enough on both sides, the most informative first."""
+                   settings: dict) -> tuple[list[dict], list[dict]]:
+    """One contains/without feature per element common enough on both sides and informative by its
+    presence alone (the missing bin, shared by every element, does not count), best first."""
     n_missing, g_missing, _ = missing.get(True, (0, 0, 0))
     n_present, g_present = totals[0] - n_missing, totals[1] - g_missing
     value = _value_sql(name, "list")
     rows = con.execute(f"SELECT e, count(*), count_if(good)::BIGINT FROM (SELECT good, unnest(list_distinct({value})) "
-                       f"AS e FROM {relation}) WHERE e IS NOT NULL GROUP BY e HAVING count(*) >= {min_n}").fetchall()
+                       f"AS e FROM {relation}) WHERE e IS NOT NULL GROUP BY e").fetchall()
     scored = []
     for element, n, g in rows:
-        if n_present - n < min_n:
-            continue
-        parts = [{"n": n, "g": g}, {"n": n_present - n, "g": g_present - g}, {"n": n_missing, "g": g_missing}]
-        scored.append((sum(_iv(p, totals) for p in parts), element))
+        iv = _iv({"n": n, "g": g}, totals) + _iv({"n": n_present - n, "g": g_present - g}, totals)
+        if min(n, n_present - n) >= min_n and iv >= settings["min_iv"]:
+            scored.append((iv, element))
+    chosen = sorted(scored, key=lambda s: (-s[0], s[1]))[:settings["max_list_elements"]]
     features = []
-    for _, element in sorted(scored, key=lambda s: (-s[0], s[1]))[:settings["max_list_elements"]]:
+    for _, element in chosen:
         bins = [{"when": {"field": name, "op": "contains", "value": element}, "label": f"{name} contains {element}"},
                 {"when": {"field": name, "op": "not_contains", "value": element}, "label": f"{name} without {element}"},
                 _missing_bin(name)]
         features.append({"name": f"{name}: {element}", "field": name, "kind": "list", "element": element, "bins": bins})
-    return features
+    left = len(rows) - len(chosen)
+    excluded = [{"field": name, "reason": f"{left} of its {len(rows)} elements left out: fewer than {min_n} rows with "
+                 f"or without them, information value below {settings['min_iv']}, or beyond the "
+                 f"{settings['max_list_elements']} most informative"}] if left else []
+    return features, excluded
 
 
 def _missing_bin(name: str) -> dict:
@@ -539,10 +554,13 @@ def _interval_label(name: str, lo: float | None, hi: float | None, integer: bool
 
 
 def _show(value: Any) -> str:
+    """Numbers for labels: 1001, 10,000, 2,631,947, 0.1234 (no thousands separator in years)."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, float):
-        return f"{int(value):,}" if value.is_integer() else f"{value:,.4g}"
+    if isinstance(value, (int, float)):
+        if abs(value) >= 1000 or float(value).is_integer():
+            return f"{round(value):,}" if abs(value) >= 10_000 else str(round(value))
+        return f"{value:.4g}"
     return str(value)
 
 
@@ -564,9 +582,13 @@ def _code_sql(feature: dict, present: set[str] | None) -> str | None:
     if not _is_present(field, kind, present):
         return None
     bins = feature["bins"]
-    whens = [f"WHEN {_missing_sql(field, kind)} THEN {len(bins)}"]
-    whens += [f"WHEN {_criterion_sql(b['when'], kind, present)} THEN {i}" for i, b in enumerate(bins[:-1], 1)]
-    return f"(CASE {' '.join(whens)} ELSE 0 END)"
+    missing = f"WHEN {_missing_sql(field, kind)} THEN {len(bins)}"
+    if kind in ("category", "bool"):
+        # a constant MAP from value to bin: DuckDB would turn each IN list into a join
+        entries = ", ".join(f"{_lit(v)}: {i}" for i, b in enumerate(bins[:-1], 1) for v in b["when"]["values"])
+        return f"(CASE {missing} ELSE coalesce((MAP {{{entries}}})[{_value_sql(field, kind)}], 0) END)"
+    whens = " ".join(f"WHEN {_criterion_sql(b['when'], kind, present)} THEN {i}" for i, b in enumerate(bins[:-1], 1))
+    return f"(CASE {missing} {whens} ELSE 0 END)"
 
 
 def _attach_woe(con, relation: str, features: list[dict], n: int, n_good: int, min_n: int,
@@ -694,37 +716,48 @@ def _points_sql(feature: dict, code: str | None) -> str:
 def _reasons_sql(features: list[dict], codes: list[str | None]) -> str:
     """The top fields by absolute points, as "+18 employees 51-200; -25 industry Marketing".
 
-    The bin codes go into one list; a lambda over it looks each feature's points and words up in
-    constant lists (a large expression repeated per feature makes DuckDB's planner slow). Candidates
-    are structs {k: -|points|, i: position, p: points, c: bin code}, so sorting orders by size,
-    then position. A missing list field is one reason (its elements' missing points summed), not
-    one per element; an absent column gives none.
+    Each candidate is packed into one integer, ((top - |points|) * positions + position) * codes
+    + bin code, so a plain integer sort ranks by size, then position (ties break the same way
+    everywhere), and the top three are unpacked into words from constant lists. Integers sort
+    and filter far faster per row than structs, and the bin codes appear once, which keeps
+    DuckDB's planner quick. A missing list field is one reason (its elements' missing points
+    summed), not one per element; an absent column gives none; categories show the record's
+    own value ("industry Zoology"), other fields their bin's label.
     """
     shown = [(f, c) for f, c in zip(features, codes) if c is not None]
-    if not shown:
-        return "NULL::VARCHAR"
     points = [[0 if f["kind"] == "list" and b.get("missing") else b["points"] for b in f["bins"]] for f, _ in shown]
-    labels = [[b["label"] for b in f["bins"]] for f, _ in shown]
-    lookup = f"coalesce({_nested(points)}[j][c], 0)"
-    items = (f"list_transform([{', '.join(c for _, c in shown)}], "
-             f"lambda c, j: {{'k': -abs({lookup}), 'i': j, 'p': {lookup}, 'c': c}})")
+    words = [[None if f["kind"] == "category" and not b.get("missing") else b["label"] for b in f["bins"]]
+             for f, _ in shown]
     missing_lists: dict[str, int] = {}
     for feature, _ in shown:
         if feature["kind"] == "list":
             missing_lists[feature["field"]] = missing_lists.get(feature["field"], 0) + feature["bins"][-1]["points"]
-    extra = [(f"CASE WHEN {_missing_sql(field, 'list')} THEN {total} ELSE 0 END", field)
-             for field, total in missing_lists.items() if total != 0]
-    if extra:
-        items = ("list_concat(" + items + ", [" + ", ".join(
-            f"{{'k': -abs({p}), 'i': {len(shown) + 1 + i}, 'p': {p}, 'c': 0}}" for i, (p, _) in enumerate(extra)) + "])")
-    label = f"{_nested(labels)}[r.i][r.c]"
-    words = [f"WHEN r.i = {len(shown) + 1 + i} THEN {_lit(field + ' missing')}" for i, (_, field) in enumerate(extra)]
-    words.append(f"WHEN r.c = len({_nested(labels)}[r.i]) THEN {label}")  # the missing bin
-    words += [f"WHEN r.i = {i} THEN {_lit(f['field'] + ' ')} || {_value_sql(f['field'], 'category')}"
-              for i, (f, _) in enumerate(shown, 1) if f["kind"] == "category"]
-    text = f"CASE {' '.join(words)} ELSE {label} END"
-    return (f"nullif(array_to_string(list_transform(list_slice(list_sort(list_filter({items}, lambda r: r.p <> 0)), "
-            f"1, {REASONS}), lambda r: printf('%+d ', r.p) || {text}), '; '), '')")
+    extra = [(field, total) for field, total in missing_lists.items() if total != 0]
+    points += [[total] for _, total in extra]  # each at its own position, bin 1
+    words += [[f"{field} missing"] for field, _ in extra]
+    if not points:
+        return "NULL::VARCHAR"
+    top = max(abs(v) for row in points for v in row) + 1
+    positions, codes_base = len(points) + 1, max(len(row) for row in points) + 1
+
+    def key(size: str, position: str, code: str) -> str:
+        return f"(({top}::BIGINT - abs({size})) * {positions} + {position}) * {codes_base} + {code}"
+
+    keys = [f"list_transform([{', '.join(c for _, c in shown)}], "
+            f"lambda c, j: {key(f'coalesce({_nested(points)}[j][c], 0)', 'j', 'c')})"] if shown else []
+    keys += [f"[CASE WHEN {_missing_sql(field, 'list')} THEN {key(str(total), str(len(shown) + i), '1')} "
+             f"ELSE {key('0', '0', '0')} END]" for i, (field, total) in enumerate(extra, 1)]
+    position, code = f"((v // {codes_base}) % {positions})", f"(v % {codes_base})"
+    value = f"{_nested(points)}[{position}][{code}]"
+    dynamic = " ".join(f"WHEN {i} THEN {_lit(f['field'] + ' ')} || {_value_sql(f['field'], 'category')}"
+                       for i, (f, _) in enumerate(shown, 1) if f["kind"] == "category")
+    text = f"{_nested(words)}[{position}][{code}]"
+    if dynamic:
+        text = f"coalesce({text}, CASE {position} {dynamic} END)"
+    candidates = keys[0] if len(keys) == 1 else f"list_concat({', '.join(keys)})"
+    best = f"list_slice(list_sort(list_filter({candidates}, lambda v: v < {key('0', '0', '0')})), 1, {REASONS})"
+    return (f"nullif(array_to_string(list_transform({best}, lambda v: CASE WHEN {value} > 0 THEN '+' ELSE '' END "
+            f"|| {value} || ' ' || {text}), '; '), '')")
 
 
 def _nested(rows: list[list]) -> str:
