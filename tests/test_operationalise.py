@@ -40,7 +40,8 @@ def test_scoring_keeps_every_row_and_column(demo, tmp_path):
     ws, result, folder = demo
     out = tmp_path / "scored.parquet"
     scored = toolkit.score_prospects(DEMO / "prospects.csv", out, icp_path=folder / "out" / "icp.json")
-    assert scored.rows == 50_000 and not scored.missing_fields
+    assert scored.rows == 50_000
+    assert set(scored.missing_fields) <= {"city", "region", "time_zone"}  # scorecard-only fields: scored neutral
     con = duckdb.connect()
     columns = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM '{out}'").fetchall()]
     original = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_csv('{DEMO / 'prospects.csv'}')").fetchall()]
@@ -48,6 +49,13 @@ def test_scoring_keeps_every_row_and_column(demo, tmp_path):
     assert {"icp_tier", "icp_fit_score", "icp_priority", "icp_reasons", "icp_disqualified"} <= set(columns)
     tier1 = con.execute(f"SELECT count(*) FROM '{out}' WHERE icp_tier = 1").fetchall()[0][0]
     assert 0.15 < tier1 / 50_000 < 0.25  # README: ~12% Tier-1 segment + ~8% second segment
+    low, high, tier1_high = con.execute(f"""SELECT min(icp_fit_score), max(icp_fit_score),
+        avg((icp_priority = 'high')::INT) FILTER (icp_tier = 1) FROM '{out}'""").fetchall()[0]
+    assert 0 <= low < high <= 100 and tier1_high > 0.8
+    assert con.execute(f"SELECT count(*) FROM '{out}' WHERE icp_disqualified AND icp_priority <> 'low'"
+                       ).fetchall()[0][0] == 0
+    reasons = con.execute(f"SELECT icp_reasons FROM '{out}' WHERE icp_tier = 1 LIMIT 1").fetchall()[0][0]
+    assert reasons.startswith("+")
 
 
 def test_scoring_says_what_a_file_lacks(demo, write, tmp_path):

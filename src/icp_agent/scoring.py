@@ -44,8 +44,8 @@ def icp_fields(icp: IcpDocument) -> dict[str, str]:
     criteria = [c for t in icp.tiers for c in t.criteria] + [c for d in icp.negative_icp for c in d.criteria]
     for c in criteria:
         fields.setdefault(c.field, _field_type(c))
-    for name, spec in ((icp.scorecard or {}).get("fields") or {}).items():
-        fields.setdefault(name, spec.get("kind", "category") if isinstance(spec, dict) else "category")
+    for name, kind in ((icp.scorecard or {}).get("field_kinds") or {}).items():
+        fields.setdefault(name, kind)
     return fields
 
 
@@ -150,8 +150,9 @@ def icp_columns(icp: IcpDocument, present: set[str]) -> list[tuple[str, str]]:
                    f"lambda x: x IS NOT NULL)") if needed else "[]::VARCHAR[]"
     columns = [("icp_tier", tier_sql), ("icp_segment", segment_sql)]
     scores = _scorecard_columns(icp, present)
-    if scores:
-        columns += scores
+    if scores:  # a disqualified record is never routed as a priority, whatever its points
+        columns += [(name, f"CASE WHEN {disqualifier_sql} IS NOT NULL THEN 'low' ELSE {expr} END"
+                     if name == "icp_priority" else expr) for name, expr in scores]
     else:  # no trustworthy scorecard: priority from the tier alone, and no score is printed
         columns += [("icp_fit_score", "NULL::INTEGER"),
                     ("icp_priority", f"CASE WHEN {disqualifier_sql} IS NOT NULL THEN 'low' WHEN ({tier_sql}) = 1 "
@@ -169,7 +170,10 @@ def _scorecard_columns(icp: IcpDocument, present: set[str]) -> list[str]:
     from .analysis.scorecard import scorecard_select_sql
 
     negative = [d.model_dump() for d in icp.negative_icp]
-    return scorecard_select_sql(card, negative, present_columns=present)
+    own = {"icp_disqualified", "icp_disqualifier", "icp_missing_fields"}  # the tier-aware versions below win
+    columns = [(name, expr) for name, expr in scorecard_select_sql(card, negative, present_columns=present)
+               if name not in own]
+    return [(name, f"array_to_string({expr}, ', ')" if name == "icp_unseen" else expr) for name, expr in columns]
 
 
 def _null_check(field: str, band: bool) -> str:

@@ -253,6 +253,9 @@ def build_icp(ws: Workspace, options: AnalysisOptions | None = None, progress: P
                                             options.revenue_target, ledger))
             icp.warnings += icp.validation["market"]["warnings"]
             if progress:
+                progress("fitting the lead-scoring model")
+            icp.scorecard = _fit_scorecard(con, icp, inputs, ledger)
+            if progress:
                 progress("drafting personas and rationale (offline drafter)")
             from .assistant.offline import draft_offline
 
@@ -305,6 +308,35 @@ def find_patterns(ws: Workspace, options: AnalysisOptions | None = None, *,
                           total=len(patterns), truncated=offset + limit < len(patterns),
                           note=f"rate = share of the pattern's entities in the target group; lift = rate / base rate; "
                                f"q = Benjamini-Hochberg over every pattern tested; significant when q < {options.alpha}")
+
+
+SCORECARD_KINDS = {"category": "category", "band": "band", "number": "number", "money": "number",
+                   "percent": "number", "list": "list", "bool": "bool"}
+
+
+def _fit_scorecard(con, icp: IcpDocument, inputs, ledger) -> dict:
+    """The points-based fit score over the fit fields, evaluated on the newest entities, with evidence."""
+    from .analysis.scorecard import fit_scorecard
+    from .evidence import clean
+
+    frame = f"frame_{icp.id.replace('-', '_')}"
+    columns = {r[0] for r in con.execute(f"DESCRIBE {frame}").fetchall()}
+    kinds = {f: SCORECARD_KINDS[t] for f, t in inputs.fit_fields.items() if t in SCORECARD_KINDS}
+    time_column = next((c for c in ("customer_since", "close_date") if c in columns), None)
+    card = clean(fit_scorecard(con, frame, kinds, time_column=time_column))
+    evaluation = card.get("evaluation") or {}
+    if card.get("status") == "ok" and evaluation.get("status") == "ok":
+        holdout = evaluation["holdout"]
+        card["evidence"] = ledger.add(
+            "scorecard", icp.health.definition,
+            f"Fit score evaluated on the newest {holdout['n']:,} {icp.health.entity}s ({holdout['n_good']:,} good), "
+            f"fitted on the older ones: AUC {evaluation['auc']:.2f} (95% CI {evaluation['auc_interval'][0]:.2f}-"
+            f"{evaluation['auc_interval'][1]:.2f}).", {"auc": evaluation["auc"], "holdout": holdout,
+                                                     "bands": evaluation.get("bands")}, n=holdout["n"])
+    else:
+        reason = card.get("reason") or evaluation.get("reason") or card.get("status")
+        icp.warnings.append(f"lead score: {reason}")
+    return card
 
 
 def icp_schema() -> dict:
