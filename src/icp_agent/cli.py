@@ -7,6 +7,7 @@ stdout carries the result alone.
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 from collections.abc import Callable
@@ -117,6 +118,12 @@ def with_analysis(func):
     for option in reversed(analysis_options):
         func = option(func)
     return func
+
+
+def split_options(given: dict) -> tuple[toolkit.AnalysisOptions, dict]:
+    """A command's --good/--weight/... options as AnalysisOptions, and its input file options as they came."""
+    options = make_options(**{name: given.pop(name) for name in inspect.signature(make_options).parameters})
+    return options, given
 
 
 def make_options(good, good_column, weights, min_tenure_months, depth, alpha, min_support,
@@ -264,17 +271,14 @@ def fields(markdown, workspace, as_json, quiet):
               help="folder for the report files")
 @with_common
 @handle_errors
-def run(data_dir, customers, deals, contacts, prospects, interviews, mapping_file, lenient, good, good_column,
-        weights, min_tenure_months, depth, alpha, min_support, revenue_target, out_dir, workspace, as_json, quiet):
+def run(data_dir, out_dir, workspace, as_json, quiet, **given):
     """Import the exports and build everything: the ICP, its evidence, the document and the scoring matrix."""
     ctx = Ctx(workspace, as_json, quiet)
-    options = make_options(good, good_column, weights, min_tenure_months, depth, alpha, min_support, revenue_target)
-    if data_dir is None and not any((customers, deals)):
+    options, inputs = split_options(given)
+    if data_dir is None and not any((inputs["customers"], inputs["deals"])):
         raise UserError("nothing to import", hint="pass DATA_DIR, or name the files with --customers/--deals ...")
     with ctx.progress() as progress:
-        result = toolkit.run(ctx.workspace, data_dir, out_dir, customers=customers, deals=deals,
-                             contacts=contacts, prospects=prospects, interviews=interviews,
-                             mapping_file=mapping_file, lenient=lenient, options=options, progress=progress)
+        result = toolkit.run(ctx.workspace, data_dir, out_dir, options=options, progress=progress, **inputs)
     ctx.emit(result, lambda: print_run(result))
 
 
@@ -306,11 +310,10 @@ def print_icp(icp) -> None:
               help="folder for the report files")
 @with_common
 @handle_errors
-def build(good, good_column, weights, min_tenure_months, depth, alpha, min_support, revenue_target, out_dir, workspace,
-          as_json, quiet):
+def build(out_dir, workspace, as_json, quiet, **given):
     """Rebuild the ICP from what the workspace holds (a new version; earlier ones are kept)."""
     ctx = Ctx(workspace, as_json, quiet)
-    options = make_options(good, good_column, weights, min_tenure_months, depth, alpha, min_support, revenue_target)
+    options, _ = split_options(given)
     with ctx.progress() as progress:
         icp = toolkit.build_icp(ctx.workspace, options, progress)
         out_path = Path(out_dir)
@@ -372,15 +375,12 @@ def score(prospects, icp_path, out_path, workspace, as_json, quiet):
               help="folder for the report files")
 @with_common
 @handle_errors
-def refresh(data_dir, customers, deals, contacts, prospects, interviews, mapping_file, lenient, good, good_column,
-            weights, min_tenure_months, depth, alpha, min_support, revenue_target, out_dir, workspace, as_json, quiet):
+def refresh(data_dir, out_dir, workspace, as_json, quiet, **given):
     """Import a newer snapshot, rebuild the ICP as a new version and compare it with the previous one."""
     ctx = Ctx(workspace, as_json, quiet)
-    options = make_options(good, good_column, weights, min_tenure_months, depth, alpha, min_support, revenue_target)
+    options, inputs = split_options(given)
     with ctx.progress() as progress:
-        result = toolkit.refresh(ctx.workspace, data_dir, out_dir, customers=customers, deals=deals,
-                                 contacts=contacts, prospects=prospects, interviews=interviews,
-                                 mapping_file=mapping_file, lenient=lenient, options=options, progress=progress)
+        result = toolkit.refresh(ctx.workspace, data_dir, out_dir, options=options, progress=progress, **inputs)
 
     def human():
         print_import(result.imported)
