@@ -7,7 +7,7 @@ stdout carries the result alone.
 
 from __future__ import annotations
 
-import inspect
+from inspect import signature
 import json
 import sys
 from collections.abc import Callable
@@ -122,7 +122,7 @@ def with_analysis(func):
 
 def split_options(given: dict) -> tuple[toolkit.AnalysisOptions, dict]:
     """A command's --good/--weight/... options as AnalysisOptions, and its input file options as they came."""
-    options = make_options(**{name: given.pop(name) for name in inspect.signature(make_options).parameters})
+    options = make_options(**{name: given.pop(name) for name in signature(make_options).parameters})
     return options, given
 
 
