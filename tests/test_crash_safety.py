@@ -11,6 +11,7 @@ import time
 import duckdb
 
 from icp_agent import toolkit
+from icp_agent.workspace import Workspace
 from icp_agent.ingest.importer import import_file
 
 SMALL = "Record ID,Company name,Industry,ARR\n1,Acme,Software,10\n2,Beta,Retail,20\n"
@@ -47,3 +48,18 @@ def test_killed_import_leaves_workspace_unchanged(ws, write, tmp_path):
         assert not any(t.startswith("imp_customers_") and t != ws.current_table(con, "customers") for t in tables)
     # and the workspace still takes the next import
     assert import_file(ws, write("next.csv", SMALL + "3,Gamma,Banking,30\n")).rows_kept == 3
+
+
+def test_a_file_larger_than_the_memory_limit_streams_to_disk(tmp_path, monkeypatch):
+    """The workspace spills to disk past its memory limit: an import bigger than memory still completes."""
+    big = tmp_path / "big.csv"
+    duckdb.connect().execute(f"""COPY (SELECT range AS "Record ID", 'Company ' || range || repeat('x', 120) AS "Company name",
+              ['Software','Retail','Banking'][range % 3 + 1] AS "Industry", (range % 500) * 10 AS "ARR"
+            FROM range(600000)) TO '{big}' (HEADER)""")
+    assert big.stat().st_size > 80 * 2**20
+    monkeypatch.setenv("ICP_AGENT_MEMORY_LIMIT", "128MB")
+    ws = Workspace(tmp_path / "ws.duckdb")
+    report = import_file(ws, big)
+    assert report.rows_kept == 600_000
+    with ws.connect() as con:
+        assert con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0].startswith("12")

@@ -10,6 +10,7 @@ it was. The schema carries a version and migrations run on open.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -49,9 +50,12 @@ _process_lock = threading.RLock()
 class Workspace:
     """A handle on the workspace file; cheap to create, opens connections on demand."""
 
-    def __init__(self, path: str | Path = DEFAULT_PATH, *, busy_timeout: float = 15.0):
+    def __init__(self, path: str | Path = DEFAULT_PATH, *, busy_timeout: float = 15.0,
+                 memory_limit: str | None = None):
         self.path = Path(path).expanduser()
         self.busy_timeout = busy_timeout
+        # DuckDB spills to <workspace>.tmp beyond this, so files larger than memory still import
+        self.memory_limit = memory_limit or os.environ.get("ICP_AGENT_MEMORY_LIMIT")
         self._migrated = False
 
     def __repr__(self) -> str:
@@ -105,6 +109,13 @@ class Workspace:
             try:
                 con = duckdb.connect(str(self.path))
                 con.execute("SET enable_progress_bar = false")
+                if self.memory_limit:
+                    try:
+                        con.execute("SET memory_limit = ?", [self.memory_limit])
+                    except duckdb.Error as exc:
+                        con.close()
+                        raise UserError(f"memory limit {self.memory_limit!r} is not a size DuckDB understands",
+                                        hint="use e.g. 2GB or 512MB (ICP_AGENT_MEMORY_LIMIT)") from exc
                 return con
             except duckdb.IOException as exc:
                 message = str(exc)

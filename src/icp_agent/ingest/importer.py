@@ -130,8 +130,6 @@ def _staged_as_text(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """SQL per original column giving its value as VARCHAR (Parquet/JSON columns are typed)."""
     result = {}
     for name, dtype, *_ in con.execute("DESCRIBE _stage").fetchall():
-        if name == "_row":
-            continue
         column = _q(name)
         if dtype.endswith("[]"):
             result[name] = f"array_to_string({column}, ';')"
@@ -166,12 +164,13 @@ def _profile(con: duckdb.DuckDBPyConnection, texts: dict[str, str], known: set[s
     """
     profiles = {}
     for i, header in enumerate(texts):
+        distinct_raw = con.execute(f"SELECT count(*) FROM _dist_{i}").fetchall()[0][0]
         if header in known:
             present = con.execute(f"SELECT coalesce(sum(c) FILTER ({norm.null_if_missing('raw')} IS NOT NULL), 0), "
                                   f"coalesce(sum(c) FILTER (first_row <= {PROFILE_ROWS}), 0) FROM _dist_{i}").fetchall()[0]
             profiles[header] = {"present": int(present[0]), "sampled": int(present[0]), "rows": int(present[1]),
                                 "number": 0, "bool": 0, "date": 0, "range": 0, "semicolon": 0, "distinct": 0,
-                                "mdy": 0, "dmy": 0, "slashed": 0}
+                                "mdy": 0, "dmy": 0, "slashed": 0, "distinct_raw": distinct_raw}
             continue
         v = "raw"
         mdy, dmy, slashed = (part.replace("count_if(", "sum(c) FILTER (") for part in norm.date_order_evidence(v))
@@ -189,6 +188,7 @@ def _profile(con: duckdb.DuckDBPyConnection, texts: dict[str, str], known: set[s
             coalesce({mdy}, 0) AS mdy, coalesce({dmy}, 0) AS dmy, coalesce({slashed}, 0) AS slashed
             FROM _dist_{i}""").fetchall()[0]
         profiles[header] = dict(zip([d[0] for d in con.description], (int(x or 0) for x in row)))
+        profiles[header]["distinct_raw"] = distinct_raw
     return profiles
 
 
@@ -323,8 +323,9 @@ def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: st
     rows_read = con.execute("SELECT count(*) FROM _stage").fetchone()[0] + len(reader_rejects)
     texts = _staged_as_text(con)
     originals = ", ".join(_q(h) for h in texts)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _dedup AS SELECT min(_row) AS _row, {originals} FROM _stage "
-                f"GROUP BY ALL ORDER BY _row")
+    first = con.execute("SELECT min(rowid) FROM _stage").fetchall()[0][0]  # temp tables number rows from an offset
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _dedup AS SELECT min(rowid) - {first} + 1 AS _row, {originals} "
+                f"FROM _stage GROUP BY ALL ORDER BY _row")
     kept_after_dedup = con.execute("SELECT count(*) FROM _dedup").fetchone()[0]
     duplicates = rows_read - len(reader_rejects) - kept_after_dedup
     say(f"profiling {len(texts)} columns")
@@ -347,15 +348,21 @@ def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: st
             warnings.append(f"{source.name}: column {column.header!r} is empty in every row: ignored")
     _require_identity(columns, kind, source, profiles)
     say(f"normalising {kept_after_dedup:,} rows")
-    select, joins = ["d._row"], []
+    inner, outer, joins = ["d._row"], ["_row"], []
     for i, column in enumerate(columns):
         typed = ", ".join(f"{expr} AS {_q(name)}" for name, expr in _typed_exprs(column, "raw"))
         con.execute(f"CREATE OR REPLACE TEMP TABLE _lk_{i} AS SELECT raw, c, first_row, {typed} FROM _dist_{i}")
-        joins.append(f"LEFT JOIN _lk_{i} ON _lk_{i}.raw IS NOT DISTINCT FROM {texts[column.header].replace(_q(column.header), 'd.' + _q(column.header))}")
-        select += [part.replace(_q(f"{column.name}__band"), f"_lk_{i}.{_q(column.name + '__band')}")
-                   if column.type == "band" else f"_lk_{i}.{part}" for part in _unpacked(column)]
+        raw = texts[column.header].replace(_q(column.header), "d." + _q(column.header))
+        if profiles[column.header]["distinct_raw"] > 0.5 * kept_after_dedup:
+            # values that rarely repeat (ids, names): a lookup saves nothing and costs memory
+            inner += [f"{expr} AS {_q(name)}" for name, expr in _typed_exprs(column, raw)]
+        else:
+            joins.append(f"LEFT JOIN _lk_{i} ON _lk_{i}.raw IS NOT DISTINCT FROM {raw}")
+            inner += [f"_lk_{i}.{_q(name)}" for name, _ in _typed_exprs(column, "raw")]
+        outer += _unpacked(column)
     table = f"imp_{kind}_{source.sha256[:12]}"
-    con.execute(f"CREATE TABLE {table} AS SELECT {', '.join(select)} FROM _dedup d {' '.join(joins)} ORDER BY d._row")
+    con.execute(f"CREATE TABLE {table} AS SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM _dedup d "
+                f"{' '.join(joins)}) ORDER BY _row")
     rejects = [RejectedRow(**r) for r in reader_rejects]
     rejects += _reject_conflicts(con, table, kind, columns)
     rejects += _reject_anonymous(con, table, kind, columns)

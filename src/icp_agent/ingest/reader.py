@@ -186,7 +186,7 @@ def read_source_sql(source: SourceFile, *, lenient: bool) -> str:
     return (f"read_csv('{path}', delim='{delimiter}', quote='\"', escape='\"', header=true, "
             f"all_varchar=true, encoding='{encoding}', auto_detect=false, strict_mode=true, "
             f"columns={_columns_struct(source.headers)}, store_rejects=true, "
-            f"rejects_table='_rejects', rejects_scan='_rejects_scan', max_line_size=10000000"
+            f"rejects_table='_rejects', rejects_scan='_rejects_scan'"
             + (", ignore_errors=true" if lenient else "") + ")")
 
 
@@ -199,11 +199,12 @@ def _columns_struct(headers: list[str]) -> str:
 
 
 def stage(con: duckdb.DuckDBPyConnection, source: SourceFile, *, lenient: bool = False) -> list[dict]:
-    """Load the file into TEMP table _stage (original columns + _row); return rows the reader rejected."""
+    """Load the file into TEMP table _stage (its columns as read); return rows the reader rejected."""
     con.execute("DROP TABLE IF EXISTS _stage")
     reader = read_source_sql(source, lenient=lenient)
     try:
-        con.execute(f"CREATE TEMP TABLE _stage AS SELECT row_number() OVER () AS _row, * FROM {reader}")
+        # rows keep the file's order (DuckDB preserves insertion order): rowid + 1 is the data row number
+        con.execute(f"CREATE TEMP TABLE _stage AS SELECT * FROM {reader}")
     except duckdb.Error as exc:
         raise _reader_error(exc, source) from exc
     rejected: list[dict] = []
@@ -225,7 +226,7 @@ def stage(con: duckdb.DuckDBPyConnection, source: SourceFile, *, lenient: bool =
         raise UserError("the file has a header but no data rows", file=source.name,
                         hint="export again with the records included")
     if source.format != "csv":
-        source.headers = [d[0] for d in con.execute("SELECT * FROM _stage LIMIT 0").description][1:]
+        source.headers = [d[0] for d in con.execute("SELECT * FROM _stage LIMIT 0").description]
         _check_headers(source.headers, source.name)
     return rejected
 
