@@ -58,3 +58,12 @@ def test_roles_override_is_used_by_the_next_build(cli, tmp_path):
     cli("roles", "technologies=ignore")
     icp = cli.json("build", "--out", str(tmp_path / "out"))
     assert "technologies" not in {c["field"] for t in icp["tiers"] for c in t["criteria"]}
+
+
+def test_the_assistant_and_the_chat_say_what_to_do_without_a_key(cli, monkeypatch):
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    result = cli("run", str(DEMO), "--assistant", expect=2)
+    assert "ANTHROPIC_API_KEY" in result.stderr and "offline" in result.stderr
+    assert "pass DATA_DIR instead of --customers" in cli("run", "--customers", "c.csv", "--assistant", expect=2).stderr
+    chat = cli.runner.invoke(main, ["chat", "--workspace", str(cli.workspace)], input="")
+    assert chat.exit_code == 2 and "ANTHROPIC_API_KEY" in chat.output

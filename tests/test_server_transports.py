@@ -160,6 +160,7 @@ def test_a_non_loopback_address_needs_a_token(tmp_path):
     assert "without a bearer token" in log and "ICP_AGENT_TOKEN" in log
 
 
+@pytest.mark.block_network(allowed_hosts=["127.0.0.1", "localhost", re.escape(own_address())])  # this machine only
 @pytest.mark.anyio
 async def test_with_a_token_requests_must_carry_it(tmp_path, workspace):
     host, port = own_address(), free_port()

@@ -269,17 +269,54 @@ def fields(markdown, workspace, as_json, quiet):
 @with_analysis
 @click.option("--out", "out_dir", default="icp-out", show_default=True, type=click.Path(),
               help="folder for the report files")
+@click.option("--assistant", is_flag=True, help="let Claude run the phases and draft the prose "
+                                                "(needs ANTHROPIC_API_KEY; offline templates otherwise)")
+@click.option("--model", envvar="ICP_AGENT_MODEL", help="the Claude model id (default: a current Sonnet)")
+@click.option("--budget", type=click.IntRange(1, 200), default=40, show_default=True,
+              help="most tool calls the assistant may make")
 @with_common
 @handle_errors
-def run(data_dir, out_dir, workspace, as_json, quiet, **given):
-    """Import the exports and build everything: the ICP, its evidence, the document and the scoring matrix."""
+def run(data_dir, out_dir, assistant, model, budget, workspace, as_json, quiet, **given):
+    """Import the exports and build everything: the ICP, its evidence, the document and the scoring matrix.
+
+    Offline by default (prose from templates). With --assistant and ANTHROPIC_API_KEY set, Claude runs the
+    method's phases through the same tools and drafts the prose; every claim is checked against the evidence."""
     ctx = Ctx(workspace, as_json, quiet)
     options, inputs = split_options(given)
+    if assistant:
+        return run_with_assistant(ctx, data_dir, out_dir, model, budget, options, inputs)
     if data_dir is None and not any((inputs["customers"], inputs["deals"])):
         raise UserError("nothing to import", hint="pass DATA_DIR, or name the files with --customers/--deals ...")
     with ctx.progress() as progress:
         result = toolkit.run(ctx.workspace, data_dir, out_dir, options=options, progress=progress, **inputs)
     ctx.emit(result, lambda: print_run(result))
+
+
+def run_with_assistant(ctx: Ctx, data_dir, out_dir, model, budget, options, inputs) -> None:
+    from .assistant.orchestrator import run_assisted
+
+    named = [f"--{name.replace('_file', '').replace('_', '-')}" for name, value in inputs.items() if value]
+    if named or data_dir is None:
+        raise UserError("--assistant reads a whole folder: pass DATA_DIR" + (f" instead of {', '.join(named)}"
+                                                                            if named else ""),
+                        hint="put the exports in one folder; the model imports it with import_data")
+    with ctx.progress() as progress:
+        result = run_assisted(ctx.workspace, data_dir, out_dir, model=model, budget=budget, options=options,
+                              progress=progress)
+
+    def human():
+        out.print(f"assisted run with {result.model}: {result.status}"
+                  + (f" ({result.error})" if result.error else ""))
+        out.print(f"  {result.tool_calls} tool calls; tokens: " + ", ".join(f"{k} {v:,}" for k, v in result.usage.items()))
+        if result.dropped_claims:
+            out.print(f"  {result.dropped_claims} drafted claims failed the grounding check and were dropped "
+                      f"(listed in the document)")
+        out.print(f"report: {Path(result.out_dir).resolve()}")
+        for name in result.files:
+            out.print(f"  {name}")
+    ctx.emit(result, human)
+    if result.status != "ok":
+        sys.exit(1)
 
 
 def print_run(result) -> None:
@@ -419,6 +456,20 @@ def diff_cmd(old, new, workspace, as_json, quiet):
     ctx = Ctx(workspace, as_json, quiet)
     result = toolkit.diff_versions(ctx.workspace, old, new)
     ctx.emit(result, lambda: print_diff(result))
+
+
+@main.command()
+@click.option("--out", "out_dir", default="icp-out", show_default=True, type=click.Path(),
+              help="folder /save writes the document to")
+@click.option("--model", envvar="ICP_AGENT_MODEL", help="the Claude model id (default: a current Sonnet)")
+@click.option("--workspace", "-w", default=DEFAULT_PATH, show_default=True, envvar="ICP_WORKSPACE",
+              help="the DuckDB workspace file")
+@handle_errors
+def chat(out_dir, model, workspace):
+    """Talk to your ICP in the terminal ("which customers should we stop selling to?"); needs ANTHROPIC_API_KEY."""
+    from .assistant.chat import chat_main
+
+    sys.exit(chat_main(Workspace(workspace), out_dir=out_dir, model=model))
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})

@@ -399,7 +399,7 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
     """An MCP server over one workspace; tool arguments may name files under `data_roots` only."""
     roots = DataRoots(data_roots)
     default_out = Path(out_dir) if out_dir else roots.roots[0] / DEFAULT_OUT
-    server = MCPServer("icp-agent", version=__version__, instructions=INSTRUCTIONS)
+    server = MCPServer("icp-agent", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING")
 
     def tool(annotations: ToolAnnotations) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:

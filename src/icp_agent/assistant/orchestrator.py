@@ -41,12 +41,11 @@ from .. import toolkit
 from ..analysis.personas import ROLES
 from ..errors import UserError
 from ..evidence import EvidenceItem
-from ..ingest.interviews import INSTRUCTION_PATTERNS
 from ..toolkit import AnalysisOptions, DraftClaim, DraftPersona, DraftRationale
 from ..workspace import Workspace
 from .claude import AssistantError, explain, make_client, resolve_model
 from .drafters import OFFLINE_DRAFTER
-from .grounding import QUOTED, Claim, check_claims
+from .grounding import Claim, check_claims
 
 DRAFTER = "claude"
 SOURCE = "evidence://"
@@ -224,7 +223,6 @@ SECTIONS = {"who": "who", "goals": "goals", "pains": "pains", "objections": "obj
             "how they buy": "how_they_buy", "where they research": "where_they_research"}
 DEFAULT_SECTION = {"summary": "summary", "narrative": "narrative", "rationale": "rationale", "persona": "who",
                    "theme": "theme"}
-TIER_MENTION = re.compile(r"\b(?:(ICP\s*\d+)\s+)?Tier\s*([123])\b", re.I)
 
 
 @dataclass
@@ -375,37 +373,11 @@ class Finding:
         return {"where": self.claim.where, "claim": self.claim.text, "problem": self.problem}
 
 
-def instruction_problems(text: str, cited: Sequence[EvidenceItem]) -> list[str]:
-    """Signs that a claim acts on an instruction found in customer data rather than reporting it.
-
-    A claim may quote such text verbatim (that is reporting it); it may not repeat an instruction in its own
-    words, draw a conclusion from a note that gives instructions, or place anyone in a tier without citing
-    evidence about that tier (an interview quote counts for the tier the tools put its company in, never for
-    what its words say).
-    """
-    problems = []
-    own = QUOTED.sub(" ", text)
-    if INSTRUCTION_PATTERNS.search(own):
-        problems.append("repeats an instruction found in customer data as its own statement")
-    for item in cited:
-        if item.kind == "interview_quote" and INSTRUCTION_PATTERNS.search(item.statement) and not QUOTED.search(text):
-            problems.append(f"acts on {item.metrics.get('file') or item.id}, a note that gives instructions to an AI: "
-                            "report such text only as a verbatim quote")
-    backing = [str(i.metrics.get("tier") or "") if i.kind == "interview_quote" else i.statement for i in cited]
-    for segment, number in {(s or "", n) for s, n in TIER_MENTION.findall(own)}:
-        wanted = re.compile(rf"{re.escape(segment)}\s+Tier\s*{number}\b" if segment else rf"\bTier\s*{number}\b", re.I)
-        if not any(wanted.search(b) for b in backing):
-            name = f"{segment} Tier {number}".strip()
-            problems.append(f"says {name} but cites no evidence about {name}")
-    return problems
-
-
 def check_draft(draft: Draft, evidence: Mapping[str, EvidenceItem]) -> list[Finding]:
-    """Every claim through the grounding checker, then through the instruction check."""
+    """Every claim through the grounding checker (which includes the instruction check)."""
     findings = []
     for claim in draft.claims:
         found = [p.problem for p in check_claims([Claim(text=claim.text, evidence=claim.evidence)], evidence)]
-        found += instruction_problems(claim.text, [evidence[i] for i in claim.evidence if i in evidence])
         findings += [Finding(claim, problem) for problem in found]
     return findings
 
