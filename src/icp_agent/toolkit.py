@@ -670,3 +670,33 @@ def save_drafts(ws: Workspace, *, personas: list[DraftPersona] | None = None,
     with ws.transaction() as con:
         con.execute("UPDATE icp_versions SET icp = ? WHERE version_id = ?", [icp.model_dump_json(), icp.id])
     return SaveDraftsResult(saved=True, version=icp.id, personas_saved=len(personas), rationales_saved=len(rationales))
+
+
+def record_drafting(ws: Workspace, version: str, *, drafter: str, model: str | None,
+                    narratives: list[dict] | None = None, themes: list[dict] | None = None,
+                    persona_gaps: dict[tuple[str, int, str], list[str]] | None = None,
+                    record: dict | None = None) -> None:
+    """Save an assistant's tier narratives and interview themes (grounded, or refused), mark its personas
+    with their drafter and known gaps, and keep the drafting record (model, prompt versions, run status)."""
+    from .assistant.grounding import Claim, check_claims
+
+    icp = current_icp(ws, version)
+    narratives, themes = narratives or [], themes or []
+    claims = [c for draft in narratives + themes for c in draft["claims"]]
+    problems = check_claims([Claim(text=c["text"], evidence=c["evidence"]) for c in claims], version_evidence(ws, icp.id))
+    if problems:
+        raise UserError(f"{len(problems)} drafted claim(s) are not grounded: "
+                        + "; ".join(f"{p.claim[:80]!r}: {p.problem}" for p in problems[:5]),
+                        hint="check each claim with the grounding checker before recording it")
+    drafted = {n["tier_name"] for n in narratives}
+    icp.narratives = [n for n in icp.narratives if n.get("tier_name") not in drafted] + narratives
+    if themes:
+        icp.themes = [{**t, "drafter": drafter, "model": model} for t in themes]
+    for persona in icp.personas:
+        key = (persona["segment"], persona["tier"], persona["role"])
+        if persona_gaps and key in persona_gaps:
+            persona.update(drafter=drafter, model=model, gaps=persona_gaps[key])
+    icp.drafting = {**icp.drafting, **(record or {}), "drafter": drafter, "model": model}
+    validate_icp(icp.model_dump(mode="json"))
+    with ws.transaction() as con:
+        con.execute("UPDATE icp_versions SET icp = ? WHERE version_id = ?", [icp.model_dump_json(), icp.id])

@@ -783,36 +783,22 @@ class Orchestrator:
     # -- results --
 
     def _persist(self) -> None:
-        """Narratives, themes, persona gaps and drafter, and the drafting record, into the ICP version.
-
-        The save_drafts tool takes personas and rationale only, marks them drafted by "client" and leaves a
-        persona no gaps; until it takes a drafter, gaps, narratives and themes, they are written here, after the
-        same checks.
-        """
+        """Narratives, themes, persona gaps and the drafting record into the ICP version, through the toolkit
+        (which checks every claim again): the save_drafts tool carries personas and rationale only."""
         if self.outline is None:
             return
         icp = toolkit.current_icp(self.workspace, self.outline.version)
-        drafted = {n["tier_name"] for n in self.narratives}
-        icp.narratives = [n for n in icp.narratives if n.get("tier_name") not in drafted] + self.narratives
-        if self.themes:
-            icp.themes = [{"theme": name, "claims": claims, "drafter": DRAFTER, "model": self.model}
-                          for name, claims in self.themes.items() if claims]
-        for persona in icp.personas:
-            key = (persona["segment"], persona["tier"], persona["role"])
-            if key in self.saved_personas:
-                persona.update(drafter=DRAFTER, gaps=self.gaps.get(key, []))
         earlier = [d for d in icp.drafting.get("dropped_claims", []) if d.get("drafter") != DRAFTER]
-        icp.drafting = {**icp.drafting, "drafter": DRAFTER, "model": self.model,
-                        "fallback_drafter": OFFLINE_DRAFTER,
-                        "prompt_versions": dict(self.prompts.versions), "summaries": self.summaries,
-                        "dropped_claims": earlier + self.dropped,
-                        "assisted_run": {"status": "failed" if self.error else "ok",
-                                         "error": str(self.error) if self.error else None,
-                                         "phases": [p.phase.key for p in self.phase_logs if p.status == "ok"],
-                                         "run_log": RUN_LOG}}
-        toolkit.validate_icp(icp.model_dump(mode="json"))
-        with self.workspace.transaction() as con:
-            con.execute("UPDATE icp_versions SET icp = ? WHERE version_id = ?", [icp.model_dump_json(), icp.id])
+        toolkit.record_drafting(
+            self.workspace, self.outline.version, drafter=DRAFTER, model=self.model, narratives=self.narratives,
+            themes=[{"theme": name, "claims": claims} for name, claims in self.themes.items() if claims],
+            persona_gaps={key: self.gaps.get(key, []) for key in self.saved_personas},
+            record={"fallback_drafter": OFFLINE_DRAFTER, "prompt_versions": dict(self.prompts.versions),
+                    "summaries": self.summaries, "dropped_claims": earlier + self.dropped,
+                    "assisted_run": {"status": "failed" if self.error else "ok",
+                                     "error": str(self.error) if self.error else None,
+                                     "phases": [p.phase.key for p in self.phase_logs if p.status == "ok"],
+                                     "run_log": RUN_LOG}})
 
     async def _finish(self) -> AssistedRun:
         files: list[str] = []
