@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 from pydantic import BaseModel, Field
 
-from .analysis.icp import criteria_sql
+from .analysis.icp import criteria_sql, criterion_kind
 from .errors import UserError
 from .ingest import normalize as norm
 from .ingest.fields import FIELD_BY_NAME, canonical_field
@@ -55,13 +55,7 @@ def _field_type(c: Criterion) -> str:
         return known.type
     if known and known.type in ("number", "money", "percent"):
         return "number"
-    if c.op == "contains":
-        return "list"
-    if c.op in ("between", "gte", "lte"):
-        return "number"
-    if isinstance(c.value, bool):
-        return "bool"
-    return "category"
+    return criterion_kind(c)
 
 
 def _normalised(kind: str, raw: str, name: str) -> list[str]:

@@ -418,7 +418,7 @@ def criteria_sql(criteria: list[Criterion], band_fields: set[str] | None = None)
 def criterion_sql(c: Criterion, band_fields: set[str] | None = None) -> str:
     """One criterion as SQL; band fields (employees) are matched on their _min/_max columns."""
     kind = "band" if (band_fields is None and c.field == "employees") or (band_fields and c.field in band_fields) \
-        else _kind_of(c)
+        else criterion_kind(c)
     selector = Selector(field=c.field, kind=kind, op=c.op if c.op != "in" else "eq", value=c.value, min=c.min,
                         max=c.max, max_exclusive=bool(c.max_exclusive), label=c.label)
     if c.op == "in":
@@ -428,7 +428,8 @@ def criterion_sql(c: Criterion, band_fields: set[str] | None = None) -> str:
     return selector.sql()
 
 
-def _kind_of(c: Criterion) -> str:
+def criterion_kind(c: Criterion) -> str:
+    """The field layout a criterion implies when nothing else says (contains: a list; ranges: numbers)."""
     if c.op == "contains":
         return "list"
     if c.op in ("between", "gte", "lte"):
