@@ -9,6 +9,7 @@ combination of fields. Each side runs in its own fresh process so that its peak 
     python tools/bench_search.py                    # 100k and 1M rows, depth 2 and 3
     python tools/bench_search.py --rows 100000 --depth 3
     python tools/bench_search.py --pandas-1m-depth3  # also the slow 1M depth-3 pandas baseline
+    python tools/bench_search.py --pysubgroup        # also pysubgroup 0.9 (in its own venv: it needs numpy < 2)
 """
 
 from __future__ import annotations
@@ -102,7 +103,44 @@ def _same_top(ours: list, theirs: list) -> bool:
         a[0] == b[0] and a[1] == b[1] and a[2] == b[2] and abs(a[3] - b[3]) < 1e-12 for a, b in zip(ours, theirs))
 
 
-def run(n_rows: int, depth: int, *, pandas: bool = True) -> dict:
+PYSUBGROUP_VENV = Path.home() / ".cache" / "icp-agent" / "bench-pysubgroup"
+PYSUBGROUP_SCRIPT = """
+import json, resource, sys, time
+import duckdb, pysubgroup as ps
+frame = duckdb.connect().sql(sys.argv[1] + " ORDER BY id").df().drop(columns=["id"])
+for column in frame.columns:
+    if column != "converted":
+        frame[column] = frame[column].astype(str)
+started = time.perf_counter()
+task = ps.SubgroupDiscoveryTask(frame, ps.BinaryTarget("converted", True),
+                                ps.create_selectors(frame, ignore=["converted"]), result_set_size=10,
+                                depth=int(sys.argv[2]), qf=ps.WRAccQF())
+result = ps.Apriori().execute(task)
+seconds = time.perf_counter() - started
+top = []
+for quality, subgroup, stats in result.to_descriptions(include_stats=True):
+    top.append([sorted([str(s.attribute_name), str(s.attribute_value)] for s in subgroup.selectors),
+                int(stats["size_sg"]), int(stats["positives_sg"]), float(quality)])
+print(json.dumps({"search_s": seconds, "top": top,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def _pysubgroup(n_rows: int, depth: int) -> dict:
+    """pysubgroup's apriori on the same data, in a venv of its own (it needs numpy < 2)."""
+    import subprocess
+
+    python = PYSUBGROUP_VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(PYSUBGROUP_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "pysubgroup==0.9.0", "numpy<2", "pandas<2.3",
+                        "duckdb", "setuptools<81"], check=True)
+    out = subprocess.run([str(python), "-c", PYSUBGROUP_SCRIPT, _customers_sql(n_rows), str(depth)], check=True,
+                         capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def run(n_rows: int, depth: int, *, pandas: bool = True, pysubgroup: bool = False) -> dict:
     """One benchmark point: timings, peak RSS and whether both sides found the same top 10."""
     ours = _in_fresh_process(_ours, n_rows, depth)
     row = {"rows": n_rows, "depth": depth, "selectors_s": round(ours["selectors_s"], 3),
@@ -113,6 +151,11 @@ def run(n_rows: int, depth: int, *, pandas: bool = True) -> dict:
         row.update({"pandas_s": round(theirs["search_s"], 3), "pandas_peak_rss_mb": round(theirs["peak_rss_mb"]),
                     "ratio": round(theirs["search_s"] / ours["search_s"], 1),
                     "same_top10": _same_top(ours["top"], theirs["top"])})
+    if pysubgroup:
+        theirs = _pysubgroup(n_rows, depth)
+        row.update({"pysubgroup_s": round(theirs["search_s"], 3), "pysubgroup_peak_rss_mb": round(theirs["peak_rss_mb"]),
+                    "pysubgroup_ratio": round(theirs["search_s"] / ours["search_s"], 1),
+                    "pysubgroup_same_top10": _same_top(ours["top"], theirs["top"])})
     return row
 
 
@@ -122,12 +165,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--depth", type=int, action="append", help="depth (repeatable; default 2 and 3)")
     parser.add_argument("--pandas-1m-depth3", action="store_true", help="also run the slow 1M-row depth-3 pandas baseline")
     parser.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
+    parser.add_argument("--pysubgroup", action="store_true", help="also pysubgroup 0.9 (built once in its own venv)")
     args = parser.parse_args(argv)
     results = []
     for n_rows in args.rows or [100_000, 1_000_000]:
         for depth in args.depth or [2, 3]:
             with_pandas = (n_rows, depth) < SLOW_PANDAS or args.pandas_1m_depth3
-            results.append(run(n_rows, depth, pandas=with_pandas))
+            results.append(run(n_rows, depth, pandas=with_pandas, pysubgroup=args.pysubgroup))
             print(json.dumps(results[-1]) if args.json else _format(results[-1]), flush=True)
     return 0 if all(r.get("same_top10", True) for r in results) else 1
 
