@@ -29,6 +29,8 @@ def test_run_on_the_demo_prints_the_icp_and_writes_the_report(cli, tmp_path):
     result = cli("run", str(DEMO), "--out", str(tmp_path / "out"))
     assert "ICP 1 Tier 1" in result.stdout and "report:" in result.stdout
     assert (tmp_path / "out" / "icp.html").exists()
+    # the prospect list is the evidence of what a seller can observe: the demo's lacks these fit fields
+    assert cli.json("inspect")["not_in_prospects"] == ["city", "lead_source", "region", "time_zone"]
     versions = cli.json("versions")
     assert len(versions) == 1 and versions[0]["status"] == "ok"
     evidence_id = json.loads((tmp_path / "out" / "icp.json").read_text())["tiers"][0]["evidence"][0]

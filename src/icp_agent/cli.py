@@ -222,6 +222,9 @@ def print_summary(summary) -> None:
             out.print(f"  ... {report.rows_rejected - 10} more rejected rows (see --json)")
     if summary.interviews:
         out.print(f"interviews: {summary.interviews} notes")
+    if summary.not_in_prospects:
+        out.print(f"fit fields the prospect list lacks (check a seller knows them before the sale, or set their "
+                  f"role with `icp-agent roles`): {', '.join(summary.not_in_prospects)}")
 
 
 @main.command()

@@ -79,6 +79,8 @@ class WorkspaceSummary(BaseModel):
     interviews: int = 0
     links: list[LinkReport] = Field(default_factory=list)
     roles: dict[str, str] = Field(default_factory=dict, description="role of every customer field")
+    not_in_prospects: list[str] = Field(default_factory=list, description="fit fields the prospect list lacks: "
+                                                                         "check a seller can know them before the sale")
 
 
 # --- the ICP as data (icp.json) ------------------------------------------------------------------------------

@@ -131,8 +131,13 @@ def inspect_workspace(ws: Workspace) -> WorkspaceSummary:
         notes = con.execute("""SELECT count(*) FROM interviews WHERE import_id =
                                (SELECT import_id FROM current_snapshot WHERE kind = 'interviews')""").fetchone()[0]
         roles = field_roles(ws, con)
+    unobserved = []
+    if "prospects" in current:  # a field the prospect list also has is evidence a seller can observe it
+        in_prospects = {c.field for c in current["prospects"].columns}
+        unobserved = sorted(f for f, role in roles.items() if role == "fit" and f not in in_prospects)
     return WorkspaceSummary(workspace=str(ws.path), schema_version=version, current=current, snapshots=snapshots,
-                            interviews=notes, links=link_report(ws) if current else [], roles=roles)
+                            interviews=notes, links=link_report(ws) if current else [], roles=roles,
+                            not_in_prospects=unobserved)
 
 
 def field_roles(ws: Workspace, con=None) -> dict[str, str]:
