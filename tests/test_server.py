@@ -27,7 +27,7 @@ MODES = ["auto", "legacy"]
 TOOLS = {"import_data", "inspect_workspace", "set_field_roles", "score_health", "extract_patterns", "build_icp",
          "get_icp", "list_icp_versions",
          "get_evidence", "list_evidence", "get_persona_evidence", "save_drafts", "score_prospects",
-         "diff_icp_versions", "query_workspace", "render_document"}
+         "diff_icp_versions", "query_workspace", "render_document", "fit_scorecard", "validate_icp"}
 READ_ONLY = {"inspect_workspace", "score_health", "extract_patterns", "get_icp", "list_icp_versions", "get_evidence",
              "list_evidence", "query_workspace"}
 MAX_TOKENS = 10_000
@@ -285,6 +285,21 @@ async def test_score_prospects_and_compare_versions(demo):
         assert (same["old"], same["new"]) == (version, version) and same["recommendation"] and same["why"]
         assert "no ICP version 'icp-nope'" in await fails(client, "diff_icp_versions", {"old": "icp-nope",
                                                                                        "new": version})
+
+
+@pytest.mark.anyio
+async def test_fit_scorecard_and_validate(demo):
+    async with Client(demo.server) as client:
+        card = await call(client, "fit_scorecard")
+        assert card["status"] == "ok" and card["auc"] > 0.7 and card["evidence"]
+        assert [b["priority"] for b in card["bands"]] == ["high", "medium", "low"]
+        assert any(f["name"] == "industry" for f in card["features"])
+        validation = await call(client, "validate_icp", {"revenue_target": 50_000_000})
+        assert validation["market"]["revenue_check"]["revenue_target"] == 50_000_000
+        assert validation["backtest"]["status"] == "held"
+        assert {t["metric"] for t in validation["unit_economics"]["targets"]} == {"win_rate", "cac", "nrr",
+                                                                                "sales_cycle_days"}
+        assert "greater than 0" in await fails(client, "validate_icp", {"revenue_target": -5})
 
 
 @pytest.mark.anyio

@@ -395,6 +395,34 @@ async def _with_progress(ctx: Context, work: Callable[[toolkit.Progress], T]) ->
     return await anyio.to_thread.run_sync(work, progress)
 
 
+class ScorecardView(BaseModel):
+    status: str
+    reason: str | None = None
+    auc: float | None = Field(None, description="holdout AUC (newest entities, model fitted on the older ones)")
+    features: list[dict[str, Any]] = Field(default_factory=list, description="name, information value, points "
+                                                                             "per bin (label -> points)")
+    bands: list[dict[str, Any]] = Field(default_factory=list, description="priority bands: threshold, observed "
+                                                                          "good rate")
+    warnings: list[str] = Field(default_factory=list)
+    evidence: str | None = None
+
+    @classmethod
+    def of(cls, card: dict) -> "ScorecardView":
+        evaluation = card.get("evaluation") or {}
+        features = [{"name": f["name"], "iv": f.get("iv"),
+                     "points": {b.get("label", "?"): b.get("points") for b in f.get("bins", [])}}
+                    for f in card.get("features", [])]
+        return cls(status=card.get("status", "?"), reason=card.get("reason") or evaluation.get("reason"),
+                   auc=evaluation.get("auc"), features=features, bands=card.get("bands", []),
+                   warnings=card.get("warnings", []), evidence=card.get("evidence"))
+
+
+class ValidationView(BaseModel):
+    unit_economics: dict[str, Any]
+    backtest: dict[str, Any]
+    market: dict[str, Any]
+
+
 def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path | None = None) -> MCPServer:
     """An MCP server over one workspace; tool arguments may name files under `data_roots` only."""
     roots = DataRoots(data_roots)
@@ -617,6 +645,24 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
                             hint="fix each claim (cite existing evidence ids, quote figures exactly as get_evidence "
                                  "gives them) and call save_drafts again")
         return result
+
+    @tool(_writes("Fit the lead score", idempotent=True))
+    def fit_scorecard(version: Version = None) -> ScorecardView:
+        """Fit the points-based lead score again on an ICP version's customers (build_icp already fits one; refit
+        after changing field roles). Returns the features with their points, the priority bands with the observed
+        good rate of each, and the holdout accuracy (AUC on the newest customers, fitted on the older ones)."""
+        return ScorecardView.of(toolkit.refit_scorecard(workspace, version))
+
+    @tool(_writes("Validate the ICP", idempotent=True))
+    def validate_icp(
+        revenue_target: Annotated[float | None, Field(gt=0, description="annual new-revenue target: checks that "
+                                                                        "Tier-1 accounts x median ACV >= 3x it")] = None,
+        version: Version = None,
+    ) -> ValidationView:
+        """Phase 5: ICP vs non-ICP unit economics against the method's targets (met / not met / not measurable),
+        the backtest on the newest customers, the market share and penetration of each tier, the revenue-target
+        check and the share of open pipeline in Tier 1. Updates the version's validation; tiers never change."""
+        return ValidationView(**toolkit.revalidate(workspace, version, revenue_target))
 
     @tool(_writes("Score prospects", idempotent=True, destructive=True))
     def score_prospects(

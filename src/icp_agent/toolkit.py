@@ -705,3 +705,41 @@ def record_drafting(ws: Workspace, version: str, *, drafter: str, model: str | N
     validate_icp(icp.model_dump(mode="json"))
     with ws.transaction() as con:
         con.execute("UPDATE icp_versions SET icp = ? WHERE version_id = ?", [icp.model_dump_json(), icp.id])
+
+
+def revalidate(ws: Workspace, version: str | None = None, revenue_target: float | None = None) -> dict:
+    """Re-run phase 5's validation of an ICP version (e.g. with a revenue target given after the build).
+
+    Tiers, criteria and scores do not change; the version's validation and its evidence are updated.
+    """
+    from .analysis.validate import validate
+    from .evidence import Ledger, clean
+
+    icp = current_icp(ws, version)
+    if not icp.tiers:
+        raise UserError(f"ICP {icp.id} has no tiers to validate ({icp.status})",
+                        hint="validation needs a significant ICP; see no_icp_reason")
+    options = AnalysisOptions(revenue_target=revenue_target)
+    ledger = Ledger()
+    with ws.transaction() as con:
+        inputs = _analysis_inputs(ws, con, options)
+        icp.validation = clean(validate(con, inputs, options.config(), icp, ws.current_table(con, "prospects"),
+                                        revenue_target, ledger))
+        _store_evidence(con, icp, ledger)
+    return icp.validation
+
+
+def refit_scorecard(ws: Workspace, version: str | None = None) -> dict:
+    """Fit the lead-scoring model again on an ICP version's scored entities (e.g. after changing field roles)."""
+    from .evidence import Ledger
+
+    icp = current_icp(ws, version)
+    if not icp.tiers:
+        raise UserError(f"ICP {icp.id} has no tiers ({icp.status}): a fit score would have nothing to stand on",
+                        hint="build an ICP on data with a significant segment first")
+    ledger = Ledger()
+    with ws.transaction() as con:
+        inputs = _analysis_inputs(ws, con, AnalysisOptions())
+        icp.scorecard = _fit_scorecard(con, icp, inputs, ledger)
+        _store_evidence(con, icp, ledger)
+    return icp.scorecard
