@@ -281,7 +281,7 @@ def _reference(card: dict, record: dict, present: set[str]) -> dict:
 
 def _prospects(con: duckdb.DuckDBPyConnection) -> None:
     """Newer-looking prospects: unseen industries, NULLs in every field, and no `vertical` column."""
-    con.execute(f"""
+    con.execute("""
         CREATE OR REPLACE TABLE prospects AS
         SELECT * EXCLUDE (vertical, good, close_date)
                REPLACE (CASE WHEN _row % 9 = 0 THEN 'Zoology' WHEN _row % 13 = 0 THEN NULL

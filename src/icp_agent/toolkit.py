@@ -18,7 +18,6 @@ from .errors import UserError
 from .ingest import links
 from .ingest.fields import ROLES
 from .ingest.importer import Mapping, detect_kind, import_file
-from .ingest.interviews import SUFFIXES as NOTE_SUFFIXES
 from .ingest.interviews import import_interviews, interview_files
 from .ingest.reader import CSV_SUFFIXES, JSON_SUFFIXES, PARQUET_SUFFIXES, inspect_file, peek_headers
 from .evidence import EvidenceItem

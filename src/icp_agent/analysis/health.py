@@ -157,7 +157,7 @@ def build_frame(con: duckdb.DuckDBPyConnection, customers: str | None, deals: st
                             "(churn, ARR, NPS, tickets, ...) and there are no won/lost deals",
                             hint="import deals with a stage column, or name an outcome column with --good-column")
     if definition == "won":
-        return _frame_from_deals(con, customers, deals, frame, config, fit_fields)
+        return build_deals_frame(con, customers, deals, frame, fit_fields)
     if customers is None:
         raise UserError("no customers imported yet", hint="import a customers file first")
     if definition == "column":
@@ -269,8 +269,9 @@ def _frame_from_column(con, customers: str, frame: str, config: HealthConfig, fi
                         queries={"frame": " ".join(query.split())})
 
 
-def _frame_from_deals(con, customers: str | None, deals: str, frame: str, config: HealthConfig,
-                      fit_fields: list[str], stages: tuple[str, ...] = ("won", "lost")) -> HealthResult:
+def build_deals_frame(con, customers: str | None, deals: str, frame: str, fit_fields: list[str],
+                      stages: tuple[str, ...] = ("won", "lost")) -> HealthResult:
+    """One row per deal in `stages`, with its company's fit fields (the customer record's, else the deal's own)."""
     deal_columns = columns_of(con, deals)
     if "deal_stage" not in deal_columns:
         raise UserError("the deals have no stage column, so won and lost cannot be told apart",

@@ -157,17 +157,17 @@ def analyse(con: duckdb.DuckDBPyConnection, inputs: AnalysisInputs, config: Anal
     good, bad = (np.array([r[0] for r in con.execute(f"SELECT {c} FROM {relation}").fetchall()], dtype=bool)
                  for c in ("good", "bad"))
     say("searching for over-indexing traits")
-    good_candidates = _candidates(selset, good, "good", config, min_support, health, inputs, ledger)
-    bad_candidates = _candidates(selset, bad, "bad", config, min_support, health, inputs, ledger)
+    good_candidates = _candidates(selset, good, "good", config, min_support, health, ledger)
+    bad_candidates = _candidates(selset, bad, "bad", config, min_support, health, ledger)
     significant_good = [c for c in good_candidates if c.q < config.alpha]
     segments = _pick(significant_good, selset, config.max_segments, config.max_segment_overlap)
     tiers = _tiers(con, frame, segments, selset, good, config, health, inputs, ledger)
-    tier_rows = _tier_members(selset, tiers, segments)
+    tier_rows = _tier_members(selset, segments)
     significant_bad = [c for c in bad_candidates if c.q < config.alpha and _overlap_with(c, tier_rows, selset) < 0.3]
-    disqualifiers = _disqualifiers(con, frame, _pick(significant_bad, selset, config.max_disqualifiers, 0.5,
-                                                     max_depth=2), health, inputs, ledger)
-    retention = _retention(con, frame, health, tiers, ledger)
-    patterns = [_pattern_stat(c, inputs.headers, health, good if c.direction == "good" else bad)
+    disqualifiers = _disqualifiers(_pick(significant_bad, selset, config.max_disqualifiers, 0.5, max_depth=2),
+                                   health, inputs, ledger)
+    retention = _retention(con, frame, tiers, ledger)
+    patterns = [_pattern_stat(c, inputs.headers, good if c.direction == "good" else bad)
                 for c in good_candidates[:15] + bad_candidates[:15]]
     status = "ok" if tiers else "no_significant_icp"
     reason = None if tiers else _no_icp_reason(good_candidates, health, config, ledger)
@@ -175,7 +175,7 @@ def analyse(con: duckdb.DuckDBPyConnection, inputs: AnalysisInputs, config: Anal
     icp = IcpDocument(
         id=version_id, created_at=datetime.now(timezone.utc), status=status,
         dataset=DatasetInfo(fingerprint=inputs.fingerprint, imports=inputs.imports), health=summary,
-        statement=_statement(tiers, disqualifiers, health, reason), no_icp_reason=reason, tiers=tiers,
+        statement=_statement(tiers, disqualifiers, reason), no_icp_reason=reason, tiers=tiers,
         negative_icp=disqualifiers, patterns=patterns, retention=retention, warnings=warnings)
     icp.evidence = [item.model_dump() for item in ledger.all()]
     return icp, ledger
@@ -244,7 +244,7 @@ def health_summary(con, health: HealthResult, config: AnalysisConfig, ledger: Le
 
 
 def _candidates(selset: SelectorSet, target: np.ndarray, direction: str, config: AnalysisConfig,
-                min_support: int, health: HealthResult, inputs: AnalysisInputs, ledger: Ledger) -> list[Candidate]:
+                min_support: int, health: HealthResult, ledger: Ledger) -> list[Candidate]:
     """Patterns over-indexing on `target` by WRAcc and by lift, with Fisher p and BH q over all tested."""
     subset, positives = selset, target
     found: dict[tuple, Pattern] = {}
@@ -317,7 +317,7 @@ def _pattern_evidence(c: Candidate, base: float, health: HealthResult, ledger: L
                        "ci_high": high, "p_value": c.p, "q_value": c.q, "direction": c.direction}, n=c.n, query=query)
 
 
-def _pattern_stat(c: Candidate, headers: dict[str, str], health: HealthResult, target: np.ndarray) -> PatternStat:
+def _pattern_stat(c: Candidate, headers: dict[str, str], target: np.ndarray) -> PatternStat:
     base = float(target.mean())
     rate = c.k / c.n
     low, high = wilson_interval(c.k, c.n)
@@ -383,7 +383,7 @@ def _tiers(con, frame: str, segments: list[Candidate], selset: SelectorSet, good
                               name=f"{name} Tier {tier_number}: " + " AND ".join(s.label for s in selectors),
                               criteria=[criterion(s, inputs.headers) for s in selectors]))
     tiers.sort(key=lambda t: (t.tier, t.segment))
-    _tier_metrics(con, frame, tiers, segments, selset, health, config, inputs, ledger)
+    _tier_metrics(con, frame, tiers, health, config, inputs, ledger)
     return tiers
 
 
@@ -439,7 +439,7 @@ def criterion_kind(c: Criterion) -> str:
     return "category"
 
 
-def _tier_members(selset: SelectorSet, tiers: list[Tier], segments: list[Candidate]) -> np.ndarray:
+def _tier_members(selset: SelectorSet, segments: list[Candidate]) -> np.ndarray:
     rows = np.zeros(selset.n, dtype=bool)
     for segment in segments:
         rows |= _rows(selset, segment.pattern.selectors)
@@ -468,14 +468,13 @@ def _metric_columns(columns: set[str]) -> list[str]:
     return out
 
 
-def _tier_metrics(con, frame: str, tiers: list[Tier], segments, selset, health: HealthResult,
+def _tier_metrics(con, frame: str, tiers: list[Tier], health: HealthResult,
                   config: AnalysisConfig, inputs: AnalysisInputs, ledger: Ledger) -> None:
     """Observed metrics per tier (each entity counted in its best tier only), with evidence."""
     if not tiers:
         return
     columns = {r[0] for r in con.execute(f"DESCRIBE {frame}").fetchall()}
     total = con.execute(f"SELECT count(*) FROM {frame} WHERE cohort IS NOT NULL").fetchall()[0][0]
-    assigned = f"(SELECT *, {tier_case_sql(tiers)} AS icp_tier FROM {frame} WHERE cohort IS NOT NULL)"
     deals_frame = _deals_frame(con, frame, health, inputs, list(inputs.fit_fields))
     for tier in tiers:
         better = [t for t in tiers if (t.tier, t.segment) < (tier.tier, tier.segment)]
@@ -557,13 +556,12 @@ def _deals_frame(con, frame: str, health: HealthResult, inputs: AnalysisInputs, 
     return deals_table
 
 
-def _disqualifiers(con, frame: str, picks: list[Candidate], health: HealthResult, inputs: AnalysisInputs,
+def _disqualifiers(picks: list[Candidate], health: HealthResult, inputs: AnalysisInputs,
                    ledger: Ledger) -> list[Disqualifier]:
     out = []
     for c in picks:
-        rate, base = c.k / c.n, None
         metrics = ledger.get(c.evidence).metrics
-        base = metrics["base_rate"]
+        rate, base = c.k / c.n, metrics["base_rate"]
         reason = (f"{100 * rate:.0f}% of these {health.entity}s are {_group_words('bad', health)} vs "
                   f"{100 * base:.0f}% overall ({rate / base:.1f}x, n={c.n:,}, q={c.q:.2g})")
         out.append(Disqualifier(criteria=[criterion(s, inputs.headers) for s in c.pattern.selectors], reason=reason,
@@ -573,7 +571,7 @@ def _disqualifiers(con, frame: str, picks: list[Candidate], health: HealthResult
     return out
 
 
-def _retention(con, frame: str, health: HealthResult, tiers: list[Tier], ledger: Ledger) -> list[RetentionCurve]:
+def _retention(con, frame: str, tiers: list[Tier], ledger: Ledger) -> list[RetentionCurve]:
     columns = {r[0] for r in con.execute(f"DESCRIBE {frame}").fetchall()}
     if not {"churned_flag", "tenure_months"} <= columns:
         return []
@@ -639,7 +637,7 @@ def _sample_size(p0: float, p1: float, share: float, power_z: float = 0.8416, al
     return int(math.ceil(numerator / (p1 - p0) ** 2))
 
 
-def _statement(tiers: list[Tier], disqualifiers: list[Disqualifier], health: HealthResult, reason: str | None) -> str:
+def _statement(tiers: list[Tier], disqualifiers: list[Disqualifier], reason: str | None) -> str:
     if not tiers:
         return reason or "No significant ICP in this data."
     tier1 = [t for t in tiers if t.tier == 1]

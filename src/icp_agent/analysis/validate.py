@@ -22,7 +22,7 @@ from scipy import stats
 
 from ..evidence import Ledger
 from ..models import IcpDocument, Tier
-from .health import HealthConfig, _frame_from_deals
+from .health import build_deals_frame
 from .icp import AnalysisConfig, AnalysisInputs, analyse, criteria_sql
 from .stats import fisher_exact, wilson_interval
 
@@ -175,7 +175,7 @@ def backtest(con, inputs: AnalysisInputs, config: AnalysisConfig, icp: IcpDocume
     return result
 
 
-def market(con, prospects: str | None, frame: str, icp: IcpDocument, ledger: Ledger,
+def market(con, prospects: str | None, icp: IcpDocument, ledger: Ledger,
            revenue_target: float | None, deals_frame: str | None) -> dict:
     """Tier shares of the prospect universe, penetration, the revenue-target check, open pipeline in Tier 1."""
     out: dict = {"tiers": [], "warnings": []}
@@ -282,8 +282,8 @@ def validate(con, inputs: AnalysisInputs, config: AnalysisConfig, icp: IcpDocume
     deals_frame = None
     if inputs.deals:
         deals_frame = f"{frame}_alldeals"
-        _frame_from_deals(con, inputs.customers, inputs.deals, deals_frame, HealthConfig(good="won"),
-                          list(inputs.fit_fields), stages=("won", "lost", "open"))
+        build_deals_frame(con, inputs.customers, inputs.deals, deals_frame, list(inputs.fit_fields),
+                          stages=("won", "lost", "open"))
     return {"unit_economics": unit_economics(con, frame, deals_frame, icp, ledger),
             "backtest": backtest(con, inputs, config, icp, frame, ledger),
-            "market": market(con, prospects, frame, icp, ledger, revenue_target, deals_frame)}
+            "market": market(con, prospects, icp, ledger, revenue_target, deals_frame)}

@@ -83,8 +83,8 @@ def _let(value: str, var: str, body: str) -> str:
 
 def percent(expr: str) -> str:
     """"15%" -> 0.15; a bare number above 3 is read as percent points (115 -> 1.15)."""
-    body = (f"CASE WHEN contains(pct_raw, '%') THEN pct_num / 100 WHEN abs(pct_num) > 3 THEN pct_num / 100 "
-            f"ELSE pct_num END")
+    body = ("CASE WHEN contains(pct_raw, '%') THEN pct_num / 100 WHEN abs(pct_num) > 3 THEN pct_num / 100 "
+            "ELSE pct_num END")
     inner = _let(number("replace(pct_raw, '%', '')"), "pct_num", body)
     return _let(null_if_missing(expr), "pct_raw", inner)
 

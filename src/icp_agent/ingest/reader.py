@@ -79,7 +79,7 @@ def inspect_file(path: str | Path, *, lenient: bool = False) -> SourceFile:
     if b"\x00" in head or _looks_binary(head):
         raise UserError("this is a binary or non-tabular file, not a CSV/Parquet/JSON-lines export",
                         file=path.name, hint="export the data from your CRM as CSV")
-    source.encoding = _detect_encoding(path, head)
+    source.encoding = _detect_encoding(path)
     text = _decode_sample(head, source.encoding)
     source.delimiter, source.headers = _sniff_delimiter(text, path.name, 0.5 if lenient else 0.98)
     _check_headers(source.headers, path.name)
@@ -91,7 +91,7 @@ def _looks_binary(head: bytes) -> bool:
     return control > max(4, len(head[:8192]) // 100)
 
 
-def _detect_encoding(path: Path, head: bytes) -> str:
+def _detect_encoding(path: Path) -> str:
     """utf-8 (with or without BOM) when the whole file decodes, latin-1 when it clearly is latin-1.
 
     A file that is mostly valid UTF-8 but has some undecodable bytes is a broken export:
