@@ -26,6 +26,7 @@ import duckdb
 from pydantic import BaseModel, Field
 
 from .errors import UserError, WorkspaceBusy
+from .sql import quote_identifier
 from .workspace import _process_lock
 
 MAX_CELL_CHARS = 1000
@@ -121,7 +122,7 @@ def _current_snapshot_views(con: duckdb.DuckDBPyConnection) -> None:
         return
     for kind, table in con.execute("""SELECT c.kind, i.table_name FROM current_snapshot c JOIN imports i
                                       USING (import_id) WHERE c.kind <> 'interviews'""").fetchall():
-        con.execute(f"CREATE TEMP VIEW {_quote(kind)} AS SELECT * FROM main.{_quote(table)}")
+        con.execute(f"CREATE TEMP VIEW {quote_identifier(kind)} AS SELECT * FROM main.{quote_identifier(table)}")
 
 
 def _single_query(con: duckdb.DuckDBPyConnection, sql: str) -> duckdb.Statement:
@@ -206,8 +207,6 @@ def _interrupt(con: duckdb.DuckDBPyConnection) -> None:
         pass  # the query finished and the connection closed in the meantime
 
 
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 def _message(exc: Exception) -> str:

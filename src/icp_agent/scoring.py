@@ -19,6 +19,8 @@ from .ingest import normalize as norm
 from .ingest.fields import FIELD_BY_NAME, canonical_field
 from .ingest.reader import inspect_file, read_source_sql
 from .models import Criterion, IcpDocument
+from .sql import quote_identifier as _q
+from .sql import sql_literal
 
 OUTPUT_FORMATS = {".csv": "(FORMAT csv, HEADER)", ".parquet": "(FORMAT parquet)", ".pq": "(FORMAT parquet)"}
 
@@ -33,9 +35,6 @@ class ScoreResult(BaseModel):
     missing_fields: list[str] = Field(default_factory=list, description="ICP fields the file does not have")
     used_fields: dict[str, str] = Field(default_factory=dict, description="ICP field -> the file's header")
 
-
-def _q(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 def icp_fields(icp: IcpDocument) -> dict[str, str]:
@@ -133,11 +132,11 @@ def icp_columns(icp: IcpDocument, present: set[str]) -> list[tuple[str, str]]:
     for tier in sorted(icp.tiers, key=lambda t: (t.tier, t.segment)):
         predicate = criteria_sql(tier.criteria, band_fields)
         tier_cases.append(f"WHEN {predicate} THEN {tier.tier}")
-        segment_cases.append(f"WHEN {predicate} THEN {_literal(tier.segment)}")
+        segment_cases.append(f"WHEN {predicate} THEN {sql_literal(tier.segment)}")
     tier_sql = f"CASE {' '.join(tier_cases)} END" if tier_cases else "NULL::INTEGER"
     segment_sql = f"CASE {' '.join(segment_cases)} END" if segment_cases else "NULL::VARCHAR"
     disqualifier_cases = [f"WHEN {criteria_sql(d.criteria, band_fields)} THEN "
-                          f"{_literal(' AND '.join(c.label for c in d.criteria))}" for d in icp.negative_icp]
+                          f"{sql_literal(' AND '.join(c.label for c in d.criteria))}" for d in icp.negative_icp]
     disqualifier_sql = f"CASE {' '.join(disqualifier_cases)} END" if disqualifier_cases else "NULL::VARCHAR"
     needed = sorted({c.field for t in icp.tiers for c in t.criteria})
     missing_sql = (f"list_filter([{', '.join(_null_check(f, f in band_fields) for f in needed)}], "
@@ -172,11 +171,7 @@ def _scorecard_columns(icp: IcpDocument, present: set[str]) -> list[str]:
 
 def _null_check(field: str, band: bool) -> str:
     column = _q(f"{field}_min") if band else _q(field)
-    return f"CASE WHEN {column} IS NULL THEN {_literal(field)} END"
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+    return f"CASE WHEN {column} IS NULL THEN {sql_literal(field)} END"
 
 
 def score_file(icp: IcpDocument, input_path: str | Path, output_path: str | Path) -> ScoreResult:

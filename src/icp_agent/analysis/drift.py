@@ -12,15 +12,13 @@ import math
 
 from ..evidence import Ledger
 from ..models import IcpDocument
+from ..sql import quote_identifier as _q
 from .icp import criteria_sql, tier_case_sql
 from .stats import fisher_exact, wilson_interval
 
 PSI_WATCH, PSI_ACT = 0.1, 0.25
 KEYS = ("company_id", "domain", "company_name", "deal_id")
 
-
-def _q(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 def frame_of(icp: IcpDocument) -> str:

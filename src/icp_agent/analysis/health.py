@@ -18,6 +18,7 @@ import duckdb
 
 from ..errors import UserError
 from ..ingest.links import columns_of, company_key, key_expr
+from ..sql import quote_identifier as _q
 
 GoodDefinition = Literal["health", "column", "won"]
 
@@ -65,9 +66,6 @@ class HealthResult:
     cohort_sizes: dict[str, int] = field(default_factory=dict)
     queries: dict[str, str] = field(default_factory=dict)
 
-
-def _q(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 def stage_class(expr: str) -> str:

@@ -29,8 +29,8 @@ import duckdb
 import numpy as np
 
 from ..evidence import Ledger
-from ..models import (Criterion, DatasetInfo, Disqualifier, HealthSummary, IcpDocument, PatternStat, RetentionCurve,
-                      Tier)
+from ..models import Criterion, DatasetInfo, Disqualifier, HealthSummary, IcpDocument, PatternStat, RetentionCurve, Tier
+from ..sql import quote_identifier as _q
 from .health import COMPONENT_TEXT, HealthConfig, HealthResult, build_frame
 from .search import Pattern, evaluate, search
 from .selectors import FieldSpec, Selector, SelectorSet, build_selectors
@@ -75,9 +75,6 @@ class Candidate:
     def k(self) -> int:
         return self.pattern.k
 
-
-def _q(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 def field_specs(fit_fields: dict[str, str]) -> list[FieldSpec]:

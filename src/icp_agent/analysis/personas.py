@@ -40,9 +40,6 @@ DEPARTMENTS = (("Revenue Operations", r"revenue operations|sales operations|sale
 QUOTE = re.compile(r"[\"“]([^\"”]{12,400})[\"”]")
 
 
-def _q(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
 
 def normalise_title(title: str | None) -> str | None:
     """"VP, Sales" / "Vice President of Sales" -> "VP Sales"; "Sr. RevOps Mgr" -> "Senior Revenue Operations Manager";

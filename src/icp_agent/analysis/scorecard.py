@@ -69,6 +69,8 @@ from scipy.special import expit
 
 from icp_agent.errors import UserError
 
+from ..sql import quote_identifier as _q
+
 KINDS = ("category", "number", "bool", "list", "band")
 # The 0-100 fit score is 100 * sigmoid(FIT_A * log2(odds / average odds) + FIT_B): 40 at the data's
 # average odds of being good, 70 at twice them (so the method's bands keep a meaning), and it
@@ -239,9 +241,6 @@ def _is_present(name: str, kind: str, columns: set[str] | None) -> bool:
         return {f"{name}_min", f"{name}_max"} <= columns
     return name in columns
 
-
-def _q(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 def _lit(value: Any) -> str:

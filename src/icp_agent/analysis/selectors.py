@@ -32,6 +32,7 @@ import duckdb
 import numpy as np
 
 from icp_agent.errors import UserError
+from icp_agent.sql import quote_identifier, sql_literal
 
 Kind = Literal["category", "number", "band", "list", "bool"]
 Op = Literal["eq", "between", "gte", "lte", "contains", "is_missing"]
@@ -183,22 +184,6 @@ class SelectorSet:
         if self.column_bitmask[self.selector_column[i]]:
             return (codes >> slot) & 1 == 1
         return codes == slot
-
-
-def quote_identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def sql_literal(value: object) -> str:
-    """A SQL literal for a selector value; numbers in a form DuckDB reads back to the same double."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        number = float(value)
-        if not math.isfinite(number):
-            raise ValueError(f"cannot compare with non-finite number {value!r}")
-        return str(int(number)) if number.is_integer() and abs(number) < 2**53 else repr(number)
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _show(value: object) -> str:

@@ -22,6 +22,7 @@ from scipy import stats
 
 from ..evidence import Ledger
 from ..models import IcpDocument, Tier
+from ..sql import quote_identifier as _q
 from .health import build_deals_frame
 from .icp import AnalysisConfig, AnalysisInputs, analyse, criteria_sql
 from .stats import fisher_exact, wilson_interval
@@ -31,9 +32,6 @@ TARGETS = {"win_rate": ("higher", 2.0, "Tier 1 win rate at least 2x non-ICP"),
            "nrr": ("higher", 1.2, "Tier 1 NRR at least 20% higher"),
            "sales_cycle_days": ("lower", 0.7, "Tier 1 sales cycle at least 30% faster")}
 
-
-def _q(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 def tier1_sql(icp: IcpDocument) -> str | None:

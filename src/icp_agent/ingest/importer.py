@@ -18,6 +18,7 @@ import duckdb
 
 from ..errors import UserError
 from ..models import ColumnReport, ImportReport, RejectedRow
+from ..sql import quote_identifier as _q
 from ..workspace import Workspace
 from . import normalize as norm
 from .fields import FIELD_BY_NAME, ROLES, attribute_name, canonical_field
@@ -121,9 +122,6 @@ def plan_columns(headers: list[str], mapping: Mapping, file_name: str) -> list[P
         planned.append(column)
     return planned
 
-
-def _q(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 def _staged_as_text(con: duckdb.DuckDBPyConnection) -> dict[str, str]:

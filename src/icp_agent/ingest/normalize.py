@@ -9,6 +9,8 @@ silently turns into zero).
 
 from __future__ import annotations
 
+from ..sql import sql_literal
+
 MISSING_MARKERS = ("", "n/a", "na", "n.a.", "-", "--", "—", "null", "none", "nan", "#n/a", "?", "unknown",
                    "not available")
 _MARKERS_SQL = ", ".join("'" + m.replace("'", "''") + "'" for m in MISSING_MARKERS)
@@ -72,7 +74,7 @@ def number(expr: str) -> str:
     """"1,250" -> 1250, "$1,200.00" -> 1200, "€1.200,50" -> 1200.5, "$5k" -> 5000, "(300)" -> -300."""
     pattern = ("^\\(?[-+]?[\\s$€£¥]*[\\d.,]+\\s*(k|m|mm|b|bn)?\\)?$|^(usd|eur|gbp|chf)\\s*[\\d.,]+$"
                "|^[\\d.,]+\\s*(usd|eur|gbp|chf)$")
-    body = f"CASE WHEN regexp_matches(lower(num_v), {_q(pattern)}) THEN {_number_core('num_v')} ELSE NULL END"
+    body = f"CASE WHEN regexp_matches(lower(num_v), {sql_literal(pattern)}) THEN {_number_core('num_v')} ELSE NULL END"
     return _let(f"trim({expr})", "num_v", body)
 
 
@@ -97,12 +99,12 @@ _OPEN_DOWN = "^(?:<=?|under|less than|fewer than|up to)\\s*([\\d.,]+\\s*[km]?)$"
 
 def _band_bounds(expr: str, body: str) -> str:
     """Bind `band_lo` / `band_hi` (text, '' when absent, NULL when missing) and evaluate `body`."""
-    bounds = (f"CASE WHEN regexp_matches(band_v, {_q(_RANGE)}) THEN "
-              f"[regexp_replace(band_v, {_q(_RANGE)}, '\\1'), regexp_replace(band_v, {_q(_RANGE)}, '\\2')] "
-              f"WHEN regexp_matches(band_v, {_q(_OPEN_UP)}) THEN [regexp_replace(band_v, {_q(_OPEN_UP)}, '\\1'), ''] "
-              f"WHEN regexp_matches(band_v, {_q(_OPEN_UP_WORDS)}) THEN "
-              f"[regexp_replace(band_v, {_q(_OPEN_UP_WORDS)}, '\\1'), ''] "
-              f"WHEN regexp_matches(band_v, {_q(_OPEN_DOWN)}) THEN ['0', regexp_replace(band_v, {_q(_OPEN_DOWN)}, '\\1')] "
+    bounds = (f"CASE WHEN regexp_matches(band_v, {sql_literal(_RANGE)}) THEN "
+              f"[regexp_replace(band_v, {sql_literal(_RANGE)}, '\\1'), regexp_replace(band_v, {sql_literal(_RANGE)}, '\\2')] "
+              f"WHEN regexp_matches(band_v, {sql_literal(_OPEN_UP)}) THEN [regexp_replace(band_v, {sql_literal(_OPEN_UP)}, '\\1'), ''] "
+              f"WHEN regexp_matches(band_v, {sql_literal(_OPEN_UP_WORDS)}) THEN "
+              f"[regexp_replace(band_v, {sql_literal(_OPEN_UP_WORDS)}, '\\1'), ''] "
+              f"WHEN regexp_matches(band_v, {sql_literal(_OPEN_DOWN)}) THEN ['0', regexp_replace(band_v, {sql_literal(_OPEN_DOWN)}, '\\1')] "
               f"ELSE [band_v, band_v] END")
     return _let(f"lower({null_if_missing(expr)})", "band_v", _let(bounds, "band_b", body))
 
@@ -147,17 +149,17 @@ def date(expr: str, order: str | None) -> str:
     if order not in ("mdy", "dmy"):
         return iso
     month, day = (1, 2) if order == "mdy" else (2, 1)
-    slashed = (f"TRY_CAST(regexp_extract({v}, {_q(_SLASHED)}, 3) || '-' || lpad(regexp_extract({v}, {_q(_SLASHED)}, "
-               f"{month}), 2, '0') || '-' || lpad(regexp_extract({v}, {_q(_SLASHED)}, {day}), 2, '0') AS DATE)")
-    return f"(CASE WHEN regexp_matches({v}, {_q(_SLASHED)}) THEN {slashed} ELSE {iso} END)"
+    slashed = (f"TRY_CAST(regexp_extract({v}, {sql_literal(_SLASHED)}, 3) || '-' || lpad(regexp_extract({v}, {sql_literal(_SLASHED)}, "
+               f"{month}), 2, '0') || '-' || lpad(regexp_extract({v}, {sql_literal(_SLASHED)}, {day}), 2, '0') AS DATE)")
+    return f"(CASE WHEN regexp_matches({v}, {sql_literal(_SLASHED)}) THEN {slashed} ELSE {iso} END)"
 
 
 def date_order_evidence(expr: str) -> tuple[str, str, str]:
     """SQL counts of values proving m/d/y (second part > 12), d/m/y (first part > 12), and slashed values."""
     v = null_if_missing(expr)
-    first = f"TRY_CAST(regexp_extract({v}, {_q(_SLASHED)}, 1) AS INTEGER)"
-    second = f"TRY_CAST(regexp_extract({v}, {_q(_SLASHED)}, 2) AS INTEGER)"
-    return (f"count_if({second} > 12)", f"count_if({first} > 12)", f"count_if(regexp_matches({v}, {_q(_SLASHED)}))")
+    first = f"TRY_CAST(regexp_extract({v}, {sql_literal(_SLASHED)}, 1) AS INTEGER)"
+    second = f"TRY_CAST(regexp_extract({v}, {sql_literal(_SLASHED)}, 2) AS INTEGER)"
+    return (f"count_if({second} > 12)", f"count_if({first} > 12)", f"count_if(regexp_matches({v}, {sql_literal(_SLASHED)}))")
 
 
 def text_list(expr: str) -> str:
@@ -178,8 +180,7 @@ def domain(expr: str) -> str:
     return f"nullif(regexp_replace({no_www}, '[/?#:].*$', ''), '')"
 
 
-def _q(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
+
 
 
 TYPES = frozenset({"text", "category", "number", "money", "band", "percent", "bool", "date", "list"})

@@ -17,15 +17,13 @@ from pathlib import Path
 
 from ..models import IcpDocument
 from ..scoring import icp_columns
+from ..sql import quote_identifier as _q
 from ..workspace import Workspace
 
 ROUTES = (("high", "Senior AE", "work now: direct outreach within 24 hours"),
           ("medium", "AE", "work this week: sequenced outreach"),
           ("low", "SDR nurture", "marketing nurture; re-score monthly"))
 
-
-def _q(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 def _scored_sql(con, table: str, icp: IcpDocument) -> tuple[str, set[str]]:

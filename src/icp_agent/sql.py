@@ -1,0 +1,22 @@
+"""SQL text helpers: every identifier and literal the code writes into DuckDB goes through these."""
+
+from __future__ import annotations
+
+import math
+
+
+def quote_identifier(name: str) -> str:
+    """A column or table name as a quoted identifier, whatever characters a CRM header holds."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def sql_literal(value: object) -> str:
+    """A SQL literal; numbers in a form DuckDB reads back to the same double."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        number = float(value)
+        if not math.isfinite(number):
+            raise ValueError(f"cannot compare with non-finite number {value!r}")
+        return str(int(number)) if number.is_integer() and abs(number) < 2**53 else repr(number)
+    return "'" + str(value).replace("'", "''") + "'"
