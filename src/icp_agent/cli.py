@@ -7,12 +7,12 @@ stdout carries the result alone.
 
 from __future__ import annotations
 
-from inspect import signature
 import json
 import sys
 from collections.abc import Callable
 from contextlib import contextmanager
 from functools import wraps
+from inspect import signature
 from pathlib import Path
 
 import click

@@ -20,3 +20,8 @@ def sql_literal(value: object) -> str:
             raise ValueError(f"cannot compare with non-finite number {value!r}")
         return str(int(number)) if number.is_integer() and abs(number) < 2**53 else repr(number)
     return "'" + str(value).replace("'", "''") + "'"
+
+
+def columns_of(con, relation: str) -> set[str]:
+    """The column names of a table, view or parenthesised query."""
+    return {row[0] for row in con.execute(f"DESCRIBE {relation}").fetchall()}

@@ -15,14 +15,23 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from .errors import UserError
+from .evidence import EvidenceItem
 from .ingest import links
 from .ingest.fields import ROLES
 from .ingest.importer import Mapping, detect_kind, import_file
 from .ingest.interviews import import_interviews, interview_files
 from .ingest.reader import CSV_SUFFIXES, JSON_SUFFIXES, PARQUET_SUFFIXES, inspect_file, peek_headers
-from .evidence import EvidenceItem
-from .models import (DATA_KINDS, ICP_SCHEMA_VERSION, HealthSummary, IcpDocument, ImportReport, LinkReport,
-                     PatternStat, WorkspaceSummary)
+from .models import (
+    DATA_KINDS,
+    ICP_SCHEMA_VERSION,
+    HealthSummary,
+    IcpDocument,
+    ImportReport,
+    LinkReport,
+    PatternStat,
+    WorkspaceSummary,
+)
+from .sql import columns_of
 from .workspace import Workspace
 
 Progress = Callable[[str], None]
@@ -324,7 +333,7 @@ def _fit_scorecard(con, icp: IcpDocument, inputs, ledger) -> dict:
     from .evidence import clean
 
     frame = f"frame_{icp.id.replace('-', '_')}"
-    columns = {r[0] for r in con.execute(f"DESCRIBE {frame}").fetchall()}
+    columns = columns_of(con, frame)
     kinds = {f: SCORECARD_KINDS[t] for f, t in inputs.fit_fields.items() if t in SCORECARD_KINDS}
     time_column = next((c for c in ("customer_since", "close_date") if c in columns), None)
     card = clean(fit_scorecard(con, frame, kinds, time_column=time_column))

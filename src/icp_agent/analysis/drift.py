@@ -12,6 +12,7 @@ import math
 
 from ..evidence import Ledger
 from ..models import IcpDocument
+from ..sql import columns_of
 from ..sql import quote_identifier as _q
 from .icp import criteria_sql, tier_case_sql
 from .stats import fisher_exact, wilson_interval
@@ -54,8 +55,8 @@ def _bins_sql(con, old: str, column: str, kind: str) -> str:
 
 def field_psi(con, old: str, new: str, fields: dict[str, str]) -> dict[str, dict]:
     out = {}
-    old_cols = {r[0] for r in con.execute(f"DESCRIBE {old}").fetchall()}
-    new_cols = {r[0] for r in con.execute(f"DESCRIBE {new}").fetchall()}
+    old_cols = columns_of(con, old)
+    new_cols = columns_of(con, new)
     for field, kind in sorted(fields.items()):
         column = f"{field}_min" if f"{field}_min" in old_cols else field
         if column not in old_cols or column not in new_cols:
@@ -75,8 +76,8 @@ def _psi_status(value: float) -> str:
 
 
 def _key(con, old: str, new: str) -> str | None:
-    old_cols = {r[0] for r in con.execute(f"DESCRIBE {old}").fetchall()}
-    new_cols = {r[0] for r in con.execute(f"DESCRIBE {new}").fetchall()}
+    old_cols = columns_of(con, old)
+    new_cols = columns_of(con, new)
     return next((k for k in KEYS if k in old_cols and k in new_cols), None)
 
 
@@ -162,7 +163,7 @@ def _score_psi(con, old_icp: IcpDocument, new_icp: IcpDocument) -> float | None:
     from .scorecard import scorecard_select_sql
 
     def scores(frame: str) -> list[int]:
-        present = {r[0] for r in con.execute(f"DESCRIBE {frame}").fetchall()}
+        present = columns_of(con, frame)
         expr = dict(scorecard_select_sql(card, None, present_columns=present))["icp_fit_score"]
         rows = dict(con.execute(f"SELECT least(floor(({expr}) / 10), 9)::INT AS b, count(*) FROM {frame} "
                                 f"GROUP BY b").fetchall())

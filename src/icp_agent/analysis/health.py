@@ -17,7 +17,8 @@ from typing import Literal
 import duckdb
 
 from ..errors import UserError
-from ..ingest.links import columns_of, company_key, key_expr
+from ..ingest.links import company_key, key_expr
+from ..sql import columns_of
 from ..sql import quote_identifier as _q
 
 GoodDefinition = Literal["health", "column", "won"]

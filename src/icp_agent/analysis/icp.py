@@ -30,6 +30,7 @@ import numpy as np
 
 from ..evidence import Ledger
 from ..models import Criterion, DatasetInfo, Disqualifier, HealthSummary, IcpDocument, PatternStat, RetentionCurve, Tier
+from ..sql import columns_of
 from ..sql import quote_identifier as _q
 from .health import COMPONENT_TEXT, HealthConfig, HealthResult, build_frame
 from .search import Pattern, evaluate, search
@@ -143,7 +144,7 @@ def analyse(con: duckdb.DuckDBPyConnection, inputs: AnalysisInputs, config: Anal
     say("scoring customer health")
     health = build_frame(con, inputs.customers, inputs.deals, frame, config.health, list(inputs.fit_fields))
     summary = health_summary(con, health, config, ledger)
-    present = {r[0] for r in con.execute(f"DESCRIBE {frame}").fetchall()}
+    present = columns_of(con, frame)
     specs = [s for s in field_specs(inputs.fit_fields) if s.name in present and _has_values(con, frame, s)]
     relation = f"(SELECT * FROM {frame} WHERE cohort IS NOT NULL ORDER BY _row)"  # entities with a verdict
     say(f"building selectors over {len(specs)} fit fields")
@@ -195,7 +196,7 @@ def health_summary(con, health: HealthResult, config: AnalysisConfig, ledger: Le
     else:
         description = "good = won deals, bad = lost deals (each deal with its company's fit fields)"
     metrics_sql = ["count(*) AS n"]
-    columns = {r[0] for r in con.execute(f"DESCRIBE {frame}").fetchall()}
+    columns = columns_of(con, frame)
     if "health" in columns:
         metrics_sql.append("round(avg(health), 1) AS health_mean")
     if "churned_flag" in columns:
@@ -470,7 +471,7 @@ def _tier_metrics(con, frame: str, tiers: list[Tier], health: HealthResult,
     """Observed metrics per tier (each entity counted in its best tier only), with evidence."""
     if not tiers:
         return
-    columns = {r[0] for r in con.execute(f"DESCRIBE {frame}").fetchall()}
+    columns = columns_of(con, frame)
     total = con.execute(f"SELECT count(*) FROM {frame} WHERE cohort IS NOT NULL").fetchall()[0][0]
     deals_frame = _deals_frame(con, frame, health, inputs, list(inputs.fit_fields))
     for tier in tiers:
@@ -506,7 +507,7 @@ def _win_rate(con, deals_frame: str, criteria: list[Criterion]) -> dict:
     Lost deals are often with companies we know little about; a criterion on a field they
     lack would match only won deals and show a 100% win rate. Then it is not measurable.
     """
-    columns = {r[0] for r in con.execute(f"DESCRIBE {deals_frame}").fetchall()}
+    columns = columns_of(con, deals_frame)
     for c in criteria:
         column = f"{c.field}_min" if f"{c.field}_min" in columns else c.field
         if column not in columns:
@@ -569,7 +570,7 @@ def _disqualifiers(picks: list[Candidate], health: HealthResult, inputs: Analysi
 
 
 def _retention(con, frame: str, tiers: list[Tier], ledger: Ledger) -> list[RetentionCurve]:
-    columns = {r[0] for r in con.execute(f"DESCRIBE {frame}").fetchall()}
+    columns = columns_of(con, frame)
     if not {"churned_flag", "tenure_months"} <= columns:
         return []
     groups = [("cohort", c, f"cohort = '{c}'") for c in ("top", "middle", "bottom")]

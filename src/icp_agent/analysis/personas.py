@@ -13,6 +13,7 @@ import re
 from ..evidence import Ledger
 from ..ingest.interviews import INSTRUCTION_PATTERNS
 from ..models import IcpDocument
+from ..sql import columns_of
 from .icp import criteria_sql
 
 ROLES = ("champion", "economic buyer", "technical buyer", "end user", "blocker")
@@ -105,7 +106,7 @@ def persona_evidence(con, icp: IcpDocument, segment: str, tier: int, tables: dic
         result["notes"].append(f"no {name} in this ICP")
         return result
     contacts = tables.get("contacts")
-    frame_columns = {r[0] for r in con.execute(f"DESCRIBE {tables['frame']}").fetchall()}
+    frame_columns = columns_of(con, tables['frame'])
     if contacts:
         rows = _contacts_of(con, contacts, tables.get("deals"), members, frame_columns)
         by_role: dict[str, list[str | None]] = {}
@@ -146,14 +147,14 @@ def persona_evidence(con, icp: IcpDocument, segment: str, tier: int, tables: dic
 
 
 def _contacts_of(con, contacts: str, deals: str | None, members: str, frame_columns: set[str]) -> list[tuple]:
-    contact_columns = {r[0] for r in con.execute(f"DESCRIBE {contacts}").fetchall()}
+    contact_columns = columns_of(con, contacts)
     if "buying_role" not in contact_columns or "job_title" not in contact_columns:
         return []
     links = []
     if "deal_id" in frame_columns and "deal_id" in contact_columns:  # the frame is deals: its won ones
         links.append(f"p.deal_id IN (SELECT deal_id FROM ({members}) WHERE good)")
     elif deals and "deal_id" in contact_columns:
-        deal_columns = {r[0] for r in con.execute(f"DESCRIBE {deals}").fetchall()}
+        deal_columns = columns_of(con, deals)
         key = next((k for k in ("company_id", "domain") if k in deal_columns and k in frame_columns), None)
         if key and "deal_id" in deal_columns:
             from .health import stage_class

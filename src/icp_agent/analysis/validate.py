@@ -22,6 +22,7 @@ from scipy import stats
 
 from ..evidence import Ledger
 from ..models import IcpDocument, Tier
+from ..sql import columns_of
 from ..sql import quote_identifier as _q
 from .health import build_deals_frame
 from .icp import AnalysisConfig, AnalysisInputs, analyse, criteria_sql
@@ -60,7 +61,7 @@ def unit_economics(con, frame: str, deals_frame: str | None, icp: IcpDocument, l
     out: dict = {"comparisons": {}, "targets": []}
     if not in_icp:
         return out
-    columns = {r[0] for r in con.execute(f"DESCRIBE {frame}").fetchall()}
+    columns = columns_of(con, frame)
     comparisons = out["comparisons"]
     if "churned_flag" in columns:
         rows = con.execute(f"SELECT ({in_icp}) AS icp, count(*), count_if(churned_flag) FROM {frame} "
@@ -74,7 +75,7 @@ def unit_economics(con, frame: str, deals_frame: str | None, icp: IcpDocument, l
                     f"AND {_q(column)} IS NOT NULL").fetchall()], dtype=float))
                 for label, flag in (("icp", True), ("non_icp", False))}
     if deals_frame:
-        deal_columns = {r[0] for r in con.execute(f"DESCRIBE {deals_frame}").fetchall()}
+        deal_columns = columns_of(con, deals_frame)
         unknown = _unknown_tier1_fields(con, deals_frame, icp, "bad")
         if unknown:
             out["win_rate_note"] = f"not measurable: lost deals carry no {', '.join(unknown)}"
@@ -136,7 +137,7 @@ def backtest(con, inputs: AnalysisInputs, config: AnalysisConfig, icp: IcpDocume
     """Rebuild the ICP without the newest 12 months of customers; did its Tier 1 hold the best of them?"""
     if not inputs.customers or icp.health.definition != "health":
         return {"status": "not measurable", "reason": "needs customers with a start date and a health score"}
-    columns = {r[0] for r in con.execute(f"DESCRIBE {inputs.customers}").fetchall()}
+    columns = columns_of(con, inputs.customers)
     if "customer_since" not in columns:
         return {"status": "not measurable", "reason": "the customers have no start date (customer_since)"}
     cutoff = con.execute(f"SELECT max(customer_since) - INTERVAL 12 MONTH FROM {inputs.customers}").fetchall()[0][0]
@@ -180,7 +181,7 @@ def market(con, prospects: str | None, icp: IcpDocument, ledger: Ledger,
     if prospects:
         total = con.execute(f"SELECT count(*) FROM {prospects}").fetchall()[0][0]
         out["prospects"] = total
-        columns = {r[0] for r in con.execute(f"DESCRIBE {prospects}").fetchall()}
+        columns = columns_of(con, prospects)
         for tier in icp.tiers:
             if not _fields_present(tier, columns):
                 out["tiers"].append({"tier": tier.name, "status": "not measurable: the prospect list lacks "
@@ -240,7 +241,7 @@ def market(con, prospects: str | None, icp: IcpDocument, ledger: Ledger,
 
 def _unknown_tier1_fields(con, deals_frame: str, icp: IcpDocument, where: str) -> list[str]:
     """Tier-1 fields that most of these deals lack: matching on them would be an artefact."""
-    columns = {r[0] for r in con.execute(f"DESCRIBE {deals_frame}").fetchall()}
+    columns = columns_of(con, deals_frame)
     unknown = []
     for field in sorted({c.field for t in icp.tiers if t.tier == 1 for c in t.criteria}):
         column = f"{field}_min" if f"{field}_min" in columns else field
@@ -266,7 +267,7 @@ def _tier1_acv(con, deals_frame: str | None, icp: IcpDocument) -> float | None:
     in_tier1 = tier1_sql(icp)
     if not deals_frame or not in_tier1:
         return None
-    columns = {r[0] for r in con.execute(f"DESCRIBE {deals_frame}").fetchall()}
+    columns = columns_of(con, deals_frame)
     if "amount" not in columns:
         return None
     value = con.execute(f"SELECT median(amount) FROM {deals_frame} WHERE good AND coalesce(({in_tier1}), FALSE)"

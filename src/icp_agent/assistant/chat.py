@@ -21,8 +21,15 @@ from mcp import Client
 
 from ..workspace import Workspace
 from .claude import AssistantError, api_key_from_env, explain, make_client, resolve_model
-from .orchestrator import (SOURCE, Prompts, ToolCaller, claude_tools, tool_result_content, user_message,
-                           with_cache_breakpoints)
+from .orchestrator import (
+    SOURCE,
+    Prompts,
+    ToolCaller,
+    claude_tools,
+    tool_result_content,
+    user_message,
+    with_cache_breakpoints,
+)
 
 CHAT_TOOLS = frozenset({"get_icp", "list_icp_versions", "get_evidence", "list_evidence", "get_persona_evidence",
                         "query_workspace", "inspect_workspace", "build_icp"})

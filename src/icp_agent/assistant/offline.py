@@ -6,8 +6,15 @@ from ..analysis.personas import persona_evidence
 from ..evidence import Ledger
 from ..ingest.interviews import INSTRUCTION_PATTERNS
 from ..models import IcpDocument
-from .drafters import (OFFLINE_DRAFTER, OFFLINE_VERSION, draft_personas, draft_rationales, draft_themes,
-                       draft_tier_narratives, ground)
+from .drafters import (
+    OFFLINE_DRAFTER,
+    OFFLINE_VERSION,
+    draft_personas,
+    draft_rationales,
+    draft_themes,
+    draft_tier_narratives,
+    ground,
+)
 
 
 def tier_tables(ws, con, icp: IcpDocument) -> dict[str, str | None]:

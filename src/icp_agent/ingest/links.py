@@ -5,13 +5,10 @@ from __future__ import annotations
 import duckdb
 
 from ..models import LinkReport
+from ..sql import columns_of
 
 COMPANY_KEYS = ("company_id", "domain", "company_name")
 FIRMOGRAPHIC_COLUMNS = ("industry", "employees_min", "country", "annual_revenue")
-
-
-def columns_of(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
-    return {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
 
 
 def company_key(con: duckdb.DuckDBPyConnection, table: str, companies: str) -> str | None:

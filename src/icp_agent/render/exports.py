@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..models import IcpDocument
 from ..scoring import icp_columns
+from ..sql import columns_of
 from ..sql import quote_identifier as _q
 from ..workspace import Workspace
 
@@ -27,7 +28,7 @@ ROUTES = (("high", "Senior AE", "work now: direct outreach within 24 hours"),
 
 
 def _scored_sql(con, table: str, icp: IcpDocument) -> tuple[str, set[str]]:
-    columns = {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
+    columns = columns_of(con, table)
     present = {c for c in columns if not c.startswith("_")} | {c[:-4] for c in columns if c.endswith("_min")}
     scored = ", ".join(f"{expr} AS {_q(name)}" for name, expr in icp_columns(icp, present))
     return f"(SELECT *, {scored} FROM {table})", columns
