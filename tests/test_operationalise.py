@@ -46,6 +46,9 @@ def test_scoring_keeps_every_row_and_column(demo, tmp_path):
     columns = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM '{out}'").fetchall()]
     original = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_csv('{DEMO / 'prospects.csv'}')").fetchall()]
     assert columns[:len(original)] == original
+    names = [r[0] for r in con.execute(f"SELECT \"Company Name\" FROM '{out}'").fetchall()]
+    assert names == [r[0] for r in con.execute(
+        f"SELECT \"Company Name\" FROM read_csv('{DEMO / 'prospects.csv'}')").fetchall()]  # the input's order
     assert {"icp_tier", "icp_fit_score", "icp_priority", "icp_reasons", "icp_disqualified"} <= set(columns)
     tier1 = con.execute(f"SELECT count(*) FROM '{out}' WHERE icp_tier = 1").fetchall()[0][0]
     assert 0.15 < tier1 / 50_000 < 0.25  # README: ~12% Tier-1 segment + ~8% second segment

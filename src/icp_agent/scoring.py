@@ -104,7 +104,8 @@ def scoring_query(icp: IcpDocument, source_sql: str, headers: list[str], raw_typ
     originals |= {c.field: c.header for d in icp.negative_icp for c in d.criteria if c.header}
     used = _match_headers(headers, fields, originals)
     missing = sorted(set(fields) - set(used))
-    inner = [f"{_q(h)} AS {_q(f'__raw_{i}')}" for i, h in enumerate(headers)]
+    # row_number() OVER () streams; ordering by it keeps the input's row order in the output
+    inner = ["row_number() OVER () AS __icp_row"] + [f"{_q(h)} AS {_q(f'__raw_{i}')}" for i, h in enumerate(headers)]
     for name, kind in fields.items():
         if name in used:
             header = used[name]
@@ -116,7 +117,7 @@ def scoring_query(icp: IcpDocument, source_sql: str, headers: list[str], raw_typ
             inner += _absent(kind, name)
     outer = [f"{_q(f'__raw_{i}')} AS {_q(h)}" for i, h in enumerate(headers)]
     outer += [f"{expr} AS {_q(name)}" for name, expr in icp_columns(icp, set(used))]
-    query = f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {source_sql})"
+    query = f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {source_sql}) ORDER BY __icp_row"
     return query, used, missing
 
 
@@ -189,6 +190,7 @@ def score_file(icp: IcpDocument, input_path: str | Path, output_path: str | Path
         raise UserError("this ICP has no tiers, disqualifiers or scorecard to score with "
                         f"(status {icp.status})", hint="rebuild it on data with a significant ICP")
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
     try:
         con.execute("SET preserve_insertion_order = true")
         source_sql = read_source_sql(source, lenient=False)

@@ -327,6 +327,24 @@ SCORECARD_KINDS = {"category": "category", "band": "band", "number": "number", "
                    "percent": "number", "list": "list", "bool": "bool"}
 
 
+def _readable_bin_labels(card: dict, money: set[str]) -> None:
+    """Bin labels as sellers read them in a reason ("annual revenue $7.67M-$50.9M"), in place: the SQL that
+    writes icp_reasons reads them from the scorecard, so a scored file and the document agree."""
+    import re
+
+    from .analysis.icp import amount
+
+    for feature in card.get("features", []):
+        field = feature.get("field", "")
+        for item in feature.get("bins", []):
+            label = item.get("label", "")
+            if label.startswith(field):
+                label = field.replace("_", " ") + label[len(field):]
+            if field in money:
+                label = re.sub(r"\d[\d,]*(?:\.\d+)?", lambda m: amount(float(m[0].replace(",", "")), True), label)
+            item["label"] = label
+
+
 def _fit_scorecard(con, icp: IcpDocument, inputs, ledger) -> dict:
     """The points-based fit score over the fit fields, evaluated on the newest entities, with evidence."""
     from .analysis.scorecard import fit_scorecard
@@ -337,6 +355,7 @@ def _fit_scorecard(con, icp: IcpDocument, inputs, ledger) -> dict:
     kinds = {f: SCORECARD_KINDS[t] for f, t in inputs.fit_fields.items() if t in SCORECARD_KINDS}
     time_column = next((c for c in ("customer_since", "close_date") if c in columns), None)
     card = clean(fit_scorecard(con, frame, kinds, time_column=time_column))
+    _readable_bin_labels(card, {f for f, t in inputs.fit_fields.items() if t == "money"})
     evaluation = card.get("evaluation") or {}
     if card.get("status") == "ok" and evaluation.get("status") == "ok":
         holdout = evaluation["holdout"]

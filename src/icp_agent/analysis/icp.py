@@ -92,7 +92,7 @@ def field_specs(fit_fields: dict[str, str]) -> list[FieldSpec]:
     return specs
 
 
-def _amount(value: float, money: bool) -> str:
+def amount(value: float, money: bool) -> str:
     """1200000 -> "$1.2M" for money, "1,200,000" otherwise; whole numbers without decimals."""
     if money:
         for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
@@ -113,12 +113,12 @@ def display_label(selector: Selector, types: dict[str, str]) -> str:
     if selector.op == "is_missing":
         return f"{name} is missing"
     if selector.op == "gte":
-        return f"{name} >= {_amount(selector.min, money)}"
+        return f"{name} >= {amount(selector.min, money)}"
     if selector.op == "lte":
-        return f"{name} {'<' if selector.max_exclusive else '<='} {_amount(selector.max, money)}"
+        return f"{name} {'<' if selector.max_exclusive else '<='} {amount(selector.max, money)}"
     if selector.max_exclusive:
-        return f"{name} in [{_amount(selector.min, money)}, {_amount(selector.max, money)})"
-    return f"{name} {_amount(selector.min, money)}-{_amount(selector.max, money)}"
+        return f"{name} in [{amount(selector.min, money)}, {amount(selector.max, money)})"
+    return f"{name} {amount(selector.min, money)}-{amount(selector.max, money)}"
 
 
 def criterion(selector: Selector, headers: dict[str, str]) -> Criterion:

@@ -251,6 +251,7 @@ def peek_headers(source: SourceFile) -> list[str]:
     if source.format == "csv":
         return source.headers
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
     try:
         source.headers = [r[0] for r in con.execute(
             f"DESCRIBE SELECT * FROM {read_source_sql(source, lenient=False)}").fetchall()]
