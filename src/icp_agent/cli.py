@@ -114,6 +114,10 @@ analysis_options = [
 ]
 
 
+report_folder = click.option("--out", "out_dir", default="icp-out", show_default=True, type=click.Path(),
+                             help="folder for the report files")
+
+
 def with_analysis(func):
     for option in reversed(analysis_options):
         func = option(func)
@@ -270,8 +274,7 @@ def fields(markdown, workspace, as_json, quiet):
 @click.argument("data_dir", required=False, type=click.Path())
 @with_inputs
 @with_analysis
-@click.option("--out", "out_dir", default="icp-out", show_default=True, type=click.Path(),
-              help="folder for the report files")
+@report_folder
 @click.option("--assistant", is_flag=True, help="let Claude run the phases and draft the prose "
                                                 "(needs ANTHROPIC_API_KEY; offline templates otherwise)")
 @click.option("--model", envvar="ICP_AGENT_MODEL", help="the Claude model id (default: a current Sonnet)")
@@ -346,8 +349,7 @@ def print_icp(icp) -> None:
 
 @main.command()
 @with_analysis
-@click.option("--out", "out_dir", default="icp-out", show_default=True, type=click.Path(),
-              help="folder for the report files")
+@report_folder
 @with_common
 @handle_errors
 def build(out_dir, workspace, as_json, quiet, **given):
@@ -411,8 +413,7 @@ def score(prospects, icp_path, out_path, workspace, as_json, quiet):
 @click.argument("data_dir", required=False, type=click.Path())
 @with_inputs
 @with_analysis
-@click.option("--out", "out_dir", default="icp-out", show_default=True, type=click.Path(),
-              help="folder for the report files")
+@report_folder
 @with_common
 @handle_errors
 def refresh(data_dir, out_dir, workspace, as_json, quiet, **given):

@@ -195,14 +195,8 @@ def health_summary(con, health: HealthResult, config: AnalysisConfig, ledger: Le
         description = f"good = the outcome column {health.good_column!r} is true, bad = it is false"
     else:
         description = "good = won deals, bad = lost deals (each deal with its company's fit fields)"
-    metrics_sql = ["count(*) AS n"]
     columns = columns_of(con, frame)
-    if "health" in columns:
-        metrics_sql.append("round(avg(health), 1) AS health_mean")
-    if "churned_flag" in columns:
-        metrics_sql.append("round(avg(churned_flag::INT), 4) AS churn_rate")
-    if "nrr_raw" in columns:
-        metrics_sql.append("round(median(nrr_raw), 4) AS nrr_median")
+    metrics_sql = ["count(*) AS n", *_outcome_columns(columns)]
     if "amount" in columns:
         metrics_sql.append("round(median(amount), 2) AS acv_median")
     query = f"SELECT cohort, {', '.join(metrics_sql)} FROM {frame} WHERE cohort IS NOT NULL GROUP BY cohort ORDER BY cohort"
@@ -449,16 +443,22 @@ def _overlap_with(c: Candidate, tier_rows: np.ndarray, selset: SelectorSet) -> f
     return float((rows & tier_rows).sum() / max(rows.sum(), 1))
 
 
-def _metric_columns(columns: set[str]) -> list[str]:
-    out = ["count(*) AS n", "count_if(good) AS n_good", "count_if(bad) AS n_bad"]
+def _outcome_columns(columns: set[str]) -> list[str]:
+    """Mean health, churn rate and median NRR of a group, for the outcomes the frame has (cohorts and tiers)."""
+    out = []
     if "health" in columns:
         out.append("round(avg(health), 1) AS health_mean")
     if "churned_flag" in columns:
         out.append("round(avg(churned_flag::INT), 4) AS churn_rate")
-        if "tenure_months" in columns:
-            out.append("sum(churned_flag::INT) / nullif(sum(tenure_months) / 12, 0) AS annual_churn")
     if "nrr_raw" in columns:
         out.append("round(median(nrr_raw), 4) AS nrr_median")
+    return out
+
+
+def _metric_columns(columns: set[str]) -> list[str]:
+    out = ["count(*) AS n", "count_if(good) AS n_good", "count_if(bad) AS n_bad", *_outcome_columns(columns)]
+    if {"churned_flag", "tenure_months"} <= columns:
+        out.append("sum(churned_flag::INT) / nullif(sum(tenure_months) / 12, 0) AS annual_churn")
     for name in ("cac", "arr", "starting_arr", "amount"):
         if name in columns:
             out.append(f"round(median({name}), 2) AS {name}_median")
