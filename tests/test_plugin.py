@@ -6,9 +6,11 @@ skip and say why; with npm they must pass.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -102,3 +104,46 @@ def test_the_inspector_drives_a_whole_icp_flow_over_stdio(npm_bin, tmp_path):
     refused = inspector(npm_bin, workspace, out, "--method", "tools/call", "--tool-name", "get_evidence",
                         "--tool-args-json", json.dumps({"ids": ["Enope"]}), "--format", "json", "-q")
     assert refused.returncode == 5 or '"isError": true' in refused.stdout
+
+
+def _plugin_launch(data: Path) -> tuple[str, list[str]]:
+    """The plugin's launch line from .mcp.json, with Claude Code's variables substituted."""
+    spec = json.loads((REPO / ".mcp.json").read_text())["mcpServers"]["icp"]
+    values = {"${CLAUDE_PLUGIN_ROOT}": str(REPO), "${CLAUDE_PLUGIN_DATA}": str(data)}
+    args = []
+    for arg in spec["args"]:
+        for name, value in values.items():
+            arg = arg.replace(name, value)
+        args.append(arg)
+    return spec["command"], args
+
+
+@pytest.mark.slow
+def test_the_plugin_starts_offline_once_it_has_started_once(tmp_path):
+    """uvx re-resolves a --from directory against the index on every start; the launch line tries
+    the cached environment first (uvx --offline), so a laptop without network still starts it."""
+    if shutil.which("sh") is None or not (VENV_BIN / "uvx").exists():
+        pytest.skip("needs sh and uvx (a dev dependency)")
+    command, args = _plugin_launch(tmp_path)
+    env = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+           "UV_CACHE_DIR": str(TOOLS_DIR / "uv-cache")}
+    online = subprocess.run([command, *args, "--version"], env=env, capture_output=True, text=True, timeout=600)
+    assert online.returncode == 0 and "icp-agent-mcp" in online.stdout, online.stderr[-2000:]
+    dead_proxy = "http://127.0.0.1:9"  # nothing listens on the discard port: every request fails at once, as offline
+    offline_env = {**env, "HTTPS_PROXY": dead_proxy, "HTTP_PROXY": dead_proxy, "ALL_PROXY": dead_proxy,
+                   "https_proxy": dead_proxy, "http_proxy": dead_proxy, "NO_PROXY": "", "no_proxy": ""}
+    plain = subprocess.run([str(VENV_BIN / "uvx"), "--from", str(REPO), "icp-agent-mcp", "--version"],
+                           env=offline_env, capture_output=True, text=True, timeout=300)
+    assert plain.returncode != 0, "plain uvx no longer needs the index: the offline-first launch line can go"
+    offline = subprocess.run([command, *args, "--version"], env=offline_env, capture_output=True, text=True,
+                             timeout=300)
+    assert offline.returncode == 0 and "icp-agent-mcp" in offline.stdout, offline.stderr[-2000:]
+
+
+def test_the_server_advertises_its_icon():
+    from icp_agent.resources import icons
+
+    found = {icon.mime_type: icon for icon in icons()}
+    assert set(found) == {"image/png", "image/svg+xml"}
+    png = base64.b64decode(found["image/png"].src.split(",", 1)[1])
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and struct.unpack(">II", png[16:24]) == (128, 128)

@@ -38,6 +38,7 @@ from .errors import UserError
 from .evidence import EvidenceItem
 from .models import ColumnReport, HealthSummary, IcpDocument, LinkReport, RejectedRow, RoleName
 from .query import QueryResult, run_readonly_query
+from .resources import icons
 from .scoring import ScoreResult
 from .toolkit import AnalysisOptions, DraftPersona, DraftRationale, PatternsResult, PlannedFile, SaveDraftsResult
 from .workspace import DEFAULT_PATH, Workspace
@@ -427,7 +428,8 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
     """An MCP server over one workspace; tool arguments may name files under `data_roots` only."""
     roots = DataRoots(data_roots)
     default_out = Path(out_dir) if out_dir else roots.roots[0] / DEFAULT_OUT
-    server = MCPServer("icp-agent", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING")
+    server = MCPServer("icp-agent", version=__version__, instructions=INSTRUCTIONS, icons=icons(),
+                       log_level="WARNING")
 
     def tool(annotations: ToolAnnotations) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
