@@ -15,64 +15,14 @@ from ..ingest.interviews import INSTRUCTION_PATTERNS
 from ..models import IcpDocument
 from ..sql import columns_of
 from .icp import criteria_sql
+from .titles import department_of, normalise_title, seniority_of
 
 ROLES = ("champion", "economic buyer", "technical buyer", "end user", "blocker")
 ROLE_SYNONYMS = {"champion": "champion", "economic buyer": "economic buyer", "decision maker": "economic buyer",
                  "budget holder": "economic buyer", "technical buyer": "technical buyer", "evaluator": "technical buyer",
                  "technical evaluator": "technical buyer", "end user": "end user", "user": "end user",
                  "blocker": "blocker", "gatekeeper": "blocker", "influencer": "champion"}
-ABBREVIATIONS = ((r"\bvice president\b", "VP"), (r"\bv\.p\.?", "VP"), (r"\bvp\b", "VP"), (r"\bsec\b\.?", "Security"),
-                 (r"\badmin\b\.?", "Administrator"), (r"\bsr\b\.?", "Senior"),
-                 (r"\bjr\b\.?", "Junior"), (r"\bmgr\b\.?", "Manager"), (r"\bdir\b\.?", "Director"),
-                 (r"\brev\b\.?", "Revenue"), (r"\brevops\b", "Revenue Operations"), (r"\bops\b", "Operations"),
-                 (r"\bacct\b\.?", "Account"), (r"\bchief revenue officer\b", "CRO"),
-                 (r"\bchief financial officer\b", "CFO"), (r"\bchief executive officer\b", "CEO"),
-                 (r"\bchief technology officer\b", "CTO"), (r"\bchief information officer\b", "CIO"))
-SENIORITY = (("C-level", r"\b(ceo|cfo|cro|cto|cio|coo|cmo|chief|founder|owner|president)\b"),
-             ("VP", r"\bvp\b"), ("Head", r"\bhead\b"), ("Director", r"\bdirector\b"),
-             ("Manager", r"\b(manager|lead|principal)\b"))
-DEPARTMENTS = (("Revenue Operations", r"revenue operations|sales operations|sales systems|sales strategy"),
-               ("Finance", r"\b(cfo|finance|financial|controller|procurement|purchasing)\b"),
-               ("IT & Security", r"\b(it|security|cio|cto|systems|admin|administrator|engineer|architect)\b"),
-               ("Legal & Compliance", r"\b(legal|compliance|counsel|risk)\b"),
-               ("Sales", r"\b(sales|account|cro|revenue|business development|sdr|bdr)\b"),
-               ("Marketing", r"\b(marketing|cmo|brand|growth)\b"),
-               ("Executive", r"\b(ceo|founder|owner|president|coo)\b"))
 QUOTE = re.compile(r"[\"“]([^\"”]{12,400})[\"”]")
-
-
-
-def normalise_title(title: str | None) -> str | None:
-    """"VP, Sales" / "Vice President of Sales" -> "VP Sales"; "Sr. RevOps Mgr" -> "Senior Revenue Operations Manager";
-    "Dir. of Rev Ops" / "Director, Revenue Operations" -> "Director of Revenue Operations"."""
-    if not title or not title.strip():
-        return None
-    text = re.sub(r"\([^)]*\)", " ", title)
-    text = re.sub(r"[,/|]+", " ", text)
-    for pattern, replacement in ABBREVIATIONS:
-        text = re.sub(pattern, replacement, text, flags=re.IGNORECASE)
-    text = re.sub(r"\bVP\s+of\s+", "VP ", text, flags=re.IGNORECASE)
-    text = re.sub(r"\b(Head|Director)\s+(?!of\b)(?=\w)", r"\1 of ", text, flags=re.IGNORECASE)
-    words = []
-    for word in text.split():
-        if word.lower() in ("of", "and", "the", "for"):
-            words.append(word.lower())
-        elif word.isupper() and len(word) <= 4:
-            words.append(word)
-        else:
-            words.append(word[0].upper() + word[1:] if word[1:].islower() or len(word) == 1 else word.capitalize()
-                         if word.isupper() or word.islower() else word)
-    return " ".join(words) or None
-
-
-def seniority_of(title: str | None) -> str:
-    low = (title or "").lower()
-    return next((name for name, pattern in SENIORITY if re.search(pattern, low)), "Individual contributor")
-
-
-def department_of(title: str | None) -> str:
-    low = (title or "").lower()
-    return next((name for name, pattern in DEPARTMENTS if re.search(pattern, low)), "Other")
 
 
 def role_of(raw: str | None) -> str | None:
