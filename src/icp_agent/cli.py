@@ -205,7 +205,8 @@ def print_import(result: toolkit.ImportResult) -> None:
 
 
 @main.command()
-@click.option("--kind", type=click.Choice(["customers", "deals", "contacts", "prospects"]),
+@click.option("--kind", type=click.Choice(["customers", "deals", "contacts", "prospects", "subscriptions", "tickets",
+                                           "events"]),
               help="show one kind only")
 @with_common
 @handle_errors
@@ -304,7 +305,7 @@ def run(data_dir, out_dir, assistant, model, budget, workspace, as_json, quiet, 
     options, inputs = split_options(given)
     if assistant:
         return run_with_assistant(ctx, data_dir, out_dir, model, budget, options, inputs)
-    if data_dir is None and not any((inputs["customers"], inputs["deals"])):
+    if data_dir is None and not any(inputs[k] for k in ("customers", "deals", "subscriptions", "tickets", "events")):
         raise UserError("nothing to import", hint="pass DATA_DIR, or name the files with --customers/--deals ...")
     with ctx.progress() as progress:
         result = toolkit.run(ctx.workspace, data_dir, out_dir, options=options, progress=progress, **inputs)

@@ -436,7 +436,7 @@ def _require_identity(columns: list[PlannedColumn], kind: str, source: SourceFil
                         hint="rename one column (e.g. 'Record ID' or 'Company name') or map it in a mapping file "
                              "([columns] \"Your Header\" = \"company_id\")")
     if kind in ACCOUNT_TABLE_KINDS and not names & {"company_id", "company_name", "domain"}:
-        raise UserError(f"a {kind} file needs a column naming each row's account (its id, name or domain); "
+        raise UserError(f"the {kind} file needs a column naming each row's account (its id, name or domain); "
                         f"found columns: {', '.join(c.header for c in columns)}", file=source.name,
                         hint="map the account column in a mapping file ([columns] \"Your Header\" = \"company_id\")")
 
