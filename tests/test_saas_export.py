@@ -231,3 +231,24 @@ def test_flags_name_the_per_account_files_and_a_missing_account_column_is_explai
     failed = cli("import", "--customers", str(accounts), "--tickets", str(odd), expect=2)
     assert "the tickets file needs a column naming each row's account" in failed.output
     assert "odd.csv" in failed.output
+
+
+def test_the_billing_id_kept_in_its_own_accounts_column_links_by_its_values(ws, write):
+    """Stripe's `customer` holds cus_ ids; the CRM keeps them in a 'Stripe Customer ID' column of its own."""
+    accounts = write("accounts.csv", "Account ID,Account Name,Industry,Stripe Customer ID,Churned\n"
+                                     "001A,Alpha,Retail,cus_Q1,no\n001B,Beta,Retail,cus_Q2,no\n"
+                                     "001C,Gamma,Retail,cus_Q3,yes\n")
+    stripe = write("stripe.csv", "id,customer,plan,mrr,status,current_period_start,canceled_at\n"
+                                 "sub_1,cus_Q1,pro,100,active,2024-05-01,\nsub_2,cus_Q2,pro,200,active,2024-05-03,\n"
+                                 "sub_3,cus_Q3,pro,50,canceled,2024-02-01,2024-03-01\n"
+                                 "sub_4,cus_Q9,pro,50,active,2024-05-01,\n")
+    links = toolkit.import_data(ws, customers=accounts, subscriptions=stripe).links
+    assert [(link.kind, link.linked_by, link.linked, link.rows, link.unlinked_accounts) for link in links] == \
+        [("subscriptions", "company_id = stripe_customer_id", 3, 4, 1)]
+    with ws.transaction() as con:
+        rolled = roll_up(con, ws.current_table(con, "customers"),
+                         {"subscriptions": ws.current_table(con, "subscriptions")})
+        rows = con.execute(f"SELECT company_id, arr, churned, churn_date FROM {rolled.table} ORDER BY 1").fetchall()
+    # the period start stands in for a start date Stripe's dashboard export leaves out; as of its latest (2024-05-03)
+    assert rolled.as_of == "2024-05-03" and any("billing period's start stands in" in n for n in rolled.notes)
+    assert rows == [("001A", 1200, False, None), ("001B", 2400, False, None), ("001C", 0, True, date(2024, 3, 1))]

@@ -99,16 +99,32 @@ def link_accounts(con: duckdb.DuckDBPyConnection, kind: str, table: str, account
 
     Headers differ between systems (Stripe's `customer` holds an id, Zendesk's `Organization` a
     name), so the link is chosen by evidence: distinct values of the table found in the accounts
-    file. Returns the figures for the report, with up to 10 unmatched accounts and their row counts.
+    file. When the id, domain and name columns match fewer than half, the accounts file's other
+    text columns are tried too (a `Stripe Customer ID` kept as an attribute). Returns the figures for the report, with up to 10 unmatched accounts and their row counts.
     """
     child_columns, account_columns = columns_of(con, table), columns_of(con, accounts)
-    best: tuple[str, str, int] | None = None
-    for child in (k for k in ACCOUNT_KEYS if k in child_columns):
-        for key in (k for k in ACCOUNT_KEYS if k in account_columns):
-            matched = con.execute(f"SELECT count(DISTINCT {_key('t.' + _q(child))}) FROM {table} t WHERE "
-                                  f"{_key('t.' + _q(child))} IN (SELECT {_key(_q(key))} FROM {accounts})").fetchone()[0]
-            if best is None or matched > best[2]:
-                best = (child, key, matched)
+    children = [k for k in ACCOUNT_KEYS if k in child_columns]
+
+    def best_of(keys: list[str], best: tuple[str, str, int] | None) -> tuple[str, str, int] | None:
+        for child in children:
+            for key in keys:
+                matched = con.execute(f"SELECT count(DISTINCT {_key('t.' + _q(child))}) FROM {table} t WHERE "
+                                      f"{_key('t.' + _q(child))} IN (SELECT {_key(_q(key))} FROM {accounts})"
+                                      ).fetchone()[0]
+                if best is None or matched > best[2]:
+                    best = (child, key, matched)
+        return best
+
+    best = best_of([k for k in ACCOUNT_KEYS if k in account_columns], None)
+    named = con.execute(f"SELECT count(DISTINCT {_key('t.' + _q(best[0]))}) FROM {table} t").fetchone()[0] \
+        if best else 0
+    if best and best[2] < MIN_LINKED_SHARE * named:
+        # the accounts file may keep the billing or helpdesk id in a column of its own ("Stripe Customer ID"):
+        # try its other text columns, by the same evidence
+        others = sorted(name for name, dtype in con.execute(f"SELECT column_name, column_type FROM "
+                                                            f"(DESCRIBE {accounts})").fetchall()
+                        if dtype == "VARCHAR" and not name.startswith("_") and name not in ACCOUNT_KEYS)
+        best = best_of(others, best)
     if best is None:
         rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         return AccountLink(kind, table, None, None, rows, 0, 0, 0)
@@ -172,6 +188,9 @@ def _subscriptions_sql(con, table: str, link: AccountLink, as_of: str, notes: li
         raise UserError("the subscriptions have no start date column, so ARR over time cannot be measured",
                         file=table, hint="map the start column (e.g. start_date, created) to subscription_start "
                                          "in a mapping file")
+    if not {"subscription_start", "customer_since"} & columns:
+        notes.append("subscriptions: no start date column, so the current billing period's start stands in: "
+                     "tenure and starting ARR cover the current period only (NRR is then about 1)")
     if "arr" in columns and "mrr" in columns:
         arr = "coalesce(t.arr, 12 * t.mrr)"
         notes.append("subscriptions: ARR from the ARR column, else 12 x MRR")
