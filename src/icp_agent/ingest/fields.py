@@ -142,6 +142,8 @@ FIELDS: tuple[Field, ...] = (
     Field("ticket_status", "category", "post_sale", "a ticket's status", ("Ticket Status", "Case Status")),
     Field("ticket_priority", "category", "post_sale", "a ticket's priority",
           ("Ticket Priority", "Case Priority")),
+    Field("event_id", "text", "id", "an event's id (a repeated id is the same event sent twice)",
+          ("Event ID", "message_id", "insert_id")),
     Field("event_name", "category", "post_sale", "what happened (a product or lifecycle event)",
           ("Event", "Event Name", "Event Type")),
     Field("event_time", "date", "post_sale", "when the event happened",
