@@ -129,6 +129,7 @@ C3,Gamma Ltd,Software,50,2022-01-01,no
 def test_an_arr_column_and_overlapping_subscriptions_chargebee_style(ws, write):
     """Chargebee-style headers, ARR given (no x12), two subscriptions overlapping for a while, a cancellation."""
     subscriptions = write("subs.csv", "Subscription Id,Customer Id,Plan Id,Status,Started At,Cancelled At,ARR\n"
+                                      "sb0,C1,trial,expired,2022-12-01,2023-01-01,0\n"
                                       "sb1,C1,pro,active,2023-01-01,,10000\n"
                                       "sb2,C1,seats,cancelled,2023-06-01,2024-03-01,\"2,000\"\n"
                                       "sb3,C1,seats-v2,active,2024-02-01,,3000\n"
@@ -140,7 +141,10 @@ def test_an_arr_column_and_overlapping_subscriptions_chargebee_style(ws, write):
                          as_of="2024-06-30")
         rows = {r[0]: r[1:] for r in con.execute(f"SELECT company_id, starting_arr, arr, nrr, churned, churn_date "
                                                  f"FROM {rolled.table} ORDER BY company_id").fetchall()}
-    assert rows["C1"] == (10000, 13000, 1.3, False, None)  # sb2 ended on 2024-03-01, sb3 overlapped and stays
+        since = con.execute(f"SELECT customer_since FROM {rolled.table} WHERE company_id = 'C1'").fetchone()[0]
+    assert since == date(2023, 1, 1)  # the accounts file's own Customer Since wins over the subscriptions
+    # the free trial does not start the account; sb2 ended on 2024-03-01, sb3 overlapped it and stays
+    assert rows["C1"] == (10000, 13000, 1.3, False, None)
     assert rows["C2"] == (5000, 0, 0, True, date(2024, 1, 15))
     assert rows["C3"] == (None, None, None, False, None)  # no subscriptions: its own (empty) values
     assert not any("12 x MRR" in n for n in rolled.notes)
@@ -252,3 +256,25 @@ def test_the_billing_id_kept_in_its_own_accounts_column_links_by_its_values(ws, 
     # the period start stands in for a start date Stripe's dashboard export leaves out; as of its latest (2024-05-03)
     assert rolled.as_of == "2024-05-03" and any("billing period's start stands in" in n for n in rolled.notes)
     assert rows == [("001A", 1200, False, None), ("001B", 2400, False, None), ("001C", 0, True, date(2024, 3, 1))]
+
+
+def test_cancellation_events_churn_accounts_without_subscriptions(ws, write):
+    accounts = write("accounts.csv", "Account ID,Account Name,Industry,Customer Since,Churned\n"
+                                     "C1,Alpha,Retail,2023-01-01,no\nC2,Beta,Retail,2023-01-01,no\n"
+                                     "C3,Gamma,Retail,2023-01-01,yes\n")
+    events = write("events.csv", "account_id,event,timestamp\n"
+                                 "C1,Subscription Cancelled,2024-02-01T10:00:00Z\n"
+                                 "C1,subscription_reactivated,2024-03-01T10:00:00Z\n"
+                                 "C1,report_viewed,2024-04-01T10:00:00Z\n"
+                                 "C2,report_viewed,2023-06-01T10:00:00Z\n"
+                                 "C2,account_closed,2024-05-15T10:00:00Z\n"
+                                 "C3,report_viewed,2023-01-01T10:00:00Z\n")
+    toolkit.import_data(ws, customers=accounts, events=events)
+    with ws.transaction() as con:
+        rolled = roll_up(con, ws.current_table(con, "customers"), {"events": ws.current_table(con, "events")})
+        rows = {r[0]: r[1:] for r in con.execute(f"SELECT company_id, churned, churn_date, usage_events, "
+                                                 f"last_activity_date FROM {rolled.table}").fetchall()}
+    assert rolled.as_of == "2024-05-15"
+    assert rows["C1"] == (False, None, 1, date(2024, 4, 1))  # cancelled, then reactivated
+    assert rows["C2"] == (True, date(2024, 5, 15), 1, date(2023, 6, 1))
+    assert rows["C3"] == (True, None, 1, date(2023, 1, 1))  # no cancellation event: the accounts file's flag

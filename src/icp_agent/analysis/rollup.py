@@ -11,8 +11,9 @@ those tables per account, in SQL, and writes one table: the accounts with the he
   subscription id are that subscription's history: on D the row that started last (on or before
   D) stands for it, so a plan change is not counted twice. Overlapping different subscriptions
   (add-ons, seats, a second product) add up.
-- starting_arr: ARR on the account's first subscription start; arr: ARR on `as_of` (0 once all
-  have ended); nrr = arr / starting_arr (a ratio, 1.1 = 110%); customer_since: the first start.
+- starting_arr: ARR on the account's first paid subscription start (a free trial before it does
+  not count); arr: ARR on `as_of` (0 once all have ended); nrr = arr / starting_arr (a ratio,
+  1.1 = 110%); customer_since: that first paid start (the first start when no amounts are given).
 - A row is live on D when it started on or before D and its end (ended_at, else canceled_at) is
   empty or after D; a row whose status says it ended (canceled, expired, ...) without a date is
   never live on `as_of`.
@@ -219,7 +220,8 @@ def _subscriptions_sql(con, table: str, link: AccountLink, as_of: str, notes: li
                 f"GROUP BY acct)")
 
     sql = f"""(WITH s AS ({subs}),
-        firsts AS (SELECT acct, min(start_date) AS first_start FROM s WHERE acct IS NOT NULL GROUP BY acct),
+        firsts AS (SELECT acct, coalesce(min(start_date) FILTER (WHERE arr > 0), min(start_date)) AS first_start
+                   FROM s WHERE acct IS NOT NULL GROUP BY acct),
         live AS (SELECT acct, bool_or(start_date <= {day} AND (end_date IS NULL OR end_date > {day}) AND NOT ended)
                           AS live, max(end_date) FILTER (WHERE end_date <= {day}) AS last_end,
                         count(DISTINCT sid) AS subscription_count
@@ -296,10 +298,12 @@ def roll_up(con: duckdb.DuckDBPyConnection, accounts: str, tables: dict[str, str
     base.append(f"{since} AS customer_since")
     if sub or ev:
         # the subscriptions' dated record first, then a cancellation event, then the accounts file's own values
-        base.append(f"CASE WHEN {has_sub} THEN NOT s.live WHEN {has_event_info} THEN {event_churn} IS NOT NULL "
+        by_sub = (f"WHEN {has_sub} THEN NOT s.live ", f"WHEN {has_sub} THEN CASE WHEN NOT s.live THEN "
+                                                      f"coalesce(s.last_end, {event_churn}) END ") if sub else ("", "")
+        base.append(f"CASE {by_sub[0]}WHEN {has_event_info} THEN {event_churn} IS NOT NULL "
                     f"ELSE {own('churned', 'BOOLEAN')} END AS churned")
-        base.append(f"CASE WHEN {has_sub} THEN CASE WHEN NOT s.live THEN coalesce(s.last_end, {event_churn}) END "
-                    f"WHEN {has_event_info} THEN {event_churn} ELSE {own('churn_date', 'DATE')} END AS churn_date")
+        base.append(f"CASE {by_sub[1]}WHEN {has_event_info} THEN {event_churn} ELSE {own('churn_date', 'DATE')} END "
+                    f"AS churn_date")
     if sub:
         base.append(f"CASE WHEN {has_sub} THEN s.subscription_count ELSE 0 END AS subscription_count")
         if money:
