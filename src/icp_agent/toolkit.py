@@ -54,11 +54,13 @@ class ImportResult(BaseModel):
 
 def plan_inputs(data_dir: str | Path | None = None, *, customers=None, deals=None, contacts=None,
                 prospects=None, interviews=None, subscriptions=None, tickets=None, events=None,
-                mapping: Mapping | None = None) -> list[PlannedFile]:
+                mapping: Mapping | None = None, has_accounts: bool = False) -> list[PlannedFile]:
     """Decide which file is which: flags win, the rest is recognised from headers and contents.
 
     subscriptions, tickets and events are per-account tables (a SaaS export beside its accounts
-    file); they are rolled up per account into health inputs when the ICP is built.
+    file); they are rolled up per account into health inputs when the ICP is built. With
+    `has_accounts` (the workspace already holds customers or deals), a plan without them is fine:
+    a newer snapshot of one table.
     """
     named = {"customers": customers, "deals": deals, "contacts": contacts, "prospects": prospects,
              "interviews": interviews, "subscriptions": subscriptions, "tickets": tickets, "events": events}
@@ -94,7 +96,7 @@ def plan_inputs(data_dir: str | Path | None = None, *, customers=None, deals=Non
         if len(files) > 1:
             raise UserError(f"{len(files)} files look like {kind}: {', '.join(Path(p.path).name for p in files)}",
                             hint=f"name the right one with --{kind} (and the others with their own flags)")
-    if not any(p.kind in ("customers", "deals") for p in plan):
+    if not has_accounts and not any(p.kind in ("customers", "deals") for p in plan):
         tables = sorted(p.kind for p in plan if p.kind in ROLLUP_KINDS)
         if tables:
             raise UserError(f"{' and '.join(tables)} need an accounts file to roll up into (one row per account, "
@@ -111,9 +113,13 @@ def import_data(ws: Workspace, data_dir: str | Path | None = None, *, customers=
                 progress: Progress | None = None) -> ImportResult:
     """Import every input as a new snapshot of its kind, then report how the files link."""
     mapping = Mapping.load(mapping_file)
+    has_accounts = False
+    if ws.path.exists():
+        with ws.connect() as con:
+            has_accounts = bool(ws.current_table(con, "customers") or ws.current_table(con, "deals"))
     plan = plan_inputs(data_dir, customers=customers, deals=deals, contacts=contacts, prospects=prospects,
                        interviews=interviews, subscriptions=subscriptions, tickets=tickets, events=events,
-                       mapping=mapping)
+                       mapping=mapping, has_accounts=has_accounts)
     order = {k: i for i, k in enumerate(("customers", "prospects", "deals", "contacts", *ROLLUP_KINDS,
                                          "interviews"))}
     reports, notes = [], None
