@@ -133,7 +133,9 @@ def test_an_arr_column_and_overlapping_subscriptions_chargebee_style(ws, write):
                                       "sb1,C1,pro,active,2023-01-01,,10000\n"
                                       "sb2,C1,seats,cancelled,2023-06-01,2024-03-01,\"2,000\"\n"
                                       "sb3,C1,seats-v2,active,2024-02-01,,3000\n"
-                                      "sb4,C2,basic,cancelled,2023-07-01,2024-01-15,5000\n")
+                                      "sb4,C2,basic,cancelled,2023-07-01,2024-01-15,5000\n"
+                                      "sb5,C3,basic,expired,2023-07-01,,1000\n"  # ended, says the status only
+                                      "sb6,C3,basic,non_renewing,2024-01-01,2024-12-31,2000\n")  # live to its end
     result = toolkit.import_data(ws, customers=write("accounts.csv", ACCOUNTS), subscriptions=subscriptions)
     assert [r.kind for r in result.reports] == ["customers", "subscriptions"]
     with ws.transaction() as con:
@@ -146,7 +148,8 @@ def test_an_arr_column_and_overlapping_subscriptions_chargebee_style(ws, write):
     # the free trial does not start the account; sb2 ended on 2024-03-01, sb3 overlapped it and stays
     assert rows["C1"] == (10000, 13000, 1.3, False, None)
     assert rows["C2"] == (5000, 0, 0, True, date(2024, 1, 15))
-    assert rows["C3"] == (None, None, None, False, None)  # no subscriptions: its own (empty) values
+    # an ended row with no date gives no churn date, and the non-renewing one is live until 2024-12-31
+    assert rows["C3"] == (1000, 2000, 2.0, False, None)
     assert not any("12 x MRR" in n for n in rolled.notes)
 
 
@@ -191,8 +194,9 @@ def test_a_link_that_matches_too_little_stops_with_the_figures(ws, write):
     toolkit.import_data(ws, customers=write("accounts.csv", ACCOUNTS),
                         events=write("events.csv", "account_id,event,timestamp\nX1,login,2024-01-01T10:00:00Z\n"
                                                    "X2,login,2024-01-02T10:00:00Z\nC1,login,2024-01-03T10:00:00Z\n"))
-    with pytest.raises(UserError, match="only 1 of the 3 accounts in the events are in the accounts file"):
+    with pytest.raises(UserError, match="only 1 of the 3 accounts in the events are in the accounts file") as error:
         toolkit.build_icp(ws)
+    assert "events.csv" in str(error.value)
 
 
 @pytest.mark.parametrize("headers,kind", [

@@ -15,8 +15,8 @@ those tables per account, in SQL, and writes one table: the accounts with the he
   not count); arr: ARR on `as_of` (0 once all have ended); nrr = arr / starting_arr (a ratio,
   1.1 = 110%); customer_since: that first paid start (the first start when no amounts are given).
 - A row is live on D when it started on or before D and its end (ended_at, else canceled_at) is
-  empty or after D; a row whose status says it ended (canceled, expired, ...) without a date is
-  never live on `as_of`.
+  empty or after D; a row without an end date whose status says it ended (canceled, expired,
+  ...) is not live on `as_of`.
 - churned: the account has subscriptions and none is live on `as_of`; churn_date: the last end.
   Without subscription rows, a cancellation event (cancel, churn, terminate, ...) not followed
   by a reactivation churns it on that event's day. Otherwise the accounts file's own values stand.
@@ -56,7 +56,8 @@ CANCEL_EVENT = r"cancel|churn|terminat|deactivat|closed?[ _-]?account|account[ _
 REACTIVATION_EVENT = r"reactivat|resum|restart|re-?subscri|win[ _-]?back"
 LIFECYCLE_EVENT = (r"subscri|invoice|payment|billing|charge|refund|plan|trial|sign[ _-]?up|renew|upgrade|"
                    r"downgrade|checkout|coupon|" + REACTIVATION_EVENT)
-ENDED_STATUS = r"cancel|expired|ended|churn|inactive|terminat|non[ _-]?renew|incomplete_expired"
+# Chargebee's non_renewing is still live until its term ends, so it is not here.
+ENDED_STATUS = r"cancel|expired|ended|churn|inactive|terminat"
 MIN_LINKED_SHARE = 0.5
 
 
@@ -154,6 +155,15 @@ class Rollup:
     query: str
 
 
+def _file_of(con, table: str) -> str:
+    """The file a snapshot table was imported from, for messages (the table name outside a workspace)."""
+    try:
+        row = con.execute("SELECT file_name FROM imports WHERE table_name = ?", [table]).fetchone()
+    except duckdb.CatalogException:
+        row = None
+    return row[0] if row else table
+
+
 def _first(columns: set[str], *names: str) -> str | None:
     """coalesce() of those of `names` the table has, or None."""
     present = [f"t.{_q(n)}" for n in names if n in columns]
@@ -187,7 +197,7 @@ def _subscriptions_sql(con, table: str, link: AccountLink, as_of: str, notes: li
     end = _first(columns, "subscription_end", "churn_date") or "NULL::DATE"
     if start is None:
         raise UserError("the subscriptions have no start date column, so ARR over time cannot be measured",
-                        file=table, hint="map the start column (e.g. start_date, created) to subscription_start "
+                        file=_file_of(con, table), hint="map the start column (e.g. start_date, created) to subscription_start "
                                          "in a mapping file")
     if not {"subscription_start", "customer_since"} & columns:
         notes.append("subscriptions: no start date column, so the current billing period's start stands in: "
@@ -204,8 +214,9 @@ def _subscriptions_sql(con, table: str, link: AccountLink, as_of: str, notes: li
         arr = None
         notes.append("subscriptions: no MRR or ARR column, so starting/current ARR and NRR are not measurable; "
                      "the subscriptions still give tenure and churn")
-    ended = (f"coalesce(regexp_matches(lower(CAST(t.subscription_status AS VARCHAR)), {sql_literal(ENDED_STATUS)}), FALSE)"
-             if "subscription_status" in columns else "FALSE")
+    # a status that says ended matters only without an end date: dates, when given, decide
+    ended = (f"({end} IS NULL AND coalesce(regexp_matches(lower(CAST(t.subscription_status AS VARCHAR)), "
+             f"{sql_literal(ENDED_STATUS)}), FALSE))" if "subscription_status" in columns else "FALSE")
     sid = "CAST(t.subscription_id AS VARCHAR)" if "subscription_id" in columns else "CAST(t._row AS VARCHAR)"
     day = f"DATE {sql_literal(as_of)}"
     subs = (f"SELECT {_key('t.' + _q(link.child_key))} AS acct, {sid} AS sid, t._row, {start} AS start_date, "
@@ -213,7 +224,7 @@ def _subscriptions_sql(con, table: str, link: AccountLink, as_of: str, notes: li
 
     def arr_on(day_expr: str, name: str, extra: str = "") -> str:
         # per subscription, the row that started last on or before the day stands for it (a history row per change)
-        return (f"(SELECT acct, sum(arr) FILTER (WHERE end_date IS NULL OR end_date > on_day{extra}) AS {name} "
+        return (f"(SELECT acct, sum(arr) FILTER (WHERE (end_date IS NULL OR end_date > on_day){extra}) AS {name} "
                 f"FROM (SELECT s.*, {day_expr} AS on_day FROM s JOIN firsts f USING (acct) "
                 f"WHERE s.start_date <= {day_expr} "
                 f"QUALIFY row_number() OVER (PARTITION BY s.acct, s.sid ORDER BY s.start_date DESC, s._row DESC) = 1) "
@@ -259,7 +270,7 @@ def roll_up(con: duckdb.DuckDBPyConnection, accounts: str, tables: dict[str, str
         if link.accounts and link.linked_accounts < MIN_LINKED_SHARE * link.accounts:
             raise UserError(f"only {link.linked_accounts:,} of the {link.accounts:,} accounts in the {link.kind} "
                             f"are in the accounts file (linked by {link.report().linked_by or 'nothing shared'})",
-                            file=link.table, hint="check that both files name accounts the same way (the same ids, "
+                            file=_file_of(con, link.table), hint="check that both files name accounts the same way (the same ids, "
                                                   "domains or names), or map the account column in a mapping file")
         if link.accounts == 0:
             notes.append(f"{link.kind}: no row names an account in the accounts file: left out")
