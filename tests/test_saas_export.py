@@ -17,7 +17,7 @@ import pytest
 from icp_agent import toolkit
 from icp_agent.analysis.rollup import roll_up
 from icp_agent.errors import UserError
-from icp_agent.ingest.importer import detect_kind
+from icp_agent.ingest.importer import detect_kind, import_file
 
 from conftest import REPO
 
@@ -207,8 +207,13 @@ def test_a_link_that_matches_too_little_stops_with_the_figures(ws, write):
     (["Subscription Id", "Customer Id", "Plan Id", "Status", "Started At", "Cancelled At", "MRR"], "subscriptions"),
     (["plan_oid", "plan_name", "plan_amount", "customer_oid", "subscription_oid", "subscription_started_at",
       "subscription_canceled_at"], "subscriptions"),
-    # Zendesk, Salesforce cases, Intercom
+    # Recurly: account_code, state, activated_at, expires_at
+    (["uuid", "account_code", "plan_code", "state", "activated_at", "canceled_at", "expires_at", "quantity"],
+     "subscriptions"),
+    # Zendesk, HubSpot, Salesforce cases, Intercom
     (["Ticket ID", "Organization", "Created at", "Priority", "Status"], "tickets"),
+    (["Ticket ID", "Ticket name", "Pipeline", "Ticket status", "Create date", "Priority", "Associated Company"],
+     "tickets"),
     (["Case Number", "Account Name", "Created Date", "Case Priority", "Case Status"], "tickets"),
     (["id", "organization_id", "created_at", "priority", "status"], "tickets"),
     # Segment / Mixpanel-style events
@@ -287,3 +292,20 @@ def test_cancellation_events_churn_accounts_without_subscriptions(ws, write):
     assert rows["C1"] == (False, None, 1, date(2024, 4, 1))  # cancelled, then reactivated
     assert rows["C2"] == (True, date(2024, 5, 15), 1, date(2023, 6, 1))
     assert rows["C3"] == (True, None, 1, date(2023, 1, 1))  # no cancellation event: the accounts file's flag
+
+
+@pytest.mark.parametrize("kind,headers,expected", [
+    ("subscriptions", ["uuid", "account_code", "plan_code", "state", "activated_at", "canceled_at", "expires_at"],
+     ["subscription_id", "company_id", "plan", "subscription_status", "subscription_start", "churn_date",
+      "subscription_end"]),
+    ("tickets", ["Ticket ID", "Ticket status", "Create date", "Priority", "Associated Company"],
+     ["ticket_id", "ticket_status", "ticket_created", "ticket_priority", "company_name"]),
+    ("events", ["Account ID", "Type", "Date"], ["company_id", "event_name", "event_time"]),
+])
+def test_each_kind_maps_its_export_headers(ws, write, kind, headers, expected):
+    rows = {"subscriptions": "s1,A1,pro,active,2024-01-01,,2025-01-01", "tickets": "t1,open,2024-01-01,high,Acme",
+            "events": "A1,login,2024-01-01"}
+    path = write(f"{kind}.csv", ",".join(headers) + "\n" + rows[kind] + "\n")
+    report = import_file(ws, path)
+    assert report.kind == kind
+    assert [c.field for c in report.columns] == expected

@@ -297,20 +297,20 @@ def _account_table_kind(headers: list[str], fields: set[str], mapping: Mapping |
     """
     from .fields import EVENT_SIGNALS, FIRMOGRAPHIC, SUBSCRIPTION_SIGNALS
 
-    if fields & (FIRMOGRAPHIC | ACCOUNT_LEVEL):
-        return None
-
     def as_kind(kind: str) -> set[str]:
-        return {(mapping.columns.get(h) if mapping else None) or kind_field(h, kind) or canonical_field(h)
-                for h in headers} - {None}
+        """The fields the headers name in a file of that kind; none when they describe accounts."""
+        named = {(mapping.columns.get(h) if mapping else None) or kind_field(h, kind) or canonical_field(h)
+                 for h in headers} - {None}
+        return set() if named & (FIRMOGRAPHIC | ACCOUNT_LEVEL) else named  # Recurly's `state` is no region
 
     subscriptions = as_kind("subscriptions")
-    if subscriptions & {"mrr", "arr", "plan"} and (fields & SUBSCRIPTION_SIGNALS or
+    if subscriptions & {"mrr", "arr", "plan"} and (subscriptions & fields & SUBSCRIPTION_SIGNALS or
                                                    {"plan", "subscription_status"} <= subscriptions):
         found = sorted(subscriptions & ({"mrr", "arr", "plan"} | SUBSCRIPTION_SIGNALS))
         return "subscriptions", f"a row per subscription ({', '.join(found)})"
     tickets = as_kind("tickets")
-    if "ticket_id" in fields or ("ticket_created" in tickets and tickets & {"ticket_status", "ticket_priority"}):
+    if "ticket_id" in tickets & fields or ("ticket_created" in tickets and tickets & {"ticket_status",
+                                                                                     "ticket_priority"}):
         found = sorted(tickets & {"ticket_id", "ticket_created", "ticket_status", "ticket_priority"})
         return "tickets", f"a row per support ticket ({', '.join(found)})"
     if EVENT_SIGNALS <= as_kind("events"):
