@@ -82,6 +82,12 @@ input_options = [
     click.option("--contacts", type=click.Path(), help="the contacts file (job titles, buying roles)"),
     click.option("--prospects", type=click.Path(), help="the prospect list (the TAM, no outcomes)"),
     click.option("--interviews", type=click.Path(), help="a folder of interview notes (.md/.txt)"),
+    click.option("--subscriptions", type=click.Path(), help="subscriptions (a row each: account, plan, MRR or ARR, "
+                                                            "start and end), rolled up per account"),
+    click.option("--tickets", type=click.Path(), help="support tickets (a row each: account, created date, status or "
+                                                      "priority), rolled up per account"),
+    click.option("--events", type=click.Path(), help="product and churn events (a row each: account, event, time), "
+                                                     "rolled up per account"),
     click.option("--mapping", "mapping_file", type=click.Path(), help="a TOML mapping file overriding headers, "
                                                                       "roles, types and date order"),
     click.option("--lenient", is_flag=True, help="reject malformed rows (reported) instead of failing the import"),
@@ -101,7 +107,7 @@ analysis_options = [
     click.option("--good-column", help="the yes/no outcome column that defines a good customer (implies --good column)"),
     click.option("--weight", "weights", multiple=True, metavar="COMPONENT=W",
                  help="health component weight, e.g. --weight nps=20 (retention, nrr, cac_efficiency, "
-                      "support_burden, nps, referrals, time_to_close)"),
+                      "support_burden, nps, referrals, time_to_close, activity)"),
     click.option("--min-tenure-months", type=float, default=6.0, show_default=True,
                  help="active customers younger than this are left out of retention"),
     click.option("--depth", type=click.IntRange(1, 4), default=3, show_default=True,
@@ -161,13 +167,14 @@ def main() -> None:
 @with_inputs
 @with_common
 @handle_errors
-def import_cmd(data_dir, customers, deals, contacts, prospects, interviews, mapping_file, lenient, workspace,
-               as_json, quiet):
+def import_cmd(data_dir, customers, deals, contacts, prospects, interviews, subscriptions, tickets, events,
+               mapping_file, lenient, workspace, as_json, quiet):
     """Import CRM exports (DATA_DIR, or files named with flags) into the workspace."""
     ctx = Ctx(workspace, as_json, quiet)
     with ctx.progress() as progress:
         result = toolkit.import_data(ctx.workspace, data_dir, customers=customers, deals=deals, contacts=contacts,
-                                     prospects=prospects, interviews=interviews, mapping_file=mapping_file,
+                                     prospects=prospects, interviews=interviews, subscriptions=subscriptions,
+                                     tickets=tickets, events=events, mapping_file=mapping_file,
                                      lenient=lenient, progress=progress)
     ctx.emit(result, lambda: print_import(result))
 
@@ -187,12 +194,19 @@ def print_import(result: toolkit.ImportResult) -> None:
         for name in result.interviews["contains_instructions"]:
             out.print(f"  note: {name} contains text addressed to an AI; it is treated as data, never obeyed")
     for link in result.links:
+        if link.accounts is not None:  # subscriptions, tickets, events: rows per account
+            out.print(f"  {link.kind} linked by {link.linked_by or 'nothing shared'}: {link.linked:,} of {link.rows:,}"
+                      f" rows; {link.unlinked_accounts:,} of {link.accounts:,} accounts not in the accounts file"
+                      + (f" (e.g. {', '.join(str(e['account']) for e in link.unlinked_examples[:3])})"
+                         if link.unlinked_accounts else ""))
+            continue
         out.print(f"  {link.kind} linked by {link.linked_by or 'nothing shared'}: {link.linked:,} of {link.rows:,} "
                   f"({link.standalone:,} carry their own firmographics, {link.unlinked:,} link to nothing)")
 
 
 @main.command()
-@click.option("--kind", type=click.Choice(["customers", "deals", "contacts", "prospects"]),
+@click.option("--kind", type=click.Choice(["customers", "deals", "contacts", "prospects", "subscriptions", "tickets",
+                                           "events"]),
               help="show one kind only")
 @with_common
 @handle_errors
@@ -291,7 +305,7 @@ def run(data_dir, out_dir, assistant, model, budget, workspace, as_json, quiet, 
     options, inputs = split_options(given)
     if assistant:
         return run_with_assistant(ctx, data_dir, out_dir, model, budget, options, inputs)
-    if data_dir is None and not any((inputs["customers"], inputs["deals"])):
+    if data_dir is None and not any(inputs[k] for k in ("customers", "deals", "subscriptions", "tickets", "events")):
         raise UserError("nothing to import", hint="pass DATA_DIR, or name the files with --customers/--deals ...")
     with ctx.progress() as progress:
         result = toolkit.run(ctx.workspace, data_dir, out_dir, options=options, progress=progress, **inputs)

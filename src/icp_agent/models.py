@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Kind = Literal["customers", "deals", "contacts", "prospects", "interviews"]
-DATA_KINDS: tuple[str, ...] = ("customers", "deals", "contacts", "prospects")
+Kind = Literal["customers", "deals", "contacts", "prospects", "subscriptions", "tickets", "events", "interviews"]
+DATA_KINDS: tuple[str, ...] = ("customers", "deals", "contacts", "prospects", "subscriptions", "tickets", "events")
 RoleName = Literal["id", "fit", "outcome", "post_sale", "ignore"]
 
 
@@ -60,7 +60,7 @@ class ImportReport(BaseModel):
 
 
 class LinkReport(BaseModel):
-    kind: Literal["deals", "contacts"]
+    kind: Literal["deals", "contacts", "subscriptions", "tickets", "events"]
     linked_by: str | None = Field(description="the key shared with the target: company_id, domain, company_name "
                                               "or deal_id")
     rows: int
@@ -68,6 +68,9 @@ class LinkReport(BaseModel):
     standalone: int = Field(0, description="rows that link to no customer but carry their own firmographics")
     unlinked: int
     unlinked_examples: list[dict[str, Any]] = Field(default_factory=list)
+    accounts: int | None = Field(None, description="subscriptions/tickets/events: distinct accounts named")
+    unlinked_accounts: int | None = Field(None, description="subscriptions/tickets/events: accounts not in the "
+                                                            "accounts (customers) file, left out of health")
 
 
 class WorkspaceSummary(BaseModel):

@@ -450,6 +450,10 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
         contacts: _path_arg("the contacts file (job titles, buying roles)") = None,
         prospects: _path_arg("the prospect list (companies without outcomes: the TAM)") = None,
         interviews: _path_arg("a folder of interview notes (.md/.txt)") = None,
+        subscriptions: _path_arg("subscriptions (a row each: account, plan, MRR or ARR, start, end), rolled up "
+                                 "per account into health") = None,
+        tickets: _path_arg("support tickets (a row each: account, created date, status or priority)") = None,
+        events: _path_arg("product and cancellation events (a row each: account, event, time)") = None,
         mapping_file: _path_arg("a TOML mapping file overriding headers, roles, types and date order") = None,
         lenient: Annotated[bool, Field(description="reject malformed rows (each is reported) instead of failing "
                                                    "the import")] = False,
@@ -463,7 +467,8 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
         folder = path_or_none(data_dir, "data_dir")
         files = {name: path_or_none(value, name) for name, value in (
             ("customers", customers), ("deals", deals), ("contacts", contacts), ("prospects", prospects),
-            ("interviews", interviews), ("mapping_file", mapping_file))}
+            ("interviews", interviews), ("subscriptions", subscriptions), ("tickets", tickets), ("events", events),
+            ("mapping_file", mapping_file))}
         result = await _with_progress(ctx, lambda progress: toolkit.import_data(
             workspace, folder, **files, lenient=lenient, progress=progress))
         return ImportSummary(
@@ -473,7 +478,8 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
 
     @tool(_reads("Inspect the workspace"))
     def inspect_workspace(
-        kind: Annotated[Literal["customers", "deals", "contacts", "prospects"] | None,
+        kind: Annotated[Literal["customers", "deals", "contacts", "prospects", "subscriptions", "tickets",
+                                "events"] | None,
                         Field(description="one kind only (default: all)")] = None,
         limit: Limit = 50,
         offset: Offset = 0,

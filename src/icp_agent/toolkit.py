@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from .errors import UserError
 from .evidence import EvidenceItem
+from .analysis.rollup import ROLLUP_KINDS, link_accounts, roll_up
 from .ingest import links
 from .ingest.fields import ROLES
 from .ingest.importer import Mapping, detect_kind, import_file
@@ -52,10 +53,17 @@ class ImportResult(BaseModel):
 
 
 def plan_inputs(data_dir: str | Path | None = None, *, customers=None, deals=None, contacts=None,
-                prospects=None, interviews=None, mapping: Mapping | None = None) -> list[PlannedFile]:
-    """Decide which file is which: flags win, the rest is recognised from headers and contents."""
+                prospects=None, interviews=None, subscriptions=None, tickets=None, events=None,
+                mapping: Mapping | None = None, has_accounts: bool = False) -> list[PlannedFile]:
+    """Decide which file is which: flags win, the rest is recognised from headers and contents.
+
+    subscriptions, tickets and events are per-account tables (a SaaS export beside its accounts
+    file); they are rolled up per account into health inputs when the ICP is built. With
+    `has_accounts` (the workspace already holds customers or deals), a plan without them is fine:
+    a newer snapshot of one table.
+    """
     named = {"customers": customers, "deals": deals, "contacts": contacts, "prospects": prospects,
-             "interviews": interviews}
+             "interviews": interviews, "subscriptions": subscriptions, "tickets": tickets, "events": events}
     plan = [PlannedFile(path=str(p), kind=k, reason="named with --" + k) for k, p in named.items() if p]
     taken = {Path(p.path).resolve() for p in plan}
     if data_dir is not None:
@@ -88,20 +96,32 @@ def plan_inputs(data_dir: str | Path | None = None, *, customers=None, deals=Non
         if len(files) > 1:
             raise UserError(f"{len(files)} files look like {kind}: {', '.join(Path(p.path).name for p in files)}",
                             hint=f"name the right one with --{kind} (and the others with their own flags)")
-    if not any(p.kind in ("customers", "deals") for p in plan):
+    if not has_accounts and not any(p.kind in ("customers", "deals") for p in plan):
+        tables = sorted(p.kind for p in plan if p.kind in ROLLUP_KINDS)
+        if tables:
+            raise UserError(f"{' and '.join(tables)} need an accounts file to roll up into (one row per account, "
+                            f"with its firmographics and, if you have it, a churn flag)",
+                            hint="add the accounts export to the folder, or name it with --customers FILE")
         raise UserError("no customers file found (companies with lifecycle, revenue or outcome fields)",
                         hint="name it with --customers FILE")
     return plan
 
 
 def import_data(ws: Workspace, data_dir: str | Path | None = None, *, customers=None, deals=None, contacts=None,
-                prospects=None, interviews=None, mapping_file: str | Path | None = None, lenient: bool = False,
+                prospects=None, interviews=None, subscriptions=None, tickets=None, events=None,
+                mapping_file: str | Path | None = None, lenient: bool = False,
                 progress: Progress | None = None) -> ImportResult:
     """Import every input as a new snapshot of its kind, then report how the files link."""
     mapping = Mapping.load(mapping_file)
+    has_accounts = False
+    if ws.path.exists():
+        with ws.connect() as con:
+            has_accounts = bool(ws.current_table(con, "customers") or ws.current_table(con, "deals"))
     plan = plan_inputs(data_dir, customers=customers, deals=deals, contacts=contacts, prospects=prospects,
-                       interviews=interviews, mapping=mapping)
-    order = {k: i for i, k in enumerate(("customers", "prospects", "deals", "contacts", "interviews"))}
+                       interviews=interviews, subscriptions=subscriptions, tickets=tickets, events=events,
+                       mapping=mapping, has_accounts=has_accounts)
+    order = {k: i for i, k in enumerate(("customers", "prospects", "deals", "contacts", *ROLLUP_KINDS,
+                                         "interviews"))}
     reports, notes = [], None
     for item in sorted(plan, key=lambda p: order[p.kind]):
         if progress:
@@ -125,6 +145,10 @@ def link_report(ws: Workspace) -> list[LinkReport]:
             result.append(links.link_deals(con, deals, customers))
         if contacts and (deals or customers):
             result.append(links.link_contacts(con, contacts, deals, customers))
+        for kind in ROLLUP_KINDS:
+            table = ws.current_table(con, kind)
+            if table and customers:
+                result.append(link_accounts(con, kind, table, customers).report())
         return result
 
 
@@ -192,7 +216,7 @@ class AnalysisOptions(BaseModel):
     good_column: str | None = Field(None, description="the outcome column when good='column' (e.g. activated)")
     weights: dict[str, float] | None = Field(None, description="health component weights (retention, nrr, "
                                                                "cac_efficiency, support_burden, nps, referrals, "
-                                                               "time_to_close)")
+                                                               "time_to_close, activity)")
     min_tenure_months: float = Field(6.0, ge=0, le=120, description="younger active customers are censored")
     depth: int = Field(3, ge=1, le=4, description="most criteria combined in one pattern")
     alpha: float = Field(0.05, gt=0, lt=1, description="false discovery rate for Benjamini-Hochberg")
@@ -224,18 +248,27 @@ def _analysis_inputs(ws: Workspace, con, options: "AnalysisOptions"):
     if not customers and not deals:
         raise UserError("no customers imported yet", hint="import your exports first: icp-agent import DATA_DIR "
                                                           "(or the import_data tool)")
+    per_account = {kind: table for kind in ROLLUP_KINDS if (table := ws.current_table(con, kind))}
+    notes: list[str] = []
+    if per_account and not customers:
+        notes.append(f"{', '.join(per_account)} not used: there is no accounts file to roll them up into")
+    elif per_account:
+        # the accounts with health inputs aggregated from subscriptions, tickets and events (analysis/rollup.py)
+        rolled = roll_up(con, customers, per_account, options.as_of)
+        customers, notes = rolled.table, rolled.notes
     roles = field_roles(ws, con)
     types: dict[str, str] = {}
     headers: dict[str, str] = {}
     imports = []
     for kind, report_json in con.execute("""SELECT i.kind, i.report FROM current_snapshot c JOIN imports i
-                                            USING (import_id) WHERE i.kind IN ('customers', 'deals', 'prospects')
+                                            USING (import_id) WHERE i.kind IN ('customers', 'deals', 'prospects',
+                                                                              'subscriptions', 'tickets', 'events')
                                             ORDER BY CASE i.kind WHEN 'customers' THEN 0 WHEN 'deals' THEN 1
-                                                     ELSE 2 END""").fetchall():
+                                                     ELSE 2 END, i.kind""").fetchall():
         report = ImportReport.model_validate_json(report_json)
         imports.append({"kind": kind, "file_name": report.file_name, "sha256": report.sha256,
                         "rows": report.rows_kept, "import_id": report.import_id})
-        if kind == "prospects":
+        if kind == "prospects" or kind in ROLLUP_KINDS:
             continue
         for column in report.columns:
             types.setdefault(column.field, column.type)
@@ -243,7 +276,7 @@ def _analysis_inputs(ws: Workspace, con, options: "AnalysisOptions"):
     fit = {f: types[f] for f, role in roles.items() if role == "fit" and f in types and types[f] not in ("text", "date")
            and f != options.good_column}
     return AnalysisInputs(customers=customers, deals=deals, fit_fields=fit, headers=headers, imports=imports,
-                          fingerprint=fingerprint(imports))
+                          fingerprint=fingerprint(imports), notes=notes)
 
 
 def build_icp(ws: Workspace, options: AnalysisOptions | None = None, progress: Progress | None = None) -> IcpDocument:
@@ -256,6 +289,7 @@ def build_icp(ws: Workspace, options: AnalysisOptions | None = None, progress: P
         inputs = _analysis_inputs(ws, con, options)
         version_id = f"icp-{datetime.now(timezone.utc):%Y%m%d%H%M%S%f}-{inputs.fingerprint[:6]}"
         icp, ledger = analyse(con, inputs, config, version_id, progress)
+        icp.warnings = inputs.notes + icp.warnings
         if icp.tiers:
             if progress:
                 progress("validating the ICP")
@@ -480,11 +514,13 @@ class RunResult(BaseModel):
 
 
 def run(ws: Workspace, data_dir: str | Path | None, out_dir: str | Path, *, customers=None, deals=None,
-        contacts=None, prospects=None, interviews=None, mapping_file=None, lenient: bool = False,
+        contacts=None, prospects=None, interviews=None, subscriptions=None, tickets=None, events=None,
+        mapping_file=None, lenient: bool = False,
         options: AnalysisOptions | None = None, progress: Progress | None = None) -> RunResult:
     """The whole job: import, analyse, and write the report folder."""
     imported = import_data(ws, data_dir, customers=customers, deals=deals, contacts=contacts, prospects=prospects,
-                           interviews=interviews, mapping_file=mapping_file, lenient=lenient, progress=progress)
+                           interviews=interviews, subscriptions=subscriptions, tickets=tickets, events=events,
+                           mapping_file=mapping_file, lenient=lenient, progress=progress)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     summary = inspect_workspace(ws)
@@ -573,14 +609,16 @@ class RefreshResult(BaseModel):
 
 
 def refresh(ws: Workspace, data_dir: str | Path | None, out_dir: str | Path, *, customers=None, deals=None,
-            contacts=None, prospects=None, interviews=None, mapping_file=None, lenient: bool = False,
+            contacts=None, prospects=None, interviews=None, subscriptions=None, tickets=None, events=None,
+            mapping_file=None, lenient: bool = False,
             options: AnalysisOptions | None = None, progress: Progress | None = None) -> RefreshResult:
     """Import a newer snapshot, rebuild the ICP as a new version, and compare it with the previous one."""
     import json
 
     had_icp = bool(list_versions(ws))
     imported = import_data(ws, data_dir, customers=customers, deals=deals, contacts=contacts, prospects=prospects,
-                           interviews=interviews, mapping_file=mapping_file, lenient=lenient, progress=progress)
+                           interviews=interviews, subscriptions=subscriptions, tickets=tickets, events=events,
+                           mapping_file=mapping_file, lenient=lenient, progress=progress)
     icp = build_icp(ws, options, progress)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

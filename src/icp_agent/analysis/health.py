@@ -25,7 +25,7 @@ GoodDefinition = Literal["health", "column", "won"]
 
 DEFAULT_WEIGHTS: dict[str, float] = {
     "retention": 20, "nrr": 20, "cac_efficiency": 15, "support_burden": 15, "nps": 10, "referrals": 10,
-    "time_to_close": 10,
+    "time_to_close": 10, "activity": 10,
 }
 COMPONENT_TEXT = {
     "retention": "retention: still a customer, and for how long",
@@ -35,6 +35,7 @@ COMPONENT_TEXT = {
     "nps": "NPS / CSAT",
     "referrals": "referrals made",
     "time_to_close": "time to close (faster is better)",
+    "activity": "activity: product usage events per month",
 }
 WON = ("closed won", "won", "closedwon", "closed-won", "signed", "contract signed")
 LOST = ("closed lost", "lost", "closedlost", "closed-lost", "disqualified", "churned")
@@ -89,7 +90,9 @@ def available_components(columns: set[str]) -> dict[str, str]:
         out["nrr"] = "nrr_raw"
     if "cac_payback_months" in columns or ("cac" in columns and ({"starting_arr", "arr", "mrr"} & columns)):
         out["cac_efficiency"] = "-payback_raw"
-    if "support_tickets" in columns:
+    if "tickets_per_year" in columns:  # rolled up from a tickets file (analysis/rollup.py): a rate, not a count
+        out["support_burden"] = "-tickets_per_year"
+    elif "support_tickets" in columns:
         out["support_burden"] = "-support_tickets"
     if "nps" in columns:
         out["nps"] = "nps"
@@ -97,6 +100,8 @@ def available_components(columns: set[str]) -> dict[str, str]:
         out["referrals"] = "referrals"
     if "days_to_close" in columns:
         out["time_to_close"] = "-days_to_close"
+    if "events_per_month" in columns:
+        out["activity"] = "events_per_month"
     return out
 
 
@@ -167,7 +172,8 @@ def build_frame(con: duckdb.DuckDBPyConnection, customers: str | None, deals: st
 def _as_of(con, table: str, columns: set[str], config: HealthConfig) -> str:
     if config.as_of:
         return config.as_of
-    dates = [c for c in ("customer_since", "churn_date", "close_date", "last_activity_date") if c in columns]
+    dates = [c for c in ("customer_since", "churn_date", "close_date", "last_activity_date", "data_as_of")
+             if c in columns]
     if not dates:
         return str(con.execute("SELECT current_date").fetchall()[0][0])
     latest = con.execute(f"SELECT max(greatest({', '.join(f'coalesce({d}, DATE {chr(39)}1900-01-01{chr(39)})' for d in dates)})) "

@@ -134,6 +134,7 @@ class AnalysisInputs:
     headers: dict[str, str]  # field -> original header
     imports: list[dict]
     fingerprint: str
+    notes: list[str] = field(default_factory=list)  # what rolling up subscriptions/tickets/events did
 
 
 def analyse(con: duckdb.DuckDBPyConnection, inputs: AnalysisInputs, config: AnalysisConfig, version_id: str,

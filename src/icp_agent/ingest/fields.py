@@ -37,10 +37,11 @@ FIELDS: tuple[Field, ...] = (
     # identity and linking
     Field("company_id", "text", "id", "the company's record id in the CRM",
           ("Record ID", "Company ID", "Account ID", "AccountId", "Id", "company_id", "hubspot company id",
-           "Salesforce Account ID", "Account Record ID", "Associated Company ID", "Organization ID")),
+           "Salesforce Account ID", "Account Record ID", "Associated Company ID", "Organization ID",
+           "Customer ID", "customer_oid")),
     Field("company_name", "text", "id", "the company's name",
           ("Company name", "Company", "Name", "Account Name", "Organization Name", "Company Name for Emails",
-           "Associated Company", "account")),
+           "Associated Company", "account", "Customer Name", "Organization")),
     Field("domain", "text", "id", "the company's web domain, lower-cased without scheme or www",
           ("Company Domain Name", "Domain", "Website", "Website URL", "Company Website", "Company Domain",
            "Primary Domain", "url")),
@@ -92,7 +93,7 @@ FIELDS: tuple[Field, ...] = (
            "First Deal Closed Date", "Customer Start Date", "Subscription Start Date")),
     Field("churn_date", "date", "outcome", "date the customer churned (empty = active)",
           ("Churn Date", "Churned Date", "Cancellation Date", "Cancelled At", "Canceled At", "Churned At",
-           "Contract End Date", "Cancel Date")),
+           "Contract End Date", "Cancel Date", "subscription_canceled_at")),
     Field("churned", "bool", "outcome", "whether the customer churned",
           ("Churned", "Is Churned", "Cancelled", "Canceled", "Has Churned")),
     Field("starting_arr", "money", "outcome", "annual recurring revenue at the start",
@@ -118,6 +119,35 @@ FIELDS: tuple[Field, ...] = (
                                                                "Number of Referrals")),
     Field("days_to_close", "number", "outcome", "days from first touch to close (faster is healthier)",
           ("Days to Close", "Time to Close", "Sales Cycle Days", "Sales Cycle", "Days to Close (days)")),
+    # multi-table SaaS exports: subscriptions (Stripe, Chargebee, Recurly, Baremetrics), tickets (Zendesk,
+    # Intercom, Salesforce cases) and product events; each row names its account, and analysis/rollup.py
+    # aggregates them per account into the health inputs above
+    Field("subscription_id", "text", "id", "a subscription's id (a subscriptions file)",
+          ("Subscription ID", "subscription_oid", "Subscription Number", "sub_id")),
+    Field("plan", "category", "post_sale", "the plan or price subscribed to",
+          ("Plan", "Plan Name", "Plan ID", "Plan Code", "plan_oid", "Subscription Plan", "Price ID")),
+    Field("subscription_status", "category", "post_sale", "a subscription's status (active, canceled, ...)",
+          ("Subscription Status", "Subscription State")),
+    Field("subscription_start", "date", "outcome", "when a subscription started",
+          ("Subscription Started At", "subscription_started_at", "Started At", "start_date_at", "Activated At",
+           "Subscription Start", "Subscription Created At")),
+    Field("subscription_end", "date", "outcome", "when a subscription ended (empty = still running)",
+          ("Ended At", "Subscription Ended At", "Subscription End Date", "Subscription End", "Expired At")),
+    Field("period_start", "date", "post_sale", "start of a subscription's current billing period",
+          ("Current Period Start", "current_period_start", "Current Term Start", "current_term_start")),
+    Field("ticket_id", "text", "id", "a support ticket's id (a tickets file)",
+          ("Ticket ID", "Ticket Number", "Case Number", "Case ID", "CaseNumber", "Conversation ID")),
+    Field("ticket_created", "date", "outcome", "when a support ticket was opened",
+          ("Ticket Created", "Ticket Created At", "Ticket Created Date", "Case Created Date", "Date/Time Opened")),
+    Field("ticket_status", "category", "post_sale", "a ticket's status", ("Ticket Status", "Case Status")),
+    Field("ticket_priority", "category", "post_sale", "a ticket's priority",
+          ("Ticket Priority", "Case Priority")),
+    Field("event_id", "text", "id", "an event's id (a repeated id is the same event sent twice)",
+          ("Event ID", "message_id", "insert_id")),
+    Field("event_name", "category", "post_sale", "what happened (a product or lifecycle event)",
+          ("Event", "Event Name", "Event Type")),
+    Field("event_time", "date", "post_sale", "when the event happened",
+          ("Timestamp", "Event Time", "Event Date", "Event Timestamp", "Occurred At", "Happened At")),
     Field("last_activity_date", "date", "post_sale", "last activity logged",
           ("Last Activity Date", "Last Activity", "Last Contacted", "Last Engagement Date")),
     Field("owner", "category", "ignore", "the account owner (a sales rep)",
@@ -146,6 +176,40 @@ CUSTOMER_SIGNALS = frozenset({"lifecycle_stage", "customer_since", "churn_date",
                               "starting_arr", "starting_mrr", "nrr", "cac", "nps", "support_tickets"})
 CONTACT_SIGNALS = frozenset({"job_title", "buying_role"})
 DEAL_SIGNALS = frozenset({"deal_stage"})
+# Per-account tables (a row per subscription, ticket or event): analysis/rollup.py aggregates them.
+SUBSCRIPTION_SIGNALS = frozenset({"subscription_id", "subscription_status", "subscription_start", "subscription_end",
+                                  "period_start"})
+TICKET_SIGNALS = frozenset({"ticket_id", "ticket_created"})
+EVENT_SIGNALS = frozenset({"event_name", "event_time"})  # both needed: a name and a time
+ACCOUNT_TABLE_KINDS = ("subscriptions", "tickets", "events")
+# Headers whose meaning depends on the file's kind: in a Stripe subscriptions export `id` is the
+# subscription and `customer` the account; in a Zendesk tickets export `Status` is the ticket's.
+# They apply only to a file of that kind (kind detection does not need them) and lose to a mapping file.
+_ACCOUNT_LINK = {"customer": "company_id", "customer_email": "domain", "account_code": "company_id",
+                 "organization": "company_name", "requester_organization": "company_name"}
+KIND_SYNONYMS: dict[str, dict[str, str]] = {
+    "subscriptions": {**_ACCOUNT_LINK, "id": "subscription_id", "subscription": "subscription_id",
+                      "uuid": "subscription_id", "status": "subscription_status", "state": "subscription_status",
+                      "created": "subscription_start", "created_at": "subscription_start",
+                      "created_utc": "subscription_start", "start": "subscription_start",
+                      "start_date": "subscription_start", "activated_at": "subscription_start",
+                      "end_date": "subscription_end", "ended_at": "subscription_end",
+                      "expires_at": "subscription_end"},
+    "tickets": {**_ACCOUNT_LINK, "id": "ticket_id", "priority": "ticket_priority", "status": "ticket_status", "state": "ticket_status",
+                "created": "ticket_created", "created_at": "ticket_created", "created_date": "ticket_created",
+                "create_date": "ticket_created", "date_created": "ticket_created", "opened_at": "ticket_created"},
+    "events": {**_ACCOUNT_LINK, "type": "event_name", "name": "event_name", "action": "event_name",
+               "time": "event_time", "date": "event_time", "created": "event_time", "created_at": "event_time",
+               "sent_at": "event_time"},
+}
+
+
+def kind_field(header: str, kind: str) -> str | None:
+    """The canonical field a header names in a file of `kind` when that differs from its usual meaning."""
+    synonyms = KIND_SYNONYMS.get(kind, {})
+    return next((name for spelling, name in synonyms.items() if header_key(spelling) == header_key(header)), None)
+
+
 FIRMOGRAPHIC = frozenset({"industry", "employees", "annual_revenue", "country", "region", "city",
                           "technologies", "founded_year", "business_type"})
 

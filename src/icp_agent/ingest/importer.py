@@ -21,10 +21,18 @@ from ..models import ColumnReport, ImportReport, RejectedRow
 from ..sql import quote_identifier as _q
 from ..workspace import Workspace
 from . import normalize as norm
-from .fields import FIELD_BY_NAME, ROLES, attribute_name, canonical_field
+from .fields import FIELD_BY_NAME, ROLES, attribute_name, canonical_field, kind_field
 from .reader import SourceFile, inspect_file, stage
 
-ID_FIELD = {"customers": "company_id", "prospects": "company_id", "deals": "deal_id", "contacts": "contact_id"}
+ID_FIELD = {"customers": "company_id", "prospects": "company_id", "deals": "deal_id", "contacts": "contact_id",
+            "subscriptions": "subscription_id", "tickets": "ticket_id", "events": "event_id"}
+# Kinds whose rows each belong to one account (company_id, company_name or domain); see analysis/rollup.py.
+ACCOUNT_TABLE_KINDS = ("subscriptions", "tickets", "events")
+# A subscription id repeats legitimately in a history export (one row per plan change): not a conflict.
+HISTORY_KINDS = frozenset({"subscriptions"})
+# Account-level outcomes: a file carrying them is an accounts (customers) file, even with plan and MRR columns.
+ACCOUNT_LEVEL = frozenset({"churned", "lifecycle_stage", "nrr", "starting_arr", "starting_mrr", "cac", "nps",
+                           "support_tickets", "referrals"})
 POST_SALE_HINTS = re.compile(r"last|usage|login|ticket|health|renew|churn|cancel|arr|mrr|nps|csat|active_users|"
                              r"seats|expansion|invoice|paid|balance|owner|activity|modified|updated")
 MAX_CATEGORY_DISTINCT = 60
@@ -271,10 +279,52 @@ def detect_kind(headers: list[str], mapping: Mapping | None = None) -> tuple[str
     if fields & CONTACT_SIGNALS:
         found = sorted(fields & CONTACT_SIGNALS)
         return "contacts", f"has {', '.join(found)} (people, not companies)"
+    account_table = _account_table_kind(headers, fields, mapping)
+    if account_table:
+        return account_table
     signals = sorted(fields & CUSTOMER_SIGNALS)
     if signals:
         return "customers", f"companies with lifecycle/revenue fields ({', '.join(signals)})"
     return "prospects", "companies without lifecycle, revenue or outcome fields"
+
+
+def _account_table_kind(headers: list[str], fields: set[str], mapping: Mapping | None) -> tuple[str, str] | None:
+    """subscriptions, tickets or events when the headers say a row is one of those, not an account.
+
+    A file with firmographics or account-level outcomes (churned, NRR, NPS, ...) describes accounts;
+    otherwise a subscription needs an amount or plan and a column only subscriptions have, a ticket
+    its id (or an open date with a status or priority), an event a name and a time.
+    """
+    from .fields import EVENT_SIGNALS, FIRMOGRAPHIC, SUBSCRIPTION_SIGNALS
+
+    def as_kind(kind: str) -> set[str]:
+        """The fields the headers name in a file of that kind; none when they describe accounts."""
+        named = {(mapping.columns.get(h) if mapping else None) or kind_field(h, kind) or canonical_field(h)
+                 for h in headers} - {None}
+        return set() if named & (FIRMOGRAPHIC | ACCOUNT_LEVEL) else named  # Recurly's `state` is no region
+
+    subscriptions = as_kind("subscriptions")
+    if subscriptions & {"mrr", "arr", "plan"} and (subscriptions & fields & SUBSCRIPTION_SIGNALS or
+                                                   {"plan", "subscription_status"} <= subscriptions):
+        found = sorted(subscriptions & ({"mrr", "arr", "plan"} | SUBSCRIPTION_SIGNALS))
+        return "subscriptions", f"a row per subscription ({', '.join(found)})"
+    tickets = as_kind("tickets")
+    if "ticket_id" in tickets & fields or ("ticket_created" in tickets and tickets & {"ticket_status",
+                                                                                     "ticket_priority"}):
+        found = sorted(tickets & {"ticket_id", "ticket_created", "ticket_status", "ticket_priority"})
+        return "tickets", f"a row per support ticket ({', '.join(found)})"
+    if EVENT_SIGNALS <= as_kind("events"):
+        return "events", "a row per event (event name and time)"
+    return None
+
+
+def _with_kind_synonyms(mapping: Mapping, kind: str, headers: list[str]) -> Mapping:
+    """The mapping plus the headers whose meaning depends on the file's kind (the user's entries win)."""
+    extra = {h: name for h in headers if h not in mapping.columns and (name := kind_field(h, kind))}
+    if not extra:
+        return mapping
+    return Mapping(columns={**extra, **mapping.columns}, roles=mapping.roles, types=mapping.types,
+                   date_order=mapping.date_order, source=mapping.source)
 
 
 def import_file(ws: Workspace, path: str | Path, kind: str | None = None, *, mapping: Mapping | None = None,
@@ -292,7 +342,8 @@ def import_file(ws: Workspace, path: str | Path, kind: str | None = None, *, map
                 stage(con, source, lenient=lenient)
             kind, reason = detect_kind(source.headers, mapping)
     if kind not in ID_FIELD:
-        raise UserError(f"unknown kind {kind!r}", hint="use customers, deals, contacts or prospects")
+        raise UserError(f"unknown kind {kind!r}", hint=f"use one of {', '.join(ID_FIELD)}")
+    mapping = _with_kind_synonyms(mapping, kind, source.headers)
     import_id = f"{kind}-{source.sha256[:12]}"
     with ws.transaction() as con:
         existing = con.execute("SELECT report FROM imports WHERE import_id = ?", [import_id]).fetchone()
@@ -384,12 +435,16 @@ def _require_identity(columns: list[PlannedColumn], kind: str, source: SourceFil
                         f"{', '.join(c.header for c in columns)}", file=source.name,
                         hint="rename one column (e.g. 'Record ID' or 'Company name') or map it in a mapping file "
                              "([columns] \"Your Header\" = \"company_id\")")
+    if kind in ACCOUNT_TABLE_KINDS and not names & {"company_id", "company_name", "domain"}:
+        raise UserError(f"the {kind} file needs a column naming each row's account (its id, name or domain); "
+                        f"found columns: {', '.join(c.header for c in columns)}", file=source.name,
+                        hint="map the account column in a mapping file ([columns] \"Your Header\" = \"company_id\")")
 
 
 def _reject_conflicts(con, table: str, kind: str, columns: list[PlannedColumn]) -> list[RejectedRow]:
     """Two different rows with the same id: keep the first, reject the rest, say which row they clash with."""
     id_field = ID_FIELD[kind]
-    if id_field not in {c.name for c in columns}:
+    if kind in HISTORY_KINDS or id_field not in {c.name for c in columns}:
         return []
     id_column = _q(id_field)
     clashes = con.execute(f"""
@@ -409,15 +464,16 @@ def _reject_conflicts(con, table: str, kind: str, columns: list[PlannedColumn]) 
 
 
 def _reject_anonymous(con, table: str, kind: str, columns: list[PlannedColumn]) -> list[RejectedRow]:
-    if kind not in ("customers", "prospects"):
+    if kind not in ("customers", "prospects", *ACCOUNT_TABLE_KINDS):
         return []
     keys = [c for c in ("company_id", "company_name", "domain") if c in {col.name for col in columns}]
     condition = " AND ".join(f"{_q(k)} IS NULL" for k in keys)
     rows = [r[0] for r in con.execute(f"SELECT _row FROM {table} WHERE {condition} ORDER BY _row").fetchall()]
     if rows:
         con.execute(f"DELETE FROM {table} WHERE {condition}")
-    return [RejectedRow(row=r, column=None, reason=f"no {' / '.join(keys)}: the company cannot be identified")
-            for r in rows]
+    what = "the company cannot be identified" if kind in ("customers", "prospects") else \
+        f"the {kind[:-1]} belongs to no account"
+    return [RejectedRow(row=r, column=None, reason=f"no {' / '.join(keys)}: {what}") for r in rows]
 
 
 def _shown(expr: str) -> str:
