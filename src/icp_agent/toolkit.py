@@ -243,7 +243,8 @@ def _analysis_inputs(ws: Workspace, con, options: "AnalysisOptions"):
     fit = {f: types[f] for f, role in roles.items() if role == "fit" and f in types and types[f] not in ("text", "date")
            and f != options.good_column}
     return AnalysisInputs(customers=customers, deals=deals, fit_fields=fit, headers=headers, imports=imports,
-                          fingerprint=fingerprint(imports))
+                          fingerprint=fingerprint(imports),
+                          confirmed={f for f, role in ws.role_overrides(con).items() if role == "fit"})
 
 
 def build_icp(ws: Workspace, options: AnalysisOptions | None = None, progress: Progress | None = None) -> IcpDocument:
@@ -354,7 +355,7 @@ def _fit_scorecard(con, icp: IcpDocument, inputs, ledger) -> dict:
     columns = columns_of(con, frame)
     kinds = {f: SCORECARD_KINDS[t] for f, t in inputs.fit_fields.items() if t in SCORECARD_KINDS}
     time_column = next((c for c in ("customer_since", "close_date") if c in columns), None)
-    card = clean(fit_scorecard(con, frame, kinds, time_column=time_column))
+    card = clean(fit_scorecard(con, frame, kinds, time_column=time_column, screened=icp.excluded_fields))
     _readable_bin_labels(card, {f for f, t in inputs.fit_fields.items() if t == "money"})
     evaluation = card.get("evaluation") or {}
     if card.get("status") == "ok" and evaluation.get("status") == "ok":

@@ -35,7 +35,7 @@ from icp_agent.errors import UserError
 from icp_agent.sql import quote_identifier, sql_literal
 
 Kind = Literal["category", "number", "band", "list", "bool"]
-Op = Literal["eq", "between", "gte", "lte", "contains", "is_missing"]
+Op = Literal["eq", "in", "between", "gte", "lte", "contains", "is_missing"]
 Band = tuple[float | None, float | None]
 
 _BITS_PER_COLUMN = 8
@@ -78,6 +78,7 @@ class Selector:
     max: float | None = None
     max_exclusive: bool = False
     label: str = dataclasses.field(default="", compare=False)
+    values: tuple[str, ...] | None = None  # op "in": a group of category values (sorted)
 
     def __post_init__(self) -> None:
         if not self.label:
@@ -88,6 +89,8 @@ class Selector:
         match self.op:
             case "eq":
                 return f"{self.field} = {_show(self.value)}"
+            case "in":
+                return f"{self.field} in {{{', '.join(self.values or ())}}}"
             case "contains":
                 return f"{self.field} contains {self.value}"
             case "is_missing":
@@ -106,6 +109,8 @@ class Selector:
         out: dict = {"field": self.field, "op": self.op}
         if self.op in ("eq", "contains"):
             out["value"] = _json_number(self.value)
+        if self.op == "in":
+            out["values"] = list(self.values or ())
         if self.op in ("between", "gte"):
             out["min"] = _json_number(self.min)
         if self.op in ("between", "lte"):
@@ -123,6 +128,8 @@ class Selector:
         match self.op:
             case "eq":
                 return f"{column} = {sql_literal(self.value)}"
+            case "in":
+                return f"{column} IN ({', '.join(sql_literal(v) for v in self.values or ())})"
             case "contains":
                 return f"list_contains({column}, {sql_literal(self.value)})"
             case "is_missing" if self.kind == "band":
@@ -221,6 +228,8 @@ def build_selectors(
     *,
     include_missing: bool = True,
     min_count: int = 1,
+    outcome: str | None = None,
+    merge_alpha: float = 0.05,
 ) -> SelectorSet:
     """Selectors for every field in `specs`, each covering at least `min_count` rows.
 
@@ -229,21 +238,31 @@ def build_selectors(
     element, bool fields one per value, number fields pysubgroup's equal-frequency bins (or
     their business bands), band fields their bands; with `include_missing`, fields that have
     missing rows also get an `is_missing` selector.
+
+    With `outcome` (a column or SQL expression of the relation giving each row's outcome class,
+    e.g. the health cohort), category fields also get one `in` selector per group of values
+    whose outcome mix cannot be told apart (`group_categories`, CHAID-style merging at
+    `merge_alpha`): a segment defined on two industries is then one criterion, and a noise field
+    whose values all merge into one group gives no group selector at all. Without `outcome`
+    the selectors are exactly pysubgroup's (the reference tests rely on that).
     """
     if len({spec.name for spec in specs}) != len(specs):
         raise UserError("each field may appear only once in the selector specs")
     columns: list[_Column] = []
     for position, spec in enumerate(specs):
-        columns.extend(_columns_for(con, relation, spec, position, include_missing, min_count))
+        columns.extend(_columns_for(con, relation, spec, position, include_missing, min_count, outcome, merge_alpha))
     return _encode(con, relation, columns, [spec.name for spec in specs])
 
 
 def _columns_for(con, relation: str, spec: FieldSpec, position: int, include_missing: bool,
-                 min_count: int) -> list[_Column]:
+                 min_count: int, outcome: str | None = None, merge_alpha: float = 0.05) -> list[_Column]:
     column = quote_identifier(spec.name)
     match spec.kind:
         case "category":
-            return _category_columns(con, relation, spec, position, include_missing, min_count)
+            columns = _category_columns(con, relation, spec, position, include_missing, min_count)
+            if outcome is not None:
+                columns += _category_group_columns(con, relation, spec, position, outcome, min_count, merge_alpha)
+            return columns
         case "list":
             return _list_columns(con, relation, spec, position, include_missing, min_count)
         case "bool":
@@ -329,6 +348,88 @@ def _category_columns(con, relation: str, spec: FieldSpec, position: int, includ
     join = (f"LEFT JOIN (VALUES {entries}) AS {dictionary}(__icp_val, __icp_code) "
             f"ON CAST(base.{column} AS VARCHAR) = {dictionary}.__icp_val")
     return [_Column(selectors, bitmask=False, expression=f"coalesce({dictionary}.__icp_code, {expression})", join=join)]
+
+
+def _category_group_columns(con, relation: str, spec: FieldSpec, position: int, outcome: str, min_count: int,
+                            merge_alpha: float) -> list[_Column]:
+    """One exclusive column of `in` selectors: the groups of 2+ values `group_categories` finds.
+
+    Values rarer than `min_count` are pooled as one "other" value before grouping (so a field
+    with hundreds of small values neither makes criteria of its own nor biases a group); a group
+    holding that pool is not a criterion a seller could check, and a group holding every
+    value says nothing, so neither becomes a selector.
+    """
+    column = quote_identifier(spec.name)
+    rows = con.sql(f"SELECT CAST({column} AS VARCHAR) AS v, ({outcome})::VARCHAR AS o, count(*) FROM {relation} "
+                   f"WHERE {column} IS NOT NULL AND ({outcome}) IS NOT NULL GROUP BY ALL ORDER BY ALL").fetchall()
+    table: dict[str, dict[str, int]] = {}
+    for value, klass, count in rows:
+        table.setdefault(value, {})[klass] = count
+    totals = {v: sum(c.values()) for v, c in table.items()}
+    pooled: dict[str, dict[str, int]] = {}
+    for value, counts in table.items():
+        key = value if totals[value] >= min_count else _OTHER
+        for klass, count in counts.items():
+            pooled.setdefault(key, {}).setdefault(klass, 0)
+            pooled[key][klass] += count
+    groups = [g for g in group_categories(pooled, alpha=merge_alpha)
+              if len(g) > 1 and _OTHER not in g and len(g) < len(pooled)]
+    if not groups:
+        return []
+    selectors = [Selector(spec.name, "category", "in", values=tuple(sorted(g))) for g in groups]
+    dictionary = f"__icp_group_{position}"
+    entries = ", ".join(f"({sql_literal(v)}, {i + 1})" for i, s in enumerate(selectors) for v in s.values)
+    join = (f"LEFT JOIN (VALUES {entries}) AS {dictionary}(__icp_val, __icp_code) "
+            f"ON CAST(base.{column} AS VARCHAR) = {dictionary}.__icp_val")
+    return [_Column(selectors, bitmask=False, expression=f"coalesce({dictionary}.__icp_code, 0)", join=join)]
+
+
+_OTHER = "\x00other"  # the pool of rare values; no real value starts with NUL
+
+
+def group_categories(counts: dict[str, dict[str, int]], *, alpha: float = 0.05) -> list[frozenset[str]]:
+    """Groups of category values whose outcome mix cannot be told apart (CHAID-style merging).
+
+    counts: value -> {outcome class -> rows}. Values are ordered by their mean outcome class
+    (classes sorted as strings; for two classes, the rate of the second), then the adjacent pair
+    whose chi-square test of homogeneity (2 x classes table) has the largest p-value is merged,
+    again and again, while that p-value exceeds `alpha` (Kass 1980, CHAID's merge step, with
+    the ordinal "monotonic" restriction since the outcome is ordered). Returns the groups,
+    lowest outcome first; every value is in exactly one group.
+    """
+    from scipy.stats import chi2_contingency
+
+    classes = sorted({k for c in counts.values() for k in c})
+    if len(classes) < 2:
+        return [frozenset(counts)] if counts else []
+    matrix = {v: np.array([counts[v].get(k, 0) for k in classes], dtype=float) for v in counts}
+
+    def mean_class(row: np.ndarray) -> float:
+        return float(np.dot(row, np.arange(len(classes))) / max(row.sum(), 1))
+
+    order = sorted(counts, key=lambda v: (mean_class(matrix[v]), v))
+    groups = [([v], matrix[v].copy()) for v in order]
+
+    def p_value(a: np.ndarray, b: np.ndarray) -> float:
+        table = np.vstack([a, b])
+        table = table[:, table.sum(axis=0) > 0]
+        if table.shape[1] < 2:
+            return 1.0
+        return float(chi2_contingency(table, correction=False).pvalue)
+
+    pairs = [p_value(groups[i][1], groups[i + 1][1]) for i in range(len(groups) - 1)]
+    while pairs:
+        i = int(np.argmax(pairs))
+        if pairs[i] <= alpha:
+            break
+        merged = (groups[i][0] + groups[i + 1][0], groups[i][1] + groups[i + 1][1])
+        groups[i:i + 2] = [merged]
+        del pairs[i]
+        if i > 0:
+            pairs[i - 1] = p_value(groups[i - 1][1], merged[1])
+        if i < len(groups) - 1:
+            pairs[i] = p_value(merged[1], groups[i + 1][1])
+    return [frozenset(values) for values, _ in groups]
 
 
 def _list_columns(con, relation: str, spec: FieldSpec, position: int, include_missing: bool,
