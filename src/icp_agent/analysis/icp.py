@@ -210,29 +210,30 @@ def detectable_support(n: int, base_rate: float, alpha: float = 0.05, power: flo
 
     Two-proportion z-test (two-sided `alpha`, `power`) of a segment with rate
     p1 = min(lift * p0, (1 + p0) / 2) against the other n - m rows at p0 (`_sample_size`), searched
-    by bisection over m. The minimum support follows n and the base rate instead of a fixed share:
-    at n = 22,000 and p0 = 21% it is about 150 rows, so a 335-row sector at 32.5% is tested. Returns
-    n when no segment of n rows could show it (then nothing can be found reliably anyway).
+    by bisection over m <= n / 2. The minimum support follows n and the base rate instead of a fixed
+    share: at n = 22,000 and p0 = 21% it is 130 rows, so a 335-row sector at 32.5% is tested. When
+    the data is too small to show that effect in any segment, the size that could show a strong one
+    (p1 halfway from p0 to 1) is used, and 1 when not even that is detectable (callers floor it).
     """
-    if n <= 1 or not 0 < base_rate < 1:
-        return max(n, 1)
-    p1 = min(lift * base_rate, (1 + base_rate) / 2)
+    if n <= 3 or not 0 < base_rate < 1:
+        return 1
     z_alpha = _normal_quantile(1 - alpha / 2)
     z_power = _normal_quantile(power)
+    for p1 in (min(lift * base_rate, (1 + base_rate) / 2), (1 + base_rate) / 2):
+        def enough(m: int) -> bool:
+            return _sample_size(base_rate, p1, m / n, power_z=z_power, alpha_z=z_alpha) <= n
 
-    def enough(m: int) -> bool:
-        return _sample_size(base_rate, p1, m / n, power_z=z_power, alpha_z=z_alpha) <= n
-
-    low, high = 1, max(n // 2, 1)
-    if not enough(high):
-        return n
-    while low < high:  # the needed total falls as the segment grows towards half of n
-        middle = (low + high) // 2
-        if enough(middle):
-            high = middle
-        else:
-            low = middle + 1
-    return low
+        low, high = 1, n // 2
+        if not enough(high):
+            continue
+        while low < high:  # the total needed falls as the segment grows towards half of n
+            middle = (low + high) // 2
+            if enough(middle):
+                high = middle
+            else:
+                low = middle + 1
+        return low
+    return 1
 
 
 def _normal_quantile(q: float) -> float:
