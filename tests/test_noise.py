@@ -234,3 +234,16 @@ def test_combination_must_beat_its_part_significantly():
         pattern = Pattern((one_city, small), int(mask.sum()), int((mask & bad).sum()), 0.0)
         pvalues.append(part_test_pvalue(pattern, bad, selset))
     assert (holm(np.array(pvalues)) >= 0.05).all()  # no city adds to the size band after the adjustment
+
+
+def test_quantile_cut_points_snap_to_round_numbers():
+    from icp_agent.analysis.selectors import round_cut_points
+
+    values = np.arange(1000, 100_000, 7, dtype=float)  # evenly spread amounts
+    counts = np.ones_like(values, dtype=np.int64)
+    assert round_cut_points([20_013.0, 39_997.0, 60_006.0, 80_003.0], values, counts) == [20_000, 40_000, 60_000,
+                                                                                          80_000]
+    # a cut moves only as far as no bin changes by more than a tenth of its rows
+    lumpy = np.array([47_100.0, 47_312.0, 90_000.0])
+    assert round_cut_points([47_312.0], lumpy, np.array([1000, 1000, 10])) == [47_300.0]
+    assert round_cut_points([47_312.0], np.array([47_305.0, 47_312.0]), np.array([1000, 1000])) == [47_312.0]

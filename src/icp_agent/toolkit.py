@@ -197,7 +197,8 @@ class AnalysisOptions(BaseModel):
     depth: int = Field(3, ge=1, le=4, description="most criteria combined in one pattern")
     alpha: float = Field(0.05, gt=0, lt=1, description="false discovery rate for Benjamini-Hochberg")
     min_support: int | None = Field(None, ge=1, description="fewest entities a pattern must cover "
-                                                            "(default 2% of them, at least 10)")
+                                                            "(default: the smallest segment in which a 1.5x rate would be "
+                                                            "significant, at least 10)")
     as_of: str | None = Field(None, description="ISO date the data describes (default: its latest date)")
     revenue_target: float | None = Field(None, gt=0, description="annual new-revenue target, to check Tier 1 "
                                                                  "is big enough (Tier-1 accounts x ACV >= 3x it)")

@@ -99,7 +99,7 @@ def field_specs(fit_fields: dict[str, str]) -> list[FieldSpec]:
             specs.append(FieldSpec(name, "band", bands=EMPLOYEE_BANDS))
         elif kind in NUMERIC_TYPES:
             bands = REVENUE_BANDS if name == "annual_revenue" else None
-            specs.append(FieldSpec(name, "number", bands=bands))
+            specs.append(FieldSpec(name, "number", bands=bands, round_cuts=True))
         elif kind in ("category", "list", "bool"):
             specs.append(FieldSpec(name, kind))
     return specs
@@ -182,7 +182,7 @@ def analyse(con: duckdb.DuckDBPyConnection, inputs: AnalysisInputs, config: Anal
     say("searching for over-indexing traits")
     segments, good_candidates = _segments(selset, good, config, min_support, health, ledger)
     bad_candidates, _ = _candidates(selset, bad, "bad", config, min_support, health, ledger)
-    tiers = _tiers(con, frame, segments, selset, good, config, health, inputs, ledger)
+    tiers = _tiers(con, frame, segments, selset, good, config, health, inputs, ledger, min_support)
     tier_rows = _tier_members(selset, segments)
     significant_bad = [c for c in bad_candidates if c.q < config.alpha and _overlap_with(c, tier_rows, selset) < 0.3]
     disqualifiers = _disqualifiers(_pick(significant_bad, selset, config.max_disqualifiers, 0.5, max_depth=2),
@@ -536,7 +536,8 @@ def _pick(candidates: list[Candidate], selset: SelectorSet, limit: int, max_over
 
 
 def _tiers(con, frame: str, segments: list[Candidate], selset: SelectorSet, good: np.ndarray,
-           config: AnalysisConfig, health: HealthResult, inputs: AnalysisInputs, ledger: Ledger) -> list[Tier]:
+           config: AnalysisConfig, health: HealthResult, inputs: AnalysisInputs, ledger: Ledger,
+           min_support: int = 10) -> list[Tier]:
     """Tier 1 is each segment; Tiers 2 and 3 are its broader parts that still do at least as well as average.
 
     A part is judged on the entities it adds (those not already in a better tier), so a
@@ -554,7 +555,7 @@ def _tiers(con, frame: str, segments: list[Candidate], selset: SelectorSet, good
                  for p in itertools.combinations(chosen[0], size)]
         for _ in (2, 3):
             pick = _best_part([p for p in parts if len(p) <= len(chosen[-1]) and p not in chosen], selset, good,
-                              base, taken, config.min_support or 10)
+                              base, taken, min_support)
             if pick is None:
                 break
             chosen.append(pick)

@@ -58,6 +58,7 @@ class FieldSpec:
     kind: Kind
     bands: tuple[Band, ...] | None = None
     n_bins: int = 5
+    round_cuts: bool = False  # snap equal-frequency cut points to round numbers (see round_cut_points)
 
 
 @dataclass(frozen=True)
@@ -473,12 +474,44 @@ def _number_columns(con, relation: str, spec: FieldSpec, include_missing: bool, 
                      for v, c in zip(values, counts) if c >= min_count]
     else:
         cuts = equal_frequency_cut_points(values, counts, spec.n_bins)
+        if spec.round_cuts:
+            cuts = round_cut_points(cuts, values, counts)
         edges = [-math.inf, *cuts, math.inf]
         rows_before = np.concatenate([[0], np.cumsum(counts)])[np.searchsorted(values, edges, side="left")]
         bin_rows = np.diff(rows_before)
         selectors = [_bin_selector(spec.name, low, high) for low, high, rows in zip(edges[:-1], edges[1:], bin_rows)
                      if rows >= max(min_count, 1)]
     return _exclusive(selectors + _missing(spec, missing, include_missing, min_count))
+
+
+def round_cut_points(cuts: list[float], values: np.ndarray, counts: np.ndarray, *,
+                     max_shift: float = 0.1) -> list[float]:
+    """Cut points snapped to round numbers a seller would write ($47,312 -> $47,000; 1,987 -> 2,000).
+
+    Each cut moves to the roundest number (fewest significant digits, 1 to 3) whose bin boundary
+    moves at most `max_shift` of the rows per bin (n / (len(cuts) + 1)); otherwise it stays. Cuts
+    that coincide after rounding are merged. Equal-frequency cuts are arbitrary to a few rows, so
+    a round boundary fits as well and reads as a business band.
+    """
+    ends = np.concatenate([[0], np.cumsum(counts)])
+    tolerance = max_shift * ends[-1] / (len(cuts) + 1)
+
+    def rows_below(x: float) -> int:
+        return int(ends[np.searchsorted(values, x, side="left")])
+
+    snapped: list[float] = []
+    for cut in cuts:
+        best = cut
+        if cut != 0:
+            for digits in (1, 2, 3):
+                magnitude = 10 ** (math.floor(math.log10(abs(cut))) - digits + 1)
+                candidate = round(cut / magnitude) * magnitude
+                if abs(rows_below(candidate) - rows_below(cut)) <= tolerance:
+                    best = float(candidate)
+                    break
+        if not snapped or best > snapped[-1]:
+            snapped.append(best)
+    return snapped
 
 
 def _fetch_value_counts(con, query: str) -> tuple[np.ndarray, np.ndarray]:
