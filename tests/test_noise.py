@@ -64,13 +64,15 @@ def _loans(path, seed=5, n=22_000):
     charged_off = np.where(bad, np.round(rng.uniform(500, 90_000, n), 2), 0.0)
     industry = np.where(early, "", rng.choice(["Retail", "Food", "Services", "Manufacturing", "Transport"], n))
     employees = rng.integers(1, 120, n)
+    city = rng.choice(CITIES, n)  # a dozen values, no effect
+    branch = rng.choice([f"BR-{i:03d}" for i in range(300)], n)  # hundreds of values, no effect
     loan_number = 1_000_001 + np.arange(n)
     order = rng.permutation(n)  # rows are not in loan-number order in the file
-    rows = [[f"Borrower {i}", loan_number[i], sector[i], industry[i], employees[i], charged_off[i],
-             str(not bad[i]).lower()] for i in order]
+    rows = [[f"Borrower {i}", loan_number[i], sector[i], industry[i], employees[i], city[i], branch[i],
+             charged_off[i], str(not bad[i]).lower()] for i in order]
     # "Sector" maps to the canonical industry field; the era-dependent column stays an attribute
-    _write(path, ["company_name", "loan_number", "sector", "naics_industry", "employees", "charged_off_amount",
-                  "paid_in_full"], rows)
+    _write(path, ["company_name", "loan_number", "sector", "naics_industry", "employees", "city", "branch_code",
+                  "charged_off_amount", "paid_in_full"], rows)
     return int(bad[special].sum()), float(bad.mean())
 
 
@@ -117,7 +119,7 @@ def test_two_industry_segment_is_one_icp_with_an_in_criterion(accounts):
 def test_noise_fields_never_make_a_criterion(accounts):
     _, icp, _ = accounts
     assert not _criterion_fields(icp) & {"city", "branch_code"}
-    assert not {c.field for p in icp.patterns for c in p.criteria} & {"city", "branch_code"}
+    assert not {c.field for p in icp.patterns if p.q_value < 0.05 for c in p.criteria} & {"city", "branch_code"}
     # the micro disqualifier comes out alone, not dressed up with a city
     micro = [d for d in icp.negative_icp if any(c.field == "employees" for c in d.criteria)]
     assert micro and all(len(d.criteria) == 1 for d in micro)
@@ -143,10 +145,18 @@ def test_outcome_derived_field_is_excluded_named_and_back_by_role(accounts, tmp_
 
 
 def test_loans_sector_is_tested_and_leaks_ids_and_missingness_are_not_criteria(loans):
-    _, icp, (bad_in_sector, base) = loans
+    ws, icp, (bad_in_sector, base) = loans
+    roles = toolkit.field_roles(ws)
+    assert roles["branch_code"] == roles["city"] == roles["loan_number"] == "fit"  # they reach the analysis
     assert abs(base - 0.21) < 0.01 and bad_in_sector == 109
-    fields = _criterion_fields(icp) | {c.field for p in icp.patterns for c in p.criteria}
-    assert not fields & {"charged_off_amount", "loan_number"}
+    significant = [p for p in icp.patterns if p.q_value < 0.05]
+    fields = _criterion_fields(icp) | {c.field for p in significant for c in p.criteria}
+    assert not fields & {"charged_off_amount", "loan_number", "city", "branch_code"}
+    assert not {c.field for p in icp.patterns for c in p.criteria} & {"charged_off_amount", "loan_number",
+                                                                     "branch_code"}
+    # the era's blank industry does not make its values look good: no ICP, one disqualifier, the sector
+    assert icp.status == "no_significant_icp" and "Kept out of the criteria" in icp.no_icp_reason
+    assert [[c.label for c in d.criteria] for d in icp.negative_icp] == [["industry = Sector 00"]]
     assert all(c.op != "is_missing" for p in icp.patterns for c in p.criteria)
     assert all(c.op != "is_missing" for d in icp.negative_icp for c in d.criteria)
     excluded = {e["field"]: e["rule"] for e in icp.excluded_fields}

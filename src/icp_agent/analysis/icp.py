@@ -43,7 +43,7 @@ from ..models import Criterion, DatasetInfo, Disqualifier, HealthSummary, IcpDoc
 from ..sql import columns_of
 from ..sql import quote_identifier as _q
 from .health import COMPONENT_TEXT, HealthConfig, HealthResult, build_frame
-from .screen import Screen, screen_fields
+from .screen import Screen, known_rows, screen_fields
 from .search import Pattern, evaluate, part_test_pvalue, search
 from .selectors import FieldSpec, Selector, SelectorSet, build_selectors
 from .stats import benjamini_hochberg, fisher_exact_many, wilson_interval
@@ -180,8 +180,9 @@ def analyse(con: duckdb.DuckDBPyConnection, inputs: AnalysisInputs, config: Anal
     good, bad = (np.array([r[0] for r in con.execute(f"SELECT {c} FROM {relation}").fetchall()], dtype=bool)
                  for c in ("good", "bad"))
     say("searching for over-indexing traits")
-    segments, good_candidates = _segments(selset, good, config, min_support, health, ledger)
-    bad_candidates, _ = _candidates(selset, bad, "bad", config, min_support, health, ledger)
+    known = known_rows(con, relation, screen.kept, {d["field"] for d in data_quality})
+    segments, good_candidates = _segments(selset, good, config, min_support, health, ledger, known)
+    bad_candidates, _ = _candidates(selset, bad, "bad", config, min_support, health, ledger, known=known)
     tiers = _tiers(con, frame, segments, selset, good, config, health, inputs, ledger, min_support)
     tier_rows = _tier_members(selset, segments)
     significant_bad = [c for c in bad_candidates if c.q < config.alpha and _overlap_with(c, tier_rows, selset) < 0.3]
@@ -191,7 +192,7 @@ def analyse(con: duckdb.DuckDBPyConnection, inputs: AnalysisInputs, config: Anal
     patterns = [_pattern_stat(c, inputs.headers, good if c.direction == "good" else bad)
                 for c in good_candidates[:15] + bad_candidates[:15]]
     status = "ok" if tiers else "no_significant_icp"
-    reason = None if tiers else _no_icp_reason(good_candidates, health, config, ledger)
+    reason = None if tiers else _no_icp_reason(good_candidates, health, config, ledger, excluded_fields)
     warnings = [f"{t.name}: {flag}" for t in tiers for flag in t.flags]
     warnings += [f"excluded from criteria: {e['reason']}" for e in excluded_fields]
     warnings += [f"data quality: {d['statement']}" for d in data_quality]
@@ -320,12 +321,16 @@ def health_summary(con, health: HealthResult, config: AnalysisConfig, ledger: Le
 
 def _candidates(selset: SelectorSet, target: np.ndarray, direction: str, config: AnalysisConfig,
                 min_support: int, health: HealthResult, ledger: Ledger, *, outside: np.ndarray | None = None,
-                tested_before: int = 0) -> tuple[list[Candidate], int]:
+                tested_before: int = 0, known: dict[str, np.ndarray] | None = None) -> tuple[list[Candidate], int]:
     """Patterns over-indexing on `target` by WRAcc and by lift, with Fisher p and BH q over all tested.
 
     With `outside` (a row mask), the search runs on those rows only (the rows no chosen segment
     covers, to find the next distinct segment), while every figure is measured on all rows and
     the BH family is every pattern tested so far (`tested_before` plus this search's).
+    `known`: for fields whose missingness over-indexes (a data-quality finding), the rows where the
+    field is known; a pattern on such a field must also be significant against those rows alone
+    (its p-value is the larger of the two), so its values do not inherit the outcome of the era or
+    source in which the field was left blank.
     Returns the candidates, best first, and the number of patterns tested.
     """
     subset, positives = selset, target
@@ -353,6 +358,12 @@ def _candidates(selset: SelectorSet, target: np.ndarray, direction: str, config:
     n_sg = np.array([p.n for p in patterns])
     k_sg = np.array([p.k for p in patterns])
     pvalues = fisher_exact_many(k_sg, n_sg, int(positives.sum()), len(positives))
+    for i, p in enumerate(patterns):
+        masks = [known[s.field] for s in p.selectors if known and s.field in known]
+        if masks:
+            present = np.logical_and.reduce(masks)
+            within = fisher_exact_many(k_sg[i:i + 1], n_sg[i:i + 1], int(positives[present].sum()), int(present.sum()))
+            pvalues[i] = max(pvalues[i], within[0])
     qvalues = benjamini_hochberg(pvalues, n_tests=max(tested + tested_before, len(patterns)))
     candidates = [Candidate(p, direction, float(pv), float(qv)) for p, pv, qv in zip(patterns, pvalues, qvalues)]
     candidates = _clearly_beats_parts(candidates, subset, positives, config.alpha)
@@ -365,7 +376,7 @@ def _candidates(selset: SelectorSet, target: np.ndarray, direction: str, config:
 
 
 def _segments(selset: SelectorSet, good: np.ndarray, config: AnalysisConfig, min_support: int, health: HealthResult,
-              ledger: Ledger) -> tuple[list[Candidate], list[Candidate]]:
+              ledger: Ledger, known: dict[str, np.ndarray] | None = None) -> tuple[list[Candidate], list[Candidate]]:
     """The ICP segments (sequential covering) and every good candidate found on the way, best first.
 
     A top-k search fills up with variants of the strongest segment (the same segment with one more
@@ -373,13 +384,13 @@ def _segments(selset: SelectorSet, good: np.ndarray, config: AnalysisConfig, min
     each pick the search is run again on the rows no chosen segment covers, until `max_segments` are
     chosen or a round adds none; the BH family grows with every round's tests.
     """
-    candidates, tested = _candidates(selset, good, "good", config, min_support, health, ledger)
+    candidates, tested = _candidates(selset, good, "good", config, min_support, health, ledger, known=known)
     segments = _pick([c for c in candidates if c.q < config.alpha], selset, config.max_segments,
                      config.max_segment_overlap)
     while segments and len(segments) < config.max_segments:
         covered = _tier_members(selset, segments)
         more, more_tested = _candidates(selset, good, "good", config, min_support, health, ledger,
-                                        outside=~covered, tested_before=tested)
+                                        outside=~covered, tested_before=tested, known=known)
         tested += more_tested
         known = {c.pattern.selectors for c in candidates}
         more = [c for c in more if c.pattern.selectors not in known]
@@ -786,8 +797,8 @@ def _retention(con, frame: str, tiers: list[Tier], ledger: Ledger) -> list[Reten
 
 
 def _no_icp_reason(candidates: list[Candidate], health: HealthResult, config: AnalysisConfig,
-                   ledger: Ledger) -> str:
-    """Why nothing survived, and what data would help, from the figures."""
+                   ledger: Ledger, excluded_fields: list[dict] | None = None) -> str:
+    """Why nothing survived, and what data would help, from the figures (and which fields were screened out)."""
     base = health.n_good / max(health.n, 1)
     detectable = _detectable_rate(base, 0.1, health.n)
     if candidates:
@@ -803,6 +814,9 @@ def _no_icp_reason(candidates: list[Candidate], health: HealthResult, config: An
     reason = (f"No significant ICP in this data: {lead}. With {health.n:,} {health.entity}s and a {100 * base:.1f}% "
               f"good rate, {size}: the differences seen are smaller, so they may be chance. More closed deals, a real "
               f"outcome (churn, expansion), or more fit fields (technologies, funding, growth) would help.")
+    if excluded_fields:
+        reason += (" Kept out of the criteria: " + ", ".join(f"{e['field']} ({e['rule']})" for e in excluded_fields)
+                   + "; see excluded_fields for why.")
     ledger.add("no_significant_icp", health.definition, reason,
                {"n": health.n, "base_rate": base, "detectable_rate": detectable, "alpha": config.alpha}, n=health.n)
     return reason

@@ -17,7 +17,8 @@ of a kind of business. Three kinds are screened out here, each with its reason:
 - **missingness**: "is missing" is never a criterion (it marks how records were kept, e.g. an
   era before a field existed). When missingness over-indexes among the good or the bad
   (Fisher exact, Benjamini-Hochberg over every field and direction), it is reported as a
-  data-quality finding instead.
+  data-quality finding instead, and the values of that field are then judged against the rows
+  where it is known (`known_rows`): otherwise every value would inherit the era's outcome.
 
 AUC here is the Mann-Whitney statistic computed from per-value counts: values are ordered (numbers
 by value, categories by their good share among good and bad rows, with values rarer than
@@ -145,6 +146,17 @@ def _auc_of(ordered: list) -> float | None:
         return None
     below = np.concatenate([[0.0], np.cumsum(bad)[:-1]])
     return float(np.sum(good * (below + bad / 2)) / (good.sum() * bad.sum()))
+
+
+def known_rows(con: duckdb.DuckDBPyConnection, relation: str, specs: list[FieldSpec],
+               fields: set[str]) -> dict[str, np.ndarray]:
+    """For each spec named in `fields`: a bool per row of `relation` (in its order), True where the field is known."""
+    chosen = [s for s in specs if s.name in fields]
+    if not chosen:
+        return {}
+    data = con.sql("SELECT " + ", ".join(f"NOT {_missing_sql(s)} AS k{i}" for i, s in enumerate(chosen))
+                   + f" FROM {relation}").fetchnumpy()
+    return {s.name: np.asarray(data[f"k{i}"], dtype=bool) for i, s in enumerate(chosen)}
 
 
 def _missing_sql(spec: FieldSpec) -> str:

@@ -389,40 +389,40 @@ _OTHER = "\x00other"  # the pool of rare values; no real value starts with NUL
 
 
 def group_categories(counts: dict[str, dict[str, int]], *, alpha: float = 0.05) -> list[frozenset[str]]:
-    """Groups of category values whose outcome mix cannot be told apart (CHAID-style merging).
+    """Groups of category values whose outcome mix cannot be told apart (CHAID's merge step).
 
     counts: value -> {outcome class -> rows}. Values are ordered by their mean outcome class
-    (classes sorted as strings; for two classes, the rate of the second), then the adjacent pair
-    whose chi-square test of homogeneity (2 x classes table) has the largest p-value is merged,
-    again and again, while that p-value exceeds `alpha` (Kass 1980, CHAID's merge step, with
-    the ordinal "monotonic" restriction since the outcome is ordered). Returns the groups,
-    lowest outcome first; every value is in exactly one group.
+    (classes sorted as strings; for two classes, the rate of the second). Then, as in CHAID
+    (Kass 1980): the adjacent pair whose chi-square test of homogeneity (2 x classes) has the
+    largest p-value is merged while that p-value exceeds `alpha`; and the grouping as a whole must
+    be significant after CHAID's Bonferroni multiplier for a nominal field, the number of ways to
+    split V values into g groups (the Stirling number S(V, g)): while p(g groups x classes) * S(V, g)
+    >= alpha, the most similar adjacent pair is merged again. Noise fields therefore end as one
+    group (no split), however their observed rates happen to fall. Returns the groups, lowest
+    outcome first; every value is in exactly one group.
     """
     from scipy.stats import chi2_contingency
 
     classes = sorted({k for c in counts.values() for k in c})
-    if len(classes) < 2:
+    if len(classes) < 2 or len(counts) < 2:
         return [frozenset(counts)] if counts else []
     matrix = {v: np.array([counts[v].get(k, 0) for k in classes], dtype=float) for v in counts}
 
     def mean_class(row: np.ndarray) -> float:
         return float(np.dot(row, np.arange(len(classes))) / max(row.sum(), 1))
 
-    order = sorted(counts, key=lambda v: (mean_class(matrix[v]), v))
-    groups = [([v], matrix[v].copy()) for v in order]
-
-    def p_value(a: np.ndarray, b: np.ndarray) -> float:
-        table = np.vstack([a, b])
+    def p_value(*rows: np.ndarray) -> float:
+        table = np.vstack(rows)
         table = table[:, table.sum(axis=0) > 0]
         if table.shape[1] < 2:
             return 1.0
         return float(chi2_contingency(table, correction=False).pvalue)
 
+    order = sorted(counts, key=lambda v: (mean_class(matrix[v]), v))
+    groups = [([v], matrix[v].copy()) for v in order]
     pairs = [p_value(groups[i][1], groups[i + 1][1]) for i in range(len(groups) - 1)]
-    while pairs:
-        i = int(np.argmax(pairs))
-        if pairs[i] <= alpha:
-            break
+
+    def merge(i: int) -> None:
         merged = (groups[i][0] + groups[i + 1][0], groups[i][1] + groups[i + 1][1])
         groups[i:i + 2] = [merged]
         del pairs[i]
@@ -430,7 +430,24 @@ def group_categories(counts: dict[str, dict[str, int]], *, alpha: float = 0.05) 
             pairs[i - 1] = p_value(groups[i - 1][1], merged[1])
         if i < len(groups) - 1:
             pairs[i] = p_value(merged[1], groups[i + 1][1])
+
+    while pairs and max(pairs) > alpha:
+        merge(int(np.argmax(pairs)))
+    n_values = len(order)
+    while pairs:
+        overall = p_value(*(row for _, row in groups))
+        if overall == 0.0 or math.log(overall) + _log_stirling2(n_values, len(groups)) < math.log(alpha):
+            break
+        merge(int(np.argmax(pairs)))
     return [frozenset(values) for values, _ in groups]
+
+
+def _log_stirling2(n: int, k: int) -> float:
+    """log S(n, k), the Stirling number of the second kind (ways to split n labelled values into k groups)."""
+    row = [1]  # S(0, 0)
+    for m in range(1, n + 1):
+        row = [0] + [j * (row[j] if j < len(row) else 0) + row[j - 1] for j in range(1, min(m, k) + 1)]
+    return math.log(row[k]) if k < len(row) and row[k] else 0.0
 
 
 def _list_columns(con, relation: str, spec: FieldSpec, position: int, include_missing: bool,
