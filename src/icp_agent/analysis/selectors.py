@@ -394,7 +394,9 @@ def group_categories(counts: dict[str, dict[str, int]], *, alpha: float = 0.05) 
     counts: value -> {outcome class -> rows}. Values are ordered by their mean outcome class
     (classes sorted as strings; for two classes, the rate of the second). Then, as in CHAID
     (Kass 1980): the adjacent pair whose chi-square test of homogeneity (2 x classes) has the
-    largest p-value is merged while that p-value exceeds `alpha`; and the grouping as a whole must
+    largest p-value is merged while that p-value exceeds alpha / (V - 1), Bonferroni over the V - 1
+    adjacent comparisons (CHAID merges at alpha itself, which splits noise values apart by chance
+    whenever a real split elsewhere makes the whole grouping significant); and the grouping as a whole must
     be significant after CHAID's Bonferroni multiplier for a nominal field, the number of ways to
     split V values into g groups (the Stirling number S(V, g)): while p(g groups x classes) * S(V, g)
     >= alpha, the most similar adjacent pair is merged again. Noise fields therefore end as one
@@ -431,9 +433,9 @@ def group_categories(counts: dict[str, dict[str, int]], *, alpha: float = 0.05) 
         if i < len(groups) - 1:
             pairs[i] = p_value(merged[1], groups[i + 1][1])
 
-    while pairs and max(pairs) > alpha:
-        merge(int(np.argmax(pairs)))
     n_values = len(order)
+    while pairs and max(pairs) > alpha / (n_values - 1):
+        merge(int(np.argmax(pairs)))
     while pairs:
         overall = p_value(*(row for _, row in groups))
         if overall == 0.0 or math.log(overall) + _log_stirling2(n_values, len(groups)) < math.log(alpha):
