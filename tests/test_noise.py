@@ -257,3 +257,32 @@ def test_quantile_cut_points_snap_to_round_numbers():
     lumpy = np.array([47_100.0, 47_312.0, 90_000.0])
     assert round_cut_points([47_312.0], lumpy, np.array([1000, 1000, 10])) == [47_300.0]
     assert round_cut_points([47_312.0], np.array([47_305.0, 47_312.0]), np.array([1000, 1000])) == [47_312.0]
+
+
+def test_scorecard_leaves_out_screened_fields_and_scores_data_quality_blanks_as_average():
+    from icp_agent.analysis.scorecard import fit_scorecard
+
+    rng = np.random.default_rng(21)
+    n = 4000
+    early = np.arange(n) < 0.4 * n
+    industry = np.where(early, None, rng.choice(["Retail", "Food", "Services"], n))
+    size = rng.choice(["small", "large"], n)
+    good = rng.random(n) < np.where(early, 0.2, 0.35) + np.where(size == "large", 0.2, 0.0)
+    leak = np.where(good, "none", "charged off")
+    con = duckdb.connect()
+    con.execute("CREATE TABLE f AS SELECT * FROM (SELECT unnest(range(?)) AS _row, unnest(?) AS industry, "
+                "unnest(?) AS size, unnest(?) AS leak, unnest(?) AS good)",
+                [n, industry.tolist(), size.tolist(), leak.tolist(), good.tolist()])
+    fields = {"industry": "category", "size": "category", "leak": "category"}
+    plain = fit_scorecard(con, "f", fields, time_column=None)
+    assert "leak" in {f["field"] for f in plain["features"]}
+    card = fit_scorecard(con, "f", fields, time_column=None, neutral_missing=["industry"],
+                         screened=[{"field": "leak", "reason": "leak alone separates good from bad"}])
+    assert "leak" not in {f["field"] for f in card["features"]}
+    assert {"field": "leak", "reason": "leak alone separates good from bad"} in card["excluded"]
+    missing_bin = next(b for f in card["features"] if f["field"] == "industry" for b in f["bins"] if b.get("missing"))
+    assert missing_bin["points"] == 0 and "data-quality" in missing_bin["neutral"]
+    honest = fit_scorecard(con, "f", {"industry": "category", "size": "category"}, time_column=None)
+    plain_missing = next(b for f in honest["features"] if f["field"] == "industry" for b in f["bins"]
+                         if b.get("missing"))
+    assert plain_missing["points"] < 0  # without the finding, the blank era would cost points

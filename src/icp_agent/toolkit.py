@@ -356,7 +356,8 @@ def _fit_scorecard(con, icp: IcpDocument, inputs, ledger) -> dict:
     columns = columns_of(con, frame)
     kinds = {f: SCORECARD_KINDS[t] for f, t in inputs.fit_fields.items() if t in SCORECARD_KINDS}
     time_column = next((c for c in ("customer_since", "close_date") if c in columns), None)
-    card = clean(fit_scorecard(con, frame, kinds, time_column=time_column, screened=icp.excluded_fields))
+    card = clean(fit_scorecard(con, frame, kinds, time_column=time_column, screened=icp.excluded_fields,
+                               neutral_missing=[d["field"] for d in icp.data_quality]))
     _readable_bin_labels(card, {f for f, t in inputs.fit_fields.items() if t == "money"})
     evaluation = card.get("evaluation") or {}
     if card.get("status") == "ok" and evaluation.get("status") == "ok":
