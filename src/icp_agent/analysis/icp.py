@@ -221,7 +221,7 @@ def detectable_support(n: int, base_rate: float, alpha: float = 0.05, power: flo
     z_alpha = _normal_quantile(1 - alpha / 2)
     z_power = _normal_quantile(power)
     for p1 in (min(lift * base_rate, (1 + base_rate) / 2), (1 + base_rate) / 2):
-        def enough(m: int) -> bool:
+        def enough(m: int, p1: float = p1) -> bool:
             return _sample_size(base_rate, p1, m / n, power_z=z_power, alpha_z=z_alpha) <= n
 
         low, high = 1, n // 2

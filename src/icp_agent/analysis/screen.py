@@ -98,10 +98,10 @@ def _excluded(con, relation: str, spec: FieldSpec, import_type: str | None, n_go
         return None
     auc = single_field_auc(con, relation, spec, min_count)
     if auc is not None and max(auc, 1 - auc) >= LEAKAGE_AUC:
-        side = "good" if auc >= 0.5 else "bad"
         return {"rule": "leakage", "auc": round(auc, 4),
-                "reason": f"{spec.name} alone separates good from bad almost perfectly (AUC {max(auc, 1 - auc):.3f} "
-                          f"toward {side}, threshold {LEAKAGE_AUC}): it is most likely derived from the outcome. "
+                "reason": f"{spec.name} alone separates good from bad almost perfectly (AUC {max(auc, 1 - auc):.3f}, "
+                          f"where 0.5 is no information; the limit is {LEAKAGE_AUC}): it is most likely derived from "
+                          f"the outcome. "
                           f"If a seller can know it before the sale, bring it back with: icp-agent roles "
                           f"{spec.name}=fit"}
     return None
@@ -115,14 +115,13 @@ def single_field_auc(con: duckdb.DuckDBPyConnection, relation: str, spec: FieldS
     """AUC of one field for good vs bad rows (module doc); None when there is nothing to order."""
     column = _value_column(spec)
     if spec.kind == "list":  # only whether the list is filled: elements are screened by the search itself
-        key = f"({column} IS NULL OR len({column}) = 0)::INT"
-        rows = con.sql(f"SELECT {key} AS v, count_if(good), count_if(bad) FROM {relation} WHERE good OR bad "
-                       "GROUP BY v").fetchall()
-        return _auc_of(sorted(rows, key=lambda r: _share(r)))
-    if spec.kind in ("number", "band"):
+        rows = con.sql(f"SELECT ({column} IS NULL OR len({column}) = 0) AS v, count_if(good), count_if(bad) "
+                       f"FROM {relation} WHERE good OR bad GROUP BY v").fetchall()
+        return _auc_of([(_share(g, b), g, b) for _, g, b in rows])
+    if spec.kind in ("number", "band"):  # missing ranks below every value
         rows = con.sql(f"SELECT {column}::DOUBLE AS v, count_if(good), count_if(bad) FROM {relation} "
                        "WHERE good OR bad GROUP BY v").fetchall()
-        return _auc_of(sorted(rows, key=lambda r: (r[0] is not None, r[0] if r[0] is not None else 0.0)))
+        return _auc_of([(-np.inf if v is None else v, g, b) for v, g, b in rows])
     rows = con.sql(f"SELECT {column}::VARCHAR AS v, count_if(good), count_if(bad) FROM {relation} "
                    "WHERE good OR bad GROUP BY v").fetchall()
     pooled: dict[object, list[int]] = {}
@@ -131,17 +130,23 @@ def single_field_auc(con: duckdb.DuckDBPyConnection, relation: str, spec: FieldS
         pooled.setdefault(key, [0, 0])
         pooled[key][0] += good
         pooled[key][1] += bad
-    return _auc_of(sorted(((k, g, b) for k, (g, b) in pooled.items()), key=_share))
+    return _auc_of([(_share(g, b), g, b) for g, b in pooled.values()])
 
 
-def _share(row) -> float:
-    _, good, bad = row
+def _share(good: int, bad: int) -> float:
     return good / (good + bad) if good + bad else 0.0
 
 
-def _auc_of(ordered: list) -> float | None:
-    good = np.array([r[1] for r in ordered], dtype=float)
-    bad = np.array([r[2] for r in ordered], dtype=float)
+def _auc_of(scored: list[tuple[float, int, int]]) -> float | None:
+    """Mann-Whitney AUC from (score, good rows, bad rows); equal scores are one tied group."""
+    merged: dict[float, list[int]] = {}
+    for score, good, bad in scored:
+        merged.setdefault(float(score), [0, 0])
+        merged[float(score)][0] += good
+        merged[float(score)][1] += bad
+    ordered = sorted(merged.items())
+    good = np.array([g for _, (g, _) in ordered], dtype=float)
+    bad = np.array([b for _, (_, b) in ordered], dtype=float)
     if len(ordered) < 2 or not good.sum() or not bad.sum():
         return None
     below = np.concatenate([[0.0], np.cumsum(bad)[:-1]])
