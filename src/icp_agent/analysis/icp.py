@@ -19,8 +19,9 @@ How tiers are built (documented in the ICP document too):
   combinations tested), and near-duplicates (the same criteria but for overlapping bands
   covering nearly the same rows) are collapsed to the best one;
 - ICP segments are picked greedily by the lower bound of their 95% interval (a lift that is
-  both large and well-measured), each overlapping little with those already chosen: several
-  distinct strong segments make a multi-ICP (ICP 1, ICP 2, ...);
+  both large and well-measured), each overlapping little with those already chosen, and searched
+  again on the rows no chosen segment covers (sequential covering): several distinct strong
+  segments (each after the first with a lift lower bound >= `detectable_lift`) make a multi-ICP;
 - per segment, Tier 1 is the whole conjunction, Tier 2 its best significant part one
   criterion shorter, Tier 3 its best single criterion with lift above 1;
 - disqualifiers are patterns that over-index among the worst, chosen the same way.
@@ -383,10 +384,21 @@ def _segments(selset: SelectorSet, good: np.ndarray, config: AnalysisConfig, min
     or one different criterion), so a second, weaker but distinct segment may never be listed. After
     each pick the search is run again on the rows no chosen segment covers, until `max_segments` are
     chosen or a round adds none; the BH family grows with every round's tests.
+
+    ICP 1 is the best significant segment, however modest; a further ICP must also be strong: the
+    lower bound of its lift at least `detectable_lift` (the effect the minimum support is sized
+    for), so "not the worst sizes" does not become an ICP of its own next to a real segment.
     """
+    base = good.mean()
+
+    def choose(candidates: list[Candidate]) -> list[Candidate]:
+        significant = [c for c in candidates if c.q < config.alpha]
+        first = significant[:1]
+        strong = [c for c in significant[1:] if wilson_interval(c.k, c.n)[0] / base >= config.detectable_lift]
+        return _pick(first + strong, selset, config.max_segments, config.max_segment_overlap)
+
     candidates, tested = _candidates(selset, good, "good", config, min_support, health, ledger, known=known)
-    segments = _pick([c for c in candidates if c.q < config.alpha], selset, config.max_segments,
-                     config.max_segment_overlap)
+    segments = choose(candidates)
     while segments and len(segments) < config.max_segments:
         covered = _tier_members(selset, segments)
         more, more_tested = _candidates(selset, good, "good", config, min_support, health, ledger,
@@ -396,11 +408,9 @@ def _segments(selset: SelectorSet, good: np.ndarray, config: AnalysisConfig, min
         more = [c for c in more if c.pattern.selectors not in known]
         if not more:
             break
-        base = good.mean()
         candidates = sorted(candidates + more,
                             key=lambda c: (-wilson_interval(c.k, c.n)[0] / base, -c.n, c.pattern.label))
-        chosen = _pick([c for c in candidates if c.q < config.alpha], selset, config.max_segments,
-                       config.max_segment_overlap)
+        chosen = choose(candidates)
         if len(chosen) <= len(segments):
             break
         segments = chosen
