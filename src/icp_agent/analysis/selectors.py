@@ -358,7 +358,8 @@ def _category_group_columns(con, relation: str, spec: FieldSpec, position: int, 
     Values rarer than `min_count` are pooled as one "other" value before grouping (so a field
     with hundreds of small values neither makes criteria of its own nor biases a group); a group
     holding that pool is not a criterion a seller could check, and a group holding every
-    value says nothing, so neither becomes a selector.
+    value says nothing, so neither becomes a selector; nor does a group of more than
+    `MAX_GROUP_VALUES` values (a list too long to check; its values keep their own selectors).
     """
     column = quote_identifier(spec.name)
     rows = con.sql(f"SELECT CAST({column} AS VARCHAR) AS v, ({outcome})::VARCHAR AS o, count(*) FROM {relation} "
@@ -374,7 +375,7 @@ def _category_group_columns(con, relation: str, spec: FieldSpec, position: int, 
             pooled.setdefault(key, {}).setdefault(klass, 0)
             pooled[key][klass] += count
     groups = [g for g in group_categories(pooled, alpha=merge_alpha)
-              if len(g) > 1 and _OTHER not in g and len(g) < len(pooled)]
+              if 1 < len(g) <= MAX_GROUP_VALUES and _OTHER not in g and len(g) < len(pooled)]
     if not groups:
         return []
     selectors = [Selector(spec.name, "category", "in", values=tuple(sorted(g))) for g in groups]
@@ -385,6 +386,7 @@ def _category_group_columns(con, relation: str, spec: FieldSpec, position: int, 
     return [_Column(selectors, bitmask=False, expression=f"coalesce({dictionary}.__icp_code, 0)", join=join)]
 
 
+MAX_GROUP_VALUES = 12
 _OTHER = "\x00other"  # the pool of rare values; no real value starts with NUL
 
 
