@@ -154,3 +154,11 @@ def test_maven_null_control_has_no_significant_icp(tmp_path):
     assert icp.health.definition == "won"
     assert icp.no_icp_reason.startswith("No significant ICP in this data")
     assert "would help" in icp.statement
+
+
+def test_demo_near_duplicate_bands_are_collapsed(demo):
+    _, icp = demo
+    good = {p.label for p in icp.patterns if p.direction == "good"}
+    assert "employees 50-250 AND industry = Computer Software AND technologies contains Salesforce" in good
+    assert "employees 51-200 AND industry = Computer Software AND technologies contains Salesforce" not in good
+    assert not icp.excluded_fields and all(c.op != "is_missing" for p in icp.patterns for c in p.criteria)

@@ -383,3 +383,29 @@ def test_search_on_100k_rows_by_20_fields_completes():
     assert {s.label for s in result.patterns[0].selectors} == {"f0 = 1", "f1 = 1", "f2 = 1"}
     assert math.isclose(result.patterns[0].quality,
                         (result.patterns[0].n / selset.n) * (result.patterns[0].k / result.patterns[0].n - target.mean()))
+
+
+def test_category_groups_are_searchable_in_selectors():
+    """With an outcome, indistinguishable values form one `in` selector whose mask, SQL and icp.json agree."""
+    rng = np.random.default_rng(4)
+    n = 3000
+    industry = rng.choice(["Software", "Internet", "Retail", "Media", "Insurance"], n)
+    good = rng.random(n) < np.where(np.isin(industry, ["Software", "Internet"]), 0.6, 0.2)
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT * FROM (SELECT unnest(range(?)) AS i, unnest(?) AS industry, "
+                "unnest(?) AS good)", [n, industry.tolist(), good.tolist()])
+    relation = "(SELECT * FROM t ORDER BY i)"
+    plain = build_selectors(con, relation, [FieldSpec("industry", "category")])
+    assert all(s.op == "eq" for s in plain.selectors)  # no outcome: exactly pysubgroup's selectors
+    selset = build_selectors(con, relation, [FieldSpec("industry", "category")], outcome="good::INT")
+    groups = [s for s in selset.selectors if s.op == "in"]
+    assert ("Internet", "Software") in [s.values for s in groups]
+    assert all(set(s.values) <= {"Internet", "Software"} or not set(s.values) & {"Internet", "Software"}
+               for s in groups)  # never a strong value grouped with a weak one
+    pair = next(s for s in groups if s.values == ("Internet", "Software"))
+    assert pair.label == "industry in {Internet, Software}"
+    assert pair.criterion() == {"field": "industry", "op": "in", "values": ["Internet", "Software"]}
+    by_sql = np.array([r[0] for r in con.execute(f"SELECT {pair.sql()} FROM {relation}").fetchall()])
+    assert (selset.mask(pair) == by_sql).all() and (selset.mask(pair) == np.isin(industry, ["Software", "Internet"])).all()
+    best = search(selset, good, depth=1, top_k=1).patterns[0]
+    assert best.selectors == (pair,) and best.n == int(np.isin(industry, ["Software", "Internet"]).sum())

@@ -205,4 +205,10 @@ class IcpDocument(BaseModel):
     scorecard: dict[str, Any] | None = None
     validation: dict[str, Any] | None = None
     warnings: list[str] = Field(default_factory=list)
+    excluded_fields: list[dict[str, Any]] = Field(
+        default_factory=list, description="fit fields kept out of every criterion and the scorecard: field, rule "
+                                          "(leakage | identifier), reason, figures, evidence")
+    data_quality: list[dict[str, Any]] = Field(
+        default_factory=list, description="missingness that over-indexes among the good or the bad: field, "
+                                          "direction, n, k, rate, base_rate, p_value, q_value, statement, evidence")
     evidence: list[dict[str, Any]] = Field(default_factory=list)

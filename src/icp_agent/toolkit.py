@@ -221,7 +221,8 @@ class AnalysisOptions(BaseModel):
     depth: int = Field(3, ge=1, le=4, description="most criteria combined in one pattern")
     alpha: float = Field(0.05, gt=0, lt=1, description="false discovery rate for Benjamini-Hochberg")
     min_support: int | None = Field(None, ge=1, description="fewest entities a pattern must cover "
-                                                            "(default 2% of them, at least 10)")
+                                                            "(default: the smallest segment in which a 1.5x rate would be "
+                                                            "significant, at least 10)")
     as_of: str | None = Field(None, description="ISO date the data describes (default: its latest date)")
     revenue_target: float | None = Field(None, gt=0, description="annual new-revenue target, to check Tier 1 "
                                                                  "is big enough (Tier-1 accounts x ACV >= 3x it)")
@@ -276,7 +277,8 @@ def _analysis_inputs(ws: Workspace, con, options: "AnalysisOptions"):
     fit = {f: types[f] for f, role in roles.items() if role == "fit" and f in types and types[f] not in ("text", "date")
            and f != options.good_column}
     return AnalysisInputs(customers=customers, deals=deals, fit_fields=fit, headers=headers, imports=imports,
-                          fingerprint=fingerprint(imports), notes=notes)
+                          fingerprint=fingerprint(imports), notes=notes,
+                          confirmed={f for f, role in ws.role_overrides(con).items() if role == "fit"})
 
 
 def build_icp(ws: Workspace, options: AnalysisOptions | None = None, progress: Progress | None = None) -> IcpDocument:
@@ -388,7 +390,8 @@ def _fit_scorecard(con, icp: IcpDocument, inputs, ledger) -> dict:
     columns = columns_of(con, frame)
     kinds = {f: SCORECARD_KINDS[t] for f, t in inputs.fit_fields.items() if t in SCORECARD_KINDS}
     time_column = next((c for c in ("customer_since", "close_date") if c in columns), None)
-    card = clean(fit_scorecard(con, frame, kinds, time_column=time_column))
+    card = clean(fit_scorecard(con, frame, kinds, time_column=time_column, screened=icp.excluded_fields,
+                               neutral_missing=[d["field"] for d in icp.data_quality]))
     _readable_bin_labels(card, {f for f, t in inputs.fit_fields.items() if t == "money"})
     evaluation = card.get("evaluation") or {}
     if card.get("status") == "ok" and evaluation.get("status") == "ok":

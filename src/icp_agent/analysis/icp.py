@@ -5,12 +5,23 @@ IcpDocument plus its evidence ledger. Everything here is deterministic: the same
 gives the same tiers, figures and evidence ids.
 
 How tiers are built (documented in the ICP document too):
+- fit fields are screened first (screen.py): outcome-derived fields (single-field AUC >= 0.95),
+  identifier-like fields and free text are excluded and named with the reason; "is missing" is
+  never a criterion, and missingness that over-indexes is a data-quality finding;
+- the minimum support is what the data can detect: the smallest segment in which a rate 1.5x the
+  base rate would be significant at `alpha` with 80% power (`detectable_support`), at least 10;
+- category values rarer than the minimum support are pooled, and values whose outcome mix cannot
+  be told apart are grouped into one `in` criterion (selectors.group_categories);
 - candidates are patterns (conjunctions of up to `depth` fit criteria) that over-index
   among the good entities, survive Benjamini-Hochberg at `alpha` over every pattern tested,
-  beat each of their parts, and reach the minimum support;
+  and reach the minimum support; a combination must also beat each of its parts significantly
+  (one-sided Fisher on the part's rows in vs out of the combination, Holm-adjusted over the
+  combinations tested), and near-duplicates (the same criteria but for overlapping bands
+  covering nearly the same rows) are collapsed to the best one;
 - ICP segments are picked greedily by the lower bound of their 95% interval (a lift that is
-  both large and well-measured), each overlapping little with those already chosen: several
-  distinct strong segments make a multi-ICP (ICP 1, ICP 2, ...);
+  both large and well-measured), each overlapping little with those already chosen, and searched
+  again on the rows no chosen segment covers (sequential covering): several distinct strong
+  segments (each after the first with a lift lower bound >= `detectable_lift`) make a multi-ICP;
 - per segment, Tier 1 is the whole conjunction, Tier 2 its best significant part one
   criterion shorter, Tier 3 its best single criterion with lift above 1;
 - disqualifiers are patterns that over-index among the worst, chosen the same way.
@@ -33,7 +44,8 @@ from ..models import Criterion, DatasetInfo, Disqualifier, HealthSummary, IcpDoc
 from ..sql import columns_of
 from ..sql import quote_identifier as _q
 from .health import COMPONENT_TEXT, HealthConfig, HealthResult, build_frame
-from .search import Pattern, evaluate, search
+from .screen import Screen, known_rows, screen_fields
+from .search import Pattern, evaluate, part_test_pvalue, search
 from .selectors import FieldSpec, Selector, SelectorSet, build_selectors
 from .stats import benjamini_hochberg, fisher_exact_many, wilson_interval
 from .survival import kaplan_meier
@@ -51,7 +63,9 @@ class AnalysisConfig:
     health: HealthConfig = field(default_factory=HealthConfig)
     depth: int = 3
     alpha: float = 0.05
-    min_support: int | None = None  # default: max(10, 2% of entities)
+    min_support: int | None = None  # default: detectable_support (what the data can detect), at least 10
+    detectable_lift: float = 1.5  # the effect the default minimum support is sized to detect
+    power: float = 0.8
     max_segments: int = 3
     max_disqualifiers: int = 5
     max_segment_overlap: float = 0.2
@@ -86,7 +100,7 @@ def field_specs(fit_fields: dict[str, str]) -> list[FieldSpec]:
             specs.append(FieldSpec(name, "band", bands=EMPLOYEE_BANDS))
         elif kind in NUMERIC_TYPES:
             bands = REVENUE_BANDS if name == "annual_revenue" else None
-            specs.append(FieldSpec(name, "number", bands=bands))
+            specs.append(FieldSpec(name, "number", bands=bands, round_cuts=True))
         elif kind in ("category", "list", "bool"):
             specs.append(FieldSpec(name, kind))
     return specs
@@ -108,6 +122,8 @@ def display_label(selector: Selector, types: dict[str, str]) -> str:
     money = types.get(selector.field) == "money"
     if selector.op == "eq":
         return f"{name} = {selector.value}"
+    if selector.op == "in":
+        return f"{name} in {{{', '.join(selector.values or ())}}}"
     if selector.op == "contains":
         return f"{name} contains {selector.value}"
     if selector.op == "is_missing":
@@ -135,6 +151,7 @@ class AnalysisInputs:
     imports: list[dict]
     fingerprint: str
     notes: list[str] = field(default_factory=list)  # what rolling up subscriptions/tickets/events did
+    confirmed: set[str] = field(default_factory=set)  # fields the user set to "fit" explicitly: never screened out
 
 
 def analyse(con: duckdb.DuckDBPyConnection, inputs: AnalysisInputs, config: AnalysisConfig, version_id: str,
@@ -148,19 +165,27 @@ def analyse(con: duckdb.DuckDBPyConnection, inputs: AnalysisInputs, config: Anal
     present = columns_of(con, frame)
     specs = [s for s in field_specs(inputs.fit_fields) if s.name in present and _has_values(con, frame, s)]
     relation = f"(SELECT * FROM {frame} WHERE cohort IS NOT NULL ORDER BY _row)"  # entities with a verdict
-    say(f"building selectors over {len(specs)} fit fields")
-    min_support = config.min_support or max(10, math.ceil(0.02 * health.n))
-    selset = build_selectors(con, relation, specs, min_count=min_support)
+    n_rows, n_good, n_bad = con.execute(f"SELECT count(*), count_if(good), count_if(bad) FROM {relation}").fetchall()[0]
+    min_support = config.min_support or max(10, min(
+        detectable_support(n_rows, n_good / max(n_rows, 1), config.alpha, config.power, config.detectable_lift),
+        detectable_support(n_rows, n_bad / max(n_rows, 1), config.alpha, config.power, config.detectable_lift)))
+    say(f"screening {len(specs)} fit fields")
+    screen = screen_fields(con, relation, specs, types=inputs.fit_fields, confirmed=inputs.confirmed,
+                           min_count=min_support, alpha=config.alpha)
+    excluded_fields, data_quality = _screen_findings(screen, health, ledger)
+    say(f"building selectors over {len(screen.kept)} fit fields")
+    # is-missing traits are never criteria; the outcome class (good 2, middle 1, bad 0) groups categories
+    selset = build_selectors(con, relation, screen.kept, min_count=min_support, include_missing=False,
+                             outcome="CASE WHEN good THEN 2 WHEN bad THEN 0 ELSE 1 END")
     selset.selectors[:] = [dataclasses.replace(sel, label=display_label(sel, inputs.fit_fields))
                            for sel in selset.selectors]
     good, bad = (np.array([r[0] for r in con.execute(f"SELECT {c} FROM {relation}").fetchall()], dtype=bool)
                  for c in ("good", "bad"))
     say("searching for over-indexing traits")
-    good_candidates = _candidates(selset, good, "good", config, min_support, health, ledger)
-    bad_candidates = _candidates(selset, bad, "bad", config, min_support, health, ledger)
-    significant_good = [c for c in good_candidates if c.q < config.alpha]
-    segments = _pick(significant_good, selset, config.max_segments, config.max_segment_overlap)
-    tiers = _tiers(con, frame, segments, selset, good, config, health, inputs, ledger)
+    known = known_rows(con, relation, screen.kept, {d["field"] for d in data_quality})
+    segments, good_candidates = _segments(selset, good, config, min_support, health, ledger, known)
+    bad_candidates, _ = _candidates(selset, bad, "bad", config, min_support, health, ledger, known=known)
+    tiers = _tiers(con, frame, segments, selset, good, config, health, inputs, ledger, min_support)
     tier_rows = _tier_members(selset, segments)
     significant_bad = [c for c in bad_candidates if c.q < config.alpha and _overlap_with(c, tier_rows, selset) < 0.3]
     disqualifiers = _disqualifiers(_pick(significant_bad, selset, config.max_disqualifiers, 0.5, max_depth=2),
@@ -169,15 +194,75 @@ def analyse(con: duckdb.DuckDBPyConnection, inputs: AnalysisInputs, config: Anal
     patterns = [_pattern_stat(c, inputs.headers, good if c.direction == "good" else bad)
                 for c in good_candidates[:15] + bad_candidates[:15]]
     status = "ok" if tiers else "no_significant_icp"
-    reason = None if tiers else _no_icp_reason(good_candidates, health, config, ledger)
+    reason = None if tiers else _no_icp_reason(good_candidates, health, config, ledger, excluded_fields)
     warnings = [f"{t.name}: {flag}" for t in tiers for flag in t.flags]
+    warnings += [f"excluded from criteria: {e['reason']}" for e in excluded_fields]
+    warnings += [f"data quality: {d['statement']}" for d in data_quality]
     icp = IcpDocument(
         id=version_id, created_at=datetime.now(timezone.utc), status=status,
         dataset=DatasetInfo(fingerprint=inputs.fingerprint, imports=inputs.imports), health=summary,
         statement=_statement(tiers, disqualifiers, reason), no_icp_reason=reason, tiers=tiers,
-        negative_icp=disqualifiers, patterns=patterns, retention=retention, warnings=warnings)
+        negative_icp=disqualifiers, patterns=patterns, retention=retention, warnings=warnings,
+        excluded_fields=excluded_fields, data_quality=data_quality)
     icp.evidence = [item.model_dump() for item in ledger.all()]
     return icp, ledger
+
+
+def detectable_support(n: int, base_rate: float, alpha: float = 0.05, power: float = 0.8, lift: float = 1.5) -> int:
+    """The smallest segment (rows) in which a rate `lift` x the base rate could be told from the rest.
+
+    Two-proportion z-test (two-sided `alpha`, `power`) of a segment with rate
+    p1 = min(lift * p0, (1 + p0) / 2) against the other n - m rows at p0 (`_sample_size`), searched
+    by bisection over m <= n / 2. The minimum support follows n and the base rate instead of a fixed
+    share: at n = 22,000 and p0 = 21% it is 130 rows, so a 335-row sector at 32.5% is tested. When
+    the data is too small to show that effect in any segment, the size that could show a strong one
+    (p1 halfway from p0 to 1) is used, and 1 when not even that is detectable (callers floor it).
+    """
+    if n <= 3 or not 0 < base_rate < 1:
+        return 1
+    z_alpha = _normal_quantile(1 - alpha / 2)
+    z_power = _normal_quantile(power)
+    for p1 in (min(lift * base_rate, (1 + base_rate) / 2), (1 + base_rate) / 2):
+        def enough(m: int, p1: float = p1) -> bool:
+            return _sample_size(base_rate, p1, m / n, power_z=z_power, alpha_z=z_alpha) <= n
+
+        low, high = 1, n // 2
+        if not enough(high):
+            continue
+        while low < high:  # the total needed falls as the segment grows towards half of n
+            middle = (low + high) // 2
+            if enough(middle):
+                high = middle
+            else:
+                low = middle + 1
+        return low
+    return 1
+
+
+def _normal_quantile(q: float) -> float:
+    from scipy.stats import norm
+
+    return float(norm.ppf(q))
+
+
+def _screen_findings(screen: Screen, health: HealthResult, ledger: Ledger) -> tuple[list[dict], list[dict]]:
+    """icp.json's excluded_fields and data_quality from the screen, each with an evidence id."""
+    excluded = []
+    for item in screen.excluded:
+        figures = {k: v for k, v in item.items() if k not in ("field", "reason", "rule")}
+        evidence = ledger.add("excluded_field", item["field"], f"Excluded from criteria: {item['reason']}.",
+                              {"rule": item["rule"], **figures})
+        excluded.append({**item, "evidence": evidence})
+    findings = []
+    for item in screen.missingness:
+        words = _group_words(item["direction"], health)
+        statement = (f"{item['field']} is missing for {item['n']:,} {health.entity}s, {100 * item['rate']:.1f}% of "
+                     f"them {words} vs {100 * item['base_rate']:.1f}% overall (q={item['q_value']:.2g}); missingness "
+                     f"marks how records were kept, so it is reported here, never used as a criterion")
+        evidence = ledger.add("data_quality", f"{item['field']}|{item['direction']}", statement + ".",
+                              {k: v for k, v in item.items() if k != "field"}, n=item["n"])
+        findings.append({**item, "statement": statement, "evidence": evidence})
+    return excluded, findings
 
 
 def _has_values(con, frame: str, spec: FieldSpec) -> bool:
@@ -237,9 +322,25 @@ def health_summary(con, health: HealthResult, config: AnalysisConfig, ledger: Le
 
 
 def _candidates(selset: SelectorSet, target: np.ndarray, direction: str, config: AnalysisConfig,
-                min_support: int, health: HealthResult, ledger: Ledger) -> list[Candidate]:
-    """Patterns over-indexing on `target` by WRAcc and by lift, with Fisher p and BH q over all tested."""
+                min_support: int, health: HealthResult, ledger: Ledger, *, outside: np.ndarray | None = None,
+                tested_before: int = 0, known: dict[str, np.ndarray] | None = None) -> tuple[list[Candidate], int]:
+    """Patterns over-indexing on `target` by WRAcc and by lift, with Fisher p and BH q over all tested.
+
+    With `outside` (a row mask), the search runs on those rows only (the rows no chosen segment
+    covers, to find the next distinct segment), while every figure is measured on all rows and
+    the BH family is every pattern tested so far (`tested_before` plus this search's).
+    `known`: for fields whose missingness over-indexes (a data-quality finding), the rows where the
+    field is known; a pattern on such a field must also be significant against those rows alone
+    (its p-value is the larger of the two), so its values do not inherit the outcome of the era or
+    source in which the field was left blank.
+    Returns the candidates, best first, and the number of patterns tested.
+    """
     subset, positives = selset, target
+    if outside is not None:
+        subset = dataclasses.replace(selset, n=int(outside.sum()), codes=np.ascontiguousarray(selset.codes[:, outside]))
+        positives = target[outside]
+        if positives.all() or not positives.any():
+            return [], 0
     found: dict[tuple, Pattern] = {}
     tested = 0
     for quality in ("wracc", "lift"):
@@ -248,31 +349,140 @@ def _candidates(selset: SelectorSet, target: np.ndarray, direction: str, config:
         tested += result.tested
         for p in result.patterns:
             found.setdefault(p.selectors, p)
-    patterns = _distinct_rows(subset, [p for p in found.values() if p.k * len(positives) > p.n * positives.sum()])
+    if outside is not None:  # measure on every row
+        sizes, hits = evaluate(selset, target, [p.selectors for p in found.values()])
+        found = {key: dataclasses.replace(p, n=int(n), k=int(k)) for (key, p), n, k in zip(found.items(), sizes, hits)}
+        subset, positives = selset, target
+    patterns = _distinct_rows(subset, [p for p in found.values()
+                                       if p.n >= min_support and p.k * len(positives) > p.n * positives.sum()])
     if not patterns:
-        return []
+        return [], tested
     n_sg = np.array([p.n for p in patterns])
     k_sg = np.array([p.k for p in patterns])
     pvalues = fisher_exact_many(k_sg, n_sg, int(positives.sum()), len(positives))
-    qvalues = benjamini_hochberg(pvalues, n_tests=max(tested, len(patterns)))
+    for i, p in enumerate(patterns):
+        masks = [known[s.field] for s in p.selectors if known and s.field in known]
+        if masks:
+            present = np.logical_and.reduce(masks)
+            within = fisher_exact_many(k_sg[i:i + 1], n_sg[i:i + 1], int(positives[present].sum()), int(present.sum()))
+            pvalues[i] = max(pvalues[i], within[0])
+    qvalues = benjamini_hochberg(pvalues, n_tests=max(tested + tested_before, len(patterns)))
     candidates = [Candidate(p, direction, float(pv), float(qv)) for p, pv, qv in zip(patterns, pvalues, qvalues)]
-    candidates = [c for c in candidates if _clearly_beats_parts(c.pattern, subset, positives)]
+    candidates = _clearly_beats_parts(candidates, subset, positives, config.alpha)
     base = positives.mean()
     candidates.sort(key=lambda c: (-wilson_interval(c.k, c.n)[0] / base, -c.n, c.pattern.label))
+    candidates = _collapse_near_duplicates(candidates, subset)
     for c in candidates:
         c.evidence = _pattern_evidence(c, base, health, ledger)
-    return candidates
+    return candidates, tested
 
 
-def _clearly_beats_parts(pattern: Pattern, selset: SelectorSet, target: np.ndarray) -> bool:
-    """A combination is reported only when it beats each of its parts: its 95% lower bound is above
-    every part's rate, so a criterion that adds nothing but noise never makes a segment longer."""
-    parts = [p for size in range(1, len(pattern.selectors)) for p in itertools.combinations(pattern.selectors, size)]
-    if not parts:
-        return True
-    sizes, hits = evaluate(selset, target, parts)
-    low = wilson_interval(pattern.k, pattern.n)[0]
-    return bool(np.all(hits < low * sizes))
+def _segments(selset: SelectorSet, good: np.ndarray, config: AnalysisConfig, min_support: int, health: HealthResult,
+              ledger: Ledger, known: dict[str, np.ndarray] | None = None) -> tuple[list[Candidate], list[Candidate]]:
+    """The ICP segments (sequential covering) and every good candidate found on the way, best first.
+
+    A top-k search fills up with variants of the strongest segment (the same segment with one more
+    or one different criterion), so a second, weaker but distinct segment may never be listed. After
+    each pick the search is run again on the rows no chosen segment covers, until `max_segments` are
+    chosen or a round adds none; the BH family grows with every round's tests.
+
+    ICP 1 is the best significant segment, however modest; a further ICP must also be strong: the
+    lower bound of its lift at least `detectable_lift` (the effect the minimum support is sized
+    for), so "not the worst sizes" does not become an ICP of its own next to a real segment.
+    """
+    base = good.mean()
+
+    def choose(candidates: list[Candidate]) -> list[Candidate]:
+        significant = [c for c in candidates if c.q < config.alpha]
+        first = significant[:1]
+        strong = [c for c in significant[1:] if wilson_interval(c.k, c.n)[0] / base >= config.detectable_lift]
+        return _pick(first + strong, selset, config.max_segments, config.max_segment_overlap)
+
+    candidates, tested = _candidates(selset, good, "good", config, min_support, health, ledger, known=known)
+    segments = choose(candidates)
+    while segments and len(segments) < config.max_segments:
+        covered = _tier_members(selset, segments)
+        more, more_tested = _candidates(selset, good, "good", config, min_support, health, ledger,
+                                        outside=~covered, tested_before=tested, known=known)
+        tested += more_tested
+        known = {c.pattern.selectors for c in candidates}
+        more = [c for c in more if c.pattern.selectors not in known]
+        if not more:
+            break
+        candidates = sorted(candidates + more,
+                            key=lambda c: (-wilson_interval(c.k, c.n)[0] / base, -c.n, c.pattern.label))
+        chosen = choose(candidates)
+        if len(chosen) <= len(segments):
+            break
+        segments = chosen
+    return segments, candidates
+
+
+def _clearly_beats_parts(candidates: list[Candidate], selset: SelectorSet, target: np.ndarray,
+                         alpha: float) -> list[Candidate]:
+    """The candidates, less every combination that does not beat each of its parts significantly.
+
+    search.part_test_pvalue tests a combination against each proper part (one-sided Fisher on the
+    part's rows in vs out of the combination, the largest p kept); Holm's step-down adjustment
+    over all combinations tested here controls the chance that any kept combination is a noise
+    criterion riding on a strong part (e.g. a city of a dozen next to a size band that is a
+    disqualifier on its own). Single criteria pass unchanged.
+    """
+    combos = [i for i, c in enumerate(candidates) if len(c.pattern.selectors) > 1]
+    if not combos:
+        return candidates
+    p = np.array([part_test_pvalue(candidates[i].pattern, target, selset) for i in combos])
+    adjusted = holm(p)
+    dropped = {i for i, a in zip(combos, adjusted) if a >= alpha}
+    return [c for i, c in enumerate(candidates) if i not in dropped]
+
+
+def holm(p: np.ndarray) -> np.ndarray:
+    """Holm's step-down adjusted p-values (family-wise error), in the input order."""
+    p = np.asarray(p, dtype=float)
+    order = np.argsort(p, kind="stable")
+    m = len(p)
+    stepped = np.maximum.accumulate((m - np.arange(m)) * p[order])
+    adjusted = np.empty(m)
+    adjusted[order] = np.minimum(stepped, 1.0)
+    return adjusted
+
+
+RANGE_OPS = ("between", "gte", "lte")
+
+
+def _collapse_near_duplicates(candidates: list[Candidate], selset: SelectorSet,
+                              min_jaccard: float = 0.8) -> list[Candidate]:
+    """Keep one of each family of near-duplicates, the first (best) in the given order.
+
+    Two patterns are near-duplicates when they have the same criteria except for overlapping
+    ranges on the same numeric fields ("employees 50-250" next to "employees 51-200", with the same
+    rest) and cover nearly the same rows (Jaccard >= `min_jaccard`): reporting both says one thing
+    twice and can make one segment look like two.
+    """
+    kept: list[tuple[Candidate, np.ndarray]] = []
+    for c in candidates:
+        rows = _rows(selset, c.pattern.selectors)
+        duplicate = False
+        for other, other_rows in kept:
+            if not _same_but_ranges(c.pattern.selectors, other.pattern.selectors):
+                continue
+            union = int((rows | other_rows).sum())
+            if union and (rows & other_rows).sum() / union >= min_jaccard:
+                duplicate = True
+                break
+        if not duplicate:
+            kept.append((c, rows))
+    return [c for c, _ in kept]
+
+
+def _same_but_ranges(a: tuple[Selector, ...], b: tuple[Selector, ...]) -> bool:
+    if len(a) != len(b) or a == b:
+        return False
+    by_field = {s.field: s for s in b}
+    if set(by_field) != {s.field for s in a}:
+        return False
+    return all(s == by_field[s.field] or (s.op in RANGE_OPS and by_field[s.field].op in RANGE_OPS) for s in a)
 
 
 def _distinct_rows(selset: SelectorSet, patterns: list[Pattern]) -> list[Pattern]:
@@ -348,7 +558,8 @@ def _pick(candidates: list[Candidate], selset: SelectorSet, limit: int, max_over
 
 
 def _tiers(con, frame: str, segments: list[Candidate], selset: SelectorSet, good: np.ndarray,
-           config: AnalysisConfig, health: HealthResult, inputs: AnalysisInputs, ledger: Ledger) -> list[Tier]:
+           config: AnalysisConfig, health: HealthResult, inputs: AnalysisInputs, ledger: Ledger,
+           min_support: int = 10) -> list[Tier]:
     """Tier 1 is each segment; Tiers 2 and 3 are its broader parts that still do at least as well as average.
 
     A part is judged on the entities it adds (those not already in a better tier), so a
@@ -366,7 +577,7 @@ def _tiers(con, frame: str, segments: list[Candidate], selset: SelectorSet, good
                  for p in itertools.combinations(chosen[0], size)]
         for _ in (2, 3):
             pick = _best_part([p for p in parts if len(p) <= len(chosen[-1]) and p not in chosen], selset, good,
-                              base, taken, config.min_support or 10)
+                              base, taken, min_support)
             if pick is None:
                 break
             chosen.append(pick)
@@ -597,8 +808,8 @@ def _retention(con, frame: str, tiers: list[Tier], ledger: Ledger) -> list[Reten
 
 
 def _no_icp_reason(candidates: list[Candidate], health: HealthResult, config: AnalysisConfig,
-                   ledger: Ledger) -> str:
-    """Why nothing survived, and what data would help, from the figures."""
+                   ledger: Ledger, excluded_fields: list[dict] | None = None) -> str:
+    """Why nothing survived, and what data would help, from the figures (and which fields were screened out)."""
     base = health.n_good / max(health.n, 1)
     detectable = _detectable_rate(base, 0.1, health.n)
     if candidates:
@@ -614,6 +825,9 @@ def _no_icp_reason(candidates: list[Candidate], health: HealthResult, config: An
     reason = (f"No significant ICP in this data: {lead}. With {health.n:,} {health.entity}s and a {100 * base:.1f}% "
               f"good rate, {size}: the differences seen are smaller, so they may be chance. More closed deals, a real "
               f"outcome (churn, expansion), or more fit fields (technologies, funding, growth) would help.")
+    if excluded_fields:
+        reason += (" Kept out of the criteria: " + ", ".join(f"{e['field']} ({e['rule']})" for e in excluded_fields)
+                   + "; see excluded_fields for why.")
     ledger.add("no_significant_icp", health.definition, reason,
                {"n": health.n, "base_rate": base, "detectable_rate": detectable, "alpha": config.alpha}, n=health.n)
     return reason

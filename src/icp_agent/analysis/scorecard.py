@@ -124,7 +124,8 @@ def fit_scorecard(con: duckdb.DuckDBPyConnection, frame: str, fields: dict[str, 
                   holdout_share: float = 0.25, min_good: int = 30, min_bad: int = 30, pdo: float = 20,
                   base_points: float = 600, base_odds: float | None = None, max_bins: int = 6,
                   min_bin_share: float = 0.05, min_iv: float = 0.02, max_list_elements: int = 8,
-                  l2: float = 1.0, smoothing: float = 0.5) -> dict:
+                  l2: float = 1.0, smoothing: float = 0.5, screened: list[dict] | None = None,
+                  neutral_missing: list[str] | None = None) -> dict:
     """The scorecard for icp.json ("scorecard"): bins, WoE, coefficients, points, bands, evaluation.
 
     `frame` has one row per entity, `_row`, boolean `good` and the fit fields in the layout of
@@ -133,6 +134,11 @@ def fit_scorecard(con: duckdb.DuckDBPyConnection, frame: str, fields: dict[str, 
     defaults to the data's odds of being good, so `base_points` is the average customer's points.
     Returns status "insufficient_data" (with the counts and minimums) instead of an untrustworthy
     model, and "no_signal" when no field separates good from not-good customers.
+    `screened`: fields the ICP's screen kept out of every criterion (icp.json's excluded_fields:
+    outcome-derived or identifier-like); they are left out here too, listed in "excluded" with
+    their reason, so the lead score never rests on an outcome in disguise. `neutral_missing`: fields
+    whose missingness is a data-quality finding (icp.json's data_quality); their missing bin scores
+    as average, since a blank marks how records were kept, not what a company is.
     """
     if not 0 <= holdout_share < 1:
         raise UserError(f"holdout_share must be in [0, 1), got {holdout_share}")
@@ -145,10 +151,14 @@ def fit_scorecard(con: duckdb.DuckDBPyConnection, frame: str, fields: dict[str, 
     for name in ("_row", "good", time_column, group_column):
         if name is not None and name not in columns:
             raise UserError(f"the frame {frame} has no column {name!r}")
-    usable = {name: kind for name, kind in fields.items() if _is_present(name, kind, columns)}
-    excluded = [{"field": name, "reason": "not in the data"} for name in fields if name not in usable]
+    screened_out = {item["field"]: item["reason"] for item in screened or []}
+    usable = {name: kind for name, kind in fields.items()
+              if _is_present(name, kind, columns) and name not in screened_out}
+    excluded = [{"field": name, "reason": screened_out.get(name, "not in the data")}
+                for name in fields if name not in usable]
     settings = {"max_bins": max_bins, "min_bin_share": min_bin_share, "min_iv": min_iv,
-                "max_list_elements": max_list_elements, "l2": l2, "smoothing": smoothing}
+                "max_list_elements": max_list_elements, "l2": l2, "smoothing": smoothing,
+                "neutral_missing": sorted(set(neutral_missing or []))}
     table = f"__icp_scorecard_{uuid.uuid4().hex[:12]}"
     if where is None:
         where = "cohort IS NOT NULL" if "cohort" in columns else "TRUE"
@@ -604,6 +614,9 @@ def _attach_woe(con, relation: str, features: list[dict], n: int, n_good: int, m
             b.update(n=rows, n_good=good, woe=round(woe, 6))
             if b.get("missing") and rows < min_n:
                 b.update(woe=0.0, neutral=f"fewer than {min_n} rows with {feature['field']} missing: scored as average")
+            elif b.get("missing") and feature["field"] in settings.get("neutral_missing", ()):
+                b.update(woe=0.0, neutral=f"{feature['field']} missing is a data-quality finding, not a trait: "
+                                          "scored as average")
             iv += ((good / n_good) - (rows - good) / (n - n_good)) * b["woe"]
         feature["iv"] = round(iv, 4)
         informative = sum(1 for b in feature["bins"] if b["n"] > 0 and not b.get("neutral")) > 1

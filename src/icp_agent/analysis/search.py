@@ -144,6 +144,28 @@ def beats_parts(pattern: Pattern, target: np.ndarray, selset: SelectorSet) -> bo
     return bool(np.all(hits < rate * sizes))
 
 
+def part_test_pvalue(pattern: Pattern, target: np.ndarray, selset: SelectorSet) -> float:
+    """One-sided p-value that a combination beats its best part: the largest over its proper parts.
+
+    For each proper, non-empty part P (e.g. "A" and "B" of "A AND B"), the rows of P are split into
+    those inside the combination and the rest of P, and a one-sided Fisher exact test
+    (hypergeometric upper tail) asks whether the combination's rate is higher than that rest's.
+    The combination adds something only if it does so against every part, so the p-value is the
+    maximum. 0.0 for a single selector (nothing to beat). Adjust these p-values for the number
+    of combinations tested (Holm) before using them.
+    """
+    from scipy.stats import hypergeom
+
+    parts = [subset for size in range(1, len(pattern.selectors))
+             for subset in itertools.combinations(pattern.selectors, size)]
+    if not parts:
+        return 0.0
+    sizes, hits = evaluate(selset, target, parts)
+    # rows of the part: sizes; positives of the part: hits; drawn: the combination's n, of which k positive
+    p = hypergeom.sf(pattern.k - 1, sizes, hits, pattern.n)
+    return float(np.max(p))
+
+
 def _as_target(selset: SelectorSet, target: np.ndarray) -> np.ndarray:
     positives = np.asarray(target)
     if positives.shape != (selset.n,):

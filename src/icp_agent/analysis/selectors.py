@@ -35,7 +35,7 @@ from icp_agent.errors import UserError
 from icp_agent.sql import quote_identifier, sql_literal
 
 Kind = Literal["category", "number", "band", "list", "bool"]
-Op = Literal["eq", "between", "gte", "lte", "contains", "is_missing"]
+Op = Literal["eq", "in", "between", "gte", "lte", "contains", "is_missing"]
 Band = tuple[float | None, float | None]
 
 _BITS_PER_COLUMN = 8
@@ -58,6 +58,7 @@ class FieldSpec:
     kind: Kind
     bands: tuple[Band, ...] | None = None
     n_bins: int = 5
+    round_cuts: bool = False  # snap equal-frequency cut points to round numbers (see round_cut_points)
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class Selector:
     max: float | None = None
     max_exclusive: bool = False
     label: str = dataclasses.field(default="", compare=False)
+    values: tuple[str, ...] | None = None  # op "in": a group of category values (sorted)
 
     def __post_init__(self) -> None:
         if not self.label:
@@ -88,6 +90,8 @@ class Selector:
         match self.op:
             case "eq":
                 return f"{self.field} = {_show(self.value)}"
+            case "in":
+                return f"{self.field} in {{{', '.join(self.values or ())}}}"
             case "contains":
                 return f"{self.field} contains {self.value}"
             case "is_missing":
@@ -106,6 +110,8 @@ class Selector:
         out: dict = {"field": self.field, "op": self.op}
         if self.op in ("eq", "contains"):
             out["value"] = _json_number(self.value)
+        if self.op == "in":
+            out["values"] = list(self.values or ())
         if self.op in ("between", "gte"):
             out["min"] = _json_number(self.min)
         if self.op in ("between", "lte"):
@@ -123,6 +129,8 @@ class Selector:
         match self.op:
             case "eq":
                 return f"{column} = {sql_literal(self.value)}"
+            case "in":
+                return f"{column} IN ({', '.join(sql_literal(v) for v in self.values or ())})"
             case "contains":
                 return f"list_contains({column}, {sql_literal(self.value)})"
             case "is_missing" if self.kind == "band":
@@ -221,6 +229,8 @@ def build_selectors(
     *,
     include_missing: bool = True,
     min_count: int = 1,
+    outcome: str | None = None,
+    merge_alpha: float = 0.05,
 ) -> SelectorSet:
     """Selectors for every field in `specs`, each covering at least `min_count` rows.
 
@@ -229,21 +239,31 @@ def build_selectors(
     element, bool fields one per value, number fields pysubgroup's equal-frequency bins (or
     their business bands), band fields their bands; with `include_missing`, fields that have
     missing rows also get an `is_missing` selector.
+
+    With `outcome` (a column or SQL expression of the relation giving each row's outcome class,
+    e.g. the health cohort), category fields also get one `in` selector per group of values
+    whose outcome mix cannot be told apart (`group_categories`, CHAID-style merging at
+    `merge_alpha`): a segment defined on two industries is then one criterion, and a noise field
+    whose values all merge into one group gives no group selector at all. Without `outcome`
+    the selectors are exactly pysubgroup's (the reference tests rely on that).
     """
     if len({spec.name for spec in specs}) != len(specs):
         raise UserError("each field may appear only once in the selector specs")
     columns: list[_Column] = []
     for position, spec in enumerate(specs):
-        columns.extend(_columns_for(con, relation, spec, position, include_missing, min_count))
+        columns.extend(_columns_for(con, relation, spec, position, include_missing, min_count, outcome, merge_alpha))
     return _encode(con, relation, columns, [spec.name for spec in specs])
 
 
 def _columns_for(con, relation: str, spec: FieldSpec, position: int, include_missing: bool,
-                 min_count: int) -> list[_Column]:
+                 min_count: int, outcome: str | None = None, merge_alpha: float = 0.05) -> list[_Column]:
     column = quote_identifier(spec.name)
     match spec.kind:
         case "category":
-            return _category_columns(con, relation, spec, position, include_missing, min_count)
+            columns = _category_columns(con, relation, spec, position, include_missing, min_count)
+            if outcome is not None:
+                columns += _category_group_columns(con, relation, spec, position, outcome, min_count, merge_alpha)
+            return columns
         case "list":
             return _list_columns(con, relation, spec, position, include_missing, min_count)
         case "bool":
@@ -331,6 +351,109 @@ def _category_columns(con, relation: str, spec: FieldSpec, position: int, includ
     return [_Column(selectors, bitmask=False, expression=f"coalesce({dictionary}.__icp_code, {expression})", join=join)]
 
 
+def _category_group_columns(con, relation: str, spec: FieldSpec, position: int, outcome: str, min_count: int,
+                            merge_alpha: float) -> list[_Column]:
+    """One exclusive column of `in` selectors: the groups of 2+ values `group_categories` finds.
+
+    Values rarer than `min_count` are pooled as one "other" value before grouping (so a field
+    with hundreds of small values neither makes criteria of its own nor biases a group); a group
+    holding that pool is not a criterion a seller could check, and a group holding every
+    value says nothing, so neither becomes a selector; nor does a group of more than
+    `MAX_GROUP_VALUES` values (a list too long to check; its values keep their own selectors).
+    """
+    column = quote_identifier(spec.name)
+    rows = con.sql(f"SELECT CAST({column} AS VARCHAR) AS v, ({outcome})::VARCHAR AS o, count(*) FROM {relation} "
+                   f"WHERE {column} IS NOT NULL AND ({outcome}) IS NOT NULL GROUP BY ALL ORDER BY ALL").fetchall()
+    table: dict[str, dict[str, int]] = {}
+    for value, klass, count in rows:
+        table.setdefault(value, {})[klass] = count
+    totals = {v: sum(c.values()) for v, c in table.items()}
+    pooled: dict[str, dict[str, int]] = {}
+    for value, counts in table.items():
+        key = value if totals[value] >= min_count else _OTHER
+        for klass, count in counts.items():
+            pooled.setdefault(key, {}).setdefault(klass, 0)
+            pooled[key][klass] += count
+    groups = [g for g in group_categories(pooled, alpha=merge_alpha)
+              if 1 < len(g) <= MAX_GROUP_VALUES and _OTHER not in g and len(g) < len(pooled)]
+    if not groups:
+        return []
+    selectors = [Selector(spec.name, "category", "in", values=tuple(sorted(g))) for g in groups]
+    dictionary = f"__icp_group_{position}"
+    entries = ", ".join(f"({sql_literal(v)}, {i + 1})" for i, s in enumerate(selectors) for v in s.values)
+    join = (f"LEFT JOIN (VALUES {entries}) AS {dictionary}(__icp_val, __icp_code) "
+            f"ON CAST(base.{column} AS VARCHAR) = {dictionary}.__icp_val")
+    return [_Column(selectors, bitmask=False, expression=f"coalesce({dictionary}.__icp_code, 0)", join=join)]
+
+
+MAX_GROUP_VALUES = 12
+_OTHER = "\x00other"  # the pool of rare values; no real value starts with NUL
+
+
+def group_categories(counts: dict[str, dict[str, int]], *, alpha: float = 0.05) -> list[frozenset[str]]:
+    """Groups of category values whose outcome mix cannot be told apart (CHAID's merge step).
+
+    counts: value -> {outcome class -> rows}. Values are ordered by their mean outcome class
+    (classes sorted as strings; for two classes, the rate of the second). Then, as in CHAID
+    (Kass 1980): the adjacent pair whose chi-square test of homogeneity (2 x classes) has the
+    largest p-value is merged while that p-value exceeds alpha / (V - 1), Bonferroni over the V - 1
+    adjacent comparisons (CHAID merges at alpha itself, which splits noise values apart by chance
+    whenever a real split elsewhere makes the whole grouping significant); and the grouping as a whole must
+    be significant after CHAID's Bonferroni multiplier for a nominal field, the number of ways to
+    split V values into g groups (the Stirling number S(V, g)): while p(g groups x classes) * S(V, g)
+    >= alpha, the most similar adjacent pair is merged again. Noise fields therefore end as one
+    group (no split), however their observed rates happen to fall. Returns the groups, lowest
+    outcome first; every value is in exactly one group.
+    """
+    from scipy.stats import chi2_contingency
+
+    classes = sorted({k for c in counts.values() for k in c})
+    if len(classes) < 2 or len(counts) < 2:
+        return [frozenset(counts)] if counts else []
+    matrix = {v: np.array([counts[v].get(k, 0) for k in classes], dtype=float) for v in counts}
+
+    def mean_class(row: np.ndarray) -> float:
+        return float(np.dot(row, np.arange(len(classes))) / max(row.sum(), 1))
+
+    def p_value(*rows: np.ndarray) -> float:
+        table = np.vstack(rows)
+        table = table[:, table.sum(axis=0) > 0]
+        if table.shape[1] < 2:
+            return 1.0
+        return float(chi2_contingency(table, correction=False).pvalue)
+
+    order = sorted(counts, key=lambda v: (mean_class(matrix[v]), v))
+    groups = [([v], matrix[v].copy()) for v in order]
+    pairs = [p_value(groups[i][1], groups[i + 1][1]) for i in range(len(groups) - 1)]
+
+    def merge(i: int) -> None:
+        merged = (groups[i][0] + groups[i + 1][0], groups[i][1] + groups[i + 1][1])
+        groups[i:i + 2] = [merged]
+        del pairs[i]
+        if i > 0:
+            pairs[i - 1] = p_value(groups[i - 1][1], merged[1])
+        if i < len(groups) - 1:
+            pairs[i] = p_value(merged[1], groups[i + 1][1])
+
+    n_values = len(order)
+    while pairs and max(pairs) > alpha / (n_values - 1):
+        merge(int(np.argmax(pairs)))
+    while pairs:
+        overall = p_value(*(row for _, row in groups))
+        if overall == 0.0 or math.log(overall) + _log_stirling2(n_values, len(groups)) < math.log(alpha):
+            break
+        merge(int(np.argmax(pairs)))
+    return [frozenset(values) for values, _ in groups]
+
+
+def _log_stirling2(n: int, k: int) -> float:
+    """log S(n, k), the Stirling number of the second kind (ways to split n labelled values into k groups)."""
+    row = [1]  # S(0, 0)
+    for m in range(1, n + 1):
+        row = [0] + [j * (row[j] if j < len(row) else 0) + row[j - 1] for j in range(1, min(m, k) + 1)]
+    return math.log(row[k]) if k < len(row) and row[k] else 0.0
+
+
 def _list_columns(con, relation: str, spec: FieldSpec, position: int, include_missing: bool,
                   min_count: int) -> list[_Column]:
     """`contains` per element; rows' element codes from unnest + dictionary join, packed as bits."""
@@ -372,12 +495,44 @@ def _number_columns(con, relation: str, spec: FieldSpec, include_missing: bool, 
                      for v, c in zip(values, counts) if c >= min_count]
     else:
         cuts = equal_frequency_cut_points(values, counts, spec.n_bins)
+        if spec.round_cuts:
+            cuts = round_cut_points(cuts, values, counts)
         edges = [-math.inf, *cuts, math.inf]
         rows_before = np.concatenate([[0], np.cumsum(counts)])[np.searchsorted(values, edges, side="left")]
         bin_rows = np.diff(rows_before)
         selectors = [_bin_selector(spec.name, low, high) for low, high, rows in zip(edges[:-1], edges[1:], bin_rows)
                      if rows >= max(min_count, 1)]
     return _exclusive(selectors + _missing(spec, missing, include_missing, min_count))
+
+
+def round_cut_points(cuts: list[float], values: np.ndarray, counts: np.ndarray, *,
+                     max_shift: float = 0.1) -> list[float]:
+    """Cut points snapped to round numbers a seller would write ($47,312 -> $47,000; 1,987 -> 2,000).
+
+    Each cut moves to the roundest number (fewest significant digits, 1 to 3) whose bin boundary
+    moves at most `max_shift` of the rows per bin (n / (len(cuts) + 1)); otherwise it stays. Cuts
+    that coincide after rounding are merged. Equal-frequency cuts are arbitrary to a few rows, so
+    a round boundary fits as well and reads as a business band.
+    """
+    ends = np.concatenate([[0], np.cumsum(counts)])
+    tolerance = max_shift * ends[-1] / (len(cuts) + 1)
+
+    def rows_below(x: float) -> int:
+        return int(ends[np.searchsorted(values, x, side="left")])
+
+    snapped: list[float] = []
+    for cut in cuts:
+        best = cut
+        if cut != 0:
+            for digits in (1, 2, 3):
+                magnitude = 10 ** (math.floor(math.log10(abs(cut))) - digits + 1)
+                candidate = round(cut / magnitude) * magnitude
+                if abs(rows_below(candidate) - rows_below(cut)) <= tolerance:
+                    best = float(candidate)
+                    break
+        if not snapped or best > snapped[-1]:
+            snapped.append(best)
+    return snapped
 
 
 def _fetch_value_counts(con, query: str) -> tuple[np.ndarray, np.ndarray]:

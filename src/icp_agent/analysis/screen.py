@@ -1,0 +1,198 @@
+"""Which fit fields may become criteria: leakage, identifiers and missingness, screened before the search.
+
+A subgroup search finds whatever separates good from bad, including fields that are not traits
+of a kind of business. Three kinds are screened out here, each with its reason:
+
+- **outcome-derived (leakage)**: a field that on its own separates good from bad almost
+  perfectly. The rule: its single-field AUC (good vs bad rows, missing values treated as a value
+  of their own, so "filled only for churned customers" counts) is at least `LEAKAGE_AUC` = 0.95
+  (or at most 0.05). No pre-sale trait of a B2B account predicts an outcome that well; a
+  charged-off amount that is non-zero exactly for bad loans or a churn reason filled only for
+  churned customers does. A user who knows the field is observable before the sale brings it
+  back with a role override (`icp-agent roles FIELD=fit`): fields in `confirmed` are kept.
+- **identifier-like**: a category field with a distinct value on (nearly) every row (ids,
+  names, domains, free text), or a plain number field whose values are whole numbers, distinct
+  on at least 95% of rows (a running number or an id; quantities and money repeat or are typed
+  as money). Their ranges mark when a record was created, not what a customer is.
+- **missingness**: "is missing" is never a criterion (it marks how records were kept, e.g. an
+  era before a field existed). When missingness over-indexes among the good or the bad
+  (Fisher exact, Benjamini-Hochberg over every field and direction), it is reported as a
+  data-quality finding instead, and the values of that field are then judged against the rows
+  where it is known (`known_rows`): otherwise every value would inherit the era's outcome.
+
+AUC here is the Mann-Whitney statistic computed from per-value counts: values are ordered (numbers
+by value, categories by their good share among good and bad rows, with values rarer than
+`min_count` pooled so a small value cannot look perfect by chance), and
+AUC = sum over values of good_v * (bad rows ranked below + bad_v / 2) / (good * bad).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+import numpy as np
+
+from ..sql import quote_identifier
+from .selectors import FieldSpec
+from .stats import benjamini_hochberg, fisher_exact_many
+
+LEAKAGE_AUC = 0.95
+ID_DISTINCT_SHARE = 0.95  # plain numbers: whole and distinct on this share of rows
+TEXT_DISTINCT_SHARE = 0.5  # categories: distinct on this share of rows ...
+TEXT_MIN_VALUES = 50  # ... and at least this many values
+
+
+@dataclass
+class Screen:
+    """The outcome of screening: the fields that may become criteria and why the others may not.
+
+    excluded: one dict per screened-out field: field, rule ("leakage" | "identifier"), reason
+    (a sentence), and the figures (auc, distinct, rows). missingness: per field with missing rows
+    and an over-indexing missing share: field, direction, n (rows missing), k (of them in that
+    direction), rate, base_rate, p_value, q_value.
+    """
+
+    kept: list[FieldSpec]
+    excluded: list[dict] = field(default_factory=list)
+    missingness: list[dict] = field(default_factory=list)
+
+
+def screen_fields(con: duckdb.DuckDBPyConnection, relation: str, specs: list[FieldSpec], *,
+                  types: dict[str, str] | None = None, confirmed: set[str] | frozenset[str] = frozenset(),
+                  min_count: int = 10, alpha: float = 0.05) -> Screen:
+    """Screen `specs` (module doc). `relation` has boolean `good` and `bad` columns and the fields in
+    the layout of FieldSpec; `types` maps a field to its import type (money and percent numbers are
+    never identifier-like); fields in `confirmed` (a user's explicit fit role) are never excluded."""
+    types = types or {}
+    n_good, n_bad, n = con.sql(f"SELECT count_if(good), count_if(bad), count(*) FROM {relation}").fetchall()[0]
+    screen = Screen(kept=[])
+    for spec in specs:
+        rule = None if spec.name in confirmed else _excluded(con, relation, spec, types.get(spec.name), n_good,
+                                                            n_bad, min_count)
+        if rule:
+            screen.excluded.append({"field": spec.name, **rule})
+        else:
+            screen.kept.append(spec)
+    screen.missingness = _missingness(con, relation, screen.kept, n, n_good, n_bad, min_count, alpha)
+    return screen
+
+
+def _excluded(con, relation: str, spec: FieldSpec, import_type: str | None, n_good: int, n_bad: int,
+              min_count: int) -> dict | None:
+    column = _value_column(spec)
+    rows, distinct, whole = con.sql(
+        f"SELECT count({column}), count(DISTINCT {column}), "
+        + (f"bool_and({column} = round({column}))" if spec.kind == "number" else "NULL")
+        + f" FROM {relation}").fetchall()[0]
+    if spec.kind == "category" and distinct >= TEXT_MIN_VALUES and distinct >= TEXT_DISTINCT_SHARE * rows:
+        return {"rule": "identifier", "distinct": distinct, "rows": rows,
+                "reason": f"{spec.name} has {distinct:,} distinct values on {rows:,} rows: an identifier, a name or "
+                          f"free text, not a trait a segment can share"}
+    if (spec.kind == "number" and import_type not in ("money", "percent") and whole and rows
+            and distinct >= ID_DISTINCT_SHARE * rows and distinct >= TEXT_MIN_VALUES):
+        return {"rule": "identifier", "distinct": distinct, "rows": rows,
+                "reason": f"{spec.name} holds whole numbers distinct on {100 * distinct / rows:.0f}% of rows: a "
+                          f"running number or id, whose ranges mark when a record was made, not a kind of customer"}
+    if not n_good or not n_bad:
+        return None
+    auc = single_field_auc(con, relation, spec, min_count)
+    if auc is not None and max(auc, 1 - auc) >= LEAKAGE_AUC:
+        return {"rule": "leakage", "auc": round(auc, 4),
+                "reason": f"{spec.name} alone separates good from bad almost perfectly (AUC {max(auc, 1 - auc):.3f}, "
+                          f"where 0.5 is no information; the limit is {LEAKAGE_AUC}): it is most likely derived from "
+                          f"the outcome. "
+                          f"If a seller can know it before the sale, bring it back with: icp-agent roles "
+                          f"{spec.name}=fit"}
+    return None
+
+
+def _value_column(spec: FieldSpec) -> str:
+    return quote_identifier(f"{spec.name}_min" if spec.kind == "band" else spec.name)
+
+
+def single_field_auc(con: duckdb.DuckDBPyConnection, relation: str, spec: FieldSpec, min_count: int = 10) -> float | None:
+    """AUC of one field for good vs bad rows (module doc); None when there is nothing to order."""
+    column = _value_column(spec)
+    if spec.kind == "list":  # only whether the list is filled: elements are screened by the search itself
+        rows = con.sql(f"SELECT ({column} IS NULL OR len({column}) = 0) AS v, count_if(good), count_if(bad) "
+                       f"FROM {relation} WHERE good OR bad GROUP BY v").fetchall()
+        return _auc_of([(_share(g, b), g, b) for _, g, b in rows])
+    if spec.kind in ("number", "band"):  # missing ranks below every value
+        rows = con.sql(f"SELECT {column}::DOUBLE AS v, count_if(good), count_if(bad) FROM {relation} "
+                       "WHERE good OR bad GROUP BY v").fetchall()
+        return _auc_of([(-np.inf if v is None else v, g, b) for v, g, b in rows])
+    rows = con.sql(f"SELECT {column}::VARCHAR AS v, count_if(good), count_if(bad) FROM {relation} "
+                   "WHERE good OR bad GROUP BY v").fetchall()
+    pooled: dict[object, list[int]] = {}
+    for value, good, bad in rows:
+        key = value if good + bad >= min_count or value is None else "\x00rare"
+        pooled.setdefault(key, [0, 0])
+        pooled[key][0] += good
+        pooled[key][1] += bad
+    return _auc_of([(_share(g, b), g, b) for g, b in pooled.values()])
+
+
+def _share(good: int, bad: int) -> float:
+    return good / (good + bad) if good + bad else 0.0
+
+
+def _auc_of(scored: list[tuple[float, int, int]]) -> float | None:
+    """Mann-Whitney AUC from (score, good rows, bad rows); equal scores are one tied group."""
+    merged: dict[float, list[int]] = {}
+    for score, good, bad in scored:
+        merged.setdefault(float(score), [0, 0])
+        merged[float(score)][0] += good
+        merged[float(score)][1] += bad
+    ordered = sorted(merged.items())
+    good = np.array([g for _, (g, _) in ordered], dtype=float)
+    bad = np.array([b for _, (_, b) in ordered], dtype=float)
+    if len(ordered) < 2 or not good.sum() or not bad.sum():
+        return None
+    below = np.concatenate([[0.0], np.cumsum(bad)[:-1]])
+    return float(np.sum(good * (below + bad / 2)) / (good.sum() * bad.sum()))
+
+
+def known_rows(con: duckdb.DuckDBPyConnection, relation: str, specs: list[FieldSpec],
+               fields: set[str]) -> dict[str, np.ndarray]:
+    """For each spec named in `fields`: a bool per row of `relation` (in its order), True where the field is known."""
+    chosen = [s for s in specs if s.name in fields]
+    if not chosen:
+        return {}
+    data = con.sql("SELECT " + ", ".join(f"NOT {_missing_sql(s)} AS k{i}" for i, s in enumerate(chosen))
+                   + f" FROM {relation}").fetchnumpy()
+    return {s.name: np.asarray(data[f"k{i}"], dtype=bool) for i, s in enumerate(chosen)}
+
+
+def _missing_sql(spec: FieldSpec) -> str:
+    column = quote_identifier(spec.name)
+    if spec.kind == "band":
+        return f"({quote_identifier(spec.name + '_min')} IS NULL AND {quote_identifier(spec.name + '_max')} IS NULL)"
+    if spec.kind == "list":
+        return f"({column} IS NULL OR len({column}) = 0)"
+    return f"{column} IS NULL"
+
+
+def _missingness(con, relation: str, specs: list[FieldSpec], n: int, n_good: int, n_bad: int, min_count: int,
+                 alpha: float) -> list[dict]:
+    """Fields whose missing rows over-index among the good or the bad (BH over fields x directions)."""
+    if not specs or not n:
+        return []
+    counts = con.sql("SELECT " + ", ".join(
+        f"count(*) FILTER (WHERE {_missing_sql(s)}), count_if(good AND {_missing_sql(s)}), "
+        f"count_if(bad AND {_missing_sql(s)})" for s in specs) + f" FROM {relation}").fetchall()[0]
+    rows = []
+    for i, spec in enumerate(specs):
+        missing, good, bad = counts[3 * i: 3 * i + 3]
+        if min_count <= missing < n:
+            rows += [(spec.name, "good", missing, good, n_good), (spec.name, "bad", missing, bad, n_bad)]
+    if not rows:
+        return []
+    p = np.concatenate([fisher_exact_many(np.array([r[3]]), np.array([r[2]]), r[4], n) for r in rows])
+    q = benjamini_hochberg(p)
+    found = []
+    for (name, direction, missing, k, total), pv, qv in zip(rows, p, q):
+        if qv < alpha and k / missing > total / n:
+            found.append({"field": name, "direction": direction, "n": int(missing), "k": int(k),
+                          "rate": k / missing, "base_rate": total / n, "p_value": float(pv), "q_value": float(qv)})
+    return found
