@@ -332,12 +332,11 @@ def _sheet_rows(source: SourceFile, sheet: str | int | None):
     names = list(workbook.sheet_names)
     if sheet is None or sheet == "":
         chosen = names[0] if names else None
-    elif isinstance(sheet, int) or str(sheet).isdigit():
-        index = int(sheet)
-        chosen = names[index] if 0 <= index < len(names) else None
-    else:
-        chosen = next((n for n in names if n == sheet), None) or next(
+    else:  # a sheet's name first (a sheet may be called "2024"), then its 0-based index
+        chosen = next((n for n in names if n == str(sheet)), None) or next(
             (n for n in names if n.strip().lower() == str(sheet).strip().lower()), None)
+        if chosen is None and str(sheet).strip().isdigit() and int(sheet) < len(names):
+            chosen = names[int(sheet)]
     if chosen is None:
         raise UserError(f"no sheet {sheet!r} in the workbook; its sheets are: {', '.join(names) or 'none'}",
                         file=source.name, hint="pass --sheet with one of these names, or its 0-based index")
