@@ -111,6 +111,10 @@ def plan_import(paths: Paths = None, *, customers=None, deals=None, contacts=Non
                 skipped.append(SkippedFile(path=str(entry), reason=f"not a table: {exc.reason}"))
                 return
             raise
+        if in_folder and suffix in MAYBE_TABULAR and len(headers) < 2:
+            skipped.append(SkippedFile(path=str(entry), reason="not a table: one column of text (name the file "
+                                                               "to import it as a one-column list)"))
+            return
         kind, reason = detect_kind(headers, mapping)
         if named.get(kind):
             skipped.append(SkippedFile(path=str(entry), reason=f"looks like {kind}, but --{kind} names another file"))

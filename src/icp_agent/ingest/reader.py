@@ -280,12 +280,13 @@ def _sniff_delimiter(text: str, name: str, lenient: bool,
         bad = next((i for i, r in enumerate(rows[start + 1:], start=1) if len(r) != width), 1)
         row = rows[start + bad] if start + bad < len(rows) else []
         others = [d for d in DELIMITERS if d != delimiter and d in "".join(row)]
-        mixed = f" (it also contains {', '.join(repr(d) for d in others)}: wrong or mixed delimiter?)" if others else ""
-        raise UserError(f"rows disagree on the number of columns: the header has {width} columns "
-                        f"split on {delimiter!r}, most rows do not{mixed}; first: {len(row)} fields",
-                        file=name, row=bad,
-                        hint="fix the file, re-export with one delimiter and quoted fields, or pass --lenient "
-                             "to import the rows that fit and report the others")
+        if others:  # otherwise the reader names each ragged row and its column
+            raise UserError(f"rows disagree on the number of columns: the header has {width} columns split on "
+                            f"{delimiter!r}, most rows do not (this one has {len(row)} and also contains "
+                            f"{', '.join(repr(d) for d in others)}: wrong or mixed delimiter?)",
+                            file=name, row=bad,
+                            hint="re-export with one delimiter and quoted fields, or pass --lenient to import "
+                                 "the rows that fit and report the others")
     return delimiter, header, skip, titles
 
 
@@ -447,6 +448,9 @@ def stage(con: duckdb.DuckDBPyConnection, source: SourceFile, *, lenient: bool =
     the file, the row and the column; with it, it is returned as {row, column, reason, raw}.
     """
     con.execute("DROP TABLE IF EXISTS _stage")
+    # DuckDB appends to the rejects tables: another file read on this connection must not leave its own
+    con.execute("DROP TABLE IF EXISTS _rejects")
+    con.execute("DROP TABLE IF EXISTS _rejects_scan")
     converted = convert_to_csv(source, scratch_dir) if source.needs_conversion else None
     try:
         reader = read_source_sql(source, lenient=lenient, path=converted)
