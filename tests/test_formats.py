@@ -289,3 +289,14 @@ def test_a_broken_csv_in_a_folder_is_an_error_not_a_skip(ws, write, tmp_path):
     write("in/deals.csv", b"Deal ID,Stage\n1,won\n" + bytes(range(256)) * 20)
     with pytest.raises(UserError, match="deals.csv"):
         toolkit.import_data(ws, tmp_path / "in")
+
+
+def test_workbook_numbers_keep_a_spreadsheets_precision(tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    book.active.append(["Record ID", "Company name", "Share"])
+    book.active.append([1.2345678901234567e17, "Alder Labs", 0.1 + 0.2])
+    path = tmp_path / "sci.xlsx"
+    book.save(path)
+    assert staged(path) == [("1.23456789012346e+17", "Alder Labs", "0.3")]
+    assert inspect_file(path).headers == ["Record ID", "Company name", "Share"]

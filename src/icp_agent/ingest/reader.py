@@ -354,7 +354,9 @@ def _cell_text(value) -> str:
     if isinstance(value, float):
         if value.is_integer() and abs(value) < 1e15:
             return str(int(value))
-        return repr(value)
+        # the 15 significant digits a spreadsheet keeps and shows: 0.1 + 0.2 is 0.3, and an id
+        # that a spreadsheet already turned into a float stays visibly so (1.23456789012346e+17)
+        return format(value, ".15g")
     if isinstance(value, dt.datetime):
         return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
     if isinstance(value, (dt.date, dt.time)):
@@ -605,8 +607,8 @@ def _reader_error(exc: duckdb.Error, source: SourceFile) -> UserError:
 
 
 def peek_headers(source: SourceFile) -> list[str]:
-    """Column names of a Parquet/JSON file without loading it (CSV headers are known already)."""
-    if source.format == "csv":
+    """Column names of a Parquet/JSON file without loading it (CSV and workbook headers are known already)."""
+    if source.format in ("csv", "xlsx"):
         return source.headers
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
