@@ -6,12 +6,16 @@ also on a neighbour made here: another encoding, CRM, delimiter or header.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
+import io
 from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from icp_agent import toolkit
 from icp_agent.errors import UserError
@@ -300,3 +304,59 @@ def test_workbook_numbers_keep_a_spreadsheets_precision(tmp_path):
     book.save(path)
     assert staged(path) == [("1.23456789012346e+17", "Alder Labs", "0.3")]
     assert inspect_file(path).headers == ["Record ID", "Company name", "Share"]
+
+
+# --- the demo company re-exported in random file dialects -------------------------------------------
+
+def _demo_rows(limit: int = 60) -> list[list[str]]:
+    with (REPO / "fixtures" / "demo" / "customers.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    # a few names a CRM would export with accents, curly quotes and a euro sign
+    rows[1][1], rows[2][1], rows[3][1] = "Zoë “Smart” Café", "Ærø €uro ApS", "O'Brien, Müller & Co"
+    return rows[: limit + 1]
+
+
+def _write_dialect(path: Path, rows, *, codec: str, delimiter: str, newline: str, titles: bool, footer: bool,
+                   total: bool) -> None:
+    lines = io.StringIO()
+    writer = csv.writer(lines, delimiter=delimiter, lineterminator=newline, quoting=csv.QUOTE_MINIMAL)
+    if titles:
+        writer.writerow(["Companies report"])
+        writer.writerow(["Filtered by: Lifecycle Stage equals customer"])
+        lines.write(newline)
+    writer.writerows(rows)
+    if total:
+        writer.writerow(["", "Total"] + [""] * (len(rows[0]) - 3) + ["123456"])
+    if footer:
+        lines.write(newline)
+        writer.writerow([f"Grand Totals ({len(rows) - 1} records)"])
+        writer.writerow(["Confidential Information - Do Not Distribute"])
+    if codec == "xlsx":  # the same lines as a workbook's cells (all text, as a CRM's export writes them)
+        openpyxl = pytest.importorskip("openpyxl")
+        book = openpyxl.Workbook()
+        for row in csv.reader(io.StringIO(lines.getvalue()), delimiter=delimiter):
+            book.active.append(row or [None])
+        book.save(path)
+        return
+    bom = {"utf-8-sig": b"", "utf-16-le": codecs.BOM_UTF16_LE, "utf-16-be": codecs.BOM_UTF16_BE}.get(codec, b"")
+    path.write_bytes(bom + lines.getvalue().encode(codec))
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(codec=st.sampled_from(["utf-8", "utf-8-sig", "utf-16-le", "utf-16-be", "cp1252", "xlsx"]),
+       delimiter=st.sampled_from([",", ";", "\t", "|"]), newline=st.sampled_from(["\n", "\r\n"]),
+       titles=st.booleans(), footer=st.booleans(), total=st.booleans())
+def test_demo_customers_in_any_file_dialect_stage_the_same_values(tmp_path, codec, delimiter, newline, titles,
+                                                                  footer, total):
+    rows = _demo_rows()
+    suffix = ".xlsx" if codec == "xlsx" else ".csv"
+    path = tmp_path / f"customers-{codec}-{ord(delimiter)}-{len(newline)}-{titles:d}{footer:d}{total:d}{suffix}"
+    _write_dialect(path, rows, codec=codec, delimiter=delimiter, newline=newline, titles=titles, footer=footer,
+                   total=total)
+    source = inspect_file(path)
+    assert source.headers == rows[0] and source.delimiter == ("," if codec == "xlsx" else delimiter)
+    con = duckdb.connect()
+    assert stage(con, source) == []
+    got = con.execute("SELECT * FROM _stage ORDER BY rowid").fetchall()
+    assert got == [tuple(cell or None for cell in row) for row in rows[1:]]
+    assert source.furniture_count == 3 * titles + total + 3 * footer

@@ -76,7 +76,8 @@ def _read_as(source) -> str:
         return source.format
     names = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
     delimiter = names.get(source.delimiter, repr(source.delimiter))
-    titles = f", {len(source.title_lines)} title line(s) above the header" if source.title_lines else ""
+    count = sum(1 for line in source.title_lines if line)
+    titles = f", {count} title line(s) above the header" if count else ""
     return f"{source.encoding.upper()}, {delimiter}-delimited{titles}"
 
 

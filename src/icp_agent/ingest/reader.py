@@ -50,11 +50,12 @@ DUCKDB_ENCODINGS = {"utf-8", "latin-1"}  # read natively; others are transcoded 
 MAX_FURNITURE_EXAMPLES = 10
 
 # A footer line: one cell of report boilerplate (Salesforce, HubSpot, Dynamics, spreadsheet reports).
-FOOTER = re.compile(
+FOOTER_PATTERN = (
     r"^\s*(grand\s+totals?\b|(sub)?totals?\b.*\brecords?\b|\d[\d,.]*\s+(records?|rows?)\b|"
     r"confidential|proprietary|do not distribute|internal use only|copyright\b|©|\(c\)\s*\d{4}|"
     r".*all rights reserved|(report\s+)?(generated|exported|printed|created|run)\s+(by|on|at)\b|"
-    r"filtered by\b|filters?\s*:|sorted by\b|grouped by\b|as of\s+\d|powered by\b)", re.IGNORECASE)
+    r"filtered by\b|filters?\s*:|sorted by\b|grouped by\b|as of\s+\d|powered by\b)")
+FOOTER = re.compile(FOOTER_PATTERN, re.IGNORECASE)
 # The label of a total row's cell: "Total", "Subtotal", "Grand Total (24 records)", "Sum", "Total:".
 TOTAL_LABEL = r"(?i)\s*((grand|sub)[ -]?)?(totals?|sums?|subtotals?)\s*(\(.*\)|:.*)?\s*"
 # The other cells of a total row are empty or figures ("1500000.00", "$1,200", "1.234,56 €", "USD 3").
@@ -262,8 +263,7 @@ def _sniff_delimiter(text: str, name: str, lenient: bool,
         body = [r for _, r in lines[start + 1:] if _nonempty(r) and not is_footer_line(r)] or [header]
         width = len(header)
         agreement = sum(len(r) == width for r in body) / len(body)
-        candidate = (agreement, width, delimiter, header, skip, [" ".join(_nonempty(r)) for _, r in titles
-                                                                   if _nonempty(r)])
+        candidate = (agreement, width, delimiter, header, skip, [" ".join(_nonempty(r)) for _, r in titles])
         if best is None or (candidate[0], candidate[1], -skip) > (best[0], best[1], -best[4]):
             best = candidate
     if best is None:
@@ -463,10 +463,10 @@ def stage(con: duckdb.DuckDBPyConnection, source: SourceFile, *, lenient: bool =
             raise _reader_error(exc, source) from exc
         source.furniture, source.furniture_count = [], 0
         for title in source.title_lines:
-            _add_furniture(source, None, "title above the header", title)
+            _add_furniture(source, None, "title above the header" if title else "blank line above the header", title)
         rejected: list[dict] = []
         if source.format in ("csv", "xlsx"):
-            blank = _blank_lines(converted or source.path)
+            blank = _blank_lines(converted or source.path, source.skip_lines)
             if blank:
                 source.furniture_count += blank
                 source.furniture.append({"row": None, "kind": f"{blank} blank line(s)", "raw": ""})
@@ -498,7 +498,7 @@ def _add_furniture(source: SourceFile, row: int | None, kind: str, raw: str) -> 
         source.furniture.append({"row": row, "kind": kind, "raw": raw.strip()[:200]})
 
 
-def _blank_lines(path: Path) -> int:
+def _blank_lines(path: Path, skip_lines: int = 0) -> int:
     """Empty lines outside quoted fields (DuckDB skips them without a trace), counted as furniture.
 
     A byte scan, no parsing: an empty line counts only when the quotes before it are
@@ -507,6 +507,8 @@ def _blank_lines(path: Path) -> int:
     blank, quotes, tail = 0, 0, b""
     pattern = re.compile(rb"\n\r?(?=\n)")
     with path.open("rb") as handle:
+        for _ in range(skip_lines):  # the title lines above the header are counted as titles
+            handle.readline()
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             data, position = tail + chunk, 0
             for match in pattern.finditer(data):
@@ -576,19 +578,24 @@ def _drop_furniture_rows(con: duckdb.DuckDBPyConnection, source: SourceFile) -> 
     figure = [f"regexp_full_match(coalesce({c}, ''), {sql_literal(FIGURE)})" for c in cells]
     ids = [cell for cell, header in zip(cells, columns) if canonical_field(header) in ID_FIELDS]
     all_empty = " AND ".join(empty)
+    # a footer line a workbook pads to the full width: one cell of boilerplate, the others empty
+    filled = " + ".join(f"(NOT {e})::INT" for e in empty)
+    text = f"concat_ws('', {', '.join(cells)})"
+    footer = f"({filled} = 1 AND regexp_matches({text}, {sql_literal('(?i)' + FOOTER_PATTERN)}))"
     total = (f"(({' OR '.join(label)}) AND {' AND '.join(f'({f} OR {lab})' for f, lab in zip(figure, label))}"
              + "".join(f" AND (coalesce(trim({c}), '') = '' OR regexp_full_match({c}, '{TOTAL_LABEL}'))"
                        for c in ids) + ")").replace(f"'{TOTAL_LABEL}'", sql_literal(TOTAL_LABEL))
     first = con.execute("SELECT min(rowid) FROM _stage").fetchone()[0] or 0
-    found = con.execute(f"""SELECT rowid - {first} + 1, {all_empty} AS blank,
+    furniture = f"({all_empty}) OR {footer} OR {total}"
+    found = con.execute(f"""SELECT rowid - {first} + 1, {all_empty} AS blank, {footer} AS footer,
                                    concat_ws(' | ', {', '.join(f"nullif(trim({c}), '')" for c in cells)})
-                            FROM _stage WHERE ({all_empty}) OR {total} ORDER BY rowid""").fetchall()
+                            FROM _stage WHERE {furniture} ORDER BY rowid""").fetchall()
     if not found:
         return
-    for row, blank, text in found:
-        _add_furniture(source, int(row), "blank or delimiter-only line" if blank else "total or subtotal row",
-                       text or "")
-    con.execute(f"DELETE FROM _stage WHERE ({all_empty}) OR {total}")
+    for row, blank, is_footer, text in found:
+        kind = "blank or delimiter-only line" if blank else "report footer" if is_footer else "total or subtotal row"
+        _add_furniture(source, int(row), kind, text or "")
+    con.execute(f"DELETE FROM _stage WHERE {furniture}")
 
 
 def _reader_error(exc: duckdb.Error, source: SourceFile) -> UserError:
