@@ -360,3 +360,11 @@ def test_demo_customers_in_any_file_dialect_stage_the_same_values(tmp_path, code
     got = con.execute("SELECT * FROM _stage ORDER BY rowid").fetchall()
     assert got == [tuple(cell or None for cell in row) for row in rows[1:]]
     assert source.furniture_count == 3 * titles + total + 3 * footer
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_bom_is_recognised_by_its_zero_bytes(ws, write, codec):
+    path = write(f"nobom-{codec}.txt", table_text(COMPANIES, "\t").encode(codec))
+    report = import_file(ws, path)
+    assert report.encoding == codec and report.rows_kept == 4
+    assert [r[0] for r in stored(ws, "customers", "company_name")] == [c[1] for c in COMPANIES]

@@ -114,7 +114,7 @@ def inspect_file(path: str | Path, *, lenient: bool = False, sheet: str | int | 
     size = path.stat().st_size
     with path.open("rb") as handle:
         head = handle.read(SAMPLE_BYTES)
-    bom_encoding = next((encoding for bom, encoding in BOMS if head.startswith(bom)), None)
+    bom_encoding = next((encoding for bom, encoding in BOMS if head.startswith(bom)), None) or _bomless_utf16(head)
     if not head.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
         raise UserError("the file is empty", file=path.name, hint="export the data again; a CRM export has a "
                                                                   "header line and at least one row")
@@ -152,6 +152,26 @@ def _sniff_into(source: SourceFile, text: str, lenient: bool, csv_dialect_delimi
         text, source.name, lenient, csv_dialect_delimiters)
     source.headers = [h.strip() if h.strip() else h for h in source.headers]
     _check_headers(source.headers, source.name)
+
+
+def _bomless_utf16(head: bytes) -> str | None:
+    """utf-16-le/-be for UTF-16 text saved without a BOM: text whose every other byte is NUL.
+
+    In ASCII-heavy UTF-16 (headers, ids, numbers) the high byte of nearly every code unit is
+    0, on odd offsets for little-endian and even ones for big-endian; no binary format or
+    single-byte text has that pattern.
+    """
+    sample = head[:8192]
+    sample = sample[: len(sample) - len(sample) % 2]
+    if len(sample) < 8:
+        return None
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    units = len(sample) // 2
+    if odd > 0.7 * units and even < 0.05 * units:
+        return "utf-16-le"
+    if even > 0.7 * units and odd < 0.05 * units:
+        return "utf-16-be"
+    return None
 
 
 def _looks_binary(head: bytes) -> bool:
@@ -204,9 +224,9 @@ def _has_utf8_multibyte(data: bytes) -> bool:
 
 
 def _decode_sample(head: bytes, encoding: str) -> str:
-    if encoding in ("utf-16", "utf-32"):
-        # cut at a whole code unit so the sample decodes; the BOM tells the byte order
-        unit = 2 if encoding == "utf-16" else 4
+    if encoding.startswith(("utf-16", "utf-32")):
+        # cut at a whole code unit so the sample decodes; the BOM (or the name) tells the byte order
+        unit = 2 if encoding.startswith("utf-16") else 4
         head = head[: len(head) - len(head) % unit]
     text = head.decode("utf-8-sig" if encoding == "utf-8" else encoding, errors="ignore")
     if len(head) >= SAMPLE_BYTES - 4:  # drop the cut-off last line
