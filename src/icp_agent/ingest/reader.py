@@ -607,15 +607,23 @@ def _drop_furniture_rows(con: duckdb.DuckDBPyConnection, source: SourceFile) -> 
                        for c in ids) + ")").replace(f"'{TOTAL_LABEL}'", sql_literal(TOTAL_LABEL))
     first = con.execute("SELECT min(rowid) FROM _stage").fetchone()[0] or 0
     furniture = f"({all_empty}) OR {footer} OR {total}"
-    found = con.execute(f"""SELECT rowid - {first} + 1, {all_empty} AS blank, {footer} AS footer,
-                                   concat_ws(' | ', {', '.join(f"nullif(trim({c}), '')" for c in cells)})
-                            FROM _stage WHERE {furniture} ORDER BY rowid""").fetchall()
-    if not found:
-        return
-    for row, blank, is_footer, text in found:
-        kind = "blank or delimiter-only line" if blank else "report footer" if is_footer else "total or subtotal row"
-        _add_furniture(source, int(row), kind, text or "")
-    con.execute(f"DELETE FROM _stage WHERE {furniture}")
+    # cheap first cut (one string test per row), the exact per-cell tests on the few rows left
+    joined = f"lower(concat_ws(' ', {', '.join(cells)}))"
+    cut = f"{filled} <= 1 OR contains({joined}, 'total') OR contains({joined}, 'sum')"
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _furniture AS
+                    SELECT _rid - {first} + 1 AS row, {all_empty} AS blank, {footer} AS footer,
+                           concat_ws(' | ', {', '.join(f"nullif(trim({c}), '')" for c in cells)}) AS text, _rid
+                    FROM (SELECT rowid AS _rid, * FROM _stage WHERE {cut}) WHERE {furniture}""")
+    count = con.execute("SELECT count(*) FROM _furniture").fetchone()[0]
+    if count:
+        for row, blank, is_footer, text in con.execute(
+                f"SELECT row, blank, footer, text FROM _furniture ORDER BY row LIMIT {MAX_FURNITURE_EXAMPLES}"
+        ).fetchall():
+            _add_furniture(source, int(row), "blank or delimiter-only line" if blank else
+                           "report footer" if is_footer else "total or subtotal row", text or "")
+        source.furniture_count += count - min(count, MAX_FURNITURE_EXAMPLES)
+        con.execute("DELETE FROM _stage WHERE rowid IN (SELECT _rid FROM _furniture)")
+    con.execute("DROP TABLE _furniture")
 
 
 def _reader_error(exc: duckdb.Error, source: SourceFile) -> UserError:
