@@ -399,13 +399,19 @@ def _check_headers(headers: list[str], name: str) -> None:
         seen[key] = position
 
 
-def read_source_sql(source: SourceFile, *, lenient: bool = False, path: Path | None = None) -> str:
+def read_source_sql(source: SourceFile, *, lenient: bool = False, path: Path | None = None,
+                    collect_rejects: bool = False) -> str:
     """The DuckDB table function that reads the file (every CSV value as VARCHAR).
 
-    `path` is the file actually read when the source was converted to UTF-8 CSV first.
-    Malformed CSV rows never stop the scan: DuckDB stores them in `_rejects`, and `stage`
-    decides whether each is furniture, a rejected row (--lenient) or an error.
+    `path` is the UTF-8 CSV copy `convert_to_csv` made of a workbook or a file in an encoding
+    DuckDB lacks; without it such a file is a UserError (read it through `stage`). With
+    `collect_rejects` (what `stage` uses) malformed rows never stop the scan: DuckDB stores
+    them in `_rejects`, and `stage` sorts them into furniture, rejected rows or an error.
+    Otherwise the scan is strict and fails on the first malformed row (`lenient` skips them).
     """
+    if source.needs_conversion and path is None:
+        raise UserError(f"this {'workbook' if source.format == 'xlsx' else source.encoding + ' file'} has to be "
+                        "converted first", file=source.name, hint="import it, or save it as a UTF-8 CSV")
     read_path = str(path or source.path).replace("'", "''")
     if source.format == "parquet":
         return f"read_parquet('{read_path}')"
@@ -413,10 +419,11 @@ def read_source_sql(source: SourceFile, *, lenient: bool = False, path: Path | N
         return f"read_json('{read_path}', format='auto', records=true, sample_size=-1)"
     delimiter = source.delimiter.replace("'", "''")
     encoding = "latin-1" if path is None and source.encoding == "latin-1" else "utf-8"
+    errors = (", store_rejects=true, rejects_table='_rejects', rejects_scan='_rejects_scan', ignore_errors=true"
+              if collect_rejects else (", ignore_errors=true" if lenient else ""))
     return (f"read_csv('{read_path}', delim='{delimiter}', quote='\"', escape='\"', header=true, "
             f"skip={source.skip_lines}, all_varchar=true, encoding='{encoding}', auto_detect=false, "
-            f"strict_mode=true, columns={_columns_struct(source.headers)}, store_rejects=true, "
-            f"rejects_table='_rejects', rejects_scan='_rejects_scan', ignore_errors=true)")
+            f"strict_mode=true, columns={_columns_struct(source.headers)}{errors})")
 
 
 def _columns_struct(headers: list[str]) -> str:
@@ -475,7 +482,7 @@ def stage(con: duckdb.DuckDBPyConnection, source: SourceFile, *, lenient: bool =
     con.execute("DROP TABLE IF EXISTS _rejects_scan")
     converted = convert_to_csv(source, scratch_dir) if source.needs_conversion else None
     try:
-        reader = read_source_sql(source, lenient=lenient, path=converted)
+        reader = read_source_sql(source, lenient=lenient, path=converted, collect_rejects=True)
         try:
             # rows keep the file's order (DuckDB preserves insertion order): rowid + 1 is the data row number
             con.execute(f"CREATE TEMP TABLE _stage AS SELECT * FROM {reader}")
