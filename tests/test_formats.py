@@ -368,3 +368,12 @@ def test_utf16_without_a_bom_is_recognised_by_its_zero_bytes(ws, write, codec):
     report = import_file(ws, path)
     assert report.encoding == codec and report.rows_kept == 4
     assert [r[0] for r in stored(ws, "customers", "company_name")] == [c[1] for c in COMPANIES]
+
+
+def test_cli_lenient_reports_rejected_rows_with_raw_text(cli, write):
+    path = write("ragged.csv", RAGGED)
+    failed = cli("import", "--customers", str(path), expect=2)
+    assert "ragged.csv, row 2, column 'ARR': missing columns" in failed.stderr
+    result = cli("import", "--customers", str(path), "--lenient")
+    assert "3 rejected" in result.output
+    assert "rejected row 2: missing columns" in result.output and "'2,Beta'" in result.output

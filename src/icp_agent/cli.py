@@ -187,6 +187,12 @@ def print_import(result: toolkit.ImportResult) -> None:
             f"{report.rows_read:,} rows read, {report.rows_kept:,} kept, {report.rows_rejected:,} rejected, "
             f"{report.duplicates_dropped:,} exact duplicates dropped")
         out.print(f"  {report.kind}: {state}")
+        if not report.already_imported:
+            for rejected in report.rejected[:3]:
+                raw = f": {rejected.raw[:80]!r}" if rejected.raw else ""
+                out.print(f"  rejected row {rejected.row}: {rejected.reason}{raw}", markup=False)
+            if report.rows_rejected > 3:
+                out.print(f"  ... {report.rows_rejected - 3:,} more rejected rows (icp-agent inspect)")
         if report.furniture_dropped and not report.already_imported:
             shown = "; ".join(f"{f.kind}" + (f" {f.raw!r}" if f.raw else "") for f in report.furniture[:3])
             out.print(f"  {report.kind}: {report.furniture_dropped:,} lines of report furniture dropped "
