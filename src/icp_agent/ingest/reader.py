@@ -137,10 +137,11 @@ def inspect_file(path: str | Path, *, lenient: bool = False, sheet: str | int | 
         return source
     if sheet is not None:
         raise UserError(f"--sheet {sheet!r} applies to workbooks (.xlsx) only", file=path.name)
-    if bom_encoding is None and (suffix in JSON_SUFFIXES or head.lstrip().startswith((b"{", b"["))):
+    if bom_encoding in (None, "utf-8") and (suffix in JSON_SUFFIXES or
+                                            head.removeprefix(codecs.BOM_UTF8).lstrip().startswith((b"{", b"["))):
         source.format = "json"
         return source
-    if bom_encoding is None and (b"\x00" in head or _looks_binary(head)):
+    if bom_encoding in (None, "utf-8") and (b"\x00" in head or _looks_binary(head)):
         raise UserError("this is a binary or non-tabular file, not a CSV/Parquet/JSON-lines/Excel export",
                         file=path.name, hint="export the data from your CRM as CSV or .xlsx")
     source.encoding = bom_encoding or _detect_encoding(path)
