@@ -91,6 +91,8 @@ input_options = [
     click.option("--mapping", "mapping_file", type=click.Path(), help="a TOML mapping file overriding headers, "
                                                                       "roles, types and date order"),
     click.option("--lenient", is_flag=True, help="reject malformed rows (reported) instead of failing the import"),
+    click.option("--sheet", help="the worksheet of an Excel workbook to read: its name or 0-based index "
+                                 "(default: the first)"),
 ]
 
 
@@ -163,30 +165,45 @@ def main() -> None:
 
 
 @main.command("import")
-@click.argument("data_dir", required=False, type=click.Path())
+@click.argument("paths", nargs=-1, type=click.Path())
 @with_inputs
 @with_common
 @handle_errors
-def import_cmd(data_dir, customers, deals, contacts, prospects, interviews, subscriptions, tickets, events,
-               mapping_file, lenient, workspace, as_json, quiet):
-    """Import CRM exports (DATA_DIR, or files named with flags) into the workspace."""
+def import_cmd(paths, customers, deals, contacts, prospects, interviews, subscriptions, tickets, events,
+               mapping_file, lenient, sheet, workspace, as_json, quiet):
+    """Import CRM exports (PATH...: any mix of files and folders, or files named with flags) into the workspace.
+
+    All or nothing: if one file cannot be read, nothing from this import is kept."""
     ctx = Ctx(workspace, as_json, quiet)
     with ctx.progress() as progress:
-        result = toolkit.import_data(ctx.workspace, data_dir, customers=customers, deals=deals, contacts=contacts,
-                                     prospects=prospects, interviews=interviews, subscriptions=subscriptions,
-                                     tickets=tickets, events=events, mapping_file=mapping_file,
-                                     lenient=lenient, progress=progress)
+        result = toolkit.import_data(ctx.workspace, list(paths) or None, customers=customers, deals=deals,
+                                     contacts=contacts, prospects=prospects, interviews=interviews,
+                                     subscriptions=subscriptions, tickets=tickets, events=events,
+                                     mapping_file=mapping_file, lenient=lenient, sheet=sheet, progress=progress)
     ctx.emit(result, lambda: print_import(result))
 
 
 def print_import(result: toolkit.ImportResult) -> None:
     for item in result.plan:
-        out.print(f"{Path(item.path).name}: {item.kind} ({item.reason})")
+        read_as = f"; read as {item.read_as}" if item.read_as else ""
+        out.print(f"{Path(item.path).name}: {item.kind} ({item.reason}{read_as})", markup=False)
+    for item in result.skipped:
+        out.print(f"{Path(item.path).name}: skipped ({item.reason})", markup=False)
     for report in result.reports:
         state = "already imported, unchanged" if report.already_imported else (
             f"{report.rows_read:,} rows read, {report.rows_kept:,} kept, {report.rows_rejected:,} rejected, "
             f"{report.duplicates_dropped:,} exact duplicates dropped")
         out.print(f"  {report.kind}: {state}")
+        if not report.already_imported:
+            for rejected in report.rejected[:3]:
+                raw = f": {rejected.raw[:80]!r}" if rejected.raw else ""
+                out.print(f"  rejected row {rejected.row}: {rejected.reason}{raw}", markup=False)
+            if report.rows_rejected > 3:
+                out.print(f"  ... {report.rows_rejected - 3:,} more rejected rows (icp-agent inspect)")
+        if report.furniture_dropped and not report.already_imported:
+            shown = "; ".join(f"{f.kind}" + (f" {f.raw!r}" if f.raw else "") for f in report.furniture[:3])
+            out.print(f"  {report.kind}: {report.furniture_dropped:,} lines of report furniture dropped "
+                      f"(not records, not rejected): {shown}", markup=False)
         for warning in report.warnings:
             out.print(f"  warning: {warning}")
     if result.interviews:
@@ -285,7 +302,7 @@ def fields(markdown, workspace, as_json, quiet):
 
 
 @main.command()
-@click.argument("data_dir", required=False, type=click.Path())
+@click.argument("paths", nargs=-1, type=click.Path())
 @with_inputs
 @with_analysis
 @report_folder
@@ -296,17 +313,23 @@ def fields(markdown, workspace, as_json, quiet):
               help="most tool calls the assistant may make")
 @with_common
 @handle_errors
-def run(data_dir, out_dir, assistant, model, budget, workspace, as_json, quiet, **given):
-    """Import the exports and build everything: the ICP, its evidence, the document and the scoring matrix.
+def run(paths, out_dir, assistant, model, budget, workspace, as_json, quiet, **given):
+    """Import the exports (PATH...: files and folders) and build everything: the ICP, its evidence, the
+    document and the scoring matrix.
 
     Offline by default (prose from templates). With --assistant and ANTHROPIC_API_KEY set, Claude runs the
     method's phases through the same tools and drafts the prose; every claim is checked against the evidence."""
     ctx = Ctx(workspace, as_json, quiet)
     options, inputs = split_options(given)
+    data_dir = list(paths) or None
     if assistant:
-        return run_with_assistant(ctx, data_dir, out_dir, model, budget, options, inputs)
+        if data_dir and len(data_dir) > 1:
+            raise UserError("--assistant reads one folder: pass a single DATA_DIR",
+                            hint="put the exports in one folder; the model imports it with import_data")
+        return run_with_assistant(ctx, data_dir[0] if data_dir else None, out_dir, model, budget, options, inputs)
     if data_dir is None and not any(inputs[k] for k in ("customers", "deals", "subscriptions", "tickets", "events")):
-        raise UserError("nothing to import", hint="pass DATA_DIR, or name the files with --customers/--deals ...")
+        raise UserError("nothing to import", hint="pass PATH (files or folders), or name the files with "
+                                                  "--customers/--deals ...")
     with ctx.progress() as progress:
         result = toolkit.run(ctx.workspace, data_dir, out_dir, options=options, progress=progress, **inputs)
     ctx.emit(result, lambda: print_run(result))
@@ -424,18 +447,18 @@ def score(prospects, icp_path, out_path, workspace, as_json, quiet):
 
 
 @main.command()
-@click.argument("data_dir", required=False, type=click.Path())
+@click.argument("paths", nargs=-1, type=click.Path())
 @with_inputs
 @with_analysis
 @report_folder
 @with_common
 @handle_errors
-def refresh(data_dir, out_dir, workspace, as_json, quiet, **given):
+def refresh(paths, out_dir, workspace, as_json, quiet, **given):
     """Import a newer snapshot, rebuild the ICP as a new version and compare it with the previous one."""
     ctx = Ctx(workspace, as_json, quiet)
     options, inputs = split_options(given)
     with ctx.progress() as progress:
-        result = toolkit.refresh(ctx.workspace, data_dir, out_dir, options=options, progress=progress, **inputs)
+        result = toolkit.refresh(ctx.workspace, list(paths) or None, out_dir, options=options, progress=progress, **inputs)
 
     def human():
         print_import(result.imported)

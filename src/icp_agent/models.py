@@ -36,6 +36,12 @@ class RejectedRow(BaseModel):
     raw: str | None = None
 
 
+class FurnitureRow(BaseModel):
+    row: int | None = Field(None, description="data row number (None for title lines above the header)")
+    kind: str
+    raw: str
+
+
 class ImportReport(BaseModel):
     import_id: str
     kind: Kind
@@ -57,6 +63,10 @@ class ImportReport(BaseModel):
     rejected: list[RejectedRow] = Field(default_factory=list, description="first rejected rows (all are in the "
                                                                             "workspace)")
     warnings: list[str] = Field(default_factory=list)
+    furniture_dropped: int = Field(0, description="report furniture dropped: titles, total/subtotal rows, footers "
+                                                  "(grand totals, confidentiality, copyright), blank lines")
+    furniture: list[FurnitureRow] = Field(default_factory=list, description="the first furniture lines dropped")
+    sheet: str | None = Field(None, description="the worksheet read, for an Excel workbook")
 
 
 class LinkReport(BaseModel):

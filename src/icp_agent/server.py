@@ -40,7 +40,8 @@ from .models import ColumnReport, HealthSummary, IcpDocument, LinkReport, Reject
 from .query import QueryResult, run_readonly_query
 from .resources import icons
 from .scoring import ScoreResult
-from .toolkit import AnalysisOptions, DraftPersona, DraftRationale, PatternsResult, PlannedFile, SaveDraftsResult
+from .toolkit import (AnalysisOptions, DraftPersona, DraftRationale, PatternsResult, PlannedFile, SaveDraftsResult,
+                      SkippedFile)
 from .workspace import DEFAULT_PATH, Workspace
 
 T = TypeVar("T")
@@ -132,6 +133,8 @@ class ImportedFile(BaseModel):
     already_imported: bool = Field(description="the same file was imported before: nothing changed")
     columns: int = Field(description="columns read (inspect_workspace lists them)")
     warnings: list[str]
+    furniture_dropped: int = Field(0, description="report furniture dropped (titles, total rows, footers, blank "
+                                                  "lines): never records, never rejected")
 
 
 class ImportSummary(BaseModel):
@@ -140,6 +143,7 @@ class ImportSummary(BaseModel):
     interviews: dict[str, Any] | None = Field(None, description="interview notes stored, and the notes that "
                                                                 "contain text addressed to an AI (kept as data)")
     links: list[LinkReport] = Field(description="how deals and contacts link to customers")
+    skipped: list[SkippedFile] = Field(default_factory=list, description="files in the folder that are not exports")
 
 
 class KindView(BaseModel):
@@ -472,7 +476,7 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
         result = await _with_progress(ctx, lambda progress: toolkit.import_data(
             workspace, folder, **files, lenient=lenient, progress=progress))
         return ImportSummary(
-            plan=result.plan, interviews=result.interviews, links=result.links,
+            plan=result.plan, interviews=result.interviews, links=result.links, skipped=result.skipped,
             imported=[ImportedFile(**r.model_dump(include=set(ImportedFile.model_fields) - {"columns"}),
                                    columns=len(r.columns)) for r in result.reports])
 

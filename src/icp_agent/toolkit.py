@@ -19,9 +19,9 @@ from .evidence import EvidenceItem
 from .analysis.rollup import ROLLUP_KINDS, link_accounts, roll_up
 from .ingest import links
 from .ingest.fields import ROLES
-from .ingest.importer import Mapping, detect_kind, import_file
-from .ingest.interviews import import_interviews, interview_files
-from .ingest.reader import CSV_SUFFIXES, JSON_SUFFIXES, PARQUET_SUFFIXES, inspect_file, peek_headers
+from .ingest.importer import Mapping, detect_kind, import_into
+from .ingest.interviews import import_interviews_into, interview_files
+from .ingest.reader import TABLE_SUFFIXES, WORKBOOK_SUFFIXES, inspect_file, peek_headers
 from .models import (
     DATA_KINDS,
     ICP_SCHEMA_VERSION,
@@ -36,13 +36,23 @@ from .sql import columns_of
 from .workspace import Workspace
 
 Progress = Callable[[str], None]
-TABLE_SUFFIXES = CSV_SUFFIXES | JSON_SUFFIXES | PARQUET_SUFFIXES
 
 
 class PlannedFile(BaseModel):
     path: str
     kind: str
     reason: str
+    read_as: str | None = Field(None, description="format, encoding and delimiter (or sheet) the file is read with")
+
+
+class SkippedFile(BaseModel):
+    path: str
+    reason: str = Field(description="why the file was not imported (not an export, not a table)")
+
+
+class InputPlan(BaseModel):
+    files: list[PlannedFile]
+    skipped: list[SkippedFile] = Field(default_factory=list)
 
 
 class ImportResult(BaseModel):
@@ -50,12 +60,37 @@ class ImportResult(BaseModel):
     reports: list[ImportReport]
     interviews: dict | None = None
     links: list[LinkReport] = Field(default_factory=list)
+    skipped: list[SkippedFile] = Field(default_factory=list, description="files in the folders that were not "
+                                                                          "exports, each with the reason")
 
 
-def plan_inputs(data_dir: str | Path | None = None, *, customers=None, deals=None, contacts=None,
-                prospects=None, interviews=None, subscriptions=None, tickets=None, events=None,
-                mapping: Mapping | None = None, has_accounts: bool = False) -> list[PlannedFile]:
+# Suffixes whose files may be something else than an export (notes, configs, logs): in a folder,
+# one that does not read as a table is skipped with a note. A .csv or .xlsx that fails is an error.
+MAYBE_TABULAR = {".txt", ".json", ".tab"}
+Paths = str | Path | list[str | Path] | tuple[str | Path, ...] | None
+
+
+def _read_as(source) -> str:
+    if source.format == "xlsx":
+        return f"Excel workbook, sheet {source.sheet!r}"
+    if source.format != "csv":
+        return source.format
+    names = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+    delimiter = names.get(source.delimiter, repr(source.delimiter))
+    count = sum(1 for line in source.title_lines if line)
+    titles = f", {count} title line(s) above the header" if count else ""
+    return f"{source.encoding.upper()}, {delimiter}-delimited{titles}"
+
+
+def plan_import(paths: Paths = None, *, customers=None, deals=None, contacts=None, prospects=None,
+                interviews=None, subscriptions=None, tickets=None, events=None, mapping: Mapping | None = None,
+                sheet: str | int | None = None, has_accounts: bool = False) -> InputPlan:
     """Decide which file is which: flags win, the rest is recognised from headers and contents.
+
+    `paths` is any mix of files and folders. A folder's tabular files are recognised, a
+    subfolder of .md/.txt notes is the interviews; anything else in a folder (a README, a
+    log, an image, a text file that is not a table) is skipped with the reason. A file named
+    directly must read, or it is an error. `sheet` picks the worksheet of every workbook.
 
     subscriptions, tickets and events are per-account tables (a SaaS export beside its accounts
     file); they are rolled up per account into health inputs when the ICP is built. With
@@ -65,32 +100,67 @@ def plan_inputs(data_dir: str | Path | None = None, *, customers=None, deals=Non
     named = {"customers": customers, "deals": deals, "contacts": contacts, "prospects": prospects,
              "interviews": interviews, "subscriptions": subscriptions, "tickets": tickets, "events": events}
     plan = [PlannedFile(path=str(p), kind=k, reason="named with --" + k) for k, p in named.items() if p]
-    taken = {Path(p.path).resolve() for p in plan}
-    if data_dir is not None:
-        folder = Path(data_dir).expanduser()
-        if not folder.is_dir():
-            raise UserError("DATA_DIR is not a folder" if folder.exists() else "no such folder", file=str(folder),
-                            hint="pass the folder holding your exports, or name each file with --customers etc.")
-        guessed: list[PlannedFile] = []
+    taken = {Path(p.path).expanduser().resolve() for p in plan}
+    skipped: list[SkippedFile] = []
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    guessed: list[PlannedFile] = []
+
+    def recognise(entry: Path, in_folder: bool) -> None:
+        suffix = entry.suffix.lower()
+        if in_folder and suffix not in TABLE_SUFFIXES:
+            skipped.append(SkippedFile(path=str(entry), reason=f"not a tabular export ({suffix or 'no suffix'})"))
+            return
+        try:
+            source = inspect_file(entry, sheet=sheet if suffix in WORKBOOK_SUFFIXES else None)
+            headers = peek_headers(source)
+        except UserError as exc:
+            if in_folder and suffix in MAYBE_TABULAR:
+                skipped.append(SkippedFile(path=str(entry), reason=f"not a table: {exc.reason}"))
+                return
+            raise
+        if in_folder and suffix in MAYBE_TABULAR and len(headers) < 2:
+            skipped.append(SkippedFile(path=str(entry), reason="not a table: one column of text (name the file "
+                                                               "to import it as a one-column list)"))
+            return
+        kind, reason = detect_kind(headers, mapping)
+        if named.get(kind):
+            skipped.append(SkippedFile(path=str(entry), reason=f"looks like {kind}, but --{kind} names another file"))
+            return
+        guessed.append(PlannedFile(path=str(entry), kind=kind, reason=reason, read_as=_read_as(source)))
+
+    for given in paths or []:
+        folder = Path(given).expanduser()
+        if not folder.exists():
+            raise UserError("no such folder or file", file=str(folder),
+                            hint="check the path (relative paths start from the current directory)")
+        if folder.is_file():
+            if folder.resolve() not in taken:
+                taken.add(folder.resolve())
+                recognise(folder, in_folder=False)
+            continue
+        found = len(guessed)
         for entry in sorted(folder.iterdir()):
             if entry.resolve() in taken or entry.name.startswith("."):
                 continue
-            if entry.is_dir() and not named["interviews"] and interview_files(entry):
-                guessed.append(PlannedFile(path=str(entry), kind="interviews", reason="a folder of .md/.txt notes"))
-            elif entry.is_file() and entry.suffix.lower() in TABLE_SUFFIXES:
-                source = inspect_file(entry)
-                kind, reason = detect_kind(peek_headers(source), mapping)
-                if named.get(kind):
-                    continue  # the user named the file of that kind explicitly
-                guessed.append(PlannedFile(path=str(entry), kind=kind, reason=reason))
-        companies = [p for p in guessed if p.kind in ("customers", "prospects")]
-        if not customers and companies and not any(p.kind == "customers" for p in companies):
-            if len(companies) == 1:
-                companies[0].kind, companies[0].reason = "customers", "the only companies file (no outcomes: " \
-                                                                      "good customers come from won deals)"
-        plan += guessed
-        if not plan:
-            raise UserError("no CSV, Parquet or JSON-lines files in this folder", file=str(folder))
+            taken.add(entry.resolve())
+            if entry.is_dir():
+                if not named["interviews"] and interview_files(entry):
+                    guessed.append(PlannedFile(path=str(entry), kind="interviews",
+                                               reason="a folder of .md/.txt notes"))
+                else:
+                    skipped.append(SkippedFile(path=str(entry), reason="a subfolder without interview notes "
+                                                                       "(pass it as a PATH to import its files)"))
+            elif entry.is_file():
+                recognise(entry, in_folder=True)
+        if len(guessed) == found and not plan:
+            raise UserError("no CSV, Excel, Parquet or JSON-lines exports in this folder", file=str(folder),
+                            hint="pass the folder holding your exports, or name each file with --customers etc.")
+    companies = [p for p in guessed if p.kind in ("customers", "prospects")]
+    if not customers and companies and not any(p.kind == "customers" for p in companies) and len(companies) == 1:
+        companies[0].kind, companies[0].reason = "customers", "the only companies file (no outcomes: " \
+                                                              "good customers come from won deals)"
+    plan += guessed
     for kind in DATA_KINDS:
         files = [p for p in plan if p.kind == kind]
         if len(files) > 1:
@@ -104,35 +174,54 @@ def plan_inputs(data_dir: str | Path | None = None, *, customers=None, deals=Non
                             hint="add the accounts export to the folder, or name it with --customers FILE")
         raise UserError("no customers file found (companies with lifecycle, revenue or outcome fields)",
                         hint="name it with --customers FILE")
-    return plan
+    return InputPlan(files=plan, skipped=skipped)
 
 
-def import_data(ws: Workspace, data_dir: str | Path | None = None, *, customers=None, deals=None, contacts=None,
+def plan_inputs(data_dir: Paths = None, *, customers=None, deals=None, contacts=None,
+                prospects=None, interviews=None, subscriptions=None, tickets=None, events=None,
+                mapping: Mapping | None = None, sheet: str | int | None = None,
+                has_accounts: bool = False) -> list[PlannedFile]:
+    """The files `plan_import` would import (without the skipped ones)."""
+    return plan_import(data_dir, customers=customers, deals=deals, contacts=contacts, prospects=prospects,
+                       interviews=interviews, subscriptions=subscriptions, tickets=tickets, events=events,
+                       mapping=mapping, sheet=sheet, has_accounts=has_accounts).files
+
+
+def import_data(ws: Workspace, data_dir: Paths = None, *, customers=None, deals=None, contacts=None,
                 prospects=None, interviews=None, subscriptions=None, tickets=None, events=None,
                 mapping_file: str | Path | None = None, lenient: bool = False,
-                progress: Progress | None = None) -> ImportResult:
-    """Import every input as a new snapshot of its kind, then report how the files link."""
+                sheet: str | int | None = None, progress: Progress | None = None) -> ImportResult:
+    """Import every input as a new snapshot of its kind, then report how the files link.
+
+    `data_dir` is a folder, a file, or a list of both. All or nothing: the files are
+    imported in one transaction, so when one fails (UserError naming it) nothing from
+    this call stays in the workspace.
+    """
     mapping = Mapping.load(mapping_file)
     has_accounts = False
     if ws.path.exists():
         with ws.connect() as con:
             has_accounts = bool(ws.current_table(con, "customers") or ws.current_table(con, "deals"))
-    plan = plan_inputs(data_dir, customers=customers, deals=deals, contacts=contacts, prospects=prospects,
-                       interviews=interviews, subscriptions=subscriptions, tickets=tickets, events=events,
-                       mapping=mapping, has_accounts=has_accounts)
+    planned = plan_import(data_dir, customers=customers, deals=deals, contacts=contacts, prospects=prospects,
+                          interviews=interviews, subscriptions=subscriptions, tickets=tickets, events=events,
+                          mapping=mapping, sheet=sheet, has_accounts=has_accounts)
     order = {k: i for i, k in enumerate(("customers", "prospects", "deals", "contacts", *ROLLUP_KINDS,
                                          "interviews"))}
     reports, notes = [], None
-    for item in sorted(plan, key=lambda p: order[p.kind]):
-        if progress:
-            progress(f"importing {Path(item.path).name} as {item.kind}")
-        if item.kind == "interviews":
-            notes = import_interviews(ws, item.path)
-        else:
-            report = import_file(ws, item.path, item.kind, mapping=mapping, lenient=lenient, progress=progress,
-                                 reason=item.reason)
-            reports.append(report)
-    return ImportResult(plan=plan, reports=reports, interviews=notes, links=link_report(ws))
+    with ws.transaction() as con:
+        for item in sorted(planned.files, key=lambda p: order[p.kind]):
+            if progress:
+                progress(f"importing {Path(item.path).name} as {item.kind}")
+            if item.kind == "interviews":
+                notes = import_interviews_into(con, item.path)
+            else:
+                workbook = Path(item.path).suffix.lower() in WORKBOOK_SUFFIXES
+                reports.append(import_into(con, item.path, item.kind, mapping=mapping, lenient=lenient,
+                                           progress=progress, reason=item.reason, sheet=sheet if workbook else None,
+                                           scratch_dir=ws.path.parent))
+    return ImportResult(plan=planned.files, reports=reports, interviews=notes, links=link_report(ws),
+                        skipped=planned.skipped)
+
 
 
 def link_report(ws: Workspace) -> list[LinkReport]:
@@ -516,14 +605,14 @@ class RunResult(BaseModel):
     files: list[str] = Field(default_factory=list, description="files written into out_dir")
 
 
-def run(ws: Workspace, data_dir: str | Path | None, out_dir: str | Path, *, customers=None, deals=None,
+def run(ws: Workspace, data_dir: Paths, out_dir: str | Path, *, customers=None, deals=None,
         contacts=None, prospects=None, interviews=None, subscriptions=None, tickets=None, events=None,
-        mapping_file=None, lenient: bool = False,
+        mapping_file=None, lenient: bool = False, sheet: str | int | None = None,
         options: AnalysisOptions | None = None, progress: Progress | None = None) -> RunResult:
-    """The whole job: import, analyse, and write the report folder."""
+    """The whole job: import (`data_dir`: files and folders, see import_data), analyse, write the report folder."""
     imported = import_data(ws, data_dir, customers=customers, deals=deals, contacts=contacts, prospects=prospects,
                            interviews=interviews, subscriptions=subscriptions, tickets=tickets, events=events,
-                           mapping_file=mapping_file, lenient=lenient, progress=progress)
+                           mapping_file=mapping_file, lenient=lenient, sheet=sheet, progress=progress)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     summary = inspect_workspace(ws)
@@ -611,9 +700,9 @@ class RefreshResult(BaseModel):
     files: list[str] = Field(default_factory=list)
 
 
-def refresh(ws: Workspace, data_dir: str | Path | None, out_dir: str | Path, *, customers=None, deals=None,
+def refresh(ws: Workspace, data_dir: Paths, out_dir: str | Path, *, customers=None, deals=None,
             contacts=None, prospects=None, interviews=None, subscriptions=None, tickets=None, events=None,
-            mapping_file=None, lenient: bool = False,
+            mapping_file=None, lenient: bool = False, sheet: str | int | None = None,
             options: AnalysisOptions | None = None, progress: Progress | None = None) -> RefreshResult:
     """Import a newer snapshot, rebuild the ICP as a new version, and compare it with the previous one."""
     import json
@@ -621,7 +710,7 @@ def refresh(ws: Workspace, data_dir: str | Path | None, out_dir: str | Path, *, 
     had_icp = bool(list_versions(ws))
     imported = import_data(ws, data_dir, customers=customers, deals=deals, contacts=contacts, prospects=prospects,
                            interviews=interviews, subscriptions=subscriptions, tickets=tickets, events=events,
-                           mapping_file=mapping_file, lenient=lenient, progress=progress)
+                           mapping_file=mapping_file, lenient=lenient, sheet=sheet, progress=progress)
     icp = build_icp(ws, options, progress)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from ..errors import UserError
-from ..models import ColumnReport, ImportReport, RejectedRow
+from ..models import ColumnReport, FurnitureRow, ImportReport, RejectedRow
 from ..sql import quote_identifier as _q
 from ..workspace import Workspace
 from . import normalize as norm
@@ -329,41 +329,57 @@ def _with_kind_synonyms(mapping: Mapping, kind: str, headers: list[str]) -> Mapp
 
 def import_file(ws: Workspace, path: str | Path, kind: str | None = None, *, mapping: Mapping | None = None,
                 lenient: bool = False, progress: Callable[[str], None] | None = None,
-                reason: str = "named by the caller") -> ImportReport:
-    """Import one tabular file as a new snapshot of its kind (idempotent on the file's content)."""
+                reason: str = "named by the caller", sheet: str | int | None = None) -> ImportReport:
+    """Import one tabular file as a new snapshot of its kind (idempotent on the file's content).
+
+    One transaction: a failure leaves the workspace as it was. `sheet` picks a workbook's
+    worksheet (name or 0-based index). Raises UserError for anything wrong with the file.
+    """
+    with ws.transaction() as con:
+        return import_into(con, path, kind, mapping=mapping, lenient=lenient, progress=progress, reason=reason,
+                           sheet=sheet, scratch_dir=ws.path.parent)
+
+
+def import_into(con: duckdb.DuckDBPyConnection, path: str | Path | SourceFile, kind: str | None = None, *,
+                mapping: Mapping | None = None, lenient: bool = False,
+                progress: Callable[[str], None] | None = None, reason: str = "named by the caller",
+                sheet: str | int | None = None, scratch_dir: Path | None = None) -> ImportReport:
+    """`import_file` inside the caller's transaction, so several files can commit (or roll back) together.
+
+    `scratch_dir` receives the UTF-8 copy of a workbook or UTF-16/cp1252 file while it is read.
+    """
     mapping = mapping or Mapping()
-    source = inspect_file(path, lenient=lenient)
+    source = path if isinstance(path, SourceFile) else inspect_file(path, lenient=lenient, sheet=sheet)
     say = progress or (lambda _msg: None)
     if kind is None:
-        if source.format == "csv":
-            kind, reason = detect_kind(source.headers, mapping)
-        else:
-            with ws.connect() as con:
-                stage(con, source, lenient=lenient)
-            kind, reason = detect_kind(source.headers, mapping)
+        if source.format not in ("csv", "xlsx"):
+            stage(con, source, lenient=lenient, scratch_dir=scratch_dir)
+        kind, reason = detect_kind(source.headers, mapping)
     if kind not in ID_FIELD:
         raise UserError(f"unknown kind {kind!r}", hint=f"use one of {', '.join(ID_FIELD)}")
     mapping = _with_kind_synonyms(mapping, kind, source.headers)
     import_id = f"{kind}-{source.sha256[:12]}"
-    with ws.transaction() as con:
-        existing = con.execute("SELECT report FROM imports WHERE import_id = ?", [import_id]).fetchone()
-        if existing:
-            con.execute("INSERT OR REPLACE INTO current_snapshot VALUES (?, ?)", [kind, import_id])
-            report = ImportReport.model_validate_json(existing[0])
-            report.already_imported = True
-            return report
-        say(f"reading {source.name}")
-        reader_rejects = stage(con, source, lenient=lenient)
-        report = _build_snapshot(con, source, kind, import_id, mapping, reader_rejects, say)
-        report.detected_as = reason
-        con.execute("INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [import_id, kind, source.name, str(source.path.resolve()), source.sha256, source.format,
-                     source.encoding, source.delimiter, report.rows_read, report.rows_kept, report.rows_rejected,
-                     report.duplicates_dropped, f"imp_{kind}_{source.sha256[:12]}", report.imported_at,
-                     report.model_dump_json()])
+    existing = con.execute("SELECT report FROM imports WHERE import_id = ?", [import_id]).fetchone()
+    if existing:
         con.execute("INSERT OR REPLACE INTO current_snapshot VALUES (?, ?)", [kind, import_id])
-        con.execute("DROP TABLE IF EXISTS _stage")
-        con.execute("DROP TABLE IF EXISTS _dedup")
+        report = ImportReport.model_validate_json(existing[0])
+        report.already_imported = True
+        return report
+    say(f"reading {source.name}" + (f" (sheet {source.sheet!r})" if source.sheet else ""))
+    reader_rejects = stage(con, source, lenient=lenient, scratch_dir=scratch_dir)
+    report = _build_snapshot(con, source, kind, import_id, mapping, reader_rejects, say)
+    report.detected_as = reason
+    report.furniture_dropped = source.furniture_count
+    report.furniture = [FurnitureRow(**f) for f in source.furniture]
+    report.sheet = source.sheet
+    con.execute("INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [import_id, kind, source.name, str(source.path.resolve()), source.sha256, source.format,
+                 source.encoding, source.delimiter, report.rows_read, report.rows_kept, report.rows_rejected,
+                 report.duplicates_dropped, f"imp_{kind}_{source.sha256[:12]}", report.imported_at,
+                 report.model_dump_json()])
+    con.execute("INSERT OR REPLACE INTO current_snapshot VALUES (?, ?)", [kind, import_id])
+    con.execute("DROP TABLE IF EXISTS _stage")
+    con.execute("DROP TABLE IF EXISTS _dedup")
     return report
 
 

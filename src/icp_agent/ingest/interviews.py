@@ -26,6 +26,12 @@ def interview_files(folder: Path) -> list[Path]:
 
 def import_interviews(ws: Workspace, folder: str | Path) -> dict:
     """Store every note of a folder as one snapshot; re-importing the same notes changes nothing."""
+    with ws.transaction() as con:
+        return import_interviews_into(con, folder)
+
+
+def import_interviews_into(con, folder: str | Path) -> dict:
+    """`import_interviews` inside the caller's transaction (an import of several inputs is all or nothing)."""
     folder = Path(folder).expanduser()
     if not folder.exists():
         raise UserError("no such folder", file=str(folder), hint="pass the folder holding the interview notes")
@@ -45,13 +51,12 @@ def import_interviews(ws: Workspace, folder: str | Path) -> dict:
         docs.append((path.stem, path.name, title, body))
     import_id = f"interviews-{digest.hexdigest()[:12]}"
     flagged = [name for _, name, _, body in docs if INSTRUCTION_PATTERNS.search(body)]
-    with ws.transaction() as con:
-        if not con.execute("SELECT count(*) FROM imports WHERE import_id = ?", [import_id]).fetchone()[0]:
-            con.executemany("INSERT INTO interviews VALUES (?, ?, ?, ?, ?)",
-                            [(import_id, *doc) for doc in docs])
-            con.execute("""INSERT INTO imports (import_id, kind, file_name, path, sha256, format, rows_read,
-                           rows_kept, rows_rejected, duplicates_dropped, table_name, imported_at)
-                           VALUES (?, 'interviews', ?, ?, ?, 'text', ?, ?, 0, 0, 'interviews', now())""",
-                        [import_id, folder.name, str(folder.resolve()), digest.hexdigest(), len(docs), len(docs)])
-        con.execute("INSERT OR REPLACE INTO current_snapshot VALUES ('interviews', ?)", [import_id])
+    if not con.execute("SELECT count(*) FROM imports WHERE import_id = ?", [import_id]).fetchone()[0]:
+        con.executemany("INSERT INTO interviews VALUES (?, ?, ?, ?, ?)",
+                        [(import_id, *doc) for doc in docs])
+        con.execute("""INSERT INTO imports (import_id, kind, file_name, path, sha256, format, rows_read,
+                       rows_kept, rows_rejected, duplicates_dropped, table_name, imported_at)
+                       VALUES (?, 'interviews', ?, ?, ?, 'text', ?, ?, 0, 0, 'interviews', now())""",
+                    [import_id, folder.name, str(folder.resolve()), digest.hexdigest(), len(docs), len(docs)])
+    con.execute("INSERT OR REPLACE INTO current_snapshot VALUES ('interviews', ?)", [import_id])
     return {"import_id": import_id, "documents": len(docs), "contains_instructions": flagged}

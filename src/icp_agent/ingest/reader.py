@@ -1,28 +1,68 @@
-"""Reading a file into a staging table: format, encoding and delimiter, checked up front.
+"""Reading a file into a staging table: format, encoding, delimiter and report furniture.
 
 DuckDB's readers do the parsing (streaming, any size). What Python does here is look at
 the first bytes and the header line, so that every malformed file gets a message that
 names the file, the row and what to do, instead of a parser error.
+
+Encodings: a BOM is unambiguous (UTF-8, UTF-16 LE/BE, UTF-32); without one a file is
+UTF-8 when it all decodes as UTF-8, else Windows-1252 when every byte is defined there
+(its curly quotes, euro sign and dashes live in 0x80-0x9F, which Latin-1 leaves to
+control characters no export contains), else Latin-1. A statistical detector was tried and
+left out: on CRM-sized samples charset-normalizer 3.5 read Western text as cp1250 and Polish
+cp1250 as cp1252, while this rule is exact for the Western exports it covers. DuckDB reads UTF-8 and Latin-1
+itself; anything else, and Excel workbooks (read with python-calamine), is streamed
+into a UTF-8 CSV beside the workspace first and read from there.
+
+Report furniture (what a CRM's report export adds around the table: titles above the
+header, "Total"/"Subtotal" rows, "Grand Totals (24 records)", confidentiality and
+copyright lines, blank and delimiter-only rows) is recognised, dropped and counted,
+never stored as records and never reported as rejected data.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import datetime as dt
 import hashlib
 import io
+import os
+import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
 from ..errors import UserError
+from ..sql import quote_identifier, sql_literal
+from .fields import canonical_field
 
 SAMPLE_BYTES = 256 * 1024
+SAMPLE_SHEET_ROWS = 500
 DELIMITERS = (",", ";", "\t", "|")
 CSV_SUFFIXES = {".csv", ".tsv", ".txt", ".tab"}
 JSON_SUFFIXES = {".jsonl", ".ndjson", ".json"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
+WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"}
+TABLE_SUFFIXES = CSV_SUFFIXES | JSON_SUFFIXES | PARQUET_SUFFIXES | WORKBOOK_SUFFIXES
+BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8"),
+        (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+DUCKDB_ENCODINGS = {"utf-8", "latin-1"}  # read natively; others are transcoded to UTF-8 first
+MAX_FURNITURE_EXAMPLES = 10
+
+# A footer line: one cell of report boilerplate (Salesforce, HubSpot, Dynamics, spreadsheet reports).
+FOOTER_PATTERN = (
+    r"^\s*(grand\s+totals?\b|(sub)?totals?\b.*\brecords?\b|\d[\d,.]*\s+(records?|rows?)\b|"
+    r"confidential|proprietary|do not distribute|internal use only|copyright\b|©|\(c\)\s*\d{4}|"
+    r".*all rights reserved|(report\s+)?(generated|exported|printed|created|run)\s+(by|on|at)\b|"
+    r"filtered by\b|filters?\s*:|sorted by\b|grouped by\b|as of\s+\d|powered by\b)")
+FOOTER = re.compile(FOOTER_PATTERN, re.IGNORECASE)
+# The label of a total row's cell: "Total", "Subtotal", "Grand Total (24 records)", "Sum", "Total:".
+TOTAL_LABEL = r"(?i)\s*((grand|sub)[ -]?)?(totals?|sums?|subtotals?)\s*(\(.*\)|:.*)?\s*"
+# The other cells of a total row are empty or figures ("1500000.00", "$1,200", "1.234,56 €", "USD 3").
+FIGURE = r"[\s\d.,'()%+\-$€£¥]*([A-Za-z]{3})?[\s\d.,'()%+\-$€£¥]*"
+ID_FIELDS = {"company_id", "deal_id", "contact_id"}
 
 
 @dataclass
@@ -30,16 +70,26 @@ class SourceFile:
     """What we learned about a file before parsing it."""
 
     path: Path
-    format: str  # csv | parquet | json
+    format: str  # csv | parquet | json | xlsx
     sha256: str
     size: int
     encoding: str = "utf-8"
     delimiter: str | None = None
     headers: list[str] = field(default_factory=list)
+    sheet: str | None = None  # the worksheet read, for a workbook
+    skip_lines: int = 0  # report title lines above the header
+    title_lines: list[str] = field(default_factory=list)
+    furniture: list[dict] = field(default_factory=list)  # {row, kind, raw}: dropped, never records
+    furniture_count: int = 0
 
     @property
     def name(self) -> str:
         return self.path.name
+
+    @property
+    def needs_conversion(self) -> bool:
+        """True when DuckDB cannot read the file itself: a workbook, or an encoding it lacks."""
+        return self.format == "xlsx" or (self.format == "csv" and self.encoding not in DUCKDB_ENCODINGS)
 
 
 def file_digest(path: Path) -> str:
@@ -50,19 +100,24 @@ def file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def inspect_file(path: str | Path, *, lenient: bool = False) -> SourceFile:
-    """Check a path is a readable tabular file and learn its format, encoding and delimiter."""
+def inspect_file(path: str | Path, *, lenient: bool = False, sheet: str | int | None = None) -> SourceFile:
+    """Check a path is a readable tabular file and learn its format, encoding, delimiter and header.
+
+    `sheet` picks a workbook's worksheet by name or 0-based index (default: the first).
+    Raises UserError naming the file (and row) for anything unreadable.
+    """
     path = Path(path).expanduser()
     if not path.exists():
         raise UserError("no such file", file=str(path), hint="check the path (relative paths start from "
                                                                "the current directory)")
     if path.is_dir():
         raise UserError("is a folder, not a file", file=str(path),
-                        hint="pass the file itself, or the folder as DATA_DIR to `icp-agent run`")
+                        hint="pass the file itself, or the folder as a PATH to `icp-agent import` / `run`")
     size = path.stat().st_size
     with path.open("rb") as handle:
         head = handle.read(SAMPLE_BYTES)
-    if not head.strip(b" \t\r\n\x00\xef\xbb\xbf"):
+    bom_encoding = next((encoding for bom, encoding in BOMS if head.startswith(bom)), None) or _bomless_utf16(head)
+    if not head.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
         raise UserError("the file is empty", file=path.name, hint="export the data again; a CRM export has a "
                                                                   "header line and at least one row")
     suffix = path.suffix.lower()
@@ -73,17 +128,53 @@ def inspect_file(path: str | Path, *, lenient: bool = False) -> SourceFile:
                             hint="re-export it as Parquet or CSV")
         source.format = "parquet"
         return source
-    if suffix in JSON_SUFFIXES or head.lstrip().startswith((b"{", b"[")):
+    if suffix in WORKBOOK_SUFFIXES or (head.startswith(b"PK\x03\x04") and b"xl/" in head[:4096]):
+        source.format, source.delimiter = "xlsx", ","
+        text = _sheet_sample(source, sheet)
+        # one workbook holds several tables: the snapshot's identity is the file and the sheet
+        source.sha256 = hashlib.sha256(f"{source.sha256}\0{source.sheet}".encode()).hexdigest()
+        _sniff_into(source, text, lenient, csv_dialect_delimiters=(",",))
+        return source
+    if sheet is not None:
+        raise UserError(f"--sheet {sheet!r} applies to workbooks (.xlsx) only", file=path.name)
+    if bom_encoding in (None, "utf-8") and (suffix in JSON_SUFFIXES or
+                                            head.removeprefix(codecs.BOM_UTF8).lstrip().startswith((b"{", b"["))):
         source.format = "json"
         return source
-    if b"\x00" in head or _looks_binary(head):
-        raise UserError("this is a binary or non-tabular file, not a CSV/Parquet/JSON-lines export",
-                        file=path.name, hint="export the data from your CRM as CSV")
-    source.encoding = _detect_encoding(path)
+    if bom_encoding in (None, "utf-8") and (b"\x00" in head or _looks_binary(head)):
+        raise UserError("this is a binary or non-tabular file, not a CSV/Parquet/JSON-lines/Excel export",
+                        file=path.name, hint="export the data from your CRM as CSV or .xlsx")
+    source.encoding = bom_encoding or _detect_encoding(path)
     text = _decode_sample(head, source.encoding)
-    source.delimiter, source.headers = _sniff_delimiter(text, path.name, 0.5 if lenient else 0.98)
-    _check_headers(source.headers, path.name)
+    _sniff_into(source, text, lenient)
     return source
+
+
+def _sniff_into(source: SourceFile, text: str, lenient: bool, csv_dialect_delimiters=DELIMITERS) -> None:
+    source.delimiter, source.headers, source.skip_lines, source.title_lines = _sniff_delimiter(
+        text, source.name, lenient, csv_dialect_delimiters)
+    source.headers = [h.strip() if h.strip() else h for h in source.headers]
+    _check_headers(source.headers, source.name)
+
+
+def _bomless_utf16(head: bytes) -> str | None:
+    """utf-16-le/-be for UTF-16 text saved without a BOM: text whose every other byte is NUL.
+
+    In ASCII-heavy UTF-16 (headers, ids, numbers) the high byte of nearly every code unit is
+    0, on odd offsets for little-endian and even ones for big-endian; no binary format or
+    single-byte text has that pattern.
+    """
+    sample = head[:8192]
+    sample = sample[: len(sample) - len(sample) % 2]
+    if len(sample) < 8:
+        return None
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    units = len(sample) // 2
+    if odd > 0.7 * units and even < 0.05 * units:
+        return "utf-16-le"
+    if even > 0.7 * units and odd < 0.05 * units:
+        return "utf-16-be"
+    return None
 
 
 def _looks_binary(head: bytes) -> bool:
@@ -91,8 +182,11 @@ def _looks_binary(head: bytes) -> bool:
     return control > max(4, len(head[:8192]) // 100)
 
 
+CP1252_UNDEFINED = frozenset(b"\x81\x8d\x8f\x90\x9d")
+
+
 def _detect_encoding(path: Path) -> str:
-    """utf-8 (with or without BOM) when the whole file decodes, latin-1 when it clearly is latin-1.
+    """utf-8 when the whole file decodes; cp1252 or latin-1 when it clearly is a single-byte file.
 
     A file that is mostly valid UTF-8 but has some undecodable bytes is a broken export:
     we say where instead of guessing, since a guess would corrupt names.
@@ -110,10 +204,22 @@ def _detect_encoding(path: Path) -> str:
                     raise UserError("undecodable bytes: the file mixes UTF-8 with another encoding",
                                     file=path.name, row=max(bad_line - 1, 1),
                                     hint="re-save the file as UTF-8") from exc
-                return "latin-1"
+                return _single_byte_encoding(path)
             saw_multibyte = saw_multibyte or _has_utf8_multibyte(chunk)
             line += chunk.count(b"\n")
     return "utf-8"
+
+
+def _single_byte_encoding(path: Path) -> str:
+    """cp1252 when the file uses its 0x80-0x9F letters (“ ” € – …) and none it leaves undefined."""
+    uses_c1 = False
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            c1 = set(chunk.translate(None, bytes(range(0x80))).translate(None, bytes(range(0xA0, 0x100))))
+            if c1 & CP1252_UNDEFINED:
+                return "latin-1"
+            uses_c1 = uses_c1 or bool(c1)
+    return "cp1252" if uses_c1 else "latin-1"
 
 
 def _has_utf8_multibyte(data: bytes) -> bool:
@@ -121,44 +227,166 @@ def _has_utf8_multibyte(data: bytes) -> bool:
 
 
 def _decode_sample(head: bytes, encoding: str) -> str:
+    if encoding.startswith(("utf-16", "utf-32")):
+        # cut at a whole code unit so the sample decodes; the BOM (or the name) tells the byte order
+        unit = 2 if encoding.startswith("utf-16") else 4
+        head = head[: len(head) - len(head) % unit]
     text = head.decode("utf-8-sig" if encoding == "utf-8" else encoding, errors="ignore")
-    if len(head) == SAMPLE_BYTES:  # drop the cut-off last line
+    if len(head) >= SAMPLE_BYTES - 4:  # drop the cut-off last line
         text = text[: text.rfind("\n") + 1] or text
     return text
 
 
-def _sniff_delimiter(text: str, name: str, required_agreement: float) -> tuple[str, list[str]]:
-    """The delimiter under which the header and the sample rows agree on a column count."""
-    best: tuple[float, int, str, list[str]] | None = None
+def _nonempty(row: list[str]) -> list[str]:
+    return [cell for cell in row if cell.strip()]
+
+
+def is_footer_line(cells: list[str]) -> bool:
+    """A report's boilerplate line: one non-empty cell such as 'Grand Totals (24 records)' or a copyright."""
+    filled = _nonempty(cells)
+    return len(filled) == 1 and bool(FOOTER.match(filled[0]))
+
+
+def _sniff_delimiter(text: str, name: str, lenient: bool,
+                     delimiters=DELIMITERS) -> tuple[str, list[str], int, list[str]]:
+    """The delimiter under which the header and the sample rows agree on a column count.
+
+    Returns (delimiter, header, title lines to skip, their text). Report title lines above
+    the header (one non-empty cell each, or blank) are skipped; footer and blank lines do
+    not count against agreement. Rows that still disagree are left to the reader, which
+    names each one (rejected with --lenient, an error without).
+    """
+    best: tuple[float, int, str, list[str], int, list[str]] | None = None
     rows_by_delimiter: dict[str, list[list[str]]] = {}
-    for delimiter in DELIMITERS:
-        rows = [r for r in csv.reader(io.StringIO(text), delimiter=delimiter) if r]
+    for delimiter in delimiters:
+        reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+        lines: list[tuple[int, list[str]]] = []
+        try:
+            for row in reader:
+                lines.append((reader.line_num, row))
+        except csv.Error:
+            pass
+        rows = [r for _, r in lines if _nonempty(r)]
         rows_by_delimiter[delimiter] = rows
-        if not rows or len(rows[0]) < 2:
+        if not rows:
             continue
-        width = len(rows[0])
-        body = rows[1:] or rows
+        # the header is the first row as wide as most of the rows after it
+        widths = [len(r) for r in rows if not is_footer_line(r) and len(r) >= 2]
+        if not widths:
+            continue
+        modal = max(set(widths), key=lambda w: (widths.count(w), w))
+        start = next((i for i, (_, r) in enumerate(lines) if len(r) == modal and len(_nonempty(r)) >= 2), None)
+        if start is None:
+            continue
+        titles = lines[:start]
+        if any(not _is_title(r, delimiter, modal) for _, r in titles):
+            start, titles = next(i for i, (_, r) in enumerate(lines) if _nonempty(r)), []
+        skip = lines[start - 1][0] if start else 0  # physical lines before the header
+        header = lines[start][1]
+        body = [r for _, r in lines[start + 1:] if _nonempty(r) and not is_footer_line(r)] or [header]
+        width = len(header)
         agreement = sum(len(r) == width for r in body) / len(body)
-        candidate = (agreement, width, delimiter, rows[0])
-        if best is None or candidate[:2] > best[:2]:
+        candidate = (agreement, width, delimiter, header, skip, [" ".join(_nonempty(r)) for _, r in titles])
+        if best is None or (candidate[0], candidate[1], -skip) > (best[0], best[1], -best[4]):
             best = candidate
     if best is None:
-        header = rows_by_delimiter[","][0] if rows_by_delimiter[","] else []
+        first = rows_by_delimiter.get(",") or []
+        header = first[0] if first else []
         if len(header) == 1 and header[0].strip():
-            return ",", header  # a one-column list (e.g. domains) is still a table
+            return ",", header, 0, []  # a one-column list (e.g. domains) is still a table
         raise UserError("no delimiter found: this does not look like a table", file=name,
                         hint="export as CSV with a header line")
-    agreement, width, delimiter, header = best
-    if agreement < required_agreement:
-        rows = rows_by_delimiter[delimiter]
-        bad = next(i for i, r in enumerate(rows[1:], start=2) if len(r) != width)
-        others = [d for d in DELIMITERS if d != delimiter and d in "".join(rows[bad - 1])]
-        mixed = f" (it also contains {', '.join(repr(d) for d in others)}: wrong or mixed delimiter?)" if others else ""
-        raise UserError(f"rows disagree on the number of columns: the header has {width} columns "
-                        f"split on {delimiter!r}, this row has {len(rows[bad - 1])}{mixed}",
-                        file=name, row=bad - 1,
-                        hint="fix the row, or re-export with one delimiter and quoted fields")
-    return delimiter, header
+    agreement, width, delimiter, header, skip, titles = best
+    if agreement < 0.5 and not lenient:
+        rows = [r for r in rows_by_delimiter[delimiter] if not is_footer_line(r)]
+        start = next((i for i, r in enumerate(rows) if r == header), 0)
+        bad = next((i for i, r in enumerate(rows[start + 1:], start=1) if len(r) != width), 1)
+        row = rows[start + bad] if start + bad < len(rows) else []
+        others = [d for d in DELIMITERS if d != delimiter and d in "".join(row)]
+        if others:  # otherwise the reader names each ragged row and its column
+            raise UserError(f"rows disagree on the number of columns: the header has {width} columns split on "
+                            f"{delimiter!r}, most rows do not (this one has {len(row)} and also contains "
+                            f"{', '.join(repr(d) for d in others)}: wrong or mixed delimiter?)",
+                            file=name, row=bad,
+                            hint="re-export with one delimiter and quoted fields, or pass --lenient to import "
+                                 "the rows that fit and report the others")
+    return delimiter, header, skip, titles
+
+
+def _is_title(row: list[str], delimiter: str, width: int) -> bool:
+    """A report title line above the header: at most one cell, whatever the delimiter.
+
+    A line that another delimiter splits into as many cells as the header is a row of a
+    differently delimited table, not a title.
+    """
+    if len(_nonempty(row)) > 1:
+        return False
+    text = delimiter.join(row)
+    return all(len(next(csv.reader([text], delimiter=other), [])) < width for other in DELIMITERS if other != delimiter)
+
+
+def _sheet_sample(source: SourceFile, sheet: str | int | None) -> str:
+    """The first rows of a workbook's sheet as CSV text (for the header and the sniffer)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    for i, row in enumerate(_sheet_rows(source, sheet)):
+        if i >= SAMPLE_SHEET_ROWS:
+            break
+        writer.writerow(row)
+    if not buffer.getvalue().strip(",\n"):
+        raise UserError(f"the worksheet {source.sheet!r} is empty", file=source.name,
+                        hint="pick the sheet holding the data with --sheet NAME")
+    return buffer.getvalue()
+
+
+def _sheet_rows(source: SourceFile, sheet: str | int | None):
+    """Each row of the worksheet as text cells, shown as a spreadsheet shows them.
+
+    python-calamine (Rust's calamine) reads the workbook; numbers come back as floats, so
+    whole numbers are written without '.0' (an id stays 1042, not 1042.0), dates as ISO
+    8601 and booleans as TRUE/FALSE, the way Excel's own CSV export writes them.
+    """
+    from python_calamine import CalamineError, CalamineWorkbook
+
+    try:
+        workbook = CalamineWorkbook.from_path(str(source.path))
+    except (CalamineError, OSError, ValueError) as exc:
+        raise UserError(f"cannot read the workbook: {exc}", file=source.name,
+                        hint="open it in a spreadsheet and save it again as .xlsx, or export CSV") from exc
+    names = list(workbook.sheet_names)
+    if sheet is None or sheet == "":
+        chosen = names[0] if names else None
+    else:  # a sheet's name first (a sheet may be called "2024"), then its 0-based index
+        chosen = next((n for n in names if n == str(sheet)), None) or next(
+            (n for n in names if n.strip().lower() == str(sheet).strip().lower()), None)
+        if chosen is None and str(sheet).strip().isdigit() and int(sheet) < len(names):
+            chosen = names[int(sheet)]
+    if chosen is None:
+        raise UserError(f"no sheet {sheet!r} in the workbook; its sheets are: {', '.join(names) or 'none'}",
+                        file=source.name, hint="pass --sheet with one of these names, or its 0-based index")
+    source.sheet = chosen
+    for row in workbook.get_sheet_by_name(chosen).iter_rows():
+        yield [_cell_text(value) for value in row]
+
+
+def _cell_text(value) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        # the 15 significant digits a spreadsheet keeps and shows: 0.1 + 0.2 is 0.3, and an id
+        # that a spreadsheet already turned into a float stays visibly so (1.23456789012346e+17)
+        return format(value, ".15g")
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return str(value)
+    return str(value)
 
 
 def _check_headers(headers: list[str], name: str) -> None:
@@ -174,20 +402,31 @@ def _check_headers(headers: list[str], name: str) -> None:
         seen[key] = position
 
 
-def read_source_sql(source: SourceFile, *, lenient: bool) -> str:
-    """The DuckDB table function that reads the file (every CSV value as VARCHAR)."""
-    path = str(source.path).replace("'", "''")
+def read_source_sql(source: SourceFile, *, lenient: bool = False, path: Path | None = None,
+                    collect_rejects: bool = False) -> str:
+    """The DuckDB table function that reads the file (every CSV value as VARCHAR).
+
+    `path` is the UTF-8 CSV copy `convert_to_csv` made of a workbook or a file in an encoding
+    DuckDB lacks; without it such a file is a UserError (read it through `stage`). With
+    `collect_rejects` (what `stage` uses) malformed rows never stop the scan: DuckDB stores
+    them in `_rejects`, and `stage` sorts them into furniture, rejected rows or an error.
+    Otherwise the scan is strict and fails on the first malformed row (`lenient` skips them).
+    """
+    if source.needs_conversion and path is None:
+        raise UserError(f"this {'workbook' if source.format == 'xlsx' else source.encoding + ' file'} has to be "
+                        "converted first", file=source.name, hint="import it, or save it as a UTF-8 CSV")
+    read_path = str(path or source.path).replace("'", "''")
     if source.format == "parquet":
-        return f"read_parquet('{path}')"
+        return f"read_parquet('{read_path}')"
     if source.format == "json":
-        return f"read_json('{path}', format='auto', records=true, sample_size=-1)"
+        return f"read_json('{read_path}', format='auto', records=true, sample_size=-1)"
     delimiter = source.delimiter.replace("'", "''")
-    encoding = "latin-1" if source.encoding == "latin-1" else "utf-8"
-    return (f"read_csv('{path}', delim='{delimiter}', quote='\"', escape='\"', header=true, "
-            f"all_varchar=true, encoding='{encoding}', auto_detect=false, strict_mode=true, "
-            f"columns={_columns_struct(source.headers)}, store_rejects=true, "
-            f"rejects_table='_rejects', rejects_scan='_rejects_scan'"
-            + (", ignore_errors=true" if lenient else "") + ")")
+    encoding = "latin-1" if path is None and source.encoding == "latin-1" else "utf-8"
+    errors = (", store_rejects=true, rejects_table='_rejects', rejects_scan='_rejects_scan', ignore_errors=true"
+              if collect_rejects else (", ignore_errors=true" if lenient else ""))
+    return (f"read_csv('{read_path}', delim='{delimiter}', quote='\"', escape='\"', header=true, "
+            f"skip={source.skip_lines}, all_varchar=true, encoding='{encoding}', auto_detect=false, "
+            f"strict_mode=true, columns={_columns_struct(source.headers)}{errors})")
 
 
 def _columns_struct(headers: list[str]) -> str:
@@ -198,37 +437,203 @@ def _columns_struct(headers: list[str]) -> str:
     return "{" + ", ".join(parts) + "}"
 
 
-def stage(con: duckdb.DuckDBPyConnection, source: SourceFile, *, lenient: bool = False) -> list[dict]:
-    """Load the file into TEMP table _stage (its columns as read); return rows the reader rejected."""
-    con.execute("DROP TABLE IF EXISTS _stage")
-    reader = read_source_sql(source, lenient=lenient)
+def convert_to_csv(source: SourceFile, folder: Path | None = None) -> Path:
+    """Stream a workbook sheet or a non-UTF-8/Latin-1 text file into a UTF-8 CSV in `folder`.
+
+    Memory stays bounded (1 MiB chunks of text; a workbook row at a time once calamine
+    has read the sheet). The caller deletes the file. `folder` is the workspace's folder,
+    which has room for a copy of the data; the system temp folder when None.
+    """
+    handle, name = tempfile.mkstemp(prefix=".icp-agent-stage-", suffix=".csv", dir=folder)
     try:
-        # rows keep the file's order (DuckDB preserves insertion order): rowid + 1 is the data row number
-        con.execute(f"CREATE TEMP TABLE _stage AS SELECT * FROM {reader}")
-    except duckdb.Error as exc:
-        raise _reader_error(exc, source) from exc
-    rejected: list[dict] = []
-    if source.format == "csv":
-        rejected = [
-            {"row": line - 1, "column": column, "reason": f"{kind.lower()}: {message}", "raw": raw}
-            for line, column, kind, message, raw in con.execute(
-                "SELECT line, column_name, error_type, error_message, csv_line FROM _rejects ORDER BY line"
-            ).fetchall()
-        ]
-        if rejected and not lenient:
-            first = rejected[0]
-            more = f" ({len(rejected) - 1} more rows like it)" if len(rejected) > 1 else ""
-            raise UserError(f"{first['reason']}{more}", file=source.name, row=first["row"],
-                            hint="fix the file, or pass --lenient to import the other rows and report "
-                                 "these as rejected")
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            if source.format == "xlsx":
+                writer = csv.writer(out, lineterminator="\n")
+                for row in _sheet_rows(source, source.sheet):
+                    writer.writerow(row)
+            else:
+                with source.path.open("r", encoding=_python_codec(source.encoding), errors="strict",
+                                      newline="") as text:
+                    while chunk := text.read(1 << 20):
+                        out.write(chunk)
+    except UnicodeDecodeError as exc:
+        Path(name).unlink(missing_ok=True)
+        raise UserError(f"undecodable bytes for its {source.encoding} encoding", file=source.name,
+                        hint="re-save the file as UTF-8") from exc
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+    return Path(name)
+
+
+def _python_codec(encoding: str) -> str:
+    # the BOM-aware codecs read the byte order from the BOM and drop it
+    return {"utf-8": "utf-8-sig", "utf-16": "utf-16", "utf-32": "utf-32"}.get(encoding, encoding)
+
+
+def stage(con: duckdb.DuckDBPyConnection, source: SourceFile, *, lenient: bool = False,
+          scratch_dir: Path | None = None) -> list[dict]:
+    """Load the file into TEMP table _stage (its columns as read); return rows the reader rejected.
+
+    Report furniture is dropped and recorded on `source` (furniture_count, furniture
+    examples as {row, kind, raw}). Without `lenient` a malformed row is a UserError naming
+    the file, the row and the column; with it, it is returned as {row, column, reason, raw}.
+    """
+    con.execute("DROP TABLE IF EXISTS _stage")
+    # DuckDB appends to the rejects tables: another file read on this connection must not leave its own
+    con.execute("DROP TABLE IF EXISTS _rejects")
+    con.execute("DROP TABLE IF EXISTS _rejects_scan")
+    converted = convert_to_csv(source, scratch_dir) if source.needs_conversion else None
+    try:
+        reader = read_source_sql(source, lenient=lenient, path=converted, collect_rejects=True)
+        try:
+            # rows keep the file's order (DuckDB preserves insertion order): rowid + 1 is the data row number
+            con.execute(f"CREATE TEMP TABLE _stage AS SELECT * FROM {reader}")
+        except duckdb.Error as exc:
+            raise _reader_error(exc, source) from exc
+        source.furniture, source.furniture_count = [], 0
+        for title in source.title_lines:
+            _add_furniture(source, None, "title above the header" if title else "blank line above the header", title)
+        rejected: list[dict] = []
+        if source.format in ("csv", "xlsx"):
+            blank = _blank_lines(converted or source.path, source.skip_lines)
+            if blank:
+                source.furniture_count += blank
+                source.furniture.append({"row": None, "kind": f"{blank} blank line(s)", "raw": ""})
+            rejected = _sort_rejects(con, source)
+            _drop_furniture_rows(con, source)
+            if rejected and not lenient:
+                first = rejected[0]
+                more = f" ({len(rejected) - 1} more rows like it)" if len(rejected) > 1 else ""
+                raise UserError(f"{first['reason']}{more}", file=source.name, row=first["row"],
+                                column=first["column"],
+                                hint="fix the file, or pass --lenient to import the other rows and report "
+                                     "these as rejected")
+    finally:
+        if converted is not None:
+            converted.unlink(missing_ok=True)
     count = con.execute("SELECT count(*) FROM _stage").fetchone()[0]
     if count == 0:
         raise UserError("the file has a header but no data rows", file=source.name,
                         hint="export again with the records included")
-    if source.format != "csv":
+    if source.format not in ("csv", "xlsx"):
         source.headers = [d[0] for d in con.execute("SELECT * FROM _stage LIMIT 0").description]
         _check_headers(source.headers, source.name)
     return rejected
+
+
+def _add_furniture(source: SourceFile, row: int | None, kind: str, raw: str) -> None:
+    source.furniture_count += 1
+    if len(source.furniture) < MAX_FURNITURE_EXAMPLES:
+        source.furniture.append({"row": row, "kind": kind, "raw": raw.strip()[:200]})
+
+
+def _blank_lines(path: Path, skip_lines: int = 0) -> int:
+    """Empty lines outside quoted fields (DuckDB skips them without a trace), counted as furniture.
+
+    A byte scan, no parsing: an empty line counts only when the quotes before it are
+    balanced, so an empty line inside a quoted note is not counted.
+    """
+    blank, quotes, tail = 0, 0, b""
+    pattern = re.compile(rb"\n\r?(?=\n)")
+    with path.open("rb") as handle:
+        for _ in range(skip_lines):  # the title lines above the header are counted as titles
+            handle.readline()
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            data, position = tail + chunk, 0
+            for match in pattern.finditer(data):
+                quotes += data.count(b'"', position, match.start())
+                position = match.start()
+                blank += quotes % 2 == 0
+            quotes += data.count(b'"', position, len(data) - 1)
+            tail = data[-1:]
+    return blank
+
+
+FAILURES = {
+    "MISSING COLUMNS": "missing columns: a ragged row with {found} fields where the header has {width}",
+    "TOO MANY COLUMNS": "too many columns: a ragged row with {found} fields where the header has {width}",
+    "UNQUOTED VALUE": "unbalanced quotes: a quoted field is not closed where it should be",
+    "INVALID ENCODING": "undecodable bytes",
+    "LINE SIZE OVER MAXIMUM": "a line longer than the reader's maximum (an unclosed quote?)",
+}
+
+
+def _sort_rejects(con: duckdb.DuckDBPyConnection, source: SourceFile) -> list[dict]:
+    """Split the rows DuckDB could not parse into report furniture and rejected rows.
+
+    A footer line (one cell of boilerplate, see FOOTER), a blank or delimiter-only line, and
+    any one-cell line after a footer has started, is furniture; anything else is a rejected
+    row with its data row number, the first column it broke and its raw text.
+    """
+    width = len(source.headers)
+    lines = con.execute("""
+        SELECT line, arg_min(column_name, column_idx), arg_min(CAST(error_type AS VARCHAR), column_idx),
+               arg_min(error_message, column_idx), arg_min(csv_line, column_idx)
+        FROM _rejects GROUP BY line ORDER BY line""").fetchall()
+    rejected, in_footer = [], False
+    for line, column, kind, message, raw in lines:
+        raw = raw or ""
+        row = int(line) - 1 - source.skip_lines
+        try:
+            cells = next(csv.reader(io.StringIO(raw.strip("\r\n")), delimiter=source.delimiter), [])
+        except csv.Error:
+            cells = [raw]
+        filled = _nonempty(cells)
+        if kind in ("MISSING COLUMNS", "TOO MANY COLUMNS") and (
+                not filled or is_footer_line(cells) or (in_footer and len(filled) == 1)):
+            in_footer = in_footer or bool(filled)
+            _add_furniture(source, row, "report footer" if filled else "blank or delimiter-only line",
+                           filled[0] if filled else raw)
+            continue
+        reason = FAILURES.get(kind, (message or kind or "unreadable row").strip()).format(width=width,
+                                                                                      found=len(cells))
+        rejected.append({"row": row, "column": column, "reason": reason, "raw": raw.strip("\r\n")[:1000]})
+    return rejected
+
+
+def _drop_furniture_rows(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
+    """Delete total/subtotal rows and rows with every cell empty from _stage, recording them.
+
+    A total row has a cell that is only a total label ("Total", "Subtotal", "Grand Total (24
+    records)", "Sum:"), no other cell but figures, and its id columns empty (or the label):
+    a real account named "Total Energies" with an industry is never one.
+    """
+    columns = [d[0] for d in con.execute("SELECT * FROM _stage LIMIT 0").description]
+    if not columns:
+        return
+    cells = [quote_identifier(c) for c in columns]
+    empty = [f"coalesce(trim({c}), '') = ''" for c in cells]
+    label = [f"regexp_full_match(coalesce({c}, ''), {sql_literal(TOTAL_LABEL)})" for c in cells]
+    figure = [f"regexp_full_match(coalesce({c}, ''), {sql_literal(FIGURE)})" for c in cells]
+    ids = [cell for cell, header in zip(cells, columns) if canonical_field(header) in ID_FIELDS]
+    all_empty = " AND ".join(empty)
+    # a footer line a workbook pads to the full width: one cell of boilerplate, the others empty
+    filled = " + ".join(f"(NOT {e})::INT" for e in empty)
+    text = f"concat_ws('', {', '.join(cells)})"
+    footer = f"({filled} = 1 AND regexp_matches({text}, {sql_literal('(?i)' + FOOTER_PATTERN)}))"
+    total = (f"(({' OR '.join(label)}) AND {' AND '.join(f'({f} OR {lab})' for f, lab in zip(figure, label))}"
+             + "".join(f" AND (coalesce(trim({c}), '') = '' OR regexp_full_match({c}, '{TOTAL_LABEL}'))"
+                       for c in ids) + ")").replace(f"'{TOTAL_LABEL}'", sql_literal(TOTAL_LABEL))
+    first = con.execute("SELECT min(rowid) FROM _stage").fetchone()[0] or 0
+    furniture = f"({all_empty}) OR {footer} OR {total}"
+    # cheap first cut (one string test per row), the exact per-cell tests on the few rows left
+    joined = f"lower(concat_ws(' ', {', '.join(cells)}))"
+    cut = f"{filled} <= 1 OR contains({joined}, 'total') OR contains({joined}, 'sum')"
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _furniture AS
+                    SELECT _rid - {first} + 1 AS row, {all_empty} AS blank, {footer} AS footer,
+                           concat_ws(' | ', {', '.join(f"nullif(trim({c}), '')" for c in cells)}) AS text, _rid
+                    FROM (SELECT rowid AS _rid, * FROM _stage WHERE {cut}) WHERE {furniture}""")
+    count = con.execute("SELECT count(*) FROM _furniture").fetchone()[0]
+    if count:
+        for row, blank, is_footer, text in con.execute(
+                f"SELECT row, blank, footer, text FROM _furniture ORDER BY row LIMIT {MAX_FURNITURE_EXAMPLES}"
+        ).fetchall():
+            _add_furniture(source, int(row), "blank or delimiter-only line" if blank else
+                           "report footer" if is_footer else "total or subtotal row", text or "")
+        source.furniture_count += count - min(count, MAX_FURNITURE_EXAMPLES)
+        con.execute("DELETE FROM _stage WHERE rowid IN (SELECT _rid FROM _furniture)")
+    con.execute("DROP TABLE _furniture")
 
 
 def _reader_error(exc: duckdb.Error, source: SourceFile) -> UserError:
@@ -247,8 +652,8 @@ def _reader_error(exc: duckdb.Error, source: SourceFile) -> UserError:
 
 
 def peek_headers(source: SourceFile) -> list[str]:
-    """Column names of a Parquet/JSON file without loading it (CSV headers are known already)."""
-    if source.format == "csv":
+    """Column names of a Parquet/JSON file without loading it (CSV and workbook headers are known already)."""
+    if source.format in ("csv", "xlsx"):
         return source.headers
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
