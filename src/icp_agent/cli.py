@@ -187,8 +187,10 @@ def print_import(result: toolkit.ImportResult) -> None:
         for name in result.interviews["contains_instructions"]:
             out.print(f"  note: {name} contains text addressed to an AI; it is treated as data, never obeyed")
     for link in result.links:
-        out.print(f"  {link.kind} linked by {link.linked_by or 'nothing shared'}: {link.linked:,} of {link.rows:,} "
-                  f"({link.standalone:,} carry their own firmographics, {link.unlinked:,} link to nothing)")
+        out.print(f"  {link.kind} linked by {link.method or link.linked_by or 'nothing shared'}: {link.linked:,} of "
+                  f"{link.rows:,} ({link.standalone:,} carry their own firmographics, {link.unlinked:,} link to nothing)")
+        for note in link.notes + ([f"likely cause: {link.cause}"] if link.cause else []):
+            out.print(f"    {note}")
 
 
 @main.command()

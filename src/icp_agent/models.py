@@ -68,6 +68,15 @@ class LinkReport(BaseModel):
     standalone: int = Field(0, description="rows that link to no customer but carry their own firmographics")
     unlinked: int
     unlinked_examples: list[dict[str, Any]] = Field(default_factory=list)
+    method: str | None = Field(None, description="how the key's values were matched: id, Salesforce id (first 15 "
+                                                 "characters), domain or name (normalised)")
+    tried: dict[str, int] = Field(default_factory=dict, description="rows each candidate key would link; the "
+                                                                    "one that links most is chosen")
+    multiple_companies: int = Field(0, description="rows naming several companies (id;id), linked to the first")
+    cause: str | None = Field(None, description="when half or fewer link: the likely cause and what to do")
+    notes: list[str] = Field(default_factory=list)
+    allowed_unlinked: bool = Field(False, description="too few linked and the run went on (--allow-unlinked): "
+                                                      "the unlinked rows were analysed without their company")
 
 
 class WorkspaceSummary(BaseModel):
@@ -174,6 +183,8 @@ class Disqualifier(BaseModel):
 class DatasetInfo(BaseModel):
     fingerprint: str
     imports: list[dict[str, Any]] = Field(default_factory=list)
+    links: list[LinkReport] = Field(default_factory=list, description="how deals and contacts linked to the "
+                                                                      "companies when this version was built")
 
 
 class IcpDocument(BaseModel):

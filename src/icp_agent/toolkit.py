@@ -71,7 +71,7 @@ def plan_inputs(data_dir: str | Path | None = None, *, customers=None, deals=Non
                 guessed.append(PlannedFile(path=str(entry), kind="interviews", reason="a folder of .md/.txt notes"))
             elif entry.is_file() and entry.suffix.lower() in TABLE_SUFFIXES:
                 source = inspect_file(entry)
-                kind, reason = detect_kind(peek_headers(source), mapping)
+                kind, reason = detect_kind(peek_headers(source), mapping, entry.name)
                 if named.get(kind):
                     continue  # the user named the file of that kind explicitly
                 guessed.append(PlannedFile(path=str(entry), kind=kind, reason=reason))
@@ -102,6 +102,9 @@ def import_data(ws: Workspace, data_dir: str | Path | None = None, *, customers=
     plan = plan_inputs(data_dir, customers=customers, deals=deals, contacts=contacts, prospects=prospects,
                        interviews=interviews, mapping=mapping)
     order = {k: i for i, k in enumerate(("customers", "prospects", "deals", "contacts", "interviews"))}
+    if mapping.columns or mapping.files:  # an entry that applies to no file is a typo: say so before importing
+        mapping.check_files({Path(p.path).name: peek_headers(inspect_file(p.path, lenient=lenient))
+                             for p in plan if p.kind != "interviews"})
     reports, notes = [], None
     for item in sorted(plan, key=lambda p: order[p.kind]):
         if progress:

@@ -37,7 +37,8 @@ FIELDS: tuple[Field, ...] = (
     # identity and linking
     Field("company_id", "text", "id", "the company's record id in the CRM",
           ("Record ID", "Company ID", "Account ID", "AccountId", "Id", "company_id", "hubspot company id",
-           "Salesforce Account ID", "Account Record ID", "Associated Company ID", "Organization ID")),
+           "Salesforce Account ID", "Account Record ID", "Associated Company ID", "Associated Company IDs",
+           "Associated Company IDs (Primary)", "Primary Associated Company ID", "Organization ID")),
     Field("company_name", "text", "id", "the company's name",
           ("Company name", "Company", "Name", "Account Name", "Organization Name", "Company Name for Emails",
            "Associated Company", "account")),
@@ -49,6 +50,7 @@ FIELDS: tuple[Field, ...] = (
            "opportunity_id")),
     Field("deal_name", "text", "ignore", "the deal's name", ("Deal Name", "Opportunity Name")),
     Field("contact_id", "text", "id", "the contact's record id", ("Contact ID", "Person ID", "Lead ID")),
+    Field("contact_name", "text", "ignore", "a contact's full name", ("Full Name", "Contact Name", "Person Name")),
     # firmographic / technographic fit fields
     Field("industry", "category", "fit", "industry, enum spellings unified",
           ("Industry", "Account Industry", "Company Industry", "Sector", "Vertical", "business_segment")),
@@ -135,11 +137,25 @@ FIELDS: tuple[Field, ...] = (
     Field("last_name", "text", "ignore", "a contact's last name", ("Last Name", "LastName")),
 )
 
+# Headers whose meaning depends on the file's kind: "Record ID" is the deal's id in a deals
+# export and the company's in a companies export; "Name" is the person in a contacts file.
+# These win over the kind-neutral synonyms above for a file of that kind. A new kind adds
+# its own block here.
+KIND_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
+    "deals": {"deal_id": ("Record ID", "Id", "Deal Record ID"), "deal_name": ("Name",)},
+    "contacts": {"contact_id": ("Record ID", "Id", "Contact Record ID"), "contact_name": ("Name",)},
+    "customers": {"company_id": ("Record ID", "Id"), "company_name": ("Name",)},
+    "prospects": {"company_id": ("Record ID", "Id"), "company_name": ("Name",)},
+}
+
 FIELD_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
 SYNONYMS: dict[str, str] = {}
 for _field in FIELDS:
     for _spelling in (_field.name, *_field.synonyms):
         SYNONYMS.setdefault(header_key(_spelling), _field.name)
+KIND_SYNONYM_KEYS: dict[str, dict[str, str]] = {
+    kind: {header_key(s): name for name, spellings in by_field.items() for s in spellings}
+    for kind, by_field in KIND_SYNONYMS.items()}
 
 # Fields that mean "this companies file is our customer list, not a prospect list".
 CUSTOMER_SIGNALS = frozenset({"lifecycle_stage", "customer_since", "churn_date", "churned", "arr", "mrr",
@@ -148,11 +164,30 @@ CONTACT_SIGNALS = frozenset({"job_title", "buying_role"})
 DEAL_SIGNALS = frozenset({"deal_stage"})
 FIRMOGRAPHIC = frozenset({"industry", "employees", "annual_revenue", "country", "region", "city",
                           "technologies", "founded_year", "business_type"})
+# What a "Company ..." / "Account: ..." column on a deal or contact can be: the company's own fields.
+COMPANY_FIELDS = FIRMOGRAPHIC | {"company_id", "company_name", "domain"}
+# Deals and contacts carry their company's fields under a prefix: "Company Industry",
+# "Account: Industry", "Account.Industry", "Associated Company Technologies", "Company - Country".
+COMPANY_PREFIX = re.compile(r"^\s*(?:associated|primary|parent)?\s*(?:company|account|organi[sz]ation|org)"
+                            r"(?:\s*[:.\-\u2013\u2014/|>_]+\s*|\s+)(?P<rest>\S.*)$", re.IGNORECASE)
 
 
-def canonical_field(header: str) -> str | None:
-    """The canonical field a header names, or None when it is not one we know."""
-    return SYNONYMS.get(header_key(header))
+def canonical_field(header: str, kind: str | None = None) -> str | None:
+    """The canonical field a header names in a file of `kind`, or None when it is not one we know.
+
+    Order: the kind's own spellings (KIND_SYNONYMS), the kind-neutral synonyms, then a company
+    prefix stripped ("Account: Industry" -> industry) when what is left names a company field.
+    """
+    key = header_key(header)
+    found = KIND_SYNONYM_KEYS.get(kind or "", {}).get(key) or SYNONYMS.get(key)
+    if found:
+        return found
+    prefixed = COMPANY_PREFIX.match(header)
+    if prefixed:
+        rest = SYNONYMS.get(header_key(prefixed["rest"]))
+        if rest in COMPANY_FIELDS:
+            return rest
+    return None
 
 
 def attribute_name(header: str) -> str:
@@ -172,4 +207,16 @@ def fields_markdown() -> str:
              "| field | type | default role | meaning | headers recognised |", "|---|---|---|---|---|"]
     for f in FIELDS:
         lines.append(f"| `{f.name}` | {f.type} | {f.role} | {f.description} | {', '.join(f.synonyms)} |")
+    lines += ["", "## Headers that depend on the file's kind", "",
+              "These spellings win over the table above in a file of that kind (`Record ID` is the deal's id in a",
+              "deals export, the company's in a companies export; `Name` is the person in a contacts file).", "",
+              "| kind | field | headers recognised |", "|---|---|---|"]
+    for kind, by_field in KIND_SYNONYMS.items():
+        for name, spellings in by_field.items():
+            lines.append(f"| {kind} | `{name}` | {', '.join(spellings)} |")
+    lines += ["", "## Company fields under a prefix", "",
+              "A deal or contact column naming its company's field under a prefix maps to that field:",
+              "`Company Industry`, `Account Employees`, `Associated Company Technologies`, `Account: Industry`,",
+              "`Account.Industry` and `Company - Country` are `industry`, `employees`, `technologies` and `country`.",
+              f"The prefixed fields: {', '.join(f'`{f}`' for f in sorted(COMPANY_FIELDS))}."]
     return "\n".join(lines) + "\n"
