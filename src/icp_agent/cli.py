@@ -111,6 +111,8 @@ analysis_options = [
     click.option("--min-support", type=click.IntRange(1), help="fewest entities a pattern must cover"),
     click.option("--revenue-target", type=click.FloatRange(0, min_open=True),
                  help="annual new-revenue target: warns when Tier 1 is too small to reach it"),
+    click.option("--allow-unlinked", is_flag=True,
+                 help="build even when half or fewer of the deals/contacts link to a company (reported in the ICP)"),
 ]
 
 
@@ -131,7 +133,7 @@ def split_options(given: dict) -> tuple[toolkit.AnalysisOptions, dict]:
 
 
 def make_options(good, good_column, weights, min_tenure_months, depth, alpha, min_support,
-                 revenue_target) -> toolkit.AnalysisOptions:
+                 revenue_target, allow_unlinked=False) -> toolkit.AnalysisOptions:
     parsed = {}
     for item in weights:
         name, sep, value = item.partition("=")
@@ -147,7 +149,8 @@ def make_options(good, good_column, weights, min_tenure_months, depth, alpha, mi
         raise UserError("--good column needs --good-column NAME", hint="e.g. --good-column activated")
     return toolkit.AnalysisOptions(good=good, good_column=good_column, weights=parsed or None,
                                    min_tenure_months=min_tenure_months, depth=depth, alpha=alpha,
-                                   min_support=min_support, revenue_target=revenue_target)
+                                   min_support=min_support, revenue_target=revenue_target,
+                                   allow_unlinked=allow_unlinked)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

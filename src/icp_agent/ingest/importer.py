@@ -108,7 +108,8 @@ class Mapping:
         every = {h for headers in headers_by_file.values() for h in headers}
         missing = [h for h in self.columns if h not in every]
         if missing and headers_by_file:
-            raise UserError(f"the mapping file names column(s) {missing} that no imported file has",
+            raise UserError(f"the mapping file names column(s) {missing} that are not in the file(s) imported "
+                            f"(no imported file has them)",
                             file=where, column=missing[0],
                             hint="check the spelling against the headers: " + "; ".join(
                                 f"{name}: {', '.join(headers)}" for name, headers in headers_by_file.items()))
