@@ -105,6 +105,12 @@ class Mapping:
             if name.casefold() not in known:
                 raise UserError(f"the mapping file has a section for {name!r}, which is not among the imported "
                                 f"files", file=where, hint=f"the files are: {', '.join(sorted(headers_by_file))}")
+        for name, headers in headers_by_file.items():
+            absent = [h for h in self.file_columns(name) if h not in headers]
+            if absent:
+                raise UserError(f"the mapping file's section for {Path(name).name!r} names column(s) {absent} that "
+                                f"are not in the file", file=where, column=absent[0],
+                                hint=f"the file's columns are: {', '.join(headers)}")
         every = {h for headers in headers_by_file.values() for h in headers}
         missing = [h for h in self.columns if h not in every]
         if missing and headers_by_file:
