@@ -115,7 +115,8 @@ def test_company_fields_under_a_prefix_map_to_the_companys_field(header, field, 
 
 
 @pytest.mark.parametrize("header", ["Company Created Date", "Account Stage", "Accounting Code", "Company Notes",
-                                    "Account: Deal Amount"])
+                                    "Account: Deal Amount", "Parent Company Name", "Parent Account ID",
+                                    "Parent Account: Industry"])
 def test_a_prefix_over_a_non_company_field_is_not_guessed(header):
     assert canonical_field(header, "deals") in (None, "owner")
 

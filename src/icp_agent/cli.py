@@ -98,7 +98,8 @@ analysis_options = [
     click.option("--good", type=click.Choice(["health", "column", "won"]),
                  help="what a good customer is: the health score, an outcome column, or won vs lost deals "
                       "(default: health when the data has health fields, else won deals)"),
-    click.option("--good-column", help="the yes/no outcome column that defines a good customer (implies --good column)"),
+    click.option("--good-column", help="the yes/no outcome column that defines a good customer, by field name or "
+                                       "by its header in the file (implies --good column)"),
     click.option("--weight", "weights", multiple=True, metavar="COMPONENT=W",
                  help="health component weight, e.g. --weight nps=20 (retention, nrr, cac_efficiency, "
                       "support_burden, nps, referrals, time_to_close)"),

@@ -168,7 +168,7 @@ FIRMOGRAPHIC = frozenset({"industry", "employees", "annual_revenue", "country", 
 COMPANY_FIELDS = FIRMOGRAPHIC | {"company_id", "company_name", "domain"}
 # Deals and contacts carry their company's fields under a prefix: "Company Industry",
 # "Account: Industry", "Account.Industry", "Associated Company Technologies", "Company - Country".
-COMPANY_PREFIX = re.compile(r"^\s*(?:associated|primary|parent)?\s*(?:company|account|organi[sz]ation|org)"
+COMPANY_PREFIX = re.compile(r"^\s*(?:associated|primary)?\s*(?:company|account|organi[sz]ation|org)"
                             r"(?:\s*[:.\-\u2013\u2014/|>_]+\s*|\s+)(?P<rest>\S.*)$", re.IGNORECASE)
 
 
