@@ -71,6 +71,7 @@ def test_salesforce_15_and_18_character_ids_of_one_record_match(ws):
     (link,) = result.links
     assert (link.linked, link.rows, link.method) == (24, 24, "Salesforce id (first 15 characters)")
     assert link.tried["id"] == 0 and link.tried["salesforce_id"] == 24
+    assert any("24 of 24 18-character ids carry a checksum that does not fit" in n for n in link.notes)
     joined = frame_rows(ws, ("employees",))
     assert joined["0065g00000Op005"] == (15000,)  # 0015g00000Ab005 -> Fennel Analytics
     assert joined["0065g00000Op006"] == (12,)  # 0015g00000AB005 -> Gable Health, not Fennel
@@ -116,6 +117,7 @@ def test_salesforce_ids_with_real_checksums_and_case_variants(ws, write):
     result = toolkit.import_data(ws, customers=write("Account.csv", accounts), deals=write("Opportunity.csv", opps))
     (link,) = result.links
     assert (link.linked, link.method) == (10, "Salesforce id (first 15 characters)")
+    assert not any("checksum" in n for n in link.notes)  # real ids: their checksums fit
     joined = frame_rows(ws)
     assert [joined[f"006Dn00000Op{n:03d}"][0] for n in range(10)] == [f"Ind {n}" for n in range(10)]
 

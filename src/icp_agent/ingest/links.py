@@ -105,6 +105,29 @@ def _salesforce_shaped(con, table: str, companies: str) -> bool:
                 and (long1 < n1 or long2 < n2))
 
 
+def _checksum_ok(v: str) -> str:
+    """SQL: an 18-character Salesforce id whose last 3 characters are the case checksum of its first 15
+    (per 5-character chunk, bit i set when character i is upper-case, read in 'A'..'Z','0'..'5')."""
+    table = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+    chunks = []
+    for j in range(3):
+        bits = " + ".join(f"(CASE WHEN ascii(substr({v}, {5 * j + i + 1}, 1)) BETWEEN 65 AND 90 THEN {1 << i} ELSE 0 END)"
+                          for i in range(5))
+        chunks.append(f"substr('{table}', {bits} + 1, 1) = substr({v}, {16 + j}, 1)")
+    return "(" + " AND ".join(chunks) + ")"
+
+
+def _bad_checksums(con, tables: tuple[str, ...]) -> tuple[int, int]:
+    """(18-character ids, of which with a checksum that does not match) over the tables' company_id."""
+    long = bad = 0
+    for t in tables:
+        v = _first_id(f"{t}.company_id")
+        n, wrong = con.execute(f"SELECT count_if(length({v}) = 18), count_if(length({v}) = 18 AND NOT "
+                               f"{_checksum_ok(v)}) FROM {t}").fetchone()
+        long, bad = long + n, bad + wrong
+    return long, bad
+
+
 def _count_linked(con, table: str, companies: str, key: LinkKey) -> int:
     return con.execute(f"SELECT count(*) FROM {table} WHERE {key.expr(table)} IN "
                        f"(SELECT {key.expr(companies)} FROM {companies})").fetchone()[0]
@@ -126,7 +149,13 @@ def choose_key(con: duckdb.DuckDBPyConnection, table: str, companies: str) -> Ke
         tried[key.method] = n
         if n > best_n:
             best, best_n = key, n
-    return KeyChoice(best, tried, [])
+    notes = []
+    if best and best.method == "salesforce_id":
+        long, bad = _bad_checksums(con, (table, companies))
+        if bad:
+            notes.append(f"{bad:,} of {long:,} 18-character ids carry a checksum that does not fit their first 15 "
+                         f"characters (edited or hand-made ids?): matched on the first 15 characters all the same")
+    return KeyChoice(best, tried, notes)
 
 
 def company_key(con: duckdb.DuckDBPyConnection, table: str, companies: str) -> LinkKey | None:
