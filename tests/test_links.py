@@ -188,6 +188,8 @@ def test_contacts_link_by_domain_with_kind_dependent_headers(ws, write):
     report = next(r for r in result.reports if r.kind == "contacts")
     assert {c.header: c.field for c in report.columns}["Name"] == "contact_name"
     assert {c.header: c.field for c in report.columns}["Record ID"] == "contact_id"
+    (link,) = result.links  # no company column: the work e-mail's domain is the company's
+    assert (link.kind, link.linked, link.rows, link.method) == ("contacts", 4, 4, "email domain")
 
 
 def test_contacts_link_through_a_company_column_and_report_the_key(ws, write):
@@ -246,6 +248,18 @@ def test_allow_unlinked_builds_and_the_icp_says_how_much_was_left_out(cli, write
     assert "140 deals were analysed without" in (tmp_path / "o2" / "icp.md").read_text()
 
 
-def test_links_module_and_analysis_use_one_key_expression():
+def test_one_key_expression_for_both_sides():
     key = links.LinkKey("company_id", "salesforce_id")
-    assert "left(" in key.expr("d") and key.expr("d").replace("d.", "c.") == key.expr("c")
+    assert "left(" in key.expr("d") and key.expr("d").replace("d.", "c.") == key.company_expr("c")
+    email = links.LinkKey("email", "email domain")
+    assert "p.email" in email.expr("p") and "c.domain" in email.company_expr("c")
+
+
+@pytest.mark.parametrize("raw,key", [("https://www.Acme.com/about", "acme.com"), ("acme.com.", "acme.com"),
+                                     ("ACME.com:443", "acme.com"), ("ana@acme.com", "acme.com"),
+                                     ("www2.acme.co.uk/", "acme.co.uk"), ("", None)])
+def test_domain_key(raw, key):
+    import duckdb
+
+    con = duckdb.connect()
+    assert con.execute(f"SELECT {links.domain_key('t.v')} FROM (SELECT ?::VARCHAR AS v) t", [raw]).fetchall() == [(key,)]

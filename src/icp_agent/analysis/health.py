@@ -278,8 +278,9 @@ def build_deals_frame(con, customers: str | None, deals: str, frame: str, fit_fi
     customer_columns = columns_of(con, customers) if customers else set()
     key = company_key(con, deals, customers) if customers else None
     # the key the link report chose and counted (ingest/links.py), so the frame joins what was reported
-    join = (f"LEFT JOIN (SELECT * FROM {customers} QUALIFY row_number() OVER (PARTITION BY {key.expr(customers)} "
-            f"ORDER BY _row) = 1) c ON {key.expr('c')} = {key.expr('d')}") if key else ""
+    join = (f"LEFT JOIN (SELECT * FROM {customers} QUALIFY row_number() OVER (PARTITION BY "
+            f"{key.company_expr(customers)} ORDER BY _row) = 1) c ON {key.company_expr('c')} = {key.expr('d')}"
+            ) if key else ""
     fit = []
     for name in fit_fields:
         banded = f"{name}_min" in deal_columns | customer_columns

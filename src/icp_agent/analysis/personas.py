@@ -162,11 +162,11 @@ def _contacts_of(con, contacts: str, deals: str | None, members: str, frame_colu
             from .health import stage_class
 
             links.append(f"p.deal_id IN (SELECT d.deal_id FROM {deals} d WHERE {stage_class('d.deal_stage')} = 'won' "
-                         f"AND {key.expr('d')} IN (SELECT {key.expr('m')} FROM ({members}) m))")
+                         f"AND {key.expr('d')} IN (SELECT {key.company_expr('m')} FROM ({members}) m))")
     if not links and frame:
         key = company_key(con, contacts, frame)
         if key:
-            links.append(f"{key.expr('p')} IN (SELECT {key.expr('m')} FROM ({members}) m)")
+            links.append(f"{key.expr('p')} IN (SELECT {key.company_expr('m')} FROM ({members}) m)")
     if not links:
         return []
     return con.execute(f"SELECT p.job_title, p.buying_role FROM {contacts} p WHERE {' OR '.join(links)}").fetchall()

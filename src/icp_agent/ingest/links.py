@@ -17,6 +17,7 @@ Normalisation of each key (in SQL, once per query, never per row in Python):
   same account in a report, while `...Ab005` and `...AB005` stay two accounts. Salesforce
   documents the 18-character form as the 15-character id plus a 3-character case checksum.
 - domain: lower-cased, without scheme, `www.`, e-mail local part, path, port or trailing dot.
+- e-mail (contacts without a company column): the domain of a work address matches the company's.
 - name: lower-cased, accents and punctuation dropped, `&` read as `and`, and legal suffixes
   (Inc, LLC, Ltd, GmbH, AG, S.A., SAS, BV, NV, Pty Ltd, PLC, Corp, Co, Limited ...) removed.
 """
@@ -68,17 +69,28 @@ def name_key(column: str) -> str:
 
 @dataclass(frozen=True)
 class LinkKey:
-    """The chosen key: a column both tables have and how its values are normalised."""
+    """The chosen key: a column of the linking table, the companies' column it matches, and how values are
+    normalised. The companies' column is the same field except for an e-mail, which matches the domain."""
 
-    field: str  # company_id | domain | company_name
-    method: str  # id | salesforce_id | domain | name
+    field: str  # company_id | domain | company_name | email (the linking table's column)
+    method: str  # id | salesforce_id | domain | name | email domain
+
+    @property
+    def company_field(self) -> str:
+        return "domain" if self.field == "email" else self.field
 
     def expr(self, alias: str) -> str:
-        """SQL of the normalised key of a row of either table (`alias` is the table or its alias)."""
-        column = f"{alias}.{self.field}"
+        """SQL of the normalised key of a deal's or contact's row (`alias` is the table or its alias)."""
+        return self._normalised(f"{alias}.{self.field}")
+
+    def company_expr(self, alias: str) -> str:
+        """SQL of the normalised key of a company's row, comparable with `expr`."""
+        return self._normalised(f"{alias}.{self.company_field}")
+
+    def _normalised(self, column: str) -> str:
         if self.field == "company_id":
             return id_key(column, self.method == "salesforce_id")
-        return domain_key(column) if self.field == "domain" else name_key(column)
+        return name_key(column) if self.field == "company_name" else domain_key(column)
 
     @property
     def label(self) -> str:
@@ -130,12 +142,13 @@ def _bad_checksums(con, tables: tuple[str, ...]) -> tuple[int, int]:
 
 def _count_linked(con, table: str, companies: str, key: LinkKey) -> int:
     return con.execute(f"SELECT count(*) FROM {table} WHERE {key.expr(table)} IN "
-                       f"(SELECT {key.expr(companies)} FROM {companies})").fetchone()[0]
+                       f"(SELECT {key.company_expr(companies)} FROM {companies})").fetchone()[0]
 
 
 def choose_key(con: duckdb.DuckDBPyConnection, table: str, companies: str) -> KeyChoice:
     """The key that links the most rows of `table` to `companies`, with the count of every key tried."""
-    shared = columns_of(con, table) & columns_of(con, companies)
+    own, theirs = columns_of(con, table), columns_of(con, companies)
+    shared = own & theirs
     candidates = []
     for field in COMPANY_KEYS:
         if field not in shared:
@@ -143,6 +156,8 @@ def choose_key(con: duckdb.DuckDBPyConnection, table: str, companies: str) -> Ke
         if field == "company_id" and _salesforce_shaped(con, table, companies):
             candidates.append(LinkKey(field, "salesforce_id"))
         candidates.append(LinkKey(field, METHOD[field]))
+    if "email" in own and "domain" in theirs and "domain" not in own:  # a contact's work e-mail names its company
+        candidates.append(LinkKey("email", "email domain"))
     tried, best, best_n = {}, None, -1
     for key in candidates:
         n = _count_linked(con, table, companies, key)
@@ -210,7 +225,7 @@ def link_deals(con: duckdb.DuckDBPyConnection, deals: str, customers: str) -> Li
     columns = columns_of(con, deals)
     own = [c for c in FIRMOGRAPHIC_COLUMNS if c in columns]
     has_own = " OR ".join(f"d.{c} IS NOT NULL" for c in own) or "FALSE"
-    matched = (f"{key.expr('d')} IN (SELECT {key.expr('c')} FROM {customers} c)" if key else "FALSE")
+    matched = (f"{key.expr('d')} IN (SELECT {key.company_expr('c')} FROM {customers} c)" if key else "FALSE")
     matched = f"coalesce({matched}, FALSE)"
     label = ", ".join(f"d.{c}" for c in ("deal_id", "company_id", "company_name", "domain") if c in columns)
     rows, linked, standalone = con.execute(
@@ -249,7 +264,7 @@ def link_contacts(con: duckdb.DuckDBPyConnection, contacts: str, deals: str | No
     if customers:
         choice = choose_key(con, contacts, customers)
         if choice.key:
-            conditions.append(f"{choice.key.expr('p')} IN (SELECT {choice.key.expr('c')} FROM {customers} c)")
+            conditions.append(f"{choice.key.expr('p')} IN (SELECT {choice.key.company_expr('c')} FROM {customers} c)")
             linked_by.append(choice.key.field)
     matched = " OR ".join(f"coalesce({c}, FALSE)" for c in conditions) or "FALSE"
     rows, linked = con.execute(f"SELECT count(*), count_if({matched}) FROM {contacts} p").fetchone()
