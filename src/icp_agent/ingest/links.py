@@ -178,6 +178,13 @@ def company_key(con: duckdb.DuckDBPyConnection, table: str, companies: str) -> L
     return choose_key(con, table, companies).key
 
 
+def key_expr(key: LinkKey | str, alias: str) -> str:
+    """The normalised key of a row (kept for callers written before LinkKey; prefer key.expr/company_expr)."""
+    if isinstance(key, str):
+        key = LinkKey(key, METHOD.get(key, key))
+    return key.expr(alias)
+
+
 def _scientific_ids(con, table: str) -> int:
     if "company_id" not in columns_of(con, table):
         return 0
