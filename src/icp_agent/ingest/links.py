@@ -140,9 +140,17 @@ def _bad_checksums(con, tables: tuple[str, ...]) -> tuple[int, int]:
     return long, bad
 
 
+def _matches(table: str, companies: str, key: LinkKey) -> str:
+    """SQL: each distinct raw key value of `table` (column v), how many rows carry it (n) and whether it finds a
+    company (ok). Normalising distinct values, not rows, is what keeps this cheap on big exports."""
+    return (f"SELECT x.{key.field} AS v, x.n, coalesce({key.expr('x')} IN (SELECT {key.company_expr('c')} "
+            f"FROM {companies} c), FALSE) AS ok FROM (SELECT {key.field}, count(*) AS n FROM {table} "
+            f"GROUP BY ALL) x")
+
+
 def _count_linked(con, table: str, companies: str, key: LinkKey) -> int:
-    return con.execute(f"SELECT count(*) FROM {table} WHERE {key.expr(table)} IN "
-                       f"(SELECT {key.company_expr(companies)} FROM {companies})").fetchone()[0]
+    return con.execute(f"SELECT coalesce(sum(n) FILTER (ok), 0) FROM ({_matches(table, companies, key)})"
+                       ).fetchone()[0]
 
 
 def choose_key(con: duckdb.DuckDBPyConnection, table: str, companies: str) -> KeyChoice:
@@ -232,12 +240,14 @@ def link_deals(con: duckdb.DuckDBPyConnection, deals: str, customers: str) -> Li
     columns = columns_of(con, deals)
     own = [c for c in FIRMOGRAPHIC_COLUMNS if c in columns]
     has_own = " OR ".join(f"d.{c} IS NOT NULL" for c in own) or "FALSE"
-    matched = (f"{key.expr('d')} IN (SELECT {key.company_expr('c')} FROM {customers} c)" if key else "FALSE")
-    matched = f"coalesce({matched}, FALSE)"
+    join = (f"LEFT JOIN ({_matches(deals, customers, key)}) m ON m.v IS NOT DISTINCT FROM d.{key.field}"
+            if key else "")
+    matched = "coalesce(m.ok, FALSE)" if key else "FALSE"
     label = ", ".join(f"d.{c}" for c in ("deal_id", "company_id", "company_name", "domain") if c in columns)
     rows, linked, standalone = con.execute(
-        f"SELECT count(*), count_if({matched}), count_if(NOT ({matched}) AND ({has_own})) FROM {deals} d").fetchone()
-    examples = con.execute(f"SELECT d._row, {label or 'NULL'} FROM {deals} d WHERE NOT ({matched}) "
+        f"SELECT count(*), count_if({matched}), count_if(NOT ({matched}) AND ({has_own})) FROM {deals} d {join}"
+    ).fetchone()
+    examples = con.execute(f"SELECT d._row, {label or 'NULL'} FROM {deals} d {join} WHERE NOT ({matched}) "
                            f"AND NOT ({has_own}) ORDER BY d._row LIMIT 10").fetchall()
     names = ["row", *[c.split('.')[1] for c in label.split(", ")]] if label else ["row"]
     return _report("deals", deals, customers, con, choice, rows, linked, standalone,
@@ -267,16 +277,18 @@ def link_contacts(con: duckdb.DuckDBPyConnection, contacts: str, deals: str | No
     if deals and "deal_id" in columns and "deal_id" in columns_of(con, deals):
         conditions.append(f"p.deal_id IN (SELECT d.deal_id FROM {deals} d)")
         linked_by.append("deal_id")
-    choice = KeyChoice(None, {}, [])
+    choice, join = KeyChoice(None, {}, []), ""
     if customers:
         choice = choose_key(con, contacts, customers)
         if choice.key:
-            conditions.append(f"{choice.key.expr('p')} IN (SELECT {choice.key.company_expr('c')} FROM {customers} c)")
+            join = (f"LEFT JOIN ({_matches(contacts, customers, choice.key)}) m "
+                    f"ON m.v IS NOT DISTINCT FROM p.{choice.key.field}")
+            conditions.append("m.ok")
             linked_by.append(choice.key.field)
     matched = " OR ".join(f"coalesce({c}, FALSE)" for c in conditions) or "FALSE"
-    rows, linked = con.execute(f"SELECT count(*), count_if({matched}) FROM {contacts} p").fetchone()
+    rows, linked = con.execute(f"SELECT count(*), count_if({matched}) FROM {contacts} p {join}").fetchone()
     label = [c for c in ("deal_id", "company_name", "domain", "job_title") if c in columns]
-    examples = con.execute(f"SELECT p._row{''.join(', p.' + c for c in label)} FROM {contacts} p "
+    examples = con.execute(f"SELECT p._row{''.join(', p.' + c for c in label)} FROM {contacts} p {join} "
                            f"WHERE NOT ({matched}) ORDER BY p._row LIMIT 10").fetchall()
     multiple = _multiple(con, contacts)
     key = choice.key
