@@ -208,3 +208,15 @@ def test_roles_accept_a_header(ws, write):
     assert roles["time_zone"] == "fit" and roles["industry"] == "ignore"
     with pytest.raises(UserError):
         toolkit.set_field_roles(ws, {"No Such Column": "fit"})
+
+
+def test_a_column_marked_primary_wins_its_field_over_the_full_list():
+    headers = ["Record ID", "Associated Company IDs", "Deal Stage", "Associated Company IDs (Primary)"]
+    planned = {c.header: c for c in plan_columns(headers, Mapping(), "deals.csv", "deals")}
+    assert planned["Associated Company IDs (Primary)"].name == "company_id"
+    assert planned["Associated Company IDs"].name == "associated_company_ids"
+    assert "taken by column 'Associated Company IDs (Primary)'" in planned["Associated Company IDs"].note
+    # without a primary column the first keeps the field; the mapping file's choice beats both
+    assert plan_columns(["Company ID", "Account ID"], Mapping(), "d.csv", "deals")[0].name == "company_id"
+    chosen = plan_columns(["Company ID", "Account ID"], Mapping(columns={"Account ID": "company_id"}), "d.csv", "deals")
+    assert (chosen[0].name, chosen[0].canonical, chosen[1].name) == ("company_id_2", False, "company_id")

@@ -27,6 +27,7 @@ from .reader import SourceFile, inspect_file, stage
 ID_FIELD = {"customers": "company_id", "prospects": "company_id", "deals": "deal_id", "contacts": "contact_id"}
 POST_SALE_HINTS = re.compile(r"last|usage|login|ticket|health|renew|churn|cancel|arr|mrr|nps|csat|active_users|"
                              r"seats|expansion|invoice|paid|balance|owner|activity|modified|updated")
+PRIMARY = re.compile(r"\bprimary\b", re.IGNORECASE)
 MAX_CATEGORY_DISTINCT = 60
 MAX_REJECTS_IN_REPORT = 50
 
@@ -146,21 +147,33 @@ def plan_columns(headers: list[str], mapping: Mapping, file_name: str, kind: str
                         f"the file", file=mapping.source or file_name, column=missing[0],
                         hint=f"the file's columns are: {', '.join(headers)}")
     overrides = mapping.columns_for(file_name)
+    desired: dict[str, tuple[str, bool]] = {}
+    for header in headers:
+        target = overrides.get(header)
+        if target == "ignore":
+            desired[header] = attribute_name(header), False
+        elif target:
+            desired[header] = target, target in FIELD_BY_NAME
+        else:
+            name = canonical_field(header, kind) or attribute_name(header)
+            desired[header] = name, name in FIELD_BY_NAME
+    # Two columns naming one field: the mapping file's choice wins, then a column marked primary
+    # ("Associated Company IDs (Primary)" over the full "Associated Company IDs" list), then the first.
+    rank = {h: (h not in overrides, not PRIMARY.search(h), i) for i, h in enumerate(headers)}
+    winner: dict[str, str] = {}
+    for header in sorted(headers, key=rank.__getitem__):
+        name, canonical = desired[header]
+        if canonical:
+            winner.setdefault(name, header)
     planned: list[PlannedColumn] = []
     used: set[str] = set()
     for header in headers:
         target = overrides.get(header)
         note = None
-        if target == "ignore":
-            name, canonical = attribute_name(header), False
-        elif target:
-            name, canonical = target, target in FIELD_BY_NAME
-        else:
-            name = canonical_field(header, kind) or attribute_name(header)
-            canonical = name in FIELD_BY_NAME
+        name, canonical = desired[header]
         duplicate_of = None
-        if name in used:
-            note = f"also matches {name!r}, already taken by an earlier column: kept as an attribute"
+        if name in used or (canonical and winner.get(name, header) != header):
+            note = f"also matches {name!r}, taken by column {winner.get(name, name)!r}: kept as an attribute"
             duplicate_of = FIELD_BY_NAME.get(name)
             name, canonical = attribute_name(header), False
             while name in used or name in FIELD_BY_NAME:
