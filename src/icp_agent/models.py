@@ -61,7 +61,7 @@ class ImportReport(BaseModel):
 
 class LinkReport(BaseModel):
     kind: Literal["deals", "contacts"]
-    linked_by: str | None = Field(description="the key shared with the target: company_id, domain, company_name "
+    linked_by: str | None = Field(description="the key column: company_id, domain, company_name, email "
                                               "or deal_id")
     rows: int
     linked: int
