@@ -58,3 +58,165 @@ def test_no_synonym_is_claimed_by_two_fields():
             key = header_key(spelling)
             assert owners.setdefault(key, field.name) == field.name, (spelling, owners[key], field.name)
     assert len(SYNONYMS) == len(owners)
+
+
+# --- headers whose meaning depends on the file's kind ---------------------------------------------------------
+
+from icp_agent import toolkit  # noqa: E402
+from icp_agent.errors import UserError  # noqa: E402
+from icp_agent.ingest.fields import FIELD_BY_NAME, KIND_SYNONYMS  # noqa: E402
+from icp_agent.ingest.importer import Mapping, detect_kind, plan_columns  # noqa: E402
+
+KIND_HEADERS = [
+    # HubSpot deals export
+    ("deals", "Record ID", "deal_id"), ("deals", "Associated Company ID(s)", "company_id"),
+    ("deals", "Associated Company IDs", "company_id"), ("deals", "Associated Company ID", "company_id"),
+    ("deals", "Associated Company IDs (Primary)", "company_id"), ("deals", "Deal Name", "deal_name"),
+    # Salesforce opportunities (report and data loader)
+    ("deals", "Opportunity ID", "deal_id"), ("deals", "Id", "deal_id"), ("deals", "Account ID", "company_id"),
+    ("deals", "AccountId", "company_id"), ("deals", "Company ID", "company_id"), ("deals", "Name", "deal_name"),
+    ("deals", "Account Name", "company_name"),
+    # contacts: the person, not the company
+    ("contacts", "Name", "contact_name"), ("contacts", "Full Name", "contact_name"),
+    ("contacts", "Record ID", "contact_id"), ("contacts", "Company Name", "company_name"),
+    ("contacts", "Associated Company ID", "company_id"),
+    # companies: the company
+    ("customers", "Record ID", "company_id"), ("customers", "Name", "company_name"),
+    ("prospects", "Id", "company_id"), ("prospects", "Name", "company_name"),
+]
+
+
+@pytest.mark.parametrize("kind,header,field", KIND_HEADERS)
+def test_synonyms_depend_on_the_files_kind(kind, header, field):
+    assert canonical_field(header, kind) == field
+
+
+def test_kind_synonyms_name_real_fields():
+    for by_field in KIND_SYNONYMS.values():
+        for name, spellings in by_field.items():
+            assert name in FIELD_BY_NAME and spellings
+
+
+@pytest.mark.parametrize("header,field", [
+    ("Company Industry", "industry"), ("Account Employees", "employees"),
+    ("Associated Company Technologies", "technologies"), ("Account: Industry", "industry"),
+    ("Account.Industry", "industry"), ("Company - Country", "country"), ("Account: Number of Employees", "employees"),
+    ("Organization > Annual Revenue", "annual_revenue"), ("Account.BillingCountry", "country"),
+    ("Company: Founded Year", "founded_year"), ("Organisation Technologies", "technologies"),
+    ("Account_Industry", "industry"), ("Company – City", "city"), ("Account: Website", "domain"),
+    ("Account.Id", "company_id"),
+    # the link by name and the domain keep their meaning
+    ("Company Name", "company_name"), ("Account Name", "company_name"), ("Company Domain Name", "domain"),
+    ("Account: Name", "company_name"), ("Company", "company_name"),
+])
+@pytest.mark.parametrize("kind", ["deals", "contacts"])
+def test_company_fields_under_a_prefix_map_to_the_companys_field(header, field, kind):
+    assert canonical_field(header, kind) == field
+
+
+@pytest.mark.parametrize("header", ["Company Created Date", "Account Stage", "Accounting Code", "Company Notes",
+                                    "Account: Deal Amount", "Parent Company Name", "Parent Account ID",
+                                    "Parent Account: Industry"])
+def test_a_prefix_over_a_non_company_field_is_not_guessed(header):
+    assert canonical_field(header, "deals") in (None, "owner")
+
+
+def test_kind_is_detected_on_neutral_signals_then_headers_mapped_with_it():
+    headers = ["Record ID", "Name", "Associated Company ID", "Deal Stage", "Account: Industry"]
+    kind, _ = detect_kind(headers)
+    assert kind == "deals"
+    planned = {c.header: c.name for c in plan_columns(headers, Mapping(), "deals.csv", kind)}
+    assert planned == {"Record ID": "deal_id", "Name": "deal_name", "Associated Company ID": "company_id",
+                       "Deal Stage": "deal_stage", "Account: Industry": "industry"}
+    contacts = ["Record ID", "Name", "Job Title", "Company Name", "Company Industry"]
+    kind, _ = detect_kind(contacts)
+    assert kind == "contacts"
+    assert [c.name for c in plan_columns(contacts, Mapping(), "c.csv", kind)] == [
+        "contact_id", "contact_name", "job_title", "company_name", "industry"]
+
+
+def test_hubspot_contacts_export_imports_the_person_and_the_company(ws, write):
+    data = write("contacts.csv", "Record ID,Name,Job Title,Buying Role,Company Name,Associated Company ID,"
+                                 "Company Industry\n501,Ana Li,CFO,Economic Buyer,Acme,9100,Computer Software\n"
+                                 "502,Bo Ek,CTO,Technical Buyer,Beta,9101,Retail\n")
+    report = toolkit.import_data(ws, contacts=data, customers=write("c.csv", "Record ID,Name\n9100,Acme\n")).reports
+    fields = {c.header: c.field for c in next(r for r in report if r.kind == "contacts").columns}
+    assert fields == {"Record ID": "contact_id", "Name": "contact_name", "Job Title": "job_title",
+                      "Buying Role": "buying_role", "Company Name": "company_name",
+                      "Associated Company ID": "company_id", "Company Industry": "industry"}
+
+
+# --- mapping file: a section per file ------------------------------------------------------------------------
+
+COMPANIES = "Acct,Company name,Industry,Lifecycle Stage\n1,Acme,Retail,customer\n2,Beta,Banking,customer\n"
+DEALS = "Ref,Acct,Stage,Primary Company\nD1,x,Closed Won,1\nD2,y,Closed Lost,2\n"
+
+
+def test_mapping_section_per_file_and_global_entries_where_the_column_exists(ws, write):
+    mapping = write("map.toml", '[columns]\nAcct = "company_id"\n"Lifecycle Stage" = "lifecycle_stage"\n'
+                                '[files."deals.csv".columns]\nRef = "deal_id"\nAcct = "ignore"\n'
+                                '"Primary Company" = "company_id"\n')
+    result = toolkit.import_data(ws, customers=write("companies.csv", COMPANIES), deals=write("deals.csv", DEALS),
+                                 mapping_file=mapping)
+    companies, deals = result.reports
+    assert {c.header: c.field for c in companies.columns}["Acct"] == "company_id"
+    fields = {c.header: (c.field, c.role) for c in deals.columns}
+    assert fields["Ref"][0] == "deal_id" and fields["Primary Company"][0] == "company_id"
+    assert fields["Acct"] == ("acct", "ignore")  # the file's section wins over [columns]
+    assert result.links[0].linked == 2
+
+
+def test_file_section_is_matched_by_name_case_insensitively(write):
+    mapping = Mapping.load(write("m.toml", '[files."Deals.CSV".columns]\nRef = "deal_id"\n'))
+    assert mapping.columns_for("/some/where/deals.csv") == {"Ref": "deal_id"}
+    assert mapping.columns_for("companies.csv") == {}
+
+
+@pytest.mark.parametrize("toml,message", [
+    ('[columns]\nNowhere = "employees"\n', "no imported file has them"),
+    ('[files."deals.csv".columns]\nNowhere = "deal_id"\n', "section for 'deals.csv' names column(s) ['Nowhere']"),
+    ('[files."other.csv".columns]\nRef = "deal_id"\n', "section for 'other.csv', which is not among the imported"),
+    ('[files."deals.csv"]\nroles = {}\n', "may only hold a columns table"),
+])
+def test_mapping_entries_that_apply_to_nothing_are_errors(ws, write, toml, message):
+    mapping = write("m.toml", toml)
+    with pytest.raises(UserError) as error:
+        toolkit.import_data(ws, customers=write("companies.csv", COMPANIES), deals=write("deals.csv", DEALS),
+                            mapping_file=mapping)
+    assert message in str(error.value) and "m.toml" in str(error.value)
+    with ws.connect() as con:  # nothing half-imported
+        assert con.execute("SELECT count(*) FROM imports").fetchone()[0] == 0
+
+
+# --- options that name a column accept the header as written ----------------------------------------------
+
+OUTCOMES = "Record ID,Company name,Industry,Is Active?,Time Zone\n" + "".join(
+    f"{n},Firm {n},{['Retail', 'Banking'][n % 2]},{'Yes' if n % 3 else 'No'},UTC\n" for n in range(40))
+
+
+@pytest.mark.parametrize("name", ["is_active", "Is Active?", "is active", "IS ACTIVE"])
+def test_good_column_accepts_header_or_field(ws, write, name):
+    toolkit.import_data(ws, customers=write("c.csv", OUTCOMES))
+    assert toolkit.resolve_field(ws, name) == "is_active"
+    health = toolkit.preview_health(ws, toolkit.AnalysisOptions(good_column=name))
+    assert (health.definition, health.good_column, health.n_good, health.n_bad) == ("column", "is_active", 26, 14)
+
+
+def test_roles_accept_a_header(ws, write):
+    toolkit.import_data(ws, customers=write("c.csv", OUTCOMES))
+    roles = toolkit.set_field_roles(ws, {"Time Zone": "fit", "Industry": "ignore"})
+    assert roles["time_zone"] == "fit" and roles["industry"] == "ignore"
+    with pytest.raises(UserError):
+        toolkit.set_field_roles(ws, {"No Such Column": "fit"})
+
+
+def test_a_column_marked_primary_wins_its_field_over_the_full_list():
+    headers = ["Record ID", "Associated Company IDs", "Deal Stage", "Associated Company IDs (Primary)"]
+    planned = {c.header: c for c in plan_columns(headers, Mapping(), "deals.csv", "deals")}
+    assert planned["Associated Company IDs (Primary)"].name == "company_id"
+    assert planned["Associated Company IDs"].name == "associated_company_ids"
+    assert "taken by column 'Associated Company IDs (Primary)'" in planned["Associated Company IDs"].note
+    # without a primary column the first keeps the field; the mapping file's choice beats both
+    assert plan_columns(["Company ID", "Account ID"], Mapping(), "d.csv", "deals")[0].name == "company_id"
+    chosen = plan_columns(["Company ID", "Account ID"], Mapping(columns={"Account ID": "company_id"}), "d.csv", "deals")
+    assert (chosen[0].name, chosen[0].canonical, chosen[1].name) == ("company_id_2", False, "company_id")

@@ -106,7 +106,8 @@ analysis_options = [
     click.option("--good", type=click.Choice(["health", "column", "won"]),
                  help="what a good customer is: the health score, an outcome column, or won vs lost deals "
                       "(default: health when the data has health fields, else won deals)"),
-    click.option("--good-column", help="the yes/no outcome column that defines a good customer (implies --good column)"),
+    click.option("--good-column", help="the yes/no outcome column that defines a good customer, by field name or "
+                                       "by its header in the file (implies --good column)"),
     click.option("--weight", "weights", multiple=True, metavar="COMPONENT=W",
                  help="health component weight, e.g. --weight nps=20 (retention, nrr, cac_efficiency, "
                       "support_burden, nps, referrals, time_to_close, activity)"),
@@ -119,6 +120,8 @@ analysis_options = [
     click.option("--min-support", type=click.IntRange(1), help="fewest entities a pattern must cover"),
     click.option("--revenue-target", type=click.FloatRange(0, min_open=True),
                  help="annual new-revenue target: warns when Tier 1 is too small to reach it"),
+    click.option("--allow-unlinked", is_flag=True,
+                 help="build even when half or fewer of the deals/contacts link to a company (reported in the ICP)"),
 ]
 
 
@@ -139,7 +142,7 @@ def split_options(given: dict) -> tuple[toolkit.AnalysisOptions, dict]:
 
 
 def make_options(good, good_column, weights, min_tenure_months, depth, alpha, min_support,
-                 revenue_target) -> toolkit.AnalysisOptions:
+                 revenue_target, allow_unlinked=False) -> toolkit.AnalysisOptions:
     parsed = {}
     for item in weights:
         name, sep, value = item.partition("=")
@@ -155,7 +158,8 @@ def make_options(good, good_column, weights, min_tenure_months, depth, alpha, mi
         raise UserError("--good column needs --good-column NAME", hint="e.g. --good-column activated")
     return toolkit.AnalysisOptions(good=good, good_column=good_column, weights=parsed or None,
                                    min_tenure_months=min_tenure_months, depth=depth, alpha=alpha,
-                                   min_support=min_support, revenue_target=revenue_target)
+                                   min_support=min_support, revenue_target=revenue_target,
+                                   allow_unlinked=allow_unlinked)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -217,8 +221,10 @@ def print_import(result: toolkit.ImportResult) -> None:
                       + (f" (e.g. {', '.join(str(e['account']) for e in link.unlinked_examples[:3])})"
                          if link.unlinked_accounts else ""))
             continue
-        out.print(f"  {link.kind} linked by {link.linked_by or 'nothing shared'}: {link.linked:,} of {link.rows:,} "
-                  f"({link.standalone:,} carry their own firmographics, {link.unlinked:,} link to nothing)")
+        out.print(f"  {link.kind} linked by {link.method or link.linked_by or 'nothing shared'}: {link.linked:,} of "
+                  f"{link.rows:,} ({link.standalone:,} carry their own firmographics, {link.unlinked:,} link to nothing)")
+        for note in link.notes + ([f"likely cause: {link.cause}"] if link.cause else []):
+            out.print(f"    {note}")
 
 
 @main.command()

@@ -71,7 +71,7 @@ class ImportReport(BaseModel):
 
 class LinkReport(BaseModel):
     kind: Literal["deals", "contacts", "subscriptions", "tickets", "events"]
-    linked_by: str | None = Field(description="the key shared with the target: company_id, domain, company_name "
+    linked_by: str | None = Field(description="the key column: company_id, domain, company_name, email "
                                               "or deal_id")
     rows: int
     linked: int
@@ -81,6 +81,15 @@ class LinkReport(BaseModel):
     accounts: int | None = Field(None, description="subscriptions/tickets/events: distinct accounts named")
     unlinked_accounts: int | None = Field(None, description="subscriptions/tickets/events: accounts not in the "
                                                             "accounts (customers) file, left out of health")
+    method: str | None = Field(None, description="how the key's values were matched: id, Salesforce id (first 15 "
+                                                 "characters), domain or name (normalised)")
+    tried: dict[str, int] = Field(default_factory=dict, description="rows each candidate key would link; the "
+                                                                    "one that links most is chosen")
+    multiple_companies: int = Field(0, description="rows naming several companies (id;id), linked to the first")
+    cause: str | None = Field(None, description="when half or fewer link: the likely cause and what to do")
+    notes: list[str] = Field(default_factory=list)
+    allowed_unlinked: bool = Field(False, description="too few linked and the run went on (--allow-unlinked): "
+                                                      "the unlinked rows were analysed without their company")
 
 
 class WorkspaceSummary(BaseModel):
@@ -187,6 +196,8 @@ class Disqualifier(BaseModel):
 class DatasetInfo(BaseModel):
     fingerprint: str
     imports: list[dict[str, Any]] = Field(default_factory=list)
+    links: list[LinkReport] = Field(default_factory=list, description="how deals and contacts linked to the "
+                                                                      "companies when this version was built")
 
 
 class IcpDocument(BaseModel):

@@ -123,7 +123,7 @@ def plan_import(paths: Paths = None, *, customers=None, deals=None, contacts=Non
             skipped.append(SkippedFile(path=str(entry), reason="not a table: one column of text (name the file "
                                                                "to import it as a one-column list)"))
             return
-        kind, reason = detect_kind(headers, mapping)
+        kind, reason = detect_kind(headers, mapping, entry.name)
         if named.get(kind):
             skipped.append(SkippedFile(path=str(entry), reason=f"looks like {kind}, but --{kind} names another file"))
             return
@@ -207,6 +207,10 @@ def import_data(ws: Workspace, data_dir: Paths = None, *, customers=None, deals=
                           mapping=mapping, sheet=sheet, has_accounts=has_accounts)
     order = {k: i for i, k in enumerate(("customers", "prospects", "deals", "contacts", *ROLLUP_KINDS,
                                          "interviews"))}
+    if mapping.columns or mapping.files:  # an entry that applies to no file is a typo: say so before importing
+        mapping.check_files({Path(p.path).name: peek_headers(inspect_file(
+            p.path, lenient=lenient, sheet=sheet if Path(p.path).suffix.lower() in WORKBOOK_SUFFIXES else None))
+            for p in planned.files if p.kind != "interviews"})
     reports, notes = [], None
     with ws.transaction() as con:
         for item in sorted(planned.files, key=lambda p: order[p.kind]):
@@ -224,21 +228,45 @@ def import_data(ws: Workspace, data_dir: Paths = None, *, customers=None, deals=
 
 
 
-def link_report(ws: Workspace) -> list[LinkReport]:
-    with ws.connect() as con:
-        customers = ws.current_table(con, "customers")
-        deals = ws.current_table(con, "deals")
-        contacts = ws.current_table(con, "contacts")
-        result = []
-        if deals and customers:
-            result.append(links.link_deals(con, deals, customers))
-        if contacts and (deals or customers):
-            result.append(links.link_contacts(con, contacts, deals, customers))
-        for kind in ROLLUP_KINDS:
-            table = ws.current_table(con, kind)
-            if table and customers:
-                result.append(link_accounts(con, kind, table, customers).report())
-        return result
+def link_report(ws: Workspace, con=None) -> list[LinkReport]:
+    """How the current deals and contacts link to the current companies (the key chosen by value overlap)."""
+    if con is None:
+        with ws.connect() as own:
+            return link_report(ws, own)
+    customers = ws.current_table(con, "customers")
+    deals = ws.current_table(con, "deals")
+    contacts = ws.current_table(con, "contacts")
+    result = []
+    if deals and customers:
+        result.append(links.link_deals(con, deals, customers))
+    if contacts and (deals or customers):
+        result.append(links.link_contacts(con, contacts, deals, customers))
+    for kind in ROLLUP_KINDS:
+        table = ws.current_table(con, kind)
+        if table and customers:
+            result.append(link_accounts(con, kind, table, customers).report())
+    return result
+
+
+def check_links(reports: list[LinkReport], allow_unlinked: bool) -> list[str]:
+    """Stop (UserError) when half or fewer of the deals or contacts link; with allow_unlinked, mark the
+    reports and return the warnings that say how much was left out."""
+    warnings = []
+    for link in reports:
+        usable = link.linked + link.standalone
+        if not link.rows or usable > links.MIN_LINKED_SHARE * link.rows:
+            continue
+        share = f"{link.linked:,} of {link.rows:,} {link.kind} ({100 * link.linked / link.rows:.0f}%)"
+        own = f"; {link.standalone:,} more carry their own firmographics" if link.standalone else ""
+        if not allow_unlinked:
+            raise UserError(f"only {share} link to a company{own}: an ICP built on the rest would leave out "
+                            f"{link.unlinked:,} {link.kind}. Likely cause: {link.cause or 'unknown'}",
+                            hint="fix the export and import it again, or pass --allow-unlinked (allow_unlinked) "
+                                 "to build without them")
+        link.allowed_unlinked = True
+        warnings.append(f"only {share} link to a company{own}: {link.unlinked:,} {link.kind} were analysed without "
+                        f"their company's fields (--allow-unlinked). Likely cause: {link.cause or 'unknown'}")
+    return warnings
 
 
 def inspect_workspace(ws: Workspace) -> WorkspaceSummary:
@@ -286,6 +314,7 @@ def set_field_roles(ws: Workspace, roles: dict[str, str]) -> dict[str, str]:
     """Override inferred roles (e.g. {"time_zone": "ignore", "lead_source": "fit"}); returns all roles."""
     with ws.transaction() as con:
         known = set(field_roles(ws, con))
+        roles = {resolve_field(ws, field, con): role for field, role in roles.items()}  # a header works too
         for field, role in roles.items():
             if role not in ROLES:
                 raise UserError(f"role {role!r} for field {field!r} is not one of {list(ROLES)}")
@@ -315,6 +344,8 @@ class AnalysisOptions(BaseModel):
     as_of: str | None = Field(None, description="ISO date the data describes (default: its latest date)")
     revenue_target: float | None = Field(None, gt=0, description="annual new-revenue target, to check Tier 1 "
                                                                  "is big enough (Tier-1 accounts x ACV >= 3x it)")
+    allow_unlinked: bool = Field(False, description="build even when half or fewer of the deals or contacts link "
+                                                    "to a company (the ICP says how many were left out)")
 
     def config(self):
         from .analysis.health import DEFAULT_WEIGHTS, HealthConfig
@@ -328,6 +359,39 @@ class AnalysisOptions(BaseModel):
         return AnalysisConfig(health=HealthConfig(good=self.good, good_column=self.good_column, weights=weights,
                                                   min_tenure_months=self.min_tenure_months, as_of=self.as_of),
                               depth=self.depth, alpha=self.alpha, min_support=self.min_support)
+
+
+def resolve_field(ws: Workspace, name: str, con=None) -> str:
+    """The stored field a user means by `name`: a field name as is, or a header as written in an imported file
+    ("Is Active?" -> is_active, "Churned" -> churned), read from the current import reports. Unknown names are
+    returned unchanged (the step that uses them says which fields exist)."""
+    if con is None:
+        with ws.connect() as own:
+            return resolve_field(ws, name, own)
+    from .ingest.fields import canonical_field, header_key
+
+    columns = []
+    for (report_json,) in con.execute("""SELECT i.report FROM current_snapshot c JOIN imports i USING (import_id)
+                                         WHERE i.kind <> 'interviews' ORDER BY CASE i.kind WHEN 'customers' THEN 0
+                                         WHEN 'deals' THEN 1 WHEN 'contacts' THEN 2 ELSE 3 END""").fetchall():
+        columns += ImportReport.model_validate_json(report_json).columns
+    fields = {c.field for c in columns}
+    if name in fields:
+        return name
+    for same in (lambda c: c.header == name, lambda c: c.header.strip().casefold() == name.strip().casefold(),
+                 lambda c: header_key(c.header) == header_key(name)):
+        found = next((c.field for c in columns if same(c)), None)
+        if found:
+            return found
+    canonical = canonical_field(name)
+    return canonical if canonical in fields else name
+
+
+def _resolve_columns(ws: Workspace, options: "AnalysisOptions") -> "AnalysisOptions":
+    """Options whose column names (good_column) may be written as the file's header, mapped to stored fields."""
+    if options.good_column:
+        return options.model_copy(update={"good_column": resolve_field(ws, options.good_column)})
+    return options
 
 
 def _analysis_inputs(ws: Workspace, con, options: "AnalysisOptions"):
@@ -374,13 +438,17 @@ def build_icp(ws: Workspace, options: AnalysisOptions | None = None, progress: P
     """Phases 1-3: health, patterns, tiers and negative ICP, saved as a new ICP version with its evidence."""
     from .analysis.icp import analyse
 
-    options = options or AnalysisOptions()
+    options = _resolve_columns(ws, options or AnalysisOptions())
     config = options.config()
     with ws.transaction() as con:
         inputs = _analysis_inputs(ws, con, options)
+        link_reports = link_report(ws, con)
+        link_warnings = check_links(link_reports, options.allow_unlinked)
         version_id = f"icp-{datetime.now(timezone.utc):%Y%m%d%H%M%S%f}-{inputs.fingerprint[:6]}"
         icp, ledger = analyse(con, inputs, config, version_id, progress)
         icp.warnings = inputs.notes + icp.warnings
+        icp.dataset.links = link_reports
+        icp.warnings += link_warnings
         if icp.tiers:
             if progress:
                 progress("validating the ICP")
@@ -413,7 +481,7 @@ def preview_health(ws: Workspace, options: AnalysisOptions | None = None) -> Hea
     from .analysis.icp import health_summary
     from .evidence import Ledger
 
-    options = options or AnalysisOptions()
+    options = _resolve_columns(ws, options or AnalysisOptions())
     config = options.config()
     with ws.scratch() as con:
         inputs = _analysis_inputs(ws, con, options)
@@ -437,7 +505,7 @@ def find_patterns(ws: Workspace, options: AnalysisOptions | None = None, *,
     nothing (build_icp saves the version whose evidence ids can be cited)."""
     from .analysis.icp import analyse
 
-    options = options or AnalysisOptions()
+    options = _resolve_columns(ws, options or AnalysisOptions())
     with ws.scratch() as con:
         inputs = _analysis_inputs(ws, con, options)
         icp, _ = analyse(con, inputs, options.config(), "preview")

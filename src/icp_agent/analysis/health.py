@@ -17,7 +17,7 @@ from typing import Literal
 import duckdb
 
 from ..errors import UserError
-from ..ingest.links import company_key, key_expr
+from ..ingest.links import company_key
 from ..sql import columns_of
 from ..sql import quote_identifier as _q
 
@@ -283,8 +283,10 @@ def build_deals_frame(con, customers: str | None, deals: str, frame: str, fit_fi
                         hint="import deals with a 'Deal Stage' / 'Stage' column")
     customer_columns = columns_of(con, customers) if customers else set()
     key = company_key(con, deals, customers) if customers else None
-    join = (f"LEFT JOIN (SELECT * FROM {customers} QUALIFY row_number() OVER (PARTITION BY {key_expr(key, customers)} "
-            f"ORDER BY _row) = 1) c ON {key_expr(key, 'c')} = {key_expr(key, 'd')}") if key else ""
+    # the key the link report chose and counted (ingest/links.py), so the frame joins what was reported
+    join = (f"LEFT JOIN (SELECT * FROM {customers} QUALIFY row_number() OVER (PARTITION BY "
+            f"{key.company_expr(customers)} ORDER BY _row) = 1) c ON {key.company_expr('c')} = {key.expr('d')}"
+            ) if key else ""
     fit = []
     for name in fit_fields:
         banded = f"{name}_min" in deal_columns | customer_columns

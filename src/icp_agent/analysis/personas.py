@@ -58,7 +58,7 @@ def persona_evidence(con, icp: IcpDocument, segment: str, tier: int, tables: dic
     contacts = tables.get("contacts")
     frame_columns = columns_of(con, tables['frame'])
     if contacts:
-        rows = _contacts_of(con, contacts, tables.get("deals"), members, frame_columns)
+        rows = _contacts_of(con, contacts, tables.get("deals"), members, frame_columns, tables['frame'])
         by_role: dict[str, list[str | None]] = {}
         for title, raw_role in rows:
             role = role_of(raw_role)
@@ -96,25 +96,27 @@ def persona_evidence(con, icp: IcpDocument, segment: str, tier: int, tables: dic
     return result
 
 
-def _contacts_of(con, contacts: str, deals: str | None, members: str, frame_columns: set[str]) -> list[tuple]:
+def _contacts_of(con, contacts: str, deals: str | None, members: str, frame_columns: set[str],
+                 frame: str | None = None) -> list[tuple]:
     contact_columns = columns_of(con, contacts)
     if "buying_role" not in contact_columns or "job_title" not in contact_columns:
         return []
+    from ..ingest.links import company_key
+
     links = []
     if "deal_id" in frame_columns and "deal_id" in contact_columns:  # the frame is deals: its won ones
         links.append(f"p.deal_id IN (SELECT deal_id FROM ({members}) WHERE good)")
-    elif deals and "deal_id" in contact_columns:
-        deal_columns = columns_of(con, deals)
-        key = next((k for k in ("company_id", "domain") if k in deal_columns and k in frame_columns), None)
-        if key and "deal_id" in deal_columns:
+    elif deals and frame and "deal_id" in contact_columns and "deal_id" in columns_of(con, deals):
+        key = company_key(con, deals, frame)  # the key chosen by value overlap, as the link report does
+        if key:
             from .health import stage_class
 
             links.append(f"p.deal_id IN (SELECT d.deal_id FROM {deals} d WHERE {stage_class('d.deal_stage')} = 'won' "
-                         f"AND d.{key} IN (SELECT {key} FROM ({members})))")
-    if not links:
-        key = next((k for k in ("domain", "company_name") if k in contact_columns and k in frame_columns), None)
+                         f"AND {key.expr('d')} IN (SELECT {key.company_expr('m')} FROM ({members}) m))")
+    if not links and frame:
+        key = company_key(con, contacts, frame)
         if key:
-            links.append(f"p.{key} IN (SELECT {key} FROM ({members}))")
+            links.append(f"{key.expr('p')} IN (SELECT {key.company_expr('m')} FROM ({members}) m)")
     if not links:
         return []
     return con.execute(f"SELECT p.job_title, p.buying_role FROM {contacts} p WHERE {' OR '.join(links)}").fetchall()

@@ -37,7 +37,8 @@ FIELDS: tuple[Field, ...] = (
     # identity and linking
     Field("company_id", "text", "id", "the company's record id in the CRM",
           ("Record ID", "Company ID", "Account ID", "AccountId", "Id", "company_id", "hubspot company id",
-           "Salesforce Account ID", "Account Record ID", "Associated Company ID", "Organization ID",
+           "Salesforce Account ID", "Account Record ID", "Associated Company ID", "Associated Company IDs",
+           "Associated Company IDs (Primary)", "Primary Associated Company ID", "Organization ID",
            "Customer ID", "customer_oid")),
     Field("company_name", "text", "id", "the company's name",
           ("Company name", "Company", "Name", "Account Name", "Organization Name", "Company Name for Emails",
@@ -50,6 +51,7 @@ FIELDS: tuple[Field, ...] = (
            "opportunity_id")),
     Field("deal_name", "text", "ignore", "the deal's name", ("Deal Name", "Opportunity Name")),
     Field("contact_id", "text", "id", "the contact's record id", ("Contact ID", "Person ID", "Lead ID")),
+    Field("contact_name", "text", "ignore", "a contact's full name", ("Full Name", "Contact Name", "Person Name")),
     # firmographic / technographic fit fields
     Field("industry", "category", "fit", "industry, enum spellings unified",
           ("Industry", "Account Industry", "Company Industry", "Sector", "Vertical", "business_segment")),
@@ -165,11 +167,40 @@ FIELDS: tuple[Field, ...] = (
     Field("last_name", "text", "ignore", "a contact's last name", ("Last Name", "LastName")),
 )
 
+# Headers whose meaning depends on the file's kind: "Record ID" is the deal's id in a deals
+# export and the company's in a companies export; "Name" is the person in a contacts file.
+# These win over the kind-neutral synonyms above for a file of that kind. A new kind adds
+# its own block here.
+# Per-account tables: in a Stripe subscriptions export `id` is the subscription and `customer` the
+# account; in a Zendesk tickets export `Status` is the ticket's. They apply only to a file of that kind.
+_ACCOUNT_LINK: dict[str, tuple[str, ...]] = {"company_id": ("customer", "account_code"), "domain": ("customer_email",),
+                                             "company_name": ("organization", "requester_organization")}
+KIND_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
+    "deals": {"deal_id": ("Record ID", "Id", "Deal Record ID"), "deal_name": ("Name",)},
+    "contacts": {"contact_id": ("Record ID", "Id", "Contact Record ID"), "contact_name": ("Name",)},
+    "customers": {"company_id": ("Record ID", "Id"), "company_name": ("Name",)},
+    "prospects": {"company_id": ("Record ID", "Id"), "company_name": ("Name",)},
+    "subscriptions": {**_ACCOUNT_LINK, "subscription_id": ("id", "subscription", "uuid"),
+                      "subscription_status": ("status", "state"),
+                      "subscription_start": ("created", "created_at", "created_utc", "start", "start_date",
+                                             "activated_at"),
+                      "subscription_end": ("end_date", "ended_at", "expires_at")},
+    "tickets": {**_ACCOUNT_LINK, "ticket_id": ("id",), "ticket_priority": ("priority",),
+                "ticket_status": ("status", "state"),
+                "ticket_created": ("created", "created_at", "created_date", "create_date", "date_created",
+                                   "opened_at")},
+    "events": {**_ACCOUNT_LINK, "event_name": ("type", "name", "action"),
+               "event_time": ("time", "date", "created", "created_at", "sent_at")},
+}
+
 FIELD_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
 SYNONYMS: dict[str, str] = {}
 for _field in FIELDS:
     for _spelling in (_field.name, *_field.synonyms):
         SYNONYMS.setdefault(header_key(_spelling), _field.name)
+KIND_SYNONYM_KEYS: dict[str, dict[str, str]] = {
+    kind: {header_key(s): name for name, spellings in by_field.items() for s in spellings}
+    for kind, by_field in KIND_SYNONYMS.items()}
 
 # Fields that mean "this companies file is our customer list, not a prospect list".
 CUSTOMER_SIGNALS = frozenset({"lifecycle_stage", "customer_since", "churn_date", "churned", "arr", "mrr",
@@ -182,41 +213,39 @@ SUBSCRIPTION_SIGNALS = frozenset({"subscription_id", "subscription_status", "sub
 TICKET_SIGNALS = frozenset({"ticket_id", "ticket_created"})
 EVENT_SIGNALS = frozenset({"event_name", "event_time"})  # both needed: a name and a time
 ACCOUNT_TABLE_KINDS = ("subscriptions", "tickets", "events")
-# Headers whose meaning depends on the file's kind: in a Stripe subscriptions export `id` is the
-# subscription and `customer` the account; in a Zendesk tickets export `Status` is the ticket's.
-# They apply only to a file of that kind (kind detection does not need them) and lose to a mapping file.
-_ACCOUNT_LINK = {"customer": "company_id", "customer_email": "domain", "account_code": "company_id",
-                 "organization": "company_name", "requester_organization": "company_name"}
-KIND_SYNONYMS: dict[str, dict[str, str]] = {
-    "subscriptions": {**_ACCOUNT_LINK, "id": "subscription_id", "subscription": "subscription_id",
-                      "uuid": "subscription_id", "status": "subscription_status", "state": "subscription_status",
-                      "created": "subscription_start", "created_at": "subscription_start",
-                      "created_utc": "subscription_start", "start": "subscription_start",
-                      "start_date": "subscription_start", "activated_at": "subscription_start",
-                      "end_date": "subscription_end", "ended_at": "subscription_end",
-                      "expires_at": "subscription_end"},
-    "tickets": {**_ACCOUNT_LINK, "id": "ticket_id", "priority": "ticket_priority", "status": "ticket_status", "state": "ticket_status",
-                "created": "ticket_created", "created_at": "ticket_created", "created_date": "ticket_created",
-                "create_date": "ticket_created", "date_created": "ticket_created", "opened_at": "ticket_created"},
-    "events": {**_ACCOUNT_LINK, "type": "event_name", "name": "event_name", "action": "event_name",
-               "time": "event_time", "date": "event_time", "created": "event_time", "created_at": "event_time",
-               "sent_at": "event_time"},
-}
 
 
 def kind_field(header: str, kind: str) -> str | None:
-    """The canonical field a header names in a file of `kind` when that differs from its usual meaning."""
-    synonyms = KIND_SYNONYMS.get(kind, {})
-    return next((name for spelling, name in synonyms.items() if header_key(spelling) == header_key(header)), None)
+    """The canonical field a header names only in a file of `kind` (KIND_SYNONYMS), else None."""
+    return KIND_SYNONYM_KEYS.get(kind, {}).get(header_key(header))
 
 
 FIRMOGRAPHIC = frozenset({"industry", "employees", "annual_revenue", "country", "region", "city",
                           "technologies", "founded_year", "business_type"})
+# What a "Company ..." / "Account: ..." column on a deal or contact can be: the company's own fields.
+COMPANY_FIELDS = FIRMOGRAPHIC | {"company_id", "company_name", "domain"}
+# Deals and contacts carry their company's fields under a prefix: "Company Industry",
+# "Account: Industry", "Account.Industry", "Associated Company Technologies", "Company - Country".
+COMPANY_PREFIX = re.compile(r"^\s*(?:associated|primary)?\s*(?:company|account|organi[sz]ation|org)"
+                            r"(?:\s*[:.\-\u2013\u2014/|>_]+\s*|\s+)(?P<rest>\S.*)$", re.IGNORECASE)
 
 
-def canonical_field(header: str) -> str | None:
-    """The canonical field a header names, or None when it is not one we know."""
-    return SYNONYMS.get(header_key(header))
+def canonical_field(header: str, kind: str | None = None) -> str | None:
+    """The canonical field a header names in a file of `kind`, or None when it is not one we know.
+
+    Order: the kind's own spellings (KIND_SYNONYMS), the kind-neutral synonyms, then a company
+    prefix stripped ("Account: Industry" -> industry) when what is left names a company field.
+    """
+    key = header_key(header)
+    found = KIND_SYNONYM_KEYS.get(kind or "", {}).get(key) or SYNONYMS.get(key)
+    if found:
+        return found
+    prefixed = COMPANY_PREFIX.match(header)
+    if prefixed:
+        rest = SYNONYMS.get(header_key(prefixed["rest"]))
+        if rest in COMPANY_FIELDS:
+            return rest
+    return None
 
 
 def attribute_name(header: str) -> str:
@@ -236,4 +265,16 @@ def fields_markdown() -> str:
              "| field | type | default role | meaning | headers recognised |", "|---|---|---|---|---|"]
     for f in FIELDS:
         lines.append(f"| `{f.name}` | {f.type} | {f.role} | {f.description} | {', '.join(f.synonyms)} |")
+    lines += ["", "## Headers that depend on the file's kind", "",
+              "These spellings win over the table above in a file of that kind (`Record ID` is the deal's id in a",
+              "deals export, the company's in a companies export; `Name` is the person in a contacts file).", "",
+              "| kind | field | headers recognised |", "|---|---|---|"]
+    for kind, by_field in KIND_SYNONYMS.items():
+        for name, spellings in by_field.items():
+            lines.append(f"| {kind} | `{name}` | {', '.join(spellings)} |")
+    lines += ["", "## Company fields under a prefix", "",
+              "A deal or contact column naming its company's field under a prefix maps to that field:",
+              "`Company Industry`, `Account Employees`, `Associated Company Technologies`, `Account: Industry`,",
+              "`Account.Industry` and `Company - Country` are `industry`, `employees`, `technologies` and `country`.",
+              f"The prefixed fields: {', '.join(f'`{f}`' for f in sorted(COMPANY_FIELDS))}."]
     return "\n".join(lines) + "\n"

@@ -35,19 +35,27 @@ ACCOUNT_LEVEL = frozenset({"churned", "lifecycle_stage", "nrr", "starting_arr", 
                            "support_tickets", "referrals"})
 POST_SALE_HINTS = re.compile(r"last|usage|login|ticket|health|renew|churn|cancel|arr|mrr|nps|csat|active_users|"
                              r"seats|expansion|invoice|paid|balance|owner|activity|modified|updated")
+PRIMARY = re.compile(r"\bprimary\b", re.IGNORECASE)
 MAX_CATEGORY_DISTINCT = 60
 MAX_REJECTS_IN_REPORT = 50
 
 
 @dataclass
 class Mapping:
-    """User overrides from a TOML mapping file (or the API)."""
+    """User overrides from a TOML mapping file (or the API).
 
-    columns: dict[str, str] = field(default_factory=dict)  # header -> field name or "ignore"
+    `[columns]` applies to every imported file that has the column; `[files."NAME".columns]`
+    applies to the file of that name only (matched case-insensitively on the file name, not
+    the path) and wins over `[columns]`. A global entry is an error only when no imported file
+    has its column (see `check_files`); a per-file entry must name a column of its file.
+    """
+
+    columns: dict[str, str] = field(default_factory=dict)  # header -> field name or "ignore", every file
     roles: dict[str, str] = field(default_factory=dict)  # field -> role
     types: dict[str, str] = field(default_factory=dict)  # field -> type
     date_order: str | None = None  # ymd | mdy | dmy
     source: str | None = None
+    files: dict[str, dict[str, str]] = field(default_factory=dict)  # file name -> {header -> field}
 
     @classmethod
     def load(cls, path: str | Path | None) -> "Mapping":
@@ -61,14 +69,21 @@ class Mapping:
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise UserError(f"not valid TOML: {exc}", file=path.name,
                             hint="see README, section 'Mapping file'") from exc
-        unknown = set(data) - {"columns", "roles", "types", "dates"}
+        unknown = set(data) - {"columns", "roles", "types", "dates", "files"}
         if unknown:
             raise UserError(f"unknown section(s) {sorted(unknown)}", file=path.name,
-                            hint="sections are [columns], [roles], [types] and [dates]")
+                            hint="sections are [columns], [files.\"NAME\".columns], [roles], [types] and [dates]")
+        files: dict[str, dict[str, str]] = {}
+        for name, section in data.get("files", {}).items():
+            extra = set(section) - {"columns"} if isinstance(section, dict) else {"(not a table)"}
+            if extra:
+                raise UserError(f"[files.{name!r}] may only hold a columns table, found {sorted(extra)}",
+                                file=path.name, hint=f'write [files."{name}".columns] then "Header" = "field" lines')
+            files[str(name)] = {str(k): str(v) for k, v in section.get("columns", {}).items()}
         mapping = cls(columns={str(k): str(v) for k, v in data.get("columns", {}).items()},
                       roles={str(k): str(v) for k, v in data.get("roles", {}).items()},
                       types={str(k): str(v) for k, v in data.get("types", {}).items()},
-                      date_order=data.get("dates", {}).get("order"), source=path.name)
+                      date_order=data.get("dates", {}).get("order"), source=path.name, files=files)
         for name, role in mapping.roles.items():
             if role not in ROLES:
                 raise UserError(f"role {role!r} for {name!r} is not one of {list(ROLES)}", file=path.name)
@@ -78,6 +93,41 @@ class Mapping:
         if mapping.date_order not in (None, *norm.DATE_ORDERS):
             raise UserError(f"[dates] order must be one of {list(norm.DATE_ORDERS)}", file=path.name)
         return mapping
+
+    def file_columns(self, file_name: str | None) -> dict[str, str]:
+        """The `[files."NAME".columns]` entries for a file (empty when it has no section)."""
+        if not file_name:
+            return {}
+        wanted = Path(file_name).name.casefold()
+        return next((cols for name, cols in self.files.items() if name.casefold() == wanted), {})
+
+    def columns_for(self, file_name: str | None) -> dict[str, str]:
+        """Header -> field overrides for one file: the global [columns], then its own section on top."""
+        return {**self.columns, **self.file_columns(file_name)}
+
+    def check_files(self, headers_by_file: dict[str, list[str]]) -> None:
+        """Refuse entries that apply to nothing: a global column no imported file has, a file section
+        whose file is not imported. Call before importing so nothing half-done is stored."""
+        where = self.source or "the mapping"
+        known = {Path(name).name.casefold() for name in headers_by_file}
+        for name in self.files:
+            if name.casefold() not in known:
+                raise UserError(f"the mapping file has a section for {name!r}, which is not among the imported "
+                                f"files", file=where, hint=f"the files are: {', '.join(sorted(headers_by_file))}")
+        for name, headers in headers_by_file.items():
+            absent = [h for h in self.file_columns(name) if h not in headers]
+            if absent:
+                raise UserError(f"the mapping file's section for {Path(name).name!r} names column(s) {absent} that "
+                                f"are not in the file", file=where, column=absent[0],
+                                hint=f"the file's columns are: {', '.join(headers)}")
+        every = {h for headers in headers_by_file.values() for h in headers}
+        missing = [h for h in self.columns if h not in every]
+        if missing and headers_by_file:
+            raise UserError(f"the mapping file names column(s) {missing} that are not in the file(s) imported "
+                            f"(no imported file has them)",
+                            file=where, column=missing[0],
+                            hint="check the spelling against the headers: " + "; ".join(
+                                f"{name}: {', '.join(headers)}" for name, headers in headers_by_file.items()))
 
 
 @dataclass
@@ -91,28 +141,47 @@ class PlannedColumn:
     date_order: str | None = None
 
 
-def plan_columns(headers: list[str], mapping: Mapping, file_name: str) -> list[PlannedColumn]:
-    """Decide the stored name of every column; the mapping file wins over synonyms."""
-    missing = [h for h in mapping.columns if h not in headers]
+def plan_columns(headers: list[str], mapping: Mapping, file_name: str, kind: str | None = None) -> list[PlannedColumn]:
+    """Decide the stored name of every column of a file of `kind`.
+
+    The mapping file wins (the file's own section, then the global [columns]), then the
+    synonyms of the kind (fields.canonical_field). A per-file entry naming a column the file
+    lacks is an error; a global one is skipped here (Mapping.check_files looks across files).
+    """
+    own = mapping.file_columns(file_name)
+    missing = [h for h in own if h not in headers]
     if missing:
-        raise UserError(f"the mapping file names column(s) {missing} that are not in the file",
-                        file=mapping.source or file_name, column=missing[0],
+        raise UserError(f"the mapping file's section for {file_name!r} names column(s) {missing} that are not in "
+                        f"the file", file=mapping.source or file_name, column=missing[0],
                         hint=f"the file's columns are: {', '.join(headers)}")
+    overrides = mapping.columns_for(file_name)
+    desired: dict[str, tuple[str, bool]] = {}
+    for header in headers:
+        target = overrides.get(header)
+        if target == "ignore":
+            desired[header] = attribute_name(header), False
+        elif target:
+            desired[header] = target, target in FIELD_BY_NAME
+        else:
+            name = canonical_field(header, kind) or attribute_name(header)
+            desired[header] = name, name in FIELD_BY_NAME
+    # Two columns naming one field: the mapping file's choice wins, then a column marked primary
+    # ("Associated Company IDs (Primary)" over the full "Associated Company IDs" list), then the first.
+    rank = {h: (h not in overrides, not PRIMARY.search(h), i) for i, h in enumerate(headers)}
+    winner: dict[str, str] = {}
+    for header in sorted(headers, key=rank.__getitem__):
+        name, canonical = desired[header]
+        if canonical:
+            winner.setdefault(name, header)
     planned: list[PlannedColumn] = []
     used: set[str] = set()
     for header in headers:
-        target = mapping.columns.get(header)
+        target = overrides.get(header)
         note = None
-        if target == "ignore":
-            name, canonical = attribute_name(header), False
-        elif target:
-            name, canonical = target, target in FIELD_BY_NAME
-        else:
-            name = canonical_field(header) or attribute_name(header)
-            canonical = name in FIELD_BY_NAME
+        name, canonical = desired[header]
         duplicate_of = None
-        if name in used:
-            note = f"also matches {name!r}, already taken by an earlier column: kept as an attribute"
+        if name in used or (canonical and winner.get(name, header) != header):
+            note = f"also matches {name!r}, taken by column {winner.get(name, name)!r}: kept as an attribute"
             duplicate_of = FIELD_BY_NAME.get(name)
             name, canonical = attribute_name(header), False
             while name in used or name in FIELD_BY_NAME:
@@ -269,9 +338,14 @@ def _unpacked(column: PlannedColumn) -> list[str]:
             f"{packed}.max AS {_q(column.name + '_max')}"]
 
 
-def detect_kind(headers: list[str], mapping: Mapping | None = None) -> tuple[str, str]:
-    """Guess a file's kind from its headers; returns (kind, reason)."""
-    fields = {(mapping.columns.get(h) if mapping else None) or canonical_field(h) for h in headers} - {None}
+def detect_kind(headers: list[str], mapping: Mapping | None = None, file_name: str | None = None) -> tuple[str, str]:
+    """Guess a file's kind from its headers; returns (kind, reason).
+
+    Only kind-neutral signals decide (a stage column, job titles, lifecycle fields); the
+    headers whose meaning depends on the kind ("Record ID", "Name") are mapped afterwards.
+    """
+    overrides = mapping.columns_for(file_name) if mapping else {}
+    fields = {overrides.get(h) or canonical_field(h) for h in headers} - {None}
     from .fields import CONTACT_SIGNALS, CUSTOMER_SIGNALS, DEAL_SIGNALS
 
     if fields & DEAL_SIGNALS:
@@ -318,15 +392,6 @@ def _account_table_kind(headers: list[str], fields: set[str], mapping: Mapping |
     return None
 
 
-def _with_kind_synonyms(mapping: Mapping, kind: str, headers: list[str]) -> Mapping:
-    """The mapping plus the headers whose meaning depends on the file's kind (the user's entries win)."""
-    extra = {h: name for h in headers if h not in mapping.columns and (name := kind_field(h, kind))}
-    if not extra:
-        return mapping
-    return Mapping(columns={**extra, **mapping.columns}, roles=mapping.roles, types=mapping.types,
-                   date_order=mapping.date_order, source=mapping.source)
-
-
 def import_file(ws: Workspace, path: str | Path, kind: str | None = None, *, mapping: Mapping | None = None,
                 lenient: bool = False, progress: Callable[[str], None] | None = None,
                 reason: str = "named by the caller", sheet: str | int | None = None) -> ImportReport:
@@ -354,10 +419,9 @@ def import_into(con: duckdb.DuckDBPyConnection, path: str | Path | SourceFile, k
     if kind is None:
         if source.format not in ("csv", "xlsx"):
             stage(con, source, lenient=lenient, scratch_dir=scratch_dir)
-        kind, reason = detect_kind(source.headers, mapping)
+        kind, reason = detect_kind(source.headers, mapping, source.name)
     if kind not in ID_FIELD:
         raise UserError(f"unknown kind {kind!r}", hint=f"use one of {', '.join(ID_FIELD)}")
-    mapping = _with_kind_synonyms(mapping, kind, source.headers)
     import_id = f"{kind}-{source.sha256[:12]}"
     existing = con.execute("SELECT report FROM imports WHERE import_id = ?", [import_id]).fetchone()
     if existing:
@@ -395,7 +459,7 @@ def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: st
     duplicates = rows_read - len(reader_rejects) - kept_after_dedup
     say(f"profiling {len(texts)} columns")
     _distinct_values(con, texts)
-    columns = plan_columns(list(texts), mapping, source.name)
+    columns = plan_columns(list(texts), mapping, source.name, kind)
     known = {c.header for c in columns if c.type not in ("auto", "band", "date") and c.role != "auto"}
     profiles = _profile(con, texts, known)
     warnings: list[str] = []
@@ -429,6 +493,7 @@ def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: st
     con.execute(f"CREATE TABLE {table} AS SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM _dedup d "
                 f"{' '.join(joins)}) ORDER BY _row")
     rejects = [RejectedRow(**r) for r in reader_rejects]
+    warnings += _scientific_ids(con, table, columns, source.name)
     rejects += _reject_conflicts(con, table, kind, columns)
     rejects += _reject_anonymous(con, table, kind, columns)
     for r in rejects:
@@ -457,22 +522,62 @@ def _require_identity(columns: list[PlannedColumn], kind: str, source: SourceFil
                         hint="map the account column in a mapping file ([columns] \"Your Header\" = \"company_id\")")
 
 
+SCIENTIFIC_ID = r"[0-9](\.[0-9]+)?[eE]\+?[0-9]+"  # 1.23457E+17: a spreadsheet rounded a long id
+ID_FIELDS = ("company_id", "deal_id", "contact_id")
+
+
+def _lossy_id(column: str) -> str:
+    return f"regexp_full_match(trim(CAST({column} AS VARCHAR)), '{SCIENTIFIC_ID}')"
+
+
+def _scientific_ids(con, table: str, columns: list[PlannedColumn], file_name: str) -> list[str]:
+    """Warn about id columns a spreadsheet turned into scientific notation (distinct ids now look alike).
+
+    Those rows are kept (never folded into one record as id conflicts); their id links nothing
+    (ingest/links.py), so the link report shows what they cost.
+    """
+    warnings = []
+    for column in columns:
+        if column.name not in ID_FIELDS:
+            continue
+        q = _q(column.name)
+        found = con.execute(f"SELECT _row, CAST({q} AS VARCHAR) FROM {table} WHERE {_lossy_id(q)} "
+                            f"ORDER BY _row").fetchall()
+        if found:
+            rows = ", ".join(str(r) for r, _ in found[:12]) + (", ..." if len(found) > 12 else "")
+            warnings.append(f"{file_name}: column {column.header!r}: ids in scientific notation lost their digits "
+                            f"(e.g. {found[0][1]}): {len(found):,} rows share {_ids(len({v for _, v in found}))} "
+                            f"(rows {rows}); they were kept as separate records and link to nothing. Re-export the "
+                            f"column as text (format the column as Text before saving, or export from the CRM "
+                            f"directly)")
+    return warnings
+
+
+def _ids(n: int) -> str:
+    return f"{n:,} id" + ("" if n == 1 else "s")
+
+
 def _reject_conflicts(con, table: str, kind: str, columns: list[PlannedColumn]) -> list[RejectedRow]:
-    """Two different rows with the same id: keep the first, reject the rest, say which row they clash with."""
+    """Two different rows with the same id: keep the first, reject the rest, say which row they clash with.
+
+    Ids in scientific notation are not compared: they lost their digits, so equal values do not
+    mean the same record (see _scientific_ids).
+    """
     id_field = ID_FIELD[kind]
     if kind in HISTORY_KINDS or id_field not in {c.name for c in columns}:
         return []
     id_column = _q(id_field)
+    comparable = f"{id_column} IS NOT NULL AND NOT {_lossy_id(id_column)}"
     clashes = con.execute(f"""
         SELECT _row, {id_column}, first_row FROM (
             SELECT _row, {id_column}, min(_row) OVER (PARTITION BY {id_column}) AS first_row FROM {table}
-            WHERE {id_column} IS NOT NULL)
+            WHERE {comparable})
         WHERE _row <> first_row ORDER BY _row""").fetchall()
     if not clashes:
         return []
     con.execute(f"""DELETE FROM {table} WHERE _row IN (
         SELECT _row FROM (SELECT _row, min(_row) OVER (PARTITION BY {id_column}) AS first_row FROM {table}
-                          WHERE {id_column} IS NOT NULL) WHERE _row <> first_row)""")
+                          WHERE {comparable}) WHERE _row <> first_row)""")
     return [RejectedRow(row=row, column=id_field,
                         reason=f"id conflict: {id_field} {value!r} also on row {first} with different values "
                                f"(kept row {first})", raw=str(value))

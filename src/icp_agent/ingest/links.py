@@ -1,60 +1,305 @@
-"""How deals and contacts link to companies: by id, domain or name, whichever the files share."""
+"""How deals and contacts link to companies: by the key whose values actually match.
+
+A column both files carry is only a candidate. Each candidate key is normalised and the
+rows whose value finds a company are counted; the key that links the most rows wins (ties
+go to the stronger key: id, then domain, then name). The same `LinkKey.expr` is what the
+analysis joins on (analysis/health.py, analysis/personas.py), so the analysis joins
+exactly what the link report counted.
+
+Normalisation of each key (in SQL, once per query, never per row in Python):
+
+- id: trimmed; a cell holding several ids (`9100;9101`, a HubSpot deal tied to two
+  companies) keeps the first; `9100.0` (a spreadsheet's float) is `9100`; an id in
+  scientific notation (`1.23457E+17`) lost its digits and matches nothing.
+- Salesforce ids: when both columns hold 15/18-character Salesforce-shaped ids and the
+  first 15 characters still identify one company, the first 15 characters (case-sensitive)
+  are the key, so the 18-character id of an account matches the 15-character id of the
+  same account in a report, while `...Ab005` and `...AB005` stay two accounts. Salesforce
+  documents the 18-character form as the 15-character id plus a 3-character case checksum.
+- domain: lower-cased, without scheme, `www.`, e-mail local part, path, port or trailing dot.
+- e-mail (contacts without a company column): the domain of a work address matches the company's.
+- name: lower-cased, accents and punctuation dropped, `&` read as `and`, and legal suffixes
+  (Inc, LLC, Ltd, GmbH, AG, S.A., SAS, BV, NV, Pty Ltd, PLC, Corp, Co, Limited ...) removed.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import duckdb
 
 from ..models import LinkReport
 from ..sql import columns_of
+from . import normalize as norm
 
 COMPANY_KEYS = ("company_id", "domain", "company_name")
+METHOD = {"company_id": "id", "domain": "domain", "company_name": "name"}
 FIRMOGRAPHIC_COLUMNS = ("industry", "employees_min", "country", "annual_revenue")
+SCIENTIFIC = r"[0-9](\.[0-9]+)?[eE]\+?[0-9]+"
+SF_SHAPE = r"[a-zA-Z0-9]{15}([A-Z0-5]{3})?"
+LEGAL_SUFFIXES = ("inc", "incorporated", "llc", "l l c", "ltd", "limited", "gmbh", "ag", "sa", "s a", "sas",
+                  "s a s", "sarl", "bv", "b v", "nv", "n v", "pty", "plc", "corp", "corporation", "co", "company",
+                  "srl", "spa", "s p a", "oy", "ab", "kg", "kgaa", "pte", "lp", "llp", "ulc", "se")
+MIN_LINKED_SHARE = 0.5
 
 
-def company_key(con: duckdb.DuckDBPyConnection, table: str, companies: str) -> str | None:
-    """The first key both tables carry (ids beat domains beat names)."""
-    shared = columns_of(con, table) & columns_of(con, companies)
-    return next((k for k in COMPANY_KEYS if k in shared), None)
+def _first_id(column: str) -> str:
+    """The first id of a cell ("9100;9101" -> "9100"), "9100.0" read as "9100"."""
+    first = f"trim(split_part(CAST({column} AS VARCHAR), ';', 1))"
+    return f"nullif(regexp_replace({first}, '^([0-9]+)\\.0+$', '\\1'), '')"
 
 
-def key_expr(key: str, alias: str) -> str:
-    return f"lower(trim({alias}.{key}))" if key == "company_name" else f"{alias}.{key}"
+def id_key(column: str, salesforce: bool = False) -> str:
+    v = _first_id(column)
+    key = f"left({v}, 15)" if salesforce else v
+    return f"(CASE WHEN regexp_full_match({v}, '{SCIENTIFIC}') THEN NULL ELSE {key} END)"
+
+
+def domain_key(column: str) -> str:
+    return f"nullif(rtrim({norm.domain(f'CAST({column} AS VARCHAR)')}, '.'), '')"
+
+
+def name_key(column: str) -> str:
+    words = f"lower(strip_accents(replace(trim(CAST({column} AS VARCHAR)), '&', ' and ')))"
+    spaced = f"trim(regexp_replace({words}, '[^a-z0-9]+', ' ', 'g'))"
+    suffixes = "|".join(LEGAL_SUFFIXES)
+    stripped = f"regexp_replace({spaced}, '( ({suffixes}))+$', '')"
+    return f"nullif({stripped}, '')"
+
+
+@dataclass(frozen=True)
+class LinkKey:
+    """The chosen key: a column of the linking table, the companies' column it matches, and how values are
+    normalised. The companies' column is the same field except for an e-mail, which matches the domain."""
+
+    field: str  # company_id | domain | company_name | email (the linking table's column)
+    method: str  # id | salesforce_id | domain | name | email domain
+
+    @property
+    def company_field(self) -> str:
+        return "domain" if self.field == "email" else self.field
+
+    def expr(self, alias: str) -> str:
+        """SQL of the normalised key of a deal's or contact's row (`alias` is the table or its alias)."""
+        return self._normalised(f"{alias}.{self.field}")
+
+    def company_expr(self, alias: str) -> str:
+        """SQL of the normalised key of a company's row, comparable with `expr`."""
+        return self._normalised(f"{alias}.{self.company_field}")
+
+    def _normalised(self, column: str) -> str:
+        if self.field == "company_id":
+            return id_key(column, self.method == "salesforce_id")
+        return name_key(column) if self.field == "company_name" else domain_key(column)
+
+    @property
+    def label(self) -> str:
+        return "Salesforce id (first 15 characters)" if self.method == "salesforce_id" else self.method
+
+
+@dataclass
+class KeyChoice:
+    key: LinkKey | None
+    tried: dict[str, int]  # method -> rows linked
+    notes: list[str]
+
+
+def _salesforce_shaped(con, table: str, companies: str) -> bool:
+    """Both columns hold Salesforce-shaped ids and the first 15 characters still tell the companies apart."""
+    rows = []
+    for t in (table, companies):
+        v = _first_id(f"{t}.company_id")
+        rows.append(con.execute(f"SELECT count({v}), count_if(regexp_full_match({v}, '{SF_SHAPE}')), "
+                                f"count_if(length({v}) = 18), count(DISTINCT {v}), count(DISTINCT left({v}, 15)) "
+                                f"FROM {t}").fetchone())
+    (n1, shaped1, long1, *_), (n2, shaped2, long2, distinct, distinct15) = rows
+    return bool(n1 and n2 and shaped1 == n1 and shaped2 == n2 and (long1 or long2) and distinct == distinct15
+                and (long1 < n1 or long2 < n2))
+
+
+def _checksum_ok(v: str) -> str:
+    """SQL: an 18-character Salesforce id whose last 3 characters are the case checksum of its first 15
+    (per 5-character chunk, bit i set when character i is upper-case, read in 'A'..'Z','0'..'5')."""
+    table = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+    chunks = []
+    for j in range(3):
+        bits = " + ".join(f"(CASE WHEN ascii(substr({v}, {5 * j + i + 1}, 1)) BETWEEN 65 AND 90 THEN {1 << i} ELSE 0 END)"
+                          for i in range(5))
+        chunks.append(f"substr('{table}', {bits} + 1, 1) = substr({v}, {16 + j}, 1)")
+    return "(" + " AND ".join(chunks) + ")"
+
+
+def _bad_checksums(con, tables: tuple[str, ...]) -> tuple[int, int]:
+    """(18-character ids, of which with a checksum that does not match) over the tables' company_id."""
+    long = bad = 0
+    for t in tables:
+        v = _first_id(f"{t}.company_id")
+        n, wrong = con.execute(f"SELECT count_if(length({v}) = 18), count_if(length({v}) = 18 AND NOT "
+                               f"{_checksum_ok(v)}) FROM {t}").fetchone()
+        long, bad = long + n, bad + wrong
+    return long, bad
+
+
+def _matches(table: str, companies: str, key: LinkKey) -> str:
+    """SQL: each distinct raw key value of `table` (column v), how many rows carry it (n) and whether it finds a
+    company (ok). Normalising distinct values, not rows, is what keeps this cheap on big exports."""
+    return (f"SELECT x.{key.field} AS v, x.n, coalesce({key.expr('x')} IN (SELECT {key.company_expr('c')} "
+            f"FROM {companies} c), FALSE) AS ok FROM (SELECT {key.field}, count(*) AS n FROM {table} "
+            f"GROUP BY ALL) x")
+
+
+def _count_linked(con, table: str, companies: str, key: LinkKey) -> int:
+    return con.execute(f"SELECT coalesce(sum(n) FILTER (ok), 0) FROM ({_matches(table, companies, key)})"
+                       ).fetchone()[0]
+
+
+def choose_key(con: duckdb.DuckDBPyConnection, table: str, companies: str) -> KeyChoice:
+    """The key that links the most rows of `table` to `companies`, with the count of every key tried."""
+    own, theirs = columns_of(con, table), columns_of(con, companies)
+    shared = own & theirs
+    candidates = []
+    for field in COMPANY_KEYS:
+        if field not in shared:
+            continue
+        if field == "company_id" and _salesforce_shaped(con, table, companies):
+            candidates.append(LinkKey(field, "salesforce_id"))
+        candidates.append(LinkKey(field, METHOD[field]))
+    if "email" in own and "domain" in theirs and "domain" not in own:  # a contact's work e-mail names its company
+        candidates.append(LinkKey("email", "email domain"))
+    tried, best, best_n = {}, None, -1
+    for key in candidates:
+        n = _count_linked(con, table, companies, key)
+        tried[key.method] = n
+        if n > best_n:
+            best, best_n = key, n
+    notes = []
+    if best and best.method == "salesforce_id":
+        long, bad = _bad_checksums(con, (table, companies))
+        if bad:
+            notes.append(f"{bad:,} of {long:,} 18-character ids carry a checksum that does not fit their first 15 "
+                         f"characters (edited or hand-made ids?): matched on the first 15 characters all the same")
+    return KeyChoice(best, tried, notes)
+
+
+def company_key(con: duckdb.DuckDBPyConnection, table: str, companies: str) -> LinkKey | None:
+    """The key the analysis joins `table` to `companies` on (the one the link report counted)."""
+    return choose_key(con, table, companies).key
+
+
+def key_expr(key: LinkKey | str, alias: str) -> str:
+    """The normalised key of a row (kept for callers written before LinkKey; prefer key.expr/company_expr)."""
+    if isinstance(key, str):
+        key = LinkKey(key, METHOD.get(key, key))
+    return key.expr(alias)
+
+
+def _scientific_ids(con, table: str) -> int:
+    if "company_id" not in columns_of(con, table):
+        return 0
+    return con.execute(f"SELECT count_if(regexp_full_match({_first_id('company_id')}, '{SCIENTIFIC}')) "
+                       f"FROM {table}").fetchone()[0]
+
+
+def _multiple(con, table: str) -> int:
+    if "company_id" not in columns_of(con, table):
+        return 0
+    return con.execute(f"SELECT count_if(len(list_filter(string_split(CAST(company_id AS VARCHAR), ';'), "
+                       f"lambda x: trim(x) <> '')) > 1) FROM {table}").fetchone()[0]
+
+
+def _cause(con, kind: str, table: str, companies: str, choice: KeyChoice, rows: int, usable: int) -> str | None:
+    """The likely reason few rows link, in words a user can act on (None when enough link)."""
+    if rows == 0 or usable > MIN_LINKED_SHARE * rows:
+        return None
+    sci_companies, sci_rows = _scientific_ids(con, companies), _scientific_ids(con, table)
+    if sci_companies or sci_rows:
+        where = " and ".join(f"{n:,} in the {what} file" for n, what in ((sci_companies, "companies"),
+                                                                         (sci_rows, kind)) if n)
+        return (f"ids in scientific notation lost their digits ({where}, e.g. 1.23457E+17): re-export the id "
+                f"column as text, or link by domain or name")
+    if choice.key is None:
+        return (f"the {kind} and the companies share no key column (a company id, domain or name): map one "
+                f"with a mapping file ([files.\"NAME\".columns] \"Header\" = \"company_id\")")
+    columns = columns_of(con, table) & columns_of(con, companies)
+    if "company_id" in columns:
+        lengths = [set(r[0] for r in con.execute(f"SELECT DISTINCT length({_first_id(f'{t}.company_id')}) "
+                                                  f"FROM {t} WHERE company_id IS NOT NULL LIMIT 5").fetchall())
+                   for t in (table, companies)]
+        if {15, 18} <= lengths[0] | lengths[1] and lengths[0] != lengths[1]:
+            return ("15- and 18-character ids that do not share their first 15 characters: check both files "
+                    "come from the same Salesforce org")
+    best = max(choice.tried.values(), default=0)
+    return (f"the {kind}' {', '.join(choice.tried)} values hardly match the companies' ({best:,} of {rows:,} at "
+            f"best): the files may come from different systems or exports; map a shared key with a mapping file")
 
 
 def link_deals(con: duckdb.DuckDBPyConnection, deals: str, customers: str) -> LinkReport:
-    key = company_key(con, deals, customers)
+    """How the deals link to the companies: the key chosen, linked / standalone / unlinked counts, the cause."""
+    choice = choose_key(con, deals, customers)
+    key = choice.key
     columns = columns_of(con, deals)
     own = [c for c in FIRMOGRAPHIC_COLUMNS if c in columns]
     has_own = " OR ".join(f"d.{c} IS NOT NULL" for c in own) or "FALSE"
-    matched = (f"EXISTS (SELECT 1 FROM {customers} c WHERE {key_expr(key, 'c')} = {key_expr(key, 'd')})"
-               if key else "FALSE")
+    join = (f"LEFT JOIN ({_matches(deals, customers, key)}) m ON m.v IS NOT DISTINCT FROM d.{key.field}"
+            if key else "")
+    matched = "coalesce(m.ok, FALSE)" if key else "FALSE"
     label = ", ".join(f"d.{c}" for c in ("deal_id", "company_id", "company_name", "domain") if c in columns)
     rows, linked, standalone = con.execute(
-        f"SELECT count(*), count_if({matched}), count_if(NOT ({matched}) AND ({has_own})) FROM {deals} d").fetchone()
-    examples = con.execute(f"SELECT d._row, {label or 'NULL'} FROM {deals} d WHERE NOT ({matched}) "
+        f"SELECT count(*), count_if({matched}), count_if(NOT ({matched}) AND ({has_own})) FROM {deals} d {join}"
+    ).fetchone()
+    examples = con.execute(f"SELECT d._row, {label or 'NULL'} FROM {deals} d {join} WHERE NOT ({matched}) "
                            f"AND NOT ({has_own}) ORDER BY d._row LIMIT 10").fetchall()
     names = ["row", *[c.split('.')[1] for c in label.split(", ")]] if label else ["row"]
-    return LinkReport(kind="deals", linked_by=key, rows=rows, linked=linked, standalone=standalone,
-                      unlinked=rows - linked - standalone,
-                      unlinked_examples=[dict(zip(names, r)) for r in examples])
+    return _report("deals", deals, customers, con, choice, rows, linked, standalone,
+                   [dict(zip(names, r)) for r in examples])
+
+
+def _report(kind, table, companies, con, choice: KeyChoice, rows, linked, standalone, examples) -> LinkReport:
+    multiple = _multiple(con, table)
+    notes = list(choice.notes)
+    if multiple:
+        notes.append(f"{multiple:,} {kind} name several companies: each is linked to the first")
+    sci = _scientific_ids(con, companies)
+    if sci:
+        notes.append(f"{sci:,} company ids in the companies file are in scientific notation and match nothing")
+    key = choice.key
+    return LinkReport(kind=kind, linked_by=key.field if key else None, method=key.label if key else None,
+                      rows=rows, linked=linked, standalone=standalone, unlinked=rows - linked - standalone,
+                      unlinked_examples=examples, tried=choice.tried, multiple_companies=multiple,
+                      cause=_cause(con, kind, table, companies, choice, rows, linked + standalone), notes=notes)
 
 
 def link_contacts(con: duckdb.DuckDBPyConnection, contacts: str, deals: str | None,
                   customers: str | None) -> LinkReport:
+    """How the contacts link: to a deal by deal id, or to a company by the key chosen as for deals."""
     columns = columns_of(con, contacts)
     conditions, linked_by = [], []
     if deals and "deal_id" in columns and "deal_id" in columns_of(con, deals):
-        conditions.append(f"EXISTS (SELECT 1 FROM {deals} d WHERE d.deal_id = p.deal_id)")
+        conditions.append(f"p.deal_id IN (SELECT d.deal_id FROM {deals} d)")
         linked_by.append("deal_id")
+    choice, join = KeyChoice(None, {}, []), ""
     if customers:
-        key = company_key(con, contacts, customers)
-        if key:
-            conditions.append(f"EXISTS (SELECT 1 FROM {customers} c WHERE {key_expr(key, 'c')} = {key_expr(key, 'p')})")
-            linked_by.append(key)
-    matched = " OR ".join(conditions) or "FALSE"
-    rows, linked = con.execute(f"SELECT count(*), count_if({matched}) FROM {contacts} p").fetchone()
+        choice = choose_key(con, contacts, customers)
+        if choice.key:
+            join = (f"LEFT JOIN ({_matches(contacts, customers, choice.key)}) m "
+                    f"ON m.v IS NOT DISTINCT FROM p.{choice.key.field}")
+            conditions.append("m.ok")
+            linked_by.append(choice.key.field)
+    matched = " OR ".join(f"coalesce({c}, FALSE)" for c in conditions) or "FALSE"
+    rows, linked = con.execute(f"SELECT count(*), count_if({matched}) FROM {contacts} p {join}").fetchone()
     label = [c for c in ("deal_id", "company_name", "domain", "job_title") if c in columns]
-    examples = con.execute(f"SELECT p._row{''.join(', p.' + c for c in label)} FROM {contacts} p "
+    examples = con.execute(f"SELECT p._row{''.join(', p.' + c for c in label)} FROM {contacts} p {join} "
                            f"WHERE NOT ({matched}) ORDER BY p._row LIMIT 10").fetchall()
-    return LinkReport(kind="contacts", linked_by=" or ".join(linked_by) or None, rows=rows, linked=linked,
-                      unlinked=rows - linked, unlinked_examples=[dict(zip(["row", *label], r)) for r in examples])
+    multiple = _multiple(con, contacts)
+    key = choice.key
+    method = " or ".join(filter(None, ["deal id" if "deal_id" in linked_by else None, key.label if key else None]))
+    cause = None
+    if rows and linked <= MIN_LINKED_SHARE * rows:
+        cause = (_cause(con, "contacts", contacts, customers, choice, rows, linked) if customers and key
+                 else "the contacts share no deal id or company key with the deals and companies")
+    return LinkReport(kind="contacts", linked_by=" or ".join(linked_by) or None, method=method or None, rows=rows,
+                      linked=linked, unlinked=rows - linked, unlinked_examples=[dict(zip(["row", *label], r))
+                                                                                for r in examples],
+                      tried=choice.tried, multiple_companies=multiple, cause=cause,
+                      notes=[f"{multiple:,} contacts name several companies: each is linked to the first"]
+                      if multiple else [])

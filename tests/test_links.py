@@ -1,0 +1,265 @@
+"""Links between files: the key chosen by how many values match, and what the analysis joins on."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from conftest import REPO
+from icp_agent import toolkit
+from icp_agent.analysis.health import build_deals_frame
+from icp_agent.errors import UserError
+from icp_agent.ingest import links
+from icp_agent.models import LinkReport
+
+CASES = REPO.parent / "shared" / "cases"
+
+
+def case(name: str):
+    folder = CASES / name
+    if not folder.is_dir():
+        pytest.skip(f"../shared/cases/{name} is not beside the repository")
+    return folder
+
+
+def tables(ws):
+    with ws.connect() as con:
+        return ws.current_table(con, "customers"), ws.current_table(con, "deals"), ws.current_table(con, "contacts")
+
+
+def frame_rows(ws, fields=("industry",)):
+    """deal_id -> company fields as the won/lost frame joined them (the analysis' own join)."""
+    customers, deals, _ = tables(ws)
+    with ws.connect() as con:
+        build_deals_frame(con, customers, deals, "t_frame", list(fields), stages=("won", "lost", "open"))
+        names = ", ".join(fields)
+        return {r[0]: r[1:] for r in con.execute(f"SELECT deal_id, {names} FROM t_frame").fetchall()}
+
+
+def to_csv(header: list[str], rows: list[list]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+# --- the shared cases ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("deals_file", ["deals.csv", "deals_singular_header.csv"])
+def test_hubspot_deal_tied_to_several_companies_links_to_the_first(ws, deals_file):
+    folder = case("hubspot-multi-company-deal")
+    result = toolkit.import_data(ws, customers=folder / "companies.csv", deals=folder / deals_file)
+    deals_report = next(r for r in result.reports if r.kind == "deals")
+    fields = {c.header: c.field for c in deals_report.columns}
+    assert fields["Record ID"] == "deal_id" and fields[deals_report.columns[2].header] == "company_id"
+    assert deals_report.rows_kept == 24 and deals_report.conflicts == 0
+    (link,) = result.links
+    assert (link.linked, link.rows, link.unlinked, link.method) == (24, 24, 0, "id")
+    assert link.multiple_companies == 6 and "linked to the first" in link.notes[0]
+    joined = frame_rows(ws)
+    assert joined["770000"] == ("Computer Software",)  # 9100;9101 -> Alder Labs (9100), not Bramble (Retail)
+    assert all(v[0] is not None for v in joined.values())
+
+
+def test_salesforce_15_and_18_character_ids_of_one_record_match(ws):
+    folder = case("sf-15-18-ids")
+    result = toolkit.import_data(ws, customers=folder / "accounts.csv", deals=folder / "opportunities.csv")
+    assert result.reports[0].rows_kept == 24  # ...Ab005QAY and ...AB005QAZ stay two accounts
+    (link,) = result.links
+    assert (link.linked, link.rows, link.method) == (24, 24, "Salesforce id (first 15 characters)")
+    assert link.tried["id"] == 0 and link.tried["salesforce_id"] == 24
+    assert any("24 of 24 18-character ids carry a checksum that does not fit" in n for n in link.notes)
+    joined = frame_rows(ws, ("employees",))
+    assert joined["0065g00000Op005"] == (15000,)  # 0015g00000Ab005 -> Fennel Analytics
+    assert joined["0065g00000Op006"] == (12,)  # 0015g00000AB005 -> Gable Health, not Fennel
+
+
+def test_ids_in_scientific_notation_are_diagnosed_never_folded(ws):
+    folder = case("excel-sci-ids")
+    result = toolkit.import_data(ws, customers=folder / "companies.csv", deals=folder / "deals.csv")
+    companies = result.reports[0]
+    assert (companies.rows_kept, companies.rows_rejected, companies.conflicts) == (24, 0, 0)
+    (warning,) = [w for w in companies.warnings if "scientific notation" in w]
+    assert "'Record ID'" in warning and "12 rows share 1 id " in warning and "rows 1, 3, 5" in warning
+    assert "re-export the column as text" in warning.lower()
+    (link,) = result.links
+    assert (link.linked, link.unlinked) == (12, 12)
+    assert "scientific notation" in link.cause
+
+
+def test_run_stops_when_half_the_deals_link_and_says_why(cli, tmp_path):
+    folder = case("excel-sci-ids")
+    result = cli("run", str(folder), "--out", str(tmp_path / "out"), expect=2)
+    assert "12 of 24 deals" in result.stderr and "scientific notation" in result.stderr
+    assert "--allow-unlinked" in result.stderr
+    assert not (tmp_path / "out" / "icp.json").exists()
+
+
+# --- neighbours: other CRMs, headers and spellings ------------------------------------------------------------
+
+def sf_id(prefix15: str) -> str:
+    """An 18-character Salesforce id with its real case checksum."""
+    suffix = ""
+    for chunk in range(3):
+        bits = sum(1 << i for i, ch in enumerate(prefix15[5 * chunk:5 * chunk + 5]) if ch.isupper())
+        suffix += "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"[bits]
+    return prefix15 + suffix
+
+
+def test_salesforce_ids_with_real_checksums_and_case_variants(ws, write):
+    ids = [f"001Dn00000{c}x{i:03d}" for i, c in enumerate("AaBbCcDdEe")]
+    accounts = to_csv(["Id", "Name", "Industry"], [[sf_id(i), f"Co {n}", f"Ind {n}"] for n, i in enumerate(ids)])
+    opps = to_csv(["Id", "AccountId", "StageName"], [[f"006Dn00000Op{n:03d}", i, "Closed Won" if n % 2 else "Closed Lost"]
+                                                    for n, i in enumerate(ids)])
+    result = toolkit.import_data(ws, customers=write("Account.csv", accounts), deals=write("Opportunity.csv", opps))
+    (link,) = result.links
+    assert (link.linked, link.method) == (10, "Salesforce id (first 15 characters)")
+    assert not any("checksum" in n for n in link.notes)  # real ids: their checksums fit
+    joined = frame_rows(ws)
+    assert [joined[f"006Dn00000Op{n:03d}"][0] for n in range(10)] == [f"Ind {n}" for n in range(10)]
+
+
+def test_long_numeric_ids_are_not_cut_to_15_characters(ws, write):
+    # 18-digit ids sharing their first 15 digits: cutting them would fold different companies together
+    ids = [f"123456789012345{n:03d}" for n in range(10)]
+    companies = to_csv(["Company ID", "Company name", "Industry"], [[i, f"Co {n}", "Retail"] for n, i in enumerate(ids)])
+    deals = to_csv(["Deal ID", "Company ID", "Deal Stage"], [[f"D{n}", i, "closedwon"] for n, i in enumerate(ids[:6])]
+                   + [[f"D{n}", f"999999999999999{n:03d}", "closedlost"] for n in range(6, 10)])
+    result = toolkit.import_data(ws, customers=write("c.csv", companies), deals=write("d.csv", deals))
+    (link,) = result.links
+    assert (link.method, link.linked) == ("id", 6) and "salesforce_id" not in link.tried
+
+
+def test_scientific_notation_in_the_deals_link_column(ws, write):
+    companies = to_csv(["Company ID", "Company name"], [[f"98765432101234{n:04d}", f"Co {n}"] for n in range(6)])
+    deals = to_csv(["Deal ID", "Company ID", "Deal Stage"], [[f"D{n}", "9.87654E+17", "Won"] for n in range(6)])
+    result = toolkit.import_data(ws, customers=write("c.csv", companies), deals=write("d.csv", deals))
+    assert any("scientific notation" in w and "'Company ID'" in w for w in result.reports[1].warnings)
+    (link,) = result.links
+    assert link.linked == 0 and "scientific notation" in link.cause and "6 in the deals file" in link.cause
+
+
+def test_key_chosen_by_matching_values_not_by_columns_present(ws, write):
+    # both files have an id column, but the deals' ids come from another system: the domains match
+    companies = to_csv(["Record ID", "Company name", "Website", "Industry"],
+                       [[str(100 + n), f"Firm {n}", f"firm{n}.com", f"I{n}"] for n in range(8)])
+    spellings = ["https://www.firm{n}.com/pricing", "FIRM{n}.COM", "firm{n}.com.", "http://firm{n}.com:8080",
+                 "www.firm{n}.com", "firm{n}.com/", "sales@firm{n}.com", "Firm{n}.com"]
+    deals = to_csv(["Deal ID", "Company ID", "Company Domain Name", "Deal Stage"],
+                   [[f"D{n}", f"SF-{n}", spellings[n].format(n=n), "closedwon"] for n in range(8)])
+    result = toolkit.import_data(ws, customers=write("companies.csv", companies), deals=write("deals.csv", deals))
+    (link,) = result.links
+    assert (link.linked_by, link.method, link.linked, link.tried["id"]) == ("domain", "domain", 8, 0)
+    assert frame_rows(ws) == {f"D{n}": (f"I{n}",) for n in range(8)}
+
+
+@pytest.mark.parametrize("company,deal", [
+    ("Acme, Inc.", "ACME Inc"), ("Acme Inc.", "acme"), ("Globex LLC", "Globex"), ("Initech Ltd", "Initech Limited"),
+    ("Müller GmbH", "Muller"), ("Société Générale S.A.", "Societe Generale"), ("Widgets Pty Ltd", "Widgets"),
+    ("Hooli Corp.", "Hooli Corporation"), ("Vandelay Industries PLC", "Vandelay Industries"),
+    ("Black & Decker", "Black and Decker"), ("Philips N.V.", "Philips"), ("Ahold B.V.", "AHOLD BV"),
+    ("Siemens AG", "siemens"), ("Dassault SAS", "Dassault"), ("Foo Co., Ltd.", "Foo"),
+])
+def test_names_match_across_case_punctuation_accents_and_legal_suffixes(ws, write, company, deal):
+    companies = to_csv(["Company name", "Industry"], [[company, "Retail"], ["Unrelated Name", "Banking"]])
+    deals = to_csv(["Deal Name", "Company", "Deal Stage"], [["deal", deal, "closedwon"]])
+    result = toolkit.import_data(ws, customers=write("c.csv", companies), deals=write("d.csv", deals))
+    (link,) = result.links
+    assert (link.method, link.linked) == ("name", 1)
+
+
+def test_different_names_do_not_match(ws, write):
+    companies = to_csv(["Company name"], [["Acme Labs"], ["Co"], ["Inc"]])
+    deals = to_csv(["Company", "Deal Stage"], [["Acme", "won"], ["Acme Labs Group", "won"], ["Company", "won"]])
+    result = toolkit.import_data(ws, customers=write("c.csv", companies), deals=write("d.csv", deals))
+    assert result.links[0].linked == 0
+
+
+def test_contacts_link_by_domain_with_kind_dependent_headers(ws, write):
+    companies = to_csv(["Record ID", "Name", "Website", "Industry", "Lifecycle Stage"],
+                       [[str(n), f"Firm {n}", f"https://firm{n}.io", "Retail", "customer"] for n in range(4)])
+    contacts = to_csv(["Record ID", "Name", "Job Title", "Buying Role", "Email"],
+                      [[f"C{n}", f"Person {n}", "CTO", "Technical Buyer", f"p{n}@firm{n}.io"] for n in range(4)])
+    result = toolkit.import_data(ws, customers=write("companies.csv", companies),
+                                 contacts=write("contacts.csv", contacts))
+    report = next(r for r in result.reports if r.kind == "contacts")
+    assert {c.header: c.field for c in report.columns}["Name"] == "contact_name"
+    assert {c.header: c.field for c in report.columns}["Record ID"] == "contact_id"
+    (link,) = result.links  # no company column: the work e-mail's domain is the company's
+    assert (link.kind, link.linked, link.rows, link.method) == ("contacts", 4, 4, "email domain")
+
+
+def test_contacts_link_through_a_company_column_and_report_the_key(ws, write):
+    companies = to_csv(["Company ID", "Company name", "Lifecycle Stage"],
+                       [[str(n), f"Firm {n}", "customer"] for n in range(4)])
+    contacts = to_csv(["Record ID", "Full Name", "Title", "Associated Company ID"],
+                      [[f"C{n}", f"P {n}", "CFO", f"{n};{n + 1}"] for n in range(3)] + [["C9", "P 9", "CFO", "77"]])
+    result = toolkit.import_data(ws, customers=write("c.csv", companies), contacts=write("p.csv", contacts))
+    (link,) = result.links
+    assert (link.kind, link.linked, link.unlinked, link.multiple_companies) == ("contacts", 3, 1, 3)
+    assert link.method == "id"
+
+
+# --- the stop rule --------------------------------------------------------------------------------------------
+
+def report(linked, rows, standalone=0, cause="ids in scientific notation lost their digits"):
+    return LinkReport(kind="deals", linked_by="company_id", rows=rows, linked=linked, standalone=standalone,
+                      unlinked=rows - linked - standalone, cause=cause)
+
+
+def test_half_or_fewer_linked_stops_unless_allowed():
+    with pytest.raises(UserError) as stopped:
+        toolkit.check_links([report(12, 24)], allow_unlinked=False)
+    assert "12 of 24 deals (50%)" in str(stopped.value) and "scientific notation" in str(stopped.value)
+    assert toolkit.check_links([report(13, 24)], allow_unlinked=False) == []
+    assert toolkit.check_links([report(2, 24, standalone=20)], allow_unlinked=False) == []  # own firmographics
+    allowed = [report(5, 24)]
+    (warning,) = toolkit.check_links(allowed, allow_unlinked=True)
+    assert allowed[0].allowed_unlinked and "19 deals were analysed without" in warning
+
+
+def synthetic_export(write, linked: int, total: int = 240):
+    """Companies and their won/lost deals (won tied to industry); `linked` deals carry a company id."""
+    companies, deals = [], []
+    for n in range(total):
+        industry = ["Software", "Retail", "Banking", "Logistics"][n % 4]
+        won = (industry in ("Software", "Logistics")) == (n % 10 != 0)
+        companies.append([str(5000 + n), f"Firm {n}", industry, 20 + (n * 37) % 900])
+        link = str(5000 + n) if n < linked else f"X{n}"
+        deals.append([f"D{n}", link, "closedwon" if won else "closedlost", 1000 + n])
+    write("in/companies.csv", to_csv(["Record ID", "Company name", "Industry", "Number of Employees"], companies))
+    write("in/deals.csv", to_csv(["Deal ID", "Associated Company ID", "Deal Stage", "Amount"], deals))
+
+
+def test_allow_unlinked_builds_and_the_icp_says_how_much_was_left_out(cli, write, tmp_path):
+    synthetic_export(write, linked=100)
+    stopped = cli("run", str(tmp_path / "in"), "--out", str(tmp_path / "o1"), expect=2)
+    assert "100 of 240 deals" in stopped.stderr
+    cli("run", str(tmp_path / "in"), "--out", str(tmp_path / "o2"), "--allow-unlinked")
+    import json
+
+    icp = json.loads((tmp_path / "o2" / "icp.json").read_text())
+    (link,) = icp["dataset"]["links"]
+    assert (link["linked"], link["rows"], link["allowed_unlinked"]) == (100, 240, True)
+    assert any("140 deals were analysed without" in w for w in icp["warnings"])
+    assert "140 deals were analysed without" in (tmp_path / "o2" / "icp.md").read_text()
+
+
+def test_one_key_expression_for_both_sides():
+    key = links.LinkKey("company_id", "salesforce_id")
+    assert "left(" in key.expr("d") and key.expr("d").replace("d.", "c.") == key.company_expr("c")
+    email = links.LinkKey("email", "email domain")
+    assert "p.email" in email.expr("p") and "c.domain" in email.company_expr("c")
+
+
+@pytest.mark.parametrize("raw,key", [("https://www.Acme.com/about", "acme.com"), ("acme.com.", "acme.com"),
+                                     ("ACME.com:443", "acme.com"), ("ana@acme.com", "acme.com"),
+                                     ("www2.acme.co.uk/", "acme.co.uk"), ("", None)])
+def test_domain_key(raw, key):
+    import duckdb
+
+    con = duckdb.connect()
+    assert con.execute(f"SELECT {links.domain_key('t.v')} FROM (SELECT ?::VARCHAR AS v) t", [raw]).fetchall() == [(key,)]
