@@ -85,6 +85,9 @@ input_options = [
     click.option("--mapping", "mapping_file", type=click.Path(), help="a TOML mapping file overriding headers, "
                                                                       "roles, types and date order"),
     click.option("--lenient", is_flag=True, help="reject malformed rows (reported) instead of failing the import"),
+    click.option("--fx", "fx_file", type=click.Path(), help="exchange rates, a CSV with columns currency,rate (units "
+                                                            "of the reporting currency per unit; the reporting "
+                                                            "currency has rate 1)"),
 ]
 
 
@@ -161,14 +164,14 @@ def main() -> None:
 @with_inputs
 @with_common
 @handle_errors
-def import_cmd(data_dir, customers, deals, contacts, prospects, interviews, mapping_file, lenient, workspace,
+def import_cmd(data_dir, customers, deals, contacts, prospects, interviews, mapping_file, lenient, fx_file, workspace,
                as_json, quiet):
     """Import CRM exports (DATA_DIR, or files named with flags) into the workspace."""
     ctx = Ctx(workspace, as_json, quiet)
     with ctx.progress() as progress:
         result = toolkit.import_data(ctx.workspace, data_dir, customers=customers, deals=deals, contacts=contacts,
                                      prospects=prospects, interviews=interviews, mapping_file=mapping_file,
-                                     lenient=lenient, progress=progress)
+                                     lenient=lenient, fx_file=fx_file, progress=progress)
     ctx.emit(result, lambda: print_import(result))
 
 
@@ -182,6 +185,14 @@ def print_import(result: toolkit.ImportResult) -> None:
         out.print(f"  {report.kind}: {state}")
         for warning in report.warnings:
             out.print(f"  warning: {warning}")
+        for column in report.columns:  # no value becomes missing silently
+            if column.unparsed:
+                out.print(f"  {column.header!r}: {column.unparsed:,} value(s) could not be read as {column.type} "
+                          f"(e.g. {'; '.join(column.unparsed_examples)}): stored as missing", markup=False)
+            if len(column.currencies) > 1:
+                out.print(f"  {column.header!r}: currencies " + ", ".join(f"{c} {n:,}" for c, n in
+                                                                           column.currencies.items())
+                          + (f" ({column.note})" if column.note else ""), markup=False)
     if result.interviews:
         out.print(f"  interviews: {result.interviews['documents']} notes")
         for name in result.interviews["contains_instructions"]:

@@ -18,7 +18,7 @@ from .errors import UserError
 from .evidence import EvidenceItem
 from .ingest import links
 from .ingest.fields import ROLES
-from .ingest.importer import Mapping, detect_kind, import_file
+from .ingest.importer import Mapping, detect_kind, import_file, require_readable
 from .ingest.interviews import import_interviews, interview_files
 from .ingest.reader import CSV_SUFFIXES, JSON_SUFFIXES, PARQUET_SUFFIXES, inspect_file, peek_headers
 from .models import (
@@ -96,9 +96,14 @@ def plan_inputs(data_dir: str | Path | None = None, *, customers=None, deals=Non
 
 def import_data(ws: Workspace, data_dir: str | Path | None = None, *, customers=None, deals=None, contacts=None,
                 prospects=None, interviews=None, mapping_file: str | Path | None = None, lenient: bool = False,
-                progress: Progress | None = None) -> ImportResult:
-    """Import every input as a new snapshot of its kind, then report how the files link."""
+                fx_file: str | Path | None = None, progress: Progress | None = None) -> ImportResult:
+    """Import every input as a new snapshot of its kind, then report how the files link.
+
+    `fx_file`: exchange rates (CSV currency,rate: units of the reporting currency per unit) that convert
+    money columns holding several currencies; without them only the reporting currency is comparable."""
     mapping = Mapping.load(mapping_file)
+    if fx_file:
+        mapping.load_fx(fx_file)
     plan = plan_inputs(data_dir, customers=customers, deals=deals, contacts=contacts, prospects=prospects,
                        interviews=interviews, mapping=mapping)
     order = {k: i for i, k in enumerate(("customers", "prospects", "deals", "contacts", "interviews"))}
@@ -237,6 +242,9 @@ def _analysis_inputs(ws: Workspace, con, options: "AnalysisOptions"):
                         "rows": report.rows_kept, "import_id": report.import_id})
         if kind == "prospects":
             continue
+        # a column that defines a good customer must be fully readable (exit 2 naming it otherwise)
+        require_readable(report, {f for f, role in roles.items() if role == "outcome" and kind == "customers"}
+                         | {options.good_column} - {None})
         for column in report.columns:
             types.setdefault(column.field, column.type)
             headers.setdefault(column.field, column.header)
@@ -481,10 +489,11 @@ class RunResult(BaseModel):
 
 def run(ws: Workspace, data_dir: str | Path | None, out_dir: str | Path, *, customers=None, deals=None,
         contacts=None, prospects=None, interviews=None, mapping_file=None, lenient: bool = False,
-        options: AnalysisOptions | None = None, progress: Progress | None = None) -> RunResult:
+        fx_file=None, options: AnalysisOptions | None = None, progress: Progress | None = None) -> RunResult:
     """The whole job: import, analyse, and write the report folder."""
     imported = import_data(ws, data_dir, customers=customers, deals=deals, contacts=contacts, prospects=prospects,
-                           interviews=interviews, mapping_file=mapping_file, lenient=lenient, progress=progress)
+                           interviews=interviews, mapping_file=mapping_file, lenient=lenient, fx_file=fx_file,
+                           progress=progress)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     summary = inspect_workspace(ws)
@@ -574,13 +583,14 @@ class RefreshResult(BaseModel):
 
 def refresh(ws: Workspace, data_dir: str | Path | None, out_dir: str | Path, *, customers=None, deals=None,
             contacts=None, prospects=None, interviews=None, mapping_file=None, lenient: bool = False,
-            options: AnalysisOptions | None = None, progress: Progress | None = None) -> RefreshResult:
+            fx_file=None, options: AnalysisOptions | None = None, progress: Progress | None = None) -> RefreshResult:
     """Import a newer snapshot, rebuild the ICP as a new version, and compare it with the previous one."""
     import json
 
     had_icp = bool(list_versions(ws))
     imported = import_data(ws, data_dir, customers=customers, deals=deals, contacts=contacts, prospects=prospects,
-                           interviews=interviews, mapping_file=mapping_file, lenient=lenient, progress=progress)
+                           interviews=interviews, mapping_file=mapping_file, lenient=lenient, fx_file=fx_file,
+                           progress=progress)
     icp = build_icp(ws, options, progress)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -309,6 +309,10 @@ def _infer_type(profile: dict[str, int], name: str = "") -> str:
         return "text"
     if profile["bool"] == present and profile["distinct"] <= 2:
         return "bool"
+    stray = present - profile["bool"]
+    if (0 < stray <= max(1, 0.02 * present) and profile["number"] < present
+            and profile["distinct"] <= 2 + stray):
+        return "bool"  # yes/no with a stray "kinda": read as yes/no and the stray value reported unreadable
     if DATE_HINTS.search(name) and profile["digits"] >= 0.98 * present and profile["date"] >= 0.98 * present:
         return "date"
     if profile["amount"] >= 0.98 * present:
@@ -741,7 +745,7 @@ def _apply_currencies(con, table: str, columns: list[PlannedColumn], mapping: Ma
                                                   f"{', '.join(converted)} converted to {reporting} with the given rates")
         if missing:
             message = (f"{sum(counts[c] for c in missing):,} amounts in {', '.join(missing)} not comparable with "
-                       f"{reporting}: give --fx rates (a CSV with columns currency,rate) or an [fx] table in the "
+                       f"{reporting}: give --fx rates (a CSV with columns currency,rate) or an fx table in the "
                        f"mapping file")
             column.note = _join_note(column.note, message)
             warnings.append(f"{file_name}: column {column.header!r}: {message}")
@@ -758,9 +762,9 @@ def require_readable(report: ImportReport, fields: set[str]) -> None:
     scoring health without them would silently change who counts as a good customer.
     """
     for column in report.columns:
-        if column.field in fields and column.unparsed:
+        if (column.field in fields or column.header in fields) and column.unparsed:
             raise UserError(f"{column.unparsed:,} value(s) in column {column.header!r} could not be read as "
                             f"{column.type} (e.g. {'; '.join(column.unparsed_examples)}), and this column defines a "
                             f"good customer", file=report.file_name, column=column.header,
-                            hint="correct those values in the file, or declare the column's type in a mapping "
-                                 "file ([types]), then import again")
+                            hint="correct those values in the file (or leave them blank: a blank is missing on "
+                                 "purpose) and import again")
