@@ -308,3 +308,14 @@ def test_money_open_bands_are_lower_bounds_and_said(ws, write):
     assert revenue == [1e7, 1.5e9, 5e5, 1e6, pytest.approx(3.2e6)]
     assert "open band" in (column(report, "Annual Revenue").note or "")
     assert all(math.isfinite(v) for v in revenue)
+
+
+def test_a_scored_file_matches_the_icp_spelling_whatever_its_letter_case():
+    from icp_agent.scoring import _normalised
+
+    con = duckdb.connect()
+    category, = _normalised("category", "x", "lead_source", {"HubSpot", "Île-de-France"})
+    listed, = _normalised("list", "x", "technologies", {"DevTools", "HubSpot"})
+    get = lambda sql, v: con.execute(f"SELECT {sql} FROM (SELECT ?::VARCHAR AS x)", [v]).fetchone()[0]  # noqa: E731
+    assert get(category, "hubspot ") == "HubSpot" and get(category, "Other Source") == "Other Source"
+    assert get(listed, "devtools;HUBSPOT;Slack") == ["DevTools", "HubSpot", "Slack"]

@@ -9,6 +9,8 @@ silently turns into zero).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from ..sql import sql_literal
 
 MISSING_MARKERS = ("", "n/a", "na", "n.a.", "-", "--", "—", "null", "none", "nan", "#n/a", "?", "unknown",
@@ -53,18 +55,25 @@ ACRONYMS = ("usa", "uk", "us", "uae", "eu", "it", "hr", "ai", "saas", "b2b", "b2
 _ACRONYMS_SQL = ", ".join(f"'{a}'" for a in ACRONYMS)
 
 
-def category(expr: str) -> str:
-    """Canonical display form derived from the key alone, so every file agrees on it.
+def category(expr: str, shown: Iterable[str] = ()) -> str:
+    """Readable display form derived from the key alone, so every file agrees on it.
 
     Words are capitalised, joining words stay lower case, known acronyms upper case:
-    "COMPUTER_SOFTWARE" and "computer software" both become "Computer Software".
+    "COMPUTER_SOFTWARE" and "computer software" both become "Computer Software". `shown`: spellings
+    already in use (an ICP's criterion values, as the import stored them): a value with the same key
+    takes that spelling, so "hubspot" in a scored file matches the criterion value "HubSpot".
     """
     key = category_key(expr)
     word = ("CASE WHEN i > 1 AND w IN (" + _SMALL_SQL + ") THEN w "
             "WHEN w IN (" + _ACRONYMS_SQL + ") THEN upper(w) "
             "ELSE upper(w[1]) || w[2:] END")
-    return (f"(CASE WHEN {key} IS NULL OR {key} = '' THEN NULL ELSE "
-            f"array_to_string(list_transform(string_split({key}, ' '), lambda w, i: {word}), ' ') END)")
+    readable = (f"(CASE WHEN {key} IS NULL OR {key} = '' THEN NULL ELSE "
+                f"array_to_string(list_transform(string_split({key}, ' '), lambda w, i: {word}), ' ') END)")
+    known = sorted({str(v) for v in shown if v is not None})
+    if not known:
+        return readable
+    cases = " ".join(f"WHEN {category_key(sql_literal(v))} THEN {sql_literal(v)}" for v in known)
+    return f"(CASE {key} {cases} ELSE {readable} END)"
 
 
 def _number_core(expr: str) -> str:
@@ -211,11 +220,12 @@ def date_order_evidence(expr: str) -> tuple[str, str, str]:
     return (f"count_if({second} > 12)", f"count_if({first} > 12)", f"count_if(regexp_matches({v}, {sql_literal(_SLASHED)}))")
 
 
-def text_list(expr: str) -> str:
-    """"Salesforce;Slack" or "salesforce, slack" -> ['Salesforce', 'Slack'] (each element a category)."""
+def text_list(expr: str, shown: Iterable[str] = ()) -> str:
+    """"Salesforce;Slack" or "salesforce, slack" -> ['Salesforce', 'Slack'] (each element a category;
+    `shown` as in `category`)."""
     v = null_if_missing(expr)
     sep = f"(CASE WHEN contains({v}, ';') THEN ';' WHEN contains({v}, '|') THEN '|' ELSE ',' END)"
-    element = category("x")
+    element = category("x", shown)
     return (f"(CASE WHEN {v} IS NULL THEN NULL ELSE list_sort(list_distinct(list_filter(list_transform("
             f"string_split({v}, {sep}), lambda x: {element}), lambda x: x IS NOT NULL))) END)")
 
