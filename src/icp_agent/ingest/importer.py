@@ -244,6 +244,7 @@ def _profile(con: duckdb.DuckDBPyConnection, texts: dict[str, str], known: set[s
                 "distinct_raw": distinct_raw}
             continue
         v = "raw"
+        maybe_currency = bool(CURRENCY_HINTS.search(attribute_name(header)))
         sample = f"first_row <= {PROFILE_ROWS} AND {norm.null_if_missing(v)} IS NOT NULL"
         mdy, dmy, slashed = (part.replace("count_if(", "sum(c) FILTER (") for part in norm.date_order_evidence(v))
         weighted = lambda expr: f"coalesce(sum(c) FILTER ({expr}), 0)"  # noqa: E731 - a local shorthand
@@ -255,9 +256,9 @@ def _profile(con: duckdb.DuckDBPyConnection, texts: dict[str, str], known: set[s
             {weighted(f'first_row <= {PROFILE_ROWS}')} AS rows,
             {weighted(sample)} AS sampled,
             {weighted(f'{sample} AND {norm.number(v)} IS NOT NULL')} AS number,
-            {weighted(f'{sample} AND {norm.amount(v)} IS NOT NULL')} AS amount,
-            {weighted(f'{sample} AND ({norm.amount(v)}).currency IS NOT NULL')} AS currency_seen,
-            {weighted(f'{sample} AND icp_currency({v}) IS NOT NULL')} AS currency_code,
+            {weighted(f'{sample} AND _a IS NOT NULL')} AS amount,
+            {weighted(f'{sample} AND _a.currency IS NOT NULL')} AS currency_seen,
+            {weighted(f'{sample} AND icp_currency({v}) IS NOT NULL') if maybe_currency else '0'} AS currency_code,
             {weighted(f'{sample} AND {norm.boolean(v)} IS NOT NULL')} AS bool,
             {weighted(f"{sample} AND coalesce({norm.date(v, 'mdy')}, {norm.date(v, 'dmy')}) IS NOT NULL")} AS date,
             {weighted(f'{sample} AND {norm.band_is_range(v)}')} AS range,
@@ -273,7 +274,8 @@ def _profile(con: duckdb.DuckDBPyConnection, texts: dict[str, str], known: set[s
             count(*) FILTER ({norm.null_if_missing(v)} IS NOT NULL) AS present_distinct,
             min(TRY_CAST(trim({v}) AS HUGEINT)) FILTER ({digits}) AS int_min,
             max(TRY_CAST(trim({v}) AS HUGEINT)) FILTER ({digits}) AS int_max
-            FROM _dist_{i}""").fetchall()[0]
+            FROM (SELECT *, CASE WHEN first_row <= {PROFILE_ROWS} THEN {norm.amount(v)} END AS _a FROM _dist_{i})
+            """).fetchall()[0]
         profiles[header] = dict(zip([d[0] for d in con.description], (int(x or 0) for x in row)))
         profiles[header]["distinct_raw"] = distinct_raw
     return profiles
@@ -452,7 +454,10 @@ def _read_amounts(con: duckdb.DuckDBPyConnection, columns: list[PlannedColumn]) 
         column.mark = column.mark or file_mark
         if column.type != "money":
             continue
+        plain = re.compile(norm.PLAIN_NUMBER)
         for raw, count in rows:
+            if plain.match(raw):  # no currency, no band: nothing to count
+                continue
             parsed = norm.parse_amount(raw, column.mark)
             if parsed and parsed["currency"]:
                 column.currencies[parsed["currency"]] = column.currencies.get(parsed["currency"], 0) + count

@@ -303,21 +303,37 @@ _SCALE_RE = re.compile(r"(?i)(?<=[\d.\s])(" + "|".join(w for w, _ in _SCALES) + 
 _BODY_RE = re.compile(r"\d[\d.,'’]*")
 
 
+@lru_cache(maxsize=1)
+def _currency_patterns() -> tuple[re.Pattern, re.Pattern]:
+    """One compiled alternation of every symbol, leading and trailing (longest symbols first)."""
+    alternation = "|".join(re.escape(symbol) for symbol, _ in _currencies()[1])
+    return (re.compile(r"^([-−(]?)\s*(" + alternation + r")\s*(.*)$", re.S),
+            re.compile(r"^(.*?)\s*(" + alternation + r")\s*(\)?)$", re.S))
+
+
+_CODE_FIRST = re.compile(r"^([-−(]?)\s*([A-Za-z]{3})(?![A-Za-z])\s*(.*)$", re.S)
+_CODE_LAST = re.compile(r"^(.*?)\s*(?<![A-Za-z])([A-Za-z]{3})$", re.S)
+_PLAIN = re.compile(r"^[-−(+]?[\d.,'’\s\u00a0\u202f\u2009\u2007]*\)?\+?$")
+
+
 def _strip_currency(text: str) -> tuple[str, str | None]:
     """Remove one currency code or symbol at either end (or right after a sign); return (rest, ISO code)."""
+    if _PLAIN.match(text):  # the common case: nothing but digits, separators and signs
+        return text, None
     codes, symbols = _currencies()
-    match = (re.match(r"^([-−(]?)\s*([A-Za-z]{3})(?![A-Za-z])\s*(.*)$", text)
-             or re.match(r"^(.*?)\s*(?<![A-Za-z])([A-Za-z]{3})$", text))
-    if match:
-        code = match.group(2).upper()
-        if code in codes:
-            rest = match.group(1) + match.group(3) if match.re.groups == 3 else match.group(1)
-            return rest.strip(), code
-    for symbol, code in symbols:
-        for pattern in (r"^([-−(]?)\s*" + re.escape(symbol) + r"\s*(.*)$", r"^(.*?)\s*" + re.escape(symbol) + r"\s*(\)?)$"):
-            m = re.match(pattern, text)
-            if m and (symbol[-1] in "$€£¥₹₩₽₺₪₫฿₱" or not text[:1].isalpha() or m.group(1) in ("", "-", "(")):
-                return (m.group(1) + m.group(2)).strip(), code
+    for pattern in (_CODE_FIRST, _CODE_LAST):
+        match = pattern.match(text)
+        if match and match.group(2).upper() in codes:
+            rest = match.group(1) + (match.group(3) if pattern is _CODE_FIRST else "")
+            return rest.strip(), match.group(2).upper()
+    by_symbol = dict(symbols)
+    lead, trail = _currency_patterns()
+    m = lead.match(text)
+    if m:
+        return (m.group(1) + m.group(3)).strip(), by_symbol[m.group(2)]
+    m = trail.match(text)
+    if m and (m.group(2)[-1] in "$€£¥₹₩₽₺₪₫฿₱" or not text[:1].isalpha()):
+        return (m.group(1) + m.group(3)).strip(), by_symbol[m.group(2)]
     return text, None
 
 
@@ -349,6 +365,7 @@ def _body_value(body: str, mark: str | None) -> float | None:
     return float(whole.replace(group, "") + ("." + fraction if fraction else ""))
 
 
+@lru_cache(maxsize=1 << 18)  # the importer reads a column's distinct values twice (evidence, then the UDF)
 def parse_amount(raw: str | None, mark: str | None = None) -> dict | None:
     """One exported number or amount -> {value, currency, open}, or None when it cannot be read.
 
@@ -402,6 +419,10 @@ def parse_amount(raw: str | None, mark: str | None = None) -> dict | None:
     return {"value": -value if negative else value, "currency": currency, "open": open_band}
 
 
+_NOT_NUMERIC = re.compile(r"[^\d.,]")
+_LONE_DECIMAL = re.compile(r"\d[.,](\d{1,2}|\d{4,})$")
+
+
 def decimal_mark(values: list[tuple[str, int]]) -> str | None:
     """The decimal mark of a column ("." or ","), decided from all its distinct values with their counts.
 
@@ -412,13 +433,13 @@ def decimal_mark(values: list[tuple[str, int]]) -> str | None:
     """
     votes = {".": 0, ",": 0}
     for raw, count in values:
-        if raw is None:
+        if raw is None or ("." not in raw and "," not in raw):
             continue
-        body = "".join(ch for ch in raw if ch.isdigit() or ch in ".,")
+        body = _NOT_NUMERIC.sub("", raw)
         dots, commas = body.count("."), body.count(",")
         if dots and commas:
             votes["." if body.rfind(".") > body.rfind(",") else ","] += count
-        elif dots + commas == 1 and re.search(r"\d[.,](\d{1,2}|\d{4,})$", body):
+        elif dots + commas == 1 and _LONE_DECIMAL.search(body):
             votes["." if dots else ","] += count
     if votes["."] == votes[","]:
         return None
@@ -444,9 +465,20 @@ def register_functions(con) -> None:
         con.create_function(name, fn, args, result, null_handling="special", side_effects=False)
 
 
+# Plain numbers need no Python: digits with an optional decimal part that is not a lone three-digit group
+PLAIN_NUMBER = r"^\s*-?\d+(\.(\d{1,2}|\d{4,}))?\s*$"
+PLAIN_INTEGER = r"^\s*-?\d+\s*$"
+
+
 def amount(expr: str, mark: str | None = None) -> str:
-    """SQL for the amount struct of a value (needs `register_functions` on the connection)."""
-    return f"icp_amount({expr}, {sql_literal(mark) if mark else 'NULL'})"
+    """SQL for the amount struct {value, currency, open} of a value (see `parse_amount`).
+
+    Plain numbers are cast in SQL; anything else goes to the `icp_amount` UDF (`register_functions`).
+    """
+    plain = PLAIN_INTEGER if mark == "," else PLAIN_NUMBER
+    return (f"(CASE WHEN regexp_matches({expr}, {sql_literal(plain)}) THEN struct_pack(value := TRY_CAST(trim({expr}) "
+            f"AS DOUBLE), currency := NULL::VARCHAR, open := false) "
+            f"ELSE icp_amount({expr}, {sql_literal(mark) if mark else 'NULL'}) END)")
 
 
 # --- Categories: compared by key, shown in their most frequent original spelling ---
