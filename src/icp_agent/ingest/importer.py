@@ -359,7 +359,7 @@ def _infer_role(column: PlannedColumn, profile: dict[str, int]) -> str:
     if _identifies_rows(column, profile):
         column.note = column.note or "identifies a row (a different value in every row): never a trait"
         return "ignore"
-    if column.type != "number" and profile["distinct"] > 0.9 * profile["rows"]:
+    if column.type not in ("number", "money", "percent") and profile["distinct"] > 0.9 * profile["rows"]:
         return "ignore"
     return "fit"
 
