@@ -4,12 +4,17 @@ Every normaliser is SQL so a million-row import never materialises Python object
 row. Each function takes a SQL expression and returns one; `null_if_missing` runs first
 everywhere, so "n/a", "-", "" and friends are missing in every type. A value that is
 present but does not parse becomes NULL and is reported by the importer (it never
-silently turns into zero).
+silently turns into zero). Amounts with currencies, scales and locale separators are the
+exception: `parse_amount` reads them in Python, registered as a DuckDB UDF and applied to
+each column's distinct values only (see the amount section below).
 """
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 from ..sql import sql_literal
 
@@ -262,10 +267,6 @@ def typed(kind: str, expr: str) -> str:
 # the distinct values only. Currency codes and symbols come from the CLDR data in `babel` (ISO 4217 codes
 # and their English symbols: "$", "€", "CA$", "CN¥", ...), not from a hand-kept table.
 
-import math  # noqa: E402 - the amount section is self-contained
-import re  # noqa: E402
-from functools import lru_cache  # noqa: E402
-
 
 @lru_cache(maxsize=1)
 def _currencies() -> tuple[frozenset[str], tuple[tuple[str, str], ...]]:
@@ -444,9 +445,6 @@ def decimal_mark(values: list[tuple[str, int]]) -> str | None:
     if votes["."] == votes[","]:
         return None
     return "." if votes["."] > votes[","] else ","
-
-
-AMOUNT_TYPE = None  # the UDF's DuckDB return type, built on first registration
 
 
 def register_functions(con) -> None:
