@@ -319,3 +319,20 @@ def test_a_scored_file_matches_the_icp_spelling_whatever_its_letter_case():
     get = lambda sql, v: con.execute(f"SELECT {sql} FROM (SELECT ?::VARCHAR AS x)", [v]).fetchone()[0]  # noqa: E731
     assert get(category, "hubspot ") == "HubSpot" and get(category, "Other Source") == "Other Source"
     assert get(listed, "devtools;HUBSPOT;Slack") == ["DevTools", "HubSpot", "Slack"]
+
+
+@pytest.mark.parametrize("header", ["BillingPostalCode", "Zip", "SicCode", "NAICS", "Mobile Phone", "ZIP/Postal code"])
+def test_code_headers_without_leading_zeros_stay_codes(ws, write, header):
+    lines = [f"Company,{header},Churned"] + [f"C{i},{94105 + (i % 4) * 1000},{'yes' if i % 2 else 'no'}"
+                                             for i in range(20)]
+    report = import_file(ws, write("z.csv", "\n".join(lines) + "\n"), "customers")
+    assert column(report, header).type == "category"
+
+
+@pytest.mark.parametrize("header", ["SignupDate", "Signed At", "activation_datetime"])
+def test_epoch_seconds_under_date_headers_are_dates(ws, write, header):
+    lines = [f"Company,{header},Churned"] + [f"C{i},{1682899200 + i * 86400},{'yes' if i % 2 else 'no'}"
+                                             for i in range(12)]
+    report = import_file(ws, write("e.csv", "\n".join(lines) + "\n"), "customers")
+    assert column(report, header).type == "date"
+    assert rows(ws, "customers")[0][column(report, header).field] == date(2023, 5, 1)

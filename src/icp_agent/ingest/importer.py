@@ -288,6 +288,17 @@ FREE_TEXT_HINTS = re.compile(r"(?:^|_)(notes?|comments?|descriptions?|summary|re
                              r"about|bio|message|body|transcript)(?:_|$)")
 DATE_HINTS = re.compile(r"(?:^|_)(date|datum|day|time|timestamp|at|since|created|updated|modified|closed|signed)"
                         r"(?:_|$)")
+# the same, inside headers written without separators (BillingPostalCode, CallNotes, CloseDateTime)
+CODE_WORDS = ("zip", "postal", "postcode", "naics", "phone", "telephone", "fax", "duns", "iban")
+FREE_TEXT_WORDS = ("notes", "comment", "description", "remarks", "memo", "feedback", "transcript")
+
+
+def _named(name: str, hints: re.Pattern, words: tuple[str, ...] = (), suffixes: tuple[str, ...] = ()) -> bool:
+    """Does a column's name say what it is: a token (`postal_code`) or a word inside a joined header?"""
+    joined = name.replace("_", "")
+    return bool(hints.search(name)) or any(w in joined for w in words) or joined.endswith(suffixes)
+
+
 ID_HINTS = re.compile(r"(?:^|_)(id|ids|key|uuid|guid|no|nr|num|number|ref|reference|row)$")
 CURRENCY_HINTS = re.compile(r"(?:^|_)(currency|currency_code|currency_iso_code|currencyisocode|iso_code|ccy)$")
 
@@ -304,10 +315,12 @@ def _infer_type(profile: dict[str, int], name: str = "") -> str:
     if present == 0:
         return "text"
     small = profile["distinct"] <= max(MAX_CATEGORY_DISTINCT, present // 50) and profile["distinct"] < 0.5 * present
-    if CODE_HINTS.search(name) or (profile["leading_zero"] and profile["digits"] >= 0.98 * present):
+    if (_named(name, CODE_HINTS, CODE_WORDS, ("code", "codes"))
+            or (profile["leading_zero"] and profile["digits"] >= 0.98 * present)):
         return "category" if small else "text"
     if (profile["multiline"] or profile["long"] >= 0.3 * present
-            or (FREE_TEXT_HINTS.search(name) and (profile["avg_len"] >= 30 or profile["distinct"] >= 0.5 * present))):
+            or (_named(name, FREE_TEXT_HINTS, FREE_TEXT_WORDS)
+                and (profile["avg_len"] >= 30 or profile["distinct"] >= 0.5 * present))):
         return "text"
     if profile["bool"] == present and profile["distinct"] <= 2:
         return "bool"
@@ -315,7 +328,7 @@ def _infer_type(profile: dict[str, int], name: str = "") -> str:
     if (0 < stray <= max(1, 0.02 * present) and profile["number"] < present
             and profile["distinct"] <= 2 + stray):
         return "bool"  # yes/no with a stray "kinda": read as yes/no and the stray value reported unreadable
-    if DATE_HINTS.search(name) and profile["digits"] >= 0.98 * present and profile["date"] >= 0.98 * present:
+    if _named(name, DATE_HINTS, suffixes=("date", "datetime", "timestamp")) and profile["digits"] >= 0.98 * present and profile["date"] >= 0.98 * present:
         return "date"
     if profile["amount"] >= 0.98 * present:
         return "money" if profile["currency_seen"] else "number"
