@@ -93,6 +93,9 @@ input_options = [
     click.option("--lenient", is_flag=True, help="reject malformed rows (reported) instead of failing the import"),
     click.option("--sheet", help="the worksheet of an Excel workbook to read: its name or 0-based index "
                                  "(default: the first)"),
+    click.option("--fx", "fx_file", type=click.Path(), help="exchange rates, a CSV with columns currency,rate (units "
+                                                            "of the reporting currency per unit; the reporting "
+                                                            "currency has rate 1)"),
 ]
 
 
@@ -174,7 +177,7 @@ def main() -> None:
 @with_common
 @handle_errors
 def import_cmd(paths, customers, deals, contacts, prospects, interviews, subscriptions, tickets, events,
-               mapping_file, lenient, sheet, workspace, as_json, quiet):
+               mapping_file, lenient, sheet, fx_file, workspace, as_json, quiet):
     """Import CRM exports (PATH...: any mix of files and folders, or files named with flags) into the workspace.
 
     All or nothing: if one file cannot be read, nothing from this import is kept."""
@@ -183,7 +186,8 @@ def import_cmd(paths, customers, deals, contacts, prospects, interviews, subscri
         result = toolkit.import_data(ctx.workspace, list(paths) or None, customers=customers, deals=deals,
                                      contacts=contacts, prospects=prospects, interviews=interviews,
                                      subscriptions=subscriptions, tickets=tickets, events=events,
-                                     mapping_file=mapping_file, lenient=lenient, sheet=sheet, progress=progress)
+                                     mapping_file=mapping_file, lenient=lenient, sheet=sheet, fx_file=fx_file,
+                                     progress=progress)
     ctx.emit(result, lambda: print_import(result))
 
 
@@ -210,6 +214,14 @@ def print_import(result: toolkit.ImportResult) -> None:
                       f"(not records, not rejected): {shown}", markup=False)
         for warning in report.warnings:
             out.print(f"  warning: {warning}")
+        for column in report.columns:  # no value becomes missing silently
+            if column.unparsed:
+                out.print(f"  {column.header!r}: {column.unparsed:,} value(s) could not be read as {column.type} "
+                          f"(e.g. {'; '.join(column.unparsed_examples)}): stored as missing", markup=False)
+            if len(column.currencies) > 1:
+                out.print(f"  {column.header!r}: currencies " + ", ".join(f"{c} {n:,}" for c, n in
+                                                                           column.currencies.items())
+                          + (f" ({column.note})" if column.note else ""), markup=False)
     if result.interviews:
         out.print(f"  interviews: {result.interviews['documents']} notes")
         for name in result.interviews["contains_instructions"]:

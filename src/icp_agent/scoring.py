@@ -57,18 +57,39 @@ def _field_type(c: Criterion) -> str:
     return criterion_kind(c)
 
 
-def _normalised(kind: str, raw: str, name: str) -> list[str]:
+def _shown_values(icp: IcpDocument) -> dict[str, set[str]]:
+    """Per field, the category spellings the ICP's criteria and scorecard bins use (a scored file's values
+    are matched to them by key, whatever their letter case)."""
+    shown: dict[str, set[str]] = {}
+    criteria = [c.model_dump() for t in icp.tiers for c in t.criteria] + \
+        [c.model_dump() for d in icp.negative_icp for c in d.criteria]
+    stack: list = [icp.scorecard or {}]
+    while stack:  # the scorecard's bins hold criteria ({"field", "op", "values"}) at some depth
+        item = stack.pop()
+        if isinstance(item, dict):
+            if "field" in item and "op" in item:
+                criteria.append(item)
+            stack += list(item.values())
+        elif isinstance(item, list):
+            stack += item
+    for c in criteria:
+        values = list(c.get("values") or []) + ([c["value"]] if isinstance(c.get("value"), str) else [])
+        shown.setdefault(c.get("field"), set()).update(str(v) for v in values)
+    return shown
+
+
+def _normalised(kind: str, raw: str, name: str, shown: set[str] = frozenset()) -> list[str]:
     if kind == "band":
         packed = norm.band(raw)
         return [f"({packed}).exact AS {_q(name)}", f"({packed}).min AS {_q(name + '_min')}",
                 f"({packed}).max AS {_q(name + '_max')}"]
     if kind == "list":
-        return [f"{norm.text_list(raw)} AS {_q(name)}"]
+        return [f"{norm.text_list(raw, shown)} AS {_q(name)}"]
     if kind == "number":
         return [f"{norm.number(raw)} AS {_q(name)}"]
     if kind == "bool":
         return [f"{norm.boolean(raw)} AS {_q(name)}"]
-    return [f"{norm.category(raw)} AS {_q(name)}"]
+    return [f"{norm.category(raw, shown)} AS {_q(name)}"]
 
 
 def _absent(kind: str, name: str) -> list[str]:
@@ -106,13 +127,14 @@ def scoring_query(icp: IcpDocument, source_sql: str, headers: list[str], raw_typ
     missing = sorted(set(fields) - set(used))
     # row_number() OVER () streams; ordering by it keeps the input's row order in the output
     inner = ["row_number() OVER () AS __icp_row"] + [f"{_q(h)} AS {_q(f'__raw_{i}')}" for i, h in enumerate(headers)]
+    shown = _shown_values(icp)
     for name, kind in fields.items():
         if name in used:
             header = used[name]
             raw = _q(header)
             if raw_types.get(header, "VARCHAR") != "VARCHAR":
                 raw = f"array_to_string({raw}, ';')" if raw_types[header].endswith("[]") else f"CAST({raw} AS VARCHAR)"
-            inner += _normalised(kind, raw, name)
+            inner += _normalised(kind, raw, name, shown.get(name, set()))
         else:
             inner += _absent(kind, name)
     outer = [f"{_q(f'__raw_{i}')} AS {_q(h)}" for i, h in enumerate(headers)]

@@ -19,7 +19,7 @@ from .evidence import EvidenceItem
 from .analysis.rollup import ROLLUP_KINDS, link_accounts, roll_up
 from .ingest import links
 from .ingest.fields import ROLES
-from .ingest.importer import Mapping, detect_kind, import_into
+from .ingest.importer import Mapping, detect_kind, import_into, require_readable
 from .ingest.interviews import import_interviews_into, interview_files
 from .ingest.reader import TABLE_SUFFIXES, WORKBOOK_SUFFIXES, inspect_file, peek_headers
 from .models import (
@@ -190,14 +190,19 @@ def plan_inputs(data_dir: Paths = None, *, customers=None, deals=None, contacts=
 def import_data(ws: Workspace, data_dir: Paths = None, *, customers=None, deals=None, contacts=None,
                 prospects=None, interviews=None, subscriptions=None, tickets=None, events=None,
                 mapping_file: str | Path | None = None, lenient: bool = False,
-                sheet: str | int | None = None, progress: Progress | None = None) -> ImportResult:
+                sheet: str | int | None = None, fx_file: str | Path | None = None,
+                progress: Progress | None = None) -> ImportResult:
     """Import every input as a new snapshot of its kind, then report how the files link.
 
     `data_dir` is a folder, a file, or a list of both. All or nothing: the files are
     imported in one transaction, so when one fails (UserError naming it) nothing from
-    this call stays in the workspace.
+    this call stays in the workspace. `fx_file`: exchange rates (CSV currency,rate: units of the
+    reporting currency per unit) that convert money columns holding several currencies; without
+    them only the reporting currency is comparable.
     """
     mapping = Mapping.load(mapping_file)
+    if fx_file:
+        mapping.load_fx(fx_file)
     has_accounts = False
     if ws.path.exists():
         with ws.connect() as con:
@@ -424,6 +429,9 @@ def _analysis_inputs(ws: Workspace, con, options: "AnalysisOptions"):
                         "rows": report.rows_kept, "import_id": report.import_id})
         if kind == "prospects" or kind in ROLLUP_KINDS:
             continue
+        # a column that defines a good customer must be fully readable (exit 2 naming it otherwise)
+        require_readable(report, {f for f, role in roles.items() if role == "outcome" and kind == "customers"}
+                         | {options.good_column} - {None})
         for column in report.columns:
             types.setdefault(column.field, column.type)
             headers.setdefault(column.field, column.header)
@@ -675,12 +683,13 @@ class RunResult(BaseModel):
 
 def run(ws: Workspace, data_dir: Paths, out_dir: str | Path, *, customers=None, deals=None,
         contacts=None, prospects=None, interviews=None, subscriptions=None, tickets=None, events=None,
-        mapping_file=None, lenient: bool = False, sheet: str | int | None = None,
+        mapping_file=None, lenient: bool = False, sheet: str | int | None = None, fx_file=None,
         options: AnalysisOptions | None = None, progress: Progress | None = None) -> RunResult:
     """The whole job: import (`data_dir`: files and folders, see import_data), analyse, write the report folder."""
     imported = import_data(ws, data_dir, customers=customers, deals=deals, contacts=contacts, prospects=prospects,
                            interviews=interviews, subscriptions=subscriptions, tickets=tickets, events=events,
-                           mapping_file=mapping_file, lenient=lenient, sheet=sheet, progress=progress)
+                           mapping_file=mapping_file, lenient=lenient, sheet=sheet, fx_file=fx_file,
+                           progress=progress)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     summary = inspect_workspace(ws)
@@ -770,7 +779,7 @@ class RefreshResult(BaseModel):
 
 def refresh(ws: Workspace, data_dir: Paths, out_dir: str | Path, *, customers=None, deals=None,
             contacts=None, prospects=None, interviews=None, subscriptions=None, tickets=None, events=None,
-            mapping_file=None, lenient: bool = False, sheet: str | int | None = None,
+            mapping_file=None, lenient: bool = False, sheet: str | int | None = None, fx_file=None,
             options: AnalysisOptions | None = None, progress: Progress | None = None) -> RefreshResult:
     """Import a newer snapshot, rebuild the ICP as a new version, and compare it with the previous one."""
     import json
@@ -778,7 +787,8 @@ def refresh(ws: Workspace, data_dir: Paths, out_dir: str | Path, *, customers=No
     had_icp = bool(list_versions(ws))
     imported = import_data(ws, data_dir, customers=customers, deals=deals, contacts=contacts, prospects=prospects,
                            interviews=interviews, subscriptions=subscriptions, tickets=tickets, events=events,
-                           mapping_file=mapping_file, lenient=lenient, sheet=sheet, progress=progress)
+                           mapping_file=mapping_file, lenient=lenient, sheet=sheet, fx_file=fx_file,
+                           progress=progress)
     icp = build_icp(ws, options, progress)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -19,9 +19,10 @@ import duckdb
 from ..errors import UserError
 from ..models import ColumnReport, FurnitureRow, ImportReport, RejectedRow
 from ..sql import quote_identifier as _q
+from ..sql import sql_literal
 from ..workspace import Workspace
 from . import normalize as norm
-from .fields import FIELD_BY_NAME, ROLES, attribute_name, canonical_field, kind_field
+from .fields import FIELD_BY_NAME, ROLES, attribute_name, canonical_field, header_key, kind_field
 from .reader import SourceFile, inspect_file, stage
 
 ID_FIELD = {"customers": "company_id", "prospects": "company_id", "deals": "deal_id", "contacts": "contact_id",
@@ -56,6 +57,8 @@ class Mapping:
     date_order: str | None = None  # ymd | mdy | dmy
     source: str | None = None
     files: dict[str, dict[str, str]] = field(default_factory=dict)  # file name -> {header -> field}
+    fx: dict[str, float] = field(default_factory=dict)  # ISO code -> units of the reporting currency per unit
+    fx_currency: str | None = None  # the reporting currency money is compared in
 
     @classmethod
     def load(cls, path: str | Path | None) -> "Mapping":
@@ -69,10 +72,10 @@ class Mapping:
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise UserError(f"not valid TOML: {exc}", file=path.name,
                             hint="see README, section 'Mapping file'") from exc
-        unknown = set(data) - {"columns", "roles", "types", "dates", "files"}
+        unknown = set(data) - {"columns", "roles", "types", "dates", "files", "fx"}
         if unknown:
             raise UserError(f"unknown section(s) {sorted(unknown)}", file=path.name,
-                            hint="sections are [columns], [files.\"NAME\".columns], [roles], [types] and [dates]")
+                            hint="sections are [columns], [files.\"NAME\".columns], [roles], [types], [dates] and [fx]")
         files: dict[str, dict[str, str]] = {}
         for name, section in data.get("files", {}).items():
             extra = set(section) - {"columns"} if isinstance(section, dict) else {"(not a table)"}
@@ -92,6 +95,15 @@ class Mapping:
                 raise UserError(f"type {kind!r} for {name!r} is not one of {sorted(norm.TYPES)}", file=path.name)
         if mapping.date_order not in (None, *norm.DATE_ORDERS):
             raise UserError(f"[dates] order must be one of {list(norm.DATE_ORDERS)}", file=path.name)
+        fx = dict(data.get("fx", {}))
+        if fx:
+            reporting = fx.pop("currency", None)
+            mapping.fx_currency = _fx_code(reporting, path.name, "[fx] currency") if reporting else None
+            mapping.fx = {_fx_code(code, path.name, "[fx]"): _fx_rate(rate, path.name, f"[fx] {code}")
+                          for code, rate in fx.items()}
+            if mapping.fx and not mapping.fx_currency:
+                raise UserError("the [fx] table gives rates but no reporting currency", file=path.name,
+                                hint='add currency = "USD" (the currency the rates convert into) to [fx]')
         return mapping
 
     def file_columns(self, file_name: str | None) -> dict[str, str]:
@@ -129,6 +141,57 @@ class Mapping:
                             hint="check the spelling against the headers: " + "; ".join(
                                 f"{name}: {', '.join(headers)}" for name, headers in headers_by_file.items()))
 
+    def load_fx(self, path: str | Path) -> None:
+        """Read exchange rates from a CSV with columns currency,rate (units of the reporting currency per unit).
+
+        The reporting currency is the `[fx] currency` of the mapping file, else the one row with rate 1.
+        Rates in the CSV win over the mapping file's.
+        """
+        import csv
+
+        path = Path(path)
+        if not path.is_file():
+            raise UserError("exchange-rate file not found", file=str(path),
+                            hint="pass --fx with a CSV file with columns currency,rate")
+        try:
+            with path.open(encoding="utf-8-sig", newline="") as handle:
+                rows = list(csv.DictReader(handle))
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise UserError(f"not a readable CSV: {exc}", file=path.name) from exc
+        headers = {h.strip().lower(): h for h in (rows[0].keys() if rows else [])}
+        if not {"currency", "rate"} <= set(headers):
+            raise UserError("the exchange-rate file needs the columns currency and rate", file=path.name,
+                            hint="one row per currency: EUR,1.08 means 1 EUR = 1.08 units of the reporting currency")
+        for number, row in enumerate(rows, start=1):
+            code = _fx_code(row[headers["currency"]], path.name, f"row {number}")
+            self.fx[code] = _fx_rate(row[headers["rate"]], path.name, f"row {number}")
+        if not self.fx_currency:
+            ones = [code for code, rate in self.fx.items() if rate == 1.0]
+            if len(ones) != 1:
+                raise UserError("cannot tell the reporting currency of the exchange rates", file=path.name,
+                                hint="add one row for the reporting currency with rate 1 (e.g. USD,1), or set "
+                                     '[fx] currency = "USD" in the mapping file')
+            self.fx_currency = ones[0]
+
+
+def _fx_code(value, file_name: str, where: str) -> str:
+    code = norm.currency_code(str(value)) if value is not None else None
+    if not code:
+        raise UserError(f"{where}: {value!r} is not an ISO 4217 currency code", file=file_name,
+                        hint="use three-letter codes such as USD, EUR, GBP, JPY")
+    return code
+
+
+def _fx_rate(value, file_name: str, where: str) -> float:
+    try:
+        rate = float(str(value).strip())
+    except ValueError:
+        rate = float("nan")
+    if not rate > 0 or rate == float("inf"):
+        raise UserError(f"{where}: rate {value!r} is not a positive number", file=file_name,
+                        hint="a rate is units of the reporting currency per 1 unit of the currency (EUR,1.08)")
+    return rate
+
 
 @dataclass
 class PlannedColumn:
@@ -139,6 +202,10 @@ class PlannedColumn:
     role: str
     note: str | None = None
     date_order: str | None = None
+    mark: str | None = None  # decimal mark of a number/money column, decided from all its values
+    currencies: dict[str, int] = field(default_factory=dict)  # ISO code -> values (money columns)
+    currency_source: str | None = None  # stored name of the column giving this money column's currency
+    open_values: int = 0  # values that are open bands ("$10M+"), stored as their lower bound
 
 
 def plan_columns(headers: list[str], mapping: Mapping, file_name: str, kind: str | None = None) -> list[PlannedColumn]:
@@ -230,12 +297,18 @@ def _distinct_values(con: duckdb.DuckDBPyConnection, texts: dict[str, str]) -> N
                     f"min(_row) AS first_row FROM _dedup GROUP BY 1")
 
 
+_PROFILE_KEYS = ("present", "rows", "sampled", "number", "amount", "currency_seen", "currency_code", "bool", "date",
+                 "range", "semicolon", "distinct", "mdy", "dmy", "slashed", "dotted", "digits", "leading_zero",
+                 "multiline", "long", "avg_len", "present_distinct", "int_min", "int_max")
+
+
 def _profile(con: duckdb.DuckDBPyConnection, texts: dict[str, str], known: set[str]) -> dict[str, dict[str, int]]:
-    """Counts per column that decide an unknown column's type and a date column's order.
+    """Counts per column that decide an unknown column's type and role, and a date column's order.
 
     Presence is counted over every row; the type evidence over the distinct values seen in
     the first PROFILE_ROWS rows, weighted by how often they occur. Columns in `known`
     (a recognised field whose type needs no evidence) only get their presence counted.
+    Needs `norm.register_functions(con)` (amounts and currencies are read by Python UDFs).
     """
     profiles = {}
     for i, header in enumerate(texts):
@@ -243,47 +316,121 @@ def _profile(con: duckdb.DuckDBPyConnection, texts: dict[str, str], known: set[s
         if header in known:
             present = con.execute(f"SELECT coalesce(sum(c) FILTER ({norm.null_if_missing('raw')} IS NOT NULL), 0), "
                                   f"coalesce(sum(c) FILTER (first_row <= {PROFILE_ROWS}), 0) FROM _dist_{i}").fetchall()[0]
-            profiles[header] = {"present": int(present[0]), "sampled": int(present[0]), "rows": int(present[1]),
-                                "number": 0, "bool": 0, "date": 0, "range": 0, "semicolon": 0, "distinct": 0,
-                                "mdy": 0, "dmy": 0, "slashed": 0, "distinct_raw": distinct_raw}
+            profiles[header] = dict.fromkeys(_PROFILE_KEYS, 0) | {
+                "present": int(present[0]), "sampled": int(present[0]), "rows": int(present[1]),
+                "distinct_raw": distinct_raw}
             continue
         v = "raw"
+        maybe_currency = bool(CURRENCY_HINTS.search(attribute_name(header)))
+        sample = f"first_row <= {PROFILE_ROWS} AND {norm.null_if_missing(v)} IS NOT NULL"
         mdy, dmy, slashed = (part.replace("count_if(", "sum(c) FILTER (") for part in norm.date_order_evidence(v))
         weighted = lambda expr: f"coalesce(sum(c) FILTER ({expr}), 0)"  # noqa: E731 - a local shorthand
+        digits = f"regexp_matches(trim({v}), '^\\d+$')"
+        dotted = f"{sample} AND regexp_matches({v}, '^\\s*\\d{{1,2}}\\.\\d{{1,2}}\\.\\d{{4}}')"
+        leading_zero = f"{sample} AND regexp_matches(trim({v}), '^0\\d+$')"
         row = con.execute(f"""SELECT
             {weighted(f'{norm.null_if_missing(v)} IS NOT NULL')} AS present,
             {weighted(f'first_row <= {PROFILE_ROWS}')} AS rows,
-            {weighted(f'first_row <= {PROFILE_ROWS} AND {norm.null_if_missing(v)} IS NOT NULL')} AS sampled,
-            {weighted(f'first_row <= {PROFILE_ROWS} AND {norm.number(v)} IS NOT NULL')} AS number,
-            {weighted(f'first_row <= {PROFILE_ROWS} AND {norm.boolean(v)} IS NOT NULL')} AS bool,
-            {weighted(f"first_row <= {PROFILE_ROWS} AND {norm.date(v, 'mdy')} IS NOT NULL")} AS date,
-            {weighted(f'first_row <= {PROFILE_ROWS} AND {norm.band_is_range(v)}')} AS range,
-            {weighted(f"first_row <= {PROFILE_ROWS} AND contains({v}, ';')")} AS semicolon,
+            {weighted(sample)} AS sampled,
+            {weighted(f'{sample} AND {norm.number(v)} IS NOT NULL')} AS number,
+            {weighted(f'{sample} AND _a IS NOT NULL')} AS amount,
+            {weighted(f'{sample} AND _a.currency IS NOT NULL')} AS currency_seen,
+            {weighted(f'{sample} AND icp_currency({v}) IS NOT NULL') if maybe_currency else '0'} AS currency_code,
+            {weighted(f'{sample} AND {norm.boolean(v)} IS NOT NULL')} AS bool,
+            {weighted(f"{sample} AND coalesce({norm.date(v, 'mdy')}, {norm.date(v, 'dmy')}) IS NOT NULL")} AS date,
+            {weighted(f'{sample} AND {norm.band_is_range(v)}')} AS range,
+            {weighted(f"{sample} AND contains({v}, ';')")} AS semicolon,
             count(DISTINCT {norm.category_key(v)}) FILTER (first_row <= {PROFILE_ROWS}) AS distinct,
-            coalesce({mdy}, 0) AS mdy, coalesce({dmy}, 0) AS dmy, coalesce({slashed}, 0) AS slashed
-            FROM _dist_{i}""").fetchall()[0]
+            coalesce({mdy}, 0) AS mdy, coalesce({dmy}, 0) AS dmy, coalesce({slashed}, 0) AS slashed,
+            {weighted(dotted)} AS dotted,
+            {weighted(f'{sample} AND {digits}')} AS digits,
+            {weighted(leading_zero)} AS leading_zero,
+            {weighted(f'{sample} AND contains({v}, chr(10))')} AS multiline,
+            {weighted(f'{sample} AND length(trim({v})) > 80')} AS long,
+            coalesce(sum(length(trim({v})) * c) FILTER ({sample}) / nullif(sum(c) FILTER ({sample}), 0), 0) AS avg_len,
+            count(*) FILTER ({norm.null_if_missing(v)} IS NOT NULL) AS present_distinct,
+            min(TRY_CAST(trim({v}) AS HUGEINT)) FILTER ({digits}) AS int_min,
+            max(TRY_CAST(trim({v}) AS HUGEINT)) FILTER ({digits}) AS int_max
+            FROM (SELECT *, CASE WHEN first_row <= {PROFILE_ROWS} THEN {norm.amount(v)} END AS _a FROM _dist_{i})
+            """).fetchall()[0]
         profiles[header] = dict(zip([d[0] for d in con.description], (int(x or 0) for x in row)))
         profiles[header]["distinct_raw"] = distinct_raw
     return profiles
 
 
-def _infer_type(profile: dict[str, int]) -> str:
+# Column names that say "a code, not a quantity" (postal codes, industry codes, phone numbers).
+CODE_HINTS = re.compile(r"(?:^|_)(zip|zipcode|postal|postcode|plz|cep|naics|sic|phone|telephone|tel|fax|mobile|"
+                        r"cell|duns|ein|vat|iban|isin|fips|sku|ean|upc|isbn|code|codes)(?:_|$)")
+FREE_TEXT_HINTS = re.compile(r"(?:^|_)(notes?|comments?|descriptions?|summary|remarks?|memo|feedback|details|"
+                             r"about|bio|message|body|transcript)(?:_|$)")
+DATE_HINTS = re.compile(r"(?:^|_)(date|datum|day|time|timestamp|at|since|created|updated|modified|closed|signed)"
+                        r"(?:_|$)")
+# the same, inside headers written without separators (BillingPostalCode, CallNotes, CloseDateTime)
+CODE_WORDS = ("zip", "postal", "postcode", "naics", "phone", "telephone", "fax", "duns", "iban")
+FREE_TEXT_WORDS = ("notes", "comment", "description", "remarks", "memo", "feedback", "transcript")
+
+
+def _named(name: str, hints: re.Pattern, words: tuple[str, ...] = (), suffixes: tuple[str, ...] = ()) -> bool:
+    """Does a column's name say what it is: a token (`postal_code`) or a word inside a joined header?"""
+    joined = name.replace("_", "")
+    return bool(hints.search(name)) or any(w in joined for w in words) or joined.endswith(suffixes)
+
+
+ID_HINTS = re.compile(r"(?:^|_)(id|ids|key|uuid|guid|no|nr|num|number|ref|reference|row)$")
+CURRENCY_HINTS = re.compile(r"(?:^|_)(currency|currency_code|currency_iso_code|currencyisocode|iso_code|ccy)$")
+
+
+def _infer_type(profile: dict[str, int], name: str = "") -> str:
+    """The type of a column no synonym named, from its values (and what its name says it is).
+
+    Codes (leading zeros, or named zip/postal/NAICS/SIC/phone/...code) stay text or category,
+    never a number. Free text (line breaks, long values, or named notes/description/comment with
+    long or mostly distinct values) is text. Numbers named like a date (`created_at`: epoch
+    seconds, spreadsheet serials) are dates. A number with a currency is money.
+    """
     present = profile["sampled"]
     if present == 0:
         return "text"
+    small = profile["distinct"] <= max(MAX_CATEGORY_DISTINCT, present // 50) and profile["distinct"] < 0.5 * present
+    if (_named(name, CODE_HINTS, CODE_WORDS, ("code", "codes"))
+            or (profile["leading_zero"] and profile["digits"] >= 0.98 * present)):
+        return "category" if small else "text"
+    if (profile["multiline"] or profile["long"] >= 0.3 * present
+            or (_named(name, FREE_TEXT_HINTS, FREE_TEXT_WORDS)
+                and (profile["avg_len"] >= 30 or profile["distinct"] >= 0.5 * present))):
+        return "text"
     if profile["bool"] == present and profile["distinct"] <= 2:
         return "bool"
-    if profile["number"] >= 0.98 * present:
-        return "number"
+    stray = present - profile["bool"]
+    if (0 < stray <= max(1, 0.02 * present) and profile["number"] < present
+            and profile["distinct"] <= 2 + stray):
+        return "bool"  # yes/no with a stray "kinda": read as yes/no and the stray value reported unreadable
+    if _named(name, DATE_HINTS, suffixes=("date", "datetime", "timestamp")) and profile["digits"] >= 0.98 * present and profile["date"] >= 0.98 * present:
+        return "date"
+    if profile["amount"] >= 0.98 * present:
+        return "money" if profile["currency_seen"] else "number"
     if profile["range"] > 0 and profile["range"] + profile["number"] >= 0.98 * present:
         return "band"
     if profile["date"] >= 0.98 * present:
         return "date"
+    if CURRENCY_HINTS.search(name) and profile["currency_code"] >= 0.9 * present:
+        return "currency"
     if profile["semicolon"] >= 0.3 * present:
         return "list"
-    if profile["distinct"] <= max(MAX_CATEGORY_DISTINCT, present // 50) and profile["distinct"] < 0.5 * present:
+    if small:
         return "category"
     return "text"
+
+
+def _identifies_rows(column: PlannedColumn, profile: dict[str, int]) -> bool:
+    """True for a column that names each row: unique in every row (a running number too), never a trait."""
+    present = profile["present"]
+    if present < 10 or profile["present_distinct"] < present:
+        return False
+    if column.type not in ("number", "money", "percent"):
+        return True
+    running = profile["digits"] == profile["sampled"] and profile["int_max"] - profile["int_min"] + 1 == present
+    return running or bool(ID_HINTS.search(column.name))
 
 
 def _infer_role(column: PlannedColumn, profile: dict[str, int]) -> str:
@@ -291,9 +438,18 @@ def _infer_role(column: PlannedColumn, profile: dict[str, int]) -> str:
         return column.role
     if profile["present"] == 0:
         return "ignore"
+    if column.type == "currency":
+        return "ignore"
     if column.type == "date" or POST_SALE_HINTS.search(column.name):
         return "post_sale"
-    if column.type == "text" or (profile["distinct"] > 0.9 * profile["rows"] and column.type != "number"):
+    if column.type == "text":
+        if profile["multiline"] or profile["avg_len"] >= 30:
+            column.note = column.note or "free text: kept as written, never a category or a criterion"
+        return "ignore"
+    if _identifies_rows(column, profile):
+        column.note = column.note or "identifies a row (a different value in every row): never a trait"
+        return "ignore"
+    if column.type not in ("number", "money", "percent") and profile["distinct"] > 0.9 * profile["rows"]:
         return "ignore"
     return "fit"
 
@@ -312,13 +468,21 @@ def _date_order(column: PlannedColumn, profile: dict[str, int], mapping: Mapping
         return "mdy"
     if dmy:
         return "dmy"
+    if profile.get("dotted") and profile["dotted"] >= profile["slashed"]:
+        return "dmy"  # 01.05.2023 is written day first wherever dots separate a date (de, fr, ru, ...)
     raise UserError("the date order is ambiguous (every day and month is 12 or less)", file=file_name,
                     column=column.header, hint="declare it with [dates] order = \"mdy\" or \"dmy\" in a "
                                                "mapping file (--mapping)")
 
 
+LOOKUP_TYPES = frozenset({"category", "list", "number", "money", "currency"})  # always normalised via `_lk_<i>`
+
+
 def _typed_exprs(column: PlannedColumn, v: str) -> list[tuple[str, str]]:
-    """(stored column name, SQL) pairs for a planned column; a band becomes a struct, unpacked later."""
+    """(stored column name, SQL) pairs for a planned column; a band becomes a struct, unpacked later.
+
+    Types in LOOKUP_TYPES have their SQL in `_lookup_sql` (it needs the column's other values).
+    """
     kind = column.type
     if kind == "band":
         return [(f"{column.name}__band", norm.band(v))]
@@ -329,8 +493,89 @@ def _typed_exprs(column: PlannedColumn, v: str) -> list[tuple[str, str]]:
     return [(column.name, norm.typed(kind, v))]
 
 
+def _stored_names(column: PlannedColumn) -> list[str]:
+    """The names a lookup-typed column stores: a money column also keeps the currency its values named."""
+    if column.type == "money" and (column.currencies or column.currency_source):
+        own = f"{column.name}_currency"
+        return [column.name, own if column.currency_source != own else f"{column.name}__parsed_currency"]
+    return [column.name]
+
+
+def _lookup_sql(column: PlannedColumn, i: int) -> str:
+    """SELECT building `_lk_<i>`: each distinct raw value of column i with its normalised value(s).
+
+    Categories and list elements are shown in the most frequent original spelling of their
+    case-folded key; numbers and money are read by `norm.parse_amount` with the column's decimal mark.
+    """
+    names = [_q(n) for n in _stored_names(column)]
+    if column.type == "category":
+        spellings = norm.display_spellings(f"SELECT raw AS value, c AS weight FROM _dist_{i}")
+        return (f"SELECT d.raw, d.c, d.first_row, s.display AS {names[0]} FROM _dist_{i} d "
+                f"LEFT JOIN ({spellings}) s ON s.key = {norm.category_key('d.raw')}")
+    if column.type == "list":
+        exploded = f"SELECT raw, unnest({norm.list_elements('raw')}) AS value, c AS weight FROM _dist_{i}"
+        spellings = norm.display_spellings(f"SELECT value, weight FROM ({exploded})")
+        return (f"SELECT d.raw, d.c, d.first_row, CASE WHEN {norm.null_if_missing('d.raw')} IS NULL THEN NULL ELSE "
+                f"coalesce(list_sort(list_distinct(list(s.display) FILTER (s.display IS NOT NULL))), []) END "
+                f"AS {names[0]} FROM _dist_{i} d LEFT JOIN ({exploded}) x ON x.raw = d.raw "
+                f"LEFT JOIN ({spellings}) s ON s.key = {norm.category_key('x.value')} GROUP BY d.raw, d.c, d.first_row")
+    if column.type == "currency":
+        return f"SELECT raw, c, first_row, icp_currency(raw) AS {names[0]} FROM _dist_{i}"
+    parts = [f"a.value AS {names[0]}"] + [f"a.currency AS {n}" for n in names[1:]]
+    return (f"SELECT raw, c, first_row, {', '.join(parts)} FROM "
+            f"(SELECT *, {norm.amount('raw', column.mark)} AS a FROM _dist_{i})")
+
+
+def _read_amounts(con: duckdb.DuckDBPyConnection, columns: list[PlannedColumn]) -> None:
+    """Decide each number/money column's decimal mark from all its distinct values, and count its currencies.
+
+    A column without evidence takes the mark the file's other columns agree on (a German file
+    with `1.320.006,00 €` in one column writes `3.200` employees in another).
+    """
+    values = {}
+    for i, column in enumerate(columns):
+        if column.type in ("number", "money"):
+            values[i] = con.execute(f"SELECT raw, c FROM _dist_{i} WHERE raw IS NOT NULL").fetchall()
+            columns[i].mark = norm.decimal_mark(values[i])
+    decided = [c.mark for c in columns if c.mark]
+    file_mark = max(set(decided), key=decided.count) if decided and len(set(decided)) == 1 else None
+    for i, rows in values.items():
+        column = columns[i]
+        column.mark = column.mark or file_mark
+        if column.type != "money":
+            continue
+        plain = re.compile(norm.PLAIN_NUMBER)
+        for raw, count in rows:
+            if plain.match(raw):  # no currency, no band: nothing to count
+                continue
+            parsed = norm.parse_amount(raw, column.mark)
+            if parsed and parsed["currency"]:
+                column.currencies[parsed["currency"]] = column.currencies.get(parsed["currency"], 0) + count
+            if parsed and parsed["open"]:
+                column.open_values += count
+
+
+def _pair_currency_columns(columns: list[PlannedColumn]) -> None:
+    """Tie a currency column (`Amount Currency`, `CurrencyIsoCode`) to the money column(s) it qualifies."""
+    money = [c for c in columns if c.type == "money"]
+    for currency in (c for c in columns if c.type == "currency"):
+        prefix = header_key(currency.header)
+        for suffix in ("currencyisocode", "currencycode", "isocode", "currency", "ccy"):
+            if prefix.endswith(suffix):
+                prefix = prefix[: -len(suffix)]
+                break
+        targets = [m for m in money if prefix and prefix in (header_key(m.header), header_key(m.name))] or money
+        for target in targets:
+            target.currency_source = currency.name
+        currency.role = "ignore"
+        currency.note = currency.note or (f"the currency of {', '.join(t.header for t in targets)}" if targets
+                                          else "currency codes")
+
+
 def _unpacked(column: PlannedColumn) -> list[str]:
     """The outer SELECT's columns: a band's struct becomes <name>, <name>_min and <name>_max."""
+    if column.type in LOOKUP_TYPES:
+        return [_q(n) for n in _stored_names(column)]
     if column.type != "band":
         return [_q(column.name)]
     packed = _q(f"{column.name}__band")
@@ -458,6 +703,7 @@ def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: st
     kept_after_dedup = con.execute("SELECT count(*) FROM _dedup").fetchone()[0]
     duplicates = rows_read - len(reader_rejects) - kept_after_dedup
     say(f"profiling {len(texts)} columns")
+    norm.register_functions(con)
     _distinct_values(con, texts)
     columns = plan_columns(list(texts), mapping, source.name, kind)
     known = {c.header for c in columns if c.type not in ("auto", "band", "date") and c.role != "auto"}
@@ -466,7 +712,7 @@ def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: st
     for column in columns:
         profile = profiles[column.header]
         if column.type == "auto":
-            column.type = _infer_type(profile)
+            column.type = _infer_type(profile, column.name)
         if column.type == "band" and profile["range"] == 0 and not column.canonical:
             column.type = "number"
         if column.type == "date":
@@ -475,13 +721,22 @@ def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: st
         if profile["present"] == 0:
             column.role = "ignore"
             warnings.append(f"{source.name}: column {column.header!r} is empty in every row: ignored")
+    _read_amounts(con, columns)
+    _pair_currency_columns(columns)
     _require_identity(columns, kind, source, profiles)
     say(f"normalising {kept_after_dedup:,} rows")
     inner, outer, joins = ["d._row"], ["_row"], []
     for i, column in enumerate(columns):
+        raw = texts[column.header].replace(_q(column.header), "d." + _q(column.header))
+        if column.type in LOOKUP_TYPES:
+            # normalised once per distinct value, with what the column's other values say (spelling, mark)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _lk_{i} AS {_lookup_sql(column, i)}")
+            joins.append(f"LEFT JOIN _lk_{i} ON _lk_{i}.raw IS NOT DISTINCT FROM {raw}")
+            inner += [f"_lk_{i}.{_q(name)}" for name in _stored_names(column)]
+            outer += _unpacked(column)
+            continue
         typed = ", ".join(f"{expr} AS {_q(name)}" for name, expr in _typed_exprs(column, "raw"))
         con.execute(f"CREATE OR REPLACE TEMP TABLE _lk_{i} AS SELECT raw, c, first_row, {typed} FROM _dist_{i}")
-        raw = texts[column.header].replace(_q(column.header), "d." + _q(column.header))
         if profiles[column.header]["distinct_raw"] > 0.5 * kept_after_dedup:
             # values that rarely repeat (ids, names): a lookup saves nothing and costs memory
             inner += [f"{expr} AS {_q(name)}" for name, expr in _typed_exprs(column, raw)]
@@ -492,6 +747,7 @@ def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: st
     table = f"imp_{kind}_{source.sha256[:12]}"
     con.execute(f"CREATE TABLE {table} AS SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM _dedup d "
                 f"{' '.join(joins)}) ORDER BY _row")
+    _apply_currencies(con, table, columns, mapping, source.name, warnings)
     rejects = [RejectedRow(**r) for r in reader_rejects]
     warnings += _scientific_ids(con, table, columns, source.name)
     rejects += _reject_conflicts(con, table, kind, columns)
@@ -611,7 +867,10 @@ def _column_reports(con, table: str, columns: list[PlannedColumn]) -> list[Colum
     reports = []
     for i, column in enumerate(columns):
         value = f"{_q(column.name + '__band')}.min" if column.type == "band" else _q(column.name)
-        unparsed_filter = f"{value} IS NULL AND {norm.null_if_missing('raw')} IS NOT NULL"
+        # a word such as "unknown" or "lots" in a number, date or yes/no column is unreadable, not missing
+        present = (f"{norm.null_if_missing('raw')} IS NOT NULL" if column.type in ("text", "category", "list")
+                   else f"NOT {norm.strictly_missing('raw')}")
+        unparsed_filter = f"{value} IS NULL AND {present}"
         unparsed = con.execute(f"SELECT coalesce(sum(c), 0) FROM _lk_{i} WHERE {unparsed_filter}").fetchall()[0][0]
         unparsed_examples = [f"row {r}: {v}" for r, v in con.execute(
             f"SELECT first_row, raw FROM _lk_{i} WHERE {unparsed_filter} ORDER BY first_row LIMIT 3").fetchall()]
@@ -623,5 +882,84 @@ def _column_reports(con, table: str, columns: list[PlannedColumn]) -> list[Colum
         reports.append(ColumnReport(header=column.header, field=column.name, canonical=column.canonical,
                                     role=column.role, type=column.type, pct_missing=round(100 * missing[i] / total, 1),
                                     examples=examples, unparsed=int(unparsed), unparsed_examples=unparsed_examples,
-                                    note=column.note))
+                                    note=column.note, currencies=dict(column.currencies)))
     return reports
+
+
+def _apply_currencies(con, table: str, columns: list[PlannedColumn], mapping: Mapping, file_name: str,
+                      warnings: list[str]) -> None:
+    """Give every money column with currencies `<field>_currency`, and one comparable currency.
+
+    When its amounts are in more than one currency (or in one other than the reporting currency the
+    user named), `<field>_original` keeps the amount as the file wrote it and `<field>` holds it in the
+    reporting currency: converted with the user's rates (`--fx` or `[fx]` in the mapping file: units of
+    the reporting currency per unit), or NULL when no rate was given, so that no mean, median, ACV or
+    revenue check downstream mixes currencies. Without rates the reporting currency is the column's
+    most frequent one. Each step is reported in `warnings` and the column's note.
+    """
+    for column in columns:
+        if column.type != "money" or not (column.currencies or column.currency_source):
+            continue
+        name, currency = _q(column.name), _q(f"{column.name}_currency")
+        if column.currency_source:
+            parsed = f"{column.name}__parsed_currency"
+            if column.currency_source != f"{column.name}_currency":
+                con.execute(f"ALTER TABLE {table} ADD COLUMN {currency} VARCHAR")
+                con.execute(f"UPDATE {table} SET {currency} = {_q(column.currency_source)}")
+            if parsed in _stored_names(column):
+                con.execute(f"UPDATE {table} SET {currency} = coalesce({currency}, {_q(parsed)})")
+                con.execute(f"ALTER TABLE {table} DROP COLUMN {_q(parsed)}")
+        counts = dict(con.execute(f"SELECT {currency}, count(*) FROM {table} WHERE {name} IS NOT NULL "
+                                  f"AND {currency} IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1").fetchall())
+        column.currencies = counts
+        if not counts:
+            continue
+        dominant = next(iter(counts))
+        unmarked = con.execute(f"SELECT count(*) FROM {table} WHERE {name} IS NOT NULL AND {currency} IS NULL"
+                               ).fetchone()[0]
+        if unmarked:  # "12000" beside "$12,000": the column's own currency
+            con.execute(f"UPDATE {table} SET {currency} = ? WHERE {name} IS NOT NULL AND {currency} IS NULL",
+                        [dominant])
+            counts[dominant] += unmarked
+        reporting = mapping.fx_currency or dominant
+        others = sorted(set(counts) - {reporting})
+        if column.open_values:
+            column.note = _join_note(column.note, f"{column.open_values} open band(s) such as $10M+ stored as their "
+                                                  f"lower bound")
+        if not others:
+            continue
+        rates = {reporting: 1.0} | {c: r for c, r in mapping.fx.items() if c != reporting}
+        con.execute(f"ALTER TABLE {table} ADD COLUMN {_q(column.name + '_original')} DOUBLE")
+        con.execute(f"UPDATE {table} SET {_q(column.name + '_original')} = {name}")
+        cases = " ".join(f"WHEN {sql_literal(c)} THEN {name} * {float(r)!r}" for c, r in rates.items())
+        con.execute(f"UPDATE {table} SET {name} = CASE {currency} {cases} ELSE NULL END")
+        converted = [c for c in others if c in rates]
+        missing = [c for c in others if c not in rates]
+        if converted:
+            column.note = _join_note(column.note, f"{sum(counts[c] for c in converted):,} amounts in "
+                                                  f"{', '.join(converted)} converted to {reporting} with the given rates")
+        if missing:
+            message = (f"{sum(counts[c] for c in missing):,} amounts in {', '.join(missing)} not comparable with "
+                       f"{reporting}: give --fx rates (a CSV with columns currency,rate) or an fx table in the "
+                       f"mapping file")
+            column.note = _join_note(column.note, message)
+            warnings.append(f"{file_name}: column {column.header!r}: {message}")
+
+
+def _join_note(note: str | None, extra: str) -> str:
+    return f"{note}; {extra}" if note else extra
+
+
+def require_readable(report: ImportReport, fields: set[str]) -> None:
+    """Stop (UserError, exit 2) when a column that defines a good customer has values that could not be read.
+
+    `fields` are the stored names of the columns the health score or the good-customer definition reads;
+    scoring health without them would silently change who counts as a good customer.
+    """
+    for column in report.columns:
+        if (column.field in fields or column.header in fields) and column.unparsed:
+            raise UserError(f"{column.unparsed:,} value(s) in column {column.header!r} could not be read as "
+                            f"{column.type} (e.g. {'; '.join(column.unparsed_examples)}), and this column defines a "
+                            f"good customer", file=report.file_name, column=column.header,
+                            hint="correct those values in the file (or leave them blank: a blank is missing on "
+                                 "purpose) and import again")

@@ -4,10 +4,17 @@ Every normaliser is SQL so a million-row import never materialises Python object
 row. Each function takes a SQL expression and returns one; `null_if_missing` runs first
 everywhere, so "n/a", "-", "" and friends are missing in every type. A value that is
 present but does not parse becomes NULL and is reported by the importer (it never
-silently turns into zero).
+silently turns into zero). Amounts with currencies, scales and locale separators are the
+exception: `parse_amount` reads them in Python, registered as a DuckDB UDF and applied to
+each column's distinct values only (see the amount section below).
 """
 
 from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from functools import lru_cache
 
 from ..sql import sql_literal
 
@@ -16,16 +23,30 @@ MISSING_MARKERS = ("", "n/a", "na", "n.a.", "-", "--", "—", "null", "none", "n
 _MARKERS_SQL = ", ".join("'" + m.replace("'", "''") + "'" for m in MISSING_MARKERS)
 SMALL_WORDS = ("and", "of", "the", "for", "in", "on", "at", "to", "a", "an", "or", "with", "by")
 _SMALL_SQL = ", ".join(f"'{w}'" for w in SMALL_WORDS)
-TRUE_TOKENS = ("true", "yes", "y", "t", "1")
-FALSE_TOKENS = ("false", "no", "n", "f", "0")
+# Booleans in the languages exports come in (English, German, French, Spanish, Italian, Dutch, Portuguese).
+# "x" with blanks is deliberately absent: a ticked column is a presence marker, not yes/no evidence.
+TRUE_TOKENS = ("true", "yes", "y", "t", "1", "ja", "j", "wahr", "oui", "vrai", "sí", "si", "sì", "verdadero",
+               "vero", "sim", "waar")
+FALSE_TOKENS = ("false", "no", "n", "f", "0", "nein", "falsch", "non", "faux", "falso", "não", "nao", "nee",
+                "onwaar")
+# Spellings that mean "no value" in every type. Words such as "unknown" are missing in a category but
+# *unreadable* in a number, date or yes/no column: the importer counts them there (STRICT_MISSING).
+STRICT_MISSING = ("", "n/a", "na", "n.a.", "-", "--", "—", "null", "none", "nan", "#n/a", "not available")
+_STRICT_SQL = ", ".join("'" + m.replace("'", "''") + "'" for m in STRICT_MISSING)
 
 
 def null_if_missing(expr: str) -> str:
     return f"(CASE WHEN lower(trim({expr})) IN ({_MARKERS_SQL}) THEN NULL ELSE trim({expr}) END)"
 
 
+def strictly_missing(expr: str) -> str:
+    """True when a value is blank or a blank-like marker ("n/a", "-", "null"), not a word like "unknown"."""
+    return f"(lower(trim({expr})) IN ({_STRICT_SQL}) OR {expr} IS NULL)"
+
+
 def text(expr: str) -> str:
-    return f"regexp_replace({null_if_missing(expr)}, '\\s+', ' ', 'g')"
+    """Trimmed text with runs of spaces and tabs collapsed; line breaks and letter case are kept (notes stay intact)."""
+    return f"regexp_replace({null_if_missing(expr)}, '[ \\t]+', ' ', 'g')"
 
 
 def category_key(expr: str) -> str:
@@ -39,18 +60,25 @@ ACRONYMS = ("usa", "uk", "us", "uae", "eu", "it", "hr", "ai", "saas", "b2b", "b2
 _ACRONYMS_SQL = ", ".join(f"'{a}'" for a in ACRONYMS)
 
 
-def category(expr: str) -> str:
-    """Canonical display form derived from the key alone, so every file agrees on it.
+def category(expr: str, shown: Iterable[str] = ()) -> str:
+    """Readable display form derived from the key alone, so every file agrees on it.
 
     Words are capitalised, joining words stay lower case, known acronyms upper case:
-    "COMPUTER_SOFTWARE" and "computer software" both become "Computer Software".
+    "COMPUTER_SOFTWARE" and "computer software" both become "Computer Software". `shown`: spellings
+    already in use (an ICP's criterion values, as the import stored them): a value with the same key
+    takes that spelling, so "hubspot" in a scored file matches the criterion value "HubSpot".
     """
     key = category_key(expr)
     word = ("CASE WHEN i > 1 AND w IN (" + _SMALL_SQL + ") THEN w "
             "WHEN w IN (" + _ACRONYMS_SQL + ") THEN upper(w) "
             "ELSE upper(w[1]) || w[2:] END")
-    return (f"(CASE WHEN {key} IS NULL OR {key} = '' THEN NULL ELSE "
-            f"array_to_string(list_transform(string_split({key}, ' '), lambda w, i: {word}), ' ') END)")
+    readable = (f"(CASE WHEN {key} IS NULL OR {key} = '' THEN NULL ELSE "
+                f"array_to_string(list_transform(string_split({key}, ' '), lambda w, i: {word}), ' ') END)")
+    known = sorted({str(v) for v in shown if v is not None})
+    if not known:
+        return readable
+    cases = " ".join(f"WHEN {category_key(sql_literal(v))} THEN {sql_literal(v)}" for v in known)
+    return f"(CASE {key} {cases} ELSE {readable} END)"
 
 
 def _number_core(expr: str) -> str:
@@ -106,7 +134,19 @@ def _band_bounds(expr: str, body: str) -> str:
               f"[regexp_replace(band_v, {sql_literal(_OPEN_UP_WORDS)}, '\\1'), ''] "
               f"WHEN regexp_matches(band_v, {sql_literal(_OPEN_DOWN)}) THEN ['0', regexp_replace(band_v, {sql_literal(_OPEN_DOWN)}, '\\1')] "
               f"ELSE [band_v, band_v] END")
-    return _let(f"lower({null_if_missing(expr)})", "band_v", _let(bounds, "band_b", body))
+    return _let(_band_text(expr), "band_v", _let(bounds, "band_b", body))
+
+
+# "10,001+ employees", "201-500 Mitarbeiter": the unit word says nothing the field name does not
+_BAND_UNIT = "\\s*(employees?|emps?|staff|people|persons|mitarbeiter(innen)?|salari[ée]s|empleados|dipendenti)$"
+_ONE_PERSON = "^(self[- ]?employed|sole (proprietor|trader)|freelancer?|solo|just me|1 person)$"
+
+
+def _band_text(expr: str) -> str:
+    """Lower-cased band text without its unit word; a one-person company ("Self-employed") reads as 1."""
+    v = f"lower({null_if_missing(expr)})"
+    return (f"(CASE WHEN regexp_matches({v}, {sql_literal(_ONE_PERSON)}) THEN '1' "
+            f"ELSE trim(regexp_replace({v}, {sql_literal(_BAND_UNIT)}, '')) END)")
 
 
 def band_min(expr: str) -> str:
@@ -121,7 +161,9 @@ def band_max(expr: str) -> str:
 
 def band(expr: str) -> str:
     """All of a band at once, {min, max, exact}: one regex pass instead of three."""
-    body = (f"list_transform([[{number('band_b[1]')}, {number('band_b[2]')}]], lambda band_n: "
+    # a negative size is unreadable (NULL, counted by the importer), not a band
+    low, high = (f"(CASE WHEN starts_with(band_v, '-') THEN NULL ELSE {number(b)} END)" for b in ("band_b[1]", "band_b[2]"))
+    body = (f"list_transform([[{low}, {high}]], lambda band_n: "
             f"struct_pack(min := band_n[1], max := band_n[2], "
             f"exact := CASE WHEN band_b[1] = band_b[2] THEN band_n[1] END))[1]")
     return _band_bounds(expr, body)
@@ -142,16 +184,37 @@ DATE_ORDERS = ("ymd", "mdy", "dmy")
 _SLASHED = "^\\s*(\\d{1,2})[/.-](\\d{1,2})[/.-](\\d{4})"
 
 
+_MONTH_FORMATS = ("%B %d, %Y", "%b %d, %Y", "%B %d %Y", "%b %d %Y", "%d %B %Y", "%d %b %Y", "%d-%b-%y", "%d-%b-%Y",
+                  "%d-%B-%Y", "%d %b %y", "%b %d, %y", "%a, %d %b %Y", "%A, %B %d, %Y")
+_FORMATS_SQL = "[" + ", ".join(sql_literal(f) for f in _MONTH_FORMATS) + "]"
+SERIAL_RANGE = (20000, 60000)  # spreadsheet day numbers: 1954-10-03 .. 2064-04-08
+
+
 def date(expr: str, order: str | None) -> str:
-    """ISO dates always parse; d/m/y or m/d/y strings need the column's detected or declared order."""
+    """A date from the forms exports use; d/m/y or m/d/y strings need the column's detected or declared order.
+
+    ISO dates (with a time and a zone too: the date as written is kept), month names (`May 1, 2023`,
+    `1-May-23`, `01 May 2023`), epoch seconds (9-10 digits) and milliseconds (12-13 digits), and
+    spreadsheet serial day numbers (20000-60000, days since 1899-12-30, the 1900 date system as Excel
+    and Google Sheets write it). Numbers are only read as dates here, in a column already typed date.
+    """
     v = null_if_missing(expr)
-    iso = f"TRY_CAST(TRY_CAST(regexp_replace({v}, '^(\\d{{4}})[/.](\\d{{1,2}})[/.](\\d{{1,2}})', '\\1-\\2-\\3') AS TIMESTAMP) AS DATE)"
+    iso_part = f"regexp_extract({v}, '^(\\d{{4}})[-/.](\\d{{1,2}})[-/.](\\d{{1,2}})([T ]\\d|$)', ['y', 'm', 'd'])"
+    iso = (f"list_transform([{iso_part}], lambda p: CASE WHEN p.y = '' THEN NULL ELSE "
+           f"TRY_CAST(p.y || '-' || lpad(p.m, 2, '0') || '-' || lpad(p.d, 2, '0') AS DATE) END)[1]")
+    digits = f"TRY_CAST(CASE WHEN regexp_matches({v}, '^\\d{{5}}$|^\\d{{9,10}}$|^\\d{{12,13}}$') THEN {v} END AS BIGINT)"
+    numeric = (f"list_transform([{digits}], lambda n: CASE "
+               f"WHEN n BETWEEN {SERIAL_RANGE[0]} AND {SERIAL_RANGE[1]} THEN DATE '1899-12-30' + CAST(n AS INTEGER) "
+               f"WHEN n BETWEEN 100000000 AND 9999999999 THEN CAST(make_timestamp(n * 1000000) AS DATE) "
+               f"WHEN n BETWEEN 100000000000 AND 9999999999999 THEN CAST(make_timestamp(n * 1000) AS DATE) END)[1]")
+    words = f"CAST(try_strptime(regexp_replace({v}, '(\\d)(st|nd|rd|th)\\b', '\\1'), {_FORMATS_SQL}) AS DATE)"
+    base = f"coalesce({iso}, {numeric}, {words})"
     if order not in ("mdy", "dmy"):
-        return iso
+        return base
     month, day = (1, 2) if order == "mdy" else (2, 1)
     slashed = (f"TRY_CAST(regexp_extract({v}, {sql_literal(_SLASHED)}, 3) || '-' || lpad(regexp_extract({v}, {sql_literal(_SLASHED)}, "
                f"{month}), 2, '0') || '-' || lpad(regexp_extract({v}, {sql_literal(_SLASHED)}, {day}), 2, '0') AS DATE)")
-    return f"(CASE WHEN regexp_matches({v}, {sql_literal(_SLASHED)}) THEN {slashed} ELSE {iso} END)"
+    return f"(CASE WHEN regexp_matches({v}, {sql_literal(_SLASHED)}) THEN {slashed} ELSE {base} END)"
 
 
 def date_order_evidence(expr: str) -> tuple[str, str, str]:
@@ -162,11 +225,12 @@ def date_order_evidence(expr: str) -> tuple[str, str, str]:
     return (f"count_if({second} > 12)", f"count_if({first} > 12)", f"count_if(regexp_matches({v}, {sql_literal(_SLASHED)}))")
 
 
-def text_list(expr: str) -> str:
-    """"Salesforce;Slack" or "salesforce, slack" -> ['Salesforce', 'Slack'] (each element a category)."""
+def text_list(expr: str, shown: Iterable[str] = ()) -> str:
+    """"Salesforce;Slack" or "salesforce, slack" -> ['Salesforce', 'Slack'] (each element a category;
+    `shown` as in `category`)."""
     v = null_if_missing(expr)
     sep = f"(CASE WHEN contains({v}, ';') THEN ';' WHEN contains({v}, '|') THEN '|' ELSE ',' END)"
-    element = category("x")
+    element = category("x", shown)
     return (f"(CASE WHEN {v} IS NULL THEN NULL ELSE list_sort(list_distinct(list_filter(list_transform("
             f"string_split({v}, {sep}), lambda x: {element}), lambda x: x IS NOT NULL))) END)")
 
@@ -183,7 +247,7 @@ def domain(expr: str) -> str:
 
 
 
-TYPES = frozenset({"text", "category", "number", "money", "band", "percent", "bool", "date", "list"})
+TYPES = frozenset({"text", "category", "number", "money", "band", "percent", "bool", "date", "list", "currency"})
 
 
 def typed(kind: str, expr: str) -> str:
@@ -191,4 +255,264 @@ def typed(kind: str, expr: str) -> str:
     return {
         "text": text, "category": category, "number": number, "money": number, "percent": percent,
         "bool": boolean, "list": text_list, "date": lambda e: date(e, None), "band": number,
+        "currency": lambda e: f"icp_currency({e})",
     }[kind](expr)
+
+
+# --- Amounts: numbers and money in the formats people export, parsed in Python once per DISTINCT value ---
+#
+# SQL regexes cannot decide "is 3.200 three thousand two hundred or three point two?" from one value; the
+# answer is in the column (1.320.006,00 elsewhere in it) or the file. So amounts are parsed by
+# `parse_amount` with the column's decimal mark (`decimal_mark`), registered in DuckDB as a UDF and run over
+# the distinct values only. Currency codes and symbols come from the CLDR data in `babel` (ISO 4217 codes
+# and their English symbols: "$", "€", "CA$", "CN¥", ...), not from a hand-kept table.
+
+
+@lru_cache(maxsize=1)
+def _currencies() -> tuple[frozenset[str], tuple[tuple[str, str], ...]]:
+    """(ISO 4217 codes, (symbol, code) pairs longest symbol first) from babel's CLDR data."""
+    from babel.numbers import get_currency_symbol, list_currencies
+
+    codes = frozenset(list_currencies())
+    symbols: dict[str, str] = {}
+    for code in sorted(codes):
+        symbol = get_currency_symbol(code, "en")
+        if symbol != code and not symbol.isalpha():
+            symbols.setdefault(symbol, code)
+    # the bare symbols CLDR gives to the most used currency, plus spellings exports use that CLDR lacks
+    symbols.update({"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "US$": "USD", "C$": "CAD", "AU$": "AUD",
+                    "S$": "SGD", "Fr.": "CHF", "SFr.": "CHF", "RMB": "CNY", "zł": "PLN", "Kč": "CZK"})
+    return codes, tuple(sorted(symbols.items(), key=lambda kv: -len(kv[0])))
+
+
+def currency_code(raw: str | None) -> str | None:
+    """ISO 4217 code for a code or symbol as a currency column holds it ("usd", "€", "EUR"), else None."""
+    if raw is None:
+        return None
+    value = raw.strip()
+    codes, symbols = _currencies()
+    if value.upper() in codes:
+        return value.upper()
+    return dict(symbols).get(value)
+
+
+_SPACES = "\u00a0\u202f\u2009\u2007 \t"
+_SCALES = (("thousand", 1e3), ("million", 1e6), ("millions", 1e6), ("billion", 1e9), ("billions", 1e9),
+           ("trillion", 1e12), ("mio", 1e6), ("mrd", 1e9), ("tsd", 1e3), ("bn", 1e9), ("mm", 1e6), ("mn", 1e6),
+           ("k", 1e3), ("m", 1e6), ("b", 1e9))
+_SCALE_RE = re.compile(r"(?i)(?<=[\d.\s])(" + "|".join(w for w, _ in _SCALES) + r")\.?$")
+_BODY_RE = re.compile(r"\d[\d.,'’]*")
+
+
+@lru_cache(maxsize=1)
+def _currency_patterns() -> tuple[re.Pattern, re.Pattern]:
+    """One compiled alternation of every symbol, leading and trailing (longest symbols first)."""
+    alternation = "|".join(re.escape(symbol) for symbol, _ in _currencies()[1])
+    return (re.compile(r"^([-−(]?)\s*(" + alternation + r")\s*(.*)$", re.S),
+            re.compile(r"^(.*?)\s*(" + alternation + r")\s*(\)?)$", re.S))
+
+
+_CODE_FIRST = re.compile(r"^([-−(]?)\s*([A-Za-z]{3})(?![A-Za-z])\s*(.*)$", re.S)
+_CODE_LAST = re.compile(r"^(.*?)\s*(?<![A-Za-z])([A-Za-z]{3})$", re.S)
+_PLAIN = re.compile(r"^[-−(+]?[\d.,'’\s\u00a0\u202f\u2009\u2007]*\)?\+?$")
+
+
+def _strip_currency(text: str) -> tuple[str, str | None]:
+    """Remove one currency code or symbol at either end (or right after a sign); return (rest, ISO code)."""
+    if _PLAIN.match(text):  # the common case: nothing but digits, separators and signs
+        return text, None
+    codes, symbols = _currencies()
+    for pattern in (_CODE_FIRST, _CODE_LAST):
+        match = pattern.match(text)
+        if match and match.group(2).upper() in codes:
+            rest = match.group(1) + (match.group(3) if pattern is _CODE_FIRST else "")
+            return rest.strip(), match.group(2).upper()
+    by_symbol = dict(symbols)
+    lead, trail = _currency_patterns()
+    m = lead.match(text)
+    if m:
+        return (m.group(1) + m.group(3)).strip(), by_symbol[m.group(2)]
+    m = trail.match(text)
+    if m and (m.group(2)[-1] in "$€£¥₹₩₽₺₪₫฿₱" or not text[:1].isalpha()):
+        return (m.group(1) + m.group(3)).strip(), by_symbol[m.group(2)]
+    return text, None
+
+
+def _body_value(body: str, mark: str | None) -> float | None:
+    """Digits with group separators and a decimal mark ('.' or ','; None = decide from this value alone)."""
+    for ch in "'’":
+        if ch in body:  # Swiss 1'234.50: the apostrophe only ever groups thousands
+            if not re.fullmatch(r"\d{1,3}(" + ch + r"\d{3})+([.,]\d+)?", body):
+                return None
+            body = body.replace(ch, "")
+    dots, commas = body.count("."), body.count(",")
+    if dots and commas:
+        decimal = "." if body.rfind(".") > body.rfind(",") else ","
+    elif dots > 1 or commas > 1:
+        decimal = "," if dots > 1 else "."
+    elif dots or commas:
+        sep = "." if dots else ","
+        three = len(body.split(sep)[1]) == 3
+        # a single mark before exactly three digits groups thousands unless the column says it is decimal
+        decimal = mark if mark else (("," if sep == "." else ".") if three else sep)
+    else:
+        decimal = "."
+    group = "," if decimal == "." else "."
+    whole, _, fraction = body.partition(decimal)
+    if group in fraction or decimal in fraction or (not whole) or (decimal in body and not fraction):
+        return None
+    if group in whole and not re.fullmatch(r"\d{1,3}(" + re.escape(group) + r"\d{3})+", whole):
+        return None
+    return float(whole.replace(group, "") + ("." + fraction if fraction else ""))
+
+
+@lru_cache(maxsize=1 << 18)  # the importer reads a column's distinct values twice (evidence, then the UDF)
+def parse_amount(raw: str | None, mark: str | None = None) -> dict | None:
+    """One exported number or amount -> {value, currency, open}, or None when it cannot be read.
+
+    Reads `1.234,56 €`, `1 234,56` (also with no-break or narrow no-break spaces), `CHF 1'234.50`,
+    `(1,234)` and `-1,234` (negative), `$1.5B`, `$500K`, `$1MM`, `USD 3.2 million`, `$10M+` (open: the
+    value is a lower bound), `¥22,500,000`. `mark` is the column's decimal mark ("." or ",", from
+    `decimal_mark`); without it a lone separator before exactly three digits groups thousands. The
+    currency is an ISO 4217 code or None. Blank-like markers ("n/a", "-") give None; so does anything
+    non-finite or with letters left over ("lots", "1e400", "12 employees").
+    """
+    if raw is None:
+        return None
+    text = raw.strip(_SPACES)
+    if text.lower() in MISSING_MARKERS:
+        return None
+    text, currency = _strip_currency(text)
+    negative = False
+    if text.startswith("(") and text.endswith(")"):
+        negative, text = True, text[1:-1].strip(_SPACES)
+        text, inner = _strip_currency(text)
+        currency = currency or inner
+    if text[:1] in "-−":
+        negative, text = True, text[1:].strip(_SPACES)
+        text, inner = _strip_currency(text)
+        currency = currency or inner
+    elif text[:1] == "+":
+        text = text[1:].strip(_SPACES)
+    open_band = text.endswith("+")
+    if open_band:
+        text = text[:-1].strip(_SPACES)
+        text, inner = _strip_currency(text)
+        currency = currency or inner
+    scale = 1.0
+    found = _SCALE_RE.search(text)
+    if found:
+        scale = dict((w, f) for w, f in _SCALES)[found.group(1).lower()]
+        text = text[:found.start()].strip(_SPACES)
+    if currency is None:
+        text, currency = _strip_currency(text)
+    # spaces group thousands ("1 234 567,89"), but only between digit groups of three
+    if any(ch in text for ch in _SPACES):
+        if not re.fullmatch(r"\d{1,3}([" + _SPACES + r"]\d{3})+([.,]\d+)?", text):
+            return None
+        text = re.sub("[" + _SPACES + "]", "", text)
+    if not _BODY_RE.fullmatch(text):
+        return None
+    value = _body_value(text, mark)
+    if value is None or not math.isfinite(value * scale):
+        return None
+    value = round(value * scale, 6) if scale != 1.0 else value
+    return {"value": -value if negative else value, "currency": currency, "open": open_band}
+
+
+_NOT_NUMERIC = re.compile(r"[^\d.,]")
+_LONE_DECIMAL = re.compile(r"\d[.,](\d{1,2}|\d{4,})$")
+
+
+def decimal_mark(values: list[tuple[str, int]]) -> str | None:
+    """The decimal mark of a column ("." or ","), decided from all its distinct values with their counts.
+
+    Only proof of a decimal mark counts: `1.234,56` says ",", `1,234.56` says ".", and a lone mark
+    before one, two or four+ digits (`12,5`, `0.25`) is a decimal mark. Grouping alone (`1.320.006`,
+    `22,500,000`, `3.200`) proves nothing about the other mark, and the default for a lone mark before
+    three digits is already "groups thousands". None when the column has no proof (or as much for both).
+    """
+    votes = {".": 0, ",": 0}
+    for raw, count in values:
+        if raw is None or ("." not in raw and "," not in raw):
+            continue
+        body = _NOT_NUMERIC.sub("", raw)
+        dots, commas = body.count("."), body.count(",")
+        if dots and commas:
+            votes["." if body.rfind(".") > body.rfind(",") else ","] += count
+        elif dots + commas == 1 and _LONE_DECIMAL.search(body):
+            votes["." if dots else ","] += count
+    if votes["."] == votes[","]:
+        return None
+    return "." if votes["."] > votes[","] else ","
+
+
+def register_functions(con) -> None:
+    """Register `icp_amount(raw, mark)` and `icp_currency(raw)` on a DuckDB connection (idempotent)."""
+    import duckdb
+    from duckdb.sqltypes import BOOLEAN, DOUBLE, VARCHAR
+
+    amount_type = duckdb.struct_type({"value": DOUBLE, "currency": VARCHAR, "open": BOOLEAN})
+    con.complete()  # DuckDB refuses to register functions while an earlier result is still open
+    for name, fn, args, result in (("icp_amount", parse_amount, [VARCHAR, VARCHAR], amount_type),
+                                   ("icp_currency", currency_code, [VARCHAR], VARCHAR)):
+        try:
+            con.remove_function(name)
+        except Exception:  # noqa: BLE001 - not registered yet on this connection
+            pass
+        con.create_function(name, fn, args, result, null_handling="special", side_effects=False)
+
+
+# Plain numbers need no Python: digits with an optional decimal part that is not a lone three-digit group
+PLAIN_NUMBER = r"^\s*-?\d+(\.(\d{1,2}|\d{4,}))?\s*$"
+PLAIN_INTEGER = r"^\s*-?\d+\s*$"
+
+
+def amount(expr: str, mark: str | None = None) -> str:
+    """SQL for the amount struct {value, currency, open} of a value (see `parse_amount`).
+
+    Plain numbers are cast in SQL; anything else goes to the `icp_amount` UDF (`register_functions`).
+    """
+    plain = PLAIN_INTEGER if mark == "," else PLAIN_NUMBER
+    return (f"(CASE WHEN regexp_matches({expr}, {sql_literal(plain)}) THEN struct_pack(value := TRY_CAST(trim({expr}) "
+            f"AS DOUBLE), currency := NULL::VARCHAR, open := false) "
+            f"ELSE icp_amount({expr}, {sql_literal(mark) if mark else 'NULL'}) END)")
+
+
+# --- Categories: compared by key, shown in their most frequent original spelling ---
+
+_MACHINE_ENUM = "^[A-Z0-9]+(_[A-Z0-9]+)+$"
+
+
+def spelling(expr: str) -> str:
+    """The spelling of one raw category value as it may be shown: trimmed, inner spaces collapsed.
+
+    A machine enum (`COMPUTER_SOFTWARE`, as HubSpot exports its dropdowns) and an all-lower-case
+    value (`marketing & advertising`, typed without care) are shown in the readable form `category`
+    gives ("Computer Software"); every other value keeps its own letter case (`HubSpot`, `VA`, `CFO`).
+    """
+    v = null_if_missing(expr)
+    return (f"(CASE WHEN {_careless(v)} THEN {category(expr)} "
+            f"ELSE regexp_replace({v}, '\\s+', ' ', 'g') END)")
+
+
+def _careless(v: str) -> str:
+    """SQL: a spelling nobody chose the letter case of (a machine enum, or all lower case)."""
+    return f"(regexp_matches({v}, '{_MACHINE_ENUM}') OR {v} = lower({v}))"
+
+
+def display_spellings(values_sql: str) -> str:
+    """SQL of a (key, display) table from a query of (value, weight) rows: per case- and spacing-folded
+    key, its most frequent spelling as written (`spelling`); a spelling someone chose the letter case of
+    wins over machine and all-lower-case ones, and ties go to the alphabetically first, so runs agree."""
+    return (f"SELECT key, first(sp ORDER BY written DESC, w DESC, sp) AS display FROM ("
+            f"SELECT {category_key('value')} AS key, {spelling('value')} AS sp, "
+            f"NOT {_careless('trim(value)')} AS written, sum(weight) AS w "
+            f"FROM ({values_sql}) WHERE {category_key('value')} <> '' GROUP BY 1, 2, 3) GROUP BY 1")
+
+
+def list_elements(expr: str) -> str:
+    """The raw elements of a ";", "|" or ","-separated list value (SQL list of VARCHAR)."""
+    v = null_if_missing(expr)
+    sep = f"(CASE WHEN contains({v}, ';') THEN ';' WHEN contains({v}, '|') THEN '|' ELSE ',' END)"
+    return f"string_split({v}, {sep})"

@@ -1,0 +1,338 @@
+"""Types and values as real exports write them: codes, free text, spellings, amounts, currencies, booleans,
+sizes, dates, and unreadable values that are reported rather than silently missing (issue 9)."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from icp_agent import toolkit
+from icp_agent.errors import UserError
+from icp_agent.ingest import normalize as norm
+from icp_agent.ingest.importer import Mapping, import_file
+from icp_agent.workspace import Workspace
+
+from conftest import SHARED
+
+CASES = SHARED.parent / "cases"
+
+
+def case(name: str) -> Path:
+    path = CASES / name
+    if not path.exists():
+        pytest.skip(f"shared case {name} not present at {path}")
+    return path
+
+
+def rows(ws, kind):
+    with ws.connect() as con:
+        table = ws.current_table(con, kind)
+        cursor = con.execute(f"SELECT * FROM {table} ORDER BY _row")
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, r)) for r in cursor.fetchall()]
+
+
+def column(report, header):
+    return next(c for c in report.columns if c.header == header)
+
+
+# --- amounts, one value at a time ---
+
+@pytest.mark.parametrize("raw,value,currency,open_band", [
+    ("1.234,56 €", 1234.56, "EUR", False), ("1 234,56", 1234.56, None, False),
+    ("1\u202f234,56", 1234.56, None, False), ("1\u00a0234,56 €", 1234.56, "EUR", False),
+    ("CHF 1'234.50", 1234.5, "CHF", False), ("(1,234)", -1234.0, None, False), ("$1.5B", 1.5e9, "USD", False),
+    ("$500K", 500_000.0, "USD", False), ("$1MM", 1e6, "USD", False), ("USD 3.2 million", 3.2e6, "USD", False),
+    ("$10M+", 1e7, "USD", True), ("1.320.006,00 €", 1_320_006.0, "EUR", False), ("€24.000", 24_000.0, "EUR", False),
+    ("¥22,500,000", 22_500_000.0, "JPY", False), ("£48,000", 48_000.0, "GBP", False), ("1000 eur", 1000.0, "EUR", False),
+    ("CA$ 5", 5.0, "CAD", False), ("(€300)", -300.0, "EUR", False), ("-$300", -300.0, "USD", False),
+    ("2,5 Mio. €", 2.5e6, "EUR", False), ("0", 0.0, None, False),
+])
+def test_amounts_in_the_formats_people_export(raw, value, currency, open_band):
+    parsed = norm.parse_amount(raw)
+    assert parsed == {"value": pytest.approx(value), "currency": currency, "open": open_band}
+
+
+@pytest.mark.parametrize("raw", ["lots", "1e400", "12 employees", "abc", "n/a", "", "1,2,3.4.5", "$", "12,34,5"])
+def test_unreadable_amounts_are_none(raw):
+    assert norm.parse_amount(raw) is None
+
+
+def test_the_decimal_mark_is_decided_per_column_not_per_value():
+    german = [("1.320.006,00 €", 1), ("3.200", 2)]
+    assert norm.decimal_mark(german) == ","
+    assert norm.parse_amount("3.200", ",")["value"] == 3200
+    english = [("0.25", 3), ("3.200", 1)]  # a score column: its other values prove "." is decimal
+    assert norm.decimal_mark(english) == "."
+    assert norm.parse_amount("3.200", ".")["value"] == 3.2
+    # grouping alone proves nothing: the lone three-digit group stays thousands
+    assert norm.decimal_mark([("22,500,000", 1), ("€24.000", 1)]) is None
+    assert norm.parse_amount("€24.000", None)["value"] == 24_000
+
+
+def test_currency_codes_come_from_iso_4217():
+    assert norm.currency_code("usd") == "USD" and norm.currency_code("€") == "EUR"
+    assert norm.currency_code("XYZ") is None and norm.currency_code("dollars") is None
+
+
+# --- the shared cases, with neighbours ---
+
+def test_excel_eu_semicolon_every_value_read(ws):
+    report = import_file(ws, case("excel-eu-semicolon") / "firmen.csv")
+    assert all(c.unparsed == 0 for c in report.columns), [(c.header, c.unparsed_examples) for c in report.columns]
+    first, _, _, _, ember = rows(ws, "customers")[:5]
+    assert first["annual_revenue"] == 1_320_006 and first["annual_revenue_currency"] == "EUR"
+    assert ember["employees"] == 3200 and ember["arr"] == 150_000
+    assert first["customer_since"] == date(2022, 1, 1) and first["churned"] is True
+    assert column(report, "Annual Revenue").currencies == {"EUR": 24}
+    assert {r["churned"] for r in rows(ws, "customers")} == {True, False}
+
+
+def test_german_neighbour_with_a_column_that_has_no_evidence_of_its_own(ws, write):
+    path = write("firmen2.csv", "Firma;Branche;Mitarbeiter;Umsatz;Kunde seit;Gekuendigt\n"
+                                "A;Handel;3.200;2.500,50;01.02.2023;Nein\nB;Handel;15.000;900,00;02.03.2023;Ja\n"
+                                "C;Bau;12;1.000.000,00;03.04.2023;nein\n")
+    import_file(ws, path, "customers", mapping=Mapping(columns={"Firma": "company_name", "Mitarbeiter": "employees",
+                                                                "Umsatz": "annual_revenue"}))
+    a, b, c = rows(ws, "customers")
+    assert (a["employees"], b["employees"], c["employees"]) == (3200, 15000, 12)
+    assert (a["annual_revenue"], c["annual_revenue"]) == (2500.5, 1_000_000)
+    assert a["gekuendigt"] is False and b["gekuendigt"] is True
+    assert a["kunde_seit"] == date(2023, 2, 1)  # dotted dates are day first even when every day is <= 12
+
+
+def test_codes_stay_text_and_are_never_numbers(ws):
+    report = import_file(ws, case("codes-as-numbers") / "companies.csv")
+    for header in ("Postal Code", "SIC Code", "NAICS Code"):
+        assert column(report, header).type in ("category", "text"), header
+    data = rows(ws, "customers")
+    assert data[0]["postal_code"] == "02138" and data[4]["postal_code"] == "00501"
+    assert data[0]["naics_code"] == "541511"
+    options = toolkit.AnalysisOptions()
+    with ws.connect() as con:
+        fit = toolkit._analysis_inputs(ws, con, options).fit_fields
+    assert all(fit.get(f) not in ("number", "money", "band") for f in ("postal_code", "sic_code", "naics_code"))
+
+
+def test_code_neighbours_zip_phone_and_row_ids(ws, write):
+    lines = ["Company,Zip,Phone,Row Number,Order No,Seats,Churned"]
+    for i in range(30):
+        lines.append(f"C{i},{'0' if i % 2 else '9'}{i % 3}210,+1 555-01{i:02d},{i + 1},{1000 + 7 * i},{(i % 4) * 10},"
+                     f"{'yes' if i % 3 else 'no'}")
+    report = import_file(ws, write("c.csv", "\n".join(lines) + "\n"), "customers")
+    assert column(report, "Zip").type == "category" and rows(ws, "customers")[1]["zip"] == "01210"
+    assert column(report, "Phone").type in ("text", "category") and column(report, "Phone").role != "fit"
+    assert column(report, "Row Number").role == "ignore" and "identifies a row" in column(report, "Row Number").note
+    assert column(report, "Order No").role == "ignore"
+    assert column(report, "Seats").type == "number"  # repeated numbers are still a quantity
+
+
+def test_free_text_is_kept_intact_and_never_a_category(ws):
+    report = import_file(ws, case("quoted-newlines") / "companies.csv")
+    notes = column(report, "Notes")
+    assert (notes.type, notes.role) == ("text", "ignore")
+    data = rows(ws, "customers")
+    assert len(data) == 24
+    assert data[0]["notes"] == 'Kick-off went well.\nAsked for SSO, "hard requirement".'
+    assert data[4]["notes"] == 'Champion left, "new VP" unknown\n\nFollow up in Q3'
+
+
+def test_free_text_neighbour_named_description_single_line(ws, write):
+    lines = ["Company,Description,Segment,Churned"]
+    for i in range(20):
+        lines.append(f"C{i},Uses our API for {['billing', 'payroll', 'CRM sync'][i % 3]} across {i} teams in EMEA,"
+                     f"{['SMB', 'Mid-Market'][i % 2]},{'yes' if i % 2 else 'no'}")
+    report = import_file(ws, write("d.csv", "\n".join(lines) + "\n"), "customers")
+    assert (column(report, "Description").type, column(report, "Description").role) == ("text", "ignore")
+    assert column(report, "Segment").type == "category"
+    assert rows(ws, "customers")[0]["description"] == "Uses our API for billing across 0 teams in EMEA"
+
+
+def test_categories_show_their_most_frequent_original_spelling(ws, write):
+    values = [("HubSpot", "VA", "Île-de-France", "DevTools;HubSpot", "CFO")] * 3 + \
+             [("Hubspot", "Va", "ÎLE-DE-FRANCE", "devtools;hubspot", "cfo")] + \
+             [("hubspot", "va", "ile-de-france ", "DEVTOOLS", "Cfo")]
+    lines = ["Company,Original Source,State,Region Name,Technologies,Buyer,Churned"]
+    for i, (src, state, region, tech, buyer) in enumerate(values * 3):
+        lines.append(f"C{i},{src},{state},{region},{tech},{buyer},{'yes' if i % 2 else 'no'}")
+    import_file(ws, write("s.csv", "\n".join(lines) + "\n"), "customers")
+    data = rows(ws, "customers")
+    assert {r["lead_source"] for r in data} == {"HubSpot"}
+    assert {r["region"] for r in data} == {"VA"}
+    assert {r["region_name"] for r in data} == {"Île-de-France", "Ile-de-france"}  # accents make another key
+    assert {tuple(r["technologies"]) for r in data} == {("DevTools", "HubSpot"), ("DevTools",)}
+    assert {r["buyer"] for r in data} == {"CFO"}
+
+
+def test_employee_ranges_every_size_read(ws):
+    report = import_file(ws, case("employee-ranges") / "prospects_apollo.csv", "prospects")
+    assert column(report, "Company Size").unparsed == 0
+    bounds = {r["company_name"]: (r["employees_min"], r["employees_max"]) for r in rows(ws, "prospects")}
+    assert bounds["Alder Labs"] == (10001, None) and bounds["Bramble Systems"] == (5001, 10000)
+    assert bounds["Dapple Foods"] == (201, 500) and bounds["Hollow Retail"] == (1, 1)
+    assert bounds["Ivory Labs"] == (501, 1000) and bounds["Gable Health"] == (2, 10)
+
+
+@pytest.mark.parametrize("raw,low,high", [("10,001+ employees", 10001, None), ("Self-employed", 1, 1),
+                                          ("51-200 Mitarbeiter", 51, 200), ("1 employee", 1, 1), ("-5", None, None)])
+def test_size_neighbours(raw, low, high):
+    con = duckdb.connect()
+    result = con.execute(f"SELECT {norm.band('x')} FROM (SELECT ?::VARCHAR AS x)", [raw]).fetchone()[0]
+    assert (result["min"], result["max"]) == (low, high)
+
+
+@pytest.mark.parametrize("yes,no", [("Ja", "Nein"), ("oui", "non"), ("Sí", "No"), ("si", "no"), ("Y", "N"),
+                                    ("wahr", "falsch"), ("TRUE", "false"), ("1", "0")])
+def test_booleans_in_the_languages_exports_come_in(yes, no):
+    con = duckdb.connect()
+    get = lambda v: con.execute(f"SELECT {norm.boolean('x')} FROM (SELECT ?::VARCHAR AS x)", [v]).fetchone()[0]  # noqa: E731
+    assert (get(yes), get(no)) == (True, False)
+
+
+def test_a_ticked_column_is_not_boolean(ws, write):
+    lines = ["Company,Partner,Churned"] + [f"C{i},{'x' if i % 3 == 0 else ''},{'yes' if i % 2 else 'no'}"
+                                           for i in range(12)]
+    report = import_file(ws, write("x.csv", "\n".join(lines) + "\n"), "customers")
+    assert column(report, "Partner").type != "bool"
+
+
+@pytest.mark.parametrize("raw,expected", [
+    ("1682899200", date(2023, 5, 1)), ("1682899200000", date(2023, 5, 1)), ("May 1, 2023", date(2023, 5, 1)),
+    ("1-May-23", date(2023, 5, 1)), ("01 May 2023", date(2023, 5, 1)), ("2023-05-01T23:30:00+02:00", date(2023, 5, 1)),
+    ("2023-05-01T10:00:00Z", date(2023, 5, 1)), ("45047", date(2023, 5, 1)), ("June 3rd, 2022", date(2022, 6, 3)),
+    ("12", None), ("someday", None),
+])
+def test_dates_in_the_forms_exports_use(raw, expected):
+    con = duckdb.connect()
+    assert con.execute(f"SELECT {norm.date('x', None)} FROM (SELECT ?::VARCHAR AS x)", [raw]).fetchone()[0] == expected
+
+
+def test_serial_numbers_are_dates_only_in_a_column_named_like_a_date(ws, write):
+    lines = ["Company,Signed Date,Seats,Churned"] + [f"C{i},{45000 + i * 30},{45000 + i},{'yes' if i % 2 else 'no'}"
+                                                     for i in range(12)]
+    report = import_file(ws, write("serial.csv", "\n".join(lines) + "\n"), "customers")
+    assert column(report, "Signed Date").type == "date" and column(report, "Seats").type == "number"
+    assert rows(ws, "customers")[0]["signed_date"] == date(2023, 3, 15)
+
+
+# --- currencies ---
+
+@pytest.mark.parametrize("name", ["opportunities.csv", "opportunities_symbols.csv"])
+def test_mixed_currencies_are_never_mixed(ws, name):
+    report = import_file(ws, case("mixed-currency") / name, "deals")
+    amount = column(report, "Amount")
+    assert amount.currencies == {"USD": 10, "EUR": 5, "GBP": 5, "JPY": 4}
+    assert any("14 amounts in EUR, GBP, JPY not comparable with USD" in w for w in report.warnings)
+    data = rows(ws, "deals")
+    assert {r["amount_currency"] for r in data if r["amount"] is not None} == {"USD"}
+    bramble = next(r for r in data if r["company_name"] == "Bramble Systems")
+    assert (bramble["amount"], bramble["amount_original"], bramble["amount_currency"]) == (None, 24_000, "EUR")
+    if name == "opportunities.csv":
+        assert column(report, "Amount Currency").role == "ignore"
+
+
+def test_rates_from_the_user_convert_to_the_reporting_currency(ws, write, tmp_path):
+    rates = write("rates.csv", "currency,rate\nUSD,1\nEUR,1.10\nGBP,1.25\nJPY,0.0067\n")
+    result = toolkit.import_data(ws, deals=case("mixed-currency") / "opportunities.csv", fx_file=rates,
+                                 customers=case("codes-as-numbers") / "companies.csv")
+    deals = next(r for r in result.reports if r.kind == "deals")
+    assert not deals.warnings
+    data = {r["company_name"]: r for r in rows(ws, "deals")}
+    assert data["Bramble Systems"]["amount"] == pytest.approx(26_400)
+    assert data["Ember Logistics"]["amount"] == pytest.approx(150_750)
+    assert data["Alder Labs"]["amount"] == 12_000 and data["Cinder Works"]["amount_original"] == 48_000
+
+
+def test_rates_in_the_mapping_file_with_another_reporting_currency(ws, write):
+    mapping = write("m.toml", '[fx]\ncurrency = "EUR"\nUSD = 0.9\nGBP = 1.15\n')
+    import_file(ws, case("mixed-currency") / "opportunities_symbols.csv", "deals", mapping=Mapping.load(mapping))
+    data = {r["company_name"]: r for r in rows(ws, "deals")}
+    assert data["Alder Labs"]["amount"] == pytest.approx(10_800) and data["Bramble Systems"]["amount"] == 24_000
+    assert data["Ember Logistics"]["amount"] is None  # no JPY rate: not comparable, kept in amount_original
+    assert data["Ember Logistics"]["amount_original"] == 22_500_000
+
+
+@pytest.mark.parametrize("content,message", [
+    ("currency,rate\nEUR,1.1\nGBP,1.2\n", "reporting currency"), ("currency,rate\nUSD,1\nEURO,1.1\n", "ISO 4217"),
+    ("currency,rate\nUSD,1\nEUR,-1\n", "positive"), ("code,value\nUSD,1\n", "currency and rate"),
+])
+def test_bad_rate_files_say_what_is_wrong(write, content, message):
+    with pytest.raises(UserError, match=message):
+        Mapping().load_fx(write("fx.csv", content))
+
+
+# --- no value becomes missing silently ---
+
+BAD = ("Record ID,Company name,Industry,Number of Employees,ARR,Activated,Churned\n"
+       "1,Alder,Software,lots,\"$12,000\",yes,Yes\n2,Bramble,Retail,unknown,\"$24,000\",no,No\n"
+       "3,Cinder,Retail,1e400,\"$10,000\",kinda,No\n4,Dapple,Software,-5,\"$9,000\",yes,No\n"
+       "5,Ember,Software,50,\"$8,000\",no,No\n")
+
+
+def test_unreadable_values_are_counted_and_printed(cli, write):
+    path = write("bad.csv", BAD)
+    result = cli("import", "--customers", str(path))
+    assert "'Number of Employees': 4 value(s) could not be read as band" in result.output
+    assert "row 1: lots" in result.output and "row 2: unknown" in result.output
+    report = cli.json("inspect")["current"]["customers"]
+    employees = next(c for c in report["columns"] if c["header"] == "Number of Employees")
+    assert employees["unparsed"] == 4 and len(employees["unparsed_examples"]) == 3
+
+
+def test_a_good_customer_column_with_unreadable_values_stops_the_run(cli, write, tmp_path):
+    path = write("bad.csv", BAD)
+    result = cli("run", "--customers", str(path), "--good-column", "activated", "--out", str(tmp_path / "o"),
+                 expect=2)
+    assert "bad.csv" in result.output and "'Activated'" in result.output and "kinda" in result.output
+    # neighbour: a health component (Churned) with an unreadable value stops the analysis too, naming it
+    other = Workspace(tmp_path / "other.duckdb")
+    import_file(other, write("bad_health.csv", BAD.replace("kinda", "yes").replace(",No\n5", ",Maybe\n5")),
+                "customers")
+    with other.connect() as con, pytest.raises(UserError, match="'Churned'.*Maybe"):
+        toolkit._analysis_inputs(other, con, toolkit.AnalysisOptions())
+    fine = Workspace(tmp_path / "fine.duckdb")
+    import_file(fine, write("ok.csv", BAD.replace("kinda", "yes")), "customers")
+    with fine.connect() as con:
+        assert toolkit._analysis_inputs(fine, con, toolkit.AnalysisOptions()).customers
+
+
+def test_money_open_bands_are_lower_bounds_and_said(ws, write):
+    lines = ["Company,Annual Revenue,Churned"] + [f"C{i},{v},{'yes' if i % 2 else 'no'}" for i, v in
+                                                  enumerate(["$10M+", "$1.5B", "$500K", "$1MM", "USD 3.2 million"])]
+    report = import_file(ws, write("rev.csv", "\n".join(lines) + "\n"), "customers")
+    revenue = [r["annual_revenue"] for r in rows(ws, "customers")]
+    assert revenue == [1e7, 1.5e9, 5e5, 1e6, pytest.approx(3.2e6)]
+    assert "open band" in (column(report, "Annual Revenue").note or "")
+    assert all(math.isfinite(v) for v in revenue)
+
+
+def test_a_scored_file_matches_the_icp_spelling_whatever_its_letter_case():
+    from icp_agent.scoring import _normalised
+
+    con = duckdb.connect()
+    category, = _normalised("category", "x", "lead_source", {"HubSpot", "Île-de-France"})
+    listed, = _normalised("list", "x", "technologies", {"DevTools", "HubSpot"})
+    get = lambda sql, v: con.execute(f"SELECT {sql} FROM (SELECT ?::VARCHAR AS x)", [v]).fetchone()[0]  # noqa: E731
+    assert get(category, "hubspot ") == "HubSpot" and get(category, "Other Source") == "Other Source"
+    assert get(listed, "devtools;HUBSPOT;Slack") == ["DevTools", "HubSpot", "Slack"]
+
+
+@pytest.mark.parametrize("header", ["BillingPostalCode", "Zip", "SicCode", "NAICS", "Mobile Phone", "ZIP/Postal code"])
+def test_code_headers_without_leading_zeros_stay_codes(ws, write, header):
+    lines = [f"Company,{header},Churned"] + [f"C{i},{94105 + (i % 4) * 1000},{'yes' if i % 2 else 'no'}"
+                                             for i in range(20)]
+    report = import_file(ws, write("z.csv", "\n".join(lines) + "\n"), "customers")
+    assert column(report, header).type == "category"
+
+
+@pytest.mark.parametrize("header", ["SignupDate", "Signed At", "activation_datetime"])
+def test_epoch_seconds_under_date_headers_are_dates(ws, write, header):
+    lines = [f"Company,{header},Churned"] + [f"C{i},{1682899200 + i * 86400},{'yes' if i % 2 else 'no'}"
+                                             for i in range(12)]
+    report = import_file(ws, write("e.csv", "\n".join(lines) + "\n"), "customers")
+    assert column(report, header).type == "date"
+    assert rows(ws, "customers")[0][column(report, header).field] == date(2023, 5, 1)
