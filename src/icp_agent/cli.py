@@ -141,7 +141,11 @@ analysis_options = [
     click.option("--good", type=click.Choice(["health", "column", "won"]),
                  help="what a good customer is: the health score, an outcome column, or won vs lost deals "
                       "(default: health when the data has health fields, else won deals)"),
-    click.option("--good-column", help="the yes/no outcome column that defines a good customer (implies --good column)"),
+    click.option("--good-column", help="the outcome column that defines a good customer (implies --good column): "
+                                       "yes = good, or any column with --good-value/--bad-value"),
+    click.option("--good-value", help="the value of the outcome column that means good (e.g. 'P I F')"),
+    click.option("--bad-value", help="the value that means bad (e.g. CHGOFF); default: every other value"),
+    click.option("--bad-column", help="a yes/no column where yes = bad, e.g. a churn flag (implies --good column)"),
     click.option("--weight", "weights", multiple=True, metavar="COMPONENT=W",
                  help="health component weight, e.g. --weight nps=20 (retention, nrr, cac_efficiency, "
                       "support_burden, nps, referrals, time_to_close)"),
@@ -173,8 +177,8 @@ def split_options(given: dict) -> tuple[toolkit.AnalysisOptions, dict]:
     return options, given
 
 
-def make_options(good, good_column, weights, min_tenure_months, depth, alpha, min_support,
-                 revenue_target) -> toolkit.AnalysisOptions:
+def make_options(good, good_column, good_value, bad_value, bad_column, weights, min_tenure_months, depth, alpha,
+                 min_support, revenue_target) -> toolkit.AnalysisOptions:
     parsed = {}
     for item in weights:
         name, sep, value = item.partition("=")
@@ -184,13 +188,15 @@ def make_options(good, good_column, weights, min_tenure_months, depth, alpha, mi
             raise ArgumentError(f"--weight {item!r} is not COMPONENT=NUMBER", hint="e.g. --weight nps=20") from None
         if not sep:
             raise ArgumentError(f"--weight {item!r} is not COMPONENT=NUMBER", hint="e.g. --weight nps=20")
-    if good_column and good is None:
-        good = "column"
-    if good == "column" and not good_column:
-        raise ArgumentError("--good column needs --good-column NAME", hint="e.g. --good-column activated")
-    return toolkit.AnalysisOptions(good=good, good_column=good_column, weights=parsed or None,
-                                   min_tenure_months=min_tenure_months, depth=depth, alpha=alpha,
-                                   min_support=min_support, revenue_target=revenue_target)
+    if good == "column" and not (good_column or bad_column):
+        raise ArgumentError("--good column needs --good-column NAME (or --bad-column NAME)",
+                            hint="e.g. --good-column activated")
+    options = toolkit.AnalysisOptions(good=good, good_column=good_column, good_value=good_value, bad_value=bad_value,
+                                      bad_column=bad_column, weights=parsed or None,
+                                      min_tenure_months=min_tenure_months, depth=depth, alpha=alpha,
+                                      min_support=min_support, revenue_target=revenue_target)
+    options.config()  # option combinations are checked before anything is imported
+    return options
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

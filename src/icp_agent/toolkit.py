@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from .errors import UserError
+from .errors import ArgumentError, UserError
 from .evidence import EvidenceItem
 from .ingest import links
 from .ingest.fields import ROLES
@@ -189,7 +189,13 @@ class AnalysisOptions(BaseModel):
     good: Literal["health", "column", "won"] | None = Field(
         None, description="health: composite score; column: a yes/no outcome column; won: won vs lost deals. "
                           "Default: health when the customers have health fields, else won vs lost deals")
-    good_column: str | None = Field(None, description="the outcome column when good='column' (e.g. activated)")
+    good_column: str | None = Field(None, description="the outcome column when good='column': yes = good (e.g. "
+                                                      "activated), or any column with good_value/bad_value")
+    good_value: str | None = Field(None, description="the value of the outcome column meaning good, for a "
+                                                     "non-yes/no column (e.g. 'P I F' in a loan status)")
+    bad_value: str | None = Field(None, description="the value meaning bad (e.g. 'CHGOFF'); default: any other value")
+    bad_column: str | None = Field(None, description="a yes/no column where yes = bad (a churn or default flag): "
+                                                     "good = no; implies good='column'")
     weights: dict[str, float] | None = Field(None, description="health component weights (retention, nrr, "
                                                                "cac_efficiency, support_burden, nps, referrals, "
                                                                "time_to_close)")
@@ -211,7 +217,18 @@ class AnalysisOptions(BaseModel):
         if unknown:
             raise UserError(f"unknown health component(s) {sorted(unknown)}", hint=f"use {sorted(weights)}")
         weights.update(self.weights or {})
-        return AnalysisConfig(health=HealthConfig(good=self.good, good_column=self.good_column, weights=weights,
+        if self.good == "column" and not (self.good_column or self.bad_column):
+            raise ArgumentError("good='column' needs the outcome column", hint="pass good_column (yes = good) or "
+                                "bad_column (yes = bad), e.g. --good-column activated")
+        if (self.good_value is not None or self.bad_value is not None) and not (self.good_column or self.bad_column):
+            raise ArgumentError("good_value/bad_value need the column they are values of",
+                                hint="pass --good-column COL --good-value V (or --bad-column COL --bad-value V)")
+        if self.good in ("health", "won") and (self.good_column or self.bad_column):
+            raise ArgumentError(f"good={self.good!r} does not read an outcome column",
+                                hint="drop --good, or use --good column with the column")
+        good = "column" if self.good is None and (self.good_column or self.bad_column) else self.good
+        return AnalysisConfig(health=HealthConfig(good=good, good_column=self.good_column, good_value=self.good_value,
+                                                  bad_value=self.bad_value, bad_column=self.bad_column, weights=weights,
                                                   min_tenure_months=self.min_tenure_months, as_of=self.as_of),
                               depth=self.depth, alpha=self.alpha, min_support=self.min_support)
 
@@ -241,7 +258,7 @@ def _analysis_inputs(ws: Workspace, con, options: "AnalysisOptions"):
             types.setdefault(column.field, column.type)
             headers.setdefault(column.field, column.header)
     fit = {f: types[f] for f, role in roles.items() if role == "fit" and f in types and types[f] not in ("text", "date")
-           and f != options.good_column}
+           and f not in (options.good_column, options.bad_column)}
     return AnalysisInputs(customers=customers, deals=deals, fit_fields=fit, headers=headers, imports=imports,
                           fingerprint=fingerprint(imports))
 

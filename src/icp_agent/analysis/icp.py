@@ -190,9 +190,11 @@ def health_summary(con, health: HealthResult, config: AnalysisConfig, ledger: Le
         description = (f"a 0-100 health score from {', '.join(COMPONENT_TEXT[c].split(':')[0] for c in health.components)} "
                        f"(weights {', '.join(f'{c} {w:g}' for c, w in health.weights.items())}; each percentile-ranked, a "
                        f"missing component re-weighted away); good = top {config.health.top_share:.0%}, "
-                       f"bad = bottom {config.health.bottom_share:.0%}")
+                       f"bad = bottom {config.health.bottom_share:.0%}"
+                       + (f" ({health.note})" if health.note else ""))
     elif health.definition == "column":
-        description = f"good = the outcome column {health.good_column!r} is true, bad = it is false"
+        description = (f"good and bad by the outcome column {health.good_column!r}: {health.outcome}"
+                       if health.outcome else f"good = the outcome column {health.good_column!r} is true, bad = it is false")
     else:
         description = "good = won deals, bad = lost deals (each deal with its company's fit fields)"
     columns = columns_of(con, frame)
