@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from .errors import ArgumentError, UserError
+from .errors import ArgumentError, DataShapeError, UserError
 from .evidence import EvidenceItem
 from .ingest import links
 from .ingest.fields import ROLES
@@ -234,7 +234,8 @@ class AnalysisOptions(BaseModel):
 
 
 def _analysis_inputs(ws: Workspace, con, options: "AnalysisOptions"):
-    from .analysis.icp import AnalysisInputs, fingerprint
+    from .analysis.icp import fingerprint
+    from .analysis.inputs import AnalysisInputs, build_schema
 
     customers = ws.current_table(con, "customers")
     deals = ws.current_table(con, "deals")
@@ -242,25 +243,27 @@ def _analysis_inputs(ws: Workspace, con, options: "AnalysisOptions"):
         raise UserError("no customers imported yet", hint="import your exports first: icp-agent import DATA_DIR "
                                                           "(or the import_data tool)")
     roles = field_roles(ws, con)
-    types: dict[str, str] = {}
-    headers: dict[str, str] = {}
     imports = []
+    reports: dict[str, ImportReport] = {}
+    tables: dict[str, str] = {}
     for kind, report_json in con.execute("""SELECT i.kind, i.report FROM current_snapshot c JOIN imports i
-                                            USING (import_id) WHERE i.kind IN ('customers', 'deals', 'prospects')
-                                            ORDER BY CASE i.kind WHEN 'customers' THEN 0 WHEN 'deals' THEN 1
-                                                     ELSE 2 END""").fetchall():
+                                            USING (import_id) WHERE i.kind IN ('customers', 'deals', 'contacts',
+                                            'prospects') ORDER BY CASE i.kind WHEN 'customers' THEN 0
+                                            WHEN 'deals' THEN 1 WHEN 'prospects' THEN 2 ELSE 3 END""").fetchall():
         report = ImportReport.model_validate_json(report_json)
-        imports.append({"kind": kind, "file_name": report.file_name, "sha256": report.sha256,
-                        "rows": report.rows_kept, "import_id": report.import_id})
-        if kind == "prospects":
-            continue
-        for column in report.columns:
-            types.setdefault(column.field, column.type)
-            headers.setdefault(column.field, column.header)
+        reports[kind], tables[kind] = report, ws.current_table(con, kind)
+        if kind != "contacts":
+            imports.append({"kind": kind, "file_name": report.file_name, "sha256": report.sha256,
+                            "rows": report.rows_kept, "import_id": report.import_id})
+    schema = build_schema(con, reports, tables, roles)
+    # the customers' and deals' types (the schema's reconciliation decides which one a shared field has)
+    types = {f: t for f, t in schema.types().items() if schema.field(f, "customers") or schema.field(f, "deals")}
+    headers = {f: h for f, h in schema.headers().items() if f in types}
+    outcome = {options.good_column, options.bad_column}
     fit = {f: types[f] for f, role in roles.items() if role == "fit" and f in types and types[f] not in ("text", "date")
-           and f not in (options.good_column, options.bad_column)}
+           and f not in outcome}
     return AnalysisInputs(customers=customers, deals=deals, fit_fields=fit, headers=headers, imports=imports,
-                          fingerprint=fingerprint(imports))
+                          fingerprint=fingerprint(imports), schema=schema)
 
 
 def build_icp(ws: Workspace, options: AnalysisOptions | None = None, progress: Progress | None = None) -> IcpDocument:
@@ -273,23 +276,30 @@ def build_icp(ws: Workspace, options: AnalysisOptions | None = None, progress: P
         inputs = _analysis_inputs(ws, con, options)
         version_id = f"icp-{datetime.now(timezone.utc):%Y%m%d%H%M%S%f}-{inputs.fingerprint[:6]}"
         icp, ledger = analyse(con, inputs, config, version_id, progress)
+        icp.warnings += inputs.schema.warnings() if inputs.schema else []
+        _flag_unobservable(icp, inputs)
         if icp.tiers:
-            if progress:
-                progress("validating the ICP")
             from .analysis.validate import validate
+            from .assistant.offline import draft_offline
             from .evidence import clean
 
-            icp.validation = clean(validate(con, inputs, config, icp, ws.current_table(con, "prospects"),
-                                            options.revenue_target, ledger))
-            icp.warnings += icp.validation["market"]["warnings"]
-            if progress:
-                progress("fitting the lead-scoring model")
-            icp.scorecard = _fit_scorecard(con, icp, inputs, ledger)
-            if progress:
-                progress("drafting personas and rationale (offline drafter)")
-            from .assistant.offline import draft_offline
+            def validation():
+                icp.validation = clean(validate(con, inputs, config, icp, ws.current_table(con, "prospects"),
+                                                options.revenue_target, ledger))
+                icp.warnings += icp.validation["market"].get("warnings", [])
+                for metric, reason in icp.validation["unit_economics"].get("not_measurable", {}).items():
+                    icp.warnings.append(f"validation ({metric.replace('_', ' ')}): not measurable: {reason}")
 
-            draft_offline(ws, con, icp, ledger)
+            def scorecard():
+                icp.scorecard = _fit_scorecard(con, icp, inputs, ledger)
+
+            for message, name, step in (("validating the ICP", "validation", validation),
+                                        ("fitting the lead-scoring model", "lead score", scorecard),
+                                        ("drafting personas and rationale (offline drafter)", "drafting",
+                                         lambda: draft_offline(ws, con, icp, ledger))):
+                if progress:
+                    progress(message)
+                _phase(icp, name, step)
             icp.evidence = [item.model_dump() for item in ledger.all()]
         validate_icp(icp.model_dump(mode="json"))
         ledger.save(con, version_id)
@@ -297,6 +307,32 @@ def build_icp(ws: Workspace, options: AnalysisOptions | None = None, progress: P
                     [version_id, icp.created_at.replace(tzinfo=None), inputs.fingerprint, icp.status,
                      icp.model_dump_json()])
     return icp
+
+
+def _phase(icp: IcpDocument, name: str, step: Callable[[], None]) -> None:
+    """Run one phase; when the data cannot support it (DataShapeError), say so in icp.json and the document.
+
+    Only a data-shape problem is turned into "not measurable": a bug still stops the run (no swallowing).
+    """
+    try:
+        step()
+    except DataShapeError as exc:
+        icp.warnings.append(f"{name}: not measurable: {exc.reason}")
+        if name == "validation":
+            icp.validation = {"status": "not measurable", "reason": exc.reason}
+        elif name == "lead score":
+            icp.scorecard = {"status": "not measurable", "reason": exc.reason}
+
+
+def _flag_unobservable(icp: IcpDocument, inputs) -> None:
+    """ICP criteria on fields the prospect list lacks: flagged when the ICP is built (a seller may not see them)."""
+    schema = inputs.schema
+    if schema is None or "prospects" not in schema.sources:
+        return
+    fields = {c.field for t in icp.tiers for c in t.criteria} | {c.field for d in icp.negative_icp for c in d.criteria}
+    for field in schema.not_in_prospects(fields):
+        icp.warnings.append(f"{field}: not observable in the prospect list (the ICP uses it, the prospect file has "
+                            f"no such column): prospects cannot be matched on it")
 
 
 def preview_health(ws: Workspace, options: AnalysisOptions | None = None) -> HealthSummary:
@@ -522,20 +558,24 @@ def write_icp_outputs(ws: Workspace, icp: IcpDocument, out: Path, progress: Prog
 
     if progress:
         progress("writing the ICP document")
-    data = icp.model_dump(mode="json")
-    validate_icp(data)
-    written = [_write(out / "icp.json", json.dumps(data, indent=2, ensure_ascii=False)),
-               _write(out / "icp.schema.json", json.dumps(icp_schema(), indent=2))]
+    written: list[str] = []
     export_scoring_matrix(ws, icp, out / "scoring_matrix.csv")
     written.append("scoring_matrix.csv")
-    written.append(_write(out / "icp.md", render_markdown(icp)))
-    written.append(_write(out / "icp.html", render_html(icp)))
     if icp.status == "ok":
         from .render.exports import render_playbook, write_crm_exports
 
-        counts, routing = write_crm_exports(ws, icp, out)
-        written += list(counts)
-        written.append(_write(out / "playbook.md", render_playbook(icp, routing)))
+        def crm_files():
+            counts, routing = write_crm_exports(ws, icp, out)
+            written.extend(counts)
+            written.append(_write(out / "playbook.md", render_playbook(icp, routing)))
+
+        _phase(icp, "CRM files", crm_files)  # the document written below says when they could not be
+    data = icp.model_dump(mode="json")
+    validate_icp(data)
+    written = [_write(out / "icp.json", json.dumps(data, indent=2, ensure_ascii=False)),
+               _write(out / "icp.schema.json", json.dumps(icp_schema(), indent=2))] + written
+    written.append(_write(out / "icp.md", render_markdown(icp)))
+    written.append(_write(out / "icp.html", render_html(icp)))
     return written
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..errors import NotMeasurable
+from ..errors import NotMeasurable  # noqa: F401 - callers catch it from here
 from ..sql import quote_identifier as _q
 from ..sql import sql_literal
 

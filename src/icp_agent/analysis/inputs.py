@@ -26,6 +26,19 @@ SOURCES = ("customers", "deals", "contacts", "prospects")
 NUMERIC = {"number", "money", "percent"}
 
 
+@dataclass
+class AnalysisInputs:
+    """What one build reads: the current tables, the fit fields with their import types, and the schema."""
+
+    customers: str | None
+    deals: str | None
+    fit_fields: dict[str, str]  # field -> import type
+    headers: dict[str, str]  # field -> original header
+    imports: list[dict]
+    fingerprint: str
+    schema: Schema | None = None
+
+
 @dataclass(frozen=True)
 class FieldInfo:
     """One field of one source: its import type, criterion kind (None for text/date/id), role, header, columns."""
