@@ -66,7 +66,11 @@ def implied_kind(c: Any) -> str:
 
 
 def resolve_kind(c: Any, kinds: Mapping[str, str] | None) -> str:
-    """The kind of a criterion's field: the schema's (kinds: field -> kind or import type), else implied."""
+    """The kind of a criterion's field: its own (set by the build from the schema), else the schema's
+    (kinds: field -> kind or import type), else the one its op implies."""
+    own = _get(c, "kind")
+    if own in KINDS:
+        return own
     known = kind_of_type((kinds or {}).get(_get(c, "field")))
     return known or implied_kind(c)
 

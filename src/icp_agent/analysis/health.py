@@ -257,8 +257,15 @@ def _frame_from_health(con, customers: str, frame: str, config: HealthConfig, fi
     n, n_good, n_bad, censored = con.execute(
         f"SELECT count(*) FILTER (health IS NOT NULL), count_if(good), count_if(bad), count_if(censored) "
         f"FROM {frame}").fetchall()[0]
+    n_good, n_bad, censored = n_good or 0, n_bad or 0, censored or 0
+    if not n:
+        total = con.execute(f"SELECT count(*) FROM {frame}").fetchall()[0][0]
+        raise DataShapeError("no customers to score" if not total else
+                             f"none of {total:,} customers has a value for the health components "
+                             f"({', '.join(weights)})", hint="import customers with churn, ARR, NPS or "
+                                                                         "ticket fields, or name an outcome column")
     note = None
-    if n and (not n_good or not n_bad):
+    if not n_good or not n_bad:
         # ties: a score with few distinct values (a yes/no churn flag alone) leaves the top or bottom 20%
         # empty; then good = the highest score and bad = the lowest (retained vs churned)
         levels = con.execute(f"SELECT count(DISTINCT health) FROM {frame}").fetchall()[0][0]
