@@ -275,3 +275,54 @@ def test_a_churn_flag_alone_gives_a_retention_icp_and_bad_column_reads_it_the_ri
     assert flagged["health"]["definition"] == "column"
     assert (flagged["health"]["n_good"], flagged["health"]["n_bad"]) == (300 - churned, churned)
     assert "churned = yes is bad" in flagged["health"]["description"]
+
+
+# --- interview notes in any format, themes from the notes ---------------------------------------------------------
+
+def test_quotes_from_notes_in_any_reasonable_format():
+    from icp_agent.analysis.personas import note_quotes
+
+    assert note_quotes('Intro.\n"Our forecast was a spreadsheet nobody trusted," she said.') == \
+        [("Our forecast was a spreadsheet nobody trusted,", None)]
+    assert note_quotes("Date: 2024-03-01\nQ: Why did you buy?\nA: We needed pipeline visibility before the board.") \
+        == [("We needed pipeline visibility before the board.", None)]
+    transcript = note_quotes("Interviewer: What hurts most?\nCustomer: Chasing reps for updates every Friday.\n"
+                             "**Dana (CFO):** The price per seat was hard to justify.")
+    assert transcript == [("Chasing reps for updates every Friday.", None),
+                          ("The price per seat was hard to justify.", "Dana (CFO)")]
+    assert note_quotes("# Notes\n- They chase reps for updates every Friday\n* Finance wants audit trails\n") == \
+        [("They chase reps for updates every Friday", None), ("Finance wants audit trails", None)]
+    assert note_quotes("We met the team today. They said onboarding took far too long for their reps.") == \
+        [("They said onboarding took far too long for their reps.", None)]
+
+
+def test_offline_themes_come_from_the_notes():
+    from icp_agent.assistant.drafters import draft_themes
+
+    quotes = [{"quote": text, "evidence": f"E{i}", "speaker": None, "file": "n.md", "company": "Acme"}
+              for i, text in enumerate(["Onboarding the warehouse crews took a month.",
+                                        "Warehouse crews never opened the app after onboarding.",
+                                        "The barcode scanners kept dropping the connection.",
+                                        "Barcode scanners are what sold us."])]
+    themes = {t["theme"]: [e for c in t["claims"] for e in c["evidence"]] for t in draft_themes(quotes)}
+    assert themes == {"Warehouse crews": ["E0", "E1"], "Barcode scanners": ["E2", "E3"]}
+
+
+def test_notes_without_a_title_convention_give_tier_quotes(cli, tmp_path):
+    folder = company_export(tmp_path / "data", deals=None)
+    fit = [r["Company name"] for r in csv.DictReader((folder / "companies.csv").open())
+           if r["Industry"] == "Software" and 50 <= int(r["Number of Employees"]) <= 250][:3]
+    notes = folder / "interviews"
+    notes.mkdir()
+    slug = fit[0].lower().replace(" ", "-")
+    (notes / f"2024-05-01-{slug}.md").write_text("Q: What changed?\nA: Renewals stopped being a surprise for us.\n")
+    (notes / "call-two.txt").write_text(f"Call with {fit[1]} ops lead\n\n- Their reps update the CRM daily now\n")
+    (notes / "call-three.md").write_text(f"Spoke to {fit[2]}. They told us the rollout took under a week overall.")
+    run(cli, folder)
+    from icp_agent.workspace import Workspace
+
+    evidence = toolkit.get_persona_evidence(Workspace(cli.workspace), "ICP 1", 1)
+    quotes = {q["company"]: q["quote"] for q in evidence["quotes"]}
+    assert quotes == {fit[0]: "Renewals stopped being a surprise for us.",
+                      fit[1]: "Their reps update the CRM daily now",
+                      fit[2]: "They told us the rollout took under a week overall."}

@@ -176,14 +176,16 @@ def _interview_quotes(con, members: str, frame_columns: set[str], name: str, led
                            (SELECT import_id FROM current_snapshot WHERE kind = 'interviews') ORDER BY doc_id""").fetchall()
     if not notes or "company_name" not in frame_columns:
         return [], []
-    companies = {r[0].lower() for r in con.execute(f"SELECT company_name FROM ({members}) WHERE company_name IS NOT NULL")
-                 .fetchall()}
+    names = {r[0].lower(): r[0] for r in con.execute(f"SELECT company_name FROM ({members}) "
+                                                     f"WHERE company_name IS NOT NULL").fetchall()}
+    companies = set(names)
     quotes, flagged = [], []
     by_length = sorted(companies, key=len, reverse=True)
     for doc_id, file_name, title, body in notes:
         company = _note_company(title, file_name, body, companies, by_length)
         if company is None:
             continue
+        company = names.get(company.lower(), company)
         if INSTRUCTION_PATTERNS.search(body):
             flagged.append(file_name)
         speaker = _interviewee(body)
