@@ -326,3 +326,15 @@ def test_notes_without_a_title_convention_give_tier_quotes(cli, tmp_path):
     assert quotes == {fit[0]: "Renewals stopped being a surprise for us.",
                       fit[1]: "Their reps update the CRM daily now",
                       fit[2]: "They told us the rollout took under a week overall."}
+
+
+def test_an_older_icp_without_kinds_reads_bands_from_its_scorecard_or_the_field_registry():
+    from icp_agent.analysis.criteria import document_kinds
+
+    old = {"tiers": [{"tier": 1, "segment": "ICP 1", "criteria": [
+              {"field": "employees", "op": "between", "min": 50, "max": 250},
+              {"field": "seats", "op": "gte", "min": 10}]}],
+           "negative_icp": [], "scorecard": {"field_kinds": {"seats": "band"}}}
+    kinds = document_kinds(old)
+    assert kinds == {"employees": "band", "seats": "band"}
+    assert criterion_sql(old["tiers"][0]["criteria"][1], kinds) == '"seats_min" >= 10'

@@ -504,7 +504,7 @@ def get_evidence(ws: Workspace, evidence_id: str, version: str | None = None) ->
 
 def export_scoring_matrix(ws: Workspace, icp: IcpDocument, path: str | Path) -> int:
     """scoring_matrix.csv: every entity with its fit fields, components, health, cohort and ICP tier."""
-    from .analysis.icp import tier_case_sql
+    from .analysis.criteria import document_kinds, tier_case_sql
 
     frame = f"frame_{icp.id.replace('-', '_')}"
     with ws.connect() as con:
@@ -514,7 +514,7 @@ def export_scoring_matrix(ws: Workspace, icp: IcpDocument, path: str | Path) -> 
                                             "churned_flag", "nrr_raw", "payback_raw")
                 or c.startswith("c_") or c in _fit_columns(icp, columns)]
         select = ", ".join(f'"{c}"' for c in keep)
-        con.execute(f"COPY (SELECT {select}, {tier_case_sql(icp.tiers)} AS icp_tier FROM {frame} ORDER BY _row) "
+        con.execute(f"COPY (SELECT {select}, {tier_case_sql(icp.tiers, document_kinds(icp))} AS icp_tier FROM {frame} ORDER BY _row) "
                     f"TO '{str(Path(path)).replace(chr(39), chr(39) * 2)}' (HEADER, DELIMITER ',')")
         return con.execute(f"SELECT count(*) FROM {frame}").fetchone()[0]
 

@@ -219,6 +219,22 @@ def tier_case_sql(tiers: Iterable[Any], kinds: Mapping[str, str] | None = None, 
     return "CASE " + " ".join(whens) + " END" if whens else "NULL::INTEGER"
 
 
+def document_kinds(icp: Any) -> dict[str, str]:
+    """Field kinds for an ICP document whose criteria may predate `Criterion.kind` (an older version in the
+    workspace, an icp.json from elsewhere): the scorecard's field kinds, else the canonical field's import type."""
+    from ..ingest.fields import FIELD_BY_NAME
+
+    criteria = [c for t in _get(icp, "tiers") or [] for c in _get(t, "criteria")] + \
+               [c for d in _get(icp, "negative_icp") or [] for c in _get(d, "criteria")]
+    kinds = {}
+    for c in criteria:
+        known = FIELD_BY_NAME.get(_get(c, "field"))
+        if known is not None and kind_of_type(known.type):
+            kinds[_get(c, "field")] = kind_of_type(known.type)
+    kinds.update(((_get(icp, "scorecard") or {}).get("field_kinds") or {}))
+    return kinds
+
+
 # --- words ----------------------------------------------------------------------------------------
 
 def amount(value: float, money: bool) -> str:

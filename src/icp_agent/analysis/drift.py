@@ -15,7 +15,7 @@ from ..models import IcpDocument
 from ..sql import columns_of
 from ..sql import quote_identifier as _q
 from ..errors import NotMeasurable
-from .criteria import columns_needed, criteria_sql, kind_of_type, tier_case_sql
+from .criteria import columns_needed, criteria_sql, document_kinds, kind_of_type, tier_case_sql
 from .stats import fisher_exact, wilson_interval
 
 PSI_WATCH, PSI_ACT = 0.1, 0.25
@@ -89,8 +89,8 @@ def migration(con, old_icp: IcpDocument, new_icp: IcpDocument, key: str) -> dict
     old, new = frame_of(old_icp), frame_of(new_icp)
     rows = con.execute(f"""
         SELECT coalesce(CAST(o.tier AS VARCHAR), 'none'), coalesce(CAST(n.tier AS VARCHAR), 'none'), count(*)
-        FROM (SELECT {_q(key)} AS k, {tier_case_sql(old_icp.tiers, None, columns_of(con, old))} AS tier FROM {old}) o
-        JOIN (SELECT {_q(key)} AS k, {tier_case_sql(new_icp.tiers, None, columns_of(con, new))} AS tier FROM {new}) n
+        FROM (SELECT {_q(key)} AS k, {tier_case_sql(old_icp.tiers, document_kinds(old_icp), columns_of(con, old))} AS tier FROM {old}) o
+        JOIN (SELECT {_q(key)} AS k, {tier_case_sql(new_icp.tiers, document_kinds(new_icp), columns_of(con, new))} AS tier FROM {new}) n
         USING (k)
         GROUP BY ALL ORDER BY ALL""").fetchall()
     matrix: dict[str, dict[str, int]] = {}
@@ -123,7 +123,7 @@ def old_icp_on_new_customers(con, old_icp: IcpDocument, new_icp: IcpDocument, ke
     """The old ICP's Tier 1 applied to the customers that arrived since: are they the good ones?"""
     old, new = frame_of(old_icp), frame_of(new_icp)
     try:
-        tier1 = " OR ".join(f"({criteria_sql(t.criteria, None, columns_of(con, new), table='the new snapshot')})"
+        tier1 = " OR ".join(f"({criteria_sql(t.criteria, document_kinds(old_icp), columns_of(con, new), table='the new snapshot')})"
                             for t in old_icp.tiers if t.tier == 1)
     except NotMeasurable as exc:
         return {"status": "not measurable", "reason": f"the old Tier 1 reads {', '.join(exc.fields)}, which the new "

@@ -14,7 +14,7 @@ from ..evidence import Ledger
 from ..ingest.interviews import INSTRUCTION_PATTERNS
 from ..models import IcpDocument
 from ..sql import columns_of
-from .icp import criteria_sql
+from .criteria import criteria_sql, document_kinds
 
 ROLES = ("champion", "economic buyer", "technical buyer", "end user", "blocker")
 ROLE_SYNONYMS = {"champion": "champion", "economic buyer": "economic buyer", "decision maker": "economic buyer",
@@ -93,7 +93,7 @@ def _tier_companies_sql(ws_tables: dict[str, str | None], icp: IcpDocument, segm
     tiers = [t for t in icp.tiers if t.segment == segment and t.tier == tier]
     if not tiers or not ws_tables.get("frame"):
         return None
-    return f"SELECT * FROM {ws_tables['frame']} WHERE {criteria_sql(tiers[0].criteria)}"
+    return f"SELECT * FROM {ws_tables['frame']} WHERE {criteria_sql(tiers[0].criteria, document_kinds(icp))}"
 
 
 def persona_evidence(con, icp: IcpDocument, segment: str, tier: int, tables: dict[str, str | None],

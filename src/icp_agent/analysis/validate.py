@@ -25,7 +25,7 @@ from ..models import IcpDocument
 from ..sql import columns_of
 from ..sql import quote_identifier as _q
 from ..errors import DataShapeError, NotMeasurable
-from .criteria import columns_needed, criteria_sql, missing_fields, resolve_kind
+from .criteria import columns_needed, criteria_sql, document_kinds, missing_fields, resolve_kind
 from .health import build_deals_frame
 from .icp import AnalysisConfig, AnalysisInputs, analyse
 from .stats import fisher_exact, wilson_interval
@@ -41,7 +41,8 @@ def tier1_sql(icp: IcpDocument, columns: set[str] | None = None, table: str | No
     """SQL: the row is in a Tier 1 (any segment); None without a Tier 1. With `columns`, raises NotMeasurable
     when the relation lacks a Tier-1 field (the criteria compiler's check)."""
     tier1 = [t for t in icp.tiers if t.tier == 1]
-    return " OR ".join(f"({criteria_sql(t.criteria, None, columns, table=table)})" for t in tier1) or None
+    kinds = document_kinds(icp)
+    return " OR ".join(f"({criteria_sql(t.criteria, kinds, columns, table=table)})" for t in tier1) or None
 
 
 def _mean_ci(values: np.ndarray) -> dict:
@@ -201,12 +202,12 @@ def market(con, prospects: str | None, icp: IcpDocument, ledger: Ledger,
         out["prospects"] = total
         columns = columns_of(con, prospects)
         for tier in icp.tiers:
-            absent = missing_fields(tier.criteria, None, columns)
+            absent = missing_fields(tier.criteria, document_kinds(icp), columns)
             if absent:
                 out["tiers"].append({"tier": tier.name, "status": "not measurable: the prospect list lacks "
                                      + ", ".join(absent)})
                 continue
-            matched = con.execute(f"SELECT count(*) FROM {prospects} WHERE {criteria_sql(tier.criteria)}"
+            matched = con.execute(f"SELECT count(*) FROM {prospects} WHERE {criteria_sql(tier.criteria, document_kinds(icp))}"
                                   ).fetchall()[0][0]
             customers = tier.metrics.get("n", 0)
             share = matched / total if total else 0
@@ -263,7 +264,8 @@ def _unknown_tier1_fields(con, deals_frame: str, icp: IcpDocument, where: str) -
     """Tier-1 fields that most of these deals lack: matching on them would be an artefact."""
     columns = columns_of(con, deals_frame)
     unknown = []
-    kinds = {c.field: resolve_kind(c, None) for t in icp.tiers if t.tier == 1 for c in t.criteria}
+    known = document_kinds(icp)
+    kinds = {c.field: resolve_kind(c, known) for t in icp.tiers if t.tier == 1 for c in t.criteria}
     for field in sorted(kinds):
         column = columns_needed(field, kinds[field])[0]
         if column not in columns:
@@ -280,7 +282,7 @@ def _tier1_acv(con, deals_frame: str | None, icp: IcpDocument) -> float | None:
     if not deals_frame:
         return None
     columns = columns_of(con, deals_frame)
-    if not missing_fields([c for t in icp.tiers if t.tier == 1 for c in t.criteria], None, columns) == []:
+    if missing_fields([c for t in icp.tiers if t.tier == 1 for c in t.criteria], document_kinds(icp), columns):
         return None
     in_tier1 = tier1_sql(icp, columns)
     if not in_tier1 or "amount" not in columns:
