@@ -37,8 +37,8 @@ from .criteria import amount, criterion_label, implied_kind, tier_case_sql  # no
 from .criteria import columns_needed, missing_fields, resolve_kind
 from .criteria import criteria_sql as _criteria_sql
 from .criteria import criterion_sql as _criterion_sql
-from .inputs import AnalysisInputs  # noqa: F401 - re-exported (moved to inputs.py)
 from .health import COMPONENT_TEXT, HealthConfig, HealthResult, build_deals_frame, build_frame
+from .inputs import AnalysisInputs  # noqa: F401 - re-exported (moved to inputs.py)
 from .search import Pattern, evaluate, search
 from .selectors import FieldSpec, Selector, SelectorSet, build_selectors
 from .stats import benjamini_hochberg, fisher_exact_many, wilson_interval

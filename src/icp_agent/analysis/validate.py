@@ -20,11 +20,11 @@ from dataclasses import replace
 import numpy as np
 from scipy import stats
 
+from ..errors import DataShapeError, NotMeasurable
 from ..evidence import Ledger
 from ..models import IcpDocument
 from ..sql import columns_of
 from ..sql import quote_identifier as _q
-from ..errors import DataShapeError, NotMeasurable
 from .criteria import columns_needed, criteria_sql, document_kinds, missing_fields, resolve_kind
 from .health import build_deals_frame
 from .icp import AnalysisConfig, AnalysisInputs, analyse
