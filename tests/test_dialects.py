@@ -168,9 +168,8 @@ dialects = st.fixed_dictionaries({
 
 def _write(path: Path, rows: list[list[str]], dialect: dict) -> Path:
     delimiter = "\t" if dialect["encoding"] == "utf-16" else (";" if dialect["numbers"] == "eu" else ",")
-    text = _csv_text(rows, delimiter, quote_all=dialect["footer"])
-    if dialect["footer"]:
-        text += "\r\n".join(line.format(n=len(rows) - 1) for line in FOOTER) + "\r\n"
+    footer = [[line.format(n=len(rows) - 1)] if line else [] for line in FOOTER] if dialect["footer"] else []
+    text = _csv_text(rows + footer, delimiter, quote_all=dialect["footer"])  # a report quotes every cell
     encoding = dialect["encoding"]
     try:
         data = text.encode(encoding)

@@ -21,11 +21,12 @@ from rich.console import Console
 from rich.table import Table
 
 from . import __version__, toolkit
-from .errors import UserError
+from .errors import ArgumentError, UserError, bug_report, describe
 from .workspace import DEFAULT_PATH, Workspace
 
-err = Console(stderr=True, soft_wrap=True)
-out = Console(highlight=False, soft_wrap=True)
+# markup and emoji off: text from the data ("[bold]x", ":smile:") prints literally
+err = Console(stderr=True, soft_wrap=True, markup=False, emoji=False, highlight=False)
+out = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
 
 
 class Ctx:
@@ -52,14 +53,56 @@ class Ctx:
 
 
 def handle_errors(func):
+    """The CLI's error boundary: a user or data problem exits 2 with its message (plain text, or JSON
+    under --json); anything else is a bug: one line naming the file holding the full traceback, exit 1."""
     @wraps(func)
     def wrapper(*args, **kwargs):
+        as_json = bool(kwargs.get("as_json"))
         try:
             return func(*args, **kwargs)
         except UserError as exc:
-            err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
-            sys.exit(2)
+            _fail(describe(exc), as_json, 2)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the boundary: a bug, reported with its traceback file
+            info = describe(exc)
+            path = bug_report(exc, kwargs.get("workspace"))
+            info["traceback"] = str(path)
+            info["message"] = f"internal error ({info['message']}); full traceback in {path}"
+            _fail(info, as_json, 1)
     return wrapper
+
+
+def _fail(info: dict, as_json: bool, code: int) -> None:
+    if as_json:
+        click.echo(json.dumps({"error": info}, ensure_ascii=False, default=str))
+    else:
+        click.echo(f"error: {info['message']}", err=True)
+    sys.exit(code)
+
+
+class _Group(click.Group):
+    """Click's usage errors (unknown option, bad choice, out-of-range value) exit 2 like every user
+    problem, printed as JSON when --json is on the command line."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        argv = list(sys.argv[1:] if args is None else args)
+        try:
+            result = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.ClickException as exc:
+            if "--json" not in argv:
+                exc.show()
+                sys.exit(exc.exit_code)
+            info = ArgumentError(exc.format_message()).as_dict()
+            if isinstance(exc, click.BadParameter) and exc.param is not None:
+                info["hint"] = f"see icp-agent {argv[0] if argv else ''} --help".replace("  ", " ")
+            _fail(info, True, exc.exit_code if exc.exit_code == 2 else 2)
+        except click.exceptions.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        if not standalone_mode:
+            return result
+        sys.exit(result if isinstance(result, int) else 0)
 
 
 common = [
@@ -109,8 +152,12 @@ analysis_options = [
     click.option("--good", type=click.Choice(["health", "column", "won"]),
                  help="what a good customer is: the health score, an outcome column, or won vs lost deals "
                       "(default: health when the data has health fields, else won deals)"),
-    click.option("--good-column", help="the yes/no outcome column that defines a good customer, by field name or "
-                                       "by its header in the file (implies --good column)"),
+    click.option("--good-column", help="the outcome column that defines a good customer, by field name or by its "
+                                       "header in the file (implies --good column): yes = good, or any column "
+                                       "with --good-value/--bad-value"),
+    click.option("--good-value", help="the value of the outcome column that means good (e.g. 'P I F')"),
+    click.option("--bad-value", help="the value that means bad (e.g. CHGOFF); default: every other value"),
+    click.option("--bad-column", help="a yes/no column where yes = bad, e.g. a churn flag (implies --good column)"),
     click.option("--weight", "weights", multiple=True, metavar="COMPONENT=W",
                  help="health component weight, e.g. --weight nps=20 (retention, nrr, cac_efficiency, "
                       "support_burden, nps, referrals, time_to_close, activity)"),
@@ -144,28 +191,30 @@ def split_options(given: dict) -> tuple[toolkit.AnalysisOptions, dict]:
     return options, given
 
 
-def make_options(good, good_column, weights, min_tenure_months, depth, alpha, min_support,
-                 revenue_target, allow_unlinked=False) -> toolkit.AnalysisOptions:
+def make_options(good, good_column, good_value, bad_value, bad_column, weights, min_tenure_months, depth, alpha,
+                 min_support, revenue_target, allow_unlinked=False) -> toolkit.AnalysisOptions:
     parsed = {}
     for item in weights:
         name, sep, value = item.partition("=")
         try:
             parsed[name.strip()] = float(value)
         except ValueError:
-            raise UserError(f"--weight {item!r} is not COMPONENT=NUMBER", hint="e.g. --weight nps=20") from None
+            raise ArgumentError(f"--weight {item!r} is not COMPONENT=NUMBER", hint="e.g. --weight nps=20") from None
         if not sep:
-            raise UserError(f"--weight {item!r} is not COMPONENT=NUMBER", hint="e.g. --weight nps=20")
-    if good_column and good is None:
-        good = "column"
-    if good == "column" and not good_column:
-        raise UserError("--good column needs --good-column NAME", hint="e.g. --good-column activated")
-    return toolkit.AnalysisOptions(good=good, good_column=good_column, weights=parsed or None,
-                                   min_tenure_months=min_tenure_months, depth=depth, alpha=alpha,
-                                   min_support=min_support, revenue_target=revenue_target,
-                                   allow_unlinked=allow_unlinked)
+            raise ArgumentError(f"--weight {item!r} is not COMPONENT=NUMBER", hint="e.g. --weight nps=20")
+    if good == "column" and not (good_column or bad_column):
+        raise ArgumentError("--good column needs --good-column NAME (or --bad-column NAME)",
+                            hint="e.g. --good-column activated")
+    options = toolkit.AnalysisOptions(good=good, good_column=good_column, good_value=good_value, bad_value=bad_value,
+                                      bad_column=bad_column, weights=parsed or None,
+                                      min_tenure_months=min_tenure_months, depth=depth, alpha=alpha,
+                                      min_support=min_support, revenue_target=revenue_target,
+                                      allow_unlinked=allow_unlinked)
+    options.config()  # option combinations are checked before anything is imported
+    return options
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="icp-agent")
 def main() -> None:
     """A data-backed Ideal Customer Profile from your own CRM exports."""
@@ -291,7 +340,7 @@ def roles(assignments, workspace, as_json, quiet):
     for item in assignments:
         field, sep, role = item.partition("=")
         if not sep:
-            raise UserError(f"{item!r} is not FIELD=ROLE", hint="e.g. icp-agent roles time_zone=ignore")
+            raise ArgumentError(f"{item!r} is not FIELD=ROLE", hint="e.g. icp-agent roles time_zone=ignore")
         pairs[field.strip()] = role.strip()
     result = toolkit.set_field_roles(ctx.workspace, pairs)
     ctx.emit(result, lambda: [out.print(f"{f}: {r}") for f, r in sorted(result.items())])
@@ -342,12 +391,12 @@ def run(paths, out_dir, assistant, model, budget, workspace, as_json, quiet, **g
     data_dir = list(paths) or None
     if assistant:
         if data_dir and len(data_dir) > 1:
-            raise UserError("--assistant reads one folder: pass a single DATA_DIR",
-                            hint="put the exports in one folder; the model imports it with import_data")
+            raise ArgumentError("--assistant reads one folder: pass a single DATA_DIR",
+                                hint="put the exports in one folder; the model imports it with import_data")
         return run_with_assistant(ctx, data_dir[0] if data_dir else None, out_dir, model, budget, options, inputs)
     if data_dir is None and not any(inputs[k] for k in ("customers", "deals", "subscriptions", "tickets", "events")):
-        raise UserError("nothing to import", hint="pass PATH (files or folders), or name the files with "
-                                                  "--customers/--deals ...")
+        raise ArgumentError("nothing to import", hint="pass PATH (files or folders), or name the files with "
+                                                      "--customers/--deals ...")
     with ctx.progress() as progress:
         result = toolkit.run(ctx.workspace, data_dir, out_dir, options=options, progress=progress, **inputs)
     ctx.emit(result, lambda: print_run(result))
@@ -358,7 +407,7 @@ def run_with_assistant(ctx: Ctx, data_dir, out_dir, model, budget, options, inpu
 
     named = [f"--{name.replace('_file', '').replace('_', '-')}" for name, value in inputs.items() if value]
     if named or data_dir is None:
-        raise UserError("--assistant reads a whole folder: pass DATA_DIR" + (f" instead of {', '.join(named)}"
+        raise ArgumentError("--assistant reads a whole folder: pass DATA_DIR" + (f" instead of {', '.join(named)}"
                                                                             if named else ""),
                         hint="put the exports in one folder; the model imports it with import_data")
     with ctx.progress() as progress:
@@ -448,7 +497,7 @@ def score(prospects, icp_path, out_path, workspace, as_json, quiet):
     """Score a prospect list: every row kept, with icp_tier, icp_fit_score, icp_priority, icp_reasons, icp_disqualified."""
     ctx = Ctx(workspace, as_json, quiet)
     if icp_path is None and not ctx.workspace.path.exists():
-        raise UserError("no ICP to score with", hint="pass --icp icp.json, or --workspace with an ICP built")
+        raise ArgumentError("no ICP to score with", hint="pass --icp icp.json, or --workspace with an ICP built")
     with ctx.progress() as progress:
         progress(f"scoring {Path(prospects).name}")
         result = toolkit.score_prospects(prospects, out_path, icp_path=icp_path,

@@ -124,6 +124,9 @@ class Criterion(BaseModel):
     min: float | None = None
     max: float | None = None
     max_exclusive: bool | None = Field(None, description="true when max is excluded (quantile bins)")
+    kind: Literal["band", "number", "category", "list", "bool"] | None = Field(
+        None, description="the field's kind in the build's schema; decides the columns the criterion reads "
+                          "(band: <field>_min/<field>_max, a range inside [min, max])")
     header: str | None = Field(None, description="the column header this field came from")
     label: str = Field(description="the criterion in words")
 

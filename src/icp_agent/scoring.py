@@ -13,7 +13,8 @@ from pathlib import Path
 import duckdb
 from pydantic import BaseModel, Field
 
-from .analysis.icp import criteria_sql, criterion_kind
+from .analysis.criteria import NotMeasurable, columns_needed, criteria_sql, priority_reason_sql, priority_sql
+from .analysis.criteria import implied_kind as criterion_kind
 from .errors import UserError
 from .ingest import normalize as norm
 from .ingest.fields import FIELD_BY_NAME, canonical_field
@@ -151,30 +152,48 @@ def icp_columns(icp: IcpDocument, present: set[str]) -> list[tuple[str, str]]:
     """
     fields = icp_fields(icp)
     band_fields = {n for n, k in fields.items() if k == "band"}
+    # the criteria compiler decides what a tier or disqualifier reads; one on a field the relation lacks
+    # is not measurable there and matches no row (unknown is not a match)
+    columns = {c for f in present for c in columns_needed(f, fields.get(f) or "category")}
+
+    def compiled(criteria) -> str | None:
+        try:
+            return criteria_sql(criteria, fields, columns)
+        except NotMeasurable:
+            return None
+
+    disqualifier_cases = [f"WHEN {sql} THEN {sql_literal(' AND '.join(c.label for c in d.criteria))}"
+                          for d in icp.negative_icp if (sql := compiled(d.criteria))]
+    disqualifier_sql = f"CASE {' '.join(disqualifier_cases)} END" if disqualifier_cases else "NULL::VARCHAR"
     tier_cases, segment_cases = [], []
     for tier in sorted(icp.tiers, key=lambda t: (t.tier, t.segment)):
-        predicate = criteria_sql(tier.criteria, band_fields)
+        predicate = compiled(tier.criteria)
+        if predicate is None:
+            continue
         tier_cases.append(f"WHEN {predicate} THEN {tier.tier}")
         segment_cases.append(f"WHEN {predicate} THEN {sql_literal(tier.segment)}")
-    tier_sql = f"CASE {' '.join(tier_cases)} END" if tier_cases else "NULL::INTEGER"
-    segment_sql = f"CASE {' '.join(segment_cases)} END" if segment_cases else "NULL::VARCHAR"
-    disqualifier_cases = [f"WHEN {criteria_sql(d.criteria, band_fields)} THEN "
-                          f"{sql_literal(' AND '.join(c.label for c in d.criteria))}" for d in icp.negative_icp]
-    disqualifier_sql = f"CASE {' '.join(disqualifier_cases)} END" if disqualifier_cases else "NULL::VARCHAR"
+    # a disqualified account is in no tier (criteria.PRIORITY_RULE)
+    tier_sql = (f"CASE WHEN {disqualifier_sql} IS NOT NULL THEN NULL {' '.join(tier_cases)} END"
+                if tier_cases else "NULL::INTEGER")
+    segment_sql = (f"CASE WHEN {disqualifier_sql} IS NOT NULL THEN NULL {' '.join(segment_cases)} END"
+                   if segment_cases else "NULL::VARCHAR")
     needed = sorted({c.field for t in icp.tiers for c in t.criteria})
-    missing_sql = (f"list_filter([{', '.join(_null_check(f, f in band_fields) for f in needed)}], "
+    missing_sql = (f"list_filter([{', '.join(_null_check(f, f in band_fields) if f in present else sql_literal(f) for f in needed)}], "
                    f"lambda x: x IS NOT NULL)") if needed else "[]::VARCHAR[]"
     columns = [("icp_tier", tier_sql), ("icp_segment", segment_sql)]
     scores = _scorecard_columns(icp, present)
-    if scores:  # a disqualified record is never routed as a priority, whatever its points
-        columns += [(name, f"CASE WHEN {disqualifier_sql} IS NOT NULL THEN 'low' ELSE {expr} END"
-                     if name == "icp_priority" else expr) for name, expr in scores]
+    disqualified = f"{disqualifier_sql} IS NOT NULL"
+    if scores:  # priority by the one rule: tier first, then the fit score's band; disqualified = low
+        band = dict(scores).get("icp_priority")
+        columns += [(name, priority_sql(tier_sql, disqualified, band) if name == "icp_priority" else expr)
+                    for name, expr in scores]
+        columns.append(("icp_priority_reason", priority_reason_sql(tier_sql, disqualified, disqualifier_sql, band)))
     else:  # no trustworthy scorecard: priority from the tier alone, and no score is printed
         columns += [("icp_fit_score", "NULL::INTEGER"),
-                    ("icp_priority", f"CASE WHEN {disqualifier_sql} IS NOT NULL THEN 'low' WHEN ({tier_sql}) = 1 "
-                                     f"THEN 'high' WHEN ({tier_sql}) = 2 THEN 'medium' ELSE 'low' END"),
-                    ("icp_reasons", "NULL::VARCHAR")]
-    columns += [("icp_disqualified", f"{disqualifier_sql} IS NOT NULL"), ("icp_disqualifier", disqualifier_sql),
+                    ("icp_priority", priority_sql(tier_sql, disqualified)),
+                    ("icp_reasons", "NULL::VARCHAR"),
+                    ("icp_priority_reason", priority_reason_sql(tier_sql, disqualified, disqualifier_sql))]
+    columns += [("icp_disqualified", disqualified), ("icp_disqualifier", disqualifier_sql),
                 ("icp_missing_fields", f"nullif(array_to_string({missing_sql}, ', '), '')")]
     return columns
 

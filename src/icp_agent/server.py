@@ -34,7 +34,7 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from . import __version__, toolkit
-from .errors import UserError
+from .errors import UserError, bug_report, describe
 from .evidence import EvidenceItem
 from .models import ColumnReport, HealthSummary, IcpDocument, LinkReport, RejectedRow, RoleName
 from .query import QueryResult, run_readonly_query
@@ -45,6 +45,7 @@ from .toolkit import (AnalysisOptions, DraftPersona, DraftRationale, PatternsRes
 from .workspace import DEFAULT_PATH, Workspace
 
 T = TypeVar("T")
+logger = logging.getLogger("icp_agent.server")
 
 QUERY_TIMEOUT_S = 10
 QUERY_MAX_CHARS = 20000
@@ -359,11 +360,21 @@ def _path_arg(what: str) -> Any:
 
 @contextmanager
 def _reported_as(error: type[Exception]) -> Iterator[None]:
-    """UserError is the toolkit's "you can fix this"; MCP shows a model only ToolError/ResourceError text."""
+    """The MCP face of the error boundary (errors.py): MCP shows a model only ToolError/ResourceError text,
+    so every failure becomes one. A UserError keeps its message (what, where, what to do), prefixed by its
+    kind; anything else is a bug: its type and first line, and the file holding the full traceback."""
     try:
         yield
+    except (ToolError, ResourceError):
+        raise
     except UserError as exc:
-        raise error(str(exc)) from exc
+        raise error(f"{exc.kind.replace('_', ' ')} error: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - the boundary: never a bare "Error executing tool"
+        info = describe(exc)
+        path = bug_report(exc)
+        logger.error("internal error, traceback in %s", path)
+        raise error(f"internal error in icp-agent ({info['message']}); the full traceback is in {path}. "
+                    f"This is a bug, not a problem with the arguments: retrying will not help.") from exc
 
 
 def _compact(result: BaseModel) -> CallToolResult:

@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from .errors import UserError
+from .errors import ArgumentError, DataShapeError, UserError
 from .evidence import EvidenceItem
 from .analysis.rollup import ROLLUP_KINDS, link_accounts, roll_up
 from .ingest import links
@@ -336,7 +336,13 @@ class AnalysisOptions(BaseModel):
     good: Literal["health", "column", "won"] | None = Field(
         None, description="health: composite score; column: a yes/no outcome column; won: won vs lost deals. "
                           "Default: health when the customers have health fields, else won vs lost deals")
-    good_column: str | None = Field(None, description="the outcome column when good='column' (e.g. activated)")
+    good_column: str | None = Field(None, description="the outcome column when good='column': yes = good (e.g. "
+                                                      "activated), or any column with good_value/bad_value")
+    good_value: str | None = Field(None, description="the value of the outcome column meaning good, for a "
+                                                     "non-yes/no column (e.g. 'P I F' in a loan status)")
+    bad_value: str | None = Field(None, description="the value meaning bad (e.g. 'CHGOFF'); default: any other value")
+    bad_column: str | None = Field(None, description="a yes/no column where yes = bad (a churn or default flag): "
+                                                     "good = no; implies good='column'")
     weights: dict[str, float] | None = Field(None, description="health component weights (retention, nrr, "
                                                                "cac_efficiency, support_burden, nps, referrals, "
                                                                "time_to_close, activity)")
@@ -361,7 +367,18 @@ class AnalysisOptions(BaseModel):
         if unknown:
             raise UserError(f"unknown health component(s) {sorted(unknown)}", hint=f"use {sorted(weights)}")
         weights.update(self.weights or {})
-        return AnalysisConfig(health=HealthConfig(good=self.good, good_column=self.good_column, weights=weights,
+        if self.good == "column" and not (self.good_column or self.bad_column):
+            raise ArgumentError("good='column' needs the outcome column", hint="pass good_column (yes = good) or "
+                                "bad_column (yes = bad), e.g. --good-column activated")
+        if (self.good_value is not None or self.bad_value is not None) and not (self.good_column or self.bad_column):
+            raise ArgumentError("good_value/bad_value need the column they are values of",
+                                hint="pass --good-column COL --good-value V (or --bad-column COL --bad-value V)")
+        if self.good in ("health", "won") and (self.good_column or self.bad_column):
+            raise ArgumentError(f"good={self.good!r} does not read an outcome column",
+                                hint="drop --good, or use --good column with the column")
+        good = "column" if self.good is None and (self.good_column or self.bad_column) else self.good
+        return AnalysisConfig(health=HealthConfig(good=good, good_column=self.good_column, good_value=self.good_value,
+                                                  bad_value=self.bad_value, bad_column=self.bad_column, weights=weights,
                                                   min_tenure_months=self.min_tenure_months, as_of=self.as_of),
                               depth=self.depth, alpha=self.alpha, min_support=self.min_support)
 
@@ -400,7 +417,8 @@ def _resolve_columns(ws: Workspace, options: "AnalysisOptions") -> "AnalysisOpti
 
 
 def _analysis_inputs(ws: Workspace, con, options: "AnalysisOptions"):
-    from .analysis.icp import AnalysisInputs, fingerprint
+    from .analysis.icp import fingerprint
+    from .analysis.inputs import AnalysisInputs, build_schema
 
     customers = ws.current_table(con, "customers")
     deals = ws.current_table(con, "deals")
@@ -416,29 +434,34 @@ def _analysis_inputs(ws: Workspace, con, options: "AnalysisOptions"):
         rolled = roll_up(con, customers, per_account, options.as_of)
         customers, notes = rolled.table, rolled.notes
     roles = field_roles(ws, con)
-    types: dict[str, str] = {}
-    headers: dict[str, str] = {}
     imports = []
+    reports: dict[str, ImportReport] = {}
+    tables: dict[str, str] = {}
     for kind, report_json in con.execute("""SELECT i.kind, i.report FROM current_snapshot c JOIN imports i
-                                            USING (import_id) WHERE i.kind IN ('customers', 'deals', 'prospects',
-                                                                              'subscriptions', 'tickets', 'events')
+                                            USING (import_id) WHERE i.kind IN ('customers', 'deals', 'contacts',
+                                            'prospects', 'subscriptions', 'tickets', 'events')
                                             ORDER BY CASE i.kind WHEN 'customers' THEN 0 WHEN 'deals' THEN 1
-                                                     ELSE 2 END, i.kind""").fetchall():
+                                                     WHEN 'prospects' THEN 2 ELSE 3 END, i.kind""").fetchall():
         report = ImportReport.model_validate_json(report_json)
-        imports.append({"kind": kind, "file_name": report.file_name, "sha256": report.sha256,
-                        "rows": report.rows_kept, "import_id": report.import_id})
-        if kind == "prospects" or kind in ROLLUP_KINDS:
-            continue
-        # a column that defines a good customer must be fully readable (exit 2 naming it otherwise)
-        require_readable(report, {f for f, role in roles.items() if role == "outcome" and kind == "customers"}
-                         | {options.good_column} - {None})
-        for column in report.columns:
-            types.setdefault(column.field, column.type)
-            headers.setdefault(column.field, column.header)
+        if kind != "contacts":
+            imports.append({"kind": kind, "file_name": report.file_name, "sha256": report.sha256,
+                            "rows": report.rows_kept, "import_id": report.import_id})
+        if kind in ROLLUP_KINDS:
+            continue  # rolled up into the customers' health inputs above
+        reports[kind], tables[kind] = report, ws.current_table(con, kind)
+        if kind in ("customers", "deals"):
+            # a column that defines a good customer must be fully readable (exit 2 naming it otherwise)
+            require_readable(report, {f for f, role in roles.items() if role == "outcome" and kind == "customers"}
+                             | {options.good_column, options.bad_column} - {None})
+    schema = build_schema(con, reports, tables, roles)
+    # the customers' and deals' types (the schema's reconciliation decides which one a shared field has)
+    types = {f: t for f, t in schema.types().items() if schema.field(f, "customers") or schema.field(f, "deals")}
+    headers = {f: h for f, h in schema.headers().items() if f in types}
+    outcome = {options.good_column, options.bad_column}
     fit = {f: types[f] for f, role in roles.items() if role == "fit" and f in types and types[f] not in ("text", "date")
-           and f != options.good_column}
+           and f not in outcome}
     return AnalysisInputs(customers=customers, deals=deals, fit_fields=fit, headers=headers, imports=imports,
-                          fingerprint=fingerprint(imports), notes=notes,
+                          fingerprint=fingerprint(imports), schema=schema, notes=notes,
                           confirmed={f for f, role in ws.role_overrides(con).items() if role == "fit"})
 
 
@@ -457,23 +480,30 @@ def build_icp(ws: Workspace, options: AnalysisOptions | None = None, progress: P
         icp.warnings = inputs.notes + icp.warnings
         icp.dataset.links = link_reports
         icp.warnings += link_warnings
+        icp.warnings += inputs.schema.warnings() if inputs.schema else []
+        _flag_unobservable(icp, inputs)
         if icp.tiers:
-            if progress:
-                progress("validating the ICP")
             from .analysis.validate import validate
+            from .assistant.offline import draft_offline
             from .evidence import clean
 
-            icp.validation = clean(validate(con, inputs, config, icp, ws.current_table(con, "prospects"),
-                                            options.revenue_target, ledger))
-            icp.warnings += icp.validation["market"]["warnings"]
-            if progress:
-                progress("fitting the lead-scoring model")
-            icp.scorecard = _fit_scorecard(con, icp, inputs, ledger)
-            if progress:
-                progress("drafting personas and rationale (offline drafter)")
-            from .assistant.offline import draft_offline
+            def validation():
+                icp.validation = clean(validate(con, inputs, config, icp, ws.current_table(con, "prospects"),
+                                                options.revenue_target, ledger))
+                icp.warnings += icp.validation["market"].get("warnings", [])
+                for metric, reason in icp.validation["unit_economics"].get("not_measurable", {}).items():
+                    icp.warnings.append(f"validation ({metric.replace('_', ' ')}): not measurable: {reason}")
 
-            draft_offline(ws, con, icp, ledger)
+            def scorecard():
+                icp.scorecard = _fit_scorecard(con, icp, inputs, ledger)
+
+            for message, name, step in (("validating the ICP", "validation", validation),
+                                        ("fitting the lead-scoring model", "lead score", scorecard),
+                                        ("drafting personas and rationale (offline drafter)", "drafting",
+                                         lambda: draft_offline(ws, con, icp, ledger))):
+                if progress:
+                    progress(message)
+                _phase(icp, name, step)
             icp.evidence = [item.model_dump() for item in ledger.all()]
         validate_icp(icp.model_dump(mode="json"))
         ledger.save(con, version_id)
@@ -481,6 +511,32 @@ def build_icp(ws: Workspace, options: AnalysisOptions | None = None, progress: P
                     [version_id, icp.created_at.replace(tzinfo=None), inputs.fingerprint, icp.status,
                      icp.model_dump_json()])
     return icp
+
+
+def _phase(icp: IcpDocument, name: str, step: Callable[[], None]) -> None:
+    """Run one phase; when the data cannot support it (DataShapeError), say so in icp.json and the document.
+
+    Only a data-shape problem is turned into "not measurable": a bug still stops the run (no swallowing).
+    """
+    try:
+        step()
+    except DataShapeError as exc:
+        icp.warnings.append(f"{name}: not measurable: {exc.reason}")
+        if name == "validation":
+            icp.validation = {"status": "not measurable", "reason": exc.reason}
+        elif name == "lead score":
+            icp.scorecard = {"status": "not measurable", "reason": exc.reason}
+
+
+def _flag_unobservable(icp: IcpDocument, inputs) -> None:
+    """ICP criteria on fields the prospect list lacks: flagged when the ICP is built (a seller may not see them)."""
+    schema = inputs.schema
+    if schema is None or "prospects" not in schema.sources:
+        return
+    fields = {c.field for t in icp.tiers for c in t.criteria} | {c.field for d in icp.negative_icp for c in d.criteria}
+    for field in schema.not_in_prospects(fields):
+        icp.warnings.append(f"{field}: not observable in the prospect list (the ICP uses it, the prospect file has "
+                            f"no such column): prospects cannot be matched on it")
 
 
 def preview_health(ws: Workspace, options: AnalysisOptions | None = None) -> HealthSummary:
@@ -653,7 +709,7 @@ def get_evidence(ws: Workspace, evidence_id: str, version: str | None = None) ->
 
 def export_scoring_matrix(ws: Workspace, icp: IcpDocument, path: str | Path) -> int:
     """scoring_matrix.csv: every entity with its fit fields, components, health, cohort and ICP tier."""
-    from .analysis.icp import tier_case_sql
+    from .analysis.criteria import document_kinds, tier_case_sql
 
     frame = f"frame_{icp.id.replace('-', '_')}"
     with ws.connect() as con:
@@ -663,7 +719,7 @@ def export_scoring_matrix(ws: Workspace, icp: IcpDocument, path: str | Path) -> 
                                             "churned_flag", "nrr_raw", "payback_raw")
                 or c.startswith("c_") or c in _fit_columns(icp, columns)]
         select = ", ".join(f'"{c}"' for c in keep)
-        con.execute(f"COPY (SELECT {select}, {tier_case_sql(icp.tiers)} AS icp_tier FROM {frame} ORDER BY _row) "
+        con.execute(f"COPY (SELECT {select}, {tier_case_sql(icp.tiers, document_kinds(icp))} AS icp_tier FROM {frame} ORDER BY _row) "
                     f"TO '{str(Path(path)).replace(chr(39), chr(39) * 2)}' (HEADER, DELIMITER ',')")
         return con.execute(f"SELECT count(*) FROM {frame}").fetchone()[0]
 
@@ -710,20 +766,24 @@ def write_icp_outputs(ws: Workspace, icp: IcpDocument, out: Path, progress: Prog
 
     if progress:
         progress("writing the ICP document")
-    data = icp.model_dump(mode="json")
-    validate_icp(data)
-    written = [_write(out / "icp.json", json.dumps(data, indent=2, ensure_ascii=False)),
-               _write(out / "icp.schema.json", json.dumps(icp_schema(), indent=2))]
+    written: list[str] = []
     export_scoring_matrix(ws, icp, out / "scoring_matrix.csv")
     written.append("scoring_matrix.csv")
-    written.append(_write(out / "icp.md", render_markdown(icp)))
-    written.append(_write(out / "icp.html", render_html(icp)))
     if icp.status == "ok":
         from .render.exports import render_playbook, write_crm_exports
 
-        counts, routing = write_crm_exports(ws, icp, out)
-        written += list(counts)
-        written.append(_write(out / "playbook.md", render_playbook(icp, routing)))
+        def crm_files():
+            counts, routing = write_crm_exports(ws, icp, out)
+            written.extend(counts)
+            written.append(_write(out / "playbook.md", render_playbook(icp, routing)))
+
+        _phase(icp, "CRM files", crm_files)  # the document written below says when they could not be
+    data = icp.model_dump(mode="json")
+    validate_icp(data)
+    written = [_write(out / "icp.json", json.dumps(data, indent=2, ensure_ascii=False)),
+               _write(out / "icp.schema.json", json.dumps(icp_schema(), indent=2))] + written
+    written.append(_write(out / "icp.md", render_markdown(icp)))
+    written.append(_write(out / "icp.html", render_html(icp)))
     return written
 
 

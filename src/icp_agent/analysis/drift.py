@@ -14,7 +14,8 @@ from ..evidence import Ledger
 from ..models import IcpDocument
 from ..sql import columns_of
 from ..sql import quote_identifier as _q
-from .icp import criteria_sql, tier_case_sql
+from ..errors import NotMeasurable
+from .criteria import columns_needed, criteria_sql, document_kinds, kind_of_type, tier_case_sql
 from .stats import fisher_exact, wilson_interval
 
 PSI_WATCH, PSI_ACT = 0.1, 0.25
@@ -58,11 +59,13 @@ def field_psi(con, old: str, new: str, fields: dict[str, str]) -> dict[str, dict
     old_cols = columns_of(con, old)
     new_cols = columns_of(con, new)
     for field, kind in sorted(fields.items()):
-        column = f"{field}_min" if f"{field}_min" in old_cols else field
+        # the field's kind (fields: field -> import type, from the schema) decides the column: a band is
+        # binned on its lower bound
+        kind = kind_of_type(kind) or "category"
+        column = columns_needed(field, kind)[0]
         if column not in old_cols or column not in new_cols:
             continue
-        numeric = column.endswith("_min") or kind in ("number", "money", "percent")
-        bins = _bins_sql(con, old, column, "number" if numeric else kind)
+        bins = _bins_sql(con, old, column, "number" if kind in ("band", "number") else kind)
         rows = con.execute(f"""SELECT b, sum(o), sum(n) FROM (
                                  SELECT {bins} AS b, 1 AS o, 0 AS n FROM {old}
                                  UNION ALL SELECT {bins} AS b, 0, 1 FROM {new}) GROUP BY b ORDER BY b""").fetchall()
@@ -86,8 +89,9 @@ def migration(con, old_icp: IcpDocument, new_icp: IcpDocument, key: str) -> dict
     old, new = frame_of(old_icp), frame_of(new_icp)
     rows = con.execute(f"""
         SELECT coalesce(CAST(o.tier AS VARCHAR), 'none'), coalesce(CAST(n.tier AS VARCHAR), 'none'), count(*)
-        FROM (SELECT {_q(key)} AS k, {tier_case_sql(old_icp.tiers)} AS tier FROM {old}) o
-        JOIN (SELECT {_q(key)} AS k, {tier_case_sql(new_icp.tiers)} AS tier FROM {new}) n USING (k)
+        FROM (SELECT {_q(key)} AS k, {tier_case_sql(old_icp.tiers, document_kinds(old_icp), columns_of(con, old))} AS tier FROM {old}) o
+        JOIN (SELECT {_q(key)} AS k, {tier_case_sql(new_icp.tiers, document_kinds(new_icp), columns_of(con, new))} AS tier FROM {new}) n
+        USING (k)
         GROUP BY ALL ORDER BY ALL""").fetchall()
     matrix: dict[str, dict[str, int]] = {}
     for before, after, count in rows:
@@ -118,7 +122,12 @@ def pattern_changes(old_icp: IcpDocument, new_icp: IcpDocument, alpha: float = 0
 def old_icp_on_new_customers(con, old_icp: IcpDocument, new_icp: IcpDocument, key: str) -> dict:
     """The old ICP's Tier 1 applied to the customers that arrived since: are they the good ones?"""
     old, new = frame_of(old_icp), frame_of(new_icp)
-    tier1 = " OR ".join(f"({criteria_sql(t.criteria)})" for t in old_icp.tiers if t.tier == 1)
+    try:
+        tier1 = " OR ".join(f"({criteria_sql(t.criteria, document_kinds(old_icp), columns_of(con, new), table='the new snapshot')})"
+                            for t in old_icp.tiers if t.tier == 1)
+    except NotMeasurable as exc:
+        return {"status": "not measurable", "reason": f"the old Tier 1 reads {', '.join(exc.fields)}, which the new "
+                                                      f"snapshot lacks"}
     if not tier1:
         return {"status": "not measurable", "reason": "the old version had no Tier 1"}
     rows = dict((flag, (n, k)) for flag, n, k in con.execute(

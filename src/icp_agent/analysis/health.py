@@ -3,7 +3,10 @@
 Three definitions of "good", because companies have different data:
 - health: a 0-100 composite of the components the data has, each percentile-normalised,
   a component a customer lacks re-weighted away (never imputed as zero);
-- column: one named outcome column ("activated", "renewed"), true = good;
+- column: one named outcome column: a yes/no column where yes = good ("activated", "renewed"),
+  a yes/no column where yes = bad (`bad_column`: "churned", "defaulted"), or any column with the
+  value(s) that mean good (`good_value`, e.g. loan status "P I F") and optionally bad (`bad_value`,
+  "CHGOFF"; without it every other value is bad);
 - won: won vs lost deals, each deal carrying its company's fit fields.
 All of it is SQL over the workspace; the result is a table `analysis_frame_<version>`
 with one row per entity, its fit fields, its components, health, cohort and `good`/`bad`.
@@ -16,10 +19,12 @@ from typing import Literal
 
 import duckdb
 
-from ..errors import UserError
+from ..errors import ArgumentError, DataShapeError, UserError
 from ..ingest.links import company_key
+from ..ingest.normalize import boolean
 from ..sql import columns_of
 from ..sql import quote_identifier as _q
+from ..sql import sql_literal
 
 GoodDefinition = Literal["health", "column", "won"]
 
@@ -45,6 +50,9 @@ LOST = ("closed lost", "lost", "closedlost", "closed-lost", "disqualified", "chu
 class HealthConfig:
     good: GoodDefinition | None = None  # None: health when components exist, else won vs lost deals
     good_column: str | None = None
+    good_value: str | None = None  # the value of good_column meaning good (non-boolean outcome columns)
+    bad_value: str | None = None  # the value meaning bad (default: any other known value)
+    bad_column: str | None = None  # a yes/no column where yes = bad (a churn or default flag)
     weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     min_tenure_months: float = 6.0
     top_share: float = 0.2
@@ -67,6 +75,8 @@ class HealthResult:
     good_column: str | None = None
     cohort_sizes: dict[str, int] = field(default_factory=dict)
     queries: dict[str, str] = field(default_factory=dict)
+    outcome: str | None = None  # the column-outcome rule in words ("mis_status = 'P I F' is good, ...")
+    note: str | None = None  # how cohorts were cut when the default rule could not apply
 
 
 
@@ -150,7 +160,7 @@ def build_frame(con: duckdb.DuckDBPyConnection, customers: str | None, deals: st
     definition = config.good
     if definition is None:
         columns = columns_of(con, customers) if customers else set()
-        if config.good_column:
+        if config.good_column or config.bad_column:
             definition = "column"
         elif customers and available_components(columns):
             definition = "health"
@@ -167,6 +177,21 @@ def build_frame(con: duckdb.DuckDBPyConnection, customers: str | None, deals: st
     if definition == "column":
         return _frame_from_column(con, customers, frame, config, fit_fields)
     return _frame_from_health(con, customers, frame, config, fit_fields)
+
+
+_NUMERIC_SQL = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "UTINYINT", "USMALLINT",
+                "UINTEGER", "UBIGINT"}
+
+
+def _column_types(con, relation: str) -> dict[str, str]:
+    return {row[0]: row[1] for row in con.execute(f"DESCRIBE {relation}").fetchall()}
+
+
+def _same_type(a: str | None, b: str | None) -> bool:
+    """Two DuckDB column types one coalesce can hold: equal, or both numbers (read as DOUBLE)."""
+    def numeric(t):
+        return t in _NUMERIC_SQL or (t or "").startswith("DECIMAL")
+    return a == b or (numeric(a) and numeric(b))
 
 
 def _as_of(con, table: str, columns: set[str], config: HealthConfig) -> str:
@@ -238,20 +263,86 @@ def _frame_from_health(con, customers: str, frame: str, config: HealthConfig, fi
     n, n_good, n_bad, censored = con.execute(
         f"SELECT count(*) FILTER (health IS NOT NULL), count_if(good), count_if(bad), count_if(censored) "
         f"FROM {frame}").fetchall()[0]
+    n_good, n_bad, censored = n_good or 0, n_bad or 0, censored or 0
+    if not n:
+        total = con.execute(f"SELECT count(*) FROM {frame}").fetchall()[0][0]
+        raise DataShapeError("no customers to score" if not total else
+                             f"none of {total:,} customers has a value for the health components "
+                             f"({', '.join(weights)})", hint="import customers with churn, ARR, NPS or "
+                                                                         "ticket fields, or name an outcome column")
+    note = None
+    if not n_good or not n_bad:
+        # ties: a score with few distinct values (a yes/no churn flag alone) leaves the top or bottom 20%
+        # empty; then good = the highest score and bad = the lowest (retained vs churned)
+        levels = con.execute(f"SELECT count(DISTINCT health) FROM {frame}").fetchall()[0][0]
+        if levels < 2:
+            raise DataShapeError(f"every scored customer has the same health ({', '.join(weights)}): "
+                                 "nothing to compare", hint="import more health fields (churn, ARR, NPS, tickets), "
+                                                            "or name an outcome column with --good-column")
+        con.execute(f"""CREATE OR REPLACE TABLE {frame} AS
+            SELECT * EXCLUDE (cohort, good, bad),
+                   CASE WHEN health IS NULL THEN NULL WHEN health = hi THEN 'top' WHEN health = lo THEN 'bottom'
+                        ELSE 'middle' END AS cohort,
+                   coalesce(health = hi, FALSE) AS good, coalesce(health = lo, FALSE) AS bad
+            FROM {frame}, (SELECT max(health) AS hi, min(health) AS lo FROM {frame}) ORDER BY _row""")
+        n_good, n_bad = con.execute(f"SELECT count_if(good), count_if(bad) FROM {frame}").fetchall()[0]
+        note = (f"the health score takes only {levels} distinct values, so the top and bottom 20% cannot be cut: "
+                f"good = the highest score ({n_good:,}), bad = the lowest ({n_bad:,})"
+                + (" - retained vs churned" if list(weights) == ["retention"] else ""))
     sizes = dict(con.execute(f"SELECT cohort, count(*) FROM {frame} WHERE cohort IS NOT NULL GROUP BY cohort").fetchall())
     return HealthResult(definition="health", entity="customer", frame=frame, n=n, n_good=n_good, n_bad=n_bad,
                         components=list(weights), weights=weights, censored=censored, as_of=as_of,
-                        cohort_sizes=sizes, queries={"frame": " ".join(query.split())})
+                        cohort_sizes=sizes, queries={"frame": " ".join(query.split())}, note=note)
+
+
+def _outcome_value(con, customers: str, config: HealthConfig, columns: set[str]) -> tuple[str, str, str]:
+    """(column name, SQL of the outcome: TRUE good / FALSE bad / NULL neither, the rule in words)."""
+    name = config.good_column or config.bad_column
+    option = "--good-column" if config.good_column else "--bad-column"
+    if config.good_column and config.bad_column:
+        raise ArgumentError("--good-column and --bad-column name the same outcome twice",
+                            hint="give one: --good-column COL (yes = good) or --bad-column COL (yes = bad)")
+    if name not in columns:
+        raise ArgumentError(f"{option} {name!r}: no such column in the customers data",
+                            hint=f"columns are: {', '.join(sorted(c for c in columns if not c.startswith('_')))}")
+    text = f"lower(regexp_replace(trim(CAST(c.{_q(name)} AS VARCHAR)), '\\s+', ' ', 'g'))"
+    if config.good_value is not None or config.bad_value is not None:
+        def norm(v: str) -> str:
+            return sql_literal(" ".join(str(v).split()).lower())
+        values = [v for (v,) in con.execute(f"SELECT DISTINCT {text} FROM {customers} c WHERE {text} IS NOT NULL "
+                                            f"ORDER BY 1 LIMIT 50").fetchall()]
+        for flag, given in (("--good-value", config.good_value), ("--bad-value", config.bad_value)):
+            if given is not None and " ".join(str(given).split()).lower() not in values:
+                raise ArgumentError(f"{flag} {given!r}: no row of column {name!r} has that value",
+                                    hint=f"its values are: {', '.join(values[:20])}")
+        good = f"{text} = {norm(config.good_value)}" if config.good_value is not None else None
+        bad = f"{text} = {norm(config.bad_value)}" if config.bad_value is not None else None
+        if good and bad:
+            rule = f"{name} = {config.good_value!r} is good, {name} = {config.bad_value!r} is bad, other values left out"
+            return name, f"CASE WHEN {good} THEN TRUE WHEN {bad} THEN FALSE END", rule
+        if good:
+            rule = f"{name} = {config.good_value!r} is good, any other value bad"
+            return name, f"CASE WHEN {text} IS NULL THEN NULL ELSE {good} END", rule
+        rule = f"{name} = {config.bad_value!r} is bad, any other value good"
+        return name, f"CASE WHEN {text} IS NULL THEN NULL ELSE NOT ({bad}) END", rule
+    flag = boolean(f"CAST(c.{_q(name)} AS VARCHAR)")
+    known, yes_no = con.execute(f"SELECT count({text}), count({flag}) FROM {customers} c").fetchall()[0]
+    if known and yes_no < known:
+        values = [v for (v,) in con.execute(f"SELECT {text} FROM {customers} c WHERE {text} IS NOT NULL "
+                                            f"GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 10").fetchall()]
+        raise ArgumentError(f"{option} {name!r} is not a yes/no column (values: {', '.join(values)})",
+                            hint=f"say which value is good: {option} {name} --good-value VALUE "
+                                 f"[--bad-value VALUE]")
+    if config.bad_column:
+        return name, f"NOT {flag}", f"{name} = yes is bad (a churn/default flag), no is good"
+    return name, flag, f"{name} = yes is good, no is bad"
 
 
 def _frame_from_column(con, customers: str, frame: str, config: HealthConfig, fit_fields: list[str]) -> HealthResult:
     columns = columns_of(con, customers)
-    name = config.good_column
-    if name not in columns:
-        raise UserError(f"no column {name!r} in the customers data",
-                        hint=f"columns are: {', '.join(sorted(c for c in columns if not c.startswith('_')))}")
-    value = f"TRY_CAST(c.{_q(name)} AS BOOLEAN)"
-    fit = _fit_select(fit_fields, columns)
+    name, value, rule = _outcome_value(con, customers, config, columns)
+    value = f"({value})"
+    fit = _fit_select([f for f in fit_fields if f != name], columns)
     keys = [c for c in ("company_id", "company_name", "domain") if c in columns]
     query = f"""
         CREATE OR REPLACE TABLE {frame} AS
@@ -260,33 +351,36 @@ def _frame_from_column(con, customers: str, frame: str, config: HealthConfig, fi
                CASE WHEN {value} THEN 'good' WHEN NOT {value} THEN 'bad' END AS cohort,
                coalesce({value}, FALSE) AS good, coalesce(NOT {value}, FALSE) AS bad
         FROM {customers} c WHERE {value} IS NOT NULL ORDER BY c._row"""
-    try:
-        con.execute(query)
-    except duckdb.Error as exc:
-        raise UserError(f"column {name!r} is not a yes/no outcome: {str(exc).splitlines()[0]}",
-                        hint="name a column holding true/false, yes/no or 1/0") from exc
+    con.execute(query)
     n, n_good, n_bad = con.execute(f"SELECT count(*), count_if(good), count_if(bad) FROM {frame}").fetchall()[0]
-    if n_good == 0 or n_bad == 0:
-        raise UserError(f"column {name!r} is {'never' if n_good == 0 else 'always'} true: nothing to compare",
-                        hint="name an outcome column that separates good customers from the rest")
+    if not n_good or not n_bad:
+        raise DataShapeError(f"outcome {rule}: {n_good or 0} good and {n_bad or 0} bad rows, nothing to compare",
+                             column=name, hint="name an outcome that separates good customers from the rest")
     return HealthResult(definition="column", entity="customer", frame=frame, n=n, n_good=n_good, n_bad=n_bad,
                         components=[], weights={}, good_column=name, cohort_sizes={"good": n_good, "bad": n_bad},
-                        queries={"frame": " ".join(query.split())})
+                        queries={"frame": " ".join(query.split())}, outcome=rule)
 
 
 def build_deals_frame(con, customers: str | None, deals: str, frame: str, fit_fields: list[str],
-                      stages: tuple[str, ...] = ("won", "lost")) -> HealthResult:
-    """One row per deal in `stages`, with its company's fit fields (the customer record's, else the deal's own)."""
+                      stages: tuple[str, ...] = ("won", "lost"), schema=None) -> HealthResult:
+    """One row per deal in `stages`, with its company's fit fields (the customer record's, else the deal's own).
+
+    A deal's copy of a field fills in the company's only when the two mean the same thing: the
+    schema's reconciliation (analysis/inputs.py) says so, and their DuckDB types agree (numbers
+    of either kind are read as DOUBLE). Otherwise the customers' field is used alone.
+    """
     deal_columns = columns_of(con, deals)
     if "deal_stage" not in deal_columns:
-        raise UserError("the deals have no stage column, so won and lost cannot be told apart",
-                        hint="import deals with a 'Deal Stage' / 'Stage' column")
+        raise DataShapeError("the deals have no stage column, so won and lost cannot be told apart",
+                             hint="import deals with a 'Deal Stage' / 'Stage' column")
     customer_columns = columns_of(con, customers) if customers else set()
     key = company_key(con, deals, customers) if customers else None
     # the key the link report chose and counted (ingest/links.py), so the frame joins what was reported
     join = (f"LEFT JOIN (SELECT * FROM {customers} QUALIFY row_number() OVER (PARTITION BY "
             f"{key.company_expr(customers)} ORDER BY _row) = 1) c ON {key.company_expr('c')} = {key.expr('d')}"
             ) if key else ""
+    deal_types = _column_types(con, deals)
+    customer_types = _column_types(con, customers) if customers else {}
     fit = []
     for name in fit_fields:
         banded = f"{name}_min" in deal_columns | customer_columns
@@ -295,7 +389,14 @@ def build_deals_frame(con, customers: str | None, deals: str, frame: str, fit_fi
             sources = ([f"c.{_q(part)}"] if key and part in customer_columns else []) + \
                       ([f"d.{_q(part)}"] if part in deal_columns else [])
             if len(sources) == 2:
-                fit.append(f"coalesce({sources[0]}, {sources[1]}) AS {_q(part)}")
+                a, b = customer_types.get(part), deal_types.get(part)
+                if (schema is not None and not schema.merge_with_deals(name)) or not _same_type(a, b):
+                    fit.append(f"{sources[0]} AS {_q(part)}")  # kept apart: the customers' field alone
+                elif a != b:
+                    fit.append(f"coalesce(TRY_CAST({sources[0]} AS DOUBLE), TRY_CAST({sources[1]} AS DOUBLE)) "
+                               f"AS {_q(part)}")
+                else:
+                    fit.append(f"coalesce({sources[0]}, {sources[1]}) AS {_q(part)}")
             elif sources:
                 fit.append(f"{sources[0]} AS {_q(part)}")
     ids = [f"d.{c}" for c in ("deal_id", "company_id", "company_name", "domain") if c in deal_columns]

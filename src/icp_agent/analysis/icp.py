@@ -39,11 +39,17 @@ from datetime import datetime, timezone
 import duckdb
 import numpy as np
 
+from ..errors import DataShapeError
 from ..evidence import Ledger
 from ..models import Criterion, DatasetInfo, Disqualifier, HealthSummary, IcpDocument, PatternStat, RetentionCurve, Tier
 from ..sql import columns_of
 from ..sql import quote_identifier as _q
-from .health import COMPONENT_TEXT, HealthConfig, HealthResult, build_frame
+from .criteria import amount, criterion_label, implied_kind, tier_case_sql  # noqa: F401 - re-exported
+from .criteria import columns_needed, missing_fields, resolve_kind
+from .criteria import criteria_sql as _criteria_sql
+from .criteria import criterion_sql as _criterion_sql
+from .health import COMPONENT_TEXT, HealthConfig, HealthResult, build_deals_frame, build_frame
+from .inputs import AnalysisInputs  # noqa: F401 - re-exported (moved to inputs.py)
 from .screen import Screen, known_rows, screen_fields
 from .search import Pattern, evaluate, part_test_pvalue, search
 from .selectors import FieldSpec, Selector, SelectorSet, build_selectors
@@ -106,52 +112,15 @@ def field_specs(fit_fields: dict[str, str]) -> list[FieldSpec]:
     return specs
 
 
-def amount(value: float, money: bool) -> str:
-    """1200000 -> "$1.2M" for money, "1,200,000" otherwise; whole numbers without decimals."""
-    if money:
-        for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-            if abs(value) >= size:
-                return f"${value / size:.3g}{suffix}"
-        return f"${value:,.0f}"
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.4g}"
-
-
 def display_label(selector: Selector, types: dict[str, str]) -> str:
     """A criterion as a seller reads it: "annual revenue $10M-$50M", "employees 51-200", "founded year < 1999"."""
-    name = selector.field.replace("_", " ")
-    money = types.get(selector.field) == "money"
-    if selector.op == "eq":
-        return f"{name} = {selector.value}"
-    if selector.op == "in":
-        return f"{name} in {{{', '.join(selector.values or ())}}}"
-    if selector.op == "contains":
-        return f"{name} contains {selector.value}"
-    if selector.op == "is_missing":
-        return f"{name} is missing"
-    if selector.op == "gte":
-        return f"{name} >= {amount(selector.min, money)}"
-    if selector.op == "lte":
-        return f"{name} {'<' if selector.max_exclusive else '<='} {amount(selector.max, money)}"
-    if selector.max_exclusive:
-        return f"{name} in [{amount(selector.min, money)}, {amount(selector.max, money)})"
-    return f"{name} {amount(selector.min, money)}-{amount(selector.max, money)}"
+    return criterion_label(selector, types)
 
 
 def criterion(selector: Selector, headers: dict[str, str]) -> Criterion:
+    """The icp.json criterion of a selector, carrying its field's kind from the schema (see criteria.py)."""
     data = selector.criterion()
-    return Criterion(**data, header=headers.get(selector.field), label=selector.label)
-
-
-@dataclass
-class AnalysisInputs:
-    customers: str | None
-    deals: str | None
-    fit_fields: dict[str, str]  # field -> import type
-    headers: dict[str, str]  # field -> original header
-    imports: list[dict]
-    fingerprint: str
-    notes: list[str] = field(default_factory=list)  # what rolling up subscriptions/tickets/events did
-    confirmed: set[str] = field(default_factory=set)  # fields the user set to "fit" explicitly: never screened out
+    return Criterion(**data, kind=selector.kind, header=headers.get(selector.field), label=selector.label)
 
 
 def analyse(con: duckdb.DuckDBPyConnection, inputs: AnalysisInputs, config: AnalysisConfig, version_id: str,
@@ -276,9 +245,11 @@ def health_summary(con, health: HealthResult, config: AnalysisConfig, ledger: Le
         description = (f"a 0-100 health score from {', '.join(COMPONENT_TEXT[c].split(':')[0] for c in health.components)} "
                        f"(weights {', '.join(f'{c} {w:g}' for c, w in health.weights.items())}; each percentile-ranked, a "
                        f"missing component re-weighted away); good = top {config.health.top_share:.0%}, "
-                       f"bad = bottom {config.health.bottom_share:.0%}")
+                       f"bad = bottom {config.health.bottom_share:.0%}"
+                       + (f" ({health.note})" if health.note else ""))
     elif health.definition == "column":
-        description = f"good = the outcome column {health.good_column!r} is true, bad = it is false"
+        description = (f"good and bad by the outcome column {health.good_column!r}: {health.outcome}"
+                       if health.outcome else f"good = the outcome column {health.good_column!r} is true, bad = it is false")
     else:
         description = "good = won deals, bad = lost deals (each deal with its company's fit fields)"
     columns = columns_of(con, frame)
@@ -606,41 +577,18 @@ def _best_part(options: list[tuple[Selector, ...]], selset: SelectorSet, good: n
     return best
 
 
-def tier_case_sql(tiers: list[Tier]) -> str:
-    """SQL CASE giving each row its best tier (1 beats 2 beats 3), NULL outside the ICP."""
-    whens = []
-    for tier in sorted(tiers, key=lambda t: (t.tier, t.segment)):
-        whens.append(f"WHEN {criteria_sql(tier.criteria)} THEN {tier.tier}")
-    return "CASE " + " ".join(whens) + " END" if whens else "NULL::INTEGER"
-
-
 def criteria_sql(criteria: list[Criterion], band_fields: set[str] | None = None) -> str:
-    """A conjunction of icp.json criteria as a DuckDB predicate (NULL-safe: missing data never matches)."""
-    return " AND ".join(f"coalesce({criterion_sql(c, band_fields)}, FALSE)" for c in criteria) or "TRUE"
+    """A conjunction of icp.json criteria as a DuckDB predicate (the compiler in criteria.py; NULL-safe).
+    band_fields: fields known to be bands when a criterion does not carry its kind (an old icp.json)."""
+    return _criteria_sql(criteria, {f: "band" for f in band_fields or ()})
 
 
 def criterion_sql(c: Criterion, band_fields: set[str] | None = None) -> str:
-    """One criterion as SQL; band fields (employees) are matched on their _min/_max columns."""
-    kind = "band" if (band_fields is None and c.field == "employees") or (band_fields and c.field in band_fields) \
-        else criterion_kind(c)
-    selector = Selector(field=c.field, kind=kind, op=c.op if c.op != "in" else "eq", value=c.value, min=c.min,
-                        max=c.max, max_exclusive=bool(c.max_exclusive), label=c.label)
-    if c.op == "in":
-        from .selectors import quote_identifier, sql_literal
-
-        return f"{quote_identifier(c.field)} IN ({', '.join(sql_literal(v) for v in c.values or [])})"
-    return selector.sql()
+    """One criterion as SQL (the compiler in criteria.py)."""
+    return _criterion_sql(c, {f: "band" for f in band_fields or ()})
 
 
-def criterion_kind(c: Criterion) -> str:
-    """The field layout a criterion implies when nothing else says (contains: a list; ranges: numbers)."""
-    if c.op == "contains":
-        return "list"
-    if c.op in ("between", "gte", "lte"):
-        return "number"
-    if isinstance(c.value, bool):
-        return "bool"
-    return "category"
+criterion_kind = implied_kind  # the old name, kept for callers
 
 
 def _tier_members(selset: SelectorSet, segments: list[Candidate]) -> np.ndarray:
@@ -720,10 +668,11 @@ def _win_rate(con, deals_frame: str, criteria: list[Criterion]) -> dict:
     lack would match only won deals and show a 100% win rate. Then it is not measurable.
     """
     columns = columns_of(con, deals_frame)
+    absent = missing_fields(criteria, None, columns)
+    if absent:
+        return {"win_rate_note": f"not measurable: the deals have no {', '.join(absent)}"}
     for c in criteria:
-        column = f"{c.field}_min" if f"{c.field}_min" in columns else c.field
-        if column not in columns:
-            return {"win_rate_note": f"not measurable: the deals have no {c.field}"}
+        column = columns_needed(c.field, resolve_kind(c, None))[0]
         coverage = con.execute(f"SELECT avg(({_q(column)} IS NOT NULL)::INT) FROM {deals_frame} WHERE bad").fetchall()[0][0]
         if not coverage or coverage < 0.5:
             return {"win_rate_note": f"not measurable: lost deals carry no {c.field}"}
@@ -760,8 +709,8 @@ def _deals_frame(con, frame: str, health: HealthResult, inputs: AnalysisInputs, 
         return None
     deals_table = f"{frame}_deals"
     try:
-        build_frame(con, inputs.customers, inputs.deals, deals_table, HealthConfig(good="won"), fit_fields)
-    except Exception:  # noqa: BLE001 - deals without won/lost give no win rate, which is reported as absent
+        build_deals_frame(con, inputs.customers, inputs.deals, deals_table, fit_fields, schema=inputs.schema)
+    except DataShapeError:  # deals without won/lost give no win rate, which is reported as absent
         return None
     return deals_table
 

@@ -14,7 +14,7 @@ from ..evidence import Ledger
 from ..ingest.interviews import INSTRUCTION_PATTERNS
 from ..models import IcpDocument
 from ..sql import columns_of
-from .icp import criteria_sql
+from .criteria import criteria_sql, document_kinds
 from .titles import department_of, normalise_title, seniority_of
 
 ROLES = ("champion", "economic buyer", "technical buyer", "end user", "blocker")
@@ -43,7 +43,7 @@ def _tier_companies_sql(ws_tables: dict[str, str | None], icp: IcpDocument, segm
     tiers = [t for t in icp.tiers if t.segment == segment and t.tier == tier]
     if not tiers or not ws_tables.get("frame"):
         return None
-    return f"SELECT * FROM {ws_tables['frame']} WHERE {criteria_sql(tiers[0].criteria)}"
+    return f"SELECT * FROM {ws_tables['frame']} WHERE {criteria_sql(tiers[0].criteria, document_kinds(icp))}"
 
 
 def persona_evidence(con, icp: IcpDocument, segment: str, tier: int, tables: dict[str, str | None],
@@ -128,25 +128,89 @@ def _interview_quotes(con, members: str, frame_columns: set[str], name: str, led
                            (SELECT import_id FROM current_snapshot WHERE kind = 'interviews') ORDER BY doc_id""").fetchall()
     if not notes or "company_name" not in frame_columns:
         return [], []
-    companies = {r[0].lower() for r in con.execute(f"SELECT company_name FROM ({members}) WHERE company_name IS NOT NULL")
-                 .fetchall()}
+    names = {r[0].lower(): r[0] for r in con.execute(f"SELECT company_name FROM ({members}) "
+                                                     f"WHERE company_name IS NOT NULL").fetchall()}
+    companies = set(names)
     quotes, flagged = [], []
+    by_length = sorted(companies, key=len, reverse=True)
     for doc_id, file_name, title, body in notes:
-        company = re.split(r"\s+[—–-]\s+", re.sub(r"^\s*interview:\s*", "", title or "", flags=re.I))[0].strip()
-        if company.lower() not in companies:
+        company = _note_company(title, file_name, body, companies, by_length)
+        if company is None:
             continue
+        company = names.get(company.lower(), company)
         if INSTRUCTION_PATTERNS.search(body):
             flagged.append(file_name)
         speaker = _interviewee(body)
-        for text in QUOTE.findall(body):
+        for text, said_by in note_quotes(body):
             if len(quotes) >= limit:
                 break
             evidence = ledger.add("interview_quote", f"{doc_id}|{text[:80]}", text,
-                                  {"file": file_name, "company": company, "speaker": speaker, "tier": name},
+                                  {"file": file_name, "company": company, "speaker": speaker or said_by, "tier": name},
                                   query=f"interview note {file_name}")
-            quotes.append({"quote": text, "file": file_name, "company": company, "speaker": speaker,
+            quotes.append({"quote": text, "file": file_name, "company": company, "speaker": speaker or said_by,
                            "evidence": evidence})
     return quotes, flagged
+
+
+def _note_company(title: str | None, file_name: str, body: str, companies: set[str],
+                  by_length: list[str]) -> str | None:
+    """The tier company a note is about: its title ("Interview: Acme — CFO"), else the first company named in
+    the file name ("2024-acme-corp-cfo.md") or the text (longest names first, whole words)."""
+    company = re.split(r"\s+[—–-]\s+", re.sub(r"^\s*interview:\s*", "", title or "", flags=re.I))[0].strip()
+    if company.lower() in companies:
+        return company
+    haystacks = [re.sub(r"[-_.]+", " ", file_name.lower()), (title or "").lower(), body.lower()]
+    for candidate in by_length:
+        pattern = re.compile(r"(?<!\w)" + re.escape(candidate) + r"(?!\w)")
+        slug = re.sub(r"[^\w]+", " ", candidate).strip()
+        if any(pattern.search(h) for h in haystacks[1:]) or (slug and re.search(
+                r"(?<!\w)" + re.escape(slug) + r"(?!\w)", haystacks[0])):
+            return candidate
+    return None
+
+
+# speakers whose words are questions or metadata, not the customer's
+_NOT_CUSTOMER = {"q", "question", "interviewer", "moderator", "host", "researcher", "me", "we", "us", "date",
+                 "interviewee", "company", "customer since", "themes", "title", "role", "attendees", "participants",
+                 "subject", "location", "duration", "status", "notes", "time", "call", "meeting", "agenda", "tags"}
+_LABELLED = re.compile(r"^\s*(?:[-*•>]\s*)?\**(?P<label>[A-Za-z][\w .'&()-]{0,40}?)\**\s*:\s*\**\s*(?P<text>.+)$")
+_BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+(?P<text>.+)$")
+
+
+def note_quotes(body: str) -> list[tuple[str, str | None]]:
+    """Verbatim passages of one interview note, whatever its format: (text, speaker or None).
+
+    In order: text in quotation marks; else the answers and the customer's lines of a transcript ("A:",
+    "Customer:", "Dana (CFO):"; never "Q:", "Interviewer:" or metadata such as "Date:"); else bullet
+    points; else the sentences of plain paragraphs (at least six words).
+    """
+    quoted = QUOTE.findall(body)
+    if quoted:
+        return [(text, None) for text in quoted]
+    out: list[tuple[str, str | None]] = []
+    for line in body.splitlines():
+        match = _LABELLED.match(line)
+        if not match:
+            continue
+        label = match["label"].strip().lower()
+        text = _clean(match["text"])
+        if label in _NOT_CUSTOMER or len(text) < 12 or len(text.split()) < 3:
+            continue
+        out.append((text, None if label in ("a", "answer", "customer", "client", "interviewee") else
+                    match["label"].strip()))
+    if out:
+        return out
+    bullets = [_clean(m["text"]) for line in body.splitlines() if (m := _BULLET.match(line))]
+    out = [(text, None) for text in bullets if len(text.split()) >= 4 and not _LABELLED.match(text)]
+    if out:
+        return out
+    prose = " ".join(line for line in body.splitlines() if line.strip() and not line.lstrip().startswith("#")
+                     and not _LABELLED.match(line))
+    return [(s.strip(), None) for s in re.split(r"(?<=[.!?])\s+", prose) if len(s.split()) >= 6][:20]
+
+
+def _clean(text: str) -> str:
+    return text.strip().strip("*_").strip().strip('"“”').strip()
 
 
 def _interviewee(body: str) -> str | None:

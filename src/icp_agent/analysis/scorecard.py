@@ -67,9 +67,10 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import expit
 
-from icp_agent.errors import UserError
+from icp_agent.errors import NotMeasurable, UserError
 
 from ..sql import quote_identifier as _q
+from .criteria import criterion_sql
 
 KINDS = ("category", "number", "bool", "list", "band")
 # The 0-100 fit score is 100 * sigmoid(FIT_A * log2(odds / average odds) + FIT_B): 40 at the data's
@@ -293,41 +294,17 @@ def _missing_sql(name: str, kind: str) -> str:
 def _criterion_sql(c: dict, kind: str | None, present: set[str] | None) -> str:
     """A bin's `when` or an icp.json criterion as a predicate; FALSE when its column is absent.
 
-    Band fields: bins (`"on": "midpoint"`) compare the range's midpoint; icp.json criteria keep
-    the selectors' meaning (between = the whole range inside, gte on _min, lte on _max).
+    The criteria compiler (analysis/criteria.py) writes the SQL, with TRY_CASTs so a prospect file's raw
+    types are harmless. Band fields: bins (`"on": "midpoint"`) compare the range's midpoint; icp.json
+    criteria keep the selectors' meaning (between = the whole range inside, gte on _min, lte on _max).
     """
-    field, op = c["field"], c["op"]
-    kind = kind or ("list" if op in ("contains", "not_contains") else "number" if op in ("between", "gte", "lte")
-                    else "category")
-    if not _is_present(field, kind, present):
+    kinds = {c["field"]: kind} if kind else None
+    try:
+        return criterion_sql(c, kinds, present, cast=True)
+    except NotMeasurable:
         return "FALSE"
-    value = _value_sql(field, kind)
-    low = high = value
-    if kind == "band" and c.get("on") != "midpoint":
-        low, high = _q(field + "_min"), _q(field + "_max")
-    upper = "<" if c.get("max_exclusive") else "<="
-    match op:
-        case "is_missing":
-            return _missing_sql(field, kind)
-        case "not_missing":
-            return f"NOT {_missing_sql(field, kind)}"
-        case "eq" if kind == "band":
-            return f"({low} = {_lit(c['value'])} AND {high} = {_lit(c['value'])})"
-        case "eq":
-            return f"{value} = {_lit(c['value'])}"
-        case "in":  # list_contains, not IN: DuckDB rewrites long IN lists into joins
-            return f"list_contains([{', '.join(_lit(v) for v in c['values'])}], {value})"
-        case "contains":
-            return f"list_contains({value}, {_lit(c['value'])})"
-        case "not_contains":
-            return f"NOT list_contains({value}, {_lit(c['value'])})"
-        case "gte":
-            return f"{low} >= {_lit(c['min'])}"
-        case "lte":
-            return f"{high} {upper} {_lit(c['max'])}"
-        case "between":
-            return f"({low} >= {_lit(c['min'])} AND {high} {upper} {_lit(c['max'])})"
-    raise UserError(f"unknown criterion op {op!r} on field {field!r}")
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
 
 
 def _rule_text(rule: dict) -> str:

@@ -121,30 +121,11 @@ class Selector:
         return out
 
     def sql(self) -> str:
-        """A DuckDB predicate over the relation's column layout (see FieldSpec)."""
-        column = quote_identifier(self.field)
-        low = quote_identifier(f"{self.field}_min") if self.kind == "band" else column
-        high = quote_identifier(f"{self.field}_max") if self.kind == "band" else column
-        upper = "<" if self.max_exclusive else "<="
-        match self.op:
-            case "eq":
-                return f"{column} = {sql_literal(self.value)}"
-            case "in":
-                return f"{column} IN ({', '.join(sql_literal(v) for v in self.values or ())})"
-            case "contains":
-                return f"list_contains({column}, {sql_literal(self.value)})"
-            case "is_missing" if self.kind == "band":
-                return f"({low} IS NULL AND {high} IS NULL)"
-            case "is_missing" if self.kind == "list":
-                return f"({column} IS NULL OR len({column}) = 0)"
-            case "is_missing":
-                return f"{column} IS NULL"
-            case "gte":
-                return f"{low} >= {sql_literal(self.min)}"
-            case "lte":
-                return f"{high} {upper} {sql_literal(self.max)}"
-            case _:
-                return f"({low} >= {sql_literal(self.min)} AND {high} {upper} {sql_literal(self.max)})"
+        """A DuckDB predicate over the relation's column layout (see FieldSpec), by the criteria compiler."""
+        from .criteria import predicate
+
+        return predicate(self.field, self.kind, self.op, value=self.value, values=self.values, min=self.min,
+                         max=self.max, max_exclusive=self.max_exclusive)
 
 
 @dataclass(frozen=True, eq=False)

@@ -20,12 +20,14 @@ from dataclasses import replace
 import numpy as np
 from scipy import stats
 
+from ..errors import DataShapeError, NotMeasurable
 from ..evidence import Ledger
-from ..models import IcpDocument, Tier
+from ..models import IcpDocument
 from ..sql import columns_of
 from ..sql import quote_identifier as _q
+from .criteria import columns_needed, criteria_sql, document_kinds, missing_fields, resolve_kind
 from .health import build_deals_frame
-from .icp import AnalysisConfig, AnalysisInputs, analyse, criteria_sql
+from .icp import AnalysisConfig, AnalysisInputs, analyse
 from .stats import fisher_exact, wilson_interval
 
 TARGETS = {"win_rate": ("higher", 2.0, "Tier 1 win rate at least 2x non-ICP"),
@@ -35,9 +37,12 @@ TARGETS = {"win_rate": ("higher", 2.0, "Tier 1 win rate at least 2x non-ICP"),
 
 
 
-def tier1_sql(icp: IcpDocument) -> str | None:
+def tier1_sql(icp: IcpDocument, columns: set[str] | None = None, table: str | None = None) -> str | None:
+    """SQL: the row is in a Tier 1 (any segment); None without a Tier 1. With `columns`, raises NotMeasurable
+    when the relation lacks a Tier-1 field (the criteria compiler's check)."""
     tier1 = [t for t in icp.tiers if t.tier == 1]
-    return " OR ".join(f"({criteria_sql(t.criteria)})" for t in tier1) or None
+    kinds = document_kinds(icp)
+    return " OR ".join(f"({criteria_sql(t.criteria, kinds, columns, table=table)})" for t in tier1) or None
 
 
 def _mean_ci(values: np.ndarray) -> dict:
@@ -57,11 +62,11 @@ def _rate_ci(k: int, n: int) -> dict:
 
 def unit_economics(con, frame: str, deals_frame: str | None, icp: IcpDocument, ledger: Ledger) -> dict:
     """Tier 1 vs non-ICP: churn, NRR, CAC (from customers), win rate, cycle, ACV (from deals)."""
-    in_icp = tier1_sql(icp)
-    out: dict = {"comparisons": {}, "targets": []}
+    out: dict = {"comparisons": {}, "targets": [], "not_measurable": {}}
+    columns = columns_of(con, frame)
+    in_icp = tier1_sql(icp, columns, f"the {icp.health.entity}s")
     if not in_icp:
         return out
-    columns = columns_of(con, frame)
     comparisons = out["comparisons"]
     if "churned_flag" in columns:
         rows = con.execute(f"SELECT ({in_icp}) AS icp, count(*), count_if(churned_flag) FROM {frame} "
@@ -74,12 +79,22 @@ def unit_economics(con, frame: str, deals_frame: str | None, icp: IcpDocument, l
                     f"SELECT {_q(column)}::DOUBLE FROM {frame} WHERE {'' if flag else 'NOT '}coalesce(({in_icp}), FALSE) "
                     f"AND {_q(column)} IS NOT NULL").fetchall()], dtype=float))
                 for label, flag in (("icp", True), ("non_icp", False))}
+    deal_metrics = ("win_rate", "acv", "sales_cycle_days")
     if deals_frame:
         deal_columns = columns_of(con, deals_frame)
-        unknown = _unknown_tier1_fields(con, deals_frame, icp, "bad")
+        try:
+            in_icp = tier1_sql(icp, deal_columns, "the deals")
+        except NotMeasurable as exc:
+            # the deals carry none of some Tier-1 field (their firmographics are named differently, or
+            # they link to no customer): win rate, ACV and cycle cannot be split by Tier 1
+            for metric in deal_metrics:
+                out["not_measurable"].setdefault(metric, f"the deals have no {', '.join(exc.fields)}")
+            deal_columns = set()
+        unknown = _unknown_tier1_fields(con, deals_frame, icp, "bad") if deal_columns else []
         if unknown:
             out["win_rate_note"] = f"not measurable: lost deals carry no {', '.join(unknown)}"
-        else:
+            out["not_measurable"]["win_rate"] = f"lost deals carry no {', '.join(unknown)}"
+        elif deal_columns:
             rows = con.execute(f"SELECT coalesce(({in_icp}), FALSE), count(*), count_if(good) FROM {deals_frame} "
                                f"WHERE good OR bad GROUP BY ALL").fetchall()
             comparisons["win_rate"] = {("icp" if f else "non_icp"): _rate_ci(k, n) for f, n, k in rows}
@@ -97,7 +112,9 @@ def unit_economics(con, frame: str, deals_frame: str | None, icp: IcpDocument, l
         icp_value = _value(pair.get("icp"))
         other = _value(pair.get("non_icp"))
         if icp_value is None or other in (None, 0):
-            out["targets"].append({"metric": metric, "target": text, "status": "not measurable"})
+            reason = out["not_measurable"].get(metric) or (
+                "no data for this metric" if not pair else "one side (Tier 1 or non-ICP) has no value")
+            out["targets"].append({"metric": metric, "target": text, "status": "not measurable", "reason": reason})
             continue
         ratio = icp_value / other
         met = ratio >= threshold if direction == "higher" else ratio <= threshold
@@ -147,9 +164,11 @@ def backtest(con, inputs: AnalysisInputs, config: AnalysisConfig, icp: IcpDocume
     old_inputs = replace(inputs, customers=older, deals=None)
     try:
         old_icp, _ = analyse(con, old_inputs, config, f"{icp.id}-backtest")
+    except DataShapeError as exc:
+        return {"status": "not measurable", "reason": f"the older customers alone: {exc.reason}", "cutoff": str(cutoff)}
     finally:
         con.execute(f"DROP TABLE IF EXISTS frame_{icp.id.replace('-', '_')}_backtest")
-    in_tier1 = tier1_sql(old_icp)
+    in_tier1 = tier1_sql(old_icp, columns_of(con, frame), "the newer customers")
     if not in_tier1:
         return {"status": "not measurable", "reason": "no significant ICP in the older customers alone",
                 "cutoff": str(cutoff)}
@@ -183,11 +202,13 @@ def market(con, prospects: str | None, icp: IcpDocument, ledger: Ledger,
         out["prospects"] = total
         columns = columns_of(con, prospects)
         for tier in icp.tiers:
-            if not _fields_present(tier, columns):
+            absent = missing_fields(tier.criteria, document_kinds(icp), columns)
+            if absent:
                 out["tiers"].append({"tier": tier.name, "status": "not measurable: the prospect list lacks "
-                                     + ", ".join(sorted({c.field for c in tier.criteria if not _field_in(c.field, columns)}))})
+                                     + ", ".join(absent)})
                 continue
-            matched = con.execute(f"SELECT count(*) FROM {prospects} WHERE {criteria_sql(tier.criteria)}").fetchall()[0][0]
+            matched = con.execute(f"SELECT count(*) FROM {prospects} WHERE {criteria_sql(tier.criteria, document_kinds(icp))}"
+                                  ).fetchall()[0][0]
             customers = tier.metrics.get("n", 0)
             share = matched / total if total else 0
             row = {"tier": tier.name, "prospects": matched, "share": share, "customers": customers,
@@ -222,7 +243,7 @@ def market(con, prospects: str | None, icp: IcpDocument, ledger: Ledger,
     if deals_frame and unknown:
         out["open_pipeline"] = {"status": f"not measurable: open deals carry no {', '.join(unknown)}"}
     elif deals_frame:
-        in_tier1 = tier1_sql(icp)
+        in_tier1 = tier1_sql(icp, columns_of(con, deals_frame), "the deals")
         row = con.execute(f"SELECT count(*), count_if(coalesce(({in_tier1 or 'FALSE'}), FALSE)) FROM {deals_frame} "
                           f"WHERE cohort = 'open'").fetchall()[0]
         if row[0]:
@@ -243,8 +264,10 @@ def _unknown_tier1_fields(con, deals_frame: str, icp: IcpDocument, where: str) -
     """Tier-1 fields that most of these deals lack: matching on them would be an artefact."""
     columns = columns_of(con, deals_frame)
     unknown = []
-    for field in sorted({c.field for t in icp.tiers if t.tier == 1 for c in t.criteria}):
-        column = f"{field}_min" if f"{field}_min" in columns else field
+    known = document_kinds(icp)
+    kinds = {c.field: resolve_kind(c, known) for t in icp.tiers if t.tier == 1 for c in t.criteria}
+    for field in sorted(kinds):
+        column = columns_needed(field, kinds[field])[0]
         if column not in columns:
             unknown.append(field)
             continue
@@ -255,20 +278,14 @@ def _unknown_tier1_fields(con, deals_frame: str, icp: IcpDocument, where: str) -
     return unknown
 
 
-def _field_in(field: str, columns: set[str]) -> bool:
-    return field in columns or f"{field}_min" in columns
-
-
-def _fields_present(tier: Tier, columns: set[str]) -> bool:
-    return all(_field_in(c.field, columns) for c in tier.criteria)
-
-
 def _tier1_acv(con, deals_frame: str | None, icp: IcpDocument) -> float | None:
-    in_tier1 = tier1_sql(icp)
-    if not deals_frame or not in_tier1:
+    if not deals_frame:
         return None
     columns = columns_of(con, deals_frame)
-    if "amount" not in columns:
+    if missing_fields([c for t in icp.tiers if t.tier == 1 for c in t.criteria], document_kinds(icp), columns):
+        return None
+    in_tier1 = tier1_sql(icp, columns)
+    if not in_tier1 or "amount" not in columns:
         return None
     value = con.execute(f"SELECT median(amount) FROM {deals_frame} WHERE good AND coalesce(({in_tier1}), FALSE)"
                         ).fetchall()[0][0]
@@ -277,12 +294,29 @@ def _tier1_acv(con, deals_frame: str | None, icp: IcpDocument) -> float | None:
 
 def validate(con, inputs: AnalysisInputs, config: AnalysisConfig, icp: IcpDocument, prospects: str | None,
              revenue_target: float | None, ledger: Ledger) -> dict:
+    """Unit economics, backtest and market; each part runs or says "not measurable: <reason>".
+
+    Only a data shape the step cannot use (DataShapeError, NotMeasurable) becomes "not measurable";
+    any other exception is a bug and propagates.
+    """
     frame = f"frame_{icp.id.replace('-', '_')}"
-    deals_frame = None
+    deals_frame, deals_note = None, None
     if inputs.deals:
         deals_frame = f"{frame}_alldeals"
-        build_deals_frame(con, inputs.customers, inputs.deals, deals_frame, list(inputs.fit_fields),
-                          stages=("won", "lost", "open"))
-    return {"unit_economics": unit_economics(con, frame, deals_frame, icp, ledger),
-            "backtest": backtest(con, inputs, config, icp, frame, ledger),
-            "market": market(con, prospects, icp, ledger, revenue_target, deals_frame)}
+        try:
+            build_deals_frame(con, inputs.customers, inputs.deals, deals_frame, list(inputs.fit_fields),
+                              stages=("won", "lost", "open"), schema=inputs.schema)
+        except DataShapeError as exc:
+            deals_frame, deals_note = None, exc.reason
+    out = {}
+    for name, step in (("unit_economics", lambda: unit_economics(con, frame, deals_frame, icp, ledger)),
+                       ("backtest", lambda: backtest(con, inputs, config, icp, frame, ledger)),
+                       ("market", lambda: market(con, prospects, icp, ledger, revenue_target, deals_frame))):
+        try:
+            out[name] = step()
+        except DataShapeError as exc:
+            out[name] = {"status": "not measurable", "reason": exc.reason, "comparisons": {}, "targets": [],
+                         "tiers": [], "warnings": [f"{name.replace('_', ' ')}: not measurable: {exc.reason}"]}
+    if deals_note:
+        out["unit_economics"].setdefault("not_measurable", {})["deals"] = deals_note
+    return out

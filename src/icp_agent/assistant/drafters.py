@@ -31,14 +31,6 @@ SECTIONS = {
                            r"newsletter|conference)\b",
     "goals": r"\b(want|need|goal|visibility|accura|forecast|faster|save|grow|scale|audit|compliance|confidence)\b",
 }
-THEMES = {
-    "Pipeline visibility and forecasting": r"\b(pipeline|forecast|visibility|accura)",
-    "CRM / Salesforce integration": r"\b(salesforce|integrat|crm|sync)",
-    "Compliance and audit trails": r"\b(complian|audit|regulat|risk)",
-    "Price and value": r"\b(price|pricing|expensive|cost|per login|per seat|budget|value)",
-    "Project-based work and usage": r"\b(project|campaign|usage|log ?in|seasonal)",
-    "Onboarding and support": r"\b(onboard|support|training|implement|set ?up)",
-}
 
 
 @lru_cache(maxsize=1)
@@ -104,20 +96,55 @@ def draft_tier_narratives(icp: IcpDocument, evidence: dict[str, EvidenceItem]) -
         evidence[t.evidence[0]].statement)), "evidence": [t.evidence[0]]}]} for t in icp.tiers if t.evidence]
 
 
-def draft_themes(quotes: list[dict]) -> list[dict[str, Any]]:
-    """Interview themes by keyword, each with its verbatim quotes (deduplicated across tiers)."""
+_STOPWORDS = frozenset("""a about above after again against all also am an and any are as at be because been before
+being below between both but by can could did do does doing down during each even every few for from further had has
+have having he her here hers him his how i if in into is it its itself just least less like made make many may me
+more most much must my no nor not now of off on once one only or other our ours out over own per really same she
+should so some still such than that the their them then there these they this those through thing things to too
+under until up us very was we were what when where which while who whom why will with would you your yours yes
+said say says get got going go went lot lots way well want wanted team teams company companies customer customers
+time year years month months week weeks day days people everyone nobody anything something nothing""".split())
+
+
+def _terms(text: str) -> set[str]:
+    """Meaningful words (4+ letters, not stop words) and two-word phrases of a quote."""
+    words = [w for w in re.findall(r"[a-z][a-z'-]+", text.lower())]
+    kept = [w for w in words if len(w) >= 4 and w not in _STOPWORDS]
+    pairs = {f"{a} {b}" for a, b in zip(words, words[1:])
+             if a not in _STOPWORDS and b not in _STOPWORDS and len(a) >= 3 and len(b) >= 3}
+    return set(kept) | pairs
+
+
+def draft_themes(quotes: list[dict], max_themes: int = 6) -> list[dict[str, Any]]:
+    """Interview themes from the notes themselves: the terms and two-word phrases most quotes share
+    (document frequency >= 2, a phrase preferred over its words), each with its verbatim quotes
+    (deduplicated across tiers; a quote goes to the first theme it mentions)."""
     macros = _macros()
     seen: set[str] = set()
-    themes: dict[str, list[dict]] = {}
+    unique = []
     for q in quotes:
-        if q["evidence"] in seen:
-            continue
-        seen.add(q["evidence"])
-        for theme, pattern in THEMES.items():
-            if re.search(pattern, q["quote"].lower()):
-                themes.setdefault(theme, []).append({"section": "theme", "text": str(macros.quote(q)),
-                                                     "evidence": [q["evidence"]]})
-                break
+        if q["evidence"] not in seen:
+            seen.add(q["evidence"])
+            unique.append(q)
+    terms = [_terms(q["quote"]) for q in unique]
+    frequency: dict[str, int] = {}
+    for found in terms:
+        for term in found:
+            frequency[term] = frequency.get(term, 0) + 1
+    ranked = sorted((t for t, n in frequency.items() if n >= 2), key=lambda t: (-frequency[t], -(" " in t), t))
+    chosen: list[str] = []
+    for term in ranked:
+        if any(term in c.split() or c in term.split() or term == c for c in chosen):
+            continue  # "pipeline" next to "pipeline visibility": one theme
+        chosen.append(term)
+        if len(chosen) == max_themes:
+            break
+    themes: dict[str, list[dict]] = {}
+    for q, found in zip(unique, terms):
+        theme = next((t for t in chosen if t in found), None)
+        if theme:
+            themes.setdefault(theme.capitalize(), []).append({"section": "theme", "text": str(macros.quote(q)),
+                                                              "evidence": [q["evidence"]]})
     return [{"theme": name, "claims": claims} for name, claims in themes.items()]
 
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..models import IcpDocument
-from ..scoring import icp_columns
+from ..analysis.criteria import present_fields
+from ..scoring import icp_columns, icp_fields
 from ..sql import columns_of
 from ..sql import quote_identifier as _q
 from ..workspace import Workspace
@@ -29,7 +30,7 @@ ROUTES = (("high", "Senior AE", "work now: direct outreach within 24 hours"),
 
 def _scored_sql(con, table: str, icp: IcpDocument) -> tuple[str, set[str]]:
     columns = columns_of(con, table)
-    present = {c for c in columns if not c.startswith("_")} | {c[:-4] for c in columns if c.endswith("_min")}
+    present = present_fields(columns, icp_fields(icp))  # bands from the ICP's kinds, not a column suffix
     scored = ", ".join(f"{expr} AS {_q(name)}" for name, expr in icp_columns(icp, present))
     return f"(SELECT *, {scored} FROM {table})", columns
 
