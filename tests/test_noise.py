@@ -145,7 +145,8 @@ def test_outcome_derived_field_is_excluded_named_and_back_by_role(accounts, tmp_
 def test_loans_sector_is_tested_and_leaks_ids_and_missingness_are_not_criteria(loans):
     ws, icp, (bad_in_sector, base) = loans
     roles = toolkit.field_roles(ws)
-    assert roles["branch_code"] == roles["city"] == roles["loan_number"] == "fit"  # they reach the analysis
+    assert roles["branch_code"] == roles["city"] == "fit"  # they reach the analysis
+    assert roles["loan_number"] == "ignore"  # a running number: the import already names it an identifier
     assert abs(base - 0.21) < 0.01 and bad_in_sector == 109
     significant = [p for p in icp.patterns if p.q_value < 0.05]
     fields = _criterion_fields(icp) | {c.field for p in significant for c in p.criteria}
@@ -158,7 +159,7 @@ def test_loans_sector_is_tested_and_leaks_ids_and_missingness_are_not_criteria(l
     assert all(c.op != "is_missing" for p in icp.patterns for c in p.criteria)
     assert all(c.op != "is_missing" for d in icp.negative_icp for c in d.criteria)
     excluded = {e["field"]: e["rule"] for e in icp.excluded_fields}
-    assert excluded == {"charged_off_amount": "leakage", "loan_number": "identifier"}
+    assert excluded == {"charged_off_amount": "leakage"}
     quality = {(d["field"], d["direction"]) for d in icp.data_quality}
     assert ("naics_industry", "bad") in quality
     assert any("data quality: naics_industry is missing" in w for w in icp.warnings)

@@ -410,10 +410,11 @@ def resolve_field(ws: Workspace, name: str, con=None) -> str:
 
 
 def _resolve_columns(ws: Workspace, options: "AnalysisOptions") -> "AnalysisOptions":
-    """Options whose column names (good_column) may be written as the file's header, mapped to stored fields."""
-    if options.good_column:
-        return options.model_copy(update={"good_column": resolve_field(ws, options.good_column)})
-    return options
+    """Options whose column names (good_column, bad_column) may be written as the file's header, mapped to
+    stored fields."""
+    named = {name: resolve_field(ws, value) for name in ("good_column", "bad_column")
+             if (value := getattr(options, name))}
+    return options.model_copy(update=named) if named else options
 
 
 def _analysis_inputs(ws: Workspace, con, options: "AnalysisOptions"):
