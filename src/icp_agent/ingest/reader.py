@@ -132,7 +132,7 @@ def _sniff_delimiter(text: str, name: str, required_agreement: float) -> tuple[s
     best: tuple[float, int, str, list[str]] | None = None
     rows_by_delimiter: dict[str, list[list[str]]] = {}
     for delimiter in DELIMITERS:
-        rows = [r for r in csv.reader(io.StringIO(text), delimiter=delimiter) if r]
+        rows = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter) if r]
         rows_by_delimiter[delimiter] = rows
         if not rows or len(rows[0]) < 2:
             continue
