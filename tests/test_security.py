@@ -218,3 +218,223 @@ def test_every_markdown_file_shows_data_inert(outputs):
     icp.statement = next(payloads)
     _assert_inert(render_markdown(icp), "icp.md (labels replaced)")
     _assert_inert(render_playbook(icp, {"high": 1}), "playbook.md (labels replaced)")
+
+
+# --- fairness and limits (query_workspace and the read tools) ----------------------------------------------------
+
+SMALL = """company_id,company_name,industry,employees,customer_since,churn_date,arr,starting_arr
+c1,Acme,Software,120,2023-01-05,,12000,10000
+c2,Bolt,Retail,40,2022-06-01,2024-02-01,5000,6000
+c3,Crane,Software,300,2021-03-15,,30000,20000
+"""
+SLOW = "SELECT count(*) FROM range(100000000000) a"  # minutes of work: only the timeout ends it
+
+
+@pytest.fixture
+def small_ws(tmp_path) -> Workspace:
+    from icp_agent import toolkit
+
+    (tmp_path / "customers.csv").write_text(SMALL, encoding="utf-8")
+    ws = Workspace(tmp_path / "ws.duckdb")
+    toolkit.import_data(ws, customers=tmp_path / "customers.csv")
+    return ws
+
+
+def test_slow_queries_do_not_delay_a_cheap_read(small_ws):
+    """Five slow queries (each stopped by its own timeout) run beside a cheap one; the cheap one answers at once."""
+    import threading
+    import time
+
+    from icp_agent.errors import UserError
+    from icp_agent.query import run_readonly_query
+
+    stopped: list[float] = []
+
+    def slow():
+        started = time.monotonic()
+        with pytest.raises(UserError, match="longer than 3 s"):
+            run_readonly_query(small_ws.path, SLOW, timeout_s=3)
+        stopped.append(time.monotonic() - started)
+
+    threads = [threading.Thread(target=slow) for _ in range(5)]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)
+    started = time.monotonic()
+    cheap = run_readonly_query(small_ws.path, "SELECT count(*) FROM customers")
+    waited = time.monotonic() - started
+    for t in threads:
+        t.join()
+    assert cheap.rows == [[3]] and waited < 1.0, waited
+    assert len(stopped) == 5 and max(stopped) < 6, stopped  # the timeout holds for every call
+
+
+@pytest.mark.anyio
+async def test_a_slow_query_does_not_stall_other_tools(small_ws, monkeypatch):
+    import time
+
+    import anyio
+
+    from icp_agent import server as server_module
+
+    monkeypatch.setattr(server_module, "QUERY_TIMEOUT_S", 3)
+    server = create_server(small_ws, [small_ws.path.parent])
+    timings: dict[str, float] = {}
+    async with Client(server) as client:
+        assert not (await client.call_tool("inspect_workspace", {})).is_error
+
+        async def slow(i: int):
+            result = await client.call_tool("query_workspace", {"sql": SLOW})
+            assert result.is_error and "longer than 3 s" in result.content[0].text
+
+        async def cheap(name: str, arguments: dict):
+            await anyio.sleep(0.5)
+            started = time.monotonic()
+            result = await client.call_tool(name, arguments)
+            timings[name] = time.monotonic() - started
+            assert not result.is_error, result
+
+        async with anyio.create_task_group() as group:
+            for i in range(3):
+                group.start_soon(slow, i)
+            group.start_soon(cheap, "query_workspace", {"sql": "SELECT count(*) AS n FROM customers"})
+            group.start_soon(cheap, "list_icp_versions", {})
+    assert max(timings.values()) < 1.0, timings
+
+
+def test_a_huge_result_is_bounded_in_memory_and_time(small_ws):
+    """The issue's query grew the server to 7 GB over 19 s: now the engine cuts each value and stops at the row
+    cap before Python sees it. Measured in a fresh process so its peak memory is the query's."""
+    import json
+    import subprocess
+    import sys
+
+    script = ("import json, resource, sys, time; from icp_agent.query import run_readonly_query; t = time.monotonic(); "
+              "r = run_readonly_query(sys.argv[1], \"SELECT repeat('x', 100000000) AS s FROM range(100)\", "
+              "timeout_s=10); print(json.dumps({'seconds': time.monotonic() - t, 'rows': r.row_count_returned, "
+              "'cell': len(r.rows[0][0]), 'truncated': r.truncated, "
+              "'peak_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}))")
+    done = subprocess.run([sys.executable, "-c", script, str(small_ws.path)], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    measured = json.loads(done.stdout)
+    assert measured["truncated"] and measured["cell"] == 1001 and measured["rows"] >= 1
+    assert measured["seconds"] < 10 and measured["peak_mb"] < 1500, measured
+
+
+# --- a busy workspace is reported before any work --------------------------------------------------------------
+
+
+def _imports(path: Path) -> int:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute("SELECT count(*) FROM imports").fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_busy_is_reported_before_any_import(small_ws, tmp_path):
+    """Another process holds the file: the import says busy (exit 2 from the CLI) and nothing was imported."""
+    import subprocess
+    import sys
+
+    from conftest import DEMO as demo
+    from icp_agent import toolkit
+    from icp_agent.errors import WorkspaceBusy
+
+    before = _imports(small_ws.path)
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); print('open', flush=True); time.sleep(30)"),
+        str(small_ws.path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        with pytest.raises(WorkspaceBusy, match="workspace busy"):
+            toolkit.import_data(Workspace(small_ws.path, busy_timeout=0.5), customers=demo / "customers.csv",
+                                deals=demo / "deals.csv")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert _imports(small_ws.path) == before
+
+
+def test_no_other_process_slips_in_between_the_steps_of_an_import(small_ws, monkeypatch):
+    """The bug: an import committed its first file, then another process took the file, and the next step (the link
+    report) failed "busy" after the commit. Now the file is held from the first step to the last: a process that
+    tries to take it between two steps cannot, and the import completes."""
+    import subprocess
+    import sys
+
+    from conftest import DEMO as demo
+    from icp_agent import toolkit
+
+    attempts: list[str] = []
+    real = toolkit.import_file
+
+    def import_then_contend(ws, *args, **kwargs):
+        report = real(ws, *args, **kwargs)
+        probe = subprocess.run([sys.executable, "-c", (
+            "import duckdb, sys\ntry:\n    duckdb.connect(sys.argv[1]).close(); print('got it')\n"
+            "except duckdb.IOException as exc:\n    print('locked' if 'lock' in str(exc).lower() else exc)"),
+            str(ws.path)], capture_output=True, text=True, timeout=60)
+        attempts.append(probe.stdout.strip())
+        return report
+
+    monkeypatch.setattr(toolkit, "import_file", import_then_contend)
+    before = _imports(small_ws.path)
+    result = toolkit.import_data(Workspace(small_ws.path, busy_timeout=0.5), customers=demo / "customers.csv",
+                                 deals=demo / "deals.csv")
+    assert attempts == ["locked", "locked"]
+    assert [r.kind for r in result.reports] == ["customers", "deals"] and result.links
+    assert _imports(small_ws.path) == before + 2
+
+
+# --- writes go only where outputs go ---------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_score_prospects_cannot_replace_sources_and_every_refusal_says_why(outputs, attacked):
+    """The MCP tool and the CLI refuse to write a scored file over an imported export, the input, a link to either,
+    or an existing file that is not a scored file outside the output folder; each refusal has a message."""
+    import hashlib
+    import os
+
+    from conftest import Cli
+
+    data = attacked / "data"
+    customers = data / "<img src=x onerror=alert(1)>.csv"
+    (outputs / "links").mkdir(exist_ok=True)
+    symlink, hardlink = outputs / "links" / "sym.csv", outputs / "links" / "hard.csv"
+    if not symlink.exists():
+        symlink.symlink_to(customers)
+        os.link(customers, hardlink)
+    (outputs / "notes.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    guarded = [customers, data / "deals.csv", data / "prospects.csv", outputs / "notes.csv", outputs / "ws.duckdb"]
+    digests = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in guarded}
+    attacks = [str(customers), str(data / "deals.csv"), str(data / "prospects.csv"), str(symlink), str(hardlink),
+               str(outputs / "notes.csv"), str(data / ".." / "data" / "deals.csv"), "x" * 5000 + ".csv",
+               str(outputs / ("d" * 300) / "x.csv")]
+    messages = {}
+    server = create_server(Workspace(outputs / "ws.duckdb"), [outputs, data], out_dir=outputs / "mcp")
+    async with Client(server) as client:
+        for target in attacks:
+            result = await client.call_tool("score_prospects", {"input_path": str(data / "prospects.csv"),
+                                                                "output_path": target})
+            text = result.content[0].text if result.content else ""
+            messages[target[:60]] = text
+            assert result.is_error, target
+            assert len(text.split(":", 1)[-1].strip()) > 20, (target[:60], text)  # never an empty refusal
+        again = [await client.call_tool("score_prospects", {"input_path": str(data / "prospects.csv"),
+                                                            "output_path": str(outputs / "rescored.csv")})
+                 for _ in range(2)]  # a scored file may be replaced by the next scoring
+    assert not any(r.is_error for r in again)
+    assert "would replace the imported customers export" in messages[str(customers)[:60]]
+    assert "would replace the input file" in messages[str(data / "prospects.csv")[:60]]
+    assert "is not a scored file" in messages[str(outputs / "notes.csv")[:60]]
+    assert "File name too long" in messages[("x" * 60)]
+    cli = Cli(outputs / "ws.duckdb")
+    refused = cli("score", str(data / "prospects.csv"), "--out", str(data / "deals.csv"), expect=2)
+    assert "would replace the imported deals export" in refused.output
+    refused = cli("score", str(data / "prospects.csv"), "--icp", str(outputs / "run" / "icp.json"), "--out",
+                  str(symlink), expect=2)
+    assert "would replace the imported customers export" in refused.output
+    assert {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in guarded} == digests

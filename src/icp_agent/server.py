@@ -39,6 +39,7 @@ from .evidence import EvidenceItem
 from .models import ColumnReport, HealthSummary, IcpDocument, LinkReport, RejectedRow, RoleName
 from .query import QueryResult, run_readonly_query
 from .scoring import ScoreResult
+from .sql import sql_literal
 from .toolkit import AnalysisOptions, DraftPersona, DraftRationale, PatternsResult, PlannedFile, SaveDraftsResult
 from .workspace import DEFAULT_PATH, Workspace
 
@@ -82,6 +83,13 @@ class DataRoots:
         except (OSError, ValueError, RuntimeError) as exc:
             raise UserError(f"{argument}: {value!r} is not a usable path ({exc})") from exc
         self._check_inside(path, argument, value)
+        try:
+            path.stat()
+        except FileNotFoundError:
+            pass  # a file still to be written
+        except OSError as exc:  # too long, no permission, ...: say so (an OSError would reach the model empty)
+            raise UserError(f"{argument}: {value[:200]!r} cannot be used: {exc.strerror or exc}",
+                            hint="pass a shorter path to a file you can read") from exc
         if path.is_dir():
             for entry in self._entries_read_from(path):
                 self._check_inside(entry.resolve(), argument, f"{value} (entry {entry.relative_to(path)})")
@@ -100,6 +108,32 @@ class DataRoots:
             yield entry
             if entry.is_dir():
                 yield from entry.iterdir()
+
+
+SCORED_COLUMNS = ("icp_tier", "icp_priority")
+
+
+def replaceable_output(output: Path, out_dir: Path) -> None:
+    """A tool may write a new file under a data root, but replace an existing one only in the server's output
+    folder or when it is an earlier scored file (its header has icp_tier and icp_priority): a model cannot
+    overwrite the user's own exports, whatever it names. The toolkit adds the workspace's recorded imports."""
+    if not output.exists() or output.resolve().is_relative_to(out_dir.resolve()):
+        return
+    if output.is_file():
+        try:
+            import duckdb
+
+            reader = "read_parquet" if output.suffix.lower() in (".parquet", ".pq") else "read_csv"
+            with duckdb.connect() as con:
+                columns = {r[0] for r in con.execute(
+                    f"DESCRIBE SELECT * FROM {reader}({sql_literal(str(output))})").fetchall()}
+        except Exception:  # noqa: BLE001 - unreadable means "not a scored file", which is refused below
+            columns = set()
+        if set(SCORED_COLUMNS) <= columns:
+            return
+    raise UserError(f"output_path: {output} exists and is not a scored file; this tool replaces existing files only "
+                    f"in the output folder ({out_dir}) or earlier scored files",
+                    hint="pick a new file name, or a path under the output folder")
 
 
 # --- results -------------------------------------------------------------------------------------------------
@@ -669,14 +703,17 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
         input_path: Annotated[str, Field(description="the prospect file (CSV, Parquet or JSON lines); relative "
                                                      "paths start at the server's first data root")],
         output_path: Annotated[str, Field(description="the scored file to write (.csv or .parquet), every input "
-                                                      "row kept with its tier, fit score and reasons; replaced if "
-                                                      "it exists")],
+                                                      "row kept with its tier, fit score and reasons; an existing "
+                                                      "file is replaced only when it is in the output folder or "
+                                                      "an earlier scored file, never a source export")],
         version: Version = None,
     ) -> ScoreResult:
         """Score a prospect list with the ICP: tier, fit score and disqualifiers per row, written to a file; returns
         the counts per tier and priority."""
-        return toolkit.score_prospects(roots.resolve(input_path, "input_path"),
-                                       roots.resolve(output_path, "output_path"), ws=workspace, version=version)
+        source, output = roots.resolve(input_path, "input_path"), roots.resolve(output_path, "output_path")
+        toolkit.check_output_path(output, [source], workspace)  # never a source, the input or the workspace
+        replaceable_output(output, default_out)
+        return toolkit.score_prospects(source, output, ws=workspace, version=version)
 
     @tool(_writes("Compare ICP versions", idempotent=True))
     def diff_icp_versions(
