@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 
 from ..evidence import Ledger
-from ..ingest.interviews import INSTRUCTION_PATTERNS
 from ..models import IcpDocument
 from ..sql import columns_of
+from ..untrusted import looks_like_instructions
 from .icp import criteria_sql
 
 ROLES = ("champion", "economic buyer", "technical buyer", "end user", "blocker")
@@ -183,7 +183,7 @@ def _interview_quotes(con, members: str, frame_columns: set[str], name: str, led
         company = re.split(r"\s+[—–-]\s+", re.sub(r"^\s*interview:\s*", "", title or "", flags=re.I))[0].strip()
         if company.lower() not in companies:
             continue
-        if INSTRUCTION_PATTERNS.search(body):
+        if looks_like_instructions(body):
             flagged.append(file_name)
         speaker = _interviewee(body)
         for text in QUOTE.findall(body):
