@@ -72,6 +72,10 @@ class ReadWriteLock:
                 self._writers_waiting -= 1
             self._writer, self._depth = me, 1
 
+    def held_here(self) -> bool:
+        """True when this thread holds the write side (a read from inside a write must reuse it)."""
+        return self._writer == threading.get_ident()
+
     def release_write(self) -> None:
         with self._cond:
             self._depth -= 1
@@ -183,9 +187,9 @@ class Workspace:
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-only connection for a look that changes nothing: several run side by side in this process, so
         a read tool is not held up by another client's query. Falls back to connect() when the file is new,
-        not yet migrated, or this thread already holds it."""
+        not yet migrated, or this thread already holds it (a read inside a write would wait for itself)."""
         held = getattr(_sessions, "open", {}).get(self._key())
-        if held is not None or not self.path.is_file() or not self._migrated:
+        if held is not None or _process_lock.held_here() or not self.path.is_file() or not self._migrated:
             with self.connect() as con:
                 yield con
             return
