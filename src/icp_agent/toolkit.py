@@ -579,7 +579,7 @@ def check_output_path(output_path: str | Path, inputs: list[Path], ws: Workspace
     protected: list[tuple[Path, str, bool]] = [(Path(p).expanduser(), "the input file", False) for p in inputs]
     if ws is not None and ws.path.exists():
         protected.append((ws.path, "the workspace file", False))
-        with ws.connect() as con:
+        with ws.read() as con:
             for kind, name, path in con.execute("SELECT DISTINCT kind, file_name, path FROM imports "
                                                 "WHERE path IS NOT NULL").fetchall():
                 protected.append((Path(path), f"the imported {kind} export {name!r}", kind == "interviews"))
