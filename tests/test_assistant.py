@@ -323,7 +323,9 @@ def test_customer_text_reaches_the_model_json_encoded_with_its_origin():
                                                            structured_content=data))
     assert not is_error
     rest, role, said = content
-    assert json.loads(rest["text"])["roles_without_contacts"] == ["blocker"]
+    assert rest["text"].startswith("<tool-data") and rest["text"].endswith("</tool-data>")  # a marked data block
+    assert json.loads(rest["text"][rest["text"].index(">") + 1:-len("</tool-data>")])["roles_without_contacts"] == \
+        ["blocker"]
     assert role["source"] == "evidence://Eaaaaaaaa" and role["citations"] == {"enabled": True}
     assert json.loads(role["content"][0]["text"])["titles"][0]["value"] == 'RevOps "Lead"'
     assert said["type"] == "search_result" and said["source"] == "evidence://Ebbbbbbbb"

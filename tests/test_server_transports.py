@@ -215,3 +215,50 @@ async def test_the_server_and_the_cli_share_the_workspace(tmp_path, workspace):
         assert con.execute(f"SELECT count(*) FROM {table}").fetchone() == (3,)
     finally:
         con.close()
+
+
+# --- issue 13: the token and the Host/Origin check hold on every address ------------------------------------
+
+
+def test_a_loopback_alias_needs_a_token(tmp_path):
+    """127.0.0.2 is loopback too, but only the three exact names go token-free: the server refuses to start."""
+    port = free_port()
+    server = HttpServer(tmp_path, "--host", "127.0.0.2", "--port", str(port))
+    try:
+        assert server.process.wait(timeout=30) == 2
+    finally:
+        server.stop()
+    log = server.log.read_text()
+    assert "refusing to serve on 127.0.0.2 without a bearer token" in log
+    assert "127.0.0.1, ::1 and localhost" in log
+
+
+def test_the_rebinding_guard_is_configured_for_every_address():
+    from icp_agent.server import needs_token, transport_security
+
+    assert [needs_token(h) for h in ("127.0.0.1", "::1", "localhost", "127.0.0.2", "0.0.0.0", "10.1.2.3",
+                                     "LOCALHOST", "127.1")] == [False, False, False, True, True, True, True, True]
+    guard = transport_security("127.0.0.2")
+    assert guard.enable_dns_rebinding_protection
+    assert "127.0.0.2:*" in guard.allowed_hosts and "localhost:*" in guard.allowed_hosts
+    assert not any("evil" in h for h in guard.allowed_hosts)
+    assert "[::1]:*" in transport_security("::1").allowed_hosts
+    wildcard = transport_security("0.0.0.0", ["crm-box.internal"])
+    assert "0.0.0.0:*" not in wildcard.allowed_hosts and "crm-box.internal:*" in wildcard.allowed_hosts
+
+
+@pytest.mark.block_network(allowed_hosts=["127.0.0.1", "127.0.0.2", "localhost"])  # this machine only
+def test_a_loopback_alias_with_a_token_still_checks_host_and_origin(tmp_path, workspace):
+    host, port = "127.0.0.2", free_port()
+    server = HttpServer(tmp_path, "--host", host, "--port", str(port), "--workspace", str(workspace),
+                        "--token-env", "ICP_TEST_TOKEN", env={"ICP_TEST_TOKEN": "s3cret-token"})
+    bearer = "Bearer s3cret-token"
+    try:
+        server.wait_listening(host, port)
+        assert post(host, port, Authorization=bearer) == 200
+        assert post(host, port) == 401
+        assert post(host, port, Authorization=bearer, Host=f"evil.example:{port}") == 421
+        assert post(host, port, Authorization=bearer, Host="evil.example") == 421
+        assert post(host, port, Authorization=bearer, Origin="http://evil.example") == 403
+    finally:
+        server.stop()

@@ -501,7 +501,7 @@ def score(prospects, icp_path, out_path, workspace, as_json, quiet):
     with ctx.progress() as progress:
         progress(f"scoring {Path(prospects).name}")
         result = toolkit.score_prospects(prospects, out_path, icp_path=icp_path,
-                                         ws=None if icp_path else ctx.workspace)
+                                         ws=ctx.workspace if not icp_path or ctx.workspace.path.exists() else None)
 
     def human():
         out.print(f"scored {result.rows:,} rows into {result.output}")

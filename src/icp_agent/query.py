@@ -25,12 +25,11 @@ from typing import Any
 import duckdb
 from pydantic import BaseModel, Field
 
-from .errors import UserError, WorkspaceBusy
+from .errors import UserError
 from .sql import quote_identifier
-from .workspace import _process_lock
+from .workspace import READ_ONLY_CONFIG, _process_lock, connect_read_only
 
 MAX_CELL_CHARS = 1000
-MEMORY_LIMIT = "1GB"  # a runaway query must not take the server's memory with it
 TABLE_HINT = ("the current snapshots are the views customers, deals, contacts and prospects; list every table with "
               "SELECT table_name FROM duckdb_tables(), a table's columns with DESCRIBE customers")
 
@@ -50,70 +49,75 @@ class QueryResult(BaseModel):
 
 def run_readonly_query(workspace_path: str | Path, sql: str, *, max_rows: int = 200, max_chars: int = 20000,
                        timeout_s: float = 10, busy_timeout: float = 15) -> QueryResult:
-    """Run one SELECT on a locked-down, read-only connection and return capped, JSON-safe rows."""
+    """Run one SELECT on a locked-down, read-only connection and return capped, JSON-safe rows.
+
+    Fair and bounded: the connection is this call's own (other reads run beside it; see
+    workspace.ReadWriteLock), the engine's memory and threads are capped (workspace.READ_ONLY_CONFIG), the
+    result is cut in SQL before Python builds it (LIMIT max_rows + 1, text cells to MAX_CELL_CHARS + 1), and
+    one timer interrupts the connection timeout_s after the call started, whatever step it is in."""
     path = Path(workspace_path)
     if not path.is_file():
         raise UserError("no workspace yet", hint="import data first (the import_data tool or icp-agent import)")
-    with _process_lock:  # DuckDB will not open a file read-only while this process holds it read-write
+    started = time.monotonic()
+    with _process_lock.reading(busy_timeout, path):
         con = open_locked_down(path, busy_timeout)
+        left = max(timeout_s - (time.monotonic() - started), 0.01)
+        timer = threading.Timer(left, _interrupt, [con])
+        timer.start()
         try:
             statement = _single_query(con, sql)
-            timer = threading.Timer(timeout_s, _interrupt, [con])
-            timer.start()
             try:
-                cursor = con.execute(statement)
+                cursor = con.execute(_bounded(con, statement.query, max_rows))
                 columns = [d[0] for d in cursor.description]
                 types = [str(d[1]) for d in cursor.description]
                 fetched = cursor.fetchmany(max_rows + 1)
             except duckdb.InterruptException as exc:
                 raise UserError(f"the query ran longer than {timeout_s:g} s and was stopped",
                                 hint="filter, aggregate (GROUP BY) or add a LIMIT") from exc
+            except duckdb.OutOfMemoryException as exc:
+                raise UserError(f"the query needed more than the {READ_ONLY_CONFIG['memory_limit']} this tool may "
+                                "use and was stopped", hint="select fewer or shorter values, or aggregate") from exc
             except duckdb.PermissionException as exc:
                 raise UserError(f"refused by the database: {_message(exc)}",
                                 hint="queries can read the workspace's own tables only: no files, extensions "
                                      "or settings") from exc
             except duckdb.Error as exc:
                 raise UserError(f"the query failed: {_message(exc)}", hint=TABLE_HINT) from exc
-            finally:
-                timer.cancel()
         finally:
+            timer.cancel()
             con.close()
     return _capped(columns, types, fetched, max_rows, max_chars)
 
 
+def _bounded(con: duckdb.DuckDBPyConnection, query: str, max_rows: int) -> str:
+    """The query wrapped so the engine stops after max_rows + 1 rows and cuts each text value to
+    MAX_CELL_CHARS + 1 characters: a result is bounded before it is built. A statement that cannot be a
+    subquery (a PRAGMA-style one) runs as it is; fetchmany still caps its rows."""
+    body = query.strip().rstrip(";")
+    try:
+        described = con.execute(f"DESCRIBE SELECT * FROM ({body}) AS q").fetchall()
+    except duckdb.InterruptException:
+        raise
+    except duckdb.Error:
+        return query
+    names = [r[0] for r in described]
+    if len(set(names)) != len(names):
+        return query  # duplicate names cannot be selected one by one; the row cap still holds
+    columns = [f"left({quote_identifier(n)}, {MAX_CELL_CHARS + 1}) AS {quote_identifier(n)}" if t == "VARCHAR"
+               else quote_identifier(n) for n, t, *_ in described]
+    return f"SELECT {', '.join(columns)} FROM ({body}) AS q LIMIT {max_rows + 1}"
+
+
 def open_locked_down(path: str | Path, busy_timeout: float = 15) -> duckdb.DuckDBPyConnection:
-    """The hardened connection (the caller holds the workspace's process lock). Public so tests can prove that
-    the engine, not the statement check, refuses writes, files and settings."""
-    con = _connect_read_only(Path(path), busy_timeout)
+    """The hardened connection (the caller holds the read side of the workspace's process lock). Public so tests
+    can prove that the engine, not the statement check, refuses writes, files and settings."""
+    con = connect_read_only(Path(path), busy_timeout)
     try:
         _current_snapshot_views(con)
-        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-        con.execute("SET enable_progress_bar = false")
-        con.execute("SET enable_external_access = false")
-        con.execute("SET lock_configuration = true")
     except BaseException:
         con.close()
         raise
     return con
-
-
-def _connect_read_only(path: Path, busy_timeout: float) -> duckdb.DuckDBPyConnection:
-    """Another process writing the file holds its lock: wait for it like the workspace does, then say busy."""
-    deadline = time.monotonic() + busy_timeout
-    delay = 0.05
-    while True:
-        try:
-            return duckdb.connect(str(path), read_only=True)
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower():
-                raise UserError(f"cannot open the workspace: {_message(exc)}", file=str(path)) from exc
-            if time.monotonic() >= deadline:
-                raise WorkspaceBusy("workspace busy: another icp-agent process is writing it", file=str(path),
-                                    hint="try again when it has finished") from exc
-            time.sleep(delay)
-            delay = min(delay * 2, 0.5)
-        except duckdb.Error as exc:
-            raise UserError(f"not a usable DuckDB workspace: {_message(exc)}", file=str(path)) from exc
 
 
 def _current_snapshot_views(con: duckdb.DuckDBPyConnection) -> None:

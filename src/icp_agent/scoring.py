@@ -20,6 +20,7 @@ from .ingest import normalize as norm
 from .ingest.fields import FIELD_BY_NAME, canonical_field
 from .ingest.reader import inspect_file, read_source_sql
 from .models import Criterion, IcpDocument
+from .render.tabular import write_table
 from .sql import quote_identifier as _q
 from .sql import sql_literal
 
@@ -247,7 +248,7 @@ def score_file(icp: IcpDocument, input_path: str | Path, output_path: str | Path
                                  "export the prospects with those fields")
         target = str(output).replace("'", "''")
         try:
-            con.execute(f"COPY ({query}) TO '{target}' {OUTPUT_FORMATS[output.suffix.lower()]}")
+            write_table(con, query, output, fmt="csv" if output.suffix.lower() == ".csv" else "parquet")
         except duckdb.Error as exc:
             raise UserError(f"cannot score the file: {str(exc).splitlines()[0]}", file=source.name) from exc
         reader = (f"read_parquet('{target}')" if output.suffix.lower() != ".csv" else

@@ -13,7 +13,6 @@ import argparse
 import functools
 import hmac
 import inspect
-import ipaddress
 import itertools
 import json
 import logging
@@ -30,6 +29,7 @@ import anyio.to_thread
 import pydantic_core
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp.server.transport_security import TransportSecuritySettings
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -40,6 +40,7 @@ from .models import ColumnReport, HealthSummary, IcpDocument, LinkReport, Reject
 from .query import QueryResult, run_readonly_query
 from .resources import icons
 from .scoring import ScoreResult
+from .sql import sql_literal
 from .toolkit import (AnalysisOptions, DraftPersona, DraftRationale, PatternsResult, PlannedFile, SaveDraftsResult,
                       SkippedFile)
 from .workspace import DEFAULT_PATH, Workspace
@@ -85,6 +86,13 @@ class DataRoots:
         except (OSError, ValueError, RuntimeError) as exc:
             raise UserError(f"{argument}: {value!r} is not a usable path ({exc})") from exc
         self._check_inside(path, argument, value)
+        try:
+            path.stat()
+        except FileNotFoundError:
+            pass  # a file still to be written
+        except OSError as exc:  # too long, no permission, ...: say so (an OSError would reach the model empty)
+            raise UserError(f"{argument}: {value[:200]!r} cannot be used: {exc.strerror or exc}",
+                            hint="pass a shorter path to a file you can read") from exc
         if path.is_dir():
             for entry in self._entries_read_from(path):
                 self._check_inside(entry.resolve(), argument, f"{value} (entry {entry.relative_to(path)})")
@@ -103,6 +111,32 @@ class DataRoots:
             yield entry
             if entry.is_dir():
                 yield from entry.iterdir()
+
+
+SCORED_COLUMNS = ("icp_tier", "icp_priority")
+
+
+def replaceable_output(output: Path, out_dir: Path) -> None:
+    """A tool may write a new file under a data root, but replace an existing one only in the server's output
+    folder or when it is an earlier scored file (its header has icp_tier and icp_priority): a model cannot
+    overwrite the user's own exports, whatever it names. The toolkit adds the workspace's recorded imports."""
+    if not output.exists() or output.resolve().is_relative_to(out_dir.resolve()):
+        return
+    if output.is_file():
+        try:
+            import duckdb
+
+            reader = "read_parquet" if output.suffix.lower() in (".parquet", ".pq") else "read_csv"
+            with duckdb.connect() as con:
+                columns = {r[0] for r in con.execute(
+                    f"DESCRIBE SELECT * FROM {reader}({sql_literal(str(output))})").fetchall()}
+        except Exception:  # noqa: BLE001 - unreadable means "not a scored file", which is refused below
+            columns = set()
+        if set(SCORED_COLUMNS) <= columns:
+            return
+    raise UserError(f"output_path: {output} exists and is not a scored file; this tool replaces existing files only "
+                    f"in the output folder ({out_dir}) or earlier scored files",
+                    hint="pick a new file name, or a path under the output folder")
 
 
 # --- results -------------------------------------------------------------------------------------------------
@@ -692,14 +726,17 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
         input_path: Annotated[str, Field(description="the prospect file (CSV, Parquet or JSON lines); relative "
                                                      "paths start at the server's first data root")],
         output_path: Annotated[str, Field(description="the scored file to write (.csv or .parquet), every input "
-                                                      "row kept with its tier, fit score and reasons; replaced if "
-                                                      "it exists")],
+                                                      "row kept with its tier, fit score and reasons; an existing "
+                                                      "file is replaced only when it is in the output folder or "
+                                                      "an earlier scored file, never a source export")],
         version: Version = None,
     ) -> ScoreResult:
         """Score a prospect list with the ICP: tier, fit score and disqualifiers per row, written to a file; returns
         the counts per tier and priority."""
-        return toolkit.score_prospects(roots.resolve(input_path, "input_path"),
-                                       roots.resolve(output_path, "output_path"), ws=workspace, version=version)
+        source, output = roots.resolve(input_path, "input_path"), roots.resolve(output_path, "output_path")
+        toolkit.check_output_path(output, [source], workspace)  # never a source, the input or the workspace
+        replaceable_output(output, default_out)
+        return toolkit.score_prospects(source, output, ws=workspace, version=version)
 
     @tool(_writes("Compare ICP versions", idempotent=True))
     def diff_icp_versions(
@@ -883,20 +920,44 @@ class BearerTokenMiddleware:
         await self.app(scope, receive, send)
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+# The only bind addresses that may go without a token: the exact names the loopback interface answers to
+# for this machine alone. Other loopback aliases (127.0.0.2, ...) are treated like any other address: a
+# token is required, because a browser can be pointed at them as easily as at a LAN address.
+TOKEN_FREE_HOSTS = ("127.0.0.1", "::1", "localhost")
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
 
-def serve_http(server: MCPServer, host: str, port: int, token: str | None) -> None:
-    """Streamable HTTP at /mcp. On loopback the SDK's DNS-rebinding check is on (bad Host 421, bad Origin 403)."""
+def needs_token(host: str) -> bool:
+    """True unless `host` is exactly 127.0.0.1, ::1 or localhost."""
+    return host not in TOKEN_FREE_HOSTS
+
+
+def transport_security(host: str, allowed_hosts: list[str] | None = None) -> TransportSecuritySettings:
+    """The DNS-rebinding guard, always on: Host must name the bound address (or a loopback name, or one the
+    operator allowed with --allow-host) and Origin, when sent, the same; anything else gets 421 (Host) or 403
+    (Origin) before MCP sees the request. The SDK turns this on by itself only for the three loopback
+    strings, so it is configured here explicitly for every bind address."""
+    names = list(LOOPBACK_NAMES)
+    bound = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    if host not in ("0.0.0.0", "::") and bound not in names:
+        names.append(bound)
+    names += [name for name in (allowed_hosts or []) if name not in names]
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=[pattern for name in names for pattern in (name, f"{name}:*")],
+        allowed_origins=[pattern for name in names for scheme in ("http", "https")
+                         for pattern in (f"{scheme}://{name}", f"{scheme}://{name}:*")])
+
+
+def serve_http(server: MCPServer, host: str, port: int, token: str | None,
+               allowed_hosts: list[str] | None = None) -> None:
+    """Streamable HTTP at /mcp, the Host/Origin check on whatever the address (bad Host 421, bad Origin 403),
+    the bearer token checked first when one is set."""
     import uvicorn
 
-    app = server.streamable_http_app(host=host)
+    if needs_token(host) and not token:  # main() says so politely; this guards other callers
+        raise UserError(f"refusing to serve on {host} without a bearer token")
+    app = server.streamable_http_app(host=host, transport_security=transport_security(host, allowed_hosts))
     if token:
         app = BearerTokenMiddleware(app, token)
     uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None)).run()
@@ -911,7 +972,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, help=f"folder render_document writes to (default ./{DEFAULT_OUT})")
     parser.add_argument("--http", action="store_true", help="serve streamable HTTP at /mcp instead of stdio")
     parser.add_argument("--host", default="127.0.0.1", help="HTTP address (default %(default)s); any other than "
-                                                            "loopback needs a bearer token")
+                                                            "127.0.0.1, ::1 or localhost needs a bearer token")
+    parser.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                        help="another Host name clients may use (repeatable; e.g. the machine's DNS name when "
+                             "bound to 0.0.0.0); the bound address and the loopback names always are")
     parser.add_argument("--port", type=int, default=8000, help="HTTP port (default %(default)s)")
     parser.add_argument("--token-env", default="ICP_AGENT_TOKEN", metavar="NAME",
                         help="environment variable holding the bearer token HTTP clients must send "
@@ -927,12 +991,13 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(stream=sys.stderr, level=args.log_level, format="%(asctime)s %(name)s %(levelname)s "
                                                                         "%(message)s")
     token = os.environ.get(args.token_env) or None
-    if args.http and not is_loopback(args.host) and not token:
-        parser.error(f"refusing to serve on {args.host} without a bearer token: set the environment variable "
+    if args.http and needs_token(args.host) and not token:
+        parser.error(f"refusing to serve on {args.host} without a bearer token: only 127.0.0.1, ::1 and localhost "
+                     f"may go without one (other loopback aliases included); set the environment variable "
                      f"{args.token_env} (or bind to 127.0.0.1)")
     server = create_server(Workspace(args.workspace), [Path.cwd(), *args.data_root], out_dir=args.out)
     if args.http:
-        serve_http(server, args.host, args.port, token)
+        serve_http(server, args.host, args.port, token, args.allow_host)
     else:
         server.run()
 

@@ -7,10 +7,12 @@ pydantic model (or plain JSON-able data), raising UserError for anything a user 
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -62,6 +64,20 @@ class ImportResult(BaseModel):
     links: list[LinkReport] = Field(default_factory=list)
     skipped: list[SkippedFile] = Field(default_factory=list, description="files in the folders that were not "
                                                                           "exports, each with the reason")
+
+
+T = TypeVar("T")
+
+
+def _holding_workspace(operation: Callable[..., T]) -> Callable[..., T]:
+    """Run a multi-step operation inside Workspace.session(): the file is taken once, before any work, so a busy
+    workspace is reported before anything is written, never after a commit (an import used to commit, then
+    fail "busy" when its link report opened the file again beside a server)."""
+    @functools.wraps(operation)
+    def held(ws: Workspace, *args: Any, **kwargs: Any) -> T:
+        with ws.session():
+            return operation(ws, *args, **kwargs)
+    return held
 
 
 # Suffixes whose files may be something else than an export (notes, configs, logs): in a folder,
@@ -187,6 +203,7 @@ def plan_inputs(data_dir: Paths = None, *, customers=None, deals=None, contacts=
                        mapping=mapping, sheet=sheet, has_accounts=has_accounts).files
 
 
+@_holding_workspace
 def import_data(ws: Workspace, data_dir: Paths = None, *, customers=None, deals=None, contacts=None,
                 prospects=None, interviews=None, subscriptions=None, tickets=None, events=None,
                 mapping_file: str | Path | None = None, lenient: bool = False,
@@ -198,7 +215,8 @@ def import_data(ws: Workspace, data_dir: Paths = None, *, customers=None, deals=
     imported in one transaction, so when one fails (UserError naming it) nothing from
     this call stays in the workspace. `fx_file`: exchange rates (CSV currency,rate: units of the
     reporting currency per unit) that convert money columns holding several currencies; without
-    them only the reporting currency is comparable.
+    them only the reporting currency is comparable. The workspace is held from the first step to the
+    last (Workspace.session): WorkspaceBusy comes before anything is imported.
     """
     mapping = Mapping.load(mapping_file)
     if fx_file:
@@ -673,7 +691,7 @@ def load_icp(path: str | Path) -> IcpDocument:
 
 def current_icp(ws: Workspace, version: str | None = None) -> IcpDocument:
     """The latest ICP version (or a named one) from the workspace."""
-    with ws.connect() as con:
+    with ws.read() as con:
         if version:
             row = con.execute("SELECT icp FROM icp_versions WHERE version_id = ?", [version]).fetchone()
             if not row:
@@ -687,7 +705,7 @@ def current_icp(ws: Workspace, version: str | None = None) -> IcpDocument:
 
 
 def list_versions(ws: Workspace) -> list[dict]:
-    with ws.connect() as con:
+    with ws.read() as con:
         return [{"version_id": v, "created_at": str(t), "dataset_fingerprint": f, "status": s}
                 for v, t, f, s in con.execute("SELECT version_id, created_at, dataset_fingerprint, status "
                                               "FROM icp_versions ORDER BY created_at").fetchall()]
@@ -695,7 +713,7 @@ def list_versions(ws: Workspace) -> list[dict]:
 
 def get_evidence(ws: Workspace, evidence_id: str, version: str | None = None) -> EvidenceItem:
     """One evidence item by id (from the latest version that has it, or a named version)."""
-    with ws.connect() as con:
+    with ws.read() as con:
         row = con.execute("""SELECT e.evidence_id, e.kind, e.statement, e.metrics, e.n, e.query FROM evidence e
                              JOIN icp_versions v USING (version_id)
                              WHERE e.evidence_id = ? AND (? IS NULL OR e.version_id = ?)
@@ -711,6 +729,7 @@ def get_evidence(ws: Workspace, evidence_id: str, version: str | None = None) ->
 def export_scoring_matrix(ws: Workspace, icp: IcpDocument, path: str | Path) -> int:
     """scoring_matrix.csv: every entity with its fit fields, components, health, cohort and ICP tier."""
     from .analysis.criteria import document_kinds, tier_case_sql
+    from .render.tabular import write_table
 
     frame = f"frame_{icp.id.replace('-', '_')}"
     with ws.connect() as con:
@@ -720,8 +739,8 @@ def export_scoring_matrix(ws: Workspace, icp: IcpDocument, path: str | Path) -> 
                                             "churned_flag", "nrr_raw", "payback_raw")
                 or c.startswith("c_") or c in _fit_columns(icp, columns)]
         select = ", ".join(f'"{c}"' for c in keep)
-        con.execute(f"COPY (SELECT {select}, {tier_case_sql(icp.tiers, document_kinds(icp))} AS icp_tier FROM {frame} ORDER BY _row) "
-                    f"TO '{str(Path(path)).replace(chr(39), chr(39) * 2)}' (HEADER, DELIMITER ',')")
+        write_table(con, f"SELECT {select}, {tier_case_sql(icp.tiers, document_kinds(icp))} AS icp_tier FROM {frame} "
+                         f"ORDER BY _row", path, fmt="csv")
         return con.execute(f"SELECT count(*) FROM {frame}").fetchone()[0]
 
 
@@ -738,6 +757,7 @@ class RunResult(BaseModel):
     files: list[str] = Field(default_factory=list, description="files written into out_dir")
 
 
+@_holding_workspace
 def run(ws: Workspace, data_dir: Paths, out_dir: str | Path, *, customers=None, deals=None,
         contacts=None, prospects=None, interviews=None, subscriptions=None, tickets=None, events=None,
         mapping_file=None, lenient: bool = False, sheet: str | int | None = None, fx_file=None,
@@ -795,16 +815,48 @@ def _write(path: Path, text: str) -> str:
 
 def score_prospects(input_path: str | Path, output_path: str | Path, *, icp_path: str | Path | None = None,
                     ws: Workspace | None = None, version: str | None = None):
-    """Score a prospect file with an icp.json (portable) or the workspace's current ICP."""
+    """Score a prospect file with an icp.json (portable) or the workspace's current ICP.
+
+    The output may not replace the input, the icp.json, the workspace file, or any file (or interview folder)
+    the workspace recorded as an import: UserError says which. An unreadable path (too long, no permission)
+    is a UserError naming the argument, never a bare OSError."""
     from .scoring import score_file
 
-    if icp_path is not None:
-        icp = load_icp(icp_path)
-    elif ws is not None:
-        icp = current_icp(ws, version)
-    else:
-        raise UserError("no ICP to score with", hint="pass --icp icp.json (or a workspace with an ICP built)")
-    return score_file(icp, input_path, output_path)
+    try:
+        check_output_path(output_path, [Path(input_path)] + ([Path(icp_path)] if icp_path else []), ws)
+        if icp_path is not None:
+            icp = load_icp(icp_path)
+        elif ws is not None:
+            icp = current_icp(ws, version)
+        else:
+            raise UserError("no ICP to score with", hint="pass --icp icp.json (or a workspace with an ICP built)")
+        return score_file(icp, input_path, output_path)
+    except OSError as exc:  # a path the OS refuses: say which and why, rather than fail without a message
+        raise UserError(f"cannot use the path: {exc.strerror or exc}", file=str(exc.filename or output_path),
+                        hint="check the path's length, spelling and permissions") from exc
+
+
+def check_output_path(output_path: str | Path, inputs: list[Path], ws: Workspace | None = None) -> Path:
+    """Refuse an output that would replace one of `inputs`, the workspace file or anything the workspace recorded
+    as imported (a source export, or a file under an imported interview folder). Symlinks and hard links are
+    followed: the comparison is on the resolved path and, for files that exist, on the file's identity."""
+    output = Path(output_path).expanduser()
+    target = output.resolve()
+    protected: list[tuple[Path, str, bool]] = [(Path(p).expanduser(), "the input file", False) for p in inputs]
+    if ws is not None and ws.path.exists():
+        protected.append((ws.path, "the workspace file", False))
+        with ws.read() as con:
+            for kind, name, path in con.execute("SELECT DISTINCT kind, file_name, path FROM imports "
+                                                "WHERE path IS NOT NULL").fetchall():
+                protected.append((Path(path), f"the imported {kind} export {name!r}", kind == "interviews"))
+    for path, what, folder in protected:
+        resolved = path.resolve()
+        same = target == resolved or (folder and target.is_relative_to(resolved)) or \
+            (output.exists() and path.exists() and not folder and os.path.samefile(output, path))
+        if same:
+            raise UserError(f"the scored file would replace {what} ({resolved})", file=str(output),
+                            hint="write it to a new file name; sources and the workspace are never overwritten")
+    return target
 
 
 def diff_versions(ws: Workspace, old: str | None = None, new: str | None = None) -> dict:
@@ -838,6 +890,7 @@ class RefreshResult(BaseModel):
     files: list[str] = Field(default_factory=list)
 
 
+@_holding_workspace
 def refresh(ws: Workspace, data_dir: Paths, out_dir: str | Path, *, customers=None, deals=None,
             contacts=None, prospects=None, interviews=None, subscriptions=None, tickets=None, events=None,
             mapping_file=None, lenient: bool = False, sheet: str | int | None = None, fx_file=None,

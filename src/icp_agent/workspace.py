@@ -44,7 +44,88 @@ MIGRATIONS: dict[int, list[str]] = {
     ],
 }
 
-_process_lock = threading.RLock()
+class ReadWriteLock:
+    """The process's order on the workspace file: DuckDB will not open a file read-only in a process that holds
+    it read-write (or the reverse), so writers are alone while read-only connections share.
+
+    Readers (query_workspace, the read tools) run side by side, so one slow query never holds up another read;
+    a writer waits for the readers in flight (each bounded by its timeout), and a waiting writer lets no new
+    reader in, so writes are not starved. Writes are reentrant per thread."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._readers = 0
+        self._writer: int | None = None
+        self._depth = 0
+        self._writers_waiting = 0
+
+    def acquire_write(self) -> None:
+        me = threading.get_ident()
+        with self._cond:
+            if self._writer == me:
+                self._depth += 1
+                return
+            self._writers_waiting += 1
+            try:
+                self._cond.wait_for(lambda: self._writer is None and self._readers == 0)
+            finally:
+                self._writers_waiting -= 1
+            self._writer, self._depth = me, 1
+
+    def held_here(self) -> bool:
+        """True when this thread holds the write side (a read from inside a write must reuse it)."""
+        return self._writer == threading.get_ident()
+
+    def release_write(self) -> None:
+        with self._cond:
+            self._depth -= 1
+            if self._depth == 0:
+                self._writer = None
+                self._cond.notify_all()
+
+    def acquire_read(self, timeout: float | None = None) -> bool:
+        with self._cond:
+            return self._cond.wait_for(lambda: self._writer is None and self._writers_waiting == 0, timeout) \
+                and self._take_read()
+
+    def _take_read(self) -> bool:
+        self._readers += 1
+        return True
+
+    def release_read(self) -> None:
+        with self._cond:
+            self._readers -= 1
+            if self._readers == 0:
+                self._cond.notify_all()
+
+    def __enter__(self) -> "ReadWriteLock":  # `with lock:` is the writer's side, like the RLock it replaced
+        self.acquire_write()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release_write()
+
+    @contextmanager
+    def reading(self, timeout: float, path: Path) -> Iterator[None]:
+        """Shared access; WorkspaceBusy after `timeout` seconds of writes in this process."""
+        if not self.acquire_read(timeout):
+            raise WorkspaceBusy("workspace busy: this server is writing it", file=str(path),
+                                hint="try again when the write has finished")
+        try:
+            yield
+        finally:
+            self.release_read()
+
+
+_process_lock = ReadWriteLock()
+_sessions = threading.local()
+
+# One configuration for every read-only connection in the process (DuckDB shares one instance per file and
+# refuses a second configuration): bounded memory and threads, no files or network, settings locked. (DuckDB's
+# progress bar is a per-connection setting that a locked configuration cannot turn off; it draws only on a
+# terminal, never on the pipe an MCP stdio server speaks through.)
+READ_ONLY_CONFIG = {"memory_limit": "1GB", "threads": 1, "enable_external_access": False,
+                    "lock_configuration": True}
 
 
 class Workspace:
@@ -63,13 +144,58 @@ class Workspace:
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection to the file, migrated, closed on exit; one at a time per process."""
+        """A connection to the file, migrated, closed on exit; one at a time per process. Inside session() it is
+        the session's connection, left open."""
+        held = getattr(_sessions, "open", {}).get(self._key())
+        if held is not None:
+            yield held
+            return
         with _process_lock:
             con = self._open()
             try:
                 if not self._migrated:
                     self._migrate(con)
                     self._migrated = True
+                yield con
+            finally:
+                con.close()
+
+    def _key(self) -> str:
+        return str(self.path.resolve())
+
+    @contextmanager
+    def session(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One connection held for a whole operation (an import of several files, a run): the file is taken once,
+        before any work, so a busy workspace is reported before anything is written and never after a commit,
+        and no other process can slip in between the operation's steps. Every connect() of this thread inside
+        it reuses the connection; each step still commits in its own transaction."""
+        held = getattr(_sessions, "open", None)
+        if held is None:
+            held = _sessions.open = {}
+        key = self._key()
+        if key in held:
+            yield held[key]
+            return
+        with self.connect() as con:
+            held[key] = con
+            try:
+                yield con
+            finally:
+                del held[key]
+
+    @contextmanager
+    def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection for a look that changes nothing: several run side by side in this process, so
+        a read tool is not held up by another client's query. Falls back to connect() when the file is new,
+        not yet migrated, or this thread already holds it (a read inside a write would wait for itself)."""
+        held = getattr(_sessions, "open", {}).get(self._key())
+        if held is not None or _process_lock.held_here() or not self.path.is_file() or not self._migrated:
+            with self.connect() as con:
+                yield con
+            return
+        with _process_lock.reading(self.busy_timeout, self.path):
+            con = connect_read_only(self.path, self.busy_timeout)
+            try:
                 yield con
             finally:
                 con.close()
@@ -166,3 +292,23 @@ class Workspace:
 def to_json(value: object) -> str:
     """JSON for DuckDB's JSON columns (dates and decimals as strings/floats)."""
     return json.dumps(value, default=str, ensure_ascii=False)
+
+
+def connect_read_only(path: Path, busy_timeout: float) -> duckdb.DuckDBPyConnection:
+    """A read-only connection with READ_ONLY_CONFIG (the caller holds _process_lock's read side). Another process
+    writing the file holds its lock: wait for it like the workspace does, then say busy."""
+    deadline = time.monotonic() + busy_timeout
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=True, config=READ_ONLY_CONFIG)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise UserError(f"cannot open the workspace: {str(exc).splitlines()[0]}", file=str(path)) from exc
+            if time.monotonic() >= deadline:
+                raise WorkspaceBusy("workspace busy: another icp-agent process is writing it", file=str(path),
+                                    hint="try again when it has finished") from exc
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+        except duckdb.Error as exc:
+            raise UserError(f"not a usable DuckDB workspace: {str(exc).splitlines()[0]}", file=str(path)) from exc

@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 
 from ..evidence import Ledger
-from ..ingest.interviews import INSTRUCTION_PATTERNS
 from ..models import IcpDocument
 from ..sql import columns_of
+from ..untrusted import looks_like_instructions
 from .criteria import criteria_sql, document_kinds
 from .titles import department_of, normalise_title, seniority_of
 
@@ -138,7 +138,7 @@ def _interview_quotes(con, members: str, frame_columns: set[str], name: str, led
         if company is None:
             continue
         company = names.get(company.lower(), company)
-        if INSTRUCTION_PATTERNS.search(body):
+        if looks_like_instructions(body):
             flagged.append(file_name)
         speaker = _interviewee(body)
         for text, said_by in note_quotes(body):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ..analysis.personas import persona_evidence
 from ..evidence import Ledger
-from ..ingest.interviews import INSTRUCTION_PATTERNS
 from ..models import IcpDocument
+from ..untrusted import looks_like_instructions
 from .drafters import (
     OFFLINE_DRAFTER,
     OFFLINE_VERSION,
@@ -26,7 +26,7 @@ def notes_with_instructions(con) -> list[str]:
     """Interview notes whose text addresses an AI: reported in the document, never obeyed."""
     rows = con.execute("""SELECT file_name, body FROM interviews WHERE import_id =
                           (SELECT import_id FROM current_snapshot WHERE kind = 'interviews') ORDER BY file_name""").fetchall()
-    return [name for name, body in rows if INSTRUCTION_PATTERNS.search(body)]
+    return [name for name, body in rows if looks_like_instructions(body)]
 
 
 def draft_offline(ws, con, icp: IcpDocument, ledger: Ledger) -> None:

@@ -7,17 +7,13 @@ a note that reads like instructions to an AI is flagged so the document can say 
 from __future__ import annotations
 
 import hashlib
-import re
 from pathlib import Path
 
 from ..errors import UserError
+from ..untrusted import looks_like_instructions
 from ..workspace import Workspace
 
 SUFFIXES = {".md", ".txt", ".markdown"}
-INSTRUCTION_PATTERNS = re.compile(
-    r"ignore (all |any )?(previous|prior|above) instructions|disregard (the|all|previous) |"
-    r"you are now|system prompt|declare every|act as (an? )?(ai|assistant)|new instructions:",
-    re.IGNORECASE)
 
 
 def interview_files(folder: Path) -> list[Path]:
@@ -50,7 +46,7 @@ def import_interviews_into(con, folder: str | Path) -> dict:
         title = next((line.lstrip("# ").strip() for line in body.splitlines() if line.strip()), path.stem)
         docs.append((path.stem, path.name, title, body))
     import_id = f"interviews-{digest.hexdigest()[:12]}"
-    flagged = [name for _, name, _, body in docs if INSTRUCTION_PATTERNS.search(body)]
+    flagged = [name for _, name, _, body in docs if looks_like_instructions(body)]
     if not con.execute("SELECT count(*) FROM imports WHERE import_id = ?", [import_id]).fetchone()[0]:
         con.executemany("INSERT INTO interviews VALUES (?, ?, ?, ?, ?)",
                         [(import_id, *doc) for doc in docs])

@@ -259,7 +259,7 @@ def _sniff_delimiter(text: str, name: str, lenient: bool,
     best: tuple[float, int, str, list[str], int, list[str]] | None = None
     rows_by_delimiter: dict[str, list[list[str]]] = {}
     for delimiter in delimiters:
-        reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
         lines: list[tuple[int, list[str]]] = []
         try:
             for row in reader:

@@ -21,6 +21,8 @@ from ..scoring import icp_columns, icp_fields
 from ..sql import columns_of
 from ..sql import quote_identifier as _q
 from ..workspace import Workspace
+from .tabular import write_rows, write_table
+from .templating import md
 
 ROUTES = (("high", "Senior AE", "work now: direct outreach within 24 hours"),
           ("medium", "AE", "work this week: sequenced outreach"),
@@ -37,7 +39,7 @@ def _scored_sql(con, table: str, icp: IcpDocument) -> tuple[str, set[str]]:
 
 def _copy(con, query: str, path: Path) -> int:
     target = str(path).replace("'", "''")
-    con.execute(f"COPY ({query}) TO '{target}' (FORMAT csv, HEADER)")
+    write_table(con, query, path)  # neutralises formula-like cells (render/tabular.py)
     return con.execute(f"SELECT count(*) FROM read_csv('{target}', header=true, all_varchar=true)").fetchall()[0][0]
 
 
@@ -82,37 +84,37 @@ def write_crm_exports(ws: Workspace, icp: IcpDocument, out: Path) -> tuple[dict[
             by_priority = dict(con.execute(f"SELECT icp_priority, count(*) FROM {scored} GROUP BY ALL").fetchall())
         else:
             by_priority = {}
-    rows = ["priority,owner,play,prospects"] + [f"{p},{owner},{play},{by_priority.get(p, 0)}"
-                                                for p, owner, play in ROUTES]
-    (out / "routing.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    write_rows(out / "routing.csv", ["priority", "owner", "play", "prospects"],
+               [(p, owner, play, by_priority.get(p, 0)) for p, owner, play in ROUTES])
     counts["routing.csv"] = len(ROUTES)
     return counts, by_priority
 
 
 def _criteria_text(criteria) -> str:
-    return " AND ".join(c.label for c in criteria)
+    return md(" AND ".join(c.label for c in criteria))
 
 
 def render_playbook(icp: IcpDocument, routing: dict[str, int] | None = None) -> str:
-    """The one-page qualification checklist, routing table and beachhead -> expand plan (markdown)."""
-    lines = [f"# Sales playbook ({icp.id})", ""]
+    """The one-page qualification checklist, routing table and beachhead -> expand plan (markdown). Every value
+    from the data (labels, segment names, reasons) goes through templating.md, the one markdown escape."""
+    lines = [f"# Sales playbook ({md(icp.id)})", ""]
     if icp.status != "ok":
         lines += ["No significant ICP in this data, so there is nothing to qualify against yet.", "",
-                  icp.no_icp_reason or "", ""]
+                  md(icp.no_icp_reason or ""), ""]
         return "\n".join(lines)
     lines += ["## Qualification checklist", "", "Ask these before booking a demo. Evidence ids point to icp.md's "
               "appendix.", ""]
     for tier in sorted(icp.tiers, key=lambda t: (t.tier, t.segment)):
         m = tier.metrics
-        lines.append(f"**Tier {tier.tier} ({tier.segment})** [{', '.join(tier.evidence)}]: "
+        lines.append(f"**Tier {tier.tier} ({md(tier.segment)})** [{', '.join(tier.evidence)}]: "
                      f"{m.get('n', 0):,} customers today" + (f", churn {100 * m['churn_rate']:.1f}%"
                                                              if m.get("churn_rate") is not None else ""))
-        lines += [f"- [ ] {c.label}" for c in tier.criteria]
+        lines += [f"- [ ] {md(c.label)}" for c in tier.criteria]
         lines.append("")
     if icp.negative_icp:
         lines += ["**Stop (negative ICP)**: disqualify, or escalate before investing time, if any is true:", ""]
         for d in icp.negative_icp:
-            lines.append(f"- [ ] {_criteria_text(d.criteria)}: {d.reason} [{', '.join(d.evidence)}]")
+            lines.append(f"- [ ] {_criteria_text(d.criteria)}: {md(d.reason)} [{', '.join(d.evidence)}]")
         lines.append("")
     lines += ["## Routing", "", "| priority | owner | play | prospects |", "|---|---|---|---|"]
     for priority, owner, play in ROUTES:
@@ -124,12 +126,12 @@ def render_playbook(icp: IcpDocument, routing: dict[str, int] | None = None) -> 
         row = market.get(tier.name, {})
         size = f"{row['prospects']:,} prospects, {100 * (row.get('penetration') or 0):.1f}% penetrated" \
             if row.get("prospects") is not None else "market size not measured (no prospect list)"
-        lines.append(f"{step}. Beachhead {tier.segment}: {_criteria_text(tier.criteria)} ({size}).")
+        lines.append(f"{step}. Beachhead {md(tier.segment)}: {_criteria_text(tier.criteria)} ({size}).")
     adjacent = _adjacent(icp, market)
     if adjacent:
         lines += ["", "Then expand, in this order (ranked by health lift, market size and room left):", ""]
         for step, (label, lift, size, penetration, evidence) in enumerate(adjacent, start=len(tier1) + 1):
-            lines.append(f"{step}. {label}: lift {lift:.2f}" + (f", {size:,} prospects" if size is not None else "")
+            lines.append(f"{step}. {md(label)}: lift {lift:.2f}" + (f", {size:,} prospects" if size is not None else "")
                          + (f", {100 * penetration:.1f}% penetrated" if penetration is not None else "")
                          + f" [{evidence}]")
     return "\n".join(lines) + "\n"

@@ -1,7 +1,8 @@
 """One jinja2 environment for every document template shipped in render/templates.
 
 Autoescaping is chosen per template: `*.html.j2` escapes everything from the data (company
-names and criteria come from customers' files), markdown templates do not. The filters
+names and criteria come from customers' files); markdown templates pass every value from the
+data through the `md` filter (or `md_cell`, `md_code`, `link_ids_md`), the one markdown escape. The filters
 here are the one place numbers are formatted, so every document shows a rate, a lift or
 a p-value the same way.
 """
@@ -137,13 +138,40 @@ def metric_notes(metrics: dict[str, Any]) -> list[tuple[str, str]]:
     return [(humanize(k.removesuffix("_note")), v) for k, v in metrics.items() if isinstance(v, str)]
 
 
+# Characters a markdown renderer (CommonMark, GFM, GitHub's math) gives meaning to inside a line: links and
+# images ([ ] !), emphasis (* _ ~), code (`), tables (|), math ($), headings (#), escapes (\\).
+MD_SPECIAL = re.compile(r"([\\`*_\[\]!|~$#])")
+MD_LINE_START = re.compile(r"^(\s*)(\d*)([-+>=.)])")  # list, quote, setext underline, ordered list ("1.")
+
+
 def md(text: Any) -> str:
-    """Inline markdown text from the data: defuse anything a renderer would take for an HTML tag."""
-    return re.sub(r"<(?=[A-Za-z/!?])", "&lt;", str(text))
+    """Data as inert inline markdown: the one escape every markdown output uses (templates, the playbook).
+
+    What a renderer would act on is shown as text instead: HTML tags (`<` as `&lt;`), images and links
+    (`![x](http://...)`, `[click](javascript:...)`: brackets and `!` backslash-escaped), bare addresses that
+    GFM turns into links (`http://` and `www.` broken by a backslash), emphasis, code, table pipes, and a
+    list, quote or heading marker at the start. Line breaks become spaces: a value stays on its line."""
+    text = re.sub(r"[\r\n\u2028\u2029]+", " ", str(text))
+    text = MD_SPECIAL.sub(r"\\\1", text)
+    text = text.replace("<", "&lt;")
+    text = re.sub(r"(?i)\b([a-z][a-z0-9+.-]*):(?=//)", r"\1\\:", text)  # http://x -> http\://x: no autolink
+    text = re.sub(r"(?i)\bwww\.", r"www\\.", text)
+    return MD_LINE_START.sub(lambda m: m[0] if m[2] and m[3] not in ".)" else f"{m[1]}{m[2]}\\{m[3]}", text)
 
 
 def md_cell(text: Any) -> str:
-    return md(text).replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+    """md() for a table cell (pipes are escaped by md already)."""
+    return md(text)
+
+
+def md_code(text: Any) -> str:
+    """Data as inline code (a file name, a path): the backtick run is longer than any inside the text, so
+    the value cannot close its own span; line breaks become spaces."""
+    value = re.sub(r"[\r\n]+", " ", str(text))
+    longest = max((len(run) for run in re.findall(r"`+", value)), default=0)
+    ticks = "`" * (longest + 1)
+    pad = " " if value.startswith("`") or value.endswith("`") else ""
+    return f"{ticks}{pad}{value}{pad}{ticks}"
 
 
 def fence(text: str) -> str:
@@ -175,6 +203,6 @@ def environment() -> Environment:
                       autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False,
                                                    default=False))
     env.filters.update(pct=pct, lift=lift, pval=pval, num=num, humanize=humanize, sentence=sentence, metric=metric,
-                       metric_items=metric_items, metric_notes=metric_notes, md=md, md_cell=md_cell, fence=fence,
+                       metric_items=metric_items, metric_notes=metric_notes, md=md, md_cell=md_cell, md_code=md_code, fence=fence,
                        anchor_md=anchor_md, link_ids_html=link_ids_html, link_ids_md=link_ids_md)
     return env

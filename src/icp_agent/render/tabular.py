@@ -1,0 +1,117 @@
+"""The one writer for every tabular file icp-agent produces (CSV, TSV, Parquet).
+
+Spreadsheets evaluate a cell that starts with `=`, `+`, `-` or `@` (and, in some, a
+leading tab or carriage return) as a formula: a company name such as
+`=HYPERLINK("http://x","y")` in a CRM export would run when a seller opens the file.
+Following OWASP's CSV-injection advice (https://owasp.org/www-community/attacks/CSV_Injection),
+every text cell that starts with one of those characters is prefixed with a single quote
+and every text column is written quoted, so the spreadsheet shows the text instead of
+running it. Column names get the same treatment (a scored file keeps its input's headers).
+
+It is done in SQL: the COPY's SELECT wraps each VARCHAR column in a CASE, so a ten-million
+row file is never walked in Python. Only VARCHAR columns change; a numeric column (a
+negative ARR, say) keeps its type and its sign, because a number is not a formula, and so
+does a plain signed number held as text ("-5").
+Parquet is written as it is: no reader evaluates a Parquet value, and a typed consumer
+should get the data unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+
+from ..errors import UserError
+from ..sql import quote_identifier as _q
+from ..sql import sql_literal
+
+# OWASP's list: = + - @, tab (0x09), carriage return (0x0D). Full-width ＝ ＋ － ＠ are included because some
+# spreadsheet locales fold them to their ASCII forms on input, and so is a sign after leading spaces, because
+# importers that trim spaces (LibreOffice's "trim spaces") would then see the sign first.
+FORMULA_SIGNS = "=+-@＝＋－＠"
+FORMULA_START = FORMULA_SIGNS + "\t\r"
+FORMULA_PATTERN = "^(\\s*[=+\\-@＝＋－＠]|[\t\r])"
+# A plain signed number ("-5", "+3.2", "-1e3") in a text column is left alone: a spreadsheet reads it as the
+# number it is, and a raw export column kept as text (a scored file keeps its input's values) stays readable.
+PLAIN_NUMBER = "^[-+]?[0-9]+([.,][0-9]+)?([eE][-+]?[0-9]+)?$"
+FORMATS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}
+
+
+def is_formula_like(text: str) -> bool:
+    """True when a spreadsheet could take `text` for a formula (the rule neutralise_sql applies in SQL)."""
+    return bool(re.match(FORMULA_PATTERN, text)) and not re.match(PLAIN_NUMBER, text)
+
+
+def neutralise_name(name: str) -> str:
+    """A column name that cannot start a formula."""
+    return "'" + name if is_formula_like(name) else name
+
+
+def neutralise_sql(expression: str) -> str:
+    """SQL over a VARCHAR expression: the value prefixed with ' when it starts like a formula, else as it is."""
+    return (f"CASE WHEN regexp_matches({expression}, {sql_literal(FORMULA_PATTERN)}) AND NOT "
+            f"regexp_matches({expression}, {sql_literal(PLAIN_NUMBER)}) "
+            f"THEN {sql_literal(chr(39))} || {expression} ELSE {expression} END")
+
+
+def safe_select(con: duckdb.DuckDBPyConnection, query: str) -> tuple[str, list[str]]:
+    """(SELECT over `query` with every VARCHAR column neutralised and every name made safe, the text
+    columns' output names). Types come from DuckDB's DESCRIBE of the query, never from a column's name."""
+    described = con.execute(f"DESCRIBE ({query})").fetchall()
+    parts, text_columns = [], []
+    for name, sql_type, *_ in described:
+        out = neutralise_name(name)
+        if sql_type == "VARCHAR":
+            parts.append(f"{neutralise_sql(_q(name))} AS {_q(out)}")
+            text_columns.append(out)
+        elif sql_type.endswith("[]") or sql_type.startswith(("STRUCT", "MAP", "UNION")):
+            # nested values are written as text ([a, b], {...}); one starting with a formula sign is defused too
+            parts.append(f"{neutralise_sql(f'CAST({_q(name)} AS VARCHAR)')} AS {_q(out)}")
+            text_columns.append(out)
+        else:
+            parts.append(f"{_q(name)} AS {_q(out)}")
+    return f"SELECT {', '.join(parts)} FROM ({query})", text_columns
+
+
+def write_table(con: duckdb.DuckDBPyConnection, query: str, path: str | Path, *, fmt: str | None = None) -> None:
+    """Write the rows of `query` (a SELECT) to `path` as CSV (header, comma), TSV (header, tab) or Parquet,
+    the format taken from the file's suffix unless `fmt` names it. CSV and TSV cells are neutralised (see the
+    module doc); Parquet values are written unchanged. Raises UserError for an unknown suffix."""
+    path = Path(path)
+    kind = fmt or FORMATS.get(path.suffix.lower())
+    if kind not in ("csv", "tsv", "parquet"):
+        raise UserError(f"cannot write {path.suffix or 'a file without extension'}", file=str(path),
+                        hint="name the file .csv, .tsv or .parquet")
+    target = sql_literal(str(path))
+    if kind == "parquet":
+        con.execute(f"COPY ({query}) TO {target} (FORMAT parquet)")
+        return
+    select, text_columns = safe_select(con, query)
+    options = ["FORMAT csv", "HEADER", f"DELIMITER {sql_literal(',' if kind == 'csv' else chr(9))}"]
+    if text_columns:  # OWASP: quote the cell as well as prefixing it
+        options.append(f"FORCE_QUOTE ({', '.join(_q(c) for c in text_columns)})")
+    con.execute(f"COPY ({select}) TO {target} ({', '.join(options)})")
+
+
+def write_rows(path: str | Path, columns: list[str], rows: list[tuple], *, fmt: str | None = None) -> None:
+    """Write a few rows built in Python (a routing table) through the same writer, on an in-memory DuckDB."""
+    con = duckdb.connect()
+    try:
+        con.execute("SET enable_progress_bar = false")
+        values = ", ".join("(" + ", ".join(_value(v) for v in row) + ")" for row in rows)
+        names = ", ".join(_q(c) for c in columns)
+        write_table(con, f"SELECT * FROM (VALUES {values}) AS t({names})", path, fmt=fmt)
+    finally:
+        con.close()
+
+
+def _value(value: object) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return sql_literal(str(value))
