@@ -1,13 +1,28 @@
-"""Scoring a prospect list against an ICP, from icp.json alone, streaming through DuckDB.
+"""Scoring records against an ICP, from icp.json alone: ONE path for every output that carries a fit score.
 
-The file is read by DuckDB's reader, the fields the ICP needs are normalised with the
-same SQL as an import, and tier, disqualifier and fit score are SQL expressions: one
-COPY statement from the input file to the output file, so ten million rows never
-become ten million Python objects. Every input row and column is kept.
+`icp_columns` is the only place a fit score, tier, priority and disqualifier are defined; the
+scored file (`icp-agent score`, the `score_prospects` tool), the CRM files, routing.csv and the
+playbook's counts all evaluate it over the same normalised values:
+
+- over an imported table (the CRM files): the importer already normalised each distinct value;
+- over a raw file (`score_file`): one streaming DuckDB plan from the file to the output file.
+  Headers are matched exactly as the importer matches them (`plan_columns`), each ICP field's
+  distinct raw values are collected in ONE scan (GROUPING SETS) and normalised once with the
+  importer's own normaliser (`_typed_exprs`), and the lookups are joined back while the file
+  streams to the writer. Tier, disqualifier and scorecard points are SQL expressions; nothing
+  runs in Python per row, and every input row and column is kept, in the input's order.
+
+Order: DuckDB's parallel hash-join probe does not keep the input order (measured: 1M rows came
+out shuffled), and sorting on a carried row number costs a full sort (10M rows: 35 s, 4.9 GB).
+The join plan is therefore run on one thread, where DuckDB's pipeline processes the file's
+chunks in order and the writer receives them in order (preserve_insertion_order); the distinct
+scan, the expensive part that reads every value, uses every thread. Memory is bounded by
+ICP_AGENT_MEMORY_LIMIT (the same setting as the workspace) on score's own connection.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import duckdb
@@ -15,26 +30,34 @@ from pydantic import BaseModel, Field
 
 from .analysis.icp import criteria_sql, criterion_kind
 from .errors import UserError
-from .ingest import normalize as norm
-from .ingest.fields import FIELD_BY_NAME, canonical_field
+from .ingest.fields import FIELD_BY_NAME
+from .ingest.importer import Mapping, PlannedColumn, _typed_exprs, _unpacked, plan_columns
 from .ingest.reader import inspect_file, read_source_sql
 from .models import Criterion, IcpDocument
 from .sql import quote_identifier as _q
 from .sql import sql_literal
 
 OUTPUT_FORMATS = {".csv": "(FORMAT csv, HEADER)", ".parquet": "(FORMAT parquet)", ".pq": "(FORMAT parquet)"}
+# the score columns, one set of names for scored files and CRM files (Salesforce: the same names as __c fields)
+SCORE_COLUMNS = ("icp_tier", "icp_segment", "fit_points", "fit_score", "priority", "grade", "fit_reasons",
+                 "unseen_fields", "disqualified", "disqualified_by", "missing_fields")
+ORDER_BREAKING_OPTIMIZERS = "join_order,build_side_probe_side,in_clause"
+_FROM_SCORECARD = {"icp_points": "fit_points", "icp_fit_score": "fit_score", "icp_priority": "priority",
+                   "icp_grade": "grade", "icp_reasons": "fit_reasons", "icp_unseen": "unseen_fields"}
 
 
 class ScoreResult(BaseModel):
     input: str
     output: str
     rows: int
-    by_tier: dict[str, int] = Field(description="rows per tier ('none' = outside the ICP)")
+    by_tier: dict[str, int] = Field(description="rows per tier ('none' = outside the ICP, disqualified included)")
     by_priority: dict[str, int] = Field(default_factory=dict)
     disqualified: int
     missing_fields: list[str] = Field(default_factory=list, description="ICP fields the file does not have")
     used_fields: dict[str, str] = Field(default_factory=dict, description="ICP field -> the file's header")
-
+    replaced_columns: list[str] = Field(default_factory=list,
+                                        description="input columns named like a score column (an earlier score): "
+                                                    "replaced by the new score")
 
 
 def icp_fields(icp: IcpDocument) -> dict[str, str]:
@@ -57,18 +80,9 @@ def _field_type(c: Criterion) -> str:
     return criterion_kind(c)
 
 
-def _normalised(kind: str, raw: str, name: str) -> list[str]:
-    if kind == "band":
-        packed = norm.band(raw)
-        return [f"({packed}).exact AS {_q(name)}", f"({packed}).min AS {_q(name + '_min')}",
-                f"({packed}).max AS {_q(name + '_max')}"]
-    if kind == "list":
-        return [f"{norm.text_list(raw)} AS {_q(name)}"]
-    if kind == "number":
-        return [f"{norm.number(raw)} AS {_q(name)}"]
-    if kind == "bool":
-        return [f"{norm.boolean(raw)} AS {_q(name)}"]
-    return [f"{norm.category(raw)} AS {_q(name)}"]
+def _planned(name: str, kind: str, header: str) -> PlannedColumn:
+    """The importer's plan for one ICP field, so `_typed_exprs` normalises it exactly as an import would."""
+    return PlannedColumn(header=header, name=name, canonical=name in FIELD_BY_NAME, type=kind, role="fit")
 
 
 def _absent(kind: str, name: str) -> list[str]:
@@ -79,53 +93,49 @@ def _absent(kind: str, name: str) -> list[str]:
     return [f"NULL::{sql_type} AS {_q(name)}"]
 
 
-def _match_headers(headers: list[str], fields: dict[str, str], originals: dict[str, str]) -> dict[str, str]:
-    """ICP field -> the file's header: by synonym, by the header the ICP was built from, or by name."""
-    found: dict[str, str] = {}
-    for header in headers:
-        field = canonical_field(header)
-        if field in fields and field not in found:
-            found[field] = header
+def match_fields(icp: IcpDocument, headers: list[str]) -> dict[str, str]:
+    """ICP field -> the file's header, matched as the importer matches it (synonyms, first header wins);
+    a field the importer would not recognise is found by the header the ICP was built from, then by name."""
+    fields = icp_fields(icp)
+    found = {c.name: c.header for c in plan_columns(headers, Mapping(), "prospects") if c.name in fields}
+    originals = {c.field: c.header for t in icp.tiers for c in t.criteria if c.header}
+    originals |= {c.field: c.header for d in icp.negative_icp for c in d.criteria if c.header}
     lowered = {h.strip().lower(): h for h in headers}
+    taken = set(found.values())
     for field in fields:
         if field in found:
             continue
         for candidate in (originals.get(field), field):
-            if candidate and candidate.strip().lower() in lowered:
-                found[field] = lowered[candidate.strip().lower()]
+            header = lowered.get((candidate or "").strip().lower())
+            if header and header not in taken:
+                found[field] = header
+                taken.add(header)
                 break
     return found
 
 
-def scoring_query(icp: IcpDocument, source_sql: str, headers: list[str], raw_types: dict[str, str]) -> tuple[str, dict[str, str], list[str]]:
-    """SELECT over `source_sql` giving every original column plus the icp_* columns."""
-    fields = icp_fields(icp)
-    originals = {c.field: c.header for t in icp.tiers for c in t.criteria if c.header}
-    originals |= {c.field: c.header for d in icp.negative_icp for c in d.criteria if c.header}
-    used = _match_headers(headers, fields, originals)
-    missing = sorted(set(fields) - set(used))
-    # row_number() OVER () streams; ordering by it keeps the input's row order in the output
-    inner = ["row_number() OVER () AS __icp_row"] + [f"{_q(h)} AS {_q(f'__raw_{i}')}" for i, h in enumerate(headers)]
-    for name, kind in fields.items():
-        if name in used:
-            header = used[name]
-            raw = _q(header)
-            if raw_types.get(header, "VARCHAR") != "VARCHAR":
-                raw = f"array_to_string({raw}, ';')" if raw_types[header].endswith("[]") else f"CAST({raw} AS VARCHAR)"
-            inner += _normalised(kind, raw, name)
-        else:
-            inner += _absent(kind, name)
-    outer = [f"{_q(f'__raw_{i}')} AS {_q(h)}" for i, h in enumerate(headers)]
-    outer += [f"{expr} AS {_q(name)}" for name, expr in icp_columns(icp, set(used))]
-    query = f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {source_sql}) ORDER BY __icp_row"
-    return query, used, missing
+def priority_rule(tier_sql: str, disqualified_sql: str, band_sql: str | None = None) -> str:
+    """THE priority rule, as SQL over a record's final tier, disqualifier flag and fit-score band.
+
+    1. A disqualified record is low priority (and in no tier: see `icp_columns`), whatever its points.
+    2. Otherwise the fit score's band (high / medium / low, the scorecard's calibrated thresholds);
+       without a usable scorecard, the tier alone: Tier 1 high, Tier 2 medium, else low.
+    3. A record outside every tier is at most medium: high priority needs a tier, so a seller never
+       works an account first that fails the ICP's own criteria.
+    """
+    band = band_sql or f"CASE ({tier_sql}) WHEN 1 THEN 'high' WHEN 2 THEN 'medium' ELSE 'low' END"
+    return (f"CASE WHEN {disqualified_sql} THEN 'low' WHEN ({tier_sql}) IS NULL AND ({band}) = 'high' "
+            f"THEN 'medium' ELSE {band} END")
 
 
 def icp_columns(icp: IcpDocument, present: set[str]) -> list[tuple[str, str]]:
-    """(name, SQL) of the icp_* columns over a relation holding the ICP's fields, normalised.
+    """(name, SQL) of the score columns (SCORE_COLUMNS, in that order) over a relation holding the ICP's
+    fields, normalised (a band field as <name>, <name>_min, <name>_max).
 
-    `present` names the fields the relation really has (the others are NULL there): the
-    scorecard scores them neutral and icp_missing_fields lists them.
+    `present` names the fields the relation really has (the others are NULL there): the scorecard
+    scores them neutral and missing_fields lists them. A disqualified record is in no tier and no
+    segment (disqualified_by says which rule); priority follows `priority_rule`. fit_reasons read
+    "industry Computer Software (+27); employees 11-50 (-1)".
     """
     fields = icp_fields(icp)
     band_fields = {n for n, k in fields.items() if k == "band"}
@@ -134,40 +144,43 @@ def icp_columns(icp: IcpDocument, present: set[str]) -> list[tuple[str, str]]:
         predicate = criteria_sql(tier.criteria, band_fields)
         tier_cases.append(f"WHEN {predicate} THEN {tier.tier}")
         segment_cases.append(f"WHEN {predicate} THEN {sql_literal(tier.segment)}")
-    tier_sql = f"CASE {' '.join(tier_cases)} END" if tier_cases else "NULL::INTEGER"
-    segment_sql = f"CASE {' '.join(segment_cases)} END" if segment_cases else "NULL::VARCHAR"
     disqualifier_cases = [f"WHEN {criteria_sql(d.criteria, band_fields)} THEN "
                           f"{sql_literal(' AND '.join(c.label for c in d.criteria))}" for d in icp.negative_icp]
     disqualifier_sql = f"CASE {' '.join(disqualifier_cases)} END" if disqualifier_cases else "NULL::VARCHAR"
+    disqualified = f"({disqualifier_sql}) IS NOT NULL"
+    tier_sql = f"CASE WHEN {disqualified} THEN NULL {' '.join(tier_cases)} END" if tier_cases else "NULL::INTEGER"
+    segment_sql = (f"CASE WHEN {disqualified} THEN NULL {' '.join(segment_cases)} END" if segment_cases
+                   else "NULL::VARCHAR")
     needed = sorted({c.field for t in icp.tiers for c in t.criteria})
     missing_sql = (f"list_filter([{', '.join(_null_check(f, f in band_fields) for f in needed)}], "
                    f"lambda x: x IS NOT NULL)") if needed else "[]::VARCHAR[]"
-    columns = [("icp_tier", tier_sql), ("icp_segment", segment_sql)]
-    scores = _scorecard_columns(icp, present)
-    if scores:  # a disqualified record is never routed as a priority, whatever its points
-        columns += [(name, f"CASE WHEN {disqualifier_sql} IS NOT NULL THEN 'low' ELSE {expr} END"
-                     if name == "icp_priority" else expr) for name, expr in scores]
-    else:  # no trustworthy scorecard: priority from the tier alone, and no score is printed
-        columns += [("icp_fit_score", "NULL::INTEGER"),
-                    ("icp_priority", f"CASE WHEN {disqualifier_sql} IS NOT NULL THEN 'low' WHEN ({tier_sql}) = 1 "
-                                     f"THEN 'high' WHEN ({tier_sql}) = 2 THEN 'medium' ELSE 'low' END"),
-                    ("icp_reasons", "NULL::VARCHAR")]
-    columns += [("icp_disqualified", f"{disqualifier_sql} IS NOT NULL"), ("icp_disqualifier", disqualifier_sql),
-                ("icp_missing_fields", f"nullif(array_to_string({missing_sql}, ', '), '')")]
+    scores = dict(_scorecard_columns(icp, present | {f"{f}{s}" for f in present & band_fields for s in ("_min", "_max")}))
+    columns = [("icp_tier", tier_sql), ("icp_segment", segment_sql),
+               ("fit_points", scores.get("fit_points", "NULL::INTEGER")),
+               ("fit_score", scores.get("fit_score", "NULL::INTEGER")),
+               ("priority", priority_rule(tier_sql, disqualified, scores.get("priority"))),
+               ("grade", scores.get("grade", "NULL::VARCHAR")),
+               ("fit_reasons", scores.get("fit_reasons", "NULL::VARCHAR")),
+               ("unseen_fields", scores.get("unseen_fields", "NULL::VARCHAR")),
+               ("disqualified", disqualified), ("disqualified_by", disqualifier_sql),
+               ("missing_fields", f"nullif(array_to_string({missing_sql}, ', '), '')")]
+    assert tuple(name for name, _ in columns) == SCORE_COLUMNS
     return columns
 
 
-def _scorecard_columns(icp: IcpDocument, present: set[str]) -> list[str]:
+def _scorecard_columns(icp: IcpDocument, present: set[str]) -> list[tuple[str, str]]:
+    """The scorecard's points, fit score, band, grade, reasons and unseen fields, under SCORE_COLUMNS' names
+    (the disqualifier and missing fields come from `icp_columns`, which knows the tiers)."""
     card = icp.scorecard or {}
     if card.get("status") != "ok":
         return []
     from .analysis.scorecard import scorecard_select_sql
 
-    negative = [d.model_dump() for d in icp.negative_icp]
-    own = {"icp_disqualified", "icp_disqualifier", "icp_missing_fields"}  # the tier-aware versions below win
-    columns = [(name, expr) for name, expr in scorecard_select_sql(card, negative, present_columns=present)
-               if name not in own]
-    return [(name, f"array_to_string({expr}, ', ')" if name == "icp_unseen" else expr) for name, expr in columns]
+    columns = []
+    for name, expr in scorecard_select_sql(card, None, present_columns=present):
+        if name in _FROM_SCORECARD:
+            columns.append((_FROM_SCORECARD[name], f"array_to_string({expr}, ', ')" if name == "icp_unseen" else expr))
+    return columns
 
 
 def _null_check(field: str, band: bool) -> str:
@@ -175,8 +188,79 @@ def _null_check(field: str, band: bool) -> str:
     return f"CASE WHEN {column} IS NULL THEN {sql_literal(field)} END"
 
 
+def connect_for_scoring() -> duckdb.DuckDBPyConnection:
+    """An in-memory connection with ICP_AGENT_MEMORY_LIMIT applied (DuckDB spills beyond it)."""
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    limit = os.environ.get("ICP_AGENT_MEMORY_LIMIT")
+    if limit:
+        try:
+            con.execute("SET memory_limit = ?", [limit])
+        except duckdb.Error as exc:
+            con.close()
+            raise UserError(f"memory limit {limit!r} is not a size DuckDB understands",
+                            hint="use e.g. 2GB or 512MB (ICP_AGENT_MEMORY_LIMIT)") from exc
+    return con
+
+
+def _text(column: str, dtype: str) -> str:
+    """A raw column as text, as the importer stages it (Parquet/JSON columns are typed)."""
+    if dtype.endswith("[]"):
+        return f"array_to_string({column}, ';')"
+    return column if dtype == "VARCHAR" else f"CAST({column} AS VARCHAR)"
+
+
+def scoring_query(con: duckdb.DuckDBPyConnection, icp: IcpDocument, source_sql: str,
+                  described: list[tuple[str, str]]) -> tuple[str, dict[str, str], list[str], list[str]]:
+    """Build the lookups (TEMP tables `_icp_lk_<i>`) and return (query, used fields, missing fields,
+    replaced columns): the query streams `source_sql` into every kept input column plus SCORE_COLUMNS.
+
+    Each used field's distinct raw values come from ONE scan of the file (GROUPING SETS) and are
+    normalised once by the importer's normaliser; the query joins them back on the raw text.
+    """
+    headers = [name for name, _ in described]
+    types = dict(described)
+    fields = icp_fields(icp)
+    used = match_fields(icp, headers)
+    missing = sorted(set(fields) - set(used))
+    order = [f for f in fields if f in used]
+    if order:
+        raws = ", ".join(f"{_text(_q(used[f]), types[used[f]])} AS r{i}" for i, f in enumerate(order))
+        flags = ", ".join(f"grouping(r{i}) AS g{i}" for i in range(len(order)))
+        sets = ", ".join(f"(r{i})" for i in range(len(order)))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _icp_distinct AS SELECT {', '.join(f'r{i}' for i in range(len(order)))}, "
+                    f"{flags} FROM (SELECT {raws} FROM {source_sql}) GROUP BY GROUPING SETS ({sets})")
+    inner = [f"s.{_q(h)} AS {_q(f'__raw_{i}')}" for i, h in enumerate(headers)]
+    joins = []
+    for name, kind in fields.items():
+        if name not in used:
+            inner += _absent(kind, name)
+            continue
+        i = order.index(name)
+        column = _planned(name, kind, used[name])
+        typed = ", ".join(f"{expr} AS {_q(alias)}" for alias, expr in _typed_exprs(column, "raw"))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _icp_lk_{i} AS SELECT raw, {', '.join(_unpacked(column))} "
+                    f"FROM (SELECT r{i} AS raw, {typed} FROM _icp_distinct WHERE g{i} = 0)")
+        joins.append(f"LEFT JOIN _icp_lk_{i} ON _icp_lk_{i}.raw IS NOT DISTINCT FROM "
+                     f"{_text('s.' + _q(used[name]), types[used[name]])}")
+        names = [name, f"{name}_min", f"{name}_max"] if kind == "band" else [name]
+        inner += [f"_icp_lk_{i}.{_q(n)}" for n in names]
+    taken = {c.lower() for c in SCORE_COLUMNS}
+    replaced = [h for h in headers if h.lower() in taken]
+    outer = [f"{_q(f'__raw_{i}')} AS {_q(h)}" for i, h in enumerate(headers) if h not in replaced]
+    outer += [f"{expr} AS {_q(name)}" for name, expr in icp_columns(icp, set(used))]
+    query = f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {source_sql} s {' '.join(joins)})"
+    return query, used, missing, replaced
+
+
 def score_file(icp: IcpDocument, input_path: str | Path, output_path: str | Path) -> ScoreResult:
-    """Score a prospect file (CSV/Parquet/JSON lines) into a CSV or Parquet file, keeping every row."""
+    """Score a prospect file (CSV/Parquet/JSON lines) into a CSV or Parquet file, keeping every row and column
+    in the input's order, with SCORE_COLUMNS appended (see `icp_columns`).
+
+    Errors (UserError): an output that is not .csv/.parquet, a missing output folder, an output that
+    would overwrite the input, an ICP with nothing to score with, a file with none of the ICP's fields,
+    a file DuckDB cannot read.
+    """
     source = inspect_file(input_path)
     output = Path(output_path)
     if output.suffix.lower() not in OUTPUT_FORMATS:
@@ -189,34 +273,47 @@ def score_file(icp: IcpDocument, input_path: str | Path, output_path: str | Path
     if not icp.tiers and not icp.negative_icp and (icp.scorecard or {}).get("status") != "ok":
         raise UserError("this ICP has no tiers, disqualifiers or scorecard to score with "
                         f"(status {icp.status})", hint="rebuild it on data with a significant ICP")
-    con = duckdb.connect()
-    con.execute("SET enable_progress_bar = false")
+    con = connect_for_scoring()
     try:
-        con.execute("SET preserve_insertion_order = true")
         source_sql = read_source_sql(source, lenient=False)
-        described = con.execute(f"DESCRIBE SELECT * FROM {source_sql}").fetchall()
-        headers = [r[0] for r in described]
-        types = {r[0]: r[1] for r in described}
-        query, used, missing = scoring_query(icp, source_sql, headers, types)
-        fields = icp_fields(icp)
-        if not used:
-            raise UserError(f"the file has none of the fields the ICP needs ({', '.join(sorted(fields))}); its columns "
-                            f"are: {', '.join(headers)}", file=source.name,
-                            hint="rename the columns (e.g. 'Industry', 'Number of Employees', 'Technologies') or "
-                                 "export the prospects with those fields")
-        target = str(output).replace("'", "''")
         try:
-            con.execute(f"COPY ({query}) TO '{target}' {OUTPUT_FORMATS[output.suffix.lower()]}")
+            described = [(r[0], r[1]) for r in con.execute(f"DESCRIBE SELECT * FROM {source_sql}").fetchall()]
+            headers = [name for name, _ in described]
+            fields = icp_fields(icp)
+            if not match_fields(icp, headers):
+                raise UserError(f"the file has none of the fields the ICP needs ({', '.join(sorted(fields))}); its "
+                                f"columns are: {', '.join(headers)}", file=source.name,
+                                hint="rename the columns (e.g. 'Industry', 'Number of Employees', 'Technologies') or "
+                                     "export the prospects with those fields")
+            query, used, missing, replaced = scoring_query(con, icp, source_sql, described)
+            con.execute("SET preserve_insertion_order = true")
+            # the file stays the probe side of every join (the optimizer would make a small file the build
+            # side), IN lists stay expressions, and one thread keeps the order: see the module's docstring
+            con.execute(f"SET disabled_optimizers = '{ORDER_BREAKING_OPTIMIZERS}'")
+            con.execute("SET threads = 1")
+            target = str(output).replace("'", "''")
+            _copy(con, query, target, OUTPUT_FORMATS[output.suffix.lower()])
         except duckdb.Error as exc:
             raise UserError(f"cannot score the file: {str(exc).splitlines()[0]}", file=source.name) from exc
+        con.execute("RESET threads")
+        con.execute("RESET disabled_optimizers")
         reader = (f"read_parquet('{target}')" if output.suffix.lower() != ".csv" else
-                  f"read_csv('{target}', header=true, types={{'icp_tier': 'INTEGER', 'icp_disqualified': 'BOOLEAN'}})")
-        rows, disqualified = con.execute(f"SELECT count(*), count_if(icp_disqualified) FROM {reader}").fetchall()[0]
-        by_tier = {("none" if t is None else f"tier {t}"): n for t, n in con.execute(
-            f"SELECT icp_tier, count(*) FROM {reader} GROUP BY ALL ORDER BY ALL").fetchall()}
-        by_priority = dict(con.execute(f"SELECT icp_priority, count(*) FROM {reader} GROUP BY ALL ORDER BY ALL").fetchall())
+                  f"read_csv('{target}', header=true, all_varchar=true)")
+        counts = con.execute(f"SELECT icp_tier, priority, disqualified, count(*) FROM {reader} GROUP BY ALL").fetchall()
     finally:
         con.close()
-    return ScoreResult(input=str(source.path), output=str(output), rows=rows, by_tier=by_tier,
-                       by_priority={str(k): v for k, v in by_priority.items()}, disqualified=disqualified,
-                       missing_fields=missing, used_fields=used)
+    by_tier: dict[str, int] = {}
+    by_priority: dict[str, int] = {}
+    for tier, priority, disqualified, n in counts:
+        key = "none" if tier is None else f"tier {int(tier)}"
+        by_tier[key] = by_tier.get(key, 0) + n
+        by_priority[str(priority)] = by_priority.get(str(priority), 0) + n
+    return ScoreResult(input=str(source.path), output=str(output), rows=sum(n for *_, n in counts),
+                       by_tier=dict(sorted(by_tier.items())), by_priority=dict(sorted(by_priority.items())),
+                       disqualified=sum(n for *_, d, n in counts if str(d).lower() == "true"),
+                       missing_fields=missing, used_fields=used, replaced_columns=replaced)
+
+
+def _copy(con: duckdb.DuckDBPyConnection, query: str, target: str, options: str) -> None:
+    """The one write of a scored file (a single place to change how files are written)."""
+    con.execute(f"COPY ({query}) TO '{target}' {options}")
