@@ -93,6 +93,22 @@ def _absent(kind: str, name: str) -> list[str]:
     return [f"NULL::{sql_type} AS {_q(name)}"]
 
 
+def scored_relation(icp: IcpDocument, relation: str, columns: list[str] | set[str]) -> str:
+    """`relation` (a table or parenthesised query with the columns `columns`, normalised as an import stores
+    them) with SCORE_COLUMNS appended: the ONE scoring of a stored table (CRM files, scoring matrix).
+
+    An ICP field the relation lacks is added as a typed NULL, so its criteria cannot match and the
+    scorecard scores it neutral, instead of SQL that fails on a missing column.
+    """
+    columns = set(columns)
+    present = {c for c in columns if not c.startswith("_")} | {c[:-4] for c in columns if c.endswith("_min")}
+    absent = [sql for name, kind in icp_fields(icp).items() if name not in present
+              for sql in _absent(kind, name) if sql.rsplit(" AS ", 1)[1].strip('"') not in columns]
+    base = f"(SELECT *, {', '.join(absent)} FROM {relation})" if absent else relation
+    scores = ", ".join(f"{expr} AS {_q(name)}" for name, expr in icp_columns(icp, present))
+    return f"(SELECT *, {scores} FROM {base})"
+
+
 def match_fields(icp: IcpDocument, headers: list[str]) -> dict[str, str]:
     """ICP field -> the file's header, matched as the importer matches it (synonyms, first header wins);
     a field the importer would not recognise is found by the header the ICP was built from, then by name."""

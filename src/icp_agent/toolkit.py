@@ -453,7 +453,7 @@ def export_scoring_matrix(ws: Workspace, icp: IcpDocument, path: str | Path) -> 
     """scoring_matrix.csv: every entity with its fit fields, components, health, cohort and its score columns
     (icp_tier, icp_segment, fit_points, fit_score, priority, grade, fit_reasons, disqualified_by) from the one
     scoring path (`scoring.icp_columns`), so a customer's tier and fit score here equal the CRM files'."""
-    from .scoring import icp_columns
+    from .scoring import SCORE_COLUMNS, scored_relation
 
     frame = f"frame_{icp.id.replace('-', '_')}"
     with ws.connect() as con:
@@ -462,11 +462,10 @@ def export_scoring_matrix(ws: Workspace, icp: IcpDocument, path: str | Path) -> 
                                             "censored", "good", "bad", "outcome", "outcome_stage", "tenure_months",
                                             "churned_flag", "nrr_raw", "payback_raw")
                 or c.startswith("c_") or c in _fit_columns(icp, columns)]
-        present = set(columns) | {c[:-4] for c in columns if c.endswith("_min")}
-        scores = ", ".join(f"{expr} AS {name}" for name, expr in icp_columns(icp, present)
-                           if name not in ("unseen_fields", "disqualified", "missing_fields"))
+        scores = ", ".join(name for name in SCORE_COLUMNS if name not in ("unseen_fields", "disqualified",
+                                                                           "missing_fields"))
         select = ", ".join(f'"{c}"' for c in keep)
-        con.execute(f"COPY (SELECT {select}, {scores} FROM {frame} ORDER BY _row) "
+        con.execute(f"COPY (SELECT {select}, {scores} FROM {scored_relation(icp, frame, columns)} ORDER BY _row) "
                     f"TO '{str(Path(path)).replace(chr(39), chr(39) * 2)}' (HEADER, DELIMITER ',')")
         return con.execute(f"SELECT count(*) FROM {frame}").fetchone()[0]
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..models import IcpDocument
-from ..scoring import icp_columns
+from ..scoring import scored_relation
 from ..sql import columns_of
 from ..sql import quote_identifier as _q
 from ..workspace import Workspace
@@ -42,10 +42,8 @@ def salesforce_field(name: str) -> str:
 
 
 def _scored_sql(con, table: str, icp: IcpDocument) -> tuple[str, set[str]]:
-    columns = columns_of(con, table)
-    present = {c for c in columns if not c.startswith("_")} | {c[:-4] for c in columns if c.endswith("_min")}
-    scored = ", ".join(f"{expr} AS {_q(name)}" for name, expr in icp_columns(icp, present))
-    return f"(SELECT *, {scored} FROM {table})", columns
+    columns = set(columns_of(con, table))
+    return scored_relation(icp, table, columns), columns
 
 
 def _copy(con, query: str, path: Path) -> int:
