@@ -1,6 +1,6 @@
 """Scoring records against an ICP, from icp.json alone: ONE path for every output that carries a fit score.
 
-`icp_columns` is the only place a fit score, tier, priority and disqualifier are defined; the
+`score_layers` is the only place a fit score, tier, priority and disqualifier are defined; the
 scored file (`icp-agent score`, the `score_prospects` tool), the CRM files, routing.csv and the
 playbook's counts all evaluate it over the same normalised values:
 
@@ -105,8 +105,7 @@ def scored_relation(icp: IcpDocument, relation: str, columns: list[str] | set[st
     absent = [sql for name, kind in icp_fields(icp).items() if name not in present
               for sql in _absent(kind, name) if sql.rsplit(" AS ", 1)[1].strip('"') not in columns]
     base = f"(SELECT *, {', '.join(absent)} FROM {relation})" if absent else relation
-    scores = ", ".join(f"{expr} AS {_q(name)}" for name, expr in icp_columns(icp, present))
-    return f"(SELECT *, {scores} FROM {base})"
+    return f"({scored_select(icp, base, present)})"
 
 
 def match_fields(icp: IcpDocument, headers: list[str]) -> dict[str, str]:
@@ -133,7 +132,7 @@ def match_fields(icp: IcpDocument, headers: list[str]) -> dict[str, str]:
 def priority_rule(tier_sql: str, disqualified_sql: str, band_sql: str | None = None) -> str:
     """THE priority rule, as SQL over a record's final tier, disqualifier flag and fit-score band.
 
-    1. A disqualified record is low priority (and in no tier: see `icp_columns`), whatever its points.
+    1. A disqualified record is low priority (and in no tier: see `score_layers`), whatever its points.
     2. Otherwise the fit score's band (high / medium / low, the scorecard's calibrated thresholds);
        without a usable scorecard, the tier alone: Tier 1 high, Tier 2 medium, else low.
     3. A record outside every tier is at most medium: high priority needs a tier, so a seller never
@@ -144,14 +143,17 @@ def priority_rule(tier_sql: str, disqualified_sql: str, band_sql: str | None = N
             f"THEN 'medium' ELSE {band} END")
 
 
-def icp_columns(icp: IcpDocument, present: set[str]) -> list[tuple[str, str]]:
-    """(name, SQL) of the score columns (SCORE_COLUMNS, in that order) over a relation holding the ICP's
-    fields, normalised (a band field as <name>, <name>_min, <name>_max).
+def score_layers(icp: IcpDocument, present: set[str]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The score as two SELECT layers over a relation holding the ICP's fields, normalised (a band field
+    as <name>, <name>_min, <name>_max): `inner` (private __icp_* columns: the tier and segment the
+    criteria give, the disqualifier, the points total, reasons, unseen and missing fields) and `outer`
+    (SCORE_COLUMNS, in that order, read from the inner columns), so each per-row expression is
+    evaluated once: the points total feeds fit score, priority and grade as constant-list look-ups.
 
     `present` names the fields the relation really has (the others are NULL there): the scorecard
     scores them neutral and missing_fields lists them. A disqualified record is in no tier and no
     segment (disqualified_by says which rule); priority follows `priority_rule`. fit_reasons read
-    "industry Computer Software (+27); employees 11-50 (-1)".
+    "industry Computer Software (+27); employees 11-50 (-11)".
     """
     fields = icp_fields(icp)
     band_fields = {n for n, k in fields.items() if k == "band"}
@@ -162,31 +164,53 @@ def icp_columns(icp: IcpDocument, present: set[str]) -> list[tuple[str, str]]:
         segment_cases.append(f"WHEN {predicate} THEN {sql_literal(tier.segment)}")
     disqualifier_cases = [f"WHEN {criteria_sql(d.criteria, band_fields)} THEN "
                           f"{sql_literal(' AND '.join(c.label for c in d.criteria))}" for d in icp.negative_icp]
-    disqualifier_sql = f"CASE {' '.join(disqualifier_cases)} END" if disqualifier_cases else "NULL::VARCHAR"
-    disqualified = f"({disqualifier_sql}) IS NOT NULL"
-    tier_sql = f"CASE WHEN {disqualified} THEN NULL {' '.join(tier_cases)} END" if tier_cases else "NULL::INTEGER"
-    segment_sql = (f"CASE WHEN {disqualified} THEN NULL {' '.join(segment_cases)} END" if segment_cases
-                   else "NULL::VARCHAR")
     needed = sorted({c.field for t in icp.tiers for c in t.criteria})
     missing_sql = (f"list_filter([{', '.join(_null_check(f, f in band_fields) for f in needed)}], "
                    f"lambda x: x IS NOT NULL)") if needed else "[]::VARCHAR[]"
+    card = icp.scorecard or {}
     scores = dict(_scorecard_columns(icp, present | {f"{f}{s}" for f in present & band_fields for s in ("_min", "_max")}))
-    columns = [("icp_tier", tier_sql), ("icp_segment", segment_sql),
-               ("fit_points", scores.get("fit_points", "NULL::INTEGER")),
-               ("fit_score", scores.get("fit_score", "NULL::INTEGER")),
-               ("priority", priority_rule(tier_sql, disqualified, scores.get("priority"))),
-               ("grade", scores.get("grade", "NULL::VARCHAR")),
-               ("fit_reasons", scores.get("fit_reasons", "NULL::VARCHAR")),
-               ("unseen_fields", scores.get("unseen_fields", "NULL::VARCHAR")),
-               ("disqualified", disqualified), ("disqualified_by", disqualifier_sql),
-               ("missing_fields", f"nullif(array_to_string({missing_sql}, ', '), '')")]
-    assert tuple(name for name, _ in columns) == SCORE_COLUMNS
-    return columns
+    inner = [("__icp_tier", f"CASE {' '.join(tier_cases)} END" if tier_cases else "NULL::INTEGER"),
+             ("__icp_segment", f"CASE {' '.join(segment_cases)} END" if segment_cases else "NULL::VARCHAR"),
+             ("__icp_disqualifier", f"CASE {' '.join(disqualifier_cases)} END" if disqualifier_cases
+              else "NULL::VARCHAR"),
+             ("__icp_points", scores.get("fit_points", "NULL::INTEGER")),
+             ("__icp_reasons", scores.get("fit_reasons", "NULL::VARCHAR")),
+             ("__icp_unseen", scores.get("unseen_fields", "NULL::VARCHAR")),
+             ("__icp_missing", f"nullif(array_to_string({missing_sql}, ', '), '')")]
+    disqualified = "(__icp_disqualifier IS NOT NULL)"
+    tier = f"CASE WHEN {disqualified} THEN NULL ELSE __icp_tier END"
+    if scores:
+        from .analysis.scorecard import _fit_table, _level, _lookup
+
+        low, fits = _fit_table(card)  # the scorecard's own tables: the same values its SQL gives
+        fit_score = _lookup(fits, low, "__icp_points")
+        band = _lookup([_level(card, "bands", fit) for fit in fits], low, "__icp_points")
+        grade = _lookup([_level(card, "grades", fit) for fit in fits], low, "__icp_points")
+    else:
+        fit_score, band, grade = "NULL::INTEGER", None, "NULL::VARCHAR"
+    outer = [("icp_tier", tier), ("icp_segment", f"CASE WHEN {disqualified} THEN NULL ELSE __icp_segment END"),
+             ("fit_points", "__icp_points"), ("fit_score", fit_score),
+             ("priority", priority_rule(tier, disqualified, band)), ("grade", grade),
+             ("fit_reasons", "__icp_reasons"), ("unseen_fields", "__icp_unseen"),
+             ("disqualified", disqualified), ("disqualified_by", "__icp_disqualifier"),
+             ("missing_fields", "__icp_missing")]
+    assert tuple(name for name, _ in outer) == SCORE_COLUMNS
+    return inner, outer
+
+
+def scored_select(icp: IcpDocument, relation: str, present: set[str], keep: str = "*") -> str:
+    """SELECT `keep` (the relation's columns to pass through, as SQL) and SCORE_COLUMNS from `relation`."""
+    inner, outer = score_layers(icp, present)
+    if keep == "*":
+        keep = f"* EXCLUDE ({', '.join(name for name, _ in inner)})"
+    return (f"SELECT {keep}, {', '.join(f'{sql} AS {_q(name)}' for name, sql in outer)} "
+            f"FROM (SELECT *, {', '.join(f'{sql} AS {name}' for name, sql in inner)} FROM {relation})")
 
 
 def _scorecard_columns(icp: IcpDocument, present: set[str]) -> list[tuple[str, str]]:
-    """The scorecard's points, fit score, band, grade, reasons and unseen fields, under SCORE_COLUMNS' names
-    (the disqualifier and missing fields come from `icp_columns`, which knows the tiers)."""
+    """The scorecard's points, reasons and unseen fields, under SCORE_COLUMNS' names (fit score, band and
+    grade are looked up from the points by `score_layers`; the disqualifier and missing fields come from
+    there too, which knows the tiers)."""
     card = icp.scorecard or {}
     if card.get("status") != "ok":
         return []
@@ -194,7 +218,7 @@ def _scorecard_columns(icp: IcpDocument, present: set[str]) -> list[tuple[str, s
 
     columns = []
     for name, expr in scorecard_select_sql(card, None, present_columns=present):
-        if name in _FROM_SCORECARD:
+        if name in ("icp_points", "icp_reasons", "icp_unseen"):
             columns.append((_FROM_SCORECARD[name], f"array_to_string({expr}, ', ')" if name == "icp_unseen" else expr))
     return columns
 
@@ -263,15 +287,14 @@ def scoring_query(con: duckdb.DuckDBPyConnection, icp: IcpDocument, source_sql: 
         inner += [f"_icp_lk_{i}.{_q(n)}" for n in names]
     taken = {c.lower() for c in SCORE_COLUMNS}
     replaced = [h for h in headers if h.lower() in taken]
-    outer = [f"{_q(f'__raw_{i}')} AS {_q(h)}" for i, h in enumerate(headers) if h not in replaced]
-    outer += [f"{expr} AS {_q(name)}" for name, expr in icp_columns(icp, set(used))]
-    query = f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {source_sql} s {' '.join(joins)})"
+    keep = ", ".join(f"{_q(f'__raw_{i}')} AS {_q(h)}" for i, h in enumerate(headers) if h not in replaced)
+    query = scored_select(icp, f"(SELECT {', '.join(inner)} FROM {source_sql} s {' '.join(joins)})", set(used), keep)
     return query, used, missing, replaced
 
 
 def score_file(icp: IcpDocument, input_path: str | Path, output_path: str | Path) -> ScoreResult:
     """Score a prospect file (CSV/Parquet/JSON lines) into a CSV or Parquet file, keeping every row and column
-    in the input's order, with SCORE_COLUMNS appended (see `icp_columns`).
+    in the input's order, with SCORE_COLUMNS appended (see `score_layers`).
 
     Errors (UserError): an output that is not .csv/.parquet, a missing output folder, an output that
     would overwrite the input, an ICP with nothing to score with, a file with none of the ICP's fields,

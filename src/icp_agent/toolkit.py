@@ -329,7 +329,7 @@ SCORECARD_KINDS = {"category": "category", "band": "band", "number": "number", "
 
 def _readable_bin_labels(card: dict, money: set[str]) -> None:
     """Bin labels as sellers read them in a reason ("annual revenue $7.67M-$50.9M"), in place: the SQL that
-    writes icp_reasons reads them from the scorecard, so a scored file and the document agree."""
+    writes fit_reasons reads them from the scorecard, so a scored file and the document agree."""
     import re
 
     from .analysis.icp import amount
@@ -452,7 +452,7 @@ def get_evidence(ws: Workspace, evidence_id: str, version: str | None = None) ->
 def export_scoring_matrix(ws: Workspace, icp: IcpDocument, path: str | Path) -> int:
     """scoring_matrix.csv: every entity with its fit fields, components, health, cohort and its score columns
     (icp_tier, icp_segment, fit_points, fit_score, priority, grade, fit_reasons, disqualified_by) from the one
-    scoring path (`scoring.icp_columns`), so a customer's tier and fit score here equal the CRM files'."""
+    scoring path (`scoring.scored_relation`), so a customer's tier and fit score here equal the CRM files'."""
     from .scoring import SCORE_COLUMNS, scored_relation
 
     frame = f"frame_{icp.id.replace('-', '_')}"
