@@ -174,3 +174,24 @@ def test_memory_limit_applies_to_scores_own_connection(monkeypatch):
     monkeypatch.setenv("ICP_AGENT_MEMORY_LIMIT", "lots")
     with pytest.raises(UserError, match="ICP_AGENT_MEMORY_LIMIT"):
         connect_for_scoring()
+
+
+def test_scoring_layers_agree_with_the_scorecards_own_sql(demo):
+    """score_layers picks reasons and points with scalar SQL; the scorecard's own SQL must give the same."""
+    from icp_agent.analysis.scorecard import scorecard_select_sql
+    from icp_agent.scoring import scored_select
+
+    ws, icp, _, _ = demo
+    with ws.connect() as con:
+        table = ws.current_table(con, "prospects")
+        columns = {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
+        present = {c for c in columns if not c.startswith("_")} | {c[:-4] for c in columns if c.endswith("_min")}
+        own = dict(scorecard_select_sql(icp.scorecard, None, present_columns=columns))
+        ours = scored_select(icp, table, present, keep="_row")
+        differing = con.execute(f"""SELECT count(*), count_if(a.fit_reasons IS DISTINCT FROM b.reasons),
+                count_if(a.fit_points IS DISTINCT FROM b.points), count_if(a.fit_score IS DISTINCT FROM b.fit),
+                count_if(a.grade IS DISTINCT FROM b.grade)
+            FROM ({ours}) a JOIN (SELECT _row, {own['icp_reasons']} AS reasons, {own['icp_points']} AS points,
+                                         {own['icp_fit_score']} AS fit, {own['icp_grade']} AS grade FROM {table}) b
+            USING (_row)""").fetchall()[0]
+    assert differing == (50_000, 0, 0, 0, 0)

@@ -143,12 +143,13 @@ def priority_rule(tier_sql: str, disqualified_sql: str, band_sql: str | None = N
             f"THEN 'medium' ELSE {band} END")
 
 
-def score_layers(icp: IcpDocument, present: set[str]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """The score as two SELECT layers over a relation holding the ICP's fields, normalised (a band field
-    as <name>, <name>_min, <name>_max): `inner` (private __icp_* columns: the tier and segment the
-    criteria give, the disqualifier, the points total, reasons, unseen and missing fields) and `outer`
-    (SCORE_COLUMNS, in that order, read from the inner columns), so each per-row expression is
-    evaluated once: the points total feeds fit score, priority and grade as constant-list look-ups.
+def score_layers(icp: IcpDocument, present: set[str]) -> list[list[tuple[str, str]]]:
+    """The score as SELECT layers over a relation holding the ICP's fields, normalised (a band field as
+    <name>, <name>_min, <name>_max), each layer reading the columns of the one before: private __icp_*
+    columns (the tier and segment the criteria give, the disqualifier, each scorecard feature's bin
+    code, the points total, the reason keys, unseen and missing fields), then SCORE_COLUMNS, in that
+    order. Each per-row expression is evaluated once: the points total feeds fit score, priority and
+    grade as constant-list look-ups, and the top reasons are picked with scalar least() (`_reason_layers`).
 
     `present` names the fields the relation really has (the others are NULL there): the scorecard
     scores them neutral and missing_fields lists them. A disqualified record is in no tier and no
@@ -168,15 +169,20 @@ def score_layers(icp: IcpDocument, present: set[str]) -> tuple[list[tuple[str, s
     missing_sql = (f"list_filter([{', '.join(_null_check(f, f in band_fields) for f in needed)}], "
                    f"lambda x: x IS NOT NULL)") if needed else "[]::VARCHAR[]"
     card = icp.scorecard or {}
-    scores = dict(_scorecard_columns(icp, present | {f"{f}{s}" for f in present & band_fields for s in ("_min", "_max")}))
+    columns = present | {f"{f}{s}" for f in present & band_fields for s in ("_min", "_max")}
+    scores = dict(_scorecard_columns(icp, columns))
     inner = [("__icp_tier", f"CASE {' '.join(tier_cases)} END" if tier_cases else "NULL::INTEGER"),
              ("__icp_segment", f"CASE {' '.join(segment_cases)} END" if segment_cases else "NULL::VARCHAR"),
              ("__icp_disqualifier", f"CASE {' '.join(disqualifier_cases)} END" if disqualifier_cases
               else "NULL::VARCHAR"),
-             ("__icp_points", scores.get("fit_points", "NULL::INTEGER")),
-             ("__icp_reasons", scores.get("fit_reasons", "NULL::VARCHAR")),
              ("__icp_unseen", scores.get("unseen_fields", "NULL::VARCHAR")),
              ("__icp_missing", f"nullif(array_to_string({missing_sql}, ', '), '')")]
+    if scores:
+        codes, keys, picks, reasons = _reason_layers(card, columns)
+        layers = [inner + codes, keys, *picks]
+    else:
+        layers = [inner + [("__icp_points", "NULL::INTEGER")]]
+        reasons = "NULL::VARCHAR"
     disqualified = "(__icp_disqualifier IS NOT NULL)"
     tier = f"CASE WHEN {disqualified} THEN NULL ELSE __icp_tier END"
     if scores:
@@ -191,20 +197,96 @@ def score_layers(icp: IcpDocument, present: set[str]) -> tuple[list[tuple[str, s
     outer = [("icp_tier", tier), ("icp_segment", f"CASE WHEN {disqualified} THEN NULL ELSE __icp_segment END"),
              ("fit_points", "__icp_points"), ("fit_score", fit_score),
              ("priority", priority_rule(tier, disqualified, band)), ("grade", grade),
-             ("fit_reasons", "__icp_reasons"), ("unseen_fields", "__icp_unseen"),
+             ("fit_reasons", reasons), ("unseen_fields", "__icp_unseen"),
              ("disqualified", disqualified), ("disqualified_by", "__icp_disqualifier"),
              ("missing_fields", "__icp_missing")]
     assert tuple(name for name, _ in outer) == SCORE_COLUMNS
-    return inner, outer
+    return [*layers, outer]
+
+
+def _reason_layers(card: dict, columns: set[str]) -> tuple[list, list, list, str]:
+    """The scorecard's points total and top reasons as layers of scalar SQL: (bin codes, points total and
+    one key per candidate reason, the picks of the best three, the fit_reasons expression).
+
+    Same candidates, order and text as the scorecard's own `_reasons_sql` (a test compares them): each
+    candidate is packed into one integer, ((top - |points|) * positions + position) * codes + bin code,
+    so the smallest key is the biggest contribution (ties: the earlier feature). Picking the three
+    smallest keys with least() over columns avoids per-row list sorting, several times faster.
+    """
+    from .analysis.scorecard import REASONS, _code_sql, _missing_sql, _points_sql, _value_sql
+
+    features = card["features"]
+    all_codes = [_code_sql(f, columns) for f in features]
+    codes = [(f"__icp_c{j}", code) for j, code in enumerate(all_codes) if code is not None]
+    shown = [f for f, code in zip(features, all_codes) if code is not None]
+    code_of = {id(f): f"__icp_c{j}" for j, f in enumerate(features) if all_codes[j] is not None}
+    total = " + ".join([str(card["intercept_points"])] + [_points_sql(f, code_of[id(f)]) for f in shown])
+    points = [[0 if f["kind"] == "list" and b.get("missing") else b["points"] for b in f["bins"]] for f in shown]
+    words = [[None if f["kind"] == "category" and not b.get("missing") else b["label"] for b in f["bins"]]
+             for f in shown]
+    missing_lists: dict[str, int] = {}
+    for f in shown:
+        if f["kind"] == "list":
+            missing_lists[f["field"]] = missing_lists.get(f["field"], 0) + f["bins"][-1]["points"]
+    extra = [(field, points_sum) for field, points_sum in missing_lists.items() if points_sum != 0]
+    points += [[points_sum] for _, points_sum in extra]
+    words += [[f"{field} missing"] for field, _ in extra]
+    keys = [("__icp_points", f"CAST({total} AS INTEGER)")]
+    if not points:
+        return codes, keys, [], "NULL::VARCHAR"
+    top = max(abs(v) for row in points for v in row) + 1
+    positions, codes_base = len(points) + 1, max(len(row) for row in points) + 1
+
+    def key(size: str, position: int, code: str) -> str:
+        return f"(({top}::BIGINT - abs({size})) * {positions} + {position}) * {codes_base} + {code}"
+
+    for j, f in enumerate(shown, 1):
+        code = code_of[id(f)]
+        size = f"coalesce({_lit_list(points[j - 1])}[{code}], 0)"
+        keys.append((f"__icp_k{j}", f"CASE WHEN {size} <> 0 THEN {key(size, j, code)} END"))
+    for i, (field, points_sum) in enumerate(extra, 1):
+        keys.append((f"__icp_k{len(shown) + i}",
+                     f"CASE WHEN {_missing_sql(field, 'list')} THEN {key(str(points_sum), len(shown) + i, '1')} END"))
+    names = [name for name, _ in keys[1:]]
+    picks = []
+    for r in range(1, REASONS + 1):
+        after = [f"CASE WHEN {n} > __icp_r{r - 1} THEN {n} END" for n in names] if r > 1 else names
+        picks.append([(f"__icp_r{r}", f"least({', '.join(after)})" if len(after) > 1 else after[0])])
+    dynamic = [(j, f) for j, f in enumerate(shown, 1) if f["kind"] == "category"]
+
+    def fragment(v: str) -> str:  # "industry Computer Software (+27)" for the packed key in column v
+        position, code = f"(({v} // {codes_base}) % {positions})", f"({v} % {codes_base})"
+        value = f"{_lit_nested(points)}[{position}][{code}]"
+        text = f"{_lit_nested(words)}[{position}][{code}]"
+        if dynamic:
+            text = (f"coalesce({text}, CASE {position} " + " ".join(
+                f"WHEN {j} THEN {sql_literal(f['field'] + ' ')} || {_value_sql(f['field'], 'category')}"
+                for j, f in dynamic) + " END)")
+        return f"{text} || ' (' || CASE WHEN {value} > 0 THEN '+' ELSE '' END || {value} || ')'"
+
+    parts = ", ".join(fragment(f"__icp_r{r}") for r in range(1, REASONS + 1))
+    return codes, keys, picks, f"nullif(concat_ws('; ', {parts}), '')"
+
+
+def _lit_list(values: list) -> str:
+    return "[" + ", ".join(sql_literal(v) if isinstance(v, str) else ("NULL" if v is None else str(v))
+                           for v in values) + "]"
+
+
+def _lit_nested(rows: list[list]) -> str:
+    return "[" + ", ".join(_lit_list(row) for row in rows) + "]"
 
 
 def scored_select(icp: IcpDocument, relation: str, present: set[str], keep: str = "*") -> str:
     """SELECT `keep` (the relation's columns to pass through, as SQL) and SCORE_COLUMNS from `relation`."""
-    inner, outer = score_layers(icp, present)
+    layers = score_layers(icp, present)
+    private = [name for layer in layers[:-1] for name, _ in layer]
     if keep == "*":
-        keep = f"* EXCLUDE ({', '.join(name for name, _ in inner)})"
-    return (f"SELECT {keep}, {', '.join(f'{sql} AS {_q(name)}' for name, sql in outer)} "
-            f"FROM (SELECT *, {', '.join(f'{sql} AS {name}' for name, sql in inner)} FROM {relation})")
+        keep = f"* EXCLUDE ({', '.join(private)})"
+    query = relation
+    for layer in layers[:-1]:
+        query = f"(SELECT *, {', '.join(f'{sql} AS {name}' for name, sql in layer)} FROM {query})"
+    return f"SELECT {keep}, {', '.join(f'{sql} AS {_q(name)}' for name, sql in layers[-1])} FROM {query}"
 
 
 def _scorecard_columns(icp: IcpDocument, present: set[str]) -> list[tuple[str, str]]:
