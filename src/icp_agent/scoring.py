@@ -259,15 +259,23 @@ def _reason_layers(card: dict, columns: set[str]) -> tuple[list, list, list, str
         picks.append([(f"__icp_r{r}", f"least({', '.join(after)})" if len(after) > 1 else after[0])])
     dynamic = [(j, f) for j, f in enumerate(shown, 1) if f["kind"] == "category"]
 
+    # one flat constant list per part, indexed by position * codes + code + 1: the label (NULL where the
+    # record's own category value is shown) and the points suffix " (+27)", written once per bin
+    labels, suffixes = [None] * (positions * codes_base), [None] * (positions * codes_base)
+    for position, (row_points, row_words) in enumerate(zip(points, words), 1):
+        for code, (value, word) in enumerate(zip(row_points, row_words), 1):
+            labels[position * codes_base + code] = word
+            suffixes[position * codes_base + code] = f" ({'+' if value > 0 else ''}{value})"
+
     def fragment(v: str) -> str:  # "industry Computer Software (+27)" for the packed key in column v
-        position, code = f"(({v} // {codes_base}) % {positions})", f"({v} % {codes_base})"
-        value = f"{_lit_nested(points)}[{position}][{code}]"
-        text = f"{_lit_nested(words)}[{position}][{code}]"
+        position, index = f"(({v} // {codes_base}) % {positions})", f"(({v} // {codes_base}) % {positions} * " \
+                                                                    f"{codes_base} + {v} % {codes_base} + 1)"
+        text = f"{_lit_list(labels)}[{index}]"
         if dynamic:
             text = (f"coalesce({text}, CASE {position} " + " ".join(
                 f"WHEN {j} THEN {sql_literal(f['field'] + ' ')} || {_value_sql(f['field'], 'category')}"
                 for j, f in dynamic) + " END)")
-        return f"{text} || ' (' || CASE WHEN {value} > 0 THEN '+' ELSE '' END || {value} || ')'"
+        return f"{text} || {_lit_list(suffixes)}[{index}]"
 
     parts = ", ".join(fragment(f"__icp_r{r}") for r in range(1, REASONS + 1))
     return codes, keys, picks, f"nullif(concat_ws('; ', {parts}), '')"
