@@ -392,7 +392,7 @@ def score_file(icp: IcpDocument, input_path: str | Path, output_path: str | Path
     would overwrite the input, an ICP with nothing to score with, a file with none of the ICP's fields,
     a file DuckDB cannot read.
     """
-    source = inspect_file(input_path)
+    source = inspect_file(input_path, digest=False)  # a score needs no import id
     output = Path(output_path)
     if output.suffix.lower() not in OUTPUT_FORMATS:
         raise UserError(f"cannot write {output.suffix or 'a file without extension'}", file=str(output),

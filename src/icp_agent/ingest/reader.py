@@ -50,8 +50,9 @@ def file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def inspect_file(path: str | Path, *, lenient: bool = False) -> SourceFile:
-    """Check a path is a readable tabular file and learn its format, encoding and delimiter."""
+def inspect_file(path: str | Path, *, lenient: bool = False, digest: bool = True) -> SourceFile:
+    """Check a path is a readable tabular file and learn its format, encoding and delimiter (and its sha256
+    unless `digest` is False: reading every byte for an import id costs 1.7 s per GB)."""
     path = Path(path).expanduser()
     if not path.exists():
         raise UserError("no such file", file=str(path), hint="check the path (relative paths start from "
@@ -66,7 +67,7 @@ def inspect_file(path: str | Path, *, lenient: bool = False) -> SourceFile:
         raise UserError("the file is empty", file=path.name, hint="export the data again; a CRM export has a "
                                                                   "header line and at least one row")
     suffix = path.suffix.lower()
-    source = SourceFile(path=path, format="csv", sha256=file_digest(path), size=size)
+    source = SourceFile(path=path, format="csv", sha256=file_digest(path) if digest else "", size=size)
     if head.startswith(b"PAR1") or suffix in PARQUET_SUFFIXES:
         if not head.startswith(b"PAR1"):
             raise UserError("the file is named .parquet but is not a Parquet file", file=path.name,
@@ -117,7 +118,9 @@ def _detect_encoding(path: Path) -> str:
 
 
 def _has_utf8_multibyte(data: bytes) -> bool:
-    return bool(data) and max(data) >= 0xC2
+    # in bytes that decoded as UTF-8 any non-ASCII byte belongs to a multibyte character; isascii() runs in C
+    # (max() walked every byte in Python: 1.3 s per 130 MB)
+    return not data.isascii()
 
 
 def _decode_sample(head: bytes, encoding: str) -> str:
