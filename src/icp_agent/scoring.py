@@ -288,10 +288,6 @@ def _lit_list(values: list) -> str:
                            for v in values) + "]"
 
 
-def _lit_nested(rows: list[list]) -> str:
-    return "[" + ", ".join(_lit_list(row) for row in rows) + "]"
-
-
 def scored_select(icp: IcpDocument, relation: str, present: set[str], keep: str = "*") -> str:
     """SELECT `keep` (the relation's columns to pass through, as SQL) and SCORE_COLUMNS from `relation`."""
     layers = score_layers(icp, present)
