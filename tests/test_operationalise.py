@@ -49,16 +49,16 @@ def test_scoring_keeps_every_row_and_column(demo, tmp_path):
     names = [r[0] for r in con.execute(f"SELECT \"Company Name\" FROM '{out}'").fetchall()]
     assert names == [r[0] for r in con.execute(
         f"SELECT \"Company Name\" FROM read_csv('{DEMO / 'prospects.csv'}')").fetchall()]  # the input's order
-    assert {"icp_tier", "icp_fit_score", "icp_priority", "icp_reasons", "icp_disqualified"} <= set(columns)
+    assert {"icp_tier", "fit_score", "priority", "fit_reasons", "disqualified", "disqualified_by"} <= set(columns)
     tier1 = con.execute(f"SELECT count(*) FROM '{out}' WHERE icp_tier = 1").fetchall()[0][0]
     assert 0.15 < tier1 / 50_000 < 0.25  # README: ~12% Tier-1 segment + ~8% second segment
-    low, high, tier1_high = con.execute(f"""SELECT min(icp_fit_score), max(icp_fit_score),
-        avg((icp_priority = 'high')::INT) FILTER (icp_tier = 1) FROM '{out}'""").fetchall()[0]
+    low, high, tier1_high = con.execute(f"""SELECT min(fit_score), max(fit_score),
+        avg((priority = 'high')::INT) FILTER (icp_tier = 1) FROM '{out}'""").fetchall()[0]
     assert 0 <= low < high <= 100 and tier1_high > 0.8
-    assert con.execute(f"SELECT count(*) FROM '{out}' WHERE icp_disqualified AND icp_priority <> 'low'"
+    assert con.execute(f"SELECT count(*) FROM '{out}' WHERE disqualified AND (priority <> 'low' OR icp_tier IS NOT NULL)"
                        ).fetchall()[0][0] == 0
-    reasons = con.execute(f"SELECT icp_reasons FROM '{out}' WHERE icp_tier = 1 LIMIT 1").fetchall()[0][0]
-    assert reasons.startswith("+")
+    reasons = con.execute(f"SELECT fit_reasons FROM '{out}' WHERE icp_tier = 1 LIMIT 1").fetchall()[0][0]
+    assert reasons.startswith("industry Computer Software (+")
 
 
 def test_scoring_says_what_a_file_lacks(demo, write, tmp_path):
@@ -68,8 +68,8 @@ def test_scoring_says_what_a_file_lacks(demo, write, tmp_path):
     scored = toolkit.score_prospects(partial, tmp_path / "p.csv", icp_path=icp_path)
     assert "technologies" in scored.missing_fields and scored.rows == 2
     rows = list(csv.DictReader(open(tmp_path / "p.csv", newline="")))
-    assert "technologies" in rows[0]["icp_missing_fields"] and rows[0]["icp_tier"] == ""
-    assert rows[1]["icp_disqualified"] == "true"
+    assert "technologies" in rows[0]["missing_fields"] and rows[0]["icp_tier"] == ""
+    assert rows[1]["disqualified"] == "true" and rows[1]["disqualified_by"]
     nothing = write("nothing.csv", "Name,Colour\nAcme,blue\n")
     with pytest.raises(UserError, match="none of the fields the ICP needs"):
         toolkit.score_prospects(nothing, tmp_path / "n.csv", icp_path=icp_path)
@@ -95,11 +95,12 @@ def test_playbook_and_crm_exports(demo):
     assert "- [ ] industry = Computer Software" in playbook and "Stop (negative ICP)" in playbook
     assert "Senior AE" in playbook and "Beachhead ICP 1" in playbook
     hubspot = list(csv.DictReader(open(folder / "out" / "hubspot_companies.csv", newline="")))
-    assert set(hubspot[0]) == {"Record ID", "Company Domain Name", "Company name", "icp_tier", "icp_fit_score",
-                               "icp_priority", "icp_fit_reasons", "icp_disqualifier"}
+    assert list(hubspot[0]) == ["Record ID", "Company Domain Name", "Company name", "icp_tier", "icp_segment",
+                                "fit_points", "fit_score", "priority", "grade", "fit_reasons", "disqualified_by"]
     assert len(hubspot) == 55_000 and {r["icp_tier"] for r in hubspot} >= {"Tier 1", "Not ICP"}
     salesforce = list(csv.DictReader(open(folder / "out" / "salesforce_accounts.csv", newline="")))
-    assert "ICP_Tier__c" in salesforce[0] and len(salesforce) == 55_000
+    assert list(salesforce[0])[:5] == ["Id", "Name", "Website", "ICP_Tier__c", "ICP_Segment__c"]
+    assert "Fit_Score__c" in salesforce[0] and len(salesforce) == 55_000
 
 
 def test_diff_needs_two_versions_and_then_recommends(tmp_path):

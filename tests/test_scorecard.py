@@ -272,7 +272,7 @@ def _reference(card: dict, record: dict, present: set[str]) -> dict:
         "icp_points": total, "icp_fit_score": fit,
         "icp_priority": "high" if fit >= 70 else "medium" if fit >= 40 else "low",
         "icp_grade": "A" if fit >= 70 else "B" if fit >= 55 else "C" if fit >= 40 else "D",
-        "icp_reasons": "; ".join(f"{p:+d} {w}" for _, (p, w) in ranked[:3]) or None,
+        "icp_reasons": "; ".join(f"{w} ({p:+d})" for _, (p, w) in ranked[:3]) or None,
         "icp_unseen": unseen or None, "icp_missing_fields": list(dict.fromkeys(missing)) or None,
         "icp_disqualified": bool(rules),
         "icp_disqualifier": " and ".join(c["label"] for c in rules[0]["criteria"]) if rules else None,

@@ -494,7 +494,7 @@ def evidence(evidence_ids, version, workspace, as_json, quiet):
 @with_common
 @handle_errors
 def score(prospects, icp_path, out_path, workspace, as_json, quiet):
-    """Score a prospect list: every row kept, with icp_tier, icp_fit_score, icp_priority, icp_reasons, icp_disqualified."""
+    """Score a prospect list: every row kept, with icp_tier, fit_score, priority, fit_reasons, disqualified_by."""
     ctx = Ctx(workspace, as_json, quiet)
     if icp_path is None and not ctx.workspace.path.exists():
         raise ArgumentError("no ICP to score with", hint="pass --icp icp.json, or --workspace with an ICP built")
@@ -509,7 +509,7 @@ def score(prospects, icp_path, out_path, workspace, as_json, quiet):
         out.print(f"  disqualified: {result.disqualified:,}")
         if result.missing_fields:
             out.print(f"  the file lacks {', '.join(result.missing_fields)}: those criteria cannot match "
-                      f"(listed per row in icp_missing_fields)")
+                      f"(listed per row in missing_fields)")
     ctx.emit(result, human)
 
 

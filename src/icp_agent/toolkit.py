@@ -605,7 +605,7 @@ SCORECARD_KINDS = {"category": "category", "band": "band", "number": "number", "
 
 def _readable_bin_labels(card: dict, money: set[str]) -> None:
     """Bin labels as sellers read them in a reason ("annual revenue $7.67M-$50.9M"), in place: the SQL that
-    writes icp_reasons reads them from the scorecard, so a scored file and the document agree."""
+    writes fit_reasons reads them from the scorecard, so a scored file and the document agree."""
     import re
 
     from .analysis.icp import amount
@@ -727,8 +727,10 @@ def get_evidence(ws: Workspace, evidence_id: str, version: str | None = None) ->
 
 
 def export_scoring_matrix(ws: Workspace, icp: IcpDocument, path: str | Path) -> int:
-    """scoring_matrix.csv: every entity with its fit fields, components, health, cohort and ICP tier."""
-    from .analysis.criteria import document_kinds, tier_case_sql
+    """scoring_matrix.csv: every entity with its fit fields, components, health, cohort and its score columns
+    (icp_tier, icp_segment, fit_points, fit_score, priority, grade, fit_reasons, disqualified_by) from the one
+    scoring path (`scoring.scored_relation`), so a customer's tier and fit score here equal the CRM files'."""
+    from .scoring import SCORE_COLUMNS, scored_relation
     from .render.tabular import write_table
 
     frame = f"frame_{icp.id.replace('-', '_')}"
@@ -738,9 +740,11 @@ def export_scoring_matrix(ws: Workspace, icp: IcpDocument, path: str | Path) -> 
                                             "censored", "good", "bad", "outcome", "outcome_stage", "tenure_months",
                                             "churned_flag", "nrr_raw", "payback_raw")
                 or c.startswith("c_") or c in _fit_columns(icp, columns)]
+        scores = ", ".join(name for name in SCORE_COLUMNS if name not in ("unseen_fields", "disqualified",
+                                                                           "missing_fields"))
         select = ", ".join(f'"{c}"' for c in keep)
-        write_table(con, f"SELECT {select}, {tier_case_sql(icp.tiers, document_kinds(icp))} AS icp_tier FROM {frame} "
-                         f"ORDER BY _row", path, fmt="csv")
+        write_table(con, f"SELECT {select}, {scores} FROM {scored_relation(icp, frame, columns)} ORDER BY _row", path,
+                    fmt="csv")
         return con.execute(f"SELECT count(*) FROM {frame}").fetchone()[0]
 
 

@@ -193,7 +193,7 @@ def scorecard_select_sql(scorecard: dict, negative_icp: list[dict] | None = None
     """(name, SQL expression) pairs that score a relation in the frame's column layout.
 
     icp_points (total), icp_fit_score (0-100), icp_priority, icp_grade, icp_reasons (top fields
-    by absolute points, "+18 employees 51-200; -25 industry Marketing"), icp_unseen (category
+    by absolute points, "employees 51-200 (+18); industry Marketing (-25)"), icp_unseen (category
     fields whose value was never seen in training: scored 0, flagged), icp_missing_fields
     (fields NULL or absent from the relation: `present_columns` names the columns it has; an
     absent field scores 0, not its missing bin, since the file says nothing about the company),
@@ -703,7 +703,8 @@ def _points_sql(feature: dict, code: str | None) -> str:
 
 
 def _reasons_sql(features: list[dict], codes: list[str | None]) -> str:
-    """The top fields by absolute points, as "+18 employees 51-200; -25 industry Marketing".
+    """The top fields by absolute points, as "employees 51-200 (+18); industry Marketing (-25)" (the text first:
+    a cell starting with a sign reads as a formula in a spreadsheet).
 
     Each candidate is packed into one integer, ((top - |points|) * positions + position) * codes
     + bin code, so a plain integer sort ranks by size, then position (ties break the same way
@@ -745,8 +746,8 @@ def _reasons_sql(features: list[dict], codes: list[str | None]) -> str:
         text = f"coalesce({text}, CASE {position} {dynamic} END)"
     candidates = keys[0] if len(keys) == 1 else f"list_concat({', '.join(keys)})"
     best = f"list_slice(list_sort(list_filter({candidates}, lambda v: v < {key('0', '0', '0')})), 1, {REASONS})"
-    return (f"nullif(array_to_string(list_transform({best}, lambda v: CASE WHEN {value} > 0 THEN '+' ELSE '' END "
-            f"|| {value} || ' ' || {text}), '; '), '')")
+    return (f"nullif(array_to_string(list_transform({best}, lambda v: {text} || ' (' || CASE WHEN {value} > 0 "
+            f"THEN '+' ELSE '' END || {value} || ')'), '; '), '')")
 
 
 def _nested(rows: list[list]) -> str:

@@ -1,14 +1,19 @@
 """CRM-ready files and the sales playbook: where the ICP meets the CRM and the sales floor.
 
-- hubspot_companies.csv: a HubSpot company import (matched on Record ID for customers,
-  on Company Domain Name for prospects) with the properties icp_tier, icp_fit_score,
-  icp_priority, icp_fit_reasons, icp_disqualifier;
-- salesforce_accounts.csv: the same fields as Account custom fields (ICP_Tier__c, ...);
-- routing.csv and playbook.md: the routing table (high priority to senior AEs, medium to
-  AEs, low to SDR nurture), a one-page qualification checklist from the tiers and
-  disqualifiers, and a beachhead -> expand plan.
-All rows are produced by DuckDB from the workspace; the playbook's figures come from
-the ICP and carry their evidence ids.
+Every figure here comes from ONE scored table: the workspace's customers and prospects scored
+once by `scoring.scored_relation` (the same SQL as `icp-agent score`), so the CRM files, routing.csv
+and the playbook's counts agree with a scored prospect file row for row.
+
+- hubspot_companies.csv: a HubSpot company import. HubSpot matches on "Record ID" when it holds a
+  HubSpot record id (digits), otherwise on "Company Domain Name"; rows with neither are left out.
+- salesforce_accounts.csv: an Account import. "Id" is filled only when it holds a Salesforce id
+  (15 or 18 letters and digits, not all digits); otherwise it stays empty and the row matches on
+  Website. The score fields are custom fields with the scored file's names (Fit_Score__c, ...).
+- routing.csv and playbook.md: the routing table (high priority to senior AEs, medium to AEs,
+  low to SDR nurture), a one-page qualification checklist from the tiers and disqualifiers, and
+  a beachhead -> expand plan.
+Columns in both CRM files: icp_tier ("Tier 1" .. / "Not ICP"), icp_segment, fit_points, fit_score,
+priority, grade, fit_reasons ("industry Computer Software (+27); ..."), disqualified_by.
 """
 
 from __future__ import annotations
@@ -16,8 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..models import IcpDocument
-from ..analysis.criteria import present_fields
-from ..scoring import icp_columns, icp_fields
+from ..scoring import scored_relation
 from ..sql import columns_of
 from ..sql import quote_identifier as _q
 from ..workspace import Workspace
@@ -27,29 +31,35 @@ from .templating import md
 ROUTES = (("high", "Senior AE", "work now: direct outreach within 24 hours"),
           ("medium", "AE", "work this week: sequenced outreach"),
           ("low", "SDR nurture", "marketing nurture; re-score monthly"))
+CRM_FIELDS = ("icp_tier", "icp_segment", "fit_points", "fit_score", "priority", "priority_reason", "grade", "fit_reasons",
+              "disqualified_by")
+HUBSPOT_RECORD_ID = "^[0-9]{1,20}$"
+SALESFORCE_ID = "^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$"
+_IS_SALESFORCE_ID = f"(regexp_matches(record_id, '{SALESFORCE_ID}') AND regexp_matches(record_id, '[a-zA-Z]'))"
 
+
+def salesforce_field(name: str) -> str:
+    """A score column's Salesforce custom-field API name: fit_score -> Fit_Score__c, icp_tier -> ICP_Tier__c."""
+    return "_".join(part.upper() if part == "icp" else part.capitalize() for part in name.split("_")) + "__c"
 
 
 def _scored_sql(con, table: str, icp: IcpDocument) -> tuple[str, set[str]]:
-    columns = columns_of(con, table)
-    present = present_fields(columns, icp_fields(icp))  # bands from the ICP's kinds, not a column suffix
-    scored = ", ".join(f"{expr} AS {_q(name)}" for name, expr in icp_columns(icp, present))
-    return f"(SELECT *, {scored} FROM {table})", columns
+    columns = set(columns_of(con, table))
+    return scored_relation(icp, table, columns), columns
 
 
 def _copy(con, query: str, path: Path) -> int:
-    target = str(path).replace("'", "''")
-    write_table(con, query, path)  # neutralises formula-like cells (render/tabular.py)
-    return con.execute(f"SELECT count(*) FROM read_csv('{target}', header=true, all_varchar=true)").fetchall()[0][0]
+    """The one write of a CRM file; returns the rows written (COPY's own count: the file is not read back)."""
+    return write_table(con, query, path)  # neutralises formula-like cells (render/tabular.py)
 
 
 def _text(column: str, columns: set[str]) -> str:
-    return _q(column) if column in columns else "NULL::VARCHAR"
+    return f"CAST({_q(column)} AS VARCHAR)" if column in columns else "NULL::VARCHAR"
 
 
 def write_crm_exports(ws: Workspace, icp: IcpDocument, out: Path) -> tuple[dict[str, int], dict[str, int]]:
     """hubspot_companies.csv, salesforce_accounts.csv and routing.csv; returns (rows per file, prospects per
-    priority)."""
+    priority). Customers and prospects are scored once, into a temp table every file reads."""
     counts: dict[str, int] = {}
     with ws.connect() as con:
         parts = []
@@ -58,32 +68,30 @@ def write_crm_exports(ws: Workspace, icp: IcpDocument, out: Path) -> tuple[dict[
             if not table:
                 continue
             scored, columns = _scored_sql(con, table, icp)
-            parts.append(f"""SELECT '{kind}' AS source, {_text('company_id', columns) if kind == 'customers' else 'NULL::VARCHAR'}
-                                    AS record_id, {_text('domain', columns)} AS domain,
-                                    {_text('company_name', columns)} AS name, icp_tier, icp_fit_score, icp_priority,
-                                    icp_reasons, icp_disqualifier, icp_segment FROM {scored}""")
+            parts.append(f"""SELECT '{kind}' AS source, {_text('company_id', columns)} AS record_id,
+                                    {_text('domain', columns)} AS domain, {_text('company_name', columns)} AS name,
+                                    {', '.join(_q(c) for c in CRM_FIELDS)} FROM {scored}""")
         if not parts:
             return counts, {}
-        union = " UNION ALL ".join(parts)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _icp_crm AS {' UNION ALL '.join(parts)}")
+        fields = (f"CASE WHEN icp_tier IS NULL THEN 'Not ICP' ELSE 'Tier ' || icp_tier END AS {{tier}}, "
+                  + ", ".join(f"{_q(c)} AS {{{c}}}" for c in CRM_FIELDS[1:]))
+        hubspot = fields.format(**{c: _q(c) for c in CRM_FIELDS}, tier=_q("icp_tier"))
+        salesforce = fields.format(**{c: _q(salesforce_field(c)) for c in CRM_FIELDS},
+                                   tier=_q(salesforce_field("icp_tier")))
         counts["hubspot_companies.csv"] = _copy(con, f"""
-            SELECT record_id AS "Record ID", domain AS "Company Domain Name", name AS "Company name",
-                   CASE WHEN icp_tier IS NULL THEN 'Not ICP' ELSE 'Tier ' || icp_tier END AS icp_tier,
-                   icp_fit_score, icp_priority, icp_reasons AS icp_fit_reasons,
-                   coalesce(icp_disqualifier, '') AS icp_disqualifier
-            FROM ({union}) WHERE record_id IS NOT NULL OR domain IS NOT NULL
+            SELECT CASE WHEN regexp_matches(record_id, '{HUBSPOT_RECORD_ID}') THEN record_id END AS "Record ID",
+                   domain AS "Company Domain Name", name AS "Company name", {hubspot}
+            FROM _icp_crm WHERE regexp_matches(record_id, '{HUBSPOT_RECORD_ID}') OR domain IS NOT NULL
             ORDER BY source, record_id, domain""", out / "hubspot_companies.csv")
         counts["salesforce_accounts.csv"] = _copy(con, f"""
-            SELECT record_id AS "Id", name AS "Name", domain AS "Website",
-                   CASE WHEN icp_tier IS NULL THEN 'Not ICP' ELSE 'Tier ' || icp_tier END AS "ICP_Tier__c",
-                   icp_fit_score AS "ICP_Fit_Score__c", icp_priority AS "ICP_Priority__c",
-                   icp_reasons AS "ICP_Fit_Reasons__c", coalesce(icp_disqualifier, '') AS "ICP_Disqualifier__c"
-            FROM ({union}) ORDER BY source, record_id, domain""", out / "salesforce_accounts.csv")
-        prospects = ws.current_table(con, "prospects")
-        if prospects:
-            scored, _ = _scored_sql(con, prospects, icp)
-            by_priority = dict(con.execute(f"SELECT icp_priority, count(*) FROM {scored} GROUP BY ALL").fetchall())
-        else:
-            by_priority = {}
+            SELECT CASE WHEN {_IS_SALESFORCE_ID} THEN record_id END AS "Id", name AS "Name", domain AS "Website",
+                   {salesforce}
+            FROM _icp_crm WHERE {_IS_SALESFORCE_ID} OR domain IS NOT NULL
+            ORDER BY source, record_id, domain""", out / "salesforce_accounts.csv")
+        by_priority = dict(con.execute("SELECT priority, count(*) FROM _icp_crm WHERE source = 'prospects' "
+                                       "GROUP BY ALL").fetchall())
+        con.execute("DROP TABLE _icp_crm")
     write_rows(out / "routing.csv", ["priority", "owner", "play", "prospects"],
                [(p, owner, play, by_priority.get(p, 0)) for p, owner, play in ROUTES])
     counts["routing.csv"] = len(ROUTES)

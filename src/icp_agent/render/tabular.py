@@ -75,10 +75,11 @@ def safe_select(con: duckdb.DuckDBPyConnection, query: str) -> tuple[str, list[s
     return f"SELECT {', '.join(parts)} FROM ({query})", text_columns
 
 
-def write_table(con: duckdb.DuckDBPyConnection, query: str, path: str | Path, *, fmt: str | None = None) -> None:
+def write_table(con: duckdb.DuckDBPyConnection, query: str, path: str | Path, *, fmt: str | None = None) -> int:
     """Write the rows of `query` (a SELECT) to `path` as CSV (header, comma), TSV (header, tab) or Parquet,
     the format taken from the file's suffix unless `fmt` names it. CSV and TSV cells are neutralised (see the
-    module doc); Parquet values are written unchanged. Raises UserError for an unknown suffix."""
+    module doc); Parquet values are written unchanged. Returns the rows written (COPY's own count). Raises
+    UserError for an unknown suffix."""
     path = Path(path)
     kind = fmt or FORMATS.get(path.suffix.lower())
     if kind not in ("csv", "tsv", "parquet"):
@@ -86,13 +87,12 @@ def write_table(con: duckdb.DuckDBPyConnection, query: str, path: str | Path, *,
                         hint="name the file .csv, .tsv or .parquet")
     target = sql_literal(str(path))
     if kind == "parquet":
-        con.execute(f"COPY ({query}) TO {target} (FORMAT parquet)")
-        return
+        return con.execute(f"COPY ({query}) TO {target} (FORMAT parquet)").fetchall()[0][0]
     select, text_columns = safe_select(con, query)
     options = ["FORMAT csv", "HEADER", f"DELIMITER {sql_literal(',' if kind == 'csv' else chr(9))}"]
     if text_columns:  # OWASP: quote the cell as well as prefixing it
         options.append(f"FORCE_QUOTE ({', '.join(_q(c) for c in text_columns)})")
-    con.execute(f"COPY ({select}) TO {target} ({', '.join(options)})")
+    return con.execute(f"COPY ({select}) TO {target} ({', '.join(options)})").fetchall()[0][0]
 
 
 def write_rows(path: str | Path, columns: list[str], rows: list[tuple], *, fmt: str | None = None) -> None:

@@ -1,0 +1,197 @@
+"""One scoring path: a scored file, the CRM files, routing.csv and the playbook give one record one score.
+
+The demo is scored twice, as the raw prospect file (`icp-agent score`) and as the imported table
+(the CRM files): every prospect must get the same tier, fit score, priority, reasons and
+disqualifier in both. Neighbours: the same rows under HubSpot-style headers and other spellings,
+as Parquet; CRM files built from Salesforce-id and HubSpot-id customers.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import shutil
+
+import duckdb
+import pytest
+
+from icp_agent import toolkit
+from icp_agent.errors import UserError
+from icp_agent.ingest import normalize as norm
+from icp_agent.ingest.importer import import_file
+from icp_agent.render.exports import salesforce_field, write_crm_exports
+from icp_agent.scoring import SCORE_COLUMNS, connect_for_scoring
+from icp_agent.workspace import Workspace
+
+from conftest import DEMO
+
+COMPARED = ("fit_points", "fit_score", "priority", "grade", "fit_reasons")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("path")
+    ws = Workspace(folder / "ws.duckdb")
+    result = toolkit.run(ws, DEMO, folder / "out")
+    scored = folder / "scored.csv"
+    toolkit.score_prospects(DEMO / "prospects.csv", scored, icp_path=folder / "out" / "icp.json")
+    return ws, result.icp, folder, scored
+
+
+def _read(path, where: str = "TRUE") -> list[dict]:
+    con = duckdb.connect()
+    reader = f"read_csv('{path}', all_varchar=true)" if str(path).endswith(".csv") else f"read_parquet('{path}')"
+    relation = con.sql(f"SELECT * FROM {reader} WHERE {where}")
+    return [dict(zip(relation.columns, row)) for row in relation.fetchall()]
+
+
+def test_scored_file_equals_the_crm_files_row_for_row(demo):
+    _, _, folder, scored = demo
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE s AS SELECT {norm.domain('Website')} AS dom, * FROM read_csv('{scored}', all_varchar=true)")
+    con.execute(f"""CREATE TABLE h AS SELECT * FROM read_csv('{folder / "out" / "hubspot_companies.csv"}',
+                    all_varchar=true) WHERE "Record ID" IS NULL""")  # the prospects (customers carry their id)
+    assert con.execute("SELECT count(*), count(DISTINCT dom) FROM s").fetchall()[0] == (50_000, 50_000)
+    differences = ", ".join(f"count_if(s.{c} IS DISTINCT FROM h.{c})" for c in COMPARED)
+    row = con.execute(f"""SELECT count(*), {differences},
+            count_if(coalesce('Tier ' || s.icp_tier, 'Not ICP') IS DISTINCT FROM h.icp_tier),
+            count_if(s.disqualified_by IS DISTINCT FROM h.disqualified_by)
+        FROM s JOIN h ON s.dom = h."Company Domain Name" """).fetchall()[0]
+    assert row[0] == 50_000 and set(row[1:]) == {0}, row
+    # employees is scored in both (it was absent from scored files: 0 of 50,000 had employee points)
+    with_employees = con.execute("SELECT count_if(fit_reasons LIKE '%employees%') FROM s").fetchall()[0][0]
+    assert with_employees > 10_000
+
+
+def test_priority_counts_agree_in_routing_and_playbook(demo):
+    _, _, folder, scored = demo
+    counts = dict(duckdb.connect().execute(f"SELECT priority, count(*) FROM read_csv('{scored}') GROUP BY ALL")
+                  .fetchall())
+    routing = {r["priority"]: int(r["prospects"]) for r in csv.DictReader(open(folder / "out" / "routing.csv"))}
+    assert routing == counts and sum(counts.values()) == 50_000
+    playbook = (folder / "out" / "playbook.md").read_text()
+    for priority, n in counts.items():
+        assert re.search(rf"^\| {priority} \| [^|]+ \| [^|]+ \| {n:,} \|$", playbook, re.M), priority
+
+
+def test_tier_priority_and_disqualifier_agree(demo):
+    _, _, folder, scored = demo
+    for path, tier_outside in ((scored, "IS NULL"), (folder / "out" / "hubspot_companies.csv", "= 'Not ICP'")):
+        con = duckdb.connect()
+        reader = f"read_csv('{path}', all_varchar=true)"
+        clashes = con.execute(f"""SELECT count_if(disqualified_by IS NOT NULL AND (icp_tier {tier_outside}) IS NOT TRUE),
+                count_if(disqualified_by IS NOT NULL AND priority <> 'low'),
+                count_if((icp_tier {tier_outside}) AND priority = 'high'),
+                count_if(disqualified_by IS NOT NULL) FROM {reader}""").fetchall()[0]
+        assert clashes[:3] == (0, 0, 0) and clashes[3] > 0, (path, clashes)
+
+
+def test_reasons_read_as_text_with_points_after(demo):
+    _, _, folder, scored = demo
+    reason = re.compile(r"^[^+\-=@; ][^;]* \([+-]\d+\)$")
+    for path, column in ((scored, "fit_reasons"), (folder / "out" / "hubspot_companies.csv", "fit_reasons"),
+                         (folder / "out" / "salesforce_accounts.csv", "Fit_Reasons__c")):
+        values = [r[0] for r in duckdb.connect().execute(
+            f"SELECT DISTINCT {column} FROM read_csv('{path}', all_varchar=true) WHERE {column} IS NOT NULL").fetchall()]
+        assert values and all(reason.match(part) for value in values for part in value.split("; ")), path
+    assert "industry Computer Software (+27)" in {part for v in values for part in v.split("; ")}
+
+
+def test_other_headers_and_spellings_score_the_same(demo, tmp_path):
+    """HubSpot-style headers, upper-case enum spellings, '$' money and Parquet: the same rows, the same scores."""
+    _, _, folder, scored = demo
+    variant = tmp_path / "hubspot_prospects.parquet"
+    duckdb.connect().execute(f"""COPY (SELECT "Company Name" AS "Company name", "Website" AS "Company Domain Name",
+            "# Employees" AS "Number of Employees", upper(replace(replace("Industry", ' & ', '_AND_'), ' ', '_'))
+            AS "Industry", "Technologies" AS "Technologies", CASE WHEN "Annual Revenue" IS NULL THEN 'n/a'
+            ELSE '$' || "Annual Revenue" END AS "Annual Revenue", "Country" AS "Country/Region"
+        FROM read_csv('{DEMO / "prospects.csv"}', all_varchar=true) LIMIT 3000) TO '{variant}' (FORMAT parquet)""")
+    out = tmp_path / "variant.parquet"
+    result = toolkit.score_prospects(variant, out, icp_path=folder / "out" / "icp.json")
+    assert result.rows == 3000 and result.used_fields["employees"] == "Number of Employees"
+    original = _read(scored)[:3000]
+    again = _read(out)
+    for column in ("icp_tier", *COMPARED, "disqualified_by"):
+        assert [str(r[column]) if r[column] is not None else None for r in again] == \
+               [r[column] for r in original], column
+
+
+def test_rescoring_a_scored_file_replaces_its_score_columns(demo, tmp_path):
+    _, _, folder, scored = demo
+    small = tmp_path / "scored_small.csv"
+    duckdb.connect().execute(f"COPY (SELECT * FROM read_csv('{scored}', all_varchar=true) LIMIT 500) TO '{small}' (HEADER)")
+    result = toolkit.score_prospects(small, tmp_path / "again.csv", icp_path=folder / "out" / "icp.json")
+    assert result.replaced_columns == list(SCORE_COLUMNS)
+    header = next(csv.reader(open(tmp_path / "again.csv")))
+    assert len(header) == len(set(header)) and header[-len(SCORE_COLUMNS):] == list(SCORE_COLUMNS)
+    assert _read(tmp_path / "again.csv") == _read(small)
+
+
+def test_large_parquet_keeps_the_input_order(demo, tmp_path):
+    """More rows than one DuckDB row group and several threads' worth of chunks."""
+    _, _, folder, _ = demo
+    source = tmp_path / "many.parquet"
+    duckdb.connect().execute(f"""COPY (SELECT 'p' || range AS "Company Name", 'p' || range || '.com' AS "Website",
+            ['1-10', '51-200', '10001+', CAST(range % 5000 AS VARCHAR)][range % 4 + 1] AS "# Employees",
+            ['Computer Software', 'marketing & advertising', 'Retail'][range % 3 + 1] AS "Industry",
+            ['Salesforce, Slack', 'Wix'][range % 2 + 1] AS "Technologies"
+        FROM range(150000)) TO '{source}' (FORMAT parquet, ROW_GROUP_SIZE 20000)""")
+    out = tmp_path / "many_scored.parquet"
+    toolkit.score_prospects(source, out, icp_path=folder / "out" / "icp.json")
+    misplaced = duckdb.connect().execute(f"""SELECT count(*), count_if("Company Name" <> 'p' || file_row_number)
+        FROM read_parquet('{out}', file_row_number=true)""").fetchall()[0]
+    assert misplaced == (150_000, 0)
+
+
+def test_crm_ids_follow_each_crms_conventions(demo, tmp_path, write):
+    ws_demo, icp, _, _ = demo
+    shutil.copy(ws_demo.path, tmp_path / "copy.duckdb")
+    ws = Workspace(tmp_path / "copy.duckdb")
+    customers = write("sf_accounts.csv", "Account ID,Account Name,Website,Industry,Employees,Lifecycle Stage\n"
+                                         "0015g00000AbCdEAAX,Acme,https://www.acme.io/about,Computer Software,120,customer\n"
+                                         "001000000000123,Beta,beta.com,Retail,10,customer\n"
+                                         "5100073506,Gamma,gamma.com,Retail,10,customer\n"
+                                         "bad id,Delta,,Retail,10,customer\n")
+    import_file(ws, customers, "customers")
+    out = tmp_path / "out"
+    out.mkdir()
+    write_crm_exports(ws, icp, out)
+    salesforce = {r["Name"]: r for r in csv.DictReader(open(out / "salesforce_accounts.csv"))}
+    hubspot = {r["Company name"]: r for r in csv.DictReader(open(out / "hubspot_companies.csv"))}
+    assert salesforce["Acme"]["Id"] == "0015g00000AbCdEAAX" and salesforce["Acme"]["Website"] == "acme.io"
+    assert salesforce["Beta"]["Id"] == "" and salesforce["Beta"]["Website"] == "beta.com"  # all digits: not an Id
+    assert salesforce["Gamma"]["Id"] == ""  # a HubSpot record id never goes into Salesforce's Id
+    assert "Delta" not in salesforce and "Delta" not in hubspot  # no id, no domain: nothing to match on
+    assert hubspot["Gamma"]["Record ID"] == "5100073506"
+    assert hubspot["Acme"]["Record ID"] == "" and hubspot["Acme"]["Company Domain Name"] == "acme.io"
+    assert salesforce_field("fit_score") == "Fit_Score__c" and salesforce_field("icp_tier") == "ICP_Tier__c"
+
+
+def test_memory_limit_applies_to_scores_own_connection(monkeypatch):
+    monkeypatch.setenv("ICP_AGENT_MEMORY_LIMIT", "300MB")
+    con = connect_for_scoring()
+    assert con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0] in ("286.1 MiB", "300.0 MB")
+    monkeypatch.setenv("ICP_AGENT_MEMORY_LIMIT", "lots")
+    with pytest.raises(UserError, match="ICP_AGENT_MEMORY_LIMIT"):
+        connect_for_scoring()
+
+
+def test_scoring_layers_agree_with_the_scorecards_own_sql(demo):
+    """score_layers picks reasons and points with scalar SQL; the scorecard's own SQL must give the same."""
+    from icp_agent.analysis.scorecard import scorecard_select_sql
+    from icp_agent.scoring import scored_select
+
+    ws, icp, _, _ = demo
+    with ws.connect() as con:
+        table = ws.current_table(con, "prospects")
+        columns = {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
+        present = {c for c in columns if not c.startswith("_")} | {c[:-4] for c in columns if c.endswith("_min")}
+        own = dict(scorecard_select_sql(icp.scorecard, None, present_columns=columns))
+        ours = scored_select(icp, table, present, keep="_row")
+        differing = con.execute(f"""SELECT count(*), count_if(a.fit_reasons IS DISTINCT FROM b.reasons),
+                count_if(a.fit_points IS DISTINCT FROM b.points), count_if(a.fit_score IS DISTINCT FROM b.fit),
+                count_if(a.grade IS DISTINCT FROM b.grade)
+            FROM ({ours}) a JOIN (SELECT _row, {own['icp_reasons']} AS reasons, {own['icp_points']} AS points,
+                                         {own['icp_fit_score']} AS fit, {own['icp_grade']} AS grade FROM {table}) b
+            USING (_row)""").fetchall()[0]
+    assert differing == (50_000, 0, 0, 0, 0)
