@@ -135,9 +135,18 @@ class Conversation:
                  "start_block_index": 0, "end_block_index": len(found["content"])}]
 
 
+def _unquoted(text: str) -> str:
+    """A name the orchestrator wrote JSON-encoded into a search result's title ("Acme" -> Acme)."""
+    return (json.loads(text) or "") if text.startswith('"') or text == "null" else text
+
+
 def json_text(call: dict[str, Any]) -> dict[str, Any]:
-    """The JSON text block of a tool result (the part that is not search results)."""
-    return json.loads(next(b["text"] for b in call["content"] if b["type"] == "text"))
+    """The JSON text block of a tool result (the part that is not search results), unwrapped from the
+    orchestrator's marked <tool-data ...> block when it has one."""
+    text = next(b["text"] for b in call["content"] if b["type"] == "text")
+    if text.startswith("<tool-data") and text.endswith("</tool-data>"):
+        text = text[text.index(">") + 1:-len("</tool-data>")]
+    return json.loads(text)
 
 
 # --- the server ------------------------------------------------------------------------------------------------
@@ -550,7 +559,7 @@ class DemoModel:
                 if not by_section.get(section):
                     blocks.append(text("Gap: the interviews say nothing on this yet.\n"))
                 for q in by_section.get(section, []):
-                    speaker = re.search(r"Interview note \S+: (.+?) \(", q["title"]).group(1)
+                    speaker = _unquoted(re.search(r"Interview note \S+: (.+?) at ", q["title"]).group(1))
                     blocks += [text("- "), text(f"{speaker.split(',')[0]} said: "
                                                 f"\"{json.loads(q['content'][0]['text'])}\"", convo.cite(q["id"])),
                                text("\n")]
@@ -563,7 +572,7 @@ class DemoModel:
         for name, found in themed.items():
             blocks.append(text(f"## Theme: {name}\n"))
             for q in found:
-                company = re.search(r" at (.+?) \(the customer's words", q["title"]).group(1)
+                company = _unquoted(re.search(r" at (.+?) \(the customer's words", q["title"]).group(1))
                 blocks += [text("- "), text(f"At {company}: \"{json.loads(q['content'][0]['text'])}\"",
                                             convo.cite(q["id"])), text("\n")]
         return Reply(blocks)

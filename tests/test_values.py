@@ -311,12 +311,12 @@ def test_money_open_bands_are_lower_bounds_and_said(ws, write):
 
 
 def test_a_scored_file_matches_the_icp_spelling_whatever_its_letter_case():
-    from icp_agent.scoring import _normalised
+    from icp_agent.scoring import _normalised, _planned
 
     con = duckdb.connect()
-    category, = _normalised("category", "x", "lead_source", {"HubSpot", "Île-de-France"})
-    listed, = _normalised("list", "x", "technologies", {"DevTools", "HubSpot"})
-    get = lambda sql, v: con.execute(f"SELECT {sql} FROM (SELECT ?::VARCHAR AS x)", [v]).fetchone()[0]  # noqa: E731
+    (_, category), = _normalised(_planned("lead_source", "category", "Lead Source"), {"HubSpot", "Île-de-France"})
+    (_, listed), = _normalised(_planned("technologies", "list", "Technologies"), {"DevTools", "HubSpot"})
+    get = lambda sql, v: con.execute(f"SELECT {sql} FROM (SELECT ?::VARCHAR AS raw)", [v]).fetchone()[0]  # noqa: E731
     assert get(category, "hubspot ") == "HubSpot" and get(category, "Other Source") == "Other Source"
     assert get(listed, "devtools;HUBSPOT;Slack") == ["DevTools", "HubSpot", "Slack"]
 
