@@ -125,7 +125,8 @@ def test_formula_cells_are_neutralised_in_every_tabular_file(attacked, outputs):
                          (tmp_path / "run" / "salesforce_accounts.csv", 1)):
         shown = {row[column] for row in _cells(path)}
         # the importer turns the tab into a space (" =1"); a sign after spaces is neutralised as well
-        assert all({"'" + f, "'" + f.strip(), "'" + f.replace("\t", " ").replace("\r", " ")} & shown
+        assert all({"'" + f, "'" + f.strip(), "'" + f.replace("\t", " ").replace("\r", " "),
+                    "'" + f.replace("\r", "\n")} & shown
                    for f in FORMULAS), (path.name, sorted(shown)[:12])
     scored = duckdb.sql(f"SELECT * FROM read_csv('{tmp_path / 'scored_ws.csv'}')")
     assert "'=cmd|' /C calc'!A0" in scored.columns  # a header from the data is neutralised too
@@ -368,18 +369,18 @@ def test_no_other_process_slips_in_between_the_steps_of_an_import(small_ws, monk
     from icp_agent import toolkit
 
     attempts: list[str] = []
-    real = toolkit.import_file
+    real = toolkit.import_into
 
-    def import_then_contend(ws, *args, **kwargs):
-        report = real(ws, *args, **kwargs)
+    def import_then_contend(con, *args, **kwargs):
+        report = real(con, *args, **kwargs)
         probe = subprocess.run([sys.executable, "-c", (
             "import duckdb, sys\ntry:\n    duckdb.connect(sys.argv[1]).close(); print('got it')\n"
             "except duckdb.IOException as exc:\n    print('locked' if 'lock' in str(exc).lower() else exc)"),
-            str(ws.path)], capture_output=True, text=True, timeout=60)
+            str(small_ws.path)], capture_output=True, text=True, timeout=60)
         attempts.append(probe.stdout.strip())
         return report
 
-    monkeypatch.setattr(toolkit, "import_file", import_then_contend)
+    monkeypatch.setattr(toolkit, "import_into", import_then_contend)
     before = _imports(small_ws.path)
     result = toolkit.import_data(Workspace(small_ws.path, busy_timeout=0.5), customers=demo / "customers.csv",
                                  deals=demo / "deals.csv")
@@ -426,7 +427,7 @@ async def test_score_prospects_cannot_replace_sources_and_every_refusal_says_why
         again = [await client.call_tool("score_prospects", {"input_path": str(data / "prospects.csv"),
                                                             "output_path": str(outputs / "rescored.csv")})
                  for _ in range(2)]  # a scored file may be replaced by the next scoring
-    assert not any(r.is_error for r in again)
+    assert not any(r.is_error for r in again), [r.content[0].text for r in again if r.is_error]
     assert "would replace the imported customers export" in messages[str(customers)[:60]]
     assert "would replace the input file" in messages[str(data / "prospects.csv")[:60]]
     assert "is not a scored file" in messages[str(outputs / "notes.csv")[:60]]

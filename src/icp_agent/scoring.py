@@ -253,7 +253,7 @@ def _reason_layers(card: dict, columns: set[str]) -> tuple[list, list, list, str
     smallest keys with least() over columns avoids per-row list sorting (1M rows on one thread: every
     score column in 4.0 s, against 6.7 s for the scorecard's list-based SQL).
     """
-    from .analysis.scorecard import REASONS, _code_sql, _missing_sql, _points_sql, _value_sql
+    from .analysis.scorecard import REASONS, _code_sql, _missing_sql, _points_sql, _spelled, _value_sql
 
     features = card["features"]
     all_codes = [_code_sql(f, columns) for f in features]
@@ -308,7 +308,7 @@ def _reason_layers(card: dict, columns: set[str]) -> tuple[list, list, list, str
         text = f"{_lit_list(labels)}[{index}]"
         if dynamic:
             text = (f"coalesce({text}, CASE {position} " + " ".join(
-                f"WHEN {j} THEN {sql_literal(f['field'] + ' ')} || {_value_sql(f['field'], 'category')}"
+                f"WHEN {j} THEN {sql_literal(f['field'] + ' ')} || {_spelled(f, _value_sql(f['field'], 'category'))}"
                 for j, f in dynamic) + " END)")
         return f"{text} || {_lit_list(suffixes)}[{index}]"
 

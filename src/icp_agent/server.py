@@ -113,12 +113,12 @@ class DataRoots:
                 yield from entry.iterdir()
 
 
-SCORED_COLUMNS = ("icp_tier", "icp_priority")
+SCORED_COLUMNS = ("icp_tier", "fit_score", "priority")  # scoring.SCORE_COLUMNS that mark a scored file
 
 
 def replaceable_output(output: Path, out_dir: Path) -> None:
     """A tool may write a new file under a data root, but replace an existing one only in the server's output
-    folder or when it is an earlier scored file (its header has icp_tier and icp_priority): a model cannot
+    folder or when it is an earlier scored file (its header has icp_tier, fit_score and priority): a model cannot
     overwrite the user's own exports, whatever it names. The toolkit adds the workspace's recorded imports."""
     if not output.exists() or output.resolve().is_relative_to(out_dir.resolve()):
         return

@@ -95,6 +95,15 @@ def value_sql(field: str, kind: str, *, cast: bool = False) -> str:
     return f"CAST({column} AS VARCHAR)" if sql_type == "VARCHAR" else f"TRY_CAST({column} AS {sql_type})"
 
 
+def _key(expr: str) -> str:
+    """Categories compare by key, not spelling: one file's "Marketing & Advertising" is another's "Marketing
+    and Advertising" and a third's "MARKETING_AND_ADVERTISING" (the importer shows each file's most frequent
+    spelling; ingest/normalize.py's category_key)."""
+    from ..ingest.normalize import category_key
+
+    return category_key(expr, markers=False)
+
+
 def missing_sql(field: str, kind: str, *, cast: bool = False) -> str:
     """TRUE when the field has no value on a row (an empty list counts as missing)."""
     if kind == "band":
@@ -128,14 +137,23 @@ def predicate(field: str, kind: str, op: str, *, value: Any = None, values: Iter
             return f"NOT {missing_sql(field, kind, cast=cast)}"
         case "eq" if kind == "band":
             return f"({low} = {sql_literal(value)} AND {high} = {sql_literal(value)})"
+        case "eq" if kind == "category":
+            return f"{_key(column)} = {_key(sql_literal(value))}"
         case "eq":
             return f"{column} = {sql_literal(value)}"
         case "in":
             if kind == "band":
                 return "(" + " OR ".join(f"({low} = {sql_literal(v)} AND {high} = {sql_literal(v)})"
                                          for v in values or []) + ")" if values else "FALSE"
+            if kind == "category":
+                return f"list_contains([{', '.join(_key(sql_literal(v)) for v in values or [])}], {_key(column)})"
             # list_contains, not IN: DuckDB rewrites long IN lists into joins
             return f"list_contains([{', '.join(sql_literal(v) for v in values or [])}], {column})"
+        case "contains" if kind == "list":
+            return f"list_contains(list_transform({column}, lambda x: {_key('x')}), {_key(sql_literal(value))})"
+        case "not_contains" if kind == "list":
+            return (f"NOT list_contains(list_transform({column}, lambda x: {_key('x')}), "
+                    f"{_key(sql_literal(value))})")
         case "contains":
             return f"list_contains({column}, {sql_literal(value)})"
         case "not_contains":

@@ -69,6 +69,7 @@ from scipy.special import expit
 
 from icp_agent.errors import NotMeasurable, UserError
 
+from ..ingest.normalize import category_key, category_key_text
 from ..sql import quote_identifier as _q
 from .criteria import criterion_sql
 
@@ -569,8 +570,17 @@ def _code_sql(feature: dict, present: set[str] | None) -> str | None:
         return None
     bins = feature["bins"]
     missing = f"WHEN {_missing_sql(field, kind)} THEN {len(bins)}"
-    if kind in ("category", "bool"):
-        # a constant MAP from value to bin: DuckDB would turn each IN list into a join
+    if kind == "category":
+        # a constant MAP from value to bin (DuckDB would turn each IN list into a join), keyed by the
+        # spelling-insensitive key: another file's "Marketing & Advertising" is "Marketing and Advertising"
+        keyed: dict[str, int] = {}
+        for i, b in enumerate(bins[:-1], 1):
+            for v in b["when"]["values"]:
+                keyed.setdefault(category_key_text(v), i)  # two spellings of one key: the first bin holds it
+        entries = ", ".join(f"{_lit(k)}: {i}" for k, i in keyed.items())
+        value = category_key(_value_sql(field, kind), markers=False)
+        return f"(CASE {missing} ELSE coalesce((MAP {{{entries}}})[{value}], 0) END)"
+    if kind == "bool":
         entries = ", ".join(f"{_lit(v)}: {i}" for i, b in enumerate(bins[:-1], 1) for v in b["when"]["values"])
         return f"(CASE {missing} ELSE coalesce((MAP {{{entries}}})[{_value_sql(field, kind)}], 0) END)"
     whens = " ".join(f"WHEN {_criterion_sql(b['when'], kind, present)} THEN {i}" for i, b in enumerate(bins[:-1], 1))
@@ -702,6 +712,19 @@ def _points_sql(feature: dict, code: str | None) -> str:
     return f"(CASE {code} {whens} ELSE 0 END)"
 
 
+def _spelled(feature: dict, value: str) -> str:
+    """A record's category value in the scorecard's spelling of its key (its bins' values), so a reason reads
+    the same whichever file's spelling the record came with; a value the bins never saw keeps its own."""
+    spellings: dict[str, str] = {}
+    for b in feature["bins"]:
+        for v in (b.get("when") or {}).get("values") or []:
+            spellings.setdefault(category_key_text(v), str(v))
+    if not spellings:
+        return value
+    entries = ", ".join(f"{_lit(k)}: {_lit(v)}" for k, v in spellings.items())
+    return f"coalesce((MAP {{{entries}}})[{category_key(value, markers=False)}], {value})"
+
+
 def _reasons_sql(features: list[dict], codes: list[str | None]) -> str:
     """The top fields by absolute points, as "employees 51-200 (+18); industry Marketing (-25)" (the text first:
     a cell starting with a sign reads as a formula in a spreadsheet).
@@ -739,7 +762,7 @@ def _reasons_sql(features: list[dict], codes: list[str | None]) -> str:
              f"ELSE {key('0', '0', '0')} END]" for i, (field, total) in enumerate(extra, 1)]
     position, code = f"((v // {codes_base}) % {positions})", f"(v % {codes_base})"
     value = f"{_nested(points)}[{position}][{code}]"
-    dynamic = " ".join(f"WHEN {i} THEN {_lit(f['field'] + ' ')} || {_value_sql(f['field'], 'category')}"
+    dynamic = " ".join(f"WHEN {i} THEN {_lit(f['field'] + ' ')} || {_spelled(f, _value_sql(f['field'], 'category'))}"
                        for i, (f, _) in enumerate(shown, 1) if f["kind"] == "category")
     text = f"{_nested(words)}[{position}][{code}]"
     if dynamic:

@@ -49,10 +49,19 @@ def text(expr: str) -> str:
     return f"regexp_replace({null_if_missing(expr)}, '[ \\t]+', ' ', 'g')"
 
 
-def category_key(expr: str) -> str:
-    """Spelling-insensitive key: "COMPUTER_SOFTWARE" = "Computer Software" = "computer  software"."""
-    cleaned = f"lower(replace(replace({null_if_missing(expr)}, '_', ' '), '&', ' and '))"
+def category_key(expr: str, *, markers: bool = True) -> str:
+    """Spelling-insensitive key: "COMPUTER_SOFTWARE" = "Computer Software" = "computer  software" =
+    "Marketing & Advertising" = "marketing and advertising". `markers=False` skips turning "n/a" and the
+    like into NULL (a criterion's comparison, where such a value can never equal a criterion value)."""
+    value = null_if_missing(expr) if markers else f"CAST({expr} AS VARCHAR)"
+    cleaned = f"lower(replace(replace({value}, '_', ' '), '&', ' and '))"
     return f"trim(regexp_replace({cleaned}, '\\s+', ' ', 'g'))"
+
+
+def category_key_text(value: object) -> str:
+    """`category_key` in Python, for a constant (a scorecard bin's value as a MAP key)."""
+    cleaned = str(value).replace("_", " ").replace("&", " and ").lower()
+    return " ".join(cleaned.split())
 
 
 ACRONYMS = ("usa", "uk", "us", "uae", "eu", "it", "hr", "ai", "saas", "b2b", "b2c", "crm", "erp", "aws", "gcp",
