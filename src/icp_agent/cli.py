@@ -791,8 +791,8 @@ def demo(out_dir, workspace, as_json, quiet):
         where = shown(ctx.workspace.path)
         out.print(f"its workspace is {where}; the other commands read it with --workspace {where}, e.g.")
         out.print(f"  icp-agent versions --workspace {where}")
-        if result.icp and result.icp.evidence:
-            out.print(f"  icp-agent evidence --workspace {where} {result.icp.evidence[0].id}   (any id in icp.md)")
+        if result.icp and result.icp.evidence:  # icp.json's evidence[]: {"id", "kind", "statement", ...}
+            out.print(f"  icp-agent evidence --workspace {where} {result.icp.evidence[0]['id']}   (any id in icp.md)")
     ctx.emit(result.model_dump(mode="json") | {"workspace": str(ctx.workspace.path)}, human)
 
 
