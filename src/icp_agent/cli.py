@@ -7,8 +7,8 @@ error that says where a workspace is. Listings are tables fitted to the terminal
 terminal) they are plain tab-separated lines, a header line then one record per line (a tab, newline or
 backslash inside a value is written \\t, \\n, \\\\), with the notes beside them on stderr.
 
-Start-up stays light: the toolkit (and with it duckdb), rich and pydantic are imported by the commands
-that use them, so `icp-agent --help` and `icp-agent fields` load none of them.
+Start-up stays light: the toolkit (and with it duckdb and pydantic) and rich are imported by the commands
+that use them, so `icp-agent --help` loads none of them and `icp-agent fields` only rich.
 """
 
 from __future__ import annotations
