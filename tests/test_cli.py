@@ -1,13 +1,25 @@
-"""The CLI: exit codes, --json on every command, no traceback for a user mistake, the demo end to end."""
+"""The CLI: exit codes, --json on every command, no traceback for a user mistake, the demo end to end,
+read-only commands that never create a workspace, listings that fit a terminal or parse when piped, a
+light start."""
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+import icp_agent
+from icp_agent import cli as cli_module
 from icp_agent.cli import main
 from icp_agent.ingest.fields import fields_markdown
+from icp_agent.workspace import Workspace
 
 from conftest import DEMO, REPO
 
@@ -25,17 +37,85 @@ def test_docs_fields_md_is_current():
     assert (REPO / "docs" / "fields.md").read_text() == fields_markdown()
 
 
-def test_run_on_the_demo_prints_the_icp_and_writes_the_report(cli, tmp_path):
-    result = cli("run", str(DEMO), "--out", str(tmp_path / "out"))
-    assert "ICP 1 Tier 1" in result.stdout and "report:" in result.stdout
-    assert (tmp_path / "out" / "icp.html").exists()
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory):
+    """`icp-agent demo --out icp-demo` run once in a fresh folder (as `make demo` does from the repository's
+    root), with fixtures/ beside it so the README's relative paths hold: (folder, the demo's stdout)."""
+    folder = tmp_path_factory.mktemp("demo-cwd")
+    (folder / "fixtures").symlink_to(REPO / "fixtures")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(folder)
+        mp.delenv("ICP_WORKSPACE", raising=False)
+        result = CliRunner().invoke(main, ["demo", "--out", "icp-demo"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    return folder, result.stdout
+
+
+@pytest.fixture
+def in_demo(demo_dir, monkeypatch):
+    """The CLI invoked from the demo's folder with the default --workspace (none there)."""
+    folder, _ = demo_dir
+    monkeypatch.chdir(folder)
+    monkeypatch.delenv("ICP_WORKSPACE", raising=False)
+    runner = CliRunner()
+    yield lambda *args: runner.invoke(main, list(args))
+    assert not (folder / "icp-workspace.duckdb").exists(), "a read-only command created a workspace"
+
+
+def test_the_demo_prints_the_icp_writes_the_report_and_names_its_workspace(demo_dir, in_demo):
+    folder, stdout = demo_dir
+    assert "ICP 1 Tier 1" in stdout and "report:" in stdout
+    assert (folder / "icp-demo" / "icp.html").exists()
+    assert "its workspace is icp-demo/workspace.duckdb" in stdout
+    assert "icp-agent versions --workspace icp-demo/workspace.duckdb" in stdout
+    ws = ["--workspace", "icp-demo/workspace.duckdb"]
     # the prospect list is the evidence of what a seller can observe: the demo's lacks these fit fields
-    assert cli.json("inspect")["not_in_prospects"] == ["city", "lead_source", "region", "time_zone"]
-    versions = cli.json("versions")
+    assert json.loads(in_demo("inspect", *ws, "--json").stdout)["not_in_prospects"] == \
+        ["city", "lead_source", "region", "time_zone"]
+    versions = json.loads(in_demo("versions", *ws, "--json").stdout)
     assert len(versions) == 1 and versions[0]["status"] == "ok"
-    evidence_id = json.loads((tmp_path / "out" / "icp.json").read_text())["tiers"][0]["evidence"][0]
-    shown = cli.json("evidence", evidence_id)
+    evidence_id = json.loads((folder / "icp-demo" / "icp.json").read_text())["tiers"][0]["evidence"][0]
+    shown = json.loads(in_demo("evidence", *ws, evidence_id, "--json").stdout)
     assert shown[0]["id"] == evidence_id and shown[0]["query"].startswith("SELECT")
+
+
+def readme_demo_commands() -> list[list[str]]:
+    """The icp-agent commands of the README's block that follows `make demo` (the one naming its workspace)."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```sh\n(.*?)```", text, flags=re.S)
+    block = next(b for b in blocks if "icp-demo/workspace.duckdb" in b)
+    return [shlex.split(line.split("#")[0])[1:] for line in block.splitlines() if line.startswith("icp-agent ")]
+
+
+def test_the_readmes_commands_after_make_demo_work_as_written(demo_dir, in_demo):
+    folder, _ = demo_dir
+    commands = readme_demo_commands()
+    assert {c[0] for c in commands} >= {"versions", "evidence", "inspect", "score"}
+    for args in commands:
+        result = in_demo(*args)
+        assert result.exit_code == 0, (args, result.output)
+        assert result.stdout.strip(), args
+    assert (folder / "scored.csv").exists()
+
+
+def test_read_only_commands_after_the_demo_name_its_workspace(in_demo):
+    for args in (["inspect"], ["versions"], ["evidence", "E5699661c"], ["diff"], ["build"],
+                 ["score", "fixtures/demo/prospects.csv", "--out", "s.csv"]):
+        result = in_demo(*args)
+        assert result.exit_code == 2, (args, result.output)
+        assert "no such workspace" in result.stderr and "--workspace icp-demo/workspace.duckdb" in result.stderr
+    error = json.loads(in_demo("versions", "--json").stdout)["error"]
+    assert error["kind"] == "argument" and error["file"] == "icp-workspace.duckdb"
+    assert "icp-demo/workspace.duckdb" in error["hint"]
+    assert "--icp" in in_demo("score", "fixtures/demo/prospects.csv", "--out", "s.csv").stderr
+
+
+def test_score_with_an_icp_file_needs_no_workspace_and_makes_none(demo_dir, in_demo):
+    folder, _ = demo_dir
+    result = in_demo("score", "fixtures/demo/prospects.csv", "--icp", "icp-demo/icp.json", "--out", "s2.csv",
+                     "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["rows"] == 50_000 and (folder / "s2.csv").exists()
 
 
 @pytest.mark.parametrize("args,needle", [
@@ -43,13 +123,14 @@ def test_run_on_the_demo_prints_the_icp_and_writes_the_report(cli, tmp_path):
     (["run"], "nothing to import"),
     (["build"], "no customers imported yet"),
     (["evidence", "Enope"], "no evidence item 'Enope'"),
-    (["diff"], "only one ICP version"),
+    (["diff"], "no ICP version so far"),
     (["score", "x.csv", "--icp", "/nowhere/icp.json", "--out", "y.csv"], "no such file"),
     (["run", "--customers", "c.csv", "--weight", "nps"], "is not COMPONENT=NUMBER"),
     (["run", "--customers", "c.csv", "--good", "column"], "--good column needs --good-column"),
     (["run", "--customers", "c.csv", "--revenue-target", "lots"], "is not a valid float"),
 ])
 def test_user_mistakes_exit_2_with_a_message(cli, args, needle):
+    Workspace(cli.workspace).schema_version()  # an empty workspace: the commands that only read need one
     result = cli(*args, expect=2)
     assert needle in result.output + result.stderr
     assert "Traceback" not in result.output + result.stderr
@@ -69,3 +150,126 @@ def test_the_assistant_and_the_chat_say_what_to_do_without_a_key(cli, monkeypatc
     assert "pass DATA_DIR instead of --customers" in cli("run", "--customers", "c.csv", "--assistant", expect=2).stderr
     chat = cli.runner.invoke(main, ["chat", "--workspace", str(cli.workspace)], input="")
     assert chat.exit_code == 2 and "ANTHROPIC_API_KEY" in chat.output
+
+
+READ_ONLY = [["inspect"], ["versions"], ["evidence", "E5699661c"], ["diff"], ["build"],
+             ["score", "p.csv", "--out", "s.csv"]]
+
+
+@pytest.mark.parametrize("args", READ_ONLY, ids=lambda a: a[0])
+def test_read_only_commands_never_create_a_workspace(args, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ICP_WORKSPACE", raising=False)
+    runner = CliRunner()
+    result = runner.invoke(main, args)  # nothing here: say how to make one
+    assert result.exit_code == 2 and "no such workspace" in result.stderr
+    assert "icp-agent run DATA_DIR" in result.stderr and "Traceback" not in result.output
+    # a workspace under another name, one folder down, is found; a file that only looks like one is not
+    (tmp_path / "notes.duckdb").write_text("not a database")
+    (tmp_path / "exports").mkdir()
+    Workspace(tmp_path / "exports" / "acme.duckdb").schema_version()
+    result = runner.invoke(main, [*args, "--workspace", "other.duckdb", "--json"])
+    error = json.loads(result.stdout)["error"]
+    assert result.exit_code == 2 and error["file"] == "other.duckdb"
+    assert "--workspace exports/acme.duckdb" in error["hint"] and "notes.duckdb" not in error["hint"]
+    assert sorted(p.name for p in tmp_path.rglob("*.duckdb")) == ["acme.duckdb", "notes.duckdb"]
+
+
+def test_empty_results_say_so(cli):
+    Workspace(cli.workspace).schema_version()
+    result = cli("inspect")
+    assert "holds no imports yet" in result.output and "icp-agent import DATA_DIR" in result.output
+    result = cli("versions")
+    assert "no ICP versions" in result.stderr and "icp-agent build" in result.stderr
+    assert result.stdout.splitlines() == ["version_id\tcreated_at\tstatus\tdataset_fingerprint"]  # piped: a header
+    assert cli.json("versions") == []
+    assert "no deals imported in this workspace (it holds nothing yet)" in cli("inspect", "--kind", "deals",
+                                                                               expect=2).stderr
+
+
+def test_json_applies_to_every_commands_errors(cli, tmp_path):
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    failing = {"import": ["/nowhere"], "inspect": [], "roles": ["no-equals-sign"], "run": ["/nowhere"],
+               "build": [], "score": ["p.csv", "--out", "s.csv"], "refresh": ["/nowhere"], "diff": [],
+               "evidence": ["E1"], "versions": [], "demo": ["--out", str(a_file)], "fields": ["--bogus"]}
+    assert set(failing) == set(COMMANDS)
+    for command, args in failing.items():
+        cli.workspace = tmp_path / f"{command}.duckdb"  # none yet: a failed import may leave an empty one
+        result = cli(command, *args, "--json", expect=2)
+        error = json.loads(result.stdout)["error"]
+        assert error["kind"] in ("input", "argument") and error["message"], command
+        assert not result.stderr.strip(), (command, result.stderr)
+
+
+def test_json_applies_to_every_output_of_fields(cli):
+    fields = cli.json("fields")
+    assert {"field", "type", "role", "description", "synonyms"} <= set(fields[0])
+    assert cli.json("fields", "--markdown")["markdown"] == fields_markdown()
+
+
+def test_piped_listings_are_tab_separated_records(cli, write):
+    # a quoted newline and a tab inside values: escaped, so each record stays on one line
+    path = write("customers.csv", 'Record ID,Company name,Industry,ARR,Churn Date\n'
+                                  '1,"Acme\nNorth",Software,1000,\n2,"Beta\tCo",Retail,2000,2024-01-01\n'
+                                  '3,Gamma,Software,3000,\n')
+    cli("import", "--customers", str(path))
+    result = cli("inspect")
+    lines = result.stdout.splitlines()
+    assert lines[0].split("\t") == ["kind", "header", "field", "role", "type", "% missing", "examples", "unparsed"]
+    assert len(lines) == 6 and all(len(line.split("\t")) == 8 for line in lines)
+    name = next(line.split("\t") for line in lines if line.split("\t")[1] == "Company name")
+    assert name[0] == "customers" and name[6] == "Acme\\nNorth, Beta Co, Gamma"  # the import made the tab a space
+    assert not set("│┃━─┏") & set(result.stdout) and "\x1b[" not in result.stdout
+    assert "customers: customers.csv" in result.stderr  # the title is a note, beside the records
+    roles = cli("roles", "industry=fit").stdout.splitlines()
+    assert roles[0] == "field\trole" and "industry\tfit" in roles
+    fields = cli("fields").stdout.splitlines()
+    assert fields[0] == "field\ttype\trole\tdescription\theaders" and all(line.count("\t") == 4 for line in fields)
+    # escaping, unit-tested where a value carries them
+    assert cli_module._cell("Acme\nNorth\tCo\\x") == "Acme\\nNorth\\tCo\\\\x"
+
+
+def test_terminal_tables_fit_the_width_and_long_lines_are_not_wrapped(cli, monkeypatch, write):
+    path = write("a-rather-long-folder-name-for-a-workspace/customers.csv",
+                 (REPO / "fixtures" / "demo" / "customers.csv").read_text(encoding="utf-8")[:20000]
+                 .rsplit("\n", 1)[0] + "\n")
+    cli("import", "--customers", str(path))
+    for width in (60, 120):
+        monkeypatch.setenv("TTY_COMPATIBLE", "1")  # rich draws as on a terminal
+        monkeypatch.setenv("COLUMNS", str(width))
+        monkeypatch.setattr(cli_module, "out", cli_module._LazyConsole(highlight=False, soft_wrap=True,
+                                                                       markup=False, emoji=False))
+        text = re.sub(r"\x1b\[[0-9;]*m", "", cli("inspect").stdout)
+        table = [line for line in text.splitlines() if "Company name" in line or "───" in line]
+        assert table and all(len(line) <= width for line in table), width
+        assert f"workspace {cli.workspace} (schema v1)" in text.splitlines()  # a long path: one line, unwrapped
+        assert "\t" not in text and "…" in text  # examples end in an ellipsis instead of wrapping
+
+
+HEAVY = ("duckdb", "mcp", "anthropic", "scipy", "numpy", "jinja2", "pydantic", "pandas", "pyarrow")
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["fields"], ["fields", "--json"], ["inspect", "--help"]],
+                         ids=" ".join)
+def test_the_cli_starts_without_importing_what_the_command_does_not_use(argv):
+    code = ("import sys, io, contextlib\n"
+            "from icp_agent.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    try:\n"
+            f"        main({argv!r})\n"
+            "    except SystemExit as exc:\n"
+            "        assert exc.code in (0, None), exc.code\n"
+            f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(icp_agent.__file__).parent.parent)}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_a_pipe_closed_early_is_not_a_bug(cli, monkeypatch):
+    def closed(*_args, **_kwargs):
+        raise BrokenPipeError(32, "Broken pipe")
+    monkeypatch.setattr(cli_module, "print_table", closed)
+    result = cli("fields", expect=141)
+    assert "internal error" not in result.output + result.stderr

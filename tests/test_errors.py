@@ -82,6 +82,7 @@ def test_a_bug_exits_1_with_one_line_and_the_traceback_file(cli, monkeypatch):
         raise RuntimeError("boom in list_versions")
 
     monkeypatch.setattr(toolkit, "list_versions", broken)
+    Workspace(cli.workspace).schema_version()  # versions reads a workspace; it never creates one
     result = cli("versions", expect=1)
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and "RuntimeError: boom in list_versions" in lines[0]

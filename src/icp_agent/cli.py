@@ -1,39 +1,126 @@
 """The `icp-agent` command line: thin wrappers over the toolkit.
 
-Every command takes --workspace and --json; user mistakes exit 2 with one clear line,
-bugs exit 1. Progress goes to stderr (only on a terminal, never with --quiet), so
-stdout carries the result alone.
+Every command takes --workspace and --json (results and errors as JSON); user mistakes exit 2 with one
+clear line, bugs exit 1. Progress goes to stderr (only on a terminal, never with --quiet), so stdout
+carries the result alone. Commands that only read a workspace never create one: a missing file is an
+error that says where a workspace is. Listings are tables fitted to the terminal; piped (stdout not a
+terminal) they are plain tab-separated lines, a header line then one record per line (a tab, newline or
+backslash inside a value is written \\t, \\n, \\\\), with the notes beside them on stderr.
+
+Start-up stays light: the toolkit (and with it duckdb and pydantic) and rich are imported by the commands
+that use them, so `icp-agent --help` loads none of them and `icp-agent fields` only rich.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from functools import wraps
 from inspect import signature
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from pydantic import BaseModel
-from rich.console import Console
-from rich.table import Table
 
-from . import __version__, toolkit
+from . import __version__
 from .errors import ArgumentError, UserError, bug_report, describe
-from .workspace import DEFAULT_PATH, Workspace
+from .locations import DEFAULT_PATH, DEMO_WORKSPACE, missing_workspace, shown
+
+if TYPE_CHECKING:
+    from . import toolkit
+    from .workspace import Workspace
+
+
+class _LazyConsole:
+    """A rich Console made on first use, so commands that print nothing rich never import rich."""
+
+    def __init__(self, **options) -> None:
+        self._options = options
+        self._console = None
+
+    def __getattr__(self, name: str):
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return getattr(self._console, name)
+
 
 # markup and emoji off: text from the data ("[bold]x", ":smile:") prints literally
-err = Console(stderr=True, soft_wrap=True, markup=False, emoji=False, highlight=False)
-out = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
+err = _LazyConsole(stderr=True, soft_wrap=True, markup=False, emoji=False, highlight=False)
+out = _LazyConsole(highlight=False, soft_wrap=True, markup=False, emoji=False)
+
+
+def is_terminal() -> bool:
+    """True when stdout is a terminal: tables are drawn; otherwise they are tab-separated lines."""
+    return bool(out.is_terminal)
+
+
+def note(text: str) -> None:
+    """A line about a listing (a title, a count, what to do next): beside the table on a terminal, on stderr
+    when piped so stdout holds the records alone."""
+    (out if is_terminal() else err).print(text)
+
+
+def _cell(value) -> str:
+    text = "" if value is None else str(value)
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def print_table(columns: Sequence[str], rows: Sequence[Sequence], *, title: str | None = None,
+                truncate: Sequence[str] = ()) -> None:
+    """Print a listing: on a terminal a rich table fitted to its width (long values fold onto more lines,
+    columns named in `truncate` end in an ellipsis instead); piped, a header line and one tab-separated line
+    per row, values escaped (see the module's docstring) and never truncated. `title` is a note."""
+    if not is_terminal():
+        if title:
+            note(title)
+        click.echo("\t".join(columns))
+        for row in rows:
+            click.echo("\t".join(_cell(v) for v in row))
+        return
+    if not rows:  # the caller says why there is nothing; an empty frame would say nothing
+        return
+    from rich import box
+    from rich.table import Table
+
+    # no vertical rules: the width goes to the values
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+    for name in columns:
+        if name in truncate:  # at most a quarter of the width, so the columns that name things stay readable
+            table.add_column(name, overflow="ellipsis", no_wrap=True, max_width=max(16, out.width // 4))
+        else:
+            table.add_column(name, overflow="fold")
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    out.print(table)
 
 
 class Ctx:
-    def __init__(self, workspace: str, as_json: bool, quiet: bool):
-        self.workspace = Workspace(workspace)
+    """A command's context: its workspace (made on first use), --json and --quiet.
+
+    create=False is for commands that only read: a missing workspace file is an ArgumentError naming the
+    workspaces nearby, raised here before anything is opened, and the Workspace will not create one either."""
+
+    def __init__(self, workspace: str, as_json: bool, quiet: bool, *, create: bool = True):
+        self.workspace_path = workspace
         self.as_json = as_json
         self.quiet = quiet
+        self.create = create
+        self._workspace: Workspace | None = None
+        if not create and not Path(workspace).expanduser().exists():
+            raise missing_workspace(workspace)
+
+    @property
+    def workspace(self) -> Workspace:
+        if self._workspace is None:
+            from .workspace import Workspace
+
+            self._workspace = Workspace(self.workspace_path, create=self.create)
+        return self._workspace
 
     @contextmanager
     def progress(self):
@@ -46,7 +133,7 @@ class Ctx:
 
     def emit(self, result, human: Callable[[], None]) -> None:
         if self.as_json:
-            data = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
+            data = result.model_dump(mode="json") if hasattr(result, "model_dump") else result
             click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
         else:
             human()
@@ -64,6 +151,8 @@ def handle_errors(func):
             _fail(describe(exc), as_json, 2)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, KeyboardInterrupt):
             raise
+        except BrokenPipeError:
+            _stop_on_broken_pipe()
         except Exception as exc:  # noqa: BLE001 - the boundary: a bug, reported with its traceback file
             info = describe(exc)
             path = bug_report(exc, kwargs.get("workspace"))
@@ -71,6 +160,18 @@ def handle_errors(func):
             info["message"] = f"internal error ({info['message']}); full traceback in {path}"
             _fail(info, as_json, 1)
     return wrapper
+
+
+def _stop_on_broken_pipe() -> None:
+    """The reader of a pipe stopped early (`icp-agent inspect | head`): not a bug; exit quietly with the
+    status a shell gives a process SIGPIPE ends (128 + 13), stdout pointed at devnull so the interpreter's
+    last flush does not fail again (the recipe of Python's signal module docs)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is no file (captured): nothing will be flushed to a closed pipe
+        pass
+    sys.exit(141)
 
 
 def _fail(info: dict, as_json: bool, code: int) -> None:
@@ -179,6 +280,14 @@ report_folder = click.option("--out", "out_dir", default="icp-out", show_default
                              help="folder for the report files")
 
 
+def out_folder(out_dir: str) -> Path:
+    """--out as a folder path; an existing file there is an ArgumentError (checked before any work)."""
+    path = Path(out_dir).expanduser()
+    if path.exists() and not path.is_dir():
+        raise ArgumentError(f"--out {out_dir} is a file, not a folder", hint="pass a folder for the report files")
+    return path
+
+
 def with_analysis(func):
     for option in reversed(analysis_options):
         func = option(func)
@@ -193,6 +302,8 @@ def split_options(given: dict) -> tuple[toolkit.AnalysisOptions, dict]:
 
 def make_options(good, good_column, good_value, bad_value, bad_column, weights, min_tenure_months, depth, alpha,
                  min_support, revenue_target, allow_unlinked=False) -> toolkit.AnalysisOptions:
+    from . import toolkit
+
     parsed = {}
     for item in weights:
         name, sep, value = item.partition("=")
@@ -230,6 +341,8 @@ def import_cmd(paths, customers, deals, contacts, prospects, interviews, subscri
     """Import CRM exports (PATH...: any mix of files and folders, or files named with flags) into the workspace.
 
     All or nothing: if one file cannot be read, nothing from this import is kept."""
+    from . import toolkit
+
     ctx = Ctx(workspace, as_json, quiet)
     with ctx.progress() as progress:
         result = toolkit.import_data(ctx.workspace, list(paths) or None, customers=customers, deals=deals,
@@ -295,38 +408,54 @@ def print_import(result: toolkit.ImportResult) -> None:
 @with_common
 @handle_errors
 def inspect(kind, workspace, as_json, quiet):
-    """Show what the workspace holds: per column the mapped field, role, type, % missing, examples."""
-    ctx = Ctx(workspace, as_json, quiet)
-    if not ctx.workspace.path.exists():
-        raise UserError("no workspace here yet", file=str(ctx.workspace.path),
-                        hint="run `icp-agent import DATA_DIR` first, or pass --workspace")
+    """Show what the workspace holds: per column the mapped field, role, type, % missing, examples.
+
+    Piped, one line per column: kind, header, field, role, type, % missing, examples, unparsed."""
+    from . import toolkit
+
+    ctx = Ctx(workspace, as_json, quiet, create=False)
     summary = toolkit.inspect_workspace(ctx.workspace)
     if kind:
+        if kind not in summary.current:
+            held = ", ".join(summary.current) or "nothing yet"
+            raise ArgumentError(f"no {kind} imported in this workspace (it holds {held})",
+                                file=str(ctx.workspace.path),
+                                hint=f"import them with `icp-agent import --{kind} FILE`, or drop --kind")
         summary.current = {k: v for k, v in summary.current.items() if k == kind}
     ctx.emit(summary, lambda: print_summary(summary))
 
 
+INSPECT_COLUMNS = ("header", "field", "role", "type", "% missing", "examples", "unparsed")
+
+
 def print_summary(summary) -> None:
-    out.print(f"workspace {summary.workspace} (schema v{summary.schema_version})")
+    """inspect's listing: a table per kind on a terminal; piped, one table with the kind as first column."""
+    note(f"workspace {summary.workspace} (schema v{summary.schema_version})")
+    if not summary.current:
+        note("it holds no imports yet: run `icp-agent import DATA_DIR` (or `icp-agent run DATA_DIR`)")
+    tty = is_terminal()
+    records = []
     for kind, report in summary.current.items():
-        table = Table(title=f"{kind}: {report.file_name} ({report.rows_kept:,} rows, "
-                            f"{report.rows_rejected:,} rejected, {report.duplicates_dropped:,} duplicates dropped)",
-                      title_justify="left")
-        for name in ("header", "field", "role", "type", "% missing", "examples", "unparsed"):
-            table.add_column(name, overflow="fold")
-        for c in report.columns:
-            table.add_row(c.header, c.field, summary.roles.get(c.field, c.role), c.type, f"{c.pct_missing:.1f}",
-                          ", ".join(c.examples)[:60], f"{c.unparsed:,}" if c.unparsed else "")
-        out.print(table)
+        rows = [[c.header, c.field, summary.roles.get(c.field, c.role), c.type, f"{c.pct_missing:.1f}",
+                 ", ".join(c.examples), f"{c.unparsed:,}" if c.unparsed else ""] for c in report.columns]
+        title = (f"{kind}: {report.file_name} ({report.rows_kept:,} rows, {report.rows_rejected:,} rejected, "
+                 f"{report.duplicates_dropped:,} duplicates dropped)")
+        if tty:
+            print_table(INSPECT_COLUMNS, rows, title=title, truncate=("examples",))
+        else:
+            note(title)
+            records += [[kind, *row] for row in rows]
         for r in report.rejected[:10]:
-            out.print(f"  rejected row {r.row}: {r.reason}")
+            note(f"  {kind}: rejected row {r.row}: {r.reason}")
         if report.rows_rejected > 10:
-            out.print(f"  ... {report.rows_rejected - 10} more rejected rows (see --json)")
+            note(f"  {kind}: ... {report.rows_rejected - 10:,} more rejected rows (see --json)")
+    if not tty and summary.current:
+        print_table(("kind", *INSPECT_COLUMNS), records)
     if summary.interviews:
-        out.print(f"interviews: {summary.interviews} notes")
+        note(f"interviews: {summary.interviews} notes")
     if summary.not_in_prospects:
-        out.print(f"fit fields the prospect list lacks (check a seller knows them before the sale, or set their "
-                  f"role with `icp-agent roles`): {', '.join(summary.not_in_prospects)}")
+        note(f"fit fields the prospect list lacks (check a seller knows them before the sale, or set their "
+             f"role with `icp-agent roles`): {', '.join(summary.not_in_prospects)}")
 
 
 @main.command()
@@ -335,6 +464,8 @@ def print_summary(summary) -> None:
 @handle_errors
 def roles(assignments, workspace, as_json, quiet):
     """Override field roles: icp-agent roles time_zone=ignore lead_source=fit."""
+    from . import toolkit
+
     ctx = Ctx(workspace, as_json, quiet)
     pairs = {}
     for item in assignments:
@@ -343,7 +474,7 @@ def roles(assignments, workspace, as_json, quiet):
             raise ArgumentError(f"{item!r} is not FIELD=ROLE", hint="e.g. icp-agent roles time_zone=ignore")
         pairs[field.strip()] = role.strip()
     result = toolkit.set_field_roles(ctx.workspace, pairs)
-    ctx.emit(result, lambda: [out.print(f"{f}: {r}") for f, r in sorted(result.items())])
+    ctx.emit(result, lambda: print_table(("field", "role"), sorted(result.items())))
 
 
 @main.command()
@@ -351,21 +482,20 @@ def roles(assignments, workspace, as_json, quiet):
 @with_common
 @handle_errors
 def fields(markdown, workspace, as_json, quiet):
-    """List the canonical fields, their types, default roles and the header spellings recognised."""
+    """List the canonical fields, their types, default roles and the header spellings recognised.
+
+    Needs no workspace (--workspace is accepted and unused)."""
     from .ingest.fields import FIELDS, fields_markdown
 
-    data = [{"field": f.name, "type": f.type, "role": f.role, "description": f.description,
-             "synonyms": list(f.synonyms)} for f in FIELDS]
     ctx = Ctx(workspace, as_json, quiet)
     if markdown:
-        click.echo(fields_markdown(), nl=False)
+        ctx.emit({"markdown": fields_markdown()}, lambda: click.echo(fields_markdown(), nl=False))
         return
-
-    def human():
-        for f in data:
-            out.print(f"{f['field']} ({f['type']}, {f['role']}): {f['description']}. "
-                      f"Headers: {', '.join(f['synonyms'])}")
-    ctx.emit(data, human)
+    data = [{"field": f.name, "type": f.type, "role": f.role, "description": f.description,
+             "synonyms": list(f.synonyms)} for f in FIELDS]
+    ctx.emit(data, lambda: print_table(("field", "type", "role", "description", "headers"),
+                                       [[f["field"], f["type"], f["role"], f["description"], ", ".join(f["synonyms"])]
+                                        for f in data]))
 
 
 @main.command()
@@ -386,8 +516,11 @@ def run(paths, out_dir, assistant, model, budget, workspace, as_json, quiet, **g
 
     Offline by default (prose from templates). With --assistant and ANTHROPIC_API_KEY set, Claude runs the
     method's phases through the same tools and drafts the prose; every claim is checked against the evidence."""
+    from . import toolkit
+
     ctx = Ctx(workspace, as_json, quiet)
     options, inputs = split_options(given)
+    out_folder(out_dir)
     data_dir = list(paths) or None
     if assistant:
         if data_dir and len(data_dir) > 1:
@@ -458,11 +591,13 @@ def print_icp(icp) -> None:
 @handle_errors
 def build(out_dir, workspace, as_json, quiet, **given):
     """Rebuild the ICP from what the workspace holds (a new version; earlier ones are kept)."""
-    ctx = Ctx(workspace, as_json, quiet)
+    from . import toolkit
+
     options, _ = split_options(given)
+    out_path = out_folder(out_dir)
+    ctx = Ctx(workspace, as_json, quiet, create=False)
     with ctx.progress() as progress:
         icp = toolkit.build_icp(ctx.workspace, options, progress)
-        out_path = Path(out_dir)
         out_path.mkdir(parents=True, exist_ok=True)
         files = toolkit.write_icp_outputs(ctx.workspace, icp, out_path, progress)
     ctx.emit(icp, lambda: (print_icp(icp), out.print(f"report: {out_path.resolve()} ({', '.join(files)})")))
@@ -474,13 +609,26 @@ def build(out_dir, workspace, as_json, quiet, **given):
 @with_common
 @handle_errors
 def evidence(evidence_ids, version, workspace, as_json, quiet):
-    """Show evidence items by id: the statement, the figures and the query behind them."""
-    ctx = Ctx(workspace, as_json, quiet)
+    """Show evidence items by id: the statement, the figures and the query behind them.
+
+    Piped, one line per item: id, kind, n, statement, figures (JSON), query."""
+    from . import toolkit
+
+    ctx = Ctx(workspace, as_json, quiet, create=False)
     items = [toolkit.get_evidence(ctx.workspace, i, version) for i in evidence_ids]
 
+    def figures(item) -> str:
+        return json.dumps(item.metrics, ensure_ascii=False, default=str) if item.metrics else ""
+
     def human():
+        if not is_terminal():
+            print_table(("id", "kind", "n", "statement", "figures", "query"),
+                        [[i.id, i.kind, i.n, i.statement, figures(i), i.query] for i in items])
+            return
         for item in items:
             out.print(f"{item.id} ({item.kind}): {item.statement}")
+            if item.metrics:
+                out.print(f"  figures: {figures(item)}")
             if item.query:
                 out.print(f"  query: {item.query}")
     ctx.emit([i.model_dump() for i in items], human)
@@ -495,13 +643,17 @@ def evidence(evidence_ids, version, workspace, as_json, quiet):
 @handle_errors
 def score(prospects, icp_path, out_path, workspace, as_json, quiet):
     """Score a prospect list: every row kept, with icp_tier, fit_score, priority, fit_reasons, disqualified_by."""
-    ctx = Ctx(workspace, as_json, quiet)
-    if icp_path is None and not ctx.workspace.path.exists():
-        raise ArgumentError("no ICP to score with", hint="pass --icp icp.json, or --workspace with an ICP built")
+    from . import toolkit
+
+    has_workspace = Path(workspace).expanduser().exists()
+    if icp_path is None and not has_workspace:
+        raise missing_workspace(workspace, also="or score with a saved ICP: --icp icp.json")
+    # with --icp a missing workspace is fine (nothing is read from it) and is never created
+    ctx = Ctx(workspace, as_json, quiet, create=False) if has_workspace else Ctx(workspace, as_json, quiet)
     with ctx.progress() as progress:
         progress(f"scoring {Path(prospects).name}")
         result = toolkit.score_prospects(prospects, out_path, icp_path=icp_path,
-                                         ws=ctx.workspace if not icp_path or ctx.workspace.path.exists() else None)
+                                         ws=ctx.workspace if has_workspace else None)
 
     def human():
         out.print(f"scored {result.rows:,} rows into {result.output}")
@@ -522,8 +674,11 @@ def score(prospects, icp_path, out_path, workspace, as_json, quiet):
 @handle_errors
 def refresh(paths, out_dir, workspace, as_json, quiet, **given):
     """Import a newer snapshot, rebuild the ICP as a new version and compare it with the previous one."""
+    from . import toolkit
+
     ctx = Ctx(workspace, as_json, quiet)
     options, inputs = split_options(given)
+    out_folder(out_dir)
     with ctx.progress() as progress:
         result = toolkit.refresh(ctx.workspace, list(paths) or None, out_dir, options=options, progress=progress, **inputs)
 
@@ -561,7 +716,9 @@ def print_diff(d: dict) -> None:
 @handle_errors
 def diff_cmd(old, new, workspace, as_json, quiet):
     """Compare two ICP versions (default: the last two): tier migration, PSI, patterns, a recommendation."""
-    ctx = Ctx(workspace, as_json, quiet)
+    from . import toolkit
+
+    ctx = Ctx(workspace, as_json, quiet, create=False)
     result = toolkit.diff_versions(ctx.workspace, old, new)
     ctx.emit(result, lambda: print_diff(result))
 
@@ -576,8 +733,9 @@ def diff_cmd(old, new, workspace, as_json, quiet):
 def chat(out_dir, model, workspace):
     """Talk to your ICP in the terminal ("which customers should we stop selling to?"); needs ANTHROPIC_API_KEY."""
     from .assistant.chat import chat_main
+    from .workspace import Workspace
 
-    sys.exit(chat_main(Workspace(workspace), out_dir=out_dir, model=model))
+    sys.exit(chat_main(Workspace(workspace, create=False), out_dir=out_dir, model=model))
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
@@ -595,9 +753,18 @@ def serve(ctx):
 @handle_errors
 def versions(workspace, as_json, quiet):
     """List the ICP versions in the workspace (none is ever overwritten)."""
-    ctx = Ctx(workspace, as_json, quiet)
+    from . import toolkit
+
+    ctx = Ctx(workspace, as_json, quiet, create=False)
     rows = toolkit.list_versions(ctx.workspace)
-    ctx.emit(rows, lambda: [out.print(f"{r['version_id']}  {r['created_at']}  {r['status']}") for r in rows])
+
+    def human():
+        print_table(("version_id", "created_at", "status", "dataset_fingerprint"),
+                    [[r["version_id"], r["created_at"], r["status"], r["dataset_fingerprint"]] for r in rows])
+        if not rows:
+            note(f"no ICP versions in {ctx.workspace.path} yet: build one with `icp-agent build` (after "
+                 f"`icp-agent import DATA_DIR`) or `icp-agent run DATA_DIR`")
+    ctx.emit(rows, human)
 
 
 @main.command()
@@ -607,16 +774,26 @@ def versions(workspace, as_json, quiet):
 @handle_errors
 def demo(out_dir, workspace, as_json, quiet):
     """Run the whole pipeline offline on the bundled demo company (Lumenfold)."""
+    from . import toolkit
     from .resources import demo_data_dir
 
-    out_path = Path(out_dir)
+    out_path = out_folder(out_dir)
     out_path.mkdir(parents=True, exist_ok=True)
-    ws_path = workspace if workspace != DEFAULT_PATH else str(out_path / "workspace.duckdb")
+    ws_path = workspace if workspace != DEFAULT_PATH else str(out_path / DEMO_WORKSPACE)
     ctx = Ctx(ws_path, as_json, quiet)
     with ctx.progress() as progress:
         result = toolkit.run(ctx.workspace, demo_data_dir(), out_dir, progress=progress)
-    ctx.emit(result, lambda: (print_run(result),
-                              out.print(f"open {(out_path / 'icp.html').resolve()} in a browser to read the ICP")))
+
+    def human():
+        print_run(result)
+        out.print(f"open {(out_path / 'icp.html').resolve()} in a browser to read the ICP")
+        # the demo's workspace is not the default one: the next commands must name it
+        where = shown(ctx.workspace.path)
+        out.print(f"its workspace is {where}; the other commands read it with --workspace {where}, e.g.")
+        out.print(f"  icp-agent versions --workspace {where}")
+        if result.icp and result.icp.evidence:  # icp.json's evidence[]: {"id", "kind", "statement", ...}
+            out.print(f"  icp-agent evidence --workspace {where} {result.icp.evidence[0]['id']}   (any id in icp.md)")
+    ctx.emit(result.model_dump(mode="json") | {"workspace": str(ctx.workspace.path)}, human)
 
 
 if __name__ == "__main__":

@@ -870,7 +870,7 @@ def diff_versions(ws: Workspace, old: str | None = None, new: str | None = None)
 
     versions = [v["version_id"] for v in list_versions(ws)]
     if len(versions) < 2 and not (old and new):
-        raise UserError("only one ICP version so far: nothing to compare",
+        raise UserError(f"{'only one ICP version' if versions else 'no ICP version'} so far: nothing to compare",
                         hint="import a newer snapshot with icp-agent refresh, or build again after changes")
     new = new or versions[-1]
     old = old or versions[versions.index(new) - 1]

@@ -20,9 +20,9 @@ from pathlib import Path
 import duckdb
 
 from .errors import UserError, WorkspaceBusy
+from .locations import DEFAULT_PATH, missing_workspace
 
 SCHEMA_VERSION = 1
-DEFAULT_PATH = "icp-workspace.duckdb"
 
 MIGRATIONS: dict[int, list[str]] = {
     1: [
@@ -129,11 +129,15 @@ READ_ONLY_CONFIG = {"memory_limit": "1GB", "threads": 1, "enable_external_access
 
 
 class Workspace:
-    """A handle on the workspace file; cheap to create, opens connections on demand."""
+    """A handle on the workspace file; cheap to create, opens connections on demand.
+
+    With create=False (a command that only reads) a missing file is an ArgumentError naming the workspaces
+    nearby (locations.missing_workspace) instead of a new empty workspace."""
 
     def __init__(self, path: str | Path = DEFAULT_PATH, *, busy_timeout: float = 15.0,
-                 memory_limit: str | None = None):
+                 memory_limit: str | None = None, create: bool = True):
         self.path = Path(path).expanduser()
+        self.create = create
         self.busy_timeout = busy_timeout
         # DuckDB spills to <workspace>.tmp beyond this, so files larger than memory still import
         self.memory_limit = memory_limit or os.environ.get("ICP_AGENT_MEMORY_LIMIT")
@@ -222,7 +226,18 @@ class Workspace:
             finally:
                 con.execute("ROLLBACK")
 
+    def exists(self) -> bool:
+        """True when the workspace file is there (nothing is opened or created)."""
+        return self.path.is_file()
+
+    def require_exists(self) -> None:
+        """Raise the missing-workspace ArgumentError (with where one is) unless the file is there."""
+        if not self.path.exists():
+            raise missing_workspace(self.path)
+
     def _open(self) -> duckdb.DuckDBPyConnection:
+        if not self.create:
+            self.require_exists()
         if self.path.exists() and self.path.is_dir():
             raise UserError("the workspace path is a directory", file=str(self.path),
                             hint="pass --workspace with a file name such as icp-workspace.duckdb")
