@@ -7,6 +7,8 @@ says for every column what it became and for every rejected row why.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import tomllib
 from collections.abc import Callable
@@ -23,7 +25,7 @@ from ..sql import sql_literal
 from ..workspace import Workspace
 from . import normalize as norm
 from .fields import FIELD_BY_NAME, ROLES, attribute_name, canonical_field, header_key, kind_field
-from .reader import SourceFile, inspect_file, stage
+from .reader import SourceFile, inspect_file, peek_headers, stage
 
 ID_FIELD = {"customers": "company_id", "prospects": "company_id", "deals": "deal_id", "contacts": "contact_id",
             "subscriptions": "subscription_id", "tickets": "ticket_id", "events": "event_id"}
@@ -496,8 +498,9 @@ def _typed_exprs(column: PlannedColumn, v: str) -> list[tuple[str, str]]:
 def _stored_names(column: PlannedColumn) -> list[str]:
     """The names a lookup-typed column stores: a money column also keeps the currency its values named."""
     if column.type == "money" and (column.currencies or column.currency_source):
-        own = f"{column.name}_currency"
-        return [column.name, own if column.currency_source != own else f"{column.name}__parsed_currency"]
+        # a scratch name: `_apply_currencies` merges it into `<field>_currency`, which a currency column of
+        # the file (or a mapping entry) may already be called
+        return [column.name, f"{column.name}__parsed_currency"]
     return [column.name]
 
 
@@ -667,7 +670,8 @@ def import_into(con: duckdb.DuckDBPyConnection, path: str | Path | SourceFile, k
         kind, reason = detect_kind(source.headers, mapping, source.name)
     if kind not in ID_FIELD:
         raise UserError(f"unknown kind {kind!r}", hint=f"use one of {', '.join(ID_FIELD)}")
-    import_id = f"{kind}-{source.sha256[:12]}"
+    key = import_key(source, kind, mapping, lenient)
+    import_id = f"{kind}-{key[:12]}"
     existing = con.execute("SELECT report FROM imports WHERE import_id = ?", [import_id]).fetchone()
     if existing:
         con.execute("INSERT OR REPLACE INTO current_snapshot VALUES (?, ?)", [kind, import_id])
@@ -676,7 +680,7 @@ def import_into(con: duckdb.DuckDBPyConnection, path: str | Path | SourceFile, k
         return report
     say(f"reading {source.name}" + (f" (sheet {source.sheet!r})" if source.sheet else ""))
     reader_rejects = stage(con, source, lenient=lenient, scratch_dir=scratch_dir)
-    report = _build_snapshot(con, source, kind, import_id, mapping, reader_rejects, say)
+    report = _build_snapshot(con, source, kind, import_id, mapping, reader_rejects, say, f"imp_{kind}_{key[:12]}")
     report.detected_as = reason
     report.furniture_dropped = source.furniture_count
     report.furniture = [FurnitureRow(**f) for f in source.furniture]
@@ -684,7 +688,7 @@ def import_into(con: duckdb.DuckDBPyConnection, path: str | Path | SourceFile, k
     con.execute("INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [import_id, kind, source.name, str(source.path.resolve()), source.sha256, source.format,
                  source.encoding, source.delimiter, report.rows_read, report.rows_kept, report.rows_rejected,
-                 report.duplicates_dropped, f"imp_{kind}_{source.sha256[:12]}", report.imported_at,
+                 report.duplicates_dropped, f"imp_{kind}_{key[:12]}", report.imported_at,
                  report.model_dump_json()])
     con.execute("INSERT OR REPLACE INTO current_snapshot VALUES (?, ?)", [kind, import_id])
     con.execute("DROP TABLE IF EXISTS _stage")
@@ -692,8 +696,31 @@ def import_into(con: duckdb.DuckDBPyConnection, path: str | Path | SourceFile, k
     return report
 
 
+def import_key(source: SourceFile, kind: str, mapping: Mapping, lenient: bool) -> str:
+    """The identity of a snapshot: the file's bytes (and sheet) plus every setting that changes what is stored.
+
+    Those settings are the mapping entries that apply to this file (its header overrides, and the roles and
+    types of the fields it has), the date order, the exchange rates and --lenient. Importing the same file
+    with the same settings again is a no-op ("already imported"); a new or changed mapping is a new snapshot.
+    Without any such setting the key is the file's sha256, so the ids of earlier imports stay valid.
+    """
+    headers = peek_headers(source)
+    columns = {h: t for h, t in mapping.columns_for(source.name).items() if h in headers}
+    names = {c.name for c in plan_columns(headers, mapping, source.name, kind)} | set(headers)
+    settings = {"columns": columns,
+                "roles": {f: r for f, r in mapping.roles.items() if f in names},
+                "types": {f: t for f, t in mapping.types.items() if f in names},
+                "date_order": mapping.date_order, "fx": mapping.fx, "fx_currency": mapping.fx_currency,
+                "lenient": lenient}
+    if not any(settings.values()):
+        return source.sha256
+    blob = json.dumps(settings, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(f"{source.sha256}\0{blob}".encode()).hexdigest()
+
+
 def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: str, import_id: str,
-                    mapping: Mapping, reader_rejects: list[dict], say: Callable[[str], None]) -> ImportReport:
+                    mapping: Mapping, reader_rejects: list[dict], say: Callable[[str], None],
+                    table: str) -> ImportReport:
     rows_read = con.execute("SELECT count(*) FROM _stage").fetchone()[0] + len(reader_rejects)
     texts = _staged_as_text(con)
     originals = ", ".join(_q(h) for h in texts)
@@ -744,7 +771,6 @@ def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: st
             joins.append(f"LEFT JOIN _lk_{i} ON _lk_{i}.raw IS NOT DISTINCT FROM {raw}")
             inner += [f"_lk_{i}.{_q(name)}" for name, _ in _typed_exprs(column, "raw")]
         outer += _unpacked(column)
-    table = f"imp_{kind}_{source.sha256[:12]}"
     con.execute(f"CREATE TABLE {table} AS SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM _dedup d "
                 f"{' '.join(joins)}) ORDER BY _row")
     _apply_currencies(con, table, columns, mapping, source.name, warnings)
@@ -900,15 +926,21 @@ def _apply_currencies(con, table: str, columns: list[PlannedColumn], mapping: Ma
     for column in columns:
         if column.type != "money" or not (column.currencies or column.currency_source):
             continue
-        name, currency = _q(column.name), _q(f"{column.name}_currency")
-        if column.currency_source:
-            parsed = f"{column.name}__parsed_currency"
-            if column.currency_source != f"{column.name}_currency":
-                con.execute(f"ALTER TABLE {table} ADD COLUMN {currency} VARCHAR")
-                con.execute(f"UPDATE {table} SET {currency} = {_q(column.currency_source)}")
-            if parsed in _stored_names(column):
-                con.execute(f"UPDATE {table} SET {currency} = coalesce({currency}, {_q(parsed)})")
-                con.execute(f"ALTER TABLE {table} DROP COLUMN {_q(parsed)}")
+        existing = {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
+        own = f"{column.name}_currency"
+        if own in existing and own != column.currency_source:
+            # another column of the file already holds that name: the parsed currency goes beside it
+            taken = own
+            while own in existing:
+                own = f"{own}_2"
+            column.note = _join_note(column.note, f"its currency is stored as {own!r} ({taken!r} is another "
+                                                  f"column of the file)")
+        name, currency, parsed = _q(column.name), _q(own), _q(f"{column.name}__parsed_currency")
+        if own != column.currency_source:
+            con.execute(f"ALTER TABLE {table} ADD COLUMN {currency} VARCHAR")
+            con.execute(f"UPDATE {table} SET {currency} = {_q(column.currency_source) if column.currency_source else 'NULL'}")
+        con.execute(f"UPDATE {table} SET {currency} = coalesce({currency}, {parsed})")
+        con.execute(f"ALTER TABLE {table} DROP COLUMN {parsed}")
         counts = dict(con.execute(f"SELECT {currency}, count(*) FROM {table} WHERE {name} IS NOT NULL "
                                   f"AND {currency} IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1").fetchall())
         column.currencies = counts
