@@ -1,0 +1,122 @@
+"""Findings from a new user's first run on a Pipedrive export and a hand-kept German spreadsheet.
+
+Every file here is a small generated look-alike (the user's own files are never copied in).
+"""
+
+from __future__ import annotations
+
+import random
+
+import duckdb
+import pytest
+
+from icp_agent import toolkit
+from icp_agent.ingest.importer import Mapping, import_file
+
+DEAL_HEADERS = ["Deal - ID", "Deal - Title", "Deal - Creator", "Deal - Owner", "Deal - Value", "Deal - Currency",
+                "Deal - Weighted value", "Deal - Probability", "Deal - Organization", "Deal - Contact person",
+                "Deal - Stage", "Deal - Status", "Deal - Deal created", "Deal - Won time", "Deal - Lost time",
+                "Deal - Close time", "Deal - Lost reason"]
+ORG_HEADERS = ["Organization - ID", "Organization - Name", "Organization - Owner", "Organization - Address - Country",
+               "Organization - Industry", "Organization - Number of employees", "Organization - Won deals",
+               "Organization - Lost deals", "Organization - Open deals", "Organization - Closed deals"]
+
+
+def pipedrive(n_orgs: int = 40, seed: int = 7) -> tuple[str, str]:
+    """(organizations.csv, deals.csv) text shaped like a Pipedrive export, every header prefixed by its entity."""
+    rng = random.Random(seed)
+    people = ["Lena Vogt", "Marco Rossi", "Priya Nair", "Tom Becker"]
+    orgs, deals = [ORG_HEADERS], [DEAL_HEADERS]
+    deal_id = 0
+    for i in range(1, n_orgs + 1):
+        name = f"Org{i:03d} GmbH"
+        country, currency = rng.choice([("Germany", "EUR"), ("United States", "USD"), ("United Kingdom", "GBP")])
+        counts = {"won": 0, "lost": 0, "open": 0}
+        for _ in range(rng.randint(1, 3)):
+            deal_id += 1
+            status = rng.choice(["won", "lost", "open"])
+            counts[status] += 1
+            created = f"2024-{rng.randint(1, 9):02d}-{rng.randint(1, 28):02d} 10:00:00"
+            closed = f"2025-{rng.randint(1, 9):02d}-{rng.randint(1, 28):02d} 11:00:00" if status != "open" else ""
+            value = f"{rng.randint(40, 600) * 100}.00"
+            deals.append([str(deal_id), f"{name} - Pro", rng.choice(people), rng.choice(people), value, currency,
+                          value if status == "won" else "0.00", "" if status != "open" else "40", name,
+                          rng.choice(["Anna Schmidt", "Raj Patel", "Eva Novak"]),
+                          rng.choice(["Qualified", "Proposal Made", "Negotiations Started"]), status, created,
+                          closed if status == "won" else "", closed if status == "lost" else "", closed,
+                          rng.choice(["Price too high", "Timing", ""]) if status == "lost" else ""])
+        orgs.append([str(i), name, rng.choice(people), country, rng.choice(["Software", "Retail", "Healthcare"]),
+                     rng.choice(["11-50", "51-200", "201-500"]), str(counts["won"]), str(counts["lost"]),
+                     str(counts["open"]), str(counts["won"] + counts["lost"])])
+    as_csv = lambda rows: "\n".join(",".join(f'"{c}"' if "," in c else c for c in row) for row in rows) + "\n"  # noqa: E731
+    return as_csv(orgs), as_csv(deals)
+
+
+def _columns(ws, kind: str) -> dict[str, dict]:
+    report = toolkit.inspect_workspace(ws).current[kind]
+    return {c.header: c.model_dump() for c in report.columns}
+
+
+# 1. a new or changed mapping is a new snapshot; the same inputs stay idempotent
+
+def test_a_new_mapping_is_a_new_snapshot_and_the_same_inputs_stay_idempotent(ws, write, tmp_path):
+    orgs, deals = pipedrive()
+    write("data/organizations.csv", orgs)
+    write("data/deals.csv", deals)
+    first = toolkit.import_data(ws, tmp_path / "data")
+    mapping = write("map.toml", '[files."deals.csv".columns]\n"Deal - Title" = "ignore"\n')
+    second = toolkit.import_data(ws, tmp_path / "data", mapping_file=mapping)
+    by_kind = {r.kind: r for r in second.reports}
+    assert not by_kind["deals"].already_imported  # the mapping changes the deals file
+    assert by_kind["customers"].already_imported  # nothing in it applies to the organizations file
+    assert by_kind["deals"].import_id != {r.kind: r for r in first.reports}["deals"].import_id
+    assert by_kind["deals"].sha256 == {r.kind: r for r in first.reports}["deals"].sha256  # the file's own digest
+    assert {c["field"]: c["role"] for c in _columns(ws, "deals").values()}["deal_title"] == "ignore"
+    again = toolkit.import_data(ws, tmp_path / "data", mapping_file=mapping)
+    assert all(r.already_imported for r in again.reports)
+    # a neighbour: --lenient and exchange rates change what is stored too
+    fx = write("fx.csv", "currency,rate\nUSD,1\nEUR,1.1\nGBP,1.3\n")
+    with_fx = toolkit.import_data(ws, tmp_path / "data", mapping_file=mapping, fx_file=fx)
+    assert not {r.kind: r for r in with_fx.reports}["deals"].already_imported
+    lenient = import_file(ws, tmp_path / "data" / "deals.csv", "deals", lenient=True)
+    assert not lenient.already_imported
+    assert import_file(ws, tmp_path / "data" / "deals.csv", "deals", lenient=True).already_imported
+
+
+def test_a_mapping_role_or_type_changes_the_snapshot_only_of_files_with_that_field(ws, write):
+    path = write("customers.csv", "Company,Industry,Plan tier\nA,Software,gold\nB,Retail,silver\n")
+    base = import_file(ws, path, "customers")
+    other = import_file(ws, path, "customers", mapping=Mapping(roles={"seats": "ignore"}))
+    assert other.already_imported and other.import_id == base.import_id
+    changed = import_file(ws, path, "customers", mapping=Mapping(roles={"plan_tier": "ignore"}))
+    assert not changed.already_imported
+    assert {c.field: c.role for c in changed.columns}["plan_tier"] == "ignore"
+
+
+# 4. a currency column and a money field's parsed currency never collide
+
+@pytest.mark.parametrize("currency_header, values", [
+    ("Deal - Currency", ["1200.00", "3400.00", "560.00"]),  # Pipedrive: plain amounts, the code beside them
+    ("Currency", ["$1,200.00", "€3.400,00", "£560.00"]),  # amounts that name their currency too
+])
+def test_a_currency_column_beside_a_mapped_money_field_does_not_collide(ws, write, currency_header, values):
+    rows = [f"{i},Deal {i},won,\"{v}\",{code}" for i, (v, code) in enumerate(zip(values, ["USD", "EUR", "GBP"]), 1)]
+    path = write("deals.csv", f"Deal - ID,Deal - Title,Deal - Status,Deal - Value,{currency_header}\n"
+                              + "\n".join(rows) + "\n")
+    report = import_file(ws, path, "deals", mapping=Mapping(columns={"Deal - Value": "amount"}))
+    assert {c.field: c.currencies for c in report.columns}["amount"] == {"USD": 1, "EUR": 1, "GBP": 1}
+    with ws.connect() as con:
+        table = ws.current_table(con, "deals")
+        stored = con.execute(f"SELECT amount_original, amount_currency FROM {table} ORDER BY _row").fetchall()
+    assert stored == [(1200.0, "USD"), (3400.0, "EUR"), (560.0, "GBP")]
+
+
+def test_a_column_already_named_like_the_parsed_currency_keeps_its_values(ws, write):
+    # the user mapped a non-currency column onto amount_currency; the amounts name their own currency
+    path = write("deals.csv", "Deal ID,Stage,Amount,Budget owner\n1,won,$100,finance\n2,lost,$250,it\n")
+    report = import_file(ws, path, "deals", mapping=Mapping(columns={"Budget owner": "amount_currency"}))
+    with ws.connect() as con:
+        table = ws.current_table(con, "deals")
+        rows = con.execute(f"SELECT amount_currency, amount_currency_2 FROM {table} ORDER BY _row").fetchall()
+    assert rows == [("finance", "USD"), ("it", "USD")]
+    assert "amount_currency_2" in {c.field: c.note for c in report.columns}["amount"]
