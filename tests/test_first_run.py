@@ -120,3 +120,55 @@ def test_a_column_already_named_like_the_parsed_currency_keeps_its_values(ws, wr
         rows = con.execute(f"SELECT amount_currency, amount_currency_2 FROM {table} ORDER BY _row").fetchall()
     assert rows == [("finance", "USD"), ("it", "USD")]
     assert "amount_currency_2" in {c.field: c.note for c in report.columns}["amount"]
+
+
+# 5. a folder plus --prospects FILE: the folder's only companies file is the customers file
+
+def test_named_prospects_leave_the_folders_only_companies_file_as_customers(write, tmp_path):
+    orgs, deals = pipedrive()
+    write("data/organizations.csv", orgs)
+    write("data/deals.csv", deals)
+    prospects = write("prospects.csv", "Company,Industry,Employees\nAcme,Software,51-200\nBeta,Retail,11-50\n")
+    plan = toolkit.plan_import(tmp_path / "data", prospects=prospects)
+    kinds = {p.path.rsplit("/", 1)[-1]: (p.kind, p.reason) for p in plan.files}
+    assert kinds["organizations.csv"][0] == "customers" and "only companies file" in kinds["organizations.csv"][1]
+    assert kinds["prospects.csv"][0] == "prospects" and not plan.skipped
+    # a neighbour: two companies files without outcomes beside named prospects stay ambiguous: both are
+    # skipped with the reason, none is taken for the customers
+    write("data/accounts.csv", "Account Name,Industry\nX,Software\nY,Retail\n")
+    plan = toolkit.plan_import(tmp_path / "data", prospects=prospects)
+    assert "customers" not in {p.kind for p in plan.files}
+    assert sorted(s.path.rsplit("/", 1)[-1] for s in plan.skipped) == ["accounts.csv", "organizations.csv"]
+    plan = toolkit.plan_import(tmp_path / "data", prospects=prospects, customers=tmp_path / "data" / "accounts.csv")
+    assert [s.reason for s in plan.skipped] == ["looks like prospects, but --prospects names another file"]
+
+
+# 6. only the columns the chosen definition of good reads must be readable
+
+def _customers_with_unreadable_arr(n: int = 80) -> str:
+    rng = random.Random(3)
+    lines = ["Company,Industry,Employees,ARR,Churned"]
+    for i in range(n):
+        industry = rng.choice(["Software", "Retail", "Healthcare"])
+        churned = rng.random() < (0.2 if industry == "Software" else 0.6)
+        arr = "tbd" if i in (5, 17) else str(rng.randint(10, 90) * 1000)
+        lines.append(f"C{i:03d},{industry},{rng.choice(['11-50', '51-200'])},{arr},{'yes' if churned else 'no'}")
+    return "\n".join(lines) + "\n"
+
+
+def test_an_unreadable_arr_does_not_block_a_churn_flag_build(ws, write):
+    path = write("customers.csv", _customers_with_unreadable_arr())
+    report = import_file(ws, path, "customers")
+    assert {c.field: c.unparsed for c in report.columns}["arr"] == 2  # still reported as unreadable
+    icp = toolkit.build_icp(ws, toolkit.AnalysisOptions(bad_column="churned"))
+    assert icp.health.definition  # built on the churn flag alone
+    # the health score reads ARR: there the unreadable values stop the build, naming the column
+    with pytest.raises(Exception) as caught:
+        toolkit.build_icp(ws, toolkit.AnalysisOptions())
+    assert "ARR" in str(caught.value) and "tbd" in str(caught.value)
+    # a neighbour: the churn flag itself unreadable still stops a churn-flag build
+    bad = _customers_with_unreadable_arr().replace(",yes\n", ",kinda\n", 1)
+    import_file(ws, write("customers2.csv", bad), "customers")
+    with pytest.raises(Exception) as caught:
+        toolkit.build_icp(ws, toolkit.AnalysisOptions(bad_column="churned"))
+    assert "Churned" in str(caught.value)
