@@ -172,3 +172,62 @@ def test_an_unreadable_arr_does_not_block_a_churn_flag_build(ws, write):
     with pytest.raises(Exception) as caught:
         toolkit.build_icp(ws, toolkit.AnalysisOptions(bad_column="churned"))
     assert "Churned" in str(caught.value)
+
+
+# 7. total rows labelled in other languages are report furniture
+
+@pytest.mark.parametrize("label", ["Summe", "Gesamt", "Gesamtsumme", "Total général", "Totale", "Suma", "Totaal",
+                                   "Total"])
+def test_a_total_row_in_another_language_is_furniture(ws, write, label):
+    rows = ["Kunde;Branche;Mitarbeiter;ARR;Notizen", "Mainsoft KG;Software;51-200;7.465,92 €;",
+            "Elbmarkt GmbH;Manufacturing;11-50;10.935,29 €;renewal talk Q3", ";;;;",
+            f"{label};;;18.401,21 €;2 Kunden"]
+    path = write("kunden.csv", "\r\n".join(rows) + "\r\n")
+    report = import_file(ws, path, "customers", mapping=Mapping(columns={"Kunde": "company_name"}))
+    assert report.rows_kept == 2 and report.rows_rejected == 0
+    assert any(f.kind == "total or subtotal row" and f.raw.startswith(label) for f in report.furniture)
+
+
+def test_a_company_named_like_a_total_word_is_kept(ws, write):
+    # a real account whose name is a total word but has an industry is never a total row
+    path = write("kunden.csv", "Kunde;Branche;Mitarbeiter\nSumme;Software;51-200\nGesamt AG;Retail;11-50\n")
+    report = import_file(ws, path, "customers", mapping=Mapping(columns={"Kunde": "company_name"}))
+    assert report.rows_kept == 2 and report.furniture_dropped == 0
+
+
+# 8. mixed line endings and a title line above the header
+
+@pytest.mark.parametrize("encoding", ["utf-8", "cp1252"])
+@pytest.mark.parametrize("layout", ["title_lf", "switch_midway", "lone_cr_tail"])
+def test_mixed_line_endings_with_a_title_line_are_read(ws, write, encoding, layout):
+    rng = random.Random(11)
+    rows = [f"Firma {i} GmbH;{rng.choice(['Software', 'Retail'])};{rng.choice(['11-50', '51-200'])};"
+            f"{rng.randint(1, 90)}.{rng.randint(100, 999)},00 €;{rng.choice(['ja', 'nein'])}" for i in range(60)]
+    header = "Kunde;Branche;Mitarbeiter;ARR;Gekündigt"
+    title = "Kundenliste Quillstack - Stand 30.09.2025"
+    if layout == "title_lf":  # a title typed on another system, the table from Excel
+        text = title + "\n" + header + "\r\n" + "\r\n".join(rows) + "\r\n;;;;\nSumme;;;;60 Kunden\n"
+    elif layout == "switch_midway":  # rows appended by another tool
+        text = title + "\r\n" + header + "\r\n" + "\r\n".join(rows[:25]) + "\n" + "\n".join(rows[25:]) + "\n"
+    else:
+        text = title + "\r\n" + header + "\r\n" + "\r\n".join(rows[:50]) + "\r" + "\r".join(rows[50:]) + "\r"
+    path = write("kunden.csv", text.encode(encoding))
+    report = import_file(ws, path, "customers", mapping=Mapping(columns={"Kunde": "company_name",
+                                                                         "Gekündigt": "churned"}))
+    assert report.rows_kept == 60 and report.rows_rejected == 0
+    assert report.furniture[0].kind == "title above the header" and report.furniture[0].raw == title
+    with ws.connect() as con:
+        table = ws.current_table(con, "customers")
+        last = con.execute(f"SELECT company_name, churned FROM {table} ORDER BY _row DESC LIMIT 1").fetchone()
+    assert last[0] == "Firma 59 GmbH" and last[1] in (True, False)  # no stray \r in the last column
+
+
+def test_rows_the_reader_cannot_find_get_a_clear_message(ws, write):
+    from icp_agent.errors import UserError
+    from icp_agent.ingest import reader
+
+    path = write("notes.csv", "Company,Industry\nAcme,Software\nBeta,Retail\n")
+    source = reader.inspect_file(path)
+    assert reader._lines_below_header(source) == 2
+    with pytest.raises(UserError, match="no data rows"):
+        import_file(ws, write("empty.csv", "Company,Industry\nTotal,\n"), "customers")
