@@ -24,7 +24,8 @@ from ..sql import quote_identifier as _q
 from ..sql import sql_literal
 from ..workspace import Workspace
 from . import normalize as norm
-from .fields import FIELD_BY_NAME, ROLES, attribute_name, canonical_field, header_key, kind_field
+from .fields import (FIELD_BY_NAME, ROLES, attribute_name, canonical_field, header_key, is_secondary, kind_field,
+                     strip_own_prefix)
 from .reader import SourceFile, inspect_file, peek_headers, stage
 
 ID_FIELD = {"customers": "company_id", "prospects": "company_id", "deals": "deal_id", "contacts": "contact_id",
@@ -36,9 +37,28 @@ HISTORY_KINDS = frozenset({"subscriptions"})
 # Account-level outcomes: a file carrying them is an accounts (customers) file, even with plan and MRR columns.
 ACCOUNT_LEVEL = frozenset({"churned", "lifecycle_stage", "nrr", "starting_arr", "starting_mrr", "cac", "nps",
                            "support_tickets", "referrals"})
-POST_SALE_HINTS = re.compile(r"last|usage|login|ticket|health|renew|churn|cancel|arr|mrr|nps|csat|active_users|"
-                             r"seats|expansion|invoice|paid|balance|owner|activity|modified|updated")
+# Words in a column's name (snake_case, camelCase split) that make it post-sale or outcome-derived, never a
+# criterion: usage and account health, and what a deal's outcome determines (won/lost/open deal counts, lost
+# reasons, probabilities, weighted values, activities logged). Whole words only: "carrier" is no ARR.
+POST_SALE_HINTS = re.compile(
+    r"(?:^|_)(?:last|usage|logins?|tickets?|health|renew\w*|churn\w*|cancel\w*|arr|mrr|nps|csat|active_users|"
+    r"seats?|expansions?|invoices?|invoiced|paid|balance|activity|activities|modified|updated?|"
+    r"(?:won|lost|open|closed)_deals?|deals?_(?:won|lost|open|closed)|(?:won|lost|win|loss)_reasons?|"
+    r"weighted_(?:value|amount)|probability|win_probability|next_activity\w*|done_activities|"
+    r"email_messages(?:_count)?|emails?_(?:sent|received)|deals?_count|revenue_won)(?=_|$)")
+# A person's name (a rep, a contact, whoever created the record): never a trait of the company.
+PERSON_HINTS = re.compile(
+    r"(?:^|_)(?:owner(?:_name)?|contact_person|creator|created_by|modified_by|updated_by|assigned_to|assignee|"
+    r"sales_?rep|rep|account_(?:manager|executive)|csm|sdr|bdr|ansprechpartner|betreuer|vertriebler|"
+    r"responsible)(?=_|$)")
+
+
+def _name_tokens(header: str) -> str:
+    """A header as snake_case words, camelCase split: "LastLoginDate" -> "last_login_date"."""
+    return attribute_name(re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", header))
 PRIMARY = re.compile(r"\bprimary\b", re.IGNORECASE)
+# Fields whose values say whether a column really is that field (plan_columns' value_fit): what they read as.
+VALUE_CHECKED = {"deal_stage": "won or lost"}
 MAX_CATEGORY_DISTINCT = 60
 MAX_REJECTS_IN_REPORT = 50
 
@@ -210,12 +230,17 @@ class PlannedColumn:
     open_values: int = 0  # values that are open bands ("$10M+"), stored as their lower bound
 
 
-def plan_columns(headers: list[str], mapping: Mapping, file_name: str, kind: str | None = None) -> list[PlannedColumn]:
+def plan_columns(headers: list[str], mapping: Mapping, file_name: str, kind: str | None = None,
+                 value_fit: Callable[[str, str], float] | None = None) -> list[PlannedColumn]:
     """Decide the stored name of every column of a file of `kind`.
 
     The mapping file wins (the file's own section, then the global [columns]), then the
     synonyms of the kind (fields.canonical_field). A per-file entry naming a column the file
     lacks is an error; a global one is skipped here (Mapping.check_files looks across files).
+
+    When two columns name one field, `value_fit(header, field)` (the share of the column's values
+    that fit the field, 0-1; fields in VALUE_CHECKED only) decides before the header does: Pipedrive's
+    "Deal - Status" (won/lost/open) is the deal stage, not "Deal - Stage" (the pipeline step).
     """
     own = mapping.file_columns(file_name)
     missing = [h for h in own if h not in headers]
@@ -236,7 +261,14 @@ def plan_columns(headers: list[str], mapping: Mapping, file_name: str, kind: str
             desired[header] = name, name in FIELD_BY_NAME
     # Two columns naming one field: the mapping file's choice wins, then a column marked primary
     # ("Associated Company IDs (Primary)" over the full "Associated Company IDs" list), then the first.
-    rank = {h: (h not in overrides, not PRIMARY.search(h), i) for i, h in enumerate(headers)}
+    claims: dict[str, list[str]] = {}
+    for header in headers:
+        if desired[header][1]:
+            claims.setdefault(desired[header][0], []).append(header)
+    fit = {h: value_fit(h, name) for name, hs in claims.items() if len(hs) > 1 and name in VALUE_CHECKED
+           and value_fit for h in hs}
+    rank = {h: (h not in overrides, -fit.get(h, 0.0), is_secondary(h, kind), not PRIMARY.search(h), i)
+            for i, h in enumerate(headers)}
     winner: dict[str, str] = {}
     for header in sorted(headers, key=rank.__getitem__):
         name, canonical = desired[header]
@@ -250,9 +282,16 @@ def plan_columns(headers: list[str], mapping: Mapping, file_name: str, kind: str
         name, canonical = desired[header]
         duplicate_of = None
         if name in used or (canonical and winner.get(name, header) != header):
-            note = f"also matches {name!r}, taken by column {winner.get(name, name)!r}: kept as an attribute"
-            duplicate_of = FIELD_BY_NAME.get(name)
+            taken_by = winner.get(name, name)
+            why = ""
+            if fit.get(taken_by, 0.0) > fit.get(header, 0.0):
+                why = (f" (its values fit {name}: {fit[taken_by]:.0%} read as {VALUE_CHECKED[name]}, "
+                       f"{fit.get(header, 0.0):.0%} of this column's)")
+            note = f"also matches {name!r}, taken by column {taken_by!r}{why}: kept as an attribute"
+            duplicate_of = FIELD_BY_NAME.get(name)  # a pipeline stage is still deal progress: never a trait
             name, canonical = attribute_name(header), False
+            if name in used or name in FIELD_BY_NAME:  # "Deal - Stage" beside deal_stage: "stage"
+                name = attribute_name(strip_own_prefix(header, kind))
             while name in used or name in FIELD_BY_NAME:
                 name = f"{name}_2"
         elif not canonical and name in FIELD_BY_NAME:
@@ -442,7 +481,11 @@ def _infer_role(column: PlannedColumn, profile: dict[str, int]) -> str:
         return "ignore"
     if column.type == "currency":
         return "ignore"
-    if column.type == "date" or POST_SALE_HINTS.search(column.name):
+    words = _name_tokens(column.header)
+    if column.type != "date" and PERSON_HINTS.search(words):
+        column.note = column.note or "a person's name (a rep or a contact): never a trait of the company"
+        return "ignore"
+    if column.type == "date" or POST_SALE_HINTS.search(words) or POST_SALE_HINTS.search(column.name):
         return "post_sale"
     if column.type == "text":
         if profile["multiline"] or profile["avg_len"] >= 30:
@@ -732,7 +775,7 @@ def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: st
     say(f"profiling {len(texts)} columns")
     norm.register_functions(con)
     _distinct_values(con, texts)
-    columns = plan_columns(list(texts), mapping, source.name, kind)
+    columns = plan_columns(list(texts), mapping, source.name, kind, value_fit=_value_fit(con, list(texts)))
     known = {c.header for c in columns if c.type not in ("auto", "band", "date") and c.role != "auto"}
     profiles = _profile(con, texts, known)
     warnings: list[str] = []
@@ -789,6 +832,26 @@ def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: st
         duplicates_dropped=duplicates, conflicts=sum("conflict" in r.reason for r in rejects),
         imported_at=datetime.now(timezone.utc).replace(tzinfo=None), columns=column_reports,
         rejected=rejects[:MAX_REJECTS_IN_REPORT], warnings=warnings)
+
+
+def _value_fit(con: duckdb.DuckDBPyConnection, headers: list[str]) -> Callable[[str, str], float]:
+    """value_fit for plan_columns: the share of a column's present values that fit a VALUE_CHECKED field.
+
+    deal_stage: values that read as won or lost (analysis.health.stage_class); a pipeline's step names
+    ("Qualified", "Proposal Made") read as open whatever the deal's outcome, so they do not count.
+    """
+    from ..analysis.health import stage_class
+
+    def fit(header: str, field_name: str) -> float:
+        if field_name != "deal_stage":
+            return 0.0
+        i = headers.index(header)
+        present = norm.null_if_missing("raw")
+        decided, total = con.execute(
+            f"SELECT coalesce(sum(c) FILTER ({stage_class(present)} IN ('won', 'lost')), 0), "
+            f"coalesce(sum(c) FILTER ({present} IS NOT NULL), 0) FROM _dist_{i}").fetchone()
+        return decided / total if total else 0.0
+    return fit
 
 
 def _require_identity(columns: list[PlannedColumn], kind: str, source: SourceFile, profiles) -> None:
