@@ -231,3 +231,96 @@ def test_rows_the_reader_cannot_find_get_a_clear_message(ws, write):
     assert reader._lines_below_header(source) == 2
     with pytest.raises(UserError, match="no data rows"):
         import_file(ws, write("empty.csv", "Company,Industry\nTotal,\n"), "customers")
+
+
+# 2. entity-prefixed headers (Pipedrive): own prefix stripped, other prefixes mapped, values decide a tie
+
+def test_pipedrive_headers_map_without_a_mapping_file(ws, write, tmp_path):
+    orgs, deals = pipedrive()
+    write("data/organizations.csv", orgs)
+    write("data/deals.csv", deals)
+    result = toolkit.import_data(ws, tmp_path / "data")
+    deal_cols = {h: (c["field"], c["role"]) for h, c in _columns(ws, "deals").items()}
+    assert deal_cols["Deal - Title"][0] == "deal_name"
+    assert deal_cols["Deal - Value"] == ("amount", "outcome")
+    assert deal_cols["Deal - Organization"][0] == "company_name"
+    assert deal_cols["Deal - Deal created"][0] == "deal_created_date"
+    assert deal_cols["Deal - Close time"][0] == "close_date"  # set for won and lost deals
+    assert deal_cols["Deal - Won time"][0] != "close_date"  # the weaker spelling, kept as an attribute
+    assert deal_cols["Deal - Status"][0] == "deal_stage"  # won/lost/open, though "Deal - Stage" comes first
+    stage = _columns(ws, "deals")["Deal - Stage"]
+    assert stage["field"] == "stage" and stage["role"] == "outcome"  # pipeline progress: never a criterion
+    assert "taken by column 'Deal - Status'" in stage["note"] and "won or lost" in stage["note"]
+    org_cols = {h: c["field"] for h, c in _columns(ws, "customers").items()}
+    assert org_cols["Organization - Address - Country"] == "country"
+    assert org_cols["Organization - Number of employees"] == "employees"
+    assert org_cols["Organization - Name"] == "company_name"
+    link = next(r for r in result.links if r.kind == "deals")
+    assert link.linked == link.rows  # "Deal - Organization" names each deal's company
+    with ws.connect() as con:
+        table = ws.current_table(con, "deals")
+        stages = dict(con.execute(f"SELECT deal_stage, count(*) FROM {table} GROUP BY 1").fetchall())
+    assert {s.lower() for s in stages} == {"won", "lost", "open"}
+
+
+def test_other_crms_prefixes_and_the_stage_tie_in_either_order(ws, write):
+    # a neighbour: Salesforce-style "Opportunity: ..." headers, the outcome column first, a contact prefix
+    rows = ["Opportunity: ID,Opportunity: Status,Opportunity: Stage,Opportunity: Amount,Account: Account Name,"
+            "Account: Industry,Contact: Title"]
+    rng = random.Random(5)
+    for i in range(30):
+        rows.append(f"{i},{rng.choice(['Closed Won', 'Closed Lost', 'Open'])},{rng.choice(['Discovery', 'Demo'])},"
+                    f"{rng.randint(1, 50) * 1000},Acct {i % 7},{rng.choice(['Software', 'Retail'])},"
+                    f"{rng.choice(['CFO', 'VP Sales'])}")
+    report = import_file(ws, write("opportunities.csv", "\n".join(rows) + "\n"))
+    cols = {c.header: c for c in report.columns}
+    assert report.kind == "deals"
+    assert cols["Opportunity: Status"].field == "deal_stage"
+    assert cols["Opportunity: Stage"].field == "opportunity_stage" and "won or lost" in cols["Opportunity: Stage"].note
+    assert cols["Opportunity: Amount"].field == "amount" and cols["Opportunity: ID"].field == "deal_id"
+    assert cols["Account: Account Name"].field == "company_name" and cols["Account: Industry"].field == "industry"
+    assert cols["Contact: Title"].field == "job_title"
+
+
+def test_a_contacts_export_with_person_prefixes(ws, write):
+    path = write("people.csv", "Person - ID,Person - Name,Person - Job title,Person - Email,Organization - Name\n"
+                               "1,Anna Schmidt,CFO,anna@a.de,Org001 GmbH\n2,Raj Patel,CTO,raj@b.io,Org002 GmbH\n")
+    report = import_file(ws, path)
+    assert report.kind == "contacts"
+    assert {c.header: c.field for c in report.columns} == {
+        "Person - ID": "contact_id", "Person - Name": "contact_name", "Person - Job title": "job_title",
+        "Person - Email": "email", "Organization - Name": "company_name"}
+
+
+# 3. people are never fit fields; outcome-derived columns are post-sale
+
+def test_person_and_outcome_derived_columns_get_their_roles_at_import(ws, write):
+    orgs, deals = pipedrive()
+    org_report = import_file(ws, write("organizations.csv", orgs), "customers")
+    deal_report = import_file(ws, write("deals.csv", deals), "deals")
+    roles = {c.header: c.role for c in org_report.columns + deal_report.columns}
+    for header in ("Deal - Creator", "Deal - Contact person", "Deal - Owner", "Organization - Owner"):
+        assert roles[header] == "ignore", header
+    for header in ("Organization - Won deals", "Organization - Lost deals", "Organization - Open deals",
+                   "Organization - Closed deals", "Deal - Lost reason", "Deal - Weighted value", "Deal - Probability"):
+        assert roles[header] in ("post_sale", "outcome"), header
+    assert roles["Organization - Industry"] == "fit"
+
+
+def test_role_hints_are_whole_words_of_any_header_style(ws, write):
+    rng = random.Random(9)
+    headers = ["Company", "Sales rep", "Assigned to", "Created by", "Owner name", "Win reason", "Next activity date",
+               "Email messages count", "LastLoginDays", "DoneActivities", "Carrier", "Departure hub"]
+    lines = [",".join(headers)]
+    for i in range(40):
+        lines.append(",".join([f"C{i}", rng.choice(["Lena Vogt", "Tom Becker"]), rng.choice(["Priya Nair", "Ann Lee"]),
+                               rng.choice(["Marco Rossi", "Sam Poe"]), rng.choice(["Lena Vogt", "Tom Becker"]),
+                               rng.choice(["Price", "Features"]), rng.choice(["high", "low"]), str(rng.randint(0, 9)),
+                               str(rng.randint(0, 30)), str(rng.randint(0, 9)), rng.choice(["DHL", "UPS"]),
+                               rng.choice(["Hamburg", "Rotterdam"])]))
+    report = import_file(ws, write("accounts.csv", "\n".join(lines) + "\n"), "customers")
+    roles = {c.header: c.role for c in report.columns}
+    assert [roles[h] for h in ("Sales rep", "Assigned to", "Created by", "Owner name")] == ["ignore"] * 4
+    assert [roles[h] for h in ("Win reason", "Next activity date", "Email messages count", "LastLoginDays",
+                               "DoneActivities")] == ["post_sale"] * 5
+    assert roles["Carrier"] == "fit" and roles["Departure hub"] == "fit"  # "carrier" holds no ARR

@@ -181,7 +181,8 @@ _ACCOUNT_LINK: dict[str, tuple[str, ...]] = {"company_id": ("customer", "account
                                              "company_name": ("organization", "requester_organization")}
 KIND_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
     "deals": {"deal_id": ("Record ID", "Id", "Deal Record ID"), "deal_name": ("Name", "Title"),
-              "amount": ("Value",), "deal_created_date": ("Created", "Add time", "Create time")},
+              "amount": ("Value",), "deal_stage": ("Status",),
+              "deal_created_date": ("Created", "Add time", "Create time")},
     "contacts": {"contact_id": ("Record ID", "Id", "Contact Record ID"), "contact_name": ("Name",)},
     "customers": {"company_id": ("Record ID", "Id"), "company_name": ("Name",)},
     "prospects": {"company_id": ("Record ID", "Id"), "company_name": ("Name",)},
@@ -328,5 +329,12 @@ def fields_markdown() -> str:
               "A deal or contact column naming its company's field under a prefix maps to that field:",
               "`Company Industry`, `Account Employees`, `Associated Company Technologies`, `Account: Industry`,",
               "`Account.Industry` and `Company - Country` are `industry`, `employees`, `technologies` and `country`.",
-              f"The prefixed fields: {', '.join(f'`{f}`' for f in sorted(COMPANY_FIELDS))}."]
+              f"The prefixed fields: {', '.join(f'`{f}`' for f in sorted(COMPANY_FIELDS))}.", "",
+              "## A file's own entity prefix", "",
+              "Exports that prefix every column with its entity (Pipedrive's `Deal - Value`, `Organization - Industry`,",
+              "`Person - Job title`) are matched without the file's own prefix: deal/opportunity in a deals file,",
+              "organization/account/company in a companies file, person/contact in a contacts file. A person prefix on",
+              "another file's column names a contact field (`Person - Job title` -> `job_title`). When two columns",
+              "name one field, a mapping file's choice wins, then (for `deal_stage`) the column whose values read as",
+              "won or lost, then the stronger spelling (`Close time` over `Won time`), then a column marked primary."]
     return "\n".join(lines) + "\n"
