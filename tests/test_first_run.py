@@ -324,3 +324,12 @@ def test_role_hints_are_whole_words_of_any_header_style(ws, write):
     assert [roles[h] for h in ("Win reason", "Next activity date", "Email messages count", "LastLoginDays",
                                "DoneActivities")] == ["post_sale"] * 5
     assert roles["Carrier"] == "fit" and roles["Departure hub"] == "fit"  # "carrier" holds no ARR
+
+
+def test_without_won_or_lost_values_the_stage_column_keeps_deal_stage(ws, write):
+    # a neighbour: only open deals, a status that is no outcome (active/paused): "Stage" stays the deal stage
+    path = write("deals.csv", "Deal ID,Status,Stage,Amount\n1,active,Discovery,100\n2,paused,Demo,200\n"
+                              "3,active,Proposal,300\n")
+    report = import_file(ws, path, "deals")
+    cols = {c.header: c.field for c in report.columns}
+    assert cols["Stage"] == "deal_stage" and cols["Status"] != "deal_stage"

@@ -250,8 +250,9 @@ OWN_PREFIX_WORDS = {"deals": r"deal|opportunity|opp", "customers": r"organi[sz]a
 OWN_PREFIX = {kind: re.compile(rf"^\s*(?:{words})\s*[:.\-\u2013\u2014/|>_]+\s*(?P<rest>\S.*)$", re.IGNORECASE)
               for kind, words in OWN_PREFIX_WORDS.items()}
 # Weaker spellings of a field: when another column of the file names the field too, that one wins
-# ("Close time", set for won and lost deals, over "Won time", set for won deals only).
-SECONDARY_SPELLINGS = frozenset(header_key(s) for s in ("Won Time", "Won Date", "Date Won", "won_date"))
+# ("Close time", set for won and lost deals, over "Won time", set for won deals only; a deal's "Stage" over a
+# "Status" when neither column's values read as won or lost).
+SECONDARY_SPELLINGS = frozenset(header_key(s) for s in ("Won Time", "Won Date", "Date Won", "won_date", "Status"))
 
 
 def strip_own_prefix(header: str, kind: str | None) -> str:
