@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import random
 
-import duckdb
 import pytest
 
 from icp_agent import toolkit

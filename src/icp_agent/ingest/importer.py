@@ -53,14 +53,16 @@ PERSON_HINTS = re.compile(
     r"responsible)(?=_|$)")
 
 
-def _name_tokens(header: str) -> str:
-    """A header as snake_case words, camelCase split: "LastLoginDate" -> "last_login_date"."""
-    return attribute_name(re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", header))
 PRIMARY = re.compile(r"\bprimary\b", re.IGNORECASE)
 # Fields whose values say whether a column really is that field (plan_columns' value_fit): what they read as.
 VALUE_CHECKED = {"deal_stage": "won or lost"}
 MAX_CATEGORY_DISTINCT = 60
 MAX_REJECTS_IN_REPORT = 50
+
+
+def _name_tokens(header: str) -> str:
+    """A header as snake_case words, camelCase split: "LastLoginDate" -> "last_login_date"."""
+    return attribute_name(re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", header))
 
 
 @dataclass
@@ -259,7 +261,8 @@ def plan_columns(headers: list[str], mapping: Mapping, file_name: str, kind: str
         else:
             name = canonical_field(header, kind) or attribute_name(header)
             desired[header] = name, name in FIELD_BY_NAME
-    # Two columns naming one field: the mapping file's choice wins, then a column marked primary
+    # Two columns naming one field: the mapping file's choice wins, then the one whose values fit the field
+    # (VALUE_CHECKED), then the stronger spelling (fields.SECONDARY_SPELLINGS), then a column marked primary
     # ("Associated Company IDs (Primary)" over the full "Associated Company IDs" list), then the first.
     claims: dict[str, list[str]] = {}
     for header in headers:
@@ -1001,7 +1004,8 @@ def _apply_currencies(con, table: str, columns: list[PlannedColumn], mapping: Ma
         name, currency, parsed = _q(column.name), _q(own), _q(f"{column.name}__parsed_currency")
         if own != column.currency_source:
             con.execute(f"ALTER TABLE {table} ADD COLUMN {currency} VARCHAR")
-            con.execute(f"UPDATE {table} SET {currency} = {_q(column.currency_source) if column.currency_source else 'NULL'}")
+            given = _q(column.currency_source) if column.currency_source else "NULL"
+            con.execute(f"UPDATE {table} SET {currency} = {given}")
         con.execute(f"UPDATE {table} SET {currency} = coalesce({currency}, {parsed})")
         con.execute(f"ALTER TABLE {table} DROP COLUMN {parsed}")
         counts = dict(con.execute(f"SELECT {currency}, count(*) FROM {table} WHERE {name} IS NOT NULL "
