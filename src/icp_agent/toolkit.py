@@ -121,6 +121,7 @@ def plan_import(paths: Paths = None, *, customers=None, deals=None, contacts=Non
     if isinstance(paths, (str, Path)):
         paths = [paths]
     guessed: list[PlannedFile] = []
+    deferred: list[PlannedFile] = []  # companies files without outcomes while --prospects names another file
 
     def recognise(entry: Path, in_folder: bool) -> None:
         suffix = entry.suffix.lower()
@@ -140,6 +141,11 @@ def plan_import(paths: Paths = None, *, customers=None, deals=None, contacts=Non
                                                                "to import it as a one-column list)"))
             return
         kind, reason = detect_kind(headers, mapping, entry.name)
+        if kind == "prospects" and named["prospects"] and not named["customers"]:
+            # the user named the prospects: a companies file without outcomes may still be the customers
+            # (the "only companies file" rule below decides; otherwise it is skipped)
+            deferred.append(PlannedFile(path=str(entry), kind=kind, reason=reason, read_as=_read_as(source)))
+            return
         if named.get(kind):
             skipped.append(SkippedFile(path=str(entry), reason=f"looks like {kind}, but --{kind} names another file"))
             return
@@ -169,13 +175,19 @@ def plan_import(paths: Paths = None, *, customers=None, deals=None, contacts=Non
                                                                        "(pass it as a PATH to import its files)"))
             elif entry.is_file():
                 recognise(entry, in_folder=True)
-        if len(guessed) == found and not plan:
+        if len(guessed) == found and not plan and not deferred:
             raise UserError("no CSV, Excel, Parquet or JSON-lines exports in this folder", file=str(folder),
                             hint="pass the folder holding your exports, or name each file with --customers etc.")
-    companies = [p for p in guessed if p.kind in ("customers", "prospects")]
+    companies = [p for p in guessed + deferred if p.kind in ("customers", "prospects")]
     if not customers and companies and not any(p.kind == "customers" for p in companies) and len(companies) == 1:
         companies[0].kind, companies[0].reason = "customers", "the only companies file (no outcomes: " \
                                                               "good customers come from won deals)"
+    for item in deferred:
+        if item.kind == "customers":
+            guessed.append(item)
+        else:
+            skipped.append(SkippedFile(path=item.path, reason="looks like prospects, but --prospects names another "
+                                                              "file"))
     plan += guessed
     for kind in DATA_KINDS:
         files = [p for p in plan if p.kind == kind]
@@ -456,6 +468,14 @@ def _analysis_inputs(ws: Workspace, con, options: "AnalysisOptions"):
     imports = []
     reports: dict[str, ImportReport] = {}
     tables: dict[str, str] = {}
+    # the columns the chosen definition of good actually reads: the named outcome column alone, nothing of the
+    # customers' health fields for won deals, every outcome field of the customers for the health score
+    if options.good_column or options.bad_column:
+        defining = {options.good_column, options.bad_column} - {None}
+    elif options.good == "won":
+        defining = set()
+    else:
+        defining = {f for f, role in roles.items() if role == "outcome"}
     for kind, report_json in con.execute("""SELECT i.kind, i.report FROM current_snapshot c JOIN imports i
                                             USING (import_id) WHERE i.kind IN ('customers', 'deals', 'contacts',
                                             'prospects', 'subscriptions', 'tickets', 'events')
@@ -470,8 +490,8 @@ def _analysis_inputs(ws: Workspace, con, options: "AnalysisOptions"):
         reports[kind], tables[kind] = report, ws.current_table(con, kind)
         if kind in ("customers", "deals"):
             # a column that defines a good customer must be fully readable (exit 2 naming it otherwise)
-            require_readable(report, {f for f, role in roles.items() if role == "outcome" and kind == "customers"}
-                             | {options.good_column, options.bad_column} - {None})
+            require_readable(report, defining if kind == "customers" or options.good_column or options.bad_column
+                             else set())
     schema = build_schema(con, reports, tables, roles)
     # the customers' and deals' types (the schema's reconciliation decides which one a shared field has)
     types = {f: t for f, t in schema.types().items() if schema.field(f, "customers") or schema.field(f, "deals")}

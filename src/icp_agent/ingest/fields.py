@@ -42,7 +42,7 @@ FIELDS: tuple[Field, ...] = (
            "Customer ID", "customer_oid")),
     Field("company_name", "text", "id", "the company's name",
           ("Company name", "Company", "Name", "Account Name", "Organization Name", "Company Name for Emails",
-           "Associated Company", "account", "Customer Name", "Organization")),
+           "Associated Company", "account", "Customer Name", "Organization", "Organisation")),
     Field("domain", "text", "id", "the company's web domain, lower-cased without scheme or www",
           ("Company Domain Name", "Domain", "Website", "Website URL", "Company Website", "Company Domain",
            "Primary Domain", "url")),
@@ -51,7 +51,8 @@ FIELDS: tuple[Field, ...] = (
            "opportunity_id")),
     Field("deal_name", "text", "ignore", "the deal's name", ("Deal Name", "Opportunity Name")),
     Field("contact_id", "text", "id", "the contact's record id", ("Contact ID", "Person ID", "Lead ID")),
-    Field("contact_name", "text", "ignore", "a contact's full name", ("Full Name", "Contact Name", "Person Name")),
+    Field("contact_name", "text", "ignore", "a contact's full name", ("Full Name", "Contact Name", "Person Name",
+                                                                       "Contact Person", "Contact person name")),
     # firmographic / technographic fit fields
     Field("industry", "category", "fit", "industry, enum spellings unified",
           ("Industry", "Account Industry", "Company Industry", "Sector", "Vertical", "business_segment")),
@@ -64,7 +65,7 @@ FIELDS: tuple[Field, ...] = (
            "Estimated Annual Revenue")),
     Field("country", "category", "fit", "country",
           ("Country/Region", "Country", "BillingCountry", "Billing Country", "Company Country", "Account Country",
-           "HQ Country", "office_location")),
+           "HQ Country", "office_location", "Address - Country", "Address Country", "Country of address")),
     Field("region", "category", "fit", "state or region",
           ("State/Region", "State", "BillingState", "Billing State/Province", "Region", "Company State")),
     Field("city", "category", "fit", "city", ("City", "BillingCity", "Billing City", "Company City")),
@@ -75,16 +76,19 @@ FIELDS: tuple[Field, ...] = (
     Field("business_type", "category", "fit", "kind of business (reseller, manufacturer, ...)",
           ("Business Type", "Company Type", "Account Type")),
     Field("lead_source", "category", "fit", "how the company came to us (observable before the sale)",
-          ("Lead Source", "LeadSource", "Original Source", "Source", "origin")),
+          ("Lead Source", "LeadSource", "Original Source", "Source", "origin", "Source Channel", "Lead Channel")),
     # deal fields
     Field("deal_stage", "category", "outcome", "deal stage (won / lost / open)",
           ("Deal Stage", "Stage", "StageName", "Opportunity Stage", "Deal Status")),
     Field("amount", "money", "outcome", "deal amount", ("Amount", "Deal Amount", "Opportunity Amount",
-                                                         "close_value")),
+                                                         "close_value", "Deal Value")),
     Field("close_date", "date", "outcome", "date the deal closed", ("Close Date", "CloseDate", "won_date",
-                                                                     "Closed Date", "Date Closed")),
+                                                                     "Closed Date", "Date Closed", "Close Time",
+                                                                     "Closed Time", "Won Time", "Won Date",
+                                                                     "Date Won")),
     Field("deal_created_date", "date", "outcome", "date the deal was created",
-          ("Created Date", "CreatedDate", "Create Date", "Deal Create Date", "engage_date")),
+          ("Created Date", "CreatedDate", "Create Date", "Deal Create Date", "engage_date", "Deal Created",
+           "Deal Created Date", "Deal Creation Date")),
     Field("deal_type", "category", "ignore", "new business / renewal / upsell", ("Type", "Deal Type",
                                                                                   "Opportunity Type")),
     # customer lifecycle and health
@@ -176,7 +180,9 @@ FIELDS: tuple[Field, ...] = (
 _ACCOUNT_LINK: dict[str, tuple[str, ...]] = {"company_id": ("customer", "account_code"), "domain": ("customer_email",),
                                              "company_name": ("organization", "requester_organization")}
 KIND_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
-    "deals": {"deal_id": ("Record ID", "Id", "Deal Record ID"), "deal_name": ("Name",)},
+    "deals": {"deal_id": ("Record ID", "Id", "Deal Record ID"), "deal_name": ("Name", "Title"),
+              "amount": ("Value",), "deal_stage": ("Status",),
+              "deal_created_date": ("Created", "Add time", "Create time")},
     "contacts": {"contact_id": ("Record ID", "Id", "Contact Record ID"), "contact_name": ("Name",)},
     "customers": {"company_id": ("Record ID", "Id"), "company_name": ("Name",)},
     "prospects": {"company_id": ("Record ID", "Id"), "company_name": ("Name",)},
@@ -230,21 +236,69 @@ COMPANY_PREFIX = re.compile(r"^\s*(?:associated|primary)?\s*(?:company|account|o
                             r"(?:\s*[:.\-\u2013\u2014/|>_]+\s*|\s+)(?P<rest>\S.*)$", re.IGNORECASE)
 
 
+# A contact's fields, which a deal or company export may carry under a person prefix ("Person - Job title").
+CONTACT_FIELDS = frozenset({"contact_id", "contact_name", "job_title", "buying_role", "seniority", "department",
+                            "email", "first_name", "last_name"})
+PERSON_PREFIX = re.compile(r"^\s*(?:primary\s+)?(?:person|contact)(?:\s*[:.\-\u2013\u2014/|>_]+\s*)(?P<rest>\S.*)$",
+                           re.IGNORECASE)
+# Exports such as Pipedrive's prefix every column with its entity ("Deal - Status" in the deals file,
+# "Organization - Industry" in the organizations file). A file's OWN prefix says nothing: it is stripped before
+# the synonyms are matched. Only with a separator ("Deal - Value", "Deal: Value", "Deal.Value"), so that
+# "Deal Stage" or "Account Name" are matched whole.
+OWN_PREFIX_WORDS = {"deals": r"deal|opportunity|opp", "customers": r"organi[sz]ation|org|account|company",
+                    "prospects": r"organi[sz]ation|org|account|company|lead", "contacts": r"person|contact|lead"}
+OWN_PREFIX = {kind: re.compile(rf"^\s*(?:{words})\s*[:.\-\u2013\u2014/|>_]+\s*(?P<rest>\S.*)$", re.IGNORECASE)
+              for kind, words in OWN_PREFIX_WORDS.items()}
+# Weaker spellings of a field: when another column of the file names the field too, that one wins
+# ("Close time", set for won and lost deals, over "Won time", set for won deals only; a deal's "Stage" over a
+# "Status" when neither column's values read as won or lost).
+SECONDARY_SPELLINGS = frozenset(header_key(s) for s in ("Won Time", "Won Date", "Date Won", "won_date", "Status"))
+
+
+def strip_own_prefix(header: str, kind: str | None) -> str:
+    """The header without the file's own entity prefix ("Deal - Value" in a deals file -> "Value")."""
+    pattern = OWN_PREFIX.get(kind or "")
+    matched = pattern.match(header) if pattern else None
+    return matched["rest"] if matched else header
+
+
+def is_secondary(header: str, kind: str | None = None) -> bool:
+    """True for a weaker spelling of its field (SECONDARY_SPELLINGS), with or without the own prefix."""
+    return header_key(strip_own_prefix(header, kind)) in SECONDARY_SPELLINGS
+
+
 def canonical_field(header: str, kind: str | None = None) -> str | None:
     """The canonical field a header names in a file of `kind`, or None when it is not one we know.
 
-    Order: the kind's own spellings (KIND_SYNONYMS), the kind-neutral synonyms, then a company
-    prefix stripped ("Account: Industry" -> industry) when what is left names a company field.
+    Order: the kind's own spellings (KIND_SYNONYMS), the kind-neutral synonyms; then the same
+    with the file's own entity prefix stripped ("Deal - Value" in a deals file -> amount); then
+    another entity's prefix: a company prefix ("Account: Industry", "Deal - Organization" aside,
+    "Organization - Industry" on a deal -> industry) when what is left names a company field, a
+    person prefix ("Person - Job title" -> job_title) when it names a contact field.
     """
+    by_kind = KIND_SYNONYM_KEYS.get(kind or "", {})
     key = header_key(header)
-    found = KIND_SYNONYM_KEYS.get(kind or "", {}).get(key) or SYNONYMS.get(key)
+    found = by_kind.get(key) or SYNONYMS.get(key)
     if found:
         return found
+    rest = strip_own_prefix(header, kind)
+    if rest != header:
+        found = by_kind.get(header_key(rest)) or SYNONYMS.get(header_key(rest))
+        if found:
+            return found
     prefixed = COMPANY_PREFIX.match(header)
     if prefixed:
-        rest = SYNONYMS.get(header_key(prefixed["rest"]))
-        if rest in COMPANY_FIELDS:
-            return rest
+        rest_key = header_key(prefixed["rest"])
+        found = KIND_SYNONYM_KEYS["customers"].get(rest_key) if kind not in ("customers", "prospects") else None
+        found = found or SYNONYMS.get(rest_key)
+        if found in COMPANY_FIELDS:
+            return found
+    prefixed = PERSON_PREFIX.match(header)
+    if prefixed and kind != "contacts":
+        rest_key = header_key(prefixed["rest"])
+        found = KIND_SYNONYM_KEYS["contacts"].get(rest_key) or SYNONYMS.get(rest_key)
+        if found in CONTACT_FIELDS:
+            return found
     return None
 
 
@@ -276,5 +330,12 @@ def fields_markdown() -> str:
               "A deal or contact column naming its company's field under a prefix maps to that field:",
               "`Company Industry`, `Account Employees`, `Associated Company Technologies`, `Account: Industry`,",
               "`Account.Industry` and `Company - Country` are `industry`, `employees`, `technologies` and `country`.",
-              f"The prefixed fields: {', '.join(f'`{f}`' for f in sorted(COMPANY_FIELDS))}."]
+              f"The prefixed fields: {', '.join(f'`{f}`' for f in sorted(COMPANY_FIELDS))}.", "",
+              "## A file's own entity prefix", "",
+              "Exports that prefix every column with its entity (Pipedrive's `Deal - Value`, `Organization - Industry`,",
+              "`Person - Job title`) are matched without the file's own prefix: deal/opportunity in a deals file,",
+              "organization/account/company in a companies file, person/contact in a contacts file. A person prefix on",
+              "another file's column names a contact field (`Person - Job title` -> `job_title`). When two columns",
+              "name one field, a mapping file's choice wins, then (for `deal_stage`) the column whose values read as",
+              "won or lost, then the stronger spelling (`Close time` over `Won time`), then a column marked primary."]
     return "\n".join(lines) + "\n"

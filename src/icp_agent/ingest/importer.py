@@ -7,6 +7,8 @@ says for every column what it became and for every rejected row why.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import tomllib
 from collections.abc import Callable
@@ -22,8 +24,9 @@ from ..sql import quote_identifier as _q
 from ..sql import sql_literal
 from ..workspace import Workspace
 from . import normalize as norm
-from .fields import FIELD_BY_NAME, ROLES, attribute_name, canonical_field, header_key, kind_field
-from .reader import SourceFile, inspect_file, stage
+from .fields import (FIELD_BY_NAME, ROLES, attribute_name, canonical_field, header_key, is_secondary, kind_field,
+                     strip_own_prefix)
+from .reader import SourceFile, inspect_file, peek_headers, stage
 
 ID_FIELD = {"customers": "company_id", "prospects": "company_id", "deals": "deal_id", "contacts": "contact_id",
             "subscriptions": "subscription_id", "tickets": "ticket_id", "events": "event_id"}
@@ -34,11 +37,32 @@ HISTORY_KINDS = frozenset({"subscriptions"})
 # Account-level outcomes: a file carrying them is an accounts (customers) file, even with plan and MRR columns.
 ACCOUNT_LEVEL = frozenset({"churned", "lifecycle_stage", "nrr", "starting_arr", "starting_mrr", "cac", "nps",
                            "support_tickets", "referrals"})
-POST_SALE_HINTS = re.compile(r"last|usage|login|ticket|health|renew|churn|cancel|arr|mrr|nps|csat|active_users|"
-                             r"seats|expansion|invoice|paid|balance|owner|activity|modified|updated")
+# Words in a column's name (snake_case, camelCase split) that make it post-sale or outcome-derived, never a
+# criterion: usage and account health, and what a deal's outcome determines (won/lost/open deal counts, lost
+# reasons, probabilities, weighted values, activities logged). Whole words only: "carrier" is no ARR.
+POST_SALE_HINTS = re.compile(
+    r"(?:^|_)(?:last|usage|logins?|tickets?|health|renew\w*|churn\w*|cancel\w*|arr|mrr|nps|csat|active_users|"
+    r"seats?|expansions?|invoices?|invoiced|paid|balance|activity|activities|modified|updated?|"
+    r"(?:won|lost|open|closed)_deals?|deals?_(?:won|lost|open|closed)|(?:won|lost|win|loss)_reasons?|"
+    r"weighted_(?:value|amount)|probability|win_probability|next_activity\w*|done_activities|"
+    r"email_messages(?:_count)?|emails?_(?:sent|received)|deals?_count|revenue_won)(?=_|$)")
+# A person's name (a rep, a contact, whoever created the record): never a trait of the company.
+PERSON_HINTS = re.compile(
+    r"(?:^|_)(?:owner(?:_name)?|contact_person|creator|created_by|modified_by|updated_by|assigned_to|assignee|"
+    r"sales_?rep|rep|account_(?:manager|executive)|csm|sdr|bdr|ansprechpartner|betreuer|vertriebler|"
+    r"responsible)(?=_|$)")
+
+
 PRIMARY = re.compile(r"\bprimary\b", re.IGNORECASE)
+# Fields whose values say whether a column really is that field (plan_columns' value_fit): what they read as.
+VALUE_CHECKED = {"deal_stage": "won or lost"}
 MAX_CATEGORY_DISTINCT = 60
 MAX_REJECTS_IN_REPORT = 50
+
+
+def _name_tokens(header: str) -> str:
+    """A header as snake_case words, camelCase split: "LastLoginDate" -> "last_login_date"."""
+    return attribute_name(re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", header))
 
 
 @dataclass
@@ -208,12 +232,17 @@ class PlannedColumn:
     open_values: int = 0  # values that are open bands ("$10M+"), stored as their lower bound
 
 
-def plan_columns(headers: list[str], mapping: Mapping, file_name: str, kind: str | None = None) -> list[PlannedColumn]:
+def plan_columns(headers: list[str], mapping: Mapping, file_name: str, kind: str | None = None,
+                 value_fit: Callable[[str, str], float] | None = None) -> list[PlannedColumn]:
     """Decide the stored name of every column of a file of `kind`.
 
     The mapping file wins (the file's own section, then the global [columns]), then the
     synonyms of the kind (fields.canonical_field). A per-file entry naming a column the file
     lacks is an error; a global one is skipped here (Mapping.check_files looks across files).
+
+    When two columns name one field, `value_fit(header, field)` (the share of the column's values
+    that fit the field, 0-1; fields in VALUE_CHECKED only) decides before the header does: Pipedrive's
+    "Deal - Status" (won/lost/open) is the deal stage, not "Deal - Stage" (the pipeline step).
     """
     own = mapping.file_columns(file_name)
     missing = [h for h in own if h not in headers]
@@ -232,9 +261,17 @@ def plan_columns(headers: list[str], mapping: Mapping, file_name: str, kind: str
         else:
             name = canonical_field(header, kind) or attribute_name(header)
             desired[header] = name, name in FIELD_BY_NAME
-    # Two columns naming one field: the mapping file's choice wins, then a column marked primary
+    # Two columns naming one field: the mapping file's choice wins, then the one whose values fit the field
+    # (VALUE_CHECKED), then the stronger spelling (fields.SECONDARY_SPELLINGS), then a column marked primary
     # ("Associated Company IDs (Primary)" over the full "Associated Company IDs" list), then the first.
-    rank = {h: (h not in overrides, not PRIMARY.search(h), i) for i, h in enumerate(headers)}
+    claims: dict[str, list[str]] = {}
+    for header in headers:
+        if desired[header][1]:
+            claims.setdefault(desired[header][0], []).append(header)
+    fit = {h: value_fit(h, name) for name, hs in claims.items() if len(hs) > 1 and name in VALUE_CHECKED
+           and value_fit for h in hs}
+    rank = {h: (h not in overrides, -fit.get(h, 0.0), is_secondary(h, kind), not PRIMARY.search(h), i)
+            for i, h in enumerate(headers)}
     winner: dict[str, str] = {}
     for header in sorted(headers, key=rank.__getitem__):
         name, canonical = desired[header]
@@ -248,9 +285,16 @@ def plan_columns(headers: list[str], mapping: Mapping, file_name: str, kind: str
         name, canonical = desired[header]
         duplicate_of = None
         if name in used or (canonical and winner.get(name, header) != header):
-            note = f"also matches {name!r}, taken by column {winner.get(name, name)!r}: kept as an attribute"
-            duplicate_of = FIELD_BY_NAME.get(name)
+            taken_by = winner.get(name, name)
+            why = ""
+            if fit.get(taken_by, 0.0) > fit.get(header, 0.0):
+                why = (f" (its values fit {name}: {fit[taken_by]:.0%} read as {VALUE_CHECKED[name]}, "
+                       f"{fit.get(header, 0.0):.0%} of this column's)")
+            note = f"also matches {name!r}, taken by column {taken_by!r}{why}: kept as an attribute"
+            duplicate_of = FIELD_BY_NAME.get(name)  # a pipeline stage is still deal progress: never a trait
             name, canonical = attribute_name(header), False
+            if name in used or name in FIELD_BY_NAME:  # "Deal - Stage" beside deal_stage: "stage"
+                name = attribute_name(strip_own_prefix(header, kind))
             while name in used or name in FIELD_BY_NAME:
                 name = f"{name}_2"
         elif not canonical and name in FIELD_BY_NAME:
@@ -440,7 +484,11 @@ def _infer_role(column: PlannedColumn, profile: dict[str, int]) -> str:
         return "ignore"
     if column.type == "currency":
         return "ignore"
-    if column.type == "date" or POST_SALE_HINTS.search(column.name):
+    words = _name_tokens(column.header)
+    if column.type != "date" and PERSON_HINTS.search(words):
+        column.note = column.note or "a person's name (a rep or a contact): never a trait of the company"
+        return "ignore"
+    if column.type == "date" or POST_SALE_HINTS.search(words) or POST_SALE_HINTS.search(column.name):
         return "post_sale"
     if column.type == "text":
         if profile["multiline"] or profile["avg_len"] >= 30:
@@ -496,8 +544,9 @@ def _typed_exprs(column: PlannedColumn, v: str) -> list[tuple[str, str]]:
 def _stored_names(column: PlannedColumn) -> list[str]:
     """The names a lookup-typed column stores: a money column also keeps the currency its values named."""
     if column.type == "money" and (column.currencies or column.currency_source):
-        own = f"{column.name}_currency"
-        return [column.name, own if column.currency_source != own else f"{column.name}__parsed_currency"]
+        # a scratch name: `_apply_currencies` merges it into `<field>_currency`, which a currency column of
+        # the file (or a mapping entry) may already be called
+        return [column.name, f"{column.name}__parsed_currency"]
     return [column.name]
 
 
@@ -667,7 +716,8 @@ def import_into(con: duckdb.DuckDBPyConnection, path: str | Path | SourceFile, k
         kind, reason = detect_kind(source.headers, mapping, source.name)
     if kind not in ID_FIELD:
         raise UserError(f"unknown kind {kind!r}", hint=f"use one of {', '.join(ID_FIELD)}")
-    import_id = f"{kind}-{source.sha256[:12]}"
+    key = import_key(source, kind, mapping, lenient)
+    import_id = f"{kind}-{key[:12]}"
     existing = con.execute("SELECT report FROM imports WHERE import_id = ?", [import_id]).fetchone()
     if existing:
         con.execute("INSERT OR REPLACE INTO current_snapshot VALUES (?, ?)", [kind, import_id])
@@ -676,7 +726,7 @@ def import_into(con: duckdb.DuckDBPyConnection, path: str | Path | SourceFile, k
         return report
     say(f"reading {source.name}" + (f" (sheet {source.sheet!r})" if source.sheet else ""))
     reader_rejects = stage(con, source, lenient=lenient, scratch_dir=scratch_dir)
-    report = _build_snapshot(con, source, kind, import_id, mapping, reader_rejects, say)
+    report = _build_snapshot(con, source, kind, import_id, mapping, reader_rejects, say, f"imp_{kind}_{key[:12]}")
     report.detected_as = reason
     report.furniture_dropped = source.furniture_count
     report.furniture = [FurnitureRow(**f) for f in source.furniture]
@@ -684,7 +734,7 @@ def import_into(con: duckdb.DuckDBPyConnection, path: str | Path | SourceFile, k
     con.execute("INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [import_id, kind, source.name, str(source.path.resolve()), source.sha256, source.format,
                  source.encoding, source.delimiter, report.rows_read, report.rows_kept, report.rows_rejected,
-                 report.duplicates_dropped, f"imp_{kind}_{source.sha256[:12]}", report.imported_at,
+                 report.duplicates_dropped, f"imp_{kind}_{key[:12]}", report.imported_at,
                  report.model_dump_json()])
     con.execute("INSERT OR REPLACE INTO current_snapshot VALUES (?, ?)", [kind, import_id])
     con.execute("DROP TABLE IF EXISTS _stage")
@@ -692,8 +742,31 @@ def import_into(con: duckdb.DuckDBPyConnection, path: str | Path | SourceFile, k
     return report
 
 
+def import_key(source: SourceFile, kind: str, mapping: Mapping, lenient: bool) -> str:
+    """The identity of a snapshot: the file's bytes (and sheet) plus every setting that changes what is stored.
+
+    Those settings are the mapping entries that apply to this file (its header overrides, and the roles and
+    types of the fields it has), the date order, the exchange rates and --lenient. Importing the same file
+    with the same settings again is a no-op ("already imported"); a new or changed mapping is a new snapshot.
+    Without any such setting the key is the file's sha256, so the ids of earlier imports stay valid.
+    """
+    headers = peek_headers(source)
+    columns = {h: t for h, t in mapping.columns_for(source.name).items() if h in headers}
+    names = {c.name for c in plan_columns(headers, mapping, source.name, kind)} | set(headers)
+    settings = {"columns": columns,
+                "roles": {f: r for f, r in mapping.roles.items() if f in names},
+                "types": {f: t for f, t in mapping.types.items() if f in names},
+                "date_order": mapping.date_order, "fx": mapping.fx, "fx_currency": mapping.fx_currency,
+                "lenient": lenient}
+    if not any(settings.values()):
+        return source.sha256
+    blob = json.dumps(settings, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(f"{source.sha256}\0{blob}".encode()).hexdigest()
+
+
 def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: str, import_id: str,
-                    mapping: Mapping, reader_rejects: list[dict], say: Callable[[str], None]) -> ImportReport:
+                    mapping: Mapping, reader_rejects: list[dict], say: Callable[[str], None],
+                    table: str) -> ImportReport:
     rows_read = con.execute("SELECT count(*) FROM _stage").fetchone()[0] + len(reader_rejects)
     texts = _staged_as_text(con)
     originals = ", ".join(_q(h) for h in texts)
@@ -705,7 +778,7 @@ def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: st
     say(f"profiling {len(texts)} columns")
     norm.register_functions(con)
     _distinct_values(con, texts)
-    columns = plan_columns(list(texts), mapping, source.name, kind)
+    columns = plan_columns(list(texts), mapping, source.name, kind, value_fit=_value_fit(con, list(texts)))
     known = {c.header for c in columns if c.type not in ("auto", "band", "date") and c.role != "auto"}
     profiles = _profile(con, texts, known)
     warnings: list[str] = []
@@ -744,7 +817,6 @@ def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: st
             joins.append(f"LEFT JOIN _lk_{i} ON _lk_{i}.raw IS NOT DISTINCT FROM {raw}")
             inner += [f"_lk_{i}.{_q(name)}" for name, _ in _typed_exprs(column, "raw")]
         outer += _unpacked(column)
-    table = f"imp_{kind}_{source.sha256[:12]}"
     con.execute(f"CREATE TABLE {table} AS SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM _dedup d "
                 f"{' '.join(joins)}) ORDER BY _row")
     _apply_currencies(con, table, columns, mapping, source.name, warnings)
@@ -763,6 +835,26 @@ def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: st
         duplicates_dropped=duplicates, conflicts=sum("conflict" in r.reason for r in rejects),
         imported_at=datetime.now(timezone.utc).replace(tzinfo=None), columns=column_reports,
         rejected=rejects[:MAX_REJECTS_IN_REPORT], warnings=warnings)
+
+
+def _value_fit(con: duckdb.DuckDBPyConnection, headers: list[str]) -> Callable[[str, str], float]:
+    """value_fit for plan_columns: the share of a column's present values that fit a VALUE_CHECKED field.
+
+    deal_stage: values that read as won or lost (analysis.health.stage_class); a pipeline's step names
+    ("Qualified", "Proposal Made") read as open whatever the deal's outcome, so they do not count.
+    """
+    from ..analysis.health import stage_class
+
+    def fit(header: str, field_name: str) -> float:
+        if field_name != "deal_stage":
+            return 0.0
+        i = headers.index(header)
+        present = norm.null_if_missing("raw")
+        decided, total = con.execute(
+            f"SELECT coalesce(sum(c) FILTER ({stage_class(present)} IN ('won', 'lost')), 0), "
+            f"coalesce(sum(c) FILTER ({present} IS NOT NULL), 0) FROM _dist_{i}").fetchone()
+        return decided / total if total else 0.0
+    return fit
 
 
 def _require_identity(columns: list[PlannedColumn], kind: str, source: SourceFile, profiles) -> None:
@@ -900,15 +992,22 @@ def _apply_currencies(con, table: str, columns: list[PlannedColumn], mapping: Ma
     for column in columns:
         if column.type != "money" or not (column.currencies or column.currency_source):
             continue
-        name, currency = _q(column.name), _q(f"{column.name}_currency")
-        if column.currency_source:
-            parsed = f"{column.name}__parsed_currency"
-            if column.currency_source != f"{column.name}_currency":
-                con.execute(f"ALTER TABLE {table} ADD COLUMN {currency} VARCHAR")
-                con.execute(f"UPDATE {table} SET {currency} = {_q(column.currency_source)}")
-            if parsed in _stored_names(column):
-                con.execute(f"UPDATE {table} SET {currency} = coalesce({currency}, {_q(parsed)})")
-                con.execute(f"ALTER TABLE {table} DROP COLUMN {_q(parsed)}")
+        existing = {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
+        own = f"{column.name}_currency"
+        if own in existing and own != column.currency_source:
+            # another column of the file already holds that name: the parsed currency goes beside it
+            taken = own
+            while own in existing:
+                own = f"{own}_2"
+            column.note = _join_note(column.note, f"its currency is stored as {own!r} ({taken!r} is another "
+                                                  f"column of the file)")
+        name, currency, parsed = _q(column.name), _q(own), _q(f"{column.name}__parsed_currency")
+        if own != column.currency_source:
+            con.execute(f"ALTER TABLE {table} ADD COLUMN {currency} VARCHAR")
+            given = _q(column.currency_source) if column.currency_source else "NULL"
+            con.execute(f"UPDATE {table} SET {currency} = {given}")
+        con.execute(f"UPDATE {table} SET {currency} = coalesce({currency}, {parsed})")
+        con.execute(f"ALTER TABLE {table} DROP COLUMN {parsed}")
         counts = dict(con.execute(f"SELECT {currency}, count(*) FROM {table} WHERE {name} IS NOT NULL "
                                   f"AND {currency} IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1").fetchall())
         column.currencies = counts

@@ -58,10 +58,16 @@ FOOTER_PATTERN = (
     r".*all rights reserved|(report\s+)?(generated|exported|printed|created|run)\s+(by|on|at)\b|"
     r"filtered by\b|filters?\s*:|sorted by\b|grouped by\b|as of\s+\d|powered by\b)")
 FOOTER = re.compile(FOOTER_PATTERN, re.IGNORECASE)
-# The label of a total row's cell: "Total", "Subtotal", "Grand Total (24 records)", "Sum", "Total:".
-TOTAL_LABEL = r"(?i)\s*((grand|sub)[ -]?)?(totals?|sums?|subtotals?)\s*(\(.*\)|:.*)?\s*"
-# The other cells of a total row are empty or figures ("1500000.00", "$1,200", "1.234,56 €", "USD 3").
-FIGURE = r"[\s\d.,'()%+\-$€£¥]*([A-Za-z]{3})?[\s\d.,'()%+\-$€£¥]*"
+# The label of a total row's cell: "Total", "Subtotal", "Grand Total (24 records)", "Sum", "Total:", and the
+# words spreadsheets in other languages use: "Summe", "Gesamt", "Gesamtsumme", "Zwischensumme" (de),
+# "Total général", "Sous-total" (fr), "Totale" (it), "Suma", "Suma total" (es, pl), "Totaal" (nl), "Totalt" (sv).
+TOTAL_WORDS = (r"totals?|sums?|subtotals?|summe|zwischensumme|gesamt|gesamtsumme|endsumme|totale|totaal|totalt|"
+               r"suma(\s+total)?|total\s+g[ée]n[ée]ral|sous[ -]total|subtotaal|totale\s+generale|summa")
+TOTAL_LABEL = rf"(?i)\s*((grand|sub)[ -]?)?({TOTAL_WORDS})\s*(\(.*\)|:.*)?\s*"
+# The other cells of a total row are empty or figures ("1500000.00", "$1,200", "1.234,56 €", "USD 3"), or a
+# count with its unit ("600 Kunden", "24 records").
+FIGURE = (r"[\s\d.,'()%+\-$€£¥]*([A-Za-z]{3})?[\s\d.,'()%+\-$€£¥]*"
+          r"|\s*\d[\d.,']*\s+[^\W\d_]{2,20}\.?\s*")
 ID_FIELDS = {"company_id", "deal_id", "contact_id"}
 
 
@@ -81,6 +87,7 @@ class SourceFile:
     title_lines: list[str] = field(default_factory=list)
     furniture: list[dict] = field(default_factory=list)  # {row, kind, raw}: dropped, never records
     furniture_count: int = 0
+    mixed_newlines: bool = False  # \r\n and \n (or \r) in one file: normalised to \n in a UTF-8 copy
 
     @property
     def name(self) -> str:
@@ -88,8 +95,10 @@ class SourceFile:
 
     @property
     def needs_conversion(self) -> bool:
-        """True when DuckDB cannot read the file itself: a workbook, or an encoding it lacks."""
-        return self.format == "xlsx" or (self.format == "csv" and self.encoding not in DUCKDB_ENCODINGS)
+        """True when DuckDB cannot read the file itself: a workbook, an encoding it lacks, or mixed line endings
+        (DuckDB takes one line ending per file and then finds no rows, or stops in an invalid parser state)."""
+        return self.format == "xlsx" or (self.format == "csv" and (self.encoding not in DUCKDB_ENCODINGS
+                                                                   or self.mixed_newlines))
 
 
 def file_digest(path: Path) -> str:
@@ -148,6 +157,9 @@ def inspect_file(path: str | Path, *, lenient: bool = False, sheet: str | int | 
                         file=path.name, hint="export the data from your CRM as CSV or .xlsx")
     source.encoding = bom_encoding or _detect_encoding(path)
     text = _decode_sample(head, source.encoding)
+    styles = _newline_styles(text) | (_newline_styles(_tail_text(path, source.encoding)) if size > SAMPLE_BYTES
+                                      else set())
+    source.mixed_newlines = len(styles) > 1
     _sniff_into(source, text, lenient)
     return source
 
@@ -157,6 +169,27 @@ def _sniff_into(source: SourceFile, text: str, lenient: bool, csv_dialect_delimi
         text, source.name, lenient, csv_dialect_delimiters)
     source.headers = [h.strip() if h.strip() else h for h in source.headers]
     _check_headers(source.headers, source.name)
+
+
+TAIL_BYTES = 64 * 1024
+
+
+def _newline_styles(text: str) -> set[str]:
+    """The line endings (\r\n, \n, \r) a text uses. More than one in a file means it was edited by hand on two
+    systems or had rows appended by another tool. Excel's line breaks inside a quoted cell (\n in a \r\n file)
+    count too; normalising those to \n is harmless."""
+    crlf = text.count("\r\n")
+    counts = {"\r\n": crlf, "\n": text.count("\n") - crlf, "\r": text.count("\r") - crlf}
+    return {style for style, n in counts.items() if n > 0}
+
+
+def _tail_text(path: Path, encoding: str) -> str:
+    """The file's last bytes as text (rows appended at the end often carry another line ending)."""
+    if encoding.startswith(("utf-16", "utf-32")):
+        return ""  # the head decides for wide encodings (a cut code unit would decode as garbage)
+    with path.open("rb") as handle:
+        handle.seek(max(0, path.stat().st_size - TAIL_BYTES))
+        return handle.read().decode("utf-8" if encoding == "utf-8" else encoding, errors="ignore")
 
 
 def _bomless_utf16(head: bytes) -> str | None:
@@ -456,8 +489,9 @@ def convert_to_csv(source: SourceFile, folder: Path | None = None) -> Path:
                 for row in _sheet_rows(source, source.sheet):
                     writer.writerow(row)
             else:
+                # universal newlines: \r\n and \r become \n, so a file mixing them reads as one table
                 with source.path.open("r", encoding=_python_codec(source.encoding), errors="strict",
-                                      newline="") as text:
+                                      newline=None) as text:
                     while chunk := text.read(1 << 20):
                         out.write(chunk)
     except UnicodeDecodeError as exc:
@@ -517,6 +551,11 @@ def stage(con: duckdb.DuckDBPyConnection, source: SourceFile, *, lenient: bool =
         if converted is not None:
             converted.unlink(missing_ok=True)
     count = con.execute("SELECT count(*) FROM _stage").fetchone()[0]
+    if count == 0 and source.format == "csv" and (
+            _lines_below_header(source) > source.furniture_count - len(source.title_lines)):
+        raise UserError("the reader found no rows below the header, though the file has more lines (an unclosed "
+                        "quote, or line endings it could not follow)", file=source.name,
+                        hint="re-save the file as CSV (UTF-8) from a spreadsheet and import again")
     if count == 0:
         raise UserError("the file has a header but no data rows", file=source.name,
                         hint="export again with the records included")
@@ -524,6 +563,15 @@ def stage(con: duckdb.DuckDBPyConnection, source: SourceFile, *, lenient: bool =
         source.headers = [d[0] for d in con.execute("SELECT * FROM _stage LIMIT 0").description]
         _check_headers(source.headers, source.name)
     return rejected
+
+
+def _lines_below_header(source: SourceFile) -> int:
+    """Non-blank lines after the header in the file's first bytes (a sanity check when the reader found none)."""
+    with source.path.open("rb") as handle:
+        head = handle.read(SAMPLE_BYTES)
+    text = _decode_sample(head, source.encoding)
+    lines = [line for line in re.split(r"\r\n|\n|\r", text) if line.strip(" \t" + (source.delimiter or ""))]
+    return max(0, len(lines) - sum(1 for t in source.title_lines if t) - 1)
 
 
 def _add_furniture(source: SourceFile, row: int | None, kind: str, raw: str) -> None:
@@ -623,7 +671,7 @@ def _drop_furniture_rows(con: duckdb.DuckDBPyConnection, source: SourceFile) -> 
     furniture = f"({all_empty}) OR {footer} OR {total}"
     # cheap first cut (one string test per row), the exact per-cell tests on the few rows left
     joined = f"lower(concat_ws(' ', {', '.join(cells)}))"
-    cut = f"{filled} <= 1 OR contains({joined}, 'total') OR contains({joined}, 'sum')"
+    cut = (f"{filled} <= 1 OR regexp_matches({joined}, 'tota|sum|gesamt')")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _furniture AS
                     SELECT _rid - {first} + 1 AS row, {all_empty} AS blank, {footer} AS footer,
                            concat_ws(' | ', {', '.join(f"nullif(trim({c}), '')" for c in cells)}) AS text, _rid
@@ -651,6 +699,11 @@ def _reader_error(exc: duckdb.Error, source: SourceFile) -> UserError:
             break
     if "unicode" in str(exc).lower():
         return UserError("undecodable bytes", file=source.name, row=line, hint="re-save the file as UTF-8")
+    if "state machine" in str(exc).lower():
+        return UserError("the reader lost track of the rows (a line ending or quote it could not follow)",
+                         file=source.name, row=line,
+                         hint="re-save the file as CSV (UTF-8) from a spreadsheet, so that every line ends the "
+                              "same way and every quote is closed")
     return UserError(f"cannot read the file: {first}", file=source.name, row=line,
                      hint="check it is a valid CSV / Parquet / JSON-lines export")
 
