@@ -154,16 +154,14 @@ def make_icp(evil: str | None = None) -> IcpDocument:
         {"tier": "ICP 1 Tier 1", "role": "Economic buyer: CFO", "drafter": "offline-templates", "seniority": "C-level",
          "claims": [{"text": "Approves deals above 20k ACV.", "evidence": [tiers[0].evidence[0]]}]},
     ]
-    scorecard = {"model": "points", "thresholds": {"A": 70, "B": 40},
-                 "points": [{"criterion": "industry = Computer Software", "points": 30,
-                             "evidence": patterns[1].evidence},
-                            {"criterion": "uses Salesforce", "points": 20, "evidence": patterns[3].evidence},
-                            {"criterion": "employees <50", "points": -25, "evidence": patterns[8].evidence}],
-                 "holdout": {"auc": 0.74, "precision": 0.61, "n": 240}}
-    validation = {"unit_economics": {"icp": {"n": 330, "win_rate": 0.36, "churn_rate": 0.05, "nrr_median": 1.17},
-                                     "non_icp": {"n": 870, "win_rate": 0.17, "churn_rate": 0.15, "nrr_median": 0.97}},
-                  "two_x_test": {"passed": True, "ratio": 2.12, "evidence": [tiers[0].evidence[0]]},
-                  "tam": {"prospects": 5400, "share": 0.18}}
+    scorecard = make_scorecard(ev.add("scorecard", "scorecard", "Lead scorecard: 8 bins over 4 attributes.",
+                                      {"n": 1200, "auc": 0.78}, n=1200))
+    quote = ev.add("interview_quote", "note-1|Not at our size", "Not at our size. The question was compliance.",
+                   {"file": "acme-cfo.md", "company": "Acme", "speaker": "Dana, CFO", "tier": "ICP 1 Tier 1",
+                    "question": "Was price a concern?"}, query="interview note acme-cfo.md")
+    personas[1]["claims"].append({"section": "goals", "text": 'Dana, CFO at Acme said: "Not at our size. The '
+                                  'question was compliance."', "evidence": [quote]})
+    validation = make_validation(tiers, ev)
     return IcpDocument(
         id="icp-20261101120000000000-ab12cd", created_at=datetime(2026, 11, 1, 12, tzinfo=timezone.utc), status="ok",
         dataset=DatasetInfo(fingerprint="ab12cd34ef56ab78", imports=[
@@ -174,6 +172,75 @@ def make_icp(evil: str | None = None) -> IcpDocument:
         "lead source = Paid Social; industry = Retail.", tiers=tiers, negative_icp=negative, patterns=patterns,
         retention=retention, personas=personas, scorecard=scorecard, validation=validation,
         warnings=[f"{t.name}: {f}" for t in tiers for f in t.flags], evidence=ev.items)
+
+
+def make_scorecard(evidence: str) -> dict[str, Any]:
+    """The scorecard's shape as analysis/scorecard.py writes it: features of bins (a `when` criterion, a label,
+    n, n_good, WoE, points), a pooled "other" bin, a money attribute, a neutral and an empty missing bin."""
+    cities = ["Amsterdam", "Austin", "Barcelona", "London", "Miami", "New York", "Oslo"]
+
+    def b(when: dict, label: str, n: int, good: int, woe: float, points: int, **extra) -> dict:
+        return {"when": when, "label": label, "n": n, "n_good": good, "woe": woe, "points": points, **extra}
+
+    features = [
+        {"name": "industry", "field": "industry", "kind": "category", "iv": 0.61, "coefficient": 0.84, "bins": [
+            b({"field": "industry", "op": "in", "values": ["Retail"]}, "industry Retail", 160, 9, -1.4, -38),
+            b({"field": "industry", "op": "in", "values": ["Insurance", "Banking"]}, "industry Insurance, Banking",
+              400, 70, -0.2, -4),
+            b({"field": "industry", "op": "in", "values": ["Computer Software"]}, "industry Computer Software", 330,
+              131, 0.9, 27),
+            b({"field": "industry", "op": "is_missing"}, "industry missing", 0, 0, 0.0, 0, missing=True,
+              neutral="fewer than 250 rows with industry missing: scored as average")]},
+        {"name": "city", "field": "city", "kind": "category", "iv": 0.03, "coefficient": 0.5, "bins": [
+            b({"field": "city", "op": "in", "values": cities}, "city Miami, other (rare values)", 700, 120, -0.1, -2,
+              other=True),
+            b({"field": "city", "op": "in", "values": ["Boston"]}, "city Boston", 500, 120, 0.1, 2)]},
+        {"name": "annual_revenue", "field": "annual_revenue", "kind": "number", "iv": 0.3, "coefficient": 0.7, "bins": [
+            b({"field": "annual_revenue", "op": "lte", "max": 1994000, "max_exclusive": True},
+              "annual revenue up to $1.99M", 300, 20, -1.2, -15),
+            b({"field": "annual_revenue", "op": "between", "min": 7673000, "max": 50899000, "max_exclusive": True},
+              "annual revenue $7.67M-$50.9M", 800, 190, 0.2, 2),
+            b({"field": "annual_revenue", "op": "is_missing"}, "annual revenue missing", 100, 30, 0.0, 0,
+              missing=True, neutral="fewer than 250 rows with annual revenue missing: scored as average")]},
+        {"name": "technologies: Salesforce", "field": "technologies", "kind": "list", "iv": 0.28, "coefficient": 1.0,
+         "bins": [b({"field": "technologies", "op": "contains", "value": "Salesforce"},
+                    "technologies contains Salesforce", 420, 128, 0.6, 10),
+                  b({"field": "technologies", "op": "not_contains", "value": "Salesforce"},
+                    "technologies without Salesforce", 780, 112, -0.6, -10)]},
+    ]
+    deciles = [{"decile": d, "n": 30, "n_good": good, "good_rate": good / 30, "predicted": predicted}
+               for d, good, predicted in ((1, 17, 0.56), (2, 12, 0.40), (3, 3, 0.35), (4, 2, 0.25), (5, 0, 0.01))]
+    return {"status": "ok", "n": 1200, "n_good": 240, "method": "WoE binning + L2 logistic regression",
+            "field_kinds": {"industry": "category", "city": "category", "annual_revenue": "number",
+                            "technologies": "list"},
+            "scaling": {"pdo": 20, "base_points": 600, "base_odds": 0.25, "factor": 28.85, "offset": 640.07},
+            "intercept_points": 600, "features": features,
+            "bands": [{"priority": "high", "min_score": 70, "n": 300, "share": 0.25, "n_good": 150, "good_rate": 0.5,
+                       "holdout_good_rate": 0.39},
+                      {"priority": "low", "min_score": 0, "n": 900, "share": 0.75, "n_good": 90, "good_rate": 0.1,
+                       "holdout_good_rate": 0.04}],
+            "evaluation": {"status": "ok", "auc": 0.78, "deciles": deciles}, "warnings": [], "evidence": evidence}
+
+
+def make_validation(tiers: list[Tier], ev: Evidence) -> dict[str, Any]:
+    """validation as analysis/validate.py writes it: comparisons, targets met / not met / not measurable, market."""
+    cac = ev.add("validation", "cac", "Tier 1 CAC vs non-ICP.", {"n": 330})
+    nrr = ev.add("validation", "nrr", "Tier 1 NRR vs non-ICP.", {"n": 330})
+    market = ev.add("market", "t1", "Tier 1 prospects.", {"n": 900})
+    return {
+        "unit_economics": {
+            "comparisons": {"cac": {"icp": {"n": 330, "mean": 37773.4, "ci_low": 35041.6, "ci_high": 40505.3},
+                                    "non_icp": {"n": 870, "mean": 17552.3, "ci_low": 17102.2, "ci_high": 18002.4}},
+                            "nrr": {"icp": {"n": 330, "mean": 1.27, "ci_low": 1.26, "ci_high": 1.29},
+                                    "non_icp": {"n": 870, "mean": 1.02, "ci_low": 1.01, "ci_high": 1.02}}},
+            "targets": [{"metric": "win_rate", "target": "Tier 1 win rate at least 2x non-ICP",
+                         "status": "not measurable", "reason": "lost deals carry no technologies"},
+                        {"metric": "cac", "target": "Tier 1 CAC at least 30% lower", "status": "not met",
+                         "icp": 37773.4, "non_icp": 17552.3, "ratio": 2.152, "evidence": cac},
+                        {"metric": "nrr", "target": "Tier 1 NRR at least 20% higher", "status": "met",
+                         "icp": 1.27, "non_icp": 1.02, "ratio": 1.245, "evidence": nrr}]},
+        "market": {"tiers": [{"tier": tiers[0].name, "prospects": 900, "share": 0.18, "customers": 180,
+                              "penetration": 0.167, "evidence": market}], "prospects": 5000, "warnings": []}}
 
 
 def make_no_icp() -> IcpDocument:
@@ -291,9 +358,11 @@ def test_html_is_offline_and_every_citation_resolves(icp):
 
 def test_html_has_a_chart_per_figure(icp):
     html = render_html(icp)
-    for chart_id in ("chart-health", "chart-lift", "chart-tiers", "chart-retention-cohort", "chart-retention-tier"):
+    ids = ("chart-health", "chart-lift", "chart-tiers", "chart-retention-cohort", "chart-retention-tier",
+           "chart-scorecard", "chart-targets", "chart-market")
+    for chart_id in ids:
         assert re.search(rf'<svg [^>]*id="{chart_id}"', html), chart_id
-    assert html.count("<title id=") == 5
+    assert html.count("<title id=") == len(ids)
     assert "<details" in html and "No significant ICP" not in html
 
 
