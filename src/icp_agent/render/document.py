@@ -371,8 +371,10 @@ def scorecard_internals(scorecard: Mapping[str, Any]) -> list[Block]:
         for b in f.get("bins") or []:
             when = b.get("when") or {}
             covers = ", ".join(when.get("values") or []) if b.get("other") else ""
-            woe.rows.append([Cell(str(f.get("name"))),
-                             Cell(str(b.get("label") or "") + (f" (covers {covers})" if covers else "")),
+            label = str(b.get("label") or "")
+            if (scorecard.get("field_kinds") or {}).get(f.get("field")) == "number":
+                label = re.sub(r"\$(?=-?\d)", lambda _: symbol(str(f.get("field"))), label)
+            woe.rows.append([Cell(str(f.get("name"))), Cell(label + (f" (covers {covers})" if covers else "")),
                              _cell(b.get("n"), "n"), _cell(b.get("n_good"), "n_good"), _cell(b.get("woe"), "woe"),
                              _cell(b.get("points"), "points")])
     rest = {k: v for k, v in scorecard.items() if k not in ("features", "field_kinds")}
