@@ -309,13 +309,13 @@ def _band(label: str, name: str, b: dict[str, Any], money_field: str | None) -> 
     """What a bin holds, without the attribute's name: "Computer Software", "51-178", "contains Salesforce",
     a pooled bin as "other: Amsterdam, Austin and 41 more", amounts in their currency."""
     when = b.get("when") or {}
-    if b.get("other") and when.get("values"):
-        values = list(when["values"])
-        shown = ", ".join(values[:3]) + (f" and {len(values) - 3} more" if len(values) > 3 else "")
+    values = [str(v) for v in when.get("values") or []]
+    sep = "; " if any("," in v for v in values) else ", "  # values such as "cat, wolf" stay one value each
+    if b.get("other") and values:
+        shown = sep.join(values[:3]) + (f" and {len(values) - 3} more" if len(values) > 3 else "")
         return f"other: {shown}"
-    if when.get("op") == "in" and when.get("values") and len(when["values"]) > 1:
-        values = list(when["values"])
-        return ", ".join(values[:4]) + (f" and {len(values) - 4} more" if len(values) > 4 else "")
+    if when.get("op") == "in" and len(values) > 1:
+        return sep.join(values[:4]) + (f" and {len(values) - 4} more" if len(values) > 4 else "")
     text = label[len(name):].strip() if label.lower().startswith(name.lower()) else label
     text = text.removeprefix(":").strip()
     if money_field:
@@ -594,6 +594,9 @@ def context(icp: IcpDocument) -> dict[str, Any]:
         "targets": targets,
         "target_scopes": _targets_by_scope(targets),
         "badge": _badge(icp, targets),
+        # green only for an ICP whose measurable targets all held; unvalidated or failing reads as a caution
+        "badge_ok": icp.status == "ok" and any(t["status"] == "met" for t in targets) and
+                    not any(t["status"] == "not met" for t in targets),
         "calibration": calibration,
         "warnings": warnings,
         "validation": blocks(validation_rest) if validation_rest else None,
