@@ -528,7 +528,13 @@ def test_near_duplicate_traits_fold_under_the_better_one(icp):
     bad = icp.patterns[8].model_copy(update={"direction": "bad"})  # another direction never folds
     assert len(collapse_patterns([software, narrower, bad])) == 2
     text = render_markdown(icp.model_copy(update={"patterns": [software, narrower, small]}))
-    assert "(same customers as: industry = Computer Software)" in section_md(text, "Traits that over-index")
+    assert "(near-duplicates folded in: industry = Computer Software)" in section_md(text, "Traits that over-index")
+    # the rows the workspace says two patterns share decide over their criteria
+    apart = {frozenset((software.evidence, narrower.evidence)): 200}  # 200 of 330: not a near-duplicate
+    assert [len(under) for _, under in collapse_patterns([software, narrower, small], apart)] == [0, 0, 0]
+    shared = {frozenset((small.evidence, icp.patterns[3].evidence)): 400}  # criteria unrelated, rows shared
+    sf = icp.patterns[3]  # uses Salesforce, n=420, lift below small's
+    assert [(p.n, [c.n for c in under]) for p, under in collapse_patterns([small, sf], shared)] == [(180, [420])]
 
 
 def test_quotes_keep_the_question_they_answer():

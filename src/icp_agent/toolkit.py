@@ -787,7 +787,7 @@ def write_icp_outputs(ws: Workspace, icp: IcpDocument, out: Path, progress: Prog
     """icp.json (validated), its schema, the scoring matrix and the ICP document (md, html)."""
     import json
 
-    from .render.document import currencies_of, render_html, render_markdown
+    from .render.document import document_inputs, render_html, render_markdown
 
     if progress:
         progress("writing the ICP document")
@@ -807,9 +807,9 @@ def write_icp_outputs(ws: Workspace, icp: IcpDocument, out: Path, progress: Prog
     validate_icp(data)
     written = [_write(out / "icp.json", json.dumps(data, indent=2, ensure_ascii=False)),
                _write(out / "icp.schema.json", json.dumps(icp_schema(), indent=2))] + written
-    currencies = currencies_of(inspect_workspace(ws))  # money in the currency the import found
-    written.append(_write(out / "icp.md", render_markdown(icp, currencies)))
-    written.append(_write(out / "icp.html", render_html(icp, currencies)))
+    inputs = document_inputs(ws, icp)  # the imports' currencies, the rows patterns share
+    written.append(_write(out / "icp.md", render_markdown(icp, **inputs)))
+    written.append(_write(out / "icp.html", render_html(icp, **inputs)))
     return written
 
 

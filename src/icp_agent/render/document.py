@@ -488,7 +488,7 @@ def _implies(a: Criterion, b: Criterion) -> bool:
     """Every row that meets a meets b (same field): a's values are among b's, a's range lies in b's."""
     if a.field != b.field:
         return False
-    if a.model_dump(exclude={"label", "header", "kind"}) == b.model_dump(exclude={"label", "header", "kind"}):
+    if a.model_dump(exclude={"header", "kind"}) == b.model_dump(exclude={"header", "kind"}):
         return True
     values_a = set(a.values or ([a.value] if a.op == "eq" and a.value is not None else []))
     values_b = set(b.values or ([b.value] if b.op == "eq" and b.value is not None else []))
@@ -511,10 +511,35 @@ def _within(inner: PatternStat, outer: PatternStat) -> bool:
 REDUNDANT_SHARE = 0.8
 
 
-def collapse_patterns(patterns: list[PatternStat]) -> list[tuple[PatternStat, list[PatternStat]]]:
-    """Traits with their near-duplicates folded under them: a pattern whose rows are nested with a better one's
-    (one's criteria imply the other's, so the overlap is the smaller n over the larger) and make up at least 80%
-    of them, in the same direction, adds nothing a reader can act on. Better = higher lift, then more rows.
+def pattern_overlaps(con: Any, icp: IcpDocument) -> dict[frozenset[str], int]:
+    """Rows shared by each pair of same-direction patterns, counted in one query over the build's frame
+    (`frame_<icp id>`): {frozenset({evidence a, evidence b}): rows matching both}. Empty when the frame is gone
+    or a criterion is not measurable on it (the document then falls back to criteria that nest)."""
+    import duckdb
+
+    from ..analysis.criteria import criteria_sql
+    from ..errors import NotMeasurable
+
+    frame = f"frame_{icp.id.replace('-', '_')}"
+    pairs = [(p, q) for i, p in enumerate(icp.patterns) for q in icp.patterns[i + 1:] if p.direction == q.direction]
+    if not pairs:
+        return {}
+    try:
+        columns = {r[0] for r in con.execute(f"DESCRIBE {frame}").fetchall()}
+        sums = [f"count(*) FILTER (WHERE ({criteria_sql(p.criteria, columns=columns)}) AND "
+                f"({criteria_sql(q.criteria, columns=columns)}))" for p, q in pairs]
+        counts = con.execute(f"SELECT {', '.join(sums)} FROM {frame}").fetchone()
+    except (NotMeasurable, duckdb.Error):  # no frame (an older version) or a field it lacks: fall back
+        return {}
+    return {frozenset((p.evidence, q.evidence)): int(n) for (p, q), n in zip(pairs, counts)}
+
+
+def collapse_patterns(patterns: list[PatternStat], overlaps: Mapping[frozenset[str], int] | None = None
+                      ) -> list[tuple[PatternStat, list[PatternStat]]]:
+    """Traits with their near-duplicates folded under them: a pattern at least 80% of whose rows are also the
+    rows of a better pattern in the same direction (better = higher lift, then more rows) adds nothing a reader
+    can act on. The shared rows come from `overlaps` (pattern_overlaps); without them, only patterns whose
+    criteria nest are compared (one's criteria imply the other's: the shared rows are the smaller n).
     Returns [(kept pattern, [folded patterns])] in the input order."""
     ranked = sorted(patterns, key=lambda p: (-p.lift, -p.n))
     parent: dict[int, PatternStat] = {}
@@ -524,8 +549,10 @@ def collapse_patterns(patterns: list[PatternStat]) -> list[tuple[PatternStat, li
         for q in kept:
             if q.direction != p.direction:
                 continue
-            nested = _within(p, q) or _within(q, p)
-            if nested and min(p.n, q.n) >= REDUNDANT_SHARE * max(p.n, q.n):
+            shared = (overlaps or {}).get(frozenset((p.evidence, q.evidence)))
+            if shared is None and (_within(p, q) or _within(q, p)):
+                shared = min(p.n, q.n)
+            if shared is not None and p.n and shared >= REDUNDANT_SHARE * p.n:
                 home = q
                 break
         if home is None:
@@ -534,6 +561,16 @@ def collapse_patterns(patterns: list[PatternStat]) -> list[tuple[PatternStat, li
             parent[id(p)] = home
     order = [p for p in patterns if id(p) not in parent]
     return [(p, [c for c in patterns if parent.get(id(c)) is p]) for p in order]
+
+
+def document_inputs(ws: Any, icp: IcpDocument) -> dict[str, Any]:
+    """What the document needs from the workspace beyond icp.json: the money fields' currencies (from the
+    import reports) and the rows shared by the patterns. Pass as keyword arguments to render_markdown/html."""
+    from ..toolkit import inspect_workspace
+
+    with ws.connect() as con:
+        overlaps = pattern_overlaps(con, icp)
+    return {"currencies": currencies_of(inspect_workspace(ws)), "overlaps": overlaps}
 
 
 # --- the headline ---------------------------------------------------------------------------------------------------
@@ -551,7 +588,7 @@ def _badge(icp: IcpDocument, targets: list[dict[str, Any]]) -> str:
     return f"ICP found · {met} of {len(measured)} measurable targets met"
 
 
-def context(icp: IcpDocument) -> dict[str, Any]:
+def context(icp: IcpDocument, overlaps: Mapping[frozenset[str], int] | None = None) -> dict[str, Any]:
     """Everything both templates show, computed once so markdown and HTML cannot disagree. Call inside the
     currency of the document (render_markdown / render_html set it)."""
     good_words, bad_words = _group_words(icp)
@@ -577,8 +614,8 @@ def context(icp: IcpDocument) -> dict[str, Any]:
         "bins": [f"{10 * i}–{10 * (i + 1)}" for i in range(max(map(len, icp.health.histogram.values()), default=10))],
         "good_words": good_words,
         "bad_words": bad_words,
-        "good_patterns": collapse_patterns(_patterns(icp, "good")),
-        "bad_patterns": collapse_patterns(_patterns(icp, "bad")),
+        "good_patterns": collapse_patterns(_patterns(icp, "good"), overlaps),
+        "bad_patterns": collapse_patterns(_patterns(icp, "bad"), overlaps),
         "segments": segments,
         "glance": _glance_columns(icp.tiers),
         "retention_rows": _retention_rows(icp),
@@ -603,17 +640,19 @@ def context(icp: IcpDocument) -> dict[str, Any]:
     }
 
 
-def _render(icp: IcpDocument, currencies: Mapping[str, str] | None, template: str, html: bool) -> str:
+def _render(icp: IcpDocument, currencies: Mapping[str, str] | None, overlaps: Mapping[frozenset[str], int] | None,
+            template: str, html: bool) -> str:
     symbols = currency_symbols(currencies)
     with _currency(symbols):
         icp = _relabel(icp, symbols)
-        ctx = context(icp)
+        ctx = context(icp, overlaps)
         figures: dict[str, str] = {}
         if html:
             market = ((icp.validation or {}).get("market") or {}).get("tiers") or []
             figures = {
                 "health": charts.health_histogram(icp.health) if any(map(any, icp.health.histogram.values())) else "",
-                "lift": charts.lift_chart(icp.patterns) if icp.patterns else "",
+                "lift": charts.lift_chart([p for p, _ in ctx["good_patterns"] + ctx["bad_patterns"]])
+                if icp.patterns else "",
                 "tiers": charts.tier_chart(icp.tiers, icp.health.entity) if icp.tiers else "",
                 "retention_cohort": charts.retention_chart(icp.retention, "cohort", "chart-retention-cohort")
                 if any(c.kind == "cohort" for c in icp.retention) else "",
@@ -627,12 +666,15 @@ def _render(icp: IcpDocument, currencies: Mapping[str, str] | None, template: st
         return environment().get_template(template).render(charts=figures, **ctx)
 
 
-def render_markdown(icp: IcpDocument, currencies: Mapping[str, str] | None = None) -> str:
-    """The ICP document as markdown. currencies: money field -> ISO 4217 code (currencies_of(summary)); "$"
-    where it is unknown."""
-    return _render(icp, currencies, "icp.md.j2", html=False)
+def render_markdown(icp: IcpDocument, currencies: Mapping[str, str] | None = None,
+                    overlaps: Mapping[frozenset[str], int] | None = None) -> str:
+    """The ICP document as markdown. currencies: money field -> ISO 4217 code (currencies_of(summary)), "$"
+    where it is unknown; overlaps: rows shared by pairs of patterns (pattern_overlaps), to fold near-duplicate
+    traits. document_inputs(ws, icp) gives both."""
+    return _render(icp, currencies, overlaps, "icp.md.j2", html=False)
 
 
-def render_html(icp: IcpDocument, currencies: Mapping[str, str] | None = None) -> str:
+def render_html(icp: IcpDocument, currencies: Mapping[str, str] | None = None,
+                overlaps: Mapping[frozenset[str], int] | None = None) -> str:
     """The ICP document as one self-contained HTML file with inline SVG charts (see render_markdown)."""
-    return _render(icp, currencies, "icp.html.j2", html=True)
+    return _render(icp, currencies, overlaps, "icp.html.j2", html=True)
