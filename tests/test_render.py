@@ -554,7 +554,11 @@ def test_quotes_keep_the_question_they_answer():
 
 
 def test_a_quoted_answer_shows_its_question(icp):
+    quote = next(e["id"] for e in icp.evidence if e["kind"] == "interview_quote")
+    icp = icp.model_copy(update={"themes": [{"theme": "Compliance first", "claims": [
+        {"text": '"Not at our size. The question was compliance."', "evidence": [quote]}]}]})
     text = render_markdown(icp)
+    assert '**Compliance first**\n\n- _Q: Was price a concern?_ — "Not at our size.' in text
     assert '- _Q: Was price a concern?_ — Dana, CFO at Acme said: "Not at our size.' in text
     html = render_html(icp)
     assert '<div class="question">Q: Was price a concern?</div>Dana, CFO at Acme said:' in html.replace("&#34;", '"')
@@ -626,3 +630,20 @@ def test_demo_report_in_a_headless_browser(demo_report, tmp_path):
     shot = tmp_path / "shot.png"
     subprocess.run(flags + ["--window-size=1200,3000", f"--screenshot={shot}", url], capture_output=True, timeout=120)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 50_000
+
+
+def test_scorecard_band_labels_say_what_a_bin_holds():
+    from icp_agent.render.document import scorecard_rows
+
+    profile = {"name": "lead_behaviour_profile", "field": "lead_behaviour_profile", "kind": "category", "bins": [
+        {"when": {"field": "lead_behaviour_profile", "op": "in", "values": ["cat, wolf", "eagle, cat"]},
+         "label": "lead behaviour profile cat, wolf, eagle, cat", "n": 40, "n_good": 10, "points": 3, "other": True},
+        {"when": {"field": "lead_behaviour_profile", "op": "in", "values": ["cat"]},
+         "label": "lead behaviour profile cat", "n": 300, "n_good": 150, "points": 0}]}
+    employees = {"name": "employees", "field": "employees", "kind": "band", "bins": [
+        {"when": {"field": "employees", "op": "gte", "min": 1002}, "label": "employees 1002+", "n": 5, "n_good": 2,
+         "points": 10}]}
+    rows = scorecard_rows({"features": [profile, employees], "field_kinds": {"employees": "band"}})
+    assert [(r["attribute"], [b["band"] for b in r["bands"]]) for r in rows] == [
+        ("lead behaviour profile", ["other: cat, wolf; eagle, cat", "cat"]), ("employees", ["1002+"])]
+    assert rows[1]["bands"][0]["good_rate"] == pytest.approx(0.4)

@@ -593,7 +593,8 @@ def context(icp: IcpDocument, overlaps: Mapping[frozenset[str], int] | None = No
     currency of the document (render_markdown / render_html set it)."""
     good_words, bad_words = _group_words(icp)
     sc = icp.scorecard or {}
-    personas = _persona_groups(icp.personas, _questions(icp))
+    questions = _questions(icp)
+    personas = _persona_groups(icp.personas, questions)
     segments = _segments(icp.tiers)
     targets = validation_targets(icp.validation, [name for name, _ in segments]) if icp.validation else []
     calibration = calibration_problems(sc)
@@ -620,6 +621,8 @@ def context(icp: IcpDocument, overlaps: Mapping[frozenset[str], int] | None = No
         "glance": _glance_columns(icp.tiers),
         "retention_rows": _retention_rows(icp),
         "personas": personas,
+        # the question(s) an interview quote cited by these evidence ids answers, for theme quotes
+        "question_of": lambda ids: " / ".join(dict.fromkeys(q for i in _ids(ids) if (q := questions.get(i)))),
         "drafters": sorted({p.drafter for _, group in personas for p in group if p.drafter}),
         "scorecard": scorecard_rows(sc) if sc.get("features") else None,
         "scorecard_evidence": evidence_ids(sc.get("evidence")),
