@@ -219,7 +219,9 @@ def make_scorecard(evidence: str) -> dict[str, Any]:
                        "holdout_good_rate": 0.39},
                       {"priority": "low", "min_score": 0, "n": 900, "share": 0.75, "n_good": 90, "good_rate": 0.1,
                        "holdout_good_rate": 0.04}],
-            "evaluation": {"status": "ok", "auc": 0.78, "deciles": deciles}, "warnings": [], "evidence": evidence}
+            "evaluation": {"status": "ok", "auc": 0.78, "deciles": deciles},
+            "warnings": ["industry separates good from not-good suspiciously well (information value 0.61)"],
+            "evidence": evidence}
 
 
 def make_validation(tiers: list[Tier], ev: Evidence) -> dict[str, Any]:
@@ -495,6 +497,7 @@ def test_headline_names_the_targets_met_and_failed(icp):
     warnings = section_md(text, "Warnings")
     assert "Validation target not met (Tier 1 of ICP 1 and ICP 2 together): Tier 1 CAC at least 30% lower" in warnings
     assert "over-predicts in deciles 3, 4 (3.5-3.8x the observed good rate)" in warnings
+    assert "Lead scorecard: industry separates good from not-good suspiciously well" in warnings
     html = render_html(icp)
     assert '<span class="badge none">ICP found · 1 of 2 measurable targets met</span>' in html
     assert re.search(r'<svg [^>]*id="chart-targets"', html) and re.search(r'<svg [^>]*id="chart-market"', html)

@@ -602,7 +602,12 @@ def context(icp: IcpDocument, overlaps: Mapping[frozenset[str], int] | None = No
     if isinstance(validation_rest.get("unit_economics"), dict):  # the targets have their own table and chart
         validation_rest["unit_economics"] = {k: v for k, v in validation_rest["unit_economics"].items()
                                              if k not in ("targets", "not_measurable")}
-    warnings = list(icp.warnings) + _target_warnings(targets) + _calibration_warning(calibration)
+    # the scorecard's own warnings (a suspiciously strong field, a thin holdout) move up from its appendix
+    scorecard_warnings = [f"Lead scorecard: {w}" for w in [*(sc.get("warnings") or []),
+                                                             *((sc.get("evaluation") or {}).get("warnings") or [])]
+                          if isinstance(w, str)]
+    warnings = list(dict.fromkeys([*icp.warnings, *_target_warnings(targets), *_calibration_warning(calibration),
+                                   *scorecard_warnings]))
     return {
         "icp": icp,
         "health": icp.health,
