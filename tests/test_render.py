@@ -486,6 +486,7 @@ def test_money_carries_the_imports_currency(icp):
     pound = render_html(rich, {"annual_revenue": "GBP"})  # the other money fields follow no known currency: $
     assert "annual revenue £10M-£50M" in pound and "£7.67M-£50.9M" in pound and "$37,773" in pound
     assert "annual revenue $10M-$50M" in render_html(rich)  # USD or unknown: the dollar
+    assert "up to CHF 1.99M" in render_markdown(rich, {"annual_revenue": "CHF"})  # no symbol: the code
 
 
 def test_headline_names_the_targets_met_and_failed(icp):

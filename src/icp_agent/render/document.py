@@ -251,16 +251,14 @@ def currencies_of(summary: WorkspaceSummary) -> dict[str, str]:
 
 
 def currency_symbols(currencies: Mapping[str, str] | None) -> dict[str, str]:
-    """Field -> symbol a reader knows (USD $, EUR €, GBP £, BRL R$, CAD CA$), by babel's English names; an
-    unknown code shows as itself."""
+    """Field -> symbol a reader knows (USD $, EUR €, GBP £, BRL R$, CAD CA$), by babel's English names; a code
+    without a symbol (CHF) is written as the code and a space: "CHF 1.2M"."""
     from babel.numbers import get_currency_symbol
 
     out = {}
     for f, code in (currencies or {}).items():
-        try:
-            out[f] = get_currency_symbol(code, locale="en")
-        except Exception:  # babel raises on codes it has no data for: the code is still what the file said
-            out[f] = f"{code} "
+        sym = get_currency_symbol(code, locale="en")
+        out[f] = f"{sym} " if sym.isalpha() else sym
     return out
 
 
