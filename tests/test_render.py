@@ -651,3 +651,14 @@ def test_scorecard_band_labels_say_what_a_bin_holds():
     assert [(r["attribute"], [b["band"] for b in r["bands"]]) for r in rows] == [
         ("lead behaviour profile", ["other: cat, wolf; eagle, cat", "cat"]), ("employees", ["1002+"])]
     assert rows[1]["bands"][0]["good_rate"] == pytest.approx(0.4)
+
+
+def test_targets_per_icp_when_the_validation_compares_each(icp):
+    targets = [{"metric": "nrr", "target": "Tier 1 NRR at least 20% higher", "status": "met", "ratio": 1.3,
+                "segment": "ICP 1"},
+               {"metric": "nrr", "target": "Tier 1 NRR at least 20% higher", "status": "not met", "ratio": 1.05,
+                "segment": "ICP 2"}]
+    split = icp.model_copy(update={"validation": {"unit_economics": {"targets": targets}}})
+    head = render_markdown(split).split("\n## How a good", 1)[0]
+    assert "**Validation (ICP 1):** met: NRR (1.30x)." in head and "**Validation (ICP 2):** not met: NRR (1.05x)." in head
+    assert "status **ICP found · 1 of 2 measurable targets met**" in head
