@@ -807,7 +807,7 @@ def write_icp_outputs(ws: Workspace, icp: IcpDocument, out: Path, progress: Prog
     """icp.json (validated), its schema, the scoring matrix and the ICP document (md, html)."""
     import json
 
-    from .render.document import render_html, render_markdown
+    from .render.document import document_inputs, render_html, render_markdown
 
     if progress:
         progress("writing the ICP document")
@@ -827,8 +827,9 @@ def write_icp_outputs(ws: Workspace, icp: IcpDocument, out: Path, progress: Prog
     validate_icp(data)
     written = [_write(out / "icp.json", json.dumps(data, indent=2, ensure_ascii=False)),
                _write(out / "icp.schema.json", json.dumps(icp_schema(), indent=2))] + written
-    written.append(_write(out / "icp.md", render_markdown(icp)))
-    written.append(_write(out / "icp.html", render_html(icp)))
+    inputs = document_inputs(ws, icp)  # the imports' currencies, the rows patterns share
+    written.append(_write(out / "icp.md", render_markdown(icp, **inputs)))
+    written.append(_write(out / "icp.html", render_html(icp, **inputs)))
     return written
 
 

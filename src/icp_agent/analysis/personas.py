@@ -141,14 +141,17 @@ def _interview_quotes(con, members: str, frame_columns: set[str], name: str, led
         if looks_like_instructions(body):
             flagged.append(file_name)
         speaker = _interviewee(body)
-        for text, said_by in note_quotes(body):
+        for text, said_by, question in note_passages(body):
             if len(quotes) >= limit:
                 break
-            evidence = ledger.add("interview_quote", f"{doc_id}|{text[:80]}", text,
-                                  {"file": file_name, "company": company, "speaker": speaker or said_by, "tier": name},
+            # the question travels with its answer: "Not at our size." means nothing without "Was price a concern?"
+            figures = {"file": file_name, "company": company, "speaker": speaker or said_by, "tier": name}
+            if question:
+                figures["question"] = question
+            evidence = ledger.add("interview_quote", f"{doc_id}|{text[:80]}", text, figures,
                                   query=f"interview note {file_name}")
-            quotes.append({"quote": text, "file": file_name, "company": company, "speaker": speaker or said_by,
-                           "evidence": evidence})
+            quotes.append({"quote": text, "question": question, "file": file_name, "company": company,
+                           "speaker": speaker or said_by, "evidence": evidence})
     return quotes, flagged
 
 
@@ -177,18 +180,58 @@ _LABELLED = re.compile(r"^\s*(?:[-*•>]\s*)?\**(?P<label>[A-Za-z][\w .'&()-]{0,
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+(?P<text>.+)$")
 
 
-def note_quotes(body: str) -> list[tuple[str, str | None]]:
-    """Verbatim passages of one interview note, whatever its format: (text, speaker or None).
+# the asking side of a transcript: its lines are questions when they ask one ("Interviewer: Lumenfold research" is not)
+_ASKER = {"q", "question", "interviewer", "moderator", "host", "researcher", "me", "we", "us"}
+
+
+def _questions(body: str) -> list[tuple[int, int, str | None]]:
+    """The questions of a note as (start, end, text) character spans, in order; a heading that asks nothing is
+    (start, end, None): it closes the previous question's topic.
+
+    A question is a line labelled by the asking side ("Q:", "**Q: ...?**", "Interviewer: ...?") or an unlabelled
+    line (a heading, a bold line) that ends with "?"."""
+    out: list[tuple[int, int, str | None]] = []
+    offset = 0
+    for line in body.splitlines(keepends=True):
+        start, offset = offset, offset + len(line)
+        match = _LABELLED.match(line)
+        if match and match["label"].strip().lower() in _ASKER:
+            text = _clean(match["text"])
+            if match["label"].strip().lower() in ("q", "question") or "?" in text:
+                out.append((start, offset, text))
+        elif not match:
+            text = _clean(line.strip().lstrip("#").strip())
+            if text.endswith("?"):
+                out.append((start, offset, text))
+            elif line.lstrip().startswith("#"):
+                out.append((start, offset, None))
+    return out
+
+
+def _question_before(questions: list[tuple[int, int, str | None]], position: int) -> str | None:
+    before = [q for q in questions if q[1] <= position]
+    return before[-1][2] if before else None
+
+
+def note_passages(body: str) -> list[tuple[str, str | None, str | None]]:
+    """Verbatim passages of one interview note, whatever its format: (text, speaker or None, question or None).
 
     In order: text in quotation marks; else the answers and the customer's lines of a transcript ("A:",
     "Customer:", "Dana (CFO):"; never "Q:", "Interviewer:" or metadata such as "Date:"); else bullet
-    points; else the sentences of plain paragraphs (at least six words).
+    points; else the sentences of plain paragraphs (at least six words). The question is the last one asked
+    above the passage ("Q: ...", "Interviewer: ...?", a heading or bold line ending in "?"), so an answer such
+    as "Not at our size." keeps the "Was price a concern?" it answers; a heading without a question ends it.
+    Quoted text inside a question line is part of the question, never a quote.
     """
-    quoted = QUOTE.findall(body)
+    questions = _questions(body)
+    inside_question = [(s, e) for s, e, text in questions if text]
+    quoted = [m for m in QUOTE.finditer(body) if not any(s <= m.start() < e for s, e in inside_question)]
     if quoted:
-        return [(text, None) for text in quoted]
-    out: list[tuple[str, str | None]] = []
-    for line in body.splitlines():
+        return [(m[1], None, _question_before(questions, m.start())) for m in quoted]
+    out: list[tuple[str, str | None, str | None]] = []
+    offset = 0
+    for line in body.splitlines(keepends=True):
+        start, offset = offset, offset + len(line)
         match = _LABELLED.match(line)
         if not match:
             continue
@@ -197,16 +240,24 @@ def note_quotes(body: str) -> list[tuple[str, str | None]]:
         if label in _NOT_CUSTOMER or len(text) < 12 or len(text.split()) < 3:
             continue
         out.append((text, None if label in ("a", "answer", "customer", "client", "interviewee") else
-                    match["label"].strip()))
+                    match["label"].strip(), _question_before(questions, start)))
     if out:
         return out
-    bullets = [_clean(m["text"]) for line in body.splitlines() if (m := _BULLET.match(line))]
-    out = [(text, None) for text in bullets if len(text.split()) >= 4 and not _LABELLED.match(text)]
-    if out:
-        return out
+    bullets, offset = [], 0
+    for line in body.splitlines(keepends=True):
+        start, offset = offset, offset + len(line)
+        if (m := _BULLET.match(line)) and len(_clean(m["text"]).split()) >= 4 and not _LABELLED.match(_clean(m["text"])):
+            bullets.append((_clean(m["text"]), None, _question_before(questions, start)))
+    if bullets:
+        return bullets
     prose = " ".join(line for line in body.splitlines() if line.strip() and not line.lstrip().startswith("#")
                      and not _LABELLED.match(line))
-    return [(s.strip(), None) for s in re.split(r"(?<=[.!?])\s+", prose) if len(s.split()) >= 6][:20]
+    return [(s.strip(), None, None) for s in re.split(r"(?<=[.!?])\s+", prose) if len(s.split()) >= 6][:20]
+
+
+def note_quotes(body: str) -> list[tuple[str, str | None]]:
+    """note_passages without the questions: (text, speaker or None)."""
+    return [(text, speaker) for text, speaker, _ in note_passages(body)]
 
 
 def _clean(text: str) -> str:

@@ -317,3 +317,167 @@ def retention_chart(curves: Sequence[RetentionCurve], kind: str | None = None,
         ly += line_h * len(lines) + 6
     desc = "; ".join(f"{c.group}: n={c.n}, {c.events} churned" for c in curves)
     return _svg(chart_id, height, title, desc, body)
+
+
+def scorecard_chart(features: Sequence[dict], chart_id: str = "chart-scorecard") -> str:
+    """Points per attribute: one row per attribute, a dot per value band on a shared points axis, the range
+    between its lowest and highest band drawn as a bar. The wider the range, the more the attribute moves a
+    lead's score; the labels at both ends name the worst and the best band.
+
+    features: [{"attribute": str, "bands": [{"band": str, "points": int}, ...]}], from document.scorecard_rows.
+    """
+    title = "Lead scorecard: points per attribute"
+    rows = [f for f in features if f.get("bands")]
+    if not rows:
+        return empty_chart(chart_id, title)
+    # attribute | its worst band (right-aligned) | the points axis | its best band: labels never cross the dots
+    row_h, top, plot_l, plot_r = 40, 40, 340, WIDTH - 190
+    height = top + row_h * len(rows) + 46
+    points = [b["points"] for f in rows for b in f["bands"]] + [0]
+    lo, hi = min(points), max(points)
+    span = max(hi - lo, 1)
+    step = _nice_step(span, 6)
+    lo, hi = step * math.floor(lo / step), step * math.ceil(hi / step)
+
+    def x(value: float) -> float:
+        return plot_l + (plot_r - plot_l) * (value - lo) / max(hi - lo, 1e-9)
+
+    body = []
+    tick = lo
+    while tick <= hi + 1e-9:
+        body.append(f'<line x1="{x(tick):.1f}" x2="{x(tick):.1f}" y1="{top - 6}" y2="{height - 40}" stroke="{GRID}"/>')
+        body.append(_text(x(tick), height - 24, f"{tick:+,.0f}" if tick else "0", anchor="middle", size=13, fill=MUTED))
+        tick += step
+    body.append(f'<line x1="{x(0):.1f}" x2="{x(0):.1f}" y1="{top - 10}" y2="{height - 40}" stroke="{TEXT}" '
+                f'stroke-dasharray="5 3" stroke-width="1.3"/>')
+    body.append(_text(x(0) + 5, top - 14, "0 = average", size=13))
+    body.append(_text((plot_l + plot_r) / 2, height - 6, "Points a lead gets for the band it falls in (dot per band; "
+                                                          "square = below average)", anchor="middle", size=13.5))
+    for i, feature in enumerate(rows):
+        mid = top + i * row_h + row_h / 2
+        bands = sorted(feature["bands"], key=lambda b: b["points"])
+        worst, best = bands[0], bands[-1]
+        body.append(_lines(12, mid, _wrap(str(feature["attribute"]), 20, 2), 13.5, weight="600"))
+        body.append(f'<line x1="{x(worst["points"]):.1f}" x2="{x(best["points"]):.1f}" y1="{mid:.1f}" y2="{mid:.1f}" '
+                    f'stroke="{GRID}" stroke-width="8" stroke-linecap="round"/>')
+        for band in bands:
+            value = band["points"]
+            tip = f"{feature['attribute']}: {band['band']}, {value:+d} points"
+            shape = (f'<circle cx="{x(value):.1f}" cy="{mid:.1f}" r="5.5" fill="{GOOD}"/>' if value >= 0 else
+                     f'<rect x="{x(value) - 5:.1f}" y="{mid - 5:.1f}" width="10" height="10" fill="{BAD}"/>')
+            body.append(f"<g><title>{_e(tip)}</title>{shape}</g>")
+        if worst["points"] < 0:
+            body.append(_text(plot_l - 10, mid + 4, f"{_short(worst['band'])} {worst['points']:+d}", anchor="end",
+                              size=12, fill=BAD))
+        if best["points"] > 0:
+            body.append(_text(plot_r + 10, mid + 4, f"{best['points']:+d} {_short(best['band'])}", size=12,
+                              fill=GOOD))
+    desc = "; ".join(f"{f['attribute']}: " + ", ".join(f"{b['band']} {b['points']:+d}" for b in f["bands"])
+                     for f in rows)
+    return _svg(chart_id, height, title, desc, body)
+
+
+def _short(text: str, chars: int = 24) -> str:
+    return text if len(text) <= chars else text[:chars - 1].rstrip() + "…"
+
+
+STATUS_COLOURS = {"met": GREEN, "not met": VERMILLION}
+
+
+def targets_chart(targets: Sequence[dict], chart_id: str = "chart-targets") -> str:
+    """Each validation target as a dot-and-whisker: the ICP's figure as a ratio to non-ICP (dot), the range
+    the two 95% intervals allow (whisker), and the target as a dashed line with the side that meets it shaded.
+
+    targets: [{"label": str, "ratio": float, "low": float | None, "high": float | None, "goal": float | None,
+    "better": "higher" | "lower", "status": "met" | "not met"}], from document.validation_targets.
+    """
+    title = "Validation targets: ICP vs non-ICP (ratio, 95% interval) against each target"
+    rows = [t for t in targets if t.get("ratio") is not None]
+    if not rows:
+        return empty_chart(chart_id, title, "no target was measurable")
+    row_h, top, plot_l, plot_r = 54, 30, 250, WIDTH - 150
+    height = top + row_h * len(rows) + 50
+    values = [v for t in rows for v in (t["ratio"], t.get("low"), t.get("high"), t.get("goal")) if v is not None]
+    top_tick = _ticks(max(max(values) * 1.05, 1.2), 6)[-1]
+
+    def x(value: float) -> float:
+        return plot_l + (plot_r - plot_l) * min(max(value, 0), top_tick) / top_tick
+
+    body = []
+    for tick in _ticks(top_tick, 6):
+        body.append(f'<line x1="{x(tick):.1f}" x2="{x(tick):.1f}" y1="{top - 4}" y2="{height - 44}" stroke="{GRID}"/>')
+        body.append(_text(x(tick), height - 28, _fmt_tick(tick) + "×", anchor="middle", size=13, fill=MUTED))
+    body.append(f'<line x1="{x(1):.1f}" x2="{x(1):.1f}" y1="{top - 8}" y2="{height - 44}" stroke="{MUTED}" '
+                f'stroke-width="1"/>')
+    body.append(_text(x(1) + 4, top - 12, "1× = same as non-ICP", size=12.5, fill=MUTED))
+    body.append(_text((plot_l + plot_r) / 2, height - 8, "ICP figure ÷ non-ICP figure (dot), 95% interval (whisker), "
+                                                          "target (dashed line; shaded side meets it)",
+                      anchor="middle", size=13))
+    for i, t in enumerate(rows):
+        y0 = top + i * row_h
+        mid = y0 + row_h / 2
+        colour = STATUS_COLOURS.get(t.get("status", ""), MUTED)
+        goal = t.get("goal")
+        if goal is not None:
+            a, b = (x(goal), plot_r) if t.get("better") == "higher" else (plot_l, x(goal))
+            body.append(f'<rect x="{a:.1f}" y="{y0 + 6:.1f}" width="{max(b - a, 0):.1f}" height="{row_h - 12}" '
+                        f'fill="{GREEN}" fill-opacity="0.09"/>')
+            body.append(f'<line x1="{x(goal):.1f}" x2="{x(goal):.1f}" y1="{y0 + 4:.1f}" y2="{y0 + row_h - 4:.1f}" '
+                        f'stroke="{TEXT}" stroke-dasharray="4 3" stroke-width="1.5"/>')
+        body.append(_lines(12, mid, _wrap(str(t["label"]), 32, 2), 13.5, weight="600"))
+        if t.get("low") is not None and t.get("high") is not None:
+            body.append(f'<line x1="{x(t["low"]):.1f}" x2="{x(t["high"]):.1f}" y1="{mid:.1f}" y2="{mid:.1f}" '
+                        f'stroke="{colour}" stroke-width="2"/>')
+            body += [f'<line x1="{x(v):.1f}" x2="{x(v):.1f}" y1="{mid - 6:.1f}" y2="{mid + 6:.1f}" stroke="{colour}" '
+                     f'stroke-width="2"/>' for v in (t["low"], t["high"])]
+        marker = (f'<circle cx="{x(t["ratio"]):.1f}" cy="{mid:.1f}" r="6" fill="{colour}"/>' if t.get("status") == "met"
+                  else f'<rect x="{x(t["ratio"]) - 5.5:.1f}" y="{mid - 5.5:.1f}" width="11" height="11" '
+                       f'fill="{colour}"/>')
+        tip = f"{t['label']}: {t['ratio']:.2f}× ({t.get('status', '')})"
+        body.append(f"<g><title>{_e(tip)}</title>{marker}</g>")
+        body.append(_text(plot_r + 14, mid - 2, f"{t['ratio']:.2f}×", weight="600", size=14))
+        body.append(_text(plot_r + 14, mid + 15, str(t.get("status", "")), size=12.5, fill=colour, weight="600"))
+    desc = "; ".join(f"{t['label']}: {t['ratio']:.2f}x, {t.get('status', '')}" for t in rows)
+    return _svg(chart_id, height, title, desc, body)
+
+
+def market_chart(rows: Sequence[dict], chart_id: str = "chart-market") -> str:
+    """Per tier, its share of the prospect universe and its penetration (customers ÷ customers + prospects
+    matching it): where the room to grow is.
+
+    rows: [{"tier": str, "share": float | None, "penetration": float | None, "prospects": int | None}]
+    (validation.market.tiers of icp.json).
+    """
+    title = "Market per tier: share of the prospect list and penetration"
+    rows = [r for r in rows if r.get("share") is not None or r.get("penetration") is not None]
+    if not rows:
+        return empty_chart(chart_id, title)
+    row_h, top, plot_l, plot_r = 58, 40, 300, WIDTH - 90
+    height = top + row_h * len(rows) + 34
+    top_tick = _ticks(max(0.05, *(r.get(k) or 0 for r in rows for k in ("share", "penetration"))) * 1.05, 5)[-1]
+
+    def x(value: float) -> float:
+        return plot_l + (plot_r - plot_l) * value / top_tick
+
+    body = []
+    for tick in _ticks(top_tick, 5):
+        body.append(f'<line x1="{x(tick):.1f}" x2="{x(tick):.1f}" y1="{top - 4}" y2="{height - 30}" stroke="{GRID}"/>')
+        body.append(_text(x(tick), height - 14, f"{100 * tick:g}%", anchor="middle", size=13, fill=MUTED))
+    for j, (key, label, colour) in enumerate((("share", "share of prospects", BLUE),
+                                              ("penetration", "penetration (already customers)", ORANGE))):
+        lx = plot_l + j * 240
+        body.append(f'<rect x="{lx}" y="10" width="14" height="14" fill="{colour}"/>')
+        body.append(_text(lx + 20, 22, label, size=13.5))
+    for i, r in enumerate(rows):
+        y0 = top + i * row_h
+        body.append(_lines(12, y0 + row_h / 2, _wrap(str(r["tier"]), 40, 3), 12.5))
+        for j, (key, colour) in enumerate((("share", BLUE), ("penetration", ORANGE))):
+            value = r.get(key)
+            if value is None:
+                continue
+            by = y0 + 8 + j * 21
+            body.append(f'<rect x="{plot_l}" y="{by:.1f}" width="{max(x(value) - plot_l, 1.5):.1f}" height="17" '
+                        f'fill="{colour}"><title>{_e(r["tier"])}: {key} {100 * value:.1f}%</title></rect>')
+            body.append(_text(x(value) + 6, by + 13, f"{100 * value:.1f}%", size=12.5, weight="600"))
+    desc = "; ".join(f"{r['tier']}: share {r.get('share')}, penetration {r.get('penetration')}" for r in rows)
+    return _svg(chart_id, height, title, desc, body)

@@ -3,18 +3,24 @@
 Both formats come from one context built here, so they always hold the same sections and
 cite the same evidence ids; the templates only lay it out. The HTML adds the SVG charts
 (render/charts.py) and must open offline: no scripts, fonts or images from anywhere.
-Free-form dicts (personas, scorecard, validation) are rendered generically, because their
-shape belongs to the phases that produce them and grows with them.
+Free-form dicts (personas, validation) are rendered generically, because their shape belongs to
+the phases that produce them and grows with them. The scorecard and the validation targets are
+read for a marketer instead: one points table with a chart, the targets met or not in the
+headline, the model's internals in an appendix.
 """
 
 from __future__ import annotations
 
+import math
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..models import IcpDocument, PatternStat, Tier
+from ..models import Criterion, IcpDocument, PatternStat, Tier, WorkspaceSummary
 from . import charts
-from .templating import EVIDENCE_ID, environment, humanize, metric
+from .templating import EVIDENCE_ID, MONEY_KEYS, SYMBOLS, environment, humanize, metric, money, pct, symbol
 
 
 @dataclass
@@ -22,10 +28,18 @@ class Cell:
     text: str
     cites: list[str] = field(default_factory=list)
     numeric: bool = False
+    question: str = ""  # an interview quote's question, shown above it
 
 
-def _cell(value: Any, key: str, context: dict[str, Any] | None = None) -> Cell:
-    return Cell(metric(value, key, context), numeric=isinstance(value, (int, float)) and not isinstance(value, bool))
+# keys of a money comparison ({"n": .., "mean": .., "ci_low": ..}) that are amounts, not counts
+AMOUNT_KEYS = {"mean", "median", "ci_low", "ci_high", "icp", "non_icp", "p25", "p75"}
+
+
+def _cell(value: Any, key: str, context: dict[str, Any] | None = None, currency: str | None = None) -> Cell:
+    numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if currency is not None and numeric and key in AMOUNT_KEYS:
+        return Cell(money(value, currency), numeric=True)
+    return Cell(metric(value, key, context), numeric=numeric)
 
 
 @dataclass
@@ -62,7 +76,7 @@ def _flat(value: Any) -> bool:
                                                                not evidence_ids(v) for v in value.values())
 
 
-def _row_table(title: str, level: int, rows: list[tuple[str, dict]]) -> Block:
+def _row_table(title: str, level: int, rows: list[tuple[str, dict]], currency: str | None = None) -> Block:
     """Dicts of figures as a table: one row each, the union of their keys as columns, evidence ids last."""
     keys = list(dict.fromkeys(k for _, row in rows for k in row))
     cited = [k for k in keys if all(evidence_ids(row[k]) for _, row in rows if row.get(k) is not None)]
@@ -70,16 +84,17 @@ def _row_table(title: str, level: int, rows: list[tuple[str, dict]]) -> Block:
     label = [""] if any(name for name, _ in rows) else []
     table = Block("table", title, level, label + [humanize(k) for k in keys] + (["evidence"] if cited else []))
     for name, row in rows:
-        cells = ([Cell(humanize(name))] if label else []) + [_cell(row.get(k), k, row) for k in keys]
+        cells = ([Cell(humanize(name))] if label else []) + [_cell(row.get(k), k, row, currency) for k in keys]
         if cited:
             cells.append(Cell("", [i for k in cited for i in evidence_ids(row.get(k))]))
         table.rows.append(cells)
     return table
 
 
-def blocks(data: dict[str, Any], level: int = 3) -> list[Block]:
+def blocks(data: dict[str, Any], level: int = 3, currency: str | None = None) -> list[Block]:
     """A free-form dict as readable blocks: scalars as a key-value table, sibling dicts of figures and
-    lists of dicts as tables, other nested dicts as subsections (keys become headings)."""
+    lists of dicts as tables, other nested dicts as subsections (keys become headings). Under a money key
+    (cac, acv, ...) amounts carry that field's currency (`currency` is the field)."""
     pairs = Block("pairs", level=level, columns=["", ""])
     nested: list[Block] = []
     alike: dict[frozenset, list[str]] = {}  # sibling dicts of the same figures (icp / non_icp) make one table
@@ -93,13 +108,14 @@ def blocks(data: dict[str, Any], level: int = 3) -> list[Block]:
             pairs.rows.append([Cell(humanize(key)), Cell("", evidence_ids(value))])
         elif key in grouped:
             if key in tables:
-                nested.append(_row_table("", level, [(k, data[k]) for k in tables[key]]))
+                nested.append(_row_table("", level, [(k, data[k]) for k in tables[key]], currency))
         elif isinstance(value, dict) and value:
-            nested += [Block("heading", humanize(key), level)] + blocks(value, min(level + 1, 5))
+            inner = MONEY_KEYS.get(key, currency)
+            nested += [Block("heading", humanize(key), level)] + blocks(value, min(level + 1, 5), inner)
         elif isinstance(value, (list, tuple)) and value and all(isinstance(v, dict) for v in value):
-            nested.append(_row_table(humanize(key), level, [("", v) for v in value]))
+            nested.append(_row_table(humanize(key), level, [("", v) for v in value], currency))
         else:
-            pairs.rows.append([Cell(humanize(key)), _cell(value, key, data)])
+            pairs.rows.append([Cell(humanize(key)), _cell(value, key, data, currency)])
     return ([pairs] if pairs.rows else []) + nested
 
 
@@ -115,13 +131,17 @@ class Persona:
 PERSONA_KEYS = {"role", "name", "segment", "tier", "tier_name", "drafter", "model", "claims"}
 
 
-def _persona(data: dict[str, Any]) -> Persona:
-    """A drafted persona, whatever keys its drafter used: role as heading, claims grouped by their section."""
+def _persona(data: dict[str, Any], questions: Mapping[str, str] | None = None) -> Persona:
+    """A drafted persona, whatever keys its drafter used: role as heading, claims grouped by their section.
+    A claim that cites an interview quote shows the question the quote answers (`questions`: evidence id ->
+    question), so an answer never reads as a statement of its own."""
     sections: dict[str, list[Cell]] = {}
     for claim in data.get("claims") or []:
         if isinstance(claim, dict):
+            ids = _ids(claim.get("evidence"))
+            asked = list(dict.fromkeys(q for i in ids if (q := (questions or {}).get(i))))
             sections.setdefault(str(claim.get("section") or ""), []).append(
-                Cell(str(claim.get("text", "")), _ids(claim.get("evidence"))))
+                Cell(str(claim.get("text", "")), ids, question=" / ".join(asked)))
         else:
             sections.setdefault("", []).append(Cell(str(claim)))
     drafter = str(data.get("drafter") or "") + (f" ({data['model']})" if data.get("model") else "")
@@ -132,13 +152,20 @@ def _persona(data: dict[str, Any]) -> Persona:
                    evidence=[i for v in rest.values() for i in evidence_ids(v)])
 
 
-def _persona_groups(personas: list[dict[str, Any]]) -> list[tuple[str, list[Persona]]]:
+def _questions(icp: IcpDocument) -> dict[str, str]:
+    """Evidence id -> the interview question its quote answers (analysis/personas.note_passages)."""
+    return {str(e.get("id")): str(e["metrics"]["question"]) for e in icp.evidence
+            if e.get("kind") == "interview_quote" and isinstance(e.get("metrics"), dict) and e["metrics"].get("question")}
+
+
+def _persona_groups(personas: list[dict[str, Any]], questions: Mapping[str, str] | None = None
+                    ) -> list[tuple[str, list[Persona]]]:
     """Personas per tier, in the order the drafter wrote them."""
     groups: dict[str, list[Persona]] = {}
     for data in personas:
         tier = data.get("tier_name") or (f"{data['segment']} Tier {data['tier']}" if data.get("segment") and
                                          data.get("tier") is not None else data.get("tier"))
-        groups.setdefault(str(tier or ""), []).append(_persona(data))
+        groups.setdefault(str(tier or ""), []).append(_persona(data, questions))
     return list(groups.items())
 
 
@@ -204,10 +231,381 @@ def _no_icp_reason(icp: IcpDocument) -> str:
     return reason[:1].upper() + reason[1:]
 
 
-def context(icp: IcpDocument) -> dict[str, Any]:
-    """Everything both templates show, computed once so markdown and HTML cannot disagree."""
+# --- currency -----------------------------------------------------------------------------------------------------
+
+def currencies_of(summary: WorkspaceSummary) -> dict[str, str]:
+    """Money field -> ISO 4217 code, from the import reports (ColumnReport.currencies: amounts per currency as
+    the files wrote them); the most frequent code wins where a column mixed several. "" maps to the dataset's
+    currency when every money column that names one names the same, so a column whose amounts carried no
+    symbol (arr, cac) is shown in it too."""
+    counts: dict[str, dict[str, int]] = {}
+    for report in summary.current.values():
+        for column in report.columns:
+            for code, n in column.currencies.items():
+                counts.setdefault(column.field, {}).setdefault(code, 0)
+                counts[column.field][code] += n
+    out = {f: max(codes, key=codes.get) for f, codes in counts.items() if codes}
+    if len(set(out.values())) == 1:
+        out[""] = next(iter(out.values()))
+    return out
+
+
+def currency_symbols(currencies: Mapping[str, str] | None) -> dict[str, str]:
+    """Field -> symbol a reader knows (USD $, EUR €, GBP £, BRL R$, CAD CA$), by babel's English names; a code
+    without a symbol (CHF) is written as the code and a space: "CHF 1.2M"."""
+    from babel.numbers import get_currency_symbol
+
+    out = {}
+    for f, code in (currencies or {}).items():
+        sym = get_currency_symbol(code, locale="en")
+        out[f] = f"{sym} " if sym.isalpha() else sym
+    return out
+
+
+@contextmanager
+def _currency(symbols: Mapping[str, str]) -> Iterator[None]:
+    token = SYMBOLS.set(dict(symbols))
+    try:
+        yield
+    finally:
+        SYMBOLS.reset(token)
+
+
+def _relabel(icp: IcpDocument, symbols: Mapping[str, str]) -> IcpDocument:
+    """The document with money criteria in their own currency: analysis labels amounts with "$"
+    (criteria.amount); where the import knew the field's currency is not USD, each such label, and the prose
+    that quotes it (statement, tier names, reasons, market rows), is rewritten once here."""
+    swaps: dict[str, str] = {}
+    criteria: list[Criterion] = [c for t in icp.tiers for c in t.criteria] + \
+        [c for d in icp.negative_icp for c in d.criteria] + [c for p in icp.patterns for c in p.criteria]
+    for c in criteria:
+        sym = symbols.get(c.field) or symbols.get("")
+        if sym and sym != "$" and "$" in c.label and c.kind in (None, "number"):
+            swaps[c.label] = re.sub(r"\$(?=-?\d)", lambda _: sym, c.label)
+    if not swaps:
+        return icp
+    pattern = re.compile("|".join(re.escape(k) for k in sorted(swaps, key=len, reverse=True)))
+
+    def fix(value: Any) -> Any:
+        if isinstance(value, str):
+            return pattern.sub(lambda m: swaps[m[0]], value)
+        if isinstance(value, list):
+            return [fix(v) for v in value]
+        if isinstance(value, dict):
+            return {k: fix(v) for k, v in value.items()}
+        return value
+
+    data = icp.model_dump(mode="python")
+    for key in ("statement", "no_icp_reason", "tiers", "negative_icp", "patterns", "validation", "warnings"):
+        data[key] = fix(data[key])
+    return IcpDocument.model_validate(data)
+
+
+# --- lead scorecard -----------------------------------------------------------------------------------------------
+
+def _band(label: str, name: str, b: dict[str, Any], money_field: str | None) -> str:
+    """What a bin holds, without the attribute's name: "Computer Software", "51-178", "contains Salesforce",
+    a pooled bin as "other: Amsterdam, Austin and 41 more", amounts in their currency."""
+    when = b.get("when") or {}
+    values = [str(v) for v in when.get("values") or []]
+    sep = "; " if any("," in v for v in values) else ", "  # values such as "cat, wolf" stay one value each
+    if b.get("other") and values:
+        shown = sep.join(values[:3]) + (f" and {len(values) - 3} more" if len(values) > 3 else "")
+        return f"other: {shown}"
+    if when.get("op") == "in" and len(values) > 1:
+        return sep.join(values[:4]) + (f" and {len(values) - 4} more" if len(values) > 4 else "")
+    text = label[len(name):].strip() if label.lower().startswith(name.lower()) else label
+    text = text.removeprefix(":").strip()
+    if money_field:
+        sym = symbol(money_field)
+        text = re.sub(r"\$(?=-?\d)", lambda _: sym, text)
+    return text or label
+
+
+def scorecard_rows(scorecard: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The lead scorecard as a marketer reads it: per attribute, one row per value band with its points, the
+    observed good rate and n. Bins that hold no row are left out (they score 0 and nothing falls in them); a
+    neutral bin (too few rows to score) says so.
+
+    Returns [{"attribute", "field", "bands": [{"band", "points", "good_rate", "n", "note"}]}]: `points` is
+    what a lead in the band adds to the score, `good_rate` is n_good / n on the scored data."""
+    out = []
+    kinds = scorecard.get("field_kinds") or {}
+    for feature in scorecard.get("features") or []:
+        fld = str(feature.get("field") or feature.get("name") or "")
+        name = fld.replace("_", " ")
+        attribute = str(feature.get("name") or fld).replace("_", " ")
+        money_field = fld if kinds.get(fld) == "number" and any("$" in str(b.get("label", ""))
+                                                                   for b in feature.get("bins") or []) else None
+        bands = []
+        for b in feature.get("bins") or []:
+            n = b.get("n") or 0
+            if not n:
+                continue
+            bands.append({"band": _band(str(b.get("label") or ""), name, b, money_field),
+                          "points": int(b.get("points") or 0), "n": n,
+                          "good_rate": (b.get("n_good") or 0) / n,
+                          "note": "too few rows to score: counted as average" if b.get("neutral") else ""})
+        if bands:
+            out.append({"attribute": attribute, "field": fld, "bands": bands})
+    return out
+
+
+def scorecard_bands(scorecard: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Priority bands (high / medium / low) with their fit-score floor, share and observed good rates."""
+    return [{"priority": b.get("priority"), "min_score": b.get("min_score"), "share": b.get("share"),
+             "good_rate": b.get("good_rate"), "holdout_good_rate": b.get("holdout_good_rate"), "n": b.get("n")}
+            for b in scorecard.get("bands") or []]
+
+
+def scorecard_internals(scorecard: Mapping[str, Any]) -> list[Block]:
+    """Everything the points table leaves out, for the appendix: scaling (PDO, factor, offset), the fit-score
+    rule, WoE, information value and coefficient per attribute, the holdout evaluation and the settings."""
+    features = Block("table", "Attributes", 3, ["attribute", "kind", "information value", "coefficient"])
+    woe = Block("table", "Bins: weight of evidence", 3, ["attribute", "bin", "n", "good", "WoE", "points"])
+    for f in scorecard.get("features") or []:
+        features.rows.append([Cell(str(f.get("name"))), Cell(str(f.get("kind") or "")),
+                              _cell(f.get("iv"), "iv"), _cell(f.get("coefficient"), "coefficient")])
+        for b in f.get("bins") or []:
+            when = b.get("when") or {}
+            covers = ", ".join(when.get("values") or []) if b.get("other") else ""
+            label = str(b.get("label") or "")
+            if (scorecard.get("field_kinds") or {}).get(f.get("field")) == "number":
+                label = re.sub(r"\$(?=-?\d)", lambda _: symbol(str(f.get("field"))), label)
+            woe.rows.append([Cell(str(f.get("name"))), Cell(label + (f" (covers {covers})" if covers else "")),
+                             _cell(b.get("n"), "n"), _cell(b.get("n_good"), "n_good"), _cell(b.get("woe"), "woe"),
+                             _cell(b.get("points"), "points")])
+    rest = {k: v for k, v in scorecard.items() if k not in ("features", "field_kinds")}
+    return blocks(rest) + [features, woe]
+
+
+# --- validation targets -------------------------------------------------------------------------------------------
+
+# The method's targets for Tier 1 vs non-ICP: (ratio of ICP to non-ICP that meets it, the direction that is better)
+TARGET_GOALS = {"win_rate": (2.0, "higher"), "cac": (0.7, "lower"), "nrr": (1.2, "higher"),
+                "sales_cycle_days": (0.7, "lower")}
+TARGET_NAMES = {"win_rate": "win rate", "cac": "CAC", "nrr": "NRR", "sales_cycle_days": "sales cycle"}
+
+
+def _ratio_interval(comparison: Mapping[str, Any] | None) -> tuple[float | None, float | None]:
+    """The range of ICP / non-ICP the two 95% intervals allow (low of one over high of the other)."""
+    if not comparison:
+        return None, None
+    icp, other = comparison.get("icp") or {}, comparison.get("non_icp") or {}
+    try:
+        low = icp["ci_low"] / other["ci_high"]
+        high = icp["ci_high"] / other["ci_low"]
+    except (KeyError, TypeError, ZeroDivisionError):
+        return None, None
+    return (low, high) if math.isfinite(low) and math.isfinite(high) else (None, None)
+
+
+def validation_targets(validation: Mapping[str, Any], segments: list[str]) -> list[dict[str, Any]]:
+    """Each validation target with its outcome, per ICP where the validation compares each ICP on its own
+    (a `segment` on the target), else for all ICPs' Tier 1 pooled, which the scope says.
+
+    Returns [{"scope", "metric", "label", "target", "status" ("met" | "not met" | "not measurable"), "ratio",
+    "low", "high", "goal", "better", "reason", "evidence"}]."""
+    economics = validation.get("unit_economics") or {}
+    comparisons = economics.get("comparisons") or {}
+    pooled = "Tier 1 of " + " and ".join(segments) + " together" if len(segments) > 1 else \
+        (f"{segments[0]} Tier 1" if segments else "ICP Tier 1")
+    out = []
+    for t in economics.get("targets") or []:
+        metric_name = str(t.get("metric") or "")
+        goal, better = TARGET_GOALS.get(metric_name, (None, None))
+        low, high = _ratio_interval(comparisons.get(metric_name) if not t.get("segment") else None)
+        status = str(t.get("status") or "not measurable")
+        out.append({"scope": str(t.get("segment") or pooled), "metric": metric_name,
+                    "label": TARGET_NAMES.get(metric_name, humanize(metric_name)), "target": str(t.get("target") or ""),
+                    "status": status, "ratio": t.get("ratio"), "low": low, "high": high, "goal": goal,
+                    "better": better, "reason": str(t.get("reason") or ""), "evidence": _ids(t.get("evidence"))})
+    return out
+
+
+def _targets_by_scope(targets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    scopes: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for t in targets:
+        scopes.setdefault(t["scope"], {"met": [], "not met": [], "not measurable": []}).setdefault(
+            t["status"], []).append(t)
+    return [{"scope": scope, **groups} for scope, groups in scopes.items()]
+
+
+def _target_warnings(targets: list[dict[str, Any]]) -> list[str]:
+    return [f"Validation target not met ({t['scope']}): {t['target'] or t['label']}"
+            + (f"; the ICP's figure is {t['ratio']:.2f}x non-ICP" if t.get("ratio") is not None else "") + "."
+            for t in targets if t["status"] == "not met"]
+
+
+def calibration_problems(scorecard: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Holdout deciles whose predicted good rate the observed one contradicts: the prediction lies outside
+    the observed rate's 95% Wilson interval. The ratio predicted / observed is reported beside it; it is not
+    a test by itself, because at 0 good rows any prediction is "infinitely" off while the data agrees with it.
+
+    Returns [{"decile", "n", "predicted", "observed", "low", "high", "ratio"}] (rates 0-1)."""
+    from ..analysis.stats import wilson_interval
+
+    evaluation = scorecard.get("evaluation") or {}
+    out = []
+    for d in evaluation.get("deciles") or []:
+        n, k, predicted = d.get("n"), d.get("n_good"), d.get("predicted")
+        if not n or k is None or predicted is None:
+            continue
+        low, high = wilson_interval(int(k), int(n))
+        if low <= predicted <= high:
+            continue
+        observed = k / n
+        out.append({"decile": d.get("decile"), "n": n, "predicted": predicted, "observed": observed, "low": low,
+                    "high": high, "ratio": predicted / observed if observed else None})
+    return out
+
+
+def _calibration_warning(problems: list[dict[str, Any]]) -> list[str]:
+    if not problems:
+        return []
+    over = [p for p in problems if p["predicted"] > p["high"]]
+    under = [p for p in problems if p["predicted"] < p["low"]]
+    parts = []
+    for rows, word in ((over, "over-predicts"), (under, "under-predicts")):
+        if rows:
+            ratios = [p["ratio"] for p in rows if p["ratio"]]
+            scale = (f" ({min(ratios):.1f}-{max(ratios):.1f}x the observed good rate)" if ratios and word ==
+                     "over-predicts" else f" (observed {pct(min(p['observed'] for p in rows))}-"
+                                          f"{pct(max(p['observed'] for p in rows))} where "
+                                          f"{pct(min(p['predicted'] for p in rows))}-"
+                                          f"{pct(max(p['predicted'] for p in rows))} was predicted)")
+            parts.append(f"{word} in decile{'s' if len(rows) > 1 else ''} "
+                         f"{', '.join(str(p['decile']) for p in rows)}{scale}")
+    return ["Lead-score calibration on the holdout: the model " + "; ".join(parts) + ". The predicted good rates "
+            "fall outside the observed rates' 95% intervals: read fit scores as a ranking, not as probabilities."]
+
+
+# --- traits --------------------------------------------------------------------------------------------------------
+
+def _implies(a: Criterion, b: Criterion) -> bool:
+    """Every row that meets a meets b (same field): a's values are among b's, a's range lies in b's."""
+    if a.field != b.field:
+        return False
+    if a.model_dump(exclude={"header", "kind"}) == b.model_dump(exclude={"header", "kind"}):
+        return True
+    values_a = set(a.values or ([a.value] if a.op == "eq" and a.value is not None else []))
+    values_b = set(b.values or ([b.value] if b.op == "eq" and b.value is not None else []))
+    if a.op in ("eq", "in") and b.op in ("eq", "in"):
+        return bool(values_a) and values_a <= values_b
+    if a.op == "contains" and b.op == "contains":
+        return a.value == b.value
+    lo_a, hi_a = (a.min if a.op in ("between", "gte") else -math.inf), (a.max if a.op in ("between", "lte") else math.inf)
+    lo_b, hi_b = (b.min if b.op in ("between", "gte") else -math.inf), (b.max if b.op in ("between", "lte") else math.inf)
+    if a.op in ("between", "gte", "lte") and b.op in ("between", "gte", "lte") and None not in (lo_a, hi_a, lo_b, hi_b):
+        return lo_b <= lo_a and hi_a <= hi_b
+    return False
+
+
+def _within(inner: PatternStat, outer: PatternStat) -> bool:
+    """inner's rows are a subset of outer's: each of outer's criteria is implied by one of inner's."""
+    return all(any(_implies(a, b) for a in inner.criteria) for b in outer.criteria)
+
+
+REDUNDANT_SHARE = 0.8
+
+
+def pattern_overlaps(con: Any, icp: IcpDocument) -> dict[frozenset[str], int]:
+    """Rows shared by each pair of same-direction patterns, counted in one query over the build's frame
+    (`frame_<icp id>`): {frozenset({evidence a, evidence b}): rows matching both}. Empty when the frame is gone
+    or a criterion is not measurable on it (the document then falls back to criteria that nest)."""
+    import duckdb
+
+    from ..analysis.criteria import criteria_sql
+    from ..errors import NotMeasurable
+
+    frame = f"frame_{icp.id.replace('-', '_')}"
+    pairs = [(p, q) for i, p in enumerate(icp.patterns) for q in icp.patterns[i + 1:] if p.direction == q.direction]
+    if not pairs:
+        return {}
+    try:
+        columns = {r[0] for r in con.execute(f"DESCRIBE {frame}").fetchall()}
+        sums = [f"count(*) FILTER (WHERE ({criteria_sql(p.criteria, columns=columns)}) AND "
+                f"({criteria_sql(q.criteria, columns=columns)}))" for p, q in pairs]
+        counts = con.execute(f"SELECT {', '.join(sums)} FROM {frame}").fetchone()
+    except (NotMeasurable, duckdb.Error):  # no frame (an older version) or a field it lacks: fall back
+        return {}
+    return {frozenset((p.evidence, q.evidence)): int(n) for (p, q), n in zip(pairs, counts)}
+
+
+def collapse_patterns(patterns: list[PatternStat], overlaps: Mapping[frozenset[str], int] | None = None
+                      ) -> list[tuple[PatternStat, list[PatternStat]]]:
+    """Traits with their near-duplicates folded under them: a pattern at least 80% of whose rows are also the
+    rows of a better pattern in the same direction (better = higher lift, then more rows) adds nothing a reader
+    can act on. The shared rows come from `overlaps` (pattern_overlaps); without them, only patterns whose
+    criteria nest are compared (one's criteria imply the other's: the shared rows are the smaller n).
+    Returns [(kept pattern, [folded patterns])] in the input order."""
+    ranked = sorted(patterns, key=lambda p: (-p.lift, -p.n))
+    parent: dict[int, PatternStat] = {}
+    kept: list[PatternStat] = []
+    for p in ranked:
+        home = None
+        for q in kept:
+            if q.direction != p.direction:
+                continue
+            shared = (overlaps or {}).get(frozenset((p.evidence, q.evidence)))
+            if shared is None and (_within(p, q) or _within(q, p)):
+                shared = min(p.n, q.n)
+            if shared is not None and p.n and shared >= REDUNDANT_SHARE * p.n:
+                home = q
+                break
+        if home is None:
+            kept.append(p)
+        else:
+            parent[id(p)] = home
+    order = [p for p in patterns if id(p) not in parent]
+    return [(p, [c for c in patterns if parent.get(id(c)) is p]) for p in order]
+
+
+def document_inputs(ws: Any, icp: IcpDocument) -> dict[str, Any]:
+    """What the document needs from the workspace beyond icp.json: the money fields' currencies (from the
+    import reports) and the rows shared by the patterns. Pass as keyword arguments to render_markdown/html."""
+    from ..toolkit import inspect_workspace
+
+    with ws.connect() as con:
+        overlaps = pattern_overlaps(con, icp)
+    return {"currencies": currencies_of(inspect_workspace(ws)), "overlaps": overlaps}
+
+
+# --- the headline ---------------------------------------------------------------------------------------------------
+
+def _badge(icp: IcpDocument, targets: list[dict[str, Any]]) -> str:
+    """The status as a reader takes it in: never "ICP found" without how validation went."""
+    if icp.status != "ok":
+        return "No significant ICP"
+    measured = [t for t in targets if t["status"] in ("met", "not met")]
+    if not targets:
+        return "ICP found · not validated"
+    if not measured:
+        return "ICP found · no target measurable"
+    met = sum(t["status"] == "met" for t in measured)
+    return f"ICP found · {met} of {len(measured)} measurable targets met"
+
+
+def context(icp: IcpDocument, overlaps: Mapping[frozenset[str], int] | None = None) -> dict[str, Any]:
+    """Everything both templates show, computed once so markdown and HTML cannot disagree. Call inside the
+    currency of the document (render_markdown / render_html set it)."""
     good_words, bad_words = _group_words(icp)
-    personas = _persona_groups(icp.personas)
+    sc = icp.scorecard or {}
+    questions = _questions(icp)
+    personas = _persona_groups(icp.personas, questions)
+    segments = _segments(icp.tiers)
+    targets = validation_targets(icp.validation, [name for name, _ in segments]) if icp.validation else []
+    calibration = calibration_problems(sc)
+    validation_rest = {k: v for k, v in (icp.validation or {}).items()}
+    if isinstance(validation_rest.get("unit_economics"), dict):  # the targets have their own table and chart
+        validation_rest["unit_economics"] = {k: v for k, v in validation_rest["unit_economics"].items()
+                                             if k not in ("targets", "not_measurable")}
+    # the scorecard's own warnings (a suspiciously strong field, a thin holdout) move up from its appendix
+    scorecard_warnings = [f"Lead scorecard: {w}" for w in [*(sc.get("warnings") or []),
+                                                             *((sc.get("evaluation") or {}).get("warnings") or [])]
+                          if isinstance(w, str)]
+    warnings = list(dict.fromkeys([*icp.warnings, *_target_warnings(targets), *_calibration_warning(calibration),
+                                   *scorecard_warnings]))
     return {
         "icp": icp,
         "health": icp.health,
@@ -220,30 +618,69 @@ def context(icp: IcpDocument) -> dict[str, Any]:
         "bins": [f"{10 * i}–{10 * (i + 1)}" for i in range(max(map(len, icp.health.histogram.values()), default=10))],
         "good_words": good_words,
         "bad_words": bad_words,
-        "good_patterns": _patterns(icp, "good"),
-        "bad_patterns": _patterns(icp, "bad"),
-        "segments": _segments(icp.tiers),
+        "good_patterns": collapse_patterns(_patterns(icp, "good"), overlaps),
+        "bad_patterns": collapse_patterns(_patterns(icp, "bad"), overlaps),
+        "segments": segments,
         "glance": _glance_columns(icp.tiers),
         "retention_rows": _retention_rows(icp),
         "personas": personas,
+        # the question(s) an interview quote cited by these evidence ids answers, for theme quotes
+        "question_of": lambda ids: " / ".join(dict.fromkeys(q for i in _ids(ids) if (q := questions.get(i)))),
         "drafters": sorted({p.drafter for _, group in personas for p in group if p.drafter}),
-        "scorecard": blocks(icp.scorecard) if icp.scorecard else None,
-        "validation": blocks(icp.validation) if icp.validation else None,
+        "scorecard": scorecard_rows(sc) if sc.get("features") else None,
+        "scorecard_evidence": evidence_ids(sc.get("evidence")),
+        "scorecard_bands": scorecard_bands(sc),
+        "scorecard_status": (sc.get("status") or "no points table") if sc else None,
+        "scorecard_reason": str(sc.get("reason") or ""),
+        "scorecard_auc": (sc.get("evaluation") or {}).get("auc"),
+        "scorecard_internals": scorecard_internals(sc) if sc else None,
+        "targets": targets,
+        "target_scopes": _targets_by_scope(targets),
+        "badge": _badge(icp, targets),
+        # green only for an ICP whose measurable targets all held; unvalidated or failing reads as a caution
+        "badge_ok": icp.status == "ok" and any(t["status"] == "met" for t in targets) and
+                    not any(t["status"] == "not met" for t in targets),
+        "calibration": calibration,
+        "warnings": warnings,
+        "validation": blocks(validation_rest) if validation_rest else None,
     }
 
 
-def render_markdown(icp: IcpDocument) -> str:
-    return environment().get_template("icp.md.j2").render(**context(icp))
+def _render(icp: IcpDocument, currencies: Mapping[str, str] | None, overlaps: Mapping[frozenset[str], int] | None,
+            template: str, html: bool) -> str:
+    symbols = currency_symbols(currencies)
+    with _currency(symbols):
+        icp = _relabel(icp, symbols)
+        ctx = context(icp, overlaps)
+        figures: dict[str, str] = {}
+        if html:
+            market = ((icp.validation or {}).get("market") or {}).get("tiers") or []
+            figures = {
+                "health": charts.health_histogram(icp.health) if any(map(any, icp.health.histogram.values())) else "",
+                "lift": charts.lift_chart([p for p, _ in ctx["good_patterns"] + ctx["bad_patterns"]])
+                if icp.patterns else "",
+                "tiers": charts.tier_chart(icp.tiers, icp.health.entity) if icp.tiers else "",
+                "retention_cohort": charts.retention_chart(icp.retention, "cohort", "chart-retention-cohort")
+                if any(c.kind == "cohort" for c in icp.retention) else "",
+                "retention_tier": charts.retention_chart(icp.retention, "tier", "chart-retention-tier")
+                if any(c.kind == "tier" for c in icp.retention) else "",
+                "scorecard": charts.scorecard_chart(ctx["scorecard"]) if ctx["scorecard"] else "",
+                "targets": charts.targets_chart(ctx["targets"])
+                if any(t["ratio"] is not None for t in ctx["targets"]) else "",
+                "market": charts.market_chart(market) if market else "",
+            }
+        return environment().get_template(template).render(charts=figures, **ctx)
 
 
-def render_html(icp: IcpDocument) -> str:
-    figures = {
-        "health": charts.health_histogram(icp.health) if any(map(any, icp.health.histogram.values())) else "",
-        "lift": charts.lift_chart(icp.patterns) if icp.patterns else "",
-        "tiers": charts.tier_chart(icp.tiers, icp.health.entity) if icp.tiers else "",
-        "retention_cohort": charts.retention_chart(icp.retention, "cohort", "chart-retention-cohort")
-        if any(c.kind == "cohort" for c in icp.retention) else "",
-        "retention_tier": charts.retention_chart(icp.retention, "tier", "chart-retention-tier")
-        if any(c.kind == "tier" for c in icp.retention) else "",
-    }
-    return environment().get_template("icp.html.j2").render(charts=figures, **context(icp))
+def render_markdown(icp: IcpDocument, currencies: Mapping[str, str] | None = None,
+                    overlaps: Mapping[frozenset[str], int] | None = None) -> str:
+    """The ICP document as markdown. currencies: money field -> ISO 4217 code (currencies_of(summary)), "$"
+    where it is unknown; overlaps: rows shared by pairs of patterns (pattern_overlaps), to fold near-duplicate
+    traits. document_inputs(ws, icp) gives both."""
+    return _render(icp, currencies, overlaps, "icp.md.j2", html=False)
+
+
+def render_html(icp: IcpDocument, currencies: Mapping[str, str] | None = None,
+                overlaps: Mapping[frozenset[str], int] | None = None) -> str:
+    """The ICP document as one self-contained HTML file with inline SVG charts (see render_markdown)."""
+    return _render(icp, currencies, overlaps, "icp.html.j2", html=True)

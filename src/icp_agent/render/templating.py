@@ -10,6 +10,7 @@ a p-value the same way.
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
 
@@ -34,6 +35,32 @@ ACRONYMS = {"icp", "tam", "nrr", "auc", "cac", "ltv", "acv", "arr", "mrr", "nps"
 METRIC_ORDER = ("n", "k", "share", "health_mean", "churn_rate", "annual_churn", "nrr_median", "ltv_cac", "win_rate",
                 "good_rate", "rate", "base_rate", "lift", "ci_low", "p_value", "q_value", "cac_median", "arr_median",
                 "starting_arr_median", "amount_median", "acv_median", "n_good", "n_bad")
+
+
+# Money figures by key: the field whose currency they carry (cac_median is in the currency of cac).
+MONEY_KEYS = {"cac_median": "cac", "arr_median": "arr", "starting_arr_median": "starting_arr", "acv_median": "acv",
+              "amount_median": "amount", "mrr_median": "mrr", "cac": "cac", "acv": "acv", "arr": "arr",
+              "amount": "amount", "ltv": "ltv", "mrr": "mrr"}
+# The currency symbol per money field while a document renders ("" is the dataset's own currency); set by
+# render.document with `currency_symbols`, so every filter formats money the same way without a parameter.
+SYMBOLS: ContextVar[dict[str, str]] = ContextVar("currency_symbols", default={})
+
+
+def symbol(field: str = "") -> str:
+    """The currency symbol of a money field: its own, else the dataset's, else "$" (USD or unknown)."""
+    table = SYMBOLS.get()
+    return table.get(field) or table.get("") or "$"
+
+
+def money(value: Any, field: str = "") -> str:
+    """An amount with its currency: 37773.4 -> "$37,773", 1.2e6 -> "€1.2M" when the field is in EUR."""
+    if value is None:
+        return "—"
+    value, sign = float(value), "-" if float(value) < 0 else ""
+    for size, suffix in ((1e9, "B"), (1e6, "M")):
+        if abs(value) >= size:
+            return f"{sign}{symbol(field)}{abs(value) / size:.3g}{suffix}"
+    return f"{sign}{symbol(field)}{abs(value):,.0f}"
 
 
 def pct(value: Any) -> str:
@@ -98,6 +125,8 @@ def metric(value: Any, key: str = "", context: dict[str, Any] | None = None) -> 
         return str(value)
     if key in P_KEYS:
         return pval(value)
+    if key in MONEY_KEYS:
+        return money(value, MONEY_KEYS[key])
     if key in CI_KEYS:
         return pct(value) if _rate_interval(context) else metric(value, "mean")
     if key in PERCENT_KEYS or key.endswith("_rate") or key.endswith("_share"):
@@ -202,7 +231,7 @@ def environment() -> Environment:
                       trim_blocks=False, lstrip_blocks=False, keep_trailing_newline=True,
                       autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False,
                                                    default=False))
-    env.filters.update(pct=pct, lift=lift, pval=pval, num=num, humanize=humanize, sentence=sentence, metric=metric,
+    env.filters.update(money=money, pct=pct, lift=lift, pval=pval, num=num, humanize=humanize, sentence=sentence, metric=metric,
                        metric_items=metric_items, metric_notes=metric_notes, md=md, md_cell=md_cell, md_code=md_code, fence=fence,
                        anchor_md=anchor_md, link_ids_html=link_ids_html, link_ids_md=link_ids_md)
     return env
