@@ -22,7 +22,7 @@ from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from pydantic import TypeAdapter, ValidationError
 
-from icp_agent.models import IdText, SegmentName, TierNumber, utc_timestamp
+from icp_agent.models import DataKindName, IdText, SegmentName, TierNumber, choice_text, utc_timestamp
 from icp_agent.server import SECTIONS, KindView, VersionInfo, create_server, lean_schema
 from icp_agent.workspace import Workspace
 
@@ -281,6 +281,25 @@ def test_a_number_where_an_id_is_expected_is_its_text():
         TypeAdapter(IdText).validate_python(True)  # true is no id
 
 
+@pytest.mark.parametrize("given, expected", [("deals", "deals"), ("Deals", "deals"), ("deal", "deals"),
+                                             (" Customer ", "customers"), ("Companies", "customers"),
+                                             ("accounts", "customers"), ("Opportunities", "deals"),
+                                             ("prospect", "prospects")])
+def test_a_kind_of_export_is_named_however_a_model_sends_it(given, expected):
+    assert TypeAdapter(DataKindName).validate_python(given) == expected
+
+
+def test_a_kind_that_is_none_is_refused():
+    with pytest.raises(ValidationError):
+        TypeAdapter(DataKindName).validate_python("leads")  # contacts or prospects? not guessed
+
+
+@pytest.mark.parametrize("given, expected", [("Negative ICP", "negative_icp"), (" Tiers", "tiers"),
+                                             ("data-quality", "data_quality"), ("BOTH", "both")])
+def test_a_choice_is_written_as_the_choices_are(given, expected):
+    assert choice_text(given) == expected
+
+
 @pytest.mark.anyio
 async def test_tools_take_the_arguments_a_model_sends(demo):
     async with Client(demo.server) as client:
@@ -306,6 +325,14 @@ async def test_tools_take_the_arguments_a_model_sends(demo):
         assert [item["id"] for item in one["items"]] == [evidence_id]
         tiers = await ok("get_icp", {"sections": "tiers", "limit": "2", "offset": "0"})
         assert tiers["sections"] == ["tiers"] and tiers["pages"]["tiers"]["limit"] == 2
+        both = await ok("get_icp", {"sections": ["Negative ICP", "Tiers"]})
+        assert both["sections"] == ["negative_icp", "tiers"]
+        deals = await ok("inspect_workspace", {"kind": "Deal", "limit": 1})
+        assert [k["kind"] for k in deals["kinds"]] == ["deals"]
+        companies = await ok("inspect_workspace", {"kind": "companies", "limit": 1})
+        assert [k["kind"] for k in companies["kinds"]] == ["customers"]
+        good = await ok("extract_patterns", {"direction": "Good", "limit": 3})
+        assert {p["direction"] for p in good["patterns"]} == {"good"}
         # a number for a version id is read as its text: the answer is the toolkit's "no such version",
         # which lists the versions there are, not a type error
         assert "no ICP version '3'" in await refused("get_icp", {"version": 3})

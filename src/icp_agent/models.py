@@ -76,7 +76,30 @@ def one_or_many(value: Any) -> Any:
     return [value] if isinstance(value, (str, int, float)) and not isinstance(value, bool) else value
 
 
+def choice_text(value: Any) -> Any:
+    """A choice as a model may write it ("Negative ICP", " Tiers", "post-sale") in the form the choices use:
+    lower case, words joined by underscores."""
+    return re.sub(r"[\s-]+", "_", value.strip()).lower() if isinstance(value, str) else value
+
+
+# what a model or a CRM user calls a kind of export, beside the kinds' own names (singular or plural)
+KIND_SYNONYMS = {"company": "customers", "companies": "customers", "account": "customers", "accounts": "customers",
+                 "opportunity": "deals", "opportunities": "deals"}
+
+
+def _data_kind(value: Any) -> Any:
+    """"Deals", "deal", "Companies", "accounts", "opportunities" -> the kind's name (deals, customers, ...)."""
+    value = choice_text(value)
+    if not isinstance(value, str):
+        return value
+    if value in KIND_SYNONYMS:
+        return KIND_SYNONYMS[value]
+    return f"{value}s" if f"{value}s" in DATA_KINDS else value
+
+
 IdText = Annotated[str, BeforeValidator(_number_as_text)]
+DataKindName = Annotated[Literal["customers", "deals", "contacts", "prospects", "subscriptions", "tickets",
+                                 "events"], BeforeValidator(_data_kind)]
 SegmentName = Annotated[str, BeforeValidator(_segment_name)]
 # the bounds before the validator: after one, pydantic publishes them as "ge"/"le" instead of minimum/maximum
 TierNumber = Annotated[int, Field(ge=1, le=3), BeforeValidator(_tier_number)]

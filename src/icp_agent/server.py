@@ -35,8 +35,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
 from . import __version__, toolkit
 from .errors import UserError, bug_report, describe
 from .evidence import EvidenceItem
-from .models import (ColumnReport, HealthSummary, IcpDocument, IdText, LinkReport, RejectedRow, RoleName, SegmentName,
-                     TierNumber, UtcDateTime, one_or_many)
+from .models import (ColumnReport, DataKindName, HealthSummary, IcpDocument, IdText, LinkReport, RejectedRow, RoleName,
+                     SegmentName, TierNumber, UtcDateTime, choice_text, one_or_many)
 from .query import QueryResult, run_readonly_query
 from .resources import icons
 from .scoring import ScoreResult
@@ -616,9 +616,7 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
 
     @tool(_reads("Inspect the workspace"))
     def inspect_workspace(
-        kind: Annotated[Literal["customers", "deals", "contacts", "prospects", "subscriptions", "tickets",
-                                "events"] | None,
-                        Field(description="one kind only (default: all)")] = None,
+        kind: Annotated[DataKindName | None, Field(description="one kind only (default: all)")] = None,
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> WorkspaceView:
@@ -662,7 +660,7 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
     @_analysis_options_as_parameters(leave_out=BUILD_ONLY_OPTIONS)
     async def extract_patterns(
         ctx: Context,
-        direction: Annotated[Literal["good", "bad", "both"], Field(
+        direction: Annotated[Literal["good", "bad", "both"], BeforeValidator(choice_text), Field(
             description="good: over-index among the best; bad: among the worst")] = "both",
         limit: Limit = 20,
         offset: Offset = 0,
@@ -694,7 +692,7 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
     @tool(_reads("Read the ICP"))
     def get_icp(
         version: Version = None,
-        sections: Annotated[list[Section] | None, Field(
+        sections: Annotated[list[Annotated[Section, BeforeValidator(choice_text)]] | None, Field(
             description=f"sections to include (default: {', '.join(DEFAULT_SECTIONS)}); evidence items come from "
                         "list_evidence / get_evidence"), BeforeValidator(one_or_many)] = None,
         limit: Limit = 10,
