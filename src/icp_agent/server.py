@@ -20,7 +20,6 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -31,12 +30,13 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
 from . import __version__, toolkit
 from .errors import UserError, bug_report, describe
 from .evidence import EvidenceItem
-from .models import ColumnReport, HealthSummary, IcpDocument, LinkReport, RejectedRow, RoleName
+from .models import (ColumnReport, DataKindName, HealthSummary, IcpDocument, IdText, LinkReport, RejectedRow, RoleName,
+                     SegmentName, TierNumber, UtcDateTime, choice_text, one_or_many)
 from .query import QueryResult, run_readonly_query
 from .resources import icons
 from .scoring import ScoreResult
@@ -185,7 +185,7 @@ class KindView(BaseModel):
     kind: str
     file_name: str
     import_id: str
-    imported_at: datetime
+    imported_at: UtcDateTime
     snapshots: int = Field(description="imports of this kind so far; this is the current one")
     rows_read: int
     rows_kept: int
@@ -283,10 +283,32 @@ class BuildSummary(BaseModel):
                    warnings=icp.warnings)
 
 
+class LinkBrief(BaseModel):
+    kind: str
+    linked_by: str | None
+    rows: int
+    linked: int
+    unlinked: int
+
+
+class DatasetBrief(BaseModel):
+    """The inputs an ICP version was built from, in brief: inspect_workspace has the columns and link details."""
+    fingerprint: str
+    imports: list[dict[str, Any]]
+    links: list[LinkBrief] = Field(description="how deals and contacts linked to the companies at build time")
+
+    @classmethod
+    def of(cls, dataset: Any) -> "DatasetBrief":
+        return cls(fingerprint=dataset.fingerprint, imports=dataset.imports,
+                   links=[LinkBrief(**link.model_dump(include=set(LinkBrief.model_fields))) for link in dataset.links])
+
+
 def _icp_view_model() -> type[BaseModel]:
-    """IcpDocument with every section optional, plus paging: a section icp.json gains appears without an edit."""
+    """IcpDocument with every section optional, plus paging: a section icp.json gains appears without an edit.
+    The header's dataset is a brief (DatasetBrief): every get_icp answer carries the header."""
     document = IcpDocument.model_fields
     fields: dict[str, Any] = {name: (document[name].annotation, document[name]) for name in ICP_HEADER}
+    fields["dataset"] = (DatasetBrief, Field(description="the inputs this version was built from"))
     fields |= {name: (document[name].annotation | None, Field(None, description=document[name].description))
                for name in SECTIONS}
     return create_model(
@@ -303,7 +325,7 @@ IcpView = _icp_view_model()
 
 class VersionInfo(BaseModel):
     version_id: str
-    created_at: str
+    created_at: UtcDateTime
     dataset_fingerprint: str
     status: str
 
@@ -361,7 +383,7 @@ class RenderResult(BaseModel):
 
 Limit = Annotated[int, Field(ge=1, le=200, description="most items to return")]
 Offset = Annotated[int, Field(ge=0, description="items to skip: a previous page's next_offset")]
-Version = Annotated[str | None, Field(description="an ICP version id from list_icp_versions (default: the latest)")]
+Version = Annotated[IdText | None, Field(description="an ICP version id from list_icp_versions (default: the latest)")]
 
 
 def _reads(title: str) -> ToolAnnotations:
@@ -374,22 +396,33 @@ def _writes(title: str, *, idempotent: bool, destructive: bool = False) -> ToolA
                            idempotent_hint=idempotent, open_world_hint=False)
 
 
-def _analysis_options_as_parameters(fn: Callable[..., Any]) -> Callable[..., Any]:
+# AnalysisOptions a phase never reads: its tool does not offer them (the model is not asked about them)
+SEARCH_OPTIONS = ("depth", "alpha", "min_support")
+BUILD_ONLY_OPTIONS = ("revenue_target", "allow_unlinked")
+
+
+def _analysis_options_as_parameters(*, leave_out: tuple[str, ...] = ()) -> Callable[[Callable[..., Any]],
+                                                                                   Callable[..., Any]]:
     """Replace `**options` with one keyword parameter per AnalysisOptions field (type, bounds, description,
-    default), so the tool documents exactly what the toolkit checks and a new option needs no edit here."""
-    signature = inspect.signature(fn)
-    options = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=field.default,
-                                 annotation=Annotated[(field.annotation, *field.metadata,
-                                                       Field(description=field.description))])
-               for name, field in AnalysisOptions.model_fields.items()]
-    kept = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
-    fn.__signature__ = signature.replace(parameters=kept + options)
-    fn.__annotations__ = {**fn.__annotations__, **{p.name: p.annotation for p in options}}
-    return fn
+    default), so the tool documents exactly what the toolkit checks and a new option needs no edit here.
+    `leave_out` names options the tool's phase does not read; they keep their defaults."""
+    def apply(fn: Callable[..., Any]) -> Callable[..., Any]:
+        signature = inspect.signature(fn)
+        options = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=field.default,
+                                     annotation=Annotated[(field.annotation, *field.metadata,
+                                                           Field(description=field.description))])
+                   for name, field in AnalysisOptions.model_fields.items() if name not in leave_out]
+        kept = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+        fn.__signature__ = signature.replace(parameters=kept + options)
+        fn.__annotations__ = {**fn.__annotations__, **{p.name: p.annotation for p in options}}
+        return fn
+    return apply
 
 
 def _path_arg(what: str) -> Any:
-    return Annotated[str | None, Field(description=f"{what}; relative paths start at the server's first data root")]
+    """An optional path argument; the tool's description says once that relative paths start at the first data
+    root (said per argument, it was the same sentence ten times in tools/list)."""
+    return Annotated[str | None, Field(description=what)]
 
 
 @contextmanager
@@ -433,6 +466,59 @@ def _as_tool(fn: Callable[..., Any]) -> Callable[..., Any]:
         with _reported_as(ToolError):
             return _compact(fn(*args, **kwargs))
     return run
+
+
+# keywords whose value maps names to schemas (the names are never keywords), and keywords whose value is data
+NAMED_SCHEMAS = frozenset({"properties", "$defs", "patternProperties", "dependentSchemas"})
+SCHEMA_DATA = frozenset({"enum", "const", "default", "examples"})
+# keywords that constrain only instances of their own type: they may stand beside "type": [T, "null"]
+TYPE_SPECIFIC = frozenset({"type", "items", "prefixItems", "minItems", "maxItems", "uniqueItems", "properties",
+                           "required", "additionalProperties", "minProperties", "maxProperties", "format",
+                           "minLength", "maxLength", "pattern", "minimum", "maximum", "exclusiveMinimum",
+                           "exclusiveMaximum", "multipleOf"})
+
+
+def lean_schema(node: Any, *, output: bool) -> Any:
+    """The published form of a generated JSON Schema, validating exactly the documents the original does.
+
+    Dropped everywhere: the titles pydantic derives from names ("Created At" for created_at), which tell a
+    client nothing the name does not, and `additionalProperties: true` (JSON Schema's default). In output schemas (a result always carries every field) also each
+    `default`, and a nullable field's `anyOf: [{type: T, ...}, {type: null}]` becomes `type: [T, "null"]`
+    when the other branch holds only keywords that apply to T alone (so null still passes and nothing else
+    changes). Types, required fields, enums, formats, bounds, descriptions and $defs are kept: the typed
+    contract is whole."""
+    if isinstance(node, list):
+        return [lean_schema(item, output=output) for item in node]
+    if not isinstance(node, dict):
+        return node
+    lean: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "title" or (output and key == "default") or (key == "additionalProperties" and value is True):
+            continue
+        if key in NAMED_SCHEMAS and isinstance(value, dict):
+            lean[key] = {name: lean_schema(sub, output=output) for name, sub in value.items()}
+        elif key in SCHEMA_DATA:
+            lean[key] = value
+        else:
+            lean[key] = lean_schema(value, output=output)
+    branches = lean.get("anyOf")
+    if output and isinstance(branches, list) and len(branches) == 2 and {"type": "null"} in branches:
+        other = branches[0] if branches[1] == {"type": "null"} else branches[1]
+        if isinstance(other.get("type"), str) and set(other) <= TYPE_SPECIFIC and not set(other) & set(lean):
+            lean = {**{k: v for k, v in lean.items() if k != "anyOf"}, **other, "type": [other["type"], "null"]}
+    return lean
+
+
+def _publish_lean_schemas(server: MCPServer, name: str) -> None:
+    """Replace a registered tool's published input and output schemas by their lean forms (lean_schema).
+    Arguments are still validated by the tool's pydantic model and results by its return type, as before.
+    The SDK offers no public hook for the published schemas, hence its tool manager."""
+    registered = server._tool_manager.get_tool(name)  # noqa: SLF001
+    if registered is None:
+        raise RuntimeError(f"tool {name} was not registered")
+    registered.parameters = lean_schema(registered.parameters, output=False)
+    if registered.fn_metadata.output_schema is not None:
+        registered.fn_metadata.output_schema = lean_schema(registered.fn_metadata.output_schema, output=True)
 
 
 async def _with_progress(ctx: Context, work: Callable[[toolkit.Progress], T]) -> T:
@@ -482,7 +568,9 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
 
     def tool(annotations: ToolAnnotations) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-            server.add_tool(_as_tool(fn), title=annotations.title, annotations=annotations)
+            server.add_tool(_as_tool(fn), title=annotations.title, annotations=annotations,
+                            description=inspect.cleandoc(fn.__doc__ or ""))
+            _publish_lean_schemas(server, fn.__name__)
             return fn
         return register
 
@@ -510,7 +598,8 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
         """Import CRM exports into the workspace as new snapshots (re-importing the same files changes nothing).
 
         Start here. Then check the result: the kind each file was read as, rejected rows, warnings and how
-        deals and contacts link to customers; inspect_workspace shows every column and its role."""
+        deals and contacts link to customers; inspect_workspace shows every column and its role.
+        Relative paths start at the server's first data root."""
         if not (data_dir or customers or deals):
             raise UserError("nothing to import", hint="pass data_dir, or name the files with customers/deals")
         folder = path_or_none(data_dir, "data_dir")
@@ -527,9 +616,7 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
 
     @tool(_reads("Inspect the workspace"))
     def inspect_workspace(
-        kind: Annotated[Literal["customers", "deals", "contacts", "prospects", "subscriptions", "tickets",
-                                "events"] | None,
-                        Field(description="one kind only (default: all)")] = None,
+        kind: Annotated[DataKindName | None, Field(description="one kind only (default: all)")] = None,
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> WorkspaceView:
@@ -561,7 +648,7 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
         return RolesResult(roles=toolkit.set_field_roles(workspace, roles))
 
     @tool(_reads("Score customer health"))
-    @_analysis_options_as_parameters
+    @_analysis_options_as_parameters(leave_out=SEARCH_OPTIONS + BUILD_ONLY_OPTIONS)
     async def score_health(ctx: Context, **options: Any) -> HealthSummary:
         """Phase 1 alone: how a good customer is defined here (health score components and weights, an outcome
         column, or won vs lost deals), cohort sizes and metrics, and how many young customers were censored.
@@ -570,10 +657,10 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
         return await _with_progress(ctx, lambda progress: toolkit.preview_health(workspace, chosen))
 
     @tool(_reads("Extract patterns"))
-    @_analysis_options_as_parameters
+    @_analysis_options_as_parameters(leave_out=BUILD_ONLY_OPTIONS)
     async def extract_patterns(
         ctx: Context,
-        direction: Annotated[Literal["good", "bad", "both"], Field(
+        direction: Annotated[Literal["good", "bad", "both"], BeforeValidator(choice_text), Field(
             description="good: over-index among the best; bad: among the worst")] = "both",
         limit: Limit = 20,
         offset: Offset = 0,
@@ -587,7 +674,7 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
             workspace, chosen, direction=direction, limit=limit, offset=offset))
 
     @tool(_writes("Build the ICP", idempotent=False))
-    @_analysis_options_as_parameters
+    @_analysis_options_as_parameters()
     async def build_icp(
         ctx: Context,
         top_patterns: Annotated[int, Field(ge=0, le=50, description="patterns to include in the summary")] = 5,
@@ -605,9 +692,9 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
     @tool(_reads("Read the ICP"))
     def get_icp(
         version: Version = None,
-        sections: Annotated[list[Section] | None, Field(
+        sections: Annotated[list[Annotated[Section, BeforeValidator(choice_text)]] | None, Field(
             description=f"sections to include (default: {', '.join(DEFAULT_SECTIONS)}); evidence items come from "
-                        "list_evidence / get_evidence")] = None,
+                        "list_evidence / get_evidence"), BeforeValidator(one_or_many)] = None,
         limit: Limit = 10,
         offset: Offset = 0,
     ) -> IcpView:
@@ -615,6 +702,7 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
         health definition, patterns, personas, validation, ...); list sections come in pages of limit/offset."""
         icp = toolkit.current_icp(workspace, version)
         view: dict[str, Any] = {name: getattr(icp, name) for name in ICP_HEADER}
+        view["dataset"] = DatasetBrief.of(icp.dataset)
         included, omitted, pages, used = [], [], {}, 0
         for name in dict.fromkeys(sections or DEFAULT_SECTIONS):
             value = getattr(icp, name)
@@ -640,8 +728,9 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
 
     @tool(_reads("Get evidence"))
     def get_evidence(
-        ids: Annotated[list[str], Field(min_length=1, max_length=20,
-                                        description="evidence ids, e.g. [\"E3f9a2c1d\"]")],
+        ids: Annotated[list[IdText], Field(min_length=1, max_length=20, description="evidence ids, e.g. "
+                                                                                   "[\"E3f9a2c1d\"]"),
+                       BeforeValidator(one_or_many)],
         version: Version = None,
     ) -> EvidenceItems:
         """Evidence items by id: the statement, the figures (n, rate, lift, interval, p, adjusted p) and the
@@ -666,8 +755,9 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
 
     @tool(_writes("Get persona evidence for a tier", idempotent=True))
     def get_persona_evidence(
-        segment: Annotated[str, Field(description="the ICP segment: ICP 1, ICP 2, ... (see get_icp's tiers)")] = "ICP 1",
-        tier: Annotated[int, Field(ge=1, le=3, description="the tier within the segment")] = 1,
+        segment: Annotated[SegmentName, Field(description="the ICP segment: ICP 1, ICP 2, ... (see get_icp's "
+                                                          "tiers)")] = "ICP 1",
+        tier: Annotated[TierNumber, Field(description="the tier within the segment")] = 1,
         version: Version = None,
         limit: Limit = 20,
         offset: Offset = 0,
@@ -740,8 +830,8 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
 
     @tool(_writes("Compare ICP versions", idempotent=True))
     def diff_icp_versions(
-        old: Annotated[str | None, Field(description="the earlier version id (default: the one before new)")] = None,
-        new: Annotated[str | None, Field(description="the later version id (default: the latest)")] = None,
+        old: Annotated[IdText | None, Field(description="the earlier version id (default: the one before new)")] = None,
+        new: Annotated[IdText | None, Field(description="the later version id (default: the latest)")] = None,
     ) -> VersionDiff:
         """What changed between two ICP versions: customers moving tier, field drift (PSI), patterns that weakened,
         vanished or appeared, and a recommendation with its evidence id."""
@@ -770,7 +860,8 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
         out_dir: _path_arg(f"folder for the files (default: the server's output folder, {default_out}); "
                            "existing report files there are replaced") = None,
     ) -> RenderResult:
-        """Write the ICP document (icp.md, icp.html), icp.json with its schema, and the scoring matrix CSV."""
+        """Write the ICP document (icp.md, icp.html), icp.json with its schema, and the scoring matrix CSV.
+        Relative paths start at the server's first data root."""
         icp = toolkit.current_icp(workspace, version)
         out = path_or_none(out_dir, "out_dir") or default_out
         out.mkdir(parents=True, exist_ok=True)
@@ -811,8 +902,9 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
         return WORKFLOW_PROMPT.format(data_dir=f" ({data_dir})" if data_dir else "")
 
     @server.prompt(title="Draft the buyer personas of a tier")
-    def draft_personas(tier: Annotated[int, Field(ge=1, le=3, description="the ICP tier: 1, 2 or 3")],
-                       segment: Annotated[str, Field(description="the ICP segment: ICP 1, ICP 2, ...")] = "ICP 1",
+    def draft_personas(tier: Annotated[TierNumber, Field(description="the ICP tier: 1, 2 or 3")],
+                       segment: Annotated[SegmentName, Field(description="the ICP segment: ICP 1, ICP 2, ...")
+                                          ] = "ICP 1",
                        ) -> str:
         """Draft champion, economic buyer, technical buyer, end user and blocker for one tier, every claim cited."""
         return PERSONA_PROMPT.format(tier=tier, segment=segment)

@@ -32,7 +32,10 @@ from .models import (
     ImportReport,
     LinkReport,
     PatternStat,
+    SegmentName,
+    TierNumber,
     WorkspaceSummary,
+    utc_timestamp,
 )
 from .sql import columns_of
 from .workspace import Workspace
@@ -726,7 +729,7 @@ def current_icp(ws: Workspace, version: str | None = None) -> IcpDocument:
 
 def list_versions(ws: Workspace) -> list[dict]:
     with ws.read() as con:
-        return [{"version_id": v, "created_at": str(t), "dataset_fingerprint": f, "status": s}
+        return [{"version_id": v, "created_at": utc_timestamp(t), "dataset_fingerprint": f, "status": s}
                 for v, t, f, s in con.execute("SELECT version_id, created_at, dataset_fingerprint, status "
                                               "FROM icp_versions ORDER BY created_at").fetchall()]
 
@@ -989,8 +992,8 @@ class DraftClaim(BaseModel):
 
 
 class DraftPersona(BaseModel):
-    segment: str = Field(description="ICP 1, ICP 2, ...")
-    tier: int = Field(ge=1, le=3)
+    segment: SegmentName = Field(description="ICP 1, ICP 2, ...")
+    tier: TierNumber
     role: Literal["champion", "economic buyer", "technical buyer", "end user", "blocker"]
     title_patterns: list[str] = Field(default_factory=list)
     claims: list[DraftClaim]

@@ -157,7 +157,9 @@ def backtest(con, inputs: AnalysisInputs, config: AnalysisConfig, icp: IcpDocume
     columns = columns_of(con, inputs.customers)
     if "customer_since" not in columns:
         return {"status": "not measurable", "reason": "the customers have no start date (customer_since)"}
-    cutoff = con.execute(f"SELECT max(customer_since) - INTERVAL 12 MONTH FROM {inputs.customers}").fetchall()[0][0]
+    # a day (DATE), not a midnight timestamp: icp.json shows it as 2025-10-30, never "2025-10-30 00:00:00"
+    cutoff = con.execute(f"SELECT CAST(max(customer_since) - INTERVAL 12 MONTH AS DATE) "
+                         f"FROM {inputs.customers}").fetchall()[0][0]
     older = f"{frame}_backtest_src"
     con.execute(f"CREATE OR REPLACE TEMP VIEW {older} AS SELECT * FROM {inputs.customers} WHERE customer_since < "
                 f"DATE '{cutoff:%Y-%m-%d}'")

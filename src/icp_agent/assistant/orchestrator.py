@@ -41,6 +41,7 @@ from .. import toolkit
 from ..analysis.personas import ROLES
 from ..errors import UserError
 from ..evidence import EvidenceItem
+from ..models import utc_timestamp
 from ..toolkit import AnalysisOptions, DraftClaim, DraftPersona, DraftRationale
 from ..untrusted import looks_like_instructions
 from ..workspace import Workspace
@@ -844,7 +845,7 @@ class Orchestrator:
         run_log = {
             "model": self.model, "status": "failed" if self.error else "ok",
             "error": str(self.error) if self.error else None,
-            "started_at": self.started.isoformat(), "finished_at": datetime.now(timezone.utc).isoformat(),
+            "started_at": utc_timestamp(self.started), "finished_at": utc_timestamp(datetime.now(timezone.utc)),
             "version": self.outline.version if self.outline else None,
             "limits": {"tool_call_budget": self.budget, "turns_per_conversation": self.max_turns,
                        "max_tokens": self.max_tokens},
