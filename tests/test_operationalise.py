@@ -131,3 +131,23 @@ def test_refresh_with_a_shifted_snapshot(tmp_path, cli):
     assert diff["recommendation"] in ("recalibrate the scorecard", "rebuild the ICP")
     assert diff["migration"]["changed_tier"] > 0
     assert len(cli.json("versions")) == 2
+
+
+def test_playbook_expand_steps_never_repeat_a_tier(demo):
+    """An expand step whose criteria include all of a tier's criteria only re-sells rows that tier already holds."""
+    _, _, folder = demo
+    icp = json.loads((folder / "out" / "icp.json").read_text())
+    playbook = (folder / "out" / "playbook.md").read_text()
+    assert "Then expand" in playbook
+    names = {f"{t['segment']} Tier {t['tier']}" for t in icp["tiers"]}
+    from icp_agent.render.templating import md
+
+    tiers = [[md(c["label"]) for c in t["criteria"]] for t in icp["tiers"]]
+    steps = [line.split(". ", 1)[1].rsplit(": lift", 1)[0] for line in playbook.split("Then expand", 1)[1].splitlines()
+             if line[:1].isdigit() and ": lift" in line]
+    assert steps
+    for step in steps:
+        if step in names:
+            continue  # a Tier 2/3 itself is a step of its own
+        parts = step.split(" AND ")
+        assert not any(set(labels) <= set(parts) for labels in tiers), step

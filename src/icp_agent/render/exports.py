@@ -145,9 +145,16 @@ def render_playbook(icp: IcpDocument, routing: dict[str, int] | None = None) -> 
     return "\n".join(lines) + "\n"
 
 
+def _criterion_key(c) -> tuple:
+    """A criterion's identity (field, op and its values), whatever its label's wording."""
+    return (c.field, c.op, c.value, tuple(c.values or ()), c.min, c.max)
+
+
 def _adjacent(icp: IcpDocument, market: dict) -> list[tuple]:
-    """Tier 2/3 segments and significant good patterns beyond Tier 1, best first."""
+    """Tier 2/3 segments and significant good patterns beyond Tier 1, best first. A pattern that holds all of a
+    tier's criteria (its rows are inside that tier) or only re-cuts a Tier 1's fields repeats a step: left out."""
     tier1_fields = [{c.field for c in t.criteria} for t in icp.tiers if t.tier == 1]
+    tier_criteria = [{_criterion_key(c) for c in t.criteria} for t in icp.tiers]
     candidates = []
     for tier in icp.tiers:
         if tier.tier == 1:
@@ -160,6 +167,7 @@ def _adjacent(icp: IcpDocument, market: dict) -> list[tuple]:
                            tier.evidence[0] if tier.evidence else ""))
     for p in icp.patterns:
         variant = any({c.field for c in p.criteria} <= fields for fields in tier1_fields)  # Tier 1 re-cut
+        variant = variant or any(criteria <= {_criterion_key(c) for c in p.criteria} for criteria in tier_criteria)
         if p.direction == "good" and p.q_value < 0.05 and not variant and all(p.label not in c[0] for c in candidates):
             candidates.append((p.label, p.lift, None, None, p.evidence))
     candidates.sort(key=lambda c: (-c[1], -(c[2] or 0), c[3] if c[3] is not None else 1.0, c[0]))
