@@ -299,8 +299,8 @@ def check_links(reports: list[LinkReport], allow_unlinked: bool) -> list[str]:
         if not allow_unlinked:
             raise UserError(f"only {share} link to a company{own}: an ICP built on the rest would leave out "
                             f"{link.unlinked:,} {link.kind}. Likely cause: {link.cause or 'unknown'}",
-                            hint="fix the export and import it again, or pass --allow-unlinked (allow_unlinked) "
-                                 "to build without them")
+                            hint="fix the export as the cause says and import it again, or build without them "
+                                 "(CLI: --allow-unlinked; MCP tools: allow_unlinked=true)")
         link.allowed_unlinked = True
         warnings.append(f"only {share} link to a company{own}: {link.unlinked:,} {link.kind} were analysed without "
                         f"their company's fields (--allow-unlinked). Likely cause: {link.cause or 'unknown'}")
