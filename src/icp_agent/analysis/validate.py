@@ -209,7 +209,9 @@ def market(con, prospects: str | None, icp: IcpDocument, ledger: Ledger,
                 continue
             matched = con.execute(f"SELECT count(*) FROM {prospects} WHERE {criteria_sql(tier.criteria, document_kinds(icp))}"
                                   ).fetchall()[0][0]
-            customers = tier.metrics.get("n", 0)
+            # customers, not entities: at deal level a tier's n counts closed deals (lost ones too), so its
+            # companies with a won deal are what penetrates the prospect universe
+            customers = tier.metrics.get("customers", tier.metrics.get("n", 0))
             share = matched / total if total else 0
             row = {"tier": tier.name, "prospects": matched, "share": share, "customers": customers,
                    "penetration": customers / matched if matched else None}

@@ -115,8 +115,8 @@ def render_playbook(icp: IcpDocument, routing: dict[str, int] | None = None) -> 
     for tier in sorted(icp.tiers, key=lambda t: (t.tier, t.segment)):
         m = tier.metrics
         lines.append(f"**Tier {tier.tier} ({md(tier.segment)})** [{', '.join(tier.evidence)}]: "
-                     f"{m.get('n', 0):,} customers today" + (f", churn {100 * m['churn_rate']:.1f}%"
-                                                             if m.get("churn_rate") is not None else ""))
+                     + _tier_count(icp, m) + (f", churn {100 * m['churn_rate']:.1f}%"
+                                              if m.get("churn_rate") is not None else ""))
         lines += [f"- [ ] {md(c.label)}" for c in tier.criteria]
         lines.append("")
     if icp.negative_icp:
@@ -143,6 +143,16 @@ def render_playbook(icp: IcpDocument, routing: dict[str, int] | None = None) -> 
                          + (f", {100 * penetration:.1f}% penetrated" if penetration is not None else "")
                          + f" [{evidence}]")
     return "\n".join(lines) + "\n"
+
+
+def _tier_count(icp: IcpDocument, m: dict) -> str:
+    """How many customers a tier has today: companies, not deals ("12 customers today (40 closed deals, ...)")."""
+    if icp.health.entity != "deal":
+        return f"{m.get('n', 0):,} customers today"
+    deals = f"{m.get('n', 0):,} closed deals, {m.get('n_good', 0):,} won"
+    if m.get("customers") is None:
+        return deals
+    return f"{m['customers']:,} customers today ({deals}, across {m.get('companies', 0):,} companies)"
 
 
 def _adjacent(icp: IcpDocument, market: dict) -> list[tuple]:
