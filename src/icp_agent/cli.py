@@ -433,6 +433,9 @@ def print_run(result) -> None:
     print_import(result.imported)
     if result.icp:
         print_icp(result.icp)
+        for warning in result.icp.warnings:
+            if warning.startswith("CRM files:"):
+                out.print(f"  warning: {warning}")
     out.print(f"report: {Path(result.out_dir).resolve()}")
     for name in result.files:
         out.print(f"  {name}")
