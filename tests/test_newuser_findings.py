@@ -317,3 +317,22 @@ def test_hubspot_record_id_only_from_a_hubspot_id_column_and_left_out_rows_are_w
     rows = list(csv.DictReader((folder / "hubspot_companies.csv").open(encoding="utf-8")))
     assert len(rows) == 320 and all(r["Record ID"].isdigit() for r in rows)
     assert not [w for w in icp.warnings if "hubspot_companies.csv" in w]
+
+
+def test_penetration_counts_customers_against_accounts_not_deals(tmp_path, write):
+    # a prospect list that does not hold the customers (Apollo-style), plus three that are customers already:
+    # penetration = customers / (customers + matching prospects not yet customers), never above 100%
+    ws, _ = _pipedrive_ws(tmp_path)
+    rows = [{"Company Name": f"Prospect {i} Ltd", "Website": f"prospect{i}.io", "Industry": "Software",
+             "# Employees": 120} for i in range(20)]
+    rows += [{"Company Name": f"Org{i:04d} GmbH", "Website": f"org{i:04d}.com", "Industry": "Software",
+              "# Employees": 120} for i in range(1, 200)]
+    toolkit.import_data(ws, prospects=write("apollo.csv", _csv(rows)))
+    icp = toolkit.build_icp(ws)
+    tier1 = [t for t in icp.tiers if t.tier == 1][0]
+    row = next(r for r in icp.validation["market"]["tiers"] if r["tier"] == tier1.name)
+    customers = tier1.metrics["customers"]
+    already = row["already_customers"]
+    assert 0 < already <= customers and row["customers"] == customers
+    assert row["penetration"] == pytest.approx(customers / (customers + row["prospects"] - already), abs=1e-5)
+    assert row["penetration"] <= 1
