@@ -205,6 +205,8 @@ def test_bad_column_statements_say_churned_and_retained(tmp_path, write):
     software = [p for p in icp.patterns if p.label == "industry = Software" and p.direction == "good"]
     statements = {e["id"]: e["statement"] for e in icp.evidence}
     assert software and "are retained vs" in statements[software[0].evidence]
+    definition = next(e["statement"] for e in icp.evidence if e["kind"] == "health_definition")
+    assert f"{icp.health.n_good:,} good (retained) and {icp.health.n_bad:,} bad (churned)" in definition
     out = tmp_path / "out"
     out.mkdir()
     toolkit.write_icp_outputs(ws, icp, out)

@@ -289,7 +289,7 @@ def health_summary(con, health: HealthResult, config: AnalysisConfig, ledger: Le
             histogram.setdefault(cohort, [0] * 10)[bin_] = count
     ids = [ledger.add("health_definition", health.definition,
                       f"Good is defined as: {description}. {health.n:,} {health.entity}s were scored: "
-                      f"{health.n_good:,} good and {health.n_bad:,} bad"
+                      f"{health.n_good:,} good ({health.words[0]}) and {health.n_bad:,} bad ({health.words[1]})"
                       + (f"; {health.censored:,} customers younger than {config.health.min_tenure_months:g} months "
                          f"were left out of retention" if health.censored else "") + ".",
                       {"n": health.n, "n_good": health.n_good, "n_bad": health.n_bad, "censored": health.censored,
