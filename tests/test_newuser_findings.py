@@ -338,3 +338,26 @@ def test_penetration_counts_customers_against_accounts_not_deals(tmp_path, write
     assert 0 < already <= customers and row["customers"] == customers
     assert row["penetration"] == pytest.approx(customers / (customers + row["prospects"] - already), abs=1e-5)
     assert row["penetration"] <= 1
+
+
+def test_a_pure_range_of_a_number_field_is_caught_and_a_mixed_field_is_kept():
+    import duckdb
+
+    from icp_agent.analysis.screen import screen_fields
+    from icp_agent.analysis.selectors import FieldSpec
+
+    con = duckdb.connect()
+    # score: values 0-96 carry a 25% win rate, and every deal with a score of 100-199 (10% of rows) is won
+    con.execute("""CREATE TABLE t AS SELECT i AS _row, (i % 4 = 0) OR i >= 900 AS good,
+                   NOT ((i % 4 = 0) OR i >= 900) AS bad,
+                   CASE WHEN i >= 900 THEN 100 + (i - 900) ELSE i % 97 END::DOUBLE AS score,
+                   ['a', 'b', 'c'][1 + i % 3] AS plain FROM range(1000) r(i)""")
+    screen = screen_fields(con, "t", [FieldSpec("score", "number"), FieldSpec("plain", "category")],
+                           entity="deal", words=("won", "lost"))
+    assert [s.name for s in screen.kept] == ["plain"]
+    (excluded,) = screen.excluded
+    assert excluded["basis"] == "pure value" and excluded["value"] == "from 100 to 199"
+    assert "100 of 100 deals (100.0%) are won vs 32.5% overall" in excluded["reason"]
+    # the user's own word brings it back
+    kept = screen_fields(con, "t", [FieldSpec("score", "number")], confirmed={"score"})
+    assert [s.name for s in kept.kept] == ["score"]

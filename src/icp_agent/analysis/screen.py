@@ -171,7 +171,7 @@ def _outcome_pure(con, relation: str, spec: FieldSpec, n: int, n_good: int, n_ba
     least = max(PURE_MIN_ROWS, PURE_MIN_SHARE * n)
     groups: list[tuple[str, int, int, int]] = []  # (label, rows, good, bad)
     for v, total, good, bad in rows:
-        groups.append((_value_text(spec, v), total, good, bad))
+        groups.append((_value_text(spec, v), total, good, bad))  # each value (missing is one)
     if spec.kind in ("number", "band"):  # runs of neighbouring known values all of one outcome
         known = [(v, t, g, b) for v, t, g, b in rows if v is not None]
         for side in (1, 2):  # 1: good, 2: bad
@@ -182,7 +182,7 @@ def _outcome_pure(con, relation: str, spec: FieldSpec, n: int, n_good: int, n_ba
                     end += 1
                 if end - start > 1:
                     run = known[start:end]
-                    groups.append((f"{_value_text(spec, run[0][0])} to {_value_text(spec, run[-1][0])}",
+                    groups.append((f"from {_number(run[0][0])} to {_number(run[-1][0])}",
                                    sum(r[1] for r in run), sum(r[2] for r in run), sum(r[3] for r in run)))
                 start = end + 1 if end == start else end
     worst = None
@@ -198,18 +198,22 @@ def _outcome_pure(con, relation: str, spec: FieldSpec, n: int, n_good: int, n_ba
     return {"rule": "leakage", "basis": "pure value", "value": label, "n": total, "k": hits,
             "rate": hits / total, "base_rate": base,
             "reason": f"{spec.name} {label}: {hits:,} of {total:,} {entity}s ({100 * hits / total:.1f}%) are {word} vs "
-                      f"{100 * base:.1f}% overall; one value holding {100 * total / n:.0f}% of the {entity}s that is "
-                      f"(nearly) all one outcome is not a trait a kind of business shares, it most likely counts or "
+                      f"{100 * base:.1f}% overall; one value (or range) holding {100 * total / n:.0f}% of the "
+                      f"{entity}s that is (nearly) all one outcome is not a trait a kind of business shares, it most "
+                      f"likely counts or "
                       f"records the outcome. If a seller can know it before the sale, bring it back with: "
                       f"icp-agent roles {spec.name}=fit"}
 
 
 def _value_text(spec: FieldSpec, value) -> str:
+    """One value as the reason shows it: "= 0", "= Price too high", "missing"."""
     if value is None:
         return "missing"
-    if isinstance(value, float):
-        return f"= {value:,.0f}" if value == round(value) else f"= {value:,.4g}"
-    return f"= {value}"
+    return f"= {_number(value)}" if isinstance(value, float) else f"= {value}"
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if value == round(value) else f"{value:,.4g}"
 
 
 def _value_column(spec: FieldSpec) -> str:
