@@ -5,8 +5,10 @@ IcpDocument plus its evidence ledger. Everything here is deterministic: the same
 gives the same tiers, figures and evidence ids.
 
 How tiers are built (documented in the ICP document too):
-- fit fields are screened first (screen.py): outcome-derived fields (single-field AUC >= 0.95),
-  identifier-like fields and free text are excluded and named with the reason; "is missing" is
+- fit fields are screened first (screen.py): outcome-derived fields (single-field AUC >= 0.95, a
+  name that counts or describes outcomes such as "Won deals" or "Lost reason", or a value holding
+  >= 5% of rows that is ~100% one outcome), identifier-like fields and free text are excluded and
+  named with the reason; the minimum support used and why is recorded (icp.json min_support); "is missing" is
   never a criterion, and missingness that over-indexes is a data-quality finding;
 - the minimum support is what the data can detect: the smallest segment in which a rate 1.5x the
   base rate would be significant at `alpha` with 80% power (`detectable_support`), at least 10;
