@@ -361,3 +361,31 @@ def test_a_pure_range_of_a_number_field_is_caught_and_a_mixed_field_is_kept():
     # the user's own word brings it back
     kept = screen_fields(con, "t", [FieldSpec("score", "number")], confirmed={"score"})
     assert [s.name for s in kept.kept] == ["score"]
+
+
+def test_a_pattern_judged_among_known_rows_says_so_with_that_base_rate(tmp_path, write):
+    # "segment" is blank on half the customers (an older era, mostly not activated): its missingness is a
+    # data-quality finding, so segment = A must also beat the rows where segment is known; the statement then
+    # quotes that base rate beside the p it reports (never a bare p next to the overall base)
+    rng = random.Random(5)
+    rows = []
+    for i in range(600):
+        segment = "" if i % 2 else ("A" if i % 4 == 0 else "B")
+        rate = {"": 0.2, "A": 0.93, "B": 0.67}[segment]
+        rows.append({"Company Name": f"Co {i}", "Segment": segment, "Country": rng.choice(("DE", "FR", "UK")),
+                     "Activated": "yes" if rng.random() < rate else "no"})
+    ws = Workspace(tmp_path / "ws.duckdb")
+    toolkit.import_data(ws, customers=write("customers.csv", _csv(rows)))
+    icp = toolkit.build_icp(ws, toolkit.AnalysisOptions(good_column="activated"))
+    assert any(d["field"] == "segment" for d in icp.data_quality)
+    evidence = {e["id"]: e for e in icp.evidence}
+    pattern = next(p for p in icp.patterns if p.label == "segment = A" and p.direction == "good")
+    item = evidence[pattern.evidence]
+    known = item["metrics"]["known_rows"]
+    assert known["fields"] == ["segment"] and known["n"] == 300
+    k_known = sum(1 for r in rows if r["Segment"] and r["Activated"] == "yes")
+    assert known["base_rate"] == pytest.approx(k_known / 300)
+    table = [[pattern.k, pattern.n - pattern.k], [k_known - pattern.k, 300 - pattern.n - k_known + pattern.k]]
+    assert pattern.p_value == pytest.approx(stats.fisher_exact(table, alternative="greater").pvalue, rel=1e-6)
+    assert f"among the 300 customers whose segment is known, {100 * k_known / 300:.1f}% of them activated" in \
+        item["statement"]
