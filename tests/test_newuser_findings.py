@@ -389,3 +389,13 @@ def test_a_pattern_judged_among_known_rows_says_so_with_that_base_rate(tmp_path,
     assert pattern.p_value == pytest.approx(stats.fisher_exact(table, alternative="greater").pvalue, rel=1e-6)
     assert f"among the 300 customers whose segment is known, {100 * k_known / 300:.1f}% of them activated" in \
         item["statement"]
+
+
+def test_diff_leaves_screened_out_fields_out_of_the_psi(tmp_path):
+    ws, _ = _pipedrive_ws(tmp_path, name="june", n_orgs=200)
+    first = toolkit.build_icp(ws)
+    second = toolkit.build_icp(ws)
+    result = toolkit.diff_versions(ws, first.id, second.id)
+    screened = {e["field"] for e in second.excluded_fields}
+    assert "organization_open_deals" in screened and not screened & set(result["fields"])
+    assert "industry" in result["fields"]

@@ -164,7 +164,9 @@ def diff(con, old_icp: IcpDocument, new_icp: IcpDocument, fit_fields: dict[str, 
     key = _key(con, old, new)
     result: dict = {"old": old_icp.id, "new": new_icp.id, "same_data": old_icp.dataset.fingerprint ==
                     new_icp.dataset.fingerprint}
-    result["fields"] = field_psi(con, old, new, fit_fields)
+    # a field the screen kept out of every criterion (leakage, an id) cannot move the ICP: its PSI is not reported
+    screened = {e["field"] for icp in (old_icp, new_icp) for e in icp.excluded_fields}
+    result["fields"] = field_psi(con, old, new, {f: t for f, t in fit_fields.items() if f not in screened})
     score_psi = _score_psi(con, old_icp, new_icp)
     if score_psi is not None:
         result["fit_score_psi"] = {"psi": round(score_psi, 4), "status": _psi_status(score_psi)}
