@@ -566,6 +566,9 @@ def print_run(result) -> None:
     print_import(result.imported)
     if result.icp:
         print_icp(result.icp)
+        for warning in result.icp.warnings:
+            if warning.startswith("CRM files:"):
+                out.print(f"  warning: {warning}")
     out.print(f"report: {Path(result.out_dir).resolve()}")
     for name in result.files:
         out.print(f"  {name}")
@@ -582,6 +585,8 @@ def print_icp(icp) -> None:
                   f"{' [' + '; '.join(tier.flags) + ']' if tier.flags else ''}")
     for d in icp.negative_icp:
         out.print(f"  exclude {' AND '.join(c.label for c in d.criteria)}: {d.reason}")
+    if icp.min_support:
+        out.print(f"  minimum support: {icp.min_support['reason']}")
 
 
 @main.command()
@@ -695,8 +700,9 @@ def print_diff(d: dict) -> None:
     out.print("")
     out.print(f"{d['old']} -> {d['new']}: {d['recommendation'].upper()} ({d['why']})")
     moved = d.get("migration", {})
-    if "customers_in_both" in moved:
-        out.print(f"  {moved['customers_in_both']:,} customers in both; {moved['changed_tier']:,} changed tier")
+    if "in_both" in moved or "customers_in_both" in moved:
+        both = moved.get("in_both", moved.get("customers_in_both"))
+        out.print(f"  {both:,} {moved.get('entity', 'customers')} in both; {moved['changed_tier']:,} changed tier")
     for field, v in d["fields"].items():
         if v["status"] != "stable":
             out.print(f"  {field}: PSI {v['psi']:.3f} ({v['status']})")

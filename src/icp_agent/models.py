@@ -233,6 +233,8 @@ class HealthSummary(BaseModel):
     min_tenure_months: float | None = None
     as_of: str | None = None
     good_column: str | None = None
+    good_words: str | None = Field(None, description="what a good entity is, read after 'are': won, retained, ...")
+    bad_words: str | None = Field(None, description="what a bad entity is, read after 'are': lost, churned, ...")
     cohort_sizes: dict[str, int] = Field(default_factory=dict)
     cohort_metrics: dict[str, dict[str, Any]] = Field(default_factory=dict,
                                                       description="per cohort: mean health, churn rate, NRR, ...")
@@ -320,6 +322,8 @@ class IcpDocument(BaseModel):
     scorecard: dict[str, Any] | None = None
     validation: dict[str, Any] | None = None
     warnings: list[str] = Field(default_factory=list)
+    min_support: dict[str, Any] | None = Field(
+        None, description="the minimum support the search used: rows, chosen_by (detectable effect | option), reason")
     excluded_fields: list[dict[str, Any]] = Field(
         default_factory=list, description="fit fields kept out of every criterion and the scorecard: field, rule "
                                           "(leakage | identifier), reason, figures, evidence")

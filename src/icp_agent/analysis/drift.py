@@ -85,20 +85,34 @@ def _key(con, old: str, new: str) -> str | None:
 
 
 def migration(con, old_icp: IcpDocument, new_icp: IcpDocument, key: str) -> dict:
-    """Customers in both versions: their tier then vs now."""
+    """Entities in both versions, counted once each by `key`: their tier then vs now.
+
+    A deal-level frame (good = won deals) holds one row per deal, so a company with three deals
+    would count three times (and nine in a join of two snapshots); each key is one company there,
+    placed in the best tier any of its deals reaches. `entity` says what was counted: "customers"
+    (one row per customer), "companies" (deal-level, by a company key) or "deals" (by deal id).
+    """
     old, new = frame_of(old_icp), frame_of(new_icp)
+
+    def per_key(icp: IcpDocument, frame: str) -> str:
+        tier = tier_case_sql(icp.tiers, document_kinds(icp), columns_of(con, frame))
+        return f"SELECT {_q(key)} AS k, min({tier}) AS tier FROM {frame} WHERE {_q(key)} IS NOT NULL GROUP BY k"
+
     rows = con.execute(f"""
         SELECT coalesce(CAST(o.tier AS VARCHAR), 'none'), coalesce(CAST(n.tier AS VARCHAR), 'none'), count(*)
-        FROM (SELECT {_q(key)} AS k, {tier_case_sql(old_icp.tiers, document_kinds(old_icp), columns_of(con, old))} AS tier FROM {old}) o
-        JOIN (SELECT {_q(key)} AS k, {tier_case_sql(new_icp.tiers, document_kinds(new_icp), columns_of(con, new))} AS tier FROM {new}) n
-        USING (k)
+        FROM ({per_key(old_icp, old)}) o JOIN ({per_key(new_icp, new)}) n USING (k)
         GROUP BY ALL ORDER BY ALL""").fetchall()
     matrix: dict[str, dict[str, int]] = {}
     for before, after, count in rows:
         matrix.setdefault(before, {})[after] = count
     both = sum(r[2] for r in rows)
     moved = sum(r[2] for r in rows if r[0] != r[1])
-    return {"key": key, "customers_in_both": both, "changed_tier": moved, "matrix": matrix}
+    deal_level = "deal" in (old_icp.health.entity, new_icp.health.entity)
+    entity = ("deals" if key == "deal_id" else "companies") if deal_level else "customers"
+    out = {"key": key, "entity": entity, "in_both": both, "changed_tier": moved, "matrix": matrix}
+    if entity == "customers":
+        out["customers_in_both"] = both
+    return out
 
 
 def pattern_changes(old_icp: IcpDocument, new_icp: IcpDocument, alpha: float = 0.05) -> dict:
@@ -136,7 +150,8 @@ def old_icp_on_new_customers(con, old_icp: IcpDocument, new_icp: IcpDocument, ke
         f"GROUP BY ALL").fetchall())
     (n1, k1), (n0, k0) = rows.get(True, (0, 0)), rows.get(False, (0, 0))
     if not n1 or not n0:
-        return {"status": "not measurable", "reason": f"{n1 + n0} new customers, not enough on both sides of Tier 1"}
+        return {"status": "not measurable", "reason": f"{n1 + n0} new {new_icp.health.entity}s, not enough on both "
+                                                      f"sides of Tier 1"}
     _, p = fisher_exact(k1, n1, k1 + k0, n1 + n0)
     held = k1 / n1 > k0 / n0 and p < 0.05
     return {"status": "held" if held else "did not hold", "new_in_tier1": {"n": n1, "good": k1,
@@ -149,7 +164,9 @@ def diff(con, old_icp: IcpDocument, new_icp: IcpDocument, fit_fields: dict[str, 
     key = _key(con, old, new)
     result: dict = {"old": old_icp.id, "new": new_icp.id, "same_data": old_icp.dataset.fingerprint ==
                     new_icp.dataset.fingerprint}
-    result["fields"] = field_psi(con, old, new, fit_fields)
+    # a field the screen kept out of every criterion (leakage, an id) cannot move the ICP: its PSI is not reported
+    screened = {e["field"] for icp in (old_icp, new_icp) for e in icp.excluded_fields}
+    result["fields"] = field_psi(con, old, new, {f: t for f, t in fit_fields.items() if f not in screened})
     score_psi = _score_psi(con, old_icp, new_icp)
     if score_psi is not None:
         result["fit_score_psi"] = {"psi": round(score_psi, 4), "status": _psi_status(score_psi)}

@@ -77,6 +77,9 @@ class HealthResult:
     queries: dict[str, str] = field(default_factory=dict)
     outcome: str | None = None  # the column-outcome rule in words ("mis_status = 'P I F' is good, ...")
     note: str | None = None  # how cohorts were cut when the default rule could not apply
+    # what a good and a bad entity are, as a predicate after "are": ("won", "lost"), ("retained", "churned"),
+    # ("in the top 20% by health", "in the bottom 20% by health"); every statement words outcomes with these
+    words: tuple[str, str] = ("good", "bad")
 
 
 
@@ -155,8 +158,11 @@ def _raw_values(columns: set[str], as_of: str) -> list[str]:
 
 
 def build_frame(con: duckdb.DuckDBPyConnection, customers: str | None, deals: str | None, frame: str,
-                config: HealthConfig, fit_fields: list[str]) -> HealthResult:
-    """Create `frame`: one row per entity with fit fields, components, health, cohort, good/bad."""
+                config: HealthConfig, fit_fields: list[str], schema=None) -> HealthResult:
+    """Create `frame`: one row per entity with fit fields, components, health, cohort, good/bad.
+
+    `schema` (analysis/inputs.py) names the deals' original stage header in the error raised when
+    the deals hold no won or lost deal (DataShapeError)."""
     definition = config.good
     if definition is None:
         columns = columns_of(con, customers) if customers else set()
@@ -171,7 +177,7 @@ def build_frame(con: duckdb.DuckDBPyConnection, customers: str | None, deals: st
                             "(churn, ARR, NPS, tickets, ...) and there are no won/lost deals",
                             hint="import deals with a stage column, or name an outcome column with --good-column")
     if definition == "won":
-        return build_deals_frame(con, customers, deals, frame, fit_fields)
+        return build_deals_frame(con, customers, deals, frame, fit_fields, schema=schema)
     if customers is None:
         raise UserError("no customers imported yet", hint="import a customers file first")
     if definition == "column":
@@ -292,7 +298,10 @@ def _frame_from_health(con, customers: str, frame: str, config: HealthConfig, fi
     sizes = dict(con.execute(f"SELECT cohort, count(*) FROM {frame} WHERE cohort IS NOT NULL GROUP BY cohort").fetchall())
     return HealthResult(definition="health", entity="customer", frame=frame, n=n, n_good=n_good, n_bad=n_bad,
                         components=list(weights), weights=weights, censored=censored, as_of=as_of,
-                        cohort_sizes=sizes, queries={"frame": " ".join(query.split())}, note=note)
+                        cohort_sizes=sizes, queries={"frame": " ".join(query.split())}, note=note,
+                        words=(f"in the top {config.top_share:.0%} by health", f"in the bottom {config.bottom_share:.0%}"
+                               " by health") if note is None else ("at the highest health score",
+                                                                  "at the lowest health score"))
 
 
 def _outcome_value(con, customers: str, config: HealthConfig, columns: set[str]) -> tuple[str, str, str]:
@@ -338,6 +347,30 @@ def _outcome_value(con, customers: str, config: HealthConfig, columns: set[str])
     return name, flag, f"{name} = yes is good, no is bad"
 
 
+# the good side of a yes-is-bad flag, where the language has a word for it
+_OPPOSITES = {"churned": "retained", "churn": "retained", "cancelled": "retained", "canceled": "retained",
+              "defaulted": "repaid", "default": "repaid", "lost": "won", "won": "lost", "active": "inactive"}
+
+
+def outcome_words(config: HealthConfig, name: str) -> tuple[str, str]:
+    """(good, bad) for an outcome column, each read after "are": --good-column activated gives
+    ("activated", "not activated"); --bad-column churned gives ("retained", "churned"), so a
+    statement says "81% of these customers are churned", never "churned = false"; with
+    --good-value / --bad-value: ("stage = 'Paid'", "stage = 'Default'") or "stage other than 'Paid'"."""
+    label = name.replace("_", " ").strip()
+    if config.good_value is not None or config.bad_value is not None:
+        good = f"{label} = {config.good_value!r}" if config.good_value is not None else \
+            f"{label} other than {config.bad_value!r}"
+        bad = f"{label} = {config.bad_value!r}" if config.bad_value is not None else \
+            f"{label} other than {config.good_value!r}"
+        return good, bad
+    word = label[3:] if label.startswith("is ") else label
+    opposite = _OPPOSITES.get(word.lower())
+    if config.bad_column:
+        return opposite or f"not {word}", word
+    return word, (opposite if opposite and word.lower() in ("active", "won") else f"not {word}")
+
+
 def _frame_from_column(con, customers: str, frame: str, config: HealthConfig, fit_fields: list[str]) -> HealthResult:
     columns = columns_of(con, customers)
     name, value, rule = _outcome_value(con, customers, config, columns)
@@ -358,7 +391,24 @@ def _frame_from_column(con, customers: str, frame: str, config: HealthConfig, fi
                              column=name, hint="name an outcome that separates good customers from the rest")
     return HealthResult(definition="column", entity="customer", frame=frame, n=n, n_good=n_good, n_bad=n_bad,
                         components=[], weights={}, good_column=name, cohort_sizes={"good": n_good, "bad": n_bad},
-                        queries={"frame": " ".join(query.split())}, outcome=rule)
+                        queries={"frame": " ".join(query.split())}, outcome=rule,
+                        words=outcome_words(config, name))
+
+
+def _stage_problem(con, deals: str, n_good: int, n_bad: int, schema=None) -> str:
+    """Why won vs lost cannot be compared: the counts, the column that was read and its commonest values."""
+    info = schema.field("deal_stage", "deals") if schema is not None else None
+    header = info.header if info is not None and info.header else None
+    column = f"the deal stage column ({header!r})" if header and header != "deal_stage" else "the deal stage column"
+    values = con.execute(f"SELECT deal_stage::VARCHAR, count(*) FROM {deals} WHERE deal_stage IS NOT NULL "
+                         "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 8").fetchall()
+    shown = ", ".join(f"{v!r} ({c:,})" for v, c in values) or "none: it is empty"
+    if not n_good and not n_bad:
+        lead = "no won or lost deals"
+    else:
+        lead = f"{n_good:,} won and {n_bad:,} lost deals: both are needed to compare"
+    return (f"{lead}: {column} holds {shown}; a won deal needs a value such as 'won' / 'closed won', a lost one "
+            f"'lost' / 'closed lost' (anything else is read as an open pipeline stage)")
 
 
 def build_deals_frame(con, customers: str | None, deals: str, frame: str, fit_fields: list[str],
@@ -410,11 +460,15 @@ def build_deals_frame(con, customers: str | None, deals: str, frame: str, fit_fi
         FROM {deals} d {join}
         WHERE {stage_class('d.deal_stage')} IN ({', '.join(f"'{s}'" for s in stages)}) ORDER BY d._row"""
     con.execute(query)
-    n, n_good, n_bad = con.execute(f"SELECT count(*), count_if(good), count_if(bad) FROM {frame}").fetchall()[0]
+    n, n_good, n_bad = con.execute(f"SELECT count(*), coalesce(count_if(good), 0), coalesce(count_if(bad), 0) "
+                                   f"FROM {frame}").fetchall()[0]
     if stages == ("won", "lost") and (n_good == 0 or n_bad == 0):
-        raise UserError(f"the deals have {n_good} won and {n_bad} lost: both are needed to compare",
-                        hint="include closed-lost deals in the export")
+        raise DataShapeError(_stage_problem(con, deals, n_good, n_bad, schema), column="deal_stage",
+                             hint="include closed-won and closed-lost deals in the export, or map the column that "
+                                  "says won/lost (a Status column) to deal_stage in the mapping file "
+                                  "([files.\"deals.csv\".columns] \"Status\" = \"deal_stage\"), or name an outcome "
+                                  "column with --good-column / --bad-column")
     return HealthResult(definition="won", entity="deal", frame=frame, n=n, n_good=n_good, n_bad=n_bad,
                         components=[], weights={}, cohort_sizes={"won": n_good, "lost": n_bad},
-                        queries={"frame": " ".join(query.split())})
+                        queries={"frame": " ".join(query.split())}, words=("won", "lost"))
 

@@ -5,8 +5,10 @@ IcpDocument plus its evidence ledger. Everything here is deterministic: the same
 gives the same tiers, figures and evidence ids.
 
 How tiers are built (documented in the ICP document too):
-- fit fields are screened first (screen.py): outcome-derived fields (single-field AUC >= 0.95),
-  identifier-like fields and free text are excluded and named with the reason; "is missing" is
+- fit fields are screened first (screen.py): outcome-derived fields (single-field AUC >= 0.95, a
+  name that counts or describes outcomes such as "Won deals" or "Lost reason", or a value holding
+  >= 5% of rows that is ~100% one outcome), identifier-like fields and free text are excluded and
+  named with the reason; the minimum support used and why is recorded (icp.json min_support); "is missing" is
   never a criterion, and missingness that over-indexes is a data-quality finding;
 - the minimum support is what the data can detect: the smallest segment in which a rate 1.5x the
   base rate would be significant at `alpha` with 80% power (`detectable_support`), at least 10;
@@ -53,7 +55,7 @@ from .inputs import AnalysisInputs  # noqa: F401 - re-exported (moved to inputs.
 from .screen import Screen, known_rows, screen_fields
 from .search import Pattern, evaluate, part_test_pvalue, search
 from .selectors import FieldSpec, Selector, SelectorSet, build_selectors
-from .stats import benjamini_hochberg, fisher_exact_many, wilson_interval
+from .stats import benjamini_hochberg, fisher_exact_many, fisher_greater_many, wilson_interval
 from .survival import kaplan_meier
 
 # LinkedIn/HubSpot ranges (so exported ranges such as "51-200" fall inside one), plus the wider business
@@ -87,6 +89,8 @@ class Candidate:
     p: float = 1.0
     q: float = 1.0
     evidence: str = ""
+    # when the test among the rows where a field is known decided p (screen.py missingness): fields, n, base_rate
+    within_known: dict | None = None
 
     @property
     def n(self) -> int:
@@ -129,7 +133,8 @@ def analyse(con: duckdb.DuckDBPyConnection, inputs: AnalysisInputs, config: Anal
     ledger = Ledger()
     frame = f"frame_{version_id.replace('-', '_')}"
     say("scoring customer health")
-    health = build_frame(con, inputs.customers, inputs.deals, frame, config.health, list(inputs.fit_fields))
+    health = build_frame(con, inputs.customers, inputs.deals, frame, config.health, list(inputs.fit_fields),
+                         schema=inputs.schema)
     summary = health_summary(con, health, config, ledger)
     present = columns_of(con, frame)
     specs = [s for s in field_specs(inputs.fit_fields) if s.name in present and _has_values(con, frame, s)]
@@ -138,9 +143,11 @@ def analyse(con: duckdb.DuckDBPyConnection, inputs: AnalysisInputs, config: Anal
     min_support = config.min_support or max(10, min(
         detectable_support(n_rows, n_good / max(n_rows, 1), config.alpha, config.power, config.detectable_lift),
         detectable_support(n_rows, n_bad / max(n_rows, 1), config.alpha, config.power, config.detectable_lift)))
+    support = _min_support_note(min_support, config, health, n_rows, n_good, n_bad)
     say(f"screening {len(specs)} fit fields")
     screen = screen_fields(con, relation, specs, types=inputs.fit_fields, confirmed=inputs.confirmed,
-                           min_count=min_support, alpha=config.alpha)
+                           min_count=min_support, alpha=config.alpha, headers=inputs.headers, entity=health.entity,
+                           words=health.words)
     excluded_fields, data_quality = _screen_findings(screen, health, ledger)
     say(f"building selectors over {len(screen.kept)} fit fields")
     # is-missing traits are never criteria; the outcome class (good 2, middle 1, bad 0) groups categories
@@ -172,9 +179,25 @@ def analyse(con: duckdb.DuckDBPyConnection, inputs: AnalysisInputs, config: Anal
         dataset=DatasetInfo(fingerprint=inputs.fingerprint, imports=inputs.imports), health=summary,
         statement=_statement(tiers, disqualifiers, reason), no_icp_reason=reason, tiers=tiers,
         negative_icp=disqualifiers, patterns=patterns, retention=retention, warnings=warnings,
-        excluded_fields=excluded_fields, data_quality=data_quality)
+        excluded_fields=excluded_fields, data_quality=data_quality, min_support=support)
     icp.evidence = [item.model_dump() for item in ledger.all()]
     return icp, ledger
+
+
+def _min_support_note(min_support: int, config: AnalysisConfig, health: HealthResult, n: int, n_good: int,
+                      n_bad: int) -> dict:
+    """icp.json's min_support: the rows a pattern needed, how that was chosen and why (shown in icp.md and the CLI)."""
+    entity = f"{health.entity}s"
+    if config.min_support:
+        return {"rows": min_support, "chosen_by": "option",
+                "reason": f"a pattern needs at least {min_support:,} {entity} (set with --min-support)"}
+    reason = (f"a pattern needs at least {min_support:,} {entity}: the smallest segment in which a rate "
+              f"{config.detectable_lift:g}x the base rate ({100 * n_good / max(n, 1):.1f}% {health.words[0]}, "
+              f"{100 * n_bad / max(n, 1):.1f}% {health.words[1]}) would be detected among {n:,} {entity} "
+              f"(two-sided alpha {config.alpha:g}, {100 * config.power:.0f}% power; at least 10); smaller segments "
+              f"cannot be told from chance")
+    return {"rows": min_support, "chosen_by": "detectable effect", "detectable_lift": config.detectable_lift,
+            "alpha": config.alpha, "power": config.power, "n": n, "reason": reason}
 
 
 def detectable_support(n: int, base_rate: float, alpha: float = 0.05, power: float = 0.8, lift: float = 1.5) -> int:
@@ -268,7 +291,7 @@ def health_summary(con, health: HealthResult, config: AnalysisConfig, ledger: Le
             histogram.setdefault(cohort, [0] * 10)[bin_] = count
     ids = [ledger.add("health_definition", health.definition,
                       f"Good is defined as: {description}. {health.n:,} {health.entity}s were scored: "
-                      f"{health.n_good:,} good and {health.n_bad:,} bad"
+                      f"{health.n_good:,} good ({health.words[0]}) and {health.n_bad:,} bad ({health.words[1]})"
                       + (f"; {health.censored:,} customers younger than {config.health.min_tenure_months:g} months "
                          f"were left out of retention" if health.censored else "") + ".",
                       {"n": health.n, "n_good": health.n_good, "n_bad": health.n_bad, "censored": health.censored,
@@ -288,7 +311,8 @@ def health_summary(con, health: HealthResult, config: AnalysisConfig, ledger: Le
                          n_good=health.n_good, n_bad=health.n_bad, components=health.components,
                          weights=health.weights, censored=health.censored,
                          min_tenure_months=config.health.min_tenure_months if health.definition == "health" else None,
-                         as_of=health.as_of, good_column=health.good_column, cohort_sizes=health.cohort_sizes,
+                         as_of=health.as_of, good_column=health.good_column, good_words=health.words[0],
+                         bad_words=health.words[1], cohort_sizes=health.cohort_sizes,
                          cohort_metrics=cohort_metrics, histogram=histogram, evidence=ids)
 
 
@@ -331,14 +355,22 @@ def _candidates(selset: SelectorSet, target: np.ndarray, direction: str, config:
     n_sg = np.array([p.n for p in patterns])
     k_sg = np.array([p.k for p in patterns])
     pvalues = fisher_exact_many(k_sg, n_sg, int(positives.sum()), len(positives))
+    within_known: dict[int, dict] = {}
     for i, p in enumerate(patterns):
-        masks = [known[s.field] for s in p.selectors if known and s.field in known]
-        if masks:
-            present = np.logical_and.reduce(masks)
-            within = fisher_exact_many(k_sg[i:i + 1], n_sg[i:i + 1], int(positives[present].sum()), int(present.sum()))
-            pvalues[i] = max(pvalues[i], within[0])
+        fields = [s.field for s in p.selectors if known and s.field in known]
+        if fields:
+            present = np.logical_and.reduce([known[f] for f in fields])
+            k_known, n_known = int(positives[present].sum()), int(present.sum())
+            # one-sided: the pattern must over-index among the known rows too; a two-sided test would let a
+            # pattern pass that under-indexes there, and all-one-outcome known rows give p = 1 (no evidence)
+            within = float(fisher_greater_many(k_sg[i:i + 1], n_sg[i:i + 1], k_known, n_known)[0])
+            if within > pvalues[i]:
+                within_known[i] = {"fields": sorted(set(fields)), "n": n_known,
+                                   "base_rate": k_known / n_known if n_known else None, "p_value": within}
+            pvalues[i] = max(pvalues[i], within)
     qvalues = benjamini_hochberg(pvalues, n_tests=max(tested + tested_before, len(patterns)))
-    candidates = [Candidate(p, direction, float(pv), float(qv)) for p, pv, qv in zip(patterns, pvalues, qvalues)]
+    candidates = [Candidate(p, direction, float(pv), float(qv), within_known=within_known.get(i))
+                  for i, (p, pv, qv) in enumerate(zip(patterns, pvalues, qvalues))]
     candidates = _clearly_beats_parts(candidates, subset, positives, config.alpha)
     base = positives.mean()
     candidates.sort(key=lambda c: (-wilson_interval(c.k, c.n)[0] / base, -c.n, c.pattern.label))
@@ -469,26 +501,30 @@ def _distinct_rows(selset: SelectorSet, patterns: list[Pattern]) -> list[Pattern
 
 
 def _group_words(direction: str, health: HealthResult) -> str:
-    if health.definition == "health":
-        return "in the top 20% by health" if direction == "good" else "in the bottom 20% by health"
-    if health.definition == "won":
-        return "won" if direction == "good" else "lost"
-    return f"{health.good_column} = true" if direction == "good" else f"{health.good_column} = false"
+    """What the entities of a direction are, read after "are" ("won", "churned"): health.words."""
+    return health.words[0] if direction == "good" else health.words[1]
 
 
 def _pattern_evidence(c: Candidate, base: float, health: HealthResult, ledger: Ledger) -> str:
     rate = c.k / c.n
     low, high = wilson_interval(c.k, c.n)
     label = c.pattern.label
+    words = _group_words(c.direction, health)
     statement = (f"{label}: {c.k:,} of {c.n:,} {health.entity}s ({100 * rate:.1f}%) are "
-                 f"{_group_words(c.direction, health)} vs {100 * base:.1f}% overall, lift {rate / base:.2f} "
+                 f"{words} vs {100 * base:.1f}% overall, lift {rate / base:.2f} "
                  f"(95% CI {100 * low:.1f}-{100 * high:.1f}%, p={c.p:.2g}, q={c.q:.2g}).")
+    if c.within_known and c.within_known["base_rate"] is not None:
+        w = c.within_known
+        statement += (f" p is the test among the {w['n']:,} {health.entity}s whose {' and '.join(w['fields'])} "
+                      f"{'is' if len(w['fields']) == 1 else 'are'} known, {100 * w['base_rate']:.1f}% of them {words}: "
+                      f"that field's missingness over-indexes, so a value must also beat the rows where it is known.")
     predicate = " AND ".join(s.sql() for s in c.pattern.selectors)
     target = "good" if c.direction == "good" else "bad"
     query = (f"SELECT count(*) AS n, count_if({target}) AS k FROM frame WHERE cohort IS NOT NULL AND {predicate}")
     return ledger.add("pattern", f"{c.direction}|{health.definition}|{label}", statement,
                       {"n": c.n, "k": c.k, "rate": rate, "base_rate": base, "lift": rate / base, "ci_low": low,
-                       "ci_high": high, "p_value": c.p, "q_value": c.q, "direction": c.direction}, n=c.n, query=query)
+                       "ci_high": high, "p_value": c.p, "q_value": c.q, "direction": c.direction,
+                       **({"known_rows": c.within_known} if c.within_known else {})}, n=c.n, query=query)
 
 
 def _pattern_stat(c: Candidate, headers: dict[str, str], target: np.ndarray) -> PatternStat:
@@ -638,7 +674,12 @@ def _tier_metrics(con, frame: str, tiers: list[Tier], health: HealthResult,
         better = [t for t in tiers if (t.tier, t.segment) < (tier.tier, tier.segment)]
         exclude = " AND ".join(f"NOT ({criteria_sql(t.criteria)})" for t in better) or "TRUE"
         predicate = f"{criteria_sql(tier.criteria)} AND {exclude}"
-        query = f"SELECT {', '.join(_metric_columns(columns))} FROM {frame} WHERE cohort IS NOT NULL AND {predicate}"
+        company = company_key_sql(con, frame) if health.entity == "deal" else None
+        # deal-level: the companies behind the tier's deals, and the customers (companies with a won deal) among them
+        counted = [f"count(DISTINCT {company}) AS companies", f"count(DISTINCT {company}) FILTER (WHERE good) AS customers"
+                   ] if company else []
+        query = (f"SELECT {', '.join(_metric_columns(columns) + counted)} FROM {frame} "
+                 f"WHERE cohort IS NOT NULL AND {predicate}")
         cursor = con.execute(query)
         metrics = dict(zip([d[0] for d in cursor.description], cursor.fetchall()[0]))
         metrics["share"] = metrics["n"] / total if total else None
@@ -683,9 +724,22 @@ def _win_rate(con, deals_frame: str, criteria: list[Criterion]) -> dict:
     return {"win_rate": won / (won + lost), "win_rate_n": won + lost}
 
 
+def company_key_sql(con, frame: str) -> str | None:
+    """The column naming a deal's company in a deal-level frame (company_id, domain or company_name: the one
+    filled on most rows), so deals are counted as companies; None when the frame has none."""
+    present = [c for c in ("company_id", "domain", "company_name") if c in columns_of(con, frame)]
+    if not present:
+        return None
+    filled = con.execute("SELECT " + ", ".join(f"count({_q(c)})" for c in present) + f" FROM {frame}").fetchall()[0]
+    best = max(range(len(present)), key=lambda i: (filled[i], -i))
+    return _q(present[best]) if filled[best] else None
+
+
 def _tier_statement(tier: Tier, health: HealthResult) -> str:
     m = tier.metrics
     parts = [f"{m['n']:,} {health.entity}s ({100 * m['share']:.1f}% of all)"]
+    if m.get("companies") is not None:
+        parts.append(f"{m['companies']:,} companies, {m.get('customers', 0):,} of them customers (a won deal)")
     if m.get("health_mean") is not None:
         parts.append(f"mean health {m['health_mean']:.1f}")
     if m.get("churn_rate") is not None:
@@ -697,7 +751,7 @@ def _tier_statement(tier: Tier, health: HealthResult) -> str:
     if m.get("win_rate") is not None:
         parts.append(f"win rate {100 * m['win_rate']:.1f}% of {m['win_rate_n']:,} closed deals")
     if health.definition != "health" and m.get("good_rate") is not None:
-        parts.append(f"{100 * m['good_rate']:.1f}% good")
+        parts.append(f"{100 * m['good_rate']:.1f}% {health.words[0]}")
     return f"{tier.name}: {', '.join(parts)}."
 
 

@@ -1,7 +1,21 @@
 """Which fit fields may become criteria: leakage, identifiers and missingness, screened before the search.
 
 A subgroup search finds whatever separates good from bad, including fields that are not traits
-of a kind of business. Three kinds are screened out here, each with its reason:
+of a kind of business. These kinds are screened out here, each with its reason:
+
+- **outcome-named (leakage)**: a field whose name or original header says it counts or
+  describes outcomes: won / lost / closed / open deals (Pipedrive's organisation export carries
+  "Won deals", "Lost deals", "Closed deals", "Open deals"; HubSpot's "Number of closed won
+  deals"), a lost / churn / close reason, a (win) probability, a weighted value. These are known
+  only after the sale, whatever their figures (`outcome_named`).
+- **outcome-pure value (leakage)**: one value of the field (or, for numbers, one run of
+  neighbouring values) holds a sizeable share of the rows (at least `PURE_MIN_SHARE` = 5% and
+  `PURE_MIN_ROWS` = 30) and is (near) 100% one outcome (at most `PURE_TOLERANCE` = 2% of its
+  rows are not), while the base rate is not extreme: at least `PURE_MIN_EXPECTED` = 10 of those
+  rows would be expected outside that outcome. "Lost deals = 0" on every won deal, or a lost
+  reason filled only on lost deals, is; a firmographic trait never is, because customers with
+  any pre-sale trait still sometimes succeed and sometimes fail. This catches leakage the AUC
+  misses when the field is informative on one value only.
 
 - **outcome-derived (leakage)**: a field that on its own separates good from bad almost
   perfectly. The rule: its single-field AUC (good vs bad rows, missing values treated as a value
@@ -28,6 +42,7 @@ AUC = sum over values of good_v * (bad rows ranked below + bad_v / 2) / (good * 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import duckdb
@@ -38,6 +53,21 @@ from .selectors import FieldSpec
 from .stats import benjamini_hochberg, fisher_exact_many
 
 LEAKAGE_AUC = 0.95
+PURE_MIN_SHARE = 0.05  # a value (or run of values) holding at least this share of rows ...
+PURE_MIN_ROWS = 30  # ... and at least this many rows ...
+PURE_TOLERANCE = 0.02  # ... with at most this share outside one outcome ...
+PURE_MIN_EXPECTED = 10  # ... where at least this many rows would be expected outside it: leakage
+# words of a field name or header that count or describe outcomes (matched on lower-case word tokens)
+_OUTCOME_STATES = r"(won|lost|closed|open|win|wins|loss|losses)"
+_OUTCOME_NAME_PATTERNS = (
+    rf"\b{_OUTCOME_STATES}\b.*\b(deals?|opportunit(y|ies)|opps?|orders?)\b",  # "Won deals", "open opportunities"
+    rf"\b(deals?|opportunit(y|ies)|opps?)\b.*\b{_OUTCOME_STATES}\b",  # "deals won", "opportunities lost"
+    r"\bclosed (won|lost)\b",
+    r"\b(lost|loss|churn|churned|cancell?ation|cancell?ed|close|closed|won|win|disqualification|disqualified)"
+    r"\b.*\breasons?\b",  # "Lost reason", "churn reason"
+    r"\breasons? (lost|for (loss|losing|churn|cancell?ation))\b",
+    r"\b(win )?probability\b", r"\bwin (rate|likelihood|chance)\b", r"\bweighted\b",
+)
 ID_DISTINCT_SHARE = 0.95  # plain numbers: whole and distinct on this share of rows
 TEXT_DISTINCT_SHARE = 0.5  # categories: distinct on this share of rows ...
 TEXT_MIN_VALUES = 50  # ... and at least this many values
@@ -60,16 +90,23 @@ class Screen:
 
 def screen_fields(con: duckdb.DuckDBPyConnection, relation: str, specs: list[FieldSpec], *,
                   types: dict[str, str] | None = None, confirmed: set[str] | frozenset[str] = frozenset(),
-                  min_count: int = 10, alpha: float = 0.05) -> Screen:
+                  min_count: int = 10, alpha: float = 0.05, headers: dict[str, str] | None = None,
+                  entity: str = "row", words: tuple[str, str] = ("good", "bad")) -> Screen:
     """Screen `specs` (module doc). `relation` has boolean `good` and `bad` columns and the fields in
     the layout of FieldSpec; `types` maps a field to its import type (money and percent numbers are
-    never identifier-like); fields in `confirmed` (a user's explicit fit role) are never excluded."""
+    never identifier-like); fields in `confirmed` (a user's explicit fit role) are never excluded.
+    `headers` (field -> original header) are read by the outcome-name rule beside the field names;
+    `entity` ("deal", "customer") and `words` (what good and bad rows are, e.g. ("won", "lost"))
+    word the reasons."""
     types = types or {}
     n_good, n_bad, n = con.sql(f"SELECT count_if(good), count_if(bad), count(*) FROM {relation}").fetchall()[0]
     screen = Screen(kept=[])
     for spec in specs:
-        rule = None if spec.name in confirmed else _excluded(con, relation, spec, types.get(spec.name), n_good,
-                                                            n_bad, min_count)
+        rule = None
+        if spec.name not in confirmed:
+            rule = (outcome_named(spec.name, (headers or {}).get(spec.name))
+                    or _excluded(con, relation, spec, types.get(spec.name), n_good, n_bad, min_count)
+                    or _outcome_pure(con, relation, spec, n, n_good, n_bad, entity, words))
         if rule:
             screen.excluded.append({"field": spec.name, **rule})
         else:
@@ -105,6 +142,78 @@ def _excluded(con, relation: str, spec: FieldSpec, import_type: str | None, n_go
                           f"If a seller can know it before the sale, bring it back with: icp-agent roles "
                           f"{spec.name}=fit"}
     return None
+
+
+def outcome_named(name: str, header: str | None = None) -> dict | None:
+    """The outcome-name rule (module doc): an exclusion when the field's name or header counts or
+    describes outcomes ("Won deals", "Lost reason", "Deal - Probability", "weighted value"), else None."""
+    for text in dict.fromkeys(t for t in (name, header) if t):
+        tokens = " ".join(re.findall(r"[a-z]+", re.sub(r"([a-z])([A-Z])", r"\1 \2", text).lower()))
+        if any(re.search(pattern, tokens) for pattern in _OUTCOME_NAME_PATTERNS):
+            shown = f"{name} ({header!r})" if header and header != name else name
+            return {"rule": "leakage", "basis": "name",
+                    "reason": f"{shown} counts or describes outcomes (won, lost, closed or open deals, a lost "
+                              f"reason, a probability, a weighted value): it is known only after the sale and "
+                              f"would let the outcome explain itself. If a seller can know it before the sale, "
+                              f"bring it back with: icp-agent roles {name}=fit"}
+    return None
+
+
+def _outcome_pure(con, relation: str, spec: FieldSpec, n: int, n_good: int, n_bad: int, entity: str,
+                  words: tuple[str, str]) -> dict | None:
+    """The outcome-pure rule (module doc): the largest value or run of values that is (near) all one outcome."""
+    if not n or spec.kind == "list":
+        return None
+    column = _value_column(spec)
+    value = f"{column}::DOUBLE" if spec.kind in ("number", "band") else f"{column}::VARCHAR"
+    rows = con.sql(f"SELECT {value} AS v, count(*), count_if(good), count_if(bad) FROM {relation} "
+                   "GROUP BY v ORDER BY v NULLS FIRST").fetchall()
+    least = max(PURE_MIN_ROWS, PURE_MIN_SHARE * n)
+    groups: list[tuple[str, int, int, int]] = []  # (label, rows, good, bad)
+    for v, total, good, bad in rows:
+        groups.append((_value_text(spec, v), total, good, bad))  # each value (missing is one)
+    if spec.kind in ("number", "band"):  # runs of neighbouring known values all of one outcome
+        known = [(v, t, g, b) for v, t, g, b in rows if v is not None]
+        for side in (1, 2):  # 1: good, 2: bad
+            start = 0
+            while start < len(known):
+                end = start
+                while end < len(known) and known[end][side] == known[end][1]:
+                    end += 1
+                if end - start > 1:
+                    run = known[start:end]
+                    groups.append((f"from {_number(run[0][0])} to {_number(run[-1][0])}",
+                                   sum(r[1] for r in run), sum(r[2] for r in run), sum(r[3] for r in run)))
+                start = end + 1 if end == start else end
+    worst = None
+    for label, total, good, bad in groups:
+        for hits, base_hits, word in ((good, n_good, words[0]), (bad, n_bad, words[1])):
+            other_rate = 1 - base_hits / n
+            if (total >= least and hits >= (1 - PURE_TOLERANCE) * total
+                    and total * other_rate >= PURE_MIN_EXPECTED and (worst is None or total > worst[1])):
+                worst = (label, total, hits, word, base_hits / n)
+    if worst is None:
+        return None
+    label, total, hits, word, base = worst
+    return {"rule": "leakage", "basis": "pure value", "value": label, "n": total, "k": hits,
+            "rate": hits / total, "base_rate": base,
+            "reason": f"{spec.name} {label}: {hits:,} of {total:,} {entity}s ({100 * hits / total:.1f}%) are {word} vs "
+                      f"{100 * base:.1f}% overall; one value (or range) holding {100 * total / n:.0f}% of the "
+                      f"{entity}s that is (nearly) all one outcome is not a trait a kind of business shares, it most "
+                      f"likely counts or "
+                      f"records the outcome. If a seller can know it before the sale, bring it back with: "
+                      f"icp-agent roles {spec.name}=fit"}
+
+
+def _value_text(spec: FieldSpec, value) -> str:
+    """One value as the reason shows it: "= 0", "= Price too high", "missing"."""
+    if value is None:
+        return "missing"
+    return f"= {_number(value)}" if isinstance(value, float) else f"= {value}"
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if value == round(value) else f"{value:,.4g}"
 
 
 def _value_column(spec: FieldSpec) -> str:

@@ -69,6 +69,24 @@ def fisher_exact_many(k_sg: np.ndarray, n_sg: np.ndarray, k_all: int, n_all: int
     return p
 
 
+def fisher_greater_many(k_sg: np.ndarray, n_sg: np.ndarray, k_all: int, n_all: int) -> np.ndarray:
+    """One-sided Fisher exact p-values that each segment holds MORE targets than chance: P(X >= k).
+
+    The test for a pattern already known to over-index (its direction is fixed before testing),
+    e.g. the check that a pattern still over-indexes among the rows where a field is known.
+    X is hypergeometric (n_all rows, k_all targets, n_sg drawn); scipy's survival function takes
+    arrays, and equals scipy.stats.fisher_exact(table, alternative="greater"). A table with an
+    empty row or column carries no evidence: p = 1.
+    """
+    k_sg = np.asarray(k_sg, dtype=np.int64)
+    n_sg = np.asarray(n_sg, dtype=np.int64)
+    p = np.ones(k_sg.shape, dtype=float)
+    informative = (n_sg > 0) & (n_sg < n_all) & (0 < k_all < n_all)
+    if informative.any():
+        p[informative] = stats.hypergeom.sf(k_sg[informative] - 1, n_all, k_all, n_sg[informative])
+    return np.clip(p, 0.0, 1.0)
+
+
 class _Hypergeometric:
     """Positives among `draws` rows drawn from n_all rows of which k_all are positive."""
 

@@ -195,6 +195,29 @@ def backtest(con, inputs: AnalysisInputs, config: AnalysisConfig, icp: IcpDocume
     return result
 
 
+def _prospects_already_customers(con, prospects: str, icp: IcpDocument, tier) -> int:
+    """Matching prospects that are already customers of the tier (same domain or name): a prospect list may or may
+    not include the customers, so penetration = customers / (customers + matching prospects not yet customers)."""
+    frame = f"frame_{icp.id.replace('-', '_')}"
+    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [frame]).fetchone()[0]:
+        return 0  # no frame for this version: no overlap can be measured
+    frame_columns = columns_of(con, frame)
+    keys = [k for k in ("domain", "company_name") if k in frame_columns and k in columns_of(con, prospects)]
+    if not keys:
+        return 0
+    kinds = document_kinds(icp)
+    try:
+        in_frame = criteria_sql(tier.criteria, kinds, frame_columns)
+        in_prospects = criteria_sql(tier.criteria, kinds, columns_of(con, prospects))
+    except NotMeasurable:
+        return 0
+    customer = "good" if icp.health.entity == "deal" else "TRUE"
+    match = " OR ".join(f"lower(CAST(p.{_q(k)} AS VARCHAR)) IN (SELECT lower(CAST({_q(k)} AS VARCHAR)) FROM {frame} "
+                        f"WHERE {customer} AND cohort IS NOT NULL AND {_q(k)} IS NOT NULL AND ({in_frame}))"
+                        for k in keys)
+    return con.execute(f"SELECT count(*) FROM {prospects} p WHERE ({in_prospects}) AND ({match})").fetchall()[0][0]
+
+
 def market(con, prospects: str | None, icp: IcpDocument, ledger: Ledger,
            revenue_target: float | None, deals_frame: str | None) -> dict:
     """Tier shares of the prospect universe, penetration, the revenue-target check, open pipeline in Tier 1."""
@@ -211,13 +234,18 @@ def market(con, prospects: str | None, icp: IcpDocument, ledger: Ledger,
                 continue
             matched = con.execute(f"SELECT count(*) FROM {prospects} WHERE {criteria_sql(tier.criteria, document_kinds(icp))}"
                                   ).fetchall()[0][0]
-            customers = tier.metrics.get("n", 0)
+            # customers, not entities: at deal level a tier's n counts closed deals (lost ones too), so its
+            # companies with a won deal are what penetrates the prospect universe
+            customers = tier.metrics.get("customers", tier.metrics.get("n", 0))
             share = matched / total if total else 0
+            already = _prospects_already_customers(con, prospects, icp, tier)
+            universe = customers + matched - min(already, customers, matched)
             row = {"tier": tier.name, "prospects": matched, "share": share, "customers": customers,
-                   "penetration": customers / matched if matched else None}
+                   "already_customers": already, "penetration": customers / universe if universe else None}
             row["evidence"] = ledger.add("market_share", tier.name,
                                          f"{tier.name}: {matched:,} of {total:,} prospects ({100 * share:.1f}%) match; "
-                                         f"penetration {customers:,} customers / {matched:,} prospects.",
+                                         f"penetration {customers:,} customers / {universe:,} accounts (the customers "
+                                         f"plus the matching prospects that are not customers yet).",
                                          row.copy(), n=total)
             out["tiers"].append(row)
             if share > 0.5:

@@ -81,7 +81,7 @@ def draft_personas(evidence_for_tier: dict, tier: dict) -> list[dict[str, Any]]:
 def draft_rationales(icp: IcpDocument) -> list[dict[str, Any]]:
     macros = _macros()
     group = {"health": "customers are in the bottom 20% by health", "won": "deals were lost",
-             "column": f"customers have {icp.health.good_column} = false"}[icp.health.definition]
+             "column": f"customers are {icp.health.bad_words or 'bad'}"}[icp.health.definition]
     out = []
     for d in icp.negative_icp:
         labels = " AND ".join(c.label for c in d.criteria)

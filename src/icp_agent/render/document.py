@@ -197,11 +197,15 @@ def _cohorts(icp: IcpDocument) -> list[dict[str, Any]]:
 
 
 def _group_words(icp: IcpDocument) -> tuple[str, str]:
+    """The good and the bad group as a heading names them ("won deals", "retained customers")."""
     health = icp.health
     if health.definition == "won":
         return "won deals", "lost deals"
     if health.definition == "column":
-        return f"{health.good_column} = true", f"{health.good_column} = false"
+        good, bad = health.good_words or "good", health.bad_words or "bad"
+        if any(" = " in w or " other than " in w for w in (good, bad)):
+            return f"customers with {good}", f"customers with {bad}"
+        return f"{good} customers", f"{bad} customers"
     return "the top cohort by health", "the bottom cohort by health"
 
 

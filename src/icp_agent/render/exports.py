@@ -5,10 +5,17 @@ once by `scoring.scored_relation` (the same SQL as `icp-agent score`), so the CR
 and the playbook's counts agree with a scored prospect file row for row.
 
 - hubspot_companies.csv: a HubSpot company import. HubSpot matches on "Record ID" when it holds a
-  HubSpot record id (digits), otherwise on "Company Domain Name"; rows with neither are left out.
+  HubSpot record id, otherwise on "Company Domain Name". "Record ID" is filled only when the id
+  column came from a HubSpot export (its original header, kept in the import report, is one of
+  HubSpot's: "Record ID", "Company ID", "hs_object_id", "HubSpot Company ID", ...) and holds
+  digits: a Pipedrive organisation id or any other CRM's number would update the wrong HubSpot
+  record.
 - salesforce_accounts.csv: an Account import. "Id" is filled only when it holds a Salesforce id
   (15 or 18 letters and digits, not all digits); otherwise it stays empty and the row matches on
   Website. The score fields are custom fields with the scored file's names (Fit_Score__c, ...).
+- Rows that neither CRM could match (no usable id and no domain) are left out of that file, and
+  each file's count of left-out rows is added to icp.json's warnings (and so to the document and
+  the run summary).
 - routing.csv and playbook.md: the routing table (high priority to senior AEs, medium to AEs,
   low to SDR nurture), a one-page qualification checklist from the tiers and disqualifiers, and
   a beachhead -> expand plan.
@@ -34,6 +41,9 @@ ROUTES = (("high", "Senior AE", "work now: direct outreach within 24 hours"),
 CRM_FIELDS = ("icp_tier", "icp_segment", "fit_points", "fit_score", "priority", "priority_reason", "grade", "fit_reasons",
               "disqualified_by")
 HUBSPOT_RECORD_ID = "^[0-9]{1,20}$"
+# HubSpot's own headers for a company's record id, compared lower-case with spaces, _ and - removed
+HUBSPOT_ID_HEADERS = frozenset({"recordid", "companyid", "hsobjectid", "hubspotcompanyid", "hubspotid",
+                                "hubspotrecordid", "companyrecordid", "objectid"})
 SALESFORCE_ID = "^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$"
 _IS_SALESFORCE_ID = f"(regexp_matches(record_id, '{SALESFORCE_ID}') AND regexp_matches(record_id, '[a-zA-Z]'))"
 
@@ -57,9 +67,27 @@ def _text(column: str, columns: set[str]) -> str:
     return f"CAST({_q(column)} AS VARCHAR)" if column in columns else "NULL::VARCHAR"
 
 
+def id_header(con, kind: str) -> str | None:
+    """The original header of the current `kind` import's company_id column (from its import report), or None."""
+    import json
+
+    row = con.execute("""SELECT i.report FROM current_snapshot c JOIN imports i USING (import_id)
+                         WHERE c.kind = ?""", [kind]).fetchone()
+    if not row:
+        return None
+    columns = json.loads(row[0]).get("columns") or []
+    return next((c.get("header") for c in columns if c.get("field") == "company_id"), None)
+
+
+def is_hubspot_id_header(header: str | None) -> bool:
+    """True when a column header is HubSpot's name for a company's record id ("Record ID", "hs_object_id", ...)."""
+    return bool(header) and "".join(ch for ch in header.lower() if ch.isalnum()) in HUBSPOT_ID_HEADERS
+
+
 def write_crm_exports(ws: Workspace, icp: IcpDocument, out: Path) -> tuple[dict[str, int], dict[str, int]]:
     """hubspot_companies.csv, salesforce_accounts.csv and routing.csv; returns (rows per file, prospects per
-    priority). Customers and prospects are scored once, into a temp table every file reads."""
+    priority). Customers and prospects are scored once, into a temp table every file reads. Rows a file
+    leaves out (no id it can use, no domain) are counted into `icp.warnings`."""
     counts: dict[str, int] = {}
     with ws.connect() as con:
         parts = []
@@ -68,9 +96,12 @@ def write_crm_exports(ws: Workspace, icp: IcpDocument, out: Path) -> tuple[dict[
             if not table:
                 continue
             scored, columns = _scored_sql(con, table, icp)
-            parts.append(f"""SELECT '{kind}' AS source, {_text('company_id', columns)} AS record_id,
-                                    {_text('domain', columns)} AS domain, {_text('company_name', columns)} AS name,
-                                    {', '.join(_q(c) for c in CRM_FIELDS)} FROM {scored}""")
+            hubspot_id = "record_id" if is_hubspot_id_header(id_header(con, kind)) else "NULL::VARCHAR"
+            parts.append(f"""SELECT '{kind}' AS source, record_id, {hubspot_id} AS hubspot_id, domain, name,
+                                    {', '.join(_q(c) for c in CRM_FIELDS)}
+                             FROM (SELECT {_text('company_id', columns)} AS record_id,
+                                          {_text('domain', columns)} AS domain, {_text('company_name', columns)} AS name,
+                                          {', '.join(_q(c) for c in CRM_FIELDS)} FROM {scored})""")
         if not parts:
             return counts, {}
         con.execute(f"CREATE OR REPLACE TEMP TABLE _icp_crm AS {' UNION ALL '.join(parts)}")
@@ -79,16 +110,29 @@ def write_crm_exports(ws: Workspace, icp: IcpDocument, out: Path) -> tuple[dict[
         hubspot = fields.format(**{c: _q(c) for c in CRM_FIELDS}, tier=_q("icp_tier"))
         salesforce = fields.format(**{c: _q(salesforce_field(c)) for c in CRM_FIELDS},
                                    tier=_q(salesforce_field("icp_tier")))
+        is_hubspot = f"coalesce(regexp_matches(hubspot_id, '{HUBSPOT_RECORD_ID}'), FALSE)"
+        is_salesforce = f"coalesce({_IS_SALESFORCE_ID}, FALSE)"
         counts["hubspot_companies.csv"] = _copy(con, f"""
-            SELECT CASE WHEN regexp_matches(record_id, '{HUBSPOT_RECORD_ID}') THEN record_id END AS "Record ID",
+            SELECT CASE WHEN {is_hubspot} THEN hubspot_id END AS "Record ID",
                    domain AS "Company Domain Name", name AS "Company name", {hubspot}
-            FROM _icp_crm WHERE regexp_matches(record_id, '{HUBSPOT_RECORD_ID}') OR domain IS NOT NULL
+            FROM _icp_crm WHERE {is_hubspot} OR domain IS NOT NULL
             ORDER BY source, record_id, domain""", out / "hubspot_companies.csv")
         counts["salesforce_accounts.csv"] = _copy(con, f"""
-            SELECT CASE WHEN {_IS_SALESFORCE_ID} THEN record_id END AS "Id", name AS "Name", domain AS "Website",
+            SELECT CASE WHEN {is_salesforce} THEN record_id END AS "Id", name AS "Name", domain AS "Website",
                    {salesforce}
-            FROM _icp_crm WHERE {_IS_SALESFORCE_ID} OR domain IS NOT NULL
+            FROM _icp_crm WHERE {is_salesforce} OR domain IS NOT NULL
             ORDER BY source, record_id, domain""", out / "salesforce_accounts.csv")
+        left_out = con.execute(f"""SELECT source, count_if(NOT {is_hubspot} AND domain IS NULL),
+                                          count_if(NOT {is_salesforce} AND domain IS NULL), count(*)
+                                   FROM _icp_crm GROUP BY source ORDER BY source""").fetchall()
+        for source, hubspot_out, salesforce_out, total in left_out:
+            for name, missed, id_word in (("hubspot_companies.csv", hubspot_out, "HubSpot record id"),
+                                          ("salesforce_accounts.csv", salesforce_out, "Salesforce id")):
+                warning = (f"CRM files: {missed:,} of {total:,} {source} left out of {name}: they have neither a "
+                           f"{id_word} nor a domain, so the CRM could not match them; add a website/domain column "
+                           f"to the {source} export")
+                if missed and warning not in icp.warnings:
+                    icp.warnings.append(warning)
         by_priority = dict(con.execute("SELECT priority, count(*) FROM _icp_crm WHERE source = 'prospects' "
                                        "GROUP BY ALL").fetchall())
         con.execute("DROP TABLE _icp_crm")
@@ -115,8 +159,8 @@ def render_playbook(icp: IcpDocument, routing: dict[str, int] | None = None) -> 
     for tier in sorted(icp.tiers, key=lambda t: (t.tier, t.segment)):
         m = tier.metrics
         lines.append(f"**Tier {tier.tier} ({md(tier.segment)})** [{', '.join(tier.evidence)}]: "
-                     f"{m.get('n', 0):,} customers today" + (f", churn {100 * m['churn_rate']:.1f}%"
-                                                             if m.get("churn_rate") is not None else ""))
+                     + _tier_count(icp, m) + (f", churn {100 * m['churn_rate']:.1f}%"
+                                              if m.get("churn_rate") is not None else ""))
         lines += [f"- [ ] {md(c.label)}" for c in tier.criteria]
         lines.append("")
     if icp.negative_icp:
@@ -148,6 +192,16 @@ def render_playbook(icp: IcpDocument, routing: dict[str, int] | None = None) -> 
 def _criterion_key(c) -> tuple:
     """A criterion's identity (field, op and its values), whatever its label's wording."""
     return (c.field, c.op, c.value, tuple(c.values or ()), c.min, c.max)
+
+
+def _tier_count(icp: IcpDocument, m: dict) -> str:
+    """How many customers a tier has today: companies, not deals ("12 customers today (40 closed deals, ...)")."""
+    if icp.health.entity != "deal":
+        return f"{m.get('n', 0):,} customers today"
+    deals = f"{m.get('n', 0):,} closed deals, {m.get('n_good', 0):,} won"
+    if m.get("customers") is None:
+        return deals
+    return f"{m['customers']:,} customers today ({deals}, across {m.get('companies', 0):,} companies)"
 
 
 def _adjacent(icp: IcpDocument, market: dict) -> list[tuple]:
