@@ -203,3 +203,22 @@ def test_inspect_json_has_roles_and_columns(cli, write):
     assert cli.json("inspect")["roles"]["time_zone"] == "ignore"
     assert "not one of" in cli("roles", "industry=bogus", expect=2).stderr
     json.dumps(summary)
+
+
+def test_duplicate_rows_with_blank_cells_drop_to_the_first_and_keep_row_numbers(ws, write):
+    # blank cells compare equal (a GROUP BY would fold them too); a row differing only in a blank is not a duplicate
+    text = ("Company,Website,Industry,Note\n"
+            "Acme,acme.com,,first\nBeta,beta.io,Retail,\nAcme,acme.com,,first\nBeta,beta.io,Retail,\n"
+            "Beta,beta.io,Retail,x\nAcme,acme.com,,first\n")
+    report = import_file(ws, write("prospects.csv", text), "prospects")
+    assert (report.rows_read, report.rows_kept, report.duplicates_dropped) == (6, 3, 3)
+    assert [(r["_row"], r["company_name"]) for r in rows(ws, "prospects")] == [(1, "Acme"), (2, "Beta"), (5, "Beta")]
+
+
+def test_a_unique_text_column_is_reported_with_its_first_values(ws, write):
+    # names differ in every row: normalised inline (no lookup) and reported from the stored values
+    text = "Record ID,Company name,Industry\n" + "".join(f"{i},  Name   {i:03d} ,Retail\n" for i in range(30, 0, -1))
+    report = import_file(ws, write("names.csv", text), "prospects")
+    name = next(c for c in report.columns if c.header == "Company name")
+    assert name.examples == ["Name 001", "Name 002", "Name 003"] and name.unparsed == 0 and name.pct_missing == 0
+    assert rows(ws, "prospects")[0]["company_name"] == "Name 030"

@@ -688,7 +688,7 @@ def import_into(con: duckdb.DuckDBPyConnection, path: str | Path | SourceFile, k
                  report.model_dump_json()])
     con.execute("INSERT OR REPLACE INTO current_snapshot VALUES (?, ?)", [kind, import_id])
     con.execute("DROP TABLE IF EXISTS _stage")
-    con.execute("DROP TABLE IF EXISTS _dedup")
+    con.execute("DROP VIEW IF EXISTS _dedup")
     return report
 
 
@@ -698,9 +698,10 @@ def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: st
     texts = _staged_as_text(con)
     originals = ", ".join(_q(h) for h in texts)
     first = con.execute("SELECT min(rowid) FROM _stage").fetchall()[0][0]  # temp tables number rows from an offset
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _dedup AS SELECT min(rowid) - {first} + 1 AS _row, {originals} "
-                f"FROM _stage GROUP BY ALL ORDER BY _row")
-    kept_after_dedup = con.execute("SELECT count(*) FROM _dedup").fetchone()[0]
+    _drop_duplicate_rows(con, originals)
+    # a view, not a copy: every later step reads the staged rows where they are
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _dedup AS SELECT rowid - {first} + 1 AS _row, {originals} FROM _stage")
+    kept_after_dedup = con.execute("SELECT count(*) FROM _stage").fetchone()[0]
     duplicates = rows_read - len(reader_rejects) - kept_after_dedup
     say(f"profiling {len(texts)} columns")
     norm.register_functions(con)
@@ -726,6 +727,7 @@ def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: st
     _require_identity(columns, kind, source, profiles)
     say(f"normalising {kept_after_dedup:,} rows")
     inner, outer, joins = ["d._row"], ["_row"], []
+    inline: set[int] = set()
     for i, column in enumerate(columns):
         raw = texts[column.header].replace(_q(column.header), "d." + _q(column.header))
         if column.type in LOOKUP_TYPES:
@@ -735,18 +737,22 @@ def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: st
             inner += [f"_lk_{i}.{_q(name)}" for name in _stored_names(column)]
             outer += _unpacked(column)
             continue
-        typed = ", ".join(f"{expr} AS {_q(name)}" for name, expr in _typed_exprs(column, "raw"))
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _lk_{i} AS SELECT raw, c, first_row, {typed} FROM _dist_{i}")
-        if profiles[column.header]["distinct_raw"] > 0.5 * kept_after_dedup:
-            # values that rarely repeat (ids, names): a lookup saves nothing and costs memory
+        if (column.type == "text" and column.name != "domain"
+                and profiles[column.header]["distinct_raw"] > 0.5 * kept_after_dedup):
+            # values that rarely repeat (ids, names, notes): normalised inline, once, with no lookup table (a
+            # text value is never unreadable, so its report needs only the stored values: see _inline_reports)
+            inline.add(i)
             inner += [f"{expr} AS {_q(name)}" for name, expr in _typed_exprs(column, raw)]
         else:
+            typed = ", ".join(f"{expr} AS {_q(name)}" for name, expr in _typed_exprs(column, "raw"))
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _lk_{i} AS SELECT raw, c, first_row, {typed} FROM _dist_{i}")
             joins.append(f"LEFT JOIN _lk_{i} ON _lk_{i}.raw IS NOT DISTINCT FROM {raw}")
             inner += [f"_lk_{i}.{_q(name)}" for name, _ in _typed_exprs(column, "raw")]
         outer += _unpacked(column)
     table = f"imp_{kind}_{source.sha256[:12]}"
     con.execute(f"CREATE TABLE {table} AS SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM _dedup d "
                 f"{' '.join(joins)}) ORDER BY _row")
+    inline_reports = _inline_reports(con, table, columns, inline)  # before rejections, as the lookups count
     _apply_currencies(con, table, columns, mapping, source.name, warnings)
     rejects = [RejectedRow(**r) for r in reader_rejects]
     warnings += _scientific_ids(con, table, columns, source.name)
@@ -754,7 +760,7 @@ def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: st
     rejects += _reject_anonymous(con, table, kind, columns)
     for r in rejects:
         con.execute("INSERT INTO import_rejects VALUES (?, ?, ?, ?, ?)", [import_id, r.row, r.column, r.reason, r.raw])
-    column_reports = _column_reports(con, table, columns)
+    column_reports = _column_reports(con, table, columns, inline_reports)
     rows_kept = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     return ImportReport(
         import_id=import_id, kind=kind, file_name=source.name, path=str(source.path), sha256=source.sha256,
@@ -858,14 +864,52 @@ def _shown(expr: str) -> str:
     return f"regexp_replace(CAST({expr} AS VARCHAR), '\\.0$', '')"
 
 
-def _column_reports(con, table: str, columns: list[PlannedColumn]) -> list[ColumnReport]:
-    """Per column: % missing in the stored table; unparsed values and examples from its lookup."""
+def _drop_duplicate_rows(con: duckdb.DuckDBPyConnection, originals: str) -> None:
+    """Delete from _stage every row equal in all columns to an earlier row (the first is kept).
+
+    Only rows whose hash of all columns repeats are compared value by value, so a file without
+    duplicates costs one hash per row and a small aggregate, never a copy of the table (a GROUP BY
+    over every column materialised the whole file a second time).
+    """
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _dup_rows AS
+        WITH hashed AS (SELECT rowid AS _rid, hash({originals}) AS _h FROM _stage),
+             repeated AS (SELECT _h FROM hashed GROUP BY _h HAVING count(*) > 1)
+        SELECT _rid FROM (
+            SELECT rowid AS _rid, row_number() OVER (PARTITION BY {originals} ORDER BY rowid) AS _n FROM _stage
+            WHERE hash({originals}) IN (SELECT _h FROM repeated))
+        WHERE _n > 1""")
+    if con.execute("SELECT count(*) FROM _dup_rows").fetchone()[0]:
+        con.execute("DELETE FROM _stage WHERE rowid IN (SELECT _rid FROM _dup_rows)")
+    con.execute("DROP TABLE _dup_rows")
+
+
+def _inline_reports(con, table: str, columns: list[PlannedColumn], inline: set[int]) -> dict[int, list[str]]:
+    """Examples (the first three stored values in order) of the columns normalised inline, with no lookup."""
+    return {i: [r[0] for r in con.execute(
+        f"SELECT DISTINCT {_shown(_q(columns[i].name))} AS v FROM {table} WHERE {_q(columns[i].name)} IS NOT NULL "
+        f"ORDER BY v LIMIT 3").fetchall()] for i in sorted(inline)}
+
+
+def _column_reports(con, table: str, columns: list[PlannedColumn],
+                    inline: dict[int, list[str]] | None = None) -> list[ColumnReport]:
+    """Per column: % missing in the stored table; unparsed values and examples from its lookup.
+
+    `inline` gives the examples of text columns normalised inline (no lookup): text is never unparsed.
+    """
+    inline = inline or {}
     total = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] or 1
     stored = [f"{c.name}_min" if c.type == "band" else c.name for c in columns]
     missing = con.execute("SELECT " + ", ".join(f"count_if({_q(name)} IS NULL)" for name in stored)
                           + f" FROM {table}").fetchall()[0]
     reports = []
     for i, column in enumerate(columns):
+        if i in inline:
+            reports.append(ColumnReport(header=column.header, field=column.name, canonical=column.canonical,
+                                        role=column.role, type=column.type,
+                                        pct_missing=round(100 * missing[i] / total, 1), examples=inline[i],
+                                        unparsed=0, unparsed_examples=[], note=column.note,
+                                        currencies=dict(column.currencies)))
+            continue
         value = f"{_q(column.name + '__band')}.min" if column.type == "band" else _q(column.name)
         # a word such as "unknown" or "lots" in a number, date or yes/no column is unreadable, not missing
         present = (f"{norm.null_if_missing('raw')} IS NOT NULL" if column.type in ("text", "category", "list")
