@@ -222,3 +222,14 @@ def test_a_unique_text_column_is_reported_with_its_first_values(ws, write):
     name = next(c for c in report.columns if c.header == "Company name")
     assert name.examples == ["Name 001", "Name 002", "Name 003"] and name.unparsed == 0 and name.pct_missing == 0
     assert rows(ws, "prospects")[0]["company_name"] == "Name 030"
+
+
+@pytest.mark.parametrize("repeat", [1, 3], ids=["unique websites (inline)", "repeated websites (lookup)"])
+def test_a_website_with_no_domain_is_unparsed_whether_or_not_websites_repeat(ws, write, repeat):
+    sites = [f"https://www.site{i // repeat}.com/about" for i in range(30)]
+    sites[4] = "https://"
+    text = "Company,Website\n" + "".join(f"C{i},{s}\n" for i, s in enumerate(sites)) + "C99,n/a\n"
+    report = import_file(ws, write("web.csv", text), "prospects")
+    website = next(c for c in report.columns if c.header == "Website")
+    assert (website.unparsed, website.unparsed_examples) == (1, ["row 5: https://"])
+    assert website.examples[0] == "site0.com" and website.pct_missing == pytest.approx(round(200 / 31, 1))

@@ -285,14 +285,15 @@ def _staged_as_text(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 PROFILE_ROWS = 50_000
 
 
-def _distinct_values(con: duckdb.DuckDBPyConnection, texts: dict[str, str]) -> None:
-    """`_dist_<i>`: each column's distinct raw values with their count and first row.
+def _distinct_values(con: duckdb.DuckDBPyConnection, texts: dict[str, str], index: dict[str, int]) -> None:
+    """`_dist_<i>` (i = `index[header]`): each column's distinct raw values with their count and first row.
 
     Real exports repeat themselves (industries, countries, ranges, dates): normalising and
     profiling each distinct value once, then joining back, is what keeps a million-row
     import fast.
     """
-    for i, header in enumerate(texts):
+    for header in texts:
+        i = index[header]
         con.execute(f"CREATE OR REPLACE TEMP TABLE _dist_{i} AS SELECT {texts[header]} AS raw, count(*) AS c, "
                     f"min(_row) AS first_row FROM _dedup GROUP BY 1")
 
@@ -302,7 +303,25 @@ _PROFILE_KEYS = ("present", "rows", "sampled", "number", "amount", "currency_see
                  "multiline", "long", "avg_len", "present_distinct", "int_min", "int_max")
 
 
-def _profile(con: duckdb.DuckDBPyConnection, texts: dict[str, str], known: set[str]) -> dict[str, dict[str, int]]:
+def _profile_known(con: duckdb.DuckDBPyConnection, texts: dict[str, str], known: set[str]) -> dict[str, dict[str, int]]:
+    """The profile of columns whose type and role a synonym or the mapping fixed: presence and distinct count.
+
+    One pass over the rows for all of them, before any `_dist_<i>` exists: the distinct count
+    (HyperLogLog, a few % off) only decides whether a text column is worth a lookup table.
+    """
+    headers = [h for h in texts if h in known]
+    if not headers:
+        return {}
+    parts = [f"count(*) FILTER ({norm.null_if_missing(texts[h])} IS NOT NULL), approx_count_distinct({texts[h]})"
+             for h in headers]
+    row = con.execute(f"SELECT count(*) FILTER (_row <= {PROFILE_ROWS}), {', '.join(parts)} FROM _dedup").fetchone()
+    return {h: dict.fromkeys(_PROFILE_KEYS, 0) | {"present": int(row[1 + 2 * k]), "sampled": int(row[1 + 2 * k]),
+                                                   "rows": int(row[0]), "distinct_raw": int(row[2 + 2 * k])}
+            for k, h in enumerate(headers)}
+
+
+def _profile(con: duckdb.DuckDBPyConnection, texts: dict[str, str], known: set[str],
+             index: dict[str, int] | None = None) -> dict[str, dict[str, int]]:
     """Counts per column that decide an unknown column's type and role, and a date column's order.
 
     Presence is counted over every row; the type evidence over the distinct values seen in
@@ -311,7 +330,9 @@ def _profile(con: duckdb.DuckDBPyConnection, texts: dict[str, str], known: set[s
     Needs `norm.register_functions(con)` (amounts and currencies are read by Python UDFs).
     """
     profiles = {}
-    for i, header in enumerate(texts):
+    index = index or {h: i for i, h in enumerate(texts)}
+    for header in texts:
+        i = index[header]
         distinct_raw = con.execute(f"SELECT count(*) FROM _dist_{i}").fetchall()[0][0]
         if header in known:
             present = con.execute(f"SELECT coalesce(sum(c) FILTER ({norm.null_if_missing('raw')} IS NOT NULL), 0), "
@@ -705,10 +726,16 @@ def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: st
     duplicates = rows_read - len(reader_rejects) - kept_after_dedup
     say(f"profiling {len(texts)} columns")
     norm.register_functions(con)
-    _distinct_values(con, texts)
     columns = plan_columns(list(texts), mapping, source.name, kind)
     known = {c.header for c in columns if c.type not in ("auto", "band", "date") and c.role != "auto"}
-    profiles = _profile(con, texts, known)
+    profiles = _profile_known(con, texts, known)
+    # text that rarely repeats (ids, names, websites, notes) is normalised inline, once, with no lookup table
+    inline = {i for i, c in enumerate(columns) if c.header in known and c.type == "text"
+              and profiles[c.header]["distinct_raw"] > 0.5 * kept_after_dedup}
+    _distinct_values(con, {h: t for i, (h, t) in enumerate(texts.items()) if i not in inline},
+                     {h: i for i, h in enumerate(texts)})
+    profiles |= _profile(con, {h: t for h, t in texts.items() if h not in known}, set(),
+                         {h: i for i, h in enumerate(texts)})
     warnings: list[str] = []
     for column in columns:
         profile = profiles[column.header]
@@ -727,7 +754,6 @@ def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: st
     _require_identity(columns, kind, source, profiles)
     say(f"normalising {kept_after_dedup:,} rows")
     inner, outer, joins = ["d._row"], ["_row"], []
-    inline: set[int] = set()
     for i, column in enumerate(columns):
         raw = texts[column.header].replace(_q(column.header), "d." + _q(column.header))
         if column.type in LOOKUP_TYPES:
@@ -737,11 +763,7 @@ def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: st
             inner += [f"_lk_{i}.{_q(name)}" for name in _stored_names(column)]
             outer += _unpacked(column)
             continue
-        if (column.type == "text" and column.name != "domain"
-                and profiles[column.header]["distinct_raw"] > 0.5 * kept_after_dedup):
-            # values that rarely repeat (ids, names, notes): normalised inline, once, with no lookup table (a
-            # text value is never unreadable, so its report needs only the stored values: see _inline_reports)
-            inline.add(i)
+        if i in inline:
             inner += [f"{expr} AS {_q(name)}" for name, expr in _typed_exprs(column, raw)]
         else:
             typed = ", ".join(f"{expr} AS {_q(name)}" for name, expr in _typed_exprs(column, "raw"))
@@ -752,7 +774,8 @@ def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: st
     table = f"imp_{kind}_{source.sha256[:12]}"
     con.execute(f"CREATE TABLE {table} AS SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM _dedup d "
                 f"{' '.join(joins)}) ORDER BY _row")
-    inline_reports = _inline_reports(con, table, columns, inline)  # before rejections, as the lookups count
+    # before rejections, as the lookups count
+    inline_reports = _inline_reports(con, table, columns, inline, texts, profiles, kept_after_dedup)
     _apply_currencies(con, table, columns, mapping, source.name, warnings)
     rejects = [RejectedRow(**r) for r in reader_rejects]
     warnings += _scientific_ids(con, table, columns, source.name)
@@ -883,18 +906,43 @@ def _drop_duplicate_rows(con: duckdb.DuckDBPyConnection, originals: str) -> None
     con.execute("DROP TABLE _dup_rows")
 
 
-def _inline_reports(con, table: str, columns: list[PlannedColumn], inline: set[int]) -> dict[int, list[str]]:
-    """Examples (the first three stored values in order) of the columns normalised inline, with no lookup."""
-    return {i: [r[0] for r in con.execute(
-        f"SELECT DISTINCT {_shown(_q(columns[i].name))} AS v FROM {table} WHERE {_q(columns[i].name)} IS NOT NULL "
-        f"ORDER BY v LIMIT 3").fetchall()] for i in sorted(inline)}
+def _inline_reports(con, table: str, columns: list[PlannedColumn], inline: set[int], texts: dict[str, str],
+                    profiles: dict[str, dict[str, int]], kept: int) -> dict[int, tuple[int, list[str], list[str]]]:
+    """(unparsed, unparsed examples, examples) of the text columns normalised inline, with no lookup table.
+
+    The same figures a lookup gives: examples are the first three distinct stored values in order; a
+    value is unparsed when it was present (not blank, not a missing marker) yet stored as NULL (a website
+    with no domain in it), counted as NULL rows minus missing ones. Call before any row is rejected.
+    """
+    reports = {}
+    for i in sorted(inline):
+        column, name = columns[i], _q(columns[i].name)
+        shown = f"CASE WHEN ends_with({name}, '.0') THEN left({name}, -2) ELSE {name} END"  # as _shown, no regex
+        # the first values in order (a top-N, no sort of the column); all distinct ones only if those repeat
+        first = [r[0] for r in con.execute(f"SELECT {shown} AS v FROM {table} WHERE {name} IS NOT NULL "
+                                           f"ORDER BY v LIMIT 50").fetchall()]
+        examples = list(dict.fromkeys(first))[:3]
+        if len(examples) < 3 and len(first) == 50:
+            examples = [r[0] for r in con.execute(f"SELECT DISTINCT {shown} AS v FROM {table} WHERE {name} IS NOT "
+                                                  f"NULL ORDER BY v LIMIT 3").fetchall()]
+        nulls = con.execute(f"SELECT count_if({name} IS NULL) FROM {table}").fetchone()[0]
+        unparsed = nulls - (kept - profiles[column.header]["present"])
+        unparsed_examples = []
+        if unparsed:
+            raw = texts[column.header]
+            unparsed_examples = [f"row {r}: {v}" for r, v in con.execute(
+                f"SELECT min(_row) AS r, {raw} AS v FROM _dedup WHERE _row IN (SELECT _row FROM {table} WHERE "
+                f"{name} IS NULL) AND {norm.null_if_missing(raw)} IS NOT NULL GROUP BY v ORDER BY r LIMIT 3"
+            ).fetchall()]
+        reports[i] = unparsed, unparsed_examples, examples
+    return reports
 
 
 def _column_reports(con, table: str, columns: list[PlannedColumn],
-                    inline: dict[int, list[str]] | None = None) -> list[ColumnReport]:
+                    inline: dict[int, tuple[int, list[str], list[str]]] | None = None) -> list[ColumnReport]:
     """Per column: % missing in the stored table; unparsed values and examples from its lookup.
 
-    `inline` gives the examples of text columns normalised inline (no lookup): text is never unparsed.
+    `inline` gives (unparsed, unparsed examples, examples) of the columns normalised without a lookup.
     """
     inline = inline or {}
     total = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] or 1
@@ -906,8 +954,8 @@ def _column_reports(con, table: str, columns: list[PlannedColumn],
         if i in inline:
             reports.append(ColumnReport(header=column.header, field=column.name, canonical=column.canonical,
                                         role=column.role, type=column.type,
-                                        pct_missing=round(100 * missing[i] / total, 1), examples=inline[i],
-                                        unparsed=0, unparsed_examples=[], note=column.note,
+                                        pct_missing=round(100 * missing[i] / total, 1), examples=inline[i][2],
+                                        unparsed=int(inline[i][0]), unparsed_examples=inline[i][1], note=column.note,
                                         currencies=dict(column.currencies)))
             continue
         value = f"{_q(column.name + '__band')}.min" if column.type == "band" else _q(column.name)
