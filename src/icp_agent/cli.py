@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from functools import wraps
@@ -22,11 +23,15 @@ from rich.table import Table
 
 from . import __version__, toolkit
 from .errors import ArgumentError, UserError, bug_report, describe
+from .progress import Eta
 from .workspace import DEFAULT_PATH, Workspace
 
 # markup and emoji off: text from the data ("[bold]x", ":smile:") prints literally
 err = Console(stderr=True, soft_wrap=True, markup=False, emoji=False, highlight=False)
 out = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
+
+
+PLAIN_EVERY = 2.0  # seconds between two plain progress lines of one step (piped stderr)
 
 
 class Ctx:
@@ -37,12 +42,40 @@ class Ctx:
 
     @contextmanager
     def progress(self):
-        """A spinner on stderr whose text each step updates; silent when piped or --quiet."""
-        if self.quiet or not sys.stderr.isatty():
-            yield lambda _message: None
+        """Progress on stderr, fed by the toolkit's callback (message) or (message, rows done, rows total).
+
+        On a terminal: a rich bar per step with rows done and the time left; piped: a plain line per step and
+        at most one every PLAIN_EVERY seconds within it; nothing under --quiet.
+        """
+        if self.quiet:
+            yield lambda message, done=None, total=None: None
             return
-        with err.status("starting") as status:
-            yield lambda message: status.update(message)
+        if not sys.stderr.isatty():
+            eta, last = Eta(), {"step": None, "at": 0.0}
+
+            def plain(message, done=None, total=None):
+                now = time.monotonic()
+                line = eta.line(message, done, total)
+                if message != last["step"] or now - last["at"] >= PLAIN_EVERY or (total and done == total):
+                    last.update(step=message, at=now)
+                    print(line, file=sys.stderr, flush=True)
+            yield plain
+            return
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
+                                   TimeRemainingColumn)
+
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeRemainingColumn(), console=err, transient=True) as bar:
+            tasks: dict[str, object] = {}
+
+            def show(message, done=None, total=None):
+                task = tasks.get(message)
+                if task is None:
+                    for other in tasks.values():
+                        bar.update(other, visible=False)
+                    task = tasks[message] = bar.add_task(message, total=total or None)
+                bar.update(task, completed=done or 0, total=total or None)
+            yield show
 
     def emit(self, result, human: Callable[[], None]) -> None:
         if self.as_json:

@@ -18,6 +18,7 @@ import duckdb
 
 from ..errors import UserError
 from ..models import ColumnReport, FurnitureRow, ImportReport, RejectedRow
+from ..progress import adapt, watch
 from ..sql import quote_identifier as _q
 from ..sql import sql_literal
 from ..workspace import Workspace
@@ -681,7 +682,8 @@ def import_into(con: duckdb.DuckDBPyConnection, path: str | Path | SourceFile, k
     """
     mapping = mapping or Mapping()
     source = path if isinstance(path, SourceFile) else inspect_file(path, lenient=lenient, sheet=sheet)
-    say = progress or (lambda _msg: None)
+    report_progress = adapt(progress)
+    say = lambda message: report_progress(message)  # noqa: E731 - a step without rows
     if kind is None:
         if source.format not in ("csv", "xlsx"):
             stage(con, source, lenient=lenient, scratch_dir=scratch_dir)
@@ -695,9 +697,10 @@ def import_into(con: duckdb.DuckDBPyConnection, path: str | Path | SourceFile, k
         report = ImportReport.model_validate_json(existing[0])
         report.already_imported = True
         return report
-    say(f"reading {source.name}" + (f" (sheet {source.sheet!r})" if source.sheet else ""))
-    reader_rejects = stage(con, source, lenient=lenient, scratch_dir=scratch_dir)
-    report = _build_snapshot(con, source, kind, import_id, mapping, reader_rejects, say)
+    reading = f"reading {source.name}" + (f" (sheet {source.sheet!r})" if source.sheet else "")
+    with watch(con, progress, reading, _estimated_rows(con, source)):
+        reader_rejects = stage(con, source, lenient=lenient, scratch_dir=scratch_dir)
+    report = _build_snapshot(con, source, kind, import_id, mapping, reader_rejects, say, progress)
     report.detected_as = reason
     report.furniture_dropped = source.furniture_count
     report.furniture = [FurnitureRow(**f) for f in source.furniture]
@@ -713,13 +716,29 @@ def import_into(con: duckdb.DuckDBPyConnection, path: str | Path | SourceFile, k
     return report
 
 
+def _estimated_rows(con: duckdb.DuckDBPyConnection, source: SourceFile) -> int:
+    """Rows of a file before reading it, for progress: Parquet's metadata, else size / the first lines' length."""
+    try:
+        if source.format == "parquet":
+            return int(con.execute("SELECT sum(num_rows) FROM parquet_file_metadata(?)", [str(source.path)]
+                                   ).fetchone()[0] or 0)
+        with source.path.open("rb") as handle:
+            head = handle.read(1 << 20)
+        lines = head.count(b"\n")
+        return int(source.path.stat().st_size / (len(head) / lines)) if lines else 1
+    except (OSError, duckdb.Error):
+        return 0
+
+
 def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: str, import_id: str,
-                    mapping: Mapping, reader_rejects: list[dict], say: Callable[[str], None]) -> ImportReport:
+                    mapping: Mapping, reader_rejects: list[dict], say: Callable[[str], None],
+                    progress: Callable[..., None] | None = None) -> ImportReport:
     rows_read = con.execute("SELECT count(*) FROM _stage").fetchone()[0] + len(reader_rejects)
     texts = _staged_as_text(con)
     originals = ", ".join(_q(h) for h in texts)
     first = con.execute("SELECT min(rowid) FROM _stage").fetchall()[0][0]  # temp tables number rows from an offset
-    _drop_duplicate_rows(con, originals)
+    with watch(con, progress, "finding duplicate rows", rows_read):
+        _drop_duplicate_rows(con, originals)
     # a view, not a copy: every later step reads the staged rows where they are
     con.execute(f"CREATE OR REPLACE TEMP VIEW _dedup AS SELECT rowid - {first} + 1 AS _row, {originals} FROM _stage")
     kept_after_dedup = con.execute("SELECT count(*) FROM _stage").fetchone()[0]
@@ -752,7 +771,6 @@ def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: st
     _read_amounts(con, columns)
     _pair_currency_columns(columns)
     _require_identity(columns, kind, source, profiles)
-    say(f"normalising {kept_after_dedup:,} rows")
     inner, outer, joins = ["d._row"], ["_row"], []
     for i, column in enumerate(columns):
         raw = texts[column.header].replace(_q(column.header), "d." + _q(column.header))
@@ -772,8 +790,9 @@ def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: st
             inner += [f"_lk_{i}.{_q(name)}" for name, _ in _typed_exprs(column, "raw")]
         outer += _unpacked(column)
     table = f"imp_{kind}_{source.sha256[:12]}"
-    con.execute(f"CREATE TABLE {table} AS SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM _dedup d "
-                f"{' '.join(joins)}) ORDER BY _row")
+    with watch(con, progress, f"normalising {kept_after_dedup:,} rows", kept_after_dedup):
+        con.execute(f"CREATE TABLE {table} AS SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM _dedup d "
+                    f"{' '.join(joins)}) ORDER BY _row")
     # before rejections, as the lookups count
     inline_reports = _inline_reports(con, table, columns, inline, texts, profiles, kept_after_dedup)
     _apply_currencies(con, table, columns, mapping, source.name, warnings)
