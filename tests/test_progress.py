@@ -26,7 +26,7 @@ def test_an_import_reports_rows_done_of_the_total_ending_at_the_total(ws, write)
 
 
 def test_the_eta_line_says_rows_and_time_left(monkeypatch):
-    clock = iter([100.0, 100.0, 102.0, 102.0])
+    clock = iter([100.0, 100.0, 102.0, 102.0, 102.0])
     monkeypatch.setattr("icp_agent.progress.time.monotonic", lambda: next(clock))
     eta = Eta()
     assert eta.line("normalising", 0, 1000) == "normalising: 0 of 1,000 rows"
