@@ -240,6 +240,8 @@ def _frame_from_health(con, customers: str, frame: str, config: HealthConfig, fi
     present = " + ".join(f"CASE WHEN {_q('c_' + n)} IS NULL THEN 0 ELSE {w} END" for n, w in weights.items())
     fit = _fit_select(fit_fields, columns)
     keys = [c for c in ("company_id", "company_name", "domain") if c in columns]
+    # the ranks are computed on a narrow relation (row number and component values), then joined back: a window
+    # over every column of every customer sorted all of them once per component
     query = f"""
         CREATE OR REPLACE TABLE {frame} AS
         WITH base AS (
@@ -248,8 +250,6 @@ def _frame_from_health(con, customers: str, frame: str, config: HealthConfig, fi
                    EXCLUDE (_row{''.join(', ' + k for k in keys)}{''.join(', ' + f.split('.', 1)[1] for f in fit)})
             FROM {customers} c),
         flagged AS (SELECT *, {censor} AS censored FROM base),
-        -- the ranks are computed on a narrow relation (row number and component values), then joined back:
-        -- a window over every column of every customer sorted all of them once per component
         narrow AS (SELECT _row, {', '.join(values)} FROM flagged),
         scored AS (SELECT _row, {', '.join(ranked)} FROM narrow),
         health AS (SELECT *, CASE WHEN ({present}) = 0 THEN NULL
