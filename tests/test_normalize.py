@@ -153,3 +153,10 @@ def _domain_in_four_steps(expr: str) -> str:
     for step in OLD_DOMAIN_STEPS:
         v = f"regexp_replace({v}, '{step}', '')"
     return f"nullif({v}, '')"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.none(), st.text(alphabet=" \t\naB-/n", max_size=8)))
+def test_text_collapses_runs_only_where_there_are_runs(raw):
+    # the fast path (no two spaces, no tab) returns what the regular expression would
+    assert sql(norm.text, raw) == sql(lambda e: f"regexp_replace({norm.null_if_missing(e)}, '[ \\t]+', ' ', 'g')", raw)
