@@ -305,10 +305,10 @@ _PROFILE_KEYS = ("present", "rows", "sampled", "number", "amount", "currency_see
 
 
 def _profile_known(con: duckdb.DuckDBPyConnection, texts: dict[str, str], known: set[str]) -> dict[str, dict[str, int]]:
-    """The profile of columns whose type and role a synonym or the mapping fixed: presence and distinct count.
+    """The profile of text columns whose type and role a synonym or the mapping fixed: presence, distinct count.
 
     One pass over the rows for all of them, before any `_dist_<i>` exists: the distinct count
-    (HyperLogLog, a few % off) only decides whether a text column is worth a lookup table.
+    (HyperLogLog, a few % off) only decides whether the column is worth a lookup table.
     """
     headers = [h for h in texts if h in known]
     if not headers:
@@ -747,14 +747,14 @@ def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: st
     norm.register_functions(con)
     columns = plan_columns(list(texts), mapping, source.name, kind)
     known = {c.header for c in columns if c.type not in ("auto", "band", "date") and c.role != "auto"}
-    profiles = _profile_known(con, texts, known)
+    known_text = {c.header for c in columns if c.header in known and c.type == "text"}
+    profiles = _profile_known(con, texts, known_text)
     # text that rarely repeats (ids, names, websites, notes) is normalised inline, once, with no lookup table
-    inline = {i for i, c in enumerate(columns) if c.header in known and c.type == "text"
+    inline = {i for i, c in enumerate(columns) if c.header in known_text
               and profiles[c.header]["distinct_raw"] > 0.5 * kept_after_dedup}
-    _distinct_values(con, {h: t for i, (h, t) in enumerate(texts.items()) if i not in inline},
-                     {h: i for i, h in enumerate(texts)})
-    profiles |= _profile(con, {h: t for h, t in texts.items() if h not in known}, set(),
-                         {h: i for i, h in enumerate(texts)})
+    index = {h: i for i, h in enumerate(texts)}
+    _distinct_values(con, {h: t for i, (h, t) in enumerate(texts.items()) if i not in inline}, index)
+    profiles |= _profile(con, {h: t for h, t in texts.items() if h not in known_text}, known, index)
     warnings: list[str] = []
     for column in columns:
         profile = profiles[column.header]
