@@ -72,7 +72,10 @@ def watch(con: duckdb.DuckDBPyConnection, progress: Callable[..., None] | None, 
             if percent >= 0:
                 done = min(total, int(total * percent / 100))
                 if done > last:
-                    report(message, done, total)
+                    try:
+                        report(message, done, total)
+                    except Exception:  # noqa: BLE001 - a display that fails must not stop the work it shows
+                        return
                     last = done
 
     thread = threading.Thread(target=poll, daemon=True)

@@ -871,7 +871,12 @@ def _reject_conflicts(con, table: str, kind: str, columns: list[PlannedColumn]) 
     if kind in HISTORY_KINDS or id_field not in {c.name for c in columns}:
         return []
     id_column = _q(id_field)
-    comparable = f"{id_column} IS NOT NULL AND NOT {_lossy_id(id_column)}"
+    # ids that repeat, by a hash aggregate (no sort); the window below then ranks only their rows
+    repeated = (f"{id_column} IN (SELECT {id_column} FROM {table} WHERE {id_column} IS NOT NULL "
+                f"GROUP BY {id_column} HAVING count(*) > 1)")
+    if not con.execute(f"SELECT count(*) FROM {table} WHERE {repeated} LIMIT 1").fetchone()[0]:
+        return []
+    comparable = f"{repeated} AND NOT {_lossy_id(id_column)}"
     clashes = con.execute(f"""
         SELECT _row, {id_column}, first_row FROM (
             SELECT _row, {id_column}, min(_row) OVER (PARTITION BY {id_column}) AS first_row FROM {table}
