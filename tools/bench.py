@@ -191,8 +191,13 @@ started = time.perf_counter()
 """
 CHILD_EPILOGUE = """
 usage = resource.getrusage(resource.RUSAGE_SELF)
+# VmHWM is this process's own peak; ru_maxrss would keep the parent's size at fork (Linux carries it over exec)
+try:
+    peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+except (OSError, StopIteration):
+    peak_kb = usage.ru_maxrss
 print(json.dumps({"rows": rows, "seconds": time.perf_counter() - started, "cpu_s": usage.ru_utime + usage.ru_stime,
-                  "peak_rss_mb": usage.ru_maxrss / 1024}))
+                  "peak_rss_mb": peak_kb / 1024}))
 """
 
 
