@@ -203,3 +203,33 @@ def test_inspect_json_has_roles_and_columns(cli, write):
     assert cli.json("inspect")["roles"]["time_zone"] == "ignore"
     assert "not one of" in cli("roles", "industry=bogus", expect=2).stderr
     json.dumps(summary)
+
+
+def test_duplicate_rows_with_blank_cells_drop_to_the_first_and_keep_row_numbers(ws, write):
+    # blank cells compare equal (a GROUP BY would fold them too); a row differing only in a blank is not a duplicate
+    text = ("Company,Website,Industry,Note\n"
+            "Acme,acme.com,,first\nBeta,beta.io,Retail,\nAcme,acme.com,,first\nBeta,beta.io,Retail,\n"
+            "Beta,beta.io,Retail,x\nAcme,acme.com,,first\n")
+    report = import_file(ws, write("prospects.csv", text), "prospects")
+    assert (report.rows_read, report.rows_kept, report.duplicates_dropped) == (6, 3, 3)
+    assert [(r["_row"], r["company_name"]) for r in rows(ws, "prospects")] == [(1, "Acme"), (2, "Beta"), (5, "Beta")]
+
+
+def test_a_unique_text_column_is_reported_with_its_first_values(ws, write):
+    # names differ in every row: normalised inline (no lookup) and reported from the stored values
+    text = "Record ID,Company name,Industry\n" + "".join(f"{i},  Name   {i:03d} ,Retail\n" for i in range(30, 0, -1))
+    report = import_file(ws, write("names.csv", text), "prospects")
+    name = next(c for c in report.columns if c.header == "Company name")
+    assert name.examples == ["Name 001", "Name 002", "Name 003"] and name.unparsed == 0 and name.pct_missing == 0
+    assert rows(ws, "prospects")[0]["company_name"] == "Name 030"
+
+
+@pytest.mark.parametrize("repeat", [1, 3], ids=["unique websites (inline)", "repeated websites (lookup)"])
+def test_a_website_with_no_domain_is_unparsed_whether_or_not_websites_repeat(ws, write, repeat):
+    sites = [f"https://www.site{i // repeat}.com/about" for i in range(30)]
+    sites[4] = "https://"
+    text = "Company,Website\n" + "".join(f"C{i},{s}\n" for i, s in enumerate(sites)) + "C99,n/a\n"
+    report = import_file(ws, write("web.csv", text), "prospects")
+    website = next(c for c in report.columns if c.header == "Website")
+    assert (website.unparsed, website.unparsed_examples) == (1, ["row 5: https://"])
+    assert website.examples[0] == "site0.com" and website.pct_missing == pytest.approx(round(200 / 31, 1))

@@ -130,3 +130,33 @@ def test_dates_in_every_order(d):
                                                                 "percent", "band"]))
 def test_missing_markers_are_missing_in_every_type(marker, kind):
     assert sql(lambda e: norm.typed(kind, e), marker) is None
+
+
+OLD_DOMAIN_STEPS = ("^[^@/]*@", "^[a-z]+://", "^www\\d?\\.", "[/?#:].*$")  # the four replacements domain() fuses
+
+
+@pytest.mark.parametrize("raw", ["https://www.Acme.com/about", "jo@mail.acme.co.uk", "mailto:jo@acme.com", "www2.x.io:8080",
+                                 "ftp://a/b@c.com", "http://jo@acme.com/x", "WWW.acme.com?q=1#top", "https://", "@",
+                                 "a/b@c", "www.", " acme.com ", "n/a", "", "wwwx.com", "x://www.y.z", "é.fr/ü"])
+def test_domain_is_the_four_replacements_in_one(raw):
+    assert sql(norm.domain, raw) == sql(_domain_in_four_steps, raw)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="aw.:/@?#-2 Xé", max_size=16))
+def test_domain_is_the_four_replacements_in_one_on_any_text(raw):
+    assert sql(norm.domain, raw) == sql(_domain_in_four_steps, raw)
+
+
+def _domain_in_four_steps(expr: str) -> str:
+    v = f"lower({norm.null_if_missing(expr)})"
+    for step in OLD_DOMAIN_STEPS:
+        v = f"regexp_replace({v}, '{step}', '')"
+    return f"nullif({v}, '')"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.none(), st.text(alphabet=" \t\naB-/n", max_size=8)))
+def test_text_collapses_runs_only_where_there_are_runs(raw):
+    # the fast path (no two spaces, no tab) returns what the regular expression would
+    assert sql(norm.text, raw) == sql(lambda e: f"regexp_replace({norm.null_if_missing(e)}, '[ \\t]+', ' ', 'g')", raw)

@@ -556,3 +556,24 @@ def test_a_read_inside_a_write_of_the_same_thread_does_not_wait_for_itself(small
         con.execute("INSERT INTO field_roles VALUES ('industry', 'ignore', now())")
         assert toolkit.list_versions(quick) == []
     assert time.monotonic() - started < 1
+
+
+def test_the_first_character_cut_changes_no_cell():
+    # neutralise_sql tests one character before its regular expressions: the result is the patterns' own
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from icp_agent.render.tabular import FORMULA_PATTERN, PLAIN_NUMBER, neutralise_sql
+
+    con = duckdb.connect()
+    full = (f"CASE WHEN regexp_matches(x, '{FORMULA_PATTERN}') AND NOT regexp_matches(x, '{PLAIN_NUMBER}') "
+            f"THEN '''' || x ELSE x END")
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.one_of(st.none(), st.text(alphabet=" \t\r\n\x0b\x0c=+-@＝＋－＠1.eEaé", max_size=6)))
+    def same(value):
+        got, expected = con.execute(f"SELECT {neutralise_sql('x')}, {full} FROM (SELECT ?::VARCHAR AS x)",
+                                    [value]).fetchone()
+        assert got == expected
+
+    same()

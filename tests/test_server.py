@@ -8,6 +8,7 @@ every error names its cause and remedy, and that no output outgrows a model's co
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -162,6 +163,9 @@ def test_import_data_reports_each_file(demo):
     assert imported["interviews"]["documents"] == 12
     assert {link["kind"] for link in imported["links"]} == {"deals", "contacts"}
     assert any(tool == "import" and "importing" in (message or "") for tool, _, message in demo.progress)
+    # long statements report rows done of the total (and the time left once they have run a second)
+    assert any(tool == "import" and re.match(r"normalising ([\d,]+) rows: \1 of \1 rows", message or "")
+               for tool, _, message in demo.progress)
 
 
 def test_build_icp_returns_a_compact_summary(demo):

@@ -1,8 +1,17 @@
 """icp-agent benchmarks: every figure is a ratio against a baseline measured in the same run.
 
-    python tools/bench.py                 # all benchmarks at full size (several minutes)
+    python tools/bench.py all             # the scale table: every task beside its floor and pandas (~30 min)
+    python tools/bench.py all build       # one task of it; --quick for small sizes, --repeats N
+    python tools/bench.py                 # the older benchmarks below, at full size (several minutes)
     python tools/bench.py --quick         # smaller sizes, a smoke run
     python tools/bench.py import search   # some of them
+
+- all: one table, every task run through the CLI in a child process per measurement (peak RSS is
+  its own), the sides interleaved, medians of 3: import-csv (1M messy customers CSV) and
+  import-parquet (10M messy prospects Parquet, every column a raw string) beside the floor
+  `CREATE TABLE t AS SELECT * FROM read_csv/read_parquet(...)` into a database file and pandas;
+  build (`icp-agent build` on 1M imported customers, a fresh copy of the workspace per run);
+  search (depth 3 at 1M, selector building included); score (H8's slot: `register("score")`).
 
 - import: a 1M-row customers CSV and a 10M-row prospects Parquet through `icp-agent import`,
   rows/s and peak RSS, against pandas.read_csv of the same CSV (each in its own process).
@@ -24,11 +33,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 TOOLS = Path(__file__).resolve().parent
@@ -167,26 +179,316 @@ def bench_score(quick: bool, sizes: list[int] | None = None, repeats: int = 3) -
     return results
 
 
-def bench_import(quick: bool) -> list[dict]:
+# --- `all`: each task beside its floor (the plain DuckDB statement on the same file) and pandas -------------------
+#
+# A task is registered with `register(name)`: a function (folder, quick) -> Task that makes its input files once and
+# returns the commands to time. Each command is a child process (its peak RSS is its own), run interleaved with the
+# others, `repeats` times; the figures are medians. Other benchmarks plug in the same way (`score` is H8's slot).
+
+CHILD_PROLOGUE = """
+import json, resource, sys, time
+started = time.perf_counter()
+"""
+CHILD_EPILOGUE = """
+usage = resource.getrusage(resource.RUSAGE_SELF)
+# VmHWM is this process's own peak; ru_maxrss would keep the parent's size at fork (Linux carries it over exec)
+try:
+    peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+except (OSError, StopIteration):
+    peak_kb = usage.ru_maxrss
+print(json.dumps({"rows": rows, "seconds": time.perf_counter() - started, "cpu_s": usage.ru_utime + usage.ru_stime,
+                  "peak_rss_mb": peak_kb / 1024}))
+"""
+
+
+@dataclass
+class Task:
+    """One row of the table: `commands` maps a side ("icp-agent", "floor", "pandas") to (child code, argv)."""
+    name: str
+    rows: int
+    commands: dict[str, tuple[str, list[str]]]
+    note: str = ""
+    setup: dict[str, str] = field(default_factory=dict)  # side -> code run in the child before the clock starts
+
+
+TASKS: dict[str, Callable[[Path, bool], Task]] = {}
+
+
+def register(name: str):
+    """Add a task to `bench.py all` (the decorated function makes the inputs and returns a Task)."""
+    def decorate(make: Callable[[Path, bool], Task]):
+        TASKS[name] = make
+        return make
+    return decorate
+
+
+def _run_child(code: str, args: list[str], setup: str = "") -> dict:
+    """Run `code` in a fresh interpreter; the clock starts after `setup` (copying a workspace, say)."""
+    program = setup + CHILD_PROLOGUE + code + CHILD_EPILOGUE
+    done = subprocess.run([sys.executable, "-c", program, *args], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(TOOLS.parent / "src")})
+    if done.returncode:
+        return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def measure(task: Task, repeats: int) -> dict:
+    """Interleaved runs of every side of `task`, medians of `repeats`, ratios against the floor."""
+    runs: dict[str, list[dict]] = {side: [] for side in task.commands}
+    for _ in range(repeats):
+        for side, (code, args) in task.commands.items():
+            runs[side].append(_run_child(code, args, task.setup.get(side, "")))
+    row: dict = {"bench": task.name, "rows": task.rows}
+    for side, results in runs.items():
+        good = [r for r in results if "error" in r] or results
+        if any("error" in r for r in results):
+            row[side] = {"error": next(r["error"] for r in results if "error" in r)}
+            continue
+        # cpu_s (user + system of the child, setup included) tells a slow machine from a slow program
+        row[side] = {"seconds": round(_median([r["seconds"] for r in good]), 2),
+                     "cpu_s": round(_median([r["cpu_s"] for r in good]), 2),
+                     "peak_rss_mb": round(_median([r["peak_rss_mb"] for r in good])),
+                     "runs_s": [round(r["seconds"], 2) for r in good]}
+    ours, floor = row.get("icp-agent", {}), row.get("floor", {})
+    if "seconds" in ours and "seconds" in floor:
+        row["time_vs_floor"] = round(ours["seconds"] / floor["seconds"], 2)
+        row["memory_vs_floor"] = round(ours["peak_rss_mb"] / floor["peak_rss_mb"], 2)
+    if task.note:
+        row["note"] = task.note
+    return row
+
+
+# argv: rows, the setup's arguments, "--", the CLI's arguments (its output is swallowed: the user's wait is timed)
+CLI_CHILD = """
+import contextlib, io
+from icp_agent.cli import main
+with contextlib.redirect_stdout(io.StringIO()):
+    main(sys.argv[sys.argv.index("--") + 1:], standalone_mode=False)
+rows = int(sys.argv[1])
+"""
+CTAS_CHILD = """
+import duckdb
+con = duckdb.connect(sys.argv[1])
+con.execute("SET enable_progress_bar = false")
+reader = "read_csv" if sys.argv[2].endswith(".csv") else "read_parquet"
+con.execute(f"CREATE OR REPLACE TABLE t AS SELECT * FROM {reader}('{sys.argv[2]}')")
+rows = con.execute("SELECT count(*) FROM t").fetchone()[0]
+con.close()
+"""
+PANDAS_READ_CHILD = """
+import pandas as pd
+frame = pd.read_csv(sys.argv[1], dtype=str) if sys.argv[1].endswith('.csv') else pd.read_parquet(sys.argv[1])
+rows = len(frame)
+"""
+FRESH_WORKSPACE = """
+import pathlib, shutil, sys
+for p in pathlib.Path(sys.argv[2]).parent.glob(pathlib.Path(sys.argv[2]).name + "*"):
+    shutil.rmtree(p) if p.is_dir() else p.unlink()
+"""
+
+
+def make_messy_customers_csv(path: Path, rows: int) -> None:
+    """Customers as a CRM export carries them: "$1,200.00" and "n/a" revenue, "51-200" beside "1,250" employees,
+    mixed-case industries, US dates, ";"-separated technologies, blank churn dates."""
+    import duckdb
+
+    duckdb.connect().execute(f"""COPY (SELECT range AS "Record ID", 'Company ' || range AS "Company name",
+        'https://www.company' || range || '.com' AS "Company Domain Name",
+        ['COMPUTER_SOFTWARE', 'Computer Software', 'computer software', 'Financial Services', 'FINANCIAL SERVICES',
+         'Marketing & Advertising', 'retail', 'Hospital & Health Care', 'n/a'][(hash(range) % 9)::BIGINT + 1]
+            AS "Industry",
+        ['51-200', '11-50', '1,250', CAST(hash(range * 3) % 5000 + 1 AS VARCHAR), 'n/a', '']
+            [(hash(range * 5) % 6)::BIGINT + 1] AS "Number of Employees",
+        CASE hash(range * 7) % 4 WHEN 0 THEN 'n/a'
+             WHEN 1 THEN '$' || format('{{:,}}', (hash(range * 11) % 5000)::BIGINT * 1000) || '.00'
+             ELSE '$' || CAST((hash(range * 11) % 5000)::BIGINT * 1000 AS VARCHAR) END AS "Annual Revenue",
+        ['United States', 'United Kingdom', 'Germany', 'France', 'n/a'][(hash(range * 13) % 5)::BIGINT + 1]
+            AS "Country/Region",
+        ['Salesforce;Slack', 'HubSpot', 'Wix;Zoom', 'Salesforce;Microsoft 365', ''][(hash(range * 17) % 5)::BIGINT + 1]
+            AS "Technologies",
+        'customer' AS "Lifecycle Stage",
+        strftime(DATE '2020-01-01' + INTERVAL ((hash(range * 19) % 2000)::BIGINT) DAY, '%m/%d/%Y')
+            AS "Became a Customer Date",
+        CASE WHEN hash(range * 23) % 4 = 0 THEN strftime(DATE '2024-01-01' + INTERVAL ((hash(range) % 500)::BIGINT) DAY,
+             '%Y-%m-%d') END AS "Churn Date",
+        '$' || format('{{:,}}', (hash(range * 29) % 90000)::BIGINT) AS "ARR",
+        CAST(hash(range * 31) % 11 AS VARCHAR) AS "NPS Score",
+        CAST(hash(range * 37) % 40 AS VARCHAR) AS "Number of Support Tickets", 'UTC' AS "Time Zone"
+        FROM range({rows})) TO '{path}' (HEADER)""")
+
+
+def make_messy_prospects_parquet(path: Path, rows: int) -> None:
+    """Prospects as a data vendor ships them in Parquet: every column a string, "51-200" and "10001+" employee
+    ranges beside counts, revenue as "$1.2M", "$120,000.00" or "n/a", display-case industries with "&"."""
+    import duckdb
+
+    duckdb.connect().execute(f"""COPY (SELECT 'Prospect ' || range AS "Company Name", 'www.p' || range || '.com' AS "Website",
+        ['1-10', '11-50', '51-200', '201-500', '501-1000', '1001-5000', '5001-10000', '10001+',
+         CAST(hash(range) % 20000 AS VARCHAR), ''][(hash(range * 7) % 10)::BIGINT + 1] AS "# Employees",
+        ['Computer Software', 'computer software', 'Financial Services', 'Marketing & Advertising', 'Retail', 'RETAIL',
+         'Information Technology & Services', 'Staffing & Recruiting', 'Internet', 'Insurance',
+         'Hospital & Health Care', 'Telecommunications', 'n/a'][(hash(range * 3) % 13)::BIGINT + 1] AS "Industry",
+        CASE hash(range * 19) % 3 WHEN 0 THEN '$' || format('{{:,}}', (hash(range * 5) % 5000)::BIGINT * 1000) || '.00'
+             WHEN 1 THEN '$' || CAST(round((hash(range * 5) % 5000)::BIGINT / 10.0, 1) AS VARCHAR) || 'M'
+             ELSE 'n/a' END AS "Annual Revenue",
+        ['United States', 'Germany', 'United Kingdom', 'France', 'Canada', 'n/a'][(hash(range * 11) % 6)::BIGINT + 1]
+            AS "Country",
+        ['Salesforce, Slack', 'HubSpot', 'Wix', 'Salesforce, Zoom, Microsoft 365', 'Google Workspace, Slack']
+            [(hash(range * 13) % 5)::BIGINT + 1] AS "Technologies",
+        CAST(1950 + (hash(range * 17) % 75)::BIGINT AS VARCHAR) AS "Founded Year"
+        FROM range({rows})) TO '{path}' (FORMAT parquet)""")
+
+
+SEEDED_WORKSPACE = FRESH_WORKSPACE + """
+shutil.copy(sys.argv[3], sys.argv[2])
+"""
+
+
+def _import_task(name: str, kind: str, path: Path, rows: int, folder: Path) -> Task:
+    workspace = str(folder / f"{name}.duckdb")
+    floor_db = str(folder / f"{name}_floor.duckdb")
+    setup, extra = FRESH_WORKSPACE, []
+    if kind == "prospects":
+        # `icp-agent import --prospects` needs the accounts first: each run starts from a workspace holding 100
+        # customers (not timed), as a user adding a prospect list to a workspace would
+        sys.path.insert(0, str(TOOLS.parent / "src"))
+        from icp_agent.ingest.importer import import_file
+        from icp_agent.workspace import Workspace
+
+        seed_csv, seed = folder / "seed_customers.csv", folder / "seed.duckdb"
+        make_messy_customers_csv(seed_csv, 100)
+        import_file(Workspace(seed), seed_csv, "customers")
+        setup, extra = SEEDED_WORKSPACE, [str(seed)]
+    return Task(name=name, rows=rows, commands={
+        "icp-agent": (CLI_CHILD, [str(rows), workspace, *extra, "--", "import", f"--{kind}", str(path),
+                                  "--workspace", workspace, "--quiet"]),
+        "floor": (CTAS_CHILD, [floor_db, str(path)]),
+        "pandas": (PANDAS_READ_CHILD, [str(path)])},
+        setup={"icp-agent": setup, "floor": FRESH_WORKSPACE.replace("sys.argv[2]", "sys.argv[1]")},
+        note="icp-agent maps, types, normalises, dedups and reports; the floor and pandas only parse")
+
+
+@register("import-csv")
+def task_import_csv(folder: Path, quick: bool) -> Task:
+    rows = 100_000 if quick else 1_000_000
+    path = folder / "customers.csv"
+    make_messy_customers_csv(path, rows)
+    return _import_task("import-csv", "customers", path, rows, folder)
+
+
+@register("import-parquet")
+def task_import_parquet(folder: Path, quick: bool) -> Task:
+    rows = 1_000_000 if quick else 10_000_000
+    path = folder / "prospects.parquet"
+    make_messy_prospects_parquet(path, rows)
+    return _import_task("import-parquet", "prospects", path, rows, folder)
+
+
+BUILD_SETUP = """
+import shutil, sys
+shutil.copy(sys.argv[2], sys.argv[3])
+shutil.rmtree(sys.argv[3] + ".out", ignore_errors=True)
+"""
+
+
+@register("build")
+def task_build(folder: Path, quick: bool) -> Task:
+    """`icp-agent build` on a workspace holding the messy customers (imported once; each run gets a fresh copy)."""
+    rows = 100_000 if quick else 1_000_000
+    path = folder / "build_customers.csv"
+    make_messy_customers_csv(path, rows)
+    sys.path.insert(0, str(TOOLS.parent / "src"))
+    from icp_agent.ingest.importer import import_file
+    from icp_agent.workspace import Workspace
+
+    source = folder / "build_source.duckdb"
+    import_file(Workspace(source), path, "customers")
+    path.unlink()
+    target = str(folder / "build.duckdb")
+    return Task(name="build", rows=rows, setup={"icp-agent": BUILD_SETUP}, commands={
+        "icp-agent": (CLI_CHILD, [str(rows), str(source), target, "--", "build", "--workspace", target, "--out",
+                                  target + ".out", "--quiet"])},
+        note="the whole build: health, screen, selectors, search, tiers, validation, scorecard, documents and CRM files")
+
+
+SEARCH_CHILD = """
+sys.path.insert(0, sys.argv[3])
+import bench_search
+result = bench_search._ours(int(sys.argv[1]), int(sys.argv[2]))
+rows = int(sys.argv[1])
+"""
+SEARCH_PANDAS_CHILD = SEARCH_CHILD.replace("_ours", "_pandas")
+
+
+@register("search")
+def task_search(folder: Path, quick: bool) -> Task:
+    """Depth-3 subgroup search with its selector building, against the obvious pandas search (tools/bench_search.py)."""
+    rows = 100_000 if quick else 1_000_000
+    args = [str(rows), "3", str(TOOLS)]
+    commands = {"icp-agent": (SEARCH_CHILD, args)}
+    if quick:  # pandas at 1M and depth 3 takes minutes: see bench_search.py --pandas-1m-depth3
+        commands["pandas"] = (SEARCH_PANDAS_CHILD, args)
+    return Task(name="search", rows=rows, commands=commands,
+                note="times include building the selectors and the table the search reads")
+
+
+@register("score")
+def task_score(folder: Path, quick: bool) -> Task:
+    """`icp-agent score` on raw Apollo-style prospects against the floor COPY (H8 may replace this task)."""
+    rows = 200_000 if quick else 1_000_000
+    sys.path.insert(0, str(TOOLS.parent / "src"))
+    from icp_agent import toolkit
+    from icp_agent.workspace import Workspace
+
+    toolkit.run(Workspace(folder / "demo.duckdb"), TOOLS.parent / "fixtures" / "demo", folder / "icp")
+    source = folder / "apollo.csv"
+    make_apollo_prospects_csv(source, rows)
+    return Task(name="score", rows=rows, commands={
+        "icp-agent": (CLI_CHILD, [str(rows), "--", "score", str(source), "--icp", str(folder / "icp" / "icp.json"),
+                                  "--out", str(folder / "scored.parquet"), "--quiet"]),
+        "floor": (SCORE_FLOOR_CHILD, [str(source), str(folder / "floor.parquet")])})
+
+
+SCORE_FLOOR_CHILD = """
+import duckdb
+con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
+rows = con.execute(f"COPY (SELECT * FROM read_csv('{sys.argv[1]}', header=true, all_varchar=true)) "
+                   f"TO '{sys.argv[2]}' (FORMAT parquet)").fetchall()[0][0]
+"""
+
+
+def bench_all(quick: bool, only: list[str] | None = None, repeats: int = 3) -> list[dict]:
+    """Every registered task (or `only` those), one at a time: inputs made, sides interleaved, medians."""
     results = []
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        csv_rows = 100_000 if quick else 1_000_000
-        parquet_rows = 1_000_000 if quick else 10_000_000
-        customers = folder / "customers.csv"
-        make_customers_csv(customers, csv_rows)
-        prospects = folder / "prospects.parquet"
-        make_prospects_parquet(prospects, parquet_rows)
-        for kind, path, rows in (("customers", customers, csv_rows), ("prospects", prospects, parquet_rows)):
-            kept, seconds, rss = _child(IMPORT_CHILD, str(folder / f"{kind}.duckdb"), str(path), kind)
-            base_rows, base_seconds, base_rss = _child(PANDAS_CHILD, str(path))
-            results.append({"bench": "import", "kind": kind, "rows": rows, "file_mb": round(path.stat().st_size / 2**20, 1),
-                            "seconds": round(seconds, 2), "rows_per_s": round(kept / seconds),
-                            "peak_rss_mb": round(rss), "pandas_seconds": round(base_seconds, 2),
-                            "pandas_rows_per_s": round(base_rows / base_seconds), "pandas_peak_rss_mb": round(base_rss),
-                            "time_vs_pandas": round(seconds / base_seconds, 2),
-                            "note": "icp-agent also types, normalises, dedups and reports; pandas only parses"})
+    for name in only or list(TASKS):
+        with tempfile.TemporaryDirectory(dir="/tmp", prefix=f"icp-bench-{name}-") as tmp:
+            task = TASKS[name](Path(tmp), quick)
+            row = measure(task, repeats)
+            print(json.dumps(row), flush=True)
+            results.append(row)
+    print(table(results), flush=True)
     return results
+
+
+def table(results: list[dict]) -> str:
+    """The issue's table: task | icp-agent | the floor, same run | pandas | ratio."""
+    def cell(side: dict | None) -> str:
+        if not side:
+            return "-"
+        if "error" in side:
+            return f"error: {side['error'][:60]}"
+        return f"{side['seconds']:.2f} s ({side['cpu_s']:.1f} s CPU), {side['peak_rss_mb'] / 1024:.2f} GB"
+    lines = ["| task | rows | icp-agent | the floor, same run | pandas | time / floor | memory / floor |",
+             "|---|---|---|---|---|---|---|"]
+    for row in results:
+        lines.append(f"| {row['bench']} | {row['rows']:,} | {cell(row.get('icp-agent'))} | {cell(row.get('floor'))} | "
+                     f"{cell(row.get('pandas'))} | {row.get('time_vs_floor', '-')} | {row.get('memory_vs_floor', '-')} |")
+    return "\n".join(lines)
+
+
+def bench_import(quick: bool) -> list[dict]:
+    return bench_all(quick, ["import-csv", "import-parquet"], repeats=1)
 
 
 def bench_search(quick: bool) -> list[dict]:
@@ -221,14 +523,19 @@ BENCHES = {"import": bench_import, "search": bench_search, "scoring": bench_scor
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("benches", nargs="*", help=f"which of {', '.join(BENCHES)} (default: all)")
+    parser.add_argument("benches", nargs="*", help=f"`all` [{', '.join(TASKS)}] (each beside its floor and pandas, "
+                                                   f"interleaved, medians), or the older {', '.join(BENCHES)}")
     parser.add_argument("--quick", action="store_true", help="smaller sizes")
+    parser.add_argument("--repeats", type=int, default=3, help="all: runs per side (the median is reported)")
     parser.add_argument("--rows", type=lambda text: [int(n) for n in text.split(",")], default=None,
                         help="score: the sizes to measure, e.g. 1000000 or 1000000,10000000")
-    args = parser.parse_args(argv)
-    unknown = set(args.benches) - set(BENCHES)
+    args = parser.parse_intermixed_args(argv)
+    unknown = set(args.benches) - set(BENCHES) - set(TASKS) - {"all"}
     if unknown:
         parser.error(f"unknown benchmark(s) {sorted(unknown)}: choose from {', '.join(BENCHES)}")
+    if "all" in args.benches:
+        bench_all(args.quick, [n for n in args.benches if n in TASKS and n != "all"] or None, args.repeats)
+        return
     for name in args.benches or list(BENCHES):
         started = time.perf_counter()
         try:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from functools import wraps
@@ -41,12 +42,16 @@ class _LazyConsole:
         self._options = options
         self._console = None
 
-    def __getattr__(self, name: str):
+    def real(self):
+        """The rich Console itself (made now if need be), for rich objects that draw on it."""
         if self._console is None:
             from rich.console import Console
 
             self._console = Console(**self._options)
-        return getattr(self._console, name)
+        return self._console
+
+    def __getattr__(self, name: str):
+        return getattr(self.real(), name)
 
 
 # markup and emoji off: text from the data ("[bold]x", ":smile:") prints literally
@@ -99,6 +104,9 @@ def print_table(columns: Sequence[str], rows: Sequence[Sequence], *, title: str 
     out.print(table)
 
 
+PLAIN_EVERY = 2.0  # seconds between two plain progress lines of one step (piped stderr)
+
+
 class Ctx:
     """A command's context: its workspace (made on first use), --json and --quiet.
 
@@ -124,12 +132,42 @@ class Ctx:
 
     @contextmanager
     def progress(self):
-        """A spinner on stderr whose text each step updates; silent when piped or --quiet."""
-        if self.quiet or not sys.stderr.isatty():
-            yield lambda _message: None
+        """Progress on stderr, fed by the toolkit's callback (message) or (message, rows done, rows total).
+
+        On a terminal: a rich bar per step with rows done and the time left; piped: a plain line per step and
+        at most one every PLAIN_EVERY seconds within it; nothing under --quiet.
+        """
+        if self.quiet:
+            yield lambda message, done=None, total=None: None
             return
-        with err.status("starting") as status:
-            yield lambda message: status.update(message)
+        if not sys.stderr.isatty():
+            from .progress import Eta
+
+            eta, last = Eta(), {"step": None, "at": 0.0}
+
+            def plain(message, done=None, total=None):
+                now = time.monotonic()
+                line = eta.line(message, done, total)
+                if message != last["step"] or now - last["at"] >= PLAIN_EVERY or (total and done == total):
+                    last.update(step=message, at=now)
+                    print(line, file=sys.stderr, flush=True)
+            yield plain
+            return
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
+                                   TimeRemainingColumn)
+
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeRemainingColumn(), console=err.real(), transient=True) as bar:
+            tasks: dict[str, object] = {}
+
+            def show(message, done=None, total=None):
+                task = tasks.get(message)
+                if task is None:
+                    for other in tasks.values():
+                        bar.update(other, visible=False)
+                    task = tasks[message] = bar.add_task(message, total=total or None)
+                bar.update(task, completed=done or 0, total=total or None)
+            yield show
 
     def emit(self, result, human: Callable[[], None]) -> None:
         if self.as_json:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 import anyio.from_thread
+import anyio.lowlevel
 import anyio.to_thread
 import pydantic_core
 from mcp.server.mcpserver import Context, MCPServer
@@ -37,6 +38,7 @@ from .errors import UserError, bug_report, describe
 from .evidence import EvidenceItem
 from .models import (ColumnReport, DataKindName, HealthSummary, IcpDocument, IdText, LinkReport, RejectedRow, RoleName,
                      SegmentName, TierNumber, UtcDateTime, choice_text, one_or_many)
+from .progress import Eta
 from .query import QueryResult, run_readonly_query
 from .resources import icons
 from .scoring import ScoreResult
@@ -523,10 +525,12 @@ def _publish_lean_schemas(server: MCPServer, name: str) -> None:
 
 async def _with_progress(ctx: Context, work: Callable[[toolkit.Progress], T]) -> T:
     """Run a long toolkit call on a worker thread, relaying its progress messages to the client as they come."""
-    steps = itertools.count(1)
+    steps, eta = itertools.count(1), Eta()
+    token = anyio.lowlevel.current_token()  # rows done are reported from a polling thread, not only the worker
 
-    def progress(message: str) -> None:
-        anyio.from_thread.run(ctx.report_progress, next(steps), None, message)
+    def progress(message: str, done: int | None = None, total: int | None = None) -> None:
+        # the notification's progress counts notifications (it must grow); rows done and time left are in the text
+        anyio.from_thread.run(ctx.report_progress, next(steps), None, eta.line(message, done, total), token=token)
 
     return await anyio.to_thread.run_sync(work, progress)
 

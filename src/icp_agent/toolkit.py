@@ -40,7 +40,7 @@ from .models import (
 from .sql import columns_of
 from .workspace import Workspace
 
-Progress = Callable[[str], None]
+from .progress import Progress  # called (message) or (message, rows done, rows total)
 
 
 class PlannedFile(BaseModel):

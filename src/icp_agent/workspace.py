@@ -128,6 +128,16 @@ READ_ONLY_CONFIG = {"memory_limit": "1GB", "threads": 1, "enable_external_access
                     "lock_configuration": True}
 
 
+def default_memory_limit() -> str | None:
+    """Half the machine's physical memory (DuckDB's own default is 80%): an import or build beyond it spills to
+    `<workspace>.tmp` instead of crowding out everything else. None where the OS does not say."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+    return f"{max(total // 2 // 2**20, 256)}MB"
+
+
 class Workspace:
     """A handle on the workspace file; cheap to create, opens connections on demand.
 
@@ -140,7 +150,7 @@ class Workspace:
         self.create = create
         self.busy_timeout = busy_timeout
         # DuckDB spills to <workspace>.tmp beyond this, so files larger than memory still import
-        self.memory_limit = memory_limit or os.environ.get("ICP_AGENT_MEMORY_LIMIT")
+        self.memory_limit = memory_limit or os.environ.get("ICP_AGENT_MEMORY_LIMIT") or default_memory_limit()
         self._migrated = False
 
     def __repr__(self) -> str:

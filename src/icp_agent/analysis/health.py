@@ -232,18 +232,22 @@ def _frame_from_health(con, customers: str, frame: str, config: HealthConfig, fi
     raw = _raw_values(columns, as_of)
     censor = (f"(NOT churned_flag AND tenure_months IS NOT NULL AND tenure_months < {config.min_tenure_months})"
               if "retention" in components else "FALSE")
-    ranked = []
+    ranked, values = [], []
     for name in weights:
         value = components[name]
         if name == "retention":
             # active customers rank above churned ones; within each, longer tenure ranks higher
             value = "CASE WHEN censored THEN NULL ELSE (NOT churned_flag)::INT * 1e6 + coalesce(tenure_months, 0) END"
-        ranked.append(f"CASE WHEN ({value}) IS NULL THEN NULL ELSE percent_rank() OVER "
-                      f"(PARTITION BY ({value}) IS NULL ORDER BY {value}) END AS {_q('c_' + name)}")
+        v = _q("v_" + name)
+        values.append(f"({value}) AS {v}")
+        ranked.append(f"CASE WHEN {v} IS NULL THEN NULL ELSE percent_rank() OVER "
+                      f"(PARTITION BY {v} IS NULL ORDER BY {v}) END AS {_q('c_' + name)}")
     weighted = " + ".join(f"coalesce({_q('c_' + n)} * {w}, 0)" for n, w in weights.items())
     present = " + ".join(f"CASE WHEN {_q('c_' + n)} IS NULL THEN 0 ELSE {w} END" for n, w in weights.items())
     fit = _fit_select(fit_fields, columns)
     keys = [c for c in ("company_id", "company_name", "domain") if c in columns]
+    # the ranks are computed on a narrow relation (row number and component values), then joined back: a window
+    # over every column of every customer sorted all of them once per component
     query = f"""
         CREATE OR REPLACE TABLE {frame} AS
         WITH base AS (
@@ -252,19 +256,20 @@ def _frame_from_health(con, customers: str, frame: str, config: HealthConfig, fi
                    EXCLUDE (_row{''.join(', ' + k for k in keys)}{''.join(', ' + f.split('.', 1)[1] for f in fit)})
             FROM {customers} c),
         flagged AS (SELECT *, {censor} AS censored FROM base),
-        scored AS (SELECT *, {', '.join(ranked)} FROM flagged),
+        narrow AS (SELECT _row, {', '.join(values)} FROM flagged),
+        scored AS (SELECT _row, {', '.join(ranked)} FROM narrow),
         health AS (SELECT *, CASE WHEN ({present}) = 0 THEN NULL
                                   ELSE round(100 * ({weighted}) / ({present}), 2) END AS health FROM scored),
         ranked AS (SELECT *, CASE WHEN health IS NULL THEN NULL
                                   ELSE percent_rank() OVER (PARTITION BY health IS NULL ORDER BY health) END AS health_rank
                    FROM health)
-        SELECT *,
+        SELECT f.*, r.* EXCLUDE (_row),
                CASE WHEN health_rank IS NULL THEN NULL
                     WHEN health_rank >= {1 - config.top_share} THEN 'top'
                     WHEN health_rank < {config.bottom_share} THEN 'bottom' ELSE 'middle' END AS cohort,
                coalesce(health_rank >= {1 - config.top_share}, FALSE) AS good,
                coalesce(health_rank < {config.bottom_share}, FALSE) AS bad
-        FROM ranked ORDER BY _row"""
+        FROM flagged f JOIN ranked r USING (_row) ORDER BY _row"""
     con.execute(query)
     n, n_good, n_bad, censored = con.execute(
         f"SELECT count(*) FILTER (health IS NOT NULL), count_if(good), count_if(bad), count_if(censored) "

@@ -20,6 +20,7 @@ import duckdb
 
 from ..errors import UserError
 from ..models import ColumnReport, FurnitureRow, ImportReport, RejectedRow
+from ..progress import adapt, watch
 from ..sql import quote_identifier as _q
 from ..sql import sql_literal
 from ..workspace import Workspace
@@ -329,14 +330,15 @@ def _staged_as_text(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 PROFILE_ROWS = 50_000
 
 
-def _distinct_values(con: duckdb.DuckDBPyConnection, texts: dict[str, str]) -> None:
-    """`_dist_<i>`: each column's distinct raw values with their count and first row.
+def _distinct_values(con: duckdb.DuckDBPyConnection, texts: dict[str, str], index: dict[str, int]) -> None:
+    """`_dist_<i>` (i = `index[header]`): each column's distinct raw values with their count and first row.
 
     Real exports repeat themselves (industries, countries, ranges, dates): normalising and
     profiling each distinct value once, then joining back, is what keeps a million-row
     import fast.
     """
-    for i, header in enumerate(texts):
+    for header in texts:
+        i = index[header]
         con.execute(f"CREATE OR REPLACE TEMP TABLE _dist_{i} AS SELECT {texts[header]} AS raw, count(*) AS c, "
                     f"min(_row) AS first_row FROM _dedup GROUP BY 1")
 
@@ -346,7 +348,25 @@ _PROFILE_KEYS = ("present", "rows", "sampled", "number", "amount", "currency_see
                  "multiline", "long", "avg_len", "present_distinct", "int_min", "int_max")
 
 
-def _profile(con: duckdb.DuckDBPyConnection, texts: dict[str, str], known: set[str]) -> dict[str, dict[str, int]]:
+def _profile_known(con: duckdb.DuckDBPyConnection, texts: dict[str, str], known: set[str]) -> dict[str, dict[str, int]]:
+    """The profile of text columns whose type and role a synonym or the mapping fixed: presence, distinct count.
+
+    One pass over the rows for all of them, before any `_dist_<i>` exists: the distinct count
+    (HyperLogLog, a few % off) only decides whether the column is worth a lookup table.
+    """
+    headers = [h for h in texts if h in known]
+    if not headers:
+        return {}
+    parts = [f"count(*) FILTER ({norm.null_if_missing(texts[h])} IS NOT NULL), approx_count_distinct({texts[h]})"
+             for h in headers]
+    row = con.execute(f"SELECT count(*) FILTER (_row <= {PROFILE_ROWS}), {', '.join(parts)} FROM _dedup").fetchone()
+    return {h: dict.fromkeys(_PROFILE_KEYS, 0) | {"present": int(row[1 + 2 * k]), "sampled": int(row[1 + 2 * k]),
+                                                   "rows": int(row[0]), "distinct_raw": int(row[2 + 2 * k])}
+            for k, h in enumerate(headers)}
+
+
+def _profile(con: duckdb.DuckDBPyConnection, texts: dict[str, str], known: set[str],
+             index: dict[str, int] | None = None) -> dict[str, dict[str, int]]:
     """Counts per column that decide an unknown column's type and role, and a date column's order.
 
     Presence is counted over every row; the type evidence over the distinct values seen in
@@ -355,7 +375,9 @@ def _profile(con: duckdb.DuckDBPyConnection, texts: dict[str, str], known: set[s
     Needs `norm.register_functions(con)` (amounts and currencies are read by Python UDFs).
     """
     profiles = {}
-    for i, header in enumerate(texts):
+    index = index or {h: i for i, h in enumerate(texts)}
+    for header in texts:
+        i = index[header]
         distinct_raw = con.execute(f"SELECT count(*) FROM _dist_{i}").fetchall()[0][0]
         if header in known:
             present = con.execute(f"SELECT coalesce(sum(c) FILTER ({norm.null_if_missing('raw')} IS NOT NULL), 0), "
@@ -709,7 +731,8 @@ def import_into(con: duckdb.DuckDBPyConnection, path: str | Path | SourceFile, k
     """
     mapping = mapping or Mapping()
     source = path if isinstance(path, SourceFile) else inspect_file(path, lenient=lenient, sheet=sheet)
-    say = progress or (lambda _msg: None)
+    report_progress = adapt(progress)
+    say = lambda message: report_progress(message)  # noqa: E731 - a step without rows
     if kind is None:
         if source.format not in ("csv", "xlsx"):
             stage(con, source, lenient=lenient, scratch_dir=scratch_dir)
@@ -724,9 +747,11 @@ def import_into(con: duckdb.DuckDBPyConnection, path: str | Path | SourceFile, k
         report = ImportReport.model_validate_json(existing[0])
         report.already_imported = True
         return report
-    say(f"reading {source.name}" + (f" (sheet {source.sheet!r})" if source.sheet else ""))
-    reader_rejects = stage(con, source, lenient=lenient, scratch_dir=scratch_dir)
-    report = _build_snapshot(con, source, kind, import_id, mapping, reader_rejects, say, f"imp_{kind}_{key[:12]}")
+    reading = f"reading {source.name}" + (f" (sheet {source.sheet!r})" if source.sheet else "")
+    with watch(con, progress, reading, _estimated_rows(con, source)):
+        reader_rejects = stage(con, source, lenient=lenient, scratch_dir=scratch_dir)
+    report = _build_snapshot(con, source, kind, import_id, mapping, reader_rejects, say, f"imp_{kind}_{key[:12]}",
+                             progress)
     report.detected_as = reason
     report.furniture_dropped = source.furniture_count
     report.furniture = [FurnitureRow(**f) for f in source.furniture]
@@ -738,7 +763,7 @@ def import_into(con: duckdb.DuckDBPyConnection, path: str | Path | SourceFile, k
                  report.model_dump_json()])
     con.execute("INSERT OR REPLACE INTO current_snapshot VALUES (?, ?)", [kind, import_id])
     con.execute("DROP TABLE IF EXISTS _stage")
-    con.execute("DROP TABLE IF EXISTS _dedup")
+    con.execute("DROP VIEW IF EXISTS _dedup")
     return report
 
 
@@ -764,23 +789,45 @@ def import_key(source: SourceFile, kind: str, mapping: Mapping, lenient: bool) -
     return hashlib.sha256(f"{source.sha256}\0{blob}".encode()).hexdigest()
 
 
+def _estimated_rows(con: duckdb.DuckDBPyConnection, source: SourceFile) -> int:
+    """Rows of a file before reading it, for progress: Parquet's metadata, else size / the first lines' length."""
+    try:
+        if source.format == "parquet":
+            return int(con.execute("SELECT sum(num_rows) FROM parquet_file_metadata(?)", [str(source.path)]
+                                   ).fetchone()[0] or 0)
+        with source.path.open("rb") as handle:
+            head = handle.read(1 << 20)
+        lines = head.count(b"\n")
+        return int(source.path.stat().st_size / (len(head) / lines)) if lines else 1
+    except (OSError, duckdb.Error):
+        return 0
+
+
 def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: str, import_id: str,
                     mapping: Mapping, reader_rejects: list[dict], say: Callable[[str], None],
-                    table: str) -> ImportReport:
+                    table: str, progress: Callable[..., None] | None = None) -> ImportReport:
     rows_read = con.execute("SELECT count(*) FROM _stage").fetchone()[0] + len(reader_rejects)
     texts = _staged_as_text(con)
     originals = ", ".join(_q(h) for h in texts)
     first = con.execute("SELECT min(rowid) FROM _stage").fetchall()[0][0]  # temp tables number rows from an offset
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _dedup AS SELECT min(rowid) - {first} + 1 AS _row, {originals} "
-                f"FROM _stage GROUP BY ALL ORDER BY _row")
-    kept_after_dedup = con.execute("SELECT count(*) FROM _dedup").fetchone()[0]
+    with watch(con, progress, "finding duplicate rows", rows_read):
+        _drop_duplicate_rows(con, originals)
+    # a view, not a copy: every later step reads the staged rows where they are
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _dedup AS SELECT rowid - {first} + 1 AS _row, {originals} FROM _stage")
+    kept_after_dedup = con.execute("SELECT count(*) FROM _stage").fetchone()[0]
     duplicates = rows_read - len(reader_rejects) - kept_after_dedup
     say(f"profiling {len(texts)} columns")
     norm.register_functions(con)
-    _distinct_values(con, texts)
-    columns = plan_columns(list(texts), mapping, source.name, kind, value_fit=_value_fit(con, list(texts)))
+    columns = plan_columns(list(texts), mapping, source.name, kind, value_fit=_value_fit(con, texts))
     known = {c.header for c in columns if c.type not in ("auto", "band", "date") and c.role != "auto"}
-    profiles = _profile(con, texts, known)
+    known_text = {c.header for c in columns if c.header in known and c.type == "text"}
+    profiles = _profile_known(con, texts, known_text)
+    # text that rarely repeats (ids, names, websites, notes) is normalised inline, once, with no lookup table
+    inline = {i for i, c in enumerate(columns) if c.header in known_text
+              and profiles[c.header]["distinct_raw"] > 0.5 * kept_after_dedup}
+    index = {h: i for i, h in enumerate(texts)}
+    _distinct_values(con, {h: t for i, (h, t) in enumerate(texts.items()) if i not in inline}, index)
+    profiles |= _profile(con, {h: t for h, t in texts.items() if h not in known_text}, known, index)
     warnings: list[str] = []
     for column in columns:
         profile = profiles[column.header]
@@ -797,7 +844,6 @@ def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: st
     _read_amounts(con, columns)
     _pair_currency_columns(columns)
     _require_identity(columns, kind, source, profiles)
-    say(f"normalising {kept_after_dedup:,} rows")
     inner, outer, joins = ["d._row"], ["_row"], []
     for i, column in enumerate(columns):
         raw = texts[column.header].replace(_q(column.header), "d." + _q(column.header))
@@ -808,17 +854,19 @@ def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: st
             inner += [f"_lk_{i}.{_q(name)}" for name in _stored_names(column)]
             outer += _unpacked(column)
             continue
-        typed = ", ".join(f"{expr} AS {_q(name)}" for name, expr in _typed_exprs(column, "raw"))
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _lk_{i} AS SELECT raw, c, first_row, {typed} FROM _dist_{i}")
-        if profiles[column.header]["distinct_raw"] > 0.5 * kept_after_dedup:
-            # values that rarely repeat (ids, names): a lookup saves nothing and costs memory
+        if i in inline:
             inner += [f"{expr} AS {_q(name)}" for name, expr in _typed_exprs(column, raw)]
         else:
+            typed = ", ".join(f"{expr} AS {_q(name)}" for name, expr in _typed_exprs(column, "raw"))
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _lk_{i} AS SELECT raw, c, first_row, {typed} FROM _dist_{i}")
             joins.append(f"LEFT JOIN _lk_{i} ON _lk_{i}.raw IS NOT DISTINCT FROM {raw}")
             inner += [f"_lk_{i}.{_q(name)}" for name, _ in _typed_exprs(column, "raw")]
         outer += _unpacked(column)
-    con.execute(f"CREATE TABLE {table} AS SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM _dedup d "
-                f"{' '.join(joins)}) ORDER BY _row")
+    with watch(con, progress, f"normalising {kept_after_dedup:,} rows", kept_after_dedup):
+        con.execute(f"CREATE TABLE {table} AS SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM _dedup d "
+                    f"{' '.join(joins)}) ORDER BY _row")
+    # before rejections, as the lookups count
+    inline_reports = _inline_reports(con, table, columns, inline, texts, profiles, kept_after_dedup)
     _apply_currencies(con, table, columns, mapping, source.name, warnings)
     rejects = [RejectedRow(**r) for r in reader_rejects]
     warnings += _scientific_ids(con, table, columns, source.name)
@@ -826,7 +874,7 @@ def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: st
     rejects += _reject_anonymous(con, table, kind, columns)
     for r in rejects:
         con.execute("INSERT INTO import_rejects VALUES (?, ?, ?, ?, ?)", [import_id, r.row, r.column, r.reason, r.raw])
-    column_reports = _column_reports(con, table, columns)
+    column_reports = _column_reports(con, table, columns, inline_reports)
     rows_kept = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     return ImportReport(
         import_id=import_id, kind=kind, file_name=source.name, path=str(source.path), sha256=source.sha256,
@@ -837,7 +885,7 @@ def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: st
         rejected=rejects[:MAX_REJECTS_IN_REPORT], warnings=warnings)
 
 
-def _value_fit(con: duckdb.DuckDBPyConnection, headers: list[str]) -> Callable[[str, str], float]:
+def _value_fit(con: duckdb.DuckDBPyConnection, texts: dict[str, str]) -> Callable[[str, str], float]:
     """value_fit for plan_columns: the share of a column's present values that fit a VALUE_CHECKED field.
 
     deal_stage: values that read as won or lost (analysis.health.stage_class); a pipeline's step names
@@ -848,11 +896,11 @@ def _value_fit(con: duckdb.DuckDBPyConnection, headers: list[str]) -> Callable[[
     def fit(header: str, field_name: str) -> float:
         if field_name != "deal_stage":
             return 0.0
-        i = headers.index(header)
         present = norm.null_if_missing("raw")
-        decided, total = con.execute(
+        decided, total = con.execute(  # only the columns that claim deal_stage: one GROUP BY each
             f"SELECT coalesce(sum(c) FILTER ({stage_class(present)} IN ('won', 'lost')), 0), "
-            f"coalesce(sum(c) FILTER ({present} IS NOT NULL), 0) FROM _dist_{i}").fetchone()
+            f"coalesce(sum(c) FILTER ({present} IS NOT NULL), 0) "
+            f"FROM (SELECT {texts[header]} AS raw, count(*) AS c FROM _dedup GROUP BY 1)").fetchone()
         return decided / total if total else 0.0
     return fit
 
@@ -915,7 +963,12 @@ def _reject_conflicts(con, table: str, kind: str, columns: list[PlannedColumn]) 
     if kind in HISTORY_KINDS or id_field not in {c.name for c in columns}:
         return []
     id_column = _q(id_field)
-    comparable = f"{id_column} IS NOT NULL AND NOT {_lossy_id(id_column)}"
+    # ids that repeat, by a hash aggregate (no sort); the window below then ranks only their rows
+    repeated = (f"{id_column} IN (SELECT {id_column} FROM {table} WHERE {id_column} IS NOT NULL "
+                f"GROUP BY {id_column} HAVING count(*) > 1)")
+    if not con.execute(f"SELECT count(*) FROM {table} WHERE {repeated} LIMIT 1").fetchone()[0]:
+        return []
+    comparable = f"{repeated} AND NOT {_lossy_id(id_column)}"
     clashes = con.execute(f"""
         SELECT _row, {id_column}, first_row FROM (
             SELECT _row, {id_column}, min(_row) OVER (PARTITION BY {id_column}) AS first_row FROM {table}
@@ -950,14 +1003,77 @@ def _shown(expr: str) -> str:
     return f"regexp_replace(CAST({expr} AS VARCHAR), '\\.0$', '')"
 
 
-def _column_reports(con, table: str, columns: list[PlannedColumn]) -> list[ColumnReport]:
-    """Per column: % missing in the stored table; unparsed values and examples from its lookup."""
+def _drop_duplicate_rows(con: duckdb.DuckDBPyConnection, originals: str) -> None:
+    """Delete from _stage every row equal in all columns to an earlier row (the first is kept).
+
+    Only rows whose hash of all columns repeats are compared value by value, so a file without
+    duplicates costs one hash per row and a small aggregate, never a copy of the table (a GROUP BY
+    over every column materialised the whole file a second time).
+    """
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _dup_rows AS
+        WITH hashed AS (SELECT rowid AS _rid, hash({originals}) AS _h FROM _stage),
+             repeated AS (SELECT _h FROM hashed GROUP BY _h HAVING count(*) > 1)
+        SELECT _rid FROM (
+            SELECT rowid AS _rid, row_number() OVER (PARTITION BY {originals} ORDER BY rowid) AS _n FROM _stage
+            WHERE hash({originals}) IN (SELECT _h FROM repeated))
+        WHERE _n > 1""")
+    if con.execute("SELECT count(*) FROM _dup_rows").fetchone()[0]:
+        con.execute("DELETE FROM _stage WHERE rowid IN (SELECT _rid FROM _dup_rows)")
+    con.execute("DROP TABLE _dup_rows")
+
+
+def _inline_reports(con, table: str, columns: list[PlannedColumn], inline: set[int], texts: dict[str, str],
+                    profiles: dict[str, dict[str, int]], kept: int) -> dict[int, tuple[int, list[str], list[str]]]:
+    """(unparsed, unparsed examples, examples) of the text columns normalised inline, with no lookup table.
+
+    The same figures a lookup gives: examples are the first three distinct stored values in order; a
+    value is unparsed when it was present (not blank, not a missing marker) yet stored as NULL (a website
+    with no domain in it), counted as NULL rows minus missing ones. Call before any row is rejected.
+    """
+    reports = {}
+    for i in sorted(inline):
+        column, name = columns[i], _q(columns[i].name)
+        shown = f"CASE WHEN ends_with({name}, '.0') THEN left({name}, -2) ELSE {name} END"  # as _shown, no regex
+        # the first values in order (a top-N, no sort of the column); all distinct ones only if those repeat
+        first = [r[0] for r in con.execute(f"SELECT {shown} AS v FROM {table} WHERE {name} IS NOT NULL "
+                                           f"ORDER BY v LIMIT 50").fetchall()]
+        examples = list(dict.fromkeys(first))[:3]
+        if len(examples) < 3 and len(first) == 50:
+            examples = [r[0] for r in con.execute(f"SELECT DISTINCT {shown} AS v FROM {table} WHERE {name} IS NOT "
+                                                  f"NULL ORDER BY v LIMIT 3").fetchall()]
+        nulls = con.execute(f"SELECT count_if({name} IS NULL) FROM {table}").fetchone()[0]
+        unparsed = nulls - (kept - profiles[column.header]["present"])
+        unparsed_examples = []
+        if unparsed:
+            raw = texts[column.header]
+            unparsed_examples = [f"row {r}: {v}" for r, v in con.execute(
+                f"SELECT min(_row) AS r, {raw} AS v FROM _dedup WHERE _row IN (SELECT _row FROM {table} WHERE "
+                f"{name} IS NULL) AND {norm.null_if_missing(raw)} IS NOT NULL GROUP BY v ORDER BY r LIMIT 3"
+            ).fetchall()]
+        reports[i] = unparsed, unparsed_examples, examples
+    return reports
+
+
+def _column_reports(con, table: str, columns: list[PlannedColumn],
+                    inline: dict[int, tuple[int, list[str], list[str]]] | None = None) -> list[ColumnReport]:
+    """Per column: % missing in the stored table; unparsed values and examples from its lookup.
+
+    `inline` gives (unparsed, unparsed examples, examples) of the columns normalised without a lookup.
+    """
+    inline = inline or {}
     total = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] or 1
     stored = [f"{c.name}_min" if c.type == "band" else c.name for c in columns]
     missing = con.execute("SELECT " + ", ".join(f"count_if({_q(name)} IS NULL)" for name in stored)
                           + f" FROM {table}").fetchall()[0]
     reports = []
     for i, column in enumerate(columns):
+        if i in inline:
+            reports.append(ColumnReport(header=column.header, field=column.name, canonical=column.canonical,
+                                        role=column.role, type=column.type,
+                                        pct_missing=round(100 * missing[i] / total, 1), examples=inline[i][2],
+                                        unparsed=int(inline[i][0]), unparsed_examples=inline[i][1], note=column.note,
+                                        currencies=dict(column.currencies)))
+            continue
         value = f"{_q(column.name + '__band')}.min" if column.type == "band" else _q(column.name)
         # a word such as "unknown" or "lots" in a number, date or yes/no column is unreadable, not missing
         present = (f"{norm.null_if_missing('raw')} IS NOT NULL" if column.type in ("text", "category", "list")

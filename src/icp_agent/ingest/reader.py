@@ -669,9 +669,12 @@ def _drop_furniture_rows(con: duckdb.DuckDBPyConnection, source: SourceFile) -> 
                        for c in ids) + ")").replace(f"'{TOTAL_LABEL}'", sql_literal(TOTAL_LABEL))
     first = con.execute("SELECT min(rowid) FROM _stage").fetchone()[0] or 0
     furniture = f"({all_empty}) OR {footer} OR {total}"
-    # cheap first cut (one string test per row), the exact per-cell tests on the few rows left
-    joined = f"lower(concat_ws(' ', {', '.join(cells)}))"
-    cut = (f"{filled} <= 1 OR regexp_matches({joined}, 'tota|sum|gesamt')")
+    # cheap first cut on two cells, the exact per-cell tests on the few rows left: a blank line or a footer has
+    # at most one filled cell (so one of the first two is empty); in a total row every cell is a figure or a label
+    cut = "true"
+    if len(cells) >= 2:
+        cut = (f"({' OR '.join(empty[:2])}) OR ("
+               + " AND ".join(f"({figure[k]} OR {label[k]})" for k in range(2)) + ")")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _furniture AS
                     SELECT _rid - {first} + 1 AS row, {all_empty} AS blank, {footer} AS footer,
                            concat_ws(' | ', {', '.join(f"nullif(trim({c}), '')" for c in cells)}) AS text, _rid

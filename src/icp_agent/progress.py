@@ -1,0 +1,114 @@
+"""Progress of long steps: one callback shape for the CLI display and MCP progress notifications.
+
+A progress callback is called as `progress(message)` (a new step) or `progress(message, done, total)`
+(rows done of a step's total). `watch` feeds it from DuckDB's own progress of the running statement
+(`query_progress()`, polled on a thread), so a single long SQL statement still reports rows done.
+`Eta` turns successive (done, total) of a step into a line with the time left, for faces that print text.
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Protocol
+
+import duckdb
+
+
+class Progress(Protocol):
+    def __call__(self, message: str, done: int | None = None, total: int | None = None) -> None: ...
+
+
+def adapt(progress: Callable[..., None] | None) -> Progress:
+    """A callback taking (message, done, total) from any callback: a one-argument one gets the message only."""
+    if progress is None:
+        return lambda message, done=None, total=None: None
+    try:
+        params = inspect.signature(progress).parameters.values()
+        takes_three = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params) >= 3 or any(
+            p.kind == p.VAR_POSITIONAL for p in params)
+    except (TypeError, ValueError):
+        takes_three = False
+    if takes_three:
+        return progress  # type: ignore[return-value]
+    return lambda message, done=None, total=None: progress(message)
+
+
+POLL_SECONDS = 0.5
+
+
+@contextmanager
+def watch(con: duckdb.DuckDBPyConnection, progress: Callable[..., None] | None, message: str,
+          total: int) -> Iterator[None]:
+    """Report `message` with rows done of `total` while the statements inside run on `con`.
+
+    Rows done are DuckDB's percentage of the running statement applied to `total` (an estimate the engine
+    makes from the rows its scans have read). Nothing is polled when there is no callback.
+    """
+    report = adapt(progress)
+    report(message, 0, total)
+    if progress is None:
+        yield
+        return
+    try:
+        con.execute("SET enable_progress_bar = true")
+        con.execute("SET enable_progress_bar_print = false")
+        con.execute("SET progress_bar_time = 0")
+    except duckdb.Error:  # a locked (read-only) configuration: the step is reported without rows
+        yield
+        return
+    stop = threading.Event()
+
+    def poll() -> None:
+        last = -1
+        while not stop.wait(POLL_SECONDS):
+            try:
+                percent = con.query_progress()
+            except (duckdb.Error, RuntimeError):
+                return
+            if percent >= 0:
+                done = min(total, int(total * percent / 100))
+                if done > last:
+                    try:
+                        report(message, done, total)
+                    except Exception:  # noqa: BLE001 - a display that fails must not stop the work it shows
+                        return
+                    last = done
+
+    thread = threading.Thread(target=poll, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        con.execute("SET enable_progress_bar = false")
+    report(message, total, total)
+
+
+class Eta:
+    """Text for a step's progress: "normalising 1,000,000 rows: 420,000 of 1,000,000 rows, about 3 s left".
+
+    The time left is the step's own rate so far (rows per second since its first report) applied to
+    the rows still to do; it is shown once a step has run a second.
+    """
+
+    def __init__(self) -> None:
+        self.step: str | None = None
+        self.started = time.monotonic()
+
+    def line(self, message: str, done: int | None = None, total: int | None = None) -> str:
+        now = time.monotonic()
+        if message != self.step:
+            self.step, self.started = message, now
+        if done is None or not total:
+            return message
+        text = f"{message}: {done:,} of {total:,} rows"
+        elapsed = now - self.started
+        if done and done < total and elapsed >= 1:
+            left = elapsed * (total - done) / done
+            text += f", about {left:,.0f} s left"
+        return text
