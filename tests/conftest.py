@@ -58,6 +58,15 @@ def cli(tmp_path) -> Cli:
     return Cli(tmp_path / "ws.duckdb")
 
 
+def rows(ws: Workspace, kind: str) -> list[dict]:
+    """The current snapshot of `kind` as dicts, in the file's row order."""
+    with ws.connect() as con:
+        table = ws.current_table(con, kind)
+        cursor = con.execute(f"SELECT * FROM {table} ORDER BY _row")
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, r)) for r in cursor.fetchall()]
+
+
 def shared_dataset(name: str) -> Path:
     path = SHARED / name
     if not path.exists():

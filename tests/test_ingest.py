@@ -10,6 +10,7 @@ import pytest
 from icp_agent import toolkit
 from icp_agent.errors import UserError
 from icp_agent.ingest.importer import Mapping, import_file
+from conftest import rows
 
 CUSTOMERS = """Record ID,Company name,Company Domain Name,Industry,Number of Employees,Annual Revenue,Country/Region,Technologies,Lifecycle Stage,Became a Customer Date,Churn Date,ARR,NPS Score,Time Zone
 1,Acme,https://www.acme.com,COMPUTER_SOFTWARE,"1,250","$1,200,000.00",United States,Salesforce;Slack,customer,03/25/2024,,"$12,000",9,UTC
@@ -18,14 +19,6 @@ CUSTOMERS = """Record ID,Company name,Company Domain Name,Industry,Number of Emp
 3,Gamma,gamma.io,marketing & advertising,10001+,-,United Kingdom,Wix,Customer,12/01/2022,,abc,7,UTC
 3,Gamma Two,gamma2.io,Retail,12,-,United Kingdom,Wix,Customer,12/01/2022,,100,7,UTC
 """
-
-
-def rows(ws, kind):
-    with ws.connect() as con:
-        table = ws.current_table(con, kind)
-        cursor = con.execute(f"SELECT * FROM {table} ORDER BY _row")
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, r)) for r in cursor.fetchall()]
 
 
 def test_customers_import_normalises_and_reports(ws, write):

@@ -16,7 +16,7 @@ from icp_agent.ingest import normalize as norm
 from icp_agent.ingest.importer import Mapping, import_file
 from icp_agent.workspace import Workspace
 
-from conftest import SHARED
+from conftest import SHARED, rows
 
 CASES = SHARED.parent / "cases"
 
@@ -26,14 +26,6 @@ def case(name: str) -> Path:
     if not path.exists():
         pytest.skip(f"shared case {name} not present at {path}")
     return path
-
-
-def rows(ws, kind):
-    with ws.connect() as con:
-        table = ws.current_table(con, kind)
-        cursor = con.execute(f"SELECT * FROM {table} ORDER BY _row")
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, r)) for r in cursor.fetchall()]
 
 
 def column(report, header):

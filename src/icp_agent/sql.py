@@ -11,7 +11,9 @@ def quote_identifier(name: str) -> str:
 
 
 def sql_literal(value: object) -> str:
-    """A SQL literal; numbers in a form DuckDB reads back to the same double."""
+    """A SQL literal (None is NULL); numbers in a form DuckDB reads back to the same double."""
+    if value is None:
+        return "NULL"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):

@@ -71,6 +71,7 @@ from icp_agent.errors import NotMeasurable, UserError
 
 from ..ingest.normalize import category_key, category_key_text
 from ..sql import quote_identifier as _q
+from ..sql import sql_literal
 from .criteria import criterion_sql
 
 KINDS = ("category", "number", "bool", "list", "band")
@@ -256,14 +257,7 @@ def _is_present(name: str, kind: str, columns: set[str] | None) -> bool:
 
 
 def _lit(value: Any) -> str:
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        number = float(value)
-        return str(int(number)) if number.is_integer() and abs(number) < 2**53 else repr(number)
-    return "'" + str(value).replace("'", "''") + "'"
+    return sql_literal(value)
 
 
 def _value_sql(name: str, kind: str) -> str:

@@ -109,18 +109,8 @@ def write_rows(path: str | Path, columns: list[str], rows: list[tuple], *, fmt: 
     con = duckdb.connect()
     try:
         con.execute("SET enable_progress_bar = false")
-        values = ", ".join("(" + ", ".join(_value(v) for v in row) + ")" for row in rows)
+        values = ", ".join("(" + ", ".join(sql_literal(v) for v in row) + ")" for row in rows)
         names = ", ".join(_q(c) for c in columns)
         write_table(con, f"SELECT * FROM (VALUES {values}) AS t({names})", path, fmt=fmt)
     finally:
         con.close()
-
-
-def _value(value: object) -> str:
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    return sql_literal(str(value))
