@@ -76,3 +76,17 @@ def test_without_ranges_snapping_changes_nothing(snap):
     spec = FieldSpec("employees", "band", bands=EMPLOYEE_BANDS, snap_to_ranges=snap)
     assert len(build_selectors(con, relation, [spec]).selectors) == len(
         build_selectors(con, relation, [FieldSpec("employees", "band", bands=EMPLOYEE_BANDS)]).selectors)
+
+
+def test_a_prospect_with_201_or_205_employees_is_outside_the_band_the_ranges_gave():
+    # the reported failure: data bands "51-200" became "employees 50-250", and scoring put 201 and 205 inside
+    con = duckdb.connect()
+    relation = table(con, [(51, 200)] * 120 + [(201, 500)] * 80 + [(11, 50)] * 60)
+    (spec,) = field_specs({"employees": "band"})
+    selectors = [s for s in build_selectors(con, relation, [spec]).selectors if s.op == "between" and s.min >= 50
+                 and s.min <= 51]
+    assert [s.label for s in selectors] == ["employees 51-200"]
+    prospects = "(SELECT * FROM (VALUES (1, 120.0, 120.0), (2, 201.0, 201.0), (3, 205.0, 205.0), (4, 250.0, 250.0)) " \
+                "p(id, employees_min, employees_max))"
+    inside = con.execute(f"SELECT id FROM {prospects} WHERE {selectors[0].sql()} ORDER BY id").fetchall()
+    assert inside == [(1,)]
