@@ -283,8 +283,7 @@ def print_import(result: toolkit.ImportResult) -> None:
                          if link.unlinked_accounts else ""))
             continue
         out.print(f"  {link.kind} linked by {link.method or link.linked_by or 'nothing shared'}: {link.linked:,} of "
-                  f"{link.rows:,} ({link.standalone:,} carry their own firmographics, {link.unlinked:,} link to nothing"
-                  + (f"; {link.ambiguous:,} fit several companies, so not linked" if link.ambiguous else "") + ")")
+                  f"{link.rows:,} ({link.standalone:,} carry their own firmographics, {link.unlinked:,} link to nothing)")
         for note in link.notes + ([f"likely cause: {link.cause}"] if link.cause else []):
             out.print(f"    {note}")
 

@@ -20,22 +20,6 @@ Normalisation of each key (in SQL, once per query, never per row in Python):
 - e-mail (contacts without a company column): the domain of a work address matches the company's.
 - name: lower-cased, accents and punctuation dropped, `&` read as `and`, and legal suffixes
   (Inc, LLC, Ltd, GmbH, AG, S.A., SAS, BV, NV, Pty Ltd, PLC, Corp, Co, Limited ...) removed.
-
-Names and domains link in passes, each only where it names one company. "Irondata" and
-"Irondata LLC" can be two companies, so a loose key that merges them must not pick one:
-
-1. exact: case- and space-insensitive (`name_exact_key`);
-2. punctuation- and accent-insensitive, legal suffixes kept (`name_spaced_key`);
-3. legal suffixes dropped (`name_key`).
-
-A row takes the first pass whose key some company has. If that key belongs to one company the
-row links to it; if several companies share it the row is *ambiguous*: not linked, counted and
-shown with its candidates in the LinkReport. Each pass's key is a function of the previous one's,
-so a key ambiguous in one pass stays ambiguous in the next. A domain (or a contact's e-mail
-domain) has one pass; a domain several companies share is ambiguous the same way. Companies are
-told apart by their id when the file has one, else by their exact name (else they are one). `LinkKey.expr` is the
-company's exact key (NULL when nothing or several fit), so the analysis joins link exactly the
-rows the report counted.
 """
 
 from __future__ import annotations
@@ -75,25 +59,11 @@ def domain_key(column: str) -> str:
     return f"nullif(rtrim({norm.domain(f'CAST({column} AS VARCHAR)')}, '.'), '')"
 
 
-def name_exact_key(column: str) -> str:
-    """A name compared case- and space-insensitively ("ACME  Inc" = "Acme Inc", not "Acme, Inc.")."""
-    return f"nullif(regexp_replace(lower(trim(nfc_normalize(CAST({column} AS VARCHAR)))), '\\s+', ' ', 'g'), '')"
-
-
-def _spaced(column: str) -> str:
-    words = f"lower(strip_accents(replace(trim(CAST({column} AS VARCHAR)), '&', ' and ')))"
-    return f"trim(regexp_replace({words}, '[^a-z0-9]+', ' ', 'g'))"
-
-
-def name_spaced_key(column: str) -> str:
-    """A name without case, accents or punctuation, `&` read as `and`; legal suffixes kept."""
-    return f"nullif({_spaced(column)}, '')"
-
-
 def name_key(column: str) -> str:
-    """A name without case, accents, punctuation or trailing legal suffixes ("Acme, Inc." -> "acme")."""
+    words = f"lower(strip_accents(replace(trim(CAST({column} AS VARCHAR)), '&', ' and ')))"
+    spaced = f"trim(regexp_replace({words}, '[^a-z0-9]+', ' ', 'g'))"
     suffixes = "|".join(LEGAL_SUFFIXES)
-    stripped = f"regexp_replace({_spaced(column)}, '( ({suffixes}))+$', '')"
+    stripped = f"regexp_replace({spaced}, '( ({suffixes}))+$', '')"
     return f"nullif({stripped}, '')"
 
 
@@ -104,69 +74,23 @@ class LinkKey:
 
     field: str  # company_id | domain | company_name | email (the linking table's column)
     method: str  # id | salesforce_id | domain | name | email domain
-    companies: str | None = None  # the companies' table a name or domain is resolved against (see module doc)
-    identity: tuple[str, ...] = ()  # the companies' columns that tell two companies apart: company_id, company_name
 
     @property
     def company_field(self) -> str:
         return "domain" if self.field == "email" else self.field
 
-    @property
-    def passes(self) -> tuple:
-        """The key functions tried in order (several only for names)."""
-        if self.field == "company_name":
-            return (name_exact_key, name_spaced_key, name_key)
-        return (domain_key,)
-
     def expr(self, alias: str) -> str:
-        """SQL of the key of a deal's or contact's row (`alias` is the table or its alias): for an id the
-        normalised id; for a name or domain the exact key of the one company it resolves to, NULL when no
-        company or several fit."""
-        if self.field == "company_id":
-            return id_key(f"{alias}.{self.field}", self.method == "salesforce_id")
-        return f"({self._resolve(alias)}).target"
-
-    def ambiguous(self, alias: str) -> str:
-        """SQL: TRUE when the row's name or domain fits several companies (so it is not linked)."""
-        if self.field == "company_id":
-            return "FALSE"
-        return f"coalesce(({self._resolve(alias)}).companies > 1, FALSE)"
+        """SQL of the normalised key of a deal's or contact's row (`alias` is the table or its alias)."""
+        return self._normalised(f"{alias}.{self.field}")
 
     def company_expr(self, alias: str) -> str:
-        """SQL of the key of a company's row, comparable with `expr`."""
-        column = f"{alias}.{self.company_field}"
+        """SQL of the normalised key of a company's row, comparable with `expr`."""
+        return self._normalised(f"{alias}.{self.company_field}")
+
+    def _normalised(self, column: str) -> str:
         if self.field == "company_id":
             return id_key(column, self.method == "salesforce_id")
-        return self.passes[0](column)
-
-    def _identity(self, alias: str) -> str:
-        """SQL telling companies apart: the id when the file has one, else the exact name (else the key)."""
-        parts = [f"nullif(trim(CAST({alias}.company_id AS VARCHAR)), '')"] if "company_id" in self.identity else []
-        if "company_name" in self.identity:
-            parts.append(name_exact_key(f"{alias}.company_name"))
-        parts.append(self.company_expr(alias))
-        return f"coalesce({', '.join(parts)})"
-
-    def lookup(self) -> str:
-        """SQL: one row per pass and company key: (pass_no, k, companies, target); target is the company's
-        exact key when one company has k, else NULL."""
-        if self.companies is None:
-            raise ValueError(f"a {self.method} key needs the companies' table to resolve against")
-        parts = []
-        for n, key in enumerate(self.passes):
-            parts.append(f"SELECT {n} AS pass_no, {key(f'_lk.{self.company_field}')} AS k, "
-                         f"count(DISTINCT {self._identity('_lk')}) AS companies, CASE WHEN count(DISTINCT "
-                         f"{self._identity('_lk')}) = 1 THEN min({self.company_expr('_lk')}) END AS target "
-                         f"FROM {self.companies} _lk WHERE k IS NOT NULL GROUP BY k")
-        return "(" + " UNION ALL ".join(parts) + ")"
-
-    def _resolve(self, alias: str) -> str:
-        """SQL: the struct (pass_no, companies, target) of the first pass whose key some company has."""
-        column = f"{alias}.{self.field}"
-        found = [f"(SELECT {{'pass_no': _l.pass_no, 'companies': _l.companies, 'target': _l.target}} "
-                 f"FROM {self.lookup()} _l WHERE _l.pass_no = {n} AND _l.k = {key(column)})"
-                 for n, key in enumerate(self.passes)]
-        return found[0] if len(found) == 1 else f"coalesce({', '.join(found)})"
+        return name_key(column) if self.field == "company_name" else domain_key(column)
 
     @property
     def label(self) -> str:
@@ -217,12 +141,11 @@ def _bad_checksums(con, tables: tuple[str, ...]) -> tuple[int, int]:
 
 
 def _matches(table: str, companies: str, key: LinkKey) -> str:
-    """SQL: each distinct raw key value of `table` (column v), how many rows carry it (n), whether it finds one
-    company (ok) and whether it fits several (ambiguous). Normalising distinct values, not rows, is what keeps
-    this cheap on big exports."""
+    """SQL: each distinct raw key value of `table` (column v), how many rows carry it (n) and whether it finds a
+    company (ok). Normalising distinct values, not rows, is what keeps this cheap on big exports."""
     return (f"SELECT x.{key.field} AS v, x.n, coalesce({key.expr('x')} IN (SELECT {key.company_expr('c')} "
-            f"FROM {companies} c), FALSE) AS ok, {key.ambiguous('x')} AS ambiguous "
-            f"FROM (SELECT {key.field}, count(*) AS n FROM {table} GROUP BY ALL) x")
+            f"FROM {companies} c), FALSE) AS ok FROM (SELECT {key.field}, count(*) AS n FROM {table} "
+            f"GROUP BY ALL) x")
 
 
 def _count_linked(con, table: str, companies: str, key: LinkKey) -> int:
@@ -234,16 +157,15 @@ def choose_key(con: duckdb.DuckDBPyConnection, table: str, companies: str) -> Ke
     """The key that links the most rows of `table` to `companies`, with the count of every key tried."""
     own, theirs = columns_of(con, table), columns_of(con, companies)
     shared = own & theirs
-    ids = tuple(c for c in ("company_id", "company_name") if c in theirs)
     candidates = []
     for field in COMPANY_KEYS:
         if field not in shared:
             continue
         if field == "company_id" and _salesforce_shaped(con, table, companies):
-            candidates.append(LinkKey(field, "salesforce_id", companies, ids))
-        candidates.append(LinkKey(field, METHOD[field], companies, ids))
+            candidates.append(LinkKey(field, "salesforce_id"))
+        candidates.append(LinkKey(field, METHOD[field]))
     if "email" in own and "domain" in theirs and "domain" not in own:  # a contact's work e-mail names its company
-        candidates.append(LinkKey("email", "email domain", companies, ids))
+        candidates.append(LinkKey("email", "email domain"))
     tried, best, best_n = {}, None, -1
     for key in candidates:
         n = _count_linked(con, table, companies, key)
@@ -264,39 +186,11 @@ def company_key(con: duckdb.DuckDBPyConnection, table: str, companies: str) -> L
     return choose_key(con, table, companies).key
 
 
-def ambiguity(con: duckdb.DuckDBPyConnection, table: str, key: LinkKey | None,
-              limit: int = 5) -> tuple[int, list[dict]]:
-    """(rows of `table` whose name or domain fits several companies, the commonest such values with their
-    candidate companies): [{"value": "Irondata Inc.", "rows": 12, "companies": ["Irondata", "Irondata LLC"]}]."""
-    if key is None or key.field == "company_id":
-        return 0, []
-    matches = _matches(table, key.companies, key)
-    found = con.execute(f"SELECT v, n, sum(n) OVER () FROM ({matches}) WHERE ambiguous ORDER BY n DESC, v "
-                        f"LIMIT {limit}").fetchall()
-    if not found:
-        return 0, []
-    rows, values = found[0][2], [(v, n) for v, n, _ in found]
-    company_columns = columns_of(con, key.companies)
-    label = "company_name" if "company_name" in company_columns else key.company_field
-    ident = "company_id" if "company_id" in company_columns else label
-    # the pass that found each value decides which companies it fits
-    candidates = {}
-    for number, k in enumerate(key.passes):
-        for value, name, ident_value in con.execute(
-                f"SELECT y.{key.field}, CAST(_c.{label} AS VARCHAR), CAST(_c.{ident} AS VARCHAR) "
-                f"FROM (SELECT x.{key.field}, ({key._resolve('x')}).pass_no AS pass_no FROM "
-                f"(SELECT unnest(?::VARCHAR[]) AS {key.field}) x) y "
-                f"JOIN {key.companies} _c ON {k(f'_c.{key.company_field}')} = {k(f'y.{key.field}')} "
-                f"WHERE y.pass_no = {number}", [[str(v) for v, _ in values]]).fetchall():
-            candidates.setdefault(value, set()).add((name, ident_value))
-    examples = []
-    for value, n in values:
-        found = sorted(candidates.get(str(value), ()), key=lambda c: (str(c[0]), str(c[1])))
-        names = [c[0] for c in found]
-        # two companies of one name are told apart by their id
-        shown = [f"{name} (id {i})" if names.count(name) > 1 and ident != label else str(name) for name, i in found]
-        examples.append({"value": value, "rows": n, "companies": shown[:5]})
-    return rows, examples
+def key_expr(key: LinkKey | str, alias: str) -> str:
+    """The normalised key of a row (kept for callers written before LinkKey; prefer key.expr/company_expr)."""
+    if isinstance(key, str):
+        key = LinkKey(key, METHOD.get(key, key))
+    return key.expr(alias)
 
 
 def _scientific_ids(con, table: str) -> int:
@@ -323,11 +217,6 @@ def _cause(con, kind: str, table: str, companies: str, choice: KeyChoice, rows: 
                                                                          (sci_rows, kind)) if n)
         return (f"ids in scientific notation lost their digits ({where}, e.g. 1.23457E+17): re-export the id "
                 f"column as text, or link by domain or name")
-    ambiguous, examples = ambiguity(con, table, choice.key, limit=3)
-    if ambiguous and ambiguous + usable > MIN_LINKED_SHARE * rows:
-        shown = "; ".join(f"{e['value']!r} fits {', '.join(map(str, e['companies']))}" for e in examples)
-        return (f"{ambiguous:,} {kind} name a company several companies' {choice.key.label}s fit (e.g. {shown}): "
-                f"give the {kind} a company id or domain column, or make the companies' names unique")
     if choice.key is None:
         return (f"the {kind} and the companies share no key column (a company id, domain or name): map one "
                 f"with a mapping file ([files.\"NAME\".columns] \"Header\" = \"company_id\")")
@@ -365,18 +254,9 @@ def link_deals(con: duckdb.DuckDBPyConnection, deals: str, customers: str) -> Li
                    [dict(zip(names, r)) for r in examples])
 
 
-def _ambiguity_note(kind: str, key: LinkKey, rows: int, examples: list[dict]) -> str:
-    shown = "; ".join(f"{e['value']!r} ({e['rows']:,}) fits {', '.join(map(str, e['companies']))}" for e in examples)
-    return (f"{rows:,} {kind} are not linked because their {key.label} fits several companies, e.g. {shown}: "
-            f"add a company id or domain to the {kind}, or make the companies' names unique")
-
-
 def _report(kind, table, companies, con, choice: KeyChoice, rows, linked, standalone, examples) -> LinkReport:
     multiple = _multiple(con, table)
     notes = list(choice.notes)
-    ambiguous, ambiguous_examples = ambiguity(con, table, choice.key)
-    if ambiguous:
-        notes.append(_ambiguity_note(kind, choice.key, ambiguous, ambiguous_examples[:3]))
     if multiple:
         notes.append(f"{multiple:,} {kind} name several companies: each is linked to the first")
     sci = _scientific_ids(con, companies)
@@ -386,7 +266,6 @@ def _report(kind, table, companies, con, choice: KeyChoice, rows, linked, standa
     return LinkReport(kind=kind, linked_by=key.field if key else None, method=key.label if key else None,
                       rows=rows, linked=linked, standalone=standalone, unlinked=rows - linked - standalone,
                       unlinked_examples=examples, tried=choice.tried, multiple_companies=multiple,
-                      ambiguous=ambiguous, ambiguous_examples=ambiguous_examples,
                       cause=_cause(con, kind, table, companies, choice, rows, linked + standalone), notes=notes)
 
 
@@ -414,16 +293,6 @@ def link_contacts(con: duckdb.DuckDBPyConnection, contacts: str, deals: str | No
     multiple = _multiple(con, contacts)
     key = choice.key
     method = " or ".join(filter(None, ["deal id" if "deal_id" in linked_by else None, key.label if key else None]))
-    # contacts a deal id links are not ambiguous, whatever their company name says
-    by_deal = conditions[0] if "deal_id" in linked_by else "FALSE"
-    ambiguous, ambiguous_examples = 0, []
-    if key and key.field != "company_id":
-        ambiguous = con.execute(f"SELECT count_if(coalesce(m.ambiguous, FALSE) AND NOT coalesce({by_deal}, FALSE)) "
-                                f"FROM {contacts} p {join}").fetchone()[0]
-        ambiguous_examples = ambiguity(con, contacts, key)[1] if ambiguous else []
-    notes = [f"{multiple:,} contacts name several companies: each is linked to the first"] if multiple else []
-    if ambiguous:
-        notes.append(_ambiguity_note("contacts", key, ambiguous, ambiguous_examples[:3]))
     cause = None
     if rows and linked <= MIN_LINKED_SHARE * rows:
         cause = (_cause(con, "contacts", contacts, customers, choice, rows, linked) if customers and key
@@ -431,5 +300,6 @@ def link_contacts(con: duckdb.DuckDBPyConnection, contacts: str, deals: str | No
     return LinkReport(kind="contacts", linked_by=" or ".join(linked_by) or None, method=method or None, rows=rows,
                       linked=linked, unlinked=rows - linked, unlinked_examples=[dict(zip(["row", *label], r))
                                                                                 for r in examples],
-                      tried=choice.tried, multiple_companies=multiple, cause=cause, ambiguous=ambiguous,
-                      ambiguous_examples=ambiguous_examples, notes=notes)
+                      tried=choice.tried, multiple_companies=multiple, cause=cause,
+                      notes=[f"{multiple:,} contacts name several companies: each is linked to the first"]
+                      if multiple else [])
