@@ -405,6 +405,8 @@ def scoring_query(con: duckdb.DuckDBPyConnection, icp: IcpDocument, source_sql: 
         typed = ", ".join(f"{expr} AS {_q(alias)}" for alias, expr in _normalised(column, shown.get(name, set())))
         con.execute(f"CREATE OR REPLACE TEMP TABLE _icp_lk_{i} AS SELECT raw, {', '.join(_unpacked(column))} "
                     f"FROM (SELECT r{i} AS raw, {typed} FROM _icp_distinct WHERE g{i} = 0)")
+        if name == "country" and kind == "category":  # the importer's country names ("UK" = "United Kingdom")
+            norm.canonical_countries(con, f"_icp_lk_{i}", name)
         joins.append(f"LEFT JOIN _icp_lk_{i} ON _icp_lk_{i}.raw IS NOT DISTINCT FROM "
                      f"{_text('s.' + _q(used[name]), types[used[name]])}")
         names = [name, f"{name}_min", f"{name}_max"] if kind == "band" else [name]

@@ -107,7 +107,7 @@ def field_specs(fit_fields: dict[str, str]) -> list[FieldSpec]:
     specs = []
     for name, kind in sorted(fit_fields.items()):
         if kind == "band":
-            specs.append(FieldSpec(name, "band", bands=EMPLOYEE_BANDS))
+            specs.append(FieldSpec(name, "band", bands=EMPLOYEE_BANDS, snap_to_ranges=True))
         elif kind in NUMERIC_TYPES:
             bands = REVENUE_BANDS if name == "annual_revenue" else None
             specs.append(FieldSpec(name, "number", bands=bands, round_cuts=True))

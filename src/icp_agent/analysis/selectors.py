@@ -59,6 +59,8 @@ class FieldSpec:
     bands: tuple[Band, ...] | None = None
     n_bins: int = 5
     round_cuts: bool = False  # snap equal-frequency cut points to round numbers (see round_cut_points)
+    # band fields: when most values are ranges ("51-200"), cut only at the ranges' own bounds (see snap_bands)
+    snap_to_ranges: bool = False
 
 
 @dataclass(frozen=True)
@@ -258,7 +260,12 @@ def _columns_for(con, relation: str, spec: FieldSpec, position: int, include_mis
         case "number" | "band":
             if not spec.bands:
                 raise UserError(f"band field {spec.name!r} needs bands, e.g. ((1, 50), (51, 200), (201, None))")
-            selectors = [_band_selector(spec, band) for band in spec.bands]
+            bands = spec.bands
+            if spec.kind == "band" and spec.snap_to_ranges:
+                ranged, known, ranges = observed_ranges(con, relation, spec.name)
+                if known and 2 * ranged >= known:  # the field's values are ranges: their bounds are the cut points
+                    bands = snap_bands(bands, ranges)
+            selectors = [_band_selector(spec, band) for band in bands]
             if include_missing:
                 selectors.append(Selector(spec.name, spec.kind, "is_missing"))
             return _bitmask(_keep_frequent(con, relation, selectors, min_count))
@@ -307,6 +314,66 @@ def _band_selector(spec: FieldSpec, band: Band) -> Selector:
     if high is None:
         return Selector(spec.name, spec.kind, "gte", min=float(low))
     return Selector(spec.name, spec.kind, "between", min=float(low), max=float(high))
+
+
+def observed_ranges(con, relation: str, name: str) -> tuple[int, int, list[Band]]:
+    """(rows holding a range, rows holding a range or an exact value, the distinct ranges) of band field `name`.
+
+    A range is a row whose `<name>_min` differs from its `<name>_max` ("51-200" -> (51, 200)); an open
+    range ("5001+") has no max and is (5001, None). An exact count has min = max and is not a range."""
+    low, high = quote_identifier(f"{name}_min"), quote_identifier(f"{name}_max")
+    ranged = f"{low} IS DISTINCT FROM {high} AND ({low} IS NOT NULL OR {high} IS NOT NULL)"
+    ranged_rows, known = con.sql(f"SELECT count(*) FILTER (WHERE {ranged}), count(*) FILTER (WHERE {low} IS NOT NULL "
+                                 f"OR {high} IS NOT NULL) FROM {relation}").fetchall()[0]
+    ranges = con.sql(f"SELECT DISTINCT {low}, {high} FROM {relation} WHERE {ranged} ORDER BY ALL").fetchall()
+    return ranged_rows, known, [(None if lo is None else float(lo), None if hi is None else float(hi))
+                                for lo, hi in ranges]
+
+
+def snap_bands(bands: tuple[Band, ...], ranges: list[Band]) -> tuple[Band, ...]:
+    """Business bands moved so that no bound cuts through an observed range (inclusive bounds).
+
+    A band's lower bound b cuts inside a range (lo, hi) when lo < b <= hi; its upper bound b when
+    lo <= b < hi. Such a bound moves to the nearest bound the ranges themselves have that cuts
+    through none (lower bounds to a range's start, upper bounds to a range's end; a tie widens the
+    band). A bound that cuts through no range stays. Bands left empty (low above high) or without
+    a bound to move to are dropped, duplicates are merged, order is kept.
+
+    Why: with exported ranges, "employees 50-250" holds exactly the rows "51-200" holds, so the
+    data cannot tell it from 51-200, but a prospect with 230 employees would fit it. E.g. with
+    ranges 11-50, 51-200, 201-500: (50, 250) -> (51, 200); (1000, None) after 501-1000 -> (1001, None).
+    """
+    inf = math.inf
+    spans = [(-inf if lo is None else lo, inf if hi is None else hi) for lo, hi in ranges]
+
+    def cuts_lower(b: float) -> bool:
+        return any(lo < b <= hi for lo, hi in spans)
+
+    def cuts_upper(b: float) -> bool:
+        return any(lo <= b < hi for lo, hi in spans)
+
+    starts = sorted({lo for lo, _ in spans if lo != -inf and not cuts_lower(lo)})
+    ends = sorted({hi for _, hi in spans if hi != inf and not cuts_upper(hi)})
+
+    def move(b: float | None, cuts, options: list[float], widen: int) -> float | None | bool:
+        if b is None or not cuts(b):
+            return b
+        if not options:
+            return False
+        return min(options, key=lambda o: (abs(o - b), widen * o))
+
+    out: list[Band] = []
+    for low, high in bands:
+        new_low = move(low, cuts_lower, starts, widen=1)  # a tie goes to the lower start (wider band)
+        new_high = move(high, cuts_upper, ends, widen=-1)  # a tie goes to the higher end
+        if new_low is False or new_high is False or (new_low is None and new_high is None):
+            continue
+        if new_low is not None and new_high is not None and new_low > new_high:
+            continue
+        band = (new_low, new_high)
+        if band not in out:
+            out.append(band)
+    return tuple(out)
 
 
 def _category_columns(con, relation: str, spec: FieldSpec, position: int, include_missing: bool,

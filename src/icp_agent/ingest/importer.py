@@ -850,6 +850,8 @@ def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: st
         if column.type in LOOKUP_TYPES:
             # normalised once per distinct value, with what the column's other values say (spelling, mark)
             con.execute(f"CREATE OR REPLACE TEMP TABLE _lk_{i} AS {_lookup_sql(column, i)}")
+            if column.name == "country" and column.type == "category":  # "UK" = "United Kingdom"
+                norm.canonical_countries(con, f"_lk_{i}", column.name)
             joins.append(f"LEFT JOIN _lk_{i} ON _lk_{i}.raw IS NOT DISTINCT FROM {raw}")
             inner += [f"_lk_{i}.{_q(name)}" for name in _stored_names(column)]
             outer += _unpacked(column)

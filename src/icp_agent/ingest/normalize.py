@@ -536,3 +536,78 @@ def list_elements(expr: str) -> str:
     v = null_if_missing(expr)
     sep = f"(CASE WHEN contains({v}, ';') THEN ';' WHEN contains({v}, '|') THEN '|' ELSE ',' END)"
     return f"string_split({v}, {sep})"
+
+
+# --- Countries: one name per country, from CLDR (babel) ---
+#
+# "UK", "United Kingdom", "GBR"; "USA", "U.S.", "United States", "Vereinigte Staaten"; "Deutschland", "DE",
+# "Germany": one country each, shown by its English CLDR name. The index holds every ISO 3166 alpha-2 code,
+# CLDR's territory aliases (alpha-3 codes, "UK"), pycountry's ISO 3166 names ("United States of America",
+# "Korea, Republic of", "Czech Republic") and CLDR's territory names in the languages exports come in.
+# Regions ("Europe", "EMEA"), numeric codes and unknown spellings are not countries here: they stay as written.
+
+COUNTRY_LOCALES = ("en", "de", "fr", "es", "it", "nl", "pt", "sv", "da", "nb", "fi", "pl", "cs")
+_NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "ZZ", "XA", "XB"})  # CLDR groupings and pseudo-territories
+
+
+def _country_key(raw: str) -> str:
+    import unicodedata
+
+    plain = "".join(ch for ch in unicodedata.normalize("NFKD", raw) if not unicodedata.combining(ch))
+    words = re.sub(r"[^a-z0-9]+", " ", plain.lower().replace("&", " and ").replace(".", "")).strip()
+    return re.sub(r"^the ", "", words)
+
+
+@lru_cache(maxsize=1)
+def _country_index() -> tuple[dict[str, str], dict[str, str]]:
+    """(spelling key -> alpha-2 code, alpha-2 code -> English name), from babel's CLDR data."""
+    from babel import Locale
+    from babel.core import get_global
+
+    english = {code: name for code, name in Locale("en").territories.items()
+               if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES}
+    index: dict[str, str] = {}
+    for code in english:
+        index.setdefault(_country_key(code), code)
+    for alias, targets in get_global("territory_aliases").items():
+        if alias.isalpha() and len(targets) == 1 and targets[0] in english:  # USA, DEU, GBR, UK; not "840"
+            index.setdefault(_country_key(alias), targets[0])
+    import pycountry
+
+    for country in pycountry.countries:  # ISO 3166 names as CRM picklists hold them: "Korea, Republic of"
+        if country.alpha_2 in english:
+            for attribute in ("name", "official_name", "common_name"):
+                if getattr(country, attribute, None):
+                    index.setdefault(_country_key(getattr(country, attribute)), country.alpha_2)
+    for locale in COUNTRY_LOCALES:  # English first: a name another language gives a different country loses
+        for code, name in Locale.parse(locale).territories.items():
+            if code in english:
+                index.setdefault(_country_key(name), code)
+    return index, english
+
+
+def country_name(raw: str | None) -> str | None:
+    """The English CLDR name of the country `raw` spells ("UK" -> "United Kingdom", "Deutschland" -> "Germany",
+    "U.S.A." -> "United States"); None when it names no country (a region, a typo: kept as written)."""
+    if raw is None:
+        return None
+    index, english = _country_index()
+    code = index.get(_country_key(str(raw)))
+    return english[code] if code else None
+
+
+def canonical_countries(con, table: str, column: str = "country") -> int:
+    """Rewrite `column` of `table` (a lookup of distinct values: the importer's `_lk_<i>`, scoring's
+    `_icp_lk_<i>`) to one name per country (`country_name`), each distinct value read once in Python.
+    Values that name no country stay. Returns how many distinct values changed."""
+    from ..sql import quote_identifier
+
+    col = quote_identifier(column)
+    values = [r[0] for r in con.execute(f"SELECT DISTINCT {col} FROM {table} WHERE {col} IS NOT NULL").fetchall()]
+    pairs = [(v, name) for v in values if (name := country_name(v)) is not None and name != v]
+    if pairs:
+        con.execute("CREATE OR REPLACE TEMP TABLE _icp_country_names (raw VARCHAR, name VARCHAR)")
+        con.executemany("INSERT INTO _icp_country_names VALUES (?, ?)", pairs)
+        con.execute(f"UPDATE {table} SET {col} = m.name FROM _icp_country_names m WHERE {table}.{col} = m.raw")
+        con.execute("DROP TABLE _icp_country_names")
+    return len(pairs)
