@@ -263,3 +263,17 @@ def test_domain_key(raw, key):
 
     con = duckdb.connect()
     assert con.execute(f"SELECT {links.domain_key('t.v')} FROM (SELECT ?::VARCHAR AS v) t", [raw]).fetchall() == [(key,)]
+
+
+def test_company_names_that_collide_once_normalised_are_said(ws, write):
+    """"Irondata" and "Irondata LLC" are one key once legal suffixes drop: a deal naming either may be joined to
+    the other company, so the link report says so, with the names."""
+    companies = write("companies.csv", "Company name,Industry,Churned\nIrondata,Software,no\nIrondata LLC,Retail,yes\n"
+                      + "".join(f"Firm {i},Software,no\n" for i in range(8)))
+    deals = write("deals.csv", "Deal ID,Company,Stage,Amount\n"
+                  + "".join(f"D{i},{'Irondata LLC' if i < 2 else f'Firm {i}'},Closed Won,100\n" for i in range(10)))
+    result = toolkit.import_data(ws, customers=companies, deals=deals)
+    link = next(r for r in result.links if r.kind == "deals")
+    assert link.linked_by == "company_name"
+    shared = [n for n in link.notes if "shared by several companies" in n]
+    assert shared and "Irondata / Irondata LLC" in shared[0]

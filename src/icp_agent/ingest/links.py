@@ -254,6 +254,15 @@ def link_deals(con: duckdb.DuckDBPyConnection, deals: str, customers: str) -> Li
                    [dict(zip(names, r)) for r in examples])
 
 
+def _shared_keys(con, companies: str, key: LinkKey) -> tuple[int, list[str]]:
+    """Normalised keys several company rows share ("Irondata" and "Irondata LLC" once legal suffixes drop, a
+    domain two companies use): how many, and up to three examples as the companies wrote them."""
+    expr, raw = key.company_expr("c"), f"CAST(c.{key.company_field} AS VARCHAR)"
+    found = con.execute(f"""SELECT list(DISTINCT {raw} ORDER BY {raw}) FROM {companies} c WHERE {expr} IS NOT NULL
+                            GROUP BY {expr} HAVING count(*) > 1 ORDER BY 1""").fetchall()
+    return len(found), [" / ".join(names[:3]) for (names,) in found[:3]]
+
+
 def _report(kind, table, companies, con, choice: KeyChoice, rows, linked, standalone, examples) -> LinkReport:
     multiple = _multiple(con, table)
     notes = list(choice.notes)
@@ -263,6 +272,12 @@ def _report(kind, table, companies, con, choice: KeyChoice, rows, linked, standa
     if sci:
         notes.append(f"{sci:,} company ids in the companies file are in scientific notation and match nothing")
     key = choice.key
+    if key and key.field != "company_id":
+        shared, alike = _shared_keys(con, companies, key)
+        if shared:
+            notes.append(f"{shared:,} {key.method} keys are shared by several companies once normalised (e.g. "
+                         f"{'; '.join(alike)}): {kind} naming them are joined to one of those companies, which "
+                         f"may be the wrong one; give the companies distinct names or link by id")
     return LinkReport(kind=kind, linked_by=key.field if key else None, method=key.label if key else None,
                       rows=rows, linked=linked, standalone=standalone, unlinked=rows - linked - standalone,
                       unlinked_examples=examples, tried=choice.tried, multiple_companies=multiple,
