@@ -70,13 +70,17 @@ class Schema:
                 return info
         return None
 
-    def types(self) -> dict[str, str]:
-        """field -> import type, the customers' type winning (what the analysis uses)."""
+    def _first(self, attribute: str) -> dict[str, str]:
+        """field -> `attribute` of its FieldInfo in the first source holding it (customers win)."""
         out: dict[str, str] = {}
         for kind in SOURCES:
             for name, info in self.sources.get(kind, {}).items():
-                out.setdefault(name, info.type)
+                out.setdefault(name, getattr(info, attribute))
         return out
+
+    def types(self) -> dict[str, str]:
+        """field -> import type, the customers' type winning (what the analysis uses)."""
+        return self._first("type")
 
     def kinds(self) -> dict[str, str]:
         """field -> criterion kind (band, number, category, list, bool) for the criteria compiler."""
@@ -90,11 +94,8 @@ class Schema:
         return not any(r["field"] == name and r["choice"] == "kept apart" for r in self.reconciliation)
 
     def headers(self) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for kind in SOURCES:
-            for name, info in self.sources.get(kind, {}).items():
-                out.setdefault(name, info.header)
-        return out
+        """field -> the header it was imported from, the customers' winning."""
+        return self._first("header")
 
     def not_in_prospects(self, fields) -> list[str]:
         """Of `fields`, those the prospect list lacks (empty when there is no prospect list)."""
