@@ -210,7 +210,7 @@ def scorecard_select_sql(scorecard: dict, negative_icp: list[dict] | None = None
         f"coalesce({_criterion_sql(c, scorecard['field_kinds'].get(c['field']), present_columns)}, FALSE)"
         for c in rule.get("criteria", []))) for rule in negative_icp or [] if rule.get("criteria")]
     disqualified = " OR ".join(f"({sql})" for _, sql in rules) or "FALSE"
-    which = ("CASE " + " ".join(f"WHEN {sql} THEN {_lit(_rule_text(rule))}" for rule, sql in rules) + " END"
+    which = ("CASE " + " ".join(f"WHEN {sql} THEN {sql_literal(_rule_text(rule))}" for rule, sql in rules) + " END"
              if rules else "NULL::VARCHAR")
     return [*exprs.items(), ("icp_disqualified", f"({disqualified})"), ("icp_disqualifier", which)]
 
@@ -254,10 +254,6 @@ def _is_present(name: str, kind: str, columns: set[str] | None) -> bool:
         return {f"{name}_min", f"{name}_max"} <= columns
     return name in columns
 
-
-
-def _lit(value: Any) -> str:
-    return sql_literal(value)
 
 
 def _value_sql(name: str, kind: str) -> str:
@@ -371,7 +367,7 @@ def _bin_fields(con, relation: str, fields: dict[str, str], n: int, n_good: int,
     for name, kind in fields.items():
         if kind in ("number", "band"):
             value = _value_sql(name, kind)
-            whens = " ".join(f"WHEN {value} < {_lit(c)} THEN {i}" for i, c in enumerate(cuts[name][0]))
+            whens = " ".join(f"WHEN {value} < {sql_literal(c)} THEN {i}" for i, c in enumerate(cuts[name][0]))
             codes.append(f"CASE WHEN {value} IS NULL THEN NULL {whens} ELSE {len(cuts[name][0])} END")
         elif kind == "list":
             codes.append(_missing_sql(name, kind))
@@ -571,11 +567,11 @@ def _code_sql(feature: dict, present: set[str] | None) -> str | None:
         for i, b in enumerate(bins[:-1], 1):
             for v in b["when"]["values"]:
                 keyed.setdefault(category_key_text(v), i)  # two spellings of one key: the first bin holds it
-        entries = ", ".join(f"{_lit(k)}: {i}" for k, i in keyed.items())
+        entries = ", ".join(f"{sql_literal(k)}: {i}" for k, i in keyed.items())
         value = category_key(_value_sql(field, kind), markers=False)
         return f"(CASE {missing} ELSE coalesce((MAP {{{entries}}})[{value}], 0) END)"
     if kind == "bool":
-        entries = ", ".join(f"{_lit(v)}: {i}" for i, b in enumerate(bins[:-1], 1) for v in b["when"]["values"])
+        entries = ", ".join(f"{sql_literal(v)}: {i}" for i, b in enumerate(bins[:-1], 1) for v in b["when"]["values"])
         return f"(CASE {missing} ELSE coalesce((MAP {{{entries}}})[{_value_sql(field, kind)}], 0) END)"
     whens = " ".join(f"WHEN {_criterion_sql(b['when'], kind, present)} THEN {i}" for i, b in enumerate(bins[:-1], 1))
     return f"(CASE {missing} {whens} ELSE 0 END)"
@@ -642,11 +638,11 @@ def _score_exprs(card: dict, present: set[str] | None) -> dict[str, str]:
     codes = [_code_sql(f, present) for f in features]
     total = f"({card['intercept_points']} + {' + '.join(_points_sql(f, c) for f, c in zip(features, codes))})"
     low, fits = _fit_table(card)
-    unseen = [f"CASE WHEN {c} = 0 THEN {_lit(f['field'])} END"
+    unseen = [f"CASE WHEN {c} = 0 THEN {sql_literal(f['field'])} END"
               for f, c in zip(features, codes) if c and f["kind"] == "category"]
     fields = {f["field"]: f["kind"] for f in features}
     missing = [f"CASE WHEN {_missing_sql(name, kind) if _is_present(name, kind, present) else 'TRUE'} "
-               f"THEN {_lit(name)} END" for name, kind in fields.items()]
+               f"THEN {sql_literal(name)} END" for name, kind in fields.items()]
     return {
         "icp_points": f"CAST({total} AS INTEGER)",
         "icp_fit_score": _lookup(fits, low, total),
@@ -660,7 +656,7 @@ def _score_exprs(card: dict, present: set[str] | None) -> dict[str, str]:
 
 def _lookup(values: list, low: int, total: str) -> str:
     """values[total - low] as SQL: a constant list indexed by the points total."""
-    return f"([{', '.join(_lit(v) for v in values)}])[greatest(1, least({len(values)}, {total} - ({low}) + 1))]"
+    return f"([{', '.join(sql_literal(v) for v in values)}])[greatest(1, least({len(values)}, {total} - ({low}) + 1))]"
 
 
 def fit_value(card: dict, points: float) -> int:
@@ -715,7 +711,7 @@ def _spelled(feature: dict, value: str) -> str:
             spellings.setdefault(category_key_text(v), str(v))
     if not spellings:
         return value
-    entries = ", ".join(f"{_lit(k)}: {_lit(v)}" for k, v in spellings.items())
+    entries = ", ".join(f"{sql_literal(k)}: {sql_literal(v)}" for k, v in spellings.items())
     return f"coalesce((MAP {{{entries}}})[{category_key(value, markers=False)}], {value})"
 
 
@@ -756,7 +752,7 @@ def _reasons_sql(features: list[dict], codes: list[str | None]) -> str:
              f"ELSE {key('0', '0', '0')} END]" for i, (field, total) in enumerate(extra, 1)]
     position, code = f"((v // {codes_base}) % {positions})", f"(v % {codes_base})"
     value = f"{_nested(points)}[{position}][{code}]"
-    dynamic = " ".join(f"WHEN {i} THEN {_lit(f['field'] + ' ')} || {_spelled(f, _value_sql(f['field'], 'category'))}"
+    dynamic = " ".join(f"WHEN {i} THEN {sql_literal(f['field'] + ' ')} || {_spelled(f, _value_sql(f['field'], 'category'))}"
                        for i, (f, _) in enumerate(shown, 1) if f["kind"] == "category")
     text = f"{_nested(words)}[{position}][{code}]"
     if dynamic:
@@ -768,7 +764,7 @@ def _reasons_sql(features: list[dict], codes: list[str | None]) -> str:
 
 
 def _nested(rows: list[list]) -> str:
-    return "[" + ", ".join("[" + ", ".join(_lit(v) for v in row) + "]" for row in rows) + "]"
+    return "[" + ", ".join("[" + ", ".join(sql_literal(v) for v in row) + "]" for row in rows) + "]"
 
 
 def _name_list(cases: list[str]) -> str:
@@ -833,7 +829,7 @@ def _holdout_figures(con, scored: str, card: dict, holdout: dict) -> dict:
                          "GROUP BY pts ORDER BY pts").fetchnumpy()
     auc = _auc(np.asarray(counts["g"]), np.asarray(counts["b"]))
     scaling = card["scaling"]
-    predicted = f"1 / (1 + exp(-(pts - {_lit(scaling['offset'])}) / {_lit(scaling['factor'])}))"
+    predicted = f"1 / (1 + exp(-(pts - {sql_literal(scaling['offset'])}) / {sql_literal(scaling['factor'])}))"
     deciles = con.execute(f"""
         SELECT decile, count(*), count_if(good)::BIGINT, avg({predicted}), min(pts), max(pts)
         FROM (SELECT *, ntile(10) OVER (ORDER BY pts DESC, _row) AS decile FROM {scored})
