@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from icp_agent.cli import main
+from icp_agent.faces.cli import main
 from icp_agent.workspace import Workspace
 
 REPO = Path(__file__).resolve().parent.parent

@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from icp_agent import toolkit
-from icp_agent.analysis.health import HealthConfig, build_frame
+from icp_agent.health.health_score import HealthConfig, build_frame
 from icp_agent.errors import UserError
 from icp_agent.workspace import Workspace
 

@@ -19,9 +19,9 @@ import pytest
 from mcp.types import CallToolResult, TextContent
 
 from icp_agent import toolkit
-from icp_agent.assistant import claude
-from icp_agent.assistant.claude import AssistantError, resolve_model
-from icp_agent.assistant.orchestrator import (OFFERED_TOOLS, PHASES, Draft, load_prompt, parse_draft, prompt_dir,
+from icp_agent.faces.assistant import claude
+from icp_agent.faces.assistant.claude import AssistantError, resolve_model
+from icp_agent.faces.assistant.orchestrator import (OFFERED_TOOLS, PHASES, Draft, load_prompt, parse_draft, prompt_dir,
                                               run_assisted, tool_result_content)
 from icp_agent.workspace import Workspace
 from standin import KEY, ApiError, Conversation, DemoModel, Reply, json_text, text, tool_use

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from icp_agent import toolkit
-from icp_agent.assistant.chat import chat_main
+from icp_agent.faces.assistant.chat import chat_main
 from icp_agent.workspace import Workspace
 from standin import KEY, ChatModel
 from standin import api, vcr_config  # noqa: F401  (pytest fixtures, used by name)

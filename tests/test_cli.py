@@ -16,8 +16,8 @@ import pytest
 from click.testing import CliRunner
 
 import icp_agent
-from icp_agent import cli as cli_module
-from icp_agent.cli import main
+from icp_agent.faces import cli as cli_module
+from icp_agent.faces.cli import main
 from icp_agent.ingest.fields import fields_markdown
 from icp_agent.workspace import Workspace
 
@@ -254,7 +254,7 @@ HEAVY = ("duckdb", "mcp", "anthropic", "scipy", "numpy", "jinja2", "pydantic", "
                          ids=" ".join)
 def test_the_cli_starts_without_importing_what_the_command_does_not_use(argv):
     code = ("import sys, io, contextlib\n"
-            "from icp_agent.cli import main\n"
+            "from icp_agent.faces.cli import main\n"
             "with contextlib.redirect_stdout(io.StringIO()):\n"
             "    try:\n"
             f"        main({argv!r})\n"

@@ -64,7 +64,7 @@ def test_canonical_countries_rewrites_a_lookup_once_per_value():
 def test_scoring_reads_countries_as_the_import_stores_them(tmp_path):
     from test_render import make_icp
 
-    from icp_agent.scoring import score_file
+    from icp_agent.scorecard.scoring import score_file
 
     base = make_icp()
     tier = base.tiers[0].model_copy(update={"criteria": [

@@ -11,7 +11,7 @@ from mcp import Client
 from icp_agent import toolkit
 from icp_agent.errors import (ArgumentError, DataShapeError, InputError, NotMeasurable, ServiceError, UserError,
                               describe)
-from icp_agent.server import create_server
+from icp_agent.faces.server import create_server
 from icp_agent.workspace import Workspace
 
 REPO = Path(__file__).resolve().parent.parent

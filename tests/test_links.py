@@ -9,7 +9,7 @@ import pytest
 
 from conftest import REPO
 from icp_agent import toolkit
-from icp_agent.analysis.health import build_deals_frame
+from icp_agent.health.health_score import build_deals_frame
 from icp_agent.errors import UserError
 from icp_agent.ingest import links
 from icp_agent.models import LinkReport

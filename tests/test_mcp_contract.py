@@ -23,7 +23,7 @@ from mcp.server.mcpserver import MCPServer
 from pydantic import TypeAdapter, ValidationError
 
 from icp_agent.models import DataKindName, IdText, SegmentName, TierNumber, choice_text, utc_timestamp
-from icp_agent.server import SECTIONS, KindView, VersionInfo, create_server, lean_schema
+from icp_agent.faces.server import SECTIONS, KindView, VersionInfo, create_server, lean_schema
 from icp_agent.workspace import Workspace
 
 REPO = Path(__file__).resolve().parent.parent

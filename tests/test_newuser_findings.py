@@ -16,8 +16,8 @@ import pytest
 from scipy import stats
 
 from icp_agent import toolkit
-from icp_agent.analysis.screen import outcome_named
-from icp_agent.analysis.stats import fisher_greater_many
+from icp_agent.patterns.screen import outcome_named
+from icp_agent.patterns.stats import fisher_greater_many
 from icp_agent.workspace import Workspace
 
 INDUSTRIES = ("Software", "Retail", "Manufacturing", "Finance", "Healthcare", "Logistics")
@@ -345,8 +345,8 @@ def test_penetration_counts_customers_against_accounts_not_deals(tmp_path, write
 def test_a_pure_range_of_a_number_field_is_caught_and_a_mixed_field_is_kept():
     import duckdb
 
-    from icp_agent.analysis.screen import screen_fields
-    from icp_agent.analysis.selectors import FieldSpec
+    from icp_agent.patterns.screen import screen_fields
+    from icp_agent.patterns.selectors import FieldSpec
 
     con = duckdb.connect()
     # score: values 0-96 carry a 25% win rate, and every deal with a score of 100-199 (10% of rows) is won

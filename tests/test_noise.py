@@ -18,10 +18,10 @@ import numpy as np
 import pytest
 
 from icp_agent import toolkit
-from icp_agent.analysis.icp import detectable_support, holm
-from icp_agent.analysis.screen import screen_fields, single_field_auc
-from icp_agent.analysis.search import Pattern, part_test_pvalue
-from icp_agent.analysis.selectors import FieldSpec, build_selectors, group_categories
+from icp_agent.tiers.analyse import detectable_support, holm
+from icp_agent.patterns.screen import screen_fields, single_field_auc
+from icp_agent.patterns.search import Pattern, part_test_pvalue
+from icp_agent.patterns.selectors import FieldSpec, build_selectors, group_categories
 from icp_agent.workspace import Workspace
 
 INDUSTRIES = ["Software", "Internet", "Retail", "Insurance", "Logistics", "Media", "Education", "Construction"]
@@ -246,7 +246,7 @@ def test_combination_must_beat_its_part_significantly():
 
 
 def test_quantile_cut_points_snap_to_round_numbers():
-    from icp_agent.analysis.selectors import round_cut_points
+    from icp_agent.patterns.selectors import round_cut_points
 
     values = np.arange(1000, 100_000, 7, dtype=float)  # evenly spread amounts
     counts = np.ones_like(values, dtype=np.int64)
@@ -259,7 +259,7 @@ def test_quantile_cut_points_snap_to_round_numbers():
 
 
 def test_scorecard_leaves_out_screened_fields_and_scores_data_quality_blanks_as_average():
-    from icp_agent.analysis.scorecard import fit_scorecard
+    from icp_agent.scorecard.fit import fit_scorecard
 
     rng = np.random.default_rng(21)
     n = 4000

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_schema_criteria import company_export
 
-from icp_agent.cli import main
+from icp_agent.faces.cli import main
 
 ODD_HEADERS = ["Zeta", "Qty", "Größe", "Segment Code", "Account Type", "Notes", "ID", "Status"]
 RETYPES = ["words", "numbers", "blank", "mixed"]

@@ -22,7 +22,7 @@ from mcp import Client
 from icp_agent import toolkit
 from icp_agent.errors import UserError, WorkspaceBusy
 from icp_agent.query import open_locked_down, run_readonly_query
-from icp_agent.server import DataRoots, create_server
+from icp_agent.faces.server import DataRoots, create_server
 from icp_agent.workspace import Workspace, _process_lock
 
 CUSTOMERS = """company_id,company_name,industry,employees,customer_since,churn_date,arr,starting_arr

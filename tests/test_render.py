@@ -542,7 +542,7 @@ def test_near_duplicate_traits_fold_under_the_better_one(icp):
 
 
 def test_quotes_keep_the_question_they_answer():
-    from icp_agent.analysis.personas import note_passages
+    from icp_agent.personas.buyers import note_passages
 
     note = ('# Interview: Echo Lending — CFO\nInterviewer: Lumenfold research\n\n**Q: Was price a concern?**\n\n'
             'A: "Not at our size. The question was compliance review."\n\n**Q: Who signed "the final contract"?**\n\n'

@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 from icp_agent import toolkit
-from icp_agent.analysis.rollup import roll_up
+from icp_agent.health.rollup import roll_up
 from icp_agent.errors import UserError
 from icp_agent.ingest.importer import detect_kind, import_file
 
@@ -36,7 +36,7 @@ def saas_run(tmp_path_factory):
     """`icp-agent run export/ --out out` once on the generated export; the workspace, output and stdout."""
     from click.testing import CliRunner
 
-    from icp_agent.cli import main
+    from icp_agent.faces.cli import main
 
     root = tmp_path_factory.mktemp("saas")
     counts = _generator().generate(root / "export")

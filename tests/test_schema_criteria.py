@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from icp_agent import toolkit
-from icp_agent.analysis.criteria import (criteria_sql, criterion_label, criterion_sql, missing_fields, priority_sql,
+from icp_agent.tiers.criteria import (criteria_sql, criterion_label, criterion_sql, missing_fields, priority_sql,
                                          tier_case_sql)
 from icp_agent.errors import NotMeasurable
 from icp_agent.models import Criterion
@@ -285,7 +285,7 @@ def test_a_churn_flag_alone_gives_a_retention_icp_and_bad_column_reads_it_the_ri
 # --- interview notes in any format, themes from the notes ---------------------------------------------------------
 
 def test_quotes_from_notes_in_any_reasonable_format():
-    from icp_agent.analysis.personas import note_quotes
+    from icp_agent.personas.buyers import note_quotes
 
     assert note_quotes('Intro.\n"Our forecast was a spreadsheet nobody trusted," she said.') == \
         [("Our forecast was a spreadsheet nobody trusted,", None)]
@@ -302,7 +302,7 @@ def test_quotes_from_notes_in_any_reasonable_format():
 
 
 def test_offline_themes_come_from_the_notes():
-    from icp_agent.assistant.drafters import draft_themes
+    from icp_agent.faces.assistant.drafters import draft_themes
 
     quotes = [{"quote": text, "evidence": f"E{i}", "speaker": None, "file": "n.md", "company": "Acme"}
               for i, text in enumerate(["Onboarding the warehouse crews took a month.",
@@ -334,7 +334,7 @@ def test_notes_without_a_title_convention_give_tier_quotes(cli, tmp_path):
 
 
 def test_an_older_icp_without_kinds_reads_bands_from_its_scorecard_or_the_field_registry():
-    from icp_agent.analysis.criteria import document_kinds
+    from icp_agent.tiers.criteria import document_kinds
 
     old = {"tiers": [{"tier": 1, "segment": "ICP 1", "criteria": [
               {"field": "employees", "op": "between", "min": 50, "max": 250},

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 from hypothesis import given, strategies as st
 
-from icp_agent.analysis.scorecard import (fit_scorecard, points_scaling, score_frame, scorecard_select_sql,
+from icp_agent.scorecard.fit import (fit_scorecard, points_scaling, score_frame, scorecard_select_sql,
                                           woe_table)
 from icp_agent.errors import UserError
 
@@ -169,7 +169,7 @@ def test_without_a_date_the_holdout_is_flagged(con):
 
 
 def test_an_account_never_sits_on_both_sides(con):
-    from icp_agent.analysis.scorecard import _prepare
+    from icp_agent.scorecard.fit import _prepare
 
     con.execute("CREATE OR REPLACE TABLE accounts AS SELECT *, 'acct' || (_row % 700) AS company FROM frame")
     _prepare(con, "accounts", "split_check", {"industry": "category"}, "close_date", "company", "TRUE", 0.25)

@@ -20,7 +20,7 @@ from icp_agent.errors import UserError
 from icp_agent.ingest import normalize as norm
 from icp_agent.ingest.importer import import_file
 from icp_agent.render.exports import salesforce_field, write_crm_exports
-from icp_agent.scoring import SCORE_COLUMNS, connect_for_scoring
+from icp_agent.scorecard.scoring import SCORE_COLUMNS, connect_for_scoring
 from icp_agent.workspace import Workspace
 
 from conftest import DEMO
@@ -180,8 +180,8 @@ def test_memory_limit_applies_to_scores_own_connection(monkeypatch):
 
 def test_scoring_layers_agree_with_the_scorecards_own_sql(demo):
     """score_layers picks reasons and points with scalar SQL; the scorecard's own SQL must give the same."""
-    from icp_agent.analysis.scorecard import scorecard_select_sql
-    from icp_agent.scoring import scored_select
+    from icp_agent.scorecard.fit import scorecard_select_sql
+    from icp_agent.scorecard.scoring import scored_select
 
     ws, icp, _, _ = demo
     with ws.connect() as con:

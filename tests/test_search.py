@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from icp_agent.analysis.search import Pattern, beats_parts, candidate_space, evaluate, search
-from icp_agent.analysis.selectors import (
+from icp_agent.patterns.search import Pattern, beats_parts, candidate_space, evaluate, search
+from icp_agent.patterns.selectors import (
     FieldSpec,
     Selector,
     SelectorSet,

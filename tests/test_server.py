@@ -18,7 +18,7 @@ from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.shared.exceptions import MCPError
 
-from icp_agent.server import SECTIONS, create_server
+from icp_agent.faces.server import SECTIONS, create_server
 from icp_agent.toolkit import AnalysisOptions
 from icp_agent.workspace import Workspace
 

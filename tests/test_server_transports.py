@@ -23,7 +23,7 @@ from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
 from icp_agent import toolkit
-from icp_agent.server import create_server
+from icp_agent.faces.server import create_server
 from icp_agent.workspace import Workspace
 
 CUSTOMERS = """company_id,company_name,industry,employees,customer_since,churn_date,arr,starting_arr
@@ -34,7 +34,7 @@ c3,Crane,Software,300,2021-03-15,,30000,20000
 INITIALIZE = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
     "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "0"}}})
 SCRIPT = Path(sys.executable).parent / "icp-agent-mcp"
-COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "icp_agent.server"]
+COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "icp_agent.faces.server"]
 
 
 @pytest.fixture
@@ -118,7 +118,7 @@ def post(host: str, port: int, **headers: str) -> int:
 async def test_stdio_session(tmp_path, data):
     ws = tmp_path / "ws.duckdb"
     params = StdioServerParameters(command=sys.executable, cwd=str(tmp_path),
-                                   args=["-m", "icp_agent.server", "--workspace", str(ws), "--data-root", str(data)])
+                                   args=["-m", "icp_agent.faces.server", "--workspace", str(ws), "--data-root", str(data)])
     async with Client(params) as client:
         tools = {t.name for t in (await client.list_tools()).tools}
         imported = await client.call_tool("import_data", {"customers": str(data / "customers.csv")})
@@ -190,7 +190,7 @@ async def test_the_server_and_the_cli_share_the_workspace(tmp_path, workspace):
     server = create_server(Workspace(workspace, busy_timeout=0.5), [tmp_path])
     async with Client(server) as client:
         assert not (await client.call_tool("inspect_workspace", {})).is_error
-        cli = subprocess.run([sys.executable, "-m", "icp_agent.cli", "roles", "--workspace", str(workspace),
+        cli = subprocess.run([sys.executable, "-m", "icp_agent.faces.cli", "roles", "--workspace", str(workspace),
                               "industry=ignore", "--json"], capture_output=True, text=True, timeout=60)
         assert cli.returncode == 0, cli.stderr
         seen = await client.call_tool("query_workspace", {"sql": "SELECT role FROM field_roles"})
@@ -234,7 +234,7 @@ def test_a_loopback_alias_needs_a_token(tmp_path):
 
 
 def test_the_rebinding_guard_is_configured_for_every_address():
-    from icp_agent.server import needs_token, transport_security
+    from icp_agent.faces.server import needs_token, transport_security
 
     assert [needs_token(h) for h in ("127.0.0.1", "::1", "localhost", "127.0.0.2", "0.0.0.0", "10.1.2.3",
                                      "LOCALHOST", "127.1")] == [False, False, False, True, True, True, True, True]

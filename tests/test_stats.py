@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats as scipy_stats
 
-from icp_agent.analysis.stats import benjamini_hochberg, fisher_exact, fisher_exact_many, wilson_interval
+from icp_agent.patterns.stats import benjamini_hochberg, fisher_exact, fisher_exact_many, wilson_interval
 
 
 def scipy_fisher_p(k_sg: int, n_sg: int, k_all: int, n_all: int) -> float:

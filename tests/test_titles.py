@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from icp_agent.analysis.titles import DEPARTMENTS, SENIORITY_LEVELS, department_of, normalise_title, seniority_of
+from icp_agent.personas.titles import DEPARTMENTS, SENIORITY_LEVELS, department_of, normalise_title, seniority_of
 
 # canonical title, seniority, department, spellings seen in exports
 CATALOGUE = [

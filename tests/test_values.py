@@ -303,7 +303,7 @@ def test_money_open_bands_are_lower_bounds_and_said(ws, write):
 
 
 def test_a_scored_file_matches_the_icp_spelling_whatever_its_letter_case():
-    from icp_agent.scoring import _normalised, _planned
+    from icp_agent.scorecard.scoring import _normalised, _planned
 
     con = duckdb.connect()
     (_, category), = _normalised(_planned("lead_source", "category", "Lead Source"), {"HubSpot", "Île-de-France"})

@@ -261,7 +261,7 @@ def measure(task: Task, repeats: int) -> dict:
 # argv: rows, the setup's arguments, "--", the CLI's arguments (its output is swallowed: the user's wait is timed)
 CLI_CHILD = """
 import contextlib, io
-from icp_agent.cli import main
+from icp_agent.faces.cli import main
 with contextlib.redirect_stdout(io.StringIO()):
     main(sys.argv[sys.argv.index("--") + 1:], standalone_mode=False)
 rows = int(sys.argv[1])

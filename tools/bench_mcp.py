@@ -47,7 +47,7 @@ async def _measure(client: Client, repeats: int, mode: str) -> list[dict]:
 
 
 async def _run(repeats: int) -> list[dict]:
-    from icp_agent.server import create_server
+    from icp_agent.faces.server import create_server
     from icp_agent.workspace import Workspace
 
     rows = []
@@ -56,7 +56,7 @@ async def _run(repeats: int) -> list[dict]:
         async with Client(server) as client:
             rows += await _measure(client, repeats, "in-process")
         params = StdioServerParameters(command=sys.executable, args=[
-            "-m", "icp_agent.server", "--workspace", str(Path(tmp) / "stdio.duckdb"), "--data-root", str(REPO)])
+            "-m", "icp_agent.faces.server", "--workspace", str(Path(tmp) / "stdio.duckdb"), "--data-root", str(REPO)])
         async with Client(params) as client:
             rows += await _measure(client, repeats, "stdio")
     return rows

@@ -95,7 +95,7 @@ def _peak_rss_mb() -> float:
 def _duckdb(card_path: str, source: str, target: str, threads: int) -> dict:
     import duckdb
 
-    from icp_agent.analysis.scorecard import scorecard_select_sql
+    from icp_agent.scorecard.fit import scorecard_select_sql
 
     card = json.loads(Path(card_path).read_text())
     con = duckdb.connect()
@@ -115,7 +115,7 @@ def _pandas(card_path: str, source: str, target: str) -> dict:
     import numpy as np
     import pandas as pd
 
-    from icp_agent.analysis.scorecard import fit_value
+    from icp_agent.scorecard.fit import fit_value
 
     card = json.loads(Path(card_path).read_text())
     started = time.perf_counter()
@@ -203,7 +203,7 @@ def _in_fresh_process(function, *args) -> dict:
 def _prepare(workdir: Path, n_rows: int) -> tuple[Path, Path, dict]:
     import duckdb
 
-    from icp_agent.analysis.scorecard import fit_scorecard
+    from icp_agent.scorecard.fit import fit_scorecard
 
     con = duckdb.connect()
     con.execute(f"CREATE TABLE customers AS {_companies_sql(CUSTOMERS, 0, with_outcome=True)}")

@@ -50,8 +50,8 @@ def _ours(n_rows: int, depth: int) -> dict:
     import duckdb
     import numpy as np
 
-    from icp_agent.analysis.search import search
-    from icp_agent.analysis.selectors import FieldSpec, build_selectors
+    from icp_agent.patterns.search import search
+    from icp_agent.patterns.selectors import FieldSpec, build_selectors
 
     con = duckdb.connect()
     con.sql(f"CREATE TABLE customers AS {_customers_sql(n_rows)}")

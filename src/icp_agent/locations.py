@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .errors import ArgumentError
+from icp_agent.errors import ArgumentError
 
 DEFAULT_PATH = "icp-workspace.duckdb"
 # `icp-agent demo --out DIR` keeps its workspace inside DIR (`make demo`: icp-demo/workspace.duckdb)

@@ -10,7 +10,14 @@ import re
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+)
 
 Kind = Literal["customers", "deals", "contacts", "prospects", "subscriptions", "tickets", "events", "interviews"]
 DATA_KINDS: tuple[str, ...] = ("customers", "deals", "contacts", "prospects", "subscriptions", "tickets", "events")

@@ -25,9 +25,9 @@ from typing import Any
 import duckdb
 from pydantic import BaseModel, Field
 
-from .errors import UserError
-from .sql import quote_identifier
-from .workspace import READ_ONLY_CONFIG, _process_lock, connect_read_only
+from icp_agent.errors import UserError
+from icp_agent.sql import quote_identifier
+from icp_agent.workspace import READ_ONLY_CONFIG, _process_lock, connect_read_only
 
 MAX_CELL_CHARS = 1000
 TABLE_HINT = ("the current snapshots are the views customers, deals, contacts and prospects; list every table with "

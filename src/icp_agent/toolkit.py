@@ -16,15 +16,25 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
-from .errors import ArgumentError, DataShapeError, UserError
-from .evidence import EvidenceItem
-from .analysis.rollup import ROLLUP_KINDS, link_accounts, roll_up
-from .ingest import links
-from .ingest.fields import ROLES
-from .ingest.importer import Mapping, detect_kind, import_into, require_readable
-from .ingest.interviews import import_interviews_into, interview_files
-from .ingest.reader import TABLE_SUFFIXES, WORKBOOK_SUFFIXES, inspect_file, peek_headers
-from .models import (
+from icp_agent.errors import ArgumentError, DataShapeError, UserError
+from icp_agent.evidence import EvidenceItem
+from icp_agent.health.rollup import ROLLUP_KINDS, link_accounts, roll_up
+from icp_agent.ingest import links
+from icp_agent.ingest.fields import ROLES
+from icp_agent.ingest.importer import (
+    Mapping,
+    detect_kind,
+    import_into,
+    require_readable,
+)
+from icp_agent.ingest.interviews import import_interviews_into, interview_files
+from icp_agent.ingest.reader import (
+    TABLE_SUFFIXES,
+    WORKBOOK_SUFFIXES,
+    inspect_file,
+    peek_headers,
+)
+from icp_agent.models import (
     DATA_KINDS,
     ICP_SCHEMA_VERSION,
     HealthSummary,
@@ -37,10 +47,11 @@ from .models import (
     WorkspaceSummary,
     utc_timestamp,
 )
-from .sql import columns_of
-from .workspace import Workspace
-
-from .progress import Progress  # called (message) or (message, rows done, rows total)
+from icp_agent.progress import (
+    Progress,  # called (message) or (message, rows done, rows total)
+)
+from icp_agent.sql import columns_of
+from icp_agent.workspace import Workspace
 
 
 class PlannedFile(BaseModel):
@@ -392,8 +403,8 @@ class AnalysisOptions(BaseModel):
                                                     "to a company (the ICP says how many were left out)")
 
     def config(self):
-        from .analysis.health import DEFAULT_WEIGHTS, HealthConfig
-        from .analysis.icp import AnalysisConfig
+        from icp_agent.health.health_score import DEFAULT_WEIGHTS, HealthConfig
+        from icp_agent.tiers.analyse import AnalysisConfig
 
         weights = dict(DEFAULT_WEIGHTS)
         unknown = set(self.weights or {}) - set(weights)
@@ -423,7 +434,7 @@ def resolve_field(ws: Workspace, name: str, con=None) -> str:
     if con is None:
         with ws.connect() as own:
             return resolve_field(ws, name, own)
-    from .ingest.fields import canonical_field, header_key
+    from icp_agent.ingest.fields import canonical_field, header_key
 
     columns = []
     for (report_json,) in con.execute("""SELECT i.report FROM current_snapshot c JOIN imports i USING (import_id)
@@ -451,8 +462,8 @@ def _resolve_columns(ws: Workspace, options: "AnalysisOptions") -> "AnalysisOpti
 
 
 def _analysis_inputs(ws: Workspace, con, options: "AnalysisOptions"):
-    from .analysis.icp import fingerprint
-    from .analysis.inputs import AnalysisInputs, build_schema
+    from icp_agent.schema import AnalysisInputs, build_schema
+    from icp_agent.tiers.analyse import fingerprint
 
     customers = ws.current_table(con, "customers")
     deals = ws.current_table(con, "deals")
@@ -509,7 +520,7 @@ def _analysis_inputs(ws: Workspace, con, options: "AnalysisOptions"):
 
 def build_icp(ws: Workspace, options: AnalysisOptions | None = None, progress: Progress | None = None) -> IcpDocument:
     """Phases 1-3: health, patterns, tiers and negative ICP, saved as a new ICP version with its evidence."""
-    from .analysis.icp import analyse
+    from icp_agent.tiers.analyse import analyse
 
     options = _resolve_columns(ws, options or AnalysisOptions())
     config = options.config()
@@ -525,9 +536,9 @@ def build_icp(ws: Workspace, options: AnalysisOptions | None = None, progress: P
         icp.warnings += inputs.schema.warnings() if inputs.schema else []
         _flag_unobservable(icp, inputs)
         if icp.tiers:
-            from .analysis.validate import validate
-            from .assistant.offline import draft_offline
-            from .evidence import clean
+            from icp_agent.drafting.offline import draft_offline
+            from icp_agent.evidence import clean
+            from icp_agent.validation.validate import validate
 
             def validation():
                 icp.validation = clean(validate(con, inputs, config, icp, ws.current_table(con, "prospects"),
@@ -583,9 +594,9 @@ def _flag_unobservable(icp: IcpDocument, inputs) -> None:
 
 def preview_health(ws: Workspace, options: AnalysisOptions | None = None) -> HealthSummary:
     """Phase 1 alone: how good is defined, cohort sizes and metrics, censored customers. Saves nothing."""
-    from .analysis.health import build_frame
-    from .analysis.icp import health_summary
-    from .evidence import Ledger
+    from icp_agent.evidence import Ledger
+    from icp_agent.health.health_score import build_frame
+    from icp_agent.tiers.analyse import health_summary
 
     options = _resolve_columns(ws, options or AnalysisOptions())
     config = options.config()
@@ -609,7 +620,7 @@ def find_patterns(ws: Workspace, options: AnalysisOptions | None = None, *,
                   direction: Literal["good", "bad", "both"] = "both", limit: int = 20, offset: int = 0) -> PatternsResult:
     """Phase 2 alone: the traits that over-index among the best or the worst, with their statistics. Saves
     nothing (build_icp saves the version whose evidence ids can be cited)."""
-    from .analysis.icp import analyse
+    from icp_agent.tiers.analyse import analyse
 
     options = _resolve_columns(ws, options or AnalysisOptions())
     with ws.scratch() as con:
@@ -631,7 +642,7 @@ def _readable_bin_labels(card: dict, money: set[str]) -> None:
     writes fit_reasons reads them from the scorecard, so a scored file and the document agree."""
     import re
 
-    from .analysis.icp import amount
+    from icp_agent.tiers.analyse import amount
 
     for feature in card.get("features", []):
         field = feature.get("field", "")
@@ -646,8 +657,8 @@ def _readable_bin_labels(card: dict, money: set[str]) -> None:
 
 def _fit_scorecard(con, icp: IcpDocument, inputs, ledger) -> dict:
     """The points-based fit score over the fit fields, evaluated on the newest entities, with evidence."""
-    from .analysis.scorecard import fit_scorecard
-    from .evidence import clean
+    from icp_agent.evidence import clean
+    from icp_agent.scorecard.fit import fit_scorecard
 
     frame = f"frame_{icp.id.replace('-', '_')}"
     columns = columns_of(con, frame)
@@ -753,8 +764,8 @@ def export_scoring_matrix(ws: Workspace, icp: IcpDocument, path: str | Path) -> 
     """scoring_matrix.csv: every entity with its fit fields, components, health, cohort and its score columns
     (icp_tier, icp_segment, fit_points, fit_score, priority, grade, fit_reasons, disqualified_by) from the one
     scoring path (`scoring.scored_relation`), so a customer's tier and fit score here equal the CRM files'."""
-    from .scoring import SCORE_COLUMNS, scored_relation
-    from .render.tabular import write_table
+    from icp_agent.render.tabular import write_table
+    from icp_agent.scorecard.scoring import SCORE_COLUMNS, scored_relation
 
     frame = f"frame_{icp.id.replace('-', '_')}"
     with ws.connect() as con:
@@ -776,7 +787,7 @@ def _matrix_column(con, frame: str, column: str, types: dict[str, str]) -> str:
     """One scoring-matrix column as a person reads it: a band field (`employees` beside `employees_min` and
     `employees_max`) shows its range ("51-200", "10,001+" as 10001+, an exact 250 as 250) instead of an empty
     cell for every range; a number column whose values are all whole is written as integers (51, not 51.0)."""
-    from .sql import quote_identifier
+    from icp_agent.sql import quote_identifier
 
     name = quote_identifier(column)
     low, high = f"{column}_min", f"{column}_max"
@@ -824,7 +835,7 @@ def run(ws: Workspace, data_dir: Paths, out_dir: str | Path, *, customers=None, 
     out.mkdir(parents=True, exist_ok=True)
     summary = inspect_workspace(ws)
     written = [_write(out / "import_report.json", summary.model_dump_json(indent=2))]
-    from .render.import_report import render_import_report
+    from icp_agent.render.import_report import render_import_report
 
     written.append(_write(out / "import_report.md", render_import_report(summary)))
     icp = build_icp(ws, options, progress)
@@ -836,7 +847,7 @@ def write_icp_outputs(ws: Workspace, icp: IcpDocument, out: Path, progress: Prog
     """icp.json (validated), its schema, the scoring matrix and the ICP document (md, html)."""
     import json
 
-    from .render.document import document_inputs, render_html, render_markdown
+    from icp_agent.render.document import document_inputs, render_html, render_markdown
 
     if progress:
         progress("writing the ICP document")
@@ -844,7 +855,7 @@ def write_icp_outputs(ws: Workspace, icp: IcpDocument, out: Path, progress: Prog
     export_scoring_matrix(ws, icp, out / "scoring_matrix.csv")
     written.append("scoring_matrix.csv")
     if icp.status == "ok":
-        from .render.exports import render_playbook, write_crm_exports
+        from icp_agent.render.exports import render_playbook, write_crm_exports
 
         def crm_files():
             counts, routing = write_crm_exports(ws, icp, out)
@@ -874,7 +885,7 @@ def score_prospects(input_path: str | Path, output_path: str | Path, *, icp_path
     The output may not replace the input, the icp.json, the workspace file, or any file (or interview folder)
     the workspace recorded as an import: UserError says which. An unreadable path (too long, no permission)
     is a UserError naming the argument, never a bare OSError."""
-    from .scoring import score_file
+    from icp_agent.scorecard.scoring import score_file
 
     try:
         check_output_path(output_path, [Path(input_path)] + ([Path(icp_path)] if icp_path else []), ws)
@@ -915,8 +926,8 @@ def check_output_path(output_path: str | Path, inputs: list[Path], ws: Workspace
 
 def diff_versions(ws: Workspace, old: str | None = None, new: str | None = None) -> dict:
     """Compare two ICP versions (default: the last two): migration, PSI, patterns, backtest, recommendation."""
-    from .analysis.drift import diff
-    from .evidence import Ledger
+    from icp_agent.drift.versions import diff
+    from icp_agent.evidence import Ledger
 
     versions = [v["version_id"] for v in list_versions(ws)]
     if len(versions) < 2 and not (old and new):
@@ -932,7 +943,7 @@ def diff_versions(ws: Workspace, old: str | None = None, new: str | None = None)
         con.execute("DELETE FROM evidence WHERE version_id = ? AND list_contains(?, evidence_id)",
                     [new, [i.id for i in ledger.all()]])
         ledger.save(con, new)
-    from .evidence import clean
+    from icp_agent.evidence import clean
 
     return clean(result)
 
@@ -972,9 +983,9 @@ def get_persona_evidence(ws: Workspace, segment: str = "ICP 1", tier: int = 1, v
 
     Every count and quote becomes an evidence item of the version, so drafts can cite them.
     """
-    from .analysis.personas import persona_evidence
-    from .assistant.offline import tier_tables
-    from .evidence import Ledger
+    from icp_agent.drafting.offline import tier_tables
+    from icp_agent.evidence import Ledger
+    from icp_agent.personas.buyers import persona_evidence
 
     icp = current_icp(ws, version)
     if not any(t.segment == segment and t.tier == tier for t in icp.tiers):
@@ -1048,7 +1059,7 @@ def save_drafts(ws: Workspace, *, personas: list[DraftPersona] | None = None,
     a quote is refused whole, with the list of offending claims, so the writer can fix it.
     Scores, tiers, criteria and disqualifiers are never touched.
     """
-    from .assistant.grounding import Claim, check_claims
+    from icp_agent.drafting.grounding import Claim, check_claims
 
     icp = current_icp(ws, version)
     evidence = version_evidence(ws, icp.id)
@@ -1086,7 +1097,7 @@ def record_drafting(ws: Workspace, version: str, *, drafter: str, model: str | N
                     record: dict | None = None) -> None:
     """Save an assistant's tier narratives and interview themes (grounded, or refused), mark its personas
     with their drafter and known gaps, and keep the drafting record (model, prompt versions, run status)."""
-    from .assistant.grounding import Claim, check_claims
+    from icp_agent.drafting.grounding import Claim, check_claims
 
     icp = current_icp(ws, version)
     narratives, themes = narratives or [], themes or []
@@ -1115,8 +1126,8 @@ def revalidate(ws: Workspace, version: str | None = None, revenue_target: float 
 
     Tiers, criteria and scores do not change; the version's validation and its evidence are updated.
     """
-    from .analysis.validate import validate
-    from .evidence import Ledger, clean
+    from icp_agent.evidence import Ledger, clean
+    from icp_agent.validation.validate import validate
 
     icp = current_icp(ws, version)
     if not icp.tiers:
@@ -1134,7 +1145,7 @@ def revalidate(ws: Workspace, version: str | None = None, revenue_target: float 
 
 def refit_scorecard(ws: Workspace, version: str | None = None) -> dict:
     """Fit the lead-scoring model again on an ICP version's scored entities (e.g. after changing field roles)."""
-    from .evidence import Ledger
+    from icp_agent.evidence import Ledger
 
     icp = current_icp(ws, version)
     if not icp.tiers:

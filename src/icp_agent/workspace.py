@@ -19,8 +19,8 @@ from pathlib import Path
 
 import duckdb
 
-from .errors import UserError, WorkspaceBusy
-from .locations import DEFAULT_PATH, missing_workspace
+from icp_agent.errors import UserError, WorkspaceBusy
+from icp_agent.locations import DEFAULT_PATH, missing_workspace
 
 SCHEMA_VERSION = 1
 

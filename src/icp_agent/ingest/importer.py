@@ -18,16 +18,24 @@ from pathlib import Path
 
 import duckdb
 
-from ..errors import UserError
-from ..models import ColumnReport, FurnitureRow, ImportReport, RejectedRow
-from ..progress import adapt, watch
-from ..sql import quote_identifier as _q
-from ..sql import sql_literal
-from ..workspace import Workspace
-from . import normalize as norm
-from .fields import (FIELD_BY_NAME, ROLES, attribute_name, canonical_field, header_key, is_secondary, kind_field,
-                     strip_own_prefix)
-from .reader import SourceFile, inspect_file, peek_headers, stage
+from icp_agent.errors import UserError
+from icp_agent.ingest import normalize as norm
+from icp_agent.ingest.fields import (
+    FIELD_BY_NAME,
+    ROLES,
+    attribute_name,
+    canonical_field,
+    header_key,
+    is_secondary,
+    kind_field,
+    strip_own_prefix,
+)
+from icp_agent.ingest.reader import SourceFile, inspect_file, peek_headers, stage
+from icp_agent.models import ColumnReport, FurnitureRow, ImportReport, RejectedRow
+from icp_agent.progress import adapt, watch
+from icp_agent.sql import quote_identifier as _q
+from icp_agent.sql import sql_literal
+from icp_agent.workspace import Workspace
 
 ID_FIELD = {"customers": "company_id", "prospects": "company_id", "deals": "deal_id", "contacts": "contact_id",
             "subscriptions": "subscription_id", "tickets": "ticket_id", "events": "event_id"}
@@ -662,7 +670,7 @@ def detect_kind(headers: list[str], mapping: Mapping | None = None, file_name: s
     """
     overrides = mapping.columns_for(file_name) if mapping else {}
     fields = {overrides.get(h) or canonical_field(h) for h in headers} - {None}
-    from .fields import CONTACT_SIGNALS, CUSTOMER_SIGNALS, DEAL_SIGNALS
+    from icp_agent.ingest.fields import CONTACT_SIGNALS, CUSTOMER_SIGNALS, DEAL_SIGNALS
 
     if fields & DEAL_SIGNALS:
         return "deals", "has a deal stage column"
@@ -685,7 +693,11 @@ def _account_table_kind(headers: list[str], fields: set[str], mapping: Mapping |
     otherwise a subscription needs an amount or plan and a column only subscriptions have, a ticket
     its id (or an open date with a status or priority), an event a name and a time.
     """
-    from .fields import EVENT_SIGNALS, FIRMOGRAPHIC, SUBSCRIPTION_SIGNALS
+    from icp_agent.ingest.fields import (
+        EVENT_SIGNALS,
+        FIRMOGRAPHIC,
+        SUBSCRIPTION_SIGNALS,
+    )
 
     def as_kind(kind: str) -> set[str]:
         """The fields the headers name in a file of that kind; none when they describe accounts."""
@@ -893,7 +905,7 @@ def _value_fit(con: duckdb.DuckDBPyConnection, texts: dict[str, str]) -> Callabl
     deal_stage: values that read as won or lost (analysis.health.stage_class); a pipeline's step names
     ("Qualified", "Proposal Made") read as open whatever the deal's outcome, so they do not count.
     """
-    from ..analysis.health import stage_class
+    from icp_agent.health.health_score import stage_class
 
     def fit(header: str, field_name: str) -> float:
         if field_name != "deal_stage":

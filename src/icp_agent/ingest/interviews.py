@@ -9,9 +9,9 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from ..errors import UserError
-from ..untrusted import looks_like_instructions
-from ..workspace import Workspace
+from icp_agent.errors import UserError
+from icp_agent.untrusted import looks_like_instructions
+from icp_agent.workspace import Workspace
 
 SUFFIXES = {".md", ".txt", ".markdown"}
 

@@ -28,9 +28,9 @@ from dataclasses import dataclass
 
 import duckdb
 
-from ..models import LinkReport
-from ..sql import columns_of
-from . import normalize as norm
+from icp_agent.ingest import normalize as norm
+from icp_agent.models import LinkReport
+from icp_agent.sql import columns_of
 
 COMPANY_KEYS = ("company_id", "domain", "company_name")
 METHOD = {"company_id": "id", "domain": "domain", "company_name": "name"}

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-from ..sql import sql_literal
+from icp_agent.sql import sql_literal
 
 MISSING_MARKERS = ("", "n/a", "na", "n.a.", "-", "--", "—", "null", "none", "nan", "#n/a", "?", "unknown",
                    "not available")
@@ -600,7 +600,7 @@ def canonical_countries(con, table: str, column: str = "country") -> int:
     """Rewrite `column` of `table` (a lookup of distinct values: the importer's `_lk_<i>`, scoring's
     `_icp_lk_<i>`) to one name per country (`country_name`), each distinct value read once in Python.
     Values that name no country stay. Returns how many distinct values changed."""
-    from ..sql import quote_identifier
+    from icp_agent.sql import quote_identifier
 
     col = quote_identifier(column)
     values = [r[0] for r in con.execute(f"SELECT DISTINCT {col} FROM {table} WHERE {col} IS NOT NULL").fetchall()]

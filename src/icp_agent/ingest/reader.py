@@ -34,9 +34,9 @@ from pathlib import Path
 
 import duckdb
 
-from ..errors import UserError
-from ..sql import quote_identifier, sql_literal
-from .fields import canonical_field
+from icp_agent.errors import UserError
+from icp_agent.ingest.fields import canonical_field
+from icp_agent.sql import quote_identifier, sql_literal
 
 SAMPLE_BYTES = 256 * 1024
 SAMPLE_SHEET_ROWS = 500

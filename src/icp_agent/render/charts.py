@@ -13,7 +13,7 @@ import math
 from collections.abc import Iterable, Sequence
 from html import escape
 
-from ..models import HealthSummary, PatternStat, RetentionCurve, Tier
+from icp_agent.models import HealthSummary, PatternStat, RetentionCurve, Tier
 
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 TEXT = "#111111"

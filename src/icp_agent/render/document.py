@@ -18,9 +18,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..models import Criterion, IcpDocument, PatternStat, Tier, WorkspaceSummary
-from . import charts
-from .templating import EVIDENCE_ID, MONEY_KEYS, SYMBOLS, environment, humanize, metric, money, pct, symbol
+from icp_agent.models import Criterion, IcpDocument, PatternStat, Tier, WorkspaceSummary
+from icp_agent.render import charts
+from icp_agent.render.templating import (
+    EVIDENCE_ID,
+    MONEY_KEYS,
+    SYMBOLS,
+    environment,
+    humanize,
+    metric,
+    money,
+    pct,
+    symbol,
+)
 
 
 @dataclass
@@ -447,7 +457,7 @@ def calibration_problems(scorecard: Mapping[str, Any]) -> list[dict[str, Any]]:
     a test by itself, because at 0 good rows any prediction is "infinitely" off while the data agrees with it.
 
     Returns [{"decile", "n", "predicted", "observed", "low", "high", "ratio"}] (rates 0-1)."""
-    from ..analysis.stats import wilson_interval
+    from icp_agent.patterns.stats import wilson_interval
 
     evaluation = scorecard.get("evaluation") or {}
     out = []
@@ -519,8 +529,8 @@ def pattern_overlaps(con: Any, icp: IcpDocument) -> dict[frozenset[str], int]:
     or a criterion is not measurable on it (the document then falls back to criteria that nest)."""
     import duckdb
 
-    from ..analysis.criteria import criteria_sql
-    from ..errors import NotMeasurable
+    from icp_agent.errors import NotMeasurable
+    from icp_agent.tiers.criteria import criteria_sql
 
     frame = f"frame_{icp.id.replace('-', '_')}"
     pairs = [(p, q) for i, p in enumerate(icp.patterns) for q in icp.patterns[i + 1:] if p.direction == q.direction]
@@ -568,7 +578,7 @@ def collapse_patterns(patterns: list[PatternStat], overlaps: Mapping[frozenset[s
 def document_inputs(ws: Any, icp: IcpDocument) -> dict[str, Any]:
     """What the document needs from the workspace beyond icp.json: the money fields' currencies (from the
     import reports) and the rows shared by the patterns. Pass as keyword arguments to render_markdown/html."""
-    from ..toolkit import inspect_workspace
+    from icp_agent.toolkit import inspect_workspace
 
     with ws.connect() as con:
         overlaps = pattern_overlaps(con, icp)

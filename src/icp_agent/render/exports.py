@@ -27,13 +27,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..models import IcpDocument
-from ..scoring import scored_relation
-from ..sql import columns_of
-from ..sql import quote_identifier as _q
-from ..workspace import Workspace
-from .tabular import write_rows, write_table
-from .templating import md
+from icp_agent.models import IcpDocument
+from icp_agent.render.tabular import write_rows, write_table
+from icp_agent.render.templating import md
+from icp_agent.scorecard.scoring import scored_relation
+from icp_agent.sql import columns_of
+from icp_agent.sql import quote_identifier as _q
+from icp_agent.workspace import Workspace
 
 ROUTES = (("high", "Senior AE", "work now: direct outreach within 24 hours"),
           ("medium", "AE", "work this week: sequenced outreach"),

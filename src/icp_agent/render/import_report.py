@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..models import WorkspaceSummary
-from .templating import environment
+from icp_agent.models import WorkspaceSummary
+from icp_agent.render.templating import environment
 
 
 def render_import_report(summary: WorkspaceSummary) -> str:

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import duckdb
 
-from ..errors import UserError
-from ..sql import quote_identifier as _q
-from ..sql import sql_literal
+from icp_agent.errors import UserError
+from icp_agent.sql import quote_identifier as _q
+from icp_agent.sql import sql_literal
 
 # OWASP's list: = + - @, tab (0x09), carriage return (0x0D). Full-width ＝ ＋ － ＠ are included because some
 # spreadsheet locales fold them to their ASCII forms on input, and so is a sign after leading spaces, because

@@ -1,1 +1,0 @@
-"""Analysis: pure functions over the workspace (health, selectors, subgroup search, statistics, ICP)."""

@@ -1,1 +1,0 @@
-"""The assistant: drafters (offline templates, Claude), the grounding checker, the orchestrator and the chat."""

@@ -1,0 +1,1 @@
+"""The assistant: Claude over the MCP server (the assisted run, the chat, the Claude drafter)."""

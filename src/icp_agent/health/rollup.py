@@ -1,0 +1,380 @@
+"""Multi-table SaaS exports: subscriptions, tickets and events rolled up per account into health inputs.
+
+A SaaS company's exports are an accounts file (firmographics, maybe a churn flag) plus tables
+with a row per subscription (Stripe, Chargebee, Recurly, Baremetrics), per support ticket
+(Zendesk, Intercom, Salesforce cases) and per product or lifecycle event. `roll_up` aggregates
+those tables per account, in SQL, and writes one table: the accounts with the health inputs
+`analysis/health.py` reads. Definitions (all as of one date, `as_of`):
+
+- ARR of a subscription row: its ARR column, else 12 x its MRR column (stated in the notes).
+- ARR of an account on a day D: the sum over its subscriptions live on D. Rows sharing a
+  subscription id are that subscription's history: on D the row that started last (on or before
+  D) stands for it, so a plan change is not counted twice. Overlapping different subscriptions
+  (add-ons, seats, a second product) add up.
+- starting_arr: ARR on the account's first paid subscription start (a free trial before it does
+  not count); arr: ARR on `as_of` (0 once all have ended); nrr = arr / starting_arr (a ratio,
+  1.1 = 110%); customer_since: that first paid start (the first start when no amounts are given).
+- A row is live on D when it started on or before D and its end (ended_at, else canceled_at) is
+  empty or after D; a row without an end date whose status says it ended (canceled, expired,
+  ...) is not live on `as_of`.
+- churned: the account has subscriptions and none is live on `as_of`; churn_date: the last end.
+  Without subscription rows, a cancellation event (cancel, churn, terminate, ...) not followed
+  by a reactivation churns it on that event's day. Otherwise the accounts file's own values stand.
+- tickets_per_year: tickets opened in the account's observed window / the window in years; the
+  window runs from the later of its customer_since and the tickets file's first date (an export
+  of the last year says nothing about the years before) to its churn date or `as_of`, and counts
+  at least one month. An account with no ticket in the file has 0 (the file covers every account).
+- events_per_month: usage events (every event that is neither a cancellation nor a billing or
+  lifecycle event) over the same kind of window; last_activity_date: the latest usage event.
+- data_as_of: `as_of`, so the health score's tenure and these figures agree on the date.
+
+A value from these tables wins over the accounts file's for accounts the tables mention; an
+account they do not mention keeps its own values, and a component nobody measured stays
+missing (re-weighted by the health score, never zero). Accounts in the tables but not in the
+accounts file are counted and reported, never invented.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+
+from icp_agent.errors import UserError
+from icp_agent.models import LinkReport
+from icp_agent.sql import columns_of, sql_literal
+from icp_agent.sql import quote_identifier as _q
+
+ROLLUP_KINDS = ("subscriptions", "tickets", "events")
+ACCOUNT_KEYS = ("company_id", "domain", "company_name")  # ids beat domains beat names on a tie
+DAYS_PER_MONTH = 30.4375
+DAYS_PER_YEAR = 365.25
+# Event names (lower-cased) by what they say about the account.
+CANCEL_EVENT = r"cancel|churn|terminat|deactivat|closed?[ _-]?account|account[ _-]?closed|offboard"
+REACTIVATION_EVENT = r"reactivat|resum|restart|re-?subscri|win[ _-]?back"
+LIFECYCLE_EVENT = (r"subscri|invoice|payment|billing|charge|refund|plan|trial|sign[ _-]?up|renew|upgrade|"
+                   r"downgrade|checkout|coupon|" + REACTIVATION_EVENT)
+# Chargebee's non_renewing is still live until its term ends, so it is not here.
+ENDED_STATUS = r"cancel|expired|ended|churn|inactive|terminat"
+MIN_LINKED_SHARE = 0.5
+
+
+def _key(expr: str) -> str:
+    """A link value compared case- and space-insensitively, whatever its stored type."""
+    return f"nullif(lower(trim(CAST({expr} AS VARCHAR))), '')"
+
+
+@dataclass
+class AccountLink:
+    """How one per-account table links to the accounts file: which columns, and how much matched."""
+
+    kind: str
+    table: str
+    child_key: str | None  # column in the table
+    account_key: str | None  # column in the accounts file
+    rows: int
+    linked_rows: int
+    accounts: int
+    linked_accounts: int
+    unlinked_examples: list[dict[str, Any]] = field(default_factory=list)
+
+    def report(self) -> LinkReport:
+        linked_by = self.child_key if self.child_key == self.account_key else (
+            f"{self.child_key} = {self.account_key}" if self.child_key else None)
+        return LinkReport(kind=self.kind, linked_by=linked_by, rows=self.rows, linked=self.linked_rows,
+                          unlinked=self.rows - self.linked_rows, unlinked_examples=self.unlinked_examples,
+                          accounts=self.accounts, unlinked_accounts=self.accounts - self.linked_accounts)
+
+    def note(self) -> str | None:
+        missing = self.accounts - self.linked_accounts
+        if not missing:
+            return None
+        names = ", ".join(str(e["account"]) for e in self.unlinked_examples[:5])
+        return (f"{self.kind}: {missing:,} of {self.accounts:,} accounts ({self.rows - self.linked_rows:,} of "
+                f"{self.rows:,} rows) are not in the accounts file and are left out of health (e.g. {names})")
+
+
+def link_accounts(con: duckdb.DuckDBPyConnection, kind: str, table: str, accounts: str) -> AccountLink:
+    """Pick the column pair (id, domain or name on each side) whose values match most accounts.
+
+    Headers differ between systems (Stripe's `customer` holds an id, Zendesk's `Organization` a
+    name), so the link is chosen by evidence: distinct values of the table found in the accounts
+    file. When the id, domain and name columns match fewer than half, the accounts file's other
+    text columns are tried too (a `Stripe Customer ID` kept as an attribute). Returns the figures for the report, with up to 10 unmatched accounts and their row counts.
+    """
+    child_columns, account_columns = columns_of(con, table), columns_of(con, accounts)
+    children = [k for k in ACCOUNT_KEYS if k in child_columns]
+
+    def best_of(keys: list[str], best: tuple[str, str, int] | None) -> tuple[str, str, int] | None:
+        for child in children:
+            for key in keys:
+                matched = con.execute(f"SELECT count(DISTINCT {_key('t.' + _q(child))}) FROM {table} t WHERE "
+                                      f"{_key('t.' + _q(child))} IN (SELECT {_key(_q(key))} FROM {accounts})"
+                                      ).fetchone()[0]
+                if best is None or matched > best[2]:
+                    best = (child, key, matched)
+        return best
+
+    best = best_of([k for k in ACCOUNT_KEYS if k in account_columns], None)
+    named = con.execute(f"SELECT count(DISTINCT {_key('t.' + _q(best[0]))}) FROM {table} t").fetchone()[0] \
+        if best else 0
+    if best and best[2] < MIN_LINKED_SHARE * named:
+        # the accounts file may keep the billing or helpdesk id in a column of its own ("Stripe Customer ID"):
+        # try its other text columns, by the same evidence
+        others = sorted(name for name, dtype in con.execute(f"SELECT column_name, column_type FROM "
+                                                            f"(DESCRIBE {accounts})").fetchall()
+                        if dtype == "VARCHAR" and not name.startswith("_") and name not in ACCOUNT_KEYS)
+        best = best_of(others, best)
+    if best is None:
+        rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        return AccountLink(kind, table, None, None, rows, 0, 0, 0)
+    child, key, _ = best
+    value = _key("t." + _q(child))
+    linked = f"{value} IN (SELECT {_key(_q(key))} FROM {accounts})"
+    rows, linked_rows, named, linked_accounts = con.execute(
+        f"SELECT count(*), count_if({linked}), count(DISTINCT {value}), count(DISTINCT {value}) FILTER ({linked}) "
+        f"FROM {table} t").fetchone()
+    examples = con.execute(f"SELECT min(t.{_q(child)}), count(*) AS n, min(t._row) AS first_row FROM {table} t "
+                           f"WHERE {value} IS NOT NULL AND NOT ({linked}) GROUP BY {value} "
+                           f"ORDER BY n DESC, first_row LIMIT 10").fetchall()
+    return AccountLink(kind, table, child, key, rows, linked_rows, named, linked_accounts,
+                       [{"account": a, "rows": n, "row": r} for a, n, r in examples])
+
+
+@dataclass
+class Rollup:
+    """The accounts table with health inputs from the per-account tables, and what was done."""
+
+    table: str
+    as_of: str
+    links: list[AccountLink]
+    columns: list[str]  # the columns the tables supplied
+    notes: list[str]
+    query: str
+
+
+def _file_of(con, table: str) -> str:
+    """The file a snapshot table was imported from, for messages (the table name outside a workspace)."""
+    try:
+        row = con.execute("SELECT file_name FROM imports WHERE table_name = ?", [table]).fetchone()
+    except duckdb.CatalogException:
+        row = None
+    return row[0] if row else table
+
+
+def _first(columns: set[str], *names: str) -> str | None:
+    """coalesce() of those of `names` the table has, or None."""
+    present = [f"t.{_q(n)}" for n in names if n in columns]
+    return None if not present else present[0] if len(present) == 1 else f"coalesce({', '.join(present)})"
+
+
+def _as_of(con, accounts: str, tables: dict[str, str]) -> str:
+    """The latest date the data describes: starts, ticket and event dates, the accounts' own dates.
+
+    Subscription ends are left out: a cancellation scheduled for the end of a paid period is a
+    future date, not the date of the export.
+    """
+    dates: list[str] = []
+    wanted = {"subscriptions": ("subscription_start", "customer_since", "period_start"),
+              "tickets": ("ticket_created",), "events": ("event_time",),
+              "customers": ("customer_since", "churn_date", "last_activity_date")}
+    for kind, table in {**tables, "customers": accounts}.items():
+        columns = columns_of(con, table)
+        dates += [f"(SELECT max({_q(c)}) FROM {table})" for c in wanted[kind] if c in columns]
+    latest = con.execute(f"SELECT greatest({', '.join(dates)})").fetchone()[0] if dates else None
+    if latest is None:
+        raise UserError("the subscriptions, tickets and events carry no dates, so nothing can be measured as of a day",
+                        hint="check their date columns in `icp-agent inspect` (each needs a start, created or timestamp "
+                             "column), or give the analysis an as_of date")
+    return str(latest)
+
+
+def _subscriptions_sql(con, table: str, link: AccountLink, as_of: str, notes: list[str]) -> tuple[str, list[str]]:
+    columns = columns_of(con, table)
+    start = _first(columns, "subscription_start", "customer_since", "period_start")
+    end = _first(columns, "subscription_end", "churn_date") or "NULL::DATE"
+    if start is None:
+        raise UserError("the subscriptions have no start date column, so ARR over time cannot be measured",
+                        file=_file_of(con, table), hint="map the start column (e.g. start_date, created) to subscription_start "
+                                         "in a mapping file")
+    if not {"subscription_start", "customer_since"} & columns:
+        notes.append("subscriptions: no start date column, so the current billing period's start stands in: "
+                     "tenure and starting ARR cover the current period only (NRR is then about 1)")
+    if "arr" in columns and "mrr" in columns:
+        arr = "coalesce(t.arr, 12 * t.mrr)"
+        notes.append("subscriptions: ARR from the ARR column, else 12 x MRR")
+    elif "arr" in columns:
+        arr = "t.arr"
+    elif "mrr" in columns:
+        arr = "12 * t.mrr"
+        notes.append("subscriptions: ARR = 12 x MRR (the file gives monthly recurring revenue)")
+    else:
+        arr = None
+        notes.append("subscriptions: no MRR or ARR column, so starting/current ARR and NRR are not measurable; "
+                     "the subscriptions still give tenure and churn")
+    # a status that says ended matters only without an end date: dates, when given, decide
+    ended = (f"({end} IS NULL AND coalesce(regexp_matches(lower(CAST(t.subscription_status AS VARCHAR)), "
+             f"{sql_literal(ENDED_STATUS)}), FALSE))" if "subscription_status" in columns else "FALSE")
+    sid = "CAST(t.subscription_id AS VARCHAR)" if "subscription_id" in columns else "CAST(t._row AS VARCHAR)"
+    day = f"DATE {sql_literal(as_of)}"
+    subs = (f"SELECT {_key('t.' + _q(link.child_key))} AS acct, {sid} AS sid, t._row, {start} AS start_date, "
+            f"{end} AS end_date, {arr or 'NULL::DOUBLE'} AS arr, {ended} AS ended FROM {table} t")
+
+    def arr_on(day_expr: str, name: str, extra: str = "") -> str:
+        # per subscription, the row that started last on or before the day stands for it (a history row per change)
+        return (f"(SELECT acct, sum(arr) FILTER (WHERE (end_date IS NULL OR end_date > on_day){extra}) AS {name} "
+                f"FROM (SELECT s.*, {day_expr} AS on_day FROM s JOIN firsts f USING (acct) "
+                f"WHERE s.start_date <= {day_expr} "
+                f"QUALIFY row_number() OVER (PARTITION BY s.acct, s.sid ORDER BY s.start_date DESC, s._row DESC) = 1) "
+                f"GROUP BY acct)")
+
+    sql = f"""(WITH s AS ({subs}),
+        firsts AS (SELECT acct, coalesce(min(start_date) FILTER (WHERE arr > 0), min(start_date)) AS first_start
+                   FROM s WHERE acct IS NOT NULL GROUP BY acct),
+        live AS (SELECT acct, bool_or(start_date <= {day} AND (end_date IS NULL OR end_date > {day}) AND NOT ended)
+                          AS live, max(end_date) FILTER (WHERE end_date <= {day}) AS last_end,
+                        count(DISTINCT sid) AS subscription_count
+                 FROM s WHERE acct IS NOT NULL AND start_date IS NOT NULL GROUP BY acct)
+        SELECT f.acct, f.first_start, l.live, l.last_end, l.subscription_count,
+               coalesce(a0.starting_arr, 0) AS starting_arr, coalesce(a1.arr, 0) AS arr
+        FROM firsts f JOIN live l USING (acct)
+        LEFT JOIN {arr_on('f.first_start', 'starting_arr')} a0 USING (acct)
+        LEFT JOIN {arr_on(day, 'arr', ' AND NOT ended')} a1 USING (acct))"""
+    return sql, (["starting_arr", "arr", "nrr"] if arr else [])
+
+
+def _window(start: str, end: str, table_first: str) -> str:
+    """Days from the later of the account's start and the file's first date to its end, at least a month."""
+    begin = f"greatest({start}, {table_first})"
+    return (f"CASE WHEN {start} IS NULL OR {begin} > {end} THEN NULL "
+            f"ELSE greatest(date_diff('day', {begin}, {end}), {DAYS_PER_MONTH}) END")
+
+
+def roll_up(con: duckdb.DuckDBPyConnection, accounts: str, tables: dict[str, str],
+            as_of: str | None = None) -> Rollup:
+    """Write `rollup_<hash>`: the accounts table plus health inputs aggregated from `tables`.
+
+    `tables` maps "subscriptions" / "tickets" / "events" to their snapshot tables; `as_of` is an
+    ISO date (default: the latest date in the data). Columns added (those the tables support):
+    customer_since, starting_arr, arr, nrr, churned, churn_date, subscription_count, tickets,
+    tickets_per_year, usage_events, events_per_month, last_activity_date, data_as_of. Raises
+    UserError when fewer than half the accounts a table names are in the accounts file.
+    """
+    as_of = as_of or _as_of(con, accounts, tables)
+    day = f"DATE {sql_literal(as_of)}"
+    notes: list[str] = []
+    links = {kind: link_accounts(con, kind, table, accounts) for kind, table in tables.items()}
+    for link in links.values():
+        if link.accounts and link.linked_accounts < MIN_LINKED_SHARE * link.accounts:
+            raise UserError(f"only {link.linked_accounts:,} of the {link.accounts:,} accounts in the {link.kind} "
+                            f"are in the accounts file (linked by {link.report().linked_by or 'nothing shared'})",
+                            file=_file_of(con, link.table), hint="check that both files name accounts the same way (the same ids, "
+                                                  "domains or names), or map the account column in a mapping file")
+        if link.accounts == 0:
+            notes.append(f"{link.kind}: no row names an account in the accounts file: left out")
+        elif note := link.note():
+            notes.append(note)
+    account_columns = columns_of(con, accounts)
+    own = lambda name, cast: f"c.{_q(name)}" if name in account_columns else f"NULL::{cast}"  # noqa: E731
+    usable = {kind: link for kind, link in links.items() if link.child_key}
+    sub, tix, ev = usable.get("subscriptions"), usable.get("tickets"), usable.get("events")
+    ctes, joins, base = [], [], []
+    since = own("customer_since", "DATE")
+    event_churn, has_event_info = "NULL::DATE", "FALSE"
+    if sub:
+        sub_sql, money = _subscriptions_sql(con, tables["subscriptions"], sub, as_of, notes)
+        ctes.append(f"sa AS {sub_sql}")
+        joins.append(f"LEFT JOIN sa s ON s.acct = {_key('c.' + _q(sub.account_key))}")
+        since = f"coalesce({since}, s.first_start)"
+    if ev:
+        table = tables["events"]
+        name = "lower(CAST(t.event_name AS VARCHAR))"
+        cancel, lifecycle, reactivation = (f"coalesce(regexp_matches({name}, {sql_literal(p)}), FALSE)"
+                                           for p in (CANCEL_EVENT, LIFECYCLE_EVENT, REACTIVATION_EVENT))
+        usage = f"(NOT {cancel} AND NOT {lifecycle})"
+        ctes.append(f"""ea AS (SELECT {_key('t.' + _q(ev.child_key))} AS acct,
+                max(t.event_time) FILTER ({cancel} AND t.event_time <= {day}) AS cancelled_at,
+                max(t.event_time) FILTER ({reactivation} AND t.event_time <= {day}) AS reactivated_at,
+                max(t.event_time) FILTER ({usage} AND t.event_time <= {day}) AS last_usage
+            FROM {table} t GROUP BY 1)""")
+        ctes.append(f"""eu AS (SELECT {_key('t.' + _q(ev.child_key))} AS acct, t.event_time AS at FROM {table} t
+                        WHERE {usage} AND t.event_time <= {day})""")
+        joins.append(f"LEFT JOIN ea e ON e.acct = {_key('c.' + _q(ev.account_key))}")
+        event_churn = ("CASE WHEN e.cancelled_at IS NOT NULL AND (e.reactivated_at IS NULL OR e.reactivated_at < "
+                       "e.cancelled_at) THEN e.cancelled_at END")
+        has_event_info = "e.cancelled_at IS NOT NULL"
+    has_sub = "s.acct IS NOT NULL" if sub else "FALSE"
+    base.append(f"{since} AS customer_since")
+    if sub or ev:
+        # the subscriptions' dated record first, then a cancellation event, then the accounts file's own values
+        by_sub = (f"WHEN {has_sub} THEN NOT s.live ", f"WHEN {has_sub} THEN CASE WHEN NOT s.live THEN "
+                                                      f"coalesce(s.last_end, {event_churn}) END ") if sub else ("", "")
+        base.append(f"CASE {by_sub[0]}WHEN {has_event_info} THEN {event_churn} IS NOT NULL "
+                    f"ELSE {own('churned', 'BOOLEAN')} END AS churned")
+        base.append(f"CASE {by_sub[1]}WHEN {has_event_info} THEN {event_churn} ELSE {own('churn_date', 'DATE')} END "
+                    f"AS churn_date")
+    if sub:
+        base.append(f"CASE WHEN {has_sub} THEN s.subscription_count ELSE 0 END AS subscription_count")
+        if money:
+            for column in ("starting_arr", "arr"):
+                base.append(f"CASE WHEN {has_sub} THEN s.{column} ELSE {own(column, 'DOUBLE')} END AS {column}")
+            base.append(f"CASE WHEN {has_sub} THEN s.arr / nullif(s.starting_arr, 0) ELSE {own('nrr', 'DOUBLE')} END "
+                        f"AS nrr")
+    if ev:
+        base.append(f"greatest(e.last_usage, {own('last_activity_date', 'DATE')}) AS last_activity_date")
+    churn_known = bool(sub or ev) or "churn_date" in account_columns
+    end = f"least(coalesce({'b.churn_date' if churn_known else 'NULL::DATE'}, {day}), {day})"
+    group = "b._row, b.customer_since" + (", b.churn_date" if churn_known else "")  # one row per account
+    rates: list[tuple[str, str]] = []  # (cte, its columns)
+    if tix:
+        table = tables["tickets"]
+        dated = "ticket_created" in columns_of(con, table)
+        first = f"(SELECT min(ticket_created) FROM {table})" if dated else "b.customer_since"
+        in_window = f"tk.at >= greatest(b.customer_since, {first}) AND tk.at <= {end}" if dated else \
+            "tk.acct IS NOT NULL"
+        if not dated:
+            notes.append("tickets: no date a ticket was opened, so every ticket counts over the account's tenure")
+        ctes.append(f"""rt AS (SELECT b._row, count(tk.acct) FILTER ({in_window}) AS tickets,
+                count(tk.acct) FILTER ({in_window}) * {DAYS_PER_YEAR} / ({_window('b.customer_since', end, first)})
+                    AS tickets_per_year
+            FROM b LEFT JOIN (SELECT {_key('t.' + _q(tix.child_key))} AS acct,
+                                     {'t.ticket_created' if dated else 'NULL::DATE'} AS at FROM {table} t) tk
+                ON tk.acct = {_key('b.' + _q(tix.account_key))} GROUP BY {group})""")
+        rates.append(("rt", "tickets, tickets_per_year"))
+    if ev:
+        first = f"(SELECT min(event_time) FROM {tables['events']})"
+        in_window = f"eu.at >= greatest(b.customer_since, {first}) AND eu.at <= {end}"
+        ctes.append(f"""re AS (SELECT b._row, count(eu.acct) FILTER ({in_window}) AS usage_events,
+                count(eu.acct) FILTER ({in_window}) * {DAYS_PER_MONTH} / ({_window('b.customer_since', end, first)})
+                    AS events_per_month
+            FROM b LEFT JOIN eu ON eu.acct = {_key('b.' + _q(ev.account_key))} GROUP BY {group})""")
+        rates.append(("re", "usage_events, events_per_month"))
+    added = [b.rsplit(" AS ", 1)[1] for b in base] + [c for _, cols in rates for c in cols.split(", ")]
+    replaced = [c for c in [*added, "data_as_of"] if c in account_columns]
+    exclude = f" EXCLUDE ({', '.join(_q(c) for c in replaced)})" if replaced else ""
+    b_cte = f"b AS (SELECT c.*{exclude}, {', '.join(base)} FROM {accounts} c {' '.join(joins)})"
+    ctes = [c for c in ctes if not c.startswith(("rt ", "re "))] + [b_cte] + \
+        [c for c in ctes if c.startswith(("rt ", "re "))]
+    digest = hashlib.sha256(repr((accounts, sorted(tables.items()), as_of)).encode()).hexdigest()[:12]
+    name = f"rollup_{digest}"
+    picked = "".join(f", {cte}.{col}" for cte, cols in rates for col in cols.split(", "))
+    joined = "".join(f" JOIN {cte} USING (_row)" for cte, _ in rates)
+    query = (f"CREATE OR REPLACE TABLE {name} AS WITH {', '.join(ctes)} "
+             f"SELECT b.*{picked}, {day} AS data_as_of FROM b{joined} ORDER BY b._row")
+    con.execute(query)
+    if sub and "churned" in account_columns:
+        disagree = con.execute(f"SELECT count(*) FROM {name} n JOIN {accounts} c USING (_row) WHERE c.churned IS NOT "
+                               f"NULL AND n.churned IS NOT NULL AND c.churned <> n.churned").fetchone()[0]
+        if disagree:
+            notes.append(f"subscriptions: {disagree:,} accounts' churn flag in the accounts file disagrees with their "
+                         f"subscriptions on {as_of}; the subscriptions' dated record is used")
+    if tix:
+        unmeasured = con.execute(f"SELECT count(*) FROM {name} WHERE tickets_per_year IS NULL").fetchone()[0]
+        if unmeasured:
+            notes.append(f"tickets: {unmeasured:,} account{'s' if unmeasured != 1 else ''} without a start date "
+                         f"(customer since or a subscription), or ended before the tickets file begins: tickets per "
+                         f"year not measurable, the support component is left out for them")
+    return Rollup(table=name, as_of=as_of, links=list(links.values()), columns=[*added, "data_as_of"],
+                  notes=notes, query=" ".join(query.split()))

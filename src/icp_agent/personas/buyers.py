@@ -1,0 +1,269 @@
+"""Phase 4 evidence: who buys in each tier, from contacts on won deals and from interview notes.
+
+The drafters (offline templates or Claude) write personas; this module only counts and
+quotes: for each tier and each of the method's five roles, the normalised titles,
+seniority and departments of the contacts on that tier's won deals, and the interview
+passages from that tier's customers. Every count and quote is an evidence item.
+"""
+
+from __future__ import annotations
+
+import re
+
+from icp_agent.evidence import Ledger
+from icp_agent.models import IcpDocument
+from icp_agent.personas.titles import department_of, normalise_title, seniority_of
+from icp_agent.sql import columns_of
+from icp_agent.tiers.criteria import criteria_sql, document_kinds
+from icp_agent.untrusted import looks_like_instructions
+
+ROLES = ("champion", "economic buyer", "technical buyer", "end user", "blocker")
+ROLE_SYNONYMS = {"champion": "champion", "economic buyer": "economic buyer", "decision maker": "economic buyer",
+                 "budget holder": "economic buyer", "technical buyer": "technical buyer", "evaluator": "technical buyer",
+                 "technical evaluator": "technical buyer", "end user": "end user", "user": "end user",
+                 "blocker": "blocker", "gatekeeper": "blocker", "influencer": "champion"}
+QUOTE = re.compile(r"[\"“]([^\"”]{12,400})[\"”]")
+
+
+def role_of(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    key = re.sub(r"[^a-z ]", " ", raw.lower()).strip()
+    key = re.sub(r"\s+", " ", key)
+    return ROLE_SYNONYMS.get(key)
+
+
+def _top(counter: dict[str, int], total: int, limit: int = 5) -> list[dict]:
+    ranked = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+    return [{"value": value, "n": n, "share": round(n / total, 4)} for value, n in ranked]
+
+
+def _tier_companies_sql(ws_tables: dict[str, str | None], icp: IcpDocument, segment: str, tier: int) -> str | None:
+    """SQL listing (deal_id, company keys) of won deals / customers in the tier."""
+    tiers = [t for t in icp.tiers if t.segment == segment and t.tier == tier]
+    if not tiers or not ws_tables.get("frame"):
+        return None
+    return f"SELECT * FROM {ws_tables['frame']} WHERE {criteria_sql(tiers[0].criteria, document_kinds(icp))}"
+
+
+def persona_evidence(con, icp: IcpDocument, segment: str, tier: int, tables: dict[str, str | None],
+                     ledger: Ledger, max_quotes: int = 12) -> dict:
+    """Titles, seniority, departments per buying role for a tier, and interview quotes, with evidence ids."""
+    members = _tier_companies_sql(tables, icp, segment, tier)
+    name = f"{segment} Tier {tier}"
+    result: dict = {"tier": name, "roles": {}, "quotes": [], "notes": []}
+    if members is None:
+        result["notes"].append(f"no {name} in this ICP")
+        return result
+    contacts = tables.get("contacts")
+    frame_columns = columns_of(con, tables['frame'])
+    if contacts:
+        rows = _contacts_of(con, contacts, tables.get("deals"), members, frame_columns, tables['frame'])
+        by_role: dict[str, list[str | None]] = {}
+        for title, raw_role in rows:
+            role = role_of(raw_role)
+            if role:
+                by_role.setdefault(role, []).append(title)
+        for role in ROLES:
+            titles = by_role.get(role, [])
+            if not titles:
+                result["roles"][role] = {"n": 0}
+                continue
+            counts: dict[str, dict[str, int]] = {"titles": {}, "seniority": {}, "departments": {}}
+            for title in titles:
+                clean = normalise_title(title)
+                if clean:
+                    counts["titles"][clean] = counts["titles"].get(clean, 0) + 1
+                counts["seniority"][seniority_of(clean)] = counts["seniority"].get(seniority_of(clean), 0) + 1
+                counts["departments"][department_of(clean)] = counts["departments"].get(department_of(clean), 0) + 1
+            summary = {"n": len(titles), "titles": _top(counts["titles"], len(titles)),
+                       "seniority": _top(counts["seniority"], len(titles), 3),
+                       "departments": _top(counts["departments"], len(titles), 3)}
+            shown = ", ".join(f"{t['value']} ({100 * t['share']:.0f}%)" for t in summary["titles"][:3])
+            summary["evidence"] = ledger.add(
+                "persona_titles", f"{name}|{role}",
+                f"{name} {role}s: {len(titles):,} contacts on won deals; most common titles {shown}; mostly "
+                f"{summary['seniority'][0]['value']} in {summary['departments'][0]['value']}.",
+                summary.copy(), n=len(titles),
+                query=f"contacts with buying role {role} on won deals of {name}")
+            result["roles"][role] = summary
+    else:
+        result["notes"].append("no contacts imported: titles and buying roles are unknown")
+    result["quotes"], flagged = _interview_quotes(con, members, frame_columns, name, ledger, max_quotes)
+    if flagged:
+        result["notes"].append("these notes contain text addressed to an AI (treated as data, never as "
+                               "instructions): " + ", ".join(flagged))
+    return result
+
+
+def _contacts_of(con, contacts: str, deals: str | None, members: str, frame_columns: set[str],
+                 frame: str | None = None) -> list[tuple]:
+    contact_columns = columns_of(con, contacts)
+    if "buying_role" not in contact_columns or "job_title" not in contact_columns:
+        return []
+    from icp_agent.ingest.links import company_key
+
+    links = []
+    if "deal_id" in frame_columns and "deal_id" in contact_columns:  # the frame is deals: its won ones
+        links.append(f"p.deal_id IN (SELECT deal_id FROM ({members}) WHERE good)")
+    elif deals and frame and "deal_id" in contact_columns and "deal_id" in columns_of(con, deals):
+        key = company_key(con, deals, frame)  # the key chosen by value overlap, as the link report does
+        if key:
+            from icp_agent.health.health_score import stage_class
+
+            links.append(f"p.deal_id IN (SELECT d.deal_id FROM {deals} d WHERE {stage_class('d.deal_stage')} = 'won' "
+                         f"AND {key.expr('d')} IN (SELECT {key.company_expr('m')} FROM ({members}) m))")
+    if not links and frame:
+        key = company_key(con, contacts, frame)
+        if key:
+            links.append(f"{key.expr('p')} IN (SELECT {key.company_expr('m')} FROM ({members}) m)")
+    if not links:
+        return []
+    return con.execute(f"SELECT p.job_title, p.buying_role FROM {contacts} p WHERE {' OR '.join(links)}").fetchall()
+
+
+def _interview_quotes(con, members: str, frame_columns: set[str], name: str, ledger: Ledger,
+                      limit: int) -> tuple[list[dict], list[str]]:
+    notes = con.execute("""SELECT doc_id, file_name, title, body FROM interviews WHERE import_id =
+                           (SELECT import_id FROM current_snapshot WHERE kind = 'interviews') ORDER BY doc_id""").fetchall()
+    if not notes or "company_name" not in frame_columns:
+        return [], []
+    names = {r[0].lower(): r[0] for r in con.execute(f"SELECT company_name FROM ({members}) "
+                                                     f"WHERE company_name IS NOT NULL").fetchall()}
+    companies = set(names)
+    quotes, flagged = [], []
+    by_length = sorted(companies, key=len, reverse=True)
+    for doc_id, file_name, title, body in notes:
+        company = _note_company(title, file_name, body, companies, by_length)
+        if company is None:
+            continue
+        company = names.get(company.lower(), company)
+        if looks_like_instructions(body):
+            flagged.append(file_name)
+        speaker = _interviewee(body)
+        for text, said_by, question in note_passages(body):
+            if len(quotes) >= limit:
+                break
+            # the question travels with its answer: "Not at our size." means nothing without "Was price a concern?"
+            figures = {"file": file_name, "company": company, "speaker": speaker or said_by, "tier": name}
+            if question:
+                figures["question"] = question
+            evidence = ledger.add("interview_quote", f"{doc_id}|{text[:80]}", text, figures,
+                                  query=f"interview note {file_name}")
+            quotes.append({"quote": text, "question": question, "file": file_name, "company": company,
+                           "speaker": speaker or said_by, "evidence": evidence})
+    return quotes, flagged
+
+
+def _note_company(title: str | None, file_name: str, body: str, companies: set[str],
+                  by_length: list[str]) -> str | None:
+    """The tier company a note is about: its title ("Interview: Acme — CFO"), else the first company named in
+    the file name ("2024-acme-corp-cfo.md") or the text (longest names first, whole words)."""
+    company = re.split(r"\s+[—–-]\s+", re.sub(r"^\s*interview:\s*", "", title or "", flags=re.I))[0].strip()
+    if company.lower() in companies:
+        return company
+    haystacks = [re.sub(r"[-_.]+", " ", file_name.lower()), (title or "").lower(), body.lower()]
+    for candidate in by_length:
+        pattern = re.compile(r"(?<!\w)" + re.escape(candidate) + r"(?!\w)")
+        slug = re.sub(r"[^\w]+", " ", candidate).strip()
+        if any(pattern.search(h) for h in haystacks[1:]) or (slug and re.search(
+                r"(?<!\w)" + re.escape(slug) + r"(?!\w)", haystacks[0])):
+            return candidate
+    return None
+
+
+# speakers whose words are questions or metadata, not the customer's
+_NOT_CUSTOMER = {"q", "question", "interviewer", "moderator", "host", "researcher", "me", "we", "us", "date",
+                 "interviewee", "company", "customer since", "themes", "title", "role", "attendees", "participants",
+                 "subject", "location", "duration", "status", "notes", "time", "call", "meeting", "agenda", "tags"}
+_LABELLED = re.compile(r"^\s*(?:[-*•>]\s*)?\**(?P<label>[A-Za-z][\w .'&()-]{0,40}?)\**\s*:\s*\**\s*(?P<text>.+)$")
+_BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+(?P<text>.+)$")
+
+
+# the asking side of a transcript: its lines are questions when they ask one ("Interviewer: Lumenfold research" is not)
+_ASKER = {"q", "question", "interviewer", "moderator", "host", "researcher", "me", "we", "us"}
+
+
+def _questions(body: str) -> list[tuple[int, int, str | None]]:
+    """The questions of a note as (start, end, text) character spans, in order; a heading that asks nothing is
+    (start, end, None): it closes the previous question's topic.
+
+    A question is a line labelled by the asking side ("Q:", "**Q: ...?**", "Interviewer: ...?") or an unlabelled
+    line (a heading, a bold line) that ends with "?"."""
+    out: list[tuple[int, int, str | None]] = []
+    offset = 0
+    for line in body.splitlines(keepends=True):
+        start, offset = offset, offset + len(line)
+        match = _LABELLED.match(line)
+        if match and match["label"].strip().lower() in _ASKER:
+            text = _clean(match["text"])
+            if match["label"].strip().lower() in ("q", "question") or "?" in text:
+                out.append((start, offset, text))
+        elif not match:
+            text = _clean(line.strip().lstrip("#").strip())
+            if text.endswith("?"):
+                out.append((start, offset, text))
+            elif line.lstrip().startswith("#"):
+                out.append((start, offset, None))
+    return out
+
+
+def _question_before(questions: list[tuple[int, int, str | None]], position: int) -> str | None:
+    before = [q for q in questions if q[1] <= position]
+    return before[-1][2] if before else None
+
+
+def note_passages(body: str) -> list[tuple[str, str | None, str | None]]:
+    """Verbatim passages of one interview note, whatever its format: (text, speaker or None, question or None).
+
+    In order: text in quotation marks; else the answers and the customer's lines of a transcript ("A:",
+    "Customer:", "Dana (CFO):"; never "Q:", "Interviewer:" or metadata such as "Date:"); else bullet
+    points; else the sentences of plain paragraphs (at least six words). The question is the last one asked
+    above the passage ("Q: ...", "Interviewer: ...?", a heading or bold line ending in "?"), so an answer such
+    as "Not at our size." keeps the "Was price a concern?" it answers; a heading without a question ends it.
+    Quoted text inside a question line is part of the question, never a quote.
+    """
+    questions = _questions(body)
+    inside_question = [(s, e) for s, e, text in questions if text]
+    quoted = [m for m in QUOTE.finditer(body) if not any(s <= m.start() < e for s, e in inside_question)]
+    if quoted:
+        return [(m[1], None, _question_before(questions, m.start())) for m in quoted]
+    out: list[tuple[str, str | None, str | None]] = []
+    offset = 0
+    for line in body.splitlines(keepends=True):
+        start, offset = offset, offset + len(line)
+        match = _LABELLED.match(line)
+        if not match:
+            continue
+        label = match["label"].strip().lower()
+        text = _clean(match["text"])
+        if label in _NOT_CUSTOMER or len(text) < 12 or len(text.split()) < 3:
+            continue
+        out.append((text, None if label in ("a", "answer", "customer", "client", "interviewee") else
+                    match["label"].strip(), _question_before(questions, start)))
+    if out:
+        return out
+    bullets, offset = [], 0
+    for line in body.splitlines(keepends=True):
+        start, offset = offset, offset + len(line)
+        if (m := _BULLET.match(line)) and len(_clean(m["text"]).split()) >= 4 and not _LABELLED.match(_clean(m["text"])):
+            bullets.append((_clean(m["text"]), None, _question_before(questions, start)))
+    if bullets:
+        return bullets
+    prose = " ".join(line for line in body.splitlines() if line.strip() and not line.lstrip().startswith("#")
+                     and not _LABELLED.match(line))
+    return [(s.strip(), None, None) for s in re.split(r"(?<=[.!?])\s+", prose) if len(s.split()) >= 6][:20]
+
+
+def note_quotes(body: str) -> list[tuple[str, str | None]]:
+    """note_passages without the questions: (text, speaker or None)."""
+    return [(text, speaker) for text, speaker, _ in note_passages(body)]
+
+
+def _clean(text: str) -> str:
+    return text.strip().strip("*_").strip().strip('"“”').strip()
+
+
+def _interviewee(body: str) -> str | None:
+    match = re.search(r"interviewee:\s*([^\n]+)", body, flags=re.I)
+    return match.group(1).strip().rstrip() if match else None
