@@ -431,7 +431,7 @@ class DemoModel:
     def phase_2(self, convo: Conversation) -> Reply:
         last = convo.last_call()
         if last is None:
-            return Reply([tool_use("extract_patterns", {"limit": 10})], "tool_use")
+            return Reply([tool_use("find_patterns", {"limit": 10})], "tool_use")
         patterns = json_text(last)["patterns"]
         lines = [f"- Strongest among the {group}: {found['label']}." for group, direction in (("best", "good"),
                                                                                             ("worst", "bad"))

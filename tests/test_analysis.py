@@ -72,7 +72,7 @@ def test_every_figure_has_evidence_and_ids_are_stable(demo):
     assert again.id != icp.id and {e["id"] for e in again.evidence} == ids
     item = toolkit.get_evidence(ws, icp.tiers[0].evidence[0])
     assert item.query.startswith("SELECT") and item.metrics["n"] == icp.tiers[0].metrics["n"]
-    assert len(toolkit.list_versions(ws)) >= 2
+    assert len(toolkit.list_icp_versions(ws)) >= 2
 
 
 def test_evidence_query_reproduces_its_figures(demo):
@@ -88,7 +88,7 @@ def test_evidence_query_reproduces_its_figures(demo):
 def test_icp_json_validates_and_a_hand_edit_is_pointed_at(demo, tmp_path):
     _, icp = demo
     data = icp.model_dump(mode="json")
-    toolkit.validate_icp(data)
+    toolkit.check_icp_document(data)
     data["tiers"][0]["criteria"][0]["op"] = "roughly"
     path = tmp_path / "icp.json"
     path.write_text(json.dumps(data))

@@ -91,13 +91,13 @@ def test_full_assisted_run_on_the_demo(api, tmp_path, built):
     model_calls = [c for c in log["calls"] if c["by"] == "model"]
     assert len(model_calls) == log["totals"]["model_tool_calls"] == result.tool_calls <= 15
     assert all({"name", "arguments", "duration_ms", "result_chars", "phase"} <= set(c) for c in log["calls"])
-    assert [c["name"] for c in model_calls] == ["import_data", "inspect_workspace", "score_health", "extract_patterns",
+    assert [c["name"] for c in model_calls] == ["import_data", "inspect_workspace", "score_health", "find_patterns",
                                                 "build_icp", "get_evidence"] + ["get_persona_evidence"] * 3 + \
         ["get_icp", "get_evidence"]
     assert set(log["tools_offered"]) == OFFERED_TOOLS and "save_drafts" not in OFFERED_TOOLS
 
     # the drafts: marked with drafter and model, cited, and only what passed the checker
-    icp = toolkit.current_icp(ws)
+    icp = toolkit.get_icp(ws)
     claude_personas = [p for p in icp.personas if p["drafter"] == "claude"]
     assert len(claude_personas) == 5 * len(icp.tiers)
     assert all(p["model"] == "claude-sonnet-5-5" and p["claims"] for p in claude_personas)
@@ -124,7 +124,7 @@ def test_full_assisted_run_on_the_demo(api, tmp_path, built):
     assert any(churn in c["text"] for n in icp.narratives if n["tier_name"] == tier1.name for c in n["claims"])
 
     # nothing the model wrote changed what the tools decided (the built fixture differs only in one interview)
-    assert icp_core(icp) == icp_core(toolkit.current_icp(Workspace(built)))
+    assert icp_core(icp) == icp_core(toolkit.get_icp(Workspace(built)))
     assert icp.drafting["notes_with_instructions"] == ["2025-07-15-atlasview-creative-account-director.md"]
 
 
@@ -172,11 +172,11 @@ PROBLEMS = {"uncited": "cites no evidence", "unknown_id": "unknown evidence id(s
 @pytest.mark.vcr
 @pytest.mark.parametrize("kind", list(PROBLEMS))
 def test_the_checker_catches(kind, api, ws, tmp_path):
-    before = icp_core(toolkit.current_icp(ws))
+    before = icp_core(toolkit.get_icp(ws))
     with api(BadClaimModel(kind)) as url:
         result = assisted(ws, url, tmp_path / "out", phases=["personas"])
     assert result.status == "ok", result.error
-    icp = toolkit.current_icp(ws)
+    icp = toolkit.get_icp(ws)
     dropped = [d for d in icp.drafting["dropped_claims"] if d["drafter"] == "claude"]
     assert len(dropped) == 1 and PROBLEMS[kind] in dropped[0]["problem"], dropped
     assert dropped[0]["where"] == "Persona: champion / goals"
@@ -197,7 +197,7 @@ def looping(convo: Conversation) -> Reply:
 
 @pytest.mark.vcr
 def test_a_model_that_loops_on_tools_hits_the_budget(api, ws, tmp_path):
-    before = icp_core(toolkit.current_icp(ws))
+    before = icp_core(toolkit.get_icp(ws))
     with api(looping) as url:
         result = assisted(ws, url, tmp_path / "out", phases=["validation"], budget=4)
     assert result.status == "failed" and result.tool_calls == 4
@@ -207,7 +207,7 @@ def test_a_model_that_loops_on_tools_hits_the_budget(api, ws, tmp_path):
     assert log["status"] == "failed" and log["phases"][0]["status"] == "failed"
     assert [c["name"] for c in log["calls"] if c["by"] == "model"] == ["get_icp"] * 4
     assert {"icp.json", "icp.md"} <= set(result.files)  # what the tools computed is kept
-    assert icp_core(toolkit.current_icp(ws)) == before
+    assert icp_core(toolkit.get_icp(ws)) == before
 
 
 def out_of_order(convo: Conversation) -> Reply:
@@ -224,7 +224,7 @@ def out_of_order(convo: Conversation) -> Reply:
 
 @pytest.mark.vcr
 def test_tool_calls_out_of_phase_order_are_refused_and_corrected(api, ws, tmp_path):
-    versions = len(toolkit.list_versions(ws))
+    versions = len(toolkit.list_icp_versions(ws))
     with api(out_of_order) as url:
         result = assisted(ws, url, tmp_path / "out", phases=["validation"])
     assert result.status == "ok", result.error
@@ -235,7 +235,7 @@ def test_tool_calls_out_of_phase_order_are_refused_and_corrected(api, ws, tmp_pa
     assert "belongs to phase 3 (ICP framework)" in refused[0]["refused"]
     assert "belongs to phase 1 (Data assembly and customer scoring)" in refused[1]["refused"]
     assert "use get_evidence, get_icp, list_evidence, query_workspace" in refused[0]["refused"]
-    assert log["phases"][0]["refused_calls"] == 2 and len(toolkit.list_versions(ws)) == versions
+    assert log["phases"][0]["refused_calls"] == 2 and len(toolkit.list_icp_versions(ws)) == versions
     # the uncited summary sentence went back once, came back uncited, and was dropped
     assert log["phases"][0]["drafts"] == [{"draft": "validation summary", "claims": 1, "refused": 1, "dropped": 1}]
 
@@ -260,7 +260,7 @@ def test_api_errors_give_a_clear_message_and_keep_what_the_tools_computed(case, 
         result = assisted(ws, url, tmp_path / "out", phases=["validation"])
     assert result.status == "failed" and message in result.error
     assert {"icp.json", "icp.md", "run_log.json"} <= set(result.files)
-    assert toolkit.current_icp(ws).drafting["assisted_run"]["error"] == result.error
+    assert toolkit.get_icp(ws).drafting["assisted_run"]["error"] == result.error
 
 
 class Flaky:

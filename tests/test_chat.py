@@ -45,7 +45,7 @@ def test_chat_answers_with_citations_shows_tool_calls_and_saves(api, built, tmp_
     assert "  · get_persona_evidence(segment='ICP 1', tier=1) →" in second
 
     # the streamed answer, a marker after each cited sentence, footnotes naming the evidence
-    icp = toolkit.current_icp(built)
+    icp = toolkit.get_icp(built)
     disqualifiers = [" AND ".join(c.label for c in d.criteria) for d in icp.negative_icp]
     assert all(label in first for label in disqualifiers)
     assert re.findall(r"\)\.\[(\d)\]", first) == ["1", "2", "3"]

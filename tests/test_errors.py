@@ -79,13 +79,13 @@ def test_messages_are_plain_text_never_markup(cli, tmp_path):
 
 def test_a_bug_exits_1_with_one_line_and_the_traceback_file(cli, monkeypatch):
     def broken(_ws):
-        raise RuntimeError("boom in list_versions")
+        raise RuntimeError("boom in list_icp_versions")
 
-    monkeypatch.setattr(toolkit, "list_versions", broken)
+    monkeypatch.setattr(toolkit, "list_icp_versions", broken)
     Workspace(cli.workspace).schema_version()  # versions reads a workspace; it never creates one
     result = cli("versions", expect=1)
     lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and "RuntimeError: boom in list_versions" in lines[0]
+    assert len(lines) == 1 and "RuntimeError: boom in list_icp_versions" in lines[0]
     path = Path(lines[0].rsplit(" in ", 1)[1].strip())
     assert path.exists() and "Traceback" in path.read_text() and "broken" in path.read_text()
     error = json.loads(cli("versions", "--json", expect=1).stdout)["error"]
@@ -112,13 +112,13 @@ async def test_mcp_tools_return_actionable_messages_for_every_failure(tmp_path, 
         assert "argument error" in text and "good_column" in text.replace("--good-column", "good_column")
 
         def broken(_ws):
-            raise RuntimeError("boom in list_versions")
+            raise RuntimeError("boom in list_icp_versions")
 
-        monkeypatch.setattr(toolkit, "list_versions", broken)
+        monkeypatch.setattr(toolkit, "list_icp_versions", broken)
         result = await client.call_tool("list_icp_versions", {})
         assert result.is_error
         text = result.content[0].text
-        assert "internal error" in text and "RuntimeError: boom in list_versions" in text
+        assert "internal error" in text and "RuntimeError: boom in list_icp_versions" in text
         assert "bug" in text and Path(text.split("traceback is in ", 1)[1].split(". ", 1)[0]).exists()
 
 

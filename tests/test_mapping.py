@@ -198,7 +198,7 @@ OUTCOMES = "Record ID,Company name,Industry,Is Active?,Time Zone\n" + "".join(
 def test_good_column_accepts_header_or_field(ws, write, name):
     toolkit.import_data(ws, customers=write("c.csv", OUTCOMES))
     assert toolkit.resolve_field(ws, name) == "is_active"
-    health = toolkit.preview_health(ws, toolkit.AnalysisOptions(good_column=name))
+    health = toolkit.score_health(ws, toolkit.AnalysisOptions(good_column=name))
     assert (health.definition, health.good_column, health.n_good, health.n_bad) == ("column", "is_active", 26, 14)
 
 

@@ -145,7 +145,7 @@ async def test_every_tool_keeps_its_output_schema(demo):
         fit = next(c["field"] for k in workspace["kinds"] for c in k["columns"] if c["role"] == "fit")
         await call("set_field_roles", {"roles": {fit: "fit"}})  # its role already: the build stays the same
         await call("score_health")
-        await call("extract_patterns", {"limit": 5})
+        await call("find_patterns", {"limit": 5})
         for section in SECTIONS:  # each section alone, so none is left out for size
             await call("get_icp", {"sections": [section], "limit": 3})
         await call("get_icp")
@@ -331,7 +331,7 @@ async def test_tools_take_the_arguments_a_model_sends(demo):
         assert [k["kind"] for k in deals["kinds"]] == ["deals"]
         companies = await ok("inspect_workspace", {"kind": "companies", "limit": 1})
         assert [k["kind"] for k in companies["kinds"]] == ["customers"]
-        good = await ok("extract_patterns", {"direction": "Good", "limit": 3})
+        good = await ok("find_patterns", {"direction": "Good", "limit": 3})
         assert {p["direction"] for p in good["patterns"]} == {"good"}
         # a number for a version id is read as its text: the answer is the toolkit's "no such version",
         # which lists the versions there are, not a type error

@@ -257,7 +257,7 @@ def test_diff_counts_companies_once_not_deal_pairs(tmp_path):
     (later / "deals.csv").write_text(deals, encoding="utf-8")
     toolkit.import_data(ws, later, mapping_file=tmp_path / "june_map.toml")
     second = toolkit.build_icp(ws)
-    result = toolkit.diff_versions(ws, first.id, second.id)
+    result = toolkit.diff_icp_versions(ws, first.id, second.id)
     moved = result["migration"]
     assert moved["entity"] == "companies"
     with ws.connect() as con:
@@ -400,7 +400,7 @@ def test_diff_leaves_screened_out_fields_out_of_the_psi(tmp_path):
                           reason_header="Note code")
     first = toolkit.build_icp(ws)
     second = toolkit.build_icp(ws)
-    result = toolkit.diff_versions(ws, first.id, second.id)
+    result = toolkit.diff_icp_versions(ws, first.id, second.id)
     screened = {e["field"] for e in second.excluded_fields}
     assert screened & {"tally_a", "tally_b", "note_code"} and not screened & set(result["fields"])
     assert "industry" in result["fields"]

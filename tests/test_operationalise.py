@@ -29,7 +29,7 @@ def test_run_writes_every_artefact(demo):
     assert {"icp.json", "icp.schema.json", "icp.md", "icp.html", "scoring_matrix.csv", "hubspot_companies.csv",
             "salesforce_accounts.csv", "routing.csv", "playbook.md", "import_report.md"} <= names
     data = json.loads((folder / "out" / "icp.json").read_text())
-    toolkit.validate_icp(data)
+    toolkit.check_icp_document(data)
     with open(folder / "out" / "scoring_matrix.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 5000 and {"health", "cohort", "icp_tier"} <= set(rows[0])
@@ -109,9 +109,9 @@ def test_diff_needs_two_versions_and_then_recommends(tmp_path):
     toolkit.import_data(ws, customers=DEMO / "customers.csv")
     toolkit.build_icp(ws)
     with pytest.raises(UserError, match="only one ICP version"):
-        toolkit.diff_versions(ws)
+        toolkit.diff_icp_versions(ws)
     toolkit.build_icp(ws)
-    result = toolkit.diff_versions(ws)
+    result = toolkit.diff_icp_versions(ws)
     assert result["same_data"] and result["recommendation"] == "keep"
     assert result["migration"]["changed_tier"] == 0 and result["migration"]["customers_in_both"] == 5000
     assert all(v["psi"] < 0.01 for v in result["fields"].values())

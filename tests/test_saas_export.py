@@ -176,7 +176,7 @@ def test_a_tickets_file_alone_beside_the_accounts_gives_support_burden(ws, write
     assert rows["C1"][0] == 2 and rows["C1"][1] == pytest.approx(2 * DAYS_PER_YEAR / (date(2024, 12, 31) - date(2023, 2, 1)).days)
     assert rows["C2"][0] == 2  # a churn flag without a date: counted to the as-of date
     assert rows["C3"] == (0, 0)
-    assert toolkit.preview_health(ws).components == ["retention", "support_burden"]
+    assert toolkit.score_health(ws).components == ["retention", "support_burden"]
 
 
 def test_per_account_tables_without_an_accounts_file_say_what_is_missing(ws, write):

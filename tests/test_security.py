@@ -205,7 +205,7 @@ def test_every_markdown_file_shows_data_inert(outputs):
     report = (tmp_path / "run" / "import_report.md").read_text(encoding="utf-8")
     assert "&lt;img src=x onerror=alert(1)>.csv" in report  # the file name is shown, as text
 
-    icp = toolkit.current_icp(Workspace(tmp_path / "ws.duckdb"))
+    icp = toolkit.get_icp(Workspace(tmp_path / "ws.duckdb"))
     assert icp.status == "ok" and icp.tiers
     payloads = iter(MARKUP * 50)
     for tier in icp.tiers:
@@ -518,7 +518,7 @@ def test_drafts_that_act_on_injected_notes_are_refused_and_nothing_is_saved(two_
                                claims=[DraftClaim(section="who", text=text, evidence=tier.evidence[:1])])
         result = toolkit.save_drafts(ws, personas=[persona])
         refused += not result.saved
-    after = toolkit.current_icp(ws, icp.id)
+    after = toolkit.get_icp(ws, icp.id)
     assert refused >= 0.9 * len(INJECTIONS), refused
     assert after.personas == icp.personas  # nothing a refused draft said was stored
 
@@ -550,11 +550,11 @@ def test_a_read_inside_a_write_of_the_same_thread_does_not_wait_for_itself(small
     from icp_agent import toolkit
 
     quick = Workspace(small_ws.path, busy_timeout=1)
-    toolkit.list_versions(quick)  # migrated: reads now take their own connection
+    toolkit.list_icp_versions(quick)  # migrated: reads now take their own connection
     started = time.monotonic()
     with quick.transaction() as con:
         con.execute("INSERT INTO field_roles VALUES ('industry', 'ignore', now())")
-        assert toolkit.list_versions(quick) == []
+        assert toolkit.list_icp_versions(quick) == []
     assert time.monotonic() - started < 1
 
 

@@ -25,11 +25,11 @@ from icp_agent.workspace import Workspace
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "fixtures" / "demo"
 MODES = ["auto", "legacy"]
-TOOLS = {"import_data", "inspect_workspace", "set_field_roles", "score_health", "extract_patterns", "build_icp",
+TOOLS = {"import_data", "inspect_workspace", "set_field_roles", "score_health", "find_patterns", "build_icp",
          "get_icp", "list_icp_versions",
          "get_evidence", "list_evidence", "get_persona_evidence", "save_drafts", "score_prospects",
          "diff_icp_versions", "query_workspace", "render_document", "fit_scorecard", "validate_icp"}
-READ_ONLY = {"inspect_workspace", "score_health", "extract_patterns", "get_icp", "list_icp_versions", "get_evidence",
+READ_ONLY = {"inspect_workspace", "score_health", "find_patterns", "get_icp", "list_icp_versions", "get_evidence",
              "list_evidence", "query_workspace"}
 MAX_TOKENS = 10_000
 
@@ -212,7 +212,7 @@ async def test_reading_tools_on_the_demo(demo, mode):
 
         health = await call(client, "score_health")
         assert health["cohort_sizes"] == {"top": 998, "middle": 3001, "bottom": 1001} and health["censored"] > 0
-        worst = await call(client, "extract_patterns", {"direction": "bad", "limit": 2})
+        worst = await call(client, "find_patterns", {"direction": "bad", "limit": 2})
         assert len(worst["patterns"]) == 2 and worst["truncated"] and {p["direction"] for p in worst["patterns"]} == {"bad"}
         assert worst["patterns"][0]["label"] == "industry = Marketing and Advertising"
         assert (await call(client, "list_icp_versions"))["page"]["total"] == versions["page"]["total"]  # saved nothing

@@ -558,7 +558,7 @@ def build_icp(ws: Workspace, options: AnalysisOptions | None = None, progress: P
                     progress(message)
                 _phase(icp, name, step)
             icp.evidence = [item.model_dump() for item in ledger.all()]
-        validate_icp(icp.model_dump(mode="json"))
+        check_icp_document(icp.model_dump(mode="json"))
         ledger.save(con, version_id)
         con.execute("INSERT INTO icp_versions VALUES (?, ?, ?, ?, ?)",
                     [version_id, icp.created_at.replace(tzinfo=None), inputs.fingerprint, icp.status,
@@ -592,7 +592,7 @@ def _flag_unobservable(icp: IcpDocument, inputs) -> None:
                             f"no such column): prospects cannot be matched on it")
 
 
-def preview_health(ws: Workspace, options: AnalysisOptions | None = None) -> HealthSummary:
+def score_health(ws: Workspace, options: AnalysisOptions | None = None) -> HealthSummary:
     """Phase 1 alone: how good is defined, cohort sizes and metrics, censored customers. Saves nothing."""
     from icp_agent.evidence import Ledger
     from icp_agent.health.health_score import build_frame
@@ -658,13 +658,13 @@ def _readable_bin_labels(card: dict, money: set[str]) -> None:
 def _fit_scorecard(con, icp: IcpDocument, inputs, ledger) -> dict:
     """The points-based fit score over the fit fields, evaluated on the newest entities, with evidence."""
     from icp_agent.evidence import clean
-    from icp_agent.scorecard.fit import fit_scorecard
+    from icp_agent.scorecard import fit as scorecard_fit
 
     frame = f"frame_{icp.id.replace('-', '_')}"
     columns = columns_of(con, frame)
     kinds = {f: SCORECARD_KINDS[t] for f, t in inputs.fit_fields.items() if t in SCORECARD_KINDS}
     time_column = next((c for c in ("customer_since", "close_date") if c in columns), None)
-    card = clean(fit_scorecard(con, frame, kinds, time_column=time_column, screened=icp.excluded_fields,
+    card = clean(scorecard_fit.fit_scorecard(con, frame, kinds, time_column=time_column, screened=icp.excluded_fields,
                                neutral_missing=[d["field"] for d in icp.data_quality]))
     _readable_bin_labels(card, {f for f, t in inputs.fit_fields.items() if t == "money"})
     evaluation = card.get("evaluation") or {}
@@ -690,7 +690,7 @@ def icp_schema() -> dict:
     return schema
 
 
-def validate_icp(data: dict, source: str = "icp.json") -> None:
+def check_icp_document(data: dict, source: str = "icp.json") -> None:
     """Validate icp.json data against its schema; the error points at the place."""
     import jsonschema
 
@@ -719,11 +719,11 @@ def load_icp(path: str | Path) -> IcpDocument:
     if version != ICP_SCHEMA_VERSION:
         raise UserError(f"schema_version {version!r} is not supported (this icp-agent reads "
                         f"{ICP_SCHEMA_VERSION!r})", file=path.name, hint="rebuild the ICP with this version")
-    validate_icp(data, path.name)
+    check_icp_document(data, path.name)
     return IcpDocument.model_validate(data)
 
 
-def current_icp(ws: Workspace, version: str | None = None) -> IcpDocument:
+def get_icp(ws: Workspace, version: str | None = None) -> IcpDocument:
     """The latest ICP version (or a named one) from the workspace."""
     with ws.read() as con:
         if version:
@@ -738,7 +738,7 @@ def current_icp(ws: Workspace, version: str | None = None) -> IcpDocument:
     return IcpDocument.model_validate_json(row[0])
 
 
-def list_versions(ws: Workspace) -> list[dict]:
+def list_icp_versions(ws: Workspace) -> list[dict]:
     with ws.read() as con:
         return [{"version_id": v, "created_at": utc_timestamp(t), "dataset_fingerprint": f, "status": s}
                 for v, t, f, s in con.execute("SELECT version_id, created_at, dataset_fingerprint, status "
@@ -864,7 +864,7 @@ def write_icp_outputs(ws: Workspace, icp: IcpDocument, out: Path, progress: Prog
 
         _phase(icp, "CRM files", crm_files)  # the document written below says when they could not be
     data = icp.model_dump(mode="json")
-    validate_icp(data)
+    check_icp_document(data)
     written = [_write(out / "icp.json", json.dumps(data, indent=2, ensure_ascii=False)),
                _write(out / "icp.schema.json", json.dumps(icp_schema(), indent=2))] + written
     inputs = document_inputs(ws, icp)  # the imports' currencies, the rows patterns share
@@ -892,7 +892,7 @@ def score_prospects(input_path: str | Path, output_path: str | Path, *, icp_path
         if icp_path is not None:
             icp = load_icp(icp_path)
         elif ws is not None:
-            icp = current_icp(ws, version)
+            icp = get_icp(ws, version)
         else:
             raise UserError("no ICP to score with", hint="pass --icp icp.json (or a workspace with an ICP built)")
         return score_file(icp, input_path, output_path)
@@ -924,18 +924,18 @@ def check_output_path(output_path: str | Path, inputs: list[Path], ws: Workspace
     return target
 
 
-def diff_versions(ws: Workspace, old: str | None = None, new: str | None = None) -> dict:
+def diff_icp_versions(ws: Workspace, old: str | None = None, new: str | None = None) -> dict:
     """Compare two ICP versions (default: the last two): migration, PSI, patterns, backtest, recommendation."""
     from icp_agent.drift.versions import diff
     from icp_agent.evidence import Ledger
 
-    versions = [v["version_id"] for v in list_versions(ws)]
+    versions = [v["version_id"] for v in list_icp_versions(ws)]
     if len(versions) < 2 and not (old and new):
         raise UserError(f"{'only one ICP version' if versions else 'no ICP version'} so far: nothing to compare",
                         hint="import a newer snapshot with icp-agent refresh, or build again after changes")
     new = new or versions[-1]
     old = old or versions[versions.index(new) - 1]
-    old_icp, new_icp = current_icp(ws, old), current_icp(ws, new)
+    old_icp, new_icp = get_icp(ws, old), get_icp(ws, new)
     ledger = Ledger()
     with ws.transaction() as con:
         fields = _analysis_inputs(ws, con, AnalysisOptions()).fit_fields
@@ -963,7 +963,7 @@ def refresh(ws: Workspace, data_dir: Paths, out_dir: str | Path, *, customers=No
     """Import a newer snapshot, rebuild the ICP as a new version, and compare it with the previous one."""
     import json
 
-    had_icp = bool(list_versions(ws))
+    had_icp = bool(list_icp_versions(ws))
     imported = import_data(ws, data_dir, customers=customers, deals=deals, contacts=contacts, prospects=prospects,
                            interviews=interviews, subscriptions=subscriptions, tickets=tickets, events=events,
                            mapping_file=mapping_file, lenient=lenient, sheet=sheet, fx_file=fx_file,
@@ -972,7 +972,7 @@ def refresh(ws: Workspace, data_dir: Paths, out_dir: str | Path, *, customers=No
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files = write_icp_outputs(ws, icp, out, progress)
-    result = diff_versions(ws) if had_icp else None
+    result = diff_icp_versions(ws) if had_icp else None
     if result is not None:
         files.append(_write(out / "drift.json", json.dumps(result, indent=2, default=str)))
     return RefreshResult(imported=imported, icp=icp, diff=result, files=files)
@@ -987,7 +987,7 @@ def get_persona_evidence(ws: Workspace, segment: str = "ICP 1", tier: int = 1, v
     from icp_agent.evidence import Ledger
     from icp_agent.personas.buyers import persona_evidence
 
-    icp = current_icp(ws, version)
+    icp = get_icp(ws, version)
     if not any(t.segment == segment and t.tier == tier for t in icp.tiers):
         known = ", ".join(f"{t.segment} Tier {t.tier}" for t in icp.tiers) or "none (no significant ICP)"
         raise UserError(f"no {segment} Tier {tier} in ICP {icp.id}", hint=f"tiers: {known}")
@@ -1013,7 +1013,7 @@ def version_evidence(ws: Workspace, version: str | None = None) -> dict[str, Evi
     """Every evidence item of a version, by id (what the grounding checker checks against)."""
     import json
 
-    icp = current_icp(ws, version)
+    icp = get_icp(ws, version)
     with ws.connect() as con:
         rows = con.execute("SELECT evidence_id, kind, statement, metrics, n, query FROM evidence WHERE version_id = ?",
                            [icp.id]).fetchall()
@@ -1061,7 +1061,7 @@ def save_drafts(ws: Workspace, *, personas: list[DraftPersona] | None = None,
     """
     from icp_agent.drafting.grounding import Claim, check_claims
 
-    icp = current_icp(ws, version)
+    icp = get_icp(ws, version)
     evidence = version_evidence(ws, icp.id)
     personas, rationales = personas or [], rationales or []
     claims = [c for p in personas for c in p.claims] + [c for r in rationales for c in r.claims]
@@ -1085,7 +1085,7 @@ def save_drafts(ws: Workspace, *, personas: list[DraftPersona] | None = None,
     for r in rationales:
         known[r.disqualifier].rationale = " ".join(c.text for c in r.claims)
     icp.drafting = {**icp.drafting, "last_saved_by": drafter, "model": model}
-    validate_icp(icp.model_dump(mode="json"))
+    check_icp_document(icp.model_dump(mode="json"))
     with ws.transaction() as con:
         con.execute("UPDATE icp_versions SET icp = ? WHERE version_id = ?", [icp.model_dump_json(), icp.id])
     return SaveDraftsResult(saved=True, version=icp.id, personas_saved=len(personas), rationales_saved=len(rationales))
@@ -1099,7 +1099,7 @@ def record_drafting(ws: Workspace, version: str, *, drafter: str, model: str | N
     with their drafter and known gaps, and keep the drafting record (model, prompt versions, run status)."""
     from icp_agent.drafting.grounding import Claim, check_claims
 
-    icp = current_icp(ws, version)
+    icp = get_icp(ws, version)
     narratives, themes = narratives or [], themes or []
     claims = [c for draft in narratives + themes for c in draft["claims"]]
     problems = check_claims([Claim(text=c["text"], evidence=c["evidence"]) for c in claims], version_evidence(ws, icp.id))
@@ -1116,12 +1116,12 @@ def record_drafting(ws: Workspace, version: str, *, drafter: str, model: str | N
         if persona_gaps and key in persona_gaps:
             persona.update(drafter=drafter, model=model, gaps=persona_gaps[key])
     icp.drafting = {**icp.drafting, **(record or {}), "drafter": drafter, "model": model}
-    validate_icp(icp.model_dump(mode="json"))
+    check_icp_document(icp.model_dump(mode="json"))
     with ws.transaction() as con:
         con.execute("UPDATE icp_versions SET icp = ? WHERE version_id = ?", [icp.model_dump_json(), icp.id])
 
 
-def revalidate(ws: Workspace, version: str | None = None, revenue_target: float | None = None) -> dict:
+def validate_icp(ws: Workspace, version: str | None = None, revenue_target: float | None = None) -> dict:
     """Re-run phase 5's validation of an ICP version (e.g. with a revenue target given after the build).
 
     Tiers, criteria and scores do not change; the version's validation and its evidence are updated.
@@ -1129,7 +1129,7 @@ def revalidate(ws: Workspace, version: str | None = None, revenue_target: float 
     from icp_agent.evidence import Ledger, clean
     from icp_agent.validation.validate import validate
 
-    icp = current_icp(ws, version)
+    icp = get_icp(ws, version)
     if not icp.tiers:
         raise UserError(f"ICP {icp.id} has no tiers to validate ({icp.status})",
                         hint="validation needs a significant ICP; see no_icp_reason")
@@ -1143,11 +1143,11 @@ def revalidate(ws: Workspace, version: str | None = None, revenue_target: float 
     return icp.validation
 
 
-def refit_scorecard(ws: Workspace, version: str | None = None) -> dict:
+def fit_scorecard(ws: Workspace, version: str | None = None) -> dict:
     """Fit the lead-scoring model again on an ICP version's scored entities (e.g. after changing field roles)."""
     from icp_agent.evidence import Ledger
 
-    icp = current_icp(ws, version)
+    icp = get_icp(ws, version)
     if not icp.tiers:
         raise UserError(f"ICP {icp.id} has no tiers ({icp.status}): a fit score would have nothing to stand on",
                         hint="build an ICP on data with a significant segment first")

@@ -769,7 +769,7 @@ def diff_cmd(old, new, workspace, as_json, quiet):
     from icp_agent import toolkit
 
     ctx = Ctx(workspace, as_json, quiet, create=False)
-    result = toolkit.diff_versions(ctx.workspace, old, new)
+    result = toolkit.diff_icp_versions(ctx.workspace, old, new)
     ctx.emit(result, lambda: print_diff(result))
 
 
@@ -806,7 +806,7 @@ def versions(workspace, as_json, quiet):
     from icp_agent import toolkit
 
     ctx = Ctx(workspace, as_json, quiet, create=False)
-    rows = toolkit.list_versions(ctx.workspace)
+    rows = toolkit.list_icp_versions(ctx.workspace)
 
     def human():
         print_table(("version_id", "created_at", "status", "dataset_fingerprint"),

@@ -678,11 +678,11 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
         column, or won vs lost deals), cohort sizes and metrics, and how many young customers were censored.
         Saves nothing: use it to check the definition before build_icp."""
         chosen = AnalysisOptions(**options)
-        return await _with_progress(ctx, lambda progress: toolkit.preview_health(workspace, chosen))
+        return await _with_progress(ctx, lambda progress: toolkit.score_health(workspace, chosen))
 
     @tool(_reads("Extract patterns"))
     @_analysis_options_as_parameters(leave_out=BUILD_ONLY_OPTIONS)
-    async def extract_patterns(
+    async def find_patterns(
         ctx: Context,
         direction: Annotated[Literal["good", "bad", "both"], BeforeValidator(choice_text), Field(
             description="good: over-index among the best; bad: among the worst")] = "both",
@@ -724,7 +724,7 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
     ) -> IcpView:
         """The ICP as data: the statement plus the sections asked for (tier criteria and metrics, negative ICP,
         health definition, patterns, personas, validation, ...); list sections come in pages of limit/offset."""
-        icp = toolkit.current_icp(workspace, version)
+        icp = toolkit.get_icp(workspace, version)
         view: dict[str, Any] = {name: getattr(icp, name) for name in ICP_HEADER}
         view["dataset"] = DatasetBrief.of(icp.dataset)
         included, omitted, pages, used = [], [], {}, 0
@@ -747,7 +747,7 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
     @tool(_reads("List ICP versions"))
     def list_icp_versions(limit: Limit = 20, offset: Offset = 0) -> VersionList:
         """Every ICP version in the workspace, newest first (none is ever overwritten)."""
-        versions, page = paginate(toolkit.list_versions(workspace)[::-1], limit, offset)
+        versions, page = paginate(toolkit.list_icp_versions(workspace)[::-1], limit, offset)
         return VersionList(versions=[VersionInfo(**v) for v in versions], page=page)
 
     @tool(_reads("Get evidence"))
@@ -770,7 +770,7 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
         offset: Offset = 0,
     ) -> EvidenceList:
         """The evidence items of an ICP version: id, kind, statement and n (get_evidence has the figures)."""
-        icp = toolkit.current_icp(workspace, version)
+        icp = toolkit.get_icp(workspace, version)
         items = [EvidenceBrief(**{k: e.get(k) for k in EvidenceBrief.model_fields}) for e in icp.evidence
                  if kind is None or e["kind"] == kind]
         chunk, page = paginate(items, limit, offset)
@@ -822,7 +822,7 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
         """Fit the points-based lead score again on an ICP version's customers (build_icp already fits one; refit
         after changing field roles). Returns the features with their points, the priority bands with the observed
         good rate of each, and the holdout accuracy (AUC on the newest customers, fitted on the older ones)."""
-        return ScorecardView.of(toolkit.refit_scorecard(workspace, version))
+        return ScorecardView.of(toolkit.fit_scorecard(workspace, version))
 
     @tool(_writes("Validate the ICP", idempotent=True))
     def validate_icp(
@@ -833,7 +833,7 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
         """Phase 5: ICP vs non-ICP unit economics against the method's targets (met / not met / not measurable),
         the backtest on the newest customers, the market share and penetration of each tier, the revenue-target
         check and the share of open pipeline in Tier 1. Updates the version's validation; tiers never change."""
-        return ValidationView(**toolkit.revalidate(workspace, version, revenue_target))
+        return ValidationView(**toolkit.validate_icp(workspace, version, revenue_target))
 
     @tool(_writes("Score prospects", idempotent=True, destructive=True))
     def score_prospects(
@@ -859,7 +859,7 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
     ) -> VersionDiff:
         """What changed between two ICP versions: customers moving tier, field drift (PSI), patterns that weakened,
         vanished or appeared, and a recommendation with its evidence id."""
-        return VersionDiff(**toolkit.diff_versions(workspace, old, new))
+        return VersionDiff(**toolkit.diff_icp_versions(workspace, old, new))
 
     @tool(_reads("Query the workspace (read-only SQL)"))
     def query_workspace(
@@ -886,7 +886,7 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
     ) -> RenderResult:
         """Write the ICP document (icp.md, icp.html), icp.json with its schema, and the scoring matrix CSV.
         Relative paths start at the server's first data root."""
-        icp = toolkit.current_icp(workspace, version)
+        icp = toolkit.get_icp(workspace, version)
         out = path_or_none(out_dir, "out_dir") or default_out
         out.mkdir(parents=True, exist_ok=True)
         files = await _with_progress(ctx, lambda progress: toolkit.write_icp_outputs(workspace, icp, out, progress))
@@ -896,7 +896,7 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
                      description="The latest ICP version as icp.json")
     def current_icp_json() -> str:
         with _reported_as(ResourceError):
-            return toolkit.current_icp(workspace).model_dump_json(indent=2)
+            return toolkit.get_icp(workspace).model_dump_json(indent=2)
 
     @server.resource("icp://document", name="icp_document", mime_type="text/markdown",
                      description="The ICP document of the latest version, in markdown")
@@ -904,7 +904,7 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
         from icp_agent.render.document import render_markdown
 
         with _reported_as(ResourceError):
-            return render_markdown(toolkit.current_icp(workspace))
+            return render_markdown(toolkit.get_icp(workspace))
 
     @server.resource("icp://evidence/{evidence_id}", name="evidence", mime_type="application/json",
                      description="One evidence item by id: statement, figures and the query behind them")

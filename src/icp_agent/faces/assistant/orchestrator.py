@@ -119,7 +119,7 @@ PHASES = (
     Phase("assemble", 1, "Data assembly and customer scoring",
           frozenset({"import_data", "inspect_workspace", "set_field_roles", "score_health"}), "import_data"),
     Phase("patterns", 2, "Pattern extraction",
-          frozenset({"extract_patterns", "set_field_roles", "score_health", "query_workspace"}), "extract_patterns"),
+          frozenset({"find_patterns", "set_field_roles", "score_health", "query_workspace"}), "find_patterns"),
     Phase("framework", 3, "ICP framework", frozenset({"build_icp", "get_icp", "get_evidence", "list_evidence"}),
           "build_icp"),
     Phase("personas", 4, "Buyer personas", frozenset({PERSONA_TOOL, "get_evidence", "get_icp"})),
@@ -127,7 +127,7 @@ PHASES = (
           frozenset({"get_icp", "get_evidence", "list_evidence", "query_workspace"})),
 )
 OFFERED_TOOLS = frozenset().union(*(p.tools for p in PHASES))  # what Claude sees; the rest is not the model's
-ANALYSIS_TOOLS = frozenset({"score_health", "extract_patterns", "build_icp"})  # they take the AnalysisOptions
+ANALYSIS_TOOLS = frozenset({"score_health", "find_patterns", "build_icp"})  # they take the AnalysisOptions
 PHASE_KEYS = tuple(p.key for p in PHASES)
 
 
@@ -811,7 +811,7 @@ class Orchestrator:
         (which checks every claim again): the save_drafts tool carries personas and rationale only."""
         if self.outline is None:
             return
-        icp = toolkit.current_icp(self.workspace, self.outline.version)
+        icp = toolkit.get_icp(self.workspace, self.outline.version)
         earlier = [d for d in icp.drafting.get("dropped_claims", []) if d.get("drafter") != DRAFTER]
         toolkit.record_drafting(
             self.workspace, self.outline.version, drafter=DRAFTER, model=self.model, narratives=self.narratives,
