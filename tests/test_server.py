@@ -19,6 +19,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.shared.exceptions import MCPError
 
 from icp_agent.faces.server import SECTIONS, create_server
+from icp_agent.resources import prompt_template, render_prompt
 from icp_agent.toolkit import AnalysisOptions
 from icp_agent.workspace import Workspace
 
@@ -146,6 +147,11 @@ async def test_resources_and_prompts_are_listed(empty, mode):
     assert workflow.index("import_data") < workflow.index("build_icp") < workflow.index("render_document")
     assert "Tier 2" in personas and "champion" in personas
     assert "get_evidence" in rationale
+    # the text is the prompts/ template's, rendered: written once, versioned in its front matter
+    assert personas == render_prompt("mcp_personas", tier=2, segment="ICP 1")
+    assert workflow == render_prompt("mcp_workflow", data_dir="exports")
+    assert rationale == render_prompt("mcp_negative_icp")
+    assert all(prompt_template(name)[1]["version"] for name in ("mcp_workflow", "mcp_personas", "mcp_negative_icp"))
     for text in (workflow, personas, rationale):
         for tool in ("get_icp", "import_data", "build_icp", "render_document", "get_evidence", "list_evidence",
                      "query_workspace", "inspect_workspace", "set_field_roles"):
@@ -257,17 +263,35 @@ async def test_persona_evidence_and_grounded_drafts(demo):
             return {"personas": [{"segment": "ICP 1", "tier": 1, "role": "champion", "title_patterns": [],
                                   "claims": [{"section": "who", "text": t, "evidence": e} for t, e in claims]}]}
 
-        refused = await fails(client, "save_drafts", persona(
+        # a refusal is a result the drafter can act on, not an error: every claim placed, with its problem
+        refused = await call(client, "save_drafts", persona(
             ("Champions run Revenue Operations in 97% of won deals.", [champion["evidence"]]),
             ("They want a forecast they can defend.", []),
             ("They dislike spreadsheets.", ["E00000000"])))
-        assert "nothing saved: 3 claim(s)" in refused and "97%" in refused and "cites no evidence" in refused
-        assert "E00000000" in refused and "call save_drafts again" in refused
+        assert refused["status"] == "refused" and refused["saved"] is False and refused["personas_saved"] == 0
+        assert "call save_drafts again" in refused["next_step"]
+        problems = {p["claim"]: p for p in refused["problems"]}
+        assert set(problems) == {"Champions run Revenue Operations in 97% of won deals.",
+                                 "They want a forecast they can defend.", "They dislike spreadsheets."}
+        assert all(p["draft"] == "persona ICP 1 Tier 1 champion" and p["section"] == "who" for p in problems.values())
+        assert problems["They dislike spreadsheets."]["evidence"] == ["E00000000"]
+        assert "E00000000" in problems["They dislike spreadsheets."]["problem"]
+        assert problems["They want a forecast they can defend."]["evidence"] == []
+        assert "cites no evidence" in problems["They want a forecast they can defend."]["problem"]
+        assert problems["Champions run Revenue Operations in 97% of won deals."]["evidence"] == [champion["evidence"]]
+        assert "97" in problems["Champions run Revenue Operations in 97% of won deals."]["problem"]
+        unknown_tier = await call(client, "save_drafts", {"personas": [{
+            "segment": "ICP 9", "tier": 1, "role": "champion",
+            "claims": [{"section": "who", "text": "x", "evidence": [champion["evidence"]]}]}]})
+        assert unknown_tier["status"] == "refused"
+        assert {"draft": "persona ICP 9 Tier 1 champion", "section": None, "claim": "ICP 9 Tier 1", "evidence": [],
+                "problem": "no such tier in this ICP"} in unknown_tier["problems"]
         title = champion["titles"][0]
         saved = await call(client, "save_drafts", {**persona(
             (f"{title['n']} of {champion['n']} champions hold the title {title['value']}.", [champion["evidence"]])),
             "model": "test-model"})
-        assert saved["saved"] is True and saved["personas_saved"] == 1
+        assert saved["saved"] is True and saved["status"] == "saved" and saved["personas_saved"] == 1
+        assert saved["problems"] == [] and saved["next_step"] is None
         personas = (await call(client, "get_icp", {"sections": ["personas"], "limit": 50}))["personas"]
         assert any(p["role"] == "champion" and p.get("model") == "test-model" for p in personas)
         assert "nothing to save" in await fails(client, "save_drafts", {})

@@ -117,7 +117,7 @@ def post(host: str, port: int, **headers: str) -> int:
 @pytest.mark.anyio
 async def test_stdio_session(tmp_path, data):
     ws = tmp_path / "ws.duckdb"
-    params = StdioServerParameters(command=sys.executable, cwd=str(tmp_path),
+    params = StdioServerParameters(command=sys.executable, cwd=str(tmp_path), env=dict(os.environ),
                                    args=["-m", "icp_agent.faces.server", "--workspace", str(ws), "--data-root", str(data)])
     async with Client(params) as client:
         tools = {t.name for t in (await client.list_tools()).tools}
@@ -262,3 +262,63 @@ def test_a_loopback_alias_with_a_token_still_checks_host_and_origin(tmp_path, wo
         assert post(host, port, Authorization=bearer, Origin="http://evil.example") == 403
     finally:
         server.stop()
+
+
+# --- issue 12 item 5: the workspace stays open between calls, and is let go -----------------------------------
+
+OTHER_PROCESS_SETS_A_ROLE = """
+import sys
+from icp_agent import toolkit
+from icp_agent.workspace import Workspace
+toolkit.set_field_roles(Workspace(sys.argv[1], busy_timeout=60), {"industry": "ignore"})
+"""
+
+
+def roles_of(result) -> dict[str, str]:
+    return {c["field"]: c["role"] for kind in result.structured_content["kinds"] for c in kind["columns"]}
+
+
+@pytest.mark.anyio
+async def test_the_server_holds_the_workspace_open_and_lets_it_go(tmp_path, workspace, monkeypatch):
+    """While a client is connected the file stays open (one read-only connection, a cursor per read); a write by
+    the server itself is seen by the next read; when idle the file is let go so another process can write, and
+    the server reads what it wrote; when the client leaves the file is closed."""
+    from icp_agent import workspace as workspace_module
+
+    monkeypatch.setattr(workspace_module, "HOLD_IDLE_S", 0.5)
+    key = str(workspace.resolve())
+    server = create_server(Workspace(workspace), [tmp_path])
+    async with Client(server) as client:
+        first = await client.call_tool("inspect_workspace", {})
+        assert not first.is_error and roles_of(first)["employees"] == "fit"
+        assert workspace_module._anchors[key].con is not None  # held between calls
+        again = await client.call_tool("inspect_workspace", {})
+        assert again.structured_content == first.structured_content
+
+        changed = await client.call_tool("set_field_roles", {"roles": {"employees": "ignore"}})
+        assert not changed.is_error
+        assert roles_of(await client.call_tool("inspect_workspace", {}))["employees"] == "ignore"
+
+        # another process waits for the file (DuckDB's lock), gets it once the server is idle, and writes
+        other = subprocess.run([sys.executable, "-c", OTHER_PROCESS_SETS_A_ROLE, str(workspace)],
+                               capture_output=True, text=True, timeout=120, env=dict(os.environ))
+        assert other.returncode == 0, other.stderr[-2000:]
+        seen = roles_of(await client.call_tool("inspect_workspace", {}))
+        assert seen["industry"] == "ignore" and seen["employees"] == "ignore"
+    assert key not in workspace_module._anchors  # closed with the session
+    con = duckdb.connect(str(workspace))  # read-write in this process: nothing holds the file any more
+    con.close()
+
+
+def test_serve_and_icp_agent_mcp_share_one_set_of_options():
+    """`icp-agent serve` and `icp-agent-mcp` are declared with the same options (transports.serve_options)."""
+    from icp_agent.faces.cli import serve
+    from icp_agent.faces.transports import mcp_command
+
+    def options(command) -> dict[str, tuple]:
+        return {p.name: (tuple(p.opts), p.default, p.multiple if hasattr(p, "multiple") else None)
+                for p in command.params if p.name not in ("version", "help")}
+
+    assert options(serve) == options(mcp_command)
+    assert {"workspace", "data_roots", "out_dir", "http", "host", "allow_hosts", "port", "token_env",
+            "log_level"} == set(options(serve))

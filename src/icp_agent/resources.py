@@ -7,6 +7,8 @@ are at the repository's top level. Both layouts resolve here, so nothing else ca
 from __future__ import annotations
 
 import base64
+import re
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +28,34 @@ def _first_existing(*candidates: Path) -> Path:
 
 def prompts_dir() -> Path:
     return _first_existing(PACKAGE_DIR / "prompts", REPO_DIR / "prompts")
+
+
+FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.DOTALL)
+
+
+@cache
+def prompt_template(name: str) -> tuple[str, dict[str, str]]:
+    """The prompt template `prompts/<name>.md.j2`: its jinja2 body and its front matter (`key: value` lines).
+    Every template states a version (recorded where the prompt is used); ValueError when one does not."""
+    path = prompts_dir() / f"{name}.md.j2"
+    text = path.read_text(encoding="utf-8")
+    match = FRONT_MATTER.match(text)
+    if match is None:
+        raise ValueError(f"{path} has no front matter")
+    meta = {key.strip(): value.strip() for key, value in
+            (line.split(":", 1) for line in match.group(1).splitlines() if ":" in line)}
+    if "version" not in meta:
+        raise ValueError(f"{path} has no version in its front matter")
+    return text[match.end():], meta
+
+
+def render_prompt(name: str, **context: object) -> str:
+    """The template `name` rendered with `context` (a missing variable is an error, never an empty string)."""
+    from jinja2 import Environment, StrictUndefined
+
+    body, _ = prompt_template(name)
+    return Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
+                       ).from_string(body).render(**context)
 
 
 def icons() -> list[Icon]:

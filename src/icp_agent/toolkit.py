@@ -319,22 +319,28 @@ def check_links(reports: list[LinkReport], allow_unlinked: bool) -> list[str]:
 
 
 def inspect_workspace(ws: Workspace) -> WorkspaceSummary:
-    """What the workspace holds: the current snapshot of each kind with its report, and field roles."""
-    with ws.connect() as con:
-        version = con.execute("SELECT max(version) FROM schema_info").fetchone()[0]
-        current = {kind: ImportReport.model_validate_json(report) for kind, report in con.execute(
-            """SELECT i.kind, i.report FROM current_snapshot c JOIN imports i USING (import_id)
-               WHERE i.kind <> 'interviews'""").fetchall()}
-        snapshots = dict(con.execute("SELECT kind, count(*) FROM imports GROUP BY kind ORDER BY kind").fetchall())
-        notes = con.execute("""SELECT count(*) FROM interviews WHERE import_id =
-                               (SELECT import_id FROM current_snapshot WHERE kind = 'interviews')""").fetchone()[0]
-        roles = field_roles(ws, con)
+    """What the workspace holds: the current snapshot of each kind with its report, and field roles. In a server
+    it is computed once per state of the workspace (Workspace.remembered), so a repeated look costs no query.
+    The summary is shared: do not change it."""
+    return ws.remembered("inspect_workspace", lambda con: _inspect_workspace(ws, con))
+
+
+def _inspect_workspace(ws: Workspace, con) -> WorkspaceSummary:
+    version = con.execute("SELECT max(version) FROM schema_info").fetchone()[0]
+    current = {kind: ImportReport.model_validate_json(report) for kind, report in con.execute(
+        """SELECT i.kind, i.report FROM current_snapshot c JOIN imports i USING (import_id)
+           WHERE i.kind <> 'interviews'""").fetchall()}
+    snapshots = dict(con.execute("SELECT kind, count(*) FROM imports GROUP BY kind ORDER BY kind").fetchall())
+    notes = con.execute("""SELECT count(*) FROM interviews WHERE import_id =
+                           (SELECT import_id FROM current_snapshot WHERE kind = 'interviews')""").fetchone()[0]
+    roles = field_roles(ws, con)
+    linked = link_report(ws, con) if current else []
     unobserved = []
     if "prospects" in current:  # a field the prospect list also has is evidence a seller can observe it
         in_prospects = {c.field for c in current["prospects"].columns}
         unobserved = sorted(f for f, role in roles.items() if role == "fit" and f not in in_prospects)
     return WorkspaceSummary(workspace=str(ws.path), schema_version=version, current=current, snapshots=snapshots,
-                            interviews=notes, links=link_report(ws) if current else [], roles=roles,
+                            interviews=notes, links=linked, roles=roles,
                             not_in_prospects=unobserved)
 
 

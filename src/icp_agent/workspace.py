@@ -3,6 +3,10 @@
 Connections are opened per operation and closed after it, so a CLI run and a running
 MCP server can take turns on the same file: DuckDB allows one writing process at a time,
 and a process that finds the file locked retries for a while, then says "workspace busy".
+A server keeps the file open between calls (`Workspace.held()`): one read-only connection
+stays open, each read gets a cursor on it (no file opening, the 13 ms of a cold call), a
+write closes it first, and it is let go after HOLD_IDLE_S without a call so that another
+process can write.
 Every write runs in one transaction, so a failure or a killed process leaves the file as
 it was. The schema carries a version and migrations run on open.
 """
@@ -13,9 +17,10 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import duckdb
 
@@ -23,6 +28,7 @@ from icp_agent.errors import UserError, WorkspaceBusy
 from icp_agent.locations import DEFAULT_PATH, missing_workspace
 
 SCHEMA_VERSION = 1
+T = TypeVar("T")
 
 MIGRATIONS: dict[int, list[str]] = {
     1: [
@@ -120,11 +126,58 @@ class ReadWriteLock:
 _process_lock = ReadWriteLock()
 _sessions = threading.local()
 
+# A held workspace lets its file go after this many seconds without a call: a read-only connection holds DuckDB's
+# shared file lock, which keeps any other process from writing (a CLI import waits up to its busy timeout, 15 s).
+HOLD_IDLE_S = 2.0
+
+
+class _Anchor:
+    """The read-only connection a held workspace keeps open, and when it was last used. Guarded by _anchors_lock
+    (open, close, generation) and _process_lock (closed only with the write side, so never under a reader)."""
+
+    def __init__(self) -> None:
+        self.con: duckdb.DuckDBPyConnection | None = None
+        self.last_used = time.monotonic()
+        self.holders = 0
+        self.generation = 0  # counts writes and reopenings: Workspace.remembered keeps values per generation
+
+
+_remembered: dict[tuple[str, str], tuple[int, Any]] = {}  # (file, name) -> (state, value): see remembered()
+_anchors: dict[str, _Anchor] = {}  # file -> its anchor, while some Workspace.held() is active
+_anchors_lock = threading.Lock()
+
+
+def _release_anchor(key: str) -> None:
+    """Close the held read-only connection of a file, if open (the caller holds _process_lock's write side: no
+    read is in flight). DuckDB keeps one instance per file and configuration in a process, so a read-write
+    connection can open only once it is closed."""
+    with _anchors_lock:
+        anchor = _anchors.get(key)
+        if anchor is not None:
+            anchor.generation += 1  # a write follows (or the file is let go): what was read may change
+            if anchor.con is not None:
+                anchor.con.close()
+                anchor.con = None
+
+
+def _idle_closer(key: str, anchor: _Anchor, idle_s: float) -> None:
+    """Let the file go when nothing used it for idle_s; stop when the last holder has left."""
+    while True:
+        time.sleep(idle_s / 4)
+        with _anchors_lock:
+            if _anchors.get(key) is not anchor:
+                return
+            idle = anchor.con is not None and time.monotonic() - anchor.last_used >= idle_s
+        if idle:
+            with _process_lock:  # the write side: waits for the reads in flight (each is short or bounded)
+                if time.monotonic() - anchor.last_used >= idle_s:
+                    _release_anchor(key)
+
 # One configuration for every read-only connection in the process (DuckDB shares one instance per file and
 # refuses a second configuration): bounded memory and threads, no files or network, settings locked. (DuckDB's
 # progress bar is a per-connection setting that a locked configuration cannot turn off; it draws only on a
 # terminal, never on the pipe an MCP stdio server speaks through.)
-READ_ONLY_CONFIG = {"memory_limit": "1GB", "threads": 1, "enable_external_access": False,
+READ_ONLY_CONFIG: dict[str, str | bool | int | float | list[str]] = {"memory_limit": "1GB", "threads": 1, "enable_external_access": False,
                     "lock_configuration": True}
 
 
@@ -165,6 +218,7 @@ class Workspace:
             yield held
             return
         with _process_lock:
+            _release_anchor(self._key())
             con = self._open()
             try:
                 if not self._migrated:
@@ -200,19 +254,71 @@ class Workspace:
     @contextmanager
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-only connection for a look that changes nothing: several run side by side in this process, so
-        a read tool is not held up by another client's query. Falls back to connect() when the file is new,
-        not yet migrated, or this thread already holds it (a read inside a write would wait for itself)."""
+        a read tool is not held up by another client's query. Inside held() it is a cursor on the held
+        connection (nothing is opened). Falls back to connect() when the file is new, not yet migrated, or this
+        thread already holds it (a read inside a write would wait for itself)."""
+        with self._read() as (con, _):
+            yield con
+
+    @contextmanager
+    def _read(self) -> Iterator[tuple[duckdb.DuckDBPyConnection, int | None]]:
+        """read()'s connection, and the held file's generation when it is a cursor on the held connection."""
         held = getattr(_sessions, "open", {}).get(self._key())
-        if held is not None or _process_lock.held_here() or not self.path.is_file() or not self._migrated:
+        if held is None and not _process_lock.held_here() and self.path.is_file() and not self._migrated:
+            with self.connect():  # migrates (a server's first call may be a read)
+                pass
+        if held is not None or _process_lock.held_here() or not self.path.is_file():
             with self.connect() as con:
-                yield con
+                yield con, None
             return
         with _process_lock.reading(self.busy_timeout, self.path):
-            con = connect_read_only(self.path, self.busy_timeout)
+            cursor, generation = self._held_cursor()
+            con = cursor or connect_read_only(self.path, self.busy_timeout)
             try:
-                yield con
+                yield con, generation
             finally:
                 con.close()
+
+    @contextmanager
+    def held(self, idle_s: float | None = None) -> Iterator[None]:
+        """Keep the file open between operations while inside (a server, for its lifetime): read() then costs a
+        cursor instead of opening the file. Writes still take the file alone (the held connection is closed
+        first, and reopened by the next read). After idle_s without a read the file is let go, so another
+        process can write; the next read opens it again. Nested and concurrent holders share one connection;
+        the last to leave closes it. idle_s defaults to HOLD_IDLE_S."""
+        key = self._key()
+        idle_s = HOLD_IDLE_S if idle_s is None else idle_s
+        with _anchors_lock:
+            anchor = _anchors.get(key)
+            if anchor is None:
+                anchor = _anchors[key] = _Anchor()
+                threading.Thread(target=_idle_closer, args=(key, anchor, idle_s), daemon=True,
+                                 name=f"icp-agent idle closer {self.path.name}").start()
+            anchor.holders += 1
+        try:
+            yield
+        finally:
+            with _process_lock:  # closed with the write side: no read is using it
+                with _anchors_lock:
+                    anchor.holders -= 1
+                    last = anchor.holders == 0
+                if last:
+                    _release_anchor(key)
+                    with _anchors_lock:
+                        del _anchors[key]
+
+    def _held_cursor(self) -> tuple[duckdb.DuckDBPyConnection | None, int | None]:
+        """A cursor on the held read-only connection (opened now if it was let go) and the file's generation,
+        or (None, None) when not held. The caller holds _process_lock's read side."""
+        with _anchors_lock:
+            anchor = _anchors.get(self._key())
+            if anchor is None:
+                return None, None
+            if anchor.con is None:
+                anchor.con = connect_read_only(self.path, self.busy_timeout)
+                anchor.generation += 1  # another process may have written while it was let go
+            anchor.last_used = time.monotonic()
+            return anchor.con.cursor(), anchor.generation
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -285,7 +391,7 @@ class Workspace:
 
     def _migrate(self, con: duckdb.DuckDBPyConnection) -> None:
         con.execute("CREATE TABLE IF NOT EXISTS schema_info (version INTEGER NOT NULL, applied_at TIMESTAMP)")
-        current = con.execute("SELECT coalesce(max(version), 0) FROM schema_info").fetchone()[0]
+        current = (con.execute("SELECT coalesce(max(version), 0) FROM schema_info").fetchone() or (0,))[0]
         if current > SCHEMA_VERSION:
             raise UserError(f"the workspace has schema version {current}, newer than this icp-agent "
                             f"understands ({SCHEMA_VERSION})", file=str(self.path),
@@ -297,12 +403,31 @@ class Workspace:
             con.execute("INSERT INTO schema_info VALUES (?, now())", [version])
             con.execute("COMMIT")
 
+    def remembered(self, name: str, compute: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """compute(con) on a read connection, or, inside held(), its result from an earlier call when nothing
+        can have changed since: a held file cannot be written by another process (the held connection keeps
+        DuckDB's shared lock) and every write in this process goes through connect(), which counts a new
+        generation, as does every reopening of the file. So a repeated look costs no query at all. Outside
+        held() (a CLI command) it always computes. The value is shared: callers must not change it."""
+        with self._read() as (con, generation):
+            if generation is None:
+                return compute(con)
+            key = (self._key(), name)
+            with _anchors_lock:
+                found = _remembered.get(key)
+            if found is None or found[0] != generation:
+                found = (generation, compute(con))
+                with _anchors_lock:
+                    _remembered[key] = found
+            return found[1]
+
     def schema_version(self) -> int:
         with self.connect() as con:
-            return con.execute("SELECT max(version) FROM schema_info").fetchone()[0]
+            return (con.execute("SELECT max(version) FROM schema_info").fetchone() or (0,))[0]
 
     def table_exists(self, con: duckdb.DuckDBPyConnection, name: str) -> bool:
-        return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchone()[0])
+        return bool((con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchone()
+                     or (0,))[0])
 
     def current_table(self, con: duckdb.DuckDBPyConnection, kind: str) -> str | None:
         """The data table of the current snapshot of a kind, or None."""

@@ -28,6 +28,7 @@ import click
 
 from icp_agent import __version__
 from icp_agent.errors import ArgumentError, UserError, bug_report, describe
+from icp_agent.faces.transports import serve_options  # light: click only; one set of options with icp-agent-mcp
 from icp_agent.locations import DEFAULT_PATH, DEMO_WORKSPACE, missing_workspace, shown
 
 if TYPE_CHECKING:
@@ -788,14 +789,13 @@ def chat(out_dir, model, workspace):
     sys.exit(chat_main(Workspace(workspace, create=False), out_dir=out_dir, model=model))
 
 
-@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
-@click.pass_context
-def serve(ctx):
-    """Run the MCP server (stdio by default; --http for streamable HTTP). Same options as icp-agent-mcp:
-    --workspace, --data-root (repeatable), --out, --http, --host, --port, --token-env."""
-    from icp_agent.faces.server import main as server_main
+@main.command()
+@serve_options
+def serve(**options):
+    """Run the MCP server (stdio by default; --http for streamable HTTP at /mcp): the options of icp-agent-mcp."""
+    from icp_agent.faces.transports import run
 
-    server_main(ctx.args)
+    run(**options)
 
 
 @main.command()
