@@ -18,7 +18,7 @@ from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.shared.exceptions import MCPError
 
-from icp_agent.faces.server import SECTIONS, create_server
+from icp_agent.faces.server import SECTIONS, StepProgress, create_server
 from icp_agent.resources import prompt_template, render_prompt
 from icp_agent.toolkit import AnalysisOptions
 from icp_agent.workspace import Workspace
@@ -354,6 +354,17 @@ async def test_render_document_writes_the_files(demo):
         names = {Path(f).name for f in result["files"]}
         assert {"icp.md", "icp.html", "icp.json"} <= names
         assert all(Path(f).is_file() for f in result["files"])
+
+
+def test_progress_figures_grow_by_step_and_rows():
+    """Each notification's progress grows (the protocol requires it) though rows restart at every step: steps
+    begun less one, plus the share of the step's rows done; the message says the rows done of the total."""
+    figures = StepProgress()
+    reports = [("reading", None, None), ("normalising", 0, 1000), ("normalising", 500, 1000),
+               ("normalising", 1000, 1000), ("building", None, None), ("building", None, None), ("scoring", 0, 0)]
+    sent = [figures(*report) for report in reports]
+    assert [value for value, _ in sent] == [0.0, 1.0, 1.495, 1.99, 2.0, 2.0001, 3.0]
+    assert sent[2][1] == "normalising: 500 of 1,000 rows" and sent[4][1] == "building"
 
 
 @pytest.mark.anyio

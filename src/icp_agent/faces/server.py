@@ -13,7 +13,6 @@ Logging goes to stderr; stdout carries the protocol only.
 
 import functools
 import inspect
-import itertools
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -248,14 +247,39 @@ def _publish_lean_schemas(server: MCPServer, name: str) -> None:
         registered.fn_metadata.output_schema = lean_schema(registered.fn_metadata.output_schema, output=True)
 
 
+class StepProgress:
+    """The figures of MCP progress notifications from a toolkit's progress reports (message, done, total).
+
+    `progress` is the steps begun so far less one, plus the share of the current step's rows done (scaled to
+    0.99, so a step's end stays below the next one's start): 2.25 is a quarter into the third step. It grows
+    with every notification, as the protocol requires, though rows restart at each step; there is no total,
+    since a tool does not know its steps in advance. The message carries the step, its rows done of the total
+    and, once the step has run a second, the time left (progress.Eta)."""
+
+    def __init__(self) -> None:
+        self.eta = Eta()
+        self.step: str | None = None
+        self.index = -1
+        self.last = -1.0
+
+    def __call__(self, message: str, done: int | None = None, total: int | None = None) -> tuple[float, str]:
+        if message != self.step:
+            self.step, self.index = message, self.index + 1
+        share = min(done / total, 1.0) if done is not None and total else 0.0
+        value = round(self.index + 0.99 * share, 4)
+        self.last = value if value > self.last else round(self.last + 0.0001, 4)
+        return self.last, self.eta.line(message, done, total)
+
+
 async def _with_progress(ctx: Context, work: Callable[[toolkit.Progress], T]) -> T:
-    """Run a long toolkit call on a worker thread, relaying its progress messages to the client as they come."""
-    steps, eta = itertools.count(1), Eta()
+    """Run a long toolkit call on a worker thread, relaying its progress to the client as it comes (StepProgress:
+    steps and rows done in the figures, rows done and time left in the message)."""
+    figures = StepProgress()
     token = anyio.lowlevel.current_token()  # rows done are reported from a polling thread, not only the worker
 
     def progress(message: str, done: int | None = None, total: int | None = None) -> None:
-        # the notification's progress counts notifications (it must grow); rows done and time left are in the text
-        anyio.from_thread.run(ctx.report_progress, next(steps), None, eta.line(message, done, total), token=token)
+        value, text = figures(message, done, total)
+        anyio.from_thread.run(ctx.report_progress, value, None, text, token=token)
 
     return await anyio.to_thread.run_sync(work, progress)
 
