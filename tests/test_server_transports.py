@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+import anyio
 import duckdb
 import httpx2
 import pytest
@@ -300,8 +301,9 @@ async def test_the_server_holds_the_workspace_open_and_lets_it_go(tmp_path, work
         assert roles_of(await client.call_tool("inspect_workspace", {}))["employees"] == "ignore"
 
         # another process waits for the file (DuckDB's lock), gets it once the server is idle, and writes
-        other = subprocess.run([sys.executable, "-c", OTHER_PROCESS_SETS_A_ROLE, str(workspace)],
-                               capture_output=True, text=True, timeout=120, env=dict(os.environ))
+        other = await anyio.to_thread.run_sync(lambda: subprocess.run(
+            [sys.executable, "-c", OTHER_PROCESS_SETS_A_ROLE, str(workspace)], capture_output=True, text=True,
+            timeout=120, env=dict(os.environ), check=False))
         assert other.returncode == 0, other.stderr[-2000:]
         seen = roles_of(await client.call_tool("inspect_workspace", {}))
         assert seen["industry"] == "ignore" and seen["employees"] == "ignore"

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import duckdb
 
@@ -104,7 +104,7 @@ class ReadWriteLock:
             if self._readers == 0:
                 self._cond.notify_all()
 
-    def __enter__(self) -> "ReadWriteLock":  # `with lock:` is the writer's side, like the RLock it replaced
+    def __enter__(self) -> Self:  # `with lock:` is the writer's side, like the RLock it replaced
         self.acquire_write()
         return self
 
