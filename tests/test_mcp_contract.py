@@ -22,8 +22,17 @@ from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from pydantic import TypeAdapter, ValidationError
 
-from icp_agent.models import DataKindName, IdText, SegmentName, TierNumber, choice_text, utc_timestamp
-from icp_agent.faces.server import SECTIONS, KindView, VersionInfo, create_server, lean_schema
+from icp_agent.faces.schemas import lean_schema
+from icp_agent.faces.server import create_server
+from icp_agent.models import (
+    DataKindName,
+    IdText,
+    SegmentName,
+    TierNumber,
+    choice_text,
+    utc_timestamp,
+)
+from icp_agent.views import SECTIONS, KindView, VersionInfo
 from icp_agent.workspace import Workspace
 
 REPO = Path(__file__).resolve().parent.parent

@@ -18,9 +18,10 @@ from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.shared.exceptions import MCPError
 
-from icp_agent.faces.server import SECTIONS, StepProgress, create_server
+from icp_agent.faces.server import StepProgress, create_server
 from icp_agent.resources import prompt_template, render_prompt
 from icp_agent.toolkit import AnalysisOptions
+from icp_agent.views import SECTIONS
 from icp_agent.workspace import Workspace
 
 REPO = Path(__file__).resolve().parent.parent

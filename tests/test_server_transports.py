@@ -235,7 +235,7 @@ def test_a_loopback_alias_needs_a_token(tmp_path):
 
 
 def test_the_rebinding_guard_is_configured_for_every_address():
-    from icp_agent.faces.server import needs_token, transport_security
+    from icp_agent.faces.transports import needs_token, transport_security
 
     assert [needs_token(h) for h in ("127.0.0.1", "::1", "localhost", "127.0.0.2", "0.0.0.0", "10.1.2.3",
                                      "LOCALHOST", "127.1")] == [False, False, False, True, True, True, True, True]
