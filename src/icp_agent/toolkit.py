@@ -745,10 +745,12 @@ def get_icp(ws: Workspace, version: str | None = None) -> IcpDocument:
 
 
 def list_icp_versions(ws: Workspace) -> list[dict]:
-    with ws.read() as con:
-        return [{"version_id": v, "created_at": utc_timestamp(t), "dataset_fingerprint": f, "status": s}
-                for v, t, f, s in con.execute("SELECT version_id, created_at, dataset_fingerprint, status "
-                                              "FROM icp_versions ORDER BY created_at").fetchall()]
+    """Every ICP version, oldest first: version_id, created_at (UTC), dataset_fingerprint, status. In a server it
+    is read once per state of the workspace (Workspace.remembered): the list is shared, do not change it."""
+    return ws.remembered("list_icp_versions", lambda con: [
+        {"version_id": v, "created_at": utc_timestamp(t), "dataset_fingerprint": f, "status": s}
+        for v, t, f, s in con.execute("SELECT version_id, created_at, dataset_fingerprint, status "
+                                      "FROM icp_versions ORDER BY created_at").fetchall()])
 
 
 def get_evidence(ws: Workspace, evidence_id: str, version: str | None = None) -> EvidenceItem:
