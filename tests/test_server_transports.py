@@ -116,10 +116,13 @@ def post(host: str, port: int, **headers: str) -> int:
 
 
 @pytest.mark.anyio
-async def test_stdio_session(tmp_path, data):
+@pytest.mark.parametrize("launch", [[sys.executable, "-m", "icp_agent.faces.server"],
+                                    [str(Path(sys.executable).parent / "icp-agent"), "serve"]],
+                         ids=["icp-agent-mcp", "icp-agent serve"])
+async def test_stdio_session(tmp_path, data, launch):
     ws = tmp_path / "ws.duckdb"
-    params = StdioServerParameters(command=sys.executable, cwd=str(tmp_path), env=dict(os.environ),
-                                   args=["-m", "icp_agent.faces.server", "--workspace", str(ws), "--data-root", str(data)])
+    params = StdioServerParameters(command=launch[0], cwd=str(tmp_path), env=dict(os.environ),
+                                   args=[*launch[1:], "--workspace", str(ws), "--data-root", str(data)])
     async with Client(params) as client:
         tools = {t.name for t in (await client.list_tools()).tools}
         imported = await client.call_tool("import_data", {"customers": str(data / "customers.csv")})
