@@ -290,6 +290,9 @@ async def test_the_server_holds_the_workspace_open_and_lets_it_go(tmp_path, work
     from icp_agent import workspace as workspace_module
 
     monkeypatch.setattr(workspace_module, "HOLD_IDLE_S", 0.5)
+    linked: list[int] = []  # the link report is computed once per state of the imports, not per look
+    link_report = toolkit.link_report
+    monkeypatch.setattr(toolkit, "link_report", lambda *a, **k: linked.append(1) or link_report(*a, **k))
     key = str(workspace.resolve())
     server = create_server(Workspace(workspace), [tmp_path])
     async with Client(server) as client:
@@ -310,6 +313,20 @@ async def test_the_server_holds_the_workspace_open_and_lets_it_go(tmp_path, work
         assert other.returncode == 0, other.stderr[-2000:]
         seen = roles_of(await client.call_tool("inspect_workspace", {}))
         assert seen["industry"] == "ignore" and seen["employees"] == "ignore"
+        assert len(linked) == 1  # role changes (here and in the other process) left the imports as they were
+        reimported = await client.call_tool("import_data", {"customers": str(workspace.parent / "data" /
+                                                                            "customers.csv")})
+        assert not reimported.is_error
+        after_import = len(linked)  # the import reports its own links
+        await client.call_tool("inspect_workspace", {})
+        assert len(linked) == after_import  # the same file again: the same snapshot, the same links
+        changed_file = workspace.parent / "data" / "customers_v2.csv"
+        changed_file.write_text(CUSTOMERS + "c4,Dune,Retail,80,2023-09-01,,8000,8000\n", encoding="utf-8")
+        assert not (await client.call_tool("import_data", {"customers": str(changed_file)})).is_error
+        after_new_import = len(linked)
+        fresh = await client.call_tool("inspect_workspace", {})
+        assert len(linked) == after_new_import + 1  # a new snapshot: its links are computed again
+        assert fresh.structured_content["kinds"][0]["rows_kept"] == 4
     assert key not in workspace_module._anchors  # closed with the session
     con = duckdb.connect(str(workspace))  # read-write in this process: nothing holds the file any more
     con.close()

@@ -334,7 +334,7 @@ def _inspect_workspace(ws: Workspace, con) -> WorkspaceSummary:
     notes = con.execute("""SELECT count(*) FROM interviews WHERE import_id =
                            (SELECT import_id FROM current_snapshot WHERE kind = 'interviews')""").fetchone()[0]
     roles = field_roles(ws, con)
-    linked = link_report(ws, con) if current else []
+    linked = ws.per_snapshot("links", con, lambda: link_report(ws, con)) if current else []
     unobserved = []
     if "prospects" in current:  # a field the prospect list also has is evidence a seller can observe it
         in_prospects = {c.field for c in current["prospects"].columns}

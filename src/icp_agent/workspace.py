@@ -142,7 +142,7 @@ class _Anchor:
         self.generation = 0  # counts writes and reopenings: Workspace.remembered keeps values per generation
 
 
-_remembered: dict[tuple[str, str], tuple[int, Any]] = {}  # (file, name) -> (state, value): see remembered()
+_remembered: dict[tuple[str, str], tuple[Any, Any]] = {}  # (file, name) -> (generation or state, value)
 _anchors: dict[str, _Anchor] = {}  # file -> its anchor, while some Workspace.held() is active
 _anchors_lock = threading.Lock()
 
@@ -420,6 +420,23 @@ class Workspace:
                 with _anchors_lock:
                     _remembered[key] = found
             return found[1]
+
+    def per_snapshot(self, name: str, con: duckdb.DuckDBPyConnection, compute: Callable[[], T]) -> T:
+        """compute()'s result, kept for the process per state of the current snapshots (each kind's import id and
+        file hash, read with one small query on `con`), for a figure derived from the imported data alone, such
+        as the link report (seconds on a large workspace): a new ICP version or a role change does not change
+        it. Imports are immutable snapshots, so an equal state holds equal data, whichever process wrote it.
+        The value is shared: callers must not change it."""
+        state = tuple(con.execute("""SELECT c.kind, c.import_id, i.sha256 FROM current_snapshot c
+                                     JOIN imports i USING (import_id) ORDER BY c.kind""").fetchall())
+        key = (self._key(), f"snapshot:{name}")
+        with _anchors_lock:
+            found = _remembered.get(key)
+        if found is None or found[0] != state:
+            found = (state, compute())
+            with _anchors_lock:
+                _remembered[key] = found
+        return found[1]
 
     def schema_version(self) -> int:
         with self.connect() as con:
