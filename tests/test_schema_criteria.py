@@ -302,7 +302,7 @@ def test_quotes_from_notes_in_any_reasonable_format():
 
 
 def test_offline_themes_come_from_the_notes():
-    from icp_agent.faces.assistant.drafters import draft_themes
+    from icp_agent.drafting.offline import draft_themes
 
     quotes = [{"quote": text, "evidence": f"E{i}", "speaker": None, "file": "n.md", "company": "Acme"}
               for i, text in enumerate(["Onboarding the warehouse crews took a month.",
