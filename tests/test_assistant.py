@@ -10,22 +10,45 @@ may change their wording. Re-record with `pytest tests/test_assistant.py --recor
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp.types import CallToolResult, TextContent
+from standin import (  # noqa: F401  (pytest fixtures, used by name)
+    KEY,
+    ApiError,
+    Conversation,
+    DemoModel,
+    Reply,
+    api,
+    json_text,
+    text,
+    tool_use,
+    vcr_config,
+)
 
 from icp_agent import toolkit
+from icp_agent.errors import UserError
 from icp_agent.faces.assistant import claude
+from icp_agent.faces.assistant.bridge import tool_result_content
 from icp_agent.faces.assistant.claude import AssistantError, resolve_model
-from icp_agent.faces.assistant.orchestrator import (OFFERED_TOOLS, PHASES, Draft, load_prompt, parse_draft, prompt_dir,
-                                              run_assisted, tool_result_content)
+from icp_agent.faces.assistant.connection import RemoteServer
+from icp_agent.faces.assistant.drafts import Draft, parse_draft
+from icp_agent.faces.assistant.orchestrator import run_assisted
+from icp_agent.faces.assistant.phases import OFFERED_TOOLS, PHASES
+from icp_agent.faces.assistant.prompts import load_prompt
+from icp_agent.resources import prompts_dir
 from icp_agent.workspace import Workspace
-from standin import KEY, ApiError, Conversation, DemoModel, Reply, json_text, text, tool_use
-from standin import api, vcr_config  # noqa: F401  (pytest fixtures, used by name)
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "fixtures" / "demo"
@@ -188,6 +211,92 @@ def test_the_checker_catches(kind, api, ws, tmp_path):
         assert "Tier 1" in dropped[0]["claim"] and [t.tier for t in icp.tiers] == [1, 1, 2]
 
 
+# --- a remote server ------------------------------------------------------------------------------------------
+
+SERVER = Path(sys.executable).parent / "icp-agent-mcp"
+SERVER_COMMAND = [str(SERVER)] if SERVER.exists() else [sys.executable, "-m", "icp_agent.faces.server"]
+TOKEN = "a-test-token-for-the-server"
+
+
+@contextmanager
+def http_server(ws: Workspace, folder: Path) -> Iterator[str]:
+    """`icp-agent-mcp --http` on ws in a subprocess (its data root and output folder under `folder`), with a bearer
+    token; yields its URL and stops it (so the test may open the workspace afterwards)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    folder.mkdir(parents=True, exist_ok=True)
+    log = folder / "server.log"
+    env = {k: v for k, v in os.environ.items() if k != "ICP_AGENT_TOKEN"} | {"ICP_AGENT_TOKEN": TOKEN}
+    with log.open("w") as out:
+        process = subprocess.Popen([*SERVER_COMMAND, "--http", "--port", str(port), "--workspace", str(ws.path),
+                                    "--out", str(folder / "server-out")], cwd=folder, env=env, stdout=out,
+                                   stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, log.read_text()
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.mark.vcr
+def test_the_run_drives_a_remote_server_over_http(api, ws, tmp_path):
+    """The same run over streamable HTTP with the server's token: personas saved with save_drafts, the dropped
+    claim and the drafting record kept with record_drafting, the document written by the server into its own
+    folder and read back as resources: nothing touches the workspace but the server."""
+    built = toolkit.get_icp(ws)
+    before, offline_dropped = icp_core(built), built.drafting["dropped_claims"]
+    out = tmp_path / "out"
+    with http_server(ws, tmp_path / "server") as url, api(BadClaimModel("uncited")) as claude_url:
+        result = run_assisted(None, None, out, server=RemoteServer(url, TOKEN), phases=["personas"], api_key=KEY,
+                              base_url=claude_url, model="claude-sonnet-5-5", max_retries=0)
+    assert result.status == "ok", result.error
+    assert set(result.files) == {"icp.json", "icp.md", "import_report.md", "run_log.json"}
+    assert {Path(f).name for f in result.server_files} >= {"icp.json", "icp.md", "icp.html"}
+    assert all(Path(f).parent == tmp_path / "server" / "server-out" for f in result.server_files)
+    log = json.loads((out / "run_log.json").read_text())
+    by_orchestrator = [c["name"] for c in log["calls"] if c["by"] == "orchestrator"]
+    assert {"get_icp", "save_drafts", "record_drafting", "render_document"} <= set(by_orchestrator)
+    assert not any(c["is_error"] for c in log["calls"] if c["by"] == "orchestrator")
+
+    icp = toolkit.get_icp(ws)  # the server has stopped: what it saved is in the workspace
+    assert json.loads((out / "icp.json").read_text())["id"] == icp.id
+    champion = next(p for p in icp.personas if (p["segment"], p["tier"], p["role"]) == ("ICP 1", 1, "champion"))
+    assert champion["drafter"] == "claude" and champion["model"] == "claude-sonnet-5-5"
+    dropped = [d for d in icp.drafting["dropped_claims"] if d["drafter"] == "claude"]
+    assert [(d["claim"], d["problem"]) for d in dropped] == [("Champions sign off on every renewal themselves.",
+                                                             "cites no evidence")]
+    assert [d for d in icp.drafting["dropped_claims"] if d.get("drafter") != "claude"] == offline_dropped
+    assert icp.drafting["assisted_run"]["phases"] == ["personas"] and icp_core(icp) == before
+
+
+def test_a_remote_server_with_a_wrong_token_is_refused_with_a_clear_error(ws, tmp_path):
+    with http_server(ws, tmp_path / "server") as url, pytest.raises(AssistantError) as raised:
+        run_assisted(None, None, tmp_path / "out", server=RemoteServer(url, "not-the-token"), phases=["validation"],
+                     api_key=KEY, base_url="http://127.0.0.1:9", max_retries=0)
+    message = str(raised.value)
+    assert f"cannot open an MCP session with {url}" in message and "401" in message
+    assert "ICP_AGENT_TOKEN" in message and "not-the-token" not in message
+
+
+def test_a_remote_run_takes_no_local_workspace_or_data_folder(ws, tmp_path):
+    with pytest.raises(UserError, match="its own workspace and data folder"):
+        run_assisted(ws, DEMO, tmp_path / "out", server=RemoteServer("http://127.0.0.1:9/mcp"), api_key=KEY)
+
+
 # --- the orchestrator's limits -------------------------------------------------------------------------------
 
 
@@ -305,7 +414,7 @@ def test_the_model_id_comes_from_the_flag_then_the_environment(monkeypatch):
 
 
 def test_every_prompt_states_its_version_and_loses_its_front_matter():
-    names = sorted(p.name.removesuffix(".md.j2") for p in prompt_dir().glob("*.md.j2"))
+    names = sorted(p.name.removesuffix(".md.j2") for p in prompts_dir().glob("*.md.j2"))
     assert {"system", "phase_1", "phase_2", "phase_3", "phase_4", "phase_5", "narrative", "persona", "rationale",
             "repair", "chat"} <= set(names)
     for name in names:
