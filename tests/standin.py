@@ -336,7 +336,10 @@ def skeleton(body: dict[str, Any]) -> dict[str, Any]:
 
 def match_on_skeleton(request: Any) -> Any:
     """vcrpy's before_record_request: applied when recording and again to each request when replaying (and it may
-    see a request it has already turned into a skeleton)."""
+    see a request it has already turned into a skeleton). Only the Messages API is recorded: any other request (an
+    MCP server over HTTP) is ignored, so it always reaches the real server."""
+    if not request.path.endswith("/v1/messages"):
+        return None
     body = json.loads(request.body) if request.path.endswith("/v1/messages") and request.body else None
     if body is not None and "skeleton" not in body:
         data = json.dumps({"skeleton": 1, **skeleton(body)}, ensure_ascii=False)

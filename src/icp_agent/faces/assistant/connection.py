@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mcp import Client
 
@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
     from icp_agent.workspace import Workspace
 
+STATUS = {401: "the server wants its bearer token, and this one is missing or wrong",
+          403: "the server refused this Origin", 404: "no MCP endpoint at this address",
+          421: "the server does not answer to this host name (see its --allow-host)"}
 TOKEN_ENV = "ICP_AGENT_TOKEN"  # the variable `icp-agent serve --http` reads its token from, by default
 
 
@@ -63,16 +66,26 @@ async def connect(server: MCPServer | RemoteServer) -> AsyncIterator[Client]:
     from mcp.shared._httpx_utils import create_mcp_http_client
 
     headers = {"Authorization": f"Bearer {server.token}"} if server.token else None
+    refused: list[int] = []  # the SDK reports a refused request without its HTTP status: keep it here
+
+    async def note_refusal(response: Any) -> None:
+        if response.status_code >= 400:
+            refused.append(response.status_code)
+
     opened = False
     try:
-        async with create_mcp_http_client(headers=headers) as http, \
-                Client(streamable_http_client(server.url, http_client=http)) as session:
-            opened = True
-            yield session
+        async with create_mcp_http_client(headers=headers) as http:
+            http.event_hooks["response"].append(note_refusal)
+            async with Client(streamable_http_client(server.url, http_client=http)) as session:
+                opened = True
+                yield session
     except Exception as exc:  # connection refused, 401, 404, a closed stream: all say "cannot use this server"
         if opened:
             raise
-        raise AssistantError(f"cannot open an MCP session with {server.url}: {_reason(exc)}",
+        reason = _reason(exc)
+        if refused:
+            reason = f"HTTP {refused[-1]} ({STATUS.get(refused[-1], reason)})"
+        raise AssistantError(f"cannot open an MCP session with {server.url}: {reason}",
                              hint=f"check the URL (the server's address ending in /mcp) and the bearer token (set "
                                   f"{TOKEN_ENV}, or the variable named by --token-env, to the server's "
                                   f"token)") from exc
