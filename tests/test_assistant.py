@@ -10,15 +10,8 @@ may change their wording. Re-record with `pytest tests/test_assistant.py --recor
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +19,13 @@ import pytest
 from mcp.types import CallToolResult, TextContent
 from standin import (  # noqa: F401  (pytest fixtures, used by name)
     KEY,
+    TOKEN,
     ApiError,
     Conversation,
     DemoModel,
     Reply,
     api,
+    http_server,
     json_text,
     text,
     tool_use,
@@ -212,45 +207,6 @@ def test_the_checker_catches(kind, api, ws, tmp_path):
 
 
 # --- a remote server ------------------------------------------------------------------------------------------
-
-SERVER = Path(sys.executable).parent / "icp-agent-mcp"
-SERVER_COMMAND = [str(SERVER)] if SERVER.exists() else [sys.executable, "-m", "icp_agent.faces.server"]
-TOKEN = "a-test-token-for-the-server"
-
-
-@contextmanager
-def http_server(ws: Workspace, folder: Path) -> Iterator[str]:
-    """`icp-agent-mcp --http` on ws in a subprocess (its data root and output folder under `folder`), with a bearer
-    token; yields its URL and stops it (so the test may open the workspace afterwards)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    folder.mkdir(parents=True, exist_ok=True)
-    log = folder / "server.log"
-    env = {k: v for k, v in os.environ.items() if k != "ICP_AGENT_TOKEN"} | {"ICP_AGENT_TOKEN": TOKEN}
-    with log.open("w") as out:
-        process = subprocess.Popen([*SERVER_COMMAND, "--http", "--port", str(port), "--workspace", str(ws.path),
-                                    "--out", str(folder / "server-out")], cwd=folder, env=env, stdout=out,
-                                   stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
 
 @pytest.mark.vcr
 def test_the_run_drives_a_remote_server_over_http(api, ws, tmp_path):
