@@ -138,11 +138,13 @@ class ToolCaller:
 
 
 def user_message(text: str) -> dict[str, Any]:
+    """A user turn of one text block, as the Messages API takes it."""
     return {"role": "user", "content": [{"type": "text", "text": text}]}
 
 
 
 def plain(result: CallToolResult) -> str:
+    """A tool result's text content (an error's message, or the JSON the server wrote)."""
     return "".join(c.text for c in result.content if isinstance(c, TextContent))
 
 

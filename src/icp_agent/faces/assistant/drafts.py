@@ -50,6 +50,8 @@ class Claimed:
 
 @dataclass
 class Draft:
+    """The claims of one reply (or of a reply and its repair), with the titles and gaps listed per target."""
+
     claims: list[Claimed] = field(default_factory=list)
     titles: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     gaps: dict[tuple[str, str], list[str]] = field(default_factory=dict)
@@ -169,6 +171,8 @@ def parse_draft(content: Iterable[Any], kinds: Iterable[str] = KINDS) -> Draft:
 
 @dataclass
 class Finding:
+    """A claim and one problem the grounding check (or the orchestrator's target check) found with it."""
+
     claim: Claimed
     problem: str
 

@@ -13,6 +13,9 @@ PERSONA_TOOL = "get_persona_evidence"
 
 @dataclass(frozen=True)
 class Phase:
+    """A phase of the method: its key, number and title, the tools the model may call in it, and the one that must
+    have succeeded before it ends (None: the phase drafts and needs no tool)."""
+
     key: str
     number: int
     title: str

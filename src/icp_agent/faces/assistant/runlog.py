@@ -15,6 +15,8 @@ RUN_LOG = "run_log.json"
 
 @dataclass
 class Usage:
+    """Tokens of a phase (or a run): input, cache read, cache creation and output, and the requests made."""
+
     input: int = 0
     cache_read: int = 0
     cache_creation: int = 0
@@ -35,6 +37,8 @@ class Usage:
 
 @dataclass
 class PhaseLog:
+    """One phase of the run as the log shows it: status, turns, tool calls, refusals, tokens and drafts."""
+
     phase: Phase
     status: str = "running"
     usage: Usage = field(default_factory=Usage)
