@@ -205,9 +205,9 @@ def test_bad_column_statements_say_churned_and_retained(tmp_path, write):
     retail = [d for d in icp.negative_icp if {c.label for c in d.criteria} == {"industry = Retail"}]
     assert retail and "are churned vs" in retail[0].reason
     software = [p for p in icp.patterns if p.label == "industry = Software" and p.direction == "good"]
-    statements = {e["id"]: e["statement"] for e in icp.evidence}
+    statements = {e.id: e.statement for e in icp.evidence}
     assert software and "are retained vs" in statements[software[0].evidence]
-    definition = next(e["statement"] for e in icp.evidence if e["kind"] == "health_definition")
+    definition = next(e.statement for e in icp.evidence if e.kind == "health_definition")
     assert f"{icp.health.n_good:,} good (retained) and {icp.health.n_bad:,} bad (churned)" in definition
     out = tmp_path / "out"
     out.mkdir()
@@ -284,9 +284,9 @@ def test_playbook_and_penetration_count_customers_not_deals(deal_level, tmp_path
 
 def test_minimum_support_is_in_icp_json_the_document_and_the_cli(deal_level, tmp_path, cli):
     _, icp, out, tmp = deal_level
-    assert icp.min_support["chosen_by"] == "detectable effect" and icp.min_support["rows"] >= 10
-    assert "1.5x the base rate" in icp.min_support["reason"]
-    assert f"**Minimum support:** a pattern needs at least {icp.min_support['rows']:,} deals" in (
+    assert icp.min_support.chosen_by == "detectable effect" and icp.min_support.rows >= 10
+    assert "1.5x the base rate" in icp.min_support.reason
+    assert f"**Minimum support:** a pattern needs at least {icp.min_support.rows:,} deals" in (
         out / "icp.md").read_text(encoding="utf-8")
     result = cli("run", str(tmp / "ws_data"), "--mapping", str(tmp / "ws_map.toml"), "--out", str(tmp_path / "o"),
                  "--min-support", "40")
@@ -334,8 +334,8 @@ def test_penetration_counts_customers_against_accounts_not_deals(tmp_path, write
     toolkit.import_data(ws, prospects=write("apollo.csv", _csv(rows)))
     icp = toolkit.build_icp(ws)
     tier1 = [t for t in icp.tiers if t.tier == 1][0]
-    row = next(r for r in icp.validation["market"]["tiers"] if r["tier"] == tier1.name)
-    customers = tier1.metrics["customers"]
+    row = next(r.model_dump() for r in icp.validation.market.tiers if r.tier == tier1.name)
+    customers = tier1.metrics.customers
     already = row["already_customers"]
     assert 0 < already <= customers and row["customers"] == customers
     assert row["penetration"] == pytest.approx(customers / (customers + row["prospects"] - already), abs=1e-5)
@@ -380,7 +380,7 @@ def test_a_pattern_judged_among_known_rows_says_so_with_that_base_rate(tmp_path,
     toolkit.import_data(ws, customers=write("customers.csv", _csv(rows)))
     icp = toolkit.build_icp(ws, toolkit.AnalysisOptions(good_column="activated"))
     assert any(d["field"] == "segment" for d in icp.data_quality)
-    evidence = {e["id"]: e for e in icp.evidence}
+    evidence = {e.id: e.model_dump() for e in icp.evidence}
     pattern = next(p for p in icp.patterns if p.label == "segment = A" and p.direction == "good")
     item = evidence[pattern.evidence]
     known = item["metrics"]["known_rows"]

@@ -79,7 +79,7 @@ def _loans(path, seed=5, n=22_000):
 def _criterion_fields(icp) -> set[str]:
     fields = {c.field for t in icp.tiers for c in t.criteria}
     fields |= {c.field for d in icp.negative_icp for c in d.criteria}
-    return fields | {f["field"] for f in (icp.scorecard or {}).get("features", [])}
+    return fields | {f.field for f in (icp.scorecard.features if icp.scorecard else [])}
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +111,7 @@ def test_two_industry_segment_is_one_icp_with_an_in_criterion(accounts):
     assert criteria["industry"].op == "in" and sorted(criteria["industry"].values) == ["Internet", "Software"]
     assert criteria["industry"].label == "industry in {Internet, Software}"
     assert (criteria["employees"].min, criteria["employees"].max) == (51, 200)
-    assert tier1[0].metrics["good_rate"] > 0.6
+    assert tier1[0].metrics.good_rate > 0.6
 
 
 def test_noise_fields_never_make_a_criterion(accounts):
@@ -130,7 +130,7 @@ def test_outcome_derived_field_is_excluded_named_and_back_by_role(accounts, tmp_
     assert excluded["exit_reason"]["rule"] == "leakage" and excluded["exit_reason"]["evidence"]
     assert "exit_reason" not in _criterion_fields(icp)
     assert any("exit_reason" in w and "excluded" in w for w in icp.warnings)  # the document lists warnings
-    scorecard_excluded = {e["field"] for e in icp.scorecard.get("excluded", [])}
+    scorecard_excluded = {e.field for e in icp.scorecard.excluded}
     assert "exit_reason" in scorecard_excluded
     toolkit.set_field_roles(ws, {"exit_reason": "fit"})
     try:

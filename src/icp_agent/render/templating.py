@@ -10,12 +10,14 @@ a p-value the same way.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
+from pydantic import BaseModel
 
 EVIDENCE_ID = re.compile(r"\bE[0-9a-f]{8}\b")
 PERCENT_KEYS = {"share", "rate", "base_rate", "churn_rate", "annual_churn", "win_rate", "good_rate", "nrr_median",
@@ -142,10 +144,16 @@ def metric(value: Any, key: str = "", context: dict[str, Any] | None = None) -> 
     return f"{value:.2f}" if abs(value) >= 1 else f"{value:.3g}"
 
 
-def metric_items(metrics: dict[str, Any], labels: dict[str, str] | None = None) -> list[tuple[str, str]]:
-    """The figures of a metrics dict as (label, text) in a reading order; win rate carries its deal count and
-    the interval is one item. Text values are notes, not figures: see metric_notes. `labels` renames keys
-    where the section knows better (n is "customers" in a tier)."""
+def _figures(metrics: Mapping[str, Any] | BaseModel) -> Mapping[str, Any]:
+    """A metrics section (a tier's or a disqualifier's) as the keys icp.json holds; a plain dict as it is."""
+    return metrics.model_dump() if isinstance(metrics, BaseModel) else metrics
+
+
+def metric_items(metrics: Mapping[str, Any] | BaseModel, labels: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    """The figures of a metrics dict or section as (label, text) in a reading order; win rate carries its deal
+    count and the interval is one item. Text values are notes, not figures: see metric_notes. `labels` renames
+    keys where the section knows better (n is "customers" in a tier)."""
+    metrics = _figures(metrics)
     keys = [k for k in METRIC_ORDER if k in metrics] + [k for k in metrics if k not in METRIC_ORDER]
     out = []
     for key in keys:
@@ -162,9 +170,9 @@ def metric_items(metrics: dict[str, Any], labels: dict[str, str] | None = None) 
     return out
 
 
-def metric_notes(metrics: dict[str, Any]) -> list[tuple[str, str]]:
-    """Text values of a metrics dict ("win_rate_note": "not measurable: ..."), shown as sentences."""
-    return [(humanize(k.removesuffix("_note")), v) for k, v in metrics.items() if isinstance(v, str)]
+def metric_notes(metrics: Mapping[str, Any] | BaseModel) -> list[tuple[str, str]]:
+    """Text values of a metrics dict or section ("win_rate_note": "not measurable: ..."), shown as sentences."""
+    return [(humanize(k.removesuffix("_note")), v) for k, v in _figures(metrics).items() if isinstance(v, str)]
 
 
 # Characters a markdown renderer (CommonMark, GFM, GitHub's math) gives meaning to inside a line: links and

@@ -60,6 +60,7 @@ from icp_agent.models import (
     PatternStat,
     RetentionCurve,
     Tier,
+    TierMetrics,
 )
 from icp_agent.patterns.screen import Screen, known_rows, screen_fields
 from icp_agent.patterns.search import Pattern, evaluate, part_test_pvalue, search
@@ -212,7 +213,7 @@ def analyse(con: duckdb.DuckDBPyConnection, inputs: AnalysisInputs, config: Anal
         statement=_statement(tiers, disqualifiers, reason), no_icp_reason=reason, tiers=tiers,
         negative_icp=disqualifiers, patterns=patterns, retention=retention, warnings=warnings,
         excluded_fields=excluded_fields, data_quality=data_quality, min_support=support)
-    icp.evidence = [item.model_dump() for item in ledger.all()]
+    icp.evidence = ledger.all()
     return icp, ledger
 
 
@@ -723,15 +724,16 @@ def _tier_metrics(con, frame: str, tiers: list[Tier], health: HealthResult,
                 metrics["ltv_cac"] = round(revenue * lifetime / metrics["cac_mean"], 2)
         if deals_frame:
             metrics.update(_win_rate(con, deals_frame, tier.criteria))
-        tier.metrics = {k: v for k, v in metrics.items() if not k.endswith("_mean") and v is not None}
-        tier.metrics = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in tier.metrics.items()}
+        tier.metrics = TierMetrics.model_validate({k: (round(v, 4) if isinstance(v, float) else v)
+                                                   for k, v in metrics.items()
+                                                   if not k.endswith("_mean") and v is not None})
         if metrics["share"] is not None and metrics["share"] > config.too_broad_share:
             tier.flags.append(f"too broad: matches {100 * metrics['share']:.0f}% of {health.entity}s (over "
                               f"{100 * config.too_broad_share:.0f}%)")
         if metrics["n"] < max(10, config.too_narrow_share * total):
             tier.flags.append(f"too narrow: {metrics['n']} {health.entity}s, too few to act on")
         tier.evidence.append(ledger.add("tier", f"{health.definition}|{tier.name}", _tier_statement(tier, health),
-                                        tier.metrics, n=metrics["n"], query=" ".join(query.split())))
+                                        tier.metrics.model_dump(), n=metrics["n"], query=" ".join(query.split())))
 
 
 def _win_rate(con, deals_frame: str, criteria: list[Criterion]) -> dict:
@@ -769,21 +771,21 @@ def company_key_sql(con, frame: str) -> str | None:
 
 def _tier_statement(tier: Tier, health: HealthResult) -> str:
     m = tier.metrics
-    parts = [f"{m['n']:,} {health.entity}s ({100 * m['share']:.1f}% of all)"]
-    if m.get("companies") is not None:
-        parts.append(f"{m['companies']:,} companies, {m.get('customers', 0):,} of them customers (a won deal)")
-    if m.get("health_mean") is not None:
-        parts.append(f"mean health {m['health_mean']:.1f}")
-    if m.get("churn_rate") is not None:
-        parts.append(f"churn {100 * m['churn_rate']:.1f}%")
-    if m.get("nrr_median") is not None:
-        parts.append(f"median NRR {100 * m['nrr_median']:.1f}%")
-    if m.get("ltv_cac") is not None:
-        parts.append(f"LTV:CAC {m['ltv_cac']:.1f}")
-    if m.get("win_rate") is not None:
-        parts.append(f"win rate {100 * m['win_rate']:.1f}% of {m['win_rate_n']:,} closed deals")
-    if health.definition != "health" and m.get("good_rate") is not None:
-        parts.append(f"{100 * m['good_rate']:.1f}% {health.words[0]}")
+    parts = [f"{m.n:,} {health.entity}s ({100 * (m.share or 0):.1f}% of all)"]
+    if m.companies is not None:
+        parts.append(f"{m.companies:,} companies, {m.customers or 0:,} of them customers (a won deal)")
+    if m.health_mean is not None:
+        parts.append(f"mean health {m.health_mean:.1f}")
+    if m.churn_rate is not None:
+        parts.append(f"churn {100 * m.churn_rate:.1f}%")
+    if m.nrr_median is not None:
+        parts.append(f"median NRR {100 * m.nrr_median:.1f}%")
+    if m.ltv_cac is not None:
+        parts.append(f"LTV:CAC {m.ltv_cac:.1f}")
+    if m.win_rate is not None:
+        parts.append(f"win rate {100 * m.win_rate:.1f}% of {m.win_rate_n or 0:,} closed deals")
+    if health.definition != "health" and m.good_rate is not None:
+        parts.append(f"{100 * m.good_rate:.1f}% {health.words[0]}")
     return f"{tier.name}: {', '.join(parts)}."
 
 

@@ -249,7 +249,7 @@ def document_kinds(icp: Any) -> dict[str, str]:
         known = FIELD_BY_NAME.get(_get(c, "field"))
         if known is not None and kind_of_type(known.type):
             kinds[_get(c, "field")] = kind_of_type(known.type)
-    kinds.update(((_get(icp, "scorecard") or {}).get("field_kinds") or {}))
+    kinds.update(_get(_get(icp, "scorecard") or {}, "field_kinds") or {})
     return kinds
 
 

@@ -21,9 +21,9 @@ import numpy as np
 from scipy import stats
 
 from icp_agent.errors import DataShapeError, NotMeasurable
-from icp_agent.evidence import Ledger
+from icp_agent.evidence import Ledger, clean
 from icp_agent.health.health_score import build_deals_frame
-from icp_agent.models import IcpDocument
+from icp_agent.models import IcpDocument, Validation
 from icp_agent.patterns.stats import fisher_exact, wilson_interval
 from icp_agent.sql import columns_of
 from icp_agent.sql import quote_identifier as _q
@@ -242,7 +242,7 @@ def market(con, prospects: str | None, icp: IcpDocument, ledger: Ledger,
                                   ).fetchall()[0][0]
             # customers, not entities: at deal level a tier's n counts closed deals (lost ones too), so its
             # companies with a won deal are what penetrates the prospect universe
-            customers = tier.metrics.get("customers", tier.metrics.get("n", 0))
+            customers = tier.metrics.customers if tier.metrics.customers is not None else (tier.metrics.n or 0)
             share = matched / total if total else 0
             already = _prospects_already_customers(con, prospects, icp, tier)
             universe = customers + matched - min(already, customers, matched)
@@ -329,8 +329,9 @@ def _tier1_acv(con, deals_frame: str | None, icp: IcpDocument) -> float | None:
 
 
 def validate(con, inputs: AnalysisInputs, config: AnalysisConfig, icp: IcpDocument, prospects: str | None,
-             revenue_target: float | None, ledger: Ledger) -> dict:
-    """Unit economics, backtest and market; each part runs or says "not measurable: <reason>".
+             revenue_target: float | None, ledger: Ledger) -> Validation:
+    """Unit economics, backtest and market (icp.json's validation); each part runs or says "not measurable:
+    <reason>". Figures are made JSON-safe (evidence.clean: NaN as null, 6 significant digits).
 
     Only a data shape the step cannot use (DataShapeError, NotMeasurable) becomes "not measurable";
     any other exception is a bug and propagates.
@@ -355,4 +356,4 @@ def validate(con, inputs: AnalysisInputs, config: AnalysisConfig, icp: IcpDocume
                          "tiers": [], "warnings": [f"{name.replace('_', ' ')}: not measurable: {exc.reason}"]}
     if deals_note:
         out["unit_economics"].setdefault("not_measurable", {})["deals"] = deals_note
-    return out
+    return Validation.model_validate(clean(out))

@@ -812,7 +812,7 @@ class Orchestrator:
         if self.outline is None:
             return
         icp = toolkit.get_icp(self.workspace, self.outline.version)
-        earlier = [d for d in icp.drafting.get("dropped_claims", []) if d.get("drafter") != DRAFTER]
+        earlier = [d.model_dump() for d in icp.drafting.dropped_claims if d.drafter != DRAFTER]
         toolkit.record_drafting(
             self.workspace, self.outline.version, drafter=DRAFTER, model=self.model, narratives=self.narratives,
             themes=[{"theme": name, "claims": claims} for name, claims in self.themes.items() if claims],
