@@ -13,6 +13,7 @@ import math
 from collections.abc import Iterable, Sequence
 from html import escape
 
+from icp_agent import numbers
 from icp_agent.models import HealthSummary, MarketTier, PatternStat, RetentionCurve, Tier
 
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
@@ -74,7 +75,7 @@ def _ticks(top: float, count: int = 5) -> list[float]:
 
 
 def _fmt_tick(value: float) -> str:
-    return f"{value:,.0f}" if value == int(value) else f"{value:g}"
+    return numbers.number(value)
 
 
 def _wrap(text: str, chars: int, lines: int = 2) -> list[str]:

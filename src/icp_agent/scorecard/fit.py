@@ -67,6 +67,7 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import expit
 
+from icp_agent import numbers
 from icp_agent.errors import NotMeasurable, UserError
 from icp_agent.ingest.normalize import category_key, category_key_text
 from icp_agent.sql import quote_identifier as _q
@@ -530,14 +531,8 @@ def _interval_label(name: str, lo: float | None, hi: float | None, integer: bool
 
 
 def _show(value: Any) -> str:
-    """Numbers for labels: 1001, 10,000, 2,631,947, 0.1234 (no thousands separator in years)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        if abs(value) >= 1000 or float(value).is_integer():
-            return f"{round(value):,}" if abs(value) >= 10_000 else str(round(value))
-        return f"{value:.4g}"
-    return str(value)
+    """Values in bin labels: 1001, 10,000, 2,631,947, 0.1234 (no thousands separator in years)."""
+    return numbers.number(value, group_from=10_000)
 
 
 def _num(value: float) -> float | int:

@@ -20,6 +20,7 @@ from dataclasses import replace
 import numpy as np
 from scipy import stats
 
+from icp_agent import numbers
 from icp_agent.errors import DataShapeError, NotMeasurable
 from icp_agent.evidence import Ledger, clean
 from icp_agent.health.health_score import build_deals_frame
@@ -149,10 +150,10 @@ def _value(summary: dict | None) -> float | None:
 
 def _show(metric: str, value: float) -> str:
     if metric in ("win_rate", "nrr"):
-        return f"{100 * value:.1f}%"
+        return numbers.percent(value)
     if metric == "sales_cycle_days":
-        return f"{value:.0f} days"
-    return f"{value:,.0f}"
+        return f"{numbers.count(round(value))} days"
+    return numbers.count(round(value))
 
 
 def backtest(con, inputs: AnalysisInputs, config: AnalysisConfig, icp: IcpDocument, frame: str,
