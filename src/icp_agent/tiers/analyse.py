@@ -1,3 +1,167 @@
-"""Phases 2-3 (moving into modules that each hold one idea; this commit only renames the file so history follows)."""
+"""Phases 2-3: the traits that over-index among the best and the worst, the tiers, the negative ICP.
 
-from icp_agent.tiers.candidates import *  # noqa: F403
+`analyse` runs the whole analysis on the workspace's current snapshot and returns an
+IcpDocument plus its evidence ledger. Everything here is deterministic: the same data
+gives the same tiers, figures and evidence ids.
+
+How tiers are built (documented in the ICP document too):
+- fit fields are screened first (screen.py): outcome-derived fields (single-field AUC >= 0.95, a
+  name that counts or describes outcomes such as "Won deals" or "Lost reason", or a value holding
+  >= 5% of rows that is ~100% one outcome), identifier-like fields and free text are excluded and
+  named with the reason; the minimum support used and why is recorded (icp.json min_support); "is missing" is
+  never a criterion, and missingness that over-indexes is a data-quality finding;
+- the minimum support is what the data can detect: the smallest segment in which a rate 1.5x the
+  base rate would be significant at `alpha` with 80% power (`detectable_support`), at least 10;
+- category values rarer than the minimum support are pooled, and values whose outcome mix cannot
+  be told apart are grouped into one `in` criterion (selectors.group_categories);
+- candidates are patterns (conjunctions of up to `depth` fit criteria) that over-index
+  among the good entities, survive Benjamini-Hochberg at `alpha` over every pattern tested,
+  and reach the minimum support; a combination must also beat each of its parts significantly
+  (one-sided Fisher on the part's rows in vs out of the combination, Holm-adjusted over the
+  combinations tested), and near-duplicates (the same criteria but for overlapping bands
+  covering nearly the same rows) are collapsed to the best one;
+- ICP segments are picked greedily by the lower bound of their 95% interval (a lift that is
+  both large and well-measured), each overlapping little with those already chosen, and searched
+  again on the rows no chosen segment covers (sequential covering): several distinct strong
+  segments (each after the first with a lift lower bound >= `detectable_lift`) make a multi-ICP;
+- per segment, Tier 1 is the whole conjunction, Tier 2 its best significant part one
+  criterion shorter, Tier 3 its best single criterion with lift above 1;
+- disqualifiers are patterns that over-index among the worst, chosen the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import duckdb
+import numpy as np
+
+from icp_agent.evidence import Ledger
+from icp_agent.health.health_score import (
+    HealthConfig,
+    build_frame,
+)
+from icp_agent.models import (
+    DatasetInfo,
+    IcpDocument,
+)
+from icp_agent.patterns.screen import known_rows, screen_fields
+from icp_agent.patterns.selectors import (
+    build_selectors,
+)
+from icp_agent.schema import AnalysisInputs  # noqa: F401 - re-exported (moved to inputs.py)
+from icp_agent.sql import columns_of
+from icp_agent.tiers.candidates import (
+    _candidates,
+    _pattern_stat,
+    holm,  # noqa: F401 - re-exported
+)
+from icp_agent.tiers.cohorts import health_summary
+from icp_agent.tiers.criteria import (  # noqa: F401 - re-exported
+    amount,
+    columns_needed,
+    criterion_label,
+    implied_kind,
+    missing_fields,
+    resolve_kind,
+    tier_case_sql,
+)
+from icp_agent.tiers.prose import _no_icp_reason, _statement
+from icp_agent.tiers.retention import _retention
+from icp_agent.tiers.screening import _screen_findings
+from icp_agent.tiers.segments import (
+    _disqualifiers,
+    _overlap_with,
+    _pick,
+    _segments,
+    _tier_members,
+    _tiers,
+)
+from icp_agent.tiers.specs import (
+    EMPLOYEE_BANDS,  # noqa: F401 - re-exported
+    _has_values,
+    display_label,
+    field_specs,
+)
+from icp_agent.tiers.support import _min_support_note, detectable_support
+
+
+@dataclass
+class AnalysisConfig:
+    health: HealthConfig = field(default_factory=HealthConfig)
+    depth: int = 3
+    alpha: float = 0.05
+    min_support: int | None = None  # default: detectable_support (what the data can detect), at least 10
+    detectable_lift: float = 1.5  # the effect the default minimum support is sized to detect
+    power: float = 0.8
+    max_segments: int = 3
+    max_disqualifiers: int = 5
+    max_segment_overlap: float = 0.2
+    top_k: int = 40
+    too_broad_share: float = 0.5
+    too_narrow_share: float = 0.01
+
+
+def analyse(con: duckdb.DuckDBPyConnection, inputs: AnalysisInputs, config: AnalysisConfig, version_id: str,
+            progress=None) -> tuple[IcpDocument, Ledger]:
+    say = progress or (lambda _m: None)
+    ledger = Ledger()
+    frame = f"frame_{version_id.replace('-', '_')}"
+    say("scoring customer health")
+    health = build_frame(con, inputs.customers, inputs.deals, frame, config.health, list(inputs.fit_fields),
+                         schema=inputs.schema)
+    summary = health_summary(con, health, config, ledger)
+    present = columns_of(con, frame)
+    specs = [s for s in field_specs(inputs.fit_fields) if s.name in present and _has_values(con, frame, s)]
+    relation = f"(SELECT * FROM {frame} WHERE cohort IS NOT NULL ORDER BY _row)"  # entities with a verdict
+    n_rows, n_good, n_bad = con.execute(f"SELECT count(*), count_if(good), count_if(bad) FROM {relation}").fetchall()[0]
+    min_support = config.min_support or max(10, min(
+        detectable_support(n_rows, n_good / max(n_rows, 1), config.alpha, config.power, config.detectable_lift),
+        detectable_support(n_rows, n_bad / max(n_rows, 1), config.alpha, config.power, config.detectable_lift)))
+    support = _min_support_note(min_support, config, health, n_rows, n_good, n_bad)
+    say(f"screening {len(specs)} fit fields")
+    screen = screen_fields(con, relation, specs, types=inputs.fit_fields, confirmed=inputs.confirmed,
+                           min_count=min_support, alpha=config.alpha, headers=inputs.headers, entity=health.entity,
+                           words=health.words)
+    excluded_fields, data_quality = _screen_findings(screen, health, ledger)
+    say(f"building selectors over {len(screen.kept)} fit fields")
+    # is-missing traits are never criteria; the outcome class (good 2, middle 1, bad 0) groups categories
+    selset = build_selectors(con, relation, screen.kept, min_count=min_support, include_missing=False,
+                             outcome="CASE WHEN good THEN 2 WHEN bad THEN 0 ELSE 1 END")
+    selset.selectors[:] = [dataclasses.replace(sel, label=display_label(sel, inputs.fit_fields))
+                           for sel in selset.selectors]
+    good, bad = (np.array([r[0] for r in con.execute(f"SELECT {c} FROM {relation}").fetchall()], dtype=bool)
+                 for c in ("good", "bad"))
+    say("searching for over-indexing traits")
+    known = known_rows(con, relation, screen.kept, {d["field"] for d in data_quality})
+    segments, good_candidates = _segments(selset, good, config, min_support, health, ledger, known)
+    bad_candidates, _ = _candidates(selset, bad, "bad", config, min_support, health, ledger, known=known)
+    tiers = _tiers(con, frame, segments, selset, good, config, health, inputs, ledger, min_support)
+    tier_rows = _tier_members(selset, segments)
+    significant_bad = [c for c in bad_candidates if c.q < config.alpha and _overlap_with(c, tier_rows, selset) < 0.3]
+    disqualifiers = _disqualifiers(_pick(significant_bad, selset, config.max_disqualifiers, 0.5, max_depth=2),
+                                   health, inputs, ledger)
+    retention = _retention(con, frame, tiers, ledger)
+    patterns = [_pattern_stat(c, inputs.headers, good if c.direction == "good" else bad)
+                for c in good_candidates[:15] + bad_candidates[:15]]
+    status = "ok" if tiers else "no_significant_icp"
+    reason = None if tiers else _no_icp_reason(good_candidates, health, config, ledger, excluded_fields)
+    warnings = [f"{t.name}: {flag}" for t in tiers for flag in t.flags]
+    warnings += [f"excluded from criteria: {e['reason']}" for e in excluded_fields]
+    warnings += [f"data quality: {d['statement']}" for d in data_quality]
+    icp = IcpDocument(
+        id=version_id, created_at=datetime.now(timezone.utc), status=status,
+        dataset=DatasetInfo(fingerprint=inputs.fingerprint, imports=inputs.imports), health=summary,
+        statement=_statement(tiers, disqualifiers, reason), no_icp_reason=reason, tiers=tiers,
+        negative_icp=disqualifiers, patterns=patterns, retention=retention, warnings=warnings,
+        excluded_fields=excluded_fields, data_quality=data_quality, min_support=support)
+    icp.evidence = ledger.all()
+    return icp, ledger
+
+
+def fingerprint(imports: list[dict]) -> str:
+    digest = hashlib.sha256("|".join(sorted(f"{i['kind']}:{i['sha256']}" for i in imports)).encode())
+    return digest.hexdigest()[:16]
