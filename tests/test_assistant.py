@@ -98,12 +98,12 @@ def test_full_assisted_run_on_the_demo(api, tmp_path, built):
 
     # the drafts: marked with drafter and model, cited, and only what passed the checker
     icp = toolkit.get_icp(ws)
-    claude_personas = [p for p in icp.personas if p["drafter"] == "claude"]
+    claude_personas = [p for p in icp.personas if p.drafter == "claude"]
     assert len(claude_personas) == 5 * len(icp.tiers)
-    assert all(p["model"] == "claude-sonnet-5-5" and p["claims"] for p in claude_personas)
-    assert all(c["evidence"] for p in claude_personas for c in p["claims"])
-    assert {n["drafter"] for n in icp.narratives} == {"claude"} and len(icp.narratives) == len(icp.tiers)
-    assert icp.themes and all(t["drafter"] == "claude" for t in icp.themes)
+    assert all(p.model == "claude-sonnet-5-5" and p.claims for p in claude_personas)
+    assert all(c.evidence for p in claude_personas for c in p.claims)
+    assert {n.drafter for n in icp.narratives} == {"claude"} and len(icp.narratives) == len(icp.tiers)
+    assert icp.themes and all(t.drafter == "claude" for t in icp.themes)
     assert all(d.rationale for d in icp.negative_icp)
     assert icp.drafting.model == "claude-sonnet-5-5" and icp.drafting.model_extra["prompt_versions"] == log["prompts"]
     assert set(icp.drafting.model_extra["summaries"]) == {"patterns", "validation"}
@@ -121,7 +121,7 @@ def test_full_assisted_run_on_the_demo(api, tmp_path, built):
     assert "Agencies rarely have the budget" in json.dumps(json.loads((out / "icp.json").read_text())["drafting"])
     tier1 = icp.tiers[0]
     churn = f"{100 * tier1.metrics.churn_rate:.1f}%"
-    assert any(churn in c["text"] for n in icp.narratives if n["tier_name"] == tier1.name for c in n["claims"])
+    assert any(churn in (c.text or "") for n in icp.narratives if n.tier_name == tier1.name for c in n.claims)
 
     # nothing the model wrote changed what the tools decided (the built fixture differs only in one interview)
     assert icp_core(icp) == icp_core(toolkit.get_icp(Workspace(built)))
@@ -180,8 +180,8 @@ def test_the_checker_catches(kind, api, ws, tmp_path):
     dropped = [d.model_dump() for d in icp.drafting.dropped_claims if d.drafter == "claude"]
     assert len(dropped) == 1 and PROBLEMS[kind] in dropped[0]["problem"], dropped
     assert dropped[0]["where"] == "Persona: champion / goals"
-    champion = next(p for p in icp.personas if (p["segment"], p["tier"], p["role"]) == ("ICP 1", 1, "champion"))
-    assert champion["drafter"] == "claude" and dropped[0]["claim"] not in [c["text"] for c in champion["claims"]]
+    champion = next(p for p in icp.personas if (p.segment, p.tier, p.role) == ("ICP 1", 1, "champion"))
+    assert champion.drafter == "claude" and dropped[0]["claim"] not in [c.text for c in champion.claims]
     assert icp_core(icp) == before
     if kind == "injection":
         assert INJECTED_NOTE in icp.drafting.notes_with_instructions
