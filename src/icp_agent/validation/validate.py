@@ -1,4 +1,55 @@
-"""Phase 5 validation (moving into modules that each hold one idea; this commit only renames the file so history
-follows)."""
+"""Phase 5 validation: does the ICP pay off, does it hold on new customers, is the market big enough?
 
-from icp_agent.validation.economics import *  # noqa: F403
+- unit economics of ICP (Tier 1) vs non-ICP entities, each with a 95% interval, against
+  the method's targets (win rate >= 2x, CAC >= 30% lower, NRR >= 20% higher, sales cycle
+  >= 30% faster): met / not met / not measurable;
+- a backtest: the ICP rebuilt without the customers acquired in the data's last 12 months,
+  then asked whether its Tier 1 held the best of those new customers;
+- the market: share of the prospect universe per tier (too broad above half of it, too
+  narrow when Tier-1 accounts x median Tier-1 ACV is under 3x the revenue target),
+  penetration per tier, and the share of open pipeline in Tier 1 (under 40% = a
+  targeting problem).
+Every figure becomes an evidence item.
+"""
+
+from __future__ import annotations
+
+from icp_agent.errors import DataShapeError
+from icp_agent.evidence import Ledger, clean
+from icp_agent.health.health_score import build_deals_frame
+from icp_agent.models import IcpDocument, Validation
+from icp_agent.tiers.analyse import AnalysisConfig, AnalysisInputs
+from icp_agent.validation.backtest import backtest
+from icp_agent.validation.economics import unit_economics
+from icp_agent.validation.market import market
+
+
+def validate(con, inputs: AnalysisInputs, config: AnalysisConfig, icp: IcpDocument, prospects: str | None,
+             revenue_target: float | None, ledger: Ledger) -> Validation:
+    """Unit economics, backtest and market (icp.json's validation); each part runs or says "not measurable:
+    <reason>". Figures are made JSON-safe (evidence.clean: NaN as null, 6 significant digits).
+
+    Only a data shape the step cannot use (DataShapeError, NotMeasurable) becomes "not measurable";
+    any other exception is a bug and propagates.
+    """
+    frame = f"frame_{icp.id.replace('-', '_')}"
+    deals_frame, deals_note = None, None
+    if inputs.deals:
+        deals_frame = f"{frame}_alldeals"
+        try:
+            build_deals_frame(con, inputs.customers, inputs.deals, deals_frame, list(inputs.fit_fields),
+                              stages=("won", "lost", "open"), schema=inputs.schema)
+        except DataShapeError as exc:
+            deals_frame, deals_note = None, exc.reason
+    out = {}
+    for name, step in (("unit_economics", lambda: unit_economics(con, frame, deals_frame, icp, ledger)),
+                       ("backtest", lambda: backtest(con, inputs, config, icp, frame, ledger)),
+                       ("market", lambda: market(con, prospects, icp, ledger, revenue_target, deals_frame))):
+        try:
+            out[name] = step()
+        except DataShapeError as exc:
+            out[name] = {"status": "not measurable", "reason": exc.reason, "comparisons": {}, "targets": [],
+                         "tiers": [], "warnings": [f"{name.replace('_', ' ')}: not measurable: {exc.reason}"]}
+    if deals_note:
+        out["unit_economics"].setdefault("not_measurable", {})["deals"] = deals_note
+    return Validation.model_validate(clean(out))
