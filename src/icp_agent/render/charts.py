@@ -14,7 +14,13 @@ from collections.abc import Iterable, Sequence
 from html import escape
 
 from icp_agent import numbers
-from icp_agent.models import HealthSummary, MarketTier, PatternStat, RetentionCurve, Tier
+from icp_agent.models import (
+    HealthSummary,
+    MarketTier,
+    PatternStat,
+    RetentionCurve,
+    Tier,
+)
 
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 TEXT = "#111111"
@@ -236,14 +242,14 @@ def tier_chart(tiers: Sequence[Tier], entity: str = "customer", chart_id: str = 
         body.append(f'<rect x="{bar_l}" y="{mid - 15:.1f}" width="{width:.1f}" height="30" '
                     f'fill="{TIER_COLOURS.get(t.tier, SKY)}" stroke="{BLUE}" stroke-width="0.8">'
                     f'<title>{_e(t.name)}</title></rect>')
-        headline = f"{int(n):,} {entity}s" + (f" ({100 * m.share:.1f}% of all)" if m.share is not None else "")
+        headline = f"{int(n):,} {entity}s" + (f" ({numbers.percent(m.share)} of all)" if m.share is not None else "")
         outcomes = []
         if m.health_mean is not None:
             outcomes.append(f"mean health {m.health_mean:.1f}")
         if m.churn_rate is not None:
-            outcomes.append(f"churn {100 * m.churn_rate:.1f}%")
+            outcomes.append(f"churn {numbers.percent(m.churn_rate)}")
         if m.win_rate is not None:
-            outcomes.append(f"win rate {100 * m.win_rate:.1f}%")
+            outcomes.append(f"win rate {numbers.percent(m.win_rate)}")
         if m.ltv_cac is not None:
             outcomes.append(f"LTV:CAC {m.ltv_cac:.1f}")
         tx = bar_l + width + 10
@@ -473,7 +479,7 @@ def market_chart(rows: Sequence[MarketTier], chart_id: str = "chart-market") -> 
                 continue
             by = y0 + 8 + j * 21
             body.append(f'<rect x="{plot_l}" y="{by:.1f}" width="{max(x(value) - plot_l, 1.5):.1f}" height="17" '
-                        f'fill="{colour}"><title>{_e(r.tier)}: {key} {100 * value:.1f}%</title></rect>')
-            body.append(_text(x(value) + 6, by + 13, f"{100 * value:.1f}%", size=12.5, weight="600"))
+                        f'fill="{colour}"><title>{_e(r.tier)}: {key} {numbers.percent(value)}</title></rect>')
+            body.append(_text(x(value) + 6, by + 13, f"{numbers.percent(value)}", size=12.5, weight="600"))
     desc = "; ".join(f"{r.tier}: share {r.share}, penetration {r.penetration}" for r in rows)
     return _svg(chart_id, height, title, desc, body)

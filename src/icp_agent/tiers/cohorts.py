@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from icp_agent import numbers
 from icp_agent.evidence import Ledger
 from icp_agent.health.health_score import (
     COMPONENT_TEXT,
@@ -59,9 +60,9 @@ def health_summary(con, health: HealthResult, config: AnalysisConfig, ledger: Le
         if metrics.get("health_mean") is not None:
             parts.append(f"mean health {metrics['health_mean']:.1f}")
         if metrics.get("churn_rate") is not None:
-            parts.append(f"churn {100 * metrics['churn_rate']:.1f}%")
+            parts.append(f"churn {numbers.percent(metrics['churn_rate'])}")
         if metrics.get("nrr_median") is not None:
-            parts.append(f"median NRR {100 * metrics['nrr_median']:.1f}%")
+            parts.append(f"median NRR {numbers.percent(metrics['nrr_median'])}")
         ids.append(ledger.add("cohort", f"{health.definition}:{cohort}", f"Cohort {cohort}: {', '.join(parts)}.",
                               metrics, n=metrics["n"], query=" ".join(query.split())))
     return HealthSummary(definition=health.definition, entity=health.entity, description=description, n=health.n,

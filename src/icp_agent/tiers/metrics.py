@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from icp_agent import numbers
 from icp_agent.errors import DataShapeError
 from icp_agent.evidence import Ledger
 from icp_agent.health.health_score import (
@@ -151,15 +152,15 @@ def _tier_statement(tier: Tier, health: HealthResult) -> str:
     if m.health_mean is not None:
         parts.append(f"mean health {m.health_mean:.1f}")
     if m.churn_rate is not None:
-        parts.append(f"churn {100 * m.churn_rate:.1f}%")
+        parts.append(f"churn {numbers.percent(m.churn_rate)}")
     if m.nrr_median is not None:
-        parts.append(f"median NRR {100 * m.nrr_median:.1f}%")
+        parts.append(f"median NRR {numbers.percent(m.nrr_median)}")
     if m.ltv_cac is not None:
         parts.append(f"LTV:CAC {m.ltv_cac:.1f}")
     if m.win_rate is not None:
-        parts.append(f"win rate {100 * m.win_rate:.1f}% of {m.win_rate_n or 0:,} closed deals")
+        parts.append(f"win rate {numbers.percent(m.win_rate)} of {m.win_rate_n or 0:,} closed deals")
     if health.definition != "health" and m.good_rate is not None:
-        parts.append(f"{100 * m.good_rate:.1f}% {health.words[0]}")
+        parts.append(f"{numbers.percent(m.good_rate)} {health.words[0]}")
     return f"{tier.name}: {', '.join(parts)}."
 
 

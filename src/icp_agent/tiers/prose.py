@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from icp_agent import numbers
 from icp_agent.evidence import Ledger
 from icp_agent.health.health_score import (
     HealthResult,
@@ -27,14 +28,14 @@ def _no_icp_reason(candidates: list[Candidate], health: HealthResult, config: An
     if candidates:
         best = min(candidates, key=lambda c: c.p)
         lead = (f"the strongest trait, {best.pattern.label}, has {100 * best.k / best.n:.1f}% good vs "
-                f"{100 * base:.1f}% overall (lift {best.k / best.n / base:.2f}, n={best.n:,}, p={best.p:.2g}) but "
+                f"{numbers.percent(base)} overall (lift {best.k / best.n / base:.2f}, n={best.n:,}, p={best.p:.2g}) but "
                 f"q={best.q:.2g} after correcting for every pattern tested")
     else:
         lead = "no trait over-indexes among the good at all"
-    size = (f"a segment of 10% of them would need a good rate of about {100 * detectable:.1f}% to be detected "
+    size = (f"a segment of 10% of them would need a good rate of about {numbers.percent(detectable)} to be detected "
             f"reliably (80% power, before the correction)" if detectable else
             "even a segment of 10% of them that was always good could not be detected reliably")
-    reason = (f"No significant ICP in this data: {lead}. With {health.n:,} {health.entity}s and a {100 * base:.1f}% "
+    reason = (f"No significant ICP in this data: {lead}. With {health.n:,} {health.entity}s and a {numbers.percent(base)} "
               f"good rate, {size}: the differences seen are smaller, so they may be chance. More closed deals, a real "
               f"outcome (churn, expansion), or more fit fields (technologies, funding, growth) would help.")
     if excluded_fields:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from icp_agent import numbers
 from icp_agent.evidence import Ledger
 from icp_agent.health.survival import kaplan_meier
 from icp_agent.models import (
@@ -32,7 +33,7 @@ def _retention(con, frame: str, tiers: list[Tier], ledger: Ledger) -> list[Reten
         at12 = next((s for t, s in reversed(points) if t <= 12), 1.0)
         evidence = ledger.add("retention_curve", f"{kind}|{name}",
                               f"Retention of {name} ({len(months):,} customers, {int(churned.sum()):,} churned): "
-                              f"{100 * at12:.1f}% still customers after 12 months (Kaplan-Meier).",
+                              f"{numbers.percent(at12)} still customers after 12 months (Kaplan-Meier).",
                               {"n": len(months), "events": int(churned.sum()), "retained_12m": at12},
                               n=len(months), query=" ".join(query.split()))
         curves.append(RetentionCurve(group=name, kind=kind, n=len(months), events=int(churned.sum()), points=points,

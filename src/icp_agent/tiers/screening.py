@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from icp_agent import numbers
 from icp_agent.evidence import Ledger
 from icp_agent.health.health_score import (
     HealthResult,
@@ -21,8 +22,8 @@ def _screen_findings(screen: Screen, health: HealthResult, ledger: Ledger) -> tu
     findings = []
     for item in screen.missingness:
         words = _group_words(item["direction"], health)
-        statement = (f"{item['field']} is missing for {item['n']:,} {health.entity}s, {100 * item['rate']:.1f}% of "
-                     f"them {words} vs {100 * item['base_rate']:.1f}% overall (q={item['q_value']:.2g}); missingness "
+        statement = (f"{item['field']} is missing for {item['n']:,} {health.entity}s, {numbers.percent(item['rate'])} of "
+                     f"them {words} vs {numbers.percent(item['base_rate'])} overall (q={item['q_value']:.2g}); missingness "
                      f"marks how records were kept, so it is reported here, never used as a criterion")
         evidence = ledger.add("data_quality", f"{item['field']}|{item['direction']}", statement + ".",
                               {k: v for k, v in item.items() if k != "field"}, n=item["n"])

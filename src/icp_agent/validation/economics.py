@@ -107,8 +107,8 @@ def unit_economics(con, frame: str, deals_frame: str | None, icp: IcpDocument, l
         a, b = comparisons["churn"]["icp"], comparisons["churn"]["non_icp"]
         out["churn_evidence"] = ledger.add(
             "validation_churn", "tier1",
-            f"Churn: Tier 1 {100 * a['rate']:.1f}% (95% CI {100 * a['ci_low']:.1f}-{100 * a['ci_high']:.1f}%, "
-            f"n={a['n']:,}) vs non-ICP {100 * b['rate']:.1f}% ({100 * b['ci_low']:.1f}-{100 * b['ci_high']:.1f}%, "
+            f"Churn: Tier 1 {numbers.percent(a['rate'])} (95% CI {100 * a['ci_low']:.1f}-{numbers.percent(a['ci_high'])}, "
+            f"n={a['n']:,}) vs non-ICP {numbers.percent(b['rate'])} ({100 * b['ci_low']:.1f}-{numbers.percent(b['ci_high'])}, "
             f"n={b['n']:,}).", {"icp": a, "non_icp": b}, n=a["n"] + b["n"])
     return out
 

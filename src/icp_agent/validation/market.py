@@ -3,6 +3,7 @@ accounts x median Tier-1 ACV) and the share of open pipeline in Tier 1."""
 
 from __future__ import annotations
 
+from icp_agent import numbers
 from icp_agent.errors import NotMeasurable
 from icp_agent.evidence import Ledger
 from icp_agent.models import IcpDocument
@@ -64,7 +65,7 @@ def market(con, prospects: str | None, icp: IcpDocument, ledger: Ledger,
             row = {"tier": tier.name, "prospects": matched, "share": share, "customers": customers,
                    "already_customers": already, "penetration": customers / universe if universe else None}
             row["evidence"] = ledger.add("market_share", tier.name,
-                                         f"{tier.name}: {matched:,} of {total:,} prospects ({100 * share:.1f}%) match; "
+                                         f"{tier.name}: {matched:,} of {total:,} prospects ({numbers.percent(share)}) match; "
                                          f"penetration {customers:,} customers / {universe:,} accounts (the customers "
                                          f"plus the matching prospects that are not customers yet).",
                                          row.copy(), n=total)
@@ -102,7 +103,7 @@ def market(con, prospects: str | None, icp: IcpDocument, ledger: Ledger,
             out["open_pipeline"] = {"open_deals": row[0], "in_tier1": row[1], "share": share,
                                     "status": "targeting problem" if share < 0.4 else "ok"}
             out["open_pipeline"]["evidence"] = ledger.add(
-                "open_pipeline", "tier1", f"{row[1]:,} of {row[0]:,} open deals ({100 * share:.1f}%) are Tier 1 "
+                "open_pipeline", "tier1", f"{row[1]:,} of {row[0]:,} open deals ({numbers.percent(share)}) are Tier 1 "
                 f"({'below 40%: a targeting problem' if share < 0.4 else 'at least 40%'}).",
                 out["open_pipeline"].copy(), n=row[0])
             if share < 0.4:
