@@ -105,7 +105,7 @@ def deal_level(tmp_path_factory):
 
 def test_outcome_counts_and_lost_reason_are_excluded_as_leakage(deal_level):
     ws, icp, _, _ = deal_level
-    excluded = {e["field"]: e for e in icp.excluded_fields}
+    excluded = {e.field: e.model_dump() for e in icp.excluded_fields}
     roles = toolkit.field_roles(ws)
     for name in ("organization_won_deals", "organization_lost_deals", "organization_closed_deals",
                  "organization_open_deals", "deal_lost_reason"):
@@ -124,10 +124,10 @@ def test_an_outcome_pure_value_is_caught_whatever_the_field_is_called(tmp_path):
     ws, _ = _pipedrive_ws(tmp_path, count_headers=("Tally A", "Tally B", "Tally C", "Tally D"),
                           reason_header="Note code")
     icp = toolkit.build_icp(ws)
-    excluded = {e["field"]: e for e in icp.excluded_fields}
+    excluded = {e.field: e.model_dump() for e in icp.excluded_fields}
     for name in ("tally_a", "tally_b", "note_code"):
         assert excluded[name]["rule"] == "leakage", name  # by the AUC rule or the purity rule
-    pure = [e for e in icp.excluded_fields if e.get("basis") == "pure value"]
+    pure = [e.model_dump() for e in icp.excluded_fields if (e.model_extra or {}).get("basis") == "pure value"]
     assert pure and all(e["k"] / e["n"] >= 0.98 and e["n"] >= 30 for e in pure)
     assert any(e["field"] == "note_code" for e in pure)  # its AUC is below 0.95: only the purity rule catches it
     assert all(f"{e['k']:,} of {e['n']:,} deals" in e["reason"] for e in pure)
@@ -270,14 +270,14 @@ def test_playbook_and_penetration_count_customers_not_deals(deal_level, tmp_path
     ws, icp, out, _ = deal_level
     tier1 = [t for t in icp.tiers if t.tier == 1][0]
     m = tier1.metrics
-    assert m["customers"] <= m["companies"] <= m["n"] and m["customers"] <= m["n_good"]
+    assert m.customers <= m.companies <= m.n and m.customers <= m.n_good
     with ws.connect() as con:
         frame = f"frame_{icp.id.replace('-', '_')}"
         won_companies = con.execute(f"SELECT count(DISTINCT company_name) FROM {frame} WHERE good AND industry = "
                                     "'Software'").fetchone()[0]
-    assert m["customers"] == won_companies
+    assert m.customers == won_companies
     playbook = (out / "playbook.md").read_text(encoding="utf-8")
-    assert f"{m['customers']:,} customers today ({m['n']:,} closed deals, {m['n_good']:,} won" in playbook
+    assert f"{m.customers:,} customers today ({m.n:,} closed deals, {m.n_good:,} won" in playbook
 
 
 # Finding 6: the minimum support is shown with its reason -------------------------------------------------------
@@ -379,7 +379,7 @@ def test_a_pattern_judged_among_known_rows_says_so_with_that_base_rate(tmp_path,
     ws = Workspace(tmp_path / "ws.duckdb")
     toolkit.import_data(ws, customers=write("customers.csv", _csv(rows)))
     icp = toolkit.build_icp(ws, toolkit.AnalysisOptions(good_column="activated"))
-    assert any(d["field"] == "segment" for d in icp.data_quality)
+    assert any(d.field == "segment" for d in icp.data_quality)
     evidence = {e.id: e.model_dump() for e in icp.evidence}
     pattern = next(p for p in icp.patterns if p.label == "segment = A" and p.direction == "good")
     item = evidence[pattern.evidence]
@@ -401,6 +401,6 @@ def test_diff_leaves_screened_out_fields_out_of_the_psi(tmp_path):
     first = toolkit.build_icp(ws)
     second = toolkit.build_icp(ws)
     result = toolkit.diff_icp_versions(ws, first.id, second.id)
-    screened = {e["field"] for e in second.excluded_fields}
+    screened = {e.field for e in second.excluded_fields}
     assert screened & {"tally_a", "tally_b", "note_code"} and not screened & set(result["fields"])
     assert "industry" in result["fields"]

@@ -126,7 +126,7 @@ def test_noise_fields_never_make_a_criterion(accounts):
 
 def test_outcome_derived_field_is_excluded_named_and_back_by_role(accounts, tmp_path):
     ws, icp, _ = accounts
-    excluded = {e["field"]: e for e in icp.excluded_fields}
+    excluded = {e.field: e.model_dump() for e in icp.excluded_fields}
     assert excluded["exit_reason"]["rule"] == "leakage" and excluded["exit_reason"]["evidence"]
     assert "exit_reason" not in _criterion_fields(icp)
     assert any("exit_reason" in w and "excluded" in w for w in icp.warnings)  # the document lists warnings
@@ -138,7 +138,7 @@ def test_outcome_derived_field_is_excluded_named_and_back_by_role(accounts, tmp_
     finally:
         with ws.transaction() as con:
             con.execute("DELETE FROM field_roles WHERE field = 'exit_reason'")
-    assert "exit_reason" not in {e["field"] for e in again.excluded_fields}
+    assert "exit_reason" not in {e.field for e in again.excluded_fields}
     assert "exit_reason" in {c.field for p in again.patterns for c in p.criteria}
 
 
@@ -158,9 +158,9 @@ def test_loans_sector_is_tested_and_leaks_ids_and_missingness_are_not_criteria(l
     assert [[c.label for c in d.criteria] for d in icp.negative_icp] == [["industry = Sector 00"]]
     assert all(c.op != "is_missing" for p in icp.patterns for c in p.criteria)
     assert all(c.op != "is_missing" for d in icp.negative_icp for c in d.criteria)
-    excluded = {e["field"]: e["rule"] for e in icp.excluded_fields}
+    excluded = {e.field: e.rule for e in icp.excluded_fields}
     assert excluded == {"charged_off_amount": "leakage"}
-    quality = {(d["field"], d["direction"]) for d in icp.data_quality}
+    quality = {(d.field, d.direction) for d in icp.data_quality}
     assert ("naics_industry", "bad") in quality
     assert any("data quality: naics_industry is missing" in w for w in icp.warnings)
     sector = [p for p in icp.patterns if p.direction == "bad" and p.label == "industry = Sector 00"]
