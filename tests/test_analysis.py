@@ -36,7 +36,7 @@ def test_demo_recovers_the_planted_tier_one(demo):
     tier1 = [t for t in icp.tiers if t.tier == 1]
     assert labels(tier1[0].criteria) == {"employees 50-250", "industry = Computer Software",
                                          "technologies contains Salesforce"}
-    assert tier1[0].metrics["churn_rate"] < 0.1 and tier1[0].metrics["good_rate"] > 0.6
+    assert tier1[0].metrics.churn_rate < 0.1 and tier1[0].metrics.good_rate > 0.6
 
 
 def test_demo_recovers_the_second_segment_as_a_multi_icp(demo):
@@ -51,7 +51,7 @@ def test_demo_negative_icp_holds_the_planted_disqualifiers(demo):
     assert {"industry = Marketing and Advertising"} in found
     assert any("technologies contains Wix" in f for f in found)
     for d in icp.negative_icp:
-        assert d.metrics["lift"] > 1.5 and d.metrics["q_value"] < 0.05 and d.evidence
+        assert d.metrics.lift > 1.5 and d.metrics.q_value < 0.05 and d.evidence
         assert "bottom 20%" in d.reason
 
 
@@ -64,14 +64,14 @@ def test_no_noise_or_post_sale_field_in_any_criterion(demo):
 
 def test_every_figure_has_evidence_and_ids_are_stable(demo):
     ws, icp = demo
-    ids = {e["id"] for e in icp.evidence}
+    ids = {e.id for e in icp.evidence}
     cited = {i for t in icp.tiers for i in t.evidence} | {i for d in icp.negative_icp for i in d.evidence}
     cited |= {p.evidence for p in icp.patterns} | set(icp.health.evidence)
     assert cited <= ids
     again = toolkit.build_icp(ws)
-    assert again.id != icp.id and {e["id"] for e in again.evidence} == ids
+    assert again.id != icp.id and {e.id for e in again.evidence} == ids
     item = toolkit.get_evidence(ws, icp.tiers[0].evidence[0])
-    assert item.query.startswith("SELECT") and item.metrics["n"] == icp.tiers[0].metrics["n"]
+    assert item.query.startswith("SELECT") and item.metrics["n"] == icp.tiers[0].metrics.n
     assert len(toolkit.list_icp_versions(ws)) >= 2
 
 
@@ -82,7 +82,7 @@ def test_evidence_query_reproduces_its_figures(demo):
     frame = f"frame_{icp.id.replace('-', '_')}"
     with ws.connect() as con:
         n = con.execute(item.query.replace(f"FROM {frame}", f"FROM {frame}")).fetchall()[0][0]
-    assert n == tier.metrics["n"]
+    assert n == tier.metrics.n
 
 
 def test_icp_json_validates_and_a_hand_edit_is_pointed_at(demo, tmp_path):

@@ -116,15 +116,15 @@ def test_full_assisted_run_on_the_demo(api, tmp_path, built):
 
     # the drafts: marked with drafter and model, cited, and only what passed the checker
     icp = toolkit.get_icp(ws)
-    claude_personas = [p for p in icp.personas if p["drafter"] == "claude"]
+    claude_personas = [p for p in icp.personas if p.drafter == "claude"]
     assert len(claude_personas) == 5 * len(icp.tiers)
-    assert all(p["model"] == "claude-sonnet-5-5" and p["claims"] for p in claude_personas)
-    assert all(c["evidence"] for p in claude_personas for c in p["claims"])
-    assert {n["drafter"] for n in icp.narratives} == {"claude"} and len(icp.narratives) == len(icp.tiers)
-    assert icp.themes and all(t["drafter"] == "claude" for t in icp.themes)
+    assert all(p.model == "claude-sonnet-5-5" and p.claims for p in claude_personas)
+    assert all(c.evidence for p in claude_personas for c in p.claims)
+    assert {n.drafter for n in icp.narratives} == {"claude"} and len(icp.narratives) == len(icp.tiers)
+    assert icp.themes and all(t.drafter == "claude" for t in icp.themes)
     assert all(d.rationale for d in icp.negative_icp)
-    assert icp.drafting["model"] == "claude-sonnet-5-5" and icp.drafting["prompt_versions"] == log["prompts"]
-    assert set(icp.drafting["summaries"]) == {"patterns", "validation"}
+    assert icp.drafting.model == "claude-sonnet-5-5" and icp.drafting.model_extra["prompt_versions"] == log["prompts"]
+    assert set(icp.drafting.model_extra["summaries"]) == {"patterns", "validation"}
 
     # repair once: the wrong churn figure came back corrected; the uncited claim was dropped and reported
     framework = next(p for p in log["phases"] if p["key"] == "framework")
@@ -132,18 +132,18 @@ def test_full_assisted_run_on_the_demo(api, tmp_path, built):
     assert summary["refused"] == 0 and summary["claims"] == 5
     assert narratives["refused"] == 1 and narratives["dropped"] == 0
     assert rationale["refused"] == 1 and rationale["dropped"] == 1
-    dropped = icp.drafting["dropped_claims"]
+    dropped = [d.model_dump() for d in icp.drafting.dropped_claims]
     assert [d["claim"] for d in dropped if d["drafter"] == "claude"] == \
         ["Agencies rarely have the budget for an annual contract."]
     assert "budget" not in icp.negative_icp[0].rationale
     assert "Agencies rarely have the budget" in json.dumps(json.loads((out / "icp.json").read_text())["drafting"])
     tier1 = icp.tiers[0]
-    churn = f"{100 * tier1.metrics['churn_rate']:.1f}%"
-    assert any(churn in c["text"] for n in icp.narratives if n["tier_name"] == tier1.name for c in n["claims"])
+    churn = f"{100 * tier1.metrics.churn_rate:.1f}%"
+    assert any(churn in (c.text or "") for n in icp.narratives if n.tier_name == tier1.name for c in n.claims)
 
     # nothing the model wrote changed what the tools decided (the built fixture differs only in one interview)
     assert icp_core(icp) == icp_core(toolkit.get_icp(Workspace(built)))
-    assert icp.drafting["notes_with_instructions"] == ["2025-07-15-atlasview-creative-account-director.md"]
+    assert icp.drafting.notes_with_instructions == ["2025-07-15-atlasview-creative-account-director.md"]
 
 
 # --- the checker, on a model that gets one claim wrong ---------------------------------------------------------
@@ -195,14 +195,14 @@ def test_the_checker_catches(kind, api, ws, tmp_path):
         result = assisted(ws, url, tmp_path / "out", phases=["personas"])
     assert result.status == "ok", result.error
     icp = toolkit.get_icp(ws)
-    dropped = [d for d in icp.drafting["dropped_claims"] if d["drafter"] == "claude"]
+    dropped = [d.model_dump() for d in icp.drafting.dropped_claims if d.drafter == "claude"]
     assert len(dropped) == 1 and PROBLEMS[kind] in dropped[0]["problem"], dropped
     assert dropped[0]["where"] == "Persona: champion / goals"
-    champion = next(p for p in icp.personas if (p["segment"], p["tier"], p["role"]) == ("ICP 1", 1, "champion"))
-    assert champion["drafter"] == "claude" and dropped[0]["claim"] not in [c["text"] for c in champion["claims"]]
+    champion = next(p for p in icp.personas if (p.segment, p.tier, p.role) == ("ICP 1", 1, "champion"))
+    assert champion.drafter == "claude" and dropped[0]["claim"] not in [c.text for c in champion.claims]
     assert icp_core(icp) == before
     if kind == "injection":
-        assert INJECTED_NOTE in icp.drafting["notes_with_instructions"]
+        assert INJECTED_NOTE in icp.drafting.notes_with_instructions
         assert "Tier 1" in dropped[0]["claim"] and [t.tier for t in icp.tiers] == [1, 1, 2]
 
 
@@ -325,7 +325,7 @@ def test_api_errors_give_a_clear_message_and_keep_what_the_tools_computed(case, 
         result = assisted(ws, url, tmp_path / "out", phases=["validation"])
     assert result.status == "failed" and message in result.error
     assert {"icp.json", "icp.md", "run_log.json"} <= set(result.files)
-    assert toolkit.get_icp(ws).drafting["assisted_run"]["error"] == result.error
+    assert toolkit.get_icp(ws).drafting.model_extra["assisted_run"]["error"] == result.error
 
 
 class Flaky:

@@ -18,7 +18,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from icp_agent.drafting.grounding import Problem, ground
 from icp_agent.evidence import EvidenceItem, Ledger
-from icp_agent.models import IcpDocument
+from icp_agent.models import DraftingRecord, IcpDocument, Narrative, Persona, Theme
 from icp_agent.personas.buyers import ROLES, persona_evidence
 from icp_agent.untrusted import looks_like_instructions
 
@@ -180,10 +180,11 @@ def draft_offline(ws, con, icp: IcpDocument, ledger: Ledger) -> None:
         problems += ground(drafts, ledger.items)[1]
     for persona in personas:
         persona.update(drafter=OFFLINE_DRAFTER, model=None)
-    icp.personas = personas
+    icp.personas = [Persona.model_validate(p) for p in personas]
     for disqualifier, rationale in zip(icp.negative_icp, rationales):
         disqualifier.rationale = " ".join(c["text"] for c in rationale["claims"]) or None
-    icp.narratives, icp.themes = narratives, themes
-    icp.drafting = {"drafter": OFFLINE_DRAFTER, "version": OFFLINE_VERSION, "model": None,
-                    "dropped_claims": [p.model_dump() for p in problems],
-                    "notes_with_instructions": notes_with_instructions(con)}
+    icp.narratives = [Narrative.model_validate(n) for n in narratives]
+    icp.themes = [Theme.model_validate(t) for t in themes]
+    icp.drafting = DraftingRecord.model_validate({"drafter": OFFLINE_DRAFTER, "version": OFFLINE_VERSION,
+                                                  "model": None, "dropped_claims": [p.model_dump() for p in problems],
+                                                  "notes_with_instructions": notes_with_instructions(con)})

@@ -654,13 +654,13 @@ def print_icp(icp) -> None:
     out.print(icp.statement)
     for tier in icp.tiers:
         m = tier.metrics
-        extra = f", churn {100 * m['churn_rate']:.1f}%" if m.get("churn_rate") is not None else ""
-        out.print(f"  {tier.name}: {m.get('n', 0):,} ({100 * (m.get('share') or 0):.1f}%){extra}"
+        extra = f", churn {100 * m.churn_rate:.1f}%" if m.churn_rate is not None else ""
+        out.print(f"  {tier.name}: {m.n or 0:,} ({100 * (m.share or 0):.1f}%){extra}"
                   f"{' [' + '; '.join(tier.flags) + ']' if tier.flags else ''}")
     for d in icp.negative_icp:
         out.print(f"  exclude {' AND '.join(c.label for c in d.criteria)}: {d.reason}")
     if icp.min_support:
-        out.print(f"  minimum support: {icp.min_support['reason']}")
+        out.print(f"  minimum support: {icp.min_support.reason}")
 
 
 @main.command()
@@ -875,7 +875,7 @@ def demo(out_dir, workspace, as_json, quiet):
         out.print(f"its workspace is {where}; the other commands read it with --workspace {where}, e.g.")
         out.print(f"  icp-agent versions --workspace {where}")
         if result.icp and result.icp.evidence:  # icp.json's evidence[]: {"id", "kind", "statement", ...}
-            out.print(f"  icp-agent evidence --workspace {where} {result.icp.evidence[0]['id']}   (any id in icp.md)")
+            out.print(f"  icp-agent evidence --workspace {where} {result.icp.evidence[0].id}   (any id in icp.md)")
     ctx.emit(result.model_dump(mode="json") | {"workspace": str(ctx.workspace.path)}, human)
 
 
