@@ -42,6 +42,7 @@ Op = Literal["eq", "in", "between", "gte", "lte", "contains", "is_missing"]
 Band = tuple[float | None, float | None]
 
 _BITS_PER_COLUMN = 8
+MASK_CACHE_BYTES = 64 << 20  # what SelectorSet.mask keeps of recent masks (one byte per row each; 4 at least)
 _ROW = "__icp_row"
 
 
@@ -155,9 +156,11 @@ class SelectorSet:
     column_bitmask: np.ndarray
     column_cardinality: np.ndarray
     _position: dict[Selector, int] = dataclasses.field(init=False, repr=False)
+    _masks: dict[int, np.ndarray] = dataclasses.field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_position", {s: i for i, s in enumerate(self.selectors)})
+        object.__setattr__(self, "_masks", {})
 
     def index(self, selector: Selector) -> int:
         """Position of a selector in `selectors` (KeyError if it is not one of them)."""
@@ -169,9 +172,19 @@ class SelectorSet:
         return self._covers(i, codes)
 
     def mask(self, selector: Selector | int) -> np.ndarray:
-        """Boolean row mask (length n) of one selector."""
-        i = selector if isinstance(selector, (int, np.integer)) else self.index(selector)
-        return self._covers(i, self.codes[self.selector_column[i]])
+        """Boolean row mask (length n) of one selector, read-only.
+
+        The most recently used masks are kept (`MASK_CACHE_BYTES`): an analysis asks for the same few selectors'
+        masks hundreds of times (each combination's parts, overlaps, tiers), and each is a pass over n codes."""
+        i = int(selector) if isinstance(selector, (int, np.integer)) else self.index(selector)
+        cached = self._masks.pop(i, None)
+        if cached is None:
+            cached = self._covers(i, self.codes[self.selector_column[i]])
+            cached.flags.writeable = False
+            if len(self._masks) >= max(4, MASK_CACHE_BYTES // max(self.n, 1)):
+                del self._masks[next(iter(self._masks))]
+        self._masks[i] = cached  # most recent last
+        return cached
 
     def _covers(self, i: int, codes: np.ndarray) -> np.ndarray:
         slot = self.selector_slot[i]
