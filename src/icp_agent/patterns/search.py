@@ -292,7 +292,8 @@ class _Searcher:
         column = self.selset.selector_column[selector]
         codes = column_codes.get(column)
         if codes is None:
-            codes = column_codes[column] = (block[column - block_column] >> 1) - self.code_offset[column]
+            # in the block's own unsigned type: an int64 offset would promote every code to 8 bytes
+            codes = column_codes[column] = (block[column - block_column] >> 1) - block.dtype.type(self.code_offset[column])
         slot = self.selset.selector_slot[selector]
         inside = (codes >> slot) & 1 == 1 if self.selset.column_bitmask[column] else codes == slot
         buffer = self._buffers.get(level)
