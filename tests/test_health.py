@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
+from icp_agent.errors import UserError
 from icp_agent.health.health_score import HealthConfig, build_frame
 
 CUSTOMERS = """
@@ -68,3 +69,10 @@ def test_the_same_frame_from_a_shuffled_table():
     differ = con.execute("SELECT count(*) FROM a POSITIONAL JOIN b WHERE a._row <> b._row OR a.health IS DISTINCT "
                          "FROM b.health OR a.health_rank IS DISTINCT FROM b.health_rank").fetchall()[0][0]
     assert differ == 0
+
+
+def test_won_without_deals_is_a_clear_error():
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE customers AS {CUSTOMERS.format(n=50)}")
+    with pytest.raises(UserError, match="no deals are imported"):
+        build_frame(con, "customers", None, "frame", HealthConfig(good="won"), ["industry"])

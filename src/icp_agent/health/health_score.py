@@ -176,6 +176,9 @@ def build_frame(con: duckdb.DuckDBPyConnection, customers: str | None, deals: st
                             "(churn, ARR, NPS, tickets, ...) and there are no won/lost deals",
                             hint="import deals with a stage column, or name an outcome column with --good-column")
     if definition == "won":
+        if deals is None:
+            raise UserError("good = won deals, but no deals are imported",
+                            hint="import a deals file with a stage column, or choose another definition of good")
         return build_deals_frame(con, customers, deals, frame, fit_fields, schema=schema)
     if customers is None:
         raise UserError("no customers imported yet", hint="import a customers file first")
@@ -457,7 +460,7 @@ def build_deals_frame(con, customers: str | None, deals: str, frame: str, fit_fi
     # the key the link report chose and counted (ingest/links.py), so the frame joins what was reported
     join = (f"LEFT JOIN (SELECT * FROM {customers} QUALIFY row_number() OVER (PARTITION BY "
             f"{key.company_expr(customers)} ORDER BY _row) = 1) c ON {key.company_expr('c')} = {key.expr('d')}"
-            ) if key else ""
+            ) if key is not None and customers is not None else ""
     deal_types = _column_types(con, deals)
     customer_types = _column_types(con, customers) if customers else {}
     fit = []

@@ -200,10 +200,10 @@ class _Searcher:
         n_codes = int(self.code_offset[-1])
         self.n_bins = 2 * n_codes
         dtype = np.uint16 if self.n_bins <= 2**16 else np.uint32
-        self.matrix = selset.codes.astype(dtype)
-        self.matrix += self.code_offset[:-1, None].astype(dtype)
-        self.matrix <<= 1
-        self.matrix |= target.astype(dtype)
+        self.matrix = selset.codes.astype(dtype)  # then updated in place: no temporary of the matrix's size
+        np.add(self.matrix, self.code_offset[:-1, None].astype(dtype), out=self.matrix)
+        np.left_shift(self.matrix, 1, out=self.matrix)
+        np.bitwise_or(self.matrix, target.astype(dtype), out=self.matrix)
 
         n_selectors = len(selset.selectors)
         member_codes = [np.flatnonzero(selset.member_table(i)) for i in range(n_selectors)]
