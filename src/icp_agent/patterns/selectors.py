@@ -271,6 +271,7 @@ def build_selectors(
 
 
 _ROWS_TABLE = "__icp_selector_rows"
+_OUTCOME = "__icp_outcome"
 # dictionaries up to this size are looked up in the projection (a CASE tests them in turn, so larger ones join)
 _INLINE_VALUES = 64
 # types whose VARCHAR form casts back to the same value: their lookups compare the column itself, not its text
@@ -290,7 +291,6 @@ def _inline_lookup(column: str, column_type: str | None, codes: list[tuple[str, 
         key = f"CAST(base.{column} AS VARCHAR)"
         whens = " ".join(f"WHEN {sql_literal(v)} THEN {code}" for v, code in codes)
     return f"CASE {key} {whens} ELSE {otherwise} END"
-_OUTCOME = "__icp_outcome"
 
 
 def _category_counts(con, relation: str, names: list[str], by_outcome: bool) -> dict[str, list[tuple]]:
