@@ -449,3 +449,23 @@ def test_every_encoding_path_agrees_with_the_selector_sql():
         np.testing.assert_array_equal(np.asarray(by_sql[f"p{i}"], dtype=bool), selset.mask(i), err_msg=selector.label)
     slack = next(i for i, s in enumerate(selset.selectors) if s.field == "null_element" and s.value == "Slack")
     assert selset.mask(slack).all()  # a NULL beside an element does not hide the element
+
+
+@pytest.mark.parametrize("quality", ["wracc", "lift"])
+@pytest.mark.parametrize("depth", [2, 3])
+def test_search_equals_brute_force_with_wide_fields(quality, depth):
+    """A field of hundreds of values refined by a small one: its leaves are counted from a joint histogram whose
+    keys (code x matrix value) exceed 16 bits."""
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE t AS SELECT range AS id, 'v' || (hash(range, 'a') % 230)::VARCHAR AS wide,
+        (hash(range, 'b') % 3)::INTEGER AS small, (hash(range, 'c') % 3)::INTEGER AS narrow,
+        hash(range, 'y') % 10 < CASE WHEN hash(range, 'a') % 230 % 3 = 0 AND hash(range, 'b') % 3 = 1 THEN 8 ELSE 3 END
+            AS won FROM range(20000)""")
+    relation = "(SELECT * FROM t ORDER BY id)"
+    selset = build_selectors(con, relation, [FieldSpec(f, "category") for f in ("narrow", "wide", "small")])
+    assert int(selset.column_cardinality.max()) * 2 * int(selset.column_cardinality.sum()) > 2**16
+    target = target_of(con, relation, "won")
+    result = search(selset, target, depth=depth, quality=quality, min_support=5, top_k=15)
+    expected, tested = brute_force(selset, target, depth, quality, 1.0, 5, top_k=15)
+    assert [(p.selectors, p.n, p.k, p.quality) for p in result.patterns] == expected
+    assert result.tested <= tested

@@ -307,9 +307,14 @@ class _Searcher:
                     block.dtype.type(self.code_offset[column])
             tail = block[child_column - block_column:]
             joint = np.zeros(cardinality * self.n_bins, dtype=np.int64)
+            rows = min(_JOINT_CHUNK, tail.shape[1])
+            base, keys = np.empty(rows, dtype=np.int64), np.empty(tail.shape[0] * rows, dtype=np.int64)
             for start in range(0, tail.shape[1], _JOINT_CHUNK):
-                keys = codes[start:start + _JOINT_CHUNK].astype(np.int64) * self.n_bins + tail[:, start:start + _JOINT_CHUNK]
-                joint += np.bincount(keys.ravel(), minlength=joint.size)
+                m = min(_JOINT_CHUNK, tail.shape[1] - start)
+                np.multiply(codes[start:start + m], self.n_bins, out=base[:m], dtype=np.int64)
+                chunk = keys[:tail.shape[0] * m].reshape(tail.shape[0], m)
+                np.add(tail[:, start:start + m], base[None, :m], out=chunk)
+                joint += np.bincount(chunk.ravel(), minlength=joint.size)
             joint = joints[column] = joint.reshape(cardinality, self.n_bins)
         return joint[self.selset.member_table(selector)].sum(axis=0)
 
