@@ -214,7 +214,7 @@ def test_the_run_drives_a_remote_server_over_http(api, ws, tmp_path):
     claim and the drafting record kept with record_drafting, the document written by the server into its own
     folder and read back as resources: nothing touches the workspace but the server."""
     built = toolkit.get_icp(ws)
-    before, offline_dropped = icp_core(built), built.drafting["dropped_claims"]
+    before, offline_dropped = icp_core(built), [d.model_dump() for d in built.drafting.dropped_claims]
     out = tmp_path / "out"
     with http_server(ws, tmp_path / "server") as url, api(BadClaimModel("uncited")) as claude_url:
         result = run_assisted(None, None, out, server=RemoteServer(url, TOKEN), phases=["personas"], api_key=KEY,
@@ -230,13 +230,13 @@ def test_the_run_drives_a_remote_server_over_http(api, ws, tmp_path):
 
     icp = toolkit.get_icp(ws)  # the server has stopped: what it saved is in the workspace
     assert json.loads((out / "icp.json").read_text())["id"] == icp.id
-    champion = next(p for p in icp.personas if (p["segment"], p["tier"], p["role"]) == ("ICP 1", 1, "champion"))
-    assert champion["drafter"] == "claude" and champion["model"] == "claude-sonnet-5-5"
-    dropped = [d for d in icp.drafting["dropped_claims"] if d["drafter"] == "claude"]
+    champion = next(p for p in icp.personas if (p.segment, p.tier, p.role) == ("ICP 1", 1, "champion"))
+    assert champion.drafter == "claude" and champion.model == "claude-sonnet-5-5"
+    dropped = [d.model_dump() for d in icp.drafting.dropped_claims if d.drafter == "claude"]
     assert [(d["claim"], d["problem"]) for d in dropped] == [("Champions sign off on every renewal themselves.",
                                                              "cites no evidence")]
-    assert [d for d in icp.drafting["dropped_claims"] if d.get("drafter") != "claude"] == offline_dropped
-    assert icp.drafting["assisted_run"]["phases"] == ["personas"] and icp_core(icp) == before
+    assert [d.model_dump() for d in icp.drafting.dropped_claims if d.drafter != "claude"] == offline_dropped
+    assert icp.drafting.model_extra["assisted_run"]["phases"] == ["personas"] and icp_core(icp) == before
 
 
 def test_a_remote_server_with_a_wrong_token_is_refused_with_a_clear_error(ws, tmp_path):

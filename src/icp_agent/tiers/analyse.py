@@ -116,7 +116,10 @@ def analyse(con: duckdb.DuckDBPyConnection, inputs: AnalysisInputs, config: Anal
     summary = health_summary(con, health, config, ledger)
     present = columns_of(con, frame)
     specs = [s for s in field_specs(inputs.fit_fields) if s.name in present and _has_values(con, frame, s)]
-    relation = f"(SELECT * FROM {frame} WHERE cohort IS NOT NULL ORDER BY _row)"  # entities with a verdict
+    # entities with a verdict, read into a temporary table once: as a subquery, its ORDER BY sorted every row again
+    # for each of the screen's, the selectors' and the targets' queries
+    relation = "__icp_entities"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {relation} AS SELECT * FROM {frame} WHERE cohort IS NOT NULL ORDER BY _row")
     n_rows, n_good, n_bad = con.execute(f"SELECT count(*), count_if(good), count_if(bad) FROM {relation}").fetchall()[0]
     min_support = config.min_support or max(10, min(
         detectable_support(n_rows, n_good / max(n_rows, 1), config.alpha, config.power, config.detectable_lift),
@@ -137,6 +140,7 @@ def analyse(con: duckdb.DuckDBPyConnection, inputs: AnalysisInputs, config: Anal
                  for c in ("good", "bad"))
     say("searching for over-indexing traits")
     known = known_rows(con, relation, screen.kept, {d["field"] for d in data_quality})
+    con.execute(f"DROP TABLE {relation}")
     segments, good_candidates = _segments(selset, good, config, min_support, health, ledger, known)
     bad_candidates, _ = _candidates(selset, bad, "bad", config, min_support, health, ledger, known=known)
     tiers = _tiers(con, frame, segments, selset, good, config, health, inputs, ledger, min_support)

@@ -217,7 +217,7 @@ def _pattern_evidence(c: Candidate, base: float, health: HealthResult, ledger: L
                       f"that field's missingness over-indexes, so a value must also beat the rows where it is known.")
     predicate = " AND ".join(s.sql() for s in c.pattern.selectors)
     target = "good" if c.direction == "good" else "bad"
-    query = (f"SELECT count(*) AS n, count_if({target}) AS k FROM frame WHERE cohort IS NOT NULL AND {predicate}")
+    query = (f"SELECT count(*) AS n, count_if({target}) AS k FROM {health.frame} WHERE cohort IS NOT NULL AND {predicate}")
     return ledger.add("pattern", f"{c.direction}|{health.definition}|{label}", statement,
                       {"n": c.n, "k": c.k, "rate": rate, "base_rate": base, "lift": rate / base, "ci_low": low,
                        "ci_high": high, "p_value": c.p, "q_value": c.q, "direction": c.direction,
