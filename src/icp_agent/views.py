@@ -166,13 +166,14 @@ class BuildSummary(BaseModel):
                                       n_good=h.n_good, n_bad=h.n_bad, censored=h.censored,
                                       cohort_sizes=h.cohort_sizes, evidence=h.evidence),
                    tiers=[TierBrief(tier=t.tier, segment=t.segment, name=t.name,
-                                    criteria=[c.label for c in t.criteria], metrics=t.metrics, flags=t.flags,
+                                    criteria=[c.label for c in t.criteria], metrics=t.metrics.model_dump(),
+                                    flags=t.flags,
                                     evidence=t.evidence) for t in icp.tiers],
                    negative_icp=[DisqualifierBrief(criteria=[c.label for c in d.criteria], reason=d.reason,
                                                    evidence=d.evidence) for d in icp.negative_icp],
                    top_patterns=[PatternBrief(**p.model_dump(include=set(PatternBrief.model_fields)))
                                  for p in icp.patterns[:top_patterns]],
-                   patterns_total=len(icp.patterns), evidence_ids=[e["id"] for e in icp.evidence],
+                   patterns_total=len(icp.patterns), evidence_ids=[e.id for e in icp.evidence],
                    warnings=icp.warnings)
 
 
@@ -192,7 +193,7 @@ class DatasetBrief(BaseModel):
 
     @classmethod
     def of(cls, dataset: Any) -> DatasetBrief:
-        return cls(fingerprint=dataset.fingerprint, imports=dataset.imports,
+        return cls(fingerprint=dataset.fingerprint, imports=[i.model_dump() for i in dataset.imports],
                    links=[LinkBrief(**link.model_dump(include=set(LinkBrief.model_fields))) for link in dataset.links])
 
 
@@ -361,10 +362,10 @@ def version_list(versions: list[dict], limit: int, offset: int) -> VersionList:
 
 def evidence_list(icp: IcpDocument, kind: str | None, limit: int, offset: int) -> EvidenceList:
     """An ICP version's evidence items in brief (id, kind, statement, n), of one kind or all, paged."""
-    items = [EvidenceBrief.model_validate({k: e.get(k) for k in EvidenceBrief.model_fields}) for e in icp.evidence
-             if kind is None or e["kind"] == kind]
+    items = [EvidenceBrief.model_validate({k: getattr(e, k) for k in EvidenceBrief.model_fields})
+             for e in icp.evidence if kind is None or e.kind == kind]
     chunk, page = paginate(items, limit, offset)
-    return EvidenceList(version_id=icp.id, kinds=sorted({e["kind"] for e in icp.evidence}), items=chunk, page=page)
+    return EvidenceList(version_id=icp.id, kinds=sorted({e.kind for e in icp.evidence}), items=chunk, page=page)
 
 
 def persona_evidence(found: dict[str, Any], limit: int, offset: int) -> PersonaEvidence:

@@ -53,7 +53,7 @@ def publish_lean_schemas(server: MCPServer, name: str) -> None:
     """Replace a registered tool's published input and output schemas by their lean forms (lean_schema).
     Arguments are still validated by the tool's pydantic model and results by its return type, as before.
     The SDK offers no public hook for the published schemas, hence its tool manager."""
-    registered = server._tool_manager.get_tool(name)  # noqa: SLF001
+    registered = server._tool_manager.get_tool(name)
     if registered is None:
         raise RuntimeError(f"tool {name} was not registered")
     registered.parameters = lean_schema(registered.parameters, output=False)

@@ -153,7 +153,7 @@ def _reported_as(error: type[Exception]) -> Iterator[None]:
         raise
     except UserError as exc:
         raise error(f"{exc.kind.replace('_', ' ')} error: {exc}") from exc
-    except Exception as exc:  # noqa: BLE001 - the boundary: never a bare "Error executing tool"
+    except Exception as exc:
         info = describe(exc)
         path = bug_report(exc)
         logger.error("internal error, traceback in %s", path)
@@ -540,6 +540,43 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
     def negative_icp_rationale() -> str:
         """Write the rationale of each disqualifier from its evidence."""
         return render_prompt("mcp_negative_icp")
+
+    # --- record_drafting: what an MCP client drafted besides personas and rationale (the assistant's run, H8) ---
+    from icp_agent.drafting.records import (
+        DraftingRecorded,
+        DraftNarrative,
+        DraftTheme,
+        PersonaGaps,
+    )
+
+    @tool(_writes("Record tier narratives, themes and the drafting record", idempotent=True, destructive=True))
+    def record_drafting(
+        drafter: Annotated[str, Field(min_length=1, max_length=80, description="who drafted: e.g. claude")],
+        model: Annotated[str | None, Field(description="the model that wrote the drafts, kept with them")] = None,
+        narratives: Annotated[list[DraftNarrative] | None, Field(
+            description="tier narratives, each replacing the earlier one of its tier; every claim cites evidence "
+                        "ids")] = None,
+        themes: Annotated[list[DraftTheme] | None, Field(
+            description="interview themes, replacing the earlier list; every claim cites evidence ids")] = None,
+        persona_gaps: Annotated[list[PersonaGaps] | None, Field(
+            description="for personas saved with save_drafts: what the evidence does not say (marks them with "
+                        "this drafter and model)")] = None,
+        record: Annotated[dict[str, Any] | None, Field(
+            description="kept in icp.json's drafting section: prompt versions, summaries, dropped claims, the run's "
+                        "status")] = None,
+        version: Version = None,
+    ) -> DraftingRecorded:
+        """Save tier narratives and interview themes into the ICP version, mark saved personas with their drafter
+        and known gaps, and keep a drafting record. All or nothing: when any claim is not grounded (cites nothing,
+        an unknown id, a number or quote the evidence does not hold), nothing is saved and the error says why."""
+        icp = toolkit.get_icp(workspace, version)
+        narratives, themes, persona_gaps = narratives or [], themes or [], persona_gaps or []
+        toolkit.record_drafting(
+            workspace, icp.id, drafter=drafter, model=model,
+            narratives=[{**n.model_dump(), "drafter": drafter, "model": model} for n in narratives],
+            themes=[t.model_dump() for t in themes],
+            persona_gaps={(g.segment, g.tier, g.role): g.gaps for g in persona_gaps}, record=record or {})
+        return DraftingRecorded.of(icp.id, narratives, themes, persona_gaps, record or {})
 
     return server
 
