@@ -10,6 +10,8 @@ way wherever it is read.
 from __future__ import annotations
 
 import json
+import types
+import typing
 from typing import Any, Literal, TypeVar
 
 import pydantic_core
@@ -197,15 +199,31 @@ class DatasetBrief(BaseModel):
                    links=[LinkBrief(**link.model_dump(include=set(LinkBrief.model_fields))) for link in dataset.links])
 
 
+def _json_shape(annotation: Any) -> Any:
+    """A section's JSON shape without its field-by-field schema: a list of objects, an object, or the value's
+    own type when it is neither. get_icp's published output schema would otherwise repeat icp.json's whole
+    schema (28 kB of the 60 kB tools/list budget a model pays for in context on every request); icp.json's
+    published schema (icp.schema.json) describes the sections field by field."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        shapes = tuple(dict.fromkeys(_json_shape(arg) for arg in typing.get_args(annotation)))
+        return typing.Union[shapes]  # noqa: UP007 - built from a tuple of types
+    if origin is list:
+        return list[dict[str, Any]]
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return dict[str, Any]
+    return annotation
+
+
 def _icp_view_model() -> type[BaseModel]:
     """IcpDocument with every section optional, plus paging: a section icp.json gains appears without an edit.
     The header's dataset is a brief (DatasetBrief): every get_icp answer carries the header."""
     document = IcpDocument.model_fields
     fields: dict[str, Any] = {name: (document[name].annotation, document[name]) for name in ICP_HEADER}
     fields["dataset"] = (DatasetBrief, Field(description="the inputs this version was built from"))
-    optional: dict[str, Any] = {name: document[name].annotation for name in SECTIONS}
-    fields |= {name: (optional[name] | None, Field(None, description=document[name].description))
-               for name in SECTIONS}
+    fields |= {name: (_json_shape(document[name].annotation) | None, Field(None, description=" ".join(filter(
+        None, [document[name].description, "(fields as in icp.json: the icp://current resource, icp.schema.json)"]))))
+        for name in SECTIONS}
     return create_model(
         "IcpView", __doc__="The ICP's header and the sections asked for; the others are null.", **fields,
         sections=(list[str], Field(description="the sections included")),
@@ -345,7 +363,7 @@ def icp_view(icp: IcpDocument, sections: list[str] | None, limit: int, offset: i
         if used + size > ICP_VIEW_MAX_CHARS:
             omitted.append(name)
             continue
-        view[name] = value
+        view[name] = pydantic_core.to_jsonable_python(value)  # sections are published as JSON (_json_shape)
         included.append(name)
         used += size
         if page is not None:
