@@ -226,3 +226,26 @@ def test_a_website_with_no_domain_is_unparsed_whether_or_not_websites_repeat(ws,
     website = next(c for c in report.columns if c.header == "Website")
     assert (website.unparsed, website.unparsed_examples) == (1, ["row 5: https://"])
     assert website.examples[0] == "site0.com" and website.pct_missing == pytest.approx(round(200 / 31, 1))
+
+
+def test_engine_settings_bound_memory_and_spill_beside_the_workspace(tmp_path, monkeypatch):
+    """The memory limit defaults from the machine's memory (half of it), ICP_AGENT_MEMORY_LIMIT overrides it, and
+    DuckDB spills beyond it into <workspace>.tmp beside the workspace file."""
+    import os
+
+    from icp_agent.workspace import Workspace, default_memory_limit
+
+    monkeypatch.delenv("ICP_AGENT_MEMORY_LIMIT", raising=False)
+    half_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2 // 2**20
+    assert default_memory_limit() == f"{max(half_mb, 256)}MB"
+    (tmp_path / "a").mkdir()
+    ws = Workspace(tmp_path / "a" / "ws.duckdb")
+    with ws.connect() as con:
+        limit, temp = con.execute("SELECT current_setting('memory_limit'), current_setting('temp_directory')"
+                                  ).fetchone()
+    assert temp == str(tmp_path / "a" / "ws.duckdb.tmp")
+    in_mb = float(limit.split()[0]) * {"MiB": 1.048576, "GiB": 1073.741824, "MB": 1, "GB": 1000}[limit.split()[1]]
+    assert abs(in_mb - half_mb) / half_mb < 0.01  # DuckDB reads MB as 10^6 bytes and shows MiB/GiB, rounded
+    monkeypatch.setenv("ICP_AGENT_MEMORY_LIMIT", "300MB")
+    with Workspace(tmp_path / "a" / "ws.duckdb").connect() as con:
+        assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] in ("286.1 MiB", "300.0 MB")

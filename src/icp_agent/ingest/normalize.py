@@ -35,13 +35,24 @@ STRICT_MISSING = ("", "n/a", "na", "n.a.", "-", "--", "—", "null", "none", "na
 _STRICT_SQL = ", ".join("'" + m.replace("'", "''") + "'" for m in STRICT_MISSING)
 
 
+def one_of(expr: str, values: Iterable[str]) -> str:
+    """SQL: TRUE when `expr` equals one of the constant `values`, else FALSE (NULL too, unlike IN).
+
+    Written as a CASE, not `IN (...)`: DuckDB turns an IN list of more than a few constants into a
+    hash (mark) join, which costs more than the comparisons and does not keep the rows' order, so
+    a statement that must keep the file's order would need a full sort after it."""
+    whens = " ".join(f"WHEN {sql_literal(v)} THEN TRUE" for v in values)
+    return f"(CASE {expr} {whens} ELSE FALSE END)"
+
+
 def null_if_missing(expr: str) -> str:
-    return f"(CASE WHEN lower(trim({expr})) IN ({_MARKERS_SQL}) THEN NULL ELSE trim({expr}) END)"
+    """Trimmed text, NULL for a blank or a missing marker ("n/a", "-", "null", "unknown", ...)."""
+    return f"(CASE WHEN {one_of(f'lower(trim({expr}))', MISSING_MARKERS)} THEN NULL ELSE trim({expr}) END)"
 
 
 def strictly_missing(expr: str) -> str:
     """True when a value is blank or a blank-like marker ("n/a", "-", "null"), not a word like "unknown"."""
-    return f"(lower(trim({expr})) IN ({_STRICT_SQL}) OR {expr} IS NULL)"
+    return f"({one_of(f'lower(trim({expr}))', STRICT_MISSING)} OR {expr} IS NULL)"
 
 
 def _bound(value: str, body: str) -> str:
@@ -192,10 +203,11 @@ def band_is_range(expr: str) -> str:
 
 
 def boolean(expr: str) -> str:
-    v = f"lower({null_if_missing(expr)})"
-    trues = ", ".join(f"'{t}'" for t in TRUE_TOKENS)
-    falses = ", ".join(f"'{t}'" for t in FALSE_TOKENS)
-    return f"(CASE WHEN {v} IN ({trues}) THEN TRUE WHEN {v} IN ({falses}) THEN FALSE ELSE NULL END)"
+    """yes/no in the languages exports come in (TRUE_TOKENS, FALSE_TOKENS); anything else is NULL."""
+    # one CASE over the value bound once (an IN list would become a join: see one_of)
+    whens = " ".join([f"WHEN {sql_literal(t)} THEN TRUE" for t in TRUE_TOKENS]
+                     + [f"WHEN {sql_literal(t)} THEN FALSE" for t in FALSE_TOKENS])
+    return _bound(f"lower({null_if_missing(expr)})", f"CASE _icp_v {whens} ELSE NULL END")
 
 
 DATE_ORDERS = ("ymd", "mdy", "dmy")
