@@ -600,13 +600,15 @@ def _lookup_sql(column: PlannedColumn, i: int) -> str:
                 f"LEFT JOIN ({spellings}) s ON s.key = {norm.category_key('x.value')} GROUP BY d.raw, d.c, d.first_row")
     if column.type == "currency":
         return f"SELECT raw, c, first_row, icp_currency(raw) AS {names[0]} FROM _dist_{i}"
-    parts = [f"a.value AS {names[0]}"] + [f"a.currency AS {n}" for n in names[1:]]
+    parts = [f"a.value AS {names[0]}"]
+    if column.type == "money":  # the currencies and open bands are counted from the lookup (_count_currencies)
+        parts += [f"a.currency AS {_q(f'{column.name}__parsed_currency')}", "a.open AS _open"]
     return (f"SELECT raw, c, first_row, {', '.join(parts)} FROM "
             f"(SELECT *, {norm.amount('raw', column.mark)} AS a FROM _dist_{i})")
 
 
 def _read_amounts(con: duckdb.DuckDBPyConnection, columns: list[PlannedColumn]) -> None:
-    """Decide each number/money column's decimal mark from all its distinct values, and count its currencies.
+    """Decide each number/money column's decimal mark from all its distinct values.
 
     A column without evidence takes the mark the file's other columns agree on (a German file
     with `1.320.006,00 €` in one column writes `3.200` employees in another).
@@ -618,20 +620,20 @@ def _read_amounts(con: duckdb.DuckDBPyConnection, columns: list[PlannedColumn]) 
             columns[i].mark = norm.decimal_mark(values[i])
     decided = [c.mark for c in columns if c.mark]
     file_mark = max(set(decided), key=decided.count) if decided and len(set(decided)) == 1 else None
-    for i, rows in values.items():
-        column = columns[i]
-        column.mark = column.mark or file_mark
-        if column.type != "money":
-            continue
-        plain = re.compile(norm.PLAIN_NUMBER)
-        for raw, count in rows:
-            if plain.match(raw):  # no currency, no band: nothing to count
-                continue
-            parsed = norm.parse_amount(raw, column.mark)
-            if parsed and parsed["currency"]:
-                column.currencies[parsed["currency"]] = column.currencies.get(parsed["currency"], 0) + count
-            if parsed and parsed["open"]:
-                column.open_values += count
+    for i in values:
+        columns[i].mark = columns[i].mark or file_mark
+
+
+def _count_currencies(con: duckdb.DuckDBPyConnection, column: PlannedColumn, lookup: str) -> None:
+    """A money column's currencies (ISO code -> rows) and open bands ("$10M+": rows), from its lookup table:
+    each distinct value was parsed once there, so nothing is parsed again."""
+    parsed = _q(f"{column.name}__parsed_currency")
+    for code, rows, open_rows in con.execute(
+            f"SELECT {parsed}, sum(c), sum(c) FILTER (_open) FROM {lookup} WHERE raw IS NOT NULL "
+            f"GROUP BY 1 ORDER BY 2 DESC, 1").fetchall():
+        if code is not None:
+            column.currencies[code] = int(rows)
+        column.open_values += int(open_rows or 0)
 
 
 def _pair_currency_columns(columns: list[PlannedColumn]) -> None:
@@ -862,6 +864,8 @@ def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: st
         if column.type in LOOKUP_TYPES:
             # normalised once per distinct value, with what the column's other values say (spelling, mark)
             con.execute(f"CREATE OR REPLACE TEMP TABLE _lk_{i} AS {_lookup_sql(column, i)}")
+            if column.type == "money":
+                _count_currencies(con, column, f"_lk_{i}")
             if column.name == "country" and column.type == "category":  # "UK" = "United Kingdom"
                 norm.canonical_countries(con, f"_lk_{i}", column.name)
             joins.append(f"LEFT JOIN _lk_{i} ON _lk_{i}.raw IS NOT DISTINCT FROM {raw}")
