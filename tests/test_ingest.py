@@ -84,6 +84,28 @@ def test_parquet_and_json_lines(ws, tmp_path, write, fmt):
     assert rows(ws, "customers")[1]["employees_min"] == 51
 
 
+def test_parquet_read_in_place_stores_what_the_same_csv_stores(ws, tmp_path, write):
+    """A Parquet file is read where it lies (a view numbered by the file's rows, no staged copy): the rows kept,
+    their row numbers, the duplicate dropped and the id conflict rejected are those of the same data as CSV."""
+    from icp_agent.workspace import Workspace
+
+    source = write("customers.csv", CUSTOMERS)
+    target = tmp_path / "customers.parquet"
+    duckdb.connect().execute(f"COPY (SELECT * FROM read_csv('{source}', all_varchar=true)) TO '{target}' "
+                             f"(FORMAT parquet)")
+    as_csv = import_file(Workspace(tmp_path / "csv.duckdb"), source)
+    as_parquet = import_file(ws, target)
+    assert as_parquet.format == "parquet"
+    assert (as_parquet.rows_kept, as_parquet.duplicates_dropped, [(r.row, r.reason) for r in as_parquet.rejected]) \
+        == (as_csv.rows_kept, as_csv.duplicates_dropped, [(r.row, r.reason) for r in as_csv.rejected]) \
+        == (3, 1, [(5, as_csv.rejected[0].reason)])
+    assert rows(ws, "customers") == rows(Workspace(tmp_path / "csv.duckdb"), "customers")
+    assert [r["_row"] for r in rows(ws, "customers")] == [1, 2, 4]
+    with ws.connect() as con:  # nothing staged is left behind
+        assert not con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name IN ('_stage', '_dedup') "
+                               "AND temporary").fetchone()[0]
+
+
 def test_semicolon_and_tab_delimiters_and_latin1(ws, write):
     text = CUSTOMERS.replace(",", ";").replace('"1;250"', '"1,250"').replace('"$1;200;000.00"', '"$1,200,000.00"')
     report = import_file(ws, write("semi.csv", text.replace("Salesforce;Slack", "Salesforce|Slack")))

@@ -30,7 +30,7 @@ from icp_agent.ingest.fields import (
     kind_field,
     strip_own_prefix,
 )
-from icp_agent.ingest.reader import SourceFile, inspect_file, peek_headers, stage
+from icp_agent.ingest.reader import PARQUET_ROW, SourceFile, drop_stage, inspect_file, peek_headers, stage, stage_is_view
 from icp_agent.models import ColumnReport, FurnitureRow, ImportReport, RejectedRow
 from icp_agent.progress import adapt, watch
 from icp_agent.sql import quote_identifier as _q
@@ -324,7 +324,10 @@ def plan_columns(headers: list[str], mapping: Mapping, file_name: str, kind: str
 def _staged_as_text(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """SQL per original column giving its value as VARCHAR (Parquet/JSON columns are typed)."""
     result = {}
+    view = stage_is_view(con)
     for name, dtype, *_ in con.execute("DESCRIBE _stage").fetchall():
+        if view and name == PARQUET_ROW:  # the row number a Parquet view adds, not a column of the file
+            continue
         column = _q(name)
         if dtype.endswith("[]"):
             result[name] = f"array_to_string({column}, ';')"
@@ -603,8 +606,9 @@ def _lookup_sql(column: PlannedColumn, i: int) -> str:
     parts = [f"a.value AS {names[0]}"]
     if column.type == "money":  # the currencies and open bands are counted from the lookup (_count_currencies)
         parts += [f"a.currency AS {_q(f'{column.name}__parsed_currency')}", "a.open AS _open"]
-    return (f"SELECT raw, c, first_row, {', '.join(parts)} FROM "
-            f"(SELECT *, {norm.amount('raw', column.mark)} AS a FROM _dist_{i})")
+    # materialised: each field read from `a` would otherwise call the Python parser again
+    return (f"WITH parsed AS MATERIALIZED (SELECT *, {norm.amount('raw', column.mark)} AS a FROM _dist_{i}) "
+            f"SELECT raw, c, first_row, {', '.join(parts)} FROM parsed")
 
 
 def _read_amounts(con: duckdb.DuckDBPyConnection, columns: list[PlannedColumn]) -> None:
@@ -776,8 +780,9 @@ def import_into(con: duckdb.DuckDBPyConnection, path: str | Path | SourceFile, k
                  report.duplicates_dropped, f"imp_{kind}_{key[:12]}", report.imported_at,
                  report.model_dump_json()])
     con.execute("INSERT OR REPLACE INTO current_snapshot VALUES (?, ?)", [kind, import_id])
-    con.execute("DROP TABLE IF EXISTS _stage")
     con.execute("DROP VIEW IF EXISTS _dedup")
+    drop_stage(con)
+    con.execute("DROP TABLE IF EXISTS _dup_rows")
     return report
 
 
@@ -823,12 +828,16 @@ def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: st
     rows_read = con.execute("SELECT count(*) FROM _stage").fetchone()[0] + len(reader_rejects)
     texts = _staged_as_text(con)
     originals = ", ".join(_q(h) for h in texts)
-    first = con.execute("SELECT min(rowid) FROM _stage").fetchall()[0][0]  # temp tables number rows from an offset
+    if stage_is_view(con):  # a Parquet file read in place: its own row numbers, from 0
+        rid, first = PARQUET_ROW, 0
+    else:  # temp tables number rows from an offset
+        rid, first = "rowid", con.execute("SELECT min(rowid) FROM _stage").fetchall()[0][0]
     with watch(con, progress, "finding duplicate rows", rows_read):
-        _drop_duplicate_rows(con, originals)
+        kept_filter = _drop_duplicate_rows(con, originals, rid)
     # a view, not a copy: every later step reads the staged rows where they are
-    con.execute(f"CREATE OR REPLACE TEMP VIEW _dedup AS SELECT rowid - {first} + 1 AS _row, {originals} FROM _stage")
-    kept_after_dedup = con.execute("SELECT count(*) FROM _stage").fetchone()[0]
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _dedup AS SELECT {rid} - {first} + 1 AS _row, {originals} FROM _stage"
+                f"{kept_filter}")
+    kept_after_dedup = con.execute("SELECT count(*) FROM _dedup").fetchone()[0]
     duplicates = rows_read - len(reader_rejects) - kept_after_dedup
     say(f"profiling {len(texts)} columns")
     norm.register_functions(con)
@@ -1021,23 +1030,31 @@ def _shown(expr: str) -> str:
     return f"regexp_replace(CAST({expr} AS VARCHAR), '\\.0$', '')"
 
 
-def _drop_duplicate_rows(con: duckdb.DuckDBPyConnection, originals: str) -> None:
-    """Delete from _stage every row equal in all columns to an earlier row (the first is kept).
+def _drop_duplicate_rows(con: duckdb.DuckDBPyConnection, originals: str, rid: str = "rowid") -> str:
+    """Drop from _stage every row equal in all columns to an earlier row (the first is kept); `rid` numbers the
+    staged rows in file order. Returns the WHERE clause that keeps the other rows ("" when none was dropped).
 
     Only rows whose hash of all columns repeats are compared value by value, so a file without
     duplicates costs one hash per row and a small aggregate, never a copy of the table (a GROUP BY
-    over every column materialised the whole file a second time).
+    over every column materialised the whole file a second time). A _stage table loses the
+    duplicates (DELETE); a view over a Parquet file cannot, so they stay listed in _dup_rows and the
+    clause returned leaves them out.
     """
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _dup_rows AS
-        WITH hashed AS (SELECT rowid AS _rid, hash({originals}) AS _h FROM _stage),
+        WITH hashed AS (SELECT {rid} AS _rid, hash({originals}) AS _h FROM _stage),
              repeated AS (SELECT _h FROM hashed GROUP BY _h HAVING count(*) > 1)
         SELECT _rid FROM (
-            SELECT rowid AS _rid, row_number() OVER (PARTITION BY {originals} ORDER BY rowid) AS _n FROM _stage
+            SELECT {rid} AS _rid, row_number() OVER (PARTITION BY {originals} ORDER BY {rid}) AS _n FROM _stage
             WHERE hash({originals}) IN (SELECT _h FROM repeated))
         WHERE _n > 1""")
-    if con.execute("SELECT count(*) FROM _dup_rows").fetchone()[0]:
-        con.execute("DELETE FROM _stage WHERE rowid IN (SELECT _rid FROM _dup_rows)")
+    if not con.execute("SELECT count(*) FROM _dup_rows").fetchone()[0]:
+        con.execute("DROP TABLE _dup_rows")
+        return ""
+    if rid == PARQUET_ROW:
+        return f" WHERE {rid} NOT IN (SELECT _rid FROM _dup_rows)"
+    con.execute("DELETE FROM _stage WHERE rowid IN (SELECT _rid FROM _dup_rows)")
     con.execute("DROP TABLE _dup_rows")
+    return ""
 
 
 def _inline_reports(con, table: str, columns: list[PlannedColumn], inline: set[int], texts: dict[str, str],
