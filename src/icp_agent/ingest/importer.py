@@ -30,7 +30,15 @@ from icp_agent.ingest.fields import (
     kind_field,
     strip_own_prefix,
 )
-from icp_agent.ingest.reader import PARQUET_ROW, SourceFile, drop_stage, inspect_file, peek_headers, stage, stage_is_view
+from icp_agent.ingest.reader import (
+    PARQUET_ROW,
+    SourceFile,
+    drop_stage,
+    inspect_file,
+    peek_headers,
+    stage,
+    stage_is_view,
+)
 from icp_agent.models import ColumnReport, FurnitureRow, ImportReport, RejectedRow
 from icp_agent.progress import adapt, watch
 from icp_agent.sql import quote_identifier as _q
