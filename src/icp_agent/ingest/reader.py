@@ -577,15 +577,8 @@ PARQUET_ROW = "file_row_number"  # the column a Parquet _stage view numbers its 
 
 def stage_is_view(con: duckdb.DuckDBPyConnection) -> bool:
     """True when _stage is a view over a Parquet file (its rows numbered by PARQUET_ROW), not a table."""
-    return bool(con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = '_stage' AND temporary"
-                            ).fetchone()[0])
-
-
-def stage_row(con: duckdb.DuckDBPyConnection) -> str:
-    """SQL of a staged row's number from 0 in file order: rowid of the _stage table, else the Parquet row number."""
-    if not stage_is_view(con):
-        return "rowid - (SELECT min(rowid) FROM _stage)"  # temp tables number rows from an offset
-    return PARQUET_ROW
+    found = con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = '_stage' AND temporary").fetchone()
+    return bool(found and found[0])
 
 
 def drop_stage(con: duckdb.DuckDBPyConnection) -> None:
