@@ -500,14 +500,23 @@ PLAIN_NUMBER = r"^\s*-?\d+(\.(\d{1,2}|\d{4,}))?\s*$"
 PLAIN_INTEGER = r"^\s*-?\d+\s*$"
 
 
+# US dollars as CRMs export them ("$12,000", "$1,200,000.00", "$950"): read in SQL when "." is the decimal mark
+DOLLARS = r"^\$(\d{1,3}(,\d{3})+|\d+)(\.\d{1,2})?$"
+
+
 def amount(expr: str, mark: str | None = None) -> str:
     """SQL for the amount struct {value, currency, open} of a value (see `parse_amount`).
 
-    Plain numbers are cast in SQL; anything else goes to the `icp_amount` UDF (`register_functions`).
+    Plain numbers, and dollar amounts in the shape DOLLARS when the column's decimal mark is not ",",
+    are read in SQL (the result `parse_amount` gives them: tests/test_values.py checks both agree);
+    anything else goes to the `icp_amount` UDF (`register_functions`), a Python call per value.
     """
     plain = PLAIN_INTEGER if mark == "," else PLAIN_NUMBER
+    dollars = "" if mark == "," else (
+        f"WHEN regexp_matches(trim({expr}), {sql_literal(DOLLARS)}) THEN struct_pack(value := "
+        f"CAST(replace(substr(trim({expr}), 2), ',', '') AS DOUBLE), currency := 'USD', open := false) ")
     return (f"(CASE WHEN regexp_matches({expr}, {sql_literal(plain)}) THEN struct_pack(value := TRY_CAST(trim({expr}) "
-            f"AS DOUBLE), currency := NULL::VARCHAR, open := false) "
+            f"AS DOUBLE), currency := NULL::VARCHAR, open := false) {dollars}"
             f"ELSE icp_amount({expr}, {sql_literal(mark) if mark else 'NULL'}) END)")
 
 
