@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import SHARED, rows
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,8 +18,6 @@ from icp_agent.errors import UserError
 from icp_agent.ingest import normalize as norm
 from icp_agent.ingest.importer import Mapping, import_file
 from icp_agent.workspace import Workspace
-
-from conftest import SHARED, rows
 
 CASES = SHARED.parent / "cases"
 
