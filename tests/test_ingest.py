@@ -106,6 +106,38 @@ def test_parquet_read_in_place_stores_what_the_same_csv_stores(ws, tmp_path, wri
                                "AND temporary").fetchone()[0]
 
 
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_rows_written_in_batches_equal_one_batch_and_progress_only_grows(tmp_path, write, monkeypatch, fmt):
+    """Rows are normalised and sorted a batch of file rows at a time (bounded memory): with batches of two rows
+    the stored table, its order and the report are those of one batch, and the step's progress never goes back."""
+    from itertools import pairwise
+
+    from icp_agent.ingest import importer
+    from icp_agent.workspace import Workspace
+
+    source = write("customers.csv", CUSTOMERS + "".join(f"{10 + n},Firm {n},firm{n}.com,Retail,12,$5000,Germany,,"
+                                                        f"customer,01/02/2023,,$100,5,UTC\n" for n in range(7)))
+    if fmt == "parquet":
+        target = tmp_path / "customers.parquet"
+        duckdb.connect().execute(f"COPY (SELECT * FROM read_csv('{source}', all_varchar=true)) TO '{target}' "
+                                 f"(FORMAT parquet)")
+        source = target
+    whole = import_file(Workspace(tmp_path / "whole.duckdb"), source)
+    monkeypatch.setattr(importer, "WRITE_BATCH_ROWS", 2)
+    seen: list[tuple[int, int]] = []
+    batched = import_file(Workspace(tmp_path / "batched.duckdb"), source,
+                          progress=lambda message, done=None, total=None: message.startswith("normalising")
+                          and done is not None and seen.append((done, total)))
+    assert rows(Workspace(tmp_path / "batched.duckdb"), "customers") == rows(Workspace(tmp_path / "whole.duckdb"),
+                                                                           "customers")
+    with Workspace(tmp_path / "batched.duckdb").connect() as con:  # stored in file order, not only sortable
+        table = con.execute("SELECT table_name FROM imports").fetchone()[0]
+        stored = [r[0] for r in con.execute(f"SELECT _row FROM {table}").fetchall()]
+    assert stored == sorted(stored) and len(stored) == batched.rows_kept == whole.rows_kept == 10
+    assert batched.model_dump(exclude={"imported_at"}) == whole.model_dump(exclude={"imported_at"})
+    assert seen[-1] == (11, 11) and all(a[0] <= b[0] for a, b in pairwise(seen))
+
+
 def test_semicolon_and_tab_delimiters_and_latin1(ws, write):
     text = CUSTOMERS.replace(",", ";").replace('"1;250"', '"1,250"').replace('"$1;200;000.00"', '"$1,200,000.00"')
     report = import_file(ws, write("semi.csv", text.replace("Salesforce;Slack", "Salesforce|Slack")))

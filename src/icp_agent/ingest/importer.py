@@ -897,9 +897,9 @@ def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: st
             joins.append(f"LEFT JOIN _lk_{i} ON _lk_{i}.raw IS NOT DISTINCT FROM {raw}")
             inner += [f"_lk_{i}.{_q(name)}" for name, _ in _typed_exprs(column, "raw")]
         outer += _unpacked(column)
-    with watch(con, progress, f"normalising {kept_after_dedup:,} rows", kept_after_dedup):
-        con.execute(f"CREATE TABLE {table} AS SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM _dedup d "
-                    f"{' '.join(joins)}) ORDER BY _row")
+    _write_rows(con, table, lambda first, last: (
+        f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM _dedup d {' '.join(joins)} "
+        f"WHERE d._row BETWEEN {first} AND {last}) ORDER BY _row"), progress, kept_after_dedup)
     # before rejections, as the lookups count
     inline_reports = _inline_reports(con, table, columns, inline, texts, profiles, kept_after_dedup)
     _apply_currencies(con, table, columns, mapping, source.name, warnings)
@@ -918,6 +918,44 @@ def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: st
         duplicates_dropped=duplicates, conflicts=sum("conflict" in r.reason for r in rejects),
         imported_at=datetime.now(timezone.utc).replace(tzinfo=None), columns=column_reports,
         rejected=rejects[:MAX_REJECTS_IN_REPORT], warnings=warnings)
+
+
+WRITE_BATCH_ROWS = 2_000_000
+
+
+def _write_rows(con: duckdb.DuckDBPyConnection, table: str, select: Callable[[int, int], str],
+                progress: Callable[..., None] | None, rows: int) -> None:
+    """Create `table` from `select(first, last)` (the SELECT of the rows whose `_row` is from first to last,
+    ordered by `_row`), in batches of WRITE_BATCH_ROWS file rows; `rows` (the rows to write) scales progress.
+
+    The lookups are hash joins, which do not keep the rows' order, so the rows are sorted by `_row`
+    before they are stored; sorting one batch at a time bounds the memory the sort takes (a full sort
+    held the whole file in memory: +1.8 GB at 10M rows). Each batch's scan skips the row groups outside
+    its rows (a Parquet file's row numbers and a table's rowid are pushed down into the scan).
+    """
+    last = _scalar(con, "SELECT coalesce(max(_row), 0) FROM _dedup")
+    done, shown = 0, [0]
+    message = f"normalising {rows:,} rows"
+
+    def shifted(step: str, n: int | None = None, total: int | None = None) -> None:
+        if progress is not None and n is not None:  # a batch's rows done, counted into the whole step's
+            shown[0] = max(shown[0], min(rows, done + n))  # a batch's estimate never takes the count back
+            report(step, shown[0], rows)
+
+    report = adapt(progress)
+    for start in range(1, max(last, 1) + 1, WRITE_BATCH_ROWS):
+        end = start + WRITE_BATCH_ROWS - 1
+        batch = select(start, end)
+        share = rows if last <= WRITE_BATCH_ROWS else min(WRITE_BATCH_ROWS, rows - done)
+        with watch(con, shifted if progress is not None else None, message, share):
+            con.execute(f"CREATE TABLE {table} AS {batch}" if start == 1 else f"INSERT INTO {table} {batch}")
+        done = _scalar(con, f"SELECT count(*) FROM {table}")
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, query: str) -> int:
+    """The one number a query returns."""
+    row = con.execute(query).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
 
 
 def _value_fit(con: duckdb.DuckDBPyConnection, texts: dict[str, str]) -> Callable[[str, str], float]:
