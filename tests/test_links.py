@@ -287,7 +287,7 @@ def test_a_name_several_companies_share_once_normalised_links_to_none_of_them(ws
 def test_a_domain_two_companies_share_links_to_neither(ws, write):
     companies = to_csv(["Company name", "Website", "Industry"],
                        [["North Shipping", "https://north.example", "Logistics"],
-                        ["North Bank", "north.example", "Banking"]]
+                        ["North Bank", "north.example", "Banking"], ["", "www.north.example", "Retail"]]
                        + [[f"Firm {n}", f"firm{n}.com", f"I{n}"] for n in range(6)])
     deals = to_csv(["Deal ID", "Company Domain Name", "Deal Stage"],
                    [["D0", "www.north.example", "closedwon"], ["D1", "sales@north.example", "closedlost"]]
@@ -297,7 +297,7 @@ def test_a_domain_two_companies_share_links_to_neither(ws, write):
     assert (link.method, link.linked, link.ambiguous, link.unlinked) == ("domain", 4, 2, 2)
     # the import stores both spellings as north.example: one value, two rows
     assert [(e["key"], e["rows"], e["companies"]) for e in link.ambiguous_examples] == [
-        ("north.example", 2, ["North Bank", "North Shipping"])]
+        ("north.example", 2, ["North Bank", "North Shipping", "north.example"])]  # a company without a name
     assert frame_rows(ws) == {"D0": (None,), "D1": (None,), **{f"D{n}": (f"I{n}",) for n in range(2, 6)}}
 
 

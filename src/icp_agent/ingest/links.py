@@ -117,9 +117,9 @@ class LinkKey:
         if self.companies is None:
             raise ValueError(f"the {self.method} key was made without its companies' table")
         raw = f"CAST(c.{self.company_field} AS VARCHAR)"
-        label = "CAST(c.company_name AS VARCHAR)" if "company_name" in self.identity else raw
-        return (f"(SELECT k, count(DISTINCT ident) AS companies, list(DISTINCT label ORDER BY label)[1:3] AS names "
-                f"FROM (SELECT {self._normalised(f'c.{self.company_field}')} AS k, {self._identity('c')} AS ident, "
+        label = f"coalesce(CAST(c.company_name AS VARCHAR), {raw})" if "company_name" in self.identity else raw
+        names = "list(DISTINCT label ORDER BY label) FILTER (label IS NOT NULL)[1:3]"
+        return (f"(SELECT k, count(DISTINCT ident) AS companies, {names} AS names FROM (SELECT {self._normalised(f'c.{self.company_field}')} AS k, {self._identity('c')} AS ident, "
                 f"{label} AS label FROM {self.companies} c) WHERE k IS NOT NULL GROUP BY k)")
 
     def _identity(self, alias: str) -> str:
