@@ -931,8 +931,8 @@ def _write_rows(con: duckdb.DuckDBPyConnection, table: str, select: Callable[[in
     The lookups are hash joins, which do not keep the rows' order, so the rows are sorted by `_row`
     before they are stored; sorting one batch at a time bounds the memory the sort takes (a full sort
     held the whole file in memory: at 10M Parquet rows the import peaked at 2.4 GB with one batch, 0.85 GB
-    with 2M-row batches, 0.67 GB with 1M- or 500k-row ones, the latter at ~10% more CPU). Each batch's scan reads only its rows (a
-    Parquet file's row numbers and a table's rowid are pushed down into the scan).
+    with 2M-row batches, 0.67 GB with 1M- or 500k-row ones, the latter at ~10% more CPU). Each batch's scan
+    reads only its rows (a Parquet file's row numbers and a table's rowid are pushed down into the scan).
     """
     last = _scalar(con, "SELECT coalesce(max(_row), 0) FROM _dedup")
     done, shown = 0, [0]

@@ -109,7 +109,8 @@ class LinkKey:
         key = self._normalised(f"{alias}.{self.company_field}")
         if not self.resolves:
             return key
-        return f"(CASE WHEN {key} IN (SELECT k FROM {self.company_keys()} WHERE companies > 1) THEN NULL ELSE {key} END)"
+        shared = f"(SELECT k FROM {self.company_keys()} WHERE companies > 1)"
+        return f"(CASE WHEN {key} IN {shared} THEN NULL ELSE {key} END)"
 
     def company_keys(self) -> str:
         """SQL: one row per normalised key of the companies (k), how many distinct companies have it (companies)
@@ -119,7 +120,8 @@ class LinkKey:
         raw = f"CAST(c.{self.company_field} AS VARCHAR)"
         label = f"coalesce(CAST(c.company_name AS VARCHAR), {raw})" if "company_name" in self.identity else raw
         names = "list(DISTINCT label ORDER BY label) FILTER (label IS NOT NULL)[1:3]"
-        return (f"(SELECT k, count(DISTINCT ident) AS companies, {names} AS names FROM (SELECT {self._normalised(f'c.{self.company_field}')} AS k, {self._identity('c')} AS ident, "
+        return (f"(SELECT k, count(DISTINCT ident) AS companies, {names} AS names FROM "
+                f"(SELECT {self._normalised(f'c.{self.company_field}')} AS k, {self._identity('c')} AS ident, "
                 f"{label} AS label FROM {self.companies} c) WHERE k IS NOT NULL GROUP BY k)")
 
     def _identity(self, alias: str) -> str:
@@ -329,7 +331,8 @@ def ambiguity(con: duckdb.DuckDBPyConnection, table: str, key: LinkKey | None, l
                         f"ORDER BY n DESC, k, 1 LIMIT {int(limit)}").fetchall()
     if not found:
         return 0, []
-    return int(found[0][4]), [{"value": v, "key": k, "rows": n, "companies": list(names)} for v, k, n, names, _ in found]
+    examples = [{"value": v, "key": k, "rows": n, "companies": list(names)} for v, k, n, names, _ in found]
+    return int(found[0][4]), examples
 
 
 def _ambiguity_note(kind: str, key: LinkKey, rows: int, examples: list[dict]) -> str:
