@@ -920,7 +920,7 @@ def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: st
         rejected=rejects[:MAX_REJECTS_IN_REPORT], warnings=warnings)
 
 
-WRITE_BATCH_ROWS = 500_000
+WRITE_BATCH_ROWS = 1_000_000
 
 
 def _write_rows(con: duckdb.DuckDBPyConnection, table: str, select: Callable[[int, int], str],
@@ -931,8 +931,8 @@ def _write_rows(con: duckdb.DuckDBPyConnection, table: str, select: Callable[[in
     The lookups are hash joins, which do not keep the rows' order, so the rows are sorted by `_row`
     before they are stored; sorting one batch at a time bounds the memory the sort takes (a full sort
     held the whole file in memory: at 10M Parquet rows the import peaked at 2.4 GB with one batch, 0.85 GB
-    with 2M-row batches, 0.67 GB with 1M- or 500k-row ones; a 1M-row CSV at 0.79 GB in one batch, 0.64 GB in
-    two; the CPU differed within the noise of a shared machine). Each batch's scan
+    with 2M-row batches, 0.67 GB with 1M- or 500k-row ones, but 30, 32 and 35 s of CPU with batches of 10M, 1M
+    and 500k rows; a 1M-row CSV peaked at 0.79 GB in one batch, 0.64 GB in two). Each batch's scan
     reads only its rows (a Parquet file's row numbers and a table's rowid are pushed down into the scan).
     """
     last = _scalar(con, "SELECT coalesce(max(_row), 0) FROM _dedup")
