@@ -38,8 +38,11 @@ def icons() -> list[Icon]:
     found = []
     for name, mime in (("icon.png", "image/png"), ("icon.svg", "image/svg+xml")):
         data = base64.b64encode((PACKAGE_DIR / "assets" / name).read_bytes()).decode("ascii")
-        found.append(Icon(src=f"data:{mime};base64,{data}", mime_type=mime, sizes=["128x128"] if mime == "image/png"
-                          else ["any"]))
+        found.append(
+            Icon(
+                src=f"data:{mime};base64,{data}", mime_type=mime, sizes=["128x128"] if mime == "image/png" else ["any"]
+            )
+        )
     return found
 
 
