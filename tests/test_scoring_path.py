@@ -29,13 +29,14 @@ COMPARED = ("fit_points", "fit_score", "priority", "grade", "fit_reasons")
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
+def demo(built_demo, tmp_path_factory):
+    """The session's built demo (conftest.built_demo; its report files copied to folder/out, its workspace read
+    only) and its prospects scored from icp.json."""
     folder = tmp_path_factory.mktemp("path")
-    ws = Workspace(folder / "ws.duckdb")
-    result = toolkit.run(ws, DEMO, folder / "out")
+    shutil.copytree(built_demo.out, folder / "out", ignore=shutil.ignore_patterns("workspace.duckdb*"))
     scored = folder / "scored.csv"
     toolkit.score_prospects(DEMO / "prospects.csv", scored, icp_path=folder / "out" / "icp.json")
-    return ws, result.icp, folder, scored
+    return built_demo.workspace(), built_demo.icp(), folder, scored
 
 
 def _read(path, where: str = "TRUE") -> list[dict]:
