@@ -12,8 +12,8 @@ import hashlib
 import json
 import os
 import shutil
-from dataclasses import dataclass, replace
 from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
