@@ -31,9 +31,8 @@ def prompts_dir() -> Path:
 def icons() -> list[Icon]:
     """The server's icon (MCP `serverInfo.icons`) as data URIs: PNG, which every client must
     accept, and the SVG it is drawn from (tools/make_icon.py)."""
-    from mcp.types import (
-        Icon,  # only the server needs it: the CLI starts without the MCP SDK
-    )
+    # only the server needs it: the CLI starts without the MCP SDK
+    from mcp.types import Icon
 
     found = []
     for name, mime in (("icon.png", "image/png"), ("icon.svg", "image/svg+xml")):
