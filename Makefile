@@ -19,18 +19,17 @@ demo: $(BIN)/.installed
 # CI (.ci/run): the checks and every test, the slow end-to-end ones included (-m "" lifts the default
 # "not slow"); all three run, and any finding or failure fails the target.
 test: $(BIN)/.installed
-	@status=0; \
-	$(MAKE) --no-print-directory check || status=1; \
+	@status=0; $(CHECKS) \
 	$(BIN)/python -m pytest -m "" --durations=20 || status=1; \
 	exit $$status
 
 # lint, format and types on src/ (and the lint and format on tools/), as configured in pyproject.toml
-check: $(BIN)/.installed
-	@status=0; \
-	$(BIN)/ruff check src tools || status=1; \
+CHECKS = $(BIN)/ruff check src tools || status=1; \
 	$(BIN)/ruff format --check src tools || status=1; \
-	$(BIN)/mypy || status=1; \
-	exit $$status
+	$(BIN)/mypy || status=1;
+
+check: $(BIN)/.installed
+	@status=0; $(CHECKS) exit $$status
 
 # apply ruff's safe fixes and its formatting
 format: $(BIN)/.installed
