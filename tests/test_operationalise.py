@@ -121,6 +121,7 @@ def test_diff_needs_two_versions_and_then_recommends(tmp_path):
     assert all(v["psi"] < 0.01 for v in result["fields"].values())
 
 
+@pytest.mark.slow
 def test_refresh_with_a_shifted_snapshot(tmp_path, cli):
     shifted = tmp_path / "customers_v2.csv"
     con = duckdb.connect()

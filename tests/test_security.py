@@ -489,6 +489,7 @@ def two_builds(built_demo, tmp_path_factory):
     return built_demo.icp(), toolkit.build_icp(ws), ws
 
 
+@pytest.mark.slow
 def test_injected_notes_change_no_tier_criterion_or_score(two_builds):
     clean, injected, _ = two_builds
 
@@ -500,6 +501,7 @@ def test_injected_notes_change_no_tier_criterion_or_score(two_builds):
     assert clean.status == "ok" and shape(injected) == shape(clean)
 
 
+@pytest.mark.slow
 def test_drafts_that_act_on_injected_notes_are_refused_and_nothing_is_saved(two_builds):
     from injection_corpus import INJECTIONS
 
