@@ -72,7 +72,7 @@ def _companies_sql(n_rows: int, seed: int, *, with_outcome: bool) -> str:
         CASE WHEN {u(7)} < 0.2 THEN NULL ELSE (['Salesforce', 'HubSpot', 'Pipedrive', 'Zoho', 'Dynamics', 'Close',
             'Copper', 'Other'])[1 + CAST(hash(range + {seed}, 17) % 8 AS INTEGER)] END AS crm,
         {u(8)} AS draw"""
-    outcome = f""", draw < 1 / (1 + exp(-(-2.0 + 2.0 * coalesce(industry = 'Computer Software', FALSE)::INT
+    outcome = """, draw < 1 / (1 + exp(-(-2.0 + 2.0 * coalesce(industry = 'Computer Software', FALSE)::INT
                   + 0.7 * coalesce(industry = 'Internet', FALSE)::INT
                   - 1.2 * coalesce(industry = 'Marketing and Advertising', FALSE)::INT
                   + 0.9 * coalesce((emp[1] + emp[2]) / 2 BETWEEN 51 AND 200, FALSE)::INT
@@ -82,7 +82,7 @@ def _companies_sql(n_rows: int, seed: int, *, with_outcome: bool) -> str:
                   + 0.3 * coalesce(list_contains(technologies, 'Slack'), FALSE)::INT
                   + 0.5 * coalesce(revenue > exp(14), FALSE)::INT - 0.4 * coalesce(is_public, FALSE)::INT
                   + 0.4 * (founded_year > 2005)::INT + 0.4 * (country < 'C05')::INT))) AS good,
-                  DATE '2018-01-01' + CAST(_row * 2000 // {n_rows} AS INTEGER) AS customer_since""" \
+                  DATE '2018-01-01' + CAST(_row * 2000 // {n} AS INTEGER) AS customer_since""".format(n=n_rows) \
         if with_outcome else ""
     return (f"SELECT * EXCLUDE (emp, draw), emp[1]::DOUBLE AS employees_min, emp[2]::DOUBLE AS employees_max"
             f"{outcome} FROM (SELECT {columns} FROM range({n_rows}))")
