@@ -37,13 +37,19 @@ from icp_agent.ingest.reader import (
 from icp_agent.models import (
     DATA_KINDS,
     ICP_SCHEMA_VERSION,
+    DraftingRecord,
     HealthSummary,
     IcpDocument,
     ImportReport,
     LinkReport,
+    Narrative,
     PatternStat,
+    Persona,
+    Scorecard,
     SegmentName,
+    Theme,
     TierNumber,
+    Validation,
     WorkspaceSummary,
     utc_timestamp,
 )
@@ -537,14 +543,14 @@ def build_icp(ws: Workspace, options: AnalysisOptions | None = None, progress: P
         _flag_unobservable(icp, inputs)
         if icp.tiers:
             from icp_agent.drafting.offline import draft_offline
-            from icp_agent.evidence import clean
             from icp_agent.validation.validate import validate
 
             def validation():
-                icp.validation = clean(validate(con, inputs, config, icp, ws.current_table(con, "prospects"),
-                                                options.revenue_target, ledger))
-                icp.warnings += icp.validation["market"].get("warnings", [])
-                for metric, reason in icp.validation["unit_economics"].get("not_measurable", {}).items():
+                icp.validation = validate(con, inputs, config, icp, ws.current_table(con, "prospects"),
+                                          options.revenue_target, ledger)
+                icp.warnings += icp.validation.market.warnings if icp.validation.market else []
+                for metric, reason in (icp.validation.unit_economics.not_measurable
+                                       if icp.validation.unit_economics else {}).items():
                     icp.warnings.append(f"validation ({metric.replace('_', ' ')}): not measurable: {reason}")
 
             def scorecard():
@@ -557,7 +563,7 @@ def build_icp(ws: Workspace, options: AnalysisOptions | None = None, progress: P
                 if progress:
                     progress(message)
                 _phase(icp, name, step)
-            icp.evidence = [item.model_dump() for item in ledger.all()]
+            icp.evidence = ledger.all()
         check_icp_document(icp.model_dump(mode="json"))
         ledger.save(con, version_id)
         con.execute("INSERT INTO icp_versions VALUES (?, ?, ?, ?, ?)",
@@ -576,9 +582,9 @@ def _phase(icp: IcpDocument, name: str, step: Callable[[], None]) -> None:
     except DataShapeError as exc:
         icp.warnings.append(f"{name}: not measurable: {exc.reason}")
         if name == "validation":
-            icp.validation = {"status": "not measurable", "reason": exc.reason}
+            icp.validation = Validation(status="not measurable", reason=exc.reason)
         elif name == "lead score":
-            icp.scorecard = {"status": "not measurable", "reason": exc.reason}
+            icp.scorecard = Scorecard(status="not measurable", reason=exc.reason)
 
 
 def _flag_unobservable(icp: IcpDocument, inputs) -> None:
@@ -655,7 +661,7 @@ def _readable_bin_labels(card: dict, money: set[str]) -> None:
             item["label"] = label
 
 
-def _fit_scorecard(con, icp: IcpDocument, inputs, ledger) -> dict:
+def _fit_scorecard(con, icp: IcpDocument, inputs, ledger) -> Scorecard:
     """The points-based fit score over the fit fields, evaluated on the newest entities, with evidence."""
     from icp_agent.evidence import clean
     from icp_agent.scorecard import fit as scorecard_fit
@@ -664,8 +670,9 @@ def _fit_scorecard(con, icp: IcpDocument, inputs, ledger) -> dict:
     columns = columns_of(con, frame)
     kinds = {f: SCORECARD_KINDS[t] for f, t in inputs.fit_fields.items() if t in SCORECARD_KINDS}
     time_column = next((c for c in ("customer_since", "close_date") if c in columns), None)
-    card = clean(scorecard_fit.fit_scorecard(con, frame, kinds, time_column=time_column, screened=icp.excluded_fields,
-                               neutral_missing=[d["field"] for d in icp.data_quality]))
+    card = clean(scorecard_fit.fit_scorecard(con, frame, kinds, time_column=time_column,
+                                             screened=[e.model_dump() for e in icp.excluded_fields],
+                                             neutral_missing=[str(d.field) for d in icp.data_quality]))
     _readable_bin_labels(card, {f for f, t in inputs.fit_fields.items() if t == "money"})
     evaluation = card.get("evaluation") or {}
     if card.get("status") == "ok" and evaluation.get("status") == "ok":
@@ -679,7 +686,7 @@ def _fit_scorecard(con, icp: IcpDocument, inputs, ledger) -> dict:
     else:
         reason = card.get("reason") or evaluation.get("reason") or card.get("status")
         icp.warnings.append(f"lead score: {reason}")
-    return card
+    return Scorecard.model_validate(card)
 
 
 def icp_schema() -> dict:
@@ -1005,7 +1012,7 @@ def _store_evidence(con, icp: IcpDocument, ledger) -> None:
         return
     con.execute("DELETE FROM evidence WHERE version_id = ? AND list_contains(?, evidence_id)", [icp.id, ids])
     ledger.save(con, icp.id)
-    icp.evidence = [e for e in icp.evidence if e["id"] not in set(ids)] + [i.model_dump() for i in ledger.all()]
+    icp.evidence = [e for e in icp.evidence if e.id not in set(ids)] + ledger.all()
     con.execute("UPDATE icp_versions SET icp = ? WHERE version_id = ?", [icp.model_dump_json(), icp.id])
 
 
@@ -1079,12 +1086,12 @@ def save_drafts(ws: Workspace, *, personas: list[DraftPersona] | None = None,
     if problems_out:
         return SaveDraftsResult(saved=False, version=icp.id, problems=problems_out)
     for p in personas:
-        icp.personas = [x for x in icp.personas if (x["segment"], x["tier"], x["role"]) != (p.segment, p.tier, p.role)]
-        icp.personas.append({**p.model_dump(), "tier_name": f"{p.segment} Tier {p.tier}", "drafter": drafter,
-                             "model": model, "gaps": []})
+        icp.personas = [x for x in icp.personas if (x.segment, x.tier, x.role) != (p.segment, p.tier, p.role)]
+        icp.personas.append(Persona.model_validate({**p.model_dump(), "tier_name": f"{p.segment} Tier {p.tier}",
+                                                    "drafter": drafter, "model": model, "gaps": []}))
     for r in rationales:
         known[r.disqualifier].rationale = " ".join(c.text for c in r.claims)
-    icp.drafting = {**icp.drafting, "last_saved_by": drafter, "model": model}
+    icp.drafting = DraftingRecord.model_validate({**icp.drafting.model_dump(), "last_saved_by": drafter, "model": model})
     check_icp_document(icp.model_dump(mode="json"))
     with ws.transaction() as con:
         con.execute("UPDATE icp_versions SET icp = ? WHERE version_id = ?", [icp.model_dump_json(), icp.id])
@@ -1108,14 +1115,16 @@ def record_drafting(ws: Workspace, version: str, *, drafter: str, model: str | N
                         + "; ".join(f"{p.claim[:80]!r}: {p.problem}" for p in problems[:5]),
                         hint="check each claim with the grounding checker before recording it")
     drafted = {n["tier_name"] for n in narratives}
-    icp.narratives = [n for n in icp.narratives if n.get("tier_name") not in drafted] + narratives
+    icp.narratives = [n for n in icp.narratives if n.tier_name not in drafted] + [Narrative.model_validate(n)
+                                                                                   for n in narratives]
     if themes:
-        icp.themes = [{**t, "drafter": drafter, "model": model} for t in themes]
+        icp.themes = [Theme.model_validate({**t, "drafter": drafter, "model": model}) for t in themes]
     for persona in icp.personas:
-        key = (persona["segment"], persona["tier"], persona["role"])
+        key = (persona.segment, persona.tier, persona.role)
         if persona_gaps and key in persona_gaps:
-            persona.update(drafter=drafter, model=model, gaps=persona_gaps[key])
-    icp.drafting = {**icp.drafting, **(record or {}), "drafter": drafter, "model": model}
+            persona.drafter, persona.model, persona.gaps = drafter, model, persona_gaps[key]
+    icp.drafting = DraftingRecord.model_validate({**icp.drafting.model_dump(), **(record or {}), "drafter": drafter,
+                                                  "model": model})
     check_icp_document(icp.model_dump(mode="json"))
     with ws.transaction() as con:
         con.execute("UPDATE icp_versions SET icp = ? WHERE version_id = ?", [icp.model_dump_json(), icp.id])
@@ -1126,7 +1135,7 @@ def validate_icp(ws: Workspace, version: str | None = None, revenue_target: floa
 
     Tiers, criteria and scores do not change; the version's validation and its evidence are updated.
     """
-    from icp_agent.evidence import Ledger, clean
+    from icp_agent.evidence import Ledger
     from icp_agent.validation.validate import validate
 
     icp = get_icp(ws, version)
@@ -1137,10 +1146,10 @@ def validate_icp(ws: Workspace, version: str | None = None, revenue_target: floa
     ledger = Ledger()
     with ws.transaction() as con:
         inputs = _analysis_inputs(ws, con, options)
-        icp.validation = clean(validate(con, inputs, options.config(), icp, ws.current_table(con, "prospects"),
-                                        revenue_target, ledger))
+        icp.validation = validate(con, inputs, options.config(), icp, ws.current_table(con, "prospects"),
+                                  revenue_target, ledger)
         _store_evidence(con, icp, ledger)
-    return icp.validation
+    return icp.validation.model_dump(mode="json")
 
 
 def fit_scorecard(ws: Workspace, version: str | None = None) -> dict:
@@ -1156,4 +1165,4 @@ def fit_scorecard(ws: Workspace, version: str | None = None) -> dict:
         inputs = _analysis_inputs(ws, con, AnalysisOptions())
         icp.scorecard = _fit_scorecard(con, icp, inputs, ledger)
         _store_evidence(con, icp, ledger)
-    return icp.scorecard
+    return icp.scorecard.model_dump(mode="json")

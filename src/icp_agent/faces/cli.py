@@ -264,6 +264,29 @@ def with_common(func):
     return func
 
 
+server_options_list = [
+    click.option("--server", metavar="URL", help="talk to a running icp-agent MCP server (`icp-agent serve --http`, "
+                                                 "e.g. http://host:8000/mcp) instead of one in this process"),
+    click.option("--token-env", default="ICP_AGENT_TOKEN", show_default=True, metavar="NAME",
+                 help="with --server: the environment variable holding the server's bearer token"),
+]
+
+
+def server_options(func):
+    for option in reversed(server_options_list):
+        func = option(func)
+    return func
+
+
+def remote_server(url: str | None, token_env: str):
+    """--server URL as the assistant's RemoteServer (its token from the variable --token-env names), or None."""
+    if not url:
+        return None
+    from icp_agent.faces.assistant.connection import RemoteServer
+
+    return RemoteServer.from_env(url, token_env)
+
+
 input_options = [
     click.option("--customers", type=click.Path(), help="the customers/companies file"),
     click.option("--deals", type=click.Path(), help="the deals/opportunities file"),
@@ -552,9 +575,10 @@ def fields(markdown, workspace, as_json, quiet):
 @click.option("--model", envvar="ICP_AGENT_MODEL", help="the Claude model id (default: a current Sonnet)")
 @click.option("--budget", type=click.IntRange(1, 200), default=40, show_default=True,
               help="most tool calls the assistant may make")
+@server_options
 @with_common
 @handle_errors
-def run(paths, out_dir, assistant, model, budget, workspace, as_json, quiet, **given):
+def run(paths, out_dir, assistant, model, budget, server, token_env, workspace, as_json, quiet, **given):
     """Import the exports (PATH...: files and folders) and build everything: the ICP, its evidence, the
     document and the scoring matrix.
 
@@ -566,11 +590,14 @@ def run(paths, out_dir, assistant, model, budget, workspace, as_json, quiet, **g
     options, inputs = split_options(given)
     out_folder(out_dir)
     data_dir = list(paths) or None
+    if server and not assistant:
+        raise ArgumentError("--server drives a running MCP server with the assistant", hint="add --assistant")
     if assistant:
         if data_dir and len(data_dir) > 1:
             raise ArgumentError("--assistant reads one folder: pass a single DATA_DIR",
                                 hint="put the exports in one folder; the model imports it with import_data")
-        return run_with_assistant(ctx, data_dir[0] if data_dir else None, out_dir, model, budget, options, inputs)
+        return run_with_assistant(ctx, data_dir[0] if data_dir else None, out_dir, model, budget, options, inputs,
+                                  remote_server(server, token_env))
     if data_dir is None and not any(inputs[k] for k in ("customers", "deals", "subscriptions", "tickets", "events")):
         raise ArgumentError("nothing to import", hint="pass PATH (files or folders), or name the files with "
                                                       "--customers/--deals ...")
@@ -579,17 +606,20 @@ def run(paths, out_dir, assistant, model, budget, workspace, as_json, quiet, **g
     ctx.emit(result, lambda: print_run(result))
 
 
-def run_with_assistant(ctx: Ctx, data_dir, out_dir, model, budget, options, inputs) -> None:
+def run_with_assistant(ctx: Ctx, data_dir, out_dir, model, budget, options, inputs, server=None) -> None:
     from icp_agent.faces.assistant.orchestrator import run_assisted
 
     named = [f"--{name.replace('_file', '').replace('_', '-')}" for name, value in inputs.items() if value]
-    if named or data_dir is None:
+    if server is not None and data_dir is not None:
+        raise ArgumentError("with --server the server imports from its own data folder: pass no DATA_DIR",
+                            hint="start the server in the folder of exports (or with --data-root DIR)")
+    if named or (data_dir is None and server is None):
         raise ArgumentError("--assistant reads a whole folder: pass DATA_DIR" + (f" instead of {', '.join(named)}"
                                                                             if named else ""),
                         hint="put the exports in one folder; the model imports it with import_data")
     with ctx.progress() as progress:
-        result = run_assisted(ctx.workspace, data_dir, out_dir, model=model, budget=budget, options=options,
-                              progress=progress)
+        result = run_assisted(None if server else ctx.workspace, data_dir, out_dir, server=server, model=model,
+                              budget=budget, options=options, progress=progress)
 
     def human():
         out.print(f"assisted run with {result.model}: {result.status}"
@@ -624,13 +654,13 @@ def print_icp(icp) -> None:
     out.print(icp.statement)
     for tier in icp.tiers:
         m = tier.metrics
-        extra = f", churn {100 * m['churn_rate']:.1f}%" if m.get("churn_rate") is not None else ""
-        out.print(f"  {tier.name}: {m.get('n', 0):,} ({100 * (m.get('share') or 0):.1f}%){extra}"
+        extra = f", churn {100 * m.churn_rate:.1f}%" if m.churn_rate is not None else ""
+        out.print(f"  {tier.name}: {m.n or 0:,} ({100 * (m.share or 0):.1f}%){extra}"
                   f"{' [' + '; '.join(tier.flags) + ']' if tier.flags else ''}")
     for d in icp.negative_icp:
         out.print(f"  exclude {' AND '.join(c.label for c in d.criteria)}: {d.reason}")
     if icp.min_support:
-        out.print(f"  minimum support: {icp.min_support['reason']}")
+        out.print(f"  minimum support: {icp.min_support.reason}")
 
 
 @main.command()
@@ -779,13 +809,16 @@ def diff_cmd(old, new, workspace, as_json, quiet):
 @click.option("--model", envvar="ICP_AGENT_MODEL", help="the Claude model id (default: a current Sonnet)")
 @click.option("--workspace", "-w", default=DEFAULT_PATH, show_default=True, envvar="ICP_WORKSPACE",
               help="the DuckDB workspace file")
+@server_options
 @handle_errors
-def chat(out_dir, model, workspace):
+def chat(out_dir, model, workspace, server, token_env):
     """Talk to your ICP in the terminal ("which customers should we stop selling to?"); needs ANTHROPIC_API_KEY."""
     from icp_agent.faces.assistant.chat import chat_main
     from icp_agent.workspace import Workspace
 
-    sys.exit(chat_main(Workspace(workspace, create=False), out_dir=out_dir, model=model))
+    remote = remote_server(server, token_env)
+    ws = None if remote else Workspace(workspace, create=False)
+    sys.exit(chat_main(ws, out_dir=out_dir, model=model, server=remote))
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
@@ -842,7 +875,7 @@ def demo(out_dir, workspace, as_json, quiet):
         out.print(f"its workspace is {where}; the other commands read it with --workspace {where}, e.g.")
         out.print(f"  icp-agent versions --workspace {where}")
         if result.icp and result.icp.evidence:  # icp.json's evidence[]: {"id", "kind", "statement", ...}
-            out.print(f"  icp-agent evidence --workspace {where} {result.icp.evidence[0]['id']}   (any id in icp.md)")
+            out.print(f"  icp-agent evidence --workspace {where} {result.icp.evidence[0].id}   (any id in icp.md)")
     ctx.emit(result.model_dump(mode="json") | {"workspace": str(ctx.workspace.path)}, human)
 
 

@@ -295,13 +295,13 @@ class BuildSummary(BaseModel):
                                       n_good=h.n_good, n_bad=h.n_bad, censored=h.censored,
                                       cohort_sizes=h.cohort_sizes, evidence=h.evidence),
                    tiers=[TierBrief(tier=t.tier, segment=t.segment, name=t.name,
-                                    criteria=[c.label for c in t.criteria], metrics=t.metrics, flags=t.flags,
+                                    criteria=[c.label for c in t.criteria], metrics=t.metrics.model_dump(), flags=t.flags,
                                     evidence=t.evidence) for t in icp.tiers],
                    negative_icp=[DisqualifierBrief(criteria=[c.label for c in d.criteria], reason=d.reason,
                                                    evidence=d.evidence) for d in icp.negative_icp],
                    top_patterns=[PatternBrief(**p.model_dump(include=set(PatternBrief.model_fields)))
                                  for p in icp.patterns[:top_patterns]],
-                   patterns_total=len(icp.patterns), evidence_ids=[e["id"] for e in icp.evidence],
+                   patterns_total=len(icp.patterns), evidence_ids=[e.id for e in icp.evidence],
                    warnings=icp.warnings)
 
 
@@ -321,7 +321,7 @@ class DatasetBrief(BaseModel):
 
     @classmethod
     def of(cls, dataset: Any) -> "DatasetBrief":
-        return cls(fingerprint=dataset.fingerprint, imports=dataset.imports,
+        return cls(fingerprint=dataset.fingerprint, imports=[i.model_dump() for i in dataset.imports],
                    links=[LinkBrief(**link.model_dump(include=set(LinkBrief.model_fields))) for link in dataset.links])
 
 
@@ -458,7 +458,7 @@ def _reported_as(error: type[Exception]) -> Iterator[None]:
         raise
     except UserError as exc:
         raise error(f"{exc.kind.replace('_', ' ')} error: {exc}") from exc
-    except Exception as exc:  # noqa: BLE001 - the boundary: never a bare "Error executing tool"
+    except Exception as exc:
         info = describe(exc)
         path = bug_report(exc)
         logger.error("internal error, traceback in %s", path)
@@ -535,7 +535,7 @@ def _publish_lean_schemas(server: MCPServer, name: str) -> None:
     """Replace a registered tool's published input and output schemas by their lean forms (lean_schema).
     Arguments are still validated by the tool's pydantic model and results by its return type, as before.
     The SDK offers no public hook for the published schemas, hence its tool manager."""
-    registered = server._tool_manager.get_tool(name)  # noqa: SLF001
+    registered = server._tool_manager.get_tool(name)
     if registered is None:
         raise RuntimeError(f"tool {name} was not registered")
     registered.parameters = lean_schema(registered.parameters, output=False)
@@ -771,10 +771,10 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
     ) -> EvidenceList:
         """The evidence items of an ICP version: id, kind, statement and n (get_evidence has the figures)."""
         icp = toolkit.get_icp(workspace, version)
-        items = [EvidenceBrief(**{k: e.get(k) for k in EvidenceBrief.model_fields}) for e in icp.evidence
-                 if kind is None or e["kind"] == kind]
+        items = [EvidenceBrief(**{k: getattr(e, k) for k in EvidenceBrief.model_fields}) for e in icp.evidence
+                 if kind is None or e.kind == kind]
         chunk, page = paginate(items, limit, offset)
-        return EvidenceList(version_id=icp.id, kinds=sorted({e["kind"] for e in icp.evidence}), items=chunk,
+        return EvidenceList(version_id=icp.id, kinds=sorted({e.kind for e in icp.evidence}), items=chunk,
                             page=page)
 
     @tool(_writes("Get persona evidence for a tier", idempotent=True))
@@ -937,6 +937,43 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
     def negative_icp_rationale() -> str:
         """Write the rationale of each disqualifier from its evidence."""
         return NEGATIVE_ICP_PROMPT
+
+    # --- record_drafting: what an MCP client drafted besides personas and rationale (the assistant's run, H8) ---
+    from icp_agent.drafting.records import (
+        DraftingRecorded,
+        DraftNarrative,
+        DraftTheme,
+        PersonaGaps,
+    )
+
+    @tool(_writes("Record tier narratives, themes and the drafting record", idempotent=True, destructive=True))
+    def record_drafting(
+        drafter: Annotated[str, Field(min_length=1, max_length=80, description="who drafted: e.g. claude")],
+        model: Annotated[str | None, Field(description="the model that wrote the drafts, kept with them")] = None,
+        narratives: Annotated[list[DraftNarrative] | None, Field(
+            description="tier narratives, each replacing the earlier one of its tier; every claim cites evidence "
+                        "ids")] = None,
+        themes: Annotated[list[DraftTheme] | None, Field(
+            description="interview themes, replacing the earlier list; every claim cites evidence ids")] = None,
+        persona_gaps: Annotated[list[PersonaGaps] | None, Field(
+            description="for personas saved with save_drafts: what the evidence does not say (marks them with "
+                        "this drafter and model)")] = None,
+        record: Annotated[dict[str, Any] | None, Field(
+            description="kept in icp.json's drafting section: prompt versions, summaries, dropped claims, the run's "
+                        "status")] = None,
+        version: Version = None,
+    ) -> DraftingRecorded:
+        """Save tier narratives and interview themes into the ICP version, mark saved personas with their drafter
+        and known gaps, and keep a drafting record. All or nothing: when any claim is not grounded (cites nothing,
+        an unknown id, a number or quote the evidence does not hold), nothing is saved and the error says why."""
+        icp = toolkit.get_icp(workspace, version)
+        narratives, themes, persona_gaps = narratives or [], themes or [], persona_gaps or []
+        toolkit.record_drafting(
+            workspace, icp.id, drafter=drafter, model=model,
+            narratives=[{**n.model_dump(), "drafter": drafter, "model": model} for n in narratives],
+            themes=[t.model_dump() for t in themes],
+            persona_gaps={(g.segment, g.tier, g.role): g.gaps for g in persona_gaps}, record=record or {})
+        return DraftingRecorded.of(icp.id, narratives, themes, persona_gaps, record or {})
 
     return server
 
