@@ -146,12 +146,12 @@ def sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _rate_interval(context: dict[str, Any] | None) -> bool:
+def _rate_interval(context: Mapping[str, Any] | None) -> bool:
     """An interval is around a rate (a percentage) unless its siblings say it is around a mean or median."""
     return context is None or not ({"mean", "median"} & set(context)) or bool({"rate", "base_rate"} & set(context))
 
 
-def metric(value: Any, key: str = "", context: dict[str, Any] | None = None) -> str:
+def metric(value: Any, key: str = "", context: Mapping[str, Any] | None = None) -> str:
     """Any figure from a metrics dict, formatted by what its key (and, for intervals, its siblings) say it
     measures."""
     if value is None:
