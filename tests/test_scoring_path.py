@@ -189,7 +189,7 @@ def test_scoring_layers_agree_with_the_scorecards_own_sql(demo):
         table = ws.current_table(con, "prospects")
         columns = {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
         present = {c for c in columns if not c.startswith("_")} | {c[:-4] for c in columns if c.endswith("_min")}
-        own = dict(scorecard_select_sql(icp.scorecard, None, present_columns=columns))
+        own = dict(scorecard_select_sql(icp.scorecard.model_dump(mode="json"), None, present_columns=columns))
         ours = scored_select(icp, table, present, keep="_row")
         differing = con.execute(f"""SELECT count(*), count_if(a.fit_reasons IS DISTINCT FROM b.reasons),
                 count_if(a.fit_points IS DISTINCT FROM b.points), count_if(a.fit_score IS DISTINCT FROM b.fit),
