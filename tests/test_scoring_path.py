@@ -29,13 +29,14 @@ COMPARED = ("fit_points", "fit_score", "priority", "grade", "fit_reasons")
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
+def demo(built_demo, tmp_path_factory):
+    """The session's built demo (conftest.built_demo; its report files copied to folder/out, its workspace read
+    only) and its prospects scored from icp.json."""
     folder = tmp_path_factory.mktemp("path")
-    ws = Workspace(folder / "ws.duckdb")
-    result = toolkit.run(ws, DEMO, folder / "out")
+    shutil.copytree(built_demo.out, folder / "out", ignore=shutil.ignore_patterns("workspace.duckdb*"))
     scored = folder / "scored.csv"
     toolkit.score_prospects(DEMO / "prospects.csv", scored, icp_path=folder / "out" / "icp.json")
-    return ws, result.icp, folder, scored
+    return built_demo.workspace(), built_demo.icp(), folder, scored
 
 
 def _read(path, where: str = "TRUE") -> list[dict]:
@@ -188,7 +189,7 @@ def test_scoring_layers_agree_with_the_scorecards_own_sql(demo):
         table = ws.current_table(con, "prospects")
         columns = {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
         present = {c for c in columns if not c.startswith("_")} | {c[:-4] for c in columns if c.endswith("_min")}
-        own = dict(scorecard_select_sql(icp.scorecard, None, present_columns=columns))
+        own = dict(scorecard_select_sql(icp.scorecard.model_dump(mode="json"), None, present_columns=columns))
         ours = scored_select(icp, table, present, keep="_row")
         differing = con.execute(f"""SELECT count(*), count_if(a.fit_reasons IS DISTINCT FROM b.reasons),
                 count_if(a.fit_points IS DISTINCT FROM b.points), count_if(a.fit_score IS DISTINCT FROM b.fit),
