@@ -5,27 +5,29 @@ scored file (`icp-agent score`, the `score_prospects` tool), the CRM files, rout
 playbook's counts all evaluate it over the same normalised values:
 
 - over an imported table (the CRM files): the importer already normalised each distinct value;
-- over a raw file (`score_file`): one streaming DuckDB plan from the file to the output file.
-  Headers are matched exactly as the importer matches them (`plan_columns`), each ICP field's
-  distinct raw values are collected in ONE scan (GROUPING SETS) and normalised once with the
-  importer's own normaliser (`_typed_exprs`), and the lookups are joined back while the file
-  streams to the writer. Tier, disqualifier and scorecard points are SQL expressions; nothing
-  runs in Python per row, and every input row and column is kept, in the input's order.
+- over a raw file (`score_file`): one streaming DuckDB plan from the file to the output file, with no
+  join and no Python per row. Headers are matched exactly as the importer matches them (`plan_columns`);
+  each ICP field's distinct raw values are collected in ONE scan (GROUPING SETS, which also counts the
+  rows) and normalised once with the importer's own normaliser (`_typed_exprs`). The score's one-field
+  parts (`score_plan`: each criterion's match, each scorecard feature's bin code, a category's spelling)
+  are evaluated there, once per distinct value, and values with the same parts share a signature.
+  Every combination of the fields' signatures is scored once when there are fewer combinations than
+  rows (`_combined_query`), else the parts are read per row (`_per_row_query`).
 
-Per row, the score is scalar SQL in a few SELECT layers (`score_layers`): each scorecard feature's
-bin code once, the points total once (fit score, priority and grade are constant-list look-ups on
-it), and the three top reasons picked with least() over packed integer keys, not list sorting.
+Per row, the score is scalar SQL in a few SELECT layers (`score_plan`): the points total once (fit score,
+priority and grade are constant-list look-ups on it), and the three top reasons picked with least() over
+packed integer keys, not list sorting.
 
-Order: DuckDB's parallel hash-join probe does not keep the input order (measured: 1M rows came
-out shuffled), and sorting on a carried row number is a full sort (10M rows: 35 s, 4.9 GB). The
-join plan therefore runs on one thread with the join-reordering optimizers off (the file stays the
-probe side of every join, IN lists stay expressions), so DuckDB's pipeline hands the writer the
-file's chunks in order (preserve_insertion_order); the distinct scan before it uses every thread.
-tests/test_scoring_path.py checks the order on a multi-row-group Parquet file. The price is one
-core for the main pass: 10M raw Apollo-style rows to Parquet take 24.6 s and 432 MB peak, against
-4.5 s and 729 MB for DuckDB's own `COPY (SELECT * FROM read_csv(...))` of the same file on 2 cores
-(`python tools/bench.py score`; the old per-row path took 200+ s and 7 GB). Memory is bounded by
-ICP_AGENT_MEMORY_LIMIT (the same setting as the workspace) on score's own connection.
+Order: DuckDB's parallel hash-join probe does not keep the input order (measured: 1M rows came out
+shuffled), and sorting on a carried row number is a full sort (10M rows: 35 s, 4.9 GB). So the main pass
+has no join: a raw value's signature is its position in an ENUM of the field's raw values ordered by
+signature (a hash look-up inside the cast), mapped to the signature by a balanced CASE over the ranges'
+starts; the combination's score is read from one constant list. A projection keeps DuckDB's pipeline
+order on every thread (preserve_insertion_order); tests/test_scoring_path.py checks it on multi-row-group
+Parquet files, on both plans. Measured with `python tools/bench.py all score` (10M raw Apollo-style rows
+to Parquet, see the issue's closing note). Memory is bounded by the workspace's limit
+(ICP_AGENT_MEMORY_LIMIT, else workspace.default_memory_limit) on score's own connection, spilling to a
+temporary folder beside the output.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import duckdb
 from pydantic import BaseModel, Field
@@ -123,7 +125,7 @@ def _shown_values(icp: IcpDocument) -> dict[str, set[str]]:
             stack += item
     for c in criteria:
         values = list(c.get("values") or []) + ([c["value"]] if isinstance(c.get("value"), str) else [])
-        shown.setdefault(c.get("field"), set()).update(str(v) for v in values)
+        shown.setdefault(str(c.get("field")), set()).update(str(v) for v in values)
     return shown
 
 
@@ -256,7 +258,7 @@ def score_plan(icp: IcpDocument, present: set[str]) -> ScorePlan:
         layers = [inner + [("__icp_unseen", "NULL::VARCHAR"), ("__icp_points", "NULL::INTEGER")]]
         reasons = "NULL::VARCHAR"
     disqualified = "(__icp_disqualifier IS NOT NULL)"
-    tier = f"CASE WHEN {disqualified} THEN NULL ELSE __icp_tier END"
+    tier_sql = f"CASE WHEN {disqualified} THEN NULL ELSE __icp_tier END"
     if scored:
         from icp_agent.scorecard.fit import _fit_table, _level, _lookup
 
@@ -266,10 +268,12 @@ def score_plan(icp: IcpDocument, present: set[str]) -> ScorePlan:
         grade = _lookup([_level(card, "grades", fit) for fit in fits], low, "__icp_points")
     else:
         fit_score, band, grade = "NULL::INTEGER", None, "NULL::VARCHAR"
-    outer = [("icp_tier", tier), ("icp_segment", f"CASE WHEN {disqualified} THEN NULL ELSE __icp_segment END"),
+    outer: list[tuple[str, str]] = [
+             ("icp_tier", tier_sql), ("icp_segment", f"CASE WHEN {disqualified} THEN NULL ELSE __icp_segment END"),
              ("fit_points", "__icp_points"), ("fit_score", fit_score),
-             ("priority", priority_sql(tier, disqualified, band)),
-             ("priority_reason", priority_reason_sql(tier, disqualified, "__icp_disqualifier", band)), ("grade", grade),
+             ("priority", priority_sql(tier_sql, disqualified, band)),
+             ("priority_reason", priority_reason_sql(tier_sql, disqualified, "__icp_disqualifier", band)),
+             ("grade", grade),
              ("fit_reasons", reasons), ("unseen_fields", "__icp_unseen"),
              ("disqualified", disqualified), ("disqualified_by", "__icp_disqualifier"),
              ("missing_fields", "__icp_missing")]
@@ -353,7 +357,8 @@ def _reason_layers(card: dict, columns: set[str], part) -> tuple[list, list, str
 
     # one flat constant list per part, indexed by position * codes + code + 1: the label (NULL where the
     # record's own category value is shown) and the points suffix " (+27)", written once per bin
-    labels, suffixes = [None] * (positions * codes_base), [None] * (positions * codes_base)
+    labels: list[str | None] = [None] * (positions * codes_base)
+    suffixes: list[str | None] = [None] * (positions * codes_base)
     for position, (row_points, row_words) in enumerate(zip(points, words), 1):
         for code, (value, word) in enumerate(zip(row_points, row_words), 1):
             labels[position * codes_base + code] = word
@@ -420,11 +425,18 @@ def connect_for_scoring(spill_to: Path | None = None) -> duckdb.DuckDBPyConnecti
     return con
 
 
+def _one(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
+    """The first value of a query that returns one row."""
+    row = con.execute(sql).fetchone()
+    assert row is not None, sql
+    return row[0]
+
+
 def _estimated_rows(path: Path, con: duckdb.DuckDBPyConnection, source_sql: str) -> int | None:
     """The rows of a file before reading it: Parquet says (its footer); a text file's size over the mean
     length of its first lines (an estimate, for progress only). None for a compressed file."""
     if path.suffix.lower() in (".parquet", ".pq"):
-        return con.execute(f"SELECT count(*) FROM {source_sql}").fetchone()[0]
+        return _one(con, f"SELECT count(*) FROM {source_sql}")
     if path.suffix.lower() in (".gz", ".zst", ".bz2", ".xz", ".zip"):
         return None
     with open(path, "rb") as handle:
@@ -468,9 +480,9 @@ def scoring_query(con: duckdb.DuckDBPyConnection, icp: IcpDocument, source_sql: 
         con.execute(f"CREATE OR REPLACE TEMP TABLE _icp_distinct AS SELECT {', '.join(f'r{i}' for i in range(len(order)))}, "
                     f"{flags}, count(*) AS n FROM (SELECT {raws} FROM {source_sql} s) GROUP BY GROUPING SETS ({sets}, ())")
         every = " AND ".join(f"g{i} = 1" for i in range(len(order)))
-        rows = con.execute(f"SELECT n FROM _icp_distinct WHERE {every}").fetchone()[0]
+        rows = _one(con, f"SELECT n FROM _icp_distinct WHERE {every}")
     else:
-        rows = con.execute(f"SELECT count(*) FROM {source_sql}").fetchone()[0]
+        rows = _one(con, f"SELECT count(*) FROM {source_sql}")
     inner = [f"s.{_q(h)} AS {_q(f'__raw_{i}')}" for i, h in enumerate(headers)]
     absent: list[str] = []  # the fields the file lacks, as typed NULLs
     per_row: list[tuple[str, str]] = []  # their parts: on typed NULLs (cheap)
@@ -497,7 +509,7 @@ def scoring_query(con: duckdb.DuckDBPyConnection, icp: IcpDocument, source_sql: 
         con.execute(f"CREATE OR REPLACE TEMP TABLE _icp_pk_{i} AS SELECT raw, p, dense_rank() OVER (ORDER BY p) - 1 "
                     f"AS sig FROM (SELECT raw, struct_pack({', '.join(f'{a} := {sql}' for a, sql in parts)}) AS p "
                     f"FROM _icp_lk_{i})")
-        signatures = con.execute(f"SELECT max(sig) + 1 FROM _icp_pk_{i}").fetchone()[0]
+        signatures = _one(con, f"SELECT max(sig) + 1 FROM _icp_pk_{i}")
         packed.append(_Packed(i, parts, signatures, *_signature_sql(con, i, raw_text[name])))
     combinations = 1
     for field in packed:
@@ -526,8 +538,8 @@ def _signature_sql(con: duckdb.DuckDBPyConnection, i: int, raw: str) -> tuple[st
     value `raw`, with no join and no per-row list. An ENUM of the raw values (`_icp_e_<i>`) is ordered by
     signature, so a value's position (a hash look-up) falls in its signature's range, found by a balanced
     CASE over the ranges' starts."""
-    null_sig = con.execute(f"SELECT sig FROM _icp_pk_{i} WHERE raw IS NULL").fetchone()[0]
-    if not con.execute(f"SELECT count(raw) FROM _icp_pk_{i}").fetchone()[0]:
+    null_sig = _one(con, f"SELECT sig FROM _icp_pk_{i} WHERE raw IS NULL")
+    if not _one(con, f"SELECT count(raw) FROM _icp_pk_{i}"):
         return "NULL::INTEGER", str(null_sig)  # every value is NULL
     con.execute(f"CREATE TYPE _icp_e_{i} AS ENUM (SELECT raw FROM _icp_pk_{i} WHERE raw IS NOT NULL ORDER BY sig, raw)")
     starts = con.execute(f"SELECT min(enum_code(CAST(raw AS _icp_e_{i}))) AS start, sig FROM _icp_pk_{i} "
