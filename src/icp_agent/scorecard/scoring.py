@@ -590,14 +590,25 @@ def _combined_query(con: duckdb.DuckDBPyConnection, plan: ScorePlan, packed: lis
     signatures = ", ".join(f"(SELECT DISTINCT sig, p FROM _icp_pk_{field.i}) g{field.i}" for field in packed)
     relation = f"(SELECT {number} AS __icp_n, {', '.join(columns + absent)} FROM {signatures})"
     scored = _select([per_row, *plan.layers], relation, "__icp_n")
-    values = ", ".join(f"{_q(name)} := {_q(name)}" for name in SCORE_COLUMNS)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _icp_cb AS {scored}")
+    # DuckDB copies a constant list once per chunk of rows: each text column's values are held as an ENUM
+    # (2-4 bytes a value) instead of strings, and turned back into text per row
+    types = {r[0]: r[1] for r in con.execute("DESCRIBE _icp_cb").fetchall()}
+    texts = [name for name in SCORE_COLUMNS if types[name] == "VARCHAR"]
+    for k, name in enumerate(texts):
+        con.execute(f"CREATE TYPE _icp_t_{k} AS ENUM (SELECT DISTINCT {_q(name)} FROM _icp_cb "
+                    f"WHERE {_q(name)} IS NOT NULL)")
+    values = ", ".join(f"{_q(name)} := CAST({_q(name)} AS _icp_t_{texts.index(name)})" if name in texts
+                       else f"{_q(name)} := {_q(name)}" for name in SCORE_COLUMNS)
     con.execute(f"CREATE OR REPLACE TEMP TABLE _icp_cl AS SELECT list(struct_pack({values}) ORDER BY __icp_n) AS v "
-                f"FROM ({scored})")
+                f"FROM _icp_cb")
     at = " + ".join(f"({field.signature}) * {s}" for field, s in zip(packed, strides))
     positions = ", ".join(f"{field.position} AS __icp_c{field.i}" for field in packed)
     relation = (f"(SELECT *, (SELECT v FROM _icp_cl)[{at} + 1] AS __icp_s FROM "
                 f"(SELECT {', '.join(inner)}, {positions} FROM {source_sql} s))")
-    return f"SELECT {keep}, {', '.join(f'__icp_s.{_q(name)} AS {_q(name)}' for name in SCORE_COLUMNS)} FROM {relation}"
+    columns = [f"CAST(__icp_s.{_q(name)} AS VARCHAR)" if name in texts else f"__icp_s.{_q(name)}"
+               for name in SCORE_COLUMNS]
+    return f"SELECT {keep}, {', '.join(f'{c} AS {_q(n)}' for c, n in zip(columns, SCORE_COLUMNS))} FROM {relation}"
 
 
 def score_file(icp: IcpDocument, input_path: str | Path, output_path: str | Path,
