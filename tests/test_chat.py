@@ -51,8 +51,8 @@ def test_chat_answers_with_citations_shows_tool_calls_and_saves(api, built, tmp_
     assert re.findall(r"\)\.\[(\d)\]", first) == ["1", "2", "3"]
     for number, d in enumerate(icp.negative_icp, start=1):
         assert re.search(rf"\[{number}\] {d.evidence[0]} · \w+: ", first)
-    champion = next(p for p in icp.personas if p["role"] == "champion" and p["tier_name"].startswith("ICP 1 Tier 1"))
-    assert champion["title_patterns"][0] in second and "[1]" in second
+    champion = next(p for p in icp.personas if p.role == "champion" and p.tier_name.startswith("ICP 1 Tier 1"))
+    assert champion.title_patterns[0] in second and "[1]" in second
     assert re.search(r"\[1\] E[0-9a-f]{8} · Buying role champion on won deals of ICP 1 Tier 1", second)
 
     assert "/save [folder]" in output.split("you> ")[2]

@@ -83,7 +83,7 @@ def test_scoring_says_what_a_file_lacks(demo, write, tmp_path):
 
 def test_validation_reports_targets_backtest_and_market(demo):
     _, result, _ = demo
-    validation = result.icp.validation
+    validation = result.icp.validation.model_dump(mode="json")
     targets = {t["metric"]: t["status"] for t in validation["unit_economics"]["targets"]}
     assert targets["nrr"] == "met" and targets["win_rate"] == "not measurable"
     assert validation["backtest"]["status"] == "held"
