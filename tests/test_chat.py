@@ -13,6 +13,7 @@ from icp_agent import toolkit
 from icp_agent.faces.assistant.chat import chat_main
 from icp_agent.faces.assistant.connection import RemoteServer
 from icp_agent.workspace import Workspace
+from conftest import copy_demo
 from standin import KEY, TOKEN, ChatModel, http_server
 from standin import api, vcr_config  # noqa: F401  (pytest fixtures, used by name)
 
@@ -20,11 +21,9 @@ DEMO = Path(__file__).resolve().parent.parent / "fixtures" / "demo"
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Workspace:
-    ws = Workspace(tmp_path_factory.mktemp("chat") / "ws.duckdb")
-    toolkit.import_data(ws, DEMO)
-    toolkit.build_icp(ws)
-    return ws
+def built(built_demo, tmp_path_factory) -> Workspace:
+    """The session's built demo (conftest.built_demo), copied: /save writes drafts to the workspace."""
+    return copy_demo(built_demo, tmp_path_factory.mktemp("chat")).workspace()
 
 
 @pytest.mark.vcr
@@ -52,8 +51,8 @@ def test_chat_answers_with_citations_shows_tool_calls_and_saves(api, built, tmp_
     assert re.findall(r"\)\.\[(\d)\]", first) == ["1", "2", "3"]
     for number, d in enumerate(icp.negative_icp, start=1):
         assert re.search(rf"\[{number}\] {d.evidence[0]} · \w+: ", first)
-    champion = next(p for p in icp.personas if p["role"] == "champion" and p["tier_name"].startswith("ICP 1 Tier 1"))
-    assert champion["title_patterns"][0] in second and "[1]" in second
+    champion = next(p for p in icp.personas if p.role == "champion" and p.tier_name.startswith("ICP 1 Tier 1"))
+    assert champion.title_patterns[0] in second and "[1]" in second
     assert re.search(r"\[1\] E[0-9a-f]{8} · Buying role champion on won deals of ICP 1 Tier 1", second)
 
     assert "/save [folder]" in output.split("you> ")[2]

@@ -894,7 +894,7 @@ def _write(path: Path, text: str) -> str:
 
 
 def score_prospects(input_path: str | Path, output_path: str | Path, *, icp_path: str | Path | None = None,
-                    ws: Workspace | None = None, version: str | None = None):
+                    ws: Workspace | None = None, version: str | None = None, progress=None):
     """Score a prospect file with an icp.json (portable) or the workspace's current ICP.
 
     The output may not replace the input, the icp.json, the workspace file, or any file (or interview folder)
@@ -910,7 +910,7 @@ def score_prospects(input_path: str | Path, output_path: str | Path, *, icp_path
             icp = get_icp(ws, version)
         else:
             raise UserError("no ICP to score with", hint="pass --icp icp.json (or a workspace with an ICP built)")
-        return score_file(icp, input_path, output_path)
+        return score_file(icp, input_path, output_path, progress)
     except OSError as exc:  # a path the OS refuses: say which and why, rather than fail without a message
         raise UserError(f"cannot use the path: {exc.strerror or exc}", file=str(exc.filename or output_path),
                         hint="check the path's length, spelling and permissions") from exc

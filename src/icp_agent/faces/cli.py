@@ -733,7 +733,7 @@ def score(prospects, icp_path, out_path, workspace, as_json, quiet):
     with ctx.progress() as progress:
         progress(f"scoring {Path(prospects).name}")
         result = toolkit.score_prospects(prospects, out_path, icp_path=icp_path,
-                                         ws=ctx.workspace if has_workspace else None)
+                                         ws=ctx.workspace if has_workspace else None, progress=progress)
 
     def human():
         out.print(f"scored {result.rows:,} rows into {result.output}")
