@@ -177,8 +177,8 @@ def _idle_closer(key: str, anchor: _Anchor, idle_s: float) -> None:
 # refuses a second configuration): bounded memory and threads, no files or network, settings locked. (DuckDB's
 # progress bar is a per-connection setting that a locked configuration cannot turn off; it draws only on a
 # terminal, never on the pipe an MCP stdio server speaks through.)
-READ_ONLY_CONFIG: dict[str, str | bool | int | float | list[str]] = {"memory_limit": "1GB", "threads": 1, "enable_external_access": False,
-                    "lock_configuration": True}
+READ_ONLY_CONFIG: dict[str, str | bool | int | float | list[str]] = {
+    "memory_limit": "1GB", "threads": 1, "enable_external_access": False, "lock_configuration": True}
 
 
 def default_memory_limit() -> str | None:

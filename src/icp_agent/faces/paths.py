@@ -74,7 +74,7 @@ def replaceable_output(output: Path, out_dir: Path) -> None:
             with duckdb.connect() as con:
                 columns = {r[0] for r in con.execute(
                     f"DESCRIBE SELECT * FROM {reader}({sql_literal(str(output))})").fetchall()}
-        except Exception:  # noqa: BLE001 - unreadable means "not a scored file", which is refused below
+        except Exception:  # unreadable means "not a scored file", which is refused below
             columns = set()
         if set(SCORED_COLUMNS) <= columns:
             return
