@@ -24,8 +24,9 @@ def lean_schema(node: Any, *, output: bool) -> Any:
     Dropped everywhere: the titles pydantic derives from names ("Created At" for created_at), which tell a
     client nothing the name does not, and `additionalProperties: true` (JSON Schema's default). In output
     schemas (a result always carries every field) also each `default`, and a nullable field's
-    `anyOf: [{type: T, ...}, {type: null}]` becomes `type: [T, "null"]` when the other branch holds only keywords that apply to T alone (so null still passes and nothing else
-    changes). Types, required fields, enums, formats, bounds, descriptions and $defs are kept: the typed
+    `anyOf: [{type: T, ...}, {type: null}]` becomes `type: [T, "null"]` when the other branch holds only
+    keywords that apply to T alone (so null still passes and nothing else changes). Types, required fields,
+    enums, formats, bounds, descriptions and $defs are kept: the typed
     contract is whole."""
     if isinstance(node, list):
         return [lean_schema(item, output=output) for item in node]
