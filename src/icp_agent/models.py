@@ -7,8 +7,8 @@ come from the result models here, so one definition documents all faces.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
-from typing import Annotated, Any, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
     BaseModel,
@@ -41,8 +41,8 @@ def utc_timestamp(value: datetime) -> str:
     A naive value is taken as UTC: the workspace's TIMESTAMP columns hold UTC without a zone (DuckDB
     TIMESTAMP), and a timestamp without a zone fails a strict `date-time` check (RFC 3339 requires one)."""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 # A datetime field whose JSON is always utc_timestamp's form. Python values are left as given (a naive UTC
@@ -217,7 +217,7 @@ class WorkspaceSummary(BaseModel):
 
 # --- the ICP as data (icp.json) ------------------------------------------------------------------------------
 
-ICP_SCHEMA_VERSION = "1.0"
+ICP_SCHEMA_VERSION: Final = "1.0"
 Op = Literal["eq", "in", "between", "gte", "lte", "contains", "is_missing"]
 
 

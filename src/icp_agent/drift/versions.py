@@ -9,6 +9,7 @@ weakened, vanished or appeared, and how the old ICP did on the customers that ar
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from icp_agent.errors import NotMeasurable
 from icp_agent.evidence import Ledger
@@ -33,7 +34,7 @@ def frame_of(icp: IcpDocument) -> str:
     return f"frame_{icp.id.replace('-', '_')}"
 
 
-def psi(expected: list[float], actual: list[float], floor: float = 1e-4) -> float:
+def psi(expected: Sequence[float], actual: Sequence[float], floor: float = 1e-4) -> float:
     """Population stability index between two distributions over the same bins."""
     total_e, total_a = sum(expected) or 1, sum(actual) or 1
     value = 0.0
@@ -48,7 +49,7 @@ def _bins_sql(con, old: str, column: str, kind: str) -> str:
     if kind == "number":
         cuts = con.execute(f"SELECT quantile_cont({_q(column)}, [0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9]) FROM {old}"
                            ).fetchall()[0][0] or []
-        cuts = sorted(set(c for c in cuts if c is not None))
+        cuts = sorted({c for c in cuts if c is not None})
         cases = " ".join(f"WHEN {_q(column)} <= {c!r} THEN 'q{i}'" for i, c in enumerate(cuts))
         return f"CASE WHEN {_q(column)} IS NULL THEN 'missing' {cases} ELSE 'q{len(cuts)}' END"
     if kind == "list":  # one count per element: a company using Salesforce and Slack counts in both bins
@@ -150,10 +151,10 @@ def old_icp_on_new_customers(con, old_icp: IcpDocument, new_icp: IcpDocument, ke
                                                       f"snapshot lacks"}
     if not tier1:
         return {"status": "not measurable", "reason": "the old version had no Tier 1"}
-    rows = dict((flag, (n, k)) for flag, n, k in con.execute(
+    rows = {flag: (n, k) for flag, n, k in con.execute(
         f"SELECT coalesce(({tier1}), FALSE), count(*), count_if(good) FROM {new} "
         f"WHERE cohort IS NOT NULL AND {_q(key)} NOT IN (SELECT {_q(key)} FROM {old} WHERE {_q(key)} IS NOT NULL) "
-        f"GROUP BY ALL").fetchall())
+        f"GROUP BY ALL").fetchall()}
     (n1, k1), (n0, k0) = rows.get(True, (0, 0)), rows.get(False, (0, 0))
     if not n1 or not n0:
         return {"status": "not measurable", "reason": f"{n1 + n0} new {new_icp.health.entity}s, not enough on both "

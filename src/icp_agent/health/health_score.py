@@ -26,6 +26,7 @@ from icp_agent.sql import columns_of, sql_literal
 from icp_agent.sql import quote_identifier as _q
 
 GoodDefinition = Literal["health", "column", "won"]
+Entity = Literal["customer", "deal"]
 
 DEFAULT_WEIGHTS: dict[str, float] = {
     "retention": 20, "nrr": 20, "cac_efficiency": 15, "support_burden": 15, "nps": 10, "referrals": 10,
@@ -62,7 +63,7 @@ class HealthConfig:
 @dataclass
 class HealthResult:
     definition: GoodDefinition
-    entity: str  # "customer" or "deal"
+    entity: Entity
     frame: str  # table name with one row per entity
     n: int
     n_good: int

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, NamedTuple
 
 import duckdb
 
@@ -47,7 +47,8 @@ from icp_agent.models import LinkReport
 from icp_agent.sql import columns_of, sql_literal
 from icp_agent.sql import quote_identifier as _q
 
-ROLLUP_KINDS = ("subscriptions", "tickets", "events")
+RollupKind = Literal["subscriptions", "tickets", "events"]
+ROLLUP_KINDS: tuple[RollupKind, ...] = ("subscriptions", "tickets", "events")
 ACCOUNT_KEYS = ("company_id", "domain", "company_name")  # ids beat domains beat names on a tie
 DAYS_PER_MONTH = 30.4375
 DAYS_PER_YEAR = 365.25
@@ -66,11 +67,25 @@ def _key(expr: str) -> str:
     return f"nullif(lower(trim(CAST({expr} AS VARCHAR))), '')"
 
 
+def _row(con: duckdb.DuckDBPyConnection, query: str) -> tuple[Any, ...]:
+    """The row of a query that returns exactly one (an aggregate without GROUP BY)."""
+    row = con.execute(query).fetchone()
+    assert row is not None, query
+    return row
+
+
+class _Keys(NamedTuple):
+    """The column pair that links a per-account table to the accounts file."""
+
+    child: str  # column in the table
+    account: str  # column in the accounts file
+
+
 @dataclass
 class AccountLink:
     """How one per-account table links to the accounts file: which columns, and how much matched."""
 
-    kind: str
+    kind: RollupKind
     table: str
     child_key: str | None  # column in the table
     account_key: str | None  # column in the accounts file
@@ -96,7 +111,7 @@ class AccountLink:
                 f"{self.rows:,} rows) are not in the accounts file and are left out of health (e.g. {names})")
 
 
-def link_accounts(con: duckdb.DuckDBPyConnection, kind: str, table: str, accounts: str) -> AccountLink:
+def link_accounts(con: duckdb.DuckDBPyConnection, kind: RollupKind, table: str, accounts: str) -> AccountLink:
     """Pick the column pair (id, domain or name on each side) whose values match most accounts.
 
     Headers differ between systems (Stripe's `customer` holds an id, Zendesk's `Organization` a
@@ -110,15 +125,14 @@ def link_accounts(con: duckdb.DuckDBPyConnection, kind: str, table: str, account
     def best_of(keys: list[str], best: tuple[str, str, int] | None) -> tuple[str, str, int] | None:
         for child in children:
             for key in keys:
-                matched = con.execute(f"SELECT count(DISTINCT {_key('t.' + _q(child))}) FROM {table} t WHERE "
-                                      f"{_key('t.' + _q(child))} IN (SELECT {_key(_q(key))} FROM {accounts})"
-                                      ).fetchone()[0]
+                matched = _row(con, f"SELECT count(DISTINCT {_key('t.' + _q(child))}) FROM {table} t WHERE "
+                                    f"{_key('t.' + _q(child))} IN (SELECT {_key(_q(key))} FROM {accounts})")[0]
                 if best is None or matched > best[2]:
                     best = (child, key, matched)
         return best
 
     best = best_of([k for k in ACCOUNT_KEYS if k in account_columns], None)
-    named = con.execute(f"SELECT count(DISTINCT {_key('t.' + _q(best[0]))}) FROM {table} t").fetchone()[0] \
+    named = _row(con, f"SELECT count(DISTINCT {_key('t.' + _q(best[0]))}) FROM {table} t")[0] \
         if best else 0
     if best and best[2] < MIN_LINKED_SHARE * named:
         # the accounts file may keep the billing or helpdesk id in a column of its own ("Stripe Customer ID"):
@@ -128,14 +142,14 @@ def link_accounts(con: duckdb.DuckDBPyConnection, kind: str, table: str, account
                         if dtype == "VARCHAR" and not name.startswith("_") and name not in ACCOUNT_KEYS)
         best = best_of(others, best)
     if best is None:
-        rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        rows = _row(con, f"SELECT count(*) FROM {table}")[0]
         return AccountLink(kind, table, None, None, rows, 0, 0, 0)
     child, key, _ = best
     value = _key("t." + _q(child))
     linked = f"{value} IN (SELECT {_key(_q(key))} FROM {accounts})"
-    rows, linked_rows, named, linked_accounts = con.execute(
-        f"SELECT count(*), count_if({linked}), count(DISTINCT {value}), count(DISTINCT {value}) FILTER ({linked}) "
-        f"FROM {table} t").fetchone()
+    rows, linked_rows, named, linked_accounts = _row(
+        con, f"SELECT count(*), count_if({linked}), count(DISTINCT {value}), count(DISTINCT {value}) FILTER ({linked}) "
+        f"FROM {table} t")
     examples = con.execute(f"SELECT min(t.{_q(child)}), count(*) AS n, min(t._row) AS first_row FROM {table} t "
                            f"WHERE {value} IS NOT NULL AND NOT ({linked}) GROUP BY {value} "
                            f"ORDER BY n DESC, first_row LIMIT 10").fetchall()
@@ -170,7 +184,7 @@ def _first(columns: set[str], *names: str) -> str | None:
     return None if not present else present[0] if len(present) == 1 else f"coalesce({', '.join(present)})"
 
 
-def _as_of(con, accounts: str, tables: dict[str, str]) -> str:
+def _as_of(con, accounts: str, tables: dict[RollupKind, str]) -> str:
     """The latest date the data describes: starts, ticket and event dates, the accounts' own dates.
 
     Subscription ends are left out: a cancellation scheduled for the end of a paid period is a
@@ -180,7 +194,8 @@ def _as_of(con, accounts: str, tables: dict[str, str]) -> str:
     wanted = {"subscriptions": ("subscription_start", "customer_since", "period_start"),
               "tickets": ("ticket_created",), "events": ("event_time",),
               "customers": ("customer_since", "churn_date", "last_activity_date")}
-    for kind, table in {**tables, "customers": accounts}.items():
+    sources: list[tuple[str, str]] = [*tables.items(), ("customers", accounts)]
+    for kind, table in sources:
         columns = columns_of(con, table)
         dates += [f"(SELECT max({_q(c)}) FROM {table})" for c in wanted[kind] if c in columns]
     latest = con.execute(f"SELECT greatest({', '.join(dates)})").fetchone()[0] if dates else None
@@ -191,7 +206,7 @@ def _as_of(con, accounts: str, tables: dict[str, str]) -> str:
     return str(latest)
 
 
-def _subscriptions_sql(con, table: str, link: AccountLink, as_of: str, notes: list[str]) -> tuple[str, list[str]]:
+def _subscriptions_sql(con, table: str, child_key: str, as_of: str, notes: list[str]) -> tuple[str, list[str]]:
     columns = columns_of(con, table)
     start = _first(columns, "subscription_start", "customer_since", "period_start")
     end = _first(columns, "subscription_end", "churn_date") or "NULL::DATE"
@@ -219,7 +234,7 @@ def _subscriptions_sql(con, table: str, link: AccountLink, as_of: str, notes: li
              f"{sql_literal(ENDED_STATUS)}), FALSE))" if "subscription_status" in columns else "FALSE")
     sid = "CAST(t.subscription_id AS VARCHAR)" if "subscription_id" in columns else "CAST(t._row AS VARCHAR)"
     day = f"DATE {sql_literal(as_of)}"
-    subs = (f"SELECT {_key('t.' + _q(link.child_key))} AS acct, {sid} AS sid, t._row, {start} AS start_date, "
+    subs = (f"SELECT {_key('t.' + _q(child_key))} AS acct, {sid} AS sid, t._row, {start} AS start_date, "
             f"{end} AS end_date, {arr or 'NULL::DOUBLE'} AS arr, {ended} AS ended FROM {table} t")
 
     def arr_on(day_expr: str, name: str, extra: str = "") -> str:
@@ -252,7 +267,7 @@ def _window(start: str, end: str, table_first: str) -> str:
             f"ELSE greatest(date_diff('day', {begin}, {end}), {DAYS_PER_MONTH}) END")
 
 
-def roll_up(con: duckdb.DuckDBPyConnection, accounts: str, tables: dict[str, str],
+def roll_up(con: duckdb.DuckDBPyConnection, accounts: str, tables: dict[RollupKind, str],
             as_of: str | None = None) -> Rollup:
     """Write `rollup_<hash>`: the accounts table plus health inputs aggregated from `tables`.
 
@@ -278,15 +293,16 @@ def roll_up(con: duckdb.DuckDBPyConnection, accounts: str, tables: dict[str, str
             notes.append(note)
     account_columns = columns_of(con, accounts)
     own = lambda name, cast: f"c.{_q(name)}" if name in account_columns else f"NULL::{cast}"  # noqa: E731
-    usable = {kind: link for kind, link in links.items() if link.child_key}
+    usable = {kind: _Keys(link.child_key, link.account_key) for kind, link in links.items()
+              if link.child_key and link.account_key is not None}
     sub, tix, ev = usable.get("subscriptions"), usable.get("tickets"), usable.get("events")
     ctes, joins, base = [], [], []
     since = own("customer_since", "DATE")
     event_churn, has_event_info = "NULL::DATE", "FALSE"
     if sub:
-        sub_sql, money = _subscriptions_sql(con, tables["subscriptions"], sub, as_of, notes)
+        sub_sql, money = _subscriptions_sql(con, tables["subscriptions"], sub.child, as_of, notes)
         ctes.append(f"sa AS {sub_sql}")
-        joins.append(f"LEFT JOIN sa s ON s.acct = {_key('c.' + _q(sub.account_key))}")
+        joins.append(f"LEFT JOIN sa s ON s.acct = {_key('c.' + _q(sub.account))}")
         since = f"coalesce({since}, s.first_start)"
     if ev:
         table = tables["events"]
@@ -294,14 +310,14 @@ def roll_up(con: duckdb.DuckDBPyConnection, accounts: str, tables: dict[str, str
         cancel, lifecycle, reactivation = (f"coalesce(regexp_matches({name}, {sql_literal(p)}), FALSE)"
                                            for p in (CANCEL_EVENT, LIFECYCLE_EVENT, REACTIVATION_EVENT))
         usage = f"(NOT {cancel} AND NOT {lifecycle})"
-        ctes.append(f"""ea AS (SELECT {_key('t.' + _q(ev.child_key))} AS acct,
+        ctes.append(f"""ea AS (SELECT {_key('t.' + _q(ev.child))} AS acct,
                 max(t.event_time) FILTER ({cancel} AND t.event_time <= {day}) AS cancelled_at,
                 max(t.event_time) FILTER ({reactivation} AND t.event_time <= {day}) AS reactivated_at,
                 max(t.event_time) FILTER ({usage} AND t.event_time <= {day}) AS last_usage
             FROM {table} t GROUP BY 1)""")
-        ctes.append(f"""eu AS (SELECT {_key('t.' + _q(ev.child_key))} AS acct, t.event_time AS at FROM {table} t
+        ctes.append(f"""eu AS (SELECT {_key('t.' + _q(ev.child))} AS acct, t.event_time AS at FROM {table} t
                         WHERE {usage} AND t.event_time <= {day})""")
-        joins.append(f"LEFT JOIN ea e ON e.acct = {_key('c.' + _q(ev.account_key))}")
+        joins.append(f"LEFT JOIN ea e ON e.acct = {_key('c.' + _q(ev.account))}")
         event_churn = ("CASE WHEN e.cancelled_at IS NOT NULL AND (e.reactivated_at IS NULL OR e.reactivated_at < "
                        "e.cancelled_at) THEN e.cancelled_at END")
         has_event_info = "e.cancelled_at IS NOT NULL"
@@ -339,9 +355,9 @@ def roll_up(con: duckdb.DuckDBPyConnection, accounts: str, tables: dict[str, str
         ctes.append(f"""rt AS (SELECT b._row, count(tk.acct) FILTER ({in_window}) AS tickets,
                 count(tk.acct) FILTER ({in_window}) * {DAYS_PER_YEAR} / ({_window('b.customer_since', end, first)})
                     AS tickets_per_year
-            FROM b LEFT JOIN (SELECT {_key('t.' + _q(tix.child_key))} AS acct,
+            FROM b LEFT JOIN (SELECT {_key('t.' + _q(tix.child))} AS acct,
                                      {'t.ticket_created' if dated else 'NULL::DATE'} AS at FROM {table} t) tk
-                ON tk.acct = {_key('b.' + _q(tix.account_key))} GROUP BY {group})""")
+                ON tk.acct = {_key('b.' + _q(tix.account))} GROUP BY {group})""")
         rates.append(("rt", "tickets, tickets_per_year"))
     if ev:
         first = f"(SELECT min(event_time) FROM {tables['events']})"
@@ -349,7 +365,7 @@ def roll_up(con: duckdb.DuckDBPyConnection, accounts: str, tables: dict[str, str
         ctes.append(f"""re AS (SELECT b._row, count(eu.acct) FILTER ({in_window}) AS usage_events,
                 count(eu.acct) FILTER ({in_window}) * {DAYS_PER_MONTH} / ({_window('b.customer_since', end, first)})
                     AS events_per_month
-            FROM b LEFT JOIN eu ON eu.acct = {_key('b.' + _q(ev.account_key))} GROUP BY {group})""")
+            FROM b LEFT JOIN eu ON eu.acct = {_key('b.' + _q(ev.account))} GROUP BY {group})""")
         rates.append(("re", "usage_events, events_per_month"))
     added = [b.rsplit(" AS ", 1)[1] for b in base] + [c for _, cols in rates for c in cols.split(", ")]
     replaced = [c for c in [*added, "data_as_of"] if c in account_columns]
@@ -365,13 +381,13 @@ def roll_up(con: duckdb.DuckDBPyConnection, accounts: str, tables: dict[str, str
              f"SELECT b.*{picked}, {day} AS data_as_of FROM b{joined} ORDER BY b._row")
     con.execute(query)
     if sub and "churned" in account_columns:
-        disagree = con.execute(f"SELECT count(*) FROM {name} n JOIN {accounts} c USING (_row) WHERE c.churned IS NOT "
-                               f"NULL AND n.churned IS NOT NULL AND c.churned <> n.churned").fetchone()[0]
+        disagree = _row(con, f"SELECT count(*) FROM {name} n JOIN {accounts} c USING (_row) WHERE c.churned IS NOT "
+                             f"NULL AND n.churned IS NOT NULL AND c.churned <> n.churned")[0]
         if disagree:
             notes.append(f"subscriptions: {disagree:,} accounts' churn flag in the accounts file disagrees with their "
                          f"subscriptions on {as_of}; the subscriptions' dated record is used")
     if tix:
-        unmeasured = con.execute(f"SELECT count(*) FROM {name} WHERE tickets_per_year IS NULL").fetchone()[0]
+        unmeasured = _row(con, f"SELECT count(*) FROM {name} WHERE tickets_per_year IS NULL")[0]
         if unmeasured:
             notes.append(f"tickets: {unmeasured:,} account{'s' if unmeasured != 1 else ''} without a start date "
                          f"(customer since or a subscription), or ended before the tickets file begins: tickets per "

@@ -439,7 +439,7 @@ def snap_bands(bands: tuple[Band, ...], ranges: list[Band]) -> tuple[Band, ...]:
     starts = sorted({lo for lo, _ in spans if lo != -inf and not cuts_lower(lo)})
     ends = sorted({hi for _, hi in spans if hi != inf and not cuts_upper(hi)})
 
-    def move(b: float | None, cuts, options: list[float], widen: int) -> float | None | bool:
+    def move(b: float | None, cuts, options: list[float], widen: int) -> float | bool | None:
         if b is None or not cuts(b):
             return b
         if not options:

@@ -212,18 +212,14 @@ def _missing_bin(name: str) -> dict:
 
 def _interval_label(name: str, lo: float | None, hi: float | None, integer: bool) -> str:
     """[lo, hi) in words; on whole numbers [51, 201) reads "51-200"."""
-    if lo is None and hi is None:
-        return f"{name} known"
-    if integer:
-        if lo is None:
-            return f"{name} up to {_show(hi - 1)}"
-        if hi is None:
-            return f"{name} {_show(lo)}+"
-        return f"{name} {_show(lo)}" if hi - 1 == lo else f"{name} {_show(lo)}-{_show(hi - 1)}"
-    if lo is None:
-        return f"{name} under {_show(hi)}"
     if hi is None:
-        return f"{name} {_show(lo)} or more"
+        if lo is None:
+            return f"{name} known"
+        return f"{name} {_show(lo)}+" if integer else f"{name} {_show(lo)} or more"
+    if lo is None:
+        return f"{name} up to {_show(hi - 1)}" if integer else f"{name} under {_show(hi)}"
+    if integer:
+        return f"{name} {_show(lo)}" if hi - 1 == lo else f"{name} {_show(lo)}-{_show(hi - 1)}"
     return f"{name} {_show(lo)} to under {_show(hi)}"
 
 

@@ -3,6 +3,8 @@ reasons, unseen values and missing fields, so a prospect list of any size stream
 
 from __future__ import annotations
 
+from typing import overload
+
 import duckdb
 
 from icp_agent.errors import NotMeasurable, UserError
@@ -105,6 +107,10 @@ def _rule_text(rule: dict) -> str:
     return " and ".join(c.get("label") or f"{c['field']} {c['op']}" for c in rule["criteria"])
 
 
+@overload
+def _code_sql(feature: dict, present: None) -> str: ...
+@overload
+def _code_sql(feature: dict, present: set[str]) -> str | None: ...
 def _code_sql(feature: dict, present: set[str] | None) -> str | None:
     """The bin a row falls in: i = bins[i - 1] (the missing bin is last), 0 = unseen value, NULL =
     the column is absent. The missing test comes first so the bins never see a NULL."""

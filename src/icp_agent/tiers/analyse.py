@@ -34,7 +34,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Literal
 
 import duckdb
 import numpy as np
@@ -45,14 +46,18 @@ from icp_agent.health.health_score import (
     build_frame,
 )
 from icp_agent.models import (
+    DataQualityFinding,
+    DatasetImport,
     DatasetInfo,
+    ExcludedField,
     IcpDocument,
+    MinSupport,
 )
 from icp_agent.patterns.screen import known_rows, screen_fields
 from icp_agent.patterns.selectors import (
     build_selectors,
 )
-from icp_agent.schema import AnalysisInputs  # noqa: F401 - re-exported (moved to inputs.py)
+from icp_agent.schema import AnalysisInputs  # callers import it from here too
 from icp_agent.sql import columns_of
 from icp_agent.tiers.candidates import (
     _candidates,
@@ -151,17 +156,20 @@ def analyse(con: duckdb.DuckDBPyConnection, inputs: AnalysisInputs, config: Anal
     retention = _retention(con, frame, tiers, ledger)
     patterns = [_pattern_stat(c, inputs.headers, good if c.direction == "good" else bad)
                 for c in good_candidates[:15] + bad_candidates[:15]]
-    status = "ok" if tiers else "no_significant_icp"
+    status: Literal["ok", "no_significant_icp"] = "ok" if tiers else "no_significant_icp"
     reason = None if tiers else _no_icp_reason(good_candidates, health, config, ledger, excluded_fields)
     warnings = [f"{t.name}: {flag}" for t in tiers for flag in t.flags]
     warnings += [f"excluded from criteria: {e['reason']}" for e in excluded_fields]
     warnings += [f"data quality: {d['statement']}" for d in data_quality]
     icp = IcpDocument(
-        id=version_id, created_at=datetime.now(timezone.utc), status=status,
-        dataset=DatasetInfo(fingerprint=inputs.fingerprint, imports=inputs.imports), health=summary,
-        statement=_statement(tiers, disqualifiers, reason), no_icp_reason=reason, tiers=tiers,
+        id=version_id, created_at=datetime.now(UTC), status=status,
+        dataset=DatasetInfo(fingerprint=inputs.fingerprint,
+                            imports=[DatasetImport.model_validate(i) for i in inputs.imports]),
+        health=summary, statement=_statement(tiers, disqualifiers, reason), no_icp_reason=reason, tiers=tiers,
         negative_icp=disqualifiers, patterns=patterns, retention=retention, warnings=warnings,
-        excluded_fields=excluded_fields, data_quality=data_quality, min_support=support)
+        excluded_fields=[ExcludedField.model_validate(e) for e in excluded_fields],
+        data_quality=[DataQualityFinding.model_validate(d) for d in data_quality],
+        min_support=MinSupport.model_validate(support))
     icp.evidence = ledger.all()
     return icp, ledger
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -34,11 +34,13 @@ from icp_agent.tiers.specs import criterion
 if TYPE_CHECKING:
     from icp_agent.tiers.analyse import AnalysisConfig
 
+Direction = Literal["good", "bad"]  # which outcome a pattern over-indexes for (PatternStat.direction)
+
 
 @dataclass
 class Candidate:
     pattern: Pattern
-    direction: str
+    direction: Direction
     p: float = 1.0
     q: float = 1.0
     evidence: str = ""
@@ -54,7 +56,7 @@ class Candidate:
         return self.pattern.k
 
 
-def _candidates(selset: SelectorSet, target: np.ndarray, direction: str, config: AnalysisConfig,
+def _candidates(selset: SelectorSet, target: np.ndarray, direction: Direction, config: AnalysisConfig,
                 min_support: int, health: HealthResult, ledger: Ledger, *, outside: np.ndarray | None = None,
                 tested_before: int = 0, known: dict[str, np.ndarray] | None = None) -> tuple[list[Candidate], int]:
     """Patterns over-indexing on `target` by WRAcc and by lift, with Fisher p and BH q over all tested.
@@ -94,10 +96,11 @@ def _candidates(selset: SelectorSet, target: np.ndarray, direction: str, config:
     k_sg = np.array([p.k for p in patterns])
     pvalues = fisher_exact_many(k_sg, n_sg, int(positives.sum()), len(positives))
     within_known: dict[int, dict] = {}
+    known_rows = known or {}
     for i, p in enumerate(patterns):
-        fields = [s.field for s in p.selectors if known and s.field in known]
+        fields = [s.field for s in p.selectors if s.field in known_rows]
         if fields:
-            present = np.logical_and.reduce([known[f] for f in fields])
+            present = np.logical_and.reduce([known_rows[f] for f in fields])
             k_known, n_known = int(positives[present].sum()), int(present.sum())
             # one-sided: the pattern must over-index among the known rows too; a two-sided test would let a
             # pattern pass that under-indexes there, and all-one-outcome known rows give p = 1 (no evidence)
@@ -197,7 +200,7 @@ def _distinct_rows(selset: SelectorSet, patterns: list[Pattern]) -> list[Pattern
     return kept
 
 
-def _group_words(direction: str, health: HealthResult) -> str:
+def _group_words(direction: Direction, health: HealthResult) -> str:
     """What the entities of a direction are, read after "are" ("won", "churned"): health.words."""
     return health.words[0] if direction == "good" else health.words[1]
 

@@ -11,6 +11,7 @@ from icp_agent.health.health_score import (
     HealthResult,
 )
 from icp_agent.models import (
+    CohortMetrics,
     HealthSummary,
 )
 from icp_agent.sql import columns_of
@@ -71,4 +72,6 @@ def health_summary(con, health: HealthResult, config: AnalysisConfig, ledger: Le
                          min_tenure_months=config.health.min_tenure_months if health.definition == "health" else None,
                          as_of=health.as_of, good_column=health.good_column, good_words=health.words[0],
                          bad_words=health.words[1], cohort_sizes=health.cohort_sizes,
-                         cohort_metrics=cohort_metrics, histogram=histogram, evidence=ids)
+                         cohort_metrics={cohort: CohortMetrics.model_validate(metrics)
+                                         for cohort, metrics in cohort_metrics.items()},
+                         histogram=histogram, evidence=ids)

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from icp_agent import numbers
-from icp_agent.errors import NotMeasurable  # noqa: F401 - callers catch it from here
+from icp_agent.errors import NotMeasurable  # callers catch it from here too
 from icp_agent.sql import quote_identifier as _q
 from icp_agent.sql import sql_literal
 
@@ -245,11 +245,11 @@ def document_kinds(icp: Any) -> dict[str, str]:
 
     criteria = [c for t in _get(icp, "tiers") or [] for c in _get(t, "criteria")] + \
                [c for d in _get(icp, "negative_icp") or [] for c in _get(d, "criteria")]
-    kinds = {}
+    kinds: dict[str, str] = {}
     for c in criteria:
         known = FIELD_BY_NAME.get(_get(c, "field"))
-        if known is not None and kind_of_type(known.type):
-            kinds[_get(c, "field")] = kind_of_type(known.type)
+        if known is not None and (kind := kind_of_type(known.type)):
+            kinds[_get(c, "field")] = kind
     kinds.update(_get(_get(icp, "scorecard") or {}, "field_kinds") or {})
     return kinds
 

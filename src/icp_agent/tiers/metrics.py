@@ -36,12 +36,12 @@ if TYPE_CHECKING:
 def criteria_sql(criteria: list[Criterion], band_fields: set[str] | None = None) -> str:
     """A conjunction of icp.json criteria as a DuckDB predicate (the compiler in criteria.py; NULL-safe).
     band_fields: fields known to be bands when a criterion does not carry its kind (an old icp.json)."""
-    return _criteria_sql(criteria, {f: "band" for f in band_fields or ()})
+    return _criteria_sql(criteria, dict.fromkeys(band_fields or (), "band"))
 
 
 def criterion_sql(c: Criterion, band_fields: set[str] | None = None) -> str:
     """One criterion as SQL (the compiler in criteria.py)."""
-    return _criterion_sql(c, {f: "band" for f in band_fields or ()})
+    return _criterion_sql(c, dict.fromkeys(band_fields or (), "band"))
 
 
 criterion_kind = implied_kind  # the old name, kept for callers

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 
 from icp_agent import numbers
@@ -19,7 +21,8 @@ def _retention(con, frame: str, tiers: list[Tier], ledger: Ledger) -> list[Reten
     columns = columns_of(con, frame)
     if not {"churned_flag", "tenure_months"} <= columns:
         return []
-    groups = [("cohort", c, f"cohort = '{c}'") for c in ("top", "middle", "bottom")]
+    groups: list[tuple[Literal["cohort", "tier"], str, str]] = [
+        ("cohort", c, f"cohort = '{c}'") for c in ("top", "middle", "bottom")]
     groups += [("tier", t.name, criteria_sql(t.criteria)) for t in tiers if t.tier == 1]
     curves = []
     for kind, name, predicate in groups:

@@ -40,9 +40,9 @@ def backtest(con, inputs: AnalysisInputs, config: AnalysisConfig, icp: IcpDocume
     if not in_tier1:
         return {"status": "not measurable", "reason": "no significant ICP in the older customers alone",
                 "cutoff": str(cutoff)}
-    rows = dict(((flag, (n, k)) for flag, n, k in con.execute(
+    rows = {flag: (n, k) for flag, n, k in con.execute(
         f"SELECT coalesce(({in_tier1}), FALSE), count(*), count_if(good) FROM {frame} "
-        f"WHERE customer_since >= DATE '{cutoff:%Y-%m-%d}' AND cohort IS NOT NULL GROUP BY ALL").fetchall()))
+        f"WHERE customer_since >= DATE '{cutoff:%Y-%m-%d}' AND cohort IS NOT NULL GROUP BY ALL").fetchall()}
     (n1, k1), (n0, k0) = rows.get(True, (0, 0)), rows.get(False, (0, 0))
     if not n1 or not n0:
         return {"status": "not measurable", "reason": "no new customers on one side of the old Tier 1",

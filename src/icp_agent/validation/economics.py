@@ -89,7 +89,7 @@ def unit_economics(con, frame: str, deals_frame: str | None, icp: IcpDocument, l
         pair = comparisons.get(metric, {})
         icp_value = _value(pair.get("icp"))
         other = _value(pair.get("non_icp"))
-        if icp_value is None or other in (None, 0):
+        if icp_value is None or other is None or other == 0:
             reason = out["not_measurable"].get(metric) or (
                 "no data for this metric" if not pair else "one side (Tier 1 or non-ICP) has no value")
             out["targets"].append({"metric": metric, "target": text, "status": "not measurable", "reason": reason})
