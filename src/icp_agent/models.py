@@ -23,6 +23,7 @@ from pydantic import (
     model_serializer,
     model_validator,
 )
+from typing_extensions import TypedDict  # pydantic needs it on Python < 3.12
 
 from icp_agent.evidence import EvidenceItem
 
@@ -174,6 +175,15 @@ class ImportReport(BaseModel):
     sheet: str | None = Field(None, description="the worksheet read, for an Excel workbook")
 
 
+class AmbiguousKey(TypedDict):
+    """A name or domain several companies share once normalised: the rows naming it stay unlinked."""
+
+    value: str  # as the linking file wrote it
+    key: str  # normalised
+    rows: int
+    companies: list[str]  # as the companies' file names them, at most three
+
+
 class LinkReport(BaseModel):
     kind: Literal["deals", "contacts", "subscriptions", "tickets", "events"]
     linked_by: str | None = Field(description="the key column: company_id, domain, company_name, email "
@@ -191,11 +201,12 @@ class LinkReport(BaseModel):
     tried: dict[str, int] = Field(default_factory=dict, description="rows each candidate key would link; the "
                                                                     "one that links most is chosen")
     multiple_companies: int = Field(0, description="rows naming several companies (id;id), linked to the first")
-    ambiguous: int = Field(0, description="rows not linked because their name or domain fits several companies once "
-                                          "normalised (\"Irondata\" and \"Irondata LLC\"); part of standalone/unlinked")
-    ambiguous_examples: list[dict[str, Any]] = Field(default_factory=list, description="the commonest ambiguous values: "
-                                                     "value, key (normalised), rows, companies (as the companies' file "
-                                                     "names them, at most three)")
+    # absent (not 0 / []) when nothing was ambiguous: reports written before the check load and write back as they were
+    ambiguous: int = Field(0, exclude_if=lambda n: n == 0,
+                           description="rows not linked because their name or domain fits several companies once "
+                                       "normalised (\"Irondata\" and \"Irondata LLC\"); part of standalone/unlinked")
+    ambiguous_examples: list[AmbiguousKey] = Field(default_factory=list, exclude_if=lambda examples: not examples,
+                                                   description="the commonest ambiguous values")
     cause: str | None = Field(None, description="when half or fewer link: the likely cause and what to do")
     notes: list[str] = Field(default_factory=list)
     allowed_unlinked: bool = Field(False, description="too few linked and the run went on (--allow-unlinked): "
