@@ -301,6 +301,10 @@ class DatasetInfo(BaseModel):
     imports: list[dict[str, Any]] = Field(default_factory=list)
     links: list[LinkReport] = Field(default_factory=list, description="how deals and contacts linked to the "
                                                                       "companies when this version was built")
+    options: dict[str, Any] = Field(default_factory=dict, description="the build options this version was built "
+                                                                      "with (build_icp's options, every field); "
+                                                                      "validate_icp, fit_scorecard and "
+                                                                      "diff_icp_versions use them again")
 
 
 class IcpDocument(BaseModel):
