@@ -352,6 +352,8 @@ def parse(model: type[Options], values: dict[str, Any], *, spelled: Any = None) 
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "options"
         name = spelled(str(first["loc"][0])) if spelled and first["loc"] else where
+        if spelled and len(first["loc"]) > 1:
+            name += " " + ".".join(str(p) for p in first["loc"][1:])
         message = first["msg"].removeprefix("Value error, ")
         raise ArgumentError(f"{name}: {message}" + (f" (got {first['input']!r})" if first.get("input") is not None
                                                       and first["type"] != "extra_forbidden" else ""),
