@@ -276,9 +276,9 @@ async def test_a_slow_query_does_not_stall_other_tools(small_ws, monkeypatch):
 
     import anyio
 
-    from icp_agent.faces import server as server_module
+    from icp_agent import toolkit as toolkit_module
 
-    monkeypatch.setattr(server_module, "QUERY_TIMEOUT_S", 3)
+    monkeypatch.setattr(toolkit_module, "QUERY_TIMEOUT_S", 3)  # the query_workspace operation's time limit
     server = create_server(small_ws, [small_ws.path.parent])
     timings: dict[str, float] = {}
     async with Client(server) as client:
