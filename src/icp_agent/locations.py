@@ -75,7 +75,7 @@ def missing_workspace(path: str | os.PathLike, also: str | None = None) -> Argum
         hint = (f"workspaces found here: {', '.join(shown(p) for p in others)}: pass --workspace with one of "
                 f"them (or set ICP_WORKSPACE)")
     else:
-        hint = ("create one with `icp-agent run DATA_DIR` (or `icp-agent import DATA_DIR`, or `icp-agent demo`), "
+        hint = ("create one with `icp-agent run DATA_DIR` (or `icp-agent import-data DATA_DIR`, or `icp-agent demo`), "
                 "or pass --workspace PATH")
     if also:
         hint = f"{hint}; {also}"

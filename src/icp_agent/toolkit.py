@@ -257,7 +257,7 @@ def _analysis_inputs(ws: Workspace, con, options: HealthOptions):
     customers = ws.current_table(con, "customers")
     deals = ws.current_table(con, "deals")
     if not customers and not deals:
-        raise UserError("no customers imported yet", hint="import your exports first: icp-agent import DATA_DIR "
+        raise UserError("no customers imported yet", hint="import your exports first: icp-agent import-data DATA_DIR "
                                                           "(or the import_data tool)")
     per_account = {kind: table for kind in ROLLUP_KINDS if (table := ws.current_table(con, kind))}
     notes: list[str] = []

@@ -213,7 +213,7 @@ def handle_errors(func):
 
 
 def _stop_on_broken_pipe() -> None:
-    """The reader of a pipe stopped early (`icp-agent inspect | head`): not a bug; exit quietly with the
+    """The reader of a pipe stopped early (`icp-agent inspect-workspace | head`): not a bug; exit quietly with the
     status a shell gives a process SIGPIPE ends (128 + 13), stdout pointed at devnull so the interpreter's
     last flush does not fail again (the recipe of Python's signal module docs)."""
     try:
@@ -307,7 +307,6 @@ def _build(ctx: Ctx, op: Operation, params: Any, extras: dict[str, Any]) -> Any:
     from icp_agent import toolkit
 
     out_path = out_folder(extras["out_dir"])
-    params.config()  # option combinations are checked before anything is read
     with ctx.progress() as progress:
         icp = toolkit.build_icp(ctx.workspace, params, progress=progress)
         out_path.mkdir(parents=True, exist_ok=True)
@@ -492,6 +491,8 @@ def operation_command(op: Operation) -> click.Command:
         context = click.get_current_context()
         extras = {p.name: values.pop(p.name) for p in extra if p.name}
         params = cli_options.given(model, values, context)
+        if hasattr(params, "config"):
+            params.config()  # the rules between analysis options: checked before anything is read
         if op.name == "score_prospects":
             has_workspace = Path(workspace).expanduser().exists()
             if params.icp_path is None and not has_workspace:
@@ -679,7 +680,7 @@ def print_import(result: toolkit.ImportResult) -> None:
                 raw = f": {rejected.raw[:80]!r}" if rejected.raw else ""
                 out.print(f"  rejected row {rejected.row}: {rejected.reason}{raw}", markup=False)
             if report.rows_rejected > 3:
-                out.print(f"  ... {report.rows_rejected - 3:,} more rejected rows (icp-agent inspect)")
+                out.print(f"  ... {report.rows_rejected - 3:,} more rejected rows (icp-agent inspect-workspace)")
         if report.furniture_dropped and not report.already_imported:
             shown = "; ".join(f"{f.kind}" + (f" {f.raw!r}" if f.raw else "") for f in report.furniture[:3])
             out.print(f"  {report.kind}: {report.furniture_dropped:,} lines of report furniture dropped "
@@ -718,7 +719,7 @@ def print_summary(summary) -> None:
     """inspect's listing: a table per kind on a terminal; piped, one table with the kind as first column."""
     note(f"workspace {summary.workspace} (schema v{summary.schema_version})")
     if not summary.current:
-        note("it holds no imports yet: run `icp-agent import DATA_DIR` (or `icp-agent run DATA_DIR`)")
+        note("it holds no imports yet: run `icp-agent import-data DATA_DIR` (or `icp-agent run DATA_DIR`)")
     tty = is_terminal()
     records = []
     for kind, report in summary.current.items():
@@ -741,7 +742,7 @@ def print_summary(summary) -> None:
         note(f"interviews: {summary.interviews} notes")
     if summary.not_in_prospects:
         note(f"fit fields the prospect list lacks (check a seller knows them before the sale, or set their "
-             f"role with `icp-agent roles`): {', '.join(summary.not_in_prospects)}")
+             f"role with `icp-agent set-field-roles`): {', '.join(summary.not_in_prospects)}")
 
 
 def fields_command() -> click.Command:
