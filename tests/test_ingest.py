@@ -149,14 +149,14 @@ BAD_INPUTS = {
 def test_bad_input_is_a_clear_error_and_loses_nothing(case, ws, write, cli):
     good = write("good.csv", CUSTOMERS)
     cli("import-data", "--customers", str(good))
-    before = cli.json("inspect")
+    before = cli.json("inspect-workspace")
     content, needle = BAD_INPUTS[case]
     bad = write(f"{case}.csv", content)
     result = cli("import-data", "--customers", str(bad), expect=2)
     assert needle in result.stderr, result.stderr
     assert f"{case}.csv" in result.stderr
     assert "Traceback" not in result.output + result.stderr
-    assert cli.json("inspect") == before
+    assert cli.json("inspect-workspace") == before
 
 
 def test_missing_path_and_mapping_naming_absent_column(cli, write):
@@ -190,10 +190,10 @@ def test_two_files_of_one_kind_need_a_flag(write, tmp_path, ws):
 
 def test_inspect_json_has_roles_and_columns(cli, write):
     cli("import-data", "--customers", str(write("c.csv", CUSTOMERS)))
-    summary = cli.json("inspect")
+    summary = cli.json("inspect-workspace")
     assert summary["roles"]["industry"] == "fit" and summary["roles"]["arr"] == "outcome"
     cli("set-field-roles", "time_zone=ignore")
-    assert cli.json("inspect")["roles"]["time_zone"] == "ignore"
+    assert cli.json("inspect-workspace")["roles"]["time_zone"] == "ignore"
     assert "not one of" in cli("set-field-roles", "industry=bogus", expect=2).stderr
     json.dumps(summary)
 
