@@ -70,7 +70,7 @@ def test_every_figure_has_evidence_and_ids_are_stable(demo):
     assert cited <= ids
     again = toolkit.build_icp(ws)
     assert again.id != icp.id and {e["id"] for e in again.evidence} == ids
-    item = toolkit.get_evidence(ws, icp.tiers[0].evidence[0])
+    item, = toolkit.get_evidence(ws, icp.tiers[0].evidence[0]).items
     assert item.query.startswith("SELECT") and item.metrics["n"] == icp.tiers[0].metrics["n"]
     assert len(toolkit.list_icp_versions(ws)) >= 2
 
@@ -78,7 +78,7 @@ def test_every_figure_has_evidence_and_ids_are_stable(demo):
 def test_evidence_query_reproduces_its_figures(demo):
     ws, icp = demo
     tier = icp.tiers[0]
-    item = toolkit.get_evidence(ws, tier.evidence[0])
+    item, = toolkit.get_evidence(ws, tier.evidence[0]).items
     frame = f"frame_{icp.id.replace('-', '_')}"
     with ws.connect() as con:
         n = con.execute(item.query.replace(f"FROM {frame}", f"FROM {frame}")).fetchall()[0][0]
