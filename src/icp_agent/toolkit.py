@@ -93,6 +93,12 @@ class ImportResult(BaseModel):
 T = TypeVar("T")
 
 
+def _one(con: Any, sql: str) -> Any:
+    """The one value an aggregate query returns."""
+    row = con.execute(sql).fetchone()
+    return row[0] if row else None
+
+
 def _holding_workspace(fn: Callable[..., T]) -> Callable[..., T]:
     """Run a multi-step operation inside Workspace.session(): the file is taken once, before any work, so a busy
     workspace is reported before anything is written, never after a commit (an import used to commit, then
@@ -201,13 +207,13 @@ def inspect_workspace(ws: Workspace, params: InspectOptions) -> WorkspaceSummary
 
     With `kind`, that kind only; a kind the workspace does not hold is an ArgumentError saying what it holds."""
     with ws.connect() as con:
-        version = con.execute("SELECT max(version) FROM schema_info").fetchone()[0]
+        version = _one(con, "SELECT max(version) FROM schema_info")
         current = {kind: ImportReport.model_validate_json(report) for kind, report in con.execute(
             """SELECT i.kind, i.report FROM current_snapshot c JOIN imports i USING (import_id)
                WHERE i.kind <> 'interviews'""").fetchall()}
         snapshots = dict(con.execute("SELECT kind, count(*) FROM imports GROUP BY kind ORDER BY kind").fetchall())
-        notes = con.execute("""SELECT count(*) FROM interviews WHERE import_id =
-                               (SELECT import_id FROM current_snapshot WHERE kind = 'interviews')""").fetchone()[0]
+        notes = _one(con, """SELECT count(*) FROM interviews WHERE import_id =
+                             (SELECT import_id FROM current_snapshot WHERE kind = 'interviews')""")
         roles = field_roles(ws, con)
     unobserved = []
     if "prospects" in current:  # a field the prospect list also has is evidence a seller can observe it
@@ -263,7 +269,7 @@ def _analysis_inputs(ws: Workspace, con, options: HealthOptions):
     notes: list[str] = []
     if per_account and not customers:
         notes.append(f"{', '.join(per_account)} not used: there is no accounts file to roll them up into")
-    elif per_account:
+    elif per_account and customers:
         # the accounts with health inputs aggregated from subscriptions, tickets and events (analysis/rollup.py)
         rolled = roll_up(con, customers, per_account, options.as_of)
         customers, notes = rolled.table, rolled.notes
@@ -274,7 +280,7 @@ def _analysis_inputs(ws: Workspace, con, options: HealthOptions):
     # the columns the chosen definition of good actually reads: the named outcome column alone, nothing of the
     # customers' health fields for won deals, every outcome field of the customers for the health score
     if options.good_column or options.bad_column:
-        defining = {options.good_column, options.bad_column} - {None}
+        defining: set[str] = {c for c in (options.good_column, options.bad_column) if c}
     elif options.good == "won":
         defining = set()
     else:
@@ -290,7 +296,7 @@ def _analysis_inputs(ws: Workspace, con, options: HealthOptions):
                             "rows": report.rows_kept, "import_id": report.import_id})
         if kind in ROLLUP_KINDS:
             continue  # rolled up into the customers' health inputs above
-        reports[kind], tables[kind] = report, ws.current_table(con, kind)
+        reports[kind], tables[kind] = report, ws.current_table(con, kind) or ""
         if kind in ("customers", "deals"):
             # a column that defines a good customer must be fully readable (exit 2 naming it otherwise)
             require_readable(report, defining if kind == "customers" or options.good_column or options.bad_column
@@ -565,7 +571,7 @@ class EvidenceListing(BaseModel):
 def list_evidence(ws: Workspace, params: ListEvidenceOptions) -> EvidenceListing:
     """The evidence items of an ICP version (of one kind, or all): id, kind, statement and n."""
     icp = get_icp(ws, params.version)
-    items = [EvidenceBrief(**{k: e.get(k) for k in EvidenceBrief.model_fields}) for e in icp.evidence
+    items = [EvidenceBrief.model_validate({k: e.get(k) for k in EvidenceBrief.model_fields}) for e in icp.evidence
              if params.kind is None or e["kind"] == params.kind]
     return EvidenceListing(version_id=icp.id, kinds=sorted({e["kind"] for e in icp.evidence}), items=items)
 
@@ -590,7 +596,7 @@ def export_scoring_matrix(ws: Workspace, icp: IcpDocument, path: str | Path) -> 
         select = ", ".join(_matrix_column(con, frame, c, types) for c in keep)
         write_table(con, f"SELECT {select}, {scores} FROM {scored_relation(icp, frame, columns)} ORDER BY _row", path,
                     fmt="csv")
-        return con.execute(f"SELECT count(*) FROM {frame}").fetchone()[0]
+        return int(_one(con, f"SELECT count(*) FROM {frame}"))
 
 
 def _matrix_column(con, frame: str, column: str, types: dict[str, str]) -> str:

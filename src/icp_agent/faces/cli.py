@@ -668,8 +668,8 @@ def print_import(result: toolkit.ImportResult) -> None:
     for item in result.plan:
         read_as = f"; read as {item.read_as}" if item.read_as else ""
         out.print(f"{Path(item.path).name}: {item.kind} ({item.reason}{read_as})", markup=False)
-    for item in result.skipped:
-        out.print(f"{Path(item.path).name}: skipped ({item.reason})", markup=False)
+    for skipped in result.skipped:
+        out.print(f"{Path(skipped.path).name}: skipped ({skipped.reason})", markup=False)
     for report in result.reports:
         state = "already imported, unchanged" if report.already_imported else (
             f"{report.rows_read:,} rows read, {report.rows_kept:,} kept, {report.rows_rejected:,} rejected, "

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -42,7 +43,7 @@ class InputPlan(BaseModel):
 # Suffixes whose files may be something else than an export (notes, configs, logs): in a folder,
 # one that does not read as a table is skipped with a note. A .csv or .xlsx that fails is an error.
 MAYBE_TABULAR = {".txt", ".json", ".tab"}
-Paths = str | Path | list[str | Path] | tuple[str | Path, ...] | None
+Paths = str | Path | Sequence[str | Path] | None
 
 
 def _read_as(source) -> str:
@@ -74,7 +75,7 @@ def plan_import(paths: Paths = None, *, customers=None, deals=None, contacts=Non
     """
     named = {"customers": customers, "deals": deals, "contacts": contacts, "prospects": prospects,
              "interviews": interviews, "subscriptions": subscriptions, "tickets": tickets, "events": events}
-    plan = [PlannedFile(path=str(p), kind=k, reason="named with --" + k) for k, p in named.items() if p]
+    plan = [PlannedFile(path=str(p), kind=k, reason="named with --" + k, read_as=None) for k, p in named.items() if p]
     taken = {Path(p.path).expanduser().resolve() for p in plan}
     skipped: list[SkippedFile] = []
     if isinstance(paths, (str, Path)):
@@ -128,7 +129,7 @@ def plan_import(paths: Paths = None, *, customers=None, deals=None, contacts=Non
             if entry.is_dir():
                 if not named["interviews"] and interview_files(entry):
                     guessed.append(PlannedFile(path=str(entry), kind="interviews",
-                                               reason="a folder of .md/.txt notes"))
+                                               reason="a folder of .md/.txt notes", read_as=None))
                 else:
                     skipped.append(SkippedFile(path=str(entry), reason="a subfolder without interview notes "
                                                                        "(pass it as a PATH to import its files)"))
