@@ -355,7 +355,10 @@ def parse(model: type[Options], values: dict[str, Any], *, spelled: Any = None) 
         if spelled and len(first["loc"]) > 1:
             name += " " + ".".join(str(p) for p in first["loc"][1:])
         message = first["msg"].removeprefix("Value error, ")
-        raise ArgumentError(f"{name}: {message}" + (f" (got {first['input']!r})" if first.get("input") is not None
-                                                      and first["type"] != "extra_forbidden" else ""),
+        if first["type"] == "literal_error":  # a choice: say what was given and what the choices are
+            message = f"{first['input']!r} is not one of {first['ctx']['expected']}"
+        elif first.get("input") is not None and first["type"] not in ("extra_forbidden", "value_error"):
+            message += f" (got {first['input']!r})"
+        raise ArgumentError(f"{name}: {message}",
                             hint=f"{len(exc.errors())} problem(s) in all" if len(exc.errors()) > 1 else None
                             ) from None
