@@ -194,3 +194,34 @@ def test_operations_take_their_options_model_or_the_same_fields(demo):
         toolkit.find_patterns(ws, depth=7)
     with pytest.raises(ArgumentError, match="unknown_option"):
         toolkit.build_icp(ws, unknown_option=1)
+
+
+def test_the_operation_wrapper_reads_a_model_keywords_or_the_older_positional_form():
+    from icp_agent.errors import ArgumentError
+    from icp_agent.operations import BY_NAME, OPERATIONS, operation
+    from icp_agent.options import DiffOptions
+
+    seen = []
+
+    @operation(DiffOptions, positional=("old", "new"))
+    def diff(ws, params, progress=None):
+        seen.append((ws, params.old, params.new, params.model_fields_set, progress))
+        return params
+
+    def tell(*_args):
+        return None
+
+    diff("ws", None, "v2")  # None is the first positional value here, not "no options"
+    diff("ws", DiffOptions(old="v1"), new="v2")
+    diff("ws", "v1", progress=tell)
+    diff("ws", old=1)  # a number where an id is expected is read as its text
+    assert seen == [("ws", None, "v2", {"old", "new"}, None), ("ws", "v1", "v2", {"old", "new"}, None),
+                    ("ws", "v1", None, {"old"}, tell), ("ws", "1", None, {"old"}, None)]
+    with pytest.raises(ArgumentError, match="newest"):
+        diff("ws", newest="v2")
+    with pytest.raises(TypeError):
+        diff("ws", "v1", "v2", "v3")
+    # every operation of the registry is a toolkit function taking its model
+    for op in OPERATIONS:
+        assert op.function().options is op.model(), op.name
+    assert BY_NAME["build_icp"].command == "build-icp"

@@ -93,26 +93,27 @@ def operation(options: Any, *, positional: tuple[str, ...] = ()) -> Callable[[Ca
         def call(ws: Any, *args: Any, progress: Any = None, **fields: Any) -> T:
             args_left = list(args)
             given: dict[str, Any] = {}
-            if args_left and (args_left[0] is None or hasattr(args_left[0], "model_dump")):
+            base = None
+            # a model first (or None for "the defaults" when the operation takes no positional fields)
+            if args_left and (hasattr(args_left[0], "model_dump") or (args_left[0] is None and not positional)):
                 first = args_left.pop(0)
                 if isinstance(first, options):
-                    given = first.model_dump(exclude_unset=True)
                     base = first
-                elif first is not None:
+                elif first is not None:  # another operation's options: the fields this one has
                     given = first.model_dump(include=set(options.model_fields), exclude_unset=True)
-                    base = None
-                else:
-                    base = None
-            else:
-                base = None
+            named = {}
             for name in positional:
                 if args_left and not callable(args_left[0]):
-                    given[name] = args_left.pop(0)
+                    named[name] = args_left.pop(0)
             if progressive and len(args_left) == 1 and (args_left[0] is None or callable(args_left[0])):
                 progress = args_left.pop(0)
             if args_left:
                 raise TypeError(f"{impl.__name__}: unexpected positional arguments {args_left!r}")
-            params = base if base is not None and not fields else parse(options, {**given, **fields})
+            if base is not None and not (named or fields):
+                params = base
+            else:
+                start = base.model_dump(exclude_unset=True) if base is not None else given
+                params = parse(options, {**start, **named, **fields})
             return impl(ws, params, progress) if progressive else impl(ws, params)
 
         call.options = options  # type: ignore[attr-defined]

@@ -259,7 +259,7 @@ class ValidateOptions(VersionOptions):
 
 class EvidenceOptions(Options):
     ids: Annotated[list[IdText], BeforeValidator(one_or_many), Cli(argument=True, metavar="ID...", required=True)
-                   ] = Field(min_length=1, max_length=200, description='evidence ids, e.g. ["E3f9a2c1d"]')
+                   ] = Field(min_length=1, max_length=20, description='evidence ids, e.g. ["E3f9a2c1d"] (at most 20 a call)')
     version: Version = None
 
 
