@@ -526,11 +526,18 @@ def get_icp(ws: Workspace, params: VersionOptions) -> IcpDocument:
     return IcpDocument.model_validate_json(row[0])
 
 
+class IcpVersionInfo(BaseModel):
+    version_id: str
+    created_at: str = Field(description="when it was built: UTC, ISO 8601 (utc_timestamp)")
+    dataset_fingerprint: str = Field(description="the imports it was built from (same data, same fingerprint)")
+    status: str = Field(description="ok, or no_significant_icp")
+
+
 @operation(NoOptions)
-def list_icp_versions(ws: Workspace, params: NoOptions) -> list[dict]:
-    """Every ICP version, oldest first: version_id, created_at (UTC, ISO 8601), dataset_fingerprint, status."""
+def list_icp_versions(ws: Workspace, params: NoOptions) -> list[IcpVersionInfo]:
+    """Every ICP version, oldest first."""
     with ws.read() as con:
-        return [{"version_id": v, "created_at": utc_timestamp(t), "dataset_fingerprint": f, "status": s}
+        return [IcpVersionInfo(version_id=v, created_at=utc_timestamp(t), dataset_fingerprint=f, status=s)
                 for v, t, f, s in con.execute("SELECT version_id, created_at, dataset_fingerprint, status "
                                               "FROM icp_versions ORDER BY created_at").fetchall()]
 
@@ -708,7 +715,7 @@ def diff_icp_versions(ws: Workspace, params: DiffOptions) -> dict:
     from icp_agent.evidence import Ledger
 
     old, new = params.old, params.new
-    versions = [v["version_id"] for v in list_icp_versions(ws)]
+    versions = [v.version_id for v in list_icp_versions(ws)]
     if len(versions) < 2 and not (old and new):
         raise UserError(f"{'only one ICP version' if versions else 'no ICP version'} so far: nothing to compare",
                         hint="import a newer snapshot with icp-agent refresh, or build again after changes")

@@ -183,7 +183,9 @@ class Ctx:
 
     def emit(self, result, human: Callable[[], None]) -> None:
         if self.as_json:
-            data = result.model_dump(mode="json") if hasattr(result, "model_dump") else result
+            def plain(value):
+                return value.model_dump(mode="json") if hasattr(value, "model_dump") else value
+            data = [plain(item) for item in result] if isinstance(result, list) else plain(result)
             click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
         else:
             human()
@@ -342,9 +344,9 @@ def print_roles(roles: dict[str, str]) -> None:
     print_table(("field", "role"), sorted(roles.items()))
 
 
-def print_versions(rows: list[dict]) -> None:
+def print_versions(rows: list) -> None:
     print_table(("version_id", "created_at", "status", "dataset_fingerprint"),
-                [[r["version_id"], r["created_at"], r["status"], r["dataset_fingerprint"]] for r in rows])
+                [[r.version_id, r.created_at, r.status, r.dataset_fingerprint] for r in rows])
     if not rows:
         note("no ICP versions in this workspace yet: build one with `icp-agent build-icp` (after "
              "`icp-agent import-data DATA_DIR`) or `icp-agent run DATA_DIR`")

@@ -718,7 +718,7 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
     def list_icp_versions(limit: Limit = 20, offset: Offset = 0) -> VersionList:
         """Every ICP version in the workspace, newest first (none is ever overwritten)."""
         versions, page = paginate(toolkit.list_icp_versions(workspace)[::-1], limit, offset)
-        return VersionList(versions=[VersionInfo(**v) for v in versions], page=page)
+        return VersionList(versions=[VersionInfo(**v.model_dump()) for v in versions], page=page)
 
     @tool(_reads("Get evidence"))
     @_options_as_parameters(EvidenceOptions)
