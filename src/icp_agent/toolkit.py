@@ -83,6 +83,8 @@ from icp_agent.workspace import Workspace
 
 
 class ImportResult(BaseModel):
+    """What import_data read and how: the plan, a report per file, interviews, links, skipped files."""
+
     plan: list[PlannedFile]
     reports: list[ImportReport]
     interviews: dict | None = None
@@ -415,6 +417,8 @@ def score_health(ws: Workspace, params: HealthOptions, progress: Progress | None
 
 
 class PatternsResult(BaseModel):
+    """find_patterns' page of patterns with the health definition they were found under."""
+
     status: Literal["ok", "no_significant_icp"]
     health: HealthSummary
     patterns: list[PatternStat] = Field(description="best first (by the lower bound of their lift)")
@@ -527,6 +531,8 @@ def get_icp(ws: Workspace, params: VersionOptions) -> IcpDocument:
 
 
 class IcpVersionInfo(BaseModel):
+    """One ICP version of the workspace (list_icp_versions)."""
+
     version_id: str
     created_at: str = Field(description="when it was built: UTC, ISO 8601 (utc_timestamp)")
     dataset_fingerprint: str = Field(description="the imports it was built from (same data, same fingerprint)")
@@ -543,6 +549,8 @@ def list_icp_versions(ws: Workspace, params: NoOptions) -> list[IcpVersionInfo]:
 
 
 class EvidenceItems(BaseModel):
+    """The evidence items asked for, in the order asked (get_evidence)."""
+
     items: list[EvidenceItem]
 
 
@@ -563,6 +571,8 @@ def get_evidence(ws: Workspace, params: EvidenceOptions) -> EvidenceItems:
 
 
 class EvidenceBrief(BaseModel):
+    """An evidence item without its figures and query (list_evidence)."""
+
     id: str
     kind: str
     statement: str
@@ -570,6 +580,8 @@ class EvidenceBrief(BaseModel):
 
 
 class EvidenceListing(BaseModel):
+    """A version's evidence items, of one kind or all (list_evidence)."""
+
     version_id: str
     kinds: list[str] = Field(description="the kinds of evidence this version holds")
     items: list[EvidenceBrief]
@@ -585,6 +597,8 @@ def list_evidence(ws: Workspace, params: ListEvidenceOptions) -> EvidenceListing
 
 
 class RunResult(BaseModel):
+    """What run imported, the ICP it built and the files it wrote."""
+
     out_dir: str
     imported: ImportResult
     icp: IcpDocument | None = None
@@ -735,6 +749,8 @@ def diff_icp_versions(ws: Workspace, params: DiffOptions) -> dict:
 
 
 class RefreshResult(BaseModel):
+    """What refresh imported, the ICP it built, its comparison with the previous version, the files."""
+
     imported: ImportResult
     icp: IcpDocument
     diff: dict | None = None
@@ -860,6 +876,8 @@ def _save_version(con: Any, icp: IcpDocument) -> None:
 
 
 class RenderResult(BaseModel):
+    """The report files render_document wrote."""
+
     version_id: str
     out_dir: str
     files: list[str] = Field(description="the files written (absolute paths)")
