@@ -28,11 +28,11 @@ from icp_agent.drafting.store import (  # noqa: F401 - re-exported: the draft mo
 )
 from icp_agent.errors import ArgumentError, DataShapeError, UserError
 from icp_agent.evidence import EvidenceItem
-from icp_agent.health.rollup import ROLLUP_KINDS, link_accounts, roll_up
-from icp_agent.ingest import links
+from icp_agent.health.rollup import ROLLUP_KINDS, roll_up
 from icp_agent.ingest.fields import ROLES
 from icp_agent.ingest.importer import Mapping, import_into, require_readable
 from icp_agent.ingest.interviews import import_interviews_into
+from icp_agent.ingest.linking import check_links, link_report
 from icp_agent.ingest.plan import (  # noqa: F401 - re-exported for callers of the planning step
     InputPlan,
     Paths,
@@ -161,47 +161,6 @@ def _import(ws: Workspace, params: ImportOptions, progress: Progress | None) -> 
                                            scratch_dir=ws.path.parent))
     return ImportResult(plan=planned.files, reports=reports, interviews=notes, links=link_report(ws),
                         skipped=planned.skipped)
-
-
-def link_report(ws: Workspace, con=None) -> list[LinkReport]:
-    """How the current deals and contacts link to the current companies (the key chosen by value overlap)."""
-    if con is None:
-        with ws.connect() as own:
-            return link_report(ws, own)
-    customers = ws.current_table(con, "customers")
-    deals = ws.current_table(con, "deals")
-    contacts = ws.current_table(con, "contacts")
-    result = []
-    if deals and customers:
-        result.append(links.link_deals(con, deals, customers))
-    if contacts and (deals or customers):
-        result.append(links.link_contacts(con, contacts, deals, customers))
-    for kind in ROLLUP_KINDS:
-        table = ws.current_table(con, kind)
-        if table and customers:
-            result.append(link_accounts(con, kind, table, customers).report())
-    return result
-
-
-def check_links(reports: list[LinkReport], allow_unlinked: bool) -> list[str]:
-    """Stop (UserError) when half or fewer of the deals or contacts link; with allow_unlinked, mark the
-    reports and return the warnings that say how much was left out."""
-    warnings = []
-    for link in reports:
-        usable = link.linked + link.standalone
-        if not link.rows or usable > links.MIN_LINKED_SHARE * link.rows:
-            continue
-        share = f"{link.linked:,} of {link.rows:,} {link.kind} ({100 * link.linked / link.rows:.0f}%)"
-        own = f"; {link.standalone:,} more carry their own firmographics" if link.standalone else ""
-        if not allow_unlinked:
-            raise UserError(f"only {share} link to a company{own}: an ICP built on the rest would leave out "
-                            f"{link.unlinked:,} {link.kind}. Likely cause: {link.cause or 'unknown'}",
-                            hint="fix the export as the cause says and import it again, or build without them "
-                                 "(CLI: --allow-unlinked; MCP tools: allow_unlinked=true)")
-        link.allowed_unlinked = True
-        warnings.append(f"only {share} link to a company{own}: {link.unlinked:,} {link.kind} were analysed without "
-                        f"their company's fields (--allow-unlinked). Likely cause: {link.cause or 'unknown'}")
-    return warnings
 
 
 @operation(InspectOptions, positional=("kind",))
