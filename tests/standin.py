@@ -8,7 +8,8 @@ caching is simulated: the prefix up to a cache breakpoint (tools, system, messag
 "created" the first time a request carries it and "read" by every later request that starts with it.
 
 The cassette helpers below (the `vcr_config` and `api` fixtures) are shared by the test modules that record
-against it.
+against it, and so is `http_server`, the real MCP server over streamable HTTP for the remote runs (its traffic is
+never recorded).
 
 `DemoModel` is a well-behaved model for the assisted run on the demo data: it calls each phase's tools and
 writes drafts that cite the search results it was given, with one wrong number (repaired when sent back) and
@@ -21,12 +22,18 @@ import hashlib
 import itertools
 import json
 import math
+import os
 import re
+import socket
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -336,7 +343,10 @@ def skeleton(body: dict[str, Any]) -> dict[str, Any]:
 
 def match_on_skeleton(request: Any) -> Any:
     """vcrpy's before_record_request: applied when recording and again to each request when replaying (and it may
-    see a request it has already turned into a skeleton)."""
+    see a request it has already turned into a skeleton). Only the Messages API is recorded: any other request (an
+    MCP server over HTTP) is ignored, so it always reaches the real server."""
+    if not request.path.endswith("/v1/messages"):
+        return None
     body = json.loads(request.body) if request.path.endswith("/v1/messages") and request.body else None
     if body is not None and "skeleton" not in body:
         data = json.dumps({"skeleton": 1, **skeleton(body)}, ensure_ascii=False)
@@ -631,3 +641,44 @@ class ChatModel:
                       text(f"{summary['n']:,} champions on won deals, most often {top['value']} "
                            f"({_pct(top['share'], 0)}).", convo.cite(found["id"])),
                       text(" They run revenue operations and own the CRM data.")])
+
+
+# --- an MCP server over HTTP, for the remote runs -----------------------------------------------------------------
+
+SERVER = Path(sys.executable).parent / "icp-agent-mcp"
+SERVER_COMMAND = [str(SERVER)] if SERVER.exists() else [sys.executable, "-m", "icp_agent.faces.server"]
+TOKEN = "a-test-token-for-the-server"
+
+
+@contextmanager
+def http_server(ws: Any, folder: Path) -> Iterator[str]:
+    """`icp-agent-mcp --http` on ws in a subprocess (its data root and output folder under `folder`), with a bearer
+    token; yields its URL and stops it (so the test may open the workspace afterwards)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    folder.mkdir(parents=True, exist_ok=True)
+    log = folder / "server.log"
+    env = {k: v for k, v in os.environ.items() if k != "ICP_AGENT_TOKEN"} | {"ICP_AGENT_TOKEN": TOKEN}
+    with log.open("w") as out:
+        process = subprocess.Popen([*SERVER_COMMAND, "--http", "--port", str(port), "--workspace", str(ws.path),
+                                    "--out", str(folder / "server-out")], cwd=folder, env=env, stdout=out,
+                                   stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, log.read_text()
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

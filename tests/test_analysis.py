@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import duckdb
+import numpy as np
 import pytest
 
 from icp_agent import toolkit
@@ -36,7 +38,7 @@ def test_demo_recovers_the_planted_tier_one(demo):
     tier1 = [t for t in icp.tiers if t.tier == 1]
     assert labels(tier1[0].criteria) == {"employees 50-250", "industry = Computer Software",
                                          "technologies contains Salesforce"}
-    assert tier1[0].metrics["churn_rate"] < 0.1 and tier1[0].metrics["good_rate"] > 0.6
+    assert tier1[0].metrics.churn_rate < 0.1 and tier1[0].metrics.good_rate > 0.6
 
 
 def test_demo_recovers_the_second_segment_as_a_multi_icp(demo):
@@ -51,7 +53,7 @@ def test_demo_negative_icp_holds_the_planted_disqualifiers(demo):
     assert {"industry = Marketing and Advertising"} in found
     assert any("technologies contains Wix" in f for f in found)
     for d in icp.negative_icp:
-        assert d.metrics["lift"] > 1.5 and d.metrics["q_value"] < 0.05 and d.evidence
+        assert d.metrics.lift > 1.5 and d.metrics.q_value < 0.05 and d.evidence
         assert "bottom 20%" in d.reason
 
 
@@ -64,25 +66,88 @@ def test_no_noise_or_post_sale_field_in_any_criterion(demo):
 
 def test_every_figure_has_evidence_and_ids_are_stable(demo):
     ws, icp = demo
-    ids = {e["id"] for e in icp.evidence}
+    ids = {e.id for e in icp.evidence}
     cited = {i for t in icp.tiers for i in t.evidence} | {i for d in icp.negative_icp for i in d.evidence}
     cited |= {p.evidence for p in icp.patterns} | set(icp.health.evidence)
     assert cited <= ids
     again = toolkit.build_icp(ws)
-    assert again.id != icp.id and {e["id"] for e in again.evidence} == ids
+    assert again.id != icp.id and {e.id for e in again.evidence} == ids
     item, = toolkit.get_evidence(ws, icp.tiers[0].evidence[0]).items
-    assert item.query.startswith("SELECT") and item.metrics["n"] == icp.tiers[0].metrics["n"]
+    assert item.query.startswith("SELECT") and item.metrics["n"] == icp.tiers[0].metrics.n
     assert len(toolkit.list_icp_versions(ws)) >= 2
 
 
-def test_evidence_query_reproduces_its_figures(demo):
+def _figures_match(stored: dict, measured: dict) -> list[str]:
+    """The names of the stored figures the measured ones contradict (stored floats are rounded, see evidence.clean)."""
+    wrong = []
+    for name, value in measured.items():
+        if name not in stored:
+            continue
+        if isinstance(value, float) or isinstance(stored[name], float):
+            ok = value is not None and stored[name] is not None and abs(float(value) - stored[name]) <= \
+                max(1e-4, 1e-5 * abs(stored[name]))
+        else:
+            ok = value == stored[name]
+        if not ok:
+            wrong.append(f"{name}: stored {stored[name]!r}, the query gives {value!r}")
+    return wrong
+
+
+def test_every_stored_evidence_query_runs_and_returns_its_figures(demo, tmp_path):
+    """Each evidence item's query, run as stored against the workspace, gives the item's own figures."""
+    import shutil
+
+    from icp_agent.health.survival import kaplan_meier
+
     ws, icp = demo
-    tier = icp.tiers[0]
-    item, = toolkit.get_evidence(ws, tier.evidence[0]).items
-    frame = f"frame_{icp.id.replace('-', '_')}"
+    checked: dict[str, int] = {}
+    copy = tmp_path / "copy.duckdb"  # the frame's CREATE statement runs on a copy, not on the build's own table
     with ws.connect() as con:
-        n = con.execute(item.query.replace(f"FROM {frame}", f"FROM {frame}")).fetchall()[0][0]
-    assert n == tier.metrics["n"]
+        items = [toolkit.get_evidence(ws, e.id).items[0] for e in icp.evidence]
+        for item in items:
+            if not item.query:
+                continue
+            try:
+                con.extract_statements(item.query)
+            except duckdb.Error:
+                continue  # a description of the computation (persona titles, interview notes), not SQL
+            stored = item.metrics
+            if item.kind == "health_definition":
+                continue  # run below, on a copy of the workspace
+            cursor = con.execute(item.query)
+            names = [d[0] for d in cursor.description]
+            result = [dict(zip(names, row)) for row in cursor.fetchall()]
+            if item.kind in ("pattern", "tier"):
+                assert len(result) == 1, (item.kind, item.query)
+                measured = result[0]
+                assert measured["n"] == stored["n"] == item.n
+            elif item.kind == "cohort":
+                cohort = item.statement.split(":")[0].removeprefix("Cohort ")
+                measured = next(r for r in result if r["cohort"] == cohort)
+            elif item.kind == "retention_curve":
+                months = np.array([r["tenure_months"] for r in result], dtype=float)
+                churned = np.array([r["churned_flag"] for r in result], dtype=bool)
+                at12 = next((s for t, s in reversed(kaplan_meier(months, churned)) if t <= 12), 1.0)
+                measured = {"n": len(result), "events": int(churned.sum()), "retained_12m": at12}
+            else:
+                raise AssertionError(f"evidence kind {item.kind!r} stores SQL this test does not check yet")
+            assert not _figures_match(stored, measured), (item.kind, item.statement, _figures_match(stored, measured))
+            assert len(set(measured) & set(stored)) >= 2, (item.kind, sorted(measured), sorted(stored))
+            checked[item.kind] = checked.get(item.kind, 0) + 1
+    health = next(i for i in items if i.kind == "health_definition")
+    shutil.copy(ws.path, copy)
+    if Path(f"{ws.path}.wal").exists():
+        shutil.copy(f"{ws.path}.wal", f"{copy}.wal")
+    with duckdb.connect(str(copy)) as con:
+        con.execute(health.query)
+        frame = health.query.split()[4]  # CREATE OR REPLACE TABLE <frame> AS ...
+        n, n_good, n_bad, censored = con.execute(
+            f"SELECT count(*) FILTER (health IS NOT NULL), count_if(good), count_if(bad), count_if(censored) "
+            f"FROM {frame}").fetchall()[0]
+    assert (n, n_good, n_bad, censored) == tuple(health.metrics[k] for k in ("n", "n_good", "n_bad", "censored"))
+    checked["health_definition"] = 1
+    assert checked["pattern"] == len([i for i in items if i.kind == "pattern"]) >= 10
+    assert {"tier", "cohort", "retention_curve"} <= set(checked), checked
 
 
 def test_icp_json_validates_and_a_hand_edit_is_pointed_at(demo, tmp_path):

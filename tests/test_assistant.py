@@ -17,15 +17,33 @@ from typing import Any
 
 import pytest
 from mcp.types import CallToolResult, TextContent
+from standin import (  # noqa: F401  (pytest fixtures, used by name)
+    KEY,
+    TOKEN,
+    ApiError,
+    Conversation,
+    DemoModel,
+    Reply,
+    api,
+    http_server,
+    json_text,
+    text,
+    tool_use,
+    vcr_config,
+)
 
 from icp_agent import toolkit
+from icp_agent.errors import UserError
 from icp_agent.faces.assistant import claude
+from icp_agent.faces.assistant.bridge import tool_result_content
 from icp_agent.faces.assistant.claude import AssistantError, resolve_model
-from icp_agent.faces.assistant.orchestrator import (OFFERED_TOOLS, PHASES, Draft, load_prompt, parse_draft, prompt_dir,
-                                              run_assisted, tool_result_content)
+from icp_agent.faces.assistant.connection import RemoteServer
+from icp_agent.faces.assistant.drafts import Draft, parse_draft
+from icp_agent.faces.assistant.orchestrator import run_assisted
+from icp_agent.faces.assistant.phases import OFFERED_TOOLS, PHASES
+from icp_agent.faces.assistant.prompts import load_prompt
+from icp_agent.resources import prompts_dir
 from icp_agent.workspace import Workspace
-from standin import KEY, ApiError, Conversation, DemoModel, Reply, json_text, text, tool_use
-from standin import api, vcr_config  # noqa: F401  (pytest fixtures, used by name)
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "fixtures" / "demo"
@@ -98,15 +116,15 @@ def test_full_assisted_run_on_the_demo(api, tmp_path, built):
 
     # the drafts: marked with drafter and model, cited, and only what passed the checker
     icp = toolkit.get_icp(ws)
-    claude_personas = [p for p in icp.personas if p["drafter"] == "claude"]
+    claude_personas = [p for p in icp.personas if p.drafter == "claude"]
     assert len(claude_personas) == 5 * len(icp.tiers)
-    assert all(p["model"] == "claude-sonnet-5-5" and p["claims"] for p in claude_personas)
-    assert all(c["evidence"] for p in claude_personas for c in p["claims"])
-    assert {n["drafter"] for n in icp.narratives} == {"claude"} and len(icp.narratives) == len(icp.tiers)
-    assert icp.themes and all(t["drafter"] == "claude" for t in icp.themes)
+    assert all(p.model == "claude-sonnet-5-5" and p.claims for p in claude_personas)
+    assert all(c.evidence for p in claude_personas for c in p.claims)
+    assert {n.drafter for n in icp.narratives} == {"claude"} and len(icp.narratives) == len(icp.tiers)
+    assert icp.themes and all(t.drafter == "claude" for t in icp.themes)
     assert all(d.rationale for d in icp.negative_icp)
-    assert icp.drafting["model"] == "claude-sonnet-5-5" and icp.drafting["prompt_versions"] == log["prompts"]
-    assert set(icp.drafting["summaries"]) == {"patterns", "validation"}
+    assert icp.drafting.model == "claude-sonnet-5-5" and icp.drafting.model_extra["prompt_versions"] == log["prompts"]
+    assert set(icp.drafting.model_extra["summaries"]) == {"patterns", "validation"}
 
     # repair once: the wrong churn figure came back corrected; the uncited claim was dropped and reported
     framework = next(p for p in log["phases"] if p["key"] == "framework")
@@ -114,18 +132,18 @@ def test_full_assisted_run_on_the_demo(api, tmp_path, built):
     assert summary["refused"] == 0 and summary["claims"] == 5
     assert narratives["refused"] == 1 and narratives["dropped"] == 0
     assert rationale["refused"] == 1 and rationale["dropped"] == 1
-    dropped = icp.drafting["dropped_claims"]
+    dropped = [d.model_dump() for d in icp.drafting.dropped_claims]
     assert [d["claim"] for d in dropped if d["drafter"] == "claude"] == \
         ["Agencies rarely have the budget for an annual contract."]
     assert "budget" not in icp.negative_icp[0].rationale
     assert "Agencies rarely have the budget" in json.dumps(json.loads((out / "icp.json").read_text())["drafting"])
     tier1 = icp.tiers[0]
-    churn = f"{100 * tier1.metrics['churn_rate']:.1f}%"
-    assert any(churn in c["text"] for n in icp.narratives if n["tier_name"] == tier1.name for c in n["claims"])
+    churn = f"{100 * tier1.metrics.churn_rate:.1f}%"
+    assert any(churn in (c.text or "") for n in icp.narratives if n.tier_name == tier1.name for c in n.claims)
 
     # nothing the model wrote changed what the tools decided (the built fixture differs only in one interview)
     assert icp_core(icp) == icp_core(toolkit.get_icp(Workspace(built)))
-    assert icp.drafting["notes_with_instructions"] == ["2025-07-15-atlasview-creative-account-director.md"]
+    assert icp.drafting.notes_with_instructions == ["2025-07-15-atlasview-creative-account-director.md"]
 
 
 # --- the checker, on a model that gets one claim wrong ---------------------------------------------------------
@@ -177,15 +195,62 @@ def test_the_checker_catches(kind, api, ws, tmp_path):
         result = assisted(ws, url, tmp_path / "out", phases=["personas"])
     assert result.status == "ok", result.error
     icp = toolkit.get_icp(ws)
-    dropped = [d for d in icp.drafting["dropped_claims"] if d["drafter"] == "claude"]
+    dropped = [d.model_dump() for d in icp.drafting.dropped_claims if d.drafter == "claude"]
     assert len(dropped) == 1 and PROBLEMS[kind] in dropped[0]["problem"], dropped
     assert dropped[0]["where"] == "Persona: champion / goals"
-    champion = next(p for p in icp.personas if (p["segment"], p["tier"], p["role"]) == ("ICP 1", 1, "champion"))
-    assert champion["drafter"] == "claude" and dropped[0]["claim"] not in [c["text"] for c in champion["claims"]]
+    champion = next(p for p in icp.personas if (p.segment, p.tier, p.role) == ("ICP 1", 1, "champion"))
+    assert champion.drafter == "claude" and dropped[0]["claim"] not in [c.text for c in champion.claims]
     assert icp_core(icp) == before
     if kind == "injection":
-        assert INJECTED_NOTE in icp.drafting["notes_with_instructions"]
+        assert INJECTED_NOTE in icp.drafting.notes_with_instructions
         assert "Tier 1" in dropped[0]["claim"] and [t.tier for t in icp.tiers] == [1, 1, 2]
+
+
+# --- a remote server ------------------------------------------------------------------------------------------
+
+@pytest.mark.vcr
+def test_the_run_drives_a_remote_server_over_http(api, ws, tmp_path):
+    """The same run over streamable HTTP with the server's token: personas saved with save_drafts, the dropped
+    claim and the drafting record kept with record_drafting, the document written by the server into its own
+    folder and read back as resources: nothing touches the workspace but the server."""
+    built = toolkit.get_icp(ws)
+    before, offline_dropped = icp_core(built), [d.model_dump() for d in built.drafting.dropped_claims]
+    out = tmp_path / "out"
+    with http_server(ws, tmp_path / "server") as url, api(BadClaimModel("uncited")) as claude_url:
+        result = run_assisted(None, None, out, server=RemoteServer(url, TOKEN), phases=["personas"], api_key=KEY,
+                              base_url=claude_url, model="claude-sonnet-5-5", max_retries=0)
+    assert result.status == "ok", result.error
+    assert set(result.files) == {"icp.json", "icp.md", "import_report.md", "run_log.json"}
+    assert {Path(f).name for f in result.server_files} >= {"icp.json", "icp.md", "icp.html"}
+    assert all(Path(f).is_relative_to(tmp_path / "server" / "server-out") for f in result.server_files)
+    log = json.loads((out / "run_log.json").read_text())
+    by_orchestrator = [c["name"] for c in log["calls"] if c["by"] == "orchestrator"]
+    assert {"get_icp", "save_drafts", "record_drafting", "render_document"} <= set(by_orchestrator)
+    assert not any(c["is_error"] for c in log["calls"] if c["by"] == "orchestrator")
+
+    icp = toolkit.get_icp(ws)  # the server has stopped: what it saved is in the workspace
+    assert json.loads((out / "icp.json").read_text())["id"] == icp.id
+    champion = next(p for p in icp.personas if (p.segment, p.tier, p.role) == ("ICP 1", 1, "champion"))
+    assert champion.drafter == "claude" and champion.model == "claude-sonnet-5-5"
+    dropped = [d.model_dump() for d in icp.drafting.dropped_claims if d.drafter == "claude"]
+    assert [(d["claim"], d["problem"]) for d in dropped] == [("Champions sign off on every renewal themselves.",
+                                                             "cites no evidence")]
+    assert [d.model_dump() for d in icp.drafting.dropped_claims if d.drafter != "claude"] == offline_dropped
+    assert icp.drafting.model_extra["assisted_run"]["phases"] == ["personas"] and icp_core(icp) == before
+
+
+def test_a_remote_server_with_a_wrong_token_is_refused_with_a_clear_error(ws, tmp_path):
+    with http_server(ws, tmp_path / "server") as url, pytest.raises(AssistantError) as raised:
+        run_assisted(None, None, tmp_path / "out", server=RemoteServer(url, "not-the-token"), phases=["validation"],
+                     api_key=KEY, base_url="http://127.0.0.1:9", max_retries=0)
+    message = str(raised.value)
+    assert f"cannot open an MCP session with {url}: HTTP 401 (the server wants its bearer token" in message
+    assert "ICP_AGENT_TOKEN" in message and "not-the-token" not in message
+
+
+def test_a_remote_run_takes_no_local_workspace_or_data_folder(ws, tmp_path):
+    with pytest.raises(UserError, match="its own workspace and data folder"):
+        run_assisted(ws, DEMO, tmp_path / "out", server=RemoteServer("http://127.0.0.1:9/mcp"), api_key=KEY)
 
 
 # --- the orchestrator's limits -------------------------------------------------------------------------------
@@ -260,7 +325,7 @@ def test_api_errors_give_a_clear_message_and_keep_what_the_tools_computed(case, 
         result = assisted(ws, url, tmp_path / "out", phases=["validation"])
     assert result.status == "failed" and message in result.error
     assert {"icp.json", "icp.md", "run_log.json"} <= set(result.files)
-    assert toolkit.get_icp(ws).drafting["assisted_run"]["error"] == result.error
+    assert toolkit.get_icp(ws).drafting.model_extra["assisted_run"]["error"] == result.error
 
 
 class Flaky:
@@ -305,7 +370,7 @@ def test_the_model_id_comes_from_the_flag_then_the_environment(monkeypatch):
 
 
 def test_every_prompt_states_its_version_and_loses_its_front_matter():
-    names = sorted(p.name.removesuffix(".md.j2") for p in prompt_dir().glob("*.md.j2"))
+    names = sorted(p.name.removesuffix(".md.j2") for p in prompts_dir().glob("*.md.j2"))
     assert {"system", "phase_1", "phase_2", "phase_3", "phase_4", "phase_5", "narrative", "persona", "rationale",
             "repair", "chat"} <= set(names)
     for name in names:

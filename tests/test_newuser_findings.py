@@ -105,7 +105,7 @@ def deal_level(tmp_path_factory):
 
 def test_outcome_counts_and_lost_reason_are_excluded_as_leakage(deal_level):
     ws, icp, _, _ = deal_level
-    excluded = {e["field"]: e for e in icp.excluded_fields}
+    excluded = {e.field: e.model_dump() for e in icp.excluded_fields}
     roles = toolkit.field_roles(ws)
     for name in ("organization_won_deals", "organization_lost_deals", "organization_closed_deals",
                  "organization_open_deals", "deal_lost_reason"):
@@ -124,10 +124,10 @@ def test_an_outcome_pure_value_is_caught_whatever_the_field_is_called(tmp_path):
     ws, _ = _pipedrive_ws(tmp_path, count_headers=("Tally A", "Tally B", "Tally C", "Tally D"),
                           reason_header="Note code")
     icp = toolkit.build_icp(ws)
-    excluded = {e["field"]: e for e in icp.excluded_fields}
+    excluded = {e.field: e.model_dump() for e in icp.excluded_fields}
     for name in ("tally_a", "tally_b", "note_code"):
         assert excluded[name]["rule"] == "leakage", name  # by the AUC rule or the purity rule
-    pure = [e for e in icp.excluded_fields if e.get("basis") == "pure value"]
+    pure = [e.model_dump() for e in icp.excluded_fields if (e.model_extra or {}).get("basis") == "pure value"]
     assert pure and all(e["k"] / e["n"] >= 0.98 and e["n"] >= 30 for e in pure)
     assert any(e["field"] == "note_code" for e in pure)  # its AUC is below 0.95: only the purity rule catches it
     assert all(f"{e['k']:,} of {e['n']:,} deals" in e["reason"] for e in pure)
@@ -205,9 +205,9 @@ def test_bad_column_statements_say_churned_and_retained(tmp_path, write):
     retail = [d for d in icp.negative_icp if {c.label for c in d.criteria} == {"industry = Retail"}]
     assert retail and "are churned vs" in retail[0].reason
     software = [p for p in icp.patterns if p.label == "industry = Software" and p.direction == "good"]
-    statements = {e["id"]: e["statement"] for e in icp.evidence}
+    statements = {e.id: e.statement for e in icp.evidence}
     assert software and "are retained vs" in statements[software[0].evidence]
-    definition = next(e["statement"] for e in icp.evidence if e["kind"] == "health_definition")
+    definition = next(e.statement for e in icp.evidence if e.kind == "health_definition")
     assert f"{icp.health.n_good:,} good (retained) and {icp.health.n_bad:,} bad (churned)" in definition
     out = tmp_path / "out"
     out.mkdir()
@@ -270,23 +270,23 @@ def test_playbook_and_penetration_count_customers_not_deals(deal_level, tmp_path
     ws, icp, out, _ = deal_level
     tier1 = [t for t in icp.tiers if t.tier == 1][0]
     m = tier1.metrics
-    assert m["customers"] <= m["companies"] <= m["n"] and m["customers"] <= m["n_good"]
+    assert m.customers <= m.companies <= m.n and m.customers <= m.n_good
     with ws.connect() as con:
         frame = f"frame_{icp.id.replace('-', '_')}"
         won_companies = con.execute(f"SELECT count(DISTINCT company_name) FROM {frame} WHERE good AND industry = "
                                     "'Software'").fetchone()[0]
-    assert m["customers"] == won_companies
+    assert m.customers == won_companies
     playbook = (out / "playbook.md").read_text(encoding="utf-8")
-    assert f"{m['customers']:,} customers today ({m['n']:,} closed deals, {m['n_good']:,} won" in playbook
+    assert f"{m.customers:,} customers today ({m.n:,} closed deals, {m.n_good:,} won" in playbook
 
 
 # Finding 6: the minimum support is shown with its reason -------------------------------------------------------
 
 def test_minimum_support_is_in_icp_json_the_document_and_the_cli(deal_level, tmp_path, cli):
     _, icp, out, tmp = deal_level
-    assert icp.min_support["chosen_by"] == "detectable effect" and icp.min_support["rows"] >= 10
-    assert "1.5x the base rate" in icp.min_support["reason"]
-    assert f"**Minimum support:** a pattern needs at least {icp.min_support['rows']:,} deals" in (
+    assert icp.min_support.chosen_by == "detectable effect" and icp.min_support.rows >= 10
+    assert "1.5x the base rate" in icp.min_support.reason
+    assert f"**Minimum support:** a pattern needs at least {icp.min_support.rows:,} deals" in (
         out / "icp.md").read_text(encoding="utf-8")
     result = cli("run", str(tmp / "ws_data"), "--mapping", str(tmp / "ws_map.toml"), "--out", str(tmp_path / "o"),
                  "--min-support", "40")
@@ -334,8 +334,8 @@ def test_penetration_counts_customers_against_accounts_not_deals(tmp_path, write
     toolkit.import_data(ws, prospects=write("apollo.csv", _csv(rows)))
     icp = toolkit.build_icp(ws)
     tier1 = [t for t in icp.tiers if t.tier == 1][0]
-    row = next(r for r in icp.validation["market"]["tiers"] if r["tier"] == tier1.name)
-    customers = tier1.metrics["customers"]
+    row = next(r.model_dump() for r in icp.validation.market.tiers if r.tier == tier1.name)
+    customers = tier1.metrics.customers
     already = row["already_customers"]
     assert 0 < already <= customers and row["customers"] == customers
     assert row["penetration"] == pytest.approx(customers / (customers + row["prospects"] - already), abs=1e-5)
@@ -379,8 +379,8 @@ def test_a_pattern_judged_among_known_rows_says_so_with_that_base_rate(tmp_path,
     ws = Workspace(tmp_path / "ws.duckdb")
     toolkit.import_data(ws, customers=write("customers.csv", _csv(rows)))
     icp = toolkit.build_icp(ws, toolkit.AnalysisOptions(good_column="activated"))
-    assert any(d["field"] == "segment" for d in icp.data_quality)
-    evidence = {e["id"]: e for e in icp.evidence}
+    assert any(d.field == "segment" for d in icp.data_quality)
+    evidence = {e.id: e.model_dump() for e in icp.evidence}
     pattern = next(p for p in icp.patterns if p.label == "segment = A" and p.direction == "good")
     item = evidence[pattern.evidence]
     known = item["metrics"]["known_rows"]
@@ -401,6 +401,6 @@ def test_diff_leaves_screened_out_fields_out_of_the_psi(tmp_path):
     first = toolkit.build_icp(ws)
     second = toolkit.build_icp(ws)
     result = toolkit.diff_icp_versions(ws, first.id, second.id)
-    screened = {e["field"] for e in second.excluded_fields}
+    screened = {e.field for e in second.excluded_fields}
     assert screened & {"tally_a", "tally_b", "note_code"} and not screened & set(result["fields"])
     assert "industry" in result["fields"]

@@ -79,7 +79,7 @@ def _loans(path, seed=5, n=22_000):
 def _criterion_fields(icp) -> set[str]:
     fields = {c.field for t in icp.tiers for c in t.criteria}
     fields |= {c.field for d in icp.negative_icp for c in d.criteria}
-    return fields | {f["field"] for f in (icp.scorecard or {}).get("features", [])}
+    return fields | {f.field for f in (icp.scorecard.features if icp.scorecard else [])}
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +111,7 @@ def test_two_industry_segment_is_one_icp_with_an_in_criterion(accounts):
     assert criteria["industry"].op == "in" and sorted(criteria["industry"].values) == ["Internet", "Software"]
     assert criteria["industry"].label == "industry in {Internet, Software}"
     assert (criteria["employees"].min, criteria["employees"].max) == (51, 200)
-    assert tier1[0].metrics["good_rate"] > 0.6
+    assert tier1[0].metrics.good_rate > 0.6
 
 
 def test_noise_fields_never_make_a_criterion(accounts):
@@ -126,11 +126,11 @@ def test_noise_fields_never_make_a_criterion(accounts):
 
 def test_outcome_derived_field_is_excluded_named_and_back_by_role(accounts, tmp_path):
     ws, icp, _ = accounts
-    excluded = {e["field"]: e for e in icp.excluded_fields}
+    excluded = {e.field: e.model_dump() for e in icp.excluded_fields}
     assert excluded["exit_reason"]["rule"] == "leakage" and excluded["exit_reason"]["evidence"]
     assert "exit_reason" not in _criterion_fields(icp)
     assert any("exit_reason" in w and "excluded" in w for w in icp.warnings)  # the document lists warnings
-    scorecard_excluded = {e["field"] for e in icp.scorecard.get("excluded", [])}
+    scorecard_excluded = {e.field for e in icp.scorecard.excluded}
     assert "exit_reason" in scorecard_excluded
     toolkit.set_field_roles(ws, {"exit_reason": "fit"})
     try:
@@ -138,7 +138,7 @@ def test_outcome_derived_field_is_excluded_named_and_back_by_role(accounts, tmp_
     finally:
         with ws.transaction() as con:
             con.execute("DELETE FROM field_roles WHERE field = 'exit_reason'")
-    assert "exit_reason" not in {e["field"] for e in again.excluded_fields}
+    assert "exit_reason" not in {e.field for e in again.excluded_fields}
     assert "exit_reason" in {c.field for p in again.patterns for c in p.criteria}
 
 
@@ -158,9 +158,9 @@ def test_loans_sector_is_tested_and_leaks_ids_and_missingness_are_not_criteria(l
     assert [[c.label for c in d.criteria] for d in icp.negative_icp] == [["industry = Sector 00"]]
     assert all(c.op != "is_missing" for p in icp.patterns for c in p.criteria)
     assert all(c.op != "is_missing" for d in icp.negative_icp for c in d.criteria)
-    excluded = {e["field"]: e["rule"] for e in icp.excluded_fields}
+    excluded = {e.field: e.rule for e in icp.excluded_fields}
     assert excluded == {"charged_off_amount": "leakage"}
-    quality = {(d["field"], d["direction"]) for d in icp.data_quality}
+    quality = {(d.field, d.direction) for d in icp.data_quality}
     assert ("naics_industry", "bad") in quality
     assert any("data quality: naics_industry is missing" in w for w in icp.warnings)
     sector = [p for p in icp.patterns if p.direction == "bad" and p.label == "industry = Sector 00"]

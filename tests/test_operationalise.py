@@ -80,13 +80,13 @@ def test_scoring_says_what_a_file_lacks(demo, write, tmp_path):
 def test_validation_reports_targets_backtest_and_market(demo):
     _, result, _ = demo
     validation = result.icp.validation
-    targets = {t["metric"]: t["status"] for t in validation["unit_economics"]["targets"]}
+    targets = {t.metric: t.status for t in validation.unit_economics.targets}
     assert targets["nrr"] == "met" and targets["win_rate"] == "not measurable"
-    assert validation["backtest"]["status"] == "held"
-    market = validation["market"]
-    assert market["prospects"] == 50_000 and market["revenue_check"]["status"] == "large enough"
-    assert all(0 < t["share"] < 0.5 for t in market["tiers"])
-    assert market["open_pipeline"]["status"].startswith("not measurable")
+    assert validation.backtest.status == "held"
+    market = validation.market
+    assert market.prospects == 50_000 and market.revenue_check.status == "large enough"
+    assert all(0 < t.share < 0.5 for t in market.tiers)
+    assert market.open_pipeline.status.startswith("not measurable")
 
 
 def test_playbook_and_crm_exports(demo):
@@ -161,8 +161,8 @@ def test_a_version_keeps_its_options_and_later_steps_use_them(demo, tmp_path, cl
     assert toolkit.built_with(result.icp) == toolkit.AnalysisOptions(revenue_target=1_000_000)
     # no revenue target given now: the version's own is checked again
     validation = toolkit.validate_icp(ws)
-    assert validation["market"]["revenue_check"]["revenue_target"] == 1_000_000
-    assert toolkit.validate_icp(ws, revenue_target=2_000_000)["market"]["revenue_check"]["revenue_target"] == 2_000_000
+    assert validation.market.revenue_check.revenue_target == 1_000_000
+    assert toolkit.validate_icp(ws, revenue_target=2_000_000).market.revenue_check.revenue_target == 2_000_000
     assert toolkit.get_icp(ws).dataset.options["revenue_target"] == 2_000_000  # kept with the new validation
 
     seen = []
@@ -188,7 +188,7 @@ def test_operations_take_their_options_model_or_the_same_fields(demo):
 
     assert toolkit.get_icp(ws, VersionOptions(version=result.icp.id)).id == result.icp.id
     assert toolkit.get_icp(ws, result.icp.id).id == toolkit.get_icp(ws, version=result.icp.id).id == result.icp.id
-    first = result.icp.evidence[0]["id"]
+    first = result.icp.evidence[0].id
     assert [i.id for i in toolkit.get_evidence(ws, EvidenceOptions(ids=[first, first])).items] == [first]
     with pytest.raises(ArgumentError, match="depth"):
         toolkit.find_patterns(ws, depth=7)

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from icp_agent.models import (Criterion, DatasetInfo, Disqualifier, HealthSummary, IcpDocument, PatternStat,
-                              RetentionCurve, Tier)
+from icp_agent.evidence import EvidenceItem
+from icp_agent.models import (Criterion, DatasetInfo, Disqualifier, HealthSummary, IcpDocument, PatternStat, Scorecard,
+                              RetentionCurve, Tier, Validation)
 from icp_agent.render import charts
 from icp_agent.render.document import blocks, render_html, render_markdown
 from icp_agent.render.templating import fence, md, metric_items, metric_notes, pval
@@ -251,7 +252,8 @@ def make_no_icp() -> IcpDocument:
     reason = ("No significant ICP in this data: the strongest trait, region = APAC, has 26.7% good vs 20.0% overall "
               "(lift 1.33, n=90, p=0.036) but q=0.41 after correcting for every pattern tested.")
     ev.add("no_significant_icp", "health", reason, {"n": 1200, "base_rate": 0.2, "detectable_rate": 0.31})
-    evidence = [e for e in base.evidence if e["kind"] in ("health_definition", "cohort")] + ev.items
+    evidence = [e for e in base.evidence if e.kind in ("health_definition", "cohort")] + \
+        [EvidenceItem.model_validate(i) for i in ev.items]
     return base.model_copy(update={"status": "no_significant_icp", "statement": reason, "no_icp_reason": reason,
                                    "tiers": [], "negative_icp": [], "patterns": [], "retention": [], "personas": [],
                                    "scorecard": None, "validation": None, "warnings": [], "evidence": evidence})
@@ -315,10 +317,10 @@ def test_markdown_has_every_section_and_every_evidence_id(icp):
         assert f"\n{heading}\n" in "\n" + text, heading
     appendix = appendix_md(text)
     for item in icp.evidence:
-        assert f"\n### {item['id']}\n" in appendix
+        assert f"\n### {item.id}\n" in appendix
     body = text.split("## Appendix: evidence", 1)[0]
     cited = set(re.findall(r"\]\(#(e[0-9a-f]{8})\)", body))
-    assert cited and cited <= {e["id"].lower() for e in icp.evidence}
+    assert cited and cited <= {e.id.lower() for e in icp.evidence}
     assert "87 customers younger than 6 months were left out of retention" in text
     assert "too broad: matches 62%" in text and "too narrow" in text
     assert "Drafted by the offline-templates drafter" in text
@@ -342,7 +344,7 @@ def test_markdown_without_icp_says_so():
     assert "q=0.41 after correcting" in text
     assert "## Negative ICP" in text and "## Lead scorecard" not in text and "## Validation" not in text
     for item in make_no_icp().evidence:
-        assert f"### {item['id']}" in text
+        assert f"### {item.id}" in text
 
 
 def test_html_is_offline_and_every_citation_resolves(icp):
@@ -353,7 +355,7 @@ def test_html_is_offline_and_every_citation_resolves(icp):
     assert not re.search(r"url\(|@import|https?://(?!www\.w3\.org/2000/svg\")", html)
     cited = {h[1:] for h in page.hrefs}
     assert cited - page.ids == set()
-    assert {e["id"] for e in icp.evidence} <= page.ids
+    assert {e.id for e in icp.evidence} <= page.ids
     assert {p.evidence for p in icp.patterns} <= cited
     assert {i for t in icp.tiers for i in t.evidence} <= cited
 
@@ -449,7 +451,7 @@ def table_rows_md(section: str) -> list[list[str]]:
 
 
 def test_scorecard_section_is_one_points_table(icp):
-    bins = [b for f in icp.scorecard["features"] for b in f["bins"] if b["n"]]
+    bins = [b for f in icp.scorecard.features for b in f.bins if b.n]
     text = render_markdown(icp)
     section = section_md(text, "Lead scorecard")
     tables = [t for t in section.split("\n\n") if t.lstrip().startswith("| attribute | value band")]
@@ -503,10 +505,11 @@ def test_headline_names_the_targets_met_and_failed(icp):
     assert '<span class="badge none">ICP found · 1 of 2 measurable targets met</span>' in html
     assert re.search(r'<svg [^>]*id="chart-targets"', html) and re.search(r'<svg [^>]*id="chart-market"', html)
     # all targets met: the badge says so, in the "ok" colour
-    met = [{**t, "status": "met"} if t.get("status") == "not met" else t
-           for t in icp.validation["unit_economics"]["targets"]]
-    good = icp.model_copy(update={"validation": {**icp.validation, "unit_economics": {
-        **icp.validation["unit_economics"], "targets": met}}})
+    validation = icp.validation.model_copy(deep=True)
+    for t in validation.unit_economics.targets:
+        if t.status == "not met":
+            t.status = "met"
+    good = icp.model_copy(update={"validation": validation})
     assert '<span class="badge ok">ICP found · 2 of 2 measurable targets met</span>' in render_html(good)
 
 
@@ -517,7 +520,7 @@ def test_calibration_flags_only_deciles_the_data_contradicts():
                {"decile": 3, "n": 125, "n_good": 13, "predicted": 0.349},  # 10.4% observed: 3.4x over
                {"decile": 10, "n": 125, "n_good": 0, "predicted": 0.012},  # 0 of 125 agrees with 1.2%
                {"decile": 9, "n": 125, "n_good": 40, "predicted": 0.1}]    # 32% where 10% predicted: under
-    found = calibration_problems({"evaluation": {"deciles": deciles}})
+    found = calibration_problems(Scorecard.model_validate({"evaluation": {"deciles": deciles}}))
     assert [(p["decile"], round(p["ratio"], 2)) for p in found] == [(3, 3.36), (9, 0.31)]
 
 
@@ -558,7 +561,7 @@ def test_quotes_keep_the_question_they_answer():
 
 
 def test_a_quoted_answer_shows_its_question(icp):
-    quote = next(e["id"] for e in icp.evidence if e["kind"] == "interview_quote")
+    quote = next(e.id for e in icp.evidence if e.kind == "interview_quote")
     icp = icp.model_copy(update={"themes": [{"theme": "Compliance first", "claims": [
         {"text": '"Not at our size. The question was compliance."', "evidence": [quote]}]}]})
     text = render_markdown(icp)
@@ -647,7 +650,7 @@ def test_scorecard_band_labels_say_what_a_bin_holds():
     employees = {"name": "employees", "field": "employees", "kind": "band", "bins": [
         {"when": {"field": "employees", "op": "gte", "min": 1002}, "label": "employees 1002+", "n": 5, "n_good": 2,
          "points": 10}]}
-    rows = scorecard_rows({"features": [profile, employees], "field_kinds": {"employees": "band"}})
+    rows = scorecard_rows(Scorecard.model_validate({"features": [profile, employees], "field_kinds": {"employees": "band"}}))
     assert [(r["attribute"], [b["band"] for b in r["bands"]]) for r in rows] == [
         ("lead behaviour profile", ["other: cat, wolf; eagle, cat", "cat"]), ("employees", ["1002+"])]
     assert rows[1]["bands"][0]["good_rate"] == pytest.approx(0.4)
@@ -658,7 +661,28 @@ def test_targets_per_icp_when_the_validation_compares_each(icp):
                 "segment": "ICP 1"},
                {"metric": "nrr", "target": "Tier 1 NRR at least 20% higher", "status": "not met", "ratio": 1.05,
                 "segment": "ICP 2"}]
-    split = icp.model_copy(update={"validation": {"unit_economics": {"targets": targets}}})
+    split = icp.model_copy(update={"validation": Validation.model_validate({"unit_economics": {"targets": targets}})})
     head = render_markdown(split).split("\n## How a good", 1)[0]
     assert "**Validation (ICP 1):** met: NRR (1.30x)." in head and "**Validation (ICP 2):** not met: NRR (1.05x)." in head
     assert "status **ICP found · 1 of 2 measurable targets met**" in head
+
+
+def test_one_number_formatter_spells_each_kind_of_figure_the_same_everywhere():
+    from icp_agent import numbers
+    from icp_agent.render import templating
+    from icp_agent.scorecard.fit import _interval_label
+    from icp_agent.tiers.criteria import amount
+
+    assert numbers.money(37773.4) == templating.money(37773.4) == "$37,773"
+    assert numbers.money(7_670_000) == "$7.67M" and amount(7_670_000, True) == "$7.67M"
+    assert amount(50_000, True) == "$50k" and numbers.money(50_000) == "$50,000"  # labels shorten from a thousand
+    # a negative amount puts its sign before the symbol (criteria labels wrote "$-1.2M")
+    assert amount(-1_200_000, True) == "-$1.2M" == numbers.money(-1_200_000)
+    # a fraction from ten thousand up reads as a whole number (criteria labels wrote "1.235e+04")
+    assert amount(12_345.6, False) == "12,346" and amount(1000, False) == "1,000" and amount(0.125, False) == "0.125"
+    assert _interval_label("founded_year", 2019, None, True) == "founded_year 2019+"  # years without a separator
+    assert _interval_label("employees", 10_000, None, True) == "employees 10,000+"
+    assert (templating.pct(0.0546), templating.lift(2.5), templating.pval(3.09e-59), templating.num(1287)) == \
+        ("5.5%", "2.50", "3.1e-59", "1,287")
+    assert templating.metric(74.31, "health_mean") == "74.3" and templating.metric(1.27408, "nrr") == "1.27"
+    assert numbers.number(None) == numbers.money(None) == numbers.MISSING == "—"

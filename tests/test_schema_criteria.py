@@ -15,7 +15,7 @@ from icp_agent import toolkit
 from icp_agent.tiers.criteria import (criteria_sql, criterion_label, criterion_sql, missing_fields, priority_sql,
                                          tier_case_sql)
 from icp_agent.errors import NotMeasurable
-from icp_agent.models import Criterion
+from icp_agent.models import Criterion, IcpDocument, Scorecard
 
 INDUSTRIES = ["Software", "Retail", "Banking", "Health Care", "Logistics"]
 
@@ -302,7 +302,7 @@ def test_quotes_from_notes_in_any_reasonable_format():
 
 
 def test_offline_themes_come_from_the_notes():
-    from icp_agent.faces.assistant.drafters import draft_themes
+    from icp_agent.drafting.offline import draft_themes
 
     quotes = [{"quote": text, "evidence": f"E{i}", "speaker": None, "file": "n.md", "company": "Acme"}
               for i, text in enumerate(["Onboarding the warehouse crews took a month.",
@@ -343,3 +343,86 @@ def test_an_older_icp_without_kinds_reads_bands_from_its_scorecard_or_the_field_
     kinds = document_kinds(old)
     assert kinds == {"employees": "band", "seats": "band"}
     assert criterion_sql(old["tiers"][0]["criteria"][1], kinds) == '"seats_min" >= 10'
+
+
+# --- icp.json's sections are typed, and what is on disk stays as it is -------------------------------------------
+
+BEFORE_TYPED = Path(__file__).parent / "data" / "icp_before_typed_sections.json"
+
+
+def test_an_icp_json_written_before_the_sections_were_typed_loads_and_round_trips(tmp_path):
+    """The demo's icp.json as icp-agent wrote it when every section was a dict (commit 13268c5; lists shortened,
+    backtest and excluded_fields in shapes the same code writes on other data: a "not measurable" part, an
+    identifier with its figures). It loads through the published schema, reads by attribute, and writes back
+    byte for byte: same keys (none added as null), same order, same numbers (600 stays 600, not 600.0)."""
+    text = BEFORE_TYPED.read_text(encoding="utf-8")
+    icp = toolkit.load_icp(BEFORE_TYPED)
+    assert json.dumps(icp.model_dump(mode="json"), indent=2, ensure_ascii=False) == text
+    # the workspace stores model_dump_json and reads it back: the same document again
+    again = IcpDocument.model_validate_json(icp.model_dump_json())
+    assert json.dumps(again.model_dump(mode="json"), indent=2, ensure_ascii=False) == text
+
+    card = icp.scorecard
+    assert card is not None and card.status == "ok" and card.intercept_points == 600
+    assert isinstance(card.intercept_points, int) and card.scaling is not None and card.scaling.pdo == 20
+    first = card.features[0].bins[0]
+    assert first.when is not None and first.when.op == "in" and isinstance(first.points, int)
+    assert card.evaluation is not None and card.evaluation.holdout is not None and card.evaluation.holdout.n > 0
+    assert icp.tiers[0].metrics.n == 476 and icp.tiers[0].metrics.churn_rate == 0.0546
+    assert icp.negative_icp[0].metrics.q_value is not None
+    assert icp.validation is not None and icp.validation.backtest is not None
+    assert icp.validation.backtest.status == "not measurable" and icp.validation.backtest.p_value is None
+    assert icp.validation.market is not None and icp.validation.market.tiers[0].prospects == 5874
+    assert icp.personas[0].claims[0].evidence and icp.drafting.drafter == "offline-templates"
+    assert icp.min_support is not None and icp.min_support.chosen_by == "detectable effect"
+    assert icp.evidence[0].id.startswith("E") and icp.dataset.imports[0].rows == 5000
+    # figures the model does not declare (an identifier's counts) are kept, in their place
+    assert icp.excluded_fields[0].model_extra == {"distinct": 5000, "rows": 5000}
+    assert list(icp.excluded_fields[0].model_dump()) == ["field", "rule", "distinct", "rows", "reason", "evidence"]
+
+
+def test_a_section_writes_the_keys_it_was_given_and_appends_the_ones_set_later():
+    card = Scorecard.model_validate({"status": "insufficient_data", "n": 40, "reason": "too few"})
+    assert card.model_dump() == {"status": "insufficient_data", "n": 40, "reason": "too few"}
+    card.evidence = "E12345678"
+    assert list(card.model_dump()) == ["status", "n", "reason", "evidence"]
+    assert Scorecard(status="not measurable", reason="no rows").model_dump_json() == \
+        '{"status":"not measurable","reason":"no rows"}'
+
+
+def _unresolved_objects(schema: dict, node: object, where: str, seen: set[str]) -> list[str]:
+    """Places in a JSON Schema that are a bare object: no properties and no schema for their values."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        if "$ref" in node:
+            name = node["$ref"].rsplit("/", 1)[-1]
+            if name not in seen:
+                seen.add(name)
+                found += _unresolved_objects(schema, schema["$defs"][name], name, seen)
+            return found
+        if node.get("type") == "object" and not node.get("properties") and \
+                not isinstance(node.get("additionalProperties"), dict):
+            found.append(where)
+        for key, value in node.get("properties", {}).items():
+            found += _unresolved_objects(schema, value, f"{where}.{key}", seen)
+        for key in ("items", "additionalProperties"):
+            if isinstance(node.get(key), dict):
+                found += _unresolved_objects(schema, node[key], f"{where}[]", seen)
+        for option in node.get("anyOf", []):
+            found += _unresolved_objects(schema, option, where, seen)
+    return found
+
+
+def test_the_published_schema_describes_every_section_field_by_field():
+    schema = toolkit.icp_schema()
+    # free-form only where the data decides the keys: example rows as the file held them, and an evidence
+    # item's figures (each kind of evidence measures different things)
+    assert _unresolved_objects(schema, schema, "IcpDocument", set()) == ["LinkReport.unlinked_examples[]",
+                                                                         "EvidenceItem.metrics"]
+    defs = schema["$defs"]
+    assert {"woe", "points", "when", "neutral"} <= set(defs["ScorecardBin"]["properties"])
+    assert {"auc", "deciles", "holdout"} <= set(defs["ScorecardEvaluation"]["properties"])
+    assert {"unit_economics", "backtest", "market"} <= set(defs["Validation"]["properties"])
+    assert {"churn_rate", "nrr_median", "ltv_cac", "win_rate"} <= set(defs["TierMetrics"]["properties"])
+    assert {"role", "claims", "gaps"} <= set(defs["Persona"]["properties"])
+    assert {"id", "kind", "statement", "metrics", "n", "query"} <= set(defs["EvidenceItem"]["properties"])

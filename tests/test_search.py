@@ -417,3 +417,55 @@ def test_category_groups_are_searchable_in_selectors():
     assert (selset.mask(pair) == by_sql).all() and (selset.mask(pair) == np.isin(industry, ["Software", "Internet"])).all()
     best = search(selset, good, depth=1, top_k=1).patterns[0]
     assert best.selectors == (pair,) and best.n == int(np.isin(industry, ["Software", "Internet"]).sum())
+
+
+def test_every_encoding_path_agrees_with_the_selector_sql():
+    """Codes looked up inline (native and text comparisons), through dictionary joins (many values, many lists,
+    lists holding NULL), and with outcome groups: each selector's mask equals its SQL, in the relation's order."""
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE t AS SELECT range AS id,
+        (hash(range, 'a') % 8)::INTEGER AS small_int,
+        (hash(range, 'b') % 150)::INTEGER AS many_ints,
+        DATE '2024-01-01' + INTERVAL ((hash(range, 'c') % 5)::INTEGER) DAY AS day,
+        [0.5, 1.25, 3.0][(hash(range, 'd') % 3)::INTEGER + 1] AS ratio,
+        CASE WHEN range % 11 = 0 THEN NULL ELSE 'v' || (hash(range, 'e') % 90)::VARCHAR END AS many_text,
+        CASE WHEN range % 13 = 0 THEN NULL ELSE list_transform(range(((hash(range, 'f') % 3)::INTEGER)),
+             lambda i: ['Slack', 'HubSpot', 'Zoom'][i + 1]) END AS few_lists,
+        ['x' || (hash(range, 'g') % 12)::VARCHAR, 'y' || (hash(range, 'h') % 9)::VARCHAR] AS many_lists,
+        CASE WHEN range % 7 = 0 THEN ['Slack', NULL] ELSE ['Slack'] END AS null_element,
+        hash(range, 'good') % 10 < CASE WHEN hash(range, 'a') % 8 IN (1, 2) THEN 7 ELSE 2 END AS good
+        FROM range(4000)""")
+    relation = "(SELECT * FROM t ORDER BY hash(id, 'order'))"
+    specs = [FieldSpec(name, "category") for name in ("small_int", "many_ints", "day", "ratio", "many_text")]
+    specs += [FieldSpec(name, "list") for name in ("few_lists", "many_lists", "null_element")]
+    selset = build_selectors(con, relation, specs, min_count=5, outcome="good::INT")
+    ops = {(s.field, s.op) for s in selset.selectors}
+    assert {("many_ints", "eq"), ("small_int", "in"), ("day", "eq"), ("ratio", "eq"), ("many_text", "is_missing"),
+            ("few_lists", "is_missing"), ("many_lists", "contains"), ("null_element", "contains")} <= ops
+    assert len([s for s in selset.selectors if s.field == "many_ints" and s.op == "eq"]) > 64  # the join path
+    predicates = ", ".join(f"coalesce({s.sql()}, false) AS p{i}" for i, s in enumerate(selset.selectors))
+    by_sql = con.sql(f"SELECT {predicates} FROM {relation}").fetchnumpy()
+    for i, selector in enumerate(selset.selectors):
+        np.testing.assert_array_equal(np.asarray(by_sql[f"p{i}"], dtype=bool), selset.mask(i), err_msg=selector.label)
+    slack = next(i for i, s in enumerate(selset.selectors) if s.field == "null_element" and s.value == "Slack")
+    assert selset.mask(slack).all()  # a NULL beside an element does not hide the element
+
+
+@pytest.mark.parametrize("quality", ["wracc", "lift"])
+@pytest.mark.parametrize("depth", [2, 3])
+def test_search_equals_brute_force_with_wide_fields(quality, depth):
+    """A field of hundreds of values refined by a small one: its leaves are counted from a joint histogram whose
+    keys (code x matrix value) exceed 16 bits."""
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE t AS SELECT range AS id, 'v' || (hash(range, 'a') % 230)::VARCHAR AS wide,
+        (hash(range, 'b') % 3)::INTEGER AS small, (hash(range, 'c') % 3)::INTEGER AS narrow,
+        hash(range, 'y') % 10 < CASE WHEN hash(range, 'a') % 230 % 3 = 0 AND hash(range, 'b') % 3 = 1 THEN 8 ELSE 3 END
+            AS won FROM range(20000)""")
+    relation = "(SELECT * FROM t ORDER BY id)"
+    selset = build_selectors(con, relation, [FieldSpec(f, "category") for f in ("narrow", "wide", "small")])
+    assert int(selset.column_cardinality.max()) * 2 * int(selset.column_cardinality.sum()) > 2**16
+    target = target_of(con, relation, "won")
+    result = search(selset, target, depth=depth, quality=quality, min_support=5, top_k=15)
+    expected, tested = brute_force(selset, target, depth, quality, 1.0, 5, top_k=15)
+    assert [(p.selectors, p.n, p.k, p.quality) for p in result.patterns] == expected
+    assert result.tested <= tested

@@ -28,7 +28,7 @@ MODES = ["auto", "legacy"]
 TOOLS = {"import_data", "inspect_workspace", "set_field_roles", "score_health", "find_patterns", "build_icp",
          "get_icp", "list_icp_versions",
          "get_evidence", "list_evidence", "get_persona_evidence", "save_drafts", "score_prospects",
-         "diff_icp_versions", "query_workspace", "render_document", "fit_scorecard", "validate_icp"}
+         "diff_icp_versions", "query_workspace", "render_document", "fit_scorecard", "validate_icp", "record_drafting"}
 READ_ONLY = {"inspect_workspace", "score_health", "find_patterns", "get_icp", "list_icp_versions", "get_evidence",
              "list_evidence", "query_workspace"}
 MAX_TOKENS = 10_000
@@ -415,3 +415,34 @@ async def test_parallel_calls_match_sequential_ones(demo):
             for index, (name, args) in enumerate(calls):
                 group.start_soon(run, index, name, args)
     assert results == sequential
+
+
+@pytest.mark.anyio
+async def test_record_drafting_keeps_grounded_narratives_and_refuses_the_rest(demo, tmp_path):
+    """The assistant's narratives, themes and drafting record go through this tool (it never calls the toolkit):
+    all or nothing, every claim through the grounding checker, on a copy of the demo so other tests see no change."""
+    (tmp_path / "ws.duckdb").write_bytes(demo.workspace.path.read_bytes())
+    server = create_server(Workspace(tmp_path / "ws.duckdb"), [tmp_path])
+    async with Client(server) as client:
+        before = await call(client, "get_icp", {"sections": ["tiers", "narratives", "themes"]})
+        tier = before["tiers"][0]
+        item = (await call(client, "get_evidence", {"ids": tier["evidence"][:1]}))["items"][0]
+        good = {"section": "narrative", "text": item["statement"], "evidence": [item["id"]]}
+        wrong = {"section": "narrative", "text": "These customers renew 987% more often.", "evidence": [item["id"]]}
+        refused = await fails(client, "record_drafting", {
+            "drafter": "test", "narratives": [{"tier_name": tier["name"], "claims": [good, wrong]}]})
+        assert "not grounded" in refused and "987" in refused
+        assert (await call(client, "get_icp", {"sections": ["narratives"]}))["narratives"] == before["narratives"]
+
+        kept = await call(client, "record_drafting", {
+            "drafter": "test", "model": "test-model", "record": {"prompt_versions": {"system": "1"}},
+            "narratives": [{"tier_name": tier["name"], "claims": [good]}],
+            "themes": [{"theme": "Renewals", "claims": [{**good, "section": "theme"}]}]})
+        assert kept == {"version": before["id"], "narratives": 1, "themes": 1, "personas_marked": 0,
+                        "record_keys": ["prompt_versions"]}
+        after = await call(client, "get_icp", {"sections": ["narratives", "themes", "drafting"]})
+    mine = [n for n in after["narratives"] if n["tier_name"] == tier["name"]]
+    assert mine == [{"tier_name": tier["name"], "claims": [good], "drafter": "test", "model": "test-model"}]
+    assert after["themes"] == [{"theme": "Renewals", "claims": [{**good, "section": "theme"}], "drafter": "test",
+                                "model": "test-model"}]
+    assert after["drafting"]["prompt_versions"] == {"system": "1"} and after["drafting"]["drafter"] == "test"

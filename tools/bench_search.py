@@ -158,13 +158,16 @@ def run(n_rows: int, depth: int, *, pandas: bool = True, pysubgroup: bool = Fals
            "tested": ours["tested"], "planted_segment_first": ours["top"][0][0] == [["f0", "1"], ["f1", "1"], ["f2", "1"]]}
     if pandas:
         theirs = _in_fresh_process(_pandas, n_rows, depth)
+        # the ratio charges our side with its selector building (pandas groups the raw columns directly);
+        # search_only_ratio is the search alone, as this benchmark reported it before
         row.update({"pandas_s": round(theirs["search_s"], 3), "pandas_peak_rss_mb": round(theirs["peak_rss_mb"]),
-                    "ratio": round(theirs["search_s"] / ours["search_s"], 1),
+                    "ratio": round(theirs["search_s"] / (ours["selectors_s"] + ours["search_s"]), 1),
+                    "search_only_ratio": round(theirs["search_s"] / ours["search_s"], 1),
                     "same_top10": _same_top(ours["top"], theirs["top"])})
     if pysubgroup:
         theirs = _pysubgroup(n_rows, depth)
         row.update({"pysubgroup_s": round(theirs["search_s"], 3), "pysubgroup_peak_rss_mb": round(theirs["peak_rss_mb"]),
-                    "pysubgroup_ratio": round(theirs["search_s"] / ours["search_s"], 1),
+                    "pysubgroup_ratio": round(theirs["search_s"] / (ours["selectors_s"] + ours["search_s"]), 1),
                     "pysubgroup_same_top10": _same_up_to_ties(ours["top"], theirs["top"])})
     return row
 
@@ -190,7 +193,8 @@ def _format(row: dict) -> str:
     text = (f"{row['rows']:>9,} rows  depth {row['depth']}  ours {row['ours_s']:7.3f} s "
             f"(+{row['selectors_s']:.2f} s selectors, {row['ours_peak_rss_mb']} MB, {row['tested']:,} tested)")
     if "pandas_s" in row:
-        text += (f"  pandas {row['pandas_s']:7.3f} s ({row['pandas_peak_rss_mb']} MB)  ratio {row['ratio']}x"
+        text += (f"  pandas {row['pandas_s']:7.3f} s ({row['pandas_peak_rss_mb']} MB)  ratio {row['ratio']}x "
+                 f"with selectors ({row['search_only_ratio']}x search alone)"
                  f"  same top-10: {row['same_top10']}")
     return text
 

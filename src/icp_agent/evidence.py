@@ -101,5 +101,5 @@ def store(con: Any, icp: Any, ledger: Ledger) -> None:
         return
     con.execute("DELETE FROM evidence WHERE version_id = ? AND list_contains(?, evidence_id)", [icp.id, ids])
     ledger.save(con, icp.id)
-    icp.evidence = [e for e in icp.evidence if e["id"] not in set(ids)] + [i.model_dump() for i in ledger.all()]
+    icp.evidence = [e for e in icp.evidence if e.id not in set(ids)] + ledger.all()
     con.execute("UPDATE icp_versions SET icp = ? WHERE version_id = ?", [icp.model_dump_json(), icp.id])

@@ -27,7 +27,8 @@ class Operation:
     options: str
     summary: str
     reads: bool = True
-    cli: bool = True  # a command of the CLI (save_drafts takes structured drafts a model writes: MCP and Python)
+    cli: bool = True  # a command of the CLI (save_drafts and record_drafting take structured drafts a model writes:
+    # MCP and Python only)
 
     @property
     def command(self) -> str:
@@ -65,6 +66,9 @@ OPERATIONS: tuple[Operation, ...] = (
                                                                 "departments, quotes.", False),
     Operation("save_drafts", "SaveDraftsOptions", "Save drafted personas and rationale, if every claim is grounded.",
               False, cli=False),
+    Operation("record_drafting", "RecordDraftingOptions", "Save drafted tier narratives, interview themes and the "
+                                                          "drafting record, if every claim is grounded.", False,
+              cli=False),
     Operation("fit_scorecard", "VersionOptions", "Fit the lead score again on an ICP version.", False),
     Operation("validate_icp", "ValidateOptions", "Phase 5 again: unit economics, backtest, market.", False),
     Operation("score_prospects", "ScoreOptions", "Score a prospect list with the ICP (every row kept).", False),

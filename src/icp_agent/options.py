@@ -332,7 +332,6 @@ class DraftRationale(BaseModel):
     claims: list[DraftClaim]
 
 
-
 class SaveDraftsOptions(Options):
     personas: list[DraftPersona] | None = Field(None, description="personas, one per segment, tier and buying role; "
                                                                   "each claim cites evidence ids")
@@ -340,6 +339,47 @@ class SaveDraftsOptions(Options):
                                                                       "disqualifier; each claim cites evidence ids")
     drafter: str = Field("client", description="who drafted them (client, claude, offline)")
     model: str | None = Field(None, description="the model that wrote the drafts, kept with them")
+    version: Version = None
+
+
+# --- the drafting record (record_drafting): what a drafter writes besides personas and rationale ---------------
+
+
+class DraftNarrative(BaseModel):
+    """The narrative of one tier: a few cited claims."""
+
+    tier_name: str = Field(description="the tier's name as get_icp gives it")
+    claims: list[DraftClaim]
+
+
+class DraftTheme(BaseModel):
+    """One interview theme: its name and the cited quotes or claims that carry it."""
+
+    theme: str = Field(description="a short name, e.g. 'Pipeline visibility'")
+    claims: list[DraftClaim]
+
+
+class PersonaGaps(BaseModel):
+    """What the evidence does not say about one saved persona (e.g. 'pains: no interview says')."""
+
+    segment: str = Field(description="ICP 1, ICP 2, ...")
+    tier: int = Field(ge=1, le=3)
+    role: str = Field(description="the buying role: champion, economic buyer, technical buyer, end user, blocker")
+    gaps: list[str] = Field(default_factory=list)
+
+
+class RecordDraftingOptions(Options):
+    drafter: str = Field(min_length=1, max_length=80, description="who drafted: e.g. claude")
+    model: str | None = Field(None, description="the model that wrote the drafts, kept with them")
+    narratives: list[DraftNarrative] | None = Field(None, description="tier narratives, each replacing the earlier "
+                                                                      "one of its tier; every claim cites evidence ids")
+    themes: list[DraftTheme] | None = Field(None, description="interview themes, replacing the earlier list; every "
+                                                              "claim cites evidence ids")
+    persona_gaps: list[PersonaGaps] | None = Field(None, description="for personas saved with save_drafts: what the "
+                                                                     "evidence does not say (marks them with this "
+                                                                     "drafter and model)")
+    record: dict[str, Any] | None = Field(None, description="kept in icp.json's drafting section: prompt versions, "
+                                                            "summaries, dropped claims, the run's status")
     version: Version = None
 
 

@@ -19,12 +19,12 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, Field
 
 from icp_agent import evidence as evidence_store
-from icp_agent.drafting.store import (  # noqa: F401 - re-exported: the draft models and the assistant's record
+from icp_agent.drafting.records import DraftingRecorded
+from icp_agent.drafting.store import (  # noqa: F401 - re-exported: the draft models
     DraftClaim,
     DraftPersona,
     DraftRationale,
     SaveDraftsResult,
-    record_drafting,
 )
 from icp_agent.errors import ArgumentError, DataShapeError, UserError
 from icp_agent.evidence import EvidenceItem
@@ -50,6 +50,8 @@ from icp_agent.models import (
     ImportReport,
     LinkReport,
     PatternStat,
+    Scorecard,
+    Validation,
     WorkspaceSummary,
     utc_timestamp,
 )
@@ -66,6 +68,7 @@ from icp_agent.options import (
     NoOptions,
     PersonaEvidenceOptions,
     QueryOptions,
+    RecordDraftingOptions,
     RenderOptions,
     SaveDraftsOptions,
     ScoreOptions,
@@ -297,14 +300,14 @@ def build_icp(ws: Workspace, options: AnalysisOptions, progress: Progress | None
         _flag_unobservable(icp, inputs)
         if icp.tiers:
             from icp_agent.drafting.offline import draft_offline
-            from icp_agent.evidence import clean
             from icp_agent.validation.validate import validate
 
             def validation():
-                icp.validation = clean(validate(con, inputs, config, icp, ws.current_table(con, "prospects"),
-                                                options.revenue_target, ledger))
-                icp.warnings += icp.validation["market"].get("warnings", [])
-                for metric, reason in icp.validation["unit_economics"].get("not_measurable", {}).items():
+                icp.validation = validate(con, inputs, config, icp, ws.current_table(con, "prospects"),
+                                          options.revenue_target, ledger)
+                icp.warnings += icp.validation.market.warnings if icp.validation.market else []
+                for metric, reason in (icp.validation.unit_economics.not_measurable
+                                       if icp.validation.unit_economics else {}).items():
                     icp.warnings.append(f"validation ({metric.replace('_', ' ')}): not measurable: {reason}")
 
             def scorecard():
@@ -317,7 +320,7 @@ def build_icp(ws: Workspace, options: AnalysisOptions, progress: Progress | None
                 if progress:
                     progress(message)
                 _phase(icp, name, step)
-            icp.evidence = [item.model_dump() for item in ledger.all()]
+            icp.evidence = ledger.all()
         check_icp_document(icp.model_dump(mode="json"))
         ledger.save(con, version_id)
         con.execute("INSERT INTO icp_versions VALUES (?, ?, ?, ?, ?)",
@@ -341,9 +344,9 @@ def _phase(icp: IcpDocument, name: str, step: Callable[[], None]) -> None:
     except DataShapeError as exc:
         icp.warnings.append(f"{name}: not measurable: {exc.reason}")
         if name == "validation":
-            icp.validation = {"status": "not measurable", "reason": exc.reason}
+            icp.validation = Validation(status="not measurable", reason=exc.reason)
         elif name == "lead score":
-            icp.scorecard = {"status": "not measurable", "reason": exc.reason}
+            icp.scorecard = Scorecard(status="not measurable", reason=exc.reason)
 
 
 def _flag_unobservable(icp: IcpDocument, inputs) -> None:
@@ -404,7 +407,7 @@ def find_patterns(ws: Workspace, params: FindPatternsOptions, progress: Progress
                                f"q = Benjamini-Hochberg over every pattern tested; significant when q < {options.alpha}")
 
 
-def _fit_scorecard(con, icp: IcpDocument, inputs, ledger) -> dict:
+def _fit_scorecard(con, icp: IcpDocument, inputs, ledger) -> Scorecard:
     """The points-based fit score over the fit fields, evaluated on the newest entities, with evidence."""
     from icp_agent.evidence import clean
     from icp_agent.scorecard import fit as scorecard_fit
@@ -413,8 +416,9 @@ def _fit_scorecard(con, icp: IcpDocument, inputs, ledger) -> dict:
     columns = columns_of(con, frame)
     kinds = {f: SCORECARD_KINDS[t] for f, t in inputs.fit_fields.items() if t in SCORECARD_KINDS}
     time_column = next((c for c in ("customer_since", "close_date") if c in columns), None)
-    card = clean(scorecard_fit.fit_scorecard(con, frame, kinds, time_column=time_column, screened=icp.excluded_fields,
-                               neutral_missing=[d["field"] for d in icp.data_quality]))
+    card = clean(scorecard_fit.fit_scorecard(con, frame, kinds, time_column=time_column,
+                                             screened=[e.model_dump() for e in icp.excluded_fields],
+                                             neutral_missing=[str(d.field) for d in icp.data_quality]))
     readable_bin_labels(card, {f for f, t in inputs.fit_fields.items() if t == "money"})
     evaluation = card.get("evaluation") or {}
     if card.get("status") == "ok" and evaluation.get("status") == "ok":
@@ -428,7 +432,7 @@ def _fit_scorecard(con, icp: IcpDocument, inputs, ledger) -> dict:
     else:
         reason = card.get("reason") or evaluation.get("reason") or card.get("status")
         icp.warnings.append(f"lead score: {reason}")
-    return card
+    return Scorecard.model_validate(card)
 
 
 def icp_schema() -> dict:
@@ -550,9 +554,9 @@ class EvidenceListing(BaseModel):
 def list_evidence(ws: Workspace, params: ListEvidenceOptions) -> EvidenceListing:
     """The evidence items of an ICP version (of one kind, or all): id, kind, statement and n."""
     icp = get_icp(ws, params.version)
-    items = [EvidenceBrief.model_validate({k: e.get(k) for k in EvidenceBrief.model_fields}) for e in icp.evidence
-             if params.kind is None or e["kind"] == params.kind]
-    return EvidenceListing(version_id=icp.id, kinds=sorted({e["kind"] for e in icp.evidence}), items=items)
+    items = [EvidenceBrief.model_validate({k: getattr(e, k) for k in EvidenceBrief.model_fields}) for e in icp.evidence
+             if params.kind is None or e.kind == params.kind]
+    return EvidenceListing(version_id=icp.id, kinds=sorted({e.kind for e in icp.evidence}), items=items)
 
 
 class RunResult(BaseModel):
@@ -784,12 +788,22 @@ def save_drafts(ws: Workspace, params: SaveDraftsOptions) -> SaveDraftsResult:
                              drafter=params.drafter, model=params.model)
 
 
+@operation(RecordDraftingOptions, positional=("version",))
+def record_drafting(ws: Workspace, params: RecordDraftingOptions) -> DraftingRecorded:
+    """Save a drafter's tier narratives and interview themes into the ICP version, mark its saved personas with
+    their drafter and known gaps, and merge its drafting record (model, prompt versions, run status). All or
+    nothing: a claim that is not grounded is a UserError naming it (drafting/store.py)."""
+    from icp_agent.drafting import store
+
+    return store.record_drafting(ws, get_icp(ws, params.version), params)
+
+
 @operation(ValidateOptions, positional=("version", "revenue_target"))
-def validate_icp(ws: Workspace, params: ValidateOptions) -> dict:
+def validate_icp(ws: Workspace, params: ValidateOptions) -> Validation:
     """Re-run phase 5's validation of an ICP version, with the options it was built with (a revenue target given
     here replaces the version's). Tiers, criteria and scores do not change; the version's validation and its
-    evidence are updated."""
-    from icp_agent.evidence import Ledger, clean
+    evidence are updated. Returns the new validation (icp.json's validation section)."""
+    from icp_agent.evidence import Ledger
     from icp_agent.validation.validate import validate
 
     icp = get_icp(ws, params.version)
@@ -802,18 +816,19 @@ def validate_icp(ws: Workspace, params: ValidateOptions) -> dict:
     ledger = Ledger()
     with ws.transaction() as con:
         inputs = _analysis_inputs(ws, con, options)
-        icp.validation = clean(validate(con, inputs, options.config(), icp, ws.current_table(con, "prospects"),
-                                        options.revenue_target, ledger))
+        validation = validate(con, inputs, options.config(), icp, ws.current_table(con, "prospects"),
+                              options.revenue_target, ledger)
+        icp.validation = validation
         icp.dataset.options = options.model_dump(mode="json")
         evidence_store.store(con, icp, ledger)
         _save_version(con, icp)
-    return icp.validation
+    return validation
 
 
 @operation(VersionOptions, positional=("version",))
-def fit_scorecard(ws: Workspace, params: VersionOptions) -> dict:
+def fit_scorecard(ws: Workspace, params: VersionOptions) -> Scorecard:
     """Fit the lead-scoring model again on an ICP version's scored entities (e.g. after changing field roles),
-    with the fit fields of the options the version was built with."""
+    with the fit fields of the options the version was built with. Returns the new scorecard (icp.json's)."""
     from icp_agent.evidence import Ledger
 
     icp = get_icp(ws, params.version)
@@ -823,10 +838,11 @@ def fit_scorecard(ws: Workspace, params: VersionOptions) -> dict:
     ledger = Ledger()
     with ws.transaction() as con:
         inputs = _analysis_inputs(ws, con, built_with(icp))
-        icp.scorecard = _fit_scorecard(con, icp, inputs, ledger)
+        card = _fit_scorecard(con, icp, inputs, ledger)
+        icp.scorecard = card
         evidence_store.store(con, icp, ledger)
         _save_version(con, icp)
-    return icp.scorecard
+    return card
 
 
 def _save_version(con: Any, icp: IcpDocument) -> None:

@@ -21,7 +21,7 @@ from icp_agent.untrusted import looks_like_instructions
 NUMBER = re.compile(r"(?<![\w.])[-+]?\$?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?\s*(%|x\b|k\b|m\b)?", re.IGNORECASE)
 QUOTED = re.compile(r"[\"“]([^\"”]{4,})[\"”]")
 ORDINAL_CONTEXT = re.compile(r"\b(tier|icp|top|bottom|phase|step)\s+$", re.IGNORECASE)
-TIER_MENTION = re.compile(r"\b(?:(ICP\s*\d+)\s+)?Tier\s*([123])\b", re.I)
+TIER_MENTION = re.compile(r"\b(?:(ICP\s*\d+)\s+)?Tier\s*([123])\b", re.IGNORECASE)
 
 
 class Claim(BaseModel):
@@ -113,6 +113,21 @@ def check_claims(claims: list[Claim], evidence: Mapping[str, EvidenceItem]) -> l
     return problems
 
 
+def ground(drafts: list[dict[str, Any]], evidence: dict[str, EvidenceItem]) -> tuple[list[dict], list[Problem]]:
+    """Drop every claim that fails the checker; return the drafts kept and the problems found."""
+    problems: list[Problem] = []
+    for draft in drafts:
+        kept = []
+        for claim in draft["claims"]:
+            found = check_claims([Claim(text=claim["text"], evidence=claim["evidence"])], evidence)
+            if found:
+                problems += found
+            else:
+                kept.append(claim)
+        draft["claims"] = kept
+    return drafts, problems
+
+
 def instruction_problems(text: str, cited: Sequence[EvidenceItem]) -> list[str]:
     """Signs that a claim acts on an instruction found in customer data rather than reporting it.
 
@@ -131,7 +146,8 @@ def instruction_problems(text: str, cited: Sequence[EvidenceItem]) -> list[str]:
                             "report such text only as a verbatim quote")
     backing = [str(i.metrics.get("tier") or "") if i.kind == "interview_quote" else i.statement for i in cited]
     for segment, number in {(s or "", n) for s, n in TIER_MENTION.findall(own)}:
-        wanted = re.compile(rf"{re.escape(segment)}\s+Tier\s*{number}\b" if segment else rf"\bTier\s*{number}\b", re.I)
+        wanted = re.compile(rf"{re.escape(segment)}\s+Tier\s*{number}\b" if segment else rf"\bTier\s*{number}\b",
+                            re.IGNORECASE)
         if not any(wanted.search(b) for b in backing):
             name = f"{segment} Tier {number}".strip()
             problems.append(f"says {name} but cites no evidence about {name}")

@@ -171,7 +171,7 @@ def diff(con, old_icp: IcpDocument, new_icp: IcpDocument, fit_fields: dict[str, 
     result: dict = {"old": old_icp.id, "new": new_icp.id, "same_data": old_icp.dataset.fingerprint ==
                     new_icp.dataset.fingerprint}
     # a field the screen kept out of every criterion (leakage, an id) cannot move the ICP: its PSI is not reported
-    screened = {e["field"] for icp in (old_icp, new_icp) for e in icp.excluded_fields}
+    screened = {e.field for icp in (old_icp, new_icp) for e in icp.excluded_fields}
     result["fields"] = field_psi(con, old, new, {f: t for f, t in fit_fields.items() if f not in screened})
     score_psi = _score_psi(con, old_icp, new_icp)
     if score_psi is not None:
@@ -189,9 +189,9 @@ def diff(con, old_icp: IcpDocument, new_icp: IcpDocument, fit_fields: dict[str, 
 
 
 def _score_psi(con, old_icp: IcpDocument, new_icp: IcpDocument) -> float | None:
-    card = old_icp.scorecard or {}
-    if card.get("status") != "ok":
+    if old_icp.scorecard is None or old_icp.scorecard.status != "ok":
         return None
+    card = old_icp.scorecard.model_dump()  # the SQL is written from icp.json's data
     from icp_agent.scorecard.fit import scorecard_select_sql
 
     def scores(frame: str) -> list[int]:

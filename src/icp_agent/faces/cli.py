@@ -272,6 +272,36 @@ def with_common(func):
     return func
 
 
+server_options_list = [
+    click.option("--server", metavar="URL", help="talk to a running icp-agent MCP server (`icp-agent serve --http`, "
+                                                 "e.g. http://host:8000/mcp) instead of one in this process"),
+    click.option("--token-env", default="ICP_AGENT_TOKEN", show_default=True, metavar="NAME",
+                 help="with --server: the environment variable holding the server's bearer token"),
+]
+
+
+def server_options(func):
+    for option in reversed(server_options_list):
+        func = option(func)
+    return func
+
+
+def _server_parameters() -> list[click.Parameter]:
+    """--server and --token-env as parameters of a command built without decorators (run)."""
+    def holder() -> None:
+        """Only carries the server options."""
+    return list(reversed(server_options(holder).__click_params__))  # type: ignore[attr-defined]
+
+
+def remote_server(url: str | None, token_env: str):
+    """--server URL as the assistant's RemoteServer (its token from the variable --token-env names), or None."""
+    if not url:
+        return None
+    from icp_agent.faces.assistant.connection import RemoteServer
+
+    return RemoteServer.from_env(url, token_env)
+
+
 def out_folder(out_dir: str) -> Path:
     """--out as a folder path; an existing file there is an ArgumentError (checked before any work)."""
     path = Path(out_dir).expanduser()
@@ -331,13 +361,13 @@ def print_icp(icp) -> None:
     out.print(icp.statement)
     for tier in icp.tiers:
         m = tier.metrics
-        extra = f", churn {100 * m['churn_rate']:.1f}%" if m.get("churn_rate") is not None else ""
-        out.print(f"  {tier.name}: {m.get('n', 0):,} ({100 * (m.get('share') or 0):.1f}%){extra}"
+        extra = f", churn {100 * m.churn_rate:.1f}%" if m.churn_rate is not None else ""
+        out.print(f"  {tier.name}: {m.n or 0:,} ({100 * (m.share or 0):.1f}%){extra}"
                   f"{' [' + '; '.join(tier.flags) + ']' if tier.flags else ''}")
     for d in icp.negative_icp:
         out.print(f"  exclude {' AND '.join(c.label for c in d.criteria)}: {d.reason}")
     if icp.min_support:
-        out.print(f"  minimum support: {icp.min_support['reason']}")
+        out.print(f"  minimum support: {icp.min_support.reason}")
 
 
 def print_roles(roles: dict[str, str]) -> None:
@@ -391,14 +421,14 @@ def print_patterns(result) -> None:
     note(f"{len(result.patterns)} of {result.total} patterns ({result.status}); {result.note}")
 
 
-def print_scorecard(card: dict) -> None:
-    evaluation = card.get("evaluation") or {}
-    auc = f", holdout AUC {evaluation['auc']:.2f}" if evaluation.get("auc") is not None else ""
-    out.print(f"lead score: {card.get('status')}{auc}" + (f" ({card['reason']})" if card.get("reason") else ""))
-    for feature in card.get("features", []):
-        points = ", ".join(f"{b.get('label')} {b.get('points'):+g}" for b in feature.get("bins", [])
-                           if isinstance(b.get("points"), (int, float)))
-        out.print(f"  {feature.get('name')}: {points}")
+def print_scorecard(card) -> None:
+    """fit-scorecard: the status, the holdout AUC and each feature's points per bin (a models.Scorecard)."""
+    evaluation = card.evaluation
+    auc = f", holdout AUC {evaluation.auc:.2f}" if evaluation and evaluation.auc is not None else ""
+    out.print(f"lead score: {card.status}{auc}" + (f" ({card.reason})" if card.reason else ""))
+    for feature in card.features:
+        points = ", ".join(f"{b.label} {b.points:+g}" for b in feature.bins if isinstance(b.points, (int, float)))
+        out.print(f"  {feature.name}: {points}")
 
 
 def print_json(result) -> None:
@@ -406,18 +436,17 @@ def print_json(result) -> None:
     out.print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
-def print_validation(result: dict) -> None:
+def print_validation(result) -> None:
     """validate-icp: each unit-economics target (met / not met / not measurable), the backtest, the revenue
-    check; the figures are in --json."""
-    for target in (result.get("unit_economics") or {}).get("targets", []):
-        why = f" ({target['reason']})" if target.get("reason") else ""
-        out.print(f"{target.get('target', target.get('metric'))}: {target.get('status')}{why}")
-    backtest = result.get("backtest") or {}
-    out.print(f"backtest on the newest customers: {backtest.get('status')}")
-    revenue = (result.get("market") or {}).get("revenue_check") or {}
-    if revenue:
-        out.print(f"revenue target {revenue.get('revenue_target'):,.0f}: {revenue.get('status')}")
-    for warning in (result.get("market") or {}).get("warnings", []):
+    check (a models.Validation); the figures are in --json."""
+    for target in result.unit_economics.targets if result.unit_economics else []:
+        why = f" ({target.reason})" if target.reason else ""
+        out.print(f"{target.target or target.metric}: {target.status}{why}")
+    out.print(f"backtest on the newest customers: {result.backtest.status if result.backtest else None}")
+    revenue = result.market.revenue_check if result.market else None
+    if revenue and revenue.revenue_target is not None:
+        out.print(f"revenue target {revenue.revenue_target:,.0f}: {revenue.status}")
+    for warning in result.market.warnings if result.market else []:
         out.print(f"  warning: {warning}")
     note("the figures are in --json")
 
@@ -547,19 +576,21 @@ def _files(inputs: Any) -> dict[str, Any]:
 
 def run_command() -> click.Command:
     @handle_errors
-    def run(out_dir, assistant, model, budget, workspace, as_json, quiet, **values):
+    def run(out_dir, assistant, model, budget, server, token_env, workspace, as_json, quiet, **values):
         from icp_agent import toolkit
 
         ctx = Ctx(workspace, as_json, quiet)
         inputs, options = _run_inputs(values)
         out_folder(out_dir)
         data_dir = inputs.data_dir
+        if server and not assistant:
+            raise ArgumentError("--server drives a running MCP server with the assistant", hint="add --assistant")
         if assistant:
             if data_dir and len(data_dir) > 1:
                 raise ArgumentError("--assistant reads one folder: pass a single DATA_DIR",
                                     hint="put the exports in one folder; the model imports it with import_data")
             return run_with_assistant(ctx, data_dir[0] if data_dir else None, out_dir, model, budget, options,
-                                      _files(inputs))
+                                      _files(inputs), remote_server(server, token_env))
         if data_dir is None and not any(getattr(inputs, k) for k in ("customers", "deals", "subscriptions", "tickets",
                                                                      "events")):
             raise ArgumentError("nothing to import", hint="pass PATH (files or folders), or name the files with "
@@ -574,7 +605,8 @@ def run_command() -> click.Command:
                                                          "ANTHROPIC_API_KEY; offline templates otherwise)"),
         click.Option(["--model"], envvar="ICP_AGENT_MODEL", help="the Claude model id (default: a current Sonnet)"),
         click.Option(["--budget"], type=click.IntRange(1, 200), default=40, show_default=True,
-                     help="most tool calls the assistant may make")] + _common_parameters()
+                     help="most tool calls the assistant may make"),
+        *_server_parameters()] + _common_parameters()
     return click.Command("run", callback=run, params=params, short_help=COMPOSITES["run"], help=(
         "Import the exports (PATH...: files and folders) and build everything: the ICP, its evidence, the document "
         "and the scoring matrix.\n\nOffline by default (prose from templates). With --assistant and "
@@ -582,17 +614,20 @@ def run_command() -> click.Command:
         "every claim is checked against the evidence."))
 
 
-def run_with_assistant(ctx: Ctx, data_dir, out_dir, model, budget, options, inputs) -> None:
+def run_with_assistant(ctx: Ctx, data_dir, out_dir, model, budget, options, inputs, server=None) -> None:
     from icp_agent.faces.assistant.orchestrator import run_assisted
 
     named = [f"--{name.replace('_file', '').replace('_', '-')}" for name, value in inputs.items() if value]
-    if named or data_dir is None:
+    if server is not None and data_dir is not None:
+        raise ArgumentError("with --server the server imports from its own data folder: pass no DATA_DIR",
+                            hint="start the server in the folder of exports (or with --data-root DIR)")
+    if named or (data_dir is None and server is None):
         raise ArgumentError("--assistant reads a whole folder: pass DATA_DIR" + (f" instead of {', '.join(named)}"
                                                                             if named else ""),
                         hint="put the exports in one folder; the model imports it with import_data")
     with ctx.progress() as progress:
-        result = run_assisted(ctx.workspace, data_dir, out_dir, model=model, budget=budget, options=options,
-                              progress=progress)
+        result = run_assisted(None if server else ctx.workspace, data_dir, out_dir, server=server, model=model,
+                              budget=budget, options=options, progress=progress)
 
     def human():
         out.print(f"assisted run with {result.model}: {result.status}"
@@ -777,14 +812,17 @@ def chat_command() -> click.Command:
     @click.option("--model", envvar="ICP_AGENT_MODEL", help="the Claude model id (default: a current Sonnet)")
     @click.option("--workspace", "-w", default=DEFAULT_PATH, show_default=True, envvar="ICP_WORKSPACE",
                   help="the DuckDB workspace file")
+    @server_options
     @handle_errors
-    def chat(out_dir, model, workspace):
+    def chat(out_dir, model, workspace, server, token_env):
         """Talk to your ICP in the terminal ("which customers should we stop selling to?"); needs
         ANTHROPIC_API_KEY."""
         from icp_agent.faces.assistant.chat import chat_main
         from icp_agent.workspace import Workspace
 
-        sys.exit(chat_main(Workspace(workspace, create=False), out_dir=out_dir, model=model))
+        remote = remote_server(server, token_env)
+        ws = None if remote else Workspace(workspace, create=False)
+        sys.exit(chat_main(ws, out_dir=out_dir, model=model, server=remote))
     return chat
 
 
@@ -827,7 +865,7 @@ def demo_command() -> click.Command:
             out.print(f"its workspace is {where}; the other commands read it with --workspace {where}, e.g.")
             out.print(f"  icp-agent list-icp-versions --workspace {where}")
             if result.icp and result.icp.evidence:  # icp.json's evidence[]: {"id", "kind", "statement", ...}
-                out.print(f"  icp-agent get-evidence --workspace {where} {result.icp.evidence[0]['id']}   "
+                out.print(f"  icp-agent get-evidence --workspace {where} {result.icp.evidence[0].id}   "
                           f"(any id in icp.md)")
         ctx.emit(result.model_dump(mode="json") | {"workspace": str(ctx.workspace.path)}, human)
     return demo

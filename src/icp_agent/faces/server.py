@@ -34,6 +34,7 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
 from icp_agent import __version__, toolkit
+from icp_agent.drafting.records import DraftingRecorded
 from icp_agent.errors import UserError, bug_report, describe
 from icp_agent.evidence import EvidenceItem
 from icp_agent.models import (
@@ -42,6 +43,7 @@ from icp_agent.models import (
     IcpDocument,
     LinkReport,
     RejectedRow,
+    Scorecard,
     SegmentName,
     TierNumber,
     UtcDateTime,
@@ -59,6 +61,7 @@ from icp_agent.options import (
     ListEvidenceOptions,
     PersonaEvidenceOptions,
     QueryOptions,
+    RecordDraftingOptions,
     RenderOptions,
     SaveDraftsOptions,
     ScoreOptions,
@@ -300,13 +303,13 @@ class BuildSummary(BaseModel):
                                       n_good=h.n_good, n_bad=h.n_bad, censored=h.censored,
                                       cohort_sizes=h.cohort_sizes, evidence=h.evidence),
                    tiers=[TierBrief(tier=t.tier, segment=t.segment, name=t.name,
-                                    criteria=[c.label for c in t.criteria], metrics=t.metrics, flags=t.flags,
+                                    criteria=[c.label for c in t.criteria], metrics=t.metrics.model_dump(), flags=t.flags,
                                     evidence=t.evidence) for t in icp.tiers],
                    negative_icp=[DisqualifierBrief(criteria=[c.label for c in d.criteria], reason=d.reason,
                                                    evidence=d.evidence) for d in icp.negative_icp],
                    top_patterns=[PatternBrief(**p.model_dump(include=set(PatternBrief.model_fields)))
                                  for p in icp.patterns[:top_patterns]],
-                   patterns_total=len(icp.patterns), evidence_ids=[e["id"] for e in icp.evidence],
+                   patterns_total=len(icp.patterns), evidence_ids=[e.id for e in icp.evidence],
                    warnings=icp.warnings)
 
 
@@ -326,7 +329,7 @@ class DatasetBrief(BaseModel):
 
     @classmethod
     def of(cls, dataset: Any) -> "DatasetBrief":
-        return cls(fingerprint=dataset.fingerprint, imports=dataset.imports,
+        return cls(fingerprint=dataset.fingerprint, imports=[i.model_dump() for i in dataset.imports],
                    links=[LinkBrief(**link.model_dump(include=set(LinkBrief.model_fields))) for link in dataset.links])
 
 
@@ -458,7 +461,7 @@ def _reported_as(error: type[Exception]) -> Iterator[None]:
         raise
     except UserError as exc:
         raise error(f"{exc.kind.replace('_', ' ')} error: {exc}") from exc
-    except Exception as exc:  # noqa: BLE001 - the boundary: never a bare "Error executing tool"
+    except Exception as exc:
         info = describe(exc)
         path = bug_report(exc)
         logger.error("internal error, traceback in %s", path)
@@ -535,7 +538,7 @@ def _publish_lean_schemas(server: MCPServer, name: str) -> None:
     """Replace a registered tool's published input and output schemas by their lean forms (lean_schema).
     Arguments are still validated by the tool's pydantic model and results by its return type, as before.
     The SDK offers no public hook for the published schemas, hence its tool manager."""
-    registered = server._tool_manager.get_tool(name)  # noqa: SLF001
+    registered = server._tool_manager.get_tool(name)
     if registered is None:
         raise RuntimeError(f"tool {name} was not registered")
     registered.parameters = lean_schema(registered.parameters, output=False)
@@ -567,14 +570,14 @@ class ScorecardView(BaseModel):
     evidence: str | None = None
 
     @classmethod
-    def of(cls, card: dict) -> "ScorecardView":
-        evaluation = card.get("evaluation") or {}
-        features = [{"name": f["name"], "iv": f.get("iv"),
-                     "points": {b.get("label", "?"): b.get("points") for b in f.get("bins", [])}}
-                    for f in card.get("features", [])]
-        return cls(status=card.get("status", "?"), reason=card.get("reason") or evaluation.get("reason"),
-                   auc=evaluation.get("auc"), features=features, bands=card.get("bands", []),
-                   warnings=card.get("warnings", []), evidence=card.get("evidence"))
+    def of(cls, card: Scorecard) -> "ScorecardView":
+        evaluation = card.evaluation
+        features = [{"name": f.name, "iv": f.iv, "points": {b.label or "?": b.points for b in f.bins}}
+                    for f in card.features]
+        return cls(status=card.status or "?", reason=card.reason or (evaluation.reason if evaluation else None),
+                   auc=evaluation.auc if evaluation else None, features=features,
+                   bands=[b.model_dump(mode="json") for b in card.bands], warnings=card.warnings,
+                   evidence=card.evidence)
 
 
 class ValidationView(BaseModel):
@@ -760,6 +763,14 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
                                  "gives them) and call save_drafts again")
         return result
 
+    @tool(_writes("Record tier narratives, themes and the drafting record", idempotent=True, destructive=True))
+    @_options_as_parameters(RecordDraftingOptions)
+    def record_drafting(**options: Any) -> DraftingRecorded:
+        """Save tier narratives and interview themes into the ICP version, mark saved personas with their drafter
+        and known gaps, and keep a drafting record. All or nothing: when any claim is not grounded (cites nothing,
+        an unknown id, a number or quote the evidence does not hold), nothing is saved and the error says why."""
+        return toolkit.record_drafting(workspace, RecordDraftingOptions(**options))
+
     @tool(_writes("Fit the lead score", idempotent=True))
     @_options_as_parameters(VersionOptions)
     def fit_scorecard(**options: Any) -> ScorecardView:
@@ -776,7 +787,7 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
         the backtest on the newest customers, the market share and penetration of each tier, the revenue-target
         check and the share of open pipeline in Tier 1, with the options the version was built with. Updates the
         version's validation; tiers never change."""
-        return ValidationView(**toolkit.validate_icp(workspace, ValidateOptions(**options)))
+        return ValidationView(**toolkit.validate_icp(workspace, ValidateOptions(**options)).model_dump(mode="json"))
 
     @tool(_writes("Score prospects", idempotent=True, destructive=True))
     @_options_as_parameters(ScoreOptions)

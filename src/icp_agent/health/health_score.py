@@ -176,6 +176,9 @@ def build_frame(con: duckdb.DuckDBPyConnection, customers: str | None, deals: st
                             "(churn, ARR, NPS, tickets, ...) and there are no won/lost deals",
                             hint="import deals with a stage column, or name an outcome column with --good-column")
     if definition == "won":
+        if deals is None:
+            raise UserError("good = won deals, but no deals are imported",
+                            hint="import a deals file with a stage column, or choose another definition of good")
         return build_deals_frame(con, customers, deals, frame, fit_fields, schema=schema)
     if customers is None:
         raise UserError("no customers imported yet", hint="import a customers file first")
@@ -221,6 +224,26 @@ def _fit_select(fit_fields: list[str], columns: set[str], alias: str = "c") -> l
     return out
 
 
+def _rank_by_value(value: str, name: str, relation: str) -> str:
+    """SQL (the body of a SELECT) giving, per distinct non-null `value` of `relation`, its percent_rank as `name`.
+
+    Equal to `percent_rank() OVER (PARTITION BY value IS NULL ORDER BY value)` on the non-null rows, computed
+    the way DuckDB does it ((rank - 1) / (rows - 1) in DOUBLE, 0 for a single row) from the counts of the
+    distinct values: rank - 1 is the number of rows with a smaller value. A GROUP BY and a window over the
+    distinct values replace a sort of every row; join the result back on `value`.
+    """
+    return (f"{value}, CASE WHEN _total > 1 THEN (CAST(sum(_rows) OVER (ORDER BY {value}) - _rows AS DOUBLE)) "
+            f"/ CAST(_total - 1 AS DOUBLE) ELSE 0.0 END AS {name} "
+            f"FROM (SELECT {value}, count(*) AS _rows, sum(count(*)) OVER () AS _total FROM {relation} "
+            f"WHERE {value} IS NOT NULL GROUP BY {value})")
+
+
+def _in_row_order(con, table: str) -> bool:
+    """True when `table`'s stored order is ascending `_row` (a streaming lag over the scan, no sort)."""
+    return not con.execute(f"SELECT count(*) FROM (SELECT _row <= lag(_row) OVER () AS back FROM {table}) "
+                           "WHERE back").fetchall()[0][0]
+
+
 def _frame_from_health(con, customers: str, frame: str, config: HealthConfig, fit_fields: list[str]) -> HealthResult:
     columns = columns_of(con, customers)
     as_of = _as_of(con, customers, columns, config)
@@ -231,44 +254,49 @@ def _frame_from_health(con, customers: str, frame: str, config: HealthConfig, fi
     raw = _raw_values(columns, as_of)
     censor = (f"(NOT churned_flag AND tenure_months IS NOT NULL AND tenure_months < {config.min_tenure_months})"
               if "retention" in components else "FALSE")
-    ranked, values = [], []
+    values = []
     for name in weights:
         value = components[name]
         if name == "retention":
             # active customers rank above churned ones; within each, longer tenure ranks higher
             value = "CASE WHEN censored THEN NULL ELSE (NOT churned_flag)::INT * 1e6 + coalesce(tenure_months, 0) END"
-        v = _q("v_" + name)
-        values.append(f"({value}) AS {v}")
-        ranked.append(f"CASE WHEN {v} IS NULL THEN NULL ELSE percent_rank() OVER "
-                      f"(PARTITION BY {v} IS NULL ORDER BY {v}) END AS {_q('c_' + name)}")
+        values.append(f"({value}) AS {_q('v_' + name)}")
     weighted = " + ".join(f"coalesce({_q('c_' + n)} * {w}, 0)" for n, w in weights.items())
     present = " + ".join(f"CASE WHEN {_q('c_' + n)} IS NULL THEN 0 ELSE {w} END" for n, w in weights.items())
     fit = _fit_select(fit_fields, columns)
     keys = [c for c in ("company_id", "company_name", "domain") if c in columns]
-    # the ranks are computed on a narrow relation (row number and component values), then joined back: a window
-    # over every column of every customer sorted all of them once per component
+    # Each percentile rank is computed over the component's distinct values (a GROUP BY and a window over the few
+    # distinct values) and joined back by value, on a narrow relation (row number and component values): no sort
+    # of a million rows per component, and no window over every column of every customer.
+    ranks = [f"{_q('r_' + n)} AS (SELECT {_rank_by_value(_q('v_' + n), _q('c_' + n), 'narrow')})" for n in weights]
+    joins = " ".join(f"LEFT JOIN {_q('r_' + n)} USING ({_q('v_' + n)})" for n in weights)
+    ordered = _in_row_order(con, customers)
+    # the wide columns are pasted beside the ranks by position when the table is stored in _row order (the
+    # import writes it so): sorting every column of every customer back into order cost more than the ranking
+    wide = ("(SELECT * FROM flagged) f POSITIONAL JOIN (SELECT * FROM ranked ORDER BY _row) r"
+            if ordered else "flagged f JOIN ranked r USING (_row)")
     query = f"""
         CREATE OR REPLACE TABLE {frame} AS
-        WITH base AS (
+        WITH base AS NOT MATERIALIZED (
             SELECT c._row, {', '.join(f'c.{k}' for k in keys)}{''.join(', ' + f for f in fit)},
                    {', '.join(raw) + ',' if raw else ''} c.*
                    EXCLUDE (_row{''.join(', ' + k for k in keys)}{''.join(', ' + f.split('.', 1)[1] for f in fit)})
             FROM {customers} c),
-        flagged AS (SELECT *, {censor} AS censored FROM base),
+        flagged AS NOT MATERIALIZED (SELECT *, {censor} AS censored FROM base),
         narrow AS (SELECT _row, {', '.join(values)} FROM flagged),
-        scored AS (SELECT _row, {', '.join(ranked)} FROM narrow),
+        {', '.join(ranks)},
+        scored AS (SELECT _row, {', '.join(_q('c_' + n) for n in weights)} FROM narrow {joins}),
         health AS (SELECT *, CASE WHEN ({present}) = 0 THEN NULL
                                   ELSE round(100 * ({weighted}) / ({present}), 2) END AS health FROM scored),
-        ranked AS (SELECT *, CASE WHEN health IS NULL THEN NULL
-                                  ELSE percent_rank() OVER (PARTITION BY health IS NULL ORDER BY health) END AS health_rank
-                   FROM health)
+        health_ranks AS (SELECT {_rank_by_value('health', 'health_rank', 'health')}),
+        ranked AS (SELECT * FROM health LEFT JOIN health_ranks USING (health))
         SELECT f.*, r.* EXCLUDE (_row),
                CASE WHEN health_rank IS NULL THEN NULL
                     WHEN health_rank >= {1 - config.top_share} THEN 'top'
                     WHEN health_rank < {config.bottom_share} THEN 'bottom' ELSE 'middle' END AS cohort,
                coalesce(health_rank >= {1 - config.top_share}, FALSE) AS good,
                coalesce(health_rank < {config.bottom_share}, FALSE) AS bad
-        FROM flagged f JOIN ranked r USING (_row) ORDER BY _row"""
+        FROM {wide}{'' if ordered else ' ORDER BY _row'}"""
     con.execute(query)
     n, n_good, n_bad, censored = con.execute(
         f"SELECT count(*) FILTER (health IS NOT NULL), count_if(good), count_if(bad), count_if(censored) "
@@ -432,7 +460,7 @@ def build_deals_frame(con, customers: str | None, deals: str, frame: str, fit_fi
     # the key the link report chose and counted (ingest/links.py), so the frame joins what was reported
     join = (f"LEFT JOIN (SELECT * FROM {customers} QUALIFY row_number() OVER (PARTITION BY "
             f"{key.company_expr(customers)} ORDER BY _row) = 1) c ON {key.company_expr('c')} = {key.expr('d')}"
-            ) if key else ""
+            ) if key is not None and customers is not None else ""
     deal_types = _column_types(con, deals)
     customer_types = _column_types(con, customers) if customers else {}
     fit = []

@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 import duckdb
 import numpy as np
 
+from icp_agent import numbers
 from icp_agent.patterns.selectors import FieldSpec
 from icp_agent.patterns.stats import benjamini_hochberg, fisher_exact_many
 from icp_agent.sql import quote_identifier
@@ -213,7 +214,7 @@ def _value_text(spec: FieldSpec, value) -> str:
 
 
 def _number(value: float) -> str:
-    return f"{value:,.0f}" if value == round(value) else f"{value:,.4g}"
+    return numbers.number(value)
 
 
 def _value_column(spec: FieldSpec) -> str:

@@ -34,6 +34,8 @@ from icp_agent.patterns.selectors import Selector, SelectorSet
 Quality = Literal["wracc", "lift"]
 
 _HISTOGRAM_CHUNK = 1 << 18  # values per bincount call: its int64 copy of them stays cache-sized
+_JOINT_BINS = 1 << 20  # largest joint histogram (codes x matrix values) a node counts its leaves from
+_JOINT_CHUNK = 1 << 14  # rows per bincount call of a joint histogram (their int64 keys stay cache-sized)
 DEFAULT_MAX_EXHAUSTIVE_CANDIDATES = 5_000_000
 DEFAULT_BEAM_WIDTH = 100
 
@@ -200,10 +202,10 @@ class _Searcher:
         n_codes = int(self.code_offset[-1])
         self.n_bins = 2 * n_codes
         dtype = np.uint16 if self.n_bins <= 2**16 else np.uint32
-        self.matrix = selset.codes.astype(dtype)
-        self.matrix += self.code_offset[:-1, None].astype(dtype)
-        self.matrix <<= 1
-        self.matrix |= target.astype(dtype)
+        self.matrix = selset.codes.astype(dtype)  # then updated in place: no temporary of the matrix's size
+        np.add(self.matrix, self.code_offset[:-1, None].astype(dtype), out=self.matrix)
+        np.left_shift(self.matrix, 1, out=self.matrix)
+        np.bitwise_or(self.matrix, target.astype(dtype), out=self.matrix)
 
         n_selectors = len(selset.selectors)
         member_codes = [np.flatnonzero(selset.member_table(i)) for i in range(n_selectors)]
@@ -277,10 +279,44 @@ class _Searcher:
     def refinements(self, block: np.ndarray, block_column: int, field: int) -> tuple[np.ndarray, np.ndarray]:
         """(n, k) of the selectors of fields >= `field` within a segment, given its block."""
         column = self.first_column[field]
-        counts = _histogram(block[column - block_column:].ravel(), self.n_bins)[2 * self.code_offset[column]:]
+        return self.refinements_from(_histogram(block[column - block_column:].ravel(), self.n_bins), field)
+
+    def refinements_from(self, counts: np.ndarray, field: int) -> tuple[np.ndarray, np.ndarray]:
+        """(n, k) of the selectors of fields >= `field` from a segment's histogram (n_bins values: rows per
+        matrix value; only the columns of those fields are read)."""
+        counts = counts[2 * self.code_offset[self.first_column[field]]:]
         incidence = self._tails[field]
         k = incidence @ counts[1::2]
         return (incidence @ counts[0::2]) + k, k
+
+    def leaf_counts(self, block: np.ndarray, block_column: int, selector: int, child_column: int,
+                    column_codes: dict[int, np.ndarray], joints: dict[int, np.ndarray]) -> np.ndarray | None:
+        """The histogram of the segment's rows that also satisfy `selector`, over the columns from
+        `child_column` on, read off a joint histogram (code of the selector's column x matrix value)
+        counted once per column of the block and kept in `joints`. None when that histogram would be
+        too large (a column of thousands of codes): the caller narrows the block instead."""
+        column = int(self.selset.selector_column[selector])
+        joint = joints.get(column)
+        if joint is None:
+            cardinality = int(self.selset.column_cardinality[column])
+            if cardinality * self.n_bins > _JOINT_BINS:
+                return None
+            codes = column_codes.get(column)
+            if codes is None:
+                codes = column_codes[column] = (block[column - block_column] >> 1) - \
+                    block.dtype.type(self.code_offset[column])
+            tail = block[child_column - block_column:]
+            joint = np.zeros(cardinality * self.n_bins, dtype=np.int64)
+            rows = min(_JOINT_CHUNK, tail.shape[1])
+            base, keys = np.empty(rows, dtype=np.int64), np.empty(tail.shape[0] * rows, dtype=np.int64)
+            for start in range(0, tail.shape[1], _JOINT_CHUNK):
+                m = min(_JOINT_CHUNK, tail.shape[1] - start)
+                np.multiply(codes[start:start + m], self.n_bins, out=base[:m], dtype=np.int64)
+                chunk = keys[:tail.shape[0] * m].reshape(tail.shape[0], m)
+                np.add(tail[:, start:start + m], base[None, :m], out=chunk)
+                joint += np.bincount(chunk.ravel(), minlength=joint.size)
+            joint = joints[column] = joint.reshape(cardinality, self.n_bins)
+        return joint[self.selset.member_table(selector)].sum(axis=0)
 
     def narrow(self, block: np.ndarray, block_column: int, selector: int, size: int, child_column: int,
                level: int, column_codes: dict[int, np.ndarray]) -> np.ndarray:
@@ -292,7 +328,8 @@ class _Searcher:
         column = self.selset.selector_column[selector]
         codes = column_codes.get(column)
         if codes is None:
-            codes = column_codes[column] = (block[column - block_column] >> 1) - self.code_offset[column]
+            # in the block's own unsigned type: an int64 offset would promote every code to 8 bytes
+            codes = column_codes[column] = (block[column - block_column] >> 1) - block.dtype.type(self.code_offset[column])
         slot = self.selset.selector_slot[selector]
         inside = (codes >> slot) & 1 == 1 if self.selset.column_bitmask[column] else codes == slot
         buffer = self._buffers.get(level)
@@ -306,9 +343,15 @@ class _Searcher:
         if self.selset.selectors:
             self._expand(self.matrix, 0, (), 0, depth)
 
-    def _expand(self, block: np.ndarray, block_column: int, conjunction: tuple[int, ...], field: int,
-                depth: int) -> None:
-        n, k = self.refinements(block, block_column, field)
+    def _expand(self, block: np.ndarray | None, block_column: int, conjunction: tuple[int, ...], field: int,
+                depth: int, counts: np.ndarray | None = None) -> None:
+        """Offer the segment's refinements from `field` on and recurse; a leaf (depth 1) may come with its
+        histogram already counted (`counts`, see leaf_counts) instead of its block."""
+        if counts is not None:
+            n, k = self.refinements_from(counts, field)
+        else:
+            assert block is not None
+            n, k = self.refinements(block, block_column, field)
         first = self.first_selector[field]
         quality = self.quality_of(n, k)
         eligible = n >= self.min_support
@@ -320,10 +363,19 @@ class _Searcher:
             self.offer(conjunction + (first + i,), int(n[i]), int(k[i]), float(quality[i]))
         if depth == 1:
             return
+        assert block is not None
         estimate = self.optimistic_estimate(k)
         grandchild_length = len(conjunction) + 2
         column_codes: dict[int, np.ndarray] = {}
-        for i in by_quality[self.could_enter(estimate[by_quality], k[by_quality], grandchild_length)]:
+        candidates = by_quality[self.could_enter(estimate[by_quality], k[by_quality], grandchild_length)]
+        # children that are leaves are counted from one joint histogram per column of this block when two or more
+        # of them share the column: the same figures without copying each child's rows out first
+        shared: set[int] = set()
+        if depth == 2:
+            columns, times = np.unique(self.selset.selector_column[first + candidates], return_counts=True)
+            shared = {int(c) for c in columns[times > 1]}
+        joints: dict[int, np.ndarray] = {}
+        for i in candidates:
             if not self.could_enter(estimate[i], k[i], grandchild_length):  # the top-k fills as we go
                 continue
             selector = first + i
@@ -331,6 +383,11 @@ class _Searcher:
             if child_field == len(self.selset.fields):
                 continue
             child_column = self.first_column[child_field]
+            if int(self.selset.selector_column[selector]) in shared:
+                counts = self.leaf_counts(block, block_column, selector, child_column, column_codes, joints)
+                if counts is not None:
+                    self._expand(None, child_column, conjunction + (selector,), child_field, 1, counts=counts)
+                    continue
             child = self.narrow(block, block_column, selector, int(n[i]), child_column, len(conjunction), column_codes)
             self._expand(child, child_column, conjunction + (selector,), child_field, depth - 1)
 

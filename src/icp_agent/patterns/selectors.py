@@ -1,8 +1,11 @@
 """Selectors: the single traits ("industry = Software", "employees 50-250") segments are made of.
 
 `build_selectors` turns the fields of a DuckDB relation into selectors and encodes, for every
-row, which selectors it satisfies. DuckDB does the data work (dictionaries, cut points, list
-unnesting) and hands back one small unsigned integer code per row and column, so the search
+row, which selectors it satisfies. DuckDB does the data work (the relation read once into a
+temporary table, every category counted in one GROUPING SETS scan, cut points, codes looked up
+in the projection so the rows keep their order without a sort; dictionary joins and a sort back
+only for fields with many values or many distinct lists) and hands back one small unsigned
+integer code per row and column, so the search
 runs on a compact (columns x rows) code matrix instead of one boolean mask per selector:
 
 - an *exclusive* column holds the selectors of a field whose values exclude each other
@@ -39,6 +42,7 @@ Op = Literal["eq", "in", "between", "gte", "lte", "contains", "is_missing"]
 Band = tuple[float | None, float | None]
 
 _BITS_PER_COLUMN = 8
+MASK_CACHE_BYTES = 64 << 20  # what SelectorSet.mask keeps of recent masks (one byte per row each; 4 at least)
 _ROW = "__icp_row"
 
 
@@ -152,9 +156,11 @@ class SelectorSet:
     column_bitmask: np.ndarray
     column_cardinality: np.ndarray
     _position: dict[Selector, int] = dataclasses.field(init=False, repr=False)
+    _masks: dict[int, np.ndarray] = dataclasses.field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_position", {s: i for i, s in enumerate(self.selectors)})
+        object.__setattr__(self, "_masks", {})
 
     def index(self, selector: Selector) -> int:
         """Position of a selector in `selectors` (KeyError if it is not one of them)."""
@@ -166,9 +172,19 @@ class SelectorSet:
         return self._covers(i, codes)
 
     def mask(self, selector: Selector | int) -> np.ndarray:
-        """Boolean row mask (length n) of one selector."""
-        i = selector if isinstance(selector, (int, np.integer)) else self.index(selector)
-        return self._covers(i, self.codes[self.selector_column[i]])
+        """Boolean row mask (length n) of one selector, read-only.
+
+        The most recently used masks are kept (`MASK_CACHE_BYTES`): an analysis asks for the same few selectors'
+        masks hundreds of times (each combination's parts, overlaps, tiers), and each is a pass over n codes."""
+        i = int(selector) if isinstance(selector, (int, np.integer)) else self.index(selector)
+        cached = self._masks.pop(i, None)
+        if cached is None:
+            cached = self._covers(i, self.codes[self.selector_column[i]])
+            cached.flags.writeable = False
+            if len(self._masks) >= max(4, MASK_CACHE_BYTES // max(self.n, 1)):
+                del self._masks[next(iter(self._masks))]
+        self._masks[i] = cached  # most recent last
+        return cached
 
     def _covers(self, i: int, codes: np.ndarray) -> np.ndarray:
         slot = self.selector_slot[i]
@@ -232,23 +248,91 @@ def build_selectors(
     """
     if len({spec.name for spec in specs}) != len(specs):
         raise UserError("each field may appear only once in the selector specs")
-    columns: list[_Column] = []
-    for position, spec in enumerate(specs):
-        columns.extend(_columns_for(con, relation, spec, position, include_missing, min_count, outcome, merge_alpha))
-    return _encode(con, relation, columns, [spec.name for spec in specs])
+    # The relation is read once, into a temporary table of the columns the selectors use (and the outcome), in its
+    # own row order: every count below then scans that table instead of re-running the relation (a subquery with
+    # an ORDER BY sorts every row again for each of a dozen queries), and the codes are read back in its order.
+    rows = _ROWS_TABLE
+    needed = dict.fromkeys(name for spec in specs for name in _columns_of(spec))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {rows} AS SELECT "
+                + ", ".join([*(quote_identifier(name) for name in needed),
+                             *([f"({outcome}) AS {_OUTCOME}"] if outcome is not None else [])])
+                + f" FROM {relation}")
+    try:
+        types = {name: kind for name, kind, *_ in con.execute(f"DESCRIBE {rows}").fetchall()}
+        counted = _category_counts(con, rows, [s.name for s in specs if s.kind == "category"], outcome is not None)
+        columns: list[_Column] = []
+        for position, spec in enumerate(specs):
+            columns.extend(_columns_for(con, rows, spec, position, include_missing, min_count,
+                                        _OUTCOME if outcome is not None else None, merge_alpha, types.get(spec.name),
+                                        counted.get(spec.name)))
+        return _encode(con, rows, columns, [spec.name for spec in specs])
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {rows}")
+
+
+_ROWS_TABLE = "__icp_selector_rows"
+_OUTCOME = "__icp_outcome"
+# dictionaries up to this size are looked up in the projection (a CASE tests them in turn, so larger ones join)
+_INLINE_VALUES = 64
+# types whose VARCHAR form casts back to the same value: their lookups compare the column itself, not its text
+_EXACT_TYPES = {"VARCHAR", "BOOLEAN", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+                "UINTEGER", "UBIGINT", "DATE"}
+
+
+def _inline_lookup(column: str, column_type: str | None, codes: list[tuple[str, int]], otherwise: str) -> str:
+    """CASE mapping a category column's text values (as `CAST(column AS VARCHAR)` gives them) to codes.
+
+    The comparison is made in the column's own type where that is exact (casting millions of numbers to text
+    cost more than the lookup), on its text otherwise; a row matching no value gets `otherwise`."""
+    if column_type in _EXACT_TYPES:
+        key = f"base.{column}"
+        whens = " ".join(f"WHEN CAST({sql_literal(v)} AS {column_type}) THEN {code}" for v, code in codes)
+    else:
+        key = f"CAST(base.{column} AS VARCHAR)"
+        whens = " ".join(f"WHEN {sql_literal(v)} THEN {code}" for v, code in codes)
+    return f"CASE {key} {whens} ELSE {otherwise} END"
+
+
+def _category_counts(con, relation: str, names: list[str], by_outcome: bool) -> dict[str, list[tuple]]:
+    """Per category field, its (text value, outcome class as text or None, rows) counts, in one scan.
+
+    One GROUPING SETS query (a set per field, with the outcome column `__icp_outcome` when `by_outcome`)
+    replaces a GROUP BY per field; the values are grouped in their own type and cast to text afterwards, so
+    two values with the same text are summed by the caller."""
+    if not names:
+        return {}
+    columns = [quote_identifier(name) for name in names]
+    outcome = f", {_OUTCOME}" if by_outcome else ""
+    sets = ", ".join(f"({column}{outcome})" for column in columns)
+    query = (f"SELECT {', '.join(f'CAST({c} AS VARCHAR)' for c in columns)}, "
+             f"{f'CAST({_OUTCOME} AS VARCHAR)' if by_outcome else 'NULL'}, count(*), "
+             f"{', '.join(f'GROUPING({c})' for c in columns)} FROM {relation} GROUP BY GROUPING SETS ({sets})")
+    out: dict[str, list[tuple]] = {name: [] for name in names}
+    for row in con.execute(query).fetchall():
+        field = row[len(names) + 2:].index(0)
+        out[names[field]].append((row[field], row[len(names)], row[len(names) + 1]))
+    return out
+
+
+def _columns_of(spec: FieldSpec) -> list[str]:
+    """The relation's columns a field's selectors read (see FieldSpec's layout)."""
+    return [f"{spec.name}_min", f"{spec.name}_max"] if spec.kind == "band" else [spec.name]
 
 
 def _columns_for(con, relation: str, spec: FieldSpec, position: int, include_missing: bool,
-                 min_count: int, outcome: str | None = None, merge_alpha: float = 0.05) -> list[_Column]:
+                 min_count: int, outcome: str | None = None, merge_alpha: float = 0.05,
+                 column_type: str | None = None, counted: list[tuple] | None = None) -> list[_Column]:
     column = quote_identifier(spec.name)
     match spec.kind:
         case "category":
-            columns = _category_columns(con, relation, spec, position, include_missing, min_count)
+            columns = _category_columns(con, relation, spec, position, include_missing, min_count, column_type,
+                                        counted)
             if outcome is not None:
-                columns += _category_group_columns(con, relation, spec, position, outcome, min_count, merge_alpha)
+                columns += _category_group_columns(con, relation, spec, position, outcome, min_count, merge_alpha,
+                                                   column_type, counted)
             return columns
         case "list":
-            return _list_columns(con, relation, spec, position, include_missing, min_count)
+            return _list_columns(con, relation, spec, position, include_missing, min_count, column_type)
         case "bool":
             rows = con.sql(f"SELECT {column} AS v, count(*) FROM {relation} GROUP BY v ORDER BY v").fetchall()
             selectors = [Selector(spec.name, "bool", "eq", value=bool(v)) for v, c in rows
@@ -305,15 +389,15 @@ def _keep_frequent(con, relation: str, selectors: list[Selector], min_count: int
 
 def _band_selector(spec: FieldSpec, band: Band) -> Selector:
     low, high = band
-    if low is None and high is None:
-        raise UserError(f"band {band} of field {spec.name!r} is open on both ends; give a lower or upper bound")
-    if low is not None and high is not None and low > high:
-        raise UserError(f"band {band} of field {spec.name!r} has its lower bound above its upper bound")
-    if low is None:
+    if low is not None and high is not None:
+        if low > high:
+            raise UserError(f"band {band} of field {spec.name!r} has its lower bound above its upper bound")
+        return Selector(spec.name, spec.kind, "between", min=float(low), max=float(high))
+    if high is not None:
         return Selector(spec.name, spec.kind, "lte", max=float(high))
-    if high is None:
+    if low is not None:
         return Selector(spec.name, spec.kind, "gte", min=float(low))
-    return Selector(spec.name, spec.kind, "between", min=float(low), max=float(high))
+    raise UserError(f"band {band} of field {spec.name!r} is open on both ends; give a lower or upper bound")
 
 
 def observed_ranges(con, relation: str, name: str) -> tuple[int, int, list[Band]]:
@@ -377,11 +461,19 @@ def snap_bands(bands: tuple[Band, ...], ranges: list[Band]) -> tuple[Band, ...]:
 
 
 def _category_columns(con, relation: str, spec: FieldSpec, position: int, include_missing: bool,
-                      min_count: int) -> list[_Column]:
-    """Equality selectors per value; codes from a dictionary join (a CASE per value would be O(values))."""
+                      min_count: int, column_type: str | None = None,
+                      counted: list[tuple] | None = None) -> list[_Column]:
+    """Equality selectors per value; codes from a CASE over the values, or a dictionary join when there are many
+    (a CASE is O(values) per row)."""
     column = quote_identifier(spec.name)
-    rows = con.sql(f"SELECT CAST({column} AS VARCHAR) AS v, count(*) FROM {relation} "
-                   "GROUP BY v ORDER BY v").fetchall()
+    if counted is None:
+        rows = con.sql(f"SELECT CAST({column} AS VARCHAR) AS v, count(*) FROM {relation} "
+                       "GROUP BY v ORDER BY v").fetchall()
+    else:  # (value, outcome, rows) from _category_counts: summed over the outcome, ordered by value as above
+        totals: dict[str | None, int] = {}
+        for value, _, count in counted:
+            totals[value] = totals.get(value, 0) + count
+        rows = sorted(totals.items(), key=lambda item: (item[0] is None, item[0] or ""))
     values = [v for v, c in rows if v is not None and c >= min_count]
     missing = sum(c for v, c in rows if v is None)
     selectors = [Selector(spec.name, "category", "eq", value=v) for v in values]
@@ -392,6 +484,9 @@ def _category_columns(con, relation: str, spec: FieldSpec, position: int, includ
     expression = f"CASE WHEN base.{column} IS NULL THEN {missing_code} ELSE 0 END"
     if not values:
         return [_Column(selectors, bitmask=False, expression=expression)]
+    if len(values) <= _INLINE_VALUES:  # a lookup in the row's own projection keeps the row order: no join, no sort
+        lookup = _inline_lookup(column, column_type, [(v, i + 1) for i, v in enumerate(values)], expression)
+        return [_Column(selectors, bitmask=False, expression=lookup)]
     dictionary = f"__icp_dict_{position}"
     entries = ", ".join(f"({sql_literal(v)}, {i + 1})" for i, v in enumerate(values))
     join = (f"LEFT JOIN (VALUES {entries}) AS {dictionary}(__icp_val, __icp_code) "
@@ -400,7 +495,8 @@ def _category_columns(con, relation: str, spec: FieldSpec, position: int, includ
 
 
 def _category_group_columns(con, relation: str, spec: FieldSpec, position: int, outcome: str, min_count: int,
-                            merge_alpha: float) -> list[_Column]:
+                            merge_alpha: float, column_type: str | None = None,
+                            counted: list[tuple] | None = None) -> list[_Column]:
     """One exclusive column of `in` selectors: the groups of 2+ values `group_categories` finds.
 
     Values rarer than `min_count` are pooled as one "other" value before grouping (so a field
@@ -410,8 +506,15 @@ def _category_group_columns(con, relation: str, spec: FieldSpec, position: int, 
     `MAX_GROUP_VALUES` values (a list too long to check; its values keep their own selectors).
     """
     column = quote_identifier(spec.name)
-    rows = con.sql(f"SELECT CAST({column} AS VARCHAR) AS v, ({outcome})::VARCHAR AS o, count(*) FROM {relation} "
-                   f"WHERE {column} IS NOT NULL AND ({outcome}) IS NOT NULL GROUP BY ALL ORDER BY ALL").fetchall()
+    if counted is None:
+        rows = con.sql(f"SELECT CAST({column} AS VARCHAR) AS v, ({outcome})::VARCHAR AS o, count(*) FROM {relation} "
+                       f"WHERE {column} IS NOT NULL AND ({outcome}) IS NOT NULL GROUP BY ALL ORDER BY ALL").fetchall()
+    else:
+        merged: dict[tuple[str, str], int] = {}
+        for value, klass, count in counted:
+            if value is not None and klass is not None:
+                merged[(value, klass)] = merged.get((value, klass), 0) + count
+        rows = sorted((v, o, c) for (v, o), c in merged.items())
     table: dict[str, dict[str, int]] = {}
     for value, klass, count in rows:
         table.setdefault(value, {})[klass] = count
@@ -427,8 +530,11 @@ def _category_group_columns(con, relation: str, spec: FieldSpec, position: int, 
     if not groups:
         return []
     selectors = [Selector(spec.name, "category", "in", values=tuple(sorted(g))) for g in groups]
+    members = [(v, i + 1) for i, s in enumerate(selectors) for v in s.values or ()]
+    if len(members) <= _INLINE_VALUES:
+        return [_Column(selectors, bitmask=False, expression=_inline_lookup(column, column_type, members, "0"))]
     dictionary = f"__icp_group_{position}"
-    entries = ", ".join(f"({sql_literal(v)}, {i + 1})" for i, s in enumerate(selectors) for v in s.values)
+    entries = ", ".join(f"({sql_literal(v)}, {code})" for v, code in members)
     join = (f"LEFT JOIN (VALUES {entries}) AS {dictionary}(__icp_val, __icp_code) "
             f"ON CAST(base.{column} AS VARCHAR) = {dictionary}.__icp_val")
     return [_Column(selectors, bitmask=False, expression=f"coalesce({dictionary}.__icp_code, 0)", join=join)]
@@ -503,34 +609,77 @@ def _log_stirling2(n: int, k: int) -> float:
 
 
 def _list_columns(con, relation: str, spec: FieldSpec, position: int, include_missing: bool,
-                  min_count: int) -> list[_Column]:
+                  min_count: int, column_type: str | None = None) -> list[_Column]:
     """`contains` per element; rows' element codes from unnest + dictionary join, packed as bits."""
     column = quote_identifier(spec.name)
-    rows = con.sql(f"SELECT e, count(*) FROM (SELECT unnest(list_distinct({column})) AS e FROM {relation}) "
-                   "GROUP BY e ORDER BY e").fetchall()
+    # counted over the distinct lists (a handful of combinations, typically) rather than every row's elements;
+    # the row with a NULL element is the missing count (an unnested element is never NULL: list_distinct drops them)
+    lists = (f"SELECT {column} AS __icp_list, count(*) AS __icp_n FROM {relation} GROUP BY ALL")
+    rows = con.sql(f"WITH lists AS ({lists}) "
+                   "SELECT e, sum(__icp_n)::BIGINT FROM (SELECT unnest(list_distinct(__icp_list)) AS e, __icp_n FROM lists) "
+                   "GROUP BY e UNION ALL SELECT NULL, coalesce(sum(__icp_n), 0)::BIGINT FROM lists "
+                   "WHERE __icp_list IS NULL OR len(__icp_list) = 0 ORDER BY 1 NULLS LAST").fetchall()
+    missing_rows = rows.pop()[1]
     selectors = [Selector(spec.name, "list", "contains", value=str(e)) for e, c in rows if c >= min_count]
-    missing_rows = con.sql(f"SELECT count(*) FROM {relation} WHERE {column} IS NULL OR len({column}) = 0").fetchall()[0][0]
     selectors += _missing(spec, missing_rows, include_missing, min_count)
     if not selectors:
         return []
-    hits = f"__icp_hits_{position}"
-    entries = ", ".join(f"({sql_literal(s.value)}, {i})" for i, s in enumerate(selectors) if s.op == "contains")
-    parts = []
-    if entries:
-        parts.append(f"SELECT u.{_ROW}, d.__icp_pos FROM (SELECT {_ROW}, unnest(list_distinct({column})) AS e "
-                     f"FROM base) AS u JOIN (VALUES {entries}) AS d(__icp_val, __icp_pos) ON u.e = d.__icp_val")
-    if selectors[-1].op == "is_missing":
-        parts.append(f"SELECT {_ROW}, {len(selectors) - 1} FROM base WHERE {column} IS NULL OR len({column}) = 0")
     groups = range(0, len(selectors), _BITS_PER_COLUMN)
-    sums = ", ".join(
-        f"sum(CASE WHEN __icp_pos // {_BITS_PER_COLUMN} = {g // _BITS_PER_COLUMN} "
-        f"THEN 1 << (__icp_pos % {_BITS_PER_COLUMN}) ELSE 0 END) AS __icp_g{g // _BITS_PER_COLUMN}"
-        for g in groups)
-    join = (f"LEFT JOIN (SELECT {_ROW}, {sums} FROM ({' UNION ALL '.join(parts)}) AS h({_ROW}, __icp_pos) "
-            f"GROUP BY {_ROW}) AS {hits} ON {hits}.{_ROW} = base.{_ROW}")
-    return [_Column(selectors[g:g + _BITS_PER_COLUMN], bitmask=True,
-                    expression=f"coalesce({hits}.__icp_g{g // _BITS_PER_COLUMN}, 0)", join=join if g == 0 else None)
-            for g in groups]
+    missing = f"base.{column} IS NULL OR len(base.{column}) = 0"
+    inline = _inline_lists(con, relation, column, column_type, selectors, missing)
+    if inline is not None:
+        return inline
+    # each distinct list's bits, computed once per list and joined back to the rows by the list itself
+    hits = f"__icp_hits_{position}"
+    bits, expressions = [], []
+    for g in groups:
+        group = selectors[g:g + _BITS_PER_COLUMN]
+        values = [s.value for s in group if s.op == "contains"]
+        if values:
+            powers = "[" + ", ".join(str(1 << i) for i in range(len(values))) + "]"
+            found = f"nullif(list_position([{', '.join(sql_literal(v) for v in values)}], CAST(e AS VARCHAR)), 0)"
+            bits.append(f"coalesce(list_sum(list_transform(list_distinct(__icp_list), lambda e: coalesce({powers}[{found}], "
+                        f"0))), 0) AS __icp_g{g // _BITS_PER_COLUMN}")
+            expression = f"coalesce({hits}.__icp_g{g // _BITS_PER_COLUMN}, 0)"
+        else:
+            expression = "0"
+        if group[-1].op == "is_missing":
+            expression += f" + CASE WHEN {missing} THEN {1 << (len(group) - 1)} ELSE 0 END"
+        expressions.append(expression)
+    join = (f"LEFT JOIN (SELECT __icp_list, {', '.join(bits)} FROM (SELECT DISTINCT {column} AS __icp_list "
+            f"FROM {relation} WHERE {column} IS NOT NULL AND len({column}) > 0)) AS {hits} "
+            f"ON {hits}.__icp_list IS NOT DISTINCT FROM base.{column}") if bits else None
+    return [_Column(selectors[g:g + _BITS_PER_COLUMN], bitmask=True, expression=expression,
+                    join=join if g == 0 else None)
+            for g, expression in zip(groups, expressions)]
+
+
+def _inline_lists(con, relation: str, column: str, column_type: str | None, selectors: list[Selector],
+                  missing: str) -> list[_Column] | None:
+    """Bitmask columns whose codes come from a CASE over the field's distinct lists, when there are few
+    (`_INLINE_VALUES`) and none holds a NULL element: the projection keeps the row order, so no join and no
+    sort. None otherwise (the caller joins a dictionary of the lists)."""
+    if column_type != "VARCHAR[]":
+        return None
+    lists = [row[0] for row in con.execute(f"SELECT DISTINCT {column} FROM {relation} WHERE {column} IS NOT NULL "
+                                           f"AND len({column}) > 0 LIMIT {_INLINE_VALUES + 1}").fetchall()]
+    if len(lists) > _INLINE_VALUES or any(e is None for values in lists for e in values):
+        return None
+    lists.sort()
+    out = []
+    for start in range(0, len(selectors), _BITS_PER_COLUMN):
+        group = selectors[start:start + _BITS_PER_COLUMN]
+        slots = {s.value: 1 << i for i, s in enumerate(group) if s.op == "contains"}
+        whens = []
+        for values in lists:
+            bits = sum(slots.get(v, 0) for v in set(values))
+            if bits:
+                whens.append(f"WHEN [{', '.join(sql_literal(v) for v in values)}]::VARCHAR[] THEN {bits}")
+        expression = f"CASE base.{column} {' '.join(whens)} ELSE 0 END" if whens else "0"
+        if group[-1].op == "is_missing":
+            expression += f" + CASE WHEN {missing} THEN {1 << (len(group) - 1)} ELSE 0 END"
+        out.append(_Column(group, bitmask=True, expression=expression))
+    return out
 
 
 def _number_columns(con, relation: str, spec: FieldSpec, include_missing: bool, min_count: int) -> list[_Column]:
@@ -622,10 +771,13 @@ def _encode(con, relation: str, columns: list[_Column], field_names: list[str]) 
     outputs = ", ".join(f"CAST({col.expression} AS {_sql_type(col.cardinality)}) AS c{i}"
                         for i, col in enumerate(columns))
     if columns:
-        # row_number() OVER () numbers rows in the relation's order; the joins do not keep that
-        # order, so the result is sorted back by it.
-        query = (f"WITH base AS (SELECT row_number() OVER () AS {_ROW}, * FROM {relation}) "
-                 f"SELECT {outputs} FROM base {joins} ORDER BY base.{_ROW}")
+        if joins:
+            # row_number() OVER () numbers rows in the relation's order; the joins do not keep that
+            # order, so the result is sorted back by it.
+            query = (f"WITH base AS (SELECT row_number() OVER () AS {_ROW}, * FROM {relation}) "
+                     f"SELECT {outputs} FROM base {joins} ORDER BY base.{_ROW}")
+        else:  # a projection of one table keeps its row order
+            query = f"SELECT {outputs} FROM {relation} AS base"
         fetched = con.sql(query).fetchnumpy()
         cardinality = np.array([col.cardinality for col in columns], dtype=np.int64)
         codes = np.empty((len(columns), len(fetched["c0"])), dtype=_dtype(int(cardinality.max())))

@@ -13,7 +13,14 @@ import math
 from collections.abc import Iterable, Sequence
 from html import escape
 
-from icp_agent.models import HealthSummary, PatternStat, RetentionCurve, Tier
+from icp_agent import numbers
+from icp_agent.models import (
+    HealthSummary,
+    MarketTier,
+    PatternStat,
+    RetentionCurve,
+    Tier,
+)
 
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 TEXT = "#111111"
@@ -74,7 +81,7 @@ def _ticks(top: float, count: int = 5) -> list[float]:
 
 
 def _fmt_tick(value: float) -> str:
-    return f"{value:,.0f}" if value == int(value) else f"{value:g}"
+    return numbers.number(value)
 
 
 def _wrap(text: str, chars: int, lines: int = 2) -> list[str]:
@@ -219,33 +226,32 @@ def lift_chart(patterns: Sequence[PatternStat], limit: int = 8, chart_id: str = 
 def tier_chart(tiers: Sequence[Tier], entity: str = "customer", chart_id: str = "chart-tiers") -> str:
     """Size of each tier with its outcomes, so a seller sees how many accounts each tier really is."""
     title = "ICP tiers: size and outcomes"
-    tiers = sorted((t for t in tiers if isinstance(t.metrics.get("n"), (int, float))), key=lambda t: (t.segment,
-                                                                                                      t.tier))
+    tiers = sorted((t for t in tiers if isinstance(t.metrics.n, (int, float))), key=lambda t: (t.segment, t.tier))
     if not tiers:
         return empty_chart(chart_id, title)
     row_h, top, bar_l, bar_max = 50, 12, 96, 350
     height = top + row_h * len(tiers) + 8
-    nmax = max(t.metrics["n"] for t in tiers) or 1
+    nmax = max(t.metrics.n or 0 for t in tiers) or 1
     body = []
     for i, t in enumerate(tiers):
         m = t.metrics
         mid = top + i * row_h + row_h / 2
-        width = max(bar_max * m["n"] / nmax, 2)
+        n = m.n or 0
+        width = max(bar_max * n / nmax, 2)
         body.append(_lines(12, mid, [t.segment, f"Tier {t.tier}"], 14, weight="600"))
         body.append(f'<rect x="{bar_l}" y="{mid - 15:.1f}" width="{width:.1f}" height="30" '
                     f'fill="{TIER_COLOURS.get(t.tier, SKY)}" stroke="{BLUE}" stroke-width="0.8">'
                     f'<title>{_e(t.name)}</title></rect>')
-        headline = f"{int(m['n']):,} {entity}s" + (f" ({100 * m['share']:.1f}% of all)" if m.get("share") is not None
-                                                    else "")
+        headline = f"{int(n):,} {entity}s" + (f" ({numbers.percent(m.share)} of all)" if m.share is not None else "")
         outcomes = []
-        if m.get("health_mean") is not None:
-            outcomes.append(f"mean health {m['health_mean']:.1f}")
-        if m.get("churn_rate") is not None:
-            outcomes.append(f"churn {100 * m['churn_rate']:.1f}%")
-        if m.get("win_rate") is not None:
-            outcomes.append(f"win rate {100 * m['win_rate']:.1f}%")
-        if m.get("ltv_cac") is not None:
-            outcomes.append(f"LTV:CAC {m['ltv_cac']:.1f}")
+        if m.health_mean is not None:
+            outcomes.append(f"mean health {m.health_mean:.1f}")
+        if m.churn_rate is not None:
+            outcomes.append(f"churn {numbers.percent(m.churn_rate)}")
+        if m.win_rate is not None:
+            outcomes.append(f"win rate {numbers.percent(m.win_rate)}")
+        if m.ltv_cac is not None:
+            outcomes.append(f"LTV:CAC {m.ltv_cac:.1f}")
         tx = bar_l + width + 10
         body.append(_text(tx, mid - 3, headline, weight="600", size=14.5))
         body.append(_text(tx, mid + 15, " · ".join(outcomes), size=13, fill=MUTED))
@@ -253,7 +259,7 @@ def tier_chart(tiers: Sequence[Tier], entity: str = "customer", chart_id: str = 
         if flags:
             body.append(_text(tx + len(headline) * 8.2 + 12, mid - 3, "⚠ " + ", ".join(flags), size=14,
                               fill=VERMILLION, weight="600"))
-    desc = "; ".join(f"{t.segment} Tier {t.tier}: {t.metrics['n']} {entity}s" for t in tiers)
+    desc = "; ".join(f"{t.segment} Tier {t.tier}: {t.metrics.n} {entity}s" for t in tiers)
     return _svg(chart_id, height, title, desc, body)
 
 
@@ -441,20 +447,17 @@ def targets_chart(targets: Sequence[dict], chart_id: str = "chart-targets") -> s
     return _svg(chart_id, height, title, desc, body)
 
 
-def market_chart(rows: Sequence[dict], chart_id: str = "chart-market") -> str:
+def market_chart(rows: Sequence[MarketTier], chart_id: str = "chart-market") -> str:
     """Per tier, its share of the prospect universe and its penetration (customers ÷ customers + prospects
-    matching it): where the room to grow is.
-
-    rows: [{"tier": str, "share": float | None, "penetration": float | None, "prospects": int | None}]
-    (validation.market.tiers of icp.json).
+    matching it): where the room to grow is. rows: validation.market.tiers of icp.json (shares 0-1).
     """
     title = "Market per tier: share of the prospect list and penetration"
-    rows = [r for r in rows if r.get("share") is not None or r.get("penetration") is not None]
+    rows = [r for r in rows if r.share is not None or r.penetration is not None]
     if not rows:
         return empty_chart(chart_id, title)
     row_h, top, plot_l, plot_r = 58, 40, 300, WIDTH - 90
     height = top + row_h * len(rows) + 34
-    top_tick = _ticks(max(0.05, *(r.get(k) or 0 for r in rows for k in ("share", "penetration"))) * 1.05, 5)[-1]
+    top_tick = _ticks(max(0.05, *(v or 0 for r in rows for v in (r.share, r.penetration))) * 1.05, 5)[-1]
 
     def x(value: float) -> float:
         return plot_l + (plot_r - plot_l) * value / top_tick
@@ -470,14 +473,13 @@ def market_chart(rows: Sequence[dict], chart_id: str = "chart-market") -> str:
         body.append(_text(lx + 20, 22, label, size=13.5))
     for i, r in enumerate(rows):
         y0 = top + i * row_h
-        body.append(_lines(12, y0 + row_h / 2, _wrap(str(r["tier"]), 40, 3), 12.5))
-        for j, (key, colour) in enumerate((("share", BLUE), ("penetration", ORANGE))):
-            value = r.get(key)
+        body.append(_lines(12, y0 + row_h / 2, _wrap(str(r.tier), 40, 3), 12.5))
+        for j, (key, value, colour) in enumerate((("share", r.share, BLUE), ("penetration", r.penetration, ORANGE))):
             if value is None:
                 continue
             by = y0 + 8 + j * 21
             body.append(f'<rect x="{plot_l}" y="{by:.1f}" width="{max(x(value) - plot_l, 1.5):.1f}" height="17" '
-                        f'fill="{colour}"><title>{_e(r["tier"])}: {key} {100 * value:.1f}%</title></rect>')
-            body.append(_text(x(value) + 6, by + 13, f"{100 * value:.1f}%", size=12.5, weight="600"))
-    desc = "; ".join(f"{r['tier']}: share {r.get('share')}, penetration {r.get('penetration')}" for r in rows)
+                        f'fill="{colour}"><title>{_e(r.tier)}: {key} {numbers.percent(value)}</title></rect>')
+            body.append(_text(x(value) + 6, by + 13, f"{numbers.percent(value)}", size=12.5, weight="600"))
+    desc = "; ".join(f"{r.tier}: share {r.share}, penetration {r.penetration}" for r in rows)
     return _svg(chart_id, height, title, desc, body)

@@ -18,7 +18,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from icp_agent.models import Criterion, IcpDocument, PatternStat, Tier, WorkspaceSummary
+from icp_agent.evidence import EvidenceItem
+from icp_agent.models import (
+    BinCondition,
+    Criterion,
+    GroupFigures,
+    IcpDocument,
+    PatternStat,
+    Scorecard,
+    ScorecardBin,
+    Tier,
+    UnitEconomics,
+    Validation,
+    WorkspaceSummary,
+)
+from icp_agent.models import Persona as PersonaData
 from icp_agent.render import charts
 from icp_agent.render.templating import (
     EVIDENCE_ID,
@@ -141,22 +155,20 @@ class Persona:
 PERSONA_KEYS = {"role", "name", "segment", "tier", "tier_name", "drafter", "model", "claims"}
 
 
-def _persona(data: dict[str, Any], questions: Mapping[str, str] | None = None) -> Persona:
-    """A drafted persona, whatever keys its drafter used: role as heading, claims grouped by their section.
-    A claim that cites an interview quote shows the question the quote answers (`questions`: evidence id ->
-    question), so an answer never reads as a statement of its own."""
+def _persona(data: PersonaData, questions: Mapping[str, str] | None = None) -> Persona:
+    """A drafted persona: role as heading, claims grouped by their section, and any other key its drafter
+    wrote (gaps, title patterns, ...) as details. A claim that cites an interview quote shows the question the
+    quote answers (`questions`: evidence id -> question), so an answer never reads as a statement of its own."""
     sections: dict[str, list[Cell]] = {}
-    for claim in data.get("claims") or []:
-        if isinstance(claim, dict):
-            ids = _ids(claim.get("evidence"))
-            asked = list(dict.fromkeys(q for i in ids if (q := (questions or {}).get(i))))
-            sections.setdefault(str(claim.get("section") or ""), []).append(
-                Cell(str(claim.get("text", "")), ids, question=" / ".join(asked)))
-        else:
-            sections.setdefault("", []).append(Cell(str(claim)))
-    drafter = str(data.get("drafter") or "") + (f" ({data['model']})" if data.get("model") else "")
-    rest = {k: v for k, v in data.items() if k not in PERSONA_KEYS and v not in (None, [], {}, "")}
-    return Persona(heading=str(data.get("role") or data.get("name") or "Persona"), drafter=drafter,
+    for claim in data.claims:
+        ids = _ids(claim.evidence)
+        asked = list(dict.fromkeys(q for i in ids if (q := (questions or {}).get(i))))
+        sections.setdefault(str(claim.section or ""), []).append(
+            Cell(str(claim.text or ""), ids, question=" / ".join(asked)))
+    drafter = str(data.drafter or "") + (f" ({data.model})" if data.model else "")
+    rest = {k: v for k, v in data.model_dump().items() if k not in PERSONA_KEYS and v not in (None, [], {}, "")}
+    name = (data.model_extra or {}).get("name")
+    return Persona(heading=str(data.role or name or "Persona"), drafter=drafter,
                    sections=[(humanize(k), cells) for k, cells in sections.items()],
                    details=[(humanize(k), metric(v, k)) for k, v in rest.items() if not evidence_ids(v)],
                    evidence=[i for v in rest.values() for i in evidence_ids(v)])
@@ -164,17 +176,17 @@ def _persona(data: dict[str, Any], questions: Mapping[str, str] | None = None) -
 
 def _questions(icp: IcpDocument) -> dict[str, str]:
     """Evidence id -> the interview question its quote answers (analysis/personas.note_passages)."""
-    return {str(e.get("id")): str(e["metrics"]["question"]) for e in icp.evidence
-            if e.get("kind") == "interview_quote" and isinstance(e.get("metrics"), dict) and e["metrics"].get("question")}
+    return {e.id: str(e.metrics["question"]) for e in icp.evidence
+            if e.kind == "interview_quote" and e.metrics.get("question")}
 
 
-def _persona_groups(personas: list[dict[str, Any]], questions: Mapping[str, str] | None = None
+def _persona_groups(personas: list[PersonaData], questions: Mapping[str, str] | None = None
                     ) -> list[tuple[str, list[Persona]]]:
     """Personas per tier, in the order the drafter wrote them."""
     groups: dict[str, list[Persona]] = {}
     for data in personas:
-        tier = data.get("tier_name") or (f"{data['segment']} Tier {data['tier']}" if data.get("segment") and
-                                         data.get("tier") is not None else data.get("tier"))
+        tier = data.tier_name or (f"{data.segment} Tier {data.tier}" if data.segment and data.tier is not None
+                                  else data.tier)
         groups.setdefault(str(tier or ""), []).append(_persona(data, questions))
     return list(groups.items())
 
@@ -186,9 +198,9 @@ def _segments(tiers: list[Tier]) -> list[tuple[str, list[Tier]]]:
     return list(out.items())
 
 
-def _evidence_of_kind(icp: IcpDocument, ids: list[str], kind: str) -> list[dict[str, Any]]:
-    index = {e.get("id"): e for e in icp.evidence}
-    return [index[i] for i in ids if i in index and index[i].get("kind") == kind]
+def _evidence_of_kind(icp: IcpDocument, ids: list[str], kind: str) -> list[EvidenceItem]:
+    index = {e.id: e for e in icp.evidence}
+    return [index[i] for i in ids if i in index and index[i].kind == kind]
 
 
 def _cohorts(icp: IcpDocument) -> list[dict[str, Any]]:
@@ -199,9 +211,10 @@ def _cohorts(icp: IcpDocument) -> list[dict[str, Any]]:
     names = charts.cohort_order(set(health.cohort_sizes) | set(health.cohort_metrics))
     rows = []
     for name in names:
-        found = next((e["id"] for e in items if str(e.get("statement", "")).startswith(f"Cohort {name}:")), None)
-        figures = {k: v for k, v in health.cohort_metrics.get(name, {}).items() if k != "n"}
-        rows.append({"name": name, "n": health.cohort_sizes.get(name, health.cohort_metrics.get(name, {}).get("n")),
+        found = next((e.id for e in items if e.statement.startswith(f"Cohort {name}:")), None)
+        metrics = health.cohort_metrics.get(name)
+        figures = {k: v for k, v in (metrics.model_dump() if metrics else {}).items() if k != "n"}
+        rows.append({"name": name, "n": health.cohort_sizes.get(name, metrics.n if metrics else None),
                      "metrics": figures, "evidence": [found] if found else []})
     return rows
 
@@ -230,7 +243,7 @@ GLANCE = (("health_mean", "mean health"), ("churn_rate", "churn"), ("nrr_median"
 
 def _glance_columns(tiers: list[Tier]) -> list[tuple[str, str]]:
     """The outcome columns of the summary table: only those some tier actually has."""
-    return [(key, label) for key, label in GLANCE if any(t.metrics.get(key) is not None for t in tiers)]
+    return [(key, label) for key, label in GLANCE if any(getattr(t.metrics, key) is not None for t in tiers)]
 
 
 def _patterns(icp: IcpDocument, direction: str) -> list[PatternStat]:
@@ -317,16 +330,16 @@ def _relabel(icp: IcpDocument, symbols: Mapping[str, str]) -> IcpDocument:
 
 # --- lead scorecard -----------------------------------------------------------------------------------------------
 
-def _band(label: str, name: str, b: dict[str, Any], money_field: str | None) -> str:
+def _band(label: str, name: str, b: ScorecardBin, money_field: str | None) -> str:
     """What a bin holds, without the attribute's name: "Computer Software", "51-178", "contains Salesforce",
     a pooled bin as "other: Amsterdam, Austin and 41 more", amounts in their currency."""
-    when = b.get("when") or {}
-    values = [str(v) for v in when.get("values") or []]
+    when = b.when or BinCondition()
+    values = [str(v) for v in when.values or []]
     sep = "; " if any("," in v for v in values) else ", "  # values such as "cat, wolf" stay one value each
-    if b.get("other") and values:
+    if b.other and values:
         shown = sep.join(values[:3]) + (f" and {len(values) - 3} more" if len(values) > 3 else "")
         return f"other: {shown}"
-    if when.get("op") == "in" and len(values) > 1:
+    if when.op == "in" and len(values) > 1:
         return sep.join(values[:4]) + (f" and {len(values) - 4} more" if len(values) > 4 else "")
     text = label[len(name):].strip() if label.lower().startswith(name.lower()) else label
     text = text.removeprefix(":").strip()
@@ -336,7 +349,7 @@ def _band(label: str, name: str, b: dict[str, Any], money_field: str | None) -> 
     return text or label
 
 
-def scorecard_rows(scorecard: Mapping[str, Any]) -> list[dict[str, Any]]:
+def scorecard_rows(scorecard: Scorecard) -> list[dict[str, Any]]:
     """The lead scorecard as a marketer reads it: per attribute, one row per value band with its points, the
     observed good rate and n. Bins that hold no row are left out (they score 0 and nothing falls in them); a
     neutral bin (too few rows to score) says so.
@@ -344,52 +357,48 @@ def scorecard_rows(scorecard: Mapping[str, Any]) -> list[dict[str, Any]]:
     Returns [{"attribute", "field", "bands": [{"band", "points", "good_rate", "n", "note"}]}]: `points` is
     what a lead in the band adds to the score, `good_rate` is n_good / n on the scored data."""
     out = []
-    kinds = scorecard.get("field_kinds") or {}
-    for feature in scorecard.get("features") or []:
-        fld = str(feature.get("field") or feature.get("name") or "")
+    kinds = scorecard.field_kinds
+    for feature in scorecard.features:
+        fld = str(feature.field or feature.name or "")
         name = fld.replace("_", " ")
-        attribute = str(feature.get("name") or fld).replace("_", " ")
-        money_field = fld if kinds.get(fld) == "number" and any("$" in str(b.get("label", ""))
-                                                                   for b in feature.get("bins") or []) else None
+        attribute = str(feature.name or fld).replace("_", " ")
+        money_field = fld if kinds.get(fld) == "number" and any("$" in (b.label or "") for b in feature.bins) else None
         bands = []
-        for b in feature.get("bins") or []:
-            n = b.get("n") or 0
+        for b in feature.bins:
+            n = b.n or 0
             if not n:
                 continue
-            bands.append({"band": _band(str(b.get("label") or ""), name, b, money_field),
-                          "points": int(b.get("points") or 0), "n": n,
-                          "good_rate": (b.get("n_good") or 0) / n,
-                          "note": "too few rows to score: counted as average" if b.get("neutral") else ""})
+            bands.append({"band": _band(b.label or "", name, b, money_field), "points": int(b.points or 0), "n": n,
+                          "good_rate": (b.n_good or 0) / n,
+                          "note": "too few rows to score: counted as average" if b.neutral else ""})
         if bands:
             out.append({"attribute": attribute, "field": fld, "bands": bands})
     return out
 
 
-def scorecard_bands(scorecard: Mapping[str, Any]) -> list[dict[str, Any]]:
+def scorecard_bands(scorecard: Scorecard) -> list[dict[str, Any]]:
     """Priority bands (high / medium / low) with their fit-score floor, share and observed good rates."""
-    return [{"priority": b.get("priority"), "min_score": b.get("min_score"), "share": b.get("share"),
-             "good_rate": b.get("good_rate"), "holdout_good_rate": b.get("holdout_good_rate"), "n": b.get("n")}
-            for b in scorecard.get("bands") or []]
+    return [{"priority": b.priority, "min_score": b.min_score, "share": b.share, "good_rate": b.good_rate,
+             "holdout_good_rate": b.holdout_good_rate, "n": b.n} for b in scorecard.bands]
 
 
-def scorecard_internals(scorecard: Mapping[str, Any]) -> list[Block]:
+def scorecard_internals(scorecard: Scorecard) -> list[Block]:
     """Everything the points table leaves out, for the appendix: scaling (PDO, factor, offset), the fit-score
     rule, WoE, information value and coefficient per attribute, the holdout evaluation and the settings."""
     features = Block("table", "Attributes", 3, ["attribute", "kind", "information value", "coefficient"])
     woe = Block("table", "Bins: weight of evidence", 3, ["attribute", "bin", "n", "good", "WoE", "points"])
-    for f in scorecard.get("features") or []:
-        features.rows.append([Cell(str(f.get("name"))), Cell(str(f.get("kind") or "")),
-                              _cell(f.get("iv"), "iv"), _cell(f.get("coefficient"), "coefficient")])
-        for b in f.get("bins") or []:
-            when = b.get("when") or {}
-            covers = ", ".join(when.get("values") or []) if b.get("other") else ""
-            label = str(b.get("label") or "")
-            if (scorecard.get("field_kinds") or {}).get(f.get("field")) == "number":
-                label = re.sub(r"\$(?=-?\d)", lambda _: symbol(str(f.get("field"))), label)
-            woe.rows.append([Cell(str(f.get("name"))), Cell(label + (f" (covers {covers})" if covers else "")),
-                             _cell(b.get("n"), "n"), _cell(b.get("n_good"), "n_good"), _cell(b.get("woe"), "woe"),
-                             _cell(b.get("points"), "points")])
-    rest = {k: v for k, v in scorecard.items() if k not in ("features", "field_kinds")}
+    for f in scorecard.features:
+        features.rows.append([Cell(str(f.name)), Cell(str(f.kind or "")), _cell(f.iv, "iv"),
+                              _cell(f.coefficient, "coefficient")])
+        for b in f.bins:
+            covers = ", ".join(str(v) for v in b.when.values or []) if b.other and b.when else ""
+            label = str(b.label or "")
+            if scorecard.field_kinds.get(str(f.field)) == "number":
+                label = re.sub(r"\$(?=-?\d)", lambda _: symbol(str(f.field)), label)
+            woe.rows.append([Cell(str(f.name)), Cell(label + (f" (covers {covers})" if covers else "")),
+                             _cell(b.n, "n"), _cell(b.n_good, "n_good"), _cell(b.woe, "woe"), _cell(b.points, "points")])
+    # the rest (scaling, rule, evaluation, settings, ...) is shown key by key as icp.json holds it
+    rest = {k: v for k, v in scorecard.model_dump().items() if k not in ("features", "field_kinds")}
     return blocks(rest) + [features, woe]
 
 
@@ -401,39 +410,39 @@ TARGET_GOALS = {"win_rate": (2.0, "higher"), "cac": (0.7, "lower"), "nrr": (1.2,
 TARGET_NAMES = {"win_rate": "win rate", "cac": "CAC", "nrr": "NRR", "sales_cycle_days": "sales cycle"}
 
 
-def _ratio_interval(comparison: Mapping[str, Any] | None) -> tuple[float | None, float | None]:
+def _ratio_interval(comparison: Mapping[str, GroupFigures] | None) -> tuple[float | None, float | None]:
     """The range of ICP / non-ICP the two 95% intervals allow (low of one over high of the other)."""
-    if not comparison:
+    icp, other = (comparison or {}).get("icp"), (comparison or {}).get("non_icp")
+    if icp is None or other is None:
         return None, None
-    icp, other = comparison.get("icp") or {}, comparison.get("non_icp") or {}
     try:
-        low = icp["ci_low"] / other["ci_high"]
-        high = icp["ci_high"] / other["ci_low"]
-    except (KeyError, TypeError, ZeroDivisionError):
+        low = icp.ci_low / other.ci_high  # type: ignore[operator]  # a missing bound is None: no interval
+        high = icp.ci_high / other.ci_low  # type: ignore[operator]
+    except (TypeError, ZeroDivisionError):
         return None, None
     return (low, high) if math.isfinite(low) and math.isfinite(high) else (None, None)
 
 
-def validation_targets(validation: Mapping[str, Any], segments: list[str]) -> list[dict[str, Any]]:
+def validation_targets(validation: Validation, segments: list[str]) -> list[dict[str, Any]]:
     """Each validation target with its outcome, per ICP where the validation compares each ICP on its own
     (a `segment` on the target), else for all ICPs' Tier 1 pooled, which the scope says.
 
     Returns [{"scope", "metric", "label", "target", "status" ("met" | "not met" | "not measurable"), "ratio",
     "low", "high", "goal", "better", "reason", "evidence"}]."""
-    economics = validation.get("unit_economics") or {}
-    comparisons = economics.get("comparisons") or {}
+    economics = validation.unit_economics or UnitEconomics()
+    comparisons = economics.comparisons
     pooled = "Tier 1 of " + " and ".join(segments) + " together" if len(segments) > 1 else \
         (f"{segments[0]} Tier 1" if segments else "ICP Tier 1")
     out = []
-    for t in economics.get("targets") or []:
-        metric_name = str(t.get("metric") or "")
+    for t in economics.targets:
+        metric_name = str(t.metric or "")
         goal, better = TARGET_GOALS.get(metric_name, (None, None))
-        low, high = _ratio_interval(comparisons.get(metric_name) if not t.get("segment") else None)
-        status = str(t.get("status") or "not measurable")
-        out.append({"scope": str(t.get("segment") or pooled), "metric": metric_name,
-                    "label": TARGET_NAMES.get(metric_name, humanize(metric_name)), "target": str(t.get("target") or ""),
-                    "status": status, "ratio": t.get("ratio"), "low": low, "high": high, "goal": goal,
-                    "better": better, "reason": str(t.get("reason") or ""), "evidence": _ids(t.get("evidence"))})
+        low, high = _ratio_interval(comparisons.get(metric_name) if not t.segment else None)
+        status = str(t.status or "not measurable")
+        out.append({"scope": str(t.segment or pooled), "metric": metric_name,
+                    "label": TARGET_NAMES.get(metric_name, humanize(metric_name)), "target": str(t.target or ""),
+                    "status": status, "ratio": t.ratio, "low": low, "high": high, "goal": goal,
+                    "better": better, "reason": str(t.reason or ""), "evidence": _ids(t.evidence)})
     return out
 
 
@@ -451,7 +460,7 @@ def _target_warnings(targets: list[dict[str, Any]]) -> list[str]:
             for t in targets if t["status"] == "not met"]
 
 
-def calibration_problems(scorecard: Mapping[str, Any]) -> list[dict[str, Any]]:
+def calibration_problems(scorecard: Scorecard) -> list[dict[str, Any]]:
     """Holdout deciles whose predicted good rate the observed one contradicts: the prediction lies outside
     the observed rate's 95% Wilson interval. The ratio predicted / observed is reported beside it; it is not
     a test by itself, because at 0 good rows any prediction is "infinitely" off while the data agrees with it.
@@ -459,17 +468,16 @@ def calibration_problems(scorecard: Mapping[str, Any]) -> list[dict[str, Any]]:
     Returns [{"decile", "n", "predicted", "observed", "low", "high", "ratio"}] (rates 0-1)."""
     from icp_agent.patterns.stats import wilson_interval
 
-    evaluation = scorecard.get("evaluation") or {}
-    out = []
-    for d in evaluation.get("deciles") or []:
-        n, k, predicted = d.get("n"), d.get("n_good"), d.get("predicted")
+    out: list[dict[str, Any]] = []
+    for d in scorecard.evaluation.deciles if scorecard.evaluation else []:
+        n, k, predicted = d.n, d.n_good, d.predicted
         if not n or k is None or predicted is None:
             continue
         low, high = wilson_interval(int(k), int(n))
         if low <= predicted <= high:
             continue
         observed = k / n
-        out.append({"decile": d.get("decile"), "n": n, "predicted": predicted, "observed": observed, "low": low,
+        out.append({"decile": d.decile, "n": n, "predicted": predicted, "observed": observed, "low": low,
                     "high": high, "ratio": predicted / observed if observed else None})
     return out
 
@@ -604,30 +612,30 @@ def context(icp: IcpDocument, overlaps: Mapping[frozenset[str], int] | None = No
     """Everything both templates show, computed once so markdown and HTML cannot disagree. Call inside the
     currency of the document (render_markdown / render_html set it)."""
     good_words, bad_words = _group_words(icp)
-    sc = icp.scorecard or {}
+    sc = icp.scorecard
     questions = _questions(icp)
     personas = _persona_groups(icp.personas, questions)
     segments = _segments(icp.tiers)
     targets = validation_targets(icp.validation, [name for name, _ in segments]) if icp.validation else []
-    calibration = calibration_problems(sc)
-    validation_rest = {k: v for k, v in (icp.validation or {}).items()}
+    calibration = calibration_problems(sc) if sc else []
+    # the validation's parts are shown key by key as icp.json holds them
+    validation_rest = icp.validation.model_dump() if icp.validation else {}
     if isinstance(validation_rest.get("unit_economics"), dict):  # the targets have their own table and chart
         validation_rest["unit_economics"] = {k: v for k, v in validation_rest["unit_economics"].items()
                                              if k not in ("targets", "not_measurable")}
     # the scorecard's own warnings (a suspiciously strong field, a thin holdout) move up from its appendix
-    scorecard_warnings = [f"Lead scorecard: {w}" for w in [*(sc.get("warnings") or []),
-                                                             *((sc.get("evaluation") or {}).get("warnings") or [])]
-                          if isinstance(w, str)]
+    scorecard_warnings = [f"Lead scorecard: {w}" for w in [*(sc.warnings if sc else []),
+                                                             *(sc.evaluation.warnings if sc and sc.evaluation else [])]]
     warnings = list(dict.fromkeys([*icp.warnings, *_target_warnings(targets), *_calibration_warning(calibration),
                                    *scorecard_warnings]))
     return {
         "icp": icp,
         "health": icp.health,
-        "known": {str(e.get("id")) for e in icp.evidence},
-        "definition_evidence": [e["id"] for e in _evidence_of_kind(icp, icp.health.evidence, "health_definition")]
+        "known": {e.id for e in icp.evidence},
+        "definition_evidence": [e.id for e in _evidence_of_kind(icp, icp.health.evidence, "health_definition")]
                                or icp.health.evidence[:1],
         "no_icp_reason": _no_icp_reason(icp),
-        "no_icp_evidence": [str(e.get("id")) for e in icp.evidence if e.get("kind") == "no_significant_icp"],
+        "no_icp_evidence": [e.id for e in icp.evidence if e.kind == "no_significant_icp"],
         "cohorts": _cohorts(icp),
         "bins": [f"{10 * i}–{10 * (i + 1)}" for i in range(max(map(len, icp.health.histogram.values()), default=10))],
         "good_words": good_words,
@@ -641,12 +649,12 @@ def context(icp: IcpDocument, overlaps: Mapping[frozenset[str], int] | None = No
         # the question(s) an interview quote cited by these evidence ids answers, for theme quotes
         "question_of": lambda ids: " / ".join(dict.fromkeys(q for i in _ids(ids) if (q := questions.get(i)))),
         "drafters": sorted({p.drafter for _, group in personas for p in group if p.drafter}),
-        "scorecard": scorecard_rows(sc) if sc.get("features") else None,
-        "scorecard_evidence": evidence_ids(sc.get("evidence")),
-        "scorecard_bands": scorecard_bands(sc),
-        "scorecard_status": (sc.get("status") or "no points table") if sc else None,
-        "scorecard_reason": str(sc.get("reason") or ""),
-        "scorecard_auc": (sc.get("evaluation") or {}).get("auc"),
+        "scorecard": scorecard_rows(sc) if sc and sc.features else None,
+        "scorecard_evidence": evidence_ids(sc.evidence if sc else None),
+        "scorecard_bands": scorecard_bands(sc) if sc else [],
+        "scorecard_status": (sc.status or "no points table") if sc else None,
+        "scorecard_reason": str(sc.reason or "") if sc else "",
+        "scorecard_auc": sc.evaluation.auc if sc and sc.evaluation else None,
         "scorecard_internals": scorecard_internals(sc) if sc else None,
         "targets": targets,
         "target_scopes": _targets_by_scope(targets),
@@ -668,7 +676,7 @@ def _render(icp: IcpDocument, currencies: Mapping[str, str] | None, overlaps: Ma
         ctx = context(icp, overlaps)
         figures: dict[str, str] = {}
         if html:
-            market = ((icp.validation or {}).get("market") or {}).get("tiers") or []
+            market = icp.validation.market.tiers if icp.validation and icp.validation.market else []
             figures = {
                 "health": charts.health_histogram(icp.health) if any(map(any, icp.health.histogram.values())) else "",
                 "lift": charts.lift_chart([p for p, _ in ctx["good_patterns"] + ctx["bad_patterns"]])

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from icp_agent.models import IcpDocument
+from icp_agent.models import IcpDocument, MarketTier, TierMetrics
 from icp_agent.render.tabular import write_rows, write_table
 from icp_agent.render.templating import md
 from icp_agent.scorecard.scoring import scored_relation
@@ -159,8 +159,8 @@ def render_playbook(icp: IcpDocument, routing: dict[str, int] | None = None) -> 
     for tier in sorted(icp.tiers, key=lambda t: (t.tier, t.segment)):
         m = tier.metrics
         lines.append(f"**Tier {tier.tier} ({md(tier.segment)})** [{', '.join(tier.evidence)}]: "
-                     + _tier_count(icp, m) + (f", churn {100 * m['churn_rate']:.1f}%"
-                                              if m.get("churn_rate") is not None else ""))
+                     + _tier_count(icp, m) + (f", churn {100 * m.churn_rate:.1f}%"
+                                              if m.churn_rate is not None else ""))
         lines += [f"- [ ] {md(c.label)}" for c in tier.criteria]
         lines.append("")
     if icp.negative_icp:
@@ -172,12 +172,13 @@ def render_playbook(icp: IcpDocument, routing: dict[str, int] | None = None) -> 
     for priority, owner, play in ROUTES:
         lines.append(f"| {priority} | {owner} | {play} | {(routing or {}).get(priority, 0):,} |")
     lines += ["", "## Beachhead, then expand", ""]
-    market = {row["tier"]: row for row in ((icp.validation or {}).get("market", {}).get("tiers") or [])}
+    market = {row.tier: row for row in (icp.validation.market.tiers
+                                        if icp.validation and icp.validation.market else [])}
     tier1 = [t for t in icp.tiers if t.tier == 1]
     for step, tier in enumerate(tier1, start=1):
-        row = market.get(tier.name, {})
-        size = f"{row['prospects']:,} prospects, {100 * (row.get('penetration') or 0):.1f}% penetrated" \
-            if row.get("prospects") is not None else "market size not measured (no prospect list)"
+        row = market.get(tier.name, MarketTier())
+        size = f"{row.prospects:,} prospects, {100 * (row.penetration or 0):.1f}% penetrated" \
+            if row.prospects is not None else "market size not measured (no prospect list)"
         lines.append(f"{step}. Beachhead {md(tier.segment)}: {_criteria_text(tier.criteria)} ({size}).")
     adjacent = _adjacent(icp, market)
     if adjacent:
@@ -194,17 +195,17 @@ def _criterion_key(c) -> tuple:
     return (c.field, c.op, c.value, tuple(c.values or ()), c.min, c.max)
 
 
-def _tier_count(icp: IcpDocument, m: dict) -> str:
+def _tier_count(icp: IcpDocument, m: TierMetrics) -> str:
     """How many customers a tier has today: companies, not deals ("12 customers today (40 closed deals, ...)")."""
     if icp.health.entity != "deal":
-        return f"{m.get('n', 0):,} customers today"
-    deals = f"{m.get('n', 0):,} closed deals, {m.get('n_good', 0):,} won"
-    if m.get("customers") is None:
+        return f"{m.n or 0:,} customers today"
+    deals = f"{m.n or 0:,} closed deals, {m.n_good or 0:,} won"
+    if m.customers is None:
         return deals
-    return f"{m['customers']:,} customers today ({deals}, across {m.get('companies', 0):,} companies)"
+    return f"{m.customers:,} customers today ({deals}, across {m.companies or 0:,} companies)"
 
 
-def _adjacent(icp: IcpDocument, market: dict) -> list[tuple]:
+def _adjacent(icp: IcpDocument, market: dict[str | None, MarketTier]) -> list[tuple]:
     """Tier 2/3 segments and significant good patterns beyond Tier 1, best first. A pattern that holds all of a
     tier's criteria (its rows are inside that tier) or only re-cuts a Tier 1's fields repeats a step: left out."""
     tier1_fields = [{c.field for c in t.criteria} for t in icp.tiers if t.tier == 1]
@@ -213,11 +214,11 @@ def _adjacent(icp: IcpDocument, market: dict) -> list[tuple]:
     for tier in icp.tiers:
         if tier.tier == 1:
             continue
-        row = market.get(tier.name, {})
-        rate = tier.metrics.get("good_rate")
+        row = market.get(tier.name, MarketTier())
+        rate = tier.metrics.good_rate
         base = icp.health.n_good / icp.health.n if icp.health.n else None
         lift = rate / base if rate is not None and base else 1.0
-        candidates.append((tier.name, lift, row.get("prospects"), row.get("penetration"),
+        candidates.append((tier.name, lift, row.prospects, row.penetration,
                            tier.evidence[0] if tier.evidence else ""))
     for p in icp.patterns:
         variant = any({c.field for c in p.criteria} <= fields for fields in tier1_fields)  # Tier 1 re-cut

@@ -10,12 +10,16 @@ a p-value the same way.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
+from pydantic import BaseModel
+
+from icp_agent import numbers
 
 EVIDENCE_ID = re.compile(r"\bE[0-9a-f]{8}\b")
 PERCENT_KEYS = {"share", "rate", "base_rate", "churn_rate", "annual_churn", "win_rate", "good_rate", "nrr_median",
@@ -54,43 +58,11 @@ def symbol(field: str = "") -> str:
 
 def money(value: Any, field: str = "") -> str:
     """An amount with its currency: 37773.4 -> "$37,773", 1.2e6 -> "€1.2M" when the field is in EUR."""
-    if value is None:
-        return "—"
-    value, sign = float(value), "-" if float(value) < 0 else ""
-    for size, suffix in ((1e9, "B"), (1e6, "M")):
-        if abs(value) >= size:
-            return f"{sign}{symbol(field)}{abs(value) / size:.3g}{suffix}"
-    return f"{sign}{symbol(field)}{abs(value):,.0f}"
+    return numbers.money(value, symbol(field))
 
 
-def pct(value: Any) -> str:
-    """A 0-1 rate as a percentage with one decimal."""
-    return "—" if value is None else f"{100 * float(value):.1f}%"
-
-
-def lift(value: Any) -> str:
-    return "—" if value is None else f"{float(value):.2f}"
-
-
-def pval(value: Any) -> str:
-    """p and q values: scientific below 0.001, where three decimals would read as zero."""
-    if value is None:
-        return "—"
-    value = float(value)
-    if value == 0:
-        return "0"
-    if value < 0.001:
-        mantissa, exponent = f"{value:.1e}".split("e")
-        return f"{mantissa}e{int(exponent)}"
-    return f"{value:.3f}"
-
-
-def num(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float) and not value.is_integer():
-        return f"{value:,.1f}"
-    return f"{int(value):,}"
+# the document's filters: icp_agent.numbers under the names the templates use
+pct, lift, pval, num = numbers.percent, numbers.ratio, numbers.p_value, numbers.count
 
 
 def humanize(key: str) -> str:
@@ -135,17 +107,19 @@ def metric(value: Any, key: str = "", context: dict[str, Any] | None = None) -> 
         return lift(value)
     if key in COUNT_KEYS or isinstance(value, int) or value.is_integer():
         return num(value)
-    if abs(value) >= 1000:
-        return f"{value:,.0f}"
-    if abs(value) >= 10 or key == "health_mean":
-        return f"{value:.1f}"
-    return f"{value:.2f}" if abs(value) >= 1 else f"{value:.3g}"
+    return numbers.figure(value, one_decimal=key == "health_mean")
 
 
-def metric_items(metrics: dict[str, Any], labels: dict[str, str] | None = None) -> list[tuple[str, str]]:
-    """The figures of a metrics dict as (label, text) in a reading order; win rate carries its deal count and
-    the interval is one item. Text values are notes, not figures: see metric_notes. `labels` renames keys
-    where the section knows better (n is "customers" in a tier)."""
+def _figures(metrics: Mapping[str, Any] | BaseModel) -> Mapping[str, Any]:
+    """A metrics section (a tier's or a disqualifier's) as the keys icp.json holds; a plain dict as it is."""
+    return metrics.model_dump() if isinstance(metrics, BaseModel) else metrics
+
+
+def metric_items(metrics: Mapping[str, Any] | BaseModel, labels: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    """The figures of a metrics dict or section as (label, text) in a reading order; win rate carries its deal
+    count and the interval is one item. Text values are notes, not figures: see metric_notes. `labels` renames
+    keys where the section knows better (n is "customers" in a tier)."""
+    metrics = _figures(metrics)
     keys = [k for k in METRIC_ORDER if k in metrics] + [k for k in metrics if k not in METRIC_ORDER]
     out = []
     for key in keys:
@@ -162,9 +136,9 @@ def metric_items(metrics: dict[str, Any], labels: dict[str, str] | None = None) 
     return out
 
 
-def metric_notes(metrics: dict[str, Any]) -> list[tuple[str, str]]:
-    """Text values of a metrics dict ("win_rate_note": "not measurable: ..."), shown as sentences."""
-    return [(humanize(k.removesuffix("_note")), v) for k, v in metrics.items() if isinstance(v, str)]
+def metric_notes(metrics: Mapping[str, Any] | BaseModel) -> list[tuple[str, str]]:
+    """Text values of a metrics dict or section ("win_rate_note": "not measurable: ..."), shown as sentences."""
+    return [(humanize(k.removesuffix("_note")), v) for k, v in _figures(metrics).items() if isinstance(v, str)]
 
 
 # Characters a markdown renderer (CommonMark, GFM, GitHub's math) gives meaning to inside a line: links and

@@ -87,7 +87,7 @@ def icp_fields(icp: IcpDocument) -> dict[str, str]:
     criteria = [c for t in icp.tiers for c in t.criteria] + [c for d in icp.negative_icp for c in d.criteria]
     for c in criteria:
         fields.setdefault(c.field, _field_type(c))
-    for name, kind in ((icp.scorecard or {}).get("field_kinds") or {}).items():
+    for name, kind in (icp.scorecard.field_kinds if icp.scorecard else {}).items():
         fields.setdefault(name, kind)
     return fields
 
@@ -107,7 +107,7 @@ def _shown_values(icp: IcpDocument) -> dict[str, set[str]]:
     shown: dict[str, set[str]] = {}
     criteria = [c.model_dump() for t in icp.tiers for c in t.criteria] + \
         [c.model_dump() for d in icp.negative_icp for c in d.criteria]
-    stack: list = [icp.scorecard or {}]
+    stack: list = [icp.scorecard.model_dump() if icp.scorecard else {}]
     while stack:  # the scorecard's bins hold criteria ({"field", "op", "values"}) at some depth
         item = stack.pop()
         if isinstance(item, dict):
@@ -218,7 +218,7 @@ def score_layers(icp: IcpDocument, present: set[str]) -> list[list[tuple[str, st
     needed = sorted({c.field for t in icp.tiers for c in t.criteria})
     missing_sql = (f"list_filter([{', '.join(_null_check(f, f in band_fields) for f in needed)}], "
                    f"lambda x: x IS NOT NULL)") if needed else "[]::VARCHAR[]"
-    card = icp.scorecard or {}
+    card = icp.scorecard.model_dump() if icp.scorecard else {}
     columns = present | {f"{f}{s}" for f in present & band_fields for s in ("_min", "_max")}
     scores = dict(_scorecard_columns(icp, columns))
     inner = [("__icp_tier", f"CASE {' '.join(tier_cases)} END" if tier_cases else "NULL::INTEGER"),
@@ -356,7 +356,7 @@ def _scorecard_columns(icp: IcpDocument, present: set[str]) -> list[tuple[str, s
     """The scorecard's unseen-value flag (category values never seen in training), or nothing when the ICP
     has no usable scorecard. Points, reasons, fit score, band and grade come from `score_layers`; the
     disqualifier and missing fields too, since they depend on the tiers."""
-    card = icp.scorecard or {}
+    card = icp.scorecard.model_dump() if icp.scorecard else {}
     if card.get("status") != "ok":
         return []
     from icp_agent.scorecard.fit import scorecard_select_sql
@@ -454,7 +454,7 @@ def score_file(icp: IcpDocument, input_path: str | Path, output_path: str | Path
         raise UserError("the output folder does not exist", file=str(output))
     if output.resolve() == source.path.resolve():
         raise UserError("the output would overwrite the input", file=str(output), hint="pick another --out")
-    if not icp.tiers and not icp.negative_icp and (icp.scorecard or {}).get("status") != "ok":
+    if not icp.tiers and not icp.negative_icp and (icp.scorecard.status if icp.scorecard else None) != "ok":
         raise UserError("this ICP has no tiers, disqualifiers or scorecard to score with "
                         f"(status {icp.status})", hint="rebuild it on data with a significant ICP")
     con = connect_for_scoring()

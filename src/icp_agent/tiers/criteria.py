@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from icp_agent import numbers
 from icp_agent.errors import NotMeasurable  # noqa: F401 - callers catch it from here
 from icp_agent.sql import quote_identifier as _q
 from icp_agent.sql import sql_literal
@@ -249,20 +250,16 @@ def document_kinds(icp: Any) -> dict[str, str]:
         known = FIELD_BY_NAME.get(_get(c, "field"))
         if known is not None and kind_of_type(known.type):
             kinds[_get(c, "field")] = kind_of_type(known.type)
-    kinds.update(((_get(icp, "scorecard") or {}).get("field_kinds") or {}))
+    kinds.update(_get(_get(icp, "scorecard") or {}, "field_kinds") or {})
     return kinds
 
 
 # --- words ----------------------------------------------------------------------------------------
 
 def amount(value: float, money: bool) -> str:
-    """1200000 -> "$1.2M" for money, "1,200,000" otherwise; whole numbers without decimals."""
-    if money:
-        for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-            if abs(value) >= size:
-                return f"${value / size:.3g}{suffix}"
-        return f"${value:,.0f}"
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.4g}"
+    """1200000 -> "$1.2M" for money (k from a thousand), "1,200,000" otherwise (numbers.number). Labels write
+    "$": render.document puts the field's own currency in when the import knew it."""
+    return numbers.money(value, "$", short_from=1e3) if money else numbers.number(value)
 
 
 def criterion_label(c: Any, types: Mapping[str, str] | None = None) -> str:

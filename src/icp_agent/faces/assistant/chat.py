@@ -1,7 +1,7 @@
 """`icp-agent chat`: a terminal conversation with Claude about the ICP in a workspace.
 
-Like the assisted run, the chat is an MCP client of the in-process server: Claude sees the same tools and gets
-evidence as citable search results. Answers stream as they are written; each cited sentence gets a numbered
+Like the assisted run, the chat is only an MCP client, of the server in process (the default) or of a remote one
+(`--server URL`): Claude sees the same tools and gets evidence as citable search results. Answers stream as they are written; each cited sentence gets a numbered
 marker and the answer ends with footnotes naming the evidence; every tool call shows as one line (name,
 arguments, size, time). `/save` writes the current ICP document. Without an API key the chat says so and points
 to the offline run and to Claude Desktop with the MCP server. Input and output are plain text streams, so a test
@@ -13,12 +13,21 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import anthropic
 import anyio
 from mcp import Client
 
+from icp_agent.faces.assistant.bridge import (
+    SOURCE,
+    ToolCaller,
+    claude_tools,
+    plain,
+    tool_result_content,
+    user_message,
+    with_cache_breakpoints,
+)
 from icp_agent.faces.assistant.claude import (
     AssistantError,
     api_key_from_env,
@@ -26,16 +35,11 @@ from icp_agent.faces.assistant.claude import (
     make_client,
     resolve_model,
 )
-from icp_agent.faces.assistant.orchestrator import (
-    SOURCE,
-    Prompts,
-    ToolCaller,
-    claude_tools,
-    tool_result_content,
-    user_message,
-    with_cache_breakpoints,
-)
-from icp_agent.workspace import Workspace
+from icp_agent.faces.assistant.connection import RemoteServer, connect, in_process
+from icp_agent.faces.assistant.prompts import Prompts
+
+if TYPE_CHECKING:
+    from icp_agent.workspace import Workspace
 
 CHAT_TOOLS = frozenset({"get_icp", "list_icp_versions", "get_evidence", "list_evidence", "get_persona_evidence",
                         "query_workspace", "inspect_workspace", "build_icp"})
@@ -56,13 +60,13 @@ class Chat:
     """One terminal session: read a line, answer it with the tools, print footnotes; /save and /quit."""
 
     def __init__(self, mcp: Client, claude: anthropic.AsyncAnthropic, *, model: str, out_dir: Path,
-                 stdin: TextIO, stdout: TextIO) -> None:
-        self.mcp, self.claude, self.model, self.out_dir = mcp, claude, model, out_dir
+                 stdin: TextIO, stdout: TextIO, remote: bool = False) -> None:
+        self.mcp, self.claude, self.model, self.out_dir, self.remote = mcp, claude, model, out_dir, remote
         self.stdin, self.stdout = stdin, stdout
         self.tool = ToolCaller(mcp)
         self.messages: list[dict[str, Any]] = []
-        self.system: list[dict[str, Any]] = []
-        self.tools: list[dict[str, Any]] = []
+        self.system: list[Any] = []  # Anthropic request params, built as plain dicts
+        self.tools: list[Any] = []
 
     def say(self, text: str = "", end: str = "\n") -> None:
         self.stdout.write(text + end)
@@ -173,40 +177,52 @@ class Chat:
         return {"type": "tool_result", "tool_use_id": use.id, "content": content, "is_error": is_error}
 
     async def save(self, folder: str) -> None:
-        out = Path(folder).expanduser().resolve() if folder else self.out_dir
-        result = await self.tool("render_document", {"out_dir": str(out)}, by="chat", phase=None)
-        if result.is_error:
-            self.say(f"[error] {''.join(getattr(c, 'text', '') for c in result.content)}")
+        """/save [FOLDER]: render_document into FOLDER (a path on the server's machine when it is remote), or into
+        the server's output folder (out_dir for the server in process)."""
+        if folder:
+            arguments = {"out_dir": folder if self.remote else str(Path(folder).expanduser().resolve())}
         else:
-            self.say(f"Saved the ICP document to {out}: " + ", ".join(Path(f).name for f in
-                                                                       result.structured_content["files"]))
+            arguments = {}
+        result = await self.tool("render_document", arguments, by="chat", phase=None)
+        if result.is_error:
+            self.say(f"[error] {plain(result)}")
+        else:
+            saved = result.structured_content
+            where = f"{saved['out_dir']} on the server" if self.remote else saved["out_dir"]
+            self.say(f"Saved the ICP document to {where}: " + ", ".join(Path(f).name for f in saved["files"]))
 
 
-async def chat_async(workspace: Workspace, *, out_dir: str | Path = "icp-out", data_roots: list[Path] | None = None,
+async def chat_async(workspace: Workspace | None, *, out_dir: str | Path = "icp-out",
+                     data_roots: list[Path] | None = None, server: RemoteServer | None = None,
                      model: str | None = None, api_key: str | None = None, base_url: str | None = None,
                      max_retries: int | None = None, stdin: TextIO | None = None,
                      stdout: TextIO | None = None) -> int:
-    from icp_agent.faces.server import create_server
-
+    """The chat over MCP: the server in process on `workspace` (the default), or the remote `server`."""
     stdin, stdout = stdin or sys.stdin, stdout or sys.stdout
     if not (api_key or api_key_from_env()):
         stdout.write(NO_KEY + "\n")
         return 2
     out = Path(out_dir).expanduser().resolve()
-    server = create_server(workspace, [*(data_roots or [Path.cwd()]), out], out_dir=out)
+    if server is None and workspace is None:
+        raise AssistantError("no workspace and no server to chat with", hint="pass --workspace, or --server URL")
+    target = server if server is not None else in_process(
+        workspace, data_roots or [Path.cwd()], out)  # type: ignore[arg-type]
     retries = {"max_retries": max_retries} if max_retries is not None else {}
-    async with make_client(api_key, base_url, **retries) as claude, Client(server) as mcp:
-        return await Chat(mcp, claude, model=resolve_model(model), out_dir=out, stdin=stdin, stdout=stdout).run()
+    async with make_client(api_key, base_url, **retries) as claude, connect(target) as mcp:
+        return await Chat(mcp, claude, model=resolve_model(model), out_dir=out, stdin=stdin, stdout=stdout,
+                          remote=server is not None).run()
 
 
-def chat_main(workspace: Workspace, *, out_dir: str | Path = "icp-out", data_roots: list[Path] | None = None,
-              model: str | None = None, api_key: str | None = None, base_url: str | None = None,
-              max_retries: int | None = None, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
+def chat_main(workspace: Workspace | None, *, out_dir: str | Path = "icp-out", data_roots: list[Path] | None = None,
+              server: RemoteServer | None = None, model: str | None = None, api_key: str | None = None,
+              base_url: str | None = None, max_retries: int | None = None, stdin: TextIO | None = None,
+              stdout: TextIO | None = None) -> int:
     """`icp-agent chat`: returns the exit code (0, or 2 when there is no API key or no ICP to talk about).
 
-    `/save` writes the document to `out_dir`; `/save FOLDER` to a folder under `out_dir` or a data root (the
-    working directory by default), the only places the server writes to.
+    Talks to the server in process on `workspace`, or to the remote `server` (`--server URL`). `/save` writes the
+    document to the server's output folder (`out_dir` in process); `/save FOLDER` to a folder under it or under a
+    data root (the working directory by default), the only places the server writes to.
     """
-    return anyio.run(lambda: chat_async(workspace, out_dir=out_dir, data_roots=data_roots, model=model,
-                                        api_key=api_key, base_url=base_url, max_retries=max_retries, stdin=stdin,
-                                        stdout=stdout))
+    return anyio.run(lambda: chat_async(workspace, out_dir=out_dir, data_roots=data_roots, server=server,
+                                        model=model, api_key=api_key, base_url=base_url, max_retries=max_retries,
+                                        stdin=stdin, stdout=stdout))

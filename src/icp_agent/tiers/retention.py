@@ -1,0 +1,41 @@
+"""Kaplan-Meier retention curves per cohort and per Tier 1, with evidence."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from icp_agent import numbers
+from icp_agent.evidence import Ledger
+from icp_agent.health.survival import kaplan_meier
+from icp_agent.models import (
+    RetentionCurve,
+    Tier,
+)
+from icp_agent.sql import columns_of
+from icp_agent.tiers.metrics import criteria_sql
+
+
+def _retention(con, frame: str, tiers: list[Tier], ledger: Ledger) -> list[RetentionCurve]:
+    columns = columns_of(con, frame)
+    if not {"churned_flag", "tenure_months"} <= columns:
+        return []
+    groups = [("cohort", c, f"cohort = '{c}'") for c in ("top", "middle", "bottom")]
+    groups += [("tier", t.name, criteria_sql(t.criteria)) for t in tiers if t.tier == 1]
+    curves = []
+    for kind, name, predicate in groups:
+        query = f"SELECT tenure_months, churned_flag FROM {frame} WHERE tenure_months IS NOT NULL AND {predicate}"
+        data = con.execute(query).fetchall()
+        if not data:
+            continue
+        months = np.array([r[0] for r in data], dtype=float)
+        churned = np.array([r[1] for r in data], dtype=bool)
+        points = kaplan_meier(months, churned)
+        at12 = next((s for t, s in reversed(points) if t <= 12), 1.0)
+        evidence = ledger.add("retention_curve", f"{kind}|{name}",
+                              f"Retention of {name} ({len(months):,} customers, {int(churned.sum()):,} churned): "
+                              f"{numbers.percent(at12)} still customers after 12 months (Kaplan-Meier).",
+                              {"n": len(months), "events": int(churned.sum()), "retained_12m": at12},
+                              n=len(months), query=" ".join(query.split()))
+        curves.append(RetentionCurve(group=name, kind=kind, n=len(months), events=int(churned.sum()), points=points,
+                                     evidence=evidence))
+    return curves

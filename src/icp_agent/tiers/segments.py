@@ -1,0 +1,168 @@
+"""Choosing from the candidates: ICP segments by sequential covering, their tiers (Tier 2 and 3 are broader
+parts judged on the entities they add) and the disqualifiers."""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from icp_agent.evidence import Ledger
+from icp_agent.health.health_score import (
+    HealthResult,
+)
+from icp_agent.models import (
+    Disqualifier,
+    Tier,
+)
+from icp_agent.patterns.selectors import (
+    Selector,
+    SelectorSet,
+)
+from icp_agent.patterns.stats import (
+    wilson_interval,
+)
+from icp_agent.schema import AnalysisInputs
+from icp_agent.tiers.candidates import Candidate, _candidates, _group_words, _rows
+from icp_agent.tiers.metrics import _tier_metrics
+from icp_agent.tiers.specs import criterion
+
+if TYPE_CHECKING:
+    from icp_agent.tiers.analyse import AnalysisConfig
+
+
+def _segments(selset: SelectorSet, good: np.ndarray, config: AnalysisConfig, min_support: int, health: HealthResult,
+              ledger: Ledger, known: dict[str, np.ndarray] | None = None) -> tuple[list[Candidate], list[Candidate]]:
+    """The ICP segments (sequential covering) and every good candidate found on the way, best first.
+
+    A top-k search fills up with variants of the strongest segment (the same segment with one more
+    or one different criterion), so a second, weaker but distinct segment may never be listed. After
+    each pick the search is run again on the rows no chosen segment covers, until `max_segments` are
+    chosen or a round adds none; the BH family grows with every round's tests.
+
+    ICP 1 is the best significant segment, however modest; a further ICP must also be strong: the
+    lower bound of its lift at least `detectable_lift` (the effect the minimum support is sized
+    for), so "not the worst sizes" does not become an ICP of its own next to a real segment.
+    """
+    base = good.mean()
+
+    def choose(candidates: list[Candidate]) -> list[Candidate]:
+        significant = [c for c in candidates if c.q < config.alpha]
+        first = significant[:1]
+        strong = [c for c in significant[1:] if wilson_interval(c.k, c.n)[0] / base >= config.detectable_lift]
+        return _pick(first + strong, selset, config.max_segments, config.max_segment_overlap)
+
+    candidates, tested = _candidates(selset, good, "good", config, min_support, health, ledger, known=known)
+    segments = choose(candidates)
+    while segments and len(segments) < config.max_segments:
+        covered = _tier_members(selset, segments)
+        more, more_tested = _candidates(selset, good, "good", config, min_support, health, ledger,
+                                        outside=~covered, tested_before=tested, known=known)
+        tested += more_tested
+        known = {c.pattern.selectors for c in candidates}
+        more = [c for c in more if c.pattern.selectors not in known]
+        if not more:
+            break
+        candidates = sorted(candidates + more,
+                            key=lambda c: (-wilson_interval(c.k, c.n)[0] / base, -c.n, c.pattern.label))
+        chosen = choose(candidates)
+        if len(chosen) <= len(segments):
+            break
+        segments = chosen
+    return segments, candidates
+
+
+def _pick(candidates: list[Candidate], selset: SelectorSet, limit: int, max_overlap: float,
+          max_depth: int | None = None) -> list[Candidate]:
+    """Greedy: best first, skipping any that overlaps an earlier pick by more than max_overlap.
+
+    Overlap is the overlap coefficient |A and B| / min(|A|, |B|): a pattern nested in another
+    (Reseller AND Online Big inside Reseller) is the same segment, not a second one.
+    """
+    chosen: list[tuple[Candidate, np.ndarray]] = []
+    for c in candidates:
+        if max_depth and len(c.pattern.selectors) > max_depth:
+            continue
+        rows = _rows(selset, c.pattern.selectors)
+        if all((rows & other).sum() / max(min(rows.sum(), other.sum()), 1) <= max_overlap for _, other in chosen):
+            chosen.append((c, rows))
+        if len(chosen) == limit:
+            break
+    return [c for c, _ in chosen]
+
+
+def _tiers(con, frame: str, segments: list[Candidate], selset: SelectorSet, good: np.ndarray,
+           config: AnalysisConfig, health: HealthResult, inputs: AnalysisInputs, ledger: Ledger,
+           min_support: int = 10) -> list[Tier]:
+    """Tier 1 is each segment; Tiers 2 and 3 are its broader parts that still do at least as well as average.
+
+    A part is judged on the entities it adds (those not already in a better tier), so a
+    Tier 2 or 3 never borrows its figures from the Tier 1 entities inside it.
+    """
+    tiers: list[Tier] = []
+    base = good.mean()
+    taken = np.zeros(selset.n, dtype=bool)
+    for segment in segments:
+        taken |= _rows(selset, segment.pattern.selectors)
+    for number, segment in enumerate(segments, start=1):
+        name = f"ICP {number}"
+        chosen = [tuple(segment.pattern.selectors)]
+        parts = [tuple(p) for size in range(len(chosen[0]) - 1, 0, -1)
+                 for p in itertools.combinations(chosen[0], size)]
+        for _ in (2, 3):
+            pick = _best_part([p for p in parts if len(p) <= len(chosen[-1]) and p not in chosen], selset, good,
+                              base, taken, min_support)
+            if pick is None:
+                break
+            chosen.append(pick)
+            taken |= _rows(selset, pick)
+        for tier_number, selectors in enumerate(chosen, start=1):
+            tiers.append(Tier(tier=tier_number, segment=name,
+                              name=f"{name} Tier {tier_number}: " + " AND ".join(s.label for s in selectors),
+                              criteria=[criterion(s, inputs.headers) for s in selectors]))
+    tiers.sort(key=lambda t: (t.tier, t.segment))
+    _tier_metrics(con, frame, tiers, health, config, inputs, ledger)
+    return tiers
+
+
+def _best_part(options: list[tuple[Selector, ...]], selset: SelectorSet, good: np.ndarray, base: float,
+               taken: np.ndarray, min_n: int) -> tuple[Selector, ...] | None:
+    """The option whose new entities (outside `taken`) have the best lower-bound good rate, at least average."""
+    best, best_low = None, -1.0
+    for option in options:
+        rows = _rows(selset, option) & ~taken
+        n, k = int(rows.sum()), int((rows & good).sum())
+        if n < min_n or k / n < base:
+            continue
+        low = wilson_interval(k, n)[0]
+        if low > best_low:
+            best, best_low = option, low
+    return best
+
+
+def _tier_members(selset: SelectorSet, segments: list[Candidate]) -> np.ndarray:
+    rows = np.zeros(selset.n, dtype=bool)
+    for segment in segments:
+        rows |= _rows(selset, segment.pattern.selectors)
+    return rows
+
+
+def _overlap_with(c: Candidate, tier_rows: np.ndarray, selset: SelectorSet) -> float:
+    rows = _rows(selset, c.pattern.selectors)
+    return float((rows & tier_rows).sum() / max(rows.sum(), 1))
+
+
+def _disqualifiers(picks: list[Candidate], health: HealthResult, inputs: AnalysisInputs,
+                   ledger: Ledger) -> list[Disqualifier]:
+    out = []
+    for c in picks:
+        metrics = ledger.get(c.evidence).metrics
+        rate, base = c.k / c.n, metrics["base_rate"]
+        reason = (f"{100 * rate:.0f}% of these {health.entity}s are {_group_words('bad', health)} vs "
+                  f"{100 * base:.0f}% overall ({rate / base:.1f}x, n={c.n:,}, q={c.q:.2g})")
+        out.append(Disqualifier(criteria=[criterion(s, inputs.headers) for s in c.pattern.selectors], reason=reason,
+                                metrics={k: metrics[k] for k in ("n", "k", "rate", "base_rate", "lift", "ci_low",
+                                                                 "ci_high", "p_value", "q_value")},
+                                evidence=[c.evidence]))
+    return out

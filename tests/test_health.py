@@ -1,0 +1,78 @@
+"""The health score's frame: percentile ranks by distinct value equal DuckDB's percent_rank, in _row order."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from icp_agent.errors import UserError
+from icp_agent.health.health_score import HealthConfig, build_frame
+
+CUSTOMERS = """
+    SELECT range AS _row, 'c' || range AS company_name,
+           ['Software', 'Retail', NULL][range % 3 + 1] AS industry,
+           CASE WHEN range % 17 = 0 THEN NULL ELSE (hash(range, 'nps') % 11)::INTEGER END AS nps,
+           CASE WHEN range % 13 = 0 THEN NULL ELSE (hash(range, 'tickets') % 40)::INTEGER END AS support_tickets,
+           DATE '2020-01-01' + INTERVAL ((hash(range, 'since') % 1500)::INTEGER) DAY AS customer_since,
+           CASE WHEN hash(range, 'churn') % 4 = 0 THEN DATE '2024-06-01' + INTERVAL ((hash(range) % 300)::INTEGER) DAY
+                END AS churn_date,
+           (hash(range, 'arr') % 90000)::DOUBLE AS arr, (hash(range, 'start') % 60000 + 1)::DOUBLE AS starting_arr
+    FROM range({n})"""
+
+
+def _frame(con, table: str, name: str):
+    return build_frame(con, table, None, name, HealthConfig(as_of="2025-06-30"), ["industry"])
+
+
+@pytest.mark.parametrize("stored", ["in _row order", "shuffled"])
+def test_ranks_equal_percent_rank_and_the_frame_keeps_row_order(stored):
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE customers AS {CUSTOMERS.format(n=3000)}"
+                + (" ORDER BY hash(_row)" if stored == "shuffled" else " ORDER BY _row"))
+    result = _frame(con, "customers", "frame")
+    assert result.components == ["retention", "nrr", "support_burden", "nps"]
+    # the reference: DuckDB's own percent_rank windows over every row, as the frame was computed before
+    wrong = con.execute("""
+        WITH expected AS (
+            SELECT _row,
+                   CASE WHEN nps IS NULL THEN NULL ELSE percent_rank() OVER (PARTITION BY nps IS NULL ORDER BY nps)
+                        END AS c_nps,
+                   CASE WHEN support_tickets IS NULL THEN NULL ELSE percent_rank() OVER
+                        (PARTITION BY support_tickets IS NULL ORDER BY -support_tickets) END AS c_support_burden
+            FROM customers),
+        health_expected AS (
+            SELECT _row, CASE WHEN health IS NULL THEN NULL ELSE percent_rank() OVER
+                   (PARTITION BY health IS NULL ORDER BY health) END AS health_rank FROM frame)
+        SELECT count(*) FROM frame f JOIN expected e USING (_row) JOIN health_expected h USING (_row)
+        WHERE f.c_nps IS DISTINCT FROM e.c_nps OR f.c_support_burden IS DISTINCT FROM e.c_support_burden
+           OR f.health_rank IS DISTINCT FROM h.health_rank""").fetchall()[0][0]
+    assert wrong == 0
+    # ties rank together: the lowest NPS ranks 0, the highest (rows below it) / (rows with an NPS - 1)
+    known, top = con.execute("SELECT count(nps), count(*) FILTER (nps = 10) FROM customers").fetchall()[0]
+    assert con.execute("SELECT min(c_nps), max(c_nps), count(DISTINCT c_nps) FROM frame").fetchall()[0] == \
+        (0.0, (known - top) / (known - 1), 11)
+    assert con.execute("SELECT count(*) FROM frame WHERE nps IS NULL AND c_nps IS NOT NULL").fetchall()[0][0] == 0
+    # the frame is in _row order whatever the stored order, one row per customer
+    back = con.execute("SELECT count(*) FILTER (d <= 0), count(*) FROM (SELECT _row - lag(_row) OVER () AS d FROM frame)"
+                       ).fetchall()[0]
+    assert back == (0, 3000)
+    top = con.execute("SELECT count(*) FROM frame WHERE cohort = 'top' AND NOT good").fetchall()[0][0]
+    assert top == 0 and result.n_good == con.execute("SELECT count_if(health_rank >= 0.8) FROM frame").fetchall()[0][0]
+
+
+def test_the_same_frame_from_a_shuffled_table():
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE ordered AS {CUSTOMERS.format(n=2000)} ORDER BY _row")
+    con.execute("CREATE TABLE shuffled AS SELECT * FROM ordered ORDER BY hash(_row, 'shuffle')")
+    _frame(con, "ordered", "a")
+    _frame(con, "shuffled", "b")
+    differ = con.execute("SELECT count(*) FROM a POSITIONAL JOIN b WHERE a._row <> b._row OR a.health IS DISTINCT "
+                         "FROM b.health OR a.health_rank IS DISTINCT FROM b.health_rank").fetchall()[0][0]
+    assert differ == 0
+
+
+def test_won_without_deals_is_a_clear_error():
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE customers AS {CUSTOMERS.format(n=50)}")
+    with pytest.raises(UserError, match="no deals are imported"):
+        build_frame(con, "customers", None, "frame", HealthConfig(good="won"), ["industry"])
