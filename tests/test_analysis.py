@@ -14,7 +14,7 @@ from icp_agent.health.health_score import HealthConfig, build_frame
 from icp_agent.errors import UserError
 from icp_agent.workspace import Workspace
 
-from conftest import DEMO, shared_dataset
+from conftest import copy_demo, shared_dataset
 
 NOISE_AND_POST_SALE = {"founded_year", "time_zone", "city", "region", "owner", "lifecycle_stage", "arr", "nps",
                        "support_tickets", "last_activity_date", "churn_date", "starting_arr", "cac", "referrals",
@@ -22,10 +22,10 @@ NOISE_AND_POST_SALE = {"founded_year", "time_zone", "city", "region", "owner", "
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    ws = Workspace(tmp_path_factory.mktemp("demo") / "ws.duckdb")
-    toolkit.import_data(ws, DEMO)
-    return ws, toolkit.build_icp(ws)
+def demo(built_demo, tmp_path_factory):
+    """The session's built demo (conftest.built_demo), copied: a test here builds a second version."""
+    copy = copy_demo(built_demo, tmp_path_factory.mktemp("demo"))
+    return copy.workspace(), copy.icp()
 
 
 def labels(criteria):

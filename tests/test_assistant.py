@@ -44,6 +44,7 @@ from icp_agent.faces.assistant.phases import OFFERED_TOOLS, PHASES
 from icp_agent.faces.assistant.prompts import load_prompt
 from icp_agent.resources import prompts_dir
 from icp_agent.workspace import Workspace
+from conftest import copy_demo
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "fixtures" / "demo"
@@ -53,18 +54,20 @@ INJECTED_NOTE = "2026-05-24-prismworks-software-cro.md"
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    """The demo, one Tier-1 interview carrying an injected instruction, imported and built offline once."""
+def built(built_demo, tmp_path_factory) -> Path:
+    """The demo, one Tier-1 interview carrying an injected instruction, built offline once: a copy of the
+    session's built demo (conftest.built_demo) with the notes imported again and the ICP built again."""
     root = tmp_path_factory.mktemp("built")
-    data = root / "demo"
-    shutil.copytree(DEMO, data)
-    note = data / "interviews" / INJECTED_NOTE
+    notes = root / "interviews"
+    shutil.copytree(DEMO / "interviews", notes)
+    note = notes / INJECTED_NOTE
     body = note.read_text(encoding="utf-8")
     note.write_text(body.replace('A: "We missed a quarter', f'A: "{INJECTED} We missed a quarter'), encoding="utf-8")
-    ws = Workspace(root / "ws.duckdb")
-    toolkit.import_data(ws, data)
+    demo = copy_demo(built_demo, root / "demo")
+    ws = demo.workspace()
+    toolkit.import_data(ws, interviews=notes)
     toolkit.build_icp(ws)
-    return root / "ws.duckdb"
+    return demo.workspace_path
 
 
 @pytest.fixture
@@ -89,6 +92,7 @@ def icp_core(icp) -> dict[str, Any]:
 # --- the full run -----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.vcr
 def test_full_assisted_run_on_the_demo(api, tmp_path, built):
     ws = Workspace(tmp_path / "ws.duckdb")

@@ -13,6 +13,7 @@ from icp_agent import toolkit
 from icp_agent.faces.assistant.chat import chat_main
 from icp_agent.faces.assistant.connection import RemoteServer
 from icp_agent.workspace import Workspace
+from conftest import copy_demo
 from standin import KEY, TOKEN, ChatModel, http_server
 from standin import api, vcr_config  # noqa: F401  (pytest fixtures, used by name)
 
@@ -20,11 +21,9 @@ DEMO = Path(__file__).resolve().parent.parent / "fixtures" / "demo"
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Workspace:
-    ws = Workspace(tmp_path_factory.mktemp("chat") / "ws.duckdb")
-    toolkit.import_data(ws, DEMO)
-    toolkit.build_icp(ws)
-    return ws
+def built(built_demo, tmp_path_factory) -> Workspace:
+    """The session's built demo (conftest.built_demo), copied: /save writes drafts to the workspace."""
+    return copy_demo(built_demo, tmp_path_factory.mktemp("chat")).workspace()
 
 
 @pytest.mark.vcr

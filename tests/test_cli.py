@@ -21,7 +21,7 @@ from icp_agent.faces.cli import main
 from icp_agent.ingest.fields import fields_markdown
 from icp_agent.workspace import Workspace
 
-from conftest import DEMO, REPO
+from conftest import DEMO, REPO, copy_demo
 
 COMMANDS = ["import-data", "inspect-workspace", "set-field-roles", "score-health", "find-patterns", "build-icp",
             "get-icp", "list-icp-versions", "get-evidence", "list-evidence", "get-persona-evidence", "fit-scorecard",
@@ -84,17 +84,12 @@ def test_docs_fields_md_is_current():
 
 
 @pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory):
-    """`icp-agent demo --out icp-demo` run once in a fresh folder (as `make demo` does from the repository's
-    root), with fixtures/ beside it so the README's relative paths hold: (folder, the demo's stdout)."""
-    folder = tmp_path_factory.mktemp("demo-cwd")
-    (folder / "fixtures").symlink_to(REPO / "fixtures")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(folder)
-        mp.delenv("ICP_WORKSPACE", raising=False)
-        result = CliRunner().invoke(main, ["demo", "--out", "icp-demo"])
-    assert result.exit_code == 0, (result.output, result.exception)
-    return folder, result.stdout
+def demo_dir(built_demo, tmp_path_factory):
+    """`icp-agent demo --out icp-demo` as run once per session (conftest.built_demo, as `make demo` does from the
+    repository's root, fixtures/ beside it so the README's relative paths hold), copied for this module since its
+    commands write beside it: (folder, the demo's stdout)."""
+    demo = copy_demo(built_demo, tmp_path_factory.mktemp("cli-demo"))
+    return demo.folder, demo.stdout
 
 
 @pytest.fixture

@@ -179,6 +179,7 @@ def _write(path: Path, rows: list[list[str]], dialect: dict) -> Path:
     return path
 
 
+@pytest.mark.slow
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(dialect=dialects)
 def test_any_dialect_imports_the_same_canonical_values(reference, dialect):

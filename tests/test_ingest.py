@@ -6,11 +6,11 @@ import json
 
 import duckdb
 import pytest
+from conftest import rows
 
 from icp_agent import toolkit
 from icp_agent.errors import UserError
 from icp_agent.ingest.importer import Mapping, import_file
-from conftest import rows
 
 CUSTOMERS = """Record ID,Company name,Company Domain Name,Industry,Number of Employees,Annual Revenue,Country/Region,Technologies,Lifecycle Stage,Became a Customer Date,Churn Date,ARR,NPS Score,Time Zone
 1,Acme,https://www.acme.com,COMPUTER_SOFTWARE,"1,250","$1,200,000.00",United States,Salesforce;Slack,customer,03/25/2024,,"$12,000",9,UTC
@@ -82,6 +82,60 @@ def test_parquet_and_json_lines(ws, tmp_path, write, fmt):
     assert report.kind == "customers" and report.format == ("parquet" if fmt == "parquet" else "json")
     assert report.rows_kept == 3 and report.duplicates_dropped == 1
     assert rows(ws, "customers")[1]["employees_min"] == 51
+
+
+def test_parquet_read_in_place_stores_what_the_same_csv_stores(ws, tmp_path, write):
+    """A Parquet file is read where it lies (a view numbered by the file's rows, no staged copy): the rows kept,
+    their row numbers, the duplicate dropped and the id conflict rejected are those of the same data as CSV."""
+    from icp_agent.workspace import Workspace
+
+    source = write("customers.csv", CUSTOMERS)
+    target = tmp_path / "customers.parquet"
+    duckdb.connect().execute(f"COPY (SELECT * FROM read_csv('{source}', all_varchar=true)) TO '{target}' "
+                             f"(FORMAT parquet)")
+    as_csv = import_file(Workspace(tmp_path / "csv.duckdb"), source)
+    as_parquet = import_file(ws, target)
+    assert as_parquet.format == "parquet"
+    assert (as_parquet.rows_kept, as_parquet.duplicates_dropped, [(r.row, r.reason) for r in as_parquet.rejected]) \
+        == (as_csv.rows_kept, as_csv.duplicates_dropped, [(r.row, r.reason) for r in as_csv.rejected]) \
+        == (3, 1, [(5, as_csv.rejected[0].reason)])
+    assert rows(ws, "customers") == rows(Workspace(tmp_path / "csv.duckdb"), "customers")
+    assert [r["_row"] for r in rows(ws, "customers")] == [1, 2, 4]
+    with ws.connect() as con:  # nothing staged is left behind
+        assert not con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name IN ('_stage', '_dedup') "
+                               "AND temporary").fetchone()[0]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_rows_written_in_batches_equal_one_batch_and_progress_only_grows(tmp_path, write, monkeypatch, fmt):
+    """Rows are normalised and sorted a batch of file rows at a time (bounded memory): with batches of two rows
+    the stored table, its order and the report are those of one batch, and the step's progress never goes back."""
+    from itertools import pairwise
+
+    from icp_agent.ingest import importer
+    from icp_agent.workspace import Workspace
+
+    source = write("customers.csv", CUSTOMERS + "".join(f"{10 + n},Firm {n},firm{n}.com,Retail,12,$5000,Germany,,"
+                                                        f"customer,01/02/2023,,$100,5,UTC\n" for n in range(7)))
+    if fmt == "parquet":
+        target = tmp_path / "customers.parquet"
+        duckdb.connect().execute(f"COPY (SELECT * FROM read_csv('{source}', all_varchar=true)) TO '{target}' "
+                                 f"(FORMAT parquet)")
+        source = target
+    whole = import_file(Workspace(tmp_path / "whole.duckdb"), source)
+    monkeypatch.setattr(importer, "WRITE_BATCH_ROWS", 2)
+    seen: list[tuple[int, int]] = []
+    batched = import_file(Workspace(tmp_path / "batched.duckdb"), source,
+                          progress=lambda message, done=None, total=None: message.startswith("normalising")
+                          and done is not None and seen.append((done, total)))
+    assert rows(Workspace(tmp_path / "batched.duckdb"), "customers") == rows(Workspace(tmp_path / "whole.duckdb"),
+                                                                           "customers")
+    with Workspace(tmp_path / "batched.duckdb").connect() as con:  # stored in file order, not only sortable
+        table = con.execute("SELECT table_name FROM imports").fetchone()[0]
+        stored = [r[0] for r in con.execute(f"SELECT _row FROM {table}").fetchall()]
+    assert stored == sorted(stored) and len(stored) == batched.rows_kept == whole.rows_kept == 10
+    assert batched.model_dump(exclude={"imported_at"}) == whole.model_dump(exclude={"imported_at"})
+    assert seen[-1] == (11, 11) and all(a[0] <= b[0] for a, b in pairwise(seen))
 
 
 def test_semicolon_and_tab_delimiters_and_latin1(ws, write):
@@ -226,3 +280,26 @@ def test_a_website_with_no_domain_is_unparsed_whether_or_not_websites_repeat(ws,
     website = next(c for c in report.columns if c.header == "Website")
     assert (website.unparsed, website.unparsed_examples) == (1, ["row 5: https://"])
     assert website.examples[0] == "site0.com" and website.pct_missing == pytest.approx(round(200 / 31, 1))
+
+
+def test_engine_settings_bound_memory_and_spill_beside_the_workspace(tmp_path, monkeypatch):
+    """The memory limit defaults from the machine's memory (half of it), ICP_AGENT_MEMORY_LIMIT overrides it, and
+    DuckDB spills beyond it into <workspace>.tmp beside the workspace file."""
+    import os
+
+    from icp_agent.workspace import Workspace, default_memory_limit
+
+    monkeypatch.delenv("ICP_AGENT_MEMORY_LIMIT", raising=False)
+    half_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2 // 2**20
+    assert default_memory_limit() == f"{max(half_mb, 256)}MB"
+    (tmp_path / "a").mkdir()
+    ws = Workspace(tmp_path / "a" / "ws.duckdb")
+    with ws.connect() as con:
+        limit, temp = con.execute("SELECT current_setting('memory_limit'), current_setting('temp_directory')"
+                                  ).fetchone()
+    assert temp == str(tmp_path / "a" / "ws.duckdb.tmp")
+    in_mb = float(limit.split()[0]) * {"MiB": 1.048576, "GiB": 1073.741824, "MB": 1, "GB": 1000}[limit.split()[1]]
+    assert abs(in_mb - half_mb) / half_mb < 0.01  # DuckDB reads MB as 10^6 bytes and shows MiB/GiB, rounded
+    monkeypatch.setenv("ICP_AGENT_MEMORY_LIMIT", "300MB")
+    with Workspace(tmp_path / "a" / "ws.duckdb").connect() as con:
+        assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] in ("286.1 MiB", "300.0 MB")

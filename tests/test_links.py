@@ -6,11 +6,11 @@ import csv
 import io
 
 import pytest
-
 from conftest import REPO
+
 from icp_agent import toolkit
-from icp_agent.health.health_score import build_deals_frame
 from icp_agent.errors import UserError
+from icp_agent.health.health_score import build_deals_frame
 from icp_agent.ingest import links
 from icp_agent.models import LinkReport
 
@@ -265,15 +265,66 @@ def test_domain_key(raw, key):
     assert con.execute(f"SELECT {links.domain_key('t.v')} FROM (SELECT ?::VARCHAR AS v) t", [raw]).fetchall() == [(key,)]
 
 
-def test_company_names_that_collide_once_normalised_are_said(ws, write):
-    """"Irondata" and "Irondata LLC" are one key once legal suffixes drop: a deal naming either may be joined to
-    the other company, so the link report says so, with the names."""
+def test_a_name_several_companies_share_once_normalised_links_to_none_of_them(ws, write):
+    """"Irondata" and "Irondata LLC" are one key once legal suffixes drop: a deal naming either is left unlinked
+    and reported with the key and both companies, never joined to whichever comes first; the others link."""
     companies = write("companies.csv", "Company name,Industry,Churned\nIrondata,Software,no\nIrondata LLC,Retail,yes\n"
-                      + "".join(f"Firm {i},Software,no\n" for i in range(8)))
-    deals = write("deals.csv", "Deal ID,Company,Stage,Amount\n"
-                  + "".join(f"D{i},{'Irondata LLC' if i < 2 else f'Firm {i}'},Closed Won,100\n" for i in range(10)))
+                      + "".join(f"Firm {i},Ind {i},no\n" for i in range(8)))
+    deals = write("deals.csv", to_csv(["Deal ID", "Company", "Stage", "Amount"], [
+        [f"D{i}", ["Irondata LLC", "irondata", "IRONDATA, L.L.C."][i] if i < 3 else f"Firm {i} Inc.", "Closed Won", 100]
+        for i in range(8)]))
     result = toolkit.import_data(ws, customers=companies, deals=deals)
     link = next(r for r in result.links if r.kind == "deals")
-    assert link.linked_by == "company_name"
-    shared = [n for n in link.notes if "shared by several companies" in n]
-    assert shared and "Irondata / Irondata LLC" in shared[0]
+    assert (link.linked_by, link.linked, link.ambiguous, link.unlinked) == ("company_name", 5, 3, 3)
+    assert {e["value"]: (e["key"], e["rows"], e["companies"]) for e in link.ambiguous_examples} == {
+        v: ("irondata", 1, ["Irondata", "Irondata LLC"]) for v in ("Irondata LLC", "irondata", "IRONDATA, L.L.C.")}
+    (note,) = [n for n in link.notes if "fits several companies" in n]
+    assert note.startswith("3 deals are not linked") and "Irondata / Irondata LLC" in note
+    joined = frame_rows(ws)  # the analysis joins exactly what the report counted
+    assert joined == {**{f"D{i}": (None,) for i in range(3)}, **{f"D{i}": (f"Ind {i}",) for i in range(3, 8)}}
+
+
+def test_a_domain_two_companies_share_links_to_neither(ws, write):
+    companies = to_csv(["Company name", "Website", "Industry"],
+                       [["North Shipping", "https://north.example", "Logistics"],
+                        ["North Bank", "north.example", "Banking"], ["", "www.north.example", "Retail"]]
+                       + [[f"Firm {n}", f"firm{n}.com", f"I{n}"] for n in range(6)])
+    deals = to_csv(["Deal ID", "Company Domain Name", "Deal Stage"],
+                   [["D0", "www.north.example", "closedwon"], ["D1", "sales@north.example", "closedlost"]]
+                   + [[f"D{n}", f"https://firm{n}.com/", "closedwon"] for n in range(2, 6)])
+    result = toolkit.import_data(ws, customers=write("c.csv", companies), deals=write("d.csv", deals))
+    (link,) = result.links
+    assert (link.method, link.linked, link.ambiguous, link.unlinked) == ("domain", 4, 2, 2)
+    # the import stores both spellings as north.example: one value, two rows
+    assert [(e["key"], e["rows"], e["companies"]) for e in link.ambiguous_examples] == [
+        ("north.example", 2, ["North Bank", "North Shipping", "north.example"])]  # a company without a name
+    assert frame_rows(ws) == {"D0": (None,), "D1": (None,), **{f"D{n}": (f"I{n}",) for n in range(2, 6)}}
+
+
+def test_one_company_on_several_rows_is_not_ambiguous_two_with_one_name_are(ws, write):
+    # rows with the same id are one company; two ids under one name are two companies
+    companies = to_csv(["Company ID", "Company name", "Industry"],
+                       [["1", "Acme", "Retail"], ["1", "Acme", "Retail "], ["2", "Twin", "Banking"],
+                        ["3", "Twin Ltd", "Software"], ["4", "Solo", "Logistics"]])
+    deals = to_csv(["Deal ID", "Company", "Deal Stage"],
+                   [["D1", "Acme Inc", "won"], ["D2", "Twin", "won"], ["D3", "Solo", "lost"]])
+    result = toolkit.import_data(ws, customers=write("c.csv", companies), deals=write("d.csv", deals))
+    (link,) = result.links
+    assert (link.method, link.linked, link.ambiguous) == ("name", 2, 1)
+    assert link.ambiguous_examples[0]["companies"] == ["Twin", "Twin Ltd"]
+    joined = frame_rows(ws)
+    assert joined["D2"] == (None,) and joined["D3"] == ("Logistics",) and joined["D1"][0].strip() == "Retail"
+
+
+def test_contacts_a_deal_id_links_are_not_ambiguous(ws, write):
+    companies = to_csv(["Company name", "Industry", "Lifecycle Stage"],
+                       [["Irondata", "Software", "customer"], ["Irondata LLC", "Retail", "customer"],
+                        ["Firm", "Retail", "customer"]])
+    deals = to_csv(["Deal ID", "Company", "Deal Stage"], [["D1", "Firm", "won"]])
+    contacts = to_csv(["Record ID", "Job Title", "Deal ID", "Company"],
+                      [["C1", "CTO", "D1", "Irondata"], ["C2", "CFO", "", "Irondata LLC"], ["C3", "CEO", "", "Firm"]])
+    result = toolkit.import_data(ws, customers=write("c.csv", companies), deals=write("d.csv", deals),
+                                 contacts=write("p.csv", contacts))
+    link = next(r for r in result.links if r.kind == "contacts")
+    assert (link.linked, link.ambiguous, link.unlinked) == (2, 1, 1)
+    assert [(e["value"], e["rows"]) for e in link.ambiguous_examples] == [("Irondata LLC", 1)]

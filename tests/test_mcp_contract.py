@@ -2,8 +2,9 @@
 with format checking on, timestamps carry a zone and one form, tools/list stays small, descriptions are
 dedented, and arguments take the shapes a model naturally sends (1 for "ICP 1", "1" for 1, one id for a list).
 
-The demo is imported and built once per module through the tools themselves; `test_every_tool_keeps_its_output_
-schema` then calls every tool tools/list names, and fails when a tool is added without a call here.
+The demo (imported once per session: conftest.built_demo) is built once per module through the tools;
+`test_every_tool_keeps_its_output_schema` then calls every tool tools/list names, and fails when a tool is added
+without a call here.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import inspect
 import json
 import re
+import shutil
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -93,8 +95,11 @@ class Demo:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Demo:
+def demo(built_demo, tmp_path_factory) -> Demo:
+    """A server on a copy of the session's built demo (conftest.built_demo); import_data finds the demo already
+    imported, build_icp builds again through the tool."""
     root = tmp_path_factory.mktemp("contract")
+    shutil.copy(built_demo.workspace_path, root / "ws.duckdb")
     server = create_server(Workspace(root / "ws.duckdb"), [REPO / "fixtures", root], out_dir=root / "out")
 
     async def prepare() -> dict:

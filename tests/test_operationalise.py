@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 
 import duckdb
 import pytest
@@ -16,8 +17,11 @@ from conftest import DEMO
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
+def demo(built_demo, tmp_path_factory):
+    """`run` with a revenue target on a copy of the session's built demo (conftest.built_demo): the import finds
+    the files already imported, the build and the report files are this run's."""
     folder = tmp_path_factory.mktemp("ops")
+    shutil.copy(built_demo.workspace_path, folder / "ws.duckdb")
     ws = Workspace(folder / "ws.duckdb")
     result = toolkit.run(ws, DEMO, folder / "out", options=toolkit.AnalysisOptions(revenue_target=1_000_000))
     return ws, result, folder
@@ -117,6 +121,7 @@ def test_diff_needs_two_versions_and_then_recommends(tmp_path):
     assert all(v["psi"] < 0.01 for v in result["fields"].values())
 
 
+@pytest.mark.slow
 def test_refresh_with_a_shifted_snapshot(tmp_path, cli):
     shifted = tmp_path / "customers_v2.csv"
     con = duckdb.connect()

@@ -12,6 +12,7 @@ import json
 import tempfile
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -55,6 +56,7 @@ def mutate(path: Path, mutations: list[tuple[str, int, str, str]]) -> None:
         csv.writer(handle).writerows([header, *body])
 
 
+@pytest.mark.slow
 @settings(max_examples=7, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(shape)

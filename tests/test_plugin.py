@@ -49,6 +49,7 @@ def test_skill_is_valid_per_the_agent_skills_spec():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("target", [".", ".claude-plugin/plugin.json"])
 def test_claude_plugin_validate(npm_bin, tmp_path, target):
     result = subprocess.run([str(npm_bin / "claude"), "plugin", "validate", "--strict", target], cwd=REPO,
@@ -56,6 +57,7 @@ def test_claude_plugin_validate(npm_bin, tmp_path, target):
     assert result.returncode == 0 and "Validation passed" in result.stdout, result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_claude_code_connects_to_the_plugins_server(npm_bin, tmp_path):
     assert (VENV_BIN / "uvx").exists(), "uv is a dev dependency: the plugin launches the server with uvx"
     result = subprocess.run([str(npm_bin / "claude"), "--plugin-dir", str(REPO), "mcp", "list"], cwd=tmp_path,
@@ -80,6 +82,7 @@ def call(npm_bin, workspace, out, tool: str, arguments: dict) -> dict:
     return data.get("structuredContent") or json.loads(data["content"][0]["text"])
 
 
+@pytest.mark.slow
 def test_the_inspector_drives_a_whole_icp_flow_over_stdio(npm_bin, tmp_path):
     workspace, out = tmp_path / "ws.duckdb", tmp_path / "out"
     listed = inspector(npm_bin, workspace, out, "--method", "tools/list", "--strict")

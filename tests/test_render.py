@@ -585,15 +585,9 @@ def test_new_charts_escape_and_handle_empty_input(icp):
 # --- on the demo: the whole run, as a marketer opens it ------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def demo_report(tmp_path_factory):
-    from conftest import DEMO
-
-    from icp_agent import toolkit
-    from icp_agent.workspace import Workspace
-
-    folder = tmp_path_factory.mktemp("report")
-    toolkit.run(Workspace(folder / "ws.duckdb"), DEMO, folder / "out")
-    return folder / "out"
+def demo_report(built_demo):
+    """The report folder of the session's built demo (conftest.built_demo), read only."""
+    return built_demo.out
 
 
 def test_demo_report_headline_scorecard_and_quotes(demo_report):

@@ -29,13 +29,14 @@ COMPARED = ("fit_points", "fit_score", "priority", "grade", "fit_reasons")
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
+def demo(built_demo, tmp_path_factory):
+    """The session's built demo (conftest.built_demo; its report files copied to folder/out, its workspace read
+    only) and its prospects scored from icp.json."""
     folder = tmp_path_factory.mktemp("path")
-    ws = Workspace(folder / "ws.duckdb")
-    result = toolkit.run(ws, DEMO, folder / "out")
+    shutil.copytree(built_demo.out, folder / "out", ignore=shutil.ignore_patterns("workspace.duckdb*"))
     scored = folder / "scored.csv"
     toolkit.score_prospects(DEMO / "prospects.csv", scored, icp_path=folder / "out" / "icp.json")
-    return ws, result.icp, folder, scored
+    return built_demo.workspace(), built_demo.icp(), folder, scored
 
 
 def _read(path, where: str = "TRUE") -> list[dict]:
@@ -188,7 +189,7 @@ def test_scoring_layers_agree_with_the_scorecards_own_sql(demo):
         table = ws.current_table(con, "prospects")
         columns = {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
         present = {c for c in columns if not c.startswith("_")} | {c[:-4] for c in columns if c.endswith("_min")}
-        own = dict(scorecard_select_sql(icp.scorecard, None, present_columns=columns))
+        own = dict(scorecard_select_sql(icp.scorecard.model_dump(mode="json"), None, present_columns=columns))
         ours = scored_select(icp, table, present, keep="_row")
         differing = con.execute(f"""SELECT count(*), count_if(a.fit_reasons IS DISTINCT FROM b.reasons),
                 count_if(a.fit_points IS DISTINCT FROM b.points), count_if(a.fit_score IS DISTINCT FROM b.fit),
@@ -197,3 +198,71 @@ def test_scoring_layers_agree_with_the_scorecards_own_sql(demo):
                                          {own['icp_fit_score']} AS fit, {own['icp_grade']} AS grade FROM {table}) b
             USING (_row)""").fetchall()[0]
     assert differing == (50_000, 0, 0, 0, 0)
+
+
+def test_both_plans_give_the_same_scores_in_the_same_order(demo, tmp_path, monkeypatch):
+    """Scoring every combination of the fields' signatures once and scoring the parts per row are one score;
+    both keep the input's order on several threads. Empty strings, blanks and a column with no value at all
+    take the NULL and the unseen-value paths."""
+    from icp_agent.scorecard import scoring
+
+    _, _, folder, _ = demo
+    source = tmp_path / "mixed.parquet"
+    duckdb.connect().execute(f"""COPY (SELECT 'p' || range AS "Company Name",
+            ['1-10', '51-200', '10001+', '', NULL, CAST(range % 700 AS VARCHAR)][range % 6 + 1] AS "# Employees",
+            ['Computer Software', 'COMPUTER_SOFTWARE', 'marketing & advertising', '', NULL, 'Zoology']
+                [range % 6 + 1] AS "Industry",
+            ['Salesforce, Slack', 'Wix', '', NULL][range % 4 + 1] AS "Technologies",
+            NULL::VARCHAR AS "Country"
+        FROM range(120000)) TO '{source}' (FORMAT parquet, ROW_GROUP_SIZE 10000)""")
+    outputs, plans = {}, []
+    real = {name: getattr(scoring, name) for name in ("_combined_query", "_per_row_query")}
+    for name in real:
+        monkeypatch.setattr(scoring, name, lambda *args, _name=name: plans.append(_name) or real[_name](*args))
+    for limit in (0, 10_000_000):
+        monkeypatch.setattr(scoring, "COMBINATIONS", limit)
+        outputs[limit] = tmp_path / f"scored_{limit}.parquet"
+        toolkit.score_prospects(source, outputs[limit], icp_path=folder / "out" / "icp.json")
+    assert plans == ["_per_row_query", "_combined_query"]
+    con = duckdb.connect()
+    con.execute("SET threads = 1")
+    for path in outputs.values():
+        assert con.execute(f"""SELECT count(*), count_if("Company Name" <> 'p' || file_row_number)
+            FROM read_parquet('{path}', file_row_number=true)""").fetchall()[0] == (120_000, 0)
+    per_row, combined = (f"read_parquet('{outputs[k]}', file_row_number=true)" for k in outputs)
+    assert con.execute(f"SELECT count(*) FROM (SELECT * FROM {per_row} EXCEPT ALL SELECT * FROM {combined})"
+                       ).fetchall()[0][0] == 0
+    rows = {r[0]: r[1:] for r in con.execute(f"""SELECT "Company Name", unseen_fields, missing_fields, fit_reasons
+        FROM read_parquet('{outputs[0]}') WHERE "Company Name" IN ('p0', 'p1', 'p4', 'p5')""").fetchall()}
+    assert rows["p5"][0] == "industry"  # Zoology: a category the scorecard never saw
+    assert "industry" in rows["p4"][1] and "employees" in rows["p4"][1]  # NULLs: missing
+    assert all("industry Computer Software (+27)" in rows[r][2] for r in ("p0", "p1"))  # two spellings, one text
+
+
+def test_score_reports_rows_done_and_spills_beside_the_output(demo, tmp_path, monkeypatch):
+    from icp_agent.scorecard import scoring
+    from icp_agent.workspace import default_memory_limit
+
+    _, _, folder, _ = demo
+    monkeypatch.delenv("ICP_AGENT_MEMORY_LIMIT", raising=False)
+    seen, settings = [], {}
+    real = scoring.connect_for_scoring
+
+    def spy(spill_to=None):
+        con = real(spill_to)
+        settings.update(limit=con.execute("SELECT current_setting('memory_limit')").fetchone()[0],
+                        temp=con.execute("SELECT current_setting('temp_directory')").fetchone()[0])
+        return con
+    monkeypatch.setattr(scoring, "connect_for_scoring", spy)
+    out = tmp_path / "scored.csv"
+    result = toolkit.score_prospects(DEMO / "prospects.csv", out, icp_path=folder / "out" / "icp.json",
+                                     progress=lambda message, done=None, total=None: seen.append((message, done, total)))
+    steps = {message: total for message, _, total in seen}
+    assert len(steps) == 2 and list(steps.values())[-1] == result.rows == 50_000
+    assert seen[-1] == (list(steps)[-1], 50_000, 50_000)
+    assert 40_000 < list(steps.values())[0] < 60_000  # the first pass: rows estimated from the file's size
+    assert settings["temp"] == str(tmp_path / ".scored.csv.icp-spill")
+    assert not (tmp_path / ".scored.csv.icp-spill").exists()
+    expected = duckdb.connect()
+    expected.execute("SET memory_limit = ?", [default_memory_limit()])
+    assert settings["limit"] == expected.execute("SELECT current_setting('memory_limit')").fetchone()[0]

@@ -67,9 +67,9 @@ def attacked(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def outputs(attacked) -> Path:
-    """Every file `run`, `score` (workspace ICP and icp.json, CSV and Parquet), `demo`, and the MCP tools
-    render_document and score_prospects write, from the attacked exports."""
+def outputs(attacked, built_demo) -> Path:
+    """Every file `run`, `score` (workspace ICP and icp.json, CSV and Parquet), `demo` (the session's, copied:
+    conftest.built_demo), and the MCP tools render_document and score_prospects write, from the attacked exports."""
     import anyio
 
     from conftest import Cli
@@ -84,7 +84,7 @@ def outputs(attacked) -> Path:
     cli("score-prospects", str(data / "prospects.csv"), "--icp", str(out / "run" / "icp.json"),
         "--out", str(out / "scored_icp.csv"), "--quiet")
     cli("score-prospects", str(data / "prospects.csv"), "--out", str(out / "scored.parquet"), "--quiet")
-    cli("demo", "--out", str(out / "demo"), "--quiet")
+    shutil.copytree(built_demo.out, out / "demo", ignore=shutil.ignore_patterns("workspace.duckdb*"))
 
     async def mcp_tools():
         server = create_server(Workspace(out / "ws.duckdb"), [out, data], out_dir=out / "mcp")
@@ -467,16 +467,16 @@ def test_the_detector_reads_through_disguises():
 
 
 @pytest.fixture(scope="module")
-def two_builds(tmp_path_factory):
-    """The demo built with its own interview notes, and again with every corpus injection added as a note of a
-    real customer: (ICP without, ICP with, the workspace with)."""
+def two_builds(built_demo, tmp_path_factory):
+    """The demo built with its own interview notes (the session's: conftest.built_demo), and again, on a copy,
+    with every corpus injection added as a note of a real customer: (ICP without, ICP with, the workspace with)."""
+    from conftest import copy_demo
     from injection_corpus import INJECTIONS
 
     from icp_agent import toolkit
 
     root = tmp_path_factory.mktemp("notes")
-    clean, injected = root / "clean", root / "injected"
-    shutil.copytree(DEMO / "interviews", clean)
+    injected = root / "injected"
     shutil.copytree(DEMO / "interviews", injected)
     companies = [line.split(",")[1] for line in (DEMO / "customers.csv").read_text(encoding="utf-8").splitlines()[1:40]
                  if line.count(",") > 5 and '"' not in line.split(",")[1]]
@@ -484,15 +484,12 @@ def two_builds(tmp_path_factory):
         (injected / f"2026-10-{i:02d}-injected.md").write_text(
             f"# Interview: {companies[i % len(companies)]} — Head of Sales\n\nInterviewee: Sam Doe, Head of Sales\n\n"
             f"A: \"{text}\"\n\nA: \"We use it every day for pipeline reviews and forecasting.\"\n", encoding="utf-8")
-    built = []
-    for notes in (clean, injected):
-        ws = Workspace(root / f"{notes.name}.duckdb")
-        toolkit.import_data(ws, customers=DEMO / "customers.csv", deals=DEMO / "deals.csv",
-                            prospects=DEMO / "prospects.csv", interviews=notes)
-        built.append((toolkit.build_icp(ws), ws))
-    return built[0][0], built[1][0], built[1][1]
+    ws = copy_demo(built_demo, root / "copy").workspace()
+    toolkit.import_data(ws, interviews=injected)  # a new snapshot of the notes; the other files stay as imported
+    return built_demo.icp(), toolkit.build_icp(ws), ws
 
 
+@pytest.mark.slow
 def test_injected_notes_change_no_tier_criterion_or_score(two_builds):
     clean, injected, _ = two_builds
 
@@ -504,6 +501,7 @@ def test_injected_notes_change_no_tier_criterion_or_score(two_builds):
     assert clean.status == "ok" and shape(injected) == shape(clean)
 
 
+@pytest.mark.slow
 def test_drafts_that_act_on_injected_notes_are_refused_and_nothing_is_saved(two_builds):
     from injection_corpus import INJECTIONS
 

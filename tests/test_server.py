@@ -387,6 +387,7 @@ async def test_errors_on_the_demo_say_what_was_wrong(demo, tmp_path, mode):
 # --- concurrency ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.anyio
 async def test_parallel_calls_match_sequential_ones(demo):
     ids = demo.built["evidence_ids"]

@@ -9,14 +9,15 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import SHARED, rows
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from icp_agent import toolkit
 from icp_agent.errors import UserError
 from icp_agent.ingest import normalize as norm
 from icp_agent.ingest.importer import Mapping, import_file
 from icp_agent.workspace import Workspace
-
-from conftest import SHARED, rows
 
 CASES = SHARED.parent / "cases"
 
@@ -328,3 +329,21 @@ def test_epoch_seconds_under_date_headers_are_dates(ws, write, header):
     report = import_file(ws, write("e.csv", "\n".join(lines) + "\n"), "customers")
     assert column(report, header).type == "date"
     assert rows(ws, "customers")[0][column(report, header).field] == date(2023, 5, 1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(
+    st.from_regex(r"\A ?\$(\d{1,3}(,\d{3}){0,3}|\d{1,9})(\.\d{1,3})? ?\Z"),  # the dollar shapes, and near misses
+    st.from_regex(r"\A-?\$?[\d,.]{1,10}[KkMm+]?\Z")), min_size=1, max_size=40))
+def test_amounts_read_in_sql_equal_the_parser(values):
+    """Dollar amounts read in SQL (norm.DOLLARS) give what parse_amount gives, for either decimal mark."""
+    con = duckdb.connect()
+    norm.register_functions(con)
+    for mark in (None, ".", ","):
+        got = con.execute(f"SELECT v, {norm.amount('v', mark)} FROM unnest(?::VARCHAR[]) t(v)", [values]).fetchall()
+        for raw, parsed in got:
+            expected = norm.parse_amount(raw, mark)
+            if expected is None or expected["value"] is None:
+                assert parsed is None or parsed["value"] is None, (raw, mark, parsed)
+            else:
+                assert parsed == expected, (raw, mark, parsed, expected)

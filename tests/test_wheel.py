@@ -23,6 +23,7 @@ def test_demo_runs_from_an_installed_wheel(tmp_path):
     assert any(n.startswith("icp_agent/prompts/") for n in names)
     assert "icp_agent/demo_data/customers.csv" in names
     assert any(n.startswith("icp_agent/demo_data/interviews/") for n in names)
+    assert "icp_agent/py.typed" in names  # PEP 561: type checkers read the package's own annotations
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     python = env_dir / "bin" / "python"

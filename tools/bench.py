@@ -11,13 +11,15 @@
   import-parquet (10M messy prospects Parquet, every column a raw string) beside the floor
   `CREATE TABLE t AS SELECT * FROM read_csv/read_parquet(...)` into a database file and pandas;
   build (`icp-agent build` on 1M imported customers, a fresh copy of the workspace per run);
-  search (depth 3 at 1M, selector building included); score (H8's slot: `register("score")`).
+  search (depth 3 at 1M, selector building included); score (`icp-agent score` on 10M raw Apollo-style
+  prospects -> Parquet beside DuckDB's COPY of the same file).
 
 - import: a 1M-row customers CSV and a 10M-row prospects Parquet through `icp-agent import`,
   rows/s and peak RSS, against pandas.read_csv of the same CSV (each in its own process).
 - search: pattern extraction at depth 2 and 3 over 100k and 1M customers x 20 fields,
   against a straightforward pandas search (tools/bench_search.py).
-- scoring: scoring 1M and 10M prospects Parquet to Parquet, against pandas (tools/bench_scoring.py).
+- scoring: `icp-agent score` through the CLI beside the floor, then the scorecard alone on normalised rows
+  (DuckDB SQL against pandas) at 1M and 10M (tools/bench_scoring.py).
 - score: `icp-agent score` (toolkit.score_prospects, the CLI's own path) on 1M and 10M raw Apollo-style
   prospects (strings as exported: "51-200", "$1.2M", "Computer Software") -> Parquet, against the floor
   `COPY (SELECT * FROM read_csv(...)) TO '...parquet'` on the same file, interleaved, medians of 3, each
@@ -435,9 +437,10 @@ def task_search(folder: Path, quick: bool) -> Task:
 
 
 @register("score")
-def task_score(folder: Path, quick: bool) -> Task:
-    """`icp-agent score` on raw Apollo-style prospects against the floor COPY (H8 may replace this task)."""
-    rows = 200_000 if quick else 1_000_000
+def task_score(folder: Path, quick: bool, rows: int | None = None) -> Task:
+    """`icp-agent score` (the CLI, in a child process) on raw Apollo-style prospects -> Parquet, beside the floor:
+    DuckDB's own `COPY (SELECT * FROM read_csv(...)) TO '...parquet'` of the same file. The ICP is the demo's."""
+    rows = rows or (200_000 if quick else 10_000_000)
     sys.path.insert(0, str(TOOLS.parent / "src"))
     from icp_agent import toolkit
     from icp_agent.workspace import Workspace
@@ -448,7 +451,8 @@ def task_score(folder: Path, quick: bool) -> Task:
     return Task(name="score", rows=rows, commands={
         "icp-agent": (CLI_CHILD, [str(rows), "--", "score", str(source), "--icp", str(folder / "icp" / "icp.json"),
                                   "--out", str(folder / "scored.parquet"), "--quiet"]),
-        "floor": (SCORE_FLOOR_CHILD, [str(source), str(folder / "floor.parquet")])})
+        "floor": (SCORE_FLOOR_CHILD, [str(source), str(folder / "floor.parquet")])},
+        note="every input row and column kept in order, 12 score columns appended; the floor only converts")
 
 
 SCORE_FLOOR_CHILD = """

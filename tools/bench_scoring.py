@@ -1,6 +1,11 @@
-"""Benchmark: scoring a prospect list with the scorecard, DuckDB SQL against straightforward pandas.
+"""Benchmark: scoring a prospect list, first as a user does it, then the scorecard alone.
 
-A scorecard is fitted once on 20k synthetic customers (9 fit fields: categories, an employee
+1. The CLI's path: `icp-agent score` (in a child process, through the CLI's own entry point) on N raw
+   Apollo-style prospects (strings as exported: "51-200", "$1.2M", "Computer Software") -> Parquet with
+   the demo's ICP, beside the floor: DuckDB's own `COPY (SELECT * FROM read_csv(...)) TO` of the same
+   file (tools/bench.py's `score` task; `python tools/bench.py all score` runs it as medians of 3).
+2. The scorecard alone, on rows already normalised (what the CLI's path computes once per distinct value
+   and combination): a scorecard is fitted once on 20k synthetic customers (9 fit fields: categories, an employee
 band, a technology list, numbers, a flag). Then N synthetic prospects are written to Parquet
 with DuckDB's COPY, and scored Parquet to Parquet:
 
@@ -47,7 +52,7 @@ def _u(k: int, seed: int) -> str:
 
 def _companies_sql(n_rows: int, seed: int, *, with_outcome: bool) -> str:
     """Deterministic synthetic companies; prospects (another seed) include unseen industries."""
-    u = lambda k: _u(k, seed)  # noqa: E731
+    u = lambda k: _u(k, seed)
     industries = ["Computer Software", "Internet", "Financial Services", "Retail", "Marketing and Advertising",
                   "Health Care", "Education", "Manufacturing", "Logistics", "Real Estate", "Media", "Telecom"]
     industry = " ".join(f"WHEN {u(1)} < {0.07 * (i + 1):.2f} THEN '{name}'" for i, name in enumerate(industries))
@@ -72,7 +77,7 @@ def _companies_sql(n_rows: int, seed: int, *, with_outcome: bool) -> str:
         CASE WHEN {u(7)} < 0.2 THEN NULL ELSE (['Salesforce', 'HubSpot', 'Pipedrive', 'Zoho', 'Dynamics', 'Close',
             'Copper', 'Other'])[1 + CAST(hash(range + {seed}, 17) % 8 AS INTEGER)] END AS crm,
         {u(8)} AS draw"""
-    outcome = """, draw < 1 / (1 + exp(-(-2.0 + 2.0 * coalesce(industry = 'Computer Software', FALSE)::INT
+    outcome = f""", draw < 1 / (1 + exp(-(-2.0 + 2.0 * coalesce(industry = 'Computer Software', FALSE)::INT
                   + 0.7 * coalesce(industry = 'Internet', FALSE)::INT
                   - 1.2 * coalesce(industry = 'Marketing and Advertising', FALSE)::INT
                   + 0.9 * coalesce((emp[1] + emp[2]) / 2 BETWEEN 51 AND 200, FALSE)::INT
@@ -82,7 +87,7 @@ def _companies_sql(n_rows: int, seed: int, *, with_outcome: bool) -> str:
                   + 0.3 * coalesce(list_contains(technologies, 'Slack'), FALSE)::INT
                   + 0.5 * coalesce(revenue > exp(14), FALSE)::INT - 0.4 * coalesce(is_public, FALSE)::INT
                   + 0.4 * (founded_year > 2005)::INT + 0.4 * (country < 'C05')::INT))) AS good,
-                  DATE '2018-01-01' + CAST(_row * 2000 // {n} AS INTEGER) AS customer_since""".format(n=n_rows) \
+                  DATE '2018-01-01' + CAST(_row * 2000 // {n_rows} AS INTEGER) AS customer_since""" \
         if with_outcome else ""
     return (f"SELECT * EXCLUDE (emp, draw), emp[1]::DOUBLE AS employees_min, emp[2]::DOUBLE AS employees_max"
             f"{outcome} FROM (SELECT {columns} FROM range({n_rows}))")
@@ -227,12 +232,23 @@ def _agree(outputs: dict[str, Path], n_rows: int) -> bool:
     return all(sample == samples[0] for sample in samples) and len(samples[0]) == len(range(0, n_rows, 997))
 
 
+def run_cli(n_rows: int, *, workdir: str | None = None) -> dict:
+    """`icp-agent score` through the CLI on n_rows raw prospects beside the floor, one run each (bench.py's task)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import bench
+
+    with tempfile.TemporaryDirectory(dir=workdir) as scratch:
+        return bench.measure(bench.task_score(Path(scratch), False, n_rows), repeats=1)
+
+
 def run(n_rows: int, *, pandas: bool = True, workdir: str | None = None) -> dict:
-    """One benchmark point: seconds, rows/s and peak RSS per engine, and whether the scores agree."""
+    """One benchmark point: the CLI's path beside its floor (`run_cli`), then the scorecard alone: seconds,
+    rows/s and peak RSS per engine, and whether the scores agree."""
+    cli = run_cli(n_rows, workdir=workdir)
     with tempfile.TemporaryDirectory(dir=workdir) as scratch:
         folder = Path(scratch)
         card_path, source, card = _prepare(folder, n_rows)
-        row: dict = {"rows": n_rows, "features": len(card["features"]), "auc": card["evaluation"].get("auc")}
+        row: dict = {"rows": n_rows, "cli": cli, "features": len(card["features"]), "auc": card["evaluation"].get("auc")}
         outputs = {}
         for threads in (1, 2):
             outputs[f"duckdb_{threads}t"] = folder / f"duckdb_{threads}.parquet"
@@ -267,7 +283,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _format(row: dict) -> str:
-    parts = [f"{row['rows']:>11,} rows ({row['features']} features, holdout AUC {row['auc']})"]
+    cli = row["cli"]
+    line = (f"{row['rows']:>11,} rows  icp-agent score (CLI) {cli.get('icp-agent')}  floor {cli.get('floor')}  "
+            f"time / floor {cli.get('time_vs_floor')}  memory / floor {cli.get('memory_vs_floor')}\n")
+    parts = [f"{line}{'':>11} the scorecard alone ({row['features']} features, holdout AUC {row['auc']})"]
     for engine in ("duckdb_1t", "duckdb_2t", "pandas"):
         if engine in row:
             figures = row[engine]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import tempfile
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 
@@ -25,8 +25,15 @@ class UserError(Exception):
 
     kind = "input"
 
-    def __init__(self, message: str, *, file: str | None = None, row: int | None = None,
-                 column: str | None = None, hint: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+        hint: str | None = None,
+    ):
         self.file, self.row, self.column, self.hint = file, row, column, hint
         self.reason = message
         super().__init__(self._compose())
@@ -39,13 +46,19 @@ class UserError(Exception):
             where.append(f"row {self.row}")
         if self.column:
             where.append(f"column {self.column!r}")
-        text = (": ".join([", ".join(where), self.reason]) if where else self.reason)
+        text = ": ".join([", ".join(where), self.reason]) if where else self.reason
         return f"{text}. {self.hint}" if self.hint else text
 
     def as_dict(self) -> dict:
         """The error as faces print it under --json / return it to a model."""
-        return {"kind": self.kind, "message": str(self), "file": self.file, "row": self.row,
-                "column": self.column, "hint": self.hint}
+        return {
+            "kind": self.kind,
+            "message": str(self),
+            "file": self.file,
+            "row": self.row,
+            "column": self.column,
+            "hint": self.hint,
+        }
 
 
 class InputError(UserError):
@@ -97,7 +110,7 @@ def bug_report(exc: BaseException, workspace: str | os.PathLike | None = None) -
     The file goes under the temp dir (beside the workspace when the temp dir is not writable),
     named icp-agent-crash-<UTC timestamp>.txt, so the one line the user sees can point to it.
     """
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     folders = [Path(tempfile.gettempdir())]
     if workspace:
@@ -117,5 +130,11 @@ def describe(exc: BaseException) -> dict:
     if isinstance(exc, UserError):
         return exc.as_dict()
     first = (str(exc).splitlines() or [""])[0]
-    return {"kind": "bug", "message": f"{type(exc).__name__}: {first}", "file": None, "row": None,
-            "column": None, "hint": "this is a bug in icp-agent; please report it with the traceback file"}
+    return {
+        "kind": "bug",
+        "message": f"{type(exc).__name__}: {first}",
+        "file": None,
+        "row": None,
+        "column": None,
+        "hint": "this is a bug in icp-agent; please report it with the traceback file",
+    }

@@ -72,12 +72,17 @@ def missing_workspace(path: str | os.PathLike, also: str | None = None) -> Argum
     if len(others) == 1:
         hint = f"a workspace is at {shown(others[0])}: pass --workspace {shown(others[0])} (or set ICP_WORKSPACE)"
     elif others:
-        hint = (f"workspaces found here: {', '.join(shown(p) for p in others)}: pass --workspace with one of "
-                f"them (or set ICP_WORKSPACE)")
+        hint = (
+            f"workspaces found here: {', '.join(shown(p) for p in others)}: pass --workspace with one of "
+            f"them (or set ICP_WORKSPACE)"
+        )
     else:
-        hint = ("create one with `icp-agent run DATA_DIR` (or `icp-agent import-data DATA_DIR`, or `icp-agent demo`), "
-                "or pass --workspace PATH")
+        hint = (
+            "create one with `icp-agent run DATA_DIR` (or `icp-agent import-data DATA_DIR`, or `icp-agent demo`), "
+            "or pass --workspace PATH"
+        )
     if also:
         hint = f"{hint}; {also}"
-    return ArgumentError("no such workspace (this command only reads one, it never creates one)", file=str(path),
-                         hint=hint)
+    return ArgumentError(
+        "no such workspace (this command only reads one, it never creates one)", file=str(path), hint=hint
+    )

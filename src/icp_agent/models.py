@@ -191,6 +191,11 @@ class LinkReport(BaseModel):
     tried: dict[str, int] = Field(default_factory=dict, description="rows each candidate key would link; the "
                                                                     "one that links most is chosen")
     multiple_companies: int = Field(0, description="rows naming several companies (id;id), linked to the first")
+    ambiguous: int = Field(0, description="rows not linked because their name or domain fits several companies once "
+                                          "normalised (\"Irondata\" and \"Irondata LLC\"); part of standalone/unlinked")
+    ambiguous_examples: list[dict[str, Any]] = Field(default_factory=list, description="the commonest ambiguous values: "
+                                                     "value, key (normalised), rows, companies (as the companies' file "
+                                                     "names them, at most three)")
     cause: str | None = Field(None, description="when half or fewer link: the likely cause and what to do")
     notes: list[str] = Field(default_factory=list)
     allowed_unlinked: bool = Field(False, description="too few linked and the run went on (--allow-unlinked): "

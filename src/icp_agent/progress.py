@@ -33,7 +33,7 @@ def adapt(progress: Callable[..., None] | None) -> Progress:
     except (TypeError, ValueError):
         takes_three = False
     if takes_three:
-        return progress  # type: ignore[return-value]
+        return progress
     return lambda message, done=None, total=None: progress(message)
 
 
@@ -74,7 +74,7 @@ def watch(con: duckdb.DuckDBPyConnection, progress: Callable[..., None] | None, 
                 if done > last:
                     try:
                         report(message, done, total)
-                    except Exception:  # noqa: BLE001 - a display that fails must not stop the work it shows
+                    except Exception:
                         return
                     last = done
 

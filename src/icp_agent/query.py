@@ -12,6 +12,7 @@ Results are capped by rows, by characters and by time, and say when they were cu
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import json
 import math
@@ -30,8 +31,10 @@ from icp_agent.sql import quote_identifier
 from icp_agent.workspace import READ_ONLY_CONFIG, _process_lock, connect_read_only
 
 MAX_CELL_CHARS = 1000
-TABLE_HINT = ("the current snapshots are the views customers, deals, contacts and prospects; list every table with "
-              "SELECT table_name FROM duckdb_tables(), a table's columns with DESCRIBE customers")
+TABLE_HINT = (
+    "the current snapshots are the views customers, deals, contacts and prospects; list every table with "
+    "SELECT table_name FROM duckdb_tables(), a table's columns with DESCRIBE customers"
+)
 
 
 # A cell: a scalar, or a DuckDB LIST/STRUCT rendered as JSON text, so the schema says what a value can be.
@@ -47,8 +50,15 @@ class QueryResult(BaseModel):
     truncated_reason: str | None = Field(None, description="what was cut and how to ask for the rest")
 
 
-def run_readonly_query(workspace_path: str | Path, sql: str, *, max_rows: int = 200, max_chars: int = 20000,
-                       timeout_s: float = 10, busy_timeout: float = 15) -> QueryResult:
+def run_readonly_query(
+    workspace_path: str | Path,
+    sql: str,
+    *,
+    max_rows: int = 200,
+    max_chars: int = 20000,
+    timeout_s: float = 10,
+    busy_timeout: float = 15,
+) -> QueryResult:
     """Run one SELECT on a locked-down, read-only connection and return capped, JSON-safe rows.
 
     Fair and bounded: the connection is this call's own (other reads run beside it; see
@@ -72,15 +82,21 @@ def run_readonly_query(workspace_path: str | Path, sql: str, *, max_rows: int = 
                 types = [str(d[1]) for d in cursor.description]
                 fetched = cursor.fetchmany(max_rows + 1)
             except duckdb.InterruptException as exc:
-                raise UserError(f"the query ran longer than {timeout_s:g} s and was stopped",
-                                hint="filter, aggregate (GROUP BY) or add a LIMIT") from exc
+                raise UserError(
+                    f"the query ran longer than {timeout_s:g} s and was stopped",
+                    hint="filter, aggregate (GROUP BY) or add a LIMIT",
+                ) from exc
             except duckdb.OutOfMemoryException as exc:
-                raise UserError(f"the query needed more than the {READ_ONLY_CONFIG['memory_limit']} this tool may "
-                                "use and was stopped", hint="select fewer or shorter values, or aggregate") from exc
+                raise UserError(
+                    f"the query needed more than the {READ_ONLY_CONFIG['memory_limit']} this tool may "
+                    "use and was stopped",
+                    hint="select fewer or shorter values, or aggregate",
+                ) from exc
             except duckdb.PermissionException as exc:
-                raise UserError(f"refused by the database: {_message(exc)}",
-                                hint="queries can read the workspace's own tables only: no files, extensions "
-                                     "or settings") from exc
+                raise UserError(
+                    f"refused by the database: {_message(exc)}",
+                    hint="queries can read the workspace's own tables only: no files, extensions or settings",
+                ) from exc
             except duckdb.Error as exc:
                 raise UserError(f"the query failed: {_message(exc)}", hint=TABLE_HINT) from exc
         finally:
@@ -103,8 +119,12 @@ def _bounded(con: duckdb.DuckDBPyConnection, query: str, max_rows: int) -> str:
     names = [r[0] for r in described]
     if len(set(names)) != len(names):
         return query  # duplicate names cannot be selected one by one; the row cap still holds
-    columns = [f"left({quote_identifier(n)}, {MAX_CELL_CHARS + 1}) AS {quote_identifier(n)}" if t == "VARCHAR"
-               else quote_identifier(n) for n, t, *_ in described]
+    columns = [
+        f"left({quote_identifier(n)}, {MAX_CELL_CHARS + 1}) AS {quote_identifier(n)}"
+        if t == "VARCHAR"
+        else quote_identifier(n)
+        for n, t, *_ in described
+    ]
     return f"SELECT {', '.join(columns)} FROM ({body}) AS q LIMIT {max_rows + 1}"
 
 
@@ -122,7 +142,7 @@ def open_locked_down(path: str | Path, busy_timeout: float = 15) -> duckdb.DuckD
 
 def _current_snapshot_views(con: duckdb.DuckDBPyConnection) -> None:
     """Temporary views named after each kind, so a query need not know the snapshot tables' generated names."""
-    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'current_snapshot'").fetchone()[0]:
+    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'current_snapshot'").fetchall()[0][0]:
         return
     for kind, table in con.execute("""SELECT c.kind, i.table_name FROM current_snapshot c JOIN imports i
                                       USING (import_id) WHERE c.kind <> 'interviews'""").fetchall():
@@ -135,12 +155,16 @@ def _single_query(con: duckdb.DuckDBPyConnection, sql: str) -> duckdb.Statement:
     except duckdb.Error as exc:
         raise UserError(f"not valid SQL: {_message(exc)}", hint="write one DuckDB SELECT statement") from exc
     if len(statements) != 1:
-        raise UserError(f"{len(statements)} statements given; exactly one SELECT is allowed",
-                        hint="send one query per call (no ';' between statements)")
+        raise UserError(
+            f"{len(statements)} statements given; exactly one SELECT is allowed",
+            hint="send one query per call (no ';' between statements)",
+        )
     statement = statements[0]
     if statement.type != duckdb.StatementType.SELECT:
-        raise UserError(f"only SELECT queries are allowed here, not {statement.type.name}",
-                        hint="the workspace is read-only through this tool: use the other tools to change it")
+        raise UserError(
+            f"only SELECT queries are allowed here, not {statement.type.name}",
+            hint="the workspace is read-only through this tool: use the other tools to change it",
+        )
     return statement
 
 
@@ -158,16 +182,27 @@ def _capped(columns: list[str], types: list[str], fetched: list[tuple], max_rows
         clipped |= cut
         size = len(json.dumps(row, ensure_ascii=False))
         if used + size > max_chars:
-            reasons.append(f"the result passed {max_chars} characters after {len(rows)} rows: select fewer "
-                           "columns or rows, or page with LIMIT/OFFSET")
+            reasons.append(
+                f"the result passed {max_chars} characters after {len(rows)} rows: select fewer "
+                "columns or rows, or page with LIMIT/OFFSET"
+            )
             break
         rows.append(row)
         used += size
     if clipped:
-        reasons.insert(0, f"text values longer than {MAX_CELL_CHARS} characters were cut: select substr(col, start, "
-                          "length) to read the rest")
-    return QueryResult(columns=columns, column_types=types, rows=rows, row_count_returned=len(rows),
-                       truncated=bool(reasons), truncated_reason="; ".join(reasons) or None)
+        reasons.insert(
+            0,
+            f"text values longer than {MAX_CELL_CHARS} characters were cut: select substr(col, start, "
+            "length) to read the rest",
+        )
+    return QueryResult(
+        columns=columns,
+        column_types=types,
+        rows=rows,
+        row_count_returned=len(rows),
+        truncated=bool(reasons),
+        truncated_reason="; ".join(reasons) or None,
+    )
 
 
 def _cell(value: Any) -> Cell:
@@ -205,12 +240,8 @@ def _clip_long_strings(row: list[Any]) -> tuple[list[Any], bool]:
 
 
 def _interrupt(con: duckdb.DuckDBPyConnection) -> None:
-    try:
+    with contextlib.suppress(duckdb.Error):  # the query finished and the connection closed in the meantime
         con.interrupt()
-    except duckdb.Error:
-        pass  # the query finished and the connection closed in the meantime
-
-
 
 
 def _message(exc: Exception) -> str:

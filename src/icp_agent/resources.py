@@ -31,15 +31,17 @@ def prompts_dir() -> Path:
 def icons() -> list[Icon]:
     """The server's icon (MCP `serverInfo.icons`) as data URIs: PNG, which every client must
     accept, and the SVG it is drawn from (tools/make_icon.py)."""
-    from mcp.types import (
-        Icon,  # only the server needs it: the CLI starts without the MCP SDK
-    )
+    # only the server needs it: the CLI starts without the MCP SDK
+    from mcp.types import Icon
 
     found = []
     for name, mime in (("icon.png", "image/png"), ("icon.svg", "image/svg+xml")):
         data = base64.b64encode((PACKAGE_DIR / "assets" / name).read_bytes()).decode("ascii")
-        found.append(Icon(src=f"data:{mime};base64,{data}", mime_type=mime, sizes=["128x128"] if mime == "image/png"
-                          else ["any"]))
+        found.append(
+            Icon(
+                src=f"data:{mime};base64,{data}", mime_type=mime, sizes=["128x128"] if mime == "image/png" else ["any"]
+            )
+        )
     return found
 
 

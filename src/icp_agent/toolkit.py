@@ -626,7 +626,7 @@ def _write(path: Path, text: str) -> str:
 
 
 @operation(ScoreOptions, positional=("input_path", "output_path"))
-def _score_prospects(ws: Workspace | None, params: ScoreOptions) -> Any:
+def _score_prospects(ws: Workspace | None, params: ScoreOptions, progress: Progress | None = None) -> Any:
     """Score a prospect file with an icp.json (portable) or the workspace's ICP (`version`, default the latest).
 
     The output may not replace the input, the icp.json, the workspace file, or any file (or interview folder)
@@ -643,7 +643,7 @@ def _score_prospects(ws: Workspace | None, params: ScoreOptions) -> Any:
             icp = get_icp(ws, params.version)
         else:
             raise UserError("no ICP to score with", hint="pass --icp icp.json (or a workspace with an ICP built)")
-        return score_file(icp, input_path, output_path)
+        return score_file(icp, input_path, output_path, progress)
     except OSError as exc:  # a path the OS refuses: say which and why, rather than fail without a message
         raise UserError(f"cannot use the path: {exc.strerror or exc}", file=str(exc.filename or output_path),
                         hint="check the path's length, spelling and permissions") from exc
@@ -651,7 +651,8 @@ def _score_prospects(ws: Workspace | None, params: ScoreOptions) -> Any:
 
 def score_prospects(*args: Any, ws: Workspace | None = None, **fields: Any) -> Any:
     """Score a prospect file: `score_prospects(ws, ScoreOptions(...))`, or `score_prospects(input_path,
-    output_path, icp_path=..., ws=..., version=...)` (no workspace is needed with an icp.json). Returns the
+    output_path, icp_path=..., ws=..., version=...)` (no workspace is needed with an icp.json); `progress=`
+    receives rows done and the total as the file is scored. Returns the
     ScoreResult: rows, counts per tier and priority, disqualified rows, fields the file lacks."""
     if args and (args[0] is None or isinstance(args[0], Workspace)):
         ws, args = args[0], args[1:]

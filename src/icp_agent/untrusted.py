@@ -28,6 +28,7 @@ from urllib.parse import unquote
 
 # Letters that render like Latin ones (Unicode confusables.txt, the Cyrillic and Greek lower/upper cases
 # that attackers use); applied only to the Latin-pattern variant, so Russian text is matched as written.
+# fmt: off
 CONFUSABLES = str.maketrans({
     "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c", "т": "t",
     "у": "y", "х": "x", "і": "i", "ї": "i", "ј": "j", "ѕ": "s", "ԁ": "d", "ԛ": "q", "ԝ": "w", "һ": "h", "ɡ": "g",
@@ -36,20 +37,27 @@ CONFUSABLES = str.maketrans({
     "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ϲ": "c", "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I",
     "Κ": "K", "Μ": "M", "Ν": "N", "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X", "ı": "i", "ℓ": "l",
 })
+# fmt: on
 LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i"})
 BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
 TAG = re.compile(r"<!--|-->|<[^>]{0,200}>")
 MARKDOWN = re.compile(r"[*_`~#>|\[\]()]+")
 SPACED = re.compile(r"\b(?:\w[ .\-]){3,}\w\b")
 
-_VERB = (r"(?:ignore|ignoring|disregard|forget|override|overrule|bypass|discard|abandon|drop|skip|neglect|"
-         r"throw away|set aside|pay no attention to|do not follow|don'?t follow|stop following|no longer follow)")
-_OBJECT = (r"(?:instructions?|prompts?|directives?|guidelines?|guidance|programming|system (?:message|prompt)|"
-           r"rules you (?:were|have been) given|orders|commands|context|constraints)")
+_VERB = (
+    r"(?:ignore|ignoring|disregard|forget|override|overrule|bypass|discard|abandon|drop|skip|neglect|"
+    r"throw away|set aside|pay no attention to|do not follow|don'?t follow|stop following|no longer follow)"
+)
+_OBJECT = (
+    r"(?:instructions?|prompts?|directives?|guidelines?|guidance|programming|system (?:message|prompt)|"
+    r"rules you (?:were|have been) given|orders|commands|context|constraints)"
+)
 _AI = r"(?:ai|a\.i\.|llm|language model|assistant|chat ?bot|bot|model|claude|chatgpt|gpt|copilot|agent)"
 _TIER = r"(?:tier[\s-]*(?:1|one|i)\b|top[\s-]*tier|ideal customer|perfect fit|best[\s-]fit|an? icp\b|the icp\b)"
-_STEER = (r"(?:classify|mark|rate|score|label|put|place|list|declare|treat|rank|record|set|tag|assign|promote|"
-          r"upgrade|consider|report|make)")
+_STEER = (
+    r"(?:classify|mark|rate|score|label|put|place|list|declare|treat|rank|record|set|tag|assign|promote|"
+    r"upgrade|consider|report|make)"
+)
 
 LATIN_PATTERNS = [
     # English: an imperative to drop what the model was told
@@ -57,17 +65,28 @@ LATIN_PATTERNS = [
     rf"\b(?:previous|prior|above|earlier|preceding|original|initial|system) {_OBJECT}\b(?:\W+\w+){{0,4}}?\W+"
     r"(?:no longer apply|are (?:void|cancelled|canceled|obsolete|revoked|wrong)|do not apply)",
     r"\bnew (?:instructions?|rules|directives?|task)\s*[:\-]",
-    r"\b(?:you are|you're) (?:now (?:an?|the|in|acting|my|our|free|unrestricted|jailbroken|dan)\b|no longer (?:an?|the|bound|restricted)\b)", r"\bfrom now on,? (?:you|your|always|only)\b",
-    rf"\b(?:act|behave|respond|answer) as (?:if you (?:were|are) )?(?:an? |the )?(?:different |new |unrestricted )?{_AI}\b",
-    r"\bpretend (?:to be|you are|you're)\b", r"\broleplay as\b", r"\bsystem prompt\b", r"\bdeveloper mode\b",
-    r"\bjailbreak", r"(?:^|\n)\s*(?:system|assistant|developer)\s*:", r"\[/?(?:inst|system)\]",
-    r"<\|?(?:im_start|im_end|system|endoftext)\|?>", r"</?(?:system|instructions?|prompt)>",
+    r"\b(?:you are|you're) (?:now (?:an?|the|in|acting|my|our|free|unrestricted|jailbroken|dan)\b"
+    r"|no longer (?:an?|the|bound|restricted)\b)",
+    r"\bfrom now on,? (?:you|your|always|only)\b",
+    r"\b(?:act|behave|respond|answer) as (?:if you (?:were|are) )?(?:an? |the )?"
+    rf"(?:different |new |unrestricted )?{_AI}\b",
+    r"\bpretend (?:to be|you are|you're)\b",
+    r"\broleplay as\b",
+    r"\bsystem prompt\b",
+    r"\bdeveloper mode\b",
+    r"\bjailbreak",
+    r"(?:^|\n)\s*(?:system|assistant|developer)\s*:",
+    r"\[/?(?:inst|system)\]",
+    r"<\|?(?:im_start|im_end|system|endoftext)\|?>",
+    r"</?(?:system|instructions?|prompt)>",
     rf"\b(?:note|message|instructions?|request|reminder) (?:to|for) (?:the |any |all )?{_AI}s?\b",
     rf"\b(?:hey|dear|attention|hi|hello|listen)[,:!]? (?:the )?{_AI}\b",
-    rf"\bif you(?:'re| are) an? {_AI}\b", rf"\bto (?:any|every|all|the) {_AI}s?\b",
+    rf"\bif you(?:'re| are) an? {_AI}\b",
+    rf"\bto (?:any|every|all|the) {_AI}s?\b",
     rf"\b{_AI}s? (?:reading|processing|analy[sz]ing|summari[sz]ing|parsing) this\b",
-    rf"\b(?:reveal|print|show|output|repeat|leak|disclose) (?:me )?(?:your|the) (?:system )?(?:prompt|instructions)\b",
-    r"\b(?:respond|reply|answer|output) (?:only|just) with\b", r"\bdeclare every\b",
+    r"\b(?:reveal|print|show|output|repeat|leak|disclose) (?:me )?(?:your|the) (?:system )?(?:prompt|instructions)\b",
+    r"\b(?:respond|reply|answer|output) (?:only|just) with\b",
+    r"\bdeclare every\b",
     # steering the ICP: an imperative (start of a clause, or after please / you must) to put someone in a tier
     rf"(?:^|[.!?:;\n]\s*|\bplease,?\s+|\byou (?:must|should|will|need to)\s+|\bmust\s+|\bjust\s+){_STEER}\b"
     rf"(?:\W+\w+){{0,8}}?\W+(?:as|in|into|to|at)\W+(?:an? |the |our )?{_TIER}",
@@ -75,25 +94,40 @@ LATIN_PATTERNS = [
     rf"tiered|considered) (?:as |in |at )?(?:an? |the )?{_TIER}",
     r"\bdo not (?:mention|report|cite|include|reveal) (?:this|these|the) (?:note|instructions?|churn|risk)",
     # French, German, Spanish, Italian, Portuguese, Dutch (accents folded away before matching)
-    r"\b(?:ignore[zr]?|oublie[zr]?|ne tiens pas compte) (?:de |des |les |toutes les |vos |tes )*(?:instructions|consignes)",
-    r"\b(?:tu es|vous etes) (?:maintenant|desormais)\b", r"\bnouvelles? (?:instructions|consignes)\b",
-    r"\b(?:agis|agissez) comme\b", r"\b(?:classe[zr]?|mets|mettez) (?:\w+ ){0,5}(?:en|comme) tier",
+    r"\b(?:ignore[zr]?|oublie[zr]?|ne tiens pas compte) (?:de |des |les |toutes les |vos |tes )*"
+    r"(?:instructions|consignes)",
+    r"\b(?:tu es|vous etes) (?:maintenant|desormais)\b",
+    r"\bnouvelles? (?:instructions|consignes)\b",
+    r"\b(?:agis|agissez) comme\b",
+    r"\b(?:classe[zr]?|mets|mettez) (?:\w+ ){0,5}(?:en|comme) tier",
     r"\b(?:ignorier(?:e|en)?|vergiss|vergessen sie) (?:\w+ ){0,3}(?:anweisungen|instruktionen|vorgaben)",
-    r"\bdu bist (?:jetzt|nun|ab sofort)\b", r"\bneue (?:anweisungen|instruktionen)\b",
+    r"\bdu bist (?:jetzt|nun|ab sofort)\b",
+    r"\bneue (?:anweisungen|instruktionen)\b",
     r"\b(?:stufe|klassifiziere|setze) (?:\w+ ){0,5}(?:als|in|auf) tier",
     r"\b(?:ignora|ignore|olvida|olvide|omite) (?:\w+ ){0,3}(?:instrucciones|indicaciones)",
-    r"\bahora eres\b", r"\bnuevas instrucciones\b", r"\bactua como\b", r"\bclasifica (?:\w+ ){0,5}como tier",
-    r"\b(?:ignora|dimentica|ignorate) (?:\w+ ){0,3}(?:istruzioni|indicazioni)", r"\bora sei\b",
+    r"\bahora eres\b",
+    r"\bnuevas instrucciones\b",
+    r"\bactua como\b",
+    r"\bclasifica (?:\w+ ){0,5}como tier",
+    r"\b(?:ignora|dimentica|ignorate) (?:\w+ ){0,3}(?:istruzioni|indicazioni)",
+    r"\bora sei\b",
     r"\bnuove istruzioni\b",
-    r"\b(?:ignore|ignora|esqueca|esqueça) (?:\w+ ){0,3}(?:instrucoes|instruções)", r"\bagora voce e\b",
+    r"\b(?:ignore|ignora|esqueca|esqueça) (?:\w+ ){0,3}(?:instrucoes|instruções)",
+    r"\bagora voce e\b",
     r"\bnovas instrucoes\b",
-    r"\b(?:negeer|vergeet) (?:\w+ ){0,3}(?:instructies|aanwijzingen)", r"\bje bent nu\b", r"\bnieuwe instructies\b",
+    r"\b(?:negeer|vergeet) (?:\w+ ){0,3}(?:instructies|aanwijzingen)",
+    r"\bje bent nu\b",
+    r"\bnieuwe instructies\b",
 ]
 NATIVE_PATTERNS = [  # scripts the Latin folding would destroy
     r"(?:игнорируй|игнорируйте|забудь|забудьте|не обращай внимания на)\s+(?:\w+\s+){0,3}(?:инструкци|указани)",
-    r"\bтеперь ты\b", r"новые инструкции",
-    r"(?:忽略|无视|忘记|忘掉)(?:之前|以前|上面|上述|所有|先前)?的?(?:所有)?(?:指令|指示|说明|提示)", r"你现在是", r"新的指令",
-    r"(?:以前|前|上記|これまで)の(?:指示|命令)を(?:無視|忘れ)", r"あなたは今",
+    r"\bтеперь ты\b",
+    r"новые инструкции",
+    r"(?:忽略|无视|忘记|忘掉)(?:之前|以前|上面|上述|所有|先前)?的?(?:所有)?(?:指令|指示|说明|提示)",
+    r"你现在是",
+    r"新的指令",
+    r"(?:以前|前|上記|これまで)の(?:指示|命令)を(?:無視|忘れ)",
+    r"あなたは今",
 ]
 _LATIN = re.compile("|".join(f"(?:{p})" for p in LATIN_PATTERNS), re.IGNORECASE | re.MULTILINE)
 _NATIVE = re.compile("|".join(f"(?:{p})" for p in NATIVE_PATTERNS), re.IGNORECASE)
@@ -111,7 +145,7 @@ def _visible(text: str) -> str:
 
 
 def _unspaced(text: str) -> str:
-    """"i g n o r e  p r e v i o u s": letters one space apart are one word, two or more spaces part words."""
+    """ "i g n o r e  p r e v i o u s": letters one space apart are one word, two or more spaces part words."""
     parts = re.split(r"\s{2,}", text)
     return " ".join(part.replace(" ", "") if re.fullmatch(r"\s*(?:\w )+\w\s*", part) else part for part in parts)
 

@@ -258,14 +258,7 @@ class Workspace:
         while True:
             try:
                 con = duckdb.connect(str(self.path))
-                con.execute("SET enable_progress_bar = false")
-                if self.memory_limit:
-                    try:
-                        con.execute("SET memory_limit = ?", [self.memory_limit])
-                    except duckdb.Error as exc:
-                        con.close()
-                        raise UserError(f"memory limit {self.memory_limit!r} is not a size DuckDB understands",
-                                        hint="use e.g. 2GB or 512MB (ICP_AGENT_MEMORY_LIMIT)") from exc
+                self._settings(con)
                 return con
             except duckdb.IOException as exc:
                 message = str(exc)
@@ -281,6 +274,21 @@ class Workspace:
             except duckdb.Error as exc:
                 raise UserError(f"not a usable DuckDB workspace: {exc}", file=str(self.path),
                                 hint="pass --workspace with a new file name") from exc
+
+    def _settings(self, con: duckdb.DuckDBPyConnection) -> None:
+        """The engine's settings on a new connection: no progress bar (the faces report progress), the memory
+        limit (`memory_limit`: ICP_AGENT_MEMORY_LIMIT, else half the machine's memory) and spilling beyond it to
+        `<workspace>.tmp/`, beside the workspace (DuckDB deletes the files when the connection closes). Raises
+        UserError (and closes the connection) when the memory limit is not a size DuckDB reads."""
+        con.execute("SET enable_progress_bar = false")
+        con.execute("SET temp_directory = ?", [str(self.path.with_name(self.path.name + ".tmp"))])
+        if self.memory_limit:
+            try:
+                con.execute("SET memory_limit = ?", [self.memory_limit])
+            except duckdb.Error as exc:
+                con.close()
+                raise UserError(f"memory limit {self.memory_limit!r} is not a size DuckDB understands",
+                                hint="use e.g. 2GB or 512MB (ICP_AGENT_MEMORY_LIMIT)") from exc
 
     def _migrate(self, con: duckdb.DuckDBPyConnection) -> None:
         con.execute("CREATE TABLE IF NOT EXISTS schema_info (version INTEGER NOT NULL, applied_at TIMESTAMP)")

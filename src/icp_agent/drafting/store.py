@@ -58,7 +58,8 @@ def save_drafts(ws: Workspace, icp: IcpDocument, personas: list[DraftPersona], r
                                                     "drafter": drafter, "model": model, "gaps": []}))
     for r in rationales:
         known[r.disqualifier].rationale = " ".join(c.text for c in r.claims)
-    icp.drafting = DraftingRecord.model_validate({**icp.drafting.model_dump(), "last_saved_by": drafter, "model": model})
+    icp.drafting = DraftingRecord.model_validate({**icp.drafting.model_dump(), "last_saved_by": drafter,
+                                                  "model": model})
     check_icp_document(icp.model_dump(mode="json"))
     with ws.transaction() as con:
         con.execute("UPDATE icp_versions SET icp = ? WHERE version_id = ?", [icp.model_dump_json(), icp.id])

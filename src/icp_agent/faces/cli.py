@@ -290,7 +290,7 @@ def _server_parameters() -> list[click.Parameter]:
     """--server and --token-env as parameters of a command built without decorators (run)."""
     def holder() -> None:
         """Only carries the server options."""
-    return list(reversed(server_options(holder).__click_params__))  # type: ignore[attr-defined]
+    return list(reversed(server_options(holder).__click_params__))
 
 
 def remote_server(url: str | None, token_env: str):
@@ -352,7 +352,7 @@ def _score(ctx: Ctx, op: Operation, params: Any, extras: dict[str, Any]) -> Any:
 
     with ctx.progress() as progress:
         progress(f"scoring {Path(params.input_path).name}")
-        return toolkit.score_prospects(ctx.workspace if extras["has_workspace"] else None, params)
+        return toolkit.score_prospects(ctx.workspace if extras["has_workspace"] else None, params, progress=progress)
 
 
 def print_icp(icp) -> None:
@@ -504,7 +504,7 @@ SPECS: dict[str, Spec] = {
 def _common_parameters() -> list[click.Parameter]:
     def holder() -> None:
         """Only carries the common options."""
-    return list(reversed(with_common(holder).__click_params__))  # type: ignore[attr-defined]
+    return list(reversed(with_common(holder).__click_params__))
 
 
 def operation_command(op: Operation) -> click.Command:

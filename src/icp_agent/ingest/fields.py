@@ -35,135 +35,466 @@ def header_key(header: str) -> str:
 
 FIELDS: tuple[Field, ...] = (
     # identity and linking
-    Field("company_id", "text", "id", "the company's record id in the CRM",
-          ("Record ID", "Company ID", "Account ID", "AccountId", "Id", "company_id", "hubspot company id",
-           "Salesforce Account ID", "Account Record ID", "Associated Company ID", "Associated Company IDs",
-           "Associated Company IDs (Primary)", "Primary Associated Company ID", "Organization ID",
-           "Customer ID", "customer_oid")),
-    Field("company_name", "text", "id", "the company's name",
-          ("Company name", "Company", "Name", "Account Name", "Organization Name", "Company Name for Emails",
-           "Associated Company", "account", "Customer Name", "Organization", "Organisation")),
-    Field("domain", "text", "id", "the company's web domain, lower-cased without scheme or www",
-          ("Company Domain Name", "Domain", "Website", "Website URL", "Company Website", "Company Domain",
-           "Primary Domain", "url")),
-    Field("deal_id", "text", "id", "the deal/opportunity id",
-          ("Deal ID", "Opportunity ID", "OpportunityId", "Opportunity Record ID", "deal_record_id",
-           "opportunity_id")),
+    Field(
+        "company_id",
+        "text",
+        "id",
+        "the company's record id in the CRM",
+        (
+            "Record ID",
+            "Company ID",
+            "Account ID",
+            "AccountId",
+            "Id",
+            "company_id",
+            "hubspot company id",
+            "Salesforce Account ID",
+            "Account Record ID",
+            "Associated Company ID",
+            "Associated Company IDs",
+            "Associated Company IDs (Primary)",
+            "Primary Associated Company ID",
+            "Organization ID",
+            "Customer ID",
+            "customer_oid",
+        ),
+    ),
+    Field(
+        "company_name",
+        "text",
+        "id",
+        "the company's name",
+        (
+            "Company name",
+            "Company",
+            "Name",
+            "Account Name",
+            "Organization Name",
+            "Company Name for Emails",
+            "Associated Company",
+            "account",
+            "Customer Name",
+            "Organization",
+            "Organisation",
+        ),
+    ),
+    Field(
+        "domain",
+        "text",
+        "id",
+        "the company's web domain, lower-cased without scheme or www",
+        (
+            "Company Domain Name",
+            "Domain",
+            "Website",
+            "Website URL",
+            "Company Website",
+            "Company Domain",
+            "Primary Domain",
+            "url",
+        ),
+    ),
+    Field(
+        "deal_id",
+        "text",
+        "id",
+        "the deal/opportunity id",
+        ("Deal ID", "Opportunity ID", "OpportunityId", "Opportunity Record ID", "deal_record_id", "opportunity_id"),
+    ),
     Field("deal_name", "text", "ignore", "the deal's name", ("Deal Name", "Opportunity Name")),
     Field("contact_id", "text", "id", "the contact's record id", ("Contact ID", "Person ID", "Lead ID")),
-    Field("contact_name", "text", "ignore", "a contact's full name", ("Full Name", "Contact Name", "Person Name",
-                                                                       "Contact Person", "Contact person name")),
+    Field(
+        "contact_name",
+        "text",
+        "ignore",
+        "a contact's full name",
+        ("Full Name", "Contact Name", "Person Name", "Contact Person", "Contact person name"),
+    ),
     # firmographic / technographic fit fields
-    Field("industry", "category", "fit", "industry, enum spellings unified",
-          ("Industry", "Account Industry", "Company Industry", "Sector", "Vertical", "business_segment")),
-    Field("employees", "band", "fit", "employee count; a range such as 51-200 is kept with its bounds",
-          ("Number of Employees", "NumberOfEmployees", "Employees", "Employee Count", "Headcount",
-           "Account Employees", "Company Size", "Employee Range", "Estimated Num Employees", "Size",
-           "num_employees", "company_employees")),
-    Field("annual_revenue", "money", "fit", "the company's annual revenue (a firmographic, not what it pays us)",
-          ("Annual Revenue", "AnnualRevenue", "Company Revenue", "Revenue", "Account Annual Revenue",
-           "Estimated Annual Revenue")),
-    Field("country", "category", "fit", "country",
-          ("Country/Region", "Country", "BillingCountry", "Billing Country", "Company Country", "Account Country",
-           "HQ Country", "office_location", "Address - Country", "Address Country", "Country of address")),
-    Field("region", "category", "fit", "state or region",
-          ("State/Region", "State", "BillingState", "Billing State/Province", "Region", "Company State")),
+    Field(
+        "industry",
+        "category",
+        "fit",
+        "industry, enum spellings unified",
+        ("Industry", "Account Industry", "Company Industry", "Sector", "Vertical", "business_segment"),
+    ),
+    Field(
+        "employees",
+        "band",
+        "fit",
+        "employee count; a range such as 51-200 is kept with its bounds",
+        (
+            "Number of Employees",
+            "NumberOfEmployees",
+            "Employees",
+            "Employee Count",
+            "Headcount",
+            "Account Employees",
+            "Company Size",
+            "Employee Range",
+            "Estimated Num Employees",
+            "Size",
+            "num_employees",
+            "company_employees",
+        ),
+    ),
+    Field(
+        "annual_revenue",
+        "money",
+        "fit",
+        "the company's annual revenue (a firmographic, not what it pays us)",
+        (
+            "Annual Revenue",
+            "AnnualRevenue",
+            "Company Revenue",
+            "Revenue",
+            "Account Annual Revenue",
+            "Estimated Annual Revenue",
+        ),
+    ),
+    Field(
+        "country",
+        "category",
+        "fit",
+        "country",
+        (
+            "Country/Region",
+            "Country",
+            "BillingCountry",
+            "Billing Country",
+            "Company Country",
+            "Account Country",
+            "HQ Country",
+            "office_location",
+            "Address - Country",
+            "Address Country",
+            "Country of address",
+        ),
+    ),
+    Field(
+        "region",
+        "category",
+        "fit",
+        "state or region",
+        ("State/Region", "State", "BillingState", "Billing State/Province", "Region", "Company State"),
+    ),
     Field("city", "category", "fit", "city", ("City", "BillingCity", "Billing City", "Company City")),
-    Field("technologies", "list", "fit", "technologies used, a list",
-          ("Technologies", "Tech Stack", "Technologies Used", "Technology", "Installed Technologies")),
-    Field("founded_year", "number", "fit", "year the company was founded",
-          ("Founded Year", "Year Founded", "Founded", "year_established")),
-    Field("business_type", "category", "fit", "kind of business (reseller, manufacturer, ...)",
-          ("Business Type", "Company Type", "Account Type")),
-    Field("lead_source", "category", "fit", "how the company came to us (observable before the sale)",
-          ("Lead Source", "LeadSource", "Original Source", "Source", "origin", "Source Channel", "Lead Channel")),
+    Field(
+        "technologies",
+        "list",
+        "fit",
+        "technologies used, a list",
+        ("Technologies", "Tech Stack", "Technologies Used", "Technology", "Installed Technologies"),
+    ),
+    Field(
+        "founded_year",
+        "number",
+        "fit",
+        "year the company was founded",
+        ("Founded Year", "Year Founded", "Founded", "year_established"),
+    ),
+    Field(
+        "business_type",
+        "category",
+        "fit",
+        "kind of business (reseller, manufacturer, ...)",
+        ("Business Type", "Company Type", "Account Type"),
+    ),
+    Field(
+        "lead_source",
+        "category",
+        "fit",
+        "how the company came to us (observable before the sale)",
+        ("Lead Source", "LeadSource", "Original Source", "Source", "origin", "Source Channel", "Lead Channel"),
+    ),
     # deal fields
-    Field("deal_stage", "category", "outcome", "deal stage (won / lost / open)",
-          ("Deal Stage", "Stage", "StageName", "Opportunity Stage", "Deal Status")),
-    Field("amount", "money", "outcome", "deal amount", ("Amount", "Deal Amount", "Opportunity Amount",
-                                                         "close_value", "Deal Value")),
-    Field("close_date", "date", "outcome", "date the deal closed", ("Close Date", "CloseDate", "won_date",
-                                                                     "Closed Date", "Date Closed", "Close Time",
-                                                                     "Closed Time", "Won Time", "Won Date",
-                                                                     "Date Won")),
-    Field("deal_created_date", "date", "outcome", "date the deal was created",
-          ("Created Date", "CreatedDate", "Create Date", "Deal Create Date", "engage_date", "Deal Created",
-           "Deal Created Date", "Deal Creation Date")),
-    Field("deal_type", "category", "ignore", "new business / renewal / upsell", ("Type", "Deal Type",
-                                                                                  "Opportunity Type")),
+    Field(
+        "deal_stage",
+        "category",
+        "outcome",
+        "deal stage (won / lost / open)",
+        ("Deal Stage", "Stage", "StageName", "Opportunity Stage", "Deal Status"),
+    ),
+    Field(
+        "amount",
+        "money",
+        "outcome",
+        "deal amount",
+        ("Amount", "Deal Amount", "Opportunity Amount", "close_value", "Deal Value"),
+    ),
+    Field(
+        "close_date",
+        "date",
+        "outcome",
+        "date the deal closed",
+        (
+            "Close Date",
+            "CloseDate",
+            "won_date",
+            "Closed Date",
+            "Date Closed",
+            "Close Time",
+            "Closed Time",
+            "Won Time",
+            "Won Date",
+            "Date Won",
+        ),
+    ),
+    Field(
+        "deal_created_date",
+        "date",
+        "outcome",
+        "date the deal was created",
+        (
+            "Created Date",
+            "CreatedDate",
+            "Create Date",
+            "Deal Create Date",
+            "engage_date",
+            "Deal Created",
+            "Deal Created Date",
+            "Deal Creation Date",
+        ),
+    ),
+    Field(
+        "deal_type", "category", "ignore", "new business / renewal / upsell", ("Type", "Deal Type", "Opportunity Type")
+    ),
     # customer lifecycle and health
-    Field("lifecycle_stage", "category", "post_sale", "CRM lifecycle stage",
-          ("Lifecycle Stage", "Lifecycle", "Customer Status", "Account Status", "Customer Stage")),
-    Field("customer_since", "date", "outcome", "date the company became a customer",
-          ("Became a Customer Date", "Customer Since", "Start Date", "Contract Start Date",
-           "First Deal Closed Date", "Customer Start Date", "Subscription Start Date")),
-    Field("churn_date", "date", "outcome", "date the customer churned (empty = active)",
-          ("Churn Date", "Churned Date", "Cancellation Date", "Cancelled At", "Canceled At", "Churned At",
-           "Contract End Date", "Cancel Date", "subscription_canceled_at")),
-    Field("churned", "bool", "outcome", "whether the customer churned",
-          ("Churned", "Is Churned", "Cancelled", "Canceled", "Has Churned")),
-    Field("starting_arr", "money", "outcome", "annual recurring revenue at the start",
-          ("Starting ARR", "Initial ARR", "Start ARR", "First Year ARR", "Original ARR", "Starting MRR x12")),
-    Field("arr", "money", "outcome", "current annual recurring revenue",
-          ("ARR", "Current ARR", "Annual Recurring Revenue", "Total ARR")),
-    Field("mrr", "money", "outcome", "current monthly recurring revenue",
-          ("MRR", "Current MRR", "Monthly Recurring Revenue")),
-    Field("starting_mrr", "money", "outcome", "monthly recurring revenue at the start",
-          ("Starting MRR", "Initial MRR")),
-    Field("nrr", "percent", "outcome", "net revenue retention",
-          ("NRR", "Net Revenue Retention", "Net Dollar Retention", "NDR")),
-    Field("cac", "money", "outcome", "customer acquisition cost", ("CAC", "Customer Acquisition Cost",
-                                                                   "Acquisition Cost")),
-    Field("cac_payback_months", "number", "outcome", "months to pay back CAC",
-          ("CAC Payback", "CAC Payback Months", "Payback Months", "Payback Period")),
-    Field("nps", "number", "outcome", "NPS or CSAT score", ("NPS", "NPS Score", "CSAT", "CSAT Score",
-                                                             "Net Promoter Score", "Satisfaction Score")),
-    Field("support_tickets", "number", "outcome", "support tickets raised (a burden: lower is healthier)",
-          ("Number of Support Tickets", "Support Tickets", "Tickets", "Ticket Count", "Open Tickets",
-           "Number of Tickets")),
-    Field("referrals", "number", "outcome", "referrals made", ("Referrals", "Referral Count",
-                                                               "Number of Referrals")),
-    Field("days_to_close", "number", "outcome", "days from first touch to close (faster is healthier)",
-          ("Days to Close", "Time to Close", "Sales Cycle Days", "Sales Cycle", "Days to Close (days)")),
+    Field(
+        "lifecycle_stage",
+        "category",
+        "post_sale",
+        "CRM lifecycle stage",
+        ("Lifecycle Stage", "Lifecycle", "Customer Status", "Account Status", "Customer Stage"),
+    ),
+    Field(
+        "customer_since",
+        "date",
+        "outcome",
+        "date the company became a customer",
+        (
+            "Became a Customer Date",
+            "Customer Since",
+            "Start Date",
+            "Contract Start Date",
+            "First Deal Closed Date",
+            "Customer Start Date",
+            "Subscription Start Date",
+        ),
+    ),
+    Field(
+        "churn_date",
+        "date",
+        "outcome",
+        "date the customer churned (empty = active)",
+        (
+            "Churn Date",
+            "Churned Date",
+            "Cancellation Date",
+            "Cancelled At",
+            "Canceled At",
+            "Churned At",
+            "Contract End Date",
+            "Cancel Date",
+            "subscription_canceled_at",
+        ),
+    ),
+    Field(
+        "churned",
+        "bool",
+        "outcome",
+        "whether the customer churned",
+        ("Churned", "Is Churned", "Cancelled", "Canceled", "Has Churned"),
+    ),
+    Field(
+        "starting_arr",
+        "money",
+        "outcome",
+        "annual recurring revenue at the start",
+        ("Starting ARR", "Initial ARR", "Start ARR", "First Year ARR", "Original ARR", "Starting MRR x12"),
+    ),
+    Field(
+        "arr",
+        "money",
+        "outcome",
+        "current annual recurring revenue",
+        ("ARR", "Current ARR", "Annual Recurring Revenue", "Total ARR"),
+    ),
+    Field(
+        "mrr",
+        "money",
+        "outcome",
+        "current monthly recurring revenue",
+        ("MRR", "Current MRR", "Monthly Recurring Revenue"),
+    ),
+    Field(
+        "starting_mrr", "money", "outcome", "monthly recurring revenue at the start", ("Starting MRR", "Initial MRR")
+    ),
+    Field(
+        "nrr",
+        "percent",
+        "outcome",
+        "net revenue retention",
+        ("NRR", "Net Revenue Retention", "Net Dollar Retention", "NDR"),
+    ),
+    Field(
+        "cac", "money", "outcome", "customer acquisition cost", ("CAC", "Customer Acquisition Cost", "Acquisition Cost")
+    ),
+    Field(
+        "cac_payback_months",
+        "number",
+        "outcome",
+        "months to pay back CAC",
+        ("CAC Payback", "CAC Payback Months", "Payback Months", "Payback Period"),
+    ),
+    Field(
+        "nps",
+        "number",
+        "outcome",
+        "NPS or CSAT score",
+        ("NPS", "NPS Score", "CSAT", "CSAT Score", "Net Promoter Score", "Satisfaction Score"),
+    ),
+    Field(
+        "support_tickets",
+        "number",
+        "outcome",
+        "support tickets raised (a burden: lower is healthier)",
+        (
+            "Number of Support Tickets",
+            "Support Tickets",
+            "Tickets",
+            "Ticket Count",
+            "Open Tickets",
+            "Number of Tickets",
+        ),
+    ),
+    Field("referrals", "number", "outcome", "referrals made", ("Referrals", "Referral Count", "Number of Referrals")),
+    Field(
+        "days_to_close",
+        "number",
+        "outcome",
+        "days from first touch to close (faster is healthier)",
+        ("Days to Close", "Time to Close", "Sales Cycle Days", "Sales Cycle", "Days to Close (days)"),
+    ),
     # multi-table SaaS exports: subscriptions (Stripe, Chargebee, Recurly, Baremetrics), tickets (Zendesk,
     # Intercom, Salesforce cases) and product events; each row names its account, and analysis/rollup.py
     # aggregates them per account into the health inputs above
-    Field("subscription_id", "text", "id", "a subscription's id (a subscriptions file)",
-          ("Subscription ID", "subscription_oid", "Subscription Number", "sub_id")),
-    Field("plan", "category", "post_sale", "the plan or price subscribed to",
-          ("Plan", "Plan Name", "Plan ID", "Plan Code", "plan_oid", "Subscription Plan", "Price ID")),
-    Field("subscription_status", "category", "post_sale", "a subscription's status (active, canceled, ...)",
-          ("Subscription Status", "Subscription State")),
-    Field("subscription_start", "date", "outcome", "when a subscription started",
-          ("Subscription Started At", "subscription_started_at", "Started At", "start_date_at", "Activated At",
-           "Subscription Start", "Subscription Created At")),
-    Field("subscription_end", "date", "outcome", "when a subscription ended (empty = still running)",
-          ("Ended At", "Subscription Ended At", "Subscription End Date", "Subscription End", "Expired At")),
-    Field("period_start", "date", "post_sale", "start of a subscription's current billing period",
-          ("Current Period Start", "current_period_start", "Current Term Start", "current_term_start")),
-    Field("ticket_id", "text", "id", "a support ticket's id (a tickets file)",
-          ("Ticket ID", "Ticket Number", "Case Number", "Case ID", "CaseNumber", "Conversation ID")),
-    Field("ticket_created", "date", "outcome", "when a support ticket was opened",
-          ("Ticket Created", "Ticket Created At", "Ticket Created Date", "Case Created Date", "Date/Time Opened")),
+    Field(
+        "subscription_id",
+        "text",
+        "id",
+        "a subscription's id (a subscriptions file)",
+        ("Subscription ID", "subscription_oid", "Subscription Number", "sub_id"),
+    ),
+    Field(
+        "plan",
+        "category",
+        "post_sale",
+        "the plan or price subscribed to",
+        ("Plan", "Plan Name", "Plan ID", "Plan Code", "plan_oid", "Subscription Plan", "Price ID"),
+    ),
+    Field(
+        "subscription_status",
+        "category",
+        "post_sale",
+        "a subscription's status (active, canceled, ...)",
+        ("Subscription Status", "Subscription State"),
+    ),
+    Field(
+        "subscription_start",
+        "date",
+        "outcome",
+        "when a subscription started",
+        (
+            "Subscription Started At",
+            "subscription_started_at",
+            "Started At",
+            "start_date_at",
+            "Activated At",
+            "Subscription Start",
+            "Subscription Created At",
+        ),
+    ),
+    Field(
+        "subscription_end",
+        "date",
+        "outcome",
+        "when a subscription ended (empty = still running)",
+        ("Ended At", "Subscription Ended At", "Subscription End Date", "Subscription End", "Expired At"),
+    ),
+    Field(
+        "period_start",
+        "date",
+        "post_sale",
+        "start of a subscription's current billing period",
+        ("Current Period Start", "current_period_start", "Current Term Start", "current_term_start"),
+    ),
+    Field(
+        "ticket_id",
+        "text",
+        "id",
+        "a support ticket's id (a tickets file)",
+        ("Ticket ID", "Ticket Number", "Case Number", "Case ID", "CaseNumber", "Conversation ID"),
+    ),
+    Field(
+        "ticket_created",
+        "date",
+        "outcome",
+        "when a support ticket was opened",
+        ("Ticket Created", "Ticket Created At", "Ticket Created Date", "Case Created Date", "Date/Time Opened"),
+    ),
     Field("ticket_status", "category", "post_sale", "a ticket's status", ("Ticket Status", "Case Status")),
-    Field("ticket_priority", "category", "post_sale", "a ticket's priority",
-          ("Ticket Priority", "Case Priority")),
-    Field("event_id", "text", "id", "an event's id (a repeated id is the same event sent twice)",
-          ("Event ID", "message_id", "insert_id")),
-    Field("event_name", "category", "post_sale", "what happened (a product or lifecycle event)",
-          ("Event", "Event Name", "Event Type")),
-    Field("event_time", "date", "post_sale", "when the event happened",
-          ("Timestamp", "Event Time", "Event Date", "Event Timestamp", "Occurred At", "Happened At")),
-    Field("last_activity_date", "date", "post_sale", "last activity logged",
-          ("Last Activity Date", "Last Activity", "Last Contacted", "Last Engagement Date")),
-    Field("owner", "category", "ignore", "the account owner (a sales rep)",
-          ("Company owner", "Account Owner", "Owner", "Deal Owner", "Contact owner", "sales_agent", "sr_id",
-           "sdr_id")),
+    Field("ticket_priority", "category", "post_sale", "a ticket's priority", ("Ticket Priority", "Case Priority")),
+    Field(
+        "event_id",
+        "text",
+        "id",
+        "an event's id (a repeated id is the same event sent twice)",
+        ("Event ID", "message_id", "insert_id"),
+    ),
+    Field(
+        "event_name",
+        "category",
+        "post_sale",
+        "what happened (a product or lifecycle event)",
+        ("Event", "Event Name", "Event Type"),
+    ),
+    Field(
+        "event_time",
+        "date",
+        "post_sale",
+        "when the event happened",
+        ("Timestamp", "Event Time", "Event Date", "Event Timestamp", "Occurred At", "Happened At"),
+    ),
+    Field(
+        "last_activity_date",
+        "date",
+        "post_sale",
+        "last activity logged",
+        ("Last Activity Date", "Last Activity", "Last Contacted", "Last Engagement Date"),
+    ),
+    Field(
+        "owner",
+        "category",
+        "ignore",
+        "the account owner (a sales rep)",
+        ("Company owner", "Account Owner", "Owner", "Deal Owner", "Contact owner", "sales_agent", "sr_id", "sdr_id"),
+    ),
     # contacts
-    Field("job_title", "text", "ignore", "a contact's job title", ("Job Title", "Title", "Contact Title",
-                                                                   "Position", "Role Title")),
-    Field("buying_role", "category", "ignore", "a contact's buying role",
-          ("Buying Role", "Buying Roles", "Role", "Contact Role", "Opportunity Contact Role")),
+    Field(
+        "job_title",
+        "text",
+        "ignore",
+        "a contact's job title",
+        ("Job Title", "Title", "Contact Title", "Position", "Role Title"),
+    ),
+    Field(
+        "buying_role",
+        "category",
+        "ignore",
+        "a contact's buying role",
+        ("Buying Role", "Buying Roles", "Role", "Contact Role", "Opportunity Contact Role"),
+    ),
     Field("seniority", "category", "ignore", "a contact's seniority", ("Seniority",)),
     Field("department", "category", "ignore", "a contact's department", ("Departments", "Department")),
     Field("email", "text", "ignore", "a contact's email", ("Email", "Email Address", "Work Email")),
@@ -177,26 +508,41 @@ FIELDS: tuple[Field, ...] = (
 # its own block here.
 # Per-account tables: in a Stripe subscriptions export `id` is the subscription and `customer` the
 # account; in a Zendesk tickets export `Status` is the ticket's. They apply only to a file of that kind.
-_ACCOUNT_LINK: dict[str, tuple[str, ...]] = {"company_id": ("customer", "account_code"), "domain": ("customer_email",),
-                                             "company_name": ("organization", "requester_organization")}
+_ACCOUNT_LINK: dict[str, tuple[str, ...]] = {
+    "company_id": ("customer", "account_code"),
+    "domain": ("customer_email",),
+    "company_name": ("organization", "requester_organization"),
+}
 KIND_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
-    "deals": {"deal_id": ("Record ID", "Id", "Deal Record ID"), "deal_name": ("Name", "Title"),
-              "amount": ("Value",), "deal_stage": ("Status",),
-              "deal_created_date": ("Created", "Add time", "Create time")},
+    "deals": {
+        "deal_id": ("Record ID", "Id", "Deal Record ID"),
+        "deal_name": ("Name", "Title"),
+        "amount": ("Value",),
+        "deal_stage": ("Status",),
+        "deal_created_date": ("Created", "Add time", "Create time"),
+    },
     "contacts": {"contact_id": ("Record ID", "Id", "Contact Record ID"), "contact_name": ("Name",)},
     "customers": {"company_id": ("Record ID", "Id"), "company_name": ("Name",)},
     "prospects": {"company_id": ("Record ID", "Id"), "company_name": ("Name",)},
-    "subscriptions": {**_ACCOUNT_LINK, "subscription_id": ("id", "subscription", "uuid"),
-                      "subscription_status": ("status", "state"),
-                      "subscription_start": ("created", "created_at", "created_utc", "start", "start_date",
-                                             "activated_at"),
-                      "subscription_end": ("end_date", "ended_at", "expires_at")},
-    "tickets": {**_ACCOUNT_LINK, "ticket_id": ("id",), "ticket_priority": ("priority",),
-                "ticket_status": ("status", "state"),
-                "ticket_created": ("created", "created_at", "created_date", "create_date", "date_created",
-                                   "opened_at")},
-    "events": {**_ACCOUNT_LINK, "event_name": ("type", "name", "action"),
-               "event_time": ("time", "date", "created", "created_at", "sent_at")},
+    "subscriptions": {
+        **_ACCOUNT_LINK,
+        "subscription_id": ("id", "subscription", "uuid"),
+        "subscription_status": ("status", "state"),
+        "subscription_start": ("created", "created_at", "created_utc", "start", "start_date", "activated_at"),
+        "subscription_end": ("end_date", "ended_at", "expires_at"),
+    },
+    "tickets": {
+        **_ACCOUNT_LINK,
+        "ticket_id": ("id",),
+        "ticket_priority": ("priority",),
+        "ticket_status": ("status", "state"),
+        "ticket_created": ("created", "created_at", "created_date", "create_date", "date_created", "opened_at"),
+    },
+    "events": {
+        **_ACCOUNT_LINK,
+        "event_name": ("type", "name", "action"),
+        "event_time": ("time", "date", "created", "created_at", "sent_at"),
+    },
 }
 
 FIELD_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
@@ -206,16 +552,32 @@ for _field in FIELDS:
         SYNONYMS.setdefault(header_key(_spelling), _field.name)
 KIND_SYNONYM_KEYS: dict[str, dict[str, str]] = {
     kind: {header_key(s): name for name, spellings in by_field.items() for s in spellings}
-    for kind, by_field in KIND_SYNONYMS.items()}
+    for kind, by_field in KIND_SYNONYMS.items()
+}
 
 # Fields that mean "this companies file is our customer list, not a prospect list".
-CUSTOMER_SIGNALS = frozenset({"lifecycle_stage", "customer_since", "churn_date", "churned", "arr", "mrr",
-                              "starting_arr", "starting_mrr", "nrr", "cac", "nps", "support_tickets"})
+CUSTOMER_SIGNALS = frozenset(
+    {
+        "lifecycle_stage",
+        "customer_since",
+        "churn_date",
+        "churned",
+        "arr",
+        "mrr",
+        "starting_arr",
+        "starting_mrr",
+        "nrr",
+        "cac",
+        "nps",
+        "support_tickets",
+    }
+)
 CONTACT_SIGNALS = frozenset({"job_title", "buying_role"})
 DEAL_SIGNALS = frozenset({"deal_stage"})
 # Per-account tables (a row per subscription, ticket or event): analysis/rollup.py aggregates them.
-SUBSCRIPTION_SIGNALS = frozenset({"subscription_id", "subscription_status", "subscription_start", "subscription_end",
-                                  "period_start"})
+SUBSCRIPTION_SIGNALS = frozenset(
+    {"subscription_id", "subscription_status", "subscription_start", "subscription_end", "period_start"}
+)
 TICKET_SIGNALS = frozenset({"ticket_id", "ticket_created"})
 EVENT_SIGNALS = frozenset({"event_name", "event_time"})  # both needed: a name and a time
 ACCOUNT_TABLE_KINDS = ("subscriptions", "tickets", "events")
@@ -226,29 +588,61 @@ def kind_field(header: str, kind: str) -> str | None:
     return KIND_SYNONYM_KEYS.get(kind, {}).get(header_key(header))
 
 
-FIRMOGRAPHIC = frozenset({"industry", "employees", "annual_revenue", "country", "region", "city",
-                          "technologies", "founded_year", "business_type"})
+FIRMOGRAPHIC = frozenset(
+    {
+        "industry",
+        "employees",
+        "annual_revenue",
+        "country",
+        "region",
+        "city",
+        "technologies",
+        "founded_year",
+        "business_type",
+    }
+)
 # What a "Company ..." / "Account: ..." column on a deal or contact can be: the company's own fields.
 COMPANY_FIELDS = FIRMOGRAPHIC | {"company_id", "company_name", "domain"}
 # Deals and contacts carry their company's fields under a prefix: "Company Industry",
 # "Account: Industry", "Account.Industry", "Associated Company Technologies", "Company - Country".
-COMPANY_PREFIX = re.compile(r"^\s*(?:associated|primary)?\s*(?:company|account|organi[sz]ation|org)"
-                            r"(?:\s*[:.\-\u2013\u2014/|>_]+\s*|\s+)(?P<rest>\S.*)$", re.IGNORECASE)
+COMPANY_PREFIX = re.compile(
+    r"^\s*(?:associated|primary)?\s*(?:company|account|organi[sz]ation|org)"
+    r"(?:\s*[:.\-\u2013\u2014/|>_]+\s*|\s+)(?P<rest>\S.*)$",
+    re.IGNORECASE,
+)
 
 
 # A contact's fields, which a deal or company export may carry under a person prefix ("Person - Job title").
-CONTACT_FIELDS = frozenset({"contact_id", "contact_name", "job_title", "buying_role", "seniority", "department",
-                            "email", "first_name", "last_name"})
-PERSON_PREFIX = re.compile(r"^\s*(?:primary\s+)?(?:person|contact)(?:\s*[:.\-\u2013\u2014/|>_]+\s*)(?P<rest>\S.*)$",
-                           re.IGNORECASE)
+CONTACT_FIELDS = frozenset(
+    {
+        "contact_id",
+        "contact_name",
+        "job_title",
+        "buying_role",
+        "seniority",
+        "department",
+        "email",
+        "first_name",
+        "last_name",
+    }
+)
+PERSON_PREFIX = re.compile(
+    r"^\s*(?:primary\s+)?(?:person|contact)(?:\s*[:.\-\u2013\u2014/|>_]+\s*)(?P<rest>\S.*)$", re.IGNORECASE
+)
 # Exports such as Pipedrive's prefix every column with its entity ("Deal - Status" in the deals file,
 # "Organization - Industry" in the organizations file). A file's OWN prefix says nothing: it is stripped before
 # the synonyms are matched. Only with a separator ("Deal - Value", "Deal: Value", "Deal.Value"), so that
 # "Deal Stage" or "Account Name" are matched whole.
-OWN_PREFIX_WORDS = {"deals": r"deal|opportunity|opp", "customers": r"organi[sz]ation|org|account|company",
-                    "prospects": r"organi[sz]ation|org|account|company|lead", "contacts": r"person|contact|lead"}
-OWN_PREFIX = {kind: re.compile(rf"^\s*(?:{words})\s*[:.\-\u2013\u2014/|>_]+\s*(?P<rest>\S.*)$", re.IGNORECASE)
-              for kind, words in OWN_PREFIX_WORDS.items()}
+OWN_PREFIX_WORDS = {
+    "deals": r"deal|opportunity|opp",
+    "customers": r"organi[sz]ation|org|account|company",
+    "prospects": r"organi[sz]ation|org|account|company|lead",
+    "contacts": r"person|contact|lead",
+}
+OWN_PREFIX = {
+    kind: re.compile(rf"^\s*(?:{words})\s*[:.\-\u2013\u2014/|>_]+\s*(?P<rest>\S.*)$", re.IGNORECASE)
+    for kind, words in OWN_PREFIX_WORDS.items()
+}
 # Weaker spellings of a field: when another column of the file names the field too, that one wins
 # ("Close time", set for won and lost deals, over "Won time", set for won deals only; a deal's "Stage" over a
 # "Status" when neither column's values read as won or lost).
@@ -310,32 +704,49 @@ def attribute_name(header: str) -> str:
 
 def fields_markdown() -> str:
     """The reference page of canonical fields (docs/fields.md; a test keeps it current)."""
-    lines = ["# Canonical fields", "",
-             "Headers are matched after lower-casing and dropping spaces and punctuation, so `Number of Employees`,",
-             "`NumberOfEmployees`, `# Employees` and `number_of_employees` are one field. Roles: `id` links records,",
-             "`fit` may become an ICP criterion (observable before the sale), `outcome` feeds health and validation,",
-             "`post_sale` is shown but never a criterion, `ignore` is kept and unused. Override any of it with",
-             "`icp-agent set-field-roles FIELD=ROLE` or a mapping file. Generated by `icp-agent fields --markdown`.", "",
-             "| field | type | default role | meaning | headers recognised |", "|---|---|---|---|---|"]
+    lines = [
+        "# Canonical fields",
+        "",
+        "Headers are matched after lower-casing and dropping spaces and punctuation, so `Number of Employees`,",
+        "`NumberOfEmployees`, `# Employees` and `number_of_employees` are one field. Roles: `id` links records,",
+        "`fit` may become an ICP criterion (observable before the sale), `outcome` feeds health and validation,",
+        "`post_sale` is shown but never a criterion, `ignore` is kept and unused. Override any of it with",
+        "`icp-agent set-field-roles FIELD=ROLE` or a mapping file. Generated by `icp-agent fields --markdown`.",
+        "",
+        "| field | type | default role | meaning | headers recognised |",
+        "|---|---|---|---|---|",
+    ]
     for f in FIELDS:
         lines.append(f"| `{f.name}` | {f.type} | {f.role} | {f.description} | {', '.join(f.synonyms)} |")
-    lines += ["", "## Headers that depend on the file's kind", "",
-              "These spellings win over the table above in a file of that kind (`Record ID` is the deal's id in a",
-              "deals export, the company's in a companies export; `Name` is the person in a contacts file).", "",
-              "| kind | field | headers recognised |", "|---|---|---|"]
+    lines += [
+        "",
+        "## Headers that depend on the file's kind",
+        "",
+        "These spellings win over the table above in a file of that kind (`Record ID` is the deal's id in a",
+        "deals export, the company's in a companies export; `Name` is the person in a contacts file).",
+        "",
+        "| kind | field | headers recognised |",
+        "|---|---|---|",
+    ]
     for kind, by_field in KIND_SYNONYMS.items():
         for name, spellings in by_field.items():
             lines.append(f"| {kind} | `{name}` | {', '.join(spellings)} |")
-    lines += ["", "## Company fields under a prefix", "",
-              "A deal or contact column naming its company's field under a prefix maps to that field:",
-              "`Company Industry`, `Account Employees`, `Associated Company Technologies`, `Account: Industry`,",
-              "`Account.Industry` and `Company - Country` are `industry`, `employees`, `technologies` and `country`.",
-              f"The prefixed fields: {', '.join(f'`{f}`' for f in sorted(COMPANY_FIELDS))}.", "",
-              "## A file's own entity prefix", "",
-              "Exports that prefix every column with its entity (Pipedrive's `Deal - Value`, `Organization - Industry`,",
-              "`Person - Job title`) are matched without the file's own prefix: deal/opportunity in a deals file,",
-              "organization/account/company in a companies file, person/contact in a contacts file. A person prefix on",
-              "another file's column names a contact field (`Person - Job title` -> `job_title`). When two columns",
-              "name one field, a mapping file's choice wins, then (for `deal_stage`) the column whose values read as",
-              "won or lost, then the stronger spelling (`Close time` over `Won time`), then a column marked primary."]
+    lines += [
+        "",
+        "## Company fields under a prefix",
+        "",
+        "A deal or contact column naming its company's field under a prefix maps to that field:",
+        "`Company Industry`, `Account Employees`, `Associated Company Technologies`, `Account: Industry`,",
+        "`Account.Industry` and `Company - Country` are `industry`, `employees`, `technologies` and `country`.",
+        f"The prefixed fields: {', '.join(f'`{f}`' for f in sorted(COMPANY_FIELDS))}.",
+        "",
+        "## A file's own entity prefix",
+        "",
+        "Exports that prefix every column with its entity (Pipedrive's `Deal - Value`, `Organization - Industry`,",
+        "`Person - Job title`) are matched without the file's own prefix: deal/opportunity in a deals file,",
+        "organization/account/company in a companies file, person/contact in a contacts file. A person prefix on",
+        "another file's column names a contact field (`Person - Job title` -> `job_title`). When two columns",
+        "name one field, a mapping file's choice wins, then (for `deal_stage`) the column whose values read as",
+        "won or lost, then the stronger spelling (`Close time` over `Won time`), then a column marked primary.",
+    ]
     return "\n".join(lines) + "\n"

@@ -48,11 +48,12 @@ def import_interviews_into(con, folder: str | Path) -> dict:
     import_id = f"interviews-{digest.hexdigest()[:12]}"
     flagged = [name for _, name, _, body in docs if looks_like_instructions(body)]
     if not con.execute("SELECT count(*) FROM imports WHERE import_id = ?", [import_id]).fetchone()[0]:
-        con.executemany("INSERT INTO interviews VALUES (?, ?, ?, ?, ?)",
-                        [(import_id, *doc) for doc in docs])
-        con.execute("""INSERT INTO imports (import_id, kind, file_name, path, sha256, format, rows_read,
+        con.executemany("INSERT INTO interviews VALUES (?, ?, ?, ?, ?)", [(import_id, *doc) for doc in docs])
+        con.execute(
+            """INSERT INTO imports (import_id, kind, file_name, path, sha256, format, rows_read,
                        rows_kept, rows_rejected, duplicates_dropped, table_name, imported_at)
                        VALUES (?, 'interviews', ?, ?, ?, 'text', ?, ?, 0, 0, 'interviews', now())""",
-                    [import_id, folder.name, str(folder.resolve()), digest.hexdigest(), len(docs), len(docs)])
+            [import_id, folder.name, str(folder.resolve()), digest.hexdigest(), len(docs), len(docs)],
+        )
     con.execute("INSERT OR REPLACE INTO current_snapshot VALUES ('interviews', ?)", [import_id])
     return {"import_id": import_id, "documents": len(docs), "contains_instructions": flagged}

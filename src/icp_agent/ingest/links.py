@@ -20,6 +20,16 @@ Normalisation of each key (in SQL, once per query, never per row in Python):
 - e-mail (contacts without a company column): the domain of a work address matches the company's.
 - name: lower-cased, accents and punctuation dropped, `&` read as `and`, and legal suffixes
   (Inc, LLC, Ltd, GmbH, AG, S.A., SAS, BV, NV, Pty Ltd, PLC, Corp, Co, Limited ...) removed.
+
+A name or domain links only where exactly one company has its normalised key. "Irondata" and
+"Irondata LLC" are one key once legal suffixes drop, and two domains or names can be shared by
+distinct companies; a row naming such a key is *ambiguous*: left unlinked (never joined to
+whichever company comes first) and reported with the key and its candidate companies. Companies
+are told apart by their id when the file has one, else by their name as written (case and outer
+spaces aside), else by the key's value as written. The report and the analysis agree because
+both read the same company keys (`LinkKey.company_keys`): the report joins the distinct raw
+values of the linking table to them once, and `LinkKey.company_expr` is NULL for a shared key,
+so the analysis' joins (health/health_score.py, personas/buyers.py) skip exactly those rows.
 """
 
 from __future__ import annotations
@@ -70,22 +80,57 @@ def name_key(column: str) -> str:
 @dataclass(frozen=True)
 class LinkKey:
     """The chosen key: a column of the linking table, the companies' column it matches, and how values are
-    normalised. The companies' column is the same field except for an e-mail, which matches the domain."""
+    normalised. The companies' column is the same field except for an e-mail, which matches the domain.
+
+    `companies` (the companies' table) and `identity` (its columns among company_id, company_name) are set for
+    a name or domain key chosen by `choose_key`: they say which normalised keys several companies share."""
 
     field: str  # company_id | domain | company_name | email (the linking table's column)
     method: str  # id | salesforce_id | domain | name | email domain
+    companies: str | None = None
+    identity: tuple[str, ...] = ()
 
     @property
     def company_field(self) -> str:
         return "domain" if self.field == "email" else self.field
+
+    @property
+    def resolves(self) -> bool:
+        """True for a name or domain key checked for companies sharing it (ids are one company each)."""
+        return self.field != "company_id" and self.companies is not None
 
     def expr(self, alias: str) -> str:
         """SQL of the normalised key of a deal's or contact's row (`alias` is the table or its alias)."""
         return self._normalised(f"{alias}.{self.field}")
 
     def company_expr(self, alias: str) -> str:
-        """SQL of the normalised key of a company's row, comparable with `expr`."""
-        return self._normalised(f"{alias}.{self.company_field}")
+        """SQL of the normalised key of a company's row, comparable with `expr`; NULL when several companies
+        share the key (so a join on it never picks one of them)."""
+        key = self._normalised(f"{alias}.{self.company_field}")
+        if not self.resolves:
+            return key
+        shared = f"(SELECT k FROM {self.company_keys()} WHERE companies > 1)"
+        return f"(CASE WHEN {key} IN {shared} THEN NULL ELSE {key} END)"
+
+    def company_keys(self) -> str:
+        """SQL: one row per normalised key of the companies (k), how many distinct companies have it (companies)
+        and up to three of them as written (names, sorted)."""
+        if self.companies is None:
+            raise ValueError(f"the {self.method} key was made without its companies' table")
+        raw = f"CAST(c.{self.company_field} AS VARCHAR)"
+        label = f"coalesce(CAST(c.company_name AS VARCHAR), {raw})" if "company_name" in self.identity else raw
+        names = "list(DISTINCT label ORDER BY label) FILTER (label IS NOT NULL)[1:3]"
+        return (f"(SELECT k, count(DISTINCT ident) AS companies, {names} AS names FROM "
+                f"(SELECT {self._normalised(f'c.{self.company_field}')} AS k, {self._identity('c')} AS ident, "
+                f"{label} AS label FROM {self.companies} c) WHERE k IS NOT NULL GROUP BY k)")
+
+    def _identity(self, alias: str) -> str:
+        """SQL telling two companies apart: the id when the file has one, else the name as written (case and outer
+        spaces aside), else the key column as written."""
+        parts = [id_key(f"{alias}.company_id")] if "company_id" in self.identity else []
+        columns = (["company_name"] if "company_name" in self.identity else []) + [self.company_field]
+        parts += [f"nullif(lower(trim(CAST({alias}.{c} AS VARCHAR))), '')" for c in dict.fromkeys(columns)]
+        return parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})"
 
     def _normalised(self, column: str) -> str:
         if self.field == "company_id":
@@ -141,11 +186,17 @@ def _bad_checksums(con, tables: tuple[str, ...]) -> tuple[int, int]:
 
 
 def _matches(table: str, companies: str, key: LinkKey) -> str:
-    """SQL: each distinct raw key value of `table` (column v), how many rows carry it (n) and whether it finds a
-    company (ok). Normalising distinct values, not rows, is what keeps this cheap on big exports."""
-    return (f"SELECT x.{key.field} AS v, x.n, coalesce({key.expr('x')} IN (SELECT {key.company_expr('c')} "
-            f"FROM {companies} c), FALSE) AS ok FROM (SELECT {key.field}, count(*) AS n FROM {table} "
-            f"GROUP BY ALL) x")
+    """SQL: each distinct raw key value of `table` (column v), how many rows carry it (n), its normalised key (k),
+    how many companies have that key (companies), whether it finds exactly one (ok) and whether it fits several
+    (ambiguous). One join of the distinct values to the companies' distinct keys: normalising distinct values,
+    not rows, is what keeps this cheap on big exports."""
+    keys = key.company_keys() if key.resolves else (
+        f"(SELECT {key.company_expr('c')} AS k, 1 AS companies, []::VARCHAR[] AS names FROM {companies} c "
+        f"GROUP BY ALL)")
+    return (f"SELECT x.v, x.n, x.k, coalesce(ck.companies, 0) AS companies, coalesce(ck.companies = 1, FALSE) AS ok, "
+            f"coalesce(ck.companies > 1, FALSE) AS ambiguous, ck.names FROM (SELECT y.{key.field} AS v, n, "
+            f"{key.expr('y')} AS k FROM (SELECT {key.field}, count(*) AS n FROM {table} GROUP BY ALL) y) x "
+            f"LEFT JOIN {keys} ck ON ck.k = x.k")
 
 
 def _count_linked(con, table: str, companies: str, key: LinkKey) -> int:
@@ -157,15 +208,17 @@ def choose_key(con: duckdb.DuckDBPyConnection, table: str, companies: str) -> Ke
     """The key that links the most rows of `table` to `companies`, with the count of every key tried."""
     own, theirs = columns_of(con, table), columns_of(con, companies)
     shared = own & theirs
+    identity = tuple(c for c in ("company_id", "company_name") if c in theirs)
     candidates = []
     for field in COMPANY_KEYS:
         if field not in shared:
             continue
         if field == "company_id" and _salesforce_shaped(con, table, companies):
             candidates.append(LinkKey(field, "salesforce_id"))
-        candidates.append(LinkKey(field, METHOD[field]))
+        candidates.append(LinkKey(field, METHOD[field]) if field == "company_id"
+                          else LinkKey(field, METHOD[field], companies, identity))
     if "email" in own and "domain" in theirs and "domain" not in own:  # a contact's work e-mail names its company
-        candidates.append(LinkKey("email", "email domain"))
+        candidates.append(LinkKey("email", "email domain", companies, identity))
     tried, best, best_n = {}, None, -1
     for key in candidates:
         n = _count_linked(con, table, companies, key)
@@ -207,10 +260,15 @@ def _multiple(con, table: str) -> int:
                        f"lambda x: trim(x) <> '')) > 1) FROM {table}").fetchone()[0]
 
 
-def _cause(con, kind: str, table: str, companies: str, choice: KeyChoice, rows: int, usable: int) -> str | None:
+def _cause(con, kind: str, table: str, companies: str, choice: KeyChoice, rows: int, usable: int,
+           ambiguous: tuple[int, list[dict]] = (0, [])) -> str | None:
     """The likely reason few rows link, in words a user can act on (None when enough link)."""
     if rows == 0 or usable > MIN_LINKED_SHARE * rows:
         return None
+    if ambiguous[0] and choice.key and ambiguous[0] + usable > MIN_LINKED_SHARE * rows:
+        shown = "; ".join(f"{e['value']!r} fits {' / '.join(e['companies'])}" for e in ambiguous[1][:3])
+        return (f"{ambiguous[0]:,} {kind} name a {choice.key.label} several companies share once normalised (e.g. "
+                f"{shown}): give the {kind} a company id or domain column, or make the companies' names distinct")
     sci_companies, sci_rows = _scientific_ids(con, companies), _scientific_ids(con, table)
     if sci_companies or sci_rows:
         where = " and ".join(f"{n:,} in the {what} file" for n, what in ((sci_companies, "companies"),
@@ -222,8 +280,8 @@ def _cause(con, kind: str, table: str, companies: str, choice: KeyChoice, rows: 
                 f"with a mapping file ([files.\"NAME\".columns] \"Header\" = \"company_id\")")
     columns = columns_of(con, table) & columns_of(con, companies)
     if "company_id" in columns:
-        lengths = [set(r[0] for r in con.execute(f"SELECT DISTINCT length({_first_id(f'{t}.company_id')}) "
-                                                  f"FROM {t} WHERE company_id IS NOT NULL LIMIT 5").fetchall())
+        lengths = [{r[0] for r in con.execute(f"SELECT DISTINCT length({_first_id(f'{t}.company_id')}) "
+                                                  f"FROM {t} WHERE company_id IS NOT NULL LIMIT 5").fetchall()}
                    for t in (table, companies)]
         if {15, 18} <= lengths[0] | lengths[1] and lengths[0] != lengths[1]:
             return ("15- and 18-character ids that do not share their first 15 characters: check both files "
@@ -251,37 +309,57 @@ def link_deals(con: duckdb.DuckDBPyConnection, deals: str, customers: str) -> Li
                            f"AND NOT ({has_own}) ORDER BY d._row LIMIT 10").fetchall()
     names = ["row", *[c.split('.')[1] for c in label.split(", ")]] if label else ["row"]
     return _report("deals", deals, customers, con, choice, rows, linked, standalone,
-                   [dict(zip(names, r)) for r in examples])
+                   [dict(zip(names, r)) for r in examples], ambiguity(con, deals, choice.key))
 
 
-def _shared_keys(con, companies: str, key: LinkKey) -> tuple[int, list[str]]:
-    """Normalised keys several company rows share ("Irondata" and "Irondata LLC" once legal suffixes drop, a
-    domain two companies use): how many, and up to three examples as the companies wrote them."""
-    expr, raw = key.company_expr("c"), f"CAST(c.{key.company_field} AS VARCHAR)"
-    found = con.execute(f"""SELECT list(DISTINCT {raw} ORDER BY {raw}) FROM {companies} c WHERE {expr} IS NOT NULL
-                            GROUP BY {expr} HAVING count(*) > 1 ORDER BY 1""").fetchall()
-    return len(found), [" / ".join(names[:3]) for (names,) in found[:3]]
+def ambiguity(con: duckdb.DuckDBPyConnection, table: str, key: LinkKey | None, linked_otherwise: str | None = None,
+              limit: int = 5) -> tuple[int, list[dict]]:
+    """Rows of `table` left unlinked because their name or domain fits several companies, and the commonest such
+    values: (rows, [{"value": "Irondata LLC", "key": "irondata", "rows": 12, "companies": ["Irondata",
+    "Irondata LLC"]}]), the companies as the companies' file names them (at most three).
+
+    `linked_otherwise` is SQL over the rows (alias `p`) true where another key links the row (a contact's deal
+    id): those rows are not counted."""
+    if key is None or not key.resolves:
+        return 0, []
+    matches = f"SELECT v, k, n, names FROM ({_matches(table, key.companies or '', key)}) WHERE ambiguous"
+    if linked_otherwise:  # count the rows, not the distinct values: some of a value's rows may link otherwise
+        matches = (f"SELECT m.v, m.k, count(*) AS n, any_value(m.names) AS names FROM {table} p JOIN ({matches}) m "
+                   f"ON m.v IS NOT DISTINCT FROM p.{key.field} WHERE NOT coalesce({linked_otherwise}, FALSE) "
+                   f"GROUP BY m.v, m.k")
+    found = con.execute(f"SELECT CAST(v AS VARCHAR), k, n, names, sum(n) OVER () FROM ({matches}) "
+                        f"ORDER BY n DESC, k, 1 LIMIT {int(limit)}").fetchall()
+    if not found:
+        return 0, []
+    examples = [{"value": v, "key": k, "rows": n, "companies": list(names)} for v, k, n, names, _ in found]
+    return int(found[0][4]), examples
 
 
-def _report(kind, table, companies, con, choice: KeyChoice, rows, linked, standalone, examples) -> LinkReport:
+def _ambiguity_note(kind: str, key: LinkKey, rows: int, examples: list[dict]) -> str:
+    shown = "; ".join(f"{e['value']!r} ({e['rows']:,}, key {e['key']!r}) fits {' / '.join(e['companies'])}"
+                      for e in examples[:3])
+    return (f"{rows:,} {kind} are not linked because their {key.label} fits several companies once normalised, "
+            f"e.g. {shown}: give the {kind} a company id or domain column, or make the companies' names distinct")
+
+
+def _report(kind, table, companies, con, choice: KeyChoice, rows, linked, standalone, examples,
+            ambiguous: tuple[int, list[dict]]) -> LinkReport:
     multiple = _multiple(con, table)
     notes = list(choice.notes)
+    key = choice.key
+    if ambiguous[0] and key:
+        notes.append(_ambiguity_note(kind, key, *ambiguous))
     if multiple:
         notes.append(f"{multiple:,} {kind} name several companies: each is linked to the first")
     sci = _scientific_ids(con, companies)
     if sci:
         notes.append(f"{sci:,} company ids in the companies file are in scientific notation and match nothing")
-    key = choice.key
-    if key and key.field != "company_id":
-        shared, alike = _shared_keys(con, companies, key)
-        if shared:
-            notes.append(f"{shared:,} {key.method} keys are shared by several companies once normalised (e.g. "
-                         f"{'; '.join(alike)}): {kind} naming them are joined to one of those companies, which "
-                         f"may be the wrong one; give the companies distinct names or link by id")
     return LinkReport(kind=kind, linked_by=key.field if key else None, method=key.label if key else None,
                       rows=rows, linked=linked, standalone=standalone, unlinked=rows - linked - standalone,
                       unlinked_examples=examples, tried=choice.tried, multiple_companies=multiple,
-                      cause=_cause(con, kind, table, companies, choice, rows, linked + standalone), notes=notes)
+                      ambiguous=ambiguous[0], ambiguous_examples=ambiguous[1],
+                      cause=_cause(con, kind, table, companies, choice, rows, linked + standalone, ambiguous),
+                      notes=notes)
 
 
 def link_contacts(con: duckdb.DuckDBPyConnection, contacts: str, deals: str | None,
@@ -308,13 +386,17 @@ def link_contacts(con: duckdb.DuckDBPyConnection, contacts: str, deals: str | No
     multiple = _multiple(con, contacts)
     key = choice.key
     method = " or ".join(filter(None, ["deal id" if "deal_id" in linked_by else None, key.label if key else None]))
+    # a contact its deal id links is not ambiguous, whatever its company name says
+    ambiguous = ambiguity(con, contacts, key, conditions[0] if "deal_id" in linked_by else None)
+    notes = [f"{multiple:,} contacts name several companies: each is linked to the first"] if multiple else []
+    if ambiguous[0] and key:
+        notes.append(_ambiguity_note("contacts", key, *ambiguous))
     cause = None
     if rows and linked <= MIN_LINKED_SHARE * rows:
-        cause = (_cause(con, "contacts", contacts, customers, choice, rows, linked) if customers and key
+        cause = (_cause(con, "contacts", contacts, customers, choice, rows, linked, ambiguous) if customers and key
                  else "the contacts share no deal id or company key with the deals and companies")
     return LinkReport(kind="contacts", linked_by=" or ".join(linked_by) or None, method=method or None, rows=rows,
                       linked=linked, unlinked=rows - linked, unlinked_examples=[dict(zip(["row", *label], r))
                                                                                 for r in examples],
-                      tried=choice.tried, multiple_companies=multiple, cause=cause,
-                      notes=[f"{multiple:,} contacts name several companies: each is linked to the first"]
-                      if multiple else [])
+                      tried=choice.tried, multiple_companies=multiple, ambiguous=ambiguous[0],
+                      ambiguous_examples=ambiguous[1], cause=cause, notes=notes)

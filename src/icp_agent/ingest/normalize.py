@@ -35,13 +35,24 @@ STRICT_MISSING = ("", "n/a", "na", "n.a.", "-", "--", "—", "null", "none", "na
 _STRICT_SQL = ", ".join("'" + m.replace("'", "''") + "'" for m in STRICT_MISSING)
 
 
+def one_of(expr: str, values: Iterable[str]) -> str:
+    """SQL: TRUE when `expr` equals one of the constant `values`, else FALSE (NULL too, unlike IN).
+
+    Written as a CASE, not `IN (...)`: DuckDB turns an IN list of more than a few constants into a
+    hash (mark) join, which costs more than the comparisons and does not keep the rows' order, so
+    a statement that must keep the file's order would need a full sort after it."""
+    whens = " ".join(f"WHEN {sql_literal(v)} THEN TRUE" for v in values)
+    return f"(CASE {expr} {whens} ELSE FALSE END)"
+
+
 def null_if_missing(expr: str) -> str:
-    return f"(CASE WHEN lower(trim({expr})) IN ({_MARKERS_SQL}) THEN NULL ELSE trim({expr}) END)"
+    """Trimmed text, NULL for a blank or a missing marker ("n/a", "-", "null", "unknown", ...)."""
+    return f"(CASE WHEN {one_of(f'lower(trim({expr}))', MISSING_MARKERS)} THEN NULL ELSE trim({expr}) END)"
 
 
 def strictly_missing(expr: str) -> str:
     """True when a value is blank or a blank-like marker ("n/a", "-", "null"), not a word like "unknown"."""
-    return f"(lower(trim({expr})) IN ({_STRICT_SQL}) OR {expr} IS NULL)"
+    return f"({one_of(f'lower(trim({expr}))', STRICT_MISSING)} OR {expr} IS NULL)"
 
 
 def _bound(value: str, body: str) -> str:
@@ -192,10 +203,11 @@ def band_is_range(expr: str) -> str:
 
 
 def boolean(expr: str) -> str:
-    v = f"lower({null_if_missing(expr)})"
-    trues = ", ".join(f"'{t}'" for t in TRUE_TOKENS)
-    falses = ", ".join(f"'{t}'" for t in FALSE_TOKENS)
-    return f"(CASE WHEN {v} IN ({trues}) THEN TRUE WHEN {v} IN ({falses}) THEN FALSE ELSE NULL END)"
+    """yes/no in the languages exports come in (TRUE_TOKENS, FALSE_TOKENS); anything else is NULL."""
+    # one CASE over the value bound once (an IN list would become a join: see one_of)
+    whens = " ".join([f"WHEN {sql_literal(t)} THEN TRUE" for t in TRUE_TOKENS]
+                     + [f"WHEN {sql_literal(t)} THEN FALSE" for t in FALSE_TOKENS])
+    return _bound(f"lower({null_if_missing(expr)})", f"CASE _icp_v {whens} ELSE NULL END")
 
 
 DATE_ORDERS = ("ymd", "mdy", "dmy")
@@ -488,14 +500,23 @@ PLAIN_NUMBER = r"^\s*-?\d+(\.(\d{1,2}|\d{4,}))?\s*$"
 PLAIN_INTEGER = r"^\s*-?\d+\s*$"
 
 
+# US dollars as CRMs export them ("$12,000", "$1,200,000.00", "$950"): read in SQL when "." is the decimal mark
+DOLLARS = r"^\$(\d{1,3}(,\d{3})+|\d+)(\.\d{1,2})?$"
+
+
 def amount(expr: str, mark: str | None = None) -> str:
     """SQL for the amount struct {value, currency, open} of a value (see `parse_amount`).
 
-    Plain numbers are cast in SQL; anything else goes to the `icp_amount` UDF (`register_functions`).
+    Plain numbers, and dollar amounts in the shape DOLLARS when the column's decimal mark is not ",",
+    are read in SQL (the result `parse_amount` gives them: tests/test_values.py checks both agree);
+    anything else goes to the `icp_amount` UDF (`register_functions`), a Python call per value.
     """
     plain = PLAIN_INTEGER if mark == "," else PLAIN_NUMBER
+    dollars = "" if mark == "," else (
+        f"WHEN regexp_matches(trim({expr}), {sql_literal(DOLLARS)}) THEN struct_pack(value := "
+        f"CAST(replace(substr(trim({expr}), 2), ',', '') AS DOUBLE), currency := 'USD', open := false) ")
     return (f"(CASE WHEN regexp_matches({expr}, {sql_literal(plain)}) THEN struct_pack(value := TRY_CAST(trim({expr}) "
-            f"AS DOUBLE), currency := NULL::VARCHAR, open := false) "
+            f"AS DOUBLE), currency := NULL::VARCHAR, open := false) {dollars}"
             f"ELSE icp_amount({expr}, {sql_literal(mark) if mark else 'NULL'}) END)")
 
 

@@ -517,7 +517,7 @@ def stage(con: duckdb.DuckDBPyConnection, source: SourceFile, *, lenient: bool =
     examples as {row, kind, raw}). Without `lenient` a malformed row is a UserError naming
     the file, the row and the column; with it, it is returned as {row, column, reason, raw}.
     """
-    con.execute("DROP TABLE IF EXISTS _stage")
+    drop_stage(con)
     # DuckDB appends to the rejects tables: another file read on this connection must not leave its own
     con.execute("DROP TABLE IF EXISTS _rejects")
     con.execute("DROP TABLE IF EXISTS _rejects_scan")
@@ -525,8 +525,14 @@ def stage(con: duckdb.DuckDBPyConnection, source: SourceFile, *, lenient: bool =
     try:
         reader = read_source_sql(source, lenient=lenient, path=converted, collect_rejects=True)
         try:
-            # rows keep the file's order (DuckDB preserves insertion order): rowid + 1 is the data row number
-            con.execute(f"CREATE TEMP TABLE _stage AS SELECT * FROM {reader}")
+            if source.format == "parquet":
+                # a view, not a copy: Parquet is columnar, so each later pass reads only the columns it needs
+                # straight from the file; the file's own row number stands in for rowid
+                con.execute(f"CREATE TEMP VIEW _stage AS SELECT * FROM {reader[:-1]}, file_row_number = true)")
+                con.execute("SELECT * FROM _stage LIMIT 1").fetchall()  # an unreadable file fails here
+            else:
+                # rows keep the file's order (DuckDB preserves insertion order): rowid + 1 is the data row number
+                con.execute(f"CREATE TEMP TABLE _stage AS SELECT * FROM {reader}")
         except duckdb.Error as exc:
             raise _reader_error(exc, source) from exc
         source.furniture, source.furniture_count = [], 0
@@ -560,9 +566,24 @@ def stage(con: duckdb.DuckDBPyConnection, source: SourceFile, *, lenient: bool =
         raise UserError("the file has a header but no data rows", file=source.name,
                         hint="export again with the records included")
     if source.format not in ("csv", "xlsx"):
-        source.headers = [d[0] for d in con.execute("SELECT * FROM _stage LIMIT 0").description]
+        source.headers = [d[0] for d in con.execute("SELECT * FROM _stage LIMIT 0").description
+                          if not (source.format == "parquet" and d[0] == PARQUET_ROW)]
         _check_headers(source.headers, source.name)
     return rejected
+
+
+PARQUET_ROW = "file_row_number"  # the column a Parquet _stage view numbers its rows with (from 0)
+
+
+def stage_is_view(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when _stage is a view over a Parquet file (its rows numbered by PARQUET_ROW), not a table."""
+    found = con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = '_stage' AND temporary").fetchone()
+    return bool(found and found[0])
+
+
+def drop_stage(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop _stage, a table or a view."""
+    con.execute("DROP VIEW IF EXISTS _stage" if stage_is_view(con) else "DROP TABLE IF EXISTS _stage")
 
 
 def _lines_below_header(source: SourceFile) -> int:

@@ -67,7 +67,9 @@ _OUTCOME_NAME_PATTERNS = (
     r"\b(lost|loss|churn|churned|cancell?ation|cancell?ed|close|closed|won|win|disqualification|disqualified)"
     r"\b.*\breasons?\b",  # "Lost reason", "churn reason"
     r"\breasons? (lost|for (loss|losing|churn|cancell?ation))\b",
-    r"\b(win )?probability\b", r"\bwin (rate|likelihood|chance)\b", r"\bweighted\b",
+    r"\b(win )?probability\b",
+    r"\bwin (rate|likelihood|chance)\b",
+    r"\bweighted\b",
 )
 ID_DISTINCT_SHARE = 0.95  # plain numbers: whole and distinct on this share of rows
 TEXT_DISTINCT_SHARE = 0.5  # categories: distinct on this share of rows ...
@@ -89,10 +91,19 @@ class Screen:
     missingness: list[dict] = field(default_factory=list)
 
 
-def screen_fields(con: duckdb.DuckDBPyConnection, relation: str, specs: list[FieldSpec], *,
-                  types: dict[str, str] | None = None, confirmed: set[str] | frozenset[str] = frozenset(),
-                  min_count: int = 10, alpha: float = 0.05, headers: dict[str, str] | None = None,
-                  entity: str = "row", words: tuple[str, str] = ("good", "bad")) -> Screen:
+def screen_fields(
+    con: duckdb.DuckDBPyConnection,
+    relation: str,
+    specs: list[FieldSpec],
+    *,
+    types: dict[str, str] | None = None,
+    confirmed: set[str] | frozenset[str] = frozenset(),
+    min_count: int = 10,
+    alpha: float = 0.05,
+    headers: dict[str, str] | None = None,
+    entity: str = "row",
+    words: tuple[str, str] = ("good", "bad"),
+) -> Screen:
     """Screen `specs` (module doc). `relation` has boolean `good` and `bad` columns and the fields in
     the layout of FieldSpec; `types` maps a field to its import type (money and percent numbers are
     never identifier-like); fields in `confirmed` (a user's explicit fit role) are never excluded.
@@ -105,9 +116,11 @@ def screen_fields(con: duckdb.DuckDBPyConnection, relation: str, specs: list[Fie
     for spec in specs:
         rule = None
         if spec.name not in confirmed:
-            rule = (outcome_named(spec.name, (headers or {}).get(spec.name))
-                    or _excluded(con, relation, spec, types.get(spec.name), n_good, n_bad, min_count)
-                    or _outcome_pure(con, relation, spec, n, n_good, n_bad, entity, words))
+            rule = (
+                outcome_named(spec.name, (headers or {}).get(spec.name))
+                or _excluded(con, relation, spec, types.get(spec.name), n_good, n_bad, min_count)
+                or _outcome_pure(con, relation, spec, n, n_good, n_bad, entity, words)
+            )
         if rule:
             screen.excluded.append({"field": spec.name, **rule})
         else:
@@ -116,32 +129,51 @@ def screen_fields(con: duckdb.DuckDBPyConnection, relation: str, specs: list[Fie
     return screen
 
 
-def _excluded(con, relation: str, spec: FieldSpec, import_type: str | None, n_good: int, n_bad: int,
-              min_count: int) -> dict | None:
+def _excluded(
+    con, relation: str, spec: FieldSpec, import_type: str | None, n_good: int, n_bad: int, min_count: int
+) -> dict | None:
     column = _value_column(spec)
     rows, distinct, whole = con.sql(
         f"SELECT count({column}), count(DISTINCT {column}), "
         + (f"bool_and({column} = round({column}))" if spec.kind == "number" else "NULL")
-        + f" FROM {relation}").fetchall()[0]
+        + f" FROM {relation}"
+    ).fetchall()[0]
     if spec.kind == "category" and distinct >= TEXT_MIN_VALUES and distinct >= TEXT_DISTINCT_SHARE * rows:
-        return {"rule": "identifier", "distinct": distinct, "rows": rows,
-                "reason": f"{spec.name} has {distinct:,} distinct values on {rows:,} rows: an identifier, a name or "
-                          f"free text, not a trait a segment can share"}
-    if (spec.kind == "number" and import_type not in ("money", "percent") and whole and rows
-            and distinct >= ID_DISTINCT_SHARE * rows and distinct >= TEXT_MIN_VALUES):
-        return {"rule": "identifier", "distinct": distinct, "rows": rows,
-                "reason": f"{spec.name} holds whole numbers distinct on {100 * distinct / rows:.0f}% of rows: a "
-                          f"running number or id, whose ranges mark when a record was made, not a kind of customer"}
+        return {
+            "rule": "identifier",
+            "distinct": distinct,
+            "rows": rows,
+            "reason": f"{spec.name} has {distinct:,} distinct values on {rows:,} rows: an identifier, a name or "
+            f"free text, not a trait a segment can share",
+        }
+    if (
+        spec.kind == "number"
+        and import_type not in ("money", "percent")
+        and whole
+        and rows
+        and distinct >= ID_DISTINCT_SHARE * rows
+        and distinct >= TEXT_MIN_VALUES
+    ):
+        return {
+            "rule": "identifier",
+            "distinct": distinct,
+            "rows": rows,
+            "reason": f"{spec.name} holds whole numbers distinct on {100 * distinct / rows:.0f}% of rows: a "
+            f"running number or id, whose ranges mark when a record was made, not a kind of customer",
+        }
     if not n_good or not n_bad:
         return None
     auc = single_field_auc(con, relation, spec, min_count)
     if auc is not None and max(auc, 1 - auc) >= LEAKAGE_AUC:
-        return {"rule": "leakage", "auc": round(auc, 4),
-                "reason": f"{spec.name} alone separates good from bad almost perfectly (AUC {max(auc, 1 - auc):.3f}, "
-                          f"where 0.5 is no information; the limit is {LEAKAGE_AUC}): it is most likely derived from "
-                          f"the outcome. "
-                          f"If a seller can know it before the sale, bring it back with: icp-agent set-field-roles "
-                          f"{spec.name}=fit"}
+        return {
+            "rule": "leakage",
+            "auc": round(auc, 4),
+            "reason": f"{spec.name} alone separates good from bad almost perfectly (AUC {max(auc, 1 - auc):.3f}, "
+            f"where 0.5 is no information; the limit is {LEAKAGE_AUC}): it is most likely derived from "
+            f"the outcome. "
+            f"If a seller can know it before the sale, bring it back with: icp-agent set-field-roles "
+            f"{spec.name}=fit",
+        }
     return None
 
 
@@ -152,23 +184,29 @@ def outcome_named(name: str, header: str | None = None) -> dict | None:
         tokens = " ".join(re.findall(r"[a-z]+", re.sub(r"([a-z])([A-Z])", r"\1 \2", text).lower()))
         if any(re.search(pattern, tokens) for pattern in _OUTCOME_NAME_PATTERNS):
             shown = f"{name} ({header!r})" if header and header != name else name
-            return {"rule": "leakage", "basis": "name",
-                    "reason": f"{shown} counts or describes outcomes (won, lost, closed or open deals, a lost "
-                              f"reason, a probability, a weighted value): it is known only after the sale and "
-                              f"would let the outcome explain itself. If a seller can know it before the sale, "
-                              f"bring it back with: icp-agent set-field-roles {name}=fit"}
+            return {
+                "rule": "leakage",
+                "basis": "name",
+                "reason": f"{shown} counts or describes outcomes (won, lost, closed or open deals, a lost "
+                f"reason, a probability, a weighted value): it is known only after the sale and "
+                f"would let the outcome explain itself. If a seller can know it before the sale, "
+                f"bring it back with: icp-agent set-field-roles {name}=fit",
+            }
     return None
 
 
-def _outcome_pure(con, relation: str, spec: FieldSpec, n: int, n_good: int, n_bad: int, entity: str,
-                  words: tuple[str, str]) -> dict | None:
+def _outcome_pure(
+    con, relation: str, spec: FieldSpec, n: int, n_good: int, n_bad: int, entity: str, words: tuple[str, str]
+) -> dict | None:
     """The outcome-pure rule (module doc): the largest value or run of values that is (near) all one outcome."""
     if not n or spec.kind == "list":
         return None
     column = _value_column(spec)
     value = f"{column}::DOUBLE" if spec.kind in ("number", "band") else f"{column}::VARCHAR"
-    rows = con.sql(f"SELECT {value} AS v, count(*), count_if(good), count_if(bad) FROM {relation} "
-                   "GROUP BY v ORDER BY v NULLS FIRST").fetchall()
+    rows = con.sql(
+        f"SELECT {value} AS v, count(*), count_if(good), count_if(bad) FROM {relation} "
+        "GROUP BY v ORDER BY v NULLS FIRST"
+    ).fetchall()
     least = max(PURE_MIN_ROWS, PURE_MIN_SHARE * n)
     groups: list[tuple[str, int, int, int]] = []  # (label, rows, good, bad)
     for v, total, good, bad in rows:
@@ -183,27 +221,44 @@ def _outcome_pure(con, relation: str, spec: FieldSpec, n: int, n_good: int, n_ba
                     end += 1
                 if end - start > 1:
                     run = known[start:end]
-                    groups.append((f"from {_number(run[0][0])} to {_number(run[-1][0])}",
-                                   sum(r[1] for r in run), sum(r[2] for r in run), sum(r[3] for r in run)))
+                    groups.append(
+                        (
+                            f"from {_number(run[0][0])} to {_number(run[-1][0])}",
+                            sum(r[1] for r in run),
+                            sum(r[2] for r in run),
+                            sum(r[3] for r in run),
+                        )
+                    )
                 start = end + 1 if end == start else end
     worst = None
     for label, total, good, bad in groups:
         for hits, base_hits, word in ((good, n_good, words[0]), (bad, n_bad, words[1])):
             other_rate = 1 - base_hits / n
-            if (total >= least and hits >= (1 - PURE_TOLERANCE) * total
-                    and total * other_rate >= PURE_MIN_EXPECTED and (worst is None or total > worst[1])):
+            if (
+                total >= least
+                and hits >= (1 - PURE_TOLERANCE) * total
+                and total * other_rate >= PURE_MIN_EXPECTED
+                and (worst is None or total > worst[1])
+            ):
                 worst = (label, total, hits, word, base_hits / n)
     if worst is None:
         return None
     label, total, hits, word, base = worst
-    return {"rule": "leakage", "basis": "pure value", "value": label, "n": total, "k": hits,
-            "rate": hits / total, "base_rate": base,
-            "reason": f"{spec.name} {label}: {hits:,} of {total:,} {entity}s ({100 * hits / total:.1f}%) are {word} vs "
-                      f"{100 * base:.1f}% overall; one value (or range) holding {100 * total / n:.0f}% of the "
-                      f"{entity}s that is (nearly) all one outcome is not a trait a kind of business shares, it most "
-                      f"likely counts or "
-                      f"records the outcome. If a seller can know it before the sale, bring it back with: "
-                      f"icp-agent set-field-roles {spec.name}=fit"}
+    return {
+        "rule": "leakage",
+        "basis": "pure value",
+        "value": label,
+        "n": total,
+        "k": hits,
+        "rate": hits / total,
+        "base_rate": base,
+        "reason": f"{spec.name} {label}: {hits:,} of {total:,} {entity}s ({100 * hits / total:.1f}%) are {word} vs "
+        f"{100 * base:.1f}% overall; one value (or range) holding {100 * total / n:.0f}% of the "
+        f"{entity}s that is (nearly) all one outcome is not a trait a kind of business shares, it most "
+        f"likely counts or "
+        f"records the outcome. If a seller can know it before the sale, bring it back with: "
+        f"icp-agent set-field-roles {spec.name}=fit",
+    }
 
 
 def _value_text(spec: FieldSpec, value) -> str:
@@ -221,19 +276,25 @@ def _value_column(spec: FieldSpec) -> str:
     return quote_identifier(f"{spec.name}_min" if spec.kind == "band" else spec.name)
 
 
-def single_field_auc(con: duckdb.DuckDBPyConnection, relation: str, spec: FieldSpec, min_count: int = 10) -> float | None:
+def single_field_auc(
+    con: duckdb.DuckDBPyConnection, relation: str, spec: FieldSpec, min_count: int = 10
+) -> float | None:
     """AUC of one field for good vs bad rows (module doc); None when there is nothing to order."""
     column = _value_column(spec)
     if spec.kind == "list":  # only whether the list is filled: elements are screened by the search itself
-        rows = con.sql(f"SELECT ({column} IS NULL OR len({column}) = 0) AS v, count_if(good), count_if(bad) "
-                       f"FROM {relation} WHERE good OR bad GROUP BY v").fetchall()
+        rows = con.sql(
+            f"SELECT ({column} IS NULL OR len({column}) = 0) AS v, count_if(good), count_if(bad) "
+            f"FROM {relation} WHERE good OR bad GROUP BY v"
+        ).fetchall()
         return _auc_of([(_share(g, b), g, b) for _, g, b in rows])
     if spec.kind in ("number", "band"):  # missing ranks below every value
-        rows = con.sql(f"SELECT {column}::DOUBLE AS v, count_if(good), count_if(bad) FROM {relation} "
-                       "WHERE good OR bad GROUP BY v").fetchall()
+        rows = con.sql(
+            f"SELECT {column}::DOUBLE AS v, count_if(good), count_if(bad) FROM {relation} WHERE good OR bad GROUP BY v"
+        ).fetchall()
         return _auc_of([(-np.inf if v is None else v, g, b) for v, g, b in rows])
-    rows = con.sql(f"SELECT {column}::VARCHAR AS v, count_if(good), count_if(bad) FROM {relation} "
-                   "WHERE good OR bad GROUP BY v").fetchall()
+    rows = con.sql(
+        f"SELECT {column}::VARCHAR AS v, count_if(good), count_if(bad) FROM {relation} WHERE good OR bad GROUP BY v"
+    ).fetchall()
     pooled: dict[object, list[int]] = {}
     for value, good, bad in rows:
         key = value if good + bad >= min_count or value is None else "\x00rare"
@@ -255,22 +316,24 @@ def _auc_of(scored: list[tuple[float, int, int]]) -> float | None:
         merged[float(score)][0] += good
         merged[float(score)][1] += bad
     ordered = sorted(merged.items())
-    good = np.array([g for _, (g, _) in ordered], dtype=float)
-    bad = np.array([b for _, (_, b) in ordered], dtype=float)
-    if len(ordered) < 2 or not good.sum() or not bad.sum():
+    goods = np.array([g for _, (g, _) in ordered], dtype=float)
+    bads = np.array([b for _, (_, b) in ordered], dtype=float)
+    if len(ordered) < 2 or not goods.sum() or not bads.sum():
         return None
-    below = np.concatenate([[0.0], np.cumsum(bad)[:-1]])
-    return float(np.sum(good * (below + bad / 2)) / (good.sum() * bad.sum()))
+    below = np.concatenate([[0.0], np.cumsum(bads)[:-1]])
+    return float(np.sum(goods * (below + bads / 2)) / (goods.sum() * bads.sum()))
 
 
-def known_rows(con: duckdb.DuckDBPyConnection, relation: str, specs: list[FieldSpec],
-               fields: set[str]) -> dict[str, np.ndarray]:
+def known_rows(
+    con: duckdb.DuckDBPyConnection, relation: str, specs: list[FieldSpec], fields: set[str]
+) -> dict[str, np.ndarray]:
     """For each spec named in `fields`: a bool per row of `relation` (in its order), True where the field is known."""
     chosen = [s for s in specs if s.name in fields]
     if not chosen:
         return {}
-    data = con.sql("SELECT " + ", ".join(f"NOT {_missing_sql(s)} AS k{i}" for i, s in enumerate(chosen))
-                   + f" FROM {relation}").fetchnumpy()
+    data = con.sql(
+        "SELECT " + ", ".join(f"NOT {_missing_sql(s)} AS k{i}" for i, s in enumerate(chosen)) + f" FROM {relation}"
+    ).fetchnumpy()
     return {s.name: np.asarray(data[f"k{i}"], dtype=bool) for i, s in enumerate(chosen)}
 
 
@@ -283,17 +346,24 @@ def _missing_sql(spec: FieldSpec) -> str:
     return f"{column} IS NULL"
 
 
-def _missingness(con, relation: str, specs: list[FieldSpec], n: int, n_good: int, n_bad: int, min_count: int,
-                 alpha: float) -> list[dict]:
+def _missingness(
+    con, relation: str, specs: list[FieldSpec], n: int, n_good: int, n_bad: int, min_count: int, alpha: float
+) -> list[dict]:
     """Fields whose missing rows over-index among the good or the bad (BH over fields x directions)."""
     if not specs or not n:
         return []
-    counts = con.sql("SELECT " + ", ".join(
-        f"count(*) FILTER (WHERE {_missing_sql(s)}), count_if(good AND {_missing_sql(s)}), "
-        f"count_if(bad AND {_missing_sql(s)})" for s in specs) + f" FROM {relation}").fetchall()[0]
+    counts = con.sql(
+        "SELECT "
+        + ", ".join(
+            f"count(*) FILTER (WHERE {_missing_sql(s)}), count_if(good AND {_missing_sql(s)}), "
+            f"count_if(bad AND {_missing_sql(s)})"
+            for s in specs
+        )
+        + f" FROM {relation}"
+    ).fetchall()[0]
     rows = []
     for i, spec in enumerate(specs):
-        missing, good, bad = counts[3 * i: 3 * i + 3]
+        missing, good, bad = counts[3 * i : 3 * i + 3]
         if min_count <= missing < n:
             rows += [(spec.name, "good", missing, good, n_good), (spec.name, "bad", missing, bad, n_bad)]
     if not rows:
@@ -303,6 +373,16 @@ def _missingness(con, relation: str, specs: list[FieldSpec], n: int, n_good: int
     found = []
     for (name, direction, missing, k, total), pv, qv in zip(rows, p, q):
         if qv < alpha and k / missing > total / n:
-            found.append({"field": name, "direction": direction, "n": int(missing), "k": int(k),
-                          "rate": k / missing, "base_rate": total / n, "p_value": float(pv), "q_value": float(qv)})
+            found.append(
+                {
+                    "field": name,
+                    "direction": direction,
+                    "n": int(missing),
+                    "k": int(k),
+                    "rate": k / missing,
+                    "base_rate": total / n,
+                    "p_value": float(pv),
+                    "q_value": float(qv),
+                }
+            )
     return found

@@ -98,9 +98,17 @@ class _Hypergeometric:
 
     def log_pmf(self, y: np.ndarray, rows: np.ndarray) -> np.ndarray:
         draws, k, n = self.draws[rows], self.k_all, self.n_all
-        return (gammaln(k + 1) - gammaln(y + 1) - gammaln(k - y + 1)
-                + gammaln(n - k + 1) - gammaln(draws - y + 1) - gammaln(n - k - draws + y + 1)
-                - gammaln(n + 1) + gammaln(draws + 1) + gammaln(n - draws + 1))
+        return (
+            gammaln(k + 1)
+            - gammaln(y + 1)
+            - gammaln(k - y + 1)
+            + gammaln(n - k + 1)
+            - gammaln(draws - y + 1)
+            - gammaln(n - k - draws + y + 1)
+            - gammaln(n + 1)
+            + gammaln(draws + 1)
+            + gammaln(n - draws + 1)
+        )
 
     def two_sided(self, x: np.ndarray) -> np.ndarray:
         everyone = np.arange(x.size)
@@ -167,7 +175,7 @@ class _Hypergeometric:
         return total
 
 
-def benjamini_hochberg(p: Sequence[float], *, n_tests: int | None = None) -> np.ndarray:
+def benjamini_hochberg(p: Sequence[float] | np.ndarray, *, n_tests: int | None = None) -> np.ndarray:
     """Benjamini-Hochberg adjusted p-values, in the input order.
 
     The family is every pattern the search tested, not only the reported ones: pass

@@ -9,12 +9,14 @@ Seniority (first rule that matches, in this order):
 | level | titles |
 |---|---|
 | Intern | intern, trainee, working student, apprentice |
-| Executive | a C-level officer (CEO, CFO, COO, CTO, CIO, CMO, CRO, CISO, Chief ... Officer), founder, owner, president, managing director, (managing / senior) partner |
+| Executive | a C-level officer (CEO, CFO, COO, CTO, CIO, CMO, CRO, CISO, Chief ... Officer), founder, owner, \
+president, managing director, (managing / senior) partner |
 | VP | VP, SVP, EVP, AVP, vice president |
 | Head | head of a function |
 | Director | director (incl. senior / group / regional director), general manager |
 | Manager | manager, lead, team lead, supervisor |
-| Individual contributor | everyone else (account executives, representatives, analysts, engineers, specialists, administrators, assistants to an executive) |
+| Individual contributor | everyone else (account executives, representatives, analysts, engineers, specialists, \
+administrators, assistants to an executive) |
 
 Department (first rule that matches): a C-level acronym's function (CFO: Finance, CRO: Sales, CTO:
 Engineering, CIO and CISO: IT & Security, CMO: Marketing, COO: Operations, CEO: General
@@ -33,72 +35,209 @@ import unicodedata
 from functools import lru_cache
 
 SENIORITY_LEVELS = ("Executive", "VP", "Head", "Director", "Manager", "Individual contributor", "Intern")
-DEPARTMENTS = ("General Management", "Revenue Operations", "Customer Success & Support", "Procurement", "Finance",
-               "Legal & Compliance", "Human Resources", "Data & Analytics", "IT & Security", "Engineering",
-               "Product", "Design", "Marketing", "Sales", "Operations", "Other")
+DEPARTMENTS = (
+    "General Management",
+    "Revenue Operations",
+    "Customer Success & Support",
+    "Procurement",
+    "Finance",
+    "Legal & Compliance",
+    "Human Resources",
+    "Data & Analytics",
+    "IT & Security",
+    "Engineering",
+    "Product",
+    "Design",
+    "Marketing",
+    "Sales",
+    "Operations",
+    "Other",
+)
 
 # "Chief <function> Officer" written out -> its acronym, where the acronym is unambiguous
-CHIEF_OFFICERS = (("executive", "CEO"), ("financial", "CFO"), ("finance", "CFO"), ("operating", "COO"),
-                  ("operations", "COO"), ("technology", "CTO"), ("technical", "CTO"),
-                  ("information security", "CISO"), ("information", "CIO"), ("marketing", "CMO"),
-                  ("revenue", "CRO"))
-ACRONYM_DEPARTMENT = {"CEO": "General Management", "CFO": "Finance", "COO": "Operations", "CTO": "Engineering",
-                      "CIO": "IT & Security", "CISO": "IT & Security", "CMO": "Marketing", "CRO": "Sales",
-                      "CDO": "Data & Analytics", "CHRO": "Human Resources", "CPO": "Product"}
+CHIEF_OFFICERS = (
+    ("executive", "CEO"),
+    ("financial", "CFO"),
+    ("finance", "CFO"),
+    ("operating", "COO"),
+    ("operations", "COO"),
+    ("technology", "CTO"),
+    ("technical", "CTO"),
+    ("information security", "CISO"),
+    ("information", "CIO"),
+    ("marketing", "CMO"),
+    ("revenue", "CRO"),
+)
+ACRONYM_DEPARTMENT = {
+    "CEO": "General Management",
+    "CFO": "Finance",
+    "COO": "Operations",
+    "CTO": "Engineering",
+    "CIO": "IT & Security",
+    "CISO": "IT & Security",
+    "CMO": "Marketing",
+    "CRO": "Sales",
+    "CDO": "Data & Analytics",
+    "CHRO": "Human Resources",
+    "CPO": "Product",
+}
 # word-level abbreviations (matched on whole words, case-insensitively, a trailing dot allowed)
 ABBREVIATIONS = {
-    "sr": "Senior", "snr": "Senior", "jr": "Junior", "mgr": "Manager", "mngr": "Manager", "dir": "Director",
-    "exec": "Executive", "acct": "Account", "mktg": "Marketing", "mkt": "Marketing", "ops": "Operations",
-    "revops": "Revenue Operations", "salesops": "Sales Operations", "mops": "Marketing Operations",
-    "bizops": "Business Operations", "bizdev": "Business Development", "eng": "Engineering",
-    "engr": "Engineer", "admin": "Administrator", "sec": "Security", "mgmt": "Management", "svcs": "Services",
-    "coord": "Coordinator", "asst": "Assistant", "assoc": "Associate", "spec": "Specialist",
-    "rep": "Representative", "repr": "Representative", "sfdc": "Salesforce", "ae": "Account Executive",
-    "sdr": "Sales Development Representative", "bdr": "Business Development Representative",
-    "csm": "Customer Success Manager", "md": "Managing Director", "gm": "General Manager",
-    "vice-president": "VP", "intl": "International", "dept": "Department", "tech": "Technology",
+    "sr": "Senior",
+    "snr": "Senior",
+    "jr": "Junior",
+    "mgr": "Manager",
+    "mngr": "Manager",
+    "dir": "Director",
+    "exec": "Executive",
+    "acct": "Account",
+    "mktg": "Marketing",
+    "mkt": "Marketing",
+    "ops": "Operations",
+    "revops": "Revenue Operations",
+    "salesops": "Sales Operations",
+    "mops": "Marketing Operations",
+    "bizops": "Business Operations",
+    "bizdev": "Business Development",
+    "eng": "Engineering",
+    "engr": "Engineer",
+    "admin": "Administrator",
+    "sec": "Security",
+    "mgmt": "Management",
+    "svcs": "Services",
+    "coord": "Coordinator",
+    "asst": "Assistant",
+    "assoc": "Associate",
+    "spec": "Specialist",
+    "rep": "Representative",
+    "repr": "Representative",
+    "sfdc": "Salesforce",
+    "ae": "Account Executive",
+    "sdr": "Sales Development Representative",
+    "bdr": "Business Development Representative",
+    "csm": "Customer Success Manager",
+    "md": "Managing Director",
+    "gm": "General Manager",
+    "vice-president": "VP",
+    "intl": "International",
+    "dept": "Department",
+    "tech": "Technology",
 }
-ACRONYMS = {"VP", "SVP", "EVP", "AVP", "CEO", "CFO", "COO", "CTO", "CIO", "CISO", "CMO", "CRO", "CDO", "CHRO",
-            "CPO", "CCO", "CSO", "IT", "HR", "BI", "CRM", "ERP", "GTM", "EMEA", "APAC", "AMER", "LATAM", "US", "UK",
-            "PM", "QA", "UX", "UI", "II", "III", "IV", "PR", "SEO", "SaaS", "FP&A", "AI", "ML"}
+ACRONYMS = {
+    "VP",
+    "SVP",
+    "EVP",
+    "AVP",
+    "CEO",
+    "CFO",
+    "COO",
+    "CTO",
+    "CIO",
+    "CISO",
+    "CMO",
+    "CRO",
+    "CDO",
+    "CHRO",
+    "CPO",
+    "CCO",
+    "CSO",
+    "IT",
+    "HR",
+    "BI",
+    "CRM",
+    "ERP",
+    "GTM",
+    "EMEA",
+    "APAC",
+    "AMER",
+    "LATAM",
+    "US",
+    "UK",
+    "PM",
+    "QA",
+    "UX",
+    "UI",
+    "II",
+    "III",
+    "IV",
+    "PR",
+    "SEO",
+    "SaaS",
+    "FP&A",
+    "AI",
+    "ML",
+}
 SMALL_WORDS = {"of", "and", "the", "for", "to", "in", "&", "at", "on"}
 
 SENIORITY_RULES = (
-    ("Individual contributor", r"\b(assistant|aide|secretary) to\b|\bexecutive assistant\b|"
-                               r"\baccount executive\b|\bsales executive\b"),
+    (
+        "Individual contributor",
+        r"\b(assistant|aide|secretary) to\b|\bexecutive assistant\b|"
+        r"\baccount executive\b|\bsales executive\b",
+    ),
     ("Intern", r"\b(intern|internship|trainee|working student|werkstudent|apprentice)\b"),
-    ("Executive", r"\b(c[a-z]{1,2}o|chief [a-z ]+ officer|chief|co-?founder|founder|owner|managing director)\b|"
-                  r"(?<!vice )\bpresident\b|^(managing |senior |equity |founding )?partner$"),
+    (
+        "Executive",
+        r"\b(c[a-z]{1,2}o|chief [a-z ]+ officer|chief|co-?founder|founder|owner|managing director)\b|"
+        r"(?<!vice )\bpresident\b|^(managing |senior |equity |founding )?partner$",
+    ),
     ("VP", r"\b(vp|svp|evp|avp)\b"),
     ("Head", r"\bhead\b"),
     ("Director", r"\b(director|general manager)\b"),
     ("Manager", r"\b(manager|lead|leader|supervisor)\b"),
 )
 DEPARTMENT_RULES = (
-    ("Revenue Operations", r"\b(revenue|sales|marketing|go to market|gtm) operations\b|\bsales systems\b|"
-                           r"\bsales strategy\b|\bcrm\b|\bsalesforce\b|\bhubspot\b|\bdeal desk\b"),
-    ("Customer Success & Support", r"\bcustomer (success|support|experience|care|service)|\bclient services?\b|"
-                                   r"\bsupport\b|\bonboarding\b|\bimplementation\b"),
+    (
+        "Revenue Operations",
+        r"\b(revenue|sales|marketing|go to market|gtm) operations\b|\bsales systems\b|"
+        r"\bsales strategy\b|\bcrm\b|\bsalesforce\b|\bhubspot\b|\bdeal desk\b",
+    ),
+    (
+        "Customer Success & Support",
+        r"\bcustomer (success|support|experience|care|service)|\bclient services?\b|"
+        r"\bsupport\b|\bonboarding\b|\bimplementation\b",
+    ),
     ("Procurement", r"\b(procurement|purchasing|sourcing|buyer|vendor management)\b"),
-    ("Finance", r"\b(finance|financial|accounting|accountant|controller|treasury|fp&a|tax|audit|payroll|risk|"
-                r"billing)\b"),
+    (
+        "Finance",
+        r"\b(finance|financial|accounting|accountant|controller|treasury|fp&a|tax|audit|payroll|risk|"
+        r"billing)\b",
+    ),
     ("Legal & Compliance", r"\b(legal|counsel|compliance|attorney|lawyer|paralegal|privacy|regulatory)\b"),
     ("Human Resources", r"\b(hr|human resources|people|talent|recruit(er|ing)?|recruitment|hiring)\b"),
     ("Data & Analytics", r"\b(data|analytics|business intelligence|bi|insights|machine learning|ml|ai)\b"),
-    ("IT & Security", r"\b(it|information technology|security|infosec|systems|network|infrastructure|"
-                      r"administrator|helpdesk|help desk)\b"),
-    ("Engineering", r"\b(engineer|engineering|developer|software development|software|devops|architect|technology|"
-                    r"technical|qa)\b"),
+    (
+        "IT & Security",
+        r"\b(it|information technology|security|infosec|systems|network|infrastructure|"
+        r"administrator|helpdesk|help desk)\b",
+    ),
+    (
+        "Engineering",
+        r"\b(engineer|engineering|developer|software development|software|devops|architect|technology|"
+        r"technical|qa)\b",
+    ),
     ("Product", r"\b(product)\b"),
     ("Design", r"\b(design|designer|ux|ui|creative)\b"),
-    ("Marketing", r"\b(marketing|brand|growth|demand generation|content|communications|pr|seo|digital|events|"
-                  r"campaigns?)\b"),
-    ("Sales", r"\b(sales|account executive|account manager|account director|business development|revenue|"
-              r"partnerships|channel|relationship manager|commercial|key account)\b"),
-    ("Operations", r"\b(operations|operating|logistics|supply chain|project|program|office manager|"
-                   r"facilities)\b"),
-    ("General Management", r"\b(ceo|founder|co-founder|owner|president|managing director|general manager|"
-                           r"partner|principal)\b"),
+    (
+        "Marketing",
+        r"\b(marketing|brand|growth|demand generation|content|communications|pr|seo|digital|events|"
+        r"campaigns?)\b",
+    ),
+    (
+        "Sales",
+        r"\b(sales|account executive|account manager|account director|business development|revenue|"
+        r"partnerships|channel|relationship manager|commercial|key account)\b",
+    ),
+    (
+        "Operations",
+        r"\b(operations|operating|logistics|supply chain|project|program|office manager|"
+        r"facilities)\b",
+    ),
+    (
+        "General Management",
+        r"\b(ceo|founder|co-founder|owner|president|managing director|general manager|"
+        r"partner|principal)\b",
+    ),
 )
 
 

@@ -59,10 +59,12 @@ def neutralise_sql(expression: str) -> str:
     The regular expressions run only on values whose first character could start a formula (a test
     that costs one character per value), so a million names are not each matched against two patterns.
     """
-    return (f"CASE WHEN contains({sql_literal(FIRST_CHARACTERS)}, left({expression}, 1)) AND "
-            f"regexp_matches({expression}, {sql_literal(FORMULA_PATTERN)}) AND NOT "
-            f"regexp_matches({expression}, {sql_literal(PLAIN_NUMBER)}) "
-            f"THEN {sql_literal(chr(39))} || {expression} ELSE {expression} END")
+    return (
+        f"CASE WHEN contains({sql_literal(FIRST_CHARACTERS)}, left({expression}, 1)) AND "
+        f"regexp_matches({expression}, {sql_literal(FORMULA_PATTERN)}) AND NOT "
+        f"regexp_matches({expression}, {sql_literal(PLAIN_NUMBER)}) "
+        f"THEN {sql_literal(chr(39))} || {expression} ELSE {expression} END"
+    )
 
 
 def safe_select(con: duckdb.DuckDBPyConnection, query: str) -> tuple[str, list[str]]:
@@ -92,8 +94,11 @@ def write_table(con: duckdb.DuckDBPyConnection, query: str, path: str | Path, *,
     path = Path(path)
     kind = fmt or FORMATS.get(path.suffix.lower())
     if kind not in ("csv", "tsv", "parquet"):
-        raise UserError(f"cannot write {path.suffix or 'a file without extension'}", file=str(path),
-                        hint="name the file .csv, .tsv or .parquet")
+        raise UserError(
+            f"cannot write {path.suffix or 'a file without extension'}",
+            file=str(path),
+            hint="name the file .csv, .tsv or .parquet",
+        )
     target = sql_literal(str(path))
     if kind == "parquet":
         return con.execute(f"COPY ({query}) TO {target} (FORMAT parquet)").fetchall()[0][0]

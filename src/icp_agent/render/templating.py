@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from contextvars import ContextVar
 from functools import lru_cache
+from types import MappingProxyType
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -22,32 +23,100 @@ from pydantic import BaseModel
 from icp_agent import numbers
 
 EVIDENCE_ID = re.compile(r"\bE[0-9a-f]{8}\b")
-PERCENT_KEYS = {"share", "rate", "base_rate", "churn_rate", "annual_churn", "win_rate", "good_rate", "nrr_median",
-                "retained_12m", "detectable_rate", "precision", "recall", "accuracy", "penetration", "coverage"}
+PERCENT_KEYS = {
+    "share",
+    "rate",
+    "base_rate",
+    "churn_rate",
+    "annual_churn",
+    "win_rate",
+    "good_rate",
+    "nrr_median",
+    "retained_12m",
+    "detectable_rate",
+    "precision",
+    "recall",
+    "accuracy",
+    "penetration",
+    "coverage",
+}
 CI_KEYS = {"ci_low", "ci_high"}
 COUNT_KEYS = {"n", "k", "n_good", "n_bad", "win_rate_n", "censored", "events"}
 RATIO_KEYS = {"lift", "ltv_cac"}
 P_KEYS = {"p_value", "q_value", "p", "q"}
-LABELS = {"n": "n", "k": "of which in the group", "share": "share", "health_mean": "mean health",
-          "churn_rate": "churn rate", "annual_churn": "annual churn", "nrr_median": "median NRR",
-          "cac_median": "median CAC", "arr_median": "median ARR", "starting_arr_median": "median starting ARR", "amount_median": "median deal size",
-          "acv_median": "median ACV", "ltv_cac": "LTV:CAC", "win_rate": "win rate", "win_rate_n": "closed deals",
-          "good_rate": "good rate", "n_good": "good", "n_bad": "bad", "base_rate": "base rate",
-          "ci_low": "95% CI low", "ci_high": "95% CI high", "p_value": "p", "q_value": "q (BH)",
-          "retained_12m": "retained at 12 months"}
+LABELS = {
+    "n": "n",
+    "k": "of which in the group",
+    "share": "share",
+    "health_mean": "mean health",
+    "churn_rate": "churn rate",
+    "annual_churn": "annual churn",
+    "nrr_median": "median NRR",
+    "cac_median": "median CAC",
+    "arr_median": "median ARR",
+    "starting_arr_median": "median starting ARR",
+    "amount_median": "median deal size",
+    "acv_median": "median ACV",
+    "ltv_cac": "LTV:CAC",
+    "win_rate": "win rate",
+    "win_rate_n": "closed deals",
+    "good_rate": "good rate",
+    "n_good": "good",
+    "n_bad": "bad",
+    "base_rate": "base rate",
+    "ci_low": "95% CI low",
+    "ci_high": "95% CI high",
+    "p_value": "p",
+    "q_value": "q (BH)",
+    "retained_12m": "retained at 12 months",
+}
 ACRONYMS = {"icp", "tam", "nrr", "auc", "cac", "ltv", "acv", "arr", "mrr", "nps", "csat", "id", "roc", "crm"}
-METRIC_ORDER = ("n", "k", "share", "health_mean", "churn_rate", "annual_churn", "nrr_median", "ltv_cac", "win_rate",
-                "good_rate", "rate", "base_rate", "lift", "ci_low", "p_value", "q_value", "cac_median", "arr_median",
-                "starting_arr_median", "amount_median", "acv_median", "n_good", "n_bad")
+METRIC_ORDER = (
+    "n",
+    "k",
+    "share",
+    "health_mean",
+    "churn_rate",
+    "annual_churn",
+    "nrr_median",
+    "ltv_cac",
+    "win_rate",
+    "good_rate",
+    "rate",
+    "base_rate",
+    "lift",
+    "ci_low",
+    "p_value",
+    "q_value",
+    "cac_median",
+    "arr_median",
+    "starting_arr_median",
+    "amount_median",
+    "acv_median",
+    "n_good",
+    "n_bad",
+)
 
 
 # Money figures by key: the field whose currency they carry (cac_median is in the currency of cac).
-MONEY_KEYS = {"cac_median": "cac", "arr_median": "arr", "starting_arr_median": "starting_arr", "acv_median": "acv",
-              "amount_median": "amount", "mrr_median": "mrr", "cac": "cac", "acv": "acv", "arr": "arr",
-              "amount": "amount", "ltv": "ltv", "mrr": "mrr"}
+MONEY_KEYS = {
+    "cac_median": "cac",
+    "arr_median": "arr",
+    "starting_arr_median": "starting_arr",
+    "acv_median": "acv",
+    "amount_median": "amount",
+    "mrr_median": "mrr",
+    "cac": "cac",
+    "acv": "acv",
+    "arr": "arr",
+    "amount": "amount",
+    "ltv": "ltv",
+    "mrr": "mrr",
+}
 # The currency symbol per money field while a document renders ("" is the dataset's own currency); set by
 # render.document with `currency_symbols`, so every filter formats money the same way without a parameter.
-SYMBOLS: ContextVar[dict[str, str]] = ContextVar("currency_symbols", default={})
+# the default is read-only: a shared mutable default would leak one render's symbols into the next
+SYMBOLS: ContextVar[Mapping[str, str]] = ContextVar("currency_symbols", default=MappingProxyType({}))
 
 
 def symbol(field: str = "") -> str:
@@ -77,12 +146,12 @@ def sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _rate_interval(context: dict[str, Any] | None) -> bool:
+def _rate_interval(context: Mapping[str, Any] | None) -> bool:
     """An interval is around a rate (a percentage) unless its siblings say it is around a mean or median."""
     return context is None or not ({"mean", "median"} & set(context)) or bool({"rate", "base_rate"} & set(context))
 
 
-def metric(value: Any, key: str = "", context: dict[str, Any] | None = None) -> str:
+def metric(value: Any, key: str = "", context: Mapping[str, Any] | None = None) -> str:
     """Any figure from a metrics dict, formatted by what its key (and, for intervals, its siblings) say it
     measures."""
     if value is None:
@@ -124,8 +193,12 @@ def metric_items(metrics: Mapping[str, Any] | BaseModel, labels: dict[str, str] 
     out = []
     for key in keys:
         value = metrics[key]
-        if value is None or isinstance(value, str) or key == "win_rate_n" or \
-                (key == "ci_high" and metrics.get("ci_low") is not None):
+        if (
+            value is None
+            or isinstance(value, str)
+            or key == "win_rate_n"
+            or (key == "ci_high" and metrics.get("ci_low") is not None)
+        ):
             continue
         label, text = (labels or {}).get(key) or humanize(key), metric(value, key, metrics)
         if key == "win_rate" and metrics.get("win_rate_n"):
@@ -191,8 +264,9 @@ def anchor_md(evidence_id: str) -> str:
 def link_ids_html(text: Any, known: set[str]) -> Markup:
     """Escaped prose with every known evidence id turned into a link to the appendix."""
     escaped = str(escape(text))
-    return Markup(EVIDENCE_ID.sub(lambda m: f'<a class="cite" href="#{m[0]}">{m[0]}</a>' if m[0] in known else m[0],
-                                  escaped))
+    return Markup(
+        EVIDENCE_ID.sub(lambda m: f'<a class="cite" href="#{m[0]}">{m[0]}</a>' if m[0] in known else m[0], escaped)
+    )
 
 
 def link_ids_md(text: Any, known: set[str]) -> str:
@@ -201,11 +275,31 @@ def link_ids_md(text: Any, known: set[str]) -> str:
 
 @lru_cache(maxsize=1)
 def environment() -> Environment:
-    env = Environment(loader=PackageLoader("icp_agent.render", "templates"), undefined=StrictUndefined,
-                      trim_blocks=False, lstrip_blocks=False, keep_trailing_newline=True,
-                      autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False,
-                                                   default=False))
-    env.filters.update(money=money, pct=pct, lift=lift, pval=pval, num=num, humanize=humanize, sentence=sentence, metric=metric,
-                       metric_items=metric_items, metric_notes=metric_notes, md=md, md_cell=md_cell, md_code=md_code, fence=fence,
-                       anchor_md=anchor_md, link_ids_html=link_ids_html, link_ids_md=link_ids_md)
+    env = Environment(
+        loader=PackageLoader("icp_agent.render", "templates"),
+        undefined=StrictUndefined,
+        trim_blocks=False,
+        lstrip_blocks=False,
+        keep_trailing_newline=True,
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False, default=False),
+    )
+    env.filters.update(
+        money=money,
+        pct=pct,
+        lift=lift,
+        pval=pval,
+        num=num,
+        humanize=humanize,
+        sentence=sentence,
+        metric=metric,
+        metric_items=metric_items,
+        metric_notes=metric_notes,
+        md=md,
+        md_cell=md_cell,
+        md_code=md_code,
+        fence=fence,
+        anchor_md=anchor_md,
+        link_ids_html=link_ids_html,
+        link_ids_md=link_ids_md,
+    )
     return env

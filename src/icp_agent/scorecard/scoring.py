@@ -5,33 +5,38 @@ scored file (`icp-agent score`, the `score_prospects` tool), the CRM files, rout
 playbook's counts all evaluate it over the same normalised values:
 
 - over an imported table (the CRM files): the importer already normalised each distinct value;
-- over a raw file (`score_file`): one streaming DuckDB plan from the file to the output file.
-  Headers are matched exactly as the importer matches them (`plan_columns`), each ICP field's
-  distinct raw values are collected in ONE scan (GROUPING SETS) and normalised once with the
-  importer's own normaliser (`_typed_exprs`), and the lookups are joined back while the file
-  streams to the writer. Tier, disqualifier and scorecard points are SQL expressions; nothing
-  runs in Python per row, and every input row and column is kept, in the input's order.
+- over a raw file (`score_file`): one streaming DuckDB plan from the file to the output file, with no
+  join and no Python per row. Headers are matched exactly as the importer matches them (`plan_columns`);
+  each ICP field's distinct raw values are collected in ONE scan (GROUPING SETS, which also counts the
+  rows) and normalised once with the importer's own normaliser (`_typed_exprs`). The score's one-field
+  parts (`score_plan`: each criterion's match, each scorecard feature's bin code, a category's spelling)
+  are evaluated there, once per distinct value, and values with the same parts share a signature.
+  Every combination of the fields' signatures is scored once when there are fewer combinations than
+  rows (`_combined_query`), else the parts are read per row (`_per_row_query`).
 
-Per row, the score is scalar SQL in a few SELECT layers (`score_layers`): each scorecard feature's
-bin code once, the points total once (fit score, priority and grade are constant-list look-ups on
-it), and the three top reasons picked with least() over packed integer keys, not list sorting.
+Per row, the score is scalar SQL in a few SELECT layers (`score_plan`): the points total once (fit score,
+priority and grade are constant-list look-ups on it), and the three top reasons picked with least() over
+packed integer keys, not list sorting.
 
-Order: DuckDB's parallel hash-join probe does not keep the input order (measured: 1M rows came
-out shuffled), and sorting on a carried row number is a full sort (10M rows: 35 s, 4.9 GB). The
-join plan therefore runs on one thread with the join-reordering optimizers off (the file stays the
-probe side of every join, IN lists stay expressions), so DuckDB's pipeline hands the writer the
-file's chunks in order (preserve_insertion_order); the distinct scan before it uses every thread.
-tests/test_scoring_path.py checks the order on a multi-row-group Parquet file. The price is one
-core for the main pass: 10M raw Apollo-style rows to Parquet take 24.6 s and 432 MB peak, against
-4.5 s and 729 MB for DuckDB's own `COPY (SELECT * FROM read_csv(...))` of the same file on 2 cores
-(`python tools/bench.py score`; the old per-row path took 200+ s and 7 GB). Memory is bounded by
-ICP_AGENT_MEMORY_LIMIT (the same setting as the workspace) on score's own connection.
+Order: DuckDB's parallel hash-join probe does not keep the input order (measured: 1M rows came out
+shuffled), and sorting on a carried row number is a full sort (10M rows: 35 s, 4.9 GB). So the main pass
+has no join: a raw value's signature is its position in an ENUM of the field's raw values ordered by
+signature (a hash look-up inside the cast), mapped to the signature by a balanced CASE over the ranges'
+starts; the combination's score is read from one constant list. A projection keeps DuckDB's pipeline
+order on every thread (preserve_insertion_order); tests/test_scoring_path.py checks it on multi-row-group
+Parquet files, on both plans. Measured with `python tools/bench.py all score` (10M raw Apollo-style rows
+to Parquet, see the issue's closing note). Memory is bounded by the workspace's limit
+(ICP_AGENT_MEMORY_LIMIT, else workspace.default_memory_limit) on score's own connection, spilling to a
+temporary folder beside the output.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import duckdb
 from pydantic import BaseModel, Field
@@ -48,23 +53,25 @@ from icp_agent.ingest.importer import (
 )
 from icp_agent.ingest.reader import inspect_file, read_source_sql
 from icp_agent.models import Criterion, IcpDocument
+from icp_agent.progress import adapt
 from icp_agent.render.tabular import write_table
 from icp_agent.sql import quote_identifier as _q
 from icp_agent.sql import sql_literal
 from icp_agent.tiers.criteria import (
-    NotMeasurable,
     columns_needed,
-    criteria_sql,
+    criterion_sql,
     priority_reason_sql,
     priority_sql,
 )
 from icp_agent.tiers.criteria import implied_kind as criterion_kind
+from icp_agent.tiers.criteria import missing_fields as missing_criteria_fields
 
 OUTPUT_FORMATS = {".csv": "(FORMAT csv, HEADER)", ".parquet": "(FORMAT parquet)", ".pq": "(FORMAT parquet)"}
 # the score columns, one set of names for scored files and CRM files (Salesforce: the same names as __c fields)
+# score every combination of the fields' signatures once when there are at most this many (and fewer than rows)
+COMBINATIONS = 1_000_000
 SCORE_COLUMNS = ("icp_tier", "icp_segment", "fit_points", "fit_score", "priority", "priority_reason", "grade",
                  "fit_reasons", "unseen_fields", "disqualified", "disqualified_by", "missing_fields")
-ORDER_BREAKING_OPTIMIZERS = "join_order,build_side_probe_side,in_clause"
 
 
 class ScoreResult(BaseModel):
@@ -81,13 +88,22 @@ class ScoreResult(BaseModel):
                                                     "replaced by the new score")
 
 
+def scorecard_dict(icp: IcpDocument) -> dict[str, Any]:
+    """The ICP's scorecard as icp.json holds it (a plain dict; {} when there is none): the SQL writers
+    read it as data. A document built in memory may still carry the dict it was fitted as."""
+    card = icp.scorecard
+    if card is None:
+        return {}
+    return card if isinstance(card, dict) else card.model_dump(mode="json")
+
+
 def icp_fields(icp: IcpDocument) -> dict[str, str]:
     """Every field the ICP reads, with the normaliser type it needs."""
     fields: dict[str, str] = {}
     criteria = [c for t in icp.tiers for c in t.criteria] + [c for d in icp.negative_icp for c in d.criteria]
     for c in criteria:
         fields.setdefault(c.field, _field_type(c))
-    for name, kind in (icp.scorecard.field_kinds if icp.scorecard else {}).items():
+    for name, kind in (scorecard_dict(icp).get("field_kinds") or {}).items():
         fields.setdefault(name, kind)
     return fields
 
@@ -107,7 +123,7 @@ def _shown_values(icp: IcpDocument) -> dict[str, set[str]]:
     shown: dict[str, set[str]] = {}
     criteria = [c.model_dump() for t in icp.tiers for c in t.criteria] + \
         [c.model_dump() for d in icp.negative_icp for c in d.criteria]
-    stack: list = [icp.scorecard.model_dump() if icp.scorecard else {}]
+    stack: list = [scorecard_dict(icp)]
     while stack:  # the scorecard's bins hold criteria ({"field", "op", "values"}) at some depth
         item = stack.pop()
         if isinstance(item, dict):
@@ -118,7 +134,7 @@ def _shown_values(icp: IcpDocument) -> dict[str, set[str]]:
             stack += item
     for c in criteria:
         values = list(c.get("values") or []) + ([c["value"]] if isinstance(c.get("value"), str) else [])
-        shown.setdefault(c.get("field"), set()).update(str(v) for v in values)
+        shown.setdefault(str(c.get("field")), set()).update(str(v) for v in values)
     return shown
 
 
@@ -181,13 +197,22 @@ def match_fields(icp: IcpDocument, headers: list[str]) -> dict[str, str]:
     return found
 
 
-def score_layers(icp: IcpDocument, present: set[str]) -> list[list[tuple[str, str]]]:
-    """The score as SELECT layers over a relation holding the ICP's fields, normalised (a band field as
-    <name>, <name>_min, <name>_max), each layer reading the columns of the one before: private __icp_*
-    columns (the tier and segment the criteria give, the disqualifier, each scorecard feature's bin
-    code, the points total, the reason keys, unseen and missing fields), then SCORE_COLUMNS, in that
-    order. Each per-row expression is evaluated once: the points total feeds fit score, priority and
-    grade as constant-list look-ups, and the top reasons are picked with scalar least() (`_reason_layers`).
+class ScorePlan(NamedTuple):
+    """The score of one record as SQL, split where the work is: `parts` (per field, expressions reading that
+    field's columns alone: each criterion's match, each scorecard feature's bin code, a category's spelling,
+    a missing-value flag) and `layers` (SELECT layers reading only the parts' aliases, ending in
+    SCORE_COLUMNS). A part depends on one value of one field, so a raw file evaluates it once per distinct
+    raw value (`scoring_query`); a table evaluates it per row (`scored_select`)."""
+    parts: dict[str, list[tuple[str, str]]]
+    layers: list[list[tuple[str, str]]]
+
+
+def score_plan(icp: IcpDocument, present: set[str]) -> ScorePlan:
+    """The score over a relation holding the ICP's fields, normalised (a band field as <name>, <name>_min,
+    <name>_max): private __icp_* columns (the parts; the tier and segment the criteria give, the disqualifier,
+    the points total and the reason keys, unseen and missing fields), then SCORE_COLUMNS, in that order.
+    Each per-row expression is evaluated once: the points total feeds fit score, priority and grade as
+    constant-list look-ups, and the top reasons are picked with scalar least() (`_reason_layers`).
 
     `present` names the fields the relation really has (the others are NULL there): the scorecard
     scores them neutral and missing_fields lists them. A disqualified record is in no tier and no
@@ -199,12 +224,22 @@ def score_layers(icp: IcpDocument, present: set[str]) -> list[list[tuple[str, st
     fields = icp_fields(icp)
     band_fields = {n for n, k in fields.items() if k == "band"}
     readable = {c for f in present for c in columns_needed(f, fields.get(f) or "category")}
+    parts: dict[str, list[tuple[str, str]]] = {}
+    aliases: dict[tuple[str, str], str] = {}
+
+    def part(field: str, sql: str) -> str:
+        """The alias of a one-field expression, each distinct expression once."""
+        if (field, sql) not in aliases:
+            aliases[(field, sql)] = f"__icp_p{len(aliases)}"
+            parts.setdefault(field, []).append((aliases[(field, sql)], sql))
+        return aliases[(field, sql)]
 
     def compiled(criteria) -> str | None:
-        try:
-            return criteria_sql(criteria, fields, readable)
-        except NotMeasurable:
-            return None
+        # criteria_sql's conjunction, one part per criterion (NULL-safe: missing data never matches)
+        criteria = list(criteria)
+        if missing_criteria_fields(criteria, fields, readable):
+            return None  # not measurable here: matches no row
+        return " AND ".join(part(c.field, f"coalesce({criterion_sql(c, fields)}, FALSE)") for c in criteria) or "TRUE"
 
     tier_cases, segment_cases = [], []
     for tier in sorted(icp.tiers, key=lambda t: (t.tier, t.segment)):
@@ -216,26 +251,24 @@ def score_layers(icp: IcpDocument, present: set[str]) -> list[list[tuple[str, st
     disqualifier_cases = [f"WHEN {sql} THEN {sql_literal(' AND '.join(c.label for c in d.criteria))}"
                           for d in icp.negative_icp if (sql := compiled(d.criteria))]
     needed = sorted({c.field for t in icp.tiers for c in t.criteria})
-    missing_sql = (f"list_filter([{', '.join(_null_check(f, f in band_fields) for f in needed)}], "
-                   f"lambda x: x IS NOT NULL)") if needed else "[]::VARCHAR[]"
-    card = icp.scorecard.model_dump() if icp.scorecard else {}
+    missing = [f"CASE WHEN {part(f, _null_check(f, f in band_fields))} THEN {sql_literal(f)} END" for f in needed]
+    card = scorecard_dict(icp)
+    scored = card.get("status") == "ok"
     columns = present | {f"{f}{s}" for f in present & band_fields for s in ("_min", "_max")}
-    scores = dict(_scorecard_columns(icp, columns))
     inner = [("__icp_tier", f"CASE {' '.join(tier_cases)} END" if tier_cases else "NULL::INTEGER"),
              ("__icp_segment", f"CASE {' '.join(segment_cases)} END" if segment_cases else "NULL::VARCHAR"),
              ("__icp_disqualifier", f"CASE {' '.join(disqualifier_cases)} END" if disqualifier_cases
               else "NULL::VARCHAR"),
-             ("__icp_unseen", scores.get("unseen_fields", "NULL::VARCHAR")),
-             ("__icp_missing", f"nullif(array_to_string({missing_sql}, ', '), '')")]
-    if scores:
-        codes, keys, picks, reasons = _reason_layers(card, columns)
-        layers = [inner + codes, keys, *picks]
+             ("__icp_missing", _names(missing))]
+    if scored:
+        keys, picks, reasons, unseen = _reason_layers(card, columns, part)
+        layers = [inner + [("__icp_unseen", unseen)] + keys, *picks]
     else:
-        layers = [inner + [("__icp_points", "NULL::INTEGER")]]
+        layers = [inner + [("__icp_unseen", "NULL::VARCHAR"), ("__icp_points", "NULL::INTEGER")]]
         reasons = "NULL::VARCHAR"
     disqualified = "(__icp_disqualifier IS NOT NULL)"
-    tier = f"CASE WHEN {disqualified} THEN NULL ELSE __icp_tier END"
-    if scores:
+    tier_sql = f"CASE WHEN {disqualified} THEN NULL ELSE __icp_tier END"
+    if scored:
         from icp_agent.scorecard.fit import _fit_table, _level, _lookup
 
         low, fits = _fit_table(card)  # the scorecard's own tables: the same values its SQL gives
@@ -244,20 +277,35 @@ def score_layers(icp: IcpDocument, present: set[str]) -> list[list[tuple[str, st
         grade = _lookup([_level(card, "grades", fit) for fit in fits], low, "__icp_points")
     else:
         fit_score, band, grade = "NULL::INTEGER", None, "NULL::VARCHAR"
-    outer = [("icp_tier", tier), ("icp_segment", f"CASE WHEN {disqualified} THEN NULL ELSE __icp_segment END"),
+    outer: list[tuple[str, str]] = [
+             ("icp_tier", tier_sql), ("icp_segment", f"CASE WHEN {disqualified} THEN NULL ELSE __icp_segment END"),
              ("fit_points", "__icp_points"), ("fit_score", fit_score),
-             ("priority", priority_sql(tier, disqualified, band)),
-             ("priority_reason", priority_reason_sql(tier, disqualified, "__icp_disqualifier", band)), ("grade", grade),
+             ("priority", priority_sql(tier_sql, disqualified, band)),
+             ("priority_reason", priority_reason_sql(tier_sql, disqualified, "__icp_disqualifier", band)),
+             ("grade", grade),
              ("fit_reasons", reasons), ("unseen_fields", "__icp_unseen"),
              ("disqualified", disqualified), ("disqualified_by", "__icp_disqualifier"),
              ("missing_fields", "__icp_missing")]
     assert tuple(name for name, _ in outer) == SCORE_COLUMNS
-    return [*layers, outer]
+    return ScorePlan(parts, [*layers, outer])
 
 
-def _reason_layers(card: dict, columns: set[str]) -> tuple[list, list, list, str]:
-    """The scorecard's points total and top reasons as layers of scalar SQL: (bin codes, points total and
-    one key per candidate reason, the picks of the best three, the fit_reasons expression).
+def score_layers(icp: IcpDocument, present: set[str]) -> list[list[tuple[str, str]]]:
+    """`score_plan` as SELECT layers over a relation holding the ICP's fields: the parts first, per row."""
+    plan = score_plan(icp, present)
+    return [[p for field_parts in plan.parts.values() for p in field_parts], *plan.layers]
+
+
+def _names(cases: list[str]) -> str:
+    """The names the CASEs give (NULL where a CASE gives none), joined by ", "; NULL when there are none."""
+    return f"nullif(concat_ws(', ', {', '.join(cases)}), '')" if cases else "NULL::VARCHAR"
+
+
+def _reason_layers(card: dict, columns: set[str], part) -> tuple[list, list, str, str]:
+    """The scorecard's points total and top reasons as layers of scalar SQL over the parts (each feature's bin
+    code, a category's spelling, a list's missing flag: `part(field, sql)` gives their aliases): (points
+    total and one key per candidate reason, the picks of the best three, the fit_reasons expression, the
+    unseen_fields expression).
 
     Same candidates, order and text as the scorecard's own `_reasons_sql` (a test compares them): each
     candidate is packed into one integer, ((top - |points|) * positions + position) * codes + bin code,
@@ -276,9 +324,10 @@ def _reason_layers(card: dict, columns: set[str]) -> tuple[list, list, list, str
 
     features = card["features"]
     all_codes = [_code_sql(f, columns) for f in features]
-    codes = [(f"__icp_c{j}", code) for j, code in enumerate(all_codes) if code is not None]
     shown = [f for f, code in zip(features, all_codes) if code is not None]
-    code_of = {id(f): f"__icp_c{j}" for j, f in enumerate(features) if all_codes[j] is not None}
+    code_of = {id(f): part(f["field"], code) for f, code in zip(features, all_codes) if code is not None}
+    unseen = _names([f"CASE WHEN {code_of[id(f)]} = 0 THEN {sql_literal(f['field'])} END"
+                     for f in shown if f["kind"] == "category"])
     total = " + ".join([str(card["intercept_points"])] + [_points_sql(f, code_of[id(f)]) for f in shown])
     points = [[0 if f["kind"] == "list" and b.get("missing") else b["points"] for b in f["bins"]] for f in shown]
     words = [[None if f["kind"] == "category" and not b.get("missing") else b["label"] for b in f["bins"]]
@@ -292,7 +341,7 @@ def _reason_layers(card: dict, columns: set[str]) -> tuple[list, list, list, str
     words += [[f"{field} missing"] for field, _ in extra]
     keys = [("__icp_points", f"CAST({total} AS INTEGER)")]
     if not points:
-        return codes, keys, [], "NULL::VARCHAR"
+        return keys, [], "NULL::VARCHAR", unseen
     top = max(abs(v) for row in points for v in row) + 1
     positions, codes_base = len(points) + 1, max(len(row) for row in points) + 1
 
@@ -304,35 +353,37 @@ def _reason_layers(card: dict, columns: set[str]) -> tuple[list, list, list, str
         size = f"coalesce({_lit_list(points[j - 1])}[{code}], 0)"
         keys.append((f"__icp_k{j}", f"CASE WHEN {size} <> 0 THEN {key(size, j, code)} END"))
     for i, (field, points_sum) in enumerate(extra, 1):
-        keys.append((f"__icp_k{len(shown) + i}",
-                     f"CASE WHEN {_missing_sql(field, 'list')} THEN {key(str(points_sum), len(shown) + i, '1')} END"))
+        flag = part(field, _missing_sql(field, "list"))
+        keys.append((f"__icp_k{len(shown) + i}", f"CASE WHEN {flag} THEN {key(str(points_sum), len(shown) + i, '1')} END"))
     names = [name for name, _ in keys[1:]]
     picks = []
     for r in range(1, REASONS + 1):
         after = [f"CASE WHEN {n} > __icp_r{r - 1} THEN {n} END" for n in names] if r > 1 else names
         picks.append([(f"__icp_r{r}", f"least({', '.join(after)})" if len(after) > 1 else after[0])])
-    dynamic = [(j, f) for j, f in enumerate(shown, 1) if f["kind"] == "category"]
+    # a category reason shows the record's value in the scorecard's spelling (a part: once per distinct value)
+    dynamic = [(j, f, part(f["field"], _spelled(f, _value_sql(f["field"], "category"))))
+               for j, f in enumerate(shown, 1) if f["kind"] == "category"]
 
     # one flat constant list per part, indexed by position * codes + code + 1: the label (NULL where the
     # record's own category value is shown) and the points suffix " (+27)", written once per bin
-    labels, suffixes = [None] * (positions * codes_base), [None] * (positions * codes_base)
+    labels: list[str | None] = [None] * (positions * codes_base)
+    suffixes: list[str | None] = [None] * (positions * codes_base)
     for position, (row_points, row_words) in enumerate(zip(points, words), 1):
         for code, (value, word) in enumerate(zip(row_points, row_words), 1):
             labels[position * codes_base + code] = word
             suffixes[position * codes_base + code] = f" ({'+' if value > 0 else ''}{value})"
 
     def fragment(v: str) -> str:  # "industry Computer Software (+27)" for the packed key in column v
-        position, index = f"(({v} // {codes_base}) % {positions})", f"(({v} // {codes_base}) % {positions} * " \
-                                                                    f"{codes_base} + {v} % {codes_base} + 1)"
+        position = f"(({v} // {codes_base}) % {positions})"
+        index = f"({position} * {codes_base} + {v} % {codes_base} + 1)"
         text = f"{_lit_list(labels)}[{index}]"
         if dynamic:
             text = (f"coalesce({text}, CASE {position} " + " ".join(
-                f"WHEN {j} THEN {sql_literal(f['field'] + ' ')} || {_spelled(f, _value_sql(f['field'], 'category'))}"
-                for j, f in dynamic) + " END)")
+                f"WHEN {j} THEN {sql_literal(f['field'] + ' ')} || {spelled}" for j, f, spelled in dynamic) + " END)")
         return f"{text} || {_lit_list(suffixes)}[{index}]"
 
     parts = ", ".join(fragment(f"__icp_r{r}") for r in range(1, REASONS + 1))
-    return codes, keys, picks, f"nullif(concat_ws('; ', {parts}), '')"
+    return keys, picks, f"nullif(concat_ws('; ', {parts}), '')", unseen
 
 
 def _lit_list(values: list) -> str:
@@ -342,39 +393,35 @@ def _lit_list(values: list) -> str:
 
 def scored_select(icp: IcpDocument, relation: str, present: set[str], keep: str = "*") -> str:
     """SELECT `keep` (the relation's columns to pass through, as SQL) and SCORE_COLUMNS from `relation`."""
-    layers = score_layers(icp, present)
+    return _select(score_layers(icp, present), relation, keep)
+
+
+def _select(layers: list[list[tuple[str, str]]], relation: str, keep: str = "*") -> str:
+    """The layers as nested SELECTs over `relation`; the last layer's columns are named as given, the others'
+    are private (left out of `*`)."""
     private = [name for layer in layers[:-1] for name, _ in layer]
-    if keep == "*":
+    if keep == "*" and private:
         keep = f"* EXCLUDE ({', '.join(private)})"
     query = relation
     for layer in layers[:-1]:
-        query = f"(SELECT *, {', '.join(f'{sql} AS {name}' for name, sql in layer)} FROM {query})"
+        if layer:
+            query = f"(SELECT *, {', '.join(f'{sql} AS {name}' for name, sql in layer)} FROM {query})"
     return f"SELECT {keep}, {', '.join(f'{sql} AS {_q(name)}' for name, sql in layers[-1])} FROM {query}"
 
 
-def _scorecard_columns(icp: IcpDocument, present: set[str]) -> list[tuple[str, str]]:
-    """The scorecard's unseen-value flag (category values never seen in training), or nothing when the ICP
-    has no usable scorecard. Points, reasons, fit score, band and grade come from `score_layers`; the
-    disqualifier and missing fields too, since they depend on the tiers."""
-    card = icp.scorecard.model_dump() if icp.scorecard else {}
-    if card.get("status") != "ok":
-        return []
-    from icp_agent.scorecard.fit import scorecard_select_sql
-
-    unseen = dict(scorecard_select_sql(card, None, present_columns=present))["icp_unseen"]
-    return [("unseen_fields", f"array_to_string({unseen}, ', ')")]
-
-
 def _null_check(field: str, band: bool) -> str:
-    column = _q(f"{field}_min") if band else _q(field)
-    return f"CASE WHEN {column} IS NULL THEN {sql_literal(field)} END"
+    """TRUE when a tier's field has no value (a band: no lower bound)."""
+    return f"({_q(f'{field}_min') if band else _q(field)} IS NULL)"
 
 
-def connect_for_scoring() -> duckdb.DuckDBPyConnection:
-    """An in-memory connection with ICP_AGENT_MEMORY_LIMIT applied (DuckDB spills beyond it)."""
+def connect_for_scoring(spill_to: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection with the workspace's memory limit (ICP_AGENT_MEMORY_LIMIT, else half the
+    machine's memory: workspace.default_memory_limit); beyond it DuckDB spills to `spill_to` (a folder)."""
+    from icp_agent.workspace import default_memory_limit
+
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
-    limit = os.environ.get("ICP_AGENT_MEMORY_LIMIT")
+    limit = os.environ.get("ICP_AGENT_MEMORY_LIMIT") or default_memory_limit()
     if limit:
         try:
             con.execute("SET memory_limit = ?", [limit])
@@ -382,7 +429,29 @@ def connect_for_scoring() -> duckdb.DuckDBPyConnection:
             con.close()
             raise UserError(f"memory limit {limit!r} is not a size DuckDB understands",
                             hint="use e.g. 2GB or 512MB (ICP_AGENT_MEMORY_LIMIT)") from exc
+    if spill_to is not None:
+        con.execute("SET temp_directory = ?", [str(spill_to)])
     return con
+
+
+def _one(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
+    """The first value of a query that returns one row."""
+    row = con.execute(sql).fetchone()
+    assert row is not None, sql
+    return row[0]
+
+
+def _estimated_rows(path: Path, con: duckdb.DuckDBPyConnection, source_sql: str) -> int | None:
+    """The rows of a file before reading it: Parquet says (its footer); a text file's size over the mean
+    length of its first lines (an estimate, for progress only). None for a compressed file."""
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return _one(con, f"SELECT count(*) FROM {source_sql}")
+    if path.suffix.lower() in (".gz", ".zst", ".bz2", ".xz", ".zip"):
+        return None
+    with open(path, "rb") as handle:
+        head = handle.read(1 << 20)
+    lines = head.count(b"\n")
+    return max(1, int(path.stat().st_size * lines / len(head))) if lines and head else None
 
 
 def _text(column: str, dtype: str) -> str:
@@ -393,58 +462,180 @@ def _text(column: str, dtype: str) -> str:
 
 
 def scoring_query(con: duckdb.DuckDBPyConnection, icp: IcpDocument, source_sql: str,
-                  described: list[tuple[str, str]]) -> tuple[str, dict[str, str], list[str], list[str]]:
-    """Build the lookups (TEMP tables `_icp_lk_<i>`) and return (query, used fields, missing fields,
-    replaced columns): the query streams `source_sql` into every kept input column plus SCORE_COLUMNS.
+                  described: list[tuple[str, str]]) -> tuple[str, dict[str, str], list[str], list[str], int]:
+    """Build the per-field look-ups and return (query, used fields, missing fields, replaced columns, rows):
+    the query streams `source_sql` into every kept input column plus SCORE_COLUMNS, in the file's order.
 
-    Each used field's distinct raw values come from ONE scan of the file (GROUPING SETS) and are
-    normalised once by the importer's normaliser; the query joins them back on the raw text.
+    Each used field's distinct raw values come from ONE scan of the file (GROUPING SETS, which also counts
+    the rows) and are normalised once by the importer's normaliser (TEMP table `_icp_lk_<i>`); the score's
+    parts for that field (`score_plan`: criterion matches, bin codes, spellings) are evaluated there, once
+    per distinct value, and packed into one list of structs (`_icp_ls_<i>`) in the order of an ENUM of the
+    raw values (`_icp_e_<i>`). Per row, the raw value is cast to the ENUM (a hash look-up) and its parts
+    are read at that position: a projection, so the plan has no join and runs on every thread in order.
     """
     headers = [name for name, _ in described]
     types = dict(described)
     fields = icp_fields(icp)
     used = match_fields(icp, headers)
     missing = sorted(set(fields) - set(used))
+    plan = score_plan(icp, set(used))
     order = [f for f in fields if f in used]
+    raw_text = {f: _text("s." + _q(used[f]), types[used[f]]) for f in order}
+    rows = None
     if order:
-        raws = ", ".join(f"{_text(_q(used[f]), types[used[f]])} AS r{i}" for i, f in enumerate(order))
+        raws = ", ".join(f"{raw_text[f]} AS r{i}" for i, f in enumerate(order))
         flags = ", ".join(f"grouping(r{i}) AS g{i}" for i in range(len(order)))
         sets = ", ".join(f"(r{i})" for i in range(len(order)))
         con.execute(f"CREATE OR REPLACE TEMP TABLE _icp_distinct AS SELECT {', '.join(f'r{i}' for i in range(len(order)))}, "
-                    f"{flags} FROM (SELECT {raws} FROM {source_sql}) GROUP BY GROUPING SETS ({sets})")
+                    f"{flags}, count(*) AS n FROM (SELECT {raws} FROM {source_sql} s) GROUP BY GROUPING SETS ({sets}, ())")
+        every = " AND ".join(f"g{i} = 1" for i in range(len(order)))
+        rows = _one(con, f"SELECT n FROM _icp_distinct WHERE {every}")
+    else:
+        rows = _one(con, f"SELECT count(*) FROM {source_sql}")
     inner = [f"s.{_q(h)} AS {_q(f'__raw_{i}')}" for i, h in enumerate(headers)]
-    joins = []
+    absent: list[str] = []  # the fields the file lacks, as typed NULLs
+    per_row: list[tuple[str, str]] = []  # their parts: on typed NULLs (cheap)
+    packed: list[_Packed] = []
     shown = _shown_values(icp)
     for name, kind in fields.items():
+        parts = plan.parts.get(name, [])
         if name not in used:
-            inner += _absent(kind, name)
+            absent += _absent(kind, name)
+            per_row += parts
+            continue
+        if not parts:
             continue
         i = order.index(name)
         column = _planned(name, kind, used[name])
         typed = ", ".join(f"{expr} AS {_q(alias)}" for alias, expr in _normalised(column, shown.get(name, set())))
+        # every distinct raw value, NULL included (a row without a value has parts too: a missing bin)
         con.execute(f"CREATE OR REPLACE TEMP TABLE _icp_lk_{i} AS SELECT raw, {', '.join(_unpacked(column))} "
-                    f"FROM (SELECT r{i} AS raw, {typed} FROM _icp_distinct WHERE g{i} = 0)")
+                    f"FROM (SELECT raw, {typed} FROM (SELECT r{i} AS raw FROM _icp_distinct WHERE g{i} = 0 "
+                    f"UNION SELECT NULL))")
         if name == "country" and kind == "category":  # the importer's country names ("UK" = "United Kingdom")
             norm.canonical_countries(con, f"_icp_lk_{i}", name)
-        joins.append(f"LEFT JOIN _icp_lk_{i} ON _icp_lk_{i}.raw IS NOT DISTINCT FROM "
-                     f"{_text('s.' + _q(used[name]), types[used[name]])}")
-        names = [name, f"{name}_min", f"{name}_max"] if kind == "band" else [name]
-        inner += [f"_icp_lk_{i}.{_q(n)}" for n in names]
+        # the field's parts per raw value, and its signature: the rank of its parts (values alike score alike)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _icp_pk_{i} AS SELECT raw, p, dense_rank() OVER (ORDER BY p) - 1 "
+                    f"AS sig FROM (SELECT raw, struct_pack({', '.join(f'{a} := {sql}' for a, sql in parts)}) AS p "
+                    f"FROM _icp_lk_{i})")
+        signatures = _one(con, f"SELECT max(sig) + 1 FROM _icp_pk_{i}")
+        packed.append(_Packed(i, parts, signatures, *_signature_sql(con, i, raw_text[name])))
+    combinations = 1
+    for field in packed:
+        combinations *= field.signatures
     taken = {c.lower() for c in SCORE_COLUMNS}
     replaced = [h for h in headers if h.lower() in taken]
     keep = ", ".join(f"{_q(f'__raw_{i}')} AS {_q(h)}" for i, h in enumerate(headers) if h not in replaced)
-    query = scored_select(icp, f"(SELECT {', '.join(inner)} FROM {source_sql} s {' '.join(joins)})", set(used), keep)
-    return query, used, missing, replaced
+    if packed and combinations <= min(COMBINATIONS, max(rows or 0, 1)):
+        query = _combined_query(con, plan, packed, per_row, absent, source_sql, inner, keep)
+    else:
+        query = _per_row_query(con, plan, packed, per_row, absent, source_sql, inner, keep)
+    return query, used, missing, replaced, rows
 
 
-def score_file(icp: IcpDocument, input_path: str | Path, output_path: str | Path) -> ScoreResult:
+class _Packed(NamedTuple):
+    """A used field's look-up: its index, parts, number of signatures and the SQL of a row's signature."""
+    i: int
+    parts: list[tuple[str, str]]
+    signatures: int
+    position: str  # SQL over the file's row: the raw value's position in the field's ENUM (NULL for NULL)
+    signature: str  # SQL over __icp_c<i> (that position): the row's signature
+
+
+def _signature_sql(con: duckdb.DuckDBPyConnection, i: int, raw: str) -> tuple[str, str]:
+    """(a row's position, its signature from the position column __icp_c<i>): `_icp_pk_<i>.sig` of the raw
+    value `raw`, with no join and no per-row list. An ENUM of the raw values (`_icp_e_<i>`) is ordered by
+    signature, so a value's position (a hash look-up) falls in its signature's range, found by a balanced
+    CASE over the ranges' starts."""
+    null_sig = _one(con, f"SELECT sig FROM _icp_pk_{i} WHERE raw IS NULL")
+    if not _one(con, f"SELECT count(raw) FROM _icp_pk_{i}"):
+        return "NULL::INTEGER", str(null_sig)  # every value is NULL
+    con.execute(f"CREATE TYPE _icp_e_{i} AS ENUM (SELECT raw FROM _icp_pk_{i} WHERE raw IS NOT NULL ORDER BY sig, raw)")
+    starts = con.execute(f"SELECT min(enum_code(CAST(raw AS _icp_e_{i}))) AS start, sig FROM _icp_pk_{i} "
+                         f"WHERE raw IS NOT NULL GROUP BY sig ORDER BY start").fetchall()
+
+    def tree(lo: int, hi: int) -> str:  # the signature of a position in the ranges starts[lo:hi]
+        if hi - lo == 1:
+            return str(starts[lo][1])
+        mid = (lo + hi) // 2
+        return f"CASE WHEN __icp_c{i} < {starts[mid][0]} THEN {tree(lo, mid)} ELSE {tree(mid, hi)} END"
+
+    return (f"enum_code(CAST({raw} AS _icp_e_{i}))",
+            f"CASE WHEN __icp_c{i} IS NULL THEN {null_sig} ELSE {tree(0, len(starts))} END")
+
+
+def _per_row_query(con: duckdb.DuckDBPyConnection, plan: ScorePlan, packed: list[_Packed],
+                   per_row: list[tuple[str, str]], absent: list[str], source_sql: str, inner: list[str],
+                   keep: str) -> str:
+    """The score per row over each field's parts, read per row by signature from the field's list of
+    distinct parts (TEMP table `_icp_sl_<i>`, one entry per signature; see `scoring_query`)."""
+    unpack, looked_up = [], []
+    for field in packed:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _icp_sl_{field.i} AS SELECT list(p ORDER BY sig) AS v "
+                    f"FROM (SELECT DISTINCT sig, p FROM _icp_pk_{field.i})")
+        inner.append(f"{field.position} AS __icp_c{field.i}")
+        looked_up.append(f"(SELECT v FROM _icp_sl_{field.i})[{field.signature} + 1] AS __icp_f{field.i}")
+        unpack += [f"__icp_f{field.i}.{alias} AS {alias}" for alias, _ in field.parts]
+    relation = f"(SELECT {', '.join(inner + absent)} FROM {source_sql} s)"
+    if looked_up:
+        relation = f"(SELECT *, {', '.join(looked_up)} FROM {relation})"
+    if unpack:
+        relation = f"(SELECT *, {', '.join(unpack)} FROM {relation})"
+    return _select([per_row, *plan.layers], relation, keep)
+
+
+def _combined_query(con: duckdb.DuckDBPyConnection, plan: ScorePlan, packed: list[_Packed],
+                    per_row: list[tuple[str, str]], absent: list[str], source_sql: str, inner: list[str],
+                    keep: str) -> str:
+    """The score of every combination of the fields' signatures, computed once (TEMP table `_icp_cl`: one
+    list, indexed by the combination's number); per row, the signatures give the number and the score is
+    read at it. A record's score depends only on its fields' parts, so this equals `_per_row_query`."""
+    strides, stride = [], 1
+    for field in packed:
+        strides.append(stride)
+        stride *= field.signatures
+    number = " + ".join(f"g{field.i}.sig * {s}" for field, s in zip(packed, strides))
+    columns = [f"g{field.i}.p.{alias} AS {alias}" for field in packed for alias, _ in field.parts]
+    signatures = ", ".join(f"(SELECT DISTINCT sig, p FROM _icp_pk_{field.i}) g{field.i}" for field in packed)
+    relation = f"(SELECT {number} AS __icp_n, {', '.join(columns + absent)} FROM {signatures})"
+    scored = _select([per_row, *plan.layers], relation, "__icp_n")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _icp_cb AS {scored}")
+    # DuckDB copies a constant list once per chunk of rows: each text column's values are held as an ENUM
+    # (2-4 bytes a value) instead of strings, and turned back into text per row
+    types = {r[0]: r[1] for r in con.execute("DESCRIBE _icp_cb").fetchall()}
+    texts = [name for name in SCORE_COLUMNS if types[name] == "VARCHAR"]
+    for k, name in enumerate(texts):
+        con.execute(f"CREATE TYPE _icp_t_{k} AS ENUM (SELECT DISTINCT {_q(name)} FROM _icp_cb "
+                    f"WHERE {_q(name)} IS NOT NULL)")
+    values = ", ".join(f"{_q(name)} := CAST({_q(name)} AS _icp_t_{texts.index(name)})" if name in texts
+                       else f"{_q(name)} := {_q(name)}" for name in SCORE_COLUMNS)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _icp_cl AS SELECT list(struct_pack({values}) ORDER BY __icp_n) AS v "
+                f"FROM _icp_cb")
+    at = " + ".join(f"({field.signature}) * {s}" for field, s in zip(packed, strides))
+    positions = ", ".join(f"{field.position} AS __icp_c{field.i}" for field in packed)
+    relation = (f"(SELECT *, (SELECT v FROM _icp_cl)[{at} + 1] AS __icp_s FROM "
+                f"(SELECT {', '.join(inner)}, {positions} FROM {source_sql} s))")
+    columns = [f"CAST(__icp_s.{_q(name)} AS VARCHAR)" if name in texts else f"__icp_s.{_q(name)}"
+               for name in SCORE_COLUMNS]
+    return f"SELECT {keep}, {', '.join(f'{c} AS {_q(n)}' for c, n in zip(columns, SCORE_COLUMNS))} FROM {relation}"
+
+
+def score_file(icp: IcpDocument, input_path: str | Path, output_path: str | Path,
+               progress: Callable[..., None] | None = None) -> ScoreResult:
     """Score a prospect file (CSV/Parquet/JSON lines) into a CSV or Parquet file, keeping every row and column
-    in the input's order, with SCORE_COLUMNS appended (see `score_layers`).
+    in the input's order, with SCORE_COLUMNS appended (see `score_plan`).
+
+    Two passes over the file: the distinct values of the ICP's fields (and the row count), then the scored
+    file itself (`scoring_query`), each reported to `progress` (message, rows done, rows in all) as it runs.
+    Memory is bounded by `connect_for_scoring`'s limit; beyond it DuckDB spills to a temporary folder beside
+    the output (removed afterwards).
 
     Errors (UserError): an output that is not .csv/.parquet, a missing output folder, an output that
     would overwrite the input, an ICP with nothing to score with, a file with none of the ICP's fields,
     a file DuckDB cannot read.
     """
+    from icp_agent.progress import watch
+
     source = inspect_file(input_path, digest=False)  # a score needs no import id
     output = Path(output_path)
     if output.suffix.lower() not in OUTPUT_FORMATS:
@@ -454,10 +645,11 @@ def score_file(icp: IcpDocument, input_path: str | Path, output_path: str | Path
         raise UserError("the output folder does not exist", file=str(output))
     if output.resolve() == source.path.resolve():
         raise UserError("the output would overwrite the input", file=str(output), hint="pick another --out")
-    if not icp.tiers and not icp.negative_icp and (icp.scorecard.status if icp.scorecard else None) != "ok":
+    if not icp.tiers and not icp.negative_icp and scorecard_dict(icp).get("status") != "ok":
         raise UserError("this ICP has no tiers, disqualifiers or scorecard to score with "
                         f"(status {icp.status})", hint="rebuild it on data with a significant ICP")
-    con = connect_for_scoring()
+    spill = output.parent / f".{output.name}.icp-spill"
+    con = connect_for_scoring(spill)
     try:
         source_sql = read_source_sql(source, lenient=False)
         try:
@@ -469,24 +661,27 @@ def score_file(icp: IcpDocument, input_path: str | Path, output_path: str | Path
                                 f"columns are: {', '.join(headers)}", file=source.name,
                                 hint="rename the columns (e.g. 'Industry', 'Number of Employees', 'Technologies') or "
                                      "export the prospects with those fields")
-            query, used, missing, replaced = scoring_query(con, icp, source_sql, described)
+            estimate = _estimated_rows(source.path, con, source_sql) if progress else None
+            if estimate is None:
+                adapt(progress)(f"reading the ICP's fields in {source.name}")
+                query, used, missing, replaced, rows = scoring_query(con, icp, source_sql, described)
+            else:
+                with watch(con, progress, f"reading the ICP's fields in {source.name} (rows estimated)", estimate):
+                    query, used, missing, replaced, rows = scoring_query(con, icp, source_sql, described)
+            # no join in the plan: DuckDB's pipeline hands the writer the file's chunks in order on every thread
             con.execute("SET preserve_insertion_order = true")
-            # the file stays the probe side of every join (the optimizer would make a small file the build
-            # side), IN lists stay expressions, and one thread keeps the order: see the module's docstring
-            con.execute(f"SET disabled_optimizers = '{ORDER_BREAKING_OPTIMIZERS}'")
-            con.execute("SET threads = 1")
             target = str(output).replace("'", "''")
             # the one writer: a CSV's formula-like cells are neutralised (render/tabular.py)
-            write_table(con, query, output, fmt="csv" if output.suffix.lower() == ".csv" else "parquet")
+            with watch(con, progress, f"scoring {source.name} into {output.name}", rows):
+                write_table(con, query, output, fmt="csv" if output.suffix.lower() == ".csv" else "parquet")
         except duckdb.Error as exc:
             raise UserError(f"cannot score the file: {str(exc).splitlines()[0]}", file=source.name) from exc
-        con.execute("RESET threads")
-        con.execute("RESET disabled_optimizers")
         reader = (f"read_parquet('{target}')" if output.suffix.lower() != ".csv" else
                   f"read_csv('{target}', header=true, all_varchar=true)")
         counts = con.execute(f"SELECT icp_tier, priority, disqualified, count(*) FROM {reader} GROUP BY ALL").fetchall()
     finally:
         con.close()
+        shutil.rmtree(spill, ignore_errors=True)
     by_tier: dict[str, int] = {}
     by_priority: dict[str, int] = {}
     for tier, priority, disqualified, n in counts:
