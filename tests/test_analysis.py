@@ -72,7 +72,7 @@ def test_every_figure_has_evidence_and_ids_are_stable(demo):
     assert cited <= ids
     again = toolkit.build_icp(ws)
     assert again.id != icp.id and {e.id for e in again.evidence} == ids
-    item = toolkit.get_evidence(ws, icp.tiers[0].evidence[0])
+    item, = toolkit.get_evidence(ws, icp.tiers[0].evidence[0]).items
     assert item.query.startswith("SELECT") and item.metrics["n"] == icp.tiers[0].metrics.n
     assert len(toolkit.list_icp_versions(ws)) >= 2
 
@@ -103,7 +103,7 @@ def test_every_stored_evidence_query_runs_and_returns_its_figures(demo, tmp_path
     checked: dict[str, int] = {}
     copy = tmp_path / "copy.duckdb"  # the frame's CREATE statement runs on a copy, not on the build's own table
     with ws.connect() as con:
-        items = [toolkit.get_evidence(ws, e.id) for e in icp.evidence]
+        items = [toolkit.get_evidence(ws, e.id).items[0] for e in icp.evidence]
         for item in items:
             if not item.query:
                 continue

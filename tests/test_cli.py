@@ -23,14 +23,60 @@ from icp_agent.workspace import Workspace
 
 from conftest import DEMO, REPO, copy_demo
 
-COMMANDS = ["import", "inspect", "roles", "fields", "run", "build", "score", "refresh", "diff", "evidence",
-            "versions", "demo"]
+COMMANDS = ["import-data", "inspect-workspace", "set-field-roles", "score-health", "find-patterns", "build-icp",
+            "get-icp", "list-icp-versions", "get-evidence", "list-evidence", "get-persona-evidence", "fit-scorecard",
+            "validate-icp", "score-prospects", "diff-icp-versions", "query-workspace", "render-document",
+            "run", "refresh", "demo", "chat", "serve", "fields"]
+RENAMED = {"import": "import-data", "inspect": "inspect-workspace", "roles": "set-field-roles", "build": "build-icp",
+           "score": "score-prospects", "diff": "diff-icp-versions", "versions": "list-icp-versions",
+           "evidence": "get-evidence"}
 
 
-@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("command", [c for c in COMMANDS if c not in ("chat", "serve")])
 def test_every_command_has_help_and_json(command, cli):
     result = cli.runner.invoke(main, [command, "--help"])
     assert result.exit_code == 0 and "--json" in result.output and "--workspace" in result.output
+
+
+def test_the_commands_are_the_operations_with_dashes_and_list_without_loading_them():
+    from icp_agent.operations import OPERATIONS
+
+    listed = main.list_commands(None)
+    assert listed == COMMANDS
+    assert [op.command for op in OPERATIONS if op.cli] == [c for c in COMMANDS if c.replace("-", "_") in
+                                                           {op.name for op in OPERATIONS}]
+    mcp_only = {op.name for op in OPERATIONS} - {c.replace("-", "_") for c in listed}
+    assert mcp_only == {"save_drafts", "record_drafting"}  # drafts a model writes: MCP and Python only
+    help_text = CliRunner().invoke(main, ["--help"]).output
+    assert all(name in help_text for name in COMMANDS)
+    assert not any(f"  {old} " in help_text for old in RENAMED)  # the old names are hidden
+
+
+def test_options_come_from_the_models_with_their_bounds_and_defaults(cli):
+    from icp_agent.faces.cli_options import parameters
+    from icp_agent.options import AnalysisOptions
+
+    build = {p.name: p for p in main.get_command(None, "build-icp").params}
+    for name, field in AnalysisOptions.model_fields.items():
+        assert name in build, name  # every option of the model, as_of included
+        assert build[name].help == field.description
+    assert (build["depth"].type.min, build["depth"].type.max, build["depth"].default) == (1, 4, 3)
+    assert build["alpha"].type.min_open and build["alpha"].type.max_open and build["alpha"].default == 0.05
+    assert build["weights"].opts[0] == "--weight" and build["weights"].multiple
+    assert [p.name for p in parameters(AnalysisOptions)] == list(AnalysisOptions.model_fields)
+    # a bound or a value the model refuses is exit 2 naming the option, before anything is read
+    assert "--depth" in cli("build-icp", "--depth", "9", expect=2).stderr
+    assert "--as-of: '30 June' is not an ISO date" in cli("build-icp", "--as-of", "30 June", expect=2).stderr
+    assert "--weight: 'nps' is not COMPONENT=W" in cli("build-icp", "--weight", "nps", expect=2).stderr
+
+
+@pytest.mark.parametrize("old,new", sorted(RENAMED.items()))
+def test_the_old_command_names_still_work_and_say_the_new_one(old, new, cli):
+    Workspace(cli.workspace).schema_version()
+    args = {"roles": ["industry=fit"], "evidence": ["E1"], "score": ["p.csv", "--out", "s.csv"]}.get(old, [])
+    before, after = cli(old, *args, "--json", expect=None), cli(new, *args, "--json", expect=None)
+    assert before.exit_code == after.exit_code and before.stdout == after.stdout
+    assert f"`icp-agent {old}` is renamed `icp-agent {new}`" in before.stderr
 
 
 def test_docs_fields_md_is_current():
@@ -62,15 +108,15 @@ def test_the_demo_prints_the_icp_writes_the_report_and_names_its_workspace(demo_
     assert "ICP 1 Tier 1" in stdout and "report:" in stdout
     assert (folder / "icp-demo" / "icp.html").exists()
     assert "its workspace is icp-demo/workspace.duckdb" in stdout
-    assert "icp-agent versions --workspace icp-demo/workspace.duckdb" in stdout
+    assert "icp-agent list-icp-versions --workspace icp-demo/workspace.duckdb" in stdout
     ws = ["--workspace", "icp-demo/workspace.duckdb"]
     # the prospect list is the evidence of what a seller can observe: the demo's lacks these fit fields
-    assert json.loads(in_demo("inspect", *ws, "--json").stdout)["not_in_prospects"] == \
+    assert json.loads(in_demo("inspect-workspace", *ws, "--json").stdout)["not_in_prospects"] == \
         ["city", "lead_source", "region", "time_zone"]
-    versions = json.loads(in_demo("versions", *ws, "--json").stdout)
+    versions = json.loads(in_demo("list-icp-versions", *ws, "--json").stdout)
     assert len(versions) == 1 and versions[0]["status"] == "ok"
     evidence_id = json.loads((folder / "icp-demo" / "icp.json").read_text())["tiers"][0]["evidence"][0]
-    shown = json.loads(in_demo("evidence", *ws, evidence_id, "--json").stdout)
+    shown = json.loads(in_demo("get-evidence", *ws, evidence_id, "--json").stdout)["items"]
     assert shown[0]["id"] == evidence_id and shown[0]["query"].startswith("SELECT")
 
 
@@ -85,7 +131,7 @@ def readme_demo_commands() -> list[list[str]]:
 def test_the_readmes_commands_after_make_demo_work_as_written(demo_dir, in_demo):
     folder, _ = demo_dir
     commands = readme_demo_commands()
-    assert {c[0] for c in commands} >= {"versions", "evidence", "inspect", "score"}
+    assert {c[0] for c in commands} >= {"list-icp-versions", "get-evidence", "inspect-workspace", "score-prospects"}
     for args in commands:
         result = in_demo(*args)
         assert result.exit_code == 0, (args, result.output)
@@ -94,20 +140,20 @@ def test_the_readmes_commands_after_make_demo_work_as_written(demo_dir, in_demo)
 
 
 def test_read_only_commands_after_the_demo_name_its_workspace(in_demo):
-    for args in (["inspect"], ["versions"], ["evidence", "E5699661c"], ["diff"], ["build"],
-                 ["score", "fixtures/demo/prospects.csv", "--out", "s.csv"]):
+    for args in (["inspect-workspace"], ["list-icp-versions"], ["get-evidence", "E5699661c"], ["diff-icp-versions"],
+                 ["build-icp"], ["score-prospects", "fixtures/demo/prospects.csv", "--out", "s.csv"]):
         result = in_demo(*args)
         assert result.exit_code == 2, (args, result.output)
         assert "no such workspace" in result.stderr and "--workspace icp-demo/workspace.duckdb" in result.stderr
-    error = json.loads(in_demo("versions", "--json").stdout)["error"]
+    error = json.loads(in_demo("list-icp-versions", "--json").stdout)["error"]
     assert error["kind"] == "argument" and error["file"] == "icp-workspace.duckdb"
     assert "icp-demo/workspace.duckdb" in error["hint"]
-    assert "--icp" in in_demo("score", "fixtures/demo/prospects.csv", "--out", "s.csv").stderr
+    assert "--icp" in in_demo("score-prospects", "fixtures/demo/prospects.csv", "--out", "s.csv").stderr
 
 
 def test_score_with_an_icp_file_needs_no_workspace_and_makes_none(demo_dir, in_demo):
     folder, _ = demo_dir
-    result = in_demo("score", "fixtures/demo/prospects.csv", "--icp", "icp-demo/icp.json", "--out", "s2.csv",
+    result = in_demo("score-prospects", "fixtures/demo/prospects.csv", "--icp", "icp-demo/icp.json", "--out", "s2.csv",
                      "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["rows"] == 50_000 and (folder / "s2.csv").exists()
@@ -116,12 +162,12 @@ def test_score_with_an_icp_file_needs_no_workspace_and_makes_none(demo_dir, in_d
 @pytest.mark.parametrize("args,needle", [
     (["run", "/nowhere"], "no such folder"),
     (["run"], "nothing to import"),
-    (["build"], "no customers imported yet"),
-    (["evidence", "Enope"], "no evidence item 'Enope'"),
-    (["diff"], "no ICP version so far"),
-    (["score", "x.csv", "--icp", "/nowhere/icp.json", "--out", "y.csv"], "no such file"),
-    (["run", "--customers", "c.csv", "--weight", "nps"], "is not COMPONENT=NUMBER"),
-    (["run", "--customers", "c.csv", "--good", "column"], "--good column needs --good-column"),
+    (["build-icp"], "no customers imported yet"),
+    (["get-evidence", "Enope"], "no evidence item 'Enope'"),
+    (["diff-icp-versions"], "no ICP version so far"),
+    (["score-prospects", "x.csv", "--icp", "/nowhere/icp.json", "--out", "y.csv"], "no such file"),
+    (["run", "--customers", "c.csv", "--weight", "nps"], "is not COMPONENT=W"),
+    (["run", "--customers", "c.csv", "--good", "column"], "good='column' needs the outcome column"),
     (["run", "--customers", "c.csv", "--revenue-target", "lots"], "is not a valid float"),
 ])
 def test_user_mistakes_exit_2_with_a_message(cli, args, needle):
@@ -132,9 +178,9 @@ def test_user_mistakes_exit_2_with_a_message(cli, args, needle):
 
 
 def test_roles_override_is_used_by_the_next_build(cli, tmp_path):
-    cli("import", "--customers", str(DEMO / "customers.csv"))
-    cli("roles", "technologies=ignore")
-    icp = cli.json("build", "--out", str(tmp_path / "out"))
+    cli("import-data", "--customers", str(DEMO / "customers.csv"))
+    cli("set-field-roles", "technologies=ignore")
+    icp = cli.json("build-icp", "--out", str(tmp_path / "out"))
     assert "technologies" not in {c["field"] for t in icp["tiers"] for c in t["criteria"]}
 
 
@@ -147,8 +193,9 @@ def test_the_assistant_and_the_chat_say_what_to_do_without_a_key(cli, monkeypatc
     assert chat.exit_code == 2 and "ANTHROPIC_API_KEY" in chat.output
 
 
-READ_ONLY = [["inspect"], ["versions"], ["evidence", "E5699661c"], ["diff"], ["build"],
-             ["score", "p.csv", "--out", "s.csv"]]
+READ_ONLY = [["inspect-workspace"], ["list-icp-versions"], ["get-evidence", "E5699661c"], ["diff-icp-versions"],
+             ["build-icp"], ["score-prospects", "p.csv", "--out", "s.csv"], ["get-icp"], ["validate-icp"],
+             ["query-workspace", "SELECT 1"], ["set-field-roles", "industry=fit"]]
 
 
 @pytest.mark.parametrize("args", READ_ONLY, ids=lambda a: a[0])
@@ -172,23 +219,27 @@ def test_read_only_commands_never_create_a_workspace(args, tmp_path, monkeypatch
 
 def test_empty_results_say_so(cli):
     Workspace(cli.workspace).schema_version()
-    result = cli("inspect")
-    assert "holds no imports yet" in result.output and "icp-agent import DATA_DIR" in result.output
-    result = cli("versions")
-    assert "no ICP versions" in result.stderr and "icp-agent build" in result.stderr
+    result = cli("inspect-workspace")
+    assert "holds no imports yet" in result.output and "icp-agent import-data DATA_DIR" in result.output
+    result = cli("list-icp-versions")
+    assert "no ICP versions" in result.stderr and "icp-agent build-icp" in result.stderr
     assert result.stdout.splitlines() == ["version_id\tcreated_at\tstatus\tdataset_fingerprint"]  # piped: a header
-    assert cli.json("versions") == []
-    assert "no deals imported in this workspace (it holds nothing yet)" in cli("inspect", "--kind", "deals",
+    assert cli.json("list-icp-versions") == []
+    assert "no deals imported in this workspace (it holds nothing yet)" in cli("inspect-workspace", "--kind", "deals",
                                                                                expect=2).stderr
 
 
 def test_json_applies_to_every_commands_errors(cli, tmp_path):
     a_file = tmp_path / "a-file"
     a_file.write_text("x")
-    failing = {"import": ["/nowhere"], "inspect": [], "roles": ["no-equals-sign"], "run": ["/nowhere"],
-               "build": [], "score": ["p.csv", "--out", "s.csv"], "refresh": ["/nowhere"], "diff": [],
-               "evidence": ["E1"], "versions": [], "demo": ["--out", str(a_file)], "fields": ["--bogus"]}
-    assert set(failing) == set(COMMANDS)
+    failing = {"import-data": ["/nowhere"], "inspect-workspace": [], "set-field-roles": ["no-equals-sign"],
+               "run": ["/nowhere"], "build-icp": [], "score-prospects": ["p.csv", "--out", "s.csv"],
+               "refresh": ["/nowhere"], "diff-icp-versions": [], "get-evidence": ["E1"], "list-icp-versions": [],
+               "demo": ["--out", str(a_file)], "fields": ["--bogus"], "score-health": ["--good", "bogus"],
+               "find-patterns": ["--depth", "0"], "get-icp": [], "list-evidence": [], "get-persona-evidence": [],
+               "fit-scorecard": [], "validate-icp": ["--revenue-target", "-1"], "query-workspace": ["SELECT 1"],
+               "render-document": []}
+    assert set(failing) == set(COMMANDS) - {"chat", "serve"}
     for command, args in failing.items():
         cli.workspace = tmp_path / f"{command}.duckdb"  # none yet: a failed import may leave an empty one
         result = cli(command, *args, "--json", expect=2)
@@ -208,8 +259,8 @@ def test_piped_listings_are_tab_separated_records(cli, write):
     path = write("customers.csv", 'Record ID,Company name,Industry,ARR,Churn Date\n'
                                   '1,"Acme\nNorth",Software,1000,\n2,"Beta\tCo",Retail,2000,2024-01-01\n'
                                   '3,Gamma,Software,3000,\n')
-    cli("import", "--customers", str(path))
-    result = cli("inspect")
+    cli("import-data", "--customers", str(path))
+    result = cli("inspect-workspace")
     lines = result.stdout.splitlines()
     assert lines[0].split("\t") == ["kind", "header", "field", "role", "type", "% missing", "examples", "unparsed"]
     assert len(lines) == 6 and all(len(line.split("\t")) == 8 for line in lines)
@@ -217,7 +268,7 @@ def test_piped_listings_are_tab_separated_records(cli, write):
     assert name[0] == "customers" and name[6] == "Acme\\nNorth, Beta Co, Gamma"  # the import made the tab a space
     assert not set("│┃━─┏") & set(result.stdout) and "\x1b[" not in result.stdout
     assert "customers: customers.csv" in result.stderr  # the title is a note, beside the records
-    roles = cli("roles", "industry=fit").stdout.splitlines()
+    roles = cli("set-field-roles", "industry=fit").stdout.splitlines()
     assert roles[0] == "field\trole" and "industry\tfit" in roles
     fields = cli("fields").stdout.splitlines()
     assert fields[0] == "field\ttype\trole\tdescription\theaders" and all(line.count("\t") == 4 for line in fields)
@@ -229,13 +280,13 @@ def test_terminal_tables_fit_the_width_and_long_lines_are_not_wrapped(cli, monke
     path = write("a-rather-long-folder-name-for-a-workspace/customers.csv",
                  (REPO / "fixtures" / "demo" / "customers.csv").read_text(encoding="utf-8")[:20000]
                  .rsplit("\n", 1)[0] + "\n")
-    cli("import", "--customers", str(path))
+    cli("import-data", "--customers", str(path))
     for width in (60, 120):
         monkeypatch.setenv("TTY_COMPATIBLE", "1")  # rich draws as on a terminal
         monkeypatch.setenv("COLUMNS", str(width))
         monkeypatch.setattr(cli_module, "out", cli_module._LazyConsole(highlight=False, soft_wrap=True,
                                                                        markup=False, emoji=False))
-        text = re.sub(r"\x1b\[[0-9;]*m", "", cli("inspect").stdout)
+        text = re.sub(r"\x1b\[[0-9;]*m", "", cli("inspect-workspace").stdout)
         table = [line for line in text.splitlines() if "Company name" in line or "───" in line]
         assert table and all(len(line) <= width for line in table), width
         assert f"workspace {cli.workspace} (schema v1)" in text.splitlines()  # a long path: one line, unwrapped
@@ -245,9 +296,12 @@ def test_terminal_tables_fit_the_width_and_long_lines_are_not_wrapped(cli, monke
 HEAVY = ("duckdb", "mcp", "anthropic", "scipy", "numpy", "jinja2", "pydantic", "pandas", "pyarrow")
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["fields"], ["fields", "--json"], ["inspect", "--help"]],
-                         ids=" ".join)
-def test_the_cli_starts_without_importing_what_the_command_does_not_use(argv):
+@pytest.mark.parametrize("argv,allowed", [(["--help"], ()), (["fields"], ()), (["fields", "--json"], ()),
+                                          (["inspect-workspace", "--help"], ("pydantic",)),
+                                          (["build-icp", "--help"], ("pydantic",))], ids=lambda a: " ".join(a))
+def test_the_cli_starts_without_importing_what_the_command_does_not_use(argv, allowed):
+    """The command list comes from the registry alone; a command's --help reads its options model (pydantic),
+    never the toolkit, duckdb or the analysis."""
     code = ("import sys, io, contextlib\n"
             "from icp_agent.faces.cli import main\n"
             "with contextlib.redirect_stdout(io.StringIO()):\n"
@@ -255,11 +309,11 @@ def test_the_cli_starts_without_importing_what_the_command_does_not_use(argv):
             f"        main({argv!r})\n"
             "    except SystemExit as exc:\n"
             "        assert exc.code in (0, None), exc.code\n"
-            f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))\n")
+            f"print(' '.join(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))))\n")
     env = {**os.environ, "PYTHONPATH": str(Path(icp_agent.__file__).parent.parent)}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[]"
+    assert set(result.stdout.split()) <= set(allowed)
 
 
 def test_a_pipe_closed_early_is_not_a_bug(cli, monkeypatch):

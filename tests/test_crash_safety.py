@@ -26,7 +26,7 @@ def test_killed_import_leaves_workspace_unchanged(ws, write, tmp_path):
                   ['Software','Retail','Banking'][range % 3 + 1] AS "Industry", (range % 500) * 10 AS "ARR",
                   (range % 900 + 1)::VARCHAR || '-' || (range % 900 + 50)::VARCHAR AS "Employees"
             FROM range(3000000)) TO '{big}' (HEADER)""")
-    process = subprocess.Popen([sys.executable, "-m", "icp_agent.faces.cli", "import", "--customers", str(big),
+    process = subprocess.Popen([sys.executable, "-m", "icp_agent.faces.cli", "import-data", "--customers", str(big),
                                 "--workspace", str(ws.path), "--quiet"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     # the import of 3M rows takes seconds (about 4 s on 2 cores): 1.5 s in, its transaction is open and

@@ -45,13 +45,17 @@ def test_the_classes_share_userError_and_say_their_kind():
     ["run", "--alpha", "2", "x"],
     ["run", "--min-support", "0", "x"],
     ["run", "--budget", "0", "x"],
-    ["inspect", "--kind", "tickets"],
-    ["build", "--frobnicate"],                  # an unknown option
-    ["build", "--weight", "nps"],               # a value the command parses itself
-    ["build", "--good", "column"],              # a combination that cannot work
-    ["build", "--good-value", "P I F"],
-    ["build", "--good", "won", "--good-column", "status"],
-    ["roles", "industry"],
+    ["inspect-workspace", "--kind", "tickets"],
+    ["build-icp", "--frobnicate"],              # an unknown option
+    ["build-icp", "--weight", "nps"],           # a value the model parses (component=weight)
+    ["build-icp", "--good", "column"],          # a combination that cannot work
+    ["build-icp", "--good-value", "P I F"],
+    ["build-icp", "--good", "won", "--good-column", "status"],
+    ["build-icp", "--as-of", "yesterday"],      # not an ISO date
+    ["score-health", "--min-tenure-months", "-1"],
+    ["find-patterns", "--direction", "sideways"],
+    ["set-field-roles", "industry"],
+    ["set-field-roles", "industry=fitt"],       # not a role
 ])
 def test_every_invalid_option_value_exits_2_also_as_json(cli, args):
     plain = cli(*args, expect=2)
@@ -64,31 +68,31 @@ def test_every_invalid_option_value_exits_2_also_as_json(cli, args):
 
 
 def test_a_user_problem_names_file_and_remedy_in_json(cli, tmp_path):
-    result = cli("import", "--customers", str(tmp_path / "nope.csv"), "--json", expect=2)
+    result = cli("import-data", "--customers", str(tmp_path / "nope.csv"), "--json", expect=2)
     error = json.loads(result.stdout)["error"]
     assert "nope.csv" in error["message"] and error["kind"] != "bug"
 
 
 def test_messages_are_plain_text_never_markup(cli, tmp_path):
     """A company, file or field named like rich markup prints literally."""
-    result = cli("roles", "[bold]x[/bold]", expect=2)
+    result = cli("set-field-roles", "[bold]x[/bold]", expect=2)
     assert "[bold]x[/bold]" in result.output
-    result = cli("import", "--customers", str(tmp_path / "[red]acme:smile:.csv"), expect=2)
+    result = cli("import-data", "--customers", str(tmp_path / "[red]acme:smile:.csv"), expect=2)
     assert "[red]acme:smile:.csv" in result.output
 
 
 def test_a_bug_exits_1_with_one_line_and_the_traceback_file(cli, monkeypatch):
-    def broken(_ws):
+    def broken(*_args, **_kwargs):
         raise RuntimeError("boom in list_icp_versions")
 
     monkeypatch.setattr(toolkit, "list_icp_versions", broken)
     Workspace(cli.workspace).schema_version()  # versions reads a workspace; it never creates one
-    result = cli("versions", expect=1)
+    result = cli("list-icp-versions", expect=1)
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and "RuntimeError: boom in list_icp_versions" in lines[0]
     path = Path(lines[0].rsplit(" in ", 1)[1].strip())
     assert path.exists() and "Traceback" in path.read_text() and "broken" in path.read_text()
-    error = json.loads(cli("versions", "--json", expect=1).stdout)["error"]
+    error = json.loads(cli("list-icp-versions", "--json", expect=1).stdout)["error"]
     assert error["kind"] == "bug" and Path(error["traceback"]).exists()
 
 
@@ -111,7 +115,7 @@ async def test_mcp_tools_return_actionable_messages_for_every_failure(tmp_path, 
         text = result.content[0].text
         assert "argument error" in text and "good_column" in text.replace("--good-column", "good_column")
 
-        def broken(_ws):
+        def broken(*_args, **_kwargs):
             raise RuntimeError("boom in list_icp_versions")
 
         monkeypatch.setattr(toolkit, "list_icp_versions", broken)

@@ -143,7 +143,7 @@ def test_workbook_unknown_sheet_lists_the_sheets(ws, workbook):
 
 
 def test_sheet_option_through_the_cli(cli, workbook):
-    result = cli("import", str(workbook), "--sheet", "Accounts")
+    result = cli("import-data", str(workbook), "--sheet", "Accounts")
     assert "sheet 'Accounts'" in result.output and "3 kept" in result.output
 
 
@@ -269,7 +269,7 @@ def test_folder_and_file_mix_skips_non_exports_with_a_note(ws, write, tmp_path):
 def test_cli_says_kinds_furniture_and_skipped_files(cli, write, tmp_path):
     write("in/customers.csv", CUSTOMERS + "\nGrand Totals (2 records)\n")
     write("in/README.md", "# notes\n")
-    result = cli("import", str(tmp_path / "in"))
+    result = cli("import-data", str(tmp_path / "in"))
     assert "customers.csv: customers" in result.output and "comma-delimited" in result.output
     assert "README.md: skipped" in result.output
     assert "2 lines of report furniture dropped" in result.output
@@ -372,8 +372,8 @@ def test_utf16_without_a_bom_is_recognised_by_its_zero_bytes(ws, write, codec):
 
 def test_cli_lenient_reports_rejected_rows_with_raw_text(cli, write):
     path = write("ragged.csv", RAGGED)
-    failed = cli("import", "--customers", str(path), expect=2)
+    failed = cli("import-data", "--customers", str(path), expect=2)
     assert "ragged.csv, row 2, column 'ARR': missing columns" in failed.stderr
-    result = cli("import", "--customers", str(path), "--lenient")
+    result = cli("import-data", "--customers", str(path), "--lenient")
     assert "3 rejected" in result.output
     assert "rejected row 2: missing columns" in result.output and "'2,Beta'" in result.output

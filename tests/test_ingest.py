@@ -202,23 +202,23 @@ BAD_INPUTS = {
 @pytest.mark.parametrize("case", sorted(BAD_INPUTS))
 def test_bad_input_is_a_clear_error_and_loses_nothing(case, ws, write, cli):
     good = write("good.csv", CUSTOMERS)
-    cli("import", "--customers", str(good))
-    before = cli.json("inspect")
+    cli("import-data", "--customers", str(good))
+    before = cli.json("inspect-workspace")
     content, needle = BAD_INPUTS[case]
     bad = write(f"{case}.csv", content)
-    result = cli("import", "--customers", str(bad), expect=2)
+    result = cli("import-data", "--customers", str(bad), expect=2)
     assert needle in result.stderr, result.stderr
     assert f"{case}.csv" in result.stderr
     assert "Traceback" not in result.output + result.stderr
-    assert cli.json("inspect") == before
+    assert cli.json("inspect-workspace") == before
 
 
 def test_missing_path_and_mapping_naming_absent_column(cli, write):
-    result = cli("import", "--customers", "/nonexistent/file.csv", expect=2)
+    result = cli("import-data", "--customers", "/nonexistent/file.csv", expect=2)
     assert "no such file" in result.stderr and "/nonexistent/file.csv" in result.stderr
     data = write("c.csv", CUSTOMERS)
     mapping = write("m.toml", '[columns]\n"Employee Count" = "employees"\n')
-    result = cli("import", "--customers", str(data), "--mapping", str(mapping), expect=2)
+    result = cli("import-data", "--customers", str(data), "--mapping", str(mapping), expect=2)
     assert "'Employee Count'" in result.stderr and "not in the file" in result.stderr
 
 
@@ -243,12 +243,12 @@ def test_two_files_of_one_kind_need_a_flag(write, tmp_path, ws):
 
 
 def test_inspect_json_has_roles_and_columns(cli, write):
-    cli("import", "--customers", str(write("c.csv", CUSTOMERS)))
-    summary = cli.json("inspect")
+    cli("import-data", "--customers", str(write("c.csv", CUSTOMERS)))
+    summary = cli.json("inspect-workspace")
     assert summary["roles"]["industry"] == "fit" and summary["roles"]["arr"] == "outcome"
-    cli("roles", "time_zone=ignore")
-    assert cli.json("inspect")["roles"]["time_zone"] == "ignore"
-    assert "not one of" in cli("roles", "industry=bogus", expect=2).stderr
+    cli("set-field-roles", "time_zone=ignore")
+    assert cli.json("inspect-workspace")["roles"]["time_zone"] == "ignore"
+    assert "not one of" in cli("set-field-roles", "industry=bogus", expect=2).stderr
     json.dumps(summary)
 
 

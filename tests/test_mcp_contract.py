@@ -173,9 +173,12 @@ async def test_every_tool_keeps_its_output_schema(demo):
             "segment": "ICP 1", "tier": 1, "role": "champion", "title_patterns": [],
             "claims": [{"section": "who", "evidence": [champion["evidence"]],
                         "text": f"{title['n']} of {champion['n']} champions hold the title {title['value']}."}]}]})
-        await call("record_drafting", {"drafter": "contract-test", "persona_gaps": [{
-            "segment": "ICP 1", "tier": 1, "role": "champion", "gaps": ["pains: no interview says"]}],
-            "record": {"status": "ok"}})
+        claim = {"section": "narrative", "evidence": [champion["evidence"]],
+                 "text": f"{title['n']} of {champion['n']} champions hold the title {title['value']}."}
+        await call("record_drafting", {"drafter": "test", "narratives": [{"tier_name": "ICP 1 Tier 1",
+                                                                            "claims": [claim]}],
+                                       "persona_gaps": [{"segment": "ICP 1", "tier": 1, "role": "champion",
+                                                         "gaps": ["pains: no interview says"]}]})
         await call("fit_scorecard")
         await call("validate_icp")
         await call("score_prospects", {"input_path": "demo/prospects.csv",

@@ -83,14 +83,14 @@ def test_scoring_says_what_a_file_lacks(demo, write, tmp_path):
 
 def test_validation_reports_targets_backtest_and_market(demo):
     _, result, _ = demo
-    validation = result.icp.validation.model_dump(mode="json")
-    targets = {t["metric"]: t["status"] for t in validation["unit_economics"]["targets"]}
+    validation = result.icp.validation
+    targets = {t.metric: t.status for t in validation.unit_economics.targets}
     assert targets["nrr"] == "met" and targets["win_rate"] == "not measurable"
-    assert validation["backtest"]["status"] == "held"
-    market = validation["market"]
-    assert market["prospects"] == 50_000 and market["revenue_check"]["status"] == "large enough"
-    assert all(0 < t["share"] < 0.5 for t in market["tiers"])
-    assert market["open_pipeline"]["status"].startswith("not measurable")
+    assert validation.backtest.status == "held"
+    market = validation.market
+    assert market.prospects == 50_000 and market.revenue_check.status == "large enough"
+    assert all(0 < t.share < 0.5 for t in market.tiers)
+    assert market.open_pipeline.status.startswith("not measurable")
 
 
 def test_playbook_and_crm_exports(demo):
@@ -135,7 +135,7 @@ def test_refresh_with_a_shifted_snapshot(tmp_path, cli):
     assert diff["fields"]["employees"]["status"] in ("watch", "shifted")
     assert diff["recommendation"] in ("recalibrate the scorecard", "rebuild the ICP")
     assert diff["migration"]["changed_tier"] > 0
-    assert len(cli.json("versions")) == 2
+    assert len(cli.json("list-icp-versions")) == 2
 
 
 def test_playbook_expand_steps_never_repeat_a_tier(demo):
@@ -156,3 +156,77 @@ def test_playbook_expand_steps_never_repeat_a_tier(demo):
             continue  # a Tier 2/3 itself is a step of its own
         parts = step.split(" AND ")
         assert not any(set(labels) <= set(parts) for labels in tiers), step
+
+
+def test_a_version_keeps_its_options_and_later_steps_use_them(demo, tmp_path, cli, monkeypatch):
+    """validate_icp, fit_scorecard and diff_icp_versions run with the options the version was built with (not the
+    defaults); refresh rebuilds with them, the options given to it replacing only those."""
+    ws, result, _ = demo
+    assert result.icp.dataset.options["revenue_target"] == 1_000_000
+    assert toolkit.built_with(result.icp) == toolkit.AnalysisOptions(revenue_target=1_000_000)
+    # no revenue target given now: the version's own is checked again
+    validation = toolkit.validate_icp(ws)
+    assert validation.market.revenue_check.revenue_target == 1_000_000
+    assert toolkit.validate_icp(ws, revenue_target=2_000_000).market.revenue_check.revenue_target == 2_000_000
+    assert toolkit.get_icp(ws).dataset.options["revenue_target"] == 2_000_000  # kept with the new validation
+
+    seen = []
+    real = toolkit._analysis_inputs
+    monkeypatch.setattr(toolkit, "_analysis_inputs", lambda ws_, con, options: seen.append(options) or
+                        real(ws_, con, options))
+    toolkit.fit_scorecard(ws)
+    assert seen[-1].revenue_target == 2_000_000 and seen[-1].depth == 3
+    monkeypatch.undo()
+
+    cli("run", "--customers", str(DEMO / "customers.csv"), "--out", str(tmp_path / "v1"), "--depth", "2",
+        "--min-tenure-months", "3", "-q")
+    refreshed = cli.json("refresh", "--customers", str(DEMO / "customers.csv"), "--out", str(tmp_path / "v2"),
+                         "--alpha", "0.01", "-q")
+    options = refreshed["icp"]["dataset"]["options"]
+    assert (options["depth"], options["min_tenure_months"], options["alpha"]) == (2, 3.0, 0.01)
+
+
+def test_operations_take_their_options_model_or_the_same_fields(demo):
+    ws, result, _ = demo
+    from icp_agent.errors import ArgumentError
+    from icp_agent.options import EvidenceOptions, VersionOptions
+
+    assert toolkit.get_icp(ws, VersionOptions(version=result.icp.id)).id == result.icp.id
+    assert toolkit.get_icp(ws, result.icp.id).id == toolkit.get_icp(ws, version=result.icp.id).id == result.icp.id
+    first = result.icp.evidence[0].id
+    assert [i.id for i in toolkit.get_evidence(ws, EvidenceOptions(ids=[first, first])).items] == [first]
+    with pytest.raises(ArgumentError, match="depth"):
+        toolkit.find_patterns(ws, depth=7)
+    with pytest.raises(ArgumentError, match="unknown_option"):
+        toolkit.build_icp(ws, unknown_option=1)
+
+
+def test_the_operation_wrapper_reads_a_model_keywords_or_the_older_positional_form():
+    from icp_agent.errors import ArgumentError
+    from icp_agent.operations import BY_NAME, OPERATIONS, operation
+    from icp_agent.options import DiffOptions
+
+    seen = []
+
+    @operation(DiffOptions, positional=("old", "new"))
+    def diff(ws, params, progress=None):
+        seen.append((ws, params.old, params.new, params.model_fields_set, progress))
+        return params
+
+    def tell(*_args):
+        return None
+
+    diff("ws", None, "v2")  # None is the first positional value here, not "no options"
+    diff("ws", DiffOptions(old="v1"), new="v2")
+    diff("ws", "v1", progress=tell)
+    diff("ws", old=1)  # a number where an id is expected is read as its text
+    assert seen == [("ws", None, "v2", {"old", "new"}, None), ("ws", "v1", "v2", {"old", "new"}, None),
+                    ("ws", "v1", None, {"old"}, tell), ("ws", "1", None, {"old"}, None)]
+    with pytest.raises(ArgumentError, match="newest"):
+        diff("ws", newest="v2")
+    with pytest.raises(TypeError):
+        diff("ws", "v1", "v2", "v3")
+    # every operation of the registry is a toolkit function taking its model
+    for op in OPERATIONS:
+        assert op.function().options is op.model(), op.name
+    assert BY_NAME["build_icp"].command == "build-icp"

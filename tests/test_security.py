@@ -80,10 +80,10 @@ def outputs(attacked, built_demo) -> Path:
     cli("run", "--customers", str(data / "<img src=x onerror=alert(1)>.csv"), "--deals", str(data / "deals.csv"),
         "--prospects", str(data / "prospects.csv"),
         "--out", str(out / "run"), "--quiet")
-    cli("score", str(data / "prospects.csv"), "--out", str(out / "scored_ws.csv"), "--quiet")
-    cli("score", str(data / "prospects.csv"), "--icp", str(out / "run" / "icp.json"),
+    cli("score-prospects", str(data / "prospects.csv"), "--out", str(out / "scored_ws.csv"), "--quiet")
+    cli("score-prospects", str(data / "prospects.csv"), "--icp", str(out / "run" / "icp.json"),
         "--out", str(out / "scored_icp.csv"), "--quiet")
-    cli("score", str(data / "prospects.csv"), "--out", str(out / "scored.parquet"), "--quiet")
+    cli("score-prospects", str(data / "prospects.csv"), "--out", str(out / "scored.parquet"), "--quiet")
     shutil.copytree(built_demo.out, out / "demo", ignore=shutil.ignore_patterns("workspace.duckdb*"))
 
     async def mcp_tools():
@@ -276,9 +276,9 @@ async def test_a_slow_query_does_not_stall_other_tools(small_ws, monkeypatch):
 
     import anyio
 
-    from icp_agent.faces import server as server_module
+    from icp_agent import toolkit as toolkit_module
 
-    monkeypatch.setattr(server_module, "QUERY_TIMEOUT_S", 3)
+    monkeypatch.setattr(toolkit_module, "QUERY_TIMEOUT_S", 3)  # the query_workspace operation's time limit
     server = create_server(small_ws, [small_ws.path.parent])
     timings: dict[str, float] = {}
     async with Client(server) as client:
@@ -433,9 +433,9 @@ async def test_score_prospects_cannot_replace_sources_and_every_refusal_says_why
     assert "is not a scored file" in messages[str(outputs / "notes.csv")[:60]]
     assert "File name too long" in messages[("x" * 60)]
     cli = Cli(outputs / "ws.duckdb")
-    refused = cli("score", str(data / "prospects.csv"), "--out", str(data / "deals.csv"), expect=2)
+    refused = cli("score-prospects", str(data / "prospects.csv"), "--out", str(data / "deals.csv"), expect=2)
     assert "would replace the imported deals export" in refused.output
-    refused = cli("score", str(data / "prospects.csv"), "--icp", str(outputs / "run" / "icp.json"), "--out",
+    refused = cli("score-prospects", str(data / "prospects.csv"), "--icp", str(outputs / "run" / "icp.json"), "--out",
                   str(symlink), expect=2)
     assert "would replace the imported customers export" in refused.output
     assert {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in guarded} == digests

@@ -194,7 +194,7 @@ async def test_the_server_and_the_cli_share_the_workspace(tmp_path, workspace):
     server = create_server(Workspace(workspace, busy_timeout=0.5), [tmp_path])
     async with Client(server) as client:
         assert not (await client.call_tool("inspect_workspace", {})).is_error
-        cli = subprocess.run([sys.executable, "-m", "icp_agent.faces.cli", "roles", "--workspace", str(workspace),
+        cli = subprocess.run([sys.executable, "-m", "icp_agent.faces.cli", "set-field-roles", "--workspace", str(workspace),
                               "industry=ignore", "--json"], capture_output=True, text=True, timeout=60)
         assert cli.returncode == 0, cli.stderr
         seen = await client.call_tool("query_workspace", {"sql": "SELECT role FROM field_roles"})

@@ -268,10 +268,10 @@ BAD = ("Record ID,Company name,Industry,Number of Employees,ARR,Activated,Churne
 
 def test_unreadable_values_are_counted_and_printed(cli, write):
     path = write("bad.csv", BAD)
-    result = cli("import", "--customers", str(path))
+    result = cli("import-data", "--customers", str(path))
     assert "'Number of Employees': 4 value(s) could not be read as band" in result.output
     assert "row 1: lots" in result.output and "row 2: unknown" in result.output
-    report = cli.json("inspect")["current"]["customers"]
+    report = cli.json("inspect-workspace")["current"]["customers"]
     employees = next(c for c in report["columns"] if c["header"] == "Number of Employees")
     assert employees["unparsed"] == 4 and len(employees["unparsed_examples"]) == 3
 

@@ -66,3 +66,40 @@ class Ledger:
         con.executemany("INSERT INTO evidence VALUES (?, ?, ?, ?, ?, ?, ?)",
                         [(version_id, i.id, i.kind, i.statement, json.dumps(i.metrics), i.n, i.query)
                          for i in self.items.values()])
+
+
+# --- the evidence table of the workspace (one row per item and version) ---------------------------------------
+
+ITEM_COLUMNS = "evidence_id, kind, statement, metrics, n, query"
+
+
+def _item(row: tuple) -> EvidenceItem:
+    return EvidenceItem(id=row[0], kind=row[1], statement=row[2], metrics=json.loads(row[3]), n=row[4], query=row[5])
+
+
+def read_item(con: Any, evidence_id: str, version: str | None = None) -> EvidenceItem | None:
+    """One item by id: of `version`, or of the latest version that has it; None when there is none."""
+    row = con.execute(f"""SELECT {', '.join('e.' + c.strip() for c in ITEM_COLUMNS.split(','))} FROM evidence e
+                          JOIN icp_versions v USING (version_id)
+                          WHERE e.evidence_id = ? AND (? IS NULL OR e.version_id = ?)
+                          ORDER BY v.created_at DESC LIMIT 1""", [evidence_id, version, version]).fetchone()
+    return _item(row) if row else None
+
+
+def version_items(ws: Any, version_id: str) -> dict[str, EvidenceItem]:
+    """Every evidence item of a version, by id (what the grounding checker checks against)."""
+    with ws.connect() as con:
+        rows = con.execute(f"SELECT {ITEM_COLUMNS} FROM evidence WHERE version_id = ?", [version_id]).fetchall()
+    return {r[0]: _item(r) for r in rows}
+
+
+def store(con: Any, icp: Any, ledger: Ledger) -> None:
+    """Add a ledger's items to a version (the evidence table and icp.json's evidence list), replacing the items
+    with the same ids, and save the version's icp.json."""
+    ids = [i.id for i in ledger.all()]
+    if not ids:
+        return
+    con.execute("DELETE FROM evidence WHERE version_id = ? AND list_contains(?, evidence_id)", [icp.id, ids])
+    ledger.save(con, icp.id)
+    icp.evidence = [e for e in icp.evidence if e.id not in set(ids)] + ledger.all()
+    con.execute("UPDATE icp_versions SET icp = ? WHERE version_id = ?", [icp.model_dump_json(), icp.id])

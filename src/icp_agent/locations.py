@@ -78,7 +78,7 @@ def missing_workspace(path: str | os.PathLike, also: str | None = None) -> Argum
         )
     else:
         hint = (
-            "create one with `icp-agent run DATA_DIR` (or `icp-agent import DATA_DIR`, or `icp-agent demo`), "
+            "create one with `icp-agent run DATA_DIR` (or `icp-agent import-data DATA_DIR`, or `icp-agent demo`), "
             "or pass --workspace PATH"
         )
     if also:

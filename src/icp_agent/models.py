@@ -412,11 +412,33 @@ class DatasetImport(Section):
     import_id: str | None = None
 
 
+def _build_options_schema(schema: dict[str, Any]) -> None:
+    """dataset.options in the published schema: the fields of the build options (icp_agent.options.AnalysisOptions),
+    read when the schema is generated (options.py imports this module). Keys of an older or newer icp-agent are
+    allowed, as in the sections."""
+    from icp_agent.options import AnalysisOptions
+
+    schema["properties"] = AnalysisOptions.model_json_schema()["properties"]
+
+
 class DatasetInfo(BaseModel):
     fingerprint: str
     imports: list[DatasetImport] = Field(default_factory=list)
     links: list[LinkReport] = Field(default_factory=list, description="how deals and contacts linked to the "
                                                                       "companies when this version was built")
+    options: dict[str, Any] = Field(default_factory=dict, description="the build options this version was built "
+                                                                      "with (build_icp's options, every field); "
+                                                                      "validate_icp, fit_scorecard and "
+                                                                      "diff_icp_versions use them again",
+                                    json_schema_extra=_build_options_schema)
+
+    @model_serializer(mode="wrap")
+    def _options_when_given(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # a version built before the options were stored has none: its icp.json is written back as it was read
+        data = handler(self)
+        if "options" not in self.model_fields_set:
+            data.pop("options", None)
+        return data
 
 
 # --- drafted prose: personas, narratives, themes ----------------------------------------------------------------

@@ -67,7 +67,7 @@ def run_readonly_query(
     one timer interrupts the connection timeout_s after the call started, whatever step it is in."""
     path = Path(workspace_path)
     if not path.is_file():
-        raise UserError("no workspace yet", hint="import data first (the import_data tool or icp-agent import)")
+        raise UserError("no workspace yet", hint="import data first (the import_data tool or icp-agent import-data)")
     started = time.monotonic()
     with _process_lock.reading(busy_timeout, path):
         con = open_locked_down(path, busy_timeout)

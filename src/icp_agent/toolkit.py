@@ -1,8 +1,10 @@
-"""The public operations of icp-agent: one typed function each.
+"""The public operations of icp-agent: one typed function each, listed in `icp_agent.operations`.
 
-The CLI, the MCP server, the assistant and Python users all call these and nothing
-else; none of them holds logic of its own. Each takes a Workspace first and returns a
-pydantic model (or plain JSON-able data), raising UserError for anything a user can fix.
+The CLI, the MCP server, the assistant and Python users all call these and nothing else; none of them holds
+logic of its own. Each takes a Workspace first and its options model (`icp_agent.options`; the same fields as
+keywords work too) and returns a pydantic model (or JSON-able data), raising UserError for anything a user can
+fix. Helpers that are not operations live in the module of their idea (ingest/plan.py, ingest/roles.py,
+scorecard/labels.py, evidence.py, drafting/store.py) and are re-exported here for older callers.
 """
 
 from __future__ import annotations
@@ -10,74 +12,82 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
+from icp_agent import evidence as evidence_store
+from icp_agent.drafting.records import DraftingRecorded
+from icp_agent.drafting.store import (  # noqa: F401 - re-exported: the draft models
+    DraftClaim,
+    DraftPersona,
+    DraftRationale,
+    SaveDraftsResult,
+)
 from icp_agent.errors import ArgumentError, DataShapeError, UserError
 from icp_agent.evidence import EvidenceItem
-from icp_agent.health.rollup import ROLLUP_KINDS, link_accounts, roll_up
-from icp_agent.ingest import links
+from icp_agent.health.rollup import ROLLUP_KINDS, roll_up
 from icp_agent.ingest.fields import ROLES
-from icp_agent.ingest.importer import (
-    Mapping,
-    detect_kind,
-    import_into,
-    require_readable,
+from icp_agent.ingest.importer import Mapping, import_into, require_readable
+from icp_agent.ingest.interviews import import_interviews_into
+from icp_agent.ingest.linking import check_links, link_report
+from icp_agent.ingest.plan import (  # noqa: F401 - re-exported for callers of the planning step
+    InputPlan,
+    Paths,
+    PlannedFile,
+    SkippedFile,
+    plan_import,
+    plan_inputs,
 )
-from icp_agent.ingest.interviews import import_interviews_into, interview_files
-from icp_agent.ingest.reader import (
-    TABLE_SUFFIXES,
-    WORKBOOK_SUFFIXES,
-    inspect_file,
-    peek_headers,
-)
+from icp_agent.ingest.reader import WORKBOOK_SUFFIXES, inspect_file, peek_headers
+from icp_agent.ingest.roles import field_roles, resolve_field
 from icp_agent.models import (
-    DATA_KINDS,
     ICP_SCHEMA_VERSION,
-    DraftingRecord,
     HealthSummary,
     IcpDocument,
     ImportReport,
     LinkReport,
-    Narrative,
     PatternStat,
-    Persona,
     Scorecard,
-    SegmentName,
-    Theme,
-    TierNumber,
     Validation,
     WorkspaceSummary,
     utc_timestamp,
 )
+from icp_agent.operations import operation
+from icp_agent.options import (
+    AnalysisOptions,
+    DiffOptions,
+    EvidenceOptions,
+    FindPatternsOptions,
+    HealthOptions,
+    ImportOptions,
+    InspectOptions,
+    ListEvidenceOptions,
+    NoOptions,
+    PersonaEvidenceOptions,
+    QueryOptions,
+    RecordDraftingOptions,
+    RenderOptions,
+    SaveDraftsOptions,
+    ScoreOptions,
+    SetFieldRolesOptions,
+    ValidateOptions,
+    VersionOptions,
+)
 from icp_agent.progress import (
     Progress,  # called (message) or (message, rows done, rows total)
 )
+from icp_agent.render.matrix import export_scoring_matrix
+from icp_agent.scorecard.labels import SCORECARD_KINDS, readable_bin_labels
 from icp_agent.sql import columns_of
 from icp_agent.workspace import Workspace
 
 
-class PlannedFile(BaseModel):
-    path: str
-    kind: str
-    reason: str
-    read_as: str | None = Field(None, description="format, encoding and delimiter (or sheet) the file is read with")
-
-
-class SkippedFile(BaseModel):
-    path: str
-    reason: str = Field(description="why the file was not imported (not an export, not a table)")
-
-
-class InputPlan(BaseModel):
-    files: list[PlannedFile]
-    skipped: list[SkippedFile] = Field(default_factory=list)
-
-
 class ImportResult(BaseModel):
+    """What import_data read and how: the plan, a report per file, interviews, links, skipped files."""
+
     plan: list[PlannedFile]
     reports: list[ImportReport]
     interviews: dict | None = None
@@ -89,158 +99,25 @@ class ImportResult(BaseModel):
 T = TypeVar("T")
 
 
-def _holding_workspace(operation: Callable[..., T]) -> Callable[..., T]:
+def _one(con: Any, sql: str) -> Any:
+    """The one value an aggregate query returns."""
+    row = con.execute(sql).fetchone()
+    return row[0] if row else None
+
+
+def _holding_workspace(fn: Callable[..., T]) -> Callable[..., T]:
     """Run a multi-step operation inside Workspace.session(): the file is taken once, before any work, so a busy
     workspace is reported before anything is written, never after a commit (an import used to commit, then
     fail "busy" when its link report opened the file again beside a server)."""
-    @functools.wraps(operation)
+    @functools.wraps(fn)
     def held(ws: Workspace, *args: Any, **kwargs: Any) -> T:
         with ws.session():
-            return operation(ws, *args, **kwargs)
+            return fn(ws, *args, **kwargs)
     return held
 
 
-# Suffixes whose files may be something else than an export (notes, configs, logs): in a folder,
-# one that does not read as a table is skipped with a note. A .csv or .xlsx that fails is an error.
-MAYBE_TABULAR = {".txt", ".json", ".tab"}
-Paths = str | Path | list[str | Path] | tuple[str | Path, ...] | None
-
-
-def _read_as(source) -> str:
-    if source.format == "xlsx":
-        return f"Excel workbook, sheet {source.sheet!r}"
-    if source.format != "csv":
-        return source.format
-    names = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
-    delimiter = names.get(source.delimiter, repr(source.delimiter))
-    count = sum(1 for line in source.title_lines if line)
-    titles = f", {count} title line(s) above the header" if count else ""
-    return f"{source.encoding.upper()}, {delimiter}-delimited{titles}"
-
-
-def plan_import(paths: Paths = None, *, customers=None, deals=None, contacts=None, prospects=None,
-                interviews=None, subscriptions=None, tickets=None, events=None, mapping: Mapping | None = None,
-                sheet: str | int | None = None, has_accounts: bool = False) -> InputPlan:
-    """Decide which file is which: flags win, the rest is recognised from headers and contents.
-
-    `paths` is any mix of files and folders. A folder's tabular files are recognised, a
-    subfolder of .md/.txt notes is the interviews; anything else in a folder (a README, a
-    log, an image, a text file that is not a table) is skipped with the reason. A file named
-    directly must read, or it is an error. `sheet` picks the worksheet of every workbook.
-
-    subscriptions, tickets and events are per-account tables (a SaaS export beside its accounts
-    file); they are rolled up per account into health inputs when the ICP is built. With
-    `has_accounts` (the workspace already holds customers or deals), a plan without them is fine:
-    a newer snapshot of one table.
-    """
-    named = {"customers": customers, "deals": deals, "contacts": contacts, "prospects": prospects,
-             "interviews": interviews, "subscriptions": subscriptions, "tickets": tickets, "events": events}
-    plan = [PlannedFile(path=str(p), kind=k, reason="named with --" + k) for k, p in named.items() if p]
-    taken = {Path(p.path).expanduser().resolve() for p in plan}
-    skipped: list[SkippedFile] = []
-    if isinstance(paths, (str, Path)):
-        paths = [paths]
-    guessed: list[PlannedFile] = []
-    deferred: list[PlannedFile] = []  # companies files without outcomes while --prospects names another file
-
-    def recognise(entry: Path, in_folder: bool) -> None:
-        suffix = entry.suffix.lower()
-        if in_folder and suffix not in TABLE_SUFFIXES:
-            skipped.append(SkippedFile(path=str(entry), reason=f"not a tabular export ({suffix or 'no suffix'})"))
-            return
-        try:
-            source = inspect_file(entry, sheet=sheet if suffix in WORKBOOK_SUFFIXES else None)
-            headers = peek_headers(source)
-        except UserError as exc:
-            if in_folder and suffix in MAYBE_TABULAR:
-                skipped.append(SkippedFile(path=str(entry), reason=f"not a table: {exc.reason}"))
-                return
-            raise
-        if in_folder and suffix in MAYBE_TABULAR and len(headers) < 2:
-            skipped.append(SkippedFile(path=str(entry), reason="not a table: one column of text (name the file "
-                                                               "to import it as a one-column list)"))
-            return
-        kind, reason = detect_kind(headers, mapping, entry.name)
-        if kind == "prospects" and named["prospects"] and not named["customers"]:
-            # the user named the prospects: a companies file without outcomes may still be the customers
-            # (the "only companies file" rule below decides; otherwise it is skipped)
-            deferred.append(PlannedFile(path=str(entry), kind=kind, reason=reason, read_as=_read_as(source)))
-            return
-        if named.get(kind):
-            skipped.append(SkippedFile(path=str(entry), reason=f"looks like {kind}, but --{kind} names another file"))
-            return
-        guessed.append(PlannedFile(path=str(entry), kind=kind, reason=reason, read_as=_read_as(source)))
-
-    for given in paths or []:
-        folder = Path(given).expanduser()
-        if not folder.exists():
-            raise UserError("no such folder or file", file=str(folder),
-                            hint="check the path (relative paths start from the current directory)")
-        if folder.is_file():
-            if folder.resolve() not in taken:
-                taken.add(folder.resolve())
-                recognise(folder, in_folder=False)
-            continue
-        found = len(guessed)
-        for entry in sorted(folder.iterdir()):
-            if entry.resolve() in taken or entry.name.startswith("."):
-                continue
-            taken.add(entry.resolve())
-            if entry.is_dir():
-                if not named["interviews"] and interview_files(entry):
-                    guessed.append(PlannedFile(path=str(entry), kind="interviews",
-                                               reason="a folder of .md/.txt notes"))
-                else:
-                    skipped.append(SkippedFile(path=str(entry), reason="a subfolder without interview notes "
-                                                                       "(pass it as a PATH to import its files)"))
-            elif entry.is_file():
-                recognise(entry, in_folder=True)
-        if len(guessed) == found and not plan and not deferred:
-            raise UserError("no CSV, Excel, Parquet or JSON-lines exports in this folder", file=str(folder),
-                            hint="pass the folder holding your exports, or name each file with --customers etc.")
-    companies = [p for p in guessed + deferred if p.kind in ("customers", "prospects")]
-    if not customers and companies and not any(p.kind == "customers" for p in companies) and len(companies) == 1:
-        companies[0].kind, companies[0].reason = "customers", "the only companies file (no outcomes: " \
-                                                              "good customers come from won deals)"
-    for item in deferred:
-        if item.kind == "customers":
-            guessed.append(item)
-        else:
-            skipped.append(SkippedFile(path=item.path, reason="looks like prospects, but --prospects names another "
-                                                              "file"))
-    plan += guessed
-    for kind in DATA_KINDS:
-        files = [p for p in plan if p.kind == kind]
-        if len(files) > 1:
-            raise UserError(f"{len(files)} files look like {kind}: {', '.join(Path(p.path).name for p in files)}",
-                            hint=f"name the right one with --{kind} (and the others with their own flags)")
-    if not has_accounts and not any(p.kind in ("customers", "deals") for p in plan):
-        tables = sorted(p.kind for p in plan if p.kind in ROLLUP_KINDS)
-        if tables:
-            raise UserError(f"{' and '.join(tables)} need an accounts file to roll up into (one row per account, "
-                            f"with its firmographics and, if you have it, a churn flag)",
-                            hint="add the accounts export to the folder, or name it with --customers FILE")
-        raise UserError("no customers file found (companies with lifecycle, revenue or outcome fields)",
-                        hint="name it with --customers FILE")
-    return InputPlan(files=plan, skipped=skipped)
-
-
-def plan_inputs(data_dir: Paths = None, *, customers=None, deals=None, contacts=None,
-                prospects=None, interviews=None, subscriptions=None, tickets=None, events=None,
-                mapping: Mapping | None = None, sheet: str | int | None = None,
-                has_accounts: bool = False) -> list[PlannedFile]:
-    """The files `plan_import` would import (without the skipped ones)."""
-    return plan_import(data_dir, customers=customers, deals=deals, contacts=contacts, prospects=prospects,
-                       interviews=interviews, subscriptions=subscriptions, tickets=tickets, events=events,
-                       mapping=mapping, sheet=sheet, has_accounts=has_accounts).files
-
-
-@_holding_workspace
-def import_data(ws: Workspace, data_dir: Paths = None, *, customers=None, deals=None, contacts=None,
-                prospects=None, interviews=None, subscriptions=None, tickets=None, events=None,
-                mapping_file: str | Path | None = None, lenient: bool = False,
-                sheet: str | int | None = None, fx_file: str | Path | None = None,
-                progress: Progress | None = None) -> ImportResult:
+@operation(ImportOptions, positional=("data_dir",))
+def import_data(ws: Workspace, params: ImportOptions, progress: Progress | None = None) -> ImportResult:
     """Import every input as a new snapshot of its kind, then report how the files link.
 
     `data_dir` is a folder, a file, or a list of both. All or nothing: the files are
@@ -250,15 +127,22 @@ def import_data(ws: Workspace, data_dir: Paths = None, *, customers=None, deals=
     them only the reporting currency is comparable. The workspace is held from the first step to the
     last (Workspace.session): WorkspaceBusy comes before anything is imported.
     """
-    mapping = Mapping.load(mapping_file)
-    if fx_file:
-        mapping.load_fx(fx_file)
+    with ws.session():
+        return _import(ws, params, progress)
+
+
+def _import(ws: Workspace, params: ImportOptions, progress: Progress | None) -> ImportResult:
+    mapping = Mapping.load(params.mapping_file)
+    if params.fx_file:
+        mapping.load_fx(params.fx_file)
     has_accounts = False
     if ws.path.exists():
         with ws.connect() as con:
             has_accounts = bool(ws.current_table(con, "customers") or ws.current_table(con, "deals"))
-    planned = plan_import(data_dir, customers=customers, deals=deals, contacts=contacts, prospects=prospects,
-                          interviews=interviews, subscriptions=subscriptions, tickets=tickets, events=events,
+    sheet, lenient = params.sheet, params.lenient
+    planned = plan_import(params.data_dir, customers=params.customers, deals=params.deals, contacts=params.contacts,
+                          prospects=params.prospects, interviews=params.interviews,
+                          subscriptions=params.subscriptions, tickets=params.tickets, events=params.events,
                           mapping=mapping, sheet=sheet, has_accounts=has_accounts)
     order = {k: i for i, k in enumerate(("customers", "prospects", "deals", "contacts", *ROLLUP_KINDS,
                                          "interviews"))}
@@ -282,63 +166,32 @@ def import_data(ws: Workspace, data_dir: Paths = None, *, customers=None, deals=
                         skipped=planned.skipped)
 
 
+@operation(InspectOptions, positional=("kind",))
+def inspect_workspace(ws: Workspace, params: InspectOptions) -> WorkspaceSummary:
+    """What the workspace holds: the current snapshot of each kind with its report, and field roles.
 
-def link_report(ws: Workspace, con=None) -> list[LinkReport]:
-    """How the current deals and contacts link to the current companies (the key chosen by value overlap)."""
-    if con is None:
-        with ws.connect() as own:
-            return link_report(ws, own)
-    customers = ws.current_table(con, "customers")
-    deals = ws.current_table(con, "deals")
-    contacts = ws.current_table(con, "contacts")
-    result = []
-    if deals and customers:
-        result.append(links.link_deals(con, deals, customers))
-    if contacts and (deals or customers):
-        result.append(links.link_contacts(con, contacts, deals, customers))
-    for kind in ROLLUP_KINDS:
-        table = ws.current_table(con, kind)
-        if table and customers:
-            result.append(link_accounts(con, kind, table, customers).report())
-    return result
-
-
-def check_links(reports: list[LinkReport], allow_unlinked: bool) -> list[str]:
-    """Stop (UserError) when half or fewer of the deals or contacts link; with allow_unlinked, mark the
-    reports and return the warnings that say how much was left out."""
-    warnings = []
-    for link in reports:
-        usable = link.linked + link.standalone
-        if not link.rows or usable > links.MIN_LINKED_SHARE * link.rows:
-            continue
-        share = f"{link.linked:,} of {link.rows:,} {link.kind} ({100 * link.linked / link.rows:.0f}%)"
-        own = f"; {link.standalone:,} more carry their own firmographics" if link.standalone else ""
-        if not allow_unlinked:
-            raise UserError(f"only {share} link to a company{own}: an ICP built on the rest would leave out "
-                            f"{link.unlinked:,} {link.kind}. Likely cause: {link.cause or 'unknown'}",
-                            hint="fix the export as the cause says and import it again, or build without them "
-                                 "(CLI: --allow-unlinked; MCP tools: allow_unlinked=true)")
-        link.allowed_unlinked = True
-        warnings.append(f"only {share} link to a company{own}: {link.unlinked:,} {link.kind} were analysed without "
-                        f"their company's fields (--allow-unlinked). Likely cause: {link.cause or 'unknown'}")
-    return warnings
-
-
-def inspect_workspace(ws: Workspace) -> WorkspaceSummary:
-    """What the workspace holds: the current snapshot of each kind with its report, and field roles. In a server
-    it is computed once per state of the workspace (Workspace.remembered), so a repeated look costs no query.
-    The summary is shared: do not change it."""
-    return ws.remembered("inspect_workspace", lambda con: _inspect_workspace(ws, con))
+    With `kind`, that kind only; a kind the workspace does not hold is an ArgumentError saying what it holds.
+    In a server it is computed once per state of the workspace (Workspace.remembered), so a repeated look costs
+    no query. The summary is shared: do not change it."""
+    summary = ws.remembered("inspect_workspace", lambda con: _inspect_workspace(ws, con))
+    if params.kind:
+        if params.kind not in summary.current:
+            raise ArgumentError(f"no {params.kind} imported in this workspace (it holds "
+                                f"{', '.join(summary.current) or 'nothing yet'})", file=str(ws.path),
+                                hint=f"import them with import_data (icp-agent import-data --{params.kind} FILE), "
+                                     f"or ask for every kind")
+        summary = summary.model_copy(update={"current": {params.kind: summary.current[params.kind]}})
+    return summary
 
 
 def _inspect_workspace(ws: Workspace, con) -> WorkspaceSummary:
-    version = con.execute("SELECT max(version) FROM schema_info").fetchone()[0]
+    version = _one(con, "SELECT max(version) FROM schema_info")
     current = {kind: ImportReport.model_validate_json(report) for kind, report in con.execute(
         """SELECT i.kind, i.report FROM current_snapshot c JOIN imports i USING (import_id)
            WHERE i.kind <> 'interviews'""").fetchall()}
     snapshots = dict(con.execute("SELECT kind, count(*) FROM imports GROUP BY kind ORDER BY kind").fetchall())
-    notes = con.execute("""SELECT count(*) FROM interviews WHERE import_id =
-                           (SELECT import_id FROM current_snapshot WHERE kind = 'interviews')""").fetchone()[0]
+    notes = _one(con, """SELECT count(*) FROM interviews WHERE import_id =
+                         (SELECT import_id FROM current_snapshot WHERE kind = 'interviews')""")
     roles = field_roles(ws, con)
     linked = ws.per_snapshot("links", con, lambda: link_report(ws, con)) if current else []
     unobserved = []
@@ -350,32 +203,13 @@ def _inspect_workspace(ws: Workspace, con) -> WorkspaceSummary:
                             not_in_prospects=unobserved)
 
 
-def field_roles(ws: Workspace, con=None) -> dict[str, str]:
-    """Role of every field of the current customers snapshot (and deals' firmographics), overrides applied.
-
-    A field that also appears in the prospect list is observable before the sale; an
-    inferred 'fit' role is kept for it, the others are shown so the user can check them.
-    """
-    if con is None:
-        with ws.connect() as own:
-            return field_roles(ws, own)
-    roles: dict[str, str] = {}
-    for kind in ("deals", "customers"):
-        row = con.execute("""SELECT i.report FROM current_snapshot c JOIN imports i USING (import_id)
-                             WHERE c.kind = ?""", [kind]).fetchone()
-        if row:
-            for column in ImportReport.model_validate_json(row[0]).columns:
-                if column.role != "ignore" or column.field not in roles:
-                    roles[column.field] = column.role
-    roles.update(ws.role_overrides(con))
-    return roles
-
-
-def set_field_roles(ws: Workspace, roles: dict[str, str]) -> dict[str, str]:
-    """Override inferred roles (e.g. {"time_zone": "ignore", "lead_source": "fit"}); returns all roles."""
+@operation(SetFieldRolesOptions, positional=("roles",))
+def set_field_roles(ws: Workspace, params: SetFieldRolesOptions) -> dict[str, str]:
+    """Override inferred roles (e.g. {"time_zone": "ignore", "lead_source": "fit"}, or on the command line
+    time_zone=ignore lead_source=fit); a field may be named by its header. Returns every field's role."""
     with ws.transaction() as con:
         known = set(field_roles(ws, con))
-        roles = {resolve_field(ws, field, con): role for field, role in roles.items()}  # a header works too
+        roles = {resolve_field(ws, field, con): role for field, role in params.roles.items()}  # a header works too
         for field, role in roles.items():
             if role not in ROLES:
                 raise UserError(f"role {role!r} for field {field!r} is not one of {list(ROLES)}")
@@ -386,86 +220,7 @@ def set_field_roles(ws: Workspace, roles: dict[str, str]) -> dict[str, str]:
         return field_roles(ws, con)
 
 
-class AnalysisOptions(BaseModel):
-    """How to define a good customer and how hard to search (every face exposes these)."""
-
-    good: Literal["health", "column", "won"] | None = Field(
-        None, description="health: composite score; column: a yes/no outcome column; won: won vs lost deals. "
-                          "Default: health when the customers have health fields, else won vs lost deals")
-    good_column: str | None = Field(None, description="the outcome column when good='column': yes = good (e.g. "
-                                                      "activated), or any column with good_value/bad_value")
-    good_value: str | None = Field(None, description="the value of the outcome column meaning good, for a "
-                                                     "non-yes/no column (e.g. 'P I F' in a loan status)")
-    bad_value: str | None = Field(None, description="the value meaning bad (e.g. 'CHGOFF'); default: any other value")
-    bad_column: str | None = Field(None, description="a yes/no column where yes = bad (a churn or default flag): "
-                                                     "good = no; implies good='column'")
-    weights: dict[str, float] | None = Field(None, description="health component weights (retention, nrr, "
-                                                               "cac_efficiency, support_burden, nps, referrals, "
-                                                               "time_to_close, activity)")
-    min_tenure_months: float = Field(6.0, ge=0, le=120, description="younger active customers are censored")
-    depth: int = Field(3, ge=1, le=4, description="most criteria combined in one pattern")
-    alpha: float = Field(0.05, gt=0, lt=1, description="false discovery rate for Benjamini-Hochberg")
-    min_support: int | None = Field(None, ge=1, description="fewest entities a pattern must cover "
-                                                            "(default: the smallest segment in which a 1.5x rate would be "
-                                                            "significant, at least 10)")
-    as_of: str | None = Field(None, description="ISO date the data describes (default: its latest date)")
-    revenue_target: float | None = Field(None, gt=0, description="annual new-revenue target, to check Tier 1 "
-                                                                 "is big enough (Tier-1 accounts x ACV >= 3x it)")
-    allow_unlinked: bool = Field(False, description="build even when half or fewer of the deals or contacts link "
-                                                    "to a company (the ICP says how many were left out)")
-
-    def config(self):
-        from icp_agent.health.health_score import DEFAULT_WEIGHTS, HealthConfig
-        from icp_agent.tiers.analyse import AnalysisConfig
-
-        weights = dict(DEFAULT_WEIGHTS)
-        unknown = set(self.weights or {}) - set(weights)
-        if unknown:
-            raise UserError(f"unknown health component(s) {sorted(unknown)}", hint=f"use {sorted(weights)}")
-        weights.update(self.weights or {})
-        if self.good == "column" and not (self.good_column or self.bad_column):
-            raise ArgumentError("good='column' needs the outcome column", hint="pass good_column (yes = good) or "
-                                "bad_column (yes = bad), e.g. --good-column activated")
-        if (self.good_value is not None or self.bad_value is not None) and not (self.good_column or self.bad_column):
-            raise ArgumentError("good_value/bad_value need the column they are values of",
-                                hint="pass --good-column COL --good-value V (or --bad-column COL --bad-value V)")
-        if self.good in ("health", "won") and (self.good_column or self.bad_column):
-            raise ArgumentError(f"good={self.good!r} does not read an outcome column",
-                                hint="drop --good, or use --good column with the column")
-        good = "column" if self.good is None and (self.good_column or self.bad_column) else self.good
-        return AnalysisConfig(health=HealthConfig(good=good, good_column=self.good_column, good_value=self.good_value,
-                                                  bad_value=self.bad_value, bad_column=self.bad_column, weights=weights,
-                                                  min_tenure_months=self.min_tenure_months, as_of=self.as_of),
-                              depth=self.depth, alpha=self.alpha, min_support=self.min_support)
-
-
-def resolve_field(ws: Workspace, name: str, con=None) -> str:
-    """The stored field a user means by `name`: a field name as is, or a header as written in an imported file
-    ("Is Active?" -> is_active, "Churned" -> churned), read from the current import reports. Unknown names are
-    returned unchanged (the step that uses them says which fields exist)."""
-    if con is None:
-        with ws.connect() as own:
-            return resolve_field(ws, name, own)
-    from icp_agent.ingest.fields import canonical_field, header_key
-
-    columns = []
-    for (report_json,) in con.execute("""SELECT i.report FROM current_snapshot c JOIN imports i USING (import_id)
-                                         WHERE i.kind <> 'interviews' ORDER BY CASE i.kind WHEN 'customers' THEN 0
-                                         WHEN 'deals' THEN 1 WHEN 'contacts' THEN 2 ELSE 3 END""").fetchall():
-        columns += ImportReport.model_validate_json(report_json).columns
-    fields = {c.field for c in columns}
-    if name in fields:
-        return name
-    for same in (lambda c: c.header == name, lambda c: c.header.strip().casefold() == name.strip().casefold(),
-                 lambda c: header_key(c.header) == header_key(name)):
-        found = next((c.field for c in columns if same(c)), None)
-        if found:
-            return found
-    canonical = canonical_field(name)
-    return canonical if canonical in fields else name
-
-
-def _resolve_columns(ws: Workspace, options: "AnalysisOptions") -> "AnalysisOptions":
+def _resolve_columns(ws: Workspace, options: AnalysisOptions) -> AnalysisOptions:
     """Options whose column names (good_column, bad_column) may be written as the file's header, mapped to
     stored fields."""
     named = {name: resolve_field(ws, value) for name in ("good_column", "bad_column")
@@ -473,20 +228,20 @@ def _resolve_columns(ws: Workspace, options: "AnalysisOptions") -> "AnalysisOpti
     return options.model_copy(update=named) if named else options
 
 
-def _analysis_inputs(ws: Workspace, con, options: "AnalysisOptions"):
+def _analysis_inputs(ws: Workspace, con, options: HealthOptions):
     from icp_agent.schema import AnalysisInputs, build_schema
     from icp_agent.tiers.analyse import fingerprint
 
     customers = ws.current_table(con, "customers")
     deals = ws.current_table(con, "deals")
     if not customers and not deals:
-        raise UserError("no customers imported yet", hint="import your exports first: icp-agent import DATA_DIR "
+        raise UserError("no customers imported yet", hint="import your exports first: icp-agent import-data DATA_DIR "
                                                           "(or the import_data tool)")
     per_account = {kind: table for kind in ROLLUP_KINDS if (table := ws.current_table(con, kind))}
     notes: list[str] = []
     if per_account and not customers:
         notes.append(f"{', '.join(per_account)} not used: there is no accounts file to roll them up into")
-    elif per_account:
+    elif per_account and customers:
         # the accounts with health inputs aggregated from subscriptions, tickets and events (analysis/rollup.py)
         rolled = roll_up(con, customers, per_account, options.as_of)
         customers, notes = rolled.table, rolled.notes
@@ -497,7 +252,7 @@ def _analysis_inputs(ws: Workspace, con, options: "AnalysisOptions"):
     # the columns the chosen definition of good actually reads: the named outcome column alone, nothing of the
     # customers' health fields for won deals, every outcome field of the customers for the health score
     if options.good_column or options.bad_column:
-        defining = {options.good_column, options.bad_column} - {None}
+        defining: set[str] = {c for c in (options.good_column, options.bad_column) if c}
     elif options.good == "won":
         defining = set()
     else:
@@ -513,7 +268,7 @@ def _analysis_inputs(ws: Workspace, con, options: "AnalysisOptions"):
                             "rows": report.rows_kept, "import_id": report.import_id})
         if kind in ROLLUP_KINDS:
             continue  # rolled up into the customers' health inputs above
-        reports[kind], tables[kind] = report, ws.current_table(con, kind)
+        reports[kind], tables[kind] = report, ws.current_table(con, kind) or ""
         if kind in ("customers", "deals"):
             # a column that defines a good customer must be fully readable (exit 2 naming it otherwise)
             require_readable(report, defining if kind == "customers" or options.good_column or options.bad_column
@@ -530,20 +285,23 @@ def _analysis_inputs(ws: Workspace, con, options: "AnalysisOptions"):
                           confirmed={f for f, role in ws.role_overrides(con).items() if role == "fit"})
 
 
-def build_icp(ws: Workspace, options: AnalysisOptions | None = None, progress: Progress | None = None) -> IcpDocument:
-    """Phases 1-3: health, patterns, tiers and negative ICP, saved as a new ICP version with its evidence."""
+@operation(AnalysisOptions)
+def build_icp(ws: Workspace, options: AnalysisOptions, progress: Progress | None = None) -> IcpDocument:
+    """Phases 1-5: health, patterns, tiers and negative ICP, validation, lead score and offline drafts, saved as a
+    new ICP version with its evidence and the options it was built with (icp.json's dataset.options)."""
     from icp_agent.tiers.analyse import analyse
 
-    options = _resolve_columns(ws, options or AnalysisOptions())
+    options = _resolve_columns(ws, options)
     config = options.config()
     with ws.transaction() as con:
         inputs = _analysis_inputs(ws, con, options)
         link_reports = link_report(ws, con)
         link_warnings = check_links(link_reports, options.allow_unlinked)
-        version_id = f"icp-{datetime.now(timezone.utc):%Y%m%d%H%M%S%f}-{inputs.fingerprint[:6]}"
+        version_id = f"icp-{datetime.now(UTC):%Y%m%d%H%M%S%f}-{inputs.fingerprint[:6]}"
         icp, ledger = analyse(con, inputs, config, version_id, progress)
         icp.warnings = inputs.notes + icp.warnings
         icp.dataset.links = link_reports
+        icp.dataset.options = options.model_dump(mode="json")
         icp.warnings += link_warnings
         icp.warnings += inputs.schema.warnings() if inputs.schema else []
         _flag_unobservable(icp, inputs)
@@ -578,6 +336,11 @@ def build_icp(ws: Workspace, options: AnalysisOptions | None = None, progress: P
     return icp
 
 
+def built_with(icp: IcpDocument) -> AnalysisOptions:
+    """The options a version was built with (defaults for a version built before they were stored)."""
+    return AnalysisOptions.model_validate(icp.dataset.options or {})
+
+
 def _phase(icp: IcpDocument, name: str, step: Callable[[], None]) -> None:
     """Run one phase; when the data cannot support it (DataShapeError), say so in icp.json and the document.
 
@@ -604,13 +367,16 @@ def _flag_unobservable(icp: IcpDocument, inputs) -> None:
                             f"no such column): prospects cannot be matched on it")
 
 
-def score_health(ws: Workspace, options: AnalysisOptions | None = None) -> HealthSummary:
+@operation(HealthOptions)
+def score_health(ws: Workspace, params: HealthOptions, progress: Progress | None = None) -> HealthSummary:
     """Phase 1 alone: how good is defined, cohort sizes and metrics, censored customers. Saves nothing."""
     from icp_agent.evidence import Ledger
     from icp_agent.health.health_score import build_frame
     from icp_agent.tiers.analyse import health_summary
 
-    options = _resolve_columns(ws, options or AnalysisOptions())
+    options = _resolve_columns(ws, params.analysis())
+    if progress:
+        progress("scoring customer health")
     config = options.config()
     with ws.scratch() as con:
         inputs = _analysis_inputs(ws, con, options)
@@ -620,6 +386,8 @@ def score_health(ws: Workspace, options: AnalysisOptions | None = None) -> Healt
 
 
 class PatternsResult(BaseModel):
+    """find_patterns' page of patterns with the health definition they were found under."""
+
     status: Literal["ok", "no_significant_icp"]
     health: HealthSummary
     patterns: list[PatternStat] = Field(description="best first (by the lower bound of their lift)")
@@ -628,43 +396,22 @@ class PatternsResult(BaseModel):
     note: str = Field(description="how to read the figures")
 
 
-def find_patterns(ws: Workspace, options: AnalysisOptions | None = None, *,
-                  direction: Literal["good", "bad", "both"] = "both", limit: int = 20, offset: int = 0) -> PatternsResult:
-    """Phase 2 alone: the traits that over-index among the best or the worst, with their statistics. Saves
-    nothing (build_icp saves the version whose evidence ids can be cited)."""
+@operation(FindPatternsOptions)
+def find_patterns(ws: Workspace, params: FindPatternsOptions, progress: Progress | None = None) -> PatternsResult:
+    """Phase 2 alone: the traits that over-index among the best or the worst, with their statistics, `limit` of
+    them from `offset`. Saves nothing (build_icp saves the version whose evidence ids can be cited)."""
     from icp_agent.tiers.analyse import analyse
 
-    options = _resolve_columns(ws, options or AnalysisOptions())
+    options = _resolve_columns(ws, params.analysis())
+    direction, limit, offset = params.direction, params.limit, params.offset
     with ws.scratch() as con:
         inputs = _analysis_inputs(ws, con, options)
-        icp, _ = analyse(con, inputs, options.config(), "preview")
+        icp, _ = analyse(con, inputs, options.config(), "preview", progress)
     patterns = [p for p in icp.patterns if direction in ("both", p.direction)]
     return PatternsResult(status=icp.status, health=icp.health, patterns=patterns[offset:offset + limit],
                           total=len(patterns), truncated=offset + limit < len(patterns),
                           note=f"rate = share of the pattern's entities in the target group; lift = rate / base rate; "
                                f"q = Benjamini-Hochberg over every pattern tested; significant when q < {options.alpha}")
-
-
-SCORECARD_KINDS = {"category": "category", "band": "band", "number": "number", "money": "number",
-                   "percent": "number", "list": "list", "bool": "bool"}
-
-
-def _readable_bin_labels(card: dict, money: set[str]) -> None:
-    """Bin labels as sellers read them in a reason ("annual revenue $7.67M-$50.9M"), in place: the SQL that
-    writes fit_reasons reads them from the scorecard, so a scored file and the document agree."""
-    import re
-
-    from icp_agent.tiers.analyse import amount
-
-    for feature in card.get("features", []):
-        field = feature.get("field", "")
-        for item in feature.get("bins", []):
-            label = item.get("label", "")
-            if label.startswith(field):
-                label = field.replace("_", " ") + label[len(field):]
-            if field in money:
-                label = re.sub(r"\d[\d,]*(?:\.\d+)?", lambda m: amount(float(m[0].replace(",", "")), True), label)
-            item["label"] = label
 
 
 def _fit_scorecard(con, icp: IcpDocument, inputs, ledger) -> Scorecard:
@@ -679,7 +426,7 @@ def _fit_scorecard(con, icp: IcpDocument, inputs, ledger) -> Scorecard:
     card = clean(scorecard_fit.fit_scorecard(con, frame, kinds, time_column=time_column,
                                              screened=[e.model_dump() for e in icp.excluded_fields],
                                              neutral_missing=[str(d.field) for d in icp.data_quality]))
-    _readable_bin_labels(card, {f for f, t in inputs.fit_fields.items() if t == "money"})
+    readable_bin_labels(card, {f for f, t in inputs.fit_fields.items() if t == "money"})
     evaluation = card.get("evaluation") or {}
     if card.get("status") == "ok" and evaluation.get("status") == "ok":
         holdout = evaluation["holdout"]
@@ -736,8 +483,10 @@ def load_icp(path: str | Path) -> IcpDocument:
     return IcpDocument.model_validate(data)
 
 
-def get_icp(ws: Workspace, version: str | None = None) -> IcpDocument:
+@operation(VersionOptions, positional=("version",))
+def get_icp(ws: Workspace, params: VersionOptions) -> IcpDocument:
     """The latest ICP version (or a named one) from the workspace."""
+    version = params.version
     with ws.read() as con:
         if version:
             row = con.execute("SELECT icp FROM icp_versions WHERE version_id = ?", [version]).fetchone()
@@ -751,85 +500,76 @@ def get_icp(ws: Workspace, version: str | None = None) -> IcpDocument:
     return IcpDocument.model_validate_json(row[0])
 
 
-def list_icp_versions(ws: Workspace) -> list[dict]:
-    """Every ICP version, oldest first: version_id, created_at (UTC), dataset_fingerprint, status. In a server it
-    is read once per state of the workspace (Workspace.remembered): the list is shared, do not change it."""
+class IcpVersionInfo(BaseModel):
+    """One ICP version of the workspace (list_icp_versions)."""
+
+    version_id: str
+    created_at: str = Field(description="when it was built: UTC, ISO 8601 (utc_timestamp)")
+    dataset_fingerprint: str = Field(description="the imports it was built from (same data, same fingerprint)")
+    status: str = Field(description="ok, or no_significant_icp")
+
+
+@operation(NoOptions)
+def list_icp_versions(ws: Workspace, params: NoOptions) -> list[IcpVersionInfo]:
+    """Every ICP version, oldest first. In a server it is read once per state of the workspace
+    (Workspace.remembered): the list is shared, do not change it."""
     return ws.remembered("list_icp_versions", lambda con: [
-        {"version_id": v, "created_at": utc_timestamp(t), "dataset_fingerprint": f, "status": s}
+        IcpVersionInfo(version_id=v, created_at=utc_timestamp(t), dataset_fingerprint=f, status=s)
         for v, t, f, s in con.execute("SELECT version_id, created_at, dataset_fingerprint, status "
                                       "FROM icp_versions ORDER BY created_at").fetchall()])
 
 
-def get_evidence(ws: Workspace, evidence_id: str, version: str | None = None) -> EvidenceItem:
-    """One evidence item by id (from the latest version that has it, or a named version)."""
+class EvidenceItems(BaseModel):
+    """The evidence items asked for, in the order asked (get_evidence)."""
+
+    items: list[EvidenceItem]
+
+
+@operation(EvidenceOptions, positional=("ids", "version"))
+def get_evidence(ws: Workspace, params: EvidenceOptions) -> EvidenceItems:
+    """Evidence items by id (each from the latest version that has it, or from `version`), in the order asked,
+    each id once. An unknown id is a UserError naming it."""
+    items = []
     with ws.read() as con:
-        row = con.execute("""SELECT e.evidence_id, e.kind, e.statement, e.metrics, e.n, e.query FROM evidence e
-                             JOIN icp_versions v USING (version_id)
-                             WHERE e.evidence_id = ? AND (? IS NULL OR e.version_id = ?)
-                             ORDER BY v.created_at DESC LIMIT 1""", [evidence_id, version, version]).fetchone()
-    if not row:
-        raise UserError(f"no evidence item {evidence_id!r}", hint="ids look like E3f9a2c1d; they are listed in icp.json "
-                                                                  "and the document's appendix")
-    import json
-
-    return EvidenceItem(id=row[0], kind=row[1], statement=row[2], metrics=json.loads(row[3]), n=row[4], query=row[5])
+        for evidence_id in dict.fromkeys(params.ids):
+            item = evidence_store.read_item(con, evidence_id, params.version)
+            if item is None:
+                raise UserError(f"no evidence item {evidence_id!r}" + (f" in ICP {params.version}" if params.version
+                                                                       else ""),
+                                hint="ids look like E3f9a2c1d; they are listed in icp.json and the document's appendix")
+            items.append(item)
+    return EvidenceItems(items=items)
 
 
-def export_scoring_matrix(ws: Workspace, icp: IcpDocument, path: str | Path) -> int:
-    """scoring_matrix.csv: every entity with its fit fields, components, health, cohort and its score columns
-    (icp_tier, icp_segment, fit_points, fit_score, priority, grade, fit_reasons, disqualified_by) from the one
-    scoring path (`scoring.scored_relation`), so a customer's tier and fit score here equal the CRM files'."""
-    from icp_agent.render.tabular import write_table
-    from icp_agent.scorecard.scoring import SCORE_COLUMNS, scored_relation
+class EvidenceBrief(BaseModel):
+    """An evidence item without its figures and query (list_evidence)."""
 
-    frame = f"frame_{icp.id.replace('-', '_')}"
-    with ws.connect() as con:
-        types = {r[0]: r[1] for r in con.execute(f"DESCRIBE {frame}").fetchall()}
-        columns = list(types)
-        keep = [c for c in columns if c in ("company_id", "company_name", "domain", "deal_id", "health", "cohort",
-                                            "censored", "good", "bad", "outcome", "outcome_stage", "tenure_months",
-                                            "churned_flag", "nrr_raw", "payback_raw")
-                or c.startswith("c_") or c in _fit_columns(icp, columns)]
-        scores = ", ".join(name for name in SCORE_COLUMNS if name not in ("unseen_fields", "disqualified",
-                                                                           "missing_fields"))
-        select = ", ".join(_matrix_column(con, frame, c, types) for c in keep)
-        write_table(con, f"SELECT {select}, {scores} FROM {scored_relation(icp, frame, columns)} ORDER BY _row", path,
-                    fmt="csv")
-        return con.execute(f"SELECT count(*) FROM {frame}").fetchone()[0]
+    id: str
+    kind: str
+    statement: str
+    n: int | None = None
 
 
-def _matrix_column(con, frame: str, column: str, types: dict[str, str]) -> str:
-    """One scoring-matrix column as a person reads it: a band field (`employees` beside `employees_min` and
-    `employees_max`) shows its range ("51-200", "10,001+" as 10001+, an exact 250 as 250) instead of an empty
-    cell for every range; a number column whose values are all whole is written as integers (51, not 51.0)."""
-    from icp_agent.sql import quote_identifier
+class EvidenceListing(BaseModel):
+    """A version's evidence items, of one kind or all (list_evidence)."""
 
-    name = quote_identifier(column)
-    low, high = f"{column}_min", f"{column}_max"
-    if low in types and high in types:
-        lo, hi = quote_identifier(low), quote_identifier(high)
-        text = "CAST(CAST({0} AS BIGINT) AS VARCHAR)"
-        whole = "{0} = round({0}) AND abs({0}) < 1e15"
-        def show(x: str) -> str:
-            return f"CASE WHEN {whole.format(x)} THEN {text.format(x)} ELSE CAST({x} AS VARCHAR) END"
-        return (f"CASE WHEN {lo} IS NULL AND {hi} IS NULL THEN NULL WHEN {hi} IS NULL THEN {show(lo)} || '+' "
-                f"WHEN {lo} IS NULL THEN 'up to ' || {show(hi)} WHEN {lo} = {hi} THEN {show(lo)} "
-                f"ELSE {show(lo)} || '-' || {show(hi)} END AS {name}")
-    if types.get(column) in ("DOUBLE", "FLOAT", "REAL") or str(types.get(column, "")).startswith("DECIMAL"):
-        whole = con.execute(f"SELECT coalesce(bool_and({name} = round({name}) AND abs({name}) < 1e15), FALSE) "
-                            f"FROM {frame}").fetchone()[0]
-        if whole:
-            return f"CAST({name} AS BIGINT) AS {name}"
-    return name
+    version_id: str
+    kinds: list[str] = Field(description="the kinds of evidence this version holds")
+    items: list[EvidenceBrief]
 
 
-def _fit_columns(icp: IcpDocument, columns: list[str]) -> set[str]:
-    fields = {c.field for t in icp.tiers for c in t.criteria} | {c.field for d in icp.negative_icp for c in d.criteria}
-    fields |= {c.field for p in icp.patterns for c in p.criteria}
-    return {c for c in columns if c in fields or c.rsplit("_", 1)[0] in fields}
+@operation(ListEvidenceOptions)
+def list_evidence(ws: Workspace, params: ListEvidenceOptions) -> EvidenceListing:
+    """The evidence items of an ICP version (of one kind, or all): id, kind, statement and n."""
+    icp = get_icp(ws, params.version)
+    items = [EvidenceBrief.model_validate({k: getattr(e, k) for k in EvidenceBrief.model_fields}) for e in icp.evidence
+             if params.kind is None or e.kind == params.kind]
+    return EvidenceListing(version_id=icp.id, kinds=sorted({e.kind for e in icp.evidence}), items=items)
 
 
 class RunResult(BaseModel):
+    """What run imported, the ICP it built and the files it wrote."""
+
     out_dir: str
     imported: ImportResult
     icp: IcpDocument | None = None
@@ -893,27 +633,41 @@ def _write(path: Path, text: str) -> str:
     return path.name
 
 
-def score_prospects(input_path: str | Path, output_path: str | Path, *, icp_path: str | Path | None = None,
-                    ws: Workspace | None = None, version: str | None = None, progress=None):
-    """Score a prospect file with an icp.json (portable) or the workspace's current ICP.
+@operation(ScoreOptions, positional=("input_path", "output_path"))
+def _score_prospects(ws: Workspace | None, params: ScoreOptions, progress: Progress | None = None) -> Any:
+    """Score a prospect file with an icp.json (portable) or the workspace's ICP (`version`, default the latest).
 
     The output may not replace the input, the icp.json, the workspace file, or any file (or interview folder)
     the workspace recorded as an import: UserError says which. An unreadable path (too long, no permission)
     is a UserError naming the argument, never a bare OSError."""
     from icp_agent.scorecard.scoring import score_file
 
+    input_path, output_path, icp_path = params.input_path, params.output_path, params.icp_path
     try:
         check_output_path(output_path, [Path(input_path)] + ([Path(icp_path)] if icp_path else []), ws)
         if icp_path is not None:
             icp = load_icp(icp_path)
         elif ws is not None:
-            icp = get_icp(ws, version)
+            icp = get_icp(ws, params.version)
         else:
             raise UserError("no ICP to score with", hint="pass --icp icp.json (or a workspace with an ICP built)")
         return score_file(icp, input_path, output_path, progress)
     except OSError as exc:  # a path the OS refuses: say which and why, rather than fail without a message
         raise UserError(f"cannot use the path: {exc.strerror or exc}", file=str(exc.filename or output_path),
                         hint="check the path's length, spelling and permissions") from exc
+
+
+def score_prospects(*args: Any, ws: Workspace | None = None, **fields: Any) -> Any:
+    """Score a prospect file: `score_prospects(ws, ScoreOptions(...))`, or `score_prospects(input_path,
+    output_path, icp_path=..., ws=..., version=...)` (no workspace is needed with an icp.json); `progress=`
+    receives rows done and the total as the file is scored. Returns the
+    ScoreResult: rows, counts per tier and priority, disqualified rows, fields the file lacks."""
+    if args and (args[0] is None or isinstance(args[0], Workspace)):
+        ws, args = args[0], args[1:]
+    return _score_prospects(ws, *args, **fields)
+
+
+score_prospects.options = ScoreOptions  # type: ignore[attr-defined]
 
 
 def check_output_path(output_path: str | Path, inputs: list[Path], ws: Workspace | None = None) -> Path:
@@ -939,12 +693,15 @@ def check_output_path(output_path: str | Path, inputs: list[Path], ws: Workspace
     return target
 
 
-def diff_icp_versions(ws: Workspace, old: str | None = None, new: str | None = None) -> dict:
-    """Compare two ICP versions (default: the last two): migration, PSI, patterns, backtest, recommendation."""
+@operation(DiffOptions, positional=("old", "new"))
+def diff_icp_versions(ws: Workspace, params: DiffOptions) -> dict:
+    """Compare two ICP versions (default: the last two): migration, PSI, patterns, backtest, recommendation.
+    The fit fields compared are those of the newer version's build options (a good/bad column is no fit field)."""
     from icp_agent.drift.versions import diff
     from icp_agent.evidence import Ledger
 
-    versions = [v["version_id"] for v in list_icp_versions(ws)]
+    old, new = params.old, params.new
+    versions = [v.version_id for v in list_icp_versions(ws)]
     if len(versions) < 2 and not (old and new):
         raise UserError(f"{'only one ICP version' if versions else 'no ICP version'} so far: nothing to compare",
                         hint="import a newer snapshot with icp-agent refresh, or build again after changes")
@@ -953,7 +710,7 @@ def diff_icp_versions(ws: Workspace, old: str | None = None, new: str | None = N
     old_icp, new_icp = get_icp(ws, old), get_icp(ws, new)
     ledger = Ledger()
     with ws.transaction() as con:
-        fields = _analysis_inputs(ws, con, AnalysisOptions()).fit_fields
+        fields = _analysis_inputs(ws, con, built_with(new_icp)).fit_fields
         result = diff(con, old_icp, new_icp, fields, ledger)
         con.execute("DELETE FROM evidence WHERE version_id = ? AND list_contains(?, evidence_id)",
                     [new, [i.id for i in ledger.all()]])
@@ -964,6 +721,8 @@ def diff_icp_versions(ws: Workspace, old: str | None = None, new: str | None = N
 
 
 class RefreshResult(BaseModel):
+    """What refresh imported, the ICP it built, its comparison with the previous version, the files."""
+
     imported: ImportResult
     icp: IcpDocument
     diff: dict | None = None
@@ -975,10 +734,17 @@ def refresh(ws: Workspace, data_dir: Paths, out_dir: str | Path, *, customers=No
             contacts=None, prospects=None, interviews=None, subscriptions=None, tickets=None, events=None,
             mapping_file=None, lenient: bool = False, sheet: str | int | None = None, fx_file=None,
             options: AnalysisOptions | None = None, progress: Progress | None = None) -> RefreshResult:
-    """Import a newer snapshot, rebuild the ICP as a new version, and compare it with the previous one."""
+    """Import a newer snapshot, rebuild the ICP as a new version, and compare it with the previous one.
+
+    The build uses the options the previous version was built with; the options set in `options` (its
+    model_fields_set) replace those."""
     import json
 
     had_icp = bool(list_icp_versions(ws))
+    if had_icp:
+        previous = built_with(get_icp(ws))
+        given = options.model_dump(include=options.model_fields_set) if options is not None else {}
+        options = AnalysisOptions.model_validate({**previous.model_dump(exclude_unset=False), **given})
     imported = import_data(ws, data_dir, customers=customers, deals=deals, contacts=contacts, prospects=prospects,
                            interviews=interviews, subscriptions=subscriptions, tickets=tickets, events=events,
                            mapping_file=mapping_file, lenient=lenient, sheet=sheet, fx_file=fx_file,
@@ -993,11 +759,13 @@ def refresh(ws: Workspace, data_dir: Paths, out_dir: str | Path, *, customers=No
     return RefreshResult(imported=imported, icp=icp, diff=result, files=files)
 
 
-def get_persona_evidence(ws: Workspace, segment: str = "ICP 1", tier: int = 1, version: str | None = None) -> dict:
+@operation(PersonaEvidenceOptions, positional=("segment", "tier", "version"))
+def get_persona_evidence(ws: Workspace, params: PersonaEvidenceOptions) -> dict:
     """Titles, seniority, departments per buying role on a tier's won deals, and its interview quotes.
 
     Every count and quote becomes an evidence item of the version, so drafts can cite them.
     """
+    segment, tier, version = params.segment, params.tier, params.version
     from icp_agent.drafting.offline import tier_tables
     from icp_agent.evidence import Ledger
     from icp_agent.personas.buyers import persona_evidence
@@ -1009,168 +777,118 @@ def get_persona_evidence(ws: Workspace, segment: str = "ICP 1", tier: int = 1, v
     ledger = Ledger()
     with ws.transaction() as con:
         result = persona_evidence(con, icp, segment, tier, tier_tables(ws, con, icp), ledger)
-        _store_evidence(con, icp, ledger)
+        evidence_store.store(con, icp, ledger)
     return result
 
 
-def _store_evidence(con, icp: IcpDocument, ledger) -> None:
-    """Add items to a version's ledger (the table and icp.json's evidence list), replacing same ids."""
-    ids = [i.id for i in ledger.all()]
-    if not ids:
-        return
-    con.execute("DELETE FROM evidence WHERE version_id = ? AND list_contains(?, evidence_id)", [icp.id, ids])
-    ledger.save(con, icp.id)
-    icp.evidence = [e for e in icp.evidence if e.id not in set(ids)] + ledger.all()
-    con.execute("UPDATE icp_versions SET icp = ? WHERE version_id = ?", [icp.model_dump_json(), icp.id])
-
-
-def version_evidence(ws: Workspace, version: str | None = None) -> dict[str, EvidenceItem]:
-    """Every evidence item of a version, by id (what the grounding checker checks against)."""
-    import json
-
-    icp = get_icp(ws, version)
-    with ws.connect() as con:
-        rows = con.execute("SELECT evidence_id, kind, statement, metrics, n, query FROM evidence WHERE version_id = ?",
-                           [icp.id]).fetchall()
-    return {r[0]: EvidenceItem(id=r[0], kind=r[1], statement=r[2], metrics=json.loads(r[3]), n=r[4], query=r[5])
-            for r in rows}
-
-
-class DraftClaim(BaseModel):
-    section: str = Field("", description="who / goals / pains / objections / how_they_buy / where_they_research / "
-                                         "rationale / narrative / theme")
-    text: str = Field(description="one statement")
-    evidence: list[str] = Field(default_factory=list, description="the evidence ids it rests on")
-
-
-class DraftPersona(BaseModel):
-    segment: SegmentName = Field(description="ICP 1, ICP 2, ...")
-    tier: TierNumber
-    role: Literal["champion", "economic buyer", "technical buyer", "end user", "blocker"]
-    title_patterns: list[str] = Field(default_factory=list)
-    claims: list[DraftClaim]
-
-
-class DraftRationale(BaseModel):
-    disqualifier: str = Field(description="the disqualifier's criteria as shown in the ICP, e.g. "
-                                          "'industry = Marketing and Advertising'")
-    claims: list[DraftClaim]
-
-
-class SaveDraftsResult(BaseModel):
-    saved: bool
-    version: str
-    problems: list[dict] = Field(default_factory=list, description="every claim refused and why")
-    personas_saved: int = 0
-    rationales_saved: int = 0
-
-
-def save_drafts(ws: Workspace, *, personas: list[DraftPersona] | None = None,
-                rationales: list[DraftRationale] | None = None, drafter: str = "client", model: str | None = None,
-                version: str | None = None) -> SaveDraftsResult:
+@operation(SaveDraftsOptions)
+def save_drafts(ws: Workspace, params: SaveDraftsOptions) -> SaveDraftsResult:
     """Save drafted personas / negative-ICP rationale into the ICP version, only if every claim is grounded.
 
     A draft with any claim that cites nothing, cites an unknown id, misquotes a number or
-    a quote is refused whole, with the list of offending claims, so the writer can fix it.
+    a quote is refused whole (saved=false), with the list of offending claims, so the writer can fix it.
     Scores, tiers, criteria and disqualifiers are never touched.
     """
-    from icp_agent.drafting.grounding import Claim, check_claims
+    from icp_agent.drafting import store
 
-    icp = get_icp(ws, version)
-    evidence = version_evidence(ws, icp.id)
-    personas, rationales = personas or [], rationales or []
-    claims = [c for p in personas for c in p.claims] + [c for r in rationales for c in r.claims]
-    problems = check_claims([Claim(text=c.text, evidence=c.evidence) for c in claims], evidence)
-    known = {" AND ".join(c.label for c in d.criteria): d for d in icp.negative_icp}
-    problems_out = [p.model_dump() for p in problems]
-    for r in rationales:
-        if r.disqualifier not in known:
-            problems_out.append({"claim": r.disqualifier, "problem": "not a disqualifier of this ICP; known: "
-                                                                     + "; ".join(known)})
-    tiers = {(t.segment, t.tier) for t in icp.tiers}
-    for p in personas:
-        if (p.segment, p.tier) not in tiers:
-            problems_out.append({"claim": f"{p.segment} Tier {p.tier}", "problem": "no such tier in this ICP"})
-    if problems_out:
-        return SaveDraftsResult(saved=False, version=icp.id, problems=problems_out)
-    for p in personas:
-        icp.personas = [x for x in icp.personas if (x.segment, x.tier, x.role) != (p.segment, p.tier, p.role)]
-        icp.personas.append(Persona.model_validate({**p.model_dump(), "tier_name": f"{p.segment} Tier {p.tier}",
-                                                    "drafter": drafter, "model": model, "gaps": []}))
-    for r in rationales:
-        known[r.disqualifier].rationale = " ".join(c.text for c in r.claims)
-    icp.drafting = DraftingRecord.model_validate({**icp.drafting.model_dump(), "last_saved_by": drafter, "model": model})
-    check_icp_document(icp.model_dump(mode="json"))
-    with ws.transaction() as con:
-        con.execute("UPDATE icp_versions SET icp = ? WHERE version_id = ?", [icp.model_dump_json(), icp.id])
-    return SaveDraftsResult(saved=True, version=icp.id, personas_saved=len(personas), rationales_saved=len(rationales))
+    if not (params.personas or params.rationales):
+        raise ArgumentError("nothing to save", hint="pass personas and/or rationales")
+    return store.save_drafts(ws, get_icp(ws, params.version), params.personas or [], params.rationales or [],
+                             drafter=params.drafter, model=params.model)
 
 
-def record_drafting(ws: Workspace, version: str, *, drafter: str, model: str | None,
-                    narratives: list[dict] | None = None, themes: list[dict] | None = None,
-                    persona_gaps: dict[tuple[str, int, str], list[str]] | None = None,
-                    record: dict | None = None) -> None:
-    """Save an assistant's tier narratives and interview themes (grounded, or refused), mark its personas
-    with their drafter and known gaps, and keep the drafting record (model, prompt versions, run status)."""
-    from icp_agent.drafting.grounding import Claim, check_claims
+@operation(RecordDraftingOptions, positional=("version",))
+def record_drafting(ws: Workspace, params: RecordDraftingOptions) -> DraftingRecorded:
+    """Save a drafter's tier narratives and interview themes into the ICP version, mark its saved personas with
+    their drafter and known gaps, and merge its drafting record (model, prompt versions, run status). All or
+    nothing: a claim that is not grounded is a UserError naming it (drafting/store.py)."""
+    from icp_agent.drafting import store
 
-    icp = get_icp(ws, version)
-    narratives, themes = narratives or [], themes or []
-    claims = [c for draft in narratives + themes for c in draft["claims"]]
-    problems = check_claims([Claim(text=c["text"], evidence=c["evidence"]) for c in claims], version_evidence(ws, icp.id))
-    if problems:
-        raise UserError(f"{len(problems)} drafted claim(s) are not grounded: "
-                        + "; ".join(f"{p.claim[:80]!r}: {p.problem}" for p in problems[:5]),
-                        hint="check each claim with the grounding checker before recording it")
-    drafted = {n["tier_name"] for n in narratives}
-    icp.narratives = [n for n in icp.narratives if n.tier_name not in drafted] + [Narrative.model_validate(n)
-                                                                                   for n in narratives]
-    if themes:
-        icp.themes = [Theme.model_validate({**t, "drafter": drafter, "model": model}) for t in themes]
-    for persona in icp.personas:
-        key = (persona.segment, persona.tier, persona.role)
-        if persona_gaps and key in persona_gaps:
-            persona.drafter, persona.model, persona.gaps = drafter, model, persona_gaps[key]
-    icp.drafting = DraftingRecord.model_validate({**icp.drafting.model_dump(), **(record or {}), "drafter": drafter,
-                                                  "model": model})
-    check_icp_document(icp.model_dump(mode="json"))
-    with ws.transaction() as con:
-        con.execute("UPDATE icp_versions SET icp = ? WHERE version_id = ?", [icp.model_dump_json(), icp.id])
+    return store.record_drafting(ws, get_icp(ws, params.version), params)
 
 
-def validate_icp(ws: Workspace, version: str | None = None, revenue_target: float | None = None) -> dict:
-    """Re-run phase 5's validation of an ICP version (e.g. with a revenue target given after the build).
-
-    Tiers, criteria and scores do not change; the version's validation and its evidence are updated.
-    """
+@operation(ValidateOptions, positional=("version", "revenue_target"))
+def validate_icp(ws: Workspace, params: ValidateOptions) -> Validation:
+    """Re-run phase 5's validation of an ICP version, with the options it was built with (a revenue target given
+    here replaces the version's). Tiers, criteria and scores do not change; the version's validation and its
+    evidence are updated. Returns the new validation (icp.json's validation section)."""
     from icp_agent.evidence import Ledger
     from icp_agent.validation.validate import validate
 
-    icp = get_icp(ws, version)
+    icp = get_icp(ws, params.version)
     if not icp.tiers:
         raise UserError(f"ICP {icp.id} has no tiers to validate ({icp.status})",
                         hint="validation needs a significant ICP; see no_icp_reason")
-    options = AnalysisOptions(revenue_target=revenue_target)
+    options = built_with(icp)
+    if params.revenue_target is not None:
+        options = options.model_copy(update={"revenue_target": params.revenue_target})
     ledger = Ledger()
     with ws.transaction() as con:
         inputs = _analysis_inputs(ws, con, options)
-        icp.validation = validate(con, inputs, options.config(), icp, ws.current_table(con, "prospects"),
-                                  revenue_target, ledger)
-        _store_evidence(con, icp, ledger)
-    return icp.validation.model_dump(mode="json")
+        validation = validate(con, inputs, options.config(), icp, ws.current_table(con, "prospects"),
+                              options.revenue_target, ledger)
+        icp.validation = validation
+        icp.dataset.options = options.model_dump(mode="json")
+        evidence_store.store(con, icp, ledger)
+        _save_version(con, icp)
+    return validation
 
 
-def fit_scorecard(ws: Workspace, version: str | None = None) -> dict:
-    """Fit the lead-scoring model again on an ICP version's scored entities (e.g. after changing field roles)."""
+@operation(VersionOptions, positional=("version",))
+def fit_scorecard(ws: Workspace, params: VersionOptions) -> Scorecard:
+    """Fit the lead-scoring model again on an ICP version's scored entities (e.g. after changing field roles),
+    with the fit fields of the options the version was built with. Returns the new scorecard (icp.json's)."""
     from icp_agent.evidence import Ledger
 
-    icp = get_icp(ws, version)
+    icp = get_icp(ws, params.version)
     if not icp.tiers:
         raise UserError(f"ICP {icp.id} has no tiers ({icp.status}): a fit score would have nothing to stand on",
                         hint="build an ICP on data with a significant segment first")
     ledger = Ledger()
     with ws.transaction() as con:
-        inputs = _analysis_inputs(ws, con, AnalysisOptions())
-        icp.scorecard = _fit_scorecard(con, icp, inputs, ledger)
-        _store_evidence(con, icp, ledger)
-    return icp.scorecard.model_dump(mode="json")
+        inputs = _analysis_inputs(ws, con, built_with(icp))
+        card = _fit_scorecard(con, icp, inputs, ledger)
+        icp.scorecard = card
+        evidence_store.store(con, icp, ledger)
+        _save_version(con, icp)
+    return card
+
+
+def _save_version(con: Any, icp: IcpDocument) -> None:
+    """Write a changed version's icp.json back (its id, tiers and scores never change)."""
+    con.execute("UPDATE icp_versions SET icp = ? WHERE version_id = ?", [icp.model_dump_json(), icp.id])
+
+
+class RenderResult(BaseModel):
+    """The report files render_document wrote."""
+
+    version_id: str
+    out_dir: str
+    files: list[str] = Field(description="the files written (absolute paths)")
+
+
+@operation(RenderOptions, positional=("version",))
+def render_document(ws: Workspace, params: RenderOptions, progress: Progress | None = None) -> RenderResult:
+    """Write an ICP version's document (icp.md, icp.html), icp.json with its schema, the scoring matrix and, for a
+    significant ICP, the CRM files and playbook into `out_dir` (default icp-out), replacing earlier ones there."""
+    icp = get_icp(ws, params.version)
+    out = Path(params.out_dir or "icp-out").expanduser()
+    if out.exists() and not out.is_dir():
+        raise ArgumentError(f"out_dir {out} is a file, not a folder", hint="pass a folder for the report files")
+    out.mkdir(parents=True, exist_ok=True)
+    files = write_icp_outputs(ws, icp, out, progress)
+    return RenderResult(version_id=icp.id, out_dir=str(out.resolve()), files=[str(out.resolve() / f) for f in files])
+
+
+QUERY_TIMEOUT_S = 10
+QUERY_MAX_CHARS = 20000
+
+
+@operation(QueryOptions, positional=("sql",))
+def query_workspace(ws: Workspace, params: QueryOptions) -> Any:
+    """One read-only SQL query over the workspace (query.run_readonly_query): rows capped at max_rows, text at
+    QUERY_MAX_CHARS, time at QUERY_TIMEOUT_S seconds, each flagged truncated. Returns a QueryResult."""
+    from icp_agent.query import run_readonly_query
+
+    return run_readonly_query(ws.path, params.sql, max_rows=params.max_rows, max_chars=QUERY_MAX_CHARS,
+                              timeout_s=QUERY_TIMEOUT_S, busy_timeout=ws.busy_timeout)

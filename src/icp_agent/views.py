@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import types
 import typing
+from collections.abc import Sequence
 from typing import Any, Literal, TypeVar
 
 import pydantic_core
@@ -23,6 +24,7 @@ from icp_agent.models import (
     IcpDocument,
     LinkReport,
     RejectedRow,
+    Scorecard,
     UtcDateTime,
 )
 from icp_agent.toolkit import PlannedFile, SaveDraftsResult, SkippedFile
@@ -304,14 +306,14 @@ class ScorecardView(BaseModel):
     evidence: str | None = None
 
     @classmethod
-    def of(cls, card: dict) -> ScorecardView:
-        evaluation = card.get("evaluation") or {}
-        features = [{"name": f["name"], "iv": f.get("iv"),
-                     "points": {b.get("label", "?"): b.get("points") for b in f.get("bins", [])}}
-                    for f in card.get("features", [])]
-        return cls(status=card.get("status", "?"), reason=card.get("reason") or evaluation.get("reason"),
-                   auc=evaluation.get("auc"), features=features, bands=card.get("bands", []),
-                   warnings=card.get("warnings", []), evidence=card.get("evidence"))
+    def of(cls, card: Scorecard) -> ScorecardView:
+        evaluation = card.evaluation
+        features = [{"name": f.name, "iv": f.iv, "points": {b.label or "?": b.points for b in f.bins}}
+                    for f in card.features]
+        return cls(status=card.status or "?", reason=card.reason or (evaluation.reason if evaluation else None),
+                   auc=evaluation.auc if evaluation else None, features=features,
+                   bands=[b.model_dump(mode="json") for b in card.bands], warnings=card.warnings,
+                   evidence=card.evidence)
 
 
 class ValidationView(BaseModel):
@@ -372,10 +374,10 @@ def icp_view(icp: IcpDocument, sections: list[str] | None, limit: int, offset: i
                    truncated=bool(omitted) or any(p.truncated for p in pages.values()))
 
 
-def version_list(versions: list[dict], limit: int, offset: int) -> VersionList:
+def version_list(versions: Sequence[BaseModel], limit: int, offset: int) -> VersionList:
     """toolkit.list_icp_versions (oldest first) as pages, newest first."""
-    chunk, page = paginate(versions[::-1], limit, offset)
-    return VersionList(versions=[VersionInfo(**v) for v in chunk], page=page)
+    chunk, page = paginate(list(versions)[::-1], limit, offset)
+    return VersionList(versions=[VersionInfo(**v.model_dump()) for v in chunk], page=page)
 
 
 def evidence_list(icp: IcpDocument, kind: str | None, limit: int, offset: int) -> EvidenceList:

@@ -13,7 +13,6 @@ it was. The schema carries a version and migrations run on open.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
@@ -450,10 +449,6 @@ class Workspace:
         with self.connect() as con:
             return (con.execute("SELECT max(version) FROM schema_info").fetchone() or (0,))[0]
 
-    def table_exists(self, con: duckdb.DuckDBPyConnection, name: str) -> bool:
-        return bool((con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchone()
-                     or (0,))[0])
-
     def current_table(self, con: duckdb.DuckDBPyConnection, kind: str) -> str | None:
         """The data table of the current snapshot of a kind, or None."""
         row = con.execute("""SELECT i.table_name FROM current_snapshot c JOIN imports i USING (import_id)
@@ -462,11 +457,6 @@ class Workspace:
 
     def role_overrides(self, con: duckdb.DuckDBPyConnection) -> dict[str, str]:
         return dict(con.execute("SELECT field, role FROM field_roles").fetchall())
-
-
-def to_json(value: object) -> str:
-    """JSON for DuckDB's JSON columns (dates and decimals as strings/floats)."""
-    return json.dumps(value, default=str, ensure_ascii=False)
 
 
 def connect_read_only(path: Path, busy_timeout: float) -> duckdb.DuckDBPyConnection:

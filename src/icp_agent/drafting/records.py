@@ -1,6 +1,6 @@
 """What a drafter records besides personas and rationale: tier narratives, interview themes, the known gaps of
-each persona, and its drafting record. The arguments and result of the record_drafting tool (the save_drafts
-tool's models, DraftClaim among them, live with the toolkit)."""
+each persona, and its drafting record. The arguments are the record_drafting operation's options
+(icp_agent.options.RecordDraftingOptions and its parts, re-exported here); its result is DraftingRecorded."""
 
 from __future__ import annotations
 
@@ -8,30 +8,12 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from icp_agent.toolkit import DraftClaim
-
-
-class DraftNarrative(BaseModel):
-    """The narrative of one tier: a few cited claims."""
-
-    tier_name: str = Field(description="the tier's name as get_icp gives it")
-    claims: list[DraftClaim]
-
-
-class DraftTheme(BaseModel):
-    """One interview theme: its name and the cited quotes or claims that carry it."""
-
-    theme: str = Field(description="a short name, e.g. 'Pipeline visibility'")
-    claims: list[DraftClaim]
-
-
-class PersonaGaps(BaseModel):
-    """What the evidence does not say about one saved persona (e.g. 'pains: no interview says')."""
-
-    segment: str = Field(description="ICP 1, ICP 2, ...")
-    tier: int = Field(ge=1, le=3)
-    role: str = Field(description="the buying role: champion, economic buyer, technical buyer, end user, blocker")
-    gaps: list[str] = Field(default_factory=list)
+from icp_agent.options import (  # noqa: F401 - re-exported: the record_drafting tool's argument models
+    DraftClaim,
+    DraftNarrative,
+    DraftTheme,
+    PersonaGaps,
+)
 
 
 class DraftingRecorded(BaseModel):

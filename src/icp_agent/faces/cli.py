@@ -1,4 +1,7 @@
-"""The `icp-agent` command line: thin wrappers over the toolkit.
+"""The `icp-agent` command line: one command per operation (icp_agent.operations), its name with dashes and
+its options generated from the operation's options model (faces/cli_options.py), plus the composite commands
+run, refresh, demo, chat, serve and fields. The names used before (import, build, score, ...) still work,
+hidden, with a note naming the new command.
 
 Every command takes --workspace and --json (results and errors as JSON); user mistakes exit 2 with one
 clear line, bugs exit 1. Progress goes to stderr (only on a terminal, never with --quiet), so stdout
@@ -7,8 +10,9 @@ error that says where a workspace is. Listings are tables fitted to the terminal
 terminal) they are plain tab-separated lines, a header line then one record per line (a tab, newline or
 backslash inside a value is written \\t, \\n, \\\\), with the notes beside them on stderr.
 
-Start-up stays light: the toolkit (and with it duckdb and pydantic) and rich are imported by the commands
-that use them, so `icp-agent --help` loads none of them and `icp-agent fields` only rich.
+Start-up stays light: the command list comes from the registry (no pydantic, no duckdb); a command's options
+model (pydantic) is loaded when it is run or its --help shown, the toolkit (duckdb, the analysis) and rich only
+by the commands that use them, so `icp-agent --help` loads none of them and `icp-agent fields` only rich.
 """
 
 from __future__ import annotations
@@ -19,17 +23,18 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from functools import wraps
-from inspect import signature
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from icp_agent import __version__
 from icp_agent.errors import ArgumentError, UserError, bug_report, describe
-from icp_agent.faces.transports import serve_options  # light: click only; one set of options with icp-agent-mcp
 from icp_agent.locations import DEFAULT_PATH, DEMO_WORKSPACE, missing_workspace, shown
+from icp_agent.operations import OPERATIONS, Operation
 
 if TYPE_CHECKING:
     from icp_agent import toolkit
@@ -178,7 +183,9 @@ class Ctx:
 
     def emit(self, result, human: Callable[[], None]) -> None:
         if self.as_json:
-            data = result.model_dump(mode="json") if hasattr(result, "model_dump") else result
+            def plain(value):
+                return value.model_dump(mode="json") if hasattr(value, "model_dump") else value
+            data = [plain(item) for item in result] if isinstance(result, list) else plain(result)
             click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
         else:
             human()
@@ -208,7 +215,7 @@ def handle_errors(func):
 
 
 def _stop_on_broken_pipe() -> None:
-    """The reader of a pipe stopped early (`icp-agent inspect | head`): not a bug; exit quietly with the
+    """The reader of a pipe stopped early (`icp-agent inspect-workspace | head`): not a bug; exit quietly with the
     status a shell gives a process SIGPIPE ends (128 + 13), stdout pointed at devnull so the interpreter's
     last flush does not fail again (the recipe of Python's signal module docs)."""
     try:
@@ -279,6 +286,13 @@ def server_options(func):
     return func
 
 
+def _server_parameters() -> list[click.Parameter]:
+    """--server and --token-env as parameters of a command built without decorators (run)."""
+    def holder() -> None:
+        """Only carries the server options."""
+    return list(reversed(server_options(holder).__click_params__))
+
+
 def remote_server(url: str | None, token_env: str):
     """--server URL as the assistant's RemoteServer (its token from the variable --token-env names), or None."""
     if not url:
@@ -286,66 +300,6 @@ def remote_server(url: str | None, token_env: str):
     from icp_agent.faces.assistant.connection import RemoteServer
 
     return RemoteServer.from_env(url, token_env)
-
-
-input_options = [
-    click.option("--customers", type=click.Path(), help="the customers/companies file"),
-    click.option("--deals", type=click.Path(), help="the deals/opportunities file"),
-    click.option("--contacts", type=click.Path(), help="the contacts file (job titles, buying roles)"),
-    click.option("--prospects", type=click.Path(), help="the prospect list (the TAM, no outcomes)"),
-    click.option("--interviews", type=click.Path(), help="a folder of interview notes (.md/.txt)"),
-    click.option("--subscriptions", type=click.Path(), help="subscriptions (a row each: account, plan, MRR or ARR, "
-                                                            "start and end), rolled up per account"),
-    click.option("--tickets", type=click.Path(), help="support tickets (a row each: account, created date, status or "
-                                                      "priority), rolled up per account"),
-    click.option("--events", type=click.Path(), help="product and churn events (a row each: account, event, time), "
-                                                     "rolled up per account"),
-    click.option("--mapping", "mapping_file", type=click.Path(), help="a TOML mapping file overriding headers, "
-                                                                      "roles, types and date order"),
-    click.option("--lenient", is_flag=True, help="reject malformed rows (reported) instead of failing the import"),
-    click.option("--sheet", help="the worksheet of an Excel workbook to read: its name or 0-based index "
-                                 "(default: the first)"),
-    click.option("--fx", "fx_file", type=click.Path(), help="exchange rates, a CSV with columns currency,rate (units "
-                                                            "of the reporting currency per unit; the reporting "
-                                                            "currency has rate 1)"),
-]
-
-
-def with_inputs(func):
-    for option in reversed(input_options):
-        func = option(func)
-    return func
-
-
-analysis_options = [
-    click.option("--good", type=click.Choice(["health", "column", "won"]),
-                 help="what a good customer is: the health score, an outcome column, or won vs lost deals "
-                      "(default: health when the data has health fields, else won deals)"),
-    click.option("--good-column", help="the outcome column that defines a good customer, by field name or by its "
-                                       "header in the file (implies --good column): yes = good, or any column "
-                                       "with --good-value/--bad-value"),
-    click.option("--good-value", help="the value of the outcome column that means good (e.g. 'P I F')"),
-    click.option("--bad-value", help="the value that means bad (e.g. CHGOFF); default: every other value"),
-    click.option("--bad-column", help="a yes/no column where yes = bad, e.g. a churn flag (implies --good column)"),
-    click.option("--weight", "weights", multiple=True, metavar="COMPONENT=W",
-                 help="health component weight, e.g. --weight nps=20 (retention, nrr, cac_efficiency, "
-                      "support_burden, nps, referrals, time_to_close, activity)"),
-    click.option("--min-tenure-months", type=float, default=6.0, show_default=True,
-                 help="active customers younger than this are left out of retention"),
-    click.option("--depth", type=click.IntRange(1, 4), default=3, show_default=True,
-                 help="most criteria combined in one pattern"),
-    click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
-                 show_default=True, help="false discovery rate (Benjamini-Hochberg)"),
-    click.option("--min-support", type=click.IntRange(1), help="fewest entities a pattern must cover"),
-    click.option("--revenue-target", type=click.FloatRange(0, min_open=True),
-                 help="annual new-revenue target: warns when Tier 1 is too small to reach it"),
-    click.option("--allow-unlinked", is_flag=True,
-                 help="build even when half or fewer of the deals/contacts link to a company (reported in the ICP)"),
-]
-
-
-report_folder = click.option("--out", "out_dir", default="icp-out", show_default=True, type=click.Path(),
-                             help="folder for the report files")
 
 
 def out_folder(out_dir: str) -> Path:
@@ -356,255 +310,308 @@ def out_folder(out_dir: str) -> Path:
     return path
 
 
-def with_analysis(func):
-    for option in reversed(analysis_options):
-        func = option(func)
-    return func
+def report_folder(default: str = "icp-out", help_text: str = "folder for the report files") -> click.Option:
+    return click.Option(["--out", "out_dir"], default=default, show_default=True, type=click.Path(), help=help_text)
 
 
-def split_options(given: dict) -> tuple[toolkit.AnalysisOptions, dict]:
-    """A command's --good/--weight/... options as AnalysisOptions, and its input file options as they came."""
-    options = make_options(**{name: given.pop(name) for name in signature(make_options).parameters})
-    return options, given
+# --- one command per operation, generated from its options model (icp_agent.options) ------------------------
 
 
-def make_options(good, good_column, good_value, bad_value, bad_column, weights, min_tenure_months, depth, alpha,
-                 min_support, revenue_target, allow_unlinked=False) -> toolkit.AnalysisOptions:
-    from icp_agent import toolkit
+@dataclass
+class Spec:
+    """How the CLI shows one operation: what it prints for a person (`human(result)`; --json prints the result
+    itself), options it adds (a report folder), whether it may create the workspace, and a runner when the
+    command does more than call the operation (build-icp also writes the report folder)."""
 
-    parsed = {}
-    for item in weights:
-        name, sep, value = item.partition("=")
-        try:
-            parsed[name.strip()] = float(value)
-        except ValueError:
-            raise ArgumentError(f"--weight {item!r} is not COMPONENT=NUMBER", hint="e.g. --weight nps=20") from None
-        if not sep:
-            raise ArgumentError(f"--weight {item!r} is not COMPONENT=NUMBER", hint="e.g. --weight nps=20")
-    if good == "column" and not (good_column or bad_column):
-        raise ArgumentError("--good column needs --good-column NAME (or --bad-column NAME)",
-                            hint="e.g. --good-column activated")
-    options = toolkit.AnalysisOptions(good=good, good_column=good_column, good_value=good_value, bad_value=bad_value,
-                                      bad_column=bad_column, weights=parsed or None,
-                                      min_tenure_months=min_tenure_months, depth=depth, alpha=alpha,
-                                      min_support=min_support, revenue_target=revenue_target,
-                                      allow_unlinked=allow_unlinked)
-    options.config()  # option combinations are checked before anything is imported
-    return options
+    human: Callable[[Any], None] | None = None
+    extra: Callable[[], list[click.Parameter]] = dataclass_field(default=list)
+    create: bool = False
+    run: Callable[..., Any] | None = None
+    help: str = ""
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="icp-agent")
-def main() -> None:
-    """A data-backed Ideal Customer Profile from your own CRM exports."""
-
-
-@main.command("import")
-@click.argument("paths", nargs=-1, type=click.Path())
-@with_inputs
-@with_common
-@handle_errors
-def import_cmd(paths, customers, deals, contacts, prospects, interviews, subscriptions, tickets, events,
-               mapping_file, lenient, sheet, fx_file, workspace, as_json, quiet):
-    """Import CRM exports (PATH...: any mix of files and folders, or files named with flags) into the workspace.
-
-    All or nothing: if one file cannot be read, nothing from this import is kept."""
-    from icp_agent import toolkit
-
-    ctx = Ctx(workspace, as_json, quiet)
+def _call(ctx: Ctx, op: Operation, params: Any, extras: dict[str, Any]) -> Any:
     with ctx.progress() as progress:
-        result = toolkit.import_data(ctx.workspace, list(paths) or None, customers=customers, deals=deals,
-                                     contacts=contacts, prospects=prospects, interviews=interviews,
-                                     subscriptions=subscriptions, tickets=tickets, events=events,
-                                     mapping_file=mapping_file, lenient=lenient, sheet=sheet, fx_file=fx_file,
-                                     progress=progress)
-    ctx.emit(result, lambda: print_import(result))
+        return op.function()(ctx.workspace, params, progress=progress)
 
 
-def print_import(result: toolkit.ImportResult) -> None:
-    for item in result.plan:
-        read_as = f"; read as {item.read_as}" if item.read_as else ""
-        out.print(f"{Path(item.path).name}: {item.kind} ({item.reason}{read_as})", markup=False)
-    for item in result.skipped:
-        out.print(f"{Path(item.path).name}: skipped ({item.reason})", markup=False)
-    for report in result.reports:
-        state = "already imported, unchanged" if report.already_imported else (
-            f"{report.rows_read:,} rows read, {report.rows_kept:,} kept, {report.rows_rejected:,} rejected, "
-            f"{report.duplicates_dropped:,} exact duplicates dropped")
-        out.print(f"  {report.kind}: {state}")
-        if not report.already_imported:
-            for rejected in report.rejected[:3]:
-                raw = f": {rejected.raw[:80]!r}" if rejected.raw else ""
-                out.print(f"  rejected row {rejected.row}: {rejected.reason}{raw}", markup=False)
-            if report.rows_rejected > 3:
-                out.print(f"  ... {report.rows_rejected - 3:,} more rejected rows (icp-agent inspect)")
-        if report.furniture_dropped and not report.already_imported:
-            shown = "; ".join(f"{f.kind}" + (f" {f.raw!r}" if f.raw else "") for f in report.furniture[:3])
-            out.print(f"  {report.kind}: {report.furniture_dropped:,} lines of report furniture dropped "
-                      f"(not records, not rejected): {shown}", markup=False)
-        for warning in report.warnings:
-            out.print(f"  warning: {warning}")
-        for column in report.columns:  # no value becomes missing silently
-            if column.unparsed:
-                out.print(f"  {column.header!r}: {column.unparsed:,} value(s) could not be read as {column.type} "
-                          f"(e.g. {'; '.join(column.unparsed_examples)}): stored as missing", markup=False)
-            if len(column.currencies) > 1:
-                out.print(f"  {column.header!r}: currencies " + ", ".join(f"{c} {n:,}" for c, n in
-                                                                           column.currencies.items())
-                          + (f" ({column.note})" if column.note else ""), markup=False)
-    if result.interviews:
-        out.print(f"  interviews: {result.interviews['documents']} notes")
-        for name in result.interviews["contains_instructions"]:
-            out.print(f"  note: {name} contains text addressed to an AI; it is treated as data, never obeyed")
-    for link in result.links:
-        if link.accounts is not None:  # subscriptions, tickets, events: rows per account
-            out.print(f"  {link.kind} linked by {link.linked_by or 'nothing shared'}: {link.linked:,} of {link.rows:,}"
-                      f" rows; {link.unlinked_accounts:,} of {link.accounts:,} accounts not in the accounts file"
-                      + (f" (e.g. {', '.join(str(e['account']) for e in link.unlinked_examples[:3])})"
-                         if link.unlinked_accounts else ""))
-            continue
-        out.print(f"  {link.kind} linked by {link.method or link.linked_by or 'nothing shared'}: {link.linked:,} of "
-                  f"{link.rows:,} ({link.standalone:,} carry their own firmographics, {link.unlinked:,} link to nothing)")
-        for note in link.notes + ([f"likely cause: {link.cause}"] if link.cause else []):
-            out.print(f"    {note}")
-
-
-@main.command()
-@click.option("--kind", type=click.Choice(["customers", "deals", "contacts", "prospects", "subscriptions", "tickets",
-                                           "events"]),
-              help="show one kind only")
-@with_common
-@handle_errors
-def inspect(kind, workspace, as_json, quiet):
-    """Show what the workspace holds: per column the mapped field, role, type, % missing, examples.
-
-    Piped, one line per column: kind, header, field, role, type, % missing, examples, unparsed."""
+def _build(ctx: Ctx, op: Operation, params: Any, extras: dict[str, Any]) -> Any:
     from icp_agent import toolkit
 
-    ctx = Ctx(workspace, as_json, quiet, create=False)
-    summary = toolkit.inspect_workspace(ctx.workspace)
-    if kind:
-        if kind not in summary.current:
-            held = ", ".join(summary.current) or "nothing yet"
-            raise ArgumentError(f"no {kind} imported in this workspace (it holds {held})",
-                                file=str(ctx.workspace.path),
-                                hint=f"import them with `icp-agent import --{kind} FILE`, or drop --kind")
-        summary.current = {k: v for k, v in summary.current.items() if k == kind}
-    ctx.emit(summary, lambda: print_summary(summary))
+    out_path = out_folder(extras["out_dir"])
+    with ctx.progress() as progress:
+        icp = toolkit.build_icp(ctx.workspace, params, progress=progress)
+        out_path.mkdir(parents=True, exist_ok=True)
+        files = toolkit.write_icp_outputs(ctx.workspace, icp, out_path, progress)
+    extras["report"] = f"report: {out_path.resolve()} ({', '.join(files)})"
+    return icp
 
 
-INSPECT_COLUMNS = ("header", "field", "role", "type", "% missing", "examples", "unparsed")
-
-
-def print_summary(summary) -> None:
-    """inspect's listing: a table per kind on a terminal; piped, one table with the kind as first column."""
-    note(f"workspace {summary.workspace} (schema v{summary.schema_version})")
-    if not summary.current:
-        note("it holds no imports yet: run `icp-agent import DATA_DIR` (or `icp-agent run DATA_DIR`)")
-    tty = is_terminal()
-    records = []
-    for kind, report in summary.current.items():
-        rows = [[c.header, c.field, summary.roles.get(c.field, c.role), c.type, f"{c.pct_missing:.1f}",
-                 ", ".join(c.examples), f"{c.unparsed:,}" if c.unparsed else ""] for c in report.columns]
-        title = (f"{kind}: {report.file_name} ({report.rows_kept:,} rows, {report.rows_rejected:,} rejected, "
-                 f"{report.duplicates_dropped:,} duplicates dropped)")
-        if tty:
-            print_table(INSPECT_COLUMNS, rows, title=title, truncate=("examples",))
-        else:
-            note(title)
-            records += [[kind, *row] for row in rows]
-        for r in report.rejected[:10]:
-            note(f"  {kind}: rejected row {r.row}: {r.reason}")
-        if report.rows_rejected > 10:
-            note(f"  {kind}: ... {report.rows_rejected - 10:,} more rejected rows (see --json)")
-    if not tty and summary.current:
-        print_table(("kind", *INSPECT_COLUMNS), records)
-    if summary.interviews:
-        note(f"interviews: {summary.interviews} notes")
-    if summary.not_in_prospects:
-        note(f"fit fields the prospect list lacks (check a seller knows them before the sale, or set their "
-             f"role with `icp-agent roles`): {', '.join(summary.not_in_prospects)}")
-
-
-@main.command()
-@click.argument("assignments", nargs=-1, required=True)
-@with_common
-@handle_errors
-def roles(assignments, workspace, as_json, quiet):
-    """Override field roles: icp-agent roles time_zone=ignore lead_source=fit."""
+def _score(ctx: Ctx, op: Operation, params: Any, extras: dict[str, Any]) -> Any:
     from icp_agent import toolkit
 
-    ctx = Ctx(workspace, as_json, quiet)
-    pairs = {}
-    for item in assignments:
-        field, sep, role = item.partition("=")
-        if not sep:
-            raise ArgumentError(f"{item!r} is not FIELD=ROLE", hint="e.g. icp-agent roles time_zone=ignore")
-        pairs[field.strip()] = role.strip()
-    result = toolkit.set_field_roles(ctx.workspace, pairs)
-    ctx.emit(result, lambda: print_table(("field", "role"), sorted(result.items())))
+    with ctx.progress() as progress:
+        progress(f"scoring {Path(params.input_path).name}")
+        return toolkit.score_prospects(ctx.workspace if extras["has_workspace"] else None, params, progress=progress)
 
 
-@main.command()
-@click.option("--markdown", is_flag=True, help="print the reference table (docs/fields.md) as markdown")
-@with_common
-@handle_errors
-def fields(markdown, workspace, as_json, quiet):
-    """List the canonical fields, their types, default roles and the header spellings recognised.
+def print_icp(icp) -> None:
+    out.print("")
+    out.print(f"ICP {icp.id}: {icp.status}")
+    out.print(icp.statement)
+    for tier in icp.tiers:
+        m = tier.metrics
+        extra = f", churn {100 * m.churn_rate:.1f}%" if m.churn_rate is not None else ""
+        out.print(f"  {tier.name}: {m.n or 0:,} ({100 * (m.share or 0):.1f}%){extra}"
+                  f"{' [' + '; '.join(tier.flags) + ']' if tier.flags else ''}")
+    for d in icp.negative_icp:
+        out.print(f"  exclude {' AND '.join(c.label for c in d.criteria)}: {d.reason}")
+    if icp.min_support:
+        out.print(f"  minimum support: {icp.min_support.reason}")
 
-    Needs no workspace (--workspace is accepted and unused)."""
-    from icp_agent.ingest.fields import FIELDS, fields_markdown
 
-    ctx = Ctx(workspace, as_json, quiet)
-    if markdown:
-        ctx.emit({"markdown": fields_markdown()}, lambda: click.echo(fields_markdown(), nl=False))
+def print_roles(roles: dict[str, str]) -> None:
+    print_table(("field", "role"), sorted(roles.items()))
+
+
+def print_versions(rows: list) -> None:
+    print_table(("version_id", "created_at", "status", "dataset_fingerprint"),
+                [[r.version_id, r.created_at, r.status, r.dataset_fingerprint] for r in rows])
+    if not rows:
+        note("no ICP versions in this workspace yet: build one with `icp-agent build-icp` (after "
+             "`icp-agent import-data DATA_DIR`) or `icp-agent run DATA_DIR`")
+
+
+def print_evidence(result) -> None:
+    """get-evidence: per item its statement, figures and query; piped, one line per item: id, kind, n,
+    statement, figures (JSON), query."""
+    def figures(item) -> str:
+        return json.dumps(item.metrics, ensure_ascii=False, default=str) if item.metrics else ""
+
+    if not is_terminal():
+        print_table(("id", "kind", "n", "statement", "figures", "query"),
+                    [[i.id, i.kind, i.n, i.statement, figures(i), i.query] for i in result.items])
         return
-    data = [{"field": f.name, "type": f.type, "role": f.role, "description": f.description,
-             "synonyms": list(f.synonyms)} for f in FIELDS]
-    ctx.emit(data, lambda: print_table(("field", "type", "role", "description", "headers"),
-                                       [[f["field"], f["type"], f["role"], f["description"], ", ".join(f["synonyms"])]
-                                        for f in data]))
+    for item in result.items:
+        out.print(f"{item.id} ({item.kind}): {item.statement}")
+        if item.metrics:
+            out.print(f"  figures: {figures(item)}")
+        if item.query:
+            out.print(f"  query: {item.query}")
 
 
-@main.command()
-@click.argument("paths", nargs=-1, type=click.Path())
-@with_inputs
-@with_analysis
-@report_folder
-@click.option("--assistant", is_flag=True, help="let Claude run the phases and draft the prose "
-                                                "(needs ANTHROPIC_API_KEY; offline templates otherwise)")
-@click.option("--model", envvar="ICP_AGENT_MODEL", help="the Claude model id (default: a current Sonnet)")
-@click.option("--budget", type=click.IntRange(1, 200), default=40, show_default=True,
-              help="most tool calls the assistant may make")
-@server_options
-@with_common
-@handle_errors
-def run(paths, out_dir, assistant, model, budget, server, token_env, workspace, as_json, quiet, **given):
-    """Import the exports (PATH...: files and folders) and build everything: the ICP, its evidence, the
-    document and the scoring matrix.
+def print_evidence_list(result) -> None:
+    note(f"ICP {result.version_id}: {len(result.items):,} evidence items (kinds: {', '.join(result.kinds)})")
+    print_table(("id", "kind", "n", "statement"), [[i.id, i.kind, i.n, i.statement] for i in result.items],
+                truncate=("statement",))
 
-    Offline by default (prose from templates). With --assistant and ANTHROPIC_API_KEY set, Claude runs the
-    method's phases through the same tools and drafts the prose; every claim is checked against the evidence."""
-    from icp_agent import toolkit
 
-    ctx = Ctx(workspace, as_json, quiet)
-    options, inputs = split_options(given)
-    out_folder(out_dir)
-    data_dir = list(paths) or None
-    if server and not assistant:
-        raise ArgumentError("--server drives a running MCP server with the assistant", hint="add --assistant")
-    if assistant:
-        if data_dir and len(data_dir) > 1:
-            raise ArgumentError("--assistant reads one folder: pass a single DATA_DIR",
-                                hint="put the exports in one folder; the model imports it with import_data")
-        return run_with_assistant(ctx, data_dir[0] if data_dir else None, out_dir, model, budget, options, inputs,
-                                  remote_server(server, token_env))
-    if data_dir is None and not any(inputs[k] for k in ("customers", "deals", "subscriptions", "tickets", "events")):
-        raise ArgumentError("nothing to import", hint="pass PATH (files or folders), or name the files with "
-                                                      "--customers/--deals ...")
-    with ctx.progress() as progress:
-        result = toolkit.run(ctx.workspace, data_dir, out_dir, options=options, progress=progress, **inputs)
-    ctx.emit(result, lambda: print_run(result))
+def print_health(health) -> None:
+    out.print(f"good customers by {health.definition} ({health.entity}s): {health.description}")
+    out.print(f"  {health.n:,} in all: {health.n_good:,} good, {health.n_bad:,} bad, {health.censored:,} censored")
+    if health.cohort_sizes:
+        out.print("  cohorts: " + ", ".join(f"{k} {v:,}" for k, v in health.cohort_sizes.items()))
+
+
+def print_patterns(result) -> None:
+    print_health(result.health)
+    print_table(("direction", "pattern", "n", "rate", "base rate", "lift", "q", "evidence"),
+                [[p.direction, p.label, f"{p.n:,}", f"{p.rate:.3f}", f"{p.base_rate:.3f}", f"{p.lift:.2f}",
+                  f"{p.q_value:.3g}", p.evidence] for p in result.patterns])
+    note(f"{len(result.patterns)} of {result.total} patterns ({result.status}); {result.note}")
+
+
+def print_scorecard(card) -> None:
+    """fit-scorecard: the status, the holdout AUC and each feature's points per bin (a models.Scorecard)."""
+    evaluation = card.evaluation
+    auc = f", holdout AUC {evaluation.auc:.2f}" if evaluation and evaluation.auc is not None else ""
+    out.print(f"lead score: {card.status}{auc}" + (f" ({card.reason})" if card.reason else ""))
+    for feature in card.features:
+        points = ", ".join(f"{b.label} {b.points:+g}" for b in feature.bins if isinstance(b.points, (int, float)))
+        out.print(f"  {feature.name}: {points}")
+
+
+def print_json(result) -> None:
+    data = result.model_dump(mode="json") if hasattr(result, "model_dump") else result
+    out.print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def print_validation(result) -> None:
+    """validate-icp: each unit-economics target (met / not met / not measurable), the backtest, the revenue
+    check (a models.Validation); the figures are in --json."""
+    for target in result.unit_economics.targets if result.unit_economics else []:
+        why = f" ({target.reason})" if target.reason else ""
+        out.print(f"{target.target or target.metric}: {target.status}{why}")
+    out.print(f"backtest on the newest customers: {result.backtest.status if result.backtest else None}")
+    revenue = result.market.revenue_check if result.market else None
+    if revenue and revenue.revenue_target is not None:
+        out.print(f"revenue target {revenue.revenue_target:,.0f}: {revenue.status}")
+    for warning in result.market.warnings if result.market else []:
+        out.print(f"  warning: {warning}")
+    note("the figures are in --json")
+
+
+def print_query(result) -> None:
+    print_table(result.columns, result.rows)
+    if result.truncated:
+        note(f"truncated: {result.truncated_reason}")
+
+
+def print_scored(result) -> None:
+    out.print(f"scored {result.rows:,} rows into {result.output}")
+    out.print("  " + ", ".join(f"{k}: {v:,}" for k, v in result.by_tier.items()))
+    out.print(f"  disqualified: {result.disqualified:,}")
+    if result.missing_fields:
+        out.print(f"  the file lacks {', '.join(result.missing_fields)}: those criteria cannot match "
+                  f"(listed per row in missing_fields)")
+
+
+def print_rendered(result) -> None:
+    out.print(f"ICP {result.version_id}: report in {result.out_dir}")
+    for name in result.files:
+        out.print(f"  {Path(name).name}")
+
+
+SPECS: dict[str, Spec] = {
+    "import_data": Spec(human=lambda r: print_import(r), create=True,
+                        help="PATH...: any mix of files and folders, or files named with flags. All or nothing: if "
+                             "one file cannot be read, nothing from this import is kept."),
+    "inspect_workspace": Spec(human=lambda r: print_summary(r),
+                              help="Piped, one line per column: kind, header, field, role, type, % missing, "
+                                   "examples, unparsed."),
+    "set_field_roles": Spec(human=print_roles),
+    "score_health": Spec(human=print_health),
+    "find_patterns": Spec(human=print_patterns),
+    "build_icp": Spec(human=lambda icp: print_icp(icp), extra=lambda: [report_folder()], run=_build,
+                      help="Earlier versions are kept; the report folder gets icp.json, the document and the "
+                           "scoring matrix."),
+    "get_icp": Spec(human=lambda icp: print_icp(icp), help="--json prints the whole icp.json."),
+    "list_icp_versions": Spec(human=print_versions),
+    "get_evidence": Spec(human=print_evidence, help="Piped, one line per item: id, kind, n, statement, figures "
+                                                    "(JSON), query."),
+    "list_evidence": Spec(human=print_evidence_list),
+    "get_persona_evidence": Spec(human=print_json),
+    "fit_scorecard": Spec(human=print_scorecard),
+    "validate_icp": Spec(human=print_validation),
+    "score_prospects": Spec(human=print_scored, run=_score, help="Every row kept, with icp_tier, fit_score, "
+                                                                 "priority, fit_reasons, disqualified_by."),
+    "diff_icp_versions": Spec(human=lambda d: print_diff(d)),
+    "query_workspace": Spec(human=print_query),
+    "render_document": Spec(human=print_rendered),
+}
+
+
+def _common_parameters() -> list[click.Parameter]:
+    def holder() -> None:
+        """Only carries the common options."""
+    return list(reversed(with_common(holder).__click_params__))
+
+
+def operation_command(op: Operation) -> click.Command:
+    """The command of one operation: its options generated from the operation's model, --workspace, --json and
+    --quiet, the error boundary (exit 2 for a user problem, 1 for a bug)."""
+    from icp_agent.faces import cli_options
+
+    model = op.model()
+    spec = SPECS.get(op.name, Spec())
+    generated = cli_options.parameters(model)
+    extra = spec.extra()
+
+    @handle_errors
+    def callback(workspace: str, as_json: bool, quiet: bool, **values: Any) -> None:
+        context = click.get_current_context()
+        extras = {p.name: values.pop(p.name) for p in extra if p.name}
+        params = cli_options.given(model, values, context)
+        if hasattr(params, "config"):
+            params.config()  # the rules between analysis options: checked before anything is read
+        if op.name == "score_prospects":
+            has_workspace = Path(workspace).expanduser().exists()
+            if params.icp_path is None and not has_workspace:
+                raise missing_workspace(workspace, also="or score with a saved ICP: --icp icp.json")
+            extras["has_workspace"] = has_workspace
+            # with --icp a missing workspace is fine (nothing is read from it) and is never created
+            ctx = Ctx(workspace, as_json, quiet, create=not has_workspace)
+        else:
+            ctx = Ctx(workspace, as_json, quiet, create=spec.create)
+        result = (spec.run or _call)(ctx, op, params, extras)
+
+        def human() -> None:
+            (spec.human or print_json)(result)
+            if extras.get("report"):
+                out.print(extras["report"])
+        ctx.emit(result, human)
+
+    help_text = op.summary + (f"\n\n{spec.help}" if spec.help else "") + \
+        f"\n\nThe {op.name} operation (the same name in the MCP server and the Python API)."
+    return click.Command(op.command, callback=callback, params=generated + extra + _common_parameters(),
+                         help=help_text, short_help=op.summary)
+
+
+# --- composite commands: several operations in one go -----------------------------------------------------------
+
+
+def _run_parameters() -> list[click.Parameter]:
+    """run and refresh: the import's options and the build's (generated from their models) and --out."""
+    from icp_agent.faces import cli_options
+    from icp_agent.options import AnalysisOptions, ImportOptions
+
+    return (cli_options.parameters(ImportOptions) + cli_options.parameters(AnalysisOptions) + [report_folder()])
+
+
+def _run_inputs(values: dict[str, Any]) -> tuple[Any, Any]:
+    """The import options and the build options a run or refresh was given (only those the user set)."""
+    from icp_agent.faces import cli_options
+    from icp_agent.options import AnalysisOptions, ImportOptions
+
+    context = click.get_current_context()
+    inputs = cli_options.given(ImportOptions, {k: values[k] for k in ImportOptions.model_fields}, context)
+    options = cli_options.given(AnalysisOptions, {k: values[k] for k in AnalysisOptions.model_fields}, context)
+    options.config()  # option combinations are checked before anything is imported
+    return inputs, options
+
+
+def _files(inputs: Any) -> dict[str, Any]:
+    return {k: v for k, v in inputs.files().items() if k != "data_dir"}
+
+
+def run_command() -> click.Command:
+    @handle_errors
+    def run(out_dir, assistant, model, budget, server, token_env, workspace, as_json, quiet, **values):
+        from icp_agent import toolkit
+
+        ctx = Ctx(workspace, as_json, quiet)
+        inputs, options = _run_inputs(values)
+        out_folder(out_dir)
+        data_dir = inputs.data_dir
+        if server and not assistant:
+            raise ArgumentError("--server drives a running MCP server with the assistant", hint="add --assistant")
+        if assistant:
+            if data_dir and len(data_dir) > 1:
+                raise ArgumentError("--assistant reads one folder: pass a single DATA_DIR",
+                                    hint="put the exports in one folder; the model imports it with import_data")
+            return run_with_assistant(ctx, data_dir[0] if data_dir else None, out_dir, model, budget, options,
+                                      _files(inputs), remote_server(server, token_env))
+        if data_dir is None and not any(getattr(inputs, k) for k in ("customers", "deals", "subscriptions", "tickets",
+                                                                     "events")):
+            raise ArgumentError("nothing to import", hint="pass PATH (files or folders), or name the files with "
+                                                          "--customers/--deals ...")
+        with ctx.progress() as progress:
+            result = toolkit.run(ctx.workspace, data_dir, out_dir, options=options, progress=progress,
+                                 **_files(inputs))
+        ctx.emit(result, lambda: print_run(result))
+
+    params = _run_parameters() + [
+        click.Option(["--assistant"], is_flag=True, help="let Claude run the phases and draft the prose (needs "
+                                                         "ANTHROPIC_API_KEY; offline templates otherwise)"),
+        click.Option(["--model"], envvar="ICP_AGENT_MODEL", help="the Claude model id (default: a current Sonnet)"),
+        click.Option(["--budget"], type=click.IntRange(1, 200), default=40, show_default=True,
+                     help="most tool calls the assistant may make"),
+        *_server_parameters()] + _common_parameters()
+    return click.Command("run", callback=run, params=params, short_help=COMPOSITES["run"], help=(
+        "Import the exports (PATH...: files and folders) and build everything: the ICP, its evidence, the document "
+        "and the scoring matrix.\n\nOffline by default (prose from templates). With --assistant and "
+        "ANTHROPIC_API_KEY set, Claude runs the method's phases through the same tools and drafts the prose; "
+        "every claim is checked against the evidence."))
 
 
 def run_with_assistant(ctx: Ctx, data_dir, out_dir, model, budget, options, inputs, server=None) -> None:
@@ -649,126 +656,30 @@ def print_run(result) -> None:
         out.print(f"  {name}")
 
 
-def print_icp(icp) -> None:
-    out.print("")
-    out.print(f"ICP {icp.id}: {icp.status}")
-    out.print(icp.statement)
-    for tier in icp.tiers:
-        m = tier.metrics
-        extra = f", churn {100 * m.churn_rate:.1f}%" if m.churn_rate is not None else ""
-        out.print(f"  {tier.name}: {m.n or 0:,} ({100 * (m.share or 0):.1f}%){extra}"
-                  f"{' [' + '; '.join(tier.flags) + ']' if tier.flags else ''}")
-    for d in icp.negative_icp:
-        out.print(f"  exclude {' AND '.join(c.label for c in d.criteria)}: {d.reason}")
-    if icp.min_support:
-        out.print(f"  minimum support: {icp.min_support.reason}")
+def refresh_command() -> click.Command:
+    @handle_errors
+    def refresh(out_dir, workspace, as_json, quiet, **values):
+        from icp_agent import toolkit
 
+        ctx = Ctx(workspace, as_json, quiet)
+        inputs, options = _run_inputs(values)
+        out_folder(out_dir)
+        with ctx.progress() as progress:
+            result = toolkit.refresh(ctx.workspace, inputs.data_dir, out_dir, options=options, progress=progress,
+                                     **_files(inputs))
 
-@main.command()
-@with_analysis
-@report_folder
-@with_common
-@handle_errors
-def build(out_dir, workspace, as_json, quiet, **given):
-    """Rebuild the ICP from what the workspace holds (a new version; earlier ones are kept)."""
-    from icp_agent import toolkit
+        def human():
+            print_import(result.imported)
+            print_icp(result.icp)
+            if result.diff:
+                print_diff(result.diff)
+            out.print(f"report: {Path(out_dir).resolve()} ({', '.join(result.files)})")
+        ctx.emit(result, human)
 
-    options, _ = split_options(given)
-    out_path = out_folder(out_dir)
-    ctx = Ctx(workspace, as_json, quiet, create=False)
-    with ctx.progress() as progress:
-        icp = toolkit.build_icp(ctx.workspace, options, progress)
-        out_path.mkdir(parents=True, exist_ok=True)
-        files = toolkit.write_icp_outputs(ctx.workspace, icp, out_path, progress)
-    ctx.emit(icp, lambda: (print_icp(icp), out.print(f"report: {out_path.resolve()} ({', '.join(files)})")))
-
-
-@main.command()
-@click.argument("evidence_ids", nargs=-1, required=True)
-@click.option("--version", help="an ICP version id (default: the latest that has the item)")
-@with_common
-@handle_errors
-def evidence(evidence_ids, version, workspace, as_json, quiet):
-    """Show evidence items by id: the statement, the figures and the query behind them.
-
-    Piped, one line per item: id, kind, n, statement, figures (JSON), query."""
-    from icp_agent import toolkit
-
-    ctx = Ctx(workspace, as_json, quiet, create=False)
-    items = [toolkit.get_evidence(ctx.workspace, i, version) for i in evidence_ids]
-
-    def figures(item) -> str:
-        return json.dumps(item.metrics, ensure_ascii=False, default=str) if item.metrics else ""
-
-    def human():
-        if not is_terminal():
-            print_table(("id", "kind", "n", "statement", "figures", "query"),
-                        [[i.id, i.kind, i.n, i.statement, figures(i), i.query] for i in items])
-            return
-        for item in items:
-            out.print(f"{item.id} ({item.kind}): {item.statement}")
-            if item.metrics:
-                out.print(f"  figures: {figures(item)}")
-            if item.query:
-                out.print(f"  query: {item.query}")
-    ctx.emit([i.model_dump() for i in items], human)
-
-
-@main.command()
-@click.argument("prospects", type=click.Path())
-@click.option("--icp", "icp_path", type=click.Path(), help="the icp.json to score with (default: the workspace's "
-                                                           "current ICP)")
-@click.option("--out", "out_path", required=True, type=click.Path(), help="scored.csv or scored.parquet")
-@with_common
-@handle_errors
-def score(prospects, icp_path, out_path, workspace, as_json, quiet):
-    """Score a prospect list: every row kept, with icp_tier, fit_score, priority, fit_reasons, disqualified_by."""
-    from icp_agent import toolkit
-
-    has_workspace = Path(workspace).expanduser().exists()
-    if icp_path is None and not has_workspace:
-        raise missing_workspace(workspace, also="or score with a saved ICP: --icp icp.json")
-    # with --icp a missing workspace is fine (nothing is read from it) and is never created
-    ctx = Ctx(workspace, as_json, quiet, create=False) if has_workspace else Ctx(workspace, as_json, quiet)
-    with ctx.progress() as progress:
-        progress(f"scoring {Path(prospects).name}")
-        result = toolkit.score_prospects(prospects, out_path, icp_path=icp_path,
-                                         ws=ctx.workspace if has_workspace else None, progress=progress)
-
-    def human():
-        out.print(f"scored {result.rows:,} rows into {result.output}")
-        out.print("  " + ", ".join(f"{k}: {v:,}" for k, v in result.by_tier.items()))
-        out.print(f"  disqualified: {result.disqualified:,}")
-        if result.missing_fields:
-            out.print(f"  the file lacks {', '.join(result.missing_fields)}: those criteria cannot match "
-                      f"(listed per row in missing_fields)")
-    ctx.emit(result, human)
-
-
-@main.command()
-@click.argument("paths", nargs=-1, type=click.Path())
-@with_inputs
-@with_analysis
-@report_folder
-@with_common
-@handle_errors
-def refresh(paths, out_dir, workspace, as_json, quiet, **given):
-    """Import a newer snapshot, rebuild the ICP as a new version and compare it with the previous one."""
-    from icp_agent import toolkit
-
-    ctx = Ctx(workspace, as_json, quiet)
-    options, inputs = split_options(given)
-    out_folder(out_dir)
-    with ctx.progress() as progress:
-        result = toolkit.refresh(ctx.workspace, list(paths) or None, out_dir, options=options, progress=progress, **inputs)
-
-    def human():
-        print_import(result.imported)
-        print_icp(result.icp)
-        if result.diff:
-            print_diff(result.diff)
-        out.print(f"report: {Path(out_dir).resolve()} ({', '.join(result.files)})")
-    ctx.emit(result, human)
+    return click.Command("refresh", callback=refresh, params=_run_parameters() + _common_parameters(),
+                         short_help=COMPOSITES["refresh"], help=(
+        "Import a newer snapshot, rebuild the ICP as a new version and compare it with the previous one.\n\n"
+        "The build uses the options the previous version was built with; the options given here replace them."))
 
 
 def print_diff(d: dict) -> None:
@@ -790,93 +701,225 @@ def print_diff(d: dict) -> None:
     out.print(f"  old ICP on new customers: {backtest.get('status')}")
 
 
-@main.command("diff")
-@click.argument("old", required=False)
-@click.argument("new", required=False)
-@with_common
-@handle_errors
-def diff_cmd(old, new, workspace, as_json, quiet):
-    """Compare two ICP versions (default: the last two): tier migration, PSI, patterns, a recommendation."""
-    from icp_agent import toolkit
-
-    ctx = Ctx(workspace, as_json, quiet, create=False)
-    result = toolkit.diff_icp_versions(ctx.workspace, old, new)
-    ctx.emit(result, lambda: print_diff(result))
-
-
-@main.command()
-@click.option("--out", "out_dir", default="icp-out", show_default=True, type=click.Path(),
-              help="folder /save writes the document to")
-@click.option("--model", envvar="ICP_AGENT_MODEL", help="the Claude model id (default: a current Sonnet)")
-@click.option("--workspace", "-w", default=DEFAULT_PATH, show_default=True, envvar="ICP_WORKSPACE",
-              help="the DuckDB workspace file")
-@server_options
-@handle_errors
-def chat(out_dir, model, workspace, server, token_env):
-    """Talk to your ICP in the terminal ("which customers should we stop selling to?"); needs ANTHROPIC_API_KEY."""
-    from icp_agent.faces.assistant.chat import chat_main
-    from icp_agent.workspace import Workspace
-
-    remote = remote_server(server, token_env)
-    ws = None if remote else Workspace(workspace, create=False)
-    sys.exit(chat_main(ws, out_dir=out_dir, model=model, server=remote))
-
-
-@main.command()
-@serve_options
-def serve(**options):
-    """Run the MCP server (stdio by default; --http for streamable HTTP at /mcp): the options of icp-agent-mcp."""
-    from icp_agent.faces.transports import run
-
-    run(**options)
-
-
-@main.command()
-@with_common
-@handle_errors
-def versions(workspace, as_json, quiet):
-    """List the ICP versions in the workspace (none is ever overwritten)."""
-    from icp_agent import toolkit
-
-    ctx = Ctx(workspace, as_json, quiet, create=False)
-    rows = toolkit.list_icp_versions(ctx.workspace)
-
-    def human():
-        print_table(("version_id", "created_at", "status", "dataset_fingerprint"),
-                    [[r["version_id"], r["created_at"], r["status"], r["dataset_fingerprint"]] for r in rows])
-        if not rows:
-            note(f"no ICP versions in {ctx.workspace.path} yet: build one with `icp-agent build` (after "
-                 f"`icp-agent import DATA_DIR`) or `icp-agent run DATA_DIR`")
-    ctx.emit(rows, human)
+def print_import(result: toolkit.ImportResult) -> None:
+    for item in result.plan:
+        read_as = f"; read as {item.read_as}" if item.read_as else ""
+        out.print(f"{Path(item.path).name}: {item.kind} ({item.reason}{read_as})", markup=False)
+    for skipped in result.skipped:
+        out.print(f"{Path(skipped.path).name}: skipped ({skipped.reason})", markup=False)
+    for report in result.reports:
+        state = "already imported, unchanged" if report.already_imported else (
+            f"{report.rows_read:,} rows read, {report.rows_kept:,} kept, {report.rows_rejected:,} rejected, "
+            f"{report.duplicates_dropped:,} exact duplicates dropped")
+        out.print(f"  {report.kind}: {state}")
+        if not report.already_imported:
+            for rejected in report.rejected[:3]:
+                raw = f": {rejected.raw[:80]!r}" if rejected.raw else ""
+                out.print(f"  rejected row {rejected.row}: {rejected.reason}{raw}", markup=False)
+            if report.rows_rejected > 3:
+                out.print(f"  ... {report.rows_rejected - 3:,} more rejected rows (icp-agent inspect-workspace)")
+        if report.furniture_dropped and not report.already_imported:
+            shown = "; ".join(f"{f.kind}" + (f" {f.raw!r}" if f.raw else "") for f in report.furniture[:3])
+            out.print(f"  {report.kind}: {report.furniture_dropped:,} lines of report furniture dropped "
+                      f"(not records, not rejected): {shown}", markup=False)
+        for warning in report.warnings:
+            out.print(f"  warning: {warning}")
+        for column in report.columns:  # no value becomes missing silently
+            if column.unparsed:
+                out.print(f"  {column.header!r}: {column.unparsed:,} value(s) could not be read as {column.type} "
+                          f"(e.g. {'; '.join(column.unparsed_examples)}): stored as missing", markup=False)
+            if len(column.currencies) > 1:
+                out.print(f"  {column.header!r}: currencies " + ", ".join(f"{c} {n:,}" for c, n in
+                                                                           column.currencies.items())
+                          + (f" ({column.note})" if column.note else ""), markup=False)
+    if result.interviews:
+        out.print(f"  interviews: {result.interviews['documents']} notes")
+        for name in result.interviews["contains_instructions"]:
+            out.print(f"  note: {name} contains text addressed to an AI; it is treated as data, never obeyed")
+    for link in result.links:
+        if link.accounts is not None:  # subscriptions, tickets, events: rows per account
+            out.print(f"  {link.kind} linked by {link.linked_by or 'nothing shared'}: {link.linked:,} of {link.rows:,}"
+                      f" rows; {link.unlinked_accounts:,} of {link.accounts:,} accounts not in the accounts file"
+                      + (f" (e.g. {', '.join(str(e['account']) for e in link.unlinked_examples[:3])})"
+                         if link.unlinked_accounts else ""))
+            continue
+        out.print(f"  {link.kind} linked by {link.method or link.linked_by or 'nothing shared'}: {link.linked:,} of "
+                  f"{link.rows:,} ({link.standalone:,} carry their own firmographics, {link.unlinked:,} link to nothing)")
+        for note in link.notes + ([f"likely cause: {link.cause}"] if link.cause else []):
+            out.print(f"    {note}")
 
 
-@main.command()
-@click.option("--out", "out_dir", default="icp-demo", show_default=True, type=click.Path(),
-              help="folder for the report files (its workspace is created inside it)")
-@with_common
-@handle_errors
-def demo(out_dir, workspace, as_json, quiet):
-    """Run the whole pipeline offline on the bundled demo company (Lumenfold)."""
-    from icp_agent import toolkit
-    from icp_agent.resources import demo_data_dir
+INSPECT_COLUMNS = ("header", "field", "role", "type", "% missing", "examples", "unparsed")
 
-    out_path = out_folder(out_dir)
-    out_path.mkdir(parents=True, exist_ok=True)
-    ws_path = workspace if workspace != DEFAULT_PATH else str(out_path / DEMO_WORKSPACE)
-    ctx = Ctx(ws_path, as_json, quiet)
-    with ctx.progress() as progress:
-        result = toolkit.run(ctx.workspace, demo_data_dir(), out_dir, progress=progress)
 
-    def human():
-        print_run(result)
-        out.print(f"open {(out_path / 'icp.html').resolve()} in a browser to read the ICP")
-        # the demo's workspace is not the default one: the next commands must name it
-        where = shown(ctx.workspace.path)
-        out.print(f"its workspace is {where}; the other commands read it with --workspace {where}, e.g.")
-        out.print(f"  icp-agent versions --workspace {where}")
-        if result.icp and result.icp.evidence:  # icp.json's evidence[]: {"id", "kind", "statement", ...}
-            out.print(f"  icp-agent evidence --workspace {where} {result.icp.evidence[0].id}   (any id in icp.md)")
-    ctx.emit(result.model_dump(mode="json") | {"workspace": str(ctx.workspace.path)}, human)
+def print_summary(summary) -> None:
+    """inspect's listing: a table per kind on a terminal; piped, one table with the kind as first column."""
+    note(f"workspace {summary.workspace} (schema v{summary.schema_version})")
+    if not summary.current:
+        note("it holds no imports yet: run `icp-agent import-data DATA_DIR` (or `icp-agent run DATA_DIR`)")
+    tty = is_terminal()
+    records = []
+    for kind, report in summary.current.items():
+        rows = [[c.header, c.field, summary.roles.get(c.field, c.role), c.type, f"{c.pct_missing:.1f}",
+                 ", ".join(c.examples), f"{c.unparsed:,}" if c.unparsed else ""] for c in report.columns]
+        title = (f"{kind}: {report.file_name} ({report.rows_kept:,} rows, {report.rows_rejected:,} rejected, "
+                 f"{report.duplicates_dropped:,} duplicates dropped)")
+        if tty:
+            print_table(INSPECT_COLUMNS, rows, title=title, truncate=("examples",))
+        else:
+            note(title)
+            records += [[kind, *row] for row in rows]
+        for r in report.rejected[:10]:
+            note(f"  {kind}: rejected row {r.row}: {r.reason}")
+        if report.rows_rejected > 10:
+            note(f"  {kind}: ... {report.rows_rejected - 10:,} more rejected rows (see --json)")
+    if not tty and summary.current:
+        print_table(("kind", *INSPECT_COLUMNS), records)
+    if summary.interviews:
+        note(f"interviews: {summary.interviews} notes")
+    if summary.not_in_prospects:
+        note(f"fit fields the prospect list lacks (check a seller knows them before the sale, or set their "
+             f"role with `icp-agent set-field-roles`): {', '.join(summary.not_in_prospects)}")
+
+
+def fields_command() -> click.Command:
+    @click.command("fields", short_help=COMPOSITES["fields"])
+    @click.option("--markdown", is_flag=True, help="print the reference table (docs/fields.md) as markdown")
+    @with_common
+    @handle_errors
+    def fields(markdown, workspace, as_json, quiet):
+        """List the canonical fields, their types, default roles and the header spellings recognised.
+
+        Needs no workspace (--workspace is accepted and unused)."""
+        from icp_agent.ingest.fields import FIELDS, fields_markdown
+
+        ctx = Ctx(workspace, as_json, quiet)
+        if markdown:
+            ctx.emit({"markdown": fields_markdown()}, lambda: click.echo(fields_markdown(), nl=False))
+            return
+        data = [{"field": f.name, "type": f.type, "role": f.role, "description": f.description,
+                 "synonyms": list(f.synonyms)} for f in FIELDS]
+        ctx.emit(data, lambda: print_table(("field", "type", "role", "description", "headers"),
+                                           [[f["field"], f["type"], f["role"], f["description"],
+                                             ", ".join(f["synonyms"])] for f in data]))
+    return fields
+
+
+def chat_command() -> click.Command:
+    @click.command("chat", short_help=COMPOSITES["chat"])
+    @click.option("--out", "out_dir", default="icp-out", show_default=True, type=click.Path(),
+                  help="folder /save writes the document to")
+    @click.option("--model", envvar="ICP_AGENT_MODEL", help="the Claude model id (default: a current Sonnet)")
+    @click.option("--workspace", "-w", default=DEFAULT_PATH, show_default=True, envvar="ICP_WORKSPACE",
+                  help="the DuckDB workspace file")
+    @server_options
+    @handle_errors
+    def chat(out_dir, model, workspace, server, token_env):
+        """Talk to your ICP in the terminal ("which customers should we stop selling to?"); needs
+        ANTHROPIC_API_KEY."""
+        from icp_agent.faces.assistant.chat import chat_main
+        from icp_agent.workspace import Workspace
+
+        remote = remote_server(server, token_env)
+        ws = None if remote else Workspace(workspace, create=False)
+        sys.exit(chat_main(ws, out_dir=out_dir, model=model, server=remote))
+    return chat
+
+
+def serve_command() -> click.Command:
+    from icp_agent.faces.transports import serve_options  # click only: one set of options with icp-agent-mcp
+
+    @click.command("serve", short_help=COMPOSITES["serve"])
+    @serve_options
+    def serve(**options):
+        """Run the MCP server (stdio by default; --http for streamable HTTP at /mcp): the options of icp-agent-mcp."""
+        from icp_agent.faces.transports import run
+
+        run(**options)
+    return serve
+
+
+def demo_command() -> click.Command:
+    @click.command("demo", short_help=COMPOSITES["demo"])
+    @click.option("--out", "out_dir", default="icp-demo", show_default=True, type=click.Path(),
+                  help="folder for the report files (its workspace is created inside it)")
+    @with_common
+    @handle_errors
+    def demo(out_dir, workspace, as_json, quiet):
+        """Run the whole pipeline offline on the bundled demo company (Lumenfold)."""
+        from icp_agent import toolkit
+        from icp_agent.resources import demo_data_dir
+
+        out_path = out_folder(out_dir)
+        out_path.mkdir(parents=True, exist_ok=True)
+        ws_path = workspace if workspace != DEFAULT_PATH else str(out_path / DEMO_WORKSPACE)
+        ctx = Ctx(ws_path, as_json, quiet)
+        with ctx.progress() as progress:
+            result = toolkit.run(ctx.workspace, demo_data_dir(), out_dir, progress=progress)
+
+        def human():
+            print_run(result)
+            out.print(f"open {(out_path / 'icp.html').resolve()} in a browser to read the ICP")
+            # the demo's workspace is not the default one: the next commands must name it
+            where = shown(ctx.workspace.path)
+            out.print(f"its workspace is {where}; the other commands read it with --workspace {where}, e.g.")
+            out.print(f"  icp-agent list-icp-versions --workspace {where}")
+            if result.icp and result.icp.evidence:  # icp.json's evidence[]: {"id", "kind", "statement", ...}
+                out.print(f"  icp-agent get-evidence --workspace {where} {result.icp.evidence[0].id}   "
+                          f"(any id in icp.md)")
+        ctx.emit(result.model_dump(mode="json") | {"workspace": str(ctx.workspace.path)}, human)
+    return demo
+
+
+# --- the group: commands made when they are run (so `icp-agent --help` loads no analysis) --------------------
+
+COMPOSITES = {
+    "run": "Import the exports and build everything: ICP, evidence, document, scoring matrix.",
+    "refresh": "Import a newer snapshot, rebuild the ICP and compare it with the previous version.",
+    "demo": "Run the whole pipeline offline on the bundled demo company.",
+    "chat": "Talk to your ICP in the terminal (needs ANTHROPIC_API_KEY).",
+    "serve": "Run the MCP server (stdio, or --http).",
+    "fields": "List the canonical fields, their types, roles and header spellings.",
+}
+COMPOSITE_COMMANDS: dict[str, Callable[[], click.Command]] = {
+    "run": run_command, "refresh": refresh_command, "demo": demo_command, "chat": chat_command,
+    "serve": serve_command, "fields": fields_command}
+# the names before the operations had one name on every face: hidden, they say the new name and run it
+RENAMED = {"import": "import-data", "inspect": "inspect-workspace", "roles": "set-field-roles",
+           "build": "build-icp", "score": "score-prospects", "diff": "diff-icp-versions",
+           "versions": "list-icp-versions", "evidence": "get-evidence"}
+
+
+class _Commands(_Group):
+    """The commands: one per operation of `icp_agent.operations` (its name with dashes), then the composite
+    ones. The list and `--help` come from the registry alone; a command is built (its options generated from
+    the operation's model) only when it is run or its help is asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [op.command for op in OPERATIONS if op.cli] + list(COMPOSITES)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in RENAMED:
+            click.echo(f"note: `icp-agent {cmd_name}` is renamed `icp-agent {RENAMED[cmd_name]}` (the old name "
+                       f"still works)", err=True)
+            cmd_name = RENAMED[cmd_name]
+        op = next((op for op in OPERATIONS if op.cli and op.command == cmd_name), None)
+        if op is not None:
+            return operation_command(op)
+        make = COMPOSITE_COMMANDS.get(cmd_name)
+        return make() if make else None
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Operations (the same names as the MCP tools, with dashes)"):
+            formatter.write_dl([(op.command, op.summary) for op in OPERATIONS if op.cli])
+        with formatter.section("Commands"):
+            formatter.write_dl(list(COMPOSITES.items()))
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="icp-agent")
+def main() -> None:
+    """A data-backed Ideal Customer Profile from your own CRM exports."""
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import anyio.from_thread
 import anyio.lowlevel
@@ -28,34 +28,47 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, BeforeValidator, Field
 
 from icp_agent import __version__, toolkit
+from icp_agent.drafting.records import DraftingRecorded
 from icp_agent.errors import UserError, bug_report, describe
 from icp_agent.faces.paths import DataRoots, replaceable_output
 from icp_agent.faces.schemas import publish_lean_schemas
 from icp_agent.faces.transports import DEFAULT_OUT
 from icp_agent.models import (
-    DataKindName,
     HealthSummary,
-    IdText,
-    RoleName,
     SegmentName,
     TierNumber,
     choice_text,
     one_or_many,
 )
+from icp_agent.options import (
+    AnalysisOptions,
+    DiffOptions,
+    EvidenceOptions,
+    FindPatternsOptions,
+    HealthOptions,
+    ImportOptions,
+    InspectOptions,
+    ListEvidenceOptions,
+    PersonaEvidenceOptions,
+    QueryOptions,
+    RecordDraftingOptions,
+    RenderOptions,
+    SaveDraftsOptions,
+    ScoreOptions,
+    SetFieldRolesOptions,
+    ValidateOptions,
+    VersionOptions,
+)
 from icp_agent.progress import Eta
-from icp_agent.query import QueryResult, run_readonly_query
+from icp_agent.query import QueryResult
 from icp_agent.resources import icons, render_prompt
 from icp_agent.scorecard.scoring import ScoreResult
-from icp_agent.toolkit import (
-    AnalysisOptions,
-    DraftPersona,
-    DraftRationale,
-    PatternsResult,
-)
+from icp_agent.toolkit import PatternsResult
 from icp_agent.views import (
     DEFAULT_SECTIONS,
     BuildSummary,
     DraftsOutcome,
+    EvidenceBrief,
     EvidenceItems,
     EvidenceList,
     IcpView,
@@ -71,9 +84,9 @@ from icp_agent.views import (
     WorkspaceView,
     compact_json,
     drafts_outcome,
-    evidence_list,
     icp_view,
     import_summary,
+    paginate,
     persona_evidence,
     version_list,
     workspace_view,
@@ -83,8 +96,6 @@ from icp_agent.workspace import Workspace
 T = TypeVar("T")
 logger = logging.getLogger("icp_agent.faces.server")
 
-QUERY_TIMEOUT_S = 10
-QUERY_MAX_CHARS = 20000
 
 INSTRUCTIONS = """\
 icp-agent turns a B2B company's CRM exports into a data-backed Ideal Customer Profile.
@@ -100,7 +111,6 @@ The prompt icp_workflow walks through the whole method."""
 
 Limit = Annotated[int, Field(ge=1, le=200, description="most items to return")]
 Offset = Annotated[int, Field(ge=0, description="items to skip: a previous page's next_offset")]
-Version = Annotated[IdText | None, Field(description="an ICP version id from list_icp_versions (default: the latest)")]
 
 
 def _reads(title: str) -> ToolAnnotations:
@@ -113,33 +123,29 @@ def _writes(title: str, *, idempotent: bool, destructive: bool = False) -> ToolA
                            idempotent_hint=idempotent, open_world_hint=False)
 
 
-# AnalysisOptions a phase never reads: its tool does not offer them (the model is not asked about them)
-SEARCH_OPTIONS = ("depth", "alpha", "min_support")
-BUILD_ONLY_OPTIONS = ("revenue_target", "allow_unlinked")
-
-
-def _analysis_options_as_parameters(*, leave_out: tuple[str, ...] = ()) -> Callable[[Callable[..., Any]],
-                                                                                   Callable[..., Any]]:
-    """Replace `**options` with one keyword parameter per AnalysisOptions field (type, bounds, description,
-    default), so the tool documents exactly what the toolkit checks and a new option needs no edit here.
-    `leave_out` names options the tool's phase does not read; they keep their defaults."""
+def _options_as_parameters(model: type[BaseModel], *, leave_out: tuple[str, ...] = ()
+                           ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Replace `**options` with one keyword parameter per field of the operation's options model (icp_agent.options:
+    type, bounds, validators, description, default), so the tool documents exactly what the toolkit checks, as the
+    CLI's generated options do, and a new option needs no edit here. `leave_out` names fields this face does not
+    offer (they keep their defaults)."""
     def apply(fn: Callable[..., Any]) -> Callable[..., Any]:
         signature = inspect.signature(fn)
-        options = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=field.default,
+        options = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY,
+                                     default=inspect.Parameter.empty if field.is_required() else field.default,
                                      annotation=Annotated[(field.annotation, *field.metadata,
                                                            Field(description=field.description))])
-                   for name, field in AnalysisOptions.model_fields.items() if name not in leave_out]
+                   for name, field in model.model_fields.items() if name not in leave_out]
         kept = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
-        fn.__signature__ = signature.replace(parameters=kept + options)
+        fn.__signature__ = signature.replace(parameters=kept + options)  # type: ignore[attr-defined]
         fn.__annotations__ = {**fn.__annotations__, **{p.name: p.annotation for p in options}}
         return fn
     return apply
 
 
-def _path_arg(what: str) -> Any:
-    """An optional path argument; the tool's description says once that relative paths start at the first data
-    root (said per argument, it was the same sentence ten times in tools/list)."""
-    return Annotated[str | None, Field(description=what)]
+# the import's path arguments, each checked against the data roots (data_dir, a list, is checked item by item)
+IMPORT_PATHS = ("customers", "deals", "contacts", "prospects", "interviews", "subscriptions", "tickets", "events",
+                "mapping_file", "fx_file")
 
 
 @contextmanager
@@ -249,115 +255,88 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
         return roots.resolve(value, argument) if value else None
 
     @tool(_writes("Import CRM exports", idempotent=True))
-    async def import_data(
-        ctx: Context,
-        data_dir: _path_arg("folder of exports (CSV, Parquet, JSON lines; a subfolder of .md/.txt interview "
-                            "notes); each file's kind is recognised from its headers") = None,
-        customers: _path_arg("the customers/companies file, when not recognised in data_dir") = None,
-        deals: _path_arg("the deals/opportunities file") = None,
-        contacts: _path_arg("the contacts file (job titles, buying roles)") = None,
-        prospects: _path_arg("the prospect list (companies without outcomes: the TAM)") = None,
-        interviews: _path_arg("a folder of interview notes (.md/.txt)") = None,
-        subscriptions: _path_arg("subscriptions (a row each: account, plan, MRR or ARR, start, end), rolled up "
-                                 "per account into health") = None,
-        tickets: _path_arg("support tickets (a row each: account, created date, status or priority)") = None,
-        events: _path_arg("product and cancellation events (a row each: account, event, time)") = None,
-        mapping_file: _path_arg("a TOML mapping file overriding headers, roles, types and date order") = None,
-        lenient: Annotated[bool, Field(description="reject malformed rows (each is reported) instead of failing "
-                                                   "the import")] = False,
-    ) -> ImportSummary:
+    @_options_as_parameters(ImportOptions)
+    async def import_data(ctx: Context, **options: Any) -> ImportSummary:
         """Import CRM exports into the workspace as new snapshots (re-importing the same files changes nothing).
 
         Start here. Then check the result: the kind each file was read as, rejected rows, warnings and how
         deals and contacts link to customers; inspect_workspace shows every column and its role.
         Relative paths start at the server's first data root."""
-        if not (data_dir or customers or deals):
+        params = ImportOptions(**options)
+        if not (params.data_dir or params.customers or params.deals):
             raise UserError("nothing to import", hint="pass data_dir, or name the files with customers/deals")
-        folder = path_or_none(data_dir, "data_dir")
-        files = {name: path_or_none(value, name) for name, value in (
-            ("customers", customers), ("deals", deals), ("contacts", contacts), ("prospects", prospects),
-            ("interviews", interviews), ("subscriptions", subscriptions), ("tickets", tickets), ("events", events),
-            ("mapping_file", mapping_file))}
-        result = await _with_progress(ctx, lambda progress: toolkit.import_data(
-            workspace, folder, **files, lenient=lenient, progress=progress))
+        resolved: dict[str, Any] = {name: str(path_or_none(getattr(params, name), name) or "") or None
+                                    for name in IMPORT_PATHS}
+        resolved["data_dir"] = [str(roots.resolve(p, "data_dir")) for p in params.data_dir or []] or None
+        chosen = params.model_copy(update=resolved)
+        result = await _with_progress(ctx, lambda progress: toolkit.import_data(workspace, chosen, progress=progress))
         return import_summary(result)
 
     @tool(_reads("Inspect the workspace"))
-    def inspect_workspace(
-        kind: Annotated[DataKindName | None, Field(description="one kind only (default: all)")] = None,
-        limit: Limit = 50,
-        offset: Offset = 0,
-    ) -> WorkspaceView:
+    @_options_as_parameters(InspectOptions)
+    def inspect_workspace(limit: Limit = 50, offset: Offset = 0, **options: Any) -> WorkspaceView:
         """What the workspace holds: per kind the current file, row counts, rejected rows, and its columns with
         the canonical field, role, type, % missing and examples (columns paged by limit/offset).
 
         Check the roles before build_icp: only fields a seller can know before the sale may be fit fields."""
-        return workspace_view(toolkit.inspect_workspace(workspace), kind, limit, offset)
+        params = InspectOptions(**options)
+        return workspace_view(toolkit.inspect_workspace(workspace, params), params.kind, limit, offset)
 
     @tool(_writes("Set field roles", idempotent=True))
-    def set_field_roles(
-        roles: Annotated[dict[str, RoleName], Field(
-            min_length=1, description='field -> role, e.g. {"time_zone": "ignore", "lead_source": "fit"}. fit: '
-                                      "observable before the sale, used for the ICP; outcome: defines a good "
-                                      "customer; post_sale: known only after the sale; id; ignore")],
-    ) -> RolesResult:
+    @_options_as_parameters(SetFieldRolesOptions)
+    def set_field_roles(**options: Any) -> RolesResult:
         """Override the inferred role of fields (inspect_workspace shows them); takes effect at the next build_icp."""
-        return RolesResult(roles=toolkit.set_field_roles(workspace, roles))
+        return RolesResult(roles=toolkit.set_field_roles(workspace, SetFieldRolesOptions(**options)))
 
     @tool(_reads("Score customer health"))
-    @_analysis_options_as_parameters(leave_out=SEARCH_OPTIONS + BUILD_ONLY_OPTIONS)
+    @_options_as_parameters(HealthOptions)
     async def score_health(ctx: Context, **options: Any) -> HealthSummary:
         """Phase 1 alone: how a good customer is defined here (health score components and weights, an outcome
         column, or won vs lost deals), cohort sizes and metrics, and how many young customers were censored.
         Saves nothing: use it to check the definition before build_icp."""
-        chosen = AnalysisOptions(**options)
-        return await _with_progress(ctx, lambda progress: toolkit.score_health(workspace, chosen))
+        chosen = HealthOptions(**options)
+        return await _with_progress(ctx, lambda progress: toolkit.score_health(workspace, chosen, progress=progress))
 
     @tool(_reads("Extract patterns"))
-    @_analysis_options_as_parameters(leave_out=BUILD_ONLY_OPTIONS)
-    async def find_patterns(
-        ctx: Context,
-        direction: Annotated[Literal["good", "bad", "both"], BeforeValidator(choice_text), Field(
-            description="good: over-index among the best; bad: among the worst")] = "both",
-        limit: Limit = 20,
-        offset: Offset = 0,
-        **options: Any,
-    ) -> PatternsResult:
+    @_options_as_parameters(FindPatternsOptions)
+    async def find_patterns(ctx: Context, **options: Any) -> PatternsResult:
         """Phase 2 alone: traits and combinations that over-index among the best or the worst customers, each with
         n, rate vs base, lift, Wilson interval, Fisher p and Benjamini-Hochberg q. Saves nothing; build_icp saves
         the version whose evidence ids can be cited."""
-        chosen = AnalysisOptions(**options)
-        return await _with_progress(ctx, lambda progress: toolkit.find_patterns(
-            workspace, chosen, direction=direction, limit=limit, offset=offset))
+        chosen = FindPatternsOptions(**options)
+        return await _with_progress(ctx, lambda progress: toolkit.find_patterns(workspace, chosen,
+                                                                                progress=progress))
 
     @tool(_writes("Build the ICP", idempotent=False))
-    @_analysis_options_as_parameters()
+    @_options_as_parameters(AnalysisOptions)
     async def build_icp(
         ctx: Context,
         top_patterns: Annotated[int, Field(ge=0, le=50, description="patterns to include in the summary")] = 5,
         **options: Any,
     ) -> BuildSummary:
         """Score customer health, find the traits that over-index among the best and worst customers, and build
-        the tiered ICP and negative ICP; saved as a new version with its evidence (earlier versions are kept).
+        the tiered ICP and negative ICP; saved as a new version with its evidence and these options (earlier
+        versions are kept).
 
         Returns a summary: status, statement, tiers with criteria and key metrics, disqualifiers, top patterns and
         evidence ids. When status is no_significant_icp, report no_icp_reason instead of inventing a profile."""
         chosen = AnalysisOptions(**options)
-        icp = await _with_progress(ctx, lambda progress: toolkit.build_icp(workspace, chosen, progress))
+        icp = await _with_progress(ctx, lambda progress: toolkit.build_icp(workspace, chosen, progress=progress))
         return BuildSummary.of(icp, top_patterns)
 
     @tool(_reads("Read the ICP"))
+    @_options_as_parameters(VersionOptions)
     def get_icp(
-        version: Version = None,
         sections: Annotated[list[Annotated[Section, BeforeValidator(choice_text)]] | None, Field(
             description=f"sections to include (default: {', '.join(DEFAULT_SECTIONS)}); evidence items come from "
                         "list_evidence / get_evidence"), BeforeValidator(one_or_many)] = None,
         limit: Limit = 10,
         offset: Offset = 0,
-    ) -> IcpView:
+        **options: Any,
+    ) -> IcpView:  # type: ignore[valid-type]  # a model made at import from IcpDocument (views._icp_view_model)
         """The ICP as data: the statement plus the sections asked for (tier criteria and metrics, negative ICP,
         health definition, patterns, personas, validation, ...); list sections come in pages of limit/offset."""
-        return icp_view(toolkit.get_icp(workspace, version), sections, limit, offset)
+        return icp_view(toolkit.get_icp(workspace, VersionOptions(**options)), sections, limit, offset)
 
     @tool(_reads("List ICP versions"))
     def list_icp_versions(limit: Limit = 20, offset: Offset = 0) -> VersionList:
@@ -365,135 +344,112 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
         return version_list(toolkit.list_icp_versions(workspace), limit, offset)
 
     @tool(_reads("Get evidence"))
-    def get_evidence(
-        ids: Annotated[list[IdText], Field(min_length=1, max_length=20, description="evidence ids, e.g. "
-                                                                                   "[\"E3f9a2c1d\"]"),
-                       BeforeValidator(one_or_many)],
-        version: Version = None,
-    ) -> EvidenceItems:
+    @_options_as_parameters(EvidenceOptions)
+    def get_evidence(**options: Any) -> EvidenceItems:
         """Evidence items by id: the statement, the figures (n, rate, lift, interval, p, adjusted p) and the
         query that produced them. Quote figures from here when you write about them."""
-        return EvidenceItems(items=[toolkit.get_evidence(workspace, i, version) for i in dict.fromkeys(ids)])
+        return EvidenceItems(items=toolkit.get_evidence(workspace, EvidenceOptions(**options)).items)
 
     @tool(_reads("List evidence"))
-    def list_evidence(
-        kind: Annotated[str | None, Field(description="only this kind (e.g. pattern, tier, cohort); the result "
-                                                      "lists the kinds present")] = None,
-        version: Version = None,
-        limit: Limit = 50,
-        offset: Offset = 0,
-    ) -> EvidenceList:
+    @_options_as_parameters(ListEvidenceOptions)
+    def list_evidence(limit: Limit = 50, offset: Offset = 0, **options: Any) -> EvidenceList:
         """The evidence items of an ICP version: id, kind, statement and n (get_evidence has the figures)."""
-        return evidence_list(toolkit.get_icp(workspace, version), kind, limit, offset)
+        found = toolkit.list_evidence(workspace, ListEvidenceOptions(**options))
+        chunk, page = paginate([EvidenceBrief.model_validate({k: getattr(i, k) for k in EvidenceBrief.model_fields})
+                                for i in found.items], limit, offset)
+        return EvidenceList(version_id=found.version_id, kinds=found.kinds, items=chunk, page=page)
 
     @tool(_writes("Get persona evidence for a tier", idempotent=True))
-    def get_persona_evidence(
-        segment: Annotated[SegmentName, Field(description="the ICP segment: ICP 1, ICP 2, ... (see get_icp's "
-                                                          "tiers)")] = "ICP 1",
-        tier: Annotated[TierNumber, Field(description="the tier within the segment")] = 1,
-        version: Version = None,
-        limit: Limit = 20,
-        offset: Offset = 0,
-    ) -> PersonaEvidence:
+    @_options_as_parameters(PersonaEvidenceOptions)
+    def get_persona_evidence(limit: Limit = 20, offset: Offset = 0, **options: Any) -> PersonaEvidence:
         """Who buys in one tier: titles, seniority and departments per buying role (champion, economic buyer,
         technical buyer, end user, blocker) on its won deals, and interview quotes (quotes paged by limit/offset).
 
         Each count and quote becomes an evidence item of the version, so drafted personas can cite it."""
-        return persona_evidence(toolkit.get_persona_evidence(workspace, segment, tier, version), limit, offset)
+        found = toolkit.get_persona_evidence(workspace, PersonaEvidenceOptions(**options))
+        return persona_evidence(found, limit, offset)
 
     @tool(_writes("Save drafted personas or rationale", idempotent=True, destructive=True))
-    def save_drafts(
-        personas: Annotated[list[DraftPersona] | None, Field(
-            description="personas, one per segment, tier and buying role; each claim cites evidence ids")] = None,
-        rationales: Annotated[list[DraftRationale] | None, Field(
-            description="negative-ICP rationale, one per disqualifier; each claim cites evidence ids")] = None,
-        model: Annotated[str | None, Field(description="the model that wrote the drafts, kept with them")] = None,
-        version: Version = None,
-    ) -> DraftsOutcome:
+    @_options_as_parameters(SaveDraftsOptions, leave_out=("drafter",))
+    def save_drafts(**options: Any) -> DraftsOutcome:
         """Save drafted personas and negative-ICP rationale into the ICP version (replacing earlier drafts for the
         same persona or disqualifier). All or nothing: when any claim cites no evidence, cites an unknown id or
         misquotes a number, nothing is saved and the result says status "refused" with every offending claim
         (its draft, section, text, cited ids and the problem): fix those and call again."""
-        if not (personas or rationales):
-            raise UserError("nothing to save", hint="pass personas and/or rationales")
-        result = toolkit.save_drafts(workspace, personas=personas, rationales=rationales, model=model,
-                                     version=version)
-        return drafts_outcome(result, personas, rationales)
+        params = SaveDraftsOptions(**options)
+        result = toolkit.save_drafts(workspace, params)
+        return drafts_outcome(result, params.personas, params.rationales)
+
+    @tool(_writes("Record tier narratives, themes and the drafting record", idempotent=True, destructive=True))
+    @_options_as_parameters(RecordDraftingOptions)
+    def record_drafting(**options: Any) -> DraftingRecorded:
+        """Save tier narratives and interview themes into the ICP version, mark saved personas with their drafter
+        and known gaps, and keep a drafting record. All or nothing: when any claim is not grounded (cites nothing,
+        an unknown id, a number or quote the evidence does not hold), nothing is saved and the error says why."""
+        return toolkit.record_drafting(workspace, RecordDraftingOptions(**options))
 
     @tool(_writes("Fit the lead score", idempotent=True))
-    def fit_scorecard(version: Version = None) -> ScorecardView:
-        """Fit the points-based lead score again on an ICP version's customers (build_icp already fits one; refit
-        after changing field roles). Returns the features with their points, the priority bands with the observed
-        good rate of each, and the holdout accuracy (AUC on the newest customers, fitted on the older ones)."""
-        return ScorecardView.of(toolkit.fit_scorecard(workspace, version))
+    @_options_as_parameters(VersionOptions)
+    def fit_scorecard(**options: Any) -> ScorecardView:
+        """Fit the points-based lead score again on an ICP version's customers, with the options it was built with
+        (build_icp already fits one; refit after changing field roles). Returns the features with their points,
+        the priority bands with the observed good rate of each, and the holdout accuracy (AUC on the newest
+        customers, fitted on the older ones)."""
+        return ScorecardView.of(toolkit.fit_scorecard(workspace, VersionOptions(**options)))
 
     @tool(_writes("Validate the ICP", idempotent=True))
-    def validate_icp(
-        revenue_target: Annotated[float | None, Field(gt=0, description="annual new-revenue target: checks that "
-                                                                        "Tier-1 accounts x median ACV >= 3x it")] = None,
-        version: Version = None,
-    ) -> ValidationView:
+    @_options_as_parameters(ValidateOptions)
+    def validate_icp(**options: Any) -> ValidationView:
         """Phase 5: ICP vs non-ICP unit economics against the method's targets (met / not met / not measurable),
         the backtest on the newest customers, the market share and penetration of each tier, the revenue-target
-        check and the share of open pipeline in Tier 1. Updates the version's validation; tiers never change."""
-        return ValidationView(**toolkit.validate_icp(workspace, version, revenue_target))
+        check and the share of open pipeline in Tier 1, with the options the version was built with. Updates the
+        version's validation; tiers never change."""
+        return ValidationView(**toolkit.validate_icp(workspace, ValidateOptions(**options)).model_dump(mode="json"))
 
     @tool(_writes("Score prospects", idempotent=True, destructive=True))
-    def score_prospects(
-        input_path: Annotated[str, Field(description="the prospect file (CSV, Parquet or JSON lines); relative "
-                                                     "paths start at the server's first data root")],
-        output_path: Annotated[str, Field(description="the scored file to write (.csv or .parquet), every input "
-                                                      "row kept with its tier, fit score and reasons; an existing "
-                                                      "file is replaced only when it is in the output folder or "
-                                                      "an earlier scored file, never a source export")],
-        version: Version = None,
-    ) -> ScoreResult:
-        """Score a prospect list with the ICP: tier, fit score and disqualifiers per row, written to a file; returns
-        the counts per tier and priority."""
-        source, output = roots.resolve(input_path, "input_path"), roots.resolve(output_path, "output_path")
+    @_options_as_parameters(ScoreOptions)
+    def score_prospects(**options: Any) -> ScoreResult:
+        """Score a prospect list with the ICP (the workspace's, or an icp.json): tier, fit score and disqualifiers
+        per row, written to a file; returns the counts per tier and priority. Relative paths start at the server's
+        first data root; an existing output is replaced only in the output folder or when it is an earlier scored
+        file, never a source export."""
+        params = ScoreOptions(**options)
+        source, output = roots.resolve(params.input_path, "input_path"), roots.resolve(params.output_path,
+                                                                                       "output_path")
+        icp_path = path_or_none(params.icp_path, "icp_path")
         toolkit.check_output_path(output, [source], workspace)  # never a source, the input or the workspace
         replaceable_output(output, default_out)
-        return toolkit.score_prospects(source, output, ws=workspace, version=version)
+        return toolkit.score_prospects(workspace, params.model_copy(update={
+            "input_path": str(source), "output_path": str(output), "icp_path": str(icp_path) if icp_path else None}))
 
     @tool(_writes("Compare ICP versions", idempotent=True))
-    def diff_icp_versions(
-        old: Annotated[IdText | None, Field(description="the earlier version id (default: the one before new)")] = None,
-        new: Annotated[IdText | None, Field(description="the later version id (default: the latest)")] = None,
-    ) -> VersionDiff:
+    @_options_as_parameters(DiffOptions)
+    def diff_icp_versions(**options: Any) -> VersionDiff:
         """What changed between two ICP versions: customers moving tier, field drift (PSI), patterns that weakened,
         vanished or appeared, and a recommendation with its evidence id."""
-        return VersionDiff(**toolkit.diff_icp_versions(workspace, old, new))
+        return VersionDiff(**toolkit.diff_icp_versions(workspace, DiffOptions(**options)))
 
     @tool(_reads("Query the workspace (read-only SQL)"))
-    def query_workspace(
-        sql: Annotated[str, Field(min_length=1, max_length=20000, description=(
-            "one DuckDB SELECT (WITH, VALUES, FROM-first, DESCRIBE and SUMMARIZE work too). Views customers, "
-            "deals, contacts, prospects hold the current snapshots; tables: imports, interviews, evidence, "
-            "icp_versions, field_roles"))],
-        max_rows: Annotated[int, Field(ge=1, le=1000, description="most rows to return")] = 200,
-    ) -> QueryResult:
+    @_options_as_parameters(QueryOptions)
+    def query_workspace(**options: Any) -> QueryResult:
         """Answer a question the other tools don't, with one read-only SQL query over the workspace.
 
         The connection is read-only with file access and settings locked by the database engine; results are
         capped (rows, characters, time) and flagged truncated. Numbers from here carry no evidence id: say that
         they come from your query."""
-        return run_readonly_query(workspace.path, sql, max_rows=max_rows, max_chars=QUERY_MAX_CHARS,
-                                  timeout_s=QUERY_TIMEOUT_S, busy_timeout=workspace.busy_timeout)
+        return toolkit.query_workspace(workspace, QueryOptions(**options))
 
     @tool(_writes("Render the ICP document", idempotent=True, destructive=True))
-    async def render_document(
-        ctx: Context,
-        version: Version = None,
-        out_dir: _path_arg(f"folder for the files (default: the server's output folder, {default_out}); "
-                           "existing report files there are replaced") = None,
-    ) -> RenderResult:
-        """Write the ICP document (icp.md, icp.html), icp.json with its schema, and the scoring matrix CSV.
-        Relative paths start at the server's first data root."""
-        icp = toolkit.get_icp(workspace, version)
-        out = path_or_none(out_dir, "out_dir") or default_out
-        out.mkdir(parents=True, exist_ok=True)
-        files = await _with_progress(ctx, lambda progress: toolkit.write_icp_outputs(workspace, icp, out, progress))
-        return RenderResult(version_id=icp.id, out_dir=str(out), files=[str(out / name) for name in files])
+    @_options_as_parameters(RenderOptions)
+    async def render_document(ctx: Context, **options: Any) -> RenderResult:
+        """Write the ICP document (icp.md, icp.html), icp.json with its schema, and the scoring matrix CSV into
+        out_dir (default: the server's output folder). Relative paths start at the server's first data root."""
+        params = RenderOptions(**options)
+        out = path_or_none(params.out_dir, "out_dir") or default_out
+        chosen = params.model_copy(update={"out_dir": str(out)})
+        result = await _with_progress(ctx, lambda progress: toolkit.render_document(workspace, chosen,
+                                                                                    progress=progress))
+        return RenderResult(**result.model_dump())
 
     @server.resource("icp://current", name="current_icp", mime_type="application/json",
                      description="The latest ICP version as icp.json")
@@ -513,7 +469,7 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
                      description="One evidence item by id: statement, figures and the query behind them")
     def evidence_item(evidence_id: str) -> str:
         with _reported_as(ResourceError):
-            return toolkit.get_evidence(workspace, evidence_id).model_dump_json(indent=2)
+            return toolkit.get_evidence(workspace, evidence_id).items[0].model_dump_json(indent=2)
 
     @server.resource("icp://import-report", name="import_report", mime_type="text/markdown",
                      description="The import report: every file, column mapping and rejected row")
@@ -540,43 +496,6 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
     def negative_icp_rationale() -> str:
         """Write the rationale of each disqualifier from its evidence."""
         return render_prompt("mcp_negative_icp")
-
-    # --- record_drafting: what an MCP client drafted besides personas and rationale (the assistant's run, H8) ---
-    from icp_agent.drafting.records import (
-        DraftingRecorded,
-        DraftNarrative,
-        DraftTheme,
-        PersonaGaps,
-    )
-
-    @tool(_writes("Record tier narratives, themes and the drafting record", idempotent=True, destructive=True))
-    def record_drafting(
-        drafter: Annotated[str, Field(min_length=1, max_length=80, description="who drafted: e.g. claude")],
-        model: Annotated[str | None, Field(description="the model that wrote the drafts, kept with them")] = None,
-        narratives: Annotated[list[DraftNarrative] | None, Field(
-            description="tier narratives, each replacing the earlier one of its tier; every claim cites evidence "
-                        "ids")] = None,
-        themes: Annotated[list[DraftTheme] | None, Field(
-            description="interview themes, replacing the earlier list; every claim cites evidence ids")] = None,
-        persona_gaps: Annotated[list[PersonaGaps] | None, Field(
-            description="for personas saved with save_drafts: what the evidence does not say (marks them with "
-                        "this drafter and model)")] = None,
-        record: Annotated[dict[str, Any] | None, Field(
-            description="kept in icp.json's drafting section: prompt versions, summaries, dropped claims, the run's "
-                        "status")] = None,
-        version: Version = None,
-    ) -> DraftingRecorded:
-        """Save tier narratives and interview themes into the ICP version, mark saved personas with their drafter
-        and known gaps, and keep a drafting record. All or nothing: when any claim is not grounded (cites nothing,
-        an unknown id, a number or quote the evidence does not hold), nothing is saved and the error says why."""
-        icp = toolkit.get_icp(workspace, version)
-        narratives, themes, persona_gaps = narratives or [], themes or [], persona_gaps or []
-        toolkit.record_drafting(
-            workspace, icp.id, drafter=drafter, model=model,
-            narratives=[{**n.model_dump(), "drafter": drafter, "model": model} for n in narratives],
-            themes=[t.model_dump() for t in themes],
-            persona_gaps={(g.segment, g.tier, g.role): g.gaps for g in persona_gaps}, record=record or {})
-        return DraftingRecorded.of(icp.id, narratives, themes, persona_gaps, record or {})
 
     return server
 

@@ -201,7 +201,7 @@ def _as_of(con, accounts: str, tables: dict[RollupKind, str]) -> str:
     latest = con.execute(f"SELECT greatest({', '.join(dates)})").fetchone()[0] if dates else None
     if latest is None:
         raise UserError("the subscriptions, tickets and events carry no dates, so nothing can be measured as of a day",
-                        hint="check their date columns in `icp-agent inspect` (each needs a start, created or timestamp "
+                        hint="check their date columns in `icp-agent inspect-workspace` (each needs a start, created or timestamp "
                              "column), or give the analysis an as_of date")
     return str(latest)
 

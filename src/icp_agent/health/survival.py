@@ -29,15 +29,3 @@ def kaplan_meier(months: np.ndarray, churned: np.ndarray, max_points: int = 60) 
     if horizon > points[-1][0]:
         points.append((round(horizon, 2), points[-1][1]))
     return points
-
-
-def survival_at(points: list[tuple[float, float]], month: float) -> float | None:
-    """The curve's value at a month (None beyond the observed horizon)."""
-    if not points or month > points[-1][0]:
-        return None
-    value = 1.0
-    for t, s in points:
-        if t > month:
-            break
-        value = s
-    return value

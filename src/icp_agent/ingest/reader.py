@@ -123,7 +123,7 @@ def inspect_file(path: str | Path, *, lenient: bool = False, sheet: str | int | 
                                                                "the current directory)")
     if path.is_dir():
         raise UserError("is a folder, not a file", file=str(path),
-                        hint="pass the file itself, or the folder as a PATH to `icp-agent import` / `run`")
+                        hint="pass the file itself, or the folder as a PATH to `icp-agent import-data` / `run`")
     size = path.stat().st_size
     with path.open("rb") as handle:
         head = handle.read(SAMPLE_BYTES)

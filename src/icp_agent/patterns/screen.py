@@ -23,7 +23,7 @@ of a kind of business. These kinds are screened out here, each with its reason:
   (or at most 0.05). No pre-sale trait of a B2B account predicts an outcome that well; a
   charged-off amount that is non-zero exactly for bad loans or a churn reason filled only for
   churned customers does. A user who knows the field is observable before the sale brings it
-  back with a role override (`icp-agent roles FIELD=fit`): fields in `confirmed` are kept.
+  back with a role override (`icp-agent set-field-roles FIELD=fit`): fields in `confirmed` are kept.
 - **identifier-like**: a category field with a distinct value on (nearly) every row (ids,
   names, domains, free text), or a plain number field whose values are whole numbers, distinct
   on at least 95% of rows (a running number or an id; quantities and money repeat or are typed
@@ -171,7 +171,7 @@ def _excluded(
             "reason": f"{spec.name} alone separates good from bad almost perfectly (AUC {max(auc, 1 - auc):.3f}, "
             f"where 0.5 is no information; the limit is {LEAKAGE_AUC}): it is most likely derived from "
             f"the outcome. "
-            f"If a seller can know it before the sale, bring it back with: icp-agent roles "
+            f"If a seller can know it before the sale, bring it back with: icp-agent set-field-roles "
             f"{spec.name}=fit",
         }
     return None
@@ -190,7 +190,7 @@ def outcome_named(name: str, header: str | None = None) -> dict | None:
                 "reason": f"{shown} counts or describes outcomes (won, lost, closed or open deals, a lost "
                 f"reason, a probability, a weighted value): it is known only after the sale and "
                 f"would let the outcome explain itself. If a seller can know it before the sale, "
-                f"bring it back with: icp-agent roles {name}=fit",
+                f"bring it back with: icp-agent set-field-roles {name}=fit",
             }
     return None
 
@@ -257,7 +257,7 @@ def _outcome_pure(
         f"{entity}s that is (nearly) all one outcome is not a trait a kind of business shares, it most "
         f"likely counts or "
         f"records the outcome. If a seller can know it before the sale, bring it back with: "
-        f"icp-agent roles {spec.name}=fit",
+        f"icp-agent set-field-roles {spec.name}=fit",
     }
 
 

@@ -1,0 +1,53 @@
+"""How the current snapshots link: deals and contacts to the companies, per-account tables to the accounts
+(the report import_data and inspect_workspace show), and the check build_icp makes before it uses them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from icp_agent.errors import UserError
+from icp_agent.health.rollup import ROLLUP_KINDS, link_accounts
+from icp_agent.ingest import links
+from icp_agent.models import LinkReport
+from icp_agent.workspace import Workspace
+
+
+def link_report(ws: Workspace, con: Any = None) -> list[LinkReport]:
+    """How the current deals and contacts link to the current companies (the key chosen by value overlap)."""
+    if con is None:
+        with ws.connect() as own:
+            return link_report(ws, own)
+    customers = ws.current_table(con, "customers")
+    deals = ws.current_table(con, "deals")
+    contacts = ws.current_table(con, "contacts")
+    result = []
+    if deals and customers:
+        result.append(links.link_deals(con, deals, customers))
+    if contacts and (deals or customers):
+        result.append(links.link_contacts(con, contacts, deals, customers))
+    for kind in ROLLUP_KINDS:
+        table = ws.current_table(con, kind)
+        if table and customers:
+            result.append(link_accounts(con, kind, table, customers).report())
+    return result
+
+
+def check_links(reports: list[LinkReport], allow_unlinked: bool) -> list[str]:
+    """Stop (UserError) when half or fewer of the deals or contacts link; with allow_unlinked, mark the
+    reports and return the warnings that say how much was left out."""
+    warnings = []
+    for link in reports:
+        usable = link.linked + link.standalone
+        if not link.rows or usable > links.MIN_LINKED_SHARE * link.rows:
+            continue
+        share = f"{link.linked:,} of {link.rows:,} {link.kind} ({100 * link.linked / link.rows:.0f}%)"
+        own = f"; {link.standalone:,} more carry their own firmographics" if link.standalone else ""
+        if not allow_unlinked:
+            raise UserError(f"only {share} link to a company{own}: an ICP built on the rest would leave out "
+                            f"{link.unlinked:,} {link.kind}. Likely cause: {link.cause or 'unknown'}",
+                            hint="fix the export as the cause says and import it again, or build without them "
+                                 "(CLI: --allow-unlinked; MCP tools: allow_unlinked=true)")
+        link.allowed_unlinked = True
+        warnings.append(f"only {share} link to a company{own}: {link.unlinked:,} {link.kind} were analysed without "
+                        f"their company's fields (--allow-unlinked). Likely cause: {link.cause or 'unknown'}")
+    return warnings

@@ -1,0 +1,175 @@
+"""Which file is which: the import plan (files named with a flag, the rest recognised from headers and contents).
+
+`plan_import` decides before anything is read into the workspace; toolkit.import_data imports the plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from icp_agent.errors import UserError
+from icp_agent.health.rollup import ROLLUP_KINDS
+from icp_agent.ingest.importer import Mapping, detect_kind
+from icp_agent.ingest.interviews import interview_files
+from icp_agent.ingest.reader import (
+    TABLE_SUFFIXES,
+    WORKBOOK_SUFFIXES,
+    inspect_file,
+    peek_headers,
+)
+from icp_agent.models import DATA_KINDS
+
+
+class PlannedFile(BaseModel):
+    path: str
+    kind: str
+    reason: str
+    read_as: str | None = Field(None, description="format, encoding and delimiter (or sheet) the file is read with")
+
+
+class SkippedFile(BaseModel):
+    path: str
+    reason: str = Field(description="why the file was not imported (not an export, not a table)")
+
+
+class InputPlan(BaseModel):
+    files: list[PlannedFile]
+    skipped: list[SkippedFile] = Field(default_factory=list)
+
+
+# Suffixes whose files may be something else than an export (notes, configs, logs): in a folder,
+# one that does not read as a table is skipped with a note. A .csv or .xlsx that fails is an error.
+MAYBE_TABULAR = {".txt", ".json", ".tab"}
+Paths = str | Path | Sequence[str | Path] | None
+
+
+def _read_as(source) -> str:
+    if source.format == "xlsx":
+        return f"Excel workbook, sheet {source.sheet!r}"
+    if source.format != "csv":
+        return source.format
+    names = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+    delimiter = names.get(source.delimiter, repr(source.delimiter))
+    count = sum(1 for line in source.title_lines if line)
+    titles = f", {count} title line(s) above the header" if count else ""
+    return f"{source.encoding.upper()}, {delimiter}-delimited{titles}"
+
+
+def plan_import(paths: Paths = None, *, customers=None, deals=None, contacts=None, prospects=None,
+                interviews=None, subscriptions=None, tickets=None, events=None, mapping: Mapping | None = None,
+                sheet: str | int | None = None, has_accounts: bool = False) -> InputPlan:
+    """Decide which file is which: flags win, the rest is recognised from headers and contents.
+
+    `paths` is any mix of files and folders. A folder's tabular files are recognised, a
+    subfolder of .md/.txt notes is the interviews; anything else in a folder (a README, a
+    log, an image, a text file that is not a table) is skipped with the reason. A file named
+    directly must read, or it is an error. `sheet` picks the worksheet of every workbook.
+
+    subscriptions, tickets and events are per-account tables (a SaaS export beside its accounts
+    file); they are rolled up per account into health inputs when the ICP is built. With
+    `has_accounts` (the workspace already holds customers or deals), a plan without them is fine:
+    a newer snapshot of one table.
+    """
+    named = {"customers": customers, "deals": deals, "contacts": contacts, "prospects": prospects,
+             "interviews": interviews, "subscriptions": subscriptions, "tickets": tickets, "events": events}
+    plan = [PlannedFile(path=str(p), kind=k, reason="named with --" + k, read_as=None) for k, p in named.items() if p]
+    taken = {Path(p.path).expanduser().resolve() for p in plan}
+    skipped: list[SkippedFile] = []
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    guessed: list[PlannedFile] = []
+    deferred: list[PlannedFile] = []  # companies files without outcomes while --prospects names another file
+
+    def recognise(entry: Path, in_folder: bool) -> None:
+        suffix = entry.suffix.lower()
+        if in_folder and suffix not in TABLE_SUFFIXES:
+            skipped.append(SkippedFile(path=str(entry), reason=f"not a tabular export ({suffix or 'no suffix'})"))
+            return
+        try:
+            source = inspect_file(entry, sheet=sheet if suffix in WORKBOOK_SUFFIXES else None)
+            headers = peek_headers(source)
+        except UserError as exc:
+            if in_folder and suffix in MAYBE_TABULAR:
+                skipped.append(SkippedFile(path=str(entry), reason=f"not a table: {exc.reason}"))
+                return
+            raise
+        if in_folder and suffix in MAYBE_TABULAR and len(headers) < 2:
+            skipped.append(SkippedFile(path=str(entry), reason="not a table: one column of text (name the file "
+                                                               "to import it as a one-column list)"))
+            return
+        kind, reason = detect_kind(headers, mapping, entry.name)
+        if kind == "prospects" and named["prospects"] and not named["customers"]:
+            # the user named the prospects: a companies file without outcomes may still be the customers
+            # (the "only companies file" rule below decides; otherwise it is skipped)
+            deferred.append(PlannedFile(path=str(entry), kind=kind, reason=reason, read_as=_read_as(source)))
+            return
+        if named.get(kind):
+            skipped.append(SkippedFile(path=str(entry), reason=f"looks like {kind}, but --{kind} names another file"))
+            return
+        guessed.append(PlannedFile(path=str(entry), kind=kind, reason=reason, read_as=_read_as(source)))
+
+    for given in paths or []:
+        folder = Path(given).expanduser()
+        if not folder.exists():
+            raise UserError("no such folder or file", file=str(folder),
+                            hint="check the path (relative paths start from the current directory)")
+        if folder.is_file():
+            if folder.resolve() not in taken:
+                taken.add(folder.resolve())
+                recognise(folder, in_folder=False)
+            continue
+        found = len(guessed)
+        for entry in sorted(folder.iterdir()):
+            if entry.resolve() in taken or entry.name.startswith("."):
+                continue
+            taken.add(entry.resolve())
+            if entry.is_dir():
+                if not named["interviews"] and interview_files(entry):
+                    guessed.append(PlannedFile(path=str(entry), kind="interviews",
+                                               reason="a folder of .md/.txt notes", read_as=None))
+                else:
+                    skipped.append(SkippedFile(path=str(entry), reason="a subfolder without interview notes "
+                                                                       "(pass it as a PATH to import its files)"))
+            elif entry.is_file():
+                recognise(entry, in_folder=True)
+        if len(guessed) == found and not plan and not deferred:
+            raise UserError("no CSV, Excel, Parquet or JSON-lines exports in this folder", file=str(folder),
+                            hint="pass the folder holding your exports, or name each file with --customers etc.")
+    companies = [p for p in guessed + deferred if p.kind in ("customers", "prospects")]
+    if not customers and companies and not any(p.kind == "customers" for p in companies) and len(companies) == 1:
+        companies[0].kind, companies[0].reason = "customers", ("the only companies file (no outcomes: good "
+                                                               "customers come from won deals)")
+    for item in deferred:
+        if item.kind == "customers":
+            guessed.append(item)
+        else:
+            skipped.append(SkippedFile(path=item.path, reason="looks like prospects, but --prospects names another "
+                                                              "file"))
+    plan += guessed
+    for kind in DATA_KINDS:
+        files = [p for p in plan if p.kind == kind]
+        if len(files) > 1:
+            raise UserError(f"{len(files)} files look like {kind}: {', '.join(Path(p.path).name for p in files)}",
+                            hint=f"name the right one with --{kind} (and the others with their own flags)")
+    if not has_accounts and not any(p.kind in ("customers", "deals") for p in plan):
+        tables = sorted(p.kind for p in plan if p.kind in ROLLUP_KINDS)
+        if tables:
+            raise UserError(f"{' and '.join(tables)} need an accounts file to roll up into (one row per account, "
+                            f"with its firmographics and, if you have it, a churn flag)",
+                            hint="add the accounts export to the folder, or name it with --customers FILE")
+        raise UserError("no customers file found (companies with lifecycle, revenue or outcome fields)",
+                        hint="name it with --customers FILE")
+    return InputPlan(files=plan, skipped=skipped)
+
+
+def plan_inputs(data_dir: Paths = None, *, customers=None, deals=None, contacts=None,
+                prospects=None, interviews=None, subscriptions=None, tickets=None, events=None,
+                mapping: Mapping | None = None, sheet: str | int | None = None,
+                has_accounts: bool = False) -> list[PlannedFile]:
+    """The files `plan_import` would import (without the skipped ones)."""
+    return plan_import(data_dir, customers=customers, deals=deals, contacts=contacts, prospects=prospects,
+                       interviews=interviews, subscriptions=subscriptions, tickets=tickets, events=events,
+                       mapping=mapping, sheet=sheet, has_accounts=has_accounts).files

@@ -1,0 +1,63 @@
+"""scoring_matrix.csv: every entity of an ICP version with its fields, health, cohort and score columns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from icp_agent.models import IcpDocument
+from icp_agent.workspace import Workspace
+
+
+def export_scoring_matrix(ws: Workspace, icp: IcpDocument, path: str | Path) -> int:
+    """scoring_matrix.csv: every entity with its fit fields, components, health, cohort and its score columns
+    (icp_tier, icp_segment, fit_points, fit_score, priority, grade, fit_reasons, disqualified_by) from the one
+    scoring path (`scoring.scored_relation`), so a customer's tier and fit score here equal the CRM files'."""
+    from icp_agent.render.tabular import write_table
+    from icp_agent.scorecard.scoring import SCORE_COLUMNS, scored_relation
+
+    frame = f"frame_{icp.id.replace('-', '_')}"
+    with ws.connect() as con:
+        types = {r[0]: r[1] for r in con.execute(f"DESCRIBE {frame}").fetchall()}
+        columns = list(types)
+        keep = [c for c in columns if c in ("company_id", "company_name", "domain", "deal_id", "health", "cohort",
+                                            "censored", "good", "bad", "outcome", "outcome_stage", "tenure_months",
+                                            "churned_flag", "nrr_raw", "payback_raw")
+                or c.startswith("c_") or c in _fit_columns(icp, columns)]
+        scores = ", ".join(name for name in SCORE_COLUMNS if name not in ("unseen_fields", "disqualified",
+                                                                           "missing_fields"))
+        select = ", ".join(_matrix_column(con, frame, c, types) for c in keep)
+        write_table(con, f"SELECT {select}, {scores} FROM {scored_relation(icp, frame, columns)} ORDER BY _row", path,
+                    fmt="csv")
+        row = con.execute(f"SELECT count(*) FROM {frame}").fetchone()
+        return int(row[0]) if row else 0
+
+
+def _matrix_column(con, frame: str, column: str, types: dict[str, str]) -> str:
+    """One scoring-matrix column as a person reads it: a band field (`employees` beside `employees_min` and
+    `employees_max`) shows its range ("51-200", "10,001+" as 10001+, an exact 250 as 250) instead of an empty
+    cell for every range; a number column whose values are all whole is written as integers (51, not 51.0)."""
+    from icp_agent.sql import quote_identifier
+
+    name = quote_identifier(column)
+    low, high = f"{column}_min", f"{column}_max"
+    if low in types and high in types:
+        lo, hi = quote_identifier(low), quote_identifier(high)
+        text = "CAST(CAST({0} AS BIGINT) AS VARCHAR)"
+        whole = "{0} = round({0}) AND abs({0}) < 1e15"
+        def show(x: str) -> str:
+            return f"CASE WHEN {whole.format(x)} THEN {text.format(x)} ELSE CAST({x} AS VARCHAR) END"
+        return (f"CASE WHEN {lo} IS NULL AND {hi} IS NULL THEN NULL WHEN {hi} IS NULL THEN {show(lo)} || '+' "
+                f"WHEN {lo} IS NULL THEN 'up to ' || {show(hi)} WHEN {lo} = {hi} THEN {show(lo)} "
+                f"ELSE {show(lo)} || '-' || {show(hi)} END AS {name}")
+    if types.get(column) in ("DOUBLE", "FLOAT", "REAL") or str(types.get(column, "")).startswith("DECIMAL"):
+        whole = con.execute(f"SELECT coalesce(bool_and({name} = round({name}) AND abs({name}) < 1e15), FALSE) "
+                            f"FROM {frame}").fetchone()[0]
+        if whole:
+            return f"CAST({name} AS BIGINT) AS {name}"
+    return name
+
+
+def _fit_columns(icp: IcpDocument, columns: list[str]) -> set[str]:
+    fields = {c.field for t in icp.tiers for c in t.criteria} | {c.field for d in icp.negative_icp for c in d.criteria}
+    fields |= {c.field for p in icp.patterns for c in p.criteria}
+    return {c for c in columns if c in fields or c.rsplit("_", 1)[0] in fields}

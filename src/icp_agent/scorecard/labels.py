@@ -1,0 +1,24 @@
+"""Scorecard bin labels as sellers read them, and the scorecard kind of each field type."""
+
+from __future__ import annotations
+
+import re
+
+SCORECARD_KINDS = {"category": "category", "band": "band", "number": "number", "money": "number",
+                   "percent": "number", "list": "list", "bool": "bool"}
+
+
+def readable_bin_labels(card: dict, money: set[str]) -> None:
+    """Bin labels as sellers read them in a reason ("annual revenue $7.67M-$50.9M"), in place: the SQL that
+    writes fit_reasons reads them from the scorecard, so a scored file and the document agree."""
+    from icp_agent.tiers.analyse import amount
+
+    for feature in card.get("features", []):
+        field = feature.get("field", "")
+        for item in feature.get("bins", []):
+            label = item.get("label", "")
+            if label.startswith(field):
+                label = field.replace("_", " ") + label[len(field):]
+            if field in money:
+                label = re.sub(r"\d[\d,]*(?:\.\d+)?", lambda m: amount(float(m[0].replace(",", "")), True), label)
+            item["label"] = label
