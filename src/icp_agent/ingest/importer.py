@@ -1230,18 +1230,53 @@ def _apply_currencies(con, table: str, columns: list[PlannedColumn], mapping: Ma
         con.execute(f"ALTER TABLE {table} ADD COLUMN {_q(column.name + '_original')} DOUBLE")
         con.execute(f"UPDATE {table} SET {_q(column.name + '_original')} = {name}")
         cases = " ".join(f"WHEN {sql_literal(c)} THEN {name} * {float(r)!r}" for c, r in rates.items())
+        per_row = _row_rates(con, table, columns, currency, reporting, [c for c in others if c not in rates])
+        if per_row:  # the file's own rate, row by row, where the user gave none for the currency
+            cases += " " + " ".join(f"WHEN {sql_literal(c)} THEN CASE WHEN {per_row[1]} > 0 THEN {name} * "
+                                    f"{per_row[1]} END" for c in per_row[2])
         con.execute(f"UPDATE {table} SET {name} = CASE {currency} {cases} ELSE NULL END")
         converted = [c for c in others if c in rates]
-        missing = [c for c in others if c not in rates]
+        missing = [c for c in others if c not in rates and c not in (per_row[2] if per_row else [])]
         if converted:
             column.note = _join_note(column.note, f"{sum(counts[c] for c in converted):,} amounts in "
                                                   f"{', '.join(converted)} converted to {reporting} with the given rates")
+        if per_row:
+            done = _scalar(con, f"SELECT count(*) FROM {table} WHERE {currency} IN "
+                                f"({', '.join(sql_literal(c) for c in per_row[2])}) AND {name} IS NOT NULL")
+            message = (f"{done:,} amounts in {', '.join(per_row[2])} converted to {reporting} with the file's own "
+                       f"column {per_row[0]!r} (read as units of {reporting} per unit, as the rows in {reporting} "
+                       f"carry 1; if the CRM gives the inverse, pass --fx rates, which win)")
+            column.note = _join_note(column.note, message)
+            warnings.append(f"{file_name}: column {column.header!r}: {message}")
         if missing:
             message = (f"{sum(counts[c] for c in missing):,} amounts in {', '.join(missing)} not comparable with "
                        f"{reporting}: give --fx rates (a CSV with columns currency,rate) or an fx table in the "
                        f"mapping file")
             column.note = _join_note(column.note, message)
             warnings.append(f"{file_name}: column {column.header!r}: {message}")
+
+
+def _row_rates(con: duckdb.DuckDBPyConnection, table: str, columns: list[PlannedColumn], currency: str,
+               reporting: str, wanted: list[str]) -> tuple[str, str, list[str]] | None:
+    """The file's exchange-rate column to convert the currencies in `wanted` with, row by row: (its header, its
+    quoted stored name, the currencies it converts), or None.
+
+    Zoho's deals carry "Currency" and "Exchange Rate" on every row; the rate is the record currency's rate to
+    the CRM's home currency. It is used only when every row in the reporting currency that has a rate has 1 (the
+    rates are relative to that currency) and only for currencies whose rows all have a positive rate; it is read
+    as units of the reporting currency per unit (HubSpot's documented conversionRate, and the --fx convention)."""
+    rate = next((c for c in columns if c.name == "exchange_rate" and c.type == "number"), None)
+    if rate is None or not wanted:
+        return None
+    r = _q(rate.name)
+    off_one = _scalar(con, f"SELECT count(*) FROM {table} WHERE {currency} = {sql_literal(reporting)} "
+                           f"AND {r} IS NOT NULL AND {r} <> 1")
+    if off_one or not _scalar(con, f"SELECT count(*) FROM {table} WHERE {currency} = {sql_literal(reporting)} "
+                                   f"AND {r} = 1"):
+        return None
+    usable = [c for c in wanted if not _scalar(con, f"SELECT count(*) FROM {table} WHERE {currency} = "
+                                                   f"{sql_literal(c)} AND coalesce({r}, 0) <= 0")]
+    return (rate.header, r, usable) if usable else None
 
 
 def _join_note(note: str | None, extra: str) -> str:
