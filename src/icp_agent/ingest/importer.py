@@ -22,6 +22,7 @@ from icp_agent.errors import UserError
 from icp_agent.ingest import normalize as norm
 from icp_agent.ingest.fields import (
     FIELD_BY_NAME,
+    FIELDS,
     ROLES,
     attribute_name,
     canonical_field,
@@ -100,6 +101,9 @@ class Mapping:
     files: dict[str, dict[str, str]] = field(default_factory=dict)  # file name -> {header -> field}
     fx: dict[str, float] = field(default_factory=dict)  # ISO code -> units of the reporting currency per unit
     fx_currency: str | None = None  # the reporting currency money is compared in
+    # what the files imported so far in this run proved (not a setting): "file: header" -> "dmy" | "mdy", read
+    # when a later file of the same export has a date column whose day/month order nothing in it decides
+    proven_date_orders: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: str | Path | None) -> "Mapping":
@@ -559,9 +563,66 @@ def _date_order(column: PlannedColumn, profile: dict[str, int], mapping: Mapping
         return "dmy"
     if profile.get("dotted") and profile["dotted"] >= profile["slashed"]:
         return "dmy"  # 01.05.2023 is written day first wherever dots separate a date (de, fr, ru, ...)
-    raise UserError("the date order is ambiguous (every day and month is 12 or less)", file=file_name,
-                    column=column.header, hint="declare it with [dates] order = \"mdy\" or \"dmy\" in a "
-                                               "mapping file (--mapping)")
+    return AMBIGUOUS
+
+
+AMBIGUOUS = "ambiguous"
+# Date fields the analysis reads: a column among them whose day/month order nothing decides stops the import.
+NEEDED_DATES = frozenset(f.name for f in FIELDS if f.type == "date" and f.role == "outcome")
+
+
+def _proven_order(profile: dict[str, int]) -> str | None:
+    """The day/month order a slashed date column's own values prove (a day above 12 in one place only)."""
+    if not profile.get("slashed"):
+        return None
+    if profile["dmy"] and not profile["mdy"]:
+        return "dmy"
+    if profile["mdy"] and not profile["dmy"]:
+        return "mdy"
+    return None
+
+
+def _ambiguous_date_orders(columns: list[PlannedColumn], profiles: dict[str, dict[str, int]], mapping: Mapping,
+                           file_name: str, warnings: list[str]) -> None:
+    """Decide the date columns whose values leave day and month open (every part 12 or less, `_date_order`).
+
+    One export is written in one locale, so the order its other date columns prove decides: those of this
+    file, then those of the files imported before it in the same run (`Mapping.proven_date_orders`). When they
+    agree on one order it is used, with a note. When nothing decides (or they disagree), a date the analysis
+    reads (NEEDED_DATES, or a role set to outcome) stops the import (UserError naming the file and column);
+    any other is kept as text with a note and a warning, never guessed.
+    """
+    for column in columns:
+        order = _proven_order(profiles[column.header]) if column.type == "date" else None
+        if order:
+            mapping.proven_date_orders[f"{file_name}: {column.header}"] = order
+    open_ = [c for c in columns if c.type == "date" and c.date_order == AMBIGUOUS]
+    if not open_:
+        return
+    own = {k: v for k, v in mapping.proven_date_orders.items() if k.startswith(f"{file_name}: ")}
+    evidence = own or mapping.proven_date_orders
+    orders = set(evidence.values())
+    for column in open_:
+        profile = profiles[column.header]
+        needed = (mapping.roles.get(column.name) or ("outcome" if column.name in NEEDED_DATES else None)) == "outcome"
+        if len(orders) == 1:
+            column.date_order = next(iter(orders))
+            shown = ", ".join(sorted(evidence)[:3])
+            column.note = _join_note(column.note, f"day and month are 12 or less in every value: read as "
+                                                  f"{'day/month' if column.date_order == 'dmy' else 'month/day'} "
+                                                  f"like the export's other dates ({shown})")
+        elif needed:
+            raise UserError("the date order is ambiguous (every day and month is 12 or less) and no other date "
+                            "column of the export decides it", file=file_name, column=column.header,
+                            hint="declare it with [dates] order = \"mdy\" or \"dmy\" in a mapping file (--mapping)")
+        else:
+            column.type, column.date_order = "text", None
+            message = ("day and month are 12 or less in every value and no other date column of the export decides "
+                       "their order: kept as text (declare [dates] order = \"mdy\" or \"dmy\" in a mapping file "
+                       "to read it as dates)")
+            column.note = _join_note(column.note, message)
+            warnings.append(f"{file_name}: column {column.header!r}: {message}")
+        column.role = mapping.roles.get(column.name) or _infer_role(column, profile)
 
 
 LOOKUP_TYPES = frozenset({"category", "list", "number", "money", "currency"})  # always normalised via `_lk_<i>`
@@ -868,10 +929,13 @@ def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: st
             column.type = "number"
         if column.type == "date":
             column.date_order = _date_order(column, profile, mapping, source.name)
+            if column.date_order == AMBIGUOUS:
+                continue  # decided below, by the export's other date columns
         column.role = mapping.roles.get(column.name) or _infer_role(column, profile)
         if profile["present"] == 0:
             column.role = "ignore"
             warnings.append(f"{source.name}: column {column.header!r} is empty in every row: ignored")
+    _ambiguous_date_orders(columns, profiles, mapping, source.name, warnings)
     _read_amounts(con, columns)
     _pair_currency_columns(columns)
     _require_identity(columns, kind, source, profiles)
