@@ -231,3 +231,68 @@ def test_the_reference_sample_is_not_trivial(reference):
     assert any(c["churn_date"] for c in customers) and any(c["technologies"] for c in customers)
     assert any(c["employees"] is None and c["employees_min"] is not None for c in customers) or any(
         isinstance(c["employees"], float) and c["employees"] >= 1000 for c in customers)
+
+
+# --- a date column whose day/month order its own values leave open -------------------------------------------------
+
+def _dates(days: list[int], month: int = 2) -> list[str]:
+    return [f"{d:02d}/{month:02d}/2024" for d in days]
+
+
+def test_an_open_day_month_order_follows_the_other_dates_of_the_same_file(tmp_path):
+    from icp_agent.ingest.importer import import_file
+
+    ws = Workspace(tmp_path / "ws.duckdb")
+    closing = _dates([3, 14, 25, 28])  # a day above 12: dd/MM
+    modified = _dates([1, 2, 3, 4], month=5)  # 01/05 .. 04/05: either order
+    text = "Record Id,Stage,Closing Date,Modified Time\n" + "".join(
+        f"d{i},Closed Won,{c},{m}\n" for i, (c, m) in enumerate(zip(closing, modified)))
+    path = tmp_path / "Deals.csv"
+    path.write_text(text, encoding="utf-8")
+    report = import_file(ws, path, "deals")
+    column = next(c for c in report.columns if c.header == "Modified Time")
+    assert column.type == "date" and "read as day/month like the export's other dates (Deals.csv: Closing Date)" \
+        in column.note
+    with ws.connect() as con:
+        table = ws.current_table(con, "deals")
+        stored = [str(r[0]) for r in con.execute(f"SELECT record_modified FROM {table} ORDER BY _row").fetchall()]
+    assert stored == ["2024-05-01", "2024-05-02", "2024-05-03", "2024-05-04"]
+
+
+def test_an_open_order_follows_the_files_imported_before_it_in_the_same_run(tmp_path):
+    ws = Workspace(tmp_path / "ws.duckdb")
+    accounts = tmp_path / "Accounts.csv"
+    accounts.write_text("Record Id,Account Name,Industry,Created Time\n" + "".join(
+        f"a{i},Co {i},Retail,{d} 10:00\n" for i, d in enumerate(_dates([2, 13, 20, 27]))), encoding="utf-8")
+    contacts = tmp_path / "Contacts.csv"
+    contacts.write_text("Record Id,Account Name.id,Title,Created Time\n" + "".join(
+        f"c{i},a{i},CFO,{d} 10:15\n" for i, d in enumerate(_dates([3, 3, 4, 4]))), encoding="utf-8")
+    result = toolkit.import_data(ws, customers=accounts, contacts=contacts)
+    contacts_report = next(r for r in result.reports if r.kind == "contacts")
+    column = next(c for c in contacts_report.columns if c.header == "Created Time")
+    assert column.type == "date" and "Accounts.csv: Created Time" in column.note
+    with ws.connect() as con:
+        table = ws.current_table(con, "contacts")
+        stored = {str(r[0]) for r in con.execute(f"SELECT record_created FROM {table}").fetchall()}
+    assert stored == {"2024-02-03", "2024-02-04"}  # 3 and 4 February, not 2 March and 2 April
+
+
+def test_an_open_order_nothing_decides_keeps_an_unneeded_column_as_text_and_stops_for_a_needed_one(tmp_path):
+    from icp_agent.errors import UserError
+    from icp_agent.ingest.importer import import_file
+
+    ws = Workspace(tmp_path / "ws.duckdb")
+    path = tmp_path / "contacts.csv"
+    path.write_text("Record Id,Company,Title,Created Time\n" + "".join(
+        f"c{i},Co {i},CFO,{d}\n" for i, d in enumerate(_dates([3, 4, 5], month=2))), encoding="utf-8")
+    report = import_file(ws, path, "contacts")
+    column = next(c for c in report.columns if c.header == "Created Time")
+    assert column.type == "text" and column.role == "ignore" and "kept as text" in column.note
+    assert [w for w in report.warnings if "'Created Time'" in w and "kept as text" in w]
+    assert column.examples[0] == "03/02/2024"
+    deals = tmp_path / "deals.csv"  # the close date defines won deals' timing: never guessed, never dropped
+    deals.write_text("Deal ID,Stage,Close Date\n" + "".join(
+        f"d{i},Closed Won,{d}\n" for i, d in enumerate(_dates([3, 4, 5], month=2))), encoding="utf-8")
+    with pytest.raises(UserError) as raised:
+        import_file(ws, deals, "deals")
+    assert "ambiguous" in str(raised.value) and raised.value.column == "Close Date"

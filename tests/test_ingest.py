@@ -6,7 +6,7 @@ import json
 
 import duckdb
 import pytest
-from conftest import rows
+from conftest import REPO, rows
 
 from icp_agent import toolkit
 from icp_agent.errors import UserError
@@ -303,3 +303,90 @@ def test_engine_settings_bound_memory_and_spill_beside_the_workspace(tmp_path, m
     monkeypatch.setenv("ICP_AGENT_MEMORY_LIMIT", "300MB")
     with Workspace(tmp_path / "a" / "ws.duckdb").connect() as con:
         assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] in ("286.1 MiB", "300.0 MB")
+
+
+# --- Zoho-style deal and account headers ---------------------------------------------------------------------------
+
+def zoho_deals_csv(n: int = 30) -> tuple[str, dict[str, float]]:
+    """A Zoho-style deals export: Currency and Exchange Rate on every row (EUR at 1.08 and GBP at 1.27 units of
+    USD per unit, USD at 1), amounts with their currency symbol; returns the CSV and deal id -> amount in USD."""
+    import csv
+    import io
+
+    rates = {"USD": ("$", 1.0), "EUR": ("€", 1.08), "GBP": ("£", 1.27)}
+    buffer, truth = io.StringIO(), {}
+    w = csv.writer(buffer, lineterminator="\n")
+    w.writerow(["Record Id", "Deal Owner", "Amount", "Closing Date", "Account Name", "Account Name.id", "Stage",
+                "Probability (%)", "Expected Revenue", "Next Step", "Lead Source", "Created Time", "Modified Time",
+                "Currency", "Exchange Rate"])
+    for j in range(n):
+        code = ("USD", "EUR", "GBP")[j % 3] if j % 2 else "USD"
+        symbol, rate = rates[code]
+        amount = 1000.0 + 10 * j
+        truth[f"z{j}"] = amount * rate
+        w.writerow([f"z{j}", "Anna Schmidt", f"{symbol}{amount:,.2f}", f"{1 + j % 28:02d}/03/2024", f"Co {j}",
+                    f"acc{j}", "Closed Won" if j % 2 else "Closed Lost", 100 if j % 2 else 0,
+                    f"{symbol}{amount if j % 2 else 0:,.2f}", "", "Web", f"{1 + j % 28:02d}/01/2024 10:15",
+                    f"{1 + j % 28:02d}/04/2024 09:00", code, f"{rate:g}"])
+    return buffer.getvalue(), truth
+
+
+def test_zoho_deal_headers_map_to_their_fields_and_never_to_fit(ws, write):
+    text, _ = zoho_deals_csv()
+    report = import_file(ws, write("Deals.csv", text), "deals")
+    by_header = {c.header: (c.field, c.role) for c in report.columns}
+    assert by_header["Closing Date"] == ("close_date", "outcome")
+    assert by_header["Created Time"] == ("deal_created_date", "outcome")
+    assert by_header["Account Name.id"] == ("company_id", "id")
+    assert by_header["Exchange Rate"] == ("exchange_rate", "ignore")
+    assert by_header["Probability (%)"] == ("deal_probability", "post_sale")
+    assert by_header["Expected Revenue"] == ("expected_revenue", "post_sale")
+    assert by_header["Modified Time"][0] == "record_modified" and by_header["Next Step"][0] == "next_step"
+    assert by_header["Deal Owner"][0] == "owner" and by_header["Lead Source"][0] == "lead_source"
+    assert not {f for f, role in by_header.values() if role == "fit"} - {"lead_source"}
+    stored = {r["deal_id"]: r for r in rows(ws, "deals")}
+    assert str(stored["z3"]["close_date"]) == "2024-03-04"  # dd/MM: 04 March, decided by the 13th and later
+
+
+def test_an_accounts_files_created_time_is_the_records_not_a_deals(ws, write):
+    accounts = "Record Id,Account Name,Industry,Created Time\n" + "".join(
+        f"a{n},Co {n},Retail,{1 + n:02d}/02/2023 08:00\n" for n in range(20))
+    report = import_file(ws, write("Accounts.csv", accounts), "customers")
+    assert {c.header: c.field for c in report.columns}["Created Time"] == "record_created"
+
+
+def test_amounts_convert_with_the_files_own_exchange_rate_column(ws, write):
+    text, truth = zoho_deals_csv()
+    report = import_file(ws, write("Deals.csv", text), "deals")
+    stored = {r["deal_id"]: r for r in rows(ws, "deals")}
+    assert {k: round(r["amount"], 6) for k, r in stored.items()} == {k: round(v, 6) for k, v in truth.items()}
+    assert stored["z1"]["amount_original"] == 1010.0 and stored["z1"]["amount_currency"] == "EUR"
+    amount = next(c for c in report.columns if c.header == "Amount")
+    assert "converted to USD with the file's own column 'Exchange Rate'" in amount.note
+    assert not [w for w in report.warnings if "--fx rates (a CSV" in w]
+
+
+def test_the_users_rates_win_over_the_files_and_a_rate_not_relative_to_the_reporting_currency_is_not_used(
+        ws, write, tmp_path):
+    text, truth = zoho_deals_csv()
+    mapping = tmp_path / "m.toml"
+    mapping.write_text('[fx]\ncurrency = "USD"\nEUR = 1.5\n', encoding="utf-8")
+    import_file(ws, write("Deals.csv", text), "deals", mapping=Mapping.load(mapping))
+    stored = {r["deal_id"]: r for r in rows(ws, "deals")}
+    assert stored["z1"]["amount"] == 1010.0 * 1.5  # EUR: the user's rate
+    assert round(stored["z5"]["amount"], 6) == round(truth["z5"], 6)  # GBP: the file's
+    # USD rows at 1.1: the rates are not relative to USD, so none is used and the user is asked for rates
+    skewed = text.replace(",USD,1\n", ",USD,1.1\n")
+    report = import_file(ws, write("Deals2.csv", skewed), "deals")
+    assert {r["deal_id"]: r["amount"] for r in rows(ws, "deals")}["z1"] is None
+    assert [w for w in report.warnings if "give --fx rates" in w]
+
+
+def test_the_fields_reference_lists_the_zoho_spellings():
+    from icp_agent.ingest.fields import fields_markdown
+
+    page = fields_markdown()
+    for spelling in ("Closing Date", "Created Time", "Modified Time", "Expected Revenue", "Probability (%)",
+                     "Next Step", "Exchange Rate", "Account Name.id", "Account Name: Account ID"):
+        assert spelling in page, spelling
+    assert (REPO / "docs" / "fields.md").read_text() == page

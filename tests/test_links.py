@@ -328,3 +328,107 @@ def test_contacts_a_deal_id_links_are_not_ambiguous(ws, write):
     link = next(r for r in result.links if r.kind == "contacts")
     assert (link.linked, link.ambiguous, link.unlinked) == (2, 1, 1)
     assert [(e["value"], e["rows"]) for e in link.ambiguous_examples] == [("Irondata LLC", 1)]
+
+
+# --- a lookup's id beside its name (Zoho's "Account Name" / "Account Name.id") ------------------------------------
+
+@pytest.mark.parametrize("header", ["Account Name.id", "Account.id", "Account ID", "Company ID", "Organization ID",
+                                    "Parent Account ID", "Account Name: Account ID", "AccountId", "account_name_id",
+                                    "Company Record ID"])
+def test_another_entitys_id_header_is_the_company_id_in_deals_and_contacts(header):
+    from icp_agent.ingest.fields import canonical_field, is_secondary
+
+    assert canonical_field(header, "deals") == "company_id"
+    assert canonical_field(header, "contacts") == "company_id"
+    assert is_secondary(header, "deals") == header.startswith("Parent")
+
+
+def test_a_companies_file_keeps_its_own_record_id_and_its_parents_apart():
+    from icp_agent.ingest.fields import canonical_field
+
+    assert canonical_field("Record Id", "customers") == "company_id"
+    assert canonical_field("Parent Account.id", "customers") is None  # another company's id, kept as an attribute
+    assert canonical_field("Record Id", "deals") == "deal_id"
+    assert canonical_field("Account Name", "deals") == "company_name"
+    assert canonical_field("Account Number", "deals") is None
+    assert canonical_field("Contact Name.id", "deals") == "contact_id"
+
+
+def zoho_like(pairs: int = 6, singles: int = 10, missing_ids: int = 0, id_header: str = "Account Name.id"):
+    """A Zoho-style accounts file whose first `pairs` x 2 accounts share a base name ("Base0 GmbH" / "Base0 Ltd",
+    one key once legal suffixes drop, different industries), and a deals file naming each account twice by
+    "Account Name" and its record id under `id_header` (blank on the first `missing_ids` deals)."""
+    accounts = [(f"zcrm_{n:06d}", f"Base{n // 2} {'GmbH' if n % 2 == 0 else 'Ltd'}", f"Ind{n}")
+                for n in range(2 * pairs)]
+    accounts += [(f"zcrm_{n:06d}", f"Solo{n} Inc.", f"Ind{n}") for n in range(2 * pairs, 2 * pairs + singles)]
+    acc = to_csv(["Record Id", "Account Name", "Parent Account.id", "Industry"],
+                 [[i, name, "", ind] for i, name, ind in accounts])
+    deal_rows = []
+    for j in range(2 * len(accounts)):
+        i, name, _ = accounts[j % len(accounts)]
+        stage = "Closed Won" if j % 3 else "Closed Lost"
+        deal_rows.append([f"zdeal_{j:06d}", name, "" if j < missing_ids else i, stage])
+    deals = to_csv(["Record Id", "Account Name", id_header, "Stage"], deal_rows)
+    return acc, deals, {f"zdeal_{j:06d}": accounts[j % len(accounts)][2] for j in range(len(deal_rows))}
+
+
+def test_zoho_deals_link_by_the_account_id_not_names_two_accounts_share(ws, write):
+    acc, deals, truth = zoho_like()
+    result = toolkit.import_data(ws, customers=write("Accounts.csv", acc), deals=write("Deals.csv", deals))
+    (link,) = result.links
+    assert (link.linked_by, link.method, link.linked, link.unlinked, link.ambiguous) == ("company_id", "id", 44, 0, 0)
+    assert link.tried == {"id": 44, "name": 20}  # the 12 accounts in pairs: 24 deals fit two companies by name
+    (why,) = [n for n in link.notes if n.startswith("linked by id")]
+    assert "name would link 20 and leaves 24 fitting several companies" in why
+    assert {k: v[0] for k, v in frame_rows(ws).items()} == truth  # every deal joins its own account's industry
+
+
+def test_about_as_many_rows_the_key_with_no_ambiguous_value_wins(ws, write):
+    # one pair and 60 single accounts, 124 deals: the name links 120 (the pair's 4 deals fit two companies); the
+    # id is blank on 6 deals and links 118, within 5% of 120: the id, with no ambiguous value, wins
+    acc, deals, truth = zoho_like(pairs=1, singles=60, missing_ids=6)
+    result = toolkit.import_data(ws, customers=write("Accounts.csv", acc), deals=write("Deals.csv", deals))
+    (link,) = result.links
+    assert link.tried == {"id": 118, "name": 120}
+    assert (link.method, link.linked, link.ambiguous) == ("id", 118, 0)
+    (why,) = [n for n in link.notes if n.startswith("linked by id")]
+    assert "name would link 120 and leaves 4 fitting several companies" in why
+    assert "within 5%" in why and "no ambiguous value wins" in why
+    joined = {k: v[0] for k, v in frame_rows(ws).items()}
+    assert joined == {k: (v if int(k[-6:]) >= 6 else None) for k, v in truth.items()}
+
+
+def test_about_as_many_rows_and_no_ambiguity_either_way_the_most_rows_win(ws, write):
+    acc, deals, _ = zoho_like(pairs=0, singles=60, missing_ids=3)
+    result = toolkit.import_data(ws, customers=write("Accounts.csv", acc), deals=write("Deals.csv", deals))
+    (link,) = result.links
+    assert link.tried == {"id": 117, "name": 120}
+    assert (link.method, link.linked) == ("name", 120)
+    assert not [n for n in link.notes if n.startswith("linked by")]
+
+
+def test_far_fewer_rows_by_id_the_name_still_wins_and_the_ambiguity_is_reported(ws, write):
+    acc, deals, _ = zoho_like(pairs=1, singles=60, missing_ids=40)  # ids on a third of the deals only
+    result = toolkit.import_data(ws, customers=write("Accounts.csv", acc), deals=write("Deals.csv", deals))
+    (link,) = result.links
+    assert link.method == "name" and link.tried == {"id": 84, "name": 120}
+    assert link.ambiguous == 4
+
+
+def test_ambiguous_names_left_say_which_column_to_map_to_company_id(ws, write, tmp_path):
+    """A deals file whose account id sits under a header no synonym knows: the note names that column and the
+    mapping line to write; writing it links every deal by id."""
+    acc, deals, truth = zoho_like(id_header="Acct Ref")
+    result = toolkit.import_data(ws, customers=write("Accounts.csv", acc), deals=write("Deals.csv", deals))
+    (link,) = result.links
+    assert (link.method, link.ambiguous) == ("name", 24)
+    (note,) = [n for n in link.notes if "fits several companies" in n]
+    assert "column 'Acct Ref' holds the companies' record ids (44 of 44 rows" in note
+    assert '[files."Deals.csv".columns] and under it "Acct Ref" = "company_id"' in note
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text('[files."Deals.csv".columns]\n"Acct Ref" = "company_id"\n', encoding="utf-8")
+    result = toolkit.import_data(ws, customers=write("Accounts.csv", acc), deals=write("Deals.csv", deals),
+                                 mapping_file=mapping)
+    (link,) = result.links
+    assert (link.method, link.linked, link.ambiguous) == ("id", 44, 0)
+    assert {k: v[0] for k, v in frame_rows(ws).items()} == truth

@@ -230,6 +230,7 @@ FIELDS: tuple[Field, ...] = (
         (
             "Close Date",
             "CloseDate",
+            "Closing Date",
             "won_date",
             "Closed Date",
             "Date Closed",
@@ -255,6 +256,43 @@ FIELDS: tuple[Field, ...] = (
             "Deal Created Date",
             "Deal Creation Date",
         ),
+    ),
+    Field(
+        "deal_probability",
+        "number",
+        "post_sale",
+        "the rep's win probability of a deal, in percent points as exported (known only during the sale)",
+        ("Probability (%)", "Probability", "Deal Probability", "Win Probability"),
+    ),
+    Field(
+        "expected_revenue",
+        "money",
+        "post_sale",
+        "a deal's amount weighted by its probability (known only during the sale)",
+        ("Expected Revenue", "ExpectedRevenue", "Weighted Amount", "Weighted Revenue"),
+    ),
+    Field("next_step", "text", "ignore", "a deal's next step, free text", ("Next Step", "NextStep", "Next Steps")),
+    Field(
+        "exchange_rate",
+        "number",
+        "ignore",
+        "the exchange rate a record's currency had to the CRM's home currency (bookkeeping, never a trait)",
+        ("Exchange Rate", "FX Rate", "Currency Rate", "Conversion Rate"),
+    ),
+    Field(
+        "record_created",
+        "date",
+        "ignore",
+        "when the CRM record was created (a deal's creation is deal_created_date)",
+        ("Created Time", "Created On", "Record Created"),
+    ),
+    Field(
+        "record_modified",
+        "date",
+        "ignore",
+        "when the CRM record was last modified (bookkeeping)",
+        ("Modified Time", "Modified On", "Modified Date", "Last Modified Time", "Last Modified Date",
+         "LastModifiedDate"),
     ),
     Field(
         "deal_type", "category", "ignore", "new business / renewal / upsell", ("Type", "Deal Type", "Opportunity Type")
@@ -519,7 +557,7 @@ KIND_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         "deal_name": ("Name", "Title"),
         "amount": ("Value",),
         "deal_stage": ("Status",),
-        "deal_created_date": ("Created", "Add time", "Create time"),
+        "deal_created_date": ("Created", "Add time", "Create time", "Created Time", "Created On"),
     },
     "contacts": {"contact_id": ("Record ID", "Id", "Contact Record ID"), "contact_name": ("Name",)},
     "customers": {"company_id": ("Record ID", "Id"), "company_name": ("Name",)},
@@ -649,6 +687,42 @@ OWN_PREFIX = {
 SECONDARY_SPELLINGS = frozenset(header_key(s) for s in ("Won Time", "Won Date", "Date Won", "won_date", "Status"))
 
 
+# A deal's or contact's column holding its company's record id, under any of the spellings CRMs give a lookup's id:
+# Zoho's "Account Name.id" (the lookup field is "Account Name", its id "<lookup>.id"), "Account.id", "Account ID",
+# Salesforce's "AccountId" and report form "Account Name: Account ID", "Company ID", "Organization ID",
+# "Parent Account ID". Only in a file that is not itself a companies file: there "Parent Account.id" is another
+# company's id, not the row's.
+_ENTITY = r"(?:company|account|organi[sz]ation|org)"
+_GAP = r"[\s_]*"  # "Account Name", "account_name", "AccountName"
+_SEP = r"(?:\s*[:.\-\u2013\u2014/|>_]+\s*|\s+)?"
+REFERENCE_ID = re.compile(
+    rf"^\s*(?P<parent>parent{_GAP})?(?:(?:associated|primary){_GAP})?{_ENTITY}(?:{_GAP}name)?{_SEP}"
+    rf"(?:{_ENTITY}{_GAP})?(?:record{_GAP})?id$",
+    re.IGNORECASE,
+)
+# The same for a contact lookup on a deal ("Contact Name.id", "Contact ID", "Primary Contact ID").
+CONTACT_REFERENCE_ID = re.compile(
+    rf"^\s*(?:primary{_GAP})?(?:contact|person)(?:{_GAP}name)?{_SEP}(?:(?:contact|person){_GAP})?(?:record{_GAP})?id$",
+    re.IGNORECASE,
+)
+COMPANY_KINDS = ("customers", "prospects")
+
+
+def reference_field(header: str, kind: str | None) -> str | None:
+    """company_id (or contact_id) when `header` names another entity's record id in a file of `kind`, else None.
+
+    "Account Name.id" in a Zoho deals export is the account's id, not the deal's: the file's own id is
+    "Record Id". Applies to every kind but the companies' own files (customers, prospects; a company's "Parent
+    Account.id" is another company) and, for a contact lookup, the contacts' file."""
+    if kind is None or kind in COMPANY_KINDS:
+        return None
+    if REFERENCE_ID.match(header):
+        return "company_id"
+    if kind != "contacts" and CONTACT_REFERENCE_ID.match(header):
+        return "contact_id"
+    return None
+
+
 def strip_own_prefix(header: str, kind: str | None) -> str:
     """The header without the file's own entity prefix ("Deal - Value" in a deals file -> "Value")."""
     pattern = OWN_PREFIX.get(kind or "")
@@ -657,14 +731,18 @@ def strip_own_prefix(header: str, kind: str | None) -> str:
 
 
 def is_secondary(header: str, kind: str | None = None) -> bool:
-    """True for a weaker spelling of its field (SECONDARY_SPELLINGS), with or without the own prefix."""
+    """True for a weaker spelling of its field (SECONDARY_SPELLINGS), with or without the own prefix; a parent
+    company's id ("Parent Account ID") is weaker than the company's own ("Account ID")."""
+    if kind not in COMPANY_KINDS and (matched := REFERENCE_ID.match(header)) and matched["parent"]:
+        return True
     return header_key(strip_own_prefix(header, kind)) in SECONDARY_SPELLINGS
 
 
 def canonical_field(header: str, kind: str | None = None) -> str | None:
     """The canonical field a header names in a file of `kind`, or None when it is not one we know.
 
-    Order: the kind's own spellings (KIND_SYNONYMS), the kind-neutral synonyms; then the same
+    Order: the kind's own spellings (KIND_SYNONYMS), another entity's record id (`reference_field`: "Account
+    Name.id" on a deal is company_id), the kind-neutral synonyms; then the same
     with the file's own entity prefix stripped ("Deal - Value" in a deals file -> amount); then
     another entity's prefix: a company prefix ("Account: Industry", "Deal - Organization" aside,
     "Organization - Industry" on a deal -> industry) when what is left names a company field, a
@@ -672,7 +750,7 @@ def canonical_field(header: str, kind: str | None = None) -> str | None:
     """
     by_kind = KIND_SYNONYM_KEYS.get(kind or "", {})
     key = header_key(header)
-    found = by_kind.get(key) or SYNONYMS.get(key)
+    found = by_kind.get(key) or reference_field(header, kind) or SYNONYMS.get(key)
     if found:
         return found
     rest = strip_own_prefix(header, kind)
@@ -739,6 +817,14 @@ def fields_markdown() -> str:
         "`Company Industry`, `Account Employees`, `Associated Company Technologies`, `Account: Industry`,",
         "`Account.Industry` and `Company - Country` are `industry`, `employees`, `technologies` and `country`.",
         f"The prefixed fields: {', '.join(f'`{f}`' for f in sorted(COMPANY_FIELDS))}.",
+        "",
+        "## Another record's id on a deal or contact",
+        "",
+        "In a deals, contacts or other non-company file, a column naming its company's record id is `company_id`,",
+        "whatever the CRM calls the lookup: Zoho's `Account Name.id`, `Account.id`, `Account ID`, Salesforce's",
+        "`AccountId` and report form `Account Name: Account ID`, `Company ID`, `Organization ID`, `Parent Account ID`",
+        "(weaker than the account's own id when both are present). `Contact Name.id` on a deal is `contact_id`. In",
+        "a companies file the row's own id is `Record Id`/`Id`; its `Parent Account.id` is another company's id.",
         "",
         "## A file's own entity prefix",
         "",

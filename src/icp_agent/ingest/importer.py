@@ -22,6 +22,7 @@ from icp_agent.errors import UserError
 from icp_agent.ingest import normalize as norm
 from icp_agent.ingest.fields import (
     FIELD_BY_NAME,
+    FIELDS,
     ROLES,
     attribute_name,
     canonical_field,
@@ -100,6 +101,9 @@ class Mapping:
     files: dict[str, dict[str, str]] = field(default_factory=dict)  # file name -> {header -> field}
     fx: dict[str, float] = field(default_factory=dict)  # ISO code -> units of the reporting currency per unit
     fx_currency: str | None = None  # the reporting currency money is compared in
+    # what the files imported so far in this run proved (not a setting): "file: header" -> "dmy" | "mdy", read
+    # when a later file of the same export has a date column whose day/month order nothing in it decides
+    proven_date_orders: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: str | Path | None) -> "Mapping":
@@ -559,9 +563,66 @@ def _date_order(column: PlannedColumn, profile: dict[str, int], mapping: Mapping
         return "dmy"
     if profile.get("dotted") and profile["dotted"] >= profile["slashed"]:
         return "dmy"  # 01.05.2023 is written day first wherever dots separate a date (de, fr, ru, ...)
-    raise UserError("the date order is ambiguous (every day and month is 12 or less)", file=file_name,
-                    column=column.header, hint="declare it with [dates] order = \"mdy\" or \"dmy\" in a "
-                                               "mapping file (--mapping)")
+    return AMBIGUOUS
+
+
+AMBIGUOUS = "ambiguous"
+# Date fields the analysis reads: a column among them whose day/month order nothing decides stops the import.
+NEEDED_DATES = frozenset(f.name for f in FIELDS if f.type == "date" and f.role == "outcome")
+
+
+def _proven_order(profile: dict[str, int]) -> str | None:
+    """The day/month order a slashed date column's own values prove (a day above 12 in one place only)."""
+    if not profile.get("slashed"):
+        return None
+    if profile["dmy"] and not profile["mdy"]:
+        return "dmy"
+    if profile["mdy"] and not profile["dmy"]:
+        return "mdy"
+    return None
+
+
+def _ambiguous_date_orders(columns: list[PlannedColumn], profiles: dict[str, dict[str, int]], mapping: Mapping,
+                           file_name: str, warnings: list[str]) -> None:
+    """Decide the date columns whose values leave day and month open (every part 12 or less, `_date_order`).
+
+    One export is written in one locale, so the order its other date columns prove decides: those of this
+    file, then those of the files imported before it in the same run (`Mapping.proven_date_orders`). When they
+    agree on one order it is used, with a note. When nothing decides (or they disagree), a date the analysis
+    reads (NEEDED_DATES, or a role set to outcome) stops the import (UserError naming the file and column);
+    any other is kept as text with a note and a warning, never guessed.
+    """
+    for column in columns:
+        order = _proven_order(profiles[column.header]) if column.type == "date" else None
+        if order:
+            mapping.proven_date_orders[f"{file_name}: {column.header}"] = order
+    open_ = [c for c in columns if c.type == "date" and c.date_order == AMBIGUOUS]
+    if not open_:
+        return
+    own = {k: v for k, v in mapping.proven_date_orders.items() if k.startswith(f"{file_name}: ")}
+    evidence = own or mapping.proven_date_orders
+    orders = set(evidence.values())
+    for column in open_:
+        profile = profiles[column.header]
+        needed = (mapping.roles.get(column.name) or ("outcome" if column.name in NEEDED_DATES else None)) == "outcome"
+        if len(orders) == 1:
+            column.date_order = next(iter(orders))
+            shown = ", ".join(sorted(evidence)[:3])
+            column.note = _join_note(column.note, f"day and month are 12 or less in every value: read as "
+                                                  f"{'day/month' if column.date_order == 'dmy' else 'month/day'} "
+                                                  f"like the export's other dates ({shown})")
+        elif needed:
+            raise UserError("the date order is ambiguous (every day and month is 12 or less) and no other date "
+                            "column of the export decides it", file=file_name, column=column.header,
+                            hint="declare it with [dates] order = \"mdy\" or \"dmy\" in a mapping file (--mapping)")
+        else:
+            column.type, column.date_order = "text", None
+            message = ("day and month are 12 or less in every value and no other date column of the export decides "
+                       "their order: kept as text (declare [dates] order = \"mdy\" or \"dmy\" in a mapping file "
+                       "to read it as dates)")
+            column.note = _join_note(column.note, message)
+            warnings.append(f"{file_name}: column {column.header!r}: {message}")
+        column.role = mapping.roles.get(column.name) or _infer_role(column, profile)
 
 
 LOOKUP_TYPES = frozenset({"category", "list", "number", "money", "currency"})  # always normalised via `_lk_<i>`
@@ -868,10 +929,13 @@ def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: st
             column.type = "number"
         if column.type == "date":
             column.date_order = _date_order(column, profile, mapping, source.name)
+            if column.date_order == AMBIGUOUS:
+                continue  # decided below, by the export's other date columns
         column.role = mapping.roles.get(column.name) or _infer_role(column, profile)
         if profile["present"] == 0:
             column.role = "ignore"
             warnings.append(f"{source.name}: column {column.header!r} is empty in every row: ignored")
+    _ambiguous_date_orders(columns, profiles, mapping, source.name, warnings)
     _read_amounts(con, columns)
     _pair_currency_columns(columns)
     _require_identity(columns, kind, source, profiles)
@@ -1230,18 +1294,53 @@ def _apply_currencies(con, table: str, columns: list[PlannedColumn], mapping: Ma
         con.execute(f"ALTER TABLE {table} ADD COLUMN {_q(column.name + '_original')} DOUBLE")
         con.execute(f"UPDATE {table} SET {_q(column.name + '_original')} = {name}")
         cases = " ".join(f"WHEN {sql_literal(c)} THEN {name} * {float(r)!r}" for c, r in rates.items())
+        per_row = _row_rates(con, table, columns, currency, reporting, [c for c in others if c not in rates])
+        if per_row:  # the file's own rate, row by row, where the user gave none for the currency
+            cases += " " + " ".join(f"WHEN {sql_literal(c)} THEN CASE WHEN {per_row[1]} > 0 THEN {name} * "
+                                    f"{per_row[1]} END" for c in per_row[2])
         con.execute(f"UPDATE {table} SET {name} = CASE {currency} {cases} ELSE NULL END")
         converted = [c for c in others if c in rates]
-        missing = [c for c in others if c not in rates]
+        missing = [c for c in others if c not in rates and c not in (per_row[2] if per_row else [])]
         if converted:
             column.note = _join_note(column.note, f"{sum(counts[c] for c in converted):,} amounts in "
                                                   f"{', '.join(converted)} converted to {reporting} with the given rates")
+        if per_row:
+            done = _scalar(con, f"SELECT count(*) FROM {table} WHERE {currency} IN "
+                                f"({', '.join(sql_literal(c) for c in per_row[2])}) AND {name} IS NOT NULL")
+            message = (f"{done:,} amounts in {', '.join(per_row[2])} converted to {reporting} with the file's own "
+                       f"column {per_row[0]!r} (read as units of {reporting} per unit, as the rows in {reporting} "
+                       f"carry 1; if the CRM gives the inverse, pass --fx rates, which win)")
+            column.note = _join_note(column.note, message)
+            warnings.append(f"{file_name}: column {column.header!r}: {message}")
         if missing:
             message = (f"{sum(counts[c] for c in missing):,} amounts in {', '.join(missing)} not comparable with "
                        f"{reporting}: give --fx rates (a CSV with columns currency,rate) or an fx table in the "
                        f"mapping file")
             column.note = _join_note(column.note, message)
             warnings.append(f"{file_name}: column {column.header!r}: {message}")
+
+
+def _row_rates(con: duckdb.DuckDBPyConnection, table: str, columns: list[PlannedColumn], currency: str,
+               reporting: str, wanted: list[str]) -> tuple[str, str, list[str]] | None:
+    """The file's exchange-rate column to convert the currencies in `wanted` with, row by row: (its header, its
+    quoted stored name, the currencies it converts), or None.
+
+    Zoho's deals carry "Currency" and "Exchange Rate" on every row; the rate is the record currency's rate to
+    the CRM's home currency. It is used only when every row in the reporting currency that has a rate has 1 (the
+    rates are relative to that currency) and only for currencies whose rows all have a positive rate; it is read
+    as units of the reporting currency per unit (HubSpot's documented conversionRate, and the --fx convention)."""
+    rate = next((c for c in columns if c.name == "exchange_rate" and c.type == "number"), None)
+    if rate is None or not wanted:
+        return None
+    r = _q(rate.name)
+    off_one = _scalar(con, f"SELECT count(*) FROM {table} WHERE {currency} = {sql_literal(reporting)} "
+                           f"AND {r} IS NOT NULL AND {r} <> 1")
+    if off_one or not _scalar(con, f"SELECT count(*) FROM {table} WHERE {currency} = {sql_literal(reporting)} "
+                                   f"AND {r} = 1"):
+        return None
+    usable = [c for c in wanted if not _scalar(con, f"SELECT count(*) FROM {table} WHERE {currency} = "
+                                                   f"{sql_literal(c)} AND coalesce({r}, 0) <= 0")]
+    return (rate.header, r, usable) if usable else None
 
 
 def _join_note(note: str | None, extra: str) -> str:

@@ -2,9 +2,12 @@
 
 A column both files carry is only a candidate. Each candidate key is normalised and the
 rows whose value finds a company are counted; the key that links the most rows wins (ties
-go to the stronger key: id, then domain, then name). The same `LinkKey.expr` is what the
-analysis joins on (analysis/health.py, analysis/personas.py), so the analysis joins
-exactly what the link report counted.
+go to the stronger key: id, then domain, then name). When keys link about as many rows
+(within ABOUT_AS_MANY of the best), a key none of whose values fits several companies wins
+over one with such ambiguous values: an id over names that "Irondata" and "Irondata GmbH" share
+once normalised, even when the name links a few more rows; the choice and why are noted.
+The same `LinkKey.expr` is what the analysis joins on (analysis/health.py,
+analysis/personas.py), so the analysis joins exactly what the link report counted.
 
 Normalisation of each key (in SQL, once per query, never per row in Python):
 
@@ -34,6 +37,7 @@ so the analysis' joins (health/health_score.py, personas/buyers.py) skip exactly
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import duckdb
@@ -51,6 +55,8 @@ LEGAL_SUFFIXES = ("inc", "incorporated", "llc", "l l c", "ltd", "limited", "gmbh
                   "s a s", "sarl", "bv", "b v", "nv", "n v", "pty", "plc", "corp", "corporation", "co", "company",
                   "srl", "spa", "s p a", "oy", "ab", "kg", "kgaa", "pte", "lp", "llp", "ulc", "se")
 MIN_LINKED_SHARE = 0.5
+# Keys linking within this share of the best key's rows link "about as many": ambiguity decides between them.
+ABOUT_AS_MANY = 0.05
 
 
 def _first_id(column: str) -> str:
@@ -199,13 +205,38 @@ def _matches(table: str, companies: str, key: LinkKey) -> str:
             f"LEFT JOIN {keys} ck ON ck.k = x.k")
 
 
-def _count_linked(con, table: str, companies: str, key: LinkKey) -> int:
-    return con.execute(f"SELECT coalesce(sum(n) FILTER (ok), 0) FROM ({_matches(table, companies, key)})"
-                       ).fetchone()[0]
+def _count_linked(con, table: str, companies: str, key: LinkKey) -> tuple[int, int]:
+    """(rows the key links, rows left unlinked because their value fits several companies)."""
+    linked, ambiguous = con.execute(f"SELECT coalesce(sum(n) FILTER (ok), 0), coalesce(sum(n) FILTER (ambiguous), 0) "
+                                    f"FROM ({_matches(table, companies, key)})").fetchone()
+    return int(linked), int(ambiguous)
+
+
+def _pick(counts: list[tuple[LinkKey, int, int]]) -> tuple[LinkKey | None, str | None]:
+    """The key to link by among (key, rows linked, rows ambiguous), strongest key first, and why when ambiguity
+    (not the count alone) decided: keys within ABOUT_AS_MANY of the most rows linked count as equal, and among
+    them one with no ambiguous value wins; then the most rows; then the stronger key."""
+    if not counts:
+        return None, None
+    most = max(n for _, n, _ in counts)
+    by_count = next(k for k, n, _ in counts if n == most)
+    near = [(k, n, a) for k, n, a in counts if n >= most - ABOUT_AS_MANY * most]
+    clean = [c for c in near if c[2] == 0]
+    pool = clean or near
+    best = max(pool, key=lambda c: c[1])  # max keeps the first (the stronger key) on a tie
+    others = [(k, n, a) for k, n, a in counts if k is not best[0] and a]
+    if not others or best[2]:
+        return best[0], None
+    shown = "; ".join(f"{k.label} would link {n:,} and leaves {a:,} fitting several companies" for k, n, a in others)
+    why = (f"linked by {best[0].label}: {best[1]:,} rows, none of its values fits several companies ({shown})"
+           + ("" if best[0] is by_count else f"; about as many rows (within {ABOUT_AS_MANY:.0%}), so the key with "
+              f"no ambiguous value wins"))
+    return best[0], why
 
 
 def choose_key(con: duckdb.DuckDBPyConnection, table: str, companies: str) -> KeyChoice:
-    """The key that links the most rows of `table` to `companies`, with the count of every key tried."""
+    """The key that links the most rows of `table` to `companies` (among keys linking about as many, one with no
+    ambiguous value: `_pick`), with the count of every key tried and, in `notes`, why when ambiguity decided."""
     own, theirs = columns_of(con, table), columns_of(con, companies)
     shared = own & theirs
     identity = tuple(c for c in ("company_id", "company_name") if c in theirs)
@@ -219,13 +250,13 @@ def choose_key(con: duckdb.DuckDBPyConnection, table: str, companies: str) -> Ke
                           else LinkKey(field, METHOD[field], companies, identity))
     if "email" in own and "domain" in theirs and "domain" not in own:  # a contact's work e-mail names its company
         candidates.append(LinkKey("email", "email domain", companies, identity))
-    tried, best, best_n = {}, None, -1
+    tried, counts = {}, []
     for key in candidates:
-        n = _count_linked(con, table, companies, key)
+        n, ambiguous = _count_linked(con, table, companies, key)
         tried[key.method] = n
-        if n > best_n:
-            best, best_n = key, n
-    notes = []
+        counts.append((key, n, ambiguous))
+    best, why = _pick(counts)
+    notes = [why] if why else []
     if best and best.method == "salesforce_id":
         long, bad = _bad_checksums(con, (table, companies))
         if bad:
@@ -268,7 +299,7 @@ def _cause(con, kind: str, table: str, companies: str, choice: KeyChoice, rows: 
     if ambiguous[0] and choice.key and ambiguous[0] + usable > MIN_LINKED_SHARE * rows:
         shown = "; ".join(f"{e['value']!r} fits {' / '.join(e['companies'])}" for e in ambiguous[1][:3])
         return (f"{ambiguous[0]:,} {kind} name a {choice.key.label} several companies share once normalised (e.g. "
-                f"{shown}): give the {kind} a company id or domain column, or make the companies' names distinct")
+                f"{shown}): {id_mapping_hint(con, kind, table, companies)}")
     sci_companies, sci_rows = _scientific_ids(con, companies), _scientific_ids(con, table)
     if sci_companies or sci_rows:
         where = " and ".join(f"{n:,} in the {what} file" for n, what in ((sci_companies, "companies"),
@@ -335,11 +366,63 @@ def ambiguity(con: duckdb.DuckDBPyConnection, table: str, key: LinkKey | None, l
     return int(found[0][4]), examples
 
 
-def _ambiguity_note(kind: str, key: LinkKey, rows: int, examples: list[dict]) -> str:
+def _source(con, table: str) -> tuple[str | None, dict[str, str]]:
+    """The file a workspace table was imported from and its stored column -> header (empty outside a workspace)."""
+    try:
+        row = con.execute("SELECT file_name, CAST(report AS VARCHAR) FROM imports WHERE table_name = ?",
+                          [table]).fetchone()
+    except duckdb.Error:  # a bare table (no workspace around it)
+        return None, {}
+    if not row:
+        return None, {}
+    columns = json.loads(row[1] or "{}").get("columns", [])
+    return row[0], {c["field"]: c["header"] for c in columns if "field" in c and "header" in c}
+
+
+def id_mapping_hint(con: duckdb.DuckDBPyConnection, kind: str, table: str, companies: str | None) -> str:
+    """How to link `table` to the companies by id instead: the mapping-file lines to write, naming the column of
+    `table` whose values are the companies' record ids when one is found (the column matching the most rows,
+    at least half of them), else a placeholder for it."""
+    if not companies or "company_id" not in columns_of(con, companies):
+        return (f"give the {kind} a domain column, or export the companies with their record id and the {kind} "
+                f"with their company's id")
+    file_name, headers = _source(con, table)
+    types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {table})").fetchall())
+    candidates = [c for c, t in types.items() if t == "VARCHAR" and not c.startswith("_")
+                  and c not in ("company_id", "company_name", "domain", "email")]
+    ids = f"(SELECT DISTINCT {id_key('c.company_id')} AS k FROM {companies} c)"
+    rows = _one(con, f"SELECT count(*) FROM {table}")
+    best, best_n = None, 0
+    for column in candidates:
+        n = _one(con, f"SELECT coalesce(sum(y.n), 0) FROM (SELECT {id_key(_quoted(column))} AS k, count(*) AS n "
+                      f"FROM {table} GROUP BY ALL) y JOIN {ids} i ON i.k = y.k")
+        if n > best_n:
+            best, best_n = column, n
+    header = headers.get(best, best) if best and best_n >= MIN_LINKED_SHARE * rows else None
+    section = f'[files."{file_name or "NAME"}".columns]'
+    if header:
+        return (f"link them by id: column {header!r} holds the companies' record ids ({best_n:,} of {rows:,} rows "
+                f"match one); write {section} and under it \"{header}\" = \"company_id\" in a mapping file "
+                f"(--mapping) and import again")
+    return (f"link them by id: write {section} and under it \"<the column holding the company's record id>\" = "
+            f"\"company_id\" in a mapping file (--mapping), or give the {kind} a domain column")
+
+
+def _one(con: duckdb.DuckDBPyConnection, query: str) -> int:
+    """The one number a query returns (0 for none)."""
+    row = con.execute(query).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def _quoted(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'
+
+
+def _ambiguity_note(kind: str, key: LinkKey, rows: int, examples: list[dict], hint: str) -> str:
     shown = "; ".join(f"{e['value']!r} ({e['rows']:,}, key {e['key']!r}) fits {' / '.join(e['companies'])}"
                       for e in examples[:3])
     return (f"{rows:,} {kind} are not linked because their {key.label} fits several companies once normalised, "
-            f"e.g. {shown}: give the {kind} a company id or domain column, or make the companies' names distinct")
+            f"e.g. {shown}: {hint}")
 
 
 def _report(kind, table, companies, con, choice: KeyChoice, rows, linked, standalone, examples,
@@ -348,7 +431,7 @@ def _report(kind, table, companies, con, choice: KeyChoice, rows, linked, standa
     notes = list(choice.notes)
     key = choice.key
     if ambiguous[0] and key:
-        notes.append(_ambiguity_note(kind, key, *ambiguous))
+        notes.append(_ambiguity_note(kind, key, *ambiguous, id_mapping_hint(con, kind, table, companies)))
     if multiple:
         notes.append(f"{multiple:,} {kind} name several companies: each is linked to the first")
     sci = _scientific_ids(con, companies)
@@ -390,7 +473,8 @@ def link_contacts(con: duckdb.DuckDBPyConnection, contacts: str, deals: str | No
     ambiguous = ambiguity(con, contacts, key, conditions[0] if "deal_id" in linked_by else None)
     notes = [f"{multiple:,} contacts name several companies: each is linked to the first"] if multiple else []
     if ambiguous[0] and key:
-        notes.append(_ambiguity_note("contacts", key, *ambiguous))
+        notes.append(_ambiguity_note("contacts", key, *ambiguous, id_mapping_hint(con, "contacts", contacts,
+                                                                                   customers)))
     cause = None
     if rows and linked <= MIN_LINKED_SHARE * rows:
         cause = (_cause(con, "contacts", contacts, customers, choice, rows, linked, ambiguous) if customers and key
