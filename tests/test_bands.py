@@ -90,3 +90,26 @@ def test_a_prospect_with_201_or_205_employees_is_outside_the_band_the_ranges_gav
                 "p(id, employees_min, employees_max))"
     inside = con.execute(f"SELECT id FROM {prospects} WHERE {selectors[0].sql()} ORDER BY id").fetchall()
     assert inside == [(1,)]
+
+
+def test_on_exact_counts_each_band_label_is_its_rule():
+    """A Zoho-style export holds exact counts, no ranges: nothing to snap, so 50-250 (a business band) and 51-200
+    (LinkedIn's) are both bands, each selecting what its label says (a tier's "employees 50-250" next to a
+    trait's "employees 51-200" are two rules, not one rule shown two ways)."""
+    import re
+
+    con = duckdb.connect()
+    rng = np.random.default_rng(9)
+    relation = table(con, [(float(v), float(v)) for v in rng.integers(1, 3000, 500)])
+    (spec,) = field_specs({"employees": "band"})
+    checked = set()
+    for s in build_selectors(con, relation, [spec]).selectors:
+        match = re.fullmatch(r"employees (\d+)-(\d+)", s.label.replace(",", ""))
+        if not match:
+            continue
+        lo, hi = int(match[1]), int(match[2])
+        edges = f"(SELECT * FROM (VALUES (1, {lo - 1}.0, {lo - 1}.0), (2, {lo}.0, {lo}.0), (3, {hi}.0, {hi}.0), " \
+                f"(4, {hi + 1}.0, {hi + 1}.0)) p(id, employees_min, employees_max))"
+        assert con.execute(f"SELECT id FROM {edges} WHERE {s.sql()} ORDER BY id").fetchall() == [(2,), (3,)], s.label
+        checked.add(s.label)
+    assert {"employees 50-250", "employees 51-200"} <= checked

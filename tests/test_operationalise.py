@@ -230,3 +230,82 @@ def test_the_operation_wrapper_reads_a_model_keywords_or_the_older_positional_fo
     for op in OPERATIONS:
         assert op.function().options is op.model(), op.name
     assert BY_NAME["build_icp"].command == "build-icp"
+
+
+def _crm_export(folder, seed: int = 11) -> None:
+    """A CRM look-alike (accounts, won/lost deals, a prospect list without a city): finance companies in Berlin
+    with 50-200 employees win 75% of their deals, other finance companies 30%, education 4%, the rest 20%."""
+    import random
+
+    rng = random.Random(seed)
+    industries = ("Finance", "Education", "Retail", "Software", "Logistics", "Healthcare")
+    cities = ("Berlin", "London", "Paris", "Madrid", "Austin")
+    accounts, deals = [], []
+    for i in range(900):
+        industry = rng.choice(industries)
+        planted = industry == "Finance" and rng.random() < 0.35  # enough of the planted segment to be found
+        city = "Berlin" if planted else rng.choice(cities)
+        employees = rng.randint(50, 200) if planted else rng.choice(
+            (rng.randint(5, 49), rng.randint(50, 200), rng.randint(201, 2000)))
+        name = f"Acct{i:04d} GmbH"
+        accounts.append({"Account Name": name, "Industry": industry, "Billing City": city, "Employees": employees})
+        win = 0.75 if (industry, city) == ("Finance", "Berlin") and 50 <= employees <= 200 else \
+            0.3 if industry == "Finance" else 0.04 if industry == "Education" else 0.2
+        for _ in range(rng.randint(2, 4)):
+            deals.append({"Deal Name": f"{name} deal", "Account Name": name, "Amount": rng.randint(5, 50) * 1000,
+                          "Stage": "Closed Won" if rng.random() < win else "Closed Lost",
+                          "Closing Date": f"2025-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"})
+    prospects = [{"Company Name": f"Prospect{i} AG", "Industry": rng.choice(industries),
+                  "Employees": rng.randint(5, 900)} for i in range(300)]
+    for name, rows in (("Accounts.csv", accounts), ("Deals.csv", deals), ("Prospects.csv", prospects)):
+        with open(folder / name, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+
+
+@pytest.fixture(scope="module")
+def deal_level(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("deal_level")
+    _crm_export(folder)
+    ws = Workspace(folder / "ws.duckdb")
+    result = toolkit.run(ws, None, folder / "out", customers=folder / "Accounts.csv", deals=folder / "Deals.csv",
+                         prospects=folder / "Prospects.csv")
+    return result.icp, folder / "out"
+
+
+def test_a_tiers_win_rate_counts_its_own_deals_as_its_other_figures(deal_level):
+    """Each deal counts in its best tier only: the win rate too, so Tier 2's win rate is its good rate (won
+    deals are the good ones), never the rate of every deal matching its criteria, Tier 1's included."""
+    icp, _ = deal_level
+    assert icp.health.definition == "won" and len(icp.tiers) >= 2
+    for tier in icp.tiers:
+        m = tier.metrics
+        assert m.win_rate_n == m.n and m.win_rate == pytest.approx(m.good_rate, abs=1e-4), tier.name
+
+
+def test_playbook_names_each_lifts_basis_and_the_markets_real_reason(deal_level):
+    icp, out = deal_level
+    playbook = (out / "playbook.md").read_text()
+    base = icp.health.n_good / icp.health.n
+    for tier in (t for t in icp.tiers if t.tier > 1):
+        line = next(line for line in playbook.splitlines() if f"Tier {tier.tier}" in line and ": lift" in line)
+        assert f"lift {tier.metrics.good_rate / base:.2f} (won {100 * tier.metrics.good_rate:.1f}% vs " \
+               f"{100 * base:.1f}% overall, on this tier's own deals: those also in Tier 1 count there)" in line
+    for pattern_line in (line for line in playbook.splitlines() if "as in the traits table" in line):
+        assert "on every deal with the trait" in pattern_line
+    # the prospect list has no city: the beachhead says so, not "no prospect list"
+    tier1 = next(t for t in icp.tiers if t.tier == 1)
+    assert "city" in {c.field for c in tier1.criteria}
+    assert "market size not measured: the prospect list lacks city" in playbook
+    assert "no prospect list" not in playbook
+
+
+def test_a_disqualifier_on_won_and_lost_deals_leads_with_its_win_rate(deal_level):
+    icp, _ = deal_level
+    education = next(d for d in icp.negative_icp if any("Education" in c.label for c in d.criteria))
+    m = education.metrics
+    won, base_won = 1 - m.rate, 1 - m.base_rate
+    assert education.reason.startswith(
+        f"{100 * won:.1f}% of these deals are won vs {100 * base_won:.1f}% overall ({base_won / won:.1f}x less "
+        f"often; {100 * m.rate:.1f}% lost vs {100 * m.base_rate:.1f}%, n={m.n:,}")

@@ -9,6 +9,7 @@ as Parquet; CRM files built from Salesforce-id and HubSpot-id customers.
 from __future__ import annotations
 
 import csv
+import json
 import re
 import shutil
 
@@ -266,3 +267,20 @@ def test_score_reports_rows_done_and_spills_beside_the_output(demo, tmp_path, mo
     expected = duckdb.connect()
     expected.execute("SET memory_limit = ?", [default_memory_limit()])
     assert settings["limit"] == expected.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+
+
+def test_the_missing_fields_note_names_only_fields_a_rule_reads(demo, tmp_path):
+    """`score` notes the ICP fields the file lacks: those of the tiers, the disqualifiers and the scorecard's
+    scored attributes, never a field the scorecard only considered (field_kinds without points)."""
+    _, _, folder, _ = demo
+    icp = json.loads((folder / "out" / "icp.json").read_text())
+    rules = {c["field"] for t in icp["tiers"] for c in t["criteria"]} | \
+        {c["field"] for d in icp["negative_icp"] for c in d["criteria"]} | \
+        {f["field"] for f in icp["scorecard"]["features"]}
+    considered = set(icp["scorecard"]["field_kinds"]) - rules
+    assert considered and "industry" in rules  # the demo's scorecard left some considered fields out
+    small = tmp_path / "two_columns.csv"
+    small.write_text("Company Name,Industry\nAcme,Software\nBeta,Retail\n")
+    result = toolkit.score_prospects(small, tmp_path / "scored.csv", icp_path=folder / "out" / "icp.json")
+    assert result.missing_fields == sorted(rules - {"industry"})
+    assert not considered & set(result.missing_fields)

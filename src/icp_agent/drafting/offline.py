@@ -59,7 +59,9 @@ def draft_personas(evidence_for_tier: dict, tier: dict) -> list[dict[str, Any]]:
     quotes_by_role: dict[str, list[dict]] = {}
     for q in evidence_for_tier.get("quotes", []):
         quotes_by_role.setdefault(_role_of_speaker(q.get("speaker")) or "", []).append(q)
-    for role in ROLES:
+    roles = list(evidence_for_tier["roles"]) or list(ROLES)
+    why = evidence_for_tier.get("why_none")
+    for role in roles:
         summary = evidence_for_tier["roles"].get(role, {"n": 0})
         claims, gaps = [], []
         if summary.get("n"):
@@ -68,7 +70,11 @@ def draft_personas(evidence_for_tier: dict, tier: dict) -> list[dict[str, Any]]:
             claims.append({"section": "who", "text": str(macros.seniority(role, summary)),
                            "evidence": [summary["evidence"]]})
         else:
-            gaps.append(f"no contacts with the buying role {role} on this tier's won deals")
+            gaps.append(f"no contacts with the buying role {role}: {why}" if why else
+                        f"no contacts with the buying role {role} on this tier's won deals")
+        if role not in ROLES:
+            gaps.append("the contacts carry no buying role: champion, economic buyer, technical buyer, end user "
+                        "and blocker cannot be told apart")
         for q in quotes_by_role.get(role, []):
             claims.append({"section": _section_of(q["quote"]), "text": str(macros.quote(q)),
                            "evidence": [q["evidence"]]})

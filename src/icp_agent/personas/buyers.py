@@ -9,6 +9,8 @@ passages from that tier's customers. Every count and quote is an evidence item.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
+from typing import Any
 
 from icp_agent.evidence import Ledger
 from icp_agent.models import IcpDocument
@@ -18,8 +20,11 @@ from icp_agent.tiers.criteria import criteria_sql, document_kinds
 from icp_agent.untrusted import looks_like_instructions
 
 ROLES = ("champion", "economic buyer", "technical buyer", "end user", "blocker")
+# contacts whose file records no buying role: their titles are summarised together
+ROLE_UNKNOWN = "contact (buying role not recorded)"
 ROLE_SYNONYMS = {"champion": "champion", "economic buyer": "economic buyer", "decision maker": "economic buyer",
-                 "budget holder": "economic buyer", "technical buyer": "technical buyer", "evaluator": "technical buyer",
+                 "budget holder": "economic buyer", "technical buyer": "technical buyer",
+                 "evaluator": "technical buyer",
                  "technical evaluator": "technical buyer", "end user": "end user", "user": "end user",
                  "blocker": "blocker", "gatekeeper": "blocker", "influencer": "champion"}
 QUOTE = re.compile(r"[\"“]([^\"”]{12,400})[\"”]")
@@ -48,47 +53,47 @@ def _tier_companies_sql(ws_tables: dict[str, str | None], icp: IcpDocument, segm
 
 def persona_evidence(con, icp: IcpDocument, segment: str, tier: int, tables: dict[str, str | None],
                      ledger: Ledger, max_quotes: int = 12) -> dict:
-    """Titles, seniority, departments per buying role for a tier, and interview quotes, with evidence ids."""
+    """Titles, seniority, departments per buying role for a tier, and interview quotes, with evidence ids.
+
+    Returns {"tier", "roles": {role: {"n", "titles", "seniority", "departments", "evidence", "basis"}},
+    "quotes", "notes", "source", "why_none"}. The contacts counted are, in order of preference, those on the
+    tier's won deals (the contact names its deal, or the deal names its contact), else the contacts of the
+    tier's accounts with a won deal (`source` says which; each statement says so too). When the contacts
+    carry no buying role, their titles are summarised under ROLE_UNKNOWN instead of the five roles. When no
+    contact can be counted, `why_none` says why (no title column, no link to a deal or company, no contact at
+    the tier's good accounts).
+    """
     members = _tier_companies_sql(tables, icp, segment, tier)
     name = f"{segment} Tier {tier}"
-    result: dict = {"tier": name, "roles": {}, "quotes": [], "notes": []}
+    result: dict = {"tier": name, "roles": {}, "quotes": [], "notes": [], "source": None, "why_none": None}
     if members is None:
         result["notes"].append(f"no {name} in this ICP")
         return result
-    contacts = tables.get("contacts")
-    frame_columns = columns_of(con, tables['frame'])
+    contacts, frame = tables.get("contacts"), str(tables["frame"])  # a tier's members exist only with a frame
+    frame_columns = columns_of(con, frame)
     if contacts:
-        rows = _contacts_of(con, contacts, tables.get("deals"), members, frame_columns, tables['frame'])
+        found = _contacts_of(con, contacts, tables.get("deals"), members, frame_columns, frame, name)
+        result["source"], result["why_none"] = found.source, found.why_none
         by_role: dict[str, list[str | None]] = {}
-        for title, raw_role in rows:
-            role = role_of(raw_role)
+        for title, raw_role in found.rows:
+            role = ROLE_UNKNOWN if not found.has_roles else role_of(raw_role)
             if role:
                 by_role.setdefault(role, []).append(title)
-        for role in ROLES:
+        if found.rows and not found.has_roles:
+            result["notes"].append(f"the contacts carry no buying role: their titles are summarised as "
+                                   f"'{ROLE_UNKNOWN}', and champion, economic buyer, technical buyer, end user and "
+                                   f"blocker cannot be told apart")
+        elif found.why_none:
+            result["notes"].append(found.why_none)
+        for role in (ROLES if found.has_roles or not found.rows else (ROLE_UNKNOWN,)):
             titles = by_role.get(role, [])
             if not titles:
                 result["roles"][role] = {"n": 0}
                 continue
-            counts: dict[str, dict[str, int]] = {"titles": {}, "seniority": {}, "departments": {}}
-            for title in titles:
-                clean = normalise_title(title)
-                if clean:
-                    counts["titles"][clean] = counts["titles"].get(clean, 0) + 1
-                counts["seniority"][seniority_of(clean)] = counts["seniority"].get(seniority_of(clean), 0) + 1
-                counts["departments"][department_of(clean)] = counts["departments"].get(department_of(clean), 0) + 1
-            summary = {"n": len(titles), "titles": _top(counts["titles"], len(titles)),
-                       "seniority": _top(counts["seniority"], len(titles), 3),
-                       "departments": _top(counts["departments"], len(titles), 3)}
-            shown = ", ".join(f"{t['value']} ({100 * t['share']:.0f}%)" for t in summary["titles"][:3])
-            summary["evidence"] = ledger.add(
-                "persona_titles", f"{name}|{role}",
-                f"{name} {role}s: {len(titles):,} contacts on won deals; most common titles {shown}; mostly "
-                f"{summary['seniority'][0]['value']} in {summary['departments'][0]['value']}.",
-                summary.copy(), n=len(titles),
-                query=f"contacts with buying role {role} on won deals of {name}")
-            result["roles"][role] = summary
+            result["roles"][role] = _role_summary(name, role, titles, found.basis, ledger)
     else:
-        result["notes"].append("no contacts imported: titles and buying roles are unknown")
+        result["why_none"] = "no contacts imported: titles and buying roles are unknown"
+        result["notes"].append(result["why_none"])
     result["quotes"], flagged = _interview_quotes(con, members, frame_columns, name, ledger, max_quotes)
     if flagged:
         result["notes"].append("these notes contain text addressed to an AI (treated as data, never as "
@@ -96,42 +101,119 @@ def persona_evidence(con, icp: IcpDocument, segment: str, tier: int, tables: dic
     return result
 
 
+def _role_summary(name: str, role: str, titles: list[str | None], basis: str, ledger: Ledger) -> dict:
+    """Counts of normalised titles, seniority and departments of one role's contacts, as an evidence item."""
+    counts: dict[str, dict[str, int]] = {"titles": {}, "seniority": {}, "departments": {}}
+    for title in titles:
+        clean = normalise_title(title)
+        if clean:
+            counts["titles"][clean] = counts["titles"].get(clean, 0) + 1
+        counts["seniority"][seniority_of(clean)] = counts["seniority"].get(seniority_of(clean), 0) + 1
+        counts["departments"][department_of(clean)] = counts["departments"].get(department_of(clean), 0) + 1
+    summary: dict[str, Any] = {"n": len(titles), "titles": _top(counts["titles"], len(titles)),
+               "seniority": _top(counts["seniority"], len(titles), 3),
+               "departments": _top(counts["departments"], len(titles), 3), "basis": basis}
+    shown = ", ".join(f"{t['value']} ({100 * t['share']:.0f}%)" for t in summary["titles"][:3])
+    who = f"{name} contacts ({ROLE_UNKNOWN})" if role == ROLE_UNKNOWN else f"{name} {role}s"
+    summary["evidence"] = ledger.add(
+        "persona_titles", f"{name}|{role}",
+        f"{who}: {len(titles):,} {basis}; most common titles {shown}; mostly "
+        f"{summary['seniority'][0]['value']} in {summary['departments'][0]['value']}.",
+        summary.copy(), n=len(titles),
+        query=f"contacts with buying role {role} on won deals of {name}" if basis == _Contacts.basis
+        else f"{basis}, {name}")
+    return summary
+
+
+@dataclass
+class _Contacts:
+    """The contacts counted for a tier: (job_title, buying_role) rows, how they were tied to the tier (basis,
+    source), whether the file has buying roles, and why none were found."""
+
+    rows: list[tuple] = field(default_factory=list)
+    source: str | None = None
+    basis: str = "contacts on won deals"
+    has_roles: bool = True
+    why_none: str | None = None
+
+
+def _contact_ref(con, deals: str, contact_columns: set[str]) -> str | None:
+    """The deals column naming each deal's contact (a contact id such as Zoho's "Contact Name.id"), or None."""
+    if "contact_id" not in contact_columns:
+        return None
+    columns = columns_of(con, deals)
+    return next((c for c in sorted(columns) if re.fullmatch(r"(primary_)?contact(_name|_person)?_id", c)), None)
+
+
 def _contacts_of(con, contacts: str, deals: str | None, members: str, frame_columns: set[str],
-                 frame: str | None = None) -> list[tuple]:
+                 frame: str | None = None, name: str = "this tier") -> _Contacts:
     contact_columns = columns_of(con, contacts)
-    if "buying_role" not in contact_columns or "job_title" not in contact_columns:
-        return []
+    found = _Contacts(has_roles="buying_role" in contact_columns)
+    if "job_title" not in contact_columns:
+        found.why_none = "the contacts file has no job title column: titles are unknown"
+        return found
+    if found.has_roles:
+        found.has_roles = bool(con.execute(f"SELECT count(buying_role) FROM {contacts}").fetchone()[0])
+    role = "p.buying_role" if found.has_roles else "NULL"
+    from icp_agent.health.health_score import stage_class
     from icp_agent.ingest.links import company_key
 
-    links = []
-    if "deal_id" in frame_columns and "deal_id" in contact_columns:  # the frame is deals: its won ones
-        links.append(f"p.deal_id IN (SELECT deal_id FROM ({members}) WHERE good)")
+    deal_links = []
+    ref = _contact_ref(con, deals, contact_columns) if deals else None
+    if "deal_id" in contact_columns and "deal_id" in frame_columns:  # the frame is deals: its won ones
+        deal_links.append(f"p.deal_id IN (SELECT deal_id FROM ({members}) WHERE good)")
     elif deals and frame and "deal_id" in contact_columns and "deal_id" in columns_of(con, deals):
         key = company_key(con, deals, frame)  # the key chosen by value overlap, as the link report does
         if key:
-            from icp_agent.health.health_score import stage_class
-
-            links.append(f"p.deal_id IN (SELECT d.deal_id FROM {deals} d WHERE {stage_class('d.deal_stage')} = 'won' "
-                         f"AND {key.expr('d')} IN (SELECT {key.company_expr('m')} FROM ({members}) m))")
-    if not links and frame:
-        key = company_key(con, contacts, frame)
-        if key:
-            links.append(f"{key.expr('p')} IN (SELECT {key.company_expr('m')} FROM ({members}) m)")
-    if not links:
-        return []
-    return con.execute(f"SELECT p.job_title, p.buying_role FROM {contacts} p WHERE {' OR '.join(links)}").fetchall()
+            deal_links.append(f"p.deal_id IN (SELECT d.deal_id FROM {deals} d WHERE "
+                              f"{stage_class('d.deal_stage')} = 'won' AND {key.expr('d')} IN "
+                              f"(SELECT {key.company_expr('m')} FROM ({members}) m))")
+    if ref and "deal_id" in frame_columns:  # the deal names its contact (Zoho's "Contact Name.id")
+        deal_links.append(f"p.contact_id IN (SELECT d.{ref} FROM {deals} d WHERE d.deal_id IN "
+                          f"(SELECT deal_id FROM ({members}) WHERE good))")
+    if deal_links:
+        found.source = "won deals"
+        found.rows = con.execute(f"SELECT p.job_title, {role} FROM {contacts} p "
+                                 f"WHERE {' OR '.join(deal_links)}").fetchall()
+        if found.rows:
+            return found
+    key = company_key(con, contacts, frame) if frame else None
+    if key is None:
+        found.source = None
+        found.why_none = ("no contact links to a won deal of this tier" if deal_links else
+                          "no contact links to a deal (the contacts carry no deal id and the deals name no "
+                          "contact)") + " and none links to a company: titles cannot be tied to the tier"
+        return found
+    if "deal_id" in frame_columns:  # deals: the accounts with a won deal in the tier
+        accounts, found.basis = f"SELECT {key.company_expr('m')} FROM ({members}) m WHERE m.good", (
+            "contacts at the tier's accounts with a won deal (contacts are not tied to deals)")
+        found.source = "accounts with a won deal"
+    else:  # customers: the tier's customers
+        accounts, found.basis = f"SELECT {key.company_expr('m')} FROM ({members}) m", "contacts at the tier's customers"
+        found.source = "customers"
+    found.rows = con.execute(f"SELECT p.job_title, {role} FROM {contacts} p WHERE {key.expr('p')} IN "
+                             f"({accounts})").fetchall()
+    if not found.rows:
+        found.why_none = (f"no contact links to a won deal of {name}, and no contact works at one of its "
+                          f"{found.source}" if deal_links else
+                          f"no contact links to a deal, and no contact works at one of {name}'s {found.source}")
+    elif not any(t for t, _ in found.rows):
+        found.why_none = f"the contacts at {name}'s {found.source} have no job title"
+    return found
 
 
 def _interview_quotes(con, members: str, frame_columns: set[str], name: str, ledger: Ledger,
                       limit: int) -> tuple[list[dict], list[str]]:
     notes = con.execute("""SELECT doc_id, file_name, title, body FROM interviews WHERE import_id =
-                           (SELECT import_id FROM current_snapshot WHERE kind = 'interviews') ORDER BY doc_id""").fetchall()
+                           (SELECT import_id FROM current_snapshot WHERE kind = 'interviews')
+                           ORDER BY doc_id""").fetchall()
     if not notes or "company_name" not in frame_columns:
         return [], []
     names = {r[0].lower(): r[0] for r in con.execute(f"SELECT company_name FROM ({members}) "
                                                      f"WHERE company_name IS NOT NULL").fetchall()}
     companies = set(names)
-    quotes, flagged = [], []
+    quotes: list[dict] = []
+    flagged: list[str] = []
     by_length = sorted(companies, key=len, reverse=True)
     for doc_id, file_name, title, body in notes:
         company = _note_company(title, file_name, body, companies, by_length)
@@ -243,16 +325,20 @@ def note_passages(body: str) -> list[tuple[str, str | None, str | None]]:
                     match["label"].strip(), _question_before(questions, start)))
     if out:
         return out
-    bullets, offset = [], 0
+    bullets: list[tuple[str, str | None, str | None]] = []
+    offset = 0
     for line in body.splitlines(keepends=True):
         start, offset = offset, offset + len(line)
-        if (m := _BULLET.match(line)) and len(_clean(m["text"]).split()) >= 4 and not _LABELLED.match(_clean(m["text"])):
+        if (m := _BULLET.match(line)) and len(_clean(m["text"]).split()) >= 4 \
+                and not _LABELLED.match(_clean(m["text"])):
             bullets.append((_clean(m["text"]), None, _question_before(questions, start)))
     if bullets:
         return bullets
     prose = " ".join(line for line in body.splitlines() if line.strip() and not line.lstrip().startswith("#")
                      and not _LABELLED.match(line))
-    return [(s.strip(), None, None) for s in re.split(r"(?<=[.!?])\s+", prose) if len(s.split()) >= 6][:20]
+    sentences: list[tuple[str, str | None, str | None]] = [
+        (s.strip(), None, None) for s in re.split(r"(?<=[.!?])\s+", prose) if len(s.split()) >= 6]
+    return sentences[:20]
 
 
 def note_quotes(body: str) -> list[tuple[str, str | None]]:

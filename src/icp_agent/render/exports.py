@@ -177,17 +177,33 @@ def render_playbook(icp: IcpDocument, routing: dict[str, int] | None = None) -> 
     tier1 = [t for t in icp.tiers if t.tier == 1]
     for step, tier in enumerate(tier1, start=1):
         row = market.get(tier.name, MarketTier())
-        size = f"{row.prospects:,} prospects, {100 * (row.penetration or 0):.1f}% penetrated" \
-            if row.prospects is not None else "market size not measured (no prospect list)"
-        lines.append(f"{step}. Beachhead {md(tier.segment)}: {_criteria_text(tier.criteria)} ({size}).")
+        lines.append(f"{step}. Beachhead {md(tier.segment)}: {_criteria_text(tier.criteria)} "
+                     f"({md(_market_size(icp, row))}).")
     adjacent = _adjacent(icp, market)
     if adjacent:
-        lines += ["", "Then expand, in this order (ranked by health lift, market size and room left):", ""]
-        for step, (label, lift, size, penetration, evidence) in enumerate(adjacent, start=len(tier1) + 1):
-            lines.append(f"{step}. {md(label)}: lift {lift:.2f}" + (f", {size:,} prospects" if size is not None else "")
+        lines += ["", "Then expand, in this order (ranked by lift, market size and room left):", ""]
+        for step, (label, lift, size, penetration, evidence, basis) in enumerate(adjacent, start=len(tier1) + 1):
+            lines.append(f"{step}. {md(label)}: lift {lift:.2f} {basis}" + (f", {size:,} prospects" if size is not None
+                                                                           else "")
                          + (f", {100 * penetration:.1f}% penetrated" if penetration is not None else "")
                          + f" [{evidence}]")
     return "\n".join(lines) + "\n"
+
+
+def _market_size(icp: IcpDocument, row: MarketTier) -> str:
+    """A tier's market size in words, or why it was not measured: the tier's own reason (the prospect list lacks
+    a field of its criteria), else the market's ("not measurable: ..."), else that no prospect list was given."""
+    if row.prospects is not None:
+        return f"{row.prospects:,} prospects, {100 * (row.penetration or 0):.1f}% penetrated"
+    market = icp.validation.market if icp.validation else None
+    reason = row.status
+    if not reason and market is not None and market.status:
+        reason = f"{market.status}: {market.reason}" if market.reason else market.status
+    if reason:
+        return "market size " + reason.replace("not measurable", "not measured", 1)
+    if market is not None and market.prospects is not None:
+        return "market size not measured for this tier"
+    return "market size not measured (no prospect list)"
 
 
 def _criterion_key(c) -> tuple:
@@ -207,7 +223,11 @@ def _tier_count(icp: IcpDocument, m: TierMetrics) -> str:
 
 def _adjacent(icp: IcpDocument, market: dict[str | None, MarketTier]) -> list[tuple]:
     """Tier 2/3 segments and significant good patterns beyond Tier 1, best first. A pattern that holds all of a
-    tier's criteria (its rows are inside that tier) or only re-cuts a Tier 1's fields repeats a step: left out."""
+    tier's criteria (its rows are inside that tier) or only re-cuts a Tier 1's fields repeats a step: left out.
+
+    Returns (label, lift, prospects, penetration, evidence id, basis) tuples. The two lifts are different
+    measures, so `basis` names each: a tier's counts only its own entities (those of a better tier are counted
+    there, as in the tier tables), a pattern's every entity with the trait (as in the traits table)."""
     tier1_fields = [{c.field for c in t.criteria} for t in icp.tiers if t.tier == 1]
     tier_criteria = [{_criterion_key(c) for c in t.criteria} for t in icp.tiers]
     candidates = []
@@ -218,12 +238,18 @@ def _adjacent(icp: IcpDocument, market: dict[str | None, MarketTier]) -> list[tu
         rate = tier.metrics.good_rate
         base = icp.health.n_good / icp.health.n if icp.health.n else None
         lift = rate / base if rate is not None and base else 1.0
+        better = sorted({f"Tier {t.tier}" for t in icp.tiers if t.segment == tier.segment and t.tier < tier.tier})
+        own = f"{100 * rate:.1f}%" if rate is not None else "n/a"
+        basis = (f"({icp.health.good_words or 'good'} {own} vs {100 * (base or 0):.1f}% overall, on this tier's own "
+                 f"{icp.health.entity}s: those also in {' or '.join(better) or 'a better tier'} count there)")
         candidates.append((tier.name, lift, row.prospects, row.penetration,
-                           tier.evidence[0] if tier.evidence else ""))
+                           tier.evidence[0] if tier.evidence else "", basis))
     for p in icp.patterns:
         variant = any({c.field for c in p.criteria} <= fields for fields in tier1_fields)  # Tier 1 re-cut
         variant = variant or any(criteria <= {_criterion_key(c) for c in p.criteria} for criteria in tier_criteria)
         if p.direction == "good" and p.q_value < 0.05 and not variant and all(p.label not in c[0] for c in candidates):
-            candidates.append((p.label, p.lift, None, None, p.evidence))
+            candidates.append((p.label, p.lift, None, None, p.evidence,
+                               f"({icp.health.good_words or 'good'} {100 * p.rate:.1f}% vs {100 * p.base_rate:.1f}% "
+                               f"overall, on every {icp.health.entity} with the trait, as in the traits table)"))
     candidates.sort(key=lambda c: (-c[1], -(c[2] or 0), c[3] if c[3] is not None else 1.0, c[0]))
     return candidates[:5]

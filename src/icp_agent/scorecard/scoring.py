@@ -81,7 +81,8 @@ class ScoreResult(BaseModel):
     by_tier: dict[str, int] = Field(description="rows per tier ('none' = outside the ICP, disqualified included)")
     by_priority: dict[str, int] = Field(default_factory=dict)
     disqualified: int
-    missing_fields: list[str] = Field(default_factory=list, description="ICP fields the file does not have")
+    missing_fields: list[str] = Field(default_factory=list, description="fields the ICP's tiers, disqualifiers or "
+                                      "scorecard points read that the file does not have")
     used_fields: dict[str, str] = Field(default_factory=dict, description="ICP field -> the file's header")
     replaced_columns: list[str] = Field(default_factory=list,
                                         description="input columns named like a score column (an earlier score): "
@@ -105,6 +106,18 @@ def icp_fields(icp: IcpDocument) -> dict[str, str]:
         fields.setdefault(c.field, _field_type(c))
     for name, kind in (scorecard_dict(icp).get("field_kinds") or {}).items():
         fields.setdefault(name, kind)
+    return fields
+
+
+def rule_fields(icp: IcpDocument) -> set[str]:
+    """The fields a rule of the ICP reads: its tiers' and disqualifiers' criteria and the scorecard's scored
+    attributes. A field the scorecard only considered (field_kinds, left out of its features) changes no
+    score, so a file that lacks it lacks nothing the ICP uses."""
+    fields = {c.field for t in icp.tiers for c in t.criteria} | {c.field for d in icp.negative_icp
+                                                                  for c in d.criteria}
+    card = scorecard_dict(icp)
+    if card.get("status") == "ok":
+        fields |= {str(f.get("field") or f.get("name")) for f in card.get("features") or []}
     return fields
 
 
@@ -477,7 +490,7 @@ def scoring_query(con: duckdb.DuckDBPyConnection, icp: IcpDocument, source_sql: 
     types = dict(described)
     fields = icp_fields(icp)
     used = match_fields(icp, headers)
-    missing = sorted(set(fields) - set(used))
+    missing = sorted(rule_fields(icp) - set(used))  # what the note names: fields a rule reads, not considered ones
     plan = score_plan(icp, set(used))
     order = [f for f in fields if f in used]
     raw_text = {f: _text("s." + _q(used[f]), types[used[f]]) for f in order}

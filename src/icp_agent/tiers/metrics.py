@@ -98,7 +98,7 @@ def _tier_metrics(con, frame: str, tiers: list[Tier], health: HealthResult,
                 lifetime = min(1 / metrics["annual_churn"], 10.0)
                 metrics["ltv_cac"] = round(revenue * lifetime / metrics["cac_mean"], 2)
         if deals_frame:
-            metrics.update(_win_rate(con, deals_frame, tier.criteria))
+            metrics.update(_win_rate(con, deals_frame, tier.criteria, [t.criteria for t in better]))
         tier.metrics = TierMetrics.model_validate({k: (round(v, 4) if isinstance(v, float) else v)
                                                    for k, v in metrics.items()
                                                    if not k.endswith("_mean") and v is not None})
@@ -111,14 +111,16 @@ def _tier_metrics(con, frame: str, tiers: list[Tier], health: HealthResult,
                                         tier.metrics.model_dump(), n=metrics["n"], query=" ".join(query.split())))
 
 
-def _win_rate(con, deals_frame: str, criteria: list[Criterion]) -> dict:
-    """Win rate of the closed deals matching the criteria, when lost deals carry those fields.
+def _win_rate(con, deals_frame: str, criteria: list[Criterion], better: list[list[Criterion]] | None = None) -> dict:
+    """Win rate of the closed deals matching the criteria and none of the `better` tiers' criteria (each deal
+    counts in its best tier only, as every other figure of a tier), when lost deals carry those fields.
 
     Lost deals are often with companies we know little about; a criterion on a field they
     lack would match only won deals and show a 100% win rate. Then it is not measurable.
     """
     columns = columns_of(con, deals_frame)
-    absent = missing_fields(criteria, None, columns)
+    better = better or []
+    absent = missing_fields(criteria + [c for b in better for c in b], None, columns)
     if absent:
         return {"win_rate_note": f"not measurable: the deals have no {', '.join(absent)}"}
     for c in criteria:
@@ -126,8 +128,9 @@ def _win_rate(con, deals_frame: str, criteria: list[Criterion]) -> dict:
         coverage = con.execute(f"SELECT avg(({_q(column)} IS NOT NULL)::INT) FROM {deals_frame} WHERE bad").fetchall()[0][0]
         if not coverage or coverage < 0.5:
             return {"win_rate_note": f"not measurable: lost deals carry no {c.field}"}
+    exclude = "".join(f" AND NOT ({criteria_sql(b)})" for b in better)  # as the tier's own predicate
     won, lost = con.execute(f"SELECT count_if(good), count_if(bad) FROM {deals_frame} WHERE "
-                            f"{criteria_sql(criteria)}").fetchall()[0]
+                            f"{criteria_sql(criteria)}{exclude}").fetchall()[0]
     if not won + lost:
         return {}
     return {"win_rate": won / (won + lost), "win_rate_n": won + lost}

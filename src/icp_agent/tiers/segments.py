@@ -158,11 +158,28 @@ def _disqualifiers(picks: list[Candidate], health: HealthResult, inputs: Analysi
     out = []
     for c in picks:
         metrics = ledger.get(c.evidence).metrics
-        rate, base = c.k / c.n, metrics["base_rate"]
-        reason = (f"{100 * rate:.0f}% of these {health.entity}s are {_group_words('bad', health)} vs "
-                  f"{100 * base:.0f}% overall ({rate / base:.1f}x, n={c.n:,}, q={c.q:.2g})")
+        reason = disqualifier_reason(c.k / c.n, metrics["base_rate"], c.n, c.q, health)
         out.append(Disqualifier(criteria=[criterion(s, inputs.headers) for s in c.pattern.selectors], reason=reason,
                                 metrics={k: metrics[k] for k in ("n", "k", "rate", "base_rate", "lift", "ci_low",
                                                                  "ci_high", "p_value", "q_value")},
                                 evidence=[c.evidence]))
     return out
+
+
+def disqualifier_reason(rate: float, base: float, n: int, q: float, health: HealthResult) -> str:
+    """Why a segment is a disqualifier, in the words a seller reads right.
+
+    `rate` and `base` are the bad-outcome shares (0-1) in the segment and overall. When good and bad are the
+    two sides of one outcome (won vs lost deals), the good outcome leads: "3.3% of these deals are won vs
+    22.5% overall (6.8x less often; 96.7% lost vs 77.5%)", since a bad rate near the base's (97% vs 78%,
+    1.2x) undersells a win rate cut by seven. Otherwise (a health cohort, where some entities are neither)
+    the bad rate and how many times the base it is."""
+    bad_words = _group_words("bad", health)
+    tail = f"n={n:,}, q={q:.2g}"
+    if health.definition == "won":
+        good, base_good = 1 - rate, 1 - base
+        less = f"{base_good / good:.1f}x less often" if good > 0 else "none of them"
+        return (f"{100 * good:.1f}% of these {health.entity}s are {_group_words('good', health)} vs "
+                f"{100 * base_good:.1f}% overall ({less}; {100 * rate:.1f}% {bad_words} vs {100 * base:.1f}%, {tail})")
+    return (f"{100 * rate:.1f}% of these {health.entity}s are {bad_words} vs {100 * base:.1f}% overall "
+            f"({rate / base:.2f} times as often, {tail})")
