@@ -171,12 +171,21 @@ def bench_score(quick: bool, sizes: list[int] | None = None, repeats: int = 3) -
                 runs["floor"].append(_child(FLOOR_CHILD, str(source), str(folder / "floor.parquet")))
             score_s, floor_s = (_median([r[1] for r in runs[k]]) for k in ("score", "floor"))
             score_mb, floor_mb = (_median([r[2] for r in runs[k]]) for k in ("score", "floor"))
-            results.append({"bench": "score", "rows": rows, "file_mb": round(source.stat().st_size / 2**20, 1),
-                            "seconds": round(score_s, 2), "peak_rss_mb": round(score_mb),
-                            "floor_seconds": round(floor_s, 2), "floor_peak_rss_mb": round(floor_mb),
-                            "time_vs_floor": round(score_s / floor_s, 2), "memory_vs_floor": round(score_mb / floor_mb, 2),
-                            "runs_s": [round(r[1], 2) for r in runs["score"]],
-                            "floor_runs_s": [round(r[1], 2) for r in runs["floor"]]})
+            results.append(
+                {
+                    "bench": "score",
+                    "rows": rows,
+                    "file_mb": round(source.stat().st_size / 2**20, 1),
+                    "seconds": round(score_s, 2),
+                    "peak_rss_mb": round(score_mb),
+                    "floor_seconds": round(floor_s, 2),
+                    "floor_peak_rss_mb": round(floor_mb),
+                    "time_vs_floor": round(score_s / floor_s, 2),
+                    "memory_vs_floor": round(score_mb / floor_mb, 2),
+                    "runs_s": [round(r[1], 2) for r in runs["score"]],
+                    "floor_runs_s": [round(r[1], 2) for r in runs["floor"]],
+                }
+            )
             source.unlink()
     return results
 
@@ -206,6 +215,7 @@ print(json.dumps({"rows": rows, "seconds": time.perf_counter() - started, "cpu_s
 @dataclass
 class Task:
     """One row of the table: `commands` maps a side ("icp-agent", "floor", "pandas") to (child code, argv)."""
+
     name: str
     rows: int
     commands: dict[str, tuple[str, list[str]]]
@@ -218,17 +228,23 @@ TASKS: dict[str, Callable[[Path, bool], Task]] = {}
 
 def register(name: str):
     """Add a task to `bench.py all` (the decorated function makes the inputs and returns a Task)."""
+
     def decorate(make: Callable[[Path, bool], Task]):
         TASKS[name] = make
         return make
+
     return decorate
 
 
 def _run_child(code: str, args: list[str], setup: str = "") -> dict:
     """Run `code` in a fresh interpreter; the clock starts after `setup` (copying a workspace, say)."""
     program = setup + CHILD_PROLOGUE + code + CHILD_EPILOGUE
-    done = subprocess.run([sys.executable, "-c", program, *args], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(TOOLS.parent / "src")})
+    done = subprocess.run(
+        [sys.executable, "-c", program, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(TOOLS.parent / "src")},
+    )
     if done.returncode:
         return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1]}
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -247,10 +263,12 @@ def measure(task: Task, repeats: int) -> dict:
             row[side] = {"error": next(r["error"] for r in results if "error" in r)}
             continue
         # cpu_s (user + system of the child, setup included) tells a slow machine from a slow program
-        row[side] = {"seconds": round(_median([r["seconds"] for r in good]), 2),
-                     "cpu_s": round(_median([r["cpu_s"] for r in good]), 2),
-                     "peak_rss_mb": round(_median([r["peak_rss_mb"] for r in good])),
-                     "runs_s": [round(r["seconds"], 2) for r in good]}
+        row[side] = {
+            "seconds": round(_median([r["seconds"] for r in good]), 2),
+            "cpu_s": round(_median([r["cpu_s"] for r in good]), 2),
+            "peak_rss_mb": round(_median([r["peak_rss_mb"] for r in good])),
+            "runs_s": [round(r["seconds"], 2) for r in good],
+        }
     ours, floor = row.get("icp-agent", {}), row.get("floor", {})
     if "seconds" in ours and "seconds" in floor:
         row["time_vs_floor"] = round(ours["seconds"] / floor["seconds"], 2)
@@ -341,9 +359,12 @@ def make_messy_prospects_parquet(path: Path, rows: int) -> None:
         FROM range({rows})) TO '{path}' (FORMAT parquet)""")
 
 
-SEEDED_WORKSPACE = FRESH_WORKSPACE + """
+SEEDED_WORKSPACE = (
+    FRESH_WORKSPACE
+    + """
 shutil.copy(sys.argv[3], sys.argv[2])
 """
+)
 
 
 def _import_task(name: str, kind: str, path: Path, rows: int, folder: Path) -> Task:
@@ -361,13 +382,31 @@ def _import_task(name: str, kind: str, path: Path, rows: int, folder: Path) -> T
         make_messy_customers_csv(seed_csv, 100)
         import_file(Workspace(seed), seed_csv, "customers")
         setup, extra = SEEDED_WORKSPACE, [str(seed)]
-    return Task(name=name, rows=rows, commands={
-        "icp-agent": (CLI_CHILD, [str(rows), workspace, *extra, "--", "import", f"--{kind}", str(path),
-                                  "--workspace", workspace, "--quiet"]),
-        "floor": (CTAS_CHILD, [floor_db, str(path)]),
-        "pandas": (PANDAS_READ_CHILD, [str(path)])},
+    return Task(
+        name=name,
+        rows=rows,
+        commands={
+            "icp-agent": (
+                CLI_CHILD,
+                [
+                    str(rows),
+                    workspace,
+                    *extra,
+                    "--",
+                    "import",
+                    f"--{kind}",
+                    str(path),
+                    "--workspace",
+                    workspace,
+                    "--quiet",
+                ],
+            ),
+            "floor": (CTAS_CHILD, [floor_db, str(path)]),
+            "pandas": (PANDAS_READ_CHILD, [str(path)]),
+        },
         setup={"icp-agent": setup, "floor": FRESH_WORKSPACE.replace("sys.argv[2]", "sys.argv[1]")},
-        note="icp-agent maps, types, normalises, dedups and reports; the floor and pandas only parse")
+        note="icp-agent maps, types, normalises, dedups and reports; the floor and pandas only parse",
+    )
 
 
 @register("import-csv")
@@ -407,10 +446,29 @@ def task_build(folder: Path, quick: bool) -> Task:
     import_file(Workspace(source), path, "customers")
     path.unlink()
     target = str(folder / "build.duckdb")
-    return Task(name="build", rows=rows, setup={"icp-agent": BUILD_SETUP}, commands={
-        "icp-agent": (CLI_CHILD, [str(rows), str(source), target, "--", "build", "--workspace", target, "--out",
-                                  target + ".out", "--quiet"])},
-        note="the whole build: health, screen, selectors, search, tiers, validation, scorecard, documents and CRM files")
+    return Task(
+        name="build",
+        rows=rows,
+        setup={"icp-agent": BUILD_SETUP},
+        commands={
+            "icp-agent": (
+                CLI_CHILD,
+                [
+                    str(rows),
+                    str(source),
+                    target,
+                    "--",
+                    "build",
+                    "--workspace",
+                    target,
+                    "--out",
+                    target + ".out",
+                    "--quiet",
+                ],
+            )
+        },
+        note="the whole build: health, screen, selectors, search, tiers, validation, scorecard, documents and CRM files",
+    )
 
 
 SEARCH_CHILD = """
@@ -432,8 +490,12 @@ def task_search(folder: Path, quick: bool) -> Task:
     commands = {"icp-agent": (SEARCH_CHILD, args)}
     if quick:  # pandas at 1M and depth 3 takes minutes: see bench_search.py --pandas-1m-depth3
         commands["pandas"] = (SEARCH_PANDAS_CHILD, args)
-    return Task(name="search", rows=rows, commands=commands,
-                note="times: building the selectors and the search (not generating the table); CPU includes it")
+    return Task(
+        name="search",
+        rows=rows,
+        commands=commands,
+        note="times: building the selectors and the search (not generating the table); CPU includes it",
+    )
 
 
 @register("score")
@@ -448,11 +510,28 @@ def task_score(folder: Path, quick: bool, rows: int | None = None) -> Task:
     toolkit.run(Workspace(folder / "demo.duckdb"), TOOLS.parent / "fixtures" / "demo", folder / "icp")
     source = folder / "apollo.csv"
     make_apollo_prospects_csv(source, rows)
-    return Task(name="score", rows=rows, commands={
-        "icp-agent": (CLI_CHILD, [str(rows), "--", "score", str(source), "--icp", str(folder / "icp" / "icp.json"),
-                                  "--out", str(folder / "scored.parquet"), "--quiet"]),
-        "floor": (SCORE_FLOOR_CHILD, [str(source), str(folder / "floor.parquet")])},
-        note="every input row and column kept in order, 12 score columns appended; the floor only converts")
+    return Task(
+        name="score",
+        rows=rows,
+        commands={
+            "icp-agent": (
+                CLI_CHILD,
+                [
+                    str(rows),
+                    "--",
+                    "score",
+                    str(source),
+                    "--icp",
+                    str(folder / "icp" / "icp.json"),
+                    "--out",
+                    str(folder / "scored.parquet"),
+                    "--quiet",
+                ],
+            ),
+            "floor": (SCORE_FLOOR_CHILD, [str(source), str(folder / "floor.parquet")]),
+        },
+        note="every input row and column kept in order, 12 score columns appended; the floor only converts",
+    )
 
 
 SCORE_FLOOR_CHILD = """
@@ -479,17 +558,23 @@ def bench_all(quick: bool, only: list[str] | None = None, repeats: int = 3) -> l
 
 def table(results: list[dict]) -> str:
     """The issue's table: task | icp-agent | the floor, same run | pandas | ratio."""
+
     def cell(side: dict | None) -> str:
         if not side:
             return "-"
         if "error" in side:
             return f"error: {side['error'][:60]}"
         return f"{side['seconds']:.2f} s ({side['cpu_s']:.1f} s CPU), {side['peak_rss_mb'] / 1024:.2f} GB"
-    lines = ["| task | rows | icp-agent | the floor, same run | pandas | time / floor | memory / floor |",
-             "|---|---|---|---|---|---|---|"]
+
+    lines = [
+        "| task | rows | icp-agent | the floor, same run | pandas | time / floor | memory / floor |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for row in results:
-        lines.append(f"| {row['bench']} | {row['rows']:,} | {cell(row.get('icp-agent'))} | {cell(row.get('floor'))} | "
-                     f"{cell(row.get('pandas'))} | {row.get('time_vs_floor', '-')} | {row.get('memory_vs_floor', '-')} |")
+        lines.append(
+            f"| {row['bench']} | {row['rows']:,} | {cell(row.get('icp-agent'))} | {cell(row.get('floor'))} | "
+            f"{cell(row.get('pandas'))} | {row.get('time_vs_floor', '-')} | {row.get('memory_vs_floor', '-')} |"
+        )
     return "\n".join(lines)
 
 
@@ -523,18 +608,32 @@ def bench_assistant(quick: bool) -> list[dict]:
     return [{"bench": "assistant", **bench_assistant.run()}]
 
 
-BENCHES = {"import": bench_import, "search": bench_search, "scoring": bench_scoring, "score": bench_score,
-           "mcp": bench_mcp, "assistant": bench_assistant}
+BENCHES = {
+    "import": bench_import,
+    "search": bench_search,
+    "scoring": bench_scoring,
+    "score": bench_score,
+    "mcp": bench_mcp,
+    "assistant": bench_assistant,
+}
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("benches", nargs="*", help=f"`all` [{', '.join(TASKS)}] (each beside its floor and pandas, "
-                                                   f"interleaved, medians), or the older {', '.join(BENCHES)}")
+    parser.add_argument(
+        "benches",
+        nargs="*",
+        help=f"`all` [{', '.join(TASKS)}] (each beside its floor and pandas, "
+        f"interleaved, medians), or the older {', '.join(BENCHES)}",
+    )
     parser.add_argument("--quick", action="store_true", help="smaller sizes")
     parser.add_argument("--repeats", type=int, default=3, help="all: runs per side (the median is reported)")
-    parser.add_argument("--rows", type=lambda text: [int(n) for n in text.split(",")], default=None,
-                        help="score: the sizes to measure, e.g. 1000000 or 1000000,10000000")
+    parser.add_argument(
+        "--rows",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=None,
+        help="score: the sizes to measure, e.g. 1000000 or 1000000,10000000",
+    )
     args = parser.parse_intermixed_args(argv)
     unknown = set(args.benches) - set(BENCHES) - set(TASKS) - {"all"}
     if unknown:
@@ -550,9 +649,16 @@ def main(argv: list[str] | None = None) -> None:
             rows = [{"bench": name, "skipped": f"missing module: {exc.name}"}]
         for row in rows:
             print(json.dumps(row), flush=True)
-        print(json.dumps({"bench": name, "wall_s": round(time.perf_counter() - started, 1),
-                          "peak_rss_children_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)}),
-              flush=True)
+        print(
+            json.dumps(
+                {
+                    "bench": name,
+                    "wall_s": round(time.perf_counter() - started, 1),
+                    "peak_rss_children_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
+                }
+            ),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -67,12 +67,16 @@ def from_cassette(path: Path = CASSETTE) -> dict[str, Any]:
         request = json.loads(interaction["request"]["body"])
         first = "".join(b.get("text") or "" for b in request["messages"][0]["content"])
         key = PHASE_KEYS[int(re.search(r"Phase (\d) of 5", first).group(1))]
-        phase = phases.setdefault(key, {"requests": 0, "tool_calls": 0, "input": 0, "cache_read": 0,
-                                        "cache_creation": 0, "output": 0})
+        phase = phases.setdefault(
+            key, {"requests": 0, "tool_calls": 0, "input": 0, "cache_read": 0, "cache_creation": 0, "output": 0}
+        )
         for message in _messages(interaction["response"]["body"]["string"]):
             usage = message["usage"]
-            prompt = (usage.get("input_tokens") or 0) + (usage.get("cache_read_input_tokens") or 0) + \
-                (usage.get("cache_creation_input_tokens") or 0)
+            prompt = (
+                (usage.get("input_tokens") or 0)
+                + (usage.get("cache_read_input_tokens") or 0)
+                + (usage.get("cache_creation_input_tokens") or 0)
+            )
             largest = max(largest, prompt)
             phase["requests"] += 1
             phase["tool_calls"] += sum(b["type"] == "tool_use" for b in message["content"])
@@ -82,9 +86,12 @@ def from_cassette(path: Path = CASSETTE) -> dict[str, Any]:
             phase["output"] += usage.get("output_tokens") or 0
     totals = {name: sum(p[name] for p in phases.values()) for name in next(iter(phases.values()))}
     prompt_tokens = totals["input"] + totals["cache_read"] + totals["cache_creation"]
-    totals.update(prompt_tokens=prompt_tokens, uncached_prompt_tokens=totals["input"] + totals["cache_creation"],
-                  largest_request_tokens=largest,
-                  cache_read_share=round(totals["cache_read"] / prompt_tokens, 3) if prompt_tokens else 0.0)
+    totals.update(
+        prompt_tokens=prompt_tokens,
+        uncached_prompt_tokens=totals["input"] + totals["cache_creation"],
+        largest_request_tokens=largest,
+        cache_read_share=round(totals["cache_read"] / prompt_tokens, 3) if prompt_tokens else 0.0,
+    )
     return {"phases": phases, "totals": totals}
 
 
@@ -104,11 +111,16 @@ def offline_wall_time(repeats: int = 1) -> float:
 
 def run(offline: bool = True) -> dict[str, Any]:
     """The report: per-phase and total figures, the budget, whether the run kept it, and the offline wall time."""
-    report = {"source": str(CASSETTE.relative_to(REPO)), "token_counts": "stand-in estimates (4 chars/token)",
-              **from_cassette(), "budget": BUDGET}
+    report = {
+        "source": str(CASSETTE.relative_to(REPO)),
+        "token_counts": "stand-in estimates (4 chars/token)",
+        **from_cassette(),
+        "budget": BUDGET,
+    }
     totals = report["totals"]
-    report["within_budget"] = all(totals[name] >= limit if name == "cache_read_share" else totals[name] <= limit
-                                  for name, limit in BUDGET.items())
+    report["within_budget"] = all(
+        totals[name] >= limit if name == "cache_read_share" else totals[name] <= limit for name, limit in BUDGET.items()
+    )
     if offline:
         report["offline_run_seconds"] = offline_wall_time()
     return report

@@ -79,8 +79,10 @@ async def _measure(client: Client, repeats: int, mode: str) -> list[dict]:
             samples[tool].append(await _once(client, tool, arguments))
     rows = [{"transport": mode, "tool": tool, **_percentiles(found)} for tool, found in samples.items()]
     floor = rows[0]["p50_ms"]
-    rows += [{"transport": mode, "tool": f"{row['tool']} - no-op", "p50_ms": round(row["p50_ms"] - floor, 1)}
-             for row in rows[1:]]
+    rows += [
+        {"transport": mode, "tool": f"{row['tool']} - no-op", "p50_ms": round(row["p50_ms"] - floor, 1)}
+        for row in rows[1:]
+    ]
     client.session.validate_tool_result = validate  # type: ignore[method-assign]
     rows.append({"transport": mode, "tool": "inspect_workspace (client validates)", **_percentiles(validated)})
     builds = [await _once(client, "build_icp", {}) for _ in range(max(3, repeats // 20))]
@@ -103,9 +105,11 @@ async def _run(repeats: int) -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         async with Client(_server(Path(tmp) / "inproc.duckdb", Path(tmp) / "out")) as client:
             rows += await _measure(client, repeats, "in-process")
-        params = StdioServerParameters(command=sys.executable, args=[
-            __file__, "--serve-stdio", str(Path(tmp) / "stdio.duckdb"), str(Path(tmp) / "out")],
-            env=dict(os.environ))  # PYTHONPATH included: the server runs the same source as this process
+        params = StdioServerParameters(
+            command=sys.executable,
+            args=[__file__, "--serve-stdio", str(Path(tmp) / "stdio.duckdb"), str(Path(tmp) / "out")],
+            env=dict(os.environ),
+        )  # PYTHONPATH included: the server runs the same source as this process
         async with Client(params) as client:
             rows += await _measure(client, repeats, "stdio")
     return rows

@@ -36,11 +36,30 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-FIELDS = {"industry": "category", "employees": "band", "technologies": "list", "revenue": "number",
-          "is_public": "bool", "country": "category", "funding_stage": "category", "founded_year": "number",
-          "crm": "category"}
-NEGATIVE_ICP = [{"criteria": [{"field": "industry", "op": "in", "values": ["Marketing and Advertising"],
-                               "label": "industry = Marketing and Advertising"}], "reason": "churns early"}]
+FIELDS = {
+    "industry": "category",
+    "employees": "band",
+    "technologies": "list",
+    "revenue": "number",
+    "is_public": "bool",
+    "country": "category",
+    "funding_stage": "category",
+    "founded_year": "number",
+    "crm": "category",
+}
+NEGATIVE_ICP = [
+    {
+        "criteria": [
+            {
+                "field": "industry",
+                "op": "in",
+                "values": ["Marketing and Advertising"],
+                "label": "industry = Marketing and Advertising",
+            }
+        ],
+        "reason": "churns early",
+    }
+]
 CUSTOMERS = 20_000
 BIG_PANDAS = 10_000_000  # opt in with --pandas-10m
 COMPARED = ("icp_points", "icp_fit_score", "icp_priority", "icp_grade", "icp_reasons")
@@ -53,8 +72,20 @@ def _u(k: int, seed: int) -> str:
 def _companies_sql(n_rows: int, seed: int, *, with_outcome: bool) -> str:
     """Deterministic synthetic companies; prospects (another seed) include unseen industries."""
     u = lambda k: _u(k, seed)
-    industries = ["Computer Software", "Internet", "Financial Services", "Retail", "Marketing and Advertising",
-                  "Health Care", "Education", "Manufacturing", "Logistics", "Real Estate", "Media", "Telecom"]
+    industries = [
+        "Computer Software",
+        "Internet",
+        "Financial Services",
+        "Retail",
+        "Marketing and Advertising",
+        "Health Care",
+        "Education",
+        "Manufacturing",
+        "Logistics",
+        "Real Estate",
+        "Media",
+        "Telecom",
+    ]
     industry = " ".join(f"WHEN {u(1)} < {0.07 * (i + 1):.2f} THEN '{name}'" for i, name in enumerate(industries))
     unseen = "" if with_outcome else f"WHEN {u(13)} < 0.01 THEN 'Zoology' "
     countries = ", ".join(f"'C{i:02d}'" for i in range(20))
@@ -77,7 +108,8 @@ def _companies_sql(n_rows: int, seed: int, *, with_outcome: bool) -> str:
         CASE WHEN {u(7)} < 0.2 THEN NULL ELSE (['Salesforce', 'HubSpot', 'Pipedrive', 'Zoho', 'Dynamics', 'Close',
             'Copper', 'Other'])[1 + CAST(hash(range + {seed}, 17) % 8 AS INTEGER)] END AS crm,
         {u(8)} AS draw"""
-    outcome = f""", draw < 1 / (1 + exp(-(-2.0 + 2.0 * coalesce(industry = 'Computer Software', FALSE)::INT
+    outcome = (
+        f""", draw < 1 / (1 + exp(-(-2.0 + 2.0 * coalesce(industry = 'Computer Software', FALSE)::INT
                   + 0.7 * coalesce(industry = 'Internet', FALSE)::INT
                   - 1.2 * coalesce(industry = 'Marketing and Advertising', FALSE)::INT
                   + 0.9 * coalesce((emp[1] + emp[2]) / 2 BETWEEN 51 AND 200, FALSE)::INT
@@ -87,10 +119,14 @@ def _companies_sql(n_rows: int, seed: int, *, with_outcome: bool) -> str:
                   + 0.3 * coalesce(list_contains(technologies, 'Slack'), FALSE)::INT
                   + 0.5 * coalesce(revenue > exp(14), FALSE)::INT - 0.4 * coalesce(is_public, FALSE)::INT
                   + 0.4 * (founded_year > 2005)::INT + 0.4 * (country < 'C05')::INT))) AS good,
-                  DATE '2018-01-01' + CAST(_row * 2000 // {n_rows} AS INTEGER) AS customer_since""" \
-        if with_outcome else ""
-    return (f"SELECT * EXCLUDE (emp, draw), emp[1]::DOUBLE AS employees_min, emp[2]::DOUBLE AS employees_max"
-            f"{outcome} FROM (SELECT {columns} FROM range({n_rows}))")
+                  DATE '2018-01-01' + CAST(_row * 2000 // {n_rows} AS INTEGER) AS customer_since"""
+        if with_outcome
+        else ""
+    )
+    return (
+        f"SELECT * EXCLUDE (emp, draw), emp[1]::DOUBLE AS employees_min, emp[2]::DOUBLE AS employees_max"
+        f"{outcome} FROM (SELECT {columns} FROM range({n_rows}))"
+    )
 
 
 def _peak_rss_mb() -> float:
@@ -109,8 +145,9 @@ def _duckdb(card_path: str, source: str, target: str, threads: int) -> dict:
     started = time.perf_counter()
     relation = f"read_parquet('{source}')"
     present = set(con.sql(f"SELECT * FROM {relation} LIMIT 0").columns)
-    exprs = ", ".join(f"{sql} AS {name}"
-                      for name, sql in scorecard_select_sql(card, NEGATIVE_ICP, present_columns=present))
+    exprs = ", ".join(
+        f"{sql} AS {name}" for name, sql in scorecard_select_sql(card, NEGATIVE_ICP, present_columns=present)
+    )
     con.execute(f"COPY (SELECT *, {exprs} FROM {relation}) TO '{target}' (FORMAT parquet)")
     return {"seconds": time.perf_counter() - started, "peak_rss_mb": _peak_rss_mb()}
 
@@ -154,8 +191,9 @@ def _pandas(card_path: str, source: str, target: str) -> dict:
     frame["icp_fit_score"] = fit
     for column, key, name in (("icp_priority", "bands", "priority"), ("icp_grade", "grades", "grade")):
         levels = sorted(card[key], key=lambda level: -level["min_score"])
-        frame[column] = np.select([fit >= level["min_score"] for level in levels], [level[name] for level in levels],
-                                  default=levels[-1][name])
+        frame[column] = np.select(
+            [fit >= level["min_score"] for level in levels], [level[name] for level in levels], default=levels[-1][name]
+        )
     matrix, texts = np.column_stack(reason_points), np.column_stack(words)
     order = np.argsort(-np.abs(matrix), axis=1, kind="stable")[:, :3]
     rows = np.arange(n)[:, None]
@@ -193,8 +231,7 @@ def _pandas_codes(frame, feature: dict, missing_rows: dict):
     else:
         mapping = {value: i for i, b in enumerate(bins[:-1], 1) for value in b["when"]["values"]}
         series = frame[field]
-        return np.where(series.isna().to_numpy(), missing_code,
-                        series.map(mapping).fillna(0).to_numpy(dtype=np.int64))
+        return np.where(series.isna().to_numpy(), missing_code, series.map(mapping).fillna(0).to_numpy(dtype=np.int64))
     cuts = [b["when"]["min"] for b in bins[:-1] if "min" in b["when"]]
     return np.where(missing, missing_code, np.searchsorted(cuts, np.nan_to_num(value), side="right") + 1)
 
@@ -227,8 +264,10 @@ def _agree(outputs: dict[str, Path], n_rows: int) -> bool:
 
     con = duckdb.connect()
     columns = ", ".join(COMPARED)
-    samples = [con.execute(f"SELECT _row, {columns} FROM read_parquet('{path}') WHERE _row % 997 = 0 ORDER BY _row")
-               .fetchall() for path in outputs.values()]
+    samples = [
+        con.execute(f"SELECT _row, {columns} FROM read_parquet('{path}') WHERE _row % 997 = 0 ORDER BY _row").fetchall()
+        for path in outputs.values()
+    ]
     return all(sample == samples[0] for sample in samples) and len(samples[0]) == len(range(0, n_rows, 997))
 
 
@@ -248,24 +287,34 @@ def run(n_rows: int, *, pandas: bool = True, workdir: str | None = None) -> dict
     with tempfile.TemporaryDirectory(dir=workdir) as scratch:
         folder = Path(scratch)
         card_path, source, card = _prepare(folder, n_rows)
-        row: dict = {"rows": n_rows, "cli": cli, "features": len(card["features"]), "auc": card["evaluation"].get("auc")}
+        row: dict = {
+            "rows": n_rows,
+            "cli": cli,
+            "features": len(card["features"]),
+            "auc": card["evaluation"].get("auc"),
+        }
         outputs = {}
         for threads in (1, 2):
             outputs[f"duckdb_{threads}t"] = folder / f"duckdb_{threads}.parquet"
             target = outputs[f"duckdb_{threads}t"]
             row[f"duckdb_{threads}t"] = _figures(
-                _in_fresh_process(_duckdb, str(card_path), str(source), str(target), threads), n_rows)
+                _in_fresh_process(_duckdb, str(card_path), str(source), str(target), threads), n_rows
+            )
         if pandas:
             outputs["pandas"] = folder / "pandas.parquet"
-            row["pandas"] = _figures(_in_fresh_process(_pandas, str(card_path), str(source), str(outputs["pandas"])),
-                                     n_rows)
+            row["pandas"] = _figures(
+                _in_fresh_process(_pandas, str(card_path), str(source), str(outputs["pandas"])), n_rows
+            )
         row["agree_on_sample"] = _agree(outputs, n_rows)
     return row
 
 
 def _figures(result: dict, n_rows: int) -> dict:
-    return {"seconds": round(result["seconds"], 2), "rows_per_s": round(n_rows / result["seconds"]),
-            "peak_rss_mb": round(result["peak_rss_mb"])}
+    return {
+        "seconds": round(result["seconds"], 2),
+        "rows_per_s": round(n_rows / result["seconds"]),
+        "peak_rss_mb": round(result["peak_rss_mb"]),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -284,14 +333,18 @@ def main(argv: list[str] | None = None) -> int:
 
 def _format(row: dict) -> str:
     cli = row["cli"]
-    line = (f"{row['rows']:>11,} rows  icp-agent score (CLI) {cli.get('icp-agent')}  floor {cli.get('floor')}  "
-            f"time / floor {cli.get('time_vs_floor')}  memory / floor {cli.get('memory_vs_floor')}\n")
+    line = (
+        f"{row['rows']:>11,} rows  icp-agent score (CLI) {cli.get('icp-agent')}  floor {cli.get('floor')}  "
+        f"time / floor {cli.get('time_vs_floor')}  memory / floor {cli.get('memory_vs_floor')}\n"
+    )
     parts = [f"{line}{'':>11} the scorecard alone ({row['features']} features, holdout AUC {row['auc']})"]
     for engine in ("duckdb_1t", "duckdb_2t", "pandas"):
         if engine in row:
             figures = row[engine]
-            parts.append(f"{engine} {figures['seconds']:7.2f} s {figures['rows_per_s']:>10,} rows/s "
-                         f"{figures['peak_rss_mb']:>6,} MB")
+            parts.append(
+                f"{engine} {figures['seconds']:7.2f} s {figures['rows_per_s']:>10,} rows/s "
+                f"{figures['peak_rss_mb']:>6,} MB"
+            )
     parts.append(f"agree on sample: {row['agree_on_sample']}")
     return "  ".join(parts)
 

@@ -37,9 +37,11 @@ def _cardinality(field: int) -> int:
 def _customers_sql(n_rows: int) -> str:
     """Deterministic synthetic customers: DuckDB's hash makes the same table in every process."""
     fields = ", ".join(f"CAST(hash(range, {i}) % {_cardinality(i)} AS INTEGER) AS f{i}" for i in range(N_FIELDS))
-    return (f"SELECT id, {', '.join(f'f{i}' for i in range(N_FIELDS))}, "
-            "CASE WHEN f0 = 1 AND f1 = 1 AND f2 = 1 THEN draw < 700 ELSE draw < 200 END AS converted "
-            f"FROM (SELECT range AS id, {fields}, hash(range, 'target') % 1000 AS draw FROM range({n_rows}))")
+    return (
+        f"SELECT id, {', '.join(f'f{i}' for i in range(N_FIELDS))}, "
+        "CASE WHEN f0 = 1 AND f1 = 1 AND f2 = 1 THEN draw < 700 ELSE draw < 200 END AS converted "
+        f"FROM (SELECT range AS id, {fields}, hash(range, 'target') % 1000 AS draw FROM range({n_rows}))"
+    )
 
 
 def _peak_rss_mb() -> float:
@@ -63,8 +65,13 @@ def _ours(n_rows: int, depth: int) -> dict:
     result = search(selset, target, depth=depth, top_k=TOP_K)
     finished = time.perf_counter()
     top = [[sorted([s.field, str(s.value)] for s in p.selectors), p.n, p.k, p.quality] for p in result.patterns]
-    return {"selectors_s": built - started, "search_s": finished - built, "tested": result.tested,
-            "top": top, "peak_rss_mb": _peak_rss_mb()}
+    return {
+        "selectors_s": built - started,
+        "search_s": finished - built,
+        "tested": result.tested,
+        "top": top,
+        "peak_rss_mb": _peak_rss_mb(),
+    }
 
 
 def _pandas(n_rows: int, depth: int) -> dict:
@@ -84,8 +91,9 @@ def _pandas(n_rows: int, depth: int) -> dict:
             quality = (n / total) * (k / n - base_rate)
             for i in np.argsort(-quality, kind="stable")[:TOP_K]:
                 values = groups.index[i] if size > 1 else (groups.index[i],)
-                found.append((-quality[i], -int(n[i]), size,
-                              sorted([f, str(v)] for f, v in zip(combo, values)), int(k[i])))
+                found.append(
+                    (-quality[i], -int(n[i]), size, sorted([f, str(v)] for f, v in zip(combo, values)), int(k[i]))
+                )
     found.sort(key=lambda row: row[:4])
     finished = time.perf_counter()
     top = [[labels, -minus_n, k, -minus_q] for minus_q, minus_n, _, labels, k in found[:TOP_K]]
@@ -100,7 +108,8 @@ def _in_fresh_process(function, *args) -> dict:
 
 def _same_top(ours: list, theirs: list) -> bool:
     return len(ours) == len(theirs) and all(
-        a[0] == b[0] and a[1] == b[1] and a[2] == b[2] and abs(a[3] - b[3]) < 1e-12 for a, b in zip(ours, theirs))
+        a[0] == b[0] and a[1] == b[1] and a[2] == b[2] and abs(a[3] - b[3]) < 1e-12 for a, b in zip(ours, theirs)
+    )
 
 
 PYSUBGROUP_VENV = Path.home() / ".cache" / "icp-agent" / "bench-pysubgroup"
@@ -133,10 +142,27 @@ def _pysubgroup(n_rows: int, depth: int) -> dict:
     python = PYSUBGROUP_VENV / "bin" / "python"
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(PYSUBGROUP_VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "pysubgroup==0.9.0", "numpy<2", "pandas<2.3",
-                        "duckdb", "setuptools<81"], check=True)
-    out = subprocess.run([str(python), "-c", PYSUBGROUP_SCRIPT, _customers_sql(n_rows), str(depth)], check=True,
-                         capture_output=True, text=True).stdout
+        subprocess.run(
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "pysubgroup==0.9.0",
+                "numpy<2",
+                "pandas<2.3",
+                "duckdb",
+                "setuptools<81",
+            ],
+            check=True,
+        )
+    out = subprocess.run(
+        [str(python), "-c", PYSUBGROUP_SCRIPT, _customers_sql(n_rows), str(depth)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -153,22 +179,38 @@ def _same_up_to_ties(ours: list, theirs: list) -> bool:
 def run(n_rows: int, depth: int, *, pandas: bool = True, pysubgroup: bool = False) -> dict:
     """One benchmark point: timings, peak RSS and whether both sides found the same top 10."""
     ours = _in_fresh_process(_ours, n_rows, depth)
-    row = {"rows": n_rows, "depth": depth, "selectors_s": round(ours["selectors_s"], 3),
-           "ours_s": round(ours["search_s"], 3), "ours_peak_rss_mb": round(ours["peak_rss_mb"]),
-           "tested": ours["tested"], "planted_segment_first": ours["top"][0][0] == [["f0", "1"], ["f1", "1"], ["f2", "1"]]}
+    row = {
+        "rows": n_rows,
+        "depth": depth,
+        "selectors_s": round(ours["selectors_s"], 3),
+        "ours_s": round(ours["search_s"], 3),
+        "ours_peak_rss_mb": round(ours["peak_rss_mb"]),
+        "tested": ours["tested"],
+        "planted_segment_first": ours["top"][0][0] == [["f0", "1"], ["f1", "1"], ["f2", "1"]],
+    }
     if pandas:
         theirs = _in_fresh_process(_pandas, n_rows, depth)
         # the ratio charges our side with its selector building (pandas groups the raw columns directly);
         # search_only_ratio is the search alone, as this benchmark reported it before
-        row.update({"pandas_s": round(theirs["search_s"], 3), "pandas_peak_rss_mb": round(theirs["peak_rss_mb"]),
-                    "ratio": round(theirs["search_s"] / (ours["selectors_s"] + ours["search_s"]), 1),
-                    "search_only_ratio": round(theirs["search_s"] / ours["search_s"], 1),
-                    "same_top10": _same_top(ours["top"], theirs["top"])})
+        row.update(
+            {
+                "pandas_s": round(theirs["search_s"], 3),
+                "pandas_peak_rss_mb": round(theirs["peak_rss_mb"]),
+                "ratio": round(theirs["search_s"] / (ours["selectors_s"] + ours["search_s"]), 1),
+                "search_only_ratio": round(theirs["search_s"] / ours["search_s"], 1),
+                "same_top10": _same_top(ours["top"], theirs["top"]),
+            }
+        )
     if pysubgroup:
         theirs = _pysubgroup(n_rows, depth)
-        row.update({"pysubgroup_s": round(theirs["search_s"], 3), "pysubgroup_peak_rss_mb": round(theirs["peak_rss_mb"]),
-                    "pysubgroup_ratio": round(theirs["search_s"] / (ours["selectors_s"] + ours["search_s"]), 1),
-                    "pysubgroup_same_top10": _same_up_to_ties(ours["top"], theirs["top"])})
+        row.update(
+            {
+                "pysubgroup_s": round(theirs["search_s"], 3),
+                "pysubgroup_peak_rss_mb": round(theirs["peak_rss_mb"]),
+                "pysubgroup_ratio": round(theirs["search_s"] / (ours["selectors_s"] + ours["search_s"]), 1),
+                "pysubgroup_same_top10": _same_up_to_ties(ours["top"], theirs["top"]),
+            }
+        )
     return row
 
 
@@ -176,7 +218,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, action="append", help="rows (repeatable; default 100000 and 1000000)")
     parser.add_argument("--depth", type=int, action="append", help="depth (repeatable; default 2 and 3)")
-    parser.add_argument("--pandas-1m-depth3", action="store_true", help="also run the slow 1M-row depth-3 pandas baseline")
+    parser.add_argument(
+        "--pandas-1m-depth3", action="store_true", help="also run the slow 1M-row depth-3 pandas baseline"
+    )
     parser.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
     parser.add_argument("--pysubgroup", action="store_true", help="also pysubgroup 0.9 (built once in its own venv)")
     args = parser.parse_args(argv)
@@ -190,12 +234,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _format(row: dict) -> str:
-    text = (f"{row['rows']:>9,} rows  depth {row['depth']}  ours {row['ours_s']:7.3f} s "
-            f"(+{row['selectors_s']:.2f} s selectors, {row['ours_peak_rss_mb']} MB, {row['tested']:,} tested)")
+    text = (
+        f"{row['rows']:>9,} rows  depth {row['depth']}  ours {row['ours_s']:7.3f} s "
+        f"(+{row['selectors_s']:.2f} s selectors, {row['ours_peak_rss_mb']} MB, {row['tested']:,} tested)"
+    )
     if "pandas_s" in row:
-        text += (f"  pandas {row['pandas_s']:7.3f} s ({row['pandas_peak_rss_mb']} MB)  ratio {row['ratio']}x "
-                 f"with selectors ({row['search_only_ratio']}x search alone)"
-                 f"  same top-10: {row['same_top10']}")
+        text += (
+            f"  pandas {row['pandas_s']:7.3f} s ({row['pandas_peak_rss_mb']} MB)  ratio {row['ratio']}x "
+            f"with selectors ({row['search_only_ratio']}x search alone)"
+            f"  same top-10: {row['same_top10']}"
+        )
     return text
 
 

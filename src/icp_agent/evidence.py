@@ -49,10 +49,19 @@ class Ledger:
     def __init__(self) -> None:
         self.items: dict[str, EvidenceItem] = {}
 
-    def add(self, kind: str, key: str, statement: str, metrics: dict[str, Any], *, n: int | None = None,
-            query: str | None = None) -> str:
-        item = EvidenceItem(id=evidence_id(kind, key), kind=kind, statement=statement, metrics=clean(metrics),
-                            n=n, query=query)
+    def add(
+        self,
+        kind: str,
+        key: str,
+        statement: str,
+        metrics: dict[str, Any],
+        *,
+        n: int | None = None,
+        query: str | None = None,
+    ) -> str:
+        item = EvidenceItem(
+            id=evidence_id(kind, key), kind=kind, statement=statement, metrics=clean(metrics), n=n, query=query
+        )
         self.items[item.id] = item
         return item.id
 
@@ -63,9 +72,10 @@ class Ledger:
         return list(self.items.values())
 
     def save(self, con, version_id: str) -> None:
-        con.executemany("INSERT INTO evidence VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        [(version_id, i.id, i.kind, i.statement, json.dumps(i.metrics), i.n, i.query)
-                         for i in self.items.values()])
+        con.executemany(
+            "INSERT INTO evidence VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(version_id, i.id, i.kind, i.statement, json.dumps(i.metrics), i.n, i.query) for i in self.items.values()],
+        )
 
 
 # --- the evidence table of the workspace (one row per item and version) ---------------------------------------
@@ -79,10 +89,13 @@ def _item(row: tuple) -> EvidenceItem:
 
 def read_item(con: Any, evidence_id: str, version: str | None = None) -> EvidenceItem | None:
     """One item by id: of `version`, or of the latest version that has it; None when there is none."""
-    row = con.execute(f"""SELECT {', '.join('e.' + c.strip() for c in ITEM_COLUMNS.split(','))} FROM evidence e
+    row = con.execute(
+        f"""SELECT {", ".join("e." + c.strip() for c in ITEM_COLUMNS.split(","))} FROM evidence e
                           JOIN icp_versions v USING (version_id)
                           WHERE e.evidence_id = ? AND (? IS NULL OR e.version_id = ?)
-                          ORDER BY v.created_at DESC LIMIT 1""", [evidence_id, version, version]).fetchone()
+                          ORDER BY v.created_at DESC LIMIT 1""",
+        [evidence_id, version, version],
+    ).fetchone()
     return _item(row) if row else None
 
 

@@ -48,8 +48,11 @@ def utc_timestamp(value: datetime) -> str:
 
 # A datetime field whose JSON is always utc_timestamp's form. Python values are left as given (a naive UTC
 # value stays naive for DuckDB's TIMESTAMP columns); only their JSON gets the zone.
-UtcDateTime = Annotated[datetime, PlainSerializer(utc_timestamp, return_type=str, when_used="json"),
-                        WithJsonSchema({"type": "string", "format": "date-time"})]
+UtcDateTime = Annotated[
+    datetime,
+    PlainSerializer(utc_timestamp, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
 
 
 def _number_as_text(value: Any) -> Any:
@@ -98,12 +101,18 @@ def choice_text(value: Any) -> Any:
 
 
 # what a model or a CRM user calls a kind of export, beside the kinds' own names (singular or plural)
-KIND_SYNONYMS = {"company": "customers", "companies": "customers", "account": "customers", "accounts": "customers",
-                 "opportunity": "deals", "opportunities": "deals"}
+KIND_SYNONYMS = {
+    "company": "customers",
+    "companies": "customers",
+    "account": "customers",
+    "accounts": "customers",
+    "opportunity": "deals",
+    "opportunities": "deals",
+}
 
 
 def _data_kind(value: Any) -> Any:
-    """"Deals", "deal", "Companies", "accounts", "opportunities" -> the kind's name (deals, customers, ...)."""
+    """ "Deals", "deal", "Companies", "accounts", "opportunities" -> the kind's name (deals, customers, ...)."""
     value = choice_text(value)
     if not isinstance(value, str):
         return value
@@ -113,8 +122,10 @@ def _data_kind(value: Any) -> Any:
 
 
 IdText = Annotated[str, BeforeValidator(_number_as_text)]
-DataKindName = Annotated[Literal["customers", "deals", "contacts", "prospects", "subscriptions", "tickets",
-                                 "events"], BeforeValidator(_data_kind)]
+DataKindName = Annotated[
+    Literal["customers", "deals", "contacts", "prospects", "subscriptions", "tickets", "events"],
+    BeforeValidator(_data_kind),
+]
 SegmentName = Annotated[str, BeforeValidator(_segment_name)]
 # the bounds before the validator: after one, pydantic publishes them as "ge"/"le" instead of minimum/maximum
 TierNumber = Annotated[int, Field(ge=1, le=3), BeforeValidator(_tier_number)]
@@ -131,8 +142,9 @@ class ColumnReport(BaseModel):
     unparsed: int = Field(0, description="values present in the file that did not parse as the type")
     unparsed_examples: list[str] = Field(default_factory=list)
     note: str | None = None
-    currencies: dict[str, int] = Field(default_factory=dict, description="money columns: amounts per ISO 4217 "
-                                                                          "currency as the file wrote them")
+    currencies: dict[str, int] = Field(
+        default_factory=dict, description="money columns: amounts per ISO 4217 currency as the file wrote them"
+    )
 
 
 class RejectedRow(BaseModel):
@@ -166,11 +178,15 @@ class ImportReport(BaseModel):
     imported_at: UtcDateTime
     detected_as: str | None = Field(None, description="why this kind was chosen")
     columns: list[ColumnReport] = Field(default_factory=list)
-    rejected: list[RejectedRow] = Field(default_factory=list, description="first rejected rows (all are in the "
-                                                                            "workspace)")
+    rejected: list[RejectedRow] = Field(
+        default_factory=list, description="first rejected rows (all are in the workspace)"
+    )
     warnings: list[str] = Field(default_factory=list)
-    furniture_dropped: int = Field(0, description="report furniture dropped: titles, total/subtotal rows, footers "
-                                                  "(grand totals, confidentiality, copyright), blank lines")
+    furniture_dropped: int = Field(
+        0,
+        description="report furniture dropped: titles, total/subtotal rows, footers "
+        "(grand totals, confidentiality, copyright), blank lines",
+    )
     furniture: list[FurnitureRow] = Field(default_factory=list, description="the first furniture lines dropped")
     sheet: str | None = Field(None, description="the worksheet read, for an Excel workbook")
 
@@ -186,31 +202,43 @@ class AmbiguousKey(TypedDict):
 
 class LinkReport(BaseModel):
     kind: Literal["deals", "contacts", "subscriptions", "tickets", "events"]
-    linked_by: str | None = Field(description="the key column: company_id, domain, company_name, email "
-                                              "or deal_id")
+    linked_by: str | None = Field(description="the key column: company_id, domain, company_name, email or deal_id")
     rows: int
     linked: int
     standalone: int = Field(0, description="rows that link to no customer but carry their own firmographics")
     unlinked: int
     unlinked_examples: list[dict[str, Any]] = Field(default_factory=list)
     accounts: int | None = Field(None, description="subscriptions/tickets/events: distinct accounts named")
-    unlinked_accounts: int | None = Field(None, description="subscriptions/tickets/events: accounts not in the "
-                                                            "accounts (customers) file, left out of health")
-    method: str | None = Field(None, description="how the key's values were matched: id, Salesforce id (first 15 "
-                                                 "characters), domain or name (normalised)")
-    tried: dict[str, int] = Field(default_factory=dict, description="rows each candidate key would link; the "
-                                                                    "one that links most is chosen")
+    unlinked_accounts: int | None = Field(
+        None,
+        description="subscriptions/tickets/events: accounts not in the accounts (customers) file, left out of health",
+    )
+    method: str | None = Field(
+        None,
+        description="how the key's values were matched: id, Salesforce id (first 15 "
+        "characters), domain or name (normalised)",
+    )
+    tried: dict[str, int] = Field(
+        default_factory=dict, description="rows each candidate key would link; the one that links most is chosen"
+    )
     multiple_companies: int = Field(0, description="rows naming several companies (id;id), linked to the first")
     # absent (not 0 / []) when nothing was ambiguous: reports written before the check load and write back as they were
-    ambiguous: int = Field(0, exclude_if=lambda n: n == 0,
-                           description="rows not linked because their name or domain fits several companies once "
-                                       "normalised (\"Irondata\" and \"Irondata LLC\"); part of standalone/unlinked")
-    ambiguous_examples: list[AmbiguousKey] = Field(default_factory=list, exclude_if=lambda examples: not examples,
-                                                   description="the commonest ambiguous values")
+    ambiguous: int = Field(
+        0,
+        exclude_if=lambda n: n == 0,
+        description="rows not linked because their name or domain fits several companies once "
+        'normalised ("Irondata" and "Irondata LLC"); part of standalone/unlinked',
+    )
+    ambiguous_examples: list[AmbiguousKey] = Field(
+        default_factory=list, exclude_if=lambda examples: not examples, description="the commonest ambiguous values"
+    )
     cause: str | None = Field(None, description="when half or fewer link: the likely cause and what to do")
     notes: list[str] = Field(default_factory=list)
-    allowed_unlinked: bool = Field(False, description="too few linked and the run went on (--allow-unlinked): "
-                                                      "the unlinked rows were analysed without their company")
+    allowed_unlinked: bool = Field(
+        False,
+        description="too few linked and the run went on (--allow-unlinked): "
+        "the unlinked rows were analysed without their company",
+    )
 
 
 class WorkspaceSummary(BaseModel):
@@ -222,8 +250,10 @@ class WorkspaceSummary(BaseModel):
     interviews: int = 0
     links: list[LinkReport] = Field(default_factory=list)
     roles: dict[str, str] = Field(default_factory=dict, description="role of every customer field")
-    not_in_prospects: list[str] = Field(default_factory=list, description="fit fields the prospect list lacks: "
-                                                                         "check a seller can know them before the sale")
+    not_in_prospects: list[str] = Field(
+        default_factory=list,
+        description="fit fields the prospect list lacks: check a seller can know them before the sale",
+    )
 
 
 # --- the ICP as data (icp.json) ------------------------------------------------------------------------------
@@ -244,8 +274,10 @@ class Criterion(BaseModel):
     max: float | None = None
     max_exclusive: bool | None = Field(None, description="true when max is excluded (quantile bins)")
     kind: Literal["band", "number", "category", "list", "bool"] | None = Field(
-        None, description="the field's kind in the build's schema; decides the columns the criterion reads "
-                          "(band: <field>_min/<field>_max, a range inside [min, max])")
+        None,
+        description="the field's kind in the build's schema; decides the columns the criterion reads "
+        "(band: <field>_min/<field>_max, a range inside [min, max])",
+    )
     header: str | None = Field(None, description="the column header this field came from")
     label: str = Field(description="the criterion in words")
 
@@ -310,10 +342,12 @@ class HealthSummary(BaseModel):
     good_words: str | None = Field(None, description="what a good entity is, read after 'are': won, retained, ...")
     bad_words: str | None = Field(None, description="what a bad entity is, read after 'are': lost, churned, ...")
     cohort_sizes: dict[str, int] = Field(default_factory=dict)
-    cohort_metrics: dict[str, CohortMetrics] = Field(default_factory=dict,
-                                                     description="per cohort: mean health, churn rate, NRR, ...")
-    histogram: dict[str, list[int]] = Field(default_factory=dict,
-                                            description="per cohort: entities per 10-point health bin (0-10 ... 90-100)")
+    cohort_metrics: dict[str, CohortMetrics] = Field(
+        default_factory=dict, description="per cohort: mean health, churn rate, NRR, ..."
+    )
+    histogram: dict[str, list[int]] = Field(
+        default_factory=dict, description="per cohort: entities per 10-point health bin (0-10 ... 90-100)"
+    )
     evidence: list[str] = Field(default_factory=list)
 
 
@@ -424,13 +458,17 @@ def _build_options_schema(schema: dict[str, Any]) -> None:
 class DatasetInfo(BaseModel):
     fingerprint: str
     imports: list[DatasetImport] = Field(default_factory=list)
-    links: list[LinkReport] = Field(default_factory=list, description="how deals and contacts linked to the "
-                                                                      "companies when this version was built")
-    options: dict[str, Any] = Field(default_factory=dict, description="the build options this version was built "
-                                                                      "with (build_icp's options, every field); "
-                                                                      "validate_icp, fit_scorecard and "
-                                                                      "diff_icp_versions use them again",
-                                    json_schema_extra=_build_options_schema)
+    links: list[LinkReport] = Field(
+        default_factory=list, description="how deals and contacts linked to the companies when this version was built"
+    )
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the build options this version was built "
+        "with (build_icp's options, every field); "
+        "validate_icp, fit_scorecard and "
+        "diff_icp_versions use them again",
+        json_schema_extra=_build_options_schema,
+    )
 
     @model_serializer(mode="wrap")
     def _options_when_given(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -447,8 +485,11 @@ class DatasetInfo(BaseModel):
 class CitedClaim(Section):
     """One drafted statement with the evidence ids it rests on (checked by the grounding check)."""
 
-    section: str | None = Field(None, description="who / goals / pains / objections / how_they_buy / "
-                                                  "where_they_research / rationale / narrative / theme")
+    section: str | None = Field(
+        None,
+        description="who / goals / pains / objections / how_they_buy / "
+        "where_they_research / rationale / narrative / theme",
+    )
     text: str | None = None
     evidence: list[str] = Field(default_factory=list)
 
@@ -696,8 +737,9 @@ class TargetCheck(Section):
 class UnitEconomics(Section):
     status: str | None = Field(None, description="present only when not measurable")
     reason: str | None = None
-    comparisons: dict[str, dict[str, GroupFigures]] = Field(default_factory=dict,
-                                                            description="per metric: icp and non_icp figures")
+    comparisons: dict[str, dict[str, GroupFigures]] = Field(
+        default_factory=dict, description="per metric: icp and non_icp figures"
+    )
     targets: list[TargetCheck] = Field(default_factory=list)
     not_measurable: dict[str, str] = Field(default_factory=dict, description="metric: why it is not measurable")
     win_rate_note: str | None = None
@@ -819,22 +861,30 @@ class IcpDocument(BaseModel):
     negative_icp: list[Disqualifier] = Field(default_factory=list)
     patterns: list[PatternStat] = Field(default_factory=list)
     retention: list[RetentionCurve] = Field(default_factory=list)
-    personas: list[Persona] = Field(default_factory=list, description="per tier and buying role: claims "
-                                                                      "with evidence ids, and known gaps")
+    personas: list[Persona] = Field(
+        default_factory=list, description="per tier and buying role: claims with evidence ids, and known gaps"
+    )
     narratives: list[Narrative] = Field(default_factory=list, description="per tier: drafted, cited prose")
     themes: list[Theme] = Field(default_factory=list, description="interview themes with verbatim quotes")
-    drafting: DraftingRecord = Field(default_factory=DraftingRecord,
-                                     description="which drafter wrote the prose (and model), claims dropped by the "
-                                                 "grounding check, notes that contained instructions")
+    drafting: DraftingRecord = Field(
+        default_factory=DraftingRecord,
+        description="which drafter wrote the prose (and model), claims dropped by the "
+        "grounding check, notes that contained instructions",
+    )
     scorecard: Scorecard | None = None
     validation: Validation | None = None
     warnings: list[str] = Field(default_factory=list)
     min_support: MinSupport | None = Field(
-        None, description="the minimum support the search used: rows, chosen_by (detectable effect | option), reason")
+        None, description="the minimum support the search used: rows, chosen_by (detectable effect | option), reason"
+    )
     excluded_fields: list[ExcludedField] = Field(
-        default_factory=list, description="fit fields kept out of every criterion and the scorecard: field, rule "
-                                          "(leakage | identifier), reason, figures, evidence")
+        default_factory=list,
+        description="fit fields kept out of every criterion and the scorecard: field, rule "
+        "(leakage | identifier), reason, figures, evidence",
+    )
     data_quality: list[DataQualityFinding] = Field(
-        default_factory=list, description="missingness that over-indexes among the good or the bad: field, "
-                                          "direction, n, k, rate, base_rate, p_value, q_value, statement, evidence")
+        default_factory=list,
+        description="missingness that over-indexes among the good or the bad: field, "
+        "direction, n, k, rate, base_rate, p_value, q_value, statement, evidence",
+    )
     evidence: list[EvidenceItem] = Field(default_factory=list)

@@ -50,32 +50,49 @@ class Operation:
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation("import_data", "ImportOptions", "Import CRM exports (files and folders) as new snapshots.", False),
-    Operation("inspect_workspace", "InspectOptions", "Show what the workspace holds: per column its field, role, "
-                                                     "type, % missing, examples."),
-    Operation("set_field_roles", "SetFieldRolesOptions", "Override field roles: time_zone=ignore lead_source=fit.",
-              False),
+    Operation(
+        "inspect_workspace",
+        "InspectOptions",
+        "Show what the workspace holds: per column its field, role, type, % missing, examples.",
+    ),
+    Operation(
+        "set_field_roles", "SetFieldRolesOptions", "Override field roles: time_zone=ignore lead_source=fit.", False
+    ),
     Operation("score_health", "HealthOptions", "Phase 1 alone: how good is defined, cohorts and their metrics."),
-    Operation("find_patterns", "FindPatternsOptions", "Phase 2 alone: the traits that over-index among the best or "
-                                                      "the worst."),
+    Operation(
+        "find_patterns", "FindPatternsOptions", "Phase 2 alone: the traits that over-index among the best or the worst."
+    ),
     Operation("build_icp", "AnalysisOptions", "Build the ICP from what the workspace holds (a new version).", False),
     Operation("get_icp", "VersionOptions", "Show an ICP version (default: the latest)."),
     Operation("list_icp_versions", "NoOptions", "List the ICP versions in the workspace."),
     Operation("get_evidence", "EvidenceOptions", "Show evidence items by id: statement, figures, query."),
     Operation("list_evidence", "ListEvidenceOptions", "List the evidence items of an ICP version."),
-    Operation("get_persona_evidence", "PersonaEvidenceOptions", "Who buys in one tier: titles, seniority, "
-                                                                "departments, quotes.", False),
-    Operation("save_drafts", "SaveDraftsOptions", "Save drafted personas and rationale, if every claim is grounded.",
-              False, cli=False),
-    Operation("record_drafting", "RecordDraftingOptions", "Save drafted tier narratives, interview themes and the "
-                                                          "drafting record, if every claim is grounded.", False,
-              cli=False),
+    Operation(
+        "get_persona_evidence",
+        "PersonaEvidenceOptions",
+        "Who buys in one tier: titles, seniority, departments, quotes.",
+        False,
+    ),
+    Operation(
+        "save_drafts",
+        "SaveDraftsOptions",
+        "Save drafted personas and rationale, if every claim is grounded.",
+        False,
+        cli=False,
+    ),
+    Operation(
+        "record_drafting",
+        "RecordDraftingOptions",
+        "Save drafted tier narratives, interview themes and the drafting record, if every claim is grounded.",
+        False,
+        cli=False,
+    ),
     Operation("fit_scorecard", "VersionOptions", "Fit the lead score again on an ICP version.", False),
     Operation("validate_icp", "ValidateOptions", "Phase 5 again: unit economics, backtest, market.", False),
     Operation("score_prospects", "ScoreOptions", "Score a prospect list with the ICP (every row kept).", False),
     Operation("diff_icp_versions", "DiffOptions", "Compare two ICP versions (default: the last two).", False),
     Operation("query_workspace", "QueryOptions", "Run one read-only SQL query over the workspace."),
-    Operation("render_document", "RenderOptions", "Write the ICP document, icp.json and the scoring matrix.",
-              False),
+    Operation("render_document", "RenderOptions", "Write the ICP document, icp.json and the scoring matrix.", False),
 )
 
 BY_NAME = {op.name: op for op in OPERATIONS}
@@ -122,4 +139,5 @@ def operation(options: Any, *, positional: tuple[str, ...] = ()) -> Callable[[Ca
 
         call.options = options  # type: ignore[attr-defined]
         return call
+
     return wrap

@@ -54,6 +54,7 @@ class Cli:
 def pairs(text_name: str, value_kind: str) -> Any:
     """A BeforeValidator reading "NAME=VALUE" strings (as a command line gives them: --weight nps=20, or
     time_zone=ignore) into a dict; a dict passes unchanged. A string without "=" is a ValueError naming it."""
+
     def parse(value: Any) -> Any:
         if isinstance(value, str):
             value = [value]
@@ -63,9 +64,12 @@ def pairs(text_name: str, value_kind: str) -> Any:
         for item in value:
             name, sep, given = str(item).partition("=")
             if not sep or not name.strip() or not given.strip():
-                raise ValueError(f"{item!r} is not {text_name}={value_kind} (e.g. {'nps=20' if value_kind == 'W' else 'time_zone=ignore'})")
+                raise ValueError(
+                    f"{item!r} is not {text_name}={value_kind} (e.g. {'nps=20' if value_kind == 'W' else 'time_zone=ignore'})"
+                )
             parsed[name.strip()] = given.strip()
         return parsed
+
     return BeforeValidator(parse)
 
 
@@ -106,24 +110,38 @@ class HealthOptions(Options):
     """What a good customer is (score_health reads these)."""
 
     good: Annotated[Literal["health", "column", "won"] | None, BeforeValidator(choice_text)] = Field(
-        None, description="health: composite score; column: a yes/no outcome column; won: won vs lost deals. "
-                          "Default: health when the customers have health fields, else won vs lost deals")
-    good_column: str | None = Field(None, description="the outcome column when good='column', by field name or by "
-                                                      "its header in the file: yes = good (e.g. activated), or any "
-                                                      "column with good_value/bad_value")
-    good_value: str | None = Field(None, description="the value of the outcome column meaning good, for a "
-                                                     "non-yes/no column (e.g. 'P I F' in a loan status)")
+        None,
+        description="health: composite score; column: a yes/no outcome column; won: won vs lost deals. "
+        "Default: health when the customers have health fields, else won vs lost deals",
+    )
+    good_column: str | None = Field(
+        None,
+        description="the outcome column when good='column', by field name or by "
+        "its header in the file: yes = good (e.g. activated), or any "
+        "column with good_value/bad_value",
+    )
+    good_value: str | None = Field(
+        None,
+        description="the value of the outcome column meaning good, for a "
+        "non-yes/no column (e.g. 'P I F' in a loan status)",
+    )
     bad_value: str | None = Field(None, description="the value meaning bad (e.g. 'CHGOFF'); default: any other value")
-    bad_column: str | None = Field(None, description="a yes/no column where yes = bad (a churn or default flag): "
-                                                     "good = no; implies good='column'")
-    weights: Annotated[dict[str, float] | None, pairs("COMPONENT", "W"),
-                       Cli(flags=("--weight",), metavar="COMPONENT=W")] = Field(
-        None, description="health component weights, e.g. nps=20 (retention, nrr, cac_efficiency, support_burden, "
-                          "nps, referrals, time_to_close, activity)")
-    min_tenure_months: float = Field(6.0, ge=0, le=120, description="active customers younger than this are left "
-                                                                    "out of retention (censored)")
+    bad_column: str | None = Field(
+        None, description="a yes/no column where yes = bad (a churn or default flag): good = no; implies good='column'"
+    )
+    weights: Annotated[
+        dict[str, float] | None, pairs("COMPONENT", "W"), Cli(flags=("--weight",), metavar="COMPONENT=W")
+    ] = Field(
+        None,
+        description="health component weights, e.g. nps=20 (retention, nrr, cac_efficiency, support_burden, "
+        "nps, referrals, time_to_close, activity)",
+    )
+    min_tenure_months: float = Field(
+        6.0, ge=0, le=120, description="active customers younger than this are left out of retention (censored)"
+    )
     as_of: Annotated[str | None, BeforeValidator(_iso_date)] = Field(
-        None, description="ISO date the data describes (default: its latest date)")
+        None, description="ISO date the data describes (default: its latest date)"
+    )
 
     def analysis(self) -> AnalysisOptions:
         """These options as build options (the fields this model lacks keep their defaults)."""
@@ -142,21 +160,38 @@ class HealthOptions(Options):
             raise ArgumentError(f"unknown health component(s) {sorted(unknown)}", hint=f"use {sorted(weights)}")
         weights.update(options.weights or {})
         if options.good == "column" and not (options.good_column or options.bad_column):
-            raise ArgumentError("good='column' needs the outcome column", hint="pass good_column (yes = good) or "
-                                "bad_column (yes = bad), e.g. --good-column activated")
-        if (options.good_value is not None or options.bad_value is not None) and not (options.good_column
-                                                                                      or options.bad_column):
-            raise ArgumentError("good_value/bad_value need the column they are values of",
-                                hint="pass --good-column COL --good-value V (or --bad-column COL --bad-value V)")
+            raise ArgumentError(
+                "good='column' needs the outcome column",
+                hint="pass good_column (yes = good) or bad_column (yes = bad), e.g. --good-column activated",
+            )
+        if (options.good_value is not None or options.bad_value is not None) and not (
+            options.good_column or options.bad_column
+        ):
+            raise ArgumentError(
+                "good_value/bad_value need the column they are values of",
+                hint="pass --good-column COL --good-value V (or --bad-column COL --bad-value V)",
+            )
         if options.good in ("health", "won") and (options.good_column or options.bad_column):
-            raise ArgumentError(f"good={options.good!r} does not read an outcome column",
-                                hint="drop --good, or use --good column with the column")
+            raise ArgumentError(
+                f"good={options.good!r} does not read an outcome column",
+                hint="drop --good, or use --good column with the column",
+            )
         good = "column" if options.good is None and (options.good_column or options.bad_column) else options.good
-        return AnalysisConfig(health=HealthConfig(good=good, good_column=options.good_column,
-                                                  good_value=options.good_value, bad_value=options.bad_value,
-                                                  bad_column=options.bad_column, weights=weights,
-                                                  min_tenure_months=options.min_tenure_months, as_of=options.as_of),
-                              depth=options.depth, alpha=options.alpha, min_support=options.min_support)
+        return AnalysisConfig(
+            health=HealthConfig(
+                good=good,
+                good_column=options.good_column,
+                good_value=options.good_value,
+                bad_value=options.bad_value,
+                bad_column=options.bad_column,
+                weights=weights,
+                min_tenure_months=options.min_tenure_months,
+                as_of=options.as_of,
+            ),
+            depth=options.depth,
+            alpha=options.alpha,
+            min_support=options.min_support,
+        )
 
 
 class PatternOptions(HealthOptions):
@@ -164,29 +199,41 @@ class PatternOptions(HealthOptions):
 
     depth: int = Field(3, ge=1, le=4, description="most criteria combined in one pattern")
     alpha: float = Field(0.05, gt=0, lt=1, description="false discovery rate (Benjamini-Hochberg)")
-    min_support: int | None = Field(None, ge=1, description="fewest entities a pattern must cover (default: the "
-                                                            "smallest segment in which a 1.5x rate would be "
-                                                            "significant, at least 10)")
+    min_support: int | None = Field(
+        None,
+        ge=1,
+        description="fewest entities a pattern must cover (default: the "
+        "smallest segment in which a 1.5x rate would be "
+        "significant, at least 10)",
+    )
 
 
 class AnalysisOptions(PatternOptions):
     """Every option of a build (build_icp, run, refresh); stored with the version it built, so validate_icp,
     fit_scorecard and diff_icp_versions use them again."""
 
-    revenue_target: float | None = Field(None, gt=0, description="annual new-revenue target, to check Tier 1 is big "
-                                                                 "enough (Tier-1 accounts x ACV >= 3x it)")
-    allow_unlinked: bool = Field(False, description="build even when half or fewer of the deals or contacts link "
-                                                    "to a company (the ICP says how many were left out)")
+    revenue_target: float | None = Field(
+        None,
+        gt=0,
+        description="annual new-revenue target, to check Tier 1 is big enough (Tier-1 accounts x ACV >= 3x it)",
+    )
+    allow_unlinked: bool = Field(
+        False,
+        description="build even when half or fewer of the deals or contacts link "
+        "to a company (the ICP says how many were left out)",
+    )
 
 
 class FindPatternsOptions(PatternOptions):
     direction: Annotated[Literal["good", "bad", "both"], BeforeValidator(choice_text)] = Field(
-        "both", description="good: traits over-indexing among the best; bad: among the worst")
+        "both", description="good: traits over-indexing among the best; bad: among the worst"
+    )
     limit: int = Field(20, ge=1, le=1000, description="most patterns to return")
     offset: int = Field(0, ge=0, description="patterns to skip (a previous page's end)")
 
 
 # --- import ---------------------------------------------------------------------------------------------------
+
 
 def _file(what: str) -> Any:
     return Field(None, description=what)
@@ -195,27 +242,39 @@ def _file(what: str) -> Any:
 class ImportOptions(Options):
     """The files to import and how to read them (import_data, run, refresh)."""
 
-    data_dir: Annotated[list[str] | None, BeforeValidator(one_or_many), BeforeValidator(_path_text), Cli(argument=True, metavar="PATH...")] = \
-        Field(None, description="files and folders of exports (CSV, Excel, Parquet, JSON lines; a subfolder of "
-                                ".md/.txt interview notes); each file's kind is recognised from its headers")
+    data_dir: Annotated[
+        list[str] | None,
+        BeforeValidator(one_or_many),
+        BeforeValidator(_path_text),
+        Cli(argument=True, metavar="PATH..."),
+    ] = Field(
+        None,
+        description="files and folders of exports (CSV, Excel, Parquet, JSON lines; a subfolder of "
+        ".md/.txt interview notes); each file's kind is recognised from its headers",
+    )
     customers: OptionalPath = _file("the customers/companies file")
     deals: OptionalPath = _file("the deals/opportunities file")
     contacts: OptionalPath = _file("the contacts file (job titles, buying roles)")
     prospects: OptionalPath = _file("the prospect list (companies without outcomes: the TAM)")
     interviews: OptionalPath = _file("a folder of interview notes (.md/.txt)")
-    subscriptions: OptionalPath = _file("subscriptions (a row each: account, plan, MRR or ARR, start and end), rolled "
-                                      "up per account")
-    tickets: OptionalPath = _file("support tickets (a row each: account, created date, status or priority), rolled "
-                                "up per account")
+    subscriptions: OptionalPath = _file(
+        "subscriptions (a row each: account, plan, MRR or ARR, start and end), rolled up per account"
+    )
+    tickets: OptionalPath = _file(
+        "support tickets (a row each: account, created date, status or priority), rolled up per account"
+    )
     events: OptionalPath = _file("product and churn events (a row each: account, event, time), rolled up per account")
     mapping_file: Annotated[OptionalPath, Cli(flags=("--mapping",))] = _file(
-        "a TOML mapping file overriding headers, roles, types and date order")
+        "a TOML mapping file overriding headers, roles, types and date order"
+    )
     lenient: bool = Field(False, description="reject malformed rows (each is reported) instead of failing the import")
-    sheet: str | int | None = Field(None, description="the worksheet of an Excel workbook to read: its name or 0-based "
-                                                "index (default: the first)")
+    sheet: str | int | None = Field(
+        None, description="the worksheet of an Excel workbook to read: its name or 0-based index (default: the first)"
+    )
     fx_file: Annotated[OptionalPath, Cli(flags=("--fx",))] = _file(
         "exchange rates, a CSV with columns currency,rate (units of the reporting currency per unit; the reporting "
-        "currency has rate 1)")
+        "currency has rate 1)"
+    )
 
     def files(self) -> dict[str, Any]:
         """The fields as import_data's keywords."""
@@ -234,12 +293,15 @@ class InspectOptions(Options):
 
 
 class SetFieldRolesOptions(Options):
-    roles: Annotated[dict[str, RoleName], pairs("FIELD", "ROLE"), Cli(argument=True, metavar="FIELD=ROLE...",
-                                                                         required=True)] = Field(
-        min_length=1, description='field -> role, e.g. {"time_zone": "ignore", "lead_source": "fit"} (on the '
-                                  "command line time_zone=ignore lead_source=fit); a field may be named by its "
-                                  "header. fit: observable before the sale, used for the ICP; outcome: defines a "
-                                  "good customer; post_sale: known only after the sale; id; ignore")
+    roles: Annotated[
+        dict[str, RoleName], pairs("FIELD", "ROLE"), Cli(argument=True, metavar="FIELD=ROLE...", required=True)
+    ] = Field(
+        min_length=1,
+        description='field -> role, e.g. {"time_zone": "ignore", "lead_source": "fit"} (on the '
+        "command line time_zone=ignore lead_source=fit); a field may be named by its "
+        "header. fit: observable before the sale, used for the ICP; outcome: defines a "
+        "good customer; post_sale: known only after the sale; id; ignore",
+    )
 
     @field_validator("roles", mode="before")
     @classmethod
@@ -252,14 +314,19 @@ class VersionOptions(Options):
 
 
 class ValidateOptions(VersionOptions):
-    revenue_target: float | None = Field(None, gt=0, description="annual new-revenue target: checks that Tier-1 "
-                                                                 "accounts x median ACV >= 3x it (default: the one "
-                                                                 "the version was built with)")
+    revenue_target: float | None = Field(
+        None,
+        gt=0,
+        description="annual new-revenue target: checks that Tier-1 "
+        "accounts x median ACV >= 3x it (default: the one "
+        "the version was built with)",
+    )
 
 
 class EvidenceOptions(Options):
-    ids: Annotated[list[IdText], BeforeValidator(one_or_many), Cli(argument=True, metavar="ID...", required=True)
-                   ] = Field(min_length=1, max_length=20, description='evidence ids, e.g. ["E3f9a2c1d"] (at most 20 a call)')
+    ids: Annotated[list[IdText], BeforeValidator(one_or_many), Cli(argument=True, metavar="ID...", required=True)] = (
+        Field(min_length=1, max_length=20, description='evidence ids, e.g. ["E3f9a2c1d"] (at most 20 a call)')
+    )
     version: Version = None
 
 
@@ -275,35 +342,44 @@ class PersonaEvidenceOptions(Options):
 
 
 class DiffOptions(Options):
-    old: Annotated[IdText | None, Cli(argument=True)] = Field(None, description="the earlier version id (default: "
-                                                                                 "the one before new)")
-    new: Annotated[IdText | None, Cli(argument=True)] = Field(None, description="the later version id (default: "
-                                                                                 "the latest)")
+    old: Annotated[IdText | None, Cli(argument=True)] = Field(
+        None, description="the earlier version id (default: the one before new)"
+    )
+    new: Annotated[IdText | None, Cli(argument=True)] = Field(
+        None, description="the later version id (default: the latest)"
+    )
 
 
 class ScoreOptions(Options):
     input_path: Annotated[Path, Cli(argument=True, metavar="PROSPECTS")] = Field(
-        description="the prospect file (CSV, Parquet or JSON lines)")
+        description="the prospect file (CSV, Parquet or JSON lines)"
+    )
     output_path: Annotated[Path, Cli(flags=("--out",), required=True)] = Field(
         description="the scored file to write (.csv or .parquet), every input row kept with its tier, fit score "
-                    "and reasons; never one of the sources or the workspace")
+        "and reasons; never one of the sources or the workspace"
+    )
     icp_path: Annotated[OptionalPath, Cli(flags=("--icp",))] = Field(
-        None, description="an icp.json to score with (default: the workspace's ICP)")
+        None, description="an icp.json to score with (default: the workspace's ICP)"
+    )
     version: Version = None
 
 
 class QueryOptions(Options):
     sql: Annotated[str, Cli(argument=True, metavar="SQL")] = Field(
-        min_length=1, max_length=20000, description="one DuckDB SELECT (WITH, VALUES, FROM-first, DESCRIBE and "
-                                                    "SUMMARIZE work too). Views customers, deals, contacts, prospects "
-                                                    "hold the current snapshots; tables: imports, interviews, "
-                                                    "evidence, icp_versions, field_roles")
+        min_length=1,
+        max_length=20000,
+        description="one DuckDB SELECT (WITH, VALUES, FROM-first, DESCRIBE and "
+        "SUMMARIZE work too). Views customers, deals, contacts, prospects "
+        "hold the current snapshots; tables: imports, interviews, "
+        "evidence, icp_versions, field_roles",
+    )
     max_rows: int = Field(200, ge=1, le=1000, description="most rows to return")
 
 
 class RenderOptions(VersionOptions):
     out_dir: Annotated[OptionalPath, Cli(flags=("--out",))] = Field(
-        None, description="folder for the files (default: icp-out); existing report files there are replaced")
+        None, description="folder for the files (default: icp-out); existing report files there are replaced"
+    )
 
 
 # --- drafts (save_drafts): claims that cite evidence ids ----------------------------------------------------
@@ -312,8 +388,11 @@ class RenderOptions(VersionOptions):
 class DraftClaim(BaseModel):
     """One drafted statement and the evidence ids it rests on."""
 
-    section: str = Field("", description="who / goals / pains / objections / how_they_buy / where_they_research / "
-                                         "rationale / narrative / theme")
+    section: str = Field(
+        "",
+        description="who / goals / pains / objections / how_they_buy / where_they_research / "
+        "rationale / narrative / theme",
+    )
     text: str = Field(description="one statement")
     evidence: list[str] = Field(default_factory=list, description="the evidence ids it rests on")
 
@@ -327,16 +406,19 @@ class DraftPersona(BaseModel):
 
 
 class DraftRationale(BaseModel):
-    disqualifier: str = Field(description="the disqualifier's criteria as shown in the ICP, e.g. "
-                                          "'industry = Marketing and Advertising'")
+    disqualifier: str = Field(
+        description="the disqualifier's criteria as shown in the ICP, e.g. 'industry = Marketing and Advertising'"
+    )
     claims: list[DraftClaim]
 
 
 class SaveDraftsOptions(Options):
-    personas: list[DraftPersona] | None = Field(None, description="personas, one per segment, tier and buying role; "
-                                                                  "each claim cites evidence ids")
-    rationales: list[DraftRationale] | None = Field(None, description="negative-ICP rationale, one per "
-                                                                      "disqualifier; each claim cites evidence ids")
+    personas: list[DraftPersona] | None = Field(
+        None, description="personas, one per segment, tier and buying role; each claim cites evidence ids"
+    )
+    rationales: list[DraftRationale] | None = Field(
+        None, description="negative-ICP rationale, one per disqualifier; each claim cites evidence ids"
+    )
     drafter: str = Field("client", description="who drafted them (client, claude, offline)")
     model: str | None = Field(None, description="the model that wrote the drafts, kept with them")
     version: Version = None
@@ -371,15 +453,22 @@ class PersonaGaps(BaseModel):
 class RecordDraftingOptions(Options):
     drafter: str = Field(min_length=1, max_length=80, description="who drafted: e.g. claude")
     model: str | None = Field(None, description="the model that wrote the drafts, kept with them")
-    narratives: list[DraftNarrative] | None = Field(None, description="tier narratives, each replacing the earlier "
-                                                                      "one of its tier; every claim cites evidence ids")
-    themes: list[DraftTheme] | None = Field(None, description="interview themes, replacing the earlier list; every "
-                                                              "claim cites evidence ids")
-    persona_gaps: list[PersonaGaps] | None = Field(None, description="for personas saved with save_drafts: what the "
-                                                                     "evidence does not say (marks them with this "
-                                                                     "drafter and model)")
-    record: dict[str, Any] | None = Field(None, description="kept in icp.json's drafting section: prompt versions, "
-                                                            "summaries, dropped claims, the run's status")
+    narratives: list[DraftNarrative] | None = Field(
+        None, description="tier narratives, each replacing the earlier one of its tier; every claim cites evidence ids"
+    )
+    themes: list[DraftTheme] | None = Field(
+        None, description="interview themes, replacing the earlier list; every claim cites evidence ids"
+    )
+    persona_gaps: list[PersonaGaps] | None = Field(
+        None,
+        description="for personas saved with save_drafts: what the "
+        "evidence does not say (marks them with this "
+        "drafter and model)",
+    )
+    record: dict[str, Any] | None = Field(
+        None,
+        description="kept in icp.json's drafting section: prompt versions, summaries, dropped claims, the run's status",
+    )
     version: Version = None
 
 
@@ -399,6 +488,6 @@ def parse(model: type[Options], values: dict[str, Any], *, spelled: Any = None) 
             message = f"{first['input']!r} is not one of {first['ctx']['expected']}"
         elif first.get("input") is not None and first["type"] not in ("extra_forbidden", "value_error"):
             message += f" (got {first['input']!r})"
-        raise ArgumentError(f"{name}: {message}",
-                            hint=f"{len(exc.errors())} problem(s) in all" if len(exc.errors()) > 1 else None
-                            ) from None
+        raise ArgumentError(
+            f"{name}: {message}", hint=f"{len(exc.errors())} problem(s) in all" if len(exc.errors()) > 1 else None
+        ) from None

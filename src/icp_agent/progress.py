@@ -29,7 +29,8 @@ def adapt(progress: Callable[..., None] | None) -> Progress:
     try:
         params = inspect.signature(progress).parameters.values()
         takes_three = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params) >= 3 or any(
-            p.kind == p.VAR_POSITIONAL for p in params)
+            p.kind == p.VAR_POSITIONAL for p in params
+        )
     except (TypeError, ValueError):
         takes_three = False
     if takes_three:
@@ -41,8 +42,9 @@ POLL_SECONDS = 0.5
 
 
 @contextmanager
-def watch(con: duckdb.DuckDBPyConnection, progress: Callable[..., None] | None, message: str,
-          total: int) -> Iterator[None]:
+def watch(
+    con: duckdb.DuckDBPyConnection, progress: Callable[..., None] | None, message: str, total: int
+) -> Iterator[None]:
     """Report `message` with rows done of `total` while the statements inside run on `con`.
 
     Rows done are DuckDB's percentage of the running statement applied to `total` (an estimate the engine

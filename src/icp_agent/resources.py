@@ -42,11 +42,13 @@ def prompt_template(name: str) -> tuple[str, dict[str, str]]:
     match = FRONT_MATTER.match(text)
     if match is None:
         raise ValueError(f"{path} has no front matter")
-    meta = {key.strip(): value.strip() for key, value in
-            (line.split(":", 1) for line in match.group(1).splitlines() if ":" in line)}
+    meta = {
+        key.strip(): value.strip()
+        for key, value in (line.split(":", 1) for line in match.group(1).splitlines() if ":" in line)
+    }
     if "version" not in meta:
         raise ValueError(f"{path} has no version in its front matter")
-    return text[match.end():], meta
+    return text[match.end() :], meta
 
 
 def render_prompt(name: str, **context: object) -> str:
@@ -54,8 +56,11 @@ def render_prompt(name: str, **context: object) -> str:
     from jinja2 import Environment, StrictUndefined
 
     body, _ = prompt_template(name)
-    return Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
-                       ).from_string(body).render(**context)
+    return (
+        Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+        .from_string(body)
+        .render(**context)
+    )
 
 
 def icons() -> list[Icon]:

@@ -64,7 +64,7 @@ class Schema:
 
     def field(self, name: str, source: str | None = None) -> FieldInfo | None:
         """A field's info in a source, or in the first source holding it (customers, deals, ...)."""
-        for kind in ([source] if source else SOURCES):
+        for kind in [source] if source else SOURCES:
             info = self.sources.get(kind, {}).get(name)
             if info:
                 return info
@@ -107,8 +107,9 @@ class Schema:
         return [r["statement"] for r in self.reconciliation]
 
 
-def build_schema(con, reports: dict[str, ImportReport], tables: dict[str, str],
-                 roles: dict[str, str] | None = None) -> Schema:
+def build_schema(
+    con, reports: dict[str, ImportReport], tables: dict[str, str], roles: dict[str, str] | None = None
+) -> Schema:
     """The schema of the current snapshot.
 
     reports: source kind -> its ImportReport; tables: source kind -> its DuckDB table; roles:
@@ -123,15 +124,23 @@ def build_schema(con, reports: dict[str, ImportReport], tables: dict[str, str],
         present = columns_of(con, tables[kind])
         fields: dict[str, FieldInfo] = {}
         for column in report.columns:
-            columns = ((column.field, f"{column.field}_min", f"{column.field}_max") if column.type == "band"
-                       else (column.field,))
+            columns = (
+                (column.field, f"{column.field}_min", f"{column.field}_max")
+                if column.type == "band"
+                else (column.field,)
+            )
             needed = columns[1:] if column.type == "band" else columns
             if not set(needed) <= present or column.field in fields:
                 continue
-            fields[column.field] = FieldInfo(name=column.field, source=kind, type=column.type,
-                                             kind=kind_of_type(column.type),
-                                             role=(roles or {}).get(column.field, column.role),
-                                             header=column.header, columns=columns)
+            fields[column.field] = FieldInfo(
+                name=column.field,
+                source=kind,
+                type=column.type,
+                kind=kind_of_type(column.type),
+                role=(roles or {}).get(column.field, column.role),
+                header=column.header,
+                columns=columns,
+            )
         schema.sources[kind] = fields
     _reconcile(schema)
     return schema
@@ -144,13 +153,20 @@ def _reconcile(schema: Schema) -> None:
         if a.type == b.type:
             continue
         if a.type in NUMERIC and b.type in NUMERIC:
-            choice, statement = "cast to number", (
-                f"{name} is {a.type} in the customers and {b.type} in the deals: both read as numbers")
+            choice, statement = (
+                "cast to number",
+                (f"{name} is {a.type} in the customers and {b.type} in the deals: both read as numbers"),
+            )
         elif a.kind is not None and a.kind == b.kind:
             continue
         else:
-            choice, statement = "kept apart", (
-                f"{name} is {a.type} in the customers ({a.header!r}) but {b.type} in the deals ({b.header!r}): "
-                f"kept apart, the customers' {name} is used and the deals' column does not fill it in")
-        schema.reconciliation.append({"field": name, "types": {"customers": a.type, "deals": b.type},
-                                      "choice": choice, "statement": statement})
+            choice, statement = (
+                "kept apart",
+                (
+                    f"{name} is {a.type} in the customers ({a.header!r}) but {b.type} in the deals ({b.header!r}): "
+                    f"kept apart, the customers' {name} is used and the deals' column does not fill it in"
+                ),
+            )
+        schema.reconciliation.append(
+            {"field": name, "types": {"customers": a.type, "deals": b.type}, "choice": choice, "statement": statement}
+        )

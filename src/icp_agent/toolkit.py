@@ -92,8 +92,9 @@ class ImportResult(BaseModel):
     reports: list[ImportReport]
     interviews: dict | None = None
     links: list[LinkReport] = Field(default_factory=list)
-    skipped: list[SkippedFile] = Field(default_factory=list, description="files in the folders that were not "
-                                                                          "exports, each with the reason")
+    skipped: list[SkippedFile] = Field(
+        default_factory=list, description="files in the folders that were not exports, each with the reason"
+    )
 
 
 T = TypeVar("T")
@@ -109,10 +110,12 @@ def _holding_workspace(fn: Callable[..., T]) -> Callable[..., T]:
     """Run a multi-step operation inside Workspace.session(): the file is taken once, before any work, so a busy
     workspace is reported before anything is written, never after a commit (an import used to commit, then
     fail "busy" when its link report opened the file again beside a server)."""
+
     @functools.wraps(fn)
     def held(ws: Workspace, *args: Any, **kwargs: Any) -> T:
         with ws.session():
             return fn(ws, *args, **kwargs)
+
     return held
 
 
@@ -140,16 +143,35 @@ def _import(ws: Workspace, params: ImportOptions, progress: Progress | None) -> 
         with ws.connect() as con:
             has_accounts = bool(ws.current_table(con, "customers") or ws.current_table(con, "deals"))
     sheet, lenient = params.sheet, params.lenient
-    planned = plan_import(params.data_dir, customers=params.customers, deals=params.deals, contacts=params.contacts,
-                          prospects=params.prospects, interviews=params.interviews,
-                          subscriptions=params.subscriptions, tickets=params.tickets, events=params.events,
-                          mapping=mapping, sheet=sheet, has_accounts=has_accounts)
-    order = {k: i for i, k in enumerate(("customers", "prospects", "deals", "contacts", *ROLLUP_KINDS,
-                                         "interviews"))}
+    planned = plan_import(
+        params.data_dir,
+        customers=params.customers,
+        deals=params.deals,
+        contacts=params.contacts,
+        prospects=params.prospects,
+        interviews=params.interviews,
+        subscriptions=params.subscriptions,
+        tickets=params.tickets,
+        events=params.events,
+        mapping=mapping,
+        sheet=sheet,
+        has_accounts=has_accounts,
+    )
+    order = {k: i for i, k in enumerate(("customers", "prospects", "deals", "contacts", *ROLLUP_KINDS, "interviews"))}
     if mapping.columns or mapping.files:  # an entry that applies to no file is a typo: say so before importing
-        mapping.check_files({Path(p.path).name: peek_headers(inspect_file(
-            p.path, lenient=lenient, sheet=sheet if Path(p.path).suffix.lower() in WORKBOOK_SUFFIXES else None))
-            for p in planned.files if p.kind != "interviews"})
+        mapping.check_files(
+            {
+                Path(p.path).name: peek_headers(
+                    inspect_file(
+                        p.path,
+                        lenient=lenient,
+                        sheet=sheet if Path(p.path).suffix.lower() in WORKBOOK_SUFFIXES else None,
+                    )
+                )
+                for p in planned.files
+                if p.kind != "interviews"
+            }
+        )
     reports, notes = [], None
     with ws.transaction() as con:
         for item in sorted(planned.files, key=lambda p: order[p.kind]):
@@ -159,11 +181,22 @@ def _import(ws: Workspace, params: ImportOptions, progress: Progress | None) -> 
                 notes = import_interviews_into(con, item.path)
             else:
                 workbook = Path(item.path).suffix.lower() in WORKBOOK_SUFFIXES
-                reports.append(import_into(con, item.path, item.kind, mapping=mapping, lenient=lenient,
-                                           progress=progress, reason=item.reason, sheet=sheet if workbook else None,
-                                           scratch_dir=ws.path.parent))
-    return ImportResult(plan=planned.files, reports=reports, interviews=notes, links=link_report(ws),
-                        skipped=planned.skipped)
+                reports.append(
+                    import_into(
+                        con,
+                        item.path,
+                        item.kind,
+                        mapping=mapping,
+                        lenient=lenient,
+                        progress=progress,
+                        reason=item.reason,
+                        sheet=sheet if workbook else None,
+                        scratch_dir=ws.path.parent,
+                    )
+                )
+    return ImportResult(
+        plan=planned.files, reports=reports, interviews=notes, links=link_report(ws), skipped=planned.skipped
+    )
 
 
 @operation(InspectOptions, positional=("kind",))
@@ -176,31 +209,47 @@ def inspect_workspace(ws: Workspace, params: InspectOptions) -> WorkspaceSummary
     summary = ws.remembered("inspect_workspace", lambda con: _inspect_workspace(ws, con))
     if params.kind:
         if params.kind not in summary.current:
-            raise ArgumentError(f"no {params.kind} imported in this workspace (it holds "
-                                f"{', '.join(summary.current) or 'nothing yet'})", file=str(ws.path),
-                                hint=f"import them with import_data (icp-agent import-data --{params.kind} FILE), "
-                                     f"or ask for every kind")
+            raise ArgumentError(
+                f"no {params.kind} imported in this workspace (it holds {', '.join(summary.current) or 'nothing yet'})",
+                file=str(ws.path),
+                hint=f"import them with import_data (icp-agent import-data --{params.kind} FILE), "
+                f"or ask for every kind",
+            )
         summary = summary.model_copy(update={"current": {params.kind: summary.current[params.kind]}})
     return summary
 
 
 def _inspect_workspace(ws: Workspace, con) -> WorkspaceSummary:
     version = _one(con, "SELECT max(version) FROM schema_info")
-    current = {kind: ImportReport.model_validate_json(report) for kind, report in con.execute(
-        """SELECT i.kind, i.report FROM current_snapshot c JOIN imports i USING (import_id)
-           WHERE i.kind <> 'interviews'""").fetchall()}
+    current = {
+        kind: ImportReport.model_validate_json(report)
+        for kind, report in con.execute(
+            """SELECT i.kind, i.report FROM current_snapshot c JOIN imports i USING (import_id)
+           WHERE i.kind <> 'interviews'"""
+        ).fetchall()
+    }
     snapshots = dict(con.execute("SELECT kind, count(*) FROM imports GROUP BY kind ORDER BY kind").fetchall())
-    notes = _one(con, """SELECT count(*) FROM interviews WHERE import_id =
-                         (SELECT import_id FROM current_snapshot WHERE kind = 'interviews')""")
+    notes = _one(
+        con,
+        """SELECT count(*) FROM interviews WHERE import_id =
+                         (SELECT import_id FROM current_snapshot WHERE kind = 'interviews')""",
+    )
     roles = field_roles(ws, con)
     linked = ws.per_snapshot("links", con, lambda: link_report(ws, con)) if current else []
     unobserved = []
     if "prospects" in current:  # a field the prospect list also has is evidence a seller can observe it
         in_prospects = {c.field for c in current["prospects"].columns}
         unobserved = sorted(f for f, role in roles.items() if role == "fit" and f not in in_prospects)
-    return WorkspaceSummary(workspace=str(ws.path), schema_version=version, current=current, snapshots=snapshots,
-                            interviews=notes, links=linked, roles=roles,
-                            not_in_prospects=unobserved)
+    return WorkspaceSummary(
+        workspace=str(ws.path),
+        schema_version=version,
+        current=current,
+        snapshots=snapshots,
+        interviews=notes,
+        links=linked,
+        roles=roles,
+        not_in_prospects=unobserved,
+    )
 
 
 @operation(SetFieldRolesOptions, positional=("roles",))
@@ -214,8 +263,9 @@ def set_field_roles(ws: Workspace, params: SetFieldRolesOptions) -> dict[str, st
             if role not in ROLES:
                 raise UserError(f"role {role!r} for field {field!r} is not one of {list(ROLES)}")
             if known and field not in known:
-                raise UserError(f"no field {field!r} in the current imports",
-                                hint=f"known fields: {', '.join(sorted(known))}")
+                raise UserError(
+                    f"no field {field!r} in the current imports", hint=f"known fields: {', '.join(sorted(known))}"
+                )
             con.execute("INSERT OR REPLACE INTO field_roles VALUES (?, ?, now())", [field, role])
         return field_roles(ws, con)
 
@@ -223,8 +273,9 @@ def set_field_roles(ws: Workspace, params: SetFieldRolesOptions) -> dict[str, st
 def _resolve_columns(ws: Workspace, options: AnalysisOptions) -> AnalysisOptions:
     """Options whose column names (good_column, bad_column) may be written as the file's header, mapped to
     stored fields."""
-    named = {name: resolve_field(ws, value) for name in ("good_column", "bad_column")
-             if (value := getattr(options, name))}
+    named = {
+        name: resolve_field(ws, value) for name in ("good_column", "bad_column") if (value := getattr(options, name))
+    }
     return options.model_copy(update=named) if named else options
 
 
@@ -235,8 +286,10 @@ def _analysis_inputs(ws: Workspace, con, options: HealthOptions):
     customers = ws.current_table(con, "customers")
     deals = ws.current_table(con, "deals")
     if not customers and not deals:
-        raise UserError("no customers imported yet", hint="import your exports first: icp-agent import-data DATA_DIR "
-                                                          "(or the import_data tool)")
+        raise UserError(
+            "no customers imported yet",
+            hint="import your exports first: icp-agent import-data DATA_DIR (or the import_data tool)",
+        )
     per_account = {kind: table for kind in ROLLUP_KINDS if (table := ws.current_table(con, kind))}
     notes: list[str] = []
     if per_account and not customers:
@@ -264,25 +317,44 @@ def _analysis_inputs(ws: Workspace, con, options: HealthOptions):
                                                      WHEN 'prospects' THEN 2 ELSE 3 END, i.kind""").fetchall():
         report = ImportReport.model_validate_json(report_json)
         if kind != "contacts":
-            imports.append({"kind": kind, "file_name": report.file_name, "sha256": report.sha256,
-                            "rows": report.rows_kept, "import_id": report.import_id})
+            imports.append(
+                {
+                    "kind": kind,
+                    "file_name": report.file_name,
+                    "sha256": report.sha256,
+                    "rows": report.rows_kept,
+                    "import_id": report.import_id,
+                }
+            )
         if kind in ROLLUP_KINDS:
             continue  # rolled up into the customers' health inputs above
         reports[kind], tables[kind] = report, ws.current_table(con, kind) or ""
         if kind in ("customers", "deals"):
             # a column that defines a good customer must be fully readable (exit 2 naming it otherwise)
-            require_readable(report, defining if kind == "customers" or options.good_column or options.bad_column
-                             else set())
+            require_readable(
+                report, defining if kind == "customers" or options.good_column or options.bad_column else set()
+            )
     schema = build_schema(con, reports, tables, roles)
     # the customers' and deals' types (the schema's reconciliation decides which one a shared field has)
     types = {f: t for f, t in schema.types().items() if schema.field(f, "customers") or schema.field(f, "deals")}
     headers = {f: h for f, h in schema.headers().items() if f in types}
     outcome = {options.good_column, options.bad_column}
-    fit = {f: types[f] for f, role in roles.items() if role == "fit" and f in types and types[f] not in ("text", "date")
-           and f not in outcome}
-    return AnalysisInputs(customers=customers, deals=deals, fit_fields=fit, headers=headers, imports=imports,
-                          fingerprint=fingerprint(imports), schema=schema, notes=notes,
-                          confirmed={f for f, role in ws.role_overrides(con).items() if role == "fit"})
+    fit = {
+        f: types[f]
+        for f, role in roles.items()
+        if role == "fit" and f in types and types[f] not in ("text", "date") and f not in outcome
+    }
+    return AnalysisInputs(
+        customers=customers,
+        deals=deals,
+        fit_fields=fit,
+        headers=headers,
+        imports=imports,
+        fingerprint=fingerprint(imports),
+        schema=schema,
+        notes=notes,
+        confirmed={f for f, role in ws.role_overrides(con).items() if role == "fit"},
+    )
 
 
 @operation(AnalysisOptions)
@@ -310,29 +382,37 @@ def build_icp(ws: Workspace, options: AnalysisOptions, progress: Progress | None
             from icp_agent.validation.validate import validate
 
             def validation():
-                icp.validation = validate(con, inputs, config, icp, ws.current_table(con, "prospects"),
-                                          options.revenue_target, ledger)
+                icp.validation = validate(
+                    con, inputs, config, icp, ws.current_table(con, "prospects"), options.revenue_target, ledger
+                )
                 icp.warnings += icp.validation.market.warnings if icp.validation.market else []
-                for metric, reason in (icp.validation.unit_economics.not_measurable
-                                       if icp.validation.unit_economics else {}).items():
+                for metric, reason in (
+                    icp.validation.unit_economics.not_measurable if icp.validation.unit_economics else {}
+                ).items():
                     icp.warnings.append(f"validation ({metric.replace('_', ' ')}): not measurable: {reason}")
 
             def scorecard():
                 icp.scorecard = _fit_scorecard(con, icp, inputs, ledger)
 
-            for message, name, step in (("validating the ICP", "validation", validation),
-                                        ("fitting the lead-scoring model", "lead score", scorecard),
-                                        ("drafting personas and rationale (offline drafter)", "drafting",
-                                         lambda: draft_offline(ws, con, icp, ledger))):
+            for message, name, step in (
+                ("validating the ICP", "validation", validation),
+                ("fitting the lead-scoring model", "lead score", scorecard),
+                (
+                    "drafting personas and rationale (offline drafter)",
+                    "drafting",
+                    lambda: draft_offline(ws, con, icp, ledger),
+                ),
+            ):
                 if progress:
                     progress(message)
                 _phase(icp, name, step)
             icp.evidence = ledger.all()
         check_icp_document(icp.model_dump(mode="json"))
         ledger.save(con, version_id)
-        con.execute("INSERT INTO icp_versions VALUES (?, ?, ?, ?, ?)",
-                    [version_id, icp.created_at.replace(tzinfo=None), inputs.fingerprint, icp.status,
-                     icp.model_dump_json()])
+        con.execute(
+            "INSERT INTO icp_versions VALUES (?, ?, ?, ?, ?)",
+            [version_id, icp.created_at.replace(tzinfo=None), inputs.fingerprint, icp.status, icp.model_dump_json()],
+        )
     return icp
 
 
@@ -363,8 +443,10 @@ def _flag_unobservable(icp: IcpDocument, inputs) -> None:
         return
     fields = {c.field for t in icp.tiers for c in t.criteria} | {c.field for d in icp.negative_icp for c in d.criteria}
     for field in schema.not_in_prospects(fields):
-        icp.warnings.append(f"{field}: not observable in the prospect list (the ICP uses it, the prospect file has "
-                            f"no such column): prospects cannot be matched on it")
+        icp.warnings.append(
+            f"{field}: not observable in the prospect list (the ICP uses it, the prospect file has "
+            f"no such column): prospects cannot be matched on it"
+        )
 
 
 @operation(HealthOptions)
@@ -380,8 +462,9 @@ def score_health(ws: Workspace, params: HealthOptions, progress: Progress | None
     config = options.config()
     with ws.scratch() as con:
         inputs = _analysis_inputs(ws, con, options)
-        health = build_frame(con, inputs.customers, inputs.deals, "preview_frame", config.health,
-                             list(inputs.fit_fields))
+        health = build_frame(
+            con, inputs.customers, inputs.deals, "preview_frame", config.health, list(inputs.fit_fields)
+        )
         return health_summary(con, health, config, Ledger())
 
 
@@ -408,10 +491,15 @@ def find_patterns(ws: Workspace, params: FindPatternsOptions, progress: Progress
         inputs = _analysis_inputs(ws, con, options)
         icp, _ = analyse(con, inputs, options.config(), "preview", progress)
     patterns = [p for p in icp.patterns if direction in ("both", p.direction)]
-    return PatternsResult(status=icp.status, health=icp.health, patterns=patterns[offset:offset + limit],
-                          total=len(patterns), truncated=offset + limit < len(patterns),
-                          note=f"rate = share of the pattern's entities in the target group; lift = rate / base rate; "
-                               f"q = Benjamini-Hochberg over every pattern tested; significant when q < {options.alpha}")
+    return PatternsResult(
+        status=icp.status,
+        health=icp.health,
+        patterns=patterns[offset : offset + limit],
+        total=len(patterns),
+        truncated=offset + limit < len(patterns),
+        note=f"rate = share of the pattern's entities in the target group; lift = rate / base rate; "
+        f"q = Benjamini-Hochberg over every pattern tested; significant when q < {options.alpha}",
+    )
 
 
 def _fit_scorecard(con, icp: IcpDocument, inputs, ledger) -> Scorecard:
@@ -423,19 +511,29 @@ def _fit_scorecard(con, icp: IcpDocument, inputs, ledger) -> Scorecard:
     columns = columns_of(con, frame)
     kinds = {f: SCORECARD_KINDS[t] for f, t in inputs.fit_fields.items() if t in SCORECARD_KINDS}
     time_column = next((c for c in ("customer_since", "close_date") if c in columns), None)
-    card = clean(scorecard_fit.fit_scorecard(con, frame, kinds, time_column=time_column,
-                                             screened=[e.model_dump() for e in icp.excluded_fields],
-                                             neutral_missing=[str(d.field) for d in icp.data_quality]))
+    card = clean(
+        scorecard_fit.fit_scorecard(
+            con,
+            frame,
+            kinds,
+            time_column=time_column,
+            screened=[e.model_dump() for e in icp.excluded_fields],
+            neutral_missing=[str(d.field) for d in icp.data_quality],
+        )
+    )
     readable_bin_labels(card, {f for f, t in inputs.fit_fields.items() if t == "money"})
     evaluation = card.get("evaluation") or {}
     if card.get("status") == "ok" and evaluation.get("status") == "ok":
         holdout = evaluation["holdout"]
         card["evidence"] = ledger.add(
-            "scorecard", icp.health.definition,
+            "scorecard",
+            icp.health.definition,
             f"Fit score evaluated on the newest {holdout['n']:,} {icp.health.entity}s ({holdout['n_good']:,} good), "
             f"fitted on the older ones: AUC {evaluation['auc']:.2f} (95% CI {evaluation['auc_interval'][0]:.2f}-"
-            f"{evaluation['auc_interval'][1]:.2f}).", {"auc": evaluation["auc"], "holdout": holdout,
-                                                     "bands": evaluation.get("bands")}, n=holdout["n"])
+            f"{evaluation['auc_interval'][1]:.2f}).",
+            {"auc": evaluation["auc"], "holdout": holdout, "bands": evaluation.get("bands")},
+            n=holdout["n"],
+        )
     else:
         reason = card.get("reason") or evaluation.get("reason") or card.get("status")
         icp.warnings.append(f"lead score: {reason}")
@@ -458,8 +556,11 @@ def check_icp_document(data: dict, source: str = "icp.json") -> None:
     error = next(iter(sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))), None)
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
-        raise UserError(f"invalid at {where}: {error.message}", file=source,
-                        hint="fix that place or regenerate the file with icp-agent run")
+        raise UserError(
+            f"invalid at {where}: {error.message}",
+            file=source,
+            hint="fix that place or regenerate the file with icp-agent run",
+        )
 
 
 def load_icp(path: str | Path) -> IcpDocument:
@@ -477,8 +578,11 @@ def load_icp(path: str | Path) -> IcpDocument:
         raise UserError("not an icp.json object", file=path.name)
     version = data.get("schema_version")
     if version != ICP_SCHEMA_VERSION:
-        raise UserError(f"schema_version {version!r} is not supported (this icp-agent reads "
-                        f"{ICP_SCHEMA_VERSION!r})", file=path.name, hint="rebuild the ICP with this version")
+        raise UserError(
+            f"schema_version {version!r} is not supported (this icp-agent reads {ICP_SCHEMA_VERSION!r})",
+            file=path.name,
+            hint="rebuild the ICP with this version",
+        )
     check_icp_document(data, path.name)
     return IcpDocument.model_validate(data)
 
@@ -491,7 +595,9 @@ def get_icp(ws: Workspace, params: VersionOptions) -> IcpDocument:
         if version:
             row = con.execute("SELECT icp FROM icp_versions WHERE version_id = ?", [version]).fetchone()
             if not row:
-                known = [r[0] for r in con.execute("SELECT version_id FROM icp_versions ORDER BY created_at").fetchall()]
+                known = [
+                    r[0] for r in con.execute("SELECT version_id FROM icp_versions ORDER BY created_at").fetchall()
+                ]
                 raise UserError(f"no ICP version {version!r}", hint=f"versions: {', '.join(known) or 'none yet'}")
         else:
             row = con.execute("SELECT icp FROM icp_versions ORDER BY created_at DESC LIMIT 1").fetchone()
@@ -513,10 +619,15 @@ class IcpVersionInfo(BaseModel):
 def list_icp_versions(ws: Workspace, params: NoOptions) -> list[IcpVersionInfo]:
     """Every ICP version, oldest first. In a server it is read once per state of the workspace
     (Workspace.remembered): the list is shared, do not change it."""
-    return ws.remembered("list_icp_versions", lambda con: [
-        IcpVersionInfo(version_id=v, created_at=utc_timestamp(t), dataset_fingerprint=f, status=s)
-        for v, t, f, s in con.execute("SELECT version_id, created_at, dataset_fingerprint, status "
-                                      "FROM icp_versions ORDER BY created_at").fetchall()])
+    return ws.remembered(
+        "list_icp_versions",
+        lambda con: [
+            IcpVersionInfo(version_id=v, created_at=utc_timestamp(t), dataset_fingerprint=f, status=s)
+            for v, t, f, s in con.execute(
+                "SELECT version_id, created_at, dataset_fingerprint, status FROM icp_versions ORDER BY created_at"
+            ).fetchall()
+        ],
+    )
 
 
 class EvidenceItems(BaseModel):
@@ -534,9 +645,10 @@ def get_evidence(ws: Workspace, params: EvidenceOptions) -> EvidenceItems:
         for evidence_id in dict.fromkeys(params.ids):
             item = evidence_store.read_item(con, evidence_id, params.version)
             if item is None:
-                raise UserError(f"no evidence item {evidence_id!r}" + (f" in ICP {params.version}" if params.version
-                                                                       else ""),
-                                hint="ids look like E3f9a2c1d; they are listed in icp.json and the document's appendix")
+                raise UserError(
+                    f"no evidence item {evidence_id!r}" + (f" in ICP {params.version}" if params.version else ""),
+                    hint="ids look like E3f9a2c1d; they are listed in icp.json and the document's appendix",
+                )
             items.append(item)
     return EvidenceItems(items=items)
 
@@ -562,8 +674,11 @@ class EvidenceListing(BaseModel):
 def list_evidence(ws: Workspace, params: ListEvidenceOptions) -> EvidenceListing:
     """The evidence items of an ICP version (of one kind, or all): id, kind, statement and n."""
     icp = get_icp(ws, params.version)
-    items = [EvidenceBrief.model_validate({k: getattr(e, k) for k in EvidenceBrief.model_fields}) for e in icp.evidence
-             if params.kind is None or e.kind == params.kind]
+    items = [
+        EvidenceBrief.model_validate({k: getattr(e, k) for k in EvidenceBrief.model_fields})
+        for e in icp.evidence
+        if params.kind is None or e.kind == params.kind
+    ]
     return EvidenceListing(version_id=icp.id, kinds=sorted({e.kind for e in icp.evidence}), items=items)
 
 
@@ -577,15 +692,44 @@ class RunResult(BaseModel):
 
 
 @_holding_workspace
-def run(ws: Workspace, data_dir: Paths, out_dir: str | Path, *, customers=None, deals=None,
-        contacts=None, prospects=None, interviews=None, subscriptions=None, tickets=None, events=None,
-        mapping_file=None, lenient: bool = False, sheet: str | int | None = None, fx_file=None,
-        options: AnalysisOptions | None = None, progress: Progress | None = None) -> RunResult:
+def run(
+    ws: Workspace,
+    data_dir: Paths,
+    out_dir: str | Path,
+    *,
+    customers=None,
+    deals=None,
+    contacts=None,
+    prospects=None,
+    interviews=None,
+    subscriptions=None,
+    tickets=None,
+    events=None,
+    mapping_file=None,
+    lenient: bool = False,
+    sheet: str | int | None = None,
+    fx_file=None,
+    options: AnalysisOptions | None = None,
+    progress: Progress | None = None,
+) -> RunResult:
     """The whole job: import (`data_dir`: files and folders, see import_data), analyse, write the report folder."""
-    imported = import_data(ws, data_dir, customers=customers, deals=deals, contacts=contacts, prospects=prospects,
-                           interviews=interviews, subscriptions=subscriptions, tickets=tickets, events=events,
-                           mapping_file=mapping_file, lenient=lenient, sheet=sheet, fx_file=fx_file,
-                           progress=progress)
+    imported = import_data(
+        ws,
+        data_dir,
+        customers=customers,
+        deals=deals,
+        contacts=contacts,
+        prospects=prospects,
+        interviews=interviews,
+        subscriptions=subscriptions,
+        tickets=tickets,
+        events=events,
+        mapping_file=mapping_file,
+        lenient=lenient,
+        sheet=sheet,
+        fx_file=fx_file,
+        progress=progress,
+    )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     summary = inspect_workspace(ws)
@@ -620,8 +764,10 @@ def write_icp_outputs(ws: Workspace, icp: IcpDocument, out: Path, progress: Prog
         _phase(icp, "CRM files", crm_files)  # the document written below says when they could not be
     data = icp.model_dump(mode="json")
     check_icp_document(data)
-    written = [_write(out / "icp.json", json.dumps(data, indent=2, ensure_ascii=False)),
-               _write(out / "icp.schema.json", json.dumps(icp_schema(), indent=2))] + written
+    written = [
+        _write(out / "icp.json", json.dumps(data, indent=2, ensure_ascii=False)),
+        _write(out / "icp.schema.json", json.dumps(icp_schema(), indent=2)),
+    ] + written
     inputs = document_inputs(ws, icp)  # the imports' currencies, the rows patterns share
     written.append(_write(out / "icp.md", render_markdown(icp, **inputs)))
     written.append(_write(out / "icp.html", render_html(icp, **inputs)))
@@ -653,8 +799,11 @@ def _score_prospects(ws: Workspace | None, params: ScoreOptions, progress: Progr
             raise UserError("no ICP to score with", hint="pass --icp icp.json (or a workspace with an ICP built)")
         return score_file(icp, input_path, output_path, progress)
     except OSError as exc:  # a path the OS refuses: say which and why, rather than fail without a message
-        raise UserError(f"cannot use the path: {exc.strerror or exc}", file=str(exc.filename or output_path),
-                        hint="check the path's length, spelling and permissions") from exc
+        raise UserError(
+            f"cannot use the path: {exc.strerror or exc}",
+            file=str(exc.filename or output_path),
+            hint="check the path's length, spelling and permissions",
+        ) from exc
 
 
 def score_prospects(*args: Any, ws: Workspace | None = None, **fields: Any) -> Any:
@@ -680,16 +829,23 @@ def check_output_path(output_path: str | Path, inputs: list[Path], ws: Workspace
     if ws is not None and ws.path.exists():
         protected.append((ws.path, "the workspace file", False))
         with ws.read() as con:
-            for kind, name, path in con.execute("SELECT DISTINCT kind, file_name, path FROM imports "
-                                                "WHERE path IS NOT NULL").fetchall():
+            for kind, name, path in con.execute(
+                "SELECT DISTINCT kind, file_name, path FROM imports WHERE path IS NOT NULL"
+            ).fetchall():
                 protected.append((Path(path), f"the imported {kind} export {name!r}", kind == "interviews"))
     for path, what, folder in protected:
         resolved = path.resolve()
-        same = target == resolved or (folder and target.is_relative_to(resolved)) or \
-            (output.exists() and path.exists() and not folder and os.path.samefile(output, path))
+        same = (
+            target == resolved
+            or (folder and target.is_relative_to(resolved))
+            or (output.exists() and path.exists() and not folder and os.path.samefile(output, path))
+        )
         if same:
-            raise UserError(f"the scored file would replace {what} ({resolved})", file=str(output),
-                            hint="write it to a new file name; sources and the workspace are never overwritten")
+            raise UserError(
+                f"the scored file would replace {what} ({resolved})",
+                file=str(output),
+                hint="write it to a new file name; sources and the workspace are never overwritten",
+            )
     return target
 
 
@@ -703,8 +859,10 @@ def diff_icp_versions(ws: Workspace, params: DiffOptions) -> dict:
     old, new = params.old, params.new
     versions = [v.version_id for v in list_icp_versions(ws)]
     if len(versions) < 2 and not (old and new):
-        raise UserError(f"{'only one ICP version' if versions else 'no ICP version'} so far: nothing to compare",
-                        hint="import a newer snapshot with icp-agent refresh, or build again after changes")
+        raise UserError(
+            f"{'only one ICP version' if versions else 'no ICP version'} so far: nothing to compare",
+            hint="import a newer snapshot with icp-agent refresh, or build again after changes",
+        )
     new = new or versions[-1]
     old = old or versions[versions.index(new) - 1]
     old_icp, new_icp = get_icp(ws, old), get_icp(ws, new)
@@ -712,8 +870,10 @@ def diff_icp_versions(ws: Workspace, params: DiffOptions) -> dict:
     with ws.transaction() as con:
         fields = _analysis_inputs(ws, con, built_with(new_icp)).fit_fields
         result = diff(con, old_icp, new_icp, fields, ledger)
-        con.execute("DELETE FROM evidence WHERE version_id = ? AND list_contains(?, evidence_id)",
-                    [new, [i.id for i in ledger.all()]])
+        con.execute(
+            "DELETE FROM evidence WHERE version_id = ? AND list_contains(?, evidence_id)",
+            [new, [i.id for i in ledger.all()]],
+        )
         ledger.save(con, new)
     from icp_agent.evidence import clean
 
@@ -730,10 +890,26 @@ class RefreshResult(BaseModel):
 
 
 @_holding_workspace
-def refresh(ws: Workspace, data_dir: Paths, out_dir: str | Path, *, customers=None, deals=None,
-            contacts=None, prospects=None, interviews=None, subscriptions=None, tickets=None, events=None,
-            mapping_file=None, lenient: bool = False, sheet: str | int | None = None, fx_file=None,
-            options: AnalysisOptions | None = None, progress: Progress | None = None) -> RefreshResult:
+def refresh(
+    ws: Workspace,
+    data_dir: Paths,
+    out_dir: str | Path,
+    *,
+    customers=None,
+    deals=None,
+    contacts=None,
+    prospects=None,
+    interviews=None,
+    subscriptions=None,
+    tickets=None,
+    events=None,
+    mapping_file=None,
+    lenient: bool = False,
+    sheet: str | int | None = None,
+    fx_file=None,
+    options: AnalysisOptions | None = None,
+    progress: Progress | None = None,
+) -> RefreshResult:
     """Import a newer snapshot, rebuild the ICP as a new version, and compare it with the previous one.
 
     The build uses the options the previous version was built with; the options set in `options` (its
@@ -745,10 +921,23 @@ def refresh(ws: Workspace, data_dir: Paths, out_dir: str | Path, *, customers=No
         previous = built_with(get_icp(ws))
         given = options.model_dump(include=options.model_fields_set) if options is not None else {}
         options = AnalysisOptions.model_validate({**previous.model_dump(exclude_unset=False), **given})
-    imported = import_data(ws, data_dir, customers=customers, deals=deals, contacts=contacts, prospects=prospects,
-                           interviews=interviews, subscriptions=subscriptions, tickets=tickets, events=events,
-                           mapping_file=mapping_file, lenient=lenient, sheet=sheet, fx_file=fx_file,
-                           progress=progress)
+    imported = import_data(
+        ws,
+        data_dir,
+        customers=customers,
+        deals=deals,
+        contacts=contacts,
+        prospects=prospects,
+        interviews=interviews,
+        subscriptions=subscriptions,
+        tickets=tickets,
+        events=events,
+        mapping_file=mapping_file,
+        lenient=lenient,
+        sheet=sheet,
+        fx_file=fx_file,
+        progress=progress,
+    )
     icp = build_icp(ws, options, progress)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -793,8 +982,14 @@ def save_drafts(ws: Workspace, params: SaveDraftsOptions) -> SaveDraftsResult:
 
     if not (params.personas or params.rationales):
         raise ArgumentError("nothing to save", hint="pass personas and/or rationales")
-    return store.save_drafts(ws, get_icp(ws, params.version), params.personas or [], params.rationales or [],
-                             drafter=params.drafter, model=params.model)
+    return store.save_drafts(
+        ws,
+        get_icp(ws, params.version),
+        params.personas or [],
+        params.rationales or [],
+        drafter=params.drafter,
+        model=params.model,
+    )
 
 
 @operation(RecordDraftingOptions, positional=("version",))
@@ -817,16 +1012,19 @@ def validate_icp(ws: Workspace, params: ValidateOptions) -> Validation:
 
     icp = get_icp(ws, params.version)
     if not icp.tiers:
-        raise UserError(f"ICP {icp.id} has no tiers to validate ({icp.status})",
-                        hint="validation needs a significant ICP; see no_icp_reason")
+        raise UserError(
+            f"ICP {icp.id} has no tiers to validate ({icp.status})",
+            hint="validation needs a significant ICP; see no_icp_reason",
+        )
     options = built_with(icp)
     if params.revenue_target is not None:
         options = options.model_copy(update={"revenue_target": params.revenue_target})
     ledger = Ledger()
     with ws.transaction() as con:
         inputs = _analysis_inputs(ws, con, options)
-        validation = validate(con, inputs, options.config(), icp, ws.current_table(con, "prospects"),
-                              options.revenue_target, ledger)
+        validation = validate(
+            con, inputs, options.config(), icp, ws.current_table(con, "prospects"), options.revenue_target, ledger
+        )
         icp.validation = validation
         icp.dataset.options = options.model_dump(mode="json")
         evidence_store.store(con, icp, ledger)
@@ -842,8 +1040,10 @@ def fit_scorecard(ws: Workspace, params: VersionOptions) -> Scorecard:
 
     icp = get_icp(ws, params.version)
     if not icp.tiers:
-        raise UserError(f"ICP {icp.id} has no tiers ({icp.status}): a fit score would have nothing to stand on",
-                        hint="build an ICP on data with a significant segment first")
+        raise UserError(
+            f"ICP {icp.id} has no tiers ({icp.status}): a fit score would have nothing to stand on",
+            hint="build an ICP on data with a significant segment first",
+        )
     ledger = Ledger()
     with ws.transaction() as con:
         inputs = _analysis_inputs(ws, con, built_with(icp))
@@ -890,5 +1090,11 @@ def query_workspace(ws: Workspace, params: QueryOptions) -> Any:
     QUERY_MAX_CHARS, time at QUERY_TIMEOUT_S seconds, each flagged truncated. Returns a QueryResult."""
     from icp_agent.query import run_readonly_query
 
-    return run_readonly_query(ws.path, params.sql, max_rows=params.max_rows, max_chars=QUERY_MAX_CHARS,
-                              timeout_s=QUERY_TIMEOUT_S, busy_timeout=ws.busy_timeout)
+    return run_readonly_query(
+        ws.path,
+        params.sql,
+        max_rows=params.max_rows,
+        max_chars=QUERY_MAX_CHARS,
+        timeout_s=QUERY_TIMEOUT_S,
+        busy_timeout=ws.busy_timeout,
+    )

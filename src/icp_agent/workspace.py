@@ -49,6 +49,7 @@ MIGRATIONS: dict[int, list[str]] = {
     ],
 }
 
+
 class ReadWriteLock:
     """The process's order on the workspace file: DuckDB will not open a file read-only in a process that holds
     it read-write (or the reverse), so writers are alone while read-only connections share.
@@ -90,8 +91,10 @@ class ReadWriteLock:
 
     def acquire_read(self, timeout: float | None = None) -> bool:
         with self._cond:
-            return self._cond.wait_for(lambda: self._writer is None and self._writers_waiting == 0, timeout) \
+            return (
+                self._cond.wait_for(lambda: self._writer is None and self._writers_waiting == 0, timeout)
                 and self._take_read()
+            )
 
     def _take_read(self) -> bool:
         self._readers += 1
@@ -114,8 +117,11 @@ class ReadWriteLock:
     def reading(self, timeout: float, path: Path) -> Iterator[None]:
         """Shared access; WorkspaceBusy after `timeout` seconds of writes in this process."""
         if not self.acquire_read(timeout):
-            raise WorkspaceBusy("workspace busy: this server is writing it", file=str(path),
-                                hint="try again when the write has finished")
+            raise WorkspaceBusy(
+                "workspace busy: this server is writing it",
+                file=str(path),
+                hint="try again when the write has finished",
+            )
         try:
             yield
         finally:
@@ -172,12 +178,17 @@ def _idle_closer(key: str, anchor: _Anchor, idle_s: float) -> None:
                 if time.monotonic() - anchor.last_used >= idle_s:
                     _release_anchor(key)
 
+
 # One configuration for every read-only connection in the process (DuckDB shares one instance per file and
 # refuses a second configuration): bounded memory and threads, no files or network, settings locked. (DuckDB's
 # progress bar is a per-connection setting that a locked configuration cannot turn off; it draws only on a
 # terminal, never on the pipe an MCP stdio server speaks through.)
 READ_ONLY_CONFIG: dict[str, str | bool | int | float | list[str]] = {
-    "memory_limit": "1GB", "threads": 1, "enable_external_access": False, "lock_configuration": True}
+    "memory_limit": "1GB",
+    "threads": 1,
+    "enable_external_access": False,
+    "lock_configuration": True,
+}
 
 
 def default_memory_limit() -> str | None:
@@ -196,8 +207,14 @@ class Workspace:
     With create=False (a command that only reads) a missing file is an ArgumentError naming the workspaces
     nearby (locations.missing_workspace) instead of a new empty workspace."""
 
-    def __init__(self, path: str | Path = DEFAULT_PATH, *, busy_timeout: float = 15.0,
-                 memory_limit: str | None = None, create: bool = True):
+    def __init__(
+        self,
+        path: str | Path = DEFAULT_PATH,
+        *,
+        busy_timeout: float = 15.0,
+        memory_limit: str | None = None,
+        create: bool = True,
+    ):
         self.path = Path(path).expanduser()
         self.create = create
         self.busy_timeout = busy_timeout
@@ -291,8 +308,12 @@ class Workspace:
             anchor = _anchors.get(key)
             if anchor is None:
                 anchor = _anchors[key] = _Anchor()
-                threading.Thread(target=_idle_closer, args=(key, anchor, idle_s), daemon=True,
-                                 name=f"icp-agent idle closer {self.path.name}").start()
+                threading.Thread(
+                    target=_idle_closer,
+                    args=(key, anchor, idle_s),
+                    daemon=True,
+                    name=f"icp-agent idle closer {self.path.name}",
+                ).start()
             anchor.holders += 1
         try:
             yield
@@ -354,11 +375,17 @@ class Workspace:
         if not self.create:
             self.require_exists()
         if self.path.exists() and self.path.is_dir():
-            raise UserError("the workspace path is a directory", file=str(self.path),
-                            hint="pass --workspace with a file name such as icp-workspace.duckdb")
+            raise UserError(
+                "the workspace path is a directory",
+                file=str(self.path),
+                hint="pass --workspace with a file name such as icp-workspace.duckdb",
+            )
         if not self.path.parent.exists():
-            raise UserError("the workspace's folder does not exist", file=str(self.path),
-                            hint="create the folder or pass another --workspace")
+            raise UserError(
+                "the workspace's folder does not exist",
+                file=str(self.path),
+                hint="create the folder or pass another --workspace",
+            )
         deadline = time.monotonic() + self.busy_timeout
         delay = 0.05
         while True:
@@ -369,17 +396,25 @@ class Workspace:
             except duckdb.IOException as exc:
                 message = str(exc)
                 if "lock" not in message.lower():
-                    raise UserError(f"cannot open the workspace: {message}", file=str(self.path),
-                                    hint="check the file is a DuckDB workspace created by icp-agent") from exc
+                    raise UserError(
+                        f"cannot open the workspace: {message}",
+                        file=str(self.path),
+                        hint="check the file is a DuckDB workspace created by icp-agent",
+                    ) from exc
                 if time.monotonic() >= deadline:
-                    raise WorkspaceBusy("workspace busy: another icp-agent process is using it",
-                                        file=str(self.path),
-                                        hint="wait for it to finish (or stop the MCP server) and try again") from exc
+                    raise WorkspaceBusy(
+                        "workspace busy: another icp-agent process is using it",
+                        file=str(self.path),
+                        hint="wait for it to finish (or stop the MCP server) and try again",
+                    ) from exc
                 time.sleep(delay)
                 delay = min(delay * 2, 0.5)
             except duckdb.Error as exc:
-                raise UserError(f"not a usable DuckDB workspace: {exc}", file=str(self.path),
-                                hint="pass --workspace with a new file name") from exc
+                raise UserError(
+                    f"not a usable DuckDB workspace: {exc}",
+                    file=str(self.path),
+                    hint="pass --workspace with a new file name",
+                ) from exc
 
     def _settings(self, con: duckdb.DuckDBPyConnection) -> None:
         """The engine's settings on a new connection: no progress bar (the faces report progress), the memory
@@ -393,16 +428,20 @@ class Workspace:
                 con.execute("SET memory_limit = ?", [self.memory_limit])
             except duckdb.Error as exc:
                 con.close()
-                raise UserError(f"memory limit {self.memory_limit!r} is not a size DuckDB understands",
-                                hint="use e.g. 2GB or 512MB (ICP_AGENT_MEMORY_LIMIT)") from exc
+                raise UserError(
+                    f"memory limit {self.memory_limit!r} is not a size DuckDB understands",
+                    hint="use e.g. 2GB or 512MB (ICP_AGENT_MEMORY_LIMIT)",
+                ) from exc
 
     def _migrate(self, con: duckdb.DuckDBPyConnection) -> None:
         con.execute("CREATE TABLE IF NOT EXISTS schema_info (version INTEGER NOT NULL, applied_at TIMESTAMP)")
         current = (con.execute("SELECT coalesce(max(version), 0) FROM schema_info").fetchone() or (0,))[0]
         if current > SCHEMA_VERSION:
-            raise UserError(f"the workspace has schema version {current}, newer than this icp-agent "
-                            f"understands ({SCHEMA_VERSION})", file=str(self.path),
-                            hint="upgrade icp-agent")
+            raise UserError(
+                f"the workspace has schema version {current}, newer than this icp-agent understands ({SCHEMA_VERSION})",
+                file=str(self.path),
+                hint="upgrade icp-agent",
+            )
         for version in range(current + 1, SCHEMA_VERSION + 1):
             con.execute("BEGIN TRANSACTION")
             for statement in MIGRATIONS[version]:
@@ -434,8 +473,10 @@ class Workspace:
         as the link report (seconds on a large workspace): a new ICP version or a role change does not change
         it. Imports are immutable snapshots, so an equal state holds equal data, whichever process wrote it.
         The value is shared: callers must not change it."""
-        state = tuple(con.execute("""SELECT c.kind, c.import_id, i.sha256 FROM current_snapshot c
-                                     JOIN imports i USING (import_id) ORDER BY c.kind""").fetchall())
+        state = tuple(
+            con.execute("""SELECT c.kind, c.import_id, i.sha256 FROM current_snapshot c
+                                     JOIN imports i USING (import_id) ORDER BY c.kind""").fetchall()
+        )
         key = (self._key(), f"snapshot:{name}")
         with _anchors_lock:
             found = _remembered.get(key)
@@ -451,8 +492,11 @@ class Workspace:
 
     def current_table(self, con: duckdb.DuckDBPyConnection, kind: str) -> str | None:
         """The data table of the current snapshot of a kind, or None."""
-        row = con.execute("""SELECT i.table_name FROM current_snapshot c JOIN imports i USING (import_id)
-                             WHERE c.kind = ?""", [kind]).fetchone()
+        row = con.execute(
+            """SELECT i.table_name FROM current_snapshot c JOIN imports i USING (import_id)
+                             WHERE c.kind = ?""",
+            [kind],
+        ).fetchone()
         return row[0] if row else None
 
     def role_overrides(self, con: duckdb.DuckDBPyConnection) -> dict[str, str]:
@@ -471,8 +515,11 @@ def connect_read_only(path: Path, busy_timeout: float) -> duckdb.DuckDBPyConnect
             if "lock" not in str(exc).lower():
                 raise UserError(f"cannot open the workspace: {str(exc).splitlines()[0]}", file=str(path)) from exc
             if time.monotonic() >= deadline:
-                raise WorkspaceBusy("workspace busy: another icp-agent process is writing it", file=str(path),
-                                    hint="try again when it has finished") from exc
+                raise WorkspaceBusy(
+                    "workspace busy: another icp-agent process is writing it",
+                    file=str(path),
+                    hint="try again when it has finished",
+                ) from exc
             time.sleep(delay)
             delay = min(delay * 2, 0.5)
         except duckdb.Error as exc:

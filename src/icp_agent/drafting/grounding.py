@@ -68,7 +68,7 @@ def _matches(match: re.Match, figures: Iterable[float]) -> bool:
     shown = _value(match)
     decimals = len(match.group(2) or "")
     unit = (match.group(3) or "").lower()
-    tolerance = 0.5 * 10 ** -decimals + 1e-9
+    tolerance = 0.5 * 10**-decimals + 1e-9
     for figure in figures:
         candidates = [figure]
         if unit == "%":
@@ -102,14 +102,19 @@ def check_claims(claims: list[Claim], evidence: Mapping[str, EvidenceItem]) -> l
             if ORDINAL_CONTEXT.search(text[: match.start()]) and not match.group(3):
                 continue  # "Tier 1", "ICP 2": names, not figures
             if not _matches(match, figures):
-                problems.append(Problem(claim=text, problem=f"the number {match.group(0).strip()!r} is not a figure "
-                                                            f"of {', '.join(claim.evidence)}"))
+                problems.append(
+                    Problem(
+                        claim=text,
+                        problem=f"the number {match.group(0).strip()!r} is not a figure of {', '.join(claim.evidence)}",
+                    )
+                )
         problems += [Problem(claim=text, problem=p) for p in instruction_problems(text, cited)]
         quotes = [item.statement for item in cited if item.kind == "interview_quote"]
         for quoted in QUOTED.findall(text):
             if not any(_normal(quoted) in _normal(q) for q in quotes):
-                problems.append(Problem(claim=text, problem=f"the quote {quoted[:60]!r} is not in the cited "
-                                                            f"interview evidence"))
+                problems.append(
+                    Problem(claim=text, problem=f"the quote {quoted[:60]!r} is not in the cited interview evidence")
+                )
     return problems
 
 
@@ -142,12 +147,15 @@ def instruction_problems(text: str, cited: Sequence[EvidenceItem]) -> list[str]:
         problems.append("repeats an instruction found in customer data as its own statement")
     for item in cited:
         if item.kind == "interview_quote" and looks_like_instructions(item.statement) and not QUOTED.search(text):
-            problems.append(f"acts on {item.metrics.get('file') or item.id}, a note that gives instructions to an AI: "
-                            "report such text only as a verbatim quote")
+            problems.append(
+                f"acts on {item.metrics.get('file') or item.id}, a note that gives instructions to an AI: "
+                "report such text only as a verbatim quote"
+            )
     backing = [str(i.metrics.get("tier") or "") if i.kind == "interview_quote" else i.statement for i in cited]
     for segment, number in {(s or "", n) for s, n in TIER_MENTION.findall(own)}:
-        wanted = re.compile(rf"{re.escape(segment)}\s+Tier\s*{number}\b" if segment else rf"\bTier\s*{number}\b",
-                            re.IGNORECASE)
+        wanted = re.compile(
+            rf"{re.escape(segment)}\s+Tier\s*{number}\b" if segment else rf"\bTier\s*{number}\b", re.IGNORECASE
+        )
         if not any(wanted.search(b) for b in backing):
             name = f"{segment} Tier {number}".strip()
             problems.append(f"says {name} but cites no evidence about {name}")

@@ -26,19 +26,20 @@ OFFLINE_DRAFTER = "offline-templates"
 OFFLINE_VERSION = "1"
 SECTIONS = {
     "objections": r"\b(price|pricing|expensive|cost|per login|per seat|risk|concern|worried|security review|"
-                  r"not sure|hesitant|push ?back)\b",
+    r"not sure|hesitant|push ?back)\b",
     "pains": r"\b(manual|spreadsheet|frustrat|hard to|struggl|pain|blind|guess|chas|too long|late|messy|errors?)\b",
     "how_they_buy": r"\b(trial|pilot|procurement|contract|approval|approve|budget|sign[- ]off|legal|rfp|vendor)\b",
     "where_they_research": r"\b(g2|peer|peers|community|linkedin|webinar|analyst|gartner|referr|podcast|slack group|"
-                           r"newsletter|conference)\b",
+    r"newsletter|conference)\b",
     "goals": r"\b(want|need|goal|visibility|accura|forecast|faster|save|grow|scale|audit|compliance|confidence)\b",
 }
 
 
 @lru_cache(maxsize=1)
 def _macros():
-    env = Environment(loader=PackageLoader("icp_agent.drafting", "templates"), undefined=StrictUndefined,
-                      autoescape=False)
+    env = Environment(
+        loader=PackageLoader("icp_agent.drafting", "templates"), undefined=StrictUndefined, autoescape=False
+    )
     return env.get_template("offline.j2").module
 
 
@@ -65,43 +66,88 @@ def draft_personas(evidence_for_tier: dict, tier: dict) -> list[dict[str, Any]]:
         summary = evidence_for_tier["roles"].get(role, {"n": 0})
         claims, gaps = [], []
         if summary.get("n"):
-            claims.append({"section": "who", "text": str(macros.who(tier["name"], role, summary)),
-                           "evidence": [summary["evidence"]]})
-            claims.append({"section": "who", "text": str(macros.seniority(role, summary)),
-                           "evidence": [summary["evidence"]]})
+            claims.append(
+                {
+                    "section": "who",
+                    "text": str(macros.who(tier["name"], role, summary)),
+                    "evidence": [summary["evidence"]],
+                }
+            )
+            claims.append(
+                {"section": "who", "text": str(macros.seniority(role, summary)), "evidence": [summary["evidence"]]}
+            )
         else:
-            gaps.append(f"no contacts with the buying role {role}: {why}" if why else
-                        f"no contacts with the buying role {role} on this tier's won deals")
+            gaps.append(
+                f"no contacts with the buying role {role}: {why}"
+                if why
+                else f"no contacts with the buying role {role} on this tier's won deals"
+            )
         if role not in ROLES:
-            gaps.append("the contacts carry no buying role: champion, economic buyer, technical buyer, end user "
-                        "and blocker cannot be told apart")
+            gaps.append(
+                "the contacts carry no buying role: champion, economic buyer, technical buyer, end user "
+                "and blocker cannot be told apart"
+            )
         for q in quotes_by_role.get(role, []):
-            claims.append({"section": _section_of(q["quote"]), "text": str(macros.quote(q)),
-                           "evidence": [q["evidence"]]})
+            claims.append(
+                {"section": _section_of(q["quote"]), "text": str(macros.quote(q)), "evidence": [q["evidence"]]}
+            )
         covered = {c["section"] for c in claims}
         gaps += [f"no interview evidence on {name.replace('_', ' ')} yet" for name in SECTIONS if name not in covered]
-        personas.append({"segment": tier["segment"], "tier": tier["tier"], "tier_name": tier["name"], "role": role,
-                         "title_patterns": [t["value"] for t in summary.get("titles", [])],
-                         "claims": claims, "gaps": gaps})
+        personas.append(
+            {
+                "segment": tier["segment"],
+                "tier": tier["tier"],
+                "tier_name": tier["name"],
+                "role": role,
+                "title_patterns": [t["value"] for t in summary.get("titles", [])],
+                "claims": claims,
+                "gaps": gaps,
+            }
+        )
     return personas
 
 
 def draft_rationales(icp: IcpDocument) -> list[dict[str, Any]]:
     macros = _macros()
-    group = {"health": "customers are in the bottom 20% by health", "won": "deals were lost",
-             "column": f"customers are {icp.health.bad_words or 'bad'}"}[icp.health.definition]
+    group = {
+        "health": "customers are in the bottom 20% by health",
+        "won": "deals were lost",
+        "column": f"customers are {icp.health.bad_words or 'bad'}",
+    }[icp.health.definition]
     out = []
     for d in icp.negative_icp:
         labels = " AND ".join(c.label for c in d.criteria)
-        out.append({"disqualifier": labels, "claims": [{"section": "rationale", "text": str(
-            macros.rationale(labels, d.metrics, group)), "evidence": list(d.evidence)}]})
+        out.append(
+            {
+                "disqualifier": labels,
+                "claims": [
+                    {
+                        "section": "rationale",
+                        "text": str(macros.rationale(labels, d.metrics, group)),
+                        "evidence": list(d.evidence),
+                    }
+                ],
+            }
+        )
     return out
 
 
 def draft_tier_narratives(icp: IcpDocument, evidence: dict[str, EvidenceItem]) -> list[dict[str, Any]]:
     macros = _macros()
-    return [{"tier_name": t.name, "claims": [{"section": "narrative", "text": str(macros.tier_narrative(
-        evidence[t.evidence[0]].statement)), "evidence": [t.evidence[0]]}]} for t in icp.tiers if t.evidence]
+    return [
+        {
+            "tier_name": t.name,
+            "claims": [
+                {
+                    "section": "narrative",
+                    "text": str(macros.tier_narrative(evidence[t.evidence[0]].statement)),
+                    "evidence": [t.evidence[0]],
+                }
+            ],
+        }
+        for t in icp.tiers
+        if t.evidence
+    ]
 
 
 _STOPWORD_TEXT = """a about above after again against all also am an and any are as at be because been before
@@ -119,8 +165,11 @@ def _terms(text: str) -> set[str]:
     """Meaningful words (4+ letters, not stop words) and two-word phrases of a quote."""
     words = [w for w in re.findall(r"[a-z][a-z'-]+", text.lower())]
     kept = [w for w in words if len(w) >= 4 and w not in _STOPWORDS]
-    pairs = {f"{a} {b}" for a, b in itertools.pairwise(words)
-             if a not in _STOPWORDS and b not in _STOPWORDS and len(a) >= 3 and len(b) >= 3}
+    pairs = {
+        f"{a} {b}"
+        for a, b in itertools.pairwise(words)
+        if a not in _STOPWORDS and b not in _STOPWORDS and len(a) >= 3 and len(b) >= 3
+    }
     return set(kept) | pairs
 
 
@@ -152,14 +201,18 @@ def draft_themes(quotes: list[dict], max_themes: int = 6) -> list[dict[str, Any]
     for q, found in zip(unique, terms):
         theme = next((t for t in chosen if t in found), None)
         if theme:
-            themes.setdefault(theme.capitalize(), []).append({"section": "theme", "text": str(macros.quote(q)),
-                                                              "evidence": [q["evidence"]]})
+            themes.setdefault(theme.capitalize(), []).append(
+                {"section": "theme", "text": str(macros.quote(q)), "evidence": [q["evidence"]]}
+            )
     return [{"theme": name, "claims": claims} for name, claims in themes.items()]
 
 
 def tier_tables(ws, con, icp: IcpDocument) -> dict[str, str | None]:
-    return {"frame": f"frame_{icp.id.replace('-', '_')}", "contacts": ws.current_table(con, "contacts"),
-            "deals": ws.current_table(con, "deals")}
+    return {
+        "frame": f"frame_{icp.id.replace('-', '_')}",
+        "contacts": ws.current_table(con, "contacts"),
+        "deals": ws.current_table(con, "deals"),
+    }
 
 
 def notes_with_instructions(con) -> list[str]:
@@ -175,8 +228,9 @@ def draft_offline(ws, con, icp: IcpDocument, ledger: Ledger) -> None:
     personas, quotes = [], []
     for tier in icp.tiers:
         found = persona_evidence(con, icp, tier.segment, tier.tier, tables, ledger)
-        personas += draft_personas(found, {"segment": tier.segment, "tier": tier.tier,
-                                           "name": f"{tier.segment} Tier {tier.tier}"})
+        personas += draft_personas(
+            found, {"segment": tier.segment, "tier": tier.tier, "name": f"{tier.segment} Tier {tier.tier}"}
+        )
         quotes += found["quotes"]
     rationales = draft_rationales(icp)
     narratives = draft_tier_narratives(icp, ledger.items)
@@ -191,6 +245,12 @@ def draft_offline(ws, con, icp: IcpDocument, ledger: Ledger) -> None:
         disqualifier.rationale = " ".join(c["text"] for c in rationale["claims"]) or None
     icp.narratives = [Narrative.model_validate(n) for n in narratives]
     icp.themes = [Theme.model_validate(t) for t in themes]
-    icp.drafting = DraftingRecord.model_validate({"drafter": OFFLINE_DRAFTER, "version": OFFLINE_VERSION,
-                                                  "model": None, "dropped_claims": [p.model_dump() for p in problems],
-                                                  "notes_with_instructions": notes_with_instructions(con)})
+    icp.drafting = DraftingRecord.model_validate(
+        {
+            "drafter": OFFLINE_DRAFTER,
+            "version": OFFLINE_VERSION,
+            "model": None,
+            "dropped_claims": [p.model_dump() for p in problems],
+            "notes_with_instructions": notes_with_instructions(con),
+        }
+    )

@@ -26,7 +26,18 @@ class DraftingRecorded(BaseModel):
     record_keys: list[str] = Field(default_factory=list, description="the keys of the drafting record merged in")
 
     @classmethod
-    def of(cls, version: str, narratives: list[DraftNarrative], themes: list[DraftTheme],
-           gaps: list[PersonaGaps], record: dict[str, Any]) -> DraftingRecorded:
-        return cls(version=version, narratives=len(narratives), themes=len(themes), personas_marked=len(gaps),
-                   record_keys=sorted(record))
+    def of(
+        cls,
+        version: str,
+        narratives: list[DraftNarrative],
+        themes: list[DraftTheme],
+        gaps: list[PersonaGaps],
+        record: dict[str, Any],
+    ) -> DraftingRecorded:
+        return cls(
+            version=version,
+            narratives=len(narratives),
+            themes=len(themes),
+            personas_marked=len(gaps),
+            record_keys=sorted(record),
+        )

@@ -28,8 +28,15 @@ class SaveDraftsResult(BaseModel):
     rationales_saved: int = 0
 
 
-def save_drafts(ws: Workspace, icp: IcpDocument, personas: list[DraftPersona], rationales: list[DraftRationale],
-                *, drafter: str, model: str | None) -> SaveDraftsResult:
+def save_drafts(
+    ws: Workspace,
+    icp: IcpDocument,
+    personas: list[DraftPersona],
+    rationales: list[DraftRationale],
+    *,
+    drafter: str,
+    model: str | None,
+) -> SaveDraftsResult:
     """Keep drafted personas and negative-ICP rationale in `icp` (replacing earlier drafts of the same persona or
     disqualifier) only when every claim is grounded in the version's evidence and names a tier or disqualifier
     of it; otherwise nothing is kept and the result lists every problem. Scores, tiers, criteria and
@@ -44,8 +51,9 @@ def save_drafts(ws: Workspace, icp: IcpDocument, personas: list[DraftPersona], r
     problems_out: list[dict[str, Any]] = [p.model_dump() for p in problems]
     for r in rationales:
         if r.disqualifier not in known:
-            problems_out.append({"claim": r.disqualifier, "problem": "not a disqualifier of this ICP; known: "
-                                                                     + "; ".join(known)})
+            problems_out.append(
+                {"claim": r.disqualifier, "problem": "not a disqualifier of this ICP; known: " + "; ".join(known)}
+            )
     tiers = {(t.segment, t.tier) for t in icp.tiers}
     for p in personas:
         if (p.segment, p.tier) not in tiers:
@@ -54,12 +62,22 @@ def save_drafts(ws: Workspace, icp: IcpDocument, personas: list[DraftPersona], r
         return SaveDraftsResult(saved=False, version=icp.id, problems=problems_out)
     for p in personas:
         icp.personas = [x for x in icp.personas if (x.segment, x.tier, x.role) != (p.segment, p.tier, p.role)]
-        icp.personas.append(Persona.model_validate({**p.model_dump(), "tier_name": f"{p.segment} Tier {p.tier}",
-                                                    "drafter": drafter, "model": model, "gaps": []}))
+        icp.personas.append(
+            Persona.model_validate(
+                {
+                    **p.model_dump(),
+                    "tier_name": f"{p.segment} Tier {p.tier}",
+                    "drafter": drafter,
+                    "model": model,
+                    "gaps": [],
+                }
+            )
+        )
     for r in rationales:
         known[r.disqualifier].rationale = " ".join(c.text for c in r.claims)
-    icp.drafting = DraftingRecord.model_validate({**icp.drafting.model_dump(), "last_saved_by": drafter,
-                                                  "model": model})
+    icp.drafting = DraftingRecord.model_validate(
+        {**icp.drafting.model_dump(), "last_saved_by": drafter, "model": model}
+    )
     check_icp_document(icp.model_dump(mode="json"))
     with ws.transaction() as con:
         con.execute("UPDATE icp_versions SET icp = ? WHERE version_id = ?", [icp.model_dump_json(), icp.id])
@@ -80,12 +98,15 @@ def record_drafting(ws: Workspace, icp: IcpDocument, params: RecordDraftingOptio
     claims = [c for n in narratives for c in n.claims] + [c for t in themes for c in t.claims]
     problems = check_claims([Claim(text=c.text, evidence=c.evidence) for c in claims], version_items(ws, icp.id))
     if problems:
-        raise UserError(f"{len(problems)} drafted claim(s) are not grounded: "
-                        + "; ".join(f"{p.claim[:80]!r}: {p.problem}" for p in problems[:5]),
-                        hint="check each claim with the grounding checker before recording it")
+        raise UserError(
+            f"{len(problems)} drafted claim(s) are not grounded: "
+            + "; ".join(f"{p.claim[:80]!r}: {p.problem}" for p in problems[:5]),
+            hint="check each claim with the grounding checker before recording it",
+        )
     drafted = {n.tier_name for n in narratives}
     icp.narratives = [n for n in icp.narratives if n.tier_name not in drafted] + [
-        Narrative.model_validate({**n.model_dump(), "drafter": drafter, "model": model}) for n in narratives]
+        Narrative.model_validate({**n.model_dump(), "drafter": drafter, "model": model}) for n in narratives
+    ]
     if themes:
         icp.themes = [Theme.model_validate({**t.model_dump(), "drafter": drafter, "model": model}) for t in themes]
     persona_gaps = {(g.segment, g.tier, g.role): g.gaps for g in gaps}
@@ -93,8 +114,9 @@ def record_drafting(ws: Workspace, icp: IcpDocument, params: RecordDraftingOptio
         key = (persona.segment, persona.tier, persona.role)
         if key in persona_gaps:
             persona.drafter, persona.model, persona.gaps = drafter, model, persona_gaps[key]
-    icp.drafting = DraftingRecord.model_validate({**icp.drafting.model_dump(), **record, "drafter": drafter,
-                                                  "model": model})
+    icp.drafting = DraftingRecord.model_validate(
+        {**icp.drafting.model_dump(), **record, "drafter": drafter, "model": model}
+    )
     check_icp_document(icp.model_dump(mode="json"))
     with ws.transaction() as con:
         con.execute("UPDATE icp_versions SET icp = ? WHERE version_id = ?", [icp.model_dump_json(), icp.id])

@@ -29,7 +29,6 @@ PSI_WATCH, PSI_ACT = 0.1, 0.25
 KEYS = ("company_id", "domain", "company_name", "deal_id")
 
 
-
 def frame_of(icp: IcpDocument) -> str:
     return f"frame_{icp.id.replace('-', '_')}"
 
@@ -47,18 +46,29 @@ def psi(expected: Sequence[float], actual: Sequence[float], floor: float = 1e-4)
 def _bins_sql(con, old: str, column: str, kind: str) -> str:
     """A bin label per row: the value for categories (top 20, rest 'other'), deciles of the old frame for numbers."""
     if kind == "number":
-        cuts = con.execute(f"SELECT quantile_cont({_q(column)}, [0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9]) FROM {old}"
-                           ).fetchall()[0][0] or []
+        cuts = (
+            con.execute(
+                f"SELECT quantile_cont({_q(column)}, [0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9]) FROM {old}"
+            ).fetchall()[0][0]
+            or []
+        )
         cuts = sorted({c for c in cuts if c is not None})
         cases = " ".join(f"WHEN {_q(column)} <= {c!r} THEN 'q{i}'" for i, c in enumerate(cuts))
         return f"CASE WHEN {_q(column)} IS NULL THEN 'missing' {cases} ELSE 'q{len(cuts)}' END"
     if kind == "list":  # one count per element: a company using Salesforce and Slack counts in both bins
         return f"unnest(CASE WHEN len(coalesce({_q(column)}, [])) = 0 THEN ['missing'] ELSE {_q(column)} END)"
-    top = [r[0] for r in con.execute(f"SELECT CAST({_q(column)} AS VARCHAR) v FROM {old} WHERE {_q(column)} IS NOT NULL "
-                                     f"GROUP BY v ORDER BY count(*) DESC, v LIMIT 20").fetchall()]
+    top = [
+        r[0]
+        for r in con.execute(
+            f"SELECT CAST({_q(column)} AS VARCHAR) v FROM {old} WHERE {_q(column)} IS NOT NULL "
+            f"GROUP BY v ORDER BY count(*) DESC, v LIMIT 20"
+        ).fetchall()
+    ]
     listed = ", ".join("'" + v.replace("'", "''") + "'" for v in top) or "NULL"
-    return (f"CASE WHEN {_q(column)} IS NULL THEN 'missing' WHEN CAST({_q(column)} AS VARCHAR) IN ({listed}) "
-            f"THEN CAST({_q(column)} AS VARCHAR) ELSE 'other' END")
+    return (
+        f"CASE WHEN {_q(column)} IS NULL THEN 'missing' WHEN CAST({_q(column)} AS VARCHAR) IN ({listed}) "
+        f"THEN CAST({_q(column)} AS VARCHAR) ELSE 'other' END"
+    )
 
 
 def field_psi(con, old: str, new: str, fields: dict[str, str]) -> dict[str, dict]:
@@ -130,13 +140,27 @@ def pattern_changes(old_icp: IcpDocument, new_icp: IcpDocument, alpha: float = 0
     for key, before in old.items():
         after = new.get(key)
         if after is None or after.q_value >= alpha:
-            vanished.append({"pattern": before.label, "direction": before.direction, "lift_before": before.lift,
-                             "lift_after": after.lift if after else None})
+            vanished.append(
+                {
+                    "pattern": before.label,
+                    "direction": before.direction,
+                    "lift_before": before.lift,
+                    "lift_after": after.lift if after else None,
+                }
+            )
         elif after.lift < before.lift * 0.85:
-            weakened.append({"pattern": before.label, "direction": before.direction, "lift_before": before.lift,
-                             "lift_after": after.lift})
-    appeared = [{"pattern": new[k].label, "direction": new[k].direction, "lift": new[k].lift}
-                for k in sorted(significant_new - set(old))]
+            weakened.append(
+                {
+                    "pattern": before.label,
+                    "direction": before.direction,
+                    "lift_before": before.lift,
+                    "lift_after": after.lift,
+                }
+            )
+    appeared = [
+        {"pattern": new[k].label, "direction": new[k].direction, "lift": new[k].lift}
+        for k in sorted(significant_new - set(old))
+    ]
     return {"weakened": weakened, "vanished": vanished, "appeared": appeared}
 
 
@@ -144,33 +168,50 @@ def old_icp_on_new_customers(con, old_icp: IcpDocument, new_icp: IcpDocument, ke
     """The old ICP's Tier 1 applied to the customers that arrived since: are they the good ones?"""
     old, new = frame_of(old_icp), frame_of(new_icp)
     try:
-        tier1 = " OR ".join(f"({criteria_sql(t.criteria, document_kinds(old_icp), columns_of(con, new), table='the new snapshot')})"
-                            for t in old_icp.tiers if t.tier == 1)
+        tier1 = " OR ".join(
+            f"({criteria_sql(t.criteria, document_kinds(old_icp), columns_of(con, new), table='the new snapshot')})"
+            for t in old_icp.tiers
+            if t.tier == 1
+        )
     except NotMeasurable as exc:
-        return {"status": "not measurable", "reason": f"the old Tier 1 reads {', '.join(exc.fields)}, which the new "
-                                                      f"snapshot lacks"}
+        return {
+            "status": "not measurable",
+            "reason": f"the old Tier 1 reads {', '.join(exc.fields)}, which the new snapshot lacks",
+        }
     if not tier1:
         return {"status": "not measurable", "reason": "the old version had no Tier 1"}
-    rows = {flag: (n, k) for flag, n, k in con.execute(
-        f"SELECT coalesce(({tier1}), FALSE), count(*), count_if(good) FROM {new} "
-        f"WHERE cohort IS NOT NULL AND {_q(key)} NOT IN (SELECT {_q(key)} FROM {old} WHERE {_q(key)} IS NOT NULL) "
-        f"GROUP BY ALL").fetchall()}
+    rows = {
+        flag: (n, k)
+        for flag, n, k in con.execute(
+            f"SELECT coalesce(({tier1}), FALSE), count(*), count_if(good) FROM {new} "
+            f"WHERE cohort IS NOT NULL AND {_q(key)} NOT IN (SELECT {_q(key)} FROM {old} WHERE {_q(key)} IS NOT NULL) "
+            f"GROUP BY ALL"
+        ).fetchall()
+    }
     (n1, k1), (n0, k0) = rows.get(True, (0, 0)), rows.get(False, (0, 0))
     if not n1 or not n0:
-        return {"status": "not measurable", "reason": f"{n1 + n0} new {new_icp.health.entity}s, not enough on both "
-                                                      f"sides of Tier 1"}
+        return {
+            "status": "not measurable",
+            "reason": f"{n1 + n0} new {new_icp.health.entity}s, not enough on both sides of Tier 1",
+        }
     _, p = fisher_exact(k1, n1, k1 + k0, n1 + n0)
     held = k1 / n1 > k0 / n0 and p < 0.05
-    return {"status": "held" if held else "did not hold", "new_in_tier1": {"n": n1, "good": k1,
-            "rate": k1 / n1, "ci": wilson_interval(k1, n1)}, "new_outside": {"n": n0, "good": k0, "rate": k0 / n0},
-            "p_value": p}
+    return {
+        "status": "held" if held else "did not hold",
+        "new_in_tier1": {"n": n1, "good": k1, "rate": k1 / n1, "ci": wilson_interval(k1, n1)},
+        "new_outside": {"n": n0, "good": k0, "rate": k0 / n0},
+        "p_value": p,
+    }
 
 
 def diff(con, old_icp: IcpDocument, new_icp: IcpDocument, fit_fields: dict[str, str], ledger: Ledger) -> dict:
     old, new = frame_of(old_icp), frame_of(new_icp)
     key = _key(con, old, new)
-    result: dict = {"old": old_icp.id, "new": new_icp.id, "same_data": old_icp.dataset.fingerprint ==
-                    new_icp.dataset.fingerprint}
+    result: dict = {
+        "old": old_icp.id,
+        "new": new_icp.id,
+        "same_data": old_icp.dataset.fingerprint == new_icp.dataset.fingerprint,
+    }
     # a field the screen kept out of every criterion (leakage, an id) cannot move the ICP: its PSI is not reported
     screened = {e.field for icp in (old_icp, new_icp) for e in icp.excluded_fields}
     result["fields"] = field_psi(con, old, new, {f: t for f, t in fit_fields.items() if f not in screened})
@@ -179,13 +220,16 @@ def diff(con, old_icp: IcpDocument, new_icp: IcpDocument, fit_fields: dict[str, 
         result["fit_score_psi"] = {"psi": round(score_psi, 4), "status": _psi_status(score_psi)}
     result["migration"] = migration(con, old_icp, new_icp, key) if key else {"status": "no shared key"}
     result["patterns"] = pattern_changes(old_icp, new_icp)
-    result["old_icp_on_new_customers"] = (old_icp_on_new_customers(con, old_icp, new_icp, key) if key
-                                          else {"status": "not measurable"})
+    result["old_icp_on_new_customers"] = (
+        old_icp_on_new_customers(con, old_icp, new_icp, key) if key else {"status": "not measurable"}
+    )
     result["recommendation"], result["why"] = _recommend(result, old_icp, new_icp)
-    result["evidence"] = ledger.add("drift", f"{old_icp.id}->{new_icp.id}",
-                                    f"Drift from {old_icp.id} to {new_icp.id}: {result['recommendation']} "
-                                    f"({result['why']}).", {k: v for k, v in result.items() if k in (
-                                        "fields", "fit_score_psi", "recommendation")})
+    result["evidence"] = ledger.add(
+        "drift",
+        f"{old_icp.id}->{new_icp.id}",
+        f"Drift from {old_icp.id} to {new_icp.id}: {result['recommendation']} ({result['why']}).",
+        {k: v for k, v in result.items() if k in ("fields", "fit_score_psi", "recommendation")},
+    )
     return result
 
 
@@ -198,8 +242,9 @@ def _score_psi(con, old_icp: IcpDocument, new_icp: IcpDocument) -> float | None:
     def scores(frame: str) -> list[int]:
         present = columns_of(con, frame)
         expr = dict(scorecard_select_sql(card, None, present_columns=present))["icp_fit_score"]
-        rows = dict(con.execute(f"SELECT least(floor(({expr}) / 10), 9)::INT AS b, count(*) FROM {frame} "
-                                f"GROUP BY b").fetchall())
+        rows = dict(
+            con.execute(f"SELECT least(floor(({expr}) / 10), 9)::INT AS b, count(*) FROM {frame} GROUP BY b").fetchall()
+        )
         return [rows.get(i, 0) for i in range(10)]
 
     return psi(scores(frame_of(old_icp)), scores(frame_of(new_icp)))
@@ -224,7 +269,10 @@ def _recommend(result: dict, old_icp: IcpDocument, new_icp: IcpDocument) -> tupl
     score = result.get("fit_score_psi", {}).get("status")
     if shifted or score in ("watch", "shifted"):
         fields = ", ".join(shifted) or "the fit score"
-        return "recalibrate the scorecard", f"the distribution of {fields} moved (PSI >= {PSI_ACT if shifted else PSI_WATCH})"
+        return (
+            "recalibrate the scorecard",
+            f"the distribution of {fields} moved (PSI >= {PSI_ACT if shifted else PSI_WATCH})",
+        )
     if watch:
         return "keep", f"the tiers hold; watch {', '.join(watch)} (PSI {PSI_WATCH}-{PSI_ACT})"
     return "keep", f"the tiers hold and no field moved beyond PSI {PSI_WATCH}"

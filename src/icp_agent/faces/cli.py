@@ -81,8 +81,9 @@ def _cell(value) -> str:
     return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
-def print_table(columns: Sequence[str], rows: Sequence[Sequence], *, title: str | None = None,
-                truncate: Sequence[str] = ()) -> None:
+def print_table(
+    columns: Sequence[str], rows: Sequence[Sequence], *, title: str | None = None, truncate: Sequence[str] = ()
+) -> None:
     """Print a listing: on a terminal a rich table fitted to its width (long values fold onto more lines,
     columns named in `truncate` end in an ellipsis instead); piped, a header line and one tab-separated line
     per row, values escaped (see the module's docstring) and never truncated. `title` is a note."""
@@ -157,6 +158,7 @@ class Ctx:
                 if message != last["step"] or now - last["at"] >= PLAIN_EVERY or (total and done == total):
                     last.update(step=message, at=now)
                     print(line, file=sys.stderr, flush=True)
+
             yield plain
             return
         from rich.progress import (
@@ -168,8 +170,15 @@ class Ctx:
             TimeRemainingColumn,
         )
 
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeRemainingColumn(), console=err.real(), transient=True) as bar:
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=err.real(),
+            transient=True,
+        ) as bar:
             tasks: dict[str, object] = {}
 
             def show(message, done=None, total=None):
@@ -179,12 +188,15 @@ class Ctx:
                         bar.update(other, visible=False)
                     task = tasks[message] = bar.add_task(message, total=total or None)
                 bar.update(task, completed=done or 0, total=total or None)
+
             yield show
 
     def emit(self, result, human: Callable[[], None]) -> None:
         if self.as_json:
+
             def plain(value):
                 return value.model_dump(mode="json") if hasattr(value, "model_dump") else value
+
             data = [plain(item) for item in result] if isinstance(result, list) else plain(result)
             click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
         else:
@@ -194,6 +206,7 @@ class Ctx:
 def handle_errors(func):
     """The CLI's error boundary: a user or data problem exits 2 with its message (plain text, or JSON
     under --json); anything else is a bug: one line naming the file holding the full traceback, exit 1."""
+
     @wraps(func)
     def wrapper(*args, **kwargs):
         as_json = bool(kwargs.get("as_json"))
@@ -205,12 +218,13 @@ def handle_errors(func):
             raise
         except BrokenPipeError:
             _stop_on_broken_pipe()
-        except Exception as exc:  # noqa: BLE001 - the boundary: a bug, reported with its traceback file
+        except Exception as exc:
             info = describe(exc)
             path = bug_report(exc, kwargs.get("workspace"))
             info["traceback"] = str(path)
             info["message"] = f"internal error ({info['message']}); full traceback in {path}"
             _fail(info, as_json, 1)
+
     return wrapper
 
 
@@ -259,8 +273,14 @@ class _Group(click.Group):
 
 
 common = [
-    click.option("--workspace", "-w", default=DEFAULT_PATH, show_default=True, envvar="ICP_WORKSPACE",
-                 help="the DuckDB workspace file"),
+    click.option(
+        "--workspace",
+        "-w",
+        default=DEFAULT_PATH,
+        show_default=True,
+        envvar="ICP_WORKSPACE",
+        help="the DuckDB workspace file",
+    ),
     click.option("--json", "as_json", is_flag=True, help="print the result as JSON"),
     click.option("--quiet", "-q", is_flag=True, help="no progress output"),
 ]
@@ -273,10 +293,19 @@ def with_common(func):
 
 
 server_options_list = [
-    click.option("--server", metavar="URL", help="talk to a running icp-agent MCP server (`icp-agent serve --http`, "
-                                                 "e.g. http://host:8000/mcp) instead of one in this process"),
-    click.option("--token-env", default="ICP_AGENT_TOKEN", show_default=True, metavar="NAME",
-                 help="with --server: the environment variable holding the server's bearer token"),
+    click.option(
+        "--server",
+        metavar="URL",
+        help="talk to a running icp-agent MCP server (`icp-agent serve --http`, "
+        "e.g. http://host:8000/mcp) instead of one in this process",
+    ),
+    click.option(
+        "--token-env",
+        default="ICP_AGENT_TOKEN",
+        show_default=True,
+        metavar="NAME",
+        help="with --server: the environment variable holding the server's bearer token",
+    ),
 ]
 
 
@@ -288,8 +317,10 @@ def server_options(func):
 
 def _server_parameters() -> list[click.Parameter]:
     """--server and --token-env as parameters of a command built without decorators (run)."""
+
     def holder() -> None:
         """Only carries the server options."""
+
     return list(reversed(server_options(holder).__click_params__))
 
 
@@ -362,8 +393,10 @@ def print_icp(icp) -> None:
     for tier in icp.tiers:
         m = tier.metrics
         extra = f", churn {100 * m.churn_rate:.1f}%" if m.churn_rate is not None else ""
-        out.print(f"  {tier.name}: {m.n or 0:,} ({100 * (m.share or 0):.1f}%){extra}"
-                  f"{' [' + '; '.join(tier.flags) + ']' if tier.flags else ''}")
+        out.print(
+            f"  {tier.name}: {m.n or 0:,} ({100 * (m.share or 0):.1f}%){extra}"
+            f"{' [' + '; '.join(tier.flags) + ']' if tier.flags else ''}"
+        )
     for d in icp.negative_icp:
         out.print(f"  exclude {' AND '.join(c.label for c in d.criteria)}: {d.reason}")
     if icp.min_support:
@@ -375,22 +408,29 @@ def print_roles(roles: dict[str, str]) -> None:
 
 
 def print_versions(rows: list) -> None:
-    print_table(("version_id", "created_at", "status", "dataset_fingerprint"),
-                [[r.version_id, r.created_at, r.status, r.dataset_fingerprint] for r in rows])
+    print_table(
+        ("version_id", "created_at", "status", "dataset_fingerprint"),
+        [[r.version_id, r.created_at, r.status, r.dataset_fingerprint] for r in rows],
+    )
     if not rows:
-        note("no ICP versions in this workspace yet: build one with `icp-agent build-icp` (after "
-             "`icp-agent import-data DATA_DIR`) or `icp-agent run DATA_DIR`")
+        note(
+            "no ICP versions in this workspace yet: build one with `icp-agent build-icp` (after "
+            "`icp-agent import-data DATA_DIR`) or `icp-agent run DATA_DIR`"
+        )
 
 
 def print_evidence(result) -> None:
     """get-evidence: per item its statement, figures and query; piped, one line per item: id, kind, n,
     statement, figures (JSON), query."""
+
     def figures(item) -> str:
         return json.dumps(item.metrics, ensure_ascii=False, default=str) if item.metrics else ""
 
     if not is_terminal():
-        print_table(("id", "kind", "n", "statement", "figures", "query"),
-                    [[i.id, i.kind, i.n, i.statement, figures(i), i.query] for i in result.items])
+        print_table(
+            ("id", "kind", "n", "statement", "figures", "query"),
+            [[i.id, i.kind, i.n, i.statement, figures(i), i.query] for i in result.items],
+        )
         return
     for item in result.items:
         out.print(f"{item.id} ({item.kind}): {item.statement}")
@@ -402,8 +442,11 @@ def print_evidence(result) -> None:
 
 def print_evidence_list(result) -> None:
     note(f"ICP {result.version_id}: {len(result.items):,} evidence items (kinds: {', '.join(result.kinds)})")
-    print_table(("id", "kind", "n", "statement"), [[i.id, i.kind, i.n, i.statement] for i in result.items],
-                truncate=("statement",))
+    print_table(
+        ("id", "kind", "n", "statement"),
+        [[i.id, i.kind, i.n, i.statement] for i in result.items],
+        truncate=("statement",),
+    )
 
 
 def print_health(health) -> None:
@@ -415,9 +458,22 @@ def print_health(health) -> None:
 
 def print_patterns(result) -> None:
     print_health(result.health)
-    print_table(("direction", "pattern", "n", "rate", "base rate", "lift", "q", "evidence"),
-                [[p.direction, p.label, f"{p.n:,}", f"{p.rate:.3f}", f"{p.base_rate:.3f}", f"{p.lift:.2f}",
-                  f"{p.q_value:.3g}", p.evidence] for p in result.patterns])
+    print_table(
+        ("direction", "pattern", "n", "rate", "base rate", "lift", "q", "evidence"),
+        [
+            [
+                p.direction,
+                p.label,
+                f"{p.n:,}",
+                f"{p.rate:.3f}",
+                f"{p.base_rate:.3f}",
+                f"{p.lift:.2f}",
+                f"{p.q_value:.3g}",
+                p.evidence,
+            ]
+            for p in result.patterns
+        ],
+    )
     note(f"{len(result.patterns)} of {result.total} patterns ({result.status}); {result.note}")
 
 
@@ -462,8 +518,10 @@ def print_scored(result) -> None:
     out.print("  " + ", ".join(f"{k}: {v:,}" for k, v in result.by_tier.items()))
     out.print(f"  disqualified: {result.disqualified:,}")
     if result.missing_fields:
-        out.print(f"  the file lacks {', '.join(result.missing_fields)}: those criteria cannot match "
-                  f"(listed per row in missing_fields)")
+        out.print(
+            f"  the file lacks {', '.join(result.missing_fields)}: those criteria cannot match "
+            f"(listed per row in missing_fields)"
+        )
 
 
 def print_rendered(result) -> None:
@@ -473,28 +531,39 @@ def print_rendered(result) -> None:
 
 
 SPECS: dict[str, Spec] = {
-    "import_data": Spec(human=lambda r: print_import(r), create=True,
-                        help="PATH...: any mix of files and folders, or files named with flags. All or nothing: if "
-                             "one file cannot be read, nothing from this import is kept."),
-    "inspect_workspace": Spec(human=lambda r: print_summary(r),
-                              help="Piped, one line per column: kind, header, field, role, type, % missing, "
-                                   "examples, unparsed."),
+    "import_data": Spec(
+        human=lambda r: print_import(r),
+        create=True,
+        help="PATH...: any mix of files and folders, or files named with flags. All or nothing: if "
+        "one file cannot be read, nothing from this import is kept.",
+    ),
+    "inspect_workspace": Spec(
+        human=lambda r: print_summary(r),
+        help="Piped, one line per column: kind, header, field, role, type, % missing, examples, unparsed.",
+    ),
     "set_field_roles": Spec(human=print_roles),
     "score_health": Spec(human=print_health),
     "find_patterns": Spec(human=print_patterns),
-    "build_icp": Spec(human=lambda icp: print_icp(icp), extra=lambda: [report_folder()], run=_build,
-                      help="Earlier versions are kept; the report folder gets icp.json, the document and the "
-                           "scoring matrix."),
+    "build_icp": Spec(
+        human=lambda icp: print_icp(icp),
+        extra=lambda: [report_folder()],
+        run=_build,
+        help="Earlier versions are kept; the report folder gets icp.json, the document and the scoring matrix.",
+    ),
     "get_icp": Spec(human=lambda icp: print_icp(icp), help="--json prints the whole icp.json."),
     "list_icp_versions": Spec(human=print_versions),
-    "get_evidence": Spec(human=print_evidence, help="Piped, one line per item: id, kind, n, statement, figures "
-                                                    "(JSON), query."),
+    "get_evidence": Spec(
+        human=print_evidence, help="Piped, one line per item: id, kind, n, statement, figures (JSON), query."
+    ),
     "list_evidence": Spec(human=print_evidence_list),
     "get_persona_evidence": Spec(human=print_json),
     "fit_scorecard": Spec(human=print_scorecard),
     "validate_icp": Spec(human=print_validation),
-    "score_prospects": Spec(human=print_scored, run=_score, help="Every row kept, with icp_tier, fit_score, "
-                                                                 "priority, fit_reasons, disqualified_by."),
+    "score_prospects": Spec(
+        human=print_scored,
+        run=_score,
+        help="Every row kept, with icp_tier, fit_score, priority, fit_reasons, disqualified_by.",
+    ),
     "diff_icp_versions": Spec(human=lambda d: print_diff(d)),
     "query_workspace": Spec(human=print_query),
     "render_document": Spec(human=print_rendered),
@@ -504,6 +573,7 @@ SPECS: dict[str, Spec] = {
 def _common_parameters() -> list[click.Parameter]:
     def holder() -> None:
         """Only carries the common options."""
+
     return list(reversed(with_common(holder).__click_params__))
 
 
@@ -539,12 +609,21 @@ def operation_command(op: Operation) -> click.Command:
             (spec.human or print_json)(result)
             if extras.get("report"):
                 out.print(extras["report"])
+
         ctx.emit(result, human)
 
-    help_text = op.summary + (f"\n\n{spec.help}" if spec.help else "") + \
-        f"\n\nThe {op.name} operation (the same name in the MCP server and the Python API)."
-    return click.Command(op.command, callback=callback, params=generated + extra + _common_parameters(),
-                         help=help_text, short_help=op.summary)
+    help_text = (
+        op.summary
+        + (f"\n\n{spec.help}" if spec.help else "")
+        + f"\n\nThe {op.name} operation (the same name in the MCP server and the Python API)."
+    )
+    return click.Command(
+        op.command,
+        callback=callback,
+        params=generated + extra + _common_parameters(),
+        help=help_text,
+        short_help=op.summary,
+    )
 
 
 # --- composite commands: several operations in one go -----------------------------------------------------------
@@ -555,7 +634,7 @@ def _run_parameters() -> list[click.Parameter]:
     from icp_agent.faces import cli_options
     from icp_agent.options import AnalysisOptions, ImportOptions
 
-    return (cli_options.parameters(ImportOptions) + cli_options.parameters(AnalysisOptions) + [report_folder()])
+    return cli_options.parameters(ImportOptions) + cli_options.parameters(AnalysisOptions) + [report_folder()]
 
 
 def _run_inputs(values: dict[str, Any]) -> tuple[Any, Any]:
@@ -587,31 +666,63 @@ def run_command() -> click.Command:
             raise ArgumentError("--server drives a running MCP server with the assistant", hint="add --assistant")
         if assistant:
             if data_dir and len(data_dir) > 1:
-                raise ArgumentError("--assistant reads one folder: pass a single DATA_DIR",
-                                    hint="put the exports in one folder; the model imports it with import_data")
-            return run_with_assistant(ctx, data_dir[0] if data_dir else None, out_dir, model, budget, options,
-                                      _files(inputs), remote_server(server, token_env))
-        if data_dir is None and not any(getattr(inputs, k) for k in ("customers", "deals", "subscriptions", "tickets",
-                                                                     "events")):
-            raise ArgumentError("nothing to import", hint="pass PATH (files or folders), or name the files with "
-                                                          "--customers/--deals ...")
+                raise ArgumentError(
+                    "--assistant reads one folder: pass a single DATA_DIR",
+                    hint="put the exports in one folder; the model imports it with import_data",
+                )
+            return run_with_assistant(
+                ctx,
+                data_dir[0] if data_dir else None,
+                out_dir,
+                model,
+                budget,
+                options,
+                _files(inputs),
+                remote_server(server, token_env),
+            )
+        if data_dir is None and not any(
+            getattr(inputs, k) for k in ("customers", "deals", "subscriptions", "tickets", "events")
+        ):
+            raise ArgumentError(
+                "nothing to import", hint="pass PATH (files or folders), or name the files with --customers/--deals ..."
+            )
         with ctx.progress() as progress:
-            result = toolkit.run(ctx.workspace, data_dir, out_dir, options=options, progress=progress,
-                                 **_files(inputs))
+            result = toolkit.run(ctx.workspace, data_dir, out_dir, options=options, progress=progress, **_files(inputs))
         ctx.emit(result, lambda: print_run(result))
 
-    params = _run_parameters() + [
-        click.Option(["--assistant"], is_flag=True, help="let Claude run the phases and draft the prose (needs "
-                                                         "ANTHROPIC_API_KEY; offline templates otherwise)"),
-        click.Option(["--model"], envvar="ICP_AGENT_MODEL", help="the Claude model id (default: a current Sonnet)"),
-        click.Option(["--budget"], type=click.IntRange(1, 200), default=40, show_default=True,
-                     help="most tool calls the assistant may make"),
-        *_server_parameters()] + _common_parameters()
-    return click.Command("run", callback=run, params=params, short_help=COMPOSITES["run"], help=(
-        "Import the exports (PATH...: files and folders) and build everything: the ICP, its evidence, the document "
-        "and the scoring matrix.\n\nOffline by default (prose from templates). With --assistant and "
-        "ANTHROPIC_API_KEY set, Claude runs the method's phases through the same tools and drafts the prose; "
-        "every claim is checked against the evidence."))
+    params = (
+        _run_parameters()
+        + [
+            click.Option(
+                ["--assistant"],
+                is_flag=True,
+                help="let Claude run the phases and draft the prose (needs "
+                "ANTHROPIC_API_KEY; offline templates otherwise)",
+            ),
+            click.Option(["--model"], envvar="ICP_AGENT_MODEL", help="the Claude model id (default: a current Sonnet)"),
+            click.Option(
+                ["--budget"],
+                type=click.IntRange(1, 200),
+                default=40,
+                show_default=True,
+                help="most tool calls the assistant may make",
+            ),
+            *_server_parameters(),
+        ]
+        + _common_parameters()
+    )
+    return click.Command(
+        "run",
+        callback=run,
+        params=params,
+        short_help=COMPOSITES["run"],
+        help=(
+            "Import the exports (PATH...: files and folders) and build everything: the ICP, its evidence, the document "
+            "and the scoring matrix.\n\nOffline by default (prose from templates). With --assistant and "
+            "ANTHROPIC_API_KEY set, Claude runs the method's phases through the same tools and drafts the prose; "
+            "every claim is checked against the evidence."
+        ),
+    )
 
 
 def run_with_assistant(ctx: Ctx, data_dir, out_dir, model, budget, options, inputs, server=None) -> None:
@@ -619,26 +730,41 @@ def run_with_assistant(ctx: Ctx, data_dir, out_dir, model, budget, options, inpu
 
     named = [f"--{name.replace('_file', '').replace('_', '-')}" for name, value in inputs.items() if value]
     if server is not None and data_dir is not None:
-        raise ArgumentError("with --server the server imports from its own data folder: pass no DATA_DIR",
-                            hint="start the server in the folder of exports (or with --data-root DIR)")
+        raise ArgumentError(
+            "with --server the server imports from its own data folder: pass no DATA_DIR",
+            hint="start the server in the folder of exports (or with --data-root DIR)",
+        )
     if named or (data_dir is None and server is None):
-        raise ArgumentError("--assistant reads a whole folder: pass DATA_DIR" + (f" instead of {', '.join(named)}"
-                                                                            if named else ""),
-                        hint="put the exports in one folder; the model imports it with import_data")
+        raise ArgumentError(
+            "--assistant reads a whole folder: pass DATA_DIR" + (f" instead of {', '.join(named)}" if named else ""),
+            hint="put the exports in one folder; the model imports it with import_data",
+        )
     with ctx.progress() as progress:
-        result = run_assisted(None if server else ctx.workspace, data_dir, out_dir, server=server, model=model,
-                              budget=budget, options=options, progress=progress)
+        result = run_assisted(
+            None if server else ctx.workspace,
+            data_dir,
+            out_dir,
+            server=server,
+            model=model,
+            budget=budget,
+            options=options,
+            progress=progress,
+        )
 
     def human():
-        out.print(f"assisted run with {result.model}: {result.status}"
-                  + (f" ({result.error})" if result.error else ""))
-        out.print(f"  {result.tool_calls} tool calls; tokens: " + ", ".join(f"{k} {v:,}" for k, v in result.usage.items()))
+        out.print(f"assisted run with {result.model}: {result.status}" + (f" ({result.error})" if result.error else ""))
+        out.print(
+            f"  {result.tool_calls} tool calls; tokens: " + ", ".join(f"{k} {v:,}" for k, v in result.usage.items())
+        )
         if result.dropped_claims:
-            out.print(f"  {result.dropped_claims} drafted claims failed the grounding check and were dropped "
-                      f"(listed in the document)")
+            out.print(
+                f"  {result.dropped_claims} drafted claims failed the grounding check and were dropped "
+                f"(listed in the document)"
+            )
         out.print(f"report: {Path(result.out_dir).resolve()}")
         for name in result.files:
             out.print(f"  {name}")
+
     ctx.emit(result, human)
     if result.status != "ok":
         sys.exit(1)
@@ -665,8 +791,9 @@ def refresh_command() -> click.Command:
         inputs, options = _run_inputs(values)
         out_folder(out_dir)
         with ctx.progress() as progress:
-            result = toolkit.refresh(ctx.workspace, inputs.data_dir, out_dir, options=options, progress=progress,
-                                     **_files(inputs))
+            result = toolkit.refresh(
+                ctx.workspace, inputs.data_dir, out_dir, options=options, progress=progress, **_files(inputs)
+            )
 
         def human():
             print_import(result.imported)
@@ -674,12 +801,19 @@ def refresh_command() -> click.Command:
             if result.diff:
                 print_diff(result.diff)
             out.print(f"report: {Path(out_dir).resolve()} ({', '.join(result.files)})")
+
         ctx.emit(result, human)
 
-    return click.Command("refresh", callback=refresh, params=_run_parameters() + _common_parameters(),
-                         short_help=COMPOSITES["refresh"], help=(
-        "Import a newer snapshot, rebuild the ICP as a new version and compare it with the previous one.\n\n"
-        "The build uses the options the previous version was built with; the options given here replace them."))
+    return click.Command(
+        "refresh",
+        callback=refresh,
+        params=_run_parameters() + _common_parameters(),
+        short_help=COMPOSITES["refresh"],
+        help=(
+            "Import a newer snapshot, rebuild the ICP as a new version and compare it with the previous one.\n\n"
+            "The build uses the options the previous version was built with; the options given here replace them."
+        ),
+    )
 
 
 def print_diff(d: dict) -> None:
@@ -708,9 +842,14 @@ def print_import(result: toolkit.ImportResult) -> None:
     for skipped in result.skipped:
         out.print(f"{Path(skipped.path).name}: skipped ({skipped.reason})", markup=False)
     for report in result.reports:
-        state = "already imported, unchanged" if report.already_imported else (
-            f"{report.rows_read:,} rows read, {report.rows_kept:,} kept, {report.rows_rejected:,} rejected, "
-            f"{report.duplicates_dropped:,} exact duplicates dropped")
+        state = (
+            "already imported, unchanged"
+            if report.already_imported
+            else (
+                f"{report.rows_read:,} rows read, {report.rows_kept:,} kept, {report.rows_rejected:,} rejected, "
+                f"{report.duplicates_dropped:,} exact duplicates dropped"
+            )
+        )
         out.print(f"  {report.kind}: {state}")
         if not report.already_imported:
             for rejected in report.rejected[:3]:
@@ -720,31 +859,47 @@ def print_import(result: toolkit.ImportResult) -> None:
                 out.print(f"  ... {report.rows_rejected - 3:,} more rejected rows (icp-agent inspect-workspace)")
         if report.furniture_dropped and not report.already_imported:
             shown = "; ".join(f"{f.kind}" + (f" {f.raw!r}" if f.raw else "") for f in report.furniture[:3])
-            out.print(f"  {report.kind}: {report.furniture_dropped:,} lines of report furniture dropped "
-                      f"(not records, not rejected): {shown}", markup=False)
+            out.print(
+                f"  {report.kind}: {report.furniture_dropped:,} lines of report furniture dropped "
+                f"(not records, not rejected): {shown}",
+                markup=False,
+            )
         for warning in report.warnings:
             out.print(f"  warning: {warning}")
         for column in report.columns:  # no value becomes missing silently
             if column.unparsed:
-                out.print(f"  {column.header!r}: {column.unparsed:,} value(s) could not be read as {column.type} "
-                          f"(e.g. {'; '.join(column.unparsed_examples)}): stored as missing", markup=False)
+                out.print(
+                    f"  {column.header!r}: {column.unparsed:,} value(s) could not be read as {column.type} "
+                    f"(e.g. {'; '.join(column.unparsed_examples)}): stored as missing",
+                    markup=False,
+                )
             if len(column.currencies) > 1:
-                out.print(f"  {column.header!r}: currencies " + ", ".join(f"{c} {n:,}" for c, n in
-                                                                           column.currencies.items())
-                          + (f" ({column.note})" if column.note else ""), markup=False)
+                out.print(
+                    f"  {column.header!r}: currencies "
+                    + ", ".join(f"{c} {n:,}" for c, n in column.currencies.items())
+                    + (f" ({column.note})" if column.note else ""),
+                    markup=False,
+                )
     if result.interviews:
         out.print(f"  interviews: {result.interviews['documents']} notes")
         for name in result.interviews["contains_instructions"]:
             out.print(f"  note: {name} contains text addressed to an AI; it is treated as data, never obeyed")
     for link in result.links:
         if link.accounts is not None:  # subscriptions, tickets, events: rows per account
-            out.print(f"  {link.kind} linked by {link.linked_by or 'nothing shared'}: {link.linked:,} of {link.rows:,}"
-                      f" rows; {link.unlinked_accounts:,} of {link.accounts:,} accounts not in the accounts file"
-                      + (f" (e.g. {', '.join(str(e['account']) for e in link.unlinked_examples[:3])})"
-                         if link.unlinked_accounts else ""))
+            out.print(
+                f"  {link.kind} linked by {link.linked_by or 'nothing shared'}: {link.linked:,} of {link.rows:,}"
+                f" rows; {link.unlinked_accounts:,} of {link.accounts:,} accounts not in the accounts file"
+                + (
+                    f" (e.g. {', '.join(str(e['account']) for e in link.unlinked_examples[:3])})"
+                    if link.unlinked_accounts
+                    else ""
+                )
+            )
             continue
-        out.print(f"  {link.kind} linked by {link.method or link.linked_by or 'nothing shared'}: {link.linked:,} of "
-                  f"{link.rows:,} ({link.standalone:,} carry their own firmographics, {link.unlinked:,} link to nothing)")
+        out.print(
+            f"  {link.kind} linked by {link.method or link.linked_by or 'nothing shared'}: {link.linked:,} of "
+            f"{link.rows:,} ({link.standalone:,} carry their own firmographics, {link.unlinked:,} link to nothing)"
+        )
         for note in link.notes + ([f"likely cause: {link.cause}"] if link.cause else []):
             out.print(f"    {note}")
 
@@ -760,10 +915,22 @@ def print_summary(summary) -> None:
     tty = is_terminal()
     records = []
     for kind, report in summary.current.items():
-        rows = [[c.header, c.field, summary.roles.get(c.field, c.role), c.type, f"{c.pct_missing:.1f}",
-                 ", ".join(c.examples), f"{c.unparsed:,}" if c.unparsed else ""] for c in report.columns]
-        title = (f"{kind}: {report.file_name} ({report.rows_kept:,} rows, {report.rows_rejected:,} rejected, "
-                 f"{report.duplicates_dropped:,} duplicates dropped)")
+        rows = [
+            [
+                c.header,
+                c.field,
+                summary.roles.get(c.field, c.role),
+                c.type,
+                f"{c.pct_missing:.1f}",
+                ", ".join(c.examples),
+                f"{c.unparsed:,}" if c.unparsed else "",
+            ]
+            for c in report.columns
+        ]
+        title = (
+            f"{kind}: {report.file_name} ({report.rows_kept:,} rows, {report.rows_rejected:,} rejected, "
+            f"{report.duplicates_dropped:,} duplicates dropped)"
+        )
         if tty:
             print_table(INSPECT_COLUMNS, rows, title=title, truncate=("examples",))
         else:
@@ -778,8 +945,10 @@ def print_summary(summary) -> None:
     if summary.interviews:
         note(f"interviews: {summary.interviews} notes")
     if summary.not_in_prospects:
-        note(f"fit fields the prospect list lacks (check a seller knows them before the sale, or set their "
-             f"role with `icp-agent set-field-roles`): {', '.join(summary.not_in_prospects)}")
+        note(
+            f"fit fields the prospect list lacks (check a seller knows them before the sale, or set their "
+            f"role with `icp-agent set-field-roles`): {', '.join(summary.not_in_prospects)}"
+        )
 
 
 def fields_command() -> click.Command:
@@ -797,21 +966,46 @@ def fields_command() -> click.Command:
         if markdown:
             ctx.emit({"markdown": fields_markdown()}, lambda: click.echo(fields_markdown(), nl=False))
             return
-        data = [{"field": f.name, "type": f.type, "role": f.role, "description": f.description,
-                 "synonyms": list(f.synonyms)} for f in FIELDS]
-        ctx.emit(data, lambda: print_table(("field", "type", "role", "description", "headers"),
-                                           [[f["field"], f["type"], f["role"], f["description"],
-                                             ", ".join(f["synonyms"])] for f in data]))
+        data = [
+            {
+                "field": f.name,
+                "type": f.type,
+                "role": f.role,
+                "description": f.description,
+                "synonyms": list(f.synonyms),
+            }
+            for f in FIELDS
+        ]
+        ctx.emit(
+            data,
+            lambda: print_table(
+                ("field", "type", "role", "description", "headers"),
+                [[f["field"], f["type"], f["role"], f["description"], ", ".join(f["synonyms"])] for f in data],
+            ),
+        )
+
     return fields
 
 
 def chat_command() -> click.Command:
     @click.command("chat", short_help=COMPOSITES["chat"])
-    @click.option("--out", "out_dir", default="icp-out", show_default=True, type=click.Path(),
-                  help="folder /save writes the document to")
+    @click.option(
+        "--out",
+        "out_dir",
+        default="icp-out",
+        show_default=True,
+        type=click.Path(),
+        help="folder /save writes the document to",
+    )
     @click.option("--model", envvar="ICP_AGENT_MODEL", help="the Claude model id (default: a current Sonnet)")
-    @click.option("--workspace", "-w", default=DEFAULT_PATH, show_default=True, envvar="ICP_WORKSPACE",
-                  help="the DuckDB workspace file")
+    @click.option(
+        "--workspace",
+        "-w",
+        default=DEFAULT_PATH,
+        show_default=True,
+        envvar="ICP_WORKSPACE",
+        help="the DuckDB workspace file",
+    )
     @server_options
     @handle_errors
     def chat(out_dir, model, workspace, server, token_env):
@@ -823,6 +1017,7 @@ def chat_command() -> click.Command:
         remote = remote_server(server, token_env)
         ws = None if remote else Workspace(workspace, create=False)
         sys.exit(chat_main(ws, out_dir=out_dir, model=model, server=remote))
+
     return chat
 
 
@@ -836,13 +1031,20 @@ def serve_command() -> click.Command:
         from icp_agent.faces.transports import run
 
         run(**options)
+
     return serve
 
 
 def demo_command() -> click.Command:
     @click.command("demo", short_help=COMPOSITES["demo"])
-    @click.option("--out", "out_dir", default="icp-demo", show_default=True, type=click.Path(),
-                  help="folder for the report files (its workspace is created inside it)")
+    @click.option(
+        "--out",
+        "out_dir",
+        default="icp-demo",
+        show_default=True,
+        type=click.Path(),
+        help="folder for the report files (its workspace is created inside it)",
+    )
     @with_common
     @handle_errors
     def demo(out_dir, workspace, as_json, quiet):
@@ -865,9 +1067,12 @@ def demo_command() -> click.Command:
             out.print(f"its workspace is {where}; the other commands read it with --workspace {where}, e.g.")
             out.print(f"  icp-agent list-icp-versions --workspace {where}")
             if result.icp and result.icp.evidence:  # icp.json's evidence[]: {"id", "kind", "statement", ...}
-                out.print(f"  icp-agent get-evidence --workspace {where} {result.icp.evidence[0].id}   "
-                          f"(any id in icp.md)")
+                out.print(
+                    f"  icp-agent get-evidence --workspace {where} {result.icp.evidence[0].id}   (any id in icp.md)"
+                )
+
         ctx.emit(result.model_dump(mode="json") | {"workspace": str(ctx.workspace.path)}, human)
+
     return demo
 
 
@@ -882,12 +1087,24 @@ COMPOSITES = {
     "fields": "List the canonical fields, their types, roles and header spellings.",
 }
 COMPOSITE_COMMANDS: dict[str, Callable[[], click.Command]] = {
-    "run": run_command, "refresh": refresh_command, "demo": demo_command, "chat": chat_command,
-    "serve": serve_command, "fields": fields_command}
+    "run": run_command,
+    "refresh": refresh_command,
+    "demo": demo_command,
+    "chat": chat_command,
+    "serve": serve_command,
+    "fields": fields_command,
+}
 # the names before the operations had one name on every face: hidden, they say the new name and run it
-RENAMED = {"import": "import-data", "inspect": "inspect-workspace", "roles": "set-field-roles",
-           "build": "build-icp", "score": "score-prospects", "diff": "diff-icp-versions",
-           "versions": "list-icp-versions", "evidence": "get-evidence"}
+RENAMED = {
+    "import": "import-data",
+    "inspect": "inspect-workspace",
+    "roles": "set-field-roles",
+    "build": "build-icp",
+    "score": "score-prospects",
+    "diff": "diff-icp-versions",
+    "versions": "list-icp-versions",
+    "evidence": "get-evidence",
+}
 
 
 class _Commands(_Group):
@@ -900,8 +1117,10 @@ class _Commands(_Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in RENAMED:
-            click.echo(f"note: `icp-agent {cmd_name}` is renamed `icp-agent {RENAMED[cmd_name]}` (the old name "
-                       f"still works)", err=True)
+            click.echo(
+                f"note: `icp-agent {cmd_name}` is renamed `icp-agent {RENAMED[cmd_name]}` (the old name still works)",
+                err=True,
+            )
             cmd_name = RENAMED[cmd_name]
         op = next((op for op in OPERATIONS if op.cli and op.command == cmd_name), None)
         if op is not None:

@@ -84,8 +84,7 @@ def parameters(model: type[Options], *, leave_out: tuple[str, ...] = ()) -> list
         default = None if field.default is PydanticUndefined or field.default_factory else field.default
         required = marker.required or (field.is_required() and not many)
         if marker.argument:
-            arguments.append(click.Argument([name], nargs=-1 if many else 1, required=required,
-                                            metavar=marker.metavar))
+            arguments.append(click.Argument([name], nargs=-1 if many else 1, required=required, metavar=marker.metavar))
             continue
         help_text = (field.description or "").replace("%", "%%")
         decls = [*marker.flags, "--" + name.replace("_", "-"), name]
@@ -96,8 +95,17 @@ def parameters(model: type[Options], *, leave_out: tuple[str, ...] = ()) -> list
             options.append(click.Option(decls, multiple=True, metavar=marker.metavar, help=help_text))
         else:
             item = typing.get_args(kind)[0] if origin is list else kind
-            options.append(click.Option(decls, type=_click_type(item, field), default=default, required=required,
-                                        show_default=default is not None, metavar=marker.metavar, help=help_text))
+            options.append(
+                click.Option(
+                    decls,
+                    type=_click_type(item, field),
+                    default=default,
+                    required=required,
+                    show_default=default is not None,
+                    metavar=marker.metavar,
+                    help=help_text,
+                )
+            )
     return arguments + options
 
 

@@ -35,8 +35,10 @@ class DataRoots:
         except FileNotFoundError:
             pass  # a file still to be written
         except OSError as exc:  # too long, no permission, ...: say so (an OSError would reach the model empty)
-            raise UserError(f"{argument}: {value[:200]!r} cannot be used: {exc.strerror or exc}",
-                            hint="pass a shorter path to a file you can read") from exc
+            raise UserError(
+                f"{argument}: {value[:200]!r} cannot be used: {exc.strerror or exc}",
+                hint="pass a shorter path to a file you can read",
+            ) from exc
         if path.is_dir():
             for entry in self._entries_read_from(path):
                 self._check_inside(entry.resolve(), argument, f"{value} (entry {entry.relative_to(path)})")
@@ -44,9 +46,11 @@ class DataRoots:
 
     def _check_inside(self, path: Path, argument: str, shown: str) -> None:
         if not any(path.is_relative_to(root) for root in self.roots):
-            raise UserError(f"{argument}: {shown!r} resolves to {path}, outside the folders this server may read",
-                            hint=f"use a path under {', '.join(map(str, self.roots))} (the server's data roots; "
-                                 "--data-root adds more)")
+            raise UserError(
+                f"{argument}: {shown!r} resolves to {path}, outside the folders this server may read",
+                hint=f"use a path under {', '.join(map(str, self.roots))} (the server's data roots; "
+                "--data-root adds more)",
+            )
 
     @staticmethod
     def _entries_read_from(folder: Path) -> Iterator[Path]:
@@ -72,12 +76,15 @@ def replaceable_output(output: Path, out_dir: Path) -> None:
 
             reader = "read_parquet" if output.suffix.lower() in (".parquet", ".pq") else "read_csv"
             with duckdb.connect() as con:
-                columns = {r[0] for r in con.execute(
-                    f"DESCRIBE SELECT * FROM {reader}({sql_literal(str(output))})").fetchall()}
+                columns = {
+                    r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {reader}({sql_literal(str(output))})").fetchall()
+                }
         except Exception:  # unreadable means "not a scored file", which is refused below
             columns = set()
         if set(SCORED_COLUMNS) <= columns:
             return
-    raise UserError(f"output_path: {output} exists and is not a scored file; this tool replaces existing files only "
-                    f"in the output folder ({out_dir}) or earlier scored files",
-                    hint="pick a new file name, or a path under the output folder")
+    raise UserError(
+        f"output_path: {output} exists and is not a scored file; this tool replaces existing files only "
+        f"in the output folder ({out_dir}) or earlier scored files",
+        hint="pick a new file name, or a path under the output folder",
+    )

@@ -12,10 +12,30 @@ from mcp.server.mcpserver import MCPServer
 NAMED_SCHEMAS = frozenset({"properties", "$defs", "patternProperties", "dependentSchemas"})
 SCHEMA_DATA = frozenset({"enum", "const", "default", "examples"})
 # keywords that constrain only instances of their own type: they may stand beside "type": [T, "null"]
-TYPE_SPECIFIC = frozenset({"type", "items", "prefixItems", "minItems", "maxItems", "uniqueItems", "properties",
-                           "required", "additionalProperties", "minProperties", "maxProperties", "format",
-                           "minLength", "maxLength", "pattern", "minimum", "maximum", "exclusiveMinimum",
-                           "exclusiveMaximum", "multipleOf"})
+TYPE_SPECIFIC = frozenset(
+    {
+        "type",
+        "items",
+        "prefixItems",
+        "minItems",
+        "maxItems",
+        "uniqueItems",
+        "properties",
+        "required",
+        "additionalProperties",
+        "minProperties",
+        "maxProperties",
+        "format",
+        "minLength",
+        "maxLength",
+        "pattern",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "multipleOf",
+    }
+)
 
 
 def lean_schema(node: Any, *, output: bool) -> Any:

@@ -114,38 +114,62 @@ Offset = Annotated[int, Field(ge=0, description="items to skip: a previous page'
 
 
 def _reads(title: str) -> ToolAnnotations:
-    return ToolAnnotations(title=title, read_only_hint=True, destructive_hint=False, idempotent_hint=True,
-                           open_world_hint=False)
+    return ToolAnnotations(
+        title=title, read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+    )
 
 
 def _writes(title: str, *, idempotent: bool, destructive: bool = False) -> ToolAnnotations:
-    return ToolAnnotations(title=title, read_only_hint=False, destructive_hint=destructive,
-                           idempotent_hint=idempotent, open_world_hint=False)
+    return ToolAnnotations(
+        title=title,
+        read_only_hint=False,
+        destructive_hint=destructive,
+        idempotent_hint=idempotent,
+        open_world_hint=False,
+    )
 
 
-def _options_as_parameters(model: type[BaseModel], *, leave_out: tuple[str, ...] = ()
-                           ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def _options_as_parameters(
+    model: type[BaseModel], *, leave_out: tuple[str, ...] = ()
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Replace `**options` with one keyword parameter per field of the operation's options model (icp_agent.options:
     type, bounds, validators, description, default), so the tool documents exactly what the toolkit checks, as the
     CLI's generated options do, and a new option needs no edit here. `leave_out` names fields this face does not
     offer (they keep their defaults)."""
+
     def apply(fn: Callable[..., Any]) -> Callable[..., Any]:
         signature = inspect.signature(fn)
-        options = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY,
-                                     default=inspect.Parameter.empty if field.is_required() else field.default,
-                                     annotation=Annotated[(field.annotation, *field.metadata,
-                                                           Field(description=field.description))])
-                   for name, field in model.model_fields.items() if name not in leave_out]
+        options = [
+            inspect.Parameter(
+                name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=inspect.Parameter.empty if field.is_required() else field.default,
+                annotation=Annotated[(field.annotation, *field.metadata, Field(description=field.description))],
+            )
+            for name, field in model.model_fields.items()
+            if name not in leave_out
+        ]
         kept = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
         fn.__signature__ = signature.replace(parameters=kept + options)  # type: ignore[attr-defined]
         fn.__annotations__ = {**fn.__annotations__, **{p.name: p.annotation for p in options}}
         return fn
+
     return apply
 
 
 # the import's path arguments, each checked against the data roots (data_dir, a list, is checked item by item)
-IMPORT_PATHS = ("customers", "deals", "contacts", "prospects", "interviews", "subscriptions", "tickets", "events",
-                "mapping_file", "fx_file")
+IMPORT_PATHS = (
+    "customers",
+    "deals",
+    "contacts",
+    "prospects",
+    "interviews",
+    "subscriptions",
+    "tickets",
+    "events",
+    "mapping_file",
+    "fx_file",
+)
 
 
 @contextmanager
@@ -163,8 +187,10 @@ def _reported_as(error: type[Exception]) -> Iterator[None]:
         info = describe(exc)
         path = bug_report(exc)
         logger.error("internal error, traceback in %s", path)
-        raise error(f"internal error in icp-agent ({info['message']}); the full traceback is in {path}. "
-                    f"This is a bug, not a problem with the arguments: retrying will not help.") from exc
+        raise error(
+            f"internal error in icp-agent ({info['message']}); the full traceback is in {path}. "
+            f"This is a bug, not a problem with the arguments: retrying will not help."
+        ) from exc
 
 
 def _compact(result: BaseModel) -> CallToolResult:
@@ -178,16 +204,19 @@ def _compact(result: BaseModel) -> CallToolResult:
 def _as_tool(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The toolkit's UserError as a ToolError the model can read, and the result as compact JSON."""
     if inspect.iscoroutinefunction(fn):
+
         @functools.wraps(fn)
         async def run_async(*args: Any, **kwargs: Any) -> CallToolResult:
             with _reported_as(ToolError):
                 return _compact(await fn(*args, **kwargs))
+
         return run_async
 
     @functools.wraps(fn)
     def run(*args: Any, **kwargs: Any) -> CallToolResult:
         with _reported_as(ToolError):
             return _compact(fn(*args, **kwargs))
+
     return run
 
 
@@ -240,15 +269,26 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
         with workspace.held():
             yield {}
 
-    server = MCPServer("icp-agent", version=__version__, instructions=INSTRUCTIONS, icons=icons(),
-                       log_level="WARNING", lifespan=keep_workspace_open)
+    server = MCPServer(
+        "icp-agent",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        icons=icons(),
+        log_level="WARNING",
+        lifespan=keep_workspace_open,
+    )
 
     def tool(annotations: ToolAnnotations) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-            server.add_tool(_as_tool(fn), title=annotations.title, annotations=annotations,
-                            description=inspect.cleandoc(fn.__doc__ or ""))
+            server.add_tool(
+                _as_tool(fn),
+                title=annotations.title,
+                annotations=annotations,
+                description=inspect.cleandoc(fn.__doc__ or ""),
+            )
             publish_lean_schemas(server, fn.__name__)
             return fn
+
         return register
 
     def path_or_none(value: str | None, argument: str) -> Path | None:
@@ -265,8 +305,9 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
         params = ImportOptions(**options)
         if not (params.data_dir or params.customers or params.deals):
             raise UserError("nothing to import", hint="pass data_dir, or name the files with customers/deals")
-        resolved: dict[str, Any] = {name: str(path_or_none(getattr(params, name), name) or "") or None
-                                    for name in IMPORT_PATHS}
+        resolved: dict[str, Any] = {
+            name: str(path_or_none(getattr(params, name), name) or "") or None for name in IMPORT_PATHS
+        }
         resolved["data_dir"] = [str(roots.resolve(p, "data_dir")) for p in params.data_dir or []] or None
         chosen = params.model_copy(update=resolved)
         result = await _with_progress(ctx, lambda progress: toolkit.import_data(workspace, chosen, progress=progress))
@@ -304,8 +345,7 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
         n, rate vs base, lift, Wilson interval, Fisher p and Benjamini-Hochberg q. Saves nothing; build_icp saves
         the version whose evidence ids can be cited."""
         chosen = FindPatternsOptions(**options)
-        return await _with_progress(ctx, lambda progress: toolkit.find_patterns(workspace, chosen,
-                                                                                progress=progress))
+        return await _with_progress(ctx, lambda progress: toolkit.find_patterns(workspace, chosen, progress=progress))
 
     @tool(_writes("Build the ICP", idempotent=False))
     @_options_as_parameters(AnalysisOptions)
@@ -327,9 +367,14 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
     @tool(_reads("Read the ICP"))
     @_options_as_parameters(VersionOptions)
     def get_icp(
-        sections: Annotated[list[Annotated[Section, BeforeValidator(choice_text)]] | None, Field(
-            description=f"sections to include (default: {', '.join(DEFAULT_SECTIONS)}); evidence items come from "
-                        "list_evidence / get_evidence"), BeforeValidator(one_or_many)] = None,
+        sections: Annotated[
+            list[Annotated[Section, BeforeValidator(choice_text)]] | None,
+            Field(
+                description=f"sections to include (default: {', '.join(DEFAULT_SECTIONS)}); evidence items come from "
+                "list_evidence / get_evidence"
+            ),
+            BeforeValidator(one_or_many),
+        ] = None,
         limit: Limit = 10,
         offset: Offset = 0,
         **options: Any,
@@ -355,8 +400,11 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
     def list_evidence(limit: Limit = 50, offset: Offset = 0, **options: Any) -> EvidenceList:
         """The evidence items of an ICP version: id, kind, statement and n (get_evidence has the figures)."""
         found = toolkit.list_evidence(workspace, ListEvidenceOptions(**options))
-        chunk, page = paginate([EvidenceBrief.model_validate({k: getattr(i, k) for k in EvidenceBrief.model_fields})
-                                for i in found.items], limit, offset)
+        chunk, page = paginate(
+            [EvidenceBrief.model_validate({k: getattr(i, k) for k in EvidenceBrief.model_fields}) for i in found.items],
+            limit,
+            offset,
+        )
         return EvidenceList(version_id=found.version_id, kinds=found.kinds, items=chunk, page=page)
 
     @tool(_writes("Get persona evidence for a tier", idempotent=True))
@@ -414,13 +462,23 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
         first data root; an existing output is replaced only in the output folder or when it is an earlier scored
         file, never a source export."""
         params = ScoreOptions(**options)
-        source, output = roots.resolve(params.input_path, "input_path"), roots.resolve(params.output_path,
-                                                                                       "output_path")
+        source, output = (
+            roots.resolve(params.input_path, "input_path"),
+            roots.resolve(params.output_path, "output_path"),
+        )
         icp_path = path_or_none(params.icp_path, "icp_path")
         toolkit.check_output_path(output, [source], workspace)  # never a source, the input or the workspace
         replaceable_output(output, default_out)
-        return toolkit.score_prospects(workspace, params.model_copy(update={
-            "input_path": str(source), "output_path": str(output), "icp_path": str(icp_path) if icp_path else None}))
+        return toolkit.score_prospects(
+            workspace,
+            params.model_copy(
+                update={
+                    "input_path": str(source),
+                    "output_path": str(output),
+                    "icp_path": str(icp_path) if icp_path else None,
+                }
+            ),
+        )
 
     @tool(_writes("Compare ICP versions", idempotent=True))
     @_options_as_parameters(DiffOptions)
@@ -447,32 +505,49 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
         params = RenderOptions(**options)
         out = path_or_none(params.out_dir, "out_dir") or default_out
         chosen = params.model_copy(update={"out_dir": str(out)})
-        result = await _with_progress(ctx, lambda progress: toolkit.render_document(workspace, chosen,
-                                                                                    progress=progress))
+        result = await _with_progress(
+            ctx, lambda progress: toolkit.render_document(workspace, chosen, progress=progress)
+        )
         return RenderResult(**result.model_dump())
 
-    @server.resource("icp://current", name="current_icp", mime_type="application/json",
-                     description="The latest ICP version as icp.json")
+    @server.resource(
+        "icp://current",
+        name="current_icp",
+        mime_type="application/json",
+        description="The latest ICP version as icp.json",
+    )
     def current_icp_json() -> str:
         with _reported_as(ResourceError):
             return toolkit.get_icp(workspace).model_dump_json(indent=2)
 
-    @server.resource("icp://document", name="icp_document", mime_type="text/markdown",
-                     description="The ICP document of the latest version, in markdown")
+    @server.resource(
+        "icp://document",
+        name="icp_document",
+        mime_type="text/markdown",
+        description="The ICP document of the latest version, in markdown",
+    )
     def icp_document() -> str:
         from icp_agent.render.document import render_markdown
 
         with _reported_as(ResourceError):
             return render_markdown(toolkit.get_icp(workspace))
 
-    @server.resource("icp://evidence/{evidence_id}", name="evidence", mime_type="application/json",
-                     description="One evidence item by id: statement, figures and the query behind them")
+    @server.resource(
+        "icp://evidence/{evidence_id}",
+        name="evidence",
+        mime_type="application/json",
+        description="One evidence item by id: statement, figures and the query behind them",
+    )
     def evidence_item(evidence_id: str) -> str:
         with _reported_as(ResourceError):
             return toolkit.get_evidence(workspace, evidence_id).items[0].model_dump_json(indent=2)
 
-    @server.resource("icp://import-report", name="import_report", mime_type="text/markdown",
-                     description="The import report: every file, column mapping and rejected row")
+    @server.resource(
+        "icp://import-report",
+        name="import_report",
+        mime_type="text/markdown",
+        description="The import report: every file, column mapping and rejected row",
+    )
     def import_report() -> str:
         from icp_agent.render.import_report import render_import_report
 
@@ -485,10 +560,10 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
         return render_prompt("mcp_workflow", data_dir=data_dir)
 
     @server.prompt(title="Draft the buyer personas of a tier")
-    def draft_personas(tier: Annotated[TierNumber, Field(description="the ICP tier: 1, 2 or 3")],
-                       segment: Annotated[SegmentName, Field(description="the ICP segment: ICP 1, ICP 2, ...")
-                                          ] = "ICP 1",
-                       ) -> str:
+    def draft_personas(
+        tier: Annotated[TierNumber, Field(description="the ICP tier: 1, 2 or 3")],
+        segment: Annotated[SegmentName, Field(description="the ICP segment: ICP 1, ICP 2, ...")] = "ICP 1",
+    ) -> str:
         """Draft champion, economic buyer, technical buyer, end user and blocker for one tier, every claim cited."""
         return render_prompt("mcp_personas", tier=tier, segment=segment)
 

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 DEFAULT_OUT = "icp-out"
 
 
-
 class BearerTokenMiddleware:
     """Every HTTP request must carry `Authorization: Bearer <token>`; others get 401 before MCP sees them."""
 
@@ -39,11 +38,22 @@ class BearerTokenMiddleware:
         if scope["type"] == "http":
             given = next((value for name, value in scope["headers"] if name == b"authorization"), b"")
             if not hmac.compare_digest(given, self.expected):
-                await send({"type": "http.response.start", "status": 401,
-                            "headers": [(b"content-type", b"application/json"),
-                                        (b"www-authenticate", b'Bearer realm="icp-agent"')]})
-                await send({"type": "http.response.body",
-                            "body": b'{"error": "unauthorized: send Authorization: Bearer <token>"}'})
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 401,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"www-authenticate", b'Bearer realm="icp-agent"'),
+                        ],
+                    }
+                )
+                await send(
+                    {
+                        "type": "http.response.body",
+                        "body": b'{"error": "unauthorized: send Authorization: Bearer <token>"}',
+                    }
+                )
                 return
         await self.app(scope, receive, send)
 
@@ -75,12 +85,18 @@ def transport_security(host: str, allowed_hosts: list[str] | None = None) -> Tra
     return TransportSecuritySettings(
         enable_dns_rebinding_protection=True,
         allowed_hosts=[pattern for name in names for pattern in (name, f"{name}:*")],
-        allowed_origins=[pattern for name in names for scheme in ("http", "https")
-                         for pattern in (f"{scheme}://{name}", f"{scheme}://{name}:*")])
+        allowed_origins=[
+            pattern
+            for name in names
+            for scheme in ("http", "https")
+            for pattern in (f"{scheme}://{name}", f"{scheme}://{name}:*")
+        ],
+    )
 
 
-def serve_http(server: MCPServer, host: str, port: int, token: str | None,
-               allowed_hosts: list[str] | None = None) -> None:
+def serve_http(
+    server: MCPServer, host: str, port: int, token: str | None, allowed_hosts: list[str] | None = None
+) -> None:
     """Streamable HTTP at /mcp, the Host/Origin check on whatever the address (bad Host 421, bad Origin 403),
     the bearer token checked first when one is set."""
     import uvicorn
@@ -99,43 +115,88 @@ def serve_http(server: MCPServer, host: str, port: int, token: str | None,
 def serve_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The server's options, declared once for `icp-agent-mcp` and `icp-agent serve`: each passes them to run()."""
     options = [
-        click.option("--workspace", "-w", default=DEFAULT_PATH, show_default=True, envvar="ICP_WORKSPACE",
-                     help="the DuckDB workspace file (env ICP_WORKSPACE)"),
-        click.option("--data-root", "data_roots", multiple=True, type=click.Path(path_type=Path), metavar="DIR",
-                     help="another folder tool calls may read (repeatable; the working directory always is)"),
-        click.option("--out", "out_dir", type=click.Path(path_type=Path),
-                     help=f"folder render_document writes to (default ./{DEFAULT_OUT})"),
+        click.option(
+            "--workspace",
+            "-w",
+            default=DEFAULT_PATH,
+            show_default=True,
+            envvar="ICP_WORKSPACE",
+            help="the DuckDB workspace file (env ICP_WORKSPACE)",
+        ),
+        click.option(
+            "--data-root",
+            "data_roots",
+            multiple=True,
+            type=click.Path(path_type=Path),
+            metavar="DIR",
+            help="another folder tool calls may read (repeatable; the working directory always is)",
+        ),
+        click.option(
+            "--out",
+            "out_dir",
+            type=click.Path(path_type=Path),
+            help=f"folder render_document writes to (default ./{DEFAULT_OUT})",
+        ),
         click.option("--http", is_flag=True, help="serve streamable HTTP at /mcp instead of stdio"),
-        click.option("--host", default="127.0.0.1", show_default=True,
-                     help="HTTP address; any other than 127.0.0.1, ::1 or localhost needs a bearer token"),
-        click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME",
-                     help="another Host name clients may use (repeatable; e.g. the machine's DNS name when bound "
-                          "to 0.0.0.0); the bound address and the loopback names always are"),
+        click.option(
+            "--host",
+            default="127.0.0.1",
+            show_default=True,
+            help="HTTP address; any other than 127.0.0.1, ::1 or localhost needs a bearer token",
+        ),
+        click.option(
+            "--allow-host",
+            "allow_hosts",
+            multiple=True,
+            metavar="NAME",
+            help="another Host name clients may use (repeatable; e.g. the machine's DNS name when bound "
+            "to 0.0.0.0); the bound address and the loopback names always are",
+        ),
         click.option("--port", type=int, default=8000, show_default=True, help="HTTP port"),
-        click.option("--token-env", default="ICP_AGENT_TOKEN", show_default=True, metavar="NAME",
-                     help="environment variable holding the bearer token HTTP clients must send"),
-        click.option("--log-level", default="WARNING", show_default=True,
-                     type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False)),
+        click.option(
+            "--token-env",
+            default="ICP_AGENT_TOKEN",
+            show_default=True,
+            metavar="NAME",
+            help="environment variable holding the bearer token HTTP clients must send",
+        ),
+        click.option(
+            "--log-level",
+            default="WARNING",
+            show_default=True,
+            type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+        ),
     ]
     for option in reversed(options):
         command = option(command)
     return command
 
 
-def run(*, workspace: str, data_roots: tuple[Path, ...] = (), out_dir: Path | None = None, http: bool = False,
-        host: str = "127.0.0.1", allow_hosts: tuple[str, ...] = (), port: int = 8000,
-        token_env: str = "ICP_AGENT_TOKEN", log_level: str = "WARNING") -> None:
+def run(
+    *,
+    workspace: str,
+    data_roots: tuple[Path, ...] = (),
+    out_dir: Path | None = None,
+    http: bool = False,
+    host: str = "127.0.0.1",
+    allow_hosts: tuple[str, ...] = (),
+    port: int = 8000,
+    token_env: str = "ICP_AGENT_TOKEN",
+    log_level: str = "WARNING",
+) -> None:
     """Serve the workspace until the client (stdio) or the process (HTTP) stops; the workspace file is closed
     then. The options are serve_options'. A missing token for a non-loopback HTTP address is a usage error
     (exit 2) before anything starts. Logging goes to stderr: on stdio, stdout carries the protocol only."""
-    logging.basicConfig(stream=sys.stderr, level=log_level.upper(),
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        stream=sys.stderr, level=log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
     token = os.environ.get(token_env) or None
     if http and needs_token(host) and not token:
         raise click.UsageError(
             f"refusing to serve on {host} without a bearer token: only 127.0.0.1, ::1 and localhost may go without "
             f"one (other loopback aliases included); set the environment variable {token_env} (or bind to "
-            "127.0.0.1)")
+            "127.0.0.1)"
+        )
     from icp_agent.faces.server import create_server
     from icp_agent.workspace import Workspace
 

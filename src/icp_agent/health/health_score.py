@@ -29,8 +29,14 @@ GoodDefinition = Literal["health", "column", "won"]
 Entity = Literal["customer", "deal"]
 
 DEFAULT_WEIGHTS: dict[str, float] = {
-    "retention": 20, "nrr": 20, "cac_efficiency": 15, "support_burden": 15, "nps": 10, "referrals": 10,
-    "time_to_close": 10, "activity": 10,
+    "retention": 20,
+    "nrr": 20,
+    "cac_efficiency": 15,
+    "support_burden": 15,
+    "nps": 10,
+    "referrals": 10,
+    "time_to_close": 10,
+    "activity": 10,
 }
 COMPONENT_TEXT = {
     "retention": "retention: still a customer, and for how long",
@@ -82,15 +88,16 @@ class HealthResult:
     words: tuple[str, str] = ("good", "bad")
 
 
-
 def stage_class(expr: str) -> str:
     """'won' / 'lost' / 'open' from a deal stage whatever the CRM called it."""
     key = f"lower(trim(replace(replace({expr}, '_', ' '), '-', ' ')))"
     won = ", ".join(f"'{w}'" for w in WON)
     lost = ", ".join(f"'{w}'" for w in LOST)
-    return (f"CASE WHEN {key} IN ({won}) OR {key} LIKE '%closed won%' THEN 'won' "
-            f"WHEN {key} IN ({lost}) OR {key} LIKE '%closed lost%' THEN 'lost' "
-            f"WHEN {expr} IS NULL THEN NULL ELSE 'open' END")
+    return (
+        f"CASE WHEN {key} IN ({won}) OR {key} LIKE '%closed won%' THEN 'won' "
+        f"WHEN {key} IN ({lost}) OR {key} LIKE '%closed lost%' THEN 'lost' "
+        f"WHEN {expr} IS NULL THEN NULL ELSE 'open' END"
+    )
 
 
 def available_components(columns: set[str]) -> dict[str, str]:
@@ -146,7 +153,9 @@ def _raw_values(columns: set[str], as_of: str) -> list[str]:
             nrr = f"coalesce({nrr}, mrr / nullif(starting_mrr, 0))"
         out.append(f"{'coalesce(nrr, ' + nrr + ')' if 'nrr' in columns else nrr} AS nrr_raw")
     elif {"mrr", "starting_mrr"} <= columns:
-        out.append(f"{'coalesce(nrr, mrr / nullif(starting_mrr, 0))' if 'nrr' in columns else 'mrr / nullif(starting_mrr, 0)'} AS nrr_raw")
+        out.append(
+            f"{'coalesce(nrr, mrr / nullif(starting_mrr, 0))' if 'nrr' in columns else 'mrr / nullif(starting_mrr, 0)'} AS nrr_raw"
+        )
     elif "nrr" in columns:
         out.append("nrr AS nrr_raw")
     if "cac_payback_months" in columns:
@@ -157,8 +166,15 @@ def _raw_values(columns: set[str], as_of: str) -> list[str]:
     return out
 
 
-def build_frame(con: duckdb.DuckDBPyConnection, customers: str | None, deals: str | None, frame: str,
-                config: HealthConfig, fit_fields: list[str], schema=None) -> HealthResult:
+def build_frame(
+    con: duckdb.DuckDBPyConnection,
+    customers: str | None,
+    deals: str | None,
+    frame: str,
+    config: HealthConfig,
+    fit_fields: list[str],
+    schema=None,
+) -> HealthResult:
     """Create `frame`: one row per entity with fit fields, components, health, cohort, good/bad.
 
     `schema` (analysis/inputs.py) names the deals' original stage header in the error raised when
@@ -173,13 +189,17 @@ def build_frame(con: duckdb.DuckDBPyConnection, customers: str | None, deals: st
         elif deals:
             definition = "won"
         else:
-            raise UserError("no way to tell good customers from bad: the customers file has no health fields "
-                            "(churn, ARR, NPS, tickets, ...) and there are no won/lost deals",
-                            hint="import deals with a stage column, or name an outcome column with --good-column")
+            raise UserError(
+                "no way to tell good customers from bad: the customers file has no health fields "
+                "(churn, ARR, NPS, tickets, ...) and there are no won/lost deals",
+                hint="import deals with a stage column, or name an outcome column with --good-column",
+            )
     if definition == "won":
         if deals is None:
-            raise UserError("good = won deals, but no deals are imported",
-                            hint="import a deals file with a stage column, or choose another definition of good")
+            raise UserError(
+                "good = won deals, but no deals are imported",
+                hint="import a deals file with a stage column, or choose another definition of good",
+            )
         return build_deals_frame(con, customers, deals, frame, fit_fields, schema=schema)
     if customers is None:
         raise UserError("no customers imported yet", hint="import a customers file first")
@@ -188,8 +208,19 @@ def build_frame(con: duckdb.DuckDBPyConnection, customers: str | None, deals: st
     return _frame_from_health(con, customers, frame, config, fit_fields)
 
 
-_NUMERIC_SQL = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "UTINYINT", "USMALLINT",
-                "UINTEGER", "UBIGINT"}
+_NUMERIC_SQL = {
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "FLOAT",
+    "DOUBLE",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+}
 
 
 def _column_types(con, relation: str) -> dict[str, str]:
@@ -198,20 +229,25 @@ def _column_types(con, relation: str) -> dict[str, str]:
 
 def _same_type(a: str | None, b: str | None) -> bool:
     """Two DuckDB column types one coalesce can hold: equal, or both numbers (read as DOUBLE)."""
+
     def numeric(t):
         return t in _NUMERIC_SQL or (t or "").startswith("DECIMAL")
+
     return a == b or (numeric(a) and numeric(b))
 
 
 def _as_of(con, table: str, columns: set[str], config: HealthConfig) -> str:
     if config.as_of:
         return config.as_of
-    dates = [c for c in ("customer_since", "churn_date", "close_date", "last_activity_date", "data_as_of")
-             if c in columns]
+    dates = [
+        c for c in ("customer_since", "churn_date", "close_date", "last_activity_date", "data_as_of") if c in columns
+    ]
     if not dates:
         return str(con.execute("SELECT current_date").fetchall()[0][0])
-    latest = con.execute(f"SELECT max(greatest({', '.join(f'coalesce({d}, DATE {chr(39)}1900-01-01{chr(39)})' for d in dates)})) "
-                         f"FROM {table}").fetchall()[0][0]
+    latest = con.execute(
+        f"SELECT max(greatest({', '.join(f'coalesce({d}, DATE {chr(39)}1900-01-01{chr(39)})' for d in dates)})) "
+        f"FROM {table}"
+    ).fetchall()[0][0]
     return str(latest)
 
 
@@ -233,16 +269,19 @@ def _rank_by_value(value: str, name: str, relation: str) -> str:
     distinct values: rank - 1 is the number of rows with a smaller value. A GROUP BY and a window over the
     distinct values replace a sort of every row; join the result back on `value`.
     """
-    return (f"{value}, CASE WHEN _total > 1 THEN (CAST(sum(_rows) OVER (ORDER BY {value}) - _rows AS DOUBLE)) "
-            f"/ CAST(_total - 1 AS DOUBLE) ELSE 0.0 END AS {name} "
-            f"FROM (SELECT {value}, count(*) AS _rows, sum(count(*)) OVER () AS _total FROM {relation} "
-            f"WHERE {value} IS NOT NULL GROUP BY {value})")
+    return (
+        f"{value}, CASE WHEN _total > 1 THEN (CAST(sum(_rows) OVER (ORDER BY {value}) - _rows AS DOUBLE)) "
+        f"/ CAST(_total - 1 AS DOUBLE) ELSE 0.0 END AS {name} "
+        f"FROM (SELECT {value}, count(*) AS _rows, sum(count(*)) OVER () AS _total FROM {relation} "
+        f"WHERE {value} IS NOT NULL GROUP BY {value})"
+    )
 
 
 def _in_row_order(con, table: str) -> bool:
     """True when `table`'s stored order is ascending `_row` (a streaming lag over the scan, no sort)."""
-    return not con.execute(f"SELECT count(*) FROM (SELECT _row <= lag(_row) OVER () AS back FROM {table}) "
-                           "WHERE back").fetchall()[0][0]
+    return not con.execute(
+        f"SELECT count(*) FROM (SELECT _row <= lag(_row) OVER () AS back FROM {table}) WHERE back"
+    ).fetchall()[0][0]
 
 
 def _frame_from_health(con, customers: str, frame: str, config: HealthConfig, fit_fields: list[str]) -> HealthResult:
@@ -253,8 +292,11 @@ def _frame_from_health(con, customers: str, frame: str, config: HealthConfig, fi
     if not weights:
         raise UserError("every health component available has weight 0", hint="give at least one a weight")
     raw = _raw_values(columns, as_of)
-    censor = (f"(NOT churned_flag AND tenure_months IS NOT NULL AND tenure_months < {config.min_tenure_months})"
-              if "retention" in components else "FALSE")
+    censor = (
+        f"(NOT churned_flag AND tenure_months IS NOT NULL AND tenure_months < {config.min_tenure_months})"
+        if "retention" in components
+        else "FALSE"
+    )
     values = []
     for name in weights:
         value = components[name]
@@ -274,22 +316,25 @@ def _frame_from_health(con, customers: str, frame: str, config: HealthConfig, fi
     ordered = _in_row_order(con, customers)
     # the wide columns are pasted beside the ranks by position when the table is stored in _row order (the
     # import writes it so): sorting every column of every customer back into order cost more than the ranking
-    wide = ("(SELECT * FROM flagged) f POSITIONAL JOIN (SELECT * FROM ranked ORDER BY _row) r"
-            if ordered else "flagged f JOIN ranked r USING (_row)")
+    wide = (
+        "(SELECT * FROM flagged) f POSITIONAL JOIN (SELECT * FROM ranked ORDER BY _row) r"
+        if ordered
+        else "flagged f JOIN ranked r USING (_row)"
+    )
     query = f"""
         CREATE OR REPLACE TABLE {frame} AS
         WITH base AS NOT MATERIALIZED (
-            SELECT c._row, {', '.join(f'c.{k}' for k in keys)}{''.join(', ' + f for f in fit)},
-                   {', '.join(raw) + ',' if raw else ''} c.*
-                   EXCLUDE (_row{''.join(', ' + k for k in keys)}{''.join(', ' + f.split('.', 1)[1] for f in fit)})
+            SELECT c._row, {", ".join(f"c.{k}" for k in keys)}{"".join(", " + f for f in fit)},
+                   {", ".join(raw) + "," if raw else ""} c.*
+                   EXCLUDE (_row{"".join(", " + k for k in keys)}{"".join(", " + f.split(".", 1)[1] for f in fit)})
             FROM {customers} c),
         flagged AS NOT MATERIALIZED (SELECT *, {censor} AS censored FROM base),
-        narrow AS (SELECT _row, {', '.join(values)} FROM flagged),
-        {', '.join(ranks)},
-        scored AS (SELECT _row, {', '.join(_q('c_' + n) for n in weights)} FROM narrow {joins}),
+        narrow AS (SELECT _row, {", ".join(values)} FROM flagged),
+        {", ".join(ranks)},
+        scored AS (SELECT _row, {", ".join(_q("c_" + n) for n in weights)} FROM narrow {joins}),
         health AS (SELECT *, CASE WHEN ({present}) = 0 THEN NULL
                                   ELSE round(100 * ({weighted}) / ({present}), 2) END AS health FROM scored),
-        health_ranks AS (SELECT {_rank_by_value('health', 'health_rank', 'health')}),
+        health_ranks AS (SELECT {_rank_by_value("health", "health_rank", "health")}),
         ranked AS (SELECT * FROM health LEFT JOIN health_ranks USING (health))
         SELECT f.*, r.* EXCLUDE (_row),
                CASE WHEN health_rank IS NULL THEN NULL
@@ -297,27 +342,31 @@ def _frame_from_health(con, customers: str, frame: str, config: HealthConfig, fi
                     WHEN health_rank < {config.bottom_share} THEN 'bottom' ELSE 'middle' END AS cohort,
                coalesce(health_rank >= {1 - config.top_share}, FALSE) AS good,
                coalesce(health_rank < {config.bottom_share}, FALSE) AS bad
-        FROM {wide}{'' if ordered else ' ORDER BY _row'}"""
+        FROM {wide}{"" if ordered else " ORDER BY _row"}"""
     con.execute(query)
     n, n_good, n_bad, censored = con.execute(
-        f"SELECT count(*) FILTER (health IS NOT NULL), count_if(good), count_if(bad), count_if(censored) "
-        f"FROM {frame}").fetchall()[0]
+        f"SELECT count(*) FILTER (health IS NOT NULL), count_if(good), count_if(bad), count_if(censored) FROM {frame}"
+    ).fetchall()[0]
     n_good, n_bad, censored = n_good or 0, n_bad or 0, censored or 0
     if not n:
         total = con.execute(f"SELECT count(*) FROM {frame}").fetchall()[0][0]
-        raise DataShapeError("no customers to score" if not total else
-                             f"none of {total:,} customers has a value for the health components "
-                             f"({', '.join(weights)})", hint="import customers with churn, ARR, NPS or "
-                                                                         "ticket fields, or name an outcome column")
+        raise DataShapeError(
+            "no customers to score"
+            if not total
+            else f"none of {total:,} customers has a value for the health components ({', '.join(weights)})",
+            hint="import customers with churn, ARR, NPS or ticket fields, or name an outcome column",
+        )
     note = None
     if not n_good or not n_bad:
         # ties: a score with few distinct values (a yes/no churn flag alone) leaves the top or bottom 20%
         # empty; then good = the highest score and bad = the lowest (retained vs churned)
         levels = con.execute(f"SELECT count(DISTINCT health) FROM {frame}").fetchall()[0][0]
         if levels < 2:
-            raise DataShapeError(f"every scored customer has the same health ({', '.join(weights)}): "
-                                 "nothing to compare", hint="import more health fields (churn, ARR, NPS, tickets), "
-                                                            "or name an outcome column with --good-column")
+            raise DataShapeError(
+                f"every scored customer has the same health ({', '.join(weights)}): nothing to compare",
+                hint="import more health fields (churn, ARR, NPS, tickets), "
+                "or name an outcome column with --good-column",
+            )
         con.execute(f"""CREATE OR REPLACE TABLE {frame} AS
             SELECT * EXCLUDE (cohort, good, bad),
                    CASE WHEN health IS NULL THEN NULL WHEN health = hi THEN 'top' WHEN health = lo THEN 'bottom'
@@ -325,16 +374,32 @@ def _frame_from_health(con, customers: str, frame: str, config: HealthConfig, fi
                    coalesce(health = hi, FALSE) AS good, coalesce(health = lo, FALSE) AS bad
             FROM {frame}, (SELECT max(health) AS hi, min(health) AS lo FROM {frame}) ORDER BY _row""")
         n_good, n_bad = con.execute(f"SELECT count_if(good), count_if(bad) FROM {frame}").fetchall()[0]
-        note = (f"the health score takes only {levels} distinct values, so the top and bottom 20% cannot be cut: "
-                f"good = the highest score ({n_good:,}), bad = the lowest ({n_bad:,})"
-                + (" - retained vs churned" if list(weights) == ["retention"] else ""))
-    sizes = dict(con.execute(f"SELECT cohort, count(*) FROM {frame} WHERE cohort IS NOT NULL GROUP BY cohort").fetchall())
-    return HealthResult(definition="health", entity="customer", frame=frame, n=n, n_good=n_good, n_bad=n_bad,
-                        components=list(weights), weights=weights, censored=censored, as_of=as_of,
-                        cohort_sizes=sizes, queries={"frame": " ".join(query.split())}, note=note,
-                        words=(f"in the top {config.top_share:.0%} by health", f"in the bottom {config.bottom_share:.0%}"
-                               " by health") if note is None else ("at the highest health score",
-                                                                  "at the lowest health score"))
+        note = (
+            f"the health score takes only {levels} distinct values, so the top and bottom 20% cannot be cut: "
+            f"good = the highest score ({n_good:,}), bad = the lowest ({n_bad:,})"
+            + (" - retained vs churned" if list(weights) == ["retention"] else "")
+        )
+    sizes = dict(
+        con.execute(f"SELECT cohort, count(*) FROM {frame} WHERE cohort IS NOT NULL GROUP BY cohort").fetchall()
+    )
+    return HealthResult(
+        definition="health",
+        entity="customer",
+        frame=frame,
+        n=n,
+        n_good=n_good,
+        n_bad=n_bad,
+        components=list(weights),
+        weights=weights,
+        censored=censored,
+        as_of=as_of,
+        cohort_sizes=sizes,
+        queries={"frame": " ".join(query.split())},
+        note=note,
+        words=(f"in the top {config.top_share:.0%} by health", f"in the bottom {config.bottom_share:.0%} by health")
+        if note is None
+        else ("at the highest health score", "at the lowest health score"),
+    )
 
 
 def _outcome_value(con, customers: str, config: HealthConfig, columns: set[str]) -> tuple[str, str, str]:
@@ -342,25 +407,39 @@ def _outcome_value(con, customers: str, config: HealthConfig, columns: set[str])
     name = config.good_column or config.bad_column
     option = "--good-column" if config.good_column else "--bad-column"
     if config.good_column and config.bad_column:
-        raise ArgumentError("--good-column and --bad-column name the same outcome twice",
-                            hint="give one: --good-column COL (yes = good) or --bad-column COL (yes = bad)")
+        raise ArgumentError(
+            "--good-column and --bad-column name the same outcome twice",
+            hint="give one: --good-column COL (yes = good) or --bad-column COL (yes = bad)",
+        )
     if name not in columns:
-        raise ArgumentError(f"{option} {name!r}: no such column in the customers data",
-                            hint=f"columns are: {', '.join(sorted(c for c in columns if not c.startswith('_')))}")
+        raise ArgumentError(
+            f"{option} {name!r}: no such column in the customers data",
+            hint=f"columns are: {', '.join(sorted(c for c in columns if not c.startswith('_')))}",
+        )
     text = f"lower(regexp_replace(trim(CAST(c.{_q(name)} AS VARCHAR)), '\\s+', ' ', 'g'))"
     if config.good_value is not None or config.bad_value is not None:
+
         def norm(v: str) -> str:
             return sql_literal(" ".join(str(v).split()).lower())
-        values = [v for (v,) in con.execute(f"SELECT DISTINCT {text} FROM {customers} c WHERE {text} IS NOT NULL "
-                                            f"ORDER BY 1 LIMIT 50").fetchall()]
+
+        values = [
+            v
+            for (v,) in con.execute(
+                f"SELECT DISTINCT {text} FROM {customers} c WHERE {text} IS NOT NULL ORDER BY 1 LIMIT 50"
+            ).fetchall()
+        ]
         for flag, given in (("--good-value", config.good_value), ("--bad-value", config.bad_value)):
             if given is not None and " ".join(str(given).split()).lower() not in values:
-                raise ArgumentError(f"{flag} {given!r}: no row of column {name!r} has that value",
-                                    hint=f"its values are: {', '.join(values[:20])}")
+                raise ArgumentError(
+                    f"{flag} {given!r}: no row of column {name!r} has that value",
+                    hint=f"its values are: {', '.join(values[:20])}",
+                )
         good = f"{text} = {norm(config.good_value)}" if config.good_value is not None else None
         bad = f"{text} = {norm(config.bad_value)}" if config.bad_value is not None else None
         if good and bad:
-            rule = f"{name} = {config.good_value!r} is good, {name} = {config.bad_value!r} is bad, other values left out"
+            rule = (
+                f"{name} = {config.good_value!r} is good, {name} = {config.bad_value!r} is bad, other values left out"
+            )
             return name, f"CASE WHEN {good} THEN TRUE WHEN {bad} THEN FALSE END", rule
         if good:
             rule = f"{name} = {config.good_value!r} is good, any other value bad"
@@ -370,19 +449,34 @@ def _outcome_value(con, customers: str, config: HealthConfig, columns: set[str])
     flag = boolean(f"CAST(c.{_q(name)} AS VARCHAR)")
     known, yes_no = con.execute(f"SELECT count({text}), count({flag}) FROM {customers} c").fetchall()[0]
     if known and yes_no < known:
-        values = [v for (v,) in con.execute(f"SELECT {text} FROM {customers} c WHERE {text} IS NOT NULL "
-                                            f"GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 10").fetchall()]
-        raise ArgumentError(f"{option} {name!r} is not a yes/no column (values: {', '.join(values)})",
-                            hint=f"say which value is good: {option} {name} --good-value VALUE "
-                                 f"[--bad-value VALUE]")
+        values = [
+            v
+            for (v,) in con.execute(
+                f"SELECT {text} FROM {customers} c WHERE {text} IS NOT NULL "
+                f"GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 10"
+            ).fetchall()
+        ]
+        raise ArgumentError(
+            f"{option} {name!r} is not a yes/no column (values: {', '.join(values)})",
+            hint=f"say which value is good: {option} {name} --good-value VALUE [--bad-value VALUE]",
+        )
     if config.bad_column:
         return name, f"NOT {flag}", f"{name} = yes is bad (a churn/default flag), no is good"
     return name, flag, f"{name} = yes is good, no is bad"
 
 
 # the good side of a yes-is-bad flag, where the language has a word for it
-_OPPOSITES = {"churned": "retained", "churn": "retained", "cancelled": "retained", "canceled": "retained",
-              "defaulted": "repaid", "default": "repaid", "lost": "won", "won": "lost", "active": "inactive"}
+_OPPOSITES = {
+    "churned": "retained",
+    "churn": "retained",
+    "cancelled": "retained",
+    "canceled": "retained",
+    "defaulted": "repaid",
+    "default": "repaid",
+    "lost": "won",
+    "won": "lost",
+    "active": "inactive",
+}
 
 
 def outcome_words(config: HealthConfig, name: str) -> tuple[str, str]:
@@ -392,10 +486,16 @@ def outcome_words(config: HealthConfig, name: str) -> tuple[str, str]:
     --good-value / --bad-value: ("stage = 'Paid'", "stage = 'Default'") or "stage other than 'Paid'"."""
     label = name.replace("_", " ").strip()
     if config.good_value is not None or config.bad_value is not None:
-        good = f"{label} = {config.good_value!r}" if config.good_value is not None else \
-            f"{label} other than {config.bad_value!r}"
-        bad = f"{label} = {config.bad_value!r}" if config.bad_value is not None else \
-            f"{label} other than {config.good_value!r}"
+        good = (
+            f"{label} = {config.good_value!r}"
+            if config.good_value is not None
+            else f"{label} other than {config.bad_value!r}"
+        )
+        bad = (
+            f"{label} = {config.bad_value!r}"
+            if config.bad_value is not None
+            else f"{label} other than {config.good_value!r}"
+        )
         return good, bad
     word = label[3:] if label.startswith("is ") else label
     opposite = _OPPOSITES.get(word.lower())
@@ -412,7 +512,7 @@ def _frame_from_column(con, customers: str, frame: str, config: HealthConfig, fi
     keys = [c for c in ("company_id", "company_name", "domain") if c in columns]
     query = f"""
         CREATE OR REPLACE TABLE {frame} AS
-        SELECT c._row, {', '.join(f'c.{k}' for k in keys)}{''.join(', ' + f for f in fit)},
+        SELECT c._row, {", ".join(f"c.{k}" for k in keys)}{"".join(", " + f for f in fit)},
                {value} AS outcome,
                CASE WHEN {value} THEN 'good' WHEN NOT {value} THEN 'bad' END AS cohort,
                coalesce({value}, FALSE) AS good, coalesce(NOT {value}, FALSE) AS bad
@@ -420,12 +520,26 @@ def _frame_from_column(con, customers: str, frame: str, config: HealthConfig, fi
     con.execute(query)
     n, n_good, n_bad = con.execute(f"SELECT count(*), count_if(good), count_if(bad) FROM {frame}").fetchall()[0]
     if not n_good or not n_bad:
-        raise DataShapeError(f"outcome {rule}: {n_good or 0} good and {n_bad or 0} bad rows, nothing to compare",
-                             column=name, hint="name an outcome that separates good customers from the rest")
-    return HealthResult(definition="column", entity="customer", frame=frame, n=n, n_good=n_good, n_bad=n_bad,
-                        components=[], weights={}, good_column=name, cohort_sizes={"good": n_good, "bad": n_bad},
-                        queries={"frame": " ".join(query.split())}, outcome=rule,
-                        words=outcome_words(config, name))
+        raise DataShapeError(
+            f"outcome {rule}: {n_good or 0} good and {n_bad or 0} bad rows, nothing to compare",
+            column=name,
+            hint="name an outcome that separates good customers from the rest",
+        )
+    return HealthResult(
+        definition="column",
+        entity="customer",
+        frame=frame,
+        n=n,
+        n_good=n_good,
+        n_bad=n_bad,
+        components=[],
+        weights={},
+        good_column=name,
+        cohort_sizes={"good": n_good, "bad": n_bad},
+        queries={"frame": " ".join(query.split())},
+        outcome=rule,
+        words=outcome_words(config, name),
+    )
 
 
 def _stage_problem(con, deals: str, n_good: int, n_bad: int, schema=None) -> str:
@@ -433,19 +547,30 @@ def _stage_problem(con, deals: str, n_good: int, n_bad: int, schema=None) -> str
     info = schema.field("deal_stage", "deals") if schema is not None else None
     header = info.header if info is not None and info.header else None
     column = f"the deal stage column ({header!r})" if header and header != "deal_stage" else "the deal stage column"
-    values = con.execute(f"SELECT deal_stage::VARCHAR, count(*) FROM {deals} WHERE deal_stage IS NOT NULL "
-                         "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 8").fetchall()
+    values = con.execute(
+        f"SELECT deal_stage::VARCHAR, count(*) FROM {deals} WHERE deal_stage IS NOT NULL "
+        "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 8"
+    ).fetchall()
     shown = ", ".join(f"{v!r} ({c:,})" for v, c in values) or "none: it is empty"
     if not n_good and not n_bad:
         lead = "no won or lost deals"
     else:
         lead = f"{n_good:,} won and {n_bad:,} lost deals: both are needed to compare"
-    return (f"{lead}: {column} holds {shown}; a won deal needs a value such as 'won' / 'closed won', a lost one "
-            f"'lost' / 'closed lost' (anything else is read as an open pipeline stage)")
+    return (
+        f"{lead}: {column} holds {shown}; a won deal needs a value such as 'won' / 'closed won', a lost one "
+        f"'lost' / 'closed lost' (anything else is read as an open pipeline stage)"
+    )
 
 
-def build_deals_frame(con, customers: str | None, deals: str, frame: str, fit_fields: list[str],
-                      stages: tuple[str, ...] = ("won", "lost"), schema=None) -> HealthResult:
+def build_deals_frame(
+    con,
+    customers: str | None,
+    deals: str,
+    frame: str,
+    fit_fields: list[str],
+    stages: tuple[str, ...] = ("won", "lost"),
+    schema=None,
+) -> HealthResult:
     """One row per deal in `stages`, with its company's fit fields (the customer record's, else the deal's own).
 
     A deal's copy of a field fills in the company's only when the two mean the same thing: the
@@ -454,30 +579,39 @@ def build_deals_frame(con, customers: str | None, deals: str, frame: str, fit_fi
     """
     deal_columns = columns_of(con, deals)
     if "deal_stage" not in deal_columns:
-        raise DataShapeError("the deals have no stage column, so won and lost cannot be told apart",
-                             hint="import deals with a 'Deal Stage' / 'Stage' column")
+        raise DataShapeError(
+            "the deals have no stage column, so won and lost cannot be told apart",
+            hint="import deals with a 'Deal Stage' / 'Stage' column",
+        )
     customer_columns = columns_of(con, customers) if customers else set()
     key = company_key(con, deals, customers) if customers else None
     # the key the link report chose and counted (ingest/links.py), so the frame joins what was reported
-    join = (f"LEFT JOIN (SELECT * FROM {customers} QUALIFY row_number() OVER (PARTITION BY "
+    join = (
+        (
+            f"LEFT JOIN (SELECT * FROM {customers} QUALIFY row_number() OVER (PARTITION BY "
             f"{key.company_expr(customers)} ORDER BY _row) = 1) c ON {key.company_expr('c')} = {key.expr('d')}"
-            ) if key is not None and customers is not None else ""
+        )
+        if key is not None and customers is not None
+        else ""
+    )
     deal_types = _column_types(con, deals)
     customer_types = _column_types(con, customers) if customers else {}
     fit = []
     for name in fit_fields:
         banded = f"{name}_min" in deal_columns | customer_columns
-        for part in ([name, f"{name}_min", f"{name}_max"] if banded else [name]):
+        for part in [name, f"{name}_min", f"{name}_max"] if banded else [name]:
             # the company's own record wins; a lost deal's account fields fill in for non-customers
-            sources = ([f"c.{_q(part)}"] if key and part in customer_columns else []) + \
-                      ([f"d.{_q(part)}"] if part in deal_columns else [])
+            sources = ([f"c.{_q(part)}"] if key and part in customer_columns else []) + (
+                [f"d.{_q(part)}"] if part in deal_columns else []
+            )
             if len(sources) == 2:
                 a, b = customer_types.get(part), deal_types.get(part)
                 if (schema is not None and not schema.merge_with_deals(name)) or not _same_type(a, b):
                     fit.append(f"{sources[0]} AS {_q(part)}")  # kept apart: the customers' field alone
                 elif a != b:
-                    fit.append(f"coalesce(TRY_CAST({sources[0]} AS DOUBLE), TRY_CAST({sources[1]} AS DOUBLE)) "
-                               f"AS {_q(part)}")
+                    fit.append(
+                        f"coalesce(TRY_CAST({sources[0]} AS DOUBLE), TRY_CAST({sources[1]} AS DOUBLE)) AS {_q(part)}"
+                    )
                 else:
                     fit.append(f"coalesce({sources[0]}, {sources[1]}) AS {_q(part)}")
             elif sources:
@@ -486,22 +620,35 @@ def build_deals_frame(con, customers: str | None, deals: str, frame: str, fit_fi
     extras = [f"d.{c}" for c in ("amount", "close_date", "deal_created_date") if c in deal_columns]
     query = f"""
         CREATE OR REPLACE TABLE {frame} AS
-        SELECT d._row{''.join(', ' + i for i in ids)}{''.join(', ' + f for f in fit)}{''.join(', ' + e for e in extras)},
-               {stage_class('d.deal_stage')} AS outcome_stage,
-               {stage_class('d.deal_stage')} AS cohort,
-               {stage_class('d.deal_stage')} = 'won' AS good, {stage_class('d.deal_stage')} = 'lost' AS bad
+        SELECT d._row{"".join(", " + i for i in ids)}{"".join(", " + f for f in fit)}{"".join(", " + e for e in extras)},
+               {stage_class("d.deal_stage")} AS outcome_stage,
+               {stage_class("d.deal_stage")} AS cohort,
+               {stage_class("d.deal_stage")} = 'won' AS good, {stage_class("d.deal_stage")} = 'lost' AS bad
         FROM {deals} d {join}
-        WHERE {stage_class('d.deal_stage')} IN ({', '.join(f"'{s}'" for s in stages)}) ORDER BY d._row"""
+        WHERE {stage_class("d.deal_stage")} IN ({", ".join(f"'{s}'" for s in stages)}) ORDER BY d._row"""
     con.execute(query)
-    n, n_good, n_bad = con.execute(f"SELECT count(*), coalesce(count_if(good), 0), coalesce(count_if(bad), 0) "
-                                   f"FROM {frame}").fetchall()[0]
+    n, n_good, n_bad = con.execute(
+        f"SELECT count(*), coalesce(count_if(good), 0), coalesce(count_if(bad), 0) FROM {frame}"
+    ).fetchall()[0]
     if stages == ("won", "lost") and (n_good == 0 or n_bad == 0):
-        raise DataShapeError(_stage_problem(con, deals, n_good, n_bad, schema), column="deal_stage",
-                             hint="include closed-won and closed-lost deals in the export, or map the column that "
-                                  "says won/lost (a Status column) to deal_stage in the mapping file "
-                                  "([files.\"deals.csv\".columns] \"Status\" = \"deal_stage\"), or name an outcome "
-                                  "column with --good-column / --bad-column")
-    return HealthResult(definition="won", entity="deal", frame=frame, n=n, n_good=n_good, n_bad=n_bad,
-                        components=[], weights={}, cohort_sizes={"won": n_good, "lost": n_bad},
-                        queries={"frame": " ".join(query.split())}, words=("won", "lost"))
-
+        raise DataShapeError(
+            _stage_problem(con, deals, n_good, n_bad, schema),
+            column="deal_stage",
+            hint="include closed-won and closed-lost deals in the export, or map the column that "
+            "says won/lost (a Status column) to deal_stage in the mapping file "
+            '([files."deals.csv".columns] "Status" = "deal_stage"), or name an outcome '
+            "column with --good-column / --bad-column",
+        )
+    return HealthResult(
+        definition="won",
+        entity="deal",
+        frame=frame,
+        n=n,
+        n_good=n_good,
+        n_bad=n_bad,
+        components=[],
+        weights={},
+        cohort_sizes={"won": n_good, "lost": n_bad},
+        queries={"frame": " ".join(query.split())},
+        words=("won", "lost"),
+    )

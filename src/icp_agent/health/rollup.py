@@ -55,8 +55,10 @@ DAYS_PER_YEAR = 365.25
 # Event names (lower-cased) by what they say about the account.
 CANCEL_EVENT = r"cancel|churn|terminat|deactivat|closed?[ _-]?account|account[ _-]?closed|offboard"
 REACTIVATION_EVENT = r"reactivat|resum|restart|re-?subscri|win[ _-]?back"
-LIFECYCLE_EVENT = (r"subscri|invoice|payment|billing|charge|refund|plan|trial|sign[ _-]?up|renew|upgrade|"
-                   r"downgrade|checkout|coupon|" + REACTIVATION_EVENT)
+LIFECYCLE_EVENT = (
+    r"subscri|invoice|payment|billing|charge|refund|plan|trial|sign[ _-]?up|renew|upgrade|"
+    r"downgrade|checkout|coupon|" + REACTIVATION_EVENT
+)
 # Chargebee's non_renewing is still live until its term ends, so it is not here.
 ENDED_STATUS = r"cancel|expired|ended|churn|inactive|terminat"
 MIN_LINKED_SHARE = 0.5
@@ -96,19 +98,31 @@ class AccountLink:
     unlinked_examples: list[dict[str, Any]] = field(default_factory=list)
 
     def report(self) -> LinkReport:
-        linked_by = self.child_key if self.child_key == self.account_key else (
-            f"{self.child_key} = {self.account_key}" if self.child_key else None)
-        return LinkReport(kind=self.kind, linked_by=linked_by, rows=self.rows, linked=self.linked_rows,
-                          unlinked=self.rows - self.linked_rows, unlinked_examples=self.unlinked_examples,
-                          accounts=self.accounts, unlinked_accounts=self.accounts - self.linked_accounts)
+        linked_by = (
+            self.child_key
+            if self.child_key == self.account_key
+            else (f"{self.child_key} = {self.account_key}" if self.child_key else None)
+        )
+        return LinkReport(
+            kind=self.kind,
+            linked_by=linked_by,
+            rows=self.rows,
+            linked=self.linked_rows,
+            unlinked=self.rows - self.linked_rows,
+            unlinked_examples=self.unlinked_examples,
+            accounts=self.accounts,
+            unlinked_accounts=self.accounts - self.linked_accounts,
+        )
 
     def note(self) -> str | None:
         missing = self.accounts - self.linked_accounts
         if not missing:
             return None
         names = ", ".join(str(e["account"]) for e in self.unlinked_examples[:5])
-        return (f"{self.kind}: {missing:,} of {self.accounts:,} accounts ({self.rows - self.linked_rows:,} of "
-                f"{self.rows:,} rows) are not in the accounts file and are left out of health (e.g. {names})")
+        return (
+            f"{self.kind}: {missing:,} of {self.accounts:,} accounts ({self.rows - self.linked_rows:,} of "
+            f"{self.rows:,} rows) are not in the accounts file and are left out of health (e.g. {names})"
+        )
 
 
 def link_accounts(con: duckdb.DuckDBPyConnection, kind: RollupKind, table: str, accounts: str) -> AccountLink:
@@ -125,21 +139,25 @@ def link_accounts(con: duckdb.DuckDBPyConnection, kind: RollupKind, table: str, 
     def best_of(keys: list[str], best: tuple[str, str, int] | None) -> tuple[str, str, int] | None:
         for child in children:
             for key in keys:
-                matched = _row(con, f"SELECT count(DISTINCT {_key('t.' + _q(child))}) FROM {table} t WHERE "
-                                    f"{_key('t.' + _q(child))} IN (SELECT {_key(_q(key))} FROM {accounts})")[0]
+                matched = _row(
+                    con,
+                    f"SELECT count(DISTINCT {_key('t.' + _q(child))}) FROM {table} t WHERE "
+                    f"{_key('t.' + _q(child))} IN (SELECT {_key(_q(key))} FROM {accounts})",
+                )[0]
                 if best is None or matched > best[2]:
                     best = (child, key, matched)
         return best
 
     best = best_of([k for k in ACCOUNT_KEYS if k in account_columns], None)
-    named = _row(con, f"SELECT count(DISTINCT {_key('t.' + _q(best[0]))}) FROM {table} t")[0] \
-        if best else 0
+    named = _row(con, f"SELECT count(DISTINCT {_key('t.' + _q(best[0]))}) FROM {table} t")[0] if best else 0
     if best and best[2] < MIN_LINKED_SHARE * named:
         # the accounts file may keep the billing or helpdesk id in a column of its own ("Stripe Customer ID"):
         # try its other text columns, by the same evidence
-        others = sorted(name for name, dtype in con.execute(f"SELECT column_name, column_type FROM "
-                                                            f"(DESCRIBE {accounts})").fetchall()
-                        if dtype == "VARCHAR" and not name.startswith("_") and name not in ACCOUNT_KEYS)
+        others = sorted(
+            name
+            for name, dtype in con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {accounts})").fetchall()
+            if dtype == "VARCHAR" and not name.startswith("_") and name not in ACCOUNT_KEYS
+        )
         best = best_of(others, best)
     if best is None:
         rows = _row(con, f"SELECT count(*) FROM {table}")[0]
@@ -148,13 +166,26 @@ def link_accounts(con: duckdb.DuckDBPyConnection, kind: RollupKind, table: str, 
     value = _key("t." + _q(child))
     linked = f"{value} IN (SELECT {_key(_q(key))} FROM {accounts})"
     rows, linked_rows, named, linked_accounts = _row(
-        con, f"SELECT count(*), count_if({linked}), count(DISTINCT {value}), count(DISTINCT {value}) FILTER ({linked}) "
-        f"FROM {table} t")
-    examples = con.execute(f"SELECT min(t.{_q(child)}), count(*) AS n, min(t._row) AS first_row FROM {table} t "
-                           f"WHERE {value} IS NOT NULL AND NOT ({linked}) GROUP BY {value} "
-                           f"ORDER BY n DESC, first_row LIMIT 10").fetchall()
-    return AccountLink(kind, table, child, key, rows, linked_rows, named, linked_accounts,
-                       [{"account": a, "rows": n, "row": r} for a, n, r in examples])
+        con,
+        f"SELECT count(*), count_if({linked}), count(DISTINCT {value}), count(DISTINCT {value}) FILTER ({linked}) "
+        f"FROM {table} t",
+    )
+    examples = con.execute(
+        f"SELECT min(t.{_q(child)}), count(*) AS n, min(t._row) AS first_row FROM {table} t "
+        f"WHERE {value} IS NOT NULL AND NOT ({linked}) GROUP BY {value} "
+        f"ORDER BY n DESC, first_row LIMIT 10"
+    ).fetchall()
+    return AccountLink(
+        kind,
+        table,
+        child,
+        key,
+        rows,
+        linked_rows,
+        named,
+        linked_accounts,
+        [{"account": a, "rows": n, "row": r} for a, n, r in examples],
+    )
 
 
 @dataclass
@@ -191,18 +222,23 @@ def _as_of(con, accounts: str, tables: dict[RollupKind, str]) -> str:
     future date, not the date of the export.
     """
     dates: list[str] = []
-    wanted = {"subscriptions": ("subscription_start", "customer_since", "period_start"),
-              "tickets": ("ticket_created",), "events": ("event_time",),
-              "customers": ("customer_since", "churn_date", "last_activity_date")}
+    wanted = {
+        "subscriptions": ("subscription_start", "customer_since", "period_start"),
+        "tickets": ("ticket_created",),
+        "events": ("event_time",),
+        "customers": ("customer_since", "churn_date", "last_activity_date"),
+    }
     sources: list[tuple[str, str]] = [*tables.items(), ("customers", accounts)]
     for kind, table in sources:
         columns = columns_of(con, table)
         dates += [f"(SELECT max({_q(c)}) FROM {table})" for c in wanted[kind] if c in columns]
     latest = con.execute(f"SELECT greatest({', '.join(dates)})").fetchone()[0] if dates else None
     if latest is None:
-        raise UserError("the subscriptions, tickets and events carry no dates, so nothing can be measured as of a day",
-                        hint="check their date columns in `icp-agent inspect-workspace` (each needs a start, created or timestamp "
-                             "column), or give the analysis an as_of date")
+        raise UserError(
+            "the subscriptions, tickets and events carry no dates, so nothing can be measured as of a day",
+            hint="check their date columns in `icp-agent inspect-workspace` (each needs a start, created or timestamp "
+            "column), or give the analysis an as_of date",
+        )
     return str(latest)
 
 
@@ -211,12 +247,16 @@ def _subscriptions_sql(con, table: str, child_key: str, as_of: str, notes: list[
     start = _first(columns, "subscription_start", "customer_since", "period_start")
     end = _first(columns, "subscription_end", "churn_date") or "NULL::DATE"
     if start is None:
-        raise UserError("the subscriptions have no start date column, so ARR over time cannot be measured",
-                        file=_file_of(con, table), hint="map the start column (e.g. start_date, created) to subscription_start "
-                                         "in a mapping file")
+        raise UserError(
+            "the subscriptions have no start date column, so ARR over time cannot be measured",
+            file=_file_of(con, table),
+            hint="map the start column (e.g. start_date, created) to subscription_start in a mapping file",
+        )
     if not {"subscription_start", "customer_since"} & columns:
-        notes.append("subscriptions: no start date column, so the current billing period's start stands in: "
-                     "tenure and starting ARR cover the current period only (NRR is then about 1)")
+        notes.append(
+            "subscriptions: no start date column, so the current billing period's start stands in: "
+            "tenure and starting ARR cover the current period only (NRR is then about 1)"
+        )
     if "arr" in columns and "mrr" in columns:
         arr = "coalesce(t.arr, 12 * t.mrr)"
         notes.append("subscriptions: ARR from the ARR column, else 12 x MRR")
@@ -227,23 +267,33 @@ def _subscriptions_sql(con, table: str, child_key: str, as_of: str, notes: list[
         notes.append("subscriptions: ARR = 12 x MRR (the file gives monthly recurring revenue)")
     else:
         arr = None
-        notes.append("subscriptions: no MRR or ARR column, so starting/current ARR and NRR are not measurable; "
-                     "the subscriptions still give tenure and churn")
+        notes.append(
+            "subscriptions: no MRR or ARR column, so starting/current ARR and NRR are not measurable; "
+            "the subscriptions still give tenure and churn"
+        )
     # a status that says ended matters only without an end date: dates, when given, decide
-    ended = (f"({end} IS NULL AND coalesce(regexp_matches(lower(CAST(t.subscription_status AS VARCHAR)), "
-             f"{sql_literal(ENDED_STATUS)}), FALSE))" if "subscription_status" in columns else "FALSE")
+    ended = (
+        f"({end} IS NULL AND coalesce(regexp_matches(lower(CAST(t.subscription_status AS VARCHAR)), "
+        f"{sql_literal(ENDED_STATUS)}), FALSE))"
+        if "subscription_status" in columns
+        else "FALSE"
+    )
     sid = "CAST(t.subscription_id AS VARCHAR)" if "subscription_id" in columns else "CAST(t._row AS VARCHAR)"
     day = f"DATE {sql_literal(as_of)}"
-    subs = (f"SELECT {_key('t.' + _q(child_key))} AS acct, {sid} AS sid, t._row, {start} AS start_date, "
-            f"{end} AS end_date, {arr or 'NULL::DOUBLE'} AS arr, {ended} AS ended FROM {table} t")
+    subs = (
+        f"SELECT {_key('t.' + _q(child_key))} AS acct, {sid} AS sid, t._row, {start} AS start_date, "
+        f"{end} AS end_date, {arr or 'NULL::DOUBLE'} AS arr, {ended} AS ended FROM {table} t"
+    )
 
     def arr_on(day_expr: str, name: str, extra: str = "") -> str:
         # per subscription, the row that started last on or before the day stands for it (a history row per change)
-        return (f"(SELECT acct, sum(arr) FILTER (WHERE (end_date IS NULL OR end_date > on_day){extra}) AS {name} "
-                f"FROM (SELECT s.*, {day_expr} AS on_day FROM s JOIN firsts f USING (acct) "
-                f"WHERE s.start_date <= {day_expr} "
-                f"QUALIFY row_number() OVER (PARTITION BY s.acct, s.sid ORDER BY s.start_date DESC, s._row DESC) = 1) "
-                f"GROUP BY acct)")
+        return (
+            f"(SELECT acct, sum(arr) FILTER (WHERE (end_date IS NULL OR end_date > on_day){extra}) AS {name} "
+            f"FROM (SELECT s.*, {day_expr} AS on_day FROM s JOIN firsts f USING (acct) "
+            f"WHERE s.start_date <= {day_expr} "
+            f"QUALIFY row_number() OVER (PARTITION BY s.acct, s.sid ORDER BY s.start_date DESC, s._row DESC) = 1) "
+            f"GROUP BY acct)"
+        )
 
     sql = f"""(WITH s AS ({subs}),
         firsts AS (SELECT acct, coalesce(min(start_date) FILTER (WHERE arr > 0), min(start_date)) AS first_start
@@ -255,20 +305,23 @@ def _subscriptions_sql(con, table: str, child_key: str, as_of: str, notes: list[
         SELECT f.acct, f.first_start, l.live, l.last_end, l.subscription_count,
                coalesce(a0.starting_arr, 0) AS starting_arr, coalesce(a1.arr, 0) AS arr
         FROM firsts f JOIN live l USING (acct)
-        LEFT JOIN {arr_on('f.first_start', 'starting_arr')} a0 USING (acct)
-        LEFT JOIN {arr_on(day, 'arr', ' AND NOT ended')} a1 USING (acct))"""
+        LEFT JOIN {arr_on("f.first_start", "starting_arr")} a0 USING (acct)
+        LEFT JOIN {arr_on(day, "arr", " AND NOT ended")} a1 USING (acct))"""
     return sql, (["starting_arr", "arr", "nrr"] if arr else [])
 
 
 def _window(start: str, end: str, table_first: str) -> str:
     """Days from the later of the account's start and the file's first date to its end, at least a month."""
     begin = f"greatest({start}, {table_first})"
-    return (f"CASE WHEN {start} IS NULL OR {begin} > {end} THEN NULL "
-            f"ELSE greatest(date_diff('day', {begin}, {end}), {DAYS_PER_MONTH}) END")
+    return (
+        f"CASE WHEN {start} IS NULL OR {begin} > {end} THEN NULL "
+        f"ELSE greatest(date_diff('day', {begin}, {end}), {DAYS_PER_MONTH}) END"
+    )
 
 
-def roll_up(con: duckdb.DuckDBPyConnection, accounts: str, tables: dict[RollupKind, str],
-            as_of: str | None = None) -> Rollup:
+def roll_up(
+    con: duckdb.DuckDBPyConnection, accounts: str, tables: dict[RollupKind, str], as_of: str | None = None
+) -> Rollup:
     """Write `rollup_<hash>`: the accounts table plus health inputs aggregated from `tables`.
 
     `tables` maps "subscriptions" / "tickets" / "events" to their snapshot tables; `as_of` is an
@@ -283,18 +336,24 @@ def roll_up(con: duckdb.DuckDBPyConnection, accounts: str, tables: dict[RollupKi
     links = {kind: link_accounts(con, kind, table, accounts) for kind, table in tables.items()}
     for link in links.values():
         if link.accounts and link.linked_accounts < MIN_LINKED_SHARE * link.accounts:
-            raise UserError(f"only {link.linked_accounts:,} of the {link.accounts:,} accounts in the {link.kind} "
-                            f"are in the accounts file (linked by {link.report().linked_by or 'nothing shared'})",
-                            file=_file_of(con, link.table), hint="check that both files name accounts the same way (the same ids, "
-                                                  "domains or names), or map the account column in a mapping file")
+            raise UserError(
+                f"only {link.linked_accounts:,} of the {link.accounts:,} accounts in the {link.kind} "
+                f"are in the accounts file (linked by {link.report().linked_by or 'nothing shared'})",
+                file=_file_of(con, link.table),
+                hint="check that both files name accounts the same way (the same ids, "
+                "domains or names), or map the account column in a mapping file",
+            )
         if link.accounts == 0:
             notes.append(f"{link.kind}: no row names an account in the accounts file: left out")
         elif note := link.note():
             notes.append(note)
     account_columns = columns_of(con, accounts)
     own = lambda name, cast: f"c.{_q(name)}" if name in account_columns else f"NULL::{cast}"  # noqa: E731
-    usable = {kind: _Keys(link.child_key, link.account_key) for kind, link in links.items()
-              if link.child_key and link.account_key is not None}
+    usable = {
+        kind: _Keys(link.child_key, link.account_key)
+        for kind, link in links.items()
+        if link.child_key and link.account_key is not None
+    }
     sub, tix, ev = usable.get("subscriptions"), usable.get("tickets"), usable.get("events")
     ctes, joins, base = [], [], []
     since = own("customer_since", "DATE")
@@ -307,37 +366,52 @@ def roll_up(con: duckdb.DuckDBPyConnection, accounts: str, tables: dict[RollupKi
     if ev:
         table = tables["events"]
         name = "lower(CAST(t.event_name AS VARCHAR))"
-        cancel, lifecycle, reactivation = (f"coalesce(regexp_matches({name}, {sql_literal(p)}), FALSE)"
-                                           for p in (CANCEL_EVENT, LIFECYCLE_EVENT, REACTIVATION_EVENT))
+        cancel, lifecycle, reactivation = (
+            f"coalesce(regexp_matches({name}, {sql_literal(p)}), FALSE)"
+            for p in (CANCEL_EVENT, LIFECYCLE_EVENT, REACTIVATION_EVENT)
+        )
         usage = f"(NOT {cancel} AND NOT {lifecycle})"
-        ctes.append(f"""ea AS (SELECT {_key('t.' + _q(ev.child))} AS acct,
+        ctes.append(f"""ea AS (SELECT {_key("t." + _q(ev.child))} AS acct,
                 max(t.event_time) FILTER ({cancel} AND t.event_time <= {day}) AS cancelled_at,
                 max(t.event_time) FILTER ({reactivation} AND t.event_time <= {day}) AS reactivated_at,
                 max(t.event_time) FILTER ({usage} AND t.event_time <= {day}) AS last_usage
             FROM {table} t GROUP BY 1)""")
-        ctes.append(f"""eu AS (SELECT {_key('t.' + _q(ev.child))} AS acct, t.event_time AS at FROM {table} t
+        ctes.append(f"""eu AS (SELECT {_key("t." + _q(ev.child))} AS acct, t.event_time AS at FROM {table} t
                         WHERE {usage} AND t.event_time <= {day})""")
         joins.append(f"LEFT JOIN ea e ON e.acct = {_key('c.' + _q(ev.account))}")
-        event_churn = ("CASE WHEN e.cancelled_at IS NOT NULL AND (e.reactivated_at IS NULL OR e.reactivated_at < "
-                       "e.cancelled_at) THEN e.cancelled_at END")
+        event_churn = (
+            "CASE WHEN e.cancelled_at IS NOT NULL AND (e.reactivated_at IS NULL OR e.reactivated_at < "
+            "e.cancelled_at) THEN e.cancelled_at END"
+        )
         has_event_info = "e.cancelled_at IS NOT NULL"
     has_sub = "s.acct IS NOT NULL" if sub else "FALSE"
     base.append(f"{since} AS customer_since")
     if sub or ev:
         # the subscriptions' dated record first, then a cancellation event, then the accounts file's own values
-        by_sub = (f"WHEN {has_sub} THEN NOT s.live ", f"WHEN {has_sub} THEN CASE WHEN NOT s.live THEN "
-                                                      f"coalesce(s.last_end, {event_churn}) END ") if sub else ("", "")
-        base.append(f"CASE {by_sub[0]}WHEN {has_event_info} THEN {event_churn} IS NOT NULL "
-                    f"ELSE {own('churned', 'BOOLEAN')} END AS churned")
-        base.append(f"CASE {by_sub[1]}WHEN {has_event_info} THEN {event_churn} ELSE {own('churn_date', 'DATE')} END "
-                    f"AS churn_date")
+        by_sub = (
+            (
+                f"WHEN {has_sub} THEN NOT s.live ",
+                f"WHEN {has_sub} THEN CASE WHEN NOT s.live THEN coalesce(s.last_end, {event_churn}) END ",
+            )
+            if sub
+            else ("", "")
+        )
+        base.append(
+            f"CASE {by_sub[0]}WHEN {has_event_info} THEN {event_churn} IS NOT NULL "
+            f"ELSE {own('churned', 'BOOLEAN')} END AS churned"
+        )
+        base.append(
+            f"CASE {by_sub[1]}WHEN {has_event_info} THEN {event_churn} ELSE {own('churn_date', 'DATE')} END "
+            f"AS churn_date"
+        )
     if sub:
         base.append(f"CASE WHEN {has_sub} THEN s.subscription_count ELSE 0 END AS subscription_count")
         if money:
             for column in ("starting_arr", "arr"):
                 base.append(f"CASE WHEN {has_sub} THEN s.{column} ELSE {own(column, 'DOUBLE')} END AS {column}")
-            base.append(f"CASE WHEN {has_sub} THEN s.arr / nullif(s.starting_arr, 0) ELSE {own('nrr', 'DOUBLE')} END "
-                        f"AS nrr")
+            base.append(
+                f"CASE WHEN {has_sub} THEN s.arr / nullif(s.starting_arr, 0) ELSE {own('nrr', 'DOUBLE')} END AS nrr"
+            )
     if ev:
         base.append(f"greatest(e.last_usage, {own('last_activity_date', 'DATE')}) AS last_activity_date")
     churn_known = bool(sub or ev) or "churn_date" in account_columns
@@ -348,49 +422,68 @@ def roll_up(con: duckdb.DuckDBPyConnection, accounts: str, tables: dict[RollupKi
         table = tables["tickets"]
         dated = "ticket_created" in columns_of(con, table)
         first = f"(SELECT min(ticket_created) FROM {table})" if dated else "b.customer_since"
-        in_window = f"tk.at >= greatest(b.customer_since, {first}) AND tk.at <= {end}" if dated else \
-            "tk.acct IS NOT NULL"
+        in_window = (
+            f"tk.at >= greatest(b.customer_since, {first}) AND tk.at <= {end}" if dated else "tk.acct IS NOT NULL"
+        )
         if not dated:
             notes.append("tickets: no date a ticket was opened, so every ticket counts over the account's tenure")
         ctes.append(f"""rt AS (SELECT b._row, count(tk.acct) FILTER ({in_window}) AS tickets,
-                count(tk.acct) FILTER ({in_window}) * {DAYS_PER_YEAR} / ({_window('b.customer_since', end, first)})
+                count(tk.acct) FILTER ({in_window}) * {DAYS_PER_YEAR} / ({_window("b.customer_since", end, first)})
                     AS tickets_per_year
-            FROM b LEFT JOIN (SELECT {_key('t.' + _q(tix.child))} AS acct,
-                                     {'t.ticket_created' if dated else 'NULL::DATE'} AS at FROM {table} t) tk
-                ON tk.acct = {_key('b.' + _q(tix.account))} GROUP BY {group})""")
+            FROM b LEFT JOIN (SELECT {_key("t." + _q(tix.child))} AS acct,
+                                     {"t.ticket_created" if dated else "NULL::DATE"} AS at FROM {table} t) tk
+                ON tk.acct = {_key("b." + _q(tix.account))} GROUP BY {group})""")
         rates.append(("rt", "tickets, tickets_per_year"))
     if ev:
         first = f"(SELECT min(event_time) FROM {tables['events']})"
         in_window = f"eu.at >= greatest(b.customer_since, {first}) AND eu.at <= {end}"
         ctes.append(f"""re AS (SELECT b._row, count(eu.acct) FILTER ({in_window}) AS usage_events,
-                count(eu.acct) FILTER ({in_window}) * {DAYS_PER_MONTH} / ({_window('b.customer_since', end, first)})
+                count(eu.acct) FILTER ({in_window}) * {DAYS_PER_MONTH} / ({_window("b.customer_since", end, first)})
                     AS events_per_month
-            FROM b LEFT JOIN eu ON eu.acct = {_key('b.' + _q(ev.account))} GROUP BY {group})""")
+            FROM b LEFT JOIN eu ON eu.acct = {_key("b." + _q(ev.account))} GROUP BY {group})""")
         rates.append(("re", "usage_events, events_per_month"))
     added = [b.rsplit(" AS ", 1)[1] for b in base] + [c for _, cols in rates for c in cols.split(", ")]
     replaced = [c for c in [*added, "data_as_of"] if c in account_columns]
     exclude = f" EXCLUDE ({', '.join(_q(c) for c in replaced)})" if replaced else ""
     b_cte = f"b AS (SELECT c.*{exclude}, {', '.join(base)} FROM {accounts} c {' '.join(joins)})"
-    ctes = [c for c in ctes if not c.startswith(("rt ", "re "))] + [b_cte] + \
-        [c for c in ctes if c.startswith(("rt ", "re "))]
+    ctes = (
+        [c for c in ctes if not c.startswith(("rt ", "re "))]
+        + [b_cte]
+        + [c for c in ctes if c.startswith(("rt ", "re "))]
+    )
     digest = hashlib.sha256(repr((accounts, sorted(tables.items()), as_of)).encode()).hexdigest()[:12]
     name = f"rollup_{digest}"
     picked = "".join(f", {cte}.{col}" for cte, cols in rates for col in cols.split(", "))
     joined = "".join(f" JOIN {cte} USING (_row)" for cte, _ in rates)
-    query = (f"CREATE OR REPLACE TABLE {name} AS WITH {', '.join(ctes)} "
-             f"SELECT b.*{picked}, {day} AS data_as_of FROM b{joined} ORDER BY b._row")
+    query = (
+        f"CREATE OR REPLACE TABLE {name} AS WITH {', '.join(ctes)} "
+        f"SELECT b.*{picked}, {day} AS data_as_of FROM b{joined} ORDER BY b._row"
+    )
     con.execute(query)
     if sub and "churned" in account_columns:
-        disagree = _row(con, f"SELECT count(*) FROM {name} n JOIN {accounts} c USING (_row) WHERE c.churned IS NOT "
-                             f"NULL AND n.churned IS NOT NULL AND c.churned <> n.churned")[0]
+        disagree = _row(
+            con,
+            f"SELECT count(*) FROM {name} n JOIN {accounts} c USING (_row) WHERE c.churned IS NOT "
+            f"NULL AND n.churned IS NOT NULL AND c.churned <> n.churned",
+        )[0]
         if disagree:
-            notes.append(f"subscriptions: {disagree:,} accounts' churn flag in the accounts file disagrees with their "
-                         f"subscriptions on {as_of}; the subscriptions' dated record is used")
+            notes.append(
+                f"subscriptions: {disagree:,} accounts' churn flag in the accounts file disagrees with their "
+                f"subscriptions on {as_of}; the subscriptions' dated record is used"
+            )
     if tix:
         unmeasured = _row(con, f"SELECT count(*) FROM {name} WHERE tickets_per_year IS NULL")[0]
         if unmeasured:
-            notes.append(f"tickets: {unmeasured:,} account{'s' if unmeasured != 1 else ''} without a start date "
-                         f"(customer since or a subscription), or ended before the tickets file begins: tickets per "
-                         f"year not measurable, the support component is left out for them")
-    return Rollup(table=name, as_of=as_of, links=list(links.values()), columns=[*added, "data_as_of"],
-                  notes=notes, query=" ".join(query.split()))
+            notes.append(
+                f"tickets: {unmeasured:,} account{'s' if unmeasured != 1 else ''} without a start date "
+                f"(customer since or a subscription), or ended before the tickets file begins: tickets per "
+                f"year not measurable, the support component is left out for them"
+            )
+    return Rollup(
+        table=name,
+        as_of=as_of,
+        links=list(links.values()),
+        columns=[*added, "data_as_of"],
+        notes=notes,
+        query=" ".join(query.split()),
+    )

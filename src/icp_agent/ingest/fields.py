@@ -291,8 +291,14 @@ FIELDS: tuple[Field, ...] = (
         "date",
         "ignore",
         "when the CRM record was last modified (bookkeeping)",
-        ("Modified Time", "Modified On", "Modified Date", "Last Modified Time", "Last Modified Date",
-         "LastModifiedDate"),
+        (
+            "Modified Time",
+            "Modified On",
+            "Modified Date",
+            "Last Modified Time",
+            "Last Modified Date",
+            "LastModifiedDate",
+        ),
     ),
     Field(
         "deal_type", "category", "ignore", "new business / renewal / upsell", ("Type", "Deal Type", "Opportunity Type")

@@ -13,7 +13,7 @@ import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -46,15 +46,23 @@ from icp_agent.sql import quote_identifier as _q
 from icp_agent.sql import sql_literal
 from icp_agent.workspace import Workspace
 
-ID_FIELD = {"customers": "company_id", "prospects": "company_id", "deals": "deal_id", "contacts": "contact_id",
-            "subscriptions": "subscription_id", "tickets": "ticket_id", "events": "event_id"}
+ID_FIELD = {
+    "customers": "company_id",
+    "prospects": "company_id",
+    "deals": "deal_id",
+    "contacts": "contact_id",
+    "subscriptions": "subscription_id",
+    "tickets": "ticket_id",
+    "events": "event_id",
+}
 # Kinds whose rows each belong to one account (company_id, company_name or domain); see analysis/rollup.py.
 ACCOUNT_TABLE_KINDS = ("subscriptions", "tickets", "events")
 # A subscription id repeats legitimately in a history export (one row per plan change): not a conflict.
 HISTORY_KINDS = frozenset({"subscriptions"})
 # Account-level outcomes: a file carrying them is an accounts (customers) file, even with plan and MRR columns.
-ACCOUNT_LEVEL = frozenset({"churned", "lifecycle_stage", "nrr", "starting_arr", "starting_mrr", "cac", "nps",
-                           "support_tickets", "referrals"})
+ACCOUNT_LEVEL = frozenset(
+    {"churned", "lifecycle_stage", "nrr", "starting_arr", "starting_mrr", "cac", "nps", "support_tickets", "referrals"}
+)
 # Words in a column's name (snake_case, camelCase split) that make it post-sale or outcome-derived, never a
 # criterion: usage and account health, and what a deal's outcome determines (won/lost/open deal counts, lost
 # reasons, probabilities, weighted values, activities logged). Whole words only: "carrier" is no ARR.
@@ -63,12 +71,14 @@ POST_SALE_HINTS = re.compile(
     r"seats?|expansions?|invoices?|invoiced|paid|balance|activity|activities|modified|updated?|"
     r"(?:won|lost|open|closed)_deals?|deals?_(?:won|lost|open|closed)|(?:won|lost|win|loss)_reasons?|"
     r"weighted_(?:value|amount)|probability|win_probability|next_activity\w*|done_activities|"
-    r"email_messages(?:_count)?|emails?_(?:sent|received)|deals?_count|revenue_won)(?=_|$)")
+    r"email_messages(?:_count)?|emails?_(?:sent|received)|deals?_count|revenue_won)(?=_|$)"
+)
 # A person's name (a rep, a contact, whoever created the record): never a trait of the company.
 PERSON_HINTS = re.compile(
     r"(?:^|_)(?:owner(?:_name)?|contact_person|creator|created_by|modified_by|updated_by|assigned_to|assignee|"
     r"sales_?rep|rep|account_(?:manager|executive)|csm|sdr|bdr|ansprechpartner|betreuer|vertriebler|"
-    r"responsible)(?=_|$)")
+    r"responsible)(?=_|$)"
+)
 
 
 PRIMARY = re.compile(r"\bprimary\b", re.IGNORECASE)
@@ -106,7 +116,7 @@ class Mapping:
     proven_date_orders: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, path: str | Path | None) -> "Mapping":
+    def load(cls, path: str | Path | None) -> Mapping:
         if path is None:
             return cls()
         path = Path(path)
@@ -115,23 +125,34 @@ class Mapping:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise UserError(f"not valid TOML: {exc}", file=path.name,
-                            hint="see README, section 'Mapping file'") from exc
+            raise UserError(
+                f"not valid TOML: {exc}", file=path.name, hint="see README, section 'Mapping file'"
+            ) from exc
         unknown = set(data) - {"columns", "roles", "types", "dates", "files", "fx"}
         if unknown:
-            raise UserError(f"unknown section(s) {sorted(unknown)}", file=path.name,
-                            hint="sections are [columns], [files.\"NAME\".columns], [roles], [types], [dates] and [fx]")
+            raise UserError(
+                f"unknown section(s) {sorted(unknown)}",
+                file=path.name,
+                hint='sections are [columns], [files."NAME".columns], [roles], [types], [dates] and [fx]',
+            )
         files: dict[str, dict[str, str]] = {}
         for name, section in data.get("files", {}).items():
             extra = set(section) - {"columns"} if isinstance(section, dict) else {"(not a table)"}
             if extra:
-                raise UserError(f"[files.{name!r}] may only hold a columns table, found {sorted(extra)}",
-                                file=path.name, hint=f'write [files."{name}".columns] then "Header" = "field" lines')
+                raise UserError(
+                    f"[files.{name!r}] may only hold a columns table, found {sorted(extra)}",
+                    file=path.name,
+                    hint=f'write [files."{name}".columns] then "Header" = "field" lines',
+                )
             files[str(name)] = {str(k): str(v) for k, v in section.get("columns", {}).items()}
-        mapping = cls(columns={str(k): str(v) for k, v in data.get("columns", {}).items()},
-                      roles={str(k): str(v) for k, v in data.get("roles", {}).items()},
-                      types={str(k): str(v) for k, v in data.get("types", {}).items()},
-                      date_order=data.get("dates", {}).get("order"), source=path.name, files=files)
+        mapping = cls(
+            columns={str(k): str(v) for k, v in data.get("columns", {}).items()},
+            roles={str(k): str(v) for k, v in data.get("roles", {}).items()},
+            types={str(k): str(v) for k, v in data.get("types", {}).items()},
+            date_order=data.get("dates", {}).get("order"),
+            source=path.name,
+            files=files,
+        )
         for name, role in mapping.roles.items():
             if role not in ROLES:
                 raise UserError(f"role {role!r} for {name!r} is not one of {list(ROLES)}", file=path.name)
@@ -144,11 +165,16 @@ class Mapping:
         if fx:
             reporting = fx.pop("currency", None)
             mapping.fx_currency = _fx_code(reporting, path.name, "[fx] currency") if reporting else None
-            mapping.fx = {_fx_code(code, path.name, "[fx]"): _fx_rate(rate, path.name, f"[fx] {code}")
-                          for code, rate in fx.items()}
+            mapping.fx = {
+                _fx_code(code, path.name, "[fx]"): _fx_rate(rate, path.name, f"[fx] {code}")
+                for code, rate in fx.items()
+            }
             if mapping.fx and not mapping.fx_currency:
-                raise UserError("the [fx] table gives rates but no reporting currency", file=path.name,
-                                hint='add currency = "USD" (the currency the rates convert into) to [fx]')
+                raise UserError(
+                    "the [fx] table gives rates but no reporting currency",
+                    file=path.name,
+                    hint='add currency = "USD" (the currency the rates convert into) to [fx]',
+                )
         return mapping
 
     def file_columns(self, file_name: str | None) -> dict[str, str]:
@@ -169,22 +195,32 @@ class Mapping:
         known = {Path(name).name.casefold() for name in headers_by_file}
         for name in self.files:
             if name.casefold() not in known:
-                raise UserError(f"the mapping file has a section for {name!r}, which is not among the imported "
-                                f"files", file=where, hint=f"the files are: {', '.join(sorted(headers_by_file))}")
+                raise UserError(
+                    f"the mapping file has a section for {name!r}, which is not among the imported files",
+                    file=where,
+                    hint=f"the files are: {', '.join(sorted(headers_by_file))}",
+                )
         for name, headers in headers_by_file.items():
             absent = [h for h in self.file_columns(name) if h not in headers]
             if absent:
-                raise UserError(f"the mapping file's section for {Path(name).name!r} names column(s) {absent} that "
-                                f"are not in the file", file=where, column=absent[0],
-                                hint=f"the file's columns are: {', '.join(headers)}")
+                raise UserError(
+                    f"the mapping file's section for {Path(name).name!r} names column(s) {absent} that "
+                    f"are not in the file",
+                    file=where,
+                    column=absent[0],
+                    hint=f"the file's columns are: {', '.join(headers)}",
+                )
         every = {h for headers in headers_by_file.values() for h in headers}
         missing = [h for h in self.columns if h not in every]
         if missing and headers_by_file:
-            raise UserError(f"the mapping file names column(s) {missing} that are not in the file(s) imported "
-                            f"(no imported file has them)",
-                            file=where, column=missing[0],
-                            hint="check the spelling against the headers: " + "; ".join(
-                                f"{name}: {', '.join(headers)}" for name, headers in headers_by_file.items()))
+            raise UserError(
+                f"the mapping file names column(s) {missing} that are not in the file(s) imported "
+                f"(no imported file has them)",
+                file=where,
+                column=missing[0],
+                hint="check the spelling against the headers: "
+                + "; ".join(f"{name}: {', '.join(headers)}" for name, headers in headers_by_file.items()),
+            )
 
     def load_fx(self, path: str | Path) -> None:
         """Read exchange rates from a CSV with columns currency,rate (units of the reporting currency per unit).
@@ -196,8 +232,11 @@ class Mapping:
 
         path = Path(path)
         if not path.is_file():
-            raise UserError("exchange-rate file not found", file=str(path),
-                            hint="pass --fx with a CSV file with columns currency,rate")
+            raise UserError(
+                "exchange-rate file not found",
+                file=str(path),
+                hint="pass --fx with a CSV file with columns currency,rate",
+            )
         try:
             with path.open(encoding="utf-8-sig", newline="") as handle:
                 rows = list(csv.DictReader(handle))
@@ -205,25 +244,34 @@ class Mapping:
             raise UserError(f"not a readable CSV: {exc}", file=path.name) from exc
         headers = {h.strip().lower(): h for h in (rows[0].keys() if rows else [])}
         if not {"currency", "rate"} <= set(headers):
-            raise UserError("the exchange-rate file needs the columns currency and rate", file=path.name,
-                            hint="one row per currency: EUR,1.08 means 1 EUR = 1.08 units of the reporting currency")
+            raise UserError(
+                "the exchange-rate file needs the columns currency and rate",
+                file=path.name,
+                hint="one row per currency: EUR,1.08 means 1 EUR = 1.08 units of the reporting currency",
+            )
         for number, row in enumerate(rows, start=1):
             code = _fx_code(row[headers["currency"]], path.name, f"row {number}")
             self.fx[code] = _fx_rate(row[headers["rate"]], path.name, f"row {number}")
         if not self.fx_currency:
             ones = [code for code, rate in self.fx.items() if rate == 1.0]
             if len(ones) != 1:
-                raise UserError("cannot tell the reporting currency of the exchange rates", file=path.name,
-                                hint="add one row for the reporting currency with rate 1 (e.g. USD,1), or set "
-                                     '[fx] currency = "USD" in the mapping file')
+                raise UserError(
+                    "cannot tell the reporting currency of the exchange rates",
+                    file=path.name,
+                    hint="add one row for the reporting currency with rate 1 (e.g. USD,1), or set "
+                    '[fx] currency = "USD" in the mapping file',
+                )
             self.fx_currency = ones[0]
 
 
 def _fx_code(value, file_name: str, where: str) -> str:
     code = norm.currency_code(str(value)) if value is not None else None
     if not code:
-        raise UserError(f"{where}: {value!r} is not an ISO 4217 currency code", file=file_name,
-                        hint="use three-letter codes such as USD, EUR, GBP, JPY")
+        raise UserError(
+            f"{where}: {value!r} is not an ISO 4217 currency code",
+            file=file_name,
+            hint="use three-letter codes such as USD, EUR, GBP, JPY",
+        )
     return code
 
 
@@ -233,8 +281,11 @@ def _fx_rate(value, file_name: str, where: str) -> float:
     except ValueError:
         rate = float("nan")
     if not rate > 0 or rate == float("inf"):
-        raise UserError(f"{where}: rate {value!r} is not a positive number", file=file_name,
-                        hint="a rate is units of the reporting currency per 1 unit of the currency (EUR,1.08)")
+        raise UserError(
+            f"{where}: rate {value!r} is not a positive number",
+            file=file_name,
+            hint="a rate is units of the reporting currency per 1 unit of the currency (EUR,1.08)",
+        )
     return rate
 
 
@@ -253,8 +304,13 @@ class PlannedColumn:
     open_values: int = 0  # values that are open bands ("$10M+"), stored as their lower bound
 
 
-def plan_columns(headers: list[str], mapping: Mapping, file_name: str, kind: str | None = None,
-                 value_fit: Callable[[str, str], float] | None = None) -> list[PlannedColumn]:
+def plan_columns(
+    headers: list[str],
+    mapping: Mapping,
+    file_name: str,
+    kind: str | None = None,
+    value_fit: Callable[[str, str], float] | None = None,
+) -> list[PlannedColumn]:
     """Decide the stored name of every column of a file of `kind`.
 
     The mapping file wins (the file's own section, then the global [columns]), then the
@@ -268,9 +324,12 @@ def plan_columns(headers: list[str], mapping: Mapping, file_name: str, kind: str
     own = mapping.file_columns(file_name)
     missing = [h for h in own if h not in headers]
     if missing:
-        raise UserError(f"the mapping file's section for {file_name!r} names column(s) {missing} that are not in "
-                        f"the file", file=mapping.source or file_name, column=missing[0],
-                        hint=f"the file's columns are: {', '.join(headers)}")
+        raise UserError(
+            f"the mapping file's section for {file_name!r} names column(s) {missing} that are not in the file",
+            file=mapping.source or file_name,
+            column=missing[0],
+            hint=f"the file's columns are: {', '.join(headers)}",
+        )
     overrides = mapping.columns_for(file_name)
     desired: dict[str, tuple[str, bool]] = {}
     for header in headers:
@@ -289,10 +348,16 @@ def plan_columns(headers: list[str], mapping: Mapping, file_name: str, kind: str
     for header in headers:
         if desired[header][1]:
             claims.setdefault(desired[header][0], []).append(header)
-    fit = {h: value_fit(h, name) for name, hs in claims.items() if len(hs) > 1 and name in VALUE_CHECKED
-           and value_fit for h in hs}
-    rank = {h: (h not in overrides, -fit.get(h, 0.0), is_secondary(h, kind), not PRIMARY.search(h), i)
-            for i, h in enumerate(headers)}
+    fit = {
+        h: value_fit(h, name)
+        for name, hs in claims.items()
+        if len(hs) > 1 and name in VALUE_CHECKED and value_fit
+        for h in hs
+    }
+    rank = {
+        h: (h not in overrides, -fit.get(h, 0.0), is_secondary(h, kind), not PRIMARY.search(h), i)
+        for i, h in enumerate(headers)
+    }
     winner: dict[str, str] = {}
     for header in sorted(headers, key=rank.__getitem__):
         name, canonical = desired[header]
@@ -309,8 +374,10 @@ def plan_columns(headers: list[str], mapping: Mapping, file_name: str, kind: str
             taken_by = winner.get(name, name)
             why = ""
             if fit.get(taken_by, 0.0) > fit.get(header, 0.0):
-                why = (f" (its values fit {name}: {fit[taken_by]:.0%} read as {VALUE_CHECKED[name]}, "
-                       f"{fit.get(header, 0.0):.0%} of this column's)")
+                why = (
+                    f" (its values fit {name}: {fit[taken_by]:.0%} read as {VALUE_CHECKED[name]}, "
+                    f"{fit.get(header, 0.0):.0%} of this column's)"
+                )
             note = f"also matches {name!r}, taken by column {taken_by!r}{why}: kept as an attribute"
             duplicate_of = FIELD_BY_NAME.get(name)  # a pipeline stage is still deal progress: never a trait
             name, canonical = attribute_name(header), False
@@ -323,14 +390,18 @@ def plan_columns(headers: list[str], mapping: Mapping, file_name: str, kind: str
         used.add(name)
         spec = FIELD_BY_NAME.get(name) if canonical else None
         spec = spec or duplicate_of  # a second "owner" column is still an owner: same type and role
-        column = PlannedColumn(header=header, name=name, canonical=canonical,
-                               type=mapping.types.get(name) or (spec.type if spec else "auto"),
-                               role=spec.role if spec else "auto", note=note)
+        column = PlannedColumn(
+            header=header,
+            name=name,
+            canonical=canonical,
+            type=mapping.types.get(name) or (spec.type if spec else "auto"),
+            role=spec.role if spec else "auto",
+            note=note,
+        )
         if target == "ignore":
             column.role = "ignore"
         planned.append(column)
     return planned
-
 
 
 def _staged_as_text(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
@@ -362,13 +433,38 @@ def _distinct_values(con: duckdb.DuckDBPyConnection, texts: dict[str, str], inde
     """
     for header in texts:
         i = index[header]
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _dist_{i} AS SELECT {texts[header]} AS raw, count(*) AS c, "
-                    f"min(_row) AS first_row FROM _dedup GROUP BY 1")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _dist_{i} AS SELECT {texts[header]} AS raw, count(*) AS c, "
+            f"min(_row) AS first_row FROM _dedup GROUP BY 1"
+        )
 
 
-_PROFILE_KEYS = ("present", "rows", "sampled", "number", "amount", "currency_seen", "currency_code", "bool", "date",
-                 "range", "semicolon", "distinct", "mdy", "dmy", "slashed", "dotted", "digits", "leading_zero",
-                 "multiline", "long", "avg_len", "present_distinct", "int_min", "int_max")
+_PROFILE_KEYS = (
+    "present",
+    "rows",
+    "sampled",
+    "number",
+    "amount",
+    "currency_seen",
+    "currency_code",
+    "bool",
+    "date",
+    "range",
+    "semicolon",
+    "distinct",
+    "mdy",
+    "dmy",
+    "slashed",
+    "dotted",
+    "digits",
+    "leading_zero",
+    "multiline",
+    "long",
+    "avg_len",
+    "present_distinct",
+    "int_min",
+    "int_max",
+)
 
 
 def _profile_known(con: duckdb.DuckDBPyConnection, texts: dict[str, str], known: set[str]) -> dict[str, dict[str, int]]:
@@ -380,16 +476,26 @@ def _profile_known(con: duckdb.DuckDBPyConnection, texts: dict[str, str], known:
     headers = [h for h in texts if h in known]
     if not headers:
         return {}
-    parts = [f"count(*) FILTER ({norm.null_if_missing(texts[h])} IS NOT NULL), approx_count_distinct({texts[h]})"
-             for h in headers]
+    parts = [
+        f"count(*) FILTER ({norm.null_if_missing(texts[h])} IS NOT NULL), approx_count_distinct({texts[h]})"
+        for h in headers
+    ]
     row = con.execute(f"SELECT count(*) FILTER (_row <= {PROFILE_ROWS}), {', '.join(parts)} FROM _dedup").fetchone()
-    return {h: dict.fromkeys(_PROFILE_KEYS, 0) | {"present": int(row[1 + 2 * k]), "sampled": int(row[1 + 2 * k]),
-                                                   "rows": int(row[0]), "distinct_raw": int(row[2 + 2 * k])}
-            for k, h in enumerate(headers)}
+    return {
+        h: dict.fromkeys(_PROFILE_KEYS, 0)
+        | {
+            "present": int(row[1 + 2 * k]),
+            "sampled": int(row[1 + 2 * k]),
+            "rows": int(row[0]),
+            "distinct_raw": int(row[2 + 2 * k]),
+        }
+        for k, h in enumerate(headers)
+    }
 
 
-def _profile(con: duckdb.DuckDBPyConnection, texts: dict[str, str], known: set[str],
-             index: dict[str, int] | None = None) -> dict[str, dict[str, int]]:
+def _profile(
+    con: duckdb.DuckDBPyConnection, texts: dict[str, str], known: set[str], index: dict[str, int] | None = None
+) -> dict[str, dict[str, int]]:
     """Counts per column that decide an unknown column's type and role, and a date column's order.
 
     Presence is counted over every row; the type evidence over the distinct values seen in
@@ -403,11 +509,16 @@ def _profile(con: duckdb.DuckDBPyConnection, texts: dict[str, str], known: set[s
         i = index[header]
         distinct_raw = con.execute(f"SELECT count(*) FROM _dist_{i}").fetchall()[0][0]
         if header in known:
-            present = con.execute(f"SELECT coalesce(sum(c) FILTER ({norm.null_if_missing('raw')} IS NOT NULL), 0), "
-                                  f"coalesce(sum(c) FILTER (first_row <= {PROFILE_ROWS}), 0) FROM _dist_{i}").fetchall()[0]
+            present = con.execute(
+                f"SELECT coalesce(sum(c) FILTER ({norm.null_if_missing('raw')} IS NOT NULL), 0), "
+                f"coalesce(sum(c) FILTER (first_row <= {PROFILE_ROWS}), 0) FROM _dist_{i}"
+            ).fetchall()[0]
             profiles[header] = dict.fromkeys(_PROFILE_KEYS, 0) | {
-                "present": int(present[0]), "sampled": int(present[0]), "rows": int(present[1]),
-                "distinct_raw": distinct_raw}
+                "present": int(present[0]),
+                "sampled": int(present[0]),
+                "rows": int(present[1]),
+                "distinct_raw": distinct_raw,
+            }
             continue
         v = "raw"
         maybe_currency = bool(CURRENCY_HINTS.search(attribute_name(header)))
@@ -418,24 +529,24 @@ def _profile(con: duckdb.DuckDBPyConnection, texts: dict[str, str], known: set[s
         dotted = f"{sample} AND regexp_matches({v}, '^\\s*\\d{{1,2}}\\.\\d{{1,2}}\\.\\d{{4}}')"
         leading_zero = f"{sample} AND regexp_matches(trim({v}), '^0\\d+$')"
         row = con.execute(f"""SELECT
-            {weighted(f'{norm.null_if_missing(v)} IS NOT NULL')} AS present,
-            {weighted(f'first_row <= {PROFILE_ROWS}')} AS rows,
+            {weighted(f"{norm.null_if_missing(v)} IS NOT NULL")} AS present,
+            {weighted(f"first_row <= {PROFILE_ROWS}")} AS rows,
             {weighted(sample)} AS sampled,
-            {weighted(f'{sample} AND {norm.number(v)} IS NOT NULL')} AS number,
-            {weighted(f'{sample} AND _a IS NOT NULL')} AS amount,
-            {weighted(f'{sample} AND _a.currency IS NOT NULL')} AS currency_seen,
-            {weighted(f'{sample} AND icp_currency({v}) IS NOT NULL') if maybe_currency else '0'} AS currency_code,
-            {weighted(f'{sample} AND {norm.boolean(v)} IS NOT NULL')} AS bool,
+            {weighted(f"{sample} AND {norm.number(v)} IS NOT NULL")} AS number,
+            {weighted(f"{sample} AND _a IS NOT NULL")} AS amount,
+            {weighted(f"{sample} AND _a.currency IS NOT NULL")} AS currency_seen,
+            {weighted(f"{sample} AND icp_currency({v}) IS NOT NULL") if maybe_currency else "0"} AS currency_code,
+            {weighted(f"{sample} AND {norm.boolean(v)} IS NOT NULL")} AS bool,
             {weighted(f"{sample} AND coalesce({norm.date(v, 'mdy')}, {norm.date(v, 'dmy')}) IS NOT NULL")} AS date,
-            {weighted(f'{sample} AND {norm.band_is_range(v)}')} AS range,
+            {weighted(f"{sample} AND {norm.band_is_range(v)}")} AS range,
             {weighted(f"{sample} AND contains({v}, ';')")} AS semicolon,
             count(DISTINCT {norm.category_key(v)}) FILTER (first_row <= {PROFILE_ROWS}) AS distinct,
             coalesce({mdy}, 0) AS mdy, coalesce({dmy}, 0) AS dmy, coalesce({slashed}, 0) AS slashed,
             {weighted(dotted)} AS dotted,
-            {weighted(f'{sample} AND {digits}')} AS digits,
+            {weighted(f"{sample} AND {digits}")} AS digits,
             {weighted(leading_zero)} AS leading_zero,
-            {weighted(f'{sample} AND contains({v}, chr(10))')} AS multiline,
-            {weighted(f'{sample} AND length(trim({v})) > 80')} AS long,
+            {weighted(f"{sample} AND contains({v}, chr(10))")} AS multiline,
+            {weighted(f"{sample} AND length(trim({v})) > 80")} AS long,
             coalesce(sum(length(trim({v})) * c) FILTER ({sample}) / nullif(sum(c) FILTER ({sample}), 0), 0) AS avg_len,
             count(*) FILTER ({norm.null_if_missing(v)} IS NOT NULL) AS present_distinct,
             min(TRY_CAST(trim({v}) AS HUGEINT)) FILTER ({digits}) AS int_min,
@@ -448,12 +559,18 @@ def _profile(con: duckdb.DuckDBPyConnection, texts: dict[str, str], known: set[s
 
 
 # Column names that say "a code, not a quantity" (postal codes, industry codes, phone numbers).
-CODE_HINTS = re.compile(r"(?:^|_)(zip|zipcode|postal|postcode|plz|cep|naics|sic|phone|telephone|tel|fax|mobile|"
-                        r"cell|duns|ein|vat|iban|isin|fips|sku|ean|upc|isbn|code|codes)(?:_|$)")
-FREE_TEXT_HINTS = re.compile(r"(?:^|_)(notes?|comments?|descriptions?|summary|remarks?|memo|feedback|details|"
-                             r"about|bio|message|body|transcript)(?:_|$)")
-DATE_HINTS = re.compile(r"(?:^|_)(date|datum|day|time|timestamp|at|since|created|updated|modified|closed|signed)"
-                        r"(?:_|$)")
+CODE_HINTS = re.compile(
+    r"(?:^|_)(zip|zipcode|postal|postcode|plz|cep|naics|sic|phone|telephone|tel|fax|mobile|"
+    r"cell|duns|ein|vat|iban|isin|fips|sku|ean|upc|isbn|code|codes)(?:_|$)"
+)
+FREE_TEXT_HINTS = re.compile(
+    r"(?:^|_)(notes?|comments?|descriptions?|summary|remarks?|memo|feedback|details|"
+    r"about|bio|message|body|transcript)(?:_|$)"
+)
+DATE_HINTS = re.compile(
+    r"(?:^|_)(date|datum|day|time|timestamp|at|since|created|updated|modified|closed|signed)"
+    r"(?:_|$)"
+)
 # the same, inside headers written without separators (BillingPostalCode, CallNotes, CloseDateTime)
 CODE_WORDS = ("zip", "postal", "postcode", "naics", "phone", "telephone", "fax", "duns", "iban")
 FREE_TEXT_WORDS = ("notes", "comment", "description", "remarks", "memo", "feedback", "transcript")
@@ -481,20 +598,29 @@ def _infer_type(profile: dict[str, int], name: str = "") -> str:
     if present == 0:
         return "text"
     small = profile["distinct"] <= max(MAX_CATEGORY_DISTINCT, present // 50) and profile["distinct"] < 0.5 * present
-    if (_named(name, CODE_HINTS, CODE_WORDS, ("code", "codes"))
-            or (profile["leading_zero"] and profile["digits"] >= 0.98 * present)):
+    if _named(name, CODE_HINTS, CODE_WORDS, ("code", "codes")) or (
+        profile["leading_zero"] and profile["digits"] >= 0.98 * present
+    ):
         return "category" if small else "text"
-    if (profile["multiline"] or profile["long"] >= 0.3 * present
-            or (_named(name, FREE_TEXT_HINTS, FREE_TEXT_WORDS)
-                and (profile["avg_len"] >= 30 or profile["distinct"] >= 0.5 * present))):
+    if (
+        profile["multiline"]
+        or profile["long"] >= 0.3 * present
+        or (
+            _named(name, FREE_TEXT_HINTS, FREE_TEXT_WORDS)
+            and (profile["avg_len"] >= 30 or profile["distinct"] >= 0.5 * present)
+        )
+    ):
         return "text"
     if profile["bool"] == present and profile["distinct"] <= 2:
         return "bool"
     stray = present - profile["bool"]
-    if (0 < stray <= max(1, 0.02 * present) and profile["number"] < present
-            and profile["distinct"] <= 2 + stray):
+    if 0 < stray <= max(1, 0.02 * present) and profile["number"] < present and profile["distinct"] <= 2 + stray:
         return "bool"  # yes/no with a stray "kinda": read as yes/no and the stray value reported unreadable
-    if _named(name, DATE_HINTS, suffixes=("date", "datetime", "timestamp")) and profile["digits"] >= 0.98 * present and profile["date"] >= 0.98 * present:
+    if (
+        _named(name, DATE_HINTS, suffixes=("date", "datetime", "timestamp"))
+        and profile["digits"] >= 0.98 * present
+        and profile["date"] >= 0.98 * present
+    ):
         return "date"
     if profile["amount"] >= 0.98 * present:
         return "money" if profile["currency_seen"] else "number"
@@ -554,9 +680,12 @@ def _date_order(column: PlannedColumn, profile: dict[str, int], mapping: Mapping
         return mapping.date_order
     mdy, dmy = profile["mdy"] > 0, profile["dmy"] > 0
     if mdy and dmy:
-        raise UserError("dates in this column mix day/month/year and month/day/year orders", file=file_name,
-                        column=column.header, hint="fix the column, or declare the order with "
-                                                   "[dates] order = \"mdy\" or \"dmy\" in a mapping file")
+        raise UserError(
+            "dates in this column mix day/month/year and month/day/year orders",
+            file=file_name,
+            column=column.header,
+            hint='fix the column, or declare the order with [dates] order = "mdy" or "dmy" in a mapping file',
+        )
     if mdy:
         return "mdy"
     if dmy:
@@ -582,8 +711,13 @@ def _proven_order(profile: dict[str, int]) -> str | None:
     return None
 
 
-def _ambiguous_date_orders(columns: list[PlannedColumn], profiles: dict[str, dict[str, int]], mapping: Mapping,
-                           file_name: str, warnings: list[str]) -> None:
+def _ambiguous_date_orders(
+    columns: list[PlannedColumn],
+    profiles: dict[str, dict[str, int]],
+    mapping: Mapping,
+    file_name: str,
+    warnings: list[str],
+) -> None:
     """Decide the date columns whose values leave day and month open (every part 12 or less, `_date_order`).
 
     One export is written in one locale, so the order its other date columns prove decides: those of this
@@ -608,18 +742,27 @@ def _ambiguous_date_orders(columns: list[PlannedColumn], profiles: dict[str, dic
         if len(orders) == 1:
             column.date_order = next(iter(orders))
             shown = ", ".join(sorted(evidence)[:3])
-            column.note = _join_note(column.note, f"day and month are 12 or less in every value: read as "
-                                                  f"{'day/month' if column.date_order == 'dmy' else 'month/day'} "
-                                                  f"like the export's other dates ({shown})")
+            column.note = _join_note(
+                column.note,
+                f"day and month are 12 or less in every value: read as "
+                f"{'day/month' if column.date_order == 'dmy' else 'month/day'} "
+                f"like the export's other dates ({shown})",
+            )
         elif needed:
-            raise UserError("the date order is ambiguous (every day and month is 12 or less) and no other date "
-                            "column of the export decides it", file=file_name, column=column.header,
-                            hint="declare it with [dates] order = \"mdy\" or \"dmy\" in a mapping file (--mapping)")
+            raise UserError(
+                "the date order is ambiguous (every day and month is 12 or less) and no other date "
+                "column of the export decides it",
+                file=file_name,
+                column=column.header,
+                hint='declare it with [dates] order = "mdy" or "dmy" in a mapping file (--mapping)',
+            )
         else:
             column.type, column.date_order = "text", None
-            message = ("day and month are 12 or less in every value and no other date column of the export decides "
-                       "their order: kept as text (declare [dates] order = \"mdy\" or \"dmy\" in a mapping file "
-                       "to read it as dates)")
+            message = (
+                "day and month are 12 or less in every value and no other date column of the export decides "
+                'their order: kept as text (declare [dates] order = "mdy" or "dmy" in a mapping file '
+                "to read it as dates)"
+            )
             column.note = _join_note(column.note, message)
             warnings.append(f"{file_name}: column {column.header!r}: {message}")
         column.role = mapping.roles.get(column.name) or _infer_role(column, profile)
@@ -661,23 +804,29 @@ def _lookup_sql(column: PlannedColumn, i: int) -> str:
     names = [_q(n) for n in _stored_names(column)]
     if column.type == "category":
         spellings = norm.display_spellings(f"SELECT raw AS value, c AS weight FROM _dist_{i}")
-        return (f"SELECT d.raw, d.c, d.first_row, s.display AS {names[0]} FROM _dist_{i} d "
-                f"LEFT JOIN ({spellings}) s ON s.key = {norm.category_key('d.raw')}")
+        return (
+            f"SELECT d.raw, d.c, d.first_row, s.display AS {names[0]} FROM _dist_{i} d "
+            f"LEFT JOIN ({spellings}) s ON s.key = {norm.category_key('d.raw')}"
+        )
     if column.type == "list":
         exploded = f"SELECT raw, unnest({norm.list_elements('raw')}) AS value, c AS weight FROM _dist_{i}"
         spellings = norm.display_spellings(f"SELECT value, weight FROM ({exploded})")
-        return (f"SELECT d.raw, d.c, d.first_row, CASE WHEN {norm.null_if_missing('d.raw')} IS NULL THEN NULL ELSE "
-                f"coalesce(list_sort(list_distinct(list(s.display) FILTER (s.display IS NOT NULL))), []) END "
-                f"AS {names[0]} FROM _dist_{i} d LEFT JOIN ({exploded}) x ON x.raw = d.raw "
-                f"LEFT JOIN ({spellings}) s ON s.key = {norm.category_key('x.value')} GROUP BY d.raw, d.c, d.first_row")
+        return (
+            f"SELECT d.raw, d.c, d.first_row, CASE WHEN {norm.null_if_missing('d.raw')} IS NULL THEN NULL ELSE "
+            f"coalesce(list_sort(list_distinct(list(s.display) FILTER (s.display IS NOT NULL))), []) END "
+            f"AS {names[0]} FROM _dist_{i} d LEFT JOIN ({exploded}) x ON x.raw = d.raw "
+            f"LEFT JOIN ({spellings}) s ON s.key = {norm.category_key('x.value')} GROUP BY d.raw, d.c, d.first_row"
+        )
     if column.type == "currency":
         return f"SELECT raw, c, first_row, icp_currency(raw) AS {names[0]} FROM _dist_{i}"
     parts = [f"a.value AS {names[0]}"]
     if column.type == "money":  # the currencies and open bands are counted from the lookup (_count_currencies)
         parts += [f"a.currency AS {_q(f'{column.name}__parsed_currency')}", "a.open AS _open"]
     # materialised: each field read from `a` would otherwise call the Python parser again
-    return (f"WITH parsed AS MATERIALIZED (SELECT *, {norm.amount('raw', column.mark)} AS a FROM _dist_{i}) "
-            f"SELECT raw, c, first_row, {', '.join(parts)} FROM parsed")
+    return (
+        f"WITH parsed AS MATERIALIZED (SELECT *, {norm.amount('raw', column.mark)} AS a FROM _dist_{i}) "
+        f"SELECT raw, c, first_row, {', '.join(parts)} FROM parsed"
+    )
 
 
 def _read_amounts(con: duckdb.DuckDBPyConnection, columns: list[PlannedColumn]) -> None:
@@ -702,8 +851,9 @@ def _count_currencies(con: duckdb.DuckDBPyConnection, column: PlannedColumn, loo
     each distinct value was parsed once there, so nothing is parsed again."""
     parsed = _q(f"{column.name}__parsed_currency")
     for code, rows, open_rows in con.execute(
-            f"SELECT {parsed}, sum(c), sum(c) FILTER (_open) FROM {lookup} WHERE raw IS NOT NULL "
-            f"GROUP BY 1 ORDER BY 2 DESC, 1").fetchall():
+        f"SELECT {parsed}, sum(c), sum(c) FILTER (_open) FROM {lookup} WHERE raw IS NOT NULL "
+        f"GROUP BY 1 ORDER BY 2 DESC, 1"
+    ).fetchall():
         if code is not None:
             column.currencies[code] = int(rows)
         column.open_values += int(open_rows or 0)
@@ -722,8 +872,9 @@ def _pair_currency_columns(columns: list[PlannedColumn]) -> None:
         for target in targets:
             target.currency_source = currency.name
         currency.role = "ignore"
-        currency.note = currency.note or (f"the currency of {', '.join(t.header for t in targets)}" if targets
-                                          else "currency codes")
+        currency.note = currency.note or (
+            f"the currency of {', '.join(t.header for t in targets)}" if targets else "currency codes"
+        )
 
 
 def _unpacked(column: PlannedColumn) -> list[str]:
@@ -733,8 +884,11 @@ def _unpacked(column: PlannedColumn) -> list[str]:
     if column.type != "band":
         return [_q(column.name)]
     packed = _q(f"{column.name}__band")
-    return [f"{packed}.exact AS {_q(column.name)}", f"{packed}.min AS {_q(column.name + '_min')}",
-            f"{packed}.max AS {_q(column.name + '_max')}"]
+    return [
+        f"{packed}.exact AS {_q(column.name)}",
+        f"{packed}.min AS {_q(column.name + '_min')}",
+        f"{packed}.max AS {_q(column.name + '_max')}",
+    ]
 
 
 def detect_kind(headers: list[str], mapping: Mapping | None = None, file_name: str | None = None) -> tuple[str, str]:
@@ -776,42 +930,70 @@ def _account_table_kind(headers: list[str], fields: set[str], mapping: Mapping |
 
     def as_kind(kind: str) -> set[str]:
         """The fields the headers name in a file of that kind; none when they describe accounts."""
-        named = {(mapping.columns.get(h) if mapping else None) or kind_field(h, kind) or canonical_field(h)
-                 for h in headers} - {None}
+        named = {
+            (mapping.columns.get(h) if mapping else None) or kind_field(h, kind) or canonical_field(h) for h in headers
+        } - {None}
         return set() if named & (FIRMOGRAPHIC | ACCOUNT_LEVEL) else named  # Recurly's `state` is no region
 
     subscriptions = as_kind("subscriptions")
-    if subscriptions & {"mrr", "arr", "plan"} and (subscriptions & fields & SUBSCRIPTION_SIGNALS or
-                                                   {"plan", "subscription_status"} <= subscriptions):
+    if subscriptions & {"mrr", "arr", "plan"} and (
+        subscriptions & fields & SUBSCRIPTION_SIGNALS or {"plan", "subscription_status"} <= subscriptions
+    ):
         found = sorted(subscriptions & ({"mrr", "arr", "plan"} | SUBSCRIPTION_SIGNALS))
         return "subscriptions", f"a row per subscription ({', '.join(found)})"
     tickets = as_kind("tickets")
-    if "ticket_id" in tickets & fields or ("ticket_created" in tickets and tickets & {"ticket_status",
-                                                                                     "ticket_priority"}):
+    if "ticket_id" in tickets & fields or (
+        "ticket_created" in tickets and tickets & {"ticket_status", "ticket_priority"}
+    ):
         found = sorted(tickets & {"ticket_id", "ticket_created", "ticket_status", "ticket_priority"})
         return "tickets", f"a row per support ticket ({', '.join(found)})"
-    if EVENT_SIGNALS <= as_kind("events"):
+    if as_kind("events") >= EVENT_SIGNALS:
         return "events", "a row per event (event name and time)"
     return None
 
 
-def import_file(ws: Workspace, path: str | Path, kind: str | None = None, *, mapping: Mapping | None = None,
-                lenient: bool = False, progress: Callable[[str], None] | None = None,
-                reason: str = "named by the caller", sheet: str | int | None = None) -> ImportReport:
+def import_file(
+    ws: Workspace,
+    path: str | Path,
+    kind: str | None = None,
+    *,
+    mapping: Mapping | None = None,
+    lenient: bool = False,
+    progress: Callable[[str], None] | None = None,
+    reason: str = "named by the caller",
+    sheet: str | int | None = None,
+) -> ImportReport:
     """Import one tabular file as a new snapshot of its kind (idempotent on the file's content).
 
     One transaction: a failure leaves the workspace as it was. `sheet` picks a workbook's
     worksheet (name or 0-based index). Raises UserError for anything wrong with the file.
     """
     with ws.transaction() as con:
-        return import_into(con, path, kind, mapping=mapping, lenient=lenient, progress=progress, reason=reason,
-                           sheet=sheet, scratch_dir=ws.path.parent)
+        return import_into(
+            con,
+            path,
+            kind,
+            mapping=mapping,
+            lenient=lenient,
+            progress=progress,
+            reason=reason,
+            sheet=sheet,
+            scratch_dir=ws.path.parent,
+        )
 
 
-def import_into(con: duckdb.DuckDBPyConnection, path: str | Path | SourceFile, kind: str | None = None, *,
-                mapping: Mapping | None = None, lenient: bool = False,
-                progress: Callable[[str], None] | None = None, reason: str = "named by the caller",
-                sheet: str | int | None = None, scratch_dir: Path | None = None) -> ImportReport:
+def import_into(
+    con: duckdb.DuckDBPyConnection,
+    path: str | Path | SourceFile,
+    kind: str | None = None,
+    *,
+    mapping: Mapping | None = None,
+    lenient: bool = False,
+    progress: Callable[[str], None] | None = None,
+    reason: str = "named by the caller",
+    sheet: str | int | None = None,
+    scratch_dir: Path | None = None,
+) -> ImportReport:
     """`import_file` inside the caller's transaction, so several files can commit (or roll back) together.
 
     `scratch_dir` receives the UTF-8 copy of a workbook or UTF-16/cp1252 file while it is read.
@@ -837,17 +1019,33 @@ def import_into(con: duckdb.DuckDBPyConnection, path: str | Path | SourceFile, k
     reading = f"reading {source.name}" + (f" (sheet {source.sheet!r})" if source.sheet else "")
     with watch(con, progress, reading, _estimated_rows(con, source)):
         reader_rejects = stage(con, source, lenient=lenient, scratch_dir=scratch_dir)
-    report = _build_snapshot(con, source, kind, import_id, mapping, reader_rejects, say, f"imp_{kind}_{key[:12]}",
-                             progress)
+    report = _build_snapshot(
+        con, source, kind, import_id, mapping, reader_rejects, say, f"imp_{kind}_{key[:12]}", progress
+    )
     report.detected_as = reason
     report.furniture_dropped = source.furniture_count
     report.furniture = [FurnitureRow(**f) for f in source.furniture]
     report.sheet = source.sheet
-    con.execute("INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [import_id, kind, source.name, str(source.path.resolve()), source.sha256, source.format,
-                 source.encoding, source.delimiter, report.rows_read, report.rows_kept, report.rows_rejected,
-                 report.duplicates_dropped, f"imp_{kind}_{key[:12]}", report.imported_at,
-                 report.model_dump_json()])
+    con.execute(
+        "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            import_id,
+            kind,
+            source.name,
+            str(source.path.resolve()),
+            source.sha256,
+            source.format,
+            source.encoding,
+            source.delimiter,
+            report.rows_read,
+            report.rows_kept,
+            report.rows_rejected,
+            report.duplicates_dropped,
+            f"imp_{kind}_{key[:12]}",
+            report.imported_at,
+            report.model_dump_json(),
+        ],
+    )
     con.execute("INSERT OR REPLACE INTO current_snapshot VALUES (?, ?)", [kind, import_id])
     con.execute("DROP VIEW IF EXISTS _dedup")
     drop_stage(con)
@@ -866,11 +1064,15 @@ def import_key(source: SourceFile, kind: str, mapping: Mapping, lenient: bool) -
     headers = peek_headers(source)
     columns = {h: t for h, t in mapping.columns_for(source.name).items() if h in headers}
     names = {c.name for c in plan_columns(headers, mapping, source.name, kind)} | set(headers)
-    settings = {"columns": columns,
-                "roles": {f: r for f, r in mapping.roles.items() if f in names},
-                "types": {f: t for f, t in mapping.types.items() if f in names},
-                "date_order": mapping.date_order, "fx": mapping.fx, "fx_currency": mapping.fx_currency,
-                "lenient": lenient}
+    settings = {
+        "columns": columns,
+        "roles": {f: r for f, r in mapping.roles.items() if f in names},
+        "types": {f: t for f, t in mapping.types.items() if f in names},
+        "date_order": mapping.date_order,
+        "fx": mapping.fx,
+        "fx_currency": mapping.fx_currency,
+        "lenient": lenient,
+    }
     if not any(settings.values()):
         return source.sha256
     blob = json.dumps(settings, sort_keys=True, ensure_ascii=False)
@@ -881,8 +1083,9 @@ def _estimated_rows(con: duckdb.DuckDBPyConnection, source: SourceFile) -> int:
     """Rows of a file before reading it, for progress: Parquet's metadata, else size / the first lines' length."""
     try:
         if source.format == "parquet":
-            return int(con.execute("SELECT sum(num_rows) FROM parquet_file_metadata(?)", [str(source.path)]
-                                   ).fetchone()[0] or 0)
+            return int(
+                con.execute("SELECT sum(num_rows) FROM parquet_file_metadata(?)", [str(source.path)]).fetchone()[0] or 0
+            )
         with source.path.open("rb") as handle:
             head = handle.read(1 << 20)
         lines = head.count(b"\n")
@@ -891,9 +1094,17 @@ def _estimated_rows(con: duckdb.DuckDBPyConnection, source: SourceFile) -> int:
         return 0
 
 
-def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: str, import_id: str,
-                    mapping: Mapping, reader_rejects: list[dict], say: Callable[[str], None],
-                    table: str, progress: Callable[..., None] | None = None) -> ImportReport:
+def _build_snapshot(
+    con: duckdb.DuckDBPyConnection,
+    source: SourceFile,
+    kind: str,
+    import_id: str,
+    mapping: Mapping,
+    reader_rejects: list[dict],
+    say: Callable[[str], None],
+    table: str,
+    progress: Callable[..., None] | None = None,
+) -> ImportReport:
     rows_read = con.execute("SELECT count(*) FROM _stage").fetchone()[0] + len(reader_rejects)
     texts = _staged_as_text(con)
     originals = ", ".join(_q(h) for h in texts)
@@ -904,8 +1115,10 @@ def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: st
     with watch(con, progress, "finding duplicate rows", rows_read):
         kept_filter = _drop_duplicate_rows(con, originals, rid)
     # a view, not a copy: every later step reads the staged rows where they are
-    con.execute(f"CREATE OR REPLACE TEMP VIEW _dedup AS SELECT {rid} - {first} + 1 AS _row, {originals} FROM _stage"
-                f"{kept_filter}")
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW _dedup AS SELECT {rid} - {first} + 1 AS _row, {originals} FROM _stage"
+        f"{kept_filter}"
+    )
     kept_after_dedup = con.execute("SELECT count(*) FROM _dedup").fetchone()[0]
     duplicates = rows_read - len(reader_rejects) - kept_after_dedup
     say(f"profiling {len(texts)} columns")
@@ -915,8 +1128,11 @@ def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: st
     known_text = {c.header for c in columns if c.header in known and c.type == "text"}
     profiles = _profile_known(con, texts, known_text)
     # text that rarely repeats (ids, names, websites, notes) is normalised inline, once, with no lookup table
-    inline = {i for i, c in enumerate(columns) if c.header in known_text
-              and profiles[c.header]["distinct_raw"] > 0.5 * kept_after_dedup}
+    inline = {
+        i
+        for i, c in enumerate(columns)
+        if c.header in known_text and profiles[c.header]["distinct_raw"] > 0.5 * kept_after_dedup
+    }
     index = {h: i for i, h in enumerate(texts)}
     _distinct_values(con, {h: t for i, (h, t) in enumerate(texts.items()) if i not in inline}, index)
     profiles |= _profile(con, {h: t for h, t in texts.items() if h not in known_text}, known, index)
@@ -961,9 +1177,16 @@ def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: st
             joins.append(f"LEFT JOIN _lk_{i} ON _lk_{i}.raw IS NOT DISTINCT FROM {raw}")
             inner += [f"_lk_{i}.{_q(name)}" for name, _ in _typed_exprs(column, "raw")]
         outer += _unpacked(column)
-    _write_rows(con, table, lambda first, last: (
-        f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM _dedup d {' '.join(joins)} "
-        f"WHERE d._row BETWEEN {first} AND {last}) ORDER BY _row"), progress, kept_after_dedup)
+    _write_rows(
+        con,
+        table,
+        lambda first, last: (
+            f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM _dedup d {' '.join(joins)} "
+            f"WHERE d._row BETWEEN {first} AND {last}) ORDER BY _row"
+        ),
+        progress,
+        kept_after_dedup,
+    )
     # before rejections, as the lookups count
     inline_reports = _inline_reports(con, table, columns, inline, texts, profiles, kept_after_dedup)
     _apply_currencies(con, table, columns, mapping, source.name, warnings)
@@ -976,19 +1199,36 @@ def _build_snapshot(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: st
     column_reports = _column_reports(con, table, columns, inline_reports)
     rows_kept = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     return ImportReport(
-        import_id=import_id, kind=kind, file_name=source.name, path=str(source.path), sha256=source.sha256,
-        format=source.format, encoding=source.encoding if source.format == "csv" else None,
-        delimiter=source.delimiter, rows_read=rows_read, rows_kept=rows_kept, rows_rejected=len(rejects),
-        duplicates_dropped=duplicates, conflicts=sum("conflict" in r.reason for r in rejects),
-        imported_at=datetime.now(timezone.utc).replace(tzinfo=None), columns=column_reports,
-        rejected=rejects[:MAX_REJECTS_IN_REPORT], warnings=warnings)
+        import_id=import_id,
+        kind=kind,
+        file_name=source.name,
+        path=str(source.path),
+        sha256=source.sha256,
+        format=source.format,
+        encoding=source.encoding if source.format == "csv" else None,
+        delimiter=source.delimiter,
+        rows_read=rows_read,
+        rows_kept=rows_kept,
+        rows_rejected=len(rejects),
+        duplicates_dropped=duplicates,
+        conflicts=sum("conflict" in r.reason for r in rejects),
+        imported_at=datetime.now(UTC).replace(tzinfo=None),
+        columns=column_reports,
+        rejected=rejects[:MAX_REJECTS_IN_REPORT],
+        warnings=warnings,
+    )
 
 
 WRITE_BATCH_ROWS = 1_000_000
 
 
-def _write_rows(con: duckdb.DuckDBPyConnection, table: str, select: Callable[[int, int], str],
-                progress: Callable[..., None] | None, rows: int) -> None:
+def _write_rows(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    select: Callable[[int, int], str],
+    progress: Callable[..., None] | None,
+    rows: int,
+) -> None:
     """Create `table` from `select(first, last)` (the SELECT of the rows whose `_row` is from first to last,
     ordered by `_row`), in batches of WRITE_BATCH_ROWS file rows; `rows` (the rows to write) scales progress.
 
@@ -1039,22 +1279,30 @@ def _value_fit(con: duckdb.DuckDBPyConnection, texts: dict[str, str]) -> Callabl
         decided, total = con.execute(  # only the columns that claim deal_stage: one GROUP BY each
             f"SELECT coalesce(sum(c) FILTER ({stage_class(present)} IN ('won', 'lost')), 0), "
             f"coalesce(sum(c) FILTER ({present} IS NOT NULL), 0) "
-            f"FROM (SELECT {texts[header]} AS raw, count(*) AS c FROM _dedup GROUP BY 1)").fetchone()
+            f"FROM (SELECT {texts[header]} AS raw, count(*) AS c FROM _dedup GROUP BY 1)"
+        ).fetchone()
         return decided / total if total else 0.0
+
     return fit
 
 
 def _require_identity(columns: list[PlannedColumn], kind: str, source: SourceFile, profiles) -> None:
     names = {c.name for c in columns if profiles[c.header]["present"]}
     if kind in ("customers", "prospects") and not names & {"company_id", "company_name", "domain"}:
-        raise UserError(f"a {kind} file needs an id, a company name or a domain column; found columns: "
-                        f"{', '.join(c.header for c in columns)}", file=source.name,
-                        hint="rename one column (e.g. 'Record ID' or 'Company name') or map it in a mapping file "
-                             "([columns] \"Your Header\" = \"company_id\")")
+        raise UserError(
+            f"a {kind} file needs an id, a company name or a domain column; found columns: "
+            f"{', '.join(c.header for c in columns)}",
+            file=source.name,
+            hint="rename one column (e.g. 'Record ID' or 'Company name') or map it in a mapping file "
+            '([columns] "Your Header" = "company_id")',
+        )
     if kind in ACCOUNT_TABLE_KINDS and not names & {"company_id", "company_name", "domain"}:
-        raise UserError(f"the {kind} file needs a column naming each row's account (its id, name or domain); "
-                        f"found columns: {', '.join(c.header for c in columns)}", file=source.name,
-                        hint="map the account column in a mapping file ([columns] \"Your Header\" = \"company_id\")")
+        raise UserError(
+            f"the {kind} file needs a column naming each row's account (its id, name or domain); "
+            f"found columns: {', '.join(c.header for c in columns)}",
+            file=source.name,
+            hint='map the account column in a mapping file ([columns] "Your Header" = "company_id")',
+        )
 
 
 SCIENTIFIC_ID = r"[0-9](\.[0-9]+)?[eE]\+?[0-9]+"  # 1.23457E+17: a spreadsheet rounded a long id
@@ -1076,15 +1324,18 @@ def _scientific_ids(con, table: str, columns: list[PlannedColumn], file_name: st
         if column.name not in ID_FIELDS:
             continue
         q = _q(column.name)
-        found = con.execute(f"SELECT _row, CAST({q} AS VARCHAR) FROM {table} WHERE {_lossy_id(q)} "
-                            f"ORDER BY _row").fetchall()
+        found = con.execute(
+            f"SELECT _row, CAST({q} AS VARCHAR) FROM {table} WHERE {_lossy_id(q)} ORDER BY _row"
+        ).fetchall()
         if found:
             rows = ", ".join(str(r) for r, _ in found[:12]) + (", ..." if len(found) > 12 else "")
-            warnings.append(f"{file_name}: column {column.header!r}: ids in scientific notation lost their digits "
-                            f"(e.g. {found[0][1]}): {len(found):,} rows share {_ids(len({v for _, v in found}))} "
-                            f"(rows {rows}); they were kept as separate records and link to nothing. Re-export the "
-                            f"column as text (format the column as Text before saving, or export from the CRM "
-                            f"directly)")
+            warnings.append(
+                f"{file_name}: column {column.header!r}: ids in scientific notation lost their digits "
+                f"(e.g. {found[0][1]}): {len(found):,} rows share {_ids(len({v for _, v in found}))} "
+                f"(rows {rows}); they were kept as separate records and link to nothing. Re-export the "
+                f"column as text (format the column as Text before saving, or export from the CRM "
+                f"directly)"
+            )
     return warnings
 
 
@@ -1103,8 +1354,10 @@ def _reject_conflicts(con, table: str, kind: str, columns: list[PlannedColumn]) 
         return []
     id_column = _q(id_field)
     # ids that repeat, by a hash aggregate (no sort); the window below then ranks only their rows
-    repeated = (f"{id_column} IN (SELECT {id_column} FROM {table} WHERE {id_column} IS NOT NULL "
-                f"GROUP BY {id_column} HAVING count(*) > 1)")
+    repeated = (
+        f"{id_column} IN (SELECT {id_column} FROM {table} WHERE {id_column} IS NOT NULL "
+        f"GROUP BY {id_column} HAVING count(*) > 1)"
+    )
     if not con.execute(f"SELECT count(*) FROM {table} WHERE {repeated} LIMIT 1").fetchone()[0]:
         return []
     comparable = f"{repeated} AND NOT {_lossy_id(id_column)}"
@@ -1118,10 +1371,15 @@ def _reject_conflicts(con, table: str, kind: str, columns: list[PlannedColumn]) 
     con.execute(f"""DELETE FROM {table} WHERE _row IN (
         SELECT _row FROM (SELECT _row, min(_row) OVER (PARTITION BY {id_column}) AS first_row FROM {table}
                           WHERE {comparable}) WHERE _row <> first_row)""")
-    return [RejectedRow(row=row, column=id_field,
-                        reason=f"id conflict: {id_field} {value!r} also on row {first} with different values "
-                               f"(kept row {first})", raw=str(value))
-            for row, value, first in clashes]
+    return [
+        RejectedRow(
+            row=row,
+            column=id_field,
+            reason=f"id conflict: {id_field} {value!r} also on row {first} with different values (kept row {first})",
+            raw=str(value),
+        )
+        for row, value, first in clashes
+    ]
 
 
 def _reject_anonymous(con, table: str, kind: str, columns: list[PlannedColumn]) -> list[RejectedRow]:
@@ -1132,8 +1390,11 @@ def _reject_anonymous(con, table: str, kind: str, columns: list[PlannedColumn]) 
     rows = [r[0] for r in con.execute(f"SELECT _row FROM {table} WHERE {condition} ORDER BY _row").fetchall()]
     if rows:
         con.execute(f"DELETE FROM {table} WHERE {condition}")
-    what = "the company cannot be identified" if kind in ("customers", "prospects") else \
-        f"the {kind[:-1]} belongs to no account"
+    what = (
+        "the company cannot be identified"
+        if kind in ("customers", "prospects")
+        else f"the {kind[:-1]} belongs to no account"
+    )
     return [RejectedRow(row=r, column=None, reason=f"no {' / '.join(keys)}: {what}") for r in rows]
 
 
@@ -1169,8 +1430,15 @@ def _drop_duplicate_rows(con: duckdb.DuckDBPyConnection, originals: str, rid: st
     return ""
 
 
-def _inline_reports(con, table: str, columns: list[PlannedColumn], inline: set[int], texts: dict[str, str],
-                    profiles: dict[str, dict[str, int]], kept: int) -> dict[int, tuple[int, list[str], list[str]]]:
+def _inline_reports(
+    con,
+    table: str,
+    columns: list[PlannedColumn],
+    inline: set[int],
+    texts: dict[str, str],
+    profiles: dict[str, dict[str, int]],
+    kept: int,
+) -> dict[int, tuple[int, list[str], list[str]]]:
     """(unparsed, unparsed examples, examples) of the text columns normalised inline, with no lookup table.
 
     The same figures a lookup gives: examples are the first three distinct stored values in order; a
@@ -1182,27 +1450,39 @@ def _inline_reports(con, table: str, columns: list[PlannedColumn], inline: set[i
         column, name = columns[i], _q(columns[i].name)
         shown = f"CASE WHEN ends_with({name}, '.0') THEN left({name}, -2) ELSE {name} END"  # as _shown, no regex
         # the first values in order (a top-N, no sort of the column); all distinct ones only if those repeat
-        first = [r[0] for r in con.execute(f"SELECT {shown} AS v FROM {table} WHERE {name} IS NOT NULL "
-                                           f"ORDER BY v LIMIT 50").fetchall()]
+        first = [
+            r[0]
+            for r in con.execute(
+                f"SELECT {shown} AS v FROM {table} WHERE {name} IS NOT NULL ORDER BY v LIMIT 50"
+            ).fetchall()
+        ]
         examples = list(dict.fromkeys(first))[:3]
         if len(examples) < 3 and len(first) == 50:
-            examples = [r[0] for r in con.execute(f"SELECT DISTINCT {shown} AS v FROM {table} WHERE {name} IS NOT "
-                                                  f"NULL ORDER BY v LIMIT 3").fetchall()]
+            examples = [
+                r[0]
+                for r in con.execute(
+                    f"SELECT DISTINCT {shown} AS v FROM {table} WHERE {name} IS NOT NULL ORDER BY v LIMIT 3"
+                ).fetchall()
+            ]
         nulls = con.execute(f"SELECT count_if({name} IS NULL) FROM {table}").fetchone()[0]
         unparsed = nulls - (kept - profiles[column.header]["present"])
         unparsed_examples = []
         if unparsed:
             raw = texts[column.header]
-            unparsed_examples = [f"row {r}: {v}" for r, v in con.execute(
-                f"SELECT min(_row) AS r, {raw} AS v FROM _dedup WHERE _row IN (SELECT _row FROM {table} WHERE "
-                f"{name} IS NULL) AND {norm.null_if_missing(raw)} IS NOT NULL GROUP BY v ORDER BY r LIMIT 3"
-            ).fetchall()]
+            unparsed_examples = [
+                f"row {r}: {v}"
+                for r, v in con.execute(
+                    f"SELECT min(_row) AS r, {raw} AS v FROM _dedup WHERE _row IN (SELECT _row FROM {table} WHERE "
+                    f"{name} IS NULL) AND {norm.null_if_missing(raw)} IS NOT NULL GROUP BY v ORDER BY r LIMIT 3"
+                ).fetchall()
+            ]
         reports[i] = unparsed, unparsed_examples, examples
     return reports
 
 
-def _column_reports(con, table: str, columns: list[PlannedColumn],
-                    inline: dict[int, tuple[int, list[str], list[str]]] | None = None) -> list[ColumnReport]:
+def _column_reports(
+    con, table: str, columns: list[PlannedColumn], inline: dict[int, tuple[int, list[str], list[str]]] | None = None
+) -> list[ColumnReport]:
     """Per column: % missing in the stored table; unparsed values and examples from its lookup.
 
     `inline` gives (unparsed, unparsed examples, examples) of the columns normalised without a lookup.
@@ -1210,39 +1490,78 @@ def _column_reports(con, table: str, columns: list[PlannedColumn],
     inline = inline or {}
     total = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] or 1
     stored = [f"{c.name}_min" if c.type == "band" else c.name for c in columns]
-    missing = con.execute("SELECT " + ", ".join(f"count_if({_q(name)} IS NULL)" for name in stored)
-                          + f" FROM {table}").fetchall()[0]
+    missing = con.execute(
+        "SELECT " + ", ".join(f"count_if({_q(name)} IS NULL)" for name in stored) + f" FROM {table}"
+    ).fetchall()[0]
     reports = []
     for i, column in enumerate(columns):
         if i in inline:
-            reports.append(ColumnReport(header=column.header, field=column.name, canonical=column.canonical,
-                                        role=column.role, type=column.type,
-                                        pct_missing=round(100 * missing[i] / total, 1), examples=inline[i][2],
-                                        unparsed=int(inline[i][0]), unparsed_examples=inline[i][1], note=column.note,
-                                        currencies=dict(column.currencies)))
+            reports.append(
+                ColumnReport(
+                    header=column.header,
+                    field=column.name,
+                    canonical=column.canonical,
+                    role=column.role,
+                    type=column.type,
+                    pct_missing=round(100 * missing[i] / total, 1),
+                    examples=inline[i][2],
+                    unparsed=int(inline[i][0]),
+                    unparsed_examples=inline[i][1],
+                    note=column.note,
+                    currencies=dict(column.currencies),
+                )
+            )
             continue
         value = f"{_q(column.name + '__band')}.min" if column.type == "band" else _q(column.name)
         # a word such as "unknown" or "lots" in a number, date or yes/no column is unreadable, not missing
-        present = (f"{norm.null_if_missing('raw')} IS NOT NULL" if column.type in ("text", "category", "list")
-                   else f"NOT {norm.strictly_missing('raw')}")
+        present = (
+            f"{norm.null_if_missing('raw')} IS NOT NULL"
+            if column.type in ("text", "category", "list")
+            else f"NOT {norm.strictly_missing('raw')}"
+        )
         unparsed_filter = f"{value} IS NULL AND {present}"
         unparsed = con.execute(f"SELECT coalesce(sum(c), 0) FROM _lk_{i} WHERE {unparsed_filter}").fetchall()[0][0]
-        unparsed_examples = [f"row {r}: {v}" for r, v in con.execute(
-            f"SELECT first_row, raw FROM _lk_{i} WHERE {unparsed_filter} ORDER BY first_row LIMIT 3").fetchall()]
-        display = _shown(value) if column.type != "band" else (
-            f"coalesce({_shown(_q(column.name + '__band') + '.exact')}, {_shown(value)} || '-' || "
-            f"coalesce({_shown(_q(column.name + '__band') + '.max')}, ''))")
-        examples = [r[0] for r in con.execute(
-            f"SELECT DISTINCT {display} AS v FROM _lk_{i} WHERE {value} IS NOT NULL ORDER BY v LIMIT 3").fetchall()]
-        reports.append(ColumnReport(header=column.header, field=column.name, canonical=column.canonical,
-                                    role=column.role, type=column.type, pct_missing=round(100 * missing[i] / total, 1),
-                                    examples=examples, unparsed=int(unparsed), unparsed_examples=unparsed_examples,
-                                    note=column.note, currencies=dict(column.currencies)))
+        unparsed_examples = [
+            f"row {r}: {v}"
+            for r, v in con.execute(
+                f"SELECT first_row, raw FROM _lk_{i} WHERE {unparsed_filter} ORDER BY first_row LIMIT 3"
+            ).fetchall()
+        ]
+        display = (
+            _shown(value)
+            if column.type != "band"
+            else (
+                f"coalesce({_shown(_q(column.name + '__band') + '.exact')}, {_shown(value)} || '-' || "
+                f"coalesce({_shown(_q(column.name + '__band') + '.max')}, ''))"
+            )
+        )
+        examples = [
+            r[0]
+            for r in con.execute(
+                f"SELECT DISTINCT {display} AS v FROM _lk_{i} WHERE {value} IS NOT NULL ORDER BY v LIMIT 3"
+            ).fetchall()
+        ]
+        reports.append(
+            ColumnReport(
+                header=column.header,
+                field=column.name,
+                canonical=column.canonical,
+                role=column.role,
+                type=column.type,
+                pct_missing=round(100 * missing[i] / total, 1),
+                examples=examples,
+                unparsed=int(unparsed),
+                unparsed_examples=unparsed_examples,
+                note=column.note,
+                currencies=dict(column.currencies),
+            )
+        )
     return reports
 
 
-def _apply_currencies(con, table: str, columns: list[PlannedColumn], mapping: Mapping, file_name: str,
-                      warnings: list[str]) -> None:
+def _apply_currencies(
+    con, table: str, columns: list[PlannedColumn], mapping: Mapping, file_name: str, warnings: list[str]
+) -> None:
     """Give every money column with currencies `<field>_currency`, and one comparable currency.
 
     When its amounts are in more than one currency (or in one other than the reporting currency the
@@ -1262,8 +1581,9 @@ def _apply_currencies(con, table: str, columns: list[PlannedColumn], mapping: Ma
             taken = own
             while own in existing:
                 own = f"{own}_2"
-            column.note = _join_note(column.note, f"its currency is stored as {own!r} ({taken!r} is another "
-                                                  f"column of the file)")
+            column.note = _join_note(
+                column.note, f"its currency is stored as {own!r} ({taken!r} is another column of the file)"
+            )
         name, currency, parsed = _q(column.name), _q(own), _q(f"{column.name}__parsed_currency")
         if own != column.currency_source:
             con.execute(f"ALTER TABLE {table} ADD COLUMN {currency} VARCHAR")
@@ -1271,23 +1591,30 @@ def _apply_currencies(con, table: str, columns: list[PlannedColumn], mapping: Ma
             con.execute(f"UPDATE {table} SET {currency} = {given}")
         con.execute(f"UPDATE {table} SET {currency} = coalesce({currency}, {parsed})")
         con.execute(f"ALTER TABLE {table} DROP COLUMN {parsed}")
-        counts = dict(con.execute(f"SELECT {currency}, count(*) FROM {table} WHERE {name} IS NOT NULL "
-                                  f"AND {currency} IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1").fetchall())
+        counts = dict(
+            con.execute(
+                f"SELECT {currency}, count(*) FROM {table} WHERE {name} IS NOT NULL "
+                f"AND {currency} IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1"
+            ).fetchall()
+        )
         column.currencies = counts
         if not counts:
             continue
         dominant = next(iter(counts))
-        unmarked = con.execute(f"SELECT count(*) FROM {table} WHERE {name} IS NOT NULL AND {currency} IS NULL"
-                               ).fetchone()[0]
+        unmarked = con.execute(
+            f"SELECT count(*) FROM {table} WHERE {name} IS NOT NULL AND {currency} IS NULL"
+        ).fetchone()[0]
         if unmarked:  # "12000" beside "$12,000": the column's own currency
-            con.execute(f"UPDATE {table} SET {currency} = ? WHERE {name} IS NOT NULL AND {currency} IS NULL",
-                        [dominant])
+            con.execute(
+                f"UPDATE {table} SET {currency} = ? WHERE {name} IS NOT NULL AND {currency} IS NULL", [dominant]
+            )
             counts[dominant] += unmarked
         reporting = mapping.fx_currency or dominant
         others = sorted(set(counts) - {reporting})
         if column.open_values:
-            column.note = _join_note(column.note, f"{column.open_values} open band(s) such as $10M+ stored as their "
-                                                  f"lower bound")
+            column.note = _join_note(
+                column.note, f"{column.open_values} open band(s) such as $10M+ stored as their lower bound"
+            )
         if not others:
             continue
         rates = {reporting: 1.0} | {c: r for c, r in mapping.fx.items() if c != reporting}
@@ -1296,32 +1623,50 @@ def _apply_currencies(con, table: str, columns: list[PlannedColumn], mapping: Ma
         cases = " ".join(f"WHEN {sql_literal(c)} THEN {name} * {float(r)!r}" for c, r in rates.items())
         per_row = _row_rates(con, table, columns, currency, reporting, [c for c in others if c not in rates])
         if per_row:  # the file's own rate, row by row, where the user gave none for the currency
-            cases += " " + " ".join(f"WHEN {sql_literal(c)} THEN CASE WHEN {per_row[1]} > 0 THEN {name} * "
-                                    f"{per_row[1]} END" for c in per_row[2])
+            cases += " " + " ".join(
+                f"WHEN {sql_literal(c)} THEN CASE WHEN {per_row[1]} > 0 THEN {name} * {per_row[1]} END"
+                for c in per_row[2]
+            )
         con.execute(f"UPDATE {table} SET {name} = CASE {currency} {cases} ELSE NULL END")
         converted = [c for c in others if c in rates]
         missing = [c for c in others if c not in rates and c not in (per_row[2] if per_row else [])]
         if converted:
-            column.note = _join_note(column.note, f"{sum(counts[c] for c in converted):,} amounts in "
-                                                  f"{', '.join(converted)} converted to {reporting} with the given rates")
+            column.note = _join_note(
+                column.note,
+                f"{sum(counts[c] for c in converted):,} amounts in "
+                f"{', '.join(converted)} converted to {reporting} with the given rates",
+            )
         if per_row:
-            done = _scalar(con, f"SELECT count(*) FROM {table} WHERE {currency} IN "
-                                f"({', '.join(sql_literal(c) for c in per_row[2])}) AND {name} IS NOT NULL")
-            message = (f"{done:,} amounts in {', '.join(per_row[2])} converted to {reporting} with the file's own "
-                       f"column {per_row[0]!r} (read as units of {reporting} per unit, as the rows in {reporting} "
-                       f"carry 1; if the CRM gives the inverse, pass --fx rates, which win)")
+            done = _scalar(
+                con,
+                f"SELECT count(*) FROM {table} WHERE {currency} IN "
+                f"({', '.join(sql_literal(c) for c in per_row[2])}) AND {name} IS NOT NULL",
+            )
+            message = (
+                f"{done:,} amounts in {', '.join(per_row[2])} converted to {reporting} with the file's own "
+                f"column {per_row[0]!r} (read as units of {reporting} per unit, as the rows in {reporting} "
+                f"carry 1; if the CRM gives the inverse, pass --fx rates, which win)"
+            )
             column.note = _join_note(column.note, message)
             warnings.append(f"{file_name}: column {column.header!r}: {message}")
         if missing:
-            message = (f"{sum(counts[c] for c in missing):,} amounts in {', '.join(missing)} not comparable with "
-                       f"{reporting}: give --fx rates (a CSV with columns currency,rate) or an fx table in the "
-                       f"mapping file")
+            message = (
+                f"{sum(counts[c] for c in missing):,} amounts in {', '.join(missing)} not comparable with "
+                f"{reporting}: give --fx rates (a CSV with columns currency,rate) or an fx table in the "
+                f"mapping file"
+            )
             column.note = _join_note(column.note, message)
             warnings.append(f"{file_name}: column {column.header!r}: {message}")
 
 
-def _row_rates(con: duckdb.DuckDBPyConnection, table: str, columns: list[PlannedColumn], currency: str,
-               reporting: str, wanted: list[str]) -> tuple[str, str, list[str]] | None:
+def _row_rates(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: list[PlannedColumn],
+    currency: str,
+    reporting: str,
+    wanted: list[str],
+) -> tuple[str, str, list[str]] | None:
     """The file's exchange-rate column to convert the currencies in `wanted` with, row by row: (its header, its
     quoted stored name, the currencies it converts), or None.
 
@@ -1333,13 +1678,21 @@ def _row_rates(con: duckdb.DuckDBPyConnection, table: str, columns: list[Planned
     if rate is None or not wanted:
         return None
     r = _q(rate.name)
-    off_one = _scalar(con, f"SELECT count(*) FROM {table} WHERE {currency} = {sql_literal(reporting)} "
-                           f"AND {r} IS NOT NULL AND {r} <> 1")
-    if off_one or not _scalar(con, f"SELECT count(*) FROM {table} WHERE {currency} = {sql_literal(reporting)} "
-                                   f"AND {r} = 1"):
+    off_one = _scalar(
+        con,
+        f"SELECT count(*) FROM {table} WHERE {currency} = {sql_literal(reporting)} AND {r} IS NOT NULL AND {r} <> 1",
+    )
+    if off_one or not _scalar(
+        con, f"SELECT count(*) FROM {table} WHERE {currency} = {sql_literal(reporting)} AND {r} = 1"
+    ):
         return None
-    usable = [c for c in wanted if not _scalar(con, f"SELECT count(*) FROM {table} WHERE {currency} = "
-                                                   f"{sql_literal(c)} AND coalesce({r}, 0) <= 0")]
+    usable = [
+        c
+        for c in wanted
+        if not _scalar(
+            con, f"SELECT count(*) FROM {table} WHERE {currency} = {sql_literal(c)} AND coalesce({r}, 0) <= 0"
+        )
+    ]
     return (rate.header, r, usable) if usable else None
 
 
@@ -1355,8 +1708,12 @@ def require_readable(report: ImportReport, fields: set[str]) -> None:
     """
     for column in report.columns:
         if (column.field in fields or column.header in fields) and column.unparsed:
-            raise UserError(f"{column.unparsed:,} value(s) in column {column.header!r} could not be read as "
-                            f"{column.type} (e.g. {'; '.join(column.unparsed_examples)}), and this column defines a "
-                            f"good customer", file=report.file_name, column=column.header,
-                            hint="correct those values in the file (or leave them blank: a blank is missing on "
-                                 "purpose) and import again")
+            raise UserError(
+                f"{column.unparsed:,} value(s) in column {column.header!r} could not be read as "
+                f"{column.type} (e.g. {'; '.join(column.unparsed_examples)}), and this column defines a "
+                f"good customer",
+                file=report.file_name,
+                column=column.header,
+                hint="correct those values in the file (or leave them blank: a blank is missing on "
+                "purpose) and import again",
+            )

@@ -43,11 +43,15 @@ def check_links(reports: list[LinkReport], allow_unlinked: bool) -> list[str]:
         share = f"{link.linked:,} of {link.rows:,} {link.kind} ({100 * link.linked / link.rows:.0f}%)"
         own = f"; {link.standalone:,} more carry their own firmographics" if link.standalone else ""
         if not allow_unlinked:
-            raise UserError(f"only {share} link to a company{own}: an ICP built on the rest would leave out "
-                            f"{link.unlinked:,} {link.kind}. Likely cause: {link.cause or 'unknown'}",
-                            hint="fix the export as the cause says and import it again, or build without them "
-                                 "(CLI: --allow-unlinked; MCP tools: allow_unlinked=true)")
+            raise UserError(
+                f"only {share} link to a company{own}: an ICP built on the rest would leave out "
+                f"{link.unlinked:,} {link.kind}. Likely cause: {link.cause or 'unknown'}",
+                hint="fix the export as the cause says and import it again, or build without them "
+                "(CLI: --allow-unlinked; MCP tools: allow_unlinked=true)",
+            )
         link.allowed_unlinked = True
-        warnings.append(f"only {share} link to a company{own}: {link.unlinked:,} {link.kind} were analysed without "
-                        f"their company's fields (--allow-unlinked). Likely cause: {link.cause or 'unknown'}")
+        warnings.append(
+            f"only {share} link to a company{own}: {link.unlinked:,} {link.kind} were analysed without "
+            f"their company's fields (--allow-unlinked). Likely cause: {link.cause or 'unknown'}"
+        )
     return warnings

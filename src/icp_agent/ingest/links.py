@@ -51,9 +51,43 @@ METHOD = {"company_id": "id", "domain": "domain", "company_name": "name"}
 FIRMOGRAPHIC_COLUMNS = ("industry", "employees_min", "country", "annual_revenue")
 SCIENTIFIC = r"[0-9](\.[0-9]+)?[eE]\+?[0-9]+"
 SF_SHAPE = r"[a-zA-Z0-9]{15}([A-Z0-5]{3})?"
-LEGAL_SUFFIXES = ("inc", "incorporated", "llc", "l l c", "ltd", "limited", "gmbh", "ag", "sa", "s a", "sas",
-                  "s a s", "sarl", "bv", "b v", "nv", "n v", "pty", "plc", "corp", "corporation", "co", "company",
-                  "srl", "spa", "s p a", "oy", "ab", "kg", "kgaa", "pte", "lp", "llp", "ulc", "se")
+LEGAL_SUFFIXES = (
+    "inc",
+    "incorporated",
+    "llc",
+    "l l c",
+    "ltd",
+    "limited",
+    "gmbh",
+    "ag",
+    "sa",
+    "s a",
+    "sas",
+    "s a s",
+    "sarl",
+    "bv",
+    "b v",
+    "nv",
+    "n v",
+    "pty",
+    "plc",
+    "corp",
+    "corporation",
+    "co",
+    "company",
+    "srl",
+    "spa",
+    "s p a",
+    "oy",
+    "ab",
+    "kg",
+    "kgaa",
+    "pte",
+    "lp",
+    "llp",
+    "ulc",
+    "se",
+)
 MIN_LINKED_SHARE = 0.5
 # Keys linking within this share of the best key's rows link "about as many": ambiguity decides between them.
 ABOUT_AS_MANY = 0.05
@@ -126,9 +160,11 @@ class LinkKey:
         raw = f"CAST(c.{self.company_field} AS VARCHAR)"
         label = f"coalesce(CAST(c.company_name AS VARCHAR), {raw})" if "company_name" in self.identity else raw
         names = "list(DISTINCT label ORDER BY label) FILTER (label IS NOT NULL)[1:3]"
-        return (f"(SELECT k, count(DISTINCT ident) AS companies, {names} AS names FROM "
-                f"(SELECT {self._normalised(f'c.{self.company_field}')} AS k, {self._identity('c')} AS ident, "
-                f"{label} AS label FROM {self.companies} c) WHERE k IS NOT NULL GROUP BY k)")
+        return (
+            f"(SELECT k, count(DISTINCT ident) AS companies, {names} AS names FROM "
+            f"(SELECT {self._normalised(f'c.{self.company_field}')} AS k, {self._identity('c')} AS ident, "
+            f"{label} AS label FROM {self.companies} c) WHERE k IS NOT NULL GROUP BY k)"
+        )
 
     def _identity(self, alias: str) -> str:
         """SQL telling two companies apart: the id when the file has one, else the name as written (case and outer
@@ -160,12 +196,23 @@ def _salesforce_shaped(con, table: str, companies: str) -> bool:
     rows = []
     for t in (table, companies):
         v = _first_id(f"{t}.company_id")
-        rows.append(con.execute(f"SELECT count({v}), count_if(regexp_full_match({v}, '{SF_SHAPE}')), "
-                                f"count_if(length({v}) = 18), count(DISTINCT {v}), count(DISTINCT left({v}, 15)) "
-                                f"FROM {t}").fetchone())
+        rows.append(
+            con.execute(
+                f"SELECT count({v}), count_if(regexp_full_match({v}, '{SF_SHAPE}')), "
+                f"count_if(length({v}) = 18), count(DISTINCT {v}), count(DISTINCT left({v}, 15)) "
+                f"FROM {t}"
+            ).fetchone()
+        )
     (n1, shaped1, long1, *_), (n2, shaped2, long2, distinct, distinct15) = rows
-    return bool(n1 and n2 and shaped1 == n1 and shaped2 == n2 and (long1 or long2) and distinct == distinct15
-                and (long1 < n1 or long2 < n2))
+    return bool(
+        n1
+        and n2
+        and shaped1 == n1
+        and shaped2 == n2
+        and (long1 or long2)
+        and distinct == distinct15
+        and (long1 < n1 or long2 < n2)
+    )
 
 
 def _checksum_ok(v: str) -> str:
@@ -174,8 +221,10 @@ def _checksum_ok(v: str) -> str:
     table = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
     chunks = []
     for j in range(3):
-        bits = " + ".join(f"(CASE WHEN ascii(substr({v}, {5 * j + i + 1}, 1)) BETWEEN 65 AND 90 THEN {1 << i} ELSE 0 END)"
-                          for i in range(5))
+        bits = " + ".join(
+            f"(CASE WHEN ascii(substr({v}, {5 * j + i + 1}, 1)) BETWEEN 65 AND 90 THEN {1 << i} ELSE 0 END)"
+            for i in range(5)
+        )
         chunks.append(f"substr('{table}', {bits} + 1, 1) = substr({v}, {16 + j}, 1)")
     return "(" + " AND ".join(chunks) + ")"
 
@@ -185,8 +234,9 @@ def _bad_checksums(con, tables: tuple[str, ...]) -> tuple[int, int]:
     long = bad = 0
     for t in tables:
         v = _first_id(f"{t}.company_id")
-        n, wrong = con.execute(f"SELECT count_if(length({v}) = 18), count_if(length({v}) = 18 AND NOT "
-                               f"{_checksum_ok(v)}) FROM {t}").fetchone()
+        n, wrong = con.execute(
+            f"SELECT count_if(length({v}) = 18), count_if(length({v}) = 18 AND NOT {_checksum_ok(v)}) FROM {t}"
+        ).fetchone()
         long, bad = long + n, bad + wrong
     return long, bad
 
@@ -196,19 +246,28 @@ def _matches(table: str, companies: str, key: LinkKey) -> str:
     how many companies have that key (companies), whether it finds exactly one (ok) and whether it fits several
     (ambiguous). One join of the distinct values to the companies' distinct keys: normalising distinct values,
     not rows, is what keeps this cheap on big exports."""
-    keys = key.company_keys() if key.resolves else (
-        f"(SELECT {key.company_expr('c')} AS k, 1 AS companies, []::VARCHAR[] AS names FROM {companies} c "
-        f"GROUP BY ALL)")
-    return (f"SELECT x.v, x.n, x.k, coalesce(ck.companies, 0) AS companies, coalesce(ck.companies = 1, FALSE) AS ok, "
-            f"coalesce(ck.companies > 1, FALSE) AS ambiguous, ck.names FROM (SELECT y.{key.field} AS v, n, "
-            f"{key.expr('y')} AS k FROM (SELECT {key.field}, count(*) AS n FROM {table} GROUP BY ALL) y) x "
-            f"LEFT JOIN {keys} ck ON ck.k = x.k")
+    keys = (
+        key.company_keys()
+        if key.resolves
+        else (
+            f"(SELECT {key.company_expr('c')} AS k, 1 AS companies, []::VARCHAR[] AS names FROM {companies} c "
+            f"GROUP BY ALL)"
+        )
+    )
+    return (
+        f"SELECT x.v, x.n, x.k, coalesce(ck.companies, 0) AS companies, coalesce(ck.companies = 1, FALSE) AS ok, "
+        f"coalesce(ck.companies > 1, FALSE) AS ambiguous, ck.names FROM (SELECT y.{key.field} AS v, n, "
+        f"{key.expr('y')} AS k FROM (SELECT {key.field}, count(*) AS n FROM {table} GROUP BY ALL) y) x "
+        f"LEFT JOIN {keys} ck ON ck.k = x.k"
+    )
 
 
 def _count_linked(con, table: str, companies: str, key: LinkKey) -> tuple[int, int]:
     """(rows the key links, rows left unlinked because their value fits several companies)."""
-    linked, ambiguous = con.execute(f"SELECT coalesce(sum(n) FILTER (ok), 0), coalesce(sum(n) FILTER (ambiguous), 0) "
-                                    f"FROM ({_matches(table, companies, key)})").fetchone()
+    linked, ambiguous = con.execute(
+        f"SELECT coalesce(sum(n) FILTER (ok), 0), coalesce(sum(n) FILTER (ambiguous), 0) "
+        f"FROM ({_matches(table, companies, key)})"
+    ).fetchone()
     return int(linked), int(ambiguous)
 
 
@@ -228,9 +287,11 @@ def _pick(counts: list[tuple[LinkKey, int, int]]) -> tuple[LinkKey | None, str |
     if not others or best[2]:
         return best[0], None
     shown = "; ".join(f"{k.label} would link {n:,} and leaves {a:,} fitting several companies" for k, n, a in others)
-    why = (f"linked by {best[0].label}: {best[1]:,} rows, none of its values fits several companies ({shown})"
-           + ("" if best[0] is by_count else f"; about as many rows (within {ABOUT_AS_MANY:.0%}), so the key with "
-              f"no ambiguous value wins"))
+    why = f"linked by {best[0].label}: {best[1]:,} rows, none of its values fits several companies ({shown})" + (
+        ""
+        if best[0] is by_count
+        else f"; about as many rows (within {ABOUT_AS_MANY:.0%}), so the key with no ambiguous value wins"
+    )
     return best[0], why
 
 
@@ -246,8 +307,11 @@ def choose_key(con: duckdb.DuckDBPyConnection, table: str, companies: str) -> Ke
             continue
         if field == "company_id" and _salesforce_shaped(con, table, companies):
             candidates.append(LinkKey(field, "salesforce_id"))
-        candidates.append(LinkKey(field, METHOD[field]) if field == "company_id"
-                          else LinkKey(field, METHOD[field], companies, identity))
+        candidates.append(
+            LinkKey(field, METHOD[field])
+            if field == "company_id"
+            else LinkKey(field, METHOD[field], companies, identity)
+        )
     if "email" in own and "domain" in theirs and "domain" not in own:  # a contact's work e-mail names its company
         candidates.append(LinkKey("email", "email domain", companies, identity))
     tried, counts = {}, []
@@ -260,8 +324,10 @@ def choose_key(con: duckdb.DuckDBPyConnection, table: str, companies: str) -> Ke
     if best and best.method == "salesforce_id":
         long, bad = _bad_checksums(con, (table, companies))
         if bad:
-            notes.append(f"{bad:,} of {long:,} 18-character ids carry a checksum that does not fit their first 15 "
-                         f"characters (edited or hand-made ids?): matched on the first 15 characters all the same")
+            notes.append(
+                f"{bad:,} of {long:,} 18-character ids carry a checksum that does not fit their first 15 "
+                f"characters (edited or hand-made ids?): matched on the first 15 characters all the same"
+            )
     return KeyChoice(best, tried, notes)
 
 
@@ -280,46 +346,75 @@ def key_expr(key: LinkKey | str, alias: str) -> str:
 def _scientific_ids(con, table: str) -> int:
     if "company_id" not in columns_of(con, table):
         return 0
-    return con.execute(f"SELECT count_if(regexp_full_match({_first_id('company_id')}, '{SCIENTIFIC}')) "
-                       f"FROM {table}").fetchone()[0]
+    return con.execute(
+        f"SELECT count_if(regexp_full_match({_first_id('company_id')}, '{SCIENTIFIC}')) FROM {table}"
+    ).fetchone()[0]
 
 
 def _multiple(con, table: str) -> int:
     if "company_id" not in columns_of(con, table):
         return 0
-    return con.execute(f"SELECT count_if(len(list_filter(string_split(CAST(company_id AS VARCHAR), ';'), "
-                       f"lambda x: trim(x) <> '')) > 1) FROM {table}").fetchone()[0]
+    return con.execute(
+        f"SELECT count_if(len(list_filter(string_split(CAST(company_id AS VARCHAR), ';'), "
+        f"lambda x: trim(x) <> '')) > 1) FROM {table}"
+    ).fetchone()[0]
 
 
-def _cause(con, kind: str, table: str, companies: str, choice: KeyChoice, rows: int, usable: int,
-           ambiguous: tuple[int, list[dict]] = (0, [])) -> str | None:
+def _cause(
+    con,
+    kind: str,
+    table: str,
+    companies: str,
+    choice: KeyChoice,
+    rows: int,
+    usable: int,
+    ambiguous: tuple[int, list[dict]] = (0, []),
+) -> str | None:
     """The likely reason few rows link, in words a user can act on (None when enough link)."""
     if rows == 0 or usable > MIN_LINKED_SHARE * rows:
         return None
     if ambiguous[0] and choice.key and ambiguous[0] + usable > MIN_LINKED_SHARE * rows:
         shown = "; ".join(f"{e['value']!r} fits {' / '.join(e['companies'])}" for e in ambiguous[1][:3])
-        return (f"{ambiguous[0]:,} {kind} name a {choice.key.label} several companies share once normalised (e.g. "
-                f"{shown}): {id_mapping_hint(con, kind, table, companies)}")
+        return (
+            f"{ambiguous[0]:,} {kind} name a {choice.key.label} several companies share once normalised (e.g. "
+            f"{shown}): {id_mapping_hint(con, kind, table, companies)}"
+        )
     sci_companies, sci_rows = _scientific_ids(con, companies), _scientific_ids(con, table)
     if sci_companies or sci_rows:
-        where = " and ".join(f"{n:,} in the {what} file" for n, what in ((sci_companies, "companies"),
-                                                                         (sci_rows, kind)) if n)
-        return (f"ids in scientific notation lost their digits ({where}, e.g. 1.23457E+17): re-export the id "
-                f"column as text, or link by domain or name")
+        where = " and ".join(
+            f"{n:,} in the {what} file" for n, what in ((sci_companies, "companies"), (sci_rows, kind)) if n
+        )
+        return (
+            f"ids in scientific notation lost their digits ({where}, e.g. 1.23457E+17): re-export the id "
+            f"column as text, or link by domain or name"
+        )
     if choice.key is None:
-        return (f"the {kind} and the companies share no key column (a company id, domain or name): map one "
-                f"with a mapping file ([files.\"NAME\".columns] \"Header\" = \"company_id\")")
+        return (
+            f"the {kind} and the companies share no key column (a company id, domain or name): map one "
+            f'with a mapping file ([files."NAME".columns] "Header" = "company_id")'
+        )
     columns = columns_of(con, table) & columns_of(con, companies)
     if "company_id" in columns:
-        lengths = [{r[0] for r in con.execute(f"SELECT DISTINCT length({_first_id(f'{t}.company_id')}) "
-                                                  f"FROM {t} WHERE company_id IS NOT NULL LIMIT 5").fetchall()}
-                   for t in (table, companies)]
+        lengths = [
+            {
+                r[0]
+                for r in con.execute(
+                    f"SELECT DISTINCT length({_first_id(f'{t}.company_id')}) "
+                    f"FROM {t} WHERE company_id IS NOT NULL LIMIT 5"
+                ).fetchall()
+            }
+            for t in (table, companies)
+        ]
         if {15, 18} <= lengths[0] | lengths[1] and lengths[0] != lengths[1]:
-            return ("15- and 18-character ids that do not share their first 15 characters: check both files "
-                    "come from the same Salesforce org")
+            return (
+                "15- and 18-character ids that do not share their first 15 characters: check both files "
+                "come from the same Salesforce org"
+            )
     best = max(choice.tried.values(), default=0)
-    return (f"the {kind}' {', '.join(choice.tried)} values hardly match the companies' ({best:,} of {rows:,} at "
-            f"best): the files may come from different systems or exports; map a shared key with a mapping file")
+    return (
+        f"the {kind}' {', '.join(choice.tried)} values hardly match the companies' ({best:,} of {rows:,} at "
+        f"best): the files may come from different systems or exports; map a shared key with a mapping file"
+    )
 
 
 def link_deals(con: duckdb.DuckDBPyConnection, deals: str, customers: str) -> LinkReport:
@@ -329,22 +424,34 @@ def link_deals(con: duckdb.DuckDBPyConnection, deals: str, customers: str) -> Li
     columns = columns_of(con, deals)
     own = [c for c in FIRMOGRAPHIC_COLUMNS if c in columns]
     has_own = " OR ".join(f"d.{c} IS NOT NULL" for c in own) or "FALSE"
-    join = (f"LEFT JOIN ({_matches(deals, customers, key)}) m ON m.v IS NOT DISTINCT FROM d.{key.field}"
-            if key else "")
+    join = f"LEFT JOIN ({_matches(deals, customers, key)}) m ON m.v IS NOT DISTINCT FROM d.{key.field}" if key else ""
     matched = "coalesce(m.ok, FALSE)" if key else "FALSE"
     label = ", ".join(f"d.{c}" for c in ("deal_id", "company_id", "company_name", "domain") if c in columns)
     rows, linked, standalone = con.execute(
         f"SELECT count(*), count_if({matched}), count_if(NOT ({matched}) AND ({has_own})) FROM {deals} d {join}"
     ).fetchone()
-    examples = con.execute(f"SELECT d._row, {label or 'NULL'} FROM {deals} d {join} WHERE NOT ({matched}) "
-                           f"AND NOT ({has_own}) ORDER BY d._row LIMIT 10").fetchall()
-    names = ["row", *[c.split('.')[1] for c in label.split(", ")]] if label else ["row"]
-    return _report("deals", deals, customers, con, choice, rows, linked, standalone,
-                   [dict(zip(names, r)) for r in examples], ambiguity(con, deals, choice.key))
+    examples = con.execute(
+        f"SELECT d._row, {label or 'NULL'} FROM {deals} d {join} WHERE NOT ({matched}) "
+        f"AND NOT ({has_own}) ORDER BY d._row LIMIT 10"
+    ).fetchall()
+    names = ["row", *[c.split(".")[1] for c in label.split(", ")]] if label else ["row"]
+    return _report(
+        "deals",
+        deals,
+        customers,
+        con,
+        choice,
+        rows,
+        linked,
+        standalone,
+        [dict(zip(names, r)) for r in examples],
+        ambiguity(con, deals, choice.key),
+    )
 
 
-def ambiguity(con: duckdb.DuckDBPyConnection, table: str, key: LinkKey | None, linked_otherwise: str | None = None,
-              limit: int = 5) -> tuple[int, list[dict]]:
+def ambiguity(
+    con: duckdb.DuckDBPyConnection, table: str, key: LinkKey | None, linked_otherwise: str | None = None, limit: int = 5
+) -> tuple[int, list[dict]]:
     """Rows of `table` left unlinked because their name or domain fits several companies, and the commonest such
     values: (rows, [{"value": "Irondata LLC", "key": "irondata", "rows": 12, "companies": ["Irondata",
     "Irondata LLC"]}]), the companies as the companies' file names them (at most three).
@@ -355,11 +462,15 @@ def ambiguity(con: duckdb.DuckDBPyConnection, table: str, key: LinkKey | None, l
         return 0, []
     matches = f"SELECT v, k, n, names FROM ({_matches(table, key.companies or '', key)}) WHERE ambiguous"
     if linked_otherwise:  # count the rows, not the distinct values: some of a value's rows may link otherwise
-        matches = (f"SELECT m.v, m.k, count(*) AS n, any_value(m.names) AS names FROM {table} p JOIN ({matches}) m "
-                   f"ON m.v IS NOT DISTINCT FROM p.{key.field} WHERE NOT coalesce({linked_otherwise}, FALSE) "
-                   f"GROUP BY m.v, m.k")
-    found = con.execute(f"SELECT CAST(v AS VARCHAR), k, n, names, sum(n) OVER () FROM ({matches}) "
-                        f"ORDER BY n DESC, k, 1 LIMIT {int(limit)}").fetchall()
+        matches = (
+            f"SELECT m.v, m.k, count(*) AS n, any_value(m.names) AS names FROM {table} p JOIN ({matches}) m "
+            f"ON m.v IS NOT DISTINCT FROM p.{key.field} WHERE NOT coalesce({linked_otherwise}, FALSE) "
+            f"GROUP BY m.v, m.k"
+        )
+    found = con.execute(
+        f"SELECT CAST(v AS VARCHAR), k, n, names, sum(n) OVER () FROM ({matches}) "
+        f"ORDER BY n DESC, k, 1 LIMIT {int(limit)}"
+    ).fetchall()
     if not found:
         return 0, []
     examples = [{"value": v, "key": k, "rows": n, "companies": list(names)} for v, k, n, names, _ in found]
@@ -369,8 +480,9 @@ def ambiguity(con: duckdb.DuckDBPyConnection, table: str, key: LinkKey | None, l
 def _source(con, table: str) -> tuple[str | None, dict[str, str]]:
     """The file a workspace table was imported from and its stored column -> header (empty outside a workspace)."""
     try:
-        row = con.execute("SELECT file_name, CAST(report AS VARCHAR) FROM imports WHERE table_name = ?",
-                          [table]).fetchone()
+        row = con.execute(
+            "SELECT file_name, CAST(report AS VARCHAR) FROM imports WHERE table_name = ?", [table]
+        ).fetchone()
     except duckdb.Error:  # a bare table (no workspace around it)
         return None, {}
     if not row:
@@ -384,28 +496,40 @@ def id_mapping_hint(con: duckdb.DuckDBPyConnection, kind: str, table: str, compa
     `table` whose values are the companies' record ids when one is found (the column matching the most rows,
     at least half of them), else a placeholder for it."""
     if not companies or "company_id" not in columns_of(con, companies):
-        return (f"give the {kind} a domain column, or export the companies with their record id and the {kind} "
-                f"with their company's id")
+        return (
+            f"give the {kind} a domain column, or export the companies with their record id and the {kind} "
+            f"with their company's id"
+        )
     file_name, headers = _source(con, table)
     types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {table})").fetchall())
-    candidates = [c for c, t in types.items() if t == "VARCHAR" and not c.startswith("_")
-                  and c not in ("company_id", "company_name", "domain", "email")]
+    candidates = [
+        c
+        for c, t in types.items()
+        if t == "VARCHAR" and not c.startswith("_") and c not in ("company_id", "company_name", "domain", "email")
+    ]
     ids = f"(SELECT DISTINCT {id_key('c.company_id')} AS k FROM {companies} c)"
     rows = _one(con, f"SELECT count(*) FROM {table}")
     best, best_n = None, 0
     for column in candidates:
-        n = _one(con, f"SELECT coalesce(sum(y.n), 0) FROM (SELECT {id_key(_quoted(column))} AS k, count(*) AS n "
-                      f"FROM {table} GROUP BY ALL) y JOIN {ids} i ON i.k = y.k")
+        n = _one(
+            con,
+            f"SELECT coalesce(sum(y.n), 0) FROM (SELECT {id_key(_quoted(column))} AS k, count(*) AS n "
+            f"FROM {table} GROUP BY ALL) y JOIN {ids} i ON i.k = y.k",
+        )
         if n > best_n:
             best, best_n = column, n
     header = headers.get(best, best) if best and best_n >= MIN_LINKED_SHARE * rows else None
     section = f'[files."{file_name or "NAME"}".columns]'
     if header:
-        return (f"link them by id: column {header!r} holds the companies' record ids ({best_n:,} of {rows:,} rows "
-                f"match one); write {section} and under it \"{header}\" = \"company_id\" in a mapping file "
-                f"(--mapping) and import again")
-    return (f"link them by id: write {section} and under it \"<the column holding the company's record id>\" = "
-            f"\"company_id\" in a mapping file (--mapping), or give the {kind} a domain column")
+        return (
+            f"link them by id: column {header!r} holds the companies' record ids ({best_n:,} of {rows:,} rows "
+            f'match one); write {section} and under it "{header}" = "company_id" in a mapping file '
+            f"(--mapping) and import again"
+        )
+    return (
+        f'link them by id: write {section} and under it "<the column holding the company\'s record id>" = '
+        f'"company_id" in a mapping file (--mapping), or give the {kind} a domain column'
+    )
 
 
 def _one(con: duckdb.DuckDBPyConnection, query: str) -> int:
@@ -419,14 +543,27 @@ def _quoted(column: str) -> str:
 
 
 def _ambiguity_note(kind: str, key: LinkKey, rows: int, examples: list[dict], hint: str) -> str:
-    shown = "; ".join(f"{e['value']!r} ({e['rows']:,}, key {e['key']!r}) fits {' / '.join(e['companies'])}"
-                      for e in examples[:3])
-    return (f"{rows:,} {kind} are not linked because their {key.label} fits several companies once normalised, "
-            f"e.g. {shown}: {hint}")
+    shown = "; ".join(
+        f"{e['value']!r} ({e['rows']:,}, key {e['key']!r}) fits {' / '.join(e['companies'])}" for e in examples[:3]
+    )
+    return (
+        f"{rows:,} {kind} are not linked because their {key.label} fits several companies once normalised, "
+        f"e.g. {shown}: {hint}"
+    )
 
 
-def _report(kind, table, companies, con, choice: KeyChoice, rows, linked, standalone, examples,
-            ambiguous: tuple[int, list[dict]]) -> LinkReport:
+def _report(
+    kind,
+    table,
+    companies,
+    con,
+    choice: KeyChoice,
+    rows,
+    linked,
+    standalone,
+    examples,
+    ambiguous: tuple[int, list[dict]],
+) -> LinkReport:
     multiple = _multiple(con, table)
     notes = list(choice.notes)
     key = choice.key
@@ -437,16 +574,27 @@ def _report(kind, table, companies, con, choice: KeyChoice, rows, linked, standa
     sci = _scientific_ids(con, companies)
     if sci:
         notes.append(f"{sci:,} company ids in the companies file are in scientific notation and match nothing")
-    return LinkReport(kind=kind, linked_by=key.field if key else None, method=key.label if key else None,
-                      rows=rows, linked=linked, standalone=standalone, unlinked=rows - linked - standalone,
-                      unlinked_examples=examples, tried=choice.tried, multiple_companies=multiple,
-                      ambiguous=ambiguous[0], ambiguous_examples=ambiguous[1],
-                      cause=_cause(con, kind, table, companies, choice, rows, linked + standalone, ambiguous),
-                      notes=notes)
+    return LinkReport(
+        kind=kind,
+        linked_by=key.field if key else None,
+        method=key.label if key else None,
+        rows=rows,
+        linked=linked,
+        standalone=standalone,
+        unlinked=rows - linked - standalone,
+        unlinked_examples=examples,
+        tried=choice.tried,
+        multiple_companies=multiple,
+        ambiguous=ambiguous[0],
+        ambiguous_examples=ambiguous[1],
+        cause=_cause(con, kind, table, companies, choice, rows, linked + standalone, ambiguous),
+        notes=notes,
+    )
 
 
-def link_contacts(con: duckdb.DuckDBPyConnection, contacts: str, deals: str | None,
-                  customers: str | None) -> LinkReport:
+def link_contacts(
+    con: duckdb.DuckDBPyConnection, contacts: str, deals: str | None, customers: str | None
+) -> LinkReport:
     """How the contacts link: to a deal by deal id, or to a company by the key chosen as for deals."""
     columns = columns_of(con, contacts)
     conditions, linked_by = [], []
@@ -457,15 +605,19 @@ def link_contacts(con: duckdb.DuckDBPyConnection, contacts: str, deals: str | No
     if customers:
         choice = choose_key(con, contacts, customers)
         if choice.key:
-            join = (f"LEFT JOIN ({_matches(contacts, customers, choice.key)}) m "
-                    f"ON m.v IS NOT DISTINCT FROM p.{choice.key.field}")
+            join = (
+                f"LEFT JOIN ({_matches(contacts, customers, choice.key)}) m "
+                f"ON m.v IS NOT DISTINCT FROM p.{choice.key.field}"
+            )
             conditions.append("m.ok")
             linked_by.append(choice.key.field)
     matched = " OR ".join(f"coalesce({c}, FALSE)" for c in conditions) or "FALSE"
     rows, linked = con.execute(f"SELECT count(*), count_if({matched}) FROM {contacts} p {join}").fetchone()
     label = [c for c in ("deal_id", "company_name", "domain", "job_title") if c in columns]
-    examples = con.execute(f"SELECT p._row{''.join(', p.' + c for c in label)} FROM {contacts} p {join} "
-                           f"WHERE NOT ({matched}) ORDER BY p._row LIMIT 10").fetchall()
+    examples = con.execute(
+        f"SELECT p._row{''.join(', p.' + c for c in label)} FROM {contacts} p {join} "
+        f"WHERE NOT ({matched}) ORDER BY p._row LIMIT 10"
+    ).fetchall()
     multiple = _multiple(con, contacts)
     key = choice.key
     method = " or ".join(filter(None, ["deal id" if "deal_id" in linked_by else None, key.label if key else None]))
@@ -473,14 +625,28 @@ def link_contacts(con: duckdb.DuckDBPyConnection, contacts: str, deals: str | No
     ambiguous = ambiguity(con, contacts, key, conditions[0] if "deal_id" in linked_by else None)
     notes = [f"{multiple:,} contacts name several companies: each is linked to the first"] if multiple else []
     if ambiguous[0] and key:
-        notes.append(_ambiguity_note("contacts", key, *ambiguous, id_mapping_hint(con, "contacts", contacts,
-                                                                                   customers)))
+        notes.append(
+            _ambiguity_note("contacts", key, *ambiguous, id_mapping_hint(con, "contacts", contacts, customers))
+        )
     cause = None
     if rows and linked <= MIN_LINKED_SHARE * rows:
-        cause = (_cause(con, "contacts", contacts, customers, choice, rows, linked, ambiguous) if customers and key
-                 else "the contacts share no deal id or company key with the deals and companies")
-    return LinkReport(kind="contacts", linked_by=" or ".join(linked_by) or None, method=method or None, rows=rows,
-                      linked=linked, unlinked=rows - linked, unlinked_examples=[dict(zip(["row", *label], r))
-                                                                                for r in examples],
-                      tried=choice.tried, multiple_companies=multiple, ambiguous=ambiguous[0],
-                      ambiguous_examples=ambiguous[1], cause=cause, notes=notes)
+        cause = (
+            _cause(con, "contacts", contacts, customers, choice, rows, linked, ambiguous)
+            if customers and key
+            else "the contacts share no deal id or company key with the deals and companies"
+        )
+    return LinkReport(
+        kind="contacts",
+        linked_by=" or ".join(linked_by) or None,
+        method=method or None,
+        rows=rows,
+        linked=linked,
+        unlinked=rows - linked,
+        unlinked_examples=[dict(zip(["row", *label], r)) for r in examples],
+        tried=choice.tried,
+        multiple_companies=multiple,
+        ambiguous=ambiguous[0],
+        ambiguous_examples=ambiguous[1],
+        cause=cause,
+        notes=notes,
+    )

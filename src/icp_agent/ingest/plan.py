@@ -58,9 +58,21 @@ def _read_as(source) -> str:
     return f"{source.encoding.upper()}, {delimiter}-delimited{titles}"
 
 
-def plan_import(paths: Paths = None, *, customers=None, deals=None, contacts=None, prospects=None,
-                interviews=None, subscriptions=None, tickets=None, events=None, mapping: Mapping | None = None,
-                sheet: str | int | None = None, has_accounts: bool = False) -> InputPlan:
+def plan_import(
+    paths: Paths = None,
+    *,
+    customers=None,
+    deals=None,
+    contacts=None,
+    prospects=None,
+    interviews=None,
+    subscriptions=None,
+    tickets=None,
+    events=None,
+    mapping: Mapping | None = None,
+    sheet: str | int | None = None,
+    has_accounts: bool = False,
+) -> InputPlan:
     """Decide which file is which: flags win, the rest is recognised from headers and contents.
 
     `paths` is any mix of files and folders. A folder's tabular files are recognised, a
@@ -73,8 +85,16 @@ def plan_import(paths: Paths = None, *, customers=None, deals=None, contacts=Non
     `has_accounts` (the workspace already holds customers or deals), a plan without them is fine:
     a newer snapshot of one table.
     """
-    named = {"customers": customers, "deals": deals, "contacts": contacts, "prospects": prospects,
-             "interviews": interviews, "subscriptions": subscriptions, "tickets": tickets, "events": events}
+    named = {
+        "customers": customers,
+        "deals": deals,
+        "contacts": contacts,
+        "prospects": prospects,
+        "interviews": interviews,
+        "subscriptions": subscriptions,
+        "tickets": tickets,
+        "events": events,
+    }
     plan = [PlannedFile(path=str(p), kind=k, reason="named with --" + k, read_as=None) for k, p in named.items() if p]
     taken = {Path(p.path).expanduser().resolve() for p in plan}
     skipped: list[SkippedFile] = []
@@ -97,8 +117,12 @@ def plan_import(paths: Paths = None, *, customers=None, deals=None, contacts=Non
                 return
             raise
         if in_folder and suffix in MAYBE_TABULAR and len(headers) < 2:
-            skipped.append(SkippedFile(path=str(entry), reason="not a table: one column of text (name the file "
-                                                               "to import it as a one-column list)"))
+            skipped.append(
+                SkippedFile(
+                    path=str(entry),
+                    reason="not a table: one column of text (name the file to import it as a one-column list)",
+                )
+            )
             return
         kind, reason = detect_kind(headers, mapping, entry.name)
         if kind == "prospects" and named["prospects"] and not named["customers"]:
@@ -114,8 +138,11 @@ def plan_import(paths: Paths = None, *, customers=None, deals=None, contacts=Non
     for given in paths or []:
         folder = Path(given).expanduser()
         if not folder.exists():
-            raise UserError("no such folder or file", file=str(folder),
-                            hint="check the path (relative paths start from the current directory)")
+            raise UserError(
+                "no such folder or file",
+                file=str(folder),
+                hint="check the path (relative paths start from the current directory)",
+            )
         if folder.is_file():
             if folder.resolve() not in taken:
                 taken.add(folder.resolve())
@@ -128,48 +155,89 @@ def plan_import(paths: Paths = None, *, customers=None, deals=None, contacts=Non
             taken.add(entry.resolve())
             if entry.is_dir():
                 if not named["interviews"] and interview_files(entry):
-                    guessed.append(PlannedFile(path=str(entry), kind="interviews",
-                                               reason="a folder of .md/.txt notes", read_as=None))
+                    guessed.append(
+                        PlannedFile(
+                            path=str(entry), kind="interviews", reason="a folder of .md/.txt notes", read_as=None
+                        )
+                    )
                 else:
-                    skipped.append(SkippedFile(path=str(entry), reason="a subfolder without interview notes "
-                                                                       "(pass it as a PATH to import its files)"))
+                    skipped.append(
+                        SkippedFile(
+                            path=str(entry),
+                            reason="a subfolder without interview notes (pass it as a PATH to import its files)",
+                        )
+                    )
             elif entry.is_file():
                 recognise(entry, in_folder=True)
         if len(guessed) == found and not plan and not deferred:
-            raise UserError("no CSV, Excel, Parquet or JSON-lines exports in this folder", file=str(folder),
-                            hint="pass the folder holding your exports, or name each file with --customers etc.")
+            raise UserError(
+                "no CSV, Excel, Parquet or JSON-lines exports in this folder",
+                file=str(folder),
+                hint="pass the folder holding your exports, or name each file with --customers etc.",
+            )
     companies = [p for p in guessed + deferred if p.kind in ("customers", "prospects")]
     if not customers and companies and not any(p.kind == "customers" for p in companies) and len(companies) == 1:
-        companies[0].kind, companies[0].reason = "customers", ("the only companies file (no outcomes: good "
-                                                               "customers come from won deals)")
+        companies[0].kind, companies[0].reason = (
+            "customers",
+            ("the only companies file (no outcomes: good customers come from won deals)"),
+        )
     for item in deferred:
         if item.kind == "customers":
             guessed.append(item)
         else:
-            skipped.append(SkippedFile(path=item.path, reason="looks like prospects, but --prospects names another "
-                                                              "file"))
+            skipped.append(
+                SkippedFile(path=item.path, reason="looks like prospects, but --prospects names another file")
+            )
     plan += guessed
     for kind in DATA_KINDS:
         files = [p for p in plan if p.kind == kind]
         if len(files) > 1:
-            raise UserError(f"{len(files)} files look like {kind}: {', '.join(Path(p.path).name for p in files)}",
-                            hint=f"name the right one with --{kind} (and the others with their own flags)")
+            raise UserError(
+                f"{len(files)} files look like {kind}: {', '.join(Path(p.path).name for p in files)}",
+                hint=f"name the right one with --{kind} (and the others with their own flags)",
+            )
     if not has_accounts and not any(p.kind in ("customers", "deals") for p in plan):
         tables = sorted(p.kind for p in plan if p.kind in ROLLUP_KINDS)
         if tables:
-            raise UserError(f"{' and '.join(tables)} need an accounts file to roll up into (one row per account, "
-                            f"with its firmographics and, if you have it, a churn flag)",
-                            hint="add the accounts export to the folder, or name it with --customers FILE")
-        raise UserError("no customers file found (companies with lifecycle, revenue or outcome fields)",
-                        hint="name it with --customers FILE")
+            raise UserError(
+                f"{' and '.join(tables)} need an accounts file to roll up into (one row per account, "
+                f"with its firmographics and, if you have it, a churn flag)",
+                hint="add the accounts export to the folder, or name it with --customers FILE",
+            )
+        raise UserError(
+            "no customers file found (companies with lifecycle, revenue or outcome fields)",
+            hint="name it with --customers FILE",
+        )
     return InputPlan(files=plan, skipped=skipped)
 
 
-def plan_inputs(data_dir: Paths = None, *, customers=None, deals=None, contacts=None,
-                prospects=None, interviews=None, subscriptions=None, tickets=None, events=None,
-                mapping: Mapping | None = None, sheet: str | int | None = None,
-                has_accounts: bool = False) -> list[PlannedFile]:
+def plan_inputs(
+    data_dir: Paths = None,
+    *,
+    customers=None,
+    deals=None,
+    contacts=None,
+    prospects=None,
+    interviews=None,
+    subscriptions=None,
+    tickets=None,
+    events=None,
+    mapping: Mapping | None = None,
+    sheet: str | int | None = None,
+    has_accounts: bool = False,
+) -> list[PlannedFile]:
     """The files `plan_import` would import (without the skipped ones)."""
-    return plan_import(data_dir, customers=customers, deals=deals, contacts=contacts, prospects=prospects,
-                       interviews=interviews, subscriptions=subscriptions, tickets=tickets, events=events,
-                       mapping=mapping, sheet=sheet, has_accounts=has_accounts).files
+    return plan_import(
+        data_dir,
+        customers=customers,
+        deals=deals,
+        contacts=contacts,
+        prospects=prospects,
+        interviews=interviews,
+        subscriptions=subscriptions,
+        tickets=tickets,
+        events=events,
+        mapping=mapping,
+        sheet=sheet,
+        has_accounts=has_accounts,
+    ).files

@@ -46,8 +46,13 @@ JSON_SUFFIXES = {".jsonl", ".ndjson", ".json"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"}
 TABLE_SUFFIXES = CSV_SUFFIXES | JSON_SUFFIXES | PARQUET_SUFFIXES | WORKBOOK_SUFFIXES
-BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8"),
-        (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 DUCKDB_ENCODINGS = {"utf-8", "latin-1"}  # read natively; others are transcoded to UTF-8 first
 MAX_FURNITURE_EXAMPLES = 10
 
@@ -56,18 +61,23 @@ FOOTER_PATTERN = (
     r"^\s*(grand\s+totals?\b|(sub)?totals?\b.*\brecords?\b|\d[\d,.]*\s+(records?|rows?)\b|"
     r"confidential|proprietary|do not distribute|internal use only|copyright\b|©|\(c\)\s*\d{4}|"
     r".*all rights reserved|(report\s+)?(generated|exported|printed|created|run)\s+(by|on|at)\b|"
-    r"filtered by\b|filters?\s*:|sorted by\b|grouped by\b|as of\s+\d|powered by\b)")
+    r"filtered by\b|filters?\s*:|sorted by\b|grouped by\b|as of\s+\d|powered by\b)"
+)
 FOOTER = re.compile(FOOTER_PATTERN, re.IGNORECASE)
 # The label of a total row's cell: "Total", "Subtotal", "Grand Total (24 records)", "Sum", "Total:", and the
 # words spreadsheets in other languages use: "Summe", "Gesamt", "Gesamtsumme", "Zwischensumme" (de),
 # "Total général", "Sous-total" (fr), "Totale" (it), "Suma", "Suma total" (es, pl), "Totaal" (nl), "Totalt" (sv).
-TOTAL_WORDS = (r"totals?|sums?|subtotals?|summe|zwischensumme|gesamt|gesamtsumme|endsumme|totale|totaal|totalt|"
-               r"suma(\s+total)?|total\s+g[ée]n[ée]ral|sous[ -]total|subtotaal|totale\s+generale|summa")
+TOTAL_WORDS = (
+    r"totals?|sums?|subtotals?|summe|zwischensumme|gesamt|gesamtsumme|endsumme|totale|totaal|totalt|"
+    r"suma(\s+total)?|total\s+g[ée]n[ée]ral|sous[ -]total|subtotaal|totale\s+generale|summa"
+)
 TOTAL_LABEL = rf"(?i)\s*((grand|sub)[ -]?)?({TOTAL_WORDS})\s*(\(.*\)|:.*)?\s*"
 # The other cells of a total row are empty or figures ("1500000.00", "$1,200", "1.234,56 €", "USD 3"), or a
 # count with its unit ("600 Kunden", "24 records").
-FIGURE = (r"[\s\d.,'()%+\-$€£¥]*([A-Za-z]{3})?[\s\d.,'()%+\-$€£¥]*"
-          r"|\s*\d[\d.,']*\s+[^\W\d_]{2,20}\.?\s*")
+FIGURE = (
+    r"[\s\d.,'()%+\-$€£¥]*([A-Za-z]{3})?[\s\d.,'()%+\-$€£¥]*"
+    r"|\s*\d[\d.,']*\s+[^\W\d_]{2,20}\.?\s*"
+)
 ID_FIELDS = {"company_id", "deal_id", "contact_id"}
 
 
@@ -97,8 +107,9 @@ class SourceFile:
     def needs_conversion(self) -> bool:
         """True when DuckDB cannot read the file itself: a workbook, an encoding it lacks, or mixed line endings
         (DuckDB takes one line ending per file and then finds no rows, or stops in an invalid parser state)."""
-        return self.format == "xlsx" or (self.format == "csv" and (self.encoding not in DUCKDB_ENCODINGS
-                                                                   or self.mixed_newlines))
+        return self.format == "xlsx" or (
+            self.format == "csv" and (self.encoding not in DUCKDB_ENCODINGS or self.mixed_newlines)
+        )
 
 
 def file_digest(path: Path) -> str:
@@ -109,8 +120,9 @@ def file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def inspect_file(path: str | Path, *, lenient: bool = False, sheet: str | int | None = None,
-                 digest: bool = True) -> SourceFile:
+def inspect_file(
+    path: str | Path, *, lenient: bool = False, sheet: str | int | None = None, digest: bool = True
+) -> SourceFile:
     """Check a path is a readable tabular file and learn its format, encoding, delimiter and header.
 
     `sheet` picks a workbook's worksheet by name or 0-based index (default: the first). The sha256
@@ -119,24 +131,34 @@ def inspect_file(path: str | Path, *, lenient: bool = False, sheet: str | int | 
     """
     path = Path(path).expanduser()
     if not path.exists():
-        raise UserError("no such file", file=str(path), hint="check the path (relative paths start from "
-                                                               "the current directory)")
+        raise UserError(
+            "no such file", file=str(path), hint="check the path (relative paths start from the current directory)"
+        )
     if path.is_dir():
-        raise UserError("is a folder, not a file", file=str(path),
-                        hint="pass the file itself, or the folder as a PATH to `icp-agent import-data` / `run`")
+        raise UserError(
+            "is a folder, not a file",
+            file=str(path),
+            hint="pass the file itself, or the folder as a PATH to `icp-agent import-data` / `run`",
+        )
     size = path.stat().st_size
     with path.open("rb") as handle:
         head = handle.read(SAMPLE_BYTES)
     bom_encoding = next((encoding for bom, encoding in BOMS if head.startswith(bom)), None) or _bomless_utf16(head)
     if not head.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
-        raise UserError("the file is empty", file=path.name, hint="export the data again; a CRM export has a "
-                                                                  "header line and at least one row")
+        raise UserError(
+            "the file is empty",
+            file=path.name,
+            hint="export the data again; a CRM export has a header line and at least one row",
+        )
     suffix = path.suffix.lower()
     source = SourceFile(path=path, format="csv", sha256=file_digest(path) if digest else "", size=size)
     if head.startswith(b"PAR1") or suffix in PARQUET_SUFFIXES:
         if not head.startswith(b"PAR1"):
-            raise UserError("the file is named .parquet but is not a Parquet file", file=path.name,
-                            hint="re-export it as Parquet or CSV")
+            raise UserError(
+                "the file is named .parquet but is not a Parquet file",
+                file=path.name,
+                hint="re-export it as Parquet or CSV",
+            )
         source.format = "parquet"
         return source
     if suffix in WORKBOOK_SUFFIXES or (head.startswith(b"PK\x03\x04") and b"xl/" in head[:4096]):
@@ -148,17 +170,22 @@ def inspect_file(path: str | Path, *, lenient: bool = False, sheet: str | int | 
         return source
     if sheet is not None:
         raise UserError(f"--sheet {sheet!r} applies to workbooks (.xlsx) only", file=path.name)
-    if bom_encoding in (None, "utf-8") and (suffix in JSON_SUFFIXES or
-                                            head.removeprefix(codecs.BOM_UTF8).lstrip().startswith((b"{", b"["))):
+    if bom_encoding in (None, "utf-8") and (
+        suffix in JSON_SUFFIXES or head.removeprefix(codecs.BOM_UTF8).lstrip().startswith((b"{", b"["))
+    ):
         source.format = "json"
         return source
     if bom_encoding in (None, "utf-8") and (b"\x00" in head or _looks_binary(head)):
-        raise UserError("this is a binary or non-tabular file, not a CSV/Parquet/JSON-lines/Excel export",
-                        file=path.name, hint="export the data from your CRM as CSV or .xlsx")
+        raise UserError(
+            "this is a binary or non-tabular file, not a CSV/Parquet/JSON-lines/Excel export",
+            file=path.name,
+            hint="export the data from your CRM as CSV or .xlsx",
+        )
     source.encoding = bom_encoding or _detect_encoding(path)
     text = _decode_sample(head, source.encoding)
-    styles = _newline_styles(text) | (_newline_styles(_tail_text(path, source.encoding)) if size > SAMPLE_BYTES
-                                      else set())
+    styles = _newline_styles(text) | (
+        _newline_styles(_tail_text(path, source.encoding)) if size > SAMPLE_BYTES else set()
+    )
     source.mixed_newlines = len(styles) > 1
     _sniff_into(source, text, lenient)
     return source
@@ -166,7 +193,8 @@ def inspect_file(path: str | Path, *, lenient: bool = False, sheet: str | int | 
 
 def _sniff_into(source: SourceFile, text: str, lenient: bool, csv_dialect_delimiters=DELIMITERS) -> None:
     source.delimiter, source.headers, source.skip_lines, source.title_lines = _sniff_delimiter(
-        text, source.name, lenient, csv_dialect_delimiters)
+        text, source.name, lenient, csv_dialect_delimiters
+    )
     source.headers = [h.strip() if h.strip() else h for h in source.headers]
     _check_headers(source.headers, source.name)
 
@@ -236,9 +264,12 @@ def _detect_encoding(path: Path) -> str:
             except UnicodeDecodeError as exc:
                 bad_line = line + chunk[: exc.start].count(b"\n")
                 if saw_multibyte or _has_utf8_multibyte(chunk[: exc.start]):
-                    raise UserError("undecodable bytes: the file mixes UTF-8 with another encoding",
-                                    file=path.name, row=max(bad_line - 1, 1),
-                                    hint="re-save the file as UTF-8") from exc
+                    raise UserError(
+                        "undecodable bytes: the file mixes UTF-8 with another encoding",
+                        file=path.name,
+                        row=max(bad_line - 1, 1),
+                        hint="re-save the file as UTF-8",
+                    ) from exc
                 return _single_byte_encoding(path)
             saw_multibyte = saw_multibyte or _has_utf8_multibyte(chunk)
             line += chunk.count(b"\n")
@@ -284,8 +315,9 @@ def is_footer_line(cells: list[str]) -> bool:
     return len(filled) == 1 and bool(FOOTER.match(filled[0]))
 
 
-def _sniff_delimiter(text: str, name: str, lenient: bool,
-                     delimiters=DELIMITERS) -> tuple[str, list[str], int, list[str]]:
+def _sniff_delimiter(
+    text: str, name: str, lenient: bool, delimiters=DELIMITERS
+) -> tuple[str, list[str], int, list[str]]:
     """The delimiter under which the header and the sample rows agree on a column count.
 
     Returns (delimiter, header, title lines to skip, their text). Report title lines above
@@ -320,7 +352,7 @@ def _sniff_delimiter(text: str, name: str, lenient: bool,
             start, titles = next(i for i, (_, r) in enumerate(lines) if _nonempty(r)), []
         skip = lines[start - 1][0] if start else 0  # physical lines before the header
         header = lines[start][1]
-        body = [r for _, r in lines[start + 1:] if _nonempty(r) and not is_footer_line(r)] or [header]
+        body = [r for _, r in lines[start + 1 :] if _nonempty(r) and not is_footer_line(r)] or [header]
         width = len(header)
         agreement = sum(len(r) == width for r in body) / len(body)
         candidate = (agreement, width, delimiter, header, skip, [" ".join(_nonempty(r)) for _, r in titles])
@@ -331,22 +363,26 @@ def _sniff_delimiter(text: str, name: str, lenient: bool,
         header = first[0] if first else []
         if len(header) == 1 and header[0].strip():
             return ",", header, 0, []  # a one-column list (e.g. domains) is still a table
-        raise UserError("no delimiter found: this does not look like a table", file=name,
-                        hint="export as CSV with a header line")
+        raise UserError(
+            "no delimiter found: this does not look like a table", file=name, hint="export as CSV with a header line"
+        )
     agreement, width, delimiter, header, skip, titles = best
     if agreement < 0.5 and not lenient:
         rows = [r for r in rows_by_delimiter[delimiter] if not is_footer_line(r)]
         start = next((i for i, r in enumerate(rows) if r == header), 0)
-        bad = next((i for i, r in enumerate(rows[start + 1:], start=1) if len(r) != width), 1)
+        bad = next((i for i, r in enumerate(rows[start + 1 :], start=1) if len(r) != width), 1)
         row = rows[start + bad] if start + bad < len(rows) else []
         others = [d for d in DELIMITERS if d != delimiter and d in "".join(row)]
         if others:  # otherwise the reader names each ragged row and its column
-            raise UserError(f"rows disagree on the number of columns: the header has {width} columns split on "
-                            f"{delimiter!r}, most rows do not (this one has {len(row)} and also contains "
-                            f"{', '.join(repr(d) for d in others)}: wrong or mixed delimiter?)",
-                            file=name, row=bad,
-                            hint="re-export with one delimiter and quoted fields, or pass --lenient to import "
-                                 "the rows that fit and report the others")
+            raise UserError(
+                f"rows disagree on the number of columns: the header has {width} columns split on "
+                f"{delimiter!r}, most rows do not (this one has {len(row)} and also contains "
+                f"{', '.join(repr(d) for d in others)}: wrong or mixed delimiter?)",
+                file=name,
+                row=bad,
+                hint="re-export with one delimiter and quoted fields, or pass --lenient to import "
+                "the rows that fit and report the others",
+            )
     return delimiter, header, skip, titles
 
 
@@ -371,8 +407,11 @@ def _sheet_sample(source: SourceFile, sheet: str | int | None) -> str:
             break
         writer.writerow(row)
     if not buffer.getvalue().strip(",\n"):
-        raise UserError(f"the worksheet {source.sheet!r} is empty", file=source.name,
-                        hint="pick the sheet holding the data with --sheet NAME")
+        raise UserError(
+            f"the worksheet {source.sheet!r} is empty",
+            file=source.name,
+            hint="pick the sheet holding the data with --sheet NAME",
+        )
     return buffer.getvalue()
 
 
@@ -388,19 +427,26 @@ def _sheet_rows(source: SourceFile, sheet: str | int | None):
     try:
         workbook = CalamineWorkbook.from_path(str(source.path))
     except (CalamineError, OSError, ValueError) as exc:
-        raise UserError(f"cannot read the workbook: {exc}", file=source.name,
-                        hint="open it in a spreadsheet and save it again as .xlsx, or export CSV") from exc
+        raise UserError(
+            f"cannot read the workbook: {exc}",
+            file=source.name,
+            hint="open it in a spreadsheet and save it again as .xlsx, or export CSV",
+        ) from exc
     names = list(workbook.sheet_names)
     if sheet is None or sheet == "":
         chosen = names[0] if names else None
     else:  # a sheet's name first (a sheet may be called "2024"), then its 0-based index
         chosen = next((n for n in names if n == str(sheet)), None) or next(
-            (n for n in names if n.strip().lower() == str(sheet).strip().lower()), None)
+            (n for n in names if n.strip().lower() == str(sheet).strip().lower()), None
+        )
         if chosen is None and str(sheet).strip().isdigit() and int(sheet) < len(names):
             chosen = names[int(sheet)]
     if chosen is None:
-        raise UserError(f"no sheet {sheet!r} in the workbook; its sheets are: {', '.join(names) or 'none'}",
-                        file=source.name, hint="pass --sheet with one of these names, or its 0-based index")
+        raise UserError(
+            f"no sheet {sheet!r} in the workbook; its sheets are: {', '.join(names) or 'none'}",
+            file=source.name,
+            hint="pass --sheet with one of these names, or its 0-based index",
+        )
     source.sheet = chosen
     for row in workbook.get_sheet_by_name(chosen).iter_rows():
         yield [_cell_text(value) for value in row]
@@ -433,14 +479,18 @@ def _check_headers(headers: list[str], name: str) -> None:
         if not key:
             continue
         if key in seen:
-            raise UserError(f"duplicate header {header.strip()!r} (columns {seen[key]} and {position})",
-                            file=name, column=header.strip(),
-                            hint="rename one of them, or map them with a mapping file")
+            raise UserError(
+                f"duplicate header {header.strip()!r} (columns {seen[key]} and {position})",
+                file=name,
+                column=header.strip(),
+                hint="rename one of them, or map them with a mapping file",
+            )
         seen[key] = position
 
 
-def read_source_sql(source: SourceFile, *, lenient: bool = False, path: Path | None = None,
-                    collect_rejects: bool = False) -> str:
+def read_source_sql(
+    source: SourceFile, *, lenient: bool = False, path: Path | None = None, collect_rejects: bool = False
+) -> str:
     """The DuckDB table function that reads the file (every CSV value as VARCHAR).
 
     `path` is the UTF-8 CSV copy `convert_to_csv` made of a workbook or a file in an encoding
@@ -450,8 +500,11 @@ def read_source_sql(source: SourceFile, *, lenient: bool = False, path: Path | N
     Otherwise the scan is strict and fails on the first malformed row (`lenient` skips them).
     """
     if source.needs_conversion and path is None:
-        raise UserError(f"this {'workbook' if source.format == 'xlsx' else source.encoding + ' file'} has to be "
-                        "converted first", file=source.name, hint="import it, or save it as a UTF-8 CSV")
+        raise UserError(
+            f"this {'workbook' if source.format == 'xlsx' else source.encoding + ' file'} has to be converted first",
+            file=source.name,
+            hint="import it, or save it as a UTF-8 CSV",
+        )
     read_path = str(path or source.path).replace("'", "''")
     if source.format == "parquet":
         return f"read_parquet('{read_path}')"
@@ -459,11 +512,16 @@ def read_source_sql(source: SourceFile, *, lenient: bool = False, path: Path | N
         return f"read_json('{read_path}', format='auto', records=true, sample_size=-1)"
     delimiter = source.delimiter.replace("'", "''")
     encoding = "latin-1" if path is None and source.encoding == "latin-1" else "utf-8"
-    errors = (", store_rejects=true, rejects_table='_rejects', rejects_scan='_rejects_scan', ignore_errors=true"
-              if collect_rejects else (", ignore_errors=true" if lenient else ""))
-    return (f"read_csv('{read_path}', delim='{delimiter}', quote='\"', escape='\"', header=true, "
-            f"skip={source.skip_lines}, all_varchar=true, encoding='{encoding}', auto_detect=false, "
-            f"strict_mode=true, columns={_columns_struct(source.headers)}{errors})")
+    errors = (
+        ", store_rejects=true, rejects_table='_rejects', rejects_scan='_rejects_scan', ignore_errors=true"
+        if collect_rejects
+        else (", ignore_errors=true" if lenient else "")
+    )
+    return (
+        f"read_csv('{read_path}', delim='{delimiter}', quote='\"', escape='\"', header=true, "
+        f"skip={source.skip_lines}, all_varchar=true, encoding='{encoding}', auto_detect=false, "
+        f"strict_mode=true, columns={_columns_struct(source.headers)}{errors})"
+    )
 
 
 def _columns_struct(headers: list[str]) -> str:
@@ -490,14 +548,16 @@ def convert_to_csv(source: SourceFile, folder: Path | None = None) -> Path:
                     writer.writerow(row)
             else:
                 # universal newlines: \r\n and \r become \n, so a file mixing them reads as one table
-                with source.path.open("r", encoding=_python_codec(source.encoding), errors="strict",
-                                      newline=None) as text:
+                with source.path.open(
+                    "r", encoding=_python_codec(source.encoding), errors="strict", newline=None
+                ) as text:
                     while chunk := text.read(1 << 20):
                         out.write(chunk)
     except UnicodeDecodeError as exc:
         Path(name).unlink(missing_ok=True)
-        raise UserError(f"undecodable bytes for its {source.encoding} encoding", file=source.name,
-                        hint="re-save the file as UTF-8") from exc
+        raise UserError(
+            f"undecodable bytes for its {source.encoding} encoding", file=source.name, hint="re-save the file as UTF-8"
+        ) from exc
     except BaseException:
         Path(name).unlink(missing_ok=True)
         raise
@@ -509,8 +569,9 @@ def _python_codec(encoding: str) -> str:
     return {"utf-8": "utf-8-sig", "utf-16": "utf-16", "utf-32": "utf-32"}.get(encoding, encoding)
 
 
-def stage(con: duckdb.DuckDBPyConnection, source: SourceFile, *, lenient: bool = False,
-          scratch_dir: Path | None = None) -> list[dict]:
+def stage(
+    con: duckdb.DuckDBPyConnection, source: SourceFile, *, lenient: bool = False, scratch_dir: Path | None = None
+) -> list[dict]:
     """Load the file into TEMP table _stage (its columns as read); return rows the reader rejected.
 
     Report furniture is dropped and recorded on `source` (furniture_count, furniture
@@ -549,25 +610,38 @@ def stage(con: duckdb.DuckDBPyConnection, source: SourceFile, *, lenient: bool =
             if rejected and not lenient:
                 first = rejected[0]
                 more = f" ({len(rejected) - 1} more rows like it)" if len(rejected) > 1 else ""
-                raise UserError(f"{first['reason']}{more}", file=source.name, row=first["row"],
-                                column=first["column"],
-                                hint="fix the file, or pass --lenient to import the other rows and report "
-                                     "these as rejected")
+                raise UserError(
+                    f"{first['reason']}{more}",
+                    file=source.name,
+                    row=first["row"],
+                    column=first["column"],
+                    hint="fix the file, or pass --lenient to import the other rows and report these as rejected",
+                )
     finally:
         if converted is not None:
             converted.unlink(missing_ok=True)
     count = con.execute("SELECT count(*) FROM _stage").fetchone()[0]
-    if count == 0 and source.format == "csv" and (
-            _lines_below_header(source) > source.furniture_count - len(source.title_lines)):
-        raise UserError("the reader found no rows below the header, though the file has more lines (an unclosed "
-                        "quote, or line endings it could not follow)", file=source.name,
-                        hint="re-save the file as CSV (UTF-8) from a spreadsheet and import again")
+    if (
+        count == 0
+        and source.format == "csv"
+        and (_lines_below_header(source) > source.furniture_count - len(source.title_lines))
+    ):
+        raise UserError(
+            "the reader found no rows below the header, though the file has more lines (an unclosed "
+            "quote, or line endings it could not follow)",
+            file=source.name,
+            hint="re-save the file as CSV (UTF-8) from a spreadsheet and import again",
+        )
     if count == 0:
-        raise UserError("the file has a header but no data rows", file=source.name,
-                        hint="export again with the records included")
+        raise UserError(
+            "the file has a header but no data rows", file=source.name, hint="export again with the records included"
+        )
     if source.format not in ("csv", "xlsx"):
-        source.headers = [d[0] for d in con.execute("SELECT * FROM _stage LIMIT 0").description
-                          if not (source.format == "parquet" and d[0] == PARQUET_ROW)]
+        source.headers = [
+            d[0]
+            for d in con.execute("SELECT * FROM _stage LIMIT 0").description
+            if not (source.format == "parquet" and d[0] == PARQUET_ROW)
+        ]
         _check_headers(source.headers, source.name)
     return rejected
 
@@ -654,13 +728,14 @@ def _sort_rejects(con: duckdb.DuckDBPyConnection, source: SourceFile) -> list[di
             cells = [raw]
         filled = _nonempty(cells)
         if kind in ("MISSING COLUMNS", "TOO MANY COLUMNS") and (
-                not filled or is_footer_line(cells) or (in_footer and len(filled) == 1)):
+            not filled or is_footer_line(cells) or (in_footer and len(filled) == 1)
+        ):
             in_footer = in_footer or bool(filled)
-            _add_furniture(source, row, "report footer" if filled else "blank or delimiter-only line",
-                           filled[0] if filled else raw)
+            _add_furniture(
+                source, row, "report footer" if filled else "blank or delimiter-only line", filled[0] if filled else raw
+            )
             continue
-        reason = FAILURES.get(kind, (message or kind or "unreadable row").strip()).format(width=width,
-                                                                                      found=len(cells))
+        reason = FAILURES.get(kind, (message or kind or "unreadable row").strip()).format(width=width, found=len(cells))
         rejected.append({"row": row, "column": column, "reason": reason, "raw": raw.strip("\r\n")[:1000]})
     return rejected
 
@@ -685,28 +760,33 @@ def _drop_furniture_rows(con: duckdb.DuckDBPyConnection, source: SourceFile) -> 
     filled = " + ".join(f"(NOT {e})::INT" for e in empty)
     text = f"concat_ws('', {', '.join(cells)})"
     footer = f"({filled} = 1 AND regexp_matches({text}, {sql_literal('(?i)' + FOOTER_PATTERN)}))"
-    total = (f"(({' OR '.join(label)}) AND {' AND '.join(f'({f} OR {lab})' for f, lab in zip(figure, label))}"
-             + "".join(f" AND (coalesce(trim({c}), '') = '' OR regexp_full_match({c}, '{TOTAL_LABEL}'))"
-                       for c in ids) + ")").replace(f"'{TOTAL_LABEL}'", sql_literal(TOTAL_LABEL))
+    total = (
+        f"(({' OR '.join(label)}) AND {' AND '.join(f'({f} OR {lab})' for f, lab in zip(figure, label))}"
+        + "".join(f" AND (coalesce(trim({c}), '') = '' OR regexp_full_match({c}, '{TOTAL_LABEL}'))" for c in ids)
+        + ")"
+    ).replace(f"'{TOTAL_LABEL}'", sql_literal(TOTAL_LABEL))
     first = con.execute("SELECT min(rowid) FROM _stage").fetchone()[0] or 0
     furniture = f"({all_empty}) OR {footer} OR {total}"
     # cheap first cut on two cells, the exact per-cell tests on the few rows left: a blank line or a footer has
     # at most one filled cell (so one of the first two is empty); in a total row every cell is a figure or a label
     cut = "true"
     if len(cells) >= 2:
-        cut = (f"({' OR '.join(empty[:2])}) OR ("
-               + " AND ".join(f"({figure[k]} OR {label[k]})" for k in range(2)) + ")")
+        cut = f"({' OR '.join(empty[:2])}) OR (" + " AND ".join(f"({figure[k]} OR {label[k]})" for k in range(2)) + ")"
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _furniture AS
                     SELECT _rid - {first} + 1 AS row, {all_empty} AS blank, {footer} AS footer,
-                           concat_ws(' | ', {', '.join(f"nullif(trim({c}), '')" for c in cells)}) AS text, _rid
+                           concat_ws(' | ', {", ".join(f"nullif(trim({c}), '')" for c in cells)}) AS text, _rid
                     FROM (SELECT rowid AS _rid, * FROM _stage WHERE {cut}) WHERE {furniture}""")
     count = con.execute("SELECT count(*) FROM _furniture").fetchone()[0]
     if count:
         for row, blank, is_footer, text in con.execute(
-                f"SELECT row, blank, footer, text FROM _furniture ORDER BY row LIMIT {MAX_FURNITURE_EXAMPLES}"
+            f"SELECT row, blank, footer, text FROM _furniture ORDER BY row LIMIT {MAX_FURNITURE_EXAMPLES}"
         ).fetchall():
-            _add_furniture(source, int(row), "blank or delimiter-only line" if blank else
-                           "report footer" if is_footer else "total or subtotal row", text or "")
+            _add_furniture(
+                source,
+                int(row),
+                "blank or delimiter-only line" if blank else "report footer" if is_footer else "total or subtotal row",
+                text or "",
+            )
         source.furniture_count += count - min(count, MAX_FURNITURE_EXAMPLES)
         con.execute("DELETE FROM _stage WHERE rowid IN (SELECT _rid FROM _furniture)")
     con.execute("DROP TABLE _furniture")
@@ -724,12 +804,19 @@ def _reader_error(exc: duckdb.Error, source: SourceFile) -> UserError:
     if "unicode" in str(exc).lower():
         return UserError("undecodable bytes", file=source.name, row=line, hint="re-save the file as UTF-8")
     if "state machine" in str(exc).lower():
-        return UserError("the reader lost track of the rows (a line ending or quote it could not follow)",
-                         file=source.name, row=line,
-                         hint="re-save the file as CSV (UTF-8) from a spreadsheet, so that every line ends the "
-                              "same way and every quote is closed")
-    return UserError(f"cannot read the file: {first}", file=source.name, row=line,
-                     hint="check it is a valid CSV / Parquet / JSON-lines export")
+        return UserError(
+            "the reader lost track of the rows (a line ending or quote it could not follow)",
+            file=source.name,
+            row=line,
+            hint="re-save the file as CSV (UTF-8) from a spreadsheet, so that every line ends the "
+            "same way and every quote is closed",
+        )
+    return UserError(
+        f"cannot read the file: {first}",
+        file=source.name,
+        row=line,
+        hint="check it is a valid CSV / Parquet / JSON-lines export",
+    )
 
 
 def peek_headers(source: SourceFile) -> list[str]:
@@ -739,8 +826,9 @@ def peek_headers(source: SourceFile) -> list[str]:
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
     try:
-        source.headers = [r[0] for r in con.execute(
-            f"DESCRIBE SELECT * FROM {read_source_sql(source, lenient=False)}").fetchall()]
+        source.headers = [
+            r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {read_source_sql(source, lenient=False)}").fetchall()
+        ]
     except duckdb.Error as exc:
         raise _reader_error(exc, source) from exc
     finally:

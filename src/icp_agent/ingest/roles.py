@@ -18,8 +18,11 @@ def field_roles(ws: Workspace, con=None) -> dict[str, str]:
             return field_roles(ws, own)
     roles: dict[str, str] = {}
     for kind in ("deals", "customers"):
-        row = con.execute("""SELECT i.report FROM current_snapshot c JOIN imports i USING (import_id)
-                             WHERE c.kind = ?""", [kind]).fetchone()
+        row = con.execute(
+            """SELECT i.report FROM current_snapshot c JOIN imports i USING (import_id)
+                             WHERE c.kind = ?""",
+            [kind],
+        ).fetchone()
         if row:
             for column in ImportReport.model_validate_json(row[0]).columns:
                 if column.role != "ignore" or column.field not in roles:
@@ -45,8 +48,11 @@ def resolve_field(ws: Workspace, name: str, con=None) -> str:
     fields = {c.field for c in columns}
     if name in fields:
         return name
-    for same in (lambda c: c.header == name, lambda c: c.header.strip().casefold() == name.strip().casefold(),
-                 lambda c: header_key(c.header) == header_key(name)):
+    for same in (
+        lambda c: c.header == name,
+        lambda c: c.header.strip().casefold() == name.strip().casefold(),
+        lambda c: header_key(c.header) == header_key(name),
+    ):
         found = next((c.field for c in columns if same(c)), None)
         if found:
             return found

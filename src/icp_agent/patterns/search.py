@@ -116,8 +116,9 @@ def candidate_space(selset: SelectorSet, depth: int) -> int:
     return sum(ways[1:])
 
 
-def evaluate(selset: SelectorSet, target: np.ndarray,
-             conjunctions: Sequence[Sequence[Selector]]) -> tuple[np.ndarray, np.ndarray]:
+def evaluate(
+    selset: SelectorSet, target: np.ndarray, conjunctions: Sequence[Sequence[Selector]]
+) -> tuple[np.ndarray, np.ndarray]:
     """(n, k) of each conjunction: rows covered and target rows covered."""
     positives = _as_target(selset, target)
     sizes = np.zeros(len(conjunctions), dtype=np.int64)
@@ -137,8 +138,11 @@ def beats_parts(pattern: Pattern, target: np.ndarray, selset: SelectorSet) -> bo
     A combination such as "A AND B" is worth reporting only if adding B raised the rate of A
     (and the other way round); otherwise the shorter pattern says the same thing.
     """
-    parts = [subset for size in range(1, len(pattern.selectors))
-             for subset in itertools.combinations(pattern.selectors, size)]
+    parts = [
+        subset
+        for size in range(1, len(pattern.selectors))
+        for subset in itertools.combinations(pattern.selectors, size)
+    ]
     if not parts:
         return True
     sizes, hits = evaluate(selset, target, parts)
@@ -158,8 +162,11 @@ def part_test_pvalue(pattern: Pattern, target: np.ndarray, selset: SelectorSet) 
     """
     from scipy.stats import hypergeom
 
-    parts = [subset for size in range(1, len(pattern.selectors))
-             for subset in itertools.combinations(pattern.selectors, size)]
+    parts = [
+        subset
+        for size in range(1, len(pattern.selectors))
+        for subset in itertools.combinations(pattern.selectors, size)
+    ]
     if not parts:
         return 0.0
     sizes, hits = evaluate(selset, target, parts)
@@ -186,8 +193,9 @@ class _Searcher:
     cost more in page faults than the copying itself.
     """
 
-    def __init__(self, selset: SelectorSet, target: np.ndarray, quality: Quality, a: float,
-                 min_support: int, top_k: int):
+    def __init__(
+        self, selset: SelectorSet, target: np.ndarray, quality: Quality, a: float, min_support: int, top_k: int
+    ):
         self.selset, self.quality, self.a = selset, quality, a
         self.min_support, self.top_k = min_support, top_k
         self.n_total = selset.n
@@ -210,19 +218,24 @@ class _Searcher:
         n_selectors = len(selset.selectors)
         member_codes = [np.flatnonzero(selset.member_table(i)) for i in range(n_selectors)]
         rows = np.repeat(np.arange(n_selectors), [len(codes) for codes in member_codes])
-        cols = np.concatenate([self.code_offset[column] + codes
-                               for column, codes in zip(selset.selector_column, member_codes)]
-                              ) if n_selectors else np.zeros(0, dtype=np.int64)
-        incidence = sparse.csr_array((np.ones(rows.size, dtype=np.int64), (rows, cols)),
-                                     shape=(n_selectors, n_codes))
+        cols = (
+            np.concatenate(
+                [self.code_offset[column] + codes for column, codes in zip(selset.selector_column, member_codes)]
+            )
+            if n_selectors
+            else np.zeros(0, dtype=np.int64)
+        )
+        incidence = sparse.csr_array((np.ones(rows.size, dtype=np.int64), (rows, cols)), shape=(n_selectors, n_codes))
         # Selectors and columns are grouped by field: the refinements allowed after field f - 1
         # are the selectors from first_selector[f] on, stored in columns from first_column[f] on.
         n_fields = len(selset.fields)
         self.first_selector = np.searchsorted(selset.selector_field, np.arange(n_fields + 1))
-        self.first_column = np.array([selset.selector_column[s] if s < n_selectors else selset.codes.shape[0]
-                                      for s in self.first_selector])
-        self._tails = [incidence[self.first_selector[f]:, self.code_offset[self.first_column[f]]:]
-                       for f in range(n_fields)]
+        self.first_column = np.array(
+            [selset.selector_column[s] if s < n_selectors else selset.codes.shape[0] for s in self.first_selector]
+        )
+        self._tails = [
+            incidence[self.first_selector[f] :, self.code_offset[self.first_column[f]] :] for f in range(n_fields)
+        ]
         self._buffers: dict[int, np.ndarray] = {}
 
     # quality -----------------------------------------------------------------------------
@@ -269,28 +282,37 @@ class _Searcher:
         if len(self._best) == self.top_k and key >= self._best[-1][0]:
             return
         bisect.insort(self._best, (key, conjunction, n, k, quality), key=lambda entry: entry[0])
-        del self._best[self.top_k:]
+        del self._best[self.top_k :]
 
     def patterns(self) -> list[Pattern]:
-        return [Pattern(tuple(self.selset.selectors[s] for s in conjunction), n, k, quality)
-                for _, conjunction, n, k, quality in self._best]
+        return [
+            Pattern(tuple(self.selset.selectors[s] for s in conjunction), n, k, quality)
+            for _, conjunction, n, k, quality in self._best
+        ]
 
     # evaluation --------------------------------------------------------------------------
     def refinements(self, block: np.ndarray, block_column: int, field: int) -> tuple[np.ndarray, np.ndarray]:
         """(n, k) of the selectors of fields >= `field` within a segment, given its block."""
         column = self.first_column[field]
-        return self.refinements_from(_histogram(block[column - block_column:].ravel(), self.n_bins), field)
+        return self.refinements_from(_histogram(block[column - block_column :].ravel(), self.n_bins), field)
 
     def refinements_from(self, counts: np.ndarray, field: int) -> tuple[np.ndarray, np.ndarray]:
         """(n, k) of the selectors of fields >= `field` from a segment's histogram (n_bins values: rows per
         matrix value; only the columns of those fields are read)."""
-        counts = counts[2 * self.code_offset[self.first_column[field]]:]
+        counts = counts[2 * self.code_offset[self.first_column[field]] :]
         incidence = self._tails[field]
         k = incidence @ counts[1::2]
         return (incidence @ counts[0::2]) + k, k
 
-    def leaf_counts(self, block: np.ndarray, block_column: int, selector: int, child_column: int,
-                    column_codes: dict[int, np.ndarray], joints: dict[int, np.ndarray]) -> np.ndarray | None:
+    def leaf_counts(
+        self,
+        block: np.ndarray,
+        block_column: int,
+        selector: int,
+        child_column: int,
+        column_codes: dict[int, np.ndarray],
+        joints: dict[int, np.ndarray],
+    ) -> np.ndarray | None:
         """The histogram of the segment's rows that also satisfy `selector`, over the columns from
         `child_column` on, read off a joint histogram (code of the selector's column x matrix value)
         counted once per column of the block and kept in `joints`. None when that histogram would be
@@ -303,23 +325,32 @@ class _Searcher:
                 return None
             codes = column_codes.get(column)
             if codes is None:
-                codes = column_codes[column] = (block[column - block_column] >> 1) - \
-                    block.dtype.type(self.code_offset[column])
-            tail = block[child_column - block_column:]
+                codes = column_codes[column] = (block[column - block_column] >> 1) - block.dtype.type(
+                    self.code_offset[column]
+                )
+            tail = block[child_column - block_column :]
             joint = np.zeros(cardinality * self.n_bins, dtype=np.int64)
             rows = min(_JOINT_CHUNK, tail.shape[1])
             base, keys = np.empty(rows, dtype=np.int64), np.empty(tail.shape[0] * rows, dtype=np.int64)
             for start in range(0, tail.shape[1], _JOINT_CHUNK):
                 m = min(_JOINT_CHUNK, tail.shape[1] - start)
-                np.multiply(codes[start:start + m], self.n_bins, out=base[:m], dtype=np.int64)
-                chunk = keys[:tail.shape[0] * m].reshape(tail.shape[0], m)
-                np.add(tail[:, start:start + m], base[None, :m], out=chunk)
+                np.multiply(codes[start : start + m], self.n_bins, out=base[:m], dtype=np.int64)
+                chunk = keys[: tail.shape[0] * m].reshape(tail.shape[0], m)
+                np.add(tail[:, start : start + m], base[None, :m], out=chunk)
                 joint += np.bincount(chunk.ravel(), minlength=joint.size)
             joint = joints[column] = joint.reshape(cardinality, self.n_bins)
         return joint[self.selset.member_table(selector)].sum(axis=0)
 
-    def narrow(self, block: np.ndarray, block_column: int, selector: int, size: int, child_column: int,
-               level: int, column_codes: dict[int, np.ndarray]) -> np.ndarray:
+    def narrow(
+        self,
+        block: np.ndarray,
+        block_column: int,
+        selector: int,
+        size: int,
+        child_column: int,
+        level: int,
+        column_codes: dict[int, np.ndarray],
+    ) -> np.ndarray:
         """The block of the `size` rows of the segment that also satisfy `selector`.
 
         It holds the columns from child_column on and lives in the buffer of its depth `level`.
@@ -329,22 +360,31 @@ class _Searcher:
         codes = column_codes.get(column)
         if codes is None:
             # in the block's own unsigned type: an int64 offset would promote every code to 8 bytes
-            codes = column_codes[column] = (block[column - block_column] >> 1) - block.dtype.type(self.code_offset[column])
+            codes = column_codes[column] = (block[column - block_column] >> 1) - block.dtype.type(
+                self.code_offset[column]
+            )
         slot = self.selset.selector_slot[selector]
         inside = (codes >> slot) & 1 == 1 if self.selset.column_bitmask[column] else codes == slot
         buffer = self._buffers.get(level)
         if buffer is None:
             buffer = self._buffers[level] = np.empty(self.matrix.size, dtype=self.matrix.dtype)
         child = buffer[: (self.matrix.shape[0] - child_column) * size].reshape(-1, size)
-        return np.compress(inside, block[child_column - block_column:], axis=1, out=child)
+        return np.compress(inside, block[child_column - block_column :], axis=1, out=child)
 
     # exhaustive search -------------------------------------------------------------------
     def depth_first(self, depth: int) -> None:
         if self.selset.selectors:
             self._expand(self.matrix, 0, (), 0, depth)
 
-    def _expand(self, block: np.ndarray | None, block_column: int, conjunction: tuple[int, ...], field: int,
-                depth: int, counts: np.ndarray | None = None) -> None:
+    def _expand(
+        self,
+        block: np.ndarray | None,
+        block_column: int,
+        conjunction: tuple[int, ...],
+        field: int,
+        depth: int,
+        counts: np.ndarray | None = None,
+    ) -> None:
         """Offer the segment's refinements from `field` on and recurse; a leaf (depth 1) may come with its
         histogram already counted (`counts`, see leaf_counts) instead of its block."""
         if counts is not None:
@@ -403,7 +443,9 @@ class _Searcher:
                 used = {self.selset.selector_field[s] for s in conjunction}
                 for s in np.flatnonzero(n >= self.min_support):
                     if self.selset.selector_field[s] not in used:
-                        found.setdefault(tuple(sorted((*conjunction, int(s)))), (int(n[s]), int(k[s]), float(quality[s])))
+                        found.setdefault(
+                            tuple(sorted((*conjunction, int(s)))), (int(n[s]), int(k[s]), float(quality[s]))
+                        )
             self.tested += len(found)
             ranked = sorted(found.items(), key=lambda item: (-item[1][2], -item[1][0], item[0]))
             for conjunction, (n_rows, k_rows, quality_value) in ranked:
@@ -430,5 +472,5 @@ def _histogram(values: np.ndarray, n_bins: int) -> np.ndarray:
         return np.bincount(values, minlength=n_bins)
     counts = np.zeros(n_bins, dtype=np.int64)
     for start in range(0, values.size, _HISTOGRAM_CHUNK):
-        counts += np.bincount(values[start:start + _HISTOGRAM_CHUNK], minlength=n_bins)
+        counts += np.bincount(values[start : start + _HISTOGRAM_CHUNK], minlength=n_bins)
     return counts

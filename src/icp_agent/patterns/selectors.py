@@ -130,8 +130,16 @@ class Selector:
         """A DuckDB predicate over the relation's column layout (see FieldSpec), by the criteria compiler."""
         from icp_agent.tiers.criteria import predicate
 
-        return predicate(self.field, self.kind, self.op, value=self.value, values=self.values, min=self.min,
-                         max=self.max, max_exclusive=self.max_exclusive)
+        return predicate(
+            self.field,
+            self.kind,
+            self.op,
+            value=self.value,
+            values=self.values,
+            min=self.min,
+            max=self.max,
+            max_exclusive=self.max_exclusive,
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -253,18 +261,35 @@ def build_selectors(
     # an ORDER BY sorts every row again for each of a dozen queries), and the codes are read back in its order.
     rows = _ROWS_TABLE
     needed = dict.fromkeys(name for spec in specs for name in _columns_of(spec))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {rows} AS SELECT "
-                + ", ".join([*(quote_identifier(name) for name in needed),
-                             *([f"({outcome}) AS {_OUTCOME}"] if outcome is not None else [])])
-                + f" FROM {relation}")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {rows} AS SELECT "
+        + ", ".join(
+            [
+                *(quote_identifier(name) for name in needed),
+                *([f"({outcome}) AS {_OUTCOME}"] if outcome is not None else []),
+            ]
+        )
+        + f" FROM {relation}"
+    )
     try:
         types = {name: kind for name, kind, *_ in con.execute(f"DESCRIBE {rows}").fetchall()}
         counted = _category_counts(con, rows, [s.name for s in specs if s.kind == "category"], outcome is not None)
         columns: list[_Column] = []
         for position, spec in enumerate(specs):
-            columns.extend(_columns_for(con, rows, spec, position, include_missing, min_count,
-                                        _OUTCOME if outcome is not None else None, merge_alpha, types.get(spec.name),
-                                        counted.get(spec.name)))
+            columns.extend(
+                _columns_for(
+                    con,
+                    rows,
+                    spec,
+                    position,
+                    include_missing,
+                    min_count,
+                    _OUTCOME if outcome is not None else None,
+                    merge_alpha,
+                    types.get(spec.name),
+                    counted.get(spec.name),
+                )
+            )
         return _encode(con, rows, columns, [spec.name for spec in specs])
     finally:
         con.execute(f"DROP TABLE IF EXISTS {rows}")
@@ -275,8 +300,20 @@ _OUTCOME = "__icp_outcome"
 # dictionaries up to this size are looked up in the projection (a CASE tests them in turn, so larger ones join)
 _INLINE_VALUES = 64
 # types whose VARCHAR form casts back to the same value: their lookups compare the column itself, not its text
-_EXACT_TYPES = {"VARCHAR", "BOOLEAN", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
-                "UINTEGER", "UBIGINT", "DATE"}
+_EXACT_TYPES = {
+    "VARCHAR",
+    "BOOLEAN",
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "DATE",
+}
 
 
 def _inline_lookup(column: str, column_type: str | None, codes: list[tuple[str, int]], otherwise: str) -> str:
@@ -304,12 +341,14 @@ def _category_counts(con, relation: str, names: list[str], by_outcome: bool) -> 
     columns = [quote_identifier(name) for name in names]
     outcome = f", {_OUTCOME}" if by_outcome else ""
     sets = ", ".join(f"({column}{outcome})" for column in columns)
-    query = (f"SELECT {', '.join(f'CAST({c} AS VARCHAR)' for c in columns)}, "
-             f"{f'CAST({_OUTCOME} AS VARCHAR)' if by_outcome else 'NULL'}, count(*), "
-             f"{', '.join(f'GROUPING({c})' for c in columns)} FROM {relation} GROUP BY GROUPING SETS ({sets})")
+    query = (
+        f"SELECT {', '.join(f'CAST({c} AS VARCHAR)' for c in columns)}, "
+        f"{f'CAST({_OUTCOME} AS VARCHAR)' if by_outcome else 'NULL'}, count(*), "
+        f"{', '.join(f'GROUPING({c})' for c in columns)} FROM {relation} GROUP BY GROUPING SETS ({sets})"
+    )
     out: dict[str, list[tuple]] = {name: [] for name in names}
     for row in con.execute(query).fetchall():
-        field = row[len(names) + 2:].index(0)
+        field = row[len(names) + 2 :].index(0)
         out[names[field]].append((row[field], row[len(names)], row[len(names) + 1]))
     return out
 
@@ -319,24 +358,34 @@ def _columns_of(spec: FieldSpec) -> list[str]:
     return [f"{spec.name}_min", f"{spec.name}_max"] if spec.kind == "band" else [spec.name]
 
 
-def _columns_for(con, relation: str, spec: FieldSpec, position: int, include_missing: bool,
-                 min_count: int, outcome: str | None = None, merge_alpha: float = 0.05,
-                 column_type: str | None = None, counted: list[tuple] | None = None) -> list[_Column]:
+def _columns_for(
+    con,
+    relation: str,
+    spec: FieldSpec,
+    position: int,
+    include_missing: bool,
+    min_count: int,
+    outcome: str | None = None,
+    merge_alpha: float = 0.05,
+    column_type: str | None = None,
+    counted: list[tuple] | None = None,
+) -> list[_Column]:
     column = quote_identifier(spec.name)
     match spec.kind:
         case "category":
-            columns = _category_columns(con, relation, spec, position, include_missing, min_count, column_type,
-                                        counted)
+            columns = _category_columns(con, relation, spec, position, include_missing, min_count, column_type, counted)
             if outcome is not None:
-                columns += _category_group_columns(con, relation, spec, position, outcome, min_count, merge_alpha,
-                                                   column_type, counted)
+                columns += _category_group_columns(
+                    con, relation, spec, position, outcome, min_count, merge_alpha, column_type, counted
+                )
             return columns
         case "list":
             return _list_columns(con, relation, spec, position, include_missing, min_count, column_type)
         case "bool":
             rows = con.sql(f"SELECT {column} AS v, count(*) FROM {relation} GROUP BY v ORDER BY v").fetchall()
-            selectors = [Selector(spec.name, "bool", "eq", value=bool(v)) for v, c in rows
-                         if v is not None and c >= min_count]
+            selectors = [
+                Selector(spec.name, "bool", "eq", value=bool(v)) for v, c in rows if v is not None and c >= min_count
+            ]
             missing = sum(c for v, c in rows if v is None)
             return _exclusive(selectors + _missing(spec, missing, include_missing, min_count))
         case "number" if spec.bands is None:
@@ -375,15 +424,16 @@ def _bitmask(selectors: list[Selector]) -> list[_Column]:
     """Bitmask columns of up to 8 (possibly overlapping) selectors each."""
     columns = []
     for start in range(0, len(selectors), _BITS_PER_COLUMN):
-        group = selectors[start:start + _BITS_PER_COLUMN]
+        group = selectors[start : start + _BITS_PER_COLUMN]
         bits = " + ".join(f"(CASE WHEN {s.sql()} THEN {1 << i} ELSE 0 END)" for i, s in enumerate(group))
         columns.append(_Column(group, bitmask=True, expression=bits))
     return columns
 
 
 def _keep_frequent(con, relation: str, selectors: list[Selector], min_count: int) -> list[Selector]:
-    counts = con.sql("SELECT " + ", ".join(f"count(*) FILTER (WHERE {s.sql()})" for s in selectors)
-                     + f" FROM {relation}").fetchall()[0]
+    counts = con.sql(
+        "SELECT " + ", ".join(f"count(*) FILTER (WHERE {s.sql()})" for s in selectors) + f" FROM {relation}"
+    ).fetchall()[0]
     return [s for s, count in zip(selectors, counts) if count >= max(min_count, 1)]
 
 
@@ -407,11 +457,16 @@ def observed_ranges(con, relation: str, name: str) -> tuple[int, int, list[Band]
     range ("5001+") has no max and is (5001, None). An exact count has min = max and is not a range."""
     low, high = quote_identifier(f"{name}_min"), quote_identifier(f"{name}_max")
     ranged = f"{low} IS DISTINCT FROM {high} AND ({low} IS NOT NULL OR {high} IS NOT NULL)"
-    ranged_rows, known = con.sql(f"SELECT count(*) FILTER (WHERE {ranged}), count(*) FILTER (WHERE {low} IS NOT NULL "
-                                 f"OR {high} IS NOT NULL) FROM {relation}").fetchall()[0]
+    ranged_rows, known = con.sql(
+        f"SELECT count(*) FILTER (WHERE {ranged}), count(*) FILTER (WHERE {low} IS NOT NULL "
+        f"OR {high} IS NOT NULL) FROM {relation}"
+    ).fetchall()[0]
     ranges = con.sql(f"SELECT DISTINCT {low}, {high} FROM {relation} WHERE {ranged} ORDER BY ALL").fetchall()
-    return ranged_rows, known, [(None if lo is None else float(lo), None if hi is None else float(hi))
-                                for lo, hi in ranges]
+    return (
+        ranged_rows,
+        known,
+        [(None if lo is None else float(lo), None if hi is None else float(hi)) for lo, hi in ranges],
+    )
 
 
 def snap_bands(bands: tuple[Band, ...], ranges: list[Band]) -> tuple[Band, ...]:
@@ -460,15 +515,23 @@ def snap_bands(bands: tuple[Band, ...], ranges: list[Band]) -> tuple[Band, ...]:
     return tuple(out)
 
 
-def _category_columns(con, relation: str, spec: FieldSpec, position: int, include_missing: bool,
-                      min_count: int, column_type: str | None = None,
-                      counted: list[tuple] | None = None) -> list[_Column]:
+def _category_columns(
+    con,
+    relation: str,
+    spec: FieldSpec,
+    position: int,
+    include_missing: bool,
+    min_count: int,
+    column_type: str | None = None,
+    counted: list[tuple] | None = None,
+) -> list[_Column]:
     """Equality selectors per value; codes from a CASE over the values, or a dictionary join when there are many
     (a CASE is O(values) per row)."""
     column = quote_identifier(spec.name)
     if counted is None:
-        rows = con.sql(f"SELECT CAST({column} AS VARCHAR) AS v, count(*) FROM {relation} "
-                       "GROUP BY v ORDER BY v").fetchall()
+        rows = con.sql(
+            f"SELECT CAST({column} AS VARCHAR) AS v, count(*) FROM {relation} GROUP BY v ORDER BY v"
+        ).fetchall()
     else:  # (value, outcome, rows) from _category_counts: summed over the outcome, ordered by value as above
         totals: dict[str | None, int] = {}
         for value, _, count in counted:
@@ -489,14 +552,24 @@ def _category_columns(con, relation: str, spec: FieldSpec, position: int, includ
         return [_Column(selectors, bitmask=False, expression=lookup)]
     dictionary = f"__icp_dict_{position}"
     entries = ", ".join(f"({sql_literal(v)}, {i + 1})" for i, v in enumerate(values))
-    join = (f"LEFT JOIN (VALUES {entries}) AS {dictionary}(__icp_val, __icp_code) "
-            f"ON CAST(base.{column} AS VARCHAR) = {dictionary}.__icp_val")
+    join = (
+        f"LEFT JOIN (VALUES {entries}) AS {dictionary}(__icp_val, __icp_code) "
+        f"ON CAST(base.{column} AS VARCHAR) = {dictionary}.__icp_val"
+    )
     return [_Column(selectors, bitmask=False, expression=f"coalesce({dictionary}.__icp_code, {expression})", join=join)]
 
 
-def _category_group_columns(con, relation: str, spec: FieldSpec, position: int, outcome: str, min_count: int,
-                            merge_alpha: float, column_type: str | None = None,
-                            counted: list[tuple] | None = None) -> list[_Column]:
+def _category_group_columns(
+    con,
+    relation: str,
+    spec: FieldSpec,
+    position: int,
+    outcome: str,
+    min_count: int,
+    merge_alpha: float,
+    column_type: str | None = None,
+    counted: list[tuple] | None = None,
+) -> list[_Column]:
     """One exclusive column of `in` selectors: the groups of 2+ values `group_categories` finds.
 
     Values rarer than `min_count` are pooled as one "other" value before grouping (so a field
@@ -507,8 +580,10 @@ def _category_group_columns(con, relation: str, spec: FieldSpec, position: int, 
     """
     column = quote_identifier(spec.name)
     if counted is None:
-        rows = con.sql(f"SELECT CAST({column} AS VARCHAR) AS v, ({outcome})::VARCHAR AS o, count(*) FROM {relation} "
-                       f"WHERE {column} IS NOT NULL AND ({outcome}) IS NOT NULL GROUP BY ALL ORDER BY ALL").fetchall()
+        rows = con.sql(
+            f"SELECT CAST({column} AS VARCHAR) AS v, ({outcome})::VARCHAR AS o, count(*) FROM {relation} "
+            f"WHERE {column} IS NOT NULL AND ({outcome}) IS NOT NULL GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
     else:
         merged: dict[tuple[str, str], int] = {}
         for value, klass, count in counted:
@@ -525,8 +600,11 @@ def _category_group_columns(con, relation: str, spec: FieldSpec, position: int, 
         for klass, count in counts.items():
             pooled.setdefault(key, {}).setdefault(klass, 0)
             pooled[key][klass] += count
-    groups = [g for g in group_categories(pooled, alpha=merge_alpha)
-              if 1 < len(g) <= MAX_GROUP_VALUES and _OTHER not in g and len(g) < len(pooled)]
+    groups = [
+        g
+        for g in group_categories(pooled, alpha=merge_alpha)
+        if 1 < len(g) <= MAX_GROUP_VALUES and _OTHER not in g and len(g) < len(pooled)
+    ]
     if not groups:
         return []
     selectors = [Selector(spec.name, "category", "in", values=tuple(sorted(g))) for g in groups]
@@ -535,8 +613,10 @@ def _category_group_columns(con, relation: str, spec: FieldSpec, position: int, 
         return [_Column(selectors, bitmask=False, expression=_inline_lookup(column, column_type, members, "0"))]
     dictionary = f"__icp_group_{position}"
     entries = ", ".join(f"({sql_literal(v)}, {code})" for v, code in members)
-    join = (f"LEFT JOIN (VALUES {entries}) AS {dictionary}(__icp_val, __icp_code) "
-            f"ON CAST(base.{column} AS VARCHAR) = {dictionary}.__icp_val")
+    join = (
+        f"LEFT JOIN (VALUES {entries}) AS {dictionary}(__icp_val, __icp_code) "
+        f"ON CAST(base.{column} AS VARCHAR) = {dictionary}.__icp_val"
+    )
     return [_Column(selectors, bitmask=False, expression=f"coalesce({dictionary}.__icp_code, 0)", join=join)]
 
 
@@ -582,7 +662,7 @@ def group_categories(counts: dict[str, dict[str, int]], *, alpha: float = 0.05) 
 
     def merge(i: int) -> None:
         merged = (groups[i][0] + groups[i + 1][0], groups[i][1] + groups[i + 1][1])
-        groups[i:i + 2] = [merged]
+        groups[i : i + 2] = [merged]
         del pairs[i]
         if i > 0:
             pairs[i - 1] = p_value(groups[i - 1][1], merged[1])
@@ -608,17 +688,26 @@ def _log_stirling2(n: int, k: int) -> float:
     return math.log(row[k]) if k < len(row) and row[k] else 0.0
 
 
-def _list_columns(con, relation: str, spec: FieldSpec, position: int, include_missing: bool,
-                  min_count: int, column_type: str | None = None) -> list[_Column]:
+def _list_columns(
+    con,
+    relation: str,
+    spec: FieldSpec,
+    position: int,
+    include_missing: bool,
+    min_count: int,
+    column_type: str | None = None,
+) -> list[_Column]:
     """`contains` per element; rows' element codes from unnest + dictionary join, packed as bits."""
     column = quote_identifier(spec.name)
     # counted over the distinct lists (a handful of combinations, typically) rather than every row's elements;
     # the row with a NULL element is the missing count (an unnested element is never NULL: list_distinct drops them)
-    lists = (f"SELECT {column} AS __icp_list, count(*) AS __icp_n FROM {relation} GROUP BY ALL")
-    rows = con.sql(f"WITH lists AS ({lists}) "
-                   "SELECT e, sum(__icp_n)::BIGINT FROM (SELECT unnest(list_distinct(__icp_list)) AS e, __icp_n FROM lists) "
-                   "GROUP BY e UNION ALL SELECT NULL, coalesce(sum(__icp_n), 0)::BIGINT FROM lists "
-                   "WHERE __icp_list IS NULL OR len(__icp_list) = 0 ORDER BY 1 NULLS LAST").fetchall()
+    lists = f"SELECT {column} AS __icp_list, count(*) AS __icp_n FROM {relation} GROUP BY ALL"
+    rows = con.sql(
+        f"WITH lists AS ({lists}) "
+        "SELECT e, sum(__icp_n)::BIGINT FROM (SELECT unnest(list_distinct(__icp_list)) AS e, __icp_n FROM lists) "
+        "GROUP BY e UNION ALL SELECT NULL, coalesce(sum(__icp_n), 0)::BIGINT FROM lists "
+        "WHERE __icp_list IS NULL OR len(__icp_list) = 0 ORDER BY 1 NULLS LAST"
+    ).fetchall()
     missing_rows = rows.pop()[1]
     selectors = [Selector(spec.name, "list", "contains", value=str(e)) for e, c in rows if c >= min_count]
     selectors += _missing(spec, missing_rows, include_missing, min_count)
@@ -633,42 +722,57 @@ def _list_columns(con, relation: str, spec: FieldSpec, position: int, include_mi
     hits = f"__icp_hits_{position}"
     bits, expressions = [], []
     for g in groups:
-        group = selectors[g:g + _BITS_PER_COLUMN]
+        group = selectors[g : g + _BITS_PER_COLUMN]
         values = [s.value for s in group if s.op == "contains"]
         if values:
             powers = "[" + ", ".join(str(1 << i) for i in range(len(values))) + "]"
             found = f"nullif(list_position([{', '.join(sql_literal(v) for v in values)}], CAST(e AS VARCHAR)), 0)"
-            bits.append(f"coalesce(list_sum(list_transform(list_distinct(__icp_list), lambda e: coalesce({powers}[{found}], "
-                        f"0))), 0) AS __icp_g{g // _BITS_PER_COLUMN}")
+            bits.append(
+                f"coalesce(list_sum(list_transform(list_distinct(__icp_list), lambda e: coalesce({powers}[{found}], "
+                f"0))), 0) AS __icp_g{g // _BITS_PER_COLUMN}"
+            )
             expression = f"coalesce({hits}.__icp_g{g // _BITS_PER_COLUMN}, 0)"
         else:
             expression = "0"
         if group[-1].op == "is_missing":
             expression += f" + CASE WHEN {missing} THEN {1 << (len(group) - 1)} ELSE 0 END"
         expressions.append(expression)
-    join = (f"LEFT JOIN (SELECT __icp_list, {', '.join(bits)} FROM (SELECT DISTINCT {column} AS __icp_list "
+    join = (
+        (
+            f"LEFT JOIN (SELECT __icp_list, {', '.join(bits)} FROM (SELECT DISTINCT {column} AS __icp_list "
             f"FROM {relation} WHERE {column} IS NOT NULL AND len({column}) > 0)) AS {hits} "
-            f"ON {hits}.__icp_list IS NOT DISTINCT FROM base.{column}") if bits else None
-    return [_Column(selectors[g:g + _BITS_PER_COLUMN], bitmask=True, expression=expression,
-                    join=join if g == 0 else None)
-            for g, expression in zip(groups, expressions)]
+            f"ON {hits}.__icp_list IS NOT DISTINCT FROM base.{column}"
+        )
+        if bits
+        else None
+    )
+    return [
+        _Column(selectors[g : g + _BITS_PER_COLUMN], bitmask=True, expression=expression, join=join if g == 0 else None)
+        for g, expression in zip(groups, expressions)
+    ]
 
 
-def _inline_lists(con, relation: str, column: str, column_type: str | None, selectors: list[Selector],
-                  missing: str) -> list[_Column] | None:
+def _inline_lists(
+    con, relation: str, column: str, column_type: str | None, selectors: list[Selector], missing: str
+) -> list[_Column] | None:
     """Bitmask columns whose codes come from a CASE over the field's distinct lists, when there are few
     (`_INLINE_VALUES`) and none holds a NULL element: the projection keeps the row order, so no join and no
     sort. None otherwise (the caller joins a dictionary of the lists)."""
     if column_type != "VARCHAR[]":
         return None
-    lists = [row[0] for row in con.execute(f"SELECT DISTINCT {column} FROM {relation} WHERE {column} IS NOT NULL "
-                                           f"AND len({column}) > 0 LIMIT {_INLINE_VALUES + 1}").fetchall()]
+    lists = [
+        row[0]
+        for row in con.execute(
+            f"SELECT DISTINCT {column} FROM {relation} WHERE {column} IS NOT NULL "
+            f"AND len({column}) > 0 LIMIT {_INLINE_VALUES + 1}"
+        ).fetchall()
+    ]
     if len(lists) > _INLINE_VALUES or any(e is None for values in lists for e in values):
         return None
     lists.sort()
     out = []
     for start in range(0, len(selectors), _BITS_PER_COLUMN):
-        group = selectors[start:start + _BITS_PER_COLUMN]
+        group = selectors[start : start + _BITS_PER_COLUMN]
         slots = {s.value: 1 << i for i, s in enumerate(group) if s.op == "contains"}
         whens = []
         for values in lists:
@@ -684,12 +788,14 @@ def _inline_lists(con, relation: str, column: str, column_type: str | None, sele
 
 def _number_columns(con, relation: str, spec: FieldSpec, include_missing: bool, min_count: int) -> list[_Column]:
     column = quote_identifier(spec.name)
-    values, counts = _fetch_value_counts(con, f"SELECT {column} AS v, count(*) AS c FROM {relation} "
-                                              f"WHERE {column} IS NOT NULL GROUP BY v ORDER BY v")
+    values, counts = _fetch_value_counts(
+        con, f"SELECT {column} AS v, count(*) AS c FROM {relation} WHERE {column} IS NOT NULL GROUP BY v ORDER BY v"
+    )
     missing = con.sql(f"SELECT count(*) FROM {relation} WHERE {column} IS NULL").fetchall()[0][0]
     if len(values) <= spec.n_bins:
-        selectors = [Selector(spec.name, "number", "eq", value=float(v))
-                     for v, c in zip(values, counts) if c >= min_count]
+        selectors = [
+            Selector(spec.name, "number", "eq", value=float(v)) for v, c in zip(values, counts) if c >= min_count
+        ]
     else:
         cuts = equal_frequency_cut_points(values, counts, spec.n_bins)
         if spec.round_cuts:
@@ -697,13 +803,17 @@ def _number_columns(con, relation: str, spec: FieldSpec, include_missing: bool, 
         edges = [-math.inf, *cuts, math.inf]
         rows_before = np.concatenate([[0], np.cumsum(counts)])[np.searchsorted(values, edges, side="left")]
         bin_rows = np.diff(rows_before)
-        selectors = [_bin_selector(spec.name, low, high) for low, high, rows in zip(edges[:-1], edges[1:], bin_rows)
-                     if rows >= max(min_count, 1)]
+        selectors = [
+            _bin_selector(spec.name, low, high)
+            for low, high, rows in zip(edges[:-1], edges[1:], bin_rows)
+            if rows >= max(min_count, 1)
+        ]
     return _exclusive(selectors + _missing(spec, missing, include_missing, min_count))
 
 
-def round_cut_points(cuts: list[float], values: np.ndarray, counts: np.ndarray, *,
-                     max_shift: float = 0.1) -> list[float]:
+def round_cut_points(
+    cuts: list[float], values: np.ndarray, counts: np.ndarray, *, max_shift: float = 0.1
+) -> list[float]:
     """Cut points snapped to round numbers a seller would write ($47,312 -> $47,000; 1,987 -> 2,000).
 
     Each cut moves to the roundest number (fewest significant digits, 1 to 3) whose bin boundary
@@ -768,14 +878,17 @@ def equal_frequency_cut_points(values: np.ndarray, counts: np.ndarray, n_bins: i
 def _encode(con, relation: str, columns: list[_Column], field_names: list[str]) -> SelectorSet:
     """Run one query computing every column's code per row, in the relation's row order."""
     joins = " ".join(col.join for col in columns if col.join)
-    outputs = ", ".join(f"CAST({col.expression} AS {_sql_type(col.cardinality)}) AS c{i}"
-                        for i, col in enumerate(columns))
+    outputs = ", ".join(
+        f"CAST({col.expression} AS {_sql_type(col.cardinality)}) AS c{i}" for i, col in enumerate(columns)
+    )
     if columns:
         if joins:
             # row_number() OVER () numbers rows in the relation's order; the joins do not keep that
             # order, so the result is sorted back by it.
-            query = (f"WITH base AS (SELECT row_number() OVER () AS {_ROW}, * FROM {relation}) "
-                     f"SELECT {outputs} FROM base {joins} ORDER BY base.{_ROW}")
+            query = (
+                f"WITH base AS (SELECT row_number() OVER () AS {_ROW}, * FROM {relation}) "
+                f"SELECT {outputs} FROM base {joins} ORDER BY base.{_ROW}"
+            )
         else:  # a projection of one table keeps its row order
             query = f"SELECT {outputs} FROM {relation} AS base"
         fetched = con.sql(query).fetchnumpy()
@@ -798,8 +911,9 @@ def _encode(con, relation: str, columns: list[_Column], field_names: list[str]) 
         fields=fields,
         selector_field=np.array([field_position[s.field] for s in selectors], dtype=np.int64),
         selector_column=np.array([i for i, col in enumerate(columns) for _ in col.selectors], dtype=np.int64),
-        selector_slot=np.array([j if col.bitmask else j + 1 for col in columns for j in range(len(col.selectors))],
-                               dtype=np.int64),
+        selector_slot=np.array(
+            [j if col.bitmask else j + 1 for col in columns for j in range(len(col.selectors))], dtype=np.int64
+        ),
         column_bitmask=np.array([col.bitmask for col in columns], dtype=bool),
         column_cardinality=cardinality,
     )

@@ -40,22 +40,38 @@ def _e(text: object) -> str:
 
 
 def _svg(chart_id: str, height: float, title: str, desc: str, body: Iterable[str]) -> str:
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="{_e(chart_id)}" '
-            f'viewBox="0 0 {WIDTH} {height:.0f}" width="{WIDTH}" height="{height:.0f}" role="img" '
-            f'aria-labelledby="{_e(chart_id)}-title {_e(chart_id)}-desc" font-family="{_e(FONT)}" font-size="14" '
-            f'fill="{TEXT}">'
-            f'<title id="{_e(chart_id)}-title">{_e(title)}</title><desc id="{_e(chart_id)}-desc">{_e(desc)}</desc>'
-            f'<rect width="{WIDTH}" height="{height:.0f}" fill="#ffffff"/>' + "".join(body) + "</svg>")
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="{_e(chart_id)}" '
+        f'viewBox="0 0 {WIDTH} {height:.0f}" width="{WIDTH}" height="{height:.0f}" role="img" '
+        f'aria-labelledby="{_e(chart_id)}-title {_e(chart_id)}-desc" font-family="{_e(FONT)}" font-size="14" '
+        f'fill="{TEXT}">'
+        f'<title id="{_e(chart_id)}-title">{_e(title)}</title><desc id="{_e(chart_id)}-desc">{_e(desc)}</desc>'
+        f'<rect width="{WIDTH}" height="{height:.0f}" fill="#ffffff"/>' + "".join(body) + "</svg>"
+    )
 
 
 def empty_chart(chart_id: str, title: str, message: str = "No data to chart.") -> str:
     """A short placeholder, so a caller never has to special-case a missing chart."""
-    return _svg(chart_id, 44, title, message,
-                [f'<text x="12" y="27" fill="{MUTED}" font-style="italic">{_e(title)}: {_e(message)}</text>'])
+    return _svg(
+        chart_id,
+        44,
+        title,
+        message,
+        [f'<text x="12" y="27" fill="{MUTED}" font-style="italic">{_e(title)}: {_e(message)}</text>'],
+    )
 
 
-def _text(x: float, y: float, text: str, *, anchor: str = "start", size: float | None = None, weight: str = "",
-          fill: str = "", extra: str = "") -> str:
+def _text(
+    x: float,
+    y: float,
+    text: str,
+    *,
+    anchor: str = "start",
+    size: float | None = None,
+    weight: str = "",
+    fill: str = "",
+    extra: str = "",
+) -> str:
     attrs = f'x="{x:.1f}" y="{y:.1f}"'
     if anchor != "start":
         attrs += f' text-anchor="{anchor}"'
@@ -94,8 +110,8 @@ def _wrap(text: str, chars: int, lines: int = 2) -> list[str]:
         else:
             out.append(word)
     if len(out) > lines:
-        out = out[:lines - 1] + [" ".join(out[lines - 1:])]
-    return [line if len(line) <= chars else line[:chars - 1].rstrip() + "…" for line in out]
+        out = out[: lines - 1] + [" ".join(out[lines - 1 :])]
+    return [line if len(line) <= chars else line[: chars - 1].rstrip() + "…" for line in out]
 
 
 def _lines(x: float, y: float, lines: Sequence[str], size: float, **kwargs) -> str:
@@ -144,19 +160,36 @@ def health_histogram(health: HealthSummary, chart_id: str = "chart-health") -> s
             if not value:
                 continue
             colour = _colour(cohort, len(cohorts) - 1 - index)
-            body.append(f'<rect x="{x:.1f}" y="{y(base + value):.1f}" width="{step * 0.76:.1f}" '
-                        f'height="{y(base) - y(base + value):.1f}" fill="{colour}" stroke="#ffffff" stroke-width="0.5">'
-                        f'<title>{_e(cohort)}, health {i * 100 // bins}-{(i + 1) * 100 // bins}: {value:,} '
-                        f'{_e(health.entity)}s</title></rect>')
+            body.append(
+                f'<rect x="{x:.1f}" y="{y(base + value):.1f}" width="{step * 0.76:.1f}" '
+                f'height="{y(base) - y(base + value):.1f}" fill="{colour}" stroke="#ffffff" stroke-width="0.5">'
+                f"<title>{_e(cohort)}, health {i * 100 // bins}-{(i + 1) * 100 // bins}: {value:,} "
+                f"{_e(health.entity)}s</title></rect>"
+            )
             base += value
         if totals[i]:
             body.append(_text(x + step * 0.38, y(totals[i]) - 5, f"{totals[i]:,}", anchor="middle", size=12.5))
-        body.append(_text(left + (i + 0.5) * step, top + plot_h + 18, f"{i * 100 // bins}–{(i + 1) * 100 // bins}",
-                          anchor="middle", size=13))
+        body.append(
+            _text(
+                left + (i + 0.5) * step,
+                top + plot_h + 18,
+                f"{i * 100 // bins}–{(i + 1) * 100 // bins}",
+                anchor="middle",
+                size=13,
+            )
+        )
     body.append(f'<line x1="{left}" x2="{WIDTH - right}" y1="{top + plot_h}" y2="{top + plot_h}" stroke="{TEXT}"/>')
     body.append(_text(left + plot_w / 2, height - 10, "Health score (0–100)", anchor="middle", size=14))
-    body.append(_text(16, top + plot_h / 2, f"{health.entity}s", anchor="middle", size=14,
-                      extra=f' transform="rotate(-90 16 {top + plot_h / 2:.1f})"'))
+    body.append(
+        _text(
+            16,
+            top + plot_h / 2,
+            f"{health.entity}s",
+            anchor="middle",
+            size=14,
+            extra=f' transform="rotate(-90 16 {top + plot_h / 2:.1f})"',
+        )
+    )
     x = left
     for index, cohort in enumerate(cohorts):
         label = f"{cohort.capitalize()} cohort ({health.cohort_sizes.get(cohort, sum(health.histogram[cohort])):,})"
@@ -189,11 +222,20 @@ def lift_chart(patterns: Sequence[PatternStat], limit: int = 8, chart_id: str = 
     plot_bottom = height - 58
     body = [f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{top}" y2="{plot_bottom}" stroke="{GRID}"/>' for t in ticks]
     body += [_text(x(t), plot_bottom + 18, _fmt_tick(t) + "×", anchor="middle", size=13, fill=MUTED) for t in ticks]
-    body.append(f'<line x1="{x(1):.1f}" x2="{x(1):.1f}" y1="{top - 8}" y2="{plot_bottom}" stroke="{TEXT}" '
-                f'stroke-dasharray="5 3" stroke-width="1.3"/>')
+    body.append(
+        f'<line x1="{x(1):.1f}" x2="{x(1):.1f}" y1="{top - 8}" y2="{plot_bottom}" stroke="{TEXT}" '
+        f'stroke-dasharray="5 3" stroke-width="1.3"/>'
+    )
     body.append(_text(x(1) + 5, top - 12, "1× = base rate", size=13))
-    body.append(_text((plot_l + plot_r) / 2, height - 14, "Lift: rate with the trait ÷ base rate (dot), 95% Wilson "
-                                                          "interval (whisker)", anchor="middle", size=14))
+    body.append(
+        _text(
+            (plot_l + plot_r) / 2,
+            height - 14,
+            "Lift: rate with the trait ÷ base rate (dot), 95% Wilson interval (whisker)",
+            anchor="middle",
+            size=14,
+        )
+    )
     cy = top
     for direction, rows in groups:
         colour = GOOD if direction == "good" else BAD
@@ -203,21 +245,28 @@ def lift_chart(patterns: Sequence[PatternStat], limit: int = 8, chart_id: str = 
         for p, lines, row_h in rows:
             mid = cy + row_h / 2
             lo, hi, lift = p.ci_low / p.base_rate, p.ci_high / p.base_rate, p.lift
-            marker = (f'<circle cx="{x(lift):.1f}" cy="{mid:.1f}" r="5.5" fill="{colour}"/>' if direction == "good"
-                      else f'<rect x="{x(lift) - 5:.1f}" y="{mid - 5:.1f}" width="10" height="10" fill="{colour}"/>')
+            marker = (
+                f'<circle cx="{x(lift):.1f}" cy="{mid:.1f}" r="5.5" fill="{colour}"/>'
+                if direction == "good"
+                else f'<rect x="{x(lift) - 5:.1f}" y="{mid - 5:.1f}" width="10" height="10" fill="{colour}"/>'
+            )
             tip = f"{p.label}: lift {lift:.2f} (95% interval {lo:.2f}-{hi:.2f}), n={p.n:,}, {p.evidence}"
             body.append(
                 f'<a href="#{_e(p.evidence)}"><g><title>{_e(tip)}</title>'
                 f'<line x1="{left}" x2="{WIDTH - 12}" y1="{cy + row_h:.1f}" y2="{cy + row_h:.1f}" stroke="#f0f0f0"/>'
                 + _lines(left + 6, mid, lines, 13.5)
                 + f'<line x1="{x(lo):.1f}" x2="{x(hi):.1f}" y1="{mid:.1f}" y2="{mid:.1f}" stroke="{colour}" '
-                  f'stroke-width="2"/>'
-                + "".join(f'<line x1="{x(v):.1f}" x2="{x(v):.1f}" y1="{mid - 6:.1f}" y2="{mid + 6:.1f}" '
-                          f'stroke="{colour}" stroke-width="2"/>' for v in (lo, hi))
+                f'stroke-width="2"/>'
+                + "".join(
+                    f'<line x1="{x(v):.1f}" x2="{x(v):.1f}" y1="{mid - 6:.1f}" y2="{mid + 6:.1f}" '
+                    f'stroke="{colour}" stroke-width="2"/>'
+                    for v in (lo, hi)
+                )
                 + marker
                 + _text(plot_r + 14, mid + 5, f"{lift:.2f}×", weight="600", size=14)
                 + _text(plot_r + 66, mid + 5, f"n={p.n:,}", size=12.5, fill=MUTED)
-                + "</g></a>")
+                + "</g></a>"
+            )
             cy += row_h
     desc = "; ".join(f"{p.direction}: {p.label} lift {p.lift:.2f}" for p in shown)
     return _svg(chart_id, height, title, desc, body)
@@ -239,9 +288,11 @@ def tier_chart(tiers: Sequence[Tier], entity: str = "customer", chart_id: str = 
         n = m.n or 0
         width = max(bar_max * n / nmax, 2)
         body.append(_lines(12, mid, [t.segment, f"Tier {t.tier}"], 14, weight="600"))
-        body.append(f'<rect x="{bar_l}" y="{mid - 15:.1f}" width="{width:.1f}" height="30" '
-                    f'fill="{TIER_COLOURS.get(t.tier, SKY)}" stroke="{BLUE}" stroke-width="0.8">'
-                    f'<title>{_e(t.name)}</title></rect>')
+        body.append(
+            f'<rect x="{bar_l}" y="{mid - 15:.1f}" width="{width:.1f}" height="30" '
+            f'fill="{TIER_COLOURS.get(t.tier, SKY)}" stroke="{BLUE}" stroke-width="0.8">'
+            f"<title>{_e(t.name)}</title></rect>"
+        )
         headline = f"{int(n):,} {entity}s" + (f" ({numbers.percent(m.share)} of all)" if m.share is not None else "")
         outcomes = []
         if m.health_mean is not None:
@@ -257,8 +308,16 @@ def tier_chart(tiers: Sequence[Tier], entity: str = "customer", chart_id: str = 
         body.append(_text(tx, mid + 15, " · ".join(outcomes), size=13, fill=MUTED))
         flags = [f.split(":")[0] for f in t.flags]
         if flags:
-            body.append(_text(tx + len(headline) * 8.2 + 12, mid - 3, "⚠ " + ", ".join(flags), size=14,
-                              fill=VERMILLION, weight="600"))
+            body.append(
+                _text(
+                    tx + len(headline) * 8.2 + 12,
+                    mid - 3,
+                    "⚠ " + ", ".join(flags),
+                    size=14,
+                    fill=VERMILLION,
+                    weight="600",
+                )
+            )
     desc = "; ".join(f"{t.segment} Tier {t.tier}: {t.metrics.n} {entity}s" for t in tiers)
     return _svg(chart_id, height, title, desc, body)
 
@@ -270,14 +329,16 @@ def survival_at(points: Sequence[tuple[float, float]], months: float) -> float |
     return next((s for t, s in reversed(points) if t <= months), 1.0)
 
 
-def retention_chart(curves: Sequence[RetentionCurve], kind: str | None = None,
-                    chart_id: str = "chart-retention") -> str:
+def retention_chart(
+    curves: Sequence[RetentionCurve], kind: str | None = None, chart_id: str = "chart-retention"
+) -> str:
     """Kaplan-Meier step lines: the share still a customer after each month, churn as the event.
 
     The y axis starts at the nearest 10% below the lowest curve (labelled), because retention curves of
     good segments sit close together near the top and a 0-100% axis would flatten their difference."""
-    title = {"cohort": "Retention by health cohort (Kaplan-Meier)",
-             "tier": "Retention by ICP tier (Kaplan-Meier)"}.get(kind or "", "Retention (Kaplan-Meier)")
+    title = {"cohort": "Retention by health cohort (Kaplan-Meier)", "tier": "Retention by ICP tier (Kaplan-Meier)"}.get(
+        kind or "", "Retention (Kaplan-Meier)"
+    )
     curves = [c for c in curves if (kind is None or c.kind == kind) and c.points]
     if not curves:
         return empty_chart(chart_id, title)
@@ -307,18 +368,30 @@ def retention_chart(curves: Sequence[RetentionCurve], kind: str | None = None,
     body.append(f'<line x1="{left}" x2="{WIDTH - right}" y1="{y(floor):.1f}" y2="{y(floor):.1f}" stroke="{TEXT}"/>')
     body.append(f'<line x1="{left}" x2="{left}" y1="{top}" y2="{y(floor):.1f}" stroke="{TEXT}"/>')
     body.append(_text(left + plot_w / 2, top + plot_h + 40, "Months as a customer", anchor="middle", size=14))
-    body.append(_text(16, top + plot_h / 2, "still a customer", anchor="middle", size=14,
-                      extra=f' transform="rotate(-90 16 {top + plot_h / 2:.1f})"'))
+    body.append(
+        _text(
+            16,
+            top + plot_h / 2,
+            "still a customer",
+            anchor="middle",
+            size=14,
+            extra=f' transform="rotate(-90 16 {top + plot_h / 2:.1f})"',
+        )
+    )
     ly = top + plot_h + 62
     for i, (c, lines) in enumerate(zip(curves, legends)):
         colour = _colour(c.group, i) if kind == "cohort" else SERIES[i % len(SERIES)]
         dash = DASHES[i % len(DASHES)]
         dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
         path = f"M{x(0):.1f},{y(1):.1f}" + "".join(f" H{x(t):.1f} V{y(s):.1f}" for t, s in c.points)
-        body.append(f'<path d="{path}" fill="none" stroke="{colour}" stroke-width="2.5"{dash_attr}>'
-                    f'<title>{_e(c.group)}</title></path>')
-        body.append(f'<line x1="{left}" x2="{left + 36}" y1="{ly:.1f}" y2="{ly:.1f}" stroke="{colour}" '
-                    f'stroke-width="3"{dash_attr}/>')
+        body.append(
+            f'<path d="{path}" fill="none" stroke="{colour}" stroke-width="2.5"{dash_attr}>'
+            f"<title>{_e(c.group)}</title></path>"
+        )
+        body.append(
+            f'<line x1="{left}" x2="{left + 36}" y1="{ly:.1f}" y2="{ly:.1f}" stroke="{colour}" '
+            f'stroke-width="3"{dash_attr}/>'
+        )
         body += [_text(left + 46, ly + 5 + j * line_h, line, size=14) for j, line in enumerate(lines)]
         ly += line_h * len(lines) + 6
     desc = "; ".join(f"{c.group}: n={c.n}, {c.events} churned" for c in curves)
@@ -354,37 +427,59 @@ def scorecard_chart(features: Sequence[dict], chart_id: str = "chart-scorecard")
         body.append(f'<line x1="{x(tick):.1f}" x2="{x(tick):.1f}" y1="{top - 6}" y2="{height - 40}" stroke="{GRID}"/>')
         body.append(_text(x(tick), height - 24, f"{tick:+,.0f}" if tick else "0", anchor="middle", size=13, fill=MUTED))
         tick += step
-    body.append(f'<line x1="{x(0):.1f}" x2="{x(0):.1f}" y1="{top - 10}" y2="{height - 40}" stroke="{TEXT}" '
-                f'stroke-dasharray="5 3" stroke-width="1.3"/>')
+    body.append(
+        f'<line x1="{x(0):.1f}" x2="{x(0):.1f}" y1="{top - 10}" y2="{height - 40}" stroke="{TEXT}" '
+        f'stroke-dasharray="5 3" stroke-width="1.3"/>'
+    )
     body.append(_text(x(0) + 5, top - 14, "0 = average", size=13))
-    body.append(_text((plot_l + plot_r) / 2, height - 6, "Points a lead gets for the band it falls in (dot per band; "
-                                                          "square = below average)", anchor="middle", size=13.5))
+    body.append(
+        _text(
+            (plot_l + plot_r) / 2,
+            height - 6,
+            "Points a lead gets for the band it falls in (dot per band; square = below average)",
+            anchor="middle",
+            size=13.5,
+        )
+    )
     for i, feature in enumerate(rows):
         mid = top + i * row_h + row_h / 2
         bands = sorted(feature["bands"], key=lambda b: b["points"])
         worst, best = bands[0], bands[-1]
         body.append(_lines(12, mid, _wrap(str(feature["attribute"]), 20, 2), 13.5, weight="600"))
-        body.append(f'<line x1="{x(worst["points"]):.1f}" x2="{x(best["points"]):.1f}" y1="{mid:.1f}" y2="{mid:.1f}" '
-                    f'stroke="{GRID}" stroke-width="8" stroke-linecap="round"/>')
+        body.append(
+            f'<line x1="{x(worst["points"]):.1f}" x2="{x(best["points"]):.1f}" y1="{mid:.1f}" y2="{mid:.1f}" '
+            f'stroke="{GRID}" stroke-width="8" stroke-linecap="round"/>'
+        )
         for band in bands:
             value = band["points"]
             tip = f"{feature['attribute']}: {band['band']}, {value:+d} points"
-            shape = (f'<circle cx="{x(value):.1f}" cy="{mid:.1f}" r="5.5" fill="{GOOD}"/>' if value >= 0 else
-                     f'<rect x="{x(value) - 5:.1f}" y="{mid - 5:.1f}" width="10" height="10" fill="{BAD}"/>')
+            shape = (
+                f'<circle cx="{x(value):.1f}" cy="{mid:.1f}" r="5.5" fill="{GOOD}"/>'
+                if value >= 0
+                else f'<rect x="{x(value) - 5:.1f}" y="{mid - 5:.1f}" width="10" height="10" fill="{BAD}"/>'
+            )
             body.append(f"<g><title>{_e(tip)}</title>{shape}</g>")
         if worst["points"] < 0:
-            body.append(_text(plot_l - 10, mid + 4, f"{_short(worst['band'])} {worst['points']:+d}", anchor="end",
-                              size=12, fill=BAD))
+            body.append(
+                _text(
+                    plot_l - 10,
+                    mid + 4,
+                    f"{_short(worst['band'])} {worst['points']:+d}",
+                    anchor="end",
+                    size=12,
+                    fill=BAD,
+                )
+            )
         if best["points"] > 0:
-            body.append(_text(plot_r + 10, mid + 4, f"{best['points']:+d} {_short(best['band'])}", size=12,
-                              fill=GOOD))
-    desc = "; ".join(f"{f['attribute']}: " + ", ".join(f"{b['band']} {b['points']:+d}" for b in f["bands"])
-                     for f in rows)
+            body.append(_text(plot_r + 10, mid + 4, f"{best['points']:+d} {_short(best['band'])}", size=12, fill=GOOD))
+    desc = "; ".join(
+        f"{f['attribute']}: " + ", ".join(f"{b['band']} {b['points']:+d}" for b in f["bands"]) for f in rows
+    )
     return _svg(chart_id, height, title, desc, body)
 
 
 def _short(text: str, chars: int = 24) -> str:
-    return text if len(text) <= chars else text[:chars - 1].rstrip() + "…"
+    return text if len(text) <= chars else text[: chars - 1].rstrip() + "…"
 
 
 STATUS_COLOURS = {"met": GREEN, "not met": VERMILLION}
@@ -413,12 +508,19 @@ def targets_chart(targets: Sequence[dict], chart_id: str = "chart-targets") -> s
     for tick in _ticks(top_tick, 6):
         body.append(f'<line x1="{x(tick):.1f}" x2="{x(tick):.1f}" y1="{top - 4}" y2="{height - 44}" stroke="{GRID}"/>')
         body.append(_text(x(tick), height - 28, _fmt_tick(tick) + "×", anchor="middle", size=13, fill=MUTED))
-    body.append(f'<line x1="{x(1):.1f}" x2="{x(1):.1f}" y1="{top - 8}" y2="{height - 44}" stroke="{MUTED}" '
-                f'stroke-width="1"/>')
+    body.append(
+        f'<line x1="{x(1):.1f}" x2="{x(1):.1f}" y1="{top - 8}" y2="{height - 44}" stroke="{MUTED}" stroke-width="1"/>'
+    )
     body.append(_text(x(1) + 4, top - 12, "1× = same as non-ICP", size=12.5, fill=MUTED))
-    body.append(_text((plot_l + plot_r) / 2, height - 8, "ICP figure ÷ non-ICP figure (dot), 95% interval (whisker), "
-                                                          "target (dashed line; shaded side meets it)",
-                      anchor="middle", size=13))
+    body.append(
+        _text(
+            (plot_l + plot_r) / 2,
+            height - 8,
+            "ICP figure ÷ non-ICP figure (dot), 95% interval (whisker), target (dashed line; shaded side meets it)",
+            anchor="middle",
+            size=13,
+        )
+    )
     for i, t in enumerate(rows):
         y0 = top + i * row_h
         mid = y0 + row_h / 2
@@ -426,19 +528,30 @@ def targets_chart(targets: Sequence[dict], chart_id: str = "chart-targets") -> s
         goal = t.get("goal")
         if goal is not None:
             a, b = (x(goal), plot_r) if t.get("better") == "higher" else (plot_l, x(goal))
-            body.append(f'<rect x="{a:.1f}" y="{y0 + 6:.1f}" width="{max(b - a, 0):.1f}" height="{row_h - 12}" '
-                        f'fill="{GREEN}" fill-opacity="0.09"/>')
-            body.append(f'<line x1="{x(goal):.1f}" x2="{x(goal):.1f}" y1="{y0 + 4:.1f}" y2="{y0 + row_h - 4:.1f}" '
-                        f'stroke="{TEXT}" stroke-dasharray="4 3" stroke-width="1.5"/>')
+            body.append(
+                f'<rect x="{a:.1f}" y="{y0 + 6:.1f}" width="{max(b - a, 0):.1f}" height="{row_h - 12}" '
+                f'fill="{GREEN}" fill-opacity="0.09"/>'
+            )
+            body.append(
+                f'<line x1="{x(goal):.1f}" x2="{x(goal):.1f}" y1="{y0 + 4:.1f}" y2="{y0 + row_h - 4:.1f}" '
+                f'stroke="{TEXT}" stroke-dasharray="4 3" stroke-width="1.5"/>'
+            )
         body.append(_lines(12, mid, _wrap(str(t["label"]), 32, 2), 13.5, weight="600"))
         if t.get("low") is not None and t.get("high") is not None:
-            body.append(f'<line x1="{x(t["low"]):.1f}" x2="{x(t["high"]):.1f}" y1="{mid:.1f}" y2="{mid:.1f}" '
-                        f'stroke="{colour}" stroke-width="2"/>')
-            body += [f'<line x1="{x(v):.1f}" x2="{x(v):.1f}" y1="{mid - 6:.1f}" y2="{mid + 6:.1f}" stroke="{colour}" '
-                     f'stroke-width="2"/>' for v in (t["low"], t["high"])]
-        marker = (f'<circle cx="{x(t["ratio"]):.1f}" cy="{mid:.1f}" r="6" fill="{colour}"/>' if t.get("status") == "met"
-                  else f'<rect x="{x(t["ratio"]) - 5.5:.1f}" y="{mid - 5.5:.1f}" width="11" height="11" '
-                       f'fill="{colour}"/>')
+            body.append(
+                f'<line x1="{x(t["low"]):.1f}" x2="{x(t["high"]):.1f}" y1="{mid:.1f}" y2="{mid:.1f}" '
+                f'stroke="{colour}" stroke-width="2"/>'
+            )
+            body += [
+                f'<line x1="{x(v):.1f}" x2="{x(v):.1f}" y1="{mid - 6:.1f}" y2="{mid + 6:.1f}" stroke="{colour}" '
+                f'stroke-width="2"/>'
+                for v in (t["low"], t["high"])
+            ]
+        marker = (
+            f'<circle cx="{x(t["ratio"]):.1f}" cy="{mid:.1f}" r="6" fill="{colour}"/>'
+            if t.get("status") == "met"
+            else f'<rect x="{x(t["ratio"]) - 5.5:.1f}" y="{mid - 5.5:.1f}" width="11" height="11" fill="{colour}"/>'
+        )
         tip = f"{t['label']}: {t['ratio']:.2f}× ({t.get('status', '')})"
         body.append(f"<g><title>{_e(tip)}</title>{marker}</g>")
         body.append(_text(plot_r + 14, mid - 2, f"{t['ratio']:.2f}×", weight="600", size=14))
@@ -466,8 +579,9 @@ def market_chart(rows: Sequence[MarketTier], chart_id: str = "chart-market") -> 
     for tick in _ticks(top_tick, 5):
         body.append(f'<line x1="{x(tick):.1f}" x2="{x(tick):.1f}" y1="{top - 4}" y2="{height - 30}" stroke="{GRID}"/>')
         body.append(_text(x(tick), height - 14, f"{100 * tick:g}%", anchor="middle", size=13, fill=MUTED))
-    for j, (key, label, colour) in enumerate((("share", "share of prospects", BLUE),
-                                              ("penetration", "penetration (already customers)", ORANGE))):
+    for j, (key, label, colour) in enumerate(
+        (("share", "share of prospects", BLUE), ("penetration", "penetration (already customers)", ORANGE))
+    ):
         lx = plot_l + j * 240
         body.append(f'<rect x="{lx}" y="10" width="14" height="14" fill="{colour}"/>')
         body.append(_text(lx + 20, 22, label, size=13.5))
@@ -478,8 +592,10 @@ def market_chart(rows: Sequence[MarketTier], chart_id: str = "chart-market") -> 
             if value is None:
                 continue
             by = y0 + 8 + j * 21
-            body.append(f'<rect x="{plot_l}" y="{by:.1f}" width="{max(x(value) - plot_l, 1.5):.1f}" height="17" '
-                        f'fill="{colour}"><title>{_e(r.tier)}: {key} {numbers.percent(value)}</title></rect>')
+            body.append(
+                f'<rect x="{plot_l}" y="{by:.1f}" width="{max(x(value) - plot_l, 1.5):.1f}" height="17" '
+                f'fill="{colour}"><title>{_e(r.tier)}: {key} {numbers.percent(value)}</title></rect>'
+            )
             body.append(_text(x(value) + 6, by + 13, f"{numbers.percent(value)}", size=12.5, weight="600"))
     desc = "; ".join(f"{r.tier}: share {r.share}, penetration {r.penetration}" for r in rows)
     return _svg(chart_id, height, title, desc, body)

@@ -96,8 +96,11 @@ def evidence_ids(value: Any) -> list[str]:
 
 
 def _flat(value: Any) -> bool:
-    return isinstance(value, dict) and bool(value) and not any(isinstance(v, (dict, list, tuple)) and
-                                                               not evidence_ids(v) for v in value.values())
+    return (
+        isinstance(value, dict)
+        and bool(value)
+        and not any(isinstance(v, (dict, list, tuple)) and not evidence_ids(v) for v in value.values())
+    )
 
 
 def _row_table(title: str, level: int, rows: list[tuple[str, dict]], currency: str | None = None) -> Block:
@@ -164,29 +167,38 @@ def _persona(data: PersonaData, questions: Mapping[str, str] | None = None) -> P
         ids = _ids(claim.evidence)
         asked = list(dict.fromkeys(q for i in ids if (q := (questions or {}).get(i))))
         sections.setdefault(str(claim.section or ""), []).append(
-            Cell(str(claim.text or ""), ids, question=" / ".join(asked)))
+            Cell(str(claim.text or ""), ids, question=" / ".join(asked))
+        )
     drafter = str(data.drafter or "") + (f" ({data.model})" if data.model else "")
     rest = {k: v for k, v in data.model_dump().items() if k not in PERSONA_KEYS and v not in (None, [], {}, "")}
     name = (data.model_extra or {}).get("name")
-    return Persona(heading=str(data.role or name or "Persona"), drafter=drafter,
-                   sections=[(humanize(k), cells) for k, cells in sections.items()],
-                   details=[(humanize(k), metric(v, k)) for k, v in rest.items() if not evidence_ids(v)],
-                   evidence=[i for v in rest.values() for i in evidence_ids(v)])
+    return Persona(
+        heading=str(data.role or name or "Persona"),
+        drafter=drafter,
+        sections=[(humanize(k), cells) for k, cells in sections.items()],
+        details=[(humanize(k), metric(v, k)) for k, v in rest.items() if not evidence_ids(v)],
+        evidence=[i for v in rest.values() for i in evidence_ids(v)],
+    )
 
 
 def _questions(icp: IcpDocument) -> dict[str, str]:
     """Evidence id -> the interview question its quote answers (analysis/personas.note_passages)."""
-    return {e.id: str(e.metrics["question"]) for e in icp.evidence
-            if e.kind == "interview_quote" and e.metrics.get("question")}
+    return {
+        e.id: str(e.metrics["question"])
+        for e in icp.evidence
+        if e.kind == "interview_quote" and e.metrics.get("question")
+    }
 
 
-def _persona_groups(personas: list[PersonaData], questions: Mapping[str, str] | None = None
-                    ) -> list[tuple[str, list[Persona]]]:
+def _persona_groups(
+    personas: list[PersonaData], questions: Mapping[str, str] | None = None
+) -> list[tuple[str, list[Persona]]]:
     """Personas per tier, in the order the drafter wrote them."""
     groups: dict[str, list[Persona]] = {}
     for data in personas:
-        tier = data.tier_name or (f"{data.segment} Tier {data.tier}" if data.segment and data.tier is not None
-                                  else data.tier)
+        tier = data.tier_name or (
+            f"{data.segment} Tier {data.tier}" if data.segment and data.tier is not None else data.tier
+        )
         groups.setdefault(str(tier or ""), []).append(_persona(data, questions))
     return list(groups.items())
 
@@ -214,8 +226,14 @@ def _cohorts(icp: IcpDocument) -> list[dict[str, Any]]:
         found = next((e.id for e in items if e.statement.startswith(f"Cohort {name}:")), None)
         metrics = health.cohort_metrics.get(name)
         figures = {k: v for k, v in (metrics.model_dump() if metrics else {}).items() if k != "n"}
-        rows.append({"name": name, "n": health.cohort_sizes.get(name, metrics.n if metrics else None),
-                     "metrics": figures, "evidence": [found] if found else []})
+        rows.append(
+            {
+                "name": name,
+                "n": health.cohort_sizes.get(name, metrics.n if metrics else None),
+                "metrics": figures,
+                "evidence": [found] if found else [],
+            }
+        )
     return rows
 
 
@@ -233,12 +251,19 @@ def _group_words(icp: IcpDocument) -> tuple[str, str]:
 
 
 def _retention_rows(icp: IcpDocument) -> list[dict[str, Any]]:
-    return [{"curve": c, "at12": charts.survival_at(c.points, 12), "at24": charts.survival_at(c.points, 24)}
-            for c in icp.retention]
+    return [
+        {"curve": c, "at12": charts.survival_at(c.points, 12), "at24": charts.survival_at(c.points, 24)}
+        for c in icp.retention
+    ]
 
 
-GLANCE = (("health_mean", "mean health"), ("churn_rate", "churn"), ("nrr_median", "median NRR"),
-          ("win_rate", "win rate"), ("ltv_cac", "LTV:CAC"))
+GLANCE = (
+    ("health_mean", "mean health"),
+    ("churn_rate", "churn"),
+    ("nrr_median", "median NRR"),
+    ("win_rate", "win rate"),
+    ("ltv_cac", "LTV:CAC"),
+)
 
 
 def _glance_columns(tiers: list[Tier]) -> list[tuple[str, str]]:
@@ -259,6 +284,7 @@ def _no_icp_reason(icp: IcpDocument) -> str:
 
 
 # --- currency -----------------------------------------------------------------------------------------------------
+
 
 def currencies_of(summary: WorkspaceSummary) -> dict[str, str]:
     """Money field -> ISO 4217 code, from the import reports (ColumnReport.currencies: amounts per currency as
@@ -303,8 +329,11 @@ def _relabel(icp: IcpDocument, symbols: Mapping[str, str]) -> IcpDocument:
     (criteria.amount); where the import knew the field's currency is not USD, each such label, and the prose
     that quotes it (statement, tier names, reasons, market rows), is rewritten once here."""
     swaps: dict[str, str] = {}
-    criteria: list[Criterion] = [c for t in icp.tiers for c in t.criteria] + \
-        [c for d in icp.negative_icp for c in d.criteria] + [c for p in icp.patterns for c in p.criteria]
+    criteria: list[Criterion] = (
+        [c for t in icp.tiers for c in t.criteria]
+        + [c for d in icp.negative_icp for c in d.criteria]
+        + [c for p in icp.patterns for c in p.criteria]
+    )
     for c in criteria:
         sym = symbols.get(c.field) or symbols.get("")
         if sym and sym != "$" and "$" in c.label and c.kind in (None, "number"):
@@ -330,6 +359,7 @@ def _relabel(icp: IcpDocument, symbols: Mapping[str, str]) -> IcpDocument:
 
 # --- lead scorecard -----------------------------------------------------------------------------------------------
 
+
 def _band(label: str, name: str, b: ScorecardBin, money_field: str | None) -> str:
     """What a bin holds, without the attribute's name: "Computer Software", "51-178", "contains Salesforce",
     a pooled bin as "other: Amsterdam, Austin and 41 more", amounts in their currency."""
@@ -341,7 +371,7 @@ def _band(label: str, name: str, b: ScorecardBin, money_field: str | None) -> st
         return f"other: {shown}"
     if when.op == "in" and len(values) > 1:
         return sep.join(values[:4]) + (f" and {len(values) - 4} more" if len(values) > 4 else "")
-    text = label[len(name):].strip() if label.lower().startswith(name.lower()) else label
+    text = label[len(name) :].strip() if label.lower().startswith(name.lower()) else label
     text = text.removeprefix(":").strip()
     if money_field:
         sym = symbol(money_field)
@@ -368,9 +398,15 @@ def scorecard_rows(scorecard: Scorecard) -> list[dict[str, Any]]:
             n = b.n or 0
             if not n:
                 continue
-            bands.append({"band": _band(b.label or "", name, b, money_field), "points": int(b.points or 0), "n": n,
-                          "good_rate": (b.n_good or 0) / n,
-                          "note": "too few rows to score: counted as average" if b.neutral else ""})
+            bands.append(
+                {
+                    "band": _band(b.label or "", name, b, money_field),
+                    "points": int(b.points or 0),
+                    "n": n,
+                    "good_rate": (b.n_good or 0) / n,
+                    "note": "too few rows to score: counted as average" if b.neutral else "",
+                }
+            )
         if bands:
             out.append({"attribute": attribute, "field": fld, "bands": bands})
     return out
@@ -378,8 +414,17 @@ def scorecard_rows(scorecard: Scorecard) -> list[dict[str, Any]]:
 
 def scorecard_bands(scorecard: Scorecard) -> list[dict[str, Any]]:
     """Priority bands (high / medium / low) with their fit-score floor, share and observed good rates."""
-    return [{"priority": b.priority, "min_score": b.min_score, "share": b.share, "good_rate": b.good_rate,
-             "holdout_good_rate": b.holdout_good_rate, "n": b.n} for b in scorecard.bands]
+    return [
+        {
+            "priority": b.priority,
+            "min_score": b.min_score,
+            "share": b.share,
+            "good_rate": b.good_rate,
+            "holdout_good_rate": b.holdout_good_rate,
+            "n": b.n,
+        }
+        for b in scorecard.bands
+    ]
 
 
 def scorecard_internals(scorecard: Scorecard) -> list[Block]:
@@ -388,15 +433,24 @@ def scorecard_internals(scorecard: Scorecard) -> list[Block]:
     features = Block("table", "Attributes", 3, ["attribute", "kind", "information value", "coefficient"])
     woe = Block("table", "Bins: weight of evidence", 3, ["attribute", "bin", "n", "good", "WoE", "points"])
     for f in scorecard.features:
-        features.rows.append([Cell(str(f.name)), Cell(str(f.kind or "")), _cell(f.iv, "iv"),
-                              _cell(f.coefficient, "coefficient")])
+        features.rows.append(
+            [Cell(str(f.name)), Cell(str(f.kind or "")), _cell(f.iv, "iv"), _cell(f.coefficient, "coefficient")]
+        )
         for b in f.bins:
             covers = ", ".join(str(v) for v in b.when.values or []) if b.other and b.when else ""
             label = str(b.label or "")
             if scorecard.field_kinds.get(str(f.field)) == "number":
                 label = re.sub(r"\$(?=-?\d)", lambda _: symbol(str(f.field)), label)
-            woe.rows.append([Cell(str(f.name)), Cell(label + (f" (covers {covers})" if covers else "")),
-                             _cell(b.n, "n"), _cell(b.n_good, "n_good"), _cell(b.woe, "woe"), _cell(b.points, "points")])
+            woe.rows.append(
+                [
+                    Cell(str(f.name)),
+                    Cell(label + (f" (covers {covers})" if covers else "")),
+                    _cell(b.n, "n"),
+                    _cell(b.n_good, "n_good"),
+                    _cell(b.woe, "woe"),
+                    _cell(b.points, "points"),
+                ]
+            )
     # the rest (scaling, rule, evaluation, settings, ...) is shown key by key as icp.json holds it
     rest = {k: v for k, v in scorecard.model_dump().items() if k not in ("features", "field_kinds")}
     return blocks(rest) + [features, woe]
@@ -405,8 +459,12 @@ def scorecard_internals(scorecard: Scorecard) -> list[Block]:
 # --- validation targets -------------------------------------------------------------------------------------------
 
 # The method's targets for Tier 1 vs non-ICP: (ratio of ICP to non-ICP that meets it, the direction that is better)
-TARGET_GOALS = {"win_rate": (2.0, "higher"), "cac": (0.7, "lower"), "nrr": (1.2, "higher"),
-                "sales_cycle_days": (0.7, "lower")}
+TARGET_GOALS = {
+    "win_rate": (2.0, "higher"),
+    "cac": (0.7, "lower"),
+    "nrr": (1.2, "higher"),
+    "sales_cycle_days": (0.7, "lower"),
+}
 TARGET_NAMES = {"win_rate": "win rate", "cac": "CAC", "nrr": "NRR", "sales_cycle_days": "sales cycle"}
 
 
@@ -431,18 +489,33 @@ def validation_targets(validation: Validation, segments: list[str]) -> list[dict
     "low", "high", "goal", "better", "reason", "evidence"}]."""
     economics = validation.unit_economics or UnitEconomics()
     comparisons = economics.comparisons
-    pooled = "Tier 1 of " + " and ".join(segments) + " together" if len(segments) > 1 else \
-        (f"{segments[0]} Tier 1" if segments else "ICP Tier 1")
+    pooled = (
+        "Tier 1 of " + " and ".join(segments) + " together"
+        if len(segments) > 1
+        else (f"{segments[0]} Tier 1" if segments else "ICP Tier 1")
+    )
     out = []
     for t in economics.targets:
         metric_name = str(t.metric or "")
         goal, better = TARGET_GOALS.get(metric_name, (None, None))
         low, high = _ratio_interval(comparisons.get(metric_name) if not t.segment else None)
         status = str(t.status or "not measurable")
-        out.append({"scope": str(t.segment or pooled), "metric": metric_name,
-                    "label": TARGET_NAMES.get(metric_name, humanize(metric_name)), "target": str(t.target or ""),
-                    "status": status, "ratio": t.ratio, "low": low, "high": high, "goal": goal,
-                    "better": better, "reason": str(t.reason or ""), "evidence": _ids(t.evidence)})
+        out.append(
+            {
+                "scope": str(t.segment or pooled),
+                "metric": metric_name,
+                "label": TARGET_NAMES.get(metric_name, humanize(metric_name)),
+                "target": str(t.target or ""),
+                "status": status,
+                "ratio": t.ratio,
+                "low": low,
+                "high": high,
+                "goal": goal,
+                "better": better,
+                "reason": str(t.reason or ""),
+                "evidence": _ids(t.evidence),
+            }
+        )
     return out
 
 
@@ -450,14 +523,19 @@ def _targets_by_scope(targets: list[dict[str, Any]]) -> list[dict[str, Any]]:
     scopes: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for t in targets:
         scopes.setdefault(t["scope"], {"met": [], "not met": [], "not measurable": []}).setdefault(
-            t["status"], []).append(t)
+            t["status"], []
+        ).append(t)
     return [{"scope": scope, **groups} for scope, groups in scopes.items()]
 
 
 def _target_warnings(targets: list[dict[str, Any]]) -> list[str]:
-    return [f"Validation target not met ({t['scope']}): {t['target'] or t['label']}"
-            + (f"; the ICP's figure is {t['ratio']:.2f}x non-ICP" if t.get("ratio") is not None else "") + "."
-            for t in targets if t["status"] == "not met"]
+    return [
+        f"Validation target not met ({t['scope']}): {t['target'] or t['label']}"
+        + (f"; the ICP's figure is {t['ratio']:.2f}x non-ICP" if t.get("ratio") is not None else "")
+        + "."
+        for t in targets
+        if t["status"] == "not met"
+    ]
 
 
 def calibration_problems(scorecard: Scorecard) -> list[dict[str, Any]]:
@@ -477,8 +555,17 @@ def calibration_problems(scorecard: Scorecard) -> list[dict[str, Any]]:
         if low <= predicted <= high:
             continue
         observed = k / n
-        out.append({"decile": d.decile, "n": n, "predicted": predicted, "observed": observed, "low": low,
-                    "high": high, "ratio": predicted / observed if observed else None})
+        out.append(
+            {
+                "decile": d.decile,
+                "n": n,
+                "predicted": predicted,
+                "observed": observed,
+                "low": low,
+                "high": high,
+                "ratio": predicted / observed if observed else None,
+            }
+        )
     return out
 
 
@@ -491,18 +578,25 @@ def _calibration_warning(problems: list[dict[str, Any]]) -> list[str]:
     for rows, word in ((over, "over-predicts"), (under, "under-predicts")):
         if rows:
             ratios = [p["ratio"] for p in rows if p["ratio"]]
-            scale = (f" ({min(ratios):.1f}-{max(ratios):.1f}x the observed good rate)" if ratios and word ==
-                     "over-predicts" else f" (observed {pct(min(p['observed'] for p in rows))}-"
-                                          f"{pct(max(p['observed'] for p in rows))} where "
-                                          f"{pct(min(p['predicted'] for p in rows))}-"
-                                          f"{pct(max(p['predicted'] for p in rows))} was predicted)")
-            parts.append(f"{word} in decile{'s' if len(rows) > 1 else ''} "
-                         f"{', '.join(str(p['decile']) for p in rows)}{scale}")
-    return ["Lead-score calibration on the holdout: the model " + "; ".join(parts) + ". The predicted good rates "
-            "fall outside the observed rates' 95% intervals: read fit scores as a ranking, not as probabilities."]
+            scale = (
+                f" ({min(ratios):.1f}-{max(ratios):.1f}x the observed good rate)"
+                if ratios and word == "over-predicts"
+                else f" (observed {pct(min(p['observed'] for p in rows))}-"
+                f"{pct(max(p['observed'] for p in rows))} where "
+                f"{pct(min(p['predicted'] for p in rows))}-"
+                f"{pct(max(p['predicted'] for p in rows))} was predicted)"
+            )
+            parts.append(
+                f"{word} in decile{'s' if len(rows) > 1 else ''} {', '.join(str(p['decile']) for p in rows)}{scale}"
+            )
+    return [
+        "Lead-score calibration on the holdout: the model " + "; ".join(parts) + ". The predicted good rates "
+        "fall outside the observed rates' 95% intervals: read fit scores as a ranking, not as probabilities."
+    ]
 
 
 # --- traits --------------------------------------------------------------------------------------------------------
+
 
 def _implies(a: Criterion, b: Criterion) -> bool:
     """Every row that meets a meets b (same field): a's values are among b's, a's range lies in b's."""
@@ -516,8 +610,14 @@ def _implies(a: Criterion, b: Criterion) -> bool:
         return bool(values_a) and values_a <= values_b
     if a.op == "contains" and b.op == "contains":
         return a.value == b.value
-    lo_a, hi_a = (a.min if a.op in ("between", "gte") else -math.inf), (a.max if a.op in ("between", "lte") else math.inf)
-    lo_b, hi_b = (b.min if b.op in ("between", "gte") else -math.inf), (b.max if b.op in ("between", "lte") else math.inf)
+    lo_a, hi_a = (
+        (a.min if a.op in ("between", "gte") else -math.inf),
+        (a.max if a.op in ("between", "lte") else math.inf),
+    )
+    lo_b, hi_b = (
+        (b.min if b.op in ("between", "gte") else -math.inf),
+        (b.max if b.op in ("between", "lte") else math.inf),
+    )
     if a.op in ("between", "gte", "lte") and b.op in ("between", "gte", "lte") and None not in (lo_a, hi_a, lo_b, hi_b):
         return lo_b <= lo_a and hi_a <= hi_b
     return False
@@ -541,21 +641,25 @@ def pattern_overlaps(con: Any, icp: IcpDocument) -> dict[frozenset[str], int]:
     from icp_agent.tiers.criteria import criteria_sql
 
     frame = f"frame_{icp.id.replace('-', '_')}"
-    pairs = [(p, q) for i, p in enumerate(icp.patterns) for q in icp.patterns[i + 1:] if p.direction == q.direction]
+    pairs = [(p, q) for i, p in enumerate(icp.patterns) for q in icp.patterns[i + 1 :] if p.direction == q.direction]
     if not pairs:
         return {}
     try:
         columns = {r[0] for r in con.execute(f"DESCRIBE {frame}").fetchall()}
-        sums = [f"count(*) FILTER (WHERE ({criteria_sql(p.criteria, columns=columns)}) AND "
-                f"({criteria_sql(q.criteria, columns=columns)}))" for p, q in pairs]
+        sums = [
+            f"count(*) FILTER (WHERE ({criteria_sql(p.criteria, columns=columns)}) AND "
+            f"({criteria_sql(q.criteria, columns=columns)}))"
+            for p, q in pairs
+        ]
         counts = con.execute(f"SELECT {', '.join(sums)} FROM {frame}").fetchone()
     except (NotMeasurable, duckdb.Error):  # no frame (an older version) or a field it lacks: fall back
         return {}
     return {frozenset((p.evidence, q.evidence)): int(n) for (p, q), n in zip(pairs, counts)}
 
 
-def collapse_patterns(patterns: list[PatternStat], overlaps: Mapping[frozenset[str], int] | None = None
-                      ) -> list[tuple[PatternStat, list[PatternStat]]]:
+def collapse_patterns(
+    patterns: list[PatternStat], overlaps: Mapping[frozenset[str], int] | None = None
+) -> list[tuple[PatternStat, list[PatternStat]]]:
     """Traits with their near-duplicates folded under them: a pattern at least 80% of whose rows are also the
     rows of a better pattern in the same direction (better = higher lift, then more rows) adds nothing a reader
     can act on. The shared rows come from `overlaps` (pattern_overlaps); without them, only patterns whose
@@ -595,6 +699,7 @@ def document_inputs(ws: Any, icp: IcpDocument) -> dict[str, Any]:
 
 # --- the headline ---------------------------------------------------------------------------------------------------
 
+
 def _badge(icp: IcpDocument, targets: list[dict[str, Any]]) -> str:
     """The status as a reader takes it in: never "ICP found" without how validation went."""
     if icp.status != "ok":
@@ -621,19 +726,25 @@ def context(icp: IcpDocument, overlaps: Mapping[frozenset[str], int] | None = No
     # the validation's parts are shown key by key as icp.json holds them
     validation_rest = icp.validation.model_dump() if icp.validation else {}
     if isinstance(validation_rest.get("unit_economics"), dict):  # the targets have their own table and chart
-        validation_rest["unit_economics"] = {k: v for k, v in validation_rest["unit_economics"].items()
-                                             if k not in ("targets", "not_measurable")}
+        validation_rest["unit_economics"] = {
+            k: v for k, v in validation_rest["unit_economics"].items() if k not in ("targets", "not_measurable")
+        }
     # the scorecard's own warnings (a suspiciously strong field, a thin holdout) move up from its appendix
-    scorecard_warnings = [f"Lead scorecard: {w}" for w in [*(sc.warnings if sc else []),
-                                                             *(sc.evaluation.warnings if sc and sc.evaluation else [])]]
-    warnings = list(dict.fromkeys([*icp.warnings, *_target_warnings(targets), *_calibration_warning(calibration),
-                                   *scorecard_warnings]))
+    scorecard_warnings = [
+        f"Lead scorecard: {w}"
+        for w in [*(sc.warnings if sc else []), *(sc.evaluation.warnings if sc and sc.evaluation else [])]
+    ]
+    warnings = list(
+        dict.fromkeys(
+            [*icp.warnings, *_target_warnings(targets), *_calibration_warning(calibration), *scorecard_warnings]
+        )
+    )
     return {
         "icp": icp,
         "health": icp.health,
         "known": {e.id for e in icp.evidence},
         "definition_evidence": [e.id for e in _evidence_of_kind(icp, icp.health.evidence, "health_definition")]
-                               or icp.health.evidence[:1],
+        or icp.health.evidence[:1],
         "no_icp_reason": _no_icp_reason(icp),
         "no_icp_evidence": [e.id for e in icp.evidence if e.kind == "no_significant_icp"],
         "cohorts": _cohorts(icp),
@@ -660,16 +771,22 @@ def context(icp: IcpDocument, overlaps: Mapping[frozenset[str], int] | None = No
         "target_scopes": _targets_by_scope(targets),
         "badge": _badge(icp, targets),
         # green only for an ICP whose measurable targets all held; unvalidated or failing reads as a caution
-        "badge_ok": icp.status == "ok" and any(t["status"] == "met" for t in targets) and
-                    not any(t["status"] == "not met" for t in targets),
+        "badge_ok": icp.status == "ok"
+        and any(t["status"] == "met" for t in targets)
+        and not any(t["status"] == "not met" for t in targets),
         "calibration": calibration,
         "warnings": warnings,
         "validation": blocks(validation_rest) if validation_rest else None,
     }
 
 
-def _render(icp: IcpDocument, currencies: Mapping[str, str] | None, overlaps: Mapping[frozenset[str], int] | None,
-            template: str, html: bool) -> str:
+def _render(
+    icp: IcpDocument,
+    currencies: Mapping[str, str] | None,
+    overlaps: Mapping[frozenset[str], int] | None,
+    template: str,
+    html: bool,
+) -> str:
     symbols = currency_symbols(currencies)
     with _currency(symbols):
         icp = _relabel(icp, symbols)
@@ -680,29 +797,35 @@ def _render(icp: IcpDocument, currencies: Mapping[str, str] | None, overlaps: Ma
             figures = {
                 "health": charts.health_histogram(icp.health) if any(map(any, icp.health.histogram.values())) else "",
                 "lift": charts.lift_chart([p for p, _ in ctx["good_patterns"] + ctx["bad_patterns"]])
-                if icp.patterns else "",
+                if icp.patterns
+                else "",
                 "tiers": charts.tier_chart(icp.tiers, icp.health.entity) if icp.tiers else "",
                 "retention_cohort": charts.retention_chart(icp.retention, "cohort", "chart-retention-cohort")
-                if any(c.kind == "cohort" for c in icp.retention) else "",
+                if any(c.kind == "cohort" for c in icp.retention)
+                else "",
                 "retention_tier": charts.retention_chart(icp.retention, "tier", "chart-retention-tier")
-                if any(c.kind == "tier" for c in icp.retention) else "",
+                if any(c.kind == "tier" for c in icp.retention)
+                else "",
                 "scorecard": charts.scorecard_chart(ctx["scorecard"]) if ctx["scorecard"] else "",
                 "targets": charts.targets_chart(ctx["targets"])
-                if any(t["ratio"] is not None for t in ctx["targets"]) else "",
+                if any(t["ratio"] is not None for t in ctx["targets"])
+                else "",
                 "market": charts.market_chart(market) if market else "",
             }
         return environment().get_template(template).render(charts=figures, **ctx)
 
 
-def render_markdown(icp: IcpDocument, currencies: Mapping[str, str] | None = None,
-                    overlaps: Mapping[frozenset[str], int] | None = None) -> str:
+def render_markdown(
+    icp: IcpDocument, currencies: Mapping[str, str] | None = None, overlaps: Mapping[frozenset[str], int] | None = None
+) -> str:
     """The ICP document as markdown. currencies: money field -> ISO 4217 code (currencies_of(summary)), "$"
     where it is unknown; overlaps: rows shared by pairs of patterns (pattern_overlaps), to fold near-duplicate
     traits. document_inputs(ws, icp) gives both."""
     return _render(icp, currencies, overlaps, "icp.md.j2", html=False)
 
 
-def render_html(icp: IcpDocument, currencies: Mapping[str, str] | None = None,
-                overlaps: Mapping[frozenset[str], int] | None = None) -> str:
+def render_html(
+    icp: IcpDocument, currencies: Mapping[str, str] | None = None, overlaps: Mapping[frozenset[str], int] | None = None
+) -> str:
     """The ICP document as one self-contained HTML file with inline SVG charts (see render_markdown)."""
     return _render(icp, currencies, overlaps, "icp.html.j2", html=True)

@@ -35,15 +35,36 @@ from icp_agent.sql import columns_of
 from icp_agent.sql import quote_identifier as _q
 from icp_agent.workspace import Workspace
 
-ROUTES = (("high", "Senior AE", "work now: direct outreach within 24 hours"),
-          ("medium", "AE", "work this week: sequenced outreach"),
-          ("low", "SDR nurture", "marketing nurture; re-score monthly"))
-CRM_FIELDS = ("icp_tier", "icp_segment", "fit_points", "fit_score", "priority", "priority_reason", "grade", "fit_reasons",
-              "disqualified_by")
+ROUTES = (
+    ("high", "Senior AE", "work now: direct outreach within 24 hours"),
+    ("medium", "AE", "work this week: sequenced outreach"),
+    ("low", "SDR nurture", "marketing nurture; re-score monthly"),
+)
+CRM_FIELDS = (
+    "icp_tier",
+    "icp_segment",
+    "fit_points",
+    "fit_score",
+    "priority",
+    "priority_reason",
+    "grade",
+    "fit_reasons",
+    "disqualified_by",
+)
 HUBSPOT_RECORD_ID = "^[0-9]{1,20}$"
 # HubSpot's own headers for a company's record id, compared lower-case with spaces, _ and - removed
-HUBSPOT_ID_HEADERS = frozenset({"recordid", "companyid", "hsobjectid", "hubspotcompanyid", "hubspotid",
-                                "hubspotrecordid", "companyrecordid", "objectid"})
+HUBSPOT_ID_HEADERS = frozenset(
+    {
+        "recordid",
+        "companyid",
+        "hsobjectid",
+        "hubspotcompanyid",
+        "hubspotid",
+        "hubspotrecordid",
+        "companyrecordid",
+        "objectid",
+    }
+)
 SALESFORCE_ID = "^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$"
 _IS_SALESFORCE_ID = f"(regexp_matches(record_id, '{SALESFORCE_ID}') AND regexp_matches(record_id, '[a-zA-Z]'))"
 
@@ -71,8 +92,11 @@ def id_header(con, kind: str) -> str | None:
     """The original header of the current `kind` import's company_id column (from its import report), or None."""
     import json
 
-    row = con.execute("""SELECT i.report FROM current_snapshot c JOIN imports i USING (import_id)
-                         WHERE c.kind = ?""", [kind]).fetchone()
+    row = con.execute(
+        """SELECT i.report FROM current_snapshot c JOIN imports i USING (import_id)
+                         WHERE c.kind = ?""",
+        [kind],
+    ).fetchone()
     if not row:
         return None
     columns = json.loads(row[0]).get("columns") or []
@@ -98,46 +122,64 @@ def write_crm_exports(ws: Workspace, icp: IcpDocument, out: Path) -> tuple[dict[
             scored, columns = _scored_sql(con, table, icp)
             hubspot_id = "record_id" if is_hubspot_id_header(id_header(con, kind)) else "NULL::VARCHAR"
             parts.append(f"""SELECT '{kind}' AS source, record_id, {hubspot_id} AS hubspot_id, domain, name,
-                                    {', '.join(_q(c) for c in CRM_FIELDS)}
-                             FROM (SELECT {_text('company_id', columns)} AS record_id,
-                                          {_text('domain', columns)} AS domain, {_text('company_name', columns)} AS name,
-                                          {', '.join(_q(c) for c in CRM_FIELDS)} FROM {scored})""")
+                                    {", ".join(_q(c) for c in CRM_FIELDS)}
+                             FROM (SELECT {_text("company_id", columns)} AS record_id,
+                                          {_text("domain", columns)} AS domain, {_text("company_name", columns)} AS name,
+                                          {", ".join(_q(c) for c in CRM_FIELDS)} FROM {scored})""")
         if not parts:
             return counts, {}
         con.execute(f"CREATE OR REPLACE TEMP TABLE _icp_crm AS {' UNION ALL '.join(parts)}")
-        fields = (f"CASE WHEN icp_tier IS NULL THEN 'Not ICP' ELSE 'Tier ' || icp_tier END AS {{tier}}, "
-                  + ", ".join(f"{_q(c)} AS {{{c}}}" for c in CRM_FIELDS[1:]))
+        fields = "CASE WHEN icp_tier IS NULL THEN 'Not ICP' ELSE 'Tier ' || icp_tier END AS {tier}, " + ", ".join(
+            f"{_q(c)} AS {{{c}}}" for c in CRM_FIELDS[1:]
+        )
         hubspot = fields.format(**{c: _q(c) for c in CRM_FIELDS}, tier=_q("icp_tier"))
-        salesforce = fields.format(**{c: _q(salesforce_field(c)) for c in CRM_FIELDS},
-                                   tier=_q(salesforce_field("icp_tier")))
+        salesforce = fields.format(
+            **{c: _q(salesforce_field(c)) for c in CRM_FIELDS}, tier=_q(salesforce_field("icp_tier"))
+        )
         is_hubspot = f"coalesce(regexp_matches(hubspot_id, '{HUBSPOT_RECORD_ID}'), FALSE)"
         is_salesforce = f"coalesce({_IS_SALESFORCE_ID}, FALSE)"
-        counts["hubspot_companies.csv"] = _copy(con, f"""
+        counts["hubspot_companies.csv"] = _copy(
+            con,
+            f"""
             SELECT CASE WHEN {is_hubspot} THEN hubspot_id END AS "Record ID",
                    domain AS "Company Domain Name", name AS "Company name", {hubspot}
             FROM _icp_crm WHERE {is_hubspot} OR domain IS NOT NULL
-            ORDER BY source, record_id, domain""", out / "hubspot_companies.csv")
-        counts["salesforce_accounts.csv"] = _copy(con, f"""
+            ORDER BY source, record_id, domain""",
+            out / "hubspot_companies.csv",
+        )
+        counts["salesforce_accounts.csv"] = _copy(
+            con,
+            f"""
             SELECT CASE WHEN {is_salesforce} THEN record_id END AS "Id", name AS "Name", domain AS "Website",
                    {salesforce}
             FROM _icp_crm WHERE {is_salesforce} OR domain IS NOT NULL
-            ORDER BY source, record_id, domain""", out / "salesforce_accounts.csv")
+            ORDER BY source, record_id, domain""",
+            out / "salesforce_accounts.csv",
+        )
         left_out = con.execute(f"""SELECT source, count_if(NOT {is_hubspot} AND domain IS NULL),
                                           count_if(NOT {is_salesforce} AND domain IS NULL), count(*)
                                    FROM _icp_crm GROUP BY source ORDER BY source""").fetchall()
         for source, hubspot_out, salesforce_out, total in left_out:
-            for name, missed, id_word in (("hubspot_companies.csv", hubspot_out, "HubSpot record id"),
-                                          ("salesforce_accounts.csv", salesforce_out, "Salesforce id")):
-                warning = (f"CRM files: {missed:,} of {total:,} {source} left out of {name}: they have neither a "
-                           f"{id_word} nor a domain, so the CRM could not match them; add a website/domain column "
-                           f"to the {source} export")
+            for name, missed, id_word in (
+                ("hubspot_companies.csv", hubspot_out, "HubSpot record id"),
+                ("salesforce_accounts.csv", salesforce_out, "Salesforce id"),
+            ):
+                warning = (
+                    f"CRM files: {missed:,} of {total:,} {source} left out of {name}: they have neither a "
+                    f"{id_word} nor a domain, so the CRM could not match them; add a website/domain column "
+                    f"to the {source} export"
+                )
                 if missed and warning not in icp.warnings:
                     icp.warnings.append(warning)
-        by_priority = dict(con.execute("SELECT priority, count(*) FROM _icp_crm WHERE source = 'prospects' "
-                                       "GROUP BY ALL").fetchall())
+        by_priority = dict(
+            con.execute("SELECT priority, count(*) FROM _icp_crm WHERE source = 'prospects' GROUP BY ALL").fetchall()
+        )
         con.execute("DROP TABLE _icp_crm")
-    write_rows(out / "routing.csv", ["priority", "owner", "play", "prospects"],
-               [(p, owner, play, by_priority.get(p, 0)) for p, owner, play in ROUTES])
+    write_rows(
+        out / "routing.csv",
+        ["priority", "owner", "play", "prospects"],
+        [(p, owner, play, by_priority.get(p, 0)) for p, owner, play in ROUTES],
+    )
     counts["routing.csv"] = len(ROUTES)
     return counts, by_priority
 
@@ -151,16 +193,26 @@ def render_playbook(icp: IcpDocument, routing: dict[str, int] | None = None) -> 
     from the data (labels, segment names, reasons) goes through templating.md, the one markdown escape."""
     lines = [f"# Sales playbook ({md(icp.id)})", ""]
     if icp.status != "ok":
-        lines += ["No significant ICP in this data, so there is nothing to qualify against yet.", "",
-                  md(icp.no_icp_reason or ""), ""]
+        lines += [
+            "No significant ICP in this data, so there is nothing to qualify against yet.",
+            "",
+            md(icp.no_icp_reason or ""),
+            "",
+        ]
         return "\n".join(lines)
-    lines += ["## Qualification checklist", "", "Ask these before booking a demo. Evidence ids point to icp.md's "
-              "appendix.", ""]
+    lines += [
+        "## Qualification checklist",
+        "",
+        "Ask these before booking a demo. Evidence ids point to icp.md's appendix.",
+        "",
+    ]
     for tier in sorted(icp.tiers, key=lambda t: (t.tier, t.segment)):
         m = tier.metrics
-        lines.append(f"**Tier {tier.tier} ({md(tier.segment)})** [{', '.join(tier.evidence)}]: "
-                     + _tier_count(icp, m) + (f", churn {100 * m.churn_rate:.1f}%"
-                                              if m.churn_rate is not None else ""))
+        lines.append(
+            f"**Tier {tier.tier} ({md(tier.segment)})** [{', '.join(tier.evidence)}]: "
+            + _tier_count(icp, m)
+            + (f", churn {100 * m.churn_rate:.1f}%" if m.churn_rate is not None else "")
+        )
         lines += [f"- [ ] {md(c.label)}" for c in tier.criteria]
         lines.append("")
     if icp.negative_icp:
@@ -172,21 +224,25 @@ def render_playbook(icp: IcpDocument, routing: dict[str, int] | None = None) -> 
     for priority, owner, play in ROUTES:
         lines.append(f"| {priority} | {owner} | {play} | {(routing or {}).get(priority, 0):,} |")
     lines += ["", "## Beachhead, then expand", ""]
-    market = {row.tier: row for row in (icp.validation.market.tiers
-                                        if icp.validation and icp.validation.market else [])}
+    market = {
+        row.tier: row for row in (icp.validation.market.tiers if icp.validation and icp.validation.market else [])
+    }
     tier1 = [t for t in icp.tiers if t.tier == 1]
     for step, tier in enumerate(tier1, start=1):
         row = market.get(tier.name, MarketTier())
-        lines.append(f"{step}. Beachhead {md(tier.segment)}: {_criteria_text(tier.criteria)} "
-                     f"({md(_market_size(icp, row))}).")
+        lines.append(
+            f"{step}. Beachhead {md(tier.segment)}: {_criteria_text(tier.criteria)} ({md(_market_size(icp, row))})."
+        )
     adjacent = _adjacent(icp, market)
     if adjacent:
         lines += ["", "Then expand, in this order (ranked by lift, market size and room left):", ""]
         for step, (label, lift, size, penetration, evidence, basis) in enumerate(adjacent, start=len(tier1) + 1):
-            lines.append(f"{step}. {md(label)}: lift {lift:.2f} {basis}" + (f", {size:,} prospects" if size is not None
-                                                                           else "")
-                         + (f", {100 * penetration:.1f}% penetrated" if penetration is not None else "")
-                         + f" [{evidence}]")
+            lines.append(
+                f"{step}. {md(label)}: lift {lift:.2f} {basis}"
+                + (f", {size:,} prospects" if size is not None else "")
+                + (f", {100 * penetration:.1f}% penetrated" if penetration is not None else "")
+                + f" [{evidence}]"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -240,16 +296,27 @@ def _adjacent(icp: IcpDocument, market: dict[str | None, MarketTier]) -> list[tu
         lift = rate / base if rate is not None and base else 1.0
         better = sorted({f"Tier {t.tier}" for t in icp.tiers if t.segment == tier.segment and t.tier < tier.tier})
         own = f"{100 * rate:.1f}%" if rate is not None else "n/a"
-        basis = (f"({icp.health.good_words or 'good'} {own} vs {100 * (base or 0):.1f}% overall, on this tier's own "
-                 f"{icp.health.entity}s: those also in {' or '.join(better) or 'a better tier'} count there)")
-        candidates.append((tier.name, lift, row.prospects, row.penetration,
-                           tier.evidence[0] if tier.evidence else "", basis))
+        basis = (
+            f"({icp.health.good_words or 'good'} {own} vs {100 * (base or 0):.1f}% overall, on this tier's own "
+            f"{icp.health.entity}s: those also in {' or '.join(better) or 'a better tier'} count there)"
+        )
+        candidates.append(
+            (tier.name, lift, row.prospects, row.penetration, tier.evidence[0] if tier.evidence else "", basis)
+        )
     for p in icp.patterns:
         variant = any({c.field for c in p.criteria} <= fields for fields in tier1_fields)  # Tier 1 re-cut
         variant = variant or any(criteria <= {_criterion_key(c) for c in p.criteria} for criteria in tier_criteria)
         if p.direction == "good" and p.q_value < 0.05 and not variant and all(p.label not in c[0] for c in candidates):
-            candidates.append((p.label, p.lift, None, None, p.evidence,
-                               f"({icp.health.good_words or 'good'} {100 * p.rate:.1f}% vs {100 * p.base_rate:.1f}% "
-                               f"overall, on every {icp.health.entity} with the trait, as in the traits table)"))
+            candidates.append(
+                (
+                    p.label,
+                    p.lift,
+                    None,
+                    None,
+                    p.evidence,
+                    f"({icp.health.good_words or 'good'} {100 * p.rate:.1f}% vs {100 * p.base_rate:.1f}% "
+                    f"overall, on every {icp.health.entity} with the trait, as in the traits table)",
+                )
+            )
     candidates.sort(key=lambda c: (-c[1], -(c[2] or 0), c[3] if c[3] is not None else 1.0, c[0]))
     return candidates[:5]

@@ -19,15 +19,37 @@ def export_scoring_matrix(ws: Workspace, icp: IcpDocument, path: str | Path) -> 
     with ws.connect() as con:
         types = {r[0]: r[1] for r in con.execute(f"DESCRIBE {frame}").fetchall()}
         columns = list(types)
-        keep = [c for c in columns if c in ("company_id", "company_name", "domain", "deal_id", "health", "cohort",
-                                            "censored", "good", "bad", "outcome", "outcome_stage", "tenure_months",
-                                            "churned_flag", "nrr_raw", "payback_raw")
-                or c.startswith("c_") or c in _fit_columns(icp, columns)]
-        scores = ", ".join(name for name in SCORE_COLUMNS if name not in ("unseen_fields", "disqualified",
-                                                                           "missing_fields"))
+        keep = [
+            c
+            for c in columns
+            if c
+            in (
+                "company_id",
+                "company_name",
+                "domain",
+                "deal_id",
+                "health",
+                "cohort",
+                "censored",
+                "good",
+                "bad",
+                "outcome",
+                "outcome_stage",
+                "tenure_months",
+                "churned_flag",
+                "nrr_raw",
+                "payback_raw",
+            )
+            or c.startswith("c_")
+            or c in _fit_columns(icp, columns)
+        ]
+        scores = ", ".join(
+            name for name in SCORE_COLUMNS if name not in ("unseen_fields", "disqualified", "missing_fields")
+        )
         select = ", ".join(_matrix_column(con, frame, c, types) for c in keep)
-        write_table(con, f"SELECT {select}, {scores} FROM {scored_relation(icp, frame, columns)} ORDER BY _row", path,
-                    fmt="csv")
+        write_table(
+            con, f"SELECT {select}, {scores} FROM {scored_relation(icp, frame, columns)} ORDER BY _row", path, fmt="csv"
+        )
         row = con.execute(f"SELECT count(*) FROM {frame}").fetchone()
         return int(row[0]) if row else 0
 
@@ -44,14 +66,19 @@ def _matrix_column(con, frame: str, column: str, types: dict[str, str]) -> str:
         lo, hi = quote_identifier(low), quote_identifier(high)
         text = "CAST(CAST({0} AS BIGINT) AS VARCHAR)"
         whole = "{0} = round({0}) AND abs({0}) < 1e15"
+
         def show(x: str) -> str:
             return f"CASE WHEN {whole.format(x)} THEN {text.format(x)} ELSE CAST({x} AS VARCHAR) END"
-        return (f"CASE WHEN {lo} IS NULL AND {hi} IS NULL THEN NULL WHEN {hi} IS NULL THEN {show(lo)} || '+' "
-                f"WHEN {lo} IS NULL THEN 'up to ' || {show(hi)} WHEN {lo} = {hi} THEN {show(lo)} "
-                f"ELSE {show(lo)} || '-' || {show(hi)} END AS {name}")
+
+        return (
+            f"CASE WHEN {lo} IS NULL AND {hi} IS NULL THEN NULL WHEN {hi} IS NULL THEN {show(lo)} || '+' "
+            f"WHEN {lo} IS NULL THEN 'up to ' || {show(hi)} WHEN {lo} = {hi} THEN {show(lo)} "
+            f"ELSE {show(lo)} || '-' || {show(hi)} END AS {name}"
+        )
     if types.get(column) in ("DOUBLE", "FLOAT", "REAL") or str(types.get(column, "")).startswith("DECIMAL"):
-        whole = con.execute(f"SELECT coalesce(bool_and({name} = round({name}) AND abs({name}) < 1e15), FALSE) "
-                            f"FROM {frame}").fetchone()[0]
+        whole = con.execute(
+            f"SELECT coalesce(bool_and({name} = round({name}) AND abs({name}) < 1e15), FALSE) FROM {frame}"
+        ).fetchone()[0]
         if whole:
             return f"CAST({name} AS BIGINT) AS {name}"
     return name

@@ -20,8 +20,9 @@ PREBINS = 20
 MAX_CATEGORY_VALUES = 5000  # beyond this a "category" is an identifier, not a trait
 
 
-def woe_table(con: duckdb.DuckDBPyConnection, relation: str, codes: list[str], *,
-              smoothing: float = 0.5) -> list[dict[Any, tuple[int, int, float]]]:
+def woe_table(
+    con: duckdb.DuckDBPyConnection, relation: str, codes: list[str], *, smoothing: float = 0.5
+) -> list[dict[Any, tuple[int, int, float]]]:
     """Per code expression: {bin value: (rows, good rows, WoE)}, all in one pass over `relation`.
 
     `relation` has a boolean `good`; each code is a SQL expression naming a row's bin (NULL is a
@@ -34,8 +35,8 @@ def woe_table(con: duckdb.DuckDBPyConnection, relation: str, codes: list[str], *
     rows = con.execute(f"""
         WITH scored AS (SELECT good, {select} FROM {relation}),
         totals AS (SELECT count(*)::DOUBLE AS n, count_if(good)::DOUBLE AS g FROM scored),
-        bins AS (SELECT {which} AS which, {', '.join(aliases)}, count(*)::BIGINT AS n, count_if(good)::BIGINT AS g
-                 FROM scored GROUP BY GROUPING SETS ({', '.join(f'({a})' for a in aliases)}))
+        bins AS (SELECT {which} AS which, {", ".join(aliases)}, count(*)::BIGINT AS n, count_if(good)::BIGINT AS g
+                 FROM scored GROUP BY GROUPING SETS ({", ".join(f"({a})" for a in aliases)}))
         SELECT bins.*, ln((bins.g + {s!r}) / (bins.n - bins.g + {s!r})) - ln(totals.g / (totals.n - totals.g))
         FROM bins, totals""").fetchall()
     out: list[dict[Any, tuple[int, int, float]]] = [{} for _ in codes]
@@ -45,8 +46,9 @@ def woe_table(con: duckdb.DuckDBPyConnection, relation: str, codes: list[str], *
     return out
 
 
-def _bin_fields(con, relation: str, fields: dict[str, str], n: int, n_good: int, min_n: int,
-                settings: dict) -> tuple[list[dict], list[dict]]:
+def _bin_fields(
+    con, relation: str, fields: dict[str, str], n: int, n_good: int, min_n: int, settings: dict
+) -> tuple[list[dict], list[dict]]:
     """Merged bins (without WoE yet) for every field; list fields become one feature per element."""
     numeric = [name for name, kind in fields.items() if kind in ("number", "band")]
     cuts: dict[str, tuple[list[float], bool]] = {}
@@ -55,8 +57,10 @@ def _bin_fields(con, relation: str, fields: dict[str, str], n: int, n_good: int,
         parts = []
         for name in numeric:
             source = _q(name + "_min") if fields[name] == "band" else _value_sql(name, "number")
-            parts += [f"quantile_disc({source}, {probabilities})",
-                      f"coalesce(bool_and({source} = floor({source})), TRUE)"]
+            parts += [
+                f"quantile_disc({source}, {probabilities})",
+                f"coalesce(bool_and({source} = floor({source})), TRUE)",
+            ]
         row = con.execute(f"SELECT {', '.join(parts)} FROM {relation}").fetchall()[0]
         for i, name in enumerate(numeric):
             cuts[name] = (sorted({float(c) for c in row[2 * i] or [] if c is not None}), bool(row[2 * i + 1]))
@@ -83,8 +87,13 @@ def _bin_fields(con, relation: str, fields: dict[str, str], n: int, n_good: int,
             continue
         else:
             if len(table) > MAX_CATEGORY_VALUES:
-                excluded.append({"field": name, "reason": f"{len(table):,} distinct values: too many to score as "
-                                                          "categories (an identifier, or a field to group first)"})
+                excluded.append(
+                    {
+                        "field": name,
+                        "reason": f"{len(table):,} distinct values: too many to score as "
+                        "categories (an identifier, or a field to group first)",
+                    }
+                )
                 continue
             bins = _category_bins(name, kind, table, totals, min_n, settings["max_bins"])
         features.append({"name": name, "field": name, "kind": kind, "bins": bins})
@@ -103,12 +112,14 @@ def _merge(items: list[dict], totals: tuple[int, int], min_n: int, max_bins: int
         neighbours = [j for j in (i - 1, i + 1) if 0 <= j < len(items)]
         j = min(neighbours, key=lambda k: abs(_rate(items[k]) - _rate(items[i])))
         a, b = sorted((i, j))
-        items[a:b + 1] = [combine(items[a], items[b])]
+        items[a : b + 1] = [combine(items[a], items[b])]
     while len(items) > max_bins:
-        losses = [_iv(items[i], totals) + _iv(items[i + 1], totals) - _iv(combine(items[i], items[i + 1]), totals)
-                  for i in range(len(items) - 1)]
+        losses = [
+            _iv(items[i], totals) + _iv(items[i + 1], totals) - _iv(combine(items[i], items[i + 1]), totals)
+            for i in range(len(items) - 1)
+        ]
         i = int(np.argmin(losses))
-        items[i:i + 2] = [combine(items[i], items[i + 1])]
+        items[i : i + 2] = [combine(items[i], items[i + 1])]
     return items
 
 
@@ -122,16 +133,26 @@ def _iv(item: dict, totals: tuple[int, int]) -> float:
     return (good_share - other_share) * math.log(good_share / other_share)
 
 
-def _number_bins(name: str, kind: str, table: dict, cuts: list[float], integer: bool, totals: tuple[int, int],
-                 min_n: int, max_bins: int) -> list[dict]:
+def _number_bins(
+    name: str,
+    kind: str,
+    table: dict,
+    cuts: list[float],
+    integer: bool,
+    totals: tuple[int, int],
+    min_n: int,
+    max_bins: int,
+) -> list[dict]:
     edges = [None, *cuts, None]
-    items = [{"lo": edges[i], "hi": edges[i + 1], "n": table.get(i, (0, 0, 0))[0], "g": table.get(i, (0, 0, 0))[1]}
-             for i in range(len(cuts) + 1)]
+    items = [
+        {"lo": edges[i], "hi": edges[i + 1], "n": table.get(i, (0, 0, 0))[0], "g": table.get(i, (0, 0, 0))[1]}
+        for i in range(len(cuts) + 1)
+    ]
     while len(items) > 1 and (empty := [i for i, item in enumerate(items) if item["n"] == 0]):
         i = empty[0]
         j = i + 1 if i + 1 < len(items) else i - 1
         a, b = sorted((i, j))
-        items[a:b + 1] = [_join_intervals(items[a], items[b])]
+        items[a : b + 1] = [_join_intervals(items[a], items[b])]
     items = _merge(items, totals, min_n, max_bins, _join_intervals)
     bins = []
     for item in items:
@@ -154,55 +175,90 @@ def _join_intervals(a: dict, b: dict) -> dict:
     return {"lo": a["lo"], "hi": b["hi"], "n": a["n"] + b["n"], "g": a["g"] + b["g"]}
 
 
-def _category_bins(name: str, kind: str, table: dict, totals: tuple[int, int], min_n: int,
-                   max_bins: int) -> list[dict]:
+def _category_bins(name: str, kind: str, table: dict, totals: tuple[int, int], min_n: int, max_bins: int) -> list[dict]:
     """Values (or true/false) as sets ordered by good rate; values rarer than half a bin pooled as "other"."""
     seen = [(value, n, g) for value, (n, g, _) in table.items() if value is not None]
     items = [{"values": [v], "named": [v], "other": False, "n": n, "g": g} for v, n, g in seen if n >= min_n / 2]
     rare = [(v, n, g) for v, n, g in seen if n < min_n / 2]
     if rare:
-        items.append({"values": [v for v, _, _ in rare], "named": [], "other": True,
-                      "n": sum(n for _, n, _ in rare), "g": sum(g for _, _, g in rare)})
+        items.append(
+            {
+                "values": [v for v, _, _ in rare],
+                "named": [],
+                "other": True,
+                "n": sum(n for _, n, _ in rare),
+                "g": sum(g for _, _, g in rare),
+            }
+        )
     items.sort(key=lambda item: (_rate(item), str(item["values"])))
-    items = _merge(items, totals, min_n, max_bins,
-                   lambda a, b: {"values": a["values"] + b["values"], "named": a["named"] + b["named"],
-                                 "other": a["other"] or b["other"], "n": a["n"] + b["n"], "g": a["g"] + b["g"]})
+    items = _merge(
+        items,
+        totals,
+        min_n,
+        max_bins,
+        lambda a, b: {
+            "values": a["values"] + b["values"],
+            "named": a["named"] + b["named"],
+            "other": a["other"] or b["other"],
+            "n": a["n"] + b["n"],
+            "g": a["g"] + b["g"],
+        },
+    )
     bins = []
     for item in items:
         shown = [_show(v) for v in sorted(item["named"], key=str)]
         if item["other"]:
             shown.append("other (rare values)")
         more = f" +{len(shown) - 3} more" if len(shown) > 3 else ""
-        bins.append({"when": {"field": name, "op": "in", "values": sorted(item["values"], key=str)},
-                     "label": f"{name} {', '.join(shown[:3])}{more}", **({"other": True} if item["other"] else {})})
+        bins.append(
+            {
+                "when": {"field": name, "op": "in", "values": sorted(item["values"], key=str)},
+                "label": f"{name} {', '.join(shown[:3])}{more}",
+                **({"other": True} if item["other"] else {}),
+            }
+        )
     return bins + [_missing_bin(name)]
 
 
-def _list_features(con, relation: str, name: str, missing: dict, totals: tuple[int, int], min_n: int,
-                   settings: dict) -> tuple[list[dict], list[dict]]:
+def _list_features(
+    con, relation: str, name: str, missing: dict, totals: tuple[int, int], min_n: int, settings: dict
+) -> tuple[list[dict], list[dict]]:
     """One contains/without feature per element common enough on both sides and informative by its
     presence alone (the missing bin, shared by every element, does not count), best first."""
     n_missing, g_missing, _ = missing.get(True, (0, 0, 0))
     n_present, g_present = totals[0] - n_missing, totals[1] - g_missing
     value = _value_sql(name, "list")
-    rows = con.execute(f"SELECT e, count(*), count_if(good)::BIGINT FROM (SELECT good, unnest(list_distinct({value})) "
-                       f"AS e FROM {relation}) WHERE e IS NOT NULL GROUP BY e").fetchall()
+    rows = con.execute(
+        f"SELECT e, count(*), count_if(good)::BIGINT FROM (SELECT good, unnest(list_distinct({value})) "
+        f"AS e FROM {relation}) WHERE e IS NOT NULL GROUP BY e"
+    ).fetchall()
     scored = []
     for element, n, g in rows:
         iv = _iv({"n": n, "g": g}, totals) + _iv({"n": n_present - n, "g": g_present - g}, totals)
         if min(n, n_present - n) >= min_n and iv >= settings["min_iv"]:
             scored.append((iv, element))
-    chosen = sorted(scored, key=lambda s: (-s[0], s[1]))[:settings["max_list_elements"]]
+    chosen = sorted(scored, key=lambda s: (-s[0], s[1]))[: settings["max_list_elements"]]
     features = []
     for _, element in chosen:
-        bins = [{"when": {"field": name, "op": "contains", "value": element}, "label": f"{name} contains {element}"},
-                {"when": {"field": name, "op": "not_contains", "value": element}, "label": f"{name} without {element}"},
-                _missing_bin(name)]
+        bins = [
+            {"when": {"field": name, "op": "contains", "value": element}, "label": f"{name} contains {element}"},
+            {"when": {"field": name, "op": "not_contains", "value": element}, "label": f"{name} without {element}"},
+            _missing_bin(name),
+        ]
         features.append({"name": f"{name}: {element}", "field": name, "kind": "list", "element": element, "bins": bins})
     left = len(rows) - len(chosen)
-    excluded = [{"field": name, "reason": f"{left} of its {len(rows)} elements left out: fewer than {min_n} rows with "
-                 f"or without them, information value below {settings['min_iv']}, or beyond the "
-                 f"{settings['max_list_elements']} most informative"}] if left else []
+    excluded = (
+        [
+            {
+                "field": name,
+                "reason": f"{left} of its {len(rows)} elements left out: fewer than {min_n} rows with "
+                f"or without them, information value below {settings['min_iv']}, or beyond the "
+                f"{settings['max_list_elements']} most informative",
+            }
+        ]
+        if left
+        else []
+    )
     return features, excluded
 
 
@@ -232,8 +288,9 @@ def _num(value: float) -> float | int:
     return int(value) if float(value).is_integer() and abs(value) < 2**53 else float(value)
 
 
-def _attach_woe(con, relation: str, features: list[dict], n: int, n_good: int, min_n: int,
-                settings: dict) -> tuple[list[dict], list[dict]]:
+def _attach_woe(
+    con, relation: str, features: list[dict], n: int, n_good: int, min_n: int, settings: dict
+) -> tuple[list[dict], list[dict]]:
     """Counts and WoE of the final bins (one SQL pass), information value, and the `min_iv` cut."""
     if not features:
         return [], []
@@ -247,15 +304,23 @@ def _attach_woe(con, relation: str, features: list[dict], n: int, n_good: int, m
             if b.get("missing") and rows < min_n:
                 b.update(woe=0.0, neutral=f"fewer than {min_n} rows with {feature['field']} missing: scored as average")
             elif b.get("missing") and feature["field"] in settings.get("neutral_missing", ()):
-                b.update(woe=0.0, neutral=f"{feature['field']} missing is a data-quality finding, not a trait: "
-                                          "scored as average")
+                b.update(
+                    woe=0.0,
+                    neutral=f"{feature['field']} missing is a data-quality finding, not a trait: scored as average",
+                )
             iv += ((good / n_good) - (rows - good) / (n - n_good)) * b["woe"]
         feature["iv"] = round(iv, 4)
         informative = sum(1 for b in feature["bins"] if b["n"] > 0 and not b.get("neutral")) > 1
         if not informative or iv < settings["min_iv"]:
-            dropped.append({"field": feature["name"], "iv": feature["iv"],
-                            "reason": f"information value {feature['iv']} below {settings['min_iv']}"
-                            if informative else "a single bin: nothing to tell customers apart"})
+            dropped.append(
+                {
+                    "field": feature["name"],
+                    "iv": feature["iv"],
+                    "reason": f"information value {feature['iv']} below {settings['min_iv']}"
+                    if informative
+                    else "a single bin: nothing to tell customers apart",
+                }
+            )
         else:
             kept.append(feature)
     return kept, dropped

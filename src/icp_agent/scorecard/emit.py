@@ -20,8 +20,9 @@ KINDS = ("category", "number", "bool", "list", "band")
 REASONS = 3
 
 
-def scorecard_select_sql(scorecard: dict, negative_icp: list[dict] | None = None, *,
-                         present_columns: set[str] | None = None) -> list[tuple[str, str]]:
+def scorecard_select_sql(
+    scorecard: dict, negative_icp: list[dict] | None = None, *, present_columns: set[str] | None = None
+) -> list[tuple[str, str]]:
     """(name, SQL expression) pairs that score a relation in the frame's column layout.
 
     icp_points (total), icp_fit_score (0-100), icp_priority, icp_grade, icp_reasons (top fields
@@ -33,20 +34,34 @@ def scorecard_select_sql(scorecard: dict, negative_icp: list[dict] | None = None
     not change the score). Pure SQL: DuckDB evaluates shared sub-expressions once per row.
     """
     if scorecard.get("status") != "ok":
-        raise UserError(f"the scorecard cannot score records: {scorecard.get('reason', scorecard.get('status'))}",
-                        hint="import more customers with a known outcome, then run the analysis again")
+        raise UserError(
+            f"the scorecard cannot score records: {scorecard.get('reason', scorecard.get('status'))}",
+            hint="import more customers with a known outcome, then run the analysis again",
+        )
     exprs = _score_exprs(scorecard, present_columns)
-    rules = [(rule, " AND ".join(
-        f"coalesce({_criterion_sql(c, scorecard['field_kinds'].get(c['field']), present_columns)}, FALSE)"
-        for c in rule.get("criteria", []))) for rule in negative_icp or [] if rule.get("criteria")]
+    rules = [
+        (
+            rule,
+            " AND ".join(
+                f"coalesce({_criterion_sql(c, scorecard['field_kinds'].get(c['field']), present_columns)}, FALSE)"
+                for c in rule.get("criteria", [])
+            ),
+        )
+        for rule in negative_icp or []
+        if rule.get("criteria")
+    ]
     disqualified = " OR ".join(f"({sql})" for _, sql in rules) or "FALSE"
-    which = ("CASE " + " ".join(f"WHEN {sql} THEN {sql_literal(_rule_text(rule))}" for rule, sql in rules) + " END"
-             if rules else "NULL::VARCHAR")
+    which = (
+        "CASE " + " ".join(f"WHEN {sql} THEN {sql_literal(_rule_text(rule))}" for rule, sql in rules) + " END"
+        if rules
+        else "NULL::VARCHAR"
+    )
     return [*exprs.items(), ("icp_disqualified", f"({disqualified})"), ("icp_disqualifier", which)]
 
 
-def score_frame(con: duckdb.DuckDBPyConnection, scorecard: dict, relation: str,
-                negative_icp: list[dict] | None = None) -> duckdb.DuckDBPyRelation:
+def score_frame(
+    con: duckdb.DuckDBPyConnection, scorecard: dict, relation: str, negative_icp: list[dict] | None = None
+) -> duckdb.DuckDBPyRelation:
     """`relation` (a table, view or parenthesised query) with the icp_* score columns appended."""
     present = set(con.sql(f"SELECT * FROM {relation} LIMIT 0").columns)
     exprs = scorecard_select_sql(scorecard, negative_icp, present_columns=present)
@@ -143,11 +158,17 @@ def _score_exprs(card: dict, present: set[str] | None) -> dict[str, str]:
     codes = [_code_sql(f, present) for f in features]
     total = f"({card['intercept_points']} + {' + '.join(_points_sql(f, c) for f, c in zip(features, codes))})"
     low, fits = _fit_table(card)
-    unseen = [f"CASE WHEN {c} = 0 THEN {sql_literal(f['field'])} END"
-              for f, c in zip(features, codes) if c and f["kind"] == "category"]
+    unseen = [
+        f"CASE WHEN {c} = 0 THEN {sql_literal(f['field'])} END"
+        for f, c in zip(features, codes)
+        if c and f["kind"] == "category"
+    ]
     fields = {f["field"]: f["kind"] for f in features}
-    missing = [f"CASE WHEN {_missing_sql(name, kind) if _is_present(name, kind, present) else 'TRUE'} "
-               f"THEN {sql_literal(name)} END" for name, kind in fields.items()]
+    missing = [
+        f"CASE WHEN {_missing_sql(name, kind) if _is_present(name, kind, present) else 'TRUE'} "
+        f"THEN {sql_literal(name)} END"
+        for name, kind in fields.items()
+    ]
     return {
         "icp_points": f"CAST({total} AS INTEGER)",
         "icp_fit_score": _lookup(fits, low, total),
@@ -193,8 +214,9 @@ def _reasons_sql(features: list[dict], codes: list[str | None]) -> str:
     """
     shown = [(f, c) for f, c in zip(features, codes) if c is not None]
     points = [[0 if f["kind"] == "list" and b.get("missing") else b["points"] for b in f["bins"]] for f, _ in shown]
-    words = [[None if f["kind"] == "category" and not b.get("missing") else b["label"] for b in f["bins"]]
-             for f, _ in shown]
+    words = [
+        [None if f["kind"] == "category" and not b.get("missing") else b["label"] for b in f["bins"]] for f, _ in shown
+    ]
     missing_lists: dict[str, int] = {}
     for feature, _ in shown:
         if feature["kind"] == "list":
@@ -210,21 +232,35 @@ def _reasons_sql(features: list[dict], codes: list[str | None]) -> str:
     def key(size: str, position: str, code: str) -> str:
         return f"(({top}::BIGINT - abs({size})) * {positions} + {position}) * {codes_base} + {code}"
 
-    keys = [f"list_transform([{', '.join(c for _, c in shown)}], "
-            f"lambda c, j: {key(f'coalesce({_nested(points)}[j][c], 0)', 'j', 'c')})"] if shown else []
-    keys += [f"[CASE WHEN {_missing_sql(field, 'list')} THEN {key(str(total), str(len(shown) + i), '1')} "
-             f"ELSE {key('0', '0', '0')} END]" for i, (field, total) in enumerate(extra, 1)]
+    keys = (
+        [
+            f"list_transform([{', '.join(c for _, c in shown)}], "
+            f"lambda c, j: {key(f'coalesce({_nested(points)}[j][c], 0)', 'j', 'c')})"
+        ]
+        if shown
+        else []
+    )
+    keys += [
+        f"[CASE WHEN {_missing_sql(field, 'list')} THEN {key(str(total), str(len(shown) + i), '1')} "
+        f"ELSE {key('0', '0', '0')} END]"
+        for i, (field, total) in enumerate(extra, 1)
+    ]
     position, code = f"((v // {codes_base}) % {positions})", f"(v % {codes_base})"
     value = f"{_nested(points)}[{position}][{code}]"
-    dynamic = " ".join(f"WHEN {i} THEN {sql_literal(f['field'] + ' ')} || {_spelled(f, _value_sql(f['field'], 'category'))}"
-                       for i, (f, _) in enumerate(shown, 1) if f["kind"] == "category")
+    dynamic = " ".join(
+        f"WHEN {i} THEN {sql_literal(f['field'] + ' ')} || {_spelled(f, _value_sql(f['field'], 'category'))}"
+        for i, (f, _) in enumerate(shown, 1)
+        if f["kind"] == "category"
+    )
     text = f"{_nested(words)}[{position}][{code}]"
     if dynamic:
         text = f"coalesce({text}, CASE {position} {dynamic} END)"
     candidates = keys[0] if len(keys) == 1 else f"list_concat({', '.join(keys)})"
     best = f"list_slice(list_sort(list_filter({candidates}, lambda v: v < {key('0', '0', '0')})), 1, {REASONS})"
-    return (f"nullif(array_to_string(list_transform({best}, lambda v: {text} || ' (' || CASE WHEN {value} > 0 "
-            f"THEN '+' ELSE '' END || {value} || ')'), '; '), '')")
+    return (
+        f"nullif(array_to_string(list_transform({best}, lambda v: {text} || ' (' || CASE WHEN {value} > 0 "
+        f"THEN '+' ELSE '' END || {value} || ')'), '; '), '')"
+    )
 
 
 def _nested(rows: list[list]) -> str:

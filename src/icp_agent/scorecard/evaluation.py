@@ -25,58 +25,89 @@ from icp_agent.sql import sql_literal
 MIN_HOLDOUT_CLASS = 10  # good and not-good rows the holdout needs before its AUC means anything
 
 
-def _evaluate(con, table: str, fields: dict[str, str], time_column: str | None, group_column: str | None,
-              holdout_share: float, settings: dict, pdo: float, base_points: float, base_odds: float | None) -> dict:
+def _evaluate(
+    con,
+    table: str,
+    fields: dict[str, str],
+    time_column: str | None,
+    group_column: str | None,
+    holdout_share: float,
+    settings: dict,
+    pdo: float,
+    base_points: float,
+    base_odds: float | None,
+) -> dict:
     """Fit on the older rows, score the newest: AUC, lift by decile and band, calibration."""
-    sides = con.execute(f"SELECT __icp_holdout, count(*), count_if(good)::BIGINT, min(__icp_t), max(__icp_t) "
-                        f"FROM {table} GROUP BY ALL").fetchall()
-    by_side = {holdout: {"n": n, "n_good": g, "n_not_good": n - g,
-                         **({"first": str(first), "last": str(last)} if first is not None else {})}
-               for holdout, n, g, first, last in sides}
+    sides = con.execute(
+        f"SELECT __icp_holdout, count(*), count_if(good)::BIGINT, min(__icp_t), max(__icp_t) FROM {table} GROUP BY ALL"
+    ).fetchall()
+    by_side = {
+        holdout: {
+            "n": n,
+            "n_good": g,
+            "n_not_good": n - g,
+            **({"first": str(first), "last": str(last)} if first is not None else {}),
+        }
+        for holdout, n, g, first, last in sides
+    }
     train = by_side.get(False, {"n": 0, "n_good": 0, "n_not_good": 0})
     holdout = by_side.get(True, {"n": 0, "n_good": 0, "n_not_good": 0})
     dated = time_column is not None and "first" in holdout
     out: dict[str, Any] = {
-        "split": "time" if dated else "row_order", "time_column": time_column if dated else None,
-        "group_column": group_column, "holdout_share": holdout_share, "train": train, "holdout": holdout,
+        "split": "time" if dated else "row_order",
+        "time_column": time_column if dated else None,
+        "group_column": group_column,
+        "holdout_share": holdout_share,
+        "train": train,
+        "holdout": holdout,
         "model": "bins, WoE and coefficients fitted on the train rows only; the published points are "
-                 "refit on all rows, so these figures describe the procedure on older data",
+        "refit on all rows, so these figures describe the procedure on older data",
         "warnings": [],
     }
     if not dated:
-        out["warnings"].append("no usable date column: the holdout is the last rows by import order, not the "
-                               "newest customers, so it does not show how the score ages")
+        out["warnings"].append(
+            "no usable date column: the holdout is the last rows by import order, not the "
+            "newest customers, so it does not show how the score ages"
+        )
     if min(holdout["n_good"], holdout["n_not_good"], train["n_good"], train["n_not_good"]) < MIN_HOLDOUT_CLASS:
         out["status"] = "too_small"
-        out["reason"] = (f"the holdout needs at least {MIN_HOLDOUT_CLASS} good and {MIN_HOLDOUT_CLASS} not-good rows "
-                         f"(and the train side as many); it has {holdout['n_good']} and {holdout['n_not_good']}: "
-                         "accuracy is not measured")
+        out["reason"] = (
+            f"the holdout needs at least {MIN_HOLDOUT_CLASS} good and {MIN_HOLDOUT_CLASS} not-good rows "
+            f"(and the train side as many); it has {holdout['n_good']} and {holdout['n_not_good']}: "
+            "accuracy is not measured"
+        )
         out["warnings"].append(out["reason"])
         return out
     card = _fit(con, f"(SELECT * FROM {table} WHERE NOT __icp_holdout)", fields, settings, pdo, base_points, base_odds)
     if not card["features"]:
-        out.update(status="no_signal", reason="no field carried signal on the train rows: every holdout score "
-                                              "would be the same")
+        out.update(
+            status="no_signal",
+            reason="no field carried signal on the train rows: every holdout score would be the same",
+        )
         out["warnings"].append(out["reason"])
         return out
     scored = f"{table}_holdout"
     try:
-        con.execute(f"CREATE TEMP TABLE {scored} AS SELECT _row, good, {_score_exprs(card, None)['icp_points']} AS pts "
-                    f"FROM {table} WHERE __icp_holdout")
+        con.execute(
+            f"CREATE TEMP TABLE {scored} AS SELECT _row, good, {_score_exprs(card, None)['icp_points']} AS pts "
+            f"FROM {table} WHERE __icp_holdout"
+        )
         out.update(_holdout_figures(con, scored, card, holdout))
     finally:
         con.execute(f"DROP TABLE IF EXISTS {scored}")
     if out["auc"] < 0.6:
-        out["warnings"].append(f"holdout AUC {out['auc']:.2f}: the score barely ranks the newest customers better "
-                               "than chance")
+        out["warnings"].append(
+            f"holdout AUC {out['auc']:.2f}: the score barely ranks the newest customers better than chance"
+        )
     return out
 
 
 def _holdout_figures(con, scored: str, card: dict, holdout: dict) -> dict:
     n, n_good = holdout["n"], holdout["n_good"]
     base_rate = n_good / n
-    counts = con.execute(f"SELECT count_if(good)::DOUBLE AS g, count_if(NOT good)::DOUBLE AS b FROM {scored} "
-                         "GROUP BY pts ORDER BY pts").fetchnumpy()
+    counts = con.execute(
+        f"SELECT count_if(good)::DOUBLE AS g, count_if(NOT good)::DOUBLE AS b FROM {scored} GROUP BY pts ORDER BY pts"
+    ).fetchnumpy()
     auc = _auc(np.asarray(counts["g"]), np.asarray(counts["b"]))
     scaling = card["scaling"]
     predicted = f"1 / (1 + exp(-(pts - {sql_literal(scaling['offset'])}) / {sql_literal(scaling['factor'])}))"
@@ -84,19 +115,38 @@ def _holdout_figures(con, scored: str, card: dict, holdout: dict) -> dict:
         SELECT decile, count(*), count_if(good)::BIGINT, avg({predicted}), min(pts), max(pts)
         FROM (SELECT *, ntile(10) OVER (ORDER BY pts DESC, _row) AS decile FROM {scored})
         GROUP BY decile ORDER BY decile""").fetchall()
-    out: dict[str, Any] = {"status": "ok", "auc": round(auc, 4),
-                           "auc_interval": [round(v, 4) for v in _auc_interval(auc, n_good, n - n_good)]}
-    out["deciles"] = [{"decile": d, "n": k, "n_good": g, "good_rate": round(g / k, 4),
-                       "lift": round(g / k / base_rate, 3), "predicted": round(p, 4), "points": [lo, hi]}
-                      for d, k, g, p, lo, hi in deciles]
-    out["calibration"] = [{"decile": row["decile"], "predicted": row["predicted"], "observed": row["good_rate"]}
-                          for row in out["deciles"]]
+    out: dict[str, Any] = {
+        "status": "ok",
+        "auc": round(auc, 4),
+        "auc_interval": [round(v, 4) for v in _auc_interval(auc, n_good, n - n_good)],
+    }
+    out["deciles"] = [
+        {
+            "decile": d,
+            "n": k,
+            "n_good": g,
+            "good_rate": round(g / k, 4),
+            "lift": round(g / k / base_rate, 3),
+            "predicted": round(p, 4),
+            "points": [lo, hi],
+        }
+        for d, k, g, p, lo, hi in deciles
+    ]
+    out["calibration"] = [
+        {"decile": row["decile"], "predicted": row["predicted"], "observed": row["good_rate"]} for row in out["deciles"]
+    ]
     stats = _level_counts(con, scored, "pts", card)
     for key, name, levels in (("bands", "priority", PRIORITIES), ("grades", "grade", GRADES)):
-        out[key] = [{name: level, "n": stats[key].get(level, (0, 0))[0],
-                     "share": round(stats[key].get(level, (0, 0))[0] / n, 4),
-                     "n_good": stats[key].get(level, (0, 0))[1],
-                     **_rate_and_lift(*stats[key].get(level, (0, 0)), base_rate)} for level, _ in levels]
+        out[key] = [
+            {
+                name: level,
+                "n": stats[key].get(level, (0, 0))[0],
+                "share": round(stats[key].get(level, (0, 0))[0] / n, 4),
+                "n_good": stats[key].get(level, (0, 0))[1],
+                **_rate_and_lift(*stats[key].get(level, (0, 0)), base_rate),
+            }
+            for level, _ in levels
+        ]
     return out
 
 
@@ -133,8 +183,10 @@ def _auc(good: np.ndarray, not_good: np.ndarray) -> float:
 def _auc_interval(auc: float, n_good: int, n_not_good: int) -> tuple[float, float]:
     """Hanley & McNeil (1982) 95% interval."""
     q1, q2 = auc / (2 - auc), 2 * auc * auc / (1 + auc)
-    se = math.sqrt(max(auc * (1 - auc) + (n_good - 1) * (q1 - auc * auc) + (n_not_good - 1) * (q2 - auc * auc), 0)
-                   / (n_good * n_not_good))
+    se = math.sqrt(
+        max(auc * (1 - auc) + (n_good - 1) * (q1 - auc * auc) + (n_not_good - 1) * (q2 - auc * auc), 0)
+        / (n_good * n_not_good)
+    )
     return max(0.0, auc - 1.96 * se), min(1.0, auc + 1.96 * se)
 
 
@@ -150,11 +202,17 @@ def _band_tables(con, table: str, card: dict, evaluation: dict) -> tuple[list[di
         for level, threshold in levels:
             multiple = 2 ** ((math.log(threshold / (100 - threshold)) - FIT_B) / FIT_A) if threshold > 0 else None
             k, g = stats[key].get(level, (0, 0))
-            row = {name: level, "min_score": threshold,
-                   "min_points": _min_points(card, threshold) if threshold > 0 else None,
-                   "odds_vs_average": round(multiple, 3) if multiple else None,
-                   "min_probability": round(average * multiple / (1 + average * multiple), 4) if multiple else None,
-                   "n": k, "share": round(k / n, 4), "n_good": g, **_rate_and_lift(k, g, n_good / n)}
+            row = {
+                name: level,
+                "min_score": threshold,
+                "min_points": _min_points(card, threshold) if threshold > 0 else None,
+                "odds_vs_average": round(multiple, 3) if multiple else None,
+                "min_probability": round(average * multiple / (1 + average * multiple), 4) if multiple else None,
+                "n": k,
+                "share": round(k / n, 4),
+                "n_good": g,
+                **_rate_and_lift(k, g, n_good / n),
+            }
             if level in holdout:
                 row.update(holdout_n=holdout[level]["n"], holdout_good_rate=holdout[level]["good_rate"])
             rows.append(row)
@@ -166,5 +224,7 @@ def _band_warnings(card: dict) -> list[str]:
     empty = [b["priority"] for b in card["bands"] if b["n"] == 0]
     if not empty:
         return []
-    return [f"no customer falls in the {' or '.join(empty)} priority band: the fields available do not single "
-            "out such a group (the bands are odds multiples of the average, not quotas)"]
+    return [
+        f"no customer falls in the {' or '.join(empty)} priority band: the fields available do not single "
+        "out such a group (the bands are odds multiples of the average, not quotas)"
+    ]

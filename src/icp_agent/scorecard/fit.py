@@ -85,13 +85,29 @@ from icp_agent.scorecard.scale import _fit_table, _level, _lookup, fit_value  # 
 from icp_agent.sql import quote_identifier as _q
 
 
-def fit_scorecard(con: duckdb.DuckDBPyConnection, frame: str, fields: dict[str, str], *,
-                  time_column: str | None, group_column: str | None = None, where: str | None = None,
-                  holdout_share: float = 0.25, min_good: int = 30, min_bad: int = 30, pdo: float = 20,
-                  base_points: float = 600, base_odds: float | None = None, max_bins: int = 6,
-                  min_bin_share: float = 0.05, min_iv: float = 0.02, max_list_elements: int = 8,
-                  l2: float = 1.0, smoothing: float = 0.5, screened: list[dict] | None = None,
-                  neutral_missing: list[str] | None = None) -> dict:
+def fit_scorecard(
+    con: duckdb.DuckDBPyConnection,
+    frame: str,
+    fields: dict[str, str],
+    *,
+    time_column: str | None,
+    group_column: str | None = None,
+    where: str | None = None,
+    holdout_share: float = 0.25,
+    min_good: int = 30,
+    min_bad: int = 30,
+    pdo: float = 20,
+    base_points: float = 600,
+    base_odds: float | None = None,
+    max_bins: int = 6,
+    min_bin_share: float = 0.05,
+    min_iv: float = 0.02,
+    max_list_elements: int = 8,
+    l2: float = 1.0,
+    smoothing: float = 0.5,
+    screened: list[dict] | None = None,
+    neutral_missing: list[str] | None = None,
+) -> dict:
     """The scorecard for icp.json ("scorecard"): bins, WoE, coefficients, points, bands, evaluation.
 
     `frame` has one row per entity, `_row`, boolean `good` and the fit fields in the layout of
@@ -118,13 +134,21 @@ def fit_scorecard(con: duckdb.DuckDBPyConnection, frame: str, fields: dict[str, 
         if name is not None and name not in columns:
             raise UserError(f"the frame {frame} has no column {name!r}")
     screened_out = {item["field"]: item["reason"] for item in screened or []}
-    usable = {name: kind for name, kind in fields.items()
-              if _is_present(name, kind, columns) and name not in screened_out}
-    excluded = [{"field": name, "reason": screened_out.get(name, "not in the data")}
-                for name in fields if name not in usable]
-    settings = {"max_bins": max_bins, "min_bin_share": min_bin_share, "min_iv": min_iv,
-                "max_list_elements": max_list_elements, "l2": l2, "smoothing": smoothing,
-                "neutral_missing": sorted(set(neutral_missing or []))}
+    usable = {
+        name: kind for name, kind in fields.items() if _is_present(name, kind, columns) and name not in screened_out
+    }
+    excluded = [
+        {"field": name, "reason": screened_out.get(name, "not in the data")} for name in fields if name not in usable
+    ]
+    settings = {
+        "max_bins": max_bins,
+        "min_bin_share": min_bin_share,
+        "min_iv": min_iv,
+        "max_list_elements": max_list_elements,
+        "l2": l2,
+        "smoothing": smoothing,
+        "neutral_missing": sorted(set(neutral_missing or [])),
+    }
     table = f"__icp_scorecard_{uuid.uuid4().hex[:12]}"
     if where is None:
         where = "cohort IS NOT NULL" if "cohort" in columns else "TRUE"
@@ -133,19 +157,30 @@ def fit_scorecard(con: duckdb.DuckDBPyConnection, frame: str, fields: dict[str, 
         n, n_good = con.execute(f"SELECT count(*), count_if(good)::BIGINT FROM {table}").fetchall()[0]
         counts = {"n": n, "n_good": n_good, "n_not_good": n - n_good, "min_good": min_good, "min_bad": min_bad}
         if n_good < min_good or n - n_good < min_bad:
-            return {"status": "insufficient_data", **counts,
-                    "reason": f"{n_good} good and {n - n_good} not-good rows; the scorecard needs at least "
-                              f"{min_good} good and {min_bad} not-good before its scores can be trusted"}
-        evaluation = _evaluate(con, table, usable, time_column, group_column, holdout_share, settings,
-                               pdo, base_points, base_odds)
+            return {
+                "status": "insufficient_data",
+                **counts,
+                "reason": f"{n_good} good and {n - n_good} not-good rows; the scorecard needs at least "
+                f"{min_good} good and {min_bad} not-good before its scores can be trusted",
+            }
+        evaluation = _evaluate(
+            con, table, usable, time_column, group_column, holdout_share, settings, pdo, base_points, base_odds
+        )
         card = _fit(con, f"(SELECT * FROM {table})", usable, settings, pdo, base_points, base_odds)
         card["excluded"] = excluded + card["excluded"]
         if not card["features"]:
             best = max(card["excluded"], key=lambda e: e.get("iv", -1), default=None)
-            return {"status": "no_signal", **counts, "excluded": card["excluded"],
-                    "reason": "no fit field separates good from not-good customers"
-                              + (f" (the strongest, {best['field']}, has information value {best['iv']})"
-                                 if best and "iv" in best else "")}
+            return {
+                "status": "no_signal",
+                **counts,
+                "excluded": card["excluded"],
+                "reason": "no fit field separates good from not-good customers"
+                + (
+                    f" (the strongest, {best['field']}, has information value {best['iv']})"
+                    if best and "iv" in best
+                    else ""
+                ),
+            }
         card["bands"], card["grades"] = _band_tables(con, table, card, evaluation)
         warnings = card.pop("warnings") + evaluation["warnings"] + _band_warnings(card)
         return {"status": "ok", **counts, **card, "evaluation": evaluation, "settings": settings, "warnings": warnings}
@@ -153,8 +188,16 @@ def fit_scorecard(con: duckdb.DuckDBPyConnection, frame: str, fields: dict[str, 
         con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
-def _prepare(con, frame: str, table: str, fields: dict[str, str], time_column: str | None,
-             group_column: str | None, where: str, holdout_share: float) -> None:
+def _prepare(
+    con,
+    frame: str,
+    table: str,
+    fields: dict[str, str],
+    time_column: str | None,
+    group_column: str | None,
+    where: str,
+    holdout_share: float,
+) -> None:
     """A temp table of the modelled rows, typed like the scoring SQL reads them, with the split."""
     typed = []
     for name, kind in fields.items():
@@ -166,7 +209,7 @@ def _prepare(con, frame: str, table: str, fields: dict[str, str], time_column: s
     group = f"coalesce(CAST({_q(group_column)} AS VARCHAR), '#' || _row)" if group_column else "CAST(_row AS VARCHAR)"
     con.execute(f"""
         CREATE TEMP TABLE {table} AS
-        WITH base AS (SELECT _row, good, {time} AS __icp_t, {group} AS __icp_g{''.join(', ' + t for t in typed)}
+        WITH base AS (SELECT _row, good, {time} AS __icp_t, {group} AS __icp_g{"".join(", " + t for t in typed)}
                       FROM {frame} WHERE ({where}) AND good IS NOT NULL),
         groups AS (SELECT __icp_g, min(__icp_t) AS t, min(_row) AS r, count(*) AS n FROM base GROUP BY __icp_g),
         ordered AS (SELECT __icp_g, sum(n) OVER (ORDER BY t ASC NULLS FIRST, r ROWS UNBOUNDED PRECEDING) - n AS before,

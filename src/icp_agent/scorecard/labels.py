@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import re
 
-SCORECARD_KINDS = {"category": "category", "band": "band", "number": "number", "money": "number",
-                   "percent": "number", "list": "list", "bool": "bool"}
+SCORECARD_KINDS = {
+    "category": "category",
+    "band": "band",
+    "number": "number",
+    "money": "number",
+    "percent": "number",
+    "list": "list",
+    "bool": "bool",
+}
 
 
 def readable_bin_labels(card: dict, money: set[str]) -> None:
@@ -18,7 +25,7 @@ def readable_bin_labels(card: dict, money: set[str]) -> None:
         for item in feature.get("bins", []):
             label = item.get("label", "")
             if label.startswith(field):
-                label = field.replace("_", " ") + label[len(field):]
+                label = field.replace("_", " ") + label[len(field) :]
             if field in money:
                 label = re.sub(r"\d[\d,]*(?:\.\d+)?", lambda m: amount(float(m[0].replace(",", "")), True), label)
             item["label"] = label

@@ -20,12 +20,18 @@ def points_scaling(pdo: float, base_points: float, base_odds: float) -> dict[str
     if pdo <= 0 or base_odds <= 0:
         raise UserError(f"pdo ({pdo}) and base_odds ({base_odds}) must be positive")
     factor = pdo / math.log(2)
-    return {"pdo": pdo, "base_points": base_points, "base_odds": base_odds, "factor": factor,
-            "offset": base_points - factor * math.log(base_odds)}
+    return {
+        "pdo": pdo,
+        "base_points": base_points,
+        "base_odds": base_odds,
+        "factor": factor,
+        "offset": base_points - factor * math.log(base_odds),
+    }
 
 
-def _fit(con, relation: str, fields: dict[str, str], settings: dict, pdo: float, base_points: float,
-         base_odds: float | None) -> dict:
+def _fit(
+    con, relation: str, fields: dict[str, str], settings: dict, pdo: float, base_points: float, base_odds: float | None
+) -> dict:
     """Bins, WoE, coefficients and points learned on `relation` (a subquery of the temp table)."""
     n, n_good = con.execute(f"SELECT count(*), count_if(good)::BIGINT FROM {relation}").fetchall()[0]
     min_n = max(math.ceil(settings["min_bin_share"] * n), 1)
@@ -43,8 +49,13 @@ def _fit(con, relation: str, fields: dict[str, str], settings: dict, pdo: float,
         kept = []
         for feature, beta in zip(features, coefficients):
             if beta <= 1e-6:
-                excluded.append({"field": feature["name"], "iv": feature["iv"],
-                                 "reason": "adds nothing once the other fields are known (coefficient 0)"})
+                excluded.append(
+                    {
+                        "field": feature["name"],
+                        "iv": feature["iv"],
+                        "reason": "adds nothing once the other fields are known (coefficient 0)",
+                    }
+                )
                 continue
             feature["coefficient"] = round(float(beta), 4)
             for b in feature["bins"]:
@@ -53,18 +64,28 @@ def _fit(con, relation: str, fields: dict[str, str], settings: dict, pdo: float,
         features = kept
     for feature in features:
         if feature["iv"] > 0.5:
-            warnings.append(f"{feature['name']} separates good from not-good suspiciously well (information value "
-                            f"{feature['iv']}): check that a seller knows it before the sale")
+            warnings.append(
+                f"{feature['name']} separates good from not-good suspiciously well (information value "
+                f"{feature['iv']}): check that a seller knows it before the sale"
+            )
     points_at_average = scaling["offset"] + scaling["factor"] * math.log(average_odds)
     return {
         "method": "WoE binning + L2 logistic regression, points to double the odds (optbinning's scorecard)",
-        "target": "good", "field_kinds": dict(fields), "scaling": scaling,
+        "target": "good",
+        "field_kinds": dict(fields),
+        "scaling": scaling,
         "intercept_points": int(_round_half_up(scaling["offset"] + scaling["factor"] * intercept)),
-        "fit_score": {"rule": "fit = round(100 / (1 + exp(-(a * (points - points_at_average_odds) / pdo + b)))): "
-                              "40 at the data's average odds of being good, 70 at twice them, 89 at 4x, 16 at half",
-                      "a": FIT_A, "b": FIT_B, "average_odds": average_odds,
-                      "points_at_average_odds": points_at_average},
-        "features": features, "excluded": excluded, "warnings": warnings,
+        "fit_score": {
+            "rule": "fit = round(100 / (1 + exp(-(a * (points - points_at_average_odds) / pdo + b)))): "
+            "40 at the data's average odds of being good, 70 at twice them, 89 at 4x, 16 at half",
+            "a": FIT_A,
+            "b": FIT_B,
+            "average_odds": average_odds,
+            "points_at_average_odds": points_at_average,
+        },
+        "features": features,
+        "excluded": excluded,
+        "warnings": warnings,
     }
 
 
@@ -77,10 +98,16 @@ def _logistic(con, relation: str, features: list[dict], l2: float) -> tuple[floa
     """L2-penalised logistic regression of good on WoE, on counts of identical bin patterns."""
     codes = [_code_sql(f, None) for f in features]
     aliases = [f"__icp_c{i}" for i in range(len(codes))]
-    data = con.execute(f"SELECT {', '.join(f'{c}::INTEGER AS {a}' for c, a in zip(codes, aliases))}, "
-                       f"count(*)::DOUBLE AS n, count_if(good)::DOUBLE AS g FROM {relation} GROUP BY ALL").fetchnumpy()
-    x = np.column_stack([np.array([0.0] + [b["woe"] for b in f["bins"]])[np.asarray(data[a], dtype=np.int64)]
-                         for f, a in zip(features, aliases)])
+    data = con.execute(
+        f"SELECT {', '.join(f'{c}::INTEGER AS {a}' for c, a in zip(codes, aliases))}, "
+        f"count(*)::DOUBLE AS n, count_if(good)::DOUBLE AS g FROM {relation} GROUP BY ALL"
+    ).fetchnumpy()
+    x = np.column_stack(
+        [
+            np.array([0.0] + [b["woe"] for b in f["bins"]])[np.asarray(data[a], dtype=np.int64)]
+            for f, a in zip(features, aliases)
+        ]
+    )
     n, g = np.asarray(data["n"], dtype=float), np.asarray(data["g"], dtype=float)
 
     def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
@@ -91,6 +118,12 @@ def _logistic(con, relation: str, features: list[dict], l2: float) -> tuple[floa
 
     start = np.zeros(len(features) + 1)
     start[0] = math.log(g.sum() / (n.sum() - g.sum()))
-    result = minimize(loss, start, jac=True, method="L-BFGS-B",
-                      bounds=[(None, None)] + [(0, None)] * len(features), options={"maxiter": 500})
+    result = minimize(
+        loss,
+        start,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(None, None)] + [(0, None)] * len(features),
+        options={"maxiter": 500},
+    )
     return float(result.x[0]), result.x[1:], bool(result.success)

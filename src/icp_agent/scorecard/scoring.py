@@ -70,8 +70,20 @@ OUTPUT_FORMATS = {".csv": "(FORMAT csv, HEADER)", ".parquet": "(FORMAT parquet)"
 # the score columns, one set of names for scored files and CRM files (Salesforce: the same names as __c fields)
 # score every combination of the fields' signatures once when there are at most this many (and fewer than rows)
 COMBINATIONS = 1_000_000
-SCORE_COLUMNS = ("icp_tier", "icp_segment", "fit_points", "fit_score", "priority", "priority_reason", "grade",
-                 "fit_reasons", "unseen_fields", "disqualified", "disqualified_by", "missing_fields")
+SCORE_COLUMNS = (
+    "icp_tier",
+    "icp_segment",
+    "fit_points",
+    "fit_score",
+    "priority",
+    "priority_reason",
+    "grade",
+    "fit_reasons",
+    "unseen_fields",
+    "disqualified",
+    "disqualified_by",
+    "missing_fields",
+)
 
 
 class ScoreResult(BaseModel):
@@ -81,12 +93,15 @@ class ScoreResult(BaseModel):
     by_tier: dict[str, int] = Field(description="rows per tier ('none' = outside the ICP, disqualified included)")
     by_priority: dict[str, int] = Field(default_factory=dict)
     disqualified: int
-    missing_fields: list[str] = Field(default_factory=list, description="fields the ICP's tiers, disqualifiers or "
-                                      "scorecard points read that the file does not have")
+    missing_fields: list[str] = Field(
+        default_factory=list,
+        description="fields the ICP's tiers, disqualifiers or scorecard points read that the file does not have",
+    )
     used_fields: dict[str, str] = Field(default_factory=dict, description="ICP field -> the file's header")
-    replaced_columns: list[str] = Field(default_factory=list,
-                                        description="input columns named like a score column (an earlier score): "
-                                                    "replaced by the new score")
+    replaced_columns: list[str] = Field(
+        default_factory=list,
+        description="input columns named like a score column (an earlier score): replaced by the new score",
+    )
 
 
 def scorecard_dict(icp: IcpDocument) -> dict[str, Any]:
@@ -113,8 +128,7 @@ def rule_fields(icp: IcpDocument) -> set[str]:
     """The fields a rule of the ICP reads: its tiers' and disqualifiers' criteria and the scorecard's scored
     attributes. A field the scorecard only considered (field_kinds, left out of its features) changes no
     score, so a file that lacks it lacks nothing the ICP uses."""
-    fields = {c.field for t in icp.tiers for c in t.criteria} | {c.field for d in icp.negative_icp
-                                                                  for c in d.criteria}
+    fields = {c.field for t in icp.tiers for c in t.criteria} | {c.field for d in icp.negative_icp for c in d.criteria}
     card = scorecard_dict(icp)
     if card.get("status") == "ok":
         fields |= {str(f.get("field") or f.get("name")) for f in card.get("features") or []}
@@ -134,8 +148,9 @@ def _shown_values(icp: IcpDocument) -> dict[str, set[str]]:
     """Per field, the category spellings the ICP's criteria and scorecard bins use (a scored file's values
     are matched to them by key, whatever their letter case)."""
     shown: dict[str, set[str]] = {}
-    criteria = [c.model_dump() for t in icp.tiers for c in t.criteria] + \
-        [c.model_dump() for d in icp.negative_icp for c in d.criteria]
+    criteria = [c.model_dump() for t in icp.tiers for c in t.criteria] + [
+        c.model_dump() for d in icp.negative_icp for c in d.criteria
+    ]
     stack: list = [scorecard_dict(icp)]
     while stack:  # the scorecard's bins hold criteria ({"field", "op", "values"}) at some depth
         item = stack.pop()
@@ -168,8 +183,11 @@ def _planned(name: str, kind: str, header: str) -> PlannedColumn:
 
 def _absent(kind: str, name: str) -> list[str]:
     if kind == "band":
-        return [f"NULL::DOUBLE AS {_q(name)}", f"NULL::DOUBLE AS {_q(name + '_min')}",
-                f"NULL::DOUBLE AS {_q(name + '_max')}"]
+        return [
+            f"NULL::DOUBLE AS {_q(name)}",
+            f"NULL::DOUBLE AS {_q(name + '_min')}",
+            f"NULL::DOUBLE AS {_q(name + '_max')}",
+        ]
     sql_type = {"list": "VARCHAR[]", "number": "DOUBLE", "bool": "BOOLEAN"}.get(kind, "VARCHAR")
     return [f"NULL::{sql_type} AS {_q(name)}"]
 
@@ -183,8 +201,13 @@ def scored_relation(icp: IcpDocument, relation: str, columns: list[str] | set[st
     """
     columns = set(columns)
     present = {c for c in columns if not c.startswith("_")} | {c[:-4] for c in columns if c.endswith("_min")}
-    absent = [sql for name, kind in icp_fields(icp).items() if name not in present
-              for sql in _absent(kind, name) if sql.rsplit(" AS ", 1)[1].strip('"') not in columns]
+    absent = [
+        sql
+        for name, kind in icp_fields(icp).items()
+        if name not in present
+        for sql in _absent(kind, name)
+        if sql.rsplit(" AS ", 1)[1].strip('"') not in columns
+    ]
     base = f"(SELECT *, {', '.join(absent)} FROM {relation})" if absent else relation
     return f"({scored_select(icp, base, present)})"
 
@@ -216,6 +239,7 @@ class ScorePlan(NamedTuple):
     a missing-value flag) and `layers` (SELECT layers reading only the parts' aliases, ending in
     SCORE_COLUMNS). A part depends on one value of one field, so a raw file evaluates it once per distinct
     raw value (`scoring_query`); a table evaluates it per row (`scored_select`)."""
+
     parts: dict[str, list[tuple[str, str]]]
     layers: list[list[tuple[str, str]]]
 
@@ -261,18 +285,22 @@ def score_plan(icp: IcpDocument, present: set[str]) -> ScorePlan:
             continue
         tier_cases.append(f"WHEN {predicate} THEN {tier.tier}")
         segment_cases.append(f"WHEN {predicate} THEN {sql_literal(tier.segment)}")
-    disqualifier_cases = [f"WHEN {sql} THEN {sql_literal(' AND '.join(c.label for c in d.criteria))}"
-                          for d in icp.negative_icp if (sql := compiled(d.criteria))]
+    disqualifier_cases = [
+        f"WHEN {sql} THEN {sql_literal(' AND '.join(c.label for c in d.criteria))}"
+        for d in icp.negative_icp
+        if (sql := compiled(d.criteria))
+    ]
     needed = sorted({c.field for t in icp.tiers for c in t.criteria})
     missing = [f"CASE WHEN {part(f, _null_check(f, f in band_fields))} THEN {sql_literal(f)} END" for f in needed]
     card = scorecard_dict(icp)
     scored = card.get("status") == "ok"
     columns = present | {f"{f}{s}" for f in present & band_fields for s in ("_min", "_max")}
-    inner = [("__icp_tier", f"CASE {' '.join(tier_cases)} END" if tier_cases else "NULL::INTEGER"),
-             ("__icp_segment", f"CASE {' '.join(segment_cases)} END" if segment_cases else "NULL::VARCHAR"),
-             ("__icp_disqualifier", f"CASE {' '.join(disqualifier_cases)} END" if disqualifier_cases
-              else "NULL::VARCHAR"),
-             ("__icp_missing", _names(missing))]
+    inner = [
+        ("__icp_tier", f"CASE {' '.join(tier_cases)} END" if tier_cases else "NULL::INTEGER"),
+        ("__icp_segment", f"CASE {' '.join(segment_cases)} END" if segment_cases else "NULL::VARCHAR"),
+        ("__icp_disqualifier", f"CASE {' '.join(disqualifier_cases)} END" if disqualifier_cases else "NULL::VARCHAR"),
+        ("__icp_missing", _names(missing)),
+    ]
     if scored:
         keys, picks, reasons, unseen = _reason_layers(card, columns, part)
         layers = [inner + [("__icp_unseen", unseen)] + keys, *picks]
@@ -291,14 +319,19 @@ def score_plan(icp: IcpDocument, present: set[str]) -> ScorePlan:
     else:
         fit_score, band, grade = "NULL::INTEGER", None, "NULL::VARCHAR"
     outer: list[tuple[str, str]] = [
-             ("icp_tier", tier_sql), ("icp_segment", f"CASE WHEN {disqualified} THEN NULL ELSE __icp_segment END"),
-             ("fit_points", "__icp_points"), ("fit_score", fit_score),
-             ("priority", priority_sql(tier_sql, disqualified, band)),
-             ("priority_reason", priority_reason_sql(tier_sql, disqualified, "__icp_disqualifier", band)),
-             ("grade", grade),
-             ("fit_reasons", reasons), ("unseen_fields", "__icp_unseen"),
-             ("disqualified", disqualified), ("disqualified_by", "__icp_disqualifier"),
-             ("missing_fields", "__icp_missing")]
+        ("icp_tier", tier_sql),
+        ("icp_segment", f"CASE WHEN {disqualified} THEN NULL ELSE __icp_segment END"),
+        ("fit_points", "__icp_points"),
+        ("fit_score", fit_score),
+        ("priority", priority_sql(tier_sql, disqualified, band)),
+        ("priority_reason", priority_reason_sql(tier_sql, disqualified, "__icp_disqualifier", band)),
+        ("grade", grade),
+        ("fit_reasons", reasons),
+        ("unseen_fields", "__icp_unseen"),
+        ("disqualified", disqualified),
+        ("disqualified_by", "__icp_disqualifier"),
+        ("missing_fields", "__icp_missing"),
+    ]
     assert tuple(name for name, _ in outer) == SCORE_COLUMNS
     return ScorePlan(parts, [*layers, outer])
 
@@ -339,12 +372,14 @@ def _reason_layers(card: dict, columns: set[str], part) -> tuple[list, list, str
     all_codes = [_code_sql(f, columns) for f in features]
     shown = [f for f, code in zip(features, all_codes) if code is not None]
     code_of = {id(f): part(f["field"], code) for f, code in zip(features, all_codes) if code is not None}
-    unseen = _names([f"CASE WHEN {code_of[id(f)]} = 0 THEN {sql_literal(f['field'])} END"
-                     for f in shown if f["kind"] == "category"])
+    unseen = _names(
+        [f"CASE WHEN {code_of[id(f)]} = 0 THEN {sql_literal(f['field'])} END" for f in shown if f["kind"] == "category"]
+    )
     total = " + ".join([str(card["intercept_points"])] + [_points_sql(f, code_of[id(f)]) for f in shown])
     points = [[0 if f["kind"] == "list" and b.get("missing") else b["points"] for b in f["bins"]] for f in shown]
-    words = [[None if f["kind"] == "category" and not b.get("missing") else b["label"] for b in f["bins"]]
-             for f in shown]
+    words = [
+        [None if f["kind"] == "category" and not b.get("missing") else b["label"] for b in f["bins"]] for f in shown
+    ]
     missing_lists: dict[str, int] = {}
     for f in shown:
         if f["kind"] == "list":
@@ -367,15 +402,20 @@ def _reason_layers(card: dict, columns: set[str], part) -> tuple[list, list, str
         keys.append((f"__icp_k{j}", f"CASE WHEN {size} <> 0 THEN {key(size, j, code)} END"))
     for i, (field, points_sum) in enumerate(extra, 1):
         flag = part(field, _missing_sql(field, "list"))
-        keys.append((f"__icp_k{len(shown) + i}", f"CASE WHEN {flag} THEN {key(str(points_sum), len(shown) + i, '1')} END"))
+        keys.append(
+            (f"__icp_k{len(shown) + i}", f"CASE WHEN {flag} THEN {key(str(points_sum), len(shown) + i, '1')} END")
+        )
     names = [name for name, _ in keys[1:]]
     picks = []
     for r in range(1, REASONS + 1):
         after = [f"CASE WHEN {n} > __icp_r{r - 1} THEN {n} END" for n in names] if r > 1 else names
         picks.append([(f"__icp_r{r}", f"least({', '.join(after)})" if len(after) > 1 else after[0])])
     # a category reason shows the record's value in the scorecard's spelling (a part: once per distinct value)
-    dynamic = [(j, f, part(f["field"], _spelled(f, _value_sql(f["field"], "category"))))
-               for j, f in enumerate(shown, 1) if f["kind"] == "category"]
+    dynamic = [
+        (j, f, part(f["field"], _spelled(f, _value_sql(f["field"], "category"))))
+        for j, f in enumerate(shown, 1)
+        if f["kind"] == "category"
+    ]
 
     # one flat constant list per part, indexed by position * codes + code + 1: the label (NULL where the
     # record's own category value is shown) and the points suffix " (+27)", written once per bin
@@ -391,8 +431,11 @@ def _reason_layers(card: dict, columns: set[str], part) -> tuple[list, list, str
         index = f"({position} * {codes_base} + {v} % {codes_base} + 1)"
         text = f"{_lit_list(labels)}[{index}]"
         if dynamic:
-            text = (f"coalesce({text}, CASE {position} " + " ".join(
-                f"WHEN {j} THEN {sql_literal(f['field'] + ' ')} || {spelled}" for j, f, spelled in dynamic) + " END)")
+            text = (
+                f"coalesce({text}, CASE {position} "
+                + " ".join(f"WHEN {j} THEN {sql_literal(f['field'] + ' ')} || {spelled}" for j, f, spelled in dynamic)
+                + " END)"
+            )
         return f"{text} || {_lit_list(suffixes)}[{index}]"
 
     parts = ", ".join(fragment(f"__icp_r{r}") for r in range(1, REASONS + 1))
@@ -400,8 +443,11 @@ def _reason_layers(card: dict, columns: set[str], part) -> tuple[list, list, str
 
 
 def _lit_list(values: list) -> str:
-    return "[" + ", ".join(sql_literal(v) if isinstance(v, str) else ("NULL" if v is None else str(v))
-                           for v in values) + "]"
+    return (
+        "["
+        + ", ".join(sql_literal(v) if isinstance(v, str) else ("NULL" if v is None else str(v)) for v in values)
+        + "]"
+    )
 
 
 def scored_select(icp: IcpDocument, relation: str, present: set[str], keep: str = "*") -> str:
@@ -440,8 +486,10 @@ def connect_for_scoring(spill_to: Path | None = None) -> duckdb.DuckDBPyConnecti
             con.execute("SET memory_limit = ?", [limit])
         except duckdb.Error as exc:
             con.close()
-            raise UserError(f"memory limit {limit!r} is not a size DuckDB understands",
-                            hint="use e.g. 2GB or 512MB (ICP_AGENT_MEMORY_LIMIT)") from exc
+            raise UserError(
+                f"memory limit {limit!r} is not a size DuckDB understands",
+                hint="use e.g. 2GB or 512MB (ICP_AGENT_MEMORY_LIMIT)",
+            ) from exc
     if spill_to is not None:
         con.execute("SET temp_directory = ?", [str(spill_to)])
     return con
@@ -474,8 +522,9 @@ def _text(column: str, dtype: str) -> str:
     return column if dtype == "VARCHAR" else f"CAST({column} AS VARCHAR)"
 
 
-def scoring_query(con: duckdb.DuckDBPyConnection, icp: IcpDocument, source_sql: str,
-                  described: list[tuple[str, str]]) -> tuple[str, dict[str, str], list[str], list[str], int]:
+def scoring_query(
+    con: duckdb.DuckDBPyConnection, icp: IcpDocument, source_sql: str, described: list[tuple[str, str]]
+) -> tuple[str, dict[str, str], list[str], list[str], int]:
     """Build the per-field look-ups and return (query, used fields, missing fields, replaced columns, rows):
     the query streams `source_sql` into every kept input column plus SCORE_COLUMNS, in the file's order.
 
@@ -499,8 +548,10 @@ def scoring_query(con: duckdb.DuckDBPyConnection, icp: IcpDocument, source_sql: 
         raws = ", ".join(f"{raw_text[f]} AS r{i}" for i, f in enumerate(order))
         flags = ", ".join(f"grouping(r{i}) AS g{i}" for i in range(len(order)))
         sets = ", ".join(f"(r{i})" for i in range(len(order)))
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _icp_distinct AS SELECT {', '.join(f'r{i}' for i in range(len(order)))}, "
-                    f"{flags}, count(*) AS n FROM (SELECT {raws} FROM {source_sql} s) GROUP BY GROUPING SETS ({sets}, ())")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _icp_distinct AS SELECT {', '.join(f'r{i}' for i in range(len(order)))}, "
+            f"{flags}, count(*) AS n FROM (SELECT {raws} FROM {source_sql} s) GROUP BY GROUPING SETS ({sets}, ())"
+        )
         every = " AND ".join(f"g{i} = 1" for i in range(len(order)))
         rows = _one(con, f"SELECT n FROM _icp_distinct WHERE {every}")
     else:
@@ -522,15 +573,19 @@ def scoring_query(con: duckdb.DuckDBPyConnection, icp: IcpDocument, source_sql: 
         column = _planned(name, kind, used[name])
         typed = ", ".join(f"{expr} AS {_q(alias)}" for alias, expr in _normalised(column, shown.get(name, set())))
         # every distinct raw value, NULL included (a row without a value has parts too: a missing bin)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _icp_lk_{i} AS SELECT raw, {', '.join(_unpacked(column))} "
-                    f"FROM (SELECT raw, {typed} FROM (SELECT r{i} AS raw FROM _icp_distinct WHERE g{i} = 0 "
-                    f"UNION SELECT NULL))")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _icp_lk_{i} AS SELECT raw, {', '.join(_unpacked(column))} "
+            f"FROM (SELECT raw, {typed} FROM (SELECT r{i} AS raw FROM _icp_distinct WHERE g{i} = 0 "
+            f"UNION SELECT NULL))"
+        )
         if name == "country" and kind == "category":  # the importer's country names ("UK" = "United Kingdom")
             norm.canonical_countries(con, f"_icp_lk_{i}", name)
         # the field's parts per raw value, and its signature: the rank of its parts (values alike score alike)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _icp_pk_{i} AS SELECT raw, p, dense_rank() OVER (ORDER BY p) - 1 "
-                    f"AS sig FROM (SELECT raw, struct_pack({', '.join(f'{a} := {sql}' for a, sql in parts)}) AS p "
-                    f"FROM _icp_lk_{i})")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _icp_pk_{i} AS SELECT raw, p, dense_rank() OVER (ORDER BY p) - 1 "
+            f"AS sig FROM (SELECT raw, struct_pack({', '.join(f'{a} := {sql}' for a, sql in parts)}) AS p "
+            f"FROM _icp_lk_{i})"
+        )
         signatures = _one(con, f"SELECT max(sig) + 1 FROM _icp_pk_{i}")
         packed.append(_Packed(i, parts, signatures, *_signature_sql(con, i, raw_text[name])))
     combinations = 1
@@ -548,6 +603,7 @@ def scoring_query(con: duckdb.DuckDBPyConnection, icp: IcpDocument, source_sql: 
 
 class _Packed(NamedTuple):
     """A used field's look-up: its index, parts, number of signatures and the SQL of a row's signature."""
+
     i: int
     parts: list[tuple[str, str]]
     signatures: int
@@ -564,8 +620,10 @@ def _signature_sql(con: duckdb.DuckDBPyConnection, i: int, raw: str) -> tuple[st
     if not _one(con, f"SELECT count(raw) FROM _icp_pk_{i}"):
         return "NULL::INTEGER", str(null_sig)  # every value is NULL
     con.execute(f"CREATE TYPE _icp_e_{i} AS ENUM (SELECT raw FROM _icp_pk_{i} WHERE raw IS NOT NULL ORDER BY sig, raw)")
-    starts = con.execute(f"SELECT min(enum_code(CAST(raw AS _icp_e_{i}))) AS start, sig FROM _icp_pk_{i} "
-                         f"WHERE raw IS NOT NULL GROUP BY sig ORDER BY start").fetchall()
+    starts = con.execute(
+        f"SELECT min(enum_code(CAST(raw AS _icp_e_{i}))) AS start, sig FROM _icp_pk_{i} "
+        f"WHERE raw IS NOT NULL GROUP BY sig ORDER BY start"
+    ).fetchall()
 
     def tree(lo: int, hi: int) -> str:  # the signature of a position in the ranges starts[lo:hi]
         if hi - lo == 1:
@@ -573,19 +631,30 @@ def _signature_sql(con: duckdb.DuckDBPyConnection, i: int, raw: str) -> tuple[st
         mid = (lo + hi) // 2
         return f"CASE WHEN __icp_c{i} < {starts[mid][0]} THEN {tree(lo, mid)} ELSE {tree(mid, hi)} END"
 
-    return (f"enum_code(CAST({raw} AS _icp_e_{i}))",
-            f"CASE WHEN __icp_c{i} IS NULL THEN {null_sig} ELSE {tree(0, len(starts))} END")
+    return (
+        f"enum_code(CAST({raw} AS _icp_e_{i}))",
+        f"CASE WHEN __icp_c{i} IS NULL THEN {null_sig} ELSE {tree(0, len(starts))} END",
+    )
 
 
-def _per_row_query(con: duckdb.DuckDBPyConnection, plan: ScorePlan, packed: list[_Packed],
-                   per_row: list[tuple[str, str]], absent: list[str], source_sql: str, inner: list[str],
-                   keep: str) -> str:
+def _per_row_query(
+    con: duckdb.DuckDBPyConnection,
+    plan: ScorePlan,
+    packed: list[_Packed],
+    per_row: list[tuple[str, str]],
+    absent: list[str],
+    source_sql: str,
+    inner: list[str],
+    keep: str,
+) -> str:
     """The score per row over each field's parts, read per row by signature from the field's list of
     distinct parts (TEMP table `_icp_sl_<i>`, one entry per signature; see `scoring_query`)."""
     unpack, looked_up = [], []
     for field in packed:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _icp_sl_{field.i} AS SELECT list(p ORDER BY sig) AS v "
-                    f"FROM (SELECT DISTINCT sig, p FROM _icp_pk_{field.i})")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _icp_sl_{field.i} AS SELECT list(p ORDER BY sig) AS v "
+            f"FROM (SELECT DISTINCT sig, p FROM _icp_pk_{field.i})"
+        )
         inner.append(f"{field.position} AS __icp_c{field.i}")
         looked_up.append(f"(SELECT v FROM _icp_sl_{field.i})[{field.signature} + 1] AS __icp_f{field.i}")
         unpack += [f"__icp_f{field.i}.{alias} AS {alias}" for alias, _ in field.parts]
@@ -597,9 +666,16 @@ def _per_row_query(con: duckdb.DuckDBPyConnection, plan: ScorePlan, packed: list
     return _select([per_row, *plan.layers], relation, keep)
 
 
-def _combined_query(con: duckdb.DuckDBPyConnection, plan: ScorePlan, packed: list[_Packed],
-                    per_row: list[tuple[str, str]], absent: list[str], source_sql: str, inner: list[str],
-                    keep: str) -> str:
+def _combined_query(
+    con: duckdb.DuckDBPyConnection,
+    plan: ScorePlan,
+    packed: list[_Packed],
+    per_row: list[tuple[str, str]],
+    absent: list[str],
+    source_sql: str,
+    inner: list[str],
+    keep: str,
+) -> str:
     """The score of every combination of the fields' signatures, computed once (TEMP table `_icp_cl`: one
     list, indexed by the combination's number); per row, the signatures give the number and the score is
     read at it. A record's score depends only on its fields' parts, so this equals `_per_row_query`."""
@@ -618,23 +694,33 @@ def _combined_query(con: duckdb.DuckDBPyConnection, plan: ScorePlan, packed: lis
     types = {r[0]: r[1] for r in con.execute("DESCRIBE _icp_cb").fetchall()}
     texts = [name for name in SCORE_COLUMNS if types[name] == "VARCHAR"]
     for k, name in enumerate(texts):
-        con.execute(f"CREATE TYPE _icp_t_{k} AS ENUM (SELECT DISTINCT {_q(name)} FROM _icp_cb "
-                    f"WHERE {_q(name)} IS NOT NULL)")
-    values = ", ".join(f"{_q(name)} := CAST({_q(name)} AS _icp_t_{texts.index(name)})" if name in texts
-                       else f"{_q(name)} := {_q(name)}" for name in SCORE_COLUMNS)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _icp_cl AS SELECT list(struct_pack({values}) ORDER BY __icp_n) AS v "
-                f"FROM _icp_cb")
+        con.execute(
+            f"CREATE TYPE _icp_t_{k} AS ENUM (SELECT DISTINCT {_q(name)} FROM _icp_cb WHERE {_q(name)} IS NOT NULL)"
+        )
+    values = ", ".join(
+        f"{_q(name)} := CAST({_q(name)} AS _icp_t_{texts.index(name)})"
+        if name in texts
+        else f"{_q(name)} := {_q(name)}"
+        for name in SCORE_COLUMNS
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _icp_cl AS SELECT list(struct_pack({values}) ORDER BY __icp_n) AS v FROM _icp_cb"
+    )
     at = " + ".join(f"({field.signature}) * {s}" for field, s in zip(packed, strides))
     positions = ", ".join(f"{field.position} AS __icp_c{field.i}" for field in packed)
-    relation = (f"(SELECT *, (SELECT v FROM _icp_cl)[{at} + 1] AS __icp_s FROM "
-                f"(SELECT {', '.join(inner)}, {positions} FROM {source_sql} s))")
-    columns = [f"CAST(__icp_s.{_q(name)} AS VARCHAR)" if name in texts else f"__icp_s.{_q(name)}"
-               for name in SCORE_COLUMNS]
+    relation = (
+        f"(SELECT *, (SELECT v FROM _icp_cl)[{at} + 1] AS __icp_s FROM "
+        f"(SELECT {', '.join(inner)}, {positions} FROM {source_sql} s))"
+    )
+    columns = [
+        f"CAST(__icp_s.{_q(name)} AS VARCHAR)" if name in texts else f"__icp_s.{_q(name)}" for name in SCORE_COLUMNS
+    ]
     return f"SELECT {keep}, {', '.join(f'{c} AS {_q(n)}' for c, n in zip(columns, SCORE_COLUMNS))} FROM {relation}"
 
 
-def score_file(icp: IcpDocument, input_path: str | Path, output_path: str | Path,
-               progress: Callable[..., None] | None = None) -> ScoreResult:
+def score_file(
+    icp: IcpDocument, input_path: str | Path, output_path: str | Path, progress: Callable[..., None] | None = None
+) -> ScoreResult:
     """Score a prospect file (CSV/Parquet/JSON lines) into a CSV or Parquet file, keeping every row and column
     in the input's order, with SCORE_COLUMNS appended (see `score_plan`).
 
@@ -652,15 +738,20 @@ def score_file(icp: IcpDocument, input_path: str | Path, output_path: str | Path
     source = inspect_file(input_path, digest=False)  # a score needs no import id
     output = Path(output_path)
     if output.suffix.lower() not in OUTPUT_FORMATS:
-        raise UserError(f"cannot write {output.suffix or 'a file without extension'}", file=str(output),
-                        hint="name the output .csv or .parquet")
+        raise UserError(
+            f"cannot write {output.suffix or 'a file without extension'}",
+            file=str(output),
+            hint="name the output .csv or .parquet",
+        )
     if not output.parent.exists():
         raise UserError("the output folder does not exist", file=str(output))
     if output.resolve() == source.path.resolve():
         raise UserError("the output would overwrite the input", file=str(output), hint="pick another --out")
     if not icp.tiers and not icp.negative_icp and scorecard_dict(icp).get("status") != "ok":
-        raise UserError("this ICP has no tiers, disqualifiers or scorecard to score with "
-                        f"(status {icp.status})", hint="rebuild it on data with a significant ICP")
+        raise UserError(
+            f"this ICP has no tiers, disqualifiers or scorecard to score with (status {icp.status})",
+            hint="rebuild it on data with a significant ICP",
+        )
     spill = output.parent / f".{output.name}.icp-spill"
     con = connect_for_scoring(spill)
     try:
@@ -670,10 +761,13 @@ def score_file(icp: IcpDocument, input_path: str | Path, output_path: str | Path
             headers = [name for name, _ in described]
             fields = icp_fields(icp)
             if not match_fields(icp, headers):
-                raise UserError(f"the file has none of the fields the ICP needs ({', '.join(sorted(fields))}); its "
-                                f"columns are: {', '.join(headers)}", file=source.name,
-                                hint="rename the columns (e.g. 'Industry', 'Number of Employees', 'Technologies') or "
-                                     "export the prospects with those fields")
+                raise UserError(
+                    f"the file has none of the fields the ICP needs ({', '.join(sorted(fields))}); its "
+                    f"columns are: {', '.join(headers)}",
+                    file=source.name,
+                    hint="rename the columns (e.g. 'Industry', 'Number of Employees', 'Technologies') or "
+                    "export the prospects with those fields",
+                )
             estimate = _estimated_rows(source.path, con, source_sql) if progress else None
             if estimate is None:
                 adapt(progress)(f"reading the ICP's fields in {source.name}")
@@ -689,8 +783,11 @@ def score_file(icp: IcpDocument, input_path: str | Path, output_path: str | Path
                 write_table(con, query, output, fmt="csv" if output.suffix.lower() == ".csv" else "parquet")
         except duckdb.Error as exc:
             raise UserError(f"cannot score the file: {str(exc).splitlines()[0]}", file=source.name) from exc
-        reader = (f"read_parquet('{target}')" if output.suffix.lower() != ".csv" else
-                  f"read_csv('{target}', header=true, all_varchar=true)")
+        reader = (
+            f"read_parquet('{target}')"
+            if output.suffix.lower() != ".csv"
+            else f"read_csv('{target}', header=true, all_varchar=true)"
+        )
         counts = con.execute(f"SELECT icp_tier, priority, disqualified, count(*) FROM {reader} GROUP BY ALL").fetchall()
     finally:
         con.close()
@@ -701,7 +798,14 @@ def score_file(icp: IcpDocument, input_path: str | Path, output_path: str | Path
         key = "none" if tier is None else f"tier {int(tier)}"
         by_tier[key] = by_tier.get(key, 0) + n
         by_priority[str(priority)] = by_priority.get(str(priority), 0) + n
-    return ScoreResult(input=str(source.path), output=str(output), rows=sum(n for *_, n in counts),
-                       by_tier=dict(sorted(by_tier.items())), by_priority=dict(sorted(by_priority.items())),
-                       disqualified=sum(n for *_, d, n in counts if str(d).lower() == "true"),
-                       missing_fields=missing, used_fields=used, replaced_columns=replaced)
+    return ScoreResult(
+        input=str(source.path),
+        output=str(output),
+        rows=sum(n for *_, n in counts),
+        by_tier=dict(sorted(by_tier.items())),
+        by_priority=dict(sorted(by_priority.items())),
+        disqualified=sum(n for *_, d, n in counts if str(d).lower() == "true"),
+        missing_fields=missing,
+        used_fields=used,
+        replaced_columns=replaced,
+    )

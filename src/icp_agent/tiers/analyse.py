@@ -110,39 +110,65 @@ class AnalysisConfig:
     too_narrow_share: float = 0.01
 
 
-def analyse(con: duckdb.DuckDBPyConnection, inputs: AnalysisInputs, config: AnalysisConfig, version_id: str,
-            progress=None) -> tuple[IcpDocument, Ledger]:
+def analyse(
+    con: duckdb.DuckDBPyConnection, inputs: AnalysisInputs, config: AnalysisConfig, version_id: str, progress=None
+) -> tuple[IcpDocument, Ledger]:
     say = progress or (lambda _m: None)
     ledger = Ledger()
     frame = f"frame_{version_id.replace('-', '_')}"
     say("scoring customer health")
-    health = build_frame(con, inputs.customers, inputs.deals, frame, config.health, list(inputs.fit_fields),
-                         schema=inputs.schema)
+    health = build_frame(
+        con, inputs.customers, inputs.deals, frame, config.health, list(inputs.fit_fields), schema=inputs.schema
+    )
     summary = health_summary(con, health, config, ledger)
     present = columns_of(con, frame)
     specs = [s for s in field_specs(inputs.fit_fields) if s.name in present and _has_values(con, frame, s)]
     # entities with a verdict, read into a temporary table once: as a subquery, its ORDER BY sorted every row again
     # for each of the screen's, the selectors' and the targets' queries
     relation = "__icp_entities"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {relation} AS SELECT * FROM {frame} WHERE cohort IS NOT NULL ORDER BY _row")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {relation} AS SELECT * FROM {frame} WHERE cohort IS NOT NULL ORDER BY _row"
+    )
     n_rows, n_good, n_bad = con.execute(f"SELECT count(*), count_if(good), count_if(bad) FROM {relation}").fetchall()[0]
-    min_support = config.min_support or max(10, min(
-        detectable_support(n_rows, n_good / max(n_rows, 1), config.alpha, config.power, config.detectable_lift),
-        detectable_support(n_rows, n_bad / max(n_rows, 1), config.alpha, config.power, config.detectable_lift)))
+    min_support = config.min_support or max(
+        10,
+        min(
+            detectable_support(n_rows, n_good / max(n_rows, 1), config.alpha, config.power, config.detectable_lift),
+            detectable_support(n_rows, n_bad / max(n_rows, 1), config.alpha, config.power, config.detectable_lift),
+        ),
+    )
     support = _min_support_note(min_support, config, health, n_rows, n_good, n_bad)
     say(f"screening {len(specs)} fit fields")
-    screen = screen_fields(con, relation, specs, types=inputs.fit_fields, confirmed=inputs.confirmed,
-                           min_count=min_support, alpha=config.alpha, headers=inputs.headers, entity=health.entity,
-                           words=health.words)
+    screen = screen_fields(
+        con,
+        relation,
+        specs,
+        types=inputs.fit_fields,
+        confirmed=inputs.confirmed,
+        min_count=min_support,
+        alpha=config.alpha,
+        headers=inputs.headers,
+        entity=health.entity,
+        words=health.words,
+    )
     excluded_fields, data_quality = _screen_findings(screen, health, ledger)
     say(f"building selectors over {len(screen.kept)} fit fields")
     # is-missing traits are never criteria; the outcome class (good 2, middle 1, bad 0) groups categories
-    selset = build_selectors(con, relation, screen.kept, min_count=min_support, include_missing=False,
-                             outcome="CASE WHEN good THEN 2 WHEN bad THEN 0 ELSE 1 END")
-    selset.selectors[:] = [dataclasses.replace(sel, label=display_label(sel, inputs.fit_fields))
-                           for sel in selset.selectors]
-    good, bad = (np.array([r[0] for r in con.execute(f"SELECT {c} FROM {relation}").fetchall()], dtype=bool)
-                 for c in ("good", "bad"))
+    selset = build_selectors(
+        con,
+        relation,
+        screen.kept,
+        min_count=min_support,
+        include_missing=False,
+        outcome="CASE WHEN good THEN 2 WHEN bad THEN 0 ELSE 1 END",
+    )
+    selset.selectors[:] = [
+        dataclasses.replace(sel, label=display_label(sel, inputs.fit_fields)) for sel in selset.selectors
+    ]
+    good, bad = (
+        np.array([r[0] for r in con.execute(f"SELECT {c} FROM {relation}").fetchall()], dtype=bool)
+        for c in ("good", "bad")
+    )
     say("searching for over-indexing traits")
     known = known_rows(con, relation, screen.kept, {d["field"] for d in data_quality})
     con.execute(f"DROP TABLE {relation}")
@@ -151,25 +177,38 @@ def analyse(con: duckdb.DuckDBPyConnection, inputs: AnalysisInputs, config: Anal
     tiers = _tiers(con, frame, segments, selset, good, config, health, inputs, ledger, min_support)
     tier_rows = _tier_members(selset, segments)
     significant_bad = [c for c in bad_candidates if c.q < config.alpha and _overlap_with(c, tier_rows, selset) < 0.3]
-    disqualifiers = _disqualifiers(_pick(significant_bad, selset, config.max_disqualifiers, 0.5, max_depth=2),
-                                   health, inputs, ledger)
+    disqualifiers = _disqualifiers(
+        _pick(significant_bad, selset, config.max_disqualifiers, 0.5, max_depth=2), health, inputs, ledger
+    )
     retention = _retention(con, frame, tiers, ledger)
-    patterns = [_pattern_stat(c, inputs.headers, good if c.direction == "good" else bad)
-                for c in good_candidates[:15] + bad_candidates[:15]]
+    patterns = [
+        _pattern_stat(c, inputs.headers, good if c.direction == "good" else bad)
+        for c in good_candidates[:15] + bad_candidates[:15]
+    ]
     status: Literal["ok", "no_significant_icp"] = "ok" if tiers else "no_significant_icp"
     reason = None if tiers else _no_icp_reason(good_candidates, health, config, ledger, excluded_fields)
     warnings = [f"{t.name}: {flag}" for t in tiers for flag in t.flags]
     warnings += [f"excluded from criteria: {e['reason']}" for e in excluded_fields]
     warnings += [f"data quality: {d['statement']}" for d in data_quality]
     icp = IcpDocument(
-        id=version_id, created_at=datetime.now(UTC), status=status,
-        dataset=DatasetInfo(fingerprint=inputs.fingerprint,
-                            imports=[DatasetImport.model_validate(i) for i in inputs.imports]),
-        health=summary, statement=_statement(tiers, disqualifiers, reason), no_icp_reason=reason, tiers=tiers,
-        negative_icp=disqualifiers, patterns=patterns, retention=retention, warnings=warnings,
+        id=version_id,
+        created_at=datetime.now(UTC),
+        status=status,
+        dataset=DatasetInfo(
+            fingerprint=inputs.fingerprint, imports=[DatasetImport.model_validate(i) for i in inputs.imports]
+        ),
+        health=summary,
+        statement=_statement(tiers, disqualifiers, reason),
+        no_icp_reason=reason,
+        tiers=tiers,
+        negative_icp=disqualifiers,
+        patterns=patterns,
+        retention=retention,
+        warnings=warnings,
         excluded_fields=[ExcludedField.model_validate(e) for e in excluded_fields],
         data_quality=[DataQualityFinding.model_validate(d) for d in data_quality],
-        min_support=MinSupport.model_validate(support))
+        min_support=MinSupport.model_validate(support),
+    )
     icp.evidence = ledger.all()
     return icp, ledger
 

@@ -56,9 +56,19 @@ class Candidate:
         return self.pattern.k
 
 
-def _candidates(selset: SelectorSet, target: np.ndarray, direction: Direction, config: AnalysisConfig,
-                min_support: int, health: HealthResult, ledger: Ledger, *, outside: np.ndarray | None = None,
-                tested_before: int = 0, known: dict[str, np.ndarray] | None = None) -> tuple[list[Candidate], int]:
+def _candidates(
+    selset: SelectorSet,
+    target: np.ndarray,
+    direction: Direction,
+    config: AnalysisConfig,
+    min_support: int,
+    health: HealthResult,
+    ledger: Ledger,
+    *,
+    outside: np.ndarray | None = None,
+    tested_before: int = 0,
+    known: dict[str, np.ndarray] | None = None,
+) -> tuple[list[Candidate], int]:
     """Patterns over-indexing on `target` by WRAcc and by lift, with Fisher p and BH q over all tested.
 
     With `outside` (a row mask), the search runs on those rows only (the rows no chosen segment
@@ -79,8 +89,9 @@ def _candidates(selset: SelectorSet, target: np.ndarray, direction: Direction, c
     found: dict[tuple, Pattern] = {}
     tested = 0
     for quality in ("wracc", "lift"):
-        result = search(subset, positives, depth=config.depth, min_support=min_support, quality=quality,
-                        top_k=config.top_k)
+        result = search(
+            subset, positives, depth=config.depth, min_support=min_support, quality=quality, top_k=config.top_k
+        )
         tested += result.tested
         for p in result.patterns:
             found.setdefault(p.selectors, p)
@@ -88,8 +99,9 @@ def _candidates(selset: SelectorSet, target: np.ndarray, direction: Direction, c
         sizes, hits = evaluate(selset, target, [p.selectors for p in found.values()])
         found = {key: dataclasses.replace(p, n=int(n), k=int(k)) for (key, p), n, k in zip(found.items(), sizes, hits)}
         subset, positives = selset, target
-    patterns = _distinct_rows(subset, [p for p in found.values()
-                                       if p.n >= min_support and p.k * len(positives) > p.n * positives.sum()])
+    patterns = _distinct_rows(
+        subset, [p for p in found.values() if p.n >= min_support and p.k * len(positives) > p.n * positives.sum()]
+    )
     if not patterns:
         return [], tested
     n_sg = np.array([p.n for p in patterns])
@@ -104,14 +116,20 @@ def _candidates(selset: SelectorSet, target: np.ndarray, direction: Direction, c
             k_known, n_known = int(positives[present].sum()), int(present.sum())
             # one-sided: the pattern must over-index among the known rows too; a two-sided test would let a
             # pattern pass that under-indexes there, and all-one-outcome known rows give p = 1 (no evidence)
-            within = float(fisher_greater_many(k_sg[i:i + 1], n_sg[i:i + 1], k_known, n_known)[0])
+            within = float(fisher_greater_many(k_sg[i : i + 1], n_sg[i : i + 1], k_known, n_known)[0])
             if within > pvalues[i]:
-                within_known[i] = {"fields": sorted(set(fields)), "n": n_known,
-                                   "base_rate": k_known / n_known if n_known else None, "p_value": within}
+                within_known[i] = {
+                    "fields": sorted(set(fields)),
+                    "n": n_known,
+                    "base_rate": k_known / n_known if n_known else None,
+                    "p_value": within,
+                }
             pvalues[i] = max(pvalues[i], within)
     qvalues = benjamini_hochberg(pvalues, n_tests=max(tested + tested_before, len(patterns)))
-    candidates = [Candidate(p, direction, float(pv), float(qv), within_known=within_known.get(i))
-                  for i, (p, pv, qv) in enumerate(zip(patterns, pvalues, qvalues))]
+    candidates = [
+        Candidate(p, direction, float(pv), float(qv), within_known=within_known.get(i))
+        for i, (p, pv, qv) in enumerate(zip(patterns, pvalues, qvalues))
+    ]
     candidates = _clearly_beats_parts(candidates, subset, positives, config.alpha)
     base = positives.mean()
     candidates.sort(key=lambda c: (-wilson_interval(c.k, c.n)[0] / base, -c.n, c.pattern.label))
@@ -121,8 +139,9 @@ def _candidates(selset: SelectorSet, target: np.ndarray, direction: Direction, c
     return candidates, tested
 
 
-def _clearly_beats_parts(candidates: list[Candidate], selset: SelectorSet, target: np.ndarray,
-                         alpha: float) -> list[Candidate]:
+def _clearly_beats_parts(
+    candidates: list[Candidate], selset: SelectorSet, target: np.ndarray, alpha: float
+) -> list[Candidate]:
     """The candidates, less every combination that does not beat each of its parts significantly.
 
     search.part_test_pvalue tests a combination against each proper part (one-sided Fisher on the
@@ -154,8 +173,9 @@ def holm(p: np.ndarray) -> np.ndarray:
 RANGE_OPS = ("between", "gte", "lte")
 
 
-def _collapse_near_duplicates(candidates: list[Candidate], selset: SelectorSet,
-                              min_jaccard: float = 0.8) -> list[Candidate]:
+def _collapse_near_duplicates(
+    candidates: list[Candidate], selset: SelectorSet, min_jaccard: float = 0.8
+) -> list[Candidate]:
     """Keep one of each family of near-duplicates, the first (best) in the given order.
 
     Two patterns are near-duplicates when they have the same criteria except for overlapping
@@ -210,21 +230,43 @@ def _pattern_evidence(c: Candidate, base: float, health: HealthResult, ledger: L
     low, high = wilson_interval(c.k, c.n)
     label = c.pattern.label
     words = _group_words(c.direction, health)
-    statement = (f"{label}: {c.k:,} of {c.n:,} {health.entity}s ({100 * rate:.1f}%) are "
-                 f"{words} vs {100 * base:.1f}% overall, lift {rate / base:.2f} "
-                 f"(95% CI {100 * low:.1f}-{100 * high:.1f}%, p={c.p:.2g}, q={c.q:.2g}).")
+    statement = (
+        f"{label}: {c.k:,} of {c.n:,} {health.entity}s ({100 * rate:.1f}%) are "
+        f"{words} vs {100 * base:.1f}% overall, lift {rate / base:.2f} "
+        f"(95% CI {100 * low:.1f}-{100 * high:.1f}%, p={c.p:.2g}, q={c.q:.2g})."
+    )
     if c.within_known and c.within_known["base_rate"] is not None:
         w = c.within_known
-        statement += (f" p is the test among the {w['n']:,} {health.entity}s whose {' and '.join(w['fields'])} "
-                      f"{'is' if len(w['fields']) == 1 else 'are'} known, {100 * w['base_rate']:.1f}% of them {words}: "
-                      f"that field's missingness over-indexes, so a value must also beat the rows where it is known.")
+        statement += (
+            f" p is the test among the {w['n']:,} {health.entity}s whose {' and '.join(w['fields'])} "
+            f"{'is' if len(w['fields']) == 1 else 'are'} known, {100 * w['base_rate']:.1f}% of them {words}: "
+            f"that field's missingness over-indexes, so a value must also beat the rows where it is known."
+        )
     predicate = " AND ".join(s.sql() for s in c.pattern.selectors)
     target = "good" if c.direction == "good" else "bad"
-    query = (f"SELECT count(*) AS n, count_if({target}) AS k FROM {health.frame} WHERE cohort IS NOT NULL AND {predicate}")
-    return ledger.add("pattern", f"{c.direction}|{health.definition}|{label}", statement,
-                      {"n": c.n, "k": c.k, "rate": rate, "base_rate": base, "lift": rate / base, "ci_low": low,
-                       "ci_high": high, "p_value": c.p, "q_value": c.q, "direction": c.direction,
-                       **({"known_rows": c.within_known} if c.within_known else {})}, n=c.n, query=query)
+    query = (
+        f"SELECT count(*) AS n, count_if({target}) AS k FROM {health.frame} WHERE cohort IS NOT NULL AND {predicate}"
+    )
+    return ledger.add(
+        "pattern",
+        f"{c.direction}|{health.definition}|{label}",
+        statement,
+        {
+            "n": c.n,
+            "k": c.k,
+            "rate": rate,
+            "base_rate": base,
+            "lift": rate / base,
+            "ci_low": low,
+            "ci_high": high,
+            "p_value": c.p,
+            "q_value": c.q,
+            "direction": c.direction,
+            **({"known_rows": c.within_known} if c.within_known else {}),
+        },
+        n=c.n,
+        query=query,
+    )
 
 
 def _pattern_stat(c: Candidate, headers: dict[str, str], target: np.ndarray) -> PatternStat:
@@ -232,10 +274,22 @@ def _pattern_stat(c: Candidate, headers: dict[str, str], target: np.ndarray) -> 
     rate = c.k / c.n
     low, high = wilson_interval(c.k, c.n)
     n_total = len(target)
-    return PatternStat(direction=c.direction, label=c.pattern.label,
-                       criteria=[criterion(s, headers) for s in c.pattern.selectors], n=c.n, k=c.k, rate=rate,
-                       base_rate=base, lift=rate / base, wracc=c.n / n_total * (rate - base), ci_low=low, ci_high=high,
-                       p_value=c.p, q_value=c.q, evidence=c.evidence)
+    return PatternStat(
+        direction=c.direction,
+        label=c.pattern.label,
+        criteria=[criterion(s, headers) for s in c.pattern.selectors],
+        n=c.n,
+        k=c.k,
+        rate=rate,
+        base_rate=base,
+        lift=rate / base,
+        wracc=c.n / n_total * (rate - base),
+        ci_low=low,
+        ci_high=high,
+        p_value=c.p,
+        q_value=c.q,
+        evidence=c.evidence,
+    )
 
 
 def _rows(selset: SelectorSet, selectors) -> np.ndarray:

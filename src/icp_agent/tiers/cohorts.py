@@ -24,38 +24,62 @@ if TYPE_CHECKING:
 def health_summary(con, health: HealthResult, config: AnalysisConfig, ledger: Ledger) -> HealthSummary:
     frame = health.frame
     if health.definition == "health":
-        description = (f"a 0-100 health score from {', '.join(COMPONENT_TEXT[c].split(':')[0] for c in health.components)} "
-                       f"(weights {', '.join(f'{c} {w:g}' for c, w in health.weights.items())}; each percentile-ranked, a "
-                       f"missing component re-weighted away); good = top {config.health.top_share:.0%}, "
-                       f"bad = bottom {config.health.bottom_share:.0%}"
-                       + (f" ({health.note})" if health.note else ""))
+        description = (
+            f"a 0-100 health score from {', '.join(COMPONENT_TEXT[c].split(':')[0] for c in health.components)} "
+            f"(weights {', '.join(f'{c} {w:g}' for c, w in health.weights.items())}; each percentile-ranked, a "
+            f"missing component re-weighted away); good = top {config.health.top_share:.0%}, "
+            f"bad = bottom {config.health.bottom_share:.0%}" + (f" ({health.note})" if health.note else "")
+        )
     elif health.definition == "column":
-        description = (f"good and bad by the outcome column {health.good_column!r}: {health.outcome}"
-                       if health.outcome else f"good = the outcome column {health.good_column!r} is true, bad = it is false")
+        description = (
+            f"good and bad by the outcome column {health.good_column!r}: {health.outcome}"
+            if health.outcome
+            else f"good = the outcome column {health.good_column!r} is true, bad = it is false"
+        )
     else:
         description = "good = won deals, bad = lost deals (each deal with its company's fit fields)"
     columns = columns_of(con, frame)
     metrics_sql = ["count(*) AS n", *_outcome_columns(columns)]
     if "amount" in columns:
         metrics_sql.append("round(median(amount), 2) AS acv_median")
-    query = f"SELECT cohort, {', '.join(metrics_sql)} FROM {frame} WHERE cohort IS NOT NULL GROUP BY cohort ORDER BY cohort"
+    query = (
+        f"SELECT cohort, {', '.join(metrics_sql)} FROM {frame} WHERE cohort IS NOT NULL GROUP BY cohort ORDER BY cohort"
+    )
     cursor = con.execute(query)
     names = [d[0] for d in cursor.description]
     cohort_metrics = {row[0]: dict(zip(names[1:], row[1:])) for row in cursor.fetchall()}
     histogram: dict[str, list[int]] = {}
     if "health" in columns:
         for cohort, bin_, count in con.execute(
-                f"SELECT cohort, least(floor(health / 10), 9)::INT, count(*) FROM {frame} WHERE health IS NOT NULL "
-                f"GROUP BY ALL ORDER BY ALL").fetchall():
+            f"SELECT cohort, least(floor(health / 10), 9)::INT, count(*) FROM {frame} WHERE health IS NOT NULL "
+            f"GROUP BY ALL ORDER BY ALL"
+        ).fetchall():
             histogram.setdefault(cohort, [0] * 10)[bin_] = count
-    ids = [ledger.add("health_definition", health.definition,
-                      f"Good is defined as: {description}. {health.n:,} {health.entity}s were scored: "
-                      f"{health.n_good:,} good ({health.words[0]}) and {health.n_bad:,} bad ({health.words[1]})"
-                      + (f"; {health.censored:,} customers younger than {config.health.min_tenure_months:g} months "
-                         f"were left out of retention" if health.censored else "") + ".",
-                      {"n": health.n, "n_good": health.n_good, "n_bad": health.n_bad, "censored": health.censored,
-                       "weights": health.weights, "as_of": health.as_of}, n=health.n,
-                      query=health.queries.get("frame"))]
+    ids = [
+        ledger.add(
+            "health_definition",
+            health.definition,
+            f"Good is defined as: {description}. {health.n:,} {health.entity}s were scored: "
+            f"{health.n_good:,} good ({health.words[0]}) and {health.n_bad:,} bad ({health.words[1]})"
+            + (
+                f"; {health.censored:,} customers younger than {config.health.min_tenure_months:g} months "
+                f"were left out of retention"
+                if health.censored
+                else ""
+            )
+            + ".",
+            {
+                "n": health.n,
+                "n_good": health.n_good,
+                "n_bad": health.n_bad,
+                "censored": health.censored,
+                "weights": health.weights,
+                "as_of": health.as_of,
+            },
+            n=health.n,
+            query=health.queries.get("frame"),
+        )
+    ]
     for cohort, metrics in cohort_metrics.items():
         parts = [f"{metrics['n']:,} {health.entity}s"]
         if metrics.get("health_mean") is not None:
@@ -64,14 +88,33 @@ def health_summary(con, health: HealthResult, config: AnalysisConfig, ledger: Le
             parts.append(f"churn {numbers.percent(metrics['churn_rate'])}")
         if metrics.get("nrr_median") is not None:
             parts.append(f"median NRR {numbers.percent(metrics['nrr_median'])}")
-        ids.append(ledger.add("cohort", f"{health.definition}:{cohort}", f"Cohort {cohort}: {', '.join(parts)}.",
-                              metrics, n=metrics["n"], query=" ".join(query.split())))
-    return HealthSummary(definition=health.definition, entity=health.entity, description=description, n=health.n,
-                         n_good=health.n_good, n_bad=health.n_bad, components=health.components,
-                         weights=health.weights, censored=health.censored,
-                         min_tenure_months=config.health.min_tenure_months if health.definition == "health" else None,
-                         as_of=health.as_of, good_column=health.good_column, good_words=health.words[0],
-                         bad_words=health.words[1], cohort_sizes=health.cohort_sizes,
-                         cohort_metrics={cohort: CohortMetrics.model_validate(metrics)
-                                         for cohort, metrics in cohort_metrics.items()},
-                         histogram=histogram, evidence=ids)
+        ids.append(
+            ledger.add(
+                "cohort",
+                f"{health.definition}:{cohort}",
+                f"Cohort {cohort}: {', '.join(parts)}.",
+                metrics,
+                n=metrics["n"],
+                query=" ".join(query.split()),
+            )
+        )
+    return HealthSummary(
+        definition=health.definition,
+        entity=health.entity,
+        description=description,
+        n=health.n,
+        n_good=health.n_good,
+        n_bad=health.n_bad,
+        components=health.components,
+        weights=health.weights,
+        censored=health.censored,
+        min_tenure_months=config.health.min_tenure_months if health.definition == "health" else None,
+        as_of=health.as_of,
+        good_column=health.good_column,
+        good_words=health.words[0],
+        bad_words=health.words[1],
+        cohort_sizes=health.cohort_sizes,
+        cohort_metrics={cohort: CohortMetrics.model_validate(metrics) for cohort, metrics in cohort_metrics.items()},
+        histogram=histogram,
+        evidence=ids,
+    )

@@ -115,9 +115,19 @@ def missing_sql(field: str, kind: str, *, cast: bool = False) -> str:
     return f"{value} IS NULL" if not cast else f"({value} IS NULL)"
 
 
-def predicate(field: str, kind: str, op: str, *, value: Any = None, values: Iterable[Any] | None = None,
-              min: float | None = None, max: float | None = None, max_exclusive: bool = False,
-              on: str | None = None, cast: bool = False) -> str:
+def predicate(
+    field: str,
+    kind: str,
+    op: str,
+    *,
+    value: Any = None,
+    values: Iterable[Any] | None = None,
+    min: float | None = None,
+    max: float | None = None,
+    max_exclusive: bool = False,
+    on: str | None = None,
+    cast: bool = False,
+) -> str:
     """The DuckDB predicate of one condition on a field of a given kind (see the module doc for layouts)."""
     if kind not in KINDS:
         raise ValueError(f"unknown field kind {kind!r} for field {field!r}")
@@ -144,8 +154,13 @@ def predicate(field: str, kind: str, op: str, *, value: Any = None, values: Iter
             return f"{column} = {sql_literal(value)}"
         case "in":
             if kind == "band":
-                return "(" + " OR ".join(f"({low} = {sql_literal(v)} AND {high} = {sql_literal(v)})"
-                                         for v in values or []) + ")" if values else "FALSE"
+                return (
+                    "("
+                    + " OR ".join(f"({low} = {sql_literal(v)} AND {high} = {sql_literal(v)})" for v in values or [])
+                    + ")"
+                    if values
+                    else "FALSE"
+                )
             if kind == "category":
                 return f"list_contains([{', '.join(_key(sql_literal(v)) for v in values or [])}], {_key(column)})"
             # list_contains, not IN: DuckDB rewrites long IN lists into joins
@@ -153,8 +168,7 @@ def predicate(field: str, kind: str, op: str, *, value: Any = None, values: Iter
         case "contains" if kind == "list":
             return f"list_contains(list_transform({column}, lambda x: {_key('x')}), {_key(sql_literal(value))})"
         case "not_contains" if kind == "list":
-            return (f"NOT list_contains(list_transform({column}, lambda x: {_key('x')}), "
-                    f"{_key(sql_literal(value))})")
+            return f"NOT list_contains(list_transform({column}, lambda x: {_key('x')}), {_key(sql_literal(value))})"
         case "contains":
             return f"list_contains({column}, {sql_literal(value)})"
         case "not_contains":
@@ -168,8 +182,14 @@ def predicate(field: str, kind: str, op: str, *, value: Any = None, values: Iter
     raise ValueError(f"unknown criterion op {op!r} on field {field!r}")
 
 
-def criterion_sql(c: Any, kinds: Mapping[str, str] | None = None, columns: set[str] | None = None, *,
-                  cast: bool = False, table: str | None = None) -> str:
+def criterion_sql(
+    c: Any,
+    kinds: Mapping[str, str] | None = None,
+    columns: set[str] | None = None,
+    *,
+    cast: bool = False,
+    table: str | None = None,
+) -> str:
     """One criterion (a models.Criterion or its dict) as a DuckDB predicate.
 
     kinds: field -> kind or import type, from the build's schema (Schema.kinds()); columns: the
@@ -183,13 +203,28 @@ def criterion_sql(c: Any, kinds: Mapping[str, str] | None = None, columns: set[s
         if absent:
             where = f" {table}" if table else " this table"
             raise NotMeasurable(f"not measurable on{where}: it has no {field}", fields=[field], table=table)
-    return predicate(field, kind, _get(c, "op"), value=_get(c, "value"), values=_get(c, "values"),
-                     min=_get(c, "min"), max=_get(c, "max"), max_exclusive=bool(_get(c, "max_exclusive")),
-                     on=_get(c, "on"), cast=cast)
+    return predicate(
+        field,
+        kind,
+        _get(c, "op"),
+        value=_get(c, "value"),
+        values=_get(c, "values"),
+        min=_get(c, "min"),
+        max=_get(c, "max"),
+        max_exclusive=bool(_get(c, "max_exclusive")),
+        on=_get(c, "on"),
+        cast=cast,
+    )
 
 
-def criteria_sql(criteria: Iterable[Any], kinds: Mapping[str, str] | None = None, columns: set[str] | None = None,
-                 *, cast: bool = False, table: str | None = None) -> str:
+def criteria_sql(
+    criteria: Iterable[Any],
+    kinds: Mapping[str, str] | None = None,
+    columns: set[str] | None = None,
+    *,
+    cast: bool = False,
+    table: str | None = None,
+) -> str:
     """A conjunction of criteria, NULL-safe (missing data never matches); TRUE when there are none.
     Raises NotMeasurable naming every field the relation lacks."""
     criteria = list(criteria)
@@ -221,8 +256,9 @@ def present_fields(columns: Iterable[str], kinds: Mapping[str, str] | None = Non
     return out
 
 
-def tier_case_sql(tiers: Iterable[Any], kinds: Mapping[str, str] | None = None, columns: set[str] | None = None,
-                  *, cast: bool = False) -> str:
+def tier_case_sql(
+    tiers: Iterable[Any], kinds: Mapping[str, str] | None = None, columns: set[str] | None = None, *, cast: bool = False
+) -> str:
     """SQL CASE giving each row its best tier (1 beats 2 beats 3), NULL outside the ICP.
 
     With `columns`, a tier whose criteria the relation cannot evaluate is left out (no row is
@@ -231,8 +267,9 @@ def tier_case_sql(tiers: Iterable[Any], kinds: Mapping[str, str] | None = None, 
     whens = []
     for tier in sorted(tiers, key=lambda t: (_get(t, "tier"), _get(t, "segment") or "")):
         try:
-            whens.append(f"WHEN {criteria_sql(_get(tier, 'criteria'), kinds, columns, cast=cast)} "
-                         f"THEN {_get(tier, 'tier')}")
+            whens.append(
+                f"WHEN {criteria_sql(_get(tier, 'criteria'), kinds, columns, cast=cast)} THEN {_get(tier, 'tier')}"
+            )
         except NotMeasurable:
             continue
     return "CASE " + " ".join(whens) + " END" if whens else "NULL::INTEGER"
@@ -243,8 +280,9 @@ def document_kinds(icp: Any) -> dict[str, str]:
     workspace, an icp.json from elsewhere): the scorecard's field kinds, else the canonical field's import type."""
     from icp_agent.ingest.fields import FIELD_BY_NAME
 
-    criteria = [c for t in _get(icp, "tiers") or [] for c in _get(t, "criteria")] + \
-               [c for d in _get(icp, "negative_icp") or [] for c in _get(d, "criteria")]
+    criteria = [c for t in _get(icp, "tiers") or [] for c in _get(t, "criteria")] + [
+        c for d in _get(icp, "negative_icp") or [] for c in _get(d, "criteria")
+    ]
     kinds: dict[str, str] = {}
     for c in criteria:
         known = FIELD_BY_NAME.get(_get(c, "field"))
@@ -255,6 +293,7 @@ def document_kinds(icp: Any) -> dict[str, str]:
 
 
 # --- words ----------------------------------------------------------------------------------------
+
 
 def amount(value: float, money: bool) -> str:
     """1200000 -> "$1.2M" for money (k from a thousand), "1,200,000" otherwise (numbers.number). Labels write
@@ -299,7 +338,8 @@ PRIORITY_RULE = (
     "Priority follows the tier, then the fit score: a disqualified account is in no tier and is low "
     "priority; Tier 1 is high; Tier 2 is medium, or high when its fit score reaches the high band; "
     "Tier 3 is medium when its fit score reaches the medium band, else low; an account outside every "
-    "tier is at most medium, whatever its score, and then says why (its fit score's band).")
+    "tier is at most medium, whatever its score, and then says why (its fit score's band)."
+)
 
 
 def priority_sql(tier: str, disqualified: str, score_priority: str | None = None) -> str:
@@ -310,17 +350,21 @@ def priority_sql(tier: str, disqualified: str, score_priority: str | None = None
     scorecard's band ('high' / 'medium' / 'low' by fit score) or None without a trusted scorecard.
     """
     score = score_priority or "NULL::VARCHAR"
-    return (f"CASE WHEN coalesce({disqualified}, FALSE) THEN 'low' "
-            f"WHEN ({tier}) = 1 THEN 'high' "
-            f"WHEN ({tier}) = 2 THEN CASE WHEN ({score}) = 'high' THEN 'high' ELSE 'medium' END "
-            f"WHEN ({tier}) = 3 THEN CASE WHEN ({score}) IN ('high', 'medium') THEN 'medium' ELSE 'low' END "
-            f"WHEN ({score}) IN ('high', 'medium') THEN 'medium' ELSE 'low' END")
+    return (
+        f"CASE WHEN coalesce({disqualified}, FALSE) THEN 'low' "
+        f"WHEN ({tier}) = 1 THEN 'high' "
+        f"WHEN ({tier}) = 2 THEN CASE WHEN ({score}) = 'high' THEN 'high' ELSE 'medium' END "
+        f"WHEN ({tier}) = 3 THEN CASE WHEN ({score}) IN ('high', 'medium') THEN 'medium' ELSE 'low' END "
+        f"WHEN ({score}) IN ('high', 'medium') THEN 'medium' ELSE 'low' END"
+    )
 
 
 def priority_reason_sql(tier: str, disqualified: str, disqualifier: str, score_priority: str | None = None) -> str:
     """Why a row got its priority, in words (the rule applied), for the CRM files."""
     score = score_priority or "NULL::VARCHAR"
-    return (f"CASE WHEN coalesce({disqualified}, FALSE) THEN 'disqualified: ' || coalesce({disqualifier}, 'negative ICP') "
-            f"WHEN ({tier}) IS NOT NULL THEN 'Tier ' || ({tier}) || coalesce(', fit score band ' || ({score}), '') "
-            f"WHEN ({score}) IN ('high', 'medium') THEN 'outside every tier; fit score band ' || ({score}) "
-            f"ELSE 'outside every tier' END")
+    return (
+        f"CASE WHEN coalesce({disqualified}, FALSE) THEN 'disqualified: ' || coalesce({disqualifier}, 'negative ICP') "
+        f"WHEN ({tier}) IS NOT NULL THEN 'Tier ' || ({tier}) || coalesce(', fit score band ' || ({score}), '') "
+        f"WHEN ({score}) IN ('high', 'medium') THEN 'outside every tier; fit score band ' || ({score}) "
+        f"ELSE 'outside every tier' END"
+    )

@@ -70,8 +70,15 @@ def _metric_columns(columns: set[str]) -> list[str]:
     return out
 
 
-def _tier_metrics(con, frame: str, tiers: list[Tier], health: HealthResult,
-                  config: AnalysisConfig, inputs: AnalysisInputs, ledger: Ledger) -> None:
+def _tier_metrics(
+    con,
+    frame: str,
+    tiers: list[Tier],
+    health: HealthResult,
+    config: AnalysisConfig,
+    inputs: AnalysisInputs,
+    ledger: Ledger,
+) -> None:
     """Observed metrics per tier (each entity counted in its best tier only), with evidence."""
     if not tiers:
         return
@@ -84,10 +91,15 @@ def _tier_metrics(con, frame: str, tiers: list[Tier], health: HealthResult,
         predicate = f"{criteria_sql(tier.criteria)} AND {exclude}"
         company = company_key_sql(con, frame) if health.entity == "deal" else None
         # deal-level: the companies behind the tier's deals, and the customers (companies with a won deal) among them
-        counted = [f"count(DISTINCT {company}) AS companies", f"count(DISTINCT {company}) FILTER (WHERE good) AS customers"
-                   ] if company else []
-        query = (f"SELECT {', '.join(_metric_columns(columns) + counted)} FROM {frame} "
-                 f"WHERE cohort IS NOT NULL AND {predicate}")
+        counted = (
+            [f"count(DISTINCT {company}) AS companies", f"count(DISTINCT {company}) FILTER (WHERE good) AS customers"]
+            if company
+            else []
+        )
+        query = (
+            f"SELECT {', '.join(_metric_columns(columns) + counted)} FROM {frame} "
+            f"WHERE cohort IS NOT NULL AND {predicate}"
+        )
         cursor = con.execute(query)
         metrics = dict(zip([d[0] for d in cursor.description], cursor.fetchall()[0]))
         metrics["share"] = metrics["n"] / total if total else None
@@ -99,16 +111,30 @@ def _tier_metrics(con, frame: str, tiers: list[Tier], health: HealthResult,
                 metrics["ltv_cac"] = round(revenue * lifetime / metrics["cac_mean"], 2)
         if deals_frame:
             metrics.update(_win_rate(con, deals_frame, tier.criteria, [t.criteria for t in better]))
-        tier.metrics = TierMetrics.model_validate({k: (round(v, 4) if isinstance(v, float) else v)
-                                                   for k, v in metrics.items()
-                                                   if not k.endswith("_mean") and v is not None})
+        tier.metrics = TierMetrics.model_validate(
+            {
+                k: (round(v, 4) if isinstance(v, float) else v)
+                for k, v in metrics.items()
+                if not k.endswith("_mean") and v is not None
+            }
+        )
         if metrics["share"] is not None and metrics["share"] > config.too_broad_share:
-            tier.flags.append(f"too broad: matches {100 * metrics['share']:.0f}% of {health.entity}s (over "
-                              f"{100 * config.too_broad_share:.0f}%)")
+            tier.flags.append(
+                f"too broad: matches {100 * metrics['share']:.0f}% of {health.entity}s (over "
+                f"{100 * config.too_broad_share:.0f}%)"
+            )
         if metrics["n"] < max(10, config.too_narrow_share * total):
             tier.flags.append(f"too narrow: {metrics['n']} {health.entity}s, too few to act on")
-        tier.evidence.append(ledger.add("tier", f"{health.definition}|{tier.name}", _tier_statement(tier, health),
-                                        tier.metrics.model_dump(), n=metrics["n"], query=" ".join(query.split())))
+        tier.evidence.append(
+            ledger.add(
+                "tier",
+                f"{health.definition}|{tier.name}",
+                _tier_statement(tier, health),
+                tier.metrics.model_dump(),
+                n=metrics["n"],
+                query=" ".join(query.split()),
+            )
+        )
 
 
 def _win_rate(con, deals_frame: str, criteria: list[Criterion], better: list[list[Criterion]] | None = None) -> dict:
@@ -125,12 +151,15 @@ def _win_rate(con, deals_frame: str, criteria: list[Criterion], better: list[lis
         return {"win_rate_note": f"not measurable: the deals have no {', '.join(absent)}"}
     for c in criteria:
         column = columns_needed(c.field, resolve_kind(c, None))[0]
-        coverage = con.execute(f"SELECT avg(({_q(column)} IS NOT NULL)::INT) FROM {deals_frame} WHERE bad").fetchall()[0][0]
+        coverage = con.execute(f"SELECT avg(({_q(column)} IS NOT NULL)::INT) FROM {deals_frame} WHERE bad").fetchall()[
+            0
+        ][0]
         if not coverage or coverage < 0.5:
             return {"win_rate_note": f"not measurable: lost deals carry no {c.field}"}
     exclude = "".join(f" AND NOT ({criteria_sql(b)})" for b in better)  # as the tier's own predicate
-    won, lost = con.execute(f"SELECT count_if(good), count_if(bad) FROM {deals_frame} WHERE "
-                            f"{criteria_sql(criteria)}{exclude}").fetchall()[0]
+    won, lost = con.execute(
+        f"SELECT count_if(good), count_if(bad) FROM {deals_frame} WHERE {criteria_sql(criteria)}{exclude}"
+    ).fetchall()[0]
     if not won + lost:
         return {}
     return {"win_rate": won / (won + lost), "win_rate_n": won + lost}

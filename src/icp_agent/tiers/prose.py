@@ -20,29 +20,49 @@ if TYPE_CHECKING:
     from icp_agent.tiers.analyse import AnalysisConfig
 
 
-def _no_icp_reason(candidates: list[Candidate], health: HealthResult, config: AnalysisConfig,
-                   ledger: Ledger, excluded_fields: list[dict] | None = None) -> str:
+def _no_icp_reason(
+    candidates: list[Candidate],
+    health: HealthResult,
+    config: AnalysisConfig,
+    ledger: Ledger,
+    excluded_fields: list[dict] | None = None,
+) -> str:
     """Why nothing survived, and what data would help, from the figures (and which fields were screened out)."""
     base = health.n_good / max(health.n, 1)
     detectable = _detectable_rate(base, 0.1, health.n)
     if candidates:
         best = min(candidates, key=lambda c: c.p)
-        lead = (f"the strongest trait, {best.pattern.label}, has {100 * best.k / best.n:.1f}% good vs "
-                f"{numbers.percent(base)} overall (lift {best.k / best.n / base:.2f}, n={best.n:,}, p={best.p:.2g}) but "
-                f"q={best.q:.2g} after correcting for every pattern tested")
+        lead = (
+            f"the strongest trait, {best.pattern.label}, has {100 * best.k / best.n:.1f}% good vs "
+            f"{numbers.percent(base)} overall (lift {best.k / best.n / base:.2f}, n={best.n:,}, p={best.p:.2g}) but "
+            f"q={best.q:.2g} after correcting for every pattern tested"
+        )
     else:
         lead = "no trait over-indexes among the good at all"
-    size = (f"a segment of 10% of them would need a good rate of about {numbers.percent(detectable)} to be detected "
-            f"reliably (80% power, before the correction)" if detectable else
-            "even a segment of 10% of them that was always good could not be detected reliably")
-    reason = (f"No significant ICP in this data: {lead}. With {health.n:,} {health.entity}s and a {numbers.percent(base)} "
-              f"good rate, {size}: the differences seen are smaller, so they may be chance. More closed deals, a real "
-              f"outcome (churn, expansion), or more fit fields (technologies, funding, growth) would help.")
+    size = (
+        f"a segment of 10% of them would need a good rate of about {numbers.percent(detectable)} to be detected "
+        f"reliably (80% power, before the correction)"
+        if detectable
+        else "even a segment of 10% of them that was always good could not be detected reliably"
+    )
+    reason = (
+        f"No significant ICP in this data: {lead}. With {health.n:,} {health.entity}s and a {numbers.percent(base)} "
+        f"good rate, {size}: the differences seen are smaller, so they may be chance. More closed deals, a real "
+        f"outcome (churn, expansion), or more fit fields (technologies, funding, growth) would help."
+    )
     if excluded_fields:
-        reason += (" Kept out of the criteria: " + ", ".join(f"{e['field']} ({e['rule']})" for e in excluded_fields)
-                   + "; see excluded_fields for why.")
-    ledger.add("no_significant_icp", health.definition, reason,
-               {"n": health.n, "base_rate": base, "detectable_rate": detectable, "alpha": config.alpha}, n=health.n)
+        reason += (
+            " Kept out of the criteria: "
+            + ", ".join(f"{e['field']} ({e['rule']})" for e in excluded_fields)
+            + "; see excluded_fields for why."
+        )
+    ledger.add(
+        "no_significant_icp",
+        health.definition,
+        reason,
+        {"n": health.n, "base_rate": base, "detectable_rate": detectable, "alpha": config.alpha},
+        n=health.n,
+    )
     return reason
 
 
@@ -52,8 +72,10 @@ def _statement(tiers: list[Tier], disqualifiers: list[Disqualifier], reason: str
     tier1 = [t for t in tiers if t.tier == 1]
     segments = "; or ".join(f"companies with {_and(c.label for c in t.criteria)} ({t.segment})" for t in tier1)
     signals = sorted({c.label for t in tiers for c in t.criteria})
-    excluded = "; ".join(_and(c.label for c in d.criteria) for d in disqualifiers) or \
-        "nothing yet (no trait over-indexes significantly among the worst)"
+    excluded = (
+        "; ".join(_and(c.label for c in d.criteria) for d in disqualifiers)
+        or "nothing yet (no trait over-indexes significantly among the worst)"
+    )
     return f"ICP: {segments}. We recognize a fit by: {', '.join(signals)}. We deliberately exclude: {excluded}."
 
 

@@ -22,7 +22,8 @@ def _retention(con, frame: str, tiers: list[Tier], ledger: Ledger) -> list[Reten
     if not {"churned_flag", "tenure_months"} <= columns:
         return []
     groups: list[tuple[Literal["cohort", "tier"], str, str]] = [
-        ("cohort", c, f"cohort = '{c}'") for c in ("top", "middle", "bottom")]
+        ("cohort", c, f"cohort = '{c}'") for c in ("top", "middle", "bottom")
+    ]
     groups += [("tier", t.name, criteria_sql(t.criteria)) for t in tiers if t.tier == 1]
     curves = []
     for kind, name, predicate in groups:
@@ -34,11 +35,18 @@ def _retention(con, frame: str, tiers: list[Tier], ledger: Ledger) -> list[Reten
         churned = np.array([r[1] for r in data], dtype=bool)
         points = kaplan_meier(months, churned)
         at12 = next((s for t, s in reversed(points) if t <= 12), 1.0)
-        evidence = ledger.add("retention_curve", f"{kind}|{name}",
-                              f"Retention of {name} ({len(months):,} customers, {int(churned.sum()):,} churned): "
-                              f"{numbers.percent(at12)} still customers after 12 months (Kaplan-Meier).",
-                              {"n": len(months), "events": int(churned.sum()), "retained_12m": at12},
-                              n=len(months), query=" ".join(query.split()))
-        curves.append(RetentionCurve(group=name, kind=kind, n=len(months), events=int(churned.sum()), points=points,
-                                     evidence=evidence))
+        evidence = ledger.add(
+            "retention_curve",
+            f"{kind}|{name}",
+            f"Retention of {name} ({len(months):,} customers, {int(churned.sum()):,} churned): "
+            f"{numbers.percent(at12)} still customers after 12 months (Kaplan-Meier).",
+            {"n": len(months), "events": int(churned.sum()), "retained_12m": at12},
+            n=len(months),
+            query=" ".join(query.split()),
+        )
+        curves.append(
+            RetentionCurve(
+                group=name, kind=kind, n=len(months), events=int(churned.sum()), points=points, evidence=evidence
+            )
+        )
     return curves

@@ -16,16 +16,27 @@ def _screen_findings(screen: Screen, health: HealthResult, ledger: Ledger) -> tu
     excluded = []
     for item in screen.excluded:
         figures = {k: v for k, v in item.items() if k not in ("field", "reason", "rule")}
-        evidence = ledger.add("excluded_field", item["field"], f"Excluded from criteria: {item['reason']}.",
-                              {"rule": item["rule"], **figures})
+        evidence = ledger.add(
+            "excluded_field",
+            item["field"],
+            f"Excluded from criteria: {item['reason']}.",
+            {"rule": item["rule"], **figures},
+        )
         excluded.append({**item, "evidence": evidence})
     findings = []
     for item in screen.missingness:
         words = _group_words(item["direction"], health)
-        statement = (f"{item['field']} is missing for {item['n']:,} {health.entity}s, {numbers.percent(item['rate'])} of "
-                     f"them {words} vs {numbers.percent(item['base_rate'])} overall (q={item['q_value']:.2g}); missingness "
-                     f"marks how records were kept, so it is reported here, never used as a criterion")
-        evidence = ledger.add("data_quality", f"{item['field']}|{item['direction']}", statement + ".",
-                              {k: v for k, v in item.items() if k != "field"}, n=item["n"])
+        statement = (
+            f"{item['field']} is missing for {item['n']:,} {health.entity}s, {numbers.percent(item['rate'])} of "
+            f"them {words} vs {numbers.percent(item['base_rate'])} overall (q={item['q_value']:.2g}); missingness "
+            f"marks how records were kept, so it is reported here, never used as a criterion"
+        )
+        evidence = ledger.add(
+            "data_quality",
+            f"{item['field']}|{item['direction']}",
+            statement + ".",
+            {k: v for k, v in item.items() if k != "field"},
+            n=item["n"],
+        )
         findings.append({**item, "statement": statement, "evidence": evidence})
     return excluded, findings

@@ -32,8 +32,15 @@ if TYPE_CHECKING:
     from icp_agent.tiers.analyse import AnalysisConfig
 
 
-def _segments(selset: SelectorSet, good: np.ndarray, config: AnalysisConfig, min_support: int, health: HealthResult,
-              ledger: Ledger, known: dict[str, np.ndarray] | None = None) -> tuple[list[Candidate], list[Candidate]]:
+def _segments(
+    selset: SelectorSet,
+    good: np.ndarray,
+    config: AnalysisConfig,
+    min_support: int,
+    health: HealthResult,
+    ledger: Ledger,
+    known: dict[str, np.ndarray] | None = None,
+) -> tuple[list[Candidate], list[Candidate]]:
     """The ICP segments (sequential covering) and every good candidate found on the way, best first.
 
     A top-k search fills up with variants of the strongest segment (the same segment with one more
@@ -57,15 +64,26 @@ def _segments(selset: SelectorSet, good: np.ndarray, config: AnalysisConfig, min
     segments = choose(candidates)
     while segments and len(segments) < config.max_segments:
         covered = _tier_members(selset, segments)
-        more, more_tested = _candidates(selset, good, "good", config, min_support, health, ledger,
-                                        outside=~covered, tested_before=tested, known=known)
+        more, more_tested = _candidates(
+            selset,
+            good,
+            "good",
+            config,
+            min_support,
+            health,
+            ledger,
+            outside=~covered,
+            tested_before=tested,
+            known=known,
+        )
         tested += more_tested
         known = {c.pattern.selectors for c in candidates}
         more = [c for c in more if c.pattern.selectors not in known]
         if not more:
             break
-        candidates = sorted(candidates + more,
-                            key=lambda c: (-wilson_interval(c.k, c.n)[0] / base, -c.n, c.pattern.label))
+        candidates = sorted(
+            candidates + more, key=lambda c: (-wilson_interval(c.k, c.n)[0] / base, -c.n, c.pattern.label)
+        )
         chosen = choose(candidates)
         if len(chosen) <= len(segments):
             break
@@ -73,8 +91,9 @@ def _segments(selset: SelectorSet, good: np.ndarray, config: AnalysisConfig, min
     return segments, candidates
 
 
-def _pick(candidates: list[Candidate], selset: SelectorSet, limit: int, max_overlap: float,
-          max_depth: int | None = None) -> list[Candidate]:
+def _pick(
+    candidates: list[Candidate], selset: SelectorSet, limit: int, max_overlap: float, max_depth: int | None = None
+) -> list[Candidate]:
     """Greedy: best first, skipping any that overlaps an earlier pick by more than max_overlap.
 
     Overlap is the overlap coefficient |A and B| / min(|A|, |B|): a pattern nested in another
@@ -92,9 +111,18 @@ def _pick(candidates: list[Candidate], selset: SelectorSet, limit: int, max_over
     return [c for c, _ in chosen]
 
 
-def _tiers(con, frame: str, segments: list[Candidate], selset: SelectorSet, good: np.ndarray,
-           config: AnalysisConfig, health: HealthResult, inputs: AnalysisInputs, ledger: Ledger,
-           min_support: int = 10) -> list[Tier]:
+def _tiers(
+    con,
+    frame: str,
+    segments: list[Candidate],
+    selset: SelectorSet,
+    good: np.ndarray,
+    config: AnalysisConfig,
+    health: HealthResult,
+    inputs: AnalysisInputs,
+    ledger: Ledger,
+    min_support: int = 10,
+) -> list[Tier]:
     """Tier 1 is each segment; Tiers 2 and 3 are its broader parts that still do at least as well as average.
 
     A part is judged on the entities it adds (those not already in a better tier), so a
@@ -108,26 +136,42 @@ def _tiers(con, frame: str, segments: list[Candidate], selset: SelectorSet, good
     for number, segment in enumerate(segments, start=1):
         name = f"ICP {number}"
         chosen = [tuple(segment.pattern.selectors)]
-        parts = [tuple(p) for size in range(len(chosen[0]) - 1, 0, -1)
-                 for p in itertools.combinations(chosen[0], size)]
+        parts = [tuple(p) for size in range(len(chosen[0]) - 1, 0, -1) for p in itertools.combinations(chosen[0], size)]
         for _ in (2, 3):
-            pick = _best_part([p for p in parts if len(p) <= len(chosen[-1]) and p not in chosen], selset, good,
-                              base, taken, min_support)
+            pick = _best_part(
+                [p for p in parts if len(p) <= len(chosen[-1]) and p not in chosen],
+                selset,
+                good,
+                base,
+                taken,
+                min_support,
+            )
             if pick is None:
                 break
             chosen.append(pick)
             taken |= _rows(selset, pick)
         for tier_number, selectors in enumerate(chosen, start=1):
-            tiers.append(Tier(tier=tier_number, segment=name,
-                              name=f"{name} Tier {tier_number}: " + " AND ".join(s.label for s in selectors),
-                              criteria=[criterion(s, inputs.headers) for s in selectors]))
+            tiers.append(
+                Tier(
+                    tier=tier_number,
+                    segment=name,
+                    name=f"{name} Tier {tier_number}: " + " AND ".join(s.label for s in selectors),
+                    criteria=[criterion(s, inputs.headers) for s in selectors],
+                )
+            )
     tiers.sort(key=lambda t: (t.tier, t.segment))
     _tier_metrics(con, frame, tiers, health, config, inputs, ledger)
     return tiers
 
 
-def _best_part(options: list[tuple[Selector, ...]], selset: SelectorSet, good: np.ndarray, base: float,
-               taken: np.ndarray, min_n: int) -> tuple[Selector, ...] | None:
+def _best_part(
+    options: list[tuple[Selector, ...]],
+    selset: SelectorSet,
+    good: np.ndarray,
+    base: float,
+    taken: np.ndarray,
+    min_n: int,
+) -> tuple[Selector, ...] | None:
     """The option whose new entities (outside `taken`) have the best lower-bound good rate, at least average."""
     best, best_low = None, -1.0
     for option in options:
@@ -153,16 +197,24 @@ def _overlap_with(c: Candidate, tier_rows: np.ndarray, selset: SelectorSet) -> f
     return float((rows & tier_rows).sum() / max(rows.sum(), 1))
 
 
-def _disqualifiers(picks: list[Candidate], health: HealthResult, inputs: AnalysisInputs,
-                   ledger: Ledger) -> list[Disqualifier]:
+def _disqualifiers(
+    picks: list[Candidate], health: HealthResult, inputs: AnalysisInputs, ledger: Ledger
+) -> list[Disqualifier]:
     out = []
     for c in picks:
         metrics = ledger.get(c.evidence).metrics
         reason = disqualifier_reason(c.k / c.n, metrics["base_rate"], c.n, c.q, health)
-        out.append(Disqualifier(criteria=[criterion(s, inputs.headers) for s in c.pattern.selectors], reason=reason,
-                                metrics={k: metrics[k] for k in ("n", "k", "rate", "base_rate", "lift", "ci_low",
-                                                                 "ci_high", "p_value", "q_value")},
-                                evidence=[c.evidence]))
+        out.append(
+            Disqualifier(
+                criteria=[criterion(s, inputs.headers) for s in c.pattern.selectors],
+                reason=reason,
+                metrics={
+                    k: metrics[k]
+                    for k in ("n", "k", "rate", "base_rate", "lift", "ci_low", "ci_high", "p_value", "q_value")
+                },
+                evidence=[c.evidence],
+            )
+        )
     return out
 
 
@@ -179,7 +231,11 @@ def disqualifier_reason(rate: float, base: float, n: int, q: float, health: Heal
     if health.definition == "won":
         good, base_good = 1 - rate, 1 - base
         less = f"{base_good / good:.1f}x less often" if good > 0 else "none of them"
-        return (f"{100 * good:.1f}% of these {health.entity}s are {_group_words('good', health)} vs "
-                f"{100 * base_good:.1f}% overall ({less}; {100 * rate:.1f}% {bad_words} vs {100 * base:.1f}%, {tail})")
-    return (f"{100 * rate:.1f}% of these {health.entity}s are {bad_words} vs {100 * base:.1f}% overall "
-            f"({rate / base:.2f} times as often, {tail})")
+        return (
+            f"{100 * good:.1f}% of these {health.entity}s are {_group_words('good', health)} vs "
+            f"{100 * base_good:.1f}% overall ({less}; {100 * rate:.1f}% {bad_words} vs {100 * base:.1f}%, {tail})"
+        )
+    return (
+        f"{100 * rate:.1f}% of these {health.entity}s are {bad_words} vs {100 * base:.1f}% overall "
+        f"({rate / base:.2f} times as often, {tail})"
+    )

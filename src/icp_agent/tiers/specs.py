@@ -17,8 +17,20 @@ from icp_agent.tiers.criteria import (
 
 # LinkedIn/HubSpot ranges (so exported ranges such as "51-200" fall inside one), plus the wider business
 # bands sellers use (small business, mid-market, enterprise).
-EMPLOYEE_BANDS = ((1, 10), (11, 50), (51, 200), (201, 500), (501, 1000), (1001, 5000), (5001, 10000), (10001, None),
-                  (1, 50), (50, 250), (201, 1000), (1000, None))
+EMPLOYEE_BANDS = (
+    (1, 10),
+    (11, 50),
+    (51, 200),
+    (201, 500),
+    (501, 1000),
+    (1001, 5000),
+    (5001, 10000),
+    (10001, None),
+    (1, 50),
+    (50, 250),
+    (201, 1000),
+    (1000, None),
+)
 
 
 REVENUE_BANDS = ((0, 1e6), (1e6, 1e7), (1e7, 5e7), (5e7, 1e8), (1e8, 1e9), (1e9, None), (1e8, None))

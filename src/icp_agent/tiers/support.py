@@ -14,20 +14,33 @@ if TYPE_CHECKING:
     from icp_agent.tiers.analyse import AnalysisConfig
 
 
-def _min_support_note(min_support: int, config: AnalysisConfig, health: HealthResult, n: int, n_good: int,
-                      n_bad: int) -> dict:
+def _min_support_note(
+    min_support: int, config: AnalysisConfig, health: HealthResult, n: int, n_good: int, n_bad: int
+) -> dict:
     """icp.json's min_support: the rows a pattern needed, how that was chosen and why (shown in icp.md and the CLI)."""
     entity = f"{health.entity}s"
     if config.min_support:
-        return {"rows": min_support, "chosen_by": "option",
-                "reason": f"a pattern needs at least {min_support:,} {entity} (set with --min-support)"}
-    reason = (f"a pattern needs at least {min_support:,} {entity}: the smallest segment in which a rate "
-              f"{config.detectable_lift:g}x the base rate ({100 * n_good / max(n, 1):.1f}% {health.words[0]}, "
-              f"{100 * n_bad / max(n, 1):.1f}% {health.words[1]}) would be detected among {n:,} {entity} "
-              f"(two-sided alpha {config.alpha:g}, {100 * config.power:.0f}% power; at least 10); smaller segments "
-              f"cannot be told from chance")
-    return {"rows": min_support, "chosen_by": "detectable effect", "detectable_lift": config.detectable_lift,
-            "alpha": config.alpha, "power": config.power, "n": n, "reason": reason}
+        return {
+            "rows": min_support,
+            "chosen_by": "option",
+            "reason": f"a pattern needs at least {min_support:,} {entity} (set with --min-support)",
+        }
+    reason = (
+        f"a pattern needs at least {min_support:,} {entity}: the smallest segment in which a rate "
+        f"{config.detectable_lift:g}x the base rate ({100 * n_good / max(n, 1):.1f}% {health.words[0]}, "
+        f"{100 * n_bad / max(n, 1):.1f}% {health.words[1]}) would be detected among {n:,} {entity} "
+        f"(two-sided alpha {config.alpha:g}, {100 * config.power:.0f}% power; at least 10); smaller segments "
+        f"cannot be told from chance"
+    )
+    return {
+        "rows": min_support,
+        "chosen_by": "detectable effect",
+        "detectable_lift": config.detectable_lift,
+        "alpha": config.alpha,
+        "power": config.power,
+        "n": n,
+        "reason": reason,
+    }
 
 
 def detectable_support(n: int, base_rate: float, alpha: float = 0.05, power: float = 0.8, lift: float = 1.5) -> int:
@@ -45,6 +58,7 @@ def detectable_support(n: int, base_rate: float, alpha: float = 0.05, power: flo
     z_alpha = _normal_quantile(1 - alpha / 2)
     z_power = _normal_quantile(power)
     for p1 in (min(lift * base_rate, (1 + base_rate) / 2), (1 + base_rate) / 2):
+
         def enough(m: int, p1: float = p1) -> bool:
             return _sample_size(base_rate, p1, m / n, power_z=z_power, alpha_z=z_alpha) <= n
 
@@ -79,6 +93,8 @@ def _detectable_rate(p0: float, share: float, n: int) -> float | None:
 def _sample_size(p0: float, p1: float, share: float, power_z: float = 0.8416, alpha_z: float = 1.96) -> int:
     """Entities needed to tell a segment (a `share` of all) with rate p1 from the rest at p0."""
     p_bar = share * p1 + (1 - share) * p0
-    numerator = (alpha_z * math.sqrt(p_bar * (1 - p_bar) * (1 / share + 1 / (1 - share)))
-                 + power_z * math.sqrt(p1 * (1 - p1) / share + p0 * (1 - p0) / (1 - share))) ** 2
+    numerator = (
+        alpha_z * math.sqrt(p_bar * (1 - p_bar) * (1 / share + 1 / (1 - share)))
+        + power_z * math.sqrt(p1 * (1 - p1) / share + p0 * (1 - p0) / (1 - share))
+    ) ** 2
     return int(math.ceil(numerator / (p1 - p0) ** 2))

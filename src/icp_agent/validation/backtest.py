@@ -15,8 +15,7 @@ from icp_agent.validation.economics import _rate_ci
 from icp_agent.validation.tier1 import tier1_sql
 
 
-def backtest(con, inputs: AnalysisInputs, config: AnalysisConfig, icp: IcpDocument, frame: str,
-             ledger: Ledger) -> dict:
+def backtest(con, inputs: AnalysisInputs, config: AnalysisConfig, icp: IcpDocument, frame: str, ledger: Ledger) -> dict:
     """Rebuild the ICP without the newest 12 months of customers; did its Tier 1 hold the best of them?"""
     if not inputs.customers or icp.health.definition != "health":
         return {"status": "not measurable", "reason": "needs customers with a start date and a health score"}
@@ -24,11 +23,14 @@ def backtest(con, inputs: AnalysisInputs, config: AnalysisConfig, icp: IcpDocume
     if "customer_since" not in columns:
         return {"status": "not measurable", "reason": "the customers have no start date (customer_since)"}
     # a day (DATE), not a midnight timestamp: icp.json shows it as 2025-10-30, never "2025-10-30 00:00:00"
-    cutoff = con.execute(f"SELECT CAST(max(customer_since) - INTERVAL 12 MONTH AS DATE) "
-                         f"FROM {inputs.customers}").fetchall()[0][0]
+    cutoff = con.execute(
+        f"SELECT CAST(max(customer_since) - INTERVAL 12 MONTH AS DATE) FROM {inputs.customers}"
+    ).fetchall()[0][0]
     older = f"{frame}_backtest_src"
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {older} AS SELECT * FROM {inputs.customers} WHERE customer_since < "
-                f"DATE '{cutoff:%Y-%m-%d}'")
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {older} AS SELECT * FROM {inputs.customers} WHERE customer_since < "
+        f"DATE '{cutoff:%Y-%m-%d}'"
+    )
     old_inputs = replace(inputs, customers=older, deals=None)
     try:
         old_icp, _ = analyse(con, old_inputs, config, f"{icp.id}-backtest")
@@ -38,24 +40,42 @@ def backtest(con, inputs: AnalysisInputs, config: AnalysisConfig, icp: IcpDocume
         con.execute(f"DROP TABLE IF EXISTS frame_{icp.id.replace('-', '_')}_backtest")
     in_tier1 = tier1_sql(old_icp, columns_of(con, frame), "the newer customers")
     if not in_tier1:
-        return {"status": "not measurable", "reason": "no significant ICP in the older customers alone",
-                "cutoff": str(cutoff)}
-    rows = {flag: (n, k) for flag, n, k in con.execute(
-        f"SELECT coalesce(({in_tier1}), FALSE), count(*), count_if(good) FROM {frame} "
-        f"WHERE customer_since >= DATE '{cutoff:%Y-%m-%d}' AND cohort IS NOT NULL GROUP BY ALL").fetchall()}
+        return {
+            "status": "not measurable",
+            "reason": "no significant ICP in the older customers alone",
+            "cutoff": str(cutoff),
+        }
+    rows = {
+        flag: (n, k)
+        for flag, n, k in con.execute(
+            f"SELECT coalesce(({in_tier1}), FALSE), count(*), count_if(good) FROM {frame} "
+            f"WHERE customer_since >= DATE '{cutoff:%Y-%m-%d}' AND cohort IS NOT NULL GROUP BY ALL"
+        ).fetchall()
+    }
     (n1, k1), (n0, k0) = rows.get(True, (0, 0)), rows.get(False, (0, 0))
     if not n1 or not n0:
-        return {"status": "not measurable", "reason": "no new customers on one side of the old Tier 1",
-                "cutoff": str(cutoff)}
+        return {
+            "status": "not measurable",
+            "reason": "no new customers on one side of the old Tier 1",
+            "cutoff": str(cutoff),
+        }
     _, p = fisher_exact(k1, n1, k1 + k0, n1 + n0)
     held = k1 / n1 > k0 / n0 and p < 0.05
-    result = {"status": "held" if held else "did not hold", "cutoff": str(cutoff),
-              "old_tier1": [" AND ".join(c.label for c in t.criteria) for t in old_icp.tiers if t.tier == 1],
-              "new_in_tier1": _rate_ci(k1, n1), "new_outside": _rate_ci(k0, n0), "p_value": p}
+    result = {
+        "status": "held" if held else "did not hold",
+        "cutoff": str(cutoff),
+        "old_tier1": [" AND ".join(c.label for c in t.criteria) for t in old_icp.tiers if t.tier == 1],
+        "new_in_tier1": _rate_ci(k1, n1),
+        "new_outside": _rate_ci(k0, n0),
+        "p_value": p,
+    }
     result["evidence"] = ledger.add(
-        "backtest", str(cutoff),
+        "backtest",
+        str(cutoff),
         f"Backtest: an ICP built only from customers acquired before {cutoff:%Y-%m-%d} put {n1:,} of the newer "
         f"customers in Tier 1; {100 * k1 / n1:.1f}% of them are now in the top 20% by health vs "
         f"{100 * k0 / n0:.1f}% of the other {n0:,} (p={p:.2g}): the ICP {result['status']}.",
-        {k: v for k, v in result.items() if k != "old_tier1"}, n=n1 + n0)
+        {k: v for k, v in result.items() if k != "old_tier1"},
+        n=n1 + n0,
+    )
     return result

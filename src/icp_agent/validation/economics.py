@@ -17,10 +17,12 @@ from icp_agent.sql import columns_of
 from icp_agent.sql import quote_identifier as _q
 from icp_agent.validation.tier1 import _unknown_tier1_fields, tier1_sql
 
-TARGETS = {"win_rate": ("higher", 2.0, "Tier 1 win rate at least 2x non-ICP"),
-           "cac": ("lower", 0.7, "Tier 1 CAC at least 30% lower"),
-           "nrr": ("higher", 1.2, "Tier 1 NRR at least 20% higher"),
-           "sales_cycle_days": ("lower", 0.7, "Tier 1 sales cycle at least 30% faster")}
+TARGETS = {
+    "win_rate": ("higher", 2.0, "Tier 1 win rate at least 2x non-ICP"),
+    "cac": ("lower", 0.7, "Tier 1 CAC at least 30% lower"),
+    "nrr": ("higher", 1.2, "Tier 1 NRR at least 20% higher"),
+    "sales_cycle_days": ("lower", 0.7, "Tier 1 sales cycle at least 30% faster"),
+}
 
 
 def _mean_ci(values: np.ndarray) -> dict:
@@ -29,8 +31,13 @@ def _mean_ci(values: np.ndarray) -> dict:
         return {"n": int(values.size), "mean": float(values.mean()) if values.size else None}
     mean = float(values.mean())
     half = float(stats.t.ppf(0.975, values.size - 1) * values.std(ddof=1) / math.sqrt(values.size))
-    return {"n": int(values.size), "mean": mean, "ci_low": mean - half, "ci_high": mean + half,
-            "median": float(np.median(values))}
+    return {
+        "n": int(values.size),
+        "mean": mean,
+        "ci_low": mean - half,
+        "ci_high": mean + half,
+        "median": float(np.median(values)),
+    }
 
 
 def _rate_ci(k: int, n: int) -> dict:
@@ -47,16 +54,28 @@ def unit_economics(con, frame: str, deals_frame: str | None, icp: IcpDocument, l
         return out
     comparisons = out["comparisons"]
     if "churned_flag" in columns:
-        rows = con.execute(f"SELECT ({in_icp}) AS icp, count(*), count_if(churned_flag) FROM {frame} "
-                           f"WHERE NOT coalesce(censored, FALSE) GROUP BY ALL").fetchall()
+        rows = con.execute(
+            f"SELECT ({in_icp}) AS icp, count(*), count_if(churned_flag) FROM {frame} "
+            f"WHERE NOT coalesce(censored, FALSE) GROUP BY ALL"
+        ).fetchall()
         comparisons["churn"] = {("icp" if icp_flag else "non_icp"): _rate_ci(k, n) for icp_flag, n, k in rows}
     for metric, column in (("nrr", "nrr_raw"), ("cac", "cac"), ("sales_cycle_days", "days_to_close")):
         if column in columns:
             comparisons[metric] = {
-                label: _mean_ci(np.array([r[0] for r in con.execute(
-                    f"SELECT {_q(column)}::DOUBLE FROM {frame} WHERE {'' if flag else 'NOT '}coalesce(({in_icp}), FALSE) "
-                    f"AND {_q(column)} IS NOT NULL").fetchall()], dtype=float))
-                for label, flag in (("icp", True), ("non_icp", False))}
+                label: _mean_ci(
+                    np.array(
+                        [
+                            r[0]
+                            for r in con.execute(
+                                f"SELECT {_q(column)}::DOUBLE FROM {frame} WHERE {'' if flag else 'NOT '}coalesce(({in_icp}), FALSE) "
+                                f"AND {_q(column)} IS NOT NULL"
+                            ).fetchall()
+                        ],
+                        dtype=float,
+                    )
+                )
+                for label, flag in (("icp", True), ("non_icp", False))
+            }
     deal_metrics = ("win_rate", "acv", "sales_cycle_days")
     if deals_frame:
         deal_columns = columns_of(con, deals_frame)
@@ -73,43 +92,86 @@ def unit_economics(con, frame: str, deals_frame: str | None, icp: IcpDocument, l
             out["win_rate_note"] = f"not measurable: lost deals carry no {', '.join(unknown)}"
             out["not_measurable"]["win_rate"] = f"lost deals carry no {', '.join(unknown)}"
         elif deal_columns:
-            rows = con.execute(f"SELECT coalesce(({in_icp}), FALSE), count(*), count_if(good) FROM {deals_frame} "
-                               f"WHERE good OR bad GROUP BY ALL").fetchall()
+            rows = con.execute(
+                f"SELECT coalesce(({in_icp}), FALSE), count(*), count_if(good) FROM {deals_frame} "
+                f"WHERE good OR bad GROUP BY ALL"
+            ).fetchall()
             comparisons["win_rate"] = {("icp" if f else "non_icp"): _rate_ci(k, n) for f, n, k in rows}
         if "amount" in deal_columns:
-            comparisons["acv"] = {label: _mean_ci(np.array([r[0] for r in con.execute(
-                f"SELECT amount::DOUBLE FROM {deals_frame} WHERE good AND {'' if flag else 'NOT '}coalesce(({in_icp}), FALSE) "
-                f"AND amount IS NOT NULL").fetchall()], dtype=float)) for label, flag in (("icp", True), ("non_icp", False))}
+            comparisons["acv"] = {
+                label: _mean_ci(
+                    np.array(
+                        [
+                            r[0]
+                            for r in con.execute(
+                                f"SELECT amount::DOUBLE FROM {deals_frame} WHERE good AND {'' if flag else 'NOT '}coalesce(({in_icp}), FALSE) "
+                                f"AND amount IS NOT NULL"
+                            ).fetchall()
+                        ],
+                        dtype=float,
+                    )
+                )
+                for label, flag in (("icp", True), ("non_icp", False))
+            }
         if {"close_date", "deal_created_date"} <= deal_columns and "sales_cycle_days" not in comparisons:
-            comparisons["sales_cycle_days"] = {label: _mean_ci(np.array([r[0] for r in con.execute(
-                f"SELECT date_diff('day', deal_created_date, close_date)::DOUBLE FROM {deals_frame} WHERE good AND "
-                f"{'' if flag else 'NOT '}coalesce(({in_icp}), FALSE) AND close_date IS NOT NULL AND "
-                f"deal_created_date IS NOT NULL").fetchall()], dtype=float)) for label, flag in (("icp", True), ("non_icp", False))}
+            comparisons["sales_cycle_days"] = {
+                label: _mean_ci(
+                    np.array(
+                        [
+                            r[0]
+                            for r in con.execute(
+                                f"SELECT date_diff('day', deal_created_date, close_date)::DOUBLE FROM {deals_frame} WHERE good AND "
+                                f"{'' if flag else 'NOT '}coalesce(({in_icp}), FALSE) AND close_date IS NOT NULL AND "
+                                f"deal_created_date IS NOT NULL"
+                            ).fetchall()
+                        ],
+                        dtype=float,
+                    )
+                )
+                for label, flag in (("icp", True), ("non_icp", False))
+            }
     for metric, (direction, threshold, text) in TARGETS.items():
         pair = comparisons.get(metric, {})
         icp_value = _value(pair.get("icp"))
         other = _value(pair.get("non_icp"))
         if icp_value is None or other is None or other == 0:
             reason = out["not_measurable"].get(metric) or (
-                "no data for this metric" if not pair else "one side (Tier 1 or non-ICP) has no value")
+                "no data for this metric" if not pair else "one side (Tier 1 or non-ICP) has no value"
+            )
             out["targets"].append({"metric": metric, "target": text, "status": "not measurable", "reason": reason})
             continue
         ratio = icp_value / other
         met = ratio >= threshold if direction == "higher" else ratio <= threshold
-        evidence = ledger.add("validation_target", metric,
-                              f"{text}: Tier 1 {_show(metric, icp_value)} vs non-ICP {_show(metric, other)} "
-                              f"(ratio {ratio:.2f}): {'met' if met else 'not met'}.",
-                              {"icp": pair["icp"], "non_icp": pair["non_icp"], "ratio": ratio, "threshold": threshold},
-                              n=(pair["icp"].get("n") or 0) + (pair["non_icp"].get("n") or 0))
-        out["targets"].append({"metric": metric, "target": text, "status": "met" if met else "not met",
-                               "icp": icp_value, "non_icp": other, "ratio": round(ratio, 3), "evidence": evidence})
+        evidence = ledger.add(
+            "validation_target",
+            metric,
+            f"{text}: Tier 1 {_show(metric, icp_value)} vs non-ICP {_show(metric, other)} "
+            f"(ratio {ratio:.2f}): {'met' if met else 'not met'}.",
+            {"icp": pair["icp"], "non_icp": pair["non_icp"], "ratio": ratio, "threshold": threshold},
+            n=(pair["icp"].get("n") or 0) + (pair["non_icp"].get("n") or 0),
+        )
+        out["targets"].append(
+            {
+                "metric": metric,
+                "target": text,
+                "status": "met" if met else "not met",
+                "icp": icp_value,
+                "non_icp": other,
+                "ratio": round(ratio, 3),
+                "evidence": evidence,
+            }
+        )
     if "churn" in comparisons and {"icp", "non_icp"} <= set(comparisons["churn"]):
         a, b = comparisons["churn"]["icp"], comparisons["churn"]["non_icp"]
         out["churn_evidence"] = ledger.add(
-            "validation_churn", "tier1",
+            "validation_churn",
+            "tier1",
             f"Churn: Tier 1 {numbers.percent(a['rate'])} (95% CI {100 * a['ci_low']:.1f}-{numbers.percent(a['ci_high'])}, "
             f"n={a['n']:,}) vs non-ICP {numbers.percent(b['rate'])} ({100 * b['ci_low']:.1f}-{numbers.percent(b['ci_high'])}, "
-            f"n={b['n']:,}).", {"icp": a, "non_icp": b}, n=a["n"] + b["n"])
+            f"n={b['n']:,}).",
+            {"icp": a, "non_icp": b},
+            n=a["n"] + b["n"],
+        )
     return out
 
 

@@ -34,14 +34,17 @@ def _prospects_already_customers(con, prospects: str, icp: IcpDocument, tier) ->
     except NotMeasurable:
         return 0
     customer = "good" if icp.health.entity == "deal" else "TRUE"
-    match = " OR ".join(f"lower(CAST(p.{_q(k)} AS VARCHAR)) IN (SELECT lower(CAST({_q(k)} AS VARCHAR)) FROM {frame} "
-                        f"WHERE {customer} AND cohort IS NOT NULL AND {_q(k)} IS NOT NULL AND ({in_frame}))"
-                        for k in keys)
+    match = " OR ".join(
+        f"lower(CAST(p.{_q(k)} AS VARCHAR)) IN (SELECT lower(CAST({_q(k)} AS VARCHAR)) FROM {frame} "
+        f"WHERE {customer} AND cohort IS NOT NULL AND {_q(k)} IS NOT NULL AND ({in_frame}))"
+        for k in keys
+    )
     return con.execute(f"SELECT count(*) FROM {prospects} p WHERE ({in_prospects}) AND ({match})").fetchall()[0][0]
 
 
-def market(con, prospects: str | None, icp: IcpDocument, ledger: Ledger,
-           revenue_target: float | None, deals_frame: str | None) -> dict:
+def market(
+    con, prospects: str | None, icp: IcpDocument, ledger: Ledger, revenue_target: float | None, deals_frame: str | None
+) -> dict:
     """Tier shares of the prospect universe, penetration, the revenue-target check, open pipeline in Tier 1."""
     out: dict = {"tiers": [], "warnings": []}
     if prospects:
@@ -51,43 +54,65 @@ def market(con, prospects: str | None, icp: IcpDocument, ledger: Ledger,
         for tier in icp.tiers:
             absent = missing_fields(tier.criteria, document_kinds(icp), columns)
             if absent:
-                out["tiers"].append({"tier": tier.name, "status": "not measurable: the prospect list lacks "
-                                     + ", ".join(absent)})
+                out["tiers"].append(
+                    {"tier": tier.name, "status": "not measurable: the prospect list lacks " + ", ".join(absent)}
+                )
                 continue
-            matched = con.execute(f"SELECT count(*) FROM {prospects} WHERE {criteria_sql(tier.criteria, document_kinds(icp))}"
-                                  ).fetchall()[0][0]
+            matched = con.execute(
+                f"SELECT count(*) FROM {prospects} WHERE {criteria_sql(tier.criteria, document_kinds(icp))}"
+            ).fetchall()[0][0]
             # customers, not entities: at deal level a tier's n counts closed deals (lost ones too), so its
             # companies with a won deal are what penetrates the prospect universe
             customers = tier.metrics.customers if tier.metrics.customers is not None else (tier.metrics.n or 0)
             share = matched / total if total else 0
             already = _prospects_already_customers(con, prospects, icp, tier)
             universe = customers + matched - min(already, customers, matched)
-            row = {"tier": tier.name, "prospects": matched, "share": share, "customers": customers,
-                   "already_customers": already, "penetration": customers / universe if universe else None}
-            row["evidence"] = ledger.add("market_share", tier.name,
-                                         f"{tier.name}: {matched:,} of {total:,} prospects ({numbers.percent(share)}) match; "
-                                         f"penetration {customers:,} customers / {universe:,} accounts (the customers "
-                                         f"plus the matching prospects that are not customers yet).",
-                                         row.copy(), n=total)
+            row = {
+                "tier": tier.name,
+                "prospects": matched,
+                "share": share,
+                "customers": customers,
+                "already_customers": already,
+                "penetration": customers / universe if universe else None,
+            }
+            row["evidence"] = ledger.add(
+                "market_share",
+                tier.name,
+                f"{tier.name}: {matched:,} of {total:,} prospects ({numbers.percent(share)}) match; "
+                f"penetration {customers:,} customers / {universe:,} accounts (the customers "
+                f"plus the matching prospects that are not customers yet).",
+                row.copy(),
+                n=total,
+            )
             out["tiers"].append(row)
             if share > 0.5:
                 out["warnings"].append(f"{tier.name} matches {100 * share:.0f}% of the prospect universe: too broad")
-        tier1 = [t for t in out["tiers"] if t.get("prospects") is not None and t["tier"].split(" Tier ")[1].startswith("1")]
+        tier1 = [
+            t for t in out["tiers"] if t.get("prospects") is not None and t["tier"].split(" Tier ")[1].startswith("1")
+        ]
         acv = _tier1_acv(con, deals_frame, icp)
         if revenue_target is not None:
             accounts = sum(t["prospects"] for t in tier1)
             potential = accounts * acv if acv else None
-            check = {"revenue_target": revenue_target, "tier1_accounts": accounts, "median_tier1_acv": acv,
-                     "potential": potential}
+            check = {
+                "revenue_target": revenue_target,
+                "tier1_accounts": accounts,
+                "median_tier1_acv": acv,
+                "potential": potential,
+            }
             if potential is None:
                 check["status"] = "not measurable: no Tier 1 ACV (deals with amounts) to size the market"
             else:
                 check["status"] = "too narrow" if potential < 3 * revenue_target else "large enough"
                 check["evidence"] = ledger.add(
-                    "revenue_target", str(revenue_target),
+                    "revenue_target",
+                    str(revenue_target),
                     f"{accounts:,} Tier-1 prospect accounts x median Tier-1 ACV {acv:,.0f} = {potential:,.0f}, "
                     f"{potential / revenue_target:.1f}x the revenue target of {revenue_target:,.0f} "
-                    f"(at least 3x needed): {check['status']}.", check.copy(), n=accounts)
+                    f"(at least 3x needed): {check['status']}.",
+                    check.copy(),
+                    n=accounts,
+                )
                 if check["status"] == "too narrow":
                     out["warnings"].append("Tier 1 is too narrow for the revenue target")
             out["revenue_check"] = check
@@ -96,19 +121,30 @@ def market(con, prospects: str | None, icp: IcpDocument, ledger: Ledger,
         out["open_pipeline"] = {"status": f"not measurable: open deals carry no {', '.join(unknown)}"}
     elif deals_frame:
         in_tier1 = tier1_sql(icp, columns_of(con, deals_frame), "the deals")
-        row = con.execute(f"SELECT count(*), count_if(coalesce(({in_tier1 or 'FALSE'}), FALSE)) FROM {deals_frame} "
-                          f"WHERE cohort = 'open'").fetchall()[0]
+        row = con.execute(
+            f"SELECT count(*), count_if(coalesce(({in_tier1 or 'FALSE'}), FALSE)) FROM {deals_frame} "
+            f"WHERE cohort = 'open'"
+        ).fetchall()[0]
         if row[0]:
             share = row[1] / row[0]
-            out["open_pipeline"] = {"open_deals": row[0], "in_tier1": row[1], "share": share,
-                                    "status": "targeting problem" if share < 0.4 else "ok"}
+            out["open_pipeline"] = {
+                "open_deals": row[0],
+                "in_tier1": row[1],
+                "share": share,
+                "status": "targeting problem" if share < 0.4 else "ok",
+            }
             out["open_pipeline"]["evidence"] = ledger.add(
-                "open_pipeline", "tier1", f"{row[1]:,} of {row[0]:,} open deals ({numbers.percent(share)}) are Tier 1 "
+                "open_pipeline",
+                "tier1",
+                f"{row[1]:,} of {row[0]:,} open deals ({numbers.percent(share)}) are Tier 1 "
                 f"({'below 40%: a targeting problem' if share < 0.4 else 'at least 40%'}).",
-                out["open_pipeline"].copy(), n=row[0])
+                out["open_pipeline"].copy(),
+                n=row[0],
+            )
             if share < 0.4:
-                out["warnings"].append(f"only {100 * share:.0f}% of open pipeline is Tier 1 (under 40%): a targeting "
-                                       f"problem")
+                out["warnings"].append(
+                    f"only {100 * share:.0f}% of open pipeline is Tier 1 (under 40%): a targeting problem"
+                )
     return out
 
 
@@ -121,6 +157,7 @@ def _tier1_acv(con, deals_frame: str | None, icp: IcpDocument) -> float | None:
     in_tier1 = tier1_sql(icp, columns)
     if not in_tier1 or "amount" not in columns:
         return None
-    value = con.execute(f"SELECT median(amount) FROM {deals_frame} WHERE good AND coalesce(({in_tier1}), FALSE)"
-                        ).fetchall()[0][0]
+    value = con.execute(
+        f"SELECT median(amount) FROM {deals_frame} WHERE good AND coalesce(({in_tier1}), FALSE)"
+    ).fetchall()[0][0]
     return float(value) if value is not None else None

@@ -33,8 +33,9 @@ def _unknown_tier1_fields(con, deals_frame: str, icp: IcpDocument, where: str) -
         if column not in columns:
             unknown.append(field)
             continue
-        known = con.execute(f"SELECT avg(({_q(column)} IS NOT NULL)::INT) FROM {deals_frame} WHERE {where}"
-                            ).fetchall()[0][0]
+        known = con.execute(f"SELECT avg(({_q(column)} IS NOT NULL)::INT) FROM {deals_frame} WHERE {where}").fetchall()[
+            0
+        ][0]
         if known is not None and known < 0.5:
             unknown.append(field)
     return unknown

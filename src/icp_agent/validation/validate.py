@@ -24,8 +24,15 @@ from icp_agent.validation.economics import unit_economics
 from icp_agent.validation.market import market
 
 
-def validate(con, inputs: AnalysisInputs, config: AnalysisConfig, icp: IcpDocument, prospects: str | None,
-             revenue_target: float | None, ledger: Ledger) -> Validation:
+def validate(
+    con,
+    inputs: AnalysisInputs,
+    config: AnalysisConfig,
+    icp: IcpDocument,
+    prospects: str | None,
+    revenue_target: float | None,
+    ledger: Ledger,
+) -> Validation:
     """Unit economics, backtest and market (icp.json's validation); each part runs or says "not measurable:
     <reason>". Figures are made JSON-safe (evidence.clean: NaN as null, 6 significant digits).
 
@@ -37,19 +44,34 @@ def validate(con, inputs: AnalysisInputs, config: AnalysisConfig, icp: IcpDocume
     if inputs.deals:
         deals_frame = f"{frame}_alldeals"
         try:
-            build_deals_frame(con, inputs.customers, inputs.deals, deals_frame, list(inputs.fit_fields),
-                              stages=("won", "lost", "open"), schema=inputs.schema)
+            build_deals_frame(
+                con,
+                inputs.customers,
+                inputs.deals,
+                deals_frame,
+                list(inputs.fit_fields),
+                stages=("won", "lost", "open"),
+                schema=inputs.schema,
+            )
         except DataShapeError as exc:
             deals_frame, deals_note = None, exc.reason
     out = {}
-    for name, step in (("unit_economics", lambda: unit_economics(con, frame, deals_frame, icp, ledger)),
-                       ("backtest", lambda: backtest(con, inputs, config, icp, frame, ledger)),
-                       ("market", lambda: market(con, prospects, icp, ledger, revenue_target, deals_frame))):
+    for name, step in (
+        ("unit_economics", lambda: unit_economics(con, frame, deals_frame, icp, ledger)),
+        ("backtest", lambda: backtest(con, inputs, config, icp, frame, ledger)),
+        ("market", lambda: market(con, prospects, icp, ledger, revenue_target, deals_frame)),
+    ):
         try:
             out[name] = step()
         except DataShapeError as exc:
-            out[name] = {"status": "not measurable", "reason": exc.reason, "comparisons": {}, "targets": [],
-                         "tiers": [], "warnings": [f"{name.replace('_', ' ')}: not measurable: {exc.reason}"]}
+            out[name] = {
+                "status": "not measurable",
+                "reason": exc.reason,
+                "comparisons": {},
+                "targets": [],
+                "tiers": [],
+                "warnings": [f"{name.replace('_', ' ')}: not measurable: {exc.reason}"],
+            }
     if deals_note:
         out["unit_economics"].setdefault("not_measurable", {})["deals"] = deals_note
     return Validation.model_validate(clean(out))

@@ -41,13 +41,25 @@ from icp_agent.faces.assistant.prompts import Prompts
 if TYPE_CHECKING:
     from icp_agent.workspace import Workspace
 
-CHAT_TOOLS = frozenset({"get_icp", "list_icp_versions", "get_evidence", "list_evidence", "get_persona_evidence",
-                        "query_workspace", "inspect_workspace", "build_icp"})
+CHAT_TOOLS = frozenset(
+    {
+        "get_icp",
+        "list_icp_versions",
+        "get_evidence",
+        "list_evidence",
+        "get_persona_evidence",
+        "query_workspace",
+        "inspect_workspace",
+        "build_icp",
+    }
+)
 MAX_TOKENS = 4096
 MAX_TURNS = 12
 PROMPT = "you> "
-HELP = ("Ask about your ICP in plain words. Commands: /save [folder] writes the ICP document (icp.md, icp.html, "
-        "icp.json); /help; /quit (or Ctrl-D).")
+HELP = (
+    "Ask about your ICP in plain words. Commands: /save [folder] writes the ICP document (icp.md, icp.html, "
+    "icp.json); /help; /quit (or Ctrl-D)."
+)
 NO_KEY = """\
 icp-agent chat talks to Claude, and needs an Anthropic API key: set ANTHROPIC_API_KEY.
 Without a key you can still:
@@ -59,8 +71,17 @@ Without a key you can still:
 class Chat:
     """One terminal session: read a line, answer it with the tools, print footnotes; /save and /quit."""
 
-    def __init__(self, mcp: Client, claude: anthropic.AsyncAnthropic, *, model: str, out_dir: Path,
-                 stdin: TextIO, stdout: TextIO, remote: bool = False) -> None:
+    def __init__(
+        self,
+        mcp: Client,
+        claude: anthropic.AsyncAnthropic,
+        *,
+        model: str,
+        out_dir: Path,
+        stdin: TextIO,
+        stdout: TextIO,
+        remote: bool = False,
+    ) -> None:
         self.mcp, self.claude, self.model, self.out_dir, self.remote = mcp, claude, model, out_dir, remote
         self.stdin, self.stdout = stdin, stdout
         self.tool = ToolCaller(mcp)
@@ -75,14 +96,17 @@ class Chat:
     async def run(self) -> int:
         current = await self.tool("get_icp", {"sections": ["tiers"]}, by="chat", phase=None)
         if current.is_error:
-            self.say("There is no ICP in this workspace yet: build one with `icp-agent run DATA_DIR` (or pass the "
-                     "workspace that holds it with --workspace).")
+            self.say(
+                "There is no ICP in this workspace yet: build one with `icp-agent run DATA_DIR` (or pass the "
+                "workspace that holds it with --workspace)."
+            )
             return 2
         version = current.structured_content["id"]
         listed = (await self.mcp.list_tools()).tools
         self.tools = claude_tools(listed, CHAT_TOOLS)
-        self.system = [{"type": "text", "text": Prompts().render("chat", version=version),
-                        "cache_control": {"type": "ephemeral"}}]
+        self.system = [
+            {"type": "text", "text": Prompts().render("chat", version=version), "cache_control": {"type": "ephemeral"}}
+        ]
         self.say(f"icp-agent chat · {self.model} · ICP {version}. {HELP}")
         while True:
             self.say(PROMPT, end="")
@@ -119,8 +143,12 @@ class Chat:
             wrote = False
             try:
                 async with self.claude.messages.stream(
-                        model=self.model, max_tokens=MAX_TOKENS, system=self.system, tools=self.tools,
-                        messages=with_cache_breakpoints(self.messages)) as stream:
+                    model=self.model,
+                    max_tokens=MAX_TOKENS,
+                    system=self.system,
+                    tools=self.tools,
+                    messages=with_cache_breakpoints(self.messages),
+                ) as stream:
                     async for event in stream:
                         if event.type == "text":
                             self.say(event.text, end="")
@@ -142,8 +170,9 @@ class Chat:
             if wrote:
                 self.say()
             self.messages.append({"role": "user", "content": [await self._call(use) for use in uses]})
-        raise AssistantError(f"the model was still calling tools after {MAX_TURNS} turns",
-                             hint="ask a narrower question")
+        raise AssistantError(
+            f"the model was still calling tools after {MAX_TURNS} turns", hint="ask a narrower question"
+        )
 
     def _marks(self, citations: list[Any], notes: dict[str, int], footnotes: list[str]) -> str:
         """Numbered markers for a block's citations; each new source gets a footnote."""
@@ -167,8 +196,12 @@ class Chat:
         shown = ", ".join(f"{k}={v!r}" for k, v in arguments.items())
         if use.name not in CHAT_TOOLS:
             self.say(f"  · {use.name}({shown}) refused: not available in the chat")
-            return {"type": "tool_result", "tool_use_id": use.id, "is_error": True,
-                    "content": [{"type": "text", "text": f"{use.name} is not available in the chat"}]}
+            return {
+                "type": "tool_result",
+                "tool_use_id": use.id,
+                "is_error": True,
+                "content": [{"type": "text", "text": f"{use.name} is not available in the chat"}],
+            }
         result = await self.tool(use.name, arguments, by="model", phase=None)
         call = self.tool.calls[-1]
         status = "error" if result.is_error else f"{call['result_chars'] / 1000:.1f}k chars"
@@ -192,11 +225,19 @@ class Chat:
             self.say(f"Saved the ICP document to {where}: " + ", ".join(Path(f).name for f in saved["files"]))
 
 
-async def chat_async(workspace: Workspace | None, *, out_dir: str | Path = "icp-out",
-                     data_roots: list[Path] | None = None, server: RemoteServer | None = None,
-                     model: str | None = None, api_key: str | None = None, base_url: str | None = None,
-                     max_retries: int | None = None, stdin: TextIO | None = None,
-                     stdout: TextIO | None = None) -> int:
+async def chat_async(
+    workspace: Workspace | None,
+    *,
+    out_dir: str | Path = "icp-out",
+    data_roots: list[Path] | None = None,
+    server: RemoteServer | None = None,
+    model: str | None = None,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    max_retries: int | None = None,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+) -> int:
     """The chat over MCP: the server in process on `workspace` (the default), or the remote `server`."""
     stdin, stdout = stdin or sys.stdin, stdout or sys.stdout
     if not (api_key or api_key_from_env()):
@@ -205,24 +246,44 @@ async def chat_async(workspace: Workspace | None, *, out_dir: str | Path = "icp-
     out = Path(out_dir).expanduser().resolve()
     if server is None and workspace is None:
         raise AssistantError("no workspace and no server to chat with", hint="pass --workspace, or --server URL")
-    target = server if server is not None else in_process(
-        workspace, data_roots or [Path.cwd()], out)  # type: ignore[arg-type]
+    target = server if server is not None else in_process(workspace, data_roots or [Path.cwd()], out)  # type: ignore[arg-type]
     retries = {"max_retries": max_retries} if max_retries is not None else {}
     async with make_client(api_key, base_url, **retries) as claude, connect(target) as mcp:
-        return await Chat(mcp, claude, model=resolve_model(model), out_dir=out, stdin=stdin, stdout=stdout,
-                          remote=server is not None).run()
+        return await Chat(
+            mcp, claude, model=resolve_model(model), out_dir=out, stdin=stdin, stdout=stdout, remote=server is not None
+        ).run()
 
 
-def chat_main(workspace: Workspace | None, *, out_dir: str | Path = "icp-out", data_roots: list[Path] | None = None,
-              server: RemoteServer | None = None, model: str | None = None, api_key: str | None = None,
-              base_url: str | None = None, max_retries: int | None = None, stdin: TextIO | None = None,
-              stdout: TextIO | None = None) -> int:
+def chat_main(
+    workspace: Workspace | None,
+    *,
+    out_dir: str | Path = "icp-out",
+    data_roots: list[Path] | None = None,
+    server: RemoteServer | None = None,
+    model: str | None = None,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    max_retries: int | None = None,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+) -> int:
     """`icp-agent chat`: returns the exit code (0, or 2 when there is no API key or no ICP to talk about).
 
     Talks to the server in process on `workspace`, or to the remote `server` (`--server URL`). `/save` writes the
     document to the server's output folder (`out_dir` in process); `/save FOLDER` to a folder under it or under a
     data root (the working directory by default), the only places the server writes to.
     """
-    return anyio.run(lambda: chat_async(workspace, out_dir=out_dir, data_roots=data_roots, server=server,
-                                        model=model, api_key=api_key, base_url=base_url, max_retries=max_retries,
-                                        stdin=stdin, stdout=stdout))
+    return anyio.run(
+        lambda: chat_async(
+            workspace,
+            out_dir=out_dir,
+            data_roots=data_roots,
+            server=server,
+            model=model,
+            api_key=api_key,
+            base_url=base_url,
+            max_retries=max_retries,
+            stdin=stdin,
+            stdout=stdout,
+        )
+    )

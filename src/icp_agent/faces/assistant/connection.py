@@ -22,9 +22,12 @@ if TYPE_CHECKING:
 
     from icp_agent.workspace import Workspace
 
-STATUS = {401: "the server wants its bearer token, and this one is missing or wrong",
-          403: "the server refused this Origin", 404: "no MCP endpoint at this address",
-          421: "the server does not answer to this host name (see its --allow-host)"}
+STATUS = {
+    401: "the server wants its bearer token, and this one is missing or wrong",
+    403: "the server refused this Origin",
+    404: "no MCP endpoint at this address",
+    421: "the server does not answer to this host name (see its --allow-host)",
+}
 TOKEN_ENV = "ICP_AGENT_TOKEN"  # the variable `icp-agent serve --http` reads its token from, by default
 
 
@@ -85,10 +88,12 @@ async def connect(server: MCPServer | RemoteServer) -> AsyncIterator[Client]:
         reason = _reason(exc)
         if refused:
             reason = f"HTTP {refused[-1]} ({STATUS.get(refused[-1], reason)})"
-        raise AssistantError(f"cannot open an MCP session with {server.url}: {reason}",
-                             hint=f"check the URL (the server's address ending in /mcp) and the bearer token (set "
-                                  f"{TOKEN_ENV}, or the variable named by --token-env, to the server's "
-                                  f"token)") from exc
+        raise AssistantError(
+            f"cannot open an MCP session with {server.url}: {reason}",
+            hint=f"check the URL (the server's address ending in /mcp) and the bearer token (set "
+            f"{TOKEN_ENV}, or the variable named by --token-env, to the server's "
+            f"token)",
+        ) from exc
 
 
 def _reason(exc: BaseException) -> str:

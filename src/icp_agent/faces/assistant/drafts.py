@@ -16,7 +16,9 @@ from icp_agent.evidence import EvidenceItem
 from icp_agent.faces.assistant.bridge import SOURCE
 
 KINDS = ("summary", "narrative", "rationale", "persona", "theme")
-HEADING = re.compile(r"^#{1,2}\s*\**\s*(summary|narrative|rationale|persona|theme)\s*[:\-–—]\s*(.+?)\**\s*$", re.IGNORECASE)
+HEADING = re.compile(
+    r"^#{1,2}\s*\**\s*(summary|narrative|rationale|persona|theme)\s*[:\-–—]\s*(.+?)\**\s*$", re.IGNORECASE
+)
 SUBHEADING = re.compile(r"^#{3,}\s*\**\s*(.+?)\s*:?\**\s*$")
 TITLES = re.compile(r"^(?:[-*]\s*)?\**titles?\**\s*:\s*(.+)$", re.IGNORECASE)
 GAP = re.compile(r"^(?:[-*]\s*)?\**gaps?\**\s*:\s*(.+)$", re.IGNORECASE)
@@ -24,10 +26,21 @@ BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 INLINE_ID = re.compile(r"\bE[0-9a-f]{8}\b")
 BRACKETED_IDS = re.compile(r"\s*[\[(](?:\s*E[0-9a-f]{8}\s*[,;]?)+[\])]")
 ABBREVIATIONS = {"e.g", "i.e", "vs", "etc", "approx", "incl", "no", "dr", "mr", "ms", "jr", "sr", "inc", "ltd", "co"}
-SECTIONS = {"who": "who", "goals": "goals", "pains": "pains", "objections": "objections",
-            "how they buy": "how_they_buy", "where they research": "where_they_research"}
-DEFAULT_SECTION = {"summary": "summary", "narrative": "narrative", "rationale": "rationale", "persona": "who",
-                   "theme": "theme"}
+SECTIONS = {
+    "who": "who",
+    "goals": "goals",
+    "pains": "pains",
+    "objections": "objections",
+    "how they buy": "how_they_buy",
+    "where they research": "where_they_research",
+}
+DEFAULT_SECTION = {
+    "summary": "summary",
+    "narrative": "narrative",
+    "rationale": "rationale",
+    "persona": "who",
+    "theme": "theme",
+}
 
 
 @dataclass
@@ -65,8 +78,9 @@ class Draft:
         seen = {c.key() for c in self.claims}
         claims = self.claims + [c for c in repair.claims if c.key() not in seen]
         titles = {**self.titles, **repair.titles}
-        gaps = {k: list(dict.fromkeys(self.gaps.get(k, []) + repair.gaps.get(k, [])))
-                for k in {*self.gaps, *repair.gaps}}
+        gaps = {
+            k: list(dict.fromkeys(self.gaps.get(k, []) + repair.gaps.get(k, []))) for k in {*self.gaps, *repair.gaps}
+        }
         return Draft(claims, titles, gaps)
 
     def of(self, kind: str) -> dict[str, list[Claimed]]:
@@ -86,8 +100,11 @@ def _text_and_citations(content: Iterable[Any]) -> tuple[str, list[tuple[int, in
             continue
         start = len(text)
         text += block["text"]
-        sources = [c["source"].removeprefix(SOURCE) for c in block.get("citations") or []
-                   if c.get("type") == "search_result_location"]
+        sources = [
+            c["source"].removeprefix(SOURCE)
+            for c in block.get("citations") or []
+            if c.get("type") == "search_result_location"
+        ]
         if sources:
             spans.append((start, len(text), sources))
     return text, spans
@@ -98,7 +115,7 @@ def _sentences(line: str) -> list[tuple[int, int]]:
     spans, start, quoted, i = [], 0, False, 0
     while i < len(line):
         ch = line[i]
-        if ch in "\"“”":
+        if ch in '"“”':
             closing = quoted and ch != "“"
             quoted = not closing
             if closing and line[i - 1] in ".!?" and (i + 1 == len(line) or line[i + 1] == " "):
@@ -117,8 +134,8 @@ def _sentences(line: str) -> list[tuple[int, int]]:
         i += 1
     spans.append((start, len(line)))
     for k in range(len(spans) - 1, 0, -1):  # "... worked." (E1234abcd): an id after the full stop is the sentence's
-        if BRACKETED_IDS.fullmatch(line[spans[k][0]:spans[k][1]].rstrip(". ")):
-            spans[k - 1:k + 1] = [(spans[k - 1][0], spans[k][1])]
+        if BRACKETED_IDS.fullmatch(line[spans[k][0] : spans[k][1]].rstrip(". ")):
+            spans[k - 1 : k + 1] = [(spans[k - 1][0], spans[k][1])]
     return [(s + len(line[s:e]) - len(line[s:e].lstrip()), e) for s, e in spans if re.search(r"[A-Za-z]", line[s:e])]
 
 
@@ -149,24 +166,29 @@ def parse_draft(content: Iterable[Any], kinds: Iterable[str] = KINDS) -> Draft:
             draft.titles[(kind, target)] = [t.strip(" `*") for t in re.split(r"[;|]", titles.group(1)) if t.strip(" .")]
             continue
         if gap := GAP.match(stripped):
-            draft.gaps.setdefault((kind, target), []).append(f"{section.replace('_', ' ')}: {gap.group(1).strip()}"
-                                                            if kind == "persona" else gap.group(1).strip())
+            draft.gaps.setdefault((kind, target), []).append(
+                f"{section.replace('_', ' ')}: {gap.group(1).strip()}" if kind == "persona" else gap.group(1).strip()
+            )
             continue
         body_at = start + len(line) - len(line.lstrip())
         bullet = BULLET.match(line.lstrip())
         if bullet:
             body_at += bullet.end()
-        body = text[body_at:start + len(line)]
+        body = text[body_at : start + len(line)]
         for s, e in _sentences(body):
             a, b = body_at + s, body_at + e
             sentence = text[a:b].strip()
-            cited = [src for lo, hi, sources in spans
-                     if lo < b and hi > a and re.search(r"\w", text[max(lo, a):min(hi, b)]) for src in sources]
+            cited = [
+                src
+                for lo, hi, sources in spans
+                if lo < b and hi > a and re.search(r"\w", text[max(lo, a) : min(hi, b)])
+                for src in sources
+            ]
             cited += INLINE_ID.findall(sentence)
-            draft.claims.append(Claimed(kind, target, section, BRACKETED_IDS.sub("", sentence).strip(),
-                                        list(dict.fromkeys(cited))))
+            draft.claims.append(
+                Claimed(kind, target, section, BRACKETED_IDS.sub("", sentence).strip(), list(dict.fromkeys(cited)))
+            )
     return draft
-
 
 
 @dataclass

@@ -97,8 +97,9 @@ class Outline:
 
     def tier(self, target: str) -> dict[str, Any] | None:
         key = _norm(target)
-        return next((t for t in self.tiers if key in (_norm(f"{t['segment']} Tier {t['tier']}"), _norm(t["name"]))),
-                    None)
+        return next(
+            (t for t in self.tiers if key in (_norm(f"{t['segment']} Tier {t['tier']}"), _norm(t["name"]))), None
+        )
 
     def disqualifier(self, target: str) -> dict[str, Any] | None:
         key = _norm(target)
@@ -116,8 +117,9 @@ class AssistedRun(BaseModel):
     version: str | None = Field(None, description="the ICP version drafted for")
     out_dir: str
     files: list[str] = Field(default_factory=list, description="files written into out_dir")
-    server_files: list[str] = Field(default_factory=list, description="with a remote server: the document files "
-                                                                      "it wrote into its own output folder")
+    server_files: list[str] = Field(
+        default_factory=list, description="with a remote server: the document files it wrote into its own output folder"
+    )
     tool_calls: int = Field(0, description="tool calls the model made (the budget counts these)")
     usage: dict[str, int] = Field(default_factory=dict, description="tokens over the whole run")
     dropped_claims: int = 0
@@ -126,10 +128,20 @@ class AssistedRun(BaseModel):
 class Orchestrator:
     """One assisted run: the phases in order, each a conversation with Claude over the server's tools."""
 
-    def __init__(self, mcp: Client, claude: anthropic.AsyncAnthropic, out_dir: Path, *,
-                 model: str, budget: int = DEFAULT_BUDGET, max_turns: int = DEFAULT_TURNS,
-                 options: AnalysisOptions | None = None, max_tokens: int = MAX_TOKENS,
-                 progress: Callable[[str], None] | None = None, remote: bool = False) -> None:
+    def __init__(
+        self,
+        mcp: Client,
+        claude: anthropic.AsyncAnthropic,
+        out_dir: Path,
+        *,
+        model: str,
+        budget: int = DEFAULT_BUDGET,
+        max_turns: int = DEFAULT_TURNS,
+        options: AnalysisOptions | None = None,
+        max_tokens: int = MAX_TOKENS,
+        progress: Callable[[str], None] | None = None,
+        remote: bool = False,
+    ) -> None:
         self.mcp, self.claude, self.out_dir, self.remote = mcp, claude, out_dir, remote
         self.model, self.budget, self.max_turns, self.max_tokens = model, budget, max_turns, max_tokens
         self.options = options.model_dump(exclude_defaults=True) if options else {}
@@ -186,14 +198,19 @@ class Orchestrator:
         """Converse; if the phase's required tool has not succeeded by the end, say so once; then give up."""
         reply = await self._converse(phase, log, messages)
         if phase.required and phase.required not in log.succeeded:
-            messages.append(user_message(f"{phase.required} has not succeeded yet, and phase {phase.number} ends only "
-                                         f"when it has. Call it now."))
+            messages.append(
+                user_message(
+                    f"{phase.required} has not succeeded yet, and phase {phase.number} ends only "
+                    f"when it has. Call it now."
+                )
+            )
             reply = await self._converse(phase, log, messages)
         if phase.required and phase.required not in log.succeeded:
-            raise AssistantError(f"the model ended phase {phase.number} ({phase.title}) without a successful "
-                                 f"{phase.required} call",
-                                 hint=f"see {RUN_LOG} for its tool calls; `icp-agent run` without --assistant runs "
-                                      "every step deterministically")
+            raise AssistantError(
+                f"the model ended phase {phase.number} ({phase.title}) without a successful {phase.required} call",
+                hint=f"see {RUN_LOG} for its tool calls; `icp-agent run` without --assistant runs "
+                "every step deterministically",
+            )
         return reply
 
     async def _assemble(self, phase: Phase, log: PhaseLog) -> None:
@@ -211,23 +228,37 @@ class Orchestrator:
         draft = await self._draft(phase, log, messages, {"summary"}, "patterns summary", reply)
         self.summaries["patterns"] = [_claim_dict(c) for c in draft.claims]
         if outline.tiers:
-            messages.append(user_message(self.prompts.render("narrative", version=outline.version,
-                                                             tiers=outline.tiers)))
+            messages.append(
+                user_message(self.prompts.render("narrative", version=outline.version, tiers=outline.tiers))
+            )
             draft = await self._draft(phase, log, messages, {"narrative"}, "tier narratives")
             for target, claims in draft.of("narrative").items():
                 if (tier := outline.tier(target)) is None:
                     continue  # the check has dropped claims under an unknown tier already
                 self.narratives = [n for n in self.narratives if n["tier_name"] != tier["name"]]
-                self.narratives.append({"tier_name": tier["name"], "claims": [_claim_dict(c) for c in claims],
-                                        "drafter": DRAFTER, "model": self.model})
+                self.narratives.append(
+                    {
+                        "tier_name": tier["name"],
+                        "claims": [_claim_dict(c) for c in claims],
+                        "drafter": DRAFTER,
+                        "model": self.model,
+                    }
+                )
         if outline.disqualifiers:
-            messages.append(user_message(self.prompts.render("rationale", version=outline.version,
-                                                             disqualifiers=outline.disqualifiers)))
+            messages.append(
+                user_message(
+                    self.prompts.render("rationale", version=outline.version, disqualifiers=outline.disqualifiers)
+                )
+            )
             draft = await self._draft(phase, log, messages, {"rationale"}, "negative ICP rationale")
-            rationales = [{"disqualifier": disqualifier["label"],
-                           "claims": [{**_claim_dict(c), "section": "rationale"} for c in claims]}
-                          for target, claims in draft.of("rationale").items()
-                          if (disqualifier := outline.disqualifier(target)) is not None]
+            rationales = [
+                {
+                    "disqualifier": disqualifier["label"],
+                    "claims": [{**_claim_dict(c), "section": "rationale"} for c in claims],
+                }
+                for target, claims in draft.of("rationale").items()
+                if (disqualifier := outline.disqualifier(target)) is not None
+            ]
             await self._save(phase, rationales=rationales)
 
     async def _personas(self, phase: Phase, log: PhaseLog) -> None:
@@ -238,8 +269,9 @@ class Orchestrator:
             self.progress(f"phase 4/5: personas of {tier['segment']} Tier {tier['tier']}")
             opening = self.prompts.render("phase_4") + "\n\n" + self.prompts.render("persona", tier=tier)
             messages = [user_message(opening)]
-            draft = await self._draft(phase, log, messages, {"persona", "theme"},
-                                      f"personas of {tier['segment']} Tier {tier['tier']}")
+            draft = await self._draft(
+                phase, log, messages, {"persona", "theme"}, f"personas of {tier['segment']} Tier {tier['tier']}"
+            )
             seen = self.titles_seen.get((tier["segment"], tier["tier"]), {})
             personas = []
             for target, claims in draft.of("persona").items():
@@ -248,11 +280,23 @@ class Orchestrator:
                 known = {_norm(t).rstrip(".") for t in seen.get(role, [])}
                 for title in titles:
                     if _norm(title).rstrip(".") not in known:
-                        self.dropped.append({"where": f"Persona: {role} / titles", "claim": title, "drafter": DRAFTER,
-                                             "problem": "not a title of this role's contacts on won deals"})
-                personas.append({"segment": tier["segment"], "tier": tier["tier"], "role": role,
-                                 "title_patterns": [t for t in titles if _norm(t).rstrip(".") in known],
-                                 "claims": [_claim_dict(c) for c in claims]})
+                        self.dropped.append(
+                            {
+                                "where": f"Persona: {role} / titles",
+                                "claim": title,
+                                "drafter": DRAFTER,
+                                "problem": "not a title of this role's contacts on won deals",
+                            }
+                        )
+                personas.append(
+                    {
+                        "segment": tier["segment"],
+                        "tier": tier["tier"],
+                        "role": role,
+                        "title_patterns": [t for t in titles if _norm(t).rstrip(".") in known],
+                        "claims": [_claim_dict(c) for c in claims],
+                    }
+                )
                 self.gaps[(tier["segment"], tier["tier"], role)] = draft.gaps.get(("persona", target), [])
             for name, claims in draft.of("theme").items():
                 kept = self.themes.setdefault(name, [])
@@ -276,8 +320,12 @@ class Orchestrator:
             log.turns += 1
             try:
                 reply = await self.claude.messages.create(
-                    model=self.model, max_tokens=self.max_tokens, system=self.system, tools=self.tools,
-                    messages=with_cache_breakpoints(messages))
+                    model=self.model,
+                    max_tokens=self.max_tokens,
+                    system=self.system,
+                    tools=self.tools,
+                    messages=with_cache_breakpoints(messages),
+                )
             except anthropic.AnthropicError as exc:
                 raise explain(exc, self.model) from exc
             log.usage.add(reply.usage)
@@ -286,17 +334,20 @@ class Orchestrator:
             if reply.stop_reason != "tool_use" or not uses:
                 return reply
             messages.append({"role": "user", "content": [await self._model_call(phase, log, b) for b in uses]})
-        raise AssistantError(f"the model was still calling tools after {self.max_turns} turns in phase "
-                             f"{phase.number} ({phase.title})",
-                             hint=f"see {RUN_LOG} for its calls; what the tools computed is kept")
+        raise AssistantError(
+            f"the model was still calling tools after {self.max_turns} turns in phase {phase.number} ({phase.title})",
+            hint=f"see {RUN_LOG} for its calls; what the tools computed is kept",
+        )
 
     async def _model_call(self, phase: Phase, log: PhaseLog, use: Any) -> dict[str, Any]:
         if self.model_calls >= self.budget:
             recent = ", ".join(c["name"] for c in self.tool.calls[-5:] if c["by"] == "model")
-            raise AssistantError(f"the model used up its budget of {self.budget} tool calls in phase {phase.number} "
-                                 f"({phase.title}); its last calls: {recent}",
-                                 hint=f"the run stopped and kept what the tools computed; raise --budget if this data "
-                                      f"really needs more calls, and see {RUN_LOG}")
+            raise AssistantError(
+                f"the model used up its budget of {self.budget} tool calls in phase {phase.number} "
+                f"({phase.title}); its last calls: {recent}",
+                hint=f"the run stopped and kept what the tools computed; raise --budget if this data "
+                f"really needs more calls, and see {RUN_LOG}",
+            )
         self.model_calls += 1
         log.tool_calls += 1
         arguments = dict(use.input or {})
@@ -304,13 +355,19 @@ class Orchestrator:
             arguments.update(self.options)  # the user's analysis options win over the model's
         if use.name not in phase.tools:
             owner = next((p for p in PHASES if use.name in p.tools), None)
-            reason = (f"{use.name} is not a tool of phase {phase.number} ({phase.title})"
-                      + (f"; it belongs to phase {owner.number} ({owner.title})" if owner else "")
-                      + f". Phases run in order: use {', '.join(sorted(phase.tools))}.")
+            reason = (
+                f"{use.name} is not a tool of phase {phase.number} ({phase.title})"
+                + (f"; it belongs to phase {owner.number} ({owner.title})" if owner else "")
+                + f". Phases run in order: use {', '.join(sorted(phase.tools))}."
+            )
             log.refused += 1
             self.tool.refused(use.name, arguments, reason, phase.key)
-            return {"type": "tool_result", "tool_use_id": use.id, "is_error": True,
-                    "content": [{"type": "text", "text": reason}]}
+            return {
+                "type": "tool_result",
+                "tool_use_id": use.id,
+                "is_error": True,
+                "content": [{"type": "text", "text": reason}],
+            }
         self.progress(f"phase {phase.number}/5: {use.name}")
         result = await self.tool(use.name, arguments, by="model", phase=phase.key)
         self._learn(use.name, arguments, result)
@@ -331,17 +388,23 @@ class Orchestrator:
                 self.evidence[item["id"]] = EvidenceItem(**item)
         if name == PERSONA_TOOL and isinstance(data.get("roles"), dict):
             key = (arguments.get("segment", "ICP 1"), int(arguments.get("tier", 1)))
-            self.titles_seen[key] = {role: [t["value"] for t in summary.get("titles", [])]
-                                     for role, summary in data["roles"].items()}
+            self.titles_seen[key] = {
+                role: [t["value"] for t in summary.get("titles", [])] for role, summary in data["roles"].items()
+            }
 
-    async def _draft(self, phase: Phase, log: PhaseLog, messages: list[dict[str, Any]], kinds: set[str],
-                     what: str, reply: Any = None) -> Draft:
+    async def _draft(
+        self, phase: Phase, log: PhaseLog, messages: list[dict[str, Any]], kinds: set[str], what: str, reply: Any = None
+    ) -> Draft:
         """A cited draft (the reply given, or the next one), checked; sent back once with its problems; what still
         fails is dropped and reported."""
         draft = parse_draft((reply or await self._converse(phase, log, messages)).content, kinds)
         findings = await self._check(draft)
-        record = {"draft": what, "claims": len(draft.claims), "refused": len({id(f.claim) for f in findings}),
-                  "dropped": 0}
+        record = {
+            "draft": what,
+            "claims": len(draft.claims),
+            "refused": len({id(f.claim) for f in findings}),
+            "dropped": 0,
+        }
         log.drafts.append(record)
         if not findings:
             return draft
@@ -368,8 +431,9 @@ class Orchestrator:
             names = "; ".join(f"{t['segment']} Tier {t['tier']}" for t in outline.tiers)
             return f"no tier of that name; tiers: {names}"
         if claim.kind == "rationale" and outline.disqualifier(claim.target) is None:
-            return "no disqualifier of that name; disqualifiers: " + "; ".join(d["label"]
-                                                                             for d in outline.disqualifiers)
+            return "no disqualifier of that name; disqualifiers: " + "; ".join(
+                d["label"] for d in outline.disqualifiers
+            )
         if claim.kind == "persona" and _norm(claim.target) not in ROLES:
             return f"not a buying role of the method ({', '.join(ROLES)})"
         return None
@@ -378,44 +442,61 @@ class Orchestrator:
         """The full evidence items behind cited ids, through get_evidence (20 at a time; one by one on an error)."""
         missing = sorted(ids - set(self.evidence) - self.unknown_ids)
         for start in range(0, len(missing), 20):
-            chunk = missing[start:start + 20]
+            chunk = missing[start : start + 20]
             if not await self._get_evidence(chunk):
                 for evidence_id in chunk:
                     if not await self._get_evidence([evidence_id]):
                         self.unknown_ids.add(evidence_id)
 
     async def _get_evidence(self, ids: list[str]) -> bool:
-        result = await self.tool("get_evidence", {"ids": ids, "version": self.built.version}, by="orchestrator",
-                                 phase=self.phase_logs[-1].phase.key if self.phase_logs else None)
+        result = await self.tool(
+            "get_evidence",
+            {"ids": ids, "version": self.built.version},
+            by="orchestrator",
+            phase=self.phase_logs[-1].phase.key if self.phase_logs else None,
+        )
         self._learn("get_evidence", {}, result)
         return not result.is_error
 
     async def _load_outline(self, phase: Phase | None, required: bool = True) -> None:
         """The version's tiers and disqualifiers, read over MCP (after build_icp, or at the start of a redraft)."""
-        result = await self.tool("get_icp", {"sections": ["tiers", "negative_icp"]}, by="orchestrator",
-                                 phase=phase.key if phase else None)
+        result = await self.tool(
+            "get_icp", {"sections": ["tiers", "negative_icp"]}, by="orchestrator", phase=phase.key if phase else None
+        )
         if result.is_error:
             if required:
-                raise AssistantError(f"no ICP to draft for: {plain(result)}",
-                                     hint="run the phases from the start (or `icp-agent run`) first")
+                raise AssistantError(
+                    f"no ICP to draft for: {plain(result)}",
+                    hint="run the phases from the start (or `icp-agent run`) first",
+                )
             return
         data = result.structured_content
         self.outline = Outline(
-            version=data["id"], status=data["status"],
-            tiers=[{"segment": t["segment"], "tier": t["tier"], "name": t["name"], "evidence": t["evidence"]}
-                   for t in data.get("tiers") or []],
-            disqualifiers=[{"label": " AND ".join(c["label"] for c in d["criteria"]), "evidence": d["evidence"]}
-                           for d in data.get("negative_icp") or []])
+            version=data["id"],
+            status=data["status"],
+            tiers=[
+                {"segment": t["segment"], "tier": t["tier"], "name": t["name"], "evidence": t["evidence"]}
+                for t in data.get("tiers") or []
+            ],
+            disqualifiers=[
+                {"label": " AND ".join(c["label"] for c in d["criteria"]), "evidence": d["evidence"]}
+                for d in data.get("negative_icp") or []
+            ],
+        )
 
-    async def _save(self, phase: Phase, *, personas: list[dict[str, Any]] | None = None,
-                    rationales: list[dict[str, Any]] | None = None) -> None:
+    async def _save(
+        self,
+        phase: Phase,
+        *,
+        personas: list[dict[str, Any]] | None = None,
+        rationales: list[dict[str, Any]] | None = None,
+    ) -> None:
         """Through the save_drafts tool: it runs the grounding checker again and refuses anything ungrounded."""
         personas = [p for p in personas or [] if p["claims"]]
         rationales = [r for r in rationales or [] if r["claims"]]
         if not personas and not rationales:
             return
-        arguments = {"personas": personas, "rationales": rationales, "model": self.model,
-                     "version": self.built.version}
+        arguments = {"personas": personas, "rationales": rationales, "model": self.model, "version": self.built.version}
         result = await self.tool(SAVE_TOOL, arguments, by="orchestrator", phase=phase.key)
         saved = result.structured_content or {}
         if result.is_error or not saved.get("saved"):
@@ -433,26 +514,40 @@ class Orchestrator:
         if self.outline is None:
             return
         phase = self.phase_logs[-1].phase.key if self.phase_logs else None
-        current = await self.tool("get_icp", {"version": self.outline.version, "sections": ["drafting"]},
-                                  by="orchestrator", phase=phase)
+        current = await self.tool(
+            "get_icp", {"version": self.outline.version, "sections": ["drafting"]}, by="orchestrator", phase=phase
+        )
         drafting = (current.structured_content or {}).get("drafting") or {}
         earlier = [d for d in drafting.get("dropped_claims", []) if d.get("drafter") != DRAFTER]
         arguments = {
-            "version": self.outline.version, "drafter": DRAFTER, "model": self.model, "narratives": self.narratives,
+            "version": self.outline.version,
+            "drafter": DRAFTER,
+            "model": self.model,
+            "narratives": self.narratives,
             "themes": [{"theme": name, "claims": claims} for name, claims in self.themes.items() if claims],
-            "persona_gaps": [{"segment": segment, "tier": tier, "role": role,
-                              "gaps": self.gaps.get((segment, tier, role), [])}
-                             for segment, tier, role in sorted(self.saved_personas)],
-            "record": {"fallback_drafter": OFFLINE_DRAFTER, "prompt_versions": dict(self.prompts.versions),
-                       "summaries": self.summaries, "dropped_claims": earlier + self.dropped,
-                       "assisted_run": {"status": "failed" if self.error else "ok",
-                                        "error": str(self.error) if self.error else None,
-                                        "phases": [p.phase.key for p in self.phase_logs if p.status == "ok"],
-                                        "run_log": RUN_LOG}}}
+            "persona_gaps": [
+                {"segment": segment, "tier": tier, "role": role, "gaps": self.gaps.get((segment, tier, role), [])}
+                for segment, tier, role in sorted(self.saved_personas)
+            ],
+            "record": {
+                "fallback_drafter": OFFLINE_DRAFTER,
+                "prompt_versions": dict(self.prompts.versions),
+                "summaries": self.summaries,
+                "dropped_claims": earlier + self.dropped,
+                "assisted_run": {
+                    "status": "failed" if self.error else "ok",
+                    "error": str(self.error) if self.error else None,
+                    "phases": [p.phase.key for p in self.phase_logs if p.status == "ok"],
+                    "run_log": RUN_LOG,
+                },
+            },
+        }
         result = await self.tool(RECORD_TOOL, arguments, by="orchestrator", phase=phase)
         if result.is_error:
-            raise AssistantError(f"the server refused the drafting record: {plain(result)}",
-                                 hint=f"see {RUN_LOG}; the drafts saved through save_drafts are kept")
+            raise AssistantError(
+                f"the server refused the drafting record: {plain(result)}",
+                hint=f"see {RUN_LOG}; the drafts saved through save_drafts are kept",
+            )
 
     async def _write_document(self) -> tuple[list[str], list[str]]:
         """The document through render_document, into the server's output folder: out_dir for the server in
@@ -490,48 +585,77 @@ class Orchestrator:
                 self.error = self.error or exc
             files, server_files = await self._write_document()
         usage = total_usage(self.phase_logs)
-        log = run_log(model=self.model, error=self.error, started=self.started,
-                      version=self.outline.version if self.outline else None,
-                      limits={"tool_call_budget": self.budget, "turns_per_conversation": self.max_turns,
-                              "max_tokens": self.max_tokens},
-                      prompts=self.prompts.versions, tools_offered=[t["name"] for t in self.tools],
-                      phases=self.phase_logs, model_tool_calls=self.model_calls, calls=self.tool.calls,
-                      dropped=self.dropped)
-        (self.out_dir / RUN_LOG).write_text(json.dumps(log, indent=2, ensure_ascii=False, default=str),
-                                            encoding="utf-8")
+        log = run_log(
+            model=self.model,
+            error=self.error,
+            started=self.started,
+            version=self.outline.version if self.outline else None,
+            limits={
+                "tool_call_budget": self.budget,
+                "turns_per_conversation": self.max_turns,
+                "max_tokens": self.max_tokens,
+            },
+            prompts=self.prompts.versions,
+            tools_offered=[t["name"] for t in self.tools],
+            phases=self.phase_logs,
+            model_tool_calls=self.model_calls,
+            calls=self.tool.calls,
+            dropped=self.dropped,
+        )
+        (self.out_dir / RUN_LOG).write_text(
+            json.dumps(log, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
+        )
         files.append(RUN_LOG)
-        return AssistedRun(status="failed" if self.error else "ok", error=str(self.error) if self.error else None,
-                           model=self.model, version=self.outline.version if self.outline else None,
-                           out_dir=str(self.out_dir), files=files, server_files=server_files,
-                           tool_calls=self.model_calls, usage=usage.as_dict(), dropped_claims=len(self.dropped))
+        return AssistedRun(
+            status="failed" if self.error else "ok",
+            error=str(self.error) if self.error else None,
+            model=self.model,
+            version=self.outline.version if self.outline else None,
+            out_dir=str(self.out_dir),
+            files=files,
+            server_files=server_files,
+            tool_calls=self.model_calls,
+            usage=usage.as_dict(),
+            dropped_claims=len(self.dropped),
+        )
 
 
 def _claim_dict(claim: Claimed) -> dict[str, Any]:
     return {"section": claim.section, "text": claim.text, "evidence": claim.evidence}
 
 
-
 def _plain_text(reply: Any) -> str:
     return "".join(b.text for b in reply.content if b.type == "text").strip()
-
 
 
 # --- entry points ---------------------------------------------------------------------------------------------
 
 
-async def run_assisted_async(workspace: Workspace | None, data_dir: str | Path | None, out_dir: str | Path, *,
-                             server: RemoteServer | None = None, model: str | None = None,
-                             api_key: str | None = None, base_url: str | None = None, budget: int = DEFAULT_BUDGET,
-                             max_turns: int = DEFAULT_TURNS, max_retries: int | None = None,
-                             options: AnalysisOptions | None = None, phases: Sequence[str] | None = None,
-                             progress: Callable[[str], None] | None = None) -> AssistedRun:
+async def run_assisted_async(
+    workspace: Workspace | None,
+    data_dir: str | Path | None,
+    out_dir: str | Path,
+    *,
+    server: RemoteServer | None = None,
+    model: str | None = None,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    budget: int = DEFAULT_BUDGET,
+    max_turns: int = DEFAULT_TURNS,
+    max_retries: int | None = None,
+    options: AnalysisOptions | None = None,
+    phases: Sequence[str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> AssistedRun:
     """The assisted run over MCP: a server in process on `workspace` whose data root is `data_dir` (the default),
     or the remote `server`, which imports from its own data folder (then workspace and data_dir are None)."""
     chosen = phases_of(phases)
     if server is not None and (workspace is not None or data_dir is not None):
-        raise UserError("a remote server works on its own workspace and data folder",
-                        hint="pass DATA_DIR and --workspace only without --server; start the server in (or with "
-                             "--data-root) the folder of exports instead")
+        raise UserError(
+            "a remote server works on its own workspace and data folder",
+            hint="pass DATA_DIR and --workspace only without --server; start the server in (or with "
+            "--data-root) the folder of exports instead",
+        )
     if server is None and workspace is None:
         raise UserError("no workspace and no server to run on", hint="pass a workspace, or --server URL")
     if server is None and chosen and chosen[0].key == "assemble" and data_dir is None:
@@ -539,20 +663,40 @@ async def run_assisted_async(workspace: Workspace | None, data_dir: str | Path |
     claude = make_client(api_key, base_url, **({"max_retries": max_retries} if max_retries is not None else {}))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    target = server if server is not None else in_process(
-        workspace, [Path(data_dir)] if data_dir is not None else [], out)  # type: ignore[arg-type]
+    target = (
+        server if server is not None else in_process(workspace, [Path(data_dir)] if data_dir is not None else [], out)
+    )  # type: ignore[arg-type]
     async with claude, connect(target) as mcp:
-        orchestrator = Orchestrator(mcp, claude, out, model=resolve_model(model), budget=budget,
-                                    max_turns=max_turns, options=options, progress=progress,
-                                    remote=server is not None)
+        orchestrator = Orchestrator(
+            mcp,
+            claude,
+            out,
+            model=resolve_model(model),
+            budget=budget,
+            max_turns=max_turns,
+            options=options,
+            progress=progress,
+            remote=server is not None,
+        )
         return await orchestrator.run(chosen)
 
 
-def run_assisted(workspace: Workspace | None, data_dir: str | Path | None, out_dir: str | Path, *,
-                 server: RemoteServer | None = None, model: str | None = None, api_key: str | None = None,
-                 base_url: str | None = None, budget: int = DEFAULT_BUDGET, max_turns: int = DEFAULT_TURNS,
-                 max_retries: int | None = None, options: AnalysisOptions | None = None,
-                 phases: Sequence[str] | None = None, progress: Callable[[str], None] | None = None) -> AssistedRun:
+def run_assisted(
+    workspace: Workspace | None,
+    data_dir: str | Path | None,
+    out_dir: str | Path,
+    *,
+    server: RemoteServer | None = None,
+    model: str | None = None,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    budget: int = DEFAULT_BUDGET,
+    max_turns: int = DEFAULT_TURNS,
+    max_retries: int | None = None,
+    options: AnalysisOptions | None = None,
+    phases: Sequence[str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> AssistedRun:
     """`icp-agent run --assistant`: import, build and draft with Claude, then write the report folder.
 
     Claude works through the server's tools only: the server in process on `workspace` (data root `data_dir`) by
@@ -560,6 +704,20 @@ def run_assisted(workspace: Workspace | None, data_dir: str | Path | None, out_d
     a limit stops the run half way; what the tools computed and the drafts saved so far are kept and written.
     Raises AssistantError only when the run cannot start (no API key, a remote server that cannot be reached).
     """
-    return anyio.run(lambda: run_assisted_async(
-        workspace, data_dir, out_dir, server=server, model=model, api_key=api_key, base_url=base_url, budget=budget,
-        max_turns=max_turns, max_retries=max_retries, options=options, phases=phases, progress=progress))
+    return anyio.run(
+        lambda: run_assisted_async(
+            workspace,
+            data_dir,
+            out_dir,
+            server=server,
+            model=model,
+            api_key=api_key,
+            base_url=base_url,
+            budget=budget,
+            max_turns=max_turns,
+            max_retries=max_retries,
+            options=options,
+            phases=phases,
+            progress=progress,
+        )
+    )

@@ -24,15 +24,34 @@ class Phase:
 
 
 PHASES = (
-    Phase("assemble", 1, "Data assembly and customer scoring",
-          frozenset({"import_data", "inspect_workspace", "set_field_roles", "score_health"}), "import_data"),
-    Phase("patterns", 2, "Pattern extraction",
-          frozenset({"find_patterns", "set_field_roles", "score_health", "query_workspace"}), "find_patterns"),
-    Phase("framework", 3, "ICP framework", frozenset({"build_icp", "get_icp", "get_evidence", "list_evidence"}),
-          "build_icp"),
+    Phase(
+        "assemble",
+        1,
+        "Data assembly and customer scoring",
+        frozenset({"import_data", "inspect_workspace", "set_field_roles", "score_health"}),
+        "import_data",
+    ),
+    Phase(
+        "patterns",
+        2,
+        "Pattern extraction",
+        frozenset({"find_patterns", "set_field_roles", "score_health", "query_workspace"}),
+        "find_patterns",
+    ),
+    Phase(
+        "framework",
+        3,
+        "ICP framework",
+        frozenset({"build_icp", "get_icp", "get_evidence", "list_evidence"}),
+        "build_icp",
+    ),
     Phase("personas", 4, "Buyer personas", frozenset({PERSONA_TOOL, "get_evidence", "get_icp"})),
-    Phase("validation", 5, "Validation and operationalisation",
-          frozenset({"get_icp", "get_evidence", "list_evidence", "query_workspace"})),
+    Phase(
+        "validation",
+        5,
+        "Validation and operationalisation",
+        frozenset({"get_icp", "get_evidence", "list_evidence", "query_workspace"}),
+    ),
 )
 OFFERED_TOOLS = frozenset().union(*(p.tools for p in PHASES))  # what Claude sees; the rest is not the model's
 ANALYSIS_TOOLS = frozenset({"score_health", "find_patterns", "build_icp"})  # they take the AnalysisOptions
@@ -47,4 +66,3 @@ def phases_of(keys: Sequence[str] | None) -> list[Phase]:
     if unknown:
         raise UserError(f"unknown phase(s) {unknown}", hint=f"phases: {', '.join(PHASE_KEYS)}")
     return [p for p in PHASES if p.key in keys]
-

@@ -27,7 +27,7 @@ def load_prompt(name: str) -> tuple[str, dict[str, str]]:
     meta = {key.strip(): value.strip() for key, value in (line.split(":", 1) for line in lines if ":" in line)}
     if match is None or "version" not in meta:
         raise ValueError(f"{path} has no version in its front matter")
-    return text[match.end():], meta
+    return text[match.end() :], meta
 
 
 class Prompts:
@@ -42,4 +42,3 @@ class Prompts:
         body, meta = load_prompt(name)
         self.versions[name] = meta["version"]
         return self.env.from_string(body).render(**context).strip()
-

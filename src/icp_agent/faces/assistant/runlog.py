@@ -31,8 +31,13 @@ class Usage:
         self.requests += 1
 
     def as_dict(self) -> dict[str, int]:
-        return {"input": self.input, "cache_read": self.cache_read, "cache_creation": self.cache_creation,
-                "output": self.output, "requests": self.requests}
+        return {
+            "input": self.input,
+            "cache_read": self.cache_read,
+            "cache_creation": self.cache_creation,
+            "output": self.output,
+            "requests": self.requests,
+        }
 
 
 @dataclass
@@ -50,11 +55,18 @@ class PhaseLog:
     succeeded: set[str] = field(default_factory=set)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"key": self.phase.key, "number": self.phase.number, "title": self.phase.title, "status": self.status,
-                "turns": self.turns, "tool_calls": self.tool_calls, "refused_calls": self.refused,
-                "usage": self.usage.as_dict(), "drafts": self.drafts,
-                **({"remarks": self.remarks} if self.remarks else {})}
-
+        return {
+            "key": self.phase.key,
+            "number": self.phase.number,
+            "title": self.phase.title,
+            "status": self.status,
+            "turns": self.turns,
+            "tool_calls": self.tool_calls,
+            "refused_calls": self.refused,
+            "usage": self.usage.as_dict(),
+            "drafts": self.drafts,
+            **({"remarks": self.remarks} if self.remarks else {}),
+        }
 
 
 def total_usage(logs: Iterable[PhaseLog]) -> Usage:
@@ -66,20 +78,40 @@ def total_usage(logs: Iterable[PhaseLog]) -> Usage:
     return total
 
 
-def run_log(*, model: str, error: Exception | None, started: datetime, version: str | None, limits: dict[str, int],
-            prompts: Mapping[str, str], tools_offered: list[str], phases: list[PhaseLog], model_tool_calls: int,
-            calls: list[dict[str, Any]], dropped: list[dict[str, str]]) -> dict[str, Any]:
+def run_log(
+    *,
+    model: str,
+    error: Exception | None,
+    started: datetime,
+    version: str | None,
+    limits: dict[str, int],
+    prompts: Mapping[str, str],
+    tools_offered: list[str],
+    phases: list[PhaseLog],
+    model_tool_calls: int,
+    calls: list[dict[str, Any]],
+    dropped: list[dict[str, str]],
+) -> dict[str, Any]:
     """The run log as JSON-ready data: status, limits, prompt versions, the tools offered, each phase (turns, tool
     calls, refusals, tokens, drafts), totals, the dropped claims and every tool call in order (`by` says whether
     the model or the orchestrator made it)."""
     return {
-        "model": model, "status": "failed" if error else "ok", "error": str(error) if error else None,
-        "started_at": utc_timestamp(started), "finished_at": utc_timestamp(datetime.now(UTC)),
-        "version": version, "limits": limits, "prompts": dict(prompts), "tools_offered": tools_offered,
+        "model": model,
+        "status": "failed" if error else "ok",
+        "error": str(error) if error else None,
+        "started_at": utc_timestamp(started),
+        "finished_at": utc_timestamp(datetime.now(UTC)),
+        "version": version,
+        "limits": limits,
+        "prompts": dict(prompts),
+        "tools_offered": tools_offered,
         "phases": [log.as_dict() for log in phases],
-        "totals": {"usage": total_usage(phases).as_dict(), "model_tool_calls": model_tool_calls,
-                   "orchestrator_tool_calls": sum(c["by"] == "orchestrator" for c in calls),
-                   "dropped_claims": len(dropped)},
+        "totals": {
+            "usage": total_usage(phases).as_dict(),
+            "model_tool_calls": model_tool_calls,
+            "orchestrator_tool_calls": sum(c["by"] == "orchestrator" for c in calls),
+            "dropped_claims": len(dropped),
+        },
         "dropped_claims": dropped,
         "calls": calls,
     }
