@@ -71,7 +71,10 @@ def _u(k: int, seed: int) -> str:
 
 def _companies_sql(n_rows: int, seed: int, *, with_outcome: bool) -> str:
     """Deterministic synthetic companies; prospects (another seed) include unseen industries."""
-    u = lambda k: _u(k, seed)
+
+    def u(k: int) -> str:
+        return _u(k, seed)
+
     industries = [
         "Computer Software",
         "Internet",

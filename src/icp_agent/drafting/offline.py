@@ -163,7 +163,7 @@ _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 def _terms(text: str) -> set[str]:
     """Meaningful words (4+ letters, not stop words) and two-word phrases of a quote."""
-    words = [w for w in re.findall(r"[a-z][a-z'-]+", text.lower())]
+    words = list(re.findall(r"[a-z][a-z'-]+", text.lower()))
     kept = [w for w in words if len(w) >= 4 and w not in _STOPWORDS]
     pairs = {
         f"{a} {b}"

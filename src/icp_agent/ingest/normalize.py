@@ -11,6 +11,7 @@ each column's distinct values only (see the amount section below).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from collections.abc import Iterable
@@ -577,7 +578,7 @@ def parse_amount(raw: str | None, mark: str | None = None) -> dict | None:
     scale = 1.0
     found = _SCALE_RE.search(text)
     if found:
-        scale = dict((w, f) for w, f in _SCALES)[found.group(1).lower()]
+        scale = dict(_SCALES)[found.group(1).lower()]
         text = text[: found.start()].strip(_SPACES)
     if currency is None:
         text, currency = _strip_currency(text)
@@ -633,10 +634,8 @@ def register_functions(con) -> None:
         ("icp_amount", parse_amount, [VARCHAR, VARCHAR], amount_type),
         ("icp_currency", currency_code, [VARCHAR], VARCHAR),
     ):
-        try:
+        with contextlib.suppress(duckdb.InvalidInputException):  # not registered on this connection yet
             con.remove_function(name)
-        except Exception:
-            pass
         con.create_function(name, fn, args, result, null_handling="special", side_effects=False)
 
 

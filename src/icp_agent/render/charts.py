@@ -93,7 +93,7 @@ def _nice_step(span: float, count: int) -> float:
 
 def _ticks(top: float, count: int = 5) -> list[float]:
     step = _nice_step(top, count)
-    return [i * step for i in range(int(math.ceil(top / step - 1e-9)) + 1)]
+    return [i * step for i in range(math.ceil(top / step - 1e-9) + 1)]
 
 
 def _fmt_tick(value: float) -> str:
@@ -204,11 +204,11 @@ def lift_chart(patterns: Sequence[PatternStat], limit: int = 8, chart_id: str = 
     """Lift with its 95% Wilson interval per trait: a dot right of the line at 1 over-indexes, and a
     whisker that crosses it means the data cannot tell the trait from the base rate."""
     title = "Traits that over-index among the best and the worst (lift, 95% interval)"
-    groups = []
+    groups: list[tuple[str, list[tuple[PatternStat, list[str], int]]]] = []
     for direction in ("good", "bad"):
-        rows = [(p, _wrap(p.label, 48, 3)) for p in patterns if p.direction == direction and p.base_rate > 0][:limit]
-        if rows:
-            groups.append((direction, [(p, lines, max(38, 17 * len(lines) + 12)) for p, lines in rows]))
+        wrapped = [(p, _wrap(p.label, 48, 3)) for p in patterns if p.direction == direction and p.base_rate > 0]
+        if wrapped[:limit]:
+            groups.append((direction, [(p, lines, max(38, 17 * len(lines) + 12)) for p, lines in wrapped[:limit]]))
     if not groups:
         return empty_chart(chart_id, title)
     header_h, top, left, plot_l, plot_r = 32, 38, 12, 372, 776
@@ -348,7 +348,7 @@ def retention_chart(
     plot_w = WIDTH - left - right
     last = max(t for c in curves for t, _ in c.points) or 1
     step = next((m for m in (1, 2, 3, 6, 12, 24, 36, 60, 120) if last / m <= 10), _nice_step(last, 8))
-    ticks = [i * step for i in range(int(math.ceil(last / step - 1e-9)) + 1)]
+    ticks = [i * step for i in range(math.ceil(last / step - 1e-9) + 1)]
     floor = min(0.8, max(0.0, math.floor(10 * min(s for c in curves for _, s in c.points) - 0.5) / 10))
     grid_step = 0.05 if floor >= 0.7 else 0.1 if floor >= 0.4 else 0.2
 
@@ -359,7 +359,7 @@ def retention_chart(
         return top + plot_h * (1 - (share - floor) / (1 - floor))
 
     body = []
-    for i in range(int(round((1 - floor) / grid_step)) + 1):
+    for i in range(round((1 - floor) / grid_step) + 1):
         s = floor + i * grid_step
         body.append(f'<line x1="{left}" x2="{WIDTH - right}" y1="{y(s):.1f}" y2="{y(s):.1f}" stroke="{GRID}"/>')
         body.append(_text(left - 8, y(s) + 4, f"{100 * s:.0f}%", anchor="end", size=13, fill=MUTED))
@@ -579,7 +579,7 @@ def market_chart(rows: Sequence[MarketTier], chart_id: str = "chart-market") -> 
     for tick in _ticks(top_tick, 5):
         body.append(f'<line x1="{x(tick):.1f}" x2="{x(tick):.1f}" y1="{top - 4}" y2="{height - 30}" stroke="{GRID}"/>')
         body.append(_text(x(tick), height - 14, f"{100 * tick:g}%", anchor="middle", size=13, fill=MUTED))
-    for j, (key, label, colour) in enumerate(
+    for j, (_key, label, colour) in enumerate(
         (("share", "share of prospects", BLUE), ("penetration", "penetration (already customers)", ORANGE))
     ):
         lx = plot_l + j * 240

@@ -31,7 +31,7 @@ def fit_value(card: dict, points: float) -> int:
     """The 0-100 fit score of a points total (the rule in card["fit_score"])."""
     scale = card["fit_score"]
     z = scale["a"] * (points - scale["points_at_average_odds"]) / card["scaling"]["pdo"] + scale["b"]
-    return int(math.floor(100 / (1 + math.exp(-max(min(z, 50.0), -50.0))) + 0.5))
+    return math.floor(100 / (1 + math.exp(-max(min(z, 50.0), -50.0))) + 0.5)
 
 
 def _fit_table(card: dict) -> tuple[int, list[int]]:

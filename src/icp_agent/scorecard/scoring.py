@@ -794,7 +794,7 @@ def score_file(
         shutil.rmtree(spill, ignore_errors=True)
     by_tier: dict[str, int] = {}
     by_priority: dict[str, int] = {}
-    for tier, priority, disqualified, n in counts:
+    for tier, priority, _disqualified, n in counts:
         key = "none" if tier is None else f"tier {int(tier)}"
         by_tier[key] = by_tier.get(key, 0) + n
         by_priority[str(priority)] = by_priority.get(str(priority), 0) + n

@@ -4,7 +4,7 @@ parts judged on the entities they add) and the disqualifiers."""
 from __future__ import annotations
 
 import itertools
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, cast
 
 import numpy as np
 
@@ -14,6 +14,7 @@ from icp_agent.health.health_score import (
 )
 from icp_agent.models import (
     Disqualifier,
+    PatternMetrics,
     Tier,
 )
 from icp_agent.patterns.selectors import (
@@ -77,8 +78,8 @@ def _segments(
             known=known,
         )
         tested += more_tested
-        known = {c.pattern.selectors for c in candidates}
-        more = [c for c in more if c.pattern.selectors not in known]
+        found = {c.pattern.selectors for c in candidates}
+        more = [c for c in more if c.pattern.selectors not in found]
         if not more:
             break
         candidates = sorted(
@@ -153,7 +154,7 @@ def _tiers(
         for tier_number, selectors in enumerate(chosen, start=1):
             tiers.append(
                 Tier(
-                    tier=tier_number,
+                    tier=cast(Literal[1, 2, 3], tier_number),  # at most three tiers are chosen above
                     segment=name,
                     name=f"{name} Tier {tier_number}: " + " AND ".join(s.label for s in selectors),
                     criteria=[criterion(s, inputs.headers) for s in selectors],
@@ -208,10 +209,12 @@ def _disqualifiers(
             Disqualifier(
                 criteria=[criterion(s, inputs.headers) for s in c.pattern.selectors],
                 reason=reason,
-                metrics={
-                    k: metrics[k]
-                    for k in ("n", "k", "rate", "base_rate", "lift", "ci_low", "ci_high", "p_value", "q_value")
-                },
+                metrics=PatternMetrics.model_validate(
+                    {
+                        k: metrics[k]
+                        for k in ("n", "k", "rate", "base_rate", "lift", "ci_low", "ci_high", "p_value", "q_value")
+                    }
+                ),
                 evidence=[c.evidence],
             )
         )

@@ -3,11 +3,14 @@ the icp.json criterion and seller's label of a selector."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from icp_agent.models import (
     Criterion,
 )
 from icp_agent.patterns.selectors import (
     FieldSpec,
+    Kind,
     Selector,
 )
 from icp_agent.sql import quote_identifier as _q
@@ -49,7 +52,7 @@ def field_specs(fit_fields: dict[str, str]) -> list[FieldSpec]:
             bands = REVENUE_BANDS if name == "annual_revenue" else None
             specs.append(FieldSpec(name, "number", bands=bands, round_cuts=True))
         elif kind in ("category", "list", "bool"):
-            specs.append(FieldSpec(name, kind))
+            specs.append(FieldSpec(name, cast(Kind, kind)))
     return specs
 
 

@@ -97,4 +97,4 @@ def _sample_size(p0: float, p1: float, share: float, power_z: float = 0.8416, al
         alpha_z * math.sqrt(p_bar * (1 - p_bar) * (1 / share + 1 / (1 - share)))
         + power_z * math.sqrt(p1 * (1 - p1) / share + p0 * (1 - p0) / (1 - share))
     ) ** 2
-    return int(math.ceil(numerator / (p1 - p0) ** 2))
+    return math.ceil(numerator / (p1 - p0) ** 2)

@@ -212,10 +212,7 @@ class Chat:
     async def save(self, folder: str) -> None:
         """/save [FOLDER]: render_document into FOLDER (a path on the server's machine when it is remote), or into
         the server's output folder (out_dir for the server in process)."""
-        if folder:
-            arguments = {"out_dir": folder if self.remote else str(Path(folder).expanduser().resolve())}
-        else:
-            arguments = {}
+        arguments = {"out_dir": folder if self.remote else str(Path(folder).expanduser().resolve())} if folder else {}
         result = await self.tool("render_document", arguments, by="chat", phase=None)
         if result.is_error:
             self.say(f"[error] {plain(result)}")

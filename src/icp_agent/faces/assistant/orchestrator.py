@@ -663,9 +663,11 @@ async def run_assisted_async(
     claude = make_client(api_key, base_url, **({"max_retries": max_retries} if max_retries is not None else {}))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    target = (
-        server if server is not None else in_process(workspace, [Path(data_dir)] if data_dir is not None else [], out)
-    )  # type: ignore[arg-type]
+    if server is not None:
+        target: Any = server
+    else:
+        assert workspace is not None  # no workspace and no server was refused above
+        target = in_process(workspace, [Path(data_dir)] if data_dir is not None else [], out)
     async with claude, connect(target) as mcp:
         orchestrator = Orchestrator(
             mcp,
