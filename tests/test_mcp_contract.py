@@ -38,7 +38,9 @@ from icp_agent.views import SECTIONS, KindView, VersionInfo
 from icp_agent.workspace import Workspace
 
 REPO = Path(__file__).resolve().parent.parent
-TOOLS_LIST_MAX_BYTES = 60_000
+# ~16k tokens a client pays once per session. Raised from 60,000 when the tools took every option of their
+# operation (sheet, fx_file, as_of, icp_path, ...) and record_drafting joined them (60.6 kB measured).
+TOOLS_LIST_MAX_BYTES = 64_000
 # an RFC 3339 timestamp anywhere in a result: it must end in Z (utc_timestamp's one form)
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$")
 
