@@ -333,14 +333,21 @@ def test_contacts_a_deal_id_links_are_not_ambiguous(ws, write):
 # --- a lookup's id beside its name (Zoho's "Account Name" / "Account Name.id") ------------------------------------
 
 @pytest.mark.parametrize("header", ["Account Name.id", "Account.id", "Account ID", "Company ID", "Organization ID",
-                                    "Parent Account ID", "Account Name: Account ID", "AccountId", "account_name_id",
-                                    "Company Record ID"])
+                                    "Account Name: Account ID", "AccountId", "account_name_id", "Company Record ID"])
 def test_another_entitys_id_header_is_the_company_id_in_deals_and_contacts(header):
-    from icp_agent.ingest.fields import canonical_field, is_secondary
+    from icp_agent.ingest.fields import canonical_field
 
     assert canonical_field(header, "deals") == "company_id"
     assert canonical_field(header, "contacts") == "company_id"
-    assert is_secondary(header, "deals") == header.startswith("Parent")
+
+
+@pytest.mark.parametrize("kind", ["deals", "contacts"])
+def test_a_parent_accounts_id_is_never_the_rows_company(kind):
+    """A deal's "Parent Account ID" names the parent of its account: linking by it would join the wrong company."""
+    from icp_agent.ingest.fields import canonical_field
+
+    assert canonical_field("Parent Account ID", kind) is None
+    assert canonical_field("Parent Account.id", kind) is None
 
 
 def test_a_companies_file_keeps_its_own_record_id_and_its_parents_apart():

@@ -695,9 +695,9 @@ SECONDARY_SPELLINGS = frozenset(header_key(s) for s in ("Won Time", "Won Date", 
 
 # A deal's or contact's column holding its company's record id, under any of the spellings CRMs give a lookup's id:
 # Zoho's "Account Name.id" (the lookup field is "Account Name", its id "<lookup>.id"), "Account.id", "Account ID",
-# Salesforce's "AccountId" and report form "Account Name: Account ID", "Company ID", "Organization ID",
-# "Parent Account ID". Only in a file that is not itself a companies file: there "Parent Account.id" is another
-# company's id, not the row's.
+# Salesforce's "AccountId" and report form "Account Name: Account ID", "Company ID", "Organization ID". Only in a
+# file that is not itself a companies file. A "Parent Account ID" is never the row's company: it names the parent
+# of the account the row belongs to, so linking by it would join deals to the wrong company.
 _ENTITY = r"(?:company|account|organi[sz]ation|org)"
 _GAP = r"[\s_]*"  # "Account Name", "account_name", "AccountName"
 _SEP = r"(?:\s*[:.\-\u2013\u2014/|>_]+\s*|\s+)?"
@@ -722,7 +722,7 @@ def reference_field(header: str, kind: str | None) -> str | None:
     Account.id" is another company) and, for a contact lookup, the contacts' file."""
     if kind is None or kind in COMPANY_KINDS:
         return None
-    if REFERENCE_ID.match(header):
+    if (matched := REFERENCE_ID.match(header)) and not matched["parent"]:
         return "company_id"
     if kind != "contacts" and CONTACT_REFERENCE_ID.match(header):
         return "contact_id"
@@ -737,10 +737,7 @@ def strip_own_prefix(header: str, kind: str | None) -> str:
 
 
 def is_secondary(header: str, kind: str | None = None) -> bool:
-    """True for a weaker spelling of its field (SECONDARY_SPELLINGS), with or without the own prefix; a parent
-    company's id ("Parent Account ID") is weaker than the company's own ("Account ID")."""
-    if kind not in COMPANY_KINDS and (matched := REFERENCE_ID.match(header)) and matched["parent"]:
-        return True
+    """True for a weaker spelling of its field (SECONDARY_SPELLINGS), with or without the own prefix."""
     return header_key(strip_own_prefix(header, kind)) in SECONDARY_SPELLINGS
 
 
@@ -828,9 +825,9 @@ def fields_markdown() -> str:
         "",
         "In a deals, contacts or other non-company file, a column naming its company's record id is `company_id`,",
         "whatever the CRM calls the lookup: Zoho's `Account Name.id`, `Account.id`, `Account ID`, Salesforce's",
-        "`AccountId` and report form `Account Name: Account ID`, `Company ID`, `Organization ID`, `Parent Account ID`",
-        "(weaker than the account's own id when both are present). `Contact Name.id` on a deal is `contact_id`. In",
-        "a companies file the row's own id is `Record Id`/`Id`; its `Parent Account.id` is another company's id.",
+        "`AccountId` and report form `Account Name: Account ID`, `Company ID`, `Organization ID`; never `Parent Account ID`",
+        "(the parent of the row's account). `Contact Name.id` on a deal is `contact_id`. In a companies file the",
+        "row's own id is `Record Id`/`Id`; its `Parent Account.id` is another company's id.",
         "",
         "## A file's own entity prefix",
         "",
