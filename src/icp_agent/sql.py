@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import duckdb
 
 
 def quote_identifier(name: str) -> str:
@@ -27,3 +31,16 @@ def sql_literal(value: object) -> str:
 def columns_of(con, relation: str) -> set[str]:
     """The column names of a table, view or parenthesised query."""
     return {row[0] for row in con.execute(f"DESCRIBE {relation}").fetchall()}
+
+
+def one(con: duckdb.DuckDBPyConnection, query: str, params: object = None) -> Any:
+    """The one row a query returns (an aggregate, a count, a lookup): its only value when the query selects
+    one column, else the row as a tuple (`rows, linked = one(con, "SELECT count(*), count_if(ok) ...")`).
+
+    Raises RuntimeError naming the query when it returns no row: a query that always returns
+    one (e.g. a bare aggregate) coming back empty is a bug, not a data problem.
+    """
+    row = con.execute(query, params).fetchone()
+    if row is None:
+        raise RuntimeError(f"expected one row, the query returned none: {' '.join(query.split())[:300]}")
+    return row[0] if len(row) == 1 else row

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeGuard, get_args
 
 import duckdb
 
@@ -40,10 +41,10 @@ from icp_agent.ingest.reader import (
     stage,
     stage_is_view,
 )
-from icp_agent.models import ColumnReport, FurnitureRow, ImportReport, RejectedRow
+from icp_agent.models import ColumnReport, FurnitureRow, ImportReport, Kind, RejectedRow, RoleName
 from icp_agent.progress import adapt, watch
+from icp_agent.sql import one, sql_literal
 from icp_agent.sql import quote_identifier as _q
-from icp_agent.sql import sql_literal
 from icp_agent.workspace import Workspace
 
 ID_FIELD = {
@@ -480,7 +481,7 @@ def _profile_known(con: duckdb.DuckDBPyConnection, texts: dict[str, str], known:
         f"count(*) FILTER ({norm.null_if_missing(texts[h])} IS NOT NULL), approx_count_distinct({texts[h]})"
         for h in headers
     ]
-    row = con.execute(f"SELECT count(*) FILTER (_row <= {PROFILE_ROWS}), {', '.join(parts)} FROM _dedup").fetchone()
+    row = one(con, f"SELECT count(*) FILTER (_row <= {PROFILE_ROWS}), {', '.join(parts)} FROM _dedup")
     return {
         h: dict.fromkeys(_PROFILE_KEYS, 0)
         | {
@@ -898,7 +899,7 @@ def detect_kind(headers: list[str], mapping: Mapping | None = None, file_name: s
     headers whose meaning depends on the kind ("Record ID", "Name") are mapped afterwards.
     """
     overrides = mapping.columns_for(file_name) if mapping else {}
-    fields = {overrides.get(h) or canonical_field(h) for h in headers} - {None}
+    fields = {f for f in (overrides.get(h) or canonical_field(h) for h in headers) if f is not None}
     from icp_agent.ingest.fields import CONTACT_SIGNALS, CUSTOMER_SIGNALS, DEAL_SIGNALS
 
     if fields & DEAL_SIGNALS:
@@ -930,9 +931,10 @@ def _account_table_kind(headers: list[str], fields: set[str], mapping: Mapping |
 
     def as_kind(kind: str) -> set[str]:
         """The fields the headers name in a file of that kind; none when they describe accounts."""
-        named = {
+        found = (
             (mapping.columns.get(h) if mapping else None) or kind_field(h, kind) or canonical_field(h) for h in headers
-        } - {None}
+        )
+        named = {f for f in found if f is not None}
         return set() if named & (FIRMOGRAPHIC | ACCOUNT_LEVEL) else named  # Recurly's `state` is no region
 
     subscriptions = as_kind("subscriptions")
@@ -1006,7 +1008,7 @@ def import_into(
         if source.format not in ("csv", "xlsx"):
             stage(con, source, lenient=lenient, scratch_dir=scratch_dir)
         kind, reason = detect_kind(source.headers, mapping, source.name)
-    if kind not in ID_FIELD:
+    if not _importable(kind):
         raise UserError(f"unknown kind {kind!r}", hint=f"use one of {', '.join(ID_FIELD)}")
     key = import_key(source, kind, mapping, lenient)
     import_id = f"{kind}-{key[:12]}"
@@ -1053,6 +1055,23 @@ def import_into(
     return report
 
 
+def _importable(kind: str) -> TypeGuard[Kind]:
+    """True for a kind a table file imports as (the keys of ID_FIELD; interviews have their own path)."""
+    return kind in ID_FIELD
+
+
+def _is_role_name(role: str) -> TypeGuard[RoleName]:
+    return role in get_args(RoleName)
+
+
+def _settled_role(column: PlannedColumn) -> RoleName:
+    """A planned column's role once planning decided it; RuntimeError for one left "auto" (a bug, not the data)."""
+    role = column.role
+    if not _is_role_name(role):
+        raise RuntimeError(f"column {column.header!r} has no decided role ({role!r})")
+    return role
+
+
 def import_key(source: SourceFile, kind: str, mapping: Mapping, lenient: bool) -> str:
     """The identity of a snapshot: the file's bytes (and sheet) plus every setting that changes what is stored.
 
@@ -1083,9 +1102,7 @@ def _estimated_rows(con: duckdb.DuckDBPyConnection, source: SourceFile) -> int:
     """Rows of a file before reading it, for progress: Parquet's metadata, else size / the first lines' length."""
     try:
         if source.format == "parquet":
-            return int(
-                con.execute("SELECT sum(num_rows) FROM parquet_file_metadata(?)", [str(source.path)]).fetchone()[0] or 0
-            )
+            return int(one(con, "SELECT sum(num_rows) FROM parquet_file_metadata(?)", [str(source.path)]) or 0)
         with source.path.open("rb") as handle:
             head = handle.read(1 << 20)
         lines = head.count(b"\n")
@@ -1097,7 +1114,7 @@ def _estimated_rows(con: duckdb.DuckDBPyConnection, source: SourceFile) -> int:
 def _build_snapshot(
     con: duckdb.DuckDBPyConnection,
     source: SourceFile,
-    kind: str,
+    kind: Kind,
     import_id: str,
     mapping: Mapping,
     reader_rejects: list[dict],
@@ -1105,7 +1122,7 @@ def _build_snapshot(
     table: str,
     progress: Callable[..., None] | None = None,
 ) -> ImportReport:
-    rows_read = con.execute("SELECT count(*) FROM _stage").fetchone()[0] + len(reader_rejects)
+    rows_read = one(con, "SELECT count(*) FROM _stage") + len(reader_rejects)
     texts = _staged_as_text(con)
     originals = ", ".join(_q(h) for h in texts)
     if stage_is_view(con):  # a Parquet file read in place: its own row numbers, from 0
@@ -1119,7 +1136,7 @@ def _build_snapshot(
         f"CREATE OR REPLACE TEMP VIEW _dedup AS SELECT {rid} - {first} + 1 AS _row, {originals} FROM _stage"
         f"{kept_filter}"
     )
-    kept_after_dedup = con.execute("SELECT count(*) FROM _dedup").fetchone()[0]
+    kept_after_dedup = one(con, "SELECT count(*) FROM _dedup")
     duplicates = rows_read - len(reader_rejects) - kept_after_dedup
     say(f"profiling {len(texts)} columns")
     norm.register_functions(con)
@@ -1197,7 +1214,7 @@ def _build_snapshot(
     for r in rejects:
         con.execute("INSERT INTO import_rejects VALUES (?, ?, ?, ?, ?)", [import_id, r.row, r.column, r.reason, r.raw])
     column_reports = _column_reports(con, table, columns, inline_reports)
-    rows_kept = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    rows_kept = one(con, f"SELECT count(*) FROM {table}")
     return ImportReport(
         import_id=import_id,
         kind=kind,
@@ -1276,11 +1293,12 @@ def _value_fit(con: duckdb.DuckDBPyConnection, texts: dict[str, str]) -> Callabl
         if field_name != "deal_stage":
             return 0.0
         present = norm.null_if_missing("raw")
-        decided, total = con.execute(  # only the columns that claim deal_stage: one GROUP BY each
+        decided, total = one(  # only the columns that claim deal_stage: one GROUP BY each
+            con,
             f"SELECT coalesce(sum(c) FILTER ({stage_class(present)} IN ('won', 'lost')), 0), "
             f"coalesce(sum(c) FILTER ({present} IS NOT NULL), 0) "
-            f"FROM (SELECT {texts[header]} AS raw, count(*) AS c FROM _dedup GROUP BY 1)"
-        ).fetchone()
+            f"FROM (SELECT {texts[header]} AS raw, count(*) AS c FROM _dedup GROUP BY 1)",
+        )
         return decided / total if total else 0.0
 
     return fit
@@ -1420,7 +1438,7 @@ def _drop_duplicate_rows(con: duckdb.DuckDBPyConnection, originals: str, rid: st
             SELECT {rid} AS _rid, row_number() OVER (PARTITION BY {originals} ORDER BY {rid}) AS _n FROM _stage
             WHERE hash({originals}) IN (SELECT _h FROM repeated))
         WHERE _n > 1""")
-    if not con.execute("SELECT count(*) FROM _dup_rows").fetchone()[0]:
+    if not one(con, "SELECT count(*) FROM _dup_rows"):
         con.execute("DROP TABLE _dup_rows")
         return ""
     if rid == PARQUET_ROW:
@@ -1501,7 +1519,7 @@ def _column_reports(
                     header=column.header,
                     field=column.name,
                     canonical=column.canonical,
-                    role=column.role,
+                    role=_settled_role(column),
                     type=column.type,
                     pct_missing=round(100 * missing[i] / total, 1),
                     examples=inline[i][2],
@@ -1546,7 +1564,7 @@ def _column_reports(
                 header=column.header,
                 field=column.name,
                 canonical=column.canonical,
-                role=column.role,
+                role=_settled_role(column),
                 type=column.type,
                 pct_missing=round(100 * missing[i] / total, 1),
                 examples=examples,

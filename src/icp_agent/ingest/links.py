@@ -43,8 +43,8 @@ from dataclasses import dataclass
 import duckdb
 
 from icp_agent.ingest import normalize as norm
-from icp_agent.models import LinkReport
-from icp_agent.sql import columns_of
+from icp_agent.models import AmbiguousKey, LinkReport
+from icp_agent.sql import columns_of, one
 
 COMPANY_KEYS = ("company_id", "domain", "company_name")
 METHOD = {"company_id": "id", "domain": "domain", "company_name": "name"}
@@ -368,7 +368,7 @@ def _cause(
     choice: KeyChoice,
     rows: int,
     usable: int,
-    ambiguous: tuple[int, list[dict]] = (0, []),
+    ambiguous: tuple[int, list[AmbiguousKey]] = (0, []),
 ) -> str | None:
     """The likely reason few rows link, in words a user can act on (None when enough link)."""
     if rows == 0 or usable > MIN_LINKED_SHARE * rows:
@@ -427,9 +427,9 @@ def link_deals(con: duckdb.DuckDBPyConnection, deals: str, customers: str) -> Li
     join = f"LEFT JOIN ({_matches(deals, customers, key)}) m ON m.v IS NOT DISTINCT FROM d.{key.field}" if key else ""
     matched = "coalesce(m.ok, FALSE)" if key else "FALSE"
     label = ", ".join(f"d.{c}" for c in ("deal_id", "company_id", "company_name", "domain") if c in columns)
-    rows, linked, standalone = con.execute(
-        f"SELECT count(*), count_if({matched}), count_if(NOT ({matched}) AND ({has_own})) FROM {deals} d {join}"
-    ).fetchone()
+    rows, linked, standalone = one(
+        con, f"SELECT count(*), count_if({matched}), count_if(NOT ({matched}) AND ({has_own})) FROM {deals} d {join}"
+    )
     examples = con.execute(
         f"SELECT d._row, {label or 'NULL'} FROM {deals} d {join} WHERE NOT ({matched}) "
         f"AND NOT ({has_own}) ORDER BY d._row LIMIT 10"
@@ -451,7 +451,7 @@ def link_deals(con: duckdb.DuckDBPyConnection, deals: str, customers: str) -> Li
 
 def ambiguity(
     con: duckdb.DuckDBPyConnection, table: str, key: LinkKey | None, linked_otherwise: str | None = None, limit: int = 5
-) -> tuple[int, list[dict]]:
+) -> tuple[int, list[AmbiguousKey]]:
     """Rows of `table` left unlinked because their name or domain fits several companies, and the commonest such
     values: (rows, [{"value": "Irondata LLC", "key": "irondata", "rows": 12, "companies": ["Irondata",
     "Irondata LLC"]}]), the companies as the companies' file names them (at most three).
@@ -473,7 +473,7 @@ def ambiguity(
     ).fetchall()
     if not found:
         return 0, []
-    examples = [{"value": v, "key": k, "rows": n, "companies": list(names)} for v, k, n, names, _ in found]
+    examples = [AmbiguousKey(value=v, key=k, rows=n, companies=list(names)) for v, k, n, names, _ in found]
     return int(found[0][4]), examples
 
 
@@ -542,7 +542,7 @@ def _quoted(column: str) -> str:
     return '"' + column.replace('"', '""') + '"'
 
 
-def _ambiguity_note(kind: str, key: LinkKey, rows: int, examples: list[dict], hint: str) -> str:
+def _ambiguity_note(kind: str, key: LinkKey, rows: int, examples: list[AmbiguousKey], hint: str) -> str:
     shown = "; ".join(
         f"{e['value']!r} ({e['rows']:,}, key {e['key']!r}) fits {' / '.join(e['companies'])}" for e in examples[:3]
     )
@@ -562,7 +562,7 @@ def _report(
     linked,
     standalone,
     examples,
-    ambiguous: tuple[int, list[dict]],
+    ambiguous: tuple[int, list[AmbiguousKey]],
 ) -> LinkReport:
     multiple = _multiple(con, table)
     notes = list(choice.notes)
@@ -612,7 +612,7 @@ def link_contacts(
             conditions.append("m.ok")
             linked_by.append(choice.key.field)
     matched = " OR ".join(f"coalesce({c}, FALSE)" for c in conditions) or "FALSE"
-    rows, linked = con.execute(f"SELECT count(*), count_if({matched}) FROM {contacts} p {join}").fetchone()
+    rows, linked = one(con, f"SELECT count(*), count_if({matched}) FROM {contacts} p {join}")
     label = [c for c in ("deal_id", "company_name", "domain", "job_title") if c in columns]
     examples = con.execute(
         f"SELECT p._row{''.join(', p.' + c for c in label)} FROM {contacts} p {join} "

@@ -36,7 +36,7 @@ import duckdb
 
 from icp_agent.errors import UserError
 from icp_agent.ingest.fields import canonical_field
-from icp_agent.sql import quote_identifier, sql_literal
+from icp_agent.sql import one, quote_identifier, sql_literal
 
 SAMPLE_BYTES = 256 * 1024
 SAMPLE_SHEET_ROWS = 500
@@ -102,6 +102,13 @@ class SourceFile:
     @property
     def name(self) -> str:
         return self.path.name
+
+    @property
+    def csv_delimiter(self) -> str:
+        """The sniffed delimiter of a CSV (or a workbook's CSV copy); only Parquet and JSON files have none."""
+        if self.delimiter is None:
+            raise RuntimeError(f"{self.name}: a {self.format} file has no delimiter (it is not read as CSV)")
+        return self.delimiter
 
     @property
     def needs_conversion(self) -> bool:
@@ -366,7 +373,7 @@ def _sniff_delimiter(
         raise UserError(
             "no delimiter found: this does not look like a table", file=name, hint="export as CSV with a header line"
         )
-    agreement, width, delimiter, header, skip, titles = best
+    agreement, width, delimiter, header, skip, title_text = best
     if agreement < 0.5 and not lenient:
         rows = [r for r in rows_by_delimiter[delimiter] if not is_footer_line(r)]
         start = next((i for i, r in enumerate(rows) if r == header), 0)
@@ -383,7 +390,7 @@ def _sniff_delimiter(
                 hint="re-export with one delimiter and quoted fields, or pass --lenient to import "
                 "the rows that fit and report the others",
             )
-    return delimiter, header, skip, titles
+    return delimiter, header, skip, title_text
 
 
 def _is_title(row: list[str], delimiter: str, width: int) -> bool:
@@ -510,7 +517,7 @@ def read_source_sql(
         return f"read_parquet('{read_path}')"
     if source.format == "json":
         return f"read_json('{read_path}', format='auto', records=true, sample_size=-1)"
-    delimiter = source.delimiter.replace("'", "''")
+    delimiter = source.csv_delimiter.replace("'", "''")
     encoding = "latin-1" if path is None and source.encoding == "latin-1" else "utf-8"
     errors = (
         ", store_rejects=true, rejects_table='_rejects', rejects_scan='_rejects_scan', ignore_errors=true"
@@ -620,7 +627,7 @@ def stage(
     finally:
         if converted is not None:
             converted.unlink(missing_ok=True)
-    count = con.execute("SELECT count(*) FROM _stage").fetchone()[0]
+    count = one(con, "SELECT count(*) FROM _stage")
     if (
         count == 0
         and source.format == "csv"
@@ -723,7 +730,7 @@ def _sort_rejects(con: duckdb.DuckDBPyConnection, source: SourceFile) -> list[di
         raw = raw or ""
         row = int(line) - 1 - source.skip_lines
         try:
-            cells = next(csv.reader(io.StringIO(raw.strip("\r\n")), delimiter=source.delimiter), [])
+            cells = next(csv.reader(io.StringIO(raw.strip("\r\n")), delimiter=source.csv_delimiter), [])
         except csv.Error:
             cells = [raw]
         filled = _nonempty(cells)
@@ -765,7 +772,7 @@ def _drop_furniture_rows(con: duckdb.DuckDBPyConnection, source: SourceFile) -> 
         + "".join(f" AND (coalesce(trim({c}), '') = '' OR regexp_full_match({c}, '{TOTAL_LABEL}'))" for c in ids)
         + ")"
     ).replace(f"'{TOTAL_LABEL}'", sql_literal(TOTAL_LABEL))
-    first = con.execute("SELECT min(rowid) FROM _stage").fetchone()[0] or 0
+    first = one(con, "SELECT min(rowid) FROM _stage") or 0
     furniture = f"({all_empty}) OR {footer} OR {total}"
     # cheap first cut on two cells, the exact per-cell tests on the few rows left: a blank line or a footer has
     # at most one filled cell (so one of the first two is empty); in a total row every cell is a figure or a label
@@ -776,7 +783,7 @@ def _drop_furniture_rows(con: duckdb.DuckDBPyConnection, source: SourceFile) -> 
                     SELECT _rid - {first} + 1 AS row, {all_empty} AS blank, {footer} AS footer,
                            concat_ws(' | ', {", ".join(f"nullif(trim({c}), '')" for c in cells)}) AS text, _rid
                     FROM (SELECT rowid AS _rid, * FROM _stage WHERE {cut}) WHERE {furniture}""")
-    count = con.execute("SELECT count(*) FROM _furniture").fetchone()[0]
+    count = one(con, "SELECT count(*) FROM _furniture")
     if count:
         for row, blank, is_footer, text in con.execute(
             f"SELECT row, blank, footer, text FROM _furniture ORDER BY row LIMIT {MAX_FURNITURE_EXAMPLES}"

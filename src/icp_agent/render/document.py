@@ -297,7 +297,7 @@ def currencies_of(summary: WorkspaceSummary) -> dict[str, str]:
             for code, n in column.currencies.items():
                 counts.setdefault(column.field, {}).setdefault(code, 0)
                 counts[column.field][code] += n
-    out = {f: max(codes, key=codes.get) for f, codes in counts.items() if codes}
+    out = {f: max(codes, key=lambda code: codes[code]) for f, codes in counts.items() if codes}
     if len(set(out.values())) == 1:
         out[""] = next(iter(out.values()))
     return out
@@ -337,7 +337,7 @@ def _relabel(icp: IcpDocument, symbols: Mapping[str, str]) -> IcpDocument:
     for c in criteria:
         sym = symbols.get(c.field) or symbols.get("")
         if sym and sym != "$" and "$" in c.label and c.kind in (None, "number"):
-            swaps[c.label] = re.sub(r"\$(?=-?\d)", lambda _: sym, c.label)
+            swaps[c.label] = _dollars_as(c.label, sym)
     if not swaps:
         return icp
     pattern = re.compile("|".join(re.escape(k) for k in sorted(swaps, key=len, reverse=True)))
@@ -427,6 +427,11 @@ def scorecard_bands(scorecard: Scorecard) -> list[dict[str, Any]]:
     ]
 
 
+def _dollars_as(text: str, sign: str) -> str:
+    """`text` with each "$" written before a number replaced by `sign` (taken as written, no regex escapes)."""
+    return re.sub(r"\$(?=-?\d)", lambda _: sign, text)
+
+
 def scorecard_internals(scorecard: Scorecard) -> list[Block]:
     """Everything the points table leaves out, for the appendix: scaling (PDO, factor, offset), the fit-score
     rule, WoE, information value and coefficient per attribute, the holdout evaluation and the settings."""
@@ -440,7 +445,7 @@ def scorecard_internals(scorecard: Scorecard) -> list[Block]:
             covers = ", ".join(str(v) for v in b.when.values or []) if b.other and b.when else ""
             label = str(b.label or "")
             if scorecard.field_kinds.get(str(f.field)) == "number":
-                label = re.sub(r"\$(?=-?\d)", lambda _: symbol(str(f.field)), label)
+                label = _dollars_as(label, symbol(str(f.field)))
             woe.rows.append(
                 [
                     Cell(str(f.name)),
@@ -604,23 +609,31 @@ def _implies(a: Criterion, b: Criterion) -> bool:
         return False
     if a.model_dump(exclude={"header", "kind"}) == b.model_dump(exclude={"header", "kind"}):
         return True
-    values_a = set(a.values or ([a.value] if a.op == "eq" and a.value is not None else []))
-    values_b = set(b.values or ([b.value] if b.op == "eq" and b.value is not None else []))
+    values_a, values_b = _listed_values(a), _listed_values(b)
     if a.op in ("eq", "in") and b.op in ("eq", "in"):
         return bool(values_a) and values_a <= values_b
     if a.op == "contains" and b.op == "contains":
         return a.value == b.value
-    lo_a, hi_a = (
-        (a.min if a.op in ("between", "gte") else -math.inf),
-        (a.max if a.op in ("between", "lte") else math.inf),
-    )
-    lo_b, hi_b = (
-        (b.min if b.op in ("between", "gte") else -math.inf),
-        (b.max if b.op in ("between", "lte") else math.inf),
-    )
-    if a.op in ("between", "gte", "lte") and b.op in ("between", "gte", "lte") and None not in (lo_a, hi_a, lo_b, hi_b):
-        return lo_b <= lo_a and hi_a <= hi_b
+    range_a, range_b = _bounds(a), _bounds(b)
+    if range_a is not None and range_b is not None:
+        return range_b[0] <= range_a[0] and range_a[1] <= range_b[1]
     return False
+
+
+def _listed_values(c: Criterion) -> set[str | float | bool]:
+    """The values an eq/in criterion lists (its `values`, else an eq's `value`); empty for other criteria."""
+    if c.values:
+        return set(c.values)
+    return {c.value} if c.op == "eq" and c.value is not None else set()
+
+
+def _bounds(c: Criterion) -> tuple[float, float] | None:
+    """(lo, hi) of a between/gte/lte criterion, an open side infinite; None for other ops or a missing bound."""
+    if c.op not in ("between", "gte", "lte"):
+        return None
+    lo = c.min if c.op in ("between", "gte") else -math.inf
+    hi = c.max if c.op in ("between", "lte") else math.inf
+    return None if lo is None or hi is None else (lo, hi)
 
 
 def _within(inner: PatternStat, outer: PatternStat) -> bool:

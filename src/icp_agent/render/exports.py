@@ -105,7 +105,9 @@ def id_header(con, kind: str) -> str | None:
 
 def is_hubspot_id_header(header: str | None) -> bool:
     """True when a column header is HubSpot's name for a company's record id ("Record ID", "hs_object_id", ...)."""
-    return bool(header) and "".join(ch for ch in header.lower() if ch.isalnum()) in HUBSPOT_ID_HEADERS
+    if not header:
+        return False
+    return "".join(ch for ch in header.lower() if ch.isalnum()) in HUBSPOT_ID_HEADERS
 
 
 def write_crm_exports(ws: Workspace, icp: IcpDocument, out: Path) -> tuple[dict[str, int], dict[str, int]]:
