@@ -51,3 +51,13 @@ def test_non_finite_numbers_are_refused(value):
 def test_columns_of_a_parenthesised_query():
     con = duckdb.connect()
     assert columns_of(con, "(SELECT 1 AS a, 'x' AS \"b c\")") == {"a", "b c"}
+
+
+def test_one_row_is_its_value_or_its_tuple_and_no_row_is_a_bug_named_by_its_query():
+    from icp_agent.sql import one
+
+    con = duckdb.connect()
+    assert one(con, "SELECT count(*) FROM range(5)") == 5
+    assert one(con, "SELECT count(*), sum(range) FROM range(?)", [4]) == (4, 6)
+    with pytest.raises(RuntimeError, match="returned none: SELECT 1 WHERE false"):
+        one(con, "SELECT 1\n   WHERE false")
