@@ -104,7 +104,7 @@ def test_contacts_not_tied_to_deals_come_from_the_tiers_won_accounts(tmp_path):
     n_accounts = _count(ws, icp, tier1, "count(DISTINCT company_name)", "good")
     assert summary["n"] == 2 * n_accounts
     assert {t["value"]: t["n"] for t in summary["titles"]} == {"CFO": n_accounts, "Controller": n_accounts}
-    item = toolkit.get_evidence(ws, summary["evidence"])
+    item, = toolkit.get_evidence(ws, summary["evidence"]).items
     assert "accounts with a won deal (contacts are not tied to deals)" in item.statement
     assert "no buying role" in " ".join(found["notes"])
     # the drafted persona says the same, and the document shows it instead of five empty roles

@@ -334,7 +334,9 @@ async def test_the_server_holds_the_workspace_open_and_lets_it_go(tmp_path, work
 
 def test_serve_and_icp_agent_mcp_share_one_set_of_options():
     """`icp-agent serve` and `icp-agent-mcp` are declared with the same options (transports.serve_options)."""
-    from icp_agent.faces.cli import serve
+    from icp_agent.faces.cli import serve_command
+
+    serve = serve_command()
     from icp_agent.faces.transports import mcp_command
 
     def options(command) -> dict[str, tuple]:
