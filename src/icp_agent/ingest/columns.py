@@ -34,7 +34,7 @@ ID_FIELD = {
     "tickets": "ticket_id",
     "events": "event_id",
 }
-# Kinds whose rows each belong to one account (company_id, company_name or domain); see analysis/rollup.py.
+# Kinds whose rows each belong to one account (company_id, company_name or domain); see health/rollup.py.
 ACCOUNT_TABLE_KINDS = ("subscriptions", "tickets", "events")
 
 
@@ -229,7 +229,7 @@ def _account_table_kind(headers: list[str], fields: set[str], mapping: Mapping |
 def _value_fit(con: duckdb.DuckDBPyConnection, texts: dict[str, str]) -> Callable[[str, str], float]:
     """value_fit for plan_columns: the share of a column's present values that fit a VALUE_CHECKED field.
 
-    deal_stage: values that read as won or lost (analysis.health.stage_class); a pipeline's step names
+    deal_stage: values that read as won or lost (health.health_score.stage_class); a pipeline's step names
     ("Qualified", "Proposal Made") read as open whatever the deal's outcome, so they do not count.
     """
     from icp_agent.health.health_score import stage_class
