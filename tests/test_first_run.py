@@ -10,7 +10,8 @@ import random
 import pytest
 
 from icp_agent import toolkit
-from icp_agent.ingest.importer import Mapping, import_file
+from icp_agent.ingest.importer import import_file
+from icp_agent.ingest.mapping import Mapping
 
 DEAL_HEADERS = ["Deal - ID", "Deal - Title", "Deal - Creator", "Deal - Owner", "Deal - Value", "Deal - Currency",
                 "Deal - Weighted value", "Deal - Probability", "Deal - Organization", "Deal - Contact person",

@@ -10,7 +10,8 @@ from conftest import REPO, rows
 
 from icp_agent import toolkit
 from icp_agent.errors import UserError
-from icp_agent.ingest.importer import Mapping, import_file
+from icp_agent.ingest.importer import import_file
+from icp_agent.ingest.mapping import Mapping
 
 CUSTOMERS = """Record ID,Company name,Company Domain Name,Industry,Number of Employees,Annual Revenue,Country/Region,Technologies,Lifecycle Stage,Became a Customer Date,Churn Date,ARR,NPS Score,Time Zone
 1,Acme,https://www.acme.com,COMPUTER_SOFTWARE,"1,250","$1,200,000.00",United States,Salesforce;Slack,customer,03/25/2024,,"$12,000",9,UTC

@@ -65,7 +65,8 @@ def test_no_synonym_is_claimed_by_two_fields():
 from icp_agent import toolkit  # noqa: E402
 from icp_agent.errors import UserError  # noqa: E402
 from icp_agent.ingest.fields import FIELD_BY_NAME, KIND_SYNONYMS  # noqa: E402
-from icp_agent.ingest.importer import Mapping, detect_kind, plan_columns  # noqa: E402
+from icp_agent.ingest.columns import detect_kind, plan_columns  # noqa: E402
+from icp_agent.ingest.mapping import Mapping  # noqa: E402
 
 KIND_HEADERS = [
     # HubSpot deals export

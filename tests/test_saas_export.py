@@ -17,7 +17,8 @@ import pytest
 from icp_agent import toolkit
 from icp_agent.health.rollup import roll_up
 from icp_agent.errors import UserError
-from icp_agent.ingest.importer import detect_kind, import_file
+from icp_agent.ingest.columns import detect_kind
+from icp_agent.ingest.importer import import_file
 
 from conftest import REPO
 

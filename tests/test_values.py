@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from icp_agent import toolkit
 from icp_agent.errors import UserError
 from icp_agent.ingest import normalize as norm
-from icp_agent.ingest.importer import Mapping, import_file
+from icp_agent.ingest.importer import import_file
+from icp_agent.ingest.mapping import Mapping
 from icp_agent.workspace import Workspace
 
 CASES = SHARED.parent / "cases"

@@ -29,10 +29,12 @@ from icp_agent.drafting.store import (  # noqa: F401 - re-exported: the draft mo
 from icp_agent.errors import ArgumentError, DataShapeError, UserError
 from icp_agent.evidence import EvidenceItem
 from icp_agent.health.rollup import ROLLUP_KINDS, roll_up
+from icp_agent.ingest.column_reports import require_readable
 from icp_agent.ingest.fields import ROLES
-from icp_agent.ingest.importer import Mapping, import_into, require_readable
+from icp_agent.ingest.importer import import_into
 from icp_agent.ingest.interviews import import_interviews_into
 from icp_agent.ingest.linking import check_links, link_report
+from icp_agent.ingest.mapping import Mapping
 from icp_agent.ingest.plan import (  # noqa: F401 - re-exported for callers of the planning step
     InputPlan,
     Paths,

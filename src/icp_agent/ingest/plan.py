@@ -12,8 +12,9 @@ from pydantic import BaseModel, Field
 
 from icp_agent.errors import UserError
 from icp_agent.health.rollup import ROLLUP_KINDS
-from icp_agent.ingest.importer import Mapping, detect_kind
+from icp_agent.ingest.columns import detect_kind
 from icp_agent.ingest.interviews import interview_files
+from icp_agent.ingest.mapping import Mapping
 from icp_agent.ingest.reader import (
     TABLE_SUFFIXES,
     WORKBOOK_SUFFIXES,

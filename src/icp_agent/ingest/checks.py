@@ -1,0 +1,158 @@
+"""Row checks: what a file's rows must satisfy to be stored. A customers, prospects or per-account
+file needs a column naming each row's company or account; rows equal in every column to an earlier one are
+dropped; of two different rows with one id the first is kept and the rest rejected, naming the row they
+clash with; a row naming no company is rejected; ids a spreadsheet rounded into scientific notation are
+kept apart and warned about."""
+
+from __future__ import annotations
+
+import duckdb
+
+from icp_agent.errors import UserError
+from icp_agent.ingest.columns import ACCOUNT_TABLE_KINDS, ID_FIELD, PlannedColumn
+from icp_agent.ingest.reader import PARQUET_ROW, SourceFile
+from icp_agent.models import RejectedRow
+from icp_agent.sql import one
+from icp_agent.sql import quote_identifier as _q
+
+# A subscription id repeats legitimately in a history export (one row per plan change): not a conflict.
+HISTORY_KINDS = frozenset({"subscriptions"})
+
+
+def _require_identity(columns: list[PlannedColumn], kind: str, source: SourceFile, profiles) -> None:
+    names = {c.name for c in columns if profiles[c.header]["present"]}
+    if kind in ("customers", "prospects") and not names & {"company_id", "company_name", "domain"}:
+        raise UserError(
+            f"a {kind} file needs an id, a company name or a domain column; found columns: "
+            f"{', '.join(c.header for c in columns)}",
+            file=source.name,
+            hint="rename one column (e.g. 'Record ID' or 'Company name') or map it in a mapping file "
+            '([columns] "Your Header" = "company_id")',
+        )
+    if kind in ACCOUNT_TABLE_KINDS and not names & {"company_id", "company_name", "domain"}:
+        raise UserError(
+            f"the {kind} file needs a column naming each row's account (its id, name or domain); "
+            f"found columns: {', '.join(c.header for c in columns)}",
+            file=source.name,
+            hint='map the account column in a mapping file ([columns] "Your Header" = "company_id")',
+        )
+
+
+SCIENTIFIC_ID = r"[0-9](\.[0-9]+)?[eE]\+?[0-9]+"  # 1.23457E+17: a spreadsheet rounded a long id
+ID_FIELDS = ("company_id", "deal_id", "contact_id")
+
+
+def _lossy_id(column: str) -> str:
+    return f"regexp_full_match(trim(CAST({column} AS VARCHAR)), '{SCIENTIFIC_ID}')"
+
+
+def _scientific_ids(con, table: str, columns: list[PlannedColumn], file_name: str) -> list[str]:
+    """Warn about id columns a spreadsheet turned into scientific notation (distinct ids now look alike).
+
+    Those rows are kept (never folded into one record as id conflicts); their id links nothing
+    (ingest/links.py), so the link report shows what they cost.
+    """
+    warnings = []
+    for column in columns:
+        if column.name not in ID_FIELDS:
+            continue
+        q = _q(column.name)
+        found = con.execute(
+            f"SELECT _row, CAST({q} AS VARCHAR) FROM {table} WHERE {_lossy_id(q)} ORDER BY _row"
+        ).fetchall()
+        if found:
+            rows = ", ".join(str(r) for r, _ in found[:12]) + (", ..." if len(found) > 12 else "")
+            warnings.append(
+                f"{file_name}: column {column.header!r}: ids in scientific notation lost their digits "
+                f"(e.g. {found[0][1]}): {len(found):,} rows share {_ids(len({v for _, v in found}))} "
+                f"(rows {rows}); they were kept as separate records and link to nothing. Re-export the "
+                f"column as text (format the column as Text before saving, or export from the CRM "
+                f"directly)"
+            )
+    return warnings
+
+
+def _ids(n: int) -> str:
+    return f"{n:,} id" + ("" if n == 1 else "s")
+
+
+def _reject_conflicts(con, table: str, kind: str, columns: list[PlannedColumn]) -> list[RejectedRow]:
+    """Two different rows with the same id: keep the first, reject the rest, say which row they clash with.
+
+    Ids in scientific notation are not compared: they lost their digits, so equal values do not
+    mean the same record (see _scientific_ids).
+    """
+    id_field = ID_FIELD[kind]
+    if kind in HISTORY_KINDS or id_field not in {c.name for c in columns}:
+        return []
+    id_column = _q(id_field)
+    # ids that repeat, by a hash aggregate (no sort); the window below then ranks only their rows
+    repeated = (
+        f"{id_column} IN (SELECT {id_column} FROM {table} WHERE {id_column} IS NOT NULL "
+        f"GROUP BY {id_column} HAVING count(*) > 1)"
+    )
+    if not con.execute(f"SELECT count(*) FROM {table} WHERE {repeated} LIMIT 1").fetchone()[0]:
+        return []
+    comparable = f"{repeated} AND NOT {_lossy_id(id_column)}"
+    clashes = con.execute(f"""
+        SELECT _row, {id_column}, first_row FROM (
+            SELECT _row, {id_column}, min(_row) OVER (PARTITION BY {id_column}) AS first_row FROM {table}
+            WHERE {comparable})
+        WHERE _row <> first_row ORDER BY _row""").fetchall()
+    if not clashes:
+        return []
+    con.execute(f"""DELETE FROM {table} WHERE _row IN (
+        SELECT _row FROM (SELECT _row, min(_row) OVER (PARTITION BY {id_column}) AS first_row FROM {table}
+                          WHERE {comparable}) WHERE _row <> first_row)""")
+    return [
+        RejectedRow(
+            row=row,
+            column=id_field,
+            reason=f"id conflict: {id_field} {value!r} also on row {first} with different values (kept row {first})",
+            raw=str(value),
+        )
+        for row, value, first in clashes
+    ]
+
+
+def _reject_anonymous(con, table: str, kind: str, columns: list[PlannedColumn]) -> list[RejectedRow]:
+    if kind not in ("customers", "prospects", *ACCOUNT_TABLE_KINDS):
+        return []
+    keys = [c for c in ("company_id", "company_name", "domain") if c in {col.name for col in columns}]
+    condition = " AND ".join(f"{_q(k)} IS NULL" for k in keys)
+    rows = [r[0] for r in con.execute(f"SELECT _row FROM {table} WHERE {condition} ORDER BY _row").fetchall()]
+    if rows:
+        con.execute(f"DELETE FROM {table} WHERE {condition}")
+    what = (
+        "the company cannot be identified"
+        if kind in ("customers", "prospects")
+        else f"the {kind[:-1]} belongs to no account"
+    )
+    return [RejectedRow(row=r, column=None, reason=f"no {' / '.join(keys)}: {what}") for r in rows]
+
+
+def _drop_duplicate_rows(con: duckdb.DuckDBPyConnection, originals: str, rid: str = "rowid") -> str:
+    """Drop from _stage every row equal in all columns to an earlier row (the first is kept); `rid` numbers the
+    staged rows in file order. Returns the WHERE clause that keeps the other rows ("" when none was dropped).
+
+    Only rows whose hash of all columns repeats are compared value by value, so a file without
+    duplicates costs one hash per row and a small aggregate, never a copy of the table (a GROUP BY
+    over every column materialised the whole file a second time). A _stage table loses the
+    duplicates (DELETE); a view over a Parquet file cannot, so they stay listed in _dup_rows and the
+    clause returned leaves them out.
+    """
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _dup_rows AS
+        WITH hashed AS (SELECT {rid} AS _rid, hash({originals}) AS _h FROM _stage),
+             repeated AS (SELECT _h FROM hashed GROUP BY _h HAVING count(*) > 1)
+        SELECT _rid FROM (
+            SELECT {rid} AS _rid, row_number() OVER (PARTITION BY {originals} ORDER BY {rid}) AS _n FROM _stage
+            WHERE hash({originals}) IN (SELECT _h FROM repeated))
+        WHERE _n > 1""")
+    if not one(con, "SELECT count(*) FROM _dup_rows"):
+        con.execute("DROP TABLE _dup_rows")
+        return ""
+    if rid == PARQUET_ROW:
+        return f" WHERE {rid} NOT IN (SELECT _rid FROM _dup_rows)"
+    con.execute("DELETE FROM _stage WHERE rowid IN (SELECT _rid FROM _dup_rows)")
+    con.execute("DROP TABLE _dup_rows")
+    return ""

@@ -1,0 +1,179 @@
+"""Column reports: what each imported column became (its field, type, role, % missing,
+examples, the values that could not be read, notes and currencies), read from its lookup table or, for
+text normalised inline, from the stored table; and `require_readable`, which stops an analysis when a
+column that defines a good customer has values that could not be read."""
+
+from __future__ import annotations
+
+from typing import TypeGuard, get_args
+
+from icp_agent.errors import UserError
+from icp_agent.ingest import normalize as norm
+from icp_agent.ingest.columns import PlannedColumn
+from icp_agent.models import ColumnReport, ImportReport, RoleName
+from icp_agent.sql import quote_identifier as _q
+
+
+def _is_role_name(role: str) -> TypeGuard[RoleName]:
+    return role in get_args(RoleName)
+
+
+def _settled_role(column: PlannedColumn) -> RoleName:
+    """A planned column's role once planning decided it; RuntimeError for one left "auto" (a bug, not the data)."""
+    role = column.role
+    if not _is_role_name(role):
+        raise RuntimeError(f"column {column.header!r} has no decided role ({role!r})")
+    return role
+
+
+def _shown(expr: str) -> str:
+    """A stored value as text for examples: 1979.0 shows as 1979."""
+    return f"regexp_replace(CAST({expr} AS VARCHAR), '\\.0$', '')"
+
+
+def _inline_reports(
+    con,
+    table: str,
+    columns: list[PlannedColumn],
+    inline: set[int],
+    texts: dict[str, str],
+    profiles: dict[str, dict[str, int]],
+    kept: int,
+) -> dict[int, tuple[int, list[str], list[str]]]:
+    """(unparsed, unparsed examples, examples) of the text columns normalised inline, with no lookup table.
+
+    The same figures a lookup gives: examples are the first three distinct stored values in order; a
+    value is unparsed when it was present (not blank, not a missing marker) yet stored as NULL (a website
+    with no domain in it), counted as NULL rows minus missing ones. Call before any row is rejected.
+    """
+    reports = {}
+    for i in sorted(inline):
+        column, name = columns[i], _q(columns[i].name)
+        shown = f"CASE WHEN ends_with({name}, '.0') THEN left({name}, -2) ELSE {name} END"  # as _shown, no regex
+        # the first values in order (a top-N, no sort of the column); all distinct ones only if those repeat
+        first = [
+            r[0]
+            for r in con.execute(
+                f"SELECT {shown} AS v FROM {table} WHERE {name} IS NOT NULL ORDER BY v LIMIT 50"
+            ).fetchall()
+        ]
+        examples = list(dict.fromkeys(first))[:3]
+        if len(examples) < 3 and len(first) == 50:
+            examples = [
+                r[0]
+                for r in con.execute(
+                    f"SELECT DISTINCT {shown} AS v FROM {table} WHERE {name} IS NOT NULL ORDER BY v LIMIT 3"
+                ).fetchall()
+            ]
+        nulls = con.execute(f"SELECT count_if({name} IS NULL) FROM {table}").fetchone()[0]
+        unparsed = nulls - (kept - profiles[column.header]["present"])
+        unparsed_examples = []
+        if unparsed:
+            raw = texts[column.header]
+            unparsed_examples = [
+                f"row {r}: {v}"
+                for r, v in con.execute(
+                    f"SELECT min(_row) AS r, {raw} AS v FROM _dedup WHERE _row IN (SELECT _row FROM {table} WHERE "
+                    f"{name} IS NULL) AND {norm.null_if_missing(raw)} IS NOT NULL GROUP BY v ORDER BY r LIMIT 3"
+                ).fetchall()
+            ]
+        reports[i] = unparsed, unparsed_examples, examples
+    return reports
+
+
+def _column_reports(
+    con, table: str, columns: list[PlannedColumn], inline: dict[int, tuple[int, list[str], list[str]]] | None = None
+) -> list[ColumnReport]:
+    """Per column: % missing in the stored table; unparsed values and examples from its lookup.
+
+    `inline` gives (unparsed, unparsed examples, examples) of the columns normalised without a lookup.
+    """
+    inline = inline or {}
+    total = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] or 1
+    stored = [f"{c.name}_min" if c.type == "band" else c.name for c in columns]
+    missing = con.execute(
+        "SELECT " + ", ".join(f"count_if({_q(name)} IS NULL)" for name in stored) + f" FROM {table}"
+    ).fetchall()[0]
+    reports = []
+    for i, column in enumerate(columns):
+        if i in inline:
+            reports.append(
+                ColumnReport(
+                    header=column.header,
+                    field=column.name,
+                    canonical=column.canonical,
+                    role=_settled_role(column),
+                    type=column.type,
+                    pct_missing=round(100 * missing[i] / total, 1),
+                    examples=inline[i][2],
+                    unparsed=int(inline[i][0]),
+                    unparsed_examples=inline[i][1],
+                    note=column.note,
+                    currencies=dict(column.currencies),
+                )
+            )
+            continue
+        value = f"{_q(column.name + '__band')}.min" if column.type == "band" else _q(column.name)
+        # a word such as "unknown" or "lots" in a number, date or yes/no column is unreadable, not missing
+        present = (
+            f"{norm.null_if_missing('raw')} IS NOT NULL"
+            if column.type in ("text", "category", "list")
+            else f"NOT {norm.strictly_missing('raw')}"
+        )
+        unparsed_filter = f"{value} IS NULL AND {present}"
+        unparsed = con.execute(f"SELECT coalesce(sum(c), 0) FROM _lk_{i} WHERE {unparsed_filter}").fetchall()[0][0]
+        unparsed_examples = [
+            f"row {r}: {v}"
+            for r, v in con.execute(
+                f"SELECT first_row, raw FROM _lk_{i} WHERE {unparsed_filter} ORDER BY first_row LIMIT 3"
+            ).fetchall()
+        ]
+        display = (
+            _shown(value)
+            if column.type != "band"
+            else (
+                f"coalesce({_shown(_q(column.name + '__band') + '.exact')}, {_shown(value)} || '-' || "
+                f"coalesce({_shown(_q(column.name + '__band') + '.max')}, ''))"
+            )
+        )
+        examples = [
+            r[0]
+            for r in con.execute(
+                f"SELECT DISTINCT {display} AS v FROM _lk_{i} WHERE {value} IS NOT NULL ORDER BY v LIMIT 3"
+            ).fetchall()
+        ]
+        reports.append(
+            ColumnReport(
+                header=column.header,
+                field=column.name,
+                canonical=column.canonical,
+                role=_settled_role(column),
+                type=column.type,
+                pct_missing=round(100 * missing[i] / total, 1),
+                examples=examples,
+                unparsed=int(unparsed),
+                unparsed_examples=unparsed_examples,
+                note=column.note,
+                currencies=dict(column.currencies),
+            )
+        )
+    return reports
+
+
+def require_readable(report: ImportReport, fields: set[str]) -> None:
+    """Stop (UserError, exit 2) when a column that defines a good customer has values that could not be read.
+
+    `fields` are the stored names of the columns the health score or the good-customer definition reads;
+    scoring health without them would silently change who counts as a good customer.
+    """
+    for column in report.columns:
+        if (column.field in fields or column.header in fields) and column.unparsed:
+            raise UserError(
+                f"{column.unparsed:,} value(s) in column {column.header!r} could not be read as "
+                f"{column.type} (e.g. {'; '.join(column.unparsed_examples)}), and this column defines a "
+                f"good customer",
+                file=report.file_name,
+                column=column.header,
+                hint="correct those values in the file (or leave them blank: a blank is missing on "
+                "purpose) and import again",
+            )

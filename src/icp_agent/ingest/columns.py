@@ -1,0 +1,253 @@
+"""Column planning: which kind a file is (`detect_kind`: deals, contacts, customers, prospects,
+subscriptions, tickets or events, from its headers) and which stored name each of its columns gets
+(`plan_columns`: the mapping file first, then the kind's synonyms; when two columns claim one field, their
+values decide before their headers do). A `PlannedColumn` carries each column's name, type, role and notes
+through the rest of the import."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import duckdb
+
+from icp_agent.errors import UserError
+from icp_agent.ingest import normalize as norm
+from icp_agent.ingest.fields import (
+    FIELD_BY_NAME,
+    attribute_name,
+    canonical_field,
+    is_secondary,
+    kind_field,
+    strip_own_prefix,
+)
+from icp_agent.ingest.mapping import Mapping
+from icp_agent.sql import one
+
+ID_FIELD = {
+    "customers": "company_id",
+    "prospects": "company_id",
+    "deals": "deal_id",
+    "contacts": "contact_id",
+    "subscriptions": "subscription_id",
+    "tickets": "ticket_id",
+    "events": "event_id",
+}
+# Kinds whose rows each belong to one account (company_id, company_name or domain); see health/rollup.py.
+ACCOUNT_TABLE_KINDS = ("subscriptions", "tickets", "events")
+
+
+# Account-level outcomes: a file carrying them is an accounts (customers) file, even with plan and MRR columns.
+ACCOUNT_LEVEL = frozenset(
+    {"churned", "lifecycle_stage", "nrr", "starting_arr", "starting_mrr", "cac", "nps", "support_tickets", "referrals"}
+)
+
+
+PRIMARY = re.compile(r"\bprimary\b", re.IGNORECASE)
+# Fields whose values say whether a column really is that field (plan_columns' value_fit): what they read as.
+VALUE_CHECKED = {"deal_stage": "won or lost"}
+
+
+@dataclass
+class PlannedColumn:
+    header: str
+    name: str
+    canonical: bool
+    type: str
+    role: str
+    note: str | None = None
+    date_order: str | None = None
+    mark: str | None = None  # decimal mark of a number/money column, decided from all its values
+    currencies: dict[str, int] = field(default_factory=dict)  # ISO code -> values (money columns)
+    currency_source: str | None = None  # stored name of the column giving this money column's currency
+    open_values: int = 0  # values that are open bands ("$10M+"), stored as their lower bound
+
+
+def plan_columns(
+    headers: list[str],
+    mapping: Mapping,
+    file_name: str,
+    kind: str | None = None,
+    value_fit: Callable[[str, str], float] | None = None,
+) -> list[PlannedColumn]:
+    """Decide the stored name of every column of a file of `kind`.
+
+    The mapping file wins (the file's own section, then the global [columns]), then the
+    synonyms of the kind (fields.canonical_field). A per-file entry naming a column the file
+    lacks is an error; a global one is skipped here (Mapping.check_files looks across files).
+
+    When two columns name one field, `value_fit(header, field)` (the share of the column's values
+    that fit the field, 0-1; fields in VALUE_CHECKED only) decides before the header does: Pipedrive's
+    "Deal - Status" (won/lost/open) is the deal stage, not "Deal - Stage" (the pipeline step).
+    """
+    own = mapping.file_columns(file_name)
+    missing = [h for h in own if h not in headers]
+    if missing:
+        raise UserError(
+            f"the mapping file's section for {file_name!r} names column(s) {missing} that are not in the file",
+            file=mapping.source or file_name,
+            column=missing[0],
+            hint=f"the file's columns are: {', '.join(headers)}",
+        )
+    overrides = mapping.columns_for(file_name)
+    desired: dict[str, tuple[str, bool]] = {}
+    for header in headers:
+        target = overrides.get(header)
+        if target == "ignore":
+            desired[header] = attribute_name(header), False
+        elif target:
+            desired[header] = target, target in FIELD_BY_NAME
+        else:
+            name = canonical_field(header, kind) or attribute_name(header)
+            desired[header] = name, name in FIELD_BY_NAME
+    # Two columns naming one field: the mapping file's choice wins, then the one whose values fit the field
+    # (VALUE_CHECKED), then the stronger spelling (fields.SECONDARY_SPELLINGS), then a column marked primary
+    # ("Associated Company IDs (Primary)" over the full "Associated Company IDs" list), then the first.
+    claims: dict[str, list[str]] = {}
+    for header in headers:
+        if desired[header][1]:
+            claims.setdefault(desired[header][0], []).append(header)
+    fit = {
+        h: value_fit(h, name)
+        for name, hs in claims.items()
+        if len(hs) > 1 and name in VALUE_CHECKED and value_fit
+        for h in hs
+    }
+    rank = {
+        h: (h not in overrides, -fit.get(h, 0.0), is_secondary(h, kind), not PRIMARY.search(h), i)
+        for i, h in enumerate(headers)
+    }
+    winner: dict[str, str] = {}
+    for header in sorted(headers, key=rank.__getitem__):
+        name, canonical = desired[header]
+        if canonical:
+            winner.setdefault(name, header)
+    planned: list[PlannedColumn] = []
+    used: set[str] = set()
+    for header in headers:
+        target = overrides.get(header)
+        note = None
+        name, canonical = desired[header]
+        duplicate_of = None
+        if name in used or (canonical and winner.get(name, header) != header):
+            taken_by = winner.get(name, name)
+            why = ""
+            if fit.get(taken_by, 0.0) > fit.get(header, 0.0):
+                why = (
+                    f" (its values fit {name}: {fit[taken_by]:.0%} read as {VALUE_CHECKED[name]}, "
+                    f"{fit.get(header, 0.0):.0%} of this column's)"
+                )
+            note = f"also matches {name!r}, taken by column {taken_by!r}{why}: kept as an attribute"
+            duplicate_of = FIELD_BY_NAME.get(name)  # a pipeline stage is still deal progress: never a trait
+            name, canonical = attribute_name(header), False
+            if name in used or name in FIELD_BY_NAME:  # "Deal - Stage" beside deal_stage: "stage"
+                name = attribute_name(strip_own_prefix(header, kind))
+            while name in used or name in FIELD_BY_NAME:
+                name = f"{name}_2"
+        elif not canonical and name in FIELD_BY_NAME:
+            name = f"attr_{name}"
+        used.add(name)
+        spec = FIELD_BY_NAME.get(name) if canonical else None
+        spec = spec or duplicate_of  # a second "owner" column is still an owner: same type and role
+        column = PlannedColumn(
+            header=header,
+            name=name,
+            canonical=canonical,
+            type=mapping.types.get(name) or (spec.type if spec else "auto"),
+            role=spec.role if spec else "auto",
+            note=note,
+        )
+        if target == "ignore":
+            column.role = "ignore"
+        planned.append(column)
+    return planned
+
+
+def detect_kind(headers: list[str], mapping: Mapping | None = None, file_name: str | None = None) -> tuple[str, str]:
+    """Guess a file's kind from its headers; returns (kind, reason).
+
+    Only kind-neutral signals decide (a stage column, job titles, lifecycle fields); the
+    headers whose meaning depends on the kind ("Record ID", "Name") are mapped afterwards.
+    """
+    overrides = mapping.columns_for(file_name) if mapping else {}
+    fields = {f for f in (overrides.get(h) or canonical_field(h) for h in headers) if f is not None}
+    from icp_agent.ingest.fields import CONTACT_SIGNALS, CUSTOMER_SIGNALS, DEAL_SIGNALS
+
+    if fields & DEAL_SIGNALS:
+        return "deals", "has a deal stage column"
+    if fields & CONTACT_SIGNALS:
+        found = sorted(fields & CONTACT_SIGNALS)
+        return "contacts", f"has {', '.join(found)} (people, not companies)"
+    account_table = _account_table_kind(headers, fields, mapping)
+    if account_table:
+        return account_table
+    signals = sorted(fields & CUSTOMER_SIGNALS)
+    if signals:
+        return "customers", f"companies with lifecycle/revenue fields ({', '.join(signals)})"
+    return "prospects", "companies without lifecycle, revenue or outcome fields"
+
+
+def _account_table_kind(headers: list[str], fields: set[str], mapping: Mapping | None) -> tuple[str, str] | None:
+    """subscriptions, tickets or events when the headers say a row is one of those, not an account.
+
+    A file with firmographics or account-level outcomes (churned, NRR, NPS, ...) describes accounts;
+    otherwise a subscription needs an amount or plan and a column only subscriptions have, a ticket
+    its id (or an open date with a status or priority), an event a name and a time.
+    """
+    from icp_agent.ingest.fields import (
+        EVENT_SIGNALS,
+        FIRMOGRAPHIC,
+        SUBSCRIPTION_SIGNALS,
+    )
+
+    def as_kind(kind: str) -> set[str]:
+        """The fields the headers name in a file of that kind; none when they describe accounts."""
+        found = (
+            (mapping.columns.get(h) if mapping else None) or kind_field(h, kind) or canonical_field(h) for h in headers
+        )
+        named = {f for f in found if f is not None}
+        return set() if named & (FIRMOGRAPHIC | ACCOUNT_LEVEL) else named  # Recurly's `state` is no region
+
+    subscriptions = as_kind("subscriptions")
+    if subscriptions & {"mrr", "arr", "plan"} and (
+        subscriptions & fields & SUBSCRIPTION_SIGNALS or {"plan", "subscription_status"} <= subscriptions
+    ):
+        found = sorted(subscriptions & ({"mrr", "arr", "plan"} | SUBSCRIPTION_SIGNALS))
+        return "subscriptions", f"a row per subscription ({', '.join(found)})"
+    tickets = as_kind("tickets")
+    if "ticket_id" in tickets & fields or (
+        "ticket_created" in tickets and tickets & {"ticket_status", "ticket_priority"}
+    ):
+        found = sorted(tickets & {"ticket_id", "ticket_created", "ticket_status", "ticket_priority"})
+        return "tickets", f"a row per support ticket ({', '.join(found)})"
+    if as_kind("events") >= EVENT_SIGNALS:
+        return "events", "a row per event (event name and time)"
+    return None
+
+
+def _value_fit(con: duckdb.DuckDBPyConnection, texts: dict[str, str]) -> Callable[[str, str], float]:
+    """value_fit for plan_columns: the share of a column's present values that fit a VALUE_CHECKED field.
+
+    deal_stage: values that read as won or lost (health.health_score.stage_class); a pipeline's step names
+    ("Qualified", "Proposal Made") read as open whatever the deal's outcome, so they do not count.
+    """
+    from icp_agent.health.health_score import stage_class
+
+    def fit(header: str, field_name: str) -> float:
+        if field_name != "deal_stage":
+            return 0.0
+        present = norm.null_if_missing("raw")
+        decided, total = one(  # only the columns that claim deal_stage: one GROUP BY each
+            con,
+            f"SELECT coalesce(sum(c) FILTER ({stage_class(present)} IN ('won', 'lost')), 0), "
+            f"coalesce(sum(c) FILTER ({present} IS NOT NULL), 0) "
+            f"FROM (SELECT {texts[header]} AS raw, count(*) AS c FROM _dedup GROUP BY 1)",
+        )
+        return decided / total if total else 0.0
+
+    return fit
+
+
+def _join_note(note: str | None, extra: str) -> str:
+    return f"{note}; {extra}" if note else extra

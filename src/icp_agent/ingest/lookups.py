@@ -1,0 +1,104 @@
+"""Value lookups: the SQL that turns a planned column's raw text into its stored values. Types in
+LOOKUP_TYPES are normalised once per distinct value into a lookup table `_lk_<i>` (categories and list
+elements in their most frequent spelling, numbers and money with the decimal mark all the column's values
+decide); the others by one expression per value (`_typed_exprs`, also used by scoring); a band's struct is
+unpacked into <name>, <name>_min and <name>_max."""
+
+from __future__ import annotations
+
+import duckdb
+
+from icp_agent.ingest import normalize as norm
+from icp_agent.ingest.columns import PlannedColumn
+from icp_agent.sql import quote_identifier as _q
+
+LOOKUP_TYPES = frozenset({"category", "list", "number", "money", "currency"})  # always normalised via `_lk_<i>`
+
+
+def _typed_exprs(column: PlannedColumn, v: str) -> list[tuple[str, str]]:
+    """(stored column name, SQL) pairs for a planned column; a band becomes a struct, unpacked later.
+
+    Types in LOOKUP_TYPES have their SQL in `_lookup_sql` (it needs the column's other values).
+    """
+    kind = column.type
+    if kind == "band":
+        return [(f"{column.name}__band", norm.band(v))]
+    if kind == "date":
+        return [(column.name, norm.date(v, column.date_order))]
+    if column.name == "domain":
+        return [(column.name, norm.domain(v))]
+    return [(column.name, norm.typed(kind, v))]
+
+
+def _stored_names(column: PlannedColumn) -> list[str]:
+    """The names a lookup-typed column stores: a money column also keeps the currency its values named."""
+    if column.type == "money" and (column.currencies or column.currency_source):
+        # a scratch name: `_apply_currencies` merges it into `<field>_currency`, which a currency column of
+        # the file (or a mapping entry) may already be called
+        return [column.name, f"{column.name}__parsed_currency"]
+    return [column.name]
+
+
+def _lookup_sql(column: PlannedColumn, i: int) -> str:
+    """SELECT building `_lk_<i>`: each distinct raw value of column i with its normalised value(s).
+
+    Categories and list elements are shown in the most frequent original spelling of their
+    case-folded key; numbers and money are read by `norm.parse_amount` with the column's decimal mark.
+    """
+    names = [_q(n) for n in _stored_names(column)]
+    if column.type == "category":
+        spellings = norm.display_spellings(f"SELECT raw AS value, c AS weight FROM _dist_{i}")
+        return (
+            f"SELECT d.raw, d.c, d.first_row, s.display AS {names[0]} FROM _dist_{i} d "
+            f"LEFT JOIN ({spellings}) s ON s.key = {norm.category_key('d.raw')}"
+        )
+    if column.type == "list":
+        exploded = f"SELECT raw, unnest({norm.list_elements('raw')}) AS value, c AS weight FROM _dist_{i}"
+        spellings = norm.display_spellings(f"SELECT value, weight FROM ({exploded})")
+        return (
+            f"SELECT d.raw, d.c, d.first_row, CASE WHEN {norm.null_if_missing('d.raw')} IS NULL THEN NULL ELSE "
+            f"coalesce(list_sort(list_distinct(list(s.display) FILTER (s.display IS NOT NULL))), []) END "
+            f"AS {names[0]} FROM _dist_{i} d LEFT JOIN ({exploded}) x ON x.raw = d.raw "
+            f"LEFT JOIN ({spellings}) s ON s.key = {norm.category_key('x.value')} GROUP BY d.raw, d.c, d.first_row"
+        )
+    if column.type == "currency":
+        return f"SELECT raw, c, first_row, icp_currency(raw) AS {names[0]} FROM _dist_{i}"
+    parts = [f"a.value AS {names[0]}"]
+    if column.type == "money":  # the currencies and open bands are counted from the lookup (_count_currencies)
+        parts += [f"a.currency AS {_q(f'{column.name}__parsed_currency')}", "a.open AS _open"]
+    # materialised: each field read from `a` would otherwise call the Python parser again
+    return (
+        f"WITH parsed AS MATERIALIZED (SELECT *, {norm.amount('raw', column.mark)} AS a FROM _dist_{i}) "
+        f"SELECT raw, c, first_row, {', '.join(parts)} FROM parsed"
+    )
+
+
+def _read_amounts(con: duckdb.DuckDBPyConnection, columns: list[PlannedColumn]) -> None:
+    """Decide each number/money column's decimal mark from all its distinct values.
+
+    A column without evidence takes the mark the file's other columns agree on (a German file
+    with `1.320.006,00 €` in one column writes `3.200` employees in another).
+    """
+    values = {}
+    for i, column in enumerate(columns):
+        if column.type in ("number", "money"):
+            values[i] = con.execute(f"SELECT raw, c FROM _dist_{i} WHERE raw IS NOT NULL").fetchall()
+            columns[i].mark = norm.decimal_mark(values[i])
+    decided = [c.mark for c in columns if c.mark]
+    file_mark = max(set(decided), key=decided.count) if decided and len(set(decided)) == 1 else None
+    for i in values:
+        columns[i].mark = columns[i].mark or file_mark
+
+
+def _unpacked(column: PlannedColumn) -> list[str]:
+    """The outer SELECT's columns: a band's struct becomes <name>, <name>_min and <name>_max."""
+    if column.type in LOOKUP_TYPES:
+        return [_q(n) for n in _stored_names(column)]
+    if column.type != "band":
+        return [_q(column.name)]
+    packed = _q(f"{column.name}__band")
+    return [
+        f"{packed}.exact AS {_q(column.name)}",
+        f"{packed}.min AS {_q(column.name + '_min')}",
+        f"{packed}.max AS {_q(column.name + '_max')}",
+    ]

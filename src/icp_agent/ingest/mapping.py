@@ -1,0 +1,210 @@
+"""The mapping file: the user's overrides of what the importer would decide (TOML `[columns]`,
+`[files."NAME".columns]`, `[roles]`, `[types]`, `[dates]` and `[fx]`, or the same through the API) and the
+exchange rates (`--fx`, a CSV of currency,rate), read and checked before anything is imported, so a mistake
+in them stops with a UserError naming the file and the entry."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from icp_agent.errors import UserError
+from icp_agent.ingest import normalize as norm
+from icp_agent.ingest.fields import ROLES
+
+
+@dataclass
+class Mapping:
+    """User overrides from a TOML mapping file (or the API).
+
+    `[columns]` applies to every imported file that has the column; `[files."NAME".columns]`
+    applies to the file of that name only (matched case-insensitively on the file name, not
+    the path) and wins over `[columns]`. A global entry is an error only when no imported file
+    has its column (see `check_files`); a per-file entry must name a column of its file.
+    """
+
+    columns: dict[str, str] = field(default_factory=dict)  # header -> field name or "ignore", every file
+    roles: dict[str, str] = field(default_factory=dict)  # field -> role
+    types: dict[str, str] = field(default_factory=dict)  # field -> type
+    date_order: str | None = None  # ymd | mdy | dmy
+    source: str | None = None
+    files: dict[str, dict[str, str]] = field(default_factory=dict)  # file name -> {header -> field}
+    fx: dict[str, float] = field(default_factory=dict)  # ISO code -> units of the reporting currency per unit
+    fx_currency: str | None = None  # the reporting currency money is compared in
+    # what the files imported so far in this run proved (not a setting): "file: header" -> "dmy" | "mdy", read
+    # when a later file of the same export has a date column whose day/month order nothing in it decides
+    proven_date_orders: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: str | Path | None) -> Mapping:
+        if path is None:
+            return cls()
+        path = Path(path)
+        if not path.is_file():
+            raise UserError("mapping file not found", file=str(path), hint="pass --mapping with a TOML file")
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise UserError(
+                f"not valid TOML: {exc}", file=path.name, hint="see README, section 'Mapping file'"
+            ) from exc
+        unknown = set(data) - {"columns", "roles", "types", "dates", "files", "fx"}
+        if unknown:
+            raise UserError(
+                f"unknown section(s) {sorted(unknown)}",
+                file=path.name,
+                hint='sections are [columns], [files."NAME".columns], [roles], [types], [dates] and [fx]',
+            )
+        files: dict[str, dict[str, str]] = {}
+        for name, section in data.get("files", {}).items():
+            extra = set(section) - {"columns"} if isinstance(section, dict) else {"(not a table)"}
+            if extra:
+                raise UserError(
+                    f"[files.{name!r}] may only hold a columns table, found {sorted(extra)}",
+                    file=path.name,
+                    hint=f'write [files."{name}".columns] then "Header" = "field" lines',
+                )
+            files[str(name)] = {str(k): str(v) for k, v in section.get("columns", {}).items()}
+        mapping = cls(
+            columns={str(k): str(v) for k, v in data.get("columns", {}).items()},
+            roles={str(k): str(v) for k, v in data.get("roles", {}).items()},
+            types={str(k): str(v) for k, v in data.get("types", {}).items()},
+            date_order=data.get("dates", {}).get("order"),
+            source=path.name,
+            files=files,
+        )
+        for name, role in mapping.roles.items():
+            if role not in ROLES:
+                raise UserError(f"role {role!r} for {name!r} is not one of {list(ROLES)}", file=path.name)
+        for name, kind in mapping.types.items():
+            if kind not in norm.TYPES:
+                raise UserError(f"type {kind!r} for {name!r} is not one of {sorted(norm.TYPES)}", file=path.name)
+        if mapping.date_order not in (None, *norm.DATE_ORDERS):
+            raise UserError(f"[dates] order must be one of {list(norm.DATE_ORDERS)}", file=path.name)
+        fx = dict(data.get("fx", {}))
+        if fx:
+            reporting = fx.pop("currency", None)
+            mapping.fx_currency = _fx_code(reporting, path.name, "[fx] currency") if reporting else None
+            mapping.fx = {
+                _fx_code(code, path.name, "[fx]"): _fx_rate(rate, path.name, f"[fx] {code}")
+                for code, rate in fx.items()
+            }
+            if mapping.fx and not mapping.fx_currency:
+                raise UserError(
+                    "the [fx] table gives rates but no reporting currency",
+                    file=path.name,
+                    hint='add currency = "USD" (the currency the rates convert into) to [fx]',
+                )
+        return mapping
+
+    def file_columns(self, file_name: str | None) -> dict[str, str]:
+        """The `[files."NAME".columns]` entries for a file (empty when it has no section)."""
+        if not file_name:
+            return {}
+        wanted = Path(file_name).name.casefold()
+        return next((cols for name, cols in self.files.items() if name.casefold() == wanted), {})
+
+    def columns_for(self, file_name: str | None) -> dict[str, str]:
+        """Header -> field overrides for one file: the global [columns], then its own section on top."""
+        return {**self.columns, **self.file_columns(file_name)}
+
+    def check_files(self, headers_by_file: dict[str, list[str]]) -> None:
+        """Refuse entries that apply to nothing: a global column no imported file has, a file section
+        whose file is not imported. Call before importing so nothing half-done is stored."""
+        where = self.source or "the mapping"
+        known = {Path(name).name.casefold() for name in headers_by_file}
+        for name in self.files:
+            if name.casefold() not in known:
+                raise UserError(
+                    f"the mapping file has a section for {name!r}, which is not among the imported files",
+                    file=where,
+                    hint=f"the files are: {', '.join(sorted(headers_by_file))}",
+                )
+        for name, headers in headers_by_file.items():
+            absent = [h for h in self.file_columns(name) if h not in headers]
+            if absent:
+                raise UserError(
+                    f"the mapping file's section for {Path(name).name!r} names column(s) {absent} that "
+                    f"are not in the file",
+                    file=where,
+                    column=absent[0],
+                    hint=f"the file's columns are: {', '.join(headers)}",
+                )
+        every = {h for headers in headers_by_file.values() for h in headers}
+        missing = [h for h in self.columns if h not in every]
+        if missing and headers_by_file:
+            raise UserError(
+                f"the mapping file names column(s) {missing} that are not in the file(s) imported "
+                f"(no imported file has them)",
+                file=where,
+                column=missing[0],
+                hint="check the spelling against the headers: "
+                + "; ".join(f"{name}: {', '.join(headers)}" for name, headers in headers_by_file.items()),
+            )
+
+    def load_fx(self, path: str | Path) -> None:
+        """Read exchange rates from a CSV with columns currency,rate (units of the reporting currency per unit).
+
+        The reporting currency is the `[fx] currency` of the mapping file, else the one row with rate 1.
+        Rates in the CSV win over the mapping file's.
+        """
+        import csv
+
+        path = Path(path)
+        if not path.is_file():
+            raise UserError(
+                "exchange-rate file not found",
+                file=str(path),
+                hint="pass --fx with a CSV file with columns currency,rate",
+            )
+        try:
+            with path.open(encoding="utf-8-sig", newline="") as handle:
+                rows = list(csv.DictReader(handle))
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise UserError(f"not a readable CSV: {exc}", file=path.name) from exc
+        headers = {h.strip().lower(): h for h in (rows[0].keys() if rows else [])}
+        if not {"currency", "rate"} <= set(headers):
+            raise UserError(
+                "the exchange-rate file needs the columns currency and rate",
+                file=path.name,
+                hint="one row per currency: EUR,1.08 means 1 EUR = 1.08 units of the reporting currency",
+            )
+        for number, row in enumerate(rows, start=1):
+            code = _fx_code(row[headers["currency"]], path.name, f"row {number}")
+            self.fx[code] = _fx_rate(row[headers["rate"]], path.name, f"row {number}")
+        if not self.fx_currency:
+            ones = [code for code, rate in self.fx.items() if rate == 1.0]
+            if len(ones) != 1:
+                raise UserError(
+                    "cannot tell the reporting currency of the exchange rates",
+                    file=path.name,
+                    hint="add one row for the reporting currency with rate 1 (e.g. USD,1), or set "
+                    '[fx] currency = "USD" in the mapping file',
+                )
+            self.fx_currency = ones[0]
+
+
+def _fx_code(value, file_name: str, where: str) -> str:
+    code = norm.currency_code(str(value)) if value is not None else None
+    if not code:
+        raise UserError(
+            f"{where}: {value!r} is not an ISO 4217 currency code",
+            file=file_name,
+            hint="use three-letter codes such as USD, EUR, GBP, JPY",
+        )
+    return code
+
+
+def _fx_rate(value, file_name: str, where: str) -> float:
+    try:
+        rate = float(str(value).strip())
+    except ValueError:
+        rate = float("nan")
+    if not rate > 0 or rate == float("inf"):
+        raise UserError(
+            f"{where}: rate {value!r} is not a positive number",
+            file=file_name,
+            hint="a rate is units of the reporting currency per 1 unit of the currency (EUR,1.08)",
+        )
+    return rate

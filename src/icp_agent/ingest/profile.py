@@ -1,0 +1,293 @@
+"""Profiling and type/role inference: counts over each column's distinct raw values (`_dist_<i>`,
+weighted by how often each occurs) that decide what a column no synonym named is: its type (`_infer_type`:
+codes, free text, yes/no, dates, money, numbers, bands, currencies, lists, categories) and its role
+(`_infer_role`: a fit criterion, or post-sale, or ignored as a person's name, a row's id or free text),
+with what the column's name says (the hint patterns) weighed beside its values."""
+
+from __future__ import annotations
+
+import re
+
+import duckdb
+
+from icp_agent.ingest import normalize as norm
+from icp_agent.ingest.columns import PlannedColumn
+from icp_agent.ingest.fields import attribute_name
+from icp_agent.sql import one
+
+# Words in a column's name (snake_case, camelCase split) that make it post-sale or outcome-derived, never a
+# criterion: usage and account health, and what a deal's outcome determines (won/lost/open deal counts, lost
+# reasons, probabilities, weighted values, activities logged). Whole words only: "carrier" is no ARR.
+POST_SALE_HINTS = re.compile(
+    r"(?:^|_)(?:last|usage|logins?|tickets?|health|renew\w*|churn\w*|cancel\w*|arr|mrr|nps|csat|active_users|"
+    r"seats?|expansions?|invoices?|invoiced|paid|balance|activity|activities|modified|updated?|"
+    r"(?:won|lost|open|closed)_deals?|deals?_(?:won|lost|open|closed)|(?:won|lost|win|loss)_reasons?|"
+    r"weighted_(?:value|amount)|probability|win_probability|next_activity\w*|done_activities|"
+    r"email_messages(?:_count)?|emails?_(?:sent|received)|deals?_count|revenue_won)(?=_|$)"
+)
+# A person's name (a rep, a contact, whoever created the record): never a trait of the company.
+PERSON_HINTS = re.compile(
+    r"(?:^|_)(?:owner(?:_name)?|contact_person|creator|created_by|modified_by|updated_by|assigned_to|assignee|"
+    r"sales_?rep|rep|account_(?:manager|executive)|csm|sdr|bdr|ansprechpartner|betreuer|vertriebler|"
+    r"responsible)(?=_|$)"
+)
+
+
+MAX_CATEGORY_DISTINCT = 60
+
+
+def _name_tokens(header: str) -> str:
+    """A header as snake_case words, camelCase split: "LastLoginDate" -> "last_login_date"."""
+    return attribute_name(re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", header))
+
+
+PROFILE_ROWS = 50_000
+
+
+def _distinct_values(con: duckdb.DuckDBPyConnection, texts: dict[str, str], index: dict[str, int]) -> None:
+    """`_dist_<i>` (i = `index[header]`): each column's distinct raw values with their count and first row.
+
+    Real exports repeat themselves (industries, countries, ranges, dates): normalising and
+    profiling each distinct value once, then joining back, is what keeps a million-row
+    import fast.
+    """
+    for header in texts:
+        i = index[header]
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _dist_{i} AS SELECT {texts[header]} AS raw, count(*) AS c, "
+            f"min(_row) AS first_row FROM _dedup GROUP BY 1"
+        )
+
+
+_PROFILE_KEYS = (
+    "present",
+    "rows",
+    "sampled",
+    "number",
+    "amount",
+    "currency_seen",
+    "currency_code",
+    "bool",
+    "date",
+    "range",
+    "semicolon",
+    "distinct",
+    "mdy",
+    "dmy",
+    "slashed",
+    "dotted",
+    "digits",
+    "leading_zero",
+    "multiline",
+    "long",
+    "avg_len",
+    "present_distinct",
+    "int_min",
+    "int_max",
+)
+
+
+def _profile_known(con: duckdb.DuckDBPyConnection, texts: dict[str, str], known: set[str]) -> dict[str, dict[str, int]]:
+    """The profile of text columns whose type and role a synonym or the mapping fixed: presence, distinct count.
+
+    One pass over the rows for all of them, before any `_dist_<i>` exists: the distinct count
+    (HyperLogLog, a few % off) only decides whether the column is worth a lookup table.
+    """
+    headers = [h for h in texts if h in known]
+    if not headers:
+        return {}
+    parts = [
+        f"count(*) FILTER ({norm.null_if_missing(texts[h])} IS NOT NULL), approx_count_distinct({texts[h]})"
+        for h in headers
+    ]
+    row = one(con, f"SELECT count(*) FILTER (_row <= {PROFILE_ROWS}), {', '.join(parts)} FROM _dedup")
+    return {
+        h: dict.fromkeys(_PROFILE_KEYS, 0)
+        | {
+            "present": int(row[1 + 2 * k]),
+            "sampled": int(row[1 + 2 * k]),
+            "rows": int(row[0]),
+            "distinct_raw": int(row[2 + 2 * k]),
+        }
+        for k, h in enumerate(headers)
+    }
+
+
+def _profile(
+    con: duckdb.DuckDBPyConnection, texts: dict[str, str], known: set[str], index: dict[str, int] | None = None
+) -> dict[str, dict[str, int]]:
+    """Counts per column that decide an unknown column's type and role, and a date column's order.
+
+    Presence is counted over every row; the type evidence over the distinct values seen in
+    the first PROFILE_ROWS rows, weighted by how often they occur. Columns in `known`
+    (a recognised field whose type needs no evidence) only get their presence counted.
+    Needs `norm.register_functions(con)` (amounts and currencies are read by Python UDFs).
+    """
+    profiles = {}
+    index = index or {h: i for i, h in enumerate(texts)}
+    for header in texts:
+        i = index[header]
+        distinct_raw = con.execute(f"SELECT count(*) FROM _dist_{i}").fetchall()[0][0]
+        if header in known:
+            present = con.execute(
+                f"SELECT coalesce(sum(c) FILTER ({norm.null_if_missing('raw')} IS NOT NULL), 0), "
+                f"coalesce(sum(c) FILTER (first_row <= {PROFILE_ROWS}), 0) FROM _dist_{i}"
+            ).fetchall()[0]
+            profiles[header] = dict.fromkeys(_PROFILE_KEYS, 0) | {
+                "present": int(present[0]),
+                "sampled": int(present[0]),
+                "rows": int(present[1]),
+                "distinct_raw": distinct_raw,
+            }
+            continue
+        v = "raw"
+        maybe_currency = bool(CURRENCY_HINTS.search(attribute_name(header)))
+        sample = f"first_row <= {PROFILE_ROWS} AND {norm.null_if_missing(v)} IS NOT NULL"
+        mdy, dmy, slashed = (part.replace("count_if(", "sum(c) FILTER (") for part in norm.date_order_evidence(v))
+        weighted = lambda expr: f"coalesce(sum(c) FILTER ({expr}), 0)"  # noqa: E731 - a local shorthand
+        digits = f"regexp_matches(trim({v}), '^\\d+$')"
+        dotted = f"{sample} AND regexp_matches({v}, '^\\s*\\d{{1,2}}\\.\\d{{1,2}}\\.\\d{{4}}')"
+        leading_zero = f"{sample} AND regexp_matches(trim({v}), '^0\\d+$')"
+        row = con.execute(f"""SELECT
+            {weighted(f"{norm.null_if_missing(v)} IS NOT NULL")} AS present,
+            {weighted(f"first_row <= {PROFILE_ROWS}")} AS rows,
+            {weighted(sample)} AS sampled,
+            {weighted(f"{sample} AND {norm.number(v)} IS NOT NULL")} AS number,
+            {weighted(f"{sample} AND _a IS NOT NULL")} AS amount,
+            {weighted(f"{sample} AND _a.currency IS NOT NULL")} AS currency_seen,
+            {weighted(f"{sample} AND icp_currency({v}) IS NOT NULL") if maybe_currency else "0"} AS currency_code,
+            {weighted(f"{sample} AND {norm.boolean(v)} IS NOT NULL")} AS bool,
+            {weighted(f"{sample} AND coalesce({norm.date(v, 'mdy')}, {norm.date(v, 'dmy')}) IS NOT NULL")} AS date,
+            {weighted(f"{sample} AND {norm.band_is_range(v)}")} AS range,
+            {weighted(f"{sample} AND contains({v}, ';')")} AS semicolon,
+            count(DISTINCT {norm.category_key(v)}) FILTER (first_row <= {PROFILE_ROWS}) AS distinct,
+            coalesce({mdy}, 0) AS mdy, coalesce({dmy}, 0) AS dmy, coalesce({slashed}, 0) AS slashed,
+            {weighted(dotted)} AS dotted,
+            {weighted(f"{sample} AND {digits}")} AS digits,
+            {weighted(leading_zero)} AS leading_zero,
+            {weighted(f"{sample} AND contains({v}, chr(10))")} AS multiline,
+            {weighted(f"{sample} AND length(trim({v})) > 80")} AS long,
+            coalesce(sum(length(trim({v})) * c) FILTER ({sample}) / nullif(sum(c) FILTER ({sample}), 0), 0) AS avg_len,
+            count(*) FILTER ({norm.null_if_missing(v)} IS NOT NULL) AS present_distinct,
+            min(TRY_CAST(trim({v}) AS HUGEINT)) FILTER ({digits}) AS int_min,
+            max(TRY_CAST(trim({v}) AS HUGEINT)) FILTER ({digits}) AS int_max
+            FROM (SELECT *, CASE WHEN first_row <= {PROFILE_ROWS} THEN {norm.amount(v)} END AS _a FROM _dist_{i})
+            """).fetchall()[0]
+        profiles[header] = dict(zip([d[0] for d in con.description], (int(x or 0) for x in row)))
+        profiles[header]["distinct_raw"] = distinct_raw
+    return profiles
+
+
+# Column names that say "a code, not a quantity" (postal codes, industry codes, phone numbers).
+CODE_HINTS = re.compile(
+    r"(?:^|_)(zip|zipcode|postal|postcode|plz|cep|naics|sic|phone|telephone|tel|fax|mobile|"
+    r"cell|duns|ein|vat|iban|isin|fips|sku|ean|upc|isbn|code|codes)(?:_|$)"
+)
+FREE_TEXT_HINTS = re.compile(
+    r"(?:^|_)(notes?|comments?|descriptions?|summary|remarks?|memo|feedback|details|"
+    r"about|bio|message|body|transcript)(?:_|$)"
+)
+DATE_HINTS = re.compile(
+    r"(?:^|_)(date|datum|day|time|timestamp|at|since|created|updated|modified|closed|signed)"
+    r"(?:_|$)"
+)
+# the same, inside headers written without separators (BillingPostalCode, CallNotes, CloseDateTime)
+CODE_WORDS = ("zip", "postal", "postcode", "naics", "phone", "telephone", "fax", "duns", "iban")
+FREE_TEXT_WORDS = ("notes", "comment", "description", "remarks", "memo", "feedback", "transcript")
+
+
+def _named(name: str, hints: re.Pattern, words: tuple[str, ...] = (), suffixes: tuple[str, ...] = ()) -> bool:
+    """Does a column's name say what it is: a token (`postal_code`) or a word inside a joined header?"""
+    joined = name.replace("_", "")
+    return bool(hints.search(name)) or any(w in joined for w in words) or joined.endswith(suffixes)
+
+
+ID_HINTS = re.compile(r"(?:^|_)(id|ids|key|uuid|guid|no|nr|num|number|ref|reference|row)$")
+CURRENCY_HINTS = re.compile(r"(?:^|_)(currency|currency_code|currency_iso_code|currencyisocode|iso_code|ccy)$")
+
+
+def _infer_type(profile: dict[str, int], name: str = "") -> str:
+    """The type of a column no synonym named, from its values (and what its name says it is).
+
+    Codes (leading zeros, or named zip/postal/NAICS/SIC/phone/...code) stay text or category,
+    never a number. Free text (line breaks, long values, or named notes/description/comment with
+    long or mostly distinct values) is text. Numbers named like a date (`created_at`: epoch
+    seconds, spreadsheet serials) are dates. A number with a currency is money.
+    """
+    present = profile["sampled"]
+    if present == 0:
+        return "text"
+    small = profile["distinct"] <= max(MAX_CATEGORY_DISTINCT, present // 50) and profile["distinct"] < 0.5 * present
+    if _named(name, CODE_HINTS, CODE_WORDS, ("code", "codes")) or (
+        profile["leading_zero"] and profile["digits"] >= 0.98 * present
+    ):
+        return "category" if small else "text"
+    if (
+        profile["multiline"]
+        or profile["long"] >= 0.3 * present
+        or (
+            _named(name, FREE_TEXT_HINTS, FREE_TEXT_WORDS)
+            and (profile["avg_len"] >= 30 or profile["distinct"] >= 0.5 * present)
+        )
+    ):
+        return "text"
+    if profile["bool"] == present and profile["distinct"] <= 2:
+        return "bool"
+    stray = present - profile["bool"]
+    if 0 < stray <= max(1, 0.02 * present) and profile["number"] < present and profile["distinct"] <= 2 + stray:
+        return "bool"  # yes/no with a stray "kinda": read as yes/no and the stray value reported unreadable
+    if (
+        _named(name, DATE_HINTS, suffixes=("date", "datetime", "timestamp"))
+        and profile["digits"] >= 0.98 * present
+        and profile["date"] >= 0.98 * present
+    ):
+        return "date"
+    if profile["amount"] >= 0.98 * present:
+        return "money" if profile["currency_seen"] else "number"
+    if profile["range"] > 0 and profile["range"] + profile["number"] >= 0.98 * present:
+        return "band"
+    if profile["date"] >= 0.98 * present:
+        return "date"
+    if CURRENCY_HINTS.search(name) and profile["currency_code"] >= 0.9 * present:
+        return "currency"
+    if profile["semicolon"] >= 0.3 * present:
+        return "list"
+    if small:
+        return "category"
+    return "text"
+
+
+def _identifies_rows(column: PlannedColumn, profile: dict[str, int]) -> bool:
+    """True for a column that names each row: unique in every row (a running number too), never a trait."""
+    present = profile["present"]
+    if present < 10 or profile["present_distinct"] < present:
+        return False
+    if column.type not in ("number", "money", "percent"):
+        return True
+    running = profile["digits"] == profile["sampled"] and profile["int_max"] - profile["int_min"] + 1 == present
+    return running or bool(ID_HINTS.search(column.name))
+
+
+def _infer_role(column: PlannedColumn, profile: dict[str, int]) -> str:
+    if column.role != "auto":
+        return column.role
+    if profile["present"] == 0:
+        return "ignore"
+    if column.type == "currency":
+        return "ignore"
+    words = _name_tokens(column.header)
+    if column.type != "date" and PERSON_HINTS.search(words):
+        column.note = column.note or "a person's name (a rep or a contact): never a trait of the company"
+        return "ignore"
+    if column.type == "date" or POST_SALE_HINTS.search(words) or POST_SALE_HINTS.search(column.name):
+        return "post_sale"
+    if column.type == "text":
+        if profile["multiline"] or profile["avg_len"] >= 30:
+            column.note = column.note or "free text: kept as written, never a category or a criterion"
+        return "ignore"
+    if _identifies_rows(column, profile):
+        column.note = column.note or "identifies a row (a different value in every row): never a trait"
+        return "ignore"
+    if column.type not in ("number", "money", "percent") and profile["distinct"] > 0.9 * profile["rows"]:
+        return "ignore"
+    return "fit"
