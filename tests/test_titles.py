@@ -95,7 +95,7 @@ def _spellings():
                 yield pytest.param(mangled, canonical, seniority, department, id=mangled.strip() or "blank")
 
 
-SPELLINGS = list(_spellings())
+SPELLINGS = sorted(_spellings())  # sorted: the same test ids in every process (pytest-xdist)
 
 
 def test_the_catalogue_is_a_few_hundred_spellings():
