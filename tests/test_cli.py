@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 import icp_agent
 from icp_agent.faces import cli as cli_module
+from icp_agent.faces import cli_output
 from icp_agent.faces.cli import main
 from icp_agent.ingest.fields import fields_markdown
 from icp_agent.workspace import Workspace
@@ -273,7 +274,7 @@ def test_piped_listings_are_tab_separated_records(cli, write):
     fields = cli("fields").stdout.splitlines()
     assert fields[0] == "field\ttype\trole\tdescription\theaders" and all(line.count("\t") == 4 for line in fields)
     # escaping, unit-tested where a value carries them
-    assert cli_module._cell("Acme\nNorth\tCo\\x") == "Acme\\nNorth\\tCo\\\\x"
+    assert cli_output._cell("Acme\nNorth\tCo\\x") == "Acme\\nNorth\\tCo\\\\x"
 
 
 def test_terminal_tables_fit_the_width_and_long_lines_are_not_wrapped(cli, monkeypatch, write):
@@ -284,7 +285,7 @@ def test_terminal_tables_fit_the_width_and_long_lines_are_not_wrapped(cli, monke
     for width in (60, 120):
         monkeypatch.setenv("TTY_COMPATIBLE", "1")  # rich draws as on a terminal
         monkeypatch.setenv("COLUMNS", str(width))
-        monkeypatch.setattr(cli_module, "out", cli_module._LazyConsole(highlight=False, soft_wrap=True,
+        monkeypatch.setattr(cli_output, "out", cli_output._LazyConsole(highlight=False, soft_wrap=True,
                                                                        markup=False, emoji=False))
         text = re.sub(r"\x1b\[[0-9;]*m", "", cli("inspect-workspace").stdout)
         table = [line for line in text.splitlines() if "Company name" in line or "───" in line]
