@@ -16,6 +16,8 @@ from pydantic import BaseModel, Field
 
 
 class EvidenceItem(BaseModel):
+    """One figure-bearing statement an ICP cites by id, with the SQL behind it (icp.json evidence, get_evidence)."""
+
     id: str = Field(description="stable id, e.g. E3f9a2c1d")
     kind: str = Field(description="what it measures: health_definition, cohort, pattern, tier, disqualifier, ...")
     statement: str = Field(description="one sentence stating the figures")
@@ -25,6 +27,7 @@ class EvidenceItem(BaseModel):
 
 
 def evidence_id(kind: str, key: str) -> str:
+    """Stable id of an evidence item: "E" + the first 8 hex digits of sha256("kind|key"); the same finding keeps its id."""
     return "E" + hashlib.sha256(f"{kind}|{key}".encode()).hexdigest()[:8]
 
 
@@ -59,6 +62,7 @@ class Ledger:
         n: int | None = None,
         query: str | None = None,
     ) -> str:
+        """Record an item (metrics made JSON-safe by `clean`) and return its id; the same kind and key replace the earlier item."""
         item = EvidenceItem(
             id=evidence_id(kind, key), kind=kind, statement=statement, metrics=clean(metrics), n=n, query=query
         )
@@ -66,12 +70,15 @@ class Ledger:
         return item.id
 
     def get(self, item_id: str) -> EvidenceItem:
+        """The item with this id (KeyError when there is none)."""
         return self.items[item_id]
 
     def all(self) -> list[EvidenceItem]:
+        """Every item, in the order first added."""
         return list(self.items.values())
 
     def save(self, con, version_id: str) -> None:
+        """Insert every item into the workspace's evidence table under `version_id`."""
         con.executemany(
             "INSERT INTO evidence VALUES (?, ?, ?, ?, ?, ?, ?)",
             [(version_id, i.id, i.kind, i.statement, json.dumps(i.metrics), i.n, i.query) for i in self.items.values()],

@@ -132,6 +132,8 @@ TierNumber = Annotated[int, Field(ge=1, le=3), BeforeValidator(_tier_number)]
 
 
 class ColumnReport(BaseModel):
+    """One column of an imported file (ImportReport.columns)."""
+
     header: str = Field(description="the column's header in the file")
     field: str = Field(description="the canonical field or attribute name it was stored as")
     canonical: bool = Field(description="true when the header was recognised as a known field")
@@ -148,6 +150,8 @@ class ColumnReport(BaseModel):
 
 
 class RejectedRow(BaseModel):
+    """A row an import rejected, and why."""
+
     row: int | None = Field(description="data row number in the file (1 = first row after the header)")
     column: str | None = None
     reason: str
@@ -155,12 +159,16 @@ class RejectedRow(BaseModel):
 
 
 class FurnitureRow(BaseModel):
+    """A report-furniture line an import dropped: title, total row, footer or blank (ImportReport.furniture)."""
+
     row: int | None = Field(None, description="data row number (None for title lines above the header)")
     kind: str
     raw: str
 
 
 class ImportReport(BaseModel):
+    """What importing one file did: format, rows read/kept/rejected, columns, warnings (import_data, inspect_workspace)."""
+
     import_id: str
     kind: Kind
     file_name: str
@@ -201,6 +209,8 @@ class AmbiguousKey(TypedDict):
 
 
 class LinkReport(BaseModel):
+    """How one kind's rows linked to the customers (inspect_workspace, icp.json dataset)."""
+
     kind: Literal["deals", "contacts", "subscriptions", "tickets", "events"]
     linked_by: str | None = Field(description="the key column: company_id, domain, company_name, email or deal_id")
     rows: int
@@ -242,6 +252,8 @@ class LinkReport(BaseModel):
 
 
 class WorkspaceSummary(BaseModel):
+    """The workspace's current imports, snapshot counts, links and field roles (toolkit.inspect_workspace)."""
+
     model_config = ConfigDict(extra="forbid")
     workspace: str
     schema_version: int
@@ -327,6 +339,8 @@ class CohortMetrics(Section):
 
 
 class HealthSummary(BaseModel):
+    """Good and bad entities: definition, counts, cohorts (icp.json health, score_health)."""
+
     definition: Literal["health", "column", "won"]
     entity: Literal["customer", "deal"]
     description: str
@@ -363,6 +377,8 @@ class RetentionCurve(BaseModel):
 
 
 class PatternStat(BaseModel):
+    """A trait over-indexing among the best or worst; Wilson interval, BH q-value (icp.json patterns)."""
+
     direction: Literal["good", "bad"]
     label: str
     criteria: list[Criterion]
@@ -405,6 +421,8 @@ class TierMetrics(Section):
 
 
 class Tier(BaseModel):
+    """One ICP tier: its segment, criteria, observed metrics and evidence ids (icp.json tiers)."""
+
     tier: Literal[1, 2, 3]
     segment: str = Field(description="which ICP segment this tier refines (ICP 1, ICP 2, ...)")
     name: str
@@ -429,6 +447,8 @@ class PatternMetrics(Section):
 
 
 class Disqualifier(BaseModel):
+    """A negative-ICP rule: criteria, reason, pattern figures and drafted rationale (icp.json negative_icp)."""
+
     criteria: list[Criterion]
     reason: str
     metrics: PatternMetrics = Field(default_factory=PatternMetrics)
@@ -456,6 +476,8 @@ def _build_options_schema(schema: dict[str, Any]) -> None:
 
 
 class DatasetInfo(BaseModel):
+    """The inputs and build options an ICP version was built from (icp.json dataset)."""
+
     fingerprint: str
     imports: list[DatasetImport] = Field(default_factory=list)
     links: list[LinkReport] = Field(
@@ -564,6 +586,8 @@ class BinCondition(Section):
 
 
 class ScorecardBin(Section):
+    """One bin of a scorecard feature: its condition, counts, WoE and points (icp.json scorecard)."""
+
     when: BinCondition | None = None
     label: str | None = Field(None, description="the bin in words, as a reason shows it")
     other: bool | None = Field(None, description="true when the bin pools rare values")
@@ -576,6 +600,8 @@ class ScorecardBin(Section):
 
 
 class ScorecardFeature(Section):
+    """One scorecard feature: its bins, information value and coefficient (icp.json scorecard.features)."""
+
     name: str | None = Field(None, description="the field, or field: element for a list element")
     field: str | None = None
     kind: str | None = Field(None, description="category, band, number, list, bool")
@@ -586,12 +612,16 @@ class ScorecardFeature(Section):
 
 
 class ScorecardExclusion(Section):
+    """A field left out of the scorecard and why (icp.json scorecard.excluded)."""
+
     field: str | None = None
     iv: Number | None = None
     reason: str | None = None
 
 
 class PointsScaling(Section):
+    """How log-odds become points: points to double the odds, base points and odds (icp.json scorecard.scaling)."""
+
     pdo: Number | None = Field(None, description="points to double the odds")
     base_points: Number | None = None
     base_odds: Number | None = None
@@ -600,6 +630,8 @@ class PointsScaling(Section):
 
 
 class FitScoreRule(Section):
+    """How points map to the 0-100 fit score (icp.json scorecard.fit_score)."""
+
     rule: str | None = None
     a: Number | None = None
     b: Number | None = None
@@ -626,6 +658,8 @@ class ScoreLevel(Section):
 
 
 class SplitCounts(Section):
+    """Rows, good and not-good on one side of the holdout split, with its date range (icp.json scorecard.evaluation)."""
+
     n: int | None = None
     n_good: int | None = None
     n_not_good: int | None = None
@@ -634,6 +668,8 @@ class SplitCounts(Section):
 
 
 class ScoreDecile(Section):
+    """One holdout score decile: rows, good rate (0-1), lift and predicted rate (icp.json scorecard.evaluation)."""
+
     decile: int | None = None
     n: int | None = None
     n_good: int | None = None
@@ -644,6 +680,8 @@ class ScoreDecile(Section):
 
 
 class CalibrationRow(Section):
+    """Predicted against observed good rate (0-1) in one holdout decile (icp.json scorecard.evaluation.calibration)."""
+
     decile: int | None = None
     predicted: Number | None = None
     observed: Number | None = None
@@ -671,6 +709,8 @@ class ScorecardEvaluation(Section):
 
 
 class ScorecardSettings(Section):
+    """The settings the scorecard was fitted with: binning, IV floor, L2 penalty (icp.json scorecard.settings)."""
+
     max_bins: int | None = None
     min_bin_share: Number | None = None
     min_iv: Number | None = None
@@ -723,6 +763,8 @@ class GroupFigures(Section):
 
 
 class TargetCheck(Section):
+    """One unit-economics target, Tier 1 against the rest: met, not met or not measurable (icp.json validation)."""
+
     metric: str | None = None
     target: str | None = None
     status: str | None = Field(None, description="met, not met, not measurable")
@@ -735,6 +777,8 @@ class TargetCheck(Section):
 
 
 class UnitEconomics(Section):
+    """Tier 1 against non-ICP per measurable metric, with the target checks (icp.json validation.unit_economics)."""
+
     status: str | None = Field(None, description="present only when not measurable")
     reason: str | None = None
     comparisons: dict[str, dict[str, GroupFigures]] = Field(
@@ -747,6 +791,8 @@ class UnitEconomics(Section):
 
 
 class Backtest(Section):
+    """Whether Tier 1 of an ICP built before a cutoff held on the entities that came after it (icp.json validation.backtest)."""
+
     status: str | None = Field(None, description="held, did not hold, not measurable")
     reason: str | None = None
     cutoff: str | None = None
@@ -758,6 +804,8 @@ class Backtest(Section):
 
 
 class MarketTier(Section):
+    """Prospects and customers in one tier and its penetration (icp.json validation.market.tiers)."""
+
     tier: str | None = None
     status: str | None = None
     prospects: int | None = None
@@ -769,6 +817,8 @@ class MarketTier(Section):
 
 
 class RevenueCheck(Section):
+    """Tier-1 accounts x median ACV against 3x the revenue target (icp.json validation.market.revenue_check)."""
+
     revenue_target: Number | None = None
     tier1_accounts: int | None = None
     median_tier1_acv: Any = None
@@ -778,6 +828,8 @@ class RevenueCheck(Section):
 
 
 class OpenPipeline(Section):
+    """Open deals and the share (0-1) inside Tier 1 (icp.json validation.market.open_pipeline)."""
+
     open_deals: int | None = None
     in_tier1: int | None = None
     share: Number | None = None
@@ -786,6 +838,8 @@ class OpenPipeline(Section):
 
 
 class MarketSize(Section):
+    """The prospect list sized per tier, a revenue check and the open pipeline (icp.json validation.market)."""
+
     status: str | None = Field(None, description="present only when not measurable")
     reason: str | None = None
     tiers: list[MarketTier] = Field(default_factory=list)
@@ -809,6 +863,8 @@ class Validation(Section):
 
 
 class MinSupport(Section):
+    """The fewest entities a pattern needed and how it was chosen (icp.json min_support)."""
+
     rows: int | None = Field(None, description="the fewest entities a pattern needed")
     chosen_by: str | None = Field(None, description="detectable effect | option")
     detectable_lift: Number | None = None

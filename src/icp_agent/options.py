@@ -225,6 +225,8 @@ class AnalysisOptions(PatternOptions):
 
 
 class FindPatternsOptions(PatternOptions):
+    """find_patterns' options: the search's options plus direction and paging."""
+
     direction: Annotated[Literal["good", "bad", "both"], BeforeValidator(choice_text)] = Field(
         "both", description="good: traits over-indexing among the best; bad: among the worst"
     )
@@ -289,10 +291,14 @@ class NoOptions(Options):
 
 
 class InspectOptions(Options):
+    """inspect_workspace's options."""
+
     kind: DataKindName | None = Field(None, description="one kind only (default: all)")
 
 
 class SetFieldRolesOptions(Options):
+    """set_field_roles' options: field -> role overrides."""
+
     roles: Annotated[
         dict[str, RoleName], pairs("FIELD", "ROLE"), Cli(argument=True, metavar="FIELD=ROLE...", required=True)
     ] = Field(
@@ -310,10 +316,14 @@ class SetFieldRolesOptions(Options):
 
 
 class VersionOptions(Options):
+    """Options naming an ICP version (default: the latest)."""
+
     version: Version = None
 
 
 class ValidateOptions(VersionOptions):
+    """validate_icp's options."""
+
     revenue_target: float | None = Field(
         None,
         gt=0,
@@ -324,6 +334,8 @@ class ValidateOptions(VersionOptions):
 
 
 class EvidenceOptions(Options):
+    """get_evidence's options: up to 20 evidence ids."""
+
     ids: Annotated[list[IdText], BeforeValidator(one_or_many), Cli(argument=True, metavar="ID...", required=True)] = (
         Field(min_length=1, max_length=20, description='evidence ids, e.g. ["E3f9a2c1d"] (at most 20 a call)')
     )
@@ -331,17 +343,23 @@ class EvidenceOptions(Options):
 
 
 class ListEvidenceOptions(Options):
+    """list_evidence's options."""
+
     kind: str | None = Field(None, description="only this kind (e.g. pattern, tier, cohort)")
     version: Version = None
 
 
 class PersonaEvidenceOptions(Options):
+    """get_persona_evidence's options: the segment and tier."""
+
     segment: SegmentName = Field("ICP 1", description="the ICP segment: ICP 1, ICP 2, ...")
     tier: TierNumber = Field(1, description="the tier within the segment")
     version: Version = None
 
 
 class DiffOptions(Options):
+    """diff_icp_versions' options: the two version ids."""
+
     old: Annotated[IdText | None, Cli(argument=True)] = Field(
         None, description="the earlier version id (default: the one before new)"
     )
@@ -351,6 +369,8 @@ class DiffOptions(Options):
 
 
 class ScoreOptions(Options):
+    """score_prospects' options: the prospect file, the output file and the ICP to score with."""
+
     input_path: Annotated[Path, Cli(argument=True, metavar="PROSPECTS")] = Field(
         description="the prospect file (CSV, Parquet or JSON lines)"
     )
@@ -365,6 +385,8 @@ class ScoreOptions(Options):
 
 
 class QueryOptions(Options):
+    """query_workspace's options: one read-only DuckDB query and a row cap."""
+
     sql: Annotated[str, Cli(argument=True, metavar="SQL")] = Field(
         min_length=1,
         max_length=20000,
@@ -377,6 +399,8 @@ class QueryOptions(Options):
 
 
 class RenderOptions(VersionOptions):
+    """render_document's options: the version and the output folder."""
+
     out_dir: Annotated[OptionalPath, Cli(flags=("--out",))] = Field(
         None, description="folder for the files (default: icp-out); existing report files there are replaced"
     )
@@ -398,6 +422,8 @@ class DraftClaim(BaseModel):
 
 
 class DraftPersona(BaseModel):
+    """One drafted persona (save_drafts)."""
+
     segment: SegmentName = Field(description="ICP 1, ICP 2, ...")
     tier: TierNumber
     role: Literal["champion", "economic buyer", "technical buyer", "end user", "blocker"]
@@ -406,6 +432,8 @@ class DraftPersona(BaseModel):
 
 
 class DraftRationale(BaseModel):
+    """One disqualifier's drafted rationale (save_drafts)."""
+
     disqualifier: str = Field(
         description="the disqualifier's criteria as shown in the ICP, e.g. 'industry = Marketing and Advertising'"
     )
@@ -413,6 +441,8 @@ class DraftRationale(BaseModel):
 
 
 class SaveDraftsOptions(Options):
+    """save_drafts' options: personas and rationales, and who drafted them."""
+
     personas: list[DraftPersona] | None = Field(
         None, description="personas, one per segment, tier and buying role; each claim cites evidence ids"
     )
@@ -451,6 +481,8 @@ class PersonaGaps(BaseModel):
 
 
 class RecordDraftingOptions(Options):
+    """record_drafting's options: tier narratives, interview themes, persona gaps and who drafted them."""
+
     drafter: str = Field(min_length=1, max_length=80, description="who drafted: e.g. claude")
     model: str | None = Field(None, description="the model that wrote the drafts, kept with them")
     narratives: list[DraftNarrative] | None = Field(

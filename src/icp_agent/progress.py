@@ -19,6 +19,8 @@ import duckdb
 
 
 class Progress(Protocol):
+    """A progress callback: a message, and rows done of total when known."""
+
     def __call__(self, message: str, done: int | None = None, total: int | None = None) -> None: ...
 
 
@@ -103,6 +105,7 @@ class Eta:
         self.started = time.monotonic()
 
     def line(self, message: str, done: int | None = None, total: int | None = None) -> str:
+        """The progress line for a message: "message: done of total rows" with the time left once a step has run a second."""
         now = time.monotonic()
         if message != self.step:
             self.step, self.started = message, now

@@ -42,6 +42,8 @@ Cell = str | int | float | bool | None
 
 
 class QueryResult(BaseModel):
+    """query_workspace's result (MCP, --json): columns, types and rows, and what was truncated."""
+
     columns: list[str] = Field(description="column names, in order")
     column_types: list[str] = Field(description="DuckDB type of each column")
     rows: list[list[Cell]] = Field(description="rows as lists of JSON values, in the columns' order")

@@ -27,6 +27,7 @@ def _first_existing(*candidates: Path) -> Path:
 
 
 def prompts_dir() -> Path:
+    """The prompts folder, installed with the package or in the source checkout (FileNotFoundError when neither exists)."""
     return _first_existing(PACKAGE_DIR / "prompts", REPO_DIR / "prompts")
 
 
@@ -81,4 +82,5 @@ def icons() -> list[Icon]:
 
 
 def demo_data_dir() -> Path:
+    """The demo data folder, installed with the package or fixtures/demo in the checkout (FileNotFoundError when neither)."""
     return _first_existing(PACKAGE_DIR / "demo_data", REPO_DIR / "fixtures" / "demo")

@@ -87,6 +87,7 @@ class Schema:
         return {name: kind for name, kind in ((n, kind_of_type(t)) for n, t in self.types().items()) if kind}
 
     def has(self, name: str, source: str) -> bool:
+        """True when the field `name` comes from the `source` kind."""
         return name in self.sources.get(source, {})
 
     def merge_with_deals(self, name: str) -> bool:
@@ -104,6 +105,7 @@ class Schema:
         return sorted({f for f in fields if f not in self.sources["prospects"]})
 
     def warnings(self) -> list[str]:
+        """The reconciliation statements (fields the customers and deals files give differently), one per field."""
         return [r["statement"] for r in self.reconciliation]
 
 

@@ -39,6 +39,8 @@ DEFAULT_SECTIONS = ("health", "tiers", "negative_icp")
 
 
 class Page(BaseModel):
+    """Where a page sits in its list."""
+
     total: int = Field(description="items in all")
     offset: int
     limit: int
@@ -47,6 +49,7 @@ class Page(BaseModel):
 
 
 def paginate(items: list[T], limit: int, offset: int) -> tuple[list[T], Page]:
+    """Items[offset:offset+limit] and its Page; offset past the end gives an empty list."""
     chunk = items[offset : offset + limit]
     more = offset + len(chunk) < len(items)
     return chunk, Page(
@@ -55,6 +58,8 @@ def paginate(items: list[T], limit: int, offset: int) -> tuple[list[T], Page]:
 
 
 class ImportedFile(BaseModel):
+    """One imported file in brief (import_data)."""
+
     kind: str
     file_name: str
     import_id: str
@@ -73,6 +78,8 @@ class ImportedFile(BaseModel):
 
 
 class ImportSummary(BaseModel):
+    """import_data's result (MCP, --json): the plan, each file in brief, links."""
+
     plan: list[PlannedFile] = Field(description="each input file, the kind it was read as and why")
     imported: list[ImportedFile]
     interviews: dict[str, Any] | None = Field(
@@ -83,6 +90,8 @@ class ImportSummary(BaseModel):
 
 
 class KindView(BaseModel):
+    """One kind's current import (inspect_workspace)."""
+
     kind: str
     file_name: str
     import_id: str
@@ -113,6 +122,8 @@ REPORT_FIELDS = {
 
 
 class WorkspaceView(BaseModel):
+    """inspect_workspace's result (MCP, --json): each kind's current import."""
+
     workspace: str
     kinds: list[KindView] = Field(description="the current snapshot of each kind; empty until import_data")
     interviews: int = Field(description="interview notes in the current snapshot")
@@ -120,10 +131,14 @@ class WorkspaceView(BaseModel):
 
 
 class RolesResult(BaseModel):
+    """set_field_roles' result."""
+
     roles: dict[str, str] = Field(description="every field's role, overrides applied")
 
 
 class HealthBrief(BaseModel):
+    """The health definition in brief."""
+
     definition: str
     entity: str
     description: str
@@ -136,6 +151,8 @@ class HealthBrief(BaseModel):
 
 
 class TierBrief(BaseModel):
+    """A tier in brief."""
+
     tier: int
     segment: str
     name: str
@@ -146,12 +163,16 @@ class TierBrief(BaseModel):
 
 
 class DisqualifierBrief(BaseModel):
+    """A disqualifier in brief."""
+
     criteria: list[str]
     reason: str
     evidence: list[str]
 
 
 class PatternBrief(BaseModel):
+    """A pattern in brief; rates 0-1."""
+
     direction: str = Field(description="good: over-indexes among the best; bad: among the worst")
     label: str
     n: int
@@ -163,6 +184,8 @@ class PatternBrief(BaseModel):
 
 
 class BuildSummary(BaseModel):
+    """build_icp's result (MCP, --json): the ICP in brief."""
+
     version_id: str
     status: str = Field(description="ok, or no_significant_icp (see no_icp_reason)")
     statement: str
@@ -177,6 +200,7 @@ class BuildSummary(BaseModel):
 
     @classmethod
     def of(cls, icp: IcpDocument, top_patterns: int) -> BuildSummary:
+        """The summary of `icp` with its first `top_patterns` patterns (they are stored strongest first)."""
         h = icp.health
         return cls(
             version_id=icp.id,
@@ -221,6 +245,8 @@ class BuildSummary(BaseModel):
 
 
 class LinkBrief(BaseModel):
+    """How one kind linked at build time."""
+
     kind: str
     linked_by: str | None
     rows: int
@@ -237,6 +263,7 @@ class DatasetBrief(BaseModel):
 
     @classmethod
     def of(cls, dataset: Any) -> DatasetBrief:
+        """The brief of an icp.json dataset section (a models.DatasetInfo)."""
         return cls(
             fingerprint=dataset.fingerprint,
             imports=[i.model_dump() for i in dataset.imports],
@@ -302,6 +329,8 @@ IcpView = _icp_view_model()
 
 
 class VersionInfo(BaseModel):
+    """One ICP version."""
+
     version_id: str
     created_at: UtcDateTime
     dataset_fingerprint: str
@@ -309,15 +338,21 @@ class VersionInfo(BaseModel):
 
 
 class VersionList(BaseModel):
+    """list_icp_versions' result."""
+
     versions: list[VersionInfo] = Field(description="newest first")
     page: Page
 
 
 class EvidenceItems(BaseModel):
+    """get_evidence's result."""
+
     items: list[EvidenceItem]
 
 
 class EvidenceBrief(BaseModel):
+    """An evidence item in brief."""
+
     id: str
     kind: str
     statement: str
@@ -325,6 +360,8 @@ class EvidenceBrief(BaseModel):
 
 
 class EvidenceList(BaseModel):
+    """list_evidence's result."""
+
     version_id: str
     kinds: list[str] = Field(description="the kinds of evidence this version holds")
     items: list[EvidenceBrief]
@@ -332,6 +369,8 @@ class EvidenceList(BaseModel):
 
 
 class PersonaEvidence(BaseModel):
+    """get_persona_evidence's result."""
+
     model_config = ConfigDict(extra="allow")
     tier: str
     roles: dict[str, Any] = Field(
@@ -347,6 +386,8 @@ class PersonaEvidence(BaseModel):
 
 
 class VersionDiff(BaseModel):
+    """diff_icp_versions' result."""
+
     model_config = ConfigDict(extra="allow")
     old: str
     new: str
@@ -356,12 +397,16 @@ class VersionDiff(BaseModel):
 
 
 class RenderResult(BaseModel):
+    """render_document's result."""
+
     version_id: str
     out_dir: str
     files: list[str] = Field(description="the files written (absolute paths)")
 
 
 class ScorecardView(BaseModel):
+    """fit_scorecard's result (MCP, --json)."""
+
     status: str
     reason: str | None = None
     auc: float | None = Field(None, description="holdout AUC (newest entities, model fitted on the older ones)")
@@ -376,6 +421,7 @@ class ScorecardView(BaseModel):
 
     @classmethod
     def of(cls, card: Scorecard) -> ScorecardView:
+        """The view of a fitted scorecard; reason falls back to the evaluation's."""
         evaluation = card.evaluation
         features = [
             {"name": f.name, "iv": f.iv, "points": {b.label or "?": b.points for b in f.bins}} for f in card.features
@@ -392,6 +438,8 @@ class ScorecardView(BaseModel):
 
 
 class ValidationView(BaseModel):
+    """validate_icp's result (icp.json validation)."""
+
     unit_economics: dict[str, Any]
     backtest: dict[str, Any]
     market: dict[str, Any]

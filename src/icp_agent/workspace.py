@@ -66,6 +66,7 @@ class ReadWriteLock:
         self._writers_waiting = 0
 
     def acquire_write(self) -> None:
+        """Take the write side (re-entrant for the thread holding it), waiting for readers to finish."""
         me = threading.get_ident()
         with self._cond:
             if self._writer == me:
@@ -83,6 +84,7 @@ class ReadWriteLock:
         return self._writer == threading.get_ident()
 
     def release_write(self) -> None:
+        """Release one level of the write side; the last wakes the waiters."""
         with self._cond:
             self._depth -= 1
             if self._depth == 0:
@@ -90,6 +92,7 @@ class ReadWriteLock:
                 self._cond.notify_all()
 
     def acquire_read(self, timeout: float | None = None) -> bool:
+        """Take a read side once no writer holds or waits for the lock; False when `timeout` (seconds) passes first."""
         with self._cond:
             return (
                 self._cond.wait_for(lambda: self._writer is None and self._writers_waiting == 0, timeout)
@@ -101,6 +104,7 @@ class ReadWriteLock:
         return True
 
     def release_read(self) -> None:
+        """Release a read side; the last reader wakes the waiters."""
         with self._cond:
             self._readers -= 1
             if self._readers == 0:
@@ -487,6 +491,7 @@ class Workspace:
         return found[1]
 
     def schema_version(self) -> int:
+        """The workspace's schema version (the highest in schema_info)."""
         with self.connect() as con:
             return (con.execute("SELECT max(version) FROM schema_info").fetchone() or (0,))[0]
 
@@ -500,6 +505,7 @@ class Workspace:
         return row[0] if row else None
 
     def role_overrides(self, con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+        """The field roles set with set_field_roles: field -> role."""
         return dict(con.execute("SELECT field, role FROM field_roles").fetchall())
 
 

@@ -25,11 +25,15 @@ TIER_MENTION = re.compile(r"\b(?:(ICP\s*\d+)\s+)?Tier\s*([123])\b", re.IGNORECAS
 
 
 class Claim(BaseModel):
+    """One drafted statement and the evidence ids it cites, as the grounding check reads it."""
+
     text: str = Field(description="one statement of the draft")
     evidence: list[str] = Field(default_factory=list, description="evidence ids the statement rests on")
 
 
 class Problem(BaseModel):
+    """A claim the grounding check refused, and why (save_drafts' problems)."""
+
     claim: str
     problem: str
 

@@ -108,6 +108,9 @@ def draft_personas(evidence_for_tier: dict, tier: dict) -> list[dict[str, Any]]:
 
 
 def draft_rationales(icp: IcpDocument) -> list[dict[str, Any]]:
+    """Offline (template) rationale for each disqualifier: one claim citing the disqualifier's evidence ids,
+    as save_drafts' rationales (dicts with disqualifier and claims).
+    """
     macros = _macros()
     group = {
         "health": "customers are in the bottom 20% by health",
@@ -133,6 +136,9 @@ def draft_rationales(icp: IcpDocument) -> list[dict[str, Any]]:
 
 
 def draft_tier_narratives(icp: IcpDocument, evidence: dict[str, EvidenceItem]) -> list[dict[str, Any]]:
+    """Offline (template) narrative per tier from the statement of the tier's first evidence item, citing it
+    (dicts with tier_name and claims, as record_drafting's narratives).
+    """
     macros = _macros()
     return [
         {
@@ -208,6 +214,7 @@ def draft_themes(quotes: list[dict], max_themes: int = 6) -> list[dict[str, Any]
 
 
 def tier_tables(ws, con, icp: IcpDocument) -> dict[str, str | None]:
+    """The tables offline drafting reads: the version's frame and the current contacts and deals (None when absent)."""
     return {
         "frame": f"frame_{icp.id.replace('-', '_')}",
         "contacts": ws.current_table(con, "contacts"),

@@ -34,6 +34,7 @@ class DraftingRecorded(BaseModel):
         gaps: list[PersonaGaps],
         record: dict[str, Any],
     ) -> DraftingRecorded:
+        """The result of recording these narratives, themes, persona gaps and record keys in `version` (counts only)."""
         return cls(
             version=version,
             narratives=len(narratives),

@@ -21,6 +21,8 @@ from icp_agent.workspace import Workspace
 
 
 class SaveDraftsResult(BaseModel):
+    """What save_drafts did: whether it saved, counts saved and every claim refused with why (MCP, --json)."""
+
     saved: bool
     version: str
     problems: list[dict] = Field(default_factory=list, description="every claim refused and why")

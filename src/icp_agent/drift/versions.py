@@ -30,6 +30,7 @@ KEYS = ("company_id", "domain", "company_name", "deal_id")
 
 
 def frame_of(icp: IcpDocument) -> str:
+    """The name of an ICP version's frame table (one row per entity, its tiers and fit score)."""
     return f"frame_{icp.id.replace('-', '_')}"
 
 
@@ -72,6 +73,9 @@ def _bins_sql(con, old: str, column: str, kind: str) -> str:
 
 
 def field_psi(con, old: str, new: str, fields: dict[str, str]) -> dict[str, dict]:
+    """Per fit field (field -> import type) present in both frames: {psi, status (stable < 0.1 <= watch < 0.25 <=
+    shifted), bins}. A band is binned on its lower bound; fields missing from either frame are left out.
+    """
     out = {}
     old_cols = columns_of(con, old)
     new_cols = columns_of(con, new)
@@ -133,6 +137,9 @@ def migration(con, old_icp: IcpDocument, new_icp: IcpDocument, key: str) -> dict
 
 
 def pattern_changes(old_icp: IcpDocument, new_icp: IcpDocument, alpha: float = 0.05) -> dict:
+    """Patterns significant in the old ICP (BH q < alpha) that weakened or vanished in the new one, and those
+    newly significant: {weakened, vanished, appeared}, each with label, direction and lift.
+    """
     old = {p.label + "|" + p.direction: p for p in old_icp.patterns if p.q_value < alpha}
     new = {p.label + "|" + p.direction: p for p in new_icp.patterns}
     significant_new = {k for k, p in new.items() if p.q_value < alpha}
@@ -205,6 +212,9 @@ def old_icp_on_new_customers(con, old_icp: IcpDocument, new_icp: IcpDocument, ke
 
 
 def diff(con, old_icp: IcpDocument, new_icp: IcpDocument, fit_fields: dict[str, str], ledger: Ledger) -> dict:
+    """diff_icp_versions' comparison as a dict: same data or not, per-field PSI (screened fields left out), fit-score PSI,
+    tier migration, pattern changes, the old Tier 1 on the new customers, a recommendation with why, and its evidence id.
+    """
     old, new = frame_of(old_icp), frame_of(new_icp)
     key = _key(con, old, new)
     result: dict = {

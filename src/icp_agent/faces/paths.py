@@ -24,6 +24,9 @@ class DataRoots:
         self.roots = [Path(root).expanduser().resolve() for root in roots]
 
     def resolve(self, value: str, argument: str) -> Path:
+        """`value` (relative to the first root) as an absolute path inside the allowed roots, with every entry of a folder checked.
+        Raises UserError naming `argument` for an unusable path, one outside the roots, or one that cannot be read.
+        """
         try:
             given = Path(value).expanduser()
             path = (given if given.is_absolute() else self.roots[0] / given).resolve()

@@ -54,6 +54,8 @@ LOST = ("closed lost", "lost", "closedlost", "closed-lost", "disqualified", "chu
 
 @dataclass
 class HealthConfig:
+    """How good and bad are defined: the health score's weights and cohort shares (0-1), an outcome column, or won/lost deals."""
+
     good: GoodDefinition | None = None  # None: health when components exist, else won vs lost deals
     good_column: str | None = None
     good_value: str | None = None  # the value of good_column meaning good (non-boolean outcome columns)
@@ -68,6 +70,8 @@ class HealthConfig:
 
 @dataclass
 class HealthResult:
+    """The health frame built (table name, one row per entity) with its definition, counts and weights."""
+
     definition: GoodDefinition
     entity: Entity
     frame: str  # table name with one row per entity

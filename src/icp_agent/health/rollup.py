@@ -98,6 +98,7 @@ class AccountLink:
     unlinked_examples: list[dict[str, Any]] = field(default_factory=list)
 
     def report(self) -> LinkReport:
+        """The LinkReport of this rollup: rows and accounts linked to the accounts file."""
         linked_by = (
             self.child_key
             if self.child_key == self.account_key
@@ -115,6 +116,7 @@ class AccountLink:
         )
 
     def note(self) -> str | None:
+        """A sentence on the accounts not in the accounts file (left out of health), or None when all linked."""
         missing = self.accounts - self.linked_accounts
         if not missing:
             return None

@@ -51,6 +51,8 @@ VALUE_CHECKED = {"deal_stage": "won or lost"}
 
 @dataclass
 class PlannedColumn:
+    """How one header will be imported: stored name, type, role, date order, decimal mark, currencies."""
+
     header: str
     name: str
     canonical: bool

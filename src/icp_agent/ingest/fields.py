@@ -20,6 +20,8 @@ ROLES: tuple[Role, ...] = ("id", "fit", "outcome", "post_sale", "ignore")
 
 @dataclass(frozen=True)
 class Field:
+    """A canonical field: name, type, default role, description and the header synonyms recognised as it."""
+
     name: str
     type: FieldType
     role: Role

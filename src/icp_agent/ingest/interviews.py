@@ -17,6 +17,7 @@ SUFFIXES = {".md", ".txt", ".markdown"}
 
 
 def interview_files(folder: Path) -> list[Path]:
+    """The interview-note files (.md, .txt, .markdown) directly in `folder`, sorted by path."""
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
 
 

@@ -100,16 +100,23 @@ def _first_id(column: str) -> str:
 
 
 def id_key(column: str, salesforce: bool = False) -> str:
+    """SQL of an id link key: the cell's first id ("9100;9101" -> "9100", "9100.0" -> "9100"), its first 15 characters
+    for Salesforce ids; NULL for a value in scientific notation (a spreadsheet's mangled id).
+    """
     v = _first_id(column)
     key = f"left({v}, 15)" if salesforce else v
     return f"(CASE WHEN regexp_full_match({v}, '{SCIENTIFIC}') THEN NULL ELSE {key} END)"
 
 
 def domain_key(column: str) -> str:
+    """SQL of a domain link key: the normalised domain without a trailing dot, NULL when empty."""
     return f"nullif(rtrim({norm.domain(f'CAST({column} AS VARCHAR)')}, '.'), '')"
 
 
 def name_key(column: str) -> str:
+    """SQL of a company-name link key: lower case, accents stripped, & as "and", punctuation as spaces, trailing legal
+    suffixes (Inc, LLC, GmbH, ...) removed; NULL when nothing is left.
+    """
     words = f"lower(strip_accents(replace(trim(CAST({column} AS VARCHAR)), '&', ' and ')))"
     spaced = f"trim(regexp_replace({words}, '[^a-z0-9]+', ' ', 'g'))"
     suffixes = "|".join(LEGAL_SUFFIXES)
@@ -132,6 +139,7 @@ class LinkKey:
 
     @property
     def company_field(self) -> str:
+        """The companies' field the key matches: domain for an email key, else the key's own field."""
         return "domain" if self.field == "email" else self.field
 
     @property
@@ -181,11 +189,14 @@ class LinkKey:
 
     @property
     def label(self) -> str:
+        """The matching method in words, as LinkReport.method shows it."""
         return "Salesforce id (first 15 characters)" if self.method == "salesforce_id" else self.method
 
 
 @dataclass
 class KeyChoice:
+    """The link key chosen (None when none links), rows each candidate would link, and notes for the report."""
+
     key: LinkKey | None
     tried: dict[str, int]  # method -> rows linked
     notes: list[str]

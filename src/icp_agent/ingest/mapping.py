@@ -38,6 +38,9 @@ class Mapping:
 
     @classmethod
     def load(cls, path: str | Path | None) -> Mapping:
+        """Read a TOML mapping file (None: an empty mapping). Raises UserError when the file is missing, is not valid
+        TOML or UTF-8, or has an unknown section.
+        """
         if path is None:
             return cls()
         path = Path(path)

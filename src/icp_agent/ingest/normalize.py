@@ -276,6 +276,7 @@ def band(expr: str) -> str:
 
 
 def band_is_range(expr: str) -> str:
+    """SQL: true when a band value's low and high bounds differ (a range, not a single value)."""
     return _band_bounds(expr, "band_b[1] <> band_b[2]")
 
 

@@ -25,6 +25,8 @@ from icp_agent.models import DATA_KINDS
 
 
 class PlannedFile(BaseModel):
+    """One input file, the kind it will be read as and why (import_data's plan)."""
+
     path: str
     kind: str
     reason: str
@@ -32,11 +34,15 @@ class PlannedFile(BaseModel):
 
 
 class SkippedFile(BaseModel):
+    """A file in a folder that was not imported, and why (import_data's skipped)."""
+
     path: str
     reason: str = Field(description="why the file was not imported (not an export, not a table)")
 
 
 class InputPlan(BaseModel):
+    """The files to import with their kinds, and the files skipped."""
+
     files: list[PlannedFile]
     skipped: list[SkippedFile] = Field(default_factory=list)
 

@@ -101,6 +101,7 @@ class SourceFile:
 
     @property
     def name(self) -> str:
+        """The file's name without its folder."""
         return self.path.name
 
     @property
@@ -120,6 +121,7 @@ class SourceFile:
 
 
 def file_digest(path: Path) -> str:
+    """The file's SHA-256 as hex, read in 1 MiB chunks."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):

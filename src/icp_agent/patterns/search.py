@@ -51,9 +51,11 @@ class Pattern:
 
     @property
     def label(self) -> str:
+        """The pattern in words: its selectors' labels joined with AND."""
         return " AND ".join(s.label for s in self.selectors)
 
     def criteria(self) -> list[dict]:
+        """The pattern's selectors as icp.json criteria (dicts)."""
         return [s.criterion() for s in self.selectors]
 
 

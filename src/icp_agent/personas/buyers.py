@@ -40,6 +40,7 @@ QUOTE = re.compile(r"[\"“]([^\"”]{12,400})[\"”]")
 
 
 def role_of(raw: str | None) -> str | None:
+    """The buying role a raw contact-role value names (ROLE_SYNONYMS, case and punctuation ignored), or None."""
     if not raw:
         return None
     key = re.sub(r"[^a-z ]", " ", raw.lower()).strip()

@@ -49,6 +49,8 @@ from icp_agent.render.templating import (
 
 @dataclass
 class Cell:
+    """A table cell of the rendered document: its text, the evidence ids it cites, and whether it is a number."""
+
     text: str
     cites: list[str] = field(default_factory=list)
     numeric: bool = False
@@ -148,6 +150,8 @@ def blocks(data: dict[str, Any], level: int = 3, currency: str | None = None) ->
 
 @dataclass
 class Persona:
+    """A persona as the document shows it: heading, drafter, claims per section, details and evidence ids."""
+
     heading: str
     drafter: str
     sections: list[tuple[str, list[Cell]]]

@@ -270,11 +270,15 @@ def link_ids_html(text: Any, known: set[str]) -> Markup:
 
 
 def link_ids_md(text: Any, known: set[str]) -> str:
+    """`text` as Markdown with each known evidence id linked to its anchor; unknown ids stay plain text."""
     return EVIDENCE_ID.sub(lambda m: f"[{m[0]}]({anchor_md(m[0])})" if m[0] in known else m[0], md(text))
 
 
 @lru_cache(maxsize=1)
 def environment() -> Environment:
+    """The jinja2 environment of the document templates (cached): strict undefined, HTML templates autoescaped,
+    the rendering filters registered.
+    """
     env = Environment(
         loader=PackageLoader("icp_agent.render", "templates"),
         undefined=StrictUndefined,

@@ -83,6 +83,8 @@ SCORE_COLUMNS = (
 
 
 class ScoreResult(BaseModel):
+    """score_prospects' result (MCP, --json): the files, rows per tier and priority, disqualified rows, fields missing."""
+
     input: str
     output: str
     rows: int

@@ -96,6 +96,8 @@ from icp_agent.tiers.support import _min_support_note, detectable_support
 
 @dataclass
 class AnalysisConfig:
+    """The analysis settings: health definition, search depth, alpha, minimum support and its power, tier and disqualifier limits."""
+
     health: HealthConfig = field(default_factory=HealthConfig)
     depth: int = 3
     alpha: float = 0.05
@@ -113,6 +115,9 @@ class AnalysisConfig:
 def analyse(
     con: duckdb.DuckDBPyConnection, inputs: AnalysisInputs, config: AnalysisConfig, version_id: str, progress=None
 ) -> tuple[IcpDocument, Ledger]:
+    """Build an ICP version from the imported data: health frame, field screen, pattern search, tiers and
+    disqualifiers; returns the icp.json document and the evidence ledger behind it.
+    """
     say = progress or (lambda _m: None)
     ledger = Ledger()
     frame = f"frame_{version_id.replace('-', '_')}"
@@ -214,5 +219,6 @@ def analyse(
 
 
 def fingerprint(imports: list[dict]) -> str:
+    """The dataset's fingerprint: the first 16 hex digits of sha256 over the imports' kinds and file hashes, sorted."""
     digest = hashlib.sha256("|".join(sorted(f"{i['kind']}:{i['sha256']}" for i in imports)).encode())
     return digest.hexdigest()[:16]

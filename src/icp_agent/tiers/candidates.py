@@ -39,6 +39,8 @@ Direction = Literal["good", "bad"]  # which outcome a pattern over-indexes for (
 
 @dataclass
 class Candidate:
+    """A pattern in the running for a tier or disqualifier, with its p-value, BH q-value and evidence id."""
+
     pattern: Pattern
     direction: Direction
     p: float = 1.0
@@ -49,10 +51,12 @@ class Candidate:
 
     @property
     def n(self) -> int:
+        """Entities matching the pattern."""
         return self.pattern.n
 
     @property
     def k(self) -> int:
+        """Matching entities in the target group."""
         return self.pattern.k
 
 

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
 
 def health_summary(con, health: HealthResult, config: AnalysisConfig, ledger: Ledger) -> HealthSummary:
+    """icp.json's health section from the health frame: the definition in words, counts, cohort sizes and metrics,
+    histograms, with evidence recorded in `ledger`.
+    """
     frame = health.frame
     if health.definition == "health":
         description = (

@@ -162,6 +162,7 @@ class ToolCaller:
         return result
 
     def refused(self, name: str, arguments: dict[str, Any], reason: str, phase: str) -> None:
+        """Log a tool call the model asked for and the run refused (not run): counted as an error with `reason`."""
         self.calls.append(
             {
                 "phase": phase,

@@ -90,10 +90,12 @@ class Chat:
         self.tools: list[Any] = []
 
     def say(self, text: str = "", end: str = "\n") -> None:
+        """Write text to the chat's output and flush it."""
         self.stdout.write(text + end)
         self.stdout.flush()
 
     async def run(self) -> int:
+        """The chat loop on the current ICP version; returns the exit code (2 when the workspace has no ICP yet)."""
         current = await self.tool("get_icp", {"sections": ["tiers"]}, by="chat", phase=None)
         if current.is_error:
             self.say(

@@ -34,6 +34,7 @@ def resolve_model(flag: str | None = None) -> str:
 
 
 def api_key_from_env() -> str | None:
+    """The Anthropic API key from the KEY_ENV environment variable, or None when unset or empty."""
     return os.environ.get(KEY_ENV) or None
 
 

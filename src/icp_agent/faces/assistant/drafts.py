@@ -55,9 +55,11 @@ class Claimed:
 
     @property
     def where(self) -> str:
+        """Where the claim sits, for a reader: "Kind: target / section"."""
         return f"{self.kind.title()}: {self.target} / {self.section.replace('_', ' ')}"
 
     def key(self) -> tuple[str, str, str, str]:
+        """Identity of a claim (kind, target lower-cased, section, text): the same claim sent twice counts once."""
         return self.kind, self.target.lower(), self.section, self.text
 
 
@@ -70,6 +72,7 @@ class Draft:
     gaps: dict[tuple[str, str], list[str]] = field(default_factory=dict)
 
     def without(self, refused: Iterable[Claimed]) -> Draft:
+        """This draft less the refused claims (matched by identity); titles and gaps kept."""
         drop = {id(c) for c in refused}
         return Draft([c for c in self.claims if id(c) not in drop], self.titles, self.gaps)
 
@@ -84,6 +87,7 @@ class Draft:
         return Draft(claims, titles, gaps)
 
     def of(self, kind: str) -> dict[str, list[Claimed]]:
+        """The claims of one kind grouped by target, in draft order."""
         grouped: dict[str, list[Claimed]] = {}
         for claim in self.claims:
             if claim.kind == kind:
@@ -199,6 +203,7 @@ class Finding:
     problem: str
 
     def as_dict(self) -> dict[str, str]:
+        """The finding as {where, claim, problem}."""
         return {"where": self.claim.where, "claim": self.claim.text, "problem": self.problem}
 
 

@@ -96,12 +96,14 @@ class Outline:
     disqualifiers: list[dict[str, Any]]
 
     def tier(self, target: str) -> dict[str, Any] | None:
+        """The tier named "ICP n Tier m" or by its name (case, spaces and backticks ignored), or None."""
         key = _norm(target)
         return next(
             (t for t in self.tiers if key in (_norm(f"{t['segment']} Tier {t['tier']}"), _norm(t["name"]))), None
         )
 
     def disqualifier(self, target: str) -> dict[str, Any] | None:
+        """The disqualifier with this label (case, spaces and backticks ignored), or None."""
         key = _norm(target)
         return next((d for d in self.disqualifiers if _norm(d["label"]) == key), None)
 
@@ -111,6 +113,8 @@ def _norm(text: str) -> str:
 
 
 class AssistedRun(BaseModel):
+    """What an assisted run (run --assistant) did: status, files written, tool calls, token usage."""
+
     status: str = Field(description="ok, or failed (see error): a failed run keeps what the tools computed")
     error: str | None = None
     model: str
@@ -175,6 +179,9 @@ class Orchestrator:
     # -- the run --
 
     async def run(self, phases: Sequence[Phase]) -> AssistedRun:
+        """Run the phases in order, Claude over the MCP server's tools; an AssistantError ends the run with status
+        failed, keeping what the tools computed.
+        """
         self.system = [{"type": "text", "text": self.prompts.render("system"), "cache_control": {"type": "ephemeral"}}]
         self.tools = claude_tools((await self.mcp.list_tools()).tools, OFFERED_TOOLS)
         try:

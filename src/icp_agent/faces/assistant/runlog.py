@@ -24,6 +24,7 @@ class Usage:
     requests: int = 0
 
     def add(self, usage: Any) -> None:
+        """Add one API response's token usage (input, cache read/creation, output) and count the request."""
         self.input += usage.input_tokens or 0
         self.cache_read += usage.cache_read_input_tokens or 0
         self.cache_creation += usage.cache_creation_input_tokens or 0
@@ -31,6 +32,7 @@ class Usage:
         self.requests += 1
 
     def as_dict(self) -> dict[str, int]:
+        """Token counts and requests as a dict for the run log."""
         return {
             "input": self.input,
             "cache_read": self.cache_read,
@@ -55,6 +57,7 @@ class PhaseLog:
     succeeded: set[str] = field(default_factory=set)
 
     def as_dict(self) -> dict[str, Any]:
+        """The phase's log entry: status, turns, tool calls, refused calls, token usage, drafts."""
         return {
             "key": self.phase.key,
             "number": self.phase.number,
