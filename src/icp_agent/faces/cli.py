@@ -82,6 +82,7 @@ class Ctx:
 
     @property
     def workspace(self) -> Workspace:
+        """The workspace named by --workspace, opened on first use (a missing one is created only where the command may create it)."""
         if self._workspace is None:
             from icp_agent.workspace import Workspace
 
@@ -143,6 +144,7 @@ class Ctx:
             yield show
 
     def emit(self, result, human: Callable[[], None]) -> None:
+        """Print a result: as JSON with --json (models dumped, paths as text), else by calling `human` (quiet with -q)."""
         if self.as_json:
 
             def plain(value):
@@ -238,6 +240,7 @@ common = [
 
 
 def with_common(func):
+    """Add the options every command takes (--workspace, --json, --quiet) to a click command function."""
     for option in reversed(common):
         func = option(func)
     return func
@@ -261,6 +264,7 @@ server_options_list = [
 
 
 def server_options(func):
+    """Add --server URL and --token-env to a command that can talk to a running MCP server (run, chat)."""
     for option in reversed(server_options_list):
         func = option(func)
     return func
@@ -293,6 +297,7 @@ def out_folder(out_dir: str) -> Path:
 
 
 def report_folder(default: str = "icp-out", help_text: str = "folder for the report files") -> click.Option:
+    """The --out option of the commands that write the document and the CRM files."""
     return click.Option(["--out", "out_dir"], default=default, show_default=True, type=click.Path(), help=help_text)
 
 
@@ -461,6 +466,8 @@ def _files(inputs: Any) -> dict[str, Any]:
 
 
 def run_command() -> click.Command:
+    """The click command `run: import the exports and build everything` (made when it is run, so --help stays light)."""
+
     @handle_errors
     def run(out_dir, assistant, model, budget, server, token_env, workspace, as_json, quiet, **values):
         from icp_agent import toolkit
@@ -533,6 +540,7 @@ def run_command() -> click.Command:
 
 
 def run_with_assistant(ctx: Ctx, data_dir, out_dir, model, budget, options, inputs, server=None) -> None:
+    """`run --assistant`: Claude drives the phases over the MCP server (in process, or --server); exits 2 on a user error."""
     from icp_agent.faces.assistant.orchestrator import run_assisted
 
     named = [f"--{name.replace('_file', '').replace('_', '-')}" for name, value in inputs.items() if value]
@@ -578,6 +586,8 @@ def run_with_assistant(ctx: Ctx, data_dir, out_dir, model, budget, options, inpu
 
 
 def refresh_command() -> click.Command:
+    """The click command `refresh: import a newer snapshot, rebuild, compare` (made when it is run, so --help stays light)."""
+
     @handle_errors
     def refresh(out_dir, workspace, as_json, quiet, **values):
         from icp_agent import toolkit
@@ -612,6 +622,8 @@ def refresh_command() -> click.Command:
 
 
 def fields_command() -> click.Command:
+    """The click command `fields: the canonical fields and their spellings` (made when it is run, so --help stays light)."""
+
     @click.command("fields", short_help=COMPOSITES["fields"])
     @click.option("--markdown", is_flag=True, help="print the reference table (docs/fields.md) as markdown")
     @with_common
@@ -648,6 +660,8 @@ def fields_command() -> click.Command:
 
 
 def chat_command() -> click.Command:
+    """The click command `chat: talk to the ICP with Claude` (made when it is run, so --help stays light)."""
+
     @click.command("chat", short_help=COMPOSITES["chat"])
     @click.option(
         "--out",
@@ -682,6 +696,7 @@ def chat_command() -> click.Command:
 
 
 def serve_command() -> click.Command:
+    """The click command `serve: the MCP server, with icp-agent-mcp's options` (made when it is run, so --help stays light)."""
     from icp_agent.faces.transports import serve_options  # click only: one set of options with icp-agent-mcp
 
     @click.command("serve", short_help=COMPOSITES["serve"])
@@ -696,6 +711,8 @@ def serve_command() -> click.Command:
 
 
 def demo_command() -> click.Command:
+    """The click command `demo: the whole pipeline on the bundled demo company` (made when it is run, so --help stays light)."""
+
     @click.command("demo", short_help=COMPOSITES["demo"])
     @click.option(
         "--out",

@@ -92,6 +92,7 @@ def print_table(
 
 
 def print_icp(icp) -> None:
+    """An ICP version for a reader: statement, tiers with their criteria and figures, disqualifiers."""
     out.print("")
     out.print(f"ICP {icp.id}: {icp.status}")
     out.print(icp.statement)
@@ -109,10 +110,12 @@ def print_icp(icp) -> None:
 
 
 def print_roles(roles: dict[str, str]) -> None:
+    """Every field and its role in force (fit, outcome, post_sale, id, ignore)."""
     print_table(("field", "role"), sorted(roles.items()))
 
 
 def print_versions(rows: list) -> None:
+    """The ICP versions as a table, oldest first: id, built at (UTC), data fingerprint, status."""
     print_table(
         ("version_id", "created_at", "status", "dataset_fingerprint"),
         [[r.version_id, r.created_at, r.status, r.dataset_fingerprint] for r in rows],
@@ -146,6 +149,7 @@ def print_evidence(result) -> None:
 
 
 def print_evidence_list(result) -> None:
+    """An ICP version's evidence items in brief: id, kind, n and statement."""
     note(f"ICP {result.version_id}: {len(result.items):,} evidence items (kinds: {', '.join(result.kinds)})")
     print_table(
         ("id", "kind", "n", "statement"),
@@ -155,6 +159,7 @@ def print_evidence_list(result) -> None:
 
 
 def print_health(health) -> None:
+    """Phase 1: how good was defined, the cohorts and their figures."""
     out.print(f"good customers by {health.definition} ({health.entity}s): {health.description}")
     out.print(f"  {health.n:,} in all: {health.n_good:,} good, {health.n_bad:,} bad, {health.censored:,} censored")
     if health.cohort_sizes:
@@ -162,6 +167,7 @@ def print_health(health) -> None:
 
 
 def print_patterns(result) -> None:
+    """Phase 2: the traits that over-index, with n, rate vs base, lift and q."""
     print_health(result.health)
     print_table(
         ("direction", "pattern", "n", "rate", "base rate", "lift", "q", "evidence"),
@@ -193,6 +199,7 @@ def print_scorecard(card) -> None:
 
 
 def print_json(result) -> None:
+    """A result as indented JSON on stdout (for results that have no table of their own)."""
     data = result.model_dump(mode="json") if hasattr(result, "model_dump") else result
     out.print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
@@ -213,12 +220,14 @@ def print_validation(result) -> None:
 
 
 def print_query(result) -> None:
+    """query-workspace's rows as a table, and whether they were cut at the row or size limit."""
     print_table(result.columns, result.rows)
     if result.truncated:
         note(f"truncated: {result.truncated_reason}")
 
 
 def print_scored(result) -> None:
+    """score-prospects' output file and its counts per tier and priority."""
     out.print(f"scored {result.rows:,} rows into {result.output}")
     out.print("  " + ", ".join(f"{k}: {v:,}" for k, v in result.by_tier.items()))
     out.print(f"  disqualified: {result.disqualified:,}")
@@ -230,12 +239,14 @@ def print_scored(result) -> None:
 
 
 def print_rendered(result) -> None:
+    """The files render-document wrote."""
     out.print(f"ICP {result.version_id}: report in {result.out_dir}")
     for name in result.files:
         out.print(f"  {Path(name).name}")
 
 
 def print_run(result) -> None:
+    """run/refresh/demo: the import, the ICP and the files written."""
     print_import(result.imported)
     if result.icp:
         print_icp(result.icp)
@@ -248,6 +259,7 @@ def print_run(result) -> None:
 
 
 def print_diff(d: dict) -> None:
+    """Two versions compared: tier migration, PSI per field, patterns gained and lost, the recommendation."""
     out.print("")
     out.print(f"{d['old']} -> {d['new']}: {d['recommendation'].upper()} ({d['why']})")
     moved = d.get("migration", {})
@@ -267,6 +279,7 @@ def print_diff(d: dict) -> None:
 
 
 def print_import(result: toolkit.ImportResult) -> None:
+    """What an import did per file: kind, rows kept and rejected, furniture dropped, unreadable values, links."""
     for item in result.plan:
         read_as = f"; read as {item.read_as}" if item.read_as else ""
         out.print(f"{Path(item.path).name}: {item.kind} ({item.reason}{read_as})", markup=False)
