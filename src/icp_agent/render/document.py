@@ -482,11 +482,10 @@ def _ratio_interval(comparison: Mapping[str, GroupFigures] | None) -> tuple[floa
     icp, other = (comparison or {}).get("icp"), (comparison or {}).get("non_icp")
     if icp is None or other is None:
         return None, None
-    try:
-        low = icp.ci_low / other.ci_high  # type: ignore[operator]  # a missing bound is None: no interval
-        high = icp.ci_high / other.ci_low  # type: ignore[operator]
-    except (TypeError, ZeroDivisionError):
+    a_low, a_high, b_low, b_high = icp.ci_low, icp.ci_high, other.ci_low, other.ci_high
+    if a_low is None or a_high is None or not b_low or not b_high:  # a missing bound (or a zero): no interval
         return None, None
+    low, high = a_low / b_high, a_high / b_low
     return (low, high) if math.isfinite(low) and math.isfinite(high) else (None, None)
 
 
