@@ -1,6 +1,6 @@
 """One scoring path: a scored file, the CRM files, routing.csv and the playbook give one record one score.
 
-The demo is scored twice, as the raw prospect file (`icp-agent score`) and as the imported table
+The demo is scored twice, as the raw prospect file (`icp-agent score-prospects`) and as the imported table
 (the CRM files): every prospect must get the same tier, fit score, priority, reasons and
 disqualifier in both. Neighbours: the same rows under HubSpot-style headers and other spellings,
 as Parquet; CRM files built from Salesforce-id and HubSpot-id customers.

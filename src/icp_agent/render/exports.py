@@ -1,7 +1,7 @@
 """CRM-ready files and the sales playbook: where the ICP meets the CRM and the sales floor.
 
 Every figure here comes from ONE scored table: the workspace's customers and prospects scored
-once by `scoring.scored_relation` (the same SQL as `icp-agent score`), so the CRM files, routing.csv
+once by `scoring.scored_relation` (the same SQL as `icp-agent score-prospects`), so the CRM files, routing.csv
 and the playbook's counts agree with a scored prospect file row for row.
 
 - hubspot_companies.csv: a HubSpot company import. HubSpot matches on "Record ID" when it holds a

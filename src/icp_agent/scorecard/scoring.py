@@ -1,7 +1,7 @@
 """Scoring records against an ICP, from icp.json alone: ONE path for every output that carries a fit score.
 
 `score_layers` is the only place a fit score, tier, priority and disqualifier are defined; the
-scored file (`icp-agent score`, the `score_prospects` tool), the CRM files, routing.csv and the
+scored file (`icp-agent score-prospects`, the `score_prospects` tool), the CRM files, routing.csv and the
 playbook's counts all evaluate it over the same normalised values:
 
 - over an imported table (the CRM files): the importer already normalised each distinct value;
