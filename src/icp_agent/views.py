@@ -18,7 +18,6 @@ from typing import Any, Literal, TypeVar
 import pydantic_core
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from icp_agent.evidence import EvidenceItem
 from icp_agent.models import (
     ColumnReport,
     IcpDocument,
@@ -27,7 +26,7 @@ from icp_agent.models import (
     Scorecard,
     UtcDateTime,
 )
-from icp_agent.toolkit import PlannedFile, SaveDraftsResult, SkippedFile
+from icp_agent.toolkit import EvidenceBrief, EvidenceListing, PlannedFile, SaveDraftsResult, SkippedFile
 
 T = TypeVar("T")
 
@@ -344,21 +343,6 @@ class VersionList(BaseModel):
     page: Page
 
 
-class EvidenceItems(BaseModel):
-    """get_evidence's result."""
-
-    items: list[EvidenceItem]
-
-
-class EvidenceBrief(BaseModel):
-    """An evidence item in brief."""
-
-    id: str
-    kind: str
-    statement: str
-    n: int | None = None
-
-
 class EvidenceList(BaseModel):
     """list_evidence's result."""
 
@@ -518,15 +502,10 @@ def version_list(versions: Sequence[BaseModel], limit: int, offset: int) -> Vers
     return VersionList(versions=[VersionInfo(**v.model_dump()) for v in chunk], page=page)
 
 
-def evidence_list(icp: IcpDocument, kind: str | None, limit: int, offset: int) -> EvidenceList:
-    """An ICP version's evidence items in brief (id, kind, statement, n), of one kind or all, paged."""
-    items = [
-        EvidenceBrief.model_validate({k: getattr(e, k) for k in EvidenceBrief.model_fields})
-        for e in icp.evidence
-        if kind is None or e.kind == kind
-    ]
-    chunk, page = paginate(items, limit, offset)
-    return EvidenceList(version_id=icp.id, kinds=sorted({e.kind for e in icp.evidence}), items=chunk, page=page)
+def evidence_list(found: EvidenceListing, limit: int, offset: int) -> EvidenceList:
+    """toolkit.list_evidence's items as one page."""
+    chunk, page = paginate(found.items, limit, offset)
+    return EvidenceList(version_id=found.version_id, kinds=found.kinds, items=chunk, page=page)
 
 
 def persona_evidence(found: dict[str, Any], limit: int, offset: int) -> PersonaEvidence:

@@ -63,13 +63,11 @@ from icp_agent.progress import Eta
 from icp_agent.query import QueryResult
 from icp_agent.resources import icons, render_prompt
 from icp_agent.scorecard.scoring import ScoreResult
-from icp_agent.toolkit import PatternsResult
+from icp_agent.toolkit import EvidenceItems, PatternsResult
 from icp_agent.views import (
     DEFAULT_SECTIONS,
     BuildSummary,
     DraftsOutcome,
-    EvidenceBrief,
-    EvidenceItems,
     EvidenceList,
     IcpView,
     ImportSummary,
@@ -84,9 +82,9 @@ from icp_agent.views import (
     WorkspaceView,
     compact_json,
     drafts_outcome,
+    evidence_list,
     icp_view,
     import_summary,
-    paginate,
     persona_evidence,
     version_list,
     workspace_view,
@@ -393,19 +391,13 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
     def get_evidence(**options: Any) -> EvidenceItems:
         """Evidence items by id: the statement, the figures (n, rate, lift, interval, p, adjusted p) and the
         query that produced them. Quote figures from here when you write about them."""
-        return EvidenceItems(items=toolkit.get_evidence(workspace, EvidenceOptions(**options)).items)
+        return toolkit.get_evidence(workspace, EvidenceOptions(**options))
 
     @tool(_reads("List evidence"))
     @_options_as_parameters(ListEvidenceOptions)
     def list_evidence(limit: Limit = 50, offset: Offset = 0, **options: Any) -> EvidenceList:
         """The evidence items of an ICP version: id, kind, statement and n (get_evidence has the figures)."""
-        found = toolkit.list_evidence(workspace, ListEvidenceOptions(**options))
-        chunk, page = paginate(
-            [EvidenceBrief.model_validate({k: getattr(i, k) for k in EvidenceBrief.model_fields}) for i in found.items],
-            limit,
-            offset,
-        )
-        return EvidenceList(version_id=found.version_id, kinds=found.kinds, items=chunk, page=page)
+        return evidence_list(toolkit.list_evidence(workspace, ListEvidenceOptions(**options)), limit, offset)
 
     @tool(_writes("Get persona evidence for a tier", idempotent=True))
     @_options_as_parameters(PersonaEvidenceOptions)
