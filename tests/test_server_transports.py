@@ -291,8 +291,11 @@ async def test_the_server_holds_the_workspace_open_and_lets_it_go(tmp_path, work
 
     monkeypatch.setattr(workspace_module, "HOLD_IDLE_S", 0.5)
     linked: list[int] = []  # the link report is computed once per state of the imports, not per look
-    link_report = toolkit.link_report
-    monkeypatch.setattr(toolkit, "link_report", lambda *a, **k: linked.append(1) or link_report(*a, **k))
+    from icp_agent.ingest import linking
+
+    compute = linking._link_report  # the computation itself: link_report serves it from the cache
+    monkeypatch.setattr(linking, "_link_report", lambda *a, **k: linked.append(1) or compute(*a, **k))
+    monkeypatch.setattr(workspace_module, "_remembered", {})  # the fixture's import computed them in this process
     key = str(workspace.resolve())
     server = create_server(Workspace(workspace), [tmp_path])
     async with Client(server) as client:
@@ -325,7 +328,8 @@ async def test_the_server_holds_the_workspace_open_and_lets_it_go(tmp_path, work
         assert not (await client.call_tool("import_data", {"customers": str(changed_file)})).is_error
         after_new_import = len(linked)
         fresh = await client.call_tool("inspect_workspace", {})
-        assert len(linked) == after_new_import + 1  # a new snapshot: its links are computed again
+        # a new snapshot: its links are computed again, once (by the import, which reports them)
+        assert len(linked) == after_new_import == after_import + 1
         assert fresh.structured_content["kinds"][0]["rows_kept"] == 4
     assert key not in workspace_module._anchors  # closed with the session
     con = duckdb.connect(str(workspace))  # read-write in this process: nothing holds the file any more

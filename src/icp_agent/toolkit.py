@@ -237,7 +237,7 @@ def _inspect_workspace(ws: Workspace, con) -> WorkspaceSummary:
                          (SELECT import_id FROM current_snapshot WHERE kind = 'interviews')""",
     )
     roles = field_roles(ws, con)
-    linked = ws.per_snapshot("links", con, lambda: link_report(ws, con)) if current else []
+    linked = link_report(ws, con) if current else []
     unobserved = []
     if "prospects" in current:  # a field the prospect list also has is evidence a seller can observe it
         in_prospects = {c.field for c in current["prospects"].columns}

@@ -13,10 +13,19 @@ from icp_agent.workspace import Workspace
 
 
 def link_report(ws: Workspace, con: Any = None) -> list[LinkReport]:
-    """How the current deals and contacts link to the current companies (the key chosen by value overlap)."""
+    """How the current deals and contacts link to the current companies (the key chosen by value overlap).
+
+    Computed once per state of the current snapshots (Workspace.per_snapshot: seconds on a large workspace,
+    and import_data, inspect_workspace and build_icp each ask for it); each caller gets its own copy, since
+    check_links marks the reports it lets through."""
     if con is None:
         with ws.connect() as own:
             return link_report(ws, own)
+    reports = ws.per_snapshot("links", con, lambda: _link_report(ws, con))
+    return [report.model_copy(deep=True) for report in reports]
+
+
+def _link_report(ws: Workspace, con: Any) -> list[LinkReport]:
     customers = ws.current_table(con, "customers")
     deals = ws.current_table(con, "deals")
     contacts = ws.current_table(con, "contacts")
