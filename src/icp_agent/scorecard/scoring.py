@@ -104,11 +104,8 @@ class ScoreResult(BaseModel):
 
 def scorecard_dict(icp: IcpDocument) -> dict[str, Any]:
     """The ICP's scorecard as icp.json holds it (a plain dict; {} when there is none): the SQL writers
-    read it as data. A document built in memory may still carry the dict it was fitted as."""
-    card = icp.scorecard
-    if card is None:
-        return {}
-    return card if isinstance(card, dict) else card.model_dump(mode="json")
+    read it as data."""
+    return icp.scorecard.model_dump(mode="json") if icp.scorecard is not None else {}
 
 
 def icp_fields(icp: IcpDocument) -> dict[str, str]:
