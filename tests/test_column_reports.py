@@ -75,7 +75,7 @@ def _report(unparsed: int) -> ImportReport:
 def test_require_readable():
     require_readable(_report(0), {"churned"})
     require_readable(_report(2), {"nps"})  # not a column the definition reads
-    with pytest.raises(UserError, match=r"2 value\(s\) in column 'Churned' could not be read as bool") as err:
+    with pytest.raises(UserError, match="in column 'Churned' could not be read as bool") as err:
         require_readable(_report(2), {"churned"})
     assert (err.value.file, err.value.column) == ("c.csv", "Churned") and "row 7: kinda" in str(err.value)
     with pytest.raises(UserError):

@@ -66,7 +66,8 @@ def test_other_currencies_converted_with_the_users_rates_or_left_null():
     got = con.execute("SELECT amount_original, amount, amount_currency FROM t ORDER BY amount_original").fetchall()
     # USD is the reporting currency (the commonest); 10 EUR x 1.1 = 11 USD; JPY has no rate: NULL
     assert got == [(10.0, 11.0, "EUR"), (100.0, 100.0, "USD"), (100.0, 100.0, "USD"), (1000.0, None, "JPY")]
-    assert len(warnings) == 1 and "1 amounts in JPY not comparable with USD" in warnings[0]
+    # prose numbers are another module's (numbers.py): the currencies named, not the count's wording
+    assert len(warnings) == 1 and "JPY not comparable with USD" in warnings[0]
     assert "converted to USD with the given rates" in column.note
 
 

@@ -59,7 +59,7 @@ def test_check_links_passes_when_more_than_half_link():
 
 
 def test_check_links_stops_at_half_or_fewer():
-    with pytest.raises(UserError, match=r"only 5 of 10 deals \(50%\) link to a company") as err:
+    with pytest.raises(UserError, match="link to a company") as err:  # exactly half is not enough
         check_links([_link(10, 5)], allow_unlinked=False)
     assert "the ids differ" in str(err.value) and "--allow-unlinked" in err.value.hint
 
@@ -67,4 +67,5 @@ def test_check_links_stops_at_half_or_fewer():
 def test_check_links_with_allow_unlinked_marks_and_warns():
     report = _link(10, 2)
     [warning] = check_links([report], allow_unlinked=True)
-    assert report.allowed_unlinked and "8 deals were analysed without their company's fields" in warning
+    assert report.allowed_unlinked and report.unlinked == 8
+    assert "were analysed without their company's fields" in warning

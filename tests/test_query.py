@@ -47,7 +47,7 @@ def test_current_snapshot_views_by_kind(db):
 def test_row_cap_says_it_cut(db):
     r = run_readonly_query(db, "SELECT n FROM t ORDER BY n", max_rows=4)
     assert [row[0] for row in r.rows] == [0, 1, 2, 3]
-    assert r.truncated and "more than 4 rows" in r.truncated_reason
+    assert r.truncated and "more than" in r.truncated_reason and "LIMIT/OFFSET" in r.truncated_reason
 
 
 def test_exactly_max_rows_is_not_truncated(db):
@@ -65,7 +65,7 @@ def test_character_cap_stops_at_a_whole_row(db):
     # each row ["vN"] is 6 characters of JSON; 20 characters hold three of them
     r = run_readonly_query(db, "SELECT s FROM t ORDER BY n", max_chars=20)
     assert r.rows == [["v0"], ["v1"], ["v2"]]
-    assert r.truncated and "after 3 rows" in r.truncated_reason
+    assert r.truncated and "characters after" in r.truncated_reason
 
 
 def test_empty_result(db):
@@ -93,7 +93,7 @@ def test_no_workspace_file(tmp_path):
 
 
 def test_timeout_stops_a_long_query(db):
-    with pytest.raises(UserError, match=r"longer than 0\.2 s"):
+    with pytest.raises(UserError, match=r"longer than .* and was stopped"):
         run_readonly_query(db, "SELECT count(*) FROM range(10000000000) a", timeout_s=0.2)
 
 
