@@ -15,9 +15,15 @@ def tier(number: int, criteria: list[dict[str, Any]], segment: str = "ICP 1", **
         tier=number,  # type: ignore[arg-type]
         segment=segment,
         name=f"{segment} Tier {number}",
-        criteria=[{"label": f"{c['field']} {c['op']}", **c} for c in criteria],  # type: ignore[misc]
+        criteria=[{"label": _label(c), **c} for c in criteria],  # type: ignore[misc]
         metrics=metrics,  # type: ignore[arg-type]
     )
+
+
+def _label(c: dict[str, Any]) -> str:
+    """ "industry = Software", "employees >= 100": enough to tell criteria apart."""
+    op = {"eq": "=", "gte": ">=", "lte": "<="}.get(c["op"], c["op"])
+    return f"{c['field']} {op} {c.get('value', c.get('values', c.get('min', c.get('max'))))}"
 
 
 def icp(
