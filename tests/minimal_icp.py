@@ -49,7 +49,6 @@ def icp(
             n_good=2,
             n_bad=2,
         ),
-        statement="ICP: test",
         tiers=tiers,
-        **fields,
+        **{"statement": "ICP: test", **fields},
     )
