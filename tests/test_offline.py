@@ -3,6 +3,8 @@ through the templates so every figure is the evidence's own (the grounding check
 
 from __future__ import annotations
 
+import re
+
 import duckdb
 
 from icp_agent.drafting.grounding import ground
@@ -21,6 +23,11 @@ from icp_agent.evidence import EvidenceItem
 from icp_agent.models import Disqualifier
 from icp_agent.personas.buyers import ROLES
 from minimal_icp import icp, tier
+
+
+def figures(text: str) -> list[float]:
+    return [float(x.replace(",", "")) for x in re.findall(r"\d[\d,]*(?:\.\d+)?", text)]
+
 
 TIER = {"segment": "ICP 1", "tier": 1, "name": "ICP 1 Tier 1"}
 CHAMPION = {
@@ -55,12 +62,16 @@ def test_draft_personas_one_per_role_with_figures_and_gaps():
     assert (p["segment"], p["tier"], p["tier_name"]) == ("ICP 1", 1, "ICP 1 Tier 1")
     assert p["title_patterns"] == ["RevOps Manager", "Sales Ops Lead"]
     who, seniority, quote = p["claims"]
-    # the template writes the evidence's own figures: 1,234 contacts, 46% (0.456), 20%
-    assert who["text"] == (
-        "Champions in ICP 1 Tier 1: 1,234 contacts on won deals; the most common titles are "
-        "RevOps Manager (46%), Sales Ops Lead (20%)."
+    # the template writes the evidence's own figures (1234 contacts, 0.456 as 46%, 0.2 as 20%) in the number
+    # formats the grounding check reads back: every claim passes it against that evidence
+    assert who["text"].startswith("Champions in ICP 1 Tier 1: ") and "RevOps Manager" in who["text"]
+    assert figures(who["text"].split(": ", 1)[1]) == [1234, 46, 20]
+    assert figures(seniority["text"]) == [61, 70] and "Manager" in seniority["text"]
+    champ = EvidenceItem(
+        id="Echamp", kind="buying_role", statement="Champions on won deals of ICP 1 Tier 1.", metrics=CHAMPION
     )
-    assert seniority["text"] == "They are mostly Manager (61%) and sit in Operations (70%)."
+    assert ground([dict(p)], {"Echamp": champ, "Eq1": EvidenceItem(id="Eq1", kind="interview_quote",
+                                                                     statement=QUOTE["quote"])})[1] == []  # fmt: skip
     assert quote == {"section": "objections", "text": 'Dana (champion) at Acme said: "' + QUOTE["quote"] + '"',
                      "evidence": ["Eq1"]}  # fmt: skip
     # every section without a quote is a known gap ("who" and objections are covered)
