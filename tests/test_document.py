@@ -229,3 +229,25 @@ def test_context_and_both_renderings_of_a_small_icp():
     assert "<script" not in html.lower()
     none = render_markdown(icp(no_icp_reason="No significant ICP in this data: too few rows."))
     assert "Too few rows." in none
+
+
+def test_document_inputs_of_a_fresh_workspace(tmp_path):
+    from icp_agent.render.document import document_inputs
+    from icp_agent.workspace import Workspace
+
+    assert document_inputs(Workspace(tmp_path / "ws.duckdb"), icp()) == {"currencies": {}, "overlaps": {}}
+
+
+def test_scorecard_internals_for_the_appendix():
+    from icp_agent.render.document import scorecard_internals
+
+    sc = card(status="ok", scaling={"pdo": 20, "base_points": 600}, field_kinds={"arr": "number"},
+              features=[{"name": "arr", "field": "arr", "kind": "number", "iv": 0.3, "coefficient": 0.7, "bins": [
+                  {"label": "arr $1M-$5M", "n": 40, "n_good": 10, "woe": 0.4, "points": 12},
+                  {"label": "arr other", "n": 5, "n_good": 1, "woe": -0.1, "points": -1, "other": True,
+                   "when": {"field": "arr", "op": "in", "values": ["a", "b"]}}]}])  # fmt: skip
+    made = scorecard_internals(sc)
+    attributes, bins = made[-2], made[-1]
+    assert [c.text for c in attributes.rows[0][:2]] == ["arr", "number"]
+    assert [r[1].text for r in bins.rows] == ["arr $1M-$5M", "arr other (covers a, b)"]
+    assert [b.title for b in made if b.kind == "heading"] == ["scaling"]  # the rest key by key
