@@ -1,0 +1,62 @@
+"""A small synthetic customers table for the tiers/ unit tests (test_analyse, test_segments, test_candidates, ...).
+
+1,200 customers, deterministic: industry cycles Software / Retail / Media / Health; employees 40, 80, ..., 600
+in blocks of 40 rows, so every level holds each industry and outcome decile alike (big = employees > 300);
+region north / south alternating by block (a noise field).
+`converted` (the outcome) by design:
+- Software and big: 9 in 10 (row groups of ten);
+- Software and small: 4 in 10;
+- Retail and Media: 3 in 10;
+- Health: 1 in 10 (a disqualifier).
+So Tier 1 should be "industry = Software AND employees >= ...", and Health the worst.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from icp_agent.health.health_score import HealthConfig
+from icp_agent.schema import AnalysisInputs
+from icp_agent.tiers.analyse import AnalysisConfig, analyse
+
+FIT_FIELDS = {"industry": "category", "region": "category", "employees": "number"}
+
+
+def make_customers(con: duckdb.DuckDBPyConnection, table: str = "customers") -> None:
+    """Create `table` (see the module doc)."""
+    con.execute(f"""CREATE OR REPLACE TABLE {table} AS
+        SELECT range AS _row, 'co' || range AS company_name,
+               ['Software', 'Retail', 'Media', 'Health'][range % 4 + 1] AS industry,
+               ['north', 'south'][(range // 40) % 2 + 1] AS region,
+               (((range // 40) % 15 + 1) * 40)::DOUBLE AS employees,
+               (range // 4) % 10 AS decile
+        FROM range(1200)""")
+    con.execute(f"""CREATE OR REPLACE TABLE {table} AS SELECT * EXCLUDE (decile),
+        CASE WHEN industry = 'Software' AND employees > 300 THEN decile < 9
+             WHEN industry = 'Software' THEN decile < 4
+             WHEN industry = 'Health' THEN decile = 0
+             ELSE decile < 3 END AS converted
+        FROM {table} ORDER BY _row""")
+
+
+def inputs(table: str = "customers") -> AnalysisInputs:
+    """The analysis inputs over `table`, outcome column `converted`."""
+    return AnalysisInputs(
+        customers=table,
+        deals=None,
+        fit_fields=dict(FIT_FIELDS),
+        headers={"industry": "Industry"},
+        imports=[],
+        fingerprint="fp",
+    )
+
+
+def config(**kwargs) -> AnalysisConfig:
+    """An AnalysisConfig with good = the `converted` column."""
+    return AnalysisConfig(health=HealthConfig(good_column="converted"), **kwargs)
+
+
+def run(con: duckdb.DuckDBPyConnection, **kwargs):
+    """(icp, ledger) of the analysis on a fresh synthetic table."""
+    make_customers(con)
+    return analyse(con, inputs(), config(**kwargs), "v1")
