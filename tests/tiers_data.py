@@ -60,3 +60,24 @@ def run(con: duckdb.DuckDBPyConnection, **kwargs):
     """(icp, ledger) of the analysis on a fresh synthetic table."""
     make_customers(con)
     return analyse(con, inputs(), config(**kwargs), "v1")
+
+
+def prepared(con: duckdb.DuckDBPyConnection):
+    """(health, selset, good, bad) over a fresh synthetic table, as `analyse` prepares them (no screen).
+
+    The frame is the table `frame`; selectors cover at least 10 rows, no "is missing" selectors."""
+    import numpy as np
+
+    from icp_agent.health.health_score import build_frame
+    from icp_agent.patterns.selectors import build_selectors
+    from icp_agent.tiers.specs import field_specs
+
+    make_customers(con)
+    health = build_frame(con, "customers", None, "frame", HealthConfig(good_column="converted"), list(FIT_FIELDS))
+    relation = "(SELECT * FROM frame ORDER BY _row)"
+    selset = build_selectors(con, relation, field_specs(FIT_FIELDS), include_missing=False, min_count=10)
+    good, bad = (
+        np.array([r[0] for r in con.execute(f"SELECT {c} FROM {relation}").fetchall()], dtype=bool)
+        for c in ("good", "bad")
+    )
+    return health, selset, good, bad
