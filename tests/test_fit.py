@@ -103,7 +103,7 @@ def test_bad_arguments_name_themselves(con):
         fit_scorecard(con, "frame", FIELDS, time_column="signup", holdout_share=1.0)
     with pytest.raises(UserError, match="max_bins must be >= 2"):
         fit_scorecard(con, "frame", FIELDS, time_column="signup", max_bins=1)
-    with pytest.raises(UserError, match="unknown field kinds.*'when': 'date'"):
+    with pytest.raises(UserError, match=r"unknown field kinds.*'when': 'date'"):
         fit_scorecard(con, "frame", {"when": "date"}, time_column="signup")
     with pytest.raises(UserError, match="the frame frame has no column 'closed_at'"):
         fit_scorecard(con, "frame", FIELDS, time_column="closed_at")
