@@ -32,8 +32,8 @@ def test_tiers_and_disqualifiers_match_the_design(con):
     tier1 = [t for t in icp.tiers if t.tier == 1]
     # the two top employee bins within Software (60 rows each, 90% converted) are two distinct segments
     assert [(_fields(t.criteria), t.metrics.n, t.metrics.n_good) for t in tier1] == [
-        ([("employees", "gte", 500), ("industry", "eq", "Software")], 60, 54),
-        ([("employees", "between", 400), ("industry", "eq", "Software")], 60, 54),
+        ([("headcount", "gte", 500), ("industry", "eq", "Software")], 60, 54),
+        ([("headcount", "between", 400), ("industry", "eq", "Software")], 60, 54),
     ]
     # Tier 2 is Software judged on the rows the Tier 1s leave: 300 - 120 rows, 200 - 108 converted
     tier2 = [t for t in icp.tiers if t.tier == 2]

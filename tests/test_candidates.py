@@ -31,8 +31,8 @@ def data():
 
 
 SOFTWARE = Selector("industry", "category", "eq", value="Software")
-BIG = Selector("employees", "number", "gte", min=500.0)
-TOP = Selector("employees", "number", "between", min=400.0, max=500.0, max_exclusive=True)
+BIG = Selector("headcount", "number", "gte", min=500.0)
+TOP = Selector("headcount", "number", "between", min=400.0, max=500.0, max_exclusive=True)
 NORTH = Selector("region", "category", "eq", value="north")
 
 
@@ -50,8 +50,8 @@ def test_candidates_best_first_with_fisher_p_and_bh_q(data):
     assert tested > len(found)
     # the two Software segments of 60 rows (54 converted) lead, then Software itself (300 rows, 200 converted)
     assert [(c.pattern.label, c.n, c.k) for c in found[:3]] == [
-        ("employees >= 500 AND industry = Software", 60, 54),
-        ("employees in [400, 500) AND industry = Software", 60, 54),
+        ("headcount >= 500 AND industry = Software", 60, 54),
+        ("headcount in [400, 500) AND industry = Software", 60, 54),
         ("industry = Software", 300, 200),
     ]
     total, hits = len(good), int(good.sum())

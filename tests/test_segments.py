@@ -25,8 +25,8 @@ from tiers_data import config, inputs, prepared
 
 SOFTWARE = Selector("industry", "category", "eq", value="Software")
 HEALTH = Selector("industry", "category", "eq", value="Health")
-BIG = Selector("employees", "number", "gte", min=500.0)
-TOP = Selector("employees", "number", "between", min=400.0, max=500.0, max_exclusive=True)
+BIG = Selector("headcount", "number", "gte", min=500.0)
+TOP = Selector("headcount", "number", "between", min=400.0, max=500.0, max_exclusive=True)
 NORTH = Selector("region", "category", "eq", value="north")
 
 
@@ -49,12 +49,12 @@ def test_segments_by_sequential_covering(data):
     segments, candidates = _segments(selset, good, config(), 50, health, Ledger())
     # ICP 1 and a second, distinct and strong segment found on the rows ICP 1 leaves
     assert [(c.pattern.label, c.n, c.k) for c in segments] == [
-        ("employees >= 500 AND industry = Software", 60, 54),
-        ("employees in [400, 500) AND industry = Software", 60, 54),
+        ("headcount >= 500 AND industry = Software", 60, 54),
+        ("headcount in [400, 500) AND industry = Software", 60, 54),
     ]
     assert len(candidates) >= len(segments)
     one, _ = _segments(selset, good, config(max_segments=1), 50, health, Ledger())
-    assert [c.pattern.label for c in one] == ["employees >= 500 AND industry = Software"]
+    assert [c.pattern.label for c in one] == ["headcount >= 500 AND industry = Software"]
 
 
 def test_pick_skips_overlapping_and_deep(data):
@@ -82,7 +82,7 @@ def test_members_and_overlap(data):
 def test_best_part_is_judged_on_the_rows_it_adds(data):
     _, _, selset, good, _ = data
     taken = selset.mask(BIG) & selset.mask(SOFTWARE)
-    # Software without the big ones: 240 rows, 146 converted (61%); employees >= 500 without Software: 180
+    # Software without the big ones: 240 rows, 146 converted (61%); headcount >= 500 without Software: 180
     # rows, 42 converted (23%, below the 34% base): not a tier
     assert _best_part([(SOFTWARE,), (BIG,)], selset, good, good.mean(), taken, 10) == (SOFTWARE,)
     assert _best_part([(BIG,)], selset, good, good.mean(), taken, 10) is None
@@ -94,7 +94,7 @@ def test_tiers_of_a_segment(data):
     segment = _candidate(selset, good, BIG, SOFTWARE)
     tiers = _tiers(con, "frame", [segment], selset, good, config(), health, inputs(), Ledger())
     assert [(t.tier, t.name) for t in tiers] == [
-        (1, "ICP 1 Tier 1: employees >= 500 AND industry = Software"),
+        (1, "ICP 1 Tier 1: headcount >= 500 AND industry = Software"),
         (2, "ICP 1 Tier 2: industry = Software"),
     ]
     # each entity counts in its best tier only

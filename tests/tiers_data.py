@@ -1,14 +1,14 @@
 """A small synthetic customers table for the tiers/ unit tests (test_analyse, test_segments, test_candidates, ...).
 
-1,200 customers, deterministic: industry cycles Software / Retail / Media / Health; employees 40, 80, ..., 600
-in blocks of 40 rows, so every level holds each industry and outcome decile alike (big = employees > 300);
+1,200 customers, deterministic: industry cycles Software / Retail / Media / Health; headcount 40, 80, ..., 600
+in blocks of 40 rows, so every level holds each industry and outcome decile alike (big = headcount > 300);
 region north / south alternating by block (a noise field).
 `converted` (the outcome) by design:
 - Software and big: 9 in 10 (row groups of ten);
 - Software and small: 4 in 10;
 - Retail and Media: 3 in 10;
 - Health: 1 in 10 (a disqualifier).
-So Tier 1 should be "industry = Software AND employees >= ...", and Health the worst.
+So Tier 1 should be "industry = Software AND headcount >= ...", and Health the worst.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from icp_agent.health.health_score import HealthConfig
 from icp_agent.schema import AnalysisInputs
 from icp_agent.tiers.analyse import AnalysisConfig, analyse
 
-FIT_FIELDS = {"industry": "category", "region": "category", "employees": "number"}
+FIT_FIELDS = {"industry": "category", "region": "category", "headcount": "number"}
 
 
 def make_customers(con: duckdb.DuckDBPyConnection, table: str = "customers") -> None:
@@ -28,11 +28,11 @@ def make_customers(con: duckdb.DuckDBPyConnection, table: str = "customers") -> 
         SELECT range AS _row, 'co' || range AS company_name,
                ['Software', 'Retail', 'Media', 'Health'][range % 4 + 1] AS industry,
                ['north', 'south'][(range // 40) % 2 + 1] AS region,
-               (((range // 40) % 15 + 1) * 40)::DOUBLE AS employees,
+               (((range // 40) % 15 + 1) * 40)::DOUBLE AS headcount,
                (range // 4) % 10 AS decile
         FROM range(1200)""")
     con.execute(f"""CREATE OR REPLACE TABLE {table} AS SELECT * EXCLUDE (decile),
-        CASE WHEN industry = 'Software' AND employees > 300 THEN decile < 9
+        CASE WHEN industry = 'Software' AND headcount > 300 THEN decile < 9
              WHEN industry = 'Software' THEN decile < 4
              WHEN industry = 'Health' THEN decile = 0
              ELSE decile < 3 END AS converted
