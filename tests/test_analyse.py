@@ -30,7 +30,7 @@ def test_tiers_and_disqualifiers_match_the_design(con):
     # 410 of 1,200 converted: Software 144 + 56, Retail and Media 90 each, Health 30 (tiers_data's design)
     assert (icp.health.n, icp.health.n_good, icp.health.n_bad) == (1200, 410, 790)
     tier1 = [t for t in icp.tiers if t.tier == 1]
-    # the two top employee bins within Software (60 rows each, 90% converted) are two distinct segments
+    # the two top headcount bins within Software (60 rows each, 90% converted) are two distinct segments
     assert [(_fields(t.criteria), t.metrics.n, t.metrics.n_good) for t in tier1] == [
         ([("headcount", "gte", 500), ("industry", "eq", "Software")], 60, 54),
         ([("headcount", "between", 400), ("industry", "eq", "Software")], 60, 54),
