@@ -31,7 +31,8 @@ those tables per account, in SQL, and writes one table: the accounts with the he
 A value from these tables wins over the accounts file's for accounts the tables mention; an
 account they do not mention keeps its own values, and a component nobody measured stays
 missing (re-weighted by the health score, never zero). Accounts in the tables but not in the
-accounts file are counted and reported, never invented.
+accounts file are counted and reported, never invented; so are rows naming a value several accounts
+share (two companies called Acme): they are linked to neither, not counted for both.
 """
 
 from __future__ import annotations
