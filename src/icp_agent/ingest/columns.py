@@ -228,7 +228,7 @@ def _account_table_kind(headers: list[str], fields: set[str], mapping: Mapping |
     return None
 
 
-def _value_fit(con: duckdb.DuckDBPyConnection, texts: dict[str, str]) -> Callable[[str, str], float]:
+def value_fit(con: duckdb.DuckDBPyConnection, texts: dict[str, str]) -> Callable[[str, str], float]:
     """value_fit for plan_columns: the share of a column's present values that fit a VALUE_CHECKED field.
 
     deal_stage: values that read as won or lost (health.health_score.stage_class); a pipeline's step names
@@ -251,5 +251,6 @@ def _value_fit(con: duckdb.DuckDBPyConnection, texts: dict[str, str]) -> Callabl
     return fit
 
 
-def _join_note(note: str | None, extra: str) -> str:
+def join_note(note: str | None, extra: str) -> str:
+    """A column note with `extra` appended after "; " (or `extra` alone when there was none)."""
     return f"{note}; {extra}" if note else extra
