@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from icp_agent import numbers
 from icp_agent.errors import UserError
 from icp_agent.ingest import normalize as norm
 from icp_agent.ingest.fields import (
@@ -137,8 +138,8 @@ def plan_columns(
             why = ""
             if fit.get(taken_by, 0.0) > fit.get(header, 0.0):
                 why = (
-                    f" (its values fit {name}: {fit[taken_by]:.0%} read as {VALUE_CHECKED[name]}, "
-                    f"{fit.get(header, 0.0):.0%} of this column's)"
+                    f" (its values fit {name}: {numbers.percent(fit[taken_by], 0)} read as {VALUE_CHECKED[name]}, "
+                    f"{numbers.percent(fit.get(header, 0.0), 0)} of this column's)"
                 )
             note = f"also matches {name!r}, taken by column {taken_by!r}{why}: kept as an attribute"
             duplicate_of = FIELD_BY_NAME.get(name)  # a pipeline stage is still deal progress: never a trait
