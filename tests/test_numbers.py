@@ -46,8 +46,8 @@ def test_auc_has_two_decimals(value, text):
 
 
 @pytest.mark.parametrize(("value", "text"), [(0.0342, "0.034"), (0.25, "0.250"), (1.5, "1.500")])
-def test_psi_has_three_decimals(value, text):
-    assert numbers.psi(value) == text
+def test_divergence_has_three_decimals(value, text):
+    assert numbers.divergence(value) == text
 
 
 @pytest.mark.parametrize(("value", "text"), [(1287, "1,287"), (12.5, "12.5"), (3.0, "3"), (0, "0")])
@@ -102,7 +102,7 @@ def test_figure_takes_the_precision_its_size_deserves(value, kwargs, text):
         numbers.ratio,
         numbers.p_value,
         numbers.auc,
-        numbers.psi,
+        numbers.divergence,
         numbers.count,
         numbers.money,
         numbers.number,

@@ -4,7 +4,7 @@ One module, so "$1.2M", "62.0%", "1,287", "2.50" (a lift), "0.83" (an AUC) and "
 in icp.md, icp.html, the playbook, the CLI and the labels and statements icp.json stores. Each function takes
 a plain number (None reads as MISSING) and returns text; none of them knows a currency: the caller passes the
 symbol (render.templating.symbol knows the document's). Pick the function by what the figure measures: a 0-1
-rate is a percent, a lift or multiple a ratio, a p or q value a p_value, an AUC an auc, a PSI a psi, a count a
+rate is a percent, a lift or multiple a ratio, a p or q value a p_value, an AUC an auc, a PSI or an information value a divergence, a count a
 count, an amount money, a setting echoed back a number, anything else a figure.
 """
 
@@ -79,9 +79,9 @@ def auc(value: Any) -> str:
     return MISSING if value is None else f"{float(value):.2f}"
 
 
-def psi(value: Any) -> str:
-    """A population stability index with three decimals ("0.034"), enough to read against its 0.1 and 0.25
-    thresholds."""
+def divergence(value: Any) -> str:
+    """A population stability index or an information value (the same sum of (a - b) * ln(a / b) over bins)
+    with three decimals ("0.034"), enough to read against the thresholds: PSI 0.1 and 0.25, IV 0.02 and 0.5."""
     return MISSING if value is None else f"{float(value):.3f}"
 
 

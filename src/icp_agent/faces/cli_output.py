@@ -270,9 +270,9 @@ def print_diff(d: dict) -> None:
         out.print(f"  {both:,} {moved.get('entity', 'customers')} in both; {moved['changed_tier']:,} changed tier")
     for field, v in d["fields"].items():
         if v["status"] != "stable":
-            out.print(f"  {field}: PSI {numbers.psi(v['psi'])} ({v['status']})")
+            out.print(f"  {field}: PSI {numbers.divergence(v['psi'])} ({v['status']})")
     if "fit_score_psi" in d:
-        out.print(f"  fit score: PSI {numbers.psi(d['fit_score_psi']['psi'])} ({d['fit_score_psi']['status']})")
+        out.print(f"  fit score: PSI {numbers.divergence(d['fit_score_psi']['psi'])} ({d['fit_score_psi']['status']})")
     for kind in ("weakened", "vanished", "appeared"):
         for p in d["patterns"][kind]:
             out.print(f"  {kind}: {p['pattern']} ({p['direction']})")
