@@ -29,7 +29,7 @@ def test_counts_columns_and_rejected_rows(ws, write):
     assert rows[0] == ["header", "field", "role", "type", "% missing", "examples", "unparsed"]
     table = {r[0]: r[1:] for r in rows[1:]}
     assert all(len(r) == 7 for r in rows)  # a pipe in a header is escaped, not a new column
-    assert table["Record ID"][:4] == ["company\\_id", "id", "text", "0.0"]
+    assert table["Record ID"][:4] == ["company\\_id", "id", "text", "0.0%"]
     assert table["Industry"][:3] == ["industry", "fit", "category"]
     assert table["Lifecycle Stage"][1] == "post\\_sale"
     assert table["Notes \\| internal"][1] == "ignore"

@@ -24,7 +24,7 @@ from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from pydantic import TypeAdapter, ValidationError
 
-from icp_agent.faces.schemas import lean_schema
+from icp_agent.faces.schemas import inline_single_use, lean_schema
 from icp_agent.faces.server import create_server
 from icp_agent.models import (
     DataKindName,
@@ -38,9 +38,11 @@ from icp_agent.views import SECTIONS, KindView, VersionInfo
 from icp_agent.workspace import Workspace
 
 REPO = Path(__file__).resolve().parent.parent
-# ~16k tokens a client pays once per session. Raised from 60,000 when the tools took every option of their
-# operation (sheet, fx_file, as_of, icp_path, ...) and record_drafting joined them (60.6 kB measured).
-TOOLS_LIST_MAX_BYTES = 64_000
+# ~15k tokens a client pays once per session. Back from 64,000 (63.3 kB with every option of each operation and
+# record_drafting) to 60,000 by leaner schemas that validate the same documents: nullable arguments as a type
+# list, no `default: null`, definitions used once written in place, get_icp's pointer to icp.json said once
+# (58.7 kB measured).
+TOOLS_LIST_MAX_BYTES = 60_000
 # an RFC 3339 timestamp anywhere in a result: it must end in Z (utc_timestamp's one form)
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$")
 
@@ -273,6 +275,60 @@ def test_lean_schemas_accept_and_refuse_the_same_documents():
                  {"at": "2026-11-29T11:20:58Z", "inner": {"default": 1}}, {"note": "x"}]
     verdicts = [(strict_validator(full).is_valid(d), strict_validator(lean).is_valid(d)) for d in documents]
     assert [a for a, _ in verdicts] == [b for _, b in verdicts] == [True, True] + [False] * 6
+
+
+def test_lean_argument_schemas_accept_and_refuse_the_same_documents():
+    """Arguments (output=False) keep their defaults but not `default: null`; a nullable one reads as a type list."""
+    from pydantic import BaseModel, Field
+
+    class Args(BaseModel):
+        sheet: str | None = Field(None, description="a sheet name")
+        depth: int = Field(3, ge=1, le=4, description="most criteria")
+        top: int | None = Field(None, ge=1, description="the most to return")
+
+    full = Args.model_json_schema()
+    lean = lean_schema(full, output=False)
+    assert lean["properties"]["sheet"] == {"description": "a sheet name", "type": ["string", "null"]}
+    assert lean["properties"]["depth"] == {"default": 3, "description": "most criteria", "maximum": 4, "minimum": 1,
+                                           "type": "integer"}
+    assert lean["properties"]["top"] == {"description": "the most to return", "minimum": 1,
+                                         "type": ["integer", "null"]}
+    documents = [{}, {"sheet": None, "top": None}, {"sheet": "S", "depth": 4, "top": 2}, {"sheet": 1}, {"depth": 5},
+                 {"top": 0}, {"depth": None}]
+    verdicts = [(strict_validator(full).is_valid(d), strict_validator(lean).is_valid(d)) for d in documents]
+    assert [a for a, _ in verdicts] == [b for _, b in verdicts] == [True] * 3 + [False] * 4
+
+
+def test_a_definition_used_once_is_written_in_place():
+    """inline_single_use: a $def referenced once moves into place; one used twice, one referring to itself and
+    one whose reference carries a keyword the definition also has (two descriptions) stay $defs."""
+    schema = {
+        "type": "object",
+        "properties": {
+            "one": {"$ref": "#/$defs/Once"},
+            "a": {"$ref": "#/$defs/Twice"},
+            "b": {"type": "array", "items": {"$ref": "#/$defs/Twice"}},
+            "tree": {"$ref": "#/$defs/Node"},
+            "described": {"$ref": "#/$defs/Described", "description": "the field's own words"},
+        },
+        "required": ["one"],
+        "$defs": {
+            "Once": {"type": "object", "properties": {"inner": {"$ref": "#/$defs/Leaf"}}, "required": ["inner"]},
+            "Leaf": {"type": "integer", "minimum": 0},
+            "Twice": {"type": "string", "maxLength": 3},
+            "Node": {"type": "object", "properties": {"child": {"$ref": "#/$defs/Node"}}},
+            "Described": {"type": "object", "description": "the model's docstring", "properties": {"x": {"type": "integer"}}},
+        },
+    }
+    lean = inline_single_use(schema)
+    assert lean["properties"]["one"] == {"type": "object", "properties": {"inner": {"type": "integer", "minimum": 0}},
+                                         "required": ["inner"]}
+    assert set(lean["$defs"]) == {"Twice", "Node", "Described"}
+    documents = [{"one": {"inner": 1}, "a": "abc", "b": ["x"], "tree": {"child": {"child": {}}}, "described": {"x": 1}},
+                 {"one": {"inner": -1}}, {"one": {}}, {"one": {"inner": 1}, "b": ["abcd"]},
+                 {"one": {"inner": 1}, "tree": {"child": 3}}, {"one": {"inner": 1}, "described": {"x": "y"}}, {}]
+    verdicts = [(strict_validator(schema).is_valid(d), strict_validator(lean).is_valid(d)) for d in documents]
+    assert [a for a, _ in verdicts] == [b for _, b in verdicts] == [True] + [False] * 6
 
 
 # --- arguments a model naturally sends ----------------------------------------------------------------------

@@ -307,5 +307,5 @@ def test_a_disqualifier_on_won_and_lost_deals_leads_with_its_win_rate(deal_level
     m = education.metrics
     won, base_won = 1 - m.rate, 1 - m.base_rate
     assert education.reason.startswith(
-        f"{100 * won:.1f}% of these deals are won vs {100 * base_won:.1f}% overall ({base_won / won:.1f}x less "
+        f"{100 * won:.1f}% of these deals are won vs {100 * base_won:.1f}% overall ({base_won / won:.2f}x less "
         f"often; {100 * m.rate:.1f}% lost vs {100 * m.base_rate:.1f}%, n={m.n:,}")

@@ -499,7 +499,7 @@ def test_headline_names_the_targets_met_and_failed(icp):
     assert "not met: CAC (2.15x)" in first and "not measurable: win rate" in first
     warnings = section_md(text, "Warnings")
     assert "Validation target not met (Tier 1 of ICP 1 and ICP 2 together): Tier 1 CAC at least 30% lower" in warnings
-    assert "over-predicts in deciles 3, 4 (3.5-3.8x the observed good rate)" in warnings
+    assert "over-predicts in deciles 3, 4 (3.50-3.75x the observed good rate)" in warnings
     assert "Lead scorecard: industry separates good from not-good suspiciously well" in warnings
     html = render_html(icp)
     assert '<span class="badge none">ICP found · 1 of 2 measurable targets met</span>' in html

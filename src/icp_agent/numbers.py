@@ -1,9 +1,11 @@
 """How a number reads, everywhere: criteria labels, scorecard bins, evidence statements, charts and the document.
 
-One module, so "$1.2M", "62.0%", "1,287" and "3.1e-59" are spelled the same in icp.md, icp.html, the playbook,
-the CLI and the labels icp.json stores. Each function takes a plain number (None reads as MISSING) and returns
-text; none of them knows a currency: the caller passes the symbol (render.templating.symbol knows the
-document's).
+One module, so "$1.2M", "62.0%", "1,287", "2.50" (a lift), "0.83" (an AUC) and "3.1e-59" are spelled the same
+in icp.md, icp.html, the playbook, the CLI and the labels and statements icp.json stores. Each function takes
+a plain number (None reads as MISSING) and returns text; none of them knows a currency: the caller passes the
+symbol (render.templating.symbol knows the document's). Pick the function by what the figure measures: a 0-1
+rate is a percent, a lift or multiple a ratio, a p or q value a p_value, an AUC an auc, a PSI or an information value a divergence, a count a
+count, an amount money, a setting echoed back a number, anything else a figure.
 """
 
 from __future__ import annotations
@@ -60,9 +62,27 @@ def percent(value: Any, decimals: int = 1) -> str:
     return MISSING if value is None else f"{100 * float(value):.{decimals}f}%"
 
 
+def percent_range(low: Any, high: Any, decimals: int = 1) -> str:
+    """An interval of 0-1 rates with one percent sign: (0.102, 0.153) -> "10.2-15.3%"."""
+    if low is None or high is None:
+        return MISSING
+    return f"{100 * float(low):.{decimals}f}-{percent(high, decimals)}"
+
+
 def ratio(value: Any) -> str:
     """A lift or a multiple (LTV:CAC) with two decimals: "2.50"."""
     return MISSING if value is None else f"{float(value):.2f}"
+
+
+def auc(value: Any) -> str:
+    """An area under the ROC curve (0.5 is chance, 1 a perfect ranking) with two decimals: "0.83"."""
+    return MISSING if value is None else f"{float(value):.2f}"
+
+
+def divergence(value: Any) -> str:
+    """A population stability index or an information value (the same sum of (a - b) * ln(a / b) over bins)
+    with three decimals ("0.034"), enough to read against the thresholds: PSI 0.1 and 0.25, IV 0.02 and 0.5."""
+    return MISSING if value is None else f"{float(value):.3f}"
 
 
 def p_value(value: Any) -> str:

@@ -17,6 +17,8 @@ from typing import Protocol
 
 import duckdb
 
+from icp_agent import numbers
+
 
 class Progress(Protocol):
     """A progress callback: a message, and rows done of total when known."""
@@ -115,5 +117,5 @@ class Eta:
         elapsed = now - self.started
         if done and done < total and elapsed >= 1:
             left = elapsed * (total - done) / done
-            text += f", about {left:,.0f} s left"
+            text += f", about {numbers.count(round(left))} s left"
         return text

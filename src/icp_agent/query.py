@@ -26,6 +26,7 @@ from typing import Any
 import duckdb
 from pydantic import BaseModel, Field
 
+from icp_agent import numbers
 from icp_agent.errors import UserError
 from icp_agent.sql import quote_identifier
 from icp_agent.workspace import READ_ONLY_CONFIG, _process_lock, connect_read_only
@@ -85,7 +86,7 @@ def run_readonly_query(
                 fetched = cursor.fetchmany(max_rows + 1)
             except duckdb.InterruptException as exc:
                 raise UserError(
-                    f"the query ran longer than {timeout_s:g} s and was stopped",
+                    f"the query ran longer than {numbers.number(timeout_s)} s and was stopped",
                     hint="filter, aggregate (GROUP BY) or add a LIMIT",
                 ) from exc
             except duckdb.OutOfMemoryException as exc:

@@ -19,6 +19,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, Field
 
 from icp_agent import evidence as evidence_store
+from icp_agent import numbers
 from icp_agent.drafting.records import DraftingRecorded
 from icp_agent.drafting.store import (  # noqa: F401 - re-exported: the draft models
     DraftClaim,
@@ -531,8 +532,8 @@ def _fit_scorecard(con, icp: IcpDocument, inputs, ledger) -> Scorecard:
             "scorecard",
             icp.health.definition,
             f"Fit score evaluated on the newest {holdout['n']:,} {icp.health.entity}s ({holdout['n_good']:,} good), "
-            f"fitted on the older ones: AUC {evaluation['auc']:.2f} (95% CI {evaluation['auc_interval'][0]:.2f}-"
-            f"{evaluation['auc_interval'][1]:.2f}).",
+            f"fitted on the older ones: AUC {numbers.auc(evaluation['auc'])} (95% CI {numbers.auc(evaluation['auc_interval'][0])}-"
+            f"{numbers.auc(evaluation['auc_interval'][1])}).",
             {"auc": evaluation["auc"], "holdout": holdout, "bands": evaluation.get("bands")},
             n=holdout["n"],
         )

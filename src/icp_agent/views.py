@@ -295,24 +295,14 @@ def _icp_view_model() -> type[BaseModel]:
     fields |= {
         name: (
             _json_shape(document[name].annotation) | None,
-            Field(
-                None,
-                description=" ".join(
-                    filter(
-                        None,
-                        [
-                            document[name].description,
-                            "(fields as in icp.json: the icp://current resource, icp.schema.json)",
-                        ],
-                    )
-                ),
-            ),
+            Field(None, description=document[name].description),
         )
         for name in SECTIONS
     }
     return create_model(
         "IcpView",
-        __doc__="The ICP's header and the sections asked for; the others are null.",
+        __doc__="The ICP's header and the sections asked for, the others null; each section's fields are as in "
+        "icp.json (the icp://current resource, icp.schema.json).",
         **fields,
         sections=(list[str], Field(description="the sections included")),
         omitted_sections=(

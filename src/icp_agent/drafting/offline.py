@@ -16,6 +16,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from icp_agent import numbers
 from icp_agent.drafting.grounding import Problem, ground
 from icp_agent.evidence import EvidenceItem, Ledger
 from icp_agent.models import DraftingRecord, IcpDocument, Narrative, Persona, Theme
@@ -40,6 +41,9 @@ def _macros():
     env = Environment(
         loader=PackageLoader("icp_agent.drafting", "templates"), undefined=StrictUndefined, autoescape=False
     )
+    env.filters.update(
+        num=numbers.count, pct=numbers.percent, lift=numbers.ratio
+    )  # as the document's templates spell figures
     return env.get_template("offline.j2").module
 
 

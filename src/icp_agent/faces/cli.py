@@ -55,6 +55,7 @@ from icp_agent.faces.cli_output import (
     print_validation,
     print_versions,
 )
+from icp_agent.faces.transports import workspace_option  # click only, like this module
 from icp_agent.locations import DEFAULT_PATH, DEMO_WORKSPACE, missing_workspace, shown
 from icp_agent.operations import OPERATIONS, Operation
 
@@ -226,14 +227,7 @@ class _Group(click.Group):
 
 
 common = [
-    click.option(
-        "--workspace",
-        "-w",
-        default=DEFAULT_PATH,
-        show_default=True,
-        envvar="ICP_WORKSPACE",
-        help="the DuckDB workspace file",
-    ),
+    workspace_option,
     click.option("--json", "as_json", is_flag=True, help="print the result as JSON"),
     click.option("--quiet", "-q", is_flag=True, help="no progress output"),
 ]
@@ -672,14 +666,7 @@ def chat_command() -> click.Command:
         help="folder /save writes the document to",
     )
     @click.option("--model", envvar="ICP_AGENT_MODEL", help="the Claude model id (default: a current Sonnet)")
-    @click.option(
-        "--workspace",
-        "-w",
-        default=DEFAULT_PATH,
-        show_default=True,
-        envvar="ICP_WORKSPACE",
-        help="the DuckDB workspace file",
-    )
+    @workspace_option
     @server_options
     @handle_errors
     def chat(out_dir, model, workspace, server, token_env):

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from icp_agent import numbers
+
 if TYPE_CHECKING:
     from icp_agent import toolkit
 
@@ -98,9 +100,9 @@ def print_icp(icp) -> None:
     out.print(icp.statement)
     for tier in icp.tiers:
         m = tier.metrics
-        extra = f", churn {100 * m.churn_rate:.1f}%" if m.churn_rate is not None else ""
+        extra = f", churn {numbers.percent(m.churn_rate)}" if m.churn_rate is not None else ""
         out.print(
-            f"  {tier.name}: {m.n or 0:,} ({100 * (m.share or 0):.1f}%){extra}"
+            f"  {tier.name}: {m.n or 0:,} ({numbers.percent(m.share or 0)}){extra}"
             f"{' [' + '; '.join(tier.flags) + ']' if tier.flags else ''}"
         )
     for d in icp.negative_icp:
@@ -176,10 +178,10 @@ def print_patterns(result) -> None:
                 p.direction,
                 p.label,
                 f"{p.n:,}",
-                f"{p.rate:.3f}",
-                f"{p.base_rate:.3f}",
-                f"{p.lift:.2f}",
-                f"{p.q_value:.3g}",
+                numbers.percent(p.rate),
+                numbers.percent(p.base_rate),
+                numbers.ratio(p.lift),
+                numbers.p_value(p.q_value),
                 p.evidence,
             ]
             for p in result.patterns
@@ -191,7 +193,7 @@ def print_patterns(result) -> None:
 def print_scorecard(card) -> None:
     """fit-scorecard: the status, the holdout AUC and each feature's points per bin (a models.Scorecard)."""
     evaluation = card.evaluation
-    auc = f", holdout AUC {evaluation.auc:.2f}" if evaluation and evaluation.auc is not None else ""
+    auc = f", holdout AUC {numbers.auc(evaluation.auc)}" if evaluation and evaluation.auc is not None else ""
     out.print(f"lead score: {card.status}{auc}" + (f" ({card.reason})" if card.reason else ""))
     for feature in card.features:
         points = ", ".join(f"{b.label} {b.points:+g}" for b in feature.bins if isinstance(b.points, (int, float)))
@@ -213,7 +215,7 @@ def print_validation(result) -> None:
     out.print(f"backtest on the newest customers: {result.backtest.status if result.backtest else None}")
     revenue = result.market.revenue_check if result.market else None
     if revenue and revenue.revenue_target is not None:
-        out.print(f"revenue target {revenue.revenue_target:,.0f}: {revenue.status}")
+        out.print(f"revenue target {numbers.money(revenue.revenue_target, '')}: {revenue.status}")
     for warning in result.market.warnings if result.market else []:
         out.print(f"  warning: {warning}")
     note("the figures are in --json")
@@ -268,9 +270,9 @@ def print_diff(d: dict) -> None:
         out.print(f"  {both:,} {moved.get('entity', 'customers')} in both; {moved['changed_tier']:,} changed tier")
     for field, v in d["fields"].items():
         if v["status"] != "stable":
-            out.print(f"  {field}: PSI {v['psi']:.3f} ({v['status']})")
+            out.print(f"  {field}: PSI {numbers.divergence(v['psi'])} ({v['status']})")
     if "fit_score_psi" in d:
-        out.print(f"  fit score: PSI {d['fit_score_psi']['psi']:.3f} ({d['fit_score_psi']['status']})")
+        out.print(f"  fit score: PSI {numbers.divergence(d['fit_score_psi']['psi'])} ({d['fit_score_psi']['status']})")
     for kind in ("weakened", "vanished", "appeared"):
         for p in d["patterns"][kind]:
             out.print(f"  {kind}: {p['pattern']} ({p['direction']})")
@@ -365,7 +367,7 @@ def print_summary(summary) -> None:
                 c.field,
                 summary.roles.get(c.field, c.role),
                 c.type,
-                f"{c.pct_missing:.1f}",
+                numbers.percent(c.pct_missing / 100),
                 ", ".join(c.examples),
                 f"{c.unparsed:,}" if c.unparsed else "",
             ]

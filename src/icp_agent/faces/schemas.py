@@ -11,6 +11,7 @@ from mcp.server.mcpserver import MCPServer
 # keywords whose value maps names to schemas (the names are never keywords), and keywords whose value is data
 NAMED_SCHEMAS = frozenset({"properties", "$defs", "patternProperties", "dependentSchemas"})
 SCHEMA_DATA = frozenset({"enum", "const", "default", "examples"})
+LOCAL_REF = "#/$defs/"
 # keywords that constrain only instances of their own type: they may stand beside "type": [T, "null"]
 TYPE_SPECIFIC = frozenset(
     {
@@ -42,19 +43,25 @@ def lean_schema(node: Any, *, output: bool) -> Any:
     """The published form of a generated JSON Schema, validating exactly the documents the original does.
 
     Dropped everywhere: the titles pydantic derives from names ("Created At" for created_at), which tell a
-    client nothing the name does not, and `additionalProperties: true` (JSON Schema's default). In output
-    schemas (a result always carries every field) also each `default`, and a nullable field's
-    `anyOf: [{type: T, ...}, {type: null}]` becomes `type: [T, "null"]` when the other branch holds only
-    keywords that apply to T alone (so null still passes and nothing else changes). Types, required fields,
-    enums, formats, bounds, descriptions and $defs are kept: the typed
-    contract is whole."""
+    client nothing the name does not, and `additionalProperties: true` (JSON Schema's default); and a nullable
+    field's `anyOf: [{type: T, ...}, {type: null}]` becomes `type: [T, "null"]` when the other branch holds only
+    keywords that apply to T alone (so null still passes and nothing else changes); and `default: null`, which
+    says no more than the argument's absence from `required`. In output schemas (a result always carries every
+    field) also every other `default`. Types, required fields, enums, formats, bounds, descriptions, an
+    argument's default value and $defs are kept (inline_single_use then writes a definition used once in
+    place): the typed contract is whole. A `default` is an annotation
+    (JSON Schema never validates by it), so none of this changes which documents pass."""
     if isinstance(node, list):
         return [lean_schema(item, output=output) for item in node]
     if not isinstance(node, dict):
         return node
     lean: dict[str, Any] = {}
     for key, value in node.items():
-        if key == "title" or (output and key == "default") or (key == "additionalProperties" and value is True):
+        if (
+            key == "title"
+            or (key == "default" and (output or value is None))
+            or (key == "additionalProperties" and value is True)
+        ):
             continue
         if key in NAMED_SCHEMAS and isinstance(value, dict):
             lean[key] = {name: lean_schema(sub, output=output) for name, sub in value.items()}
@@ -63,20 +70,84 @@ def lean_schema(node: Any, *, output: bool) -> Any:
         else:
             lean[key] = lean_schema(value, output=output)
     branches = lean.get("anyOf")
-    if output and isinstance(branches, list) and len(branches) == 2 and {"type": "null"} in branches:
+    if isinstance(branches, list) and len(branches) == 2 and {"type": "null"} in branches:
         other = branches[0] if branches[1] == {"type": "null"} else branches[1]
         if isinstance(other.get("type"), str) and set(other) <= TYPE_SPECIFIC and not set(other) & set(lean):
             lean = {**{k: v for k, v in lean.items() if k != "anyOf"}, **other, "type": [other["type"], "null"]}
     return lean
 
 
+def _ref_counts(node: Any, counts: dict[str, int]) -> dict[str, int]:
+    """How many times each local definition (#/$defs/Name) is referenced in `node`."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith(LOCAL_REF):
+            counts[ref[len(LOCAL_REF) :]] = counts.get(ref[len(LOCAL_REF) :], 0) + 1
+        for key, value in node.items():
+            if key not in SCHEMA_DATA:
+                _ref_counts(value, counts)
+    elif isinstance(node, list):
+        for item in node:
+            _ref_counts(item, counts)
+    return counts
+
+
+def inline_single_use(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema with each definition referenced once written in place of its `$ref` (repeated until none is
+    left), validating the same documents: a $def used once costs its name twice and a `$ref` for nothing.
+    A definition that refers to itself stays, and so does a `$ref` whose siblings would clash with the
+    definition's own keywords (a field's description beside a model's)."""
+    defs: dict[str, Any] = dict(schema.get("$defs") or {})
+    body = {k: v for k, v in schema.items() if k != "$defs"}
+    while defs:
+        counts = _ref_counts([body, defs], {})
+        once = {
+            name
+            for name, sub in defs.items()
+            if counts.get(name) == 1 and not _ref_counts(sub, {}).get(name) and not _clashes(name, sub, [body, defs])
+        }
+        if not once:
+            break
+
+        body = _place(body, defs, once)
+        defs = {name: _place(sub, defs, once) for name, sub in defs.items() if name not in once}
+    return {**body, "$defs": defs} if defs else body
+
+
+def _place(node: Any, defs: dict[str, Any], once: set[str]) -> Any:
+    """`node` with each `$ref` to a definition in `once` replaced by the definition (its siblings kept)."""
+    if isinstance(node, list):
+        return [_place(item, defs, once) for item in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith(LOCAL_REF) and ref[len(LOCAL_REF) :] in once:
+        siblings = {k: _place(v, defs, once) for k, v in node.items() if k != "$ref"}
+        return {**_place(defs[ref[len(LOCAL_REF) :]], defs, once), **siblings}
+    return {k: v if k in SCHEMA_DATA else _place(v, defs, once) for k, v in node.items()}
+
+
+def _clashes(name: str, definition: dict[str, Any], node: Any) -> bool:
+    """Whether the $ref to `name` somewhere in `node` has a sibling keyword the definition also holds."""
+    if isinstance(node, list):
+        return any(_clashes(name, definition, item) for item in node)
+    if not isinstance(node, dict):
+        return False
+    if node.get("$ref") == LOCAL_REF + name and (set(node) - {"$ref"}) & set(definition):
+        return True
+    return any(_clashes(name, definition, value) for key, value in node.items() if key not in SCHEMA_DATA)
+
+
 def publish_lean_schemas(server: MCPServer, name: str) -> None:
-    """Replace a registered tool's published input and output schemas by their lean forms (lean_schema).
+    """Replace a registered tool's published input and output schemas by their lean forms (lean_schema, then
+    inline_single_use).
     Arguments are still validated by the tool's pydantic model and results by its return type, as before.
     The SDK offers no public hook for the published schemas, hence its tool manager."""
     registered = server._tool_manager.get_tool(name)
     if registered is None:
         raise RuntimeError(f"tool {name} was not registered")
-    registered.parameters = lean_schema(registered.parameters, output=False)
+    registered.parameters = inline_single_use(lean_schema(registered.parameters, output=False))
     if registered.fn_metadata.output_schema is not None:
-        registered.fn_metadata.output_schema = lean_schema(registered.fn_metadata.output_schema, output=True)
+        registered.fn_metadata.output_schema = inline_single_use(
+            lean_schema(registered.fn_metadata.output_schema, output=True)
+        )

@@ -111,18 +111,21 @@ def serve_http(
 
 # --- the one set of options: `icp-agent-mcp` and `icp-agent serve` ---------------------------------------------
 
+# --workspace, declared once for every command that takes it: the CLI's commands, `chat`, `serve` and icp-agent-mcp
+workspace_option = click.option(
+    "--workspace",
+    "-w",
+    default=DEFAULT_PATH,
+    show_default=True,
+    envvar="ICP_WORKSPACE",
+    help="the DuckDB workspace file (env ICP_WORKSPACE)",
+)
+
 
 def serve_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The server's options, declared once for `icp-agent-mcp` and `icp-agent serve`: each passes them to run()."""
     options = [
-        click.option(
-            "--workspace",
-            "-w",
-            default=DEFAULT_PATH,
-            show_default=True,
-            envvar="ICP_WORKSPACE",
-            help="the DuckDB workspace file (env ICP_WORKSPACE)",
-        ),
+        workspace_option,
         click.option(
             "--data-root",
             "data_roots",

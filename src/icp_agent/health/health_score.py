@@ -19,6 +19,7 @@ from typing import Literal
 
 import duckdb
 
+from icp_agent import numbers
 from icp_agent.errors import ArgumentError, DataShapeError, UserError
 from icp_agent.ingest.links import company_key
 from icp_agent.ingest.normalize import boolean
@@ -400,7 +401,10 @@ def _frame_from_health(con, customers: str, frame: str, config: HealthConfig, fi
         cohort_sizes=sizes,
         queries={"frame": " ".join(query.split())},
         note=note,
-        words=(f"in the top {config.top_share:.0%} by health", f"in the bottom {config.bottom_share:.0%} by health")
+        words=(
+            f"in the top {numbers.percent(config.top_share, 0)} by health",
+            f"in the bottom {numbers.percent(config.bottom_share, 0)} by health",
+        )
         if note is None
         else ("at the highest health score", "at the lowest health score"),
     )

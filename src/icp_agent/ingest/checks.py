@@ -19,7 +19,10 @@ from icp_agent.sql import quote_identifier as _q
 HISTORY_KINDS = frozenset({"subscriptions"})
 
 
-def _require_identity(columns: list[PlannedColumn], kind: str, source: SourceFile, profiles) -> None:
+def require_identity(columns: list[PlannedColumn], kind: str, source: SourceFile, profiles) -> None:
+    """Refuse a companies file with no id, name or domain column holding values, and an account table (deals,
+    contacts, ...) with no column naming each row's account: a UserError naming the file and its headers.
+    `profiles` maps each header to its profile counts (`present` = rows with a value)."""
     names = {c.name for c in columns if profiles[c.header]["present"]}
     if kind in ("customers", "prospects") and not names & {"company_id", "company_name", "domain"}:
         raise UserError(
@@ -46,7 +49,7 @@ def _lossy_id(column: str) -> str:
     return f"regexp_full_match(trim(CAST({column} AS VARCHAR)), '{SCIENTIFIC_ID}')"
 
 
-def _scientific_ids(con, table: str, columns: list[PlannedColumn], file_name: str) -> list[str]:
+def scientific_ids(con, table: str, columns: list[PlannedColumn], file_name: str) -> list[str]:
     """Warn about id columns a spreadsheet turned into scientific notation (distinct ids now look alike).
 
     Those rows are kept (never folded into one record as id conflicts); their id links nothing
@@ -76,11 +79,11 @@ def _ids(n: int) -> str:
     return f"{n:,} id" + ("" if n == 1 else "s")
 
 
-def _reject_conflicts(con, table: str, kind: str, columns: list[PlannedColumn]) -> list[RejectedRow]:
+def reject_conflicts(con, table: str, kind: str, columns: list[PlannedColumn]) -> list[RejectedRow]:
     """Two different rows with the same id: keep the first, reject the rest, say which row they clash with.
 
     Ids in scientific notation are not compared: they lost their digits, so equal values do not
-    mean the same record (see _scientific_ids).
+    mean the same record (see scientific_ids).
     """
     id_field = ID_FIELD[kind]
     if kind in HISTORY_KINDS or id_field not in {c.name for c in columns}:
@@ -115,7 +118,9 @@ def _reject_conflicts(con, table: str, kind: str, columns: list[PlannedColumn]) 
     ]
 
 
-def _reject_anonymous(con, table: str, kind: str, columns: list[PlannedColumn]) -> list[RejectedRow]:
+def reject_anonymous(con, table: str, kind: str, columns: list[PlannedColumn]) -> list[RejectedRow]:
+    """Delete from `table` the rows of a companies or account-table file with none of company_id, company_name,
+    domain, and return them as rejected rows (row number, the reason); other kinds are left as they are."""
     if kind not in ("customers", "prospects", *ACCOUNT_TABLE_KINDS):
         return []
     keys = [c for c in ("company_id", "company_name", "domain") if c in {col.name for col in columns}]
@@ -131,7 +136,7 @@ def _reject_anonymous(con, table: str, kind: str, columns: list[PlannedColumn]) 
     return [RejectedRow(row=r, column=None, reason=f"no {' / '.join(keys)}: {what}") for r in rows]
 
 
-def _drop_duplicate_rows(con: duckdb.DuckDBPyConnection, originals: str, rid: str = "rowid") -> str:
+def drop_duplicate_rows(con: duckdb.DuckDBPyConnection, originals: str, rid: str = "rowid") -> str:
     """Drop from _stage every row equal in all columns to an earlier row (the first is kept); `rid` numbers the
     staged rows in file order. Returns the WHERE clause that keeps the other rows ("" when none was dropped).
 

@@ -31,7 +31,7 @@ def _shown(expr: str) -> str:
     return f"regexp_replace(CAST({expr} AS VARCHAR), '\\.0$', '')"
 
 
-def _inline_reports(
+def inline_reports(
     con,
     table: str,
     columns: list[PlannedColumn],
@@ -81,7 +81,7 @@ def _inline_reports(
     return reports
 
 
-def _column_reports(
+def column_reports(
     con, table: str, columns: list[PlannedColumn], inline: dict[int, tuple[int, list[str], list[str]]] | None = None
 ) -> list[ColumnReport]:
     """Per column: % missing in the stored table; unparsed values and examples from its lookup.

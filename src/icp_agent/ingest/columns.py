@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from icp_agent import numbers
 from icp_agent.errors import UserError
 from icp_agent.ingest import normalize as norm
 from icp_agent.ingest.fields import (
@@ -137,8 +138,8 @@ def plan_columns(
             why = ""
             if fit.get(taken_by, 0.0) > fit.get(header, 0.0):
                 why = (
-                    f" (its values fit {name}: {fit[taken_by]:.0%} read as {VALUE_CHECKED[name]}, "
-                    f"{fit.get(header, 0.0):.0%} of this column's)"
+                    f" (its values fit {name}: {numbers.percent(fit[taken_by], 0)} read as {VALUE_CHECKED[name]}, "
+                    f"{numbers.percent(fit.get(header, 0.0), 0)} of this column's)"
                 )
             note = f"also matches {name!r}, taken by column {taken_by!r}{why}: kept as an attribute"
             duplicate_of = FIELD_BY_NAME.get(name)  # a pipeline stage is still deal progress: never a trait
@@ -228,7 +229,7 @@ def _account_table_kind(headers: list[str], fields: set[str], mapping: Mapping |
     return None
 
 
-def _value_fit(con: duckdb.DuckDBPyConnection, texts: dict[str, str]) -> Callable[[str, str], float]:
+def value_fit(con: duckdb.DuckDBPyConnection, texts: dict[str, str]) -> Callable[[str, str], float]:
     """value_fit for plan_columns: the share of a column's present values that fit a VALUE_CHECKED field.
 
     deal_stage: values that read as won or lost (health.health_score.stage_class); a pipeline's step names
@@ -251,5 +252,6 @@ def _value_fit(con: duckdb.DuckDBPyConnection, texts: dict[str, str]) -> Callabl
     return fit
 
 
-def _join_note(note: str | None, extra: str) -> str:
+def join_note(note: str | None, extra: str) -> str:
+    """A column note with `extra` appended after "; " (or `extra` alone when there was none)."""
     return f"{note}; {extra}" if note else extra

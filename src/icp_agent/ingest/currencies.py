@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import duckdb
 
-from icp_agent.ingest.columns import PlannedColumn, _join_note
+from icp_agent.ingest.columns import PlannedColumn, join_note
 from icp_agent.ingest.fields import header_key
 from icp_agent.ingest.mapping import Mapping
 from icp_agent.sql import quote_identifier as _q
 from icp_agent.sql import sql_literal
 
 
-def _count_currencies(con: duckdb.DuckDBPyConnection, column: PlannedColumn, lookup: str) -> None:
+def count_currencies(con: duckdb.DuckDBPyConnection, column: PlannedColumn, lookup: str) -> None:
     """A money column's currencies (ISO code -> rows) and open bands ("$10M+": rows), from its lookup table:
     each distinct value was parsed once there, so nothing is parsed again."""
     parsed = _q(f"{column.name}__parsed_currency")
@@ -28,7 +28,7 @@ def _count_currencies(con: duckdb.DuckDBPyConnection, column: PlannedColumn, loo
         column.open_values += int(open_rows or 0)
 
 
-def _pair_currency_columns(columns: list[PlannedColumn]) -> None:
+def pair_currency_columns(columns: list[PlannedColumn]) -> None:
     """Tie a currency column (`Amount Currency`, `CurrencyIsoCode`) to the money column(s) it qualifies."""
     money = [c for c in columns if c.type == "money"]
     for currency in (c for c in columns if c.type == "currency"):
@@ -46,13 +46,13 @@ def _pair_currency_columns(columns: list[PlannedColumn]) -> None:
         )
 
 
-def _scalar(con: duckdb.DuckDBPyConnection, query: str) -> int:
+def scalar(con: duckdb.DuckDBPyConnection, query: str) -> int:
     """The one number a query returns."""
     row = con.execute(query).fetchone()
     return int(row[0]) if row and row[0] is not None else 0
 
 
-def _apply_currencies(
+def apply_currencies(
     con, table: str, columns: list[PlannedColumn], mapping: Mapping, file_name: str, warnings: list[str]
 ) -> None:
     """Give every money column with currencies `<field>_currency`, and one comparable currency.
@@ -74,7 +74,7 @@ def _apply_currencies(
             taken = own
             while own in existing:
                 own = f"{own}_2"
-            column.note = _join_note(
+            column.note = join_note(
                 column.note, f"its currency is stored as {own!r} ({taken!r} is another column of the file)"
             )
         name, currency, parsed = _q(column.name), _q(own), _q(f"{column.name}__parsed_currency")
@@ -105,7 +105,7 @@ def _apply_currencies(
         reporting = mapping.fx_currency or dominant
         others = sorted(set(counts) - {reporting})
         if column.open_values:
-            column.note = _join_note(
+            column.note = join_note(
                 column.note, f"{column.open_values} open band(s) such as $10M+ stored as their lower bound"
             )
         if not others:
@@ -124,13 +124,13 @@ def _apply_currencies(
         converted = [c for c in others if c in rates]
         missing = [c for c in others if c not in rates and c not in (per_row[2] if per_row else [])]
         if converted:
-            column.note = _join_note(
+            column.note = join_note(
                 column.note,
                 f"{sum(counts[c] for c in converted):,} amounts in "
                 f"{', '.join(converted)} converted to {reporting} with the given rates",
             )
         if per_row:
-            done = _scalar(
+            done = scalar(
                 con,
                 f"SELECT count(*) FROM {table} WHERE {currency} IN "
                 f"({', '.join(sql_literal(c) for c in per_row[2])}) AND {name} IS NOT NULL",
@@ -140,7 +140,7 @@ def _apply_currencies(
                 f"column {per_row[0]!r} (read as units of {reporting} per unit, as the rows in {reporting} "
                 f"carry 1; if the CRM gives the inverse, pass --fx rates, which win)"
             )
-            column.note = _join_note(column.note, message)
+            column.note = join_note(column.note, message)
             warnings.append(f"{file_name}: column {column.header!r}: {message}")
         if missing:
             message = (
@@ -148,7 +148,7 @@ def _apply_currencies(
                 f"{reporting}: give --fx rates (a CSV with columns currency,rate) or an fx table in the "
                 f"mapping file"
             )
-            column.note = _join_note(column.note, message)
+            column.note = join_note(column.note, message)
             warnings.append(f"{file_name}: column {column.header!r}: {message}")
 
 
@@ -171,18 +171,18 @@ def _row_rates(
     if rate is None or not wanted:
         return None
     r = _q(rate.name)
-    off_one = _scalar(
+    off_one = scalar(
         con,
         f"SELECT count(*) FROM {table} WHERE {currency} = {sql_literal(reporting)} AND {r} IS NOT NULL AND {r} <> 1",
     )
-    if off_one or not _scalar(
+    if off_one or not scalar(
         con, f"SELECT count(*) FROM {table} WHERE {currency} = {sql_literal(reporting)} AND {r} = 1"
     ):
         return None
     usable = [
         c
         for c in wanted
-        if not _scalar(
+        if not scalar(
             con, f"SELECT count(*) FROM {table} WHERE {currency} = {sql_literal(c)} AND coalesce({r}, 0) <= 0"
         )
     ]

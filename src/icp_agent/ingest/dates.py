@@ -6,13 +6,16 @@ order nothing decides stops the import, any other is kept as text, never guessed
 from __future__ import annotations
 
 from icp_agent.errors import UserError
-from icp_agent.ingest.columns import PlannedColumn, _join_note
+from icp_agent.ingest.columns import PlannedColumn, join_note
 from icp_agent.ingest.fields import FIELDS
 from icp_agent.ingest.mapping import Mapping
-from icp_agent.ingest.profile import _infer_role
+from icp_agent.ingest.profile import infer_role
 
 
-def _date_order(column: PlannedColumn, profile: dict[str, int], mapping: Mapping, file_name: str) -> str | None:
+def date_order(column: PlannedColumn, profile: dict[str, int], mapping: Mapping, file_name: str) -> str | None:
+    """The day/month order of a date column with slashed or dotted values: "mdy" or "dmy" when the mapping
+    declares it or a value proves it (a part over 12), AMBIGUOUS when nothing does (ambiguous_date_orders
+    decides), None for dates with no such parts. Both orders proven in one column is a UserError."""
     if not profile["slashed"]:
         return None
     if mapping.date_order:
@@ -50,14 +53,14 @@ def _proven_order(profile: dict[str, int]) -> str | None:
     return None
 
 
-def _ambiguous_date_orders(
+def ambiguous_date_orders(
     columns: list[PlannedColumn],
     profiles: dict[str, dict[str, int]],
     mapping: Mapping,
     file_name: str,
     warnings: list[str],
 ) -> None:
-    """Decide the date columns whose values leave day and month open (every part 12 or less, `_date_order`).
+    """Decide the date columns whose values leave day and month open (every part 12 or less, `date_order`).
 
     One export is written in one locale, so the order its other date columns prove decides: those of this
     file, then those of the files imported before it in the same run (`Mapping.proven_date_orders`). When they
@@ -81,7 +84,7 @@ def _ambiguous_date_orders(
         if len(orders) == 1:
             column.date_order = next(iter(orders))
             shown = ", ".join(sorted(evidence)[:3])
-            column.note = _join_note(
+            column.note = join_note(
                 column.note,
                 f"day and month are 12 or less in every value: read as "
                 f"{'day/month' if column.date_order == 'dmy' else 'month/day'} "
@@ -102,6 +105,6 @@ def _ambiguous_date_orders(
                 'their order: kept as text (declare [dates] order = "mdy" or "dmy" in a mapping file '
                 "to read it as dates)"
             )
-            column.note = _join_note(column.note, message)
+            column.note = join_note(column.note, message)
             warnings.append(f"{file_name}: column {column.header!r}: {message}")
-        column.role = mapping.roles.get(column.name) or _infer_role(column, profile)
+        column.role = mapping.roles.get(column.name) or infer_role(column, profile)

@@ -22,19 +22,19 @@ import duckdb
 from icp_agent.errors import UserError
 from icp_agent.ingest import normalize as norm
 from icp_agent.ingest.checks import (
-    _drop_duplicate_rows,
-    _reject_anonymous,
-    _reject_conflicts,
-    _require_identity,
-    _scientific_ids,
+    drop_duplicate_rows,
+    reject_anonymous,
+    reject_conflicts,
+    require_identity,
+    scientific_ids,
 )
-from icp_agent.ingest.column_reports import _column_reports, _inline_reports
-from icp_agent.ingest.columns import ID_FIELD, _value_fit, detect_kind, plan_columns
-from icp_agent.ingest.currencies import _apply_currencies, _count_currencies, _pair_currency_columns, _scalar
-from icp_agent.ingest.dates import AMBIGUOUS, _ambiguous_date_orders, _date_order
-from icp_agent.ingest.lookups import LOOKUP_TYPES, _lookup_sql, _read_amounts, _stored_names, _typed_exprs, _unpacked
+from icp_agent.ingest.column_reports import column_reports, inline_reports
+from icp_agent.ingest.columns import ID_FIELD, detect_kind, plan_columns, value_fit
+from icp_agent.ingest.currencies import apply_currencies, count_currencies, pair_currency_columns, scalar
+from icp_agent.ingest.dates import AMBIGUOUS, ambiguous_date_orders, date_order
+from icp_agent.ingest.lookups import LOOKUP_TYPES, lookup_sql, read_amounts, stored_names, typed_exprs, unpacked
 from icp_agent.ingest.mapping import Mapping
-from icp_agent.ingest.profile import _distinct_values, _infer_role, _infer_type, _profile, _profile_known
+from icp_agent.ingest.profile import distinct_values, infer_role, infer_type, profile_columns, profile_known
 from icp_agent.ingest.reader import (
     PARQUET_ROW,
     SourceFile,
@@ -234,7 +234,7 @@ def _build_snapshot(
     else:  # temp tables number rows from an offset
         rid, first = "rowid", con.execute("SELECT min(rowid) FROM _stage").fetchall()[0][0]
     with watch(con, progress, "finding duplicate rows", rows_read):
-        kept_filter = _drop_duplicate_rows(con, originals, rid)
+        kept_filter = drop_duplicate_rows(con, originals, rid)
     # a view, not a copy: every later step reads the staged rows where they are
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW _dedup AS SELECT {rid} - {first} + 1 AS _row, {originals} FROM _stage"
@@ -244,10 +244,10 @@ def _build_snapshot(
     duplicates = rows_read - len(reader_rejects) - kept_after_dedup
     say(f"profiling {len(texts)} columns")
     norm.register_functions(con)
-    columns = plan_columns(list(texts), mapping, source.name, kind, value_fit=_value_fit(con, texts))
+    columns = plan_columns(list(texts), mapping, source.name, kind, value_fit=value_fit(con, texts))
     known = {c.header for c in columns if c.type not in ("auto", "band", "date") and c.role != "auto"}
     known_text = {c.header for c in columns if c.header in known and c.type == "text"}
-    profiles = _profile_known(con, texts, known_text)
+    profiles = profile_known(con, texts, known_text)
     # text that rarely repeats (ids, names, websites, notes) is normalised inline, once, with no lookup table
     inline = {
         i
@@ -255,49 +255,49 @@ def _build_snapshot(
         if c.header in known_text and profiles[c.header]["distinct_raw"] > 0.5 * kept_after_dedup
     }
     index = {h: i for i, h in enumerate(texts)}
-    _distinct_values(con, {h: t for i, (h, t) in enumerate(texts.items()) if i not in inline}, index)
-    profiles |= _profile(con, {h: t for h, t in texts.items() if h not in known_text}, known, index)
+    distinct_values(con, {h: t for i, (h, t) in enumerate(texts.items()) if i not in inline}, index)
+    profiles |= profile_columns(con, {h: t for h, t in texts.items() if h not in known_text}, known, index)
     warnings: list[str] = []
     for column in columns:
         profile = profiles[column.header]
         if column.type == "auto":
-            column.type = _infer_type(profile, column.name)
+            column.type = infer_type(profile, column.name)
         if column.type == "band" and profile["range"] == 0 and not column.canonical:
             column.type = "number"
         if column.type == "date":
-            column.date_order = _date_order(column, profile, mapping, source.name)
+            column.date_order = date_order(column, profile, mapping, source.name)
             if column.date_order == AMBIGUOUS:
                 continue  # decided below, by the export's other date columns
-        column.role = mapping.roles.get(column.name) or _infer_role(column, profile)
+        column.role = mapping.roles.get(column.name) or infer_role(column, profile)
         if profile["present"] == 0:
             column.role = "ignore"
             warnings.append(f"{source.name}: column {column.header!r} is empty in every row: ignored")
-    _ambiguous_date_orders(columns, profiles, mapping, source.name, warnings)
-    _read_amounts(con, columns)
-    _pair_currency_columns(columns)
-    _require_identity(columns, kind, source, profiles)
+    ambiguous_date_orders(columns, profiles, mapping, source.name, warnings)
+    read_amounts(con, columns)
+    pair_currency_columns(columns)
+    require_identity(columns, kind, source, profiles)
     inner, outer, joins = ["d._row"], ["_row"], []
     for i, column in enumerate(columns):
         raw = texts[column.header].replace(_q(column.header), "d." + _q(column.header))
         if column.type in LOOKUP_TYPES:
             # normalised once per distinct value, with what the column's other values say (spelling, mark)
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _lk_{i} AS {_lookup_sql(column, i)}")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _lk_{i} AS {lookup_sql(column, i)}")
             if column.type == "money":
-                _count_currencies(con, column, f"_lk_{i}")
+                count_currencies(con, column, f"_lk_{i}")
             if column.name == "country" and column.type == "category":  # "UK" = "United Kingdom"
                 norm.canonical_countries(con, f"_lk_{i}", column.name)
             joins.append(f"LEFT JOIN _lk_{i} ON _lk_{i}.raw IS NOT DISTINCT FROM {raw}")
-            inner += [f"_lk_{i}.{_q(name)}" for name in _stored_names(column)]
-            outer += _unpacked(column)
+            inner += [f"_lk_{i}.{_q(name)}" for name in stored_names(column)]
+            outer += unpacked(column)
             continue
         if i in inline:
-            inner += [f"{expr} AS {_q(name)}" for name, expr in _typed_exprs(column, raw)]
+            inner += [f"{expr} AS {_q(name)}" for name, expr in typed_exprs(column, raw)]
         else:
-            typed = ", ".join(f"{expr} AS {_q(name)}" for name, expr in _typed_exprs(column, "raw"))
+            typed = ", ".join(f"{expr} AS {_q(name)}" for name, expr in typed_exprs(column, "raw"))
             con.execute(f"CREATE OR REPLACE TEMP TABLE _lk_{i} AS SELECT raw, c, first_row, {typed} FROM _dist_{i}")
             joins.append(f"LEFT JOIN _lk_{i} ON _lk_{i}.raw IS NOT DISTINCT FROM {raw}")
-            inner += [f"_lk_{i}.{_q(name)}" for name, _ in _typed_exprs(column, "raw")]
-        outer += _unpacked(column)
+            inner += [f"_lk_{i}.{_q(name)}" for name, _ in typed_exprs(column, "raw")]
+        outer += unpacked(column)
     _write_rows(
         con,
         table,
@@ -309,15 +309,15 @@ def _build_snapshot(
         kept_after_dedup,
     )
     # before rejections, as the lookups count
-    inline_reports = _inline_reports(con, table, columns, inline, texts, profiles, kept_after_dedup)
-    _apply_currencies(con, table, columns, mapping, source.name, warnings)
+    inline_done = inline_reports(con, table, columns, inline, texts, profiles, kept_after_dedup)
+    apply_currencies(con, table, columns, mapping, source.name, warnings)
     rejects = [RejectedRow(**r) for r in reader_rejects]
-    warnings += _scientific_ids(con, table, columns, source.name)
-    rejects += _reject_conflicts(con, table, kind, columns)
-    rejects += _reject_anonymous(con, table, kind, columns)
+    warnings += scientific_ids(con, table, columns, source.name)
+    rejects += reject_conflicts(con, table, kind, columns)
+    rejects += reject_anonymous(con, table, kind, columns)
     for r in rejects:
         con.execute("INSERT INTO import_rejects VALUES (?, ?, ?, ?, ?)", [import_id, r.row, r.column, r.reason, r.raw])
-    column_reports = _column_reports(con, table, columns, inline_reports)
+    reports = column_reports(con, table, columns, inline_done)
     rows_kept = one(con, f"SELECT count(*) FROM {table}")
     return ImportReport(
         import_id=import_id,
@@ -334,7 +334,7 @@ def _build_snapshot(
         duplicates_dropped=duplicates,
         conflicts=sum("conflict" in r.reason for r in rejects),
         imported_at=datetime.now(UTC).replace(tzinfo=None),
-        columns=column_reports,
+        columns=reports,
         rejected=rejects[:MAX_REJECTS_IN_REPORT],
         warnings=warnings,
     )
@@ -360,7 +360,7 @@ def _write_rows(
     and 500k rows; a 1M-row CSV peaked at 0.79 GB in one batch, 0.64 GB in two). Each batch's scan
     reads only its rows (a Parquet file's row numbers and a table's rowid are pushed down into the scan).
     """
-    last = _scalar(con, "SELECT coalesce(max(_row), 0) FROM _dedup")
+    last = scalar(con, "SELECT coalesce(max(_row), 0) FROM _dedup")
     done, shown = 0, [0]
     message = f"normalising {rows:,} rows"
 
@@ -376,4 +376,4 @@ def _write_rows(
         share = rows if last <= WRITE_BATCH_ROWS else min(WRITE_BATCH_ROWS, rows - done)
         with watch(con, shifted if progress is not None else None, message, share):
             con.execute(f"CREATE TABLE {table} AS {batch}" if start == 1 else f"INSERT INTO {table} {batch}")
-        done = _scalar(con, f"SELECT count(*) FROM {table}")
+        done = scalar(con, f"SELECT count(*) FROM {table}")

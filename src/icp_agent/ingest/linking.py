@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from icp_agent import numbers
 from icp_agent.errors import UserError
 from icp_agent.health.rollup import ROLLUP_KINDS, link_accounts
 from icp_agent.ingest import links
@@ -49,7 +50,7 @@ def check_links(reports: list[LinkReport], allow_unlinked: bool) -> list[str]:
         usable = link.linked + link.standalone
         if not link.rows or usable > links.MIN_LINKED_SHARE * link.rows:
             continue
-        share = f"{link.linked:,} of {link.rows:,} {link.kind} ({100 * link.linked / link.rows:.0f}%)"
+        share = f"{link.linked:,} of {link.rows:,} {link.kind} ({numbers.percent(link.linked / link.rows, 0)})"
         own = f"; {link.standalone:,} more carry their own firmographics" if link.standalone else ""
         if not allow_unlinked:
             raise UserError(

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from icp_agent import numbers
 from icp_agent.ingest import normalize as norm
 from icp_agent.models import AmbiguousKey, LinkReport
 from icp_agent.sql import columns_of, one
@@ -301,7 +302,7 @@ def _pick(counts: list[tuple[LinkKey, int, int]]) -> tuple[LinkKey | None, str |
     why = f"linked by {best[0].label}: {best[1]:,} rows, none of its values fits several companies ({shown})" + (
         ""
         if best[0] is by_count
-        else f"; about as many rows (within {ABOUT_AS_MANY:.0%}), so the key with no ambiguous value wins"
+        else f"; about as many rows (within {numbers.percent(ABOUT_AS_MANY, 0)}), so the key with no ambiguous value wins"
     )
     return best[0], why
 

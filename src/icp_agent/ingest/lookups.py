@@ -1,7 +1,7 @@
 """Value lookups: the SQL that turns a planned column's raw text into its stored values. Types in
 LOOKUP_TYPES are normalised once per distinct value into a lookup table `_lk_<i>` (categories and list
 elements in their most frequent spelling, numbers and money with the decimal mark all the column's values
-decide); the others by one expression per value (`_typed_exprs`, also used by scoring); a band's struct is
+decide); the others by one expression per value (`typed_exprs`, also used by scoring); a band's struct is
 unpacked into <name>, <name>_min and <name>_max."""
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from icp_agent.sql import quote_identifier as _q
 LOOKUP_TYPES = frozenset({"category", "list", "number", "money", "currency"})  # always normalised via `_lk_<i>`
 
 
-def _typed_exprs(column: PlannedColumn, v: str) -> list[tuple[str, str]]:
+def typed_exprs(column: PlannedColumn, v: str) -> list[tuple[str, str]]:
     """(stored column name, SQL) pairs for a planned column; a band becomes a struct, unpacked later.
 
-    Types in LOOKUP_TYPES have their SQL in `_lookup_sql` (it needs the column's other values).
+    Types in LOOKUP_TYPES have their SQL in `lookup_sql` (it needs the column's other values).
     """
     kind = column.type
     if kind == "band":
@@ -30,22 +30,22 @@ def _typed_exprs(column: PlannedColumn, v: str) -> list[tuple[str, str]]:
     return [(column.name, norm.typed(kind, v))]
 
 
-def _stored_names(column: PlannedColumn) -> list[str]:
+def stored_names(column: PlannedColumn) -> list[str]:
     """The names a lookup-typed column stores: a money column also keeps the currency its values named."""
     if column.type == "money" and (column.currencies or column.currency_source):
-        # a scratch name: `_apply_currencies` merges it into `<field>_currency`, which a currency column of
+        # a scratch name: `apply_currencies` merges it into `<field>_currency`, which a currency column of
         # the file (or a mapping entry) may already be called
         return [column.name, f"{column.name}__parsed_currency"]
     return [column.name]
 
 
-def _lookup_sql(column: PlannedColumn, i: int) -> str:
+def lookup_sql(column: PlannedColumn, i: int) -> str:
     """SELECT building `_lk_<i>`: each distinct raw value of column i with its normalised value(s).
 
     Categories and list elements are shown in the most frequent original spelling of their
     case-folded key; numbers and money are read by `norm.parse_amount` with the column's decimal mark.
     """
-    names = [_q(n) for n in _stored_names(column)]
+    names = [_q(n) for n in stored_names(column)]
     if column.type == "category":
         spellings = norm.display_spellings(f"SELECT raw AS value, c AS weight FROM _dist_{i}")
         return (
@@ -64,7 +64,7 @@ def _lookup_sql(column: PlannedColumn, i: int) -> str:
     if column.type == "currency":
         return f"SELECT raw, c, first_row, icp_currency(raw) AS {names[0]} FROM _dist_{i}"
     parts = [f"a.value AS {names[0]}"]
-    if column.type == "money":  # the currencies and open bands are counted from the lookup (_count_currencies)
+    if column.type == "money":  # the currencies and open bands are counted from the lookup (count_currencies)
         parts += [f"a.currency AS {_q(f'{column.name}__parsed_currency')}", "a.open AS _open"]
     # materialised: each field read from `a` would otherwise call the Python parser again
     return (
@@ -73,7 +73,7 @@ def _lookup_sql(column: PlannedColumn, i: int) -> str:
     )
 
 
-def _read_amounts(con: duckdb.DuckDBPyConnection, columns: list[PlannedColumn]) -> None:
+def read_amounts(con: duckdb.DuckDBPyConnection, columns: list[PlannedColumn]) -> None:
     """Decide each number/money column's decimal mark from all its distinct values.
 
     A column without evidence takes the mark the file's other columns agree on (a German file
@@ -90,10 +90,10 @@ def _read_amounts(con: duckdb.DuckDBPyConnection, columns: list[PlannedColumn]) 
         columns[i].mark = columns[i].mark or file_mark
 
 
-def _unpacked(column: PlannedColumn) -> list[str]:
+def unpacked(column: PlannedColumn) -> list[str]:
     """The outer SELECT's columns: a band's struct becomes <name>, <name>_min and <name>_max."""
     if column.type in LOOKUP_TYPES:
-        return [_q(n) for n in _stored_names(column)]
+        return [_q(n) for n in stored_names(column)]
     if column.type != "band":
         return [_q(column.name)]
     packed = _q(f"{column.name}__band")

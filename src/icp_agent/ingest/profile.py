@@ -1,7 +1,7 @@
 """Profiling and type/role inference: counts over each column's distinct raw values (`_dist_<i>`,
-weighted by how often each occurs) that decide what a column no synonym named is: its type (`_infer_type`:
+weighted by how often each occurs) that decide what a column no synonym named is: its type (`infer_type`:
 codes, free text, yes/no, dates, money, numbers, bands, currencies, lists, categories) and its role
-(`_infer_role`: a fit criterion, or post-sale, or ignored as a person's name, a row's id or free text),
+(`infer_role`: a fit criterion, or post-sale, or ignored as a person's name, a row's id or free text),
 with what the column's name says (the hint patterns) weighed beside its values."""
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def _name_tokens(header: str) -> str:
 PROFILE_ROWS = 50_000
 
 
-def _distinct_values(con: duckdb.DuckDBPyConnection, texts: dict[str, str], index: dict[str, int]) -> None:
+def distinct_values(con: duckdb.DuckDBPyConnection, texts: dict[str, str], index: dict[str, int]) -> None:
     """`_dist_<i>` (i = `index[header]`): each column's distinct raw values with their count and first row.
 
     Real exports repeat themselves (industries, countries, ranges, dates): normalising and
@@ -87,7 +87,7 @@ _PROFILE_KEYS = (
 )
 
 
-def _profile_known(con: duckdb.DuckDBPyConnection, texts: dict[str, str], known: set[str]) -> dict[str, dict[str, int]]:
+def profile_known(con: duckdb.DuckDBPyConnection, texts: dict[str, str], known: set[str]) -> dict[str, dict[str, int]]:
     """The profile of text columns whose type and role a synonym or the mapping fixed: presence, distinct count.
 
     One pass over the rows for all of them, before any `_dist_<i>` exists: the distinct count
@@ -113,7 +113,7 @@ def _profile_known(con: duckdb.DuckDBPyConnection, texts: dict[str, str], known:
     }
 
 
-def _profile(
+def profile_columns(
     con: duckdb.DuckDBPyConnection, texts: dict[str, str], known: set[str], index: dict[str, int] | None = None
 ) -> dict[str, dict[str, int]]:
     """Counts per column that decide an unknown column's type and role, and a date column's order.
@@ -206,7 +206,7 @@ ID_HINTS = re.compile(r"(?:^|_)(id|ids|key|uuid|guid|no|nr|num|number|ref|refere
 CURRENCY_HINTS = re.compile(r"(?:^|_)(currency|currency_code|currency_iso_code|currencyisocode|iso_code|ccy)$")
 
 
-def _infer_type(profile: dict[str, int], name: str = "") -> str:
+def infer_type(profile: dict[str, int], name: str = "") -> str:
     """The type of a column no synonym named, from its values (and what its name says it is).
 
     Codes (leading zeros, or named zip/postal/NAICS/SIC/phone/...code) stay text or category,
@@ -268,7 +268,10 @@ def _identifies_rows(column: PlannedColumn, profile: dict[str, int]) -> bool:
     return running or bool(ID_HINTS.search(column.name))
 
 
-def _infer_role(column: PlannedColumn, profile: dict[str, int]) -> str:
+def infer_role(column: PlannedColumn, profile: dict[str, int]) -> str:
+    """A column's role when the mapping gives none: "ignore" for empty, currency, person-name, free-text and
+    row-identifying columns, "post_sale" for dates and what is known only after the sale, else "fit". May
+    set the column's note to say why it is ignored."""
     if column.role != "auto":
         return column.role
     if profile["present"] == 0:

@@ -158,7 +158,7 @@ def _excluded(
             "rule": "identifier",
             "distinct": distinct,
             "rows": rows,
-            "reason": f"{spec.name} holds whole numbers distinct on {100 * distinct / rows:.0f}% of rows: a "
+            "reason": f"{spec.name} holds whole numbers distinct on {numbers.percent(distinct / rows, 0)} of rows: a "
             f"running number or id, whose ranges mark when a record was made, not a kind of customer",
         }
     if not n_good or not n_bad:
@@ -168,7 +168,7 @@ def _excluded(
         return {
             "rule": "leakage",
             "auc": round(auc, 4),
-            "reason": f"{spec.name} alone separates good from bad almost perfectly (AUC {max(auc, 1 - auc):.3f}, "
+            "reason": f"{spec.name} alone separates good from bad almost perfectly (AUC {numbers.auc(max(auc, 1 - auc))}, "
             f"where 0.5 is no information; the limit is {LEAKAGE_AUC}): it is most likely derived from "
             f"the outcome. "
             f"If a seller can know it before the sale, bring it back with: icp-agent set-field-roles "
@@ -252,8 +252,8 @@ def _outcome_pure(
         "k": hits,
         "rate": hits / total,
         "base_rate": base,
-        "reason": f"{spec.name} {label}: {hits:,} of {total:,} {entity}s ({100 * hits / total:.1f}%) are {word} vs "
-        f"{100 * base:.1f}% overall; one value (or range) holding {100 * total / n:.0f}% of the "
+        "reason": f"{spec.name} {label}: {hits:,} of {total:,} {entity}s ({numbers.percent(hits / total)}) are {word} vs "
+        f"{numbers.percent(base)} overall; one value (or range) holding {numbers.percent(total / n, 0)} of the "
         f"{entity}s that is (nearly) all one outcome is not a trait a kind of business shares, it most "
         f"likely counts or "
         f"records the outcome. If a seller can know it before the sale, bring it back with: "

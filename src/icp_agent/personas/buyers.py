@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from icp_agent import numbers
 from icp_agent.evidence import Ledger
 from icp_agent.models import IcpDocument
 from icp_agent.personas.titles import department_of, normalise_title, seniority_of
@@ -132,7 +133,7 @@ def _role_summary(name: str, role: str, titles: list[str | None], basis: str, le
         "departments": _top(counts["departments"], len(titles), 3),
         "basis": basis,
     }
-    shown = ", ".join(f"{t['value']} ({100 * t['share']:.0f}%)" for t in summary["titles"][:3])
+    shown = ", ".join(f"{t['value']} ({numbers.percent(t['share'], 0)})" for t in summary["titles"][:3])
     who = f"{name} contacts ({ROLE_UNKNOWN})" if role == ROLE_UNKNOWN else f"{name} {role}s"
     summary["evidence"] = ledger.add(
         "persona_titles",

@@ -250,7 +250,10 @@ def lift_chart(patterns: Sequence[PatternStat], limit: int = 8, chart_id: str = 
                 if direction == "good"
                 else f'<rect x="{x(lift) - 5:.1f}" y="{mid - 5:.1f}" width="10" height="10" fill="{colour}"/>'
             )
-            tip = f"{p.label}: lift {lift:.2f} (95% interval {lo:.2f}-{hi:.2f}), n={p.n:,}, {p.evidence}"
+            tip = (
+                f"{p.label}: lift {numbers.ratio(lift)} (95% interval {numbers.ratio(lo)}-{numbers.ratio(hi)}), "
+                f"n={p.n:,}, {p.evidence}"
+            )
             body.append(
                 f'<a href="#{_e(p.evidence)}"><g><title>{_e(tip)}</title>'
                 f'<line x1="{left}" x2="{WIDTH - 12}" y1="{cy + row_h:.1f}" y2="{cy + row_h:.1f}" stroke="#f0f0f0"/>'
@@ -263,12 +266,12 @@ def lift_chart(patterns: Sequence[PatternStat], limit: int = 8, chart_id: str = 
                     for v in (lo, hi)
                 )
                 + marker
-                + _text(plot_r + 14, mid + 5, f"{lift:.2f}×", weight="600", size=14)
+                + _text(plot_r + 14, mid + 5, f"{numbers.ratio(lift)}×", weight="600", size=14)
                 + _text(plot_r + 66, mid + 5, f"n={p.n:,}", size=12.5, fill=MUTED)
                 + "</g></a>"
             )
             cy += row_h
-    desc = "; ".join(f"{p.direction}: {p.label} lift {p.lift:.2f}" for p in shown)
+    desc = "; ".join(f"{p.direction}: {p.label} lift {numbers.ratio(p.lift)}" for p in shown)
     return _svg(chart_id, height, title, desc, body)
 
 
@@ -296,13 +299,13 @@ def tier_chart(tiers: Sequence[Tier], entity: str = "customer", chart_id: str = 
         headline = f"{int(n):,} {entity}s" + (f" ({numbers.percent(m.share)} of all)" if m.share is not None else "")
         outcomes = []
         if m.health_mean is not None:
-            outcomes.append(f"mean health {m.health_mean:.1f}")
+            outcomes.append(f"mean health {numbers.figure(m.health_mean, one_decimal=True)}")
         if m.churn_rate is not None:
             outcomes.append(f"churn {numbers.percent(m.churn_rate)}")
         if m.win_rate is not None:
             outcomes.append(f"win rate {numbers.percent(m.win_rate)}")
         if m.ltv_cac is not None:
-            outcomes.append(f"LTV:CAC {m.ltv_cac:.1f}")
+            outcomes.append(f"LTV:CAC {numbers.ratio(m.ltv_cac)}")
         tx = bar_l + width + 10
         body.append(_text(tx, mid - 3, headline, weight="600", size=14.5))
         body.append(_text(tx, mid + 15, " · ".join(outcomes), size=13, fill=MUTED))
@@ -362,7 +365,7 @@ def retention_chart(
     for i in range(round((1 - floor) / grid_step) + 1):
         s = floor + i * grid_step
         body.append(f'<line x1="{left}" x2="{WIDTH - right}" y1="{y(s):.1f}" y2="{y(s):.1f}" stroke="{GRID}"/>')
-        body.append(_text(left - 8, y(s) + 4, f"{100 * s:.0f}%", anchor="end", size=13, fill=MUTED))
+        body.append(_text(left - 8, y(s) + 4, numbers.percent(s, 0), anchor="end", size=13, fill=MUTED))
     for t in ticks:
         body.append(_text(x(t), top + plot_h + 18, _fmt_tick(t), anchor="middle", size=13, fill=MUTED))
     body.append(f'<line x1="{left}" x2="{WIDTH - right}" y1="{y(floor):.1f}" y2="{y(floor):.1f}" stroke="{TEXT}"/>')
@@ -552,11 +555,11 @@ def targets_chart(targets: Sequence[dict], chart_id: str = "chart-targets") -> s
             if t.get("status") == "met"
             else f'<rect x="{x(t["ratio"]) - 5.5:.1f}" y="{mid - 5.5:.1f}" width="11" height="11" fill="{colour}"/>'
         )
-        tip = f"{t['label']}: {t['ratio']:.2f}× ({t.get('status', '')})"
+        tip = f"{t['label']}: {numbers.ratio(t['ratio'])}× ({t.get('status', '')})"
         body.append(f"<g><title>{_e(tip)}</title>{marker}</g>")
-        body.append(_text(plot_r + 14, mid - 2, f"{t['ratio']:.2f}×", weight="600", size=14))
+        body.append(_text(plot_r + 14, mid - 2, f"{numbers.ratio(t['ratio'])}×", weight="600", size=14))
         body.append(_text(plot_r + 14, mid + 15, str(t.get("status", "")), size=12.5, fill=colour, weight="600"))
-    desc = "; ".join(f"{t['label']}: {t['ratio']:.2f}x, {t.get('status', '')}" for t in rows)
+    desc = "; ".join(f"{t['label']}: {numbers.ratio(t['ratio'])}x, {t.get('status', '')}" for t in rows)
     return _svg(chart_id, height, title, desc, body)
 
 
@@ -578,7 +581,7 @@ def market_chart(rows: Sequence[MarketTier], chart_id: str = "chart-market") -> 
     body = []
     for tick in _ticks(top_tick, 5):
         body.append(f'<line x1="{x(tick):.1f}" x2="{x(tick):.1f}" y1="{top - 4}" y2="{height - 30}" stroke="{GRID}"/>')
-        body.append(_text(x(tick), height - 14, f"{100 * tick:g}%", anchor="middle", size=13, fill=MUTED))
+        body.append(_text(x(tick), height - 14, f"{numbers.number(100 * tick)}%", anchor="middle", size=13, fill=MUTED))
     for j, (_key, label, colour) in enumerate(
         (("share", "share of prospects", BLUE), ("penetration", "penetration (already customers)", ORANGE))
     ):

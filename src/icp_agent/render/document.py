@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from icp_agent import numbers
 from icp_agent.evidence import EvidenceItem
 from icp_agent.models import (
     BinCondition,
@@ -539,7 +540,7 @@ def _targets_by_scope(targets: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _target_warnings(targets: list[dict[str, Any]]) -> list[str]:
     return [
         f"Validation target not met ({t['scope']}): {t['target'] or t['label']}"
-        + (f"; the ICP's figure is {t['ratio']:.2f}x non-ICP" if t.get("ratio") is not None else "")
+        + (f"; the ICP's figure is {numbers.ratio(t['ratio'])}x non-ICP" if t.get("ratio") is not None else "")
         + "."
         for t in targets
         if t["status"] == "not met"
@@ -587,7 +588,7 @@ def _calibration_warning(problems: list[dict[str, Any]]) -> list[str]:
         if rows:
             ratios = [p["ratio"] for p in rows if p["ratio"]]
             scale = (
-                f" ({min(ratios):.1f}-{max(ratios):.1f}x the observed good rate)"
+                f" ({numbers.ratio(min(ratios))}-{numbers.ratio(max(ratios))}x the observed good rate)"
                 if ratios and word == "over-predicts"
                 else f" (observed {pct(min(p['observed'] for p in rows))}-"
                 f"{pct(max(p['observed'] for p in rows))} where "

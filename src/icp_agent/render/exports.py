@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from icp_agent import numbers
 from icp_agent.models import IcpDocument, MarketTier, TierMetrics
 from icp_agent.render.tabular import write_rows, write_table
 from icp_agent.render.templating import md
@@ -213,7 +214,7 @@ def render_playbook(icp: IcpDocument, routing: dict[str, int] | None = None) -> 
         lines.append(
             f"**Tier {tier.tier} ({md(tier.segment)})** [{', '.join(tier.evidence)}]: "
             + _tier_count(icp, m)
-            + (f", churn {100 * m.churn_rate:.1f}%" if m.churn_rate is not None else "")
+            + (f", churn {numbers.percent(m.churn_rate)}" if m.churn_rate is not None else "")
         )
         lines += [f"- [ ] {md(c.label)}" for c in tier.criteria]
         lines.append("")
@@ -240,9 +241,9 @@ def render_playbook(icp: IcpDocument, routing: dict[str, int] | None = None) -> 
         lines += ["", "Then expand, in this order (ranked by lift, market size and room left):", ""]
         for step, (label, lift, size, penetration, evidence, basis) in enumerate(adjacent, start=len(tier1) + 1):
             lines.append(
-                f"{step}. {md(label)}: lift {lift:.2f} {basis}"
+                f"{step}. {md(label)}: lift {numbers.ratio(lift)} {basis}"
                 + (f", {size:,} prospects" if size is not None else "")
-                + (f", {100 * penetration:.1f}% penetrated" if penetration is not None else "")
+                + (f", {numbers.percent(penetration)} penetrated" if penetration is not None else "")
                 + f" [{evidence}]"
             )
     return "\n".join(lines) + "\n"
@@ -252,7 +253,7 @@ def _market_size(icp: IcpDocument, row: MarketTier) -> str:
     """A tier's market size in words, or why it was not measured: the tier's own reason (the prospect list lacks
     a field of its criteria), else the market's ("not measurable: ..."), else that no prospect list was given."""
     if row.prospects is not None:
-        return f"{row.prospects:,} prospects, {100 * (row.penetration or 0):.1f}% penetrated"
+        return f"{row.prospects:,} prospects, {numbers.percent(row.penetration or 0)} penetrated"
     market = icp.validation.market if icp.validation else None
     reason = row.status
     if not reason and market is not None and market.status:
@@ -297,9 +298,9 @@ def _adjacent(icp: IcpDocument, market: dict[str | None, MarketTier]) -> list[tu
         base = icp.health.n_good / icp.health.n if icp.health.n else None
         lift = rate / base if rate is not None and base else 1.0
         better = sorted({f"Tier {t.tier}" for t in icp.tiers if t.segment == tier.segment and t.tier < tier.tier})
-        own = f"{100 * rate:.1f}%" if rate is not None else "n/a"
+        own = numbers.percent(rate) if rate is not None else "n/a"
         basis = (
-            f"({icp.health.good_words or 'good'} {own} vs {100 * (base or 0):.1f}% overall, on this tier's own "
+            f"({icp.health.good_words or 'good'} {own} vs {numbers.percent(base or 0)} overall, on this tier's own "
             f"{icp.health.entity}s: those also in {' or '.join(better) or 'a better tier'} count there)"
         )
         candidates.append(
@@ -316,7 +317,7 @@ def _adjacent(icp: IcpDocument, market: dict[str | None, MarketTier]) -> list[tu
                     None,
                     None,
                     p.evidence,
-                    f"({icp.health.good_words or 'good'} {100 * p.rate:.1f}% vs {100 * p.base_rate:.1f}% "
+                    f"({icp.health.good_words or 'good'} {numbers.percent(p.rate)} vs {numbers.percent(p.base_rate)} "
                     f"overall, on every {icp.health.entity} with the trait, as in the traits table)",
                 )
             )

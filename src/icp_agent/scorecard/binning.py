@@ -316,7 +316,7 @@ def _attach_woe(
                 {
                     "field": feature["name"],
                     "iv": feature["iv"],
-                    "reason": f"information value {feature['iv']} below {settings['min_iv']}"
+                    "reason": f"information value {numbers.divergence(feature['iv'])} below {numbers.number(settings['min_iv'])}"
                     if informative
                     else "a single bin: nothing to tell customers apart",
                 }

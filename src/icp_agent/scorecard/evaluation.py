@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from icp_agent import numbers
 from icp_agent.scorecard.emit import _score_exprs
 from icp_agent.scorecard.model import _fit
 from icp_agent.scorecard.scale import (
@@ -97,7 +98,7 @@ def _evaluate(
         con.execute(f"DROP TABLE IF EXISTS {scored}")
     if out["auc"] < 0.6:
         out["warnings"].append(
-            f"holdout AUC {out['auc']:.2f}: the score barely ranks the newest customers better than chance"
+            f"holdout AUC {numbers.auc(out['auc'])}: the score barely ranks the newest customers better than chance"
         )
     return out
 

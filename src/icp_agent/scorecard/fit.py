@@ -62,6 +62,7 @@ import uuid
 
 import duckdb
 
+from icp_agent import numbers
 from icp_agent.errors import UserError
 from icp_agent.scorecard.binning import _interval_label, woe_table  # noqa: F401 - re-exported
 from icp_agent.scorecard.emit import (  # noqa: F401 - re-exported (scoring, drift, tools and tests import them here)
@@ -176,7 +177,7 @@ def fit_scorecard(
                 "excluded": card["excluded"],
                 "reason": "no fit field separates good from not-good customers"
                 + (
-                    f" (the strongest, {best['field']}, has information value {best['iv']})"
+                    f" (the strongest, {best['field']}, has information value {numbers.divergence(best['iv'])})"
                     if best and "iv" in best
                     else ""
                 ),

@@ -9,6 +9,7 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import expit
 
+from icp_agent import numbers
 from icp_agent.errors import UserError
 from icp_agent.scorecard.binning import _attach_woe, _bin_fields
 from icp_agent.scorecard.emit import _code_sql
@@ -66,7 +67,7 @@ def _fit(
         if feature["iv"] > 0.5:
             warnings.append(
                 f"{feature['name']} separates good from not-good suspiciously well (information value "
-                f"{feature['iv']}): check that a seller knows it before the sale"
+                f"{numbers.divergence(feature['iv'])}): check that a seller knows it before the sale"
             )
     points_at_average = scaling["offset"] + scaling["factor"] * math.log(average_odds)
     return {

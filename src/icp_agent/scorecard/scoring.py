@@ -8,7 +8,7 @@ playbook's counts all evaluate it over the same normalised values:
 - over a raw file (`score_file`): one streaming DuckDB plan from the file to the output file, with no
   join and no Python per row. Headers are matched exactly as the importer matches them (`plan_columns`);
   each ICP field's distinct raw values are collected in ONE scan (GROUPING SETS, which also counts the
-  rows) and normalised once with the importer's own normaliser (`_typed_exprs`). The score's one-field
+  rows) and normalised once with the importer's own normaliser (`typed_exprs`). The score's one-field
   parts (`score_plan`: each criterion's match, each scorecard feature's bin code, a category's spelling)
   are evaluated there, once per distinct value, and values with the same parts share a signature.
   Every combination of the fields' signatures is scored once when there are fewer combinations than
@@ -45,7 +45,7 @@ from icp_agent.errors import UserError
 from icp_agent.ingest import normalize as norm
 from icp_agent.ingest.columns import PlannedColumn, plan_columns
 from icp_agent.ingest.fields import FIELD_BY_NAME
-from icp_agent.ingest.lookups import _typed_exprs, _unpacked
+from icp_agent.ingest.lookups import typed_exprs, unpacked
 from icp_agent.ingest.mapping import Mapping
 from icp_agent.ingest.reader import inspect_file, read_source_sql
 from icp_agent.models import Criterion, IcpDocument
@@ -168,11 +168,11 @@ def _normalised(column: PlannedColumn, shown: set[str]) -> list[tuple[str, str]]
         return [(column.name, norm.category("raw", shown))]
     if column.type == "list":
         return [(column.name, norm.text_list("raw", shown))]
-    return _typed_exprs(column, "raw")
+    return typed_exprs(column, "raw")
 
 
 def _planned(name: str, kind: str, header: str) -> PlannedColumn:
-    """The importer's plan for one ICP field, so `_typed_exprs` normalises it exactly as an import would."""
+    """The importer's plan for one ICP field, so `typed_exprs` normalises it exactly as an import would."""
     return PlannedColumn(header=header, name=name, canonical=name in FIELD_BY_NAME, type=kind, role="fit")
 
 
@@ -569,7 +569,7 @@ def scoring_query(
         typed = ", ".join(f"{expr} AS {_q(alias)}" for alias, expr in _normalised(column, shown.get(name, set())))
         # every distinct raw value, NULL included (a row without a value has parts too: a missing bin)
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _icp_lk_{i} AS SELECT raw, {', '.join(_unpacked(column))} "
+            f"CREATE OR REPLACE TEMP TABLE _icp_lk_{i} AS SELECT raw, {', '.join(unpacked(column))} "
             f"FROM (SELECT raw, {typed} FROM (SELECT r{i} AS raw FROM _icp_distinct WHERE g{i} = 0 "
             f"UNION SELECT NULL))"
         )

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from icp_agent import numbers
 from icp_agent.evidence import Ledger
 from icp_agent.health.health_score import (
     HealthResult,
@@ -235,15 +236,15 @@ def _pattern_evidence(c: Candidate, base: float, health: HealthResult, ledger: L
     label = c.pattern.label
     words = _group_words(c.direction, health)
     statement = (
-        f"{label}: {c.k:,} of {c.n:,} {health.entity}s ({100 * rate:.1f}%) are "
-        f"{words} vs {100 * base:.1f}% overall, lift {rate / base:.2f} "
-        f"(95% CI {100 * low:.1f}-{100 * high:.1f}%, p={c.p:.2g}, q={c.q:.2g})."
+        f"{label}: {c.k:,} of {c.n:,} {health.entity}s ({numbers.percent(rate)}) are "
+        f"{words} vs {numbers.percent(base)} overall, lift {numbers.ratio(rate / base)} "
+        f"(95% CI {numbers.percent_range(low, high)}, p={numbers.p_value(c.p)}, q={numbers.p_value(c.q)})."
     )
     if c.within_known and c.within_known["base_rate"] is not None:
         w = c.within_known
         statement += (
             f" p is the test among the {w['n']:,} {health.entity}s whose {' and '.join(w['fields'])} "
-            f"{'is' if len(w['fields']) == 1 else 'are'} known, {100 * w['base_rate']:.1f}% of them {words}: "
+            f"{'is' if len(w['fields']) == 1 else 'are'} known, {numbers.percent(w['base_rate'])} of them {words}: "
             f"that field's missingness over-indexes, so a value must also beat the rows where it is known."
         )
     predicate = " AND ".join(s.sql() for s in c.pattern.selectors)

@@ -29,9 +29,10 @@ def health_summary(con, health: HealthResult, config: AnalysisConfig, ledger: Le
     if health.definition == "health":
         description = (
             f"a 0-100 health score from {', '.join(COMPONENT_TEXT[c].split(':')[0] for c in health.components)} "
-            f"(weights {', '.join(f'{c} {w:g}' for c, w in health.weights.items())}; each percentile-ranked, a "
-            f"missing component re-weighted away); good = top {config.health.top_share:.0%}, "
-            f"bad = bottom {config.health.bottom_share:.0%}" + (f" ({health.note})" if health.note else "")
+            f"(weights {', '.join(f'{c} {numbers.number(w)}' for c, w in health.weights.items())}; each percentile-ranked, a "
+            f"missing component re-weighted away); good = top {numbers.percent(config.health.top_share, 0)}, "
+            f"bad = bottom {numbers.percent(config.health.bottom_share, 0)}"
+            + (f" ({health.note})" if health.note else "")
         )
     elif health.definition == "column":
         description = (
@@ -65,7 +66,7 @@ def health_summary(con, health: HealthResult, config: AnalysisConfig, ledger: Le
             f"Good is defined as: {description}. {health.n:,} {health.entity}s were scored: "
             f"{health.n_good:,} good ({health.words[0]}) and {health.n_bad:,} bad ({health.words[1]})"
             + (
-                f"; {health.censored:,} customers younger than {config.health.min_tenure_months:g} months "
+                f"; {health.censored:,} customers younger than {numbers.number(config.health.min_tenure_months)} months "
                 f"were left out of retention"
                 if health.censored
                 else ""
@@ -86,7 +87,7 @@ def health_summary(con, health: HealthResult, config: AnalysisConfig, ledger: Le
     for cohort, metrics in cohort_metrics.items():
         parts = [f"{metrics['n']:,} {health.entity}s"]
         if metrics.get("health_mean") is not None:
-            parts.append(f"mean health {metrics['health_mean']:.1f}")
+            parts.append(f"mean health {numbers.figure(metrics['health_mean'], one_decimal=True)}")
         if metrics.get("churn_rate") is not None:
             parts.append(f"churn {numbers.percent(metrics['churn_rate'])}")
         if metrics.get("nrr_median") is not None:

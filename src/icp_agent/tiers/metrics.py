@@ -124,8 +124,8 @@ def _tier_metrics(
         )
         if metrics["share"] is not None and metrics["share"] > config.too_broad_share:
             tier.flags.append(
-                f"too broad: matches {100 * metrics['share']:.0f}% of {health.entity}s (over "
-                f"{100 * config.too_broad_share:.0f}%)"
+                f"too broad: matches {numbers.percent(metrics['share'], 0)} of {health.entity}s (over "
+                f"{numbers.percent(config.too_broad_share, 0)})"
             )
         if metrics["n"] < max(10, config.too_narrow_share * total):
             tier.flags.append(f"too narrow: {metrics['n']} {health.entity}s, too few to act on")
@@ -184,17 +184,17 @@ def company_key_sql(con, frame: str) -> str | None:
 
 def _tier_statement(tier: Tier, health: HealthResult) -> str:
     m = tier.metrics
-    parts = [f"{m.n:,} {health.entity}s ({100 * (m.share or 0):.1f}% of all)"]
+    parts = [f"{m.n:,} {health.entity}s ({numbers.percent(m.share or 0)} of all)"]
     if m.companies is not None:
         parts.append(f"{m.companies:,} companies, {m.customers or 0:,} of them customers (a won deal)")
     if m.health_mean is not None:
-        parts.append(f"mean health {m.health_mean:.1f}")
+        parts.append(f"mean health {numbers.figure(m.health_mean, one_decimal=True)}")
     if m.churn_rate is not None:
         parts.append(f"churn {numbers.percent(m.churn_rate)}")
     if m.nrr_median is not None:
         parts.append(f"median NRR {numbers.percent(m.nrr_median)}")
     if m.ltv_cac is not None:
-        parts.append(f"LTV:CAC {m.ltv_cac:.1f}")
+        parts.append(f"LTV:CAC {numbers.ratio(m.ltv_cac)}")
     if m.win_rate is not None:
         parts.append(f"win rate {numbers.percent(m.win_rate)} of {m.win_rate_n or 0:,} closed deals")
     if health.definition != "health" and m.good_rate is not None:

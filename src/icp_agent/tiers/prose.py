@@ -33,9 +33,9 @@ def _no_icp_reason(
     if candidates:
         best = min(candidates, key=lambda c: c.p)
         lead = (
-            f"the strongest trait, {best.pattern.label}, has {100 * best.k / best.n:.1f}% good vs "
-            f"{numbers.percent(base)} overall (lift {best.k / best.n / base:.2f}, n={best.n:,}, p={best.p:.2g}) but "
-            f"q={best.q:.2g} after correcting for every pattern tested"
+            f"the strongest trait, {best.pattern.label}, has {numbers.percent(best.k / best.n)} good vs "
+            f"{numbers.percent(base)} overall (lift {numbers.ratio(best.k / best.n / base)}, n={best.n:,}, p={numbers.p_value(best.p)}) but "
+            f"q={numbers.p_value(best.q)} after correcting for every pattern tested"
         )
     else:
         lead = "no trait over-indexes among the good at all"

@@ -28,7 +28,7 @@ def _screen_findings(screen: Screen, health: HealthResult, ledger: Ledger) -> tu
         words = _group_words(item["direction"], health)
         statement = (
             f"{item['field']} is missing for {item['n']:,} {health.entity}s, {numbers.percent(item['rate'])} of "
-            f"them {words} vs {numbers.percent(item['base_rate'])} overall (q={item['q_value']:.2g}); missingness "
+            f"them {words} vs {numbers.percent(item['base_rate'])} overall (q={numbers.p_value(item['q_value'])}); missingness "
             f"marks how records were kept, so it is reported here, never used as a criterion"
         )
         evidence = ledger.add(

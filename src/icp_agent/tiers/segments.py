@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Literal, cast
 
 import numpy as np
 
+from icp_agent import numbers
 from icp_agent.evidence import Ledger
 from icp_agent.health.health_score import (
     HealthResult,
@@ -226,19 +227,20 @@ def disqualifier_reason(rate: float, base: float, n: int, q: float, health: Heal
 
     `rate` and `base` are the bad-outcome shares (0-1) in the segment and overall. When good and bad are the
     two sides of one outcome (won vs lost deals), the good outcome leads: "3.3% of these deals are won vs
-    22.5% overall (6.8x less often; 96.7% lost vs 77.5%)", since a bad rate near the base's (97% vs 78%,
+    22.5% overall (6.82x less often; 96.7% lost vs 77.5%)", since a bad rate near the base's (97% vs 78%,
     1.2x) undersells a win rate cut by seven. Otherwise (a health cohort, where some entities are neither)
     the bad rate and how many times the base it is."""
     bad_words = _group_words("bad", health)
-    tail = f"n={n:,}, q={q:.2g}"
+    tail = f"n={n:,}, q={numbers.p_value(q)}"
     if health.definition == "won":
         good, base_good = 1 - rate, 1 - base
-        less = f"{base_good / good:.1f}x less often" if good > 0 else "none of them"
+        less = f"{numbers.ratio(base_good / good)}x less often" if good > 0 else "none of them"
         return (
-            f"{100 * good:.1f}% of these {health.entity}s are {_group_words('good', health)} vs "
-            f"{100 * base_good:.1f}% overall ({less}; {100 * rate:.1f}% {bad_words} vs {100 * base:.1f}%, {tail})"
+            f"{numbers.percent(good)} of these {health.entity}s are {_group_words('good', health)} vs "
+            f"{numbers.percent(base_good)} overall ({less}; {numbers.percent(rate)} {bad_words} vs "
+            f"{numbers.percent(base)}, {tail})"
         )
     return (
-        f"{100 * rate:.1f}% of these {health.entity}s are {bad_words} vs {100 * base:.1f}% overall "
-        f"({rate / base:.2f} times as often, {tail})"
+        f"{numbers.percent(rate)} of these {health.entity}s are {bad_words} vs {numbers.percent(base)} overall "
+        f"({numbers.ratio(rate / base)} times as often, {tail})"
     )

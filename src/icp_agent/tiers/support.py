@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from icp_agent import numbers
 from icp_agent.health.health_score import (
     HealthResult,
 )
@@ -27,9 +28,9 @@ def _min_support_note(
         }
     reason = (
         f"a pattern needs at least {min_support:,} {entity}: the smallest segment in which a rate "
-        f"{config.detectable_lift:g}x the base rate ({100 * n_good / max(n, 1):.1f}% {health.words[0]}, "
-        f"{100 * n_bad / max(n, 1):.1f}% {health.words[1]}) would be detected among {n:,} {entity} "
-        f"(two-sided alpha {config.alpha:g}, {100 * config.power:.0f}% power; at least 10); smaller segments "
+        f"{numbers.number(config.detectable_lift)}x the base rate ({numbers.percent(n_good / max(n, 1))} {health.words[0]}, "
+        f"{numbers.percent(n_bad / max(n, 1))} {health.words[1]}) would be detected among {n:,} {entity} "
+        f"(two-sided alpha {numbers.number(config.alpha)}, {numbers.percent(config.power, 0)} power; at least 10); smaller segments "
         f"cannot be told from chance"
     )
     return {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from icp_agent import numbers
 from icp_agent.errors import DataShapeError
 from icp_agent.evidence import Ledger
 from icp_agent.models import IcpDocument
@@ -73,8 +74,8 @@ def backtest(con, inputs: AnalysisInputs, config: AnalysisConfig, icp: IcpDocume
         "backtest",
         str(cutoff),
         f"Backtest: an ICP built only from customers acquired before {cutoff:%Y-%m-%d} put {n1:,} of the newer "
-        f"customers in Tier 1; {100 * k1 / n1:.1f}% of them are now in the top 20% by health vs "
-        f"{100 * k0 / n0:.1f}% of the other {n0:,} (p={p:.2g}): the ICP {result['status']}.",
+        f"customers in Tier 1; {numbers.percent(k1 / n1)} of them are now in the top 20% by health vs "
+        f"{numbers.percent(k0 / n0)} of the other {n0:,} (p={numbers.p_value(p)}): the ICP {result['status']}.",
         {k: v for k, v in result.items() if k != "old_tier1"},
         n=n1 + n0,
     )

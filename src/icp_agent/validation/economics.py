@@ -146,7 +146,7 @@ def unit_economics(con, frame: str, deals_frame: str | None, icp: IcpDocument, l
             "validation_target",
             metric,
             f"{text}: Tier 1 {_show(metric, icp_value)} vs non-ICP {_show(metric, other)} "
-            f"(ratio {ratio:.2f}): {'met' if met else 'not met'}.",
+            f"(ratio {numbers.ratio(ratio)}): {'met' if met else 'not met'}.",
             {"icp": pair["icp"], "non_icp": pair["non_icp"], "ratio": ratio, "threshold": threshold},
             n=(pair["icp"].get("n") or 0) + (pair["non_icp"].get("n") or 0),
         )
@@ -166,8 +166,8 @@ def unit_economics(con, frame: str, deals_frame: str | None, icp: IcpDocument, l
         out["churn_evidence"] = ledger.add(
             "validation_churn",
             "tier1",
-            f"Churn: Tier 1 {numbers.percent(a['rate'])} (95% CI {100 * a['ci_low']:.1f}-{numbers.percent(a['ci_high'])}, "
-            f"n={a['n']:,}) vs non-ICP {numbers.percent(b['rate'])} ({100 * b['ci_low']:.1f}-{numbers.percent(b['ci_high'])}, "
+            f"Churn: Tier 1 {numbers.percent(a['rate'])} (95% CI {numbers.percent_range(a['ci_low'], a['ci_high'])}, "
+            f"n={a['n']:,}) vs non-ICP {numbers.percent(b['rate'])} ({numbers.percent_range(b['ci_low'], b['ci_high'])}, "
             f"n={b['n']:,}).",
             {"icp": a, "non_icp": b},
             n=a["n"] + b["n"],

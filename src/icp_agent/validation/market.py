@@ -86,7 +86,9 @@ def market(
             )
             out["tiers"].append(row)
             if share > 0.5:
-                out["warnings"].append(f"{tier.name} matches {100 * share:.0f}% of the prospect universe: too broad")
+                out["warnings"].append(
+                    f"{tier.name} matches {numbers.percent(share, 0)} of the prospect universe: too broad"
+                )
         tier1 = [
             t for t in out["tiers"] if t.get("prospects") is not None and t["tier"].split(" Tier ")[1].startswith("1")
         ]
@@ -107,8 +109,10 @@ def market(
                 check["evidence"] = ledger.add(
                     "revenue_target",
                     str(revenue_target),
-                    f"{accounts:,} Tier-1 prospect accounts x median Tier-1 ACV {acv:,.0f} = {potential:,.0f}, "
-                    f"{potential / revenue_target:.1f}x the revenue target of {revenue_target:,.0f} "
+                    f"{accounts:,} Tier-1 prospect accounts x median Tier-1 ACV {numbers.money(acv, '')} = "
+                    f"{numbers.money(potential, '')}, "
+                    f"{numbers.ratio(potential / revenue_target)}x the revenue target of "
+                    f"{numbers.money(revenue_target, '')} "
                     f"(at least 3x needed): {check['status']}.",
                     check.copy(),
                     n=accounts,
@@ -143,7 +147,7 @@ def market(
             )
             if share < 0.4:
                 out["warnings"].append(
-                    f"only {100 * share:.0f}% of open pipeline is Tier 1 (under 40%): a targeting problem"
+                    f"only {numbers.percent(share, 0)} of open pipeline is Tier 1 (under 40%): a targeting problem"
                 )
     return out
 
