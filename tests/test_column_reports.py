@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from icp_agent.errors import UserError
-from icp_agent.ingest.column_reports import _column_reports, _inline_reports, _settled_role, require_readable
+from icp_agent.ingest.column_reports import column_reports, inline_reports, _settled_role, require_readable
 from icp_agent.ingest.columns import PlannedColumn
 from icp_agent.models import ColumnReport, ImportReport
 
@@ -33,7 +33,7 @@ def con():
 
 
 def test_column_reports(con):
-    employees, industry = _column_reports(con, "t", [_col("employees", "number"), _col("industry", "category")])
+    employees, industry = column_reports(con, "t", [_col("employees", "number"), _col("industry", "category")])
     # employees: 2 of 4 stored values missing = 50%; "lots" was present but unreadable, "" is missing on purpose
     assert (employees.pct_missing, employees.unparsed, employees.unparsed_examples) == (50.0, 1, ["row 2: lots"])
     assert employees.examples == ["12.5", "1979"]  # 1979.0 shown as 1979
@@ -59,7 +59,7 @@ def test_inline_reports():
     con.execute("""CREATE TABLE t AS SELECT * FROM (VALUES (1, 'acme.com'), (2, NULL), (3, NULL), (4, 'bolt.io'))
                    t(_row, domain)""")
     column = _col("domain", "text", role="id")
-    got = _inline_reports(con, "t", [column], {0}, {"Domain": "website"}, {"Domain": {"present": 3}}, kept=4)
+    got = inline_reports(con, "t", [column], {0}, {"Domain": "website"}, {"Domain": {"present": 3}}, kept=4)
     # 2 NULLs stored, 1 of them missing in the file: 1 unparsed, the row named
     assert got == {0: (1, ["row 2: not a site"], ["acme.com", "bolt.io"])}
 

@@ -10,11 +10,11 @@ from icp_agent.ingest import normalize as norm
 from icp_agent.ingest.columns import PlannedColumn
 from icp_agent.ingest.lookups import (
     LOOKUP_TYPES,
-    _lookup_sql,
-    _read_amounts,
-    _stored_names,
-    _typed_exprs,
-    _unpacked,
+    lookup_sql,
+    read_amounts,
+    stored_names,
+    typed_exprs,
+    unpacked,
 )
 
 
@@ -33,9 +33,9 @@ def _con(*columns: list[tuple[str | None, int]]) -> duckdb.DuckDBPyConnection:
 
 
 def _looked_up(con, column: PlannedColumn, i: int = 0) -> dict:
-    names = _stored_names(column)
+    names = stored_names(column)
     selected = ", ".join(f'"{n}"' for n in names)
-    rows = con.execute(f"SELECT raw, {selected} FROM ({_lookup_sql(column, i)})").fetchall()
+    rows = con.execute(f"SELECT raw, {selected} FROM ({lookup_sql(column, i)})").fetchall()
     return {r[0]: r[1] if len(r) == 2 else r[1:] for r in rows}
 
 
@@ -56,7 +56,7 @@ def test_list_elements_are_split_spelled_and_sorted():
 def test_numbers_with_the_columns_decimal_mark():
     con = _con([("1.234,5", 1), ("12,5", 1), ("3", 1)])
     column = _col("employees", "number")
-    _read_amounts(con, [column])
+    read_amounts(con, [column])
     assert column.mark == ","
     assert _looked_up(con, column) == {"1.234,5": 1234.5, "12,5": 12.5, "3": 3.0}
 
@@ -64,17 +64,17 @@ def test_numbers_with_the_columns_decimal_mark():
 def test_money_keeps_the_currency_it_names():
     con = _con([("$1,200", 1), ("€300", 1)])
     column = _col("arr", "money", currencies={"USD": 1, "EUR": 1})
-    assert _stored_names(column) == ["arr", "arr__parsed_currency"]
-    _read_amounts(con, [column])
+    assert stored_names(column) == ["arr", "arr__parsed_currency"]
+    read_amounts(con, [column])
     assert _looked_up(con, column) == {"$1,200": (1200.0, "USD"), "€300": (300.0, "EUR")}
-    assert _stored_names(_col("arr", "money")) == ["arr"]  # no currency seen: one column
+    assert stored_names(_col("arr", "money")) == ["arr"]  # no currency seen: one column
 
 
 def test_a_column_without_proof_takes_the_files_mark():
     # the first column proves "," (1.320.006,00); the second ("3.200") proves nothing on its own
     con = _con([("1.320.006,00", 1)], [("3.200", 1), ("15", 1)])
     columns = [_col("revenue", "money"), _col("employees", "number")]
-    _read_amounts(con, columns)
+    read_amounts(con, columns)
     assert [c.mark for c in columns] == [",", ","]
     assert _looked_up(con, columns[1], 1)["3.200"] == 3200.0
 
@@ -87,13 +87,13 @@ def test_currency_column():
 
 def test_typed_exprs_and_unpacking():
     band = _col("employees", "band")
-    [(name, sql)] = _typed_exprs(band, "'11-50'")
+    [(name, sql)] = typed_exprs(band, "'11-50'")
     assert name == "employees__band"
-    got = duckdb.sql(f"SELECT {', '.join(_unpacked(band))} FROM (SELECT {sql} AS employees__band)").fetchall()
+    got = duckdb.sql(f"SELECT {', '.join(unpacked(band))} FROM (SELECT {sql} AS employees__band)").fetchall()
     assert got == [(None, 11.0, 50.0)]
-    [(name, sql)] = _typed_exprs(_col("domain", "text"), "'https://www.Acme.com/about'")
+    [(name, sql)] = typed_exprs(_col("domain", "text"), "'https://www.Acme.com/about'")
     assert name == "domain" and duckdb.sql(f"SELECT {sql}").fetchall()[0][0] == "acme.com"
-    [(_, sql)] = _typed_exprs(_col("signed", "date", date_order="dmy"), "'31/12/2024'")
+    [(_, sql)] = typed_exprs(_col("signed", "date", date_order="dmy"), "'31/12/2024'")
     assert str(duckdb.sql(f"SELECT {sql}").fetchall()[0][0]) == "2024-12-31"
-    assert _unpacked(_col("industry", "category")) == ['"industry"']
+    assert unpacked(_col("industry", "category")) == ['"industry"']
     assert "category" in LOOKUP_TYPES and "band" not in LOOKUP_TYPES

@@ -9,12 +9,12 @@ import pytest
 from icp_agent.ingest import normalize as norm
 from icp_agent.ingest.columns import PlannedColumn
 from icp_agent.ingest.profile import (
-    _distinct_values,
-    _infer_role,
-    _infer_type,
+    distinct_values,
+    infer_role,
+    infer_type,
     _name_tokens,
-    _profile,
-    _profile_known,
+    profile_columns,
+    profile_known,
 )
 
 
@@ -30,8 +30,8 @@ def _profiles(columns: dict[str, list[str | None]], known: set[str] = frozenset(
     con.executemany(f"INSERT INTO _dedup VALUES ({', '.join('?' * (len(names) + 1))})", rows)
     texts = {c: f'"{c}"' for c in names}
     index = {c: i for i, c in enumerate(names)}
-    _distinct_values(con, texts, index)
-    return _profile(con, texts, set(known), index)
+    distinct_values(con, texts, index)
+    return profile_columns(con, texts, set(known), index)
 
 
 def test_profile_counts_present_values_weighted_by_occurrence():
@@ -51,9 +51,9 @@ def test_profile_known_one_pass():
     con.execute(
         "CREATE TEMP TABLE _dedup AS SELECT range + 1 AS _row, CASE WHEN range % 2 = 0 THEN 'x' END AS c FROM range(6)"
     )
-    p = _profile_known(con, {"c": "c"}, {"c"})["c"]
+    p = profile_known(con, {"c": "c"}, {"c"})["c"]
     assert (p["present"], p["rows"], p["distinct_raw"]) == (3, 6, 1)
-    assert _profile_known(con, {"c": "c"}, set()) == {}
+    assert profile_known(con, {"c": "c"}, set()) == {}
 
 
 TYPE_CASES = [
@@ -86,7 +86,7 @@ def type_profiles():
 @pytest.mark.parametrize("k", range(len(TYPE_CASES)))
 def test_infer_type(type_profiles, k):
     values, name, expected = TYPE_CASES[k]
-    assert _infer_type(type_profiles[f"{name}{k}"], name) == expected, values
+    assert infer_type(type_profiles[f"{name}{k}"], name) == expected, values
 
 
 def _column(header: str, type_: str) -> PlannedColumn:
@@ -96,7 +96,7 @@ def _column(header: str, type_: str) -> PlannedColumn:
 def _role(header: str, type_: str, values: list[str | None]) -> tuple[str, str | None]:
     column = _column(header, type_)
     profile = _profiles({column.name: values})[column.name]
-    return _infer_role(column, profile), column.note
+    return infer_role(column, profile), column.note
 
 
 def test_infer_role():
@@ -115,7 +115,7 @@ def test_infer_role():
 def test_a_role_already_decided_is_kept():
     column = _column("Industry", "category")
     column.role = "fit"
-    assert _infer_role(column, {}) == "fit"
+    assert infer_role(column, {}) == "fit"
 
 
 def test_name_tokens_split_camel_case():
