@@ -6,7 +6,7 @@ import duckdb
 import pytest
 
 from icp_agent.errors import UserError
-from icp_agent.health.health_score import HealthConfig, build_frame
+from icp_agent.health.health_score import HealthConfig, build_frame, in_row_order
 
 CUSTOMERS = """
     SELECT range AS _row, 'c' || range AS company_name,
@@ -76,3 +76,16 @@ def test_won_without_deals_is_a_clear_error():
     con.execute(f"CREATE TABLE customers AS {CUSTOMERS.format(n=50)}")
     with pytest.raises(UserError, match="no deals are imported"):
         build_frame(con, "customers", None, "frame", HealthConfig(good="won"), ["industry"])
+
+
+def test_in_row_order_tells_a_stored_row_order_from_any_other():
+    # analyse copies the frame without a sort when this says the frame is stored in _row order
+    con = duckdb.connect()
+    con.execute("CREATE TABLE ordered AS SELECT range AS _row FROM range(5000) ORDER BY range")
+    con.execute("CREATE TABLE shuffled AS SELECT * FROM ordered ORDER BY hash(_row, 'shuffle')")
+    con.execute("CREATE TABLE one_back AS SELECT * FROM (VALUES (1), (2), (4), (3), (5)) t(_row)")
+    con.execute("CREATE TABLE repeated AS SELECT * FROM (VALUES (1), (2), (2), (3)) t(_row)")
+    assert in_row_order(con, "ordered")
+    assert not in_row_order(con, "shuffled")
+    assert not in_row_order(con, "one_back")
+    assert not in_row_order(con, "repeated")  # two rows with one _row are no row order either

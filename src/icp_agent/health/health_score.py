@@ -281,8 +281,9 @@ def _rank_by_value(value: str, name: str, relation: str) -> str:
     )
 
 
-def _in_row_order(con, table: str) -> bool:
-    """True when `table`'s stored order is ascending `_row` (a streaming lag over the scan, no sort)."""
+def in_row_order(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """True when `table`'s stored order is ascending `_row` (a streaming lag over the scan, no sort): a plain scan
+    then reads its rows in `_row` order, so a copy of it needs no ORDER BY."""
     return not con.execute(
         f"SELECT count(*) FROM (SELECT _row <= lag(_row) OVER () AS back FROM {table}) WHERE back"
     ).fetchall()[0][0]
@@ -317,7 +318,7 @@ def _frame_from_health(con, customers: str, frame: str, config: HealthConfig, fi
     # of a million rows per component, and no window over every column of every customer.
     ranks = [f"{_q('r_' + n)} AS (SELECT {_rank_by_value(_q('v_' + n), _q('c_' + n), 'narrow')})" for n in weights]
     joins = " ".join(f"LEFT JOIN {_q('r_' + n)} USING ({_q('v_' + n)})" for n in weights)
-    ordered = _in_row_order(con, customers)
+    ordered = in_row_order(con, customers)
     # the wide columns are pasted beside the ranks by position when the table is stored in _row order (the
     # import writes it so): sorting every column of every customer back into order cost more than the ranking
     wide = (
