@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import pytest
 
 from icp_agent.errors import UserError
@@ -89,3 +90,22 @@ def test_in_row_order_tells_a_stored_row_order_from_any_other():
     assert not in_row_order(con, "shuffled")
     assert not in_row_order(con, "one_back")
     assert not in_row_order(con, "repeated")  # two rows with one _row are no row order either
+
+
+def test_retention_curves_read_every_customer_of_a_cohort_and_a_missing_churn_flag_as_retained():
+    from icp_agent.evidence import Ledger
+    from icp_agent.health.survival import kaplan_meier
+    from icp_agent.tiers.retention import _retention
+
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE frame AS SELECT range AS _row, ['top', 'middle', 'bottom'][range % 3 + 1] AS cohort,
+                   CASE WHEN range % 11 = 0 THEN NULL ELSE (range % 37) + 0.5 END AS tenure_months,
+                   CASE WHEN range % 5 = 0 THEN NULL ELSE range % 4 = 0 END AS churned_flag FROM range(3000)""")
+    curves = {c.group: c for c in _retention(con, "frame", [], Ledger())}
+    assert set(curves) == {"top", "middle", "bottom"}
+    for name, curve in curves.items():
+        months, flags = zip(*con.execute(
+            "SELECT tenure_months, coalesce(churned_flag, FALSE) FROM frame WHERE tenure_months IS NOT NULL "
+            "AND cohort = ? ORDER BY _row", [name]).fetchall())
+        assert curve.n == len(months) and curve.events == sum(flags)
+        assert curve.points == kaplan_meier(np.array(months, dtype=float), np.array(flags, dtype=bool))
