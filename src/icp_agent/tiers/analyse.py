@@ -89,9 +89,9 @@ from icp_agent.tiers.segments import (
 )
 from icp_agent.tiers.specs import (
     EMPLOYEE_BANDS,  # noqa: F401 - re-exported
-    _has_values,
     display_label,
     field_specs,
+    with_values,
 )
 from icp_agent.tiers.support import _min_support_note, detectable_support
 
@@ -129,7 +129,7 @@ def analyse(
     )
     summary = health_summary(con, health, config, ledger)
     present = columns_of(con, frame)
-    specs = [s for s in field_specs(inputs.fit_fields) if s.name in present and _has_values(con, frame, s)]
+    specs = with_values(con, frame, [s for s in field_specs(inputs.fit_fields) if s.name in present])
     # entities with a verdict, read into a temporary table once: as a subquery, its ORDER BY sorted every row again
     # for each of the screen's, the selectors' and the targets' queries. Only the columns those queries read (the
     # specs' columns in FieldSpec's layout, good and bad) are copied, and the copy is sorted only when the frame is
