@@ -109,3 +109,16 @@ def test_retention_curves_read_every_customer_of_a_cohort_and_a_missing_churn_fl
             "AND cohort = ? ORDER BY _row", [name]).fetchall())
         assert curve.n == len(months) and curve.events == sum(flags)
         assert curve.points == kaplan_meier(np.array(months, dtype=float), np.array(flags, dtype=bool))
+
+
+def test_a_temporary_frame_is_the_same_frame_never_written_to_the_workspace(tmp_path):
+    # the backtest's throwaway frame: a TEMP table with the same rows as the frame a build keeps
+    con = duckdb.connect(str(tmp_path / "ws.duckdb"))
+    con.execute(f"CREATE TABLE customers AS {CUSTOMERS.format(n=1500)} ORDER BY _row")
+    kept = build_frame(con, "customers", None, "kept", HealthConfig(as_of="2025-06-30"), ["industry"])
+    thrown = build_frame(con, "customers", None, "thrown", HealthConfig(as_of="2025-06-30"), ["industry"],
+                         temporary=True)
+    assert con.execute("SELECT table_name, temporary FROM duckdb_tables() WHERE table_name IN ('kept', 'thrown') "
+                       "ORDER BY table_name").fetchall() == [("kept", False), ("thrown", True)]
+    assert con.execute("SELECT count(*) FROM (SELECT * FROM kept EXCEPT ALL SELECT * FROM thrown)").fetchall() == [(0,)]
+    assert (kept.n, kept.n_good, kept.n_bad) == (thrown.n, thrown.n_good, thrown.n_bad) and kept.n > 1000

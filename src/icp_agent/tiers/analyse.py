@@ -115,17 +115,34 @@ class AnalysisConfig:
 
 
 def analyse(
-    con: duckdb.DuckDBPyConnection, inputs: AnalysisInputs, config: AnalysisConfig, version_id: str, progress=None
+    con: duckdb.DuckDBPyConnection,
+    inputs: AnalysisInputs,
+    config: AnalysisConfig,
+    version_id: str,
+    progress=None,
+    *,
+    keep_frame: bool = True,
 ) -> tuple[IcpDocument, Ledger]:
     """Build an ICP version from the imported data: health frame, field screen, pattern search, tiers and
     disqualifiers; returns the icp.json document and the evidence ledger behind it.
+
+    The frame (`frame_<version id>`) is a table of the workspace, read later by the evidence queries, the scoring
+    matrix and version diffs; with keep_frame=False (a throwaway analysis, the backtest's) it is a TEMP table the
+    caller drops, never written to the workspace file (at a million customers, writing it cost a second of CPU).
     """
     say = progress or (lambda _m: None)
     ledger = Ledger()
     frame = f"frame_{version_id.replace('-', '_')}"
     say("scoring customer health")
     health = build_frame(
-        con, inputs.customers, inputs.deals, frame, config.health, list(inputs.fit_fields), schema=inputs.schema
+        con,
+        inputs.customers,
+        inputs.deals,
+        frame,
+        config.health,
+        list(inputs.fit_fields),
+        schema=inputs.schema,
+        temporary=not keep_frame,
     )
     summary = health_summary(con, health, config, ledger)
     present = columns_of(con, frame)
