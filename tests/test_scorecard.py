@@ -8,11 +8,11 @@ import math
 
 import duckdb
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
+from icp_agent.scorecard.fit import (fit_scorecard, points_scaling, score_frame, scorecard_select_sql,
+                                          woe_table)
 from icp_agent.errors import UserError
-from icp_agent.scorecard.fit import fit_scorecard, points_scaling, score_frame, scorecard_select_sql, woe_table
 
 FIELDS = {"industry": "category", "employees": "band", "technologies": "list", "revenue": "number",
           "is_public": "bool"}
