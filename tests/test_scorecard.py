@@ -10,8 +10,7 @@ import duckdb
 import pytest
 from hypothesis import given, strategies as st
 
-from icp_agent.scorecard.fit import (fit_scorecard, points_scaling, score_frame, scorecard_select_sql,
-                                          woe_table)
+from icp_agent.scorecard.fit import fit_scorecard, points_scaling, score_frame, scorecard_select_sql
 from icp_agent.errors import UserError
 
 FIELDS = {"industry": "category", "employees": "band", "technologies": "list", "revenue": "number",
@@ -70,26 +69,6 @@ def con() -> duckdb.DuckDBPyConnection:
 @pytest.fixture(scope="module")
 def card(con) -> dict:
     return fit_scorecard(con, "frame", FIELDS | COPIES, time_column="close_date")
-
-
-# (1) weight of evidence ------------------------------------------------------------------------
-
-def test_woe_matches_a_hand_computed_table():
-    con = duckdb.connect()
-    rows = [("a", True)] * 3 + [("a", False)] + [("b", True)] + [("b", False)] * 3 + [(None, True)] * 2 \
-        + [(None, False)] * 2 + [("c", False)] * 2
-    con.execute("CREATE TABLE t (v VARCHAR, good BOOLEAN)")
-    con.executemany("INSERT INTO t VALUES (?, ?)", rows)
-    # 6 good, 8 not good overall: WoE = ln(good_b / not_good_b) - ln(6 / 8)
-    raw = woe_table(con, "t", ["v"], smoothing=0)[0]
-    assert raw["a"][:2] == (4, 3) and raw["a"][2] == pytest.approx(math.log(3 / 1) - math.log(6 / 8))
-    assert raw["b"][2] == pytest.approx(math.log(1 / 3) - math.log(6 / 8))
-    assert raw[None][2] == pytest.approx(math.log(2 / 2) - math.log(6 / 8))
-    assert raw["c"][2] == -math.inf  # no good customer at all: why the default smooths
-    smoothed = woe_table(con, "t", ["v", "v IS NULL"])
-    assert smoothed[0]["a"][2] == pytest.approx(math.log(3.5 / 1.5) - math.log(6 / 8))
-    assert smoothed[0]["c"][2] == pytest.approx(math.log(0.5 / 2.5) - math.log(6 / 8))
-    assert smoothed[1][True][:2] == (4, 2) and smoothed[1][False][:2] == (10, 4)
 
 
 # (2) points to double the odds ---------------------------------------------------------------

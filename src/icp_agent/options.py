@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -24,7 +24,6 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
-    field_validator,
 )
 
 from icp_agent.errors import ArgumentError
@@ -76,6 +75,8 @@ def pairs(text_name: str, value_kind: str) -> Any:
 
 def _iso_date(value: Any) -> Any:
     """as_of: an ISO date (2026-06-30); a datetime's date part is accepted. Anything else is a ValueError."""
+    if isinstance(value, datetime):  # a datetime is a date too: keep its date part only
+        value = value.date()
     if value is None or isinstance(value, date):
         return value.isoformat() if isinstance(value, date) else value
     try:
@@ -306,7 +307,10 @@ class SetFieldRolesOptions(Options):
     """set_field_roles' options: field -> role overrides."""
 
     roles: Annotated[
-        dict[str, RoleName], pairs("FIELD", "ROLE"), Cli(argument=True, metavar="FIELD=ROLE...", required=True)
+        # choice_text on each role after pairs() read "field=role" text (a field_validator ran before it)
+        dict[str, Annotated[RoleName, BeforeValidator(choice_text)]],
+        pairs("FIELD", "ROLE"),
+        Cli(argument=True, metavar="FIELD=ROLE...", required=True),
     ] = Field(
         min_length=1,
         description='field -> role, e.g. {"time_zone": "ignore", "lead_source": "fit"} (on the '
@@ -314,11 +318,6 @@ class SetFieldRolesOptions(Options):
         "header. fit: observable before the sale, used for the ICP; outcome: defines a "
         "good customer; post_sale: known only after the sale; id; ignore",
     )
-
-    @field_validator("roles", mode="before")
-    @classmethod
-    def _role_text(cls, value: Any) -> Any:
-        return {k: choice_text(v) for k, v in value.items()} if isinstance(value, dict) else value
 
 
 class VersionOptions(Options):

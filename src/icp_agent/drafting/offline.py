@@ -198,11 +198,11 @@ def draft_themes(quotes: list[dict], max_themes: int = 6) -> list[dict[str, Any]
     ranked = sorted((t for t, n in frequency.items() if n >= 2), key=lambda t: (-frequency[t], -(" " in t), t))
     chosen: list[str] = []
     for term in ranked:
+        if len(chosen) >= max_themes:
+            break
         if any(term in c.split() or c in term.split() or term == c for c in chosen):
             continue  # "pipeline" next to "pipeline visibility": one theme
         chosen.append(term)
-        if len(chosen) == max_themes:
-            break
     themes: dict[str, list[dict]] = {}
     for q, found in zip(unique, terms):
         theme = next((t for t in chosen if t in found), None)

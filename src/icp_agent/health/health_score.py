@@ -339,7 +339,7 @@ def _frame_from_health(
     query = f"""
         {_create(frame, temporary)} AS
         WITH base AS NOT MATERIALIZED (
-            SELECT c._row, {", ".join(f"c.{k}" for k in keys)}{"".join(", " + f for f in fit)},
+            SELECT c._row{"".join(f", c.{k}" for k in keys)}{"".join(", " + f for f in fit)},
                    {", ".join(raw) + "," if raw else ""} c.*
                    EXCLUDE (_row{"".join(", " + k for k in keys)}{"".join(", " + f.split(".", 1)[1] for f in fit)})
             FROM {customers} c),
@@ -529,7 +529,7 @@ def _frame_from_column(
     keys = [c for c in ("company_id", "company_name", "domain") if c in columns]
     query = f"""
         {_create(frame, temporary)} AS
-        SELECT c._row, {", ".join(f"c.{k}" for k in keys)}{"".join(", " + f for f in fit)},
+        SELECT c._row{"".join(f", c.{k}" for k in keys)}{"".join(", " + f for f in fit)},
                {value} AS outcome,
                CASE WHEN {value} THEN 'good' WHEN NOT {value} THEN 'bad' END AS cohort,
                coalesce({value}, FALSE) AS good, coalesce(NOT {value}, FALSE) AS bad

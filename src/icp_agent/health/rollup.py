@@ -31,7 +31,8 @@ those tables per account, in SQL, and writes one table: the accounts with the he
 A value from these tables wins over the accounts file's for accounts the tables mention; an
 account they do not mention keeps its own values, and a component nobody measured stays
 missing (re-weighted by the health score, never zero). Accounts in the tables but not in the
-accounts file are counted and reported, never invented.
+accounts file are counted and reported, never invented; so are rows naming a value several accounts
+share (two companies called Acme): they are linked to neither, not counted for both.
 """
 
 from __future__ import annotations
@@ -69,6 +70,24 @@ def _key(expr: str) -> str:
     return f"nullif(lower(trim(CAST({expr} AS VARCHAR))), '')"
 
 
+def _unique_keys(con: duckdb.DuckDBPyConnection, accounts: str, key: str) -> str:
+    """SQL subquery of the values of `key` that name exactly one account (normalised as `_key`).
+
+    Two accounts may share a name ("Acme" in two countries): a table row naming only "Acme" cannot
+    be told apart, so it is linked to neither instead of being counted for both. Rows sharing a value
+    that agree on the accounts file's other id, domain and name columns are one account listed twice.
+    """
+    value = _key(_q(key))
+    others = [_key(_q(k)) for k in ACCOUNT_KEYS if k != key and k in columns_of(con, accounts)]
+    one = f"count(DISTINCT list_value({', '.join(others)})) = 1" if others else "count(*) = 1"
+    return f"(SELECT {value} FROM {accounts} WHERE {value} IS NOT NULL GROUP BY 1 HAVING {one})"
+
+
+def _account_key(con: duckdb.DuckDBPyConnection, expr: str, accounts: str, key: str) -> str:
+    """The link value of an accounts row (`expr` is its `key` column), NULL when another account shares it."""
+    return f"CASE WHEN {_key(expr)} IN {_unique_keys(con, accounts, key)} THEN {_key(expr)} END"
+
+
 def _row(con: duckdb.DuckDBPyConnection, query: str) -> tuple[Any, ...]:
     """The row of a query that returns exactly one (an aggregate without GROUP BY)."""
     row = con.execute(query).fetchone()
@@ -96,6 +115,7 @@ class AccountLink:
     accounts: int
     linked_accounts: int
     unlinked_examples: list[dict[str, Any]] = field(default_factory=list)
+    ambiguous_accounts: int = 0  # of the unlinked: values several accounts of the accounts file share
 
     def report(self) -> LinkReport:
         """The LinkReport of this rollup: rows and accounts linked to the accounts file."""
@@ -121,9 +141,14 @@ class AccountLink:
         if not missing:
             return None
         names = ", ".join(str(e["account"]) for e in self.unlinked_examples[:5])
+        shared = (
+            f", {self.ambiguous_accounts:,} of them because several accounts share that {self.account_key}"
+            if self.ambiguous_accounts
+            else ""
+        )
         return (
             f"{self.kind}: {missing:,} of {self.accounts:,} accounts ({self.rows - self.linked_rows:,} of "
-            f"{self.rows:,} rows) are not in the accounts file and are left out of health (e.g. {names})"
+            f"{self.rows:,} rows) are not in the accounts file and are left out of health{shared} (e.g. {names})"
         )
 
 
@@ -144,7 +169,7 @@ def link_accounts(con: duckdb.DuckDBPyConnection, kind: RollupKind, table: str, 
                 matched = _row(
                     con,
                     f"SELECT count(DISTINCT {_key('t.' + _q(child))}) FROM {table} t WHERE "
-                    f"{_key('t.' + _q(child))} IN (SELECT {_key(_q(key))} FROM {accounts})",
+                    f"{_key('t.' + _q(child))} IN {_unique_keys(con, accounts, key)}",
                 )[0]
                 if best is None or matched > best[2]:
                     best = (child, key, matched)
@@ -166,11 +191,12 @@ def link_accounts(con: duckdb.DuckDBPyConnection, kind: RollupKind, table: str, 
         return AccountLink(kind, table, None, None, rows, 0, 0, 0)
     child, key, _ = best
     value = _key("t." + _q(child))
-    linked = f"{value} IN (SELECT {_key(_q(key))} FROM {accounts})"
-    rows, linked_rows, named, linked_accounts = _row(
+    linked = f"{value} IN {_unique_keys(con, accounts, key)}"
+    known = f"{value} IN (SELECT {_key(_q(key))} FROM {accounts})"
+    rows, linked_rows, named, linked_accounts, ambiguous = _row(
         con,
-        f"SELECT count(*), count_if({linked}), count(DISTINCT {value}), count(DISTINCT {value}) FILTER ({linked}) "
-        f"FROM {table} t",
+        f"SELECT count(*), count_if({linked}), count(DISTINCT {value}), count(DISTINCT {value}) FILTER ({linked}), "
+        f"count(DISTINCT {value}) FILTER ({known} AND NOT ({linked})) FROM {table} t",
     )
     examples = con.execute(
         f"SELECT min(t.{_q(child)}), count(*) AS n, min(t._row) AS first_row FROM {table} t "
@@ -187,6 +213,7 @@ def link_accounts(con: duckdb.DuckDBPyConnection, kind: RollupKind, table: str, 
         named,
         linked_accounts,
         [{"account": a, "rows": n, "row": r} for a, n, r in examples],
+        ambiguous,
     )
 
 
@@ -363,7 +390,7 @@ def roll_up(
     if sub:
         sub_sql, money = _subscriptions_sql(con, tables["subscriptions"], sub.child, as_of, notes)
         ctes.append(f"sa AS {sub_sql}")
-        joins.append(f"LEFT JOIN sa s ON s.acct = {_key('c.' + _q(sub.account))}")
+        joins.append(f"LEFT JOIN sa s ON s.acct = {_account_key(con, 'c.' + _q(sub.account), accounts, sub.account)}")
         since = f"coalesce({since}, s.first_start)"
     if ev:
         table = tables["events"]
@@ -380,7 +407,7 @@ def roll_up(
             FROM {table} t GROUP BY 1)""")
         ctes.append(f"""eu AS (SELECT {_key("t." + _q(ev.child))} AS acct, t.event_time AS at FROM {table} t
                         WHERE {usage} AND t.event_time <= {day})""")
-        joins.append(f"LEFT JOIN ea e ON e.acct = {_key('c.' + _q(ev.account))}")
+        joins.append(f"LEFT JOIN ea e ON e.acct = {_account_key(con, 'c.' + _q(ev.account), accounts, ev.account)}")
         event_churn = (
             "CASE WHEN e.cancelled_at IS NOT NULL AND (e.reactivated_at IS NULL OR e.reactivated_at < "
             "e.cancelled_at) THEN e.cancelled_at END"
@@ -434,7 +461,7 @@ def roll_up(
                     AS tickets_per_year
             FROM b LEFT JOIN (SELECT {_key("t." + _q(tix.child))} AS acct,
                                      {"t.ticket_created" if dated else "NULL::DATE"} AS at FROM {table} t) tk
-                ON tk.acct = {_key("b." + _q(tix.account))} GROUP BY {group})""")
+                ON tk.acct = {_account_key(con, "b." + _q(tix.account), accounts, tix.account)} GROUP BY {group})""")
         rates.append(("rt", "tickets, tickets_per_year"))
     if ev:
         first = f"(SELECT min(event_time) FROM {tables['events']})"
@@ -442,7 +469,8 @@ def roll_up(
         ctes.append(f"""re AS (SELECT b._row, count(eu.acct) FILTER ({in_window}) AS usage_events,
                 count(eu.acct) FILTER ({in_window}) * {DAYS_PER_MONTH} / ({_window("b.customer_since", end, first)})
                     AS events_per_month
-            FROM b LEFT JOIN eu ON eu.acct = {_key("b." + _q(ev.account))} GROUP BY {group})""")
+            FROM b LEFT JOIN eu ON eu.acct = {_account_key(con, "b." + _q(ev.account), accounts, ev.account)}
+            GROUP BY {group})""")
         rates.append(("re", "usage_events, events_per_month"))
     added = [b.rsplit(" AS ", 1)[1] for b in base] + [c for _, cols in rates for c in cols.split(", ")]
     replaced = [c for c in [*added, "data_as_of"] if c in account_columns]

@@ -114,8 +114,12 @@ def write_rows(path: str | Path, columns: list[str], rows: list[tuple], *, fmt: 
     con = duckdb.connect()
     try:
         con.execute("SET enable_progress_bar = false")
-        values = ", ".join("(" + ", ".join(sql_literal(v) for v in row) + ")" for row in rows)
         names = ", ".join(_q(c) for c in columns)
-        write_table(con, f"SELECT * FROM (VALUES {values}) AS t({names})", path, fmt=fmt)
+        if rows:
+            values = ", ".join("(" + ", ".join(sql_literal(v) for v in row) + ")" for row in rows)
+            query = f"SELECT * FROM (VALUES {values}) AS t({names})"
+        else:  # no rows: the header alone (VALUES needs at least one row)
+            query = "SELECT " + ", ".join(f"NULL::VARCHAR AS {_q(c)}" for c in columns) + " WHERE FALSE"
+        write_table(con, query, path, fmt=fmt)
     finally:
         con.close()

@@ -59,6 +59,10 @@ def _outcome_columns(columns: set[str]) -> list[str]:
     return out
 
 
+# means _metric_columns computes only for LTV:CAC, left out of the tier's figures (health_mean is one of them)
+_HELPER_MEANS = {f"{name}_mean" for name in ("cac", "arr", "starting_arr", "amount")}
+
+
 def _metric_columns(columns: set[str]) -> list[str]:
     out = ["count(*) AS n", "count_if(good) AS n_good", "count_if(bad) AS n_bad", *_outcome_columns(columns)]
     if {"churned_flag", "tenure_months"} <= columns:
@@ -115,7 +119,7 @@ def _tier_metrics(
             {
                 k: (round(v, 4) if isinstance(v, float) else v)
                 for k, v in metrics.items()
-                if not k.endswith("_mean") and v is not None
+                if k not in _HELPER_MEANS and v is not None
             }
         )
         if metrics["share"] is not None and metrics["share"] > config.too_broad_share:
@@ -157,8 +161,10 @@ def _win_rate(con, deals_frame: str, criteria: list[Criterion], better: list[lis
         if not coverage or coverage < 0.5:
             return {"win_rate_note": f"not measurable: lost deals carry no {c.field}"}
     exclude = "".join(f" AND NOT ({criteria_sql(b)})" for b in better)  # as the tier's own predicate
+    # count_if over no rows is NULL in DuckDB: a tier no closed deal matches has no win rate, not an error
     won, lost = con.execute(
-        f"SELECT count_if(good), count_if(bad) FROM {deals_frame} WHERE {criteria_sql(criteria)}{exclude}"
+        f"SELECT coalesce(count_if(good), 0), coalesce(count_if(bad), 0) FROM {deals_frame} "
+        f"WHERE {criteria_sql(criteria)}{exclude}"
     ).fetchall()[0]
     if not won + lost:
         return {}

@@ -163,6 +163,8 @@ def parse_draft(content: Iterable[Any], kinds: Iterable[str] = KINDS) -> Draft:
             if (sub := SUBHEADING.match(stripped)) and kind:
                 name = sub.group(1).strip("*` ").lower()
                 section = SECTIONS.get(name, re.sub(r"\W+", "_", name).strip("_"))
+            elif not stripped.startswith("###"):
+                kind = None  # another `#`/`##` heading ends the draft section: its text is not a claim
             continue
         if kind is None:
             continue

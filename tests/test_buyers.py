@@ -1,0 +1,153 @@
+"""Unit tests of personas/buyers.py: buying roles, titles per tier, and quotes from interview notes."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from icp_agent.evidence import Ledger
+from icp_agent.personas.buyers import (
+    ROLE_UNKNOWN,
+    ROLES,
+    _note_company,
+    _top,
+    note_passages,
+    note_quotes,
+    persona_evidence,
+    role_of,
+)
+from tiers_data import run
+
+
+def test_role_of():
+    assert [role_of(r) for r in ("Decision-Maker", "  INFLUENCER ", "Technical  Evaluator", "gatekeeper")] == [
+        "economic buyer",
+        "champion",
+        "technical buyer",
+        "blocker",
+    ]
+    assert role_of(None) is None and role_of("") is None and role_of("CEO") is None
+
+
+def test_top_ranks_by_count_then_name():
+    assert _top({"b": 2, "a": 2, "c": 5, "d": 1}, 10, limit=3) == [
+        {"value": "c", "n": 5, "share": 0.5},
+        {"value": "a", "n": 2, "share": 0.2},
+        {"value": "b", "n": 2, "share": 0.2},
+    ]
+
+
+def test_quoted_text_keeps_the_question_it_answers():
+    body = (
+        "Interviewee: Dana Lee\n"
+        'Q: Was "price per seat" a concern for you?\n'
+        'A: "Not at our size, honestly it was cheap."\n'
+        "## Rollout\n"
+        'She said "the rollout took two weeks, start to finish".\n'
+    )
+    # the quoted words inside the question are part of it, not a quote; a heading ends the question's topic
+    assert note_passages(body) == [
+        ("Not at our size, honestly it was cheap.", None, 'Was "price per seat" a concern for you?'),
+        ("the rollout took two weeks, start to finish", None, None),
+    ]
+
+
+def test_transcript_lines_skip_the_asker_and_metadata():
+    body = (
+        "Date: 2024-05-01\n"
+        "Interviewer: What made you switch?\n"
+        "Dana (CFO): The old tool could not forecast anything.\n"
+        "Customer: We wanted one place for every pipeline number.\n"
+        "Interviewer: Thanks\n"
+    )
+    assert note_passages(body) == [
+        ("The old tool could not forecast anything.", "Dana (CFO)", "What made you switch?"),
+        ("We wanted one place for every pipeline number.", None, "What made you switch?"),
+    ]
+    assert note_quotes(body)[0] == ("The old tool could not forecast anything.", "Dana (CFO)")
+
+
+def test_bullets_then_sentences():
+    bullets = "# Notes\n- onboarding was slow for the team\n- ok\n1. reports are the main reason we stay\n"
+    assert [t for t, _, _ in note_passages(bullets)] == [
+        "onboarding was slow for the team",
+        "reports are the main reason we stay",
+    ]
+    prose = "We met the team. They use it every single day for planning. Short one."
+    assert note_passages(prose) == [("They use it every single day for planning.", None, None)]
+
+
+def test_note_company():
+    companies = {"acme corp", "beta"}
+    by_length = sorted(companies, key=len, reverse=True)
+    assert _note_company("Interview: Acme Corp — CFO", "x.md", "", companies, by_length) == "Acme Corp"
+    assert _note_company(None, "2024-acme-corp-cfo.md", "", companies, by_length) == "acme corp"
+    assert _note_company(None, "call.md", "We spoke with Beta today.", companies, by_length) == "beta"
+    # whole words only: "alphabetagamma" does not name Beta
+    assert _note_company(None, "call.md", "alphabetagamma", companies, by_length) is None
+
+
+@pytest.fixture
+def built():
+    con = duckdb.connect()
+    icp, _ = run(con)
+    # ICP 1 Tier 1 is Software with headcount >= 500: rows 480, 484, ..., 596 (co480 is one of them); co0 is not
+    con.execute("""CREATE TABLE contacts AS SELECT * FROM (VALUES
+        ('co480', 'VP of Sales', 'Decision Maker'), ('co484', 'Vice President, Sales', 'economic buyer'),
+        ('co480', 'Sales Operations Manager', 'champion'), ('co0', 'CEO', 'economic buyer')
+    ) t(company_name, job_title, buying_role)""")
+    con.execute("CREATE TABLE current_snapshot AS SELECT 'i1' AS import_id, 'interviews' AS kind")
+    con.execute(
+        "CREATE TABLE interviews AS SELECT 'i1' AS import_id, 1 AS doc_id, 'co480-cfo.md' AS file_name, "
+        "'Interview: co480 — CFO' AS title, "
+        "'Interviewee: Dana\nQ: Why did you buy?\nA: \"We needed one place for every pipeline number.\"' AS body"
+    )
+    yield con, icp
+    con.close()
+
+
+def test_persona_evidence_counts_the_tiers_contacts(built):
+    con, icp = built
+    ledger = Ledger()
+    tables = {"frame": "frame_v1", "contacts": "contacts", "deals": None}
+    result = persona_evidence(con, icp, "ICP 1", 1, tables, ledger)
+    assert (result["tier"], result["source"], result["why_none"]) == ("ICP 1 Tier 1", "customers", None)
+    assert set(result["roles"]) == set(ROLES)
+    # the CEO of co0 is not at a Tier 1 customer; two economic buyers and one champion are
+    assert {role: r["n"] for role, r in result["roles"].items()} == {
+        "champion": 1,
+        "economic buyer": 2,
+        "technical buyer": 0,
+        "end user": 0,
+        "blocker": 0,
+    }
+    buyer = result["roles"]["economic buyer"]
+    assert buyer["basis"] == "contacts at the tier's customers" and sum(t["n"] for t in buyer["titles"]) == 2
+    assert ledger.get(buyer["evidence"]).metrics["n"] == 2
+    (quote,) = result["quotes"]
+    assert (quote["quote"], quote["question"], quote["company"], quote["speaker"]) == (
+        "We needed one place for every pipeline number.",
+        "Why did you buy?",
+        "co480",
+        "Dana",
+    )
+    assert ledger.get(quote["evidence"]).statement == quote["quote"]
+
+
+def test_without_buying_roles_titles_are_summarised_together(built):
+    con, icp = built
+    con.execute("UPDATE contacts SET buying_role = NULL")
+    result = persona_evidence(con, icp, "ICP 1", 1, {"frame": "frame_v1", "contacts": "contacts"}, Ledger())
+    assert list(result["roles"]) == [ROLE_UNKNOWN] and result["roles"][ROLE_UNKNOWN]["n"] == 3
+    assert any("carry no buying role" in n for n in result["notes"])
+
+
+def test_no_persona_evidence_says_why(built):
+    con, icp = built
+    none = persona_evidence(con, icp, "ICP 1", 1, {"frame": "frame_v1", "contacts": None}, Ledger())
+    assert none["why_none"] == "no contacts imported: titles and buying roles are unknown" and none["roles"] == {}
+    con.execute("CREATE TABLE untitled AS SELECT company_name, buying_role FROM contacts")
+    untitled = persona_evidence(con, icp, "ICP 1", 1, {"frame": "frame_v1", "contacts": "untitled"}, Ledger())
+    assert "no job title column" in untitled["why_none"]
+    missing = persona_evidence(con, icp, "ICP 9", 1, {"frame": "frame_v1", "contacts": "contacts"}, Ledger())
+    assert missing["notes"] == ["no ICP 9 Tier 1 in this ICP"] and missing["quotes"] == []

@@ -1,0 +1,105 @@
+"""Unit tests of icp_agent.ingest.checks: a file's identity column, duplicate rows dropped, id conflicts and
+anonymous rows rejected (naming the rows), and ids a spreadsheet rounded into scientific notation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from icp_agent.errors import UserError
+from icp_agent.ingest.checks import (
+    _drop_duplicate_rows,
+    _reject_anonymous,
+    _reject_conflicts,
+    _require_identity,
+    _scientific_ids,
+)
+from icp_agent.ingest.columns import PlannedColumn
+from icp_agent.ingest.reader import SourceFile
+
+
+def _cols(*names: str) -> list[PlannedColumn]:
+    return [PlannedColumn(header=n.title(), name=n, canonical=True, type="text", role="id") for n in names]
+
+
+def _source(name: str = "c.csv") -> SourceFile:
+    return SourceFile(path=Path(name), format="csv", sha256="", size=0)
+
+
+def _present(columns, empty=()):
+    return {c.header: {"present": 0 if c.name in empty else 5} for c in columns}
+
+
+def test_require_identity():
+    columns = _cols("company_name", "industry")
+    _require_identity(columns, "customers", _source(), _present(columns))  # a name is enough
+    with pytest.raises(UserError, match="needs an id, a company name or a domain") as err:
+        _require_identity(columns, "customers", _source(), _present(columns, empty={"company_name"}))
+    assert err.value.file == "c.csv" and "Company_Name, Industry" in str(err.value)
+    tickets = _cols("ticket_id", "priority")
+    with pytest.raises(UserError, match="tickets file needs a column naming each row's account"):
+        _require_identity(tickets, "tickets", _source("t.csv"), _present(tickets))
+    deals = _cols("deal_id")
+    _require_identity(deals, "deals", _source(), _present(deals))  # deals link later: no identity needed here
+
+
+def _table(rows: list[tuple]) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (_row BIGINT, company_id VARCHAR, company_name VARCHAR, domain VARCHAR)")
+    con.executemany("INSERT INTO t VALUES (?, ?, ?, ?)", rows)
+    return con
+
+
+def test_reject_conflicts_keeps_the_first_row_of_an_id():
+    con = _table([(1, "c1", "Acme", None), (2, "c2", "Bolt", None), (3, "c1", "Acme Corp", None), (4, "c1", "X", None)])
+    rejected = _reject_conflicts(con, "t", "customers", _cols("company_id", "company_name"))
+    assert [(r.row, r.column, r.raw) for r in rejected] == [(3, "company_id", "c1"), (4, "company_id", "c1")]
+    assert "also on row 1" in rejected[0].reason
+    assert con.execute("SELECT _row FROM t ORDER BY _row").fetchall() == [(1,), (2,)]
+
+
+def test_no_conflicts_for_history_kinds_or_without_an_id_column():
+    con = _table([(1, "c1", "Acme", None), (2, "c1", "Acme 2", None)])
+    assert _reject_conflicts(con, "t", "customers", _cols("company_name")) == []
+    assert con.execute("SELECT count(*) FROM t").fetchone()[0] == 2
+
+
+def test_scientific_ids_are_not_conflicts_and_are_warned_about():
+    con = _table([(1, "1.23457E+17", "Acme", None), (2, "1.23457E+17", "Bolt", None), (3, "c3", "Crane", None)])
+    columns = _cols("company_id", "company_name")
+    assert _reject_conflicts(con, "t", "customers", columns) == []
+    warnings = _scientific_ids(con, "t", columns, "c.csv")
+    assert len(warnings) == 1 and "scientific notation" in warnings[0] and "(rows 1, 2)" in warnings[0]
+    assert warnings[0].startswith("c.csv: column 'Company_Id'")
+
+
+def test_reject_anonymous_rows():
+    con = _table([(1, None, None, None), (2, None, "Bolt", None), (3, None, None, "crane.com"), (4, None, None, None)])
+    rejected = _reject_anonymous(con, "t", "customers", _cols("company_id", "company_name", "domain"))
+    assert [r.row for r in rejected] == [1, 4] and "the company cannot be identified" in rejected[0].reason
+    assert con.execute("SELECT _row FROM t ORDER BY _row").fetchall() == [(2,), (3,)]
+    assert _reject_anonymous(con, "t", "deals", _cols("company_id")) == []
+
+
+def test_reject_anonymous_in_an_account_table_says_so():
+    con = _table([(1, None, None, None)])
+    [row] = _reject_anonymous(con, "t", "tickets", _cols("company_id"))
+    assert row.reason == "no company_id: the ticket belongs to no account"
+
+
+def test_drop_duplicate_rows_keeps_the_first():
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TEMP TABLE _stage AS SELECT * FROM (VALUES ('a', 1), ('b', 2), ('a', 1), ('a', 2), ('a', 1)) t(x, y)"
+    )
+    assert _drop_duplicate_rows(con, "x, y") == ""
+    assert con.execute("SELECT x, y FROM _stage ORDER BY rowid").fetchall() == [("a", 1), ("b", 2), ("a", 2)]
+
+
+def test_drop_duplicate_rows_without_duplicates_changes_nothing():
+    con = duckdb.connect()
+    con.execute("CREATE TEMP TABLE _stage AS SELECT * FROM (VALUES ('a', 1), ('b', 2)) t(x, y)")
+    assert _drop_duplicate_rows(con, "x, y") == ""
+    assert con.execute("SELECT count(*) FROM _stage").fetchone()[0] == 2

@@ -1,0 +1,82 @@
+"""Unit tests of icp_agent.ingest.column_reports: each column's report (% missing, examples, unreadable values)
+from a small stored table and its lookup tables, the inline text columns' report, and require_readable."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import duckdb
+import pytest
+
+from icp_agent.errors import UserError
+from icp_agent.ingest.column_reports import _column_reports, _inline_reports, _settled_role, require_readable
+from icp_agent.ingest.columns import PlannedColumn
+from icp_agent.models import ColumnReport, ImportReport
+
+
+def _col(name: str, type_: str, role: str = "fit") -> PlannedColumn:
+    return PlannedColumn(header=name.title(), name=name, canonical=True, type=type_, role=role)
+
+
+@pytest.fixture
+def con():
+    """Four stored rows: employees (number) and industry (category), with the lookups an import builds."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (employees DOUBLE, industry VARCHAR)")
+    con.execute("INSERT INTO t VALUES (1979.0, 'SaaS'), (NULL, 'SaaS'), (12.5, NULL), (NULL, 'Retail')")
+    # _lk_<i>: each distinct raw value, its count, its first row and the value stored
+    con.execute("""CREATE TABLE _lk_0 AS SELECT * FROM (VALUES ('1979', 1, 1, 1979.0), ('lots', 1, 2, NULL),
+                   ('12.5', 1, 3, 12.5), ('', 1, 4, NULL)) t(raw, c, first_row, employees)""")
+    con.execute("""CREATE TABLE _lk_1 AS SELECT * FROM (VALUES ('SaaS', 2, 1, 'SaaS'), (NULL, 1, 3, NULL),
+                   ('Retail', 1, 4, 'Retail')) t(raw, c, first_row, industry)""")
+    return con
+
+
+def test_column_reports(con):
+    employees, industry = _column_reports(con, "t", [_col("employees", "number"), _col("industry", "category")])
+    # employees: 2 of 4 stored values missing = 50%; "lots" was present but unreadable, "" is missing on purpose
+    assert (employees.pct_missing, employees.unparsed, employees.unparsed_examples) == (50.0, 1, ["row 2: lots"])
+    assert employees.examples == ["12.5", "1979"]  # 1979.0 shown as 1979
+    assert (industry.pct_missing, industry.unparsed, industry.examples) == (25.0, 0, ["Retail", "SaaS"])
+    assert (industry.field, industry.header, industry.role, industry.type) == (
+        "industry",
+        "Industry",
+        "fit",
+        "category",
+    )
+
+
+def test_a_role_left_auto_is_a_bug_not_a_user_error():
+    with pytest.raises(RuntimeError, match="no decided role"):
+        _settled_role(_col("x", "text", role="auto"))
+    assert _settled_role(_col("x", "text", role="ignore")) == "ignore"
+
+
+def test_inline_reports():
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE _dedup AS SELECT * FROM (VALUES (1, 'https://acme.com'), (2, 'not a site'),
+                   (3, ''), (4, 'bolt.io')) t(_row, website)""")
+    con.execute("""CREATE TABLE t AS SELECT * FROM (VALUES (1, 'acme.com'), (2, NULL), (3, NULL), (4, 'bolt.io'))
+                   t(_row, domain)""")
+    column = _col("domain", "text", role="id")
+    got = _inline_reports(con, "t", [column], {0}, {"Domain": "website"}, {"Domain": {"present": 3}}, kept=4)
+    # 2 NULLs stored, 1 of them missing in the file: 1 unparsed, the row named
+    assert got == {0: (1, ["row 2: not a site"], ["acme.com", "bolt.io"])}
+
+
+def _report(unparsed: int) -> ImportReport:
+    column = ColumnReport(header="Churned", field="churned", canonical=True, role="outcome", type="bool",
+                          pct_missing=0, unparsed=unparsed, unparsed_examples=["row 7: kinda"])  # fmt: skip
+    return ImportReport(import_id="i", kind="customers", file_name="c.csv", path="c.csv", sha256="0", format="csv",
+                        rows_read=9, rows_kept=9, rows_rejected=0, duplicates_dropped=0,
+                        imported_at=datetime(2026, 1, 1), columns=[column])  # fmt: skip
+
+
+def test_require_readable():
+    require_readable(_report(0), {"churned"})
+    require_readable(_report(2), {"nps"})  # not a column the definition reads
+    with pytest.raises(UserError, match="in column 'Churned' could not be read as bool") as err:
+        require_readable(_report(2), {"churned"})
+    assert (err.value.file, err.value.column) == ("c.csv", "Churned") and "row 7: kinda" in str(err.value)
+    with pytest.raises(UserError):
+        require_readable(_report(1), {"Churned"})  # by header too

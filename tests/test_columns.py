@@ -1,0 +1,99 @@
+"""Unit tests of icp_agent.ingest.columns: detect_kind from headers, and plan_columns' stored names, the mapping
+file's overrides, and the tie-breaks when two columns claim one field."""
+
+from __future__ import annotations
+
+import pytest
+
+from icp_agent.errors import UserError
+from icp_agent.ingest.columns import detect_kind, plan_columns
+from icp_agent.ingest.mapping import Mapping
+
+
+@pytest.mark.parametrize(
+    "headers, kind",
+    [
+        (["deal_id", "company_id", "stage", "amount"], "deals"),
+        (["Deal Name", "Deal Stage", "Amount"], "deals"),
+        (["contact_id", "email", "job title", "company_id"], "contacts"),
+        (["company_id", "company_name", "industry", "churn_date", "arr"], "customers"),
+        (["company_name", "industry", "employees", "website"], "prospects"),
+        (["subscription_id", "company_id", "plan", "mrr", "started_at"], "subscriptions"),
+        (["ticket_id", "company_id", "created_at", "priority"], "tickets"),
+    ],
+)
+def test_detect_kind(headers, kind):
+    got, reason = detect_kind(headers)
+    assert got == kind and reason
+
+
+def test_detect_kind_reason_names_the_signals():
+    assert detect_kind(["email", "job title"])[1] == "has job_title (people, not companies)"
+
+
+def test_detect_kind_with_a_mapping_override():
+    mapping = Mapping(columns={"Phase": "deal_stage"})
+    assert detect_kind(["Account", "Phase"], mapping, "x.csv")[0] == "deals"
+    assert detect_kind(["Account", "Phase"])[0] == "prospects"
+
+
+def _names(planned):
+    return [(c.header, c.name, c.canonical) for c in planned]
+
+
+def test_plan_columns_canonical_and_attribute_names():
+    planned = plan_columns(["Company Name", "Industry", "Favourite Colour"], Mapping(), "c.csv", "customers")
+    assert _names(planned) == [
+        ("Company Name", "company_name", True),
+        ("Industry", "industry", True),
+        ("Favourite Colour", "favourite_colour", False),
+    ]
+    assert planned[1].type != "auto" and planned[1].role == "fit"
+    assert (planned[2].type, planned[2].role) == ("auto", "auto")
+
+
+def test_plan_columns_mapping_wins_and_ignore():
+    mapping = Mapping(columns={"Sector": "industry", "Notes": "ignore"}, types={"industry": "category"})
+    planned = plan_columns(["Sector", "Notes"], mapping, "c.csv", "customers")
+    assert _names(planned) == [("Sector", "industry", True), ("Notes", "notes", False)]
+    assert planned[0].type == "category" and planned[1].role == "ignore"
+
+
+def test_two_columns_for_one_field_keep_one_and_note_the_other():
+    planned = plan_columns(
+        ["Industry", "industry_2"], Mapping(columns={"industry_2": "industry"}), "c.csv", "customers"
+    )
+    by_header = {c.header: c for c in planned}
+    assert by_header["industry_2"].name == "industry"  # the mapping file's choice wins
+    assert by_header["Industry"].name != "industry" and not by_header["Industry"].canonical
+    assert "taken by column 'industry_2'" in by_header["Industry"].note
+
+
+def test_the_primary_column_wins():
+    planned = plan_columns(["Associated Company IDs", "Associated Company IDs (Primary)"], Mapping(), "d.csv", "deals")
+    winner = [c.header for c in planned if c.canonical]
+    assert winner == ["Associated Company IDs (Primary)"]
+
+
+def test_value_fit_decides_which_column_is_the_deal_stage():
+    headers = ["Deal - Stage", "Deal - Status"]
+    first = plan_columns(headers, Mapping(), "d.csv", "deals")
+    fit = {"Deal - Stage": 0.0, "Deal - Status": 1.0}
+    second = plan_columns(headers, Mapping(), "d.csv", "deals", value_fit=lambda h, f: fit[h])
+    assert [c.header for c in second if c.name == "deal_stage"] == ["Deal - Status"]
+    loser = next(c for c in second if c.header == "Deal - Stage")
+    assert "read as won or lost" in loser.note and loser.name not in ("deal_stage",)
+    assert {c.name for c in first} != set() and len({c.name for c in second}) == 2  # names stay unique
+
+
+def test_a_file_section_naming_a_missing_column_is_an_error():
+    mapping = Mapping(files={"c.csv": {"Secteur": "industry"}})
+    with pytest.raises(UserError, match=r"names column\(s\) \['Secteur'\]") as err:
+        plan_columns(["Industry"], mapping, "c.csv", "customers")
+    assert err.value.column == "Secteur" and "Industry" in err.value.hint
+
+
+def test_stored_names_are_unique():
+    planned = plan_columns(["Colour", "colour ", "COLOUR"], Mapping(), "c.csv", "customers")
+    names = [c.name for c in planned]
+    assert len(set(names)) == 3

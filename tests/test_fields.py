@@ -1,0 +1,97 @@
+"""Unit tests of icp_agent.ingest.fields: header keys, the canonical field a header names in a file of each kind
+(own prefixes, company and person prefixes, record-id lookups), attribute names, and the field table's shape."""
+
+from __future__ import annotations
+
+import pytest
+
+from icp_agent.ingest.fields import (
+    FIELD_BY_NAME,
+    FIELDS,
+    ROLES,
+    attribute_name,
+    canonical_field,
+    fields_markdown,
+    header_key,
+    is_secondary,
+    kind_field,
+    reference_field,
+    strip_own_prefix,
+)
+
+
+def test_header_key():
+    assert header_key(" # Employees ") == "numberofemployees"
+    assert header_key("Number of Employees") == header_key("NumberOfEmployees") == header_key("number_of_employees")
+    assert header_key("R&D") == "randd"
+
+
+@pytest.mark.parametrize(
+    "header, kind, field",
+    [
+        ("Industry", None, "industry"),
+        ("# Employees", None, "employees"),
+        ("Record ID", "deals", "deal_id"),  # the kind's own spelling
+        ("Record ID", "customers", "company_id"),
+        ("Name", "contacts", "contact_name"),
+        ("Name", "customers", "company_name"),
+        ("Deal - Value", "deals", "amount"),  # the file's own prefix stripped
+        ("Account: Industry", "deals", "industry"),  # a company prefix on a deal
+        ("Company - Country", "contacts", "country"),
+        ("Person - Job title", "deals", "job_title"),  # a person prefix on a deal
+        ("Account Name.id", "deals", "company_id"),  # Zoho's lookup id
+        ("AccountId", "contacts", "company_id"),
+        ("Contact Name.id", "deals", "contact_id"),
+        ("status", "tickets", "ticket_status"),
+        ("customer", "subscriptions", "company_id"),
+        ("Favourite colour", None, None),
+    ],
+)
+def test_canonical_field(header, kind, field):
+    assert canonical_field(header, kind) == field
+
+
+def test_a_parent_account_id_is_never_the_rows_company():
+    assert reference_field("Parent Account ID", "deals") is None
+    assert canonical_field("Parent Account.id", "customers") != "company_id"
+
+
+def test_reference_field_only_outside_companies_files():
+    assert reference_field("Account Name.id", "deals") == "company_id"
+    assert reference_field("Account Name.id", "customers") is None
+    assert reference_field("Contact ID", "contacts") is None  # a contacts file's own id is not a lookup
+    assert reference_field("Contact ID", "deals") == "contact_id"
+    assert reference_field("x", None) is None
+
+
+def test_strip_own_prefix_and_secondary():
+    assert strip_own_prefix("Deal - Status", "deals") == "Status"
+    assert strip_own_prefix("Deal Stage", "deals") == "Deal Stage"  # no separator: matched whole
+    assert strip_own_prefix("Deal - Status", "contacts") == "Deal - Status"
+    assert is_secondary("Deal - Status", "deals") and is_secondary("Won Time")
+    assert not is_secondary("Close Time")
+
+
+def test_kind_field():
+    assert kind_field("priority", "tickets") == "ticket_priority"
+    assert kind_field("priority", "deals") is None
+    assert kind_field("x", "no-such-kind") is None
+
+
+def test_attribute_name():
+    assert attribute_name(" Favourite Colour (main) ") == "favourite_colour_main"
+    assert attribute_name("%%%") == "column"
+
+
+def test_field_table():
+    assert len(FIELD_BY_NAME) == len(FIELDS)  # names are unique
+    assert all(f.role in ROLES for f in FIELDS)
+    assert FIELD_BY_NAME["company_id"].role == "id" and FIELD_BY_NAME["industry"].role == "fit"
+
+
+def test_fields_markdown_lists_every_field():
+    text = fields_markdown()
+    assert text.startswith("# Canonical fields\n")
+    rows = [line for line in text.splitlines() if line.startswith("| `")]
+    assert len(rows) == len(FIELDS)
+    assert f"| `industry` | {FIELD_BY_NAME['industry'].type} | fit |" in text

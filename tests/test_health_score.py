@@ -1,0 +1,204 @@
+"""Unit tests of health/health_score.py: the health score, outcome columns and the won/lost deals frame."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from icp_agent.errors import ArgumentError, DataShapeError, UserError
+from icp_agent.health.health_score import (
+    HealthConfig,
+    available_components,
+    build_deals_frame,
+    build_frame,
+    outcome_words,
+    stage_class,
+)
+
+
+@pytest.fixture
+def con():
+    c = duckdb.connect()
+    yield c
+    c.close()
+
+
+def _frame(con, frame="f"):
+    cur = con.execute(f"SELECT * FROM {frame} ORDER BY _row")
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r)) for r in cur.fetchall()]
+
+
+def test_stage_class_reads_crm_spellings(con):
+    got = con.execute(
+        f"SELECT s, {stage_class('s')} FROM (VALUES ('Closed Won'), ('closed_lost'), ('Closed-Won'), ('signed'), "
+        "('Negotiation'), (NULL), ('Stage: closed won (Q3)')) t(s)"
+    ).fetchall()
+    assert dict(got) == {
+        "Closed Won": "won",
+        "closed_lost": "lost",
+        "Closed-Won": "won",
+        "signed": "won",
+        "Negotiation": "open",
+        None: None,
+        "Stage: closed won (Q3)": "won",
+    }
+
+
+def test_available_components_by_columns():
+    assert available_components(set()) == {}
+    got = available_components({"churned", "arr", "starting_arr", "tickets_per_year", "support_tickets", "nps"})
+    # tickets_per_year (a rate) wins over a raw ticket count; higher is healthier so burden is negated
+    assert got == {"retention": "retention_raw", "nrr": "nrr_raw", "support_burden": "-tickets_per_year", "nps": "nps"}
+    # cac alone is not enough: it needs revenue to turn into payback months
+    assert "cac_efficiency" not in available_components({"cac"})
+    assert available_components({"cac", "mrr"})["cac_efficiency"] == "-payback_raw"
+    assert available_components({"churn_date"}) == {"retention": "retention_raw"}
+
+
+def test_health_is_the_percentile_rank_of_one_component(con):
+    # no company_id / name / domain column (the SELECT once began "c._row, ,"): still scored.
+    # five distinct NPS values: percent_rank = (rank-1)/(n-1) = 0, .25, .5, .75, 1 -> health x100
+    con.execute(
+        "CREATE TABLE c AS SELECT range AS _row, 10 * (range + 1) AS nps, 'x' || range AS industry FROM range(5)"
+    )
+    res = build_frame(con, "c", None, "f", HealthConfig(), ["industry"])
+    assert (res.definition, res.entity, res.n, res.n_good, res.n_bad) == ("health", "customer", 5, 1, 1)
+    assert res.components == ["nps"] and res.weights == {"nps": 10.0}
+    rows = _frame(con)
+    assert [r["health"] for r in rows] == [0.0, 25.0, 50.0, 75.0, 100.0]
+    assert [r["cohort"] for r in rows] == ["bottom", "middle", "middle", "middle", "top"]
+    assert [r["industry"] for r in rows] == ["x0", "x1", "x2", "x3", "x4"]
+    assert res.cohort_sizes == {"bottom": 1, "middle": 3, "top": 1}
+
+
+def test_missing_component_is_reweighted_not_zero(con):
+    # nps ranks 0, .5, 1 (weight 10); referrals ranks 0, 1 over the two rows that have them (weight 10).
+    # row 2 has no referrals: its health is its nps rank alone (1.0 -> 100), not (1.0*10 + 0)/20 = 50
+    con.execute("CREATE TABLE c AS SELECT * FROM (VALUES (0, 1, 5), (1, 2, 9), (2, 3, NULL)) t(_row, nps, referrals)")
+    build_frame(con, "c", None, "f", HealthConfig(), [])
+    assert [r["health"] for r in _frame(con)] == [0.0, 75.0, 100.0]
+
+
+def test_ties_fall_back_to_highest_vs_lowest(con):
+    # churn flag only: two levels, so the 20% cut cannot hold; good = retained, bad = churned
+    con.execute("CREATE TABLE c AS SELECT range AS _row, range % 3 = 0 AS churned FROM range(9)")
+    res = build_frame(con, "c", None, "f", HealthConfig(), [])
+    assert (res.n_good, res.n_bad) == (6, 3)
+    assert res.note is not None and "retained vs churned" in res.note
+    assert res.words == ("at the highest health score", "at the lowest health score")
+
+
+def test_every_customer_equal_is_a_data_shape_error(con):
+    con.execute("CREATE TABLE c AS SELECT range AS _row, 7 AS nps FROM range(4)")
+    with pytest.raises(DataShapeError, match="same health"):
+        build_frame(con, "c", None, "f", HealthConfig(), [])
+
+
+def test_no_component_values_is_a_data_shape_error(con):
+    con.execute("CREATE TABLE c AS SELECT range AS _row, NULL::INT AS nps FROM range(3)")
+    with pytest.raises(DataShapeError, match="none of 3 customers"):
+        build_frame(con, "c", None, "f", HealthConfig(), [])
+
+
+def test_all_weights_zero_is_refused(con):
+    con.execute("CREATE TABLE c AS SELECT range AS _row, range AS nps FROM range(3)")
+    with pytest.raises(UserError, match="weight 0"):
+        build_frame(con, "c", None, "f", HealthConfig(weights={"nps": 0}), [])
+
+
+def test_no_definition_possible(con):
+    con.execute("CREATE TABLE c AS SELECT range AS _row, 'a' AS industry FROM range(3)")
+    with pytest.raises(UserError, match="no way to tell good customers from bad"):
+        build_frame(con, "c", None, "f", HealthConfig(), [])
+    with pytest.raises(UserError, match="no deals are imported"):
+        build_frame(con, "c", None, "f", HealthConfig(good="won"), [])
+    with pytest.raises(UserError, match="no customers imported"):
+        build_frame(con, None, None, "f", HealthConfig(good="health"), [])
+
+
+def test_bad_column_yes_no(con):
+    con.execute(
+        "CREATE TABLE c AS SELECT * FROM (VALUES (0, 'yes', 'a'), (1, 'no', 'b'), (2, NULL, 'c'), (3, 'No', 'd')) "
+        "t(_row, churned, industry)"
+    )
+    res = build_frame(con, "c", None, "f", HealthConfig(bad_column="churned"), ["industry"])
+    # the NULL row is neither good nor bad and is left out
+    assert (res.definition, res.n, res.n_good, res.n_bad) == ("column", 3, 2, 1)
+    assert [(r["_row"], r["good"]) for r in _frame(con)] == [(0, False), (1, True), (3, True)]
+    assert res.words == ("retained", "churned")
+
+
+def test_good_value_and_bad_value(con):
+    con.execute(
+        "CREATE TABLE c AS SELECT * FROM (VALUES (0, 'P I F'), (1, 'CHGOFF'), (2, 'current'), (3, ' p  i f ')) "
+        "t(_row, status)"
+    )
+    res = build_frame(
+        con, "c", None, "f", HealthConfig(good_column="status", good_value="P I F", bad_value="CHGOFF"), []
+    )
+    # whitespace and case are normalised; 'current' is neither and left out
+    assert (res.n, res.n_good, res.n_bad) == (3, 2, 1)
+    assert [r["_row"] for r in _frame(con) if r["good"]] == [0, 3]
+
+
+def test_outcome_column_errors_name_the_option(con):
+    con.execute("CREATE TABLE c AS SELECT * FROM (VALUES (0, 'gold'), (1, 'silver')) t(_row, plan)")
+    with pytest.raises(ArgumentError, match="--good-column 'nope': no such column") as e:
+        build_frame(con, "c", None, "f", HealthConfig(good_column="nope"), [])
+    assert "plan" in str(e.value)
+    with pytest.raises(ArgumentError, match="not a yes/no column"):
+        build_frame(con, "c", None, "f", HealthConfig(good_column="plan"), [])
+    with pytest.raises(ArgumentError, match="--good-value 'bronze': no row"):
+        build_frame(con, "c", None, "f", HealthConfig(good_column="plan", good_value="bronze"), [])
+    with pytest.raises(ArgumentError, match="name the same outcome twice"):
+        build_frame(con, "c", None, "f", HealthConfig(good_column="plan", bad_column="plan"), [])
+
+
+def test_outcome_all_one_side_is_a_data_shape_error(con):
+    con.execute("CREATE TABLE c AS SELECT * FROM (VALUES (0, TRUE), (1, TRUE)) t(_row, activated)")
+    with pytest.raises(DataShapeError, match="2 good and 0 bad") as e:
+        build_frame(con, "c", None, "f", HealthConfig(good_column="activated"), [])
+    assert e.value.column == "activated"
+
+
+def test_outcome_words():
+    assert outcome_words(HealthConfig(good_column="activated"), "activated") == ("activated", "not activated")
+    assert outcome_words(HealthConfig(bad_column="churned"), "churned") == ("retained", "churned")
+    assert outcome_words(HealthConfig(bad_column="is_defaulted"), "is_defaulted") == ("repaid", "defaulted")
+    assert outcome_words(HealthConfig(bad_column="closed"), "closed") == ("not closed", "closed")
+    assert outcome_words(HealthConfig(good_column="is_active"), "is_active") == ("active", "inactive")
+    assert outcome_words(HealthConfig(good_column="loan_status", good_value="Paid"), "loan_status") == (
+        "loan status = 'Paid'",
+        "loan status other than 'Paid'",
+    )
+
+
+def test_deals_frame_keeps_won_and_lost_with_company_fields(con):
+    con.execute(
+        "CREATE TABLE cu AS SELECT * FROM (VALUES (0, 'acme.com', 'Retail'), (1, 'beta.io', 'Health')) "
+        "t(_row, domain, industry)"
+    )
+    con.execute(
+        "CREATE TABLE d AS SELECT * FROM (VALUES (0, 'acme.com', 'Closed Won', 'Other'), "
+        "(1, 'beta.io', 'closed lost', NULL), (2, 'gamma.org', 'Lost', 'Media'), (3, 'acme.com', 'Demo', NULL)) "
+        "t(_row, domain, deal_stage, industry)"
+    )
+    res = build_deals_frame(con, "cu", "d", "f", ["industry"])
+    assert (res.definition, res.entity, res.n, res.n_good, res.n_bad) == ("won", "deal", 3, 1, 2)
+    # the company's own record wins; the deal's copy fills in for a non-customer; the open deal is left out
+    assert [(r["_row"], r["industry"], r["good"]) for r in _frame(con)] == [
+        (0, "Retail", True),
+        (1, "Health", False),
+        (2, "Media", False),
+    ]
+
+
+def test_deals_without_won_or_lost_say_what_the_stage_holds(con):
+    con.execute("CREATE TABLE d AS SELECT * FROM (VALUES (0, 'Demo'), (1, 'Demo'), (2, 'Won')) t(_row, deal_stage)")
+    with pytest.raises(DataShapeError, match=r"1 won and 0 lost deals.*'Demo' \(2\)") as e:
+        build_deals_frame(con, None, "d", "f", [])
+    assert e.value.column == "deal_stage"
+    con.execute("CREATE TABLE d2 AS SELECT 0 AS _row, 'x' AS stage")
+    with pytest.raises(DataShapeError, match="no stage column"):
+        build_deals_frame(con, None, "d2", "f", [])

@@ -1,0 +1,91 @@
+"""Unit tests of icp_agent.ingest.importer: one file imported as a snapshot (its report's counts, types, roles
+and stored values), idempotence, the snapshot key, rejected rows, and a failed import leaving nothing behind."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import rows
+from icp_agent.errors import UserError
+from icp_agent.ingest.importer import import_file, import_key
+from icp_agent.ingest.mapping import Mapping
+from icp_agent.ingest.reader import inspect_file
+
+CUSTOMERS = """company_id,company_name,industry,employees,customer_since,churn_date,arr,notes
+c1,Acme,Software,120,2023-01-05,,"$12,000",great
+c2,Bolt,retail,40,2022-06-01,2024-02-01,"$5,000",
+c3,Crane,Software,300,2021-03-15,,"$30,000",
+c3,Crane,Software,300,2021-03-15,,"$30,000",
+c4,Dyno,SOFTWARE,lots,2020-01-01,,"$1,000",
+"""
+
+
+def _imports(ws) -> int:
+    with ws.read() as con:
+        return con.execute("SELECT count(*) FROM imports").fetchone()[0]
+
+
+def test_import_a_customers_file(ws, write):
+    report = import_file(ws, write("customers.csv", CUSTOMERS), "customers")
+    # 5 data rows, one an exact duplicate (dropped, not rejected)
+    assert (report.rows_read, report.rows_kept, report.rows_rejected, report.duplicates_dropped) == (5, 4, 0, 1)
+    assert report.import_id.startswith("customers-") and report.file_name == "customers.csv"
+    columns = {c.field: c for c in report.columns}
+    assert columns["arr"].type == "money" and columns["arr"].currencies == {"USD": 4}
+    assert columns["customer_since"].type == "date" and columns["company_id"].role == "id"
+    assert columns["employees"].unparsed == 1 and columns["employees"].unparsed_examples == ["row 5: lots"]
+    assert columns["churn_date"].pct_missing == 75.0
+    stored = rows(ws, "customers")
+    assert [r["company_id"] for r in stored] == ["c1", "c2", "c3", "c4"]
+    assert [r["arr"] for r in stored] == [12000.0, 5000.0, 30000.0, 1000.0]
+    # one spelling per key; an all-lower-case value is shown capitalised
+    assert [r["industry"] for r in stored] == ["Software", "Retail", "Software", "Software"]
+    assert stored[3]["employees"] is None and str(stored[1]["churn_date"]) == "2024-02-01"
+
+
+def test_the_same_file_again_is_already_imported(ws, write):
+    path = write("customers.csv", CUSTOMERS)
+    first = import_file(ws, path, "customers")
+    again = import_file(ws, path, "customers")
+    assert again.already_imported and again.import_id == first.import_id and _imports(ws) == 1
+
+
+def test_kind_is_detected_when_not_given(ws, write):
+    report = import_file(ws, write("x.csv", "deal_id,company_id,stage,amount\nd1,c1,Closed Won,100\n"))
+    assert report.kind == "deals" and report.detected_as == "has a deal stage column"
+
+
+def test_unknown_kind(ws, write):
+    with pytest.raises(UserError, match="unknown kind 'widgets'"):
+        import_file(ws, write("c.csv", CUSTOMERS), "widgets")
+
+
+def test_id_conflicts_are_rejected_and_named(ws, write):
+    text = "company_id,company_name\nc1,Acme\nc1,Acme Corp\nc2,Bolt\n"
+    report = import_file(ws, write("c.csv", text), "customers")
+    assert (report.rows_kept, report.rows_rejected) == (2, 1)
+    assert report.rejected[0].row == 2 and "also on row 1" in report.rejected[0].reason
+
+
+def test_a_failed_import_leaves_nothing(ws, write):
+    import_file(ws, write("ok.csv", CUSTOMERS), "customers")
+    with pytest.raises(UserError) as err:
+        import_file(ws, write("bad.csv", "company_id,company_name\nc1,Acme\nc2,Bolt,extra\n"), "customers")
+    assert err.value.file == "bad.csv" and err.value.row == 2
+    assert _imports(ws) == 1 and len(rows(ws, "customers")) == 4  # the earlier snapshot is still current
+
+
+def test_lenient_import_keeps_the_good_rows(ws, write):
+    path = write("bad.csv", "company_id,company_name\nc1,Acme\nc2,Bolt,extra\nc3,Crane\n")
+    report = import_file(ws, path, "customers", lenient=True)
+    assert (report.rows_kept, report.rows_rejected) == (2, 1) and report.rejected[0].row == 2
+
+
+def test_import_key_changes_with_settings_that_change_what_is_stored(write):
+    source = inspect_file(write("c.csv", CUSTOMERS))
+    assert import_key(source, "customers", Mapping(), False) == source.sha256
+    lenient = import_key(source, "customers", Mapping(), True)
+    typed = import_key(source, "customers", Mapping(types={"industry": "text"}), False)
+    unrelated = import_key(source, "customers", Mapping(types={"seniority": "text"}), False)
+    assert len({source.sha256, lenient, typed}) == 3
+    assert unrelated == source.sha256  # a setting for a field the file lacks changes nothing

@@ -1,0 +1,99 @@
+"""Unit tests of icp_agent.ingest.lookups: the SQL that turns a planned column's distinct raw values (a
+`_dist_<i>` table: raw, c, first_row) into stored values, the decimal mark decided per column and per file, and
+a band's unpacking."""
+
+from __future__ import annotations
+
+import duckdb
+
+from icp_agent.ingest import normalize as norm
+from icp_agent.ingest.columns import PlannedColumn
+from icp_agent.ingest.lookups import (
+    LOOKUP_TYPES,
+    _lookup_sql,
+    _read_amounts,
+    _stored_names,
+    _typed_exprs,
+    _unpacked,
+)
+
+
+def _col(name: str, type_: str, **kw) -> PlannedColumn:
+    return PlannedColumn(header=name, name=name, canonical=False, type=type_, role="fit", **kw)
+
+
+def _con(*columns: list[tuple[str | None, int]]) -> duckdb.DuckDBPyConnection:
+    """A connection with `_dist_<i>` for each column's (raw value, count) pairs."""
+    con = duckdb.connect()
+    norm.register_functions(con)
+    for i, values in enumerate(columns):
+        con.execute(f"CREATE TEMP TABLE _dist_{i} (raw VARCHAR, c BIGINT, first_row BIGINT)")
+        con.executemany(f"INSERT INTO _dist_{i} VALUES (?, ?, ?)", [(r, c, k + 1) for k, (r, c) in enumerate(values)])
+    return con
+
+
+def _looked_up(con, column: PlannedColumn, i: int = 0) -> dict:
+    names = _stored_names(column)
+    selected = ", ".join(f'"{n}"' for n in names)
+    rows = con.execute(f"SELECT raw, {selected} FROM ({_lookup_sql(column, i)})").fetchall()
+    return {r[0]: r[1] if len(r) == 2 else r[1:] for r in rows}
+
+
+def test_categories_take_their_most_frequent_spelling():
+    con = _con([("SaaS", 5), ("saas", 2), (" SAAS ", 1), ("Retail", 1), (None, 3)])
+    got = _looked_up(con, _col("industry", "category"))
+    # one key, case and spaces folded; "SaaS" is written most often
+    assert got == {"SaaS": "SaaS", "saas": "SaaS", " SAAS ": "SaaS", "Retail": "Retail", None: None}
+
+
+def test_list_elements_are_split_spelled_and_sorted():
+    con = _con([("Salesforce; HubSpot", 2), ("hubspot", 1), ("", 1)])
+    got = _looked_up(con, _col("technologies", "list"))
+    assert got["Salesforce; HubSpot"] == ["HubSpot", "Salesforce"]
+    assert got["hubspot"] == ["HubSpot"] and got[""] is None
+
+
+def test_numbers_with_the_columns_decimal_mark():
+    con = _con([("1.234,5", 1), ("12,5", 1), ("3", 1)])
+    column = _col("employees", "number")
+    _read_amounts(con, [column])
+    assert column.mark == ","
+    assert _looked_up(con, column) == {"1.234,5": 1234.5, "12,5": 12.5, "3": 3.0}
+
+
+def test_money_keeps_the_currency_it_names():
+    con = _con([("$1,200", 1), ("€300", 1)])
+    column = _col("arr", "money", currencies={"USD": 1, "EUR": 1})
+    assert _stored_names(column) == ["arr", "arr__parsed_currency"]
+    _read_amounts(con, [column])
+    assert _looked_up(con, column) == {"$1,200": (1200.0, "USD"), "€300": (300.0, "EUR")}
+    assert _stored_names(_col("arr", "money")) == ["arr"]  # no currency seen: one column
+
+
+def test_a_column_without_proof_takes_the_files_mark():
+    # the first column proves "," (1.320.006,00); the second ("3.200") proves nothing on its own
+    con = _con([("1.320.006,00", 1)], [("3.200", 1), ("15", 1)])
+    columns = [_col("revenue", "money"), _col("employees", "number")]
+    _read_amounts(con, columns)
+    assert [c.mark for c in columns] == [",", ","]
+    assert _looked_up(con, columns[1], 1)["3.200"] == 3200.0
+
+
+def test_currency_column():
+    con = _con([("usd", 1), ("€", 1), ("n/a", 1)])  # codes and symbols (currencies' names are not read)
+    got = _looked_up(con, _col("currency", "currency"))
+    assert got == {"usd": "USD", "€": "EUR", "n/a": None}
+
+
+def test_typed_exprs_and_unpacking():
+    band = _col("employees", "band")
+    [(name, sql)] = _typed_exprs(band, "'11-50'")
+    assert name == "employees__band"
+    got = duckdb.sql(f"SELECT {', '.join(_unpacked(band))} FROM (SELECT {sql} AS employees__band)").fetchall()
+    assert got == [(None, 11.0, 50.0)]
+    [(name, sql)] = _typed_exprs(_col("domain", "text"), "'https://www.Acme.com/about'")
+    assert name == "domain" and duckdb.sql(f"SELECT {sql}").fetchall()[0][0] == "acme.com"
+    [(_, sql)] = _typed_exprs(_col("signed", "date", date_order="dmy"), "'31/12/2024'")
+    assert str(duckdb.sql(f"SELECT {sql}").fetchall()[0][0]) == "2024-12-31"
+    assert _unpacked(_col("industry", "category")) == ['"industry"']
+    assert "category" in LOOKUP_TYPES and "band" not in LOOKUP_TYPES

@@ -1,0 +1,81 @@
+"""Unit tests of scorecard/model.py: points scaling, the L2 logistic regression on WoE, the fitted card."""
+
+from __future__ import annotations
+
+import math
+
+import duckdb
+import pytest
+
+from icp_agent.errors import UserError
+from icp_agent.scorecard.model import _fit, _round_half_up, points_scaling
+
+SETTINGS = {
+    "max_bins": 6,
+    "min_bin_share": 0.05,
+    "min_iv": 0.02,
+    "max_list_elements": 8,
+    "l2": 0.0,
+    "smoothing": 0.5,
+    "neutral_missing": [],
+}
+
+
+def test_points_scaling_by_hand():
+    # factor = pdo / ln 2; offset = base points - factor x ln(base odds)
+    s = points_scaling(20, 600, 50)
+    assert s["factor"] == pytest.approx(28.853900817779268)
+    assert s["offset"] == pytest.approx(600 - 28.853900817779268 * math.log(50))
+    # pdo more points double the odds
+    assert s["offset"] + s["factor"] * math.log(100) == pytest.approx(620)
+    with pytest.raises(UserError, match=r"pdo \(0\) and base_odds \(1\) must be positive"):
+        points_scaling(0, 600, 1)
+    with pytest.raises(UserError, match="must be positive"):
+        points_scaling(20, 600, 0)
+
+
+def test_round_half_up_like_the_sql():
+    assert [_round_half_up(x) for x in (2.5, -2.5, 2.4999, -0.5, 0.0)] == [3, -2, 2, 0, 0]
+
+
+@pytest.fixture
+def con():
+    c = duckdb.connect()
+    # A: 500 rows, 400 good; B: 500 rows, 100 good; average odds 1
+    c.execute("""CREATE TABLE r AS SELECT range AS _row, CASE WHEN range < 500 THEN 'A' ELSE 'B' END AS seg,
+        CASE WHEN range < 500 THEN range % 5 <> 0 ELSE range % 5 = 0 END AS good FROM range(1000)""")
+    yield c
+    c.close()
+
+
+def test_one_field_gets_a_coefficient_of_about_one(con):
+    card = _fit(con, "r", {"seg": "category"}, SETTINGS, 20, 600, None)
+    (feature,) = card["features"]
+    a = next(b for b in feature["bins"] if b["label"] == "seg A")
+    # WoE_A = ln(400.5 / 100.5) - ln(500 / 500); the unpenalised fit recovers the log-odds ln 4 = beta x WoE_A
+    assert a["woe"] == pytest.approx(math.log(400.5 / 100.5), abs=1e-6)
+    assert feature["coefficient"] == pytest.approx(math.log(4) / math.log(400.5 / 100.5), abs=1e-3)
+    factor = 20 / math.log(2)
+    assert a["points"] == _round_half_up(factor * feature["coefficient"] * a["woe"]) == 40
+    # average odds 1: the intercept is ~0 log-odds, so its points are the offset, 600
+    assert card["scaling"]["base_odds"] == 1.0 and card["intercept_points"] == 600
+    assert card["fit_score"]["average_odds"] == 1.0 and card["field_kinds"] == {"seg": "category"}
+    # information value 0.83 > 0.5: flagged as suspiciously strong
+    assert feature["iv"] > 0.5 and any("suspiciously well" in w for w in card["warnings"])
+
+
+def test_the_penalty_shrinks_the_coefficient(con):
+    free = _fit(con, "r", {"seg": "category"}, SETTINGS, 20, 600, None)["features"][0]["coefficient"]
+    shrunk = _fit(con, "r", {"seg": "category"}, {**SETTINGS, "l2": 500.0}, 20, 600, None)["features"][0]
+    assert 0 < shrunk["coefficient"] < free
+
+
+def test_a_field_without_signal_is_left_out(con):
+    con.execute(
+        "ALTER TABLE r ADD COLUMN noise VARCHAR; UPDATE r SET noise = CASE WHEN _row % 2 = 0 THEN 'x' ELSE 'y' END"
+    )
+    card = _fit(con, "r", {"noise": "category"}, SETTINGS, 20, 600, None)
+    assert card["features"] == []
+    assert card["excluded"][0]["field"] == "noise" and "below 0.02" in card["excluded"][0]["reason"]
+    # without features the intercept is the average log-odds: 600 points at base odds 1
+    assert card["intercept_points"] == 600

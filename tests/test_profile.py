@@ -1,0 +1,123 @@
+"""Unit tests of icp_agent.ingest.profile: the per-column profile over distinct values, and the type and role
+inferred from it for columns no synonym named (the importer calls these; they are tested here directly)."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from icp_agent.ingest import normalize as norm
+from icp_agent.ingest.columns import PlannedColumn
+from icp_agent.ingest.profile import (
+    _distinct_values,
+    _infer_role,
+    _infer_type,
+    _name_tokens,
+    _profile,
+    _profile_known,
+)
+
+
+def _profiles(columns: dict[str, list[str | None]], known: set[str] = frozenset()) -> dict[str, dict[str, int]]:
+    """Profile text columns given as lists of values (row order), as the importer does over its _dedup table."""
+    con = duckdb.connect()
+    norm.register_functions(con)
+    n = len(next(iter(columns.values())))
+    names = list(columns)
+    rows = [[i + 1, *(columns[c][i] for c in names)] for i in range(n)]
+    declared = ", ".join(f'"{c}" VARCHAR' for c in names)
+    con.execute(f"CREATE TEMP TABLE _dedup (_row BIGINT, {declared})")
+    con.executemany(f"INSERT INTO _dedup VALUES ({', '.join('?' * (len(names) + 1))})", rows)
+    texts = {c: f'"{c}"' for c in names}
+    index = {c: i for i, c in enumerate(names)}
+    _distinct_values(con, texts, index)
+    return _profile(con, texts, set(known), index)
+
+
+def test_profile_counts_present_values_weighted_by_occurrence():
+    p = _profiles({"c": ["10", "10", "20", None, ""]})["c"]
+    # 3 values present (None and "" are missing), all numbers, 2 distinct keys, 3 distinct raw values + NULL
+    assert (p["present"], p["sampled"], p["number"], p["rows"]) == (3, 3, 3, 5)
+    assert p["digits"] == 3 and (p["int_min"], p["int_max"]) == (10, 20)
+
+
+def test_known_columns_get_presence_only():
+    p = _profiles({"c": ["a", None, "b"]}, known={"c"})["c"]
+    assert (p["present"], p["rows"], p["number"]) == (2, 3, 0)
+
+
+def test_profile_known_one_pass():
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TEMP TABLE _dedup AS SELECT range + 1 AS _row, CASE WHEN range % 2 = 0 THEN 'x' END AS c FROM range(6)"
+    )
+    p = _profile_known(con, {"c": "c"}, {"c"})["c"]
+    assert (p["present"], p["rows"], p["distinct_raw"]) == (3, 6, 1)
+    assert _profile_known(con, {"c": "c"}, set()) == {}
+
+
+TYPE_CASES = [
+    (["yes", "no", "yes", "no"], "col", "bool"),
+    (["12", "7", "3.5", "100"], "col", "number"),
+    (["$1,200", "$300", "$45", "$9"], "col", "money"),
+    (["2024-01-05", "2023-11-30", "2022-02-01"], "col", "date"),
+    (["1-10", "11-50", "51-200", "11-50"], "col", "band"),
+    (["a;b", "b;c", "a"], "col", "list"),
+    (["02134", "00501", "10001", "02134"] * 3, "col", "category"),  # leading zeros: a code, not a number
+    (["94105", "10001", "60601", "94105"] * 3, "zip", "category"),  # named like a code
+    (["Paris", "Lyon", "Paris", "Nice", "Paris", "Lyon", "Paris"], "col", "category"),  # 3 distinct < half of 7
+    (["Paris", "Lyon", "Nice"], "col", "text"),  # every value different: no category
+    (["line one\nline two", "x", "y"], "col", "text"),  # multi-line: free text
+    ([None, None], "col", "text"),  # nothing present
+    (["yes", "no"] * 30 + ["kinda"], "col", "bool"),  # a stray value in a yes/no column keeps it yes/no
+]
+
+
+@pytest.fixture(scope="module")
+def type_profiles():
+    """Every case profiled in one pass (a column each, padded with missing values, which no count includes)."""
+    longest = max(len(v) for v, _, _ in TYPE_CASES)
+    columns = {
+        f"{name}{k}": values + [None] * (longest - len(values)) for k, (values, name, _) in enumerate(TYPE_CASES)
+    }
+    return _profiles(columns)
+
+
+@pytest.mark.parametrize("k", range(len(TYPE_CASES)))
+def test_infer_type(type_profiles, k):
+    values, name, expected = TYPE_CASES[k]
+    assert _infer_type(type_profiles[f"{name}{k}"], name) == expected, values
+
+
+def _column(header: str, type_: str) -> PlannedColumn:
+    return PlannedColumn(header=header, name=header.lower().replace(" ", "_"), canonical=False, type=type_, role="auto")
+
+
+def _role(header: str, type_: str, values: list[str | None]) -> tuple[str, str | None]:
+    column = _column(header, type_)
+    profile = _profiles({column.name: values})[column.name]
+    return _infer_role(column, profile), column.note
+
+
+def test_infer_role():
+    cities = ["Paris", "Lyon", "Nice"] * 5
+    assert _role("City Tier", "category", cities)[0] == "fit"
+    assert _role("Last Login Date", "date", ["2024-01-01"] * 3)[0] == "post_sale"
+    assert _role("Usage Score", "number", ["1", "2", "3"])[0] == "post_sale"
+    role, note = _role("Account Owner", "category", ["Ann", "Bob", "Ann"])
+    assert role == "ignore" and "person's name" in note
+    role, note = _role("Ref", "category", [f"R{i}" for i in range(12)])  # unique in every row
+    assert role == "ignore" and "identifies a row" in note
+    assert _role("Empty", "category", [None, None])[0] == "ignore"
+    assert _role("Currency", "currency", ["USD", "EUR"])[0] == "ignore"
+
+
+def test_a_role_already_decided_is_kept():
+    column = _column("Industry", "category")
+    column.role = "fit"
+    assert _infer_role(column, {}) == "fit"
+
+
+def test_name_tokens_split_camel_case():
+    assert _name_tokens("LastLoginDate") == "last_login_date"
+    assert _name_tokens("NPS score") == "nps_score"

@@ -1,0 +1,163 @@
+"""Unit tests of icp_agent.ingest.reader: what inspect_file learns about a file (format, encoding, delimiter,
+header, title lines), stage's loading of rows and furniture, and the errors each unreadable file gives."""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+
+import duckdb
+import pytest
+
+from icp_agent.errors import UserError
+from icp_agent.ingest.reader import (
+    file_digest,
+    inspect_file,
+    is_footer_line,
+    peek_headers,
+    read_source_sql,
+    stage,
+)
+
+
+def _staged(source, **kw):
+    con = duckdb.connect()
+    rejected = stage(con, source, **kw)
+    rows = con.execute("SELECT * FROM _stage ORDER BY rowid").fetchall()
+    return rows, rejected
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_delimiters(write, delimiter):
+    path = write("c.csv", delimiter.join(["id", "name", "city"]) + "\n" + delimiter.join(["1", "Acme", "Paris"]) + "\n")
+    source = inspect_file(path)
+    assert (source.format, source.delimiter, source.headers) == ("csv", delimiter, ["id", "name", "city"])
+    assert source.sha256 == hashlib.sha256(path.read_bytes()).hexdigest() == file_digest(path)
+
+
+def test_a_comma_inside_quotes_does_not_split(write):
+    source = inspect_file(write("c.csv", 'id;name\n1;"Acme, Inc."\n2;Bolt\n'))
+    assert source.delimiter == ";"
+    assert _staged(source)[0] == [("1", "Acme, Inc."), ("2", "Bolt")]
+
+
+def test_encodings(write):
+    assert inspect_file(write("a.csv", codecs.BOM_UTF8 + "id,name\n1,Zoë\n".encode())).encoding == "utf-8"
+    latin = inspect_file(write("b.csv", "id,name\n1,Zoë Café\n".encode("latin-1")))
+    assert latin.encoding in ("latin-1", "cp1252")
+    utf16 = inspect_file(write("c.csv", "id,name\n1,Zoë\n".encode("utf-16")))
+    assert utf16.encoding.startswith("utf-16") and utf16.headers == ["id", "name"] and utf16.needs_conversion
+    assert _staged(utf16)[0] == [("1", "Zoë")]
+    assert _staged(latin)[0] == [("1", "Zoë Café")]
+
+
+def test_title_lines_above_the_header_are_skipped_and_reported(write):
+    source = inspect_file(write("r.csv", "Pipeline report\nExported 2026-01-01\nid,name\n1,Acme\n2,Bolt\n"))
+    assert source.headers == ["id", "name"] and source.skip_lines == 2
+    rows, rejected = _staged(source)
+    assert rows == [("1", "Acme"), ("2", "Bolt")] and rejected == []
+    assert source.furniture_count >= 2 and [f["raw"] for f in source.furniture[:2]] == [
+        "Pipeline report",
+        "Exported 2026-01-01",
+    ]
+
+
+def test_footer_and_total_rows_are_dropped_not_rejected(write):
+    text = "id,name,amount\n1,Acme,10\n2,Bolt,20\nTotal,,30\nGrand Totals (2 records)\n"
+    source = inspect_file(write("r.csv", text))
+    rows, rejected = _staged(source)
+    assert rows == [("1", "Acme", "10"), ("2", "Bolt", "20")] and rejected == []
+    assert source.furniture_count == 2
+
+
+def test_is_footer_line():
+    assert is_footer_line(["Grand Totals (24 records)", "", ""])
+    assert is_footer_line(["Confidential Information - Do Not Distribute"])
+    assert not is_footer_line(["Acme", "Software"])
+    assert not is_footer_line(["", ""])
+
+
+def test_a_malformed_row_names_the_row_or_is_rejected_when_lenient(write):
+    path = write("bad.csv", 'id,name\n1,Acme\n2,"Bolt\n3,Crane\n')
+    with pytest.raises(UserError) as err:
+        _staged(inspect_file(path))
+    assert err.value.file == "bad.csv"
+    path = write("wide.csv", "id,name\n1,Acme\n2,Bolt,extra,cells\n3,Crane\n")
+    with pytest.raises(UserError) as err:
+        _staged(inspect_file(path))
+    assert err.value.file == "wide.csv" and err.value.row == 2
+    rows, rejected = _staged(inspect_file(path, lenient=True), lenient=True)
+    assert rows == [("1", "Acme"), ("3", "Crane")] and [r["row"] for r in rejected] == [2]
+
+
+@pytest.mark.parametrize(
+    "name, content, said",
+    [
+        ("empty.csv", "", "the file is empty"),
+        ("blank.csv", "\n \n", "the file is empty"),
+        ("fake.parquet", "id,name\n1,a\n", "not a Parquet file"),
+        ("bin.csv", bytes(range(256)) * 4, "binary"),
+        ("dup.csv", "id,Name,name\n1,a,b\n", "duplicate header 'name'"),
+    ],
+)
+def test_unreadable_files_name_the_file(write, name, content, said):
+    with pytest.raises(UserError, match=said) as err:
+        inspect_file(write(name, content))
+    assert name in (err.value.file or "")
+
+
+def test_missing_path_and_folder(tmp_path):
+    with pytest.raises(UserError, match="no such file"):
+        inspect_file(tmp_path / "nope.csv")
+    with pytest.raises(UserError, match="is a folder"):
+        inspect_file(tmp_path)
+
+
+def test_sheet_applies_to_workbooks_only(write):
+    with pytest.raises(UserError, match="--sheet 'Deals' applies to workbooks"):
+        inspect_file(write("c.csv", "id\n1\n"), sheet="Deals")
+
+
+def test_header_without_rows(write):
+    with pytest.raises(UserError, match="no data rows"):
+        _staged(inspect_file(write("h.csv", "id,name\n")))
+
+
+def test_duplicate_header_names_the_column(write):
+    with pytest.raises(UserError) as err:
+        inspect_file(write("d.csv", "id,Email,email \n1,a,b\n"))
+    assert err.value.column == "email" or err.value.column == "Email"
+    assert "columns 2 and 3" in str(err.value)
+
+
+def test_json_lines_and_parquet(write, tmp_path):
+    source = inspect_file(write("d.jsonl", '{"id": 1, "name": "Acme"}\n{"id": 2, "name": "Bolt"}\n'))
+    assert source.format == "json" and source.delimiter is None
+    assert peek_headers(source) == ["id", "name"]
+    rows, _ = _staged(source)
+    assert rows == [(1, "Acme"), (2, "Bolt")]
+    parquet = tmp_path / "d.parquet"
+    duckdb.sql(f"COPY (SELECT 1 AS id, 'Acme' AS name) TO '{parquet}' (FORMAT parquet)")
+    source = inspect_file(parquet)
+    assert source.format == "parquet" and peek_headers(source) == ["id", "name"]
+    con = duckdb.connect()
+    stage(con, source)
+    assert con.execute("SELECT id, name FROM _stage").fetchall() == [(1, "Acme")]
+    assert source.headers == ["id", "name"]  # the row-number column is not a header
+    with pytest.raises(RuntimeError):
+        source.csv_delimiter  # noqa: B018 - a Parquet file has no delimiter
+
+
+def test_read_source_sql_refuses_a_file_that_needs_converting(write):
+    source = inspect_file(write("u.csv", "id,name\n1,Zoë\n".encode("utf-16")))
+    with pytest.raises(UserError, match="converted first"):
+        read_source_sql(source)
+
+
+def test_read_source_sql_reads_every_value_as_text(write):
+    source = inspect_file(write("c.csv", "id,amount\n007,1.50\n"))
+    assert duckdb.sql(f"SELECT * FROM {read_source_sql(source)}").fetchall() == [("007", "1.50")]
+
+
+def test_digest_can_be_skipped(write):
+    assert inspect_file(write("c.csv", "id\n1\n"), digest=False).sha256 == ""

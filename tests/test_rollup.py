@@ -1,0 +1,209 @@
+"""Unit tests of health/rollup.py: linking per-account tables to the accounts file and rolling them up."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from icp_agent.errors import UserError
+from icp_agent.health.rollup import link_accounts, roll_up
+
+
+@pytest.fixture
+def con():
+    c = duckdb.connect()
+    yield c
+    c.close()
+
+
+def _rows(con, table):
+    cur = con.execute(f"SELECT * FROM {table} ORDER BY _row")
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r)) for r in cur.fetchall()]
+
+
+def _accounts(con):
+    con.execute(
+        "CREATE TABLE acc AS SELECT * FROM (VALUES (0, 'A1', 'Acme', 'acme.com'), (1, 'B1', 'Beta', 'beta.io'), "
+        "(2, 'C1', 'Gamma', 'gamma.org')) t(_row, company_id, company_name, domain)"
+    )
+
+
+def test_link_picks_the_column_pair_that_matches_most(con):
+    _accounts(con)
+    # the table's company_name holds ids (a billing export's "customer"); case and spaces do not matter
+    con.execute(
+        "CREATE TABLE t AS SELECT * FROM (VALUES (0, ' a1'), (1, 'B1'), (2, 'B1'), (3, 'Z9'), (4, NULL)) "
+        "t(_row, company_name)"
+    )
+    link = link_accounts(con, "tickets", "t", "acc")
+    assert (link.child_key, link.account_key) == ("company_name", "company_id")
+    assert (link.rows, link.linked_rows, link.accounts, link.linked_accounts) == (5, 3, 3, 2)
+    assert link.unlinked_examples == [{"account": "Z9", "rows": 1, "row": 3}]
+    report = link.report()
+    assert (report.linked_by, report.unlinked, report.unlinked_accounts) == ("company_name = company_id", 2, 1)
+    assert "1 of 3 accounts" in link.note() and "Z9" in link.note()
+
+
+def test_link_tries_other_text_columns_when_keys_match_few(con):
+    con.execute(
+        "CREATE TABLE acc AS SELECT * FROM (VALUES (0, 'Acme', 'cus_1'), (1, 'Beta', 'cus_2')) "
+        "t(_row, company_name, stripe_customer)"
+    )
+    con.execute("CREATE TABLE s AS SELECT * FROM (VALUES (0, 'cus_1'), (1, 'cus_2')) t(_row, company_id)")
+    link = link_accounts(con, "subscriptions", "s", "acc")
+    assert (link.child_key, link.account_key, link.linked_accounts) == ("company_id", "stripe_customer", 2)
+    assert link.note() is None
+
+
+def test_link_without_a_shared_key_column(con):
+    _accounts(con)
+    con.execute("CREATE TABLE t AS SELECT * FROM (VALUES (0, 'x'), (1, 'y')) t(_row, subject)")
+    link = link_accounts(con, "tickets", "t", "acc")
+    assert (link.child_key, link.account_key, link.rows, link.linked_rows) == (None, None, 2, 0)
+    assert link.report().linked_by is None
+
+
+def test_subscriptions_give_arr_nrr_churn_and_tenure(con):
+    _accounts(con)
+    # A1: one live monthly plan, 100/month -> ARR 1,200 throughout, NRR 1.
+    # B1: ended 2023-06-01 -> churned that day, ARR 0 on as_of.
+    # C1: one subscription with a plan change (two rows, one id): 1,000 then 1,500 -> ARR 1,500 (not 2,500), NRR 1.5.
+    con.execute(
+        "CREATE TABLE s AS SELECT * FROM (VALUES "
+        "(0, 'A1', 's1', DATE '2023-01-01', NULL::DATE, 100.0), "
+        "(1, 'B1', 's2', DATE '2023-01-01', DATE '2023-06-01', 100.0), "
+        "(2, 'C1', 's3', DATE '2023-01-01', NULL, 1000.0 / 12), "
+        "(3, 'C1', 's3', DATE '2023-07-01', NULL, 125.0)) "
+        "t(_row, company_id, subscription_id, subscription_start, subscription_end, mrr)"
+    )
+    rolled = roll_up(con, "acc", {"subscriptions": "s"}, as_of="2024-01-01")
+    assert rolled.as_of == "2024-01-01"
+    got = {r["company_id"]: r for r in _rows(con, rolled.table)}
+    assert got["A1"]["arr"] == pytest.approx(1200) and got["A1"]["nrr"] == pytest.approx(1.0)
+    assert got["A1"]["churned"] is False and got["A1"]["churn_date"] is None
+    assert got["B1"]["churned"] is True and str(got["B1"]["churn_date"]) == "2023-06-01"
+    assert got["B1"]["arr"] == 0 and got["B1"]["starting_arr"] == pytest.approx(1200)
+    assert got["C1"]["arr"] == pytest.approx(1500) and got["C1"]["nrr"] == pytest.approx(1.5)
+    assert got["C1"]["subscription_count"] == 1
+    assert str(got["C1"]["customer_since"]) == "2023-01-01"
+    assert any("12 x MRR" in n for n in rolled.notes)
+    assert {"starting_arr", "arr", "nrr", "churned", "data_as_of"} <= set(rolled.columns)
+
+
+def test_ended_status_without_an_end_date_is_not_live(con):
+    _accounts(con)
+    con.execute(
+        "CREATE TABLE s AS SELECT * FROM (VALUES (0, 'A1', DATE '2023-01-01', 'Canceled'), "
+        "(1, 'B1', DATE '2023-01-01', 'active')) t(_row, company_id, subscription_start, subscription_status)"
+    )
+    rolled = roll_up(con, "acc", {"subscriptions": "s"}, as_of="2024-01-01")
+    got = {r["company_id"]: r["churned"] for r in _rows(con, rolled.table)}
+    # C1 has no subscription: the accounts file has no churn column, so it stays unknown
+    assert got == {"A1": True, "B1": False, "C1": None}
+
+
+def test_tickets_per_year_over_the_observed_window(con):
+    _accounts(con)
+    con.execute("ALTER TABLE acc ADD COLUMN customer_since DATE; UPDATE acc SET customer_since = DATE '2020-01-01'")
+    # the tickets file begins 2023-07-02, so the window is 2023-07-02 .. 2024-01-01 = 183 days, not four years:
+    # A1: 2 tickets -> 2 * 365.25 / 183; B1: none -> 0 (the file covers every account)
+    con.execute(
+        "CREATE TABLE tk AS SELECT * FROM (VALUES (0, 'acme.com', DATE '2023-07-02'), "
+        "(1, 'ACME.com', DATE '2023-12-01'), (2, 'gamma.org', DATE '2023-09-01')) t(_row, domain, ticket_created)"
+    )
+    rolled = roll_up(con, "acc", {"tickets": "tk"}, as_of="2024-01-01")
+    got = {r["company_id"]: (r["tickets"], r["tickets_per_year"]) for r in _rows(con, rolled.table)}
+    assert got["A1"] == (2, pytest.approx(2 * 365.25 / 183))
+    assert got["B1"] == (0, 0.0)
+    assert got["C1"] == (1, pytest.approx(365.25 / 183))
+
+
+def test_cancellation_event_churns_unless_reactivated(con):
+    _accounts(con)
+    con.execute(
+        "CREATE TABLE ev AS SELECT * FROM (VALUES "
+        "(0, 'A1', 'login', TIMESTAMP '2023-12-01 10:00'), (1, 'A1', 'Account Cancelled', TIMESTAMP '2023-12-15'), "
+        "(2, 'B1', 'cancel', TIMESTAMP '2023-10-01'), (3, 'B1', 'reactivated', TIMESTAMP '2023-11-01'), "
+        "(4, 'B1', 'report_run', TIMESTAMP '2023-12-20')) t(_row, company_id, event_name, event_time)"
+    )
+    rolled = roll_up(con, "acc", {"events": "ev"})
+    # as_of defaults to the latest date in the data: the last event
+    assert rolled.as_of.startswith("2023-12-20")
+    got = {r["company_id"]: r for r in _rows(con, rolled.table)}
+    assert got["A1"]["churned"] is True and str(got["A1"]["churn_date"]).startswith("2023-12-15")
+    assert got["B1"]["churned"] is False
+    assert got["A1"]["usage_events"] == 1 and got["B1"]["usage_events"] == 1  # cancel / reactivate are not usage
+    assert str(got["B1"]["last_activity_date"]).startswith("2023-12-20")
+
+
+def test_too_few_linked_accounts_is_an_error_naming_the_table(con):
+    _accounts(con)
+    con.execute(
+        "CREATE TABLE tk AS SELECT * FROM (VALUES (0, 'A1', DATE '2023-01-01'), (1, 'X1', DATE '2023-01-01'), "
+        "(2, 'X2', DATE '2023-01-01')) t(_row, company_id, ticket_created)"
+    )
+    with pytest.raises(UserError, match="only 1 of the 3 accounts in the tickets") as e:
+        roll_up(con, "acc", {"tickets": "tk"}, as_of="2024-01-01")
+    assert e.value.file == "tk"  # outside a workspace the table's name stands for the file
+
+
+def test_no_dates_anywhere_is_an_error(con):
+    _accounts(con)
+    con.execute("CREATE TABLE tk AS SELECT * FROM (VALUES (0, 'A1')) t(_row, company_id)")
+    with pytest.raises(UserError, match="carry no dates"):
+        roll_up(con, "acc", {"tickets": "tk"})
+
+
+def test_subscriptions_without_a_start_column(con):
+    _accounts(con)
+    con.execute("CREATE TABLE s AS SELECT * FROM (VALUES (0, 'A1', 10.0)) t(_row, company_id, mrr)")
+    with pytest.raises(UserError, match="no start date column") as e:
+        roll_up(con, "acc", {"subscriptions": "s"}, as_of="2024-01-01")
+    assert e.value.file == "s"
+
+
+def test_accounts_sharing_a_name_get_none_of_its_rows(con):
+    # two different companies named Acme: a ticket naming only "Acme" cannot be told apart, so it is linked to
+    # neither (it used to be counted for both: 3 tickets became 6); Beta's ticket still links
+    con.execute(
+        "CREATE TABLE acc AS SELECT * FROM (VALUES (0, 'A1', 'Acme', DATE '2023-01-01'), "
+        "(1, 'A2', 'ACME ', DATE '2023-01-01'), (2, 'B1', 'Beta', DATE '2023-01-01'), "
+        "(3, 'B1', 'Beta', DATE '2023-01-01')) t(_row, company_id, company_name, customer_since)"
+    )
+    con.execute(
+        "CREATE TABLE tk AS SELECT * FROM (VALUES (0, 'Acme', DATE '2023-06-01'), (1, 'Acme', DATE '2023-07-01'), "
+        "(2, 'acme', DATE '2023-08-01'), (3, 'Beta', DATE '2023-06-01'), (4, 'Beta', DATE '2023-07-01')) "
+        "t(_row, company_name, ticket_created)"
+    )
+    link = link_accounts(con, "tickets", "tk", "acc")
+    assert (link.child_key, link.account_key) == ("company_name", "company_name")
+    # Beta listed twice with the same id is one account, so its rows still link
+    assert (link.rows, link.linked_rows, link.accounts, link.linked_accounts, link.ambiguous_accounts) == (
+        5,
+        2,
+        2,
+        1,
+        1,
+    )
+    assert "share that company_name" in link.note()
+    rolled = roll_up(con, "acc", {"tickets": "tk"}, as_of="2024-01-01")
+    assert [(r["company_id"], r["tickets"]) for r in _rows(con, rolled.table)] == [
+        ("A1", 0),
+        ("A2", 0),
+        ("B1", 2),
+        ("B1", 2),
+    ]
+
+
+def test_a_shared_name_loses_to_a_unique_domain(con):
+    con.execute(
+        "CREATE TABLE acc AS SELECT * FROM (VALUES (0, 'Acme', 'acme.com'), (1, 'Acme', 'acme.co.uk'), "
+        "(2, 'Beta', 'beta.io')) t(_row, company_name, domain)"
+    )
+    con.execute(
+        "CREATE TABLE tk AS SELECT * FROM (VALUES (0, 'Acme', 'acme.com'), (1, 'Acme', 'acme.co.uk'), "
+        "(2, 'Beta', 'beta.io')) t(_row, company_name, domain)"
+    )
+    link = link_accounts(con, "tickets", "tk", "acc")
+    assert (link.child_key, link.account_key, link.linked_rows, link.ambiguous_accounts) == ("domain", "domain", 3, 0)

@@ -1,0 +1,164 @@
+"""Unit tests of patterns/screen.py: leakage, identifier and missingness screening of fit fields."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from icp_agent.patterns.screen import known_rows, outcome_named, screen_fields, single_field_auc
+from icp_agent.patterns.selectors import FieldSpec
+
+
+@pytest.fixture
+def con():
+    c = duckdb.connect()
+    yield c
+    c.close()
+
+
+@pytest.mark.parametrize(
+    "name, header",
+    [
+        ("won_deals", None),
+        ("x", "Number of closed won deals"),
+        ("lost_reason", None),
+        ("churnReason", None),
+        ("deal_probability", None),
+        ("weighted_value", None),
+        ("open_opportunities", None),
+    ],
+)
+def test_outcome_named_catches_outcome_fields(name, header):
+    rule = outcome_named(name, header)
+    assert rule is not None and (rule["rule"], rule["basis"]) == ("leakage", "name")
+    assert f"set-field-roles {name}=fit" in rule["reason"]
+
+
+@pytest.mark.parametrize("name", ["industry", "employees", "window_count", "closing_country"])
+def test_outcome_named_leaves_traits(name):
+    assert outcome_named(name) is None
+
+
+def test_single_field_auc_matches_mann_whitney(con):
+    # good 3, 4; bad 1, 2, 3: of the 6 (good, bad) pairs the good ranks higher in 5 and ties in 1 -> 5.5 / 6
+    con.execute(
+        "CREATE TABLE r AS SELECT *, NOT good AS bad FROM (VALUES (3.0, TRUE), (4.0, TRUE), (1.0, FALSE), "
+        "(2.0, FALSE), (3.0, FALSE)) t(x, good)"
+    )
+    assert single_field_auc(con, "r", FieldSpec("x", "number")) == pytest.approx(5.5 / 6)
+    # one value only: nothing to order
+    con.execute("CREATE TABLE one AS SELECT 1.0 AS x, range < 2 AS good, range >= 2 AS bad FROM range(4)")
+    assert single_field_auc(con, "one", FieldSpec("x", "number")) is None
+
+
+def test_single_field_auc_missing_ranks_lowest(con):
+    # missing only on the bad rows: every good row ranks above every bad one
+    con.execute(
+        "CREATE TABLE r AS SELECT CASE WHEN range < 5 THEN 1.0 END AS x, range < 5 AS good, range >= 5 AS bad "
+        "FROM range(10)"
+    )
+    assert single_field_auc(con, "r", FieldSpec("x", "number")) == 1.0
+
+
+def test_single_field_auc_pools_rare_categories(con):
+    # 'a' (20 rows, all good) and 'z' (20 rows, all bad) are frequent; 'b' and 'c' (1 row each: one good, one
+    # bad) are pooled into one value with good share 0.5. Order: z (0), pooled (0.5), a (1):
+    # AUC = (good_pooled * (bad_z + bad_pooled / 2) + good_a * (bad_z + bad_pooled)) / (good * bad)
+    #     = (1 * (20 + 0.5) + 20 * 21) / (21 * 21)
+    con.execute(
+        "CREATE TABLE r AS SELECT CASE WHEN range < 20 THEN 'a' WHEN range = 20 THEN 'b' WHEN range = 21 THEN 'c' "
+        "ELSE 'z' END AS c, range <= 20 AS good, range > 20 AS bad FROM range(42)"
+    )
+    assert single_field_auc(con, "r", FieldSpec("c", "category"), min_count=10) == pytest.approx(
+        (1 * 20.5 + 20 * 21) / (21 * 21)
+    )
+
+
+@pytest.fixture
+def screened(con):
+    # 200 rows, good = the first 100
+    con.execute("""CREATE TABLE r AS SELECT range AS i, range < 100 AS good, range >= 100 AS bad,
+        ['n', 's'][range % 2 + 1] AS region,
+        'c' || range AS customer_ref,
+        range::DOUBLE AS record_no,
+        CASE WHEN range >= 100 THEN 100.0 + range ELSE 0.0 END AS charged_off,
+        CASE WHEN range < 40 THEN 'X' ELSE ['p', 'q'][range % 2 + 1] END AS pure,
+        CASE WHEN range < 180 THEN 'y' END AS phone,
+        'why' AS lost_reason
+        FROM range(200)""")
+    specs = [
+        FieldSpec("region", "category"),
+        FieldSpec("customer_ref", "category"),
+        FieldSpec("record_no", "number"),
+        FieldSpec("charged_off", "number"),
+        FieldSpec("pure", "category"),
+        FieldSpec("phone", "category"),
+        FieldSpec("lost_reason", "category"),
+    ]
+    return specs
+
+
+def test_screen_fields_excludes_each_kind_with_its_reason(con, screened):
+    screen = screen_fields(con, "(SELECT * FROM r ORDER BY i)", screened, entity="customer", words=("won", "lost"))
+    assert [s.name for s in screen.kept] == ["region", "phone"]
+    got = {e["field"]: e for e in screen.excluded}
+    assert (got["customer_ref"]["rule"], got["customer_ref"]["distinct"], got["customer_ref"]["rows"]) == (
+        "identifier",
+        200,
+        200,
+    )
+    assert got["record_no"]["rule"] == "identifier"
+    # charged_off is 0 on every good row and positive on every bad one: AUC 0 (perfect, inverted)
+    assert (got["charged_off"]["rule"], got["charged_off"]["auc"]) == ("leakage", 0.0)
+    # 'X' holds 40 rows, all good (vs 50% overall): AUC only 0.7, but outcome-pure
+    pure = got["pure"]
+    assert (pure["basis"], pure["value"], pure["n"], pure["k"], pure["rate"], pure["base_rate"]) == (
+        "pure value",
+        "= X",
+        40,
+        40,
+        1.0,
+        0.5,
+    )
+    assert got["lost_reason"]["basis"] == "name"
+    # phone is missing on 20 rows, all lost (vs 50%): a data-quality finding, not an exclusion
+    assert len(screen.missingness) == 1
+    m = screen.missingness[0]
+    assert (m["field"], m["direction"], m["n"], m["k"], m["rate"], m["base_rate"]) == ("phone", "bad", 20, 20, 1.0, 0.5)
+    assert m["q_value"] < 0.05
+
+
+def test_confirmed_fields_are_never_excluded(con, screened):
+    screen = screen_fields(con, "r", screened, confirmed={"charged_off", "lost_reason"})
+    assert {"charged_off", "lost_reason"} <= {s.name for s in screen.kept}
+    assert {e["field"] for e in screen.excluded} == {"customer_ref", "record_no", "pure"}
+
+
+def test_money_numbers_are_never_identifiers(con):
+    con.execute(
+        "CREATE TABLE r AS SELECT range::DOUBLE AS revenue, range % 2 = 0 AS good, range % 2 = 1 AS bad FROM range(100)"
+    )
+    spec = [FieldSpec("revenue", "number")]
+    assert screen_fields(con, "r", spec, types={"revenue": "money"}).excluded == []
+    assert screen_fields(con, "r", spec).excluded[0]["rule"] == "identifier"
+
+
+def test_empty_relation_keeps_everything(con):
+    con.execute("CREATE TABLE r (x VARCHAR, good BOOLEAN, bad BOOLEAN)")
+    screen = screen_fields(con, "r", [FieldSpec("x", "category")])
+    assert ([s.name for s in screen.kept], screen.excluded, screen.missingness) == (["x"], [], [])
+
+
+def test_known_rows(con):
+    con.execute(
+        "CREATE TABLE r AS SELECT * FROM (VALUES (1, 'a', ['x'], 1.0, NULL::DOUBLE), (2, NULL, [], NULL, NULL), "
+        "(3, 'b', NULL, NULL, 5.0)) t(i, c, l, e_min, e_max)"
+    )
+    specs = [FieldSpec("c", "category"), FieldSpec("l", "list"), FieldSpec("e", "band", bands=((0, 1),))]
+    got = known_rows(con, "(SELECT * FROM r ORDER BY i)", specs, {"c", "l", "e"})
+    assert {k: v.tolist() for k, v in got.items()} == {
+        "c": [True, False, True],
+        "l": [True, False, False],  # an empty list is missing
+        "e": [True, False, True],
+    }
+    assert known_rows(con, "r", specs, set()) == {}

@@ -1,0 +1,98 @@
+"""render/tabular.py: the one writer of CSV, TSV and Parquet files; text cells that a spreadsheet would take for
+a formula are prefixed with ' and quoted (OWASP CSV injection), numbers and plain signed numbers are not."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from icp_agent.errors import UserError
+from icp_agent.render.tabular import (
+    is_formula_like,
+    neutralise_name,
+    neutralise_sql,
+    safe_select,
+    write_rows,
+    write_table,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "formula"),
+    [
+        ("=HYPERLINK(1)", True),
+        ("+1+1", True),
+        ("-A1", True),
+        ("@SUM(A1)", True),
+        ("\tx", True),
+        ("\rx", True),
+        ("  =1+1", True),  # a sign after spaces a trimming importer removes
+        ("\uff1d1", True),  # a full-width equals sign
+        ("-5", False),  # a plain signed number
+        ("+3.2", False),
+        ("-1e3", False),
+        ("Acme", False),
+        ("a=b", False),
+        ("", False),
+    ],
+)
+def test_is_formula_like(text, formula):
+    assert is_formula_like(text) is formula
+
+
+def test_neutralise_sql_agrees_with_the_python_rule():
+    con = duckdb.connect()
+    values = ["=1+1", "  @x", "-5", "Acme", "\tx", "-x", None]
+    got = [
+        con.execute(f"SELECT {neutralise_sql('v')} FROM (SELECT ?::VARCHAR AS v)", [v]).fetchone()[0] for v in values
+    ]
+    assert got == ["'=1+1", "'  @x", "-5", "Acme", "'\tx", "'-x", None]
+    assert neutralise_name("=x") == "'=x" and neutralise_name("name") == "name"
+
+
+def test_safe_select_neutralises_text_and_nested_columns_only():
+    con = duckdb.connect()
+    select, text = safe_select(con, "SELECT '=cmd' AS \"=n\", -5 AS num, ['-x', 'y'] AS l, 'ok' AS t")
+    assert text == ["'=n", "l", "t"]  # num keeps its type
+    # a list is written as text; it starts with "[", so it is never taken for a formula
+    assert con.execute(select).fetchone() == ("'=cmd", -5, "[-x, y]", "ok")
+
+
+def test_write_table_csv_tsv_parquet(tmp_path):
+    con = duckdb.connect()
+    query = "SELECT * FROM (VALUES ('=evil()', -12.5, 'Acme'), ('Beta', 3.0, '-7')) t(name, arr, code)"
+    assert write_table(con, query, tmp_path / "a.csv") == 2
+    assert (tmp_path / "a.csv").read_text().splitlines() == [
+        '"name",arr,"code"',  # the text columns are quoted, headers included
+        '"\'=evil()",-12.5,"Acme"',
+        '"Beta",3.0,"-7"',
+    ]
+    assert write_table(con, query, tmp_path / "a.TSV") == 2  # the suffix in any case
+    assert (tmp_path / "a.TSV").read_text().splitlines()[1] == '"\'=evil()"\t-12.5\t"Acme"'
+    assert write_table(con, query, tmp_path / "a.parquet") == 2
+    # Parquet keeps the values unchanged
+    assert con.execute(f"SELECT name FROM '{tmp_path / 'a.parquet'}' ORDER BY arr").fetchall() == [
+        ("=evil()",),
+        ("Beta",),
+    ]
+    assert write_table(con, query, tmp_path / "a.out", fmt="csv") == 2  # fmt overrides the suffix
+
+
+def test_write_table_refuses_an_unknown_suffix(tmp_path):
+    with pytest.raises(UserError) as caught:
+        write_table(duckdb.connect(), "SELECT 1", tmp_path / "a.xlsx")
+    assert caught.value.file == str(tmp_path / "a.xlsx")
+    assert ".xlsx" in str(caught.value) and ".csv" in caught.value.hint
+    with pytest.raises(UserError, match="a file without extension"):
+        write_table(duckdb.connect(), "SELECT 1", tmp_path / "noext")
+
+
+def test_write_rows(tmp_path):
+    write_rows(tmp_path / "r.csv", ["priority", "n"], [("high", 3), ("@low", None)])
+    assert (tmp_path / "r.csv").read_text().splitlines() == ['"priority",n', '"high",3', '"\'@low",']
+
+
+def test_write_rows_with_no_rows_writes_the_header(tmp_path):
+    # VALUES with no row is a syntax error: this raised a DuckDB ParserException before
+    write_rows(tmp_path / "e.csv", ["priority", "n"], [])
+    assert (tmp_path / "e.csv").read_text().splitlines() == ['"priority","n"']

@@ -1,0 +1,256 @@
+"""Unit tests of icp_agent.toolkit: each operation's argument errors and its behaviour on a small workspace.
+
+No analysis is built here (test_analysis.py and the demo tests do that): a three-company import, and the stored
+tests/data/icp_before_typed_sections.json written into icp_versions as a version, are enough for the operations
+that read, page and check."""
+
+from __future__ import annotations
+
+import functools
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from icp_agent import toolkit
+from icp_agent.errors import ArgumentError, UserError
+from icp_agent.models import IcpDocument
+from icp_agent.workspace import Workspace
+
+ICP_FILE = Path(__file__).parent / "data" / "icp_before_typed_sections.json"
+CUSTOMERS = """company_id,company_name,industry,employees,customer_since,churn_date,arr
+c1,Acme,Software,120,2023-01-05,,12000
+c2,Bolt,Retail,40,2022-06-01,2024-02-01,5000
+c3,Crane,Software,300,2021-03-15,,30000
+"""
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> Workspace:
+    """The three companies imported once (an import costs a second); each test works on its own copy."""
+    folder = tmp_path_factory.mktemp("template")
+    (folder / "customers.csv").write_text(CUSTOMERS, encoding="utf-8")
+    ws = Workspace(folder / "ws.duckdb")
+    toolkit.import_data(ws, customers=folder / "customers.csv")
+    return ws
+
+
+@pytest.fixture
+def imported(template, tmp_path) -> Workspace:
+    shutil.copy(template.path, tmp_path / "ws.duckdb")
+    return Workspace(tmp_path / "ws.duckdb")
+
+
+@functools.cache
+def _stored_icp_json() -> str:
+    return toolkit.load_icp(ICP_FILE).model_dump_json()
+
+
+def _store_icp(ws: Workspace, version_id: str | None = None, created: str = "2026-11-29 13:34:34") -> IcpDocument:
+    """The stored ICP written into the workspace as a version, with its evidence items."""
+    icp = IcpDocument.model_validate_json(_stored_icp_json())
+    if version_id:
+        icp = icp.model_copy(update={"id": version_id})
+    with ws.transaction() as con:
+        con.execute(
+            "INSERT INTO icp_versions VALUES (?, ?, ?, ?, ?)",
+            [icp.id, created, icp.dataset.fingerprint, icp.status, icp.model_dump_json()],
+        )
+        for e in icp.evidence:
+            con.execute(
+                "INSERT INTO evidence VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [icp.id, e.id, e.kind, e.statement, json.dumps(e.metrics), e.n, e.query],
+            )
+    return icp
+
+
+# --- import and inspect ------------------------------------------------------------------------------------------
+
+
+def test_import_then_inspect(imported):
+    summary = toolkit.inspect_workspace(imported)
+    report = summary.current["customers"]
+    assert (report.rows_read, report.rows_kept, report.rows_rejected) == (3, 3, 0)
+    assert summary.snapshots == {"customers": 1} and summary.schema_version == 1
+    assert {"industry", "employees", "arr"} <= set(summary.roles)
+    assert toolkit.inspect_workspace(imported, "customers").current.keys() == {"customers"}
+
+
+def test_inspect_a_kind_not_imported_names_what_is_there(imported):
+    with pytest.raises(ArgumentError, match=r"no deals imported.*holds customers") as err:
+        toolkit.inspect_workspace(imported, kind="deals")
+    assert err.value.file == str(imported.path)
+
+
+def test_import_a_missing_file_names_it(tmp_path):
+    ws = Workspace(tmp_path / "ws.duckdb")
+    with pytest.raises(UserError, match=r"nothing\.csv"):
+        toolkit.import_data(ws, customers=tmp_path / "nothing.csv")
+
+
+def test_import_the_same_file_again_changes_nothing(imported, template):
+    again = toolkit.import_data(imported, customers=template.path.parent / "customers.csv")
+    assert again.reports[0].already_imported
+    assert toolkit.inspect_workspace(imported).snapshots == {"customers": 1}
+
+
+# --- roles -------------------------------------------------------------------------------------------------------
+
+
+def test_set_field_roles_by_field_or_header(imported):
+    roles = toolkit.set_field_roles(imported, {"industry": "ignore"})
+    assert roles["industry"] == "ignore"
+    assert toolkit.set_field_roles(imported, roles=["industry=fit"])["industry"] == "fit"
+    assert toolkit.inspect_workspace(imported).roles["industry"] == "fit"
+
+
+def test_set_field_roles_unknown_field_or_role(imported):
+    with pytest.raises(UserError, match="no field 'colour'"):
+        toolkit.set_field_roles(imported, {"colour": "fit"})
+    with pytest.raises(ArgumentError, match="roles"):
+        toolkit.set_field_roles(imported, {"industry": "maybe"})
+    assert toolkit.inspect_workspace(imported).roles["industry"] != "maybe"
+
+
+# --- versions, evidence ----------------------------------------------------------------------------------------
+
+
+def test_no_icp_yet(imported):
+    assert toolkit.list_icp_versions(imported) == []
+    with pytest.raises(UserError, match="no ICP built yet"):
+        toolkit.get_icp(imported)
+    with pytest.raises(UserError, match="no ICP version"):
+        toolkit.diff_icp_versions(imported)
+    with pytest.raises(UserError, match="no ICP built yet"):
+        toolkit.validate_icp(imported)
+
+
+def test_get_and_list_versions(imported):
+    first = _store_icp(imported, "v-old", "2026-01-01 00:00:00")
+    _store_icp(imported, "v-new", "2026-02-01 00:00:00")
+    versions = toolkit.list_icp_versions(imported)
+    assert [v.version_id for v in versions] == ["v-old", "v-new"]
+    assert (
+        versions[0].created_at == "2026-01-01T00:00:00Z"
+        and versions[0].dataset_fingerprint == first.dataset.fingerprint
+    )
+    assert toolkit.get_icp(imported).id == "v-new" and toolkit.get_icp(imported, "v-old").id == "v-old"
+    with pytest.raises(UserError, match="no ICP version 'v-x'") as err:
+        toolkit.get_icp(imported, "v-x")
+    assert "v-old, v-new" in err.value.hint
+
+
+def test_evidence_by_id_and_listing(imported):
+    icp = _store_icp(imported)
+    a, b = icp.evidence[0].id, icp.evidence[1].id
+    got = toolkit.get_evidence(imported, [b, a, b])
+    assert [i.id for i in got.items] == [b, a]  # in the order asked, each once
+    assert got.items[0].statement == icp.evidence[1].statement
+    with pytest.raises(UserError, match="no evidence item 'E0'"):
+        toolkit.get_evidence(imported, ["E0"])
+    listing = toolkit.list_evidence(imported)
+    assert len(listing.items) == 12 and listing.kinds == sorted({e.kind for e in icp.evidence})
+    kind = icp.evidence[0].kind
+    only = toolkit.list_evidence(imported, kind=kind).items
+    assert only and {i.kind for i in only} == {kind}
+    assert len(only) == sum(e.kind == kind for e in icp.evidence)
+
+
+def test_persona_evidence_for_a_tier_the_icp_lacks(imported):
+    _store_icp(imported)
+    with pytest.raises(UserError, match="no ICP 3 Tier 1") as err:
+        toolkit.get_persona_evidence(imported, segment="ICP 3", tier=1)
+    assert "ICP 1 Tier 1" in err.value.hint
+
+
+def test_save_drafts_needs_something_to_save(imported):
+    with pytest.raises(ArgumentError, match="nothing to save"):
+        toolkit.save_drafts(imported)
+
+
+def test_render_document_into_a_file_path(imported, tmp_path):
+    _store_icp(imported)
+    (tmp_path / "taken").write_text("x")
+    with pytest.raises(ArgumentError, match="is a file, not a folder"):
+        toolkit.render_document(imported, out_dir=tmp_path / "taken")
+    assert (tmp_path / "taken").read_text() == "x"
+
+
+def test_diff_needs_two_versions(imported):
+    _store_icp(imported)
+    with pytest.raises(UserError, match="only one ICP version"):
+        toolkit.diff_icp_versions(imported)
+
+
+# --- icp.json files --------------------------------------------------------------------------------------------
+
+
+def test_load_icp_reads_the_stored_document():
+    icp = toolkit.load_icp(ICP_FILE)
+    assert icp.status == "ok" and len(icp.tiers) == 3 and len(icp.evidence) == 12
+
+
+@pytest.mark.parametrize(
+    "content, said",
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "not an icp.json object"),
+        ('{"schema_version": "0.9"}', "schema_version '0.9' is not supported"),
+    ],
+)
+def test_load_icp_refuses_bad_files(tmp_path, content, said):
+    path = tmp_path / "icp.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(UserError, match=said) as err:
+        toolkit.load_icp(path)
+    assert err.value.file == "icp.json"
+
+
+def test_load_icp_missing_file(tmp_path):
+    with pytest.raises(UserError, match="no such file"):
+        toolkit.load_icp(tmp_path / "absent.json")
+
+
+def test_check_icp_document_points_at_the_place():
+    data = json.loads(ICP_FILE.read_text(encoding="utf-8"))
+    toolkit.check_icp_document(data)  # the stored document is valid
+    data["tiers"][1]["tier"] = "first"
+    with pytest.raises(UserError, match="invalid at tiers/1/tier") as err:
+        toolkit.check_icp_document(data, "mine.json")
+    assert err.value.file == "mine.json"
+
+
+def test_icp_schema_is_published_draft_2020_12():
+    schema = toolkit.icp_schema()
+    assert schema["$schema"].endswith("2020-12/schema") and "tiers" in schema["properties"]
+
+
+# --- scoring and query -------------------------------------------------------------------------------------------
+
+
+def test_check_output_path_refuses_inputs_workspace_and_imports(imported, template, tmp_path):
+    source = tmp_path / "prospects.csv"
+    source.write_text("a\n1\n")
+    with pytest.raises(UserError, match="would replace the input file"):
+        toolkit.check_output_path(source, [source])
+    with pytest.raises(UserError, match="would replace the workspace file"):
+        toolkit.check_output_path(imported.path, [], imported)
+    with pytest.raises(UserError, match=r"imported customers export 'customers\.csv'"):
+        toolkit.check_output_path(template.path.parent / "sub" / ".." / "customers.csv", [], imported)
+    assert toolkit.check_output_path(tmp_path / "scored.csv", [source], imported) == (tmp_path / "scored.csv").resolve()
+
+
+def test_score_prospects_without_an_icp(tmp_path):
+    source = tmp_path / "p.csv"
+    source.write_text("company_name\nAcme\n")
+    with pytest.raises(UserError, match="no ICP to score with"):
+        toolkit.score_prospects(source, tmp_path / "out.csv")
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_query_workspace(imported):
+    r = toolkit.query_workspace(imported, "SELECT company_name FROM customers ORDER BY company_name", max_rows=2)
+    assert r.rows == [["Acme"], ["Bolt"]] and r.truncated
+    with pytest.raises(ArgumentError, match="max_rows"):
+        toolkit.query_workspace(imported, "SELECT 1", max_rows=0)
