@@ -313,18 +313,3 @@ def test_the_auc_from_the_shared_counts_per_value_equals_the_auc_of_its_own_quer
     assert single_field_auc(con, "t", spec, 50) is None
     assert single_field_auc(con, "t", spec, 50, _ValueCounts(con, "t", spec)) is None
 
-
-def test_fields_with_a_single_value_are_left_out_of_the_search_in_one_scan():
-    from icp_agent.tiers.specs import with_values
-
-    con = duckdb.connect()
-    con.execute("""CREATE TABLE frame AS SELECT range AS _row, 'Software' AS industry, ['a', 'b'][range % 2 + 1] AS city,
-        ['x', 'y'] AS tools, CASE WHEN range % 3 = 0 THEN ['x'] ELSE ['x', 'y'] END AS stack,
-        10.0 AS staff_min, 10.0 + range % 5 AS staff_max, 1.0 * (range % 7) AS revenue,
-        CASE WHEN range = 0 THEN NULL ELSE 5 END AS founded FROM range(100)""")
-    specs = [FieldSpec("industry", "category"), FieldSpec("city", "category"), FieldSpec("tools", "list"),
-             FieldSpec("stack", "list"), FieldSpec("staff", "band"), FieldSpec("revenue", "number"),
-             FieldSpec("founded", "number")]
-    # a band field is judged by its lower bound; a missing value is no second value
-    assert [s.name for s in with_values(con, "frame", specs)] == ["city", "stack", "revenue"]
-    assert with_values(con, "frame", []) == []
