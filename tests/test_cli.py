@@ -14,15 +14,15 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from pydantic import ValidationError
 
 import icp_agent
+from conftest import DEMO, REPO, copy_demo
 from icp_agent.faces import cli as cli_module
 from icp_agent.faces import cli_output
 from icp_agent.faces.cli import main
 from icp_agent.ingest.fields import fields_markdown
 from icp_agent.workspace import Workspace
-
-from conftest import DEMO, REPO, copy_demo
 
 COMMANDS = ["import-data", "inspect-workspace", "set-field-roles", "score-health", "find-patterns", "build-icp",
             "get-icp", "list-icp-versions", "get-evidence", "list-evidence", "get-persona-evidence", "fit-scorecard",
@@ -315,6 +315,33 @@ def test_the_cli_starts_without_importing_what_the_command_does_not_use(argv, al
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 0, result.stderr
     assert set(result.stdout.split()) <= set(allowed)
+
+
+@pytest.mark.parametrize("command", ["build-icp", "score-prospects", "diff-icp-versions", "import-data"])
+def test_a_commands_help_reads_its_options_without_the_icp_models_or_building_validators(command):
+    """--help reads an options model's fields; the ICP document's models (icp_agent.models, evidence) are not
+    imported and no options model builds its validator (pydantic builds it when the command runs)."""
+    code = ("import sys, io, contextlib\n"
+            "from icp_agent.faces.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    try:\n"
+            f"        main([{command!r}, '--help'])\n"
+            "    except SystemExit as exc:\n"
+            "        assert exc.code in (0, None), exc.code\n"
+            "from icp_agent import options\n"
+            "built = [n for n, v in vars(options).items() if isinstance(v, type) and issubclass(v, options.BaseModel)\n"
+            "         and v is not options.BaseModel and v.__pydantic_complete__]\n"
+            "print(' '.join(sorted(m for m in sys.modules if m in ('icp_agent.models', 'icp_agent.evidence'))), '|',\n"
+            "      ' '.join(built))\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(icp_agent.__file__).parent.parent)}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["|"]
+    # the models still validate when used: a deferred build is a build on first use, not none
+    from icp_agent.options import AnalysisOptions, SaveDraftsOptions
+    with pytest.raises(ValidationError):
+        SaveDraftsOptions.model_validate({"personas": "not a list", "nonsense": 1})
+    assert AnalysisOptions(depth=2).depth == 2
 
 
 def test_a_pipe_closed_early_is_not_a_bug(cli, monkeypatch):

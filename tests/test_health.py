@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import pytest
 
 from icp_agent.errors import UserError
-from icp_agent.health.health_score import HealthConfig, build_frame
+from icp_agent.health.health_score import HealthConfig, build_frame, in_row_order
 
 CUSTOMERS = """
     SELECT range AS _row, 'c' || range AS company_name,
@@ -76,3 +77,48 @@ def test_won_without_deals_is_a_clear_error():
     con.execute(f"CREATE TABLE customers AS {CUSTOMERS.format(n=50)}")
     with pytest.raises(UserError, match="no deals are imported"):
         build_frame(con, "customers", None, "frame", HealthConfig(good="won"), ["industry"])
+
+
+def test_in_row_order_tells_a_stored_row_order_from_any_other():
+    # analyse copies the frame without a sort when this says the frame is stored in _row order
+    con = duckdb.connect()
+    con.execute("CREATE TABLE ordered AS SELECT range AS _row FROM range(5000) ORDER BY range")
+    con.execute("CREATE TABLE shuffled AS SELECT * FROM ordered ORDER BY hash(_row, 'shuffle')")
+    con.execute("CREATE TABLE one_back AS SELECT * FROM (VALUES (1), (2), (4), (3), (5)) t(_row)")
+    con.execute("CREATE TABLE repeated AS SELECT * FROM (VALUES (1), (2), (2), (3)) t(_row)")
+    assert in_row_order(con, "ordered")
+    assert not in_row_order(con, "shuffled")
+    assert not in_row_order(con, "one_back")
+    assert not in_row_order(con, "repeated")  # two rows with one _row are no row order either
+
+
+def test_retention_curves_read_every_customer_of_a_cohort_and_a_missing_churn_flag_as_retained():
+    from icp_agent.evidence import Ledger
+    from icp_agent.health.survival import kaplan_meier
+    from icp_agent.tiers.retention import _retention
+
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE frame AS SELECT range AS _row, ['top', 'middle', 'bottom'][range % 3 + 1] AS cohort,
+                   CASE WHEN range % 11 = 0 THEN NULL ELSE (range % 37) + 0.5 END AS tenure_months,
+                   CASE WHEN range % 5 = 0 THEN NULL ELSE range % 4 = 0 END AS churned_flag FROM range(3000)""")
+    curves = {c.group: c for c in _retention(con, "frame", [], Ledger())}
+    assert set(curves) == {"top", "middle", "bottom"}
+    for name, curve in curves.items():
+        months, flags = zip(*con.execute(
+            "SELECT tenure_months, coalesce(churned_flag, FALSE) FROM frame WHERE tenure_months IS NOT NULL "
+            "AND cohort = ? ORDER BY _row", [name]).fetchall())
+        assert curve.n == len(months) and curve.events == sum(flags)
+        assert curve.points == kaplan_meier(np.array(months, dtype=float), np.array(flags, dtype=bool))
+
+
+def test_a_temporary_frame_is_the_same_frame_never_written_to_the_workspace(tmp_path):
+    # the backtest's throwaway frame: a TEMP table with the same rows as the frame a build keeps
+    con = duckdb.connect(str(tmp_path / "ws.duckdb"))
+    con.execute(f"CREATE TABLE customers AS {CUSTOMERS.format(n=1500)} ORDER BY _row")
+    kept = build_frame(con, "customers", None, "kept", HealthConfig(as_of="2025-06-30"), ["industry"])
+    thrown = build_frame(con, "customers", None, "thrown", HealthConfig(as_of="2025-06-30"), ["industry"],
+                         temporary=True)
+    assert con.execute("SELECT table_name, temporary FROM duckdb_tables() WHERE table_name IN ('kept', 'thrown') "
+                       "ORDER BY table_name").fetchall() == [("kept", False), ("thrown", True)]
+    assert con.execute("SELECT count(*) FROM (SELECT * FROM kept EXCEPT ALL SELECT * FROM thrown)").fetchall() == [(0,)]
+    assert (kept.n, kept.n_good, kept.n_bad) == (thrown.n, thrown.n_good, thrown.n_bad) and kept.n > 1000

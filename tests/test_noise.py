@@ -18,10 +18,10 @@ import numpy as np
 import pytest
 
 from icp_agent import toolkit
-from icp_agent.tiers.analyse import detectable_support, holm
 from icp_agent.patterns.screen import screen_fields, single_field_auc
 from icp_agent.patterns.search import Pattern, part_test_pvalue
 from icp_agent.patterns.selectors import FieldSpec, build_selectors, group_categories
+from icp_agent.tiers.analyse import detectable_support, holm
 from icp_agent.workspace import Workspace
 
 INDUSTRIES = ["Software", "Internet", "Retail", "Insurance", "Logistics", "Media", "Education", "Construction"]
@@ -285,3 +285,31 @@ def test_scorecard_leaves_out_screened_fields_and_scores_data_quality_blanks_as_
     plain_missing = next(b for f in honest["features"] if f["field"] == "industry" for b in f["bins"]
                          if b.get("missing"))
     assert plain_missing["points"] < 0  # without the finding, the blank era would cost points
+
+
+def test_the_auc_from_the_shared_counts_per_value_equals_the_auc_of_its_own_query():
+    # the screen counts each value once for the AUC and outcome-pure rules; values with neither good nor bad rows
+    # (the middle cohort alone) and a rare value pooled must give the same AUC as the AUC's own query
+    from icp_agent.patterns.screen import _ValueCounts
+
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE t AS SELECT range AS _row,
+        ['a', 'b', 'c', NULL, 'rare'][CASE WHEN range % 97 = 0 THEN 5 ELSE range % 4 + 1 END] AS city,
+        CASE WHEN range % 13 = 0 THEN NULL ELSE (range % 23)::DOUBLE END AS amount,
+        CASE WHEN range % 7 = 0 THEN NULL ELSE (range % 5) * 10.0 END AS staff_min,
+        CASE WHEN range % 7 = 0 THEN NULL ELSE (range % 5) * 10.0 + 9 END AS staff_max,
+        hash(range, 'g') % 10 < 3 AND range % 4 <> 2 AS good,
+        hash(range, 'g') % 10 >= 6 AND range % 4 <> 2 AS bad
+        FROM range(4000)""")
+    # value 'c' (range % 4 = 2) has no good and no bad row
+    assert con.execute("SELECT count_if(good OR bad) FROM t WHERE city = 'c'").fetchall() == [(0,)]
+    for spec in (FieldSpec("city", "category"), FieldSpec("amount", "number"), FieldSpec("staff", "band")):
+        alone = single_field_auc(con, "t", spec, 50)
+        shared = single_field_auc(con, "t", spec, 50, _ValueCounts(con, "t", spec))
+        assert alone is not None and shared == alone, spec.name
+    # one value decided (every other value has no good or bad row): no AUC, with or without the shared counts
+    con.execute("UPDATE t SET good = good AND city = 'a', bad = bad AND city = 'a'")
+    spec = FieldSpec("city", "category")
+    assert single_field_auc(con, "t", spec, 50) is None
+    assert single_field_auc(con, "t", spec, 50, _ValueCounts(con, "t", spec)) is None
+

@@ -12,10 +12,16 @@ import duckdb
 import pytest
 
 from icp_agent import toolkit
-from icp_agent.tiers.criteria import (criteria_sql, criterion_label, criterion_sql, missing_fields, priority_sql,
-                                         tier_case_sql)
-from icp_agent.errors import NotMeasurable
+from icp_agent.errors import NotMeasurable, UserError
 from icp_agent.models import Criterion, IcpDocument, Scorecard
+from icp_agent.tiers.criteria import (
+    criteria_sql,
+    criterion_label,
+    criterion_sql,
+    missing_fields,
+    priority_sql,
+    tier_case_sql,
+)
 
 INDUSTRIES = ["Software", "Retail", "Banking", "Health Care", "Logistics"]
 
@@ -426,3 +432,15 @@ def test_the_published_schema_describes_every_section_field_by_field():
     assert {"churn_rate", "nrr_median", "ltv_cac", "win_rate"} <= set(defs["TierMetrics"]["properties"])
     assert {"role", "claims", "gaps"} <= set(defs["Persona"]["properties"])
     assert {"id", "kind", "statement", "metrics", "n", "query"} <= set(defs["EvidenceItem"]["properties"])
+
+
+def test_the_schema_is_a_fresh_copy_each_time_and_still_checks_documents():
+    # the schema is generated once per process: a caller changing the copy it got changes nothing after
+    first = toolkit.icp_schema()
+    first["$defs"].clear()
+    first["properties"]["id"] = {"type": "integer"}
+    second = toolkit.icp_schema()
+    assert second["$defs"] and second["properties"]["id"] != {"type": "integer"}
+    assert second == toolkit.icp_schema()
+    with pytest.raises(UserError, match="invalid at"):
+        toolkit.check_icp_document({"id": 3})

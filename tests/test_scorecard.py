@@ -159,6 +159,22 @@ def test_an_account_never_sits_on_both_sides(con):
     assert sides == 1 and 0.2 < share < 0.3
 
 
+def test_without_a_group_each_row_is_its_own_side_the_newest_share_held_out(con):
+    from icp_agent.scorecard.fit import _prepare
+
+    _prepare(con, "frame", "split_rows", {"industry": "category"}, "close_date", None, "TRUE", 0.25)
+    # the reference: rank the rows by (time, row number), the last 25% (by position) are held out
+    wrong = con.execute("""
+        SELECT count(*) FROM split_rows s JOIN (
+            SELECT _row, (row_number() OVER (ORDER BY close_date ASC NULLS FIRST, _row) - 1)
+                         >= 0.75 * count(*) OVER () AS expected FROM frame WHERE good IS NOT NULL) e USING (_row)
+        WHERE s.__icp_holdout IS DISTINCT FROM e.expected""").fetchall()[0][0]
+    rows, held = con.execute("SELECT count(*), count_if(__icp_holdout) FROM split_rows").fetchall()[0]
+    con.execute("DROP TABLE split_rows")
+    assert wrong == 0 and rows == con.execute("SELECT count(*) FROM frame WHERE good IS NOT NULL").fetchall()[0][0]
+    assert held == rows - math.ceil(0.75 * rows)
+
+
 # (4) too little data -----------------------------------------------------------------------------
 
 def test_too_few_good_customers_gives_no_score(con):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 
 from icp_agent.patterns.selectors import FieldSpec, Selector
-from icp_agent.tiers.specs import EMPLOYEE_BANDS, REVENUE_BANDS, _has_values, criterion, display_label, field_specs
+from icp_agent.tiers.specs import EMPLOYEE_BANDS, REVENUE_BANDS, criterion, display_label, field_specs, with_values
 
 
 def test_field_specs_by_import_type():
@@ -53,11 +53,25 @@ def test_display_label():
     assert label.startswith("annual revenue >= $")
 
 
-def test_has_values_needs_two_distinct():
+def test_with_values_needs_two_distinct():
     con = duckdb.connect()
     con.execute(
         "CREATE TABLE f AS SELECT * FROM (VALUES ('a', 1.0, 5.0), ('a', 2.0, NULL), (NULL, NULL, NULL)) "
         "t(one, e_min, e_max)"
     )
-    assert _has_values(con, "f", FieldSpec("one", "category")) is False
-    assert _has_values(con, "f", FieldSpec("e", "band", bands=((1, 2),))) is True
+    one, band = FieldSpec("one", "category"), FieldSpec("e", "band", bands=((1, 2),))
+    assert with_values(con, "f", [one, band]) == [band]
+    assert with_values(con, "f", []) == []
+
+
+def test_fields_with_a_single_value_are_left_out_in_one_scan():
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE frame AS SELECT range AS _row, 'Software' AS industry, ['a', 'b'][range % 2 + 1] AS city,
+        ['x', 'y'] AS tools, CASE WHEN range % 3 = 0 THEN ['x'] ELSE ['x', 'y'] END AS stack,
+        10.0 AS staff_min, 10.0 + range % 5 AS staff_max, 1.0 * (range % 7) AS revenue,
+        CASE WHEN range = 0 THEN NULL ELSE 5 END AS founded FROM range(100)""")
+    specs = [FieldSpec("industry", "category"), FieldSpec("city", "category"), FieldSpec("tools", "list"),
+             FieldSpec("stack", "list"), FieldSpec("staff", "band"), FieldSpec("revenue", "number"),
+             FieldSpec("founded", "number")]
+    # a band field is judged by its lower bound; a missing value is no second value
+    assert [s.name for s in with_values(con, "frame", specs)] == ["city", "stack", "revenue"]

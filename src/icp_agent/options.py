@@ -7,7 +7,8 @@ parameters (faces/server.py), so no face re-declares an option, its default or i
 parses an option ("field=role", "component=weight") lives here once. `operations.OPERATIONS` lists which
 model belongs to which operation.
 
-Only pydantic and models.py are imported here: the CLI reads these models without loading the analysis.
+Only pydantic and shapes.py are imported here: the CLI reads these models without loading the analysis or
+the ICP document's models.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pydantic import (
 )
 
 from icp_agent.errors import ArgumentError
-from icp_agent.models import (
+from icp_agent.shapes import (
     DataKindName,
     IdText,
     RoleName,
@@ -98,10 +99,15 @@ OptionalPath = Annotated[str | None, BeforeValidator(_path_text)]
 Version = Annotated[IdText | None, Field(description="an ICP version id from list_icp_versions (default: the latest)")]
 
 
+# Every model here builds its validator when first used, not when this module is imported: the CLI imports all of
+# them to show one command's --help, and building them all (with pydantic's plugin loader) was most of its start-up.
+_DEFERRED = ConfigDict(defer_build=True)
+
+
 class Options(BaseModel):
     """The base of every operation's options: unknown names are an error (a typo is never ignored)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 # --- analysis: health (phase 1) < patterns (phase 2) < build (phases 1-5) ---------------------------------
@@ -411,6 +417,8 @@ class RenderOptions(VersionOptions):
 class DraftClaim(BaseModel):
     """One drafted statement and the evidence ids it rests on."""
 
+    model_config = _DEFERRED
+
     section: str = Field(
         "",
         description="who / goals / pains / objections / how_they_buy / where_they_research / "
@@ -423,6 +431,8 @@ class DraftClaim(BaseModel):
 class DraftPersona(BaseModel):
     """One drafted persona (save_drafts)."""
 
+    model_config = _DEFERRED
+
     segment: SegmentName = Field(description="ICP 1, ICP 2, ...")
     tier: TierNumber
     role: Literal["champion", "economic buyer", "technical buyer", "end user", "blocker"]
@@ -432,6 +442,8 @@ class DraftPersona(BaseModel):
 
 class DraftRationale(BaseModel):
     """One disqualifier's drafted rationale (save_drafts)."""
+
+    model_config = _DEFERRED
 
     disqualifier: str = Field(
         description="the disqualifier's criteria as shown in the ICP, e.g. 'industry = Marketing and Advertising'"
@@ -459,6 +471,8 @@ class SaveDraftsOptions(Options):
 class DraftNarrative(BaseModel):
     """The narrative of one tier: a few cited claims."""
 
+    model_config = _DEFERRED
+
     tier_name: str = Field(description="the tier's name as get_icp gives it")
     claims: list[DraftClaim]
 
@@ -466,12 +480,16 @@ class DraftNarrative(BaseModel):
 class DraftTheme(BaseModel):
     """One interview theme: its name and the cited quotes or claims that carry it."""
 
+    model_config = _DEFERRED
+
     theme: str = Field(description="a short name, e.g. 'Pipeline visibility'")
     claims: list[DraftClaim]
 
 
 class PersonaGaps(BaseModel):
     """What the evidence does not say about one saved persona (e.g. 'pains: no interview says')."""
+
+    model_config = _DEFERRED
 
     segment: str = Field(description="ICP 1, ICP 2, ...")
     tier: int = Field(ge=1, le=3)

@@ -544,18 +544,31 @@ def _fit_scorecard(con, icp: IcpDocument, inputs, ledger) -> Scorecard:
 
 
 def icp_schema() -> dict:
-    """The published JSON Schema of icp.json."""
+    """The published JSON Schema of icp.json (a fresh copy: the caller may change it)."""
+    import copy
+
+    return copy.deepcopy(_icp_schema())
+
+
+@functools.cache
+def _icp_schema() -> dict:
+    # generated once per process: pydantic takes a quarter of a second for it, and a build asks three times
     schema = IcpDocument.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = "https://github.com/icp-agent/icp-agent/schemas/icp.schema.json"
     return schema
 
 
-def check_icp_document(data: dict, source: str = "icp.json") -> None:
-    """Validate icp.json data against its schema; the error points at the place."""
+@functools.cache
+def _icp_validator() -> Any:
     import jsonschema
 
-    validator = jsonschema.Draft202012Validator(icp_schema())
+    return jsonschema.Draft202012Validator(_icp_schema())
+
+
+def check_icp_document(data: dict, source: str = "icp.json") -> None:
+    """Validate icp.json data against its schema; the error points at the place."""
+    validator = _icp_validator()
     error = next(iter(sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))), None)
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"

@@ -179,11 +179,14 @@ def build_frame(
     config: HealthConfig,
     fit_fields: list[str],
     schema=None,
+    *,
+    temporary: bool = False,
 ) -> HealthResult:
     """Create `frame`: one row per entity with fit fields, components, health, cohort, good/bad.
 
     `schema` (analysis/inputs.py) names the deals' original stage header in the error raised when
-    the deals hold no won or lost deal (DataShapeError)."""
+    the deals hold no won or lost deal (DataShapeError). `temporary` makes it a TEMP table, for a frame dropped
+    before the connection closes (the backtest's): it is never written to the workspace file."""
     definition = config.good
     if definition is None:
         columns = columns_of(con, customers) if customers else set()
@@ -205,12 +208,12 @@ def build_frame(
                 "good = won deals, but no deals are imported",
                 hint="import a deals file with a stage column, or choose another definition of good",
             )
-        return build_deals_frame(con, customers, deals, frame, fit_fields, schema=schema)
+        return build_deals_frame(con, customers, deals, frame, fit_fields, schema=schema, temporary=temporary)
     if customers is None:
         raise UserError("no customers imported yet", hint="import a customers file first")
     if definition == "column":
-        return _frame_from_column(con, customers, frame, config, fit_fields)
-    return _frame_from_health(con, customers, frame, config, fit_fields)
+        return _frame_from_column(con, customers, frame, config, fit_fields, temporary)
+    return _frame_from_health(con, customers, frame, config, fit_fields, temporary)
 
 
 _NUMERIC_SQL = {
@@ -282,14 +285,22 @@ def _rank_by_value(value: str, name: str, relation: str) -> str:
     )
 
 
-def _in_row_order(con, table: str) -> bool:
-    """True when `table`'s stored order is ascending `_row` (a streaming lag over the scan, no sort)."""
+def in_row_order(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """True when `table`'s stored order is ascending `_row` (a streaming lag over the scan, no sort): a plain scan
+    then reads its rows in `_row` order, so a copy of it needs no ORDER BY."""
     return not con.execute(
         f"SELECT count(*) FROM (SELECT _row <= lag(_row) OVER () AS back FROM {table}) WHERE back"
     ).fetchall()[0][0]
 
 
-def _frame_from_health(con, customers: str, frame: str, config: HealthConfig, fit_fields: list[str]) -> HealthResult:
+def _create(frame: str, temporary: bool) -> str:
+    """The statement that (re)creates a frame: a TEMP table when it is dropped before the connection closes."""
+    return f"CREATE OR REPLACE {'TEMP ' if temporary else ''}TABLE {frame}"
+
+
+def _frame_from_health(
+    con, customers: str, frame: str, config: HealthConfig, fit_fields: list[str], temporary: bool = False
+) -> HealthResult:
     columns = columns_of(con, customers)
     as_of = _as_of(con, customers, columns, config)
     components = available_components(columns)
@@ -318,7 +329,7 @@ def _frame_from_health(con, customers: str, frame: str, config: HealthConfig, fi
     # of a million rows per component, and no window over every column of every customer.
     ranks = [f"{_q('r_' + n)} AS (SELECT {_rank_by_value(_q('v_' + n), _q('c_' + n), 'narrow')})" for n in weights]
     joins = " ".join(f"LEFT JOIN {_q('r_' + n)} USING ({_q('v_' + n)})" for n in weights)
-    ordered = _in_row_order(con, customers)
+    ordered = in_row_order(con, customers)
     # the wide columns are pasted beside the ranks by position when the table is stored in _row order (the
     # import writes it so): sorting every column of every customer back into order cost more than the ranking
     wide = (
@@ -327,7 +338,7 @@ def _frame_from_health(con, customers: str, frame: str, config: HealthConfig, fi
         else "flagged f JOIN ranked r USING (_row)"
     )
     query = f"""
-        CREATE OR REPLACE TABLE {frame} AS
+        {_create(frame, temporary)} AS
         WITH base AS NOT MATERIALIZED (
             SELECT c._row{"".join(f", c.{k}" for k in keys)}{"".join(", " + f for f in fit)},
                    {", ".join(raw) + "," if raw else ""} c.*
@@ -372,7 +383,7 @@ def _frame_from_health(con, customers: str, frame: str, config: HealthConfig, fi
                 hint="import more health fields (churn, ARR, NPS, tickets), "
                 "or name an outcome column with --good-column",
             )
-        con.execute(f"""CREATE OR REPLACE TABLE {frame} AS
+        con.execute(f"""{_create(frame, temporary)} AS
             SELECT * EXCLUDE (cohort, good, bad),
                    CASE WHEN health IS NULL THEN NULL WHEN health = hi THEN 'top' WHEN health = lo THEN 'bottom'
                         ELSE 'middle' END AS cohort,
@@ -512,14 +523,16 @@ def outcome_words(config: HealthConfig, name: str) -> tuple[str, str]:
     return word, (opposite if opposite and word.lower() in ("active", "won") else f"not {word}")
 
 
-def _frame_from_column(con, customers: str, frame: str, config: HealthConfig, fit_fields: list[str]) -> HealthResult:
+def _frame_from_column(
+    con, customers: str, frame: str, config: HealthConfig, fit_fields: list[str], temporary: bool = False
+) -> HealthResult:
     columns = columns_of(con, customers)
     name, value, rule = _outcome_value(con, customers, config, columns)
     value = f"({value})"
     fit = _fit_select([f for f in fit_fields if f != name], columns)
     keys = [c for c in ("company_id", "company_name", "domain") if c in columns]
     query = f"""
-        CREATE OR REPLACE TABLE {frame} AS
+        {_create(frame, temporary)} AS
         SELECT c._row{"".join(f", c.{k}" for k in keys)}{"".join(", " + f for f in fit)},
                {value} AS outcome,
                CASE WHEN {value} THEN 'good' WHEN NOT {value} THEN 'bad' END AS cohort,
@@ -578,12 +591,13 @@ def build_deals_frame(
     fit_fields: list[str],
     stages: tuple[str, ...] = ("won", "lost"),
     schema=None,
+    temporary: bool = False,
 ) -> HealthResult:
     """One row per deal in `stages`, with its company's fit fields (the customer record's, else the deal's own).
 
     A deal's copy of a field fills in the company's only when the two mean the same thing: the
     schema's reconciliation (analysis/inputs.py) says so, and their DuckDB types agree (numbers
-    of either kind are read as DOUBLE). Otherwise the customers' field is used alone.
+    of either kind are read as DOUBLE). Otherwise the customers' field is used alone. `temporary`: see build_frame.
     """
     deal_columns = columns_of(con, deals)
     if "deal_stage" not in deal_columns:
@@ -627,7 +641,7 @@ def build_deals_frame(
     ids = [f"d.{c}" for c in ("deal_id", "company_id", "company_name", "domain") if c in deal_columns]
     extras = [f"d.{c}" for c in ("amount", "close_date", "deal_created_date") if c in deal_columns]
     query = f"""
-        CREATE OR REPLACE TABLE {frame} AS
+        {_create(frame, temporary)} AS
         SELECT d._row{"".join(", " + i for i in ids)}{"".join(", " + f for f in fit)}{"".join(", " + e for e in extras)},
                {stage_class("d.deal_stage")} AS outcome_stage,
                {stage_class("d.deal_stage")} AS cohort,

@@ -116,10 +116,12 @@ def screen_fields(
     for spec in specs:
         rule = None
         if spec.name not in confirmed:
+            # the AUC and the outcome-pure rules read the same counts per value: one scan serves both
+            counts = _ValueCounts(con, relation, spec)
             rule = (
                 outcome_named(spec.name, (headers or {}).get(spec.name))
-                or _excluded(con, relation, spec, types.get(spec.name), n_good, n_bad, min_count)
-                or _outcome_pure(con, relation, spec, n, n_good, n_bad, entity, words)
+                or _excluded(con, relation, spec, types.get(spec.name), n_good, n_bad, min_count, counts)
+                or _outcome_pure(con, relation, spec, n, n_good, n_bad, entity, words, counts)
             )
         if rule:
             screen.excluded.append({"field": spec.name, **rule})
@@ -129,8 +131,34 @@ def screen_fields(
     return screen
 
 
+class _ValueCounts:
+    """(value, rows, good rows, bad rows) per value of a non-list field, missing first then ascending (numbers and
+    bands as DOUBLE, categories as text), counted on first use and kept for the next rule that asks."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, relation: str, spec: FieldSpec):
+        self.con, self.relation, self.spec = con, relation, spec
+        self._rows: list[tuple] | None = None
+
+    def rows(self) -> list[tuple]:
+        if self._rows is None:
+            column = _value_column(self.spec)
+            value = f"{column}::DOUBLE" if self.spec.kind in ("number", "band") else f"{column}::VARCHAR"
+            self._rows = self.con.sql(
+                f"SELECT {value} AS v, count(*), count_if(good), count_if(bad) FROM {self.relation} "
+                "GROUP BY v ORDER BY v NULLS FIRST"
+            ).fetchall()
+        return self._rows
+
+
 def _excluded(
-    con, relation: str, spec: FieldSpec, import_type: str | None, n_good: int, n_bad: int, min_count: int
+    con,
+    relation: str,
+    spec: FieldSpec,
+    import_type: str | None,
+    n_good: int,
+    n_bad: int,
+    min_count: int,
+    counts: _ValueCounts | None = None,
 ) -> dict | None:
     column = _value_column(spec)
     rows, distinct, whole = con.sql(
@@ -163,7 +191,7 @@ def _excluded(
         }
     if not n_good or not n_bad:
         return None
-    auc = single_field_auc(con, relation, spec, min_count)
+    auc = single_field_auc(con, relation, spec, min_count, counts)
     if auc is not None and max(auc, 1 - auc) >= LEAKAGE_AUC:
         return {
             "rule": "leakage",
@@ -196,17 +224,20 @@ def outcome_named(name: str, header: str | None = None) -> dict | None:
 
 
 def _outcome_pure(
-    con, relation: str, spec: FieldSpec, n: int, n_good: int, n_bad: int, entity: str, words: tuple[str, str]
+    con,
+    relation: str,
+    spec: FieldSpec,
+    n: int,
+    n_good: int,
+    n_bad: int,
+    entity: str,
+    words: tuple[str, str],
+    counts: _ValueCounts | None = None,
 ) -> dict | None:
     """The outcome-pure rule (module doc): the largest value or run of values that is (near) all one outcome."""
     if not n or spec.kind == "list":
         return None
-    column = _value_column(spec)
-    value = f"{column}::DOUBLE" if spec.kind in ("number", "band") else f"{column}::VARCHAR"
-    rows = con.sql(
-        f"SELECT {value} AS v, count(*), count_if(good), count_if(bad) FROM {relation} "
-        "GROUP BY v ORDER BY v NULLS FIRST"
-    ).fetchall()
+    rows = (counts or _ValueCounts(con, relation, spec)).rows()
     least = max(PURE_MIN_ROWS, PURE_MIN_SHARE * n)
     groups: list[tuple[str, int, int, int]] = []  # (label, rows, good, bad)
     for v, total, good, bad in rows:
@@ -277,10 +308,21 @@ def _value_column(spec: FieldSpec) -> str:
 
 
 def single_field_auc(
-    con: duckdb.DuckDBPyConnection, relation: str, spec: FieldSpec, min_count: int = 10
+    con: duckdb.DuckDBPyConnection,
+    relation: str,
+    spec: FieldSpec,
+    min_count: int = 10,
+    counts: _ValueCounts | None = None,
 ) -> float | None:
-    """AUC of one field for good vs bad rows (module doc); None when there is nothing to order."""
+    """AUC of one field for good vs bad rows (module doc); None when there is nothing to order. `counts` (the
+    field's counts per value, if the caller has them) saves the scan: values with no good and no bad row are left
+    out, as the query over good or bad rows leaves them out."""
     column = _value_column(spec)
+    if counts is not None and spec.kind != "list":
+        decided = [(v, g, b) for v, _, g, b in counts.rows() if g or b]
+        if spec.kind in ("number", "band"):
+            return _auc_of([(-np.inf if v is None else v, g, b) for v, g, b in decided])
+        return _auc_of(_pooled(decided, min_count))
     if spec.kind == "list":  # only whether the list is filled: elements are screened by the search itself
         rows = con.sql(
             f"SELECT ({column} IS NULL OR len({column}) = 0) AS v, count_if(good), count_if(bad) "
@@ -295,13 +337,19 @@ def single_field_auc(
     rows = con.sql(
         f"SELECT {column}::VARCHAR AS v, count_if(good), count_if(bad) FROM {relation} WHERE good OR bad GROUP BY v"
     ).fetchall()
+    return _auc_of(_pooled(rows, min_count))
+
+
+def _pooled(rows: list[tuple], min_count: int) -> list[tuple[float, int, int]]:
+    """(share of good, good, bad) per category value, values with fewer than `min_count` decided rows pooled into
+    one "rare" value (missing stays its own)."""
     pooled: dict[object, list[int]] = {}
     for value, good, bad in rows:
         key = value if good + bad >= min_count or value is None else "\x00rare"
         pooled.setdefault(key, [0, 0])
         pooled[key][0] += good
         pooled[key][1] += bad
-    return _auc_of([(_share(g, b), g, b) for g, b in pooled.values()])
+    return [(_share(g, b), g, b) for g, b in pooled.values()]
 
 
 def _share(good: int, bad: int) -> float:

@@ -44,6 +44,7 @@ from icp_agent.evidence import Ledger
 from icp_agent.health.health_score import (
     HealthConfig,
     build_frame,
+    in_row_order,
 )
 from icp_agent.models import (
     DataQualityFinding,
@@ -59,6 +60,7 @@ from icp_agent.patterns.selectors import (
 )
 from icp_agent.schema import AnalysisInputs  # callers import it from here too
 from icp_agent.sql import columns_of
+from icp_agent.sql import quote_identifier as _q
 from icp_agent.tiers.candidates import (
     _candidates,
     _pattern_stat,
@@ -87,9 +89,9 @@ from icp_agent.tiers.segments import (
 )
 from icp_agent.tiers.specs import (
     EMPLOYEE_BANDS,  # noqa: F401 - re-exported
-    _has_values,
     display_label,
     field_specs,
+    with_values,
 )
 from icp_agent.tiers.support import _min_support_note, detectable_support
 
@@ -113,26 +115,50 @@ class AnalysisConfig:
 
 
 def analyse(
-    con: duckdb.DuckDBPyConnection, inputs: AnalysisInputs, config: AnalysisConfig, version_id: str, progress=None
+    con: duckdb.DuckDBPyConnection,
+    inputs: AnalysisInputs,
+    config: AnalysisConfig,
+    version_id: str,
+    progress=None,
+    *,
+    keep_frame: bool = True,
 ) -> tuple[IcpDocument, Ledger]:
     """Build an ICP version from the imported data: health frame, field screen, pattern search, tiers and
     disqualifiers; returns the icp.json document and the evidence ledger behind it.
+
+    The frame (`frame_<version id>`) is a table of the workspace, read later by the evidence queries, the scoring
+    matrix and version diffs; with keep_frame=False (a throwaway analysis, the backtest's) it is a TEMP table the
+    caller drops, never written to the workspace file (at a million customers, writing it cost a second of CPU).
     """
     say = progress or (lambda _m: None)
     ledger = Ledger()
     frame = f"frame_{version_id.replace('-', '_')}"
     say("scoring customer health")
     health = build_frame(
-        con, inputs.customers, inputs.deals, frame, config.health, list(inputs.fit_fields), schema=inputs.schema
+        con,
+        inputs.customers,
+        inputs.deals,
+        frame,
+        config.health,
+        list(inputs.fit_fields),
+        schema=inputs.schema,
+        temporary=not keep_frame,
     )
     summary = health_summary(con, health, config, ledger)
     present = columns_of(con, frame)
-    specs = [s for s in field_specs(inputs.fit_fields) if s.name in present and _has_values(con, frame, s)]
+    specs = with_values(con, frame, [s for s in field_specs(inputs.fit_fields) if s.name in present])
     # entities with a verdict, read into a temporary table once: as a subquery, its ORDER BY sorted every row again
-    # for each of the screen's, the selectors' and the targets' queries
+    # for each of the screen's, the selectors' and the targets' queries. Only the columns those queries read (the
+    # specs' columns in FieldSpec's layout, good and bad) are copied, and the copy is sorted only when the frame is
+    # not already stored in _row order (a sort of every column of a million rows cost more than the rest of it)
     relation = "__icp_entities"
+    needed = ["_row", "good", "bad"] + [
+        column for s in specs for column in (s.name, f"{s.name}_min", f"{s.name}_max") if column in present
+    ]
+    order = "" if in_row_order(con, frame) else " ORDER BY _row"
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {relation} AS SELECT * FROM {frame} WHERE cohort IS NOT NULL ORDER BY _row"
+        f"CREATE OR REPLACE TEMP TABLE {relation} AS SELECT {', '.join(_q(c) for c in dict.fromkeys(needed))} "
+        f"FROM {frame} WHERE cohort IS NOT NULL{order}"
     )
     n_rows, n_good, n_bad = con.execute(f"SELECT count(*), count_if(good), count_if(bad) FROM {relation}").fetchall()[0]
     min_support = config.min_support or max(
@@ -170,10 +196,11 @@ def analyse(
     selset.selectors[:] = [
         dataclasses.replace(sel, label=display_label(sel, inputs.fit_fields)) for sel in selset.selectors
     ]
-    good, bad = (
-        np.array([r[0] for r in con.execute(f"SELECT {c} FROM {relation}").fetchall()], dtype=bool)
-        for c in ("good", "bad")
-    )
+    # a NULL verdict reads as False, as bool(None) did
+    targets = con.execute(
+        f"SELECT coalesce(good, FALSE) AS good, coalesce(bad, FALSE) AS bad FROM {relation}"
+    ).fetchnumpy()
+    good, bad = (np.asarray(targets[c], dtype=bool) for c in ("good", "bad"))
     say("searching for over-indexing traits")
     known = known_rows(con, relation, screen.kept, {d["field"] for d in data_quality})
     con.execute(f"DROP TABLE {relation}")

@@ -28,11 +28,12 @@ def _retention(con, frame: str, tiers: list[Tier], ledger: Ledger) -> list[Reten
     curves = []
     for kind, name, predicate in groups:
         query = f"SELECT tenure_months, churned_flag FROM {frame} WHERE tenure_months IS NOT NULL AND {predicate}"
-        data = con.execute(query).fetchall()
-        if not data:
+        # read as arrays, not a Python tuple per customer; a missing churn flag reads as not churned
+        data = con.execute(query).fetchnumpy()
+        if not len(data["tenure_months"]):
             continue
-        months = np.array([r[0] for r in data], dtype=float)
-        churned = np.array([r[1] for r in data], dtype=bool)
+        months = np.asarray(data["tenure_months"], dtype=float)
+        churned = np.ma.filled(data["churned_flag"], False).astype(bool)
         points = kaplan_meier(months, churned)
         at12 = next((s for t, s in reversed(points) if t <= 12), 1.0)
         evidence = ledger.add(

@@ -67,6 +67,11 @@ def criterion(selector: Selector, headers: dict[str, str]) -> Criterion:
     return Criterion(**data, kind=selector.kind, header=headers.get(selector.field), label=selector.label)
 
 
-def _has_values(con, frame: str, spec: FieldSpec) -> bool:
-    column = f"{spec.name}_min" if spec.kind == "band" else spec.name
-    return bool(con.execute(f"SELECT count(DISTINCT {_q(column)}) > 1 FROM {frame}").fetchall()[0][0])
+def with_values(con, frame: str, specs: list[FieldSpec]) -> list[FieldSpec]:
+    """The specs whose field takes more than one distinct value in `frame` (a band field by its lower bound):
+    a field with one value cannot tell customers apart. One scan of the frame counts every field."""
+    if not specs:
+        return []
+    columns = [_q(f"{s.name}_min" if s.kind == "band" else s.name) for s in specs]
+    varied = con.execute(f"SELECT {', '.join(f'count(DISTINCT {c}) > 1' for c in columns)} FROM {frame}").fetchall()[0]
+    return [s for s, more in zip(specs, varied) if more]

@@ -34,7 +34,7 @@ def backtest(con, inputs: AnalysisInputs, config: AnalysisConfig, icp: IcpDocume
     )
     old_inputs = replace(inputs, customers=older, deals=None)
     try:
-        old_icp, _ = analyse(con, old_inputs, config, f"{icp.id}-backtest")
+        old_icp, _ = analyse(con, old_inputs, config, f"{icp.id}-backtest", keep_frame=False)
     except DataShapeError as exc:
         return {"status": "not measurable", "reason": f"the older customers alone: {exc.reason}", "cutoff": str(cutoff)}
     finally:
