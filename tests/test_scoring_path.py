@@ -317,6 +317,9 @@ def test_a_csvs_used_columns_read_as_enums_keep_their_text(demo, tmp_path, monke
     monkeypatch.setattr(scoring, "ENUM_WRITE_LIMIT", 0)  # every ENUM written as text
     outputs["as_text"] = tmp_path / "as_text.parquet"
     toolkit.score_prospects(source, outputs["as_text"], icp_path=icp)
+    monkeypatch.setattr(scoring, "COMBINATIONS", 0)  # the parts read per row, from the ENUM positions too
+    outputs["per_row"] = tmp_path / "per_row.parquet"
+    toolkit.score_prospects(source, outputs["per_row"], icp_path=icp)
 
     original = _read(as_parquet)
     assert len(original) == rows

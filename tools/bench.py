@@ -11,7 +11,7 @@
   import-parquet (10M messy prospects Parquet, every column a raw string) beside the floor
   `CREATE TABLE t AS SELECT * FROM read_csv/read_parquet(...)` into a database file and pandas;
   build (`icp-agent build` on 1M imported customers, a fresh copy of the workspace per run);
-  search (depth 3 at 1M, selector building included); score (`icp-agent score` on 10M raw Apollo-style
+  search (depth 3 at 1M, selector building included); score (`icp-agent score-prospects` on 10M raw Apollo-style
   prospects -> Parquet beside DuckDB's COPY of the same file).
 
 - import: a 1M-row customers CSV and a 10M-row prospects Parquet through `icp-agent import`,
@@ -20,10 +20,11 @@
   against a straightforward pandas search (tools/bench_search.py).
 - scoring: `icp-agent score` through the CLI beside the floor, then the scorecard alone on normalised rows
   (DuckDB SQL against pandas) at 1M and 10M (tools/bench_scoring.py).
-- score: `icp-agent score` (toolkit.score_prospects, the CLI's own path) on 1M and 10M raw Apollo-style
-  prospects (strings as exported: "51-200", "$1.2M", "Computer Software") -> Parquet, against the floor
-  `COPY (SELECT * FROM read_csv(...)) TO '...parquet'` on the same file, interleaved, medians of 3, each
-  run in its own process (peak RSS is its own); the ICP is the demo's. `--rows` picks the sizes.
+- score: `icp-agent score-prospects` (the CLI, in a child process: the whole wait, imports included) on 1M
+  and 10M raw Apollo-style prospects (strings as exported: "51-200", "$1.2M", "Computer Software") ->
+  Parquet, against the floor `COPY (SELECT * FROM read_csv(...)) TO '...parquet'` on the same file,
+  interleaved, medians of `--repeats` (3), each run in its own process (peak RSS is its own, VmHWM); the
+  ICP is the demo's. `--rows` picks the sizes: `python tools/bench.py score --rows 10000000`.
 - mcp: round-trip latency of a cheap tool and of build_icp on the demo workspace, in-process
   and over stdio, p50 / p95.
 - assistant: tokens and tool calls of a full assisted run from the cassettes, and the offline
@@ -104,27 +105,6 @@ def make_prospects_parquet(path: Path, rows: int) -> None:
         FROM range({rows})) TO '{path}' (FORMAT parquet)""")
 
 
-SCORE_CHILD = """
-import resource, sys, time
-from icp_agent import toolkit
-start = time.perf_counter()
-result = toolkit.score_prospects(sys.argv[1], sys.argv[2], icp_path=sys.argv[3])
-seconds = time.perf_counter() - start
-print(result.rows, seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-"""
-FLOOR_CHILD = """
-import resource, sys, time
-import duckdb
-start = time.perf_counter()
-con = duckdb.connect()
-con.execute("SET enable_progress_bar = false")
-rows = con.execute(f"COPY (SELECT * FROM read_csv('{sys.argv[1]}', header=true, all_varchar=true)) "
-                   f"TO '{sys.argv[2]}' (FORMAT parquet)").fetchall()[0][0]
-seconds = time.perf_counter() - start
-print(rows, seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-"""
-
-
 def make_apollo_prospects_csv(path: Path, rows: int) -> None:
     """Raw prospects as an Apollo-style export carries them: employee ranges mixed with counts and blanks,
     revenue as "$1.2M", industries in display case with "&", "n/a" countries, comma-separated technologies."""
@@ -151,42 +131,13 @@ def _median(values: list[float]) -> float:
 
 
 def bench_score(quick: bool, sizes: list[int] | None = None, repeats: int = 3) -> list[dict]:
-    """`icp-agent score` against the DuckDB floor on the same raw file, interleaved, medians of `repeats`."""
-    sys.path.insert(0, str(TOOLS.parent / "src"))
-    from icp_agent import toolkit
-    from icp_agent.workspace import Workspace
-
+    """`icp-agent score-prospects` through the CLI beside the DuckDB floor on the same raw file, at each size:
+    the `all` table's score task (a child process per run, its own peak RSS, interleaved, medians)."""
     results = []
-    with tempfile.TemporaryDirectory(dir="/tmp") as tmp:
-        folder = Path(tmp)
-        demo = TOOLS.parent / "fixtures" / "demo"
-        toolkit.run(Workspace(folder / "demo.duckdb"), demo, folder / "icp")
-        icp = folder / "icp" / "icp.json"
-        for rows in sizes or ([200_000] if quick else [1_000_000, 10_000_000]):
-            source = folder / f"apollo_{rows}.csv"
-            make_apollo_prospects_csv(source, rows)
-            runs: dict[str, list[tuple[int, float, float]]] = {"score": [], "floor": []}
-            for _ in range(repeats):
-                runs["score"].append(_child(SCORE_CHILD, str(source), str(folder / "scored.parquet"), str(icp)))
-                runs["floor"].append(_child(FLOOR_CHILD, str(source), str(folder / "floor.parquet")))
-            score_s, floor_s = (_median([r[1] for r in runs[k]]) for k in ("score", "floor"))
-            score_mb, floor_mb = (_median([r[2] for r in runs[k]]) for k in ("score", "floor"))
-            results.append(
-                {
-                    "bench": "score",
-                    "rows": rows,
-                    "file_mb": round(source.stat().st_size / 2**20, 1),
-                    "seconds": round(score_s, 2),
-                    "peak_rss_mb": round(score_mb),
-                    "floor_seconds": round(floor_s, 2),
-                    "floor_peak_rss_mb": round(floor_mb),
-                    "time_vs_floor": round(score_s / floor_s, 2),
-                    "memory_vs_floor": round(score_mb / floor_mb, 2),
-                    "runs_s": [round(r[1], 2) for r in runs["score"]],
-                    "floor_runs_s": [round(r[1], 2) for r in runs["floor"]],
-                }
-            )
-            source.unlink()
+    for rows in sizes or ([200_000] if quick else [1_000_000, 10_000_000]):
+        with tempfile.TemporaryDirectory(dir="/tmp", prefix="icp-bench-score-") as tmp:
+            results.append(measure(task_score(Path(tmp), quick, rows), repeats))
+    print(table(results), file=sys.stderr, flush=True)
     return results
 
 
@@ -500,7 +451,7 @@ def task_search(folder: Path, quick: bool) -> Task:
 
 @register("score")
 def task_score(folder: Path, quick: bool, rows: int | None = None) -> Task:
-    """`icp-agent score` (the CLI, in a child process) on raw Apollo-style prospects -> Parquet, beside the floor:
+    """`icp-agent score-prospects` (the CLI, in a child process) on raw Apollo-style prospects -> Parquet, beside the floor:
     DuckDB's own `COPY (SELECT * FROM read_csv(...)) TO '...parquet'` of the same file. The ICP is the demo's."""
     rows = rows or (200_000 if quick else 10_000_000)
     sys.path.insert(0, str(TOOLS.parent / "src"))
@@ -519,7 +470,7 @@ def task_score(folder: Path, quick: bool, rows: int | None = None) -> Task:
                 [
                     str(rows),
                     "--",
-                    "score",
+                    "score-prospects",
                     str(source),
                     "--icp",
                     str(folder / "icp" / "icp.json"),
@@ -644,7 +595,7 @@ def main(argv: list[str] | None = None) -> None:
     for name in args.benches or list(BENCHES):
         started = time.perf_counter()
         try:
-            rows = BENCHES[name](args.quick, args.rows) if name == "score" else BENCHES[name](args.quick)
+            rows = BENCHES[name](args.quick, args.rows, args.repeats) if name == "score" else BENCHES[name](args.quick)
         except ModuleNotFoundError as exc:
             rows = [{"bench": name, "skipped": f"missing module: {exc.name}"}]
         for row in rows:

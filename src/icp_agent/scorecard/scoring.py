@@ -548,7 +548,7 @@ def scoring_query(
     used = match_fields(icp, headers)
     missing = sorted(rule_fields(icp) - set(used))  # what the note names: fields a rule reads, not considered ones
     plan = score_plan(icp, set(used))
-    order = [f for f in fields if f in used]
+    order = [f for f in fields if f in used and plan.parts.get(f)]  # a field no part reads is never scanned
     raw_text = {f: _text("s." + _q(used[f]), types[used[f]]) for f in order}
     rows = None
     if order:
@@ -830,11 +830,7 @@ def score_file(
                 write_table(con, query, output, fmt="parquet" if parquet else "csv")
         except duckdb.Error as exc:
             raise UserError(f"cannot score the file: {str(exc).splitlines()[0]}", file=source.name) from exc
-        reader = (
-            f"read_parquet('{target}')"
-            if parquet
-            else f"read_csv('{target}', header=true, all_varchar=true)"
-        )
+        reader = f"read_parquet('{target}')" if parquet else f"read_csv('{target}', header=true, all_varchar=true)"
         counts = con.execute(f"SELECT icp_tier, priority, disqualified, count(*) FROM {reader} GROUP BY ALL").fetchall()
     finally:
         con.close()
