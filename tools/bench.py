@@ -24,7 +24,8 @@
   and 10M raw Apollo-style prospects (strings as exported: "51-200", "$1.2M", "Computer Software") ->
   Parquet, against the floor `COPY (SELECT * FROM read_csv(...)) TO '...parquet'` on the same file,
   interleaved, medians of `--repeats` (3), each run in its own process (peak RSS is its own, VmHWM); the
-  ICP is the demo's. `--rows` picks the sizes: `python tools/bench.py score --rows 10000000`.
+  ICP is the demo's. `--rows` picks the sizes: `python tools/bench.py score --rows 10000000`; `--before DIR`
+  adds the CLI run from another checkout's src (before/after in one interleaved run).
 - mcp: round-trip latency of a cheap tool and of build_icp on the demo workspace, in-process
   and over stdio, p50 / p95.
 - assistant: tokens and tool calls of a full assisted run from the cassettes, and the offline
@@ -130,15 +131,53 @@ def _median(values: list[float]) -> float:
     return sorted(values)[len(values) // 2]
 
 
-def bench_score(quick: bool, sizes: list[int] | None = None, repeats: int = 3) -> list[dict]:
+def bench_score(quick: bool, sizes: list[int] | None = None, repeats: int = 3, before: str | None = None) -> list[dict]:
     """`icp-agent score-prospects` through the CLI beside the DuckDB floor on the same raw file, at each size:
-    the `all` table's score task (a child process per run, its own peak RSS, interleaved, medians)."""
+    the `all` table's score task (a child process per run, its own peak RSS, interleaved, medians). `before`
+    (another checkout's src folder) adds a side "before": the same CLI run from that code, interleaved too."""
     results = []
     for rows in sizes or ([200_000] if quick else [1_000_000, 10_000_000]):
         with tempfile.TemporaryDirectory(dir="/tmp", prefix="icp-bench-score-") as tmp:
-            results.append(measure(task_score(Path(tmp), quick, rows), repeats))
-    print(table(results), file=sys.stderr, flush=True)
+            task = task_score(Path(tmp), quick, rows)
+            if before:
+                task.commands = {"floor": task.commands["floor"], "before": task.commands["icp-agent"], **task.commands}
+                task.setup["before"] = f"import sys; sys.path.insert(0, {str(Path(before).resolve())!r})\n"
+            row = measure(task, repeats)
+            floor = row.get("floor", {})
+            for side in ("before", "icp-agent"):
+                if "seconds" in row.get(side, {}) and "seconds" in floor:
+                    row[f"{side}_vs_floor"] = {
+                        "time": round(row[side]["seconds"] / floor["seconds"], 2),
+                        "cpu": round(row[side]["cpu_s"] / floor["cpu_s"], 2),
+                        "memory": round(row[side]["peak_rss_mb"] / floor["peak_rss_mb"], 2),
+                    }
+            results.append(row)
+    print(table(results) if not before else _before_after_table(results), file=sys.stderr, flush=True)
     return results
+
+
+def _before_after_table(results: list[dict]) -> str:
+    """| rows | before | after | floor | ratios to the floor (wall, CPU, peak memory) |, one line per size."""
+
+    def cell(side: dict) -> str:
+        if "error" in side:
+            return f"error: {side['error'][:60]}"
+        return f"{side['seconds']:.1f} s ({side['cpu_s']:.1f} s CPU), {side['peak_rss_mb'] / 1024:.2f} GB"
+
+    def ratios(row: dict, side: str) -> str:
+        r = row.get(f"{side}_vs_floor")
+        return f"{r['time']}x / {r['cpu']}x / {r['memory']}x" if r else "-"
+
+    lines = [
+        "| rows | before | after | the floor, same run | before / floor (wall / CPU / memory) | after / floor |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in results:
+        sides = [cell(row[s]) if s in row else "-" for s in ("before", "icp-agent", "floor")]
+        lines.append(
+            f"| {row['rows']:,} | {' | '.join(sides)} | {ratios(row, 'before')} | {ratios(row, 'icp-agent')} |"
+        )
+    return "\n".join(lines)
 
 
 # --- `all`: each task beside its floor (the plain DuckDB statement on the same file) and pandas -------------------
@@ -585,6 +624,11 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="score: the sizes to measure, e.g. 1000000 or 1000000,10000000",
     )
+    parser.add_argument(
+        "--before",
+        default=None,
+        help="score: also time the CLI from another checkout's src folder, interleaved (e.g. `git archive main src`)",
+    )
     args = parser.parse_intermixed_args(argv)
     unknown = set(args.benches) - set(BENCHES) - set(TASKS) - {"all"}
     if unknown:
@@ -595,7 +639,11 @@ def main(argv: list[str] | None = None) -> None:
     for name in args.benches or list(BENCHES):
         started = time.perf_counter()
         try:
-            rows = BENCHES[name](args.quick, args.rows, args.repeats) if name == "score" else BENCHES[name](args.quick)
+            rows = (
+                BENCHES[name](args.quick, args.rows, args.repeats, args.before)
+                if name == "score"
+                else BENCHES[name](args.quick)
+            )
         except ModuleNotFoundError as exc:
             rows = [{"bench": name, "skipped": f"missing module: {exc.name}"}]
         for row in rows:
