@@ -24,8 +24,14 @@ has no join: a raw value's signature is its position in an ENUM of the field's r
 signature (a hash look-up inside the cast), mapped to the signature by a balanced CASE over the ranges'
 starts; the combination's score is read from one constant list. A projection keeps DuckDB's pipeline
 order on every thread (preserve_insertion_order); tests/test_scoring_path.py checks it on multi-row-group
-Parquet files, on both plans. Measured with `python tools/bench.py all score` (10M raw Apollo-style rows
-to Parquet, see the issue's closing note). Memory is bounded by the workspace's limit
+Parquet files, on both plans.
+
+Cost: the floor is DuckDB's own CSV -> Parquet copy, mostly the Parquet writer. A CSV's used columns are
+read straight as their ENUMs (the reader looks each value up as it parses it), and a small ENUM (a used
+column, a text score column) goes to the Parquet writer as it is, which writes its dictionary instead of
+hashing each row's text: the main pass then costs about the floor, and the first pass reads only the used
+columns. Measured with `python tools/bench.py score --rows 10000000` (10M raw Apollo-style rows to
+Parquet, through the CLI, beside the floor; `--before` adds another checkout). Memory is bounded by the workspace's limit
 (ICP_AGENT_MEMORY_LIMIT, else workspace.default_memory_limit) on score's own connection, spilling to a
 temporary folder beside the output.
 """
