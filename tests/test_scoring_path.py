@@ -336,3 +336,22 @@ def test_a_csvs_used_columns_read_as_enums_keep_their_text(demo, tmp_path, monke
     industry = dict(duckdb.connect().execute(f"""SELECT "Industry", any_value(fit_reasons)
         FROM read_parquet('{outputs["csv_to_parquet"]}') GROUP BY ALL""").fetchall())
     assert "industry Retail" in industry[" Retail "] and "industry Computer Software" in industry["Computer Software"]
+
+
+def test_a_plain_count_is_the_band_the_band_parser_gives():
+    """Scoring reads a plain count ("1250") as its band without the parser's regular expressions: the same
+    struct as the importer's norm.band for every count, and the parser's for anything else."""
+    from icp_agent.ingest.lookups import _typed_exprs
+    from icp_agent.scorecard.scoring import _normalised, _planned
+
+    column = _planned("employees", "band", "# Employees")
+    ours, importer = _normalised(column, set()), _typed_exprs(column, "raw")
+    assert [name for name, _ in ours] == [name for name, _ in importer] == ["employees__band"]
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE v AS SELECT CAST(range * 7 AS VARCHAR) AS raw FROM range(30000) UNION ALL
+        SELECT unnest(['0', '007', ' 12', '12 ', '+5', '-5', '1e3', '12.0', '1,250', '51-200', '10001+', '<10', '',
+                       'n/a', '18446744073709551615', '18446744073709551616', '100000000000000000000']) UNION ALL
+        SELECT NULL""")
+    row = con.execute(f"""SELECT count(*), count_if(({ours[0][1]}) IS DISTINCT FROM ({importer[0][1]})),
+        count_if(({ours[0][1]}).exact = 1250) FROM v""").fetchone()
+    assert row == (30_018, 0, 1)

@@ -177,6 +177,18 @@ def _normalised(column: PlannedColumn, shown: set[str]) -> list[tuple[str, str]]
         return [(column.name, norm.category("raw", shown))]
     if column.type == "list":
         return [(column.name, norm.text_list("raw", shown))]
+    if column.type == "band":
+        # a plain count ("1250", most of a large file's distinct sizes) is its own band without the band
+        # parser's regular expressions (20,000 counts: 0.02 s against 2.5 s CPU); the same struct either way
+        count = "TRY_CAST(raw AS UBIGINT)"
+        plain = f"CAST({count} AS DOUBLE)"
+        return [
+            (
+                f"{column.name}__band",
+                f"CASE WHEN CAST({count} AS VARCHAR) = raw THEN struct_pack(min := {plain}, max := {plain}, "
+                f"exact := {plain}) ELSE {norm.band('raw')} END",
+            )
+        ]
     return _typed_exprs(column, "raw")
 
 
