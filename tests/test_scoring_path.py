@@ -284,3 +284,74 @@ def test_the_missing_fields_note_names_only_fields_a_rule_reads(demo, tmp_path):
     result = toolkit.score_prospects(small, tmp_path / "scored.csv", icp_path=folder / "out" / "icp.json")
     assert result.missing_fields == sorted(rules - {"industry"})
     assert not considered & set(result.missing_fields)
+
+
+def test_a_csvs_used_columns_read_as_enums_keep_their_text(demo, tmp_path, monkeypatch):
+    """A CSV's used columns are read as ENUMs of their values and Parquet gets ENUMs as they are: every value
+    (spaces, quotes, commas, a missing marker, a formula) comes out as the file has it, the scores equal those of
+    the same rows read as text (Parquet input), a large ENUM is written as text, and a CSV's cells are still
+    neutralised."""
+    from icp_agent.scorecard import scoring
+
+    _, _, folder, _ = demo
+    icp = folder / "out" / "icp.json"
+    values = {
+        "# Employees": ["51-200", " 51-200 ", "12", "", "n/a", "10001+", '"5,000"'],
+        "Industry": ["Computer Software", " Retail ", "=1+2", '"Marketing, ""Ads"""', "n/a", "", "@SUM(1)"],
+        "Technologies": ['"Salesforce, Slack"', "Wix", "", "HubSpot", " Wix ", "NULL", "-"],
+        "Country": ["United States", "UK", "n/a", "", "Germany", " France", "=cmd"],
+    }
+    rows = 7 * 11
+    lines = ["Company Name," + ",".join(values)]
+    for r in range(rows):
+        lines.append(f"p{r}," + ",".join(v[(r * (k + 1) + r // 7) % 7] for k, v in enumerate(values.values())))
+    source = tmp_path / "tricky.csv"
+    source.write_text("\n".join(lines) + "\n")
+    as_parquet = tmp_path / "tricky.parquet"
+    duckdb.connect().execute(f"""COPY (SELECT * FROM read_csv('{source}', all_varchar=true, header=true))
+        TO '{as_parquet}' (FORMAT parquet)""")
+    outputs = {}
+    for name, path in (("csv_to_parquet", source), ("csv_to_csv", source), ("parquet_to_parquet", as_parquet)):
+        outputs[name] = tmp_path / f"{name}.{name.rsplit('_', 1)[1]}"
+        toolkit.score_prospects(path, outputs[name], icp_path=icp)
+    monkeypatch.setattr(scoring, "ENUM_WRITE_LIMIT", 0)  # every ENUM written as text
+    outputs["as_text"] = tmp_path / "as_text.parquet"
+    toolkit.score_prospects(source, outputs["as_text"], icp_path=icp)
+    monkeypatch.setattr(scoring, "COMBINATIONS", 0)  # the parts read per row, from the ENUM positions too
+    outputs["per_row"] = tmp_path / "per_row.parquet"
+    toolkit.score_prospects(source, outputs["per_row"], icp_path=icp)
+
+    original = _read(as_parquet)
+    assert len(original) == rows
+    scored = {name: _read(path) for name, path in outputs.items()}
+    for name, result in scored.items():
+        assert [{k: r[k] for k in original[0]} for r in result if name != "csv_to_csv"] in ([], original), name
+        texts = [[None if r[c] is None else str(r[c]).lower() for c in SCORE_COLUMNS] for r in result]
+        reference = [[None if r[c] is None else str(r[c]).lower() for c in SCORE_COLUMNS]
+                     for r in scored["parquet_to_parquet"]]
+        assert texts == reference, name
+    assert {r["Industry"] for r in original} >= {" Retail ", "=1+2", 'Marketing, "Ads"', "@SUM(1)"}
+    assert {r["Industry"] for r in scored["csv_to_csv"]} >= {" Retail ", "'=1+2", "'@SUM(1)"}
+    assert {r["Country"] for r in scored["csv_to_csv"]} >= {"'=cmd", " France"}
+    industry = dict(duckdb.connect().execute(f"""SELECT "Industry", any_value(fit_reasons)
+        FROM read_parquet('{outputs["csv_to_parquet"]}') GROUP BY ALL""").fetchall())
+    assert "industry Retail" in industry[" Retail "] and "industry Computer Software" in industry["Computer Software"]
+
+
+def test_a_plain_count_is_the_band_the_band_parser_gives():
+    """Scoring reads a plain count ("1250") as its band without the parser's regular expressions: the same
+    struct as the importer's norm.band for every count, and the parser's for anything else."""
+    from icp_agent.ingest.lookups import _typed_exprs
+    from icp_agent.scorecard.scoring import _normalised, _planned
+
+    column = _planned("employees", "band", "# Employees")
+    ours, importer = _normalised(column, set()), _typed_exprs(column, "raw")
+    assert [name for name, _ in ours] == [name for name, _ in importer] == ["employees__band"]
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE v AS SELECT CAST(range * 7 AS VARCHAR) AS raw FROM range(30000) UNION ALL
+        SELECT unnest(['0', '007', ' 12', '12 ', '+5', '-5', '1e3', '12.0', '1,250', '51-200', '10001+', '<10', '',
+                       'n/a', '18446744073709551615', '18446744073709551616', '100000000000000000000']) UNION ALL
+        SELECT NULL""")
+    row = con.execute(f"""SELECT count(*), count_if(({ours[0][1]}) IS DISTINCT FROM ({importer[0][1]})),
+        count_if(({ours[0][1]}).exact = 1250) FROM v""").fetchone()
+    assert row == (30_018, 0, 1)

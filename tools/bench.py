@@ -12,7 +12,7 @@
   import-parquet (10M messy prospects Parquet, every column a raw string) beside the floor
   `CREATE TABLE t AS SELECT * FROM read_csv/read_parquet(...)` into a database file and pandas;
   build (`icp-agent build` on 1M imported customers, a fresh copy of the workspace per run);
-  search (depth 3 at 1M, selector building included); score (`icp-agent score` on 10M raw Apollo-style
+  search (depth 3 at 1M, selector building included); score (`icp-agent score-prospects` on 10M raw Apollo-style
   prospects -> Parquet beside DuckDB's COPY of the same file).
 
 - import: a 1M-row customers CSV and a 10M-row prospects Parquet through `icp-agent import`,
@@ -21,10 +21,12 @@
   against a straightforward pandas search (tools/bench_search.py).
 - scoring: `icp-agent score` through the CLI beside the floor, then the scorecard alone on normalised rows
   (DuckDB SQL against pandas) at 1M and 10M (tools/bench_scoring.py).
-- score: `icp-agent score` (toolkit.score_prospects, the CLI's own path) on 1M and 10M raw Apollo-style
-  prospects (strings as exported: "51-200", "$1.2M", "Computer Software") -> Parquet, against the floor
-  `COPY (SELECT * FROM read_csv(...)) TO '...parquet'` on the same file, interleaved, medians of 3, each
-  run in its own process (peak RSS is its own); the ICP is the demo's. `--rows` picks the sizes.
+- score: `icp-agent score-prospects` (the CLI, in a child process: the whole wait, imports included) on 1M
+  and 10M raw Apollo-style prospects (strings as exported: "51-200", "$1.2M", "Computer Software") ->
+  Parquet, against the floor `COPY (SELECT * FROM read_csv(...)) TO '...parquet'` on the same file,
+  interleaved, medians of `--repeats` (3), each run in its own process (peak RSS is its own, VmHWM); the
+  ICP is the demo's. `--rows` picks the sizes: `python tools/bench.py score --rows 10000000`; `--before DIR`
+  adds the CLI run from another checkout's src (before/after in one interleaved run).
 - mcp: round-trip latency of a cheap tool and of build_icp on the demo workspace, in-process
   and over stdio, p50 / p95.
 - assistant: tokens and tool calls of a full assisted run from the cassettes, and the offline
@@ -105,27 +107,6 @@ def make_prospects_parquet(path: Path, rows: int) -> None:
         FROM range({rows})) TO '{path}' (FORMAT parquet)""")
 
 
-SCORE_CHILD = """
-import resource, sys, time
-from icp_agent import toolkit
-start = time.perf_counter()
-result = toolkit.score_prospects(sys.argv[1], sys.argv[2], icp_path=sys.argv[3])
-seconds = time.perf_counter() - start
-print(result.rows, seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-"""
-FLOOR_CHILD = """
-import resource, sys, time
-import duckdb
-start = time.perf_counter()
-con = duckdb.connect()
-con.execute("SET enable_progress_bar = false")
-rows = con.execute(f"COPY (SELECT * FROM read_csv('{sys.argv[1]}', header=true, all_varchar=true)) "
-                   f"TO '{sys.argv[2]}' (FORMAT parquet)").fetchall()[0][0]
-seconds = time.perf_counter() - start
-print(rows, seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-"""
-
-
 def make_apollo_prospects_csv(path: Path, rows: int) -> None:
     """Raw prospects as an Apollo-style export carries them: employee ranges mixed with counts and blanks,
     revenue as "$1.2M", industries in display case with "&", "n/a" countries, comma-separated technologies."""
@@ -151,44 +132,53 @@ def _median(values: list[float]) -> float:
     return sorted(values)[len(values) // 2]
 
 
-def bench_score(quick: bool, sizes: list[int] | None = None, repeats: int = 3) -> list[dict]:
-    """`icp-agent score` against the DuckDB floor on the same raw file, interleaved, medians of `repeats`."""
-    sys.path.insert(0, str(TOOLS.parent / "src"))
-    from icp_agent import toolkit
-    from icp_agent.workspace import Workspace
-
+def bench_score(quick: bool, sizes: list[int] | None = None, repeats: int = 3, before: str | None = None) -> list[dict]:
+    """`icp-agent score-prospects` through the CLI beside the DuckDB floor on the same raw file, at each size:
+    the `all` table's score task (a child process per run, its own peak RSS, interleaved, medians). `before`
+    (another checkout's src folder) adds a side "before": the same CLI run from that code, interleaved too."""
     results = []
-    with tempfile.TemporaryDirectory(dir="/tmp") as tmp:
-        folder = Path(tmp)
-        demo = TOOLS.parent / "fixtures" / "demo"
-        toolkit.run(Workspace(folder / "demo.duckdb"), demo, folder / "icp")
-        icp = folder / "icp" / "icp.json"
-        for rows in sizes or ([200_000] if quick else [1_000_000, 10_000_000]):
-            source = folder / f"apollo_{rows}.csv"
-            make_apollo_prospects_csv(source, rows)
-            runs: dict[str, list[tuple[int, float, float]]] = {"score": [], "floor": []}
-            for _ in range(repeats):
-                runs["score"].append(_child(SCORE_CHILD, str(source), str(folder / "scored.parquet"), str(icp)))
-                runs["floor"].append(_child(FLOOR_CHILD, str(source), str(folder / "floor.parquet")))
-            score_s, floor_s = (_median([r[1] for r in runs[k]]) for k in ("score", "floor"))
-            score_mb, floor_mb = (_median([r[2] for r in runs[k]]) for k in ("score", "floor"))
-            results.append(
-                {
-                    "bench": "score",
-                    "rows": rows,
-                    "file_mb": round(source.stat().st_size / 2**20, 1),
-                    "seconds": round(score_s, 2),
-                    "peak_rss_mb": round(score_mb),
-                    "floor_seconds": round(floor_s, 2),
-                    "floor_peak_rss_mb": round(floor_mb),
-                    "time_vs_floor": round(score_s / floor_s, 2),
-                    "memory_vs_floor": round(score_mb / floor_mb, 2),
-                    "runs_s": [round(r[1], 2) for r in runs["score"]],
-                    "floor_runs_s": [round(r[1], 2) for r in runs["floor"]],
-                }
-            )
-            source.unlink()
+    for rows in sizes or ([200_000] if quick else [1_000_000, 10_000_000]):
+        with tempfile.TemporaryDirectory(dir="/tmp", prefix="icp-bench-score-") as tmp:
+            task = task_score(Path(tmp), quick, rows)
+            if before:
+                task.commands = {"floor": task.commands["floor"], "before": task.commands["icp-agent"], **task.commands}
+                task.setup["before"] = f"import sys; sys.path.insert(0, {str(Path(before).resolve())!r})\n"
+            row = measure(task, repeats)
+            floor = row.get("floor", {})
+            for side in ("before", "icp-agent"):
+                if "seconds" in row.get(side, {}) and "seconds" in floor:
+                    row[f"{side}_vs_floor"] = {
+                        "time": round(row[side]["seconds"] / floor["seconds"], 2),
+                        "cpu": round(row[side]["cpu_s"] / floor["cpu_s"], 2),
+                        "memory": round(row[side]["peak_rss_mb"] / floor["peak_rss_mb"], 2),
+                    }
+            results.append(row)
+    print(table(results) if not before else _before_after_table(results), file=sys.stderr, flush=True)
     return results
+
+
+def _before_after_table(results: list[dict]) -> str:
+    """| rows | before | after | floor | ratios to the floor (wall, CPU, peak memory) |, one line per size."""
+
+    def cell(side: dict) -> str:
+        if "error" in side:
+            return f"error: {side['error'][:60]}"
+        return f"{side['seconds']:.1f} s ({side['cpu_s']:.1f} s CPU), {side['peak_rss_mb'] / 1024:.2f} GB"
+
+    def ratios(row: dict, side: str) -> str:
+        r = row.get(f"{side}_vs_floor")
+        return f"{r['time']}x / {r['cpu']}x / {r['memory']}x" if r else "-"
+
+    lines = [
+        "| rows | before | after | the floor, same run | before / floor (wall / CPU / memory) | after / floor |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in results:
+        sides = [cell(row[s]) if s in row else "-" for s in ("before", "icp-agent", "floor")]
+        lines.append(
+            f"| {row['rows']:,} | {' | '.join(sides)} | {ratios(row, 'before')} | {ratios(row, 'icp-agent')} |"
+        )
+    return "\n".join(lines)
 
 
 # --- `all`: each task beside its floor (the plain DuckDB statement on the same file) and pandas -------------------
@@ -501,7 +491,7 @@ def task_search(folder: Path, quick: bool) -> Task:
 
 @register("score")
 def task_score(folder: Path, quick: bool, rows: int | None = None) -> Task:
-    """`icp-agent score` (the CLI, in a child process) on raw Apollo-style prospects -> Parquet, beside the floor:
+    """`icp-agent score-prospects` (the CLI, in a child process) on raw Apollo-style prospects -> Parquet, beside the floor:
     DuckDB's own `COPY (SELECT * FROM read_csv(...)) TO '...parquet'` of the same file. The ICP is the demo's."""
     rows = rows or (200_000 if quick else 10_000_000)
     sys.path.insert(0, str(TOOLS.parent / "src"))
@@ -520,7 +510,7 @@ def task_score(folder: Path, quick: bool, rows: int | None = None) -> Task:
                 [
                     str(rows),
                     "--",
-                    "score",
+                    "score-prospects",
                     str(source),
                     "--icp",
                     str(folder / "icp" / "icp.json"),
@@ -635,6 +625,11 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="score: the sizes to measure, e.g. 1000000 or 1000000,10000000",
     )
+    parser.add_argument(
+        "--before",
+        default=None,
+        help="score: also time the CLI from another checkout's src folder, interleaved (e.g. `git archive main src`)",
+    )
     args = parser.parse_intermixed_args(argv)
     unknown = set(args.benches) - set(BENCHES) - set(TASKS) - {"all"}
     if unknown:
@@ -652,7 +647,11 @@ def main(argv: list[str] | None = None) -> None:
     for name in args.benches or list(BENCHES):
         started = time.perf_counter()
         try:
-            rows = BENCHES[name](args.quick, args.rows) if name == "score" else BENCHES[name](args.quick)
+            rows = (
+                BENCHES[name](args.quick, args.rows, args.repeats, args.before)
+                if name == "score"
+                else BENCHES[name](args.quick)
+            )
         except ModuleNotFoundError as exc:
             rows = [{"bench": name, "skipped": f"missing module: {exc.name}"}]
         for row in rows:

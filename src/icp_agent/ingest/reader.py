@@ -498,9 +498,15 @@ def _check_headers(headers: list[str], name: str) -> None:
 
 
 def read_source_sql(
-    source: SourceFile, *, lenient: bool = False, path: Path | None = None, collect_rejects: bool = False
+    source: SourceFile,
+    *,
+    lenient: bool = False,
+    path: Path | None = None,
+    collect_rejects: bool = False,
+    types: dict[str, str] | None = None,
 ) -> str:
-    """The DuckDB table function that reads the file (every CSV value as VARCHAR).
+    """The DuckDB table function that reads the file (every CSV value as VARCHAR, except the columns `types`
+    gives another type: scoring reads a column as an ENUM of the values it holds).
 
     `path` is the UTF-8 CSV copy `convert_to_csv` made of a workbook or a file in an encoding
     DuckDB lacks; without it such a file is a UserError (read it through `stage`). With
@@ -529,15 +535,16 @@ def read_source_sql(
     return (
         f"read_csv('{read_path}', delim='{delimiter}', quote='\"', escape='\"', header=true, "
         f"skip={source.skip_lines}, all_varchar=true, encoding='{encoding}', auto_detect=false, "
-        f"strict_mode=true, columns={_columns_struct(source.headers)}{errors})"
+        f"strict_mode=true, columns={_columns_struct(source.headers, types or {})}{errors})"
     )
 
 
-def _columns_struct(headers: list[str]) -> str:
+def _columns_struct(headers: list[str], types: dict[str, str]) -> str:
     parts = []
     for position, header in enumerate(headers, start=1):
         name = header.strip() or f"column{position}"
-        parts.append("'" + name.replace("'", "''") + "': 'VARCHAR'")
+        sql_type = types.get(name, "VARCHAR").replace("'", "''")
+        parts.append("'" + name.replace("'", "''") + f"': '{sql_type}'")
     return "{" + ", ".join(parts) + "}"
 
 

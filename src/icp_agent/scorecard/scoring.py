@@ -24,8 +24,14 @@ has no join: a raw value's signature is its position in an ENUM of the field's r
 signature (a hash look-up inside the cast), mapped to the signature by a balanced CASE over the ranges'
 starts; the combination's score is read from one constant list. A projection keeps DuckDB's pipeline
 order on every thread (preserve_insertion_order); tests/test_scoring_path.py checks it on multi-row-group
-Parquet files, on both plans. Measured with `python tools/bench.py all score` (10M raw Apollo-style rows
-to Parquet, see the issue's closing note). Memory is bounded by the workspace's limit
+Parquet files, on both plans.
+
+Cost: the floor is DuckDB's own CSV -> Parquet copy, mostly the Parquet writer. A CSV's used columns are
+read straight as their ENUMs (the reader looks each value up as it parses it), and a small ENUM (a used
+column, a text score column) goes to the Parquet writer as it is, which writes its dictionary instead of
+hashing each row's text: the main pass then costs about the floor, and the first pass reads only the used
+columns. Measured with `python tools/bench.py score --rows 10000000` (10M raw Apollo-style rows to
+Parquet, through the CLI, beside the floor; `--before` adds another checkout). Memory is bounded by the workspace's limit
 (ICP_AGENT_MEMORY_LIMIT, else workspace.default_memory_limit) on score's own connection, spilling to a
 temporary folder beside the output.
 """
@@ -66,6 +72,9 @@ OUTPUT_FORMATS = {".csv": "(FORMAT csv, HEADER)", ".parquet": "(FORMAT parquet)"
 # the score columns, one set of names for scored files and CRM files (Salesforce: the same names as __c fields)
 # score every combination of the fields' signatures once when there are at most this many (and fewer than rows)
 COMBINATIONS = 1_000_000
+# an ENUM goes to a Parquet writer as it is up to this many values (its whole dictionary is written in every
+# row group, 122,880 rows: beyond this it outweighs the text's own dictionary), else as text
+ENUM_WRITE_LIMIT = 65_536
 SCORE_COLUMNS = (
     "icp_tier",
     "icp_segment",
@@ -168,6 +177,18 @@ def _normalised(column: PlannedColumn, shown: set[str]) -> list[tuple[str, str]]
         return [(column.name, norm.category("raw", shown))]
     if column.type == "list":
         return [(column.name, norm.text_list("raw", shown))]
+    if column.type == "band":
+        # a plain count ("1250", most of a large file's distinct sizes) is its own band without the band
+        # parser's regular expressions (20,000 counts: 0.02 s against 2.5 s CPU); the same struct either way
+        count = "TRY_CAST(raw AS UBIGINT)"
+        plain = f"CAST({count} AS DOUBLE)"
+        return [
+            (
+                f"{column.name}__band",
+                f"CASE WHEN CAST({count} AS VARCHAR) = raw THEN struct_pack(min := {plain}, max := {plain}, "
+                f"exact := {plain}) ELSE {norm.band('raw')} END",
+            )
+        ]
     return typed_exprs(column, "raw")
 
 
@@ -305,7 +326,7 @@ def score_plan(icp: IcpDocument, present: set[str]) -> ScorePlan:
     disqualified = "(__icp_disqualifier IS NOT NULL)"
     tier_sql = f"CASE WHEN {disqualified} THEN NULL ELSE __icp_tier END"
     if scored:
-        from icp_agent.scorecard.fit import _fit_table, _level, _lookup
+        from icp_agent.scorecard.scale import _fit_table, _level, _lookup
 
         low, fits = _fit_table(card)  # the scorecard's own tables: the same values its SQL gives
         fit_score = _lookup(fits, low, "__icp_points")
@@ -354,7 +375,7 @@ def _reason_layers(card: dict, columns: set[str], part) -> tuple[list, list, str
     smallest keys with least() over columns avoids per-row list sorting (1M rows on one thread: every
     score column in 4.0 s, against 6.7 s for the scorecard's list-based SQL).
     """
-    from icp_agent.scorecard.fit import (
+    from icp_agent.scorecard.emit import (  # not scorecard.fit: scoring never loads the fitting's scipy
         REASONS,
         _code_sql,
         _missing_sql,
@@ -518,10 +539,19 @@ def _text(column: str, dtype: str) -> str:
 
 
 def scoring_query(
-    con: duckdb.DuckDBPyConnection, icp: IcpDocument, source_sql: str, described: list[tuple[str, str]]
+    con: duckdb.DuckDBPyConnection,
+    icp: IcpDocument,
+    source_sql: str,
+    described: list[tuple[str, str]],
+    text_enums: bool = False,
+    typed_source: Callable[[dict[str, str]], str] | None = None,
 ) -> tuple[str, dict[str, str], list[str], list[str], int]:
     """Build the per-field look-ups and return (query, used fields, missing fields, replaced columns, rows):
     the query streams `source_sql` into every kept input column plus SCORE_COLUMNS, in the file's order.
+    With `text_enums` a text column may come as an ENUM of its values (the same text to a Parquet file,
+    written far faster); without, every text column is VARCHAR (a CSV's cells are neutralised per type).
+    `typed_source` (a CSV) gives the file's table function with some columns read as another type: the used
+    columns are then read as their ENUMs.
 
     Each used field's distinct raw values come from ONE scan of the file (GROUPING SETS, which also counts
     the rows) and are normalised once by the importer's normaliser (TEMP table `_icp_lk_<i>`); the score's
@@ -536,7 +566,7 @@ def scoring_query(
     used = match_fields(icp, headers)
     missing = sorted(rule_fields(icp) - set(used))  # what the note names: fields a rule reads, not considered ones
     plan = score_plan(icp, set(used))
-    order = [f for f in fields if f in used]
+    order = [f for f in fields if f in used and plan.parts.get(f)]  # a field no part reads is never scanned
     raw_text = {f: _text("s." + _q(used[f]), types[used[f]]) for f in order}
     rows = None
     if order:
@@ -586,14 +616,39 @@ def scoring_query(
     combinations = 1
     for field in packed:
         combinations *= field.signatures
+    # a CSV's used columns are read as their ENUMs: the reader finds a value's position as it parses the
+    # value (no text column then a cast), and the ENUM goes to the writer as it is (see `_as_written`)
+    enum_values: dict[str, int] = {}
+    if typed_source is not None:
+        reader_types = {}
+        for k, field in enumerate(packed):
+            if field.values:
+                header = used[order[field.i]]
+                enum_values[header] = field.values
+                reader_types[header] = f"_icp_e_{field.i}"
+                packed[k] = field._replace(position=f"enum_code(s.{_q(header)})")
+        source_sql = typed_source(reader_types)
     taken = {c.lower() for c in SCORE_COLUMNS}
     replaced = [h for h in headers if h.lower() in taken]
-    keep = ", ".join(f"{_q(f'__raw_{i}')} AS {_q(h)}" for i, h in enumerate(headers) if h not in replaced)
+    keep = ", ".join(
+        f"{_as_written(_q(f'__raw_{i}'), enum_values.get(h), text_enums)} AS {_q(h)}"
+        for i, h in enumerate(headers)
+        if h not in replaced
+    )
     if packed and combinations <= min(COMBINATIONS, max(rows or 0, 1)):
-        query = _combined_query(con, plan, packed, per_row, absent, source_sql, inner, keep)
+        query = _combined_query(con, plan, packed, per_row, absent, source_sql, inner, keep, text_enums)
     else:
         query = _per_row_query(con, plan, packed, per_row, absent, source_sql, inner, keep)
     return query, used, missing, replaced, rows
+
+
+def _as_written(column: str, values: int | None, text_enums: bool) -> str:
+    """An ENUM column of `values` values as the writer gets it: as it is to a Parquet file (`text_enums`; its
+    dictionary is written once per row group, so only a small one), else as text (a CSV's cells are
+    neutralised per type). Not an ENUM (`values` None): as it is."""
+    if values is None or (text_enums and values <= ENUM_WRITE_LIMIT):
+        return column
+    return f"CAST({column} AS VARCHAR)"
 
 
 class _Packed(NamedTuple):
@@ -604,16 +659,18 @@ class _Packed(NamedTuple):
     signatures: int
     position: str  # SQL over the file's row: the raw value's position in the field's ENUM (NULL for NULL)
     signature: str  # SQL over __icp_c<i> (that position): the row's signature
+    values: int  # the non-NULL raw values, the ENUM `_icp_e_<i>`'s size (0: every value is NULL, no ENUM)
 
 
-def _signature_sql(con: duckdb.DuckDBPyConnection, i: int, raw: str) -> tuple[str, str]:
-    """(a row's position, its signature from the position column __icp_c<i>): `_icp_pk_<i>.sig` of the raw
-    value `raw`, with no join and no per-row list. An ENUM of the raw values (`_icp_e_<i>`) is ordered by
-    signature, so a value's position (a hash look-up) falls in its signature's range, found by a balanced
-    CASE over the ranges' starts."""
+def _signature_sql(con: duckdb.DuckDBPyConnection, i: int, raw: str) -> tuple[str, str, int]:
+    """(a row's position, its signature from the position column __icp_c<i>, the number of non-NULL raw
+    values): `_icp_pk_<i>.sig` of the raw value `raw`, with no join and no per-row list. An ENUM of the raw
+    values (`_icp_e_<i>`) is ordered by signature, so a value's position (a hash look-up) falls in its
+    signature's range, found by a balanced CASE over the ranges' starts."""
     null_sig = _one(con, f"SELECT sig FROM _icp_pk_{i} WHERE raw IS NULL")
-    if not _one(con, f"SELECT count(raw) FROM _icp_pk_{i}"):
-        return "NULL::INTEGER", str(null_sig)  # every value is NULL
+    values = _one(con, f"SELECT count(raw) FROM _icp_pk_{i}")
+    if not values:
+        return "NULL::INTEGER", str(null_sig), 0  # every value is NULL
     con.execute(f"CREATE TYPE _icp_e_{i} AS ENUM (SELECT raw FROM _icp_pk_{i} WHERE raw IS NOT NULL ORDER BY sig, raw)")
     starts = con.execute(
         f"SELECT min(enum_code(CAST(raw AS _icp_e_{i}))) AS start, sig FROM _icp_pk_{i} "
@@ -629,6 +686,7 @@ def _signature_sql(con: duckdb.DuckDBPyConnection, i: int, raw: str) -> tuple[st
     return (
         f"enum_code(CAST({raw} AS _icp_e_{i}))",
         f"CASE WHEN __icp_c{i} IS NULL THEN {null_sig} ELSE {tree(0, len(starts))} END",
+        values,
     )
 
 
@@ -670,6 +728,7 @@ def _combined_query(
     source_sql: str,
     inner: list[str],
     keep: str,
+    text_enums: bool,
 ) -> str:
     """The score of every combination of the fields' signatures, computed once (TEMP table `_icp_cl`: one
     list, indexed by the combination's number); per row, the signatures give the number and the score is
@@ -688,10 +747,12 @@ def _combined_query(
     # (2-4 bytes a value) instead of strings, and turned back into text per row
     types = {r[0]: r[1] for r in con.execute("DESCRIBE _icp_cb").fetchall()}
     texts = [name for name in SCORE_COLUMNS if types[name] == "VARCHAR"]
+    sizes = {}
     for k, name in enumerate(texts):
         con.execute(
             f"CREATE TYPE _icp_t_{k} AS ENUM (SELECT DISTINCT {_q(name)} FROM _icp_cb WHERE {_q(name)} IS NOT NULL)"
         )
+        sizes[name] = _one(con, f"SELECT count(DISTINCT {_q(name)}) FROM _icp_cb")
     values = ", ".join(
         f"{_q(name)} := CAST({_q(name)} AS _icp_t_{texts.index(name)})"
         if name in texts
@@ -707,9 +768,9 @@ def _combined_query(
         f"(SELECT *, (SELECT v FROM _icp_cl)[{at} + 1] AS __icp_s FROM "
         f"(SELECT {', '.join(inner)}, {positions} FROM {source_sql} s))"
     )
-    columns = [
-        f"CAST(__icp_s.{_q(name)} AS VARCHAR)" if name in texts else f"__icp_s.{_q(name)}" for name in SCORE_COLUMNS
-    ]
+    # a Parquet writer takes the text columns as ENUMs: it writes their dictionary as it is, where text would
+    # be hashed again per row (2M rows, 1 thread: the 12 columns in 0.15 s CPU against 0.78 s)
+    columns = [_as_written(f"__icp_s.{_q(name)}", sizes.get(name), text_enums) for name in SCORE_COLUMNS]
     return f"SELECT {keep}, {', '.join(f'{c} AS {_q(n)}' for c, n in zip(columns, SCORE_COLUMNS))} FROM {relation}"
 
 
@@ -747,6 +808,7 @@ def score_file(
             f"this ICP has no tiers, disqualifiers or scorecard to score with (status {icp.status})",
             hint="rebuild it on data with a significant ICP",
         )
+    parquet = output.suffix.lower() != ".csv"
     spill = output.parent / f".{output.name}.icp-spill"
     con = connect_for_scoring(spill)
     try:
@@ -764,25 +826,29 @@ def score_file(
                     "export the prospects with those fields",
                 )
             estimate = _estimated_rows(source.path, con, source_sql) if progress else None
+            typed = None
+            if source.format not in ("parquet", "json"):  # a text file: its reader can type a column
+
+                def typed(types: dict[str, str]) -> str:
+                    return read_source_sql(source, lenient=False, types=types)
+
             if estimate is None:
                 adapt(progress)(f"reading the ICP's fields in {source.name}")
-                query, used, missing, replaced, rows = scoring_query(con, icp, source_sql, described)
+                query, used, missing, replaced, rows = scoring_query(con, icp, source_sql, described, parquet, typed)
             else:
                 with watch(con, progress, f"reading the ICP's fields in {source.name} (rows estimated)", estimate):
-                    query, used, missing, replaced, rows = scoring_query(con, icp, source_sql, described)
+                    query, used, missing, replaced, rows = scoring_query(
+                        con, icp, source_sql, described, parquet, typed
+                    )
             # no join in the plan: DuckDB's pipeline hands the writer the file's chunks in order on every thread
             con.execute("SET preserve_insertion_order = true")
             target = str(output).replace("'", "''")
             # the one writer: a CSV's formula-like cells are neutralised (render/tabular.py)
             with watch(con, progress, f"scoring {source.name} into {output.name}", rows):
-                write_table(con, query, output, fmt="csv" if output.suffix.lower() == ".csv" else "parquet")
+                write_table(con, query, output, fmt="parquet" if parquet else "csv")
         except duckdb.Error as exc:
             raise UserError(f"cannot score the file: {str(exc).splitlines()[0]}", file=source.name) from exc
-        reader = (
-            f"read_parquet('{target}')"
-            if output.suffix.lower() != ".csv"
-            else f"read_csv('{target}', header=true, all_varchar=true)"
-        )
+        reader = f"read_parquet('{target}')" if parquet else f"read_csv('{target}', header=true, all_varchar=true)"
         counts = con.execute(f"SELECT icp_tier, priority, disqualified, count(*) FROM {reader} GROUP BY ALL").fetchall()
     finally:
         con.close()
