@@ -341,11 +341,11 @@ def test_a_csvs_used_columns_read_as_enums_keep_their_text(demo, tmp_path, monke
 def test_a_plain_count_is_the_band_the_band_parser_gives():
     """Scoring reads a plain count ("1250") as its band without the parser's regular expressions: the same
     struct as the importer's norm.band for every count, and the parser's for anything else."""
-    from icp_agent.ingest.lookups import _typed_exprs
+    from icp_agent.ingest.lookups import typed_exprs
     from icp_agent.scorecard.scoring import _normalised, _planned
 
     column = _planned("employees", "band", "# Employees")
-    ours, importer = _normalised(column, set()), _typed_exprs(column, "raw")
+    ours, importer = _normalised(column, set()), typed_exprs(column, "raw")
     assert [name for name, _ in ours] == [name for name, _ in importer] == ["employees__band"]
     con = duckdb.connect()
     con.execute("""CREATE TABLE v AS SELECT CAST(range * 7 AS VARCHAR) AS raw FROM range(30000) UNION ALL
