@@ -442,3 +442,22 @@ def test_the_fields_reference_lists_the_zoho_spellings():
                      "Next Step", "Exchange Rate", "Account Name.id", "Account Name: Account ID"):
         assert spelling in page, spelling
     assert (REPO / "docs" / "fields.md").read_text() == page
+
+
+@pytest.mark.parametrize("profile_rows", [2, 50_000])
+def test_text_profiled_on_the_first_rows_still_reports_every_row(ws, write, monkeypatch, profile_rows):
+    """Known text columns are profiled on the first PROFILE_ROWS rows only: a website column blank there but
+    filled further down is neither called empty nor ignored, and its unreadable values are counted over every
+    row (the figures are those of a profile of every row)."""
+    from icp_agent.ingest import profile
+
+    monkeypatch.setattr(profile, "PROFILE_ROWS", profile_rows)
+    text = ("Record ID,Company name,Website\n1,Acme,n/a\n2,Beta,-\n3,Gamma,gamma.io\n4,Delta,https://\n"
+            "5,Eps,www.eps.com\n6,Zeta,@\n")
+    report = import_file(ws, write("c.csv", text), "customers")
+    website = next(c for c in report.columns if c.header == "Website")
+    assert website.field == "domain" and website.role != "ignore"
+    assert not any("empty in every row" in w for w in report.warnings)
+    assert (website.unparsed, website.unparsed_examples) == (2, ["row 4: https://", "row 6: @"])
+    assert website.examples == ["eps.com", "gamma.io"] and website.pct_missing == round(100 * 4 / 6, 1)
+    assert [r["domain"] for r in rows(ws, "customers")] == [None, None, "gamma.io", None, "eps.com", None]

@@ -249,11 +249,12 @@ def _build_snapshot(
     known = {c.header for c in columns if c.type not in ("auto", "band", "date") and c.role != "auto"}
     known_text = {c.header for c in columns if c.header in known and c.type == "text"}
     profiles = _profile_known(con, texts, known_text)
-    # text that rarely repeats (ids, names, websites, notes) is normalised inline, once, with no lookup table
+    # text that rarely repeats in the first rows (ids, names, websites, notes) is normalised inline, once per row,
+    # with no lookup table
     inline = {
         i
         for i, c in enumerate(columns)
-        if c.header in known_text and profiles[c.header]["distinct_raw"] > 0.5 * kept_after_dedup
+        if c.header in known_text and profiles[c.header]["distinct_raw"] > 0.5 * profiles[c.header]["rows"]
     }
     index = {h: i for i, h in enumerate(texts)}
     _distinct_values(con, {h: t for i, (h, t) in enumerate(texts.items()) if i not in inline}, index)
@@ -326,7 +327,7 @@ def _build_snapshot(
             kept_after_dedup,
         )
     # before rejections, as the lookups count
-    inline_reports = _inline_reports(con, table, columns, inline, texts, profiles, kept_after_dedup)
+    inline_reports = _inline_reports(con, table, columns, inline, texts)
     _apply_currencies(con, table, columns, mapping, source.name, warnings)
     rejects = [RejectedRow(**r) for r in reader_rejects]
     warnings += _scientific_ids(con, table, columns, source.name)
