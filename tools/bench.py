@@ -2,12 +2,14 @@
 
     python tools/bench.py all             # the scale table: every task beside its floor and pandas (~30 min)
     python tools/bench.py all build       # one task of it; --quick for small sizes, --repeats N
+    python tools/bench.py import-csv --baseline ../main   # a task alone (`all` implied), beside another checkout
     python tools/bench.py                 # the older benchmarks below, at full size (several minutes)
     python tools/bench.py --quick         # smaller sizes, a smoke run
     python tools/bench.py import search   # some of them
 
 - all: one table, every task run through the CLI in a child process per measurement (peak RSS is
-  its own), the sides interleaved, medians of 3: import-csv (1M messy customers CSV) and
+  its own), the sides interleaved, medians of 3 (`--baseline DIR` adds a side running the same command
+  on DIR/src, another checkout: before and after a change in one interleaved run): import-csv (1M messy customers CSV) and
   import-parquet (10M messy prospects Parquet, every column a raw string) beside the floor
   `CREATE TABLE t AS SELECT * FROM read_csv/read_parquet(...)` into a database file and pandas;
   build (`icp-agent build` on 1M imported customers, a fresh copy of the workspace per run);
@@ -221,6 +223,7 @@ class Task:
     commands: dict[str, tuple[str, list[str]]]
     note: str = ""
     setup: dict[str, str] = field(default_factory=dict)  # side -> code run in the child before the clock starts
+    sources: dict[str, str] = field(default_factory=dict)  # side -> the src folder it imports (default: ours)
 
 
 TASKS: dict[str, Callable[[Path, bool], Task]] = {}
@@ -236,14 +239,15 @@ def register(name: str):
     return decorate
 
 
-def _run_child(code: str, args: list[str], setup: str = "") -> dict:
-    """Run `code` in a fresh interpreter; the clock starts after `setup` (copying a workspace, say)."""
+def _run_child(code: str, args: list[str], setup: str = "", src: str | None = None) -> dict:
+    """Run `code` in a fresh interpreter on `src` (default: this checkout's src); the clock starts after `setup`
+    (copying a workspace, say)."""
     program = setup + CHILD_PROLOGUE + code + CHILD_EPILOGUE
     done = subprocess.run(
         [sys.executable, "-c", program, *args],
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(TOOLS.parent / "src")},
+        env={**os.environ, "PYTHONPATH": src or str(TOOLS.parent / "src")},
     )
     if done.returncode:
         return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1]}
@@ -255,7 +259,7 @@ def measure(task: Task, repeats: int) -> dict:
     runs: dict[str, list[dict]] = {side: [] for side in task.commands}
     for _ in range(repeats):
         for side, (code, args) in task.commands.items():
-            runs[side].append(_run_child(code, args, task.setup.get(side, "")))
+            runs[side].append(_run_child(code, args, task.setup.get(side, ""), task.sources.get(side)))
     row: dict = {"bench": task.name, "rows": task.rows}
     for side, results in runs.items():
         good = [r for r in results if "error" in r] or results
@@ -273,6 +277,12 @@ def measure(task: Task, repeats: int) -> dict:
     if "seconds" in ours and "seconds" in floor:
         row["time_vs_floor"] = round(ours["seconds"] / floor["seconds"], 2)
         row["memory_vs_floor"] = round(ours["peak_rss_mb"] / floor["peak_rss_mb"], 2)
+        row["cpu_vs_floor"] = round(ours["cpu_s"] / floor["cpu_s"], 2)
+    base = row.get("baseline", {})
+    if "seconds" in base and "seconds" in floor:
+        row["baseline_time_vs_floor"] = round(base["seconds"] / floor["seconds"], 2)
+        row["baseline_memory_vs_floor"] = round(base["peak_rss_mb"] / floor["peak_rss_mb"], 2)
+        row["baseline_cpu_vs_floor"] = round(base["cpu_s"] / floor["cpu_s"], 2)
     if task.note:
         row["note"] = task.note
     return row
@@ -543,12 +553,18 @@ rows = con.execute(f"COPY (SELECT * FROM read_csv('{sys.argv[1]}', header=true, 
 """
 
 
-def bench_all(quick: bool, only: list[str] | None = None, repeats: int = 3) -> list[dict]:
-    """Every registered task (or `only` those), one at a time: inputs made, sides interleaved, medians."""
+def bench_all(quick: bool, only: list[str] | None = None, repeats: int = 3, baseline: Path | None = None) -> list[dict]:
+    """Every registered task (or `only` those), one at a time: inputs made, sides interleaved, medians.
+
+    `baseline` (a checkout's folder) adds the side "baseline": the same command as icp-agent's on its src."""
     results = []
     for name in only or list(TASKS):
         with tempfile.TemporaryDirectory(dir="/tmp", prefix=f"icp-bench-{name}-") as tmp:
             task = TASKS[name](Path(tmp), quick)
+            if baseline is not None and "icp-agent" in task.commands:
+                task.commands["baseline"] = task.commands["icp-agent"]
+                task.setup["baseline"] = task.setup.get("icp-agent", "")
+                task.sources["baseline"] = str(baseline.resolve() / "src")
             row = measure(task, repeats)
             print(json.dumps(row), flush=True)
             results.append(row)
@@ -566,14 +582,23 @@ def table(results: list[dict]) -> str:
             return f"error: {side['error'][:60]}"
         return f"{side['seconds']:.2f} s ({side['cpu_s']:.1f} s CPU), {side['peak_rss_mb'] / 1024:.2f} GB"
 
+    based = any("baseline" in row for row in results)
     lines = [
-        "| task | rows | icp-agent | the floor, same run | pandas | time / floor | memory / floor |",
-        "|---|---|---|---|---|---|---|",
+        "| task | rows | icp-agent | the floor, same run | pandas | time / floor | CPU / floor | memory / floor |"
+        + (" baseline | baseline time / CPU / memory vs floor |" if based else ""),
+        "|---|---|---|---|---|---|---|---|" + ("---|---|" if based else ""),
     ]
     for row in results:
         lines.append(
             f"| {row['bench']} | {row['rows']:,} | {cell(row.get('icp-agent'))} | {cell(row.get('floor'))} | "
-            f"{cell(row.get('pandas'))} | {row.get('time_vs_floor', '-')} | {row.get('memory_vs_floor', '-')} |"
+            f"{cell(row.get('pandas'))} | {row.get('time_vs_floor', '-')} | {row.get('cpu_vs_floor', '-')} | "
+            f"{row.get('memory_vs_floor', '-')} |"
+            + (
+                f" {cell(row.get('baseline'))} | {row.get('baseline_time_vs_floor', '-')} / "
+                f"{row.get('baseline_cpu_vs_floor', '-')} / {row.get('baseline_memory_vs_floor', '-')} |"
+                if based
+                else ""
+            )
         )
     return "\n".join(lines)
 
@@ -634,12 +659,20 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="score: the sizes to measure, e.g. 1000000 or 1000000,10000000",
     )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="all: also run each task's icp-agent command on this checkout's src (e.g. ../main), interleaved",
+    )
     args = parser.parse_intermixed_args(argv)
     unknown = set(args.benches) - set(BENCHES) - set(TASKS) - {"all"}
     if unknown:
         parser.error(f"unknown benchmark(s) {sorted(unknown)}: choose from {', '.join(BENCHES)}")
-    if "all" in args.benches:
-        bench_all(args.quick, [n for n in args.benches if n in TASKS and n != "all"] or None, args.repeats)
+    # a task of the table named alone (`bench.py import-csv`) is `all import-csv`; "score" names the older one
+    tasks = [n for n in args.benches if n in TASKS and (n not in BENCHES or "all" in args.benches)]
+    if "all" in args.benches or (tasks and len(tasks) == len(args.benches)):
+        bench_all(args.quick, tasks or None, args.repeats, args.baseline)
         return
     for name in args.benches or list(BENCHES):
         started = time.perf_counter()
