@@ -27,7 +27,6 @@ from icp_agent.ingest.checks import (
     _reject_conflicts,
     _require_identity,
     _scientific_ids,
-    working_memory,
 )
 from icp_agent.ingest.column_reports import _column_reports, _inline_reports
 from icp_agent.ingest.columns import ID_FIELD, _value_fit, detect_kind, plan_columns
@@ -389,7 +388,6 @@ def _enum_lookup(con: duckdb.DuckDBPyConnection, i: int, raw: str, names: list[s
 
 
 WRITE_BATCH_ROWS = 1_000_000
-SORT_WORKING_MEMORY = 256 * 2**20  # a batch's sort beyond what is held; beyond it the sort spills
 
 
 def _write_rows(
@@ -423,9 +421,6 @@ def _write_rows(
         end = start + WRITE_BATCH_ROWS - 1
         batch = select(start, end)
         share = rows if last <= WRITE_BATCH_ROWS else min(WRITE_BATCH_ROWS, rows - done)
-        with (
-            watch(con, shifted if progress is not None else None, message, share),
-            working_memory(con, SORT_WORKING_MEMORY),
-        ):
+        with watch(con, shifted if progress is not None else None, message, share):
             con.execute(f"CREATE TABLE {table} AS {batch}" if start == 1 else f"INSERT INTO {table} {batch}")
         done = _scalar(con, f"SELECT count(*) FROM {table}")
