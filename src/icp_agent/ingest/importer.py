@@ -357,8 +357,12 @@ def _build_snapshot(
     )
 
 
-# A lookup with at most this many distinct raw values is read by position in an ENUM (`_enum_lookup`); beyond
-# it (or when duplicate rows are left out of a Parquet file by a filter) the rows are joined and sorted by batch.
+# When every lookup has at most this many distinct raw values, they are read by position in an ENUM
+# (`_enum_lookup`); else (or when duplicate rows are left out of a Parquet file by a filter) the rows are joined
+# and sorted by batch. Measured: with lookups of 5k-90k values the ENUM cast and list read cost more CPU than
+# the joins and their sort (1M-row CSV, 13 lookups: 4.1 s against 3.4 s for the write; 1M Parquet rows, 6
+# lookups: 2.0 against 1.7 s), though less memory (0.52 against 0.75 GB); with a few values they cost about
+# the same (0.12 against 0.14 s per 1M rows and lookup). Exports of a few thousand rows take this path whole.
 ENUM_MAX_VALUES = 2048
 
 
