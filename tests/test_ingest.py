@@ -125,6 +125,7 @@ def test_rows_written_in_batches_equal_one_batch_and_progress_only_grows(tmp_pat
         source = target
     whole = import_file(Workspace(tmp_path / "whole.duckdb"), source)
     monkeypatch.setattr(importer, "WRITE_BATCH_ROWS", 2)
+    monkeypatch.setattr(importer, "ENUM_MAX_VALUES", 0)  # every lookup joined, so the rows go in sorted batches
     seen: list[tuple[int, int]] = []
     batched = import_file(Workspace(tmp_path / "batched.duckdb"), source,
                           progress=lambda message, done=None, total=None: message.startswith("normalising")
@@ -137,6 +138,56 @@ def test_rows_written_in_batches_equal_one_batch_and_progress_only_grows(tmp_pat
     assert stored == sorted(stored) and len(stored) == batched.rows_kept == whole.rows_kept == 10
     assert batched.model_dump(exclude={"imported_at"}) == whole.model_dump(exclude={"imported_at"})
     assert seen[-1] == (11, 11) and all(a[0] <= b[0] for a, b in pairwise(seen))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_enum_lookups_store_what_joins_store_in_file_order(tmp_path, write, monkeypatch, fmt):
+    """Lookups read by position in an ENUM (no join, no sort) store the same rows, values and report as joined
+    ones, in the file's order, over many row groups and threads; a NULL raw value gets its lookup's values."""
+    from icp_agent.ingest import importer
+    from icp_agent.workspace import Workspace
+
+    n = 300_000
+    source = tmp_path / f"many.{fmt}"
+    options = "(FORMAT parquet, ROW_GROUP_SIZE 20000)" if fmt == "parquet" else "(HEADER)"
+    duckdb.connect().execute(f"""COPY (SELECT range AS "Record ID", 'Firm ' || range AS "Company name",
+        ['Retail', 'RETAIL', 'Computer Software', 'n/a', NULL][range % 5 + 1] AS "Industry",
+        ['Germany', 'UK', 'United Kingdom', NULL][range % 4 + 1] AS "Country",
+        CASE WHEN range % 3 = 0 THEN NULL ELSE CAST(range % 700 AS VARCHAR) END AS "Number of Employees",
+        strftime(DATE '2020-01-01' + INTERVAL (range % 900) DAY, '%m/%d/%Y') AS "Became a Customer Date"
+        FROM range({n})) TO '{source}' {options}""")
+    calls: list[int] = []
+    looked_up = importer._enum_lookup
+    monkeypatch.setattr(importer, "_enum_lookup", lambda con, i, *rest: calls.append(i) or looked_up(con, i, *rest))
+    enum = import_file(Workspace(tmp_path / "enum.duckdb"), source)
+    assert len(calls) == 4  # industry, country, employees and the date: every lookup read by position
+    monkeypatch.setattr(importer, "ENUM_MAX_VALUES", 0)
+    joined = import_file(Workspace(tmp_path / "joined.duckdb"), source)
+    tables = []
+    for name in ("enum", "joined"):
+        with Workspace(tmp_path / f"{name}.duckdb").connect() as con:
+            table = con.execute("SELECT table_name FROM imports").fetchone()[0]
+            tables.append(con.execute(f"SELECT * FROM {table}").fetchall())  # the stored order, no ORDER BY
+    assert tables[0] == tables[1] and len(tables[0]) == n
+    assert [r[0] for r in tables[0]] == list(range(1, n + 1))
+    assert enum.model_dump(exclude={"imported_at"}) == joined.model_dump(exclude={"imported_at"})
+    row = rows(Workspace(tmp_path / "enum.duckdb"), "customers")
+    assert (row[1]["country"], row[2]["country"], row[3]["country"]) == ("United Kingdom", "United Kingdom", None)
+    assert (row[3]["industry"], row[4]["industry"], row[0]["employees"], row[1]["employees"]) == (None, None, None, 1)
+
+
+def test_working_memory_lowers_the_limit_inside_and_restores_it(tmp_path):
+    from icp_agent.ingest.checks import working_memory
+    from icp_agent.workspace import Workspace
+
+    with Workspace(tmp_path / "w.duckdb", memory_limit="2GB").connect() as con:
+        before = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        with working_memory(con, 64 * 2**20):
+            inside = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == before
+        with working_memory(con, 4 * 2**30):  # never above the limit the user set
+            assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == before
+    assert inside.endswith("MiB") and 64 <= float(inside.split()[0]) < 1024
 
 
 def test_semicolon_and_tab_delimiters_and_latin1(ws, write):
@@ -391,3 +442,22 @@ def test_the_fields_reference_lists_the_zoho_spellings():
                      "Next Step", "Exchange Rate", "Account Name.id", "Account Name: Account ID"):
         assert spelling in page, spelling
     assert (REPO / "docs" / "fields.md").read_text() == page
+
+
+@pytest.mark.parametrize("profile_rows", [2, 50_000])
+def test_text_profiled_on_the_first_rows_still_reports_every_row(ws, write, monkeypatch, profile_rows):
+    """Known text columns are profiled on the first PROFILE_ROWS rows only: a website column blank there but
+    filled further down is neither called empty nor ignored, and its unreadable values are counted over every
+    row (the figures are those of a profile of every row)."""
+    from icp_agent.ingest import profile
+
+    monkeypatch.setattr(profile, "PROFILE_ROWS", profile_rows)
+    text = ("Record ID,Company name,Website\n1,Acme,n/a\n2,Beta,-\n3,Gamma,gamma.io\n4,Delta,https://\n"
+            "5,Eps,www.eps.com\n6,Zeta,@\n")
+    report = import_file(ws, write("c.csv", text), "customers")
+    website = next(c for c in report.columns if c.header == "Website")
+    assert website.field == "domain" and website.role != "ignore"
+    assert not any("empty in every row" in w for w in report.warnings)
+    assert (website.unparsed, website.unparsed_examples) == (2, ["row 4: https://", "row 6: @"])
+    assert website.examples == ["eps.com", "gamma.io"] and website.pct_missing == round(100 * 4 / 6, 1)
+    assert [r["domain"] for r in rows(ws, "customers")] == [None, None, "gamma.io", None, "eps.com", None]

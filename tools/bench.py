@@ -3,12 +3,14 @@
     python tools/bench.py all             # the scale table: every task beside its floor and pandas (~30 min)
     python tools/bench.py all build       # one task of it; --quick for small sizes, --repeats N
     python tools/bench.py build           # the same (a task with no older benchmark of its name)
+    python tools/bench.py import-csv --baseline ../main   # a task alone (`all` implied), beside another checkout
     python tools/bench.py                 # the older benchmarks below, at full size (several minutes)
     python tools/bench.py --quick         # smaller sizes, a smoke run
     python tools/bench.py import search   # some of them
 
 - all: one table, every task run through the CLI in a child process per measurement (peak RSS is
-  its own), the sides interleaved, medians of 3: import-csv (1M messy customers CSV) and
+  its own), the sides interleaved, medians of 3 (`--baseline DIR` adds a side running the same command
+  on DIR/src, another checkout: before and after a change in one interleaved run): import-csv (1M messy customers CSV) and
   import-parquet (10M messy prospects Parquet, every column a raw string) beside the floor
   `CREATE TABLE t AS SELECT * FROM read_csv/read_parquet(...)` into a database file and pandas;
   build (`icp-agent build` on 1M imported customers, a fresh copy of the workspace per run);
@@ -25,7 +27,7 @@
   and 10M raw Apollo-style prospects (strings as exported: "51-200", "$1.2M", "Computer Software") ->
   Parquet, against the floor `COPY (SELECT * FROM read_csv(...)) TO '...parquet'` on the same file,
   interleaved, medians of `--repeats` (3), each run in its own process (peak RSS is its own, VmHWM); the
-  ICP is the demo's. `--rows` picks the sizes: `python tools/bench.py score --rows 10000000`; `--before DIR`
+  ICP is the demo's. `--rows` picks the sizes: `python tools/bench.py score --rows 10000000`; `--baseline DIR`
   adds the CLI run from another checkout's src (before/after in one interleaved run).
 - mcp: round-trip latency of a cheap tool and of build_icp on the demo workspace, in-process
   and over stdio, p50 / p95.
@@ -50,61 +52,6 @@ from pathlib import Path
 
 TOOLS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TOOLS))
-
-IMPORT_CHILD = """
-import resource, sys, time
-from icp_agent.workspace import Workspace
-from icp_agent.ingest.importer import import_file
-start = time.perf_counter()
-report = import_file(Workspace(sys.argv[1]), sys.argv[2], sys.argv[3])
-seconds = time.perf_counter() - start
-print(report.rows_kept, seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-"""
-PANDAS_CHILD = """
-import resource, sys, time
-import pandas as pd
-start = time.perf_counter()
-frame = pd.read_csv(sys.argv[1]) if sys.argv[1].endswith('.csv') else pd.read_parquet(sys.argv[1])
-seconds = time.perf_counter() - start
-print(len(frame), seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-"""
-
-
-def _child(code: str, *args: str) -> tuple[int, float, float]:
-    out = subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True, text=True).stdout
-    rows, seconds, rss_kb = out.split()[-3:]
-    return int(rows), float(seconds), int(rss_kb) / 1024
-
-
-def make_customers_csv(path: Path, rows: int) -> None:
-    import duckdb
-
-    duckdb.connect().execute(f"""COPY (SELECT range AS "Record ID", 'Company ' || range AS "Company name",
-        'company' || range || '.com' AS "Company Domain Name",
-        ['COMPUTER_SOFTWARE', 'Financial Services', 'Marketing & Advertising', 'retail', 'Hospital & Health Care']
-            [range % 5 + 1] AS "Industry",
-        CASE WHEN range % 7 = 0 THEN '51-200' ELSE CAST(range % 5000 + 1 AS VARCHAR) END AS "Number of Employees",
-        '$' || CAST((range % 1000) * 1000 AS VARCHAR) || '.00' AS "Annual Revenue",
-        ['United States', 'United Kingdom', 'Germany', 'France'][range % 4 + 1] AS "Country/Region",
-        ['Salesforce;Slack', 'HubSpot', 'Wix;Zoom', 'Salesforce;Microsoft 365'][range % 4 + 1] AS "Technologies",
-        'customer' AS "Lifecycle Stage", strftime(DATE '2020-01-01' + INTERVAL (range % 2000) DAY, '%m/%d/%Y')
-            AS "Became a Customer Date",
-        CASE WHEN range % 4 = 0 THEN strftime(DATE '2024-01-01' + INTERVAL (range % 500) DAY, '%Y-%m-%d') END
-            AS "Churn Date",
-        CAST(range % 90000 AS VARCHAR) AS "ARR", CAST(range % 11 AS VARCHAR) AS "NPS Score",
-        CAST(range % 40 AS VARCHAR) AS "Number of Support Tickets", 'UTC' AS "Time Zone"
-        FROM range({rows})) TO '{path}' (HEADER)""")
-
-
-def make_prospects_parquet(path: Path, rows: int) -> None:
-    import duckdb
-
-    duckdb.connect().execute(f"""COPY (SELECT 'Prospect ' || range AS "Company Name", 'p' || range || '.com' AS "Website",
-        CAST(range % 5000 + 1 AS VARCHAR) AS "# Employees",
-        ['computer software', 'financial services', 'marketing & advertising', 'retail'][range % 4 + 1] AS "Industry",
-        ['United States', 'Germany'][range % 2 + 1] AS "Country",
-        ['Salesforce, Slack', 'HubSpot', 'Wix'][range % 3 + 1] AS "Technologies"
-        FROM range({rows})) TO '{path}' (FORMAT parquet)""")
 
 
 def make_apollo_prospects_csv(path: Path, rows: int) -> None:
@@ -212,6 +159,7 @@ class Task:
     commands: dict[str, tuple[str, list[str]]]
     note: str = ""
     setup: dict[str, str] = field(default_factory=dict)  # side -> code run in the child before the clock starts
+    sources: dict[str, str] = field(default_factory=dict)  # side -> the src folder it imports (default: ours)
 
 
 TASKS: dict[str, Callable[[Path, bool], Task]] = {}
@@ -227,14 +175,15 @@ def register(name: str):
     return decorate
 
 
-def _run_child(code: str, args: list[str], setup: str = "") -> dict:
-    """Run `code` in a fresh interpreter; the clock starts after `setup` (copying a workspace, say)."""
+def _run_child(code: str, args: list[str], setup: str = "", src: str | None = None) -> dict:
+    """Run `code` in a fresh interpreter on `src` (default: this checkout's src); the clock starts after `setup`
+    (copying a workspace, say)."""
     program = setup + CHILD_PROLOGUE + code + CHILD_EPILOGUE
     done = subprocess.run(
         [sys.executable, "-c", program, *args],
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(TOOLS.parent / "src")},
+        env={**os.environ, "PYTHONPATH": src or str(TOOLS.parent / "src")},
     )
     if done.returncode:
         return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1]}
@@ -246,7 +195,7 @@ def measure(task: Task, repeats: int) -> dict:
     runs: dict[str, list[dict]] = {side: [] for side in task.commands}
     for _ in range(repeats):
         for side, (code, args) in task.commands.items():
-            runs[side].append(_run_child(code, args, task.setup.get(side, "")))
+            runs[side].append(_run_child(code, args, task.setup.get(side, ""), task.sources.get(side)))
     row: dict = {"bench": task.name, "rows": task.rows}
     for side, results in runs.items():
         good = [r for r in results if "error" in r] or results
@@ -264,6 +213,12 @@ def measure(task: Task, repeats: int) -> dict:
     if "seconds" in ours and "seconds" in floor:
         row["time_vs_floor"] = round(ours["seconds"] / floor["seconds"], 2)
         row["memory_vs_floor"] = round(ours["peak_rss_mb"] / floor["peak_rss_mb"], 2)
+        row["cpu_vs_floor"] = round(ours["cpu_s"] / floor["cpu_s"], 2)
+    base = row.get("baseline", {})
+    if "seconds" in base and "seconds" in floor:
+        row["baseline_time_vs_floor"] = round(base["seconds"] / floor["seconds"], 2)
+        row["baseline_memory_vs_floor"] = round(base["peak_rss_mb"] / floor["peak_rss_mb"], 2)
+        row["baseline_cpu_vs_floor"] = round(base["cpu_s"] / floor["cpu_s"], 2)
     if task.note:
         row["note"] = task.note
     return row
@@ -534,12 +489,26 @@ rows = con.execute(f"COPY (SELECT * FROM read_csv('{sys.argv[1]}', header=true, 
 """
 
 
-def bench_all(quick: bool, only: list[str] | None = None, repeats: int = 3) -> list[dict]:
-    """Every registered task (or `only` those), one at a time: inputs made, sides interleaved, medians."""
+def source_folder(checkout: Path | None) -> str | None:
+    """The src folder of a checkout given by its folder or by its src folder (None stays None)."""
+    if checkout is None:
+        return None
+    checkout = checkout.resolve()
+    return str(checkout / "src" if (checkout / "src" / "icp_agent").is_dir() else checkout)
+
+
+def bench_all(quick: bool, only: list[str] | None = None, repeats: int = 3, baseline: Path | None = None) -> list[dict]:
+    """Every registered task (or `only` those), one at a time: inputs made, sides interleaved, medians.
+
+    `baseline` (a checkout's folder) adds the side "baseline": the same command as icp-agent's on its src."""
     results = []
     for name in only or list(TASKS):
         with tempfile.TemporaryDirectory(dir="/tmp", prefix=f"icp-bench-{name}-") as tmp:
             task = TASKS[name](Path(tmp), quick)
+            if baseline is not None and "icp-agent" in task.commands:
+                task.commands["baseline"] = task.commands["icp-agent"]
+                task.setup["baseline"] = task.setup.get("icp-agent", "")
+                task.sources["baseline"] = source_folder(baseline)
             row = measure(task, repeats)
             print(json.dumps(row), flush=True)
             results.append(row)
@@ -557,14 +526,23 @@ def table(results: list[dict]) -> str:
             return f"error: {side['error'][:60]}"
         return f"{side['seconds']:.2f} s ({side['cpu_s']:.1f} s CPU), {side['peak_rss_mb'] / 1024:.2f} GB"
 
+    based = any("baseline" in row for row in results)
     lines = [
-        "| task | rows | icp-agent | the floor, same run | pandas | time / floor | memory / floor |",
-        "|---|---|---|---|---|---|---|",
+        "| task | rows | icp-agent | the floor, same run | pandas | time / floor | CPU / floor | memory / floor |"
+        + (" baseline | baseline time / CPU / memory vs floor |" if based else ""),
+        "|---|---|---|---|---|---|---|---|" + ("---|---|" if based else ""),
     ]
     for row in results:
         lines.append(
             f"| {row['bench']} | {row['rows']:,} | {cell(row.get('icp-agent'))} | {cell(row.get('floor'))} | "
-            f"{cell(row.get('pandas'))} | {row.get('time_vs_floor', '-')} | {row.get('memory_vs_floor', '-')} |"
+            f"{cell(row.get('pandas'))} | {row.get('time_vs_floor', '-')} | {row.get('cpu_vs_floor', '-')} | "
+            f"{row.get('memory_vs_floor', '-')} |"
+            + (
+                f" {cell(row.get('baseline'))} | {row.get('baseline_time_vs_floor', '-')} / "
+                f"{row.get('baseline_cpu_vs_floor', '-')} / {row.get('baseline_memory_vs_floor', '-')} |"
+                if based
+                else ""
+            )
         )
     return "\n".join(lines)
 
@@ -626,16 +604,20 @@ def main(argv: list[str] | None = None) -> None:
         help="score: the sizes to measure, e.g. 1000000 or 1000000,10000000",
     )
     parser.add_argument(
-        "--before",
+        "--baseline",
+        type=Path,
         default=None,
-        help="score: also time the CLI from another checkout's src folder, interleaved (e.g. `git archive main src`)",
+        help="also run the icp-agent side from another checkout (its folder or its src folder), interleaved: "
+        "before and after a change in one run (all tasks and score)",
     )
     args = parser.parse_intermixed_args(argv)
     unknown = set(args.benches) - set(BENCHES) - set(TASKS) - {"all"}
     if unknown:
         parser.error(f"unknown benchmark(s) {sorted(unknown)}: choose from {', '.join(BENCHES)}")
-    if "all" in args.benches:
-        bench_all(args.quick, [n for n in args.benches if n in TASKS and n != "all"] or None, args.repeats)
+    # a task of the table named alone (`bench.py import-csv`) is `all import-csv`; "score" names the older one
+    tasks = [n for n in args.benches if n in TASKS and (n not in BENCHES or "all" in args.benches)]
+    if "all" in args.benches or (tasks and len(tasks) == len(args.benches)):
+        bench_all(args.quick, tasks or None, args.repeats, args.baseline)
         return
     # a task of the scale table with no older benchmark of its name (build, import-csv, ...) runs as `all <task>`
     table_only = [n for n in args.benches if n in TASKS and n not in BENCHES]
@@ -648,7 +630,7 @@ def main(argv: list[str] | None = None) -> None:
         started = time.perf_counter()
         try:
             rows = (
-                BENCHES[name](args.quick, args.rows, args.repeats, args.before)
+                BENCHES[name](args.quick, args.rows, args.repeats, source_folder(args.baseline))
                 if name == "score"
                 else BENCHES[name](args.quick)
             )

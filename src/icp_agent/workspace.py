@@ -430,6 +430,8 @@ class Workspace:
         if self.memory_limit:
             try:
                 con.execute("SET memory_limit = ?", [self.memory_limit])
+                # as set, for a step that lowers the limit for a while (ingest.checks.working_memory) to restore
+                con.execute("SET VARIABLE icp_memory_limit = ?", [self.memory_limit])
             except duckdb.Error as exc:
                 con.close()
                 raise UserError(

@@ -37,14 +37,12 @@ def inline_reports(
     columns: list[PlannedColumn],
     inline: set[int],
     texts: dict[str, str],
-    profiles: dict[str, dict[str, int]],
-    kept: int,
 ) -> dict[int, tuple[int, list[str], list[str]]]:
     """(unparsed, unparsed examples, examples) of the text columns normalised inline, with no lookup table.
 
     The same figures a lookup gives: examples are the first three distinct stored values in order; a
     value is unparsed when it was present (not blank, not a missing marker) yet stored as NULL (a website
-    with no domain in it), counted as NULL rows minus missing ones. Call before any row is rejected.
+    with no domain in it), counted over the rows stored as NULL only. Call before any row is rejected.
     """
     reports = {}
     for i in sorted(inline):
@@ -66,17 +64,21 @@ def inline_reports(
                 ).fetchall()
             ]
         nulls = con.execute(f"SELECT count_if({name} IS NULL) FROM {table}").fetchone()[0]
-        unparsed = nulls - (kept - profiles[column.header]["present"])
-        unparsed_examples = []
-        if unparsed:
+        unparsed, unparsed_examples = 0, []
+        if nulls:  # the NULLs whose value was present: read again from the file's rows, only those rows
             raw = texts[column.header]
-            unparsed_examples = [
-                f"row {r}: {v}"
-                for r, v in con.execute(
-                    f"SELECT min(_row) AS r, {raw} AS v FROM _dedup WHERE _row IN (SELECT _row FROM {table} WHERE "
-                    f"{name} IS NULL) AND {norm.null_if_missing(raw)} IS NOT NULL GROUP BY v ORDER BY r LIMIT 3"
-                ).fetchall()
-            ]
+            unread = (
+                f"FROM _dedup WHERE _row IN (SELECT _row FROM {table} WHERE {name} IS NULL) "
+                f"AND {norm.null_if_missing(raw)} IS NOT NULL"
+            )
+            unparsed = con.execute(f"SELECT count(*) {unread}").fetchone()[0]
+            if unparsed:
+                unparsed_examples = [
+                    f"row {r}: {v}"
+                    for r, v in con.execute(
+                        f"SELECT min(_row) AS r, {raw} AS v {unread} GROUP BY v ORDER BY r LIMIT 3"
+                    ).fetchall()
+                ]
         reports[i] = unparsed, unparsed_examples, examples
     return reports
 

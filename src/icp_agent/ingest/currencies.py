@@ -78,11 +78,11 @@ def apply_currencies(
                 column.note, f"its currency is stored as {own!r} ({taken!r} is another column of the file)"
             )
         name, currency, parsed = _q(column.name), _q(own), _q(f"{column.name}__parsed_currency")
-        if own != column.currency_source:
+        given = currency
+        if own != column.currency_source:  # one UPDATE fills the new column (each rewrites every row)
             con.execute(f"ALTER TABLE {table} ADD COLUMN {currency} VARCHAR")
             given = _q(column.currency_source) if column.currency_source else "NULL"
-            con.execute(f"UPDATE {table} SET {currency} = {given}")
-        con.execute(f"UPDATE {table} SET {currency} = coalesce({currency}, {parsed})")
+        con.execute(f"UPDATE {table} SET {currency} = coalesce({given}, {parsed})")
         con.execute(f"ALTER TABLE {table} DROP COLUMN {parsed}")
         counts = dict(
             con.execute(

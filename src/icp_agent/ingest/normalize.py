@@ -375,13 +375,16 @@ def text_list(expr: str, shown: Iterable[str] = ()) -> str:
 def domain(expr: str) -> str:
     """ "https://www.Acme.com/about" -> "acme.com"; an email keeps only its domain."""
     # one regular expression, the four steps in order (same result as four replacements): skip a mail box ("jo@"),
-    # then a scheme, then "www."/"www2.", and keep what comes before the first / ? # or :. The value is bound once
-    # and a plain domain never meets the expression: half the CPU of the four replacements (0.49 vs 0.96 s per
-    # 1M websites, one thread)
+    # then a scheme, then "www."/"www2.", and keep what comes before the first / ? # or :. The value is bound once.
+    # Only a value with @ : / ? or # needs it: a plain "www.acme.com" loses its "www." by position (websites are
+    # unique per row, so this runs per row: 0.56 s of CPU per 1M "www." websites with the expression, 0.2 without)
     pattern = "'^(?:[^@/]*@)?(?:[a-z]+://)?(?:www\\d?\\.)?([^/?#:]*)'"
     special = " OR ".join(f"contains(_icp_v, '{c}')" for c in "@:/?#")
     body = (
-        f"CASE WHEN {special} OR starts_with(_icp_v, 'www') THEN regexp_extract(_icp_v, {pattern}, 1) ELSE _icp_v END"
+        f"CASE WHEN {special} THEN regexp_extract(_icp_v, {pattern}, 1) "
+        "WHEN NOT starts_with(_icp_v, 'www') THEN _icp_v "
+        "WHEN starts_with(_icp_v, 'www.') THEN _icp_v[5:] "
+        "WHEN _icp_v[5] = '.' AND _icp_v[4] BETWEEN '0' AND '9' THEN _icp_v[6:] ELSE _icp_v END"
     )
     return f"nullif({_bound(f'lower({null_if_missing(expr)})', body)}, '')"
 

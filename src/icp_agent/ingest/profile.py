@@ -88,20 +88,22 @@ _PROFILE_KEYS = (
 
 
 def profile_known(con: duckdb.DuckDBPyConnection, texts: dict[str, str], known: set[str]) -> dict[str, dict[str, int]]:
-    """The profile of text columns whose type and role a synonym or the mapping fixed: presence, distinct count.
+    """The profile of text columns whose type and role a synonym or the mapping fixed, from the first
+    PROFILE_ROWS rows: `rows` (rows read), `present` (rows with a value) and `distinct_raw` (their distinct
+    values, by HyperLogLog, a few % off), which only decide whether the column is worth a lookup table.
 
-    One pass over the rows for all of them, before any `_dist_<i>` exists: the distinct count
-    (HyperLogLog, a few % off) only decides whether the column is worth a lookup table.
+    A column with no value in those rows has its presence counted over every row, so `present` is 0 exactly
+    when the column is empty. (Counted over every row, these took a 10M-row import 2.2 s of CPU, a scan of
+    the columns most expensive to read: names and websites, unique per row. The reports count what they
+    need from the stored rows.)
     """
     headers = [h for h in texts if h in known]
     if not headers:
         return {}
-    parts = [
-        f"count(*) FILTER ({norm.null_if_missing(texts[h])} IS NOT NULL), approx_count_distinct({texts[h]})"
-        for h in headers
-    ]
-    row = one(con, f"SELECT count(*) FILTER (_row <= {PROFILE_ROWS}), {', '.join(parts)} FROM _dedup")
-    return {
+    present = [f"count(*) FILTER ({norm.null_if_missing(texts[h])} IS NOT NULL)" for h in headers]
+    parts = [f"{p}, approx_count_distinct({texts[h]})" for p, h in zip(present, headers)]
+    row = one(con, f"SELECT count(*), {', '.join(parts)} FROM _dedup WHERE _row <= {PROFILE_ROWS}")
+    profiles = {
         h: dict.fromkeys(_PROFILE_KEYS, 0)
         | {
             "present": int(row[1 + 2 * k]),
@@ -111,6 +113,12 @@ def profile_known(con: duckdb.DuckDBPyConnection, texts: dict[str, str], known: 
         }
         for k, h in enumerate(headers)
     }
+    empty = [k for k, h in enumerate(headers) if not profiles[h]["present"]]
+    if empty:  # none in the first rows: the whole column decides
+        counts = one(con, f"SELECT {', '.join(present[k] for k in empty)} FROM _dedup")
+        for k, n in zip(empty, counts if isinstance(counts, tuple) else (counts,)):
+            profiles[headers[k]]["present"] = int(n)
+    return profiles
 
 
 def profile_columns(
