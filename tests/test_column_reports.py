@@ -59,7 +59,7 @@ def test_inline_reports():
     con.execute("""CREATE TABLE t AS SELECT * FROM (VALUES (1, 'acme.com'), (2, NULL), (3, NULL), (4, 'bolt.io'))
                    t(_row, domain)""")
     column = _col("domain", "text", role="id")
-    got = inline_reports(con, "t", [column], {0}, {"Domain": "website"}, {"Domain": {"present": 3}}, kept=4)
+    got = inline_reports(con, "t", [column], {0}, {"Domain": "website"})
     # 2 NULLs stored, 1 of them missing in the file: 1 unparsed, the row named
     assert got == {0: (1, ["row 2: not a site"], ["acme.com", "bolt.io"])}
 
