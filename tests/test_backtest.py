@@ -103,3 +103,18 @@ def test_what_the_backtest_needs(built):
     con.execute("ALTER TABLE customers DROP COLUMN customer_since")
     out = backtest(con, INPUTS, config, doc, "frame_icp_bt", Ledger())
     assert out == {"status": "not measurable", "reason": "the customers have no start date (customer_since)"}
+
+
+def test_tier1_only_finds_the_full_analysis_tier1_and_stops_there(built):
+    # the backtest's shortcut: the same Tier 1s (names, segments, criteria), nothing the backtest does not read
+    con, doc = built
+    short, _ = analyse(con, INPUTS, AnalysisConfig(), "icp-bt-short", keep_frame=False, tier1_only=True)
+    con.execute("DROP TABLE IF EXISTS frame_icp_bt_short")
+
+    def tier1(document):
+        return [(t.segment, t.name, [c.model_dump() for c in t.criteria]) for t in document.tiers if t.tier == 1]
+
+    assert tier1(short) == tier1(doc) and tier1(short)
+    assert [t.tier for t in short.tiers] == [1] * len(tier1(doc))
+    assert short.status == "ok" and not short.negative_icp and not short.retention and not short.patterns
+    assert doc.patterns  # what the full analysis adds, and the shortcut leaves out

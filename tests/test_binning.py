@@ -54,6 +54,22 @@ def test_woe_matches_a_hand_computed_table():
     assert smoothed[1][True][:2] == (4, 2) and smoothed[1][False][:2] == (10, 4)
 
 
+def test_woe_on_counted_patterns_equals_woe_on_the_rows():
+    # _fit aggregates the rows into bin patterns with counts; the WoE read from them must be the rows' own
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE t AS SELECT ['a', 'b', NULL][range % 3 + 1] AS v, range % 4 AS w, "
+        "hash(range) % 5 < 2 AS good FROM range(500)"
+    )
+    con.execute("CREATE TABLE p AS SELECT v, w, count(*) AS rows_, count_if(good) AS good_ FROM t GROUP BY ALL")
+    assert con.execute("SELECT count(*) FROM p").fetchone()[0] < 500
+    for smoothing in (0.0, 0.5):
+        on_rows = woe_table(con, "t", ["v", "w"], smoothing=smoothing)
+        on_patterns = woe_table(con, "p", ["v", "w"], smoothing=smoothing, counts=("rows_", "good_"))
+        assert on_patterns == on_rows
+    assert sum(n for n, _, _ in on_rows[1].values()) == 500
+
+
 def _nk(items):
     return [(i["n"], i["g"]) for i in items]
 

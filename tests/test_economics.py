@@ -5,12 +5,11 @@ from __future__ import annotations
 import math
 
 import duckdb
-import numpy as np
 import pytest
 from scipy import stats
 
 from icp_agent.evidence import Ledger
-from icp_agent.validation.economics import TARGETS, _mean_ci, _rate_ci, unit_economics
+from icp_agent.validation.economics import TARGETS, _means_by_tier1, _rate_ci, unit_economics
 from minimal_icp import icp, tier
 
 SOFTWARE = [{"field": "industry", "op": "eq", "value": "Software", "kind": "category"}]
@@ -57,14 +56,29 @@ def test_rate_ci_is_k_over_n_with_a_wilson_interval():
     assert _rate_ci(0, 0)["rate"] is None
 
 
-def test_mean_ci_is_a_t_interval_and_ignores_nan():
-    out = _mean_ci(np.array([1.2, 1.4, np.nan]))
+def test_means_by_tier1_are_t_intervals_in_sql_ignoring_nan_and_null():
+    con = duckdb.connect()
+    # Tier 1 (Software): 1.2, 1.4, NaN, NULL; outside: 5.0 and a NULL-industry row (NULL predicate = outside)
+    con.execute(
+        "CREATE TABLE f AS SELECT * FROM (VALUES ('Software', 1.2), ('Software', 1.4), ('Software', 'NaN'::DOUBLE), "
+        "('Software', NULL), ('Retail', 5.0), (NULL, NULL)) t(industry, v)"
+    )
+    out = _means_by_tier1(con, "f", "v", "industry = 'Software'")
     # mean 1.3, sd 0.1414, half = t(0.975, 1) * sd / sqrt(2) = 12.706 * 0.1
-    assert out["n"] == 2 and out["mean"] == pytest.approx(1.3)
-    assert out["ci_high"] - out["mean"] == pytest.approx(stats.t.ppf(0.975, 1) * 0.1, rel=1e-9)
-    assert out["median"] == pytest.approx(1.3)
-    assert _mean_ci(np.array([5.0])) == {"n": 1, "mean": 5.0}
-    assert _mean_ci(np.array([], dtype=float)) == {"n": 0, "mean": None}
+    icp_side = out["icp"]
+    assert icp_side["n"] == 2 and icp_side["mean"] == pytest.approx(1.3)
+    assert icp_side["ci_high"] - icp_side["mean"] == pytest.approx(stats.t.ppf(0.975, 1) * 0.1, rel=1e-9)
+    assert icp_side["mean"] - icp_side["ci_low"] == pytest.approx(stats.t.ppf(0.975, 1) * 0.1, rel=1e-9)
+    assert icp_side["median"] == pytest.approx(1.3)
+    assert out["non_icp"] == {"n": 1, "mean": 5.0}  # one value: no interval
+    # a side with no value at all; `where` filters before the split
+    assert _means_by_tier1(con, "f", "v", "industry = 'Software'", "industry = 'Software'")["non_icp"] == {
+        "n": 0,
+        "mean": None,
+    }
+    # the median of an even count is the midpoint, as numpy's
+    con.execute("INSERT INTO f VALUES ('Retail', 6.0), ('Retail', 9.0), ('Retail', 10.0)")
+    assert _means_by_tier1(con, "f", "v", "industry = 'Software'")["non_icp"]["median"] == pytest.approx(7.5)
 
 
 def test_unit_economics_compares_tier1_with_the_rest(con):

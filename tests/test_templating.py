@@ -136,3 +136,25 @@ def test_environment_escapes_html_templates_only():
     assert any(n.endswith(".html.j2") for n in names) and any(n.endswith(".md.j2") for n in names)
     html = next(n for n in names if n.endswith(".html.j2"))
     assert env.get_template(html).environment.autoescape(html) is True
+
+
+def test_compiled_templates_are_cached_on_disk_and_an_unwritable_cache_is_skipped(tmp_path):
+    from jinja2 import DictLoader, Environment
+
+    from icp_agent.render.templating import _BytecodeCache
+
+    assert isinstance(environment().bytecode_cache, _BytecodeCache)
+    cache = _BytecodeCache(str(tmp_path))
+    env = Environment(loader=DictLoader({"t.j2": "{{ x }} and {{ y }}"}), bytecode_cache=cache)
+    assert env.get_template("t.j2").render(x=1, y=2) == "1 and 2"
+    assert len(list(tmp_path.glob("__jinja2_*.cache"))) == 1
+    # a second process (a fresh environment) loads the compiled code and renders the same
+    again = Environment(loader=DictLoader({"t.j2": "{{ x }} and {{ y }}"}), bytecode_cache=cache)
+    assert again.get_template("t.j2").render(x=1, y=2) == "1 and 2"
+    # a template edited since is compiled again, not served stale
+    edited = Environment(loader=DictLoader({"t.j2": "{{ x }} or {{ y }}"}), bytecode_cache=cache)
+    assert edited.get_template("t.j2").render(x=1, y=2) == "1 or 2"
+    gone = Environment(
+        loader=DictLoader({"t.j2": "{{ x }}"}), bytecode_cache=_BytecodeCache(str(tmp_path / "no-such-folder"))
+    )
+    assert gone.get_template("t.j2").render(x=3) == "3"

@@ -13,7 +13,8 @@
   on DIR/src, another checkout: before and after a change in one interleaved run): import-csv (1M messy customers CSV) and
   import-parquet (10M messy prospects Parquet, every column a raw string) beside the floor
   `CREATE TABLE t AS SELECT * FROM read_csv/read_parquet(...)` into a database file and pandas;
-  build (`icp-agent build` on 1M imported customers, a fresh copy of the workspace per run);
+  build (`icp-agent build` on 1M imported customers whose health depends on their traits, so every phase runs;
+  the row says which ran; a fresh copy of the workspace per run);
   search (depth 3 at 1M, selector building included); score (`icp-agent score-prospects` on 10M raw Apollo-style
   prospects -> Parquet beside DuckDB's COPY of the same file).
 
@@ -160,6 +161,7 @@ class Task:
     note: str = ""
     setup: dict[str, str] = field(default_factory=dict)  # side -> code run in the child before the clock starts
     sources: dict[str, str] = field(default_factory=dict)  # side -> the src folder it imports (default: ours)
+    after: Callable[[], dict] | None = None  # what the last run did (read from its outputs), added to the row
 
 
 TASKS: dict[str, Callable[[Path, bool], Task]] = {}
@@ -219,6 +221,8 @@ def measure(task: Task, repeats: int) -> dict:
         row["baseline_time_vs_floor"] = round(base["seconds"] / floor["seconds"], 2)
         row["baseline_memory_vs_floor"] = round(base["peak_rss_mb"] / floor["peak_rss_mb"], 2)
         row["baseline_cpu_vs_floor"] = round(base["cpu_s"] / floor["cpu_s"], 2)
+    if task.after:
+        row.update(task.after())
     if task.note:
         row["note"] = task.note
     return row
@@ -253,34 +257,64 @@ for p in pathlib.Path(sys.argv[2]).parent.glob(pathlib.Path(sys.argv[2]).name + 
 """
 
 
-def make_messy_customers_csv(path: Path, rows: int) -> None:
+def make_messy_customers_csv(path: Path, rows: int, planted: bool = False) -> None:
     """Customers as a CRM export carries them: "$1,200.00" and "n/a" revenue, "51-200" beside "1,250" employees,
-    mixed-case industries, US dates, ";"-separated technologies, blank churn dates."""
+    mixed-case industries, US dates, ";"-separated technologies, blank churn dates.
+
+    `planted`: the health fields (churn, ARR, NPS, tickets) depend on the fit traits, as a real book does: software
+    companies (any spelling) on Salesforce and with 51-200 employees are retained, pay more, score higher and raise
+    fewer tickets 75% of the time against 35% for the rest (a milder lift for software or Salesforce alone). Without
+    it every column is independent noise: the build finds no segment and stops before validation, the scorecard and
+    the CRM files, which is not the build a user waits for."""
     import duckdb
 
+    # u = a uniform draw in [0, 100) per row; `good` decides the health fields when `planted`
+    chance = (
+        "(35 + 20 * (ind < 3)::INT + 10 * (tech IN (0, 3))::INT + 10 * (ind < 3 AND tech IN (0, 3) AND emp = 0)::INT)"
+        if planted
+        else "50"
+    )
+    good = f"(hash(range * 43) % 100 < {chance})"
+    churned = (
+        f"CASE WHEN {good} THEN hash(range * 23) % 10 = 0 ELSE hash(range * 23) % 2 = 0 END"
+        if planted
+        else ("hash(range * 23) % 4 = 0")
+    )
+    arr = (
+        f"(hash(range * 29) % 30000 + CASE WHEN {good} THEN 60000 ELSE 0 END)"
+        if planted
+        else "(hash(range * 29) % 90000)"
+    )
+    nps = f"(hash(range * 31) % 5 + CASE WHEN {good} THEN 6 ELSE 0 END)" if planted else "(hash(range * 31) % 11)"
+    tickets = f"(hash(range * 37) % 20 + CASE WHEN {good} THEN 0 ELSE 20 END)" if planted else "(hash(range * 37) % 40)"
+    # planted: a churned customer leaves 30-530 days after it joined (the plain file keeps its independent dates)
+    churn_date = (
+        "DATE '2020-01-01' + INTERVAL ((hash(range * 19) % 2000 + 30 + hash(range) % 500)::BIGINT) DAY"
+        if planted
+        else "DATE '2024-01-01' + INTERVAL ((hash(range) % 500)::BIGINT) DAY"
+    )
     duckdb.connect().execute(f"""COPY (SELECT range AS "Record ID", 'Company ' || range AS "Company name",
         'https://www.company' || range || '.com' AS "Company Domain Name",
         ['COMPUTER_SOFTWARE', 'Computer Software', 'computer software', 'Financial Services', 'FINANCIAL SERVICES',
-         'Marketing & Advertising', 'retail', 'Hospital & Health Care', 'n/a'][(hash(range) % 9)::BIGINT + 1]
-            AS "Industry",
-        ['51-200', '11-50', '1,250', CAST(hash(range * 3) % 5000 + 1 AS VARCHAR), 'n/a', '']
-            [(hash(range * 5) % 6)::BIGINT + 1] AS "Number of Employees",
+         'Marketing & Advertising', 'retail', 'Hospital & Health Care', 'n/a'][ind + 1] AS "Industry",
+        ['51-200', '11-50', '1,250', CAST(hash(range * 3) % 5000 + 1 AS VARCHAR), 'n/a', ''][emp + 1]
+            AS "Number of Employees",
         CASE hash(range * 7) % 4 WHEN 0 THEN 'n/a'
              WHEN 1 THEN '$' || format('{{:,}}', (hash(range * 11) % 5000)::BIGINT * 1000) || '.00'
              ELSE '$' || CAST((hash(range * 11) % 5000)::BIGINT * 1000 AS VARCHAR) END AS "Annual Revenue",
         ['United States', 'United Kingdom', 'Germany', 'France', 'n/a'][(hash(range * 13) % 5)::BIGINT + 1]
             AS "Country/Region",
-        ['Salesforce;Slack', 'HubSpot', 'Wix;Zoom', 'Salesforce;Microsoft 365', ''][(hash(range * 17) % 5)::BIGINT + 1]
-            AS "Technologies",
+        ['Salesforce;Slack', 'HubSpot', 'Wix;Zoom', 'Salesforce;Microsoft 365', ''][tech + 1] AS "Technologies",
         'customer' AS "Lifecycle Stage",
         strftime(DATE '2020-01-01' + INTERVAL ((hash(range * 19) % 2000)::BIGINT) DAY, '%m/%d/%Y')
             AS "Became a Customer Date",
-        CASE WHEN hash(range * 23) % 4 = 0 THEN strftime(DATE '2024-01-01' + INTERVAL ((hash(range) % 500)::BIGINT) DAY,
-             '%Y-%m-%d') END AS "Churn Date",
-        '$' || format('{{:,}}', (hash(range * 29) % 90000)::BIGINT) AS "ARR",
-        CAST(hash(range * 31) % 11 AS VARCHAR) AS "NPS Score",
-        CAST(hash(range * 37) % 40 AS VARCHAR) AS "Number of Support Tickets", 'UTC' AS "Time Zone"
-        FROM range({rows})) TO '{path}' (HEADER)""")
+        CASE WHEN {churned} THEN strftime({churn_date}, '%Y-%m-%d') END AS "Churn Date",
+        '$' || format('{{:,}}', {arr}::BIGINT) AS "ARR",
+        CAST({nps} AS VARCHAR) AS "NPS Score",
+        CAST({tickets} AS VARCHAR) AS "Number of Support Tickets", 'UTC' AS "Time Zone"
+        FROM (SELECT range, (hash(range) % 9)::BIGINT AS ind, (hash(range * 5) % 6)::BIGINT AS emp,
+                     (hash(range * 17) % 5)::BIGINT AS tech FROM range({rows}))
+        ORDER BY range) TO '{path}' (HEADER)""")
 
 
 def make_messy_prospects_parquet(path: Path, rows: int) -> None:
@@ -383,7 +417,7 @@ def task_build(folder: Path, quick: bool) -> Task:
     """`icp-agent build` on a workspace holding the messy customers (imported once; each run gets a fresh copy)."""
     rows = 100_000 if quick else 1_000_000
     path = folder / "build_customers.csv"
-    make_messy_customers_csv(path, rows)
+    make_messy_customers_csv(path, rows, planted=True)
     sys.path.insert(0, str(TOOLS.parent / "src"))
     from icp_agent.ingest.importer import import_file
     from icp_agent.workspace import Workspace
@@ -413,8 +447,33 @@ def task_build(folder: Path, quick: bool) -> Task:
                 ],
             )
         },
+        after=lambda: {"phases": build_phases(Path(target + ".out"))},
         note="the whole build: health, screen, selectors, search, tiers, validation, scorecard, documents and CRM files",
     )
+
+
+def build_phases(out: Path) -> dict:
+    """Which phases the last timed build ran, read from what it wrote: a build that found no segment stops after
+    the search, and its time says nothing about validation, the scorecard or the CRM files."""
+    try:
+        icp = json.loads((out / "icp.json").read_text())
+    except (OSError, ValueError) as exc:
+        return {"error": f"no icp.json in {out}: {exc}"}
+    validation, scorecard = icp.get("validation") or {}, icp.get("scorecard") or {}
+    return {
+        "status": icp.get("status"),
+        "tiers": len(icp.get("tiers") or []),
+        # each part of validation: its status ("ran" when it has none: a part says only when it could not run)
+        "validation": validation.get("status")
+        or {
+            part: (validation.get(part) or {}).get("status") or "ran"
+            for part in ("unit_economics", "backtest", "market")
+        }
+        if validation
+        else "not run",
+        "scorecard": scorecard.get("status", "not run"),
+        "crm_files": sorted(p.name for p in out.glob("*.csv") if p.name != "scoring_matrix.csv"),
+    }
 
 
 SEARCH_CHILD = """

@@ -9,6 +9,7 @@ a p-value the same way.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Mapping
 from contextvars import ContextVar
@@ -16,7 +17,8 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, StrictUndefined, select_autoescape
+from jinja2.bccache import Bucket
 from markupsafe import Markup, escape
 from pydantic import BaseModel
 
@@ -274,12 +276,32 @@ def link_ids_md(text: Any, known: set[str]) -> str:
     return EVIDENCE_ID.sub(lambda m: f"[{m[0]}]({anchor_md(m[0])})" if m[0] in known else m[0], md(text))
 
 
+class _BytecodeCache(FileSystemBytecodeCache):
+    """jinja2's on-disk cache of compiled templates, in its default per-user directory (mode 0700 in the system
+    temp folder), keyed by template name and checked against the source's checksum, so an edited or upgraded
+    template is compiled again. A cache that cannot be written is skipped: rendering never fails on it."""
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
+def _bytecode_cache() -> FileSystemBytecodeCache | None:
+    try:
+        return _BytecodeCache()
+    except (OSError, RuntimeError):  # no safe per-user temp folder: compile in memory, as without a cache
+        return None
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     """The jinja2 environment of the document templates (cached): strict undefined, HTML templates autoescaped,
-    the rendering filters registered.
+    the rendering filters registered. Each template is compiled once per process, and its compiled code is kept
+    on disk between processes (`_BytecodeCache`): compiling the ICP document's two templates cost a CLI run
+    about 0.2 s of CPU.
     """
     env = Environment(
+        bytecode_cache=_bytecode_cache(),
         loader=PackageLoader("icp_agent.render", "templates"),
         undefined=StrictUndefined,
         trim_blocks=False,

@@ -21,21 +21,32 @@ MAX_CATEGORY_VALUES = 5000  # beyond this a "category" is an identifier, not a t
 
 
 def woe_table(
-    con: duckdb.DuckDBPyConnection, relation: str, codes: list[str], *, smoothing: float = 0.5
+    con: duckdb.DuckDBPyConnection,
+    relation: str,
+    codes: list[str],
+    *,
+    smoothing: float = 0.5,
+    counts: tuple[str, str] | None = None,
 ) -> list[dict[Any, tuple[int, int, float]]]:
     """Per code expression: {bin value: (rows, good rows, WoE)}, all in one pass over `relation`.
 
     `relation` has a boolean `good`; each code is a SQL expression naming a row's bin (NULL is a
     bin too). WoE = ln((good_b + s) / (not_good_b + s)) - ln(good / not_good) over the relation.
+    `counts` = (rows column, good rows column): `relation` is already aggregated (each row stands for
+    that many entities, as _fit's table of bin patterns), and the figures are the same as on the entities.
     """
     aliases = [f"__icp_c{i}" for i in range(len(codes))]
     select = ", ".join(f"{code} AS {alias}" for code, alias in zip(codes, aliases))
     which = "CASE " + " ".join(f"WHEN grouping({a}) = 0 THEN {i}" for i, a in enumerate(aliases)) + " END"
     s = float(smoothing)
+    if counts:
+        weights, n_sql, g_sql = f"{counts[0]} AS __icp_n, {counts[1]} AS __icp_g", "sum(__icp_n)", "sum(__icp_g)"
+    else:
+        weights, n_sql, g_sql = "good", "count(*)", "count_if(good)"
     rows = con.execute(f"""
-        WITH scored AS (SELECT good, {select} FROM {relation}),
-        totals AS (SELECT count(*)::DOUBLE AS n, count_if(good)::DOUBLE AS g FROM scored),
-        bins AS (SELECT {which} AS which, {", ".join(aliases)}, count(*)::BIGINT AS n, count_if(good)::BIGINT AS g
+        WITH scored AS (SELECT {weights}, {select} FROM {relation}),
+        totals AS (SELECT {n_sql}::DOUBLE AS n, {g_sql}::DOUBLE AS g FROM scored),
+        bins AS (SELECT {which} AS which, {", ".join(aliases)}, {n_sql}::BIGINT AS n, {g_sql}::BIGINT AS g
                  FROM scored GROUP BY GROUPING SETS ({", ".join(f"({a})" for a in aliases)}))
         SELECT bins.*, ln((bins.g + {s!r}) / (bins.n - bins.g + {s!r})) - ln(totals.g / (totals.n - totals.g))
         FROM bins, totals""").fetchall()
@@ -289,12 +300,25 @@ def _num(value: float) -> float | int:
 
 
 def _attach_woe(
-    con, relation: str, features: list[dict], n: int, n_good: int, min_n: int, settings: dict
+    con,
+    relation: str,
+    features: list[dict],
+    n: int,
+    n_good: int,
+    min_n: int,
+    settings: dict,
+    *,
+    codes: list[str] | None = None,
+    counts: tuple[str, str] | None = None,
 ) -> tuple[list[dict], list[dict]]:
-    """Counts and WoE of the final bins (one SQL pass), information value, and the `min_iv` cut."""
+    """Counts and WoE of the final bins (one SQL pass), information value, and the `min_iv` cut.
+
+    `codes`: each feature's bin as a column or expression of `relation` (default: its _code_sql); `counts`: as in
+    woe_table, when `relation` is aggregated (_fit passes its table of bin patterns)."""
     if not features:
         return [], []
-    tables = woe_table(con, relation, [_code_sql(f, None) for f in features], smoothing=settings["smoothing"])
+    codes = codes or [_code_sql(f, None) for f in features]
+    tables = woe_table(con, relation, codes, smoothing=settings["smoothing"], counts=counts)
     kept, dropped = [], []
     for feature, table in zip(features, tables):
         iv = 0.0

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import uuid
 
 import numpy as np
 from scipy.optimize import minimize
@@ -37,14 +38,51 @@ def _fit(
     n, n_good = con.execute(f"SELECT count(*), count_if(good)::BIGINT FROM {relation}").fetchall()[0]
     min_n = max(math.ceil(settings["min_bin_share"] * n), 1)
     features, excluded = _bin_fields(con, relation, fields, n, n_good, min_n, settings)
-    features, dropped = _attach_woe(con, relation, features, n, n_good, min_n, settings)
+    # every row's final bins are computed once, into a small table of the distinct bin patterns with their counts:
+    # the WoE and the regression both read it instead of the rows (each pass over them normalised every category)
+    patterns = f"__icp_patterns_{uuid.uuid4().hex[:12]}"
+    codes = [f"__icp_c{i}" for i in range(len(features))]
+    if features:
+        con.execute(
+            f"CREATE TEMP TABLE {patterns} AS SELECT "
+            f"{', '.join(f'{_code_sql(f, None)}::INTEGER AS {c}' for f, c in zip(features, codes))}, "
+            f"count(*)::BIGINT AS n, count_if(good)::BIGINT AS g FROM {relation} GROUP BY ALL"
+        )
+    try:
+        return _fit_patterns(
+            con, patterns, features, codes, fields, excluded, n, n_good, min_n, settings, pdo, base_points, base_odds
+        )
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {patterns}")
+
+
+def _fit_patterns(
+    con,
+    patterns: str,
+    features: list[dict],
+    codes: list[str],
+    fields: dict[str, str],
+    excluded: list[dict],
+    n: int,
+    n_good: int,
+    min_n: int,
+    settings: dict,
+    pdo: float,
+    base_points: float,
+    base_odds: float | None,
+) -> dict:
+    """_fit from the binned features and the table of their bin patterns (`codes` its columns, n and g its counts)."""
+    code_of = {id(f): c for f, c in zip(features, codes)}
+    features, dropped = _attach_woe(con, patterns, features, n, n_good, min_n, settings, codes=codes, counts=("n", "g"))
     excluded += dropped
     average_odds = n_good / (n - n_good)
     scaling = points_scaling(pdo, base_points, base_odds or average_odds)
     warnings = []
     intercept = math.log(average_odds)
     if features:
-        intercept, coefficients, converged = _logistic(con, relation, features, settings["l2"])
+        intercept, coefficients, converged = _logistic(
+            con, patterns, features, settings["l2"], [code_of[id(f)] for f in features]
+        )
         if not converged:
             warnings.append("the logistic regression did not fully converge; points may shift slightly on a refit")
         kept = []
@@ -95,13 +133,15 @@ def _round_half_up(x: float) -> float:
     return math.floor(x + 0.5)
 
 
-def _logistic(con, relation: str, features: list[dict], l2: float) -> tuple[float, np.ndarray, bool]:
-    """L2-penalised logistic regression of good on WoE, on counts of identical bin patterns."""
-    codes = [_code_sql(f, None) for f in features]
-    aliases = [f"__icp_c{i}" for i in range(len(codes))]
+def _logistic(con, patterns: str, features: list[dict], l2: float, codes: list[str]) -> tuple[float, np.ndarray, bool]:
+    """L2-penalised logistic regression of good on WoE, on counts of identical bin patterns.
+
+    `patterns`: _fit's table of bin patterns, `codes` its column holding each feature's bin, n and g its counts
+    (rows, good rows), grouped again on these features' columns alone (the dropped ones no longer split it)."""
+    aliases = [f"__icp_x{i}" for i in range(len(features))]
     data = con.execute(
-        f"SELECT {', '.join(f'{c}::INTEGER AS {a}' for c, a in zip(codes, aliases))}, "
-        f"count(*)::DOUBLE AS n, count_if(good)::DOUBLE AS g FROM {relation} GROUP BY ALL"
+        f"SELECT {', '.join(f'{c} AS {a}' for c, a in zip(codes, aliases))}, "
+        f"sum(n)::DOUBLE AS n, sum(g)::DOUBLE AS g FROM {patterns} GROUP BY ALL"
     ).fetchnumpy()
     x = np.column_stack(
         [

@@ -51,8 +51,10 @@ from icp_agent.models import (
     DatasetImport,
     DatasetInfo,
     ExcludedField,
+    HealthSummary,
     IcpDocument,
     MinSupport,
+    Tier,
 )
 from icp_agent.patterns.screen import known_rows, screen_fields
 from icp_agent.patterns.selectors import (
@@ -62,6 +64,7 @@ from icp_agent.schema import AnalysisInputs  # callers import it from here too
 from icp_agent.sql import columns_of
 from icp_agent.sql import quote_identifier as _q
 from icp_agent.tiers.candidates import (
+    Candidate,
     _candidates,
     _pattern_stat,
     holm,  # noqa: F401 - re-exported
@@ -89,6 +92,7 @@ from icp_agent.tiers.segments import (
 )
 from icp_agent.tiers.specs import (
     EMPLOYEE_BANDS,  # noqa: F401 - re-exported
+    criterion,
     display_label,
     field_specs,
     with_values,
@@ -122,6 +126,7 @@ def analyse(
     progress=None,
     *,
     keep_frame: bool = True,
+    tier1_only: bool = False,
 ) -> tuple[IcpDocument, Ledger]:
     """Build an ICP version from the imported data: health frame, field screen, pattern search, tiers and
     disqualifiers; returns the icp.json document and the evidence ledger behind it.
@@ -129,6 +134,9 @@ def analyse(
     The frame (`frame_<version id>`) is a table of the workspace, read later by the evidence queries, the scoring
     matrix and version diffs; with keep_frame=False (a throwaway analysis, the backtest's) it is a TEMP table the
     caller drops, never written to the workspace file (at a million customers, writing it cost a second of CPU).
+    With tier1_only=True (the backtest's, which reads only Tier 1's criteria) it stops once the segments are found:
+    the document holds the Tier 1s alone, without the broader tiers, their metrics, the disqualifiers, retention and
+    patterns (at a million customers these cost as much as the search). The Tier 1s are the full analysis's.
     """
     say = progress or (lambda _m: None)
     ledger = Ledger()
@@ -205,6 +213,8 @@ def analyse(
     known = known_rows(con, relation, screen.kept, {d["field"] for d in data_quality})
     con.execute(f"DROP TABLE {relation}")
     segments, good_candidates = _segments(selset, good, config, min_support, health, ledger, known)
+    if tier1_only:
+        return _tier1_document(version_id, segments, inputs, summary), ledger
     bad_candidates, _ = _candidates(selset, bad, "bad", config, min_support, health, ledger, known=known)
     tiers = _tiers(con, frame, segments, selset, good, config, health, inputs, ledger, min_support)
     tier_rows = _tier_members(selset, segments)
@@ -243,6 +253,31 @@ def analyse(
     )
     icp.evidence = ledger.all()
     return icp, ledger
+
+
+def _tier1_document(
+    version_id: str, segments: list[Candidate], inputs: AnalysisInputs, summary: HealthSummary
+) -> IcpDocument:
+    """The Tier 1 of each segment as _tiers names and orders it, in a document with nothing else (tier1_only)."""
+    tiers = [
+        Tier(
+            tier=1,
+            segment=f"ICP {number}",
+            name=f"ICP {number} Tier 1: " + " AND ".join(s.label for s in segment.pattern.selectors),
+            criteria=[criterion(s, inputs.headers) for s in segment.pattern.selectors],
+        )
+        for number, segment in enumerate(segments, start=1)
+    ]
+    tiers.sort(key=lambda t: (t.tier, t.segment))
+    return IcpDocument(
+        id=version_id,
+        created_at=datetime.now(UTC),
+        status="ok" if tiers else "no_significant_icp",
+        dataset=DatasetInfo(fingerprint=inputs.fingerprint, imports=[]),
+        health=summary,
+        statement="Tier 1 only: the analysis stopped once the segments were found (tier1_only)",
+        tiers=tiers,
+    )
 
 
 def fingerprint(imports: list[dict]) -> str:

@@ -34,7 +34,8 @@ def backtest(con, inputs: AnalysisInputs, config: AnalysisConfig, icp: IcpDocume
     )
     old_inputs = replace(inputs, customers=older, deals=None)
     try:
-        old_icp, _ = analyse(con, old_inputs, config, f"{icp.id}-backtest", keep_frame=False)
+        # only Tier 1 is compared: the analysis stops once the segments are found
+        old_icp, _ = analyse(con, old_inputs, config, f"{icp.id}-backtest", keep_frame=False, tier1_only=True)
     except DataShapeError as exc:
         return {"status": "not measurable", "reason": f"the older customers alone: {exc.reason}", "cutoff": str(cutoff)}
     finally:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from scipy import stats
 
 from icp_agent import numbers
@@ -25,18 +24,29 @@ TARGETS = {
 }
 
 
-def _mean_ci(values: np.ndarray) -> dict:
-    values = values[~np.isnan(values)]
-    if values.size < 2:
-        return {"n": int(values.size), "mean": float(values.mean()) if values.size else None}
-    mean = float(values.mean())
-    half = float(stats.t.ppf(0.975, values.size - 1) * values.std(ddof=1) / math.sqrt(values.size))
+def _mean_summary(n: int, mean: float | None, std: float | None, median: float | None) -> dict:
+    """A mean with its 95% t-interval: {n, mean, ci_low, ci_high, median} from the aggregates (n, mean, sample
+    standard deviation, median); {n, mean} alone under two values (no interval)."""
+    if n < 2 or mean is None or std is None:
+        return {"n": n, "mean": mean if n else None}
+    half = float(stats.t.ppf(0.975, n - 1) * std / math.sqrt(n))
+    return {"n": n, "mean": mean, "ci_low": mean - half, "ci_high": mean + half, "median": median}
+
+
+def _means_by_tier1(con, relation: str, value: str, in_icp: str, where: str = "TRUE") -> dict:
+    """{"icp": _mean_ci, "non_icp": _mean_ci} of the SQL expression `value` over the rows of `relation` matching
+    `where`, split by the Tier-1 predicate (NULL = outside): one GROUP BY in DuckDB, never the rows in Python."""
+    found = {
+        flag: (n, mean, std, median)
+        for flag, n, mean, std, median in con.execute(
+            f"SELECT coalesce(({in_icp}), FALSE), count(*), avg(__value), stddev_samp(__value), median(__value) "
+            f"FROM (SELECT {value}::DOUBLE AS __value, * FROM {relation} WHERE {where}) "
+            f"WHERE __value IS NOT NULL AND NOT isnan(__value) GROUP BY ALL"
+        ).fetchall()
+    }
     return {
-        "n": int(values.size),
-        "mean": mean,
-        "ci_low": mean - half,
-        "ci_high": mean + half,
-        "median": float(np.median(values)),
+        label: _mean_summary(*found.get(flag, (0, None, None, None)))
+        for label, flag in (("icp", True), ("non_icp", False))
     }
 
 
@@ -61,26 +71,13 @@ def unit_economics(con, frame: str, deals_frame: str | None, icp: IcpDocument, l
         comparisons["churn"] = {("icp" if icp_flag else "non_icp"): _rate_ci(k, n) for icp_flag, n, k in rows}
     for metric, column in (("nrr", "nrr_raw"), ("cac", "cac"), ("sales_cycle_days", "days_to_close")):
         if column in columns:
-            comparisons[metric] = {
-                label: _mean_ci(
-                    np.array(
-                        [
-                            r[0]
-                            for r in con.execute(
-                                f"SELECT {_q(column)}::DOUBLE FROM {frame} WHERE {'' if flag else 'NOT '}coalesce(({in_icp}), FALSE) "
-                                f"AND {_q(column)} IS NOT NULL"
-                            ).fetchall()
-                        ],
-                        dtype=float,
-                    )
-                )
-                for label, flag in (("icp", True), ("non_icp", False))
-            }
+            comparisons[metric] = _means_by_tier1(con, frame, _q(column), in_icp)
     deal_metrics = ("win_rate", "acv", "sales_cycle_days")
     if deals_frame:
         deal_columns = columns_of(con, deals_frame)
         try:
-            in_icp = tier1_sql(icp, deal_columns, "the deals")
+            # the Tier 1 found above, compiled for the deals' columns (never None: the same tiers)
+            in_icp = tier1_sql(icp, deal_columns, "the deals") or "FALSE"
         except NotMeasurable as exc:
             # the deals carry none of some Tier-1 field (their firmographics are named differently, or
             # they link to no customer): win rate, ACV and cycle cannot be split by Tier 1
@@ -98,38 +95,11 @@ def unit_economics(con, frame: str, deals_frame: str | None, icp: IcpDocument, l
             ).fetchall()
             comparisons["win_rate"] = {("icp" if f else "non_icp"): _rate_ci(k, n) for f, n, k in rows}
         if "amount" in deal_columns:
-            comparisons["acv"] = {
-                label: _mean_ci(
-                    np.array(
-                        [
-                            r[0]
-                            for r in con.execute(
-                                f"SELECT amount::DOUBLE FROM {deals_frame} WHERE good AND {'' if flag else 'NOT '}coalesce(({in_icp}), FALSE) "
-                                f"AND amount IS NOT NULL"
-                            ).fetchall()
-                        ],
-                        dtype=float,
-                    )
-                )
-                for label, flag in (("icp", True), ("non_icp", False))
-            }
+            comparisons["acv"] = _means_by_tier1(con, deals_frame, "amount", in_icp, "good")
         if {"close_date", "deal_created_date"} <= deal_columns and "sales_cycle_days" not in comparisons:
-            comparisons["sales_cycle_days"] = {
-                label: _mean_ci(
-                    np.array(
-                        [
-                            r[0]
-                            for r in con.execute(
-                                f"SELECT date_diff('day', deal_created_date, close_date)::DOUBLE FROM {deals_frame} WHERE good AND "
-                                f"{'' if flag else 'NOT '}coalesce(({in_icp}), FALSE) AND close_date IS NOT NULL AND "
-                                f"deal_created_date IS NOT NULL"
-                            ).fetchall()
-                        ],
-                        dtype=float,
-                    )
-                )
-                for label, flag in (("icp", True), ("non_icp", False))
-            }
+            comparisons["sales_cycle_days"] = _means_by_tier1(
+                con, deals_frame, "date_diff('day', deal_created_date, close_date)", in_icp, "good"
+            )
     for metric, (direction, threshold, text) in TARGETS.items():
         pair = comparisons.get(metric, {})
         icp_value = _value(pair.get("icp"))
