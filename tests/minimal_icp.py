@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from icp_agent.models import DatasetInfo, HealthSummary, IcpDocument, Tier
+from icp_agent.icp_document import DatasetInfo, HealthSummary, IcpDocument, Tier
 
 
 def tier(number: int, criteria: list[dict[str, Any]], segment: str = "ICP 1", **metrics: Any) -> Tier:

@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from icp_agent.models import HealthSummary, MarketTier, PatternStat, RetentionCurve
+from icp_agent.icp_document import HealthSummary, MarketTier, PatternStat, RetentionCurve
 from icp_agent.render import charts
 from minimal_icp import tier
 

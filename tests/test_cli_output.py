@@ -25,7 +25,7 @@ from icp_agent.faces.cli_output import (
     print_validation,
     print_versions,
 )
-from icp_agent.models import Validation
+from icp_agent.icp_document import Validation
 from minimal_icp import icp, tier
 
 

@@ -9,8 +9,8 @@ import duckdb
 import pytest
 
 from icp_agent import toolkit
+from icp_agent.icp_document import Criterion
 from icp_agent.ingest import normalize as norm
-from icp_agent.models import Criterion
 
 
 @pytest.mark.parametrize("raw,name", [
@@ -62,9 +62,8 @@ def test_canonical_countries_rewrites_a_lookup_once_per_value():
 
 
 def test_scoring_reads_countries_as_the_import_stores_them(tmp_path):
-    from test_render import make_icp
-
     from icp_agent.scorecard.scoring import score_file
+    from test_render import make_icp
 
     base = make_icp()
     tier = base.tiers[0].model_copy(update={"criteria": [

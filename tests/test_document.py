@@ -11,7 +11,8 @@ import pytest
 
 from icp_agent import numbers
 from icp_agent.evidence import EvidenceItem
-from icp_agent.models import Criterion, ImportReport, PatternStat, Scorecard, Validation, WorkspaceSummary
+from icp_agent.icp_document import Criterion, PatternStat, Scorecard, Validation
+from icp_agent.models import ImportReport, WorkspaceSummary
 from icp_agent.render.document import (
     Block,
     Cell,

@@ -9,8 +9,7 @@ import pytest
 from mcp import Client
 
 from icp_agent import toolkit
-from icp_agent.errors import (ArgumentError, DataShapeError, InputError, NotMeasurable, ServiceError, UserError,
-                              describe)
+from icp_agent.errors import ArgumentError, DataShapeError, InputError, NotMeasurable, ServiceError, UserError, describe
 from icp_agent.faces.server import create_server
 from icp_agent.workspace import Workspace
 
@@ -128,7 +127,7 @@ async def test_mcp_tools_return_actionable_messages_for_every_failure(tmp_path, 
 
 def test_the_boundary_does_not_swallow_bugs_inside_a_build(monkeypatch, ws):
     """A phase's bug is not turned into "not measurable": only data-shape problems are."""
-    from icp_agent.models import IcpDocument
+    from icp_agent.icp_document import IcpDocument
 
     icp = IcpDocument.model_construct(warnings=[])
     with pytest.raises(ZeroDivisionError):

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from icp_agent.models import Disqualifier, MarketTier, PatternStat, TierMetrics, Validation
+from icp_agent.icp_document import Disqualifier, MarketTier, PatternStat, TierMetrics, Validation
 from icp_agent.render.exports import (
     _adjacent,
     _market_size,

@@ -8,7 +8,7 @@ import csv
 import duckdb
 import pytest
 
-from icp_agent.models import Disqualifier
+from icp_agent.icp_document import Disqualifier
 from icp_agent.render.matrix import _fit_columns, _matrix_column, export_scoring_matrix
 from icp_agent.workspace import Workspace
 from minimal_icp import icp, tier

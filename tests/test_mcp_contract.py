@@ -26,14 +26,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from icp_agent.faces.schemas import inline_single_use, lean_schema
 from icp_agent.faces.server import create_server
-from icp_agent.models import (
-    DataKindName,
-    IdText,
-    SegmentName,
-    TierNumber,
-    choice_text,
-    utc_timestamp,
-)
+from icp_agent.shapes import DataKindName, IdText, SegmentName, TierNumber, choice_text, utc_timestamp
 from icp_agent.views import SECTIONS, KindView, VersionInfo
 from icp_agent.workspace import Workspace
 

@@ -7,7 +7,7 @@ import pytest
 
 from icp_agent.evidence import Ledger
 from icp_agent.health.health_score import HealthResult
-from icp_agent.models import Criterion, Tier
+from icp_agent.icp_document import Criterion, Tier
 from icp_agent.schema import AnalysisInputs
 from icp_agent.tiers.metrics import (
     _deals_frame,

@@ -21,7 +21,7 @@ from icp_agent.drafting.offline import (
     notes_with_instructions,
 )
 from icp_agent.evidence import EvidenceItem, Ledger
-from icp_agent.models import Disqualifier
+from icp_agent.icp_document import Disqualifier
 from icp_agent.personas.buyers import ROLES
 from icp_agent.workspace import Workspace
 from minimal_icp import icp, tier

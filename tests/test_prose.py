@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from icp_agent.evidence import Ledger
 from icp_agent.health.health_score import HealthResult
-from icp_agent.models import Criterion, Disqualifier, PatternMetrics, Tier
+from icp_agent.icp_document import Criterion, Disqualifier, PatternMetrics, Tier
 from icp_agent.patterns.search import Pattern
 from icp_agent.patterns.selectors import Selector
 from icp_agent.tiers.candidates import Candidate

@@ -11,8 +11,18 @@ from typing import Any
 import pytest
 
 from icp_agent.evidence import EvidenceItem
-from icp_agent.models import (Criterion, DatasetInfo, Disqualifier, HealthSummary, IcpDocument, PatternStat, Scorecard,
-                              RetentionCurve, Tier, Validation)
+from icp_agent.icp_document import (
+    Criterion,
+    DatasetInfo,
+    Disqualifier,
+    HealthSummary,
+    IcpDocument,
+    PatternStat,
+    RetentionCurve,
+    Scorecard,
+    Tier,
+    Validation,
+)
 from icp_agent.render import charts
 from icp_agent.render.document import blocks, render_html, render_markdown
 from icp_agent.render.templating import fence, md, metric_items, metric_notes, pval

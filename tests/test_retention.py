@@ -6,7 +6,7 @@ import duckdb
 import pytest
 
 from icp_agent.evidence import Ledger
-from icp_agent.models import Criterion, Tier
+from icp_agent.icp_document import Criterion, Tier
 from icp_agent.tiers.retention import _retention
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from icp_agent import toolkit
 from icp_agent.errors import NotMeasurable, UserError
-from icp_agent.models import Criterion, IcpDocument, Scorecard
+from icp_agent.icp_document import Criterion, IcpDocument, Scorecard
 from icp_agent.tiers.criteria import (
     criteria_sql,
     criterion_label,

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from icp_agent.errors import UserError
-from icp_agent.models import Scorecard
+from icp_agent.icp_document import Scorecard
 from icp_agent.scorecard.emit import scorecard_select_sql
 from icp_agent.scorecard.fit import fit_scorecard
 from icp_agent.scorecard.scoring import (

@@ -20,7 +20,7 @@ from icp_agent.drafting.store import (
 )
 from icp_agent.errors import UserError
 from icp_agent.evidence import Ledger
-from icp_agent.models import Disqualifier
+from icp_agent.icp_document import Disqualifier
 from icp_agent.workspace import Workspace
 from minimal_icp import icp, tier
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from markupsafe import Markup
 
 from icp_agent import numbers
-from icp_agent.models import TierMetrics
+from icp_agent.icp_document import TierMetrics
 from icp_agent.render.templating import (
     SYMBOLS,
     anchor_md,

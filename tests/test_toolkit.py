@@ -15,7 +15,7 @@ import pytest
 
 from icp_agent import toolkit
 from icp_agent.errors import ArgumentError, UserError
-from icp_agent.models import IcpDocument
+from icp_agent.icp_document import IcpDocument
 from icp_agent.workspace import Workspace
 
 ICP_FILE = Path(__file__).parent / "data" / "icp_before_typed_sections.json"

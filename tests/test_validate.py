@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from icp_agent.evidence import Ledger
-from icp_agent.models import Validation
+from icp_agent.icp_document import Validation
 from icp_agent.tiers.analyse import AnalysisConfig, AnalysisInputs, analyse
 from icp_agent.validation.validate import validate
 from minimal_icp import icp, tier

@@ -21,7 +21,7 @@ from icp_agent.drift.versions import (
     psi,
 )
 from icp_agent.evidence import Ledger
-from icp_agent.models import PatternStat
+from icp_agent.icp_document import PatternStat
 from minimal_icp import icp, tier
 
 SOFTWARE = [{"field": "industry", "op": "eq", "value": "Software", "kind": "category"}]

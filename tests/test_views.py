@@ -12,7 +12,8 @@ import pytest
 
 from icp_agent import views
 from icp_agent.drafting.store import SaveDraftsResult
-from icp_agent.models import ColumnReport, IcpDocument, ImportReport, RejectedRow, WorkspaceSummary
+from icp_agent.icp_document import IcpDocument
+from icp_agent.models import ColumnReport, ImportReport, RejectedRow, WorkspaceSummary
 from icp_agent.options import DraftClaim, DraftPersona, DraftRationale
 from icp_agent.toolkit import EvidenceBrief, EvidenceListing
 from icp_agent.views import (

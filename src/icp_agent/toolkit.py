@@ -30,6 +30,7 @@ from icp_agent.drafting.store import (  # noqa: F401 - re-exported: the draft mo
 from icp_agent.errors import ArgumentError, DataShapeError, UserError
 from icp_agent.evidence import EvidenceItem
 from icp_agent.health.rollup import ROLLUP_KINDS, roll_up
+from icp_agent.icp_document import ICP_SCHEMA_VERSION, HealthSummary, IcpDocument, PatternStat, Scorecard, Validation
 from icp_agent.ingest.column_reports import require_readable
 from icp_agent.ingest.fields import ROLES
 from icp_agent.ingest.importer import import_into
@@ -46,18 +47,7 @@ from icp_agent.ingest.plan import (  # noqa: F401 - re-exported for callers of t
 )
 from icp_agent.ingest.reader import WORKBOOK_SUFFIXES, inspect_file, peek_headers
 from icp_agent.ingest.roles import field_roles, resolve_field
-from icp_agent.models import (
-    ICP_SCHEMA_VERSION,
-    HealthSummary,
-    IcpDocument,
-    ImportReport,
-    LinkReport,
-    PatternStat,
-    Scorecard,
-    Validation,
-    WorkspaceSummary,
-    utc_timestamp,
-)
+from icp_agent.models import ImportReport, LinkReport, WorkspaceSummary
 from icp_agent.operations import operation
 from icp_agent.options import (
     AnalysisOptions,
@@ -84,6 +74,7 @@ from icp_agent.progress import (
 )
 from icp_agent.render.matrix import export_scoring_matrix
 from icp_agent.scorecard.labels import SCORECARD_KINDS, readable_bin_labels
+from icp_agent.shapes import utc_timestamp
 from icp_agent.sql import columns_of
 from icp_agent.workspace import Workspace
 

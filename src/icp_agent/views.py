@@ -18,14 +18,9 @@ from typing import Any, Literal, TypeVar
 import pydantic_core
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from icp_agent.models import (
-    ColumnReport,
-    IcpDocument,
-    LinkReport,
-    RejectedRow,
-    Scorecard,
-    UtcDateTime,
-)
+from icp_agent.icp_document import IcpDocument, Scorecard
+from icp_agent.models import ColumnReport, LinkReport, RejectedRow
+from icp_agent.shapes import UtcDateTime
 from icp_agent.toolkit import EvidenceBrief, EvidenceListing, PlannedFile, SaveDraftsResult, SkippedFile
 
 T = TypeVar("T")
@@ -262,7 +257,7 @@ class DatasetBrief(BaseModel):
 
     @classmethod
     def of(cls, dataset: Any) -> DatasetBrief:
-        """The brief of an icp.json dataset section (a models.DatasetInfo)."""
+        """The brief of an icp.json dataset section (an icp_document.DatasetInfo)."""
         return cls(
             fingerprint=dataset.fingerprint,
             imports=[i.model_dump() for i in dataset.imports],

@@ -19,7 +19,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from icp_agent import numbers
 from icp_agent.drafting.grounding import Problem, ground
 from icp_agent.evidence import EvidenceItem, Ledger
-from icp_agent.models import DraftingRecord, IcpDocument, Narrative, Persona, Theme
+from icp_agent.icp_document import DraftingRecord, IcpDocument, Narrative, Persona, Theme
 from icp_agent.personas.buyers import ROLES, persona_evidence
 from icp_agent.untrusted import looks_like_instructions
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from icp_agent.drafting.records import DraftingRecorded
 from icp_agent.errors import UserError
-from icp_agent.models import DraftingRecord, IcpDocument, Narrative, Persona, Theme
+from icp_agent.icp_document import DraftingRecord, IcpDocument, Narrative, Persona, Theme
 from icp_agent.options import (  # noqa: F401 - the draft models, re-exported
     DraftClaim,
     DraftPersona,

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from icp_agent.errors import NotMeasurable
 from icp_agent.evidence import Ledger
-from icp_agent.models import IcpDocument
+from icp_agent.icp_document import IcpDocument
 from icp_agent.patterns.stats import fisher_exact, wilson_interval
 from icp_agent.sql import columns_of
 from icp_agent.sql import quote_identifier as _q

@@ -191,7 +191,7 @@ def print_patterns(result) -> None:
 
 
 def print_scorecard(card) -> None:
-    """fit-scorecard: the status, the holdout AUC and each feature's points per bin (a models.Scorecard)."""
+    """fit-scorecard: the status, the holdout AUC and each feature's points per bin (an icp_document.Scorecard)."""
     evaluation = card.evaluation
     auc = f", holdout AUC {numbers.auc(evaluation.auc)}" if evaluation and evaluation.auc is not None else ""
     out.print(f"lead score: {card.status}{auc}" + (f" ({card.reason})" if card.reason else ""))
@@ -208,7 +208,7 @@ def print_json(result) -> None:
 
 def print_validation(result) -> None:
     """validate-icp: each unit-economics target (met / not met / not measurable), the backtest, the revenue
-    check (a models.Validation); the figures are in --json."""
+    check (an icp_document.Validation); the figures are in --json."""
     for target in result.unit_economics.targets if result.unit_economics else []:
         why = f" ({target.reason})" if target.reason else ""
         out.print(f"{target.target or target.metric}: {target.status}{why}")

@@ -33,13 +33,7 @@ from icp_agent.errors import UserError, bug_report, describe
 from icp_agent.faces.paths import DataRoots, replaceable_output
 from icp_agent.faces.schemas import publish_lean_schemas
 from icp_agent.faces.transports import DEFAULT_OUT
-from icp_agent.models import (
-    HealthSummary,
-    SegmentName,
-    TierNumber,
-    choice_text,
-    one_or_many,
-)
+from icp_agent.icp_document import HealthSummary
 from icp_agent.options import (
     AnalysisOptions,
     DiffOptions,
@@ -63,6 +57,7 @@ from icp_agent.progress import Eta
 from icp_agent.query import QueryResult
 from icp_agent.resources import icons, render_prompt
 from icp_agent.scorecard.scoring import ScoreResult
+from icp_agent.shapes import SegmentName, TierNumber, choice_text, one_or_many
 from icp_agent.toolkit import EvidenceItems, PatternsResult
 from icp_agent.views import (
     DEFAULT_SECTIONS,

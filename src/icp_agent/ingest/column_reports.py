@@ -10,7 +10,8 @@ from typing import TypeGuard, get_args
 from icp_agent.errors import UserError
 from icp_agent.ingest import normalize as norm
 from icp_agent.ingest.columns import PlannedColumn
-from icp_agent.models import ColumnReport, ImportReport, RoleName
+from icp_agent.models import ColumnReport, ImportReport
+from icp_agent.shapes import RoleName
 from icp_agent.sql import quote_identifier as _q
 
 

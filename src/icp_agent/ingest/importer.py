@@ -44,8 +44,9 @@ from icp_agent.ingest.reader import (
     stage,
     stage_is_view,
 )
-from icp_agent.models import FurnitureRow, ImportReport, Kind, RejectedRow
+from icp_agent.models import FurnitureRow, ImportReport, RejectedRow
 from icp_agent.progress import adapt, watch
+from icp_agent.shapes import Kind
 from icp_agent.sql import one
 from icp_agent.sql import quote_identifier as _q
 from icp_agent.workspace import Workspace

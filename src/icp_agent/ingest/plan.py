@@ -21,7 +21,7 @@ from icp_agent.ingest.reader import (
     inspect_file,
     peek_headers,
 )
-from icp_agent.models import DATA_KINDS
+from icp_agent.shapes import DATA_KINDS
 
 
 class PlannedFile(BaseModel):

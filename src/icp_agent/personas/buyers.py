@@ -14,7 +14,7 @@ from typing import Any
 
 from icp_agent import numbers
 from icp_agent.evidence import Ledger
-from icp_agent.models import IcpDocument
+from icp_agent.icp_document import IcpDocument
 from icp_agent.personas.titles import department_of, normalise_title, seniority_of
 from icp_agent.sql import columns_of
 from icp_agent.tiers.criteria import criteria_sql, document_kinds

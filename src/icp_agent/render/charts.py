@@ -14,13 +14,7 @@ from collections.abc import Iterable, Sequence
 from html import escape
 
 from icp_agent import numbers
-from icp_agent.models import (
-    HealthSummary,
-    MarketTier,
-    PatternStat,
-    RetentionCurve,
-    Tier,
-)
+from icp_agent.icp_document import HealthSummary, MarketTier, PatternStat, RetentionCurve, Tier
 
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 TEXT = "#111111"

@@ -20,7 +20,7 @@ from typing import Any
 
 from icp_agent import numbers
 from icp_agent.evidence import EvidenceItem
-from icp_agent.models import (
+from icp_agent.icp_document import (
     BinCondition,
     Criterion,
     GroupFigures,
@@ -31,9 +31,9 @@ from icp_agent.models import (
     Tier,
     UnitEconomics,
     Validation,
-    WorkspaceSummary,
 )
-from icp_agent.models import Persona as PersonaData
+from icp_agent.icp_document import Persona as PersonaData
+from icp_agent.models import WorkspaceSummary
 from icp_agent.render import charts
 from icp_agent.render.templating import (
     EVIDENCE_ID,

@@ -28,7 +28,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from icp_agent import numbers
-from icp_agent.models import IcpDocument, MarketTier, TierMetrics
+from icp_agent.icp_document import IcpDocument, MarketTier, TierMetrics
 from icp_agent.render.tabular import write_rows, write_table
 from icp_agent.render.templating import md
 from icp_agent.scorecard.scoring import scored_relation

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from icp_agent.models import IcpDocument
+from icp_agent.icp_document import IcpDocument
 from icp_agent.workspace import Workspace
 
 

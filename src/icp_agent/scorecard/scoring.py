@@ -48,13 +48,13 @@ import duckdb
 from pydantic import BaseModel, Field
 
 from icp_agent.errors import UserError
+from icp_agent.icp_document import Criterion, IcpDocument
 from icp_agent.ingest import normalize as norm
 from icp_agent.ingest.columns import PlannedColumn, plan_columns
 from icp_agent.ingest.fields import FIELD_BY_NAME
 from icp_agent.ingest.lookups import typed_exprs, unpacked
 from icp_agent.ingest.mapping import Mapping
 from icp_agent.ingest.reader import inspect_file, read_source_sql
-from icp_agent.models import Criterion, IcpDocument
 from icp_agent.progress import adapt
 from icp_agent.render.tabular import write_table
 from icp_agent.sql import quote_identifier as _q

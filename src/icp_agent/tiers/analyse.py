@@ -46,7 +46,7 @@ from icp_agent.health.health_score import (
     build_frame,
     in_row_order,
 )
-from icp_agent.models import (
+from icp_agent.icp_document import (
     DataQualityFinding,
     DatasetImport,
     DatasetInfo,

@@ -16,9 +16,7 @@ from icp_agent.evidence import Ledger
 from icp_agent.health.health_score import (
     HealthResult,
 )
-from icp_agent.models import (
-    PatternStat,
-)
+from icp_agent.icp_document import PatternStat
 from icp_agent.patterns.search import Pattern, evaluate, part_test_pvalue, search
 from icp_agent.patterns.selectors import (
     Selector,

@@ -10,10 +10,7 @@ from icp_agent.health.health_score import (
     COMPONENT_TEXT,
     HealthResult,
 )
-from icp_agent.models import (
-    CohortMetrics,
-    HealthSummary,
-)
+from icp_agent.icp_document import CohortMetrics, HealthSummary
 from icp_agent.sql import columns_of
 from icp_agent.tiers.metrics import _outcome_columns
 

@@ -190,7 +190,7 @@ def criterion_sql(
     cast: bool = False,
     table: str | None = None,
 ) -> str:
-    """One criterion (a models.Criterion or its dict) as a DuckDB predicate.
+    """One criterion (an icp_document.Criterion or its dict) as a DuckDB predicate.
 
     kinds: field -> kind or import type, from the build's schema (Schema.kinds()); columns: the
     relation's columns, to check the criterion is measurable there. Raises NotMeasurable when

@@ -12,11 +12,7 @@ from icp_agent.health.health_score import (
     HealthResult,
     build_deals_frame,
 )
-from icp_agent.models import (
-    Criterion,
-    Tier,
-    TierMetrics,
-)
+from icp_agent.icp_document import Criterion, Tier, TierMetrics
 from icp_agent.schema import AnalysisInputs
 from icp_agent.sql import columns_of
 from icp_agent.sql import quote_identifier as _q

@@ -9,10 +9,7 @@ from icp_agent.evidence import Ledger
 from icp_agent.health.health_score import (
     HealthResult,
 )
-from icp_agent.models import (
-    Disqualifier,
-    Tier,
-)
+from icp_agent.icp_document import Disqualifier, Tier
 from icp_agent.tiers.candidates import Candidate
 from icp_agent.tiers.support import _detectable_rate
 

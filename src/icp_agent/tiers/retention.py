@@ -9,10 +9,7 @@ import numpy as np
 from icp_agent import numbers
 from icp_agent.evidence import Ledger
 from icp_agent.health.survival import kaplan_meier
-from icp_agent.models import (
-    RetentionCurve,
-    Tier,
-)
+from icp_agent.icp_document import RetentionCurve, Tier
 from icp_agent.sql import columns_of
 from icp_agent.tiers.metrics import criteria_sql
 

@@ -13,11 +13,7 @@ from icp_agent.evidence import Ledger
 from icp_agent.health.health_score import (
     HealthResult,
 )
-from icp_agent.models import (
-    Disqualifier,
-    PatternMetrics,
-    Tier,
-)
+from icp_agent.icp_document import Disqualifier, PatternMetrics, Tier
 from icp_agent.patterns.selectors import (
     Selector,
     SelectorSet,

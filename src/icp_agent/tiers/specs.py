@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from icp_agent.models import (
-    Criterion,
-)
+from icp_agent.icp_document import Criterion
 from icp_agent.patterns.selectors import (
     FieldSpec,
     Kind,

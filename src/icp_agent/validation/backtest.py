@@ -8,7 +8,7 @@ from dataclasses import replace
 from icp_agent import numbers
 from icp_agent.errors import DataShapeError
 from icp_agent.evidence import Ledger
-from icp_agent.models import IcpDocument
+from icp_agent.icp_document import IcpDocument
 from icp_agent.patterns.stats import fisher_exact
 from icp_agent.sql import columns_of
 from icp_agent.tiers.analyse import AnalysisConfig, AnalysisInputs, analyse

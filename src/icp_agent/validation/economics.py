@@ -10,7 +10,7 @@ from scipy import stats
 from icp_agent import numbers
 from icp_agent.errors import NotMeasurable
 from icp_agent.evidence import Ledger
-from icp_agent.models import IcpDocument
+from icp_agent.icp_document import IcpDocument
 from icp_agent.patterns.stats import wilson_interval
 from icp_agent.sql import columns_of
 from icp_agent.sql import quote_identifier as _q

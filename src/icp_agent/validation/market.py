@@ -6,7 +6,7 @@ from __future__ import annotations
 from icp_agent import numbers
 from icp_agent.errors import NotMeasurable
 from icp_agent.evidence import Ledger
-from icp_agent.models import IcpDocument
+from icp_agent.icp_document import IcpDocument
 from icp_agent.sql import columns_of
 from icp_agent.sql import quote_identifier as _q
 from icp_agent.tiers.criteria import (

@@ -3,7 +3,7 @@ lacks, so a comparison is never made on rows that cannot match."""
 
 from __future__ import annotations
 
-from icp_agent.models import IcpDocument
+from icp_agent.icp_document import IcpDocument
 from icp_agent.sql import columns_of
 from icp_agent.sql import quote_identifier as _q
 from icp_agent.tiers.criteria import (

@@ -17,7 +17,7 @@ from __future__ import annotations
 from icp_agent.errors import DataShapeError
 from icp_agent.evidence import Ledger, clean
 from icp_agent.health.health_score import build_deals_frame
-from icp_agent.models import IcpDocument, Validation
+from icp_agent.icp_document import IcpDocument, Validation
 from icp_agent.tiers.analyse import AnalysisConfig, AnalysisInputs
 from icp_agent.validation.backtest import backtest
 from icp_agent.validation.economics import unit_economics

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from icp_agent.faces.assistant.phases import Phase
-from icp_agent.models import utc_timestamp
+from icp_agent.shapes import utc_timestamp
 
 RUN_LOG = "run_log.json"
 
