@@ -8,10 +8,10 @@ import duckdb
 import pytest
 
 from icp_agent.scorecard.binning import (
-    _attach_woe,
-    _bin_fields,
+    attach_woe,
+    bin_fields,
     _category_bins,
-    _interval_label,
+    interval_label,
     _list_features,
     _merge,
     _number_bins,
@@ -121,12 +121,12 @@ def test_number_bins_join_empty_prebins_and_read_as_ranges():
 
 
 def test_interval_labels():
-    assert _interval_label("x", None, None, True) == "x known"
-    assert _interval_label("x", 51, 201, True) == "x 51-200"
-    assert _interval_label("x", 5, 6, True) == "x 5"
-    assert _interval_label("x", None, 2.5, False) == "x under 2.5"
-    assert _interval_label("x", 1.5, None, False) == "x 1.5 or more"
-    assert _interval_label("x", 1.5, 2.5, False) == "x 1.5 to under 2.5"
+    assert interval_label("x", None, None, True) == "x known"
+    assert interval_label("x", 51, 201, True) == "x 51-200"
+    assert interval_label("x", 5, 6, True) == "x 5"
+    assert interval_label("x", None, 2.5, False) == "x under 2.5"
+    assert interval_label("x", 1.5, None, False) == "x 1.5 or more"
+    assert interval_label("x", 1.5, 2.5, False) == "x 1.5 to under 2.5"
 
 
 @pytest.fixture
@@ -153,24 +153,24 @@ def test_list_features_keep_informative_elements(con):
 
 
 def test_attach_woe_neutral_missing_and_single_bins(con):
-    features, _ = _bin_fields(con, "r", {"seg": "category"}, 100, 50, 10, SETTINGS)
-    kept, dropped = _attach_woe(con, "r", features, 100, 50, 10, SETTINGS)
+    features, _ = bin_fields(con, "r", {"seg": "category"}, 100, 50, 10, SETTINGS)
+    kept, dropped = attach_woe(con, "r", features, 100, 50, 10, SETTINGS)
     missing = kept[0]["bins"][-1]
     # 20 blanks, none good: WoE = ln(0.5 / 20.5) - ln(50 / 50)
     assert missing["n"] == 20 and missing["woe"] == pytest.approx(math.log(0.5 / 20.5), abs=1e-6)
-    features, _ = _bin_fields(con, "r", {"seg": "category"}, 100, 50, 10, SETTINGS)
-    kept, _ = _attach_woe(con, "r", features, 100, 50, 10, {**SETTINGS, "neutral_missing": ["seg"]})
+    features, _ = bin_fields(con, "r", {"seg": "category"}, 100, 50, 10, SETTINGS)
+    kept, _ = attach_woe(con, "r", features, 100, 50, 10, {**SETTINGS, "neutral_missing": ["seg"]})
     missing = kept[0]["bins"][-1]
     assert missing["woe"] == 0.0 and "data-quality finding" in missing["neutral"]
     # a field with one value: a single bin, nothing to tell apart
     con.execute("ALTER TABLE r ADD COLUMN one VARCHAR DEFAULT 'x'")
-    features, _ = _bin_fields(con, "r", {"one": "category"}, 100, 50, 10, SETTINGS)
-    kept, dropped = _attach_woe(con, "r", features, 100, 50, 10, SETTINGS)
+    features, _ = bin_fields(con, "r", {"one": "category"}, 100, 50, 10, SETTINGS)
+    kept, dropped = attach_woe(con, "r", features, 100, 50, 10, SETTINGS)
     assert kept == [] and dropped[0]["reason"] == "a single bin: nothing to tell customers apart"
 
 
 def test_too_many_categories_is_an_identifier():
     con = duckdb.connect()
     con.execute("CREATE TABLE r AS SELECT 'id' || range AS ref, range % 2 = 0 AS good FROM range(5001)")
-    features, excluded = _bin_fields(con, "r", {"ref": "category"}, 5001, 2501, 250, SETTINGS)
+    features, excluded = bin_fields(con, "r", {"ref": "category"}, 5001, 2501, 250, SETTINGS)
     assert features == [] and excluded[0]["field"] == "ref" and "too many to score" in excluded[0]["reason"]

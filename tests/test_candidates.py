@@ -12,11 +12,11 @@ from icp_agent.patterns.search import Pattern
 from icp_agent.patterns.selectors import FieldSpec, Selector, build_selectors
 from icp_agent.tiers.candidates import (
     Candidate,
-    _candidates,
+    find_candidates,
     _clearly_beats_parts,
     _collapse_near_duplicates,
     _distinct_rows,
-    _pattern_stat,
+    pattern_stat,
     _same_but_ranges,
     holm,
 )
@@ -46,7 +46,7 @@ def test_holm_by_hand():
 def test_candidates_best_first_with_fisher_p_and_bh_q(data):
     health, selset, good, _ = data
     ledger = Ledger()
-    found, tested = _candidates(selset, good, "good", config(), 50, health, ledger)
+    found, tested = find_candidates(selset, good, "good", config(), 50, health, ledger)
     assert tested > len(found)
     # the two Software segments of 60 rows (54 converted) lead, then Software itself (300 rows, 200 converted)
     assert [(c.pattern.label, c.n, c.k) for c in found[:3]] == [
@@ -71,7 +71,7 @@ def test_candidates_best_first_with_fisher_p_and_bh_q(data):
 def test_candidates_outside_searches_the_rest_but_measures_all(data):
     health, selset, good, _ = data
     software = selset.mask(SOFTWARE)
-    found, _ = _candidates(selset, good, "good", config(), 50, health, Ledger(), outside=~software)
+    found, _ = find_candidates(selset, good, "good", config(), 50, health, Ledger(), outside=~software)
     # Software rows are not searched, so no pattern on Software is found; figures are still over all rows
     assert found and all("Software" not in c.pattern.label for c in found)
     for c in found:
@@ -80,12 +80,12 @@ def test_candidates_outside_searches_the_rest_but_measures_all(data):
             rows &= selset.mask(s)
         assert (c.n, c.k) == (int(rows.sum()), int((rows & good).sum()))
     # nothing to find when the rows left are all one outcome
-    assert _candidates(selset, good, "good", config(), 50, health, Ledger(), outside=good) == ([], 0)
+    assert find_candidates(selset, good, "good", config(), 50, health, Ledger(), outside=good) == ([], 0)
 
 
 def test_candidates_for_the_bad(data):
     health, selset, _, bad = data
-    found, _ = _candidates(selset, bad, "bad", config(), 50, health, Ledger())
+    found, _ = find_candidates(selset, bad, "bad", config(), 50, health, Ledger())
     assert (found[0].pattern.label, found[0].n, found[0].k, found[0].direction) == (
         "industry = Health",
         300,
@@ -143,7 +143,7 @@ def test_distinct_rows_keeps_one_pattern_per_row_set(data):
 def test_pattern_stat(data):
     _, _, good, _ = data
     c = Candidate(Pattern((BIG, SOFTWARE), 60, 54, 0.0), "good", 1e-5, 1e-4, evidence="E1")
-    stat = _pattern_stat(c, {"industry": "Industry"}, good)
+    stat = pattern_stat(c, {"industry": "Industry"}, good)
     base = 410 / 1200
     assert (stat.n, stat.k, stat.rate, stat.base_rate) == (60, 54, 0.9, pytest.approx(base))
     assert stat.lift == pytest.approx(0.9 / base)

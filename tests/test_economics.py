@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 from icp_agent.evidence import Ledger
-from icp_agent.validation.economics import TARGETS, _means_by_tier1, _rate_ci, unit_economics
+from icp_agent.validation.economics import TARGETS, _means_by_tier1, rate_ci, unit_economics
 from minimal_icp import icp, tier
 
 SOFTWARE = [{"field": "industry", "op": "eq", "value": "Software", "kind": "category"}]
@@ -46,14 +46,14 @@ def con():
 
 
 def test_rate_ci_is_k_over_n_with_a_wilson_interval():
-    out = _rate_ci(3, 4)
+    out = rate_ci(3, 4)
     assert (out["n"], out["k"], out["rate"]) == (4, 3, 0.75)
     # Wilson: (p + z²/2n ± z·sqrt(p(1-p)/n + z²/4n²)) / (1 + z²/n), z = 1.959964
     z, n, p = 1.959964, 4, 0.75
     centre, half = p + z * z / (2 * n), z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
     assert out["ci_low"] == pytest.approx((centre - half) / (1 + z * z / n), abs=1e-5)
     assert out["ci_high"] == pytest.approx((centre + half) / (1 + z * z / n), abs=1e-5)
-    assert _rate_ci(0, 0)["rate"] is None
+    assert rate_ci(0, 0)["rate"] is None
 
 
 def test_means_by_tier1_are_t_intervals_in_sql_ignoring_nan_and_null():

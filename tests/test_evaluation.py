@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy.stats import mannwhitneyu
 
-from icp_agent.scorecard.evaluation import _auc, _auc_interval, _band_warnings, _rate_and_lift
+from icp_agent.scorecard.evaluation import _auc, _auc_interval, band_warnings, _rate_and_lift
 from icp_agent.scorecard.fit import fit_scorecard
 from scorecard_data import FIELDS, make_frame
 
@@ -45,8 +45,8 @@ def test_auc_interval_hanley_mcneil():
 def test_rate_and_lift_and_band_warnings():
     assert _rate_and_lift(0, 0, 0.3) == {"good_rate": None, "lift": None}
     assert _rate_and_lift(40, 30, 0.25) == {"good_rate": 0.75, "lift": 3.0}
-    assert _band_warnings({"bands": [{"priority": "high", "n": 5}, {"priority": "low", "n": 9}]}) == []
-    warned = _band_warnings({"bands": [{"priority": "high", "n": 0}, {"priority": "medium", "n": 0}]})
+    assert band_warnings({"bands": [{"priority": "high", "n": 5}, {"priority": "low", "n": 9}]}) == []
+    warned = band_warnings({"bands": [{"priority": "high", "n": 0}, {"priority": "medium", "n": 0}]})
     assert len(warned) == 1 and "high or medium" in warned[0]
 
 

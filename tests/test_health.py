@@ -95,13 +95,13 @@ def test_in_row_order_tells_a_stored_row_order_from_any_other():
 def test_retention_curves_read_every_customer_of_a_cohort_and_a_missing_churn_flag_as_retained():
     from icp_agent.evidence import Ledger
     from icp_agent.health.survival import kaplan_meier
-    from icp_agent.tiers.retention import _retention
+    from icp_agent.tiers.retention import retention_curves
 
     con = duckdb.connect()
     con.execute("""CREATE TABLE frame AS SELECT range AS _row, ['top', 'middle', 'bottom'][range % 3 + 1] AS cohort,
                    CASE WHEN range % 11 = 0 THEN NULL ELSE (range % 37) + 0.5 END AS tenure_months,
                    CASE WHEN range % 5 = 0 THEN NULL ELSE range % 4 = 0 END AS churned_flag FROM range(3000)""")
-    curves = {c.group: c for c in _retention(con, "frame", [], Ledger())}
+    curves = {c.group: c for c in retention_curves(con, "frame", [], Ledger())}
     assert set(curves) == {"top", "middle", "bottom"}
     for name, curve in curves.items():
         months, flags = zip(*con.execute(

@@ -12,8 +12,8 @@ from icp_agent.schema import AnalysisInputs
 from icp_agent.tiers.metrics import (
     _deals_frame,
     _metric_columns,
-    _outcome_columns,
-    _tier_metrics,
+    outcome_columns,
+    tier_metrics,
     _win_rate,
     company_key_sql,
     criteria_sql,
@@ -62,8 +62,8 @@ def test_criteria_sql_band_fields_for_an_old_document(con):
 
 
 def test_outcome_and_metric_columns_follow_the_frame():
-    assert _outcome_columns(set()) == []
-    assert [c.rsplit(" AS ", 1)[1] for c in _outcome_columns({"health", "churned_flag", "nrr_raw"})] == [
+    assert outcome_columns(set()) == []
+    assert [c.rsplit(" AS ", 1)[1] for c in outcome_columns({"health", "churned_flag", "nrr_raw"})] == [
         "health_mean",
         "churn_rate",
         "nrr_median",
@@ -86,7 +86,7 @@ def test_tier_metrics_by_hand(con):
     ) t(_row, industry, cohort, good, bad, churned_flag, tenure_months, cac, arr, health)""")
     tiers = [_tier(1, "A")]
     ledger = Ledger()
-    _tier_metrics(con, "frame", tiers, _health(), config(), _inputs(), ledger)
+    tier_metrics(con, "frame", tiers, _health(), config(), _inputs(), ledger)
     m = tiers[0].metrics
     assert (m.n, m.n_good, m.n_bad) == (4, 2, 0)
     assert m.share == pytest.approx(4 / 6, abs=1e-4)  # of the 6 rows with a cohort
@@ -101,7 +101,7 @@ def test_each_row_counts_in_its_best_tier(con):
     con.execute("""CREATE TABLE frame AS SELECT range AS _row, CASE WHEN range < 3 THEN 'A' ELSE 'B' END AS industry,
         'x' AS cohort, range % 2 = 0 AS good, range % 2 = 1 AS bad FROM range(20)""")
     tiers = [_tier(1, "A"), _tier(2, "A")]  # a Tier 2 the same as its Tier 1 adds nobody
-    _tier_metrics(con, "frame", tiers, _health("column"), config(), _inputs(), Ledger())
+    tier_metrics(con, "frame", tiers, _health("column"), config(), _inputs(), Ledger())
     assert [(t.metrics.n, t.metrics.good_rate) for t in tiers] == [(3, pytest.approx(2 / 3, abs=1e-4)), (0, None)]
 
 

@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from icp_agent.errors import UserError
-from icp_agent.scorecard.model import _fit, _round_half_up, points_scaling
+from icp_agent.scorecard.model import learn_scorecard, _round_half_up, points_scaling
 
 SETTINGS = {
     "max_bins": 6,
@@ -49,7 +49,7 @@ def con():
 
 
 def test_one_field_gets_a_coefficient_of_about_one(con):
-    card = _fit(con, "r", {"seg": "category"}, SETTINGS, 20, 600, None)
+    card = learn_scorecard(con, "r", {"seg": "category"}, SETTINGS, 20, 600, None)
     (feature,) = card["features"]
     a = next(b for b in feature["bins"] if b["label"] == "seg A")
     # WoE_A = ln(400.5 / 100.5) - ln(500 / 500); the unpenalised fit recovers the log-odds ln 4 = beta x WoE_A
@@ -65,8 +65,8 @@ def test_one_field_gets_a_coefficient_of_about_one(con):
 
 
 def test_the_penalty_shrinks_the_coefficient(con):
-    free = _fit(con, "r", {"seg": "category"}, SETTINGS, 20, 600, None)["features"][0]["coefficient"]
-    shrunk = _fit(con, "r", {"seg": "category"}, {**SETTINGS, "l2": 500.0}, 20, 600, None)["features"][0]
+    free = learn_scorecard(con, "r", {"seg": "category"}, SETTINGS, 20, 600, None)["features"][0]["coefficient"]
+    shrunk = learn_scorecard(con, "r", {"seg": "category"}, {**SETTINGS, "l2": 500.0}, 20, 600, None)["features"][0]
     assert 0 < shrunk["coefficient"] < free
 
 
@@ -74,7 +74,7 @@ def test_a_field_without_signal_is_left_out(con):
     con.execute(
         "ALTER TABLE r ADD COLUMN noise VARCHAR; UPDATE r SET noise = CASE WHEN _row % 2 = 0 THEN 'x' ELSE 'y' END"
     )
-    card = _fit(con, "r", {"noise": "category"}, SETTINGS, 20, 600, None)
+    card = learn_scorecard(con, "r", {"noise": "category"}, SETTINGS, 20, 600, None)
     assert card["features"] == []
     assert card["excluded"][0]["field"] == "noise" and "below 0.02" in card["excluded"][0]["reason"]
     # without features the intercept is the average log-odds: 600 points at base odds 1

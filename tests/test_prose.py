@@ -8,8 +8,8 @@ from icp_agent.icp_document import Criterion, Disqualifier, PatternMetrics, Tier
 from icp_agent.patterns.search import Pattern
 from icp_agent.patterns.selectors import Selector
 from icp_agent.tiers.candidates import Candidate
-from icp_agent.tiers.prose import _and, _no_icp_reason, _statement
-from icp_agent.tiers.support import _detectable_rate
+from icp_agent.tiers.prose import _and, explain_no_icp, icp_statement
+from icp_agent.tiers.support import smallest_detectable_rate
 from tiers_data import config
 
 
@@ -52,29 +52,29 @@ def test_statement_follows_the_template():
         n=10, k=9, rate=0.9, base_rate=0.5, lift=1.8, ci_low=0.6, ci_high=0.98, p_value=0.01, q_value=0.02
     )
     dq = [Disqualifier(criteria=[_c("industry = Health")], reason="r", metrics=metrics, evidence=["E1"])]
-    assert _statement(tiers, dq, None) == (
+    assert icp_statement(tiers, dq, None) == (
         "ICP: companies with industry = Software and region = EU (ICP 1); or companies with plan = Pro (ICP 2). "
         "We recognize a fit by: industry = Software, plan = Pro, region = EU. "
         "We deliberately exclude: industry = Health."
     )
-    assert _statement(tiers[:1], [], None).endswith(
+    assert icp_statement(tiers[:1], [], None).endswith(
         "We deliberately exclude: nothing yet (no trait over-indexes significantly among the worst)."
     )
-    assert _statement([], [], "because") == "because"
-    assert _statement([], [], None) == "No significant ICP in this data."
+    assert icp_statement([], [], "because") == "because"
+    assert icp_statement([], [], None) == "No significant ICP in this data."
 
 
 def test_no_icp_reason_names_the_strongest_trait_and_the_figures():
     selector = Selector("region", "category", "eq", value="EU")
     weak = Candidate(Pattern((selector,), 50, 15, 0.0), "good", p=0.2, q=0.9)
     ledger = Ledger()
-    reason = _no_icp_reason([weak], _health(), config(), ledger, [{"field": "deal_ref", "rule": "identifier"}])
+    reason = explain_no_icp([weak], _health(), config(), ledger, [{"field": "deal_ref", "rule": "identifier"}])
     assert "region = EU" in reason and "deal_ref (identifier)" in reason
     item = next(i for i in ledger.all() if i.kind == "no_significant_icp")
     # base rate 100 / 400; the good rate a segment of 10% of 400 deals would need (80% power)
     assert item.metrics["base_rate"] == 0.25
-    assert item.metrics["detectable_rate"] == _detectable_rate(0.25, 0.1, 400)
+    assert item.metrics["detectable_rate"] == smallest_detectable_rate(0.25, 0.1, 400)
     assert 0.25 < item.metrics["detectable_rate"] < 1
     assert item.statement == reason
-    none = _no_icp_reason([], _health(), config(), Ledger())
+    none = explain_no_icp([], _health(), config(), Ledger())
     assert "no trait over-indexes among the good at all" in none and "Kept out" not in none

@@ -23,7 +23,7 @@ from icp_agent import toolkit
 from icp_agent.errors import UserError, WorkspaceBusy
 from icp_agent.query import open_locked_down, run_readonly_query
 from icp_agent.faces.server import DataRoots, create_server
-from icp_agent.workspace import Workspace, _process_lock
+from icp_agent.workspace import Workspace, process_lock
 
 CUSTOMERS = """company_id,company_name,industry,employees,customer_since,churn_date,arr,starting_arr
 c1,Acme,Software,120,2023-01-05,,12000,10000
@@ -50,7 +50,7 @@ def workspace(tmp_path) -> Workspace:
 def state(ws: Workspace, folder: Path) -> tuple:
     """What an attack could change: the file's bytes, every table's row count, and the files around it."""
     digest = hashlib.sha256(ws.path.read_bytes()).hexdigest()
-    with _process_lock:
+    with process_lock:
         con = duckdb.connect(str(ws.path), read_only=True)
         try:
             tables = [t for (t,) in con.execute("SELECT table_name FROM duckdb_tables() ORDER BY 1").fetchall()]
@@ -141,7 +141,7 @@ def test_every_attack_is_refused_and_leaves_no_trace(workspace, tmp_path):
 def test_the_engine_itself_refuses(workspace, tmp_path, sql):
     """Past the statement check: the read-only, locked-down connection is the safety."""
     before = state(workspace, tmp_path)
-    with _process_lock:
+    with process_lock:
         con = open_locked_down(workspace.path)
         try:
             with pytest.raises(duckdb.Error):

@@ -7,7 +7,7 @@ import pytest
 
 from icp_agent.evidence import Ledger
 from icp_agent.icp_document import Criterion, Tier
-from icp_agent.tiers.retention import _retention
+from icp_agent.tiers.retention import retention_curves
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def _tier(n: int) -> Tier:
 
 def test_curves_per_cohort_and_tier_1(con):
     ledger = Ledger()
-    curves = _retention(con, "frame", [_tier(1), _tier(2)], ledger)
+    curves = retention_curves(con, "frame", [_tier(1), _tier(2)], ledger)
     # no middle cohort rows: no curve; Tier 2 gets none
     assert [(c.kind, c.group, c.n, c.events) for c in curves] == [
         ("cohort", "top", 4, 1),
@@ -52,4 +52,4 @@ def test_curves_per_cohort_and_tier_1(con):
 
 def test_no_curves_without_tenure_and_churn(con):
     con.execute("CREATE TABLE bare AS SELECT 'top' AS cohort, 1 AS x")
-    assert _retention(con, "bare", [], Ledger()) == []
+    assert retention_curves(con, "bare", [], Ledger()) == []

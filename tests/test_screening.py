@@ -5,7 +5,7 @@ from __future__ import annotations
 from icp_agent.evidence import Ledger
 from icp_agent.health.health_score import HealthResult
 from icp_agent.patterns.screen import Screen
-from icp_agent.tiers.screening import _screen_findings
+from icp_agent.tiers.screening import screen_findings
 
 
 def _health() -> HealthResult:
@@ -43,7 +43,7 @@ def test_findings_carry_their_figures_and_evidence():
         ],
     )
     ledger = Ledger()
-    excluded, findings = _screen_findings(screen, _health(), ledger)
+    excluded, findings = screen_findings(screen, _health(), ledger)
     assert [(e["field"], e["rule"]) for e in excluded] == [("deal_ref", "identifier"), ("lost_reason", "leakage")]
     first = ledger.get(excluded[0]["evidence"])
     assert first.metrics == {"rule": "identifier", "distinct": 200, "rows": 200}
@@ -66,4 +66,4 @@ def test_findings_carry_their_figures_and_evidence():
 
 
 def test_nothing_screened():
-    assert _screen_findings(Screen(kept=[]), _health(), Ledger()) == ([], [])
+    assert screen_findings(Screen(kept=[]), _health(), Ledger()) == ([], [])

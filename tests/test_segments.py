@@ -10,15 +10,15 @@ from icp_agent.evidence import Ledger
 from icp_agent.health.health_score import HealthResult
 from icp_agent.patterns.search import Pattern
 from icp_agent.patterns.selectors import Selector
-from icp_agent.tiers.candidates import Candidate, _candidates
+from icp_agent.tiers.candidates import Candidate, find_candidates
 from icp_agent.tiers.segments import (
     _best_part,
-    _disqualifiers,
-    _overlap_with,
-    _pick,
-    _segments,
-    _tier_members,
-    _tiers,
+    build_disqualifiers,
+    overlap_with,
+    pick_greedy,
+    choose_segments,
+    tier_members,
+    build_tiers,
     disqualifier_reason,
 )
 from tiers_data import config, inputs, prepared
@@ -46,14 +46,14 @@ def _candidate(selset, target, *selectors, direction="good"):
 
 def test_segments_by_sequential_covering(data):
     _, health, selset, good, _ = data
-    segments, candidates = _segments(selset, good, config(), 50, health, Ledger())
+    segments, candidates = choose_segments(selset, good, config(), 50, health, Ledger())
     # ICP 1 and a second, distinct and strong segment found on the rows ICP 1 leaves
     assert [(c.pattern.label, c.n, c.k) for c in segments] == [
         ("headcount >= 500 AND industry = Software", 60, 54),
         ("headcount in [400, 500) AND industry = Software", 60, 54),
     ]
     assert len(candidates) >= len(segments)
-    one, _ = _segments(selset, good, config(max_segments=1), 50, health, Ledger())
+    one, _ = choose_segments(selset, good, config(max_segments=1), 50, health, Ledger())
     assert [c.pattern.label for c in one] == ["headcount >= 500 AND industry = Software"]
 
 
@@ -63,20 +63,20 @@ def test_pick_skips_overlapping_and_deep(data):
     software = _candidate(selset, good, SOFTWARE)
     top_sw = _candidate(selset, good, TOP, SOFTWARE)
     # Software holds all of big_sw: overlap coefficient 60 / 60 = 1 > 0.2, skipped; top_sw is disjoint
-    assert _pick([big_sw, software, top_sw], selset, 3, 0.2) == [big_sw, top_sw]
-    assert _pick([big_sw, software, top_sw], selset, 1, 0.2) == [big_sw]
-    assert _pick([big_sw, software, top_sw], selset, 3, 0.2, max_depth=1) == [software]
+    assert pick_greedy([big_sw, software, top_sw], selset, 3, 0.2) == [big_sw, top_sw]
+    assert pick_greedy([big_sw, software, top_sw], selset, 1, 0.2) == [big_sw]
+    assert pick_greedy([big_sw, software, top_sw], selset, 3, 0.2, max_depth=1) == [software]
     # with overlap allowed, nested patterns are all kept
-    assert _pick([big_sw, software, top_sw], selset, 3, 1.0) == [big_sw, software, top_sw]
+    assert pick_greedy([big_sw, software, top_sw], selset, 3, 1.0) == [big_sw, software, top_sw]
 
 
 def test_members_and_overlap(data):
     _, _, selset, good, _ = data
     segments = [_candidate(selset, good, BIG, SOFTWARE), _candidate(selset, good, TOP, SOFTWARE)]
-    members = _tier_members(selset, segments)
+    members = tier_members(selset, segments)
     assert int(members.sum()) == 120
     software = _candidate(selset, good, SOFTWARE)
-    assert _overlap_with(software, members, selset) == pytest.approx(120 / 300)
+    assert overlap_with(software, members, selset) == pytest.approx(120 / 300)
 
 
 def test_best_part_is_judged_on_the_rows_it_adds(data):
@@ -92,7 +92,7 @@ def test_best_part_is_judged_on_the_rows_it_adds(data):
 def test_tiers_of_a_segment(data):
     con, health, selset, good, _ = data
     segment = _candidate(selset, good, BIG, SOFTWARE)
-    tiers = _tiers(con, "frame", [segment], selset, good, config(), health, inputs(), Ledger())
+    tiers = build_tiers(con, "frame", [segment], selset, good, config(), health, inputs(), Ledger())
     assert [(t.tier, t.name) for t in tiers] == [
         (1, "ICP 1 Tier 1: headcount >= 500 AND industry = Software"),
         (2, "ICP 1 Tier 2: industry = Software"),
@@ -119,9 +119,9 @@ def _health(definition="column") -> HealthResult:
 def test_disqualifiers(data):
     _, health, selset, _, bad = data
     ledger = Ledger()
-    found, _ = _candidates(selset, bad, "bad", config(), 50, health, ledger)
+    found, _ = find_candidates(selset, bad, "bad", config(), 50, health, ledger)
     health_dq = next(c for c in found if c.pattern.label == "industry = Health")
-    (dq,) = _disqualifiers([health_dq], health, inputs(), ledger)
+    (dq,) = build_disqualifiers([health_dq], health, inputs(), ledger)
     assert [c.field for c in dq.criteria] == ["industry"] and dq.criteria[0].header == "Industry"
     assert (dq.metrics.n, dq.metrics.k, dq.metrics.rate) == (300, 270, 0.9)
     assert dq.metrics.base_rate == pytest.approx(790 / 1200)

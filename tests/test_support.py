@@ -6,7 +6,7 @@ import pytest
 
 from icp_agent.health.health_score import HealthResult
 from icp_agent.tiers.analyse import AnalysisConfig
-from icp_agent.tiers.support import _detectable_rate, _min_support_note, _sample_size, detectable_support
+from icp_agent.tiers.support import smallest_detectable_rate, min_support_note, _sample_size, detectable_support
 
 
 def test_sample_size_matches_the_textbook_formula():
@@ -46,9 +46,9 @@ def test_detectable_support_falls_back_and_floors():
 
 def test_detectable_rate():
     # the inverse of the sample size: 587 entities in two halves detect p1 = 0.3 at p0 = 0.2
-    assert _detectable_rate(0.2, 0.5, 587) == pytest.approx(0.3)
-    assert _detectable_rate(0.2, 0.5, 586) > 0.3
-    assert _detectable_rate(0.2, 0.01, 5) is None
+    assert smallest_detectable_rate(0.2, 0.5, 587) == pytest.approx(0.3)
+    assert smallest_detectable_rate(0.2, 0.5, 586) > 0.3
+    assert smallest_detectable_rate(0.2, 0.01, 5) is None
 
 
 def _health() -> HealthResult:
@@ -66,7 +66,7 @@ def _health() -> HealthResult:
 
 
 def test_min_support_note():
-    note = _min_support_note(37, AnalysisConfig(), _health(), 200, 50, 150)
+    note = min_support_note(37, AnalysisConfig(), _health(), 200, 50, 150)
     assert {k: note[k] for k in ("rows", "chosen_by", "detectable_lift", "alpha", "power", "n")} == {
         "rows": 37,
         "chosen_by": "detectable effect",
@@ -75,5 +75,5 @@ def test_min_support_note():
         "power": 0.8,
         "n": 200,
     }
-    chosen = _min_support_note(15, AnalysisConfig(min_support=15), _health(), 200, 50, 150)
+    chosen = min_support_note(15, AnalysisConfig(min_support=15), _health(), 200, 50, 150)
     assert (chosen["rows"], chosen["chosen_by"]) == (15, "option") and "--min-support" in chosen["reason"]

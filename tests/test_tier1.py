@@ -6,7 +6,7 @@ import duckdb
 import pytest
 
 from icp_agent.errors import NotMeasurable
-from icp_agent.validation.tier1 import _unknown_tier1_fields, tier1_sql
+from icp_agent.validation.tier1 import unknown_tier1_fields, tier1_sql
 from minimal_icp import icp, tier
 
 SOFTWARE = {"field": "industry", "op": "eq", "value": "Software", "kind": "category"}
@@ -57,10 +57,10 @@ def test_a_relation_without_a_tier1_field_is_not_measurable():
 def test_unknown_tier1_fields_are_the_absent_and_the_mostly_null(con):
     doc = icp([tier(1, [SOFTWARE, BIG]), tier(1, [{**US, "field": "region"}], segment="ICP 2")])
     # region: not a column; country is not a Tier-1 field; industry NULL on 1 of 5 rows (known 80%): kept
-    assert _unknown_tier1_fields(con, "t", doc, "TRUE") == ["region"]
+    assert unknown_tier1_fields(con, "t", doc, "TRUE") == ["region"]
     # over rows 3-5, industry is known on 2 of 3 (67%): kept; over rows 4-5 on 1 of 2 (50%): kept (< 0.5 is unknown)
-    assert _unknown_tier1_fields(con, "t", doc, "id >= 4") == ["region"]
+    assert unknown_tier1_fields(con, "t", doc, "id >= 4") == ["region"]
     # over row 4 only, industry is unknown: listed, sorted
-    assert _unknown_tier1_fields(con, "t", doc, "id = 4") == ["industry", "region"]
+    assert unknown_tier1_fields(con, "t", doc, "id = 4") == ["industry", "region"]
     # no rows: nothing known either way, so nothing is called unknown but the absent column
-    assert _unknown_tier1_fields(con, "t", doc, "FALSE") == ["region"]
+    assert unknown_tier1_fields(con, "t", doc, "FALSE") == ["region"]

@@ -29,7 +29,7 @@ from pydantic import BaseModel, Field
 from icp_agent import numbers
 from icp_agent.errors import UserError
 from icp_agent.sql import quote_identifier
-from icp_agent.workspace import READ_ONLY_CONFIG, _process_lock, connect_read_only
+from icp_agent.workspace import READ_ONLY_CONFIG, connect_read_only, process_lock
 
 MAX_CELL_CHARS = 1000
 TABLE_HINT = (
@@ -72,7 +72,7 @@ def run_readonly_query(
     if not path.is_file():
         raise UserError("no workspace yet", hint="import data first (the import_data tool or icp-agent import-data)")
     started = time.monotonic()
-    with _process_lock.reading(busy_timeout, path):
+    with process_lock.reading(busy_timeout, path):
         con = open_locked_down(path, busy_timeout)
         left = max(timeout_s - (time.monotonic() - started), 0.01)
         timer = threading.Timer(left, _interrupt, [con])

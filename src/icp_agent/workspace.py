@@ -132,7 +132,7 @@ class ReadWriteLock:
             self.release_read()
 
 
-_process_lock = ReadWriteLock()
+process_lock = ReadWriteLock()
 _sessions = threading.local()
 
 # A held workspace lets its file go after this many seconds without a call: a read-only connection holds DuckDB's
@@ -142,7 +142,7 @@ HOLD_IDLE_S = 2.0
 
 class _Anchor:
     """The read-only connection a held workspace keeps open, and when it was last used. Guarded by _anchors_lock
-    (open, close, generation) and _process_lock (closed only with the write side, so never under a reader)."""
+    (open, close, generation) and process_lock (closed only with the write side, so never under a reader)."""
 
     def __init__(self) -> None:
         self.con: duckdb.DuckDBPyConnection | None = None
@@ -157,7 +157,7 @@ _anchors_lock = threading.Lock()
 
 
 def _release_anchor(key: str) -> None:
-    """Close the held read-only connection of a file, if open (the caller holds _process_lock's write side: no
+    """Close the held read-only connection of a file, if open (the caller holds process_lock's write side: no
     read is in flight). DuckDB keeps one instance per file and configuration in a process, so a read-write
     connection can open only once it is closed."""
     with _anchors_lock:
@@ -178,7 +178,7 @@ def _idle_closer(key: str, anchor: _Anchor, idle_s: float) -> None:
                 return
             idle = anchor.con is not None and time.monotonic() - anchor.last_used >= idle_s
         if idle:
-            with _process_lock:  # the write side: waits for the reads in flight (each is short or bounded)
+            with process_lock:  # the write side: waits for the reads in flight (each is short or bounded)
                 if time.monotonic() - anchor.last_used >= idle_s:
                     _release_anchor(key)
 
@@ -237,7 +237,7 @@ class Workspace:
         if held is not None:
             yield held
             return
-        with _process_lock:
+        with process_lock:
             _release_anchor(self._key())
             con = self._open()
             try:
@@ -284,14 +284,14 @@ class Workspace:
     def _read(self) -> Iterator[tuple[duckdb.DuckDBPyConnection, int | None]]:
         """read()'s connection, and the held file's generation when it is a cursor on the held connection."""
         held = getattr(_sessions, "open", {}).get(self._key())
-        if held is None and not _process_lock.held_here() and self.path.is_file() and not self._migrated:
+        if held is None and not process_lock.held_here() and self.path.is_file() and not self._migrated:
             with self.connect():  # migrates (a server's first call may be a read)
                 pass
-        if held is not None or _process_lock.held_here() or not self.path.is_file():
+        if held is not None or process_lock.held_here() or not self.path.is_file():
             with self.connect() as con:
                 yield con, None
             return
-        with _process_lock.reading(self.busy_timeout, self.path):
+        with process_lock.reading(self.busy_timeout, self.path):
             cursor, generation = self._held_cursor()
             con = cursor or connect_read_only(self.path, self.busy_timeout)
             try:
@@ -322,7 +322,7 @@ class Workspace:
         try:
             yield
         finally:
-            with _process_lock:  # closed with the write side: no read is using it
+            with process_lock:  # closed with the write side: no read is using it
                 with _anchors_lock:
                     anchor.holders -= 1
                     last = anchor.holders == 0
@@ -333,7 +333,7 @@ class Workspace:
 
     def _held_cursor(self) -> tuple[duckdb.DuckDBPyConnection | None, int | None]:
         """A cursor on the held read-only connection (opened now if it was let go) and the file's generation,
-        or (None, None) when not held. The caller holds _process_lock's read side."""
+        or (None, None) when not held. The caller holds process_lock's read side."""
         with _anchors_lock:
             anchor = _anchors.get(self._key())
             if anchor is None:
@@ -512,7 +512,7 @@ class Workspace:
 
 
 def connect_read_only(path: Path, busy_timeout: float) -> duckdb.DuckDBPyConnection:
-    """A read-only connection with READ_ONLY_CONFIG (the caller holds _process_lock's read side). Another process
+    """A read-only connection with READ_ONLY_CONFIG (the caller holds process_lock's read side). Another process
     writing the file holds its lock: wait for it like the workspace does, then say busy."""
     deadline = time.monotonic() + busy_timeout
     delay = 0.05

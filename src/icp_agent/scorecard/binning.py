@@ -10,7 +10,7 @@ import duckdb
 import numpy as np
 
 from icp_agent import numbers
-from icp_agent.scorecard.emit import _code_sql, _missing_sql, _value_sql
+from icp_agent.scorecard.emit import code_sql, missing_sql, value_sql
 from icp_agent.sql import quote_identifier as _q
 from icp_agent.sql import sql_literal
 
@@ -57,7 +57,7 @@ def woe_table(
     return out
 
 
-def _bin_fields(
+def bin_fields(
     con, relation: str, fields: dict[str, str], n: int, n_good: int, min_n: int, settings: dict
 ) -> tuple[list[dict], list[dict]]:
     """Merged bins (without WoE yet) for every field; list fields become one feature per element."""
@@ -67,7 +67,7 @@ def _bin_fields(
         probabilities = [i / PREBINS for i in range(1, PREBINS)]
         parts = []
         for name in numeric:
-            source = _q(name + "_min") if fields[name] == "band" else _value_sql(name, "number")
+            source = _q(name + "_min") if fields[name] == "band" else value_sql(name, "number")
             parts += [
                 f"quantile_disc({source}, {probabilities})",
                 f"coalesce(bool_and({source} = floor({source})), TRUE)",
@@ -78,13 +78,13 @@ def _bin_fields(
     codes = []
     for name, kind in fields.items():
         if kind in ("number", "band"):
-            value = _value_sql(name, kind)
+            value = value_sql(name, kind)
             whens = " ".join(f"WHEN {value} < {sql_literal(c)} THEN {i}" for i, c in enumerate(cuts[name][0]))
             codes.append(f"CASE WHEN {value} IS NULL THEN NULL {whens} ELSE {len(cuts[name][0])} END")
         elif kind == "list":
-            codes.append(_missing_sql(name, kind))
+            codes.append(missing_sql(name, kind))
         else:
-            codes.append(_value_sql(name, kind))
+            codes.append(value_sql(name, kind))
     tables = woe_table(con, relation, codes) if codes else []
     features, excluded = [], []
     totals = (n, n_good)
@@ -178,7 +178,7 @@ def _number_bins(
             when.update(op="between", min=_num(item["lo"]), max=_num(item["hi"]), max_exclusive=True)
         if kind == "band" and when["op"] != "not_missing":
             when["on"] = "midpoint"
-        bins.append({"when": when, "label": _interval_label(name, item["lo"], item["hi"], integer)})
+        bins.append({"when": when, "label": interval_label(name, item["lo"], item["hi"], integer)})
     return bins + [_missing_bin(name)]
 
 
@@ -238,7 +238,7 @@ def _list_features(
     presence alone (the missing bin, shared by every element, does not count), best first."""
     n_missing, g_missing, _ = missing.get(True, (0, 0, 0))
     n_present, g_present = totals[0] - n_missing, totals[1] - g_missing
-    value = _value_sql(name, "list")
+    value = value_sql(name, "list")
     rows = con.execute(
         f"SELECT e, count(*), count_if(good)::BIGINT FROM (SELECT good, unnest(list_distinct({value})) "
         f"AS e FROM {relation}) WHERE e IS NOT NULL GROUP BY e"
@@ -277,7 +277,7 @@ def _missing_bin(name: str) -> dict:
     return {"when": {"field": name, "op": "is_missing"}, "label": f"{name} missing", "missing": True}
 
 
-def _interval_label(name: str, lo: float | None, hi: float | None, integer: bool) -> str:
+def interval_label(name: str, lo: float | None, hi: float | None, integer: bool) -> str:
     """[lo, hi) in words; on whole numbers [51, 201) reads "51-200"."""
     if hi is None:
         if lo is None:
@@ -299,7 +299,7 @@ def _num(value: float) -> float | int:
     return int(value) if float(value).is_integer() and abs(value) < 2**53 else float(value)
 
 
-def _attach_woe(
+def attach_woe(
     con,
     relation: str,
     features: list[dict],
@@ -313,11 +313,11 @@ def _attach_woe(
 ) -> tuple[list[dict], list[dict]]:
     """Counts and WoE of the final bins (one SQL pass), information value, and the `min_iv` cut.
 
-    `codes`: each feature's bin as a column or expression of `relation` (default: its _code_sql); `counts`: as in
+    `codes`: each feature's bin as a column or expression of `relation` (default: its code_sql); `counts`: as in
     woe_table, when `relation` is aggregated (_fit passes its table of bin patterns)."""
     if not features:
         return [], []
-    codes = codes or [_code_sql(f, None) for f in features]
+    codes = codes or [code_sql(f, None) for f in features]
     tables = woe_table(con, relation, codes, smoothing=settings["smoothing"], counts=counts)
     kept, dropped = [], []
     for feature, table in zip(features, tables):

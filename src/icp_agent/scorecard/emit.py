@@ -9,7 +9,7 @@ import duckdb
 
 from icp_agent.errors import NotMeasurable, UserError
 from icp_agent.ingest.normalize import category_key, category_key_text
-from icp_agent.scorecard.scale import _fit_table, _level, _lookup
+from icp_agent.scorecard.scale import fit_table, level_of, points_lookup_sql
 from icp_agent.sql import quote_identifier as _q
 from icp_agent.sql import sql_literal
 from icp_agent.tiers.criteria import criterion_sql
@@ -38,7 +38,7 @@ def scorecard_select_sql(
             f"the scorecard cannot score records: {scorecard.get('reason', scorecard.get('status'))}",
             hint="import more customers with a known outcome, then run the analysis again",
         )
-    exprs = _score_exprs(scorecard, present_columns)
+    exprs = score_exprs(scorecard, present_columns)
     rules = [
         (
             rule,
@@ -68,7 +68,9 @@ def score_frame(
     return con.sql(f"SELECT *, {', '.join(f'{sql} AS {name}' for name, sql in exprs)} FROM {relation}")
 
 
-def _is_present(name: str, kind: str, columns: set[str] | None) -> bool:
+def is_present(name: str, kind: str, columns: set[str] | None) -> bool:
+    """Whether a scorecard field's columns are in `columns` (a band needs <field>_min and _max); None means
+    every column is (a table whose columns are not known yet)."""
     if columns is None:
         return True
     if kind == "band":
@@ -76,7 +78,7 @@ def _is_present(name: str, kind: str, columns: set[str] | None) -> bool:
     return name in columns
 
 
-def _value_sql(name: str, kind: str) -> str:
+def value_sql(name: str, kind: str) -> str:
     """A field's value as the scorecard reads it; the casts make a prospect file's types harmless."""
     column = _q(name)
     match kind:
@@ -94,12 +96,13 @@ def _value_sql(name: str, kind: str) -> str:
     raise UserError(f"unknown field kind {kind!r} for field {name!r}")
 
 
-def _missing_sql(name: str, kind: str) -> str:
+def missing_sql(name: str, kind: str) -> str:
+    """A field's "value is missing" as a DuckDB predicate: a band with neither end, an empty list, a NULL value."""
     if kind == "band":
         return f"({_q(name + '_min')} IS NULL AND {_q(name + '_max')} IS NULL)"
     if kind == "list":
-        return f"({_value_sql(name, kind)} IS NULL OR len({_value_sql(name, kind)}) = 0)"
-    return f"({_value_sql(name, kind)} IS NULL)"
+        return f"({value_sql(name, kind)} IS NULL OR len({value_sql(name, kind)}) = 0)"
+    return f"({value_sql(name, kind)} IS NULL)"
 
 
 def _criterion_sql(c: dict, kind: str | None, present: set[str] | None) -> str:
@@ -123,17 +126,17 @@ def _rule_text(rule: dict) -> str:
 
 
 @overload
-def _code_sql(feature: dict, present: None) -> str: ...
+def code_sql(feature: dict, present: None) -> str: ...
 @overload
-def _code_sql(feature: dict, present: set[str]) -> str | None: ...
-def _code_sql(feature: dict, present: set[str] | None) -> str | None:
+def code_sql(feature: dict, present: set[str]) -> str | None: ...
+def code_sql(feature: dict, present: set[str] | None) -> str | None:
     """The bin a row falls in: i = bins[i - 1] (the missing bin is last), 0 = unseen value, NULL =
     the column is absent. The missing test comes first so the bins never see a NULL."""
     field, kind = feature["field"], feature["kind"]
-    if not _is_present(field, kind, present):
+    if not is_present(field, kind, present):
         return None
     bins = feature["bins"]
-    missing = f"WHEN {_missing_sql(field, kind)} THEN {len(bins)}"
+    missing = f"WHEN {missing_sql(field, kind)} THEN {len(bins)}"
     if kind == "category":
         # a constant MAP from value to bin (DuckDB would turn each IN list into a join), keyed by the
         # spelling-insensitive key: another file's "Marketing & Advertising" is "Marketing and Advertising"
@@ -142,22 +145,22 @@ def _code_sql(feature: dict, present: set[str] | None) -> str | None:
             for v in b["when"]["values"]:
                 keyed.setdefault(category_key_text(v), i)  # two spellings of one key: the first bin holds it
         entries = ", ".join(f"{sql_literal(k)}: {i}" for k, i in keyed.items())
-        value = category_key(_value_sql(field, kind), markers=False)
+        value = category_key(value_sql(field, kind), markers=False)
         return f"(CASE {missing} ELSE coalesce((MAP {{{entries}}})[{value}], 0) END)"
     if kind == "bool":
         entries = ", ".join(f"{sql_literal(v)}: {i}" for i, b in enumerate(bins[:-1], 1) for v in b["when"]["values"])
-        return f"(CASE {missing} ELSE coalesce((MAP {{{entries}}})[{_value_sql(field, kind)}], 0) END)"
+        return f"(CASE {missing} ELSE coalesce((MAP {{{entries}}})[{value_sql(field, kind)}], 0) END)"
     whens = " ".join(f"WHEN {_criterion_sql(b['when'], kind, present)} THEN {i}" for i, b in enumerate(bins[:-1], 1))
     return f"(CASE {missing} {whens} ELSE 0 END)"
 
 
-def _score_exprs(card: dict, present: set[str] | None) -> dict[str, str]:
-    """The score columns. Fit score, priority and grade are look-ups by points total (`_lookup`),
+def score_exprs(card: dict, present: set[str] | None) -> dict[str, str]:
+    """The score columns. Fit score, priority and grade are look-ups by points total (`points_lookup_sql`),
     so each expression holds the total once and DuckDB plans it quickly."""
     features = card["features"]
-    codes = [_code_sql(f, present) for f in features]
-    total = f"({card['intercept_points']} + {' + '.join(_points_sql(f, c) for f, c in zip(features, codes))})"
-    low, fits = _fit_table(card)
+    codes = [code_sql(f, present) for f in features]
+    total = f"({card['intercept_points']} + {' + '.join(points_sql(f, c) for f, c in zip(features, codes))})"
+    low, fits = fit_table(card)
     unseen = [
         f"CASE WHEN {c} = 0 THEN {sql_literal(f['field'])} END"
         for f, c in zip(features, codes)
@@ -165,29 +168,31 @@ def _score_exprs(card: dict, present: set[str] | None) -> dict[str, str]:
     ]
     fields = {f["field"]: f["kind"] for f in features}
     missing = [
-        f"CASE WHEN {_missing_sql(name, kind) if _is_present(name, kind, present) else 'TRUE'} "
+        f"CASE WHEN {missing_sql(name, kind) if is_present(name, kind, present) else 'TRUE'} "
         f"THEN {sql_literal(name)} END"
         for name, kind in fields.items()
     ]
     return {
         "icp_points": f"CAST({total} AS INTEGER)",
-        "icp_fit_score": _lookup(fits, low, total),
-        "icp_priority": _lookup([_level(card, "bands", fit) for fit in fits], low, total),
-        "icp_grade": _lookup([_level(card, "grades", fit) for fit in fits], low, total),
+        "icp_fit_score": points_lookup_sql(fits, low, total),
+        "icp_priority": points_lookup_sql([level_of(card, "bands", fit) for fit in fits], low, total),
+        "icp_grade": points_lookup_sql([level_of(card, "grades", fit) for fit in fits], low, total),
         "icp_reasons": _reasons_sql(features, codes),
         "icp_unseen": _name_list(unseen),
         "icp_missing_fields": _name_list(missing),
     }
 
 
-def _points_sql(feature: dict, code: str | None) -> str:
+def points_sql(feature: dict, code: str | None) -> str:
+    """A feature's points as SQL over its bin code (code_sql): the points of the bin the row falls in, 0 for an
+    unseen value; "0" when the field's column is absent (code None)."""
     if code is None:
         return "0"
     whens = " ".join(f"WHEN {i} THEN {b['points']}" for i, b in enumerate(feature["bins"], 1))
     return f"(CASE {code} {whens} ELSE 0 END)"
 
 
-def _spelled(feature: dict, value: str) -> str:
+def category_spelling(feature: dict, value: str) -> str:
     """A record's category value in the scorecard's spelling of its key (its bins' values), so a reason reads
     the same whichever file's spelling the record came with; a value the bins never saw keeps its own."""
     spellings: dict[str, str] = {}
@@ -241,14 +246,14 @@ def _reasons_sql(features: list[dict], codes: list[str | None]) -> str:
         else []
     )
     keys += [
-        f"[CASE WHEN {_missing_sql(field, 'list')} THEN {key(str(total), str(len(shown) + i), '1')} "
+        f"[CASE WHEN {missing_sql(field, 'list')} THEN {key(str(total), str(len(shown) + i), '1')} "
         f"ELSE {key('0', '0', '0')} END]"
         for i, (field, total) in enumerate(extra, 1)
     ]
     position, code = f"((v // {codes_base}) % {positions})", f"(v % {codes_base})"
     value = f"{_nested(points)}[{position}][{code}]"
     dynamic = " ".join(
-        f"WHEN {i} THEN {sql_literal(f['field'] + ' ')} || {_spelled(f, _value_sql(f['field'], 'category'))}"
+        f"WHEN {i} THEN {sql_literal(f['field'] + ' ')} || {category_spelling(f, value_sql(f['field'], 'category'))}"
         for i, (f, _) in enumerate(shown, 1)
         if f["kind"] == "category"
     )

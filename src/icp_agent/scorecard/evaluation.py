@@ -9,24 +9,24 @@ from typing import Any
 import numpy as np
 
 from icp_agent import numbers
-from icp_agent.scorecard.emit import _score_exprs
-from icp_agent.scorecard.model import _fit
+from icp_agent.scorecard.emit import score_exprs
+from icp_agent.scorecard.model import learn_scorecard
 from icp_agent.scorecard.scale import (
     FIT_A,
     FIT_B,
     GRADES,
     PRIORITIES,
-    _fit_table,
-    _level,
-    _lookup,
-    _min_points,
+    fit_table,
+    level_of,
+    min_points_for,
+    points_lookup_sql,
 )
 from icp_agent.sql import sql_literal
 
 MIN_HOLDOUT_CLASS = 10  # good and not-good rows the holdout needs before its AUC means anything
 
 
-def _evaluate(
+def evaluate(
     con,
     table: str,
     fields: dict[str, str],
@@ -79,7 +79,9 @@ def _evaluate(
         )
         out["warnings"].append(out["reason"])
         return out
-    card = _fit(con, f"(SELECT * FROM {table} WHERE NOT __icp_holdout)", fields, settings, pdo, base_points, base_odds)
+    card = learn_scorecard(
+        con, f"(SELECT * FROM {table} WHERE NOT __icp_holdout)", fields, settings, pdo, base_points, base_odds
+    )
     if not card["features"]:
         out.update(
             status="no_signal",
@@ -90,7 +92,7 @@ def _evaluate(
     scored = f"{table}_holdout"
     try:
         con.execute(
-            f"CREATE TEMP TABLE {scored} AS SELECT _row, good, {_score_exprs(card, None)['icp_points']} AS pts "
+            f"CREATE TEMP TABLE {scored} AS SELECT _row, good, {score_exprs(card, None)['icp_points']} AS pts "
             f"FROM {table} WHERE __icp_holdout"
         )
         out.update(_holdout_figures(con, scored, card, holdout))
@@ -153,9 +155,9 @@ def _holdout_figures(con, scored: str, card: dict, holdout: dict) -> dict:
 
 def _level_counts(con, relation: str, points: str, card: dict) -> dict[str, dict[str, tuple[int, int]]]:
     """Rows and good rows per band and per grade, in one pass."""
-    low, fits = _fit_table(card)
-    bands = _lookup([_level(card, "bands", fit) for fit in fits], low, "p")
-    grades = _lookup([_level(card, "grades", fit) for fit in fits], low, "p")
+    low, fits = fit_table(card)
+    bands = points_lookup_sql([level_of(card, "bands", fit) for fit in fits], low, "p")
+    grades = points_lookup_sql([level_of(card, "grades", fit) for fit in fits], low, "p")
     rows = con.execute(f"""
         SELECT grouping(b), b, g, count(*), count_if(good)::BIGINT
         FROM (SELECT good, {bands} AS b, {grades} AS g FROM (SELECT good, {points} AS p FROM {relation}))
@@ -191,11 +193,11 @@ def _auc_interval(auc: float, n_good: int, n_not_good: int) -> tuple[float, floa
     return max(0.0, auc - 1.96 * se), min(1.0, auc + 1.96 * se)
 
 
-def _band_tables(con, table: str, card: dict, evaluation: dict) -> tuple[list[dict], list[dict]]:
+def band_tables(con, table: str, card: dict, evaluation: dict) -> tuple[list[dict], list[dict]]:
     """Priority bands and grades: thresholds in score and points, their odds, observed good rates."""
     average = card["fit_score"]["average_odds"]
     n, n_good = con.execute(f"SELECT count(*), count_if(good)::BIGINT FROM {table}").fetchall()[0]
-    stats = _level_counts(con, table, _score_exprs(card, None)["icp_points"], card)
+    stats = _level_counts(con, table, score_exprs(card, None)["icp_points"], card)
     out = []
     for key, name, levels in (("bands", "priority", PRIORITIES), ("grades", "grade", GRADES)):
         holdout = {row[name]: row for row in evaluation.get(key, [])}
@@ -206,7 +208,7 @@ def _band_tables(con, table: str, card: dict, evaluation: dict) -> tuple[list[di
             row = {
                 name: level,
                 "min_score": threshold,
-                "min_points": _min_points(card, threshold) if threshold > 0 else None,
+                "min_points": min_points_for(card, threshold) if threshold > 0 else None,
                 "odds_vs_average": round(multiple, 3) if multiple else None,
                 "min_probability": round(average * multiple / (1 + average * multiple), 4) if multiple else None,
                 "n": k,
@@ -221,7 +223,8 @@ def _band_tables(con, table: str, card: dict, evaluation: dict) -> tuple[list[di
     return out[0], out[1]
 
 
-def _band_warnings(card: dict) -> list[str]:
+def band_warnings(card: dict) -> list[str]:
+    """The warning for each priority band no fitted customer falls in (the bands are odds multiples, not quotas)."""
     empty = [b["priority"] for b in card["bands"] if b["n"] == 0]
     if not empty:
         return []

@@ -64,25 +64,25 @@ import duckdb
 
 from icp_agent import numbers
 from icp_agent.errors import UserError
-from icp_agent.scorecard.binning import _interval_label, woe_table  # noqa: F401 - re-exported
+from icp_agent.scorecard.binning import interval_label, woe_table  # noqa: F401 - re-exported
 from icp_agent.scorecard.emit import (  # noqa: F401 - re-exported (scoring, drift, tools and tests import them here)
     KINDS,
     REASONS,
-    _code_sql,
-    _is_present,
-    _missing_sql,
-    _points_sql,
-    _spelled,
-    _value_sql,
+    category_spelling,
+    code_sql,
+    is_present,
+    missing_sql,
+    points_sql,
     score_frame,
     scorecard_select_sql,
+    value_sql,
 )
-from icp_agent.scorecard.evaluation import _band_tables, _band_warnings, _evaluate
+from icp_agent.scorecard.evaluation import band_tables, band_warnings, evaluate
 from icp_agent.scorecard.model import (
-    _fit,
+    learn_scorecard,
     points_scaling,  # noqa: F401 - re-exported
 )
-from icp_agent.scorecard.scale import _fit_table, _level, _lookup, fit_value  # noqa: F401 - re-exported
+from icp_agent.scorecard.scale import fit_table, fit_value, level_of, points_lookup_sql  # noqa: F401 - re-exported
 from icp_agent.sql import quote_identifier as _q
 
 
@@ -136,7 +136,7 @@ def fit_scorecard(
             raise UserError(f"the frame {frame} has no column {name!r}")
     screened_out = {item["field"]: item["reason"] for item in screened or []}
     usable = {
-        name: kind for name, kind in fields.items() if _is_present(name, kind, columns) and name not in screened_out
+        name: kind for name, kind in fields.items() if is_present(name, kind, columns) and name not in screened_out
     }
     excluded = [
         {"field": name, "reason": screened_out.get(name, "not in the data")} for name in fields if name not in usable
@@ -164,10 +164,10 @@ def fit_scorecard(
                 "reason": f"{n_good} good and {n - n_good} not-good rows; the scorecard needs at least "
                 f"{min_good} good and {min_bad} not-good before its scores can be trusted",
             }
-        evaluation = _evaluate(
+        evaluation = evaluate(
             con, table, usable, time_column, group_column, holdout_share, settings, pdo, base_points, base_odds
         )
-        card = _fit(con, f"(SELECT * FROM {table})", usable, settings, pdo, base_points, base_odds)
+        card = learn_scorecard(con, f"(SELECT * FROM {table})", usable, settings, pdo, base_points, base_odds)
         card["excluded"] = excluded + card["excluded"]
         if not card["features"]:
             best = max(card["excluded"], key=lambda e: e.get("iv", -1), default=None)
@@ -182,8 +182,8 @@ def fit_scorecard(
                     else ""
                 ),
             }
-        card["bands"], card["grades"] = _band_tables(con, table, card, evaluation)
-        warnings = card.pop("warnings") + evaluation["warnings"] + _band_warnings(card)
+        card["bands"], card["grades"] = band_tables(con, table, card, evaluation)
+        warnings = card.pop("warnings") + evaluation["warnings"] + band_warnings(card)
         return {"status": "ok", **counts, **card, "evaluation": evaluation, "settings": settings, "warnings": warnings}
     finally:
         con.execute(f"DROP TABLE IF EXISTS {table}")
@@ -205,7 +205,7 @@ def _prepare(
         if kind == "band":
             typed += [f"TRY_CAST({_q(name + suffix)} AS DOUBLE) AS {_q(name + suffix)}" for suffix in ("_min", "_max")]
         else:
-            typed.append(f"{_value_sql(name, kind)} AS {_q(name)}")
+            typed.append(f"{value_sql(name, kind)} AS {_q(name)}")
     time = _q(time_column) if time_column else "NULL"
     # without a group column each row is its own group, keyed by its row number (grouping and joining a million
     # integers costs about half what their text did)

@@ -12,8 +12,8 @@ from scipy.special import expit
 
 from icp_agent import numbers
 from icp_agent.errors import UserError
-from icp_agent.scorecard.binning import _attach_woe, _bin_fields
-from icp_agent.scorecard.emit import _code_sql
+from icp_agent.scorecard.binning import attach_woe, bin_fields
+from icp_agent.scorecard.emit import code_sql
 from icp_agent.scorecard.scale import FIT_A, FIT_B
 
 
@@ -31,13 +31,13 @@ def points_scaling(pdo: float, base_points: float, base_odds: float) -> dict[str
     }
 
 
-def _fit(
+def learn_scorecard(
     con, relation: str, fields: dict[str, str], settings: dict, pdo: float, base_points: float, base_odds: float | None
 ) -> dict:
     """Bins, WoE, coefficients and points learned on `relation` (a subquery of the temp table)."""
     n, n_good = con.execute(f"SELECT count(*), count_if(good)::BIGINT FROM {relation}").fetchall()[0]
     min_n = max(math.ceil(settings["min_bin_share"] * n), 1)
-    features, excluded = _bin_fields(con, relation, fields, n, n_good, min_n, settings)
+    features, excluded = bin_fields(con, relation, fields, n, n_good, min_n, settings)
     # every row's final bins are computed once, into a small table of the distinct bin patterns with their counts:
     # the WoE and the regression both read it instead of the rows (each pass over them normalised every category)
     patterns = f"__icp_patterns_{uuid.uuid4().hex[:12]}"
@@ -45,7 +45,7 @@ def _fit(
     if features:
         con.execute(
             f"CREATE TEMP TABLE {patterns} AS SELECT "
-            f"{', '.join(f'{_code_sql(f, None)}::INTEGER AS {c}' for f, c in zip(features, codes))}, "
+            f"{', '.join(f'{code_sql(f, None)}::INTEGER AS {c}' for f, c in zip(features, codes))}, "
             f"count(*)::BIGINT AS n, count_if(good)::BIGINT AS g FROM {relation} GROUP BY ALL"
         )
     try:
@@ -71,9 +71,9 @@ def _fit_patterns(
     base_points: float,
     base_odds: float | None,
 ) -> dict:
-    """_fit from the binned features and the table of their bin patterns (`codes` its columns, n and g its counts)."""
+    """learn_scorecard from the binned features and the table of their bin patterns (`codes` its columns, n and g its counts)."""
     code_of = {id(f): c for f, c in zip(features, codes)}
-    features, dropped = _attach_woe(con, patterns, features, n, n_good, min_n, settings, codes=codes, counts=("n", "g"))
+    features, dropped = attach_woe(con, patterns, features, n, n_good, min_n, settings, codes=codes, counts=("n", "g"))
     excluded += dropped
     average_odds = n_good / (n - n_good)
     scaling = points_scaling(pdo, base_points, base_odds or average_odds)
@@ -136,7 +136,7 @@ def _round_half_up(x: float) -> float:
 def _logistic(con, patterns: str, features: list[dict], l2: float, codes: list[str]) -> tuple[float, np.ndarray, bool]:
     """L2-penalised logistic regression of good on WoE, on counts of identical bin patterns.
 
-    `patterns`: _fit's table of bin patterns, `codes` its column holding each feature's bin, n and g its counts
+    `patterns`: learn_scorecard's table of bin patterns, `codes` its column holding each feature's bin, n and g its counts
     (rows, good rows), grouped again on these features' columns alone (the dropped ones no longer split it)."""
     aliases = [f"__icp_x{i}" for i in range(len(features))]
     data = con.execute(

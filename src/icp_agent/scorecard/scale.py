@@ -22,7 +22,7 @@ PRIORITIES = (("high", 70), ("medium", 40), ("low", 0))
 GRADES = (("A", 70), ("B", 55), ("C", 40), ("D", 0))
 
 
-def _lookup(values: list, low: int, total: str) -> str:
+def points_lookup_sql(values: list, low: int, total: str) -> str:
     """values[total - low] as SQL: a constant list indexed by the points total."""
     return f"([{', '.join(sql_literal(v) for v in values)}])[greatest(1, least({len(values)}, {total} - ({low}) + 1))]"
 
@@ -34,7 +34,7 @@ def fit_value(card: dict, points: float) -> int:
     return math.floor(100 / (1 + math.exp(-max(min(z, 50.0), -50.0))) + 0.5)
 
 
-def _fit_table(card: dict) -> tuple[int, list[int]]:
+def fit_table(card: dict) -> tuple[int, list[int]]:
     """Fit score of every reachable points total (each feature adds one bin's points, or 0), so the
     SQL looks the score up instead of recomputing exp per row, and agrees with Python exactly."""
     low = high = card["intercept_points"]
@@ -44,9 +44,9 @@ def _fit_table(card: dict) -> tuple[int, list[int]]:
     return low, [fit_value(card, total) for total in range(low, high + 1)]
 
 
-def _min_points(card: dict, score: int) -> int:
+def min_points_for(card: dict, score: int) -> int:
     """The smallest points total whose fit score reaches `score` (one past the top if none does)."""
-    low, fits = _fit_table(card)
+    low, fits = fit_table(card)
     return low + next((i for i, fit in enumerate(fits) if fit >= score), len(fits))
 
 
@@ -58,6 +58,8 @@ def _levels(card: dict, key: str) -> list[tuple[str, int]]:
     return list(PRIORITIES if key == "bands" else GRADES)
 
 
-def _level(card: dict, key: str, fit: int) -> str:
+def level_of(card: dict, key: str, fit: int) -> str:
+    """The priority band (key "bands") or grade (key "grades") a fit score 0-100 falls in: the first level whose
+    threshold it reaches, else the lowest."""
     levels = _levels(card, key)
     return next((level for level, score in levels if fit >= score), levels[-1][0])

@@ -326,12 +326,12 @@ def score_plan(icp: IcpDocument, present: set[str]) -> ScorePlan:
     disqualified = "(__icp_disqualifier IS NOT NULL)"
     tier_sql = f"CASE WHEN {disqualified} THEN NULL ELSE __icp_tier END"
     if scored:
-        from icp_agent.scorecard.scale import _fit_table, _level, _lookup
+        from icp_agent.scorecard.scale import fit_table, level_of, points_lookup_sql
 
-        low, fits = _fit_table(card)  # the scorecard's own tables: the same values its SQL gives
-        fit_score = _lookup(fits, low, "__icp_points")
-        band = _lookup([_level(card, "bands", fit) for fit in fits], low, "__icp_points")
-        grade = _lookup([_level(card, "grades", fit) for fit in fits], low, "__icp_points")
+        low, fits = fit_table(card)  # the scorecard's own tables: the same values its SQL gives
+        fit_score = points_lookup_sql(fits, low, "__icp_points")
+        band = points_lookup_sql([level_of(card, "bands", fit) for fit in fits], low, "__icp_points")
+        grade = points_lookup_sql([level_of(card, "grades", fit) for fit in fits], low, "__icp_points")
     else:
         fit_score, band, grade = "NULL::INTEGER", None, "NULL::VARCHAR"
     outer: list[tuple[str, str]] = [
@@ -377,21 +377,21 @@ def _reason_layers(card: dict, columns: set[str], part) -> tuple[list, list, str
     """
     from icp_agent.scorecard.emit import (  # not scorecard.fit: scoring never loads the fitting's scipy
         REASONS,
-        _code_sql,
-        _missing_sql,
-        _points_sql,
-        _spelled,
-        _value_sql,
+        category_spelling,
+        code_sql,
+        missing_sql,
+        points_sql,
+        value_sql,
     )
 
     features = card["features"]
-    all_codes = [_code_sql(f, columns) for f in features]
+    all_codes = [code_sql(f, columns) for f in features]
     shown = [f for f, code in zip(features, all_codes) if code is not None]
     code_of = {id(f): part(f["field"], code) for f, code in zip(features, all_codes) if code is not None}
     unseen = _names(
         [f"CASE WHEN {code_of[id(f)]} = 0 THEN {sql_literal(f['field'])} END" for f in shown if f["kind"] == "category"]
     )
-    total = " + ".join([str(card["intercept_points"])] + [_points_sql(f, code_of[id(f)]) for f in shown])
+    total = " + ".join([str(card["intercept_points"])] + [points_sql(f, code_of[id(f)]) for f in shown])
     points = [[0 if f["kind"] == "list" and b.get("missing") else b["points"] for b in f["bins"]] for f in shown]
     words = [
         [None if f["kind"] == "category" and not b.get("missing") else b["label"] for b in f["bins"]] for f in shown
@@ -417,7 +417,7 @@ def _reason_layers(card: dict, columns: set[str], part) -> tuple[list, list, str
         size = f"coalesce({_lit_list(points[j - 1])}[{code}], 0)"
         keys.append((f"__icp_k{j}", f"CASE WHEN {size} <> 0 THEN {key(size, j, code)} END"))
     for i, (field, points_sum) in enumerate(extra, 1):
-        flag = part(field, _missing_sql(field, "list"))
+        flag = part(field, missing_sql(field, "list"))
         keys.append(
             (f"__icp_k{len(shown) + i}", f"CASE WHEN {flag} THEN {key(str(points_sum), len(shown) + i, '1')} END")
         )
@@ -428,7 +428,7 @@ def _reason_layers(card: dict, columns: set[str], part) -> tuple[list, list, str
         picks.append([(f"__icp_r{r}", f"least({', '.join(after)})" if len(after) > 1 else after[0])])
     # a category reason shows the record's value in the scorecard's spelling (a part: once per distinct value)
     dynamic = [
-        (j, f, part(f["field"], _spelled(f, _value_sql(f["field"], "category"))))
+        (j, f, part(f["field"], category_spelling(f, value_sql(f["field"], "category"))))
         for j, f in enumerate(shown, 1)
         if f["kind"] == "category"
     ]

@@ -65,9 +65,9 @@ from icp_agent.sql import columns_of
 from icp_agent.sql import quote_identifier as _q
 from icp_agent.tiers.candidates import (
     Candidate,
-    _candidates,
-    _pattern_stat,
+    find_candidates,
     holm,  # noqa: F401 - re-exported
+    pattern_stat,
 )
 from icp_agent.tiers.cohorts import health_summary
 from icp_agent.tiers.criteria import (  # noqa: F401 - re-exported
@@ -79,16 +79,16 @@ from icp_agent.tiers.criteria import (  # noqa: F401 - re-exported
     resolve_kind,
     tier_case_sql,
 )
-from icp_agent.tiers.prose import _no_icp_reason, _statement
-from icp_agent.tiers.retention import _retention
-from icp_agent.tiers.screening import _screen_findings
+from icp_agent.tiers.prose import explain_no_icp, icp_statement
+from icp_agent.tiers.retention import retention_curves
+from icp_agent.tiers.screening import screen_findings
 from icp_agent.tiers.segments import (
-    _disqualifiers,
-    _overlap_with,
-    _pick,
-    _segments,
-    _tier_members,
-    _tiers,
+    build_disqualifiers,
+    build_tiers,
+    choose_segments,
+    overlap_with,
+    pick_greedy,
+    tier_members,
 )
 from icp_agent.tiers.specs import (
     EMPLOYEE_BANDS,  # noqa: F401 - re-exported
@@ -97,7 +97,7 @@ from icp_agent.tiers.specs import (
     field_specs,
     with_values,
 )
-from icp_agent.tiers.support import _min_support_note, detectable_support
+from icp_agent.tiers.support import detectable_support, min_support_note
 
 
 @dataclass
@@ -176,7 +176,7 @@ def analyse(
             detectable_support(n_rows, n_bad / max(n_rows, 1), config.alpha, config.power, config.detectable_lift),
         ),
     )
-    support = _min_support_note(min_support, config, health, n_rows, n_good, n_bad)
+    support = min_support_note(min_support, config, health, n_rows, n_good, n_bad)
     say(f"screening {len(specs)} fit fields")
     screen = screen_fields(
         con,
@@ -190,7 +190,7 @@ def analyse(
         entity=health.entity,
         words=health.words,
     )
-    excluded_fields, data_quality = _screen_findings(screen, health, ledger)
+    excluded_fields, data_quality = screen_findings(screen, health, ledger)
     say(f"building selectors over {len(screen.kept)} fit fields")
     # is-missing traits are never criteria; the outcome class (good 2, middle 1, bad 0) groups categories
     selset = build_selectors(
@@ -212,23 +212,23 @@ def analyse(
     say("searching for over-indexing traits")
     known = known_rows(con, relation, screen.kept, {d["field"] for d in data_quality})
     con.execute(f"DROP TABLE {relation}")
-    segments, good_candidates = _segments(selset, good, config, min_support, health, ledger, known)
+    segments, good_candidates = choose_segments(selset, good, config, min_support, health, ledger, known)
     if tier1_only:
         return _tier1_document(version_id, segments, inputs, summary), ledger
-    bad_candidates, _ = _candidates(selset, bad, "bad", config, min_support, health, ledger, known=known)
-    tiers = _tiers(con, frame, segments, selset, good, config, health, inputs, ledger, min_support)
-    tier_rows = _tier_members(selset, segments)
-    significant_bad = [c for c in bad_candidates if c.q < config.alpha and _overlap_with(c, tier_rows, selset) < 0.3]
-    disqualifiers = _disqualifiers(
-        _pick(significant_bad, selset, config.max_disqualifiers, 0.5, max_depth=2), health, inputs, ledger
+    bad_candidates, _ = find_candidates(selset, bad, "bad", config, min_support, health, ledger, known=known)
+    tiers = build_tiers(con, frame, segments, selset, good, config, health, inputs, ledger, min_support)
+    tier_rows = tier_members(selset, segments)
+    significant_bad = [c for c in bad_candidates if c.q < config.alpha and overlap_with(c, tier_rows, selset) < 0.3]
+    disqualifiers = build_disqualifiers(
+        pick_greedy(significant_bad, selset, config.max_disqualifiers, 0.5, max_depth=2), health, inputs, ledger
     )
-    retention = _retention(con, frame, tiers, ledger)
+    retention = retention_curves(con, frame, tiers, ledger)
     patterns = [
-        _pattern_stat(c, inputs.headers, good if c.direction == "good" else bad)
+        pattern_stat(c, inputs.headers, good if c.direction == "good" else bad)
         for c in good_candidates[:15] + bad_candidates[:15]
     ]
     status: Literal["ok", "no_significant_icp"] = "ok" if tiers else "no_significant_icp"
-    reason = None if tiers else _no_icp_reason(good_candidates, health, config, ledger, excluded_fields)
+    reason = None if tiers else explain_no_icp(good_candidates, health, config, ledger, excluded_fields)
     warnings = [f"{t.name}: {flag}" for t in tiers for flag in t.flags]
     warnings += [f"excluded from criteria: {e['reason']}" for e in excluded_fields]
     warnings += [f"data quality: {d['statement']}" for d in data_quality]
@@ -240,7 +240,7 @@ def analyse(
             fingerprint=inputs.fingerprint, imports=[DatasetImport.model_validate(i) for i in inputs.imports]
         ),
         health=summary,
-        statement=_statement(tiers, disqualifiers, reason),
+        statement=icp_statement(tiers, disqualifiers, reason),
         no_icp_reason=reason,
         tiers=tiers,
         negative_icp=disqualifiers,
@@ -258,7 +258,7 @@ def analyse(
 def _tier1_document(
     version_id: str, segments: list[Candidate], inputs: AnalysisInputs, summary: HealthSummary
 ) -> IcpDocument:
-    """The Tier 1 of each segment as _tiers names and orders it, in a document with nothing else (tier1_only)."""
+    """The Tier 1 of each segment as build_tiers names and orders it, in a document with nothing else (tier1_only)."""
     tiers = [
         Tier(
             tier=1,

@@ -59,7 +59,7 @@ class Candidate:
         return self.pattern.k
 
 
-def _candidates(
+def find_candidates(
     selset: SelectorSet,
     target: np.ndarray,
     direction: Direction,
@@ -189,7 +189,7 @@ def _collapse_near_duplicates(
     """
     kept: list[tuple[Candidate, np.ndarray]] = []
     for c in candidates:
-        rows = _rows(selset, c.pattern.selectors)
+        rows = covered_rows(selset, c.pattern.selectors)
         duplicate = False
         for other, other_rows in kept:
             if not _same_but_ranges(c.pattern.selectors, other.pattern.selectors):
@@ -217,14 +217,14 @@ def _distinct_rows(selset: SelectorSet, patterns: list[Pattern]) -> list[Pattern
     seen: set[bytes] = set()
     kept = []
     for p in sorted(patterns, key=lambda p: (len(p.selectors), -p.quality, p.label)):
-        key = hashlib.sha1(np.packbits(_rows(selset, p.selectors)).tobytes()).digest()
+        key = hashlib.sha1(np.packbits(covered_rows(selset, p.selectors)).tobytes()).digest()
         if key not in seen:
             seen.add(key)
             kept.append(p)
     return kept
 
 
-def _group_words(direction: Direction, health: HealthResult) -> str:
+def group_words(direction: Direction, health: HealthResult) -> str:
     """What the entities of a direction are, read after "are" ("won", "churned"): health.words."""
     return health.words[0] if direction == "good" else health.words[1]
 
@@ -233,7 +233,7 @@ def _pattern_evidence(c: Candidate, base: float, health: HealthResult, ledger: L
     rate = c.k / c.n
     low, high = wilson_interval(c.k, c.n)
     label = c.pattern.label
-    words = _group_words(c.direction, health)
+    words = group_words(c.direction, health)
     statement = (
         f"{label}: {c.k:,} of {c.n:,} {health.entity}s ({numbers.percent(rate)}) are "
         f"{words} vs {numbers.percent(base)} overall, lift {numbers.ratio(rate / base)} "
@@ -273,7 +273,9 @@ def _pattern_evidence(c: Candidate, base: float, health: HealthResult, ledger: L
     )
 
 
-def _pattern_stat(c: Candidate, headers: dict[str, str], target: np.ndarray) -> PatternStat:
+def pattern_stat(c: Candidate, headers: dict[str, str], target: np.ndarray) -> PatternStat:
+    """icp.json's record of a candidate: n, k, its rate against the base rate of `target` (a 0/1 array over all
+    entities), lift, WRAcc (share x rate difference), the Wilson 95% interval, Fisher p, BH q, its evidence."""
     base = float(target.mean())
     rate = c.k / c.n
     low, high = wilson_interval(c.k, c.n)
@@ -296,7 +298,8 @@ def _pattern_stat(c: Candidate, headers: dict[str, str], target: np.ndarray) -> 
     )
 
 
-def _rows(selset: SelectorSet, selectors) -> np.ndarray:
+def covered_rows(selset: SelectorSet, selectors) -> np.ndarray:
+    """The entities (a boolean array over the selector set's rows) that satisfy every selector: a conjunction."""
     covered = np.ones(selset.n, dtype=bool)
     for s in selectors:
         covered &= selset.mask(s)

@@ -12,7 +12,7 @@ from icp_agent.health.health_score import (
 )
 from icp_agent.icp_document import CohortMetrics, HealthSummary
 from icp_agent.sql import columns_of
-from icp_agent.tiers.metrics import _outcome_columns
+from icp_agent.tiers.metrics import outcome_columns
 
 if TYPE_CHECKING:
     from icp_agent.tiers.analyse import AnalysisConfig
@@ -40,7 +40,7 @@ def health_summary(con, health: HealthResult, config: AnalysisConfig, ledger: Le
     else:
         description = "good = won deals, bad = lost deals (each deal with its company's fit fields)"
     columns = columns_of(con, frame)
-    metrics_sql = ["count(*) AS n", *_outcome_columns(columns)]
+    metrics_sql = ["count(*) AS n", *outcome_columns(columns)]
     if "amount" in columns:
         metrics_sql.append("round(median(amount), 2) AS acv_median")
     query = (

@@ -43,7 +43,7 @@ def criterion_sql(c: Criterion, band_fields: set[str] | None = None) -> str:
 criterion_kind = implied_kind  # the old name, kept for callers
 
 
-def _outcome_columns(columns: set[str]) -> list[str]:
+def outcome_columns(columns: set[str]) -> list[str]:
     """Mean health, churn rate and median NRR of a group, for the outcomes the frame has (cohorts and tiers)."""
     out = []
     if "health" in columns:
@@ -60,7 +60,7 @@ _HELPER_MEANS = {f"{name}_mean" for name in ("cac", "arr", "starting_arr", "amou
 
 
 def _metric_columns(columns: set[str]) -> list[str]:
-    out = ["count(*) AS n", "count_if(good) AS n_good", "count_if(bad) AS n_bad", *_outcome_columns(columns)]
+    out = ["count(*) AS n", "count_if(good) AS n_good", "count_if(bad) AS n_bad", *outcome_columns(columns)]
     if {"churned_flag", "tenure_months"} <= columns:
         out.append("sum(churned_flag::INT) / nullif(sum(tenure_months) / 12, 0) AS annual_churn")
     for name in ("cac", "arr", "starting_arr", "amount"):
@@ -70,7 +70,7 @@ def _metric_columns(columns: set[str]) -> list[str]:
     return out
 
 
-def _tier_metrics(
+def tier_metrics(
     con,
     frame: str,
     tiers: list[Tier],

@@ -11,13 +11,13 @@ from icp_agent.health.health_score import (
 )
 from icp_agent.icp_document import Disqualifier, Tier
 from icp_agent.tiers.candidates import Candidate
-from icp_agent.tiers.support import _detectable_rate
+from icp_agent.tiers.support import smallest_detectable_rate
 
 if TYPE_CHECKING:
     from icp_agent.tiers.analyse import AnalysisConfig
 
 
-def _no_icp_reason(
+def explain_no_icp(
     candidates: list[Candidate],
     health: HealthResult,
     config: AnalysisConfig,
@@ -26,7 +26,7 @@ def _no_icp_reason(
 ) -> str:
     """Why nothing survived, and what data would help, from the figures (and which fields were screened out)."""
     base = health.n_good / max(health.n, 1)
-    detectable = _detectable_rate(base, 0.1, health.n)
+    detectable = smallest_detectable_rate(base, 0.1, health.n)
     if candidates:
         best = min(candidates, key=lambda c: c.p)
         lead = (
@@ -63,7 +63,9 @@ def _no_icp_reason(
     return reason
 
 
-def _statement(tiers: list[Tier], disqualifiers: list[Disqualifier], reason: str | None) -> str:
+def icp_statement(tiers: list[Tier], disqualifiers: list[Disqualifier], reason: str | None) -> str:
+    """The ICP statement in the method's template: the Tier-1 segments as "companies with ...", then who to turn
+    away; with no tier, the reason there is no significant ICP."""
     if not tiers:
         return reason or "No significant ICP in this data."
     tier1 = [t for t in tiers if t.tier == 1]

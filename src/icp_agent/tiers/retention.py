@@ -14,7 +14,9 @@ from icp_agent.sql import columns_of
 from icp_agent.tiers.metrics import criteria_sql
 
 
-def _retention(con, frame: str, tiers: list[Tier], ledger: Ledger) -> list[RetentionCurve]:
+def retention_curves(con, frame: str, tiers: list[Tier], ledger: Ledger) -> list[RetentionCurve]:
+    """Kaplan-Meier retention per cohort and for Tier 1 (tenure in months, churn the event), each with its evidence;
+    none when the frame has no churn flag or tenure."""
     columns = columns_of(con, frame)
     if not {"churned_flag", "tenure_months"} <= columns:
         return []

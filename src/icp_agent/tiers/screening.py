@@ -8,10 +8,10 @@ from icp_agent.health.health_score import (
     HealthResult,
 )
 from icp_agent.patterns.screen import Screen
-from icp_agent.tiers.candidates import _group_words
+from icp_agent.tiers.candidates import group_words
 
 
-def _screen_findings(screen: Screen, health: HealthResult, ledger: Ledger) -> tuple[list[dict], list[dict]]:
+def screen_findings(screen: Screen, health: HealthResult, ledger: Ledger) -> tuple[list[dict], list[dict]]:
     """icp.json's excluded_fields and data_quality from the screen, each with an evidence id."""
     excluded = []
     for item in screen.excluded:
@@ -25,7 +25,7 @@ def _screen_findings(screen: Screen, health: HealthResult, ledger: Ledger) -> tu
         excluded.append({**item, "evidence": evidence})
     findings = []
     for item in screen.missingness:
-        words = _group_words(item["direction"], health)
+        words = group_words(item["direction"], health)
         statement = (
             f"{item['field']} is missing for {item['n']:,} {health.entity}s, {numbers.percent(item['rate'])} of "
             f"them {words} vs {numbers.percent(item['base_rate'])} overall (q={numbers.p_value(item['q_value'])}); missingness "

@@ -22,15 +22,15 @@ from icp_agent.patterns.stats import (
     wilson_interval,
 )
 from icp_agent.schema import AnalysisInputs
-from icp_agent.tiers.candidates import Candidate, _candidates, _group_words, _rows
-from icp_agent.tiers.metrics import _tier_metrics
+from icp_agent.tiers.candidates import Candidate, covered_rows, find_candidates, group_words
+from icp_agent.tiers.metrics import tier_metrics
 from icp_agent.tiers.specs import criterion
 
 if TYPE_CHECKING:
     from icp_agent.tiers.analyse import AnalysisConfig
 
 
-def _segments(
+def choose_segments(
     selset: SelectorSet,
     good: np.ndarray,
     config: AnalysisConfig,
@@ -56,13 +56,13 @@ def _segments(
         significant = [c for c in candidates if c.q < config.alpha]
         first = significant[:1]
         strong = [c for c in significant[1:] if wilson_interval(c.k, c.n)[0] / base >= config.detectable_lift]
-        return _pick(first + strong, selset, config.max_segments, config.max_segment_overlap)
+        return pick_greedy(first + strong, selset, config.max_segments, config.max_segment_overlap)
 
-    candidates, tested = _candidates(selset, good, "good", config, min_support, health, ledger, known=known)
+    candidates, tested = find_candidates(selset, good, "good", config, min_support, health, ledger, known=known)
     segments = choose(candidates)
     while segments and len(segments) < config.max_segments:
-        covered = _tier_members(selset, segments)
-        more, more_tested = _candidates(
+        covered = tier_members(selset, segments)
+        more, more_tested = find_candidates(
             selset,
             good,
             "good",
@@ -89,7 +89,7 @@ def _segments(
     return segments, candidates
 
 
-def _pick(
+def pick_greedy(
     candidates: list[Candidate], selset: SelectorSet, limit: int, max_overlap: float, max_depth: int | None = None
 ) -> list[Candidate]:
     """Greedy: best first, skipping any that overlaps an earlier pick by more than max_overlap.
@@ -101,7 +101,7 @@ def _pick(
     for c in candidates:
         if max_depth and len(c.pattern.selectors) > max_depth:
             continue
-        rows = _rows(selset, c.pattern.selectors)
+        rows = covered_rows(selset, c.pattern.selectors)
         if all((rows & other).sum() / max(min(rows.sum(), other.sum()), 1) <= max_overlap for _, other in chosen):
             chosen.append((c, rows))
         if len(chosen) == limit:
@@ -109,7 +109,7 @@ def _pick(
     return [c for c, _ in chosen]
 
 
-def _tiers(
+def build_tiers(
     con,
     frame: str,
     segments: list[Candidate],
@@ -130,7 +130,7 @@ def _tiers(
     base = good.mean()
     taken = np.zeros(selset.n, dtype=bool)
     for segment in segments:
-        taken |= _rows(selset, segment.pattern.selectors)
+        taken |= covered_rows(selset, segment.pattern.selectors)
     for number, segment in enumerate(segments, start=1):
         name = f"ICP {number}"
         chosen = [tuple(segment.pattern.selectors)]
@@ -147,7 +147,7 @@ def _tiers(
             if pick is None:
                 break
             chosen.append(pick)
-            taken |= _rows(selset, pick)
+            taken |= covered_rows(selset, pick)
         for tier_number, selectors in enumerate(chosen, start=1):
             tiers.append(
                 Tier(
@@ -158,7 +158,7 @@ def _tiers(
                 )
             )
     tiers.sort(key=lambda t: (t.tier, t.segment))
-    _tier_metrics(con, frame, tiers, health, config, inputs, ledger)
+    tier_metrics(con, frame, tiers, health, config, inputs, ledger)
     return tiers
 
 
@@ -173,7 +173,7 @@ def _best_part(
     """The option whose new entities (outside `taken`) have the best lower-bound good rate, at least average."""
     best, best_low = None, -1.0
     for option in options:
-        rows = _rows(selset, option) & ~taken
+        rows = covered_rows(selset, option) & ~taken
         n, k = int(rows.sum()), int((rows & good).sum())
         if n < min_n or k / n < base:
             continue
@@ -183,21 +183,25 @@ def _best_part(
     return best
 
 
-def _tier_members(selset: SelectorSet, segments: list[Candidate]) -> np.ndarray:
+def tier_members(selset: SelectorSet, segments: list[Candidate]) -> np.ndarray:
+    """The entities in any of `segments` (a boolean array over the selector set's rows): a tier's union."""
     rows = np.zeros(selset.n, dtype=bool)
     for segment in segments:
-        rows |= _rows(selset, segment.pattern.selectors)
+        rows |= covered_rows(selset, segment.pattern.selectors)
     return rows
 
 
-def _overlap_with(c: Candidate, tier_rows: np.ndarray, selset: SelectorSet) -> float:
-    rows = _rows(selset, c.pattern.selectors)
+def overlap_with(c: Candidate, tier_rows: np.ndarray, selset: SelectorSet) -> float:
+    """The share (0-1) of a candidate's entities already inside `tier_rows`."""
+    rows = covered_rows(selset, c.pattern.selectors)
     return float((rows & tier_rows).sum() / max(rows.sum(), 1))
 
 
-def _disqualifiers(
+def build_disqualifiers(
     picks: list[Candidate], health: HealthResult, inputs: AnalysisInputs, ledger: Ledger
 ) -> list[Disqualifier]:
+    """The negative ICP: each bad-over-indexing pick as a Disqualifier with its criteria, figures, the reason in
+    words and its evidence."""
     out = []
     for c in picks:
         metrics = ledger.get(c.evidence).metrics
@@ -226,13 +230,13 @@ def disqualifier_reason(rate: float, base: float, n: int, q: float, health: Heal
     22.5% overall (6.82x less often; 96.7% lost vs 77.5%)", since a bad rate near the base's (97% vs 78%,
     1.2x) undersells a win rate cut by seven. Otherwise (a health cohort, where some entities are neither)
     the bad rate and how many times the base it is."""
-    bad_words = _group_words("bad", health)
+    bad_words = group_words("bad", health)
     tail = f"n={n:,}, q={numbers.p_value(q)}"
     if health.definition == "won":
         good, base_good = 1 - rate, 1 - base
         less = f"{numbers.ratio(base_good / good)}x less often" if good > 0 else "none of them"
         return (
-            f"{numbers.percent(good)} of these {health.entity}s are {_group_words('good', health)} vs "
+            f"{numbers.percent(good)} of these {health.entity}s are {group_words('good', health)} vs "
             f"{numbers.percent(base_good)} overall ({less}; {numbers.percent(rate)} {bad_words} vs "
             f"{numbers.percent(base)}, {tail})"
         )

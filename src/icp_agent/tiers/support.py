@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from icp_agent.tiers.analyse import AnalysisConfig
 
 
-def _min_support_note(
+def min_support_note(
     min_support: int, config: AnalysisConfig, health: HealthResult, n: int, n_good: int, n_bad: int
 ) -> dict:
     """icp.json's min_support: the rows a pattern needed, how that was chosen and why (shown in icp.md and the CLI)."""
@@ -82,7 +82,7 @@ def _normal_quantile(q: float) -> float:
     return float(norm.ppf(q))
 
 
-def _detectable_rate(p0: float, share: float, n: int) -> float | None:
+def smallest_detectable_rate(p0: float, share: float, n: int) -> float | None:
     """The smallest good rate a segment of `share` of n entities needs to be told from the rest at p0."""
     for step in range(1, 200):
         p1 = p0 + (1 - p0) * step / 200

@@ -12,7 +12,7 @@ from icp_agent.icp_document import IcpDocument
 from icp_agent.patterns.stats import fisher_exact
 from icp_agent.sql import columns_of
 from icp_agent.tiers.analyse import AnalysisConfig, AnalysisInputs, analyse
-from icp_agent.validation.economics import _rate_ci
+from icp_agent.validation.economics import rate_ci
 from icp_agent.validation.tier1 import tier1_sql
 
 
@@ -67,8 +67,8 @@ def backtest(con, inputs: AnalysisInputs, config: AnalysisConfig, icp: IcpDocume
         "status": "held" if held else "did not hold",
         "cutoff": str(cutoff),
         "old_tier1": [" AND ".join(c.label for c in t.criteria) for t in old_icp.tiers if t.tier == 1],
-        "new_in_tier1": _rate_ci(k1, n1),
-        "new_outside": _rate_ci(k0, n0),
+        "new_in_tier1": rate_ci(k1, n1),
+        "new_outside": rate_ci(k0, n0),
         "p_value": p,
     }
     result["evidence"] = ledger.add(

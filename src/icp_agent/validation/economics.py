@@ -14,7 +14,7 @@ from icp_agent.icp_document import IcpDocument
 from icp_agent.patterns.stats import wilson_interval
 from icp_agent.sql import columns_of
 from icp_agent.sql import quote_identifier as _q
-from icp_agent.validation.tier1 import _unknown_tier1_fields, tier1_sql
+from icp_agent.validation.tier1 import tier1_sql, unknown_tier1_fields
 
 TARGETS = {
     "win_rate": ("higher", 2.0, "Tier 1 win rate at least 2x non-ICP"),
@@ -50,7 +50,8 @@ def _means_by_tier1(con, relation: str, value: str, in_icp: str, where: str = "T
     }
 
 
-def _rate_ci(k: int, n: int) -> dict:
+def rate_ci(k: int, n: int) -> dict:
+    """k of n as a rate with its Wilson 95% interval: {n, k, rate (None when n is 0), ci_low, ci_high}."""
     low, high = wilson_interval(k, n)
     return {"n": n, "k": k, "rate": k / n if n else None, "ci_low": low, "ci_high": high}
 
@@ -68,7 +69,7 @@ def unit_economics(con, frame: str, deals_frame: str | None, icp: IcpDocument, l
             f"SELECT ({in_icp}) AS icp, count(*), count_if(churned_flag) FROM {frame} "
             f"WHERE NOT coalesce(censored, FALSE) GROUP BY ALL"
         ).fetchall()
-        comparisons["churn"] = {("icp" if icp_flag else "non_icp"): _rate_ci(k, n) for icp_flag, n, k in rows}
+        comparisons["churn"] = {("icp" if icp_flag else "non_icp"): rate_ci(k, n) for icp_flag, n, k in rows}
     for metric, column in (("nrr", "nrr_raw"), ("cac", "cac"), ("sales_cycle_days", "days_to_close")):
         if column in columns:
             comparisons[metric] = _means_by_tier1(con, frame, _q(column), in_icp)
@@ -84,7 +85,7 @@ def unit_economics(con, frame: str, deals_frame: str | None, icp: IcpDocument, l
             for metric in deal_metrics:
                 out["not_measurable"].setdefault(metric, f"the deals have no {', '.join(exc.fields)}")
             deal_columns = set()
-        unknown = _unknown_tier1_fields(con, deals_frame, icp, "bad") if deal_columns else []
+        unknown = unknown_tier1_fields(con, deals_frame, icp, "bad") if deal_columns else []
         if unknown:
             out["win_rate_note"] = f"not measurable: lost deals carry no {', '.join(unknown)}"
             out["not_measurable"]["win_rate"] = f"lost deals carry no {', '.join(unknown)}"
@@ -93,7 +94,7 @@ def unit_economics(con, frame: str, deals_frame: str | None, icp: IcpDocument, l
                 f"SELECT coalesce(({in_icp}), FALSE), count(*), count_if(good) FROM {deals_frame} "
                 f"WHERE good OR bad GROUP BY ALL"
             ).fetchall()
-            comparisons["win_rate"] = {("icp" if f else "non_icp"): _rate_ci(k, n) for f, n, k in rows}
+            comparisons["win_rate"] = {("icp" if f else "non_icp"): rate_ci(k, n) for f, n, k in rows}
         if "amount" in deal_columns:
             comparisons["acv"] = _means_by_tier1(con, deals_frame, "amount", in_icp, "good")
         if {"close_date", "deal_created_date"} <= deal_columns and "sales_cycle_days" not in comparisons:

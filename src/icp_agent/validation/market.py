@@ -14,7 +14,7 @@ from icp_agent.tiers.criteria import (
     document_kinds,
     missing_fields,
 )
-from icp_agent.validation.tier1 import _unknown_tier1_fields, tier1_sql
+from icp_agent.validation.tier1 import tier1_sql, unknown_tier1_fields
 
 
 def _prospects_already_customers(con, prospects: str, icp: IcpDocument, tier) -> int:
@@ -120,7 +120,7 @@ def market(
                 if check["status"] == "too narrow":
                     out["warnings"].append("Tier 1 is too narrow for the revenue target")
             out["revenue_check"] = check
-    unknown = _unknown_tier1_fields(con, deals_frame, icp, "cohort = 'open'") if deals_frame else []
+    unknown = unknown_tier1_fields(con, deals_frame, icp, "cohort = 'open'") if deals_frame else []
     if deals_frame and unknown:
         out["open_pipeline"] = {"status": f"not measurable: open deals carry no {', '.join(unknown)}"}
     elif deals_frame:

@@ -22,7 +22,7 @@ def tier1_sql(icp: IcpDocument, columns: set[str] | None = None, table: str | No
     return " OR ".join(f"({criteria_sql(t.criteria, kinds, columns, table=table)})" for t in tier1) or None
 
 
-def _unknown_tier1_fields(con, deals_frame: str, icp: IcpDocument, where: str) -> list[str]:
+def unknown_tier1_fields(con, deals_frame: str, icp: IcpDocument, where: str) -> list[str]:
     """Tier-1 fields that most of these deals lack: matching on them would be an artefact."""
     columns = columns_of(con, deals_frame)
     unknown = []
