@@ -205,8 +205,9 @@ def demo_copy(built_demo, tmp_path) -> BuiltDemo:
 
 # The test files, longest first: `--dist loadfile` hands each pytest-xdist worker one file at a time in collection
 # order (`--no-loadscope-reorder` keeps xdist from putting the files with most tests first instead, which left the
-# few long end-to-end files to the end, one worker busy with them while the other idled). Measured with the CPU time
-# of each file's tests summed (`pytest --durations=0` ranks them too); the slow files `make test` adds come first.
+# few long end-to-end files to the end, one worker busy with them while the other idled). Ranked by each file's
+# time, its tests' setup and calls summed, subprocesses' waits included (`pytest --durations=0` lists them);
+# the slow files `make test` adds come first.
 # A file not listed counts as quick and runs after these, in collection order. Only the order changes.
 LONGEST_FIRST = (
     # slow only (`make test`): a wheel and a venv built, Node tools, property runs over the whole pipeline
@@ -217,27 +218,27 @@ LONGEST_FIRST = (
     "test_assistant.py",
     "test_server.py",
     "test_operationalise.py",
-    "test_security.py",
     "test_mcp_contract.py",
-    "test_cli.py",
-    "test_server_transports.py",
+    "test_security.py",
     "test_ingest.py",
     "test_newuser_findings.py",
-    "test_schema_criteria.py",
+    "test_server_transports.py",
     "test_first_run.py",
+    "test_schema_criteria.py",
+    "test_cli.py",
     "test_values.py",
     "test_links.py",
     "test_analysis.py",
     "test_query_attacks.py",
+    "test_saas_export.py",
     "test_scoring_path.py",
     "test_chat.py",
-    "test_saas_export.py",
-    "test_normalize.py",
+    "test_search.py",
     "test_formats.py",
     "test_personas.py",
     "test_noise.py",
-    "test_search.py",
     "test_crash_safety.py",
+    "test_normalize.py",
 )
 
 
