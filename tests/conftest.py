@@ -7,7 +7,7 @@ test that writes works on its own copy (`demo_copy`, or `copy_demo` in a module 
 session each worker's copy is checked unchanged, so a test that wrote to it without copying fails instead of
 leaking into the others.
 
-The test files run heaviest first (`pytest_collection_modifyitems`), so that with `--dist loadfile` no long
+The test files run longest first (`pytest_collection_modifyitems`), so that with `--dist loadfile` no long
 file starts last and keeps one worker busy after the other has finished.
 """
 
