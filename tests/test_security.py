@@ -231,14 +231,24 @@ c3,Crane,Software,300,2021-03-15,,30000,20000
 SLOW = "SELECT count(*) FROM range(100000000000) a"  # minutes of work: only the timeout ends it
 
 
-@pytest.fixture
-def small_ws(tmp_path) -> Workspace:
+@pytest.fixture(scope="module")
+def small_imported(tmp_path_factory) -> Path:
+    """A workspace with SMALL imported, once for the module (an import takes a third of a second)."""
     from icp_agent import toolkit
 
+    folder = tmp_path_factory.mktemp("small")
+    (folder / "customers.csv").write_text(SMALL, encoding="utf-8")
+    ws = Workspace(folder / "ws.duckdb")
+    toolkit.import_data(ws, customers=folder / "customers.csv")
+    return ws.path
+
+
+@pytest.fixture
+def small_ws(small_imported, tmp_path) -> Workspace:
+    """This test's own copy of the small workspace (tmp_path/ws.duckdb, the export beside it)."""
     (tmp_path / "customers.csv").write_text(SMALL, encoding="utf-8")
-    ws = Workspace(tmp_path / "ws.duckdb")
-    toolkit.import_data(ws, customers=tmp_path / "customers.csv")
-    return ws
+    shutil.copy(small_imported, tmp_path / "ws.duckdb")
+    return Workspace(tmp_path / "ws.duckdb")
 
 
 def test_slow_queries_do_not_delay_a_cheap_read(small_ws):
