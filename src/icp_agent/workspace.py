@@ -151,7 +151,9 @@ class _Anchor:
         self.generation = 0  # counts writes and reopenings: Workspace.remembered keeps values per generation
 
 
-_remembered: dict[tuple[str, str], tuple[Any, Any]] = {}  # (file, name) -> (generation or state, value)
+_remembered: dict[
+    tuple[Any, ...], tuple[Any, Any]
+] = {}  # (file, name) or ("snapshot", name, state) -> (generation or state, value)
 _anchors: dict[str, _Anchor] = {}  # file -> its anchor, while some Workspace.held() is active
 _anchors_lock = threading.Lock()
 
@@ -477,13 +479,15 @@ class Workspace:
         """compute()'s result, kept for the process per state of the current snapshots (each kind's import id and
         file hash, read with one small query on `con`), for a figure derived from the imported data alone, such
         as the link report (seconds on a large workspace): a new ICP version or a role change does not change
-        it. Imports are immutable snapshots, so an equal state holds equal data, whichever process wrote it.
-        The value is shared: callers must not change it."""
+        it. Imports are immutable snapshots and an import's id is derived from its file's hash, kind and mapping, so
+        an equal state holds equal data whichever process wrote it, and in whichever workspace file: the key is the
+        state alone, so a copy of a workspace (a backup, a test's copy) reuses it. The value is shared: callers
+        must not change it."""
         state = tuple(
             con.execute("""SELECT c.kind, c.import_id, i.sha256 FROM current_snapshot c
                                      JOIN imports i USING (import_id) ORDER BY c.kind""").fetchall()
         )
-        key = (self._key(), f"snapshot:{name}")
+        key = ("snapshot", name, state)
         with _anchors_lock:
             found = _remembered.get(key)
         if found is None or found[0] != state:
