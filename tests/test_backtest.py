@@ -8,7 +8,8 @@ import pytest
 from scipy import stats
 
 from icp_agent.evidence import Ledger
-from icp_agent.tiers.analyse import AnalysisConfig, AnalysisInputs, analyse
+from icp_agent.tiers.analyse import AnalysisConfig, analyse
+from icp_agent.schema import AnalysisInputs
 from icp_agent.validation.backtest import backtest
 from minimal_icp import icp
 

@@ -6,7 +6,7 @@ import duckdb
 import numpy as np
 import pytest
 
-from icp_agent.tiers.analyse import EMPLOYEE_BANDS, field_specs
+from icp_agent.tiers.specs import EMPLOYEE_BANDS, field_specs
 from icp_agent.patterns.selectors import FieldSpec, build_selectors, observed_ranges, snap_bands
 
 LINKEDIN = [(1, 10), (11, 50), (51, 200), (201, 500), (501, 1000), (1001, 5000), (5001, None)]

@@ -21,7 +21,8 @@ from icp_agent import toolkit
 from icp_agent.patterns.screen import screen_fields, single_field_auc
 from icp_agent.patterns.search import Pattern, part_test_pvalue
 from icp_agent.patterns.selectors import FieldSpec, build_selectors, group_categories
-from icp_agent.tiers.analyse import detectable_support, holm
+from icp_agent.tiers.support import detectable_support
+from icp_agent.tiers.candidates import holm
 from icp_agent.workspace import Workspace
 
 INDUSTRIES = ["Software", "Internet", "Retail", "Insurance", "Logistics", "Media", "Education", "Construction"]

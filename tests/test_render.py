@@ -674,7 +674,7 @@ def test_targets_per_icp_when_the_validation_compares_each(icp):
 def test_one_number_formatter_spells_each_kind_of_figure_the_same_everywhere():
     from icp_agent import numbers
     from icp_agent.render import templating
-    from icp_agent.scorecard.fit import _interval_label
+    from icp_agent.scorecard.binning import interval_label
     from icp_agent.tiers.criteria import amount
 
     assert numbers.money(37773.4) == templating.money(37773.4) == "$37,773"
@@ -684,8 +684,8 @@ def test_one_number_formatter_spells_each_kind_of_figure_the_same_everywhere():
     assert amount(-1_200_000, True) == "-$1.2M" == numbers.money(-1_200_000)
     # a fraction from ten thousand up reads as a whole number (criteria labels wrote "1.235e+04")
     assert amount(12_345.6, False) == "12,346" and amount(1000, False) == "1,000" and amount(0.125, False) == "0.125"
-    assert _interval_label("founded_year", 2019, None, True) == "founded_year 2019+"  # years without a separator
-    assert _interval_label("employees", 10_000, None, True) == "employees 10,000+"
+    assert interval_label("founded_year", 2019, None, True) == "founded_year 2019+"  # years without a separator
+    assert interval_label("employees", 10_000, None, True) == "employees 10,000+"
     assert (templating.pct(0.0546), templating.lift(2.5), templating.pval(3.09e-59), templating.num(1287)) == \
         ("5.5%", "2.50", "3.1e-59", "1,287")
     assert templating.metric(74.31, "health_mean") == "74.3" and templating.metric(1.27408, "nrr") == "1.27"

@@ -10,7 +10,9 @@ import duckdb
 import pytest
 from hypothesis import given, strategies as st
 
-from icp_agent.scorecard.fit import fit_scorecard, points_scaling, score_frame, scorecard_select_sql
+from icp_agent.scorecard.fit import fit_scorecard
+from icp_agent.scorecard.model import points_scaling
+from icp_agent.scorecard.emit import score_frame, scorecard_select_sql
 from icp_agent.errors import UserError
 
 FIELDS = {"industry": "category", "employees": "band", "technologies": "list", "revenue": "number",

@@ -182,7 +182,7 @@ def test_memory_limit_applies_to_scores_own_connection(monkeypatch):
 
 def test_scoring_layers_agree_with_the_scorecards_own_sql(demo):
     """score_layers picks reasons and points with scalar SQL; the scorecard's own SQL must give the same."""
-    from icp_agent.scorecard.fit import scorecard_select_sql
+    from icp_agent.scorecard.emit import scorecard_select_sql
     from icp_agent.scorecard.scoring import scored_select
 
     ws, icp, _, _ = demo

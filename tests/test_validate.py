@@ -9,7 +9,8 @@ import pytest
 
 from icp_agent.evidence import Ledger
 from icp_agent.icp_document import Validation
-from icp_agent.tiers.analyse import AnalysisConfig, AnalysisInputs, analyse
+from icp_agent.tiers.analyse import AnalysisConfig, analyse
+from icp_agent.schema import AnalysisInputs
 from icp_agent.validation.validate import validate
 from minimal_icp import icp, tier
 

@@ -139,7 +139,7 @@ def _peak_rss_mb() -> float:
 def _duckdb(card_path: str, source: str, target: str, threads: int) -> dict:
     import duckdb
 
-    from icp_agent.scorecard.fit import scorecard_select_sql
+    from icp_agent.scorecard.emit import scorecard_select_sql
 
     card = json.loads(Path(card_path).read_text())
     con = duckdb.connect()
@@ -160,7 +160,7 @@ def _pandas(card_path: str, source: str, target: str) -> dict:
     import numpy as np
     import pandas as pd
 
-    from icp_agent.scorecard.fit import fit_value
+    from icp_agent.scorecard.scale import fit_value
 
     card = json.loads(Path(card_path).read_text())
     started = time.perf_counter()

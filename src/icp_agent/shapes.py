@@ -3,7 +3,7 @@ naturally sends for an id, a tier, a segment or a kind ("Tier 1", 3, "ICP-2", "A
 of a timestamp.
 
 Only pydantic is imported here: the CLI's options (icp_agent.options) are built from these without loading the
-ICP document's models (icp_agent.models re-exports every name)."""
+ICP document's models (icp_agent.icp_document)."""
 
 from __future__ import annotations
 

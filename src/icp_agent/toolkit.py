@@ -448,7 +448,7 @@ def score_health(ws: Workspace, params: HealthOptions, progress: Progress | None
     """Phase 1 alone: how good is defined, cohort sizes and metrics, censored customers. Saves nothing."""
     from icp_agent.evidence import Ledger
     from icp_agent.health.health_score import build_frame
-    from icp_agent.tiers.analyse import health_summary
+    from icp_agent.tiers.cohorts import health_summary
 
     options = _resolve_columns(ws, params.analysis())
     if progress:

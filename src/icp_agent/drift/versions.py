@@ -247,7 +247,7 @@ def _score_psi(con, old_icp: IcpDocument, new_icp: IcpDocument) -> float | None:
     if old_icp.scorecard is None or old_icp.scorecard.status != "ok":
         return None
     card = old_icp.scorecard.model_dump()  # the SQL is written from icp.json's data
-    from icp_agent.scorecard.fit import scorecard_select_sql
+    from icp_agent.scorecard.emit import scorecard_select_sql
 
     def scores(frame: str) -> list[int]:
         present = columns_of(con, frame)

@@ -64,25 +64,15 @@ import duckdb
 
 from icp_agent import numbers
 from icp_agent.errors import UserError
-from icp_agent.scorecard.binning import interval_label, woe_table  # noqa: F401 - re-exported
-from icp_agent.scorecard.emit import (  # noqa: F401 - re-exported (scoring, drift, tools and tests import them here)
+from icp_agent.scorecard.emit import (
     KINDS,
-    REASONS,
-    category_spelling,
-    code_sql,
     is_present,
-    missing_sql,
-    points_sql,
-    score_frame,
-    scorecard_select_sql,
     value_sql,
 )
 from icp_agent.scorecard.evaluation import band_tables, band_warnings, evaluate
 from icp_agent.scorecard.model import (
     learn_scorecard,
-    points_scaling,  # noqa: F401 - re-exported
 )
-from icp_agent.scorecard.scale import fit_table, fit_value, level_of, points_lookup_sql  # noqa: F401 - re-exported
 from icp_agent.sql import quote_identifier as _q
 
 

@@ -18,7 +18,7 @@ SCORECARD_KINDS = {
 def readable_bin_labels(card: dict, money: set[str]) -> None:
     """Bin labels as sellers read them in a reason ("annual revenue $7.67M-$50.9M"), in place: the SQL that
     writes fit_reasons reads them from the scorecard, so a scored file and the document agree."""
-    from icp_agent.tiers.analyse import amount
+    from icp_agent.tiers.criteria import amount
 
     for feature in card.get("features", []):
         field = feature.get("field", "")

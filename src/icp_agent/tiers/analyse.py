@@ -66,19 +66,9 @@ from icp_agent.sql import quote_identifier as _q
 from icp_agent.tiers.candidates import (
     Candidate,
     find_candidates,
-    holm,  # noqa: F401 - re-exported
     pattern_stat,
 )
 from icp_agent.tiers.cohorts import health_summary
-from icp_agent.tiers.criteria import (  # noqa: F401 - re-exported
-    amount,
-    columns_needed,
-    criterion_label,
-    implied_kind,
-    missing_fields,
-    resolve_kind,
-    tier_case_sql,
-)
 from icp_agent.tiers.prose import explain_no_icp, icp_statement
 from icp_agent.tiers.retention import retention_curves
 from icp_agent.tiers.screening import screen_findings
@@ -91,7 +81,6 @@ from icp_agent.tiers.segments import (
     tier_members,
 )
 from icp_agent.tiers.specs import (
-    EMPLOYEE_BANDS,  # noqa: F401 - re-exported
     criterion,
     display_label,
     field_specs,

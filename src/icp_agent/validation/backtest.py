@@ -10,8 +10,9 @@ from icp_agent.errors import DataShapeError
 from icp_agent.evidence import Ledger
 from icp_agent.icp_document import IcpDocument
 from icp_agent.patterns.stats import fisher_exact
+from icp_agent.schema import AnalysisInputs
 from icp_agent.sql import columns_of
-from icp_agent.tiers.analyse import AnalysisConfig, AnalysisInputs, analyse
+from icp_agent.tiers.analyse import AnalysisConfig, analyse
 from icp_agent.validation.economics import rate_ci
 from icp_agent.validation.tier1 import tier1_sql
 

@@ -18,7 +18,8 @@ from icp_agent.errors import DataShapeError
 from icp_agent.evidence import Ledger, clean
 from icp_agent.health.health_score import build_deals_frame
 from icp_agent.icp_document import IcpDocument, Validation
-from icp_agent.tiers.analyse import AnalysisConfig, AnalysisInputs
+from icp_agent.schema import AnalysisInputs
+from icp_agent.tiers.analyse import AnalysisConfig
 from icp_agent.validation.backtest import backtest
 from icp_agent.validation.economics import unit_economics
 from icp_agent.validation.market import market
