@@ -467,8 +467,9 @@ def test_an_open_ended_band_is_shown_as_open_upwards(ws, write):
     """A band with no upper bound ("5000+", stored min 5000 and no max) is shown "5000+" in the column's
     examples (inspect-workspace), not "5000-"; closed ranges and exact counts as before."""
     path = write("kunden.csv", "Kunde;Mitarbeiter;Land\nAlpha AG;5000+;DE\nBeta SE;11-50;AT\nGamma KG;7;CH\n")
-    report = import_file(ws, path, "customers", mapping=Mapping(columns={"Kunde": "company_name",
-                                                                         "Mitarbeiter": "employees"}))
+    report = import_file(
+        ws, path, "customers", mapping=Mapping(columns={"Kunde": "company_name", "Mitarbeiter": "employees"})
+    )
     staff = next(c for c in report.columns if c.header == "Mitarbeiter")
     assert staff.type == "band" and staff.examples == ["11-50", "5000+", "7"]
     assert [(r["employees_min"], r["employees_max"]) for r in rows(ws, "customers")] == [(5000, None), (11, 50), (7, 7)]
