@@ -461,3 +461,17 @@ def test_text_profiled_on_the_first_rows_still_reports_every_row(ws, write, monk
     assert (website.unparsed, website.unparsed_examples) == (2, ["row 4: https://", "row 6: @"])
     assert website.examples == ["eps.com", "gamma.io"] and website.pct_missing == round(100 * 4 / 6, 1)
     assert [r["domain"] for r in rows(ws, "customers")] == [None, None, "gamma.io", None, "eps.com", None]
+
+
+def test_an_open_ended_band_is_shown_as_open_upwards(ws, write):
+    """A band with no upper bound ("5000+", stored min 5000 and no max) is shown "5000+" in the column's
+    examples (inspect-workspace), not "5000-"; closed ranges and exact counts as before."""
+    path = write("kunden.csv", "Kunde;Mitarbeiter;Land\nAlpha AG;5000+;DE\nBeta SE;11-50;AT\nGamma KG;7;CH\n")
+    report = import_file(
+        ws, path, "customers", mapping=Mapping(columns={"Kunde": "company_name", "Mitarbeiter": "employees"})
+    )
+    staff = next(c for c in report.columns if c.header == "Mitarbeiter")
+    assert staff.type == "band" and staff.examples == ["11-50", "5000+", "7"]
+    assert [(r["employees_min"], r["employees_max"]) for r in rows(ws, "customers")] == [(5000, None), (11, 50), (7, 7)]
+    shown = toolkit.inspect_workspace(ws).current["customers"].columns
+    assert next(c for c in shown if c.header == "Mitarbeiter").examples == ["11-50", "5000+", "7"]

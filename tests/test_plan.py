@@ -103,3 +103,81 @@ def test_a_text_file_in_a_folder_that_is_no_table_is_skipped(write, tmp_path):
 def test_a_bad_csv_named_directly_is_an_error(write):
     with pytest.raises(UserError, match="the file is empty"):
         plan_import(write("empty.csv", ""))
+
+
+# An inferred kind checked against the stored links: a companies file read as customers would replace the accounts
+# the stored deals and contacts link to (a Pipedrive-like export: organisations and deals joined by id).
+
+
+def _pipedrive_workspace(ws, write, n: int = 40) -> None:
+    from icp_agent import toolkit
+
+    organisations = "Organization ID,Name,Industry,Employees\n" + "".join(
+        f"{100 + i},Org {i} Ltd,{('Logistics', 'Retail')[i % 2]},{5 * (i + 1)}\n" for i in range(n)
+    )
+    deals = "Deal ID,Organization ID,Title,Stage,Value\n" + "".join(
+        f"D{i},{100 + i % n},Deal {i},{('Won', 'Lost', 'Proposal')[i % 3]},{1000 + i}\n" for i in range(2 * n)
+    )
+    toolkit.import_data(ws, customers=write("organizations.csv", organisations), deals=write("deals.csv", deals))
+
+
+def _current(ws) -> dict[str, str]:
+    with ws.connect() as con:
+        return dict(con.execute("SELECT kind, import_id FROM current_snapshot").fetchall())
+
+
+def test_a_company_list_the_deals_do_not_use_is_read_as_prospects(ws, write):
+    """A list of other companies without outcomes (no lifecycle, churn or revenue fields), imported without a
+    flag into a workspace whose deals link to its accounts, becomes the prospects: the accounts stay."""
+    from icp_agent import toolkit
+
+    _pipedrive_workspace(ws, write)
+    before = _current(ws)
+    leads = "Company;Website;Sector;Headcount\n" + "".join(
+        f"Lead {i} GmbH;lead{i}.de;{('Logistik', 'Handel')[i % 2]};{10 * i + 3}\n" for i in range(30)
+    )
+    result = toolkit.import_data(ws, data_dir=write("leads.csv", leads))
+    assert [(p.kind, p.reason.startswith("a companies list without outcomes")) for p in result.plan] == [
+        ("prospects", True)
+    ]
+    assert "deals: 0 of 80 link to it, 80 to organizations.csv" in result.plan[0].reason
+    current = _current(ws)
+    assert current["customers"] == before["customers"] and current["deals"] == before["deals"]
+    assert current["prospects"].startswith("prospects-") and result.reports[0].rows_kept == 30
+    assert [(link.kind, link.linked, link.rows) for link in result.links] == [("deals", 80, 80)]
+
+
+def test_a_customers_file_that_would_orphan_the_deals_is_refused(ws, write):
+    """A companies file with an outcome (a churn flag) whose ids the deals do not use is refused, naming the file
+    and the flags; nothing is imported."""
+    from icp_agent import toolkit
+
+    _pipedrive_workspace(ws, write)
+    before = _current(ws)
+    other = "Account Number,Account Name,Churned,Employees\n" + "".join(
+        f"A-{i},Other {i} plc,{('yes', 'no')[i % 2]},{i + 2}\n" for i in range(25)
+    )
+    with pytest.raises(UserError, match=r"deals: 0 of 80 link to it, 80 to organizations\.csv") as error:
+        toolkit.import_data(ws, data_dir=write("accounts_other_crm.csv", other))
+    assert error.value.file == "accounts_other_crm.csv" and "--prospects accounts_other_crm.csv" in error.value.hint
+    assert "--customers accounts_other_crm.csv" in error.value.hint
+    assert _current(ws) == before
+
+
+def test_a_newer_accounts_export_still_replaces_the_accounts(ws, write):
+    """The same accounts, exported again with two more (no outcome fields either): the deals keep their links,
+    so the inferred kind stands; and a prospect list named with --customers replaces them, as asked."""
+    from icp_agent import toolkit
+
+    _pipedrive_workspace(ws, write)
+    before = _current(ws)
+    newer = "Organization ID,Name,Industry,Employees\n" + "".join(
+        f"{100 + i},Org {i} Ltd,Retail,{6 * (i + 1)}\n" for i in range(42)
+    )
+    result = toolkit.import_data(ws, data_dir=write("organizations_2.csv", newer))
+    assert result.plan[0].kind == "customers" and _current(ws)["customers"] != before["customers"]
+    assert result.reports[0].rows_kept == 42 and [(k.linked, k.rows) for k in result.links] == [(80, 80)]
+    leads = write("leads.csv", "Company,Website\n" + "".join(f"Lead {i},lead{i}.io\n" for i in range(5)))
+    named = toolkit.import_data(ws, customers=leads)
+    assert named.plan[0].kind == "customers" and named.reports[0].rows_kept == 5
+    assert [(k.linked, k.rows) for k in named.links] == [(0, 80)]

@@ -161,3 +161,55 @@ def test_read_source_sql_reads_every_value_as_text(write):
 
 def test_digest_can_be_skipped(write):
     assert inspect_file(write("c.csv", "id\n1\n"), digest=False).sha256 == ""
+
+
+def _crlf_file_cut_between_cr_and_lf(where: str) -> bytes:
+    """A ';'-delimited UTF-8 contact list with CRLF line endings, non-ASCII cities throughout (2-byte letters
+    shift every byte offset), one row padded so that the reader's head sample ends, or its tail window starts,
+    between a line's \\r and its \\n."""
+    from icp_agent.ingest.reader import SAMPLE_BYTES, TAIL_BYTES
+
+    cities = ("São Paulo", "Zürich", "Łódź", "Reykjavík", "Leeds")
+    lines = [b"Contact ID;Full name;City\r\n"]
+    if where == "head":  # the row at the cut: its last byte before \n sits at SAMPLE_BYTES - 1
+        size = sum(map(len, lines))
+        while size < SAMPLE_BYTES - 200:
+            lines.append(f"C{len(lines)};Person {len(lines)};{cities[len(lines) % 5]}\r\n".encode())
+            size += len(lines[-1])
+        prefix = f"C{len(lines)};Person {len(lines)} ".encode()
+        end = ";Łódź\r\n".encode()
+        lines.append(prefix + b"x" * (SAMPLE_BYTES + 1 - size - len(prefix) - len(end)) + end)
+    while sum(map(len, lines)) < SAMPLE_BYTES + 2 * TAIL_BYTES:
+        lines.append(f"C{len(lines)};Person {len(lines)};{cities[len(lines) % 5]}\r\n".encode())
+    body = b"".join(lines)
+    if where == "tail":  # the last row's length puts size - TAIL_BYTES on some row's \n
+        newline = body.index(b"\n", len(body) + 40 - TAIL_BYTES)
+        prefix = f"C{len(lines)};Person {len(lines)} ".encode()
+        end = ";São Paulo\r\n".encode()
+        body += prefix + b"x" * (newline + TAIL_BYTES - len(body) - len(prefix) - len(end)) + end
+    return body
+
+
+@pytest.mark.parametrize("where", ["head", "tail"])
+def test_a_crlf_file_cut_between_cr_and_lf_by_a_sample_is_not_mixed(write, where):
+    """A clean UTF-8 CRLF file is read by DuckDB itself, wherever the head sample or the tail window cuts it (a
+    window starting at the \\n of a \\r\\n read as a bare \\n made it 'mixed' and scoring refuse it)."""
+    from icp_agent.ingest.reader import SAMPLE_BYTES, TAIL_BYTES
+
+    data = _crlf_file_cut_between_cr_and_lf(where)
+    cut = SAMPLE_BYTES if where == "head" else len(data) - TAIL_BYTES
+    assert data[cut - 1 : cut + 1] == b"\r\n"  # the case is hit
+    source = inspect_file(write("contacts.csv", data))
+    assert (source.encoding, source.delimiter, source.mixed_newlines) == ("utf-8", ";", False)
+    assert not source.needs_conversion
+    rows = duckdb.sql(f"SELECT * FROM {read_source_sql(source)}").fetchall()
+    assert len(rows) == data.count(b"\n") - 1
+    assert {r[2] for r in rows} == {"São Paulo", "Zürich", "Łódź", "Reykjavík", "Leeds"}  # no stray \r
+    assert rows[1] == ("C2", "Person 2", "Łódź") and rows[-1][0] == f"C{len(rows)}"
+
+
+def test_lf_rows_appended_to_a_crlf_file_are_still_mixed(write):
+    """The tail window still sees rows another tool appended with bare \\n after the CRLF rows."""
+    data = _crlf_file_cut_between_cr_and_lf("tail") + "C0;Appended Person;Győr\n".encode() * 50
+    source = inspect_file(write("contacts.csv", data))
+    assert source.mixed_newlines and source.needs_conversion

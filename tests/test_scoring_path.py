@@ -9,6 +9,7 @@ as Parquet; CRM files built from Salesforce-id and HubSpot-id customers.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 import shutil
@@ -355,3 +356,62 @@ def test_a_plain_count_is_the_band_the_band_parser_gives():
     row = con.execute(f"""SELECT count(*), count_if(({ours[0][1]}) IS DISTINCT FROM ({importer[0][1]})),
         count_if(({ours[0][1]}).exact = 1250) FROM v""").fetchone()
     assert row == (30_018, 0, 1)
+
+
+def _crlf_prospects(rows: list[list[str]], header: list[str]) -> bytes:
+    """The rows as a UTF-8 CSV with CRLF line endings, accented names only past the reader's head sample, and the
+    last row padded so that the tail window the reader checks for line endings starts between a \\r and its \\n."""
+    from icp_agent.ingest.reader import SAMPLE_BYTES, TAIL_BYTES
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    for i, row in enumerate(rows[:-1]):
+        writer.writerow([f"{row[0]} Ltda. São Paulo" if i > 2 * len(rows) // 3 else row[0], *row[1:]])
+    body = buffer.getvalue().encode()
+    assert len(body) > SAMPLE_BYTES + TAIL_BYTES and body.index("São".encode()) > SAMPLE_BYTES
+    last = io.StringIO()
+    csv.writer(last, lineterminator="\r\n").writerow([*rows[-1][:-1], "Açaí"])
+    newline = body.index(b"\n", len(body) + len(last.getvalue().encode()) - TAIL_BYTES)
+    pad = newline + TAIL_BYTES - len(body) - len(last.getvalue().encode())
+    last = io.StringIO()
+    csv.writer(last, lineterminator="\r\n").writerow([*rows[-1][:-1], "Açaí" + "x" * pad])
+    data = body + last.getvalue().encode()
+    assert data[len(data) - TAIL_BYTES - 1 : len(data) - TAIL_BYTES + 1] == b"\r\n"
+    return data
+
+
+@pytest.mark.parametrize("variant", ["crlf_utf8", "lf_rows_appended", "cp1252", "undecodable"])
+def test_any_readable_text_file_scores_like_the_original(demo, tmp_path, variant):
+    """A valid UTF-8 CRLF file with accents far into it scores (it was refused as needing conversion when the
+    tail window began at a \\n); a file with mixed line endings or in cp1252 is read through a UTF-8 copy, as
+    import reads it; bytes that are not text in any one encoding get the clear encoding error."""
+    _, _, folder, scored = demo
+    con = duckdb.connect()
+    relation = con.sql(f"SELECT * FROM read_csv('{DEMO / 'prospects.csv'}', all_varchar=true) LIMIT 3000")
+    header = relation.columns
+    rows = [["" if v is None else v for v in r] for r in relation.fetchall()]
+    data = _crlf_prospects(rows, header)
+    if variant == "lf_rows_appended":  # rows appended by another tool: the last rows end in \n
+        cut = data.index(b"\r\n", len(data) - 20_000)
+        data = data[:cut] + data[cut:].replace(b"\r\n", b"\n")
+    elif variant == "cp1252":
+        data = data.decode().replace("Ltda.", "Ltda. – “Matriz”").encode("cp1252")
+    elif variant == "undecodable":  # UTF-8 with one cp1252 row pasted in
+        data += "Bäckerei Schmidt,baeckerei.de,12,retail,Germany,,,,\r\n".encode("cp1252")
+    source = tmp_path / f"{variant}.csv"
+    source.write_bytes(data)
+    out = tmp_path / "scored.csv"
+    if variant == "undecodable":
+        with pytest.raises(UserError, match="undecodable bytes") as error:
+            toolkit.score_prospects(source, out, icp_path=folder / "out" / "icp.json")
+        assert error.value.file == source.name and error.value.row == 3001
+        return
+    result = toolkit.score_prospects(source, out, icp_path=folder / "out" / "icp.json")
+    assert result.rows == 3000
+    again, original = _read(out), _read(scored)[:3000]
+    for column in ("icp_tier", *COMPARED, "disqualified_by"):
+        assert [r[column] for r in again] == [r[column] for r in original], column
+    assert again[-1]["Company Name"] == rows[-1][0] and again[-2]["Company Name"].endswith(" São Paulo")
+    assert again[-1]["Short Description"].startswith("Açaí") and not again[-1]["Short Description"].endswith("\r")
+    assert not list(tmp_path.glob(".*icp-spill*"))  # the UTF-8 copy went with the spill folder

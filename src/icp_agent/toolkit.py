@@ -33,7 +33,7 @@ from icp_agent.health.rollup import ROLLUP_KINDS, roll_up
 from icp_agent.icp_document import ICP_SCHEMA_VERSION, HealthSummary, IcpDocument, PatternStat, Scorecard, Validation
 from icp_agent.ingest.column_reports import require_readable
 from icp_agent.ingest.fields import ROLES
-from icp_agent.ingest.importer import import_into
+from icp_agent.ingest.importer import import_into, withdraw_import
 from icp_agent.ingest.interviews import import_interviews_into
 from icp_agent.ingest.linking import check_links, link_report
 from icp_agent.ingest.mapping import Mapping
@@ -42,6 +42,9 @@ from icp_agent.ingest.plan import (  # noqa: F401 - re-exported for callers of t
     Paths,
     PlannedFile,
     SkippedFile,
+    check_replaced_accounts,
+    company_links,
+    guarded_accounts,
     plan_import,
     plan_inputs,
 )
@@ -166,28 +169,45 @@ def _import(ws: Workspace, params: ImportOptions, progress: Progress | None) -> 
                 if p.kind != "interviews"
             }
         )
+    # an inferred customers file must not silently replace the accounts the stored deals and contacts link to
+    guarded = guarded_accounts(planned) if has_accounts else None
     reports, notes = [], None
     with ws.transaction() as con:
+        before = company_links(con, ws) if guarded else None
         for item in sorted(planned.files, key=lambda p: order[p.kind]):
             if progress:
                 progress(f"importing {Path(item.path).name} as {item.kind}")
             if item.kind == "interviews":
                 notes = import_interviews_into(con, item.path)
-            else:
-                workbook = Path(item.path).suffix.lower() in WORKBOOK_SUFFIXES
-                reports.append(
-                    import_into(
-                        con,
-                        item.path,
-                        item.kind,
-                        mapping=mapping,
-                        lenient=lenient,
-                        progress=progress,
-                        reason=item.reason,
-                        sheet=sheet if workbook else None,
-                        scratch_dir=ws.path.parent,
-                    )
+                continue
+            workbook = Path(item.path).suffix.lower() in WORKBOOK_SUFFIXES
+
+            def read(item: PlannedFile = item, workbook: bool = workbook) -> ImportReport:
+                return import_into(
+                    con,
+                    item.path,
+                    item.kind,
+                    mapping=mapping,
+                    lenient=lenient,
+                    progress=progress,
+                    reason=item.reason,
+                    sheet=sheet if workbook else None,
+                    scratch_dir=ws.path.parent,
                 )
+
+            report = read()
+            if item is guarded and before is not None:
+                prospects = any(p.kind == "prospects" for p in planned.files)
+                reason = check_replaced_accounts(
+                    con, ws, item, before, mapping=mapping, sheet=sheet, prospects_taken=prospects
+                )
+                if reason:  # a prospect list: the accounts stay, the file is read as prospects
+                    withdraw_import(con, report, before.import_id)
+                    item.kind, item.reason = "prospects", reason
+                    if progress:
+                        progress(f"{Path(item.path).name} is no new accounts file: importing it as prospects")
+                    report = read()
+            reports.append(report)
     return ImportResult(
         plan=planned.files, reports=reports, interviews=notes, links=link_report(ws), skipped=planned.skipped
     )

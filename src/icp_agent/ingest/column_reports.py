@@ -134,9 +134,10 @@ def column_reports(
         display = (
             _shown(value)
             if column.type != "band"
+            # an open-ended band ("10000+", stored with no max) is shown as its export writes it
             else (
-                f"coalesce({_shown(_q(column.name + '__band') + '.exact')}, {_shown(value)} || '-' || "
-                f"coalesce({_shown(_q(column.name + '__band') + '.max')}, ''))"
+                f"coalesce({_shown(_q(column.name + '__band') + '.exact')}, {_shown(value)} || "
+                f"coalesce('-' || {_shown(_q(column.name + '__band') + '.max')}, '+'))"
             )
         )
         examples = [

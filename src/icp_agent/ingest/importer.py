@@ -172,6 +172,24 @@ def import_into(
     return report
 
 
+def withdraw_import(con: duckdb.DuckDBPyConnection, report: ImportReport, previous: str | None) -> None:
+    """Undo `import_into` inside the caller's transaction: the snapshot `report` describes is forgotten (unless it
+    was imported before this call) and `previous` (an import id, or None) is its kind's current snapshot again.
+
+    Used where a rollback will not do: the import's connection keeps its Python functions registered only while
+    no transaction that registered them was rolled back (DuckDB then refuses to register them again)."""
+    if not report.already_imported:
+        table = one(con, "SELECT table_name FROM imports WHERE import_id = ?", [report.import_id])
+        con.execute("DELETE FROM import_rejects WHERE import_id = ?", [report.import_id])
+        con.execute("DELETE FROM imports WHERE import_id = ?", [report.import_id])
+        if table:
+            con.execute(f"DROP TABLE IF EXISTS {_q(table)}")
+    if previous is None:
+        con.execute("DELETE FROM current_snapshot WHERE kind = ?", [report.kind])
+    else:
+        con.execute("INSERT OR REPLACE INTO current_snapshot VALUES (?, ?)", [report.kind, previous])
+
+
 def _importable(kind: str) -> TypeGuard[Kind]:
     """True for a kind a table file imports as (the keys of ID_FIELD; interviews have their own path)."""
     return kind in ID_FIELD

@@ -8,10 +8,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import duckdb
 from pydantic import BaseModel, Field
 
 from icp_agent.errors import UserError
 from icp_agent.health.rollup import ROLLUP_KINDS
+from icp_agent.ingest import links
 from icp_agent.ingest.columns import detect_kind
 from icp_agent.ingest.interviews import interview_files
 from icp_agent.ingest.mapping import Mapping
@@ -22,6 +24,7 @@ from icp_agent.ingest.reader import (
     peek_headers,
 )
 from icp_agent.shapes import DATA_KINDS
+from icp_agent.workspace import Workspace
 
 
 class PlannedFile(BaseModel):
@@ -216,6 +219,98 @@ def plan_import(
             hint="name it with --customers FILE",
         )
     return InputPlan(files=plan, skipped=skipped)
+
+
+# An inferred companies file that would leave the stored deals or contacts with fewer than this share of the
+# links the current accounts give them is not a new accounts snapshot (import_data checks before committing).
+KEPT_LINKS_SHARE = 0.5
+
+
+def guarded_accounts(plan: InputPlan) -> PlannedFile | None:
+    """The file to check before it replaces the stored accounts: a customers file whose kind was inferred (not
+    named with --customers), in an import that brings no deals or contacts of its own (whose links would be the
+    new files' own)."""
+    if any(p.kind in ("deals", "contacts") for p in plan.files):
+        return None
+    return next((p for p in plan.files if p.kind == "customers" and p.reason != "named with --customers"), None)
+
+
+class AccountLinks(BaseModel):
+    """The current accounts snapshot and how many of the stored deals and contacts link to it."""
+
+    import_id: str | None = None
+    file_name: str | None = None
+    links: dict[str, tuple[int, int]] = Field(default_factory=dict, description="kind -> (linked, rows)")
+
+
+def company_links(con: duckdb.DuckDBPyConnection, ws: Workspace) -> AccountLinks:
+    """The current accounts' import id and file name, and the links of the current deals and contacts to them."""
+    customers = ws.current_table(con, "customers")
+    if not customers:
+        return AccountLinks()
+    import_id, name = con.execute(
+        "SELECT i.import_id, i.file_name FROM current_snapshot c JOIN imports i USING (import_id) "
+        "WHERE c.kind = 'customers'"
+    ).fetchall()[0]
+    deals, contacts = ws.current_table(con, "deals"), ws.current_table(con, "contacts")
+    counts = {}
+    if deals:
+        report = links.link_deals(con, deals, customers)
+        counts["deals"] = (report.linked, report.rows)
+    if contacts:
+        report = links.link_contacts(con, contacts, deals, customers)
+        counts["contacts"] = (report.linked, report.rows)
+    return AccountLinks(import_id=import_id, file_name=name, links=counts)
+
+
+def check_replaced_accounts(
+    con: duckdb.DuckDBPyConnection,
+    ws: Workspace,
+    item: PlannedFile,
+    before: AccountLinks,
+    *,
+    mapping: Mapping | None = None,
+    sheet: str | int | None = None,
+    prospects_taken: bool = False,
+) -> str | None:
+    """Nothing stored is lost silently: run after `item` (a customers file whose kind was inferred,
+    `guarded_accounts`) was imported in `con`'s transaction, with `before` the links the replaced accounts gave
+    (`company_links`). None when the deals and contacts keep at least KEPT_LINKS_SHARE of their links. Else:
+
+    - a companies file without outcome fields (`detect_kind` says prospects: only the "only companies file"
+      rule made it customers) is a prospect list: returns the reason to import it as prospects instead
+      (unless this import already names or finds a prospects file);
+    - otherwise UserError naming the file, the links lost and the flags that settle its kind.
+    """
+    new = company_links(con, ws).links
+    lost = {
+        kind: (linked, rows, new.get(kind, (0, rows))[0])
+        for kind, (linked, rows) in before.links.items()
+        if linked and new.get(kind, (0, rows))[0] < KEPT_LINKS_SHARE * linked
+    }
+    if not lost:
+        return None
+    name = Path(item.path).name
+    accounts = before.file_name or "the current accounts"
+    detail = "; ".join(
+        f"{kind}: {now:,} of {rows:,} link to it, {linked:,} to {accounts}"
+        for kind, (linked, rows, now) in lost.items()
+    )
+    path = Path(item.path)
+    source = inspect_file(path, sheet=sheet if path.suffix.lower() in WORKBOOK_SUFFIXES else None, digest=False)
+    kind, _ = detect_kind(peek_headers(source), mapping, name)
+    if kind == "prospects" and not prospects_taken:
+        return (
+            f"a companies list without outcomes that the stored deals and contacts hardly link to ({detail}): "
+            "a prospect list, not new accounts (--customers FILE would replace the accounts)"
+        )
+    raise UserError(
+        f"its kind was inferred as customers ({item.reason}), but as the new accounts it would leave the stored "
+        f"deals and contacts unlinked: {detail}. Nothing was imported",
+        file=name,
+        hint=f"name its kind: --prospects {name} for a list of companies to score, or --customers {name} to "
+        "replace the accounts anyway",
+    )
 
 
 def plan_inputs(

@@ -221,12 +221,20 @@ def _newline_styles(text: str) -> set[str]:
 
 
 def _tail_text(path: Path, encoding: str) -> str:
-    """The file's last bytes as text (rows appended at the end often carry another line ending)."""
+    """The file's last whole lines as text (rows appended at the end often carry another line ending).
+
+    The window starts at a byte offset, which may fall between a line's \r and its \n: the partial first
+    line is dropped, else that lone \n would read as a second line ending and a clean CRLF file as mixed.
+    """
     if encoding.startswith(("utf-16", "utf-32")):
         return ""  # the head decides for wide encodings (a cut code unit would decode as garbage)
+    size = path.stat().st_size
     with path.open("rb") as handle:
-        handle.seek(max(0, path.stat().st_size - TAIL_BYTES))
-        return handle.read().decode("utf-8" if encoding == "utf-8" else encoding, errors="ignore")
+        handle.seek(max(0, size - TAIL_BYTES))
+        tail = handle.read()
+    if size > TAIL_BYTES:
+        tail = tail[tail.find(b"\n") + 1 :]  # \n is one byte in every encoding read here (UTF-8, cp1252, Latin-1)
+    return tail.decode("utf-8" if encoding == "utf-8" else encoding, errors="ignore")
 
 
 def _bomless_utf16(head: bytes) -> str | None:

@@ -54,7 +54,7 @@ from icp_agent.ingest.columns import PlannedColumn, plan_columns
 from icp_agent.ingest.fields import FIELD_BY_NAME
 from icp_agent.ingest.lookups import typed_exprs, unpacked
 from icp_agent.ingest.mapping import Mapping
-from icp_agent.ingest.reader import inspect_file, read_source_sql
+from icp_agent.ingest.reader import convert_to_csv, inspect_file, read_source_sql
 from icp_agent.progress import adapt
 from icp_agent.render.tabular import write_table
 from icp_agent.sql import quote_identifier as _q
@@ -777,7 +777,7 @@ def _combined_query(
 def score_file(
     icp: IcpDocument, input_path: str | Path, output_path: str | Path, progress: Callable[..., None] | None = None
 ) -> ScoreResult:
-    """Score a prospect file (CSV/Parquet/JSON lines) into a CSV or Parquet file, keeping every row and column
+    """Score a prospect file (CSV/Parquet/JSON lines/Excel) into a CSV or Parquet file, keeping every row and column
     in the input's order, with SCORE_COLUMNS appended (see `score_plan`).
 
     Two passes over the file: the distinct values of the ICP's fields (and the row count), then the scored
@@ -785,9 +785,12 @@ def score_file(
     Memory is bounded by `connect_for_scoring`'s limit; beyond it DuckDB spills to a temporary folder beside
     the output (removed afterwards).
 
+    A workbook, a text file in an encoding DuckDB lacks (cp1252, UTF-16) or with mixed line endings is
+    first copied as UTF-8 CSV into that temporary folder, as import does.
+
     Errors (UserError): an output that is not .csv/.parquet, a missing output folder, an output that
     would overwrite the input, an ICP with nothing to score with, a file with none of the ICP's fields,
-    a file DuckDB cannot read.
+    a file with undecodable bytes, a file DuckDB cannot read.
     """
     from icp_agent.progress import watch
 
@@ -812,7 +815,13 @@ def score_file(
     spill = output.parent / f".{output.name}.icp-spill"
     con = connect_for_scoring(spill)
     try:
-        source_sql = read_source_sql(source, lenient=False)
+        # a workbook, an encoding DuckDB lacks or mixed line endings: read a UTF-8 copy in the spill folder
+        # (removed below), as import does; undecodable bytes are a UserError naming the file
+        copy = None
+        if source.needs_conversion:
+            spill.mkdir(exist_ok=True)
+            copy = convert_to_csv(source, spill)
+        source_sql = read_source_sql(source, lenient=False, path=copy)
         try:
             described = [(r[0], r[1]) for r in con.execute(f"DESCRIBE SELECT * FROM {source_sql}").fetchall()]
             headers = [name for name, _ in described]
@@ -825,12 +834,12 @@ def score_file(
                     hint="rename the columns (e.g. 'Industry', 'Number of Employees', 'Technologies') or "
                     "export the prospects with those fields",
                 )
-            estimate = _estimated_rows(source.path, con, source_sql) if progress else None
+            estimate = _estimated_rows(copy or source.path, con, source_sql) if progress else None
             typed = None
             if source.format not in ("parquet", "json"):  # a text file: its reader can type a column
 
                 def typed(types: dict[str, str]) -> str:
-                    return read_source_sql(source, lenient=False, types=types)
+                    return read_source_sql(source, lenient=False, path=copy, types=types)
 
             if estimate is None:
                 adapt(progress)(f"reading the ICP's fields in {source.name}")
