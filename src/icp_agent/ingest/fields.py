@@ -286,7 +286,7 @@ FIELDS: tuple[Field, ...] = (
         "date",
         "ignore",
         "when the CRM record was created (a deal's creation is deal_created_date)",
-        ("Created Time", "Created On", "Record Created"),
+        ("Created Time", "Created On", "Record Created", "Created At"),
     ),
     Field(
         "record_modified",
@@ -300,6 +300,8 @@ FIELDS: tuple[Field, ...] = (
             "Last Modified Time",
             "Last Modified Date",
             "LastModifiedDate",
+            "Updated At",
+            "Last Updated",
         ),
     ),
     Field(
@@ -565,7 +567,7 @@ KIND_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         "deal_name": ("Name", "Title"),
         "amount": ("Value",),
         "deal_stage": ("Status",),
-        "deal_created_date": ("Created", "Add time", "Create time", "Created Time", "Created On"),
+        "deal_created_date": ("Created", "Add time", "Create time", "Created Time", "Created On", "Created At"),
     },
     "contacts": {"contact_id": ("Record ID", "Id", "Contact Record ID"), "contact_name": ("Name",)},
     "customers": {"company_id": ("Record ID", "Id"), "company_name": ("Name",)},
@@ -743,6 +745,54 @@ def is_secondary(header: str, kind: str | None = None) -> bool:
     return header_key(strip_own_prefix(header, kind)) in SECONDARY_SPELLINGS
 
 
+# A CRM's custom-field markers say nothing about what the field means: Freshsales' `cf_` prefix ("cf_arr"),
+# Salesforce's API-name `__c` suffix with an optional managed-package namespace ("ARR__c", "acme__Churn_Date__c"),
+# and a plain `custom_` prefix. Stripped before the synonyms are tried again.
+CUSTOM_MARKER = re.compile(
+    r"^\s*(?:cf|custom)[_\s]+(?P<prefixed>\S.*)$|^(?:[A-Za-z0-9]+__)?(?P<suffixed>\S.*?)__c\s*$", re.IGNORECASE
+)
+# A money column already converted to the CRM's home currency ("Deal value in base currency", Salesforce's
+# "Amount (converted)", HubSpot's "Amount in company currency", Pipedrive's "Value in default currency"): the same
+# field, in one currency for every row, so no currency column qualifies it (currencies.pair_currency_columns).
+CONVERTED = re.compile(
+    r"^(?P<rest>\S.*?)\s*(?:[(\[]\s*converted\s*[)\]]|[\s_-]+converted"
+    r"|[\s_(-]+in[\s_]+(?:the[\s_]+)?(?:base|company|home|default|corporate|reporting|account|org)[\s_]+"
+    r"currency\)?)\s*$",
+    re.IGNORECASE,
+)
+
+
+def is_converted(header: str) -> bool:
+    """True for a header that says its amounts are already in the CRM's home currency (CONVERTED)."""
+    return bool(CONVERTED.match(header))
+
+
+def header_variants(header: str) -> list[str]:
+    """Other spellings of an unknown header to try, in order: without a custom-field marker ("cf_arr" -> "arr",
+    "Churn_Date__c" -> "Churn_Date"), without "converted"/"in base currency", then the last word singular
+    ("Accounts" -> "Account", "Industries" -> "Industry") or without a trailing "type" ("Industry type" ->
+    "Industry"). Each variant is the previous one with one more change."""
+    variants: list[str] = []
+    current = header
+    marked = CUSTOM_MARKER.match(current)
+    if marked:
+        current = marked["prefixed"] or marked["suffixed"]
+        variants.append(current)
+    converted = CONVERTED.match(current)
+    if converted:
+        current = converted["rest"]
+        variants.append(current)
+    words = re.split(r"[\s_]+", current.strip())
+    last = words[-1] if words else ""
+    if len(words) > 1 and last.lower() == "type":
+        variants.append(" ".join(words[:-1]))
+    elif len(last) > 3 and last.lower().endswith("ies"):
+        variants.append(" ".join([*words[:-1], last[:-3] + "y"]))
+    elif len(last) > 3 and last.lower().endswith("s") and not last.lower().endswith(("ss", "us", "is")):
+        variants.append(" ".join([*words[:-1], last[:-1]]))
+    return variants
+
+
 def canonical_field(header: str, kind: str | None = None) -> str | None:
     """The canonical field a header names in a file of `kind`, or None when it is not one we know.
 
@@ -751,8 +801,22 @@ def canonical_field(header: str, kind: str | None = None) -> str | None:
     with the file's own entity prefix stripped ("Deal - Value" in a deals file -> amount); then
     another entity's prefix: a company prefix ("Account: Industry", "Deal - Organization" aside,
     "Organization - Industry" on a deal -> industry) when what is left names a company field, a
-    person prefix ("Person - Job title" -> job_title) when it names a contact field.
+    person prefix ("Person - Job title" -> job_title) when it names a contact field. A header none of
+    that names is tried again as its `header_variants`: without a CRM's custom-field marker ("cf_arr",
+    "ARR__c"), without "in base currency", singular or without a trailing "type" ("Accounts", "Industry type").
     """
+    found = _canonical_field(header, kind)
+    if found:
+        return found
+    for variant in header_variants(header):
+        found = _canonical_field(variant, kind)
+        if found:
+            return found
+    return None
+
+
+def _canonical_field(header: str, kind: str | None) -> str | None:
+    """canonical_field for the header as written (no variants)."""
     by_kind = KIND_SYNONYM_KEYS.get(kind or "", {})
     key = header_key(header)
     found = by_kind.get(key) or reference_field(header, kind) or SYNONYMS.get(key)
