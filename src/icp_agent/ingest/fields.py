@@ -902,6 +902,15 @@ def fields_markdown() -> str:
         "organization/account/company in a companies file, person/contact in a contacts file. A person prefix on",
         "another file's column names a contact field (`Person - Job title` -> `job_title`). When two columns",
         "name one field, a mapping file's choice wins, then (for `deal_stage`) the column whose values read as",
-        "won or lost, then the stronger spelling (`Close time` over `Won time`), then a column marked primary.",
+        "won or lost, then an amount already in the home currency, then the stronger spelling (`Close time` over",
+        "`Won time`), then a column marked primary.",
+        "",
+        "## Custom fields, converted amounts, plurals",
+        "",
+        "A header none of the above names is tried again without a CRM's custom-field marker (Freshsales'",
+        "`cf_arr`, Salesforce's `ARR__c` or `acme__ARR__c`, `custom_arr` -> `arr`), without a note that it is",
+        "already converted to the home currency (`Deal value in base currency`, `Amount (converted)`, `Amount in",
+        "company currency` -> `amount`; no currency column converts such a column again), then with its last word",
+        "singular or without a trailing `type` (`Accounts` -> `company_name`, `Industry type` -> `industry`).",
     ]
     return "\n".join(lines) + "\n"
