@@ -767,29 +767,30 @@ def is_converted(header: str) -> bool:
     return bool(CONVERTED.match(header))
 
 
-def header_variants(header: str) -> list[str]:
-    """Other spellings of an unknown header to try, in order: without a custom-field marker ("cf_arr" -> "arr",
-    "Churn_Date__c" -> "Churn_Date"), without "converted"/"in base currency", then the last word singular
-    ("Accounts" -> "Account", "Industries" -> "Industry") or without a trailing "type" ("Industry type" ->
-    "Industry"). Each variant is the previous one with one more change."""
-    variants: list[str] = []
+def header_variants(header: str) -> list[tuple[str, bool]]:
+    """Other spellings of an unknown header to try, in order, each with whether only a category may be read from
+    it: without a custom-field marker ("cf_arr" -> "arr", "Churn_Date__c" -> "Churn_Date"), without
+    "converted"/"in base currency", then the last word singular ("Accounts" -> "Account", "Industries" ->
+    "Industry") or without a trailing "type" ("Industry type" -> "Industry"; a category only: "Customer type" is
+    no customer id). Each variant is the previous one with one more change."""
+    variants: list[tuple[str, bool]] = []
     current = header
     marked = CUSTOM_MARKER.match(current)
     if marked:
         current = marked["prefixed"] or marked["suffixed"]
-        variants.append(current)
+        variants.append((current, False))
     converted = CONVERTED.match(current)
     if converted:
         current = converted["rest"]
-        variants.append(current)
+        variants.append((current, False))
     words = re.split(r"[\s_]+", current.strip())
     last = words[-1] if words else ""
     if len(words) > 1 and last.lower() == "type":
-        variants.append(" ".join(words[:-1]))
+        variants.append((" ".join(words[:-1]), True))
     elif len(last) > 3 and last.lower().endswith("ies"):
-        variants.append(" ".join([*words[:-1], last[:-3] + "y"]))
+        variants.append((" ".join([*words[:-1], last[:-3] + "y"]), False))
     elif len(last) > 3 and last.lower().endswith("s") and not last.lower().endswith(("ss", "us", "is")):
-        variants.append(" ".join([*words[:-1], last[:-1]]))
+        variants.append((" ".join([*words[:-1], last[:-1]]), False))
     return variants
 
 
@@ -808,9 +809,9 @@ def canonical_field(header: str, kind: str | None = None) -> str | None:
     found = _canonical_field(header, kind)
     if found:
         return found
-    for variant in header_variants(header):
+    for variant, category_only in header_variants(header):
         found = _canonical_field(variant, kind)
-        if found:
+        if found and (not category_only or FIELD_BY_NAME[found].type == "category"):
             return found
     return None
 
