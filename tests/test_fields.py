@@ -123,6 +123,7 @@ def test_custom_field_markers_and_header_variants(header, kind, field):
 @pytest.mark.parametrize("header,kind", [
     ("Status", "contacts"), ("Business", "customers"), ("Parent account", "customers"), ("cf_products", "deals"),
     ("Process", "customers"), ("Apparatus", "customers"), ("Customer type", "subscriptions"),
+    ("Events", "customers"), ("Customers", "subscriptions"), ("Subscriptions", "customers"), ("Accounts", "customers"),
 ])
 def test_variants_never_invent_a_field(header, kind):
     assert canonical_field(header, kind) is None

@@ -767,30 +767,38 @@ def is_converted(header: str) -> bool:
     return bool(CONVERTED.match(header))
 
 
-def header_variants(header: str) -> list[tuple[str, bool]]:
-    """Other spellings of an unknown header to try, in order, each with whether only a category may be read from
-    it: without a custom-field marker ("cf_arr" -> "arr", "Churn_Date__c" -> "Churn_Date"), without
-    "converted"/"in base currency", then the last word singular ("Accounts" -> "Account", "Industries" ->
-    "Industry") or without a trailing "type" ("Industry type" -> "Industry"; a category only: "Customer type" is
-    no customer id). Each variant is the previous one with one more change."""
-    variants: list[tuple[str, bool]] = []
+# Fields a plural header may name ("Accounts" on a contact is its company, "Emails" its address); a plural is
+# otherwise a count ("Events", "Customers", "Subscriptions" on an account are numbers, never an event or an id).
+PLURAL_FIELDS = frozenset(
+    {"company_name", "domain", "email", "industry", "country", "region", "city", "owner", "job_title", "plan"}
+)
+VariantKind = Literal["marker", "converted", "type", "plural"]
+
+
+def header_variants(header: str) -> list[tuple[str, VariantKind]]:
+    """Other spellings of an unknown header to try, in order, each with what was changed: without a custom-field
+    marker ("cf_arr" -> "arr", "Churn_Date__c" -> "Churn_Date"), without "converted"/"in base currency", then
+    the last word singular ("Accounts" -> "Account", "Industries" -> "Industry") or without a trailing "type"
+    ("Industry type" -> "Industry"). Each variant is the previous one with one more change; `canonical_field`
+    says which fields a "type" or plural variant may name."""
+    variants: list[tuple[str, VariantKind]] = []
     current = header
     marked = CUSTOM_MARKER.match(current)
     if marked:
         current = marked["prefixed"] or marked["suffixed"]
-        variants.append((current, False))
+        variants.append((current, "marker"))
     converted = CONVERTED.match(current)
     if converted:
         current = converted["rest"]
-        variants.append((current, False))
+        variants.append((current, "converted"))
     words = re.split(r"[\s_]+", current.strip())
     last = words[-1] if words else ""
     if len(words) > 1 and last.lower() == "type":
-        variants.append((" ".join(words[:-1]), True))
+        variants.append((" ".join(words[:-1]), "type"))
     elif len(last) > 3 and last.lower().endswith("ies"):
-        variants.append((" ".join([*words[:-1], last[:-3] + "y"]), False))
+        variants.append((" ".join([*words[:-1], last[:-3] + "y"]), "plural"))
     elif len(last) > 3 and last.lower().endswith("s") and not last.lower().endswith(("ss", "us", "is")):
-        variants.append((" ".join([*words[:-1], last[:-1]]), False))
+        variants.append((" ".join([*words[:-1], last[:-1]]), "plural"))
     return variants
 
 
@@ -809,10 +817,15 @@ def canonical_field(header: str, kind: str | None = None) -> str | None:
     found = _canonical_field(header, kind)
     if found:
         return found
-    for variant, category_only in header_variants(header):
+    for variant, changed in header_variants(header):
         found = _canonical_field(variant, kind)
-        if found and (not category_only or FIELD_BY_NAME[found].type == "category"):
-            return found
+        if not found:
+            continue
+        if changed == "type" and FIELD_BY_NAME[found].type != "category":
+            continue  # "Customer type" is no customer id
+        if changed == "plural" and (found not in PLURAL_FIELDS or (found == "company_name" and kind in COMPANY_KINDS)):
+            continue  # "Events" on an account is a count; "Accounts" in a companies file is not its own name
+        return found
     return None
 
 
