@@ -481,6 +481,11 @@ def test_an_amount_already_in_the_home_currency_is_the_deals_amount_and_never_co
     assert [(data[i]["amount"], data[i]["amount_currency"]) for i in ("1", "2", "3")] == [
         (1100.0, "USD"), (2500.0, "USD"), (300.0, "USD"),
     ]
+    from icp_agent.workspace import Workspace
+
+    without = import_file(Workspace(ws.path.parent / "no_fx.duckdb"), write("deals.csv", deals))
+    # without rates the deal's own amount cannot be compared, and the warning says the converted column has them
+    assert any("'Amount in company currency' already gives amounts in the home currency" in w for w in without.warnings)
     # the deal's own amount still reads its row's currency and is converted once
     assert [data[i]["amount_2"] for i in ("1", "2", "3")] == [1500.0, 4000.0, 300.0]
     assert str(data["1"]["deal_created_date"]) == "2024-01-10" and str(data["2"]["close_date"]) == "2024-03-21"

@@ -200,6 +200,9 @@ def apply_currencies(
                 f"{reporting}: give --fx rates (a CSV with columns currency,rate) or an fx table in the "
                 f"mapping file"
             )
+            home = [c.header for c in columns if c.type == "money" and c.canonical and is_converted(c.header)]
+            if home and not column.canonical:  # the field it would be is read from the converted column already
+                message += f" (column {home[0]!r} already gives amounts in the home currency)"
             column.note = join_note(column.note, message)
             warnings.append(f"{file_name}: column {column.header!r}: {message}")
 
