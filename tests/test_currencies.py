@@ -89,3 +89,34 @@ def test_an_existing_column_with_the_currency_name_is_kept():
     apply_currencies(con, "t", [column], Mapping(), "d.csv", [])
     assert con.execute("SELECT amount_currency, amount_currency_2 FROM t").fetchall() == [("keep me", "USD")]
     assert "'amount_currency_2'" in column.note
+
+
+def test_a_bare_currency_column_never_qualifies_an_amount_already_converted():
+    # HubSpot-like: "Amount" in the deal's currency beside "Amount in company currency" and "Deal Currency Code"
+    amount, home = _col("Amount", "money"), _col("Amount in company currency", "money", name="amount_home")
+    code = _col("Currency", "currency")
+    pair_currency_columns([amount, home, code])
+    assert amount.currency_source == "currency" and home.currency_source is None
+    assert "already in the home currency" in home.note and "'Currency'" in home.note
+    # a currency column named after the converted one still qualifies it
+    home2, code2 = _col("Amount (converted)", "money", name="amount"), _col("Amount Currency", "currency")
+    pair_currency_columns([home2, code2])
+    assert home2.currency_source == "amount_currency"
+
+
+def test_a_values_own_currency_wins_over_a_disagreeing_currency_column():
+    con = duckdb.connect()
+    # row 1: "£40" beside code SEK: pounds; row 2: "$30" beside CAD: the bare $ is the Canadian dollar's sign;
+    # row 3: "12" beside SEK: the column's; row 4: "¥900" beside CNY: the yuan's sign too
+    _table(con, [(40.0, "GBP", "SEK"), (30.0, "USD", "CAD"), (12.0, None, "SEK"), (900.0, "JPY", "CNY")],
+           ", deal_currency VARCHAR")  # fmt: skip
+    column, code = _col("Amount", "money", currency_source="deal_currency"), _col("Deal Currency", "currency")
+    warnings: list[str] = []
+    rates = {"SEK": 0.1, "GBP": 1.25, "CAD": 0.75, "CNY": 0.14}
+    apply_currencies(con, "t", [column, code], Mapping(fx=rates, fx_currency="USD"), "d.csv", warnings)
+    got = con.execute(
+        "SELECT amount_original, amount_currency, round(amount, 6) FROM t ORDER BY amount_original"
+    ).fetchall()
+    assert got == [(12.0, "SEK", 1.2), (30.0, "CAD", 22.5), (40.0, "GBP", 50.0), (900.0, "CNY", 126.0)]
+    assert len(warnings) == 1 and warnings[0].startswith("d.csv: column 'Amount': 1 amounts carry their own")
+    assert "'Deal Currency'" in warnings[0]

@@ -13,6 +13,7 @@ from icp_agent.ingest.fields import (
     canonical_field,
     fields_markdown,
     header_key,
+    is_converted,
     is_secondary,
     kind_field,
     reference_field,
@@ -95,3 +96,40 @@ def test_fields_markdown_lists_every_field():
     rows = [line for line in text.splitlines() if line.startswith("| `")]
     assert len(rows) == len(FIELDS)
     assert f"| `industry` | {FIELD_BY_NAME['industry'].type} | fit |" in text
+
+
+@pytest.mark.parametrize("header,kind,field", [
+    ("cf_arr", "customers", "arr"),  # Freshsales' custom-field prefix
+    ("custom_churn_date", "customers", "churn_date"),
+    ("NPS_Score__c", "customers", "nps"),  # Salesforce API name
+    ("acme__Customer_Since__c", "customers", "customer_since"),  # a managed package's namespace too
+    ("cf_buying_role", "contacts", "buying_role"),
+    ("Accounts", "contacts", "company_name"),  # plural of a known header
+    ("Companies", "deals", "company_name"),
+    ("Industries", "customers", "industry"),
+    ("Emails", "contacts", "email"),
+    ("Industry type", "customers", "industry"),  # a trailing "type"
+    ("Created At", "deals", "deal_created_date"),
+    ("Created At", "customers", "record_created"),
+    ("Updated At", "customers", "record_modified"),
+    ("Amount (converted)", "deals", "amount"),
+    ("Amount in company currency", "deals", "amount"),
+    ("cf_deal_value_in_base_currency", "deals", "amount"),
+])
+def test_custom_field_markers_and_header_variants(header, kind, field):
+    assert canonical_field(header, kind) == field
+
+
+@pytest.mark.parametrize("header,kind", [
+    ("Status", "contacts"), ("Business", "customers"), ("Parent account", "customers"), ("cf_products", "deals"),
+    ("Process", "customers"), ("Apparatus", "customers"), ("Customer type", "subscriptions"),
+    ("Events", "customers"), ("Customers", "subscriptions"), ("Subscriptions", "customers"), ("Accounts", "customers"),
+])
+def test_variants_never_invent_a_field(header, kind):
+    assert canonical_field(header, kind) is None
+
+
+def test_is_converted():
+    assert is_converted("Deal value in base currency") and is_converted("Amount (converted)")
+    assert is_converted("amount_in_home_currency") and is_converted("Value in default currency")
+    assert not is_converted("Deal value") and not is_converted("Currency") and not is_converted("Converted")

@@ -475,3 +475,31 @@ def test_an_open_ended_band_is_shown_as_open_upwards(ws, write):
     assert [(r["employees_min"], r["employees_max"]) for r in rows(ws, "customers")] == [(5000, None), (11, 50), (7, 7)]
     shown = toolkit.inspect_workspace(ws).current["customers"].columns
     assert next(c for c in shown if c.header == "Mitarbeiter").examples == ["11-50", "5000+", "7"]
+
+
+def test_an_amount_already_in_the_home_currency_is_the_deals_amount_and_never_converted_again(ws, write):
+    # HubSpot-shaped: the deal's own "Amount" and "Currency", plus "Amount in company currency" (in $ whatever the
+    # deal's currency); a deal-level "Discount" in $; the creation date as "Created At"
+    deals = (
+        "Deal ID,Deal Stage,Amount,Currency,Amount in company currency,Discount,Created At,Close Date\n"
+        "1,closedwon,1000,EUR,\"$1,100.00\",$50,2024-01-10,2024-02-09\n"
+        "2,closedlost,2000,GBP,\"$2,500.00\",$0,2024-03-01,2024-03-21\n"
+        "3,closedwon,300,USD,$300.00,$10,2024-05-01,2024-05-31\n"
+    )
+    mapping = Mapping(fx={"EUR": 1.5, "GBP": 2.0}, fx_currency="USD")  # rates that would show a second conversion
+    report = import_file(ws, write("deals.csv", deals), mapping=mapping)
+    columns = {c.header: c for c in report.columns}
+    assert columns["Amount in company currency"].field == "amount" and columns["Amount"].field == "amount_2"
+    assert columns["Discount"].role == "post_sale" and columns["Amount in company currency"].role == "outcome"
+    data = {r["deal_id"]: r for r in rows(ws, "deals")}
+    assert [(data[i]["amount"], data[i]["amount_currency"]) for i in ("1", "2", "3")] == [
+        (1100.0, "USD"), (2500.0, "USD"), (300.0, "USD"),
+    ]
+    from icp_agent.workspace import Workspace
+
+    without = import_file(Workspace(ws.path.parent / "no_fx.duckdb"), write("deals.csv", deals))
+    # without rates the deal's own amount cannot be compared, and the warning says the converted column has them
+    assert any("'Amount in company currency' already gives amounts in the home currency" in w for w in without.warnings)
+    # the deal's own amount still reads its row's currency and is converted once
+    assert [data[i]["amount_2"] for i in ("1", "2", "3")] == [1500.0, 4000.0, 300.0]
+    assert str(data["1"]["deal_created_date"]) == "2024-01-10" and str(data["2"]["close_date"]) == "2024-03-21"

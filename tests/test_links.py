@@ -439,3 +439,27 @@ def test_ambiguous_names_left_say_which_column_to_map_to_company_id(ws, write, t
     (link,) = result.links
     assert (link.method, link.linked, link.ambiguous) == ("id", 44, 0)
     assert {k: v[0] for k, v in frame_rows(ws).items()} == truth
+
+
+def test_an_unrecognised_company_column_is_named_with_the_mapping_line(ws, write):
+    # the contacts' company sits in a column no synonym names ("Employer"): the cause names it and the line to write
+    companies = to_csv(["Company name", "Industry", "Lifecycle Stage"],
+                       [[f"Northwind {n} GmbH", "Retail", "customer"] for n in range(6)])
+    contacts = to_csv(["Full Name", "Job Title", "Employer", "Team"],
+                      [[f"P {n}", "CFO", f"northwind {n}", "Finance"] for n in range(5)] + [["P 9", "CFO", "Other", "x"]])
+    result = toolkit.import_data(ws, customers=write("c.csv", companies), contacts=write("people.csv", contacts))
+    (link,) = result.links
+    assert (link.kind, link.linked, link.rows) == ("contacts", 0, 6)
+    assert "column 'Employer' holds the companies' names (5 of 6 rows match one)" in link.cause
+    assert '[files."people.csv".columns] and under it "Employer" = "company_name"' in link.cause
+
+
+def test_a_deals_file_without_a_key_names_the_id_column_to_map(ws, write):
+    companies = to_csv(["Record ID", "Company name", "Lifecycle Stage"],
+                       [[f"A-{n}", f"Firm {n}", "customer"] for n in range(4)])
+    deals = to_csv(["Deal Name", "Deal Stage", "Client Ref"], [[f"D{n}", "won", f"A-{n}"] for n in range(4)])
+    result = toolkit.import_data(ws, customers=write("c.csv", companies), deals=write("d.csv", deals))
+    (link,) = result.links
+    assert link.linked == 0
+    assert "column 'Client Ref' holds the companies' record ids (4 of 4 rows match one)" in link.cause
+    assert '"Client Ref" = "company_id"' in link.cause

@@ -19,6 +19,7 @@ from icp_agent.ingest.fields import (
     FIELD_BY_NAME,
     attribute_name,
     canonical_field,
+    is_converted,
     is_secondary,
     kind_field,
     strip_own_prefix,
@@ -105,8 +106,10 @@ def plan_columns(
             name = canonical_field(header, kind) or attribute_name(header)
             desired[header] = name, name in FIELD_BY_NAME
     # Two columns naming one field: the mapping file's choice wins, then the one whose values fit the field
-    # (VALUE_CHECKED), then the stronger spelling (fields.SECONDARY_SPELLINGS), then a column marked primary
-    # ("Associated Company IDs (Primary)" over the full "Associated Company IDs" list), then the first.
+    # (VALUE_CHECKED), then an amount already converted to the home currency ("Deal value in base currency" over
+    # "Deal value": one currency for every row), then the stronger spelling (fields.SECONDARY_SPELLINGS), then a
+    # column marked primary ("Associated Company IDs (Primary)" over the full "Associated Company IDs" list), then
+    # the first.
     claims: dict[str, list[str]] = {}
     for header in headers:
         if desired[header][1]:
@@ -118,7 +121,7 @@ def plan_columns(
         for h in hs
     }
     rank = {
-        h: (h not in overrides, -fit.get(h, 0.0), is_secondary(h, kind), not PRIMARY.search(h), i)
+        h: (h not in overrides, -fit.get(h, 0.0), not is_converted(h), is_secondary(h, kind), not PRIMARY.search(h), i)
         for i, h in enumerate(headers)
     }
     winner: dict[str, str] = {}

@@ -6,10 +6,12 @@ in `<field>_original`."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import duckdb
 
 from icp_agent.ingest.columns import PlannedColumn, join_note
-from icp_agent.ingest.fields import header_key
+from icp_agent.ingest.fields import header_key, is_converted
 from icp_agent.ingest.mapping import Mapping
 from icp_agent.sql import quote_identifier as _q
 from icp_agent.sql import sql_literal
@@ -29,7 +31,12 @@ def count_currencies(con: duckdb.DuckDBPyConnection, column: PlannedColumn, look
 
 
 def pair_currency_columns(columns: list[PlannedColumn]) -> None:
-    """Tie a currency column (`Amount Currency`, `CurrencyIsoCode`) to the money column(s) it qualifies."""
+    """Tie a currency column (`Amount Currency`, `CurrencyIsoCode`) to the money column(s) it qualifies.
+
+    A currency column named after a money column (`Amount Currency`) qualifies that one; a bare `Currency`
+    qualifies every money column but those whose header says they are already converted to the home currency
+    ("Deal value in base currency", "Amount (converted)": fields.is_converted), which the row's own currency
+    would convert a second time."""
     money = [c for c in columns if c.type == "money"]
     for currency in (c for c in columns if c.type == "currency"):
         prefix = header_key(currency.header)
@@ -37,13 +44,38 @@ def pair_currency_columns(columns: list[PlannedColumn]) -> None:
             if prefix.endswith(suffix):
                 prefix = prefix[: -len(suffix)]
                 break
-        targets = [m for m in money if prefix and prefix in (header_key(m.header), header_key(m.name))] or money
+        targets = [m for m in money if prefix and prefix in (header_key(m.header), header_key(m.name))] or [
+            m for m in money if not is_converted(m.header)
+        ]
+        for converted in (m for m in money if m not in targets and is_converted(m.header)):
+            converted.note = join_note(
+                converted.note,
+                f"already in the home currency (its header says so): not converted with column {currency.header!r}",
+            )
         for target in targets:
             target.currency_source = currency.name
         currency.role = "ignore"
         currency.note = currency.note or (
             f"the currency of {', '.join(t.header for t in targets)}" if targets else "currency codes"
         )
+
+
+@lru_cache(maxsize=1)
+def _shared_symbol_pairs() -> str:
+    """SQL list of 'READ/CODE' strings where a bare symbol read as the first may mean the second: "$" is read
+    as USD but is the sign of every dollar, peso and real, "¥" of the yuan too, "£" of every pound (from CLDR's
+    English symbols and names in babel)."""
+    from babel.numbers import get_currency_name, get_currency_symbol, list_currencies
+
+    shared = {"USD": ("$", ("Dollar", "Peso", "Real")), "JPY": ("¥", ("Yen", "Yuan")), "GBP": ("£", ("Pound",))}
+    pairs = [
+        (read, code)
+        for read, (sign, names) in shared.items()
+        for code in sorted(list_currencies())
+        if code != read
+        and (sign in get_currency_symbol(code, "en") or any(n in get_currency_name(code, locale="en") for n in names))
+    ]
+    return ", ".join(sql_literal(f"{a}/{b}") for a, b in pairs)
 
 
 def scalar(con: duckdb.DuckDBPyConnection, query: str) -> int:
@@ -82,7 +114,27 @@ def apply_currencies(
         if own != column.currency_source:  # one UPDATE fills the new column (each rewrites every row)
             con.execute(f"ALTER TABLE {table} ADD COLUMN {currency} VARCHAR")
             given = _q(column.currency_source) if column.currency_source else "NULL"
-        con.execute(f"UPDATE {table} SET {currency} = coalesce({given}, {parsed})")
+        if column.currency_source:
+            # the value's own symbol or code wins over the row's currency column when they disagree ("$11,376"
+            # beside Currency=EUR is dollars); a bare "$", "¥" or "£" agrees with any currency it is written for
+            clash = (
+                f"{parsed} IS NOT NULL AND {given} IS NOT NULL AND {parsed} <> {given} "
+                f"AND {parsed} || '/' || {given} NOT IN ({_shared_symbol_pairs()})"
+            )
+            clashes = scalar(con, f"SELECT count(*) FROM {table} WHERE {name} IS NOT NULL AND {clash}")
+            con.execute(
+                f"UPDATE {table} SET {currency} = CASE WHEN {clash} THEN {parsed} ELSE coalesce({given}, {parsed}) END"
+            )
+            if clashes:
+                source = next((c.header for c in columns if c.name == column.currency_source), column.currency_source)
+                message = (
+                    f"{clashes:,} amounts carry their own currency, not the one column {source!r} gives: "
+                    f"each is read in its own currency"
+                )
+                column.note = join_note(column.note, message)
+                warnings.append(f"{file_name}: column {column.header!r}: {message}")
+        else:
+            con.execute(f"UPDATE {table} SET {currency} = coalesce({given}, {parsed})")
         con.execute(f"ALTER TABLE {table} DROP COLUMN {parsed}")
         counts = dict(
             con.execute(
@@ -148,6 +200,9 @@ def apply_currencies(
                 f"{reporting}: give --fx rates (a CSV with columns currency,rate) or an fx table in the "
                 f"mapping file"
             )
+            home = [c.header for c in columns if c.type == "money" and c.canonical and is_converted(c.header)]
+            if home and not column.canonical:  # the field it would be is read from the converted column already
+                message += f" (column {home[0]!r} already gives amounts in the home currency)"
             column.note = join_note(column.note, message)
             warnings.append(f"{file_name}: column {column.header!r}: {message}")
 

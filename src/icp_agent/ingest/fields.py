@@ -286,7 +286,7 @@ FIELDS: tuple[Field, ...] = (
         "date",
         "ignore",
         "when the CRM record was created (a deal's creation is deal_created_date)",
-        ("Created Time", "Created On", "Record Created"),
+        ("Created Time", "Created On", "Record Created", "Created At"),
     ),
     Field(
         "record_modified",
@@ -300,6 +300,8 @@ FIELDS: tuple[Field, ...] = (
             "Last Modified Time",
             "Last Modified Date",
             "LastModifiedDate",
+            "Updated At",
+            "Last Updated",
         ),
     ),
     Field(
@@ -565,7 +567,7 @@ KIND_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         "deal_name": ("Name", "Title"),
         "amount": ("Value",),
         "deal_stage": ("Status",),
-        "deal_created_date": ("Created", "Add time", "Create time", "Created Time", "Created On"),
+        "deal_created_date": ("Created", "Add time", "Create time", "Created Time", "Created On", "Created At"),
     },
     "contacts": {"contact_id": ("Record ID", "Id", "Contact Record ID"), "contact_name": ("Name",)},
     "customers": {"company_id": ("Record ID", "Id"), "company_name": ("Name",)},
@@ -743,6 +745,63 @@ def is_secondary(header: str, kind: str | None = None) -> bool:
     return header_key(strip_own_prefix(header, kind)) in SECONDARY_SPELLINGS
 
 
+# A CRM's custom-field markers say nothing about what the field means: Freshsales' `cf_` prefix ("cf_arr"),
+# Salesforce's API-name `__c` suffix with an optional managed-package namespace ("ARR__c", "acme__Churn_Date__c"),
+# and a plain `custom_` prefix. Stripped before the synonyms are tried again.
+CUSTOM_MARKER = re.compile(
+    r"^\s*(?:cf|custom)[_\s]+(?P<prefixed>\S.*)$|^(?:[A-Za-z0-9]+__)?(?P<suffixed>\S.*?)__c\s*$", re.IGNORECASE
+)
+# A money column already converted to the CRM's home currency ("Deal value in base currency", Salesforce's
+# "Amount (converted)", HubSpot's "Amount in company currency", Pipedrive's "Value in default currency"): the same
+# field, in one currency for every row, so no currency column qualifies it (currencies.pair_currency_columns).
+CONVERTED = re.compile(
+    r"^(?P<rest>\S.*?)\s*(?:[(\[]\s*converted\s*[)\]]|[\s_-]+converted"
+    r"|[\s_(-]+in[\s_]+(?:the[\s_]+)?(?:base|company|home|default|corporate|reporting|account|org)[\s_]+"
+    r"currency\)?)\s*$",
+    re.IGNORECASE,
+)
+
+
+def is_converted(header: str) -> bool:
+    """True for a header that says its amounts are already in the CRM's home currency (CONVERTED)."""
+    return bool(CONVERTED.match(header))
+
+
+# Fields a plural header may name ("Accounts" on a contact is its company, "Emails" its address); a plural is
+# otherwise a count ("Events", "Customers", "Subscriptions" on an account are numbers, never an event or an id).
+PLURAL_FIELDS = frozenset(
+    {"company_name", "domain", "email", "industry", "country", "region", "city", "owner", "job_title", "plan"}
+)
+VariantKind = Literal["marker", "converted", "type", "plural"]
+
+
+def header_variants(header: str) -> list[tuple[str, VariantKind]]:
+    """Other spellings of an unknown header to try, in order, each with what was changed: without a custom-field
+    marker ("cf_arr" -> "arr", "Churn_Date__c" -> "Churn_Date"), without "converted"/"in base currency", then
+    the last word singular ("Accounts" -> "Account", "Industries" -> "Industry") or without a trailing "type"
+    ("Industry type" -> "Industry"). Each variant is the previous one with one more change; `canonical_field`
+    says which fields a "type" or plural variant may name."""
+    variants: list[tuple[str, VariantKind]] = []
+    current = header
+    marked = CUSTOM_MARKER.match(current)
+    if marked:
+        current = marked["prefixed"] or marked["suffixed"]
+        variants.append((current, "marker"))
+    converted = CONVERTED.match(current)
+    if converted:
+        current = converted["rest"]
+        variants.append((current, "converted"))
+    words = re.split(r"[\s_]+", current.strip())
+    last = words[-1] if words else ""
+    if len(words) > 1 and last.lower() == "type":
+        variants.append((" ".join(words[:-1]), "type"))
+    elif len(last) > 3 and last.lower().endswith("ies"):
+        variants.append((" ".join([*words[:-1], last[:-3] + "y"]), "plural"))
+    elif len(last) > 3 and last.lower().endswith("s") and not last.lower().endswith(("ss", "us", "is")):
+        variants.append((" ".join([*words[:-1], last[:-1]]), "plural"))
+    return variants
+
+
 def canonical_field(header: str, kind: str | None = None) -> str | None:
     """The canonical field a header names in a file of `kind`, or None when it is not one we know.
 
@@ -751,8 +810,27 @@ def canonical_field(header: str, kind: str | None = None) -> str | None:
     with the file's own entity prefix stripped ("Deal - Value" in a deals file -> amount); then
     another entity's prefix: a company prefix ("Account: Industry", "Deal - Organization" aside,
     "Organization - Industry" on a deal -> industry) when what is left names a company field, a
-    person prefix ("Person - Job title" -> job_title) when it names a contact field.
+    person prefix ("Person - Job title" -> job_title) when it names a contact field. A header none of
+    that names is tried again as its `header_variants`: without a CRM's custom-field marker ("cf_arr",
+    "ARR__c"), without "in base currency", singular or without a trailing "type" ("Accounts", "Industry type").
     """
+    found = _canonical_field(header, kind)
+    if found:
+        return found
+    for variant, changed in header_variants(header):
+        found = _canonical_field(variant, kind)
+        if not found:
+            continue
+        if changed == "type" and FIELD_BY_NAME[found].type != "category":
+            continue  # "Customer type" is no customer id
+        if changed == "plural" and (found not in PLURAL_FIELDS or (found == "company_name" and kind in COMPANY_KINDS)):
+            continue  # "Events" on an account is a count; "Accounts" in a companies file is not its own name
+        return found
+    return None
+
+
+def _canonical_field(header: str, kind: str | None) -> str | None:
+    """canonical_field for the header as written (no variants)."""
     by_kind = KIND_SYNONYM_KEYS.get(kind or "", {})
     key = header_key(header)
     found = by_kind.get(key) or reference_field(header, kind) or SYNONYMS.get(key)
@@ -838,6 +916,15 @@ def fields_markdown() -> str:
         "organization/account/company in a companies file, person/contact in a contacts file. A person prefix on",
         "another file's column names a contact field (`Person - Job title` -> `job_title`). When two columns",
         "name one field, a mapping file's choice wins, then (for `deal_stage`) the column whose values read as",
-        "won or lost, then the stronger spelling (`Close time` over `Won time`), then a column marked primary.",
+        "won or lost, then an amount already in the home currency, then the stronger spelling (`Close time` over",
+        "`Won time`), then a column marked primary.",
+        "",
+        "## Custom fields, converted amounts, plurals",
+        "",
+        "A header none of the above names is tried again without a CRM's custom-field marker (Freshsales'",
+        "`cf_arr`, Salesforce's `ARR__c` or `acme__ARR__c`, `custom_arr` -> `arr`), without a note that it is",
+        "already converted to the home currency (`Deal value in base currency`, `Amount (converted)`, `Amount in",
+        "company currency` -> `amount`; no currency column converts such a column again), then with its last word",
+        "singular or without a trailing `type` (`Accounts` -> `company_name`, `Industry type` -> `industry`).",
     ]
     return "\n".join(lines) + "\n"

@@ -288,7 +288,7 @@ def _build_snapshot(
             column.date_order = date_order(column, profile, mapping, source.name)
             if column.date_order == AMBIGUOUS:
                 continue  # decided below, by the export's other date columns
-        column.role = mapping.roles.get(column.name) or infer_role(column, profile)
+        column.role = mapping.roles.get(column.name) or infer_role(column, profile, kind)
         if profile["present"] == 0:
             column.role = "ignore"
             warnings.append(f"{source.name}: column {column.header!r} is empty in every row: ignored")

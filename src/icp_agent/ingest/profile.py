@@ -276,10 +276,11 @@ def _identifies_rows(column: PlannedColumn, profile: dict[str, int]) -> bool:
     return running or bool(ID_HINTS.search(column.name))
 
 
-def infer_role(column: PlannedColumn, profile: dict[str, int]) -> str:
+def infer_role(column: PlannedColumn, profile: dict[str, int], kind: str | None = None) -> str:
     """A column's role when the mapping gives none: "ignore" for empty, currency, person-name, free-text and
-    row-identifying columns, "post_sale" for dates and what is known only after the sale, else "fit". May
-    set the column's note to say why it is ignored."""
+    row-identifying columns, "post_sale" for dates, for what is known only after the sale and for a deals
+    file's money columns (a deal's value, discount or fee exists once there is a deal: no prospect list has
+    it), else "fit". May set the column's note to say why it is ignored."""
     if column.role != "auto":
         return column.role
     if profile["present"] == 0:
@@ -291,6 +292,9 @@ def infer_role(column: PlannedColumn, profile: dict[str, int]) -> str:
         column.note = column.note or "a person's name (a rep or a contact): never a trait of the company"
         return "ignore"
     if column.type == "date" or POST_SALE_HINTS.search(words) or POST_SALE_HINTS.search(column.name):
+        return "post_sale"
+    if kind == "deals" and column.type == "money":
+        column.note = column.note or "a deal's money: known once there is a deal, never on a prospect list"
         return "post_sale"
     if column.type == "text":
         if profile["multiline"] or profile["avg_len"] >= 30:
