@@ -145,7 +145,14 @@ async def test_http_session_and_dns_rebinding_checks(tmp_path, workspace):
         async with Client(f"http://127.0.0.1:{port}/mcp") as client:
             tools = {t.name for t in (await client.list_tools()).tools}
             counted = await client.call_tool("query_workspace", {"sql": "SELECT count(*) AS n FROM customers"})
+            # the new user's call over HTTP: one plain argument error, not pydantic's dump
+            misnamed = await client.call_tool("score_prospects", {"path": "p.csv", "output_path": "scored.csv"})
         assert "get_icp" in tools and counted.structured_content["rows"] == [[3]]
+        text = misnamed.content[0].text
+        assert misnamed.is_error and "validation error" not in text and "pydantic" not in text
+        assert text.splitlines()[1:3] == [
+            "- path: not an argument of score_prospects; did you mean input_path?",
+            "- input_path: required but not given: a non-empty string (the prospect file (CSV, Parquet or JSON lines))"]
         assert post("127.0.0.1", port) == 200
         assert post("127.0.0.1", port, Host=f"evil.example:{port}") == 421
         assert post("127.0.0.1", port, Origin="http://evil.example") == 403
