@@ -9,7 +9,16 @@ import pytest
 from mcp import Client
 
 from icp_agent import toolkit
-from icp_agent.errors import ArgumentError, DataShapeError, InputError, NotMeasurable, ServiceError, UserError, describe
+from icp_agent.errors import (
+    ArgumentError,
+    DataShapeError,
+    InputError,
+    NotMeasurable,
+    ServiceError,
+    UserError,
+    close_names,
+    describe,
+)
 from icp_agent.faces.server import create_server
 from icp_agent.workspace import Workspace
 
@@ -34,6 +43,19 @@ def test_the_classes_share_userError_and_say_their_kind():
     assert (first["file"], first["row"], first["column"], first["hint"]) == ("deals.csv", 3, "Amount", "fix it")
     assert first["message"] == "deals.csv, row 3, column 'Amount': bad amount. fix it"
     assert describe(KeyError("x"))["kind"] == "bug"
+
+
+@pytest.mark.parametrize("given, names, prefer, meant", [
+    ("inputPath", ["input_path", "output_path"], (), ["input_path"]),  # another spelling of the same name
+    ("--out-dir", ["out_dir", "out"], (), ["out_dir"]),
+    ("limt", ["limit", "offset"], (), ["limit"]),  # a typo
+    ("segmnet", ["segment", "tier", "seg"], (), ["segment"]),
+    ("path", ["input_path", "output_path", "icp_path"], ["input_path"], ["input_path"]),  # the one not given
+    ("path", ["mapping_path", "fx_path", "lenient"], (), ["fx_path", "mapping_path"]),  # share a word
+    ("colour", ["industry", "employees"], (), []),  # nothing close: no guess
+])
+def test_close_names_guess_what_was_meant(given, names, prefer, meant):
+    assert close_names(given, names, prefer=prefer) == meant
 
 
 # --- the CLI ------------------------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from pydantic import TypeAdapter, ValidationError
 
-from icp_agent.faces.schemas import inline_single_use, lean_schema
+from icp_agent.faces.schemas import expected, inline_single_use, lean_schema, schema_at
 from icp_agent.faces.server import create_server
 from icp_agent.shapes import DataKindName, IdText, SegmentName, TierNumber, choice_text, utc_timestamp
 from icp_agent.views import SECTIONS, KindView, VersionInfo
@@ -322,6 +322,42 @@ def test_a_definition_used_once_is_written_in_place():
                  {"one": {"inner": 1}, "tree": {"child": 3}}, {"one": {"inner": 1}, "described": {"x": "y"}}, {}]
     verdicts = [(strict_validator(schema).is_valid(d), strict_validator(lean).is_valid(d)) for d in documents]
     assert [a for a, _ in verdicts] == [b for _, b in verdicts] == [True] + [False] * 6
+
+
+@pytest.mark.parametrize("node, words", [
+    ({"type": "integer", "minimum": 1, "maximum": 200}, "an integer from 1 to 200"),
+    ({"type": ["number", "null"], "exclusiveMinimum": 0}, "a number above 0"),
+    ({"type": "integer", "minimum": 1}, "an integer of at least 1"),
+    ({"anyOf": [{"enum": ["health", "won"], "type": "string"}, {"type": "null"}]}, "one of 'health', 'won'"),
+    ({"type": ["array", "null"], "items": {"type": "string"}}, "a list of strings"),
+    ({"type": "array", "items": {"enum": ["tiers", "health"]}}, "a list of any of 'tiers', 'health'"),
+    ({"type": "object", "additionalProperties": {"type": "number"}}, "an object of name: a number"),
+    ({"anyOf": [{"type": "string"}, {"type": "integer"}, {"type": "null"}]}, "a string or an integer"),
+    ({"type": "string", "minLength": 1}, "a non-empty string"),
+    ({"type": "boolean"}, "true or false"),
+    (None, "a value"),
+])
+def test_a_schema_is_said_in_words(node, words):
+    assert expected(node) == words
+
+
+def test_a_validation_error_is_placed_in_the_schema_the_client_read():
+    """schema_at: pydantic's own steps (a union's branch names) are dropped, list indexes and mapping keys kept,
+    and $refs followed; a place outside the schema gives None."""
+    schema = {
+        "type": "object",
+        "properties": {
+            "sheet": {"anyOf": [{"type": "string"}, {"type": "integer"}, {"type": "null"}]},
+            "roles": {"type": "object", "additionalProperties": {"enum": ["fit", "ignore"]}},
+            "drafts": {"type": ["array", "null"], "items": {"$ref": "#/$defs/Draft"}},
+        },
+        "$defs": {"Draft": {"type": "object", "properties": {"text": {"type": "string", "description": "one line"}}}},
+    }
+    assert schema_at(schema, ("sheet", "int")) == (["sheet"], schema["properties"]["sheet"])
+    assert schema_at(schema, ("roles", "industry")) == (["roles", "industry"], {"enum": ["fit", "ignore"]})
+    assert schema_at(schema, ("drafts", 2, "text")) == (["drafts", 2, "text"], {"type": "string",
+                                                                                "description": "one line"})
+    assert schema_at(schema, ("drafts", 0, "text", 1)) == (["drafts", 0, "text", 1], None)
 
 
 # --- arguments a model naturally sends ----------------------------------------------------------------------

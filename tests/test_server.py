@@ -421,6 +421,80 @@ async def test_errors_on_the_demo_say_what_was_wrong(demo, tmp_path, mode):
             await client.read_resource("icp://evidence/E00000000")
 
 
+RAW_PYDANTIC = ("validation error for", "errors.pydantic.dev", "Arguments\n", "[type=")
+
+
+def argument_lines(text: str) -> list[str]:
+    """The problem lines of an argument error, after checking it is one plain message, not pydantic's dump."""
+    assert text.startswith("Error executing tool ") and "argument error: " in text, text
+    assert not any(raw in text for raw in RAW_PYDANTIC), text
+    return [line for line in text.splitlines() if line.startswith("- ")]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", MODES)
+async def test_every_tool_answers_arguments_that_do_not_fit_with_one_plain_message(empty, mode):
+    """For every tool: an argument it does not take is refused (never silently dropped), each required argument
+    left out is named with what it wants, a non-integer given for an integer says what fits, and the message
+    ends with the names the tool takes."""
+    async with Client(empty, mode=mode) as client:
+        for tool in (await client.list_tools()).tools:
+            schema = tool.input_schema
+            names, required = list(schema.get("properties", {})), schema.get("required", [])
+            text = await fails(client, tool.name, {"zz_not_an_argument": 1})
+            lines = argument_lines(text)
+            assert lines[0] == f"- zz_not_an_argument: not an argument of {tool.name}", text
+            assert [line.split(":")[0] for line in lines[1:]] == [f"- {name}" for name in required], text
+            takes = ", ".join(f"{name} (required)" if name in required else name for name in names)
+            assert f"\n{tool.name} takes: {takes or 'no arguments'}. tools/list gives" in text, text
+            for name in required:
+                description = schema["properties"][name]["description"]
+                assert f"- {name}: required but not given: " in text and description in text, text
+            integers = [name for name, prop in schema.get("properties", {}).items() if prop.get("type") == "integer"]
+            for name in integers:
+                text = await fails(client, tool.name, {name: "many"})
+                bad = [line for line in argument_lines(text) if line.startswith(f"- {name} = 'many': ")]
+                assert len(bad) == 1 and "; expected an integer" in bad[0], text
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", MODES)
+async def test_argument_errors_name_the_argument_meant(empty, mode):
+    async with Client(empty, mode=mode) as client:
+        # the new user's call: `path` for input_path. The did-you-mean is the required argument not given,
+        # not icp_path or output_path (already given), though both share the word
+        text = await fails(client, "score_prospects", {"path": "prospects.csv", "output_path": "scored.csv"})
+        assert argument_lines(text) == [
+            "- path: not an argument of score_prospects; did you mean input_path?",
+            "- input_path: required but not given: a non-empty string (the prospect file (CSV, Parquet or JSON lines))",
+        ]
+        assert "score_prospects takes: input_path (required), output_path (required), icp_path, version." in text
+        # a misspelt optional argument used to be dropped and the tool run with its default
+        assert argument_lines(await fails(client, "list_icp_versions", {"limt": 3})) == [
+            "- limt: not an argument of list_icp_versions; did you mean limit?"]
+        assert argument_lines(await fails(client, "render_document", {"outDir": "out"}))[0] == (
+            "- outDir: not an argument of render_document; did you mean out_dir?")
+        assert argument_lines(await fails(client, "build_icp", {"good": "best", "depth": 9})) == [
+            "- good = 'best': Input should be 'health', 'column' or 'won'; expected one of 'health', 'column', "
+            "'won' (" + AnalysisOptions.model_fields["good"].description + ")",
+            "- depth = 9: Input should be less than or equal to 4; expected an integer from 1 to 4 (most criteria "
+            "combined in one pattern)",
+        ]
+        # inside a list of objects: the place as the client wrote it, and the key it misspelt
+        claim = {"section": "who", "txt": "CFOs sign", "evidence": ["E1"]}
+        persona = {"segment": "ICP 1", "tier": 1, "role": "champion", "claims": [claim]}
+        lines = argument_lines(await fails(client, "save_drafts", {"personas": [persona]}))
+        assert lines[0].startswith("- personas[0].claims[0].text: required but not given: a string (one statement)")
+        assert lines[1].startswith("- personas[0].claims[0].txt: not a field there; did you mean text? (it takes")
+        # a union's branches report one line, not one per branch
+        lines = argument_lines(await fails(client, "import_data", {"sheet": [1]}))
+        assert lines == ["- sheet = [1]: Input should be a valid string; expected a string or an integer (the "
+                         "worksheet of an Excel workbook to read: its name or 0-based index (default: the first))"]
+        unknown = await client.call_tool("buld_icp", {})
+        assert unknown.is_error and "Unknown tool: buld_icp; did you mean build_icp? The tools: " in (
+            unknown.content[0].text)
+
+
 # --- concurrency ---------------------------------------------------------------------------------------------
 
 

@@ -156,7 +156,14 @@ async def test_http_session_and_dns_rebinding_checks(tmp_path, workspace):
         async with Client(f"http://127.0.0.1:{port}/mcp") as client:
             tools = {t.name for t in (await client.list_tools()).tools}
             counted = await client.call_tool("query_workspace", {"sql": "SELECT count(*) AS n FROM customers"})
+            # the new user's call over HTTP: one plain argument error, not pydantic's dump
+            misnamed = await client.call_tool("score_prospects", {"path": "p.csv", "output_path": "scored.csv"})
         assert "get_icp" in tools and counted.structured_content["rows"] == [[3]]
+        text = misnamed.content[0].text
+        assert misnamed.is_error and "validation error" not in text and "pydantic" not in text
+        assert text.splitlines()[1:3] == [
+            "- path: not an argument of score_prospects; did you mean input_path?",
+            "- input_path: required but not given: a non-empty string (the prospect file (CSV, Parquet or JSON lines))"]
         assert post("127.0.0.1", port) == 200
         assert post("127.0.0.1", port, Host=f"evil.example:{port}") == 421
         assert post("127.0.0.1", port, Origin="http://evil.example") == 403
@@ -361,3 +368,31 @@ def test_serve_and_icp_agent_mcp_share_one_set_of_options():
     assert options(serve) == options(mcp_command)
     assert {"workspace", "data_roots", "out_dir", "http", "host", "allow_hosts", "port", "token_env",
             "log_level"} == set(options(serve))
+
+
+def readme_terminal_check() -> str:
+    """The bash block of the README's "Check the server from a terminal"."""
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = text.split("### Check the server from a terminal", 1)[1]
+    return re.search(r"```bash\n(.*?)```", section, flags=re.S).group(1)
+
+
+@pytest.mark.skipif(not shutil.which("curl") or not shutil.which("bash"), reason="needs curl and bash")
+@pytest.mark.parametrize("token", [None, "s3cret"], ids=["loopback", "with a token"])
+def test_the_readmes_terminal_check_works_as_written(tmp_path, data, token):
+    """The README's curl lines, run by bash as written (on a free port instead of 8000): they list every tool with
+    its argument names and call one; with ICP_AGENT_TOKEN set (the server then requires it) the same lines work."""
+    Workspace(tmp_path / "icp-workspace.duckdb")  # the README's default workspace name, empty
+    port = free_port()
+    script = readme_terminal_check().replace("8000", str(port))
+    environment = {k: v for k, v in os.environ.items() if k != "ICP_AGENT_TOKEN"}
+    environment["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{environment.get('PATH', '')}"
+    if token:
+        environment["ICP_AGENT_TOKEN"] = token
+    result = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=environment, capture_output=True, text=True,
+                            timeout=120)
+    assert "score_prospects input_path* output_path* icp_path version" in result.stdout, result.stderr
+    assert "set_field_roles roles*" in result.stdout
+    called = json.loads(result.stdout.split("data: ")[-1])
+    assert called["result"]["isError"] is False and called["result"]["structuredContent"]["versions"] == []
+

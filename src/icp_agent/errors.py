@@ -13,9 +13,12 @@ dictionary faces print as JSON: {"kind", "message", "file", "row", "column", "hi
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 import tempfile
 import traceback
+from collections.abc import Collection, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -102,6 +105,33 @@ class NotMeasurable(DataShapeError):
         self.fields = list(fields or [])
         self.table = table
         super().__init__(message)
+
+
+def _spelling(name: str) -> str:
+    """A name as the options spell theirs: `--input-path`, `inputPath` and `Input Path` become `input_path`."""
+    name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name.strip().lstrip("-"))
+    return re.sub(r"[\s\-.]+", "_", name).lower()
+
+
+def close_names(given: str, names: Iterable[str], *, prefer: Collection[str] = ()) -> list[str]:
+    """The names among `names` that `given` was probably meant as (a did-you-mean), best first, at most three.
+
+    The same name spelled differently (`inputPath`, `--input-path`) is the one answer; then names close in spelling
+    (difflib's ratio at least 0.75: `limt` -> `limit`, `buld_icp` -> `build_icp`); failing those, names that share
+    a word with it (`path` -> `input_path`, `icp_path`). Any of these in `prefer` (say the required arguments not
+    given) come before all others and alone: `path` beside a missing `input_path` means `input_path`."""
+    candidates = list(dict.fromkeys(names))
+    wanted = _spelling(given)
+    same = [name for name in candidates if _spelling(name) == wanted]
+    if same:
+        return same[:1]
+    words = set(wanted.split("_")) - {""}
+    ratio = {name: difflib.SequenceMatcher(None, wanted, _spelling(name)).ratio() for name in candidates}
+    by_ratio = sorted(candidates, key=lambda name: -ratio[name])
+    close = [name for name in by_ratio if ratio[name] >= 0.75]
+    sharing = [name for name in by_ratio if words & set(_spelling(name).split("_"))]
+    preferred = [name for name in dict.fromkeys(close + sharing) if name in prefer]
+    return (preferred or close or sharing)[:3]
 
 
 def bug_report(exc: BaseException, workspace: str | os.PathLike | None = None) -> Path:

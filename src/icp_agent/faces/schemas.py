@@ -151,3 +151,97 @@ def publish_lean_schemas(server: MCPServer, name: str) -> None:
         registered.fn_metadata.output_schema = inline_single_use(
             lean_schema(registered.fn_metadata.output_schema, output=True)
         )
+
+
+# --- reading a published input schema back: where a validation error points and what belongs there -------------
+
+
+def _followed(node: Any, defs: dict[str, Any]) -> dict[str, Any]:
+    """`node` with a local `$ref` replaced by its definition (siblings kept) and a nullable `anyOf` by its
+    non-null branch, so the caller sees the keywords of the value itself."""
+    if not isinstance(node, dict):
+        return {}
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith(LOCAL_REF) and ref[len(LOCAL_REF) :] in defs:
+        node = {**_followed(defs[ref[len(LOCAL_REF) :]], defs), **{k: v for k, v in node.items() if k != "$ref"}}
+    branches = [b for b in node.get("anyOf") or [] if b != {"type": "null"}]
+    if len(branches) == 1:
+        node = {**{k: v for k, v in node.items() if k != "anyOf"}, **_followed(branches[0], defs)}
+    return node
+
+
+def schema_at(schema: dict[str, Any], loc: tuple[str | int, ...]) -> tuple[list[str | int], dict[str, Any] | None]:
+    """Follow a pydantic validation error's location through a tool's published input schema.
+
+    Returns the location as the client wrote it (pydantic's own steps, such as the branch names `str` and
+    `int` of a union, dropped) and the schema of the value found there ($ref and nullable anyOf followed),
+    or None when the location leaves the schema (the value is then not one the schema describes)."""
+    defs = schema.get("$defs") or {}
+    node: dict[str, Any] | None = _followed(schema, defs)
+    path: list[str | int] = []
+    for part in loc:
+        if node is None:
+            path.append(part)
+            continue
+        properties = node.get("properties") or {}
+        extra = node.get("additionalProperties")
+        if isinstance(part, int):
+            items = node.get("items")
+            node = _followed(items, defs) if isinstance(items, dict) else None
+        elif part in properties:
+            node = _followed(properties[part], defs)
+        elif isinstance(extra, dict):  # a key of a mapping (roles: {field: role})
+            node = _followed(extra, defs)
+        else:
+            continue  # a step of pydantic's, not of the client's document
+        path.append(part)
+    return path, node
+
+
+def _one_type(name: str, node: dict[str, Any]) -> str:
+    """One JSON type in words, with the bounds that apply to it."""
+    low = node.get("minimum", node.get("exclusiveMinimum"))
+    high = node.get("maximum", node.get("exclusiveMaximum"))
+    if name in ("integer", "number"):
+        word = "an integer" if name == "integer" else "a number"
+        if low is not None and high is not None:
+            return f"{word} from {low} to {high}"
+        if low is not None:
+            return f"{word} {'above' if 'exclusiveMinimum' in node else 'of at least'} {low}"
+        if high is not None:
+            return f"{word} {'below' if 'exclusiveMaximum' in node else 'of at most'} {high}"
+        return word
+    if name == "array":
+        items = node.get("items")
+        return f"a list of {expected(items, plural=True)}" if isinstance(items, dict) else "a list"
+    if name == "object":
+        extra = node.get("additionalProperties")
+        if isinstance(extra, dict) and not node.get("properties"):
+            return f"an object of name: {expected(extra)}"
+        keys = list(node.get("properties") or {})
+        return f"an object with {', '.join(keys)}" if keys else "an object"
+    if name == "string" and node.get("minLength"):
+        return "a non-empty string"
+    return {"string": "a string", "boolean": "true or false", "null": "null"}.get(name, name)
+
+
+def expected(node: dict[str, Any] | None, *, plural: bool = False) -> str:
+    """What a published schema accepts, in words: `an integer from 1 to 200`, `one of 'health', 'won'`, `a list
+    of strings`, `a string or an integer` (null, which only says an argument is optional, is left out)."""
+    if not node:
+        return "values" if plural else "a value"
+    if "enum" in node:
+        return ("any of " if plural else "one of ") + ", ".join(repr(v) for v in node["enum"] if v is not None)
+    if "const" in node:
+        return repr(node["const"])
+    branches = [b for b in node.get("anyOf") or node.get("oneOf") or [] if b != {"type": "null"}]
+    if branches:
+        return " or ".join(expected(b, plural=plural) for b in branches)
+    types = node.get("type")
+    names = [t for t in (types if isinstance(types, list) else [types]) if t and t != "null"]
+    if not names:
+        return "values" if plural else "a value"
+    words = " or ".join(_one_type(name, node) for name in names)
+    if plural:  # a list of strings, not a list of a string
+        words = {"a string": "strings", "an integer": "integers", "a number": "numbers"}.get(words, words)
+    return words

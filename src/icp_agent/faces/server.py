@@ -23,15 +23,16 @@ import anyio.from_thread
 import anyio.lowlevel
 import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError, ToolError
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, BeforeValidator, Field
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError, UnexpectedToolError
+from mcp.types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError
+from pydantic_core import ErrorDetails
 
 from icp_agent import __version__, toolkit
 from icp_agent.drafting.records import DraftingRecorded
-from icp_agent.errors import UserError, bug_report, describe
+from icp_agent.errors import UserError, bug_report, close_names, describe
 from icp_agent.faces.paths import DataRoots, replaceable_output
-from icp_agent.faces.schemas import publish_lean_schemas
+from icp_agent.faces.schemas import expected, publish_lean_schemas, schema_at
 from icp_agent.faces.transports import DEFAULT_OUT
 from icp_agent.icp_document import HealthSummary
 from icp_agent.options import (
@@ -187,6 +188,113 @@ def _reported_as(error: type[Exception]) -> Iterator[None]:
         ) from exc
 
 
+def _place(path: list[str | int]) -> str:
+    """A location in the arguments as a client writes it: personas[0].claims[1].text."""
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path).lstrip(".") or "arguments"
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _wanted(node: dict[str, Any] | None) -> str:
+    """What belongs at a place in the arguments: its type in words, and its description when it has one."""
+    words = expected(node)
+    description = (node or {}).get("description")
+    return f"{words} ({description})" if description else words
+
+
+def _unknown_fields(
+    schema: dict[str, Any], loc: tuple[Any, ...], path: list[str | int], given: list[Any], prefer: tuple[str, ...] = ()
+) -> list[str]:
+    """A line for each key of a nested object (at `loc`) that is not one of its fields, with a did-you-mean."""
+    _, holder = schema_at(schema, loc)
+    fields = list((holder or {}).get("properties") or {})
+    lines = []
+    for key in (str(k) for k in given if k not in fields):
+        guesses = close_names(key, fields, prefer=prefer)
+        guess = f"did you mean {' or '.join(guesses)}? " if guesses else ""
+        lines.append(f"- {_place([*path, key])}: not a field there; {guess}(it takes {', '.join(fields) or 'none'})")
+    return lines
+
+
+def argument_problems(tool: str, schema: dict[str, Any], arguments: dict[str, Any], errors: list[ErrorDetails]) -> str:
+    """The one message for a tool call whose arguments do not fit its input schema, whatever the client: each
+    problem on a line (an unknown argument with a did-you-mean, a missing required one, a wrong value with what
+    was expected there), then the arguments the tool takes. `schema` is the tool's published input schema,
+    `errors` pydantic's for the same arguments (its raw dump names internal models and links, not the remedy)."""
+    properties: dict[str, Any] = schema.get("properties") or {}
+    required = [name for name in properties if name in (schema.get("required") or [])]
+    missing = [name for name in required if name not in arguments]
+    lines = []
+    for name in arguments:
+        if name not in properties:
+            guesses = close_names(name, [p for p in properties if p not in arguments], prefer=missing)
+            guess = f"; did you mean {' or '.join(guesses)}?" if guesses else ""
+            lines.append(f"- {name}: not an argument of {tool}{guess}")
+    seen: set[str] = set()
+    for error in errors:
+        loc = tuple(error["loc"])
+        path, node = schema_at(schema, loc)
+        where = _place(path)
+        if where in seen:  # a union's branches each report the same value: one line says what fits
+            continue
+        seen.add(where)
+        if error["type"] == "missing":
+            lines.append(f"- {where}: required but not given: {_wanted(node)}")
+            parent = error.get("input")
+            if len(path) > 1 and isinstance(parent, dict):  # a nested object: a misspelt key explains the gap
+                lines += _unknown_fields(schema, loc[:-1], path[:-1], list(parent), prefer=(str(path[-1]),))
+        elif error["type"] == "extra_forbidden":
+            lines += _unknown_fields(schema, loc[:-1], path[:-1], [str(loc[-1])])
+        else:
+            message = error["msg"].removeprefix("Value error, ")
+            lines.append(f"- {where} = {_shown(error.get('input'))}: {message}; expected {_wanted(node)}")
+    takes = ", ".join(f"{name} (required)" if name in required else name for name in properties)
+    return (
+        f"argument error: {len(lines)} problem(s) with the arguments of {tool}:\n" + "\n".join(lines) + "\n"
+        f"{tool} takes: {takes or 'no arguments'}. tools/list gives each argument's type and description "
+        "(the tool's inputSchema)."
+    )
+
+
+class ToolServer(MCPServer):
+    """The SDK's server with one change: a tool call whose arguments do not fit is answered with one plain message
+    (argument_problems) as a tool error, the same over every transport, instead of pydantic's raw dump; and an
+    argument the tool does not take is refused rather than silently dropped (a misspelt optional argument would
+    otherwise run the tool with its default)."""
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        registered = self._tool_manager.get_tool(name)
+        if registered is None:
+            names = [t.name for t in self._tool_manager.list_tools()]
+            guesses = close_names(name, names)
+            guess = f"; did you mean {' or '.join(guesses)}?" if guesses else "."
+            raise ToolError(f"Unknown tool: {name}{guess} The tools: {', '.join(names)}.")
+        schema = registered.parameters
+        if set(arguments) - set(schema.get("properties") or {}):
+            try:  # the other problems too, so one answer lists them all
+                registered.fn_metadata.validate_arguments(arguments)
+                errors: list[ErrorDetails] = []
+            except ValidationError as exc:
+                errors = exc.errors()
+            except Exception:  # a validator's bug: the call is refused anyway, for its unknown arguments
+                errors = []
+            raise ToolError(f"Error executing tool {name}: {argument_problems(name, schema, arguments, errors)}")
+        try:
+            return await super().call_tool(name, arguments, context)
+        except UnexpectedToolError:
+            raise
+        except ToolError as exc:
+            if not isinstance(exc.__cause__, ValidationError):
+                raise
+            text = argument_problems(name, schema, arguments, exc.__cause__.errors())
+            raise ToolError(f"Error executing tool {name}: {text}") from exc.__cause__
+
+
 def _compact(result: BaseModel) -> CallToolResult:
     """Structured content plus the same JSON without indentation as text: the SDK's default text is indented,
     which doubles what a model reads."""
@@ -263,7 +371,7 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
         with workspace.held():
             yield {}
 
-    server = MCPServer(
+    server = ToolServer(
         "icp-agent",
         version=__version__,
         instructions=INSTRUCTIONS,
