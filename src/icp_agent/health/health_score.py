@@ -345,8 +345,8 @@ def status_columns(con: duckdb.DuckDBPyConnection, table: str, names: list[str])
     a customer status): column -> (its non-customer values, its customer values), each lower-cased and trimmed.
 
     A text column is one when its values (at most 40 distinct) include both a customer value (customer, client,
-    churned, ...) and a non-customer one (prospect, lead, partner, reseller, ...); each distinct value is
-    classified once. Other values (other, blank) say nothing."""
+    churned, ...) and a non-customer one (prospect, lead, partner, reseller, ...), and those hold at least half of
+    its known rows; each distinct value is classified once. Other values (other, blank) say nothing."""
     import re
 
     types = _column_types(con, table)
@@ -354,17 +354,18 @@ def status_columns(con: duckdb.DuckDBPyConnection, table: str, names: list[str])
     for name in dict.fromkeys(names):
         if types.get(name) != "VARCHAR":
             continue
-        values = [
-            v
-            for (v,) in con.execute(
-                f"SELECT DISTINCT lower(trim({_q(name)})) FROM {table} WHERE {_q(name)} IS NOT NULL LIMIT 41"
+        counts = dict(
+            con.execute(
+                f"SELECT lower(trim({_q(name)})) AS v, count(*) FROM {table} WHERE {_q(name)} IS NOT NULL "
+                f"GROUP BY v LIMIT 41"
             ).fetchall()
-        ]
-        if len(values) > 40:
+        )
+        if len(counts) > 40:
             continue
-        other = [v for v in values if re.search(NOT_CUSTOMER_VALUE, v)]
-        customer = [v for v in values if v not in other and re.search(CUSTOMER_VALUE, v)]
-        if other and customer:
+        other = [v for v in counts if re.search(NOT_CUSTOMER_VALUE, v)]
+        customer = [v for v in counts if v not in other and re.search(CUSTOMER_VALUE, v)]
+        # most rows hold a status value: an industry list naming "Customer service" and "Resellers" is no status
+        if other and customer and sum(counts[v] for v in other + customer) >= 0.5 * sum(counts.values()):
             out[name] = (sorted(other), sorted(customer))
     return out
 

@@ -237,8 +237,8 @@ def outcome_named(name: str, header: str | None = None) -> dict | None:
 def customer_status(spec: FieldSpec, header: str | None = None, counts: _ValueCounts | None = None) -> dict | None:
     """The customer-status rule (module doc): an exclusion when a category field records whether the account is
     a customer, by its name or header ("Lifecycle stage", "Customer status") or by its values (one matching
-    CUSTOMER_VALUE and at least one more status word: "Customer" and "Partner", "Active customer" and "Churned"),
-    else None. `counts` gives the field's values (read when the name does not decide)."""
+    CUSTOMER_VALUE and at least one more status word: "Customer" and "Partner", "Active customer" and "Churned",
+    together on at least half of its known rows), else None. `counts` gives the field's values (read when the name does not decide)."""
     if spec.kind != "category":
         return None
     shown = f"{spec.name} ({header!r})" if header and header != spec.name else spec.name
@@ -247,9 +247,15 @@ def customer_status(spec: FieldSpec, header: str | None = None, counts: _ValueCo
         tokens = " ".join(re.findall(r"[a-z]+", re.sub(r"([a-z])([A-Z])", r"\1 \2", text).lower()))
         if any(re.search(pattern, tokens) for pattern in _STATUS_NAME_PATTERNS):
             basis = "name"
-    values = [str(v) for v, *_ in counts.rows() if v is not None] if counts is not None else []
+    rows = {str(v): total for v, total, *_ in counts.rows() if v is not None} if counts is not None else {}
+    values = list(rows)
     status = [v for v in values if re.search(_STATUS_WORD, v.lower())]
-    if basis is None and not (len(status) >= 2 and any(re.search(CUSTOMER_VALUE, v.lower()) for v in status)):
+    # two status values, one naming customers, on most rows: an industry list with "Customer service" is no status
+    if basis is None and not (
+        len(status) >= 2
+        and any(re.search(CUSTOMER_VALUE, v.lower()) for v in status)
+        and sum(rows[v] for v in status) >= 0.5 * sum(rows.values())
+    ):
         return None
     listed = ", ".join(repr(v) for v in (status or values)[:6])
     return {
