@@ -225,8 +225,13 @@ def test_accounts_with_a_non_customer_lifecycle_stage_are_left_out(con):
     assert "set-field-roles lifecycle_stage=ignore" in res.not_customers_note
     # the cohorts are cut among the 46 customers: 20% each, ties kept together
     assert res.n_good + res.n_bad < res.n and res.n_good >= 0.15 * res.n and res.n_bad >= 0.15 * res.n
-    # with the stage set to ignore (not a fit field), every account is scored again
-    again = build_frame(con, "c", None, "g", HealthConfig(), ["region"])
+    # with the stage's role set to ignore, every account is scored again
+    from icp_agent.schema import FieldInfo, Schema
+
+    info = FieldInfo("lifecycle_stage", "customers", "text", "category", "ignore", "Lifecycle Stage",
+                     ("lifecycle_stage",))
+    again = build_frame(con, "c", None, "g", HealthConfig(), ["region"],
+                        schema=Schema(sources={"customers": {"lifecycle_stage": info}}))
     assert again.not_customers == 0 and again.not_customers_note is None and again.n == 70
 
 
@@ -272,3 +277,19 @@ def test_tied_groups_stay_together_and_the_shares_are_reported(con):
     # the mid-rank: untied values keep percent_rank, the tied group sits at the mean of its places
     assert con.execute("SELECT max(c_referrals), min(c_referrals) FROM g").fetchall()[0] == \
         pytest.approx(((70 + 99) / 2 / 99, 0.0))
+
+
+def test_a_post_sale_lifecycle_stage_is_read_as_status_unless_ignored(con):
+    from icp_agent.schema import FieldInfo, Schema
+
+    # lifecycle_stage is a post-sale field (never a fit field), still the status; 'Former customer' is a customer
+    con.execute("""CREATE TABLE c AS SELECT range AS _row,
+        ['Customer', 'Former customer', 'Marketing Qualified Lead', 'Customer'][range % 4 + 1] AS lifecycle_stage,
+        CASE WHEN range % 4 <> 2 THEN range % 9 END AS nps FROM range(40)""")
+    res = build_frame(con, "c", None, "f", HealthConfig(), [])
+    assert (res.not_customers, res.n) == (10, 30)
+    info = FieldInfo("lifecycle_stage", "customers", "text", "category", "ignore", "Lifecycle Stage",
+                     ("lifecycle_stage",))
+    ignored = build_frame(con, "c", None, "g", HealthConfig(), [],
+                          schema=Schema(sources={"customers": {"lifecycle_stage": info}}))
+    assert ignored.not_customers == 0 and ignored.n == 30  # the leads have no NPS: nothing to score either way

@@ -382,7 +382,8 @@ def find_non_customers(
     An accounts export often holds prospects, leads and partners beside the customers; scored, they look like
     retained customers with no other data (an empty churn date reads as "not churned") and swamp the cohorts.
     An account is left out when
-    - a status column (`status_columns` over the fit fields; `set-field-roles COLUMN=ignore` stops reading one)
+    - a status column (`status_columns` over the fit fields, lifecycle_stage and post-sale fields;
+      `set-field-roles COLUMN=ignore` stops reading one)
       gives it a non-customer value, unless deals are linked and it won one (a won deal beats a stale label); or
     - deals are imported and linked to the accounts (at least one won deal links), it never won one, it holds
       no health data of its own (OWN_HEALTH_DATA: churn date, ARR, NPS, ...) and no customer status value.
@@ -390,7 +391,16 @@ def find_non_customers(
     Returns the SQL (self-contained, so a stored query re-runs), the count and a note saying what was left out and
     how to change it."""
     columns = columns_of(con, customers)
-    statuses = status_columns(con, customers, [f for f in fit_fields if f in columns])
+    # the fit fields, the canonical lifecycle_stage and any post-sale field (a status is known after the sale),
+    # unless the user set its role to ignore
+    sources = schema.sources.get("customers", {}) if schema is not None else {}
+    candidates = [f for f in fit_fields if f in columns] + [
+        name for name, info in sources.items() if info.role == "post_sale" and name in columns
+    ]
+    if "lifecycle_stage" in columns:
+        candidates.append("lifecycle_stage")
+    candidates = [f for f in candidates if f not in sources or sources[f].role != "ignore"]
+    statuses = status_columns(con, customers, candidates)
     won_keys = None
     if deals is not None and "deal_stage" in columns_of(con, deals):
         key = company_key(con, deals, customers)
