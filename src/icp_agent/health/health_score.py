@@ -14,6 +14,7 @@ with one row per entity, its fit fields, its components, health, cohort and `goo
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -347,19 +348,25 @@ def status_columns(con: duckdb.DuckDBPyConnection, table: str, names: list[str])
     A text column is one when its values (at most 40 distinct) include both a customer value (customer, client,
     churned, ...) and a non-customer one (prospect, lead, partner, reseller, ...), and those hold at least half of
     its known rows; each distinct value is classified once. Other values (other, blank) say nothing."""
-    import re
 
     types = _column_types(con, table)
+    text = [name for name in dict.fromkeys(names) if types.get(name) == "VARCHAR"]
+    if not text:
+        return {}
+    # two scans whatever the number of columns: the distinct counts (approximate: a screen, 40 is far from a
+    # high-cardinality column's count), then the value counts of the few low-cardinality columns
+    distinct = con.execute(
+        f"SELECT {', '.join(f'approx_count_distinct({_q(n)})' for n in text)} FROM {table}"
+    ).fetchall()[0]
+    few = [n for n, d in zip(text, distinct) if d and d <= 40]
+    if not few:
+        return {}
+    histograms = con.execute(
+        f"SELECT {', '.join(f'histogram(lower(trim({_q(n)})))' for n in few)} FROM {table}"
+    ).fetchall()[0]
     out: dict[str, tuple[list, list]] = {}
-    for name in dict.fromkeys(names):
-        if types.get(name) != "VARCHAR":
-            continue
-        counts = dict(
-            con.execute(
-                f"SELECT lower(trim({_q(name)})) AS v, count(*) FROM {table} WHERE {_q(name)} IS NOT NULL "
-                f"GROUP BY v LIMIT 41"
-            ).fetchall()
-        )
+    for name, counts in zip(few, histograms):
+        counts = counts or {}
         if len(counts) > 40:
             continue
         other = [v for v in counts if re.search(NOT_CUSTOMER_VALUE, v)]
