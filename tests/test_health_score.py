@@ -220,7 +220,7 @@ def test_accounts_with_a_non_customer_lifecycle_stage_are_left_out(con):
     assert left_out[0][0] == 24
     assert con.execute("SELECT count(*) FROM f WHERE _row >= 40 AND _row < 64 AND NOT not_customer").fetchall()[0][0] == 0
     assert res.not_customers_note is not None
-    assert res.not_customers_note.startswith("24 accounts are not customers")
+    assert res.not_customers_note.startswith("24 accounts are not a customer")
     assert "'lead', 'opportunity', 'subscriber'" in res.not_customers_note
     assert "set-field-roles lifecycle_stage=ignore" in res.not_customers_note
     # the cohorts are cut among the 46 customers: 20% each, ties kept together
@@ -254,8 +254,8 @@ def test_accounts_that_never_won_a_deal_and_hold_no_health_data_are_left_out(con
     assert res.not_customers == 15 and res.n == 35
     assert con.execute("SELECT list(_row ORDER BY _row) FROM f WHERE not_customer").fetchall()[0][0] == list(range(30, 45))
     note = res.not_customers_note or ""
-    assert "15 accounts are not customers" in note and "never won a deal" in note
-    assert "1 accounts with a non-customer status" in note and "won a deal and are scored as customers" in note
+    assert "15 accounts are not a customer" in note and "never won a deal" in note
+    assert "1 account with a non-customer status ('account_type' = 'prospect') won a deal: scored as customers" in note
 
 
 def test_tied_groups_stay_together_and_the_shares_are_reported(con):

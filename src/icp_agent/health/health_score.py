@@ -457,13 +457,15 @@ def find_non_customers(
     if by_deals:
         parts.append(f"{by_deals:,} never won a deal and have no health data of their own (churn date, ARR, NPS, ...)")
     note = (
-        f"{count:,} accounts are not customers and are left out of the health cohorts: {'; '.join(parts)}"
+        f"{count:,} {'accounts are' if count != 1 else 'account is'} not a customer and left out of the health "
+        f"cohorts: {'; '.join(parts)}"
         if count
         else ""
     )
     if kept_won:
         note += ("; " if note else "") + (
-            f"{kept_won:,} accounts with a non-customer status ({shown}) won a deal and are scored as customers"
+            f"{kept_won:,} account{'s' if kept_won != 1 else ''} with a non-customer status ({shown}) won a deal: "
+            f"scored as customers"
         )
     how = []
     if statuses:
