@@ -179,9 +179,9 @@ def test_health_reweights_missing_components_instead_of_imputing_zero():
         AS t(_row, company_id, referrals, nps)""")
     result = build_frame(con, "c", None, "f", HealthConfig(weights={"referrals": 50, "nps": 50}), [])
     health = dict(con.execute("SELECT company_id, health FROM f").fetchall())
-    # percent ranks: referrals c 0, d 1/3, a and b 2/3; NPS c 0, d 1/2, a 1. b has no NPS, so its score is
-    # its referrals rank alone (re-weighted), not dragged down by a zero
-    assert health == pytest.approx({"a": 83.33, "b": 66.67, "c": 0.0, "d": 41.67}, abs=0.01)
+    # mid-ranks: referrals c 0, d 1/3, a and b tied at places 2/3 and 1, so both 5/6; NPS c 0, d 1/2, a 1. b has
+    # no NPS, so its score is its referrals rank alone (re-weighted), not dragged down by a zero
+    assert health == pytest.approx({"a": 91.67, "b": 83.33, "c": 0.0, "d": 41.67}, abs=0.01)
     assert set(result.components) == {"nps", "referrals"}
 
 

@@ -62,3 +62,50 @@ def test_won_deals_get_the_median_amount(con):
     summary = health_summary(con, health, config(), Ledger())
     assert summary.entity == "deal"
     assert (summary.cohort_metrics["won"].acv_median, summary.cohort_metrics["lost"].acv_median) == (200.0, 50.0)
+
+
+def test_an_accounts_file_with_prospects_and_partners_builds_on_the_customers_only(tmp_path):
+    """A Pipedrive/HubSpot-like organisations export: customers beside prospects and leads that never won a deal,
+    an 'Organization type' saying so (stale on a few customers), deals linked by organisation name. The health
+    cohorts hold the customers alone, the warning counts the rest, the type is screened as leakage, and the planted
+    segment (Banking in Europe: retained with high NPS) is found."""
+    import random
+
+    from icp_agent import toolkit
+    from icp_agent.workspace import Workspace
+
+    rng = random.Random(3)
+    accounts = ["Organization - Name,Organization type,Industry,Region,Employees,NPS,Cancelled on"]
+    deals = ["Deal - Title,Deal - Organization,Deal - Status,Deal - Value"]
+    for i in range(700):
+        name = f"Org {i:04d} GmbH"
+        industry = rng.choice(["Banking", "Retail", "Software", "Logistics", "Media"])
+        region = rng.choice(["Europe", "Americas", "Asia"])
+        sweet = industry == "Banking" and region == "Europe"
+        customer = i % 2 == 0
+        kind = "Customer" if customer else rng.choice(["Lead", "Prospect", "Prospect"])
+        if customer and i % 20 == 0:
+            kind = "Prospect"  # a stale label on a customer that won its deal
+        nps = cancelled = ""
+        if customer:
+            nps = str(rng.randint(8, 10) if sweet else rng.randint(0, 8))
+            cancelled = "" if rng.random() < (0.95 if sweet else 0.6) else f"2024-0{rng.randint(1, 9)}-15"
+            deals.append(f"Deal {i},{name},won,{rng.randint(5, 50) * 1000}")
+        elif i % 3 == 0:
+            deals.append(f"Deal {i},{name},lost,{rng.randint(5, 50) * 1000}")
+        accounts.append(f"{name},{kind},{industry},{region},{rng.choice(['11-50', '51-200', '201-500'])},{nps},{cancelled}")
+    (tmp_path / "organizations.csv").write_text("\n".join(accounts) + "\n")
+    (tmp_path / "deals.csv").write_text("\n".join(deals) + "\n")
+    ws = Workspace(tmp_path / "ws.duckdb")
+    toolkit.import_data(ws, customers=tmp_path / "organizations.csv", deals=tmp_path / "deals.csv")
+    icp = toolkit.build_icp(ws, toolkit.AnalysisOptions())
+    assert icp.health.definition == "health" and icp.health.n == 350
+    assert abs(icp.health.n_good / 350 - 0.2) <= 0.05 and abs(icp.health.n_bad / 350 - 0.2) <= 0.05
+    warning = next(w for w in icp.warnings if w.startswith("health: "))
+    assert "350 accounts are not a customer" in warning and "never won a deal" in warning
+    assert "'lead', 'prospect'" in warning and "won a deal: scored as customers" in warning
+    assert "350 accounts are not a customer" in icp.health.description
+    excluded = {e["field"] if isinstance(e, dict) else e.field: e for e in icp.excluded_fields}
+    assert any("organization" in name and "type" in name for name in excluded)
+    criteria = " ".join(c.label for t in icp.tiers for c in t.criteria).lower()
+    assert "banking" in criteria and "type" not in criteria

@@ -1,4 +1,5 @@
-"""The health score's frame: percentile ranks by distinct value equal DuckDB's percent_rank, in _row order."""
+"""The health score's frame: percentile mid-ranks by distinct value (DuckDB's percent_rank averaged over ties), in
+_row order."""
 
 from __future__ import annotations
 
@@ -32,26 +33,37 @@ def test_ranks_equal_percent_rank_and_the_frame_keeps_row_order(stored):
                 + (" ORDER BY hash(_row)" if stored == "shuffled" else " ORDER BY _row"))
     result = _frame(con, "customers", "frame")
     assert result.components == ["retention", "nrr", "support_burden", "nps"]
-    # the reference: DuckDB's own percent_rank windows over every row, as the frame was computed before
+    # the reference: DuckDB's own percent_rank over every row (ties broken by _row), averaged over each tied group
     wrong = con.execute("""
-        WITH expected AS (
-            SELECT _row,
-                   CASE WHEN nps IS NULL THEN NULL ELSE percent_rank() OVER (PARTITION BY nps IS NULL ORDER BY nps)
-                        END AS c_nps,
+        WITH broken AS (
+            SELECT _row, nps, support_tickets,
+                   CASE WHEN nps IS NULL THEN NULL ELSE percent_rank() OVER
+                        (PARTITION BY nps IS NULL ORDER BY nps, _row) END AS p_nps,
                    CASE WHEN support_tickets IS NULL THEN NULL ELSE percent_rank() OVER
-                        (PARTITION BY support_tickets IS NULL ORDER BY -support_tickets) END AS c_support_burden
+                        (PARTITION BY support_tickets IS NULL ORDER BY -support_tickets, _row) END AS p_tickets
             FROM customers),
-        health_expected AS (
-            SELECT _row, CASE WHEN health IS NULL THEN NULL ELSE percent_rank() OVER
-                   (PARTITION BY health IS NULL ORDER BY health) END AS health_rank FROM frame)
+        expected AS (
+            SELECT _row, avg(p_nps) OVER (PARTITION BY nps) AS c_nps,
+                   avg(p_tickets) OVER (PARTITION BY support_tickets) AS c_support_burden FROM broken),
+        health_broken AS (
+            SELECT _row, health, CASE WHEN health IS NULL THEN NULL ELSE percent_rank() OVER
+                   (PARTITION BY health IS NULL ORDER BY health, _row) END AS p FROM frame),
+        health_expected AS (SELECT _row, avg(p) OVER (PARTITION BY health) AS health_rank FROM health_broken)
         SELECT count(*) FROM frame f JOIN expected e USING (_row) JOIN health_expected h USING (_row)
-        WHERE f.c_nps IS DISTINCT FROM e.c_nps OR f.c_support_burden IS DISTINCT FROM e.c_support_burden
-           OR f.health_rank IS DISTINCT FROM h.health_rank""").fetchall()[0][0]
+        WHERE (f.c_nps IS NULL) <> (e.c_nps IS NULL) OR abs(f.c_nps - e.c_nps) > 1e-9
+           OR (f.c_support_burden IS NULL) <> (e.c_support_burden IS NULL)
+           OR abs(f.c_support_burden - e.c_support_burden) > 1e-9
+           OR (f.health_rank IS NULL) <> (h.health_rank IS NULL) OR abs(f.health_rank - h.health_rank) > 1e-9
+        """).fetchall()[0][0]
     assert wrong == 0
-    # ties rank together: the lowest NPS ranks 0, the highest (rows below it) / (rows with an NPS - 1)
-    known, top = con.execute("SELECT count(nps), count(*) FILTER (nps = 10) FROM customers").fetchall()[0]
-    assert con.execute("SELECT min(c_nps), max(c_nps), count(DISTINCT c_nps) FROM frame").fetchall()[0] == \
-        (0.0, (known - top) / (known - 1), 11)
+    # ties rank at their middle: NPS 0 at (its rows - 1) / 2 / (rows with an NPS - 1), NPS 10 at
+    # (rows below + (its rows - 1) / 2) / (rows with an NPS - 1)
+    known, low, top = con.execute(
+        "SELECT count(nps), count(*) FILTER (nps = 0), count(*) FILTER (nps = 10) FROM customers").fetchall()[0]
+    lowest, highest, levels = con.execute("SELECT min(c_nps), max(c_nps), count(DISTINCT c_nps) FROM frame").fetchall()[0]
+    assert lowest == pytest.approx((low - 1) / 2 / (known - 1))
+    assert highest == pytest.approx((known - top + (top - 1) / 2) / (known - 1))
+    assert levels == 11
     assert con.execute("SELECT count(*) FROM frame WHERE nps IS NULL AND c_nps IS NOT NULL").fetchall()[0][0] == 0
     # the frame is in _row order whatever the stored order, one row per customer
     back = con.execute("SELECT count(*) FILTER (d <= 0), count(*) FROM (SELECT _row - lag(_row) OVER () AS d FROM frame)"

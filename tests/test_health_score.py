@@ -202,3 +202,94 @@ def test_deals_without_won_or_lost_say_what_the_stage_holds(con):
     con.execute("CREATE TABLE d2 AS SELECT 0 AS _row, 'x' AS stage")
     with pytest.raises(DataShapeError, match="no stage column"):
         build_deals_frame(con, None, "d2", "f", [])
+
+
+def test_accounts_with_a_non_customer_lifecycle_stage_are_left_out(con):
+    # a HubSpot-like companies export: 40 customers (NPS, churn date), 24 leads / subscribers / opportunities with no
+    # data, 6 'Other' with an NPS (status unknown: kept); no deals, so the stage alone decides
+    con.execute("""CREATE TABLE c AS SELECT range AS _row, 'co' || range AS company_name,
+        CASE WHEN range < 40 THEN 'customer' WHEN range < 48 THEN 'lead' WHEN range < 56 THEN 'Subscriber'
+             WHEN range < 64 THEN 'opportunity' ELSE 'Other' END AS lifecycle_stage,
+        CASE WHEN range < 40 OR range >= 64 THEN (range * 7) % 11 END AS nps,
+        CASE WHEN range < 40 AND range % 4 = 0 THEN DATE '2024-01-01' END AS churn_date,
+        ['EU', 'US'][range % 2 + 1] AS region
+        FROM range(70)""")
+    res = build_frame(con, "c", None, "f", HealthConfig(), ["lifecycle_stage", "region"])
+    assert res.not_customers == 24 and res.n == 46
+    left_out = con.execute("SELECT count(*) FROM f WHERE not_customer AND cohort IS NULL AND health IS NULL").fetchall()
+    assert left_out[0][0] == 24
+    assert con.execute("SELECT count(*) FROM f WHERE _row >= 40 AND _row < 64 AND NOT not_customer").fetchall()[0][0] == 0
+    assert res.not_customers_note is not None
+    assert res.not_customers_note.startswith("24 accounts are not a customer")
+    assert "'lead', 'opportunity', 'subscriber'" in res.not_customers_note
+    assert "set-field-roles lifecycle_stage=ignore" in res.not_customers_note
+    # the cohorts are cut among the 46 customers: 20% each, ties kept together
+    assert res.n_good + res.n_bad < res.n and res.n_good >= 0.15 * res.n and res.n_bad >= 0.15 * res.n
+    # with the stage's role set to ignore, every account is scored again
+    from icp_agent.schema import FieldInfo, Schema
+
+    info = FieldInfo("lifecycle_stage", "customers", "text", "category", "ignore", "Lifecycle Stage",
+                     ("lifecycle_stage",))
+    again = build_frame(con, "c", None, "g", HealthConfig(), ["region"],
+                        schema=Schema(sources={"customers": {"lifecycle_stage": info}}))
+    assert again.not_customers == 0 and again.not_customers_note is None and again.n == 70
+
+
+def test_accounts_that_never_won_a_deal_and_hold_no_health_data_are_left_out(con):
+    # 30 accounts won a deal (ARR, a churn date for some); 15 only lost or have open deals and no data (prospects);
+    # 5 have ARR but no deal at all (customers from before the deals export: kept); 1 account with a stale
+    # 'Prospect' type won a deal (kept, counted). Deals name their account by name, written differently.
+    con.execute("""CREATE TABLE accounts AS SELECT range AS _row, 'Acme ' || range || ' Ltd' AS company_name,
+        CASE WHEN range = 0 THEN 'Prospect' WHEN range < 30 THEN 'Customer' WHEN range < 45 THEN 'Prospect'
+             ELSE 'Customer' END AS account_type,
+        CASE WHEN range < 30 OR range >= 45 THEN 1000.0 * (range + 1) END AS arr,
+        CASE WHEN range < 30 OR range >= 45 THEN (range * 5) % 11 END AS nps,
+        CASE WHEN range < 30 AND range % 3 = 0 THEN DATE '2024-03-01' END AS churn_date
+        FROM range(50)""")
+    con.execute("""CREATE TABLE deals AS
+        SELECT range AS _row, 'ACME ' || range || ' LTD' AS company_name, 'Closed Won' AS deal_stage FROM range(30)
+        UNION ALL SELECT 100 + range, 'acme ' || (30 + range) || ' ltd', ['Closed Lost', 'Proposal'][range % 2 + 1]
+        FROM range(15)""")
+    res = build_frame(con, "accounts", "deals", "f", HealthConfig(), ["account_type"])
+    assert res.not_customers == 15 and res.n == 35
+    assert con.execute("SELECT list(_row ORDER BY _row) FROM f WHERE not_customer").fetchall()[0][0] == list(range(30, 45))
+    note = res.not_customers_note or ""
+    assert "15 accounts are not a customer" in note and "never won a deal" in note
+    assert "1 account with a non-customer status ('account_type' = 'prospect') won a deal: scored as customers" in note
+
+
+def test_tied_groups_stay_together_and_the_shares_are_reported(con):
+    # 100 customers: 60 made no referral (tied), 40 made 1..40. The tied group's middle (30%) lies above the bottom
+    # 20% cut, so the bottom is the lowest score's group (60 customers), said so; the top is 20 customers
+    con.execute("""CREATE TABLE c AS SELECT range AS _row, CASE WHEN range < 60 THEN 0 ELSE range - 59 END AS referrals
+        FROM range(100)""")
+    res = build_frame(con, "c", None, "f", HealthConfig(), [])
+    assert (res.n_good, res.n_bad) == (20, 60)
+    assert res.words == ("in the top 20% by health", "at the lowest health score")
+    assert res.note is not None and "bad = the lowest (60)" in res.note
+    # a tied group straddling the top cut goes to the side its middle lies on: 30 rows at the top score (70% to
+    # 100% of the ranks, middle at 85%): top = those 30 (30%), reported; the bottom stays 20
+    con.execute("""CREATE TABLE d AS SELECT range AS _row, least(range, 70) AS referrals FROM range(100)""")
+    res = build_frame(con, "d", None, "g", HealthConfig(), [])
+    assert (res.n_good, res.n_bad) == (30, 20)
+    assert res.cohort_note is not None and "the top cohort is 30.0% and the bottom 20.0%" in res.cohort_note
+    assert res.words == ("in the top 20% by health", "in the bottom 20% by health")
+    # the mid-rank: untied values keep percent_rank, the tied group sits at the mean of its places
+    assert con.execute("SELECT max(c_referrals), min(c_referrals) FROM g").fetchall()[0] == \
+        pytest.approx(((70 + 99) / 2 / 99, 0.0))
+
+
+def test_a_post_sale_lifecycle_stage_is_read_as_status_unless_ignored(con):
+    from icp_agent.schema import FieldInfo, Schema
+
+    # lifecycle_stage is a post-sale field (never a fit field), still the status; 'Former customer' is a customer
+    con.execute("""CREATE TABLE c AS SELECT range AS _row,
+        ['Customer', 'Former customer', 'Marketing Qualified Lead', 'Customer'][range % 4 + 1] AS lifecycle_stage,
+        CASE WHEN range % 4 <> 2 THEN range % 9 END AS nps FROM range(40)""")
+    res = build_frame(con, "c", None, "f", HealthConfig(), [])
+    assert (res.not_customers, res.n) == (10, 30)
+    info = FieldInfo("lifecycle_stage", "customers", "text", "category", "ignore", "Lifecycle Stage",
+                     ("lifecycle_stage",))
+    ignored = build_frame(con, "c", None, "g", HealthConfig(), [],
+                          schema=Schema(sources={"customers": {"lifecycle_stage": info}}))
+    assert ignored.not_customers == 0 and ignored.n == 30  # the leads have no NPS: nothing to score either way

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from icp_agent.patterns.screen import known_rows, outcome_named, screen_fields, single_field_auc
+from icp_agent.patterns.screen import customer_status, known_rows, outcome_named, screen_fields, single_field_auc
 from icp_agent.patterns.selectors import FieldSpec
 
 
@@ -162,3 +162,41 @@ def test_known_rows(con):
         "e": [True, False, True],
     }
     assert known_rows(con, "r", specs, set()) == {}
+
+
+def test_customer_status_fields_are_leakage_whatever_their_mix(con):
+    # 300 accounts, good = a third; a Salesforce-like account type that is NOT tied to the outcome (so neither the
+    # AUC nor the pure-value rule fires), a Zoho-like relationship with customers and partners only, a lifecycle
+    # stage named as such, and traits that merely mention a word (segment 'Enterprise', company type 'Public')
+    con.execute("""CREATE TABLE r AS SELECT range AS i, range % 3 = 0 AS good, range % 3 = 1 AS bad,
+        ['Customer - Direct', 'Channel Partner / Reseller', 'Prospect'][range % 7 % 3 + 1] AS sf_type,
+        ['Customer', 'Partner'][range % 5 % 2 + 1] AS relationship,
+        ['a', 'b', 'c'][range % 4 % 3 + 1] AS lifecycle_stage,
+        ['Enterprise', 'Mid-market', 'SMB'][range % 11 % 3 + 1] AS segment,
+        ['Public', 'Private'][range % 13 % 2 + 1] AS company_type
+        FROM range(300)""")
+    specs = [FieldSpec(n, "category") for n in ("sf_type", "relationship", "lifecycle_stage", "segment", "company_type")]
+    screen = screen_fields(con, "(SELECT * FROM r ORDER BY i)", specs, headers={"sf_type": "Account Type"})
+    assert [s.name for s in screen.kept] == ["segment", "company_type"]
+    got = {e["field"]: e for e in screen.excluded}
+    assert (got["sf_type"]["rule"], got["sf_type"]["basis"]) == ("leakage", "status values")
+    assert "sf_type ('Account Type') records whether an account is a customer" in got["sf_type"]["reason"]
+    assert "'Channel Partner / Reseller', 'Customer - Direct', 'Prospect'" in got["sf_type"]["reason"]
+    assert got["relationship"]["basis"] == "status values"
+    assert got["lifecycle_stage"]["basis"] == "name"
+    assert "set-field-roles relationship=fit" in got["relationship"]["reason"]
+    # a user's explicit fit role brings one back
+    again = screen_fields(con, "r", specs, confirmed={"relationship"})
+    assert "relationship" in {s.name for s in again.kept}
+    # one customer value alone ('Customer' everywhere) says nothing about status; numbers are never status fields
+    assert customer_status(FieldSpec("x", "category")) is None
+    assert customer_status(FieldSpec("customer_status", "number")) is None
+
+
+def test_an_industry_list_naming_customers_is_no_status(con):
+    # 'Customer service' and 'Value-added resellers' are industries here, on a fifth of the rows: a trait
+    con.execute("""CREATE TABLE r AS SELECT range AS i, range % 3 = 0 AS good, range % 3 = 1 AS bad,
+        ['Customer service', 'Value-added resellers', 'Banking', 'Software', 'Retail', 'Insurance', 'Media', 'Energy',
+         'Mining', 'Travel'][range % 10 + 1] AS industry FROM range(300)""")
+    spec = FieldSpec("industry", "category")
+    assert [s.name for s in screen_fields(con, "r", [spec]).kept] == ["industry"]

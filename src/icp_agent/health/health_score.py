@@ -14,6 +14,7 @@ with one row per entity, its fit fields, its components, health, cohort and `goo
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -88,6 +89,10 @@ class HealthResult:
     queries: dict[str, str] = field(default_factory=dict)
     outcome: str | None = None  # the column-outcome rule in words ("mis_status = 'P I F' is good, ...")
     note: str | None = None  # how cohorts were cut when the default rule could not apply
+    # accounts of the customers file left out as not customers (prospects, partners, ...: find_non_customers)
+    not_customers: int = 0
+    not_customers_note: str | None = None
+    cohort_note: str | None = None  # the top / bottom shares when ties moved them off the configured shares
     # what a good and a bad entity are, as a predicate after "are": ("won", "lost"), ("retained", "churned"),
     # ("in the top 20% by health", "in the bottom 20% by health"); every statement words outcomes with these
     words: tuple[str, str] = ("good", "bad")
@@ -213,7 +218,7 @@ def build_frame(
         raise UserError("no customers imported yet", hint="import a customers file first")
     if definition == "column":
         return _frame_from_column(con, customers, frame, config, fit_fields, temporary)
-    return _frame_from_health(con, customers, frame, config, fit_fields, temporary)
+    return _frame_from_health(con, customers, frame, config, fit_fields, temporary, deals=deals, schema=schema)
 
 
 _NUMERIC_SQL = {
@@ -270,16 +275,19 @@ def _fit_select(fit_fields: list[str], columns: set[str], alias: str = "c") -> l
 
 
 def _rank_by_value(value: str, name: str, relation: str) -> str:
-    """SQL (the body of a SELECT) giving, per distinct non-null `value` of `relation`, its percent_rank as `name`.
+    """SQL (the body of a SELECT) giving, per distinct non-null `value` of `relation`, its mid-rank as `name` (0-1).
 
-    Equal to `percent_rank() OVER (PARTITION BY value IS NULL ORDER BY value)` on the non-null rows, computed
-    the way DuckDB does it ((rank - 1) / (rows - 1) in DOUBLE, 0 for a single row) from the counts of the
-    distinct values: rank - 1 is the number of rows with a smaller value. A GROUP BY and a window over the
-    distinct values replace a sort of every row; join the result back on `value`.
+    The mid-rank of a value is the mean of the percent_ranks its tied rows would get if the ties were broken:
+    (rows below + (tied rows - 1) / 2) / (rows - 1), in DOUBLE, 0 for a single row. An untied value gets exactly
+    `percent_rank() OVER (ORDER BY value)`; a tied group sits at its middle, not at its lowest place, so a yes/no
+    component where 80% say yes ranks them at 0.6, not 0.2 (percent_rank put every tied top value at the
+    bottom's share, and a health score of such components never reached 50). This is the usual percentile
+    rank with ties ((below + tied / 2) / rows, e.g. Crocker & Algina 1986), rescaled so untied ranks run 0-1.
+    A GROUP BY and a window over the distinct values replace a sort of every row; join the result back on `value`.
     """
     return (
-        f"{value}, CASE WHEN _total > 1 THEN (CAST(sum(_rows) OVER (ORDER BY {value}) - _rows AS DOUBLE)) "
-        f"/ CAST(_total - 1 AS DOUBLE) ELSE 0.0 END AS {name} "
+        f"{value}, CASE WHEN _total > 1 THEN (CAST(sum(_rows) OVER (ORDER BY {value}) - _rows AS DOUBLE) "
+        f"+ (_rows - 1) / 2.0) / CAST(_total - 1 AS DOUBLE) ELSE 0.0 END AS {name} "
         f"FROM (SELECT {value}, count(*) AS _rows, sum(count(*)) OVER () AS _total FROM {relation} "
         f"WHERE {value} IS NOT NULL GROUP BY {value})"
     )
@@ -293,15 +301,206 @@ def in_row_order(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     ).fetchall()[0][0]
 
 
+# Values of a lifecycle / account type / customer status column (HubSpot lifecycle stages, Salesforce and Zoho
+# account types, Freshsales business types, ...), lower-cased. An account whose value names a relation other than
+# buying (a prospect, lead, partner, reseller, competitor, ...) is not a customer; checked before CUSTOMER_VALUE so
+# "prospective customer" is a prospect. A column is read as a status only when it holds both kinds of values.
+NOT_CUSTOMER_VALUE = (
+    r"\b(prospect\w*|leads?|suspects?|subscribers?|opportunit\w*|mql|sql|(marketing|sales)[ _-]?qualified\w*|"
+    r"marketingqualifiedlead|salesqualifiedlead|partners?|resellers?|distributors?|integrators?|competitors?|"
+    r"vendors?|suppliers?|investors?|press|analysts?|trial\w*|not[ _-]?a[ _-]?customer|non[ _-]?customer)\b"
+)
+CUSTOMER_VALUE = r"\b(customers?|clients?|churned|evangelists?)\b"
+# the columns holding a customer's own health data: an account with none of them has nothing to score but an
+# implied "not churned" (an empty churn date reads as retained)
+OWN_HEALTH_DATA = (
+    "churned",
+    "churn_date",
+    "customer_since",
+    "arr",
+    "starting_arr",
+    "mrr",
+    "starting_mrr",
+    "nrr",
+    "cac",
+    "cac_payback_months",
+    "support_tickets",
+    "nps",
+    "referrals",
+    "days_to_close",
+    "events_per_month",
+)
+
+
+@dataclass
+class NonCustomers:
+    """Accounts of the customers table that are not customers: how many, and the SQL telling them."""
+
+    count: int = 0
+    note: str | None = None  # what was left out, why, and how to change it
+    sql: str = "FALSE"  # TRUE for an account that is not a customer, over the customers' columns as alias `c`
+
+
+def status_columns(con: duckdb.DuckDBPyConnection, table: str, names: list[str]) -> dict[str, tuple[list, list]]:
+    """Columns among `names` of `table` that encode customer status (a lifecycle stage, an account or business type,
+    a customer status): column -> (its non-customer values, its customer values), each lower-cased and trimmed.
+
+    A text column is one when its values (at most 40 distinct) include both a customer value (customer, client,
+    churned, ...) and a non-customer one (prospect, lead, partner, reseller, ...), and those hold at least half of
+    its known rows; each distinct value is classified once. Other values (other, blank) say nothing."""
+
+    types = _column_types(con, table)
+    text = [name for name in dict.fromkeys(names) if types.get(name) == "VARCHAR"]
+    if not text:
+        return {}
+    # two scans whatever the number of columns: the distinct counts (approximate: a screen, 40 is far from a
+    # high-cardinality column's count), then the value counts of the few low-cardinality columns
+    distinct = con.execute(
+        f"SELECT {', '.join(f'approx_count_distinct({_q(n)})' for n in text)} FROM {table}"
+    ).fetchall()[0]
+    few = [n for n, d in zip(text, distinct) if d and d <= 40]
+    if not few:
+        return {}
+    histograms = con.execute(
+        f"SELECT {', '.join(f'histogram(lower(trim({_q(n)})))' for n in few)} FROM {table}"
+    ).fetchall()[0]
+    out: dict[str, tuple[list, list]] = {}
+    for name, counts in zip(few, histograms):
+        counts = counts or {}
+        if len(counts) > 40:
+            continue
+        other = [v for v in counts if re.search(NOT_CUSTOMER_VALUE, v)]
+        customer = [v for v in counts if v not in other and re.search(CUSTOMER_VALUE, v)]
+        # most rows hold a status value: an industry list naming "Customer service" and "Resellers" is no status
+        if other and customer and sum(counts[v] for v in other + customer) >= 0.5 * sum(counts.values()):
+            out[name] = (sorted(other), sorted(customer))
+    return out
+
+
+def find_non_customers(
+    con: duckdb.DuckDBPyConnection,
+    customers: str,
+    deals: str | None,
+    fit_fields: list[str],
+    schema=None,
+) -> NonCustomers:
+    """The accounts of `customers` the health score must not rank as customers, as SQL over its columns (alias c).
+
+    An accounts export often holds prospects, leads and partners beside the customers; scored, they look like
+    retained customers with no other data (an empty churn date reads as "not churned") and swamp the cohorts.
+    An account is left out when
+    - a status column (`status_columns` over the fit fields, lifecycle_stage and post-sale fields;
+      `set-field-roles COLUMN=ignore` stops reading one)
+      gives it a non-customer value, unless deals are linked and it won one (a won deal beats a stale label); or
+    - deals are imported and linked to the accounts (at least one won deal links), it never won one, it holds
+      no health data of its own (OWN_HEALTH_DATA: churn date, ARR, NPS, ...) and no customer status value.
+      A customer with data but no won deal stays: a deals export often covers only recent years.
+    Returns the SQL (self-contained, so a stored query re-runs), the count and a note saying what was left out and
+    how to change it."""
+    columns = columns_of(con, customers)
+    # the fit fields, the canonical lifecycle_stage and any post-sale field (a status is known after the sale),
+    # unless the user set its role to ignore
+    sources = schema.sources.get("customers", {}) if schema is not None else {}
+    candidates = [f for f in fit_fields if f in columns] + [
+        name for name, info in sources.items() if info.role == "post_sale" and name in columns
+    ]
+    if "lifecycle_stage" in columns:
+        candidates.append("lifecycle_stage")
+    candidates = [f for f in candidates if f not in sources or sources[f].role != "ignore"]
+    statuses = status_columns(con, customers, candidates)
+    won_keys = None
+    if deals is not None and "deal_stage" in columns_of(con, deals):
+        key = company_key(con, deals, customers)
+        if key is not None:
+            won_sql = (
+                f"coalesce({key.company_expr('c')} IN (SELECT {key.expr('d')} FROM {deals} d "
+                f"WHERE {stage_class('d.deal_stage')} = 'won'), FALSE)"
+            )
+            if con.execute(f"SELECT count_if({won_sql}) FROM {customers} c").fetchall()[0][0]:
+                won_keys = won_sql
+    won = won_keys or "FALSE"
+    labelled = [
+        f"coalesce(lower(trim(c.{_q(name)})) IN ({', '.join(sql_literal(v) for v in other)}), FALSE)"
+        for name, (other, _) in statuses.items()
+    ]
+    called_customer = [
+        f"coalesce(lower(trim(c.{_q(name)})) IN ({', '.join(sql_literal(v) for v in good)}), FALSE)"
+        for name, (_, good) in statuses.items()
+    ]
+    own = [f"c.{_q(name)} IS NOT NULL" for name in OWN_HEALTH_DATA if name in columns]
+    status_out = f"({' OR '.join(labelled)}) AND NOT {won}" if labelled else "FALSE"
+    nothing_own = f"NOT ({' OR '.join(own)})" if own else "TRUE"
+    no_win_out = (
+        f"NOT {won} AND {nothing_own} AND NOT ({' OR '.join(called_customer) or 'FALSE'})" if won_keys else "FALSE"
+    )
+    labelled_won = f"({' OR '.join(labelled)}) AND {won}" if labelled and won_keys else "FALSE"
+    count, by_status, by_deals, kept_won = con.execute(
+        f"SELECT count_if(by_status OR by_deals), count_if(by_status), count_if(by_deals AND NOT by_status), "
+        f"count_if(kept) FROM (SELECT {status_out} AS by_status, {no_win_out} AS by_deals, {labelled_won} AS kept "
+        f"FROM {customers} c)"
+    ).fetchall()[0]
+    if not count and not kept_won:
+        return NonCustomers()
+
+    def header(name: str) -> str:
+        info = schema.field(name, "customers") if schema is not None else None
+        return info.header if info is not None and info.header else name
+
+    shown = "; ".join(
+        f"{header(name)!r} = {', '.join(repr(v) for v in other[:6])}" for name, (other, _) in statuses.items()
+    )
+    parts = []
+    if by_status:
+        parts.append(
+            f"{by_status:,} have a non-customer status ({shown})" + (" and never won a deal" if won_keys else "")
+        )
+    if by_deals:
+        parts.append(f"{by_deals:,} never won a deal and have no health data of their own (churn date, ARR, NPS, ...)")
+    note = (
+        f"{count:,} {'accounts are' if count != 1 else 'account is'} not a customer and left out of the health "
+        f"cohorts: {'; '.join(parts)}"
+        if count
+        else ""
+    )
+    if kept_won:
+        note += ("; " if note else "") + (
+            f"{kept_won:,} account{'s' if kept_won != 1 else ''} with a non-customer status ({shown}) won a deal: "
+            f"scored as customers"
+        )
+    how = []
+    if statuses:
+        how.append(
+            "to stop reading a column as a customer status: icp-agent set-field-roles "
+            + " ".join(f"{name}=ignore" for name in statuses)
+        )
+    if by_deals:
+        how.append("an account is scored once it has a won deal or health data (a churn date, customer since, ARR)")
+    how.append("to compare won vs lost deals instead: --good won")
+    return NonCustomers(
+        count=count, note=f"{note} ({'; '.join(how)})", sql=f"(({status_out}) OR ({no_win_out}))" if count else "FALSE"
+    )
+
+
 def _create(frame: str, temporary: bool) -> str:
     """The statement that (re)creates a frame: a TEMP table when it is dropped before the connection closes."""
     return f"CREATE OR REPLACE {'TEMP ' if temporary else ''}TABLE {frame}"
 
 
 def _frame_from_health(
-    con, customers: str, frame: str, config: HealthConfig, fit_fields: list[str], temporary: bool = False
+    con,
+    customers: str,
+    frame: str,
+    config: HealthConfig,
+    fit_fields: list[str],
+    temporary: bool = False,
+    *,
+    deals: str | None = None,
+    schema=None,
 ) -> HealthResult:
     columns = columns_of(con, customers)
+    # accounts that are not customers (prospects, partners, leads) get no health and no cohort: scored, an empty
+    # churn date made each a "retained customer" with nothing else known, and they swamped the cohorts
+    outside = find_non_customers(con, customers, deals, fit_fields, schema)
     as_of = _as_of(con, customers, columns, config)
     components = available_components(columns)
     weights = {k: float(config.weights.get(k, 0)) for k in components if config.weights.get(k, 0) > 0}
@@ -319,7 +518,7 @@ def _frame_from_health(
         if name == "retention":
             # active customers rank above churned ones; within each, longer tenure ranks higher
             value = "CASE WHEN censored THEN NULL ELSE (NOT churned_flag)::INT * 1e6 + coalesce(tenure_months, 0) END"
-        values.append(f"({value}) AS {_q('v_' + name)}")
+        values.append(f"CASE WHEN NOT not_customer THEN ({value}) END AS {_q('v_' + name)}")
     weighted = " + ".join(f"coalesce({_q('c_' + n)} * {w}, 0)" for n, w in weights.items())
     present = " + ".join(f"CASE WHEN {_q('c_' + n)} IS NULL THEN 0 ELSE {w} END" for n, w in weights.items())
     fit = _fit_select(fit_fields, columns)
@@ -345,9 +544,10 @@ def _frame_from_health(
                    EXCLUDE (_row{"".join(", " + k for k in keys)}{"".join(", " + f.split(".", 1)[1] for f in fit)})
             FROM {customers} c),
         flagged AS NOT MATERIALIZED (SELECT *, {censor} AS censored FROM base),
-        narrow AS (SELECT _row, {", ".join(values)} FROM flagged),
+        narrow AS (SELECT _row, not_customer, {", ".join(values)}
+                   FROM (SELECT *, {outside.sql} AS not_customer FROM flagged c)),
         {", ".join(ranks)},
-        scored AS (SELECT _row, {", ".join(_q("c_" + n) for n in weights)} FROM narrow {joins}),
+        scored AS (SELECT _row, not_customer, {", ".join(_q("c_" + n) for n in weights)} FROM narrow {joins}),
         health AS (SELECT *, CASE WHEN ({present}) = 0 THEN NULL
                                   ELSE round(100 * ({weighted}) / ({present}), 2) END AS health FROM scored),
         health_ranks AS (SELECT {_rank_by_value("health", "health_rank", "health")}),
@@ -361,11 +561,17 @@ def _frame_from_health(
         FROM {wide}{"" if ordered else " ORDER BY _row"}"""
     con.execute(query)
     n, n_good, n_bad, censored = con.execute(
-        f"SELECT count(*) FILTER (health IS NOT NULL), count_if(good), count_if(bad), count_if(censored) FROM {frame}"
+        f"SELECT count(*) FILTER (health IS NOT NULL), count_if(good), count_if(bad), "
+        f"count_if(censored AND NOT not_customer) FROM {frame}"
     ).fetchall()[0]
     n_good, n_bad, censored = n_good or 0, n_bad or 0, censored or 0
     if not n:
         total = con.execute(f"SELECT count(*) FROM {frame}").fetchall()[0][0]
+        if total and outside.count == total:
+            raise DataShapeError(
+                f"none of {total:,} accounts is a customer: {outside.note}",
+                hint="import the customers, or compare won vs lost deals with --good won",
+            )
         raise DataShapeError(
             "no customers to score"
             if not total
@@ -373,9 +579,14 @@ def _frame_from_health(
             hint="import customers with churn, ARR, NPS or ticket fields, or name an outcome column",
         )
     note = None
+    words = (
+        f"in the top {numbers.percent(config.top_share, 0)} by health",
+        f"in the bottom {numbers.percent(config.bottom_share, 0)} by health",
+    )
     if not n_good or not n_bad:
-        # ties: a score with few distinct values (a yes/no churn flag alone) leaves the top or bottom 20%
-        # empty; then good = the highest score and bad = the lowest (retained vs churned)
+        # ties: a tied group whose middle lies past the cut (a yes/no churn flag alone, or most customers at one
+        # score) leaves the top or bottom cohort empty; then that side is the highest (lowest) score's group
+        # (retained vs churned) and the other side keeps its cut
         levels = con.execute(f"SELECT count(DISTINCT health) FROM {frame}").fetchall()[0][0]
         if levels < 2:
             raise DataShapeError(
@@ -383,21 +594,49 @@ def _frame_from_health(
                 hint="import more health fields (churn, ARR, NPS, tickets), "
                 "or name an outcome column with --good-column",
             )
+        top_rule = "cohort = 'top'" if n_good else "health = hi"
+        bottom_rule = "cohort = 'bottom'" if n_bad else "health = lo"
         con.execute(f"""{_create(frame, temporary)} AS
-            SELECT * EXCLUDE (cohort, good, bad),
-                   CASE WHEN health IS NULL THEN NULL WHEN health = hi THEN 'top' WHEN health = lo THEN 'bottom'
+            SELECT f.* EXCLUDE (cohort, good, bad),
+                   CASE WHEN health IS NULL THEN NULL WHEN {top_rule} THEN 'top' WHEN {bottom_rule} THEN 'bottom'
                         ELSE 'middle' END AS cohort,
-                   coalesce(health = hi, FALSE) AS good, coalesce(health = lo, FALSE) AS bad
-            FROM {frame}, (SELECT max(health) AS hi, min(health) AS lo FROM {frame}) ORDER BY _row""")
+                   coalesce({top_rule}, FALSE) AS good, coalesce({bottom_rule}, FALSE) AS bad
+            FROM {frame} f, (SELECT max(health) AS hi, min(health) AS lo FROM {frame}) x ORDER BY _row""")
+        empty_top, empty_bottom = not n_good, not n_bad
         n_good, n_bad = con.execute(f"SELECT count_if(good), count_if(bad) FROM {frame}").fetchall()[0]
+        sides = [
+            f"good = the highest score ({n_good:,})" if empty_top else "",
+            f"bad = the lowest ({n_bad:,})" if empty_bottom else "",
+        ]
         note = (
-            f"the health score takes only {levels} distinct values, so the top and bottom 20% cannot be cut: "
-            f"good = the highest score ({n_good:,}), bad = the lowest ({n_bad:,})"
+            f"the health score takes only {levels} distinct values and customers with equal health stay together, "
+            f"so the {' and '.join(w for w, e in (('top', empty_top), ('bottom', empty_bottom)) if e)} "
+            f"{numbers.percent(config.top_share if empty_top else config.bottom_share, 0)} cannot be cut: "
+            + ", ".join(p for p in sides if p)
             + (" - retained vs churned" if list(weights) == ["retention"] else "")
+        )
+        # a side kept by its cut that is exactly one extreme group too (two levels: retained vs churned) is worded so
+        top_is_hi, bottom_is_lo = con.execute(
+            f"SELECT bool_and(health = hi) FILTER (good), bool_and(health = lo) FILTER (bad) "
+            f"FROM {frame} f, (SELECT max(health) AS hi, min(health) AS lo FROM {frame}) x"
+        ).fetchall()[0]
+        words = (
+            "at the highest health score" if empty_top or top_is_hi else words[0],
+            "at the lowest health score" if empty_bottom or bottom_is_lo else words[1],
         )
     sizes = dict(
         con.execute(f"SELECT cohort, count(*) FROM {frame} WHERE cohort IS NOT NULL GROUP BY cohort").fetchall()
     )
+    cohort_note = None
+    top, bottom = sizes.get("top", 0) / n, sizes.get("bottom", 0) / n
+    if note is None and max(abs(top - config.top_share), abs(bottom - config.bottom_share)) > 0.02:
+        # customers with equal health are never split between cohorts (which of them is "better" is arbitrary):
+        # a tied group goes to the side of the cut its middle lies on, so a big group moves a cohort's share
+        cohort_note = (
+            f"customers with equal health stay together, so the top cohort is {numbers.percent(top)} and the bottom "
+            f"{numbers.percent(bottom)} of the {n:,} scored (a tied group goes to the side of the cut its middle "
+            f"lies on)"
+        )
     return HealthResult(
         definition="health",
         entity="customer",
@@ -412,12 +651,10 @@ def _frame_from_health(
         cohort_sizes=sizes,
         queries={"frame": " ".join(query.split())},
         note=note,
-        words=(
-            f"in the top {numbers.percent(config.top_share, 0)} by health",
-            f"in the bottom {numbers.percent(config.bottom_share, 0)} by health",
-        )
-        if note is None
-        else ("at the highest health score", "at the lowest health score"),
+        not_customers=outside.count,
+        not_customers_note=outside.note,
+        cohort_note=cohort_note,
+        words=words,
     )
 
 

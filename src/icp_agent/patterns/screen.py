@@ -8,6 +8,12 @@ of a kind of business. These kinds are screened out here, each with its reason:
   "Won deals", "Lost deals", "Closed deals", "Open deals"; HubSpot's "Number of closed won
   deals"), a lost / churn / close reason, a (win) probability, a weighted value. These are known
   only after the sale, whatever their figures (`outcome_named`).
+- **customer status (leakage)**: a category field that records the account's relation to the seller
+  (a lifecycle stage, an account or business type, a customer status): its name says so (lifecycle
+  stage, customer status) or its values do: one names customers (customer, client, churned, ...) and
+  another a relation or state (prospect, lead, partner, reseller, former, active, ...). "Business
+  type in {Customer, Partner}" tells a won account from a prospect because winning changed it; a
+  prospect list never holds the customers' value (`customer_status`).
 - **outcome-pure value (leakage)**: one value of the field (or, for numbers, one run of
   neighbouring values) holds a sizeable share of the rows (at least `PURE_MIN_SHARE` = 5% and
   `PURE_MIN_ROWS` = 30) and is (near) 100% one outcome (at most `PURE_TOLERANCE` = 2% of its
@@ -49,6 +55,7 @@ import duckdb
 import numpy as np
 
 from icp_agent import numbers
+from icp_agent.health.health_score import CUSTOMER_VALUE, NOT_CUSTOMER_VALUE
 from icp_agent.patterns.selectors import FieldSpec
 from icp_agent.patterns.stats import benjamini_hochberg, fisher_exact_many
 from icp_agent.sql import quote_identifier
@@ -71,6 +78,9 @@ _OUTCOME_NAME_PATTERNS = (
     r"\bwin (rate|likelihood|chance)\b",
     r"\bweighted\b",
 )
+# names of a field that records customer status, and the words of a status value beside CUSTOMER_VALUE's
+_STATUS_NAME_PATTERNS = (r"\blife ?cycle\b", r"\b(customer|client) (status|stage|type)\b")
+_STATUS_WORD = rf"{CUSTOMER_VALUE}|{NOT_CUSTOMER_VALUE}|\b(active|inactive|former|current|paying|ex)\b"
 ID_DISTINCT_SHARE = 0.95  # plain numbers: whole and distinct on this share of rows
 TEXT_DISTINCT_SHARE = 0.5  # categories: distinct on this share of rows ...
 TEXT_MIN_VALUES = 50  # ... and at least this many values
@@ -120,6 +130,7 @@ def screen_fields(
             counts = _ValueCounts(con, relation, spec)
             rule = (
                 outcome_named(spec.name, (headers or {}).get(spec.name))
+                or customer_status(spec, (headers or {}).get(spec.name), counts)
                 or _excluded(con, relation, spec, types.get(spec.name), n_good, n_bad, min_count, counts)
                 or _outcome_pure(con, relation, spec, n, n_good, n_bad, entity, words, counts)
             )
@@ -221,6 +232,41 @@ def outcome_named(name: str, header: str | None = None) -> dict | None:
                 f"bring it back with: icp-agent set-field-roles {name}=fit",
             }
     return None
+
+
+def customer_status(spec: FieldSpec, header: str | None = None, counts: _ValueCounts | None = None) -> dict | None:
+    """The customer-status rule (module doc): an exclusion when a category field records whether the account is
+    a customer, by its name or header ("Lifecycle stage", "Customer status") or by its values (one matching
+    CUSTOMER_VALUE and at least one more status word: "Customer" and "Partner", "Active customer" and "Churned",
+    together on at least half of its known rows), else None. `counts` gives the field's values (read when the name does not decide)."""
+    if spec.kind != "category":
+        return None
+    shown = f"{spec.name} ({header!r})" if header and header != spec.name else spec.name
+    basis = None
+    for text in dict.fromkeys(t for t in (spec.name, header) if t):
+        tokens = " ".join(re.findall(r"[a-z]+", re.sub(r"([a-z])([A-Z])", r"\1 \2", text).lower()))
+        if any(re.search(pattern, tokens) for pattern in _STATUS_NAME_PATTERNS):
+            basis = "name"
+    rows = {str(v): total for v, total, *_ in counts.rows() if v is not None} if counts is not None else {}
+    values = list(rows)
+    status = [v for v in values if re.search(_STATUS_WORD, v.lower())]
+    # two status values, one naming customers, on most rows: an industry list with "Customer service" is no status
+    if basis is None and not (
+        len(status) >= 2
+        and any(re.search(CUSTOMER_VALUE, v.lower()) for v in status)
+        and sum(rows[v] for v in status) >= 0.5 * sum(rows.values())
+    ):
+        return None
+    listed = ", ".join(repr(v) for v in (status or values)[:6])
+    return {
+        "rule": "leakage",
+        "basis": basis or "status values",
+        "reason": f"{shown} records whether an account is a customer"
+        + (f" (values {listed})" if listed else "")
+        + ": it changes when the deal is won or the customer churns, and a prospect never has the customers' "
+        f"value, so it would let the outcome explain itself. If a seller can know it before the sale, bring it "
+        f"back with: icp-agent set-field-roles {spec.name}=fit",
+    }
 
 
 def _outcome_pure(

@@ -219,6 +219,7 @@ def analyse(
     status: Literal["ok", "no_significant_icp"] = "ok" if tiers else "no_significant_icp"
     reason = None if tiers else explain_no_icp(good_candidates, health, config, ledger, excluded_fields)
     warnings = [f"{t.name}: {flag}" for t in tiers for flag in t.flags]
+    warnings += [f"health: {health.not_customers_note}"] if health.not_customers_note else []
     warnings += [f"excluded from criteria: {e['reason']}" for e in excluded_fields]
     warnings += [f"data quality: {d['statement']}" for d in data_quality]
     icp = IcpDocument(

@@ -30,6 +30,12 @@ def health_summary(con, health: HealthResult, config: AnalysisConfig, ledger: Le
             f"missing component re-weighted away); good = top {numbers.percent(config.health.top_share, 0)}, "
             f"bad = bottom {numbers.percent(config.health.bottom_share, 0)}"
             + (f" ({health.note})" if health.note else "")
+            + (f"; {health.cohort_note}" if health.cohort_note else "")
+            + (
+                f". {health.not_customers_note[0].upper()}{health.not_customers_note[1:]}"
+                if health.not_customers_note
+                else ""
+            )
         )
     elif health.definition == "column":
         description = (
