@@ -219,7 +219,7 @@ async def test_reading_tools_on_the_demo(demo, mode):
         assert versions["versions"][0]["version_id"] == version and versions["page"]["total"] >= 1
 
         health = await call(client, "score_health")
-        assert health["cohort_sizes"] == {"top": 998, "middle": 3001, "bottom": 1001} and health["censored"] > 0
+        assert health["cohort_sizes"] == {"top": 1000, "middle": 3000, "bottom": 1000} and health["censored"] > 0
         worst = await call(client, "find_patterns", {"direction": "bad", "limit": 2})
         assert len(worst["patterns"]) == 2 and worst["truncated"] and {p["direction"] for p in worst["patterns"]} == {"bad"}
         assert worst["patterns"][0]["label"] == "industry = Marketing and Advertising"
