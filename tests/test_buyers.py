@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
 import duckdb
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from icp_agent.evidence import Ledger
 from icp_agent.personas.buyers import (
     ROLE_UNKNOWN,
     ROLES,
-    _note_company,
+    _CompanyFinder,
     _top,
     note_passages,
     note_quotes,
@@ -78,13 +82,40 @@ def test_bullets_then_sentences():
 
 
 def test_note_company():
-    companies = {"acme corp", "beta"}
-    by_length = sorted(companies, key=len, reverse=True)
-    assert _note_company("Interview: Acme Corp — CFO", "x.md", "", companies, by_length) == "Acme Corp"
-    assert _note_company(None, "2024-acme-corp-cfo.md", "", companies, by_length) == "acme corp"
-    assert _note_company(None, "call.md", "We spoke with Beta today.", companies, by_length) == "beta"
+    finder = _CompanyFinder({"acme corp", "beta"})
+    assert finder.company_of("Interview: Acme Corp — CFO", "x.md", "") == "Acme Corp"
+    assert finder.company_of(None, "2024-acme-corp-cfo.md", "") == "acme corp"
+    assert finder.company_of(None, "call.md", "We spoke with Beta today.") == "beta"
     # whole words only: "alphabetagamma" does not name Beta
-    assert _note_company(None, "call.md", "alphabetagamma", companies, by_length) is None
+    assert finder.company_of(None, "call.md", "alphabetagamma") is None
+    assert _CompanyFinder(set()).company_of(None, "acme.md", "acme") is None
+
+
+def _one_by_one(title, file_name, body, companies):
+    """The definition the finder keeps: the title's company, else the names tried one by one, longest first."""
+    company = re.split(r"\s+[—–-]\s+", re.sub(r"^\s*interview:\s*", "", title or "", flags=re.I))[0].strip()
+    if company.lower() in companies:
+        return company
+    haystacks = [re.sub(r"[-_.]+", " ", file_name.lower()), (title or "").lower(), body.lower()]
+    for candidate in sorted(companies, key=lambda c: (-len(c), c)):
+        slug = re.sub(r"[^\w]+", " ", candidate).strip()
+        if any(re.search(r"(?<!\w)" + re.escape(candidate) + r"(?!\w)", h) for h in haystacks[1:]) or (
+            slug and re.search(r"(?<!\w)" + re.escape(slug) + r"(?!\w)", haystacks[0])
+        ):
+            return candidate
+    return None
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sets(st.sampled_from(["acme", "acme corp", "corp", "beta", "beta-io", "io", "a.b", "b c", "ab"]), max_size=6),
+    st.lists(st.sampled_from(["acme", "corp", "beta", "io", "-", ".", " ", "a", "b", "c", "x"]), max_size=12),
+    st.sampled_from(["call.md", "acme-corp.md", "beta_io.txt", "a.b.md", "b-c.md"]),
+)
+def test_the_finder_names_the_company_trying_names_one_by_one_would(companies, words, file_name):
+    body = " ".join(words)
+    for title in (None, "Interview: Beta — CFO", body):
+        assert _CompanyFinder(companies).company_of(title, file_name, body) == _one_by_one(title, file_name, body, companies)
 
 
 @pytest.fixture

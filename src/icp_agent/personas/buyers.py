@@ -260,9 +260,9 @@ def _interview_quotes(
     companies = set(names)
     quotes: list[dict] = []
     flagged: list[str] = []
-    by_length = sorted(companies, key=len, reverse=True)
+    finder = _CompanyFinder(companies)
     for doc_id, file_name, title, body in notes:
-        company = _note_company(title, file_name, body, companies, by_length)
+        company = finder.company_of(title, file_name, body)
         if company is None:
             continue
         company = names.get(company.lower(), company)
@@ -292,23 +292,43 @@ def _interview_quotes(
     return quotes, flagged
 
 
-def _note_company(
-    title: str | None, file_name: str, body: str, companies: set[str], by_length: list[str]
-) -> str | None:
-    """The tier company a note is about: its title ("Interview: Acme — CFO"), else the first company named in
-    the file name ("2024-acme-corp-cfo.md") or the text (longest names first, whole words)."""
-    company = re.split(r"\s+[—–-]\s+", re.sub(r"^\s*interview:\s*", "", title or "", flags=re.I))[0].strip()
-    if company.lower() in companies:
-        return company
-    haystacks = [re.sub(r"[-_.]+", " ", file_name.lower()), (title or "").lower(), body.lower()]
-    for candidate in by_length:
-        pattern = re.compile(r"(?<!\w)" + re.escape(candidate) + r"(?!\w)")
-        slug = re.sub(r"[^\w]+", " ", candidate).strip()
-        if any(pattern.search(h) for h in haystacks[1:]) or (
-            slug and re.search(r"(?<!\w)" + re.escape(slug) + r"(?!\w)", haystacks[0])
-        ):
-            return candidate
-    return None
+class _CompanyFinder:
+    """Which of a tier's companies a note is about: its title ("Interview: Acme — CFO"), else the company named
+    in the text or the file name ("2024-acme-corp-cfo.md"), whole words, the longest name first.
+
+    One pattern for all the names, built once per tier: a lookahead at every position finds each name that
+    starts there (the longest first), so every named company is seen and the longest wins, as trying the names
+    one by one, longest first, would decide, at one scan per note instead of one per company."""
+
+    def __init__(self, companies: set[str]) -> None:
+        self.companies = companies
+        by_length = sorted(companies, key=lambda c: (-len(c), c))
+        self.rank = {c: i for i, c in enumerate(by_length)}
+        slugs: dict[str, str] = {}
+        for c in by_length:
+            slugs.setdefault(re.sub(r"[^\w]+", " ", c).strip(), c)
+        slugs.pop("", None)
+        self.slug_of = slugs
+        self.names = self._pattern(by_length)
+        self.slugs = self._pattern(sorted(slugs, key=lambda c: (-len(c), c)))
+
+    @staticmethod
+    def _pattern(words: list[str]) -> re.Pattern[str] | None:
+        if not words:
+            return None
+        return re.compile(r"(?=(?<!\w)(" + "|".join(re.escape(w) for w in words) + r")(?!\w))")
+
+    def company_of(self, title: str | None, file_name: str, body: str) -> str | None:
+        company = re.split(r"\s+[—–-]\s+", re.sub(r"^\s*interview:\s*", "", title or "", flags=re.I))[0].strip()
+        if company.lower() in self.companies:
+            return company
+        found: set[str] = set()
+        if self.names is not None:
+            for text in ((title or "").lower(), body.lower()):
+                found.update(m[1] for m in self.names.finditer(text))
+        if self.slugs is not None:
+            found.update(self.slug_of[m[1]] for m in self.slugs.finditer(re.sub(r"[-_.]+", " ", file_name.lower())))
+        return min(found, key=self.rank.__getitem__) if found else None
 
 
 # speakers whose words are questions or metadata, not the customer's
