@@ -13,9 +13,9 @@ from pydantic import BaseModel, Field
 
 from icp_agent.errors import UserError
 from icp_agent.health.rollup import ROLLUP_KINDS
-from icp_agent.ingest import links
 from icp_agent.ingest.columns import detect_kind
 from icp_agent.ingest.interviews import interview_files
+from icp_agent.ingest.linking import link_report
 from icp_agent.ingest.mapping import Mapping
 from icp_agent.ingest.reader import (
     TABLE_SUFFIXES,
@@ -252,14 +252,11 @@ def company_links(con: duckdb.DuckDBPyConnection, ws: Workspace) -> AccountLinks
         "SELECT i.import_id, i.file_name FROM current_snapshot c JOIN imports i USING (import_id) "
         "WHERE c.kind = 'customers'"
     ).fetchall()[0]
-    deals, contacts = ws.current_table(con, "deals"), ws.current_table(con, "contacts")
-    counts = {}
-    if deals:
-        report = links.link_deals(con, deals, customers)
-        counts["deals"] = (report.linked, report.rows)
-    if contacts:
-        report = links.link_contacts(con, contacts, deals, customers)
-        counts["contacts"] = (report.linked, report.rows)
+    # the link report import_data shows, kept per state of the imports: the state before this import is
+    # usually computed already, and the one after it is the one import_data reports next
+    counts: dict[str, tuple[int, int]] = {
+        r.kind: (r.linked, r.rows) for r in link_report(ws, con) if r.kind in ("deals", "contacts")
+    }
     return AccountLinks(import_id=import_id, file_name=name, links=counts)
 
 
