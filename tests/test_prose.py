@@ -10,7 +10,7 @@ from icp_agent.patterns.selectors import Selector
 from icp_agent.tiers.candidates import Candidate
 from icp_agent.tiers.prose import _and, explain_no_icp, icp_statement
 from icp_agent.tiers.support import smallest_detectable_rate
-from tiers_data import config
+from tiers_data import config, won_lost_health
 
 
 def _c(label: str) -> Criterion:
@@ -23,17 +23,7 @@ def _tier(n: int, segment: str, *labels: str) -> Tier:
 
 
 def _health() -> HealthResult:
-    return HealthResult(
-        definition="won",
-        entity="deal",
-        frame="f",
-        n=400,
-        n_good=100,
-        n_bad=300,
-        components=[],
-        weights={},
-        words=("won", "lost"),
-    )
+    return won_lost_health(n=400, n_good=100, n_bad=300)
 
 
 def test_and():

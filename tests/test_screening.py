@@ -6,20 +6,11 @@ from icp_agent.evidence import Ledger
 from icp_agent.health.health_score import HealthResult
 from icp_agent.patterns.screen import Screen
 from icp_agent.tiers.screening import screen_findings
+from tiers_data import won_lost_health
 
 
 def _health() -> HealthResult:
-    return HealthResult(
-        definition="won",
-        entity="deal",
-        frame="f",
-        n=200,
-        n_good=100,
-        n_bad=100,
-        components=[],
-        weights={},
-        words=("won", "lost"),
-    )
+    return won_lost_health(n=200, n_good=100, n_bad=100)
 
 
 def test_findings_carry_their_figures_and_evidence():

@@ -6,7 +6,8 @@ import pytest
 
 from icp_agent.health.health_score import HealthResult
 from icp_agent.tiers.analyse import AnalysisConfig
-from icp_agent.tiers.support import smallest_detectable_rate, min_support_note, _sample_size, detectable_support
+from icp_agent.tiers.support import _sample_size, detectable_support, min_support_note, smallest_detectable_rate
+from tiers_data import won_lost_health
 
 
 def test_sample_size_matches_the_textbook_formula():
@@ -52,17 +53,7 @@ def test_detectable_rate():
 
 
 def _health() -> HealthResult:
-    return HealthResult(
-        definition="won",
-        entity="deal",
-        frame="f",
-        n=200,
-        n_good=50,
-        n_bad=150,
-        components=[],
-        weights={},
-        words=("won", "lost"),
-    )
+    return won_lost_health(n=200, n_good=50, n_bad=150)
 
 
 def test_min_support_note():

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import duckdb
 
-from icp_agent.health.health_score import HealthConfig
+from icp_agent.health.health_score import HealthConfig, HealthResult
 from icp_agent.schema import AnalysisInputs
 from icp_agent.tiers.analyse import AnalysisConfig, analyse
 
@@ -81,3 +81,19 @@ def prepared(con: duckdb.DuckDBPyConnection):
         for c in ("good", "bad")
     )
     return health, selset, good, bad
+
+
+def won_lost_health(n: int, n_good: int, n_bad: int) -> HealthResult:
+    """A won/lost analysis of `n` deals (no health components), for the modules that only read its counts and
+    words: the tiers' support, screening findings and prose."""
+    return HealthResult(
+        definition="won",
+        entity="deal",
+        frame="f",
+        n=n,
+        n_good=n_good,
+        n_bad=n_bad,
+        components=[],
+        weights={},
+        words=("won", "lost"),
+    )
