@@ -214,13 +214,14 @@ LONGEST_FIRST = (
     "test_wheel.py",
     "test_plugin.py",
     "test_pipeline_property.py",
-    # the default run
+    # the default run. The first file needs the demo and builds it; the second does not, so the other worker
+    # imports files meanwhile instead of waiting for the build.
     "test_assistant.py",
+    "test_ingest.py",
     "test_server.py",
     "test_operationalise.py",
     "test_mcp_contract.py",
     "test_security.py",
-    "test_ingest.py",
     "test_newuser_findings.py",
     "test_server_transports.py",
     "test_first_run.py",
