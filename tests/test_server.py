@@ -486,6 +486,12 @@ async def test_argument_errors_name_the_argument_meant(empty, mode):
         lines = argument_lines(await fails(client, "save_drafts", {"personas": [persona]}))
         assert lines[0].startswith("- personas[0].claims[0].text: required but not given: a string (one statement)")
         assert lines[1].startswith("- personas[0].claims[0].txt: not a field there; did you mean text? (it takes")
+        # a misspelt optional key inside an object is refused, not dropped: the claim would lose its evidence
+        claim = {"section": "who", "text": "CFOs sign", "evidence_ids": ["E1"]}
+        persona = {"segment": "ICP 1", "tier": 1, "role": "champion", "claims": [claim]}
+        lines = argument_lines(await fails(client, "save_drafts", {"personas": [persona]}))
+        assert len(lines) == 1 and lines[0].startswith(
+            "- personas[0].claims[0].evidence_ids: not a field there; did you mean evidence? (it takes"), lines
         # a union's branches report one line, not one per branch
         lines = argument_lines(await fails(client, "import_data", {"sheet": [1]}))
         assert lines == ["- sheet = [1]: Input should be a valid string; expected a string or an integer (the "

@@ -101,7 +101,9 @@ Version = Annotated[IdText | None, Field(description="an ICP version id from lis
 
 # Every model here builds its validator when first used, not when this module is imported: the CLI imports all of
 # them to show one command's --help, and building them all (with pydantic's plugin loader) was most of its start-up.
-_DEFERRED = ConfigDict(defer_build=True)
+# The objects nested in an argument (a drafted persona, a claim) refuse unknown keys too: a claim sent with
+# "evidence_ids" instead of "evidence" would otherwise lose its citations without a word and be refused as uncited.
+_DEFERRED = ConfigDict(extra="forbid", defer_build=True)
 
 
 class Options(BaseModel):

@@ -246,8 +246,8 @@ def argument_problems(tool: str, schema: dict[str, Any], arguments: dict[str, An
             parent = error.get("input")
             if len(path) > 1 and isinstance(parent, dict):  # a nested object: a misspelt key explains the gap
                 lines += _unknown_fields(schema, loc[:-1], path[:-1], list(parent), prefer=(str(path[-1]),))
-        elif error["type"] == "extra_forbidden":
-            lines += _unknown_fields(schema, loc[:-1], path[:-1], [str(loc[-1])])
+        elif error["type"] == "extra_forbidden":  # the key has no schema, so its place is its object's and its name
+            lines += _unknown_fields(schema, loc[:-1], schema_at(schema, loc[:-1])[0], [str(loc[-1])])
         else:
             message = error["msg"].removeprefix("Value error, ")
             lines.append(f"- {where} = {_shown(error.get('input'))}: {message}; expected {_wanted(node)}")
