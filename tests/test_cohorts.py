@@ -105,6 +105,7 @@ def test_an_accounts_file_with_prospects_and_partners_builds_on_the_customers_on
     assert "350 accounts are not a customer" in warning and "never won a deal" in warning
     assert "'lead', 'prospect'" in warning and "won a deal: scored as customers" in warning
     assert "350 accounts are not a customer" in icp.health.description
+    assert icp.health.not_customers == 350  # the count a client reads without parsing the warning
     excluded = {e["field"] if isinstance(e, dict) else e.field: e for e in icp.excluded_fields}
     assert any("organization" in name and "type" in name for name in excluded)
     criteria = " ".join(c.label for t in icp.tiers for c in t.criteria).lower()

@@ -108,6 +108,11 @@ class HealthSummary(BaseModel):
     components: list[str] = Field(default_factory=list)
     weights: dict[str, float] = Field(default_factory=dict)
     censored: int = 0
+    not_customers: int = Field(
+        0,
+        description="accounts of the customers file left out as not customers (a non-customer status, or no won "
+        "deal and no health data): given no health and no cohort, and not counted in n",
+    )
     min_tenure_months: float | None = None
     as_of: str | None = None
     good_column: str | None = None

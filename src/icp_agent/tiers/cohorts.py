@@ -115,6 +115,7 @@ def health_summary(con, health: HealthResult, config: AnalysisConfig, ledger: Le
         components=health.components,
         weights=health.weights,
         censored=health.censored,
+        not_customers=health.not_customers,
         min_tenure_months=config.health.min_tenure_months if health.definition == "health" else None,
         as_of=health.as_of,
         good_column=health.good_column,
