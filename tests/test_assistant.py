@@ -41,8 +41,7 @@ from icp_agent.faces.assistant.connection import RemoteServer
 from icp_agent.faces.assistant.drafts import Draft, parse_draft
 from icp_agent.faces.assistant.orchestrator import run_assisted
 from icp_agent.faces.assistant.phases import OFFERED_TOOLS, PHASES
-from icp_agent.faces.assistant.prompts import load_prompt
-from icp_agent.resources import prompts_dir
+from icp_agent.resources import prompt_template, prompts_dir
 from icp_agent.workspace import Workspace
 from conftest import copy_demo
 
@@ -378,7 +377,7 @@ def test_every_prompt_states_its_version_and_loses_its_front_matter():
     assert {"system", "phase_1", "phase_2", "phase_3", "phase_4", "phase_5", "narrative", "persona", "rationale",
             "repair", "chat"} <= set(names)
     for name in names:
-        body, meta = load_prompt(name)
+        body, meta = prompt_template(name)
         assert meta["version"] and not body.startswith("---") and "version:" not in body.split("\n")[0]
 
 

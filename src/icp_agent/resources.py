@@ -52,8 +52,9 @@ def prompt_template(name: str) -> tuple[str, dict[str, str]]:
     return text[match.end() :], meta
 
 
-def render_prompt(name: str, **context: object) -> str:
-    """The template `name` rendered with `context` (a missing variable is an error, never an empty string)."""
+def render_prompt(name: str, /, **context: object) -> str:
+    """The template `name` rendered with `context` (a missing variable is an error, never an empty string); `name`
+    is positional-only, so a template may use a variable called name."""
     from jinja2 import Environment, StrictUndefined
 
     body, _ = prompt_template(name)

@@ -6,28 +6,11 @@ which wording drafted it.
 
 from __future__ import annotations
 
-import re
-from functools import cache
 from typing import Any
 
 from jinja2 import Environment, StrictUndefined
 
-from icp_agent.resources import prompts_dir
-
-FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.DOTALL)
-
-
-@cache
-def load_prompt(name: str) -> tuple[str, dict[str, str]]:
-    """A template's body and its front matter (`key: value` lines); every template must state a version."""
-    path = prompts_dir() / f"{name}.md.j2"
-    text = path.read_text(encoding="utf-8")
-    match = FRONT_MATTER.match(text)
-    lines = match.group(1).splitlines() if match else []
-    meta = {key.strip(): value.strip() for key, value in (line.split(":", 1) for line in lines if ":" in line)}
-    if match is None or "version" not in meta:
-        raise ValueError(f"{path} has no version in its front matter")
-    return text[match.end() :], meta
+from icp_agent.resources import prompt_template
 
 
 class Prompts:
@@ -37,8 +20,9 @@ class Prompts:
         self.env = Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
         self.versions: dict[str, str] = {}
 
-    def render(self, name: str, **context: Any) -> str:
-        """The template `name` (prompts/NAME.md.j2) rendered with `context`, front matter removed."""
-        body, meta = load_prompt(name)
+    def render(self, name: str, /, **context: Any) -> str:
+        """The template `name` (prompts/NAME.md.j2, read by resources.prompt_template) rendered with `context`,
+        front matter removed; `name` is positional-only, so a template may use a variable called name."""
+        body, meta = prompt_template(name)
         self.versions[name] = meta["version"]
         return self.env.from_string(body).render(**context).strip()
