@@ -243,14 +243,8 @@ class Orchestrator:
                 if (tier := outline.tier(target)) is None:
                     continue  # the check has dropped claims under an unknown tier already
                 self.narratives = [n for n in self.narratives if n["tier_name"] != tier["name"]]
-                self.narratives.append(
-                    {
-                        "tier_name": tier["name"],
-                        "claims": [_claim_dict(c) for c in claims],
-                        "drafter": DRAFTER,
-                        "model": self.model,
-                    }
-                )
+                # who drafted it goes once, with the record (record_drafting's drafter and model)
+                self.narratives.append({"tier_name": tier["name"], "claims": [_claim_dict(c) for c in claims]})
         if outline.disqualifiers:
             messages.append(
                 user_message(
