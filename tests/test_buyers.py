@@ -14,6 +14,7 @@ from icp_agent.personas.buyers import (
     ROLE_UNKNOWN,
     ROLES,
     _CompanyFinder,
+    _role_summary,
     _top,
     note_passages,
     note_quotes,
@@ -182,3 +183,22 @@ def test_no_persona_evidence_says_why(built):
     assert "no job title column" in untitled["why_none"]
     missing = persona_evidence(con, icp, "ICP 9", 1, {"frame": "frame_v1", "contacts": "contacts"}, Ledger())
     assert missing["notes"] == ["no ICP 9 Tier 1 in this ICP"] and missing["quotes"] == []
+
+
+def test_contacts_without_a_title_are_not_counted_as_junior():
+    """A blank title says nothing about seniority: shares are of the titled contacts, the statement says how many
+    had one, and "mostly" is kept for a real majority."""
+    ledger = Ledger()
+    titles = ["CFO", "VP Finance", "Head of Finance", "Controller", None, " ", None]
+    summary = _role_summary("ICP 1 Tier 1", "economic buyer", titles, "contacts on won deals", ledger)
+    assert (summary["n"], summary["titled"]) == (7, 4)
+    assert {s["value"]: s["n"] for s in summary["seniority"]} == {"Executive": 1, "Head": 1, "Individual contributor": 1}
+    assert all(s["share"] == 0.25 for s in summary["seniority"])  # of the 4 titled, not the 7
+    statement = ledger.get(summary["evidence"]).statement
+    assert "7 contacts on won deals, 4 with a job title" in statement and "; most often " in statement
+    none = _role_summary("ICP 1 Tier 1", "champion", [None, ""], "contacts on won deals", ledger)
+    assert none["titled"] == 0 and none["seniority"] == []
+    assert ledger.get(none["evidence"]).statement.endswith("2 contacts on won deals; none has a job title.")
+    most = _role_summary("ICP 1 Tier 1", "end user", ["CFO", "CEO", "Analyst"], "contacts on won deals", ledger)
+    assert most["seniority"][0] == {"value": "Executive", "n": 2, "share": 0.6667}
+    assert "; mostly Executive in " in ledger.get(most["evidence"]).statement

@@ -80,6 +80,16 @@ def test_draft_personas_one_per_role_with_figures_and_gaps():
     assert p["gaps"] == [f"no interview evidence on {s.replace('_', ' ')} yet" for s in SECTIONS if s != "objections"]
 
 
+def test_draft_personas_say_how_many_have_a_title_and_keep_mostly_for_a_majority():
+    some = {**CHAMPION, "titled": 1000, "seniority": [{"value": "Manager", "share": 0.35}]}
+    who, seniority = draft_personas({"roles": {"champion": some}, "quotes": []}, TIER)[0]["claims"]
+    assert "1,234 contacts on won deals, 1,000 with a job title; the most common titles are" in who["text"]
+    assert seniority["text"].startswith("They are most often Manager (35%)")
+    untitled = {"n": 12, "titled": 0, "titles": [], "seniority": [], "departments": [], "evidence": "Echamp"}
+    (who,) = draft_personas({"roles": {"champion": untitled}, "quotes": []}, TIER)[0]["claims"]
+    assert who["text"] == "Champions in ICP 1 Tier 1: 12 contacts on won deals; none has a job title."
+
+
 def test_draft_personas_without_contacts_names_every_role_as_a_gap():
     personas = draft_personas({"roles": {}, "quotes": [], "why_none": "no contacts file"}, TIER)
     assert [p["role"] for p in personas] == list(ROLES)

@@ -121,3 +121,37 @@ def test_brand_casing_and_vice_president_are_not_confused():
     assert normalise_title("HubSpot admin") == "HubSpot Administrator"
     assert seniority_of("Vice President of Sales") == "VP"  # "president" inside "vice president" is not an executive
     assert normalise_title("VP, Sales & Marketing") == "VP Sales & Marketing"
+
+
+@pytest.mark.parametrize(
+    "title, seniority, department",
+    [
+        ("Geschäftsführer", "Executive", "General Management"),
+        ("Vorstandsvorsitzender", "Executive", "General Management"),
+        ("Leiter Logistik", "Head", "Operations"),
+        ("Einkaufsleiterin", "Head", "Procurement"),
+        ("Teamleiter Vertrieb", "Manager", "Sales"),  # a team's leader, though the word ends in -leiter
+        ("Projektmanager", "Manager", "Operations"),
+        ("Prokurist", "Director", "Other"),
+        ("Sachbearbeiter Einkauf", "Individual contributor", "Procurement"),
+        ("Personalleiterin", "Head", "Human Resources"),
+        ("PDG", "Executive", "General Management"),
+        ("Directrice générale", "Executive", "General Management"),
+        ("Directeur commercial", "Director", "Sales"),
+        ("Responsable marketing", "Manager", "Marketing"),
+        ("Director General", "Executive", "General Management"),
+        ("Gerente de ventas", "Manager", "Sales"),
+        ("Jefe de compras", "Head", "Procurement"),
+        ("Direttore generale", "Executive", "General Management"),
+        ("Hoofd inkoop", "Head", "Procurement"),
+        ("Inköpschef", "Manager", "Procurement"),
+        ("Toimitusjohtaja", "Executive", "General Management"),
+        # English stays as it was: "personal" and "general" are English words too
+        ("Head of Personal Banking", "Head", "Other"),
+        ("Director of General Services", "Director", "Other"),
+    ],
+)
+def test_european_titles_get_their_level_and_department(title, seniority, department):
+    """A DACH or French export's titles are not all individual contributors in no department (a new user's
+    Dynamics 365 contacts: Geschäftsführer and Leiter Logistik read as junior)."""
+    assert (seniority_of(title), department_of(title)) == (seniority, department)

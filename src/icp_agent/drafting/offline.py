@@ -77,9 +77,10 @@ def draft_personas(evidence_for_tier: dict, tier: dict) -> list[dict[str, Any]]:
                     "evidence": [summary["evidence"]],
                 }
             )
-            claims.append(
-                {"section": "who", "text": str(macros.seniority(role, summary)), "evidence": [summary["evidence"]]}
-            )
+            if summary.get("seniority"):  # none when no contact has a job title
+                claims.append(
+                    {"section": "who", "text": str(macros.seniority(role, summary)), "evidence": [summary["evidence"]]}
+                )
         else:
             gaps.append(
                 f"no contacts with the buying role {role}: {why}"

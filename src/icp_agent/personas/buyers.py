@@ -118,28 +118,45 @@ def persona_evidence(
 
 
 def _role_summary(name: str, role: str, titles: list[str | None], basis: str, ledger: Ledger) -> dict:
-    """Counts of normalised titles, seniority and departments of one role's contacts, as an evidence item."""
+    """Counts of normalised titles, seniority and departments of one role's contacts, as an evidence item.
+
+    Shares are of the contacts with a job title (`titled`): a blank title says nothing about seniority, and
+    counting it as an individual contributor (the taxonomy's "everyone else") made untitled contacts look junior.
+    """
+    titled = [clean for clean in map(normalise_title, titles) if clean]
     counts: dict[str, dict[str, int]] = {"titles": {}, "seniority": {}, "departments": {}}
-    for title in titles:
-        clean = normalise_title(title)
-        if clean:
-            counts["titles"][clean] = counts["titles"].get(clean, 0) + 1
-        counts["seniority"][seniority_of(clean)] = counts["seniority"].get(seniority_of(clean), 0) + 1
-        counts["departments"][department_of(clean)] = counts["departments"].get(department_of(clean), 0) + 1
+    for clean in titled:
+        for kind, value in (
+            ("titles", clean),
+            ("seniority", seniority_of(clean)),
+            ("departments", department_of(clean)),
+        ):
+            counts[kind][value] = counts[kind].get(value, 0) + 1
     summary: dict[str, Any] = {
         "n": len(titles),
-        "titles": _top(counts["titles"], len(titles)),
-        "seniority": _top(counts["seniority"], len(titles), 3),
-        "departments": _top(counts["departments"], len(titles), 3),
+        "titled": len(titled),
+        "titles": _top(counts["titles"], len(titled)),
+        "seniority": _top(counts["seniority"], len(titled), 3),
+        "departments": _top(counts["departments"], len(titled), 3),
         "basis": basis,
     }
-    shown = ", ".join(f"{t['value']} ({numbers.percent(t['share'], 0)})" for t in summary["titles"][:3])
     who = f"{name} contacts ({ROLE_UNKNOWN})" if role == ROLE_UNKNOWN else f"{name} {role}s"
+    if titled:
+        shown = ", ".join(f"{t['value']} ({numbers.percent(t['share'], 0)})" for t in summary["titles"][:3])
+        level, department = summary["seniority"][0], summary["departments"][0]
+        untitled = len(titles) - len(titled)
+        statement = (
+            f"{who}: {numbers.count(len(titles))} {basis}"
+            + (f", {numbers.count(len(titled))} with a job title" if untitled else "")
+            + f"; most common titles {shown}; {'mostly' if level['share'] >= 0.5 else 'most often'} "
+            f"{level['value']} in {department['value']}."
+        )
+    else:
+        statement = f"{who}: {numbers.count(len(titles))} {basis}; none has a job title."
     summary["evidence"] = ledger.add(
         "persona_titles",
         f"{name}|{role}",
-        f"{who}: {len(titles):,} {basis}; most common titles {shown}; mostly "
-        f"{summary['seniority'][0]['value']} in {summary['departments'][0]['value']}.",
+        statement,
         summary.copy(),
         n=len(titles),
         query=f"contacts with buying role {role} on won deals of {name}"

@@ -26,6 +26,12 @@ Resources, Data & Analytics, IT & Security, Engineering, Product, Design, Market
 Operations, General Management (founders, owners, presidents, managing directors without a
 function), else Other. The levels follow the seniority scale enrichment tools use (Apollo,
 LinkedIn Sales Navigator), merged where a seller acts the same way on both.
+
+Titles in German, French, Spanish, Portuguese, Italian, Dutch and the Nordic languages get the same levels and
+departments (EXECUTIVE_ABROAD ... DEPARTMENTS_ABROAD): Geschäftsführer, PDG, directeur général, VD ->
+Executive; Leiter / -leiter, hoofd, jefe de -> Head; directeur, direttore, direktør, Prokurist -> Director;
+Teamleiter, Projektmanager, responsable, chef de, gerente, -chef -> Manager. A title none of the rules reads is
+an individual contributor, so a language the rules do not know reads as junior: add its words here.
 """
 
 from __future__ import annotations
@@ -166,8 +172,30 @@ ACRONYMS = {
     "FP&A",
     "AI",
     "ML",
+    "PDG",
+    "VD",
+    "EDV",
 }
-SMALL_WORDS = {"of", "and", "the", "for", "to", "in", "&", "at", "on"}
+SMALL_WORDS = {"of", "and", "the", "for", "to", "in", "&", "at", "on", "de", "du", "des", "del", "di", "da", "y"}
+
+# The same levels in the titles of German, French, Spanish, Portuguese, Italian, Dutch and Nordic exports (CRMs of
+# European companies keep titles as people write them): Geschäftsführer and PDG are executives, a Leiter or hoofd
+# heads a function, a Teamleiter or chef de projet manages a team, a directeur is a director. German compounds put
+# the level last (Einkaufsleiter, Projektmanager), so those patterns match at a word's end.
+EXECUTIVE_ABROAD = (
+    r"gesch(ä|ae)ftsf(ü|ue)hrer(in)?\b|\bvorstand\w*|\binhaber(in)?\b|\bpdg\b|\bpr(é|e)sident(e)?[- ]directeur|"
+    r"\bdirect(eur|rice) g(é|e)n(é|e)ral(e)?\b|\bg(é|e)rant(e)?\b|\bconsejer[oa] delegad[oa]\b|"
+    r"\bdirector(a)? (of )?general$|\bamministratore delegato\b|\bdirettore generale\b|\balgemeen directeur\b|\bvd\b|\bverkst(ä|a)llande direkt(ö|o)r\b|"
+    r"\badm(inistrerende|\.)? ?direkt(ø|o)r\b|\btoimitusjohtaja\b"
+)
+HEAD_ABROAD = r"\bleiter(in)?\b|\w+leiter(in)?\b|\bhoofd\b|\bjef[ea] de\b|\bresponsabile\b"
+DIRECTOR_ABROAD = (
+    r"\b(directeur|directrice|directora|diretor(a)?|direttore|direttrice|direkt(ø|ö|o)r|johtaja|prokurist(in)?)\b"
+)
+MANAGER_ABROAD = (
+    r"\b(team|gruppen|schicht|projekt)leiter(in)?\b|\bresponsable\b|\bchef(fe)? de\b|\bgerente\b|\bteamleider\b|"
+    r"\bleidinggevende\b|\bp(ä|a)(ä|a)llikk(ö|o)\b|\w*chef\b|\bleder\b"
+)
 
 SENIORITY_RULES = (
     (
@@ -175,18 +203,22 @@ SENIORITY_RULES = (
         r"\b(assistant|aide|secretary) to\b|\bexecutive assistant\b|"
         r"\baccount executive\b|\bsales executive\b",
     ),
-    ("Intern", r"\b(intern|internship|trainee|working student|werkstudent|apprentice)\b"),
+    (
+        "Intern",
+        r"\b(intern|internship|trainee|working student|werkstudent|apprentice|praktikant(in)?|stagiaire|becari[oa])\b",
+    ),
     (
         "Executive",
         r"\b(c[a-z]{1,2}o|chief [a-z ]+ officer|chief|co-?founder|founder|owner|managing director)\b|"
-        r"(?<!vice )\bpresident\b|^(managing |senior |equity |founding )?partner$",
+        r"(?<!vice )\bpresident\b|^(managing |senior |equity |founding )?partner$|" + EXECUTIVE_ABROAD,
     ),
     ("VP", r"\b(vp|svp|evp|avp)\b"),
-    ("Head", r"\bhead\b"),
-    ("Director", r"\b(director|general manager)\b"),
-    ("Manager", r"\b(manager|lead|leader|supervisor)\b"),
+    ("Manager", MANAGER_ABROAD),  # before Head: Teamleiter is a manager though it ends in -leiter
+    ("Head", r"\bhead\b|" + HEAD_ABROAD),
+    ("Director", r"\b(director|general manager)\b|" + DIRECTOR_ABROAD),
+    ("Manager", r"\b(manager|lead|leader|supervisor)\b|\w+manager(in)?\b"),
 )
-DEPARTMENT_RULES = (
+DEPARTMENT_RULES: tuple[tuple[str, str], ...] = (
     (
         "Revenue Operations",
         r"\b(revenue|sales|marketing|go to market|gtm) operations\b|\bsales systems\b|"
@@ -238,6 +270,28 @@ DEPARTMENT_RULES = (
         r"\b(ceo|founder|co-founder|owner|president|managing director|general manager|"
         r"partner|principal)\b",
     ),
+)
+
+# The departments' words in the European languages whose titles the seniority rules read (German compounds put the
+# function first: Einkaufsleiter, Vertriebsleiterin, so those match at a word's start).
+DEPARTMENTS_ABROAD = {
+    "Procurement": r"einkauf|\bachats?\b|\bcompras?\b|\binkoop\b|\bacquisti\b|ink(ö|o)p|hankinta",
+    "Finance": r"finanz|buchhaltung|rechnungswesen|\bcontrolling\b|comptab|\bfinanci(er|ère|ero|era)\b|contabilidad|"
+    r"\bekonomi",
+    "Human Resources": r"\bpersonal(abteilung|leiter\w*|referent\w*|wesen|chef\w*)\b|\bleiter(in)? personal$|\bressources humaines\b|\brecursos humanos\b|"
+    r"\brrhh\b|\bpersoneelszaken\b",
+    "IT & Security": r"\binformatik\b|\binformatique\b|\binform(á|a)tica\b|\bedv\b",
+    "Engineering": r"entwicklung|ing(é|e)nieur|\bingeniero",
+    "Marketing": r"\bkommunikation\b|\bcommunication\b|\bcomunicaci(ó|o)n\b",
+    "Sales": r"vertrieb|verkauf|\bventes?\b|\bventas\b|\bverkoop\b|\bvendite\b|f(ö|o)rs(ä|a)ljning",
+    "Operations": r"logisti|produktion|\bproduction\b|producci(ó|o)n|\bplant\b|\bwarehouse\b|\bmanufacturing\b|"
+    r"\bwerks?leit|\blager|\bfertigung\b|\bbetrieb\b|projekt|\bprojet\b|\bproyectos?\b|\bprogett",
+    "General Management": r"gesch(ä|ae)ftsf(ü|ue)hr|vorstand|\binhaber|\bpdg\b|\bdirect(eur|rice) g(é|e)n(é|e)ral|"
+    r"\bdirector(a)? (of )?general$|\bdirettore generale\b|\balgemeen directeur\b|\btoimitusjohtaja\b|\bvd\b",
+}
+DEPARTMENT_RULES = tuple(
+    (name, f"{pattern}|{DEPARTMENTS_ABROAD[name]}" if name in DEPARTMENTS_ABROAD else pattern)
+    for name, pattern in DEPARTMENT_RULES
 )
 
 
