@@ -170,7 +170,9 @@ def write_crm_exports(ws: Workspace, icp: IcpDocument, out: Path) -> tuple[dict[
                 warning = (
                     f"CRM files: {missed:,} of {total:,} {source} left out of {name}: they have neither a "
                     f"{id_word} nor a domain, so the CRM could not match them; add a website/domain column "
-                    f"to the {source} export"
+                    f"to the {source} export, or, for a CRM that updates records by its own id (Dynamics 365, "
+                    f"Pipedrive, Zoho), score the {source} file itself: `icp-agent score-prospects <file> --out "
+                    f"scored.csv` keeps every row and column, its record id included"
                 )
                 if missed and warning not in icp.warnings:
                     icp.warnings.append(warning)
