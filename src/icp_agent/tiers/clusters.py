@@ -1,0 +1,108 @@
+"""Deals are not independent: the companies behind a deal-level analysis, counted and allowed for in the tests.
+
+When good and bad are won and lost deals, one company's deals (yearly renewals, several opportunities) share
+its fit fields and much of its outcome: 51 deals from 13 companies are closer to 13 observations than to 51.
+Two things follow, both computed here on the company of each deal (a cluster):
+
+- support in companies: a pattern must also hold `min_companies` distinct companies, the smallest segment the
+  data can tell from chance counted in companies (support.detectable_support on the number of companies), since
+  the fit fields describe the company and the question "which companies win" has companies as its units;
+- significance with the clustering allowed for: the Rao-Scott design-effect adjustment for clustered binary
+  data (Rao J.N.K., Scott A.J., "A simple method for the analysis of clustered binary data", Biometrics 48,
+  1992, 577-585). For each group (the pattern's deals, the other deals) the variance of its won rate is
+  estimated over its companies (ratio estimator: v = m / (m - 1) * sum_j (y_j - p * n_j)^2 / n^2, m companies,
+  n_j deals and y_j targets of company j), its design effect is d = n * v / (p (1 - p)) (floored at 1, so the
+  adjustment never makes a test bolder), and the groups' counts divided by their d (the effective sample sizes)
+  go into the Pearson chi-square test of two proportions. One deal per company gives d ~ 1 and the plain test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+from scipy.stats import chi2
+
+
+@dataclass(frozen=True)
+class Clusters:
+    """The company of each row of an analysis (codes 0..count-1 in the rows' order); a row whose company is
+    unknown is a company of its own (the conservative reading would need a key the data lacks)."""
+
+    codes: np.ndarray  # int64, one per row
+    count: int
+
+    @property
+    def repeated(self) -> bool:
+        """Whether some company has more than one row (else every adjustment here is a no-op)."""
+        return self.count < len(self.codes)
+
+    def companies(self, rows: np.ndarray) -> int:
+        """Distinct companies among `rows` (a boolean mask over the analysis rows)."""
+        return int(np.count_nonzero(np.bincount(self.codes[rows], minlength=self.count)))
+
+    def design_effect(self, rows: np.ndarray, target: np.ndarray) -> float:
+        """Rao-Scott design effect (>= 1) of the target rate among `rows`, estimated over their companies."""
+        n_j = np.bincount(self.codes[rows], minlength=self.count)
+        y_j = np.bincount(self.codes[rows & target], minlength=self.count)
+        return _design_effect(n_j, y_j)
+
+    def adjusted_pvalues(self, masks: list[np.ndarray], target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Two-sided Rao-Scott adjusted p-values of each mask's target rate against the other rows', and each
+        mask's design effect. Shapes: masks are boolean arrays over the rows, target one too; returns two arrays
+        of len(masks)."""
+        target = np.asarray(target, dtype=bool)
+        all_n = np.bincount(self.codes, minlength=self.count)
+        all_y = np.bincount(self.codes[target], minlength=self.count)
+        p = np.ones(len(masks))
+        effects = np.ones(len(masks))
+        for i, rows in enumerate(masks):
+            n_in = np.bincount(self.codes[rows], minlength=self.count)
+            y_in = np.bincount(self.codes[rows & target], minlength=self.count)
+            d_in, d_out = _design_effect(n_in, y_in), _design_effect(all_n - n_in, all_y - y_in)
+            effects[i] = d_in
+            p[i] = _two_proportions(
+                y_in.sum() / d_in, n_in.sum() / d_in, (all_y - y_in).sum() / d_out, (all_n - n_in).sum() / d_out
+            )
+        return p, effects
+
+
+def _design_effect(n_j: np.ndarray, y_j: np.ndarray) -> float:
+    """Rao and Scott's (1992) design effect of a rate from per-company counts n_j (rows) and y_j (targets)."""
+    present = n_j > 0
+    m = int(present.sum())
+    n, y = int(n_j.sum()), int(y_j.sum())
+    if n == 0 or y in (0, n):
+        return 1.0
+    if m == 1:
+        return float(n)  # one company: all its rows are one observation
+    rate = y / n
+    variance = m / (m - 1) * float(((y_j[present] - rate * n_j[present]) ** 2).sum()) / n**2
+    return max(1.0, n * variance / (rate * (1 - rate)))
+
+
+def _two_proportions(y1: float, n1: float, y2: float, n2: float) -> float:
+    """Two-sided Pearson chi-square p of two proportions from (effective) counts; 1 when a side is empty."""
+    if n1 <= 0 or n2 <= 0:
+        return 1.0
+    pooled = (y1 + y2) / (n1 + n2)
+    if pooled in (0.0, 1.0):
+        return 1.0
+    statistic = (y1 / n1 - y2 / n2) ** 2 / (pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    return float(chi2.sf(statistic, 1))
+
+
+def company_clusters(con: duckdb.DuckDBPyConnection, relation: str, key: str | None) -> Clusters | None:
+    """The companies of `relation`'s rows (read in _row order) from the column `key` (quoted SQL, as
+    metrics.company_key_sql gives), numbered in SQL; None without a key. A row with no company gets its own code."""
+    if key is None:
+        return None
+    ranks = con.execute(
+        f"SELECT dense_rank() OVER (ORDER BY {key}) - 1 AS c, {key} IS NULL AS unknown FROM {relation} ORDER BY _row"
+    ).fetchnumpy()
+    codes = np.asarray(ranks["c"], dtype=np.int64)
+    unknown = np.asarray(ranks["unknown"], dtype=bool)
+    count = int(codes[~unknown].max()) + 1 if (~unknown).any() else 0
+    codes[unknown] = count + np.arange(int(unknown.sum()))
+    return Clusters(codes=codes, count=count + int(unknown.sum()))
