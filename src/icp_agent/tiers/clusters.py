@@ -7,13 +7,20 @@ Two things follow, both computed here on the company of each deal (a cluster):
 - support in companies: a pattern must also hold `min_companies` distinct companies, the smallest segment the
   data can tell from chance counted in companies (support.detectable_support on the number of companies), since
   the fit fields describe the company and the question "which companies win" has companies as its units;
-- significance with the clustering allowed for: the Rao-Scott design-effect adjustment for clustered binary
-  data (Rao J.N.K., Scott A.J., "A simple method for the analysis of clustered binary data", Biometrics 48,
-  1992, 577-585). For each group (the pattern's deals, the other deals) the variance of its won rate is
-  estimated over its companies (ratio estimator: v = m / (m - 1) * sum_j (y_j - p * n_j)^2 / n^2, m companies,
-  n_j deals and y_j targets of company j), its design effect is d = n * v / (p (1 - p)) (floored at 1, so the
-  adjustment never makes a test bolder), and the groups' counts divided by their d (the effective sample sizes)
-  go into the Pearson chi-square test of two proportions. One deal per company gives d ~ 1 and the plain test.
+- significance with the clustering allowed for: each group (the pattern's deals, the other deals) gets a
+  design effect d, its counts are divided by d (the effective sample sizes) and go into the Pearson chi-square
+  test of two proportions (the adjusted chi-square of Rao J.N.K., Scott A.J., "A simple method for the analysis
+  of clustered binary data", Biometrics 48, 1992, 577-585; and of Donner A., Klar N., "Design and Analysis of
+  Cluster Randomization Trials", 2000, ch. 6). d is the larger of two estimates, floored at 1 so the adjustment
+  never makes a test bolder:
+  - Rao-Scott's, from the group's own companies: the ratio-estimator variance of its rate
+    v = m / (m - 1) * sum_j (y_j - p * n_j)^2 / n^2 (m companies, n_j deals and y_j targets of company j) over
+    the binomial one, d = n * v / (p (1 - p)); it cannot be estimated when every deal of the group has one
+    outcome (then 1), the case of a few companies whose renewals are all won;
+  - Donner-Klar's, from the deals per company and the data's intra-company correlation of the outcome:
+    d = 1 + (sum_j n_j^2 / n - 1) * rho, rho the one-way ANOVA estimate over all companies (Fleiss; Donner
+    1986), which holds for such a group too.
+  One deal per company gives d = 1 (or m / (m - 1)) and the plain test.
 """
 
 from __future__ import annotations
@@ -49,18 +56,20 @@ class Clusters:
         return _design_effect(n_j, y_j)
 
     def adjusted_pvalues(self, masks: list[np.ndarray], target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Two-sided Rao-Scott adjusted p-values of each mask's target rate against the other rows', and each
-        mask's design effect. Shapes: masks are boolean arrays over the rows, target one too; returns two arrays
-        of len(masks)."""
+        """Two-sided cluster-adjusted p-values (module docstring) of each mask's target rate against the other
+        rows', and each mask's design effect. Shapes: masks are boolean arrays over the rows, target one too;
+        returns two arrays of len(masks)."""
         target = np.asarray(target, dtype=bool)
         all_n = np.bincount(self.codes, minlength=self.count)
         all_y = np.bincount(self.codes[target], minlength=self.count)
+        rho = intra_company_correlation(all_n, all_y)
         p = np.ones(len(masks))
         effects = np.ones(len(masks))
         for i, rows in enumerate(masks):
             n_in = np.bincount(self.codes[rows], minlength=self.count)
             y_in = np.bincount(self.codes[rows & target], minlength=self.count)
-            d_in, d_out = _design_effect(n_in, y_in), _design_effect(all_n - n_in, all_y - y_in)
+            d_in = max(_design_effect(n_in, y_in), _kish(n_in, rho))
+            d_out = max(_design_effect(all_n - n_in, all_y - y_in), _kish(all_n - n_in, rho))
             effects[i] = d_in
             p[i] = _two_proportions(
                 y_in.sum() / d_in, n_in.sum() / d_in, (all_y - y_in).sum() / d_out, (all_n - n_in).sum() / d_out
@@ -80,6 +89,31 @@ def _design_effect(n_j: np.ndarray, y_j: np.ndarray) -> float:
     rate = y / n
     variance = m / (m - 1) * float(((y_j[present] - rate * n_j[present]) ** 2).sum()) / n**2
     return max(1.0, n * variance / (rate * (1 - rate)))
+
+
+def intra_company_correlation(n_j: np.ndarray, y_j: np.ndarray) -> float:
+    """The one-way ANOVA estimate of the intra-company correlation of a 0/1 outcome (Fleiss 1981; Donner 1986),
+    from per-company rows n_j and targets y_j: (MSB - MSW) / (MSB + (n0 - 1) MSW), n0 the adjusted mean company
+    size; clipped to 0-1, and 0 when no company has two rows."""
+    present = n_j > 0
+    n_j, y_j = n_j[present].astype(float), y_j[present].astype(float)
+    k, n, y = len(n_j), float(n_j.sum()), float(y_j.sum())
+    if k < 2 or n <= k:
+        return 0.0
+    explained = float((y_j**2 / n_j).sum())
+    between = (explained - y**2 / n) / (k - 1)
+    within = (y - explained) / (n - k)
+    n0 = (n - float((n_j**2).sum()) / n) / (k - 1)
+    denominator = between + (n0 - 1) * within
+    if denominator <= 0:
+        return 0.0 if between <= within else 1.0
+    return min(1.0, max(0.0, (between - within) / denominator))
+
+
+def _kish(n_j: np.ndarray, rho: float) -> float:
+    """Donner-Klar's variance inflation of a group's rate: 1 + (sum n_j^2 / n - 1) * rho."""
+    n = int(n_j.sum())
+    return 1.0 if n == 0 else 1.0 + (float((n_j.astype(float) ** 2).sum()) / n - 1) * rho
 
 
 def _two_proportions(y1: float, n1: float, y2: float, n2: float) -> float:
