@@ -119,21 +119,21 @@ def find_candidates(
     )
     companies: list[int | None] = [None] * len(patterns)
     effects: list[float | None] = [None] * len(patterns)
-    if clusters is not None and patterns:
-        masks = [covered_rows(subset, p.selectors) for p in patterns]
-        counted = [clusters.companies(m) for m in masks]
+    adjusted = None
+    if clusters is not None and not clusters.repeated:  # one row per company: companies are rows, p as it is
+        companies = [p.n for p in patterns]
+    elif clusters is not None and patterns:
+        counted, cluster_p, design = clusters.measure([covered_rows(subset, p.selectors) for p in patterns], positives)
         kept = [i for i, c in enumerate(counted) if c >= min_companies]
-        patterns, masks = [patterns[i] for i in kept], [masks[i] for i in kept]
-        companies = [counted[i] for i in kept]
+        patterns, companies = [patterns[i] for i in kept], [int(counted[i]) for i in kept]
+        adjusted, effects = cluster_p[kept], [float(design[i]) for i in kept]
     if not patterns:
         return [], tested
     n_sg = np.array([p.n for p in patterns])
     k_sg = np.array([p.k for p in patterns])
     pvalues = fisher_exact_many(k_sg, n_sg, int(positives.sum()), len(positives))
-    if clusters is not None and clusters.repeated:
-        adjusted, design = clusters.adjusted_pvalues(masks, positives)
+    if adjusted is not None:  # deal level: the larger of Fisher's on the deals and the cluster-adjusted test
         pvalues = np.maximum(pvalues, adjusted)
-        effects = [float(d) for d in design]
     within_known: dict[int, dict] = {}
     known_rows = known or {}
     for i, p in enumerate(patterns):

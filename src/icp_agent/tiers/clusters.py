@@ -59,22 +59,32 @@ class Clusters:
         """Two-sided cluster-adjusted p-values (module docstring) of each mask's target rate against the other
         rows', and each mask's design effect. Shapes: masks are boolean arrays over the rows, target one too;
         returns two arrays of len(masks)."""
+        _, p, effects = self.measure(masks, target)
+        return p, effects
+
+    def measure(self, masks: list[np.ndarray], target: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per mask: its distinct companies, its cluster-adjusted two-sided p-value and its design effect (three
+        arrays of len(masks)); one pass over each mask's rows (their company codes, counted with and without
+        the target's weights)."""
         target = np.asarray(target, dtype=bool)
         all_n = np.bincount(self.codes, minlength=self.count)
         all_y = np.bincount(self.codes[target], minlength=self.count)
         rho = intra_company_correlation(all_n, all_y)
+        companies = np.zeros(len(masks), dtype=np.int64)
         p = np.ones(len(masks))
         effects = np.ones(len(masks))
         for i, rows in enumerate(masks):
-            n_in = np.bincount(self.codes[rows], minlength=self.count)
-            y_in = np.bincount(self.codes[rows & target], minlength=self.count)
+            codes = self.codes[rows]
+            n_in = np.bincount(codes, minlength=self.count)
+            y_in = np.bincount(codes, weights=target[rows], minlength=self.count).astype(np.int64)
+            companies[i] = np.count_nonzero(n_in)
             d_in = max(_design_effect(n_in, y_in), _kish(n_in, rho))
             d_out = max(_design_effect(all_n - n_in, all_y - y_in), _kish(all_n - n_in, rho))
             effects[i] = d_in
             p[i] = _two_proportions(
                 y_in.sum() / d_in, n_in.sum() / d_in, (all_y - y_in).sum() / d_out, (all_n - n_in).sum() / d_out
             )
-        return p, effects
+        return companies, p, effects
 
 
 def _design_effect(n_j: np.ndarray, y_j: np.ndarray) -> float:
