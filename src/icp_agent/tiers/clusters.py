@@ -49,12 +49,6 @@ class Clusters:
         """Distinct companies among `rows` (a boolean mask over the analysis rows)."""
         return int(np.count_nonzero(np.bincount(np.compress(rows, self.codes), minlength=self.count)))
 
-    def design_effect(self, rows: np.ndarray, target: np.ndarray) -> float:
-        """Rao-Scott design effect (>= 1) of the target rate among `rows`, estimated over their companies."""
-        n_j = np.bincount(self.codes[rows], minlength=self.count)
-        y_j = np.bincount(self.codes[rows & target], minlength=self.count)
-        return _design_effect(n_j, y_j)
-
     def adjusted_pvalues(self, masks: list[np.ndarray], target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Two-sided cluster-adjusted p-values (module docstring) of each mask's target rate against the other
         rows', and each mask's design effect. Shapes: masks are boolean arrays over the rows, target one too;
