@@ -142,3 +142,14 @@ def test_min_companies_is_the_detectable_support_counted_in_companies():
     note = min_support_note(35, config, won_lost_health(2739, 1243, 1496), 2739, 1243, 1496, companies=(30, 1401))
     assert (note["companies"], note["n_companies"]) == (30, 1401)
     assert "at least 30 distinct companies" in note["reason"] and "from 1,401 companies (2.0 each)" in note["reason"]
+
+
+def test_a_tier_resting_on_few_companies_is_flagged():
+    from icp_agent.tiers.support import few_companies_flag
+
+    assert few_companies_flag(51, 13, 30) == (
+        "few companies: its 51 deals are from 13 companies (a pattern needs 30); one company's repeat deals "
+        "weigh heavily in its figures"
+    )
+    assert few_companies_flag(51, 30, 30) is None and few_companies_flag(51, None, 30) is None
+    assert few_companies_flag(0, 0, 30) is None

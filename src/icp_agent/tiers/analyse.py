@@ -92,7 +92,7 @@ from icp_agent.tiers.specs import (
     field_specs,
     with_values,
 )
-from icp_agent.tiers.support import detectable_support, min_companies, min_support_note
+from icp_agent.tiers.support import detectable_support, few_companies_flag, min_companies, min_support_note
 
 
 @dataclass
@@ -255,13 +255,10 @@ def analyse(
         clusters=clusters,
         min_companies=least_companies,
     )
-    for t in tiers:  # a broader tier's own deals can still rest on few companies: said where people read
-        if t.metrics.companies is not None and t.metrics.n and t.metrics.companies < least_companies:
-            t.flags.append(
-                f"few companies: its {t.metrics.n:,} {health.entity}s are from {t.metrics.companies:,} companies "
-                f"(a pattern needs {least_companies:,}); one company's repeat {health.entity}s weigh heavily in "
-                f"its figures"
-            )
+    for t in tiers:  # a tier's own deals (those of no better tier) can still rest on few companies
+        flag = few_companies_flag(t.metrics.n, t.metrics.companies, least_companies, health.entity)
+        if flag:
+            t.flags.append(flag)
     tier_rows = tier_members(selset, segments)
     significant_bad = [c for c in bad_candidates if c.q < config.alpha and overlap_with(c, tier_rows, selset) < 0.3]
     disqualifiers = build_disqualifiers(

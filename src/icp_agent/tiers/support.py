@@ -83,6 +83,17 @@ def min_companies(min_support: int, n_companies: int, n: int, n_good: int, n_bad
     return min(min_support, detectable)
 
 
+def few_companies_flag(n: int | None, companies: int | None, least: int, entity: str = "deal") -> str | None:
+    """A tier's warning when its `n` entities (counted in their best tier only) come from fewer than `least`
+    companies, the minimum a pattern needed (min_companies); None when they do not, or when rows are companies."""
+    if companies is None or not n or companies >= least:
+        return None
+    return (
+        f"few companies: its {n:,} {entity}s are from {companies:,} {'company' if companies == 1 else 'companies'} "
+        f"(a pattern needs {least:,}); one company's repeat {entity}s weigh heavily in its figures"
+    )
+
+
 def detectable_support(n: int, base_rate: float, alpha: float = 0.05, power: float = 0.8, lift: float = 1.5) -> int:
     """The smallest segment (rows) in which a rate `lift` x the base rate could be told from the rest.
 
