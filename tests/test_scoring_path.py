@@ -415,3 +415,27 @@ def test_any_readable_text_file_scores_like_the_original(demo, tmp_path, variant
     assert again[-1]["Company Name"] == rows[-1][0] and again[-2]["Company Name"].endswith(" São Paulo")
     assert again[-1]["Short Description"].startswith("Açaí") and not again[-1]["Short Description"].endswith("\r")
     assert not list(tmp_path.glob(".*icp-spill*"))  # the UTF-8 copy went with the spill folder
+
+
+def test_values_the_icp_never_saw_are_counted_once_per_field(demo, tmp_path):
+    """Another tool's labels (an Apollo-style list): the result says once, per field, how many rows hold a value
+    the ICP never saw, the commonest of them and what to do; a blank is missing, not unseen."""
+    _, _, folder, _ = demo
+    source = tmp_path / "other-tool.csv"
+    industries = ["saas"] * 7 + ["fintech"] * 5 + ["Zoology"] * 3 + ["Computer Software"] * 4 + [""]
+    with source.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["Company", "Industry", "Employees"])
+        writer.writerows([f"c{i}", industry, 120] for i, industry in enumerate(industries))
+    result = toolkit.score_prospects(source, tmp_path / "scored.csv", icp_path=folder / "out" / "icp.json")
+    assert result.unseen_values == {"industry": 15}
+    [warning] = result.warnings
+    assert warning.startswith("industry (column 'Industry'): 15 of 20 rows (75.0%) hold a value the ICP never saw")
+    assert "(commonest: 'saas' 7, 'fintech' 5, 'Zoology' 3)" in warning
+    assert "rewrite the file's industry values to the CRM's before scoring" in warning
+    assert "the mapping file maps columns, not values" in warning
+    # the per-row column agrees with the count
+    per_row = duckdb.connect().execute(
+        f"SELECT count_if(unseen_fields = 'industry') FROM read_csv('{tmp_path / 'scored.csv'}', all_varchar=true)"
+    ).fetchall()[0][0]
+    assert per_row == 15

@@ -156,6 +156,15 @@ class PatternStat(BaseModel):
     p_value: float
     q_value: float
     evidence: str
+    companies: int | None = Field(
+        None,
+        description="deal level: distinct companies behind the matching deals (a company's deals are not independent)",
+    )
+    design_effect: float | None = Field(
+        None,
+        description="deal level: Rao-Scott design effect of the rate (>= 1): the pattern's deals over the independent "
+        "observations they are worth once a company's deals sharing their outcome is allowed for; p_value allows for it",
+    )
 
 
 class TierMetrics(Section):
@@ -207,6 +216,7 @@ class PatternMetrics(Section):
     ci_high: Number | None = Field(None, description="95% interval of the rate, high end")
     p_value: Number | None = None
     q_value: Number | None = Field(None, description="Benjamini-Hochberg adjusted p-value")
+    companies: int | None = Field(None, description="deal level: distinct companies behind the matching deals")
 
 
 class Disqualifier(BaseModel):
@@ -634,6 +644,12 @@ class MinSupport(Section):
     alpha: Number | None = None
     power: Number | None = None
     n: int | None = None
+    companies: int | None = Field(
+        None,
+        description="deal level: the fewest distinct companies a pattern needed (the detectable support counted in "
+        "companies, at most rows), since one company's deals are not independent",
+    )
+    n_companies: int | None = Field(None, description="deal level: distinct companies behind the n deals")
     reason: str | None = None
 
 

@@ -229,7 +229,8 @@ def print_query(result) -> None:
 
 
 def print_scored(result) -> None:
-    """score-prospects' output file and its counts per tier and priority."""
+    """score-prospects' output file, its counts per tier and priority, and its warnings (values the ICP never saw,
+    once per field)."""
     out.print(f"scored {result.rows:,} rows into {result.output}")
     out.print("  " + ", ".join(f"{k}: {v:,}" for k, v in result.by_tier.items()))
     out.print(f"  disqualified: {result.disqualified:,}")
@@ -238,6 +239,8 @@ def print_scored(result) -> None:
             f"  the file lacks {', '.join(result.missing_fields)}: those criteria cannot match "
             f"(listed per row in missing_fields)"
         )
+    for warning in getattr(result, "warnings", None) or []:  # once per field with values the ICP never saw
+        out.print(f"  warning: {warning}")
 
 
 def print_rendered(result) -> None:

@@ -47,6 +47,7 @@ from typing import Any, NamedTuple
 import duckdb
 from pydantic import BaseModel, Field
 
+from icp_agent import numbers
 from icp_agent.errors import UserError
 from icp_agent.icp_document import Criterion, IcpDocument
 from icp_agent.ingest import normalize as norm
@@ -108,6 +109,16 @@ class ScoreResult(BaseModel):
     replaced_columns: list[str] = Field(
         default_factory=list,
         description="input columns named like a score column (an earlier score): replaced by the new score",
+    )
+    unseen_values: dict[str, int] = Field(
+        default_factory=dict,
+        description="ICP field -> rows whose value in it the ICP never saw (another tool's labels, a new value): "
+        "those rows get no points for the field; per row in the output's unseen_fields",
+    )
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="once per field with unseen values: how many rows, the commonest such values, the ICP's own "
+        "values, and what to do",
     )
 
 
@@ -859,6 +870,7 @@ def score_file(
             raise UserError(f"cannot score the file: {str(exc).splitlines()[0]}", file=source.name) from exc
         reader = f"read_parquet('{target}')" if parquet else f"read_csv('{target}', header=true, all_varchar=true)"
         counts = con.execute(f"SELECT icp_tier, priority, disqualified, count(*) FROM {reader} GROUP BY ALL").fetchall()
+        unseen = unseen_counts(con, reader, used)
     finally:
         con.close()
         shutil.rmtree(spill, ignore_errors=True)
@@ -868,14 +880,74 @@ def score_file(
         key = "none" if tier is None else f"tier {int(tier)}"
         by_tier[key] = by_tier.get(key, 0) + n
         by_priority[str(priority)] = by_priority.get(str(priority), 0) + n
+    rows_scored = sum(n for *_, n in counts)
     return ScoreResult(
         input=str(source.path),
         output=str(output),
-        rows=sum(n for *_, n in counts),
+        rows=rows_scored,
         by_tier=dict(sorted(by_tier.items())),
         by_priority=dict(sorted(by_priority.items())),
         disqualified=sum(n for *_, d, n in counts if str(d).lower() == "true"),
         missing_fields=missing,
         used_fields=used,
         replaced_columns=replaced,
+        unseen_values={field: n for field, (n, _) in unseen.items()},
+        warnings=[
+            unseen_warning(icp, field, n, rows_scored, examples, used.get(field))
+            for field, (n, examples) in unseen.items()
+        ],
+    )
+
+
+def unseen_counts(
+    con: duckdb.DuckDBPyConnection, reader: str, used: dict[str, str]
+) -> dict[str, tuple[int, list[tuple[str, int]]]]:
+    """Per ICP field, the scored rows whose value the scorecard never saw (the output's unseen_fields, a ", "-joined
+    list of field names) and the three commonest such values as the file wrote them (from the field's column,
+    `used`: field -> header; none when the column is not in the output), most rows first. One pass in SQL."""
+    rows = con.execute(
+        f"SELECT f, count(*) FROM (SELECT unnest(string_split(unseen_fields, ', ')) AS f FROM {reader} "
+        "WHERE unseen_fields IS NOT NULL) GROUP BY f ORDER BY 2 DESC, 1"
+    ).fetchall()
+    columns = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()}
+    out: dict[str, tuple[int, list[tuple[str, int]]]] = {}
+    for field, n in rows:
+        header = used.get(field)
+        examples: list[tuple[str, int]] = []
+        if header is not None and header in columns:
+            examples = [
+                (str(value), count)
+                for value, count in con.execute(
+                    f"SELECT {_q(header)}::VARCHAR, count(*) FROM {reader} "
+                    f"WHERE list_contains(string_split(unseen_fields, ', '), {sql_literal(field)}) "
+                    "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 3"
+                ).fetchall()
+            ]
+        out[field] = (int(n), examples)
+    return out
+
+
+def unseen_warning(
+    icp: IcpDocument, field: str, n: int, total: int, examples: list[tuple[str, int]], header: str | None
+) -> str:
+    """The one warning for a field whose values the ICP never saw in `n` of `total` rows: how many, the commonest
+    such values (`examples`, as written, with their rows), the values the ICP knows (its scorecard's bins), and
+    what to do. Nothing in icp-agent translates one tool's values into another's today (the mapping file maps
+    columns, roles, types, date orders and currencies, and score-prospects takes none), so the advice is to
+    rewrite the values in the file."""
+    known: list[str] = []
+    for feature in scorecard_dict(icp).get("features") or []:
+        if feature.get("field") == field:
+            for b in feature.get("bins") or []:
+                known += [str(v) for v in (b.get("when") or {}).get("values") or [] if str(v) not in known]
+    column = f" (column {header!r})" if header and header != field else ""
+    common = ", ".join(f"{value!r} {count:,}" for value, count in examples)
+    shown = ", ".join(known[:8]) + (f" and {len(known) - 8:,} more" if len(known) > 8 else "")
+    criterion = " and cannot match a tier or disqualifier on it" if field in rule_fields(icp) else ""
+    return (
+        f"{field}{column}: {n:,} of {total:,} rows ({numbers.percent(n / max(total, 1))}) hold a value the ICP never "
+        f"saw{f' (commonest: {common})' if common else ''}; they get no points for {field}{criterion}. "
+        f"{f'The ICP knows the CRM values: {shown} (all in icp.json, scorecard.features). ' if known else ''}"
+        f"When these are the same things under another tool's labels, rewrite the file's {field} values to the "
+        f"CRM's before scoring: icp-agent cannot translate values today (the mapping file maps columns, not values)."
     )

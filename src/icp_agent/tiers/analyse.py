@@ -12,6 +12,10 @@ How tiers are built (documented in the ICP document too):
   never a criterion, and missingness that over-indexes is a data-quality finding;
 - the minimum support is what the data can detect: the smallest segment in which a rate 1.5x the
   base rate would be significant at `alpha` with 80% power (`detectable_support`), at least 10;
+- when the entities are deals, one company's deals (renewals, several opportunities) are not independent:
+  a pattern must also hold a minimum of distinct companies (the detectable support counted in companies,
+  support.min_companies), and its p-value allows for the clustering (Rao-Scott design effect, clusters.py);
+  each tier says its deals and companies, and a tier resting on few companies is flagged;
 - category values rarer than the minimum support are pooled, and values whose outcome mix cannot
   be told apart are grouped into one `in` criterion (selectors.group_categories);
 - candidates are patterns (conjunctions of up to `depth` fit criteria) that over-index
@@ -68,7 +72,9 @@ from icp_agent.tiers.candidates import (
     find_candidates,
     pattern_stat,
 )
+from icp_agent.tiers.clusters import company_clusters
 from icp_agent.tiers.cohorts import health_summary
+from icp_agent.tiers.metrics import company_key_sql
 from icp_agent.tiers.prose import explain_no_icp, icp_statement
 from icp_agent.tiers.retention import retention_curves
 from icp_agent.tiers.screening import screen_findings
@@ -86,7 +92,7 @@ from icp_agent.tiers.specs import (
     field_specs,
     with_values,
 )
-from icp_agent.tiers.support import detectable_support, min_support_note
+from icp_agent.tiers.support import detectable_support, few_companies_flag, min_companies, min_support_note
 
 
 @dataclass
@@ -165,7 +171,24 @@ def analyse(
             detectable_support(n_rows, n_bad / max(n_rows, 1), config.alpha, config.power, config.detectable_lift),
         ),
     )
-    support = min_support_note(min_support, config, health, n_rows, n_good, n_bad)
+    # deal level: a company's deals are not independent (tiers/clusters.py); support is also counted in companies
+    clusters = (
+        company_clusters(con, f"(SELECT * FROM {frame} WHERE cohort IS NOT NULL)", company_key_sql(con, frame))
+        if health.entity == "deal"
+        else None
+    )
+    least_companies = (
+        min_companies(min_support, clusters.count, n_rows, n_good, n_bad, config) if clusters is not None else 0
+    )
+    support = min_support_note(
+        min_support,
+        config,
+        health,
+        n_rows,
+        n_good,
+        n_bad,
+        companies=(least_companies, clusters.count) if clusters is not None else None,
+    )
     say(f"screening {len(specs)} fit fields")
     screen = screen_fields(
         con,
@@ -201,11 +224,41 @@ def analyse(
     say("searching for over-indexing traits")
     known = known_rows(con, relation, screen.kept, {d["field"] for d in data_quality})
     con.execute(f"DROP TABLE {relation}")
-    segments, good_candidates = choose_segments(selset, good, config, min_support, health, ledger, known)
+    segments, good_candidates = choose_segments(
+        selset, good, config, min_support, health, ledger, known, clusters=clusters, min_companies=least_companies
+    )
     if tier1_only:
         return _tier1_document(version_id, segments, inputs, summary), ledger
-    bad_candidates, _ = find_candidates(selset, bad, "bad", config, min_support, health, ledger, known=known)
-    tiers = build_tiers(con, frame, segments, selset, good, config, health, inputs, ledger, min_support)
+    bad_candidates, _ = find_candidates(
+        selset,
+        bad,
+        "bad",
+        config,
+        min_support,
+        health,
+        ledger,
+        known=known,
+        clusters=clusters,
+        min_companies=least_companies,
+    )
+    tiers = build_tiers(
+        con,
+        frame,
+        segments,
+        selset,
+        good,
+        config,
+        health,
+        inputs,
+        ledger,
+        min_support,
+        clusters=clusters,
+        min_companies=least_companies,
+    )
+    for t in tiers:  # a tier's own deals (those of no better tier) can still rest on few companies
+        flag = few_companies_flag(t.metrics.n, t.metrics.companies, least_companies, health.entity)
+        if flag:
+            t.flags.append(flag)
     tier_rows = tier_members(selset, segments)
     significant_bad = [c for c in bad_candidates if c.q < config.alpha and overlap_with(c, tier_rows, selset) < 0.3]
     disqualifiers = build_disqualifiers(

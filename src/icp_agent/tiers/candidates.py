@@ -28,6 +28,7 @@ from icp_agent.patterns.stats import (
     fisher_greater_many,
     wilson_interval,
 )
+from icp_agent.tiers.clusters import Clusters
 from icp_agent.tiers.specs import criterion
 
 if TYPE_CHECKING:
@@ -47,6 +48,10 @@ class Candidate:
     evidence: str = ""
     # when the test among the rows where a field is known decided p (screen.py missingness): fields, n, base_rate
     within_known: dict | None = None
+    # deal level (tiers/clusters.py): the distinct companies behind the pattern's rows, and the Rao-Scott design
+    # effect of its rate (how many deals count as one independent observation); None when rows are companies
+    companies: int | None = None
+    design_effect: float | None = None
 
     @property
     def n(self) -> int:
@@ -71,6 +76,8 @@ def find_candidates(
     outside: np.ndarray | None = None,
     tested_before: int = 0,
     known: dict[str, np.ndarray] | None = None,
+    clusters: Clusters | None = None,
+    min_companies: int = 0,
 ) -> tuple[list[Candidate], int]:
     """Patterns over-indexing on `target` by WRAcc and by lift, with Fisher p and BH q over all tested.
 
@@ -81,6 +88,10 @@ def find_candidates(
     field is known; a pattern on such a field must also be significant against those rows alone
     (its p-value is the larger of the two), so its values do not inherit the outcome of the era or
     source in which the field was left blank.
+    `clusters` (deal level: each row's company, tiers/clusters.py): a pattern must also hold
+    `min_companies` distinct companies, and its p-value is the larger of Fisher's on the rows and the
+    Rao-Scott test that allows for a company's deals sharing their outcome, so a company's many
+    renewals are not counted as many independent wins.
     Returns the candidates, best first, and the number of patterns tested.
     """
     subset, positives = selset, target
@@ -106,11 +117,23 @@ def find_candidates(
     patterns = _distinct_rows(
         subset, [p for p in found.values() if p.n >= min_support and p.k * len(positives) > p.n * positives.sum()]
     )
+    companies: list[int | None] = [None] * len(patterns)
+    effects: list[float | None] = [None] * len(patterns)
+    adjusted = None
+    if clusters is not None and not clusters.repeated:  # one row per company: companies are rows, p as it is
+        companies = [p.n for p in patterns]
+    elif clusters is not None and patterns:
+        counted, cluster_p, design = clusters.measure([covered_rows(subset, p.selectors) for p in patterns], positives)
+        kept = [i for i, c in enumerate(counted) if c >= min_companies]
+        patterns, companies = [patterns[i] for i in kept], [int(counted[i]) for i in kept]
+        adjusted, effects = cluster_p[kept], [float(design[i]) for i in kept]
     if not patterns:
         return [], tested
     n_sg = np.array([p.n for p in patterns])
     k_sg = np.array([p.k for p in patterns])
     pvalues = fisher_exact_many(k_sg, n_sg, int(positives.sum()), len(positives))
+    if adjusted is not None:  # deal level: the larger of Fisher's on the deals and the cluster-adjusted test
+        pvalues = np.maximum(pvalues, adjusted)
     within_known: dict[int, dict] = {}
     known_rows = known or {}
     for i, p in enumerate(patterns):
@@ -131,7 +154,15 @@ def find_candidates(
             pvalues[i] = max(pvalues[i], within)
     qvalues = benjamini_hochberg(pvalues, n_tests=max(tested + tested_before, len(patterns)))
     candidates = [
-        Candidate(p, direction, float(pv), float(qv), within_known=within_known.get(i))
+        Candidate(
+            p,
+            direction,
+            float(pv),
+            float(qv),
+            within_known=within_known.get(i),
+            companies=companies[i],
+            design_effect=effects[i],
+        )
         for i, (p, pv, qv) in enumerate(zip(patterns, pvalues, qvalues))
     ]
     candidates = _clearly_beats_parts(candidates, subset, positives, config.alpha)
@@ -234,11 +265,18 @@ def _pattern_evidence(c: Candidate, base: float, health: HealthResult, ledger: L
     low, high = wilson_interval(c.k, c.n)
     label = c.pattern.label
     words = group_words(c.direction, health)
+    companies = f" from {c.companies:,} {'company' if c.companies == 1 else 'companies'}" if c.companies else ""
     statement = (
-        f"{label}: {c.k:,} of {c.n:,} {health.entity}s ({numbers.percent(rate)}) are "
+        f"{label}: {c.k:,} of {c.n:,} {health.entity}s{companies} ({numbers.percent(rate)}) are "
         f"{words} vs {numbers.percent(base)} overall, lift {numbers.ratio(rate / base)} "
         f"(95% CI {numbers.percent_range(low, high)}, p={numbers.p_value(c.p)}, q={numbers.p_value(c.q)})."
     )
+    if c.design_effect is not None and c.design_effect > 1:
+        statement += (
+            f" p allows for a company's {health.entity}s sharing their outcome (Rao-Scott design effect "
+            f"{numbers.ratio(c.design_effect)}: about {numbers.count(round(c.n / c.design_effect))} independent "
+            f"{health.entity}s)."
+        )
     if c.within_known and c.within_known["base_rate"] is not None:
         w = c.within_known
         statement += (
@@ -267,6 +305,8 @@ def _pattern_evidence(c: Candidate, base: float, health: HealthResult, ledger: L
             "q_value": c.q,
             "direction": c.direction,
             **({"known_rows": c.within_known} if c.within_known else {}),
+            **({"companies": c.companies} if c.companies is not None else {}),
+            **({"design_effect": c.design_effect} if c.design_effect is not None else {}),
         },
         n=c.n,
         query=query,
@@ -275,7 +315,8 @@ def _pattern_evidence(c: Candidate, base: float, health: HealthResult, ledger: L
 
 def pattern_stat(c: Candidate, headers: dict[str, str], target: np.ndarray) -> PatternStat:
     """icp.json's record of a candidate: n, k, its rate against the base rate of `target` (a 0/1 array over all
-    entities), lift, WRAcc (share x rate difference), the Wilson 95% interval, Fisher p, BH q, its evidence."""
+    entities), lift, WRAcc (share x rate difference), the Wilson 95% interval, Fisher p, BH q, its evidence; at deal
+    level also its companies and design effect (tiers/clusters.py)."""
     base = float(target.mean())
     rate = c.k / c.n
     low, high = wilson_interval(c.k, c.n)
@@ -295,6 +336,8 @@ def pattern_stat(c: Candidate, headers: dict[str, str], target: np.ndarray) -> P
         p_value=c.p,
         q_value=c.q,
         evidence=c.evidence,
+        companies=c.companies,
+        design_effect=c.design_effect,
     )
 
 

@@ -23,6 +23,7 @@ from icp_agent.patterns.stats import (
 )
 from icp_agent.schema import AnalysisInputs
 from icp_agent.tiers.candidates import Candidate, covered_rows, find_candidates, group_words
+from icp_agent.tiers.clusters import Clusters
 from icp_agent.tiers.metrics import tier_metrics
 from icp_agent.tiers.specs import criterion
 
@@ -38,6 +39,9 @@ def choose_segments(
     health: HealthResult,
     ledger: Ledger,
     known: dict[str, np.ndarray] | None = None,
+    *,
+    clusters: Clusters | None = None,
+    min_companies: int = 0,
 ) -> tuple[list[Candidate], list[Candidate]]:
     """The ICP segments (sequential covering) and every good candidate found on the way, best first.
 
@@ -49,6 +53,7 @@ def choose_segments(
     ICP 1 is the best significant segment, however modest; a further ICP must also be strong: the
     lower bound of its lift at least `detectable_lift` (the effect the minimum support is sized
     for), so "not the worst sizes" does not become an ICP of its own next to a real segment.
+    `clusters` and `min_companies` (deal level) go to find_candidates: support in companies, p allowing for them.
     """
     base = good.mean()
 
@@ -58,7 +63,18 @@ def choose_segments(
         strong = [c for c in significant[1:] if wilson_interval(c.k, c.n)[0] / base >= config.detectable_lift]
         return pick_greedy(first + strong, selset, config.max_segments, config.max_segment_overlap)
 
-    candidates, tested = find_candidates(selset, good, "good", config, min_support, health, ledger, known=known)
+    candidates, tested = find_candidates(
+        selset,
+        good,
+        "good",
+        config,
+        min_support,
+        health,
+        ledger,
+        known=known,
+        clusters=clusters,
+        min_companies=min_companies,
+    )
     segments = choose(candidates)
     while segments and len(segments) < config.max_segments:
         covered = tier_members(selset, segments)
@@ -73,6 +89,8 @@ def choose_segments(
             outside=~covered,
             tested_before=tested,
             known=known,
+            clusters=clusters,
+            min_companies=min_companies,
         )
         tested += more_tested
         found = {c.pattern.selectors for c in candidates}
@@ -120,11 +138,15 @@ def build_tiers(
     inputs: AnalysisInputs,
     ledger: Ledger,
     min_support: int = 10,
+    *,
+    clusters: Clusters | None = None,
+    min_companies: int = 0,
 ) -> list[Tier]:
     """Tier 1 is each segment; Tiers 2 and 3 are its broader parts that still do at least as well as average.
 
     A part is judged on the entities it adds (those not already in a better tier), so a
-    Tier 2 or 3 never borrows its figures from the Tier 1 entities inside it.
+    Tier 2 or 3 never borrows its figures from the Tier 1 entities inside it. At deal level (`clusters`), those
+    entities must also come from at least `min_companies` companies.
     """
     tiers: list[Tier] = []
     base = good.mean()
@@ -143,6 +165,8 @@ def build_tiers(
                 base,
                 taken,
                 min_support,
+                clusters,
+                min_companies,
             )
             if pick is None:
                 break
@@ -169,13 +193,18 @@ def _best_part(
     base: float,
     taken: np.ndarray,
     min_n: int,
+    clusters: Clusters | None = None,
+    min_companies: int = 0,
 ) -> tuple[Selector, ...] | None:
-    """The option whose new entities (outside `taken`) have the best lower-bound good rate, at least average."""
+    """The option whose new entities (outside `taken`) have the best lower-bound good rate, at least average,
+    among at least `min_n` entities (and `min_companies` companies with `clusters`)."""
     best, best_low = None, -1.0
     for option in options:
         rows = covered_rows(selset, option) & ~taken
         n, k = int(rows.sum()), int((rows & good).sum())
         if n < min_n or k / n < base:
+            continue
+        if clusters is not None and clusters.companies(rows) < min_companies:
             continue
         low = wilson_interval(k, n)[0]
         if low > best_low:
@@ -213,7 +242,19 @@ def build_disqualifiers(
                 metrics=PatternMetrics.model_validate(
                     {
                         k: metrics[k]
-                        for k in ("n", "k", "rate", "base_rate", "lift", "ci_low", "ci_high", "p_value", "q_value")
+                        for k in (
+                            "n",
+                            "k",
+                            "rate",
+                            "base_rate",
+                            "lift",
+                            "ci_low",
+                            "ci_high",
+                            "p_value",
+                            "q_value",
+                            "companies",
+                        )
+                        if k in metrics
                     }
                 ),
                 evidence=[c.evidence],

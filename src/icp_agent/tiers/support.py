@@ -16,22 +16,42 @@ if TYPE_CHECKING:
 
 
 def min_support_note(
-    min_support: int, config: AnalysisConfig, health: HealthResult, n: int, n_good: int, n_bad: int
+    min_support: int,
+    config: AnalysisConfig,
+    health: HealthResult,
+    n: int,
+    n_good: int,
+    n_bad: int,
+    companies: tuple[int, int] | None = None,
 ) -> dict:
-    """icp.json's min_support: the rows a pattern needed, how that was chosen and why (shown in icp.md and the CLI)."""
+    """icp.json's min_support: the rows a pattern needed, how that was chosen and why (shown in icp.md and the CLI).
+
+    `companies` (deal level): (the fewest companies a pattern needed, the distinct companies behind the n deals),
+    from min_companies; the note then says both minimums and that a company's deals are not independent."""
     entity = f"{health.entity}s"
+    extra: dict = {}
+    tail = ""
+    if companies is not None:
+        least, total = companies
+        extra = {"companies": least, "n_companies": total}
+        tail = (
+            f"; and at least {least:,} distinct companies, the same size counted in companies: the {n:,} {entity} "
+            f"are from {total:,} companies ({numbers.count(n / max(total, 1))} each), and a company's {entity} share "
+            f"its fit fields and much of its outcome, so p-values allow for that too (Rao-Scott design effect)"
+        )
     if config.min_support:
         return {
             "rows": min_support,
             "chosen_by": "option",
-            "reason": f"a pattern needs at least {min_support:,} {entity} (set with --min-support)",
+            "reason": f"a pattern needs at least {min_support:,} {entity} (set with --min-support){tail}",
+            **extra,
         }
     reason = (
         f"a pattern needs at least {min_support:,} {entity}: the smallest segment in which a rate "
         f"{numbers.number(config.detectable_lift)}x the base rate ({numbers.percent(n_good / max(n, 1))} {health.words[0]}, "
         f"{numbers.percent(n_bad / max(n, 1))} {health.words[1]}) would be detected among {n:,} {entity} "
         f"(two-sided alpha {numbers.number(config.alpha)}, {numbers.percent(config.power, 0)} power; at least 10); smaller segments "
-        f"cannot be told from chance"
+        f"cannot be told from chance{tail}"
     )
     return {
         "rows": min_support,
@@ -41,7 +61,37 @@ def min_support_note(
         "power": config.power,
         "n": n,
         "reason": reason,
+        **extra,
     }
+
+
+def min_companies(min_support: int, n_companies: int, n: int, n_good: int, n_bad: int, config: AnalysisConfig) -> int:
+    """The fewest distinct companies a deal-level pattern needs: `detectable_support` with the companies as the
+    units (n = n_companies, the deals' good and bad rates as base rates, the config's alpha, power and lift; the
+    smaller of the two, at least 10), at most `min_support`. The fit fields describe the company, so when one
+    company's renewals fill a segment the evidence is that company's, not its deal count's; when each company has
+    one deal it equals min_support."""
+    if n_companies >= n:
+        return min_support
+    detectable = max(
+        10,
+        min(
+            detectable_support(n_companies, n_good / max(n, 1), config.alpha, config.power, config.detectable_lift),
+            detectable_support(n_companies, n_bad / max(n, 1), config.alpha, config.power, config.detectable_lift),
+        ),
+    )
+    return min(min_support, detectable)
+
+
+def few_companies_flag(n: int | None, companies: int | None, least: int, entity: str = "deal") -> str | None:
+    """A tier's warning when its `n` entities (counted in their best tier only) come from fewer than `least`
+    companies, the minimum a pattern needed (min_companies); None when they do not, or when rows are companies."""
+    if companies is None or not n or companies >= least:
+        return None
+    return (
+        f"few companies: its {n:,} {entity}s are from {companies:,} {'company' if companies == 1 else 'companies'} "
+        f"(a pattern needs {least:,}); one company's repeat {entity}s weigh heavily in its figures"
+    )
 
 
 def detectable_support(n: int, base_rate: float, alpha: float = 0.05, power: float = 0.8, lift: float = 1.5) -> int:
