@@ -1,4 +1,6 @@
-"""Deals are not independent companies: a company's renewals must not make a trait, a real segment must stay found.
+"""Unit and end-to-end tests of tiers/clusters.py.
+
+Deals are not independent companies: a company's renewals must not make a trait, a real segment must stay found.
 
 The data is generated with a known answer. 300 companies with 1-3 deals each; their win rate is their own (a
 company's deals share its propensity). A real segment (industry = Robotics, 60 companies, 1-3 deals each) wins
