@@ -96,7 +96,7 @@ class CohortMetrics(Section):
     acv_median: Any = Field(None, description="median deal amount, in the deals' currency")
 
 
-class HealthSummary(BaseModel):
+class HealthSummary(Section):
     """Good and bad entities: definition, counts, cohorts (icp.json health, score_health)."""
 
     definition: Literal["health", "column", "won"]
@@ -108,11 +108,7 @@ class HealthSummary(BaseModel):
     components: list[str] = Field(default_factory=list)
     weights: dict[str, float] = Field(default_factory=dict)
     censored: int = 0
-    not_customers: int = Field(
-        0,
-        description="accounts of the customers file left out as not customers (a non-customer status, or no won "
-        "deal and no health data): given no health and no cohort, and not counted in n",
-    )
+    not_customers: int = Field(0, description="accounts left out as not customers (not in n)")
     min_tenure_months: float | None = None
     as_of: str | None = None
     good_column: str | None = None
@@ -139,7 +135,7 @@ class RetentionCurve(BaseModel):
     evidence: str | None = None
 
 
-class PatternStat(BaseModel):
+class PatternStat(Section):
     """A trait over-indexing among the best or worst; Wilson interval, BH q-value (icp.json patterns)."""
 
     direction: Literal["good", "bad"]
@@ -158,12 +154,12 @@ class PatternStat(BaseModel):
     evidence: str
     companies: int | None = Field(
         None,
-        description="deal level: distinct companies behind the matching deals (a company's deals are not independent)",
+        description="deal level: distinct companies behind the matching deals",
     )
     design_effect: float | None = Field(
         None,
-        description="deal level: Rao-Scott design effect of the rate (>= 1): the pattern's deals over the independent "
-        "observations they are worth once a company's deals sharing their outcome is allowed for; p_value allows for it",
+        description="deal level: Rao-Scott design effect (>= 1) for a company's deals sharing their outcome; "
+        "p_value allows for it",
     )
 
 
@@ -646,8 +642,7 @@ class MinSupport(Section):
     n: int | None = None
     companies: int | None = Field(
         None,
-        description="deal level: the fewest distinct companies a pattern needed (the detectable support counted in "
-        "companies, at most rows), since one company's deals are not independent",
+        description="deal level: the fewest distinct companies a pattern needed",
     )
     n_companies: int | None = Field(None, description="deal level: distinct companies behind the n deals")
     reason: str | None = None

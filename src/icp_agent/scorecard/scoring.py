@@ -112,13 +112,11 @@ class ScoreResult(BaseModel):
     )
     unseen_values: dict[str, int] = Field(
         default_factory=dict,
-        description="ICP field -> rows whose value in it the ICP never saw (another tool's labels, a new value): "
-        "those rows get no points for the field; per row in the output's unseen_fields",
+        description="ICP field -> rows holding a value the ICP never saw (no points for it; per row: unseen_fields)",
     )
     warnings: list[str] = Field(
         default_factory=list,
-        description="once per field with unseen values: how many rows, the commonest such values, the ICP's own "
-        "values, and what to do",
+        description="per field with unseen values: rows, the commonest values, what to do",
     )
 
 
