@@ -410,3 +410,18 @@ def test_a_dynamics_export_folder_reads_without_a_mapping(ws, tmp_path):
         table = ws.current_table(con, "customers")
         countries = dict(con.execute(f"SELECT country, count(*) FROM {table} GROUP BY 1").fetchall())
     assert countries == {"United Kingdom": 15, "Germany": 15}
+
+
+def test_a_folder_whose_headers_tell_nothing_is_read_by_its_file_names(write, tmp_path):
+    # a deals view exported without its status column and a contacts view without titles: two files that looked like
+    # prospects beside the accounts; their names say what they hold ("Accounts" says nothing: the only companies file)
+    from icp_agent.ingest.plan import plan_import
+
+    write("views/All Opportunities 01-02-2026 3-04-05 PM.csv", "Topic,Account,Est. Revenue\nRollout,Acme,1000\n")
+    write("views/My Active Contacts 01-02-2026 3-04-05 PM.csv", "Full Name,Account,Email\nAnn Lee,Acme,a@acme.io\n")
+    write("views/My Active Accounts 01-02-2026 3-04-05 PM.csv", "Account Name,Industry\nAcme,Retail\n")
+    plan = plan_import(tmp_path / "views")
+    by_kind = {p.kind: p.path.rsplit("/", 1)[-1] for p in plan.files}
+    assert by_kind["deals"].startswith("All Opportunities") and by_kind["contacts"].startswith("My Active Contacts")
+    assert by_kind["customers"].startswith("My Active Accounts") and len(plan.files) == 3
+    assert "file name says deals" in next(p.reason for p in plan.files if p.kind == "deals")
