@@ -97,3 +97,41 @@ def test_stored_names_are_unique():
     planned = plan_columns(["Colour", "colour ", "COLOUR"], Mapping(), "c.csv", "customers")
     names = [c.name for c in planned]
     assert len(set(names)) == 3
+
+
+@pytest.mark.parametrize("headers, file_name, kind", [
+    # the hidden record id names the row's entity, whatever else the headers say
+    (["(Do Not Modify) Opportunity", "(Do Not Modify) Row Checksum", "Topic", "Account", "Est. Revenue"], None,
+     "deals"),
+    (["(Do Not Modify) Contact", "Full Name", "Company Name", "Email"], None, "contacts"),
+    (["(Do Not Modify) Account", "Account Name", "Relationship Type", "Industry"], None, "customers"),
+    # a marked account stays a company whatever the file is called
+    (["(Do Not Modify) Account", "Account Name", "Industry"], "All Contacts.xlsx", "prospects"),
+    # headers that tell nothing: the file name decides
+    (["Topic", "Account", "Est. Revenue"], "All Opportunities 11-27-2026 4-42-07 PM.xlsx", "deals"),
+    (["Full Name", "Account", "Email"], "My Active Contacts 11-27-2026 4-42-07 PM.xlsx", "contacts"),
+    (["Name", "Industry", "Website"], "customer_list.csv", "customers"),
+    (["Name", "Industry", "Website"], "My Active Accounts 11-27-2026 4-42-07 PM.xlsx", "prospects"),
+    (["Name", "Industry", "Website"], "customers_and_prospects.csv", "prospects"),  # two kinds named: neither
+    (["Deal Stage", "Amount"], "contacts.csv", "deals"),  # a header signal beats the name
+])
+def test_detect_kind_from_record_ids_and_file_names(headers, file_name, kind):
+    got, reason = detect_kind(headers, file_name=file_name)
+    assert got == kind and reason
+
+
+def test_dynamics_ties_and_furniture():
+    headers = ["(Do Not Modify) Account", "(Do Not Modify) Row Checksum", "(Do Not Modify) Sync Token",
+               "Account Name", "Address 2: City", "Address 1: City", "Status", "Status Reason"]
+    planned = {c.header: c for c in plan_columns(headers, Mapping(), "a.xlsx", "customers")}
+    assert planned["Address 1: City"].name == "city" and planned["Address 2: City"].name == "address_2_city"
+    assert planned["Status"].name == "record_status" and planned["Status"].role == "post_sale"
+    assert planned["Status Reason"].role == "post_sale"  # a second status column is still no trait
+    assert planned["(Do Not Modify) Sync Token"].role == "ignore"  # unknown furniture: never a trait
+    assert planned["(Do Not Modify) Row Checksum"].role == "ignore"
+    deal_headers = ["(Do Not Modify) Opportunity", "Est. Close Date", "Actual Close Date", "Actual Revenue",
+                    "Est. Revenue", "Status", "Rating"]
+    deals = {c.header: c for c in plan_columns(deal_headers, Mapping(), "o.xlsx", "deals")}
+    assert deals["Actual Close Date"].name == "close_date" and deals["Est. Close Date"].role == "outcome"
+    assert deals["Est. Revenue"].name == "amount" and deals["Actual Revenue"].role == "outcome"
+    assert deals["Rating"].role == "post_sale" and deals["Status"].name == "deal_stage"

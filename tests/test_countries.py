@@ -20,12 +20,18 @@ from icp_agent.ingest import normalize as norm
     ("Deutschland", "Germany"), ("DE", "Germany"), ("GERMANY", "Germany"), ("Allemagne", "Germany"),
     ("The Netherlands", "Netherlands"), ("Schweiz", "Switzerland"), ("Österreich", "Austria"),
     ("Korea, Republic of", "South Korea"), ("Czech Republic", "Czechia"), ("España", "Spain"),
+    # common English names and the UK's constituent countries, as CRM country fields hold them
+    ("Great Britain", "United Kingdom"), ("England", "United Kingdom"), ("Scotland", "United Kingdom"),
+    ("Wales", "United Kingdom"), ("Northern Ireland", "United Kingdom"), ("holland", "Netherlands"),
+    ("Ivory Coast", "Côte d’Ivoire"), ("Turkey", "Türkiye"), ("UAE", "United Arab Emirates"),
+    ("Republic of Ireland", "Ireland"), ("Aruba", "Aruba"),  # Aruba is a country of its own in ISO 3166
 ])
 def test_country_spellings_name_one_country(raw, name):
     assert norm.country_name(raw) == name
 
 
-@pytest.mark.parametrize("raw", ["EMEA", "Europe", "EU", "840", "Korea", "Atlantis", "North America", ""])
+@pytest.mark.parametrize("raw", ["EMEA", "Europe", "EU", "840", "Korea", "Atlantis", "North America", "", "Bavaria",
+                                 "Ontario"])
 def test_regions_and_unknown_spellings_are_not_countries(raw):
     assert norm.country_name(raw) is None
 

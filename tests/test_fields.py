@@ -121,7 +121,7 @@ def test_custom_field_markers_and_header_variants(header, kind, field):
 
 
 @pytest.mark.parametrize("header,kind", [
-    ("Status", "contacts"), ("Business", "customers"), ("Parent account", "customers"), ("cf_products", "deals"),
+    ("Status", "events"), ("Business", "customers"), ("Parent account", "customers"), ("cf_products", "deals"),
     ("Process", "customers"), ("Apparatus", "customers"), ("Customer type", "subscriptions"),
     ("Events", "customers"), ("Customers", "subscriptions"), ("Subscriptions", "customers"), ("Accounts", "customers"),
 ])
@@ -133,3 +133,62 @@ def test_is_converted():
     assert is_converted("Deal value in base currency") and is_converted("Amount (converted)")
     assert is_converted("amount_in_home_currency") and is_converted("Value in default currency")
     assert not is_converted("Deal value") and not is_converted("Currency") and not is_converted("Converted")
+
+
+@pytest.mark.parametrize("header,kind,field", [
+    # an export's hidden record id names its entity: the row's own id, or another record's on a deal
+    ("(Do Not Modify) Opportunity", "deals", "deal_id"),
+    ("(Do Not Modify) Account", "customers", "company_id"),
+    ("(Do Not Modify) Contact", "contacts", "contact_id"),
+    ("(Do Not Modify) Account", "deals", "company_id"),
+    ("[Do not modify] Case", "tickets", "ticket_id"),
+    ("(Do Not Modify) Modified On", "customers", "record_modified"),  # other furniture: what follows the mark
+    ("(Do Not Modify) Row Checksum", "deals", "row_checksum"),
+    # a location under an address's name, numbered or named
+    ("Address 1: Country/Region", "customers", "country"),
+    ("Address 1: City", "contacts", "city"),
+    ("Address 2: State/Province", "prospects", "region"),
+    ("Billing Address - Country", "customers", "country"),
+    ("Mailing Address City", "prospects", "city"),
+    ("Organization - Address 1: City", "customers", "city"),
+    ("Email Address", "contacts", "email"),  # a synonym of its own, not an address part
+    # a lookup shown by name, an opportunity's name, estimate and actual, a sales stage, a rep's rating
+    ("Potential Customer", "deals", "company_name"),
+    ("Parent Customer", "contacts", "company_name"),
+    ("Contact", "deals", "contact_name"),
+    ("Topic", "deals", "deal_name"),
+    ("Est. Revenue", "deals", "amount"),
+    ("Actual Revenue", "deals", "amount"),
+    ("Actual Close Date", "deals", "close_date"),
+    ("Est. Close Date", "deals", "close_date"),
+    ("Sales Stage", None, "deal_stage"),
+    ("Rating", "deals", "deal_rating"),
+    # the account's relation to us is its lifecycle; its Status (Active/Inactive) the record's state
+    ("Relationship Type", "customers", "lifecycle_stage"),
+    ("Status", "customers", "record_status"),
+    ("Status", "prospects", "record_status"),
+    ("Status Reason", "deals", "record_status"),
+    ("Status", "deals", "deal_stage"),
+    ("State/Province", "customers", "region"),
+])
+def test_dynamics_style_headers(header, kind, field):
+    assert canonical_field(header, kind) == field
+
+
+@pytest.mark.parametrize("header,kind", [
+    ("Address 1: Street 1", "customers"), ("Address 1: ZIP/Postal Code", "customers"), ("Topic", "customers"),
+    ("(Do Not Modify) Something Else", "customers"), ("Rating", "customers"), ("Potential Customer", "customers"),
+])
+def test_address_parts_and_deal_headers_name_nothing_else(header, kind):
+    assert canonical_field(header, kind) is None
+
+
+def test_furniture_records_and_secondary_addresses():
+    from icp_agent.ingest.fields import is_export_furniture, is_secondary, marked_record
+
+    assert marked_record("(Do Not Modify) Opportunity") == ("deal_id", "deals")
+    assert marked_record("(Do Not Modify) Account") == ("company_id", "companies")
+    assert marked_record("(Do Not Modify) Row Checksum") is None and marked_record("Opportunity") is None
+    assert is_export_furniture("(Do Not Modify) Row Checksum") and not is_export_furniture("Row Checksum")
+    assert is_secondary("Address 2: City") and not is_secondary("Address 1: City") and not is_secondary("City")
+    assert is_secondary("Est. Close Date") and not is_secondary("Actual Close Date")

@@ -333,3 +333,95 @@ def test_without_won_or_lost_values_the_stage_column_keeps_deal_stage(ws, write)
     report = import_file(ws, path, "deals")
     cols = {c.header: c.field for c in report.columns}
     assert cols["Stage"] == "deal_stage" and cols["Status"] != "deal_stage"
+
+
+# 4. a Dynamics 365 "Export to Excel" folder, read without a mapping file
+
+def _xlsx(path, title: str, rows: list[list]) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = title
+    for row in rows:
+        sheet.append(row)
+    for column in "ABC":  # Dynamics hides its re-import columns
+        sheet.column_dimensions[column].hidden = True
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book.save(path)
+
+
+def test_a_dynamics_export_folder_reads_without_a_mapping(ws, tmp_path):
+    # a look-alike of another shape than the user's: the opportunity's company under "Account" (not "Potential
+    # Customer"), a state column, no Job Title or Role on the contacts (only their hidden id says what they are),
+    # UK accounts spelt as England / Great Britain / Scotland; every name unique so each lookup links
+    import datetime as dt
+    import uuid
+
+    rng = random.Random(11)
+    guid = lambda: str(uuid.UUID(int=rng.getrandbits(128)))  # noqa: E731
+    furniture = ["(Do Not Modify) Row Checksum", "(Do Not Modify) Modified On"]
+    uk = ["England", "Great Britain", "Scotland", "United Kingdom", "Wales"]
+    accounts = [["(Do Not Modify) Account", *furniture, "Account Name", "Address 1: State/Province",
+                 "Address 1: Country/Region", "Number of Employees", "Industry", "Relationship Type", "Status"]]
+    opportunities = [["(Do Not Modify) Opportunity", *furniture, "Topic", "Account", "Status", "Status Reason",
+                      "Est. Revenue", "Est. Close Date", "Actual Close Date", "Rating"]]
+    contacts = [["(Do Not Modify) Contact", *furniture, "Full Name", "Parent Customer", "Email", "Status"]]
+    stamp = dt.datetime(2026, 3, 2, 9, 15)
+    for i in range(30):
+        name = f"Firm{i:02d} {'Ltd' if i % 2 else 'GmbH'}"
+        country = uk[i % 5] if i < 15 else "Deutschland"
+        accounts.append([guid(), f"sum{i}", stamp, name, "Bayern" if i >= 15 else None, country, 50 + 10 * i,
+                         "Logistics" if i % 3 else "Retail", "Customer" if i < 20 else ["Prospect", "Partner"][i % 2],
+                         "Inactive" if i % 7 == 0 else "Active"])
+        for j in range(2):
+            won = (i + j) % 3 != 0
+            close = dt.datetime(2025, 1 + (i % 12), 1 + j)
+            opportunities.append([guid(), f"s{i}{j}", stamp, f"{name} - rollout {j}", name, "Won" if won else "Lost",
+                                  "Won" if won else "Out-Sold", 1000 * (i + 5), close, close,
+                                  rng.choice(["Hot", "Warm", "Cold"])])
+        contacts.append([guid(), f"c{i}", stamp, f"Person {i}", name, f"p{i}@firm{i}.example", "Active"])
+    folder = tmp_path / "exports"
+    _xlsx(folder / "My Active Accounts 03-02-2026 9-15-33 AM.xlsx", "My Active Accounts", accounts)
+    _xlsx(folder / "All Opportunities 03-02-2026 9-15-33 AM.xlsx", "All Opportunities", opportunities)
+    _xlsx(folder / "My Contacts 03-02-2026 9-15-33 AM.xlsx", "My Contacts", contacts)
+
+    result = toolkit.import_data(ws, folder)
+    kinds = {r.kind: r for r in result.reports}
+    assert set(kinds) == {"customers", "deals", "contacts"}
+    assert "Accounts" in kinds["customers"].file_name and "Opportunities" in kinds["deals"].file_name
+    customers = {h: (c["field"], c["role"]) for h, c in _columns(ws, "customers").items()}
+    assert customers["(Do Not Modify) Account"] == ("company_id", "id")
+    assert customers["(Do Not Modify) Row Checksum"][1] == customers["(Do Not Modify) Modified On"][1] == "ignore"
+    assert customers["Address 1: Country/Region"] == ("country", "fit")
+    assert customers["Address 1: State/Province"] == ("region", "fit")
+    assert customers["Relationship Type"] == ("lifecycle_stage", "post_sale")
+    assert customers["Status"] == ("record_status", "post_sale")  # a deactivated record: never a trait
+    deals = {h: (c["field"], c["role"]) for h, c in _columns(ws, "deals").items()}
+    assert deals["(Do Not Modify) Opportunity"] == ("deal_id", "id")
+    assert deals["Account"][0] == "company_name" and deals["Topic"][0] == "deal_name"
+    assert deals["Status"] == ("deal_stage", "outcome") and deals["Status Reason"][1] == "post_sale"
+    assert deals["Est. Revenue"] == ("amount", "outcome") and deals["Actual Close Date"][0] == "close_date"
+    assert deals["Est. Close Date"][1] == "outcome" and deals["Rating"] == ("deal_rating", "post_sale")
+    people = {h: c["field"] for h, c in _columns(ws, "contacts").items()}
+    assert people["(Do Not Modify) Contact"] == "contact_id" and people["Parent Customer"] == "company_name"
+    links = {r.kind: (r.linked, r.rows) for r in result.links}
+    assert links["deals"] == (60, 60) and links["contacts"] == (30, 30)
+    with ws.connect() as con:
+        table = ws.current_table(con, "customers")
+        countries = dict(con.execute(f"SELECT country, count(*) FROM {table} GROUP BY 1").fetchall())
+    assert countries == {"United Kingdom": 15, "Germany": 15}
+
+
+def test_a_folder_whose_headers_tell_nothing_is_read_by_its_file_names(write, tmp_path):
+    # a deals view exported without its status column and a contacts view without titles: two files that looked like
+    # prospects beside the accounts; their names say what they hold ("Accounts" says nothing: the only companies file)
+    from icp_agent.ingest.plan import plan_import
+
+    write("views/All Opportunities 01-02-2026 3-04-05 PM.csv", "Topic,Account,Est. Revenue\nRollout,Acme,1000\n")
+    write("views/My Active Contacts 01-02-2026 3-04-05 PM.csv", "Full Name,Account,Email\nAnn Lee,Acme,a@acme.io\n")
+    write("views/My Active Accounts 01-02-2026 3-04-05 PM.csv", "Account Name,Industry\nAcme,Retail\n")
+    plan = plan_import(tmp_path / "views")
+    by_kind = {p.kind: p.path.rsplit("/", 1)[-1] for p in plan.files}
+    assert by_kind["deals"].startswith("All Opportunities") and by_kind["contacts"].startswith("My Active Contacts")
+    assert by_kind["customers"].startswith("My Active Accounts") and len(plan.files) == 3
+    assert "file name says deals" in next(p.reason for p in plan.files if p.kind == "deals")

@@ -293,3 +293,29 @@ def test_a_post_sale_lifecycle_stage_is_read_as_status_unless_ignored(con):
     ignored = build_frame(con, "c", None, "g", HealthConfig(), [],
                           schema=Schema(sources={"customers": {"lifecycle_stage": info}}))
     assert ignored.not_customers == 0 and ignored.n == 30  # the leads have no NPS: nothing to score either way
+
+
+def test_a_column_outcome_leaves_out_the_accounts_that_are_not_customers(con):
+    # a Dynamics-like accounts file: Status Active/Inactive is the outcome; a relationship type tells 40 customers
+    # from 30 prospects and partners (Active too: they never bought), so they are left out as in a health build
+    con.execute("""CREATE TABLE c AS SELECT range AS _row, 'co' || range AS company_name,
+        CASE WHEN range < 40 THEN 'Customer' WHEN range < 60 THEN 'Prospect' ELSE 'Partner' END AS lifecycle_stage,
+        CASE WHEN range < 40 AND range % 4 = 0 THEN 'Inactive' WHEN range % 9 = 0 THEN 'Inactive' ELSE 'Active' END
+            AS status,
+        ['EU', 'US'][range % 2 + 1] AS region
+        FROM range(70)""")
+    config = HealthConfig(good_column="status", good_value="Active", bad_value="Inactive")
+    res = build_frame(con, "c", None, "f", config, ["lifecycle_stage", "region"])
+    assert (res.definition, res.n, res.not_customers) == ("column", 40, 30)
+    assert (res.n_good, res.n_bad) == (27, 13)  # rows 0, 4, ..., 36 and 9, 18, 27 are inactive
+    assert con.execute("SELECT max(_row) FROM f").fetchall()[0][0] == 39
+    note = res.not_customers_note or ""
+    assert note.startswith("30 accounts are not a customer and left out of the outcome comparison")
+    assert "'lifecycle_stage' = 'partner', 'prospect'" in note
+    # the outcome column itself is never read as the status; nor when that would leave one side empty
+    own = build_frame(con, "c", None, "g", HealthConfig(good_column="lifecycle_stage", good_value="Customer"),
+                      ["region"])
+    assert (own.n, own.not_customers) == (70, 0)
+    con.execute("UPDATE c SET status = 'Active' WHERE _row < 40")
+    kept = build_frame(con, "c", None, "h", config, ["lifecycle_stage", "region"])
+    assert (kept.n, kept.n_bad, kept.not_customers, kept.not_customers_note) == (70, 3, 0, None)

@@ -200,3 +200,24 @@ def test_an_industry_list_naming_customers_is_no_status(con):
          'Mining', 'Travel'][range % 10 + 1] AS industry FROM range(300)""")
     spec = FieldSpec("industry", "category")
     assert [s.name for s in screen_fields(con, "r", [spec]).kept] == ["industry"]
+
+
+def test_a_record_state_is_leakage_but_active_words_in_a_trait_are_not(con):
+    # an account's record state (Dynamics' Status: Active, or Inactive once deactivated: churn or cleanup) is known
+    # after the sale whatever its mix; a segment that merely contains "Active" beside other values is a trait
+    con.execute("""CREATE TABLE r AS SELECT range AS i, range % 3 = 0 AS good, range % 3 = 1 AS bad,
+        ['Active', 'Inactive', 'Active'][range % 7 % 3 + 1] AS record_state,
+        ['Enabled', 'Archived'][range % 5 % 2 + 1] AS flag,
+        ['Active lifestyle', 'Outdoor', 'Home'][range % 11 % 3 + 1] AS segment,
+        ['Active', 'Dormant', 'New'][range % 13 % 3 + 1] AS buyer_stage
+        FROM range(300)""")
+    specs = [FieldSpec(n, "category") for n in ("record_state", "flag", "segment", "buyer_stage")]
+    screen = screen_fields(con, "(SELECT * FROM r ORDER BY i)", specs, headers={"record_state": "Status"})
+    assert [s.name for s in screen.kept] == ["segment", "buyer_stage"]
+    got = {e["field"]: e for e in screen.excluded}
+    assert (got["record_state"]["rule"], got["record_state"]["basis"]) == ("leakage", "record state values")
+    assert "record_state ('Status') records whether an account is a customer or its record was deactivated" in (
+        got["record_state"]["reason"]
+    )
+    assert "'Active', 'Inactive'" in got["record_state"]["reason"]
+    assert got["flag"]["basis"] == "record state values"

@@ -217,7 +217,7 @@ def build_frame(
     if customers is None:
         raise UserError("no customers imported yet", hint="import a customers file first")
     if definition == "column":
-        return _frame_from_column(con, customers, frame, config, fit_fields, temporary)
+        return _frame_from_column(con, customers, frame, config, fit_fields, temporary, deals=deals, schema=schema)
     return _frame_from_health(con, customers, frame, config, fit_fields, temporary, deals=deals, schema=schema)
 
 
@@ -383,6 +383,9 @@ def find_non_customers(
     deals: str | None,
     fit_fields: list[str],
     schema=None,
+    *,
+    skip: frozenset[str] = frozenset(),
+    left_out_of: str = "the health cohorts",
 ) -> NonCustomers:
     """The accounts of `customers` the health score must not rank as customers, as SQL over its columns (alias c).
 
@@ -395,6 +398,8 @@ def find_non_customers(
     - deals are imported and linked to the accounts (at least one won deal links), it never won one, it holds
       no health data of its own (OWN_HEALTH_DATA: churn date, ARR, NPS, ...) and no customer status value.
       A customer with data but no won deal stays: a deals export often covers only recent years.
+    Columns in `skip` are never read as a status (a column-outcome build's own outcome column); `left_out_of` words
+    what the accounts are left out of in the note.
     Returns the SQL (self-contained, so a stored query re-runs), the count and a note saying what was left out and
     how to change it."""
     columns = columns_of(con, customers)
@@ -406,7 +411,7 @@ def find_non_customers(
     ]
     if "lifecycle_stage" in columns:
         candidates.append("lifecycle_stage")
-    candidates = [f for f in candidates if f not in sources or sources[f].role != "ignore"]
+    candidates = [f for f in candidates if (f not in sources or sources[f].role != "ignore") and f not in skip]
     statuses = status_columns(con, customers, candidates)
     won_keys = None
     if deals is not None and "deal_stage" in columns_of(con, deals):
@@ -457,8 +462,8 @@ def find_non_customers(
     if by_deals:
         parts.append(f"{by_deals:,} never won a deal and have no health data of their own (churn date, ARR, NPS, ...)")
     note = (
-        f"{count:,} {'accounts are' if count != 1 else 'account is'} not a customer and left out of the health "
-        f"cohorts: {'; '.join(parts)}"
+        f"{count:,} {'accounts are' if count != 1 else 'account is'} not a customer and left out of {left_out_of}: "
+        f"{'; '.join(parts)}"
         if count
         else ""
     )
@@ -761,20 +766,47 @@ def outcome_words(config: HealthConfig, name: str) -> tuple[str, str]:
 
 
 def _frame_from_column(
-    con, customers: str, frame: str, config: HealthConfig, fit_fields: list[str], temporary: bool = False
+    con,
+    customers: str,
+    frame: str,
+    config: HealthConfig,
+    fit_fields: list[str],
+    temporary: bool = False,
+    *,
+    deals: str | None = None,
+    schema=None,
 ) -> HealthResult:
     columns = columns_of(con, customers)
     name, value, rule = _outcome_value(con, customers, config, columns)
     value = f"({value})"
     fit = _fit_select([f for f in fit_fields if f != name], columns)
     keys = [c for c in ("company_id", "company_name", "domain") if c in columns]
+    # the accounts that are not customers (a prospect is "Active" too) are left out as in a health build, unless
+    # that leaves no good or no bad account (the outcome itself tells customers from the rest)
+    outside = find_non_customers(
+        con,
+        customers,
+        deals,
+        [f for f in fit_fields if f != name],
+        schema,
+        skip=frozenset({name}),
+        left_out_of="the outcome comparison",
+    )
+    if (
+        outside.count
+        and 0
+        in con.execute(
+            f"SELECT count_if({value}), count_if(NOT {value}) FROM {customers} c WHERE NOT ({outside.sql})"
+        ).fetchall()[0]
+    ):
+        outside = NonCustomers()
     query = f"""
         {_create(frame, temporary)} AS
         SELECT c._row{"".join(f", c.{k}" for k in keys)}{"".join(", " + f for f in fit)},
                {value} AS outcome,
                CASE WHEN {value} THEN 'good' WHEN NOT {value} THEN 'bad' END AS cohort,
                coalesce({value}, FALSE) AS good, coalesce(NOT {value}, FALSE) AS bad
-        FROM {customers} c WHERE {value} IS NOT NULL ORDER BY c._row"""
+        FROM {customers} c WHERE {value} IS NOT NULL AND NOT ({outside.sql}) ORDER BY c._row"""
     con.execute(query)
     n, n_good, n_bad = con.execute(f"SELECT count(*), count_if(good), count_if(bad) FROM {frame}").fetchall()[0]
     if not n_good or not n_bad:
@@ -797,6 +829,8 @@ def _frame_from_column(
         queries={"frame": " ".join(query.split())},
         outcome=rule,
         words=outcome_words(config, name),
+        not_customers=outside.count,
+        not_customers_note=outside.note,
     )
 
 

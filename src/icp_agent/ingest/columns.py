@@ -20,8 +20,10 @@ from icp_agent.ingest.fields import (
     attribute_name,
     canonical_field,
     is_converted,
+    is_export_furniture,
     is_secondary,
     kind_field,
+    marked_record,
     strip_own_prefix,
 )
 from icp_agent.ingest.mapping import Mapping
@@ -164,8 +166,8 @@ def plan_columns(
             role=spec.role if spec else "auto",
             note=note,
         )
-        if target == "ignore":
-            column.role = "ignore"
+        if target == "ignore" or (not target and not canonical and is_export_furniture(header)):
+            column.role = "ignore"  # and an export's own re-import column ("(Do Not Modify) ...") is never a trait
         planned.append(column)
     return planned
 
@@ -174,12 +176,19 @@ def detect_kind(headers: list[str], mapping: Mapping | None = None, file_name: s
     """Guess a file's kind from its headers; returns (kind, reason).
 
     Only kind-neutral signals decide (a stage column, job titles, lifecycle fields); the
-    headers whose meaning depends on the kind ("Record ID", "Name") are mapped afterwards.
+    headers whose meaning depends on the kind ("Record ID", "Name") are mapped afterwards. An export's
+    hidden record id named by its entity ("(Do Not Modify) Opportunity", the first such column) says what a row
+    is before any of them. When nothing in the headers tells deals, contacts or customers from a prospect list,
+    the file name may (`kind_from_file_name`: "All Opportunities 11-27-2026 4-42-07 PM.xlsx" is deals).
     """
     overrides = mapping.columns_for(file_name) if mapping else {}
     fields = {f for f in (overrides.get(h) or canonical_field(h) for h in headers) if f is not None}
     from icp_agent.ingest.fields import CONTACT_SIGNALS, CUSTOMER_SIGNALS, DEAL_SIGNALS
 
+    marked = next((record for h in headers if not overrides.get(h) and (record := marked_record(h))), None)
+    if marked and marked[1] in ("deals", "contacts", *ACCOUNT_TABLE_KINDS):
+        header = next(h for h in headers if marked_record(h) == marked)
+        return marked[1], f"its record id column {header!r} names the row's entity"
     if fields & DEAL_SIGNALS:
         return "deals", "has a deal stage column"
     if fields & CONTACT_SIGNALS:
@@ -191,7 +200,32 @@ def detect_kind(headers: list[str], mapping: Mapping | None = None, file_name: s
     signals = sorted(fields & CUSTOMER_SIGNALS)
     if signals:
         return "customers", f"companies with lifecycle/revenue fields ({', '.join(signals)})"
+    named = kind_from_file_name(file_name) if not marked else None  # a marked account is a company either way
+    if named and named != "prospects":
+        return named, f"the file name says {named} (its headers name no stage, job title or lifecycle field)"
     return "prospects", "companies without lifecycle, revenue or outcome fields"
+
+
+# Words of a file name that say what its rows are, as CRMs name their exports and views ("All Opportunities
+# 11-27-2026 4-42-07 PM", "deals-2025", "My Active Contacts", "customer_list"). "Accounts" and "companies" hold
+# customers and prospects alike: they say nothing here. Per-account tables (subscriptions, tickets) need their
+# columns to be read as such, so a name alone never makes one.
+FILE_NAME_KINDS = {
+    "deals": r"deals?|opportunit(?:y|ies)|opps?|pipeline",
+    "contacts": r"contacts?|people|persons?",
+    "customers": r"customers?|clients?",
+    "prospects": r"prospects?|leads?|targets?",
+}
+
+
+def kind_from_file_name(file_name: str | None) -> str | None:
+    """The one kind the words of `file_name`'s stem name (FILE_NAME_KINDS), else None (none or several)."""
+    if not file_name:
+        return None
+    stem = re.sub(r"\.[A-Za-z0-9]+$", "", file_name.replace("\\", "/").rsplit("/", 1)[-1])
+    words = re.findall(r"[a-z]+", re.sub(r"([a-z])([A-Z])", r"\1 \2", stem).lower())
+    found = {kind for kind, pattern in FILE_NAME_KINDS.items() for w in words if re.fullmatch(pattern, w)}
+    return found.pop() if len(found) == 1 else None
 
 
 def _account_table_kind(headers: list[str], fields: set[str], mapping: Mapping | None) -> tuple[str, str] | None:

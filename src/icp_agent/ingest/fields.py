@@ -178,7 +178,17 @@ FIELDS: tuple[Field, ...] = (
         "category",
         "fit",
         "state or region",
-        ("State/Region", "State", "BillingState", "Billing State/Province", "Region", "Company State"),
+        (
+            "State/Region",
+            "State",
+            "BillingState",
+            "Billing State/Province",
+            "State/Province",
+            "State or Province",
+            "Province",
+            "Region",
+            "Company State",
+        ),
     ),
     Field("city", "category", "fit", "city", ("City", "BillingCity", "Billing City", "Company City")),
     Field(
@@ -215,7 +225,7 @@ FIELDS: tuple[Field, ...] = (
         "category",
         "outcome",
         "deal stage (won / lost / open)",
-        ("Deal Stage", "Stage", "StageName", "Opportunity Stage", "Deal Status"),
+        ("Deal Stage", "Stage", "StageName", "Opportunity Stage", "Deal Status", "Sales Stage"),
     ),
     Field(
         "amount",
@@ -241,6 +251,10 @@ FIELDS: tuple[Field, ...] = (
             "Won Time",
             "Won Date",
             "Date Won",
+            "Actual Close Date",
+            "Est. Close Date",
+            "Estimated Close Date",
+            "Expected Close Date",
         ),
     ),
     Field(
@@ -272,6 +286,13 @@ FIELDS: tuple[Field, ...] = (
         "post_sale",
         "a deal's amount weighted by its probability (known only during the sale)",
         ("Expected Revenue", "ExpectedRevenue", "Weighted Amount", "Weighted Revenue"),
+    ),
+    Field(
+        "deal_rating",
+        "category",
+        "post_sale",
+        "the rep's rating of a deal (hot, warm, cold: known only during the sale)",
+        ("Deal Rating", "Opportunity Rating"),
     ),
     Field("next_step", "text", "ignore", "a deal's next step, free text", ("Next Step", "NextStep", "Next Steps")),
     Field(
@@ -305,6 +326,20 @@ FIELDS: tuple[Field, ...] = (
         ),
     ),
     Field(
+        "record_status",
+        "category",
+        "post_sale",
+        "whether the CRM record is active or deactivated (Dynamics' Status and Status Reason): known after the sale",
+        ("Record Status", "Record State", "Status Reason", "Active Status"),
+    ),
+    Field(
+        "row_checksum",
+        "text",
+        "ignore",
+        "an export's checksum or version stamp of a row, for re-import (bookkeeping)",
+        ("Row Checksum", "Checksum", "Row Version", "Version Number"),
+    ),
+    Field(
         "deal_type", "category", "ignore", "new business / renewal / upsell", ("Type", "Deal Type", "Opportunity Type")
     ),
     # customer lifecycle and health
@@ -312,8 +347,16 @@ FIELDS: tuple[Field, ...] = (
         "lifecycle_stage",
         "category",
         "post_sale",
-        "CRM lifecycle stage",
-        ("Lifecycle Stage", "Lifecycle", "Customer Status", "Account Status", "Customer Stage"),
+        "CRM lifecycle stage: the account's relation to us (customer, prospect, partner, ...)",
+        (
+            "Lifecycle Stage",
+            "Lifecycle",
+            "Customer Status",
+            "Account Status",
+            "Customer Stage",
+            "Relationship Type",
+            "Relationship Status",
+        ),
     ),
     Field(
         "customer_since",
@@ -564,14 +607,25 @@ _ACCOUNT_LINK: dict[str, tuple[str, ...]] = {
 KIND_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
     "deals": {
         "deal_id": ("Record ID", "Id", "Deal Record ID"),
-        "deal_name": ("Name", "Title"),
-        "amount": ("Value",),
+        "deal_name": ("Name", "Title", "Topic"),
+        # Dynamics: the estimate is set on every opportunity, the actual (defaulting to the estimate) only once won
+        "amount": ("Value", "Est. Revenue", "Estimated Revenue", "Actual Revenue"),
         "deal_stage": ("Status",),
+        "deal_rating": ("Rating",),
         "deal_created_date": ("Created", "Add time", "Create time", "Created Time", "Created On", "Created At"),
+        # the deal's company and contact as a lookup shows them: by name (Dynamics' "Potential Customer")
+        "company_name": ("Potential Customer", "Customer", "Customer Account"),
+        "contact_name": ("Contact", "Primary Contact"),
     },
-    "contacts": {"contact_id": ("Record ID", "Id", "Contact Record ID"), "contact_name": ("Name",)},
-    "customers": {"company_id": ("Record ID", "Id"), "company_name": ("Name",)},
-    "prospects": {"company_id": ("Record ID", "Id"), "company_name": ("Name",)},
+    "contacts": {
+        "contact_id": ("Record ID", "Id", "Contact Record ID"),
+        "contact_name": ("Name",),
+        "company_name": ("Parent Customer", "Parent Customer Name"),
+        "record_status": ("Status",),
+    },
+    # an account's Status (Active/Inactive) is whether the record was deactivated: churn or cleanup, after the sale
+    "customers": {"company_id": ("Record ID", "Id"), "company_name": ("Name",), "record_status": ("Status",)},
+    "prospects": {"company_id": ("Record ID", "Id"), "company_name": ("Name",), "record_status": ("Status",)},
     "subscriptions": {
         **_ACCOUNT_LINK,
         "subscription_id": ("id", "subscription", "uuid"),
@@ -694,7 +748,23 @@ OWN_PREFIX = {
 # Weaker spellings of a field: when another column of the file names the field too, that one wins
 # ("Close time", set for won and lost deals, over "Won time", set for won deals only; a deal's "Stage" over a
 # "Status" when neither column's values read as won or lost).
-SECONDARY_SPELLINGS = frozenset(header_key(s) for s in ("Won Time", "Won Date", "Date Won", "won_date", "Status"))
+# Dynamics' "Status Reason" details its "Status": the first wins. A closed deal's actual close date wins over the estimate (Dynamics' "Actual Close Date" over "Est. Close Date"); an
+# actual revenue, set only once a deal is won, yields to the estimate every deal has (a lost deal keeps its size).
+SECONDARY_SPELLINGS = frozenset(
+    header_key(s)
+    for s in (
+        "Won Time",
+        "Won Date",
+        "Date Won",
+        "won_date",
+        "Status",
+        "Status Reason",
+        "Est. Close Date",
+        "Estimated Close Date",
+        "Expected Close Date",
+        "Actual Revenue",
+    )
+)
 
 
 # A deal's or contact's column holding its company's record id, under any of the spellings CRMs give a lookup's id:
@@ -716,6 +786,52 @@ CONTACT_REFERENCE_ID = re.compile(
     re.IGNORECASE,
 )
 COMPANY_KINDS = ("customers", "prospects")
+
+# Dynamics 365's Export to Excel adds hidden columns marked "(Do Not Modify)" for re-import: the record's GUID
+# under its entity's name ("(Do Not Modify) Account", "(Do Not Modify) Opportunity"), a row checksum and the
+# modified time. The entity names the record: its id field, and the kind of a file whose rows are such records.
+DO_NOT_MODIFY = re.compile(r"^\s*[(\[]\s*do\s*not\s*modify\s*[)\]]\s*[:\-]?\s*(?P<rest>\S.*)$", re.IGNORECASE)
+ENTITY_RECORDS: dict[str, tuple[str, str]] = {  # entity word (header_key) -> (id field, kind of a file of them)
+    **dict.fromkeys(("account", "company", "organization", "organisation", "customer"), ("company_id", "companies")),
+    **dict.fromkeys(("opportunity", "deal"), ("deal_id", "deals")),
+    **dict.fromkeys(("contact", "person", "lead"), ("contact_id", "contacts")),
+    **dict.fromkeys(("case", "incident", "ticket"), ("ticket_id", "tickets")),
+    "subscription": ("subscription_id", "subscriptions"),
+}
+
+
+def marked_record(header: str) -> tuple[str, str] | None:
+    """(id field, kind) when `header` is an export's hidden record id named by its entity ("(Do Not Modify)
+    Opportunity" -> ("deal_id", "deals"); kind "companies" for an account), else None."""
+    matched = DO_NOT_MODIFY.match(header)
+    return ENTITY_RECORDS.get(header_key(matched["rest"])) if matched else None
+
+
+def is_export_furniture(header: str) -> bool:
+    """True for a column an export adds for its own re-import ("(Do Not Modify) Row Checksum"): never a trait."""
+    return bool(DO_NOT_MODIFY.match(header))
+
+
+# Address fields under the address's name: Dynamics' "Address 1: Country/Region", "Address 2: City", "Billing
+# Address - State", "Mailing Address City". What is left must name a location field.
+ADDRESS_PREFIX = re.compile(
+    r"^\s*(?:(?:billing|mailing|shipping|postal|primary|main|business|office|head\s*office|hq|registered|street)"
+    r"[\s_]*)?address(?P<number>[\s_]*\d+)?(?:\s*[:.\-\u2013\u2014/|>_]+\s*|\s+)(?P<rest>\S.*)$",
+    re.IGNORECASE,
+)
+LOCATION_FIELDS = frozenset({"country", "region", "city"})
+
+
+def address_field(header: str) -> tuple[str, int] | None:
+    """(location field, address number) for a header naming a part of an address ("Address 1: City" ->
+    ("city", 1); 1 when unnumbered), else None."""
+    matched = ADDRESS_PREFIX.match(header)
+    if not matched:
+        return None
+    found = SYNONYMS.get(header_key(matched["rest"]))
+    if found not in LOCATION_FIELDS:
+        return None
+    return found, int(matched["number"]) if matched["number"] else 1
 
 
 def reference_field(header: str, kind: str | None) -> str | None:
@@ -741,8 +857,10 @@ def strip_own_prefix(header: str, kind: str | None) -> str:
 
 
 def is_secondary(header: str, kind: str | None = None) -> bool:
-    """True for a weaker spelling of its field (SECONDARY_SPELLINGS), with or without the own prefix."""
-    return header_key(strip_own_prefix(header, kind)) in SECONDARY_SPELLINGS
+    """True for a weaker spelling of its field (SECONDARY_SPELLINGS), with or without the own prefix, and for a
+    second or later address ("Address 2: City" yields to "Address 1: City")."""
+    address = address_field(strip_own_prefix(header, kind))
+    return header_key(strip_own_prefix(header, kind)) in SECONDARY_SPELLINGS or bool(address and address[1] > 1)
 
 
 # A CRM's custom-field markers say nothing about what the field means: Freshsales' `cf_` prefix ("cf_arr"),
@@ -832,6 +950,9 @@ def canonical_field(header: str, kind: str | None = None) -> str | None:
 def _canonical_field(header: str, kind: str | None) -> str | None:
     """canonical_field for the header as written (no variants)."""
     by_kind = KIND_SYNONYM_KEYS.get(kind or "", {})
+    if marked := DO_NOT_MODIFY.match(header):  # "(Do Not Modify) Account": the account's id; else what follows
+        record = ENTITY_RECORDS.get(header_key(marked["rest"]))
+        return record[0] if record else _canonical_field(marked["rest"], kind)
     key = header_key(header)
     found = by_kind.get(key) or reference_field(header, kind) or SYNONYMS.get(key)
     if found:
@@ -841,6 +962,8 @@ def _canonical_field(header: str, kind: str | None) -> str | None:
         found = by_kind.get(header_key(rest)) or SYNONYMS.get(header_key(rest))
         if found:
             return found
+    if address := address_field(rest):
+        return address[0]
     prefixed = COMPANY_PREFIX.match(header)
     if prefixed:
         rest_key = header_key(prefixed["rest"])
@@ -918,6 +1041,15 @@ def fields_markdown() -> str:
         "name one field, a mapping file's choice wins, then (for `deal_stage`) the column whose values read as",
         "won or lost, then an amount already in the home currency, then the stronger spelling (`Close time` over",
         "`Won time`), then a column marked primary.",
+        "",
+        "## Export furniture and address parts",
+        "",
+        "Dynamics 365's Export to Excel marks the columns it needs for re-import `(Do Not Modify)`: under an",
+        "entity's name it is that record's id (`(Do Not Modify) Account` -> `company_id`, `(Do Not Modify)",
+        "Opportunity` -> `deal_id`, `(Do Not Modify) Contact` -> `contact_id`), and it tells the file's kind;",
+        "any other such column (`Row Checksum`, `Modified On`) is bookkeeping, role `ignore`. A location under an",
+        "address's name is that location: `Address 1: Country/Region`, `Address 1: City`, `Billing Address -",
+        "State` -> `country`, `city`, `region`; a second address (`Address 2: City`) yields to the first.",
         "",
         "## Custom fields, converted amounts, plurals",
         "",

@@ -724,6 +724,35 @@ def list_elements(expr: str) -> str:
 # Regions ("Europe", "EMEA"), numeric codes and unknown spellings are not countries here: they stay as written.
 
 COUNTRY_LOCALES = ("en", "de", "fr", "es", "it", "nl", "pt", "sv", "da", "nb", "fi", "pl", "cs")
+# English names a country field holds that neither CLDR's main names nor ISO 3166 give: CLDR's short and variant
+# names (which babel does not ship: "Ivory Coast", "Turkey", "East Timor"), common and former names ("Great Britain",
+# "Holland", "Swaziland", "UAE"). The UK's constituent countries (England, Scotland, Wales: ISO 3166-2 subdivisions
+# of type "Country"; Northern Ireland) are read as the United Kingdom: a CRM country field holding them means a UK
+# company, and kept apart they would split the UK's accounts into four small markets; the region or city field
+# keeps where in the UK.
+COUNTRY_ALIASES = {
+    "Great Britain": "GB",
+    "Britain": "GB",
+    "Northern Ireland": "GB",
+    "Holland": "NL",
+    "Ivory Coast": "CI",
+    "Turkey": "TR",
+    "Swaziland": "SZ",
+    "Macedonia": "MK",
+    "East Timor": "TL",
+    "Burma": "MM",
+    "Macau": "MO",
+    "Vatican": "VA",
+    "Palestine": "PS",
+    "UAE": "AE",
+    "KSA": "SA",
+    "Republic of Ireland": "IE",
+    "Eire": "IE",
+    "DR Congo": "CD",
+    "DRC": "CD",
+    "Bosnia": "BA",
+    "Korea, South": "KR",
+}
 _NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "ZZ", "XA", "XB"})  # CLDR groupings and pseudo-territories
 
 
@@ -763,6 +792,11 @@ def _country_index() -> tuple[dict[str, str], dict[str, str]]:
         for code, name in Locale.parse(locale).territories.items():
             if code in english:
                 index.setdefault(_country_key(name), code)
+    for alias, code in COUNTRY_ALIASES.items():
+        index.setdefault(_country_key(alias), code)
+    for part in pycountry.subdivisions:  # England, Scotland, Wales (GB); not a country of their own
+        if part.type == "Country" and part.country_code in english:
+            index.setdefault(_country_key(part.name.split("[")[0]), part.country_code)
     return index, english
 
 

@@ -81,6 +81,9 @@ _OUTCOME_NAME_PATTERNS = (
 # names of a field that records customer status, and the words of a status value beside CUSTOMER_VALUE's
 _STATUS_NAME_PATTERNS = (r"\blife ?cycle\b", r"\b(customer|client) (status|stage|type)\b")
 _STATUS_WORD = rf"{CUSTOMER_VALUE}|{NOT_CUSTOMER_VALUE}|\b(active|inactive|former|current|paying|ex)\b"
+# a record's state: active beside deactivated (Dynamics' account Status): churn or cleanup, known after the sale
+_RECORD_ON = r"^\s*(active|enabled)\s*$"
+_RECORD_OFF = r"^\s*(inactive|deactivated|disabled|archived|not active)\s*$"
 ID_DISTINCT_SHARE = 0.95  # plain numbers: whole and distinct on this share of rows
 TEXT_DISTINCT_SHARE = 0.5  # categories: distinct on this share of rows ...
 TEXT_MIN_VALUES = 50  # ... and at least this many values
@@ -238,7 +241,8 @@ def customer_status(spec: FieldSpec, header: str | None = None, counts: _ValueCo
     """The customer-status rule (module doc): an exclusion when a category field records whether the account is
     a customer, by its name or header ("Lifecycle stage", "Customer status") or by its values (one matching
     CUSTOMER_VALUE and at least one more status word: "Customer" and "Partner", "Active customer" and "Churned",
-    together on at least half of its known rows), else None. `counts` gives the field's values (read when the name does not decide)."""
+    together on at least half of its known rows; or a record's state, active beside inactive or deactivated, on at
+    least half: Dynamics' account "Status"), else None. `counts` gives the field's values (read when the name does not decide)."""
     if spec.kind != "category":
         return None
     shown = f"{spec.name} ({header!r})" if header and header != spec.name else spec.name
@@ -250,18 +254,28 @@ def customer_status(spec: FieldSpec, header: str | None = None, counts: _ValueCo
     rows = {str(v): total for v, total, *_ in counts.rows() if v is not None} if counts is not None else {}
     values = list(rows)
     status = [v for v in values if re.search(_STATUS_WORD, v.lower())]
-    # two status values, one naming customers, on most rows: an industry list with "Customer service" is no status
+    state = [v for v in values if re.search(f"{_RECORD_ON}|{_RECORD_OFF}", v.lower())]
+    most = 0.5 * sum(rows.values())
+    # two status values, one naming customers, on most rows: an industry list with "Customer service" is no status;
+    # or a record's state (active and deactivated) on most rows
     if basis is None and not (
         len(status) >= 2
         and any(re.search(CUSTOMER_VALUE, v.lower()) for v in status)
-        and sum(rows[v] for v in status) >= 0.5 * sum(rows.values())
+        and sum(rows[v] for v in status) >= most
     ):
-        return None
+        if not (
+            any(re.search(_RECORD_ON, v.lower()) for v in state)
+            and any(re.search(_RECORD_OFF, v.lower()) for v in state)
+            and sum(rows[v] for v in state) >= most
+        ):
+            return None
+        basis, status = "record state values", state
     listed = ", ".join(repr(v) for v in (status or values)[:6])
     return {
         "rule": "leakage",
         "basis": basis or "status values",
         "reason": f"{shown} records whether an account is a customer"
+        + (" or its record was deactivated (churn or cleanup)" if basis == "record state values" else "")
         + (f" (values {listed})" if listed else "")
         + ": it changes when the deal is won or the customer churns, and a prospect never has the customers' "
         f"value, so it would let the outcome explain itself. If a seller can know it before the sale, bring it "
