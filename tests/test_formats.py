@@ -342,6 +342,24 @@ def test_workbook_amounts_carry_the_currency_their_format_shows(priced_workbook)
                                        ("D-7", "tbd", "Euro")]  # fmt: skip
 
 
+def test_workbook_currency_cells_found_whatever_the_writers_attribute_order(priced_workbook, tmp_path):
+    # another writer: the style before the place, a namespace prefix, and a row style of a currency format
+    import re
+    import zipfile
+
+    moved = tmp_path / "reordered.xlsx"
+    with zipfile.ZipFile(priced_workbook) as source, zipfile.ZipFile(moved, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename.startswith("xl/worksheets/"):
+                data = re.sub(rb'<c r="([A-Z]+[0-9]+)" s="([0-9]+)"', rb'<c s="\2" r="\1"', data)
+                data = data.replace(b'<row r="5">', b'<row r="5" s="1" customFormat="1">')
+            target.writestr(item, data)
+    assert b'<c s="' in zipfile.ZipFile(moved).read("xl/worksheets/sheet1.xml")
+    assert staged(moved) == staged(priced_workbook)
+    assert staged(moved)[1] == ("D-2", "$2500.5", "US Dollar")
+
+
 def test_workbook_and_its_csv_store_the_same_amounts_in_the_reporting_currency(ws, priced_workbook, write):
     rates = '[fx]\ncurrency = "EUR"\nUSD = 0.9\nCAD = 0.7\nCHF = 1.05\n'
     mapping = Mapping.load(write("m.toml", rates))
