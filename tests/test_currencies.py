@@ -126,6 +126,7 @@ def test_a_values_own_currency_wins_over_a_disagreeing_currency_column():
 
 # --- currencies named in words, and shown by Excel number formats ---
 
+
 @pytest.mark.parametrize("raw,code", [
     ("Euro", "EUR"), ("US Dollar", "USD"), ("Pound Sterling", "GBP"), ("Swiss Franc", "CHF"),  # ISO 4217 names
     ("Japanese Yen", "JPY"), ("British Pound", "GBP"), ("euros", "EUR"), ("U.S. dollars", "USD"),  # CLDR English

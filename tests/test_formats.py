@@ -360,6 +360,21 @@ def test_workbook_currency_cells_found_whatever_the_writers_attribute_order(pric
     assert staged(moved)[1] == ("D-2", "$2500.5", "US Dollar")
 
 
+def test_workbook_currency_cells_placed_in_a_table_that_starts_below_and_right_of_a1(tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for cell, value, fmt in (("C3", "Account", None), ("D3", "ARR", None), ("C4", "Alder", None),
+                             ("D4", 1200, "[$£-809]#,##0"), ("C5", "Birch", None), ("D5", 900, "#,##0 [$SEK]"),
+                             ("C6", "Cedar", None), ("D6", 15, "0.0")):  # fmt: skip
+        sheet[cell] = value
+        if fmt:
+            sheet[cell].number_format = fmt
+    path = tmp_path / "offset.xlsx"
+    book.save(path)
+    assert staged(path) == [("Alder", "£1200"), ("Birch", "SEK 900"), ("Cedar", "15")]
+
+
 def test_workbook_and_its_csv_store_the_same_amounts_in_the_reporting_currency(ws, priced_workbook, write):
     rates = '[fx]\ncurrency = "EUR"\nUSD = 0.9\nCAD = 0.7\nCHF = 1.05\n'
     mapping = Mapping.load(write("m.toml", rates))
