@@ -2,7 +2,8 @@
 lookup), the currency column that qualifies a money column (`Amount Currency`, `CurrencyIsoCode`), and one
 comparable currency per money column: amounts in other currencies are converted with the user's rates,
 else the file's own exchange-rate column, else stored as NULL with a warning, the amount as written kept
-in `<field>_original`."""
+in `<field>_original`. Also what text names a currency: currency names in any language (`currency_by_name`)
+and the currency an Excel number format shows (`format_currency`)."""
 
 from __future__ import annotations
 

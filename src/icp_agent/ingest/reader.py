@@ -11,7 +11,8 @@ control characters no export contains), else Latin-1. A statistical detector was
 left out: on CRM-sized samples charset-normalizer 3.5 read Western text as cp1250 and Polish
 cp1250 as cp1252, while this rule is exact for the Western exports it covers. DuckDB reads UTF-8 and Latin-1
 itself; anything else, and Excel workbooks (read with python-calamine), is streamed
-into a UTF-8 CSV beside the workspace first and read from there.
+into a UTF-8 CSV beside the workspace first and read from there. A workbook's amounts keep the currency
+their number format shows ("€1000"), as a CSV saved from the sheet would (`_currency_cells`).
 
 Report furniture (what a CRM's report export adds around the table: titles above the
 header, "Total"/"Subtotal" rows, "Grand Totals (24 records)", confidentiality and
