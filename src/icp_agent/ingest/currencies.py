@@ -261,6 +261,7 @@ def apply_currencies(
             counts[dominant] += unmarked
         reporting = mapping.fx_currency or dominant
         others = sorted(set(counts) - {reporting})
+        column.stored_currency = reporting  # converted to it, or kept only where already in it
         if column.open_values:
             column.note = join_note(
                 column.note, f"{column.open_values} open band(s) such as $10M+ stored as their lower bound"
@@ -380,6 +381,7 @@ def _in_reporting_currency(
     if currency is not None:
         con.execute(f"UPDATE {table} SET {currency} = ? WHERE {name} IS NOT NULL", [mapping.fx_currency])
     column.currencies = {mapping.fx_currency: amounts}
+    column.stored_currency = mapping.fx_currency
     column.note = join_note(
         column.note,
         f"no amount names its currency: read as {mapping.fx_currency}, the reporting currency the mapping or "
