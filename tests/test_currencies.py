@@ -5,10 +5,12 @@ the user's rates or the file's own rate column, else NULL with a warning, the am
 from __future__ import annotations
 
 import duckdb
+import pytest
 
 from icp_agent.ingest.columns import PlannedColumn
-from icp_agent.ingest.currencies import apply_currencies, count_currencies, pair_currency_columns
+from icp_agent.ingest.currencies import apply_currencies, count_currencies, format_currency, pair_currency_columns
 from icp_agent.ingest.mapping import Mapping
+from icp_agent.ingest.normalize import code_or_symbol, currency_code, register_functions
 
 
 def _col(header: str, type_: str, name: str | None = None, **kw) -> PlannedColumn:
@@ -120,3 +122,83 @@ def test_a_values_own_currency_wins_over_a_disagreeing_currency_column():
     assert got == [(12.0, "SEK", 1.2), (30.0, "CAD", 22.5), (40.0, "GBP", 50.0), (900.0, "CNY", 126.0)]
     assert len(warnings) == 1 and warnings[0].startswith("d.csv: column 'Amount': 1 amounts carry their own")
     assert "'Deal Currency'" in warnings[0]
+
+
+# --- currencies named in words, and shown by Excel number formats ---
+
+
+@pytest.mark.parametrize("raw,code", [
+    ("Euro", "EUR"), ("US Dollar", "USD"), ("Pound Sterling", "GBP"), ("Swiss Franc", "CHF"),  # ISO 4217 names
+    ("Japanese Yen", "JPY"), ("British Pound", "GBP"), ("euros", "EUR"), ("U.S. dollars", "USD"),  # CLDR English
+    ("Pfund Sterling", "GBP"), ("Schweizer Franken", "CHF"), ("US-Dollar", "USD"),  # a German export
+    ("Dollar américain", "USD"), ("livre sterling", "GBP"), ("Franc suisse", "CHF"),  # a French one
+    ("Schwedische Krone", "SEK"), ("corona sueca", "SEK"), ("Türkische Lira", "TRY"),  # TRY, not the former TRL
+    ("EUR - Euro", "EUR"), ("Swiss Franc (CHF)", "CHF"), ("US Dollar ($)", "USD"),
+    ("Bitcoin", None), ("Euro (USD)", None), ("Franc", None), ("n/a", None), ("", None),
+])  # fmt: skip
+def test_currency_names_in_any_language_are_read_as_iso_codes(raw, code):
+    assert currency_code(raw) == code
+
+
+def test_an_exchange_rate_file_names_currencies_by_code_only():
+    assert code_or_symbol("Euro") is None and code_or_symbol("eur") == "EUR" and code_or_symbol("€") == "EUR"
+
+
+@pytest.mark.parametrize("fmt,shown", [
+    ('"€"#,##0.00', "€"), ("[$€-407] #,##0.00", "€"), ("#,##0.00 [$€-407]", "€"), ('#,##0.00\\ "€"', "€"),
+    ("#,##0.00 [$EUR]", "EUR"), ("_-* #,##0.00 €_-;-* #,##0.00 €_-;_-* \"-\"?? €_-;_-@_-", "€"),
+    ('"$"#,##0.00', "$"), ("[$$-409]#,##0.00", "$"), ('_("$"* #,##0.00_);_("$"* \\(#,##0.00\\);_("$"* "-"??_);_(@_)', "$"),
+    ("[$$-1009]#,##0.00", "CAD"), ("[$$-C09]#,##0.00", "AUD"), ("[$kr-41D] #,##0", "SEK"), ("[$¥-804]#,##0", "CNY"),
+    ("[$£-809]#,##0.00", "£"), ('#,##0.00 "CHF"', "CHF"), ("[$CHF-807] #,##0.00", "CHF"), ("\\€#,##0", "€"),
+    ("[$€-x-euro2] #,##0.00", "€"), ("[$kr-414] #,##0.00", "NOK"), ("[$R-1C09]#,##0.00", "ZAR"),
+    ("[$USD-409] #,##0.00", "USD"), ("#,##0.00\\ [$€-1];[Red]-#,##0.00\\ [$€-1]", "€"),
+    ("General", None), ("0.00", None), ("#,##0", None), ("0%", None), ("m/d/yyyy", None), ("[$-407]dd.mm.yyyy", None),
+    ('#,##0 "units"', None), ("[Red]#,##0.00;[Blue]-#,##0.00", None), ('#,##0 "kr"', None),  # kr of which country?
+])  # fmt: skip
+def test_the_currency_an_excel_number_format_shows(fmt, shown):
+    assert format_currency(fmt) == shown
+
+
+def _lookup_tables(con, currencies: list[str | None]) -> None:
+    """The staged rows (`_dedup`) and the currency column's lookup (`_lk_1`) the importer leaves for
+    apply_currencies, for a file with columns Amount and Currency."""
+    con.execute('CREATE TABLE _dedup (_row BIGINT, "Currency" VARCHAR)')
+    con.executemany("INSERT INTO _dedup VALUES (?, ?)", list(enumerate(currencies, start=1)))
+    con.execute(
+        'CREATE TABLE _lk_1 AS SELECT "Currency" AS raw, count(*) AS c, min(_row) AS first_row, '
+        'icp_currency("Currency") AS currency FROM _dedup GROUP BY 1'
+    )
+
+
+def test_amounts_whose_currency_column_names_no_currency_are_set_aside():
+    con = duckdb.connect()
+    register_functions(con)
+    values = ["Euro", "US Dollar", "Bitcoin", None, "Euro"]
+    _lookup_tables(con, values)
+    con.execute("CREATE TABLE t (_row BIGINT, amount DOUBLE, amount__parsed_currency VARCHAR, currency VARCHAR)")
+    con.executemany(
+        "INSERT INTO t VALUES (?, ?, NULL, icp_currency(?))",
+        [(i, a, v) for i, (a, v) in enumerate(zip([100.0, 200.0, 300.0, 400.0, 50.0], values, strict=True), 1)],
+    )
+    amount, code = _col("Amount", "money", currency_source="currency"), _col("Currency", "currency")
+    warnings: list[str] = []
+    apply_currencies(con, "t", [amount, code], Mapping(fx={"USD": 0.9}, fx_currency="EUR"), "d.xlsx", warnings)
+    got = con.execute("SELECT _row, amount, amount_original, amount_currency FROM t ORDER BY _row").fetchall()
+    # the Bitcoin row is not assumed to be in euros; the blank one is (the column's own currency)
+    assert got == [(1, 100.0, 100.0, "EUR"), (2, 180.0, 200.0, "USD"), (3, None, 300.0, None),
+                   (4, 400.0, 400.0, "EUR"), (5, 50.0, 50.0, "EUR")]  # fmt: skip
+    assert amount.currencies == {"EUR": 3, "USD": 1}
+    assert any("1 amounts stored as missing" in w and "'Bitcoin'" in w for w in warnings)
+
+
+def test_amounts_with_no_currency_anywhere_are_in_the_reporting_currency_the_user_named():
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (acv DOUBLE)")
+    con.execute("INSERT INTO t VALUES (10), (20), (NULL)")
+    column = _col("ACV", "money")
+    apply_currencies(con, "t", [column], Mapping(fx={"USD": 0.9}, fx_currency="EUR"), "d.csv", [])
+    assert column.currencies == {"EUR": 2} and "read as EUR" in column.note
+    assert con.execute("SELECT sum(acv) FROM t").fetchone() == (30.0,)  # nothing converted
+    bare = _col("ACV", "money")
+    apply_currencies(con, "t", [bare], Mapping(), "d.csv", [])
+    assert bare.currencies == {}  # no reporting currency named: the currency stays unknown

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from icp_agent import toolkit
 from icp_agent.errors import UserError
 from icp_agent.ingest.importer import import_file
+from icp_agent.ingest.mapping import Mapping
 from icp_agent.ingest.reader import inspect_file, stage
 
 from conftest import REPO
@@ -304,6 +305,91 @@ def test_workbook_numbers_keep_a_spreadsheets_precision(tmp_path):
     book.save(path)
     assert staged(path) == [("1.23456789012346e+17", "Alder Labs", "0.3")]
     assert inspect_file(path).headers == ["Record ID", "Company name", "Share"]
+
+
+ACCOUNTING_EUR = '_-* #,##0.00 €_-;-* #,##0.00 €_-;_-* "-"?? €_-;_-@_-'  # Excel's German accounting format
+PRICED = [("D-1", 1000, '"€"#,##0.00', "Euro", "€1,000.00"),
+          ("D-2", 2500.5, "[$$-409]#,##0.00", "US Dollar", "$2,500.50"),
+          ("D-3", -12.5, ACCOUNTING_EUR, "Euro", "-12.50 €"),
+          ("D-4", 3000, "[$$-1009]#,##0.00", "Canadian Dollar", "CAD 3,000.00"),
+          ("D-5", 700, '#,##0.00 "CHF"', "Schweizer Franken", "700.00 CHF"),
+          ("D-6", 42, "0.00", None, "42.00"),
+          ("D-7", "tbd", '"€"#,##0.00', "Euro", "tbd")]
+
+
+@pytest.fixture
+def priced_workbook(tmp_path):
+    """Deals whose amounts show their currency only through the cells' number formats, below a title and
+    from column B (not A1), with a currency column of names, as Dynamics 365 and SAP write it."""
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet["B1"] = "Open and closed deals"  # the used range starts at B: calamine gives its cells from there
+    for r, row in enumerate([("Deal", "Amount", "Currency"), *[(d, a, c) for d, a, _, c, _ in PRICED]], start=3):
+        for c, value in enumerate(row, start=2):
+            sheet.cell(row=r, column=c, value=value)
+    for r, (_, _, fmt, _, _) in enumerate(PRICED, start=4):
+        sheet.cell(row=r, column=3).number_format = fmt
+    path = tmp_path / "deals.xlsx"
+    book.save(path)
+    return path
+
+
+def test_workbook_amounts_carry_the_currency_their_format_shows(priced_workbook):
+    assert staged(priced_workbook) == [("D-1", "€1000", "Euro"), ("D-2", "$2500.5", "US Dollar"),
+                                       ("D-3", "-€12.5", "Euro"), ("D-4", "CAD 3000", "Canadian Dollar"),
+                                       ("D-5", "CHF 700", "Schweizer Franken"), ("D-6", "42", None),
+                                       ("D-7", "tbd", "Euro")]  # fmt: skip
+
+
+def test_workbook_currency_cells_found_whatever_the_writers_attribute_order(priced_workbook, tmp_path):
+    # another writer: the style before the place, a namespace prefix, and a row style of a currency format
+    import re
+    import zipfile
+
+    moved = tmp_path / "reordered.xlsx"
+    with zipfile.ZipFile(priced_workbook) as source, zipfile.ZipFile(moved, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename.startswith("xl/worksheets/"):
+                data = re.sub(rb'<c r="([A-Z]+[0-9]+)" s="([0-9]+)"', rb'<c s="\2" r="\1"', data)
+                data = data.replace(b'<row r="5">', b'<row r="5" s="1" customFormat="1">')
+            target.writestr(item, data)
+    assert b'<c s="' in zipfile.ZipFile(moved).read("xl/worksheets/sheet1.xml")
+    assert staged(moved) == staged(priced_workbook)
+    assert staged(moved)[1] == ("D-2", "$2500.5", "US Dollar")
+
+
+def test_workbook_currency_cells_placed_in_a_table_that_starts_below_and_right_of_a1(tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for cell, value, fmt in (("C3", "Account", None), ("D3", "ARR", None), ("C4", "Alder", None),
+                             ("D4", 1200, "[$£-809]#,##0"), ("C5", "Birch", None), ("D5", 900, "#,##0 [$SEK]"),
+                             ("C6", "Cedar", None), ("D6", 15, "0.0")):  # fmt: skip
+        sheet[cell] = value
+        if fmt:
+            sheet[cell].number_format = fmt
+    path = tmp_path / "offset.xlsx"
+    book.save(path)
+    assert staged(path) == [("Alder", "£1200"), ("Birch", "SEK 900"), ("Cedar", "15")]
+
+
+def test_workbook_and_its_csv_store_the_same_amounts_in_the_reporting_currency(ws, priced_workbook, write):
+    rates = '[fx]\ncurrency = "EUR"\nUSD = 0.9\nCAD = 0.7\nCHF = 1.05\n'
+    mapping = Mapping.load(write("m.toml", rates))
+    from_book = import_file(ws, priced_workbook, "deals", mapping=mapping)
+    book_rows = stored(ws, "deals", "deal, amount_original, amount_currency, round(amount, 2)")
+    # the same sheet saved as CSV by a spreadsheet shows the formatted amounts
+    text = "Deal;Amount;Currency\r\n" + "".join(f"{d};{shown};{c or ''}\r\n" for d, _, _, c, shown in PRICED)
+    from_csv = import_file(ws, write("deals.csv", text.replace("1,000.00", "1000.00")), "deals", mapping=mapping)
+    assert book_rows == stored(ws, "deals", "deal, amount_original, amount_currency, round(amount, 2)")
+    assert book_rows == [("D-1", 1000, "EUR", 1000), ("D-2", 2500.5, "USD", 2250.45), ("D-3", -12.5, "EUR", -12.5),
+                         ("D-4", 3000, "CAD", 2100), ("D-5", 700, "CHF", 735), ("D-6", 42, "EUR", 42),
+                         ("D-7", None, "EUR", None)]  # fmt: skip
+    for report in (from_book, from_csv):
+        amount = next(c for c in report.columns if c.header == "Amount")
+        assert amount.currencies == {"EUR": 3, "CAD": 1, "CHF": 1, "USD": 1}
 
 
 # --- the demo company re-exported in random file dialects -------------------------------------------

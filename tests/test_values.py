@@ -250,6 +250,24 @@ def test_rates_in_the_mapping_file_with_another_reporting_currency(ws, write):
     assert data["Ember Logistics"]["amount_original"] == 22_500_000
 
 
+def test_the_document_shows_amounts_in_the_reporting_currency_they_were_converted_to(ws, write):
+    # most amounts written in dollars, the reporting currency euros: the stored amounts are euros, and so is
+    # the document's sign (it took the commonest written currency, "$", for amounts converted to EUR)
+    from icp_agent.render.document import currencies_of
+
+    mapping = Mapping.load(write("m.toml", '[fx]\ncurrency = "EUR"\nUSD = 0.9\n'))
+    deals = "Deal ID,Company,Stage,Amount\n1,Alder,Won,$100\n2,Birch,Lost,$200\n3,Cedar,Won,€300\n"
+    report = import_file(ws, write("deals.csv", deals), "deals", mapping=mapping)
+    amount = column(report, "Amount")
+    assert (amount.currencies, amount.currency) == ({"USD": 2, "EUR": 1}, "EUR")
+    assert [r["amount"] for r in rows(ws, "deals")] == [pytest.approx(90), pytest.approx(180), 300]
+    # a customers file whose revenue names no currency is in the reporting currency the mapping names
+    customers = "Record ID,Company name,Annual Revenue\n1,Alder,5000000\n2,Birch,7000000\n"
+    revenue = column(import_file(ws, write("c.csv", customers), "customers", mapping=mapping), "Annual Revenue")
+    assert (revenue.currencies, revenue.currency) == ({"EUR": 2}, "EUR")
+    assert currencies_of(toolkit.inspect_workspace(ws)) == {"amount": "EUR", "annual_revenue": "EUR", "": "EUR"}
+
+
 @pytest.mark.parametrize("content,message", [
     ("currency,rate\nEUR,1.1\nGBP,1.2\n", "reporting currency"), ("currency,rate\nUSD,1\nEURO,1.1\n", "ISO 4217"),
     ("currency,rate\nUSD,1\nEUR,-1\n", "positive"), ("code,value\nUSD,1\n", "currency and rate"),

@@ -38,6 +38,9 @@ class ColumnReport(BaseModel):
     currencies: dict[str, int] = Field(
         default_factory=dict, description="money columns: amounts per ISO 4217 currency as the file wrote them"
     )
+    currency: str | None = Field(
+        None, description="money columns: the ISO 4217 currency the stored amounts are in (after conversion)"
+    )
 
 
 class RejectedRow(BaseModel):

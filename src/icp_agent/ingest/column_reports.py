@@ -113,6 +113,7 @@ def column_reports(
                     unparsed_examples=inline[i][1],
                     note=column.note,
                     currencies=dict(column.currencies),
+                    currency=column.stored_currency,
                 )
             )
             continue
@@ -159,6 +160,7 @@ def column_reports(
                 unparsed_examples=unparsed_examples,
                 note=column.note,
                 currencies=dict(column.currencies),
+                currency=column.stored_currency,
             )
         )
     return reports

@@ -67,6 +67,7 @@ class PlannedColumn:
     mark: str | None = None  # decimal mark of a number/money column, decided from all its values
     currencies: dict[str, int] = field(default_factory=dict)  # ISO code -> values (money columns)
     currency_source: str | None = None  # stored name of the column giving this money column's currency
+    stored_currency: str | None = None  # the currency the stored amounts are in, once apply_currencies ran
     open_values: int = 0  # values that are open bands ("$10M+"), stored as their lower bound
 
 

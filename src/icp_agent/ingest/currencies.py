@@ -2,11 +2,14 @@
 lookup), the currency column that qualifies a money column (`Amount Currency`, `CurrencyIsoCode`), and one
 comparable currency per money column: amounts in other currencies are converted with the user's rates,
 else the file's own exchange-rate column, else stored as NULL with a warning, the amount as written kept
-in `<field>_original`."""
+in `<field>_original`. Also what text names a currency: currency names in any language (`currency_by_name`)
+and the currency an Excel number format shows (`format_currency`)."""
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
+from pathlib import Path
 
 import duckdb
 
@@ -78,6 +81,100 @@ def _shared_symbol_pairs() -> str:
     return ", ".join(sql_literal(f"{a}/{b}") for a, b in pairs)
 
 
+def _name_key(text: str) -> str:
+    """A currency name as it is looked up: case-folded, dots dropped ("U.S. Dollar"), spaces collapsed."""
+    return " ".join(text.casefold().replace(".", "").split())
+
+
+def _unambiguous(candidates: dict[str, set[str]]) -> dict[str, str]:
+    """Name -> code where the name names one code, or one code in use among former ones ("Türkische Lira" is
+    TRY, not the TRL it replaced: pycountry's ISO 4217 list holds the codes in use); other names are dropped."""
+    import pycountry
+
+    current = {c.alpha_3 for c in pycountry.currencies}
+    out = {}
+    for name, codes in candidates.items():
+        live = codes & current if len(codes) > 1 else codes
+        if len(live) == 1:
+            out[name] = next(iter(live))
+    return out
+
+
+@lru_cache(maxsize=1)
+def _iso_names() -> dict[str, str]:
+    """ISO 4217's own names ("Pound Sterling", "US Dollar": what Dynamics 365 and SAP write in a currency
+    column) in English and in every language pycountry translates them to ("Pfund Sterling", "Dollar
+    américain"), plus CLDR's English display names and plural forms from babel ("British Pound", "euros")."""
+    import gettext
+
+    import pycountry
+    from babel import Locale
+
+    candidates: dict[str, set[str]] = {}
+    english = Locale.parse("en")
+    for code, name in english.currencies.items():
+        candidates.setdefault(_name_key(name), set()).add(code)
+    for code, forms in english._data["currency_names_plural"].items():
+        for name in forms.values():
+            candidates.setdefault(_name_key(name), set()).add(code)
+    folder = Path(pycountry.LOCALES_DIR)
+    languages = sorted(p.parent.parent.name for p in folder.glob("*/LC_MESSAGES/iso4217.mo"))
+    translations = [gettext.translation("iso4217", str(folder), languages=[lang]) for lang in languages]
+    for currency in pycountry.currencies:
+        for translate in [gettext.NullTranslations(), *translations]:
+            candidates.setdefault(_name_key(translate.gettext(currency.name)), set()).add(currency.alpha_3)
+    return _unambiguous(candidates)
+
+
+@lru_cache(maxsize=1)
+def _cldr_names() -> dict[str, str]:
+    """CLDR's currency display names and plural forms in every language babel knows ("Schweizer Franken",
+    "dollar des États-Unis", "franchi svizzeri"), one locale per language (territory variants share them).
+    Built only when a value is not an ISO name: about 1.3 s, once per process."""
+    from babel import Locale, localedata
+
+    candidates: dict[str, set[str]] = {}
+    for identifier in localedata.locale_identifiers():
+        if "_" in identifier:
+            continue
+        locale = Locale.parse(identifier)
+        for code, name in locale.currencies.items():
+            candidates.setdefault(_name_key(name), set()).add(code)
+        for code, forms in locale._data["currency_names_plural"].items():
+            for name in forms.values():
+                candidates.setdefault(_name_key(name), set()).add(code)
+    return _unambiguous(candidates)
+
+
+_NAME_PARTS = re.compile(r"\s*(?:[()\[\],/|:]|\s[-–]\s)\s*")
+
+
+def currency_by_name(text: str) -> str | None:
+    """ISO 4217 code for a currency's name in any language ("Euro", "US Dollar", "Pound Sterling", "Schweizer
+    Franken", "livre sterling", "euros"), or a name and its code together ("EUR - Euro", "Euro (EUR)", "US
+    Dollar ($)"), else None. Names come from ISO 4217 (pycountry, with its translations) and CLDR (babel);
+    a name shared by currencies in use ("Dollar" aside, which CLDR gives to USD alone) is not read.
+    Called once per distinct value of a currency column (the `icp_currency` lookup)."""
+    from icp_agent.ingest.normalize import currency_code
+
+    key = _name_key(text)
+    if not key:
+        return None
+    code = _iso_names().get(key) or _cldr_names().get(key)
+    if code:
+        return code
+    parts = [p for p in _NAME_PARTS.split(text) if p.strip()]
+    if len(parts) < 2:
+        return None
+    codes = set()
+    for part in parts:
+        found = currency_code(part)  # a code, a symbol or a name
+        if found is None:
+            return None
+        codes.add(found)
+    return codes.pop() if len(codes) == 1 else None
+
+
 def scalar(con: duckdb.DuckDBPyConnection, query: str) -> int:
     """The one number a query returns."""
     row = con.execute(query).fetchone()
@@ -94,10 +191,15 @@ def apply_currencies(
     reporting currency: converted with the user's rates (`--fx` or `[fx]` in the mapping file: units of
     the reporting currency per unit), or NULL when no rate was given, so that no mean, median, ACV or
     revenue check downstream mixes currencies. Without rates the reporting currency is the column's
-    most frequent one. Each step is reported in `warnings` and the column's note.
+    most frequent one. Amounts whose currency column names no currency are set aside (NULL, the amount kept
+    in `<field>_original`); a column whose amounts name no currency at all is in the reporting currency the
+    user named, if any. Each step is reported in `warnings` and the column's note.
     """
     for column in columns:
-        if column.type != "money" or not (column.currencies or column.currency_source):
+        if column.type != "money":
+            continue
+        if not (column.currencies or column.currency_source):
+            _in_reporting_currency(con, table, column, mapping, None)
             continue
         existing = {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
         own = f"{column.name}_currency"
@@ -136,6 +238,8 @@ def apply_currencies(
         else:
             con.execute(f"UPDATE {table} SET {currency} = coalesce({given}, {parsed})")
         con.execute(f"ALTER TABLE {table} DROP COLUMN {parsed}")
+        if column.currency_source:
+            _unknown_currencies(con, table, columns, column, currency, file_name, warnings)
         counts = dict(
             con.execute(
                 f"SELECT {currency}, count(*) FROM {table} WHERE {name} IS NOT NULL "
@@ -144,6 +248,7 @@ def apply_currencies(
         )
         column.currencies = counts
         if not counts:
+            _in_reporting_currency(con, table, column, mapping, currency)
             continue
         dominant = next(iter(counts))
         unmarked = con.execute(
@@ -156,6 +261,7 @@ def apply_currencies(
             counts[dominant] += unmarked
         reporting = mapping.fx_currency or dominant
         others = sorted(set(counts) - {reporting})
+        column.stored_currency = reporting  # converted to it, or kept only where already in it
         if column.open_values:
             column.note = join_note(
                 column.note, f"{column.open_values} open band(s) such as $10M+ stored as their lower bound"
@@ -163,8 +269,7 @@ def apply_currencies(
         if not others:
             continue
         rates = {reporting: 1.0} | {c: r for c, r in mapping.fx.items() if c != reporting}
-        con.execute(f"ALTER TABLE {table} ADD COLUMN {_q(column.name + '_original')} DOUBLE")
-        con.execute(f"UPDATE {table} SET {_q(column.name + '_original')} = {name}")
+        _keep_original(con, table, column)
         cases = " ".join(f"WHEN {sql_literal(c)} THEN {name} * {float(r)!r}" for c, r in rates.items())
         per_row = _row_rates(con, table, columns, currency, reporting, [c for c in others if c not in rates])
         if per_row:  # the file's own rate, row by row, where the user gave none for the currency
@@ -207,6 +312,83 @@ def apply_currencies(
             warnings.append(f"{file_name}: column {column.header!r}: {message}")
 
 
+def _keep_original(con: duckdb.DuckDBPyConnection, table: str, column: PlannedColumn) -> None:
+    """`<field>_original`: the amounts as the file wrote them, before any is converted or set aside (once)."""
+    original = column.name + "_original"
+    if original not in {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}:
+        con.execute(f"ALTER TABLE {table} ADD COLUMN {_q(original)} DOUBLE")
+        con.execute(f"UPDATE {table} SET {_q(original)} = {_q(column.name)}")
+
+
+def _unknown_currencies(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: list[PlannedColumn],
+    column: PlannedColumn,
+    currency: str,
+    file_name: str,
+    warnings: list[str],
+) -> None:
+    """Set aside the amounts whose currency column names something that is no currency ("Bitcoin", "Euro?"):
+    their currency is unknown, so they are neither assumed to be in the column's usual currency nor mixed into
+    its means and medians. The amount becomes NULL, `<field>_original` keeps it, and a warning says so.
+
+    The unreadable values come from the currency column's lookup `_lk_<i>` (i = its place in `columns`), the
+    rows from the staged file `_dedup` (its raw text by `_row`)."""
+    from icp_agent.ingest.normalize import strictly_missing
+
+    index = next((i for i, c in enumerate(columns) if c.name == column.currency_source), None)
+    if index is None:
+        return
+    source = columns[index]
+    unread = f"FROM _lk_{index} WHERE {_q(source.name)} IS NULL AND NOT {strictly_missing('raw')}"
+    try:
+        examples = [r[0] for r in con.execute(f"SELECT raw {unread} ORDER BY c DESC, raw LIMIT 3").fetchall()]
+    except duckdb.CatalogException:  # the column was not looked up (read inline): nothing to tell apart
+        return
+    if not examples:
+        return
+    rows = f"_row IN (SELECT _row FROM _dedup WHERE CAST({_q(source.header)} AS VARCHAR) IN (SELECT raw {unread}))"
+    where = f"{_q(column.name)} IS NOT NULL AND {currency} IS NULL AND {rows}"
+    count = scalar(con, f"SELECT count(*) FROM {table} WHERE {where}")
+    if not count:
+        return
+    _keep_original(con, table, column)
+    con.execute(f"UPDATE {table} SET {_q(column.name)} = NULL WHERE {where}")
+    message = (
+        f"{count:,} amounts stored as missing: their currency in column {source.header!r} is not a currency "
+        f"(e.g. {', '.join(repr(e) for e in examples)}), so they cannot be compared with the others; the amounts "
+        f"as written are in {column.name + '_original'!r}. Write ISO codes (EUR) or currency names there and "
+        f"import again"
+    )
+    column.note = join_note(column.note, message)
+    warnings.append(f"{file_name}: column {column.header!r}: {message}")
+
+
+def _in_reporting_currency(
+    con: duckdb.DuckDBPyConnection, table: str, column: PlannedColumn, mapping: Mapping, currency: str | None
+) -> None:
+    """A money column whose amounts name no currency at all (no symbol, no code, no currency column value) is in
+    the reporting currency the user named (`[fx] currency`, or the rate-1 row of `--fx`): the document shows it
+    in that currency, not as "$". Without a named reporting currency nothing changes: the currency is unknown.
+    `currency` is the column's `<field>_currency` when it has one (filled for its amounts)."""
+    if not mapping.fx_currency:
+        return
+    name = _q(column.name)
+    amounts = scalar(con, f"SELECT count(*) FROM {table} WHERE {name} IS NOT NULL")
+    if not amounts:
+        return
+    if currency is not None:
+        con.execute(f"UPDATE {table} SET {currency} = ? WHERE {name} IS NOT NULL", [mapping.fx_currency])
+    column.currencies = {mapping.fx_currency: amounts}
+    column.stored_currency = mapping.fx_currency
+    column.note = join_note(
+        column.note,
+        f"no amount names its currency: read as {mapping.fx_currency}, the reporting currency the mapping or "
+        f"--fx names",
+    )
+
+
 def _row_rates(
     con: duckdb.DuckDBPyConnection,
     table: str,
@@ -242,3 +424,137 @@ def _row_rates(
         )
     ]
     return (rate.header, r, usable) if usable else None
+
+
+# --- Excel number formats that show a currency ---
+# A workbook cell holds a number; its number format decides what the sheet (and a CSV saved from it) shows:
+# "€"#,##0.00, [$€-407] #,##0.00, #,##0.00 [$EUR], _-* #,##0.00 €_-, [$$-1009]#,##0.00. openpyxl reads the
+# formats (workbooks' styles); the grammar below is Excel's ("Review guidelines for customizing a number
+# format", ECMA-376 Part 1 §18.8.31): "..." and \x are literal text, [$SYM-LCID] a currency symbol with the
+# Windows locale it is written for, _x a space as wide as x, *x a fill with x, [...] otherwise a colour or
+# a condition. Bare "$" and non-ASCII signs (€, £, ¥) are literal too.
+
+
+def _format_sections(code: str) -> list[str]:
+    """The ;-separated sections of a number format (positive; negative; zero; text), quotes and brackets kept."""
+    sections: list[str] = []
+    current: list[str] = []
+    quoted = bracket = escaped = False
+    for char in code:
+        if escaped:
+            escaped = False
+        elif char == "\\" and not quoted:
+            escaped = True
+        elif char == '"' and not bracket:
+            quoted = not quoted
+        elif char == "[" and not quoted:
+            bracket = True
+        elif char == "]" and not quoted:
+            bracket = False
+        elif char == ";" and not quoted and not bracket:
+            sections.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    sections.append("".join(current))
+    return sections
+
+
+def _format_literals(section: str) -> list[tuple[str, int | None]]:
+    """The texts a format section shows around the number, each with the Windows LCID of a [$SYM-LCID]."""
+    out: list[tuple[str, int | None]] = []
+    run: list[str] = []
+    i = 0
+
+    def flush() -> None:
+        if "".join(run).strip():
+            out.append(("".join(run), None))
+        run.clear()
+
+    while i < len(section):
+        char = section[i]
+        if char == '"':
+            end = section.find('"', i + 1)
+            end = len(section) if end < 0 else end
+            run.append(section[i + 1 : end])
+            i = end + 1
+            continue
+        if char == "\\" and i + 1 < len(section):
+            run.append(section[i + 1])
+            i += 2
+            continue
+        if char in "_*":  # a space as wide as the next character, or a fill with it: neither shows the sign
+            flush()
+            i += 2
+            continue
+        if char == "[":
+            flush()
+            end = section.find("]", i + 1)
+            end = len(section) if end < 0 else end
+            inner = section[i + 1 : end]
+            if inner.startswith("$"):
+                symbol, _, lcid = inner[1:].partition("-")
+                try:
+                    out.append((symbol, int(lcid, 16) if lcid else None))
+                except ValueError:
+                    out.append((symbol, None))
+            i = end + 1
+            continue
+        if char == "$" or ord(char) > 127 or (char == " " and run):
+            run.append(char)
+        else:
+            flush()
+        i += 1
+    flush()
+    return out
+
+
+@lru_cache(maxsize=256)
+def format_currency(code: str) -> str | None:
+    """What a cell written in the Excel number format `code` shows of its currency, as text our amount parser
+    reads: the symbol as the format writes it ("€", "$", "CHF") when it names that currency, else the ISO 4217
+    code the format's locale gives it ("[$$-1009]" is Canadian English: "CAD"; "[$kr-41D]" Swedish: "SEK");
+    None for a format without a currency (General, 0.00, dates, percentages, "units").
+
+    A bare "$" stays "$" (read as USD, and agreeing with any dollar a currency column names). The symbol's
+    currency comes from babel's CLDR data: the currencies of the locale's territory whose symbol it is there.
+    Cached per format code: a workbook has a few formats, whatever its size."""
+    import locale as system_locale
+
+    from openpyxl.styles.numbers import is_date_format
+
+    from icp_agent.ingest.normalize import currency_code
+
+    if not code or code.strip().lower() == "general" or is_date_format(code):
+        return None
+    for section in _format_sections(code)[:3]:  # the text section (4th) shows no number
+        for text, lcid in _format_literals(section):
+            symbol = " ".join(text.split())
+            if not symbol:
+                continue
+            read = currency_code(symbol)
+            territory_code = _locale_currency(symbol, system_locale.windows_locale.get(lcid & 0xFFFF)) if lcid else None
+            if territory_code and territory_code != read:
+                return territory_code
+            if read:
+                return symbol
+    return None
+
+
+def _locale_currency(symbol: str, locale_name: str | None) -> str | None:
+    """The currency of the locale's territory whose symbol (there or in English) or code is `symbol`, else None."""
+    from babel import Locale, UnknownLocaleError
+    from babel.numbers import get_currency_symbol, get_territory_currencies
+
+    if not locale_name:
+        return None
+    try:
+        locale = Locale.parse(locale_name)
+    except (UnknownLocaleError, ValueError):
+        return None
+    if not locale.territory:
+        return None
+    for currency in get_territory_currencies(locale.territory):
+        if symbol in (currency, get_currency_symbol(currency, locale), get_currency_symbol(currency, "en")):
+            return currency
+    return None

@@ -189,7 +189,7 @@ class Mapping:
 
 
 def _fx_code(value, file_name: str, where: str) -> str:
-    code = norm.currency_code(str(value)) if value is not None else None
+    code = norm.code_or_symbol(str(value)) if value is not None else None
     if not code:
         raise UserError(
             f"{where}: {value!r} is not an ISO 4217 currency code",

@@ -450,7 +450,18 @@ def _currencies() -> tuple[frozenset[str], tuple[tuple[str, str], ...]]:
 
 
 def currency_code(raw: str | None) -> str | None:
-    """ISO 4217 code for a code or symbol as a currency column holds it ("usd", "€", "EUR"), else None."""
+    """ISO 4217 code for a code, symbol or name as a currency column holds it ("usd", "€", "EUR", "Euro", "US
+    Dollar", "Pfund Sterling"), else None. Names: `currencies.currency_by_name`."""
+    found = code_or_symbol(raw)
+    if found or raw is None or not raw.strip():
+        return found
+    from icp_agent.ingest.currencies import currency_by_name  # imported here: currencies imports this module
+
+    return currency_by_name(raw)
+
+
+def code_or_symbol(raw: str | None) -> str | None:
+    """ISO 4217 code for a code or symbol ("usd", "€", "EUR"), else None (an exchange-rate file names codes)."""
     if raw is None:
         return None
     value = raw.strip()

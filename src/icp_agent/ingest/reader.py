@@ -11,7 +11,8 @@ control characters no export contains), else Latin-1. A statistical detector was
 left out: on CRM-sized samples charset-normalizer 3.5 read Western text as cp1250 and Polish
 cp1250 as cp1252, while this rule is exact for the Western exports it covers. DuckDB reads UTF-8 and Latin-1
 itself; anything else, and Excel workbooks (read with python-calamine), is streamed
-into a UTF-8 CSV beside the workspace first and read from there.
+into a UTF-8 CSV beside the workspace first and read from there. A workbook's amounts keep the currency
+their number format shows ("€1000"), as a CSV saved from the sheet would (`_currency_cells`).
 
 Report furniture (what a CRM's report export adds around the table: titles above the
 header, "Total"/"Subtotal" rows, "Grand Totals (24 records)", confidentiality and
@@ -30,6 +31,7 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import duckdb
@@ -465,8 +467,145 @@ def _sheet_rows(source: SourceFile, sheet: str | int | None):
             hint="pass --sheet with one of these names, or its 0-based index",
         )
     source.sheet = chosen
-    for row in workbook.get_sheet_by_name(chosen).iter_rows():
-        yield [_cell_text(value) for value in row]
+    sheet_data = workbook.get_sheet_by_name(chosen)
+    marked = _currency_cells(source.path, chosen)
+    if marked is None:
+        for row in sheet_data.iter_rows():
+            yield [_cell_text(value) for value in row]
+        return
+    # iter_rows yields the sheet's rows from its first (blank ones included) and its cells from the first
+    # used column: a cell of row r (1-based), column c (0-based) is row r's item c - start column
+    first_column = (sheet_data.start or (0, 0))[1]
+    pending = next(marked, None)
+    for number, row in enumerate(sheet_data.iter_rows(), start=1):
+        texts = [_cell_text(value) for value in row]
+        while pending is not None and pending[0] <= number:
+            if pending[0] == number and 0 <= pending[1] - first_column < len(row):
+                value = row[pending[1] - first_column]
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    texts[pending[1] - first_column] = _with_currency(pending[2], texts[pending[1] - first_column])
+            pending = next(marked, None)
+        yield texts
+
+
+def _with_currency(sign: str, number: str) -> str:
+    """A number with the currency its cell's format shows, the way the sheet writes it: "€1000", "-€12.5",
+    "CAD 1000" (a code is set off by a space, as in "1.000,00 EUR")."""
+    body, minus = (number[1:], "-") if number.startswith("-") else (number, "")
+    return f"{minus}{sign} {body}" if sign.isalpha() else f"{minus}{sign}{body}"
+
+
+# a cell's tag from its start: <c r="M2" s="7" t="n"> (a namespace prefix allowed: <x:c ...>)
+_CELL_REF = re.compile(rb'<(?:\w+:)?c\s[^>]*?(?<=\s)r="([A-Z]{1,3})([0-9]+)"')
+_CELL_START = re.compile(rb"<(?:\w+:)?c\s")
+
+
+def _currency_cells(path: Path, sheet: str):
+    """(row 1-based, column 0-based, the currency text to write before its number) of each cell of `sheet`
+    whose number format shows a currency, in the sheet's order; None when no cell can (no such format in the
+    workbook, or not an Office Open XML workbook: .xls, .xlsb and .ods keep their numbers bare).
+
+    openpyxl reads the workbook's styles and finds the sheet's part; each distinct format is read once
+    (`currencies.format_currency`). python-calamine gives values only, so the cells are found in the sheet's
+    XML (a second decompression of the part calamine read), streamed in 1 MiB pieces: a cell names its style
+    by index (s="7") and its place (r="M2"). Measured (CPU, 200,000 rows x 8 columns, two currency columns):
+    the sheet's CSV took 2.2 s against 1.4 s without formats; a workbook without a currency format costs
+    only the styles' parse.
+    """
+    import warnings
+    import zipfile
+
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.styles.numbers import BUILTIN_FORMATS, BUILTIN_FORMATS_MAX_SIZE
+    from openpyxl.styles.stylesheet import Stylesheet
+    from openpyxl.utils.exceptions import InvalidFileException
+    from openpyxl.xml.functions import fromstring
+
+    from icp_agent.ingest.currencies import format_currency
+
+    if path.suffix.lower() not in (".xlsx", ".xlsm") or not zipfile.is_zipfile(path):
+        return None
+    archive = None
+    try:
+        with warnings.catch_warnings():  # openpyxl's notes on parts it does not need here (data validation, ...)
+            warnings.simplefilter("ignore")
+            reader = ExcelReader(str(path), read_only=True)
+            archive = reader.archive
+            reader.read_manifest()
+            reader.read_workbook()
+            part = next((rel.target for found, rel in reader.parser.find_sheets() if found.name == sheet), None)
+            styles = Stylesheet.from_tree(fromstring(archive.read("xl/styles.xml")))
+        custom = list(styles.number_formats)
+        signs: dict[bytes, str] = {}
+        for index, style in enumerate(styles.cell_styles):
+            number = style.numFmtId
+            code = custom[number - BUILTIN_FORMATS_MAX_SIZE] if number >= BUILTIN_FORMATS_MAX_SIZE else None
+            sign = format_currency(code or BUILTIN_FORMATS.get(number, ""))
+            if sign:
+                signs[str(index).encode()] = sign
+    except (
+        KeyError,
+        ValueError,
+        TypeError,
+        IndexError,
+        AttributeError,
+        SyntaxError,
+        OSError,
+        zipfile.BadZipFile,
+        InvalidFileException,
+    ):
+        signs, part = {}, None  # styles openpyxl cannot read: the numbers stay as calamine gives them
+    if not signs or part is None:
+        if archive is not None:
+            archive.close()
+        return None
+    return _scan_cells(archive, part, signs)
+
+
+def _scan_cells(archive, part: str, signs: dict[bytes, str]):
+    """The generator behind `_currency_cells`: it closes the workbook when done (or when dropped).
+
+    Every writer seen (Excel, openpyxl, XlsxWriter, LibreOffice) writes a cell as <c r="M2" s="7" t="n">: one
+    `findall` of `r="M2" s="7"` (a currency style) gives the places in C, 0.5 s per 80 MB of sheet XML, where
+    a pattern reading each cell's tag took 1.7 s. A piece where that finds fewer than the literal ` s="7"`
+    occurs (another attribute order, a prefix, a row's own style <row r="5" s="7">) is read tag by tag."""
+    ids = b"|".join(re.escape(k) for k in signs)
+    styled = re.compile(rb' s="(' + ids + rb')"')
+    adjacent = re.compile(rb'\sr="([A-Z]{1,3})([0-9]+)" s="(' + ids + rb')"')
+    carry = b""
+    try:
+        with archive.open(part) as xml:
+            while True:
+                chunk = xml.read(1 << 20)
+                data = carry + chunk
+                cut = data.rfind(b"<") if chunk else len(data)
+                cut = len(data) if cut < 0 else cut
+                hits = adjacent.findall(data, 0, cut)
+                if len(hits) == len(styled.findall(data, 0, cut)):
+                    yield from [(int(row), _column_index(letters), signs[style]) for letters, row, style in hits]
+                else:
+                    for found in styled.finditer(data, 0, cut):
+                        tag = data.rfind(b"<", 0, found.start())
+                        ref = _CELL_REF.match(data, tag, data.find(b">", found.end()) + 1)
+                        if ref is None:
+                            if _CELL_START.match(data, tag):
+                                return  # a cell without its place (r=): the rest cannot be placed, left bare
+                            continue  # a row's style, not a cell's
+                        yield int(ref.group(2)), _column_index(ref.group(1)), signs[found.group(1)]
+                carry = data[cut:]
+                if not chunk:
+                    return
+    finally:
+        archive.close()
+
+
+@lru_cache(maxsize=4096)
+def _column_index(letters: bytes) -> int:
+    """0-based index of a column's letters (b"A" 0, b"AA" 26)."""
+    index = 0
+    for letter in letters:
+        index = index * 26 + letter - 64
+    return index - 1
 
 
 def _cell_text(value) -> str:

@@ -292,13 +292,17 @@ def _no_icp_reason(icp: IcpDocument) -> str:
 
 
 def currencies_of(summary: WorkspaceSummary) -> dict[str, str]:
-    """Money field -> ISO 4217 code, from the import reports (ColumnReport.currencies: amounts per currency as
-    the files wrote them); the most frequent code wins where a column mixed several. "" maps to the dataset's
+    """Money field -> ISO 4217 code, from the import reports: the currency the stored amounts are in
+    (ColumnReport.currency), else (reports of earlier imports) the most frequent of ColumnReport.currencies. "" maps to the dataset's
     currency when every money column that names one names the same, so a column whose amounts carried no
     symbol (arr, cac) is shown in it too."""
     counts: dict[str, dict[str, int]] = {}
     for report in summary.current.values():
         for column in report.columns:
+            if column.currency:  # the amounts were converted to it (the reporting currency), whatever they were
+                counts.setdefault(column.field, {}).setdefault(column.currency, 0)
+                counts[column.field][column.currency] += sum(column.currencies.values())
+                continue
             for code, n in column.currencies.items():
                 counts.setdefault(column.field, {}).setdefault(code, 0)
                 counts[column.field][code] += n
