@@ -114,15 +114,42 @@ def domain_key(column: str) -> str:
     return f"nullif(rtrim({norm.domain(f'CAST({column} AS VARCHAR)')}, '.'), '')"
 
 
-def name_key(column: str) -> str:
-    """SQL of a company-name link key: lower case, accents stripped, & as "and", punctuation as spaces, trailing legal
-    suffixes (Inc, LLC, GmbH, ...) removed; NULL when nothing is left.
-    """
+def _full_name(column: str) -> str:
+    """`full_name_key` without the NULL for an empty name (an empty string): nullif repeats its argument in the
+    plan, and these run on every row."""
     words = f"lower(strip_accents(replace(trim(CAST({column} AS VARCHAR)), '&', ' and ')))"
-    spaced = f"trim(regexp_replace({words}, '[^a-z0-9]+', ' ', 'g'))"
+    return f"trim(regexp_replace({words}, '[^a-z0-9]+', ' ', 'g'))"
+
+
+def _stem(column: str) -> str:
+    """`name_key` without the NULL for an empty name."""
     suffixes = "|".join(LEGAL_SUFFIXES)
-    stripped = f"regexp_replace({spaced}, '( ({suffixes}))+$', '')"
-    return f"nullif({stripped}, '')"
+    return f"regexp_replace({_full_name(column)}, '( ({suffixes}))+$', '')"
+
+
+def _written_name(column: str) -> str:
+    """`written_name_key` without the NULL for an empty name."""
+    return f"lower(trim(regexp_replace(CAST({column} AS VARCHAR), '\\s+', ' ', 'g')))"
+
+
+def full_name_key(column: str) -> str:
+    """SQL of a company's full name as a key: lower case, accents stripped, & as "and", each run of punctuation and
+    spaces as one space, legal suffixes kept ("Pinewerk GmbH" -> "pinewerk gmbh"); NULL when nothing is left.
+    """
+    return f"nullif({_full_name(column)}, '')"
+
+
+def written_name_key(column: str) -> str:
+    """SQL of a company's name as written, case and spacing aside ("Bergwave  Ltd." -> "bergwave ltd."); NULL when
+    empty."""
+    return f"nullif({_written_name(column)}, '')"
+
+
+def name_key(column: str) -> str:
+    """SQL of a company-name link key (the name's stem): `full_name_key` with its trailing legal suffixes (Inc, LLC,
+    GmbH, ...) removed ("Pinewerk GmbH" -> "pinewerk"); NULL when nothing is left.
+    """
+    return f"nullif({_stem(column)}, '')"
 
 
 @dataclass(frozen=True)
@@ -154,24 +181,30 @@ class LinkKey:
 
     def company_expr(self, alias: str) -> str:
         """SQL of the normalised key of a company's row, comparable with `expr`; NULL when several companies
-        share the key (so a join on it never picks one of them)."""
+        share the key (so a join on it never picks one of them). A name key is the same expression on both sides
+        (`_name_link`), NULL already where neither the stem nor the full name is one company's."""
         key = self._normalised(f"{alias}.{self.company_field}")
-        if not self.resolves:
+        if not self.resolves or self.field == "company_name":
             return key
         shared = f"(SELECT k FROM {self.company_keys()} WHERE companies > 1)"
         return f"(CASE WHEN {key} IN {shared} THEN NULL ELSE {key} END)"
 
-    def company_keys(self) -> str:
+    def company_keys(self, name_form: str = "stem") -> str:
         """SQL: one row per normalised key of the companies (k), how many distinct companies have it (companies)
-        and up to three of them as written (names, sorted)."""
+        and up to three of them as written (names, sorted). For a name key, k is the name's stem (`name_key`), or
+        with `name_form` "full" its full name (`full_name_key`), "written" its name as written
+        (`written_name_key`)."""
         if self.companies is None:
             raise ValueError(f"the {self.method} key was made without its companies' table")
         raw = f"CAST(c.{self.company_field} AS VARCHAR)"
         label = f"coalesce(CAST(c.company_name AS VARCHAR), {raw})" if "company_name" in self.identity else raw
         names = "list(DISTINCT label ORDER BY label) FILTER (label IS NOT NULL)[1:3]"
+        column = f"c.{self.company_field}"
+        forms = {"full": full_name_key, "written": written_name_key}
+        key = forms[name_form](column) if name_form in forms else self._plain(column)
         return (
             f"(SELECT k, count(DISTINCT ident) AS companies, {names} AS names FROM "
-            f"(SELECT {self._normalised(f'c.{self.company_field}')} AS k, {self._identity('c')} AS ident, "
+            f"(SELECT {key} AS k, {self._identity('c')} AS ident, "
             f"{label} AS label FROM {self.companies} c) WHERE k IS NOT NULL GROUP BY k)"
         )
 
@@ -184,9 +217,34 @@ class LinkKey:
         return parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})"
 
     def _normalised(self, column: str) -> str:
+        if self.field == "company_name" and self.resolves:
+            return self._name_link(column)
+        return self._plain(column)
+
+    def _plain(self, column: str) -> str:
+        """SQL of the value's key before any lookup: the id, domain or name stem."""
         if self.field == "company_id":
             return id_key(column, self.method == "salesforce_id")
         return name_key(column) if self.field == "company_name" else domain_key(column)
+
+    def _name_link(self, column: str) -> str:
+        """SQL of a name's link key, the same for a deal's or contact's name and a company's: the stem when exactly
+        one company has it; else the full name (legal suffix kept, punctuation aside) when exactly one company has
+        that ("Pinewerk GmbH" links to Pinewerk GmbH beside a Pinewerk Co.); else the name as written (case and
+        spacing aside) when exactly one company is written so ("Bergwave Ltd." beside a "Bergwave Ltd"); else NULL
+        (the name fits several companies, or none).
+
+        The three kinds of key never collide: each is a coarser form's input, so a name whose written form equals
+        another company's unique full name or stem has that full name or stem itself and links at that level
+        first. Uncorrelated subqueries over the companies' distinct keys: no per-row lookup."""
+        parts = []
+        for sql in (_stem, _full_name, _written_name):  # an empty key is never one company's
+            one = (
+                f"(SELECT k FROM (SELECT {sql(f'c.{self.company_field}')} AS k, {self._identity('c')} AS ident "
+                f"FROM {self.companies} c) WHERE k <> '' GROUP BY k HAVING count(DISTINCT ident) = 1)"
+            )
+            parts.append(f"WHEN {sql(column)} IN {one} THEN {sql(column)}")
+        return f"(CASE {' '.join(parts)} END)"
 
     @property
     def label(self) -> str:
@@ -258,6 +316,8 @@ def _matches(table: str, companies: str, key: LinkKey) -> str:
     how many companies have that key (companies), whether it finds exactly one (ok) and whether it fits several
     (ambiguous). One join of the distinct values to the companies' distinct keys: normalising distinct values,
     not rows, is what keeps this cheap on big exports."""
+    if key.field == "company_name" and key.resolves:
+        return _name_matches(table, key)
     keys = (
         key.company_keys()
         if key.resolves
@@ -271,6 +331,19 @@ def _matches(table: str, companies: str, key: LinkKey) -> str:
         f"coalesce(ck.companies > 1, FALSE) AS ambiguous, ck.names FROM (SELECT y.{key.field} AS v, n, "
         f"{key.expr('y')} AS k FROM (SELECT {key.field}, count(*) AS n FROM {table} GROUP BY ALL) y) x "
         f"LEFT JOIN {keys} ck ON ck.k = x.k"
+    )
+
+
+def _name_matches(table: str, key: LinkKey) -> str:
+    """`_matches` for a name key: a value links when its `LinkKey._name_link` key is set (its stem or its full name
+    is one company's); it is ambiguous when it does not and its stem fits several companies, which `names` lists
+    and k (the stem) shows."""
+    return (
+        f"SELECT x.v, x.n, coalesce(x.r, x.s) AS k, CASE WHEN x.r IS NOT NULL THEN 1 "
+        f"ELSE coalesce(ck.companies, 0) END AS companies, x.r IS NOT NULL AS ok, "
+        f"x.r IS NULL AND coalesce(ck.companies > 1, FALSE) AS ambiguous, ck.names FROM (SELECT y.{key.field} AS v, "
+        f"n, {key.expr('y')} AS r, {name_key(f'y.{key.field}')} AS s FROM (SELECT {key.field}, count(*) AS n "
+        f"FROM {table} GROUP BY ALL) y) x LEFT JOIN {key.company_keys()} ck ON ck.k = x.s"
     )
 
 
