@@ -54,8 +54,9 @@ def _link(rows: int, linked: int, standalone: int = 0) -> LinkReport:
 
 def test_check_links_passes_when_more_than_half_link():
     assert links.MIN_LINKED_SHARE == 0.5
-    assert check_links([_link(10, 6), _link(0, 0)], allow_unlinked=False) == []
-    assert check_links([_link(10, 3, standalone=3)], allow_unlinked=False) == []  # own firmographics count
+    assert check_links([_link(10, 10), _link(0, 0)], allow_unlinked=False) == []
+    assert check_links([_link(10, 3, standalone=7)], allow_unlinked=False) == []  # own firmographics count
+    assert len(check_links([_link(10, 6)], allow_unlinked=False)) == 1  # the 4 left: one warning, no stop
 
 
 def test_check_links_stops_at_half_or_fewer():
@@ -69,3 +70,18 @@ def test_check_links_with_allow_unlinked_marks_and_warns():
     [warning] = check_links([report], allow_unlinked=True)
     assert report.allowed_unlinked and report.unlinked == 8
     assert "were analysed without their company's fields" in warning
+
+
+def test_check_links_counts_the_deals_linking_to_no_company_once():
+    """More than half link, so the build goes on; the rest count in the overall rates but in no segment: one
+    warning with how many and why (the screen no longer reports each of their blank fields)."""
+    report = _link(10, 7)
+    report.ambiguous, report.method = 2, "name"
+    report.ambiguous_examples = [{"value": "Pinewerk AG", "key": "pinewerk", "rows": 2,
+                                  "companies": ["Pinewerk Co.", "Pinewerk GmbH"]}]  # fmt: skip
+    [warning] = check_links([report, _link(0, 0)], allow_unlinked=False)
+    assert warning.startswith("3 of 10 deals (30%) link to no company and carry no company fields")
+    assert "2 name a name several companies share (e.g. 'Pinewerk AG' fits Pinewerk Co. / Pinewerk GmbH)" in warning
+    assert not report.allowed_unlinked
+    contacts = _link(10, 7).model_copy(update={"kind": "contacts"})
+    assert check_links([contacts, _link(10, 10)], allow_unlinked=False) == []  # contacts are no deal statistics

@@ -44,11 +44,15 @@ def _link_report(ws: Workspace, con: Any) -> list[LinkReport]:
 
 def check_links(reports: list[LinkReport], allow_unlinked: bool) -> list[str]:
     """Stop (UserError) when half or fewer of the deals or contacts link; with allow_unlinked, mark the
-    reports and return the warnings that say how much was left out."""
+    reports and return the warnings that say how much was left out. When more than half of the deals link but
+    some link to no company and carry no company fields of their own, one warning counts them (they enter the
+    overall won/lost rates but no segment, and the missingness screen leaves them out, patterns/screen.py)."""
     warnings = []
     for link in reports:
         usable = link.linked + link.standalone
         if not link.rows or usable > links.MIN_LINKED_SHARE * link.rows:
+            if link.kind == "deals" and link.unlinked > 0 and link.rows:
+                warnings.append(_unlinked_deals(link))
             continue
         share = f"{link.linked:,} of {link.rows:,} {link.kind} ({numbers.percent(link.linked / link.rows, 0)})"
         own = f"; {link.standalone:,} more carry their own firmographics" if link.standalone else ""
@@ -65,3 +69,17 @@ def check_links(reports: list[LinkReport], allow_unlinked: bool) -> list[str]:
             f"their company's fields (--allow-unlinked). Likely cause: {link.cause or 'unknown'}"
         )
     return warnings
+
+
+def _unlinked_deals(link: LinkReport) -> str:
+    """The one warning for the deals that link to no company while most do, with the commonest reason."""
+    share = f"{link.unlinked:,} of {link.rows:,} deals ({numbers.percent(link.unlinked / link.rows, 0)})"
+    if link.ambiguous:
+        shown = "; ".join(f"{e['value']!r} fits {' / '.join(e['companies'])}" for e in link.ambiguous_examples[:2])
+        why = f"{link.ambiguous:,} name a {link.method} several companies share (e.g. {shown})"
+    else:
+        why = f"their {link.method or 'company key'} matches no company in the companies file"
+    return (
+        f"{share} link to no company and carry no company fields of their own: they count in the overall won and "
+        f"lost rates but fall in no segment, and the data-quality screen leaves them out; {why}"
+    )

@@ -22,17 +22,25 @@ Normalisation of each key (in SQL, once per query, never per row in Python):
 - domain: lower-cased, without scheme, `www.`, e-mail local part, path, port or trailing dot.
 - e-mail (contacts without a company column): the domain of a work address matches the company's.
 - name: lower-cased, accents and punctuation dropped, `&` read as `and`, and legal suffixes
-  (Inc, LLC, Ltd, GmbH, AG, S.A., SAS, BV, NV, Pty Ltd, PLC, Corp, Co, Limited ...) removed.
+  (Inc, LLC, Ltd, GmbH, AG, S.A., SAS, BV, NV, Pty Ltd, PLC, Corp, Co, Limited ...) removed: the
+  stem. When several companies share a stem ("Pinewerk GmbH", "Pinewerk Co."), a name still links
+  to the one company whose full name it is (the same normalisation with the suffix kept), else to
+  the one company written exactly so (case and spacing aside: "Bergwave Ltd." beside "Bergwave
+  Ltd"). A lookup exported as its company's name (Dynamics' "Potential Customer", a report's
+  "Account Name") is written as the company is, so it links however many companies share its stem.
 
-A name or domain links only where exactly one company has its normalised key. "Irondata" and
-"Irondata LLC" are one key once legal suffixes drop, and two domains or names can be shared by
-distinct companies; a row naming such a key is *ambiguous*: left unlinked (never joined to
-whichever company comes first) and reported with the key and its candidate companies. Companies
+A domain links only where exactly one company has its normalised key, a name where exactly one
+company has its stem, full name or written name (in that order). Two domains can be shared by
+distinct companies, and a name can fit several by its stem and none by its full name ("Irondata
+GmbH" beside "Irondata" and "Irondata LLC"); a row naming such a key is *ambiguous*: left
+unlinked (never joined to whichever company comes first) and reported with the key and its
+candidate companies. Companies
 are told apart by their id when the file has one, else by their name as written (case and outer
 spaces aside), else by the key's value as written. The report and the analysis agree because
 both read the same company keys (`LinkKey.company_keys`): the report joins the distinct raw
-values of the linking table to them once, and `LinkKey.company_expr` is NULL for a shared key,
-so the analysis' joins (health/health_score.py, personas/buyers.py) skip exactly those rows.
+values of the linking table to them once, and `LinkKey.company_expr` is NULL for a shared key
+(for a name, the same expression as `LinkKey.expr`), so the analysis' joins
+(health/health_score.py, personas/buyers.py) skip exactly those rows.
 """
 
 from __future__ import annotations
@@ -678,8 +686,9 @@ def _ambiguity_note(kind: str, key: LinkKey, rows: int, examples: list[Ambiguous
     shown = "; ".join(
         f"{e['value']!r} ({e['rows']:,}, key {e['key']!r}) fits {' / '.join(e['companies'])}" for e in examples[:3]
     )
+    full = " and none by its full name" if key.field == "company_name" else ""
     return (
-        f"{rows:,} {kind} are not linked because their {key.label} fits several companies once normalised, "
+        f"{rows:,} {kind} are not linked because their {key.label} fits several companies once normalised{full}, "
         f"e.g. {shown}: {hint}"
     )
 

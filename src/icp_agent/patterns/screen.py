@@ -457,9 +457,13 @@ def _missing_sql(spec: FieldSpec) -> str:
 def _missingness(
     con, relation: str, specs: list[FieldSpec], n: int, n_good: int, n_bad: int, min_count: int, alpha: float
 ) -> list[dict]:
-    """Fields whose missing rows over-index among the good or the bad (BH over fields x directions)."""
+    """Fields whose missing rows over-index among the good or the bad (BH over fields x directions). Rows missing
+    every field (of two or more) are left out: a deal that links to no company has none of its fields, which says how it was
+    linked, not how each field was kept (ingest/linking.py counts those deals once)."""
     if not specs or not n:
         return []
+    # (with one field, missing it is missing every field: nothing to tell apart)
+    blank = " AND ".join(_missing_sql(s) for s in specs) if len(specs) > 1 else "FALSE"
     counts = con.sql(
         "SELECT "
         + ", ".join(
@@ -467,8 +471,11 @@ def _missingness(
             f"count_if(bad AND {_missing_sql(s)})"
             for s in specs
         )
-        + f" FROM {relation}"
+        + f", count_if(good), count_if(bad), count(*) FROM {relation} WHERE NOT ({blank})"
     ).fetchall()[0]
+    n_good, n_bad, n = counts[-3:]
+    if not n:
+        return []
     rows = []
     for i, spec in enumerate(specs):
         missing, good, bad = counts[3 * i : 3 * i + 3]
