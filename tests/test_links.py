@@ -249,6 +249,27 @@ def test_allow_unlinked_builds_and_the_icp_says_how_much_was_left_out(cli, write
     assert "140 deals were analysed without" in (tmp_path / "o2" / "icp.md").read_text()
 
 
+def test_a_few_unlinked_deals_are_one_warning_and_no_missing_field_finding(cli, write, tmp_path):
+    """160 of 240 deals link by id; the 80 others, all lost, name no known company and carry no company field: the
+    ICP warns once with their count, and no field is reported "missing for 80 deals" among the lost."""
+    companies, deals = [], []
+    for n in range(240):
+        industry, country = ["Software", "Retail", "Banking", "Logistics"][n % 4], ["DE", "FR", "SE"][n // 4 % 3]
+        won = n < 160 and n // 12 % 5 < (3 if industry in ("Software", "Logistics") else 2)
+        companies.append([str(5000 + n), f"Firm {n}", industry, country])
+        deals.append([f"D{n}", str(5000 + n) if n < 160 else f"X{n}", "closedwon" if won else "closedlost"])
+    write("in/companies.csv", to_csv(["Record ID", "Company name", "Industry", "Country"], companies))
+    write("in/deals.csv", to_csv(["Deal ID", "Associated Company ID", "Deal Stage"], deals))
+    cli("run", str(tmp_path / "in"), "--out", str(tmp_path / "o"))
+    import json
+
+    icp = json.loads((tmp_path / "o" / "icp.json").read_text())
+    assert not icp["excluded_fields"]  # industry and country are screened, so their missingness is
+    counted = [w for w in icp["warnings"] if "link to no company" in w]
+    assert len(counted) == 1 and counted[0].startswith("80 of 240 deals (33%) link to no company")
+    assert icp["data_quality"] == []
+
+
 def test_one_key_expression_for_both_sides():
     key = links.LinkKey("company_id", "salesforce_id")
     assert "left(" in key.expr("d") and key.expr("d").replace("d.", "c.") == key.company_expr("c")

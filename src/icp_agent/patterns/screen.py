@@ -118,12 +118,17 @@ def screen_fields(
     words: tuple[str, str] = ("good", "bad"),
 ) -> Screen:
     """Screen `specs` (module doc). `relation` has boolean `good` and `bad` columns and the fields in
-    the layout of FieldSpec; `types` maps a field to its import type (money and percent numbers are
+    the layout of FieldSpec; its rows missing every field (of two or more) are left out: a deal that links to
+    no company has none of its fields, which says how it was linked, not how each field was kept or what it
+    predicts (ingest/linking.py counts those deals once), and mostly lost, it would read as each field's
+    "missing" being outcome-pure; `types` maps a field to its import type (money and percent numbers are
     never identifier-like); fields in `confirmed` (a user's explicit fit role) are never excluded.
     `headers` (field -> original header) are read by the outcome-name rule beside the field names;
     `entity` ("deal", "customer") and `words` (what good and bad rows are, e.g. ("won", "lost"))
     word the reasons."""
     types = types or {}
+    if len(specs) > 1:  # rows missing every field (of two or more) are left out of every rule
+        relation = f"(SELECT * FROM {relation} WHERE NOT ({' AND '.join(_missing_sql(s) for s in specs)}))"
     n_good, n_bad, n = con.sql(f"SELECT count_if(good), count_if(bad), count(*) FROM {relation}").fetchall()[0]
     screen = Screen(kept=[])
     for spec in specs:
@@ -457,13 +462,9 @@ def _missing_sql(spec: FieldSpec) -> str:
 def _missingness(
     con, relation: str, specs: list[FieldSpec], n: int, n_good: int, n_bad: int, min_count: int, alpha: float
 ) -> list[dict]:
-    """Fields whose missing rows over-index among the good or the bad (BH over fields x directions). Rows missing
-    every field (of two or more) are left out: a deal that links to no company has none of its fields, which says how it was
-    linked, not how each field was kept (ingest/linking.py counts those deals once)."""
+    """Fields whose missing rows over-index among the good or the bad (BH over fields x directions)."""
     if not specs or not n:
         return []
-    # (with one field, missing it is missing every field: nothing to tell apart)
-    blank = " AND ".join(_missing_sql(s) for s in specs) if len(specs) > 1 else "FALSE"
     counts = con.sql(
         "SELECT "
         + ", ".join(
@@ -471,11 +472,8 @@ def _missingness(
             f"count_if(bad AND {_missing_sql(s)})"
             for s in specs
         )
-        + f", count_if(good), count_if(bad), count(*) FROM {relation} WHERE NOT ({blank})"
+        + f" FROM {relation}"
     ).fetchall()[0]
-    n_good, n_bad, n = counts[-3:]
-    if not n:
-        return []
     rows = []
     for i, spec in enumerate(specs):
         missing, good, bad = counts[3 * i : 3 * i + 3]
