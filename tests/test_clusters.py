@@ -129,18 +129,19 @@ def test_adjusted_pvalues_penalise_repeated_companies_only():
     assert effects_ind[0] == 1.0 and p_ind[0] < 0.001
 
 
-def test_min_companies_is_the_detectable_support_counted_in_companies():
+def test_min_companies_is_the_deal_minimum_at_the_mean_deals_per_company():
     from icp_agent.tiers.analyse import AnalysisConfig
-    from icp_agent.tiers.support import detectable_support, min_companies, min_support_note
+    from icp_agent.tiers.support import min_companies, min_support_note
     from tiers_data import won_lost_health
 
     config = AnalysisConfig()
     # one deal per company: the same minimum as the deals'
-    assert min_companies(35, 2739, 2739, 1243, 1496, config) == 35
-    # 1,401 companies: the detectable support on them (at least 10), never above the deals' minimum
-    expected = max(10, min(detectable_support(1401, 1243 / 2739), detectable_support(1401, 1496 / 2739)))
-    assert min_companies(35, 1401, 2739, 1243, 1496, config) == min(35, expected)
-    assert min_companies(12, 300, 2739, 1243, 1496, config) == 12
+    assert min_companies(35, 2739, 2739) == 35
+    # 1,401 companies behind 2,739 deals (1.96 each): 35 deals are ceil(35 x 1401 / 2739) = 18 companies' worth
+    assert min_companies(35, 1401, 2739) == 18
+    # at least 10, never above the deals' minimum
+    assert min_companies(35, 300, 2739) == 10 and min_companies(12, 300, 2739) == 10
+    assert min_companies(8, 300, 2739) == 8
     note = min_support_note(35, config, won_lost_health(2739, 1243, 1496), 2739, 1243, 1496, companies=(30, 1401))
     assert (note["companies"], note["n_companies"]) == (30, 1401)
     assert "at least 30 distinct companies" in note["reason"] and "from 1,401 companies (2.0 each)" in note["reason"]

@@ -13,8 +13,8 @@ How tiers are built (documented in the ICP document too):
 - the minimum support is what the data can detect: the smallest segment in which a rate 1.5x the
   base rate would be significant at `alpha` with 80% power (`detectable_support`), at least 10;
 - when the entities are deals, one company's deals (renewals, several opportunities) are not independent:
-  a pattern must also hold a minimum of distinct companies (the detectable support counted in companies,
-  support.min_companies), and its p-value allows for the clustering (Rao-Scott design effect, clusters.py);
+  a pattern must also hold a minimum of distinct companies (the deal minimum at the data's mean deals per
+  company, support.min_companies), and its p-value allows for the clustering (Rao-Scott design effect, clusters.py);
   each tier says its deals and companies, and a tier resting on few companies is flagged;
 - category values rarer than the minimum support are pooled, and values whose outcome mix cannot
   be told apart are grouped into one `in` criterion (selectors.group_categories);
@@ -177,9 +177,7 @@ def analyse(
         if health.entity == "deal"
         else None
     )
-    least_companies = (
-        min_companies(min_support, clusters.count, n_rows, n_good, n_bad, config) if clusters is not None else 0
-    )
+    least_companies = min_companies(min_support, clusters.count, n_rows) if clusters is not None else 0
     support = min_support_note(
         min_support,
         config,

@@ -35,7 +35,7 @@ def min_support_note(
         least, total = companies
         extra = {"companies": least, "n_companies": total}
         tail = (
-            f"; and at least {least:,} distinct companies, the same size counted in companies: the {n:,} {entity} "
+            f"; and at least {least:,} distinct companies, that many {entity} at their mean per company: the {n:,} {entity} "
             f"are from {total:,} companies ({numbers.count(n / max(total, 1))} each), and a company's {entity} share "
             f"its fit fields and much of its outcome, so p-values allow for that too (Rao-Scott design effect)"
         )
@@ -65,22 +65,21 @@ def min_support_note(
     }
 
 
-def min_companies(min_support: int, n_companies: int, n: int, n_good: int, n_bad: int, config: AnalysisConfig) -> int:
-    """The fewest distinct companies a deal-level pattern needs: `detectable_support` with the companies as the
-    units (n = n_companies, the deals' good and bad rates as base rates, the config's alpha, power and lift; the
-    smaller of the two, at least 10), at most `min_support`. The fit fields describe the company, so when one
-    company's renewals fill a segment the evidence is that company's, not its deal count's; when each company has
-    one deal it equals min_support."""
+def min_companies(min_support: int, n_companies: int, n: int) -> int:
+    """The fewest distinct companies a deal-level pattern needs: the deal minimum (`min_support`) expressed in
+    companies at the data's mean deals per company, ceil(min_support x n_companies / n), at least 10 and at most
+    min_support (equal to it when each company has one deal).
+
+    Why: the fit fields describe the company, so a pattern that reaches the deal minimum through the repeat deals
+    of fewer companies than that rests on those few companies (a dozen won renewals of four companies in one
+    city), not on the independent evidence the minimum was sized for. Its significance is then allowed for by the
+    design effect (tiers/clusters.py). Sizing the company minimum instead by the power of a company-level test of
+    `config.detectable_lift` hid real segments of a few dozen companies with a strong effect (the minimum grew to
+    the deal minimum counted in companies).
+    """
     if n_companies >= n:
         return min_support
-    detectable = max(
-        10,
-        min(
-            detectable_support(n_companies, n_good / max(n, 1), config.alpha, config.power, config.detectable_lift),
-            detectable_support(n_companies, n_bad / max(n, 1), config.alpha, config.power, config.detectable_lift),
-        ),
-    )
-    return min(min_support, detectable)
+    return min(min_support, max(10, math.ceil(min_support * n_companies / max(n, 1))))
 
 
 def few_companies_flag(n: int | None, companies: int | None, least: int, entity: str = "deal") -> str | None:
