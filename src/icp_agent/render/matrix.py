@@ -12,6 +12,7 @@ def export_scoring_matrix(ws: Workspace, icp: IcpDocument, path: str | Path) -> 
     """scoring_matrix.csv: every entity with its fit fields, components, health, cohort and its score columns
     (icp_tier, icp_segment, fit_points, fit_score, priority, grade, fit_reasons, disqualified_by) from the one
     scoring path (`scoring.scored_relation`), so a customer's tier and fit score here equal the CRM files'."""
+    from icp_agent.health.health_score import in_row_order
     from icp_agent.render.tabular import write_table
     from icp_agent.scorecard.scoring import SCORE_COLUMNS, scored_relation
 
@@ -47,8 +48,11 @@ def export_scoring_matrix(ws: Workspace, icp: IcpDocument, path: str | Path) -> 
             name for name in SCORE_COLUMNS if name not in ("unseen_fields", "disqualified", "missing_fields")
         )
         select = ", ".join(_matrix_column(con, frame, c, types) for c in keep)
+        # the scoring is a projection of the frame (no join), so a frame stored in `_row` order is written in that
+        # order by a plain scan; only a frame stored otherwise pays for a sort of every row
+        order = "" if in_row_order(con, frame) else " ORDER BY _row"
         write_table(
-            con, f"SELECT {select}, {scores} FROM {scored_relation(icp, frame, columns)} ORDER BY _row", path, fmt="csv"
+            con, f"SELECT {select}, {scores} FROM {scored_relation(icp, frame, columns)}{order}", path, fmt="csv"
         )
         row = con.execute(f"SELECT count(*) FROM {frame}").fetchone()
         return int(row[0]) if row else 0
