@@ -202,3 +202,21 @@ def test_contacts_without_a_title_are_not_counted_as_junior():
     most = _role_summary("ICP 1 Tier 1", "end user", ["CFO", "CEO", "Analyst"], "contacts on won deals", ledger)
     assert most["seniority"][0] == {"value": "Executive", "n": 2, "share": 0.6667}
     assert "; mostly Executive in " in ledger.get(most["evidence"]).statement
+
+
+def test_the_tiers_of_one_pass_share_the_link_key_to_the_frame(built, monkeypatch):
+    # the key from the contacts to the frame is chosen once for every tier given the same `keys`; the same figures
+    con, icp = built
+    from icp_agent.ingest import links
+
+    chosen = []
+    real = links.company_key
+    monkeypatch.setattr(links, "company_key", lambda *args: chosen.append(args[1:]) or real(*args))
+    tables = {"frame": "frame_v1", "contacts": "contacts", "deals": None}
+    keys: dict = {}
+    first = persona_evidence(con, icp, "ICP 1", 1, tables, Ledger(), keys=keys)
+    again = persona_evidence(con, icp, "ICP 1", 1, tables, Ledger(), keys=keys)
+    assert chosen == [("contacts", "frame_v1")] and list(keys) == chosen and keys[chosen[0]] is not None
+    assert {r: v["n"] for r, v in again["roles"].items()} == {r: v["n"] for r, v in first["roles"].items()}
+    persona_evidence(con, icp, "ICP 1", 1, tables, Ledger())  # no keys: chosen again
+    assert chosen == [("contacts", "frame_v1")] * 2
