@@ -9,6 +9,7 @@ passages from that tier's customers. Every count and quote is an evidence item.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -137,31 +138,33 @@ def _role_summary(name: str, role: str, titles: list[str | None], basis: str, le
     Shares are of the contacts with a job title (`titled`): a blank title says nothing about seniority, and
     counting it as an individual contributor (the taxonomy's "everyone else") made untitled contacts look junior.
     """
-    titled = [clean for clean in map(normalise_title, titles) if clean]
-    counts: dict[str, dict[str, int]] = {"titles": {}, "seniority": {}, "departments": {}}
-    for clean in titled:
-        for kind, value in (
-            ("titles", clean),
-            ("seniority", seniority_of(clean)),
-            ("departments", department_of(clean)),
-        ):
-            counts[kind][value] = counts[kind].get(value, 0) + 1
+    # each distinct title read once (a few hundred among thousands of contacts), weighted by how many carry it
+    titled: dict[str, int] = {}
+    for title, n in Counter(titles).items():
+        clean = normalise_title(title)
+        if clean:
+            titled[clean] = titled.get(clean, 0) + n
+    n_titled = sum(titled.values())
+    counts: dict[str, dict[str, int]] = {"titles": dict(titled), "seniority": {}, "departments": {}}
+    for clean, n in titled.items():
+        for kind, value in (("seniority", seniority_of(clean)), ("departments", department_of(clean))):
+            counts[kind][value] = counts[kind].get(value, 0) + n
     summary: dict[str, Any] = {
         "n": len(titles),
-        "titled": len(titled),
-        "titles": _top(counts["titles"], len(titled)),
-        "seniority": _top(counts["seniority"], len(titled), 3),
-        "departments": _top(counts["departments"], len(titled), 3),
+        "titled": n_titled,
+        "titles": _top(counts["titles"], n_titled),
+        "seniority": _top(counts["seniority"], n_titled, 3),
+        "departments": _top(counts["departments"], n_titled, 3),
         "basis": basis,
     }
     who = f"{name} contacts ({ROLE_UNKNOWN})" if role == ROLE_UNKNOWN else f"{name} {role}s"
     if titled:
         shown = ", ".join(f"{t['value']} ({numbers.percent(t['share'], 0)})" for t in summary["titles"][:3])
         level, department = summary["seniority"][0], summary["departments"][0]
-        untitled = len(titles) - len(titled)
+        untitled = len(titles) - n_titled
         statement = (
             f"{who}: {numbers.count(len(titles))} {basis}"
-            + (f", {numbers.count(len(titled))} with a job title" if untitled else "")
+            + (f", {numbers.count(n_titled)} with a job title" if untitled else "")
             + f"; most common titles {shown}; {'mostly' if level['share'] >= 0.5 else 'most often'} "
             f"{level['value']} in {department['value']}."
         )
