@@ -202,3 +202,37 @@ def test_contacts_without_a_title_are_not_counted_as_junior():
     most = _role_summary("ICP 1 Tier 1", "end user", ["CFO", "CEO", "Analyst"], "contacts on won deals", ledger)
     assert most["seniority"][0] == {"value": "Executive", "n": 2, "share": 0.6667}
     assert "; mostly Executive in " in ledger.get(most["evidence"]).statement
+
+
+def test_the_tiers_of_one_pass_share_the_link_key_to_the_frame(built, monkeypatch):
+    # the key from the contacts to the frame is chosen once for every tier given the same `keys`; the same figures
+    con, icp = built
+    from icp_agent.ingest import links
+
+    chosen = []
+    real = links.company_key
+    monkeypatch.setattr(links, "company_key", lambda *args: chosen.append(args[1:]) or real(*args))
+    tables = {"frame": "frame_v1", "contacts": "contacts", "deals": None}
+    keys: dict = {}
+    first = persona_evidence(con, icp, "ICP 1", 1, tables, Ledger(), keys=keys)
+    again = persona_evidence(con, icp, "ICP 1", 1, tables, Ledger(), keys=keys)
+    assert chosen == [("contacts", "frame_v1")] and list(keys) == chosen and keys[chosen[0]] is not None
+    assert {r: v["n"] for r, v in again["roles"].items()} == {r: v["n"] for r, v in first["roles"].items()}
+    persona_evidence(con, icp, "ICP 1", 1, tables, Ledger())  # no keys: chosen again
+    assert chosen == [("contacts", "frame_v1")] * 2
+
+
+def test_role_summary_reads_each_distinct_title_once_with_the_same_counts():
+    from icp_agent.personas.titles import department_of, normalise_title, seniority_of
+
+    titles = ["VP of Sales", "vice president, sales", None, "CFO", "VP of Sales", "", "Sales Ops Manager"] * 3
+    summary = _role_summary("ICP 1 Tier 1", "champion", titles, "contacts on won deals", Ledger())
+    # row by row, as a reader would count them: the titled contacts only
+    by_title, by_level, by_department = {}, {}, {}
+    for clean in filter(None, map(normalise_title, titles)):
+        by_title[clean] = by_title.get(clean, 0) + 1
+        by_level[seniority_of(clean)] = by_level.get(seniority_of(clean), 0) + 1
+        by_department[department_of(clean)] = by_department.get(department_of(clean), 0) + 1
+    assert (summary["n"], summary["titled"]) == (21, 15) and summary["titles"] == _top(by_title, 15)
+    assert summary["seniority"] == _top(by_level, 15, 3) and summary["departments"] == _top(by_department, 15, 3)
+    assert summary["titles"][0] == {"value": "VP Sales", "n": 9, "share": round(9 / 15, 4)}  # two spellings

@@ -252,3 +252,39 @@ def test_scorecard_internals_for_the_appendix():
     assert [c.text for c in attributes.rows[0][:2]] == ["arr", "number"]
     assert [r[1].text for r in bins.rows] == ["arr $1M-$5M", "arr other (covers a, b)"]
     assert [b.title for b in made if b.kind == "heading"] == ["scaling"]  # the rest key by key
+
+
+def test_pattern_overlaps_equal_each_pairs_own_count():
+    """Grouping the rows by the patterns they match gives, for every pair, the count of rows matching both that the
+    pair's own query gives: NULLs, lists, several directions and a pattern in no pair included."""
+    con = duckdb.connect()
+    con.execute(
+        """CREATE TABLE frame_icp_pairs AS SELECT i AS n, CASE WHEN i % 7 = 0 THEN NULL ELSE i % 3 END AS m,
+                  CASE i % 4 WHEN 0 THEN ['HubSpot', 'Slack'] WHEN 1 THEN ['hubspot'] WHEN 2 THEN [] END AS tech
+           FROM range(200) t(i)"""
+    )
+    patterns = [
+        pattern("G1", [crit("n", "gte", min=50, kind="number")], 150, 2.0),
+        pattern("G2", [crit("tech", "contains", value="HubSpot", kind="list")], 100, 1.9),
+        pattern("G3", [crit("m", "eq", value=1, kind="number"), crit("n", "lte", max=120, kind="number")], 40, 1.8),
+        pattern("B1", [crit("tech", "is_missing", kind="list")], 100, 1.5, direction="bad"),
+        pattern("B2", [crit("m", "is_missing", kind="number")], 29, 1.4, direction="bad"),
+        pattern("B3", [crit("n", "lte", max=9, kind="number")], 10, 1.3, direction="bad"),
+    ]
+    doc = icp(id="icp-pairs", patterns=patterns)
+    from icp_agent.tiers.criteria import criteria_sql
+
+    def both(p, q):
+        return con.execute(
+            f"SELECT count(*) FROM frame_icp_pairs WHERE ({criteria_sql(p.criteria)}) AND ({criteria_sql(q.criteria)})"
+        ).fetchone()[0]
+
+    expected = {
+        frozenset((p.evidence, q.evidence)): both(p, q)
+        for i, p in enumerate(patterns)
+        for q in patterns[i + 1 :]
+        if p.direction == q.direction
+    }
+    assert len(expected) == 6 and expected[frozenset(("G1", "G2"))] == 74  # n >= 50 with HubSpot in any spelling
+    assert expected[frozenset(("B1", "B2"))] == 14  # an empty or no list (i % 4 in 2, 3) and no m (i % 7 = 0)
+    assert pattern_overlaps(con, doc) == expected

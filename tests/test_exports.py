@@ -172,3 +172,26 @@ def test_render_playbook():
     assert "1. Beachhead ICP 1: industry = Software (market size not measured (no prospect list))." in text
     none = render_playbook(icp(no_icp_reason="too *few* rows"))
     assert "nothing to qualify against yet" in none and "too \\*few\\* rows" in none and "Routing" not in none
+
+
+def test_a_table_sorted_once_is_written_in_its_order_by_a_filtered_copy(tmp_path):
+    # write_crm_exports sorts _icp_crm once and lets each file's COPY scan it unsorted: DuckDB keeps a table's
+    # insertion order through a scan, a filter and a projection (preserve_insertion_order), on several threads and
+    # row groups too
+    import duckdb
+
+    from icp_agent.render.tabular import write_table
+
+    con = duckdb.connect()
+    con.execute("SET threads = 4")
+    con.execute(
+        "CREATE TEMP TABLE t AS FROM (SELECT CASE WHEN i % 3 = 0 THEN 'prospects' ELSE 'customers' END AS source, "
+        "CAST(hash(i) % 1000000 AS VARCHAR) AS record_id, CASE WHEN i % 7 > 0 THEN 'd' || i END AS domain "
+        "FROM range(300000) r(i)) ORDER BY source, record_id, domain"
+    )
+    path = tmp_path / "out.csv"
+    written = write_table(con, "SELECT source, record_id, domain FROM t WHERE domain IS NOT NULL", path)
+    with path.open(newline="") as f:
+        rows = [(r["source"], r["record_id"], r["domain"]) for r in csv.DictReader(f)]
+    assert written == len(rows) > 250_000
+    assert rows == sorted(rows)  # record ids are text: their order is the text order the table was sorted in

@@ -541,3 +541,29 @@ def test_a_deals_file_without_a_key_names_the_id_column_to_map(ws, write):
     assert link.linked == 0
     assert "column 'Client Ref' holds the companies' record ids (4 of 4 rows match one)" in link.cause
     assert '"Client Ref" = "company_id"' in link.cause
+
+
+def test_a_key_between_imported_tables_is_chosen_once_per_process(ws, write, monkeypatch):
+    # imp_<kind>_<hash> tables never change after their import: the link report's choice is the frame's and the
+    # customer filter's; a table of any other name (a frame) is counted every time
+    companies = to_csv(
+        ["Company name", "Website", "Industry"], [[f"Firm {n}", f"firm{n}.com", "Retail"] for n in range(6)]
+    )
+    deals = to_csv(
+        ["Deal ID", "Company Domain Name", "Deal Stage"], [[f"D{n}", f"firm{n}.com", "won"] for n in range(6)]
+    )
+    toolkit.import_data(ws, customers=write("companies.csv", companies), deals=write("deals.csv", deals))
+    customers, deal_table, _ = tables(ws)
+    assert links.IMPORTED_TABLE.fullmatch(customers) and links.IMPORTED_TABLE.fullmatch(deal_table)
+    counted = []
+    real = links._count_linked
+    monkeypatch.setattr(links, "_count_linked", lambda *args: counted.append(args[1:4:2]) or real(*args))
+    with ws.connect() as con:
+        first = links.choose_key(con, deal_table, customers)  # made by import_data's link report: remembered
+        first.tried["domain"] = -1  # each caller gets its own copy
+        again = links.choose_key(con, deal_table, customers)
+        con.execute(f"CREATE TABLE frame_x AS SELECT * FROM {customers}")
+        other = links.choose_key(con, deal_table, "frame_x")
+    assert (again.key, again.tried) == (first.key, {"domain": 6})  # not the first caller's edited copy
+    assert other.key == links.LinkKey("domain", "domain", "frame_x", ("company_name",))
+    assert [(table, key.method) for table, key in counted] == [(deal_table, "domain")]  # the frame's key alone

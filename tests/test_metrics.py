@@ -148,3 +148,25 @@ def test_deals_frame(con):
     # deals without a won or lost one give no win rate (no error)
     con.execute("CREATE TABLE open_deals AS SELECT 0 AS _row, 'a.com' AS domain, 'Demo' AS deal_stage")
     assert _deals_frame(con, "frame", _health(), _inputs("open_deals"), ["industry"]) is None
+
+
+@pytest.mark.parametrize("same_key", [False, True])
+def test_one_scan_gives_each_tiers_own_query(con, same_key):
+    # the figures of every tier come from one grouped scan; each equals what the tier's own query (its evidence)
+    # gives, across segments, with overlapping criteria, a tier nobody is left for, and two tiers that share a
+    # (tier, segment), where neither is better and a row counts in both (the scan is then not used)
+    con.execute("""CREATE TABLE frame AS SELECT range AS _row, ['A', 'B', 'C'][range % 3 + 1] AS industry,
+        CASE WHEN range % 5 = 0 THEN NULL ELSE 'x' END AS cohort, range % 2 = 0 AS good, range % 7 = 0 AS bad,
+        range * 1.5 AS health FROM range(60)""")
+    tiers = [_tier(2, "C"), _tier(1, "A"), _tier(1, "B", segment="ICP 2"), _tier(3, "A"), _tier(3, "C", segment="ICP 2")]
+    if same_key:  # another ICP 1 Tier 2, on B or C: B is ICP 2 Tier 1's (a better tier), C both Tier 2s'
+        tiers[-1].tier, tiers[-1].segment = 2, "ICP 1"
+        tiers[-1].criteria = [_c(field="industry", op="in", values=["B", "C"])]
+    ledger = Ledger()
+    tier_metrics(con, "frame", tiers, _health(), config(), _inputs(), ledger)
+    for t in tiers:
+        evidence = ledger.get(t.evidence[0])
+        n, n_good, mean = con.execute(f"SELECT n, n_good, health_mean FROM ({evidence.query})").fetchone()
+        assert (t.metrics.n, t.metrics.n_good, t.metrics.health_mean) == (n, n_good, mean)
+    # 48 rows with a cohort, 16 of each industry; Tier 1s come before Tier 2s whatever their segment
+    assert [t.metrics.n for t in tiers] == [16, 16, 16, 0, 16 if same_key else 0]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import html
 import re
 import unicodedata
@@ -187,6 +188,7 @@ def variants(text: str) -> list[str]:
     return out
 
 
+@functools.lru_cache(maxsize=1024)  # a build reads each interview note for every tier and again for the drafts
 def instruction_match(text: str) -> str | None:
     """The passage that reads like an instruction to an AI, or None. See the module doc for what is normalised."""
     if not text:

@@ -238,8 +238,9 @@ def draft_offline(ws, con, icp: IcpDocument, ledger: Ledger) -> None:
     """Fill personas, rationales, narratives and themes with cited template prose (in place)."""
     tables = tier_tables(ws, con, icp)
     personas, quotes = [], []
+    keys: dict = {}  # the link keys to the frame, chosen once for every tier
     for tier in icp.tiers:
-        found = persona_evidence(con, icp, tier.segment, tier.tier, tables, ledger)
+        found = persona_evidence(con, icp, tier.segment, tier.tier, tables, ledger, keys=keys)
         personas += draft_personas(
             found, {"segment": tier.segment, "tier": tier.tier, "name": f"{tier.segment} Tier {tier.tier}"}
         )

@@ -879,10 +879,12 @@ def build_deals_frame(
     customer_columns = columns_of(con, customers) if customers else set()
     key = company_key(con, deals, customers) if customers else None
     # the key the link report chose and counted (ingest/links.py), so the frame joins what was reported
+    # each company's key computed once (it is a normalisation, and for a name or domain a check against the keys
+    # several companies share), then used both to keep a company's first row and to join
     join = (
         (
-            f"LEFT JOIN (SELECT * FROM {customers} QUALIFY row_number() OVER (PARTITION BY "
-            f"{key.company_expr(customers)} ORDER BY _row) = 1) c ON {key.company_expr('c')} = {key.expr('d')}"
+            f"LEFT JOIN (SELECT * FROM (SELECT *, {key.company_expr(customers)} AS __icp_key FROM {customers}) "
+            f"QUALIFY row_number() OVER (PARTITION BY __icp_key ORDER BY _row) = 1) c ON c.__icp_key = {key.expr('d')}"
         )
         if key is not None and customers is not None
         else ""

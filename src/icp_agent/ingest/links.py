@@ -45,7 +45,10 @@ values of the linking table to them once, and `LinkKey.company_expr` is NULL for
 
 from __future__ import annotations
 
+import copy
 import json
+import re
+import threading
 from dataclasses import dataclass
 
 import duckdb
@@ -100,6 +103,12 @@ LEGAL_SUFFIXES = (
 MIN_LINKED_SHARE = 0.5
 # Keys linking within this share of the best key's rows link "about as many": ambiguity decides between them.
 ABOUT_AS_MANY = 0.05
+# An imported table's name (importer: imp_<kind>_<first 12 hex digits of import_key>) names its content: the key
+# hashes the file's bytes, the kind and every setting that changes what is stored, and the table is never changed
+# once its import is recorded. A frame, a temp table or a query names no fixed content.
+IMPORTED_TABLE = re.compile(r"imp_[a-z_]+_[0-9a-f]{12}")
+_choices: dict[tuple[str, str], KeyChoice] = {}
+_choices_lock = threading.Lock()
 
 
 def _first_id(column: str) -> str:
@@ -390,7 +399,24 @@ def _pick(counts: list[tuple[LinkKey, int, int]]) -> tuple[LinkKey | None, str |
 
 def choose_key(con: duckdb.DuckDBPyConnection, table: str, companies: str) -> KeyChoice:
     """The key that links the most rows of `table` to `companies` (among keys linking about as many, one with no
-    ambiguous value: `_pick`), with the count of every key tried and, in `notes`, why when ambiguity decided."""
+    ambiguous value: `_pick`), with the count of every key tried and, in `notes`, why when ambiguity decided.
+
+    Between two imported tables (IMPORTED_TABLE: their names fix their content) the choice is made once per
+    process: the link report, the health frame and the customer filter each ask for it, and each choice counts
+    every candidate key over both tables. Each caller gets its own copy."""
+    pair = (table, companies)
+    if not all(IMPORTED_TABLE.fullmatch(name) for name in pair):
+        return _choose_key(con, table, companies)
+    with _choices_lock:
+        found = _choices.get(pair)
+    if found is None:
+        found = _choose_key(con, table, companies)
+        with _choices_lock:
+            _choices[pair] = found
+    return copy.deepcopy(found)
+
+
+def _choose_key(con: duckdb.DuckDBPyConnection, table: str, companies: str) -> KeyChoice:
     own, theirs = columns_of(con, table), columns_of(con, companies)
     shared = own & theirs
     identity = tuple(c for c in ("company_id", "company_name") if c in theirs)

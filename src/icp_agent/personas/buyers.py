@@ -9,8 +9,9 @@ passages from that tier's customers. Every count and quote is an evidence item.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from icp_agent import numbers
 from icp_agent.evidence import Ledger
@@ -19,6 +20,9 @@ from icp_agent.personas.titles import department_of, normalise_title, seniority_
 from icp_agent.sql import columns_of
 from icp_agent.tiers.criteria import criteria_sql, document_kinds
 from icp_agent.untrusted import looks_like_instructions
+
+if TYPE_CHECKING:
+    from icp_agent.ingest.links import LinkKey
 
 ROLES = ("champion", "economic buyer", "technical buyer", "end user", "blocker")
 # contacts whose file records no buying role: their titles are summarised together
@@ -63,7 +67,14 @@ def _tier_companies_sql(ws_tables: dict[str, str | None], icp: IcpDocument, segm
 
 
 def persona_evidence(
-    con, icp: IcpDocument, segment: str, tier: int, tables: dict[str, str | None], ledger: Ledger, max_quotes: int = 12
+    con,
+    icp: IcpDocument,
+    segment: str,
+    tier: int,
+    tables: dict[str, str | None],
+    ledger: Ledger,
+    max_quotes: int = 12,
+    keys: dict[tuple[str, str], LinkKey | None] | None = None,
 ) -> dict:
     """Titles, seniority, departments per buying role for a tier, and interview quotes, with evidence ids.
 
@@ -74,6 +85,10 @@ def persona_evidence(
     carry no buying role, their titles are summarised under ROLE_UNKNOWN instead of the five roles. When no
     contact can be counted, `why_none` says why (no title column, no link to a deal or company, no contact at
     the tier's good accounts).
+
+    `keys`: the link keys chosen so far ((table, frame) -> key), to share between the tiers of one pass over the
+    same frame: each choice counts every candidate key over both tables, and the frame does not change between
+    tiers. Leave it out when the frame may have been rebuilt since.
     """
     members = _tier_companies_sql(tables, icp, segment, tier)
     name = f"{segment} Tier {tier}"
@@ -84,7 +99,7 @@ def persona_evidence(
     contacts, frame = tables.get("contacts"), str(tables["frame"])  # a tier's members exist only with a frame
     frame_columns = columns_of(con, frame)
     if contacts:
-        found = _contacts_of(con, contacts, tables.get("deals"), members, frame_columns, frame, name)
+        found = _contacts_of(con, contacts, tables.get("deals"), members, frame_columns, frame, name, keys)
         result["source"], result["why_none"] = found.source, found.why_none
         by_role: dict[str, list[str | None]] = {}
         for title, raw_role in found.rows:
@@ -123,31 +138,33 @@ def _role_summary(name: str, role: str, titles: list[str | None], basis: str, le
     Shares are of the contacts with a job title (`titled`): a blank title says nothing about seniority, and
     counting it as an individual contributor (the taxonomy's "everyone else") made untitled contacts look junior.
     """
-    titled = [clean for clean in map(normalise_title, titles) if clean]
-    counts: dict[str, dict[str, int]] = {"titles": {}, "seniority": {}, "departments": {}}
-    for clean in titled:
-        for kind, value in (
-            ("titles", clean),
-            ("seniority", seniority_of(clean)),
-            ("departments", department_of(clean)),
-        ):
-            counts[kind][value] = counts[kind].get(value, 0) + 1
+    # each distinct title read once (a few hundred among thousands of contacts), weighted by how many carry it
+    titled: dict[str, int] = {}
+    for title, n in Counter(titles).items():
+        clean = normalise_title(title)
+        if clean:
+            titled[clean] = titled.get(clean, 0) + n
+    n_titled = sum(titled.values())
+    counts: dict[str, dict[str, int]] = {"titles": dict(titled), "seniority": {}, "departments": {}}
+    for clean, n in titled.items():
+        for kind, value in (("seniority", seniority_of(clean)), ("departments", department_of(clean))):
+            counts[kind][value] = counts[kind].get(value, 0) + n
     summary: dict[str, Any] = {
         "n": len(titles),
-        "titled": len(titled),
-        "titles": _top(counts["titles"], len(titled)),
-        "seniority": _top(counts["seniority"], len(titled), 3),
-        "departments": _top(counts["departments"], len(titled), 3),
+        "titled": n_titled,
+        "titles": _top(counts["titles"], n_titled),
+        "seniority": _top(counts["seniority"], n_titled, 3),
+        "departments": _top(counts["departments"], n_titled, 3),
         "basis": basis,
     }
     who = f"{name} contacts ({ROLE_UNKNOWN})" if role == ROLE_UNKNOWN else f"{name} {role}s"
     if titled:
         shown = ", ".join(f"{t['value']} ({numbers.percent(t['share'], 0)})" for t in summary["titles"][:3])
         level, department = summary["seniority"][0], summary["departments"][0]
-        untitled = len(titles) - len(titled)
+        untitled = len(titles) - n_titled
         statement = (
             f"{who}: {numbers.count(len(titles))} {basis}"
-            + (f", {numbers.count(len(titled))} with a job title" if untitled else "")
+            + (f", {numbers.count(n_titled)} with a job title" if untitled else "")
             + f"; most common titles {shown}; {'mostly' if level['share'] >= 0.5 else 'most often'} "
             f"{level['value']} in {department['value']}."
         )
@@ -186,6 +203,17 @@ def _contact_ref(con, deals: str, contact_columns: set[str]) -> str | None:
     return next((c for c in sorted(columns) if re.fullmatch(r"(primary_)?contact(_name|_person)?_id", c)), None)
 
 
+def _key(con, table: str, frame: str, keys: dict[tuple[str, str], LinkKey | None] | None) -> LinkKey | None:
+    """links.company_key of `table` to `frame`, from `keys` when this pass chose it already (kept there)."""
+    from icp_agent.ingest.links import company_key
+
+    if keys is None:
+        return company_key(con, table, frame)
+    if (table, frame) not in keys:
+        keys[(table, frame)] = company_key(con, table, frame)
+    return keys[(table, frame)]
+
+
 def _contacts_of(
     con,
     contacts: str,
@@ -194,6 +222,7 @@ def _contacts_of(
     frame_columns: set[str],
     frame: str | None = None,
     name: str = "this tier",
+    keys: dict[tuple[str, str], LinkKey | None] | None = None,
 ) -> _Contacts:
     contact_columns = columns_of(con, contacts)
     found = _Contacts(has_roles="buying_role" in contact_columns)
@@ -204,14 +233,13 @@ def _contacts_of(
         found.has_roles = bool(con.execute(f"SELECT count(buying_role) FROM {contacts}").fetchone()[0])
     role = "p.buying_role" if found.has_roles else "NULL"
     from icp_agent.health.health_score import stage_class
-    from icp_agent.ingest.links import company_key
 
     deal_links = []
     ref = _contact_ref(con, deals, contact_columns) if deals else None
     if "deal_id" in contact_columns and "deal_id" in frame_columns:  # the frame is deals: its won ones
         deal_links.append(f"p.deal_id IN (SELECT deal_id FROM ({members}) WHERE good)")
     elif deals and frame and "deal_id" in contact_columns and "deal_id" in columns_of(con, deals):
-        key = company_key(con, deals, frame)  # the key chosen by value overlap, as the link report does
+        key = _key(con, deals, frame, keys)  # the key chosen by value overlap, as the link report does
         if key:
             deal_links.append(
                 f"p.deal_id IN (SELECT d.deal_id FROM {deals} d WHERE "
@@ -230,7 +258,7 @@ def _contacts_of(
         ).fetchall()
         if found.rows:
             return found
-    key = company_key(con, contacts, frame) if frame else None
+    key = _key(con, contacts, frame, keys) if frame else None
     if key is None:
         found.source = None
         found.why_none = (

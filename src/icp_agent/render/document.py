@@ -655,7 +655,12 @@ REDUNDANT_SHARE = 0.8
 def pattern_overlaps(con: Any, icp: IcpDocument) -> dict[frozenset[str], int]:
     """Rows shared by each pair of same-direction patterns, counted in one query over the build's frame
     (`frame_<icp id>`): {frozenset({evidence a, evidence b}): rows matching both}. Empty when the frame is gone
-    or a criterion is not measurable on it (the document then falls back to criteria that nest)."""
+    or a criterion is not measurable on it (the document then falls back to criteria that nest).
+
+    Each pattern's criteria are evaluated once per row: the rows are grouped by which patterns they match (a few
+    dozen combinations), and each pair's count is summed over those groups. Writing each pair's two conjunctions
+    into its own FILTER evaluated every pattern once per pair it is in (26 patterns: 160 pairs, 3.9 s CPU at 1M
+    rows, against 0.5 s grouped)."""
     import duckdb
 
     from icp_agent.errors import NotMeasurable
@@ -667,12 +672,15 @@ def pattern_overlaps(con: Any, icp: IcpDocument) -> dict[frozenset[str], int]:
         return {}
     try:
         columns = {r[0] for r in con.execute(f"DESCRIBE {frame}").fetchall()}
-        sums = [
-            f"count(*) FILTER (WHERE ({criteria_sql(p.criteria, columns=columns)}) AND "
-            f"({criteria_sql(q.criteria, columns=columns)}))"
-            for p, q in pairs
-        ]
-        counts = con.execute(f"SELECT {', '.join(sums)} FROM {frame}").fetchone()
+        index = {id(p): i for i, p in enumerate(icp.patterns)}
+        flags = ", ".join(f"({criteria_sql(p.criteria, columns=columns)}) AS m{index[id(p)]}" for p in icp.patterns)
+        sums = [f"coalesce(sum(n) FILTER (WHERE m{index[id(p)]} AND m{index[id(q)]}), 0)" for p, q in pairs]
+        names = ", ".join(f"m{i}" for i in range(len(icp.patterns)))
+        counts = con.execute(
+            f"""WITH combos AS MATERIALIZED (SELECT {names}, count(*) AS n FROM (SELECT {flags} FROM {frame})
+                                             GROUP BY ALL)
+                SELECT {", ".join(sums)} FROM combos"""
+        ).fetchone()
     except (NotMeasurable, duckdb.Error):  # no frame (an older version) or a field it lacks: fall back
         return {}
     return {frozenset((p.evidence, q.evidence)): int(n) for (p, q), n in zip(pairs, counts)}

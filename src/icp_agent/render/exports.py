@@ -131,7 +131,12 @@ def write_crm_exports(ws: Workspace, icp: IcpDocument, out: Path) -> tuple[dict[
                                           {", ".join(_q(c) for c in CRM_FIELDS)} FROM {scored})""")
         if not parts:
             return counts, {}
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _icp_crm AS {' UNION ALL '.join(parts)}")
+        # sorted once here, not once per file: a table keeps its insertion order when scanned (DuckDB's
+        # preserve_insertion_order, on by default), so each COPY below writes its rows in this order unsorted
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _icp_crm AS FROM ({' UNION ALL '.join(parts)}) "
+            "ORDER BY source, record_id, domain"
+        )
         fields = "CASE WHEN icp_tier IS NULL THEN 'Not ICP' ELSE 'Tier ' || icp_tier END AS {tier}, " + ", ".join(
             f"{_q(c)} AS {{{c}}}" for c in CRM_FIELDS[1:]
         )
@@ -146,8 +151,7 @@ def write_crm_exports(ws: Workspace, icp: IcpDocument, out: Path) -> tuple[dict[
             f"""
             SELECT CASE WHEN {is_hubspot} THEN hubspot_id END AS "Record ID",
                    domain AS "Company Domain Name", name AS "Company name", {hubspot}
-            FROM _icp_crm WHERE {is_hubspot} OR domain IS NOT NULL
-            ORDER BY source, record_id, domain""",
+            FROM _icp_crm WHERE {is_hubspot} OR domain IS NOT NULL""",
             out / "hubspot_companies.csv",
         )
         counts["salesforce_accounts.csv"] = _copy(
@@ -155,8 +159,7 @@ def write_crm_exports(ws: Workspace, icp: IcpDocument, out: Path) -> tuple[dict[
             f"""
             SELECT CASE WHEN {is_salesforce} THEN record_id END AS "Id", name AS "Name", domain AS "Website",
                    {salesforce}
-            FROM _icp_crm WHERE {is_salesforce} OR domain IS NOT NULL
-            ORDER BY source, record_id, domain""",
+            FROM _icp_crm WHERE {is_salesforce} OR domain IS NOT NULL""",
             out / "salesforce_accounts.csv",
         )
         left_out = con.execute(f"""SELECT source, count_if(NOT {is_hubspot} AND domain IS NULL),

@@ -114,8 +114,9 @@ def find_candidates(
         sizes, hits = evaluate(selset, target, [p.selectors for p in found.values()])
         found = {key: dataclasses.replace(p, n=int(n), k=int(k)) for (key, p), n, k in zip(found.items(), sizes, hits)}
         subset, positives = selset, target
+    n_positive = int(np.count_nonzero(positives))  # once, not once per pattern
     patterns = _distinct_rows(
-        subset, [p for p in found.values() if p.n >= min_support and p.k * len(positives) > p.n * positives.sum()]
+        subset, [p for p in found.values() if p.n >= min_support and p.k * len(positives) > p.n * n_positive]
     )
     companies: list[int | None] = [None] * len(patterns)
     effects: list[float | None] = [None] * len(patterns)
@@ -131,16 +132,25 @@ def find_candidates(
         return [], tested
     n_sg = np.array([p.n for p in patterns])
     k_sg = np.array([p.k for p in patterns])
-    pvalues = fisher_exact_many(k_sg, n_sg, int(positives.sum()), len(positives))
+    pvalues = fisher_exact_many(k_sg, n_sg, n_positive, len(positives))
     if adjusted is not None:  # deal level: the larger of Fisher's on the deals and the cluster-adjusted test
         pvalues = np.maximum(pvalues, adjusted)
     within_known: dict[int, dict] = {}
     known_rows = known or {}
+    # (positives, rows) among the rows where every field of a combination is known: the patterns share a few
+    # combinations, and each count is a pass over every row, so each combination is counted once
+    known_counts: dict[tuple[str, ...], tuple[int, int]] = {}
     for i, p in enumerate(patterns):
         fields = [s.field for s in p.selectors if s.field in known_rows]
         if fields:
-            present = np.logical_and.reduce([known_rows[f] for f in fields])
-            k_known, n_known = int(positives[present].sum()), int(present.sum())
+            combination = tuple(sorted(set(fields)))
+            if combination not in known_counts:
+                present = np.logical_and.reduce([known_rows[f] for f in combination])
+                known_counts[combination] = (
+                    int(np.count_nonzero(positives & present)),
+                    int(np.count_nonzero(present)),
+                )
+            k_known, n_known = known_counts[combination]
             # one-sided: the pattern must over-index among the known rows too; a two-sided test would let a
             # pattern pass that under-indexes there, and all-one-outcome known rows give p = 1 (no evidence)
             within = float(fisher_greater_many(k_sg[i : i + 1], n_sg[i : i + 1], k_known, n_known)[0])

@@ -85,23 +85,22 @@ def tier_metrics(
     columns = columns_of(con, frame)
     total = con.execute(f"SELECT count(*) FROM {frame} WHERE cohort IS NOT NULL").fetchall()[0][0]
     deals_frame = _deals_frame(con, frame, health, inputs, list(inputs.fit_fields))
+    company = company_key_sql(con, frame) if health.entity == "deal" else None
+    # deal-level: the companies behind the tier's deals, and the customers (companies with a won deal) among them
+    counted = (
+        [f"count(DISTINCT {company}) AS companies", f"count(DISTINCT {company}) FILTER (WHERE good) AS customers"]
+        if company
+        else []
+    )
+    figures = ", ".join(_metric_columns(columns) + counted)
+    by_tier = _metrics_by_tier(con, frame, tiers, figures)
     for tier in tiers:
         better = [t for t in tiers if (t.tier, t.segment) < (tier.tier, tier.segment)]
         exclude = " AND ".join(f"NOT ({criteria_sql(t.criteria)})" for t in better) or "TRUE"
         predicate = f"{criteria_sql(tier.criteria)} AND {exclude}"
-        company = company_key_sql(con, frame) if health.entity == "deal" else None
-        # deal-level: the companies behind the tier's deals, and the customers (companies with a won deal) among them
-        counted = (
-            [f"count(DISTINCT {company}) AS companies", f"count(DISTINCT {company}) FILTER (WHERE good) AS customers"]
-            if company
-            else []
-        )
-        query = (
-            f"SELECT {', '.join(_metric_columns(columns) + counted)} FROM {frame} "
-            f"WHERE cohort IS NOT NULL AND {predicate}"
-        )
-        cursor = con.execute(query)
-        metrics = dict(zip([d[0] for d in cursor.description], cursor.fetchall()[0]))
+        # the tier's own query, as its evidence shows it: what by_tier computed for every tier in one scan
+        query = f"SELECT {figures} FROM {frame} WHERE cohort IS NOT NULL AND {predicate}"
+        metrics = by_tier.get(id(tier)) or _one_row(con, query)
         metrics["share"] = metrics["n"] / total if total else None
         metrics["good_rate"] = metrics["n_good"] / metrics["n"] if metrics["n"] else None
         if metrics.get("annual_churn") and metrics.get("cac_mean"):
@@ -135,6 +134,29 @@ def tier_metrics(
                 query=" ".join(query.split()),
             )
         )
+
+
+def _one_row(con, query: str) -> dict:
+    cursor = con.execute(query)
+    return dict(zip([d[0] for d in cursor.description], cursor.fetchall()[0]))
+
+
+def _metrics_by_tier(con, frame: str, tiers: list[Tier], figures: str) -> dict[int, dict]:
+    """{id(tier): its figures} for every tier with rows, from one scan of the frame: each row is counted in its best
+    tier ((tier, segment) order, the first whose criteria it meets), as each tier's own query counts it (its criteria
+    and none of a better tier's). A tier with no row is absent (an aggregate over no rows is not a group: its own
+    query gives it). Empty when two tiers share a (tier, segment): neither is better, and a row would count in both.
+    One scan evaluates each row's criteria once per tier at most, instead of once per tier and better tier."""
+    ordered = sorted(tiers, key=lambda t: (t.tier, t.segment))
+    if len({(t.tier, t.segment) for t in ordered}) < len(ordered):
+        return {}
+    cases = " ".join(f"WHEN {criteria_sql(t.criteria)} THEN {i}" for i, t in enumerate(ordered))
+    cursor = con.execute(
+        f"SELECT __icp_tier, {figures} FROM (SELECT *, CASE {cases} END AS __icp_tier FROM {frame} "
+        f"WHERE cohort IS NOT NULL) WHERE __icp_tier IS NOT NULL GROUP BY __icp_tier"
+    )
+    names = [d[0] for d in cursor.description][1:]
+    return {id(ordered[row[0]]): dict(zip(names, row[1:])) for row in cursor.fetchall()}
 
 
 def _win_rate(con, deals_frame: str, criteria: list[Criterion], better: list[list[Criterion]] | None = None) -> dict:
