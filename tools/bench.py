@@ -426,30 +426,27 @@ def task_build(folder: Path, quick: bool) -> Task:
     source = folder / "build_source.duckdb"
     import_file(Workspace(source), path, "customers")
     path.unlink()
-    target = str(folder / "build.duckdb")
+    return _build_task(
+        "build",
+        rows,
+        source,
+        folder / "build.duckdb",
+        "the whole build: health, screen, selectors, search, tiers, validation, scorecard, documents and CRM files",
+    )
+
+
+def _build_task(name: str, rows: int, source: Path, target: Path, note: str) -> Task:
+    """`icp-agent build` through the CLI in a child process, on a fresh copy of the imported workspace `source`."""
+    out = Path(str(target) + ".out")
+    command = [str(rows), str(source), str(target), "--", "build", "--workspace", str(target), "--out", str(out),
+               "--quiet"]  # fmt: skip
     return Task(
-        name="build",
+        name=name,
         rows=rows,
         setup={"icp-agent": BUILD_SETUP},
-        commands={
-            "icp-agent": (
-                CLI_CHILD,
-                [
-                    str(rows),
-                    str(source),
-                    target,
-                    "--",
-                    "build",
-                    "--workspace",
-                    target,
-                    "--out",
-                    target + ".out",
-                    "--quiet",
-                ],
-            )
-        },
-        after=lambda: {"phases": build_phases(Path(target + ".out"))},
-        note="the whole build: health, screen, selectors, search, tiers, validation, scorecard, documents and CRM files",
+        commands={"icp-agent": (CLI_CHILD, command)},
+        after=lambda: {"phases": build_phases(out)},
+        note=note,
     )
 
 
@@ -465,30 +462,12 @@ def task_build_demo(folder: Path, quick: bool) -> Task:
         capture_output=True,
         env={**os.environ, "PYTHONPATH": str(TOOLS.parent / "src")},
     )
-    target = str(folder / "build-demo.duckdb")
-    return Task(
-        name="build-demo",
-        rows=5_000,
-        setup={"icp-agent": BUILD_SETUP},
-        commands={
-            "icp-agent": (
-                CLI_CHILD,
-                [
-                    "5000",
-                    str(demo / "workspace.duckdb"),
-                    target,
-                    "--",
-                    "build",
-                    "--workspace",
-                    target,
-                    "--out",
-                    target + ".out",
-                    "--quiet",
-                ],
-            )
-        },
-        after=lambda: {"phases": build_phases(Path(target + ".out"))},
-        note="the whole build on the demo's workspace, as the CLI runs it (imports of the modules included)",
+    return _build_task(
+        "build-demo",
+        5_000,
+        demo / "workspace.duckdb",
+        folder / "build-demo.duckdb",
+        "the whole build on the demo's workspace, as the CLI runs it (imports of the modules included)",
     )
 
 
