@@ -303,10 +303,20 @@ async def test_persona_evidence_and_grounded_drafts(demo):
 @pytest.mark.anyio
 async def test_score_prospects_and_compare_versions(demo):
     version = demo.built["version_id"]
+    progress: list[tuple[float, str | None]] = []
+
+    async def record(done: float, total: float | None, message: str | None) -> None:
+        progress.append((done, message))
+
     async with Client(demo.server) as client:
         scored = await call(client, "score_prospects", {"input_path": "demo/prospects.csv",
-                                                        "output_path": str(demo.root / "scored.csv")})
+                                                        "output_path": str(demo.root / "scored.csv")},
+                            progress_callback=record)
         assert scored["rows"] == 50000 and sum(scored["by_tier"].values()) == 50000
+        # scoring a file reports its rows as MCP progress (a whole market takes minutes), growing
+        assert ("scoring prospects.csv into scored.csv: 50,000 of 50,000 rows"
+                in [re.sub(r", about .*", "", m or "") for _, m in progress]), progress
+        assert [d for d, _ in progress] == sorted(d for d, _ in progress)
         assert (demo.root / "scored.csv").is_file()
         outside = await fails(client, "score_prospects", {"input_path": "demo/prospects.csv",
                                                           "output_path": "/tmp/icp-agent-scored.csv"})
