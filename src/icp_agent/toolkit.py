@@ -775,20 +775,30 @@ def write_icp_outputs(ws: Workspace, icp: IcpDocument, out: Path, progress: Prog
 
     from icp_agent.render.document import document_inputs, render_html, render_markdown
 
-    if progress:
-        progress("writing the ICP document")
     written: list[str] = []
-    export_scoring_matrix(ws, icp, out / "scoring_matrix.csv")
+    # the row writes report rows done (the engine's progress of each COPY: ws.watched); at 1M rows they are most
+    # of this step
+    frame = f"frame_{icp.id.replace('-', '_')}"
+    with ws.watched(progress, "writing scoring_matrix.csv", _count(ws, f"SELECT count(*) FROM {frame}")):
+        export_scoring_matrix(ws, icp, out / "scoring_matrix.csv")
     written.append("scoring_matrix.csv")
     if icp.status == "ok":
         from icp_agent.render.exports import render_playbook, write_crm_exports
 
         def crm_files():
-            counts, routing = write_crm_exports(ws, icp, out)
+            scored = _count(
+                ws,
+                """SELECT sum(i.rows_kept) FROM current_snapshot c JOIN imports i USING (import_id)
+                   WHERE c.kind IN ('customers', 'prospects')""",
+            )
+            with ws.watched(progress, "writing the CRM files", scored):
+                counts, routing = write_crm_exports(ws, icp, out)
             written.extend(counts)
             written.append(_write(out / "playbook.md", render_playbook(icp, routing)))
 
         _phase(icp, "CRM files", crm_files)  # the document written below says when they could not be
+    if progress:
+        progress("writing the ICP document")
     data = icp.model_dump(mode="json")
     check_icp_document(data)
     written = [
@@ -799,6 +809,12 @@ def write_icp_outputs(ws: Workspace, icp: IcpDocument, out: Path, progress: Prog
     written.append(_write(out / "icp.md", render_markdown(icp, **inputs)))
     written.append(_write(out / "icp.html", render_html(icp, **inputs)))
     return written
+
+
+def _count(ws: Workspace, sql: str) -> int:
+    """The one number `sql` (a count) gives on the workspace, 0 when it gives none: a step's rows, for progress."""
+    with ws.read() as con:
+        return int((con.execute(sql).fetchone() or (0,))[0] or 0)
 
 
 def _write(path: Path, text: str) -> str:
