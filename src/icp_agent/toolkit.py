@@ -617,19 +617,21 @@ def load_icp(path: str | Path) -> IcpDocument:
 @operation(VersionOptions, positional=("version",))
 def get_icp(ws: Workspace, params: VersionOptions) -> IcpDocument:
     """The latest ICP version (or a named one) from the workspace."""
-    version = params.version
     with ws.read() as con:
-        if version:
-            row = con.execute("SELECT icp FROM icp_versions WHERE version_id = ?", [version]).fetchone()
-            if not row:
-                known = [
-                    r[0] for r in con.execute("SELECT version_id FROM icp_versions ORDER BY created_at").fetchall()
-                ]
-                raise UserError(f"no ICP version {version!r}", hint=f"versions: {', '.join(known) or 'none yet'}")
-        else:
-            row = con.execute("SELECT icp FROM icp_versions ORDER BY created_at DESC LIMIT 1").fetchone()
-            if not row:
-                raise UserError("no ICP built yet", hint="run icp-agent run (or the build_icp tool) first")
+        return icp_version(con, params.version)
+
+
+def icp_version(con: Any, version: str | None) -> IcpDocument:
+    """ICP version `version` (None: the latest) read on `con`; UserError naming the versions when there is none."""
+    if version:
+        row = con.execute("SELECT icp FROM icp_versions WHERE version_id = ?", [version]).fetchone()
+        if not row:
+            known = [r[0] for r in con.execute("SELECT version_id FROM icp_versions ORDER BY created_at").fetchall()]
+            raise UserError(f"no ICP version {version!r}", hint=f"versions: {', '.join(known) or 'none yet'}")
+    else:
+        row = con.execute("SELECT icp FROM icp_versions ORDER BY created_at DESC LIMIT 1").fetchone()
+        if not row:
+            raise UserError("no ICP built yet", hint="run icp-agent run (or the build_icp tool) first")
     return IcpDocument.model_validate_json(row[0])
 
 

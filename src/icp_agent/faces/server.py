@@ -490,7 +490,11 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
     ) -> IcpView:  # type: ignore[valid-type]  # a model made at import from IcpDocument (views._icp_view_model)
         """The ICP as data: the statement plus the sections asked for (tier criteria and metrics, negative ICP,
         health definition, patterns, personas, validation, ...); list sections come in pages of limit/offset."""
-        return icp_view(toolkit.get_icp(workspace, VersionOptions(**options)), sections, limit, offset)
+        version = VersionOptions(**options).version
+        # validating the stored document is most of a warm call (~2 ms and more for a large ICP): kept while nothing
+        # can have changed it (Workspace.remembered); the view only reads it
+        icp = workspace.remembered(f"get_icp {version}", lambda con: toolkit.icp_version(con, version))
+        return icp_view(icp, sections, limit, offset)
 
     @tool(_reads("List ICP versions"))
     def list_icp_versions(limit: Limit = 20, offset: Offset = 0) -> VersionList:
