@@ -114,3 +114,18 @@ def test_writing_the_report_counts_the_rows_of_its_files(demo_copy, tmp_path):
     matrix_rows = sum(1 for _ in (tmp_path / "out" / "scoring_matrix.csv").open()) - 1
     assert finals["writing scoring_matrix.csv"][1] >= matrix_rows > 0
     assert [m for m, _, _ in calls][-1] == "writing the ICP document"
+
+
+def test_an_import_names_its_last_steps_after_the_rows(ws, write):
+    """After the rows: the commit and the link report are steps of their own (the time so far shows on them,
+    not on the last file's 'N of N rows')."""
+    from icp_agent import toolkit
+    from icp_agent.options import ImportOptions
+
+    calls = []
+    path = write("customers.csv", "company_id,company_name,industry\n1,Acme,Software\n2,Beta,Retail\n")
+    toolkit.import_data(ws, ImportOptions(customers=str(path)),
+                        progress=lambda m, done=None, total=None: calls.append(m))
+    steps = list(dict.fromkeys(calls))
+    assert steps[0] == "importing customers.csv as customers"
+    assert steps[-2:] == ["saving the import", "checking how the files link"]

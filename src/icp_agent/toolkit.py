@@ -208,9 +208,12 @@ def _import(ws: Workspace, params: ImportOptions, progress: Progress | None) -> 
                         progress(f"{Path(item.path).name} is no new accounts file: importing it as prospects")
                     report = read()
             reports.append(report)
-    return ImportResult(
-        plan=planned.files, reports=reports, interviews=notes, links=link_report(ws), skipped=planned.skipped
-    )
+        if progress:  # the commit writes the new tables to the file: seconds for a large import
+            progress("saving the import")
+    if progress:
+        progress("checking how the files link")
+    links = link_report(ws)
+    return ImportResult(plan=planned.files, reports=reports, interviews=notes, links=links, skipped=planned.skipped)
 
 
 @operation(InspectOptions, positional=("kind",))
