@@ -317,6 +317,38 @@ def test_the_cli_starts_without_importing_what_the_command_does_not_use(argv, al
     assert set(result.stdout.split()) <= set(allowed)
 
 
+# what a command that only reads a workspace never needs: the assistant, the MCP server, the analysis phases
+# (scipy, numpy), the document (jinja2) and dataframes
+NOT_FOR_A_LOOK = ("mcp", "anthropic", "scipy", "numpy", "jinja2", "pandas", "pyarrow", "icp_agent.faces.assistant",
+                  "icp_agent.faces.server", "icp_agent.patterns", "icp_agent.tiers", "icp_agent.validation",
+                  "icp_agent.render.document", "icp_agent.scorecard.scoring", "icp_agent.health.health_score")
+
+
+@pytest.mark.parametrize("argv", [["inspect-workspace"], ["inspect-workspace", "--kind", "customers"],
+                                  ["list-icp-versions"], ["query-workspace", "SELECT 1"]], ids=" ".join)
+def test_a_cheap_command_imports_none_of_the_analysis_the_assistant_or_the_server(argv, ws, write):
+    """Run for real on a workspace (not --help): a look at the workspace loads duckdb, pydantic and the toolkit,
+    never what another command uses."""
+    from icp_agent.ingest.importer import import_file
+
+    import_file(ws, write("customers.csv", "company_id,company_name,industry\n1,Acme,Software\n2,Beta,Retail\n"),
+                "customers")
+    code = ("import sys, io, contextlib\n"
+            "from icp_agent.faces.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    try:\n"
+            f"        main({[*argv, '--workspace', str(ws.path)]!r})\n"
+            "    except SystemExit as exc:\n"
+            "        assert exc.code in (0, None), exc.code\n"
+            "print('\\n'.join(sorted(sys.modules)))\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(icp_agent.__file__).parent.parent)}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    loaded = set(result.stdout.split())
+    assert {"duckdb", "icp_agent.toolkit"} <= loaded  # the command did run
+    assert sorted(m for m in loaded if m in NOT_FOR_A_LOOK or m.startswith(tuple(f"{n}." for n in NOT_FOR_A_LOOK))) == []
+
+
 @pytest.mark.parametrize("command", ["build-icp", "score-prospects", "diff-icp-versions", "import-data"])
 def test_a_commands_help_reads_its_options_without_the_icp_models_or_building_validators(command):
     """--help reads an options model's fields; the ICP document's models (icp_agent.models, evidence) are not

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+import threading
+import time
+
 from icp_agent.ingest.importer import import_file
-from icp_agent.progress import Eta, adapt
+from icp_agent.progress import Eta, adapt, pulsing
 
 
 def test_a_one_argument_callback_gets_the_message_only():
@@ -21,7 +25,7 @@ def test_an_import_reports_rows_done_of_the_total_ending_at_the_total(ws, write)
         (m, done, total)))
     normalising = [(d, t) for m, d, t in calls if m.startswith("normalising")]
     assert normalising[0] == (0, 500) and normalising[-1] == (500, 500)
-    assert all(a[0] <= b[0] for a, b in zip(normalising, normalising[1:]))
+    assert all(a[0] <= b[0] for a, b in itertools.pairwise(normalising))
     assert any(m.startswith("reading p.csv") for m, _, _ in calls)
 
 
@@ -32,3 +36,100 @@ def test_the_eta_line_says_rows_and_time_left(monkeypatch):
     assert eta.line("normalising", 0, 1000) == "normalising: 0 of 1,000 rows"
     assert eta.line("normalising", 250, 1000) == "normalising: 250 of 1,000 rows, about 6 s left"
     assert Eta().line("profiling") == "profiling"
+
+
+def test_a_step_that_counts_no_rows_shows_its_time_so_far(monkeypatch):
+    clock = iter([100.0, 100.0, 100.5, 103.0, 103.0])
+    monkeypatch.setattr("icp_agent.progress.time.monotonic", lambda: next(clock))
+    eta = Eta()
+    assert eta.line("validating the ICP") == "validating the ICP"
+    assert eta.line("validating the ICP") == "validating the ICP"  # under a second: nothing added
+    assert eta.line("validating the ICP") == "validating the ICP (3 s so far)"
+    assert eta.line("writing the ICP document") == "writing the ICP document"  # a new step starts its own clock
+
+
+def test_pulsing_repeats_the_last_report_while_a_step_is_silent_and_stops_with_the_block():
+    calls: list[tuple] = []
+    repeated = threading.Event()
+
+    def record(message, done=None, total=None):
+        calls.append((message, done, total))
+        if len(calls) >= 3:
+            repeated.set()
+
+    with pulsing(record, every=0.02) as report:
+        report("searching", 5, 10)
+        assert repeated.wait(30)  # the work goes on without a report: the last one comes again
+    after = len(calls)
+    time.sleep(0.1)
+    assert len(calls) == after  # stopped with the block
+    assert set(calls) == {("searching", 5, 10)}
+
+
+def test_a_failing_callback_stops_the_pulse_never_the_work():
+    failures = []
+
+    def gone(message, done=None, total=None):
+        failures.append(message)
+        if len(failures) > 1:  # the client went away after the first report
+            raise BrokenPipeError
+
+    with pulsing(gone, every=0.02) as report:
+        report("scoring")
+        deadline = time.monotonic() + 30
+        while len(failures) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert failures == ["scoring", "scoring"]
+    with pulsing(None) as nothing:  # no callback: one that does nothing, and no thread
+        assert nothing("step", 1, 2) is None
+        assert not any(t.name == "icp-agent progress pulse" for t in threading.enumerate())
+
+
+def test_watched_reports_rows_of_the_statements_run_inside(ws, monkeypatch):
+    from icp_agent import progress
+
+    calls, watches = [], []
+    real = progress.watch
+    monkeypatch.setattr(progress, "watch", lambda *args: watches.append(args[2]) or real(*args))
+    report = lambda m, done=None, total=None: calls.append((m, done, total))  # noqa: E731
+    with ws.watched(report, "writing t.csv", 1000), ws.connect() as con:
+        con.execute("CREATE TABLE t AS SELECT range AS n FROM range(1000)")
+        with ws.connect():  # nested in the same step: watched once
+            pass
+    assert calls[0] == ("writing t.csv", 0, 1000) and calls[-1] == ("writing t.csv", 1000, 1000)
+    assert watches == ["writing t.csv"]
+    with ws.connect() as con:  # outside the block nothing is watched
+        assert con.execute("SELECT current_setting('enable_progress_bar')").fetchone() == (False,)
+
+
+def test_writing_the_report_counts_the_rows_of_its_files(demo_copy, tmp_path):
+    from icp_agent import toolkit
+    from icp_agent.options import RenderOptions
+
+    calls = []
+    workspace = demo_copy.workspace()
+    toolkit.render_document(workspace, RenderOptions(out_dir=str(tmp_path / "out")),
+                            progress=lambda m, done=None, total=None: calls.append((m, done, total)))
+    finals = {m: (d, t) for m, d, t in calls if d is not None and d == t}
+    with workspace.read() as con:
+        scored = con.execute("""SELECT sum(i.rows_kept) FROM current_snapshot c JOIN imports i USING (import_id)
+                                WHERE c.kind IN ('customers', 'prospects')""").fetchone()[0]
+    assert finals["writing the CRM files"] == (scored, scored) and scored > 50_000
+    matrix_rows = sum(1 for _ in (tmp_path / "out" / "scoring_matrix.csv").open()) - 1
+    assert finals["writing scoring_matrix.csv"][1] >= matrix_rows > 0
+    assert [m for m, _, _ in calls][-1] == "writing the ICP document"
+
+
+def test_an_import_names_its_last_steps_after_the_rows(ws, write):
+    """After the rows: the commit and the link report are steps of their own (the time so far shows on them,
+    not on the last file's 'N of N rows')."""
+    from icp_agent import toolkit
+    from icp_agent.options import ImportOptions
+
+    calls = []
+    path = write("customers.csv", "company_id,company_name,industry\n1,Acme,Software\n2,Beta,Retail\n")
+    toolkit.import_data(ws, ImportOptions(customers=str(path)),
+                        progress=lambda m, done=None, total=None: calls.append(m))
+    steps = list(dict.fromkeys(calls))
+    assert steps[0] == "importing customers.csv as customers"
+    assert steps[-2:] == ["saving the import", "checking how the files link"]

@@ -303,10 +303,20 @@ async def test_persona_evidence_and_grounded_drafts(demo):
 @pytest.mark.anyio
 async def test_score_prospects_and_compare_versions(demo):
     version = demo.built["version_id"]
+    progress: list[tuple[float, str | None]] = []
+
+    async def record(done: float, total: float | None, message: str | None) -> None:
+        progress.append((done, message))
+
     async with Client(demo.server) as client:
         scored = await call(client, "score_prospects", {"input_path": "demo/prospects.csv",
-                                                        "output_path": str(demo.root / "scored.csv")})
+                                                        "output_path": str(demo.root / "scored.csv")},
+                            progress_callback=record)
         assert scored["rows"] == 50000 and sum(scored["by_tier"].values()) == 50000
+        # scoring a file reports its rows as MCP progress (a whole market takes minutes), growing
+        assert ("scoring prospects.csv into scored.csv: 50,000 of 50,000 rows"
+                in [re.sub(r", about .*", "", m or "") for _, m in progress]), progress
+        assert [d for d, _ in progress] == sorted(d for d, _ in progress)
         assert (demo.root / "scored.csv").is_file()
         outside = await fails(client, "score_prospects", {"input_path": "demo/prospects.csv",
                                                           "output_path": "/tmp/icp-agent-scored.csv"})
@@ -564,3 +574,45 @@ async def test_record_drafting_keeps_grounded_narratives_and_refuses_the_rest(de
     assert after["themes"] == [{"theme": "Renewals", "claims": [{**good, "section": "theme"}], "drafter": "test",
                                 "model": "test-model"}]
     assert after["drafting"]["prompt_versions"] == {"system": "1"} and after["drafting"]["drafter"] == "test"
+
+
+OTHER_PROCESS_ADDS_A_VERSION = """
+import sys
+from icp_agent.workspace import Workspace
+with Workspace(sys.argv[1]).transaction() as con:  # waits (DuckDB's lock) until the server lets the file go
+    con.execute(\"\"\"INSERT INTO icp_versions SELECT 'icp-from-another-process', created_at + INTERVAL 1 DAY,
+                    dataset_fingerprint, status, json_merge_patch(icp, '{"id": "icp-from-another-process"}')
+                    FROM icp_versions ORDER BY created_at DESC LIMIT 1\"\"\")
+"""
+
+
+@pytest.mark.anyio
+async def test_a_warm_get_icp_is_kept_until_another_process_writes_a_version(demo, tmp_path, monkeypatch):
+    """get_icp keeps the validated document while the server holds the file (nothing else can write it); another
+    process writing once the server is idle is seen by the next call."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from icp_agent import toolkit
+    from icp_agent import workspace as workspace_module
+
+    monkeypatch.setattr(workspace_module, "HOLD_IDLE_S", 0.3)
+    shutil.copy(demo.workspace.path, tmp_path / "ws.duckdb")
+    server = create_server(Workspace(tmp_path / "ws.duckdb"), [tmp_path])
+    read: list[str | None] = []
+    real = toolkit.icp_version
+    monkeypatch.setattr(toolkit, "icp_version", lambda con, version: read.append(version) or real(con, version))
+    async with Client(server) as client:
+        first = await call(client, "get_icp")
+        assert await call(client, "get_icp") == first and read == [None]  # the second call read nothing
+        assert first["id"].startswith("icp-")  # the latest version: other tests of the module build more
+        other = await anyio.to_thread.run_sync(lambda: subprocess.run(
+            [sys.executable, "-c", OTHER_PROCESS_ADDS_A_VERSION, str(tmp_path / "ws.duckdb")], capture_output=True,
+            text=True, timeout=120, env=dict(os.environ), check=False))
+        assert other.returncode == 0, other.stderr[-2000:]
+        after = await call(client, "get_icp")
+        assert after["id"] == "icp-from-another-process" and after["tiers"] == first["tiers"]
+        named = await call(client, "get_icp", {"version": first["id"]})
+        assert named["id"] == first["id"]

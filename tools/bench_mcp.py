@@ -4,7 +4,8 @@ subprocess server), p50 / p95 in ms.
 Measured, interleaved call by call so other load on the machine affects each alike:
 - `noop`: a tool that does nothing, registered on the same server (the floor of a tool call: protocol,
   validation, dispatch, result);
-- `inspect_workspace` and `list_icp_versions`: warm read tools (issue 12's target: within 3 ms of the no-op);
+- `inspect_workspace`, `list_icp_versions` and `get_icp` (its default sections): warm read
+  tools (issue 12's target: within 3 ms of the no-op);
 - `build_icp`: a long write (fewer repeats).
 The `- no-op` rows give each read tool's p50 minus the no-op's p50.
 
@@ -57,7 +58,7 @@ async def _once(client: Client, tool: str, arguments: dict) -> float:
     return elapsed
 
 
-WARM = (("noop", {}), ("inspect_workspace", {}), ("list_icp_versions", {}))
+WARM = (("noop", {}), ("inspect_workspace", {}), ("list_icp_versions", {}), ("get_icp", {}))
 
 
 async def _measure(client: Client, repeats: int, mode: str) -> list[dict]:

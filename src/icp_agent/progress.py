@@ -4,6 +4,9 @@ A progress callback is called as `progress(message)` (a new step) or `progress(m
 (rows done of a step's total). `watch` feeds it from DuckDB's own progress of the running statement
 (`query_progress()`, polled on a thread), so a single long SQL statement still reports rows done.
 `Eta` turns successive (done, total) of a step into a line with the time left, for faces that print text.
+`pulsing` repeats a step's last report while it runs without one, so a face shows a long step that counts no
+rows (a phase of the analysis) with its time so far instead of going silent, and an MCP client's progress
+notifications keep coming.
 """
 
 from __future__ import annotations
@@ -99,7 +102,9 @@ class Eta:
     """Text for a step's progress: "normalising 1,000,000 rows: 420,000 of 1,000,000 rows, about 3 s left".
 
     The time left is the step's own rate so far (rows per second since its first report) applied to
-    the rows still to do; it is shown once a step has run a second.
+    the rows still to do; it is shown once a step has run a second. A step that counts no rows shows its time
+    so far instead ("validating the ICP (12 s so far)"), once it has run a second (its reports repeated by
+    `pulsing`).
     """
 
     def __init__(self) -> None:
@@ -111,11 +116,55 @@ class Eta:
         now = time.monotonic()
         if message != self.step:
             self.step, self.started = message, now
-        if done is None or not total:
-            return message
-        text = f"{message}: {done:,} of {total:,} rows"
         elapsed = now - self.started
+        if done is None or not total:  # a step that counts no rows: its time so far, once it has run a second
+            return f"{message} ({numbers.count(round(elapsed))} s so far)" if elapsed >= 1 else message
+        text = f"{message}: {done:,} of {total:,} rows"
         if done and done < total and elapsed >= 1:
             left = elapsed * (total - done) / done
             text += f", about {numbers.count(round(left))} s left"
         return text
+
+
+PULSE_SECONDS = 1.0
+
+
+@contextmanager
+def pulsing(progress: Callable[..., None] | None, every: float = PULSE_SECONDS) -> Iterator[Progress]:
+    """A callback forwarding to `progress` (calls serialised by a lock), plus a thread that repeats the last
+    report (message, done, total) whenever `every` seconds pass without one, until the block ends.
+
+    The faces turn the repeat into the step's time so far (Eta.line) or, for a step counting rows, a fresh time
+    left; an MCP client gets a notification at least every `every` seconds of a long call. A failing callback
+    (a client gone) stops the repeats, never the work. Nothing runs when `progress` is None."""
+    report = adapt(progress)
+    if progress is None:
+        yield report
+        return
+    lock = threading.Lock()
+    state: dict = {"last": None, "at": time.monotonic()}
+    stop = threading.Event()
+
+    def forward(message: str, done: int | None = None, total: int | None = None) -> None:
+        with lock:
+            state["last"], state["at"] = (message, done, total), time.monotonic()
+            report(message, done, total)
+
+    def beat() -> None:
+        while not stop.wait(every / 4):
+            with lock:
+                if state["last"] is None or time.monotonic() - state["at"] < every:
+                    continue
+                state["at"] = time.monotonic()
+                try:
+                    report(*state["last"])
+                except Exception:
+                    return
+
+    thread = threading.Thread(target=beat, daemon=True, name="icp-agent progress pulse")
+    thread.start()
+    try:
+        yield forward
+    finally:
+        stop.set()
+        thread.join()

@@ -208,9 +208,12 @@ def _import(ws: Workspace, params: ImportOptions, progress: Progress | None) -> 
                         progress(f"{Path(item.path).name} is no new accounts file: importing it as prospects")
                     report = read()
             reports.append(report)
-    return ImportResult(
-        plan=planned.files, reports=reports, interviews=notes, links=link_report(ws), skipped=planned.skipped
-    )
+        if progress:  # the commit writes the new tables to the file: seconds for a large import
+            progress("saving the import")
+    if progress:
+        progress("checking how the files link")
+    links = link_report(ws)
+    return ImportResult(plan=planned.files, reports=reports, interviews=notes, links=links, skipped=planned.skipped)
 
 
 @operation(InspectOptions, positional=("kind",))
@@ -617,19 +620,21 @@ def load_icp(path: str | Path) -> IcpDocument:
 @operation(VersionOptions, positional=("version",))
 def get_icp(ws: Workspace, params: VersionOptions) -> IcpDocument:
     """The latest ICP version (or a named one) from the workspace."""
-    version = params.version
     with ws.read() as con:
-        if version:
-            row = con.execute("SELECT icp FROM icp_versions WHERE version_id = ?", [version]).fetchone()
-            if not row:
-                known = [
-                    r[0] for r in con.execute("SELECT version_id FROM icp_versions ORDER BY created_at").fetchall()
-                ]
-                raise UserError(f"no ICP version {version!r}", hint=f"versions: {', '.join(known) or 'none yet'}")
-        else:
-            row = con.execute("SELECT icp FROM icp_versions ORDER BY created_at DESC LIMIT 1").fetchone()
-            if not row:
-                raise UserError("no ICP built yet", hint="run icp-agent run (or the build_icp tool) first")
+        return icp_version(con, params.version)
+
+
+def icp_version(con: Any, version: str | None) -> IcpDocument:
+    """ICP version `version` (None: the latest) read on `con`; UserError naming the versions when there is none."""
+    if version:
+        row = con.execute("SELECT icp FROM icp_versions WHERE version_id = ?", [version]).fetchone()
+        if not row:
+            known = [r[0] for r in con.execute("SELECT version_id FROM icp_versions ORDER BY created_at").fetchall()]
+            raise UserError(f"no ICP version {version!r}", hint=f"versions: {', '.join(known) or 'none yet'}")
+    else:
+        row = con.execute("SELECT icp FROM icp_versions ORDER BY created_at DESC LIMIT 1").fetchone()
+        if not row:
+            raise UserError("no ICP built yet", hint="run icp-agent run (or the build_icp tool) first")
     return IcpDocument.model_validate_json(row[0])
 
 
@@ -775,20 +780,30 @@ def write_icp_outputs(ws: Workspace, icp: IcpDocument, out: Path, progress: Prog
 
     from icp_agent.render.document import document_inputs, render_html, render_markdown
 
-    if progress:
-        progress("writing the ICP document")
     written: list[str] = []
-    export_scoring_matrix(ws, icp, out / "scoring_matrix.csv")
+    # the row writes report rows done (the engine's progress of each COPY: ws.watched); at 1M rows they are most
+    # of this step
+    frame = f"frame_{icp.id.replace('-', '_')}"
+    with ws.watched(progress, "writing scoring_matrix.csv", _count(ws, f"SELECT count(*) FROM {frame}")):
+        export_scoring_matrix(ws, icp, out / "scoring_matrix.csv")
     written.append("scoring_matrix.csv")
     if icp.status == "ok":
         from icp_agent.render.exports import render_playbook, write_crm_exports
 
         def crm_files():
-            counts, routing = write_crm_exports(ws, icp, out)
+            scored = _count(
+                ws,
+                """SELECT sum(i.rows_kept) FROM current_snapshot c JOIN imports i USING (import_id)
+                   WHERE c.kind IN ('customers', 'prospects')""",
+            )
+            with ws.watched(progress, "writing the CRM files", scored):
+                counts, routing = write_crm_exports(ws, icp, out)
             written.extend(counts)
             written.append(_write(out / "playbook.md", render_playbook(icp, routing)))
 
         _phase(icp, "CRM files", crm_files)  # the document written below says when they could not be
+    if progress:
+        progress("writing the ICP document")
     data = icp.model_dump(mode="json")
     check_icp_document(data)
     written = [
@@ -799,6 +814,12 @@ def write_icp_outputs(ws: Workspace, icp: IcpDocument, out: Path, progress: Prog
     written.append(_write(out / "icp.md", render_markdown(icp, **inputs)))
     written.append(_write(out / "icp.html", render_html(icp, **inputs)))
     return written
+
+
+def _count(ws: Workspace, sql: str) -> int:
+    """The one number `sql` (a count) gives on the workspace, 0 when it gives none: a step's rows, for progress."""
+    with ws.read() as con:
+        return int((con.execute(sql).fetchone() or (0,))[0] or 0)
 
 
 def _write(path: Path, text: str) -> str:

@@ -17,7 +17,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
@@ -237,7 +237,8 @@ class Workspace:
         the session's connection, left open."""
         held = getattr(_sessions, "open", {}).get(self._key())
         if held is not None:
-            yield held
+            with self._watch(held):
+                yield held
             return
         with process_lock:
             _release_anchor(self._key())
@@ -246,9 +247,37 @@ class Workspace:
                 if not self._migrated:
                     self._migrate(con)
                     self._migrated = True
-                yield con
+                with self._watch(con):
+                    yield con
             finally:
                 con.close()
+
+    @contextmanager
+    def watched(self, progress: Callable[..., None] | None, message: str, total: int) -> Iterator[None]:
+        """Report `message` with rows done of `total` for the work inside, from DuckDB's progress of the statement
+        running on each connection this thread gets from connect() meanwhile (progress.watch): rows for a step
+        that runs in code that takes no progress callback (a file writer), where one long statement is most of
+        the step. Rows done are the engine's estimate and only grow."""
+        if progress is None:
+            yield
+            return
+        previous = getattr(_sessions, "watch", None)
+        _sessions.watch = (progress, message, total)
+        try:
+            yield
+        finally:
+            _sessions.watch = previous
+
+    def _watch(self, con: duckdb.DuckDBPyConnection) -> AbstractContextManager[None]:
+        """progress.watch on `con` inside watched(), else nothing (the request is taken: a nested connect() inside
+        the same step does not report it twice)."""
+        request = getattr(_sessions, "watch", None)
+        if request is None:
+            return nullcontext()
+        from icp_agent.progress import watch
+
+        _sessions.watch = None
+        return _restoring(watch(con, *request), request)
 
     def _key(self) -> str:
         return str(self.path.resolve())
@@ -513,6 +542,16 @@ class Workspace:
     def role_overrides(self, con: duckdb.DuckDBPyConnection) -> dict[str, str]:
         """The field roles set with set_field_roles: field -> role."""
         return dict(con.execute("SELECT field, role FROM field_roles").fetchall())
+
+
+@contextmanager
+def _restoring(inner: AbstractContextManager[None], request: tuple[Any, ...]) -> Iterator[None]:
+    """`inner`, then the thread's watch request back (the next connect() of the same step is watched too)."""
+    try:
+        with inner:
+            yield
+    finally:
+        _sessions.watch = request
 
 
 def connect_read_only(path: Path, busy_timeout: float) -> duckdb.DuckDBPyConnection:

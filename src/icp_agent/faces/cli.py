@@ -94,22 +94,33 @@ class Ctx:
     def progress(self):
         """Progress on stderr, fed by the toolkit's callback (message) or (message, rows done, rows total).
 
-        On a terminal: a rich bar per step with rows done and the time left; piped: a plain line per step and
-        at most one every PLAIN_EVERY seconds within it; nothing under --quiet.
+        On a terminal: a rich bar per step with rows done, the time so far and the time left; piped: a plain line
+        per step and at most one every PLAIN_EVERY seconds within it (with the time so far of a step that counts
+        no rows: progress.pulsing repeats its report); nothing under --quiet.
         """
         if self.quiet:
             yield lambda message, done=None, total=None: None
             return
+        from icp_agent.progress import pulsing
+
+        with self._progress_display() as show, pulsing(show) as report:
+            yield report
+
+    @contextmanager
+    def _progress_display(self):
+        """The callback that draws progress on stderr: plain lines when piped, a rich bar on a terminal."""
         if not sys.stderr.isatty():
             from icp_agent.progress import Eta
 
-            eta, last = Eta(), {"step": None, "at": 0.0}
+            eta, last = Eta(), {"step": None, "at": 0.0, "line": None}
 
             def plain(message, done=None, total=None):
                 now = time.monotonic()
                 line = eta.line(message, done, total)
+                if line == last["line"]:  # a repeated report (progress.pulsing) that changes nothing shown
+                    return
                 if message != last["step"] or now - last["at"] >= PLAIN_EVERY or (total and done == total):
-                    last.update(step=message, at=now)
+                    last.update(step=message, at=now, line=line)
                     print(line, file=sys.stderr, flush=True)
 
             yield plain
@@ -120,6 +131,7 @@ class Ctx:
             Progress,
             SpinnerColumn,
             TextColumn,
+            TimeElapsedColumn,
             TimeRemainingColumn,
         )
 
@@ -128,6 +140,7 @@ class Ctx:
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
+            TimeElapsedColumn(),
             TimeRemainingColumn(),
             console=err.real(),
             transient=True,

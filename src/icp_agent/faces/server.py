@@ -54,7 +54,7 @@ from icp_agent.options import (
     ValidateOptions,
     VersionOptions,
 )
-from icp_agent.progress import Eta
+from icp_agent.progress import Eta, pulsing
 from icp_agent.query import QueryResult
 from icp_agent.resources import icons, render_prompt
 from icp_agent.scorecard.scoring import ScoreResult
@@ -348,7 +348,8 @@ class StepProgress:
 
 async def _with_progress(ctx: Context, work: Callable[[toolkit.Progress], T]) -> T:
     """Run a long toolkit call on a worker thread, relaying its progress to the client as it comes (StepProgress:
-    steps and rows done in the figures, rows done and time left in the message)."""
+    steps and rows done in the figures, rows done and time left in the message; a step that counts no rows is
+    repeated every second with its time so far, progress.pulsing)."""
     figures = StepProgress()
     token = anyio.lowlevel.current_token()  # rows done are reported from a polling thread, not only the worker
 
@@ -356,7 +357,13 @@ async def _with_progress(ctx: Context, work: Callable[[toolkit.Progress], T]) ->
         value, text = figures(message, done, total)
         anyio.from_thread.run(ctx.report_progress, value, None, text, token=token)
 
-    return await anyio.to_thread.run_sync(work, progress)
+    def run(report: toolkit.Progress) -> T:
+        # the pulse (a notification at least every second of a step that counts no rows) lives and is joined on
+        # the worker thread: joining it on the event loop would block the loop its notifications need
+        with pulsing(report) as pulsed:
+            return work(pulsed)
+
+    return await anyio.to_thread.run_sync(run, progress)
 
 
 def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path | None = None) -> MCPServer:
@@ -483,7 +490,11 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
     ) -> IcpView:  # type: ignore[valid-type]  # a model made at import from IcpDocument (views._icp_view_model)
         """The ICP as data: the statement plus the sections asked for (tier criteria and metrics, negative ICP,
         health definition, patterns, personas, validation, ...); list sections come in pages of limit/offset."""
-        return icp_view(toolkit.get_icp(workspace, VersionOptions(**options)), sections, limit, offset)
+        version = VersionOptions(**options).version
+        # validating the stored document is most of a warm call (~2 ms and more for a large ICP): kept while nothing
+        # can have changed it (Workspace.remembered); the view only reads it
+        icp = workspace.remembered(f"get_icp {version}", lambda con: toolkit.icp_version(con, version))
+        return icp_view(icp, sections, limit, offset)
 
     @tool(_reads("List ICP versions"))
     def list_icp_versions(limit: Limit = 20, offset: Offset = 0) -> VersionList:
@@ -552,11 +563,11 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
 
     @tool(_writes("Score prospects", idempotent=True, destructive=True))
     @_options_as_parameters(ScoreOptions)
-    def score_prospects(**options: Any) -> ScoreResult:
+    async def score_prospects(ctx: Context, **options: Any) -> ScoreResult:
         """Score a prospect list with the ICP (the workspace's, or an icp.json): tier, fit score and disqualifiers
         per row, written to a file; returns the counts per tier and priority. Relative paths start at the server's
         first data root; an existing output is replaced only in the output folder or when it is an earlier scored
-        file, never a source export."""
+        file, never a source export. Rows done are reported as progress (a whole market takes minutes)."""
         params = ScoreOptions(**options)
         source, output = (
             roots.resolve(params.input_path, "input_path"),
@@ -565,16 +576,14 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
         icp_path = path_or_none(params.icp_path, "icp_path")
         toolkit.check_output_path(output, [source], workspace)  # never a source, the input or the workspace
         replaceable_output(output, default_out)
-        return toolkit.score_prospects(
-            workspace,
-            params.model_copy(
-                update={
-                    "input_path": str(source),
-                    "output_path": str(output),
-                    "icp_path": str(icp_path) if icp_path else None,
-                }
-            ),
+        chosen = params.model_copy(
+            update={
+                "input_path": str(source),
+                "output_path": str(output),
+                "icp_path": str(icp_path) if icp_path else None,
+            }
         )
+        return await _with_progress(ctx, lambda progress: toolkit.score_prospects(workspace, chosen, progress=progress))
 
     @tool(_writes("Compare ICP versions", idempotent=True))
     @_options_as_parameters(DiffOptions)
