@@ -378,10 +378,12 @@ def domain(expr: str) -> str:
     # then a scheme, then "www."/"www2.", and keep what comes before the first / ? # or :. The value is bound once.
     # Only a value with @ : / ? or # needs it: a plain "www.acme.com" loses its "www." by position (websites are
     # unique per row, so this runs per row: 0.56 s of CPU per 1M "www." websites with the expression, 0.2 without)
-    pattern = "'^(?:[^@/]*@)?(?:[a-z]+://)?(?:www\\d?\\.)?([^/?#:]*)'"
+    # The prefix is dropped by regexp_replace and the host read as a whole match, not as a capture group: the same
+    # result at half the cost (RE2 finds a match's bounds with its fast automaton; a group needs the slow one).
+    prefix = "'^(?:[^@/]*@)?(?:[a-z]+://)?(?:www\\d?\\.)?'"
     special = " OR ".join(f"contains(_icp_v, '{c}')" for c in "@:/?#")
     body = (
-        f"CASE WHEN {special} THEN regexp_extract(_icp_v, {pattern}, 1) "
+        f"CASE WHEN {special} THEN regexp_extract(regexp_replace(_icp_v, {prefix}, ''), '^[^/?#:]*') "
         "WHEN NOT starts_with(_icp_v, 'www') THEN _icp_v "
         "WHEN starts_with(_icp_v, 'www.') THEN _icp_v[5:] "
         "WHEN _icp_v[5] = '.' AND _icp_v[4] BETWEEN '0' AND '9' THEN _icp_v[6:] ELSE _icp_v END"
