@@ -394,7 +394,7 @@ def _build_snapshot(
 
 
 # DuckDB's working memory while the rows are written and checked (see `working_memory`)
-WRITE_MEMORY = 256 * 2**20
+WRITE_MEMORY = 128 * 2**20
 
 # When every lookup has at most this many distinct raw values, they are read by position in an ENUM
 # (`_enum_lookup`); else (or when duplicate rows are left out of a Parquet file by a filter) the rows are joined
