@@ -393,8 +393,11 @@ def _build_snapshot(
     )
 
 
-# DuckDB's working memory while the rows are written and checked (see `working_memory`)
-WRITE_MEMORY = 128 * 2**20
+# DuckDB's working memory while the rows are written and checked (see `working_memory`). Measured on a loaded
+# 2-core machine (CPU, peak): 10M Parquet rows 19.5 s, 0.67 GB with no budget; 22.7 s, 0.47 GB with 192 MB and
+# batches of WRITE_BATCH_ROWS; 25 s, 0.48 GB with 128 MB and 1M-row batches (each batch's sort spilled); 1M CSV rows
+# 6.7 s, 0.77 GB; 6.9 s, 0.55 GB; 7.4 s, 0.49 GB.
+WRITE_MEMORY = 192 * 2**20
 
 # When every lookup has at most this many distinct raw values, they are read by position in an ENUM
 # (`_enum_lookup`); else (or when duplicate rows are left out of a Parquet file by a filter) the rows are joined
@@ -430,7 +433,7 @@ def _enum_lookup(con: duckdb.DuckDBPyConnection, i: int, raw: str, names: list[s
     return values, f"__lk_l_{i}[coalesce(enum_code(CAST({raw} AS _lk_e_{i})), {present}) + 1]"
 
 
-WRITE_BATCH_ROWS = 1_000_000
+WRITE_BATCH_ROWS = 4 * 122_880  # four of DuckDB's row groups: a batch's sort fits in WRITE_MEMORY
 
 
 def _write_rows(
@@ -447,8 +450,11 @@ def _write_rows(
     before they are stored; sorting one batch at a time bounds the memory the sort takes (a full sort
     held the whole file in memory: at 10M Parquet rows the import peaked at 2.4 GB with one batch, 0.85 GB
     with 2M-row batches, 0.67 GB with 1M- or 500k-row ones, but 30, 32 and 35 s of CPU with batches of 10M, 1M
-    and 500k rows; a 1M-row CSV peaked at 0.79 GB in one batch, 0.64 GB in two). Each batch's scan
-    reads only its rows (a Parquet file's row numbers and a table's rowid are pushed down into the scan).
+    and 500k rows; a 1M-row CSV peaked at 0.79 GB in one batch, 0.64 GB in two; those CPU figures included a
+    bug: each batch's scan read the whole Parquet file). Each batch's scan reads only its rows: the caller selects
+    on the staged row number `_rid`, which is pushed down into the scan (a Parquet file's row numbers, a table's
+    rowid). The caller runs this under a working-memory budget (WRITE_MEMORY), so the written rows leave DuckDB's
+    cache.
     """
     last = scalar(con, "SELECT coalesce(max(_row), 0) FROM _dedup")
     done, shown = 0, [0]
