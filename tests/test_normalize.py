@@ -31,111 +31,58 @@ def some(strategy):
     return st.lists(strategy, min_size=10, max_size=30)
 
 
-@pytest.mark.parametrize(
-    "raw,expected",
-    [
-        ("$1,200.00", 1200.0),
-        ("1,250", 1250.0),
-        ("1250", 1250.0),
-        ("€1.200,50", 1200.5),
-        ("$5k", 5000.0),
-        ("1.5M", 1_500_000.0),
-        ("(300)", -300.0),
-        ("USD 1,000", 1000.0),
-        ("-42.5", -42.5),
-        ("0", 0.0),
-        ("n/a", None),
-        ("-", None),
-        ("", None),
-        ("N/A", None),
-        ("12 employees", None),
-        ("abc", None),
-    ],
-)
+@pytest.mark.parametrize("raw,expected", [
+    ("$1,200.00", 1200.0), ("1,250", 1250.0), ("1250", 1250.0), ("€1.200,50", 1200.5), ("$5k", 5000.0),
+    ("1.5M", 1_500_000.0), ("(300)", -300.0), ("USD 1,000", 1000.0), ("-42.5", -42.5), ("0", 0.0),
+    ("n/a", None), ("-", None), ("", None), ("N/A", None), ("12 employees", None), ("abc", None),
+])
 def test_number(raw, expected):
     assert sql(norm.number, raw) == expected
 
 
-@pytest.mark.parametrize(
-    "raw,low,high",
-    [
-        ("51-200", 51, 200),
-        ("10001+", 10001, None),
-        ("1,001-5,000", 1001, 5000),
-        ("10,000+", 10000, None),
-        ("<10", 0, 10),
-        ("1 to 10", 1, 10),
-        ("1,250", 1250, 1250),
-        ("42", 42, 42),
-        ("n/a", None, None),
-    ],
-)
+@pytest.mark.parametrize("raw,low,high", [
+    ("51-200", 51, 200), ("10001+", 10001, None), ("1,001-5,000", 1001, 5000), ("10,000+", 10000, None),
+    ("<10", 0, 10), ("1 to 10", 1, 10), ("1,250", 1250, 1250), ("42", 42, 42), ("n/a", None, None),
+])
 def test_band_keeps_explicit_bounds(raw, low, high):
     assert sql(norm.band_min, raw) == low
     assert sql(norm.band_max, raw) == high
 
 
-@pytest.mark.parametrize(
-    "raw,expected",
-    [
-        ("yes", True),
-        ("No", False),
-        ("TRUE", True),
-        ("false", False),
-        ("1", True),
-        ("0", False),
-        ("y", True),
-        ("maybe", None),
-        ("n/a", None),
-    ],
-)
+@pytest.mark.parametrize("raw,expected", [
+    ("yes", True), ("No", False), ("TRUE", True), ("false", False), ("1", True), ("0", False), ("y", True),
+    ("maybe", None), ("n/a", None),
+])
 def test_boolean(raw, expected):
     assert sql(norm.boolean, raw) == expected
 
 
-@pytest.mark.parametrize(
-    "raw,order,expected",
-    [
-        ("2024-03-05", None, date(2024, 3, 5)),
-        ("2024-03-05 10:11:12", None, date(2024, 3, 5)),
-        ("03/25/2024", "mdy", date(2024, 3, 25)),
-        ("25/03/2024", "dmy", date(2024, 3, 25)),
-        ("25.03.2024", "dmy", date(2024, 3, 25)),
-        ("2/3/2024", "mdy", date(2024, 2, 3)),
-        ("2/3/2024", "dmy", date(2024, 3, 2)),
-        ("not a date", "mdy", None),
-        ("02/30/2024", "mdy", None),
-    ],
-)
+@pytest.mark.parametrize("raw,order,expected", [
+    ("2024-03-05", None, date(2024, 3, 5)), ("2024-03-05 10:11:12", None, date(2024, 3, 5)),
+    ("03/25/2024", "mdy", date(2024, 3, 25)), ("25/03/2024", "dmy", date(2024, 3, 25)),
+    ("25.03.2024", "dmy", date(2024, 3, 25)), ("2/3/2024", "mdy", date(2024, 2, 3)),
+    ("2/3/2024", "dmy", date(2024, 3, 2)), ("not a date", "mdy", None), ("02/30/2024", "mdy", None),
+])
 def test_dates(raw, order, expected):
     assert sql(norm.date, raw, order) == expected
 
 
-@pytest.mark.parametrize(
-    "spelling",
-    ["COMPUTER_SOFTWARE", "Computer Software", "computer software", "  Computer   Software ", "Computer_Software"],
-)
+@pytest.mark.parametrize("spelling", ["COMPUTER_SOFTWARE", "Computer Software", "computer software",
+                                      "  Computer   Software ", "Computer_Software"])
 def test_enum_spellings_unify(spelling):
     assert sql(norm.category, spelling) == "Computer Software"
 
 
 def test_ampersand_and_and_unify():
-    assert (
-        sql(norm.category, "Marketing & Advertising")
-        == sql(norm.category, "MARKETING_AND_ADVERTISING")
+    assert sql(norm.category, "Marketing & Advertising") == sql(norm.category, "MARKETING_AND_ADVERTISING") \
         == "Marketing and Advertising"
-    )
 
 
-@pytest.mark.parametrize(
-    "raw,expected",
-    [
-        ("Salesforce;Slack;Google Workspace", ["Google Workspace", "Salesforce", "Slack"]),
-        ("salesforce, slack", ["Salesforce", "Slack"]),
-        ("Salesforce; ;Slack;Slack", ["Salesforce", "Slack"]),
-        ("n/a", None),
-    ],
-)
+@pytest.mark.parametrize("raw,expected", [
+    ("Salesforce;Slack;Google Workspace", ["Google Workspace", "Salesforce", "Slack"]),
+    ("salesforce, slack", ["Salesforce", "Slack"]), ("Salesforce; ;Slack;Slack", ["Salesforce", "Slack"]),
+    ("n/a", None),
+])
 def test_lists(raw, expected):
     assert sql(norm.text_list, raw) == expected
 
@@ -145,21 +92,13 @@ def test_percent(raw, expected):
     assert sql(norm.percent, raw) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize(
-    "raw,expected",
-    [
-        ("https://www.Acme.com/about", "acme.com"),
-        ("acme.io", "acme.io"),
-        ("jane@acme.com", "acme.com"),
-        ("http://acme.co.uk:8080", "acme.co.uk"),
-    ],
-)
+@pytest.mark.parametrize("raw,expected", [("https://www.Acme.com/about", "acme.com"), ("acme.io", "acme.io"),
+                                          ("jane@acme.com", "acme.com"), ("http://acme.co.uk:8080", "acme.co.uk")])
 def test_domain(raw, expected):
     assert sql(norm.domain, raw) == expected
 
 
 # --- properties -------------------------------------------------------------------------------------------
-
 
 @settings(max_examples=15, deadline=None)
 @given(some(st.integers(min_value=-(10**12), max_value=10**12)))
@@ -220,10 +159,8 @@ def test_dates_in_every_order(ds):
 
 
 @settings(max_examples=60, deadline=None)
-@given(
-    st.sampled_from(norm.MISSING_MARKERS),
-    st.sampled_from(["number", "category", "text", "list", "bool", "percent", "band"]),
-)
+@given(st.sampled_from(norm.MISSING_MARKERS), st.sampled_from(["number", "category", "text", "list", "bool",
+                                                                "percent", "band"]))
 def test_missing_markers_are_missing_in_every_type(marker, kind):
     assert sql(lambda e: norm.typed(kind, e), marker) is None
 
@@ -231,38 +168,12 @@ def test_missing_markers_are_missing_in_every_type(marker, kind):
 OLD_DOMAIN_STEPS = ("^[^@/]*@", "^[a-z]+://", "^www\\d?\\.", "[/?#:].*$")  # the four replacements domain() fuses
 
 
-@pytest.mark.parametrize(
-    "raw",
-    [
-        "https://www.Acme.com/about",
-        "jo@mail.acme.co.uk",
-        "mailto:jo@acme.com",
-        "www2.x.io:8080",
-        "ftp://a/b@c.com",
-        "http://jo@acme.com/x",
-        "WWW.acme.com?q=1#top",
-        "https://",
-        "@",
-        "a/b@c",
-        "www.",
-        " acme.com ",
-        "n/a",
-        "",
-        "wwwx.com",
-        "x://www.y.z",
-        "é.fr/ü",
-        # no @ : / ? #: "www." is dropped by position, not by the expression
-        "www.acme.com",
-        "WWW2.Acme.com",
-        "www23.acme.com",
-        "www2x.com",
-        "www9.",
-        "wwwé.com",
-        "www1.é",
-        "www.www.acme.com",
-        "ww.acme.com",
-    ],
-)
+@pytest.mark.parametrize("raw", ["https://www.Acme.com/about", "jo@mail.acme.co.uk", "mailto:jo@acme.com", "www2.x.io:8080",
+                                 "ftp://a/b@c.com", "http://jo@acme.com/x", "WWW.acme.com?q=1#top", "https://", "@",
+                                 "a/b@c", "www.", " acme.com ", "n/a", "", "wwwx.com", "x://www.y.z", "é.fr/ü",
+                                 # no @ : / ? #: "www." is dropped by position, not by the expression
+                                 "www.acme.com", "WWW2.Acme.com", "www23.acme.com", "www2x.com", "www9.", "wwwé.com",
+                                 "www1.é", "www.www.acme.com", "ww.acme.com"])
 def test_domain_is_the_four_replacements_in_one(raw):
     assert sql(norm.domain, raw) == sql(_domain_in_four_steps, raw)
 
