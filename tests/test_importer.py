@@ -89,3 +89,67 @@ def test_import_key_changes_with_settings_that_change_what_is_stored(write):
     unrelated = import_key(source, "customers", Mapping(types={"seniority": "text"}), False)
     assert len({source.sha256, lenient, typed}) == 3
     assert unrelated == source.sha256  # a setting for a field the file lacks changes nothing
+
+
+def _scan_filters(con, query: str) -> list[str]:
+    """The Filters of every READ_PARQUET in the plan of `query` (what the scan itself skips to)."""
+    import json
+
+    found: list[str] = []
+
+    def walk(node: dict) -> None:
+        if node.get("name") == "READ_PARQUET":
+            found.append(str(node.get("extra_info", {}).get("Filters", "")))
+        for child in node.get("children", []):
+            walk(child)
+
+    for node in json.loads(con.execute(f"EXPLAIN (FORMAT json) {query}").fetchall()[0][1]):
+        walk(node)
+    return found
+
+
+def test_parquet_batches_read_only_their_rows_and_store_what_one_batch_stores(tmp_path, write, monkeypatch):
+    """Rows written in batches from a Parquet file (duplicates left out by a filter) are the rows one batch
+    writes, in file order, and each batch's scan is given its row range (a filter the Parquet reader applies
+    itself, so a batch does not read the whole file)."""
+    import duckdb
+
+    from icp_agent.ingest import importer
+    from icp_agent.workspace import Workspace
+
+    source = write(
+        "customers.csv", CUSTOMERS + "c5,Echo,Retail,12,2020-02-02,,$900,\nc6,Fox,Software,7,2020-03-03,,$80,\n"
+    )
+    target = tmp_path / "customers.parquet"
+    duckdb.connect().execute(
+        f"COPY (SELECT * FROM read_csv('{source}', all_varchar=true)) TO '{target}' (FORMAT parquet)"
+    )
+    whole = import_file(Workspace(tmp_path / "whole.duckdb"), target, "customers")
+    monkeypatch.setattr(importer, "WRITE_BATCH_ROWS", 2)
+    monkeypatch.setattr(importer, "ENUM_MAX_VALUES", 0)  # every lookup joined: the rows go in sorted batches
+    filters: list[list[str]] = []
+    real = importer._write_rows
+
+    def spy(con, table, select, progress, rows):
+        filters.append(_scan_filters(con, select(3, 4)))
+        real(con, table, select, progress, rows)
+
+    monkeypatch.setattr(importer, "_write_rows", spy)
+    batched = import_file(Workspace(tmp_path / "batched.duckdb"), target, "customers")
+    assert filters == [["((file_row_number >= 2) AND (file_row_number <= 3))"]]  # rows 3-4 are numbered from 0
+    assert batched.model_dump(exclude={"imported_at"}) == whole.model_dump(exclude={"imported_at"})
+    assert batched.duplicates_dropped == 1 and batched.rows_kept == 6
+    stored = rows(Workspace(tmp_path / "batched.duckdb"), "customers")
+    assert stored == rows(Workspace(tmp_path / "whole.duckdb"), "customers")
+    assert [r["company_id"] for r in stored] == ["c1", "c2", "c3", "c4", "c5", "c6"]
+
+
+def test_the_memory_limit_is_restored_after_an_import(ws, write):
+    """The rows are written under a lower working-memory limit; the connection's own limit is back afterwards."""
+    from icp_agent.ingest.importer import import_into
+
+    with ws.transaction() as con:
+        before = con.execute("SELECT current_setting('memory_limit')").fetchone()
+        report = import_into(con, write("customers.csv", CUSTOMERS), "customers")
+        assert report.rows_kept == 4
+        assert con.execute("SELECT current_setting('memory_limit')").fetchone() == before

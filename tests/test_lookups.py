@@ -53,6 +53,21 @@ def test_list_elements_are_split_spelled_and_sorted():
     assert got["hubspot"] == ["HubSpot"] and got[""] is None
 
 
+def test_list_spellings_weigh_every_value_an_element_appears_in():
+    """An element's spelling is chosen over all the rows it appears in, summed across the distinct values holding
+    it: "Slack" (2 + 3 rows) outweighs "SLACK" (4 rows), though no single value holds it as often; an element
+    written only carelessly is shown in its readable form; a marker element stays out."""
+    con = _con([("Slack;Zoom", 2), ("Slack, Wix", 3), ("SLACK", 4), ("google workspace|n/a", 1), ("n/a", 2)])
+    got = _looked_up(con, _col("technologies", "list"))
+    assert got == {
+        "Slack;Zoom": ["Slack", "Zoom"],
+        "Slack, Wix": ["Slack", "Wix"],
+        "SLACK": ["Slack"],
+        "google workspace|n/a": ["Google Workspace"],
+        "n/a": None,
+    }
+
+
 def test_numbers_with_the_columns_decimal_mark():
     con = _con([("1.234,5", 1), ("12,5", 1), ("3", 1)])
     column = _col("employees", "number")

@@ -198,3 +198,23 @@ def test_text_collapses_runs_only_where_there_are_runs(raws):
     # the fast path (no two spaces, no tab) returns what the regular expression would
     got = sql_rows([norm.text("x"), f"regexp_replace({norm.null_if_missing('x')}, '[ \\t]+', ' ', 'g')"], x=raws)
     assert [(raw, fast) for raw, (fast, _) in zip(raws, got)] == [(raw, slow) for raw, (_, slow) in zip(raws, got)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    some(
+        st.one_of(
+            st.sampled_from([*norm.MISSING_MARKERS, " NOT AVAILABLE ", "Not Available!", "\tN/A\t", "unknownx"]),
+            st.text(alphabet=" \tnN/A-aotvilbeİẞ", max_size=18),
+        )
+    )
+)
+def test_null_if_missing_skips_the_markers_only_for_values_longer_than_all_of_them(raws):
+    # the length guard returns what comparing every value with every marker returns
+    every = f"(CASE WHEN {norm.one_of('lower(trim(x))', norm.MISSING_MARKERS)} THEN NULL ELSE trim(x) END)"
+    got = sql_rows([norm.null_if_missing("x"), every], x=raws)
+    assert [(raw, fast) for raw, (fast, _) in zip(raws, got)] == [(raw, slow) for raw, (_, slow) in zip(raws, got)]
+    assert (
+        sql(norm.null_if_missing, "  Not Available ") is None
+        and sql(norm.null_if_missing, " Acme Corp ") == "Acme Corp"
+    )

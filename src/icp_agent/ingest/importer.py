@@ -27,6 +27,7 @@ from icp_agent.ingest.checks import (
     reject_conflicts,
     require_identity,
     scientific_ids,
+    working_memory,
 )
 from icp_agent.ingest.column_reports import column_reports, inline_reports
 from icp_agent.ingest.columns import ID_FIELD, detect_kind, plan_columns, value_fit
@@ -34,7 +35,14 @@ from icp_agent.ingest.currencies import apply_currencies, count_currencies, pair
 from icp_agent.ingest.dates import AMBIGUOUS, ambiguous_date_orders, date_order
 from icp_agent.ingest.lookups import LOOKUP_TYPES, lookup_sql, read_amounts, stored_names, typed_exprs, unpacked
 from icp_agent.ingest.mapping import Mapping
-from icp_agent.ingest.profile import distinct_values, infer_role, infer_type, profile_columns, profile_known
+from icp_agent.ingest.profile import (
+    PROFILE_ROWS,
+    distinct_values,
+    infer_role,
+    infer_type,
+    profile_columns,
+    profile_known,
+)
 from icp_agent.ingest.reader import (
     PARQUET_ROW,
     SourceFile,
@@ -254,10 +262,12 @@ def _build_snapshot(
         rid, first = "rowid", con.execute("SELECT min(rowid) FROM _stage").fetchall()[0][0]
     with watch(con, progress, "finding duplicate rows", rows_read):
         kept_filter = drop_duplicate_rows(con, originals, rid)
-    # a view, not a copy: every later step reads the staged rows where they are
+    # a view, not a copy: every later step reads the staged rows where they are. `_rid` is the staged row number
+    # itself: a range of rows is selected on it, since only a bare column's range is pushed into the scan (a
+    # filter on `_row`, computed from it, made each batch and the profile read the whole Parquet file)
     con.execute(
-        f"CREATE OR REPLACE TEMP VIEW _dedup AS SELECT {rid} - {first} + 1 AS _row, {originals} FROM _stage"
-        f"{kept_filter}"
+        f"CREATE OR REPLACE TEMP VIEW _dedup AS SELECT {rid} - {first} + 1 AS _row, {originals}, {rid} AS _rid "
+        f"FROM _stage{kept_filter}"
     )
     kept_after_dedup = one(con, "SELECT count(*) FROM _dedup")
     duplicates = rows_read - len(reader_rejects) - kept_after_dedup
@@ -266,7 +276,7 @@ def _build_snapshot(
     columns = plan_columns(list(texts), mapping, source.name, kind, value_fit=value_fit(con, texts))
     known = {c.header for c in columns if c.type not in ("auto", "band", "date") and c.role != "auto"}
     known_text = {c.header for c in columns if c.header in known and c.type == "text"}
-    profiles = profile_known(con, texts, known_text)
+    profiles = profile_known(con, texts, known_text, head=f"_rid < {first + PROFILE_ROWS}")
     # text that rarely repeats in the first rows (ids, names, websites, notes) is normalised inline, once per row,
     # with no lookup table
     inline = {
@@ -315,45 +325,52 @@ def _build_snapshot(
             con.execute(f"CREATE OR REPLACE TEMP TABLE _lk_{i} AS SELECT raw, c, first_row, {typed} FROM _dist_{i}")
             looked_up.append((i, raw, [name for name, _ in typed_exprs(column, "raw")]))
         outer += unpacked(column)
-    if not kept_filter and all(one(con, f"SELECT count(*) FROM _lk_{i}") <= ENUM_MAX_VALUES for i, _, _ in looked_up):
-        # no join, so no sort: one statement streams the rows in file order
-        lists, looks = [], []
-        for i, raw, names in looked_up:
-            values, look = _enum_lookup(con, i, raw, names)
-            lists.append(values)
-            looks.append(f"{look} AS __lk_{i}")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _lk_lists AS SELECT {', '.join(lists) or '1 AS _none'}")
-        looked_cols = [f"__lk_{i}.f{k} AS {_q(name)}" for i, _, names in looked_up for k, name in enumerate(names)]
-        relation = f"(SELECT d.*{''.join(', ' + look for look in looks)} FROM _dedup d, _lk_lists) d"
-        select = f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner + looked_cols)} FROM {relation})"
-        with watch(con, progress, f"normalising {kept_after_dedup:,} rows", kept_after_dedup):
-            con.execute(f"CREATE TABLE {table} AS {select}")
-        con.execute("DROP TABLE _lk_lists")
-        for i, _, _ in looked_up:
-            con.execute(f"DROP TYPE IF EXISTS _lk_e_{i}")
-    else:
-        joins = [f"LEFT JOIN _lk_{i} ON _lk_{i}.raw IS NOT DISTINCT FROM {raw}" for i, raw, _ in looked_up]
-        inner += [f"_lk_{i}.{_q(name)}" for i, _, names in looked_up for name in names]
-        _write_rows(
-            con,
-            table,
-            lambda first, last: (
-                f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM _dedup d {' '.join(joins)} "
-                f"WHERE d._row BETWEEN {first} AND {last}) ORDER BY _row"
-            ),
-            progress,
-            kept_after_dedup,
-        )
-    # before rejections, as the lookups count
-    inline_done = inline_reports(con, table, columns, inline, texts)
-    apply_currencies(con, table, columns, mapping, source.name, warnings)
-    rejects = [RejectedRow(**r) for r in reader_rejects]
-    warnings += scientific_ids(con, table, columns, source.name)
-    rejects += reject_conflicts(con, table, kind, columns)
-    rejects += reject_anonymous(con, table, kind, columns)
-    for r in rejects:
-        con.execute("INSERT INTO import_rejects VALUES (?, ?, ?, ?, ?)", [import_id, r.row, r.column, r.reason, r.raw])
-    reports = column_reports(con, table, columns, inline_done)
+    # the stored rows need not stay in memory once written (they are in the workspace file): under a working-memory
+    # budget DuckDB drops them from its cache instead of holding the whole table until the commit
+    with working_memory(con, WRITE_MEMORY):
+        if not kept_filter and all(
+            one(con, f"SELECT count(*) FROM _lk_{i}") <= ENUM_MAX_VALUES for i, _, _ in looked_up
+        ):
+            # no join, so no sort: one statement streams the rows in file order
+            lists, looks = [], []
+            for i, raw, names in looked_up:
+                values, look = _enum_lookup(con, i, raw, names)
+                lists.append(values)
+                looks.append(f"{look} AS __lk_{i}")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _lk_lists AS SELECT {', '.join(lists) or '1 AS _none'}")
+            looked_cols = [f"__lk_{i}.f{k} AS {_q(name)}" for i, _, names in looked_up for k, name in enumerate(names)]
+            relation = f"(SELECT d.*{''.join(', ' + look for look in looks)} FROM _dedup d, _lk_lists) d"
+            select = f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner + looked_cols)} FROM {relation})"
+            with watch(con, progress, f"normalising {kept_after_dedup:,} rows", kept_after_dedup):
+                con.execute(f"CREATE TABLE {table} AS {select}")
+            con.execute("DROP TABLE _lk_lists")
+            for i, _, _ in looked_up:
+                con.execute(f"DROP TYPE IF EXISTS _lk_e_{i}")
+        else:
+            joins = [f"LEFT JOIN _lk_{i} ON _lk_{i}.raw IS NOT DISTINCT FROM {raw}" for i, raw, _ in looked_up]
+            inner += [f"_lk_{i}.{_q(name)}" for i, _, names in looked_up for name in names]
+            _write_rows(
+                con,
+                table,
+                lambda start, end: (
+                    f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM _dedup d {' '.join(joins)} "
+                    f"WHERE d._rid BETWEEN {start + first - 1} AND {end + first - 1}) ORDER BY _row"
+                ),
+                progress,
+                kept_after_dedup,
+            )
+        # before rejections, as the lookups count
+        inline_done = inline_reports(con, table, columns, inline, texts)
+        apply_currencies(con, table, columns, mapping, source.name, warnings)
+        rejects = [RejectedRow(**r) for r in reader_rejects]
+        warnings += scientific_ids(con, table, columns, source.name)
+        rejects += reject_conflicts(con, table, kind, columns)
+        rejects += reject_anonymous(con, table, kind, columns)
+        for r in rejects:
+            con.execute(
+                "INSERT INTO import_rejects VALUES (?, ?, ?, ?, ?)", [import_id, r.row, r.column, r.reason, r.raw]
+            )
+        reports = column_reports(con, table, columns, inline_done)
     rows_kept = one(con, f"SELECT count(*) FROM {table}")
     return ImportReport(
         import_id=import_id,
@@ -375,6 +392,12 @@ def _build_snapshot(
         warnings=warnings,
     )
 
+
+# DuckDB's working memory while the rows are written and checked (see `working_memory`). Measured on a loaded
+# 2-core machine (CPU, peak): 10M Parquet rows 19.5 s, 0.67 GB with no budget; 22.7 s, 0.47 GB with 192 MB and
+# batches of WRITE_BATCH_ROWS; 25 s, 0.48 GB with 128 MB and 1M-row batches (each batch's sort spilled); 1M CSV rows
+# 6.7 s, 0.77 GB; 6.9 s, 0.55 GB; 7.4 s, 0.49 GB.
+WRITE_MEMORY = 192 * 2**20
 
 # When every lookup has at most this many distinct raw values, they are read by position in an ENUM
 # (`_enum_lookup`); else (or when duplicate rows are left out of a Parquet file by a filter) the rows are joined
@@ -410,7 +433,7 @@ def _enum_lookup(con: duckdb.DuckDBPyConnection, i: int, raw: str, names: list[s
     return values, f"__lk_l_{i}[coalesce(enum_code(CAST({raw} AS _lk_e_{i})), {present}) + 1]"
 
 
-WRITE_BATCH_ROWS = 1_000_000
+WRITE_BATCH_ROWS = 4 * 122_880  # four of DuckDB's row groups: a batch's sort fits in WRITE_MEMORY
 
 
 def _write_rows(
@@ -427,8 +450,11 @@ def _write_rows(
     before they are stored; sorting one batch at a time bounds the memory the sort takes (a full sort
     held the whole file in memory: at 10M Parquet rows the import peaked at 2.4 GB with one batch, 0.85 GB
     with 2M-row batches, 0.67 GB with 1M- or 500k-row ones, but 30, 32 and 35 s of CPU with batches of 10M, 1M
-    and 500k rows; a 1M-row CSV peaked at 0.79 GB in one batch, 0.64 GB in two). Each batch's scan
-    reads only its rows (a Parquet file's row numbers and a table's rowid are pushed down into the scan).
+    and 500k rows; a 1M-row CSV peaked at 0.79 GB in one batch, 0.64 GB in two; those CPU figures included a
+    bug: each batch's scan read the whole Parquet file). Each batch's scan reads only its rows: the caller selects
+    on the staged row number `_rid`, which is pushed down into the scan (a Parquet file's row numbers, a table's
+    rowid). The caller runs this under a working-memory budget (WRITE_MEMORY), so the written rows leave DuckDB's
+    cache.
     """
     last = scalar(con, "SELECT coalesce(max(_row), 0) FROM _dedup")
     done, shown = 0, [0]

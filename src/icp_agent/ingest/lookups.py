@@ -53,13 +53,21 @@ def lookup_sql(column: PlannedColumn, i: int) -> str:
             f"LEFT JOIN ({spellings}) s ON s.key = {norm.category_key('d.raw')}"
         )
     if column.type == "list":
+        # the elements are split once (materialised); their spellings and keys are computed per distinct element
+        # (a few dozen tools), not per element of every distinct value (thousands of combinations), and each element
+        # finds its display by plain equality
         exploded = f"SELECT raw, unnest({norm.list_elements('raw')}) AS value, c AS weight FROM _dist_{i}"
-        spellings = norm.display_spellings(f"SELECT value, weight FROM ({exploded})")
+        spellings = norm.display_spellings("SELECT value, sum(weight) AS weight FROM x GROUP BY value")
+        shown = (
+            f"SELECT e.value, s.display FROM (SELECT DISTINCT value FROM x) e "
+            f"JOIN ({spellings}) s ON s.key = {norm.category_key('e.value')}"
+        )
         return (
+            f"WITH x AS MATERIALIZED ({exploded}), shown AS MATERIALIZED ({shown}) "
             f"SELECT d.raw, d.c, d.first_row, CASE WHEN {norm.null_if_missing('d.raw')} IS NULL THEN NULL ELSE "
             f"coalesce(list_sort(list_distinct(list(s.display) FILTER (s.display IS NOT NULL))), []) END "
-            f"AS {names[0]} FROM _dist_{i} d LEFT JOIN ({exploded}) x ON x.raw = d.raw "
-            f"LEFT JOIN ({spellings}) s ON s.key = {norm.category_key('x.value')} GROUP BY d.raw, d.c, d.first_row"
+            f"AS {names[0]} FROM _dist_{i} d LEFT JOIN x ON x.raw = d.raw "
+            f"LEFT JOIN shown s ON s.value = x.value GROUP BY d.raw, d.c, d.first_row"
         )
     if column.type == "currency":
         return f"SELECT raw, c, first_row, icp_currency(raw) AS {names[0]} FROM _dist_{i}"

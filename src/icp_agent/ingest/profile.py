@@ -87,7 +87,9 @@ _PROFILE_KEYS = (
 )
 
 
-def profile_known(con: duckdb.DuckDBPyConnection, texts: dict[str, str], known: set[str]) -> dict[str, dict[str, int]]:
+def profile_known(
+    con: duckdb.DuckDBPyConnection, texts: dict[str, str], known: set[str], head: str = f"_row <= {PROFILE_ROWS}"
+) -> dict[str, dict[str, int]]:
     """The profile of text columns whose type and role a synonym or the mapping fixed, from the first
     PROFILE_ROWS rows: `rows` (rows read), `present` (rows with a value) and `distinct_raw` (their distinct
     values, by HyperLogLog, a few % off), which only decide whether the column is worth a lookup table.
@@ -95,14 +97,15 @@ def profile_known(con: duckdb.DuckDBPyConnection, texts: dict[str, str], known: 
     A column with no value in those rows has its presence counted over every row, so `present` is 0 exactly
     when the column is empty. (Counted over every row, these took a 10M-row import 2.2 s of CPU, a scan of
     the columns most expensive to read: names and websites, unique per row. The reports count what they
-    need from the stored rows.)
+    need from the stored rows.) `head` is the SQL condition picking those rows (the importer's names the staged
+    row number, whose range the scan skips to).
     """
     headers = [h for h in texts if h in known]
     if not headers:
         return {}
     present = [f"count(*) FILTER ({norm.null_if_missing(texts[h])} IS NOT NULL)" for h in headers]
     parts = [f"{p}, approx_count_distinct({texts[h]})" for p, h in zip(present, headers)]
-    row = one(con, f"SELECT count(*), {', '.join(parts)} FROM _dedup WHERE _row <= {PROFILE_ROWS}")
+    row = one(con, f"SELECT count(*), {', '.join(parts)} FROM _dedup WHERE {head}")
     profiles = {
         h: dict.fromkeys(_PROFILE_KEYS, 0)
         | {
