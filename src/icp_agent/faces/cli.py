@@ -21,7 +21,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -91,7 +91,7 @@ class Ctx:
         return self._workspace
 
     @contextmanager
-    def progress(self):
+    def progress(self) -> Iterator[Callable[..., None]]:
         """Progress on stderr, fed by the toolkit's callback (message) or (message, rows done, rows total).
 
         On a terminal: a rich bar per step with rows done, the time so far and the time left; piped: a plain line
@@ -107,14 +107,15 @@ class Ctx:
             yield report
 
     @contextmanager
-    def _progress_display(self):
+    def _progress_display(self) -> Iterator[Callable[..., None]]:
         """The callback that draws progress on stderr: plain lines when piped, a rich bar on a terminal."""
         if not sys.stderr.isatty():
             from icp_agent.progress import Eta
 
-            eta, last = Eta(), {"step": None, "at": 0.0, "line": None}
+            eta = Eta()
+            last: dict[str, Any] = {"step": None, "at": 0.0, "line": None}
 
-            def plain(message, done=None, total=None):
+            def plain(message: str, done: int | None = None, total: int | None = None) -> None:
                 now = time.monotonic()
                 line = eta.line(message, done, total)
                 if line == last["line"]:  # a repeated report (progress.pulsing) that changes nothing shown
@@ -130,6 +131,7 @@ class Ctx:
             MofNCompleteColumn,
             Progress,
             SpinnerColumn,
+            TaskID,
             TextColumn,
             TimeElapsedColumn,
             TimeRemainingColumn,
@@ -145,9 +147,9 @@ class Ctx:
             console=err.real(),
             transient=True,
         ) as bar:
-            tasks: dict[str, object] = {}
+            tasks: dict[str, TaskID] = {}
 
-            def show(message, done=None, total=None):
+            def show(message: str, done: int | None = None, total: int | None = None) -> None:
                 task = tasks.get(message)
                 if task is None:
                     for other in tasks.values():
