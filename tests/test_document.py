@@ -102,8 +102,10 @@ def test_relabel_writes_money_criteria_in_their_currency():
     doc = icp([tier(1, [])])
     doc.statement = "ICP: arr $50k+ and more"
     doc.tiers[0].criteria = [arr]
+    doc.evidence = [EvidenceItem(id="E1", kind="pattern", statement="arr $50k+: 40 of 50 customers are good.")]
     out = _relabel(doc, {"arr": "€"})
     assert out.tiers[0].criteria[0].label == "arr €50k+" and out.statement == "ICP: arr €50k+ and more"
+    assert out.evidence[0].statement == "arr €50k+: 40 of 50 customers are good."  # the appendix says it too
     assert _relabel(doc, {"arr": "$"}) is doc and _relabel(doc, {}) is doc
 
 

@@ -336,7 +336,8 @@ def _currency(symbols: Mapping[str, str]) -> Iterator[None]:
 def _relabel(icp: IcpDocument, symbols: Mapping[str, str]) -> IcpDocument:
     """The document with money criteria in their own currency: analysis labels amounts with "$"
     (criteria.amount); where the import knew the field's currency is not USD, each such label, and the prose
-    that quotes it (statement, tier names, reasons, market rows), is rewritten once here."""
+    that quotes it (statement, tier names, reasons, market rows, evidence statements, narratives), is rewritten
+    once here."""
     swaps: dict[str, str] = {}
     criteria: list[Criterion] = (
         [c for t in icp.tiers for c in t.criteria]
@@ -361,7 +362,10 @@ def _relabel(icp: IcpDocument, symbols: Mapping[str, str]) -> IcpDocument:
         return value
 
     data = icp.model_dump(mode="python")
-    for key in ("statement", "no_icp_reason", "tiers", "negative_icp", "patterns", "validation", "warnings"):
+    # the evidence appendix and the tier narratives quote the same labels (customers' interview words are left be)
+    keys = ("statement", "no_icp_reason", "tiers", "negative_icp", "patterns", "validation", "warnings", "evidence",
+            "narratives")  # fmt: skip
+    for key in keys:
         data[key] = fix(data[key])
     return IcpDocument.model_validate(data)
 
