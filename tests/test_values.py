@@ -368,3 +368,34 @@ def test_amounts_read_in_sql_equal_the_parser(values):
                 assert parsed is None or parsed["value"] is None, (raw, mark, parsed)
             else:
                 assert parsed == expected, (raw, mark, parsed, expected)
+
+
+def test_labels_in_icp_json_carry_the_imports_currency(tmp_path):
+    """A EUR export's criteria, traits, evidence and lead-score bins say €, in icp.json itself (what get_icp gives a
+    model and what scored files' fit_reasons quote), not only in the rendered document; a USD workspace's stay $."""
+    import random
+
+    rng = random.Random(5)
+    lines = ["Company,Industry,Annual Revenue,NPS,Churned"]
+    for i in range(600):
+        revenue = rng.choice([2, 5, 20, 40, 80]) * 1_000_000
+        big = revenue >= 20_000_000
+        nps = rng.randint(7, 10) if big and rng.random() < 0.8 else rng.randint(0, 7)
+        lines.append(f"Co {i},{rng.choice(['Retail', 'Banking', 'Media'])},€{revenue},{nps},"
+                     f"{'yes' if rng.random() < (0.1 if big else 0.4) else 'no'}")
+    (tmp_path / "customers.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ws = Workspace(tmp_path / "ws.duckdb")
+    toolkit.import_data(ws, customers=tmp_path / "customers.csv")
+    icp = toolkit.build_icp(ws)
+    labels = [c.label for t in icp.tiers for c in t.criteria] + [p.label for p in icp.patterns]
+    money = [label for label in labels if label.startswith("annual revenue")]
+    assert money and all("€" in label and "$" not in label for label in money), money
+    statements = [e.statement for e in icp.evidence if "annual revenue" in e.statement]
+    assert statements and not any("$" in s for s in statements)
+    assert icp.scorecard is not None
+    bins = [b.label for f in icp.scorecard.features if f.field == "annual_revenue" for b in f.bins]
+    assert not any("$" in (label or "") for label in bins), bins
+    # the money signs were this operation's own: nothing set in them outlives it
+    from icp_agent.tiers.criteria import money_sign
+
+    assert money_sign("annual_revenue") == "$"

@@ -9,6 +9,7 @@ their parameters from the options model. This module imports nothing heavy (no p
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import inspect
 from collections.abc import Callable
@@ -135,7 +136,10 @@ def operation(options: Any, *, positional: tuple[str, ...] = ()) -> Callable[[Ca
             else:
                 start = base.model_dump(exclude_unset=True) if base is not None else given
                 params = parse(options, {**start, **named, **fields})
-            return impl(ws, params, progress) if progressive else impl(ws, params)
+            # in a copy of the caller's context: what an operation sets for its own work (the money signs of its
+            # labels, tiers.criteria.MONEY_SIGNS) ends with it
+            work = contextvars.copy_context()
+            return work.run(impl, ws, params, progress) if progressive else work.run(impl, ws, params)
 
         call.options = options  # type: ignore[attr-defined]
         return call

@@ -18,7 +18,7 @@ SCORECARD_KINDS = {
 def readable_bin_labels(card: dict, money: set[str]) -> None:
     """Bin labels as sellers read them in a reason ("annual revenue $7.67M-$50.9M"), in place: the SQL that
     writes fit_reasons reads them from the scorecard, so a scored file and the document agree."""
-    from icp_agent.tiers.criteria import amount
+    from icp_agent.tiers.criteria import money_sign
 
     for feature in card.get("features", []):
         field = feature.get("field", "")
@@ -27,5 +27,12 @@ def readable_bin_labels(card: dict, money: set[str]) -> None:
             if label.startswith(field):
                 label = field.replace("_", " ") + label[len(field) :]
             if field in money:
-                label = re.sub(r"\d[\d,]*(?:\.\d+)?", lambda m: amount(float(m[0].replace(",", "")), True), label)
+                label = _amounts_in(label, money_sign(field))
             item["label"] = label
+
+
+def _amounts_in(label: str, sign: str) -> str:
+    """Each number of a money bin's label written as an amount with `sign` ("10000000-50000000" -> "€10M-€50M")."""
+    from icp_agent.tiers.criteria import amount
+
+    return re.sub(r"\d[\d,]*(?:\.\d+)?", lambda m: amount(float(m[0].replace(",", "")), True, sign), label)

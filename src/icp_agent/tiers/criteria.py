@@ -26,6 +26,8 @@ The priority rule (tier, fit score and disqualifier agree) is `priority_sql`, al
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
+from types import MappingProxyType
 from typing import Any
 
 from icp_agent import numbers
@@ -295,10 +297,21 @@ def document_kinds(icp: Any) -> dict[str, str]:
 # --- words ----------------------------------------------------------------------------------------
 
 
-def amount(value: float, money: bool) -> str:
-    """1200000 -> "$1.2M" for money (k from a thousand), "1,200,000" otherwise (numbers.number). Labels write
-    "$": render.document puts the field's own currency in when the import knew it."""
-    return numbers.money(value, "$", short_from=1e3) if money else numbers.number(value)
+# Money field -> the sign its labels write ("€", "CHF "), "" for the dataset's one currency: set by the toolkit for
+# the operation that makes labels, from the currencies the imports recorded (toolkit._money_signs). Unset: "$".
+MONEY_SIGNS: ContextVar[Mapping[str, str]] = ContextVar("money_signs", default=MappingProxyType({}))
+
+
+def money_sign(field: str) -> str:
+    """The sign a money field's labels write: its import's currency (MONEY_SIGNS), else "$"."""
+    signs = MONEY_SIGNS.get()
+    return signs.get(field) or signs.get("") or "$"
+
+
+def amount(value: float, money: bool, sign: str = "$") -> str:
+    """1200000 -> "$1.2M" for money (k from a thousand; `sign` from money_sign), "1,200,000" otherwise
+    (numbers.number)."""
+    return numbers.money(value, sign, short_from=1e3) if money else numbers.number(value)
 
 
 def criterion_label(c: Any, types: Mapping[str, str] | None = None) -> str:
@@ -309,6 +322,7 @@ def criterion_label(c: Any, types: Mapping[str, str] | None = None) -> str:
     field, op = _get(c, "field"), _get(c, "op")
     name = field.replace("_", " ")
     money = (types or {}).get(field) == "money"
+    sign = money_sign(field) if money else "$"
     lo, hi, exclusive = _get(c, "min"), _get(c, "max"), bool(_get(c, "max_exclusive"))
     match op:
         case "eq":
@@ -324,12 +338,12 @@ def criterion_label(c: Any, types: Mapping[str, str] | None = None) -> str:
         case "not_missing":
             return f"{name} is known"
         case "gte":
-            return f"{name} >= {amount(lo, money)}"
+            return f"{name} >= {amount(lo, money, sign)}"
         case "lte":
-            return f"{name} {'<' if exclusive else '<='} {amount(hi, money)}"
+            return f"{name} {'<' if exclusive else '<='} {amount(hi, money, sign)}"
     if exclusive:
-        return f"{name} in [{amount(lo, money)}, {amount(hi, money)})"
-    return f"{name} {amount(lo, money)}-{amount(hi, money)}"
+        return f"{name} in [{amount(lo, money, sign)}, {amount(hi, money, sign)})"
+    return f"{name} {amount(lo, money, sign)}-{amount(hi, money, sign)}"
 
 
 # --- priority -------------------------------------------------------------------------------------
