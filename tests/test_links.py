@@ -510,6 +510,9 @@ def test_ambiguous_names_left_say_which_column_to_map_to_company_id(ws, write, t
     (note,) = [n for n in link.notes if "fits several companies" in n]
     assert "column 'Acct Ref' holds the companies' record ids (44 of 44 rows" in note
     assert '[files."Deals.csv".columns] and under it "Acct Ref" = "company_id"' in note
+    # and, for a CRM with no ids to give, the name that would link
+    assert note.endswith("; or name each company in the deals exactly as the companies' file does (a full name one "
+                         "company has links to it, whatever its stem)")
     mapping = tmp_path / "mapping.toml"
     mapping.write_text('[files."Deals.csv".columns]\n"Acct Ref" = "company_id"\n', encoding="utf-8")
     result = toolkit.import_data(ws, customers=write("Accounts.csv", acc), deals=write("Deals.csv", deals),

@@ -713,9 +713,16 @@ def _ambiguity_note(kind: str, key: LinkKey, rows: int, examples: list[Ambiguous
         f"{e['value']!r} ({e['rows']:,}, key {e['key']!r}) fits {' / '.join(e['companies'])}" for e in examples[:3]
     )
     full = " and none by its full name" if key.field == "company_name" else ""
+    # a CRM that exports its lookups as names only (Dynamics 365) has no id or domain to give: the name is the fix
+    by_name = (
+        f"; or name each company in the {kind} exactly as the companies' file does (a full name one company has "
+        f"links to it, whatever its stem)"
+        if key.field == "company_name"
+        else ""
+    )
     return (
         f"{rows:,} {kind} are not linked because their {key.label} fits several companies once normalised{full}, "
-        f"e.g. {shown}: {hint}"
+        f"e.g. {shown}: {hint}{by_name}"
     )
 
 
