@@ -11,6 +11,7 @@ import pytest
 
 from icp_agent import numbers
 from icp_agent.evidence import EvidenceItem
+from icp_agent.ingest.currencies import currencies_of, currency_symbols
 from icp_agent.icp_document import Criterion, PatternStat, Scorecard, Validation
 from icp_agent.models import ImportReport, WorkspaceSummary
 from icp_agent.render.document import (
@@ -25,8 +26,6 @@ from icp_agent.render.document import (
     calibration_problems,
     collapse_patterns,
     context,
-    currencies_of,
-    currency_symbols,
     evidence_ids,
     pattern_overlaps,
     render_html,
@@ -88,10 +87,10 @@ def test_currencies_of_and_their_symbols():
     summary = WorkspaceSummary(workspace="w", schema_version=1, current={
         "customers": report("customers", "arr", {"EUR": 90, "USD": 10}),
         "deals": report("deals", "amount", {"EUR": 5})})  # fmt: skip
-    assert currencies_of(summary) == {"arr": "EUR", "amount": "EUR", "": "EUR"}  # the most frequent; one for all
+    assert currencies_of(summary.current) == {"arr": "EUR", "amount": "EUR", "": "EUR"}  # the most frequent; one for all
     mixed = WorkspaceSummary(workspace="w", schema_version=1, current={
         "customers": report("customers", "arr", {"EUR": 1}), "deals": report("deals", "amount", {"GBP": 1})})  # fmt: skip
-    assert currencies_of(mixed) == {"arr": "EUR", "amount": "GBP"}  # no dataset currency
+    assert currencies_of(mixed.current) == {"arr": "EUR", "amount": "GBP"}  # no dataset currency
     assert currency_symbols({"arr": "EUR", "amount": "GBP", "x": "USD", "y": "CHF"}) == {
         "arr": "€", "amount": "£", "x": "$", "y": "CHF "}  # fmt: skip
     assert currency_symbols(None) == {}

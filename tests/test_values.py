@@ -253,7 +253,7 @@ def test_rates_in_the_mapping_file_with_another_reporting_currency(ws, write):
 def test_the_document_shows_amounts_in_the_reporting_currency_they_were_converted_to(ws, write):
     # most amounts written in dollars, the reporting currency euros: the stored amounts are euros, and so is
     # the document's sign (it took the commonest written currency, "$", for amounts converted to EUR)
-    from icp_agent.render.document import currencies_of
+    from icp_agent.ingest.currencies import currencies_of
 
     mapping = Mapping.load(write("m.toml", '[fx]\ncurrency = "EUR"\nUSD = 0.9\n'))
     deals = "Deal ID,Company,Stage,Amount\n1,Alder,Won,$100\n2,Birch,Lost,$200\n3,Cedar,Won,€300\n"
@@ -265,7 +265,7 @@ def test_the_document_shows_amounts_in_the_reporting_currency_they_were_converte
     customers = "Record ID,Company name,Annual Revenue\n1,Alder,5000000\n2,Birch,7000000\n"
     revenue = column(import_file(ws, write("c.csv", customers), "customers", mapping=mapping), "Annual Revenue")
     assert (revenue.currencies, revenue.currency) == ({"EUR": 2}, "EUR")
-    assert currencies_of(toolkit.inspect_workspace(ws)) == {"amount": "EUR", "annual_revenue": "EUR", "": "EUR"}
+    assert currencies_of(toolkit.inspect_workspace(ws).current) == {"amount": "EUR", "annual_revenue": "EUR", "": "EUR"}
 
 
 @pytest.mark.parametrize("content,message", [

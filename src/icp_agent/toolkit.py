@@ -363,11 +363,10 @@ def _analysis_inputs(ws: Workspace, con, options: HealthOptions):
     }
     # labels write a money field's amounts in the currency its import recorded (tiers.criteria.money_sign), for
     # this operation only: operations run in a copy of their caller's context (operations.operation)
-    from icp_agent.render.document import currencies_of, currency_symbols
+    from icp_agent.ingest.currencies import currencies_of, currency_symbols
     from icp_agent.tiers.criteria import MONEY_SIGNS
 
-    recorded = currencies_of(WorkspaceSummary(workspace=str(ws.path), schema_version=0, current=reports))
-    MONEY_SIGNS.set({f: sign for f, sign in currency_symbols(recorded).items() if sign != "$"})
+    MONEY_SIGNS.set({f: sign for f, sign in currency_symbols(currencies_of(reports)).items() if sign != "$"})
     return AnalysisInputs(
         customers=customers,
         deals=deals,

@@ -8,6 +8,7 @@ and the currency an Excel number format shows (`format_currency`)."""
 from __future__ import annotations
 
 import re
+import typing
 from functools import lru_cache
 from pathlib import Path
 
@@ -18,6 +19,9 @@ from icp_agent.ingest.fields import header_key, is_converted
 from icp_agent.ingest.mapping import Mapping
 from icp_agent.sql import quote_identifier as _q
 from icp_agent.sql import sql_literal
+
+if typing.TYPE_CHECKING:
+    from icp_agent.models import ImportReport
 
 
 def count_currencies(con: duckdb.DuckDBPyConnection, column: PlannedColumn, lookup: str) -> None:
@@ -558,3 +562,40 @@ def _locale_currency(symbol: str, locale_name: str | None) -> str | None:
         if symbol in (currency, get_currency_symbol(currency, locale), get_currency_symbol(currency, "en")):
             return currency
     return None
+
+
+# --- the currency a money field is shown in --------------------------------------------------------------------
+
+
+def currencies_of(reports: typing.Mapping[str, ImportReport]) -> dict[str, str]:
+    """Money field -> ISO 4217 code, from the current import reports (kind -> report): the currency
+    the stored amounts are in (ColumnReport.currency), else (reports of earlier imports) the most frequent of
+    ColumnReport.currencies. "" maps to the dataset's currency when every money column that names one names the
+    same, so a column whose amounts carried no symbol (arr, cac) is shown in it too. Labels (tiers.criteria) and
+    the document (render.document) write money with these."""
+    counts: dict[str, dict[str, int]] = {}
+    for report in reports.values():
+        for column in report.columns:
+            if column.currency:  # the amounts were converted to it (the reporting currency), whatever they were
+                counts.setdefault(column.field, {}).setdefault(column.currency, 0)
+                counts[column.field][column.currency] += sum(column.currencies.values())
+                continue
+            for code, n in column.currencies.items():
+                counts.setdefault(column.field, {}).setdefault(code, 0)
+                counts[column.field][code] += n
+    out = {f: max(codes, key=lambda code: codes[code]) for f, codes in counts.items() if codes}
+    if len(set(out.values())) == 1:
+        out[""] = next(iter(out.values()))
+    return out
+
+
+def currency_symbols(currencies: typing.Mapping[str, str] | None) -> dict[str, str]:
+    """Field -> symbol a reader knows (USD $, EUR €, GBP £, BRL R$, CAD CA$), by babel's English names; a code
+    without a symbol (CHF) is written as the code and a space: "CHF 1.2M"."""
+    from babel.numbers import get_currency_symbol
+
+    out = {}
+    for f, code in (currencies or {}).items():
+        sym = get_currency_symbol(code, locale="en")
+        out[f] = f"{sym} " if sym.isalpha() else sym
+    return out

@@ -33,7 +33,7 @@ from icp_agent.icp_document import (
     Validation,
 )
 from icp_agent.icp_document import Persona as PersonaData
-from icp_agent.models import WorkspaceSummary
+from icp_agent.ingest.currencies import currencies_of, currency_symbols
 from icp_agent.render import charts
 from icp_agent.render.templating import (
     EVIDENCE_ID,
@@ -289,39 +289,6 @@ def _no_icp_reason(icp: IcpDocument) -> str:
 
 
 # --- currency -----------------------------------------------------------------------------------------------------
-
-
-def currencies_of(summary: WorkspaceSummary) -> dict[str, str]:
-    """Money field -> ISO 4217 code, from the import reports: the currency the stored amounts are in
-    (ColumnReport.currency), else (reports of earlier imports) the most frequent of ColumnReport.currencies. "" maps to the dataset's
-    currency when every money column that names one names the same, so a column whose amounts carried no
-    symbol (arr, cac) is shown in it too."""
-    counts: dict[str, dict[str, int]] = {}
-    for report in summary.current.values():
-        for column in report.columns:
-            if column.currency:  # the amounts were converted to it (the reporting currency), whatever they were
-                counts.setdefault(column.field, {}).setdefault(column.currency, 0)
-                counts[column.field][column.currency] += sum(column.currencies.values())
-                continue
-            for code, n in column.currencies.items():
-                counts.setdefault(column.field, {}).setdefault(code, 0)
-                counts[column.field][code] += n
-    out = {f: max(codes, key=lambda code: codes[code]) for f, codes in counts.items() if codes}
-    if len(set(out.values())) == 1:
-        out[""] = next(iter(out.values()))
-    return out
-
-
-def currency_symbols(currencies: Mapping[str, str] | None) -> dict[str, str]:
-    """Field -> symbol a reader knows (USD $, EUR €, GBP £, BRL R$, CAD CA$), by babel's English names; a code
-    without a symbol (CHF) is written as the code and a space: "CHF 1.2M"."""
-    from babel.numbers import get_currency_symbol
-
-    out = {}
-    for f, code in (currencies or {}).items():
-        sym = get_currency_symbol(code, locale="en")
-        out[f] = f"{sym} " if sym.isalpha() else sym
-    return out
 
 
 @contextmanager
@@ -727,7 +694,7 @@ def document_inputs(ws: Any, icp: IcpDocument) -> dict[str, Any]:
 
     with ws.connect() as con:
         overlaps = pattern_overlaps(con, icp)
-    return {"currencies": currencies_of(inspect_workspace(ws)), "overlaps": overlaps}
+    return {"currencies": currencies_of(inspect_workspace(ws).current), "overlaps": overlaps}
 
 
 # --- the headline ---------------------------------------------------------------------------------------------------
@@ -851,7 +818,7 @@ def _render(
 def render_markdown(
     icp: IcpDocument, currencies: Mapping[str, str] | None = None, overlaps: Mapping[frozenset[str], int] | None = None
 ) -> str:
-    """The ICP document as markdown. currencies: money field -> ISO 4217 code (currencies_of(summary)), "$"
+    """The ICP document as markdown. currencies: money field -> ISO 4217 code (ingest.currencies.currencies_of), "$"
     where it is unknown; overlaps: rows shared by pairs of patterns (pattern_overlaps), to fold near-duplicate
     traits. document_inputs(ws, icp) gives both."""
     return _render(icp, currencies, overlaps, "icp.md.j2", html=False)
