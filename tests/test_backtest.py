@@ -1,5 +1,6 @@
 """validation/backtest.py: the ICP rebuilt without the newest 12 months of customers, asked whether its Tier 1
-held the best of them. 600 customers built in SQL: Software ones score NPS 9 six times in ten, others two in ten."""
+held the best of them. 600 customers built in SQL (tiers_data.make_dated_customers): Software ones score NPS 9
+six times in ten, others two in ten."""
 
 from __future__ import annotations
 
@@ -8,31 +9,18 @@ import pytest
 from scipy import stats
 
 from icp_agent.evidence import Ledger
-from icp_agent.tiers.analyse import AnalysisConfig, analyse
 from icp_agent.schema import AnalysisInputs
+from icp_agent.tiers.analyse import AnalysisConfig, analyse
 from icp_agent.validation.backtest import backtest
 from minimal_icp import icp
-
-INPUTS = AnalysisInputs(
-    customers="customers",
-    deals=None,
-    fit_fields={"industry": "category"},
-    headers={"industry": "Industry"},
-    imports=[],
-    fingerprint="x",
-)
+from tiers_data import DATED_INPUTS as INPUTS
+from tiers_data import make_dated_customers
 
 
 @pytest.fixture
 def built():
     con = duckdb.connect()
-    con.execute(
-        """CREATE TABLE customers AS SELECT i AS _row, i AS company_id,
-           CASE i % 3 WHEN 0 THEN 'Software' WHEN 1 THEN 'Retail' ELSE 'Banking' END AS industry,
-           CASE WHEN (i * 37) % 10 < (CASE WHEN i % 3 = 0 THEN 6 ELSE 2 END) THEN 9 ELSE (i * 13) % 7 END AS nps,
-           DATE '2024-01-01' + INTERVAL (i) DAY AS customer_since
-           FROM range(600) t(i)"""
-    )
+    make_dated_customers(con)
     doc, _ = analyse(con, INPUTS, AnalysisConfig(), "icp-bt")
     assert [c.label for t in doc.tiers if t.tier == 1 for c in t.criteria] == ["industry = Software"]
     yield con, doc

@@ -1,6 +1,6 @@
 """validation/validate.py: phase-5 validation runs unit economics, backtest and market, each measured or
-"not measurable: <reason>", into icp.json's Validation section. 600 customers built in SQL, as in
-test_backtest.py: Software ones score NPS 9 six times in ten, others two in ten."""
+"not measurable: <reason>", into icp.json's Validation section. 600 customers built in SQL
+(tiers_data.make_dated_customers): Software ones score NPS 9 six times in ten, others two in ten."""
 
 from __future__ import annotations
 
@@ -9,24 +9,18 @@ import pytest
 
 from icp_agent.evidence import Ledger
 from icp_agent.icp_document import Validation
-from icp_agent.tiers.analyse import AnalysisConfig, analyse
 from icp_agent.schema import AnalysisInputs
+from icp_agent.tiers.analyse import AnalysisConfig, analyse
 from icp_agent.validation.validate import validate
 from minimal_icp import icp, tier
-
-INPUTS = AnalysisInputs("customers", None, {"industry": "category"}, {"industry": "Industry"}, [], "x")
+from tiers_data import DATED_INPUTS as INPUTS
+from tiers_data import make_dated_customers
 
 
 @pytest.fixture
 def built():
     con = duckdb.connect()
-    con.execute(
-        """CREATE TABLE customers AS SELECT i AS _row, i AS company_id, 'c' || i || '.com' AS domain,
-           CASE i % 3 WHEN 0 THEN 'Software' WHEN 1 THEN 'Retail' ELSE 'Banking' END AS industry,
-           CASE WHEN (i * 37) % 10 < (CASE WHEN i % 3 = 0 THEN 6 ELSE 2 END) THEN 9 ELSE (i * 13) % 7 END AS nps,
-           DATE '2024-01-01' + INTERVAL (i) DAY AS customer_since
-           FROM range(600) t(i)"""
-    )
+    make_dated_customers(con)
     # 20 prospects, 5 of them Software
     con.execute(
         "CREATE TABLE prospects AS SELECT 'p' || i || '.com' AS domain, "
