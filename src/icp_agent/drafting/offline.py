@@ -20,7 +20,7 @@ from icp_agent import numbers
 from icp_agent.drafting.grounding import Problem, ground
 from icp_agent.evidence import EvidenceItem, Ledger
 from icp_agent.icp_document import DraftingRecord, IcpDocument, Narrative, Persona, Theme
-from icp_agent.personas.buyers import ROLES, persona_evidence
+from icp_agent.personas.buyers import ROLES, how_often, persona_evidence
 from icp_agent.untrusted import looks_like_instructions
 
 OFFLINE_DRAFTER = "offline-templates"
@@ -42,8 +42,8 @@ def _macros():
         loader=PackageLoader("icp_agent.drafting", "templates"), undefined=StrictUndefined, autoescape=False
     )
     env.filters.update(
-        num=numbers.count, pct=numbers.percent, lift=numbers.ratio
-    )  # as the document's templates spell figures
+        num=numbers.count, pct=numbers.percent, lift=numbers.ratio, how_often=how_often
+    )  # as the document's templates spell figures, and the evidence words a seniority's share
     return env.get_template("offline.j2").module
 
 

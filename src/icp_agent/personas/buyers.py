@@ -132,6 +132,11 @@ def persona_evidence(
     return result
 
 
+def how_often(share: float) -> str:
+    """The word for the commonest seniority's share: "mostly" for a majority, "most often" below half."""
+    return "mostly" if share >= 0.5 else "most often"
+
+
 def _role_summary(name: str, role: str, titles: list[str | None], basis: str, ledger: Ledger) -> dict:
     """Counts of normalised titles, seniority and departments of one role's contacts, as an evidence item.
 
@@ -165,7 +170,7 @@ def _role_summary(name: str, role: str, titles: list[str | None], basis: str, le
         statement = (
             f"{who}: {numbers.count(len(titles))} {basis}"
             + (f", {numbers.count(n_titled)} with a job title" if untitled else "")
-            + f"; most common titles {shown}; {'mostly' if level['share'] >= 0.5 else 'most often'} "
+            + f"; most common titles {shown}; {how_often(level['share'])} "
             f"{level['value']} in {department['value']}."
         )
     else:
