@@ -25,6 +25,7 @@ from icp_agent.ingest.fields import (
     kind_field,
     marked_record,
     strip_own_prefix,
+    without_custom_marker,
 )
 from icp_agent.ingest.mapping import Mapping
 from icp_agent.sql import one
@@ -99,6 +100,7 @@ def plan_columns(
         )
     overrides = mapping.columns_for(file_name)
     desired: dict[str, tuple[str, bool]] = {}
+    plain = {attribute_name(h) for h in headers}
     for header in headers:
         target = overrides.get(header)
         if target == "ignore":
@@ -106,7 +108,12 @@ def plan_columns(
         elif target:
             desired[header] = target, target in FIELD_BY_NAME
         else:
-            name = canonical_field(header, kind) or attribute_name(header)
+            # an unknown custom field is named without its CRM's marker ("custom.Lead Notes" -> lead_notes) unless
+            # another column is named so
+            unmarked = attribute_name(without_custom_marker(header))
+            if unmarked in plain and unmarked != attribute_name(header):
+                unmarked = attribute_name(header)
+            name = canonical_field(header, kind) or unmarked
             desired[header] = name, name in FIELD_BY_NAME
     # Two columns naming one field: the mapping file's choice wins, then the one whose values fit the field
     # (VALUE_CHECKED), then an amount already converted to the home currency ("Deal value in base currency" over
