@@ -100,6 +100,21 @@ def test_enum_spellings_unify(spelling):
     assert sql(norm.category, spelling) == "Computer Software"
 
 
+@pytest.mark.parametrize("spellings", [
+    ["Fin Tech", "FinTech", "Fintech", "fin-tech", "FIN_TECH"],
+    ["Health Care", "Healthcare", "health  care", "Health-care"],
+    ["E-commerce", "eCommerce", "E commerce"],
+])
+def test_spacing_and_hyphens_never_split_a_category(spellings):
+    keys = {sql(norm.category_key, s) for s in spellings}
+    assert len(keys) == 1 and keys == {norm.category_key_text(s) for s in spellings}
+
+
+def test_punctuation_that_means_something_keeps_categories_apart():
+    assert len({sql(norm.category_key, s) for s in ["C", "C++", "C#", ".NET", "NET"]}) == 5
+    assert sql(norm.category, "health care") == "Health Care"  # the words stay words when shown
+
+
 def test_ampersand_and_and_unify():
     assert sql(norm.category, "Marketing & Advertising") == sql(norm.category, "MARKETING_AND_ADVERTISING") \
         == "Marketing and Advertising"

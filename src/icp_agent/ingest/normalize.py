@@ -115,19 +115,31 @@ def text(expr: str) -> str:
     )
 
 
-def category_key(expr: str, *, markers: bool = True) -> str:
-    """Spelling-insensitive key: "COMPUTER_SOFTWARE" = "Computer Software" = "computer  software" =
-    "Marketing & Advertising" = "marketing and advertising". `markers=False` skips turning "n/a" and the
-    like into NULL (a criterion's comparison, where such a value can never equal a criterion value)."""
+def _spaced_key(expr: str, *, markers: bool = True) -> str:
+    """The key's words: lower case, "_" a space, "&" "and", runs of spaces one ("computer software")."""
     value = null_if_missing(expr) if markers else f"CAST({expr} AS VARCHAR)"
     cleaned = f"lower(replace(replace({value}, '_', ' '), '&', ' and '))"
     return f"trim(regexp_replace({cleaned}, '\\s+', ' ', 'g'))"
 
 
+# What a category's key ignores besides letter case: spaces, underscores and hyphens ("Fin Tech" = "FinTech",
+# "Health Care" = "Healthcare", "E-commerce" = "eCommerce", "Non-profit" = "Nonprofit"). Other punctuation
+# stays: "C++" and "C#" are not "C".
+_KEY_GAPS = "[\\s_-]+"
+
+
+def category_key(expr: str, *, markers: bool = True) -> str:
+    """Spelling-insensitive key: "COMPUTER_SOFTWARE" = "Computer Software" = "computer  software" =
+    "ComputerSoftware", "Fin Tech" = "FinTech", "Marketing & Advertising" = "marketing and advertising" (case,
+    spaces, underscores and hyphens aside). `markers=False` skips turning "n/a" and the like into NULL (a
+    criterion's comparison, where such a value can never equal a criterion value)."""
+    value = null_if_missing(expr) if markers else f"CAST({expr} AS VARCHAR)"
+    return f"regexp_replace(lower(replace({value}, '&', ' and ')), {sql_literal(_KEY_GAPS)}, '', 'g')"
+
+
 def category_key_text(value: object) -> str:
     """`category_key` in Python, for a constant (a scorecard bin's value as a MAP key)."""
-    cleaned = str(value).replace("_", " ").replace("&", " and ").lower()
-    return " ".join(cleaned.split())
+    return re.sub(_KEY_GAPS, "", str(value).replace("&", " and ").lower())
 
 
 ACRONYMS = (
@@ -169,6 +181,7 @@ def category(expr: str, shown: Iterable[str] = ()) -> str:
     takes that spelling, so "hubspot" in a scored file matches the criterion value "HubSpot".
     """
     key = category_key(expr)
+    words = _spaced_key(expr)
     word = (
         "CASE WHEN i > 1 AND w IN (" + _SMALL_SQL + ") THEN w "
         "WHEN w IN (" + _ACRONYMS_SQL + ") THEN upper(w) "
@@ -176,7 +189,7 @@ def category(expr: str, shown: Iterable[str] = ()) -> str:
     )
     readable = (
         f"(CASE WHEN {key} IS NULL OR {key} = '' THEN NULL ELSE "
-        f"array_to_string(list_transform(string_split({key}, ' '), lambda w, i: {word}), ' ') END)"
+        f"array_to_string(list_transform(string_split({words}, ' '), lambda w, i: {word}), ' ') END)"
     )
     known = sorted({str(v) for v in shown if v is not None})
     if not known:
