@@ -208,6 +208,7 @@ def _import(ws: Workspace, params: ImportOptions, progress: Progress | None) -> 
                         progress(f"{Path(item.path).name} is no new accounts file: importing it as prospects")
                     report = read()
             reports.append(report)
+        mapping.check_values([(c.field, c.type) for r in reports for c in r.columns])  # before the commit
         if progress:  # the commit writes the new tables to the file: seconds for a large import
             progress("saving the import")
     if progress:

@@ -322,6 +322,12 @@ def print_import(result: toolkit.ImportResult) -> None:
                     f"(e.g. {'; '.join(column.unparsed_examples)}): stored as missing",
                     markup=False,
                 )
+            if column.mapped_values:
+                out.print(
+                    f"  {column.header!r}: labels stored as the mapping file's [values.{column.field}] says: "
+                    + "; ".join(column.mapped_values),
+                    markup=False,
+                )
             if len(column.currencies) > 1:
                 out.print(
                     f"  {column.header!r}: currencies "

@@ -70,6 +70,8 @@ class PlannedColumn:
     currency_source: str | None = None  # stored name of the column giving this money column's currency
     stored_currency: str | None = None  # the currency the stored amounts are in, once apply_currencies ran
     open_values: int = 0  # values that are open bands ("$10M+"), stored as their lower bound
+    value_map: dict[str, str] = field(default_factory=dict)  # raw label -> stored label ([values.FIELD])
+    mapped: list[str] = field(default_factory=list)  # what value_map did, for the import report
 
 
 def plan_columns(
@@ -173,6 +175,7 @@ def plan_columns(
             type=mapping.types.get(name) or (spec.type if spec else "auto"),
             role=spec.role if spec else "auto",
             note=note,
+            value_map=mapping.values.get(name, {}),
         )
         if target == "ignore" or (not target and not canonical and is_export_furniture(header)):
             column.role = "ignore"  # and an export's own re-import column ("(Do Not Modify) ...") is never a trait
