@@ -147,6 +147,8 @@ def test_variants_never_invent_a_field(header, kind):
     ("custom.cf_v6S011I6Mq", "v6S011I6Mq"),  # Close's API names a custom field by its id: no meaning left
     ("Customer Since", "Customer Since"), ("CFO", "CFO"), ("Properties", "Properties"), ("Metadata", "Metadata"),
     ("Account - Region", "Account - Region"), ("custom", "custom"), ("Deal - custom.Lost Reason", "Deal - Lost Reason"),
+    ("Properties Owned", "Properties Owned"), ("Metadata Source", "Metadata Source"), ("Custom Fields", "Fields"),
+    ("custom_fields.region", "region"), ("Custom Fields: Region", "Region"), ("properties[employees]", "employees"),
 ])
 def test_without_custom_marker_strips_only_markers(header, unmarked):
     assert without_custom_marker(header) == unmarked

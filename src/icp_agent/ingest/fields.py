@@ -871,9 +871,11 @@ def is_secondary(header: str, kind: str | None = None) -> bool:
 # "metadata[plan]"). Suffixes: Salesforce's (and Insightly's) API-name `__c` with an optional managed-package
 # namespace ("ARR__c", "acme__Churn_Date__c"), a person account's `__pc`, Stripe's "plan (metadata)". A marker
 # may follow an entity prefix ("Deal - cf_arr", "Organization - custom.Industry"): the prefix stays.
+# A flattened map needs its key syntax ("properties.x", "metadata[x]", "Custom fields: x"), so that "Properties
+# Owned" or "Metadata Source" keep their words; "custom"/"cf" may also be followed by a space ("Custom Industry").
 CUSTOM_PREFIX = re.compile(
-    r"^\s*(?:custom[\s_.]*(?:fields?|attributes?|properties)|properties|metadata|custom|cf)"
-    r"(?:\s*[._:\-]+\s*|\s+|\s*\[\s*)(?P<rest>[^\]\s](?:.*[^\]\s])?)\s*\]?\s*$",
+    r"^\s*(?:(?:custom[\s_.]*(?:fields?|attributes?|properties)|properties|metadata)\s*(?:[.:]\s*|\[\s*)"
+    r"|(?:custom|cf)(?:\s*[._:\-]+\s*|\s+))(?P<rest>[^\]\s](?:.*[^\]\s])?)\s*\]?\s*$",
     re.IGNORECASE,
 )
 CUSTOM_SUFFIX = re.compile(
