@@ -152,3 +152,74 @@ def test_score_file_errors_name_the_file(built, tmp_path):
     empty = icp.model_copy(update={"tiers": [], "negative_icp": [], "scorecard": None, "status": "no_significant_icp"})
     with pytest.raises(UserError, match="no tiers, disqualifiers or scorecard"):
         score_file(empty, source, tmp_path / "o.csv")
+
+
+def _write(path, header, rows):
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+def test_a_multi_valued_column_matches_when_any_value_does(built, tmp_path):
+    """A data vendor's several industries per company (ZoomInfo-style ';' lists, one '|' list) against an ICP
+    built on one industry per customer: a criterion matches when any value does, points go to the first value
+    the ICP knows, and the file's rows with several values are said."""
+    _, icp = built
+    source = _write(
+        tmp_path / "zoominfo.csv",
+        ["Company", "Industries", "Headcount"],
+        [
+            ("Acme", "Computer Services; Software", "560"),  # Software: Tier 1
+            ("Bolt", "Software;Health", "100"),  # Software matches Tier 2, Health the disqualifier: disqualified
+            ("Core", "Wholesale | retail", "100"),  # retail is the ICP's Retail, a disqualifier
+            ("Dune", "Consulting; Services", "100"),  # nothing the ICP knows
+            ("Echo", "Software", "100"),
+        ],
+    )
+    out = tmp_path / "scored.csv"
+    result = score_file(icp, source, out)
+    with out.open() as f:
+        scored = {r["Company"]: r for r in csv.DictReader(f)}
+    assert result.used_fields["industry"] == "Industries"
+    assert [(n, r["icp_tier"], r["disqualified"].lower()) for n, r in scored.items()] == [
+        ("Acme", "1", "false"),
+        ("Bolt", "", "true"),
+        ("Core", "", "true"),
+        ("Dune", "", "false"),
+        ("Echo", "2", "false"),
+    ]
+    assert scored["Bolt"]["disqualified_by"] == "industry = Health"
+    assert "Retail" in scored["Core"]["disqualified_by"]
+    # Acme scores as Software (the value the ICP knows), exactly as a one-value Software row of its size
+    single = _write(tmp_path / "one.csv", ["Company", "Industry", "Headcount"], [("Acme", "Software", "560")])
+    score_file(icp, single, tmp_path / "one_scored.csv")
+    with (tmp_path / "one_scored.csv").open() as f:
+        alone = next(csv.DictReader(f))
+    assert scored["Acme"]["fit_points"] == alone["fit_points"]
+    assert "industry Software" in scored["Acme"]["fit_reasons"]
+    assert scored["Acme"]["unseen_fields"] == "" and scored["Dune"]["unseen_fields"] == "industry"
+    assert result.unseen_values == {"industry": 1}
+    assert len(result.notes) == 1
+    assert "industry (column 'Industries'): 4 rows hold several values" in result.notes[0]
+    assert "(3 of those rows have one)" in result.notes[0]
+
+
+def test_the_better_matching_of_two_columns_naming_a_field_wins(built, tmp_path):
+    """'Industry' (the CRM's vocabulary, added by the user) beside the vendor's 'Industries' (first in the file):
+    the column whose values the ICP knows wins, and the choice is said; alone, 'Industries' is read."""
+    _, icp = built
+    rows = [
+        ("Acme", "SaaS, Cloud", "560", "Software"),
+        ("Bolt", "Hospitals", "100", "Health"),
+        ("Core", "Shops", "100", "Retail"),
+    ]
+    source = _write(tmp_path / "both.csv", ["Company", "Industries", "Headcount", "Industry"], rows)
+    result = score_file(icp, source, tmp_path / "scored.csv")
+    assert result.used_fields["industry"] == "Industry"
+    assert (result.by_tier, result.disqualified) == ({"none": 2, "tier 1": 1}, 2)
+    assert any(
+        n.startswith("industry: read from column 'Industry' (100.0%") and "'Industries' (0.0%)" in n
+        for n in result.notes
+    )

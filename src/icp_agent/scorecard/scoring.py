@@ -118,6 +118,12 @@ class ScoreResult(BaseModel):
         default_factory=list,
         description="per field with unseen values: rows, the commonest values, what to do",
     )
+    notes: list[str] = Field(
+        default_factory=list,
+        description="how the file was read where it differs from one value per column: a column chosen among two "
+        "naming one field, a multi-valued column read value by value, a location read from a 'City, Region, "
+        "Country' column",
+    )
 
 
 def scorecard_dict(icp: IcpDocument) -> dict[str, Any]:
@@ -554,13 +560,15 @@ def scoring_query(
     described: list[tuple[str, str]],
     text_enums: bool = False,
     typed_source: Callable[[dict[str, str]], str] | None = None,
+    notes: list[str] | None = None,
 ) -> tuple[str, dict[str, str], list[str], list[str], int]:
     """Build the per-field look-ups and return (query, used fields, missing fields, replaced columns, rows):
     the query streams `source_sql` into every kept input column plus SCORE_COLUMNS, in the file's order.
     With `text_enums` a text column may come as an ENUM of its values (the same text to a Parquet file,
     written far faster); without, every text column is VARCHAR (a CSV's cells are neutralised per type).
     `typed_source` (a CSV) gives the file's table function with some columns read as another type: the used
-    columns are then read as their ENUMs.
+    columns are then read as their ENUMs. `notes` (a list) receives how the file was read where a column is not
+    one plain value (`_choose_columns`, `_location_columns`, `_any_of_parts`).
 
     Each used field's distinct raw values come from ONE scan of the file (GROUPING SETS, which also counts
     the rows) and are normalised once by the importer's normaliser (TEMP table `_icp_lk_<i>`); the score's
@@ -572,7 +580,7 @@ def scoring_query(
     headers = [name for name, _ in described]
     types = dict(described)
     fields = icp_fields(icp)
-    used = match_fields(icp, headers)
+    used = _choose_columns(con, icp, source_sql, described, match_fields(icp, headers), notes)
     missing = sorted(rule_fields(icp) - set(used))  # what the note names: fields a rule reads, not considered ones
     plan = score_plan(icp, set(used))
     order = [f for f in fields if f in used and plan.parts.get(f)]  # a field no part reads is never scanned
@@ -607,18 +615,31 @@ def scoring_query(
         column = _planned(name, kind, used[name])
         typed = ", ".join(f"{expr} AS {_q(alias)}" for alias, expr in _normalised(column, shown.get(name, set())))
         # every distinct raw value, NULL included (a row without a value has parts too: a missing bin)
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _icp_lk_{i} AS SELECT raw, {', '.join(unpacked(column))} "
-            f"FROM (SELECT raw, {typed} FROM (SELECT r{i} AS raw FROM _icp_distinct WHERE g{i} = 0 "
-            f"UNION SELECT NULL))"
-        )
+        several = kind == "category" and _has_lists(con, i)
+        if several:  # "FinTech, Payments": the whole value and each of its elements, normalised once each
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE _icp_lk_{i} AS SELECT whole AS raw, e, {', '.join(unpacked(column))} "
+                f"FROM (SELECT whole, e, {typed} FROM (SELECT whole, x.v AS raw, x.e AS e FROM (SELECT raw AS whole, "
+                f"unnest({_elements('raw')}) AS x FROM (SELECT r{i} AS raw FROM _icp_distinct WHERE g{i} = 0 "
+                f"UNION SELECT NULL))))"
+            )
+        else:
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE _icp_lk_{i} AS SELECT raw, {', '.join(unpacked(column))} "
+                f"FROM (SELECT raw, {typed} FROM (SELECT r{i} AS raw FROM _icp_distinct WHERE g{i} = 0 "
+                f"UNION SELECT NULL))"
+            )
         if name == "country" and kind == "category":  # the importer's country names ("UK" = "United Kingdom")
             norm.canonical_countries(con, f"_icp_lk_{i}", name)
         # the field's parts per raw value, and its signature: the rank of its parts (values alike score alike)
+        packed_parts = (
+            _any_of_parts(con, icp, i, name, parts, shown.get(name, set()), notes, used[name])
+            if several
+            else f"SELECT raw, struct_pack({', '.join(f'{a} := {sql}' for a, sql in parts)}) AS p FROM _icp_lk_{i}"
+        )
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE _icp_pk_{i} AS SELECT raw, p, dense_rank() OVER (ORDER BY p) - 1 "
-            f"AS sig FROM (SELECT raw, struct_pack({', '.join(f'{a} := {sql}' for a, sql in parts)}) AS p "
-            f"FROM _icp_lk_{i})"
+            f"AS sig FROM ({packed_parts})"
         )
         signatures = _one(con, f"SELECT max(sig) + 1 FROM _icp_pk_{i}")
         packed.append(_Packed(i, parts, signatures, *_signature_sql(con, i, raw_text[name])))
@@ -649,6 +670,143 @@ def scoring_query(
     else:
         query = _per_row_query(con, plan, packed, per_row, absent, source_sql, inner, keep)
     return query, used, missing, replaced, rows
+
+
+def _choose_columns(
+    con: duckdb.DuckDBPyConnection,
+    icp: IcpDocument,
+    source_sql: str,
+    described: list[tuple[str, str]],
+    used: dict[str, str],
+    notes: list[str] | None,
+) -> dict[str, str]:
+    """`used` (ICP field -> header) with, for a category field two or more of the file's columns name
+    ("Industry" beside a data vendor's "Industries"), the column whose values match the ICP's best: the most
+    non-empty rows holding a value the ICP knows (whole, or one of its elements), then the fewest rows holding
+    several values, then the first. One scan of the candidate columns' distinct values; the choice is said in
+    `notes`. A field one column names is left as matched."""
+    from icp_agent.ingest.fields import canonical_field
+
+    kinds = icp_fields(icp)
+    types = dict(described)
+    taken = set(used.values())
+    shown = _shown_values(icp)
+    chosen = dict(used)
+    for field, header in used.items():
+        if kinds.get(field) != "category":
+            continue
+        others = [h for h, _ in described if h not in taken and canonical_field(h) == field]
+        if not others:
+            continue
+        value = norm.category("x.v", shown.get(field, set()))
+        known = _known_sql(value, shown.get(field, set()))
+        scores = []
+        for position, candidate in enumerate([header, *others]):
+            raw = _text(f"s.{_q(candidate)}", types[candidate])
+            hits, filled, several = con.execute(
+                f"SELECT coalesce(sum(n) FILTER (WHERE list_bool_or(list_transform({_elements('v')}, "
+                f"lambda x: {known}))), 0), coalesce(sum(n) FILTER (WHERE v IS NOT NULL), 0), "
+                f"coalesce(sum(n) FILTER (WHERE regexp_matches(v, '{LIST_SEPARATORS}')), 0) "
+                f"FROM (SELECT {raw} AS v, count(*) AS n FROM {source_sql} s GROUP BY ALL)"
+            ).fetchone() or (0, 0, 0)
+            share = hits / filled if filled else 0.0
+            scores.append(((-share, several / filled if filled else 1.0, position), candidate, share))
+        scores.sort()
+        chosen[field] = scores[0][1]
+        if notes is not None:
+            losers = ", ".join(f"{c!r} ({numbers.percent(sh)})" for _, c, sh in scores[1:])
+            notes.append(
+                f"{field}: read from column {scores[0][1]!r} ({numbers.percent(scores[0][2])} of its filled rows hold "
+                f"a value the ICP knows), not {losers}; rename or drop a column to choose otherwise"
+            )
+    return chosen
+
+
+# what separates a multi-valued cell's values: the import's list separators (norm.list_elements)
+LIST_SEPARATORS = "[,;|]"
+
+
+def _elements(raw: str) -> str:
+    """SQL: the value `raw` as a list of {v, e}: the whole value first (e = 1), then, when it holds a list
+    separator, each of its non-empty elements trimmed (e = 2, 3, ...). A NULL is [{v: NULL, e: 1}]."""
+    split = f"list_filter(list_transform({norm.list_elements(raw)}, lambda x: trim(x)), lambda x: x <> '')"
+    return (
+        f"list_concat([{{'v': {raw}, 'e': 1}}], CASE WHEN regexp_matches({raw}, '{LIST_SEPARATORS}') "
+        f"THEN list_transform({split}, lambda x, k: {{'v': x, 'e': k + 1}}) ELSE [] END)"
+    )
+
+
+def _has_lists(con: duckdb.DuckDBPyConnection, i: int) -> bool:
+    """True when some distinct raw value of the field scanned as r<i> holds a list separator."""
+    return bool(
+        _one(
+            con,
+            f"SELECT coalesce(bool_or(regexp_matches(r{i}, '{LIST_SEPARATORS}')), FALSE) FROM _icp_distinct "
+            f"WHERE g{i} = 0",
+        )
+    )
+
+
+def _known_sql(value: str, shown: set[str]) -> str:
+    """SQL: TRUE when the normalised category `value` is one the ICP spells (`shown`, its criteria and bins)."""
+    return f"coalesce({value} IN ({', '.join(sql_literal(v) for v in sorted(shown))}), FALSE)" if shown else "FALSE"
+
+
+def _any_of_parts(
+    con: duckdb.DuckDBPyConnection,
+    icp: IcpDocument,
+    i: int,
+    name: str,
+    parts: list[tuple[str, str]],
+    shown: set[str],
+    notes: list[str] | None,
+    header: str,
+) -> str:
+    """A multi-valued category column ("Financial Services, FinTech, Payments", a data vendor's "Industries"
+    for a CRM's one industry per company): SQL giving (raw, p), the field's parts per distinct raw value
+    from its elements (`_icp_lk_<i>` holds one row per element, e = 1 the whole value).
+
+    A whole value the ICP knows stays whole. Otherwise a criterion matches when ANY element does
+    (bool_or; is_missing and not_contains, and the missing check, when ALL do), and the scorecard's bin
+    and spelling come from one element: the first the ICP knows, else the whole value (unseen, as written).
+    Says in `notes` how many rows hold several values and how many of those have one the ICP knows."""
+    fields = icp_fields(icp)
+    criteria = [c for t in icp.tiers for c in t.criteria] + [c for d in icp.negative_icp for c in d.criteria]
+    all_of = {_null_check(name, False)} | {
+        f"coalesce({criterion_sql(c, fields)}, FALSE)"
+        for c in criteria
+        if c.field == name and c.op in ("is_missing", "not_contains")
+    }
+    known = _known_sql(_q(name), shown)
+    columns = ", ".join(f"{sql} AS {a}" for a, sql in parts)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _icp_pe_{i} AS SELECT * EXCLUDE (whole_known) FROM (SELECT raw, e, known, "
+        f"{columns}, bool_or(known AND e = 1) OVER (PARTITION BY raw) AS whole_known, {_q(name)} IS NULL AS blank "
+        f"FROM (SELECT *, {known} AS known FROM _icp_lk_{i})) WHERE e = 1 OR (NOT whole_known AND NOT blank)"
+    )
+    types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE _icp_pe_{i})").fetchall())
+    first = "CASE WHEN known THEN e ELSE e + 1000000 END"  # the first element the ICP knows, else the whole value
+    aggregates = []
+    for alias, sql in parts:
+        if sql in all_of:
+            aggregates.append(f"{alias} := bool_and({alias})")
+        elif types.get(alias) == "BOOLEAN":
+            aggregates.append(f"{alias} := bool_or({alias})")
+        else:
+            aggregates.append(f"{alias} := arg_min_null({alias}, {first})")
+    if notes is not None:
+        several, matched, example = con.execute(
+            f"SELECT coalesce(sum(d.n), 0), coalesce(sum(d.n) FILTER (WHERE m.element_known), 0), arg_max(d.r{i}, d.n) "
+            f"FROM _icp_distinct d JOIN (SELECT raw, bool_or(known AND e > 1) AS element_known FROM _icp_pe_{i} "
+            f"GROUP BY raw HAVING count(*) > 1) m ON d.r{i} = m.raw WHERE d.g{i} = 0"
+        ).fetchone() or (0, 0, None)
+        if several:
+            notes.append(
+                f"{name} (column {header!r}): {several:,} rows hold several values (commonest: {example!r}), read one "
+                f"by one: a criterion on {name} matches when any of them does, and the scorecard scores the first "
+                f"the ICP knows ({matched:,} of those rows have one)"
+            )
+    return f"SELECT raw, struct_pack({', '.join(aggregates)}) AS p FROM _icp_pe_{i} GROUP BY raw"
 
 
 def _as_written(column: str, values: int | None, text_enums: bool) -> str:
@@ -844,6 +1002,7 @@ def score_file(
                     "export the prospects with those fields",
                 )
             estimate = _estimated_rows(copy or source.path, con, source_sql) if progress else None
+            notes: list[str] = []
             typed = None
             if source.format not in ("parquet", "json"):  # a text file: its reader can type a column
 
@@ -852,11 +1011,13 @@ def score_file(
 
             if estimate is None:
                 adapt(progress)(f"reading the ICP's fields in {source.name}")
-                query, used, missing, replaced, rows = scoring_query(con, icp, source_sql, described, parquet, typed)
+                query, used, missing, replaced, rows = scoring_query(
+                    con, icp, source_sql, described, parquet, typed, notes
+                )
             else:
                 with watch(con, progress, f"reading the ICP's fields in {source.name} (rows estimated)", estimate):
                     query, used, missing, replaced, rows = scoring_query(
-                        con, icp, source_sql, described, parquet, typed
+                        con, icp, source_sql, described, parquet, typed, notes
                     )
             # no join in the plan: DuckDB's pipeline hands the writer the file's chunks in order on every thread
             con.execute("SET preserve_insertion_order = true")
@@ -894,6 +1055,7 @@ def score_file(
             unseen_warning(icp, field, n, rows_scored, examples, used.get(field))
             for field, (n, examples) in unseen.items()
         ],
+        notes=notes,
     )
 
 
