@@ -223,3 +223,52 @@ def test_the_better_matching_of_two_columns_naming_a_field_wins(built, tmp_path)
         n.startswith("industry: read from column 'Industry' (100.0%") and "'Industries' (0.0%)" in n
         for n in result.notes
     )
+
+
+def test_a_one_cell_location_gives_country_and_region(built, tmp_path):
+    """An 'HQ' column in 'City, Country' or 'City, State, Country' cells (Crunchbase's 'Headquarters Location',
+    other spellings here): the last part is the country, normalised as the import does ('Deutschland' = Germany),
+    the one before it the region, written as the CRM's codes when the ICP's regions are codes (Ontario = ON);
+    LinkedIn's 'Greater Boston Area' names no country and matches nothing."""
+    _, built_icp = built
+    from icp_agent.icp_document import Criterion, Tier
+
+    def criterion(field, values):
+        return Criterion(field=field, op="in", values=values, kind="category", label=f"{field} in {values}")
+
+    places = criterion("country", ["Canada", "Germany"])
+    icp = built_icp.model_copy(
+        update={
+            "tiers": [
+                Tier(tier=1, segment="ICP 1", name="t1", criteria=[places, criterion("region", ["BY", "ON", "TX"])]),
+                Tier(tier=2, segment="ICP 1", name="t2", criteria=[places]),
+            ],
+            "negative_icp": [],
+            "scorecard": None,
+        }
+    )
+    source = _write(
+        tmp_path / "vendor.csv",
+        ["Company", "HQ", "Employees"],
+        [
+            ("Maple", "Toronto, Ontario, Canada", "10"),
+            ("Brez", "München, Bayern, Deutschland", "10"),
+            ("Kiwi", "Auckland, New Zealand", "10"),
+            ("Loop", "Greater Boston Area", "10"),
+            ("Vanc", "Vancouver, Canada", "10"),
+        ],
+    )
+    out = tmp_path / "scored.csv"
+    result = score_file(icp, source, out)
+    with out.open() as f:
+        tiers = {r["Company"]: r["icp_tier"] for r in csv.DictReader(f)}
+    assert tiers == {"Maple": "1", "Brez": "1", "Kiwi": "", "Loop": "", "Vanc": "2"}
+    assert result.used_fields == {"country": "HQ", "region": "HQ"}
+    assert result.missing_fields == []
+    assert result.notes == [
+        "country, region read from column 'HQ' (\"City, Region, Country\": the last part names a country in 80.0% "
+        "of its filled rows)"
+    ]
+    # a location column whose parts name no country is not read as one
+    remote = _write(tmp_path / "remote.csv", ["Company", "Location", "Industry"], [("A", "Remote, Worldwide", "x")])
+    assert score_file(icp, remote, tmp_path / "r.csv").missing_fields == ["country", "region"]

@@ -39,8 +39,10 @@ temporary folder beside the output.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -581,10 +583,12 @@ def scoring_query(
     types = dict(described)
     fields = icp_fields(icp)
     used = _choose_columns(con, icp, source_sql, described, match_fields(icp, headers), notes)
+    derived = _location_columns(con, icp, source_sql, described, used, notes)
+    used |= {f: header for f, (header, _) in derived.items()}
     missing = sorted(rule_fields(icp) - set(used))  # what the note names: fields a rule reads, not considered ones
     plan = score_plan(icp, set(used))
     order = [f for f in fields if f in used and plan.parts.get(f)]  # a field no part reads is never scanned
-    raw_text = {f: _text("s." + _q(used[f]), types[used[f]]) for f in order}
+    raw_text = {f: derived[f][1] if f in derived else _text("s." + _q(used[f]), types[used[f]]) for f in order}
     rows = None
     if order:
         raws = ", ".join(f"{raw_text[f]} AS r{i}" for i, f in enumerate(order))
@@ -631,6 +635,8 @@ def scoring_query(
             )
         if name == "country" and kind == "category":  # the importer's country names ("UK" = "United Kingdom")
             norm.canonical_countries(con, f"_icp_lk_{i}", name)
+        if name == "region" and kind == "category":  # "California" where the CRM wrote "CA"
+            region_codes(con, f"_icp_lk_{i}", name, shown.get(name, set()))
         # the field's parts per raw value, and its signature: the rank of its parts (values alike score alike)
         packed_parts = (
             _any_of_parts(con, icp, i, name, parts, shown.get(name, set()), notes, used[name])
@@ -652,7 +658,7 @@ def scoring_query(
     if typed_source is not None:
         reader_types = {}
         for k, field in enumerate(packed):
-            if field.values:
+            if field.values and order[field.i] not in derived:  # a location's part is no column of its own
                 header = used[order[field.i]]
                 enum_values[header] = field.values
                 reader_types[header] = f"_icp_e_{field.i}"
@@ -720,6 +726,93 @@ def _choose_columns(
                 f"a value the ICP knows), not {losers}; rename or drop a column to choose otherwise"
             )
     return chosen
+
+
+# a one-cell location ("Headquarters Location" = "San Francisco, California, United States" in Crunchbase, "HQ",
+# "Location", "Based in"): its parts are read as city, region and country when the file has no column for them
+LOCATION_HEADER = re.compile(r"(?:^|[^a-z])(?:location|headquarters|hq|head\s*office|based\s*in)(?:$|[^a-z])", re.I)
+# the share of a location column's filled rows whose last part must name a country for it to be read as one
+LOCATION_COUNTRIES = 0.5
+
+
+def _location_columns(
+    con: duckdb.DuckDBPyConnection,
+    icp: IcpDocument,
+    source_sql: str,
+    described: list[tuple[str, str]],
+    used: dict[str, str],
+    notes: list[str] | None,
+) -> dict[str, tuple[str, str]]:
+    """ICP location fields (country, region, city) the file has no column for, read from a one-cell location
+    column: field -> (header, SQL over the file's row `s`). "City, Region, Country" (Crunchbase) or "City,
+    Country": the last part is the country (then normalised as the import does: "USA" = "United States"),
+    the one before it the region when there are three or more parts, the first the city when there are two
+    or more. A column qualifies when its header says location (LOCATION_HEADER) and the last part of at least
+    LOCATION_COUNTRIES of its filled rows names a country (`norm.country_name`, on its 2,000 commonest last
+    parts): "Greater Boston Area" (LinkedIn) names none and is left alone. Said in `notes`."""
+    kinds = icp_fields(icp)
+    wanted = [f for f in ("country", "region", "city") if kinds.get(f) == "category" and f not in used]
+    if not wanted:
+        return {}
+    taken = set(used.values())
+    for header, dtype in described:
+        if header in taken or not LOCATION_HEADER.search(header):
+            continue
+        parts = f"list_transform(string_split({_text('s.' + _q(header), dtype)}, ','), lambda x: trim(x))"
+        commonest = con.execute(
+            f"SELECT last, n, sum(n) OVER () FROM (SELECT {parts}[-1] AS last, count(*) AS n FROM {source_sql} s "
+            f"WHERE nullif(trim({_text('s.' + _q(header), dtype)}), '') IS NOT NULL GROUP BY 1) ORDER BY n DESC "
+            "LIMIT 2000"
+        ).fetchall()
+        filled = commonest[0][2] if commonest else 0
+        countries = sum(n for last, n, _ in commonest if norm.country_name(last))
+        if not filled or countries / filled < LOCATION_COUNTRIES:
+            continue
+        ways = {
+            "country": f"nullif({parts}[-1], '')",
+            "region": f"CASE WHEN len({parts}) >= 3 THEN nullif({parts}[-2], '') END",
+            "city": f"CASE WHEN len({parts}) >= 2 THEN nullif({parts}[1], '') END",
+        }
+        if notes is not None:
+            notes.append(
+                f'{", ".join(wanted)} read from column {header!r} ("City, Region, Country": the last part names a '
+                f"country in {numbers.percent(countries / filled)} of its filled rows)"
+            )
+        return {f: (header, ways[f]) for f in wanted}
+    return {}
+
+
+@lru_cache(maxsize=1)
+def _subdivision_codes() -> dict[str, str]:
+    """An ISO 3166-2 subdivision's name key (`norm.country_key`'s spelling rules) -> its code without the
+    country ("California" -> "CA", "Ontario" -> "ON", "Bayern" -> "BY"), from pycountry; names two
+    subdivisions share ("Distrito Federal") are left out."""
+    import pycountry
+
+    found: dict[str, set[str]] = {}
+    for part in pycountry.subdivisions:
+        found.setdefault(norm._country_key(part.name.split("[")[0]), set()).add(part.code.split("-", 1)[1])
+    return {key: next(iter(codes)) for key, codes in found.items() if len(codes) == 1}
+
+
+def region_codes(con: duckdb.DuckDBPyConnection, table: str, column: str, shown: set[str]) -> int:
+    """Rewrite `column` of `table` (a lookup of distinct region values) from a state's or province's name to
+    its code ("California" -> "CA") when the ICP writes regions as codes (most of `shown` is 2-3 capital
+    letters, as a CRM's state field holds them) and the name is one ISO 3166-2 subdivision's. Returns how
+    many distinct values changed."""
+    codes = [v for v in shown if re.fullmatch(r"[A-Z]{2,3}", v)]
+    if not shown or len(codes) * 2 <= len(shown):
+        return 0
+    index = _subdivision_codes()
+    col = _q(column)
+    values = [r[0] for r in con.execute(f"SELECT DISTINCT {col} FROM {table} WHERE {col} IS NOT NULL").fetchall()]
+    pairs = [(v, code) for v in values if (code := index.get(norm._country_key(str(v)))) and code != v]
+    if pairs:
+        con.execute("CREATE OR REPLACE TEMP TABLE _icp_region_codes (raw VARCHAR, code VARCHAR)")
+        con.executemany("INSERT INTO _icp_region_codes VALUES (?, ?)", pairs)
+        con.execute(f"UPDATE {table} SET {col} = m.code FROM _icp_region_codes m WHERE {table}.{col} = m.raw")
+        con.execute("DROP TABLE _icp_region_codes")
+    return len(pairs)
 
 
 # what separates a multi-valued cell's values: the import's list separators (norm.list_elements)
@@ -993,7 +1086,8 @@ def score_file(
             described = [(r[0], r[1]) for r in con.execute(f"DESCRIBE SELECT * FROM {source_sql}").fetchall()]
             headers = [name for name, _ in described]
             fields = icp_fields(icp)
-            if not match_fields(icp, headers):
+            located = {"country", "region", "city"} & set(fields) and any(LOCATION_HEADER.search(h) for h in headers)
+            if not match_fields(icp, headers) and not located:  # a location column may give country and region
                 raise UserError(
                     f"the file has none of the fields the ICP needs ({', '.join(sorted(fields))}); its "
                     f"columns are: {', '.join(headers)}",
