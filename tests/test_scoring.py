@@ -272,3 +272,19 @@ def test_a_one_cell_location_gives_country_and_region(built, tmp_path):
     # a location column whose parts name no country is not read as one
     remote = _write(tmp_path / "remote.csv", ["Company", "Location", "Industry"], [("A", "Remote, Worldwide", "x")])
     assert score_file(icp, remote, tmp_path / "r.csv").missing_fields == ["country", "region"]
+
+
+def test_fit_reasons_name_a_field_as_the_document_does(built, tmp_path):
+    """A scored file's fit_reasons write a category field's stored name in words, as the scorecard's own SQL
+    and the document do: a custom field "lead_source" reads "lead source Software (+n)"."""
+    import json
+
+    _, built_icp = built
+    card = json.loads(json.dumps(scorecard_dict(built_icp)).replace('"industry', '"lead_source'))
+    icp = built_icp.model_copy(update={"tiers": [], "negative_icp": [], "scorecard": Scorecard.model_validate(card)})
+    source = _write(tmp_path / "leads.csv", ["Name", "lead_source"], [("Acme", "Software")])
+    out = tmp_path / "scored.csv"
+    score_file(icp, source, out)
+    with out.open() as f:
+        reasons = next(csv.DictReader(f))["fit_reasons"]
+    assert reasons.startswith("lead source Software (+") and "lead_source" not in reasons

@@ -60,6 +60,7 @@ from icp_agent.ingest.mapping import Mapping
 from icp_agent.ingest.reader import convert_to_csv, inspect_file, read_source_sql
 from icp_agent.progress import adapt
 from icp_agent.render.tabular import write_table
+from icp_agent.scorecard.labels import field_label
 from icp_agent.sql import quote_identifier as _q
 from icp_agent.sql import sql_literal
 from icp_agent.tiers.criteria import (
@@ -419,7 +420,7 @@ def _reason_layers(card: dict, columns: set[str], part) -> tuple[list, list, str
             missing_lists[f["field"]] = missing_lists.get(f["field"], 0) + f["bins"][-1]["points"]
     extra = [(field, points_sum) for field, points_sum in missing_lists.items() if points_sum != 0]
     points += [[points_sum] for _, points_sum in extra]
-    words += [[f"{field} missing"] for field, _ in extra]
+    words += [[f"{field_label(field)} missing"] for field, _ in extra]
     keys = [("__icp_points", f"CAST({total} AS INTEGER)")]
     if not points:
         return keys, [], "NULL::VARCHAR", unseen
@@ -459,14 +460,17 @@ def _reason_layers(card: dict, columns: set[str], part) -> tuple[list, list, str
             labels[position * codes_base + code] = word
             suffixes[position * codes_base + code] = f" ({'+' if value > 0 else ''}{value})"
 
-    def fragment(v: str) -> str:  # "industry Computer Software (+27)" for the packed key in column v
+    def fragment(v: str) -> str:  # "lead source Referral (+5)" for the packed key in column v
         position = f"(({v} // {codes_base}) % {positions})"
         index = f"({position} * {codes_base} + {v} % {codes_base} + 1)"
         text = f"{_lit_list(labels)}[{index}]"
         if dynamic:
             text = (
                 f"coalesce({text}, CASE {position} "
-                + " ".join(f"WHEN {j} THEN {sql_literal(f['field'] + ' ')} || {spelled}" for j, f, spelled in dynamic)
+                + " ".join(
+                    f"WHEN {j} THEN {sql_literal(field_label(f['field']) + ' ')} || {spelled}"
+                    for j, f, spelled in dynamic
+                )
                 + " END)"
             )
         return f"{text} || {_lit_list(suffixes)}[{index}]"
