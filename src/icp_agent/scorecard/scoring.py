@@ -592,7 +592,7 @@ def scoring_query(
     missing = sorted(rule_fields(icp) - set(used))  # what the note names: fields a rule reads, not considered ones
     plan = score_plan(icp, set(used))
     order = [f for f in fields if f in used and plan.parts.get(f)]  # a field no part reads is never scanned
-    raw_text = {f: derived[f][1] if f in derived else _text("s." + _q(used[f]), types[used[f]]) for f in order}
+    raw_text = {f: _text("s." + _q(used[f]), types[used[f]]) for f in order}
     rows = None
     if order:
         raws = ", ".join(f"{raw_text[f]} AS r{i}" for i, f in enumerate(order))
@@ -623,19 +623,19 @@ def scoring_query(
         column = _planned(name, kind, used[name])
         typed = ", ".join(f"{expr} AS {_q(alias)}" for alias, expr in _normalised(column, shown.get(name, set())))
         # every distinct raw value, NULL included (a row without a value has parts too: a missing bin)
-        several = kind == "category" and _has_lists(con, i)
+        values = f"SELECT r{i} AS raw FROM _icp_distinct WHERE g{i} = 0 UNION SELECT NULL"
+        several = kind == "category" and name not in derived and _has_lists(con, i)
         if several:  # "FinTech, Payments": the whole value and each of its elements, normalised once each
             con.execute(
                 f"CREATE OR REPLACE TEMP TABLE _icp_lk_{i} AS SELECT whole AS raw, e, {', '.join(unpacked(column))} "
                 f"FROM (SELECT whole, e, {typed} FROM (SELECT whole, x.v AS raw, x.e AS e FROM (SELECT raw AS whole, "
-                f"unnest({_elements('raw')}) AS x FROM (SELECT r{i} AS raw FROM _icp_distinct WHERE g{i} = 0 "
-                f"UNION SELECT NULL))))"
+                f"unnest({_elements('raw')}) AS x FROM ({values}))))"
             )
-        else:
+        else:  # a location's part ("City, Region, Country") is read from its whole value, once per value
+            part = derived[name][1] if name in derived else "raw"
             con.execute(
-                f"CREATE OR REPLACE TEMP TABLE _icp_lk_{i} AS SELECT raw, {', '.join(unpacked(column))} "
-                f"FROM (SELECT raw, {typed} FROM (SELECT r{i} AS raw FROM _icp_distinct WHERE g{i} = 0 "
-                f"UNION SELECT NULL))"
+                f"CREATE OR REPLACE TEMP TABLE _icp_lk_{i} AS SELECT whole AS raw, {', '.join(unpacked(column))} "
+                f"FROM (SELECT whole, {typed} FROM (SELECT raw AS whole, {part} AS raw FROM ({values})))"
             )
         if name == "country" and kind == "category":  # the importer's country names ("UK" = "United Kingdom")
             norm.canonical_countries(con, f"_icp_lk_{i}", name)
@@ -748,7 +748,8 @@ def _location_columns(
     notes: list[str] | None,
 ) -> dict[str, tuple[str, str]]:
     """ICP location fields (country, region, city) the file has no column for, read from a one-cell location
-    column: field -> (header, SQL over the file's row `s`). "City, Region, Country" (Crunchbase) or "City,
+    column: field -> (header, SQL of the part over the column's value `raw`, applied once per distinct value
+    in the field's look-up). "City, Region, Country" (Crunchbase) or "City,
     Country": the last part is the country (then normalised as the import does: "USA" = "United States"),
     the one before it the region when there are three or more parts, the first the city when there are two
     or more. A column qualifies when its header says location (LOCATION_HEADER) and the last part of at least
@@ -772,10 +773,11 @@ def _location_columns(
         countries = sum(n for last, n, _ in commonest if norm.country_name(last))
         if not filled or countries / filled < LOCATION_COUNTRIES:
             continue
+        split = "list_transform(string_split(raw, ','), lambda x: trim(x))"
         ways = {
-            "country": f"nullif({parts}[-1], '')",
-            "region": f"CASE WHEN len({parts}) >= 3 THEN nullif({parts}[-2], '') END",
-            "city": f"CASE WHEN len({parts}) >= 2 THEN nullif({parts}[1], '') END",
+            "country": f"nullif({split}[-1], '')",
+            "region": f"CASE WHEN len({split}) >= 3 THEN nullif({split}[-2], '') END",
+            "city": f"CASE WHEN len({split}) >= 2 THEN nullif({split}[1], '') END",
         }
         if notes is not None:
             notes.append(
