@@ -121,12 +121,7 @@ class ScoreResult(BaseModel):
         default_factory=list,
         description="per field with unseen values: rows, the commonest values, what to do",
     )
-    notes: list[str] = Field(
-        default_factory=list,
-        description="how the file was read where it differs from one value per column: a column chosen among two "
-        "naming one field, a multi-valued column read value by value, a location read from a 'City, Region, "
-        "Country' column",
-    )
+    notes: list[str] = Field(default_factory=list, description="how a multi-valued or location column was read")
 
 
 def scorecard_dict(icp: IcpDocument) -> dict[str, Any]:
