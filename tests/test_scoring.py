@@ -288,3 +288,24 @@ def test_fit_reasons_name_a_field_as_the_document_does(built, tmp_path):
     with out.open() as f:
         reasons = next(csv.DictReader(f))["fit_reasons"]
     assert reasons.startswith("lead source Software (+") and "lead_source" not in reasons
+
+
+def test_the_column_the_icp_was_built_from_competes_with_a_synonym(built, tmp_path):
+    """A CRM column the ICP was built from ("Market Segment" here, no synonym of industry) beside a vendor's
+    'Industries': both name industry, and the one holding the ICP's values is read."""
+    _, built_icp = built
+
+    def renamed(criteria):
+        return [c.model_copy(update={"header": "Market Segment"}) if c.field == "industry" else c for c in criteria]
+
+    icp = built_icp.model_copy(
+        update={
+            "tiers": [t.model_copy(update={"criteria": renamed(t.criteria)}) for t in built_icp.tiers],
+            "negative_icp": [d.model_copy(update={"criteria": renamed(d.criteria)}) for d in built_icp.negative_icp],
+        }
+    )
+    rows = [("Acme", "Cloud, SaaS", "560", "Software"), ("Bolt", "Hospitals", "100", "Health")]
+    source = _write(tmp_path / "both.csv", ["Company", "Industries", "Headcount", "Market Segment"], rows)
+    result = score_file(icp, source, tmp_path / "scored.csv")
+    assert result.used_fields["industry"] == "Market Segment"
+    assert (result.by_tier, result.disqualified) == ({"none": 1, "tier 1": 1}, 1)

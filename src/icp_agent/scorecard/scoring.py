@@ -686,10 +686,11 @@ def _choose_columns(
     notes: list[str] | None,
 ) -> dict[str, str]:
     """`used` (ICP field -> header) with, for a category field two or more of the file's columns name
-    ("Industry" beside a data vendor's "Industries"), the column whose values match the ICP's best: the most
-    non-empty rows holding a value the ICP knows (whole, or one of its elements), then the fewest rows holding
-    several values, then the first. One scan of the candidate columns' distinct values; the choice is said in
-    `notes`. A field one column names is left as matched."""
+    ("Industry" beside a data vendor's "Industries"; a header the ICP was built from counts as naming it), the
+    column whose values match the ICP's best: the most non-empty rows holding a value the ICP knows (whole, or
+    one of its elements), then the fewest rows holding several values, then the first. One scan of each
+    candidate column's distinct values; the choice is said in `notes`. A field one column names is left as
+    matched."""
     from icp_agent.ingest.fields import canonical_field
 
     kinds = icp_fields(icp)
@@ -697,10 +698,16 @@ def _choose_columns(
     taken = set(used.values())
     shown = _shown_values(icp)
     chosen = dict(used)
+    criteria = [c for t in icp.tiers for c in t.criteria] + [c for d in icp.negative_icp for c in d.criteria]
     for field, header in used.items():
         if kinds.get(field) != "category":
             continue
-        others = [h for h, _ in described if h not in taken and canonical_field(h) == field]
+        built_from = {c.header.strip().lower() for c in criteria if c.field == field and c.header}
+        others = [
+            h
+            for h, _ in described
+            if h not in taken and (canonical_field(h) == field or h.strip().lower() in built_from)
+        ]
         if not others:
             continue
         value = norm.category("x.v", shown.get(field, set()))
