@@ -176,12 +176,15 @@ def test_a_multi_valued_column_matches_when_any_value_does(built, tmp_path):
             ("Core", "Wholesale | retail", "100"),  # retail is the ICP's Retail, a disqualifier
             ("Dune", "Consulting; Services", "100"),  # nothing the ICP knows
             ("Echo", "Software", "100"),
+            ("Fizz", "", "100"),  # no value: missing, as in a one-value column
         ],
     )
     out = tmp_path / "scored.csv"
     result = score_file(icp, source, out)
     with out.open() as f:
         scored = {r["Company"]: r for r in csv.DictReader(f)}
+    assert scored.pop("Fizz")["missing_fields"] == "industry"
+    assert all(r["missing_fields"] == "" for r in scored.values())
     assert result.used_fields["industry"] == "Industries"
     assert [(n, r["icp_tier"], r["disqualified"].lower()) for n, r in scored.items()] == [
         ("Acme", "1", "false"),
