@@ -239,6 +239,8 @@ def print_scored(result) -> None:
             f"  the file lacks {', '.join(result.missing_fields)}: those criteria cannot match "
             f"(listed per row in missing_fields)"
         )
+    for line in getattr(result, "notes", None) or []:  # how a column was read: chosen, multi-valued, a location
+        out.print(f"  {line}")
     for warning in getattr(result, "warnings", None) or []:  # once per field with values the ICP never saw
         out.print(f"  warning: {warning}")
 

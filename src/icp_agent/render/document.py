@@ -46,6 +46,7 @@ from icp_agent.render.templating import (
     pct,
     symbol,
 )
+from icp_agent.scorecard.labels import field_label
 
 
 @dataclass
@@ -370,8 +371,8 @@ def scorecard_rows(scorecard: Scorecard) -> list[dict[str, Any]]:
     kinds = scorecard.field_kinds
     for feature in scorecard.features:
         fld = str(feature.field or feature.name or "")
-        name = fld.replace("_", " ")
-        attribute = str(feature.name or fld).replace("_", " ")
+        name = field_label(fld)
+        attribute = field_label(str(feature.name or fld))
         money_field = fld if kinds.get(fld) == "number" and any("$" in (b.label or "") for b in feature.bins) else None
         bands = []
         for b in feature.bins:
