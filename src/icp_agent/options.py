@@ -96,7 +96,7 @@ def _path_text(value: Any) -> Any:
 
 Path = Annotated[str, BeforeValidator(_path_text), Field(min_length=1)]
 OptionalPath = Annotated[str | None, BeforeValidator(_path_text)]
-Version = Annotated[IdText | None, Field(description="an ICP version id from list_icp_versions (default: the latest)")]
+Version = Annotated[IdText | None, Field(description="ICP version id (list_icp_versions; default: the latest)")]
 
 
 # Every model here builds its validator when first used, not when this module is imported: the CLI imports all of

@@ -105,7 +105,7 @@ The prompt icp_workflow walks through the whole method."""
 # --- the server ----------------------------------------------------------------------------------------------
 
 Limit = Annotated[int, Field(ge=1, le=200, description="most items to return")]
-Offset = Annotated[int, Field(ge=0, description="items to skip: a previous page's next_offset")]
+Offset = Annotated[int, Field(ge=0, description="a previous page's next_offset")]
 
 
 def _reads(title: str) -> ToolAnnotations:
