@@ -200,3 +200,12 @@ def test_a_build_counts_each_long_step_in_its_unit_and_polls_nothing_without_a_c
     monkeypatch.setattr(progress, "watch", no_watch)
     monkeypatch.setattr(analyse, "watch", no_watch)
     assert toolkit.build_icp(workspace, toolkit.AnalysisOptions()).status == "ok"
+
+
+def test_a_count_stalled_short_of_its_total_shows_its_time_so_far_not_zero_seconds_left(monkeypatch):
+    clock = iter([100.0, 100.0, 100.5, 103.0])
+    monkeypatch.setattr("icp_agent.progress.time.monotonic", lambda: next(clock))
+    eta, step = Eta(), Step("scoring customer health", "customers")
+    assert eta.line(step, 0, 1_000_000) == "scoring customer health: 0 of 1,000,000 customers"
+    assert eta.line(step, 999_998, 1_000_000) == "scoring customer health: 999,998 of 1,000,000 customers"
+    assert eta.line(step, 999_998, 1_000_000) == "scoring customer health: 999,998 of 1,000,000 customers (3 s so far)"

@@ -176,7 +176,8 @@ class Eta:
     The time left is the step's own rate so far (rows per second since its first report) applied to
     the rows still to do; it is shown once a step has run a second. A step that counts no rows shows its time
     so far instead ("validating the ICP (12 s so far)"), once it has run a second (its reports repeated by
-    `pulsing`).
+    `pulsing`), and so does a count within a second of its end ("999,998 of 1,000,000 rows (3 s so far)": DuckDB's
+    progress of a statement that has read every row and still writes its result).
     """
 
     def __init__(self) -> None:
@@ -194,8 +195,10 @@ class Eta:
             return f"{message} ({numbers.count(round(elapsed))} s so far)" if elapsed >= 1 else message
         text = f"{message}: {done:,} of {total:,} {unit_of(message)}"
         if done and done < total and elapsed >= 1:
-            left = elapsed * (total - done) / done
-            text += f", about {numbers.count(round(left))} s left"
+            left = round(elapsed * (total - done) / done)
+            # a count stalled just short of its total (the engine has read every row and still writes the result)
+            # shows its time so far, not "about 0 s left" for seconds
+            text += f", about {numbers.count(left)} s left" if left else f" ({numbers.count(round(elapsed))} s so far)"
         return text
 
 
