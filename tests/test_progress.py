@@ -194,6 +194,10 @@ def test_a_build_counts_each_long_step_in_its_unit_and_polls_nothing_without_a_c
     assert counted["validating the ICP"][-1][1] == 1 + 1 + analyse.TIER1_STEPS + 1  # deals, economics, rebuild, market
     assert counted["fitting the lead-scoring model"][-1][1] == 4
 
+    health: list[tuple] = []  # score_health alone counts the same customers
+    toolkit.score_health(workspace, toolkit.HealthOptions(), progress=lambda m, d=None, t=None: health.append((m, d, t)))
+    assert health[0] == ("scoring customer health", None, None) and health[-1][1:] == (customers, customers)
+
     def no_watch(*args, **kwargs):
         raise AssertionError("a statement watched without a callback")
 

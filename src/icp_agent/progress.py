@@ -13,11 +13,12 @@ notifications keep coming.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Protocol
 
 import duckdb
@@ -119,6 +120,17 @@ def watch(
         thread.join()
         con.execute("SET enable_progress_bar = false")
     report(message, total, total)
+
+
+def watcher(
+    con: duckdb.DuckDBPyConnection, progress: Callable[..., None] | None, message: str, rows_sql: str
+) -> Callable[[], AbstractContextManager[object]]:
+    """A `watch` ready to wrap the statement that dominates a step (phase code takes it as `watched`): its total is
+    the count `rows_sql` gives, run only when there is a callback; with none, a context that does nothing."""
+    if progress is None:
+        return nullcontext
+    total = int((con.execute(rows_sql).fetchone() or (0,))[0] or 0)
+    return functools.partial(watch, con, progress, message, total)
 
 
 class Parts:

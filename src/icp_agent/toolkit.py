@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -76,6 +77,7 @@ from icp_agent.progress import (
     Parts,
     Progress,  # called (message) or (message, rows done, rows total)
     Step,
+    watcher,
 )
 from icp_agent.render.matrix import export_scoring_matrix
 from icp_agent.scorecard.labels import SCORECARD_KINDS, readable_bin_labels
@@ -504,13 +506,22 @@ def score_health(ws: Workspace, params: HealthOptions, progress: Progress | None
     from icp_agent.tiers.cohorts import health_summary
 
     options = _resolve_columns(ws, params.analysis())
+    scoring = Step("scoring customer health", "customers")  # the rows of the statement that scores them
     if progress:
-        progress("scoring customer health")
+        progress(scoring)
     config = options.config()
     with ws.scratch() as con:
         inputs = _analysis_inputs(ws, con, options)
         health = build_frame(
-            con, inputs.customers, inputs.deals, "preview_frame", config.health, list(inputs.fit_fields)
+            con,
+            inputs.customers,
+            inputs.deals,
+            "preview_frame",
+            config.health,
+            list(inputs.fit_fields),
+            watched=watcher(con, progress, scoring, f"SELECT count(*) FROM {inputs.customers}")
+            if inputs.customers
+            else nullcontext,
         )
         return health_summary(con, health, config, Ledger())
 

@@ -38,8 +38,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
@@ -67,7 +66,7 @@ from icp_agent.patterns.screen import known_rows, screen_fields
 from icp_agent.patterns.selectors import (
     build_selectors,
 )
-from icp_agent.progress import Parts, Step, watch
+from icp_agent.progress import Parts, Step, watch, watcher
 from icp_agent.schema import AnalysisInputs  # callers import it from here too
 from icp_agent.sql import columns_of
 from icp_agent.sql import quote_identifier as _q
@@ -148,10 +147,7 @@ def analyse(
     # scored, the fields screened, the searches run, the rows the tiers are measured on; nothing without a callback
     scoring = Step("scoring customer health", "customers")
     say(scoring)
-    scored: Callable[[], AbstractContextManager[object]] = nullcontext
-    if progress is not None and inputs.customers:
-        customers = con.execute(f"SELECT count(*) FROM {inputs.customers}").fetchall()[0][0]
-        scored = functools.partial(watch, con, progress, scoring, customers)
+    scored = watcher(con, progress, scoring, f"SELECT count(*) FROM {inputs.customers}") if inputs.customers else None
     health = build_frame(
         con,
         inputs.customers,
@@ -161,7 +157,7 @@ def analyse(
         list(inputs.fit_fields),
         schema=inputs.schema,
         temporary=not keep_frame,
-        watched=scored,
+        watched=scored or nullcontext,
     )
     summary = health_summary(con, health, config, ledger)
     present = columns_of(con, frame)
