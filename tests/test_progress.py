@@ -175,8 +175,8 @@ def test_a_build_counts_each_long_step_in_its_unit_and_polls_nothing_without_a_c
 
     workspace = demo_copy.workspace()
     calls: list[tuple] = []
-    toolkit.build_icp(workspace, toolkit.AnalysisOptions(),
-                      progress=lambda m, done=None, total=None: calls.append((str(m), unit_of(m), done, total)))
+    icp = toolkit.build_icp(workspace, toolkit.AnalysisOptions(),
+                            progress=lambda m, done=None, total=None: calls.append((str(m), unit_of(m), done, total)))
     steps = list(dict.fromkeys(m for m, _, _, _ in calls))
     assert len(steps) == toolkit.BUILD_STEPS and steps[0] == "reading the workspace"
     counted = {m: [(u, d, t) for mm, u, d, t in calls if mm == m and t is not None] for m in steps}
@@ -185,7 +185,8 @@ def test_a_build_counts_each_long_step_in_its_unit_and_polls_nothing_without_a_c
     units = {m: {u for u, _, _ in counts} for m, counts in counted.items() if counts}
     assert units == {"scoring customer health": {"customers"}, steps[2]: {"fields"}, steps[3]: {"fields"},
                      "searching for over-indexing traits": {"searches"}, "measuring the tiers": {"customers"},
-                     "validating the ICP": {"checks"}, "fitting the lead-scoring model": {"stages"}}
+                     "validating the ICP": {"checks"}, "fitting the lead-scoring model": {"stages"},
+                     "drafting personas and rationale (offline drafter)": {"tiers"}}
     for step, counts in ((m, c) for m, c in counted.items() if c):
         done = [d for _, d, _ in counts]
         totals = {t for _, _, t in counts}
@@ -193,6 +194,7 @@ def test_a_build_counts_each_long_step_in_its_unit_and_polls_nothing_without_a_c
     assert counted["scoring customer health"][-1][1:] == (customers, customers)
     assert counted["validating the ICP"][-1][1] == 1 + 1 + analyse.TIER1_STEPS + 1  # deals, economics, rebuild, market
     assert counted["fitting the lead-scoring model"][-1][1] == 4
+    assert counted["drafting personas and rationale (offline drafter)"][-1][1] == len(icp.tiers) > 1
 
     health: list[tuple] = []  # score_health alone counts the same customers
     toolkit.score_health(workspace, toolkit.HealthOptions(), progress=lambda m, d=None, t=None: health.append((m, d, t)))

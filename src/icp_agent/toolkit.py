@@ -436,6 +436,11 @@ def build_icp(ws: Workspace, options: AnalysisOptions, progress: Progress | None
                 ).items():
                     icp.warnings.append(f"validation ({metric.replace('_', ' ')}): not measurable: {reason}")
 
+            def drafting():
+                tiers = Parts(progress, "drafting personas and rationale (offline drafter)", "tiers")
+                tiers.expect(len(icp.tiers))
+                draft_offline(ws, con, icp, ledger, tiers.advance)
+
             def scorecard():
                 icp.scorecard = _fit_scorecard(
                     con, icp, inputs, ledger, Parts(progress, "fitting the lead-scoring model", "stages")
@@ -444,11 +449,7 @@ def build_icp(ws: Workspace, options: AnalysisOptions, progress: Progress | None
             for message, name, step in (
                 ("validating the ICP", "validation", validation),
                 ("fitting the lead-scoring model", "lead score", scorecard),
-                (
-                    "drafting personas and rationale (offline drafter)",
-                    "drafting",
-                    lambda: draft_offline(ws, con, icp, ledger),
-                ),
+                ("drafting personas and rationale (offline drafter)", "drafting", drafting),
             ):
                 if progress:
                     progress(message)
