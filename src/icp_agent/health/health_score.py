@@ -15,6 +15,8 @@ with one row per entity, its fit fields, its components, health, cohort and `goo
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -186,12 +188,14 @@ def build_frame(
     schema=None,
     *,
     temporary: bool = False,
+    watched: Callable[[], AbstractContextManager[object]] = nullcontext,
 ) -> HealthResult:
     """Create `frame`: one row per entity with fit fields, components, health, cohort, good/bad.
 
     `schema` (analysis/inputs.py) names the deals' original stage header in the error raised when
     the deals hold no won or lost deal (DataShapeError). `temporary` makes it a TEMP table, for a frame dropped
-    before the connection closes (the backtest's): it is never written to the workspace file."""
+    before the connection closes (the backtest's): it is never written to the workspace file. `watched()` wraps
+    the statement that scores the customers (most of the time: progress.watch reports its rows)."""
     definition = config.good
     if definition is None:
         columns = columns_of(con, customers) if customers else set()
@@ -217,8 +221,12 @@ def build_frame(
     if customers is None:
         raise UserError("no customers imported yet", hint="import a customers file first")
     if definition == "column":
-        return _frame_from_column(con, customers, frame, config, fit_fields, temporary, deals=deals, schema=schema)
-    return _frame_from_health(con, customers, frame, config, fit_fields, temporary, deals=deals, schema=schema)
+        return _frame_from_column(
+            con, customers, frame, config, fit_fields, temporary, deals=deals, schema=schema, watched=watched
+        )
+    return _frame_from_health(
+        con, customers, frame, config, fit_fields, temporary, deals=deals, schema=schema, watched=watched
+    )
 
 
 _NUMERIC_SQL = {
@@ -501,6 +509,7 @@ def _frame_from_health(
     *,
     deals: str | None = None,
     schema=None,
+    watched: Callable[[], AbstractContextManager[object]] = nullcontext,
 ) -> HealthResult:
     columns = columns_of(con, customers)
     # accounts that are not customers (prospects, partners, leads) get no health and no cohort: scored, an empty
@@ -564,7 +573,8 @@ def _frame_from_health(
                coalesce(health_rank >= {1 - config.top_share}, FALSE) AS good,
                coalesce(health_rank < {config.bottom_share}, FALSE) AS bad
         FROM {wide}{"" if ordered else " ORDER BY _row"}"""
-    con.execute(query)
+    with watched():
+        con.execute(query)
     n, n_good, n_bad, censored = con.execute(
         f"SELECT count(*) FILTER (health IS NOT NULL), count_if(good), count_if(bad), "
         f"count_if(censored AND NOT not_customer) FROM {frame}"
@@ -775,6 +785,7 @@ def _frame_from_column(
     *,
     deals: str | None = None,
     schema=None,
+    watched: Callable[[], AbstractContextManager[object]] = nullcontext,
 ) -> HealthResult:
     columns = columns_of(con, customers)
     name, value, rule = _outcome_value(con, customers, config, columns)
@@ -807,7 +818,8 @@ def _frame_from_column(
                CASE WHEN {value} THEN 'good' WHEN NOT {value} THEN 'bad' END AS cohort,
                coalesce({value}, FALSE) AS good, coalesce(NOT {value}, FALSE) AS bad
         FROM {customers} c WHERE {value} IS NOT NULL AND NOT ({outside.sql}) ORDER BY c._row"""
-    con.execute(query)
+    with watched():
+        con.execute(query)
     n, n_good, n_bad = con.execute(f"SELECT count(*), count_if(good), count_if(bad) FROM {frame}").fetchall()[0]
     if not n_good or not n_bad:
         raise DataShapeError(

@@ -64,6 +64,7 @@ import duckdb
 
 from icp_agent import numbers
 from icp_agent.errors import UserError
+from icp_agent.progress import Parts
 from icp_agent.scorecard.emit import (
     KINDS,
     is_present,
@@ -98,6 +99,7 @@ def fit_scorecard(
     smoothing: float = 0.5,
     screened: list[dict] | None = None,
     neutral_missing: list[str] | None = None,
+    stages: Parts | None = None,
 ) -> dict:
     """The scorecard for icp.json ("scorecard"): bins, WoE, coefficients, points, bands, evaluation.
 
@@ -111,7 +113,9 @@ def fit_scorecard(
     outcome-derived or identifier-like); they are left out here too, listed in "excluded" with
     their reason, so the lead score never rests on an outcome in disguise. `neutral_missing`: fields
     whose missingness is a data-quality finding (icp.json's data_quality); their missing bin scores
-    as average, since a blank marks how records were kept, not what a company is.
+    as average, since a blank marks how records were kept, not what a company is. `stages` counts the four
+    stages as they finish (progress): the modelled rows, the fit on the older rows and its holdout figures, the
+    fit on every row, the bands.
     """
     if not 0 <= holdout_share < 1:
         raise UserError(f"holdout_share must be in [0, 1), got {holdout_share}")
@@ -143,8 +147,11 @@ def fit_scorecard(
     table = f"__icp_scorecard_{uuid.uuid4().hex[:12]}"
     if where is None:
         where = "cohort IS NOT NULL" if "cohort" in columns else "TRUE"
+    stages = stages or Parts(None, "", "")
+    stages.expect(4)
     try:
         _prepare(con, frame, table, usable, time_column, group_column, where, holdout_share)
+        stages.advance()
         n, n_good = con.execute(f"SELECT count(*), count_if(good)::BIGINT FROM {table}").fetchall()[0]
         counts = {"n": n, "n_good": n_good, "n_not_good": n - n_good, "min_good": min_good, "min_bad": min_bad}
         if n_good < min_good or n - n_good < min_bad:
@@ -157,7 +164,9 @@ def fit_scorecard(
         evaluation = evaluate(
             con, table, usable, time_column, group_column, holdout_share, settings, pdo, base_points, base_odds
         )
+        stages.advance()
         card = learn_scorecard(con, f"(SELECT * FROM {table})", usable, settings, pdo, base_points, base_odds)
+        stages.advance()
         card["excluded"] = excluded + card["excluded"]
         if not card["features"]:
             best = max(card["excluded"], key=lambda e: e.get("iv", -1), default=None)
@@ -173,6 +182,7 @@ def fit_scorecard(
                 ),
             }
         card["bands"], card["grades"] = band_tables(con, table, card, evaluation)
+        stages.advance()
         warnings = card.pop("warnings") + evaluation["warnings"] + band_warnings(card)
         return {"status": "ok", **counts, **card, "evaluation": evaluation, "settings": settings, "warnings": warnings}
     finally:

@@ -36,7 +36,9 @@ How tiers are built (documented in the ICP document too):
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
@@ -64,6 +66,7 @@ from icp_agent.patterns.screen import known_rows, screen_fields
 from icp_agent.patterns.selectors import (
     build_selectors,
 )
+from icp_agent.progress import Parts, Step, watch, watcher
 from icp_agent.schema import AnalysisInputs  # callers import it from here too
 from icp_agent.sql import columns_of
 from icp_agent.sql import quote_identifier as _q
@@ -113,6 +116,10 @@ class AnalysisConfig:
     too_narrow_share: float = 0.01
 
 
+# the steps a tier1_only analysis reports (health, screen, selectors, search): validation counts them as its checks
+TIER1_STEPS = 4
+
+
 def analyse(
     con: duckdb.DuckDBPyConnection,
     inputs: AnalysisInputs,
@@ -136,7 +143,11 @@ def analyse(
     say = progress or (lambda _m: None)
     ledger = Ledger()
     frame = f"frame_{version_id.replace('-', '_')}"
-    say("scoring customer health")
+    # each step over a second at a million customers counts what tracks its time (progress.py): the customers
+    # scored, the fields screened, the searches run, the rows the tiers are measured on; nothing without a callback
+    scoring = Step("scoring customer health", "customers")
+    say(scoring)
+    scored = watcher(con, progress, scoring, f"SELECT count(*) FROM {inputs.customers}") if inputs.customers else None
     health = build_frame(
         con,
         inputs.customers,
@@ -146,6 +157,7 @@ def analyse(
         list(inputs.fit_fields),
         schema=inputs.schema,
         temporary=not keep_frame,
+        watched=scored or nullcontext,
     )
     summary = health_summary(con, health, config, ledger)
     present = columns_of(con, frame)
@@ -187,7 +199,8 @@ def analyse(
         n_bad,
         companies=(least_companies, clusters.count) if clusters is not None else None,
     )
-    say(f"screening {len(specs)} fit fields")
+    screening = Parts(progress, f"screening {len(specs)} fit fields", "fields")
+    screening.expect(len(specs))
     screen = screen_fields(
         con,
         relation,
@@ -199,9 +212,11 @@ def analyse(
         headers=inputs.headers,
         entity=health.entity,
         words=health.words,
+        screened=screening.advance,
     )
     excluded_fields, data_quality = screen_findings(screen, health, ledger)
-    say(f"building selectors over {len(screen.kept)} fit fields")
+    selecting = Parts(progress, f"building selectors over {len(screen.kept)} fit fields", "fields")
+    selecting.expect(len(screen.kept))
     # is-missing traits are never criteria; the outcome class (good 2, middle 1, bad 0) groups categories
     selset = build_selectors(
         con,
@@ -210,6 +225,7 @@ def analyse(
         min_count=min_support,
         include_missing=False,
         outcome="CASE WHEN good THEN 2 WHEN bad THEN 0 ELSE 1 END",
+        built=selecting.advance,
     )
     selset.selectors[:] = [
         dataclasses.replace(sel, label=display_label(sel, inputs.fit_fields)) for sel in selset.selectors
@@ -219,12 +235,24 @@ def analyse(
         f"SELECT coalesce(good, FALSE) AS good, coalesce(bad, FALSE) AS bad FROM {relation}"
     ).fetchnumpy()
     good, bad = (np.asarray(targets[c], dtype=bool) for c in ("good", "bad"))
-    say("searching for over-indexing traits")
+    # a search per round of segments (at most max_segments, fewer when a round adds none) and one for the bad rows
+    searching = Parts(progress, "searching for over-indexing traits", "searches")
+    searching.expect(config.max_segments + (0 if tier1_only else 1))
     known = known_rows(con, relation, screen.kept, {d["field"] for d in data_quality})
     con.execute(f"DROP TABLE {relation}")
     segments, good_candidates = choose_segments(
-        selset, good, config, min_support, health, ledger, known, clusters=clusters, min_companies=least_companies
+        selset,
+        good,
+        config,
+        min_support,
+        health,
+        ledger,
+        known,
+        clusters=clusters,
+        min_companies=least_companies,
+        searched=searching.advance,
     )
+    searching.reach(config.max_segments)
     if tier1_only:
         return _tier1_document(version_id, segments, inputs, summary), ledger
     bad_candidates, _ = find_candidates(
@@ -239,6 +267,10 @@ def analyse(
         clusters=clusters,
         min_companies=least_companies,
     )
+    searching.advance()
+    measuring = Step("measuring the tiers", "customers" if health.entity != "deal" else "deals")
+    if segments:
+        say(measuring)
     tiers = build_tiers(
         con,
         frame,
@@ -252,6 +284,7 @@ def analyse(
         min_support,
         clusters=clusters,
         min_companies=least_companies,
+        watched=functools.partial(watch, con, progress, measuring, n_rows) if progress and segments else nullcontext,
     )
     for t in tiers:  # a tier's own deals (those of no better tier) can still rest on few companies
         flag = few_companies_flag(t.metrics.n, t.metrics.companies, least_companies, health.entity)
