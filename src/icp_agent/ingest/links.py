@@ -451,8 +451,9 @@ def _choose_key(con: duckdb.DuckDBPyConnection, table: str, companies: str) -> K
         counts.append((key, n, ambiguous))
     rows = _one(con, f"SELECT count(*) FROM {table}")
     most = max((n for _, n, _ in counts), default=0)
+    named = next(((n, a) for k, n, a in counts if k is _pick(counts)[0]), (0, 0))
     by_values: list[tuple[LinkKey, int, int]] = []
-    if rows and (most < (1 - ABOUT_AS_MANY) * rows or any(a for _, _, a in counts)):
+    if rows and (named[0] < (1 - ABOUT_AS_MANY) * rows or named[1]):
         # the named keys leave rows unlinked: a column named otherwise may hold the companies' keys (Close's
         # lead_id, read as nothing or as a contact id, holds the leads' ids)
         for key in _keys_by_values(con, table, companies, identity):
