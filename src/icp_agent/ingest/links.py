@@ -464,10 +464,10 @@ def _choose_key(con: duckdb.DuckDBPyConnection, table: str, companies: str) -> K
     notes = [why] if why else []
     chosen = next(((n, a) for k, n, a in by_values if k is best), None)
     if best is not None and chosen is not None:
-        named = f"{most:,} by the best key named as one" if counts else "no column named as a company key"
+        others = f"{most:,} by the best key named as one" if counts else "no column named as a company key"
         notes.append(
-            f"linked by the values of column {best.header or best.column!r}: {chosen[0]:,} of {rows:,} rows hold a company's "
-            f"{best.method if best.method != 'id' else 'record id'} ({named}); to link otherwise, map a column to "
+            f"linked by the values of column {best.header or best.column!r}: {chosen[0]:,} of {rows:,} rows hold a "
+            f"company's {best.method if best.method != 'id' else 'record id'} ({others}); to link otherwise, map a column to "
             f"company_id, domain or company_name in a mapping file"
         )
     if best and best.method == "salesforce_id":
