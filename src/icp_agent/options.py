@@ -213,7 +213,8 @@ class PatternOptions(HealthOptions):
         ge=1,
         description="fewest entities a pattern must cover (default: the "
         "smallest segment in which a 1.5x rate would be "
-        "significant, at least 10)",
+        "significant; in a small book at most 5% of it, no "
+        "less than a 2x rate needs; at least 10)",
     )
 
 
