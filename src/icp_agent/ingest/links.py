@@ -459,7 +459,8 @@ def _choose_key(con: duckdb.DuckDBPyConnection, table: str, companies: str) -> K
         for key in _keys_by_values(con, table, companies, identity):
             n, ambiguous = _count_linked(con, table, companies, key)
             tried[key.label] = n
-            by_values.append((key, n, ambiguous))
+            if n >= MIN_LINKED_SHARE * rows:  # screened on a sample of a big table: counted over every row here
+                by_values.append((key, n, ambiguous))
     best, why = _pick(counts + by_values)
     notes = [why] if why else []
     chosen = next(((n, a) for k, n, a in by_values if k is best), None)
@@ -483,6 +484,7 @@ def _choose_key(con: duckdb.DuckDBPyConnection, table: str, companies: str) -> K
 # A table's own record id: never a link to the companies, whatever its values (numeric ids of two objects collide).
 OWN_ID = {"deals": "deal_id", "contacts": "contact_id"}
 BY_VALUE_TYPES = ("VARCHAR", "BIGINT", "INTEGER", "HUGEINT", "UBIGINT")
+BY_VALUE_SAMPLE = 50_000  # rows a big table's columns are screened on
 
 
 def _keys_by_values(
@@ -511,8 +513,14 @@ def _keys_by_values(
         return []
     rows = _one(con, f"SELECT count(*) FROM {table}")
     cast = ", ".join(f"CAST({_quoted(c)} AS VARCHAR) AS {_quoted(c)}" for c in columns)
+    # a big table is screened on every step-th row (export order, deterministic): the share a column matches is
+    # estimated, and the caller counts the columns kept over every row (`_count_linked`)
+    step = rows // BY_VALUE_SAMPLE if rows > 2 * BY_VALUE_SAMPLE and "_row" in types else 1
+    sample = f"{table} WHERE _row % {step} = 0" if step > 1 else table
+    if step > 1:
+        rows = _one(con, f"SELECT count(*) FROM {sample}")
     pairs = (
-        f"SELECT col, val, count(*) AS n FROM (UNPIVOT (SELECT {cast} FROM {table}) ON "
+        f"SELECT col, val, count(*) AS n FROM (UNPIVOT (SELECT {cast} FROM {sample}) ON "
         f"{', '.join(_quoted(c) for c in columns)} INTO NAME col VALUE val) GROUP BY ALL"
     )
     best = " UNION ALL ".join(
