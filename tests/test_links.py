@@ -604,3 +604,19 @@ def test_a_key_between_imported_tables_is_chosen_once_per_process(ws, write, mon
     assert (again.key, again.tried) == (first.key, {"domain": 6})  # not the first caller's edited copy
     assert other.key == links.LinkKey("domain", "domain", "frame_x", ("company_name",))
     assert [(table, key.method) for table, key in counted] == [(deal_table, "domain")]  # the frame's key alone
+
+
+def test_a_big_tables_columns_are_screened_on_a_sample_and_counted_in_full(monkeypatch):
+    # with the screen's sample at 10 rows, a 100-row table is screened on every 10th row; the column kept is counted
+    # over all 100 (73 hold a company id), and a column matching on the sample only ('luck') is not kept
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE c AS SELECT i AS _row, 'C' || i AS company_id FROM range(40) t(i)")
+    con.execute(
+        "CREATE TABLE d AS SELECT i AS _row, 'D' || i AS deal_id, CASE WHEN i % 100 < 73 THEN 'C' || (i % 40) "
+        "ELSE 'x' || i END AS ref, CASE WHEN i % 10 = 0 THEN 'C1' ELSE 'y' || i END AS luck FROM range(100) t(i)"
+    )
+    monkeypatch.setattr(links, "BY_VALUE_SAMPLE", 10)
+    choice = links._choose_key(con, "d", "c")
+    assert (choice.key.column, choice.tried) == ("ref", {"id in column 'ref'": 73, "id in column 'luck'": 10})

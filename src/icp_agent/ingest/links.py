@@ -491,8 +491,7 @@ def _keys_by_values(
     con: duckdb.DuckDBPyConnection, table: str, companies: str, identity: tuple[str, ...]
 ) -> list[LinkKey]:
     """Keys in columns of `table` not named as a company key whose values are the companies' ids, domains or names:
-    for each of the companies' keys, the column whose distinct values match the most rows, kept when at least
-    MIN_LINKED_SHARE of the rows match. One scan of `table` (its text and integer columns unpivoted to distinct
+    each (column, company key) whose distinct values match at least MIN_LINKED_SHARE of the rows. One scan of `table` (its text and integer columns unpivoted to distinct
     (column, value) pairs) and one join of those pairs to each key's distinct company values: each distinct value is
     normalised once."""
     kind = table.split("_")[1] if IMPORTED_TABLE.fullmatch(table) else None
@@ -523,21 +522,21 @@ def _keys_by_values(
         f"SELECT col, val, count(*) AS n FROM (UNPIVOT (SELECT {cast} FROM {sample}) ON "
         f"{', '.join(_quoted(c) for c in columns)} INTO NAME col VALUE val) GROUP BY ALL"
     )
-    best = " UNION ALL ".join(
+    # on a sample, a little below the share: the count over every row decides
+    least = MIN_LINKED_SHARE * rows * (0.8 if step > 1 else 1)
+    found = " UNION ALL ".join(
         f"(SELECT '{field}' AS field, p.col, sum(p.n) AS n FROM pairs p JOIN (SELECT DISTINCT {sql('c.' + field)} AS k "
-        f"FROM {companies} c) i ON i.k = {sql('p.val')} GROUP BY p.col ORDER BY n DESC, p.col LIMIT 1)"
+        f"FROM {companies} c) i ON i.k = {sql('p.val')} GROUP BY p.col HAVING sum(p.n) >= {least!r})"
         for field, sql in forms
     )
     headers = _source(con, table)[1]
     keys = []
-    for field, column, n in con.execute(f"WITH pairs AS MATERIALIZED ({pairs}) {best}").fetchall():
-        if n >= MIN_LINKED_SHARE * rows:
-            key = (
-                LinkKey(field, METHOD[field], column=column, header=headers.get(column, column))
-                if field == "company_id"
-                else LinkKey(field, METHOD[field], companies, identity, column, headers.get(column, column))
-            )
-            keys.append(key)
+    for field, column, _ in sorted(con.execute(f"WITH pairs AS MATERIALIZED ({pairs}) {found}").fetchall()):
+        keys.append(
+            LinkKey(field, METHOD[field], column=column, header=headers.get(column, column))
+            if field == "company_id"
+            else LinkKey(field, METHOD[field], companies, identity, column, headers.get(column, column))
+        )
     order = {f: i for i, f in enumerate(COMPANY_KEYS)}
     return sorted(keys, key=lambda k: order[k.field])  # the stronger key first: `_pick` keeps it on a tie
 
