@@ -312,3 +312,26 @@ def test_the_column_the_icp_was_built_from_competes_with_a_synonym(built, tmp_pa
     result = score_file(icp, source, tmp_path / "scored.csv")
     assert result.used_fields["industry"] == "Market Segment"
     assert (result.by_tier, result.disqualified) == ({"none": 1, "tier 1": 1}, 1)
+
+
+def test_a_score_that_does_not_separate_gives_no_priority_and_says_so(built, tmp_path):
+    """The same ICP with its scorecard judged not to separate on the holdout (separates: false): Tier 2 is medium
+    however high its fit score, Tier 1 stays high, outside the tiers every row is low; a scored file warns."""
+    con, icp = built
+    trusted = {r["_row"]: r for r in _score_table(con, icp)}
+    assert any(r["priority"] == "high" and r["icp_tier"] == 2 for r in trusted.values())  # raised by the score
+    statement = "the fit score does not separate good from not-good customers on held-out data (holdout AUC 0.55)"
+    untrusted_icp = icp.model_copy(deep=True)
+    untrusted_icp.scorecard.separates = False
+    untrusted_icp.scorecard.warnings = [statement, *untrusted_icp.scorecard.warnings]
+    rows = _score_table(con, untrusted_icp)
+    for r in rows:
+        before = trusted[r["_row"]]
+        assert r["fit_score"] == before["fit_score"]  # the score is still shown
+        expected = {1: "high", 2: "medium", None: "low"}[r["icp_tier"]]
+        assert r["priority"] == ("low" if r["disqualified"] else expected), r
+        assert "fit score band" not in r["priority_reason"]
+    result = score_file(untrusted_icp, _prospects(tmp_path), tmp_path / "scored.csv")
+    assert result.warnings[0] == statement + "; the fit_score and grade columns are shown, not to be ranked by"
+    trusted_warnings = score_file(icp, _prospects(tmp_path), tmp_path / "scored2.csv").warnings
+    assert not any("does not separate" in w for w in trusted_warnings)
