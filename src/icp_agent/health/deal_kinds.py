@@ -1,0 +1,135 @@
+"""Which deals count, and at what value: new business vs renewals, and a deal's amount per year (ACV).
+
+Kinds: a renewal, expansion or upsell is won from a company that already buys; counted as a win it inflates the
+win rate and makes "good = won" partly "good = already a customer". A deal is a renewal or expansion when its
+type (`deal_type`: "Renewal", "Upsell", "Existing Business") or its pipeline (`deal_pipeline`: "Renewals &
+Expansion") matches RENEWAL; every other deal is new business. When the deals hold both, and new business alone
+has won and lost deals, the deals frame (`health_score.build_deals_frame`) keeps new business only: win rates,
+`--good won` and ACV count new-business deals, and `deal_notes` says how many of each kind were left out.
+
+ACV: the frame's `amount` is the deal's amount per year. By the first of: the amount's period column
+(`amount_period`, when ingest/amounts.PERIOD_SHARE of its values are periods: monthly x12, quarterly x4, annual
+x1; a one-time amount is not recurring revenue and has no ACV, NULL; a blank or unknown period leaves the amount as
+written); the CRM's own annualised amount (`annualized_amount`: Close's annualized_value, HubSpot's ARR); 12 x
+the deal's MRR (`deal_mrr`); else the amount as written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+
+from icp_agent import numbers
+from icp_agent.ingest.amounts import PERIOD_SHARE, period_factor_sql, period_share
+from icp_agent.sql import columns_of
+from icp_agent.sql import quote_identifier as _q
+
+# a renewal, expansion or upsell, in a deal's type or pipeline (lower case)
+RENEWAL = (
+    r"renew|expan|upsell|up-sell|up sell|cross-sell|cross sell|crosssell|existing|add-on|add on|addon|upgrade"
+    r"|retention|extension|install(ed)? base|account management|customer success"
+)
+KIND_FIELDS = ("deal_type", "deal_pipeline")
+
+
+@dataclass
+class DealTerms:
+    """How a deals table's rows are counted: `acv` (SQL of a deal's amount per year over alias `d`, or None without
+    an amount), `renewal` (SQL, true for a renewal or expansion, or None when no column tells), `new_only` (the
+    frame keeps new business only) and `notes` (what was counted, for the document)."""
+
+    acv: str | None
+    renewal: str | None
+    new_only: bool
+    notes: list[str] = field(default_factory=list)
+
+
+def renewal_sql(columns: set[str], alias: str = "d") -> str | None:
+    """SQL true for a renewal or expansion deal (its deal_type or deal_pipeline matches RENEWAL), or None."""
+    kinds = [c for c in KIND_FIELDS if c in columns]
+    if not kinds:
+        return None
+    return (
+        "("
+        + " OR ".join(f"coalesce(regexp_matches(lower({alias}.{_q(c)}::VARCHAR), '{RENEWAL}'), FALSE)" for c in kinds)
+        + ")"
+    )
+
+
+def acv_sql(con: duckdb.DuckDBPyConnection, deals: str, columns: set[str], alias: str = "d") -> tuple[str | None, str]:
+    """(SQL of a deal's amount per year over `alias`, how it is computed in words); (None, ...) without amounts."""
+    amount = f"{alias}.amount" if "amount" in columns else None
+    if amount and "amount_period" in columns and period_share(con, deals, "amount_period")[0] >= PERIOD_SHARE:
+        factor = period_factor_sql(f"{alias}.amount_period")
+        return (
+            f"(CASE WHEN {factor} = 0 THEN NULL ELSE {amount} * coalesce({factor}, 1) END)",
+            "the amount annualised by its period",
+        )
+    if "annualized_amount" in columns:
+        return (f"coalesce({alias}.annualized_amount, {amount})" if amount else f"{alias}.annualized_amount"), (
+            "the CRM's annualised amount"
+        )
+    if "deal_mrr" in columns:
+        return (
+            f"coalesce(12 * {alias}.deal_mrr, {amount})" if amount else f"12 * {alias}.deal_mrr"
+        ), "12 x the deal's MRR"
+    return amount, "the amount as written"
+
+
+def deal_terms(con: duckdb.DuckDBPyConnection, deals: str, stage: str) -> DealTerms:
+    """How the deals table `deals` is counted (DealTerms). `stage` is SQL over alias `d` giving 'won' / 'lost' /
+    'open' (health_score.stage_class). Counts the kinds and periods once (a few GROUP BYs over the deals)."""
+    columns = columns_of(con, deals)
+    acv, how = acv_sql(con, deals, columns)
+    renewal = renewal_sql(columns)
+    terms = DealTerms(acv=acv, renewal=renewal, new_only=False)
+    if renewal is not None:
+        counts = {
+            (renewed, kind): n
+            for renewed, kind, n in con.execute(
+                f"SELECT {renewal} AS renewal, {stage} AS stage, count(*) FROM {deals} d GROUP BY ALL"
+            ).fetchall()
+        }
+        renewals = {s: counts.get((True, s), 0) for s in ("won", "lost")}
+        new = {s: counts.get((False, s), 0) for s in ("won", "lost")}
+        if renewals["won"] + renewals["lost"]:
+            kinds = " and ".join(c for c in KIND_FIELDS if c in columns)
+            left = (
+                f"{renewals['won'] + renewals['lost']:,} closed renewal and expansion deals ({renewals['won']:,} won, "
+                f"{renewals['lost']:,} lost; by {kinds})"
+            )
+            if new["won"] and new["lost"]:
+                terms.new_only = True
+                terms.notes.append(
+                    f"win rates, won vs lost and ACV count new-business deals only ({new['won']:,} won, "
+                    f"{new['lost']:,} lost): {left} are left out, as a renewal is won from a company that already buys"
+                )
+            else:
+                terms.notes.append(
+                    f"{left} are counted with new business: new business alone has {new['won']:,} won and "
+                    f"{new['lost']:,} lost deals, too few to compare"
+                )
+    if acv is not None and how != "the amount as written":
+        where = f"WHERE NOT {renewal}" if terms.new_only and renewal else ""
+        if how == "the amount annualised by its period":
+            factor = period_factor_sql("d.amount_period")
+            monthly, quarterly, annual, once, once_median = con.execute(
+                f"SELECT count_if({factor} = 12), count_if({factor} = 4), count_if({factor} = 1), "
+                f"count_if({factor} = 0), median(d.amount) FILTER (WHERE {factor} = 0) FROM {deals} d {where}"
+            ).fetchall()[0]
+            parts = [
+                f"{n:,} {word}"
+                for n, word in ((monthly, "monthly x12"), (quarterly, "quarterly x4"), (annual, "annual"))
+                if n
+            ]
+            text = f"ACV is each deal's amount per year: {', '.join(parts) or 'no recurring amounts'}"
+            if once:
+                text += (
+                    f"; {once:,} one-time amounts (median {numbers.money(once_median, '')}) are not recurring revenue "
+                    f"and are left out of ACV"
+                )
+            terms.notes.append(text)
+        else:
+            terms.notes.append(f"ACV is {how}")
+    return terms
