@@ -96,6 +96,8 @@ def _path_text(value: Any) -> Any:
 
 Path = Annotated[str, BeforeValidator(_path_text), Field(min_length=1)]
 OptionalPath = Annotated[str | None, BeforeValidator(_path_text)]
+# a kind's files: one path, or several (`--deals A --deals B`: more rows of the kind, combined; ingest/combine.py)
+OptionalPaths = Annotated[list[str] | None, BeforeValidator(one_or_many), BeforeValidator(_path_text)]
 Version = Annotated[IdText | None, Field(description="an ICP version id from list_icp_versions (default: the latest)")]
 
 
@@ -263,18 +265,18 @@ class ImportOptions(Options):
         description="files and folders of exports (CSV, Excel, Parquet, JSON lines; a subfolder of "
         ".md/.txt interview notes); each file's kind is recognised from its headers",
     )
-    customers: OptionalPath = _file("the customers/companies file")
-    deals: OptionalPath = _file("the deals/opportunities file")
-    contacts: OptionalPath = _file("the contacts file (job titles, buying roles)")
-    prospects: OptionalPath = _file("the prospect list (companies without outcomes: the TAM)")
+    customers: OptionalPaths = _file("the customers/companies file (one)")
+    deals: OptionalPaths = _file("the deals/opportunities file (repeat for several: their rows are combined)")
+    contacts: OptionalPaths = _file("the contacts file (job titles, buying roles; repeat for several)")
+    prospects: OptionalPaths = _file("the prospect list (companies without outcomes: the TAM; one)")
     interviews: OptionalPath = _file("a folder of interview notes (.md/.txt)")
-    subscriptions: OptionalPath = _file(
+    subscriptions: OptionalPaths = _file(
         "subscriptions (a row each: account, plan, MRR or ARR, start and end), rolled up per account"
     )
-    tickets: OptionalPath = _file(
+    tickets: OptionalPaths = _file(
         "support tickets (a row each: account, created date, status or priority), rolled up per account"
     )
-    events: OptionalPath = _file("product and churn events (a row each: account, event, time), rolled up per account")
+    events: OptionalPaths = _file("product and churn events (a row each: account, event, time), rolled up per account")
     mapping_file: Annotated[OptionalPath, Cli(flags=("--mapping",))] = _file(
         "a TOML mapping file overriding headers, roles, types and date order"
     )

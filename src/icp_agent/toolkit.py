@@ -32,6 +32,7 @@ from icp_agent.evidence import EvidenceItem
 from icp_agent.health.rollup import ROLLUP_KINDS, roll_up
 from icp_agent.icp_document import ICP_SCHEMA_VERSION, HealthSummary, IcpDocument, PatternStat, Scorecard, Validation
 from icp_agent.ingest.column_reports import require_readable
+from icp_agent.ingest.combine import COMBINED_KINDS, combine_imports, current_imports, replaced_note
 from icp_agent.ingest.fields import ROLES
 from icp_agent.ingest.importer import import_into, withdraw_import
 from icp_agent.ingest.interviews import import_interviews_into
@@ -174,6 +175,7 @@ def _import(ws: Workspace, params: ImportOptions, progress: Progress | None) -> 
     reports, notes = [], None
     with ws.transaction() as con:
         before = company_links(con, ws) if guarded else None
+        current = current_imports(con)  # what each kind's snapshot was: a replaced one is said (ingest/combine.py)
         for item in sorted(planned.files, key=lambda p: order[p.kind]):
             if progress:
                 progress(f"importing {Path(item.path).name} as {item.kind}")
@@ -208,6 +210,17 @@ def _import(ws: Workspace, params: ImportOptions, progress: Progress | None) -> 
                         progress(f"{Path(item.path).name} is no new accounts file: importing it as prospects")
                     report = read()
             reports.append(report)
+        for kind in COMBINED_KINDS:  # several files of a kind: more rows of it, one snapshot
+            parts = [r for r in reports if r.kind == kind]
+            if len(parts) > 1:
+                if progress:
+                    progress(f"combining {len(parts)} {kind} files")
+                reports.append(combine_imports(con, parts, kind))
+        for kind in {r.kind for r in reports}:
+            last = [r for r in reports if r.kind == kind][-1]
+            replaced = replaced_note(last, current.get(kind))
+            if replaced:
+                last.warnings.append(replaced)
         if progress:  # the commit writes the new tables to the file: seconds for a large import
             progress("saving the import")
     if progress:

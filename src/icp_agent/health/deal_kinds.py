@@ -3,9 +3,10 @@
 Kinds: a renewal, expansion or upsell is won from a company that already buys; counted as a win it inflates the
 win rate and makes "good = won" partly "good = already a customer". A deal is a renewal or expansion when its
 type (`deal_type`: "Renewal", "Upsell", "Existing Business") or its pipeline (`deal_pipeline`: "Renewals &
-Expansion") matches RENEWAL; every other deal is new business. When the deals hold both, and new business alone
-has won and lost deals, the deals frame (`health_score.build_deals_frame`) keeps new business only: win rates,
-`--good won` and ACV count new-business deals, and `deal_notes` says how many of each kind were left out.
+Expansion") matches RENEWAL, or its yes/no `renewal_flag` ("Renewal?", "Is Renewal") says yes; every other deal
+is new business. When the deals hold both, and new business alone has won and lost deals, the deals frame
+(`health_score.build_deals_frame`) keeps new business only: win rates, `--good won` and ACV count new-business
+deals, and `DealTerms.notes` say how many of each kind were left out.
 
 ACV: the frame's `amount` is the deal's amount per year. By the first of: the amount's period column
 (`amount_period`, when ingest/amounts.PERIOD_SHARE of its values are periods: monthly x12, quarterly x4, annual
@@ -30,7 +31,7 @@ RENEWAL = (
     r"renew|expan|upsell|up-sell|up sell|cross-sell|cross sell|crosssell|existing|add-on|add on|addon|upgrade"
     r"|retention|extension|install(ed)? base|account management|customer success"
 )
-KIND_FIELDS = ("deal_type", "deal_pipeline")
+KIND_FIELDS = ("deal_type", "deal_pipeline")  # and the yes/no renewal_flag ("Renewal?", "Is Renewal")
 
 
 @dataclass
@@ -46,15 +47,13 @@ class DealTerms:
 
 
 def renewal_sql(columns: set[str], alias: str = "d") -> str | None:
-    """SQL true for a renewal or expansion deal (its deal_type or deal_pipeline matches RENEWAL), or None."""
+    """SQL true for a renewal or expansion deal (its deal_type or deal_pipeline matches RENEWAL, or its yes/no
+    renewal_flag says yes), or None when no column tells."""
     kinds = [c for c in KIND_FIELDS if c in columns]
-    if not kinds:
-        return None
-    return (
-        "("
-        + " OR ".join(f"coalesce(regexp_matches(lower({alias}.{_q(c)}::VARCHAR), '{RENEWAL}'), FALSE)" for c in kinds)
-        + ")"
-    )
+    tests = [f"coalesce(regexp_matches(lower({alias}.{_q(c)}::VARCHAR), '{RENEWAL}'), FALSE)" for c in kinds]
+    if "renewal_flag" in columns:
+        tests.append(f"coalesce(TRY_CAST({alias}.renewal_flag AS BOOLEAN), FALSE)")
+    return "(" + " OR ".join(tests) + ")" if tests else None
 
 
 def acv_sql(con: duckdb.DuckDBPyConnection, deals: str, columns: set[str], alias: str = "d") -> tuple[str | None, str]:
@@ -94,7 +93,7 @@ def deal_terms(con: duckdb.DuckDBPyConnection, deals: str, stage: str) -> DealTe
         renewals = {s: counts.get((True, s), 0) for s in ("won", "lost")}
         new = {s: counts.get((False, s), 0) for s in ("won", "lost")}
         if renewals["won"] + renewals["lost"]:
-            kinds = " and ".join(c for c in KIND_FIELDS if c in columns)
+            kinds = " and ".join(c for c in (*KIND_FIELDS, "renewal_flag") if c in columns)
             left = (
                 f"{renewals['won'] + renewals['lost']:,} closed renewal and expansion deals ({renewals['won']:,} won, "
                 f"{renewals['lost']:,} lost; by {kinds})"

@@ -355,6 +355,13 @@ FIELDS: tuple[Field, ...] = (
         ("Pipeline", "Pipeline Name", "Deal Pipeline", "Sales Pipeline", "Opportunity Pipeline"),
     ),
     Field(
+        "renewal_flag",
+        "bool",
+        "ignore",
+        "yes when a deal is a renewal or expansion (kept out of win rates)",
+        ("Renewal?", "Is Renewal", "Renewal Flag", "Is Expansion", "Is Upsell"),
+    ),
+    Field(
         "amount_period",
         "category",
         "ignore",
