@@ -10,6 +10,7 @@ from conftest import rows
 from icp_agent import toolkit
 from icp_agent.errors import UserError
 from icp_agent.ingest.combine import replaced_note
+from icp_agent.ingest.plan import plan_import
 
 ACCOUNTS = "Record ID,Company name,Industry,Lifecycle Stage\nc1,Acme,Software,customer\nc2,Bolt,Retail,customer\n"
 # a Pipedrive-like export and an older one kept in a spreadsheet: other headers, other date order, one deal in both
@@ -59,9 +60,9 @@ def test_a_folder_with_two_deals_files_combines_them(ws, write, tmp_path):
     assert {r["deal_id"] for r in rows(ws, "deals")} == {"d1", "d2", "d3"}
 
 
-def test_two_accounts_files_are_refused_naming_the_flag(ws, write):
+def test_two_accounts_files_are_refused_naming_the_flag(write):
     with pytest.raises(UserError, match=r"2 files named with --customers: a\.csv, b\.csv; an import takes one"):
-        toolkit.import_data(ws, customers=[write("a.csv", ACCOUNTS), write("b.csv", ACCOUNTS)])
+        plan_import(customers=[write("a.csv", ACCOUNTS), write("b.csv", ACCOUNTS)])
 
 
 def test_a_second_deals_import_says_what_it_replaces(ws, write):
@@ -96,3 +97,9 @@ def test_replaced_note_only_for_another_file():
     )
     assert replaced_note(report, None) is None and replaced_note(report, ("customers-a", "b.csv", 5)) is None
     assert "a workspace holds one accounts file" in (replaced_note(report, ("customers-a", "a.csv", 5)) or "")
+
+
+def test_an_accounts_file_named_twice_on_the_command_line_is_refused(cli, write):
+    a, b = write("a.csv", ACCOUNTS), write("b.csv", ACCOUNTS)
+    result = cli("import-data", "--customers", str(a), "--customers", str(b), expect=2)
+    assert "--customers is given 2 times" in result.output and "it takes one" in result.output

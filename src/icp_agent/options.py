@@ -265,18 +265,18 @@ class ImportOptions(Options):
         description="files and folders of exports (CSV, Excel, Parquet, JSON lines; a subfolder of "
         ".md/.txt interview notes); each file's kind is recognised from its headers",
     )
-    customers: OptionalPaths = _file("the customers/companies file (one)")
-    deals: OptionalPaths = _file("the deals/opportunities file (repeat for several: their rows are combined)")
-    contacts: OptionalPaths = _file("the contacts file (job titles, buying roles; repeat for several)")
-    prospects: OptionalPaths = _file("the prospect list (companies without outcomes: the TAM; one)")
+    customers: OptionalPath = _file("the customers/companies file")
+    deals: OptionalPaths = _file("the deals/opportunities file(s)")
+    contacts: OptionalPaths = _file("the contacts file(s) (job titles, buying roles)")
+    prospects: OptionalPath = _file("the prospect list (companies without outcomes: the TAM)")
     interviews: OptionalPath = _file("a folder of interview notes (.md/.txt)")
-    subscriptions: OptionalPaths = _file(
+    subscriptions: OptionalPath = _file(
         "subscriptions (a row each: account, plan, MRR or ARR, start and end), rolled up per account"
     )
-    tickets: OptionalPaths = _file(
+    tickets: OptionalPath = _file(
         "support tickets (a row each: account, created date, status or priority), rolled up per account"
     )
-    events: OptionalPaths = _file("product and churn events (a row each: account, event, time), rolled up per account")
+    events: OptionalPath = _file("product and churn events (a row each: account, event, time), rolled up per account")
     mapping_file: Annotated[OptionalPath, Cli(flags=("--mapping",))] = _file(
         "a TOML mapping file overriding headers, roles, types and date order"
     )
