@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import duckdb
 
-from icp_agent.health.deal_kinds import acv_sql, deal_terms, renewal_sql
+from icp_agent.health.deal_kinds import acv_sql, deal_terms, renewal_retention, renewal_sql
 from icp_agent.health.health_score import build_deals_frame, stage_class
 
 
@@ -101,3 +101,42 @@ def test_a_period_column_of_other_values_is_not_used():
     con = duckdb.connect()
     _deals(con, [(1, 100.0, "24 months"), (2, 50.0, "36 months")], "_row, amount, amount_period")
     assert acv_sql(con, "deals", {"amount", "amount_period"}) == ("d.amount", "the amount as written")
+
+
+def test_renewals_tell_retention_when_the_customers_have_none():
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE customers AS SELECT * FROM (VALUES (1, 'c1', 'A'), (2, 'c2', 'B'), (3, 'c3', 'C')) "
+        "t(_row, company_id, company_name)"
+    )
+    # an Attio-like export: a yes/no renewal column, the last renewal decides
+    _deals(
+        con,
+        [
+            (1, "d1", "c1", "Won", False, "2023-01-10"),
+            (2, "d2", "c1", "Won", True, "2024-01-10"),
+            (3, "d3", "c1", "Lost", True, "2025-01-10"),
+            (4, "d4", "c2", "Won", False, "2023-06-01"),
+            (5, "d5", "c2", "Won", True, "2024-06-01"),
+            (6, "d6", "c3", "Lost", False, "2024-02-01"),
+        ],
+        "_row, deal_id, company_id, deal_stage, renewal_flag, close_date",
+    )
+    con.execute("ALTER TABLE deals ALTER close_date TYPE DATE")
+    table, note = renewal_retention(con, "customers", "deals", stage_class("d.deal_stage"))
+    got = con.execute(
+        f"SELECT company_id, churned, churn_date::VARCHAR, customer_since::VARCHAR FROM {table}"
+    ).fetchall()
+    assert got == [
+        ("c1", True, "2025-01-10", "2023-01-10"),
+        ("c2", False, None, "2023-06-01"),
+        ("c3", None, None, None),
+    ]
+    assert "1 companies whose last renewal or expansion was lost count as churned, 1 whose last was won" in note
+
+
+def test_customers_with_churn_data_keep_it():
+    con = duckdb.connect()
+    con.execute("CREATE TABLE customers AS SELECT 1 AS _row, 'c1' AS company_id, NULL::DATE AS churn_date")
+    _deals(con, [(1, "d1", "c1", "Lost", "Renewal")], "_row, deal_id, company_id, deal_stage, deal_type")
+    assert renewal_retention(con, "customers", "deals", stage_class("d.deal_stage")) is None

@@ -328,6 +328,14 @@ def _analysis_inputs(ws: Workspace, con, options: HealthOptions):
         # the accounts with health inputs aggregated from subscriptions, tickets and events (analysis/rollup.py)
         rolled = roll_up(con, customers, per_account, options.as_of)
         customers, notes = rolled.table, rolled.notes
+    if customers and deals and options.good != "won":  # no churn data: renewals lost and won tell retention
+        from icp_agent.health.deal_kinds import renewal_retention
+        from icp_agent.health.health_score import stage_class
+
+        retention = renewal_retention(con, customers, deals, stage_class("d.deal_stage"))
+        if retention:
+            customers = retention[0]
+            notes.append(retention[1])
     roles = field_roles(ws, con)
     imports = []
     reports: dict[str, ImportReport] = {}

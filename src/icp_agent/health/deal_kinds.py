@@ -132,3 +132,56 @@ def deal_terms(con: duckdb.DuckDBPyConnection, deals: str, stage: str) -> DealTe
         else:
             terms.notes.append(f"ACV is {how}")
     return terms
+
+
+RETENTION_FIELDS = {"churn_date", "churned"}
+
+
+def renewal_retention(
+    con: duckdb.DuckDBPyConnection, customers: str, deals: str, stage: str, table: str = "__icp_renewal_accounts"
+) -> tuple[str, str] | None:
+    """The customers with retention read from their renewal deals, when they have no retention data of their own.
+
+    Applies when the customers table has neither `churn_date` nor `churned` and the deals tell renewals
+    (`renewal_sql`) with some closed one. A company whose latest closed renewal or expansion (by close date, then
+    row) was lost churned on that deal's close date; one whose latest was won is retained; a company without a
+    closed renewal is not known to have churned (as the health score reads a blank churn flag). `customer_since`,
+    when absent, is the company's first won deal's close date, so tenure is measured. `stage` is SQL over alias `d`
+    giving 'won' / 'lost' / 'open'. Writes TEMP table `table` (the customers' columns plus those) and returns
+    (its name, a note saying what was read), else None.
+    """
+    from icp_agent.ingest.links import company_key
+
+    own, dcols = columns_of(con, customers), columns_of(con, deals)
+    renewal = renewal_sql(dcols)
+    if RETENTION_FIELDS & own or renewal is None or "deal_stage" not in dcols:
+        return None
+    key = company_key(con, deals, customers)
+    if key is None:
+        return None
+    closed = "d.close_date" if "close_date" in dcols else "NULL::DATE"
+    renewals = (
+        f"SELECT {key.expr('d')} AS k, {stage} AS stage, {closed} AS closed FROM {deals} d "
+        f"WHERE {renewal} AND {stage} IN ('won', 'lost') "
+        f"QUALIFY row_number() OVER (PARTITION BY k ORDER BY {closed} DESC NULLS LAST, d._row DESC) = 1"
+    )
+    since = ""
+    if "customer_since" not in own and "close_date" in dcols:
+        since = (
+            f", (SELECT min(d.close_date) FROM {deals} d WHERE {stage} = 'won' AND {key.expr('d')} = "
+            f"{key.company_expr('c')}) AS customer_since"
+        )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT c.*, r.stage = 'lost' AS churned, "
+        f"CASE WHEN r.stage = 'lost' THEN r.closed END AS churn_date{since} "
+        f"FROM {customers} c LEFT JOIN ({renewals}) r ON r.k = {key.company_expr('c')} ORDER BY c._row"
+    )
+    retained, churned = con.execute(f"SELECT count_if(NOT churned), count_if(churned) FROM {table}").fetchall()[0]
+    if not retained + churned:
+        con.execute(f"DROP TABLE {table}")
+        return None
+    return table, (
+        f"retention read from renewal deals (the customers have no churn date): {churned:,} companies whose last "
+        f"renewal or expansion was lost count as churned, {retained:,} whose last was won as retained"
+        + ("; customer since = the first won deal" if since else "")
+    )
