@@ -19,15 +19,25 @@ PIPEDRIVE = (
     "d1,c1,won,1200,2024-03-01\n"
     "d2,c2,lost,800,\n"
 )
-SHEET = "Opportunity ID,Account ID,Stage,Amount,Close Date\nd3,c1,Closed Won,$500.00,3/15/2023\nd2,c2,Closed Lost,$800.00,\n"
+SHEET = (
+    "Opportunity ID,Account ID,Stage,Amount,Close Date\n"
+    "d3,c1,Closed Won,$500.00,3/15/2023\n"
+    "d2,c2,Closed Lost,$800.00,\n"
+    "d9,c2,Closed Lost,lots,\n"
+)
 
 
 def test_two_deals_files_named_are_one_snapshot_of_both(ws, write):
     accounts, a, b = write("accounts.csv", ACCOUNTS), write("pipedrive.csv", PIPEDRIVE), write("old.csv", SHEET)
     result = toolkit.import_data(ws, customers=accounts, deals=[a, b])
+    assert [r.kind for r in result.reports] == ["customers", "deals"]  # the files' report is the combined one
     combined = result.reports[-1]
     assert combined.kind == "deals" and combined.file_name == "pipedrive.csv + old.csv"
-    assert (combined.rows_read, combined.rows_kept, combined.duplicates_dropped) == (4, 3, 1)
+    assert (combined.rows_read, combined.rows_kept, combined.duplicates_dropped) == (5, 4, 1)
+    amount = next(c for c in combined.columns if c.field == "amount")
+    assert amount.header == "Deal - Value / Amount" and amount.unparsed == 1
+    assert amount.unparsed_examples == ["old.csv row 3: lots"] and amount.pct_missing == 20.0  # of the 5 rows
+    assert "(pipedrive.csv 2, old.csv 3)" in " ".join(combined.warnings)
     assert "1 deals are in more than one of the files (pipedrive.csv, old.csv), by deal_id" in " ".join(
         combined.warnings
     )
@@ -36,9 +46,10 @@ def test_two_deals_files_named_are_one_snapshot_of_both(ws, write):
         ("d1", "pipedrive.csv", 1200.0),
         ("d2", "pipedrive.csv", 800.0),
         ("d3", "old.csv", 500.0),
+        ("d9", "old.csv", None),
     ]
-    assert [str(r["close_date"]) for r in stored] == ["2024-03-01", "None", "2023-03-15"]
-    assert [r["_row"] for r in stored] == [1, 2, 3]
+    assert [str(r["close_date"]) for r in stored] == ["2024-03-01", "None", "2023-03-15", "None"]
+    assert [r["_row"] for r in stored] == [1, 2, 3, 4]
     again = toolkit.import_data(ws, customers=accounts, deals=[a, b])
     assert again.reports[-1].already_imported and again.reports[-1].import_id == combined.import_id
 
@@ -46,9 +57,9 @@ def test_two_deals_files_named_are_one_snapshot_of_both(ws, write):
 def test_deals_named_twice_on_the_command_line_are_combined(cli, write):
     accounts, a, b = write("accounts.csv", ACCOUNTS), write("pipedrive.csv", PIPEDRIVE), write("old.csv", SHEET)
     out = cli("import-data", "--customers", str(accounts), "--deals", str(a), "--deals", str(b)).output
-    assert "2 deals files combined into one snapshot of 3 rows" in out
+    assert "2 deals files combined into one snapshot of 4 rows" in out
     summary = cli.json("inspect-workspace")
-    assert summary["current"]["deals"]["rows_kept"] == 3
+    assert summary["current"]["deals"]["rows_kept"] == 4
 
 
 def test_a_folder_with_two_deals_files_combines_them(ws, write, tmp_path):
@@ -57,7 +68,7 @@ def test_a_folder_with_two_deals_files_combines_them(ws, write, tmp_path):
     write("export/old.csv", SHEET)
     result = toolkit.import_data(ws, tmp_path / "export")
     assert all("one of 2 deals files" in p.reason for p in result.plan if p.kind == "deals")
-    assert {r["deal_id"] for r in rows(ws, "deals")} == {"d1", "d2", "d3"}
+    assert {r["deal_id"] for r in rows(ws, "deals")} == {"d1", "d2", "d3", "d9"}
 
 
 def test_two_accounts_files_are_refused_naming_the_flag(write):
@@ -70,7 +81,7 @@ def test_a_second_deals_import_says_what_it_replaces(ws, write):
     toolkit.import_data(ws, customers=accounts, deals=write("pipedrive.csv", PIPEDRIVE))
     second = toolkit.import_data(ws, deals=write("old.csv", SHEET))
     note = " ".join(second.reports[-1].warnings)
-    assert "old.csv replaces the deals imported before (2 rows from pipedrive.csv)" in note
+    assert "old.csv replaces the deals imported before (2 rows from pipedrive.csv): the analysis now reads 3" in note
     assert "--deals 'pipedrive.csv' --deals 'old.csv'" in note
     # a newer copy of the same file is the expected replacement: nothing said
     newer = toolkit.import_data(ws, deals=write("old.csv", SHEET + "d4,c2,Closed Won,$10,1/2/2024\n"))

@@ -32,7 +32,7 @@ from icp_agent.evidence import EvidenceItem
 from icp_agent.health.rollup import ROLLUP_KINDS, roll_up
 from icp_agent.icp_document import ICP_SCHEMA_VERSION, HealthSummary, IcpDocument, PatternStat, Scorecard, Validation
 from icp_agent.ingest.column_reports import require_readable
-from icp_agent.ingest.combine import COMBINED_KINDS, combine_imports, current_imports, replaced_note
+from icp_agent.ingest.combine import COMBINED_KINDS, combine_imports, current_imports, replace_parts, replaced_note
 from icp_agent.ingest.fields import ROLES
 from icp_agent.ingest.importer import import_into, withdraw_import
 from icp_agent.ingest.interviews import import_interviews_into
@@ -215,7 +215,7 @@ def _import(ws: Workspace, params: ImportOptions, progress: Progress | None) -> 
             if len(parts) > 1:
                 if progress:
                     progress(f"combining {len(parts)} {kind} files")
-                reports.append(combine_imports(con, parts, kind))
+                reports = replace_parts(reports, combine_imports(con, parts, kind))
         for kind in {r.kind for r in reports}:
             last = [r for r in reports if r.kind == kind][-1]
             replaced = replaced_note(last, current.get(kind))

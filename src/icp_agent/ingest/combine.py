@@ -36,7 +36,8 @@ def combine_imports(con: duckdb.DuckDBPyConnection, reports: list[ImportReport],
     typed differently in two files is DOUBLE when both are numbers, else text. `source_file` names each row's file.
     Rows sharing an id with an earlier file's row are left out (counted in `duplicates_dropped` and a warning).
     The snapshot's id derives from its parts' ids, so the same files again are "already imported". Returns its
-    report: the parts' counts summed, their columns (the first file's report of each field), warnings and rejects.
+    report: the parts' counts summed, their columns merged per field (`_merged_columns`), their rejects and
+    warnings, and the combination's own warnings. It stands for the files in import_data's result (`replace_parts`).
     """
     key = hashlib.sha256("\0".join(r.import_id for r in reports).encode()).hexdigest()
     import_id, table = f"{kind}-{key[:12]}", f"imp_{kind}_{key[:12]}"
@@ -79,7 +80,7 @@ def combine_imports(con: duckdb.DuckDBPyConnection, reports: list[ImportReport],
     rows = one(con, f"SELECT count(*) FROM {_q(table)}")
     total = sum(r.rows_kept for r in reports)
     files = ", ".join(r.file_name for r in reports)
-    warnings: list[str] = []  # each file's own warnings are in its report (import_data returns it too)
+    warnings = [w for r in reports for w in r.warnings]
     if id_field in names:
         if total - rows:
             warnings.append(
@@ -88,10 +89,12 @@ def combine_imports(con: duckdb.DuckDBPyConnection, reports: list[ImportReport],
             )
     else:
         warnings.append(f"the {kind} files have no {id_field}: a record in two of them counts twice ({files})")
+    each = ", ".join(f"{r.file_name} {r.rows_kept:,}" for r in reports)
     warnings.append(
-        f"{len(reports)} {kind} files combined into one snapshot of {rows:,} rows; column {SOURCE_COLUMN!r} names each row's file"
+        f"{len(reports)} {kind} files combined into one snapshot of {rows:,} rows ({each}); column "
+        f"{SOURCE_COLUMN!r} names each row's file"
     )
-    merged = _first_per_field(reports)
+    merged = _merged_columns(reports)
     report = ImportReport(
         import_id=import_id,
         kind=reports[0].kind,
@@ -146,13 +149,60 @@ def _common_type(types: list[str]) -> str:
     return "VARCHAR"
 
 
-def _first_per_field(reports: list[ImportReport]) -> list[ColumnReport]:
-    """The columns of the combined snapshot: each field's report from the first file that has it."""
-    seen: dict[str, ColumnReport] = {}
+def _merged_columns(reports: list[ImportReport]) -> list[ColumnReport]:
+    """The columns of the combined snapshot, one per stored field in first-seen order: the first file's header,
+    role and type; % missing over all the files' rows; examples, unparsed values (later files' named), currencies
+    and notes of every file."""
+    by_field: dict[str, list[tuple[ImportReport, ColumnReport]]] = {}
     for report in reports:
         for column in report.columns:
-            seen.setdefault(column.field, column)
-    return list(seen.values())
+            by_field.setdefault(column.field, []).append((report, column))
+    total = sum(r.rows_kept for r in reports) or 1
+    merged = []
+    for parts in by_field.values():
+        first = parts[0][1]
+        in_files = {id(r) for r, _ in parts}
+        missing_rows = sum(c.pct_missing / 100 * r.rows_kept for r, c in parts) + sum(
+            r.rows_kept for r in reports if id(r) not in in_files
+        )
+        currencies: dict[str, int] = {}
+        for _, c in parts:
+            for code, n in c.currencies.items():
+                currencies[code] = currencies.get(code, 0) + n
+        headers = list(dict.fromkeys(c.header for _, c in parts))
+        notes = [c.note for _, c in parts if c.note]
+        merged.append(
+            first.model_copy(
+                update={
+                    "header": " / ".join(headers),
+                    "pct_missing": round(100 * missing_rows / total, 1),
+                    "examples": list(dict.fromkeys(e for _, c in parts for e in c.examples))[:3],
+                    "unparsed": sum(c.unparsed for _, c in parts),
+                    "unparsed_examples": [
+                        e if i == 0 else f"{r.file_name} {e}"
+                        for i, (r, c) in enumerate(parts)
+                        for e in c.unparsed_examples
+                    ][:5],
+                    "currencies": currencies,
+                    "note": "; ".join(dict.fromkeys(notes)) or None,
+                }
+            )
+        )
+    return merged
+
+
+def replace_parts(reports: list[ImportReport], combined: ImportReport) -> list[ImportReport]:
+    """`reports` with the files `combined` is made of replaced by it, where the first of them was: the result
+    reports each file once, with what it became."""
+    parts = set(combined.file_name.split(" + "))
+    out: list[ImportReport] = []
+    for report in reports:
+        if report.kind == combined.kind and report.file_name in parts:
+            if combined not in out:
+                out.append(combined)
+        else:
+            out.append(report)
+    return out
 
 
 def current_imports(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str, int]]:
