@@ -10,6 +10,7 @@ from icp_agent.errors import DataShapeError
 from icp_agent.evidence import Ledger
 from icp_agent.icp_document import IcpDocument
 from icp_agent.patterns.stats import fisher_exact
+from icp_agent.progress import Progress
 from icp_agent.schema import AnalysisInputs
 from icp_agent.sql import columns_of
 from icp_agent.tiers.analyse import AnalysisConfig, analyse
@@ -17,8 +18,17 @@ from icp_agent.validation.economics import rate_ci
 from icp_agent.validation.tier1 import tier1_sql
 
 
-def backtest(con, inputs: AnalysisInputs, config: AnalysisConfig, icp: IcpDocument, frame: str, ledger: Ledger) -> dict:
-    """Rebuild the ICP without the newest 12 months of customers; did its Tier 1 hold the best of them?"""
+def backtest(
+    con,
+    inputs: AnalysisInputs,
+    config: AnalysisConfig,
+    icp: IcpDocument,
+    frame: str,
+    ledger: Ledger,
+    progress: Progress | None = None,
+) -> dict:
+    """Rebuild the ICP without the newest 12 months of customers; did its Tier 1 hold the best of them?
+    `progress` gets the rebuild's steps (analyse's, tier1_only)."""
     if not inputs.customers or icp.health.definition != "health":
         return {"status": "not measurable", "reason": "needs customers with a start date and a health score"}
     columns = columns_of(con, inputs.customers)
@@ -36,7 +46,7 @@ def backtest(con, inputs: AnalysisInputs, config: AnalysisConfig, icp: IcpDocume
     old_inputs = replace(inputs, customers=older, deals=None)
     try:
         # only Tier 1 is compared: the analysis stops once the segments are found
-        old_icp, _ = analyse(con, old_inputs, config, f"{icp.id}-backtest", keep_frame=False, tier1_only=True)
+        old_icp, _ = analyse(con, old_inputs, config, f"{icp.id}-backtest", progress, keep_frame=False, tier1_only=True)
     except DataShapeError as exc:
         return {"status": "not measurable", "reason": f"the older customers alone: {exc.reason}", "cutoff": str(cutoff)}
     finally:
