@@ -126,7 +126,7 @@ def test_fields_markdown_lists_every_field():
     ("industry (metadata)", "customers", "industry"),
     ("Employees__pc", "customers", "employees"),  # a Salesforce person account
     ("Account__r.Industry__c", "deals", "industry"),  # a lookup's record by its relationship
-    ("Deal - cf_arr", "deals", "arr"),  # a marker behind the file's own entity prefix
+    ("Deal - cf_arr", "deals", "annualized_amount"),  # a marker behind the file's own entity prefix (a deal's ARR is its ACV)
     ("Organization - custom.Country", "deals", "country"),  # behind another entity's prefix
     ("Person - custom.Job Title", "deals", "job_title"),
 ])
