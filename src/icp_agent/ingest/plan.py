@@ -210,7 +210,7 @@ def plan_import(
         files = [p for p in plan if p.kind == kind]
         if len(files) > 1 and kind in COMBINED_KINDS:  # more rows of the kind: combined once imported
             for p in files:
-                p.reason += f" (one of {len(files)} {kind} files: their rows are combined)"
+                p.reason += f"; one of {len(files)} {kind} files, their rows combined"
         elif len(files) > 1:
             named_here = all(p.reason == "named with --" + kind for p in files)
             raise UserError(
