@@ -133,3 +133,13 @@ def test_period_spellings_annualise():
         "24 months": None,
     }
     assert all(period_key(k) == k for k in PERIODS)
+
+
+def test_a_mapping_file_with_a_bad_unit_stops_before_anything_is_imported(tmp_path):
+    (tmp_path / "map.toml").write_text('[units]\nvalue = "pennies"\n')
+    with pytest.raises(UserError, match=r"\[units\] value = 'pennies' is not a unit or a positive scale") as caught:
+        Mapping.load(tmp_path / "map.toml")
+    assert caught.value.file == "map.toml"
+    (tmp_path / "map.toml").write_text('units = "cents"\n')
+    with pytest.raises(UserError, match=r"\[units\] must be a table"):
+        Mapping.load(tmp_path / "map.toml")
