@@ -17,6 +17,7 @@ the deal's MRR (`deal_mrr`); else the amount as written.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import duckdb
@@ -137,9 +138,7 @@ def deal_terms(con: duckdb.DuckDBPyConnection, deals: str, stage: str) -> DealTe
 RETENTION_FIELDS = {"churn_date", "churned"}
 
 
-def renewal_retention(
-    con: duckdb.DuckDBPyConnection, customers: str, deals: str, stage: str, table: str = "__icp_renewal_accounts"
-) -> tuple[str, str] | None:
+def renewal_retention(con: duckdb.DuckDBPyConnection, customers: str, deals: str, stage: str) -> tuple[str, str] | None:
     """The customers with retention read from their renewal deals, when they have no retention data of their own.
 
     Applies when the customers table has neither `churn_date` nor `churned` and the deals tell renewals
@@ -147,8 +146,9 @@ def renewal_retention(
     row) was lost churned on that deal's close date; one whose latest was won is retained; a company without a
     closed renewal is not known to have churned (as the health score reads a blank churn flag). `customer_since`,
     when absent, is the company's first won deal's close date, so tenure is measured. `stage` is SQL over alias `d`
-    giving 'won' / 'lost' / 'open'. Writes TEMP table `table` (the customers' columns plus those) and returns
-    (its name, a note saying what was read), else None.
+    giving 'won' / 'lost' / 'open'. Writes table `renewals_<digest of the two tables' names>` (the customers'
+    columns plus those; a stored table, as health/rollup.py's, so the evidence queries naming it run again) and
+    returns (its name, a note saying what was read), else None.
     """
     from icp_agent.ingest.links import company_key
 
@@ -171,8 +171,9 @@ def renewal_retention(
             f", (SELECT min(d.close_date) FROM {deals} d WHERE {stage} = 'won' AND {key.expr('d')} = "
             f"{key.company_expr('c')}) AS customer_since"
         )
+    table = "renewals_" + hashlib.sha256(f"{customers}\0{deals}".encode()).hexdigest()[:12]
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT c.*, r.stage = 'lost' AS churned, "
+        f"CREATE OR REPLACE TABLE {table} AS SELECT c.*, r.stage = 'lost' AS churned, "
         f"CASE WHEN r.stage = 'lost' THEN r.closed END AS churn_date{since} "
         f"FROM {customers} c LEFT JOIN ({renewals}) r ON r.k = {key.company_expr('c')} ORDER BY c._row"
     )
