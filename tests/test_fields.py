@@ -126,7 +126,7 @@ def test_fields_markdown_lists_every_field():
     ("industry (metadata)", "customers", "industry"),
     ("Employees__pc", "customers", "employees"),  # a Salesforce person account
     ("Account__r.Industry__c", "deals", "industry"),  # a lookup's record by its relationship
-    ("Deal - cf_arr", "deals", "arr"),  # a marker behind the file's own entity prefix
+    ("Deal - cf_arr", "deals", "annualized_amount"),  # a marker behind the file's own entity prefix (a deal's ARR is its ACV)
     ("Organization - custom.Country", "deals", "country"),  # behind another entity's prefix
     ("Person - custom.Job Title", "deals", "job_title"),
 ])
@@ -223,3 +223,25 @@ def test_furniture_records_and_secondary_addresses():
     assert is_export_furniture("(Do Not Modify) Row Checksum") and not is_export_furniture("Row Checksum")
     assert is_secondary("Address 2: City") and not is_secondary("Address 1: City") and not is_secondary("City")
     assert is_secondary("Est. Close Date") and not is_secondary("Actual Close Date")
+
+
+@pytest.mark.parametrize(
+    "header,kind,field",
+    [
+        ("value_period", "deals", "amount_period"),  # Close
+        ("Billing Frequency", "deals", "amount_period"),
+        ("Recurring Period", "deals", "amount_period"),
+        ("Term", "deals", "amount_period"),
+        ("pipeline_name", "deals", "deal_pipeline"),  # Close
+        ("Deal - Pipeline", "deals", "deal_pipeline"),  # Pipedrive
+        ("Recurring revenue deal type", "deals", "deal_type"),  # HubSpot
+        ("annualized_value", "deals", "annualized_amount"),  # Close
+        ("Annual contract value", "deals", "annualized_amount"),  # HubSpot
+        ("Annual recurring revenue", "deals", "annualized_amount"),  # HubSpot's deal property
+        ("MRR", "deals", "deal_mrr"),
+        ("MRR", "customers", "mrr"),  # an account's MRR stays the account's
+        ("Renewal?", "deals", "renewal_flag"),
+    ],
+)
+def test_deal_period_kind_and_annual_value_headers(header, kind, field):
+    assert canonical_field(header, kind) == field

@@ -124,6 +124,7 @@ def test_analysis_keeps_only_health_fields():
 def test_import_options_paths_and_files():
     o = ImportOptions(data_dir=PurePosixPath("/tmp/x"), customers=PurePosixPath("/tmp/c.csv"))
     assert o.data_dir == ["/tmp/x"] and o.customers == "/tmp/c.csv"
+    assert ImportOptions(deals="a.csv").deals == ["a.csv"] and ImportOptions(deals=["a", "b"]).deals == ["a", "b"]
     files = o.files()
     assert (
         files["customers"] == "/tmp/c.csv"

@@ -96,6 +96,8 @@ def _path_text(value: Any) -> Any:
 
 Path = Annotated[str, BeforeValidator(_path_text), Field(min_length=1)]
 OptionalPath = Annotated[str | None, BeforeValidator(_path_text)]
+# a kind's files: one path, or several (`--deals A --deals B`: more rows of the kind, combined; ingest/combine.py)
+OptionalPaths = Annotated[list[str] | None, BeforeValidator(one_or_many), BeforeValidator(_path_text)]
 Version = Annotated[IdText | None, Field(description="ICP version id (list_icp_versions; default: the latest)")]
 
 
@@ -261,8 +263,8 @@ class ImportOptions(Options):
         ".md/.txt interview notes); each file's kind is recognised from its headers",
     )
     customers: OptionalPath = _file("the customers/companies file")
-    deals: OptionalPath = _file("the deals/opportunities file")
-    contacts: OptionalPath = _file("the contacts file (job titles, buying roles)")
+    deals: OptionalPaths = _file("the deals/opportunities file(s)")
+    contacts: OptionalPaths = _file("the contacts file(s) (job titles, buying roles)")
     prospects: OptionalPath = _file("the prospect list (companies without outcomes: the TAM)")
     interviews: OptionalPath = _file("a folder of interview notes (.md/.txt)")
     subscriptions: OptionalPath = _file(

@@ -33,6 +33,7 @@ from icp_agent.evidence import EvidenceItem
 from icp_agent.health.rollup import ROLLUP_KINDS, roll_up
 from icp_agent.icp_document import ICP_SCHEMA_VERSION, HealthSummary, IcpDocument, PatternStat, Scorecard, Validation
 from icp_agent.ingest.column_reports import require_readable
+from icp_agent.ingest.combine import COMBINED_KINDS, combine_imports, current_imports, replace_parts, replaced_note
 from icp_agent.ingest.fields import ROLES
 from icp_agent.ingest.importer import import_into, withdraw_import
 from icp_agent.ingest.interviews import import_interviews_into
@@ -178,6 +179,7 @@ def _import(ws: Workspace, params: ImportOptions, progress: Progress | None) -> 
     reports, notes = [], None
     with ws.transaction() as con:
         before = company_links(con, ws) if guarded else None
+        current = current_imports(con)  # what each kind's snapshot was: a replaced one is said (ingest/combine.py)
         for item in sorted(planned.files, key=lambda p: order[p.kind]):
             if progress:
                 progress(f"importing {Path(item.path).name} as {item.kind}")
@@ -213,6 +215,17 @@ def _import(ws: Workspace, params: ImportOptions, progress: Progress | None) -> 
                     report = read()
             reports.append(report)
         mapping.check_values([(c.field, c.type) for r in reports for c in r.columns])  # before the commit
+        for kind in COMBINED_KINDS:  # several files of a kind: more rows of it, one snapshot
+            parts = [r for r in reports if r.kind == kind]
+            if len(parts) > 1:
+                if progress:
+                    progress(f"combining {len(parts)} {kind} files")
+                reports = replace_parts(reports, combine_imports(con, parts, kind))
+        for kind in {r.kind for r in reports}:
+            last = [r for r in reports if r.kind == kind][-1]
+            replaced = replaced_note(last, current.get(kind))
+            if replaced:
+                last.warnings.append(replaced)
         if progress:  # the commit writes the new tables to the file: seconds for a large import
             progress("saving the import")
     if progress:
@@ -320,6 +333,14 @@ def _analysis_inputs(ws: Workspace, con, options: HealthOptions):
         # the accounts with health inputs aggregated from subscriptions, tickets and events (analysis/rollup.py)
         rolled = roll_up(con, customers, per_account, options.as_of)
         customers, notes = rolled.table, rolled.notes
+    if customers and deals and options.good != "won":  # no churn data: renewals lost and won tell retention
+        from icp_agent.health.deal_kinds import renewal_retention
+        from icp_agent.health.health_score import stage_class
+
+        retention = renewal_retention(con, customers, deals, stage_class("d.deal_stage"))
+        if retention:
+            customers = retention[0]
+            notes.append(retention[1])
     roles = field_roles(ws, con)
     imports = []
     reports: dict[str, ImportReport] = {}

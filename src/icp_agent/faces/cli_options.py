@@ -19,6 +19,7 @@ from click.core import ParameterSource
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from icp_agent.errors import ArgumentError
 from icp_agent.options import Cli, Options, parse
 
 
@@ -95,12 +96,17 @@ def parameters(model: type[Options], *, leave_out: tuple[str, ...] = ()) -> list
             options.append(click.Option(decls, multiple=True, metavar=marker.metavar, help=help_text))
         else:
             item = typing.get_args(kind)[0] if origin is list else kind
+            click_type = _click_type(item, field)
+            # a text option without a default (a file, a name) is collected when repeated, so that `given` refuses
+            # `--customers a.csv --customers b.csv` instead of keeping the last one without a word
+            once = default is None and click_type is click.STRING
             options.append(
                 click.Option(
                     decls,
-                    type=_click_type(item, field),
+                    type=click_type,
                     default=default,
                     required=required,
+                    multiple=once,
                     show_default=default is not None,
                     metavar=marker.metavar,
                     help=help_text,
@@ -121,5 +127,16 @@ def given(model: type[Options], values: dict[str, Any], context: click.Context |
             continue
         if value is None or (isinstance(value, tuple) and not value):
             continue
+        if isinstance(value, tuple) and typing.get_origin(_inner(model.model_fields[name].annotation)) not in (
+            list,
+            tuple,
+            dict,
+        ):  # a one-value option given more than once (collected by `parameters`)
+            if len(value) > 1:
+                raise ArgumentError(
+                    f"{flag(name, model)} is given {len(value)} times ({', '.join(map(str, value))}): it takes one",
+                    hint=f"give {flag(name, model)} once",
+                )
+            value = value[0]
         chosen[name] = list(value) if isinstance(value, tuple) else value
     return parse(model, chosen, spelled=lambda name: flag(name, model))

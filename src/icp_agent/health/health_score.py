@@ -24,6 +24,7 @@ import duckdb
 
 from icp_agent import numbers
 from icp_agent.errors import ArgumentError, DataShapeError, UserError
+from icp_agent.health.deal_kinds import deal_terms
 from icp_agent.ingest.fields import COMPANY_FIELDS
 from icp_agent.ingest.links import company_key
 from icp_agent.ingest.normalize import boolean
@@ -879,6 +880,9 @@ def build_deals_frame(
 ) -> HealthResult:
     """One row per deal in `stages`, with its company's fit fields (the customer record's, else the deal's own).
 
+    `amount` is the deal's amount per year (ACV) and renewals and expansions are left out when the deals tell them
+    from new business (health/deal_kinds.py); the result's `note` says what was counted.
+
     A deal's copy of a field fills in the company's only when the two mean the same thing: the
     schema's reconciliation (schema.py: a company's own field, of one kind) says so, without a schema the field is
     one of the company's (ingest.fields.COMPANY_FIELDS), and their DuckDB types agree (numbers of either kind are
@@ -929,7 +933,12 @@ def build_deals_frame(
             elif sources:
                 fit.append(f"{sources[0]} AS {_q(part)}")
     ids = [f"d.{c}" for c in ("deal_id", "company_id", "company_name", "domain") if c in deal_columns]
-    extras = [f"d.{c}" for c in ("amount", "close_date", "deal_created_date") if c in deal_columns]
+    # the amount per year (ACV), and new business only when renewals can be told apart (health/deal_kinds.py)
+    terms = deal_terms(con, deals, stage_class("d.deal_stage"))
+    extras = ([f"{terms.acv} AS amount"] if terms.acv else []) + [
+        f"d.{c}" for c in ("close_date", "deal_created_date") if c in deal_columns
+    ]
+    new_only = f" AND NOT {terms.renewal}" if terms.new_only and terms.renewal else ""
     query = f"""
         {_create(frame, temporary)} AS
         SELECT d._row{"".join(", " + i for i in ids)}{"".join(", " + f for f in fit)}{"".join(", " + e for e in extras)},
@@ -937,7 +946,7 @@ def build_deals_frame(
                {stage_class("d.deal_stage")} AS cohort,
                {stage_class("d.deal_stage")} = 'won' AS good, {stage_class("d.deal_stage")} = 'lost' AS bad
         FROM {deals} d {join}
-        WHERE {stage_class("d.deal_stage")} IN ({", ".join(f"'{s}'" for s in stages)}) ORDER BY d._row"""
+        WHERE {stage_class("d.deal_stage")} IN ({", ".join(f"'{s}'" for s in stages)}){new_only} ORDER BY d._row"""
     con.execute(query)
     n, n_good, n_bad = con.execute(
         f"SELECT count(*), coalesce(count_if(good), 0), coalesce(count_if(bad), 0) FROM {frame}"
@@ -963,4 +972,5 @@ def build_deals_frame(
         cohort_sizes={"won": n_good, "lost": n_bad},
         queries={"frame": " ".join(query.split())},
         words=("won", "lost"),
+        note="; ".join(terms.notes) or None,
     )

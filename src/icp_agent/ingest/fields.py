@@ -340,7 +340,70 @@ FIELDS: tuple[Field, ...] = (
         ("Row Checksum", "Checksum", "Row Version", "Version Number"),
     ),
     Field(
-        "deal_type", "category", "ignore", "new business / renewal / upsell", ("Type", "Deal Type", "Opportunity Type")
+        "deal_type",
+        "category",
+        "ignore",
+        "new business / renewal / upsell: renewals and expansions are kept out of win rates (health/deal_kinds.py)",
+        ("Type", "Deal Type", "Opportunity Type", "Recurring revenue deal type"),
+    ),
+    # a deal's amount per period, and what tells the period or the deal's kind (health/deal_kinds.py reads them)
+    Field(
+        "deal_pipeline",
+        "category",
+        "ignore",
+        "the deal's pipeline: a 'Renewals & Expansion' pipeline holds renewals, kept out of win rates",
+        ("Pipeline", "Pipeline Name", "Deal Pipeline", "Sales Pipeline", "Opportunity Pipeline"),
+    ),
+    Field(
+        "renewal_flag",
+        "bool",
+        "ignore",
+        "yes when a deal is a renewal or expansion (kept out of win rates)",
+        ("Renewal?", "Is Renewal", "Renewal Flag", "Is Expansion", "Is Upsell"),
+    ),
+    Field(
+        "amount_period",
+        "category",
+        "ignore",
+        "the period a deal's amount is per (monthly, quarterly, annual, one-time): ACV annualises it",
+        (
+            "Value Period",
+            "Amount Period",
+            "Billing Frequency",
+            "Billing Period",
+            "Billing Cycle",
+            "Recurring Period",
+            "Recurring Revenue Period",
+            "Payment Frequency",
+            "Revenue Period",
+            "Billing Interval",
+            "Payment Interval",
+            "Frequency",
+            "Recurrence",
+            "Term",
+        ),
+    ),
+    Field(
+        "annualized_amount",
+        "money",
+        "outcome",
+        "a deal's amount per year (ACV), as the CRM annualised it",
+        (
+            "Annualized Value",
+            "Annualised Value",
+            "Annualized Amount",
+            "Annualised Amount",
+            "Annual Contract Value",
+            "ACV",
+            "Annualized Revenue",
+        ),
+    ),
+    Field(
+        "deal_mrr",
+        "money",
+        "outcome",
+        "a deal's monthly recurring revenue (its ACV is 12 x it when no period or annualised amount says more)",
+        ("Deal MRR", "Opportunity MRR"),
     ),
     # customer lifecycle and health
     Field(
@@ -612,6 +675,9 @@ KIND_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         "amount": ("Value", "Est. Revenue", "Estimated Revenue", "Actual Revenue"),
         "deal_stage": ("Status",),
         "deal_rating": ("Rating",),
+        # HubSpot's deal properties: a deal's recurring revenue, monthly or per year
+        "deal_mrr": ("MRR", "Monthly recurring revenue"),
+        "annualized_amount": ("ARR", "Annual recurring revenue"),
         "deal_created_date": ("Created", "Add time", "Create time", "Created Time", "Created On", "Created At"),
         # the deal's company and contact as a lookup shows them: by name (Dynamics' "Potential Customer")
         "company_name": ("Potential Customer", "Customer", "Customer Account"),

@@ -21,6 +21,7 @@ import duckdb
 
 from icp_agent.errors import UserError
 from icp_agent.ingest import normalize as norm
+from icp_agent.ingest.amounts import apply_amounts
 from icp_agent.ingest.checks import (
     drop_duplicate_rows,
     reject_anonymous,
@@ -215,7 +216,7 @@ def import_key(source: SourceFile, kind: str, mapping: Mapping, lenient: bool) -
     """The identity of a snapshot: the file's bytes (and sheet) plus every setting that changes what is stored.
 
     Those settings are the mapping entries that apply to this file (its header overrides, and the roles and
-    types of the fields it has), the date order, the exchange rates and --lenient. Importing the same file
+    types of the fields it has), the date order, the exchange rates, the declared [units] and --lenient. Importing the same file
     with the same settings again is a no-op ("already imported"); a new or changed mapping is a new snapshot.
     Without any such setting the key is the file's sha256, so the ids of earlier imports stay valid.
     """
@@ -232,6 +233,9 @@ def import_key(source: SourceFile, kind: str, mapping: Mapping, lenient: bool) -
         "fx_currency": mapping.fx_currency,
         "lenient": lenient,
     }
+    units = {h: u for h, u in mapping.units.items() if h in names}
+    if units:  # only when declared, so the keys of imports without [units] stay as they were
+        settings["units"] = units
     if not any(settings.values()):
         return source.sha256
     blob = json.dumps(settings, sort_keys=True, ensure_ascii=False)
@@ -372,6 +376,7 @@ def _build_snapshot(
         # before rejections, as the lookups count
         inline_done = inline_reports(con, table, columns, inline, texts)
         apply_currencies(con, table, columns, mapping, source.name, warnings)
+        apply_amounts(con, table, columns, mapping.units, source.name, warnings, kind)  # cents; the amount's period
         rejects = [RejectedRow(**r) for r in reader_rejects]
         warnings += scientific_ids(con, table, columns, source.name)
         rejects += reject_conflicts(con, table, kind, columns)

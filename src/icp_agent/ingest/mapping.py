@@ -1,8 +1,7 @@
 """The mapping file: the user's overrides of what the importer would decide (TOML `[columns]`,
-`[files."NAME".columns]`, `[roles]`, `[types]`, `[dates]`, `[fx]` and `[values.FIELD]`, or the same through the
-API) and the
-exchange rates (`--fx`, a CSV of currency,rate), read and checked before anything is imported, so a mistake
-in them stops with a UserError naming the file and the entry."""
+`[files."NAME".columns]`, `[roles]`, `[types]`, `[dates]`, `[fx]`, `[values.FIELD]` and `[units]`, or the same
+through the API) and the exchange rates (`--fx`, a CSV of currency,rate), read and checked before anything is
+imported, so a mistake in them stops with a UserError naming the file and the entry."""
 
 from __future__ import annotations
 
@@ -12,7 +11,8 @@ from pathlib import Path
 
 from icp_agent.errors import UserError
 from icp_agent.ingest import normalize as norm
-from icp_agent.ingest.fields import ROLES
+from icp_agent.ingest.amounts import parse_scale
+from icp_agent.ingest.fields import FIELD_BY_NAME, ROLES
 
 
 @dataclass
@@ -33,6 +33,8 @@ class Mapping:
     files: dict[str, dict[str, str]] = field(default_factory=dict)  # file name -> {header -> field}
     fx: dict[str, float] = field(default_factory=dict)  # ISO code -> units of the reporting currency per unit
     fx_currency: str | None = None  # the reporting currency money is compared in
+    # header or field -> the factor its amounts are multiplied by ("cents" is 0.01): ingest/amounts.py
+    units: dict[str, float] = field(default_factory=dict)
     # field -> {raw label -> stored label}: synonyms no spelling rule can find ("Financial Technology" = "Fintech")
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     # what the files imported so far in this run proved (not a setting): "file: header" -> "dmy" | "mdy", read
@@ -55,13 +57,13 @@ class Mapping:
             raise UserError(
                 f"not valid TOML: {exc}", file=path.name, hint="see README, section 'Mapping file'"
             ) from exc
-        unknown = set(data) - {"columns", "roles", "types", "dates", "files", "fx", "values"}
+        unknown = set(data) - {"columns", "roles", "types", "dates", "files", "fx", "values", "units"}
         if unknown:
             raise UserError(
                 f"unknown section(s) {sorted(unknown)}",
                 file=path.name,
-                hint='sections are [columns], [files."NAME".columns], [roles], [types], [dates], [fx] and '
-                "[values.FIELD]",
+                hint='sections are [columns], [files."NAME".columns], [roles], [types], [dates], [fx], '
+                "[values.FIELD] and [units]",
             )
         files: dict[str, dict[str, str]] = {}
         for name, section in data.get("files", {}).items():
@@ -90,6 +92,10 @@ class Mapping:
                 raise UserError(f"type {kind!r} for {name!r} is not one of {sorted(norm.TYPES)}", file=path.name)
         if mapping.date_order not in (None, *norm.DATE_ORDERS):
             raise UserError(f"[dates] order must be one of {list(norm.DATE_ORDERS)}", file=path.name)
+        units = data.get("units", {})
+        if not isinstance(units, dict):
+            raise UserError("[units] must be a table of column = unit lines", file=path.name, hint='value = "cents"')
+        mapping.units = {str(k): parse_scale(v, path.name, str(k)) for k, v in units.items()}
         fx = dict(data.get("fx", {}))
         if fx:
             reporting = fx.pop("currency", None)
@@ -140,6 +146,16 @@ class Mapping:
                     hint=f"the file's columns are: {', '.join(headers)}",
                 )
         every = {h for headers in headers_by_file.values() for h in headers}
+        mapped = set(self.columns.values()) | {v for cols in self.files.values() for v in cols.values()}
+        unknown_units = [h for h in self.units if h not in every and h not in FIELD_BY_NAME and h not in mapped]
+        if unknown_units and headers_by_file:
+            raise UserError(
+                f"the mapping file's [units] names {unknown_units}, which is no column of the imported file(s) and "
+                f"no field",
+                file=where,
+                column=unknown_units[0],
+                hint='name a column as its header reads ([units] value = "cents") or a field (amount = "cents")',
+            )
         missing = [h for h in self.columns if h not in every]
         if missing and headers_by_file:
             raise UserError(

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from icp_agent.errors import UserError
 from icp_agent.health.rollup import ROLLUP_KINDS
 from icp_agent.ingest.columns import detect_kind
+from icp_agent.ingest.combine import COMBINED_KINDS
 from icp_agent.ingest.interviews import interview_files
 from icp_agent.ingest.linking import link_report
 from icp_agent.ingest.mapping import Mapping
@@ -105,7 +106,13 @@ def plan_import(
         "tickets": tickets,
         "events": events,
     }
-    plan = [PlannedFile(path=str(p), kind=k, reason="named with --" + k, read_as=None) for k, p in named.items() if p]
+    # a flag may name several files (a list): more rows of its kind, combined (ingest/combine.py)
+    plan = [
+        PlannedFile(path=str(p), kind=k, reason="named with --" + k, read_as=None)
+        for k, given in named.items()
+        for p in (given if isinstance(given, (list, tuple)) else [given])
+        if p
+    ]
     taken = {Path(p.path).expanduser().resolve() for p in plan}
     skipped: list[SkippedFile] = []
     if isinstance(paths, (str, Path)):
@@ -201,10 +208,16 @@ def plan_import(
     plan += guessed
     for kind in DATA_KINDS:
         files = [p for p in plan if p.kind == kind]
-        if len(files) > 1:
+        if len(files) > 1 and kind in COMBINED_KINDS:  # more rows of the kind: combined once imported
+            for p in files:
+                p.reason += f"; one of {len(files)} {kind} files, their rows combined"
+        elif len(files) > 1:
+            named_here = all(p.reason == "named with --" + kind for p in files)
             raise UserError(
-                f"{len(files)} files look like {kind}: {', '.join(Path(p.path).name for p in files)}",
-                hint=f"name the right one with --{kind} (and the others with their own flags)",
+                f"{len(files)} files {'named with --' + kind if named_here else 'look like ' + kind}: "
+                f"{', '.join(Path(p.path).name for p in files)}; an import takes one {kind} file",
+                hint=f"name the right one with --{kind} (and the others with their own flags: --prospects for a "
+                "list of companies to score)",
             )
     if not has_accounts and not any(p.kind in ("customers", "deals") for p in plan):
         tables = sorted(p.kind for p in plan if p.kind in ROLLUP_KINDS)

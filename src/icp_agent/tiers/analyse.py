@@ -50,10 +50,12 @@ import duckdb
 import numpy as np
 
 from icp_agent.evidence import Ledger
+from icp_agent.health.deal_kinds import deal_terms
 from icp_agent.health.health_score import (
     HealthConfig,
     build_frame,
     in_row_order,
+    stage_class,
 )
 from icp_agent.icp_document import (
     DataQualityFinding,
@@ -319,6 +321,8 @@ def analyse(
     warnings += [f"health: {health.not_customers_note}"] if health.not_customers_note else []
     warnings += [f"excluded from criteria: {e['reason']}" for e in excluded_fields]
     warnings += [f"data quality: {d['statement']}" for d in data_quality]
+    if inputs.deals and "deal_stage" in columns_of(con, inputs.deals):  # what win rates and ACV counted
+        warnings += [f"deals: {note}" for note in deal_terms(con, inputs.deals, stage_class("d.deal_stage")).notes]
     icp = IcpDocument(
         id=version_id,
         created_at=datetime.now(UTC),

@@ -44,7 +44,9 @@ def health_summary(con, health: HealthResult, config: AnalysisConfig, ledger: Le
             else f"good = the outcome column {health.good_column!r} is true, bad = it is false"
         )
     else:
-        description = "good = won deals, bad = lost deals (each deal with its company's fit fields)"
+        description = "good = won deals, bad = lost deals (each deal with its company's fit fields)" + (
+            f"; {health.note}" if health.note else ""
+        )
     columns = columns_of(con, frame)
     metrics_sql = ["count(*) AS n", *outcome_columns(columns)]
     if "amount" in columns:
