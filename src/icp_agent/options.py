@@ -389,7 +389,7 @@ class ScoreOptions(Options):
         None, description="an icp.json to score with (default: the workspace's ICP)"
     )
     mapping_file: Annotated[OptionalPath, Cli(flags=("--mapping",))] = _file(
-        "a TOML mapping file whose [values.FIELD] tables map the file's labels to the CRM's"
+        "a TOML mapping file: [values.FIELD] maps labels"
     )
     version: Version = None
 

@@ -121,9 +121,7 @@ class ScoreResult(BaseModel):
         default_factory=list,
         description="per field with unseen values: rows, the commonest values, what to do",
     )
-    notes: list[str] = Field(
-        default_factory=list, description="how a multi-valued or location column was read, labels mapped"
-    )
+    notes: list[str] = Field(default_factory=list, description="how a multi-valued or location column was read")
 
 
 def scorecard_dict(icp: IcpDocument) -> dict[str, Any]:
