@@ -223,9 +223,9 @@ def _absent(kind: str, name: str) -> list[str]:
 
 def value_labels(
     icp: IcpDocument, stored: dict[str, dict[str, str]] | None = None, mapping: Mapping | None = None
-) -> dict[str, dict[str, str]]:
+) -> dict[str, dict[str, tuple[str, str]]]:
     """The value mapping a prospect file is scored with: ICP field -> {key of a raw label (`norm.category_key`)
-    -> the stored label}, from `stored` (the `[values.FIELD]` tables the workspace's current snapshots were
+    -> (the raw label as written, the stored label)}, from `stored` (the `[values.FIELD]` tables the workspace's current snapshots were
     imported with, field -> {raw label -> stored label}) then `mapping` (a mapping file for the prospect file,
     whose lines win for the same label).
 
@@ -235,10 +235,10 @@ def value_labels(
     from icp_agent.ingest.mapping import VALUE_MAPPED_TYPES
 
     kinds = icp_fields(icp)
-    labels: dict[str, dict[str, str]] = {}
+    labels: dict[str, dict[str, tuple[str, str]]] = {}
     for name, table in (stored or {}).items():
         if kinds.get(name) in VALUE_MAPPED_TYPES:
-            labels.setdefault(name, {}).update({norm.category_key_text(raw): label for raw, label in table.items()})
+            labels.setdefault(name, {}).update({norm.category_key_text(r): (r, label) for r, label in table.items()})
     where = (mapping.source if mapping else None) or "the mapping"
     for name, table in (mapping.values if mapping else {}).items():
         mapped = sorted(f for f, kind in kinds.items() if kind in VALUE_MAPPED_TYPES)
@@ -256,20 +256,20 @@ def value_labels(
                 hint=f"remove [values.{name}]"
                 + (f"; the ICP's category and list fields: {', '.join(mapped)}" if mapped else ""),
             )
-        labels.setdefault(name, {}).update({norm.category_key_text(raw): label for raw, label in table.items()})
+        labels.setdefault(name, {}).update({norm.category_key_text(r): (r, label) for r, label in table.items()})
     return labels
 
 
-def _mapped_sql(expr: str, labels: dict[str, str] | None) -> str:
+def _mapped_sql(expr: str, labels: dict[str, tuple[str, str]] | None) -> str:
     """SQL: the raw text `expr` as the stored label the value mapping gives its key (`labels`, see `value_labels`),
     else as it is. Evaluated once per distinct value (a field's look-up), never per row."""
     if not labels:
         return expr
-    entries = ", ".join(f"{sql_literal(key)}: {sql_literal(label)}" for key, label in sorted(labels.items()))
+    entries = ", ".join(f"{sql_literal(key)}: {sql_literal(label)}" for key, (_, label) in sorted(labels.items()))
     return f"coalesce(MAP {{{entries}}}[{norm.category_key(expr)}], {expr})"
 
 
-def _mapped_list_sql(expr: str, labels: dict[str, str] | None) -> str:
+def _mapped_list_sql(expr: str, labels: dict[str, tuple[str, str]] | None) -> str:
     """SQL: a list value `expr` ("Salesforce;Slack") with each element mapped (`_mapped_sql`) and joined again by
     the separator `norm.list_elements` splits it on."""
     if not labels:
@@ -280,18 +280,20 @@ def _mapped_list_sql(expr: str, labels: dict[str, str] | None) -> str:
 
 
 def _mapped_note(
-    con: duckdb.DuckDBPyConnection, i: int, name: str, header: str, elements: str, labels: dict[str, str]
+    con: duckdb.DuckDBPyConnection, i: int, name: str, header: str, elements: str, labels: dict[str, tuple[str, str]]
 ) -> str:
     """The note on what the value mapping did to the field scanned as r<i>: per label, the rows holding it (whole
     or as one of its elements: `elements`, SQL of a list of texts over `raw`), most rows first, as the import
-    reports it ("'Advertising' -> 'Agency': 2,626 rows"); or that no value of the column holds a mapped label."""
-    keys = ", ".join(f"({sql_literal(key)}, {sql_literal(label)})" for key, label in sorted(labels.items()))
+    reports it, each label as the mapping writes it ("'Advertising' -> 'Agency': 2,626 rows"); or that no value of the column holds a mapped label."""
+    keys = ", ".join(
+        f"({sql_literal(key)}, {sql_literal(raw)}, {sql_literal(label)})"
+        for key, (raw, label) in sorted(labels.items())
+    )
     found = con.execute(
-        f"WITH m(key, label) AS (VALUES {keys}), x AS (SELECT r{i} AS raw, n FROM _icp_distinct WHERE g{i} = 0 "
+        f"WITH m(key, r, label) AS (VALUES {keys}), x AS (SELECT r{i} AS raw, n FROM _icp_distinct WHERE g{i} = 0 "
         f"AND r{i} IS NOT NULL), e AS (SELECT raw, n, v, {norm.category_key('v')} AS key FROM (SELECT raw, n, "
-        f"unnest({elements}) AS v FROM x)), per AS (SELECT key, raw, any_value(n) AS n, min(v) AS v FROM e "
-        f"GROUP BY key, raw) SELECT arg_max(per.v, per.n), m.label, sum(per.n) AS rows FROM per JOIN m "
-        f"ON m.key = per.key GROUP BY m.key, m.label ORDER BY rows DESC, 1"
+        f"unnest({elements}) AS v FROM x)), per AS (SELECT DISTINCT key, raw, n FROM e) "
+        f"SELECT m.r, m.label, sum(per.n) AS rows FROM per JOIN m ON m.key = per.key GROUP BY ALL ORDER BY rows DESC, 1"
     ).fetchall()
     column = f" (column {header!r})" if header != name else ""
     if not found:
@@ -641,7 +643,7 @@ def scoring_query(
     text_enums: bool = False,
     typed_source: Callable[[dict[str, str]], str] | None = None,
     notes: list[str] | None = None,
-    labels: dict[str, dict[str, str]] | None = None,
+    labels: dict[str, dict[str, tuple[str, str]]] | None = None,
 ) -> tuple[str, dict[str, str], list[str], list[str], int]:
     """Build the per-field look-ups and return (query, used fields, missing fields, replaced columns, rows):
     the query streams `source_sql` into every kept input column plus SCORE_COLUMNS, in the file's order.
@@ -650,7 +652,7 @@ def scoring_query(
     `typed_source` (a CSV) gives the file's table function with some columns read as another type: the used
     columns are then read as their ENUMs. `notes` (a list) receives how the file was read where a column is not
     one plain value (`_choose_columns`, `_location_columns`, `_any_of_parts`) and what the value mapping did.
-    `labels` (`value_labels`: field -> {key of a raw label -> stored label}) translates a category's value, each
+    `labels` (`value_labels`: field -> {key of a raw label -> (raw label, stored label)}) translates a category's value, each
     element of a multi-valued one and each element of a list before it is normalised, once per distinct value.
 
     Each used field's distinct raw values come from ONE scan of the file (GROUPING SETS, which also counts
@@ -773,7 +775,7 @@ def _choose_columns(
     described: list[tuple[str, str]],
     used: dict[str, str],
     notes: list[str] | None,
-    labels: dict[str, dict[str, str]],
+    labels: dict[str, dict[str, tuple[str, str]]],
 ) -> dict[str, str]:
     """`used` (ICP field -> header) with, for a category field two or more of the file's columns name
     ("Industry" beside a data vendor's "Industries"; a header the ICP was built from counts as naming it), the
