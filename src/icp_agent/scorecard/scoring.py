@@ -270,13 +270,11 @@ def _mapped_sql(expr: str, labels: dict[str, tuple[str, str]] | None) -> str:
 
 
 def _mapped_list_sql(expr: str, labels: dict[str, tuple[str, str]] | None) -> str:
-    """SQL: a list value `expr` ("Salesforce;Slack") with each element mapped (`_mapped_sql`) and joined again by
-    the separator `norm.list_elements` splits it on."""
+    """SQL: a list value `expr` ("sfdc, Slack") with each element mapped (`_mapped_sql`), joined again by ";" (the
+    separator `norm.list_elements` splits on first; an element holds none when the value was split on "|" or ",")."""
     if not labels:
         return expr
-    v = norm.null_if_missing(expr)
-    sep = f"(CASE WHEN contains({v}, ';') THEN ';' WHEN contains({v}, '|') THEN '|' ELSE ',' END)"
-    return f"array_to_string(list_transform({norm.list_elements(expr)}, lambda x: {_mapped_sql('x', labels)}), {sep})"
+    return f"array_to_string(list_transform({norm.list_elements(expr)}, lambda x: {_mapped_sql('x', labels)}), ';')"
 
 
 def _mapped_note(
