@@ -419,3 +419,26 @@ def test_a_list_is_mapped_element_by_element():
         f"SELECT {sql} FROM (VALUES ('sfdc; Slack'), ('gsuite|SFDC'), ('Slack'), (NULL)) t(raw)"
     ).fetchall()
     assert [r[0] for r in rows] == [["Salesforce", "Slack"], ["Google Workspace", "Salesforce"], ["Slack"], None]
+
+
+def test_a_score_that_does_not_separate_gives_no_priority_and_says_so(built, tmp_path):
+    """The same ICP with its scorecard judged not to separate on the holdout (separates: false): Tier 2 is medium
+    however high its fit score, Tier 1 stays high, outside the tiers every row is low; a scored file warns."""
+    con, icp = built
+    trusted = {r["_row"]: r for r in _score_table(con, icp)}
+    assert any(r["priority"] == "high" and r["icp_tier"] == 2 for r in trusted.values())  # raised by the score
+    statement = "the fit score does not separate good from not-good customers on held-out data (holdout AUC 0.55)"
+    untrusted_icp = icp.model_copy(deep=True)
+    untrusted_icp.scorecard.separates = False
+    untrusted_icp.scorecard.warnings = [statement, *untrusted_icp.scorecard.warnings]
+    rows = _score_table(con, untrusted_icp)
+    for r in rows:
+        before = trusted[r["_row"]]
+        assert r["fit_score"] == before["fit_score"]  # the score is still shown
+        expected = {1: "high", 2: "medium", None: "low"}[r["icp_tier"]]
+        assert r["priority"] == ("low" if r["disqualified"] else expected), r
+        assert "fit score band" not in r["priority_reason"]
+    result = score_file(untrusted_icp, _prospects(tmp_path), tmp_path / "scored.csv")
+    assert result.warnings[0] == statement + "; the fit_score and grade columns are shown, not to be ranked by"
+    trusted_warnings = score_file(icp, _prospects(tmp_path), tmp_path / "scored2.csv").warnings
+    assert not any("does not separate" in w for w in trusted_warnings)

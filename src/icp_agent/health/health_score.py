@@ -24,6 +24,7 @@ import duckdb
 
 from icp_agent import numbers
 from icp_agent.errors import ArgumentError, DataShapeError, UserError
+from icp_agent.ingest.fields import COMPANY_FIELDS
 from icp_agent.ingest.links import company_key
 from icp_agent.ingest.normalize import boolean
 from icp_agent.sql import columns_of, sql_literal
@@ -879,8 +880,9 @@ def build_deals_frame(
     """One row per deal in `stages`, with its company's fit fields (the customer record's, else the deal's own).
 
     A deal's copy of a field fills in the company's only when the two mean the same thing: the
-    schema's reconciliation (analysis/inputs.py) says so, and their DuckDB types agree (numbers
-    of either kind are read as DOUBLE). Otherwise the customers' field is used alone. `temporary`: see build_frame.
+    schema's reconciliation (schema.py: a company's own field, of one kind) says so, without a schema the field is
+    one of the company's (ingest.fields.COMPANY_FIELDS), and their DuckDB types agree (numbers of either kind are
+    read as DOUBLE). Otherwise the customers' field is used alone. `temporary`: see build_frame.
     """
     deal_columns = columns_of(con, deals)
     if "deal_stage" not in deal_columns:
@@ -913,7 +915,10 @@ def build_deals_frame(
             )
             if len(sources) == 2:
                 a, b = customer_types.get(part), deal_types.get(part)
-                if (schema is not None and not schema.merge_with_deals(name)) or not _same_type(a, b):
+                # the schema says which shared fields are one thing (schema._reconcile); without one, only a
+                # company's own fields are: a same-named field of a deal (Close's status_label) is the deal's
+                merges = schema.merge_with_deals(name) if schema is not None else name in COMPANY_FIELDS
+                if not merges or not _same_type(a, b):
                     fit.append(f"{sources[0]} AS {_q(part)}")  # kept apart: the customers' field alone
                 elif a != b:
                     fit.append(

@@ -70,7 +70,7 @@ from icp_agent.scorecard.emit import (
     is_present,
     value_sql,
 )
-from icp_agent.scorecard.evaluation import band_tables, band_warnings, evaluate
+from icp_agent.scorecard.evaluation import band_tables, band_warnings, evaluate, separation
 from icp_agent.scorecard.model import (
     learn_scorecard,
 )
@@ -108,7 +108,10 @@ def fit_scorecard(
     when the frame has that column, else all. `min_bad` counts rows that are not good. `base_odds`
     defaults to the data's odds of being good, so `base_points` is the average customer's points.
     Returns status "insufficient_data" (with the counts and minimums) instead of an untrustworthy
-    model, and "no_signal" when no field separates good from not-good customers.
+    model, and "no_signal" when no field separates good from not-good customers. With status "ok", "separates"
+    (when the holdout was measured) says whether the score ranks good above not-good on it
+    (evaluation.separation); False comes with the plain statement first among the warnings, and the priority
+    of a scored record then ignores the fit score (scoring.py).
     `screened`: fields the ICP's screen kept out of every criterion (icp.json's excluded_fields:
     outcome-derived or identifier-like); they are left out here too, listed in "excluded" with
     their reason, so the lead score never rests on an outcome in disguise. `neutral_missing`: fields
@@ -183,8 +186,19 @@ def fit_scorecard(
             }
         card["bands"], card["grades"] = band_tables(con, table, card, evaluation)
         stages.advance()
-        warnings = card.pop("warnings") + evaluation["warnings"] + band_warnings(card)
-        return {"status": "ok", **counts, **card, "evaluation": evaluation, "settings": settings, "warnings": warnings}
+        separates, statement = separation(evaluation)
+        warnings = [statement] if statement else []
+        warnings += card.pop("warnings") + evaluation["warnings"] + band_warnings(card)
+        judged = {} if separates is None else {"separates": separates}
+        return {
+            "status": "ok",
+            **counts,
+            **card,
+            **judged,
+            "evaluation": evaluation,
+            "settings": settings,
+            "warnings": warnings,
+        }
     finally:
         con.execute(f"DROP TABLE IF EXISTS {table}")
 

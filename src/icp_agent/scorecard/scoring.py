@@ -402,6 +402,8 @@ def score_plan(icp: IcpDocument, present: set[str]) -> ScorePlan:
     missing = [f"CASE WHEN {part(f, _null_check(f, f in band_fields))} THEN {sql_literal(f)} END" for f in needed]
     card = scorecard_dict(icp)
     scored = card.get("status") == "ok"
+    # a score that does not separate good from bad on its holdout gives no priority (fit.py, evaluation.separation)
+    trusted = scored and card.get("separates") is not False
     columns = present | {f"{f}{s}" for f in present & band_fields for s in ("_min", "_max")}
     inner = [
         ("__icp_tier", f"CASE {' '.join(tier_cases)} END" if tier_cases else "NULL::INTEGER"),
@@ -431,8 +433,11 @@ def score_plan(icp: IcpDocument, present: set[str]) -> ScorePlan:
         ("icp_segment", f"CASE WHEN {disqualified} THEN NULL ELSE __icp_segment END"),
         ("fit_points", "__icp_points"),
         ("fit_score", fit_score),
-        ("priority", priority_sql(tier_sql, disqualified, band)),
-        ("priority_reason", priority_reason_sql(tier_sql, disqualified, "__icp_disqualifier", band)),
+        ("priority", priority_sql(tier_sql, disqualified, band if trusted else None)),
+        (
+            "priority_reason",
+            priority_reason_sql(tier_sql, disqualified, "__icp_disqualifier", band if trusted else None),
+        ),
         ("grade", grade),
         ("fit_reasons", reasons),
         ("unseen_fields", "__icp_unseen"),
@@ -1255,12 +1260,26 @@ def score_file(
         used_fields=used,
         replaced_columns=replaced,
         unseen_values={field: n for field, (n, _) in unseen.items()},
-        warnings=[
+        warnings=untrusted_score_warning(icp)
+        + [
             unseen_warning(icp, field, n, rows_scored, examples, used.get(field))
             for field, (n, examples) in unseen.items()
         ],
         notes=notes,
     )
+
+
+def untrusted_score_warning(icp: IcpDocument) -> list[str]:
+    """The warning every scored file carries when the ICP's scorecard does not separate good from not-good on its
+    holdout (scorecard "separates" false): its fit_score and grade are not to rank by, and priority ignored them."""
+    card = scorecard_dict(icp)
+    if card.get("status") != "ok" or card.get("separates") is not False:
+        return []
+    statement = next((w for w in card.get("warnings") or [] if w.startswith("the fit score does not separate")), None)
+    return [
+        (statement or "the fit score does not separate good from not-good customers on held-out data")
+        + "; the fit_score and grade columns are shown, not to be ranked by"
+    ]
 
 
 def unseen_counts(

@@ -11,7 +11,10 @@ How tiers are built (documented in the ICP document too):
   named with the reason; the minimum support used and why is recorded (icp.json min_support); "is missing" is
   never a criterion, and missingness that over-indexes is a data-quality finding;
 - the minimum support is what the data can detect: the smallest segment in which a rate 1.5x the
-  base rate would be significant at `alpha` with 80% power (`detectable_support`), at least 10;
+  base rate would be significant at `alpha` with 80% power (`detectable_support`), at least 10; in a
+  small book, where that is more than 5% of the entities, it is 5% of them, and no less than the
+  segment a rate twice the base rate needs (support.default_min_support: 643 customers at 20% needed
+  216 for 1.5x, and a segment of 74 churning at 2.9x went unseen);
 - when the entities are deals, one company's deals (renewals, several opportunities) are not independent:
   a pattern must also hold a minimum of distinct companies (the deal minimum at the data's mean deals per
   company, support.min_companies), and its p-value allows for the clustering (Rao-Scott design effect, clusters.py);
@@ -95,7 +98,13 @@ from icp_agent.tiers.specs import (
     field_specs,
     with_values,
 )
-from icp_agent.tiers.support import detectable_support, few_companies_flag, min_companies, min_support_note
+from icp_agent.tiers.support import (
+    default_min_support,
+    few_companies_flag,
+    min_companies,
+    min_support_note,
+    strong_below_support,
+)
 
 
 @dataclass
@@ -107,6 +116,8 @@ class AnalysisConfig:
     alpha: float = 0.05
     min_support: int | None = None  # default: detectable_support (what the data can detect), at least 10
     detectable_lift: float = 1.5  # the effect the default minimum support is sized to detect
+    support_share: float = 0.05  # ... unless that segment is larger than this share of the entities (a small book)
+    strong_lift: float = 2.0  # ... when the minimum is then no smaller than the segment this effect needs
     power: float = 0.8
     max_segments: int = 3
     max_disqualifiers: int = 5
@@ -176,13 +187,7 @@ def analyse(
         f"FROM {frame} WHERE cohort IS NOT NULL{order}"
     )
     n_rows, n_good, n_bad = con.execute(f"SELECT count(*), count_if(good), count_if(bad) FROM {relation}").fetchall()[0]
-    min_support = config.min_support or max(
-        10,
-        min(
-            detectable_support(n_rows, n_good / max(n_rows, 1), config.alpha, config.power, config.detectable_lift),
-            detectable_support(n_rows, n_bad / max(n_rows, 1), config.alpha, config.power, config.detectable_lift),
-        ),
-    )
+    min_support = config.min_support or default_min_support(n_rows, n_good, n_bad, config)
     # deal level: a company's deals are not independent (tiers/clusters.py); support is also counted in companies
     clusters = (
         company_clusters(con, f"(SELECT * FROM {frame} WHERE cohort IS NOT NULL)", company_key_sql(con, frame))
@@ -301,7 +306,15 @@ def analyse(
         for c in good_candidates[:15] + bad_candidates[:15]
     ]
     status: Literal["ok", "no_significant_icp"] = "ok" if tiers else "no_significant_icp"
-    reason = None if tiers else explain_no_icp(good_candidates, health, config, ledger, excluded_fields)
+    below = None
+    if not tiers:  # a strong effect the minimum support kept out must not read as "the data is too small"
+        categories = [s.name for s in screen.kept if s.kind == "category"]
+        below = strong_below_support(
+            con, f"(SELECT * FROM {frame} WHERE cohort IS NOT NULL)", categories, min_support, config.alpha
+        )
+    reason = (
+        None if tiers else explain_no_icp(good_candidates, health, config, ledger, excluded_fields, below, min_support)
+    )
     warnings = [f"{t.name}: {flag}" for t in tiers for flag in t.flags]
     warnings += [f"health: {health.not_customers_note}"] if health.not_customers_note else []
     warnings += [f"excluded from criteria: {e['reason']}" for e in excluded_fields]
