@@ -4,6 +4,7 @@ light start."""
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -158,6 +159,41 @@ def test_score_with_an_icp_file_needs_no_workspace_and_makes_none(demo_dir, in_d
                      "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["rows"] == 50_000 and (folder / "s2.csv").exists()
+
+
+def test_score_prospects_maps_labels_as_the_workspace_was_imported_and_by_a_mapping_file(demo_dir, in_demo, tmp_path):
+    """A workspace imported with [values.FIELD] tables scores a prospect file through them (a list element by
+    element), a --mapping file adds its own, and each label mapped is counted in the notes; a table the ICP
+    cannot use is a user error."""
+    ws = str(tmp_path / "w.duckdb")
+    (tmp_path / "c.csv").write_text("Record ID,Company name,Industry,Technologies\n1,Acme,SaaS,SFDC\n2,Bolt,Retail,Zoom\n")
+    (tmp_path / "m.toml").write_text('[values.industry]\nSaaS = "Computer Software"\n[values.technologies]\nSFDC = "Salesforce"\n')
+    in_demo("import-data", "--workspace", ws, "--customers", str(tmp_path / "c.csv"), "--mapping", str(tmp_path / "m.toml"))
+    (tmp_path / "p.csv").write_text("Company Name,# Employees,Industry,Technologies\nAcme,120,saas,\"sfdc, Slack\"\n"
+                                    "Bolt,120,Advertising Services,Zoom\nCore,120,SaaS,Zoom\n")
+
+    def score(*extra: str) -> tuple[dict, list[tuple[str, str, str]]]:
+        result = in_demo("score-prospects", str(tmp_path / "p.csv"), "--workspace", ws, "--icp", "icp-demo/icp.json",
+                         "--out", str(tmp_path / "s.csv"), "--json", *extra)
+        assert result.exit_code == 0, result.output
+        with (tmp_path / "s.csv").open() as f:
+            rows = [(r["Company Name"], r["icp_tier"], r["disqualified_by"]) for r in csv.DictReader(f)]
+        return json.loads(result.stdout), rows
+
+    summary, rows = score()
+    assert rows == [("Acme", "1", ""), ("Bolt", "", ""), ("Core", "", "")]
+    assert "technologies (column 'Technologies'): labels mapped ([values.technologies]): 'SFDC' -> 'Salesforce': 1 row" \
+        in summary["notes"]
+    (tmp_path / "vendor.toml").write_text('[values.industry]\n"Advertising Services" = "Marketing and Advertising"\n')
+    summary, rows = score("--mapping", str(tmp_path / "vendor.toml"))
+    assert rows == [("Acme", "1", ""), ("Bolt", "", "industry = Marketing and Advertising"), ("Core", "", "")]
+    assert ("industry (column 'Industry'): labels mapped ([values.industry]): 'SaaS' -> 'Computer Software': 2 rows; "
+            "'Advertising Services' -> 'Marketing and Advertising': 1 row") in summary["notes"]
+    (tmp_path / "bad.toml").write_text('[values.lead_source]\nWeb = "Inbound"\n')
+    bad = in_demo("score-prospects", str(tmp_path / "p.csv"), "--icp", "icp-demo/icp.json", "--out",
+                  str(tmp_path / "s2.csv"), "--mapping", str(tmp_path / "bad.toml"))
+    assert bad.exit_code == 2 and "[values.lead_source] names a field the ICP does not score on" in bad.output
+    assert "Traceback" not in bad.output and not (tmp_path / "s2.csv").exists()
 
 
 @pytest.mark.parametrize("args,needle", [

@@ -64,8 +64,8 @@ def test_no_synonym_is_claimed_by_two_fields():
 
 from icp_agent import toolkit  # noqa: E402
 from icp_agent.errors import UserError  # noqa: E402
-from icp_agent.ingest.fields import FIELD_BY_NAME, KIND_SYNONYMS  # noqa: E402
 from icp_agent.ingest.columns import detect_kind, plan_columns  # noqa: E402
+from icp_agent.ingest.fields import FIELD_BY_NAME, KIND_SYNONYMS  # noqa: E402
 from icp_agent.ingest.mapping import Mapping  # noqa: E402
 
 KIND_HEADERS = [
@@ -263,3 +263,33 @@ def test_a_value_mapping_must_name_a_category_or_list_field_of_the_import(write,
         result = cli("import-data", "--customers", str(data), "--mapping", str(write("m.toml", toml)), expect=2)
         assert message in result.stderr and "Traceback" not in result.stderr
     assert "customers" not in cli.json("inspect-workspace")["current"]  # nothing half-done is stored
+
+
+def test_the_value_mapping_is_kept_with_each_snapshot_for_scoring(ws, write):
+    """Each import report keeps the [values.FIELD] tables of its file's fields (value_map); score_prospects reads
+    those of the current snapshots (stored_value_maps), the later import winning a label both map."""
+    from icp_agent.toolkit import stored_value_maps
+
+    mapping = write(
+        "m.toml", '[values.industry]\n"Fin Tech" = "Fintech"\nPayments = "Fintech"\n[values.technologies]\nSFDC = "Salesforce"\n'
+    )
+    companies = write("c.csv", "Record ID,Company name,Industry\n1,Acme,Fin Tech\n2,Bolt,Retail\n")
+    deals = write("d.csv", "Deal ID,Record ID,Stage,Amount,Technologies\nD1,1,Closed Won,10,SFDC\n")
+    reports = toolkit.import_data(ws, customers=companies, deals=deals, mapping_file=mapping).reports
+    assert {r.kind: r.value_map for r in reports} == {
+        "customers": {"industry": {"Fin Tech": "Fintech", "Payments": "Fintech"}},  # the file has no technologies
+        "deals": {"technologies": {"SFDC": "Salesforce"}},
+    }
+    assert stored_value_maps(ws) == {
+        "industry": {"Fin Tech": "Fintech", "Payments": "Fintech"},
+        "technologies": {"SFDC": "Salesforce"},
+    }
+    later = write("m2.toml", '[values.industry]\n"Fin Tech" = "Financial Services"\n"Shops" = "Retail"\n')
+    toolkit.import_data(ws, prospects=write("p.csv", "Company name,Industry\nCore,Shops\n"), mapping_file=later)
+    assert stored_value_maps(ws)["industry"] == {"Fin Tech": "Financial Services", "Payments": "Fintech", "Shops": "Retail"}
+    # a new customers snapshot without a mapping: only the prospects' table is current
+    toolkit.import_data(ws, customers=write("c2.csv", "Record ID,Company name,Industry\n3,Dune,Retail\n"))
+    assert stored_value_maps(ws) == {
+        "industry": {"Fin Tech": "Financial Services", "Shops": "Retail"},
+        "technologies": {"SFDC": "Salesforce"},
+    }

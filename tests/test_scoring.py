@@ -12,10 +12,13 @@ import pytest
 
 from icp_agent.errors import UserError
 from icp_agent.icp_document import Scorecard
+from icp_agent.ingest import normalize as norm
+from icp_agent.ingest.mapping import Mapping
 from icp_agent.scorecard.emit import scorecard_select_sql
 from icp_agent.scorecard.fit import fit_scorecard
 from icp_agent.scorecard.scoring import (
     SCORE_COLUMNS,
+    _mapped_list_sql,
     icp_fields,
     match_fields,
     rule_fields,
@@ -312,6 +315,110 @@ def test_the_column_the_icp_was_built_from_competes_with_a_synonym(built, tmp_pa
     result = score_file(icp, source, tmp_path / "scored.csv")
     assert result.used_fields["industry"] == "Market Segment"
     assert (result.by_tier, result.disqualified) == ({"none": 1, "tier 1": 1}, 1)
+
+
+def test_a_value_mapping_translates_another_tools_labels(built, tmp_path):
+    """A LinkedIn-style list ('Computer Software', 'Hospital & Health Care') scored with a mapping file's
+    [values.industry]: labels match whatever their case or spacing, a multi-valued cell is mapped element by
+    element, an unmapped label stays unseen, and the note counts the rows per label as the import does."""
+    _, icp = built
+    source = _write(
+        tmp_path / "linkedin.csv",
+        ["Company", "Industry", "Headcount"],
+        [
+            ("Acme", "computer  software", "560"),  # -> Software: Tier 1
+            ("Bolt", "Hospital & Health Care", "100"),  # -> Health: disqualified
+            ("Core", "Internet | Retailers", "100"),  # Retailers -> Retail (one element of two): disqualified
+            ("Dune", "Management Consulting", "100"),  # not mapped: unseen
+            ("Echo", "Computer Software", "100"),  # Tier 2
+        ],
+    )
+    toml = tmp_path / "linkedin.toml"
+    toml.write_text(
+        '[values.industry]\n"Computer Software" = "Software"\n"Hospital & Health Care" = "Health"\n'
+        '"Retailers" = "Retail"\n"Oil & Energy" = "Energy"\n'
+    )
+    out = tmp_path / "scored.csv"
+    result = score_file(icp, source, out, mapping=Mapping.load(toml))
+    with out.open() as f:
+        scored = {r["Company"]: r for r in csv.DictReader(f)}
+    assert [(n, r["icp_tier"], r["disqualified"].lower()) for n, r in scored.items()] == [
+        ("Acme", "1", "false"),
+        ("Bolt", "", "true"),
+        ("Core", "", "true"),
+        ("Dune", "", "false"),
+        ("Echo", "2", "false"),
+    ]
+    assert scored["Bolt"]["disqualified_by"] == "industry = Health"
+    assert result.unseen_values == {"industry": 1}
+    assert [r["unseen_fields"] for r in scored.values()] == ["", "", "", "industry", ""]
+    assert (
+        "industry (column 'Industry'): labels mapped ([values.industry]): 'Computer Software' -> 'Software': 2 rows; "
+        "'Hospital & Health Care' -> 'Health': 1 row; 'Retailers' -> 'Retail': 1 row" in result.notes
+    )
+    # a mapped label scores exactly as the CRM's own label
+    plain = _write(tmp_path / "plain.csv", ["Company", "Industry", "Headcount"], [("Acme", "Software", "560")])
+    score_file(icp, plain, tmp_path / "plain_scored.csv")
+    with (tmp_path / "plain_scored.csv").open() as f:
+        assert next(csv.DictReader(f))["fit_points"] == scored["Acme"]["fit_points"]
+    # the unseen warning points to the mapping file
+    assert "[values.industry] table in a mapping file (score-prospects --mapping FILE" in result.warnings[0]
+
+
+def test_the_workspaces_value_mapping_applies_and_a_mapping_file_wins(built, tmp_path):
+    """The [values] tables the workspace was imported with translate the file's labels (those on fields the ICP
+    does not read are left alone); a mapping file's line for the same label wins."""
+    _, icp = built
+    source = _write(
+        tmp_path / "p.csv",
+        ["Company", "Sector", "Headcount"],
+        [("Acme", "IT Services", "560"), ("Bolt", "Pharma", "90")],
+    )
+    stored = {"industry": {"it services": "Software", "Pharma": "Health"}, "lead_source": {"Web": "Inbound"}}
+    out = tmp_path / "scored.csv"
+    result = score_file(icp, source, out, stored_values=stored)
+    assert (result.by_tier, result.disqualified) == ({"none": 1, "tier 1": 1}, 1)
+    assert result.notes == [
+        "industry (column 'Sector'): labels mapped ([values.industry]): 'Pharma' -> 'Health': 1 row; "
+        "'it services' -> 'Software': 1 row"
+    ]
+    toml = tmp_path / "m.toml"
+    toml.write_text('[values.industry]\n"PHARMA" = "Retail"\n')
+    score_file(icp, source, out, stored_values=stored, mapping=Mapping.load(toml))
+    with out.open() as f:
+        assert [r["disqualified_by"] for r in csv.DictReader(f)] == ["", "industry in {Media, Retail}"]
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('[values.lead_source]\nWeb = "Inbound"\n', r"\[values.lead_source\] names a field the ICP does not score on"),
+        ('[values.headcount]\n"10" = "small"\n', r"\[values.headcount\] maps the labels of a number field"),
+        ('[values.industry]\n"Fin Tech" = "Fintech"\n"FinTech" = "Finance"\n', "are one label"),
+    ],
+)
+def test_a_bad_value_mapping_is_an_error_naming_the_file(built, tmp_path, toml, message):
+    _, icp = built
+    path = tmp_path / "vendor.toml"
+    path.write_text(toml)
+    out = tmp_path / "scored.csv"
+    with pytest.raises(UserError, match=message) as e:
+        score_file(icp, _prospects(tmp_path), out, mapping=Mapping.load(path))
+    assert e.value.file == "vendor.toml"
+    assert not out.exists()
+
+
+def test_a_list_is_mapped_element_by_element():
+    """A list field (technologies) is translated per element before it is split and normalised as import does."""
+    labels = {
+        norm.category_key_text(raw): (raw, label)
+        for raw, label in {"SFDC": "Salesforce", "G Suite": "Google Workspace"}.items()
+    }
+    sql = norm.text_list(_mapped_list_sql("raw", labels))
+    rows = duckdb.sql(
+        f"SELECT {sql} FROM (VALUES ('sfdc; Slack'), ('gsuite|SFDC'), ('Slack'), (NULL)) t(raw)"
+    ).fetchall()
+    assert [r[0] for r in rows] == [["Salesforce", "Slack"], ["Google Workspace", "Salesforce"], ["Slack"], None]
 
 
 def test_a_score_that_does_not_separate_gives_no_priority_and_says_so(built, tmp_path):

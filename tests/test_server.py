@@ -336,6 +336,17 @@ async def test_score_prospects_and_compare_versions(demo):
         outside = await fails(client, "score_prospects", {"input_path": "demo/prospects.csv",
                                                           "output_path": "/tmp/icp-agent-scored.csv"})
         assert "outside the folders" in outside and not Path("/tmp/icp-agent-scored.csv").exists()
+        # mapping_file is resolved against the data roots like the other paths, and its labels are mapped
+        (demo.root / "vendor.toml").write_text(
+            '[values.industry]\n"Staffing & Recruiting" = "Marketing and Advertising"\n'
+        )
+        mapped = await call(client, "score_prospects", {"input_path": "demo/prospects.csv", "mapping_file":
+                                                        str(demo.root / "vendor.toml"), "output_path": str(demo.root / "m.csv")})
+        assert mapped["disqualified"] > scored["disqualified"]
+        assert any("labels mapped ([values.industry]): 'Staffing & Recruiting' -> 'Marketing and Advertising'" in n
+                   for n in mapped["notes"])
+        assert "outside the folders" in await fails(client, "score_prospects", {
+            "input_path": "demo/prospects.csv", "mapping_file": "/tmp/vendor.toml", "output_path": "m2.csv"})
         same = await call(client, "diff_icp_versions", {"old": version, "new": version})
         assert (same["old"], same["new"]) == (version, version) and same["recommendation"] and same["why"]
         assert "no ICP version 'icp-nope'" in await fails(client, "diff_icp_versions", {"old": "icp-nope",
@@ -496,7 +507,10 @@ async def test_argument_errors_name_the_argument_meant(empty, mode):
             "- path: not an argument of score_prospects; did you mean input_path?",
             "- input_path: required but not given: a non-empty string (the prospect file (CSV, Parquet or JSON lines))",
         ]
-        assert "score_prospects takes: input_path (required), output_path (required), icp_path, version." in text
+        assert (
+            "score_prospects takes: input_path (required), output_path (required), icp_path, mapping_file, version."
+            in text
+        )
         # a misspelt optional argument used to be dropped and the tool run with its default
         assert argument_lines(await fails(client, "list_icp_versions", {"limt": 3})) == [
             "- limt: not an argument of list_icp_versions; did you mean limit?"]

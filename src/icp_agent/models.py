@@ -95,6 +95,9 @@ class ImportReport(BaseModel):
     )
     furniture: list[FurnitureRow] = Field(default_factory=list, description="the first furniture lines dropped")
     sheet: str | None = Field(None, description="the worksheet read, for an Excel workbook")
+    value_map: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="[values] used: field -> {raw: label}"
+    )
 
 
 class AmbiguousKey(TypedDict):

@@ -375,7 +375,7 @@ class DiffOptions(Options):
 
 
 class ScoreOptions(Options):
-    """score_prospects' options: the prospect file, the output file and the ICP to score with."""
+    """score_prospects' options: the prospect file, the output file, the ICP to score with, a value mapping."""
 
     input_path: Annotated[Path, Cli(argument=True, metavar="PROSPECTS")] = Field(
         description="the prospect file (CSV, Parquet or JSON lines)"
@@ -386,6 +386,9 @@ class ScoreOptions(Options):
     )
     icp_path: Annotated[OptionalPath, Cli(flags=("--icp",))] = Field(
         None, description="an icp.json to score with (default: the workspace's ICP)"
+    )
+    mapping_file: Annotated[OptionalPath, Cli(flags=("--mapping",))] = _file(
+        "a TOML mapping file: [values.FIELD] maps labels"
     )
     version: Version = None
 

@@ -10,6 +10,7 @@ scorecard/labels.py, evidence.py, drafting/store.py) and are re-exported here fo
 from __future__ import annotations
 
 import functools
+import json
 import os
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -903,25 +904,47 @@ def _score_prospects(ws: Workspace | None, params: ScoreOptions, progress: Progr
 
     The output may not replace the input, the icp.json, the workspace file, or any file (or interview folder)
     the workspace recorded as an import: UserError says which. An unreadable path (too long, no permission)
-    is a UserError naming the argument, never a bare OSError."""
+    is a UserError naming the argument, never a bare OSError.
+
+    Labels are translated as the workspace's current snapshots were imported (their mapping's `[values.FIELD]`
+    tables, `stored_value_maps`), then by `mapping_file`'s tables (a prospect file from another tool), whose
+    lines win; a mapping file is read and checked as import_data reads it."""
     from icp_agent.scorecard.scoring import score_file
 
     input_path, output_path, icp_path = params.input_path, params.output_path, params.icp_path
     try:
-        check_output_path(output_path, [Path(input_path)] + ([Path(icp_path)] if icp_path else []), ws)
+        extra = [Path(p) for p in (icp_path, params.mapping_file) if p]
+        check_output_path(output_path, [Path(input_path), *extra], ws)
+        mapping = Mapping.load(params.mapping_file) if params.mapping_file else None
+        stored = stored_value_maps(ws) if ws is not None and ws.path.exists() else {}
         if icp_path is not None:
             icp = load_icp(icp_path)
         elif ws is not None:
             icp = get_icp(ws, params.version)
         else:
             raise UserError("no ICP to score with", hint="pass --icp icp.json (or a workspace with an ICP built)")
-        return score_file(icp, input_path, output_path, progress)
+        return score_file(icp, input_path, output_path, progress, stored_values=stored, mapping=mapping)
     except OSError as exc:  # a path the OS refuses: say which and why, rather than fail without a message
         raise UserError(
             f"cannot use the path: {exc.strerror or exc}",
             file=str(exc.filename or output_path),
             hint="check the path's length, spelling and permissions",
         ) from exc
+
+
+def stored_value_maps(ws: Workspace) -> dict[str, dict[str, str]]:
+    """The `[values.FIELD]` tables the workspace's current snapshots were imported with (each import report's
+    value_map): field -> {raw label -> stored label}; where two snapshots map one label, the later import wins."""
+    with ws.read() as con:
+        reports = con.execute(
+            "SELECT i.report FROM current_snapshot c JOIN imports i USING (import_id) ORDER BY i.imported_at"
+        ).fetchall()
+    tables: dict[str, dict[str, str]] = {}
+    for (report,) in reports:
+        data = json.loads(report) if report else {}
+        for name, table in ((data.get("value_map") if isinstance(data, dict) else None) or {}).items():
+            tables.setdefault(name, {}).update(table)
+    return tables
 
 
 def score_prospects(*args: Any, ws: Workspace | None = None, **fields: Any) -> Any:

@@ -589,6 +589,7 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
             roots.resolve(params.output_path, "output_path"),
         )
         icp_path = path_or_none(params.icp_path, "icp_path")
+        mapping_file = path_or_none(params.mapping_file, "mapping_file")
         toolkit.check_output_path(output, [source], workspace)  # never a source, the input or the workspace
         replaceable_output(output, default_out)
         chosen = params.model_copy(
@@ -596,6 +597,7 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
                 "input_path": str(source),
                 "output_path": str(output),
                 "icp_path": str(icp_path) if icp_path else None,
+                "mapping_file": str(mapping_file) if mapping_file else None,
             }
         )
         return await _with_progress(ctx, lambda progress: toolkit.score_prospects(workspace, chosen, progress=progress))

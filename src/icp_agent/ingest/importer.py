@@ -162,6 +162,8 @@ def import_into(
     report.furniture_dropped = source.furniture_count
     report.furniture = [FurnitureRow(**f) for f in source.furniture]
     report.sheet = source.sheet
+    # kept with the snapshot: score_prospects translates a prospect file's labels as this import did
+    report.value_map = {c.field: mapping.values[c.field] for c in report.columns if c.field in mapping.values}
     con.execute(
         "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [

@@ -221,6 +221,85 @@ def _absent(kind: str, name: str) -> list[str]:
     return [f"NULL::{sql_type} AS {_q(name)}"]
 
 
+def value_labels(
+    icp: IcpDocument, stored: dict[str, dict[str, str]] | None = None, mapping: Mapping | None = None
+) -> dict[str, dict[str, tuple[str, str]]]:
+    """The value mapping a prospect file is scored with: ICP field -> {key of a raw label (`norm.category_key`)
+    -> (the raw label as written, the stored label)}, from `stored` (the `[values.FIELD]` tables the workspace's current snapshots were
+    imported with, field -> {raw label -> stored label}) then `mapping` (a mapping file for the prospect file,
+    whose lines win for the same label).
+
+    `stored` tables on fields the ICP does not read as a category or list are left out (they concern other
+    files). A `mapping` table is checked as import checks it: a field the ICP does not read, or reads as
+    neither a category nor a list, is a UserError naming the mapping file and the entry."""
+    from icp_agent.ingest.mapping import VALUE_MAPPED_TYPES
+
+    kinds = icp_fields(icp)
+    labels: dict[str, dict[str, tuple[str, str]]] = {}
+    for name, table in (stored or {}).items():
+        if kinds.get(name) in VALUE_MAPPED_TYPES:
+            labels.setdefault(name, {}).update({norm.category_key_text(r): (r, label) for r, label in table.items()})
+    where = (mapping.source if mapping else None) or "the mapping"
+    for name, table in (mapping.values if mapping else {}).items():
+        mapped = sorted(f for f, kind in kinds.items() if kind in VALUE_MAPPED_TYPES)
+        if name not in kinds:
+            raise UserError(
+                f"[values.{name}] names a field the ICP does not score on",
+                file=where,
+                hint=f"use a field of the ICP: {', '.join(mapped) or '(it reads no category or list field)'}",
+            )
+        if kinds[name] not in VALUE_MAPPED_TYPES:
+            raise UserError(
+                f"[values.{name}] maps the labels of a {kinds[name]} field: only categories and lists have labels "
+                f"to map",
+                file=where,
+                hint=f"remove [values.{name}]"
+                + (f"; the ICP's category and list fields: {', '.join(mapped)}" if mapped else ""),
+            )
+        labels.setdefault(name, {}).update({norm.category_key_text(r): (r, label) for r, label in table.items()})
+    return labels
+
+
+def _mapped_sql(expr: str, labels: dict[str, tuple[str, str]] | None) -> str:
+    """SQL: the raw text `expr` as the stored label the value mapping gives its key (`labels`, see `value_labels`),
+    else as it is. Evaluated once per distinct value (a field's look-up), never per row."""
+    if not labels:
+        return expr
+    entries = ", ".join(f"{sql_literal(key)}: {sql_literal(label)}" for key, (_, label) in sorted(labels.items()))
+    return f"coalesce(MAP {{{entries}}}[{norm.category_key(expr)}], {expr})"
+
+
+def _mapped_list_sql(expr: str, labels: dict[str, tuple[str, str]] | None) -> str:
+    """SQL: a list value `expr` ("sfdc, Slack") with each element mapped (`_mapped_sql`), joined again by ";" (the
+    separator `norm.list_elements` splits on first; an element holds none when the value was split on "|" or ",")."""
+    if not labels:
+        return expr
+    return f"array_to_string(list_transform({norm.list_elements(expr)}, lambda x: {_mapped_sql('x', labels)}), ';')"
+
+
+def _mapped_note(
+    con: duckdb.DuckDBPyConnection, i: int, name: str, header: str, elements: str, labels: dict[str, tuple[str, str]]
+) -> str:
+    """The note on what the value mapping did to the field scanned as r<i>: per label, the rows holding it (whole
+    or as one of its elements: `elements`, SQL of a list of texts over `raw`), most rows first, as the import
+    reports it, each label as the mapping writes it ("'Advertising' -> 'Agency': 2,626 rows"); or that no value of the column holds a mapped label."""
+    keys = ", ".join(
+        f"({sql_literal(key)}, {sql_literal(raw)}, {sql_literal(label)})"
+        for key, (raw, label) in sorted(labels.items())
+    )
+    found = con.execute(
+        f"WITH m(key, r, label) AS (VALUES {keys}), x AS (SELECT r{i} AS raw, n FROM _icp_distinct WHERE g{i} = 0 "
+        f"AND r{i} IS NOT NULL), e AS (SELECT raw, n, v, {norm.category_key('v')} AS key FROM (SELECT raw, n, "
+        f"unnest({elements}) AS v FROM x)), per AS (SELECT DISTINCT key, raw, n FROM e) "
+        f"SELECT m.r, m.label, sum(per.n) AS rows FROM per JOIN m ON m.key = per.key GROUP BY ALL ORDER BY rows DESC, 1"
+    ).fetchall()
+    column = f" (column {header!r})" if header != name else ""
+    if not found:
+        return f"{name}{column}: no value holds a label of the value mapping ([values.{name}])"
+    shown = "; ".join(f"{raw!r} -> {label!r}: {int(n):,} row{'s' if n != 1 else ''}" for raw, label, n in found)
+    return f"{name}{column}: labels mapped ([values.{name}]): {shown}"
+
+
 def scored_relation(icp: IcpDocument, relation: str, columns: list[str] | set[str]) -> str:
     """`relation` (a table or parenthesised query with the columns `columns`, normalised as an import stores
     them) with SCORE_COLUMNS appended: the ONE scoring of a stored table (CRM files, scoring matrix).
@@ -567,6 +646,7 @@ def scoring_query(
     text_enums: bool = False,
     typed_source: Callable[[dict[str, str]], str] | None = None,
     notes: list[str] | None = None,
+    labels: dict[str, dict[str, tuple[str, str]]] | None = None,
 ) -> tuple[str, dict[str, str], list[str], list[str], int]:
     """Build the per-field look-ups and return (query, used fields, missing fields, replaced columns, rows):
     the query streams `source_sql` into every kept input column plus SCORE_COLUMNS, in the file's order.
@@ -574,7 +654,9 @@ def scoring_query(
     written far faster); without, every text column is VARCHAR (a CSV's cells are neutralised per type).
     `typed_source` (a CSV) gives the file's table function with some columns read as another type: the used
     columns are then read as their ENUMs. `notes` (a list) receives how the file was read where a column is not
-    one plain value (`_choose_columns`, `_location_columns`, `_any_of_parts`).
+    one plain value (`_choose_columns`, `_location_columns`, `_any_of_parts`) and what the value mapping did.
+    `labels` (`value_labels`: field -> {key of a raw label -> (raw label, stored label)}) translates a category's value, each
+    element of a multi-valued one and each element of a list before it is normalised, once per distinct value.
 
     Each used field's distinct raw values come from ONE scan of the file (GROUPING SETS, which also counts
     the rows) and are normalised once by the importer's normaliser (TEMP table `_icp_lk_<i>`); the score's
@@ -586,7 +668,8 @@ def scoring_query(
     headers = [name for name, _ in described]
     types = dict(described)
     fields = icp_fields(icp)
-    used = _choose_columns(con, icp, source_sql, described, match_fields(icp, headers), notes)
+    labels = labels or {}
+    used = _choose_columns(con, icp, source_sql, described, match_fields(icp, headers), notes, labels)
     derived = _location_columns(con, icp, source_sql, described, used, notes)
     used |= {f: header for f, (header, _) in derived.items()}
     missing = sorted(rule_fields(icp) - set(used))  # what the note names: fields a rule reads, not considered ones
@@ -621,6 +704,7 @@ def scoring_query(
             continue
         i = order.index(name)
         column = _planned(name, kind, used[name])
+        mapped = labels.get(name)
         typed = ", ".join(f"{expr} AS {_q(alias)}" for alias, expr in _normalised(column, shown.get(name, set())))
         # every distinct raw value, NULL included (a row without a value has parts too: a missing bin)
         values = f"SELECT r{i} AS raw FROM _icp_distinct WHERE g{i} = 0 UNION SELECT NULL"
@@ -628,15 +712,20 @@ def scoring_query(
         if several:  # "FinTech, Payments": the whole value and each of its elements, normalised once each
             con.execute(
                 f"CREATE OR REPLACE TEMP TABLE _icp_lk_{i} AS SELECT whole AS raw, e, {', '.join(unpacked(column))} "
-                f"FROM (SELECT whole, e, {typed} FROM (SELECT whole, x.v AS raw, x.e AS e FROM (SELECT raw AS whole, "
-                f"unnest({_elements('raw')}) AS x FROM ({values}))))"
+                f"FROM (SELECT whole, e, {typed} FROM (SELECT whole, {_mapped_sql('x.v', mapped)} AS raw, x.e AS e "
+                f"FROM (SELECT raw AS whole, unnest({_elements('raw')}) AS x FROM ({values}))))"
             )
+            elements = f"list_transform({_elements('raw')}, lambda x: x.v)"
         else:  # a location's part ("City, Region, Country") is read from its whole value, once per value
             part = derived[name][1] if name in derived else "raw"
+            elements = f"[{part}]" if kind == "category" else norm.list_elements("raw")
+            part = _mapped_sql(part, mapped) if kind == "category" else _mapped_list_sql(part, mapped)
             con.execute(
                 f"CREATE OR REPLACE TEMP TABLE _icp_lk_{i} AS SELECT whole AS raw, {', '.join(unpacked(column))} "
                 f"FROM (SELECT whole, {typed} FROM (SELECT raw AS whole, {part} AS raw FROM ({values})))"
             )
+        if mapped and notes is not None:
+            notes.append(_mapped_note(con, i, name, used[name], elements, mapped))
         if name == "country" and kind == "category":  # the importer's country names ("UK" = "United Kingdom")
             norm.canonical_countries(con, f"_icp_lk_{i}", name)
         if name == "region" and kind == "category":  # "California" where the CRM wrote "CA"
@@ -689,13 +778,14 @@ def _choose_columns(
     described: list[tuple[str, str]],
     used: dict[str, str],
     notes: list[str] | None,
+    labels: dict[str, dict[str, tuple[str, str]]],
 ) -> dict[str, str]:
     """`used` (ICP field -> header) with, for a category field two or more of the file's columns name
     ("Industry" beside a data vendor's "Industries"; a header the ICP was built from counts as naming it), the
     column whose values match the ICP's best: the most non-empty rows holding a value the ICP knows (whole, or
     one of its elements), then the fewest rows holding several values, then the first. One scan of each
-    candidate column's distinct values; the choice is said in `notes`. A field one column names is left as
-    matched."""
+    candidate column's distinct values, read through the value mapping (`labels`); the choice is said in `notes`.
+    A field one column names is left as matched."""
     from icp_agent.ingest.fields import canonical_field
 
     kinds = icp_fields(icp)
@@ -715,7 +805,7 @@ def _choose_columns(
         ]
         if not others:
             continue
-        value = norm.category("x.v", shown.get(field, set()))
+        value = norm.category(_mapped_sql("x.v", labels.get(field)), shown.get(field, set()))
         known = _known_sql(value, shown.get(field, set()))
         scores = []
         for position, candidate in enumerate([header, *others]):
@@ -1048,7 +1138,13 @@ def _combined_query(
 
 
 def score_file(
-    icp: IcpDocument, input_path: str | Path, output_path: str | Path, progress: Callable[..., None] | None = None
+    icp: IcpDocument,
+    input_path: str | Path,
+    output_path: str | Path,
+    progress: Callable[..., None] | None = None,
+    *,
+    stored_values: dict[str, dict[str, str]] | None = None,
+    mapping: Mapping | None = None,
 ) -> ScoreResult:
     """Score a prospect file (CSV/Parquet/JSON lines/Excel) into a CSV or Parquet file, keeping every row and column
     in the input's order, with SCORE_COLUMNS appended (see `score_plan`).
@@ -1061,9 +1157,14 @@ def score_file(
     A workbook, a text file in an encoding DuckDB lacks (cp1252, UTF-16) or with mixed line endings is
     first copied as UTF-8 CSV into that temporary folder, as import does.
 
+    Labels are translated as import translates them (`value_labels`): `stored_values` are the workspace's
+    `[values.FIELD]` tables (field -> {raw label -> stored label}), `mapping` a mapping file's (its lines win);
+    what they did is said in the notes.
+
     Errors (UserError): an output that is not .csv/.parquet, a missing output folder, an output that
     would overwrite the input, an ICP with nothing to score with, a file with none of the ICP's fields,
-    a file with undecodable bytes, a file DuckDB cannot read.
+    a file with undecodable bytes, a file DuckDB cannot read, a mapping file's `[values.FIELD]` on a field the ICP
+    does not read as a category or list.
     """
     from icp_agent.progress import watch
 
@@ -1084,6 +1185,7 @@ def score_file(
             f"this ICP has no tiers, disqualifiers or scorecard to score with (status {icp.status})",
             hint="rebuild it on data with a significant ICP",
         )
+    labels = value_labels(icp, stored_values, mapping)
     parquet = output.suffix.lower() != ".csv"
     spill = output.parent / f".{output.name}.icp-spill"
     con = connect_for_scoring(spill)
@@ -1119,12 +1221,12 @@ def score_file(
             if estimate is None:
                 adapt(progress)(f"reading the ICP's fields in {source.name}")
                 query, used, missing, replaced, rows = scoring_query(
-                    con, icp, source_sql, described, parquet, typed, notes
+                    con, icp, source_sql, described, parquet, typed, notes, labels
                 )
             else:
                 with watch(con, progress, f"reading the ICP's fields in {source.name} (rows estimated)", estimate):
                     query, used, missing, replaced, rows = scoring_query(
-                        con, icp, source_sql, described, parquet, typed, notes
+                        con, icp, source_sql, described, parquet, typed, notes, labels
                     )
             # no join in the plan: DuckDB's pipeline hands the writer the file's chunks in order on every thread
             con.execute("SET preserve_insertion_order = true")
@@ -1213,9 +1315,8 @@ def unseen_warning(
 ) -> str:
     """The one warning for a field whose values the ICP never saw in `n` of `total` rows: how many, the commonest
     such values (`examples`, as written, with their rows), the values the ICP knows (its scorecard's bins), and
-    what to do. Nothing in icp-agent translates one tool's values into another's today (the mapping file maps
-    columns, roles, types, date orders and currencies, and score-prospects takes none), so the advice is to
-    rewrite the values in the file."""
+    what to do: when they are another tool's labels for the CRM's values, map them with a mapping file's
+    `[values.FIELD]` table (score-prospects --mapping), as import does."""
     known: list[str] = []
     for feature in scorecard_dict(icp).get("features") or []:
         if feature.get("field") == field:
@@ -1229,6 +1330,6 @@ def unseen_warning(
         f"{field}{column}: {n:,} of {total:,} rows ({numbers.percent(n / max(total, 1))}) hold a value the ICP never "
         f"saw{f' (commonest: {common})' if common else ''}; they get no points for {field}{criterion}. "
         f"{f'The ICP knows the CRM values: {shown} (all in icp.json, scorecard.features). ' if known else ''}"
-        f"When these are the same things under another tool's labels, rewrite the file's {field} values to the "
-        f"CRM's before scoring: icp-agent cannot translate values today (the mapping file maps columns, not values)."
+        f"When these are the same things under another tool's labels, map them to the CRM's with a [values.{field}] "
+        f"table in a mapping file (score-prospects --mapping FILE; README, 'Mapping file')."
     )
