@@ -272,16 +272,21 @@ def _detect_encoding(path: Path) -> str:
 
     A file that is mostly valid UTF-8 but has some undecodable bytes is a broken export:
     we say where instead of guessing, since a guess would corrupt names.
+
+    A chunk of ASCII is valid UTF-8 and is not decoded (`isascii` runs in C at some 30 GB/s; decoding and counting
+    the lines of every chunk took 0.1 s per 150 MB): the line of an undecodable byte is counted only when there is one.
     """
     decoder = codecs.getincrementaldecoder("utf-8")()
-    line = 1
     saw_multibyte = False
+    offset = 0
     with path.open("rb") as handle:
         while chunk := handle.read(1 << 20):
+            ascii_only = chunk.isascii()
             try:
-                decoder.decode(chunk)
+                if not ascii_only or decoder.getstate()[0]:  # a multibyte character may be cut at the chunk's start
+                    decoder.decode(chunk)
             except UnicodeDecodeError as exc:
-                bad_line = line + chunk[: exc.start].count(b"\n")
+                bad_line = _lines_before(path, offset) + 1 + chunk[: exc.start].count(b"\n")
                 if saw_multibyte or _has_utf8_multibyte(chunk[: exc.start]):
                     raise UserError(
                         "undecodable bytes: the file mixes UTF-8 with another encoding",
@@ -290,9 +295,19 @@ def _detect_encoding(path: Path) -> str:
                         hint="re-save the file as UTF-8",
                     ) from exc
                 return _single_byte_encoding(path)
-            saw_multibyte = saw_multibyte or _has_utf8_multibyte(chunk)
-            line += chunk.count(b"\n")
+            saw_multibyte = saw_multibyte or not ascii_only
+            offset += len(chunk)
     return "utf-8"
+
+
+def _lines_before(path: Path, offset: int) -> int:
+    """The line breaks (\\n) in the first `offset` bytes of a file."""
+    lines = 0
+    with path.open("rb") as handle:
+        while offset > 0 and (chunk := handle.read(min(offset, 1 << 20))):
+            lines += chunk.count(b"\n")
+            offset -= len(chunk)
+    return lines
 
 
 def _single_byte_encoding(path: Path) -> str:
@@ -838,26 +853,44 @@ def _add_furniture(source: SourceFile, row: int | None, kind: str, raw: str) -> 
         source.furniture.append({"row": row, "kind": kind, "raw": raw.strip()[:200]})
 
 
+BLANK_LINE = re.compile(rb"\n\r?(?=\n)")
+
+
 def _blank_lines(path: Path, skip_lines: int = 0) -> int:
     """Empty lines outside quoted fields (DuckDB skips them without a trace), counted as furniture.
 
     A byte scan, no parsing: an empty line counts only when the quotes before it are
-    balanced, so an empty line inside a quoted note is not counted.
+    balanced, so an empty line inside a quoted note is not counted. A file with no empty line at all (most
+    exports) is told by a search alone, without counting its quotes (0.05 s against 0.12 s per 150 MB).
     """
+    if not _has_empty_line(path, skip_lines):
+        return 0
     blank, quotes, tail = 0, 0, b""
-    pattern = re.compile(rb"\n\r?(?=\n)")
     with path.open("rb") as handle:
         for _ in range(skip_lines):  # the title lines above the header are counted as titles
             handle.readline()
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             data, position = tail + chunk, 0
-            for match in pattern.finditer(data):
+            for match in BLANK_LINE.finditer(data):
                 quotes += data.count(b'"', position, match.start())
                 position = match.start()
                 blank += quotes % 2 == 0
             quotes += data.count(b'"', position, len(data) - 1)
             tail = data[-1:]
     return blank
+
+
+def _has_empty_line(path: Path, skip_lines: int = 0) -> bool:
+    """True when a line below the first `skip_lines` is empty, inside a quoted field or not."""
+    tail = b""
+    with path.open("rb") as handle:
+        for _ in range(skip_lines):
+            handle.readline()
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            if BLANK_LINE.search(tail + chunk):
+                return True
+            tail = chunk[-2:]
+    return False
 
 
 FAILURES = {
