@@ -241,3 +241,19 @@ def test_blank_lines_counted_anywhere_in_a_big_file(write, where):
     staged, _ = _staged(source)
     assert len(staged) == 25_000
     assert source.furniture_count == (0 if where == "none" else 1)
+
+
+def test_furniture_found_in_any_column_order(write):
+    # the cut tests two cells, picked from the first rows; a total row or a padded footer is found whichever they are
+    rows = [f"Company {n},{n},Software,${n},Germany" for n in range(1, 1201)]
+    text = "name,id,industry,amount,country\n" + "\n".join(rows) + "\n"
+    text += ",,,\"$720,600\",Total\n" + "Confidential,,,,\n" + ",,,,\n"
+    rows_kept, rejected = _staged(source := inspect_file(write("r.csv", text)))
+    assert len(rows_kept) == 1200 and rejected == []
+    assert source.furniture_count == 3
+    assert [f["kind"] for f in source.furniture] == [
+        "total or subtotal row",
+        "report footer",
+        "blank or delimiter-only line",
+    ]
+    assert [f["row"] for f in source.furniture] == [1201, 1202, 1203]
