@@ -343,6 +343,22 @@ def _nonempty(row: list[str]) -> list[str]:
     return [cell for cell in row if cell.strip()]
 
 
+def _filled(row: list[str]) -> int:
+    """The row's non-empty cells, counted up to two (0, 1 or 2): what the sniffer's tests need, without a list."""
+    n = 0
+    for cell in row:
+        if cell.strip():
+            n += 1
+            if n == 2:
+                break
+    return n
+
+
+def _footer(row: list[str], filled: int) -> bool:
+    """`is_footer_line(row)`, knowing the row's `_filled` count."""
+    return filled == 1 and is_footer_line(row)
+
+
 def is_footer_line(cells: list[str]) -> bool:
     """A report's boilerplate line: one non-empty cell such as 'Grand Totals (24 records)' or a copyright."""
     filled = _nonempty(cells)
@@ -369,16 +385,19 @@ def _sniff_delimiter(
                 lines.append((reader.line_num, row))
         except csv.Error:
             pass
-        rows = [r for _, r in lines if _nonempty(r)]
+        # each row's filled cells (0, 1, or 2 for two or more) counted once: the tests below read them per row
+        filled = [_filled(r) for _, r in lines]
+        rows = [r for (_, r), n in zip(lines, filled) if n]
         rows_by_delimiter[delimiter] = rows
         if not rows:
             continue
-        # the header is the first row as wide as most of the rows after it
-        widths = [len(r) for r in rows if not is_footer_line(r) and len(r) >= 2]
+        # the header is the first row as wide as most of the rows after it (a row of one cell, as every line is
+        # under a delimiter the file does not use, is never the header: no footer test for it)
+        widths = [len(r) for (_, r), n in zip(lines, filled) if n and len(r) >= 2 and not _footer(r, n)]
         if not widths:
             continue
         modal = max(set(widths), key=lambda w: (widths.count(w), w))
-        start = next((i for i, (_, r) in enumerate(lines) if len(r) == modal and len(_nonempty(r)) >= 2), None)
+        start = next((i for i, ((_, r), n) in enumerate(zip(lines, filled)) if len(r) == modal and n >= 2), None)
         if start is None:
             continue
         titles = lines[:start]
@@ -386,7 +405,7 @@ def _sniff_delimiter(
             start, titles = next(i for i, (_, r) in enumerate(lines) if _nonempty(r)), []
         skip = lines[start - 1][0] if start else 0  # physical lines before the header
         header = lines[start][1]
-        body = [r for _, r in lines[start + 1 :] if _nonempty(r) and not is_footer_line(r)] or [header]
+        body = [r for (_, r), n in zip(lines[start + 1 :], filled[start + 1 :]) if n and not _footer(r, n)] or [header]
         width = len(header)
         agreement = sum(len(r) == width for r in body) / len(body)
         candidate = (agreement, width, delimiter, header, skip, [" ".join(_nonempty(r)) for _, r in titles])
