@@ -46,6 +46,27 @@ def test_known_columns_get_presence_only():
     assert (p["present"], p["rows"], p["number"]) == (2, 3, 0)
 
 
+def test_columns_profiled_together_as_each_alone():
+    # one statement profiles every column (a union of their distinct values, grouped by column): no column's
+    # counts may leak into another's, and a currency code is read only in the column named like one
+    columns = {
+        "Amount": ["$1,200", "$300", None, "$1,200", "n/a", "$5"],
+        "Currency": ["USD", "EUR", "USD", None, "GBP", "USD"],
+        "Closed": ["01/31/2024", "2024-02-01", "13.02.2024", None, "", "02/03/2024"],
+        "Size": ["51-200", "1,250", "10001+", "51-200", "Self-employed", None],
+        "Region": ["EMEA", "EMEA", "emea", "AMER", "APAC", "AMER"],
+        "Seq": ["1", "2", "3", "4", "5", "6"],
+    }
+    together = _profiles(columns, known={"Region"})
+    assert list(together) == list(columns)
+    for name in columns:
+        assert together[name] == _profiles({name: columns[name]}, known={"Region"} & {name})[name], name
+    assert together["Currency"]["currency_code"] == 5 and together["Amount"]["currency_code"] == 0
+    assert (together["Amount"]["amount"], together["Amount"]["currency_seen"]) == (4, 4)
+    assert (together["Seq"]["int_min"], together["Seq"]["int_max"], together["Seq"]["distinct_raw"]) == (1, 6, 6)
+    assert (together["Region"]["present"], together["Region"]["distinct_raw"]) == (6, 4)
+
+
 def test_profile_known_one_pass():
     con = duckdb.connect()
     con.execute(
