@@ -9,10 +9,10 @@ import pytest
 from icp_agent.ingest import normalize as norm
 from icp_agent.ingest.columns import PlannedColumn
 from icp_agent.ingest.profile import (
+    _name_tokens,
     distinct_values,
     infer_role,
     infer_type,
-    _name_tokens,
     profile_columns,
     profile_known,
 )

@@ -247,7 +247,7 @@ def test_furniture_found_in_any_column_order(write):
     # the cut tests two cells, picked from the first rows; a total row or a padded footer is found whichever they are
     rows = [f"Company {n},{n},Software,${n},Germany" for n in range(1, 1201)]
     text = "name,id,industry,amount,country\n" + "\n".join(rows) + "\n"
-    text += ",,,\"$720,600\",Total\n" + "Confidential,,,,\n" + ",,,,\n"
+    text += ',,,"$720,600",Total\n' + "Confidential,,,,\n" + ",,,,\n"
     rows_kept, rejected = _staged(source := inspect_file(write("r.csv", text)))
     assert len(rows_kept) == 1200 and rejected == []
     assert source.furniture_count == 3
