@@ -67,6 +67,13 @@ def test_columns_profiled_together_as_each_alone():
     assert (together["Region"]["present"], together["Region"]["distinct_raw"]) == (6, 4)
 
 
+def test_date_evidence_counts_values_read_in_either_order():
+    # a slashed value counts when either order reads it; any other value when the order-free forms read it
+    values = ["01/31/2024", "31/01/2024", "2024-02-01", "May 1, 2023", "51-200", "12", "44927", "13/13/2024", None]
+    p = _profiles({"c": values})["c"]
+    assert (p["date"], p["slashed"], p["mdy"], p["dmy"], p["sampled"]) == (5, 3, 2, 2, 8)
+
+
 def test_profile_known_one_pass():
     con = duckdb.connect()
     con.execute(

@@ -13,7 +13,7 @@ import duckdb
 from icp_agent.ingest import normalize as norm
 from icp_agent.ingest.columns import PlannedColumn
 from icp_agent.ingest.fields import attribute_name
-from icp_agent.sql import one
+from icp_agent.sql import one, sql_literal
 
 # Words in a column's name (snake_case, camelCase split) that make it post-sale or outcome-derived, never a
 # criterion: usage and account health, and what a deal's outcome determines (won/lost/open deal counts, lost
@@ -181,7 +181,7 @@ def _evidence(con: duckdb.DuckDBPyConnection, evidence: list[str], index: dict[s
         {weighted(f"{sample} AND _a.currency IS NOT NULL")} AS currency_seen,
         {weighted(f"{maybe_currency} AND {sample} AND icp_currency({v}) IS NOT NULL")} AS currency_code,
         {weighted(f"{sample} AND {norm.boolean(v)} IS NOT NULL")} AS bool,
-        {weighted(f"{sample} AND coalesce({norm.date(v, 'mdy')}, {norm.date(v, 'dmy')}) IS NOT NULL")} AS date,
+        {weighted(f"{sample} AND {_reads_as_date(v)}")} AS date,
         {weighted(f"{sample} AND {norm.band_is_range(v)}")} AS range,
         {weighted(f"{sample} AND contains({v}, ';')")} AS semicolon,
         count(DISTINCT {norm.category_key(v)}) FILTER (first_row <= {PROFILE_ROWS}) AS distinct,
@@ -201,6 +201,17 @@ def _evidence(con: duckdb.DuckDBPyConnection, evidence: list[str], index: dict[s
         GROUP BY i""")
     names = [d[0] for d in result.description][1:]
     return {evidence[i]: dict(zip(names, (int(x or 0) for x in row))) for i, *row in result.fetchall()}
+
+
+def _reads_as_date(v: str) -> str:
+    """SQL: `coalesce(norm.date(v, 'mdy'), norm.date(v, 'dmy')) IS NOT NULL`, with the order-free forms tried once.
+
+    Both orders read a value that is not d/m/y or m/d/y the same way (ISO, month names, serials): coalesce tried
+    them twice on every value that is not a date, some 10 us each (50 ms of CPU per 5,000 distinct employee counts).
+    """
+    slashed = f"regexp_matches({norm.null_if_missing(v)}, {sql_literal(norm._SLASHED)})"
+    either = f"coalesce({norm.date(v, 'mdy')}, {norm.date(v, 'dmy')})"
+    return f"(CASE WHEN {slashed} THEN {either} ELSE {norm.date(v, None)} END) IS NOT NULL"
 
 
 def _dist_union(headers: list[str], index: dict[str, int]) -> str:
