@@ -238,9 +238,14 @@ def test_blank_lines_counted_anywhere_in_a_big_file(write, where):
         cut = text.index("\n", (1 << 20) - 1)
         text = text[:cut] + "\n" + text[cut:]
     source = inspect_file(write("b.csv", text))
+    assert source.empty_lines == (where != "none")  # searched beside the digest: the stage need not scan again
     staged, _ = _staged(source)
     assert len(staged) == 25_000
     assert source.furniture_count == (0 if where == "none" else 1)
+    unsearched = inspect_file(source.path, digest=False)  # no digest, no search: the stage scans the file itself
+    assert unsearched.empty_lines is None
+    _staged(unsearched)
+    assert unsearched.furniture_count == source.furniture_count
 
 
 def test_furniture_found_in_any_column_order(write):
