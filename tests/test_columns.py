@@ -149,3 +149,30 @@ def test_dynamics_ties_and_furniture():
     assert deals["Actual Close Date"].name == "close_date" and deals["Est. Close Date"].role == "outcome"
     assert deals["Est. Revenue"].name == "amount" and deals["Actual Revenue"].role == "outcome"
     assert deals["Rating"].role == "post_sale" and deals["Status"].name == "deal_stage"
+
+
+@pytest.mark.parametrize("kind, text, loaded", [
+    ("customers", "company_id,company_name,industry\n1,Acme,Software\n2,Beta,Retail\n", False),
+    ("deals", "deal_id,company_id,Deal - Stage,Deal - Status,amount\nd1,1,Proposal,won,100\nd2,2,Demo,lost,50\n", True),
+])
+def test_value_fit_loads_the_health_phase_only_for_two_stage_columns(tmp_path, kind, text, loaded):
+    # value_fit reads deal stages with health_score.stage_class when two columns claim the stage (Pipedrive's
+    # "Deal - Stage" and "Deal - Status"): an import without such a tie never loads the health phase
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import icp_agent
+
+    path = tmp_path / f"{kind}.csv"
+    path.write_text(text, encoding="utf-8")
+    code = ("import sys\n"
+            "from icp_agent.ingest.importer import import_file\n"
+            "from icp_agent.workspace import Workspace\n"
+            f"import_file(Workspace({str(tmp_path / 'w.duckdb')!r}), {str(path)!r}, {kind!r})\n"
+            "print('icp_agent.health.health_score' in sys.modules)\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(icp_agent.__file__).parent.parent)}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [str(loaded)]

@@ -9,10 +9,10 @@ import pytest
 from icp_agent.ingest import normalize as norm
 from icp_agent.ingest.columns import PlannedColumn
 from icp_agent.ingest.profile import (
+    _name_tokens,
     distinct_values,
     infer_role,
     infer_type,
-    _name_tokens,
     profile_columns,
     profile_known,
 )
@@ -44,6 +44,34 @@ def test_profile_counts_present_values_weighted_by_occurrence():
 def test_known_columns_get_presence_only():
     p = _profiles({"c": ["a", None, "b"]}, known={"c"})["c"]
     assert (p["present"], p["rows"], p["number"]) == (2, 3, 0)
+
+
+def test_columns_profiled_together_as_each_alone():
+    # one statement profiles every column (a union of their distinct values, grouped by column): no column's
+    # counts may leak into another's, and a currency code is read only in the column named like one
+    columns = {
+        "Amount": ["$1,200", "$300", None, "$1,200", "n/a", "$5"],
+        "Currency": ["USD", "EUR", "USD", None, "GBP", "USD"],
+        "Closed": ["01/31/2024", "2024-02-01", "13.02.2024", None, "", "02/03/2024"],
+        "Size": ["51-200", "1,250", "10001+", "51-200", "Self-employed", None],
+        "Region": ["EMEA", "EMEA", "emea", "AMER", "APAC", "AMER"],
+        "Seq": ["1", "2", "3", "4", "5", "6"],
+    }
+    together = _profiles(columns, known={"Region"})
+    assert list(together) == list(columns)
+    for name in columns:
+        assert together[name] == _profiles({name: columns[name]}, known={"Region"} & {name})[name], name
+    assert together["Currency"]["currency_code"] == 5 and together["Amount"]["currency_code"] == 0
+    assert (together["Amount"]["amount"], together["Amount"]["currency_seen"]) == (4, 4)
+    assert (together["Seq"]["int_min"], together["Seq"]["int_max"], together["Seq"]["distinct_raw"]) == (1, 6, 6)
+    assert (together["Region"]["present"], together["Region"]["distinct_raw"]) == (6, 4)
+
+
+def test_date_evidence_counts_values_read_in_either_order():
+    # a slashed value counts when either order reads it; any other value when the order-free forms read it
+    values = ["01/31/2024", "31/01/2024", "2024-02-01", "May 1, 2023", "51-200", "12", "44927", "13/13/2024", None]
+    p = _profiles({"c": values})["c"]
+    assert (p["date"], p["slashed"], p["mdy"], p["dmy"], p["sampled"]) == (5, 3, 2, 2, 8)
 
 
 def test_profile_known_one_pass():

@@ -233,3 +233,52 @@ def test_lf_rows_appended_to_a_crlf_file_are_still_mixed(write):
     data = _crlf_file_cut_between_cr_and_lf("tail") + "C0;Appended Person;Győr\n".encode() * 50
     source = inspect_file(write("contacts.csv", data))
     assert source.mixed_newlines and source.needs_conversion
+
+
+def test_undecodable_byte_past_the_first_chunk_names_its_row(write):
+    # the lines before a chunk are counted only once a byte fails: the row must still be the file's
+    rows = [f"{n},Company {n} with a long enough name to fill the chunk" for n in range(1, 30_001)]
+    rows[10] = "11,Café"  # UTF-8 before the bad byte: a broken export, not a single-byte file
+    body = ("Record ID,Company name\n" + "\n".join(rows) + "\n").encode()
+    assert len(body) > 1 << 20
+    path = write("mixed.csv", body + b"30001,Caf\xe9\n")
+    with pytest.raises(UserError, match="mixes UTF-8") as caught:
+        inspect_file(path)
+    assert caught.value.row == 30_001
+
+
+@pytest.mark.parametrize("where", ["first", "boundary", "none"])
+def test_blank_lines_counted_anywhere_in_a_big_file(write, where):
+    # a file without an empty line skips the quote count; one with an empty line (here at a chunk's edge too) counts it
+    rows = [f'{n},"Company {n}, a name quoted for its comma"' for n in range(1, 25_001)]
+    text = "id,name\n" + "\n".join(rows) + "\n"
+    if where == "first":
+        text = text.replace("\n2,", "\n\n2,", 1)
+    elif where == "boundary":
+        cut = text.index("\n", (1 << 20) - 1)
+        text = text[:cut] + "\n" + text[cut:]
+    source = inspect_file(write("b.csv", text))
+    assert source.empty_lines == (where != "none")  # searched beside the digest: the stage need not scan again
+    staged, _ = _staged(source)
+    assert len(staged) == 25_000
+    assert source.furniture_count == (0 if where == "none" else 1)
+    unsearched = inspect_file(source.path, digest=False)  # no digest, no search: the stage scans the file itself
+    assert unsearched.empty_lines is None
+    _staged(unsearched)
+    assert unsearched.furniture_count == source.furniture_count
+
+
+def test_furniture_found_in_any_column_order(write):
+    # the cut tests two cells, picked from the first rows; a total row or a padded footer is found whichever they are
+    rows = [f"Company {n},{n},Software,${n},Germany" for n in range(1, 1201)]
+    text = "name,id,industry,amount,country\n" + "\n".join(rows) + "\n"
+    text += ',,,"$720,600",Total\n' + "Confidential,,,,\n" + ",,,,\n"
+    rows_kept, rejected = _staged(source := inspect_file(write("r.csv", text)))
+    assert len(rows_kept) == 1200 and rejected == []
+    assert source.furniture_count == 3
+    assert [f["kind"] for f in source.furniture] == [
+        "total or subtotal row",
+        "report footer",
+        "blank or delimiter-only line",
+    ]
+    assert [f["row"] for f in source.furniture] == [1201, 1202, 1203]

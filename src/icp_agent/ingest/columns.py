@@ -283,11 +283,13 @@ def value_fit(con: duckdb.DuckDBPyConnection, texts: dict[str, str]) -> Callable
     deal_stage: values that read as won or lost (health.health_score.stage_class); a pipeline's step names
     ("Qualified", "Proposal Made") read as open whatever the deal's outcome, so they do not count.
     """
-    from icp_agent.health.health_score import stage_class
 
     def fit(header: str, field_name: str) -> float:
         if field_name != "deal_stage":
             return 0.0
+        # imported here: only a file with a stage column needs the health phase's module
+        from icp_agent.health.health_score import stage_class
+
         present = norm.null_if_missing("raw")
         decided, total = one(  # only the columns that claim deal_stage: one GROUP BY each
             con,

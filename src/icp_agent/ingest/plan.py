@@ -126,7 +126,8 @@ def plan_import(
             skipped.append(SkippedFile(path=str(entry), reason=f"not a tabular export ({suffix or 'no suffix'})"))
             return
         try:
-            source = inspect_file(entry, sheet=sheet if suffix in WORKBOOK_SUFFIXES else None)
+            # only the header and the format decide the kind: the digest (a read of every byte) is the import's
+            source = inspect_file(entry, sheet=sheet if suffix in WORKBOOK_SUFFIXES else None, digest=False)
             headers = peek_headers(source)
         except UserError as exc:
             if in_folder and suffix in MAYBE_TABULAR:
