@@ -207,3 +207,55 @@ def test_a_shared_name_loses_to_a_unique_domain(con):
     )
     link = link_accounts(con, "tickets", "tk", "acc")
     assert (link.child_key, link.account_key, link.linked_rows, link.ambiguous_accounts) == ("domain", "domain", 3, 0)
+
+
+def test_rows_the_first_key_leaves_unlinked_link_by_a_second(con):
+    # a Chargebee-style export: the customer's e-mail domain, and the company as typed at checkout. Two customers
+    # paid with personal addresses (outlook.com), one left it blank: their company names still name an account,
+    # written with another legal suffix ("Dorvane S.L." for "Dorvane") and in capitals. "Helix" fits two
+    # accounts: it stays unlinked, as with one key.
+    con.execute(
+        "CREATE TABLE acc AS SELECT * FROM (VALUES (0, 'Dorvane', 'dorvane.es'), (1, 'Kestrel Labs', 'kestrel.io'), "
+        "(2, 'Morrow GmbH', 'morrow.de'), (3, 'Helix', 'helix.com'), (4, 'Helix', 'helix.fr'), "
+        "(5, 'Orbit Ltd', 'orbit.co.uk')) t(_row, company_name, domain)"
+    )
+    con.execute(
+        "CREATE TABLE s AS SELECT * FROM (VALUES "
+        "(0, 'dorvane.es', 'Dorvane', 'S1', DATE '2024-01-01', NULL::DATE, 100.0), "
+        "(1, 'kestrel.io', 'Kestrel Labs', 'S2', DATE '2024-01-01', NULL, 200.0), "
+        "(2, 'morrow.de', 'Morrow', 'S3', DATE '2024-01-01', DATE '2024-06-01', 50.0), "
+        "(3, 'orbit.co.uk', 'Orbit', 'S4', DATE '2024-01-01', NULL, 10.0), "
+        "(4, 'outlook.com', 'Dorvane S.L.', 'S5', DATE '2024-03-01', NULL, 30.0), "
+        "(5, 'outlook.com', 'HELIX', 'S6', DATE '2024-01-01', NULL, 70.0), "
+        "(6, NULL, 'MORROW GMBH', 'S7', DATE '2024-02-01', DATE '2024-05-01', 40.0)) "
+        "t(_row, domain, company_name, subscription_id, subscription_start, subscription_end, arr)"
+    )
+    link = link_accounts(con, "subscriptions", "s", "acc")
+    assert (link.child_key, link.account_key, link.fallback) == ("domain", "domain", ("company_name", "company_name"))
+    assert link.by_key == {"domain": 4, "company_name": 2}
+    assert (link.rows, link.linked_rows) == (7, 6)
+    report = link.report()
+    assert (report.linked_by, report.tried, report.unlinked) == (
+        "domain, then company_name",
+        {"domain": 4, "company_name": 2},
+        1,
+    )
+    rolled = roll_up(con, "acc", {"subscriptions": "s"}, as_of="2024-07-01")
+    got = {r["company_name"] + " " + r["domain"]: r for r in _rows(con, rolled.table)}
+    # Dorvane: S1 by domain and S5 by name, both live; Morrow: S3 by domain and S7 (no e-mail) by name, both ended
+    assert (got["Dorvane dorvane.es"]["subscription_count"], got["Dorvane dorvane.es"]["arr"]) == (2, 130.0)
+    assert got["Morrow GmbH morrow.de"]["subscription_count"] == 2
+    assert got["Morrow GmbH morrow.de"]["churned"] is True
+    assert str(got["Morrow GmbH morrow.de"]["churn_date"]) == "2024-06-01"
+    # the personal address names no account, "HELIX" fits two: neither Helix gets S6
+    assert got["Helix helix.com"]["subscription_count"] == 0 and got["Helix helix.fr"]["subscription_count"] == 0
+
+
+def test_one_key_linking_every_row_has_no_second(con):
+    _accounts(con)
+    con.execute(
+        "CREATE TABLE s AS SELECT * FROM (VALUES (0, 'acme.com', 'Zed'), (1, 'beta.io', NULL)) t(_row, domain, company_name)"
+    )
+    link = link_accounts(con, "subscriptions", "s", "acc")
+    assert (link.child_key, link.fallback, link.linked_rows) == ("domain", None, 2)
+    assert link.report().tried == {}

@@ -344,8 +344,10 @@ def print_import(result: toolkit.ImportResult) -> None:
     for link in result.links:
         if link.accounts is not None:  # subscriptions, tickets, events: rows per account
             out.print(
-                f"  {link.kind} linked by {link.linked_by or 'nothing shared'}: {link.linked:,} of {link.rows:,}"
-                f" rows; {link.unlinked_accounts:,} of {link.accounts:,} accounts not in the accounts file"
+                f"  {link.kind} linked by {link.linked_by or 'nothing shared'}: {link.linked:,} of {link.rows:,} rows"
+                # a second key links the rows the first left unlinked: rows per key
+                + (f" ({', '.join(f'{n:,} by {k}' for k, n in link.tried.items())})" if len(link.tried) > 1 else "")
+                + f"; {link.unlinked_accounts:,} of {link.accounts:,} accounts not in the accounts file"
                 + (
                     f" (e.g. {', '.join(str(e['account']) for e in link.unlinked_examples[:3])})"
                     if link.unlinked_accounts

@@ -70,22 +70,47 @@ def _key(expr: str) -> str:
     return f"nullif(lower(trim(CAST({expr} AS VARCHAR))), '')"
 
 
+def _others(con: duckdb.DuckDBPyConnection, accounts: str, key: str) -> str:
+    """SQL over an accounts row telling accounts apart: its other id, domain and name columns as a list (NULL when
+    the file has no other key column)."""
+    others = [_key(_q(k)) for k in ACCOUNT_KEYS if k != key and k in columns_of(con, accounts)]
+    return f"list_value({', '.join(others)})" if others else "NULL"
+
+
+def _value(con: duckdb.DuckDBPyConnection, expr: str, accounts: str, key: str) -> str:
+    """SQL of a link value compared with the accounts file's `key` column: case and spaces aside (`_key`); for a
+    name, its stem (ingest/links.py `name_key`: punctuation and legal suffixes dropped, "Quazen Freight S.L." is
+    "quazen freight") when exactly one account has that stem, else the name as written (case and spaces aside),
+    so "Acme Inc" and "Acme LLC", two accounts, each still link by their full name."""
+    if key != "company_name":
+        return _key(expr)
+    from icp_agent.ingest.links import name_key
+
+    others = _others(con, accounts, key)
+    one = f"count(DISTINCT {others}) = 1" if others != "NULL" else "count(*) = 1"
+    stems = f"(SELECT {name_key(_q(key))} AS k FROM {accounts} GROUP BY 1 HAVING {one})"
+    stem = name_key(expr)
+    # chr(3) keeps a written name apart from every stem
+    return f"(CASE WHEN {stem} IN {stems} THEN {stem} ELSE chr(3) || {_key(expr)} END)"
+
+
 def _unique_keys(con: duckdb.DuckDBPyConnection, accounts: str, key: str) -> str:
-    """SQL subquery of the values of `key` that name exactly one account (normalised as `_key`).
+    """SQL subquery of the values of `key` that name exactly one account (normalised as `_value`).
 
     Two accounts may share a name ("Acme" in two countries): a table row naming only "Acme" cannot
     be told apart, so it is linked to neither instead of being counted for both. Rows sharing a value
     that agree on the accounts file's other id, domain and name columns are one account listed twice.
     """
-    value = _key(_q(key))
-    others = [_key(_q(k)) for k in ACCOUNT_KEYS if k != key and k in columns_of(con, accounts)]
-    one = f"count(DISTINCT list_value({', '.join(others)})) = 1" if others else "count(*) = 1"
+    value = _value(con, _q(key), accounts, key)
+    others = _others(con, accounts, key)
+    one = f"count(DISTINCT {others}) = 1" if others != "NULL" else "count(*) = 1"
     return f"(SELECT {value} FROM {accounts} WHERE {value} IS NOT NULL GROUP BY 1 HAVING {one})"
 
 
 def _account_key(con: duckdb.DuckDBPyConnection, expr: str, accounts: str, key: str) -> str:
     """The link value of an accounts row (`expr` is its `key` column), NULL when another account shares it."""
-    return f"CASE WHEN {_key(expr)} IN {_unique_keys(con, accounts, key)} THEN {_key(expr)} END"
+    value = _value(con, expr, accounts, key)
+    return f"CASE WHEN {value} IN {_unique_keys(con, accounts, key)} THEN {value} END"
 
 
 def _row(con: duckdb.DuckDBPyConnection, query: str) -> tuple[Any, ...]:
@@ -96,10 +121,45 @@ def _row(con: duckdb.DuckDBPyConnection, query: str) -> tuple[Any, ...]:
 
 
 class _Keys(NamedTuple):
-    """The column pair that links a per-account table to the accounts file."""
+    """The column pair that links a per-account table to the accounts file, and the second pair tried for the
+    rows the first leaves unlinked (a Stripe row with a gmail address still names its customer)."""
 
     child: str  # column in the table
     account: str  # column in the accounts file
+    fallback: tuple[str, str] | None = None  # (column in the table, column in the accounts file)
+
+
+def _account_expr(con: duckdb.DuckDBPyConnection, alias: str, keys: _Keys, accounts: str) -> str:
+    """SQL of an accounts row's link value (`alias` is the accounts table or its alias), equal to `_child_expr`
+    of the table rows that link to it: the first key's value, else (a second key, the first key's value missing
+    or shared) the second key's value marked so the two never collide; NULL when neither names one account."""
+    first = _account_key(con, f"{alias}.{_q(keys.account)}", accounts, keys.account)
+    if keys.fallback is None:
+        return first
+    second = _account_key(con, f"{alias}.{_q(keys.fallback[1])}", accounts, keys.fallback[1])
+    return f"coalesce({first}, chr(1) || {second})"
+
+
+def _child_expr(con: duckdb.DuckDBPyConnection, alias: str, keys: _Keys, accounts: str) -> str:
+    """SQL of a table row's link value (`alias` is the table or its alias): with one key, the key's value; with a
+    second key, the first key's value when it names one account, NULL when several accounts share it (ambiguous
+    rows stay out, as with one key), else the value `_account_expr` gives the one account the second key names.
+    The second key's values are looked up in one map built once per query (no per-row subquery)."""
+    value = _value(con, f"{alias}.{_q(keys.child)}", accounts, keys.account)
+    if keys.fallback is None:
+        return value
+    child2, account2 = keys.fallback
+    shared = f"(SELECT {_value(con, _q(keys.account), accounts, keys.account)} FROM {accounts})"
+    pairs = (
+        f"SELECT f, min(k) AS k FROM (SELECT {_account_key(con, f'a.{_q(account2)}', accounts, account2)} AS f, "
+        f"{_account_expr(con, 'a', keys, accounts)} AS k FROM {accounts} a) WHERE f IS NOT NULL AND k IS NOT NULL "
+        f"GROUP BY f HAVING count(DISTINCT k) = 1"
+    )
+    lookup = f"(SELECT map(list(f), list(k)) FROM ({pairs}))"
+    return (
+        f"(CASE WHEN {value} IN {_unique_keys(con, accounts, keys.account)} THEN {value} "
+        f"WHEN {value} IN {shared} THEN NULL ELSE {lookup}[{_value(con, f'{alias}.{_q(child2)}', accounts, account2)}] END)"
+    )
 
 
 @dataclass
@@ -116,17 +176,30 @@ class AccountLink:
     linked_accounts: int
     unlinked_examples: list[dict[str, Any]] = field(default_factory=list)
     ambiguous_accounts: int = 0  # of the unlinked: values several accounts of the accounts file share
+    # the second key for the rows the first leaves unlinked: (column in the table, column in the accounts file)
+    fallback: tuple[str, str] | None = None
+    by_key: dict[str, int] = field(default_factory=dict)  # rows each key linked, the first key first
+
+    @property
+    def keys(self) -> _Keys | None:
+        """The key(s) the rollup joins on, None when nothing links."""
+        if not self.child_key or self.account_key is None:
+            return None
+        return _Keys(self.child_key, self.account_key, self.fallback)
 
     def report(self) -> LinkReport:
         """The LinkReport of this rollup: rows and accounts linked to the accounts file."""
+        keys = self.keys
+        pairs = [(keys.child, keys.account), *([keys.fallback] if keys.fallback else [])] if keys else []
         linked_by = (
-            self.child_key
-            if self.child_key == self.account_key
-            else (f"{self.child_key} = {self.account_key}" if self.child_key else None)
+            ", then ".join(child if child == account else f"{child} = {account}" for child, account in pairs)
+            if pairs
+            else (self.child_key or None)
         )
         return LinkReport(
             kind=self.kind,
             linked_by=linked_by,
+            tried=dict(self.by_key) if self.fallback else {},
             rows=self.rows,
             linked=self.linked_rows,
             unlinked=self.rows - self.linked_rows,
@@ -168,8 +241,8 @@ def link_accounts(con: duckdb.DuckDBPyConnection, kind: RollupKind, table: str, 
             for key in keys:
                 matched = _row(
                     con,
-                    f"SELECT count(DISTINCT {_key('t.' + _q(child))}) FROM {table} t WHERE "
-                    f"{_key('t.' + _q(child))} IN {_unique_keys(con, accounts, key)}",
+                    f"SELECT count(DISTINCT {_value(con, 't.' + _q(child), accounts, key)}) FROM {table} t WHERE "
+                    f"{_value(con, 't.' + _q(child), accounts, key)} IN {_unique_keys(con, accounts, key)}",
                 )[0]
                 if best is None or matched > best[2]:
                     best = (child, key, matched)
@@ -190,17 +263,47 @@ def link_accounts(con: duckdb.DuckDBPyConnection, kind: RollupKind, table: str, 
         rows = _row(con, f"SELECT count(*) FROM {table}")[0]
         return AccountLink(kind, table, None, None, rows, 0, 0, 0)
     child, key, _ = best
-    value = _key("t." + _q(child))
-    linked = f"{value} IN {_unique_keys(con, accounts, key)}"
-    known = f"{value} IN (SELECT {_key(_q(key))} FROM {accounts})"
+    keys = _Keys(child, key)
+
+    def linked_by(keys: _Keys) -> str:
+        """SQL: the table row (alias t) names one account by these keys."""
+        if keys.fallback is None:  # one key's value is kept as it is (it joins to nothing when not linked)
+            return f"{_value(con, 't.' + _q(keys.child), accounts, keys.account)} IN {_unique_keys(con, accounts, keys.account)}"
+        return f"{_child_expr(con, 't', keys, accounts)} IS NOT NULL"
+
+    rows, first_rows = _row(con, f"SELECT count(*), count_if({linked_by(keys)}) FROM {table} t")
+    by_key = {child: first_rows}
+    if first_rows < rows:
+        # the rows the first key leaves unlinked (a personal e-mail domain, a blank) may still name their account
+        # by another column (Stripe's Customer Name): the second key that links the most of them, those rows only
+        second: tuple[int, tuple[str, str]] | None = None
+        for child2 in children:
+            for key2 in ACCOUNT_KEYS:
+                if child2 == child or key2 == key or key2 not in account_columns:
+                    continue
+                trial = _Keys(child, key, (child2, key2))
+                n = _row(con, f"SELECT count_if({linked_by(trial)}) FROM {table} t")[0]
+                if n > first_rows and (second is None or n > second[0]):
+                    second = (n, (child2, key2))
+        if second is not None:
+            keys = _Keys(child, key, second[1])
+            by_key[second[1][0]] = second[0] - first_rows
+    linked = linked_by(keys)
+    value = f"CASE WHEN {linked} THEN {_child_expr(con, 't', keys, accounts)} END"
+    # an account not linked is told by its first key's value, else its second's
+    first = _value(con, "t." + _q(child), accounts, key)
+    named_value = f"coalesce({value}, {first}" + (
+        f", chr(2) || {_key('t.' + _q(keys.fallback[0]))})" if keys.fallback else ")"
+    )
+    known = f"{first} IN (SELECT {_value(con, _q(key), accounts, key)} FROM {accounts})"
     rows, linked_rows, named, linked_accounts, ambiguous = _row(
         con,
-        f"SELECT count(*), count_if({linked}), count(DISTINCT {value}), count(DISTINCT {value}) FILTER ({linked}), "
-        f"count(DISTINCT {value}) FILTER ({known} AND NOT ({linked})) FROM {table} t",
+        f"SELECT count(*), count_if({linked}), count(DISTINCT {named_value}), count(DISTINCT {value}), "
+        f"count(DISTINCT {first}) FILTER ({known} AND NOT ({linked})) FROM {table} t",
     )
     examples = con.execute(
         f"SELECT min(t.{_q(child)}), count(*) AS n, min(t._row) AS first_row FROM {table} t "
-        f"WHERE {value} IS NOT NULL AND NOT ({linked}) GROUP BY {value} "
+        f"WHERE {_key('t.' + _q(child))} IS NOT NULL AND NOT ({linked}) GROUP BY {_key('t.' + _q(child))} "
         f"ORDER BY n DESC, first_row LIMIT 10"
     ).fetchall()
     return AccountLink(
@@ -214,6 +317,8 @@ def link_accounts(con: duckdb.DuckDBPyConnection, kind: RollupKind, table: str, 
         linked_accounts,
         [{"account": a, "rows": n, "row": r} for a, n, r in examples],
         ambiguous,
+        keys.fallback,
+        by_key,
     )
 
 
@@ -271,7 +376,9 @@ def _as_of(con, accounts: str, tables: dict[RollupKind, str]) -> str:
     return str(latest)
 
 
-def _subscriptions_sql(con, table: str, child_key: str, as_of: str, notes: list[str]) -> tuple[str, list[str]]:
+def _subscriptions_sql(con, table: str, acct: str, as_of: str, notes: list[str]) -> tuple[str, list[str]]:
+    """SQL of the subscriptions rolled up per account (`acct`: SQL of a row's link value over alias t) and the
+    money columns it gives."""
     columns = columns_of(con, table)
     start = _first(columns, "subscription_start", "customer_since", "period_start")
     end = _first(columns, "subscription_end", "churn_date") or "NULL::DATE"
@@ -310,7 +417,7 @@ def _subscriptions_sql(con, table: str, child_key: str, as_of: str, notes: list[
     sid = "CAST(t.subscription_id AS VARCHAR)" if "subscription_id" in columns else "CAST(t._row AS VARCHAR)"
     day = f"DATE {sql_literal(as_of)}"
     subs = (
-        f"SELECT {_key('t.' + _q(child_key))} AS acct, {sid} AS sid, t._row, {start} AS start_date, "
+        f"SELECT {acct} AS acct, {sid} AS sid, t._row, {start} AS start_date, "
         f"{end} AS end_date, {arr or 'NULL::DOUBLE'} AS arr, {ended} AS ended FROM {table} t"
     )
 
@@ -378,19 +485,17 @@ def roll_up(
             notes.append(note)
     account_columns = columns_of(con, accounts)
     own = lambda name, cast: f"c.{_q(name)}" if name in account_columns else f"NULL::{cast}"  # noqa: E731
-    usable = {
-        kind: _Keys(link.child_key, link.account_key)
-        for kind, link in links.items()
-        if link.child_key and link.account_key is not None
-    }
+    usable = {kind: keys for kind, link in links.items() if (keys := link.keys) is not None}
     sub, tix, ev = usable.get("subscriptions"), usable.get("tickets"), usable.get("events")
     ctes, joins, base = [], [], []
     since = own("customer_since", "DATE")
     event_churn, has_event_info = "NULL::DATE", "FALSE"
     if sub:
-        sub_sql, money = _subscriptions_sql(con, tables["subscriptions"], sub.child, as_of, notes)
+        sub_sql, money = _subscriptions_sql(
+            con, tables["subscriptions"], _child_expr(con, "t", sub, accounts), as_of, notes
+        )
         ctes.append(f"sa AS {sub_sql}")
-        joins.append(f"LEFT JOIN sa s ON s.acct = {_account_key(con, 'c.' + _q(sub.account), accounts, sub.account)}")
+        joins.append(f"LEFT JOIN sa s ON s.acct = {_account_expr(con, 'c', sub, accounts)}")
         since = f"coalesce({since}, s.first_start)"
     if ev:
         table = tables["events"]
@@ -400,14 +505,14 @@ def roll_up(
             for p in (CANCEL_EVENT, LIFECYCLE_EVENT, REACTIVATION_EVENT)
         )
         usage = f"(NOT {cancel} AND NOT {lifecycle})"
-        ctes.append(f"""ea AS (SELECT {_key("t." + _q(ev.child))} AS acct,
+        ctes.append(f"""ea AS (SELECT {_child_expr(con, "t", ev, accounts)} AS acct,
                 max(t.event_time) FILTER ({cancel} AND t.event_time <= {day}) AS cancelled_at,
                 max(t.event_time) FILTER ({reactivation} AND t.event_time <= {day}) AS reactivated_at,
                 max(t.event_time) FILTER ({usage} AND t.event_time <= {day}) AS last_usage
             FROM {table} t GROUP BY 1)""")
-        ctes.append(f"""eu AS (SELECT {_key("t." + _q(ev.child))} AS acct, t.event_time AS at FROM {table} t
+        ctes.append(f"""eu AS (SELECT {_child_expr(con, "t", ev, accounts)} AS acct, t.event_time AS at FROM {table} t
                         WHERE {usage} AND t.event_time <= {day})""")
-        joins.append(f"LEFT JOIN ea e ON e.acct = {_account_key(con, 'c.' + _q(ev.account), accounts, ev.account)}")
+        joins.append(f"LEFT JOIN ea e ON e.acct = {_account_expr(con, 'c', ev, accounts)}")
         event_churn = (
             "CASE WHEN e.cancelled_at IS NOT NULL AND (e.reactivated_at IS NULL OR e.reactivated_at < "
             "e.cancelled_at) THEN e.cancelled_at END"
@@ -459,9 +564,9 @@ def roll_up(
         ctes.append(f"""rt AS (SELECT b._row, count(tk.acct) FILTER ({in_window}) AS tickets,
                 count(tk.acct) FILTER ({in_window}) * {DAYS_PER_YEAR} / ({_window("b.customer_since", end, first)})
                     AS tickets_per_year
-            FROM b LEFT JOIN (SELECT {_key("t." + _q(tix.child))} AS acct,
+            FROM b LEFT JOIN (SELECT {_child_expr(con, "t", tix, accounts)} AS acct,
                                      {"t.ticket_created" if dated else "NULL::DATE"} AS at FROM {table} t) tk
-                ON tk.acct = {_account_key(con, "b." + _q(tix.account), accounts, tix.account)} GROUP BY {group})""")
+                ON tk.acct = {_account_expr(con, "b", tix, accounts)} GROUP BY {group})""")
         rates.append(("rt", "tickets, tickets_per_year"))
     if ev:
         first = f"(SELECT min(event_time) FROM {tables['events']})"
@@ -469,7 +574,7 @@ def roll_up(
         ctes.append(f"""re AS (SELECT b._row, count(eu.acct) FILTER ({in_window}) AS usage_events,
                 count(eu.acct) FILTER ({in_window}) * {DAYS_PER_MONTH} / ({_window("b.customer_since", end, first)})
                     AS events_per_month
-            FROM b LEFT JOIN eu ON eu.acct = {_account_key(con, "b." + _q(ev.account), accounts, ev.account)}
+            FROM b LEFT JOIN eu ON eu.acct = {_account_expr(con, "b", ev, accounts)}
             GROUP BY {group})""")
         rates.append(("re", "usage_events, events_per_month"))
     added = [b.rsplit(" AS ", 1)[1] for b in base] + [c for _, cols in rates for c in cols.split(", ")]
