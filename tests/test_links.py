@@ -470,17 +470,21 @@ def test_zoho_deals_link_by_the_account_id_not_names_two_accounts_share(ws, writ
 
 def test_about_as_many_rows_the_key_with_no_ambiguous_value_wins(ws, write):
     # one pair and 60 single accounts, 124 deals: the name links 120 (the pair's 4 deals fit two companies); the
-    # id is blank on 6 deals and links 118, within 5% of 120: the id, with no ambiguous value, wins
+    # id is blank on 6 deals and links 118, within 5% of 120: the id, with no ambiguous value, wins. The 6 deals
+    # without an id then link by name, but the 2 naming the pair ("Base0": GmbH or Ltd?) stay out
     acc, deals, truth = zoho_like(pairs=1, singles=60, missing_ids=6)
     result = toolkit.import_data(ws, customers=write("Accounts.csv", acc), deals=write("Deals.csv", deals))
     (link,) = result.links
     assert link.tried == {"id": 118, "name": 120}
-    assert (link.method, link.linked, link.ambiguous) == ("id", 118, 0)
-    (why,) = [n for n in link.notes if n.startswith("linked by id")]
+    assert (link.method, link.linked, link.ambiguous) == ("id, then name for the rows it leaves unlinked", 122, 2)
+    assert link.ambiguous_examples[0]["value"] == "Base0" and link.ambiguous_examples[0]["rows"] == 2
+    (why,) = [n for n in link.notes if n.startswith("linked by id:") and "would link" in n]
     assert "name would link 120 and leaves 4 fitting several companies" in why
     assert "within 5%" in why and "no ambiguous value wins" in why
+    (per_key,) = [n for n in link.notes if "for the rows the id leaves unlinked" in n]
+    assert "linked by id: 118 of 124 rows; by name" in per_key and ": 4 more" in per_key
     joined = {k: v[0] for k, v in frame_rows(ws).items()}
-    assert joined == {k: (v if int(k[-6:]) >= 6 else None) for k, v in truth.items()}
+    assert joined == {k: (v if int(k[-6:]) >= 2 else None) for k, v in truth.items()}
 
 
 def test_about_as_many_rows_and_no_ambiguity_either_way_the_most_rows_win(ws, write):
@@ -620,3 +624,50 @@ def test_a_big_tables_columns_are_screened_on_a_sample_and_counted_in_full(monke
     monkeypatch.setattr(links, "BY_VALUE_SAMPLE", 10)
     choice = links._choose_key(con, "d", "c")
     assert (choice.key.column, choice.tried) == ("ref", {"id in column 'ref'": 73, "id in column 'luck'": 10})
+
+
+# --- a second key for the rows the first leaves unlinked ---------------------------------------------------------
+
+def pipedrive_like():
+    """Organizations with a website, and deals/persons naming theirs by the person's e-mail domain and by the
+    organization's name: two paid from a personal address (yahoo.com, hotmail.com), one with no e-mail, one naming
+    "Helix" (Helix Inc. or Helix SAS?), one an organization not in the file. -> (orgs csv, deals csv, persons csv, deal ->
+    industry the analysis must join, None where nothing may link)."""
+    orgs = [("Northwind Traders", "northwind.com", "Retail"), ("Bluefin Ltd", "bluefin.io", "Fintech"),
+            ("Copperleaf", "copperleaf.de", "Manufacturing"), ("Helix Inc.", "helix.com", "Biotech"),
+            ("Helix SAS", "helix.fr", "Energy"), ("Tidewater", "tidewater.nl", "Logistics")]
+    deals = [("D1", "northwind.com", "Northwind Traders", "Retail"), ("D2", "bluefin.io", "Bluefin Ltd", "Fintech"),
+             ("D3", "copperleaf.de", "Copperleaf", "Manufacturing"), ("D4", "helix.com", "Helix", "Biotech"),
+             ("D5", "helix.fr", "Helix", "Energy"), ("D6", "tidewater.nl", "Tidewater", "Logistics"),
+             ("D7", "yahoo.com", "NORTHWIND TRADERS INC.", "Retail"), ("D8", "", "Bluefin Limited", "Fintech"),
+             ("D9", "hotmail.com", "Helix", None), ("D10", "gmail.com", "Unknown Co", None)]
+    acc = to_csv(["Name", "Website", "Industry"], [list(o) for o in orgs])
+    deal_csv = to_csv(["Deal ID", "Company Domain", "Company Name", "Stage"],
+                      [[d, w, n, "Closed Won"] for d, w, n, _ in deals])
+    persons = to_csv(["Person ID", "Job Title", "Email", "Company Name"],
+                     [[f"P{d}", "COO", f"x@{w}" if w else "", n] for d, w, n, _ in deals])
+    return acc, deal_csv, persons, {d: ind for d, _, _, ind in deals}
+
+
+def test_rows_a_personal_domain_leaves_unlinked_link_by_name(ws, write):
+    acc, deal_csv, persons, truth = pipedrive_like()
+    result = toolkit.import_data(ws, customers=write("organizations.csv", acc), deals=write("deals.csv", deal_csv),
+                                 contacts=write("persons.csv", persons))
+    deals, contacts = result.links
+    assert deals.method == "domain, then name for the rows it leaves unlinked"
+    # domain links D1-D6 (6); the name links D7 and D8 of the rest; D9 ("Helix") fits two, D10 none
+    assert (deals.linked, deals.ambiguous) == (8, 1)
+    assert deals.ambiguous_examples[0]["value"] == "Helix"
+    (per_key,) = [n for n in deals.notes if "leaves unlinked:" in n]
+    assert "linked by domain: 6 of 10 rows; by name" in per_key and ": 2 more" in per_key
+    assert {k: v[0] for k, v in frame_rows(ws).items()} == truth
+    # the persons: by their e-mail's domain, then the same way by name; the personas join on the same key
+    assert (contacts.method, contacts.linked) == ("email domain, then name for the rows it leaves unlinked", 8)
+    customers, _, contact_table = tables(ws)
+    with ws.connect() as con:
+        key = links.company_key(con, contact_table, customers)
+        joined = con.execute(
+            f"SELECT p.contact_id, c.industry FROM {contact_table} p LEFT JOIN {customers} c "
+            f"ON {key.company_expr('c')} = {key.expr('p')}"
+        ).fetchall()
+    assert dict(joined) == {f"P{d}": industry for d, industry in truth.items()}

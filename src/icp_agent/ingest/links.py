@@ -46,6 +46,7 @@ values of the linking table to them once, and `LinkKey.company_expr` is NULL for
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import re
 import threading
@@ -188,6 +189,34 @@ class LinkKey:
     # the companies' record ids), `field` then says which of the companies' keys its values are
     column: str | None = None
     header: str | None = None  # `column`'s header in the file, as the user knows it
+    # the key tried for the rows this one leaves unlinked (no match, or blank): a Stripe row with a gmail address
+    # still names its company; set by `choose_key`, with `companies` set on both
+    fallback: LinkKey | None = None
+
+    @property
+    def first(self) -> LinkKey:
+        """This key without its fallback: the key the first rows link by."""
+        return dataclasses.replace(self, fallback=None) if self.fallback else self
+
+    def value(self, alias: str) -> str:
+        """SQL of the raw value(s) the key reads of a row: its column, or with a fallback a row of both keys'
+        values (what `_matches` groups on, and joins back on with IS NOT DISTINCT FROM)."""
+        if self.fallback is None:
+            return f"{alias}.{self.source}"
+        return f"row({self.first.value(alias)}, {self.fallback.value(alias)})"
+
+    def columns(self) -> list[str]:
+        """The linking table's columns the key reads, as SQL."""
+        return [self.source, *(self.fallback.columns() if self.fallback else [])]
+
+    def ambiguous(self, alias: str) -> str:
+        """SQL: the row's value fits several companies by this key (without its fallback), so it stays unlinked."""
+        if not self.resolves:
+            return "FALSE"
+        shared = f"(SELECT k FROM {self.company_keys()} WHERE companies > 1)"
+        if self.field == "company_name":
+            return f"({self.expr(alias)} IS NULL AND {name_key(f'{alias}.{self.source}')} IN {shared})"
+        return f"coalesce({self._plain(f'{alias}.{self.source}')} IN {shared}, FALSE)"
 
     @property
     def source(self) -> str:
@@ -206,13 +235,34 @@ class LinkKey:
         return self.field != "company_id" and self.companies is not None
 
     def expr(self, alias: str) -> str:
-        """SQL of the normalised key of a deal's or contact's row (`alias` is the table or its alias)."""
-        return self._normalised(f"{alias}.{self.source}")
+        """SQL of the normalised key of a deal's or contact's row (`alias` is the table or its alias).
+
+        With a fallback: the first key's value when it links the row; NULL when it fits several companies (kept
+        out, as with one key); else `company_expr` of the one company the fallback's value names (looked up in a
+        map built once per query, not per row), NULL when none."""
+        if self.fallback is None:
+            return self._normalised(f"{alias}.{self.source}")
+        first, second = self.first, self.fallback
+        linkable = (
+            f"(SELECT k FROM (SELECT {first.company_expr('c__')} AS k FROM {self.companies} c__) WHERE k IS NOT NULL)"
+        )
+        pairs = (
+            f"SELECT f, min(k) AS k FROM (SELECT {second.company_expr('c__')} AS f, {self.company_expr('c__')} AS k "
+            f"FROM {self.companies} c__) WHERE f IS NOT NULL AND k IS NOT NULL GROUP BY f HAVING count(DISTINCT k) = 1"
+        )
+        own = first.expr(alias)
+        return (
+            f"(CASE WHEN {own} IN {linkable} THEN {own} WHEN {first.ambiguous(alias)} THEN NULL "
+            f"ELSE (SELECT map(list(f), list(k)) FROM ({pairs}))[{second.expr(alias)}] END)"
+        )
 
     def company_expr(self, alias: str) -> str:
         """SQL of the normalised key of a company's row, comparable with `expr`; NULL when several companies
         share the key (so a join on it never picks one of them). A name key is the same expression on both sides
-        (`_name_link`), NULL already where neither the stem nor the full name is one company's."""
+        (`_name_link`), NULL already where neither the stem nor the full name is one company's. With a fallback:
+        the first key's, else the fallback's marked (chr(1)) so the two kinds never collide."""
+        if self.fallback is not None:
+            return f"coalesce({self.first.company_expr(alias)}, chr(1) || {self.fallback.company_expr(alias)})"
         key = self._normalised(f"{alias}.{self.company_field}")
         if not self.resolves or self.field == "company_name":
             return key
@@ -279,6 +329,8 @@ class LinkKey:
     @property
     def label(self) -> str:
         """The matching method in words, as LinkReport.method shows it."""
+        if self.fallback is not None:
+            return f"{self.first.label}, then {self.fallback.label} for the rows it leaves unlinked"
         words = "Salesforce id (first 15 characters)" if self.method == "salesforce_id" else self.method
         return f"{words} in column {self.header or self.column!r}" if self.column else words
 
@@ -347,6 +399,15 @@ def _matches(table: str, companies: str, key: LinkKey) -> str:
     how many companies have that key (companies), whether it finds exactly one (ok) and whether it fits several
     (ambiguous). One join of the distinct values to the companies' distinct keys: normalising distinct values,
     not rows, is what keeps this cheap on big exports."""
+    if key.fallback is not None:
+        # v is the row of both keys' raw values; a value fitting several companies by the first key stays out
+        cols = ", ".join(dict.fromkeys(key.columns()))
+        return (
+            f"SELECT x.v, x.n, x.k, CASE WHEN x.k IS NOT NULL THEN 1 ELSE 0 END AS companies, x.k IS NOT NULL AS ok, "
+            f"x.k IS NULL AND x.a AS ambiguous, []::VARCHAR[] AS names FROM (SELECT {key.value('y')} AS v, n, "
+            f"{key.expr('y')} AS k, {key.first.ambiguous('y')} AS a FROM (SELECT {cols}, count(*) AS n FROM {table} "
+            f"GROUP BY ALL) y) x"
+        )
     if key.field == "company_name" and key.resolves:
         return _name_matches(table, key)
     keys = (
@@ -474,6 +535,8 @@ def _choose_key(con: duckdb.DuckDBPyConnection, table: str, companies: str) -> K
             f"company's {best.method if best.method != 'id' else 'record id'} ({others}); to link otherwise, map a column to "
             f"company_id, domain or company_name in a mapping file"
         )
+    if best is not None:
+        best = _with_fallback(con, table, companies, best, counts + by_values, notes)
     if best and best.method == "salesforce_id":
         long, bad = _bad_checksums(con, (table, companies))
         if bad:
@@ -482,6 +545,39 @@ def _choose_key(con: duckdb.DuckDBPyConnection, table: str, companies: str) -> K
                 f"characters (edited or hand-made ids?): matched on the first 15 characters all the same"
             )
     return KeyChoice(best, tried, notes)
+
+
+def _with_fallback(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    companies: str,
+    best: LinkKey,
+    candidates: list[tuple[LinkKey, int, int]],
+    notes: list[str],
+) -> LinkKey:
+    """`best`, or `best` with a fallback: for the rows it leaves unlinked (a value no company has, or a blank;
+    never a value fitting several companies), the candidate key in another column linking the most of them.
+    The rows each key links go to `notes`. One count per candidate, over the distinct pairs of values."""
+    linked = next(n for k, n, _ in candidates if k is best)
+    rows = _one(con, f"SELECT count(*) FROM {table}")
+    if linked >= rows:
+        return best
+    first = dataclasses.replace(best, companies=companies)
+    chosen, most = None, linked
+    for key, n, _ in candidates:
+        if key.source == best.source or not n:
+            continue
+        trial = dataclasses.replace(first, fallback=dataclasses.replace(key, companies=companies))
+        total, _ = _count_linked(con, table, companies, trial)
+        if total > most:
+            chosen, most = trial, total
+    if chosen is None or chosen.fallback is None:
+        return best
+    notes.append(
+        f"linked by {best.label}: {linked:,} of {rows:,} rows; by {chosen.fallback.label} for the rows the "
+        f"{best.label} leaves unlinked: {most - linked:,} more"
+    )
+    return chosen
 
 
 # A table's own record id: never a link to the companies, whatever its values (numeric ids of two objects collide).
@@ -636,7 +732,9 @@ def link_deals(con: duckdb.DuckDBPyConnection, deals: str, customers: str) -> Li
     columns = columns_of(con, deals)
     own = [c for c in FIRMOGRAPHIC_COLUMNS if c in columns]
     has_own = " OR ".join(f"d.{c} IS NOT NULL" for c in own) or "FALSE"
-    join = f"LEFT JOIN ({_matches(deals, customers, key)}) m ON m.v IS NOT DISTINCT FROM d.{key.source}" if key else ""
+    join = (
+        f"LEFT JOIN ({_matches(deals, customers, key)}) m ON m.v IS NOT DISTINCT FROM {key.value('d')}" if key else ""
+    )
     matched = "coalesce(m.ok, FALSE)" if key else "FALSE"
     label = ", ".join(f"d.{c}" for c in ("deal_id", "company_id", "company_name", "domain") if c in columns)
     rows, linked, standalone = one(
@@ -670,6 +768,14 @@ def ambiguity(
 
     `linked_otherwise` is SQL over the rows (alias `p`) true where another key links the row (a contact's deal
     id): those rows are not counted."""
+    if key is not None and key.fallback is not None:
+        # the rows the first key leaves out as ambiguous, and of the rest those the fallback leaves out so
+        first, examples = ambiguity(con, table, key.first, linked_otherwise, limit)
+        settled = f"{key.expr('p')} IS NOT NULL OR {key.first.ambiguous('p')}"
+        if linked_otherwise:
+            settled = f"coalesce({linked_otherwise}, FALSE) OR {settled}"
+        second, more = ambiguity(con, table, key.fallback, settled, limit)
+        return first + second, sorted(examples + more, key=lambda e: -e["rows"])[:limit]
     if key is None or not key.resolves:
         return 0, []
     matches = f"SELECT v, k, n, names FROM ({_matches(table, key.companies or '', key)}) WHERE ambiguous"
@@ -806,6 +912,8 @@ def _ambiguity_note(kind: str, key: LinkKey, rows: int, examples: list[Ambiguous
     shown = "; ".join(
         f"{e['value']!r} ({e['rows']:,}, key {e['key']!r}) fits {' / '.join(e['companies'])}" for e in examples[:3]
     )
+    # with a fallback, a row is ambiguous by its first key, or by the fallback when the first does not link it
+    words = f"{key.first.label} or {key.fallback.label}" if key.fallback else key.label
     full = " and none by its full name" if key.field == "company_name" else ""
     # a CRM that exports its lookups as names only (Dynamics 365) has no id or domain to give: the name is the fix
     by_name = (
@@ -815,7 +923,7 @@ def _ambiguity_note(kind: str, key: LinkKey, rows: int, examples: list[Ambiguous
         else ""
     )
     return (
-        f"{rows:,} {kind} are not linked because their {key.label} fits several companies once normalised{full}, "
+        f"{rows:,} {kind} are not linked because their {words} fits several companies once normalised{full}, "
         f"e.g. {shown}: {hint}{by_name}"
     )
 
@@ -875,7 +983,7 @@ def link_contacts(
         if choice.key:
             join = (
                 f"LEFT JOIN ({_matches(contacts, customers, choice.key)}) m "
-                f"ON m.v IS NOT DISTINCT FROM p.{choice.key.source}"
+                f"ON m.v IS NOT DISTINCT FROM {choice.key.value('p')}"
             )
             conditions.append("m.ok")
             linked_by.append(choice.key.column or choice.key.field)
