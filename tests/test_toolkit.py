@@ -254,3 +254,50 @@ def test_query_workspace(imported):
     assert r.rows == [["Acme"], ["Bolt"]] and r.truncated
     with pytest.raises(ArgumentError, match="max_rows"):
         toolkit.query_workspace(imported, "SELECT 1", max_rows=0)
+
+
+# --- criteria a seller cannot apply to prospects -----------------------------------------------------------------
+
+
+def _with_customer_only_fields() -> IcpDocument:
+    """The stored ICP (firmographic criteria only), its second tier on a billing plan and its second avoid rule
+    on seats as well: fields a customer has, a prospect list does not."""
+    from icp_agent.icp_document import Criterion
+
+    icp = IcpDocument.model_validate_json(_stored_icp_json())
+    plan = Criterion(field="billing_plan", op="eq", value="Yearly", kind="category", label="billing_plan = Yearly")
+    seats = Criterion(field="seats", op="lte", max=5.0, max_exclusive=True, kind="number", label="seats < 5")
+    icp.tiers[1].criteria = [plan]
+    icp.negative_icp[1].criteria = [*icp.negative_icp[1].criteria, seats]
+    icp.warnings = []
+    return icp
+
+
+def test_a_tier_on_fields_prospect_lists_lack_is_named_when_built():
+    from types import SimpleNamespace
+
+    icp = IcpDocument.model_validate_json(_stored_icp_json())
+    icp.warnings = []
+    toolkit._flag_unobservable(icp, SimpleNamespace(schema=None))
+    assert icp.warnings == []  # industry, employees, technologies, revenue: on every prospect list
+    icp = _with_customer_only_fields()
+    toolkit._flag_unobservable(icp, SimpleNamespace(schema=None))
+    tier, rule = icp.warnings
+    assert tier.startswith(f"{icp.tiers[1].name!r} cannot rank prospects: it uses billing_plan (prospect lists")
+    assert "set-field-roles billing_plan=post_sale" in tier
+    assert rule.startswith("avoid rule 'employees 1-50 AND technologies contains Wix AND seats < 5' cannot rank")
+    assert "it uses seats (" in rule
+
+
+def test_with_a_prospect_list_its_own_columns_decide():
+    from types import SimpleNamespace
+
+    icp = _with_customer_only_fields()
+    columns = {"industry", "employees", "technologies", "annual_revenue", "seats"}  # a list that has seats
+    schema = SimpleNamespace(
+        sources={"prospects": columns}, not_in_prospects=lambda fields: sorted(set(fields) - columns)
+    )
+    toolkit._flag_unobservable(icp, SimpleNamespace(schema=schema))
+    field, tier = icp.warnings
+    assert field.startswith("billing_plan: not observable in the prospect list")
+    assert tier.startswith(f"{icp.tiers[1].name!r} cannot rank prospects: it uses billing_plan (the prospect list")

@@ -510,16 +510,43 @@ def _phase(icp: IcpDocument, name: str, step: Callable[[], None]) -> None:
 
 
 def _flag_unobservable(icp: IcpDocument, inputs) -> None:
-    """ICP criteria on fields the prospect list lacks: flagged when the ICP is built (a seller may not see them)."""
+    """ICP criteria a seller cannot apply to prospects, flagged when the ICP is built: per field the prospect list
+    lacks (when one is imported), and per tier or avoid rule naming the fields no prospect can be matched on. A
+    rule's criteria all hold at once, so one such field keeps every prospect out of it ("plan = Annual" is a
+    customer's plan: score-prospects then puts every prospect in no tier). Without a prospect list, the fields
+    such lists usually carry are the firmographics (ingest/fields.py FIRMOGRAPHIC: industry, employees, revenue,
+    country, technologies, ...)."""
+    from icp_agent.ingest.fields import FIRMOGRAPHIC
+
     schema = inputs.schema
-    if schema is None or "prospects" not in schema.sources:
-        return
+    prospects = schema is not None and "prospects" in schema.sources
     fields = {c.field for t in icp.tiers for c in t.criteria} | {c.field for d in icp.negative_icp for c in d.criteria}
-    for field in schema.not_in_prospects(fields):
-        icp.warnings.append(
-            f"{field}: not observable in the prospect list (the ICP uses it, the prospect file has "
-            f"no such column): prospects cannot be matched on it"
-        )
+    if prospects:
+        lacking = set(schema.not_in_prospects(fields))
+        for field in sorted(lacking):
+            icp.warnings.append(
+                f"{field}: not observable in the prospect list (the ICP uses it, the prospect file has "
+                f"no such column): prospects cannot be matched on it"
+            )
+    else:
+        lacking = {f for f in fields if f not in FIRMOGRAPHIC}
+    rules = [(repr(t.name), t.criteria) for t in icp.tiers] + [
+        (f"avoid rule '{' AND '.join(c.label for c in d.criteria)}'", d.criteria) for d in icp.negative_icp
+    ]
+    where = (
+        "the prospect list has no such column"
+        if prospects
+        else "prospect lists (Apollo, ZoomInfo, a list bought or scraped) usually carry firmographics only: "
+        "industry, employees, annual revenue, country, technologies"
+    )
+    for name, criteria in rules:
+        missing = sorted({c.field for c in criteria} & lacking)
+        if missing:
+            icp.warnings.append(
+                f"{name} cannot rank prospects: it uses {', '.join(missing)} ({where}), so no prospect matches it; "
+                f"it still describes your customers. For tiers a seller can use on prospects, mark fields only "
+                f"customers have post_sale (set-field-roles {missing[0]}=post_sale) and build again"
+            )
 
 
 @operation(HealthOptions)
