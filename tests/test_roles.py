@@ -65,3 +65,22 @@ def test_empty_workspace_has_no_roles(ws):
 )
 def test_resolve_field(template, name, field):
     assert resolve_field(template, name) == field
+
+
+def test_what_a_customer_bought_or_uses_defaults_to_post_sale(tmp_path):
+    # a Recurly-style accounts file with Mixpanel usage columns: the plan, seats, licences, edition, pricing tier
+    # and active users are known once someone is a customer, never on a prospect list (as the canonical plan);
+    # the firmographics stay fit. A role in the mapping or set_field_roles still overrides these.
+    header = "Account Code,Company,Industry,Employees,Plan,Seat Count,Licences,Edition,Pricing Tier,MAU,WAU,Country"
+    rows = [
+        f"a{i},Co {i},{('Retail', 'Software')[i % 2]},{20 + 10 * (i % 4)},{('Pro', 'Team')[i % 2]},{3 + i % 5},"
+        f"{2 + i % 3},{('Plus', 'Enterprise')[i % 2]},{('Gold', 'Silver')[i % 2]},{40 + i % 7},{10 + i % 3},FR"
+        for i in range(24)
+    ]
+    (tmp_path / "accounts.csv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    ws = Workspace(tmp_path / "ws.duckdb")
+    import_file(ws, tmp_path / "accounts.csv", "customers")
+    roles = field_roles(ws)
+    bought = ("plan", "seat_count", "licences", "edition", "pricing_tier", "mau", "wau")
+    assert {f: roles[f] for f in bought} == dict.fromkeys(bought, "post_sale")
+    assert (roles["industry"], roles["employees"], roles["country"]) == ("fit", "fit", "fit")

@@ -17,10 +17,13 @@ from icp_agent.sql import one, sql_literal
 
 # Words in a column's name (snake_case, camelCase split) that make it post-sale or outcome-derived, never a
 # criterion: usage and account health, and what a deal's outcome determines (won/lost/open deal counts, lost
-# reasons, probabilities, weighted values, activities logged). Whole words only: "carrier" is no ARR.
+# reasons, probabilities, weighted values, activities logged). Whole words only: "carrier" is no ARR. What a
+# customer bought is post-sale as the canonical `plan` is (ingest/fields.py): seats, licences, an edition or
+# pricing tier, monthly/weekly/daily active users; no prospect list carries them, so they could rank no prospect.
 POST_SALE_HINTS = re.compile(
     r"(?:^|_)(?:last|usage|logins?|tickets?|health|renew\w*|churn\w*|cancel\w*|arr|mrr|nps|csat|active_users|"
-    r"seats?|expansions?|invoices?|invoiced|paid|balance|activity|activities|modified|updated?|"
+    r"seats?|licen[cs]es?|editions?|(?:pricing|price|billing|subscription|plan)_(?:tiers?|plans?|levels?)|"
+    r"[mwd]au|expansions?|invoices?|invoiced|paid|balance|activity|activities|modified|updated?|"
     r"(?:won|lost|open|closed)_deals?|deals?_(?:won|lost|open|closed)|(?:won|lost|win|loss)_reasons?|"
     r"weighted_(?:value|amount)|probability|win_probability|next_activity\w*|done_activities|"
     r"email_messages(?:_count)?|emails?_(?:sent|received)|deals?_count|revenue_won)(?=_|$)"
