@@ -536,8 +536,8 @@ def _flag_unobservable(icp: IcpDocument, inputs) -> None:
     where = (
         "the prospect list has no such column"
         if prospects
-        else "prospect lists (Apollo, ZoomInfo, a list bought or scraped) usually carry firmographics only: "
-        "industry, employees, annual revenue, country, technologies"
+        else "prospect lists such as Apollo or ZoomInfo exports usually carry firmographics only: industry, "
+        "employees, annual revenue, country, technologies"
     )
     for name, criteria in rules:
         missing = sorted({c.field for c in criteria} & lacking)
