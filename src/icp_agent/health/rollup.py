@@ -32,7 +32,9 @@ A value from these tables wins over the accounts file's for accounts the tables 
 account they do not mention keeps its own values, and a component nobody measured stays
 missing (re-weighted by the health score, never zero). Accounts in the tables but not in the
 accounts file are counted and reported, never invented; so are rows naming a value several accounts
-share (two companies called Acme): they are linked to neither, not counted for both.
+share (two companies called Acme): they are linked to neither, not counted for both. The rows the chosen key
+leaves unlinked (a Stripe customer paying from a gmail address) link by the second key pair linking the most of
+them (`link_accounts`); names compare by their stem when one account has it (`_value`).
 """
 
 from __future__ import annotations

@@ -9,6 +9,11 @@ once normalised, even when the name links a few more rows; the choice and why ar
 The same `LinkKey.expr` is what the analysis joins on (analysis/health.py,
 analysis/personas.py), so the analysis joins exactly what the link report counted.
 
+When the chosen key leaves rows unlinked (a value no company has, such as a personal e-mail's domain, or a
+blank), the candidate key in another column linking the most of those rows is its fallback (`LinkKey.fallback`,
+`_with_fallback`): those rows only link by it, a row whose first key fits several companies stays unlinked, and
+the rows each key linked are noted. `expr`/`company_expr` are then one combined value, so the joins above follow.
+
 Normalisation of each key (in SQL, once per query, never per row in Python):
 
 - id: trimmed; a cell holding several ids (`9100;9101`, a HubSpot deal tied to two
