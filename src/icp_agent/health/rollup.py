@@ -146,7 +146,7 @@ def _child_expr(con: duckdb.DuckDBPyConnection, alias: str, keys: _Keys, account
     """SQL of a table row's link value (`alias` is the table or its alias): with one key, the key's value; with a
     second key, the first key's value when it names one account, NULL when several accounts share it (ambiguous
     rows stay out, as with one key), else the value `_account_expr` gives the one account the second key names.
-    The second key's values are looked up in one map built once per query (no per-row subquery)."""
+    The second key's values are looked up in maps built once per query (`hashed_lookup`: no per-row subquery)."""
     value = _value(con, f"{alias}.{_q(keys.child)}", accounts, keys.account)
     if keys.fallback is None:
         return value
@@ -157,10 +157,12 @@ def _child_expr(con: duckdb.DuckDBPyConnection, alias: str, keys: _Keys, account
         f"{_account_expr(con, 'a', keys, accounts)} AS k FROM {accounts} a) WHERE f IS NOT NULL AND k IS NOT NULL "
         f"GROUP BY f HAVING count(DISTINCT k) = 1"
     )
-    lookup = f"(SELECT map(list(f), list(k)) FROM ({pairs}))"
+    from icp_agent.ingest.links import hashed_lookup
+
+    lookup = hashed_lookup(pairs, _value(con, f"{alias}.{_q(child2)}", accounts, account2))
     return (
         f"(CASE WHEN {value} IN {_unique_keys(con, accounts, keys.account)} THEN {value} "
-        f"WHEN {value} IN {shared} THEN NULL ELSE {lookup}[{_value(con, f'{alias}.{_q(child2)}', accounts, account2)}] END)"
+        f"WHEN {value} IN {shared} THEN NULL ELSE {lookup} END)"
     )
 
 
