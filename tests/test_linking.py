@@ -85,3 +85,27 @@ def test_check_links_counts_the_deals_linking_to_no_company_once():
     assert not report.allowed_unlinked
     contacts = _link(10, 7).model_copy(update={"kind": "contacts"})
     assert check_links([contacts, _link(10, 10)], allow_unlinked=False) == []  # contacts are no deal statistics
+
+
+def test_a_chargebee_subscription_without_an_email_links_by_its_customer_company(tmp_path):
+    # Chargebee's export: the customer's e-mail and company. One paid from a personal address, one has no e-mail:
+    # kept (the company names the account) and linked by the company, the rest by the e-mail's domain
+    (tmp_path / "accounts.csv").write_text(
+        "Company,Website,Industry\nDorvane,dorvane.es,Retail\nKestrel Labs,kestrel.io,SaaS\n"
+        "Morrow GmbH,morrow.de,SaaS\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "subs.csv").write_text(
+        "Subscription Id,Customer Email,Customer Company,Status,Started At\n"
+        "S1,a@dorvane.es,Dorvane,active,2024-01-01\nS2,b@kestrel.io,Kestrel Labs,active,2024-01-01\n"
+        "S3,c@morrow.de,Morrow,cancelled,2024-01-01\nS4,x@outlook.com,Dorvane S.L.,active,2024-03-01\n"
+        "S5,,MORROW GMBH,active,2024-02-01\n",
+        encoding="utf-8",
+    )
+    ws = Workspace(tmp_path / "ws.duckdb")
+    import_file(ws, tmp_path / "accounts.csv", "customers")
+    import_file(ws, tmp_path / "subs.csv", "subscriptions")
+    (report,) = [r for r in link_report(ws) if r.kind == "subscriptions"]
+    assert (report.rows, report.linked, report.unlinked_accounts) == (5, 5, 0)
+    assert report.linked_by == "domain, then company_name"
+    assert report.tried == {"domain": 3, "company_name": 2}

@@ -665,7 +665,7 @@ FIELDS: tuple[Field, ...] = (
 _ACCOUNT_LINK: dict[str, tuple[str, ...]] = {
     "company_id": ("customer", "account_code"),
     "domain": ("customer_email",),
-    "company_name": ("organization", "requester_organization"),
+    "company_name": ("organization", "requester_organization", "customer_company", "account_company"),
 }
 KIND_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
     "deals": {
