@@ -14,13 +14,15 @@ Every figure becomes an evidence item.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from icp_agent.errors import DataShapeError
 from icp_agent.evidence import Ledger, clean
 from icp_agent.health.health_score import build_deals_frame
 from icp_agent.icp_document import IcpDocument, Validation
 from icp_agent.schema import AnalysisInputs
 from icp_agent.tiers.analyse import AnalysisConfig
-from icp_agent.validation.backtest import backtest
+from icp_agent.validation.backtest import OlderTier1, backtest
 from icp_agent.validation.economics import unit_economics
 from icp_agent.validation.market import market
 
@@ -33,12 +35,14 @@ def validate(
     prospects: str | None,
     revenue_target: float | None,
     ledger: Ledger,
+    older: Callable[[], OlderTier1] | None = None,
 ) -> Validation:
     """Unit economics, backtest and market (icp.json's validation); each part runs or says "not measurable:
     <reason>". Figures are made JSON-safe (evidence.clean: NaN as null, 6 significant digits).
 
     Only a data shape the step cannot use (DataShapeError, NotMeasurable) becomes "not measurable";
-    any other exception is a bug and propagates.
+    any other exception is a bug and propagates. `older`: the backtest's analysis of the older customers, when
+    the caller started it ahead (backtest.older_tier1).
     """
     frame = f"frame_{icp.id.replace('-', '_')}"
     deals_frame, deals_note = None, None
@@ -59,7 +63,7 @@ def validate(
     out = {}
     for name, step in (
         ("unit_economics", lambda: unit_economics(con, frame, deals_frame, icp, ledger)),
-        ("backtest", lambda: backtest(con, inputs, config, icp, frame, ledger)),
+        ("backtest", lambda: backtest(con, inputs, config, icp, frame, ledger, older)),
         ("market", lambda: market(con, prospects, icp, ledger, revenue_target, deals_frame)),
     ):
         try:
