@@ -166,6 +166,27 @@ def test_persona_evidence_counts_the_tiers_contacts(built):
     assert ledger.get(quote["evidence"]).statement == quote["quote"]
 
 
+def test_only_contacts_at_the_tiers_customers_are_counted(built):
+    """A health frame keeps the accounts that never became customers (not_customer, no cohort) beside the customers:
+    a lead in the tier's segment (co484 here) is not one of "the tier's customers", nor are its contacts."""
+    con, icp = built
+    con.execute(
+        "CREATE TABLE frame_h AS SELECT * REPLACE (CASE WHEN company_name = 'co484' THEN NULL ELSE cohort END AS cohort),"
+        " company_name = 'co484' AS not_customer FROM frame_v1"
+    )
+    con.execute("INSERT INTO contacts VALUES ('co484', 'CFO', 'economic buyer'), ('co484', 'RevOps Lead', 'champion')")
+    ledger = Ledger()
+    result = persona_evidence(con, icp, "ICP 1", 1, {"frame": "frame_h", "contacts": "contacts"}, ledger)
+    counts = {role: r["n"] for role, r in result["roles"].items() if r["n"]}
+    assert counts == {"economic buyer": 1, "champion": 1}  # co480's two; co484's three are a lead's
+    buyer = result["roles"]["economic buyer"]
+    assert [t["value"] for t in buyer["titles"]] == ["VP Sales"]
+    assert ledger.get(buyer["evidence"]).metrics["n"] == 1
+    # the same contacts with co484 a customer: counted
+    every = persona_evidence(con, icp, "ICP 1", 1, {"frame": "frame_v1", "contacts": "contacts"}, Ledger())
+    assert {role: r["n"] for role, r in every["roles"].items() if r["n"]} == {"economic buyer": 3, "champion": 2}
+
+
 def test_without_buying_roles_titles_are_summarised_together(built):
     con, icp = built
     con.execute("UPDATE contacts SET buying_role = NULL")

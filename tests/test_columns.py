@@ -52,6 +52,20 @@ def test_plan_columns_canonical_and_attribute_names():
     assert (planned[2].type, planned[2].role) == ("auto", "auto")
 
 
+def test_a_custom_fields_marker_is_dropped_from_its_name():
+    headers = ["id", "custom.Employees", "custom.Onboarding Owner", "Onboarding Owner", "ARR__c", "custom.Lead Notes"]
+    planned = plan_columns(headers, Mapping(), "leads.csv", "customers")
+    assert [(c.name, c.canonical) for c in planned] == [
+        ("company_id", True),
+        ("employees", True),
+        ("custom_onboarding_owner", False),  # a plain column has the name without the marker
+        ("onboarding_owner", False),
+        ("arr", True),
+        ("lead_notes", False),  # an unknown custom field is named without its marker
+    ]
+    assert all(c.note is None for c in planned)
+
+
 def test_plan_columns_mapping_wins_and_ignore():
     mapping = Mapping(columns={"Sector": "industry", "Notes": "ignore"}, types={"industry": "category"})
     planned = plan_columns(["Sector", "Notes"], mapping, "c.csv", "customers")

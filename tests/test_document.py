@@ -289,3 +289,17 @@ def test_pattern_overlaps_equal_each_pairs_own_count():
     assert len(expected) == 6 and expected[frozenset(("G1", "G2"))] == 74  # n >= 50 with HubSpot in any spelling
     assert expected[frozenset(("B1", "B2"))] == 14  # an empty or no list (i % 4 in 2, 3) and no m (i % 7 = 0)
     assert pattern_overlaps(con, doc) == expected
+
+
+def test_a_score_that_does_not_separate_is_said_plainly_in_both_documents():
+    t1 = tier(1, [{"field": "industry", "op": "eq", "value": "Software", "kind": "category"}], n=40)
+    statement = "the fit score does not separate good from not-good customers on held-out data (holdout AUC 0.61)"
+    features = [{"name": "industry", "field": "industry", "kind": "category", "bins": [
+        {"label": "industry Software", "n": 40, "n_good": 10, "points": 12}]}]  # fmt: skip
+    doc = icp([t1])
+    doc.scorecard = card(status="ok", features=features, separates=False, warnings=[statement, "other"])
+    assert context(doc)["scorecard_untrusted"] == statement
+    assert f"**Do not rank by this score:** {statement}." in render_markdown(doc)
+    assert f"<strong>Do not rank by this score:</strong> {statement}." in render_html(doc)
+    doc.scorecard = card(status="ok", features=features, separates=True, warnings=["other"])
+    assert context(doc)["scorecard_untrusted"] is None and "Do not rank" not in render_markdown(doc)

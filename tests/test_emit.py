@@ -128,3 +128,21 @@ def test_negative_icp_flags_without_changing_the_score(con):
 def test_a_card_that_is_not_ok_cannot_score():
     with pytest.raises(UserError, match="cannot score records: 3 good and 2 not-good"):
         scorecard_select_sql({"status": "insufficient_data", "reason": "3 good and 2 not-good"})
+
+
+def test_reasons_name_a_field_as_the_document_does(con):
+    """fit_reasons write a field's stored name in the document's words (scorecard.labels.field_label): a
+    custom field "lead_source" reads "lead source Referral (+5)", a missing list "tech stack missing (-1)"."""
+    import json
+
+    from icp_agent.scorecard.labels import readable_bin_labels
+
+    card = json.loads(json.dumps(CARD).replace('"industry', '"lead_source').replace('"tools', '"tech_stack'))
+    readable_bin_labels(card, set())  # as the build writes the bins' labels
+    con.execute(
+        "CREATE TABLE r AS SELECT id, industry AS lead_source, employees_min, employees_max, tools AS tech_stack FROM p"
+    )
+    rel = score_frame(con, card, "(SELECT * FROM r ORDER BY id)", None)
+    reasons = [row[rel.columns.index("icp_reasons")] for row in rel.fetchall()]
+    assert reasons[0] == "lead source Software (+20); employees 50+ (+12); tech stack contains crm (+6)"
+    assert reasons[1] == "tech stack missing (-1)"

@@ -90,3 +90,25 @@ def test_too_small_a_holdout_is_not_measured(con):
     ev = fit_scorecard(con, "frame", FIELDS, time_column="signup", holdout_share=0.01)["evaluation"]
     assert ev["status"] == "too_small" and "auc" not in ev
     assert ev["holdout"]["n"] == 8
+
+
+def _judged(auc, interval, rates, n=40):
+    bands = [{"priority": p, "n": n, "good_rate": r} for p, r in zip(("high", "medium", "low"), rates)]
+    return {"status": "ok", "auc": auc, "auc_interval": interval, "bands": bands}
+
+
+def test_a_score_separates_only_above_chance_with_rising_bands():
+    from icp_agent.scorecard.evaluation import separation
+
+    assert separation(_judged(0.74, [0.66, 0.82], [0.4, 0.2, 0.1])) == (True, None)
+    ok, statement = separation(_judged(0.61, [0.44, 0.79], [0.4, 0.2, 0.1]))
+    assert ok is False and "holdout AUC 0.61, 95% interval 0.44-0.79, includes 0.5" in statement
+    assert statement.endswith("do not use it to rank prospects; priority follows the ICP's tiers alone")
+    # the report's case: high 8.1% vs low 7.3% with medium above both
+    ok, statement = separation(_judged(0.7, [0.6, 0.8], [0.081, 0.09, 0.073]))
+    assert ok is False and "does not rise from the low band to the high one (low 7.3%, medium 9.0%, high 8.1%" in statement
+    # a band with too few holdout rows is not compared; an unmeasured holdout is not judged
+    thin = _judged(0.7, [0.6, 0.8], [0.4, 0.05, 0.1])
+    thin["bands"][1]["n"] = 3
+    assert separation(thin) == (True, None)
+    assert separation({"status": "too_small"}) == (None, None)

@@ -15,6 +15,7 @@ from icp_agent.render.exports import (
     _adjacent,
     _market_size,
     _tier_count,
+    generic_id_column,
     id_header,
     is_hubspot_id_header,
     render_playbook,
@@ -96,7 +97,22 @@ def test_write_crm_exports(ws, tmp_path):
     assert [(r["Id"], r["Website"]) for r in salesforce] == [
         ("", "a.com"), ("", "c.com"), ("0015g00000ABCDEAAA", "p.com"), ("", "q.com")]  # fmt: skip
     assert "ICP_Tier__c" in salesforce[0] and "Fit_Score__c" in salesforce[0]
-    assert counts == {"hubspot_companies.csv": 5, "salesforce_accounts.csv": 4, "routing.csv": 3}
+    # every file carries the id as imported, whatever the CRM: the HubSpot ids and the prospects' other ids
+    assert [r["Source Record ID"] for r in hubspot] == ["123", "456", "789", "0015g00000ABCDEAAA", "x2"]
+    assert [r["Source_Record_ID__c"] for r in salesforce] == ["123", "789", "0015g00000ABCDEAAA", "x2"]
+    # crm_scores.csv: every row under the imports' id header, the rows HubSpot and Salesforce cannot match too
+    generic = read_csv(tmp_path / "crm_scores.csv")
+    assert list(generic[0])[:4] == ["source", "Record ID", "name", "domain"]
+    assert [(r["source"], r["Record ID"], r["icp_tier"], r["disqualified_by"]) for r in generic] == [
+        ("customers", "123", "Tier 1", ""),
+        ("customers", "456", "Not ICP", "industry = Retail"),
+        ("customers", "789", "Not ICP", ""),
+        ("prospects", "0015g00000ABCDEAAA", "Tier 1", ""),
+        ("prospects", "x1", "Not ICP", "industry = Retail"),
+        ("prospects", "x2", "Not ICP", ""),
+    ]
+    assert {"fit_score", "priority", "fit_reasons"} <= set(generic[0])
+    assert counts == {"hubspot_companies.csv": 5, "salesforce_accounts.csv": 4, "crm_scores.csv": 6, "routing.csv": 3}
     # prospects: Pea Tier 1 (high), Nodomain disqualified and Queue outside every tier (low)
     assert by_priority == {"high": 1, "low": 2}
     routing = read_csv(tmp_path / "routing.csv")
@@ -109,6 +125,14 @@ def test_write_crm_exports(ws, tmp_path):
     assert {w.split(" left out")[0].split()[-1] for w in salesforce_warning} == {"customers", "prospects"}
     write_crm_exports(ws, document, tmp_path)  # a second run adds no duplicate warning
     assert len([w for w in document.warnings if "hubspot_companies.csv" in w]) == 1
+
+
+def test_generic_id_column_is_the_imported_header():
+    # Close's leads: "id"; Zoho's "Record Id"; none imported, or a header that would clash: record_id
+    assert generic_id_column([None, "id"]) == "id"
+    assert generic_id_column(["Record Id", "Organization - ID"]) == "Record Id"
+    assert generic_id_column([None, None]) == "record_id"
+    assert generic_id_column(["Name"]) == "record_id"
 
 
 def test_write_crm_exports_without_imports(tmp_path):

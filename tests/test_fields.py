@@ -18,6 +18,7 @@ from icp_agent.ingest.fields import (
     kind_field,
     reference_field,
     strip_own_prefix,
+    without_custom_marker,
 )
 
 
@@ -115,6 +116,19 @@ def test_fields_markdown_lists_every_field():
     ("Amount (converted)", "deals", "amount"),
     ("Amount in company currency", "deals", "amount"),
     ("cf_deal_value_in_base_currency", "deals", "amount"),
+    ("custom.Employees", "customers", "employees"),  # Close's CSV export
+    ("custom.Churn Date", "customers", "churn_date"),
+    ("Custom: Customer Since", "customers", "customer_since"),
+    ("CF.Industry", "customers", "industry"),  # Zoho Books
+    ("custom_attributes.nps", "customers", "nps"),  # an API export's flattened custom-attribute map
+    ("properties.annualrevenue", "customers", "annual_revenue"),
+    ("metadata[plan]", "subscriptions", "plan"),  # Stripe
+    ("industry (metadata)", "customers", "industry"),
+    ("Employees__pc", "customers", "employees"),  # a Salesforce person account
+    ("Account__r.Industry__c", "deals", "industry"),  # a lookup's record by its relationship
+    ("Deal - cf_arr", "deals", "arr"),  # a marker behind the file's own entity prefix
+    ("Organization - custom.Country", "deals", "country"),  # behind another entity's prefix
+    ("Person - custom.Job Title", "deals", "job_title"),
 ])
 def test_custom_field_markers_and_header_variants(header, kind, field):
     assert canonical_field(header, kind) == field
@@ -127,6 +141,23 @@ def test_custom_field_markers_and_header_variants(header, kind, field):
 ])
 def test_variants_never_invent_a_field(header, kind):
     assert canonical_field(header, kind) is None
+
+
+@pytest.mark.parametrize("header,unmarked", [
+    ("custom.cf_v6S011I6Mq", "v6S011I6Mq"),  # Close's API names a custom field by its id: no meaning left
+    ("Customer Since", "Customer Since"), ("CFO", "CFO"), ("Properties", "Properties"), ("Metadata", "Metadata"),
+    ("Account - Region", "Account - Region"), ("custom", "custom"), ("Deal - custom.Lost Reason", "Deal - Lost Reason"),
+    ("Properties Owned", "Properties Owned"), ("Metadata Source", "Metadata Source"), ("Custom Fields", "Fields"),
+    ("custom_fields.region", "region"), ("Custom Fields: Region", "Region"), ("properties[employees]", "employees"),
+])
+def test_without_custom_marker_strips_only_markers(header, unmarked):
+    assert without_custom_marker(header) == unmarked
+
+
+def test_a_marker_never_decides_the_meaning():
+    assert canonical_field("custom.Favourite Colour", "customers") is None
+    assert canonical_field("custom.Favourite Colour", "customers") == canonical_field("Favourite Colour", "customers")
+    assert canonical_field("cf_customer", "subscriptions") == canonical_field("customer", "subscriptions")
 
 
 def test_is_converted():

@@ -194,6 +194,27 @@ def test_deals_frame_keeps_won_and_lost_with_company_fields(con):
     ]
 
 
+def test_a_field_a_deal_shares_only_by_name_never_fills_in_the_companys(con):
+    """Close-shaped: status_label is a lead's status in the leads and an opportunity's in the opportunities. The
+    frame keeps the company's (NULL for a deal whose company is not in the file), never the deal's; industry, the
+    company's own field, still fills in for a non-customer."""
+    con.execute(
+        "CREATE TABLE cu AS SELECT * FROM (VALUES (0, 'lead_1', 'Customer', 'Retail'), (1, 'lead_2', 'Churned', NULL)) "
+        "t(_row, company_id, status_label, industry)"
+    )
+    con.execute(
+        "CREATE TABLE d AS SELECT * FROM (VALUES (0, 'lead_1', 'won', 'Won - New', 'Other'), "
+        "(1, 'lead_2', 'lost', 'Lost - Budget', 'Media'), (2, 'lead_9', 'lost', 'Lost - Price', 'Media')) "
+        "t(_row, company_id, deal_stage, status_label, industry)"
+    )
+    build_deals_frame(con, "cu", "d", "f", ["status_label", "industry"])
+    assert [(r["_row"], r["status_label"], r["industry"]) for r in _frame(con)] == [
+        (0, "Customer", "Retail"),
+        (1, "Churned", "Media"),
+        (2, None, "Media"),
+    ]
+
+
 def test_deals_without_won_or_lost_say_what_the_stage_holds(con):
     con.execute("CREATE TABLE d AS SELECT * FROM (VALUES (0, 'Demo'), (1, 'Demo'), (2, 'Won')) t(_row, deal_stage)")
     with pytest.raises(DataShapeError, match=r"1 won and 0 lost deals.*'Demo' \(2\)") as e:

@@ -503,3 +503,31 @@ def test_an_amount_already_in_the_home_currency_is_the_deals_amount_and_never_co
     # the deal's own amount still reads its row's currency and is converted once
     assert [data[i]["amount_2"] for i in ("1", "2", "3")] == [1500.0, 4000.0, 300.0]
     assert str(data["1"]["deal_created_date"]) == "2024-01-10" and str(data["2"]["close_date"]) == "2024-03-21"
+
+
+def test_a_value_mapping_unifies_synonyms_and_is_reported(cli, write, ws):
+    """An Attio-style companies export whose industry labels no spelling rule unifies: the mapping file's
+    [values.industry] stores them as one label, spellings aside, and the import says what it mapped."""
+    from icp_agent.render.import_report import render_import_report
+
+    data = write("companies.csv", "Record ID,Name,Categories,Employee range\n"
+                                  "r1,Acme,Financial Technology,51-200\nr2,Bolt,FinTech,11-50\nr3,Crane,Fin Tech,11-50\n"
+                                  "r4,Dyna,Payments/Fintech,51-200\nr5,Elm,Health Care,1-10\nr6,Fir,HealthTech,1-10\n"
+                                  "r7,Gum,Healthcare,11-50\n")
+    mapping = write("m.toml", '[columns]\nCategories = "industry"\n[values.industry]\n'
+                              '"financial technology" = "Fintech"\n"Payments / Fintech" = "Fintech"\n'
+                              'HealthTech = "Healthcare"\n')
+    result = cli("import-data", "--customers", str(data), "--mapping", str(mapping))
+    assert ("'Categories': labels stored as the mapping file's [values.industry] says: 'HealthTech' -> 'Healthcare': "
+            "1 row; 'Payments / Fintech' -> 'Fintech': 1 row; 'financial technology' -> 'Fintech': 1 row"
+            ) in result.output.replace("\n  ", " ")
+    stored = {r["company_name"]: r["industry"] for r in rows(ws, "customers")}
+    assert stored == {"Acme": "Fintech", "Bolt": "Fintech", "Crane": "Fintech", "Dyna": "Fintech",
+                      "Elm": "Healthcare", "Fir": "Healthcare", "Gum": "Healthcare"}
+    text = render_import_report(toolkit.inspect_workspace(ws))
+    assert "Labels of `Categories` stored as the mapping file's `[values.industry]` says: 'HealthTech'" in text
+    # a changed value mapping is a new snapshot, not "already imported"
+    write("m.toml", '[columns]\nCategories = "industry"\n[values.industry]\nHealthTech = "Digital Health"\n')
+    result = cli("import-data", "--customers", str(data), "--mapping", str(mapping))
+    assert "already imported" not in result.output
+    assert {r["company_name"]: r["industry"] for r in rows(ws, "customers")}["Fir"] == "Digital Health"

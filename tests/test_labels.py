@@ -39,3 +39,14 @@ def test_empty_card():
     card: dict = {}
     readable_bin_labels(card, set())
     assert card == {}
+
+
+def test_field_label_is_the_one_field_formatter():
+    from icp_agent.scorecard.labels import field_label
+    from icp_agent.tiers.criteria import criterion_label
+
+    assert field_label("custom_lead_source") == "custom lead source"
+    # criteria labels (icp.json, the document) use it too
+    assert criterion_label({"field": "custom_lead_source", "op": "eq", "value": "Referral"}) == (
+        "custom lead source = Referral"
+    )

@@ -500,19 +500,18 @@ def test_far_fewer_rows_by_id_the_name_still_wins_and_the_ambiguity_is_reported(
     assert link.ambiguous == 4
 
 
-def test_ambiguous_names_left_say_which_column_to_map_to_company_id(ws, write, tmp_path):
-    """A deals file whose account id sits under a header no synonym knows: the note names that column and the
-    mapping line to write; writing it links every deal by id."""
+def test_an_id_column_under_an_unknown_header_links_by_its_values(ws, write, tmp_path):
+    """A deals file whose account id sits under a header no synonym knows, beside names two accounts share: the
+    column's values are the companies' record ids, so it links every deal (and says so); the mapping line gives the
+    same link, named."""
     acc, deals, truth = zoho_like(id_header="Acct Ref")
     result = toolkit.import_data(ws, customers=write("Accounts.csv", acc), deals=write("Deals.csv", deals))
     (link,) = result.links
-    assert (link.method, link.ambiguous) == ("name", 24)
-    (note,) = [n for n in link.notes if "fits several companies" in n]
-    assert "column 'Acct Ref' holds the companies' record ids (44 of 44 rows" in note
-    assert '[files."Deals.csv".columns] and under it "Acct Ref" = "company_id"' in note
-    # and, for a CRM with no ids to give, the name that would link
-    assert note.endswith("; or name each company in the deals exactly as the companies' file does (a full name one "
-                         "company has links to it, whatever its stem)")
+    assert (link.linked_by, link.method, link.linked, link.ambiguous) == ("acct_ref", "id in column 'Acct Ref'", 44, 0)
+    assert link.tried == {"name": 20, "id in column 'Acct Ref'": 44}
+    assert any(n.startswith("linked by the values of column 'Acct Ref': 44 of 44 rows hold a company's record id")
+               for n in link.notes)
+    assert {k: v[0] for k, v in frame_rows(ws).items()} == truth
     mapping = tmp_path / "mapping.toml"
     mapping.write_text('[files."Deals.csv".columns]\n"Acct Ref" = "company_id"\n', encoding="utf-8")
     result = toolkit.import_data(ws, customers=write("Accounts.csv", acc), deals=write("Deals.csv", deals),
@@ -522,28 +521,63 @@ def test_ambiguous_names_left_say_which_column_to_map_to_company_id(ws, write, t
     assert {k: v[0] for k, v in frame_rows(ws).items()} == truth
 
 
-def test_an_unrecognised_company_column_is_named_with_the_mapping_line(ws, write):
-    # the contacts' company sits in a column no synonym names ("Employer"): the cause names it and the line to write
+def test_ambiguous_names_without_an_id_column_say_what_to_write(ws, write):
+    """No column holds the accounts' ids: the names two accounts share stay unlinked, and the note says what to
+    map (a placeholder for the id column) or how to name the companies."""
+    acc, deals, _ = zoho_like(id_header="Acct Ref", missing_ids=44)
+    result = toolkit.import_data(ws, customers=write("Accounts.csv", acc), deals=write("Deals.csv", deals))
+    (link,) = result.links
+    assert (link.method, link.linked, link.ambiguous) == ("name", 20, 24)
+    (note,) = [n for n in link.notes if "fits several companies" in n]
+    assert '"<the column holding the company\'s record id>" = "company_id"' in note
+    assert note.endswith("; or name each company in the deals exactly as the companies' file does (a full name one "
+                         "company has links to it, whatever its stem)")
+
+
+def test_an_unrecognised_company_column_links_by_its_values(ws, write):
+    # the contacts' company sits in a column no synonym names ("Employer"): its values are the companies' names
     companies = to_csv(["Company name", "Industry", "Lifecycle Stage"],
                        [[f"Northwind {n} GmbH", "Retail", "customer"] for n in range(6)])
     contacts = to_csv(["Full Name", "Job Title", "Employer", "Team"],
                       [[f"P {n}", "CFO", f"northwind {n}", "Finance"] for n in range(5)] + [["P 9", "CFO", "Other", "x"]])
     result = toolkit.import_data(ws, customers=write("c.csv", companies), contacts=write("people.csv", contacts))
     (link,) = result.links
-    assert (link.kind, link.linked, link.rows) == ("contacts", 0, 6)
-    assert "column 'Employer' holds the companies' names (5 of 6 rows match one)" in link.cause
-    assert '[files."people.csv".columns] and under it "Employer" = "company_name"' in link.cause
+    assert (link.kind, link.linked, link.rows, link.method) == ("contacts", 5, 6, "name in column 'Employer'")
+    assert link.cause is None
+    assert "linked by the values of column 'Employer': 5 of 6 rows hold a company's name" in link.notes[0]
 
 
-def test_a_deals_file_without_a_key_names_the_id_column_to_map(ws, write):
+def test_a_column_matching_under_half_the_rows_is_not_the_link(ws, write):
+    # "Client Ref" holds the companies' ids on 2 of 5 deals: too few to be the link (a chance overlap)
     companies = to_csv(["Record ID", "Company name", "Lifecycle Stage"],
                        [[f"A-{n}", f"Firm {n}", "customer"] for n in range(4)])
-    deals = to_csv(["Deal Name", "Deal Stage", "Client Ref"], [[f"D{n}", "won", f"A-{n}"] for n in range(4)])
+    refs = ["A-0", "A-1", "x-7", "x-8", "x-9"]
+    deals = to_csv(["Deal Name", "Deal Stage", "Client Ref"], [[f"D{n}", "won", r] for n, r in enumerate(refs)])
     result = toolkit.import_data(ws, customers=write("c.csv", companies), deals=write("d.csv", deals))
     (link,) = result.links
-    assert link.linked == 0
-    assert "column 'Client Ref' holds the companies' record ids (4 of 4 rows match one)" in link.cause
-    assert '"Client Ref" = "company_id"' in link.cause
+    assert (link.linked, link.linked_by, link.tried) == (0, None, {})
+    assert "share no key column" in link.cause
+
+
+def test_close_lead_ids_link_deals_and_contacts_by_their_values(ws, write):
+    """Close-shaped: the opportunities and contacts carry lead_id (read as a contact id, or nothing), whose values
+    are the leads' ids; the contacts' e-mail domains are shared by duplicated leads. Both files link by lead_id."""
+    leads = [(f"lead_{n:04d}", f"Firm{n} Inc.", f"https://firm{n // 2}.com", ["Fintech", "Retail"][n % 2])
+             for n in range(20)]
+    companies = to_csv(["id", "display_name", "url", "custom.Industry"], [list(r) for r in leads])
+    opps = to_csv(["id", "lead_id", "status_type", "value"],
+                  [[f"oppo_{j}", leads[j % 20][0], "won" if j % 3 else "lost", 1000 + j] for j in range(40)])
+    people = to_csv(["id", "lead_id", "name", "title", "emails"],
+                    [[f"cont_{j}", leads[j % 20][0], f"P{j}", "CFO", f"p{j}@firm{(j % 20) // 2}.com"] for j in range(30)])
+    result = toolkit.import_data(ws, customers=write("leads.csv", companies), deals=write("opportunities.csv", opps),
+                                 contacts=write("contacts.csv", people))
+    by_kind = {link.kind: link for link in result.links}
+    deals, contacts = by_kind["deals"], by_kind["contacts"]
+    assert (deals.method, deals.linked, deals.rows) == ("id in column 'lead_id'", 40, 40)
+    assert (contacts.method, contacts.linked, contacts.rows, contacts.ambiguous) == ("id in column 'lead_id'", 30, 30, 0)
+    assert contacts.tried["email domain"] == 0  # every firm's domain is two leads'
+    frame = frame_rows(ws, ("custom_industry",))
+    assert {k: v[0] for k, v in frame.items()} == {f"oppo_{j}": leads[j % 20][3] for j in range(40)}
 
 
 def test_a_key_between_imported_tables_is_chosen_once_per_process(ws, write, monkeypatch):
@@ -570,3 +604,19 @@ def test_a_key_between_imported_tables_is_chosen_once_per_process(ws, write, mon
     assert (again.key, again.tried) == (first.key, {"domain": 6})  # not the first caller's edited copy
     assert other.key == links.LinkKey("domain", "domain", "frame_x", ("company_name",))
     assert [(table, key.method) for table, key in counted] == [(deal_table, "domain")]  # the frame's key alone
+
+
+def test_a_big_tables_columns_are_screened_on_a_sample_and_counted_in_full(monkeypatch):
+    # with the screen's sample at 10 rows, a 100-row table is screened on every 10th row; the column kept is counted
+    # over all 100 (73 hold a company id), and a column matching on the sample only ('luck') is not kept
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE c AS SELECT i AS _row, 'C' || i AS company_id FROM range(40) t(i)")
+    con.execute(
+        "CREATE TABLE d AS SELECT i AS _row, 'D' || i AS deal_id, CASE WHEN i % 100 < 73 THEN 'C' || (i % 40) "
+        "ELSE 'x' || i END AS ref, CASE WHEN i % 10 = 0 THEN 'C1' ELSE 'y' || i END AS luck FROM range(100) t(i)"
+    )
+    monkeypatch.setattr(links, "BY_VALUE_SAMPLE", 10)
+    choice = links._choose_key(con, "d", "c")
+    assert (choice.key.column, choice.tried) == ("ref", {"id in column 'ref'": 73, "id in column 'luck'": 10})

@@ -11,6 +11,7 @@ from icp_agent.ingest.columns import PlannedColumn
 from icp_agent.ingest.lookups import (
     LOOKUP_TYPES,
     lookup_sql,
+    mapped_values,
     read_amounts,
     stored_names,
     typed_exprs,
@@ -112,3 +113,30 @@ def test_typed_exprs_and_unpacking():
     assert str(duckdb.sql(f"SELECT {sql}").fetchall()[0][0]) == "2024-12-31"
     assert unpacked(_col("industry", "category")) == ['"industry"']
     assert "category" in LOOKUP_TYPES and "band" not in LOOKUP_TYPES
+
+
+def test_a_value_mapping_stores_each_raw_label_as_its_label():
+    """[values.sector]: a synonym no spelling rule finds is stored as the label the mapping file gives it, whatever
+    its case or spacing; a label's other spellings join it, and it is shown as the mapping file writes it."""
+    con = _con([("Financial Technology", 4), ("financial  technology", 1), ("FinTech", 5), ("fin tech", 2),
+                ("Payments / FinTech", 3), ("Retail", 7), (None, 2)])
+    column = _col("sector", "category", value_map={"Financial Technology": "Fintech", "Payments / FinTech": "Fintech"})
+    assert _looked_up(con, column) == {
+        "Financial Technology": "Fintech", "financial  technology": "Fintech", "FinTech": "Fintech",
+        "fin tech": "Fintech", "Payments / FinTech": "Fintech", "Retail": "Retail", None: None,
+    }
+    con.execute(f"CREATE TEMP TABLE _lk_0 AS {lookup_sql(column, 0)}")
+    assert mapped_values(con, column, 0) == [
+        "'Financial Technology' -> 'Fintech': 5 rows", "'Payments / FinTech' -> 'Fintech': 3 rows",
+    ]
+
+
+def test_a_value_mapping_maps_a_lists_elements():
+    con = _con([("SFDC; Slack", 3), ("Salesforce", 2), ("slack;sfdc;G Suite", 1)])
+    column = _col("stack", "list", value_map={"sfdc": "Salesforce", "G Suite": "Google Workspace"})
+    assert _looked_up(con, column) == {
+        "SFDC; Slack": ["Salesforce", "Slack"], "Salesforce": ["Salesforce"],
+        "slack;sfdc;G Suite": ["Google Workspace", "Salesforce", "Slack"],
+    }
+    assert mapped_values(con, column, 0) == ["'sfdc' -> 'Salesforce': 4 rows", "'G Suite' -> 'Google Workspace': 1 row"]
+    assert mapped_values(con, _col("stack", "list"), 0) == []  # no mapping, nothing to say

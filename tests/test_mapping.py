@@ -221,3 +221,45 @@ def test_a_column_marked_primary_wins_its_field_over_the_full_list():
     assert plan_columns(["Company ID", "Account ID"], Mapping(), "d.csv", "deals")[0].name == "company_id"
     chosen = plan_columns(["Company ID", "Account ID"], Mapping(columns={"Account ID": "company_id"}), "d.csv", "deals")
     assert (chosen[0].name, chosen[0].canonical, chosen[1].name) == ("company_id_2", False, "company_id")
+
+
+def test_a_value_mapping_is_read_per_field(write):
+    from icp_agent.ingest.mapping import Mapping
+
+    path = write("m.toml", '[values.industry]\n"Financial Technology" = "Fintech"\n"Fin-Tech" = "Fintech"\n'
+                           '"Fintech" = "Fintech"\n[values.technologies]\nSFDC = "Salesforce"\n')
+    mapping = Mapping.load(path)
+    assert mapping.values == {
+        "industry": {"Financial Technology": "Fintech", "Fintech": "Fintech"},  # "Fin-Tech" is "Fintech" already
+        "technologies": {"SFDC": "Salesforce"},
+    }
+
+
+@pytest.mark.parametrize("toml, message", [
+    ('[values]\nindustry = "Fintech"\n', "[values.industry] must be a table of labels"),
+    ('[values.industry]\n"Fin Tech" = 3\n', "the stored label must be non-empty text"),
+    ('[values.industry]\n"Fin Tech" = " "\n', "the stored label must be non-empty text"),
+    ('[values.industry]\n"Fin Tech" = "Fintech"\n"FinTech" = "Finance"\n', "are one label"),
+    ('[values.industry]\n"Fin Tech" = "Fintech"\n"Payments" = "FinTech"\n', "one label spelled two ways"),
+    ('[values.industry]\n"Payments" = "Fintech"\n"Fintech" = "Finance"\n', "is itself a stored label"),
+    ('[value.industry]\n"Payments" = "Fintech"\n', "unknown section"),
+])
+def test_a_bad_value_mapping_is_a_clear_error(write, toml, message):
+    from icp_agent.errors import UserError
+    from icp_agent.ingest.mapping import Mapping
+
+    with pytest.raises(UserError) as err:
+        Mapping.load(write("m.toml", toml))
+    assert message in str(err.value) and err.value.file == "m.toml"
+
+
+def test_a_value_mapping_must_name_a_category_or_list_field_of_the_import(write, ws, cli):
+    data = write("c.csv", "Record ID,Company name,Sector,Employees\n1,Acme,Financial Technology,10\n"
+                          "2,Bolt,Fintech,20\n3,Crane,Retail,30\n")
+    for toml, message in [
+        ('[values.segment]\n"Financial Technology" = "Fintech"\n', "[values.segment] names a field no imported file"),
+        ('[values.employees]\n"10" = "small"\n', "[values.employees] maps the labels of a band field"),
+    ]:
+        result = cli("import-data", "--customers", str(data), "--mapping", str(write("m.toml", toml)), expect=2)
+        assert message in result.stderr and "Traceback" not in result.stderr
+    assert "customers" not in cli.json("inspect-workspace")["current"]  # nothing half-done is stored

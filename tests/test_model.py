@@ -118,3 +118,48 @@ def test_patterns_sql_counts_each_bin_pattern_with_spellings_keyed_once_per_grou
         (2, 3, 3, 2, 1, 0),
         (3, 3, 3, 3, 1, 0),
     ]
+
+
+def _places(con, rows: int = 2000):
+    """Accounts in 4 countries, 12 regions (3 per country), 48 cities (4 per region) and 960 zip codes (20 per
+    city), industry independent of place; good depends on the country alone (so region, city and zip carry it too,
+    nested in it)."""
+    con.execute(
+        f"""CREATE OR REPLACE TABLE places AS SELECT i AS _row, z AS zip, z // 20 AS city_n, z // 80 AS region_n,
+            z // 240 AS country_n, ['Retail', 'Media', 'Software'][i % 3 + 1] AS industry,
+            (hash(i) % 100) < CASE z // 240 WHEN 0 THEN 55 WHEN 1 THEN 35 WHEN 2 THEN 20 ELSE 10 END AS good
+            FROM (SELECT i, (hash(i * 7) % 960)::INTEGER AS z FROM range({rows}) t(i))"""
+    )
+    con.execute(
+        "CREATE OR REPLACE TABLE places AS SELECT _row, 'Z' || zip AS zip, 'City' || city_n AS city, "
+        "'R' || region_n AS region, ['US', 'CA', 'DE', 'FR'][country_n + 1] AS country, industry, good FROM places"
+    )
+
+
+def test_nested_place_fields_are_found_by_their_values(con):
+    from icp_agent.scorecard.model import nested_fields
+
+    _places(con)
+    nested = nested_fields(con, "places", ["zip", "city", "region", "country", "industry"])
+    assert nested == {
+        "zip": ["country", "region", "city"],
+        "city": ["country", "region"],
+        "region": ["country"],
+    }
+
+
+def test_a_place_enters_the_score_once_at_its_coarsest_informative_level(con):
+    _places(con)
+    fields = {
+        "zip": "category",
+        "city": "category",
+        "region": "category",
+        "country": "category",
+        "industry": "category",
+    }
+    card = learn_scorecard(con, "places", fields, SETTINGS, 20, 600, None)
+    assert [f["name"] for f in card["features"]] == ["country"]
+    left_out = {e["field"]: e["reason"] for e in card["excluded"]}
+    for finer in ("city", "region"):
+        assert left_out[finer].startswith("nested in country (each of its values lies within one of country's)")
+    assert "zip" in left_out  # two rows a value: pooled into one bin, if not nested

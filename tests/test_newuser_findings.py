@@ -313,7 +313,9 @@ def test_hubspot_record_id_only_from_a_hubspot_id_column_and_left_out_rows_are_w
                 if w.startswith("CRM files:")]
     assert any("40 of 320 customers left out of hubspot_companies.csv" in w for w in warnings), warnings
     # and what a user of another CRM (updating records by its own id) does instead
-    assert all("score the customers file itself: `icp-agent score-prospects <file>" in w for w in warnings), warnings
+    assert all("import crm_scores.csv: every row under its id as imported" in w for w in warnings), warnings
+    generic = list(csv.DictReader((out / "crm_scores.csv").open(encoding="utf-8")))
+    assert len(generic) > len(rows) and all(r["Organization - ID"] for r in generic)  # Pipedrive's own id header
     # neighbour: the same export with HubSpot's id header fills Record ID and leaves nobody out
     ws, _ = _pipedrive_ws(tmp_path, name="hubspot", id_header="Record ID")
     icp = toolkit.build_icp(ws)

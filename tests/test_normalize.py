@@ -49,6 +49,33 @@ def test_band_keeps_explicit_bounds(raw, low, high):
     assert sql(norm.band_max, raw) == high
 
 
+@pytest.mark.parametrize("raw,low,high,exact", [
+    ("~55", 55, 55, 55), ("≈ 1,200", 1200, 1200, 1200), ("approx. 40 employees", 40, 40, 40), ("Ca. 7", 7, 7, 7),
+    ("about 50-100", 50, 100, None), ("around 2k", 2000, 2000, 2000), ("etwa 300 Mitarbeiter", 300, 300, 300),
+    ("approximately 90+", 90, None, None), ("~", None, None, None), ("ca.", None, None, None),
+])
+def test_an_approximate_count_reads_as_its_figure_or_band(raw, low, high, exact):
+    assert sql(norm.band, raw) == {"min": low, "max": high, "exact": exact}
+
+
+@pytest.mark.parametrize("raw,expected", [
+    ("~55", 55.0), ("approx. 1.5M", 1_500_000.0), ("ca. $50k", 50_000.0), ("about 12", 12.0), ("est. 300", 300.0),
+    ("CA$50", None), ("cable", None), ("~ lots", None),
+])
+def test_an_approximate_number_reads_as_its_figure(raw, expected):
+    assert sql(norm.number, raw) == expected
+    parsed = norm.parse_amount(raw)
+    if raw != "CA$50":  # Canadian dollars for the parser that knows currencies
+        assert (parsed and parsed["value"]) == expected
+    else:
+        assert parsed == {"value": 50.0, "currency": "CAD", "open": False}
+
+
+def test_an_approximate_amount_keeps_its_currency():
+    assert norm.parse_amount("€ ca. 50.000") == {"value": 50_000.0, "currency": "EUR", "open": False}
+    assert norm.parse_amount("~$1.2M+") == {"value": 1_200_000.0, "currency": "USD", "open": True}
+
+
 @pytest.mark.parametrize("raw,expected", [
     ("yes", True), ("No", False), ("TRUE", True), ("false", False), ("1", True), ("0", False), ("y", True),
     ("maybe", None), ("n/a", None),
@@ -71,6 +98,21 @@ def test_dates(raw, order, expected):
                                       "  Computer   Software ", "Computer_Software"])
 def test_enum_spellings_unify(spelling):
     assert sql(norm.category, spelling) == "Computer Software"
+
+
+@pytest.mark.parametrize("spellings", [
+    ["Fin Tech", "FinTech", "Fintech", "fin-tech", "FIN_TECH"],
+    ["Health Care", "Healthcare", "health  care", "Health-care"],
+    ["E-commerce", "eCommerce", "E commerce"],
+])
+def test_spacing_and_hyphens_never_split_a_category(spellings):
+    keys = {sql(norm.category_key, s) for s in spellings}
+    assert len(keys) == 1 and keys == {norm.category_key_text(s) for s in spellings}
+
+
+def test_punctuation_that_means_something_keeps_categories_apart():
+    assert len({sql(norm.category_key, s) for s in ["C", "C++", "C#", ".NET", "NET"]}) == 5
+    assert sql(norm.category, "health care") == "Health Care"  # the words stay words when shown
 
 
 def test_ampersand_and_and_unify():

@@ -101,7 +101,7 @@ def test_playbook_and_crm_exports(demo):
     hubspot = list(csv.DictReader(open(folder / "out" / "hubspot_companies.csv", newline="")))
     assert list(hubspot[0]) == ["Record ID", "Company Domain Name", "Company name", "icp_tier", "icp_segment",
                                 "fit_points", "fit_score", "priority", "priority_reason", "grade", "fit_reasons",
-                                "disqualified_by"]
+                                "disqualified_by", "Source Record ID"]
     assert len(hubspot) == 55_000 and {r["icp_tier"] for r in hubspot} >= {"Tier 1", "Not ICP"}
     salesforce = list(csv.DictReader(open(folder / "out" / "salesforce_accounts.csv", newline="")))
     assert list(salesforce[0])[:5] == ["Id", "Name", "Website", "ICP_Tier__c", "ICP_Segment__c"]

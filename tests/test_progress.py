@@ -7,7 +7,7 @@ import threading
 import time
 
 from icp_agent.ingest.importer import import_file
-from icp_agent.progress import Eta, adapt, pulsing
+from icp_agent.progress import Eta, Parts, Step, adapt, pulsing, unit_of
 
 
 def test_a_one_argument_callback_gets_the_message_only():
@@ -133,3 +133,85 @@ def test_an_import_names_its_last_steps_after_the_rows(ws, write):
     steps = list(dict.fromkeys(calls))
     assert steps[0] == "importing customers.csv as customers"
     assert steps[-2:] == ["saving the import", "checking how the files link"]
+
+
+def test_a_step_names_what_it_counts_and_the_eta_line_says_it(monkeypatch):
+    clock = iter([100.0, 100.0, 100.0, 104.0])
+    monkeypatch.setattr("icp_agent.progress.time.monotonic", lambda: next(clock))
+    checks = Step("validating the ICP", "checks")
+    assert checks == "validating the ICP" and unit_of(checks) == "checks" and unit_of("normalising") == "rows"
+    eta = Eta()
+    assert eta.line("validating the ICP") == "validating the ICP"  # the bare message starts the same step
+    assert eta.line(checks, 0, 7) == "validating the ICP: 0 of 7 checks"
+    assert eta.line(checks, 4, 7) == "validating the ICP: 4 of 7 checks, about 3 s left"
+
+
+def test_parts_count_up_to_their_total_never_back_and_a_child_s_steps_are_parts():
+    calls: list[tuple] = []
+    parts = Parts(lambda m, done=None, total=None: calls.append((m, unit_of(m), done, total)), "validating", "checks")
+    parts.expect(6)
+    parts.advance()
+    child = parts.child()
+    assert child is not None
+    for message in ("health", "health", "screening", "screening", "search"):  # three steps: two of them finished
+        child(message, 1, 2)
+    parts.reach(2)  # behind the count: nothing reported
+    parts.reach(5)
+    parts.advance(3)  # past the total: stops at it
+    assert [c[2] for c in calls] == [0, 1, 2, 3, 5, 6]
+    assert {(c[0], c[1], c[3]) for c in calls} == {("validating", "checks", 6)}
+    silent = Parts(None, "validating", "checks")  # no callback: nothing counted, no child
+    silent.expect(6)
+    silent.advance()
+    assert (silent.done, silent.total, silent.child()) == (0, 0, None)
+
+
+def test_a_build_counts_each_long_step_in_its_unit_and_polls_nothing_without_a_callback(demo_copy, monkeypatch):
+    """The Python API's callback gets what the CLI and MCP get: every step that counts reports done growing from
+    0 to its total in one unit (customers scored, fields, searches, checks, stages); a build without a callback
+    starts no statement watch."""
+    from icp_agent import progress, toolkit
+    from icp_agent.tiers import analyse
+
+    workspace = demo_copy.workspace()
+    calls: list[tuple] = []
+    icp = toolkit.build_icp(workspace, toolkit.AnalysisOptions(),
+                            progress=lambda m, done=None, total=None: calls.append((str(m), unit_of(m), done, total)))
+    steps = list(dict.fromkeys(m for m, _, _, _ in calls))
+    assert len(steps) == toolkit.BUILD_STEPS and steps[0] == "reading the workspace"
+    counted = {m: [(u, d, t) for mm, u, d, t in calls if mm == m and t is not None] for m in steps}
+    with workspace.read() as con:
+        customers = con.execute(f"SELECT count(*) FROM {workspace.current_table(con, 'customers')}").fetchone()[0]
+    units = {m: {u for u, _, _ in counts} for m, counts in counted.items() if counts}
+    assert units == {"scoring customer health": {"customers"}, steps[2]: {"fields"}, steps[3]: {"fields"},
+                     "searching for over-indexing traits": {"searches"}, "measuring the tiers": {"customers"},
+                     "validating the ICP": {"checks"}, "fitting the lead-scoring model": {"stages"},
+                     "drafting personas and rationale (offline drafter)": {"tiers"}}
+    for step, counts in ((m, c) for m, c in counted.items() if c):
+        done = [d for _, d, _ in counts]
+        totals = {t for _, _, t in counts}
+        assert len(totals) == 1 and done == sorted(done) and done[-1] == totals.pop(), step
+    assert counted["scoring customer health"][-1][1:] == (customers, customers)
+    assert counted["validating the ICP"][-1][1] == 1 + 1 + analyse.TIER1_STEPS + 1  # deals, economics, rebuild, market
+    assert counted["fitting the lead-scoring model"][-1][1] == 4
+    assert counted["drafting personas and rationale (offline drafter)"][-1][1] == len(icp.tiers) > 1
+
+    health: list[tuple] = []  # score_health alone counts the same customers
+    toolkit.score_health(workspace, toolkit.HealthOptions(), progress=lambda m, d=None, t=None: health.append((m, d, t)))
+    assert health[0] == ("scoring customer health", None, None) and health[-1][1:] == (customers, customers)
+
+    def no_watch(*args, **kwargs):
+        raise AssertionError("a statement watched without a callback")
+
+    monkeypatch.setattr(progress, "watch", no_watch)
+    monkeypatch.setattr(analyse, "watch", no_watch)
+    assert toolkit.build_icp(workspace, toolkit.AnalysisOptions()).status == "ok"
+
+
+def test_a_count_stalled_short_of_its_total_shows_its_time_so_far_not_zero_seconds_left(monkeypatch):
+    clock = iter([100.0, 100.0, 100.5, 103.0])
+    monkeypatch.setattr("icp_agent.progress.time.monotonic", lambda: next(clock))
+    eta, step = Eta(), Step("scoring customer health", "customers")
+    assert eta.line(step, 0, 1_000_000) == "scoring customer health: 0 of 1,000,000 customers"
+    assert eta.line(step, 999_998, 1_000_000) == "scoring customer health: 999,998 of 1,000,000 customers"
+    assert eta.line(step, 999_998, 1_000_000) == "scoring customer health: 999,998 of 1,000,000 customers (3 s so far)"

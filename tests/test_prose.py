@@ -68,3 +68,19 @@ def test_no_icp_reason_names_the_strongest_trait_and_the_figures():
     assert item.statement == reason
     none = explain_no_icp([], _health(), config(), Ledger())
     assert "no trait over-indexes among the good at all" in none and "Kept out" not in none
+
+
+def test_a_strong_effect_below_the_minimum_support_is_named_not_the_datas_size():
+    from icp_agent.tiers.support import BelowSupport
+
+    selector = Selector("region", "category", "eq", value="EU")
+    weak = Candidate(Pattern((selector,), 50, 15, 0.0), "good", p=0.2, q=0.9)
+    below = BelowSupport("industry", "Agency", n=40, k=24, direction="bad", rate=0.6, base=0.2, q=2e-6)
+    ledger = Ledger()
+    reason = explain_no_icp([weak], _health(), config(), ledger, None, below, 120)
+    assert "industry = Agency has 60.0% lost vs 20.0% overall (3.00 times as often, n=40" in reason
+    assert "the minimum support of 120 deals kept segments that small out of the search" in reason
+    assert reason.endswith("build with --min-support 40 to test them.")
+    assert "may be chance" not in reason and "would help" not in reason
+    item = next(i for i in ledger.all() if i.kind == "no_significant_icp")
+    assert (item.metrics["below_support_n"], item.statement) == (40, reason)

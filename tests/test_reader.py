@@ -70,6 +70,26 @@ def test_footer_and_total_rows_are_dropped_not_rejected(write):
     assert source.furniture_count == 2
 
 
+@pytest.mark.parametrize("total", [
+    ',,Grand Total,=SUM(D2:D4),"=SUBTOTAL(9,E2:E4)",',  # the label in the name column, the sheet's formulas kept
+    "SUM,,,1460,#REF!,",  # the label in the id column, a broken formula's error
+    ",,TOTAL (3 accounts),1460,300 seats,",
+])
+def test_a_spreadsheets_total_row_is_furniture_wherever_its_label_sits(write, total):
+    text = (
+        "Account Id,Domain,Account Name,ARR,Seats,Industry\n"
+        "A-1,total.com,Total,1000,120,Energy\n"  # a real company named Total: its domain and industry are no figures
+        "A-2,,TotalEnergies,400,100,\n"
+        "A-3,,Total,60,80,\n"  # named Total, figures only, but its own record id: a record
+        f"{total}\n"
+    )
+    source = inspect_file(write("accounts.csv", text))
+    rows, rejected = _staged(source)
+    assert [r[2] for r in rows] == ["Total", "TotalEnergies", "Total"] and rejected == []
+    assert source.furniture_count == 1
+    assert source.furniture[0]["kind"] == "total or subtotal row" and source.furniture[0]["row"] == 4
+
+
 def test_is_footer_line():
     assert is_footer_line(["Grand Totals (24 records)", "", ""])
     assert is_footer_line(["Confidential Information - Do Not Distribute"])

@@ -11,8 +11,8 @@ from icp_agent.models import ColumnReport, ImportReport
 from icp_agent.schema import Schema, build_schema
 
 
-def _report(kind: str, *columns: tuple[str, str, str]) -> ImportReport:
-    """An ImportReport with (field, type, role) columns; the header is the field in capitals."""
+def _report(kind: str, *columns: tuple[str, ...]) -> ImportReport:
+    """An ImportReport with (field, type, role[, header]) columns; the header is the field in capitals unless given."""
     return ImportReport(
         import_id=f"i-{kind}",
         kind=kind,
@@ -26,8 +26,8 @@ def _report(kind: str, *columns: tuple[str, str, str]) -> ImportReport:
         duplicates_dropped=0,
         imported_at=datetime(2026, 1, 1),
         columns=[
-            ColumnReport(header=f.upper(), field=f, canonical=True, role=role, type=t, pct_missing=0)
-            for f, t, role in columns
+            ColumnReport(header=(h or [f.upper()])[0], field=f, canonical=True, role=role, type=t, pct_missing=0)
+            for f, t, role, *h in columns
         ],
     )
 
@@ -37,9 +37,13 @@ def con():
     con = duckdb.connect()
     con.execute(
         "CREATE TABLE c (company_id VARCHAR, industry VARCHAR, employees VARCHAR, employees_min DOUBLE,"
-        " employees_max DOUBLE, arr DOUBLE, region VARCHAR)"
+        " employees_max DOUBLE, arr DOUBLE, annual_revenue DOUBLE, region VARCHAR, status_label VARCHAR,"
+        " segment VARCHAR)"
     )
-    con.execute("CREATE TABLE d (company_id VARCHAR, industry DOUBLE, arr DOUBLE, region VARCHAR, amount DOUBLE)")
+    con.execute(
+        "CREATE TABLE d (company_id VARCHAR, industry DOUBLE, arr DOUBLE, annual_revenue DOUBLE, region VARCHAR,"
+        " amount DOUBLE, status_label VARCHAR, segment VARCHAR)"
+    )
     return con
 
 
@@ -51,15 +55,21 @@ def _schema(con, roles=None) -> Schema:
             ("industry", "category", "fit"),
             ("employees", "band", "fit"),
             ("arr", "money", "outcome"),
+            ("annual_revenue", "money", "fit"),
             ("region", "category", "fit"),
+            ("status_label", "category", "fit"),  # a lead's status
+            ("segment", "category", "fit"),
             ("missing_col", "category", "fit"),  # named by the report, absent from the table
         ),
         "deals": _report(
             "deals",
             ("company_id", "id", "id"),
             ("industry", "number", "fit"),  # text in the customers, a number in the deals
-            ("arr", "number", "fit"),  # money vs number: both numeric
+            ("arr", "number", "fit"),  # a deal's ARR is not its company's
+            ("annual_revenue", "number", "fit"),  # money vs number: both numeric
             ("region", "category", "fit"),
+            ("status_label", "category", "fit"),  # an opportunity's status: the same name, another record's field
+            ("segment", "category", "fit", "Company Segment"),  # the company's own field on the deal: merged
             ("amount", "money", "outcome"),
         ),
     }
@@ -80,7 +90,10 @@ def test_fields_types_kinds_and_columns(con):
         "industry": "category",
         "employees": "band",
         "arr": "number",
+        "annual_revenue": "number",
         "region": "category",
+        "status_label": "category",
+        "segment": "category",
         "amount": "number",
     }
     assert s.headers()["region"] == "REGION"
@@ -106,13 +119,18 @@ def test_roles_override_the_reported_role(con):
 def test_reconciliation(con):
     s = _schema(con)
     by_field = {r["field"]: r for r in s.reconciliation}
-    # same type (region): nothing to reconcile; money vs number: cast; category vs number: kept apart
-    assert set(by_field) == {"arr", "industry"}
-    assert by_field["arr"]["choice"] == "cast to number"
+    # same type (region): nothing to reconcile; money vs number: cast; category vs number: kept apart; a field
+    # that only shares its name (status_label, arr: a deal's own) is kept apart whatever its type
+    assert set(by_field) == {"annual_revenue", "arr", "industry", "status_label"}
+    assert by_field["annual_revenue"]["choice"] == "cast to number"
     assert by_field["industry"]["choice"] == "kept apart"
     assert by_field["industry"]["types"] == {"customers": "category", "deals": "number"}
-    assert s.merge_with_deals("arr") and s.merge_with_deals("region") and not s.merge_with_deals("industry")
-    assert len(s.warnings()) == 2 and any("'INDUSTRY'" in w for w in s.warnings())
+    assert by_field["status_label"]["choice"] == by_field["arr"]["choice"] == "kept apart"
+    assert s.merge_with_deals("annual_revenue") and s.merge_with_deals("region") and s.merge_with_deals("segment")
+    assert not s.merge_with_deals("industry") and not s.merge_with_deals("status_label")
+    assert not s.merge_with_deals("arr")
+    assert len(s.warnings()) == 4 and any("'INDUSTRY'" in w for w in s.warnings())
+    assert "a deal's status_label is not its company's" in by_field["status_label"]["statement"]
 
 
 def test_not_in_prospects():

@@ -152,3 +152,186 @@ def test_score_file_errors_name_the_file(built, tmp_path):
     empty = icp.model_copy(update={"tiers": [], "negative_icp": [], "scorecard": None, "status": "no_significant_icp"})
     with pytest.raises(UserError, match="no tiers, disqualifiers or scorecard"):
         score_file(empty, source, tmp_path / "o.csv")
+
+
+def _write(path, header, rows):
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+def test_a_multi_valued_column_matches_when_any_value_does(built, tmp_path):
+    """A data vendor's several industries per company (ZoomInfo-style ';' lists, one '|' list) against an ICP
+    built on one industry per customer: a criterion matches when any value does, points go to the first value
+    the ICP knows, and the file's rows with several values are said."""
+    _, icp = built
+    source = _write(
+        tmp_path / "zoominfo.csv",
+        ["Company", "Industries", "Headcount"],
+        [
+            ("Acme", "Computer Services; Software", "560"),  # Software: Tier 1
+            ("Bolt", "Software;Health", "100"),  # Software matches Tier 2, Health the disqualifier: disqualified
+            ("Core", "Wholesale | retail", "100"),  # retail is the ICP's Retail, a disqualifier
+            ("Dune", "Consulting; Services", "100"),  # nothing the ICP knows
+            ("Echo", "Software", "100"),
+            ("Fizz", "", "100"),  # no value: missing, as in a one-value column
+        ],
+    )
+    out = tmp_path / "scored.csv"
+    result = score_file(icp, source, out)
+    with out.open() as f:
+        scored = {r["Company"]: r for r in csv.DictReader(f)}
+    assert scored.pop("Fizz")["missing_fields"] == "industry"
+    assert all(r["missing_fields"] == "" for r in scored.values())
+    assert result.used_fields["industry"] == "Industries"
+    assert [(n, r["icp_tier"], r["disqualified"].lower()) for n, r in scored.items()] == [
+        ("Acme", "1", "false"),
+        ("Bolt", "", "true"),
+        ("Core", "", "true"),
+        ("Dune", "", "false"),
+        ("Echo", "2", "false"),
+    ]
+    assert scored["Bolt"]["disqualified_by"] == "industry = Health"
+    assert "Retail" in scored["Core"]["disqualified_by"]
+    # Acme scores as Software (the value the ICP knows), exactly as a one-value Software row of its size
+    single = _write(tmp_path / "one.csv", ["Company", "Industry", "Headcount"], [("Acme", "Software", "560")])
+    score_file(icp, single, tmp_path / "one_scored.csv")
+    with (tmp_path / "one_scored.csv").open() as f:
+        alone = next(csv.DictReader(f))
+    assert scored["Acme"]["fit_points"] == alone["fit_points"]
+    assert "industry Software" in scored["Acme"]["fit_reasons"]
+    assert scored["Acme"]["unseen_fields"] == "" and scored["Dune"]["unseen_fields"] == "industry"
+    assert result.unseen_values == {"industry": 1}
+    assert len(result.notes) == 1
+    assert "industry (column 'Industries'): 4 rows hold several values" in result.notes[0]
+    assert "(3 of those rows have one)" in result.notes[0]
+
+
+def test_the_better_matching_of_two_columns_naming_a_field_wins(built, tmp_path):
+    """'Industry' (the CRM's vocabulary, added by the user) beside the vendor's 'Industries' (first in the file):
+    the column whose values the ICP knows wins, and the choice is said; alone, 'Industries' is read."""
+    _, icp = built
+    rows = [
+        ("Acme", "SaaS, Cloud", "560", "Software"),
+        ("Bolt", "Hospitals", "100", "Health"),
+        ("Core", "Shops", "100", "Retail"),
+    ]
+    source = _write(tmp_path / "both.csv", ["Company", "Industries", "Headcount", "Industry"], rows)
+    result = score_file(icp, source, tmp_path / "scored.csv")
+    assert result.used_fields["industry"] == "Industry"
+    assert (result.by_tier, result.disqualified) == ({"none": 2, "tier 1": 1}, 2)
+    assert any(
+        n.startswith("industry: read from column 'Industry' (100.0%") and "'Industries' (0.0%)" in n
+        for n in result.notes
+    )
+
+
+def test_a_one_cell_location_gives_country_and_region(built, tmp_path):
+    """An 'HQ' column in 'City, Country' or 'City, State, Country' cells (Crunchbase's 'Headquarters Location',
+    other spellings here): the last part is the country, normalised as the import does ('Deutschland' = Germany),
+    the one before it the region, written as the CRM's codes when the ICP's regions are codes (Ontario = ON);
+    LinkedIn's 'Greater Boston Area' names no country and matches nothing."""
+    _, built_icp = built
+    from icp_agent.icp_document import Criterion, Tier
+
+    def criterion(field, values):
+        return Criterion(field=field, op="in", values=values, kind="category", label=f"{field} in {values}")
+
+    places = criterion("country", ["Canada", "Germany"])
+    icp = built_icp.model_copy(
+        update={
+            "tiers": [
+                Tier(tier=1, segment="ICP 1", name="t1", criteria=[places, criterion("region", ["BY", "ON", "TX"])]),
+                Tier(tier=2, segment="ICP 1", name="t2", criteria=[places]),
+            ],
+            "negative_icp": [],
+            "scorecard": None,
+        }
+    )
+    source = _write(
+        tmp_path / "vendor.csv",
+        ["Company", "HQ", "Employees"],
+        [
+            ("Maple", "Toronto, Ontario, Canada", "10"),
+            ("Brez", "München, Bayern, Deutschland", "10"),
+            ("Kiwi", "Auckland, New Zealand", "10"),
+            ("Loop", "Greater Boston Area", "10"),
+            ("Vanc", "Vancouver, Canada", "10"),
+        ],
+    )
+    out = tmp_path / "scored.csv"
+    result = score_file(icp, source, out)
+    with out.open() as f:
+        tiers = {r["Company"]: r["icp_tier"] for r in csv.DictReader(f)}
+    assert tiers == {"Maple": "1", "Brez": "1", "Kiwi": "", "Loop": "", "Vanc": "2"}
+    assert result.used_fields == {"country": "HQ", "region": "HQ"}
+    assert result.missing_fields == []
+    assert result.notes == [
+        "country, region read from column 'HQ' (\"City, Region, Country\": the last part names a country in 80.0% "
+        "of its filled rows)"
+    ]
+    # a location column whose parts name no country is not read as one
+    remote = _write(tmp_path / "remote.csv", ["Company", "Location", "Industry"], [("A", "Remote, Worldwide", "x")])
+    assert score_file(icp, remote, tmp_path / "r.csv").missing_fields == ["country", "region"]
+
+
+def test_fit_reasons_name_a_field_as_the_document_does(built, tmp_path):
+    """A scored file's fit_reasons write a category field's stored name in words, as the scorecard's own SQL
+    and the document do: a custom field "lead_source" reads "lead source Software (+n)"."""
+    import json
+
+    _, built_icp = built
+    card = json.loads(json.dumps(scorecard_dict(built_icp)).replace('"industry', '"lead_source'))
+    icp = built_icp.model_copy(update={"tiers": [], "negative_icp": [], "scorecard": Scorecard.model_validate(card)})
+    source = _write(tmp_path / "leads.csv", ["Name", "lead_source"], [("Acme", "Software")])
+    out = tmp_path / "scored.csv"
+    score_file(icp, source, out)
+    with out.open() as f:
+        reasons = next(csv.DictReader(f))["fit_reasons"]
+    assert reasons.startswith("lead source Software (+") and "lead_source" not in reasons
+
+
+def test_the_column_the_icp_was_built_from_competes_with_a_synonym(built, tmp_path):
+    """A CRM column the ICP was built from ("Market Segment" here, no synonym of industry) beside a vendor's
+    'Industries': both name industry, and the one holding the ICP's values is read."""
+    _, built_icp = built
+
+    def renamed(criteria):
+        return [c.model_copy(update={"header": "Market Segment"}) if c.field == "industry" else c for c in criteria]
+
+    icp = built_icp.model_copy(
+        update={
+            "tiers": [t.model_copy(update={"criteria": renamed(t.criteria)}) for t in built_icp.tiers],
+            "negative_icp": [d.model_copy(update={"criteria": renamed(d.criteria)}) for d in built_icp.negative_icp],
+        }
+    )
+    rows = [("Acme", "Cloud, SaaS", "560", "Software"), ("Bolt", "Hospitals", "100", "Health")]
+    source = _write(tmp_path / "both.csv", ["Company", "Industries", "Headcount", "Market Segment"], rows)
+    result = score_file(icp, source, tmp_path / "scored.csv")
+    assert result.used_fields["industry"] == "Market Segment"
+    assert (result.by_tier, result.disqualified) == ({"none": 1, "tier 1": 1}, 1)
+
+
+def test_a_score_that_does_not_separate_gives_no_priority_and_says_so(built, tmp_path):
+    """The same ICP with its scorecard judged not to separate on the holdout (separates: false): Tier 2 is medium
+    however high its fit score, Tier 1 stays high, outside the tiers every row is low; a scored file warns."""
+    con, icp = built
+    trusted = {r["_row"]: r for r in _score_table(con, icp)}
+    assert any(r["priority"] == "high" and r["icp_tier"] == 2 for r in trusted.values())  # raised by the score
+    statement = "the fit score does not separate good from not-good customers on held-out data (holdout AUC 0.55)"
+    untrusted_icp = icp.model_copy(deep=True)
+    untrusted_icp.scorecard.separates = False
+    untrusted_icp.scorecard.warnings = [statement, *untrusted_icp.scorecard.warnings]
+    rows = _score_table(con, untrusted_icp)
+    for r in rows:
+        before = trusted[r["_row"]]
+        assert r["fit_score"] == before["fit_score"]  # the score is still shown
+        expected = {1: "high", 2: "medium", None: "low"}[r["icp_tier"]]
+        assert r["priority"] == ("low" if r["disqualified"] else expected), r
+        assert "fit score band" not in r["priority_reason"]
+    result = score_file(untrusted_icp, _prospects(tmp_path), tmp_path / "scored.csv")
+    assert result.warnings[0] == statement + "; the fit_score and grade columns are shown, not to be ranked by"
+    trusted_warnings = score_file(icp, _prospects(tmp_path), tmp_path / "scored2.csv").warnings
+    assert not any("does not separate" in w for w in trusted_warnings)

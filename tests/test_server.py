@@ -48,7 +48,7 @@ class Demo:
     root: Path
     imported: dict
     built: dict
-    progress: list[tuple[str, float, str | None]] = field(default_factory=list)
+    progress: list[tuple[str, float, float | None, str | None]] = field(default_factory=list)
 
 
 async def call(client: Client, name: str, arguments: dict | None = None, **kwargs) -> dict:
@@ -72,7 +72,7 @@ def demo(tmp_path_factory) -> Demo:
     root = tmp_path_factory.mktemp("server")
     workspace = Workspace(root / "ws.duckdb")
     server = create_server(workspace, [REPO / "fixtures", root], out_dir=root / "out")
-    progress: list[tuple[str, float, str | None]] = []
+    progress: list[tuple[str, float, float | None, str | None]] = []
 
     async def prepare() -> tuple[dict, dict]:
         async with Client(server, mode="auto") as client:
@@ -82,7 +82,7 @@ def demo(tmp_path_factory) -> Demo:
 
     def recorder(tool: str):
         async def record(done: float, total: float | None, message: str | None) -> None:
-            progress.append((tool, done, message))
+            progress.append((tool, done, total, message))
         return record
 
     imported, built = anyio.run(prepare)
@@ -170,10 +170,10 @@ def test_import_data_reports_each_file(demo):
     assert customers["rows_kept"] == 5000 and customers["rows_rejected"] == 3 and customers["columns"] > 10
     assert imported["interviews"]["documents"] == 12
     assert {link["kind"] for link in imported["links"]} == {"deals", "contacts"}
-    assert any(tool == "import" and "importing" in (message or "") for tool, _, message in demo.progress)
+    assert any(tool == "import" and "importing" in (message or "") for tool, _, _, message in demo.progress)
     # long statements report rows done of the total (and the time left once they have run a second)
     assert any(tool == "import" and re.match(r"normalising ([\d,]+) rows: \1 of \1 rows", message or "")
-               for tool, _, message in demo.progress)
+               for tool, _, _, message in demo.progress)
 
 
 def test_build_icp_returns_a_compact_summary(demo):
@@ -185,8 +185,23 @@ def test_build_icp_returns_a_compact_summary(demo):
     assert len(built["top_patterns"]) == 5 < built["patterns_total"]
     cited = {e for t in built["tiers"] for e in t["evidence"]} | {p["evidence"] for p in built["top_patterns"]}
     assert cited <= set(built["evidence_ids"])
-    steps = [(done, message) for tool, done, message in demo.progress if tool == "build"]
+    steps = [(done, message) for tool, done, _, message in demo.progress if tool == "build"]
     assert len(steps) >= 3 and [d for d, _ in steps] == sorted(d for d, _ in steps)
+
+
+def test_build_icp_notifications_carry_its_steps_as_their_total(demo):
+    """build_icp declares its steps: every notification has that total, its progress grows and ends at it, and the
+    messages count each long step in its own unit (customers scored, validation's checks, the lead score's
+    stages)."""
+    from icp_agent.toolkit import BUILD_STEPS
+
+    build = [(done, total, message or "") for tool, done, total, message in demo.progress if tool == "build"]
+    assert {total for _, total, _ in build} == {BUILD_STEPS}
+    values = [done for done, _, _ in build]
+    assert values == sorted(values) and len(set(values)) == len(values) and values[-1] == BUILD_STEPS
+    assert any(re.match(r"scoring customer health: [\d,]+ of 5,000 customers", m) for _, _, m in build)
+    assert any(re.match(r"validating the ICP: \d of \d checks", m) for _, _, m in build)
+    assert any(m.startswith("fitting the lead-scoring model: 4 of 4 stages") for _, _, m in build)
 
 
 @pytest.mark.anyio
@@ -375,8 +390,11 @@ def test_progress_figures_grow_by_step_and_rows():
     reports = [("reading", None, None), ("normalising", 0, 1000), ("normalising", 500, 1000),
                ("normalising", 1000, 1000), ("building", None, None), ("building", None, None), ("scoring", 0, 0)]
     sent = [figures(*report) for report in reports]
-    assert [value for value, _ in sent] == [0.0, 1.0, 1.495, 1.99, 2.0, 2.0001, 3.0]
-    assert sent[2][1] == "normalising: 500 of 1,000 rows" and sent[4][1] == "building"
+    assert [value for value, _, _ in sent] == [0.0, 1.0, 1.495, 1.99, 2.0, 2.0001, 3.0]
+    assert {total for _, total, _ in sent} == {None}  # a tool that declares no steps has no total
+    assert sent[2][2] == "normalising: 500 of 1,000 rows" and sent[4][2] == "building"
+    declared = StepProgress(steps=3)  # a build declares its steps: the total, never below the steps begun
+    assert [declared(*report)[1] for report in reports] == [3.0, 3.0, 3.0, 3.0, 3.0, 3.0, 4.0]
 
 
 @pytest.mark.anyio

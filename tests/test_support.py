@@ -6,7 +6,13 @@ import pytest
 
 from icp_agent.health.health_score import HealthResult
 from icp_agent.tiers.analyse import AnalysisConfig
-from icp_agent.tiers.support import _sample_size, detectable_support, min_support_note, smallest_detectable_rate
+from icp_agent.tiers.support import (
+    _sample_size,
+    default_min_support,
+    detectable_support,
+    min_support_note,
+    smallest_detectable_rate,
+)
 from tiers_data import won_lost_health
 
 
@@ -68,3 +74,54 @@ def test_min_support_note():
     }
     chosen = min_support_note(15, AnalysisConfig(min_support=15), _health(), 200, 50, 150)
     assert (chosen["rows"], chosen["chosen_by"]) == (15, "option") and "--min-support" in chosen["reason"]
+
+
+def test_the_default_minimum_is_capped_in_a_small_book_at_what_a_strong_effect_needs():
+    # 643 customers, 20% good and 20% bad: 1.5x needs 216 (a third of them): capped at 5% (33), no less than
+    # what 2x needs (39), so a 74-customer segment churning 2.9x as often is tested
+    config = AnalysisConfig()
+    assert detectable_support(643, 129 / 643) > 200
+    assert default_min_support(643, 129, 129, config) == detectable_support(643, 129 / 643, lift=2.0) == 39
+    # 1,000 at 30% bad: 1.5x needs 86, 2x 20: 5% of them (50)
+    assert default_min_support(1000, 700, 300, config) == 50
+    # a larger book keeps the 1.5x size (under 5% of it): 142 of 5,000, 130 of 22,000
+    assert default_min_support(5000, 1000, 1000, config) == detectable_support(5000, 0.2) == 142
+    assert default_min_support(22_000, 4620, 4620, config) == 130
+    # never below 10
+    assert default_min_support(120, 24, 24, config) >= 10
+
+
+def test_the_small_book_note_says_why_the_minimum_is_below_the_moderate_size():
+    health = won_lost_health(n=643, n_good=129, n_bad=129)
+    note = min_support_note(39, AnalysisConfig(), health, 643, 129, 129)
+    assert (note["rows"], note["chosen_by"], note["detectable_lift"]) == (39, "detectable effect", 2.0)
+    assert "would need a segment of 216 of the 643 deals to be detected, more than 5% of them" in note["reason"]
+    assert "a rate 2x the base rate would be detected" in note["reason"]
+
+
+def _book(con, agency_bad: int) -> None:
+    """600 customers: about 22% bad (every 7th and 11th), industries A-E of 112 each and 40 'Agency' of which `agency_bad` bad."""
+    con.execute(
+        f"""CREATE OR REPLACE TABLE book AS SELECT i AS _row,
+            CASE WHEN i < 40 THEN 'Agency' ELSE chr(CAST(65 + i % 5 AS INTEGER)) END AS industry,
+            CASE WHEN i < 40 THEN i < {agency_bad} ELSE i % 7 = 0 OR i % 11 = 0 END AS bad,
+            CASE WHEN i < 40 THEN i >= 36 ELSE i % 3 = 0 AND i % 7 <> 0 AND i % 11 <> 0 END AS good
+            FROM range(600) t(i)"""
+    )
+
+
+def test_a_strong_segment_below_the_minimum_support_is_found_and_a_null_one_is_not():
+    import duckdb
+
+    from icp_agent.tiers.support import strong_below_support
+
+    con = duckdb.connect()
+    _book(con, agency_bad=26)  # 65% of the agencies are bad vs about 20% of the rest
+    found = strong_below_support(con, "book", ["industry"], 120, 0.05)
+    assert (found.field, found.value, found.n, found.k, found.direction) == ("industry", "Agency", 40, 26, "bad")
+    assert found.rate == 0.65 and found.q < 1e-6
+    # the same segment at the base rate: nothing; a minimum of 40 or less: the segment is searched, not reported
+    _book(con, agency_bad=8)
+    assert strong_below_support(con, "book", ["industry"], 120, 0.05) is None
+    _book(con, agency_bad=26)
+    assert strong_below_support(con, "book", ["industry"], 40, 0.05) is None

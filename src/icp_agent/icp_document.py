@@ -509,6 +509,11 @@ class Scorecard(Section):
     excluded: list[ScorecardExclusion] = Field(default_factory=list)
     bands: list[ScoreLevel] = Field(default_factory=list)
     grades: list[ScoreLevel] = Field(default_factory=list)
+    separates: bool | None = Field(
+        None,
+        description="whether the score ranks good above not-good on the holdout (AUC interval above 0.5, band good "
+        "rates rising); false: not to be used to rank, and priority ignores the fit score",
+    )
     evaluation: ScorecardEvaluation | None = None
     settings: ScorecardSettings | None = None
     warnings: list[str] = Field(default_factory=list)

@@ -35,6 +35,10 @@ class ColumnReport(BaseModel):
     unparsed: int = Field(0, description="values present in the file that did not parse as the type")
     unparsed_examples: list[str] = Field(default_factory=list)
     note: str | None = None
+    mapped_values: list[str] = Field(
+        default_factory=list,
+        description="labels the mapping file's [values.FIELD] stored as another: \"'raw' -> 'stored': N rows\"",
+    )
     currencies: dict[str, int] = Field(
         default_factory=dict, description="money columns: amounts per ISO 4217 currency as the file wrote them"
     )

@@ -96,7 +96,7 @@ def _path_text(value: Any) -> Any:
 
 Path = Annotated[str, BeforeValidator(_path_text), Field(min_length=1)]
 OptionalPath = Annotated[str | None, BeforeValidator(_path_text)]
-Version = Annotated[IdText | None, Field(description="an ICP version id from list_icp_versions (default: the latest)")]
+Version = Annotated[IdText | None, Field(description="ICP version id (list_icp_versions; default: the latest)")]
 
 
 # Every model here builds its validator when first used, not when this module is imported: the CLI imports all of
@@ -120,19 +120,17 @@ class HealthOptions(Options):
 
     good: Annotated[Literal["health", "column", "won"] | None, BeforeValidator(choice_text)] = Field(
         None,
-        description="health: composite score; column: a yes/no outcome column; won: won vs lost deals. "
-        "Default: health when the customers have health fields, else won vs lost deals",
+        description="health (composite score), column (a yes/no outcome column) or won (won vs lost deals); "
+        "default: health when the customers have health fields, else won",
     )
     good_column: str | None = Field(
         None,
-        description="the outcome column when good='column', by field name or by "
-        "its header in the file: yes = good (e.g. activated), or any "
+        description="the outcome column for good='column' (field name or header): yes = good, or any "
         "column with good_value/bad_value",
     )
     good_value: str | None = Field(
         None,
-        description="the value of the outcome column meaning good, for a "
-        "non-yes/no column (e.g. 'P I F' in a loan status)",
+        description="the outcome column's value meaning good (a non-yes/no column, e.g. 'P I F')",
     )
     bad_value: str | None = Field(None, description="the value meaning bad (e.g. 'CHGOFF'); default: any other value")
     bad_column: str | None = Field(
@@ -211,9 +209,8 @@ class PatternOptions(HealthOptions):
     min_support: int | None = Field(
         None,
         ge=1,
-        description="fewest entities a pattern must cover (default: the "
-        "smallest segment in which a 1.5x rate would be "
-        "significant, at least 10)",
+        description="fewest entities a pattern must cover (default: where a 1.5x rate is significant; "
+        "in a small book at most 5 percent of it, enough for 2x; at least 10)",
     )
 
 

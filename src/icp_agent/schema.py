@@ -7,17 +7,22 @@ prospects) it lists every field with its import type, criterion kind, role, orig
 and the table columns holding it (a band: `<name>`, `<name>_min`, `<name>_max`).
 
 Reconciliation: a field present in two sources (customers and deals share firmographics; a
-deal fills in a lost prospect's fields) must mean one thing. Same kind: merged. Both numeric
-(number, money, percent): merged as DOUBLE. Otherwise (text vs number, a band vs a category):
-kept apart, the customers' field is the one the analysis uses and the deals' copy does not
-fill it in; the choice is listed in `Schema.reconciliation` and reported in icp.json's
-warnings. Every SQL builder asks the schema (`kinds()`, `columns_of(source)`, `merge_with_deals`).
+deal fills in a lost prospect's fields) must mean one thing. Only a company's own field (a
+firmographic, its id, name or domain, or a deal's column named as its company's: "Company
+Segment") is one thing in both: a field that only shares its name (Close's `status_label` is a
+lead's status in the leads and an opportunity's in the opportunities; a custom "Type", "Owner",
+"Notes") describes two different records and is kept apart. Of the company's fields, same kind:
+merged; both numeric (number, money, percent): merged as DOUBLE; otherwise (text vs number, a
+band vs a category): kept apart. Kept apart, the customers' field is the one the analysis uses
+and the deals' copy does not fill it in; the choice is listed in `Schema.reconciliation` and
+reported in icp.json's warnings. Every SQL builder asks the schema (`kinds()`, `columns_of(source)`, `merge_with_deals`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from icp_agent.ingest.fields import COMPANY_FIELDS, COMPANY_PREFIX
 from icp_agent.models import ImportReport
 from icp_agent.sql import columns_of
 from icp_agent.tiers.criteria import kind_of_type
@@ -106,7 +111,7 @@ class Schema:
 
     def warnings(self) -> list[str]:
         """The reconciliation statements (fields the customers and deals files give differently), one per field."""
-        return [r["statement"] for r in self.reconciliation]
+        return [r["statement"] for r in self.reconciliation if r["statement"]]
 
 
 def build_schema(
@@ -152,6 +157,29 @@ def _reconcile(schema: Schema) -> None:
     customers, deals = schema.sources.get("customers", {}), schema.sources.get("deals", {})
     for name in sorted(set(customers) & set(deals)):
         a, b = customers[name], deals[name]
+        if name not in COMPANY_FIELDS and not COMPANY_PREFIX.match(b.header or ""):
+            schema.reconciliation.append(
+                {
+                    "field": name,
+                    "types": {"customers": a.type, "deals": b.type},
+                    "choice": "kept apart",
+                    # said only of a field the analysis may read (a fit field): created dates, notes and owners
+                    # of both files are kept apart without a word
+                    "statement": (
+                        (
+                            f"{name} is a column of both the customers ({a.header!r}) and the deals ({b.header!r})"
+                            if a.type == b.type
+                            else f"{name} is {a.type} in the customers ({a.header!r}) but {b.type} in the deals "
+                            f"({b.header!r})"
+                        )
+                        + f", and a deal's {name} is not its company's: kept apart, the customers' {name} is used and "
+                        f"the deals' column does not fill it in"
+                    )
+                    if "fit" in (a.role, b.role)
+                    else "",
+                }
+            )
+            continue
         if a.type == b.type:
             continue
         if a.type in NUMERIC and b.type in NUMERIC:

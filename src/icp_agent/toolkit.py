@@ -13,7 +13,7 @@ import functools
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import wait
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -75,7 +75,10 @@ from icp_agent.options import (
     VersionOptions,
 )
 from icp_agent.progress import (
+    Parts,
     Progress,  # called (message) or (message, rows done, rows total)
+    Step,
+    watcher,
 )
 from icp_agent.scorecard.labels import SCORECARD_KINDS, readable_bin_labels
 from icp_agent.shapes import utc_timestamp
@@ -209,6 +212,7 @@ def _import(ws: Workspace, params: ImportOptions, progress: Progress | None) -> 
                         progress(f"{Path(item.path).name} is no new accounts file: importing it as prospects")
                     report = read()
             reports.append(report)
+        mapping.check_values([(c.field, c.type) for r in reports for c in r.columns])  # before the commit
         if progress:  # the commit writes the new tables to the file: seconds for a large import
             progress("saving the import")
     if progress:
@@ -381,10 +385,21 @@ def _analysis_inputs(ws: Workspace, con, options: HealthOptions):
     )
 
 
+# the steps build_icp reports, in order (a build that finds no ICP stops after the search): reading the inputs,
+# health, screen, selectors, search, tiers, validation, lead score, drafting, saving. MCP progress notifications
+# carry them as their total
+BUILD_STEPS = 10
+
+
 @operation(AnalysisOptions)
 def build_icp(ws: Workspace, options: AnalysisOptions, progress: Progress | None = None) -> IcpDocument:
     """Phases 1-5: health, patterns, tiers and negative ICP, validation, lead score and offline drafts, saved as a
-    new ICP version with its evidence and the options it was built with (icp.json's dataset.options)."""
+    new ICP version with its evidence and the options it was built with (icp.json's dataset.options).
+
+    `progress` gets BUILD_STEPS steps; each long one counts what tracks its time (customers scored, fields
+    screened, searches, validation's checks, the lead score's stages: progress.Step names the unit)."""
+    if progress:  # the analysis' imports (scipy) and the inputs' schema take seconds before the first phase
+        progress("reading the workspace")
     from icp_agent.tiers.analyse import analyse
 
     options = _resolve_columns(ws, options)
@@ -409,7 +424,15 @@ def build_icp(ws: Workspace, options: AnalysisOptions, progress: Progress | None
 
             def validation():
                 icp.validation = validate(
-                    con, inputs, config, icp, ws.current_table(con, "prospects"), options.revenue_target, ledger, older
+                    con,
+                    inputs,
+                    config,
+                    icp,
+                    ws.current_table(con, "prospects"),
+                    options.revenue_target,
+                    ledger,
+                    Parts(progress, "validating the ICP", "checks"),
+                    older,
                 )
                 icp.warnings += icp.validation.market.warnings if icp.validation.market else []
                 for metric, reason in (
@@ -417,22 +440,27 @@ def build_icp(ws: Workspace, options: AnalysisOptions, progress: Progress | None
                 ).items():
                     icp.warnings.append(f"validation ({metric.replace('_', ' ')}): not measurable: {reason}")
 
+            def drafting():
+                tiers = Parts(progress, "drafting personas and rationale (offline drafter)", "tiers")
+                tiers.expect(len(icp.tiers))
+                draft_offline(ws, con, icp, ledger, tiers.advance)
+
             def scorecard():
-                icp.scorecard = _fit_scorecard(con, icp, inputs, ledger)
+                icp.scorecard = _fit_scorecard(
+                    con, icp, inputs, ledger, Parts(progress, "fitting the lead-scoring model", "stages")
+                )
 
             for message, name, step in (
                 ("validating the ICP", "validation", validation),
                 ("fitting the lead-scoring model", "lead score", scorecard),
-                (
-                    "drafting personas and rationale (offline drafter)",
-                    "drafting",
-                    lambda: draft_offline(ws, con, icp, ledger),
-                ),
+                ("drafting personas and rationale (offline drafter)", "drafting", drafting),
             ):
                 if progress:
                     progress(message)
                 _phase(icp, name, step)
             icp.evidence = ledger.all()
+        if progress:  # the checks and the commit (the frame written to the file) take a second at 1M rows
+            progress("saving the ICP version")
         check_icp_document(icp.model_dump(mode="json"))
         ledger.save(con, version_id)
         con.execute(
@@ -528,13 +556,22 @@ def score_health(ws: Workspace, params: HealthOptions, progress: Progress | None
     from icp_agent.tiers.cohorts import health_summary
 
     options = _resolve_columns(ws, params.analysis())
+    scoring = Step("scoring customer health", "customers")  # the rows of the statement that scores them
     if progress:
-        progress("scoring customer health")
+        progress(scoring)
     config = options.config()
     with ws.scratch() as con:
         inputs = _analysis_inputs(ws, con, options)
         health = build_frame(
-            con, inputs.customers, inputs.deals, "preview_frame", config.health, list(inputs.fit_fields)
+            con,
+            inputs.customers,
+            inputs.deals,
+            "preview_frame",
+            config.health,
+            list(inputs.fit_fields),
+            watched=watcher(con, progress, scoring, f"SELECT count(*) FROM {inputs.customers}")
+            if inputs.customers
+            else nullcontext,
         )
         return health_summary(con, health, config, Ledger())
 
@@ -573,8 +610,9 @@ def find_patterns(ws: Workspace, params: FindPatternsOptions, progress: Progress
     )
 
 
-def _fit_scorecard(con, icp: IcpDocument, inputs, ledger) -> Scorecard:
-    """The points-based fit score over the fit fields, evaluated on the newest entities, with evidence."""
+def _fit_scorecard(con, icp: IcpDocument, inputs, ledger, stages: Parts | None = None) -> Scorecard:
+    """The points-based fit score over the fit fields, evaluated on the newest entities, with evidence (`stages`:
+    its progress, scorecard.fit)."""
     from icp_agent.evidence import clean
     from icp_agent.scorecard import fit as scorecard_fit
 
@@ -590,6 +628,7 @@ def _fit_scorecard(con, icp: IcpDocument, inputs, ledger) -> Scorecard:
             time_column=time_column,
             screened=[e.model_dump() for e in icp.excluded_fields],
             neutral_missing=[str(d.field) for d in icp.data_quality],
+            stages=stages,
         )
     )
     readable_bin_labels(card, {f for f, t in inputs.fit_fields.items() if t == "money"})
@@ -843,7 +882,7 @@ def write_icp_outputs(ws: Workspace, icp: IcpDocument, out: Path, progress: Prog
     # the row writes report rows done (the engine's progress of each COPY: progress.watch, ws.watched); at 1M rows
     # they are most of this step
     frame = f"frame_{icp.id.replace('-', '_')}"
-    rows = _count(ws, f"SELECT count(*) FROM {frame}")
+    rows = _count(ws, f"SELECT count(*) FROM {frame}") if progress else 0
     with ws.connect() as con, ThreadPoolExecutor(1, thread_name_prefix="icp-agent scoring matrix") as pool:
         cursor = con.cursor()
         matrix = pool.submit(_write_matrix, cursor, icp, out / "scoring_matrix.csv", progress, rows)
@@ -864,15 +903,19 @@ def write_icp_outputs(ws: Workspace, icp: IcpDocument, out: Path, progress: Prog
                     written.append(_write(out / "playbook.md", render_playbook(icp, routing)))
 
                 _phase(icp, "CRM files", crm_files)  # the document written below says when they could not be
+            document = Step("writing the ICP document", "rows")
             if progress:
-                progress("writing the ICP document")
+                progress(document)
             data = icp.model_dump(mode="json")
             check_icp_document(data)
             written = [
                 _write(out / "icp.json", json.dumps(data, indent=2, ensure_ascii=False)),
                 _write(out / "icp.schema.json", json.dumps(icp_schema(), indent=2)),
             ] + written
-            inputs = document_inputs(ws, icp)  # the imports' currencies, the rows patterns share
+            # the imports' currencies, the rows patterns share (a scan of the frame: most of this step, its rows
+            # reported)
+            with ws.watched(progress, document, rows):
+                inputs = document_inputs(ws, icp)
             written.append(_write(out / "icp.md", render_markdown(icp, **inputs)))
             written.append(_write(out / "icp.html", render_html(icp, **inputs)))
         finally:

@@ -38,7 +38,7 @@ class Page(BaseModel):
     total: int = Field(description="items in all")
     offset: int
     limit: int
-    truncated: bool = Field(description="true when more items follow: call again with offset=next_offset")
+    truncated: bool = Field(description="more items follow: pass offset=next_offset")
     next_offset: int | None = None
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -234,8 +235,9 @@ def notes_with_instructions(con) -> list[str]:
     return [name for name, body in rows if looks_like_instructions(body)]
 
 
-def draft_offline(ws, con, icp: IcpDocument, ledger: Ledger) -> None:
-    """Fill personas, rationales, narratives and themes with cited template prose (in place)."""
+def draft_offline(ws, con, icp: IcpDocument, ledger: Ledger, drafted: Callable[[], None] = lambda: None) -> None:
+    """Fill personas, rationales, narratives and themes with cited template prose (in place). `drafted()` is called
+    after each tier's personas (their evidence queries are most of the time: progress counts tiers)."""
     tables = tier_tables(ws, con, icp)
     personas, quotes = [], []
     keys: dict = {}  # the link keys to the frame, chosen once for every tier
@@ -245,6 +247,7 @@ def draft_offline(ws, con, icp: IcpDocument, ledger: Ledger) -> None:
             found, {"segment": tier.segment, "tier": tier.tier, "name": f"{tier.segment} Tier {tier.tier}"}
         )
         quotes += found["quotes"]
+        drafted()
     rationales = draft_rationales(icp)
     narratives = draft_tier_narratives(icp, ledger.items)
     themes = draft_themes(quotes)

@@ -137,11 +137,14 @@ class Ctx:
             TimeRemainingColumn,
         )
 
+        from icp_agent.progress import unit_of
+
         with Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
+            TextColumn("{task.fields[unit]}"),  # what the step counts: rows, checks, ... (progress.Step)
             TimeElapsedColumn(),
             TimeRemainingColumn(),
             console=err.real(),
@@ -154,8 +157,8 @@ class Ctx:
                 if task is None:
                     for other in tasks.values():
                         bar.update(other, visible=False)
-                    task = tasks[message] = bar.add_task(message, total=total or None)
-                bar.update(task, completed=done or 0, total=total or None)
+                    task = tasks[message] = bar.add_task(message, total=total or None, unit="")
+                bar.update(task, completed=done or 0, total=total or None, unit=unit_of(message) if total else "")
 
             yield show
 

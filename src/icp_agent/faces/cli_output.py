@@ -239,6 +239,8 @@ def print_scored(result) -> None:
             f"  the file lacks {', '.join(result.missing_fields)}: those criteria cannot match "
             f"(listed per row in missing_fields)"
         )
+    for line in getattr(result, "notes", None) or []:  # how a column was read: chosen, multi-valued, a location
+        out.print(f"  {line}")
     for warning in getattr(result, "warnings", None) or []:  # once per field with values the ICP never saw
         out.print(f"  warning: {warning}")
 
@@ -320,6 +322,12 @@ def print_import(result: toolkit.ImportResult) -> None:
                 out.print(
                     f"  {column.header!r}: {column.unparsed:,} value(s) could not be read as {column.type} "
                     f"(e.g. {'; '.join(column.unparsed_examples)}): stored as missing",
+                    markup=False,
+                )
+            if column.mapped_values:
+                out.print(
+                    f"  {column.header!r}: labels stored as the mapping file's [values.{column.field}] says: "
+                    + "; ".join(column.mapped_values),
                     markup=False,
                 )
             if len(column.currencies) > 1:

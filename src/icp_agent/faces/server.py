@@ -105,7 +105,7 @@ The prompt icp_workflow walks through the whole method."""
 # --- the server ----------------------------------------------------------------------------------------------
 
 Limit = Annotated[int, Field(ge=1, le=200, description="most items to return")]
-Offset = Annotated[int, Field(ge=0, description="items to skip: a previous page's next_offset")]
+Offset = Annotated[int, Field(ge=0, description="a previous page's next_offset")]
 
 
 def _reads(title: str) -> ToolAnnotations:
@@ -325,37 +325,46 @@ def _as_tool(fn: Callable[..., Any]) -> Callable[..., Any]:
 class StepProgress:
     """The figures of MCP progress notifications from a toolkit's progress reports (message, done, total).
 
-    `progress` is the steps begun so far less one, plus the share of the current step's rows done (scaled to
-    0.99, so a step's end stays below the next one's start): 2.25 is a quarter into the third step. It grows
-    with every notification, as the protocol requires, though rows restart at each step; there is no total,
-    since a tool does not know its steps in advance. The message carries the step, its rows done of the total
-    and, once the step has run a second, the time left (progress.Eta)."""
+    `progress` is the steps begun so far less one, plus the share of the current step's done of its total (rows,
+    checks, ...; scaled to 0.99, so a step's end stays below the next one's start): 2.25 is a quarter into the
+    third step. It grows with every notification, as the protocol requires, though counts restart at each step.
+    The total is the tool's `steps` when it declares them (build_icp: toolkit.BUILD_STEPS; never below the steps
+    begun), else None. The message carries the step, its done of the total in the step's unit and, once the
+    step has run a second, the time left (progress.Eta)."""
 
-    def __init__(self) -> None:
+    def __init__(self, steps: int | None = None) -> None:
         self.eta = Eta()
+        self.steps = steps
         self.step: str | None = None
         self.index = -1
         self.last = -1.0
 
-    def __call__(self, message: str, done: int | None = None, total: int | None = None) -> tuple[float, str]:
+    def __call__(
+        self, message: str, done: int | None = None, total: int | None = None
+    ) -> tuple[float, float | None, str]:
         if message != self.step:
             self.step, self.index = message, self.index + 1
         share = min(done / total, 1.0) if done is not None and total else 0.0
         value = round(self.index + 0.99 * share, 4)
         self.last = value if value > self.last else round(self.last + 0.0001, 4)
-        return self.last, self.eta.line(message, done, total)
+        return self.last, self.total(), self.eta.line(message, done, total)
+
+    def total(self) -> float | None:
+        """The notifications' total: the declared steps, or the steps begun when more were reported."""
+        return None if self.steps is None else float(max(self.steps, self.index + 1))
 
 
-async def _with_progress(ctx: Context, work: Callable[[toolkit.Progress], T]) -> T:
+async def _with_progress(ctx: Context, work: Callable[[toolkit.Progress], T], steps: int | None = None) -> T:
     """Run a long toolkit call on a worker thread, relaying its progress to the client as it comes (StepProgress:
-    steps and rows done in the figures, rows done and time left in the message; a step that counts no rows is
-    repeated every second with its time so far, progress.pulsing)."""
-    figures = StepProgress()
+    steps and the share done in the figures, with `steps` as their total when the tool declares them; rows or
+    other units done and the time left in the message; a step that counts nothing is repeated every second with
+    its time so far, progress.pulsing). A call with declared steps ends with a notification at the total."""
+    figures = StepProgress(steps)
     token = anyio.lowlevel.current_token()  # rows done are reported from a polling thread, not only the worker
 
     def progress(message: str, done: int | None = None, total: int | None = None) -> None:
-        value, text = figures(message, done, total)
-        anyio.from_thread.run(ctx.report_progress, value, None, text, token=token)
+        value, of, text = figures(message, done, total)
+        anyio.from_thread.run(ctx.report_progress, value, of, text, token=token)
 
     def run(report: toolkit.Progress) -> T:
         # the pulse (a notification at least every second of a step that counts no rows) lives and is joined on
@@ -363,7 +372,11 @@ async def _with_progress(ctx: Context, work: Callable[[toolkit.Progress], T]) ->
         with pulsing(report) as pulsed:
             return work(pulsed)
 
-    return await anyio.to_thread.run_sync(run, progress)
+    result = await anyio.to_thread.run_sync(run, progress)
+    end = figures.total()
+    if end is not None and figures.step is not None:  # a build that stops early (no ICP) still ends at its total
+        await ctx.report_progress(end, end, f"{figures.step}: done")
+    return result
 
 
 def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path | None = None) -> MCPServer:
@@ -470,7 +483,9 @@ def create_server(workspace: Workspace, data_roots: list[Path], *, out_dir: Path
         Returns a summary: status, statement, tiers with criteria and key metrics, disqualifiers, top patterns and
         evidence ids. When status is no_significant_icp, report no_icp_reason instead of inventing a profile."""
         chosen = AnalysisOptions(**options)
-        icp = await _with_progress(ctx, lambda progress: toolkit.build_icp(workspace, chosen, progress=progress))
+        icp = await _with_progress(
+            ctx, lambda progress: toolkit.build_icp(workspace, chosen, progress=progress), toolkit.BUILD_STEPS
+        )
         return BuildSummary.of(icp, top_patterns)
 
     @tool(_reads("Read the ICP"))

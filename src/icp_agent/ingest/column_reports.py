@@ -159,6 +159,7 @@ def column_reports(
                 unparsed=int(unparsed),
                 unparsed_examples=unparsed_examples,
                 note=column.note,
+                mapped_values=list(column.mapped),
                 currencies=dict(column.currencies),
                 currency=column.stored_currency,
             )

@@ -25,6 +25,7 @@ from icp_agent.ingest.fields import (
     kind_field,
     marked_record,
     strip_own_prefix,
+    without_custom_marker,
 )
 from icp_agent.ingest.mapping import Mapping
 from icp_agent.sql import one
@@ -69,6 +70,8 @@ class PlannedColumn:
     currency_source: str | None = None  # stored name of the column giving this money column's currency
     stored_currency: str | None = None  # the currency the stored amounts are in, once apply_currencies ran
     open_values: int = 0  # values that are open bands ("$10M+"), stored as their lower bound
+    value_map: dict[str, str] = field(default_factory=dict)  # raw label -> stored label ([values.FIELD])
+    mapped: list[str] = field(default_factory=list)  # what value_map did, for the import report
 
 
 def plan_columns(
@@ -99,6 +102,7 @@ def plan_columns(
         )
     overrides = mapping.columns_for(file_name)
     desired: dict[str, tuple[str, bool]] = {}
+    plain = {attribute_name(h) for h in headers}
     for header in headers:
         target = overrides.get(header)
         if target == "ignore":
@@ -106,7 +110,12 @@ def plan_columns(
         elif target:
             desired[header] = target, target in FIELD_BY_NAME
         else:
-            name = canonical_field(header, kind) or attribute_name(header)
+            # an unknown custom field is named without its CRM's marker ("custom.Lead Notes" -> lead_notes) unless
+            # another column is named so
+            unmarked = attribute_name(without_custom_marker(header))
+            if unmarked in plain and unmarked != attribute_name(header):
+                unmarked = attribute_name(header)
+            name = canonical_field(header, kind) or unmarked
             desired[header] = name, name in FIELD_BY_NAME
     # Two columns naming one field: the mapping file's choice wins, then the one whose values fit the field
     # (VALUE_CHECKED), then an amount already converted to the home currency ("Deal value in base currency" over
@@ -166,6 +175,7 @@ def plan_columns(
             type=mapping.types.get(name) or (spec.type if spec else "auto"),
             role=spec.role if spec else "auto",
             note=note,
+            value_map=mapping.values.get(name, {}),
         )
         if target == "ignore" or (not target and not canonical and is_export_furniture(header)):
             column.role = "ignore"  # and an export's own re-import column ("(Do Not Modify) ...") is never a trait

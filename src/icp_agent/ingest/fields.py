@@ -863,12 +863,56 @@ def is_secondary(header: str, kind: str | None = None) -> bool:
     return header_key(strip_own_prefix(header, kind)) in SECONDARY_SPELLINGS or bool(address and address[1] > 1)
 
 
-# A CRM's custom-field markers say nothing about what the field means: Freshsales' `cf_` prefix ("cf_arr"),
-# Salesforce's API-name `__c` suffix with an optional managed-package namespace ("ARR__c", "acme__Churn_Date__c"),
-# and a plain `custom_` prefix. Stripped before the synonyms are tried again.
-CUSTOM_MARKER = re.compile(
-    r"^\s*(?:cf|custom)[_\s]+(?P<prefixed>\S.*)$|^(?:[A-Za-z0-9]+__)?(?P<suffixed>\S.*?)__c\s*$", re.IGNORECASE
+# A CRM's custom-field markers say nothing about what the field means: the rest of the name does. Prefixes:
+# Close's `custom.` ("custom.Industry" in its CSV export; the API's "custom.cf_<id>" names the field by an id),
+# Freshsales', Freshdesk's, Zoho Desk's and Chargebee's `cf_` ("cf_arr"), Zoho Books' `CF.` ("CF.Industry"), a
+# plain `custom_`/`Custom:`, and a record's custom-attribute map flattened by an API export (Intercom's
+# "custom_attributes.plan", "custom_fields.X", HubSpot's "properties.industry", Stripe's "metadata.plan" or
+# "metadata[plan]"). Suffixes: Salesforce's (and Insightly's) API-name `__c` with an optional managed-package
+# namespace ("ARR__c", "acme__Churn_Date__c"), a person account's `__pc`, Stripe's "plan (metadata)". A marker
+# may follow an entity prefix ("Deal - cf_arr", "Organization - custom.Industry"): the prefix stays.
+# A flattened map needs its key syntax ("properties.x", "metadata[x]", "Custom fields: x"), so that "Properties
+# Owned" or "Metadata Source" keep their words; "custom"/"cf" may also be followed by a space ("Custom Industry").
+CUSTOM_PREFIX = re.compile(
+    r"^\s*(?:(?:custom[\s_.]*(?:fields?|attributes?|properties)|properties|metadata)\s*(?:[.:]\s*|\[\s*)"
+    r"|(?:custom|cf)(?:\s*[._:\-]+\s*|\s+))(?P<rest>[^\]\s](?:.*[^\]\s])?)\s*\]?\s*$",
+    re.IGNORECASE,
 )
+CUSTOM_SUFFIX = re.compile(
+    r"^(?:[A-Za-z0-9]+__)?(?P<rest>\S.*?)__p?c\s*$|^(?P<noted>\S.*?)\s*[(\[]\s*(?:metadata|custom(?:\s*field)?)\s*[)\]]\s*$",
+    re.IGNORECASE,
+)
+# Salesforce names a lookup's record by its relationship: "Account__r.Industry" is the account's industry.
+RELATIONSHIP = re.compile(r"^\s*(?P<entity>[A-Za-z0-9_]+?)__r\s*\.\s*(?P<rest>\S.*)$", re.IGNORECASE)
+MARKED_ENTITY = re.compile(
+    r"^(?P<entity>\s*(?:deal|opportunity|opp|organi[sz]ation|org|account|company|person|contact|lead)"
+    r"\s*[:.\-\u2013\u2014/|>]+\s*)(?P<rest>\S.*)$",
+    re.IGNORECASE,
+)
+
+
+def without_custom_marker(header: str) -> str:
+    """`header` without its CRM custom-field markers (CUSTOM_PREFIX, CUSTOM_SUFFIX; "custom.Churn Date" ->
+    "Churn Date", "Deal - cf_arr" -> "Deal - arr", "Account__r.Industry__c" -> "Account.Industry", "custom.cf_x7Yq" ->
+    "x7Yq"); `header` itself when it has none."""
+    current = header
+    while True:
+        if relation := RELATIONSHIP.match(current):
+            current = f"{relation['entity']}.{relation['rest']}"
+            continue
+        entity = MARKED_ENTITY.match(current)
+        head, rest = (entity["entity"], entity["rest"]) if entity else ("", current)
+        prefixed = CUSTOM_PREFIX.match(rest)
+        suffixed = CUSTOM_SUFFIX.match(rest)
+        if prefixed:
+            rest = prefixed["rest"]
+        elif suffixed:
+            rest = suffixed["rest"] or suffixed["noted"]
+        else:
+            return current
+        current = head + rest
+
+
 # A money column already converted to the CRM's home currency ("Deal value in base currency", Salesforce's
 # "Amount (converted)", HubSpot's "Amount in company currency", Pipedrive's "Value in default currency"): the same
 # field, in one currency for every row, so no currency column qualifies it (currencies.pair_currency_columns).
@@ -901,9 +945,9 @@ def header_variants(header: str) -> list[tuple[str, VariantKind]]:
     says which fields a "type" or plural variant may name."""
     variants: list[tuple[str, VariantKind]] = []
     current = header
-    marked = CUSTOM_MARKER.match(current)
-    if marked:
-        current = marked["prefixed"] or marked["suffixed"]
+    unmarked = without_custom_marker(current)
+    if unmarked != current:
+        current = unmarked
         variants.append((current, "marker"))
     converted = CONVERTED.match(current)
     if converted:
@@ -1053,8 +1097,12 @@ def fields_markdown() -> str:
         "",
         "## Custom fields, converted amounts, plurals",
         "",
-        "A header none of the above names is tried again without a CRM's custom-field marker (Freshsales'",
-        "`cf_arr`, Salesforce's `ARR__c` or `acme__ARR__c`, `custom_arr` -> `arr`), without a note that it is",
+        "A header none of the above names is tried again without a CRM's custom-field markers (Close's",
+        "`custom.ARR`, Freshsales' `cf_arr`, Zoho Books' `CF.ARR`, Salesforce's `ARR__c`, `acme__ARR__c` or",
+        "`ARR__pc`, `custom_arr`, `Custom: ARR`, an API export's `custom_attributes.arr`, `properties.arr` or",
+        "`metadata[arr]`, Stripe's `arr (metadata)` -> `arr`; also behind an entity prefix, `Deal - cf_arr`;",
+        "Salesforce's `Account__r.Industry` is `Account.Industry`): a marker never decides what a column means,",
+        "and an unknown custom field is kept under its name without the marker. Then without a note that it is",
         "already converted to the home currency (`Deal value in base currency`, `Amount (converted)`, `Amount in",
         "company currency` -> `amount`; no currency column converts such a column again), then with its last word",
         "singular or without a trailing `type` (`Accounts` -> `company_name`, `Industry type` -> `industry`).",

@@ -33,7 +33,15 @@ from icp_agent.ingest.column_reports import column_reports, inline_reports
 from icp_agent.ingest.columns import ID_FIELD, detect_kind, plan_columns, value_fit
 from icp_agent.ingest.currencies import apply_currencies, count_currencies, pair_currency_columns, scalar
 from icp_agent.ingest.dates import AMBIGUOUS, ambiguous_date_orders, date_order
-from icp_agent.ingest.lookups import LOOKUP_TYPES, lookup_sql, read_amounts, stored_names, typed_exprs, unpacked
+from icp_agent.ingest.lookups import (
+    LOOKUP_TYPES,
+    lookup_sql,
+    mapped_values,
+    read_amounts,
+    stored_names,
+    typed_exprs,
+    unpacked,
+)
 from icp_agent.ingest.mapping import Mapping
 from icp_agent.ingest.profile import (
     PROFILE_ROWS,
@@ -218,6 +226,7 @@ def import_key(source: SourceFile, kind: str, mapping: Mapping, lenient: bool) -
         "columns": columns,
         "roles": {f: r for f, r in mapping.roles.items() if f in names},
         "types": {f: t for f, t in mapping.types.items() if f in names},
+        "values": {f: m for f, m in mapping.values.items() if f in names},
         "date_order": mapping.date_order,
         "fx": mapping.fx,
         "fx_currency": mapping.fx_currency,
@@ -313,6 +322,7 @@ def _build_snapshot(
         if column.type in LOOKUP_TYPES:
             # normalised once per distinct value, with what the column's other values say (spelling, mark)
             con.execute(f"CREATE OR REPLACE TEMP TABLE _lk_{i} AS {lookup_sql(column, i)}")
+            column.mapped = mapped_values(con, column, i)
             if column.type == "money":
                 count_currencies(con, column, f"_lk_{i}")
             if column.name == "country" and column.type == "category":  # "UK" = "United Kingdom"

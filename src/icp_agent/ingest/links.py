@@ -181,6 +181,16 @@ class LinkKey:
     method: str  # id | salesforce_id | domain | name | email domain
     companies: str | None = None
     identity: tuple[str, ...] = ()
+    # the linking table's column when it is not `field`: a column chosen by its values (a Close "lead_id" holding
+    # the companies' record ids), `field` then says which of the companies' keys its values are
+    column: str | None = None
+    header: str | None = None  # `column`'s header in the file, as the user knows it
+
+    @property
+    def source(self) -> str:
+        """The linking table's column holding the key, as SQL (quoted unless a plain snake_case name)."""
+        name = self.column or self.field
+        return name if re.fullmatch(r"[a-z_][a-z0-9_]*", name) else _quoted(name)
 
     @property
     def company_field(self) -> str:
@@ -194,7 +204,7 @@ class LinkKey:
 
     def expr(self, alias: str) -> str:
         """SQL of the normalised key of a deal's or contact's row (`alias` is the table or its alias)."""
-        return self._normalised(f"{alias}.{self.field}")
+        return self._normalised(f"{alias}.{self.source}")
 
     def company_expr(self, alias: str) -> str:
         """SQL of the normalised key of a company's row, comparable with `expr`; NULL when several companies
@@ -266,7 +276,8 @@ class LinkKey:
     @property
     def label(self) -> str:
         """The matching method in words, as LinkReport.method shows it."""
-        return "Salesforce id (first 15 characters)" if self.method == "salesforce_id" else self.method
+        words = "Salesforce id (first 15 characters)" if self.method == "salesforce_id" else self.method
+        return f"{words} in column {self.header or self.column!r}" if self.column else words
 
 
 @dataclass
@@ -345,8 +356,8 @@ def _matches(table: str, companies: str, key: LinkKey) -> str:
     )
     return (
         f"SELECT x.v, x.n, x.k, coalesce(ck.companies, 0) AS companies, coalesce(ck.companies = 1, FALSE) AS ok, "
-        f"coalesce(ck.companies > 1, FALSE) AS ambiguous, ck.names FROM (SELECT y.{key.field} AS v, n, "
-        f"{key.expr('y')} AS k FROM (SELECT {key.field}, count(*) AS n FROM {table} GROUP BY ALL) y) x "
+        f"coalesce(ck.companies > 1, FALSE) AS ambiguous, ck.names FROM (SELECT y.{key.source} AS v, n, "
+        f"{key.expr('y')} AS k FROM (SELECT {key.source}, count(*) AS n FROM {table} GROUP BY ALL) y) x "
         f"LEFT JOIN {keys} ck ON ck.k = x.k"
     )
 
@@ -358,8 +369,8 @@ def _name_matches(table: str, key: LinkKey) -> str:
     return (
         f"SELECT x.v, x.n, coalesce(x.r, x.s) AS k, CASE WHEN x.r IS NOT NULL THEN 1 "
         f"ELSE coalesce(ck.companies, 0) END AS companies, x.r IS NOT NULL AS ok, "
-        f"x.r IS NULL AND coalesce(ck.companies > 1, FALSE) AS ambiguous, ck.names FROM (SELECT y.{key.field} AS v, "
-        f"n, {key.expr('y')} AS r, {name_key(f'y.{key.field}')} AS s FROM (SELECT {key.field}, count(*) AS n "
+        f"x.r IS NULL AND coalesce(ck.companies > 1, FALSE) AS ambiguous, ck.names FROM (SELECT y.{key.source} AS v, "
+        f"n, {key.expr('y')} AS r, {name_key(f'y.{key.source}')} AS s FROM (SELECT {key.source}, count(*) AS n "
         f"FROM {table} GROUP BY ALL) y) x LEFT JOIN {key.company_keys()} ck ON ck.k = x.s"
     )
 
@@ -438,8 +449,28 @@ def _choose_key(con: duckdb.DuckDBPyConnection, table: str, companies: str) -> K
         n, ambiguous = _count_linked(con, table, companies, key)
         tried[key.method] = n
         counts.append((key, n, ambiguous))
-    best, why = _pick(counts)
+    rows = _one(con, f"SELECT count(*) FROM {table}")
+    most = max((n for _, n, _ in counts), default=0)
+    named = next(((n, a) for k, n, a in counts if k is _pick(counts)[0]), (0, 0))
+    by_values: list[tuple[LinkKey, int, int]] = []
+    if rows and (named[0] < (1 - ABOUT_AS_MANY) * rows or named[1]):
+        # the named keys leave rows unlinked: a column named otherwise may hold the companies' keys (Close's
+        # lead_id, read as nothing or as a contact id, holds the leads' ids)
+        for key in _keys_by_values(con, table, companies, identity):
+            n, ambiguous = _count_linked(con, table, companies, key)
+            tried[key.label] = n
+            if n >= MIN_LINKED_SHARE * rows:  # screened on a sample of a big table: counted over every row here
+                by_values.append((key, n, ambiguous))
+    best, why = _pick(counts + by_values)
     notes = [why] if why else []
+    chosen = next(((n, a) for k, n, a in by_values if k is best), None)
+    if best is not None and chosen is not None:
+        others = f"{most:,} by the best key named as one" if counts else "no column named as a company key"
+        notes.append(
+            f"linked by the values of column {best.header or best.column!r}: {chosen[0]:,} of {rows:,} rows hold a "
+            f"company's {best.method if best.method != 'id' else 'record id'} ({others}); to link otherwise, map a column to "
+            f"company_id, domain or company_name in a mapping file"
+        )
     if best and best.method == "salesforce_id":
         long, bad = _bad_checksums(con, (table, companies))
         if bad:
@@ -448,6 +479,66 @@ def _choose_key(con: duckdb.DuckDBPyConnection, table: str, companies: str) -> K
                 f"characters (edited or hand-made ids?): matched on the first 15 characters all the same"
             )
     return KeyChoice(best, tried, notes)
+
+
+# A table's own record id: never a link to the companies, whatever its values (numeric ids of two objects collide).
+OWN_ID = {"deals": "deal_id", "contacts": "contact_id"}
+BY_VALUE_TYPES = ("VARCHAR", "BIGINT", "INTEGER", "HUGEINT", "UBIGINT")
+BY_VALUE_SAMPLE = 50_000  # rows a big table's columns are screened on
+
+
+def _keys_by_values(
+    con: duckdb.DuckDBPyConnection, table: str, companies: str, identity: tuple[str, ...]
+) -> list[LinkKey]:
+    """Keys in columns of `table` not named as a company key whose values are the companies' ids, domains or names:
+    each (column, company key) whose distinct values match at least MIN_LINKED_SHARE of the rows. One scan of `table` (its text and integer columns unpivoted to distinct
+    (column, value) pairs) and one join of those pairs to each key's distinct company values: each distinct value is
+    normalised once."""
+    kind = table.split("_")[1] if IMPORTED_TABLE.fullmatch(table) else None
+    own = {OWN_ID[kind]} if kind in OWN_ID else set(OWN_ID.values())
+    types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {table})").fetchall())
+    columns = [
+        c
+        for c, t in types.items()
+        if t in BY_VALUE_TYPES and not c.startswith("_") and c not in (*COMPANY_KEYS, "email", *own)
+    ]
+    theirs = columns_of(con, companies)
+    forms = [
+        (f, sql)
+        for f, sql in (("company_id", id_key), ("domain", domain_key), ("company_name", name_key))
+        if f in theirs
+    ]
+    if not columns or not forms:
+        return []
+    rows = _one(con, f"SELECT count(*) FROM {table}")
+    cast = ", ".join(f"CAST({_quoted(c)} AS VARCHAR) AS {_quoted(c)}" for c in columns)
+    # a big table is screened on every step-th row (export order, deterministic): the share a column matches is
+    # estimated, and the caller counts the columns kept over every row (`_count_linked`)
+    step = rows // BY_VALUE_SAMPLE if rows > 2 * BY_VALUE_SAMPLE and "_row" in types else 1
+    sample = f"{table} WHERE _row % {step} = 0" if step > 1 else table
+    if step > 1:
+        rows = _one(con, f"SELECT count(*) FROM {sample}")
+    pairs = (
+        f"SELECT col, val, count(*) AS n FROM (UNPIVOT (SELECT {cast} FROM {sample}) ON "
+        f"{', '.join(_quoted(c) for c in columns)} INTO NAME col VALUE val) GROUP BY ALL"
+    )
+    # on a sample, a little below the share: the count over every row decides
+    least = MIN_LINKED_SHARE * rows * (0.8 if step > 1 else 1)
+    found = " UNION ALL ".join(
+        f"(SELECT '{field}' AS field, p.col, sum(p.n) AS n FROM pairs p JOIN (SELECT DISTINCT {sql('c.' + field)} AS k "
+        f"FROM {companies} c) i ON i.k = {sql('p.val')} GROUP BY p.col HAVING sum(p.n) >= {least!r})"
+        for field, sql in forms
+    )
+    headers = _source(con, table)[1]
+    keys = []
+    for field, column, _ in sorted(con.execute(f"WITH pairs AS MATERIALIZED ({pairs}) {found}").fetchall()):
+        keys.append(
+            LinkKey(field, METHOD[field], column=column, header=headers.get(column, column))
+            if field == "company_id"
+            else LinkKey(field, METHOD[field], companies, identity, column, headers.get(column, column))
+        )
+    order = {f: i for i, f in enumerate(COMPANY_KEYS)}
+    return sorted(keys, key=lambda k: order[k.field])  # the stronger key first: `_pick` keeps it on a tie
 
 
 def company_key(con: duckdb.DuckDBPyConnection, table: str, companies: str) -> LinkKey | None:
@@ -542,7 +633,7 @@ def link_deals(con: duckdb.DuckDBPyConnection, deals: str, customers: str) -> Li
     columns = columns_of(con, deals)
     own = [c for c in FIRMOGRAPHIC_COLUMNS if c in columns]
     has_own = " OR ".join(f"d.{c} IS NOT NULL" for c in own) or "FALSE"
-    join = f"LEFT JOIN ({_matches(deals, customers, key)}) m ON m.v IS NOT DISTINCT FROM d.{key.field}" if key else ""
+    join = f"LEFT JOIN ({_matches(deals, customers, key)}) m ON m.v IS NOT DISTINCT FROM d.{key.source}" if key else ""
     matched = "coalesce(m.ok, FALSE)" if key else "FALSE"
     label = ", ".join(f"d.{c}" for c in ("deal_id", "company_id", "company_name", "domain") if c in columns)
     rows, linked, standalone = one(
@@ -582,7 +673,7 @@ def ambiguity(
     if linked_otherwise:  # count the rows, not the distinct values: some of a value's rows may link otherwise
         matches = (
             f"SELECT m.v, m.k, count(*) AS n, any_value(m.names) AS names FROM {table} p JOIN ({matches}) m "
-            f"ON m.v IS NOT DISTINCT FROM p.{key.field} WHERE NOT coalesce({linked_otherwise}, FALSE) "
+            f"ON m.v IS NOT DISTINCT FROM p.{key.source} WHERE NOT coalesce({linked_otherwise}, FALSE) "
             f"GROUP BY m.v, m.k"
         )
     found = con.execute(
@@ -750,7 +841,7 @@ def _report(
         notes.append(f"{sci:,} company ids in the companies file are in scientific notation and match nothing")
     return LinkReport(
         kind=kind,
-        linked_by=key.field if key else None,
+        linked_by=(key.column or key.field) if key else None,
         method=key.label if key else None,
         rows=rows,
         linked=linked,
@@ -781,10 +872,10 @@ def link_contacts(
         if choice.key:
             join = (
                 f"LEFT JOIN ({_matches(contacts, customers, choice.key)}) m "
-                f"ON m.v IS NOT DISTINCT FROM p.{choice.key.field}"
+                f"ON m.v IS NOT DISTINCT FROM p.{choice.key.source}"
             )
             conditions.append("m.ok")
-            linked_by.append(choice.key.field)
+            linked_by.append(choice.key.column or choice.key.field)
     matched = " OR ".join(f"coalesce({c}, FALSE)" for c in conditions) or "FALSE"
     rows, linked = one(con, f"SELECT count(*), count_if({matched}) FROM {contacts} p {join}")
     label = [c for c in ("deal_id", "company_name", "domain", "job_title") if c in columns]
@@ -797,7 +888,9 @@ def link_contacts(
     method = " or ".join(filter(None, ["deal id" if "deal_id" in linked_by else None, key.label if key else None]))
     # a contact its deal id links is not ambiguous, whatever its company name says
     ambiguous = ambiguity(con, contacts, key, conditions[0] if "deal_id" in linked_by else None)
-    notes = [f"{multiple:,} contacts name several companies: each is linked to the first"] if multiple else []
+    notes = list(choice.notes)
+    if multiple:
+        notes.append(f"{multiple:,} contacts name several companies: each is linked to the first")
     if ambiguous[0] and key:
         notes.append(
             _ambiguity_note("contacts", key, *ambiguous, id_mapping_hint(con, "contacts", contacts, customers))

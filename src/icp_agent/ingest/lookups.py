@@ -11,6 +11,7 @@ import duckdb
 from icp_agent.ingest import normalize as norm
 from icp_agent.ingest.columns import PlannedColumn
 from icp_agent.sql import quote_identifier as _q
+from icp_agent.sql import sql_literal
 
 LOOKUP_TYPES = frozenset({"category", "list", "number", "money", "currency"})  # always normalised via `_lk_<i>`
 
@@ -46,6 +47,8 @@ def lookup_sql(column: PlannedColumn, i: int) -> str:
     case-folded key; numbers and money are read by `norm.parse_amount` with the column's decimal mark.
     """
     names = [_q(n) for n in stored_names(column)]
+    if column.value_map and column.type in ("category", "list"):
+        return _mapped_lookup_sql(column, i, names[0])
     if column.type == "category":
         spellings = norm.display_spellings(f"SELECT raw AS value, c AS weight FROM _dist_{i}")
         return (
@@ -79,6 +82,66 @@ def lookup_sql(column: PlannedColumn, i: int) -> str:
         f"WITH parsed AS MATERIALIZED (SELECT *, {norm.amount('raw', column.mark)} AS a FROM _dist_{i}) "
         f"SELECT raw, c, first_row, {', '.join(parts)} FROM parsed"
     )
+
+
+def _value_map_sql(column: PlannedColumn) -> str:
+    """CTEs `_vm` (key of a raw label -> its raw label and the stored label the mapping file gives it) and `_vl`
+    (key of a stored label -> the label as the mapping file writes it)."""
+    rows = ", ".join(f"({sql_literal(raw)}, {sql_literal(label)})" for raw, label in column.value_map.items())
+    return (
+        f"_vm AS (SELECT {norm.category_key('r')} AS key, r, t AS target FROM (VALUES {rows}) v(r, t)), "
+        f"_vl AS (SELECT DISTINCT {norm.category_key('target')} AS key, target AS label FROM _vm)"
+    )
+
+
+def _mapped_lookup_sql(column: PlannedColumn, i: int, name: str) -> str:
+    """`lookup_sql` for a category or list column the mapping file maps labels of (`[values.FIELD]`): a raw value
+    (a list's element) whose key a raw label has counts as its stored label, spellings are chosen over the mapped
+    values, and a stored label is shown as the mapping file writes it."""
+    if column.type == "category":
+        mapped = (
+            f"SELECT d.raw, d.c, d.first_row, coalesce(_vm.target, d.raw) AS value FROM _dist_{i} d "
+            f"LEFT JOIN _vm ON _vm.key = {norm.category_key('d.raw')}"
+        )
+        spellings = norm.display_spellings("SELECT value, c AS weight FROM x")
+        return (
+            f"WITH {_value_map_sql(column)}, x AS MATERIALIZED ({mapped}) "
+            f"SELECT x.raw, x.c, x.first_row, coalesce(_vl.label, s.display) AS {name} FROM x "
+            f"LEFT JOIN ({spellings}) s ON s.key = {norm.category_key('x.value')} "
+            f"LEFT JOIN _vl ON _vl.key = {norm.category_key('x.value')}"
+        )
+    exploded = (
+        f"SELECT e.raw, coalesce(_vm.target, e.value) AS value, e.weight FROM (SELECT raw, "
+        f"unnest({norm.list_elements('raw')}) AS value, c AS weight FROM _dist_{i}) e "
+        f"LEFT JOIN _vm ON _vm.key = {norm.category_key('e.value')}"
+    )
+    spellings = norm.display_spellings("SELECT value, sum(weight) AS weight FROM x GROUP BY value")
+    shown = (
+        f"SELECT e.value, coalesce(_vl.label, s.display) AS display FROM (SELECT DISTINCT value FROM x) e "
+        f"JOIN ({spellings}) s ON s.key = {norm.category_key('e.value')} "
+        f"LEFT JOIN _vl ON _vl.key = {norm.category_key('e.value')}"
+    )
+    return (
+        f"WITH {_value_map_sql(column)}, x AS MATERIALIZED ({exploded}), shown AS MATERIALIZED ({shown}) "
+        f"SELECT d.raw, d.c, d.first_row, CASE WHEN {norm.null_if_missing('d.raw')} IS NULL THEN NULL ELSE "
+        f"coalesce(list_sort(list_distinct(list(s.display) FILTER (s.display IS NOT NULL))), []) END "
+        f"AS {name} FROM _dist_{i} d LEFT JOIN x ON x.raw = d.raw "
+        f"LEFT JOIN shown s ON s.value = x.value GROUP BY d.raw, d.c, d.first_row"
+    )
+
+
+def mapped_values(con: duckdb.DuckDBPyConnection, column: PlannedColumn, i: int) -> list[str]:
+    """What the mapping file's `[values.FIELD]` did to column i, once its lookup `_lk_<i>` is built: per raw label
+    that matched, "'raw label' -> 'stored label': N rows" (a list counts its elements), most rows first."""
+    if not column.value_map or column.type not in ("category", "list"):
+        return []
+    value = f"unnest({norm.list_elements('raw')})" if column.type == "list" else "raw"
+    found = con.execute(
+        f"WITH {_value_map_sql(column)} SELECT _vm.r, _vm.target, sum(x.c) AS n "
+        f"FROM (SELECT {value} AS value, c FROM _dist_{i}) x JOIN _vm ON _vm.key = {norm.category_key('x.value')} "
+        f"GROUP BY ALL ORDER BY n DESC, _vm.r"
+    ).fetchall()
+    return [f"{raw!r} -> {label!r}: {int(n):,} row{'s' if n != 1 else ''}" for raw, label, n in found]
 
 
 def read_amounts(con: duckdb.DuckDBPyConnection, columns: list[PlannedColumn]) -> None:

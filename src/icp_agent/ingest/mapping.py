@@ -1,5 +1,6 @@
 """The mapping file: the user's overrides of what the importer would decide (TOML `[columns]`,
-`[files."NAME".columns]`, `[roles]`, `[types]`, `[dates]` and `[fx]`, or the same through the API) and the
+`[files."NAME".columns]`, `[roles]`, `[types]`, `[dates]`, `[fx]` and `[values.FIELD]`, or the same through the
+API) and the
 exchange rates (`--fx`, a CSV of currency,rate), read and checked before anything is imported, so a mistake
 in them stops with a UserError naming the file and the entry."""
 
@@ -32,6 +33,8 @@ class Mapping:
     files: dict[str, dict[str, str]] = field(default_factory=dict)  # file name -> {header -> field}
     fx: dict[str, float] = field(default_factory=dict)  # ISO code -> units of the reporting currency per unit
     fx_currency: str | None = None  # the reporting currency money is compared in
+    # field -> {raw label -> stored label}: synonyms no spelling rule can find ("Financial Technology" = "Fintech")
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
     # what the files imported so far in this run proved (not a setting): "file: header" -> "dmy" | "mdy", read
     # when a later file of the same export has a date column whose day/month order nothing in it decides
     proven_date_orders: dict[str, str] = field(default_factory=dict)
@@ -52,12 +55,13 @@ class Mapping:
             raise UserError(
                 f"not valid TOML: {exc}", file=path.name, hint="see README, section 'Mapping file'"
             ) from exc
-        unknown = set(data) - {"columns", "roles", "types", "dates", "files", "fx"}
+        unknown = set(data) - {"columns", "roles", "types", "dates", "files", "fx", "values"}
         if unknown:
             raise UserError(
                 f"unknown section(s) {sorted(unknown)}",
                 file=path.name,
-                hint='sections are [columns], [files."NAME".columns], [roles], [types], [dates] and [fx]',
+                hint='sections are [columns], [files."NAME".columns], [roles], [types], [dates], [fx] and '
+                "[values.FIELD]",
             )
         files: dict[str, dict[str, str]] = {}
         for name, section in data.get("files", {}).items():
@@ -76,6 +80,7 @@ class Mapping:
             date_order=data.get("dates", {}).get("order"),
             source=path.name,
             files=files,
+            values=value_mappings(data.get("values", {}), path.name),
         )
         for name, role in mapping.roles.items():
             if role not in ROLES:
@@ -146,6 +151,28 @@ class Mapping:
                 + "; ".join(f"{name}: {', '.join(headers)}" for name, headers in headers_by_file.items()),
             )
 
+    def check_values(self, columns: list[tuple[str, str]]) -> None:
+        """Refuse a `[values.FIELD]` table that applies to nothing: `columns` are the (stored name, type) of every
+        column imported in this run. The field must be one of them, stored as a category or a list. Call before the
+        import is committed, so nothing half-done is stored."""
+        where = self.source or "the mapping"
+        for name in self.values:
+            types = {kind for stored, kind in columns if stored == name}
+            if not types:
+                raise UserError(
+                    f"[values.{name}] names a field no imported file has",
+                    file=where,
+                    hint="use a field as the import report names it: "
+                    + ", ".join(sorted({stored for stored, kind in columns if kind in VALUE_MAPPED_TYPES})),
+                )
+            if not types & VALUE_MAPPED_TYPES:
+                raise UserError(
+                    f"[values.{name}] maps the labels of a {'/'.join(sorted(types))} field: only categories and "
+                    f"lists have labels to map",
+                    file=where,
+                    hint=f'add [types] {name} = "category" to read the field as a category, or remove [values.{name}]',
+                )
+
     def load_fx(self, path: str | Path) -> None:
         """Read exchange rates from a CSV with columns currency,rate (units of the reporting currency per unit).
 
@@ -186,6 +213,62 @@ class Mapping:
                     '[fx] currency = "USD" in the mapping file',
                 )
             self.fx_currency = ones[0]
+
+
+VALUE_MAPPED_TYPES = frozenset({"category", "list"})
+
+
+def value_mappings(section: object, file_name: str) -> dict[str, dict[str, str]]:
+    """The `[values.FIELD]` tables of a mapping file: field -> {raw label -> stored label}.
+
+    A raw label matches a value whatever its letter case, spacing or hyphens (`normalize.category_key`). Raises
+    UserError naming the entry when a table or a label is not text, a stored label is empty, one raw label is
+    given two stored labels, two stored labels differ only in spelling, or a stored label is itself mapped on
+    (one step only: "A" = "B" beside "B" = "C" is a chain)."""
+    if not isinstance(section, dict):
+        raise UserError("[values] must hold one table per field", file=file_name, hint=_VALUES_HINT)
+    mappings: dict[str, dict[str, str]] = {}
+    for name, table in section.items():
+        if not isinstance(table, dict) or not table:
+            raise UserError(f"[values.{name}] must be a table of labels", file=file_name, hint=_VALUES_HINT)
+        by_key: dict[str, tuple[str, str]] = {}  # key of a raw label -> (raw label, stored label)
+        labels: dict[str, str] = {}  # key of a stored label -> it as written
+        for raw, label in table.items():
+            if not isinstance(label, str) or not label.strip():
+                raise UserError(
+                    f"[values.{name}] {raw!r} = {label!r}: the stored label must be non-empty text",
+                    file=file_name,
+                    hint=_VALUES_HINT,
+                )
+            key, label_key = norm.category_key_text(raw), norm.category_key_text(label)
+            if key in by_key and norm.category_key_text(by_key[key][1]) != label_key:
+                raise UserError(
+                    f"[values.{name}] {by_key[key][0]!r} and {raw!r} are one label (case, spaces and hyphens aside) "
+                    f"mapped to {by_key[key][1]!r} and {label!r}",
+                    file=file_name,
+                    hint="give the label one stored label",
+                )
+            if labels.get(label_key, label) != label:
+                raise UserError(
+                    f"[values.{name}] stores {labels[label_key]!r} and {label!r}, one label spelled two ways",
+                    file=file_name,
+                    hint="spell the stored label the same way in every line",
+                )
+            by_key[key], labels[label_key] = (str(raw), label), label
+        for key, (raw, label) in by_key.items():
+            if key in labels and labels[key] != label and norm.category_key_text(label) != key:
+                raise UserError(
+                    f"[values.{name}] maps {raw!r} to {label!r}, and {raw!r} is itself a stored label of another line",
+                    file=file_name,
+                    hint="map every raw label straight to the label it is stored as",
+                )
+        mappings[str(name)] = dict(by_key.values())
+    return mappings
+
+
+_VALUES_HINT = (
+    'write [values.industry] then "Raw label" = "Stored label" lines, e.g. "Financial Technology" = "Fintech"'
+)
 
 
 def _fx_code(value, file_name: str, where: str) -> str:

@@ -115,19 +115,31 @@ def text(expr: str) -> str:
     )
 
 
-def category_key(expr: str, *, markers: bool = True) -> str:
-    """Spelling-insensitive key: "COMPUTER_SOFTWARE" = "Computer Software" = "computer  software" =
-    "Marketing & Advertising" = "marketing and advertising". `markers=False` skips turning "n/a" and the
-    like into NULL (a criterion's comparison, where such a value can never equal a criterion value)."""
+def _spaced_key(expr: str, *, markers: bool = True) -> str:
+    """The key's words: lower case, "_" a space, "&" "and", runs of spaces one ("computer software")."""
     value = null_if_missing(expr) if markers else f"CAST({expr} AS VARCHAR)"
     cleaned = f"lower(replace(replace({value}, '_', ' '), '&', ' and '))"
     return f"trim(regexp_replace({cleaned}, '\\s+', ' ', 'g'))"
 
 
+# What a category's key ignores besides letter case: spaces, underscores and hyphens ("Fin Tech" = "FinTech",
+# "Health Care" = "Healthcare", "E-commerce" = "eCommerce", "Non-profit" = "Nonprofit"). Other punctuation
+# stays: "C++" and "C#" are not "C".
+_KEY_GAPS = "[\\s_-]+"
+
+
+def category_key(expr: str, *, markers: bool = True) -> str:
+    """Spelling-insensitive key: "COMPUTER_SOFTWARE" = "Computer Software" = "computer  software" =
+    "ComputerSoftware", "Fin Tech" = "FinTech", "Marketing & Advertising" = "marketing and advertising" (case,
+    spaces, underscores and hyphens aside). `markers=False` skips turning "n/a" and the like into NULL (a
+    criterion's comparison, where such a value can never equal a criterion value)."""
+    value = null_if_missing(expr) if markers else f"CAST({expr} AS VARCHAR)"
+    return f"regexp_replace(lower(replace({value}, '&', ' and ')), {sql_literal(_KEY_GAPS)}, '', 'g')"
+
+
 def category_key_text(value: object) -> str:
     """`category_key` in Python, for a constant (a scorecard bin's value as a MAP key)."""
-    cleaned = str(value).replace("_", " ").replace("&", " and ").lower()
-    return " ".join(cleaned.split())
+    return re.sub(_KEY_GAPS, "", str(value).replace("&", " and ").lower())
 
 
 ACRONYMS = (
@@ -169,6 +181,7 @@ def category(expr: str, shown: Iterable[str] = ()) -> str:
     takes that spelling, so "hubspot" in a scored file matches the criterion value "HubSpot".
     """
     key = category_key(expr)
+    words = _spaced_key(expr)
     word = (
         "CASE WHEN i > 1 AND w IN (" + _SMALL_SQL + ") THEN w "
         "WHEN w IN (" + _ACRONYMS_SQL + ") THEN upper(w) "
@@ -176,13 +189,28 @@ def category(expr: str, shown: Iterable[str] = ()) -> str:
     )
     readable = (
         f"(CASE WHEN {key} IS NULL OR {key} = '' THEN NULL ELSE "
-        f"array_to_string(list_transform(string_split({key}, ' '), lambda w, i: {word}), ' ') END)"
+        f"array_to_string(list_transform(string_split({words}, ' '), lambda w, i: {word}), ' ') END)"
     )
     known = sorted({str(v) for v in shown if v is not None})
     if not known:
         return readable
     cases = " ".join(f"WHEN {category_key(sql_literal(v))} THEN {sql_literal(v)}" for v in known)
     return f"(CASE {key} {cases} ELSE {readable} END)"
+
+
+# An approximate figure is read as the figure ("~55", "≈ 55", "approx. 55", "ca. 55", "about 55", "etwa 55",
+# "environ 55", "aprox. 55"): a count or amount written loosely is still the best value there is. A word needs a dot
+# or a space after it, so that "CA$50" stays Canadian dollars. One pattern for Python and DuckDB's RE2.
+APPROXIMATE = (
+    "(?i)^\\s*(?:~|≈|(?:approx|approximately|appr|ca|circa|about|around|roughly|est|estimated|etwa|ungefähr|rund"
+    "|environ|env|aprox|aproximadamente)(?:\\.|\\s))\\s*"
+)
+_APPROXIMATE_RE = re.compile(APPROXIMATE)
+
+
+def without_approximation(expr: str) -> str:
+    """SQL: the text of `expr` without a leading approximation ("~55" -> "55", "ca. 1,200" -> "1,200")."""
+    return f"regexp_replace({expr}, {sql_literal(APPROXIMATE)}, '')"
 
 
 def _number_core(expr: str) -> str:
@@ -212,7 +240,7 @@ def number(expr: str) -> str:
         "|^[\\d.,]+\\s*(usd|eur|gbp|chf)$"
     )
     body = f"CASE WHEN regexp_matches(lower(num_v), {sql_literal(pattern)}) THEN {_number_core('num_v')} ELSE NULL END"
-    return _let(f"trim({expr})", "num_v", body)
+    return _let(f"trim({without_approximation(expr)})", "num_v", body)
 
 
 def _let(value: str, var: str, body: str) -> str:
@@ -255,11 +283,13 @@ _ONE_PERSON = "^(self[- ]?employed|sole (proprietor|trader)|freelancer?|solo|jus
 
 
 def _band_text(expr: str) -> str:
-    """Lower-cased band text without its unit word; a one-person company ("Self-employed") reads as 1."""
+    """Lower-cased band text without its unit word or an approximation ("~55 employees" -> "55"); a one-person
+    company ("Self-employed") reads as 1."""
     v = f"lower({null_if_missing(expr)})"
+    unitless = f"regexp_replace({v}, {sql_literal(_BAND_UNIT)}, '')"
     return (
         f"(CASE WHEN regexp_matches({v}, {sql_literal(_ONE_PERSON)}) THEN '1' "
-        f"ELSE trim(regexp_replace({v}, {sql_literal(_BAND_UNIT)}, '')) END)"
+        f"ELSE trim({without_approximation(unitless)}) END)"
     )
 
 
@@ -577,7 +607,7 @@ def parse_amount(raw: str | None, mark: str | None = None) -> dict | None:
 
     Reads `1.234,56 €`, `1 234,56` (also with no-break or narrow no-break spaces), `CHF 1'234.50`,
     `(1,234)` and `-1,234` (negative), `$1.5B`, `$500K`, `$1MM`, `USD 3.2 million`, `$10M+` (open: the
-    value is a lower bound), `¥22,500,000`. `mark` is the column's decimal mark ("." or ",", from
+    value is a lower bound), `¥22,500,000`, and approximations as their figure (`~55`, `ca. €50k`). `mark` is the column's decimal mark ("." or ",", from
     `decimal_mark`); without it a lone separator before exactly three digits groups thousands. The
     currency is an ISO 4217 code or None. Blank-like markers ("n/a", "-") give None; so does anything
     non-finite or with letters left over ("lots", "1e400", "12 employees").
@@ -587,7 +617,8 @@ def parse_amount(raw: str | None, mark: str | None = None) -> dict | None:
     text = raw.strip(_SPACES)
     if text.lower() in MISSING_MARKERS:
         return None
-    text, currency = _strip_currency(text)
+    text, currency = _strip_currency(_APPROXIMATE_RE.sub("", text, count=1))
+    text = _APPROXIMATE_RE.sub("", text, count=1) if currency else text  # "€ ca. 50.000"
     negative = False
     if text.startswith("(") and text.endswith(")"):
         negative, text = True, text[1:-1].strip(_SPACES)

@@ -74,11 +74,14 @@ TOTAL_WORDS = (
     r"suma(\s+total)?|total\s+g[ée]n[ée]ral|sous[ -]total|subtotaal|totale\s+generale|summa"
 )
 TOTAL_LABEL = rf"(?i)\s*((grand|sub)[ -]?)?({TOTAL_WORDS})\s*(\(.*\)|:.*)?\s*"
-# The other cells of a total row are empty or figures ("1500000.00", "$1,200", "1.234,56 €", "USD 3"), or a
-# count with its unit ("600 Kunden", "24 records").
+# The other cells of a total row are empty or figures ("1500000.00", "$1,200", "1.234,56 €", "USD 3"), a
+# count with its unit ("600 Kunden", "24 records"), or, in a sheet saved with its formulas rather than their
+# values (a CSV downloaded from Google Sheets, a workbook never recalculated), the formula ("=SUM(F2:F269)",
+# "=SUBTOTAL(9,C2:C40)") or the error it left ("#REF!", "#VALUE!", "#DIV/0!", "#N/A").
 FIGURE = (
     r"[\s\d.,'()%+\-$€£¥]*([A-Za-z]{3})?[\s\d.,'()%+\-$€£¥]*"
     r"|\s*\d[\d.,']*\s+[^\W\d_]{2,20}\.?\s*"
+    r"|\s*=\s*[A-Za-z_.]+\s*\(.*\)\s*|\s*#(?:REF!|VALUE!|DIV/0!|N/A|NAME\?|NUM!|NULL!|ERROR!)\s*"
 )
 ID_FIELDS = {"company_id", "deal_id", "contact_id"}
 

@@ -49,6 +49,7 @@ AUC = sum over values of good_v * (bad rows ranked below + bad_v / 2) / (good * 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import duckdb
@@ -116,6 +117,7 @@ def screen_fields(
     headers: dict[str, str] | None = None,
     entity: str = "row",
     words: tuple[str, str] = ("good", "bad"),
+    screened: Callable[[], None] = lambda: None,
 ) -> Screen:
     """Screen `specs` (module doc). `relation` has boolean `good` and `bad` columns and the fields in
     the layout of FieldSpec; its rows missing every field (of two or more) are left out: a deal that links to
@@ -125,7 +127,7 @@ def screen_fields(
     never identifier-like); fields in `confirmed` (a user's explicit fit role) are never excluded.
     `headers` (field -> original header) are read by the outcome-name rule beside the field names;
     `entity` ("deal", "customer") and `words` (what good and bad rows are, e.g. ("won", "lost"))
-    word the reasons."""
+    word the reasons. `screened()` is called after each field (progress: fields screened)."""
     types = types or {}
     if len(specs) > 1:  # rows missing every field (of two or more) are left out of every rule
         relation = f"(SELECT * FROM {relation} WHERE NOT ({' AND '.join(_missing_sql(s) for s in specs)}))"
@@ -146,6 +148,7 @@ def screen_fields(
             screen.excluded.append({"field": spec.name, **rule})
         else:
             screen.kept.append(spec)
+        screened()
     screen.missingness = _missingness(con, relation, screen.kept, n, n_good, n_bad, min_count, alpha)
     return screen
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -238,6 +239,7 @@ def build_selectors(
     min_count: int = 1,
     outcome: str | None = None,
     merge_alpha: float = 0.05,
+    built: Callable[[], None] = lambda: None,
 ) -> SelectorSet:
     """Selectors for every field in `specs`, each covering at least `min_count` rows.
 
@@ -252,7 +254,8 @@ def build_selectors(
     whose outcome mix cannot be told apart (`group_categories`, CHAID-style merging at
     `merge_alpha`): a segment defined on two industries is then one criterion, and a noise field
     whose values all merge into one group gives no group selector at all. Without `outcome`
-    the selectors are exactly pysubgroup's (the reference tests rely on that).
+    the selectors are exactly pysubgroup's (the reference tests rely on that). `built()` is called after each
+    field's selectors (progress: fields done).
     """
     if len({spec.name for spec in specs}) != len(specs):
         raise UserError("each field may appear only once in the selector specs")
@@ -290,6 +293,7 @@ def build_selectors(
                     counted.get(spec.name),
                 )
             )
+            built()
         return _encode(con, rows, columns, [spec.name for spec in specs])
     finally:
         con.execute(f"DROP TABLE IF EXISTS {rows}")

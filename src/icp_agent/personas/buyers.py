@@ -59,7 +59,8 @@ def _top(counter: dict[str, int], total: int, limit: int = 5) -> list[dict]:
 
 
 def _tier_companies_sql(ws_tables: dict[str, str | None], icp: IcpDocument, segment: str, tier: int) -> str | None:
-    """SQL listing (deal_id, company keys) of won deals / customers in the tier."""
+    """SQL listing (deal_id, company keys) of the frame's rows in the tier: deals, or accounts (of which
+    `persona_evidence` keeps the customers)."""
     tiers = [t for t in icp.tiers if t.segment == segment and t.tier == tier]
     if not tiers or not ws_tables.get("frame"):
         return None
@@ -98,6 +99,10 @@ def persona_evidence(
         return result
     contacts, frame = tables.get("contacts"), str(tables["frame"])  # a tier's members exist only with a frame
     frame_columns = columns_of(con, frame)
+    if "not_customer" in frame_columns:
+        # a health frame keeps the accounts that never became customers (leads, prospects) beside the customers:
+        # the tier's customers are the others, and only their contacts and interviews speak for the tier
+        members = f"SELECT * FROM ({members}) WHERE NOT coalesce(not_customer, FALSE)"
     if contacts:
         found = _contacts_of(con, contacts, tables.get("deals"), members, frame_columns, frame, name, keys)
         result["source"], result["why_none"] = found.source, found.why_none

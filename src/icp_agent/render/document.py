@@ -46,6 +46,7 @@ from icp_agent.render.templating import (
     pct,
     symbol,
 )
+from icp_agent.scorecard.labels import field_label
 
 
 @dataclass
@@ -370,8 +371,8 @@ def scorecard_rows(scorecard: Scorecard) -> list[dict[str, Any]]:
     kinds = scorecard.field_kinds
     for feature in scorecard.features:
         fld = str(feature.field or feature.name or "")
-        name = fld.replace("_", " ")
-        attribute = str(feature.name or fld).replace("_", " ")
+        name = field_label(fld)
+        attribute = field_label(str(feature.name or fld))
         money_field = fld if kinds.get(fld) == "number" and any("$" in (b.label or "") for b in feature.bins) else None
         bands = []
         for b in feature.bins:
@@ -766,6 +767,13 @@ def context(icp: IcpDocument, overlaps: Mapping[frozenset[str], int] | None = No
         "scorecard_status": (sc.status or "no points table") if sc else None,
         "scorecard_reason": str(sc.reason or "") if sc else "",
         "scorecard_auc": sc.evaluation.auc if sc and sc.evaluation else None,
+        # said plainly where the holdout shows the score does not rank good above not-good (scorecard "separates")
+        "scorecard_untrusted": next(
+            (w for w in sc.warnings if w.startswith("the fit score does not separate")),
+            "the fit score does not separate good from not-good on held-out data: do not use it to rank prospects",
+        )
+        if sc and sc.separates is False
+        else None,
         "scorecard_internals": scorecard_internals(sc) if sc else None,
         "targets": targets,
         "target_scopes": _targets_by_scope(targets),

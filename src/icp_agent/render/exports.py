@@ -13,13 +13,19 @@ and the playbook's counts agree with a scored prospect file row for row.
 - salesforce_accounts.csv: an Account import. "Id" is filled only when it holds a Salesforce id
   (15 or 18 letters and digits, not all digits); otherwise it stays empty and the row matches on
   Website. The score fields are custom fields with the scored file's names (Fit_Score__c, ...).
+- Both files end with the company's own id as imported, whatever the CRM ("Source Record ID",
+  "Source_Record_ID__c": a Close lead id, a Pipedrive organisation id), for a user who keeps it in a
+  property or an External ID field and re-imports on it.
+- crm_scores.csv: for any other CRM (Close, Pipedrive, Attio, Copper, Zoho, Dynamics 365), every scored
+  customer and prospect under its id as imported, in a column named by the import's own id header
+  ("id" for Close's leads, "Record Id" for Zoho): the CRM's import matches its own id column.
 - Rows that neither CRM could match (no usable id and no domain) are left out of that file, and
   each file's count of left-out rows is added to icp.json's warnings (and so to the document and
-  the run summary).
+  the run summary); crm_scores.csv keeps them.
 - routing.csv and playbook.md: the routing table (high priority to senior AEs, medium to AEs,
   low to SDR nurture), a one-page qualification checklist from the tiers and disqualifiers, and
   a beachhead -> expand plan.
-Columns in both CRM files: icp_tier ("Tier 1" .. / "Not ICP"), icp_segment, fit_points, fit_score,
+Columns in the three CRM files: icp_tier ("Tier 1" .. / "Not ICP"), icp_segment, fit_points, fit_score,
 priority, grade, fit_reasons ("industry Computer Software (+27); ..."), disqualified_by.
 """
 
@@ -111,19 +117,31 @@ def is_hubspot_id_header(header: str | None) -> bool:
     return "".join(ch for ch in header.lower() if ch.isalnum()) in HUBSPOT_ID_HEADERS
 
 
+def generic_id_column(headers: list[str | None]) -> str:
+    """crm_scores.csv's id column: the imports' own id header (the first kind's that has one: "id" for Close),
+    so a CRM's import matches its own column; "record_id" when none was imported or the header would clash with
+    another column of the file."""
+    header = next((h for h in headers if h), None)
+    taken = {"source", "name", "domain", *CRM_FIELDS}
+    return header if header and header.strip().lower() not in taken else "record_id"
+
+
 def write_crm_exports(ws: Workspace, icp: IcpDocument, out: Path) -> tuple[dict[str, int], dict[str, int]]:
-    """hubspot_companies.csv, salesforce_accounts.csv and routing.csv; returns (rows per file, prospects per
-    priority). Customers and prospects are scored once, into a temp table every file reads. Rows a file
-    leaves out (no id it can use, no domain) are counted into `icp.warnings`."""
+    """hubspot_companies.csv, salesforce_accounts.csv, crm_scores.csv and routing.csv; returns (rows per file,
+    prospects per priority). Customers and prospects are scored once, into a temp table every file reads. Rows a
+    CRM file leaves out (no id it can use, no domain) are counted into `icp.warnings`; crm_scores.csv has every
+    row under its imported id."""
     counts: dict[str, int] = {}
     with ws.connect() as con:
         parts = []
+        headers: list[str | None] = []
         for kind in ("customers", "prospects"):
             table = ws.current_table(con, kind)
             if not table:
                 continue
             scored, columns = _scored_sql(con, table, icp)
-            hubspot_id = "record_id" if is_hubspot_id_header(id_header(con, kind)) else "NULL::VARCHAR"
+            headers.append(id_header(con, kind))
+            hubspot_id = "record_id" if is_hubspot_id_header(headers[-1]) else "NULL::VARCHAR"
             parts.append(f"""SELECT '{kind}' AS source, record_id, {hubspot_id} AS hubspot_id, domain, name,
                                     {", ".join(_q(c) for c in CRM_FIELDS)}
                              FROM (SELECT {_text("company_id", columns)} AS record_id,
@@ -150,7 +168,8 @@ def write_crm_exports(ws: Workspace, icp: IcpDocument, out: Path) -> tuple[dict[
             con,
             f"""
             SELECT CASE WHEN {is_hubspot} THEN hubspot_id END AS "Record ID",
-                   domain AS "Company Domain Name", name AS "Company name", {hubspot}
+                   domain AS "Company Domain Name", name AS "Company name", {hubspot},
+                   record_id AS "Source Record ID"
             FROM _icp_crm WHERE {is_hubspot} OR domain IS NOT NULL""",
             out / "hubspot_companies.csv",
         )
@@ -158,9 +177,14 @@ def write_crm_exports(ws: Workspace, icp: IcpDocument, out: Path) -> tuple[dict[
             con,
             f"""
             SELECT CASE WHEN {is_salesforce} THEN record_id END AS "Id", name AS "Name", domain AS "Website",
-                   {salesforce}
+                   {salesforce}, record_id AS "Source_Record_ID__c"
             FROM _icp_crm WHERE {is_salesforce} OR domain IS NOT NULL""",
             out / "salesforce_accounts.csv",
+        )
+        counts["crm_scores.csv"] = _copy(
+            con,
+            f"""SELECT source, record_id AS {_q(generic_id_column(headers))}, name, domain, {hubspot} FROM _icp_crm""",
+            out / "crm_scores.csv",
         )
         left_out = con.execute(f"""SELECT source, count_if(NOT {is_hubspot} AND domain IS NULL),
                                           count_if(NOT {is_salesforce} AND domain IS NULL), count(*)
@@ -173,9 +197,8 @@ def write_crm_exports(ws: Workspace, icp: IcpDocument, out: Path) -> tuple[dict[
                 warning = (
                     f"CRM files: {missed:,} of {total:,} {source} left out of {name}: they have neither a "
                     f"{id_word} nor a domain, so the CRM could not match them; add a website/domain column "
-                    f"to the {source} export, or, for a CRM that updates records by its own id (Dynamics 365, "
-                    f"Pipedrive, Zoho), score the {source} file itself: `icp-agent score-prospects <file> --out "
-                    f"scored.csv` keeps every row and column, its record id included"
+                    f"to the {source} export, or, for a CRM that updates records by its own id (Close, Dynamics "
+                    f"365, Pipedrive, Zoho), import crm_scores.csv: every row under its id as imported"
                 )
                 if missed and warning not in icp.warnings:
                     icp.warnings.append(warning)

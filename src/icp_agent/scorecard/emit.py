@@ -9,6 +9,7 @@ import duckdb
 
 from icp_agent.errors import NotMeasurable, UserError
 from icp_agent.ingest.normalize import category_key, category_key_text
+from icp_agent.scorecard.labels import field_label
 from icp_agent.scorecard.scale import fit_table, level_of, points_lookup_sql
 from icp_agent.sql import quote_identifier as _q
 from icp_agent.sql import sql_literal
@@ -228,7 +229,7 @@ def _reasons_sql(features: list[dict], codes: list[str | None]) -> str:
             missing_lists[feature["field"]] = missing_lists.get(feature["field"], 0) + feature["bins"][-1]["points"]
     extra = [(field, total) for field, total in missing_lists.items() if total != 0]
     points += [[total] for _, total in extra]  # each at its own position, bin 1
-    words += [[f"{field} missing"] for field, _ in extra]
+    words += [[f"{field_label(field)} missing"] for field, _ in extra]
     if not points:
         return "NULL::VARCHAR"
     top = max(abs(v) for row in points for v in row) + 1
@@ -253,7 +254,8 @@ def _reasons_sql(features: list[dict], codes: list[str | None]) -> str:
     position, code = f"((v // {codes_base}) % {positions})", f"(v % {codes_base})"
     value = f"{_nested(points)}[{position}][{code}]"
     dynamic = " ".join(
-        f"WHEN {i} THEN {sql_literal(f['field'] + ' ')} || {category_spelling(f, value_sql(f['field'], 'category'))}"
+        f"WHEN {i} THEN {sql_literal(field_label(f['field']) + ' ')} || "
+        f"{category_spelling(f, value_sql(f['field'], 'category'))}"
         for i, (f, _) in enumerate(shown, 1)
         if f["kind"] == "category"
     )

@@ -3,6 +3,7 @@ lift by decile, band and grade, calibration; and the band tables with their obse
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -246,3 +247,37 @@ def band_warnings(card: dict) -> list[str]:
         f"no customer falls in the {' or '.join(empty)} priority band: the fields available do not single "
         "out such a group (the bands are odds multiples of the average, not quotas)"
     ]
+
+
+MIN_BAND_ROWS = 10  # holdout rows a priority band needs before its good rate is compared
+
+
+def separation(evaluation: dict) -> tuple[bool | None, str | None]:
+    """Whether the score separates good from not-good on the holdout, and if not, the plain statement why.
+
+    It does when the holdout AUC's 95% interval lies above 0.5 (chance) and the priority bands' good rates rise
+    from low to high (each band with at least MIN_BAND_ROWS holdout rows at least the one below it, and high above
+    low). (None, None) when the holdout was not measured (too small, no signal): its own reason says so."""
+    if evaluation.get("status") != "ok" or not evaluation.get("auc_interval"):
+        return None, None
+    low, high = evaluation["auc_interval"]
+    problems = []
+    if low <= 0.5:
+        problems.append(
+            f"holdout AUC {numbers.auc(evaluation['auc'])}, 95% interval {numbers.auc(low)}-{numbers.auc(high)}, "
+            "includes 0.5, the rate of chance"
+        )
+    bands = [b for b in reversed(evaluation.get("bands") or []) if b.get("n", 0) >= MIN_BAND_ROWS]  # low -> high
+    rates = [b["good_rate"] for b in bands]
+    if len(rates) >= 2 and (any(b < a for a, b in itertools.pairwise(rates)) or rates[-1] <= rates[0]):
+        problems.append(
+            "the good rate does not rise from the low band to the high one ("
+            + ", ".join(f"{b['priority']} {numbers.percent(b['good_rate'])}" for b in bands)
+            + " on the holdout)"
+        )
+    if not problems:
+        return True, None
+    return False, (
+        f"the fit score does not separate good from not-good customers on held-out data ({'; '.join(problems)}): "
+        "do not use it to rank prospects; priority follows the ICP's tiers alone"
+    )

@@ -64,12 +64,13 @@ import duckdb
 
 from icp_agent import numbers
 from icp_agent.errors import UserError
+from icp_agent.progress import Parts
 from icp_agent.scorecard.emit import (
     KINDS,
     is_present,
     value_sql,
 )
-from icp_agent.scorecard.evaluation import band_tables, band_warnings, evaluate
+from icp_agent.scorecard.evaluation import band_tables, band_warnings, evaluate, separation
 from icp_agent.scorecard.model import (
     learn_scorecard,
 )
@@ -98,6 +99,7 @@ def fit_scorecard(
     smoothing: float = 0.5,
     screened: list[dict] | None = None,
     neutral_missing: list[str] | None = None,
+    stages: Parts | None = None,
 ) -> dict:
     """The scorecard for icp.json ("scorecard"): bins, WoE, coefficients, points, bands, evaluation.
 
@@ -106,12 +108,17 @@ def fit_scorecard(
     when the frame has that column, else all. `min_bad` counts rows that are not good. `base_odds`
     defaults to the data's odds of being good, so `base_points` is the average customer's points.
     Returns status "insufficient_data" (with the counts and minimums) instead of an untrustworthy
-    model, and "no_signal" when no field separates good from not-good customers.
+    model, and "no_signal" when no field separates good from not-good customers. With status "ok", "separates"
+    (when the holdout was measured) says whether the score ranks good above not-good on it
+    (evaluation.separation); False comes with the plain statement first among the warnings, and the priority
+    of a scored record then ignores the fit score (scoring.py).
     `screened`: fields the ICP's screen kept out of every criterion (icp.json's excluded_fields:
     outcome-derived or identifier-like); they are left out here too, listed in "excluded" with
     their reason, so the lead score never rests on an outcome in disguise. `neutral_missing`: fields
     whose missingness is a data-quality finding (icp.json's data_quality); their missing bin scores
-    as average, since a blank marks how records were kept, not what a company is.
+    as average, since a blank marks how records were kept, not what a company is. `stages` counts the four
+    stages as they finish (progress): the modelled rows, the fit on the older rows and its holdout figures, the
+    fit on every row, the bands.
     """
     if not 0 <= holdout_share < 1:
         raise UserError(f"holdout_share must be in [0, 1), got {holdout_share}")
@@ -143,8 +150,11 @@ def fit_scorecard(
     table = f"__icp_scorecard_{uuid.uuid4().hex[:12]}"
     if where is None:
         where = "cohort IS NOT NULL" if "cohort" in columns else "TRUE"
+    stages = stages or Parts(None, "", "")
+    stages.expect(4)
     try:
         _prepare(con, frame, table, usable, time_column, group_column, where, holdout_share)
+        stages.advance()
         n, n_good = con.execute(f"SELECT count(*), count_if(good)::BIGINT FROM {table}").fetchall()[0]
         counts = {"n": n, "n_good": n_good, "n_not_good": n - n_good, "min_good": min_good, "min_bad": min_bad}
         if n_good < min_good or n - n_good < min_bad:
@@ -157,7 +167,9 @@ def fit_scorecard(
         evaluation = evaluate(
             con, table, usable, time_column, group_column, holdout_share, settings, pdo, base_points, base_odds
         )
+        stages.advance()
         card = learn_scorecard(con, f"(SELECT * FROM {table})", usable, settings, pdo, base_points, base_odds)
+        stages.advance()
         card["excluded"] = excluded + card["excluded"]
         if not card["features"]:
             best = max(card["excluded"], key=lambda e: e.get("iv", -1), default=None)
@@ -173,8 +185,20 @@ def fit_scorecard(
                 ),
             }
         card["bands"], card["grades"] = band_tables(con, table, card, evaluation)
-        warnings = card.pop("warnings") + evaluation["warnings"] + band_warnings(card)
-        return {"status": "ok", **counts, **card, "evaluation": evaluation, "settings": settings, "warnings": warnings}
+        stages.advance()
+        separates, statement = separation(evaluation)
+        warnings = [statement] if statement else []
+        warnings += card.pop("warnings") + evaluation["warnings"] + band_warnings(card)
+        judged = {} if separates is None else {"separates": separates}
+        return {
+            "status": "ok",
+            **counts,
+            **card,
+            **judged,
+            "evaluation": evaluation,
+            "settings": settings,
+            "warnings": warnings,
+        }
     finally:
         con.execute(f"DROP TABLE IF EXISTS {table}")
 

@@ -15,6 +15,13 @@ SCORECARD_KINDS = {
 }
 
 
+def field_label(field: str) -> str:
+    """A field's name as the document, icp.json's labels and a scored file's fit_reasons write it: the stored
+    name's underscores as spaces ("custom_lead_source" -> "custom lead source", "annual_revenue" -> "annual
+    revenue"). The one formatter: criteria labels, scorecard bin labels and reasons all use it."""
+    return field.replace("_", " ")
+
+
 def readable_bin_labels(card: dict, money: set[str]) -> None:
     """Bin labels as sellers read them in a reason ("annual revenue $7.67M-$50.9M"), in place: the SQL that
     writes fit_reasons reads them from the scorecard, so a scored file and the document agree."""
@@ -25,7 +32,7 @@ def readable_bin_labels(card: dict, money: set[str]) -> None:
         for item in feature.get("bins", []):
             label = item.get("label", "")
             if label.startswith(field):
-                label = field.replace("_", " ") + label[len(field) :]
+                label = field_label(field) + label[len(field) :]
             if field in money:
                 label = _amounts_in(label, money_sign(field))
             item["label"] = label

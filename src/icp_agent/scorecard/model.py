@@ -17,6 +17,50 @@ from icp_agent.scorecard.emit import code_sql
 from icp_agent.scorecard.scale import FIT_A, FIT_B
 from icp_agent.sql import quote_identifier as _q
 
+# A field is nested in another when this share of its rows (both known) holds the other's commonest value for its own
+NESTED_PURITY = 0.95
+
+
+def nested_fields(con, relation: str, names: list[str]) -> dict[str, list[str]]:
+    """finer field -> the coarser category fields of `names` its values lie within: for at least NESTED_PURITY of
+    the rows where both are known, a value of the finer field goes with one value of the coarser one (a city with
+    its region, a zip code with its city), and the finer field has more distinct values (of two fields with as
+    many, each determining the other, the later one is the finer: a copy). Among several levels of one place every
+    finer level maps to every coarser one, so the caller can keep the coarsest informative level alone.
+
+    One query for the distinct counts, one grouped query per pair with more values on one side; a field with
+    nearly one row per value looks nested in anything, and leaving it out beside a coarser informative field is
+    right too (high-cardinality location fields must not all enter)."""
+    if len(names) < 2:
+        return {}
+    quoted = {name: '"' + name.replace('"', '""') + '"' for name in names}
+    counts = con.execute(
+        f"SELECT {', '.join(f'count(DISTINCT {quoted[m]})' for m in names)} FROM {relation}"
+    ).fetchone()
+    distinct = dict(zip(names, counts))
+    pairs = [
+        (a, b)
+        for i, a in enumerate(names)
+        for j, b in enumerate(names)
+        if a != b and distinct[b] >= 2 and (distinct[a] > distinct[b] or (distinct[a] == distinct[b] and i > j))
+    ]
+    if not pairs:
+        return {}
+    parts = [
+        f"(SELECT {k} AS pair, sum(top)::DOUBLE / sum(total) AS purity FROM (SELECT max(c) AS top, sum(c) AS total "
+        f"FROM (SELECT {quoted[a]} AS a, {quoted[b]} AS b, count(*) AS c FROM {relation} WHERE {quoted[a]} IS NOT NULL "
+        f"AND {quoted[b]} IS NOT NULL GROUP BY ALL) GROUP BY a))"
+        for k, (a, b) in enumerate(pairs)
+    ]
+    nested: dict[str, list[str]] = {}
+    for k, purity in con.execute(" UNION ALL ".join(parts)).fetchall():
+        if purity is not None and purity >= NESTED_PURITY:
+            a, b = pairs[k]
+            nested.setdefault(a, []).append(b)
+    for coarser in nested.values():
+        coarser.sort(key=lambda b: distinct[b])  # the coarsest first
+    return nested
+
 
 def points_scaling(pdo: float, base_points: float, base_odds: float) -> dict[str, float]:
     """optbinning's "points to double the odds" constants: points = offset + factor * ln(odds)."""
@@ -39,6 +83,7 @@ def learn_scorecard(
     n, n_good = con.execute(f"SELECT count(*), count_if(good)::BIGINT FROM {relation}").fetchall()[0]
     min_n = max(math.ceil(settings["min_bin_share"] * n), 1)
     features, excluded = bin_fields(con, relation, fields, n, n_good, min_n, settings)
+    nested = nested_fields(con, relation, [f["name"] for f in features if f["kind"] == "category"])
     # every row's final bins are computed once, into a small table of the distinct bin patterns with their counts:
     # the WoE and the regression both read it instead of the rows (each pass over them normalised every category)
     patterns = f"__icp_patterns_{uuid.uuid4().hex[:12]}"
@@ -47,7 +92,20 @@ def learn_scorecard(
         con.execute(f"CREATE TEMP TABLE {patterns} AS {patterns_sql(relation, features, codes)}")
     try:
         return _fit_patterns(
-            con, patterns, features, codes, fields, excluded, n, n_good, min_n, settings, pdo, base_points, base_odds
+            con,
+            patterns,
+            features,
+            codes,
+            fields,
+            excluded,
+            n,
+            n_good,
+            min_n,
+            settings,
+            pdo,
+            base_points,
+            base_odds,
+            nested,
         )
     finally:
         con.execute(f"DROP TABLE IF EXISTS {patterns}")
@@ -85,11 +143,28 @@ def _fit_patterns(
     pdo: float,
     base_points: float,
     base_odds: float | None,
+    nested: dict[str, list[str]] | None = None,
 ) -> dict:
-    """learn_scorecard from the binned features and the table of their bin patterns (`codes` its columns, n and g its counts)."""
+    """learn_scorecard from the binned features and the table of their bin patterns (`codes` its columns, n and g its counts).
+    `nested`: finer field -> the coarser fields its values lie within (`nested_fields`)."""
     code_of = {id(f): c for f, c in zip(features, codes)}
     features, dropped = attach_woe(con, patterns, features, n, n_good, min_n, settings, codes=codes, counts=("n", "g"))
     excluded += dropped
+    informative = {f["name"] for f in features}
+    coarser = {f["name"]: [c for c in (nested or {}).get(f["name"], []) if c in informative] for f in features}
+    # one place counted once: a field whose values lie within an informative coarser field's (zip in city in
+    # region in country, sub-industry in industry) is left out, so the coarsest informative level scores alone
+    excluded += [
+        {
+            "field": f["name"],
+            "iv": f["iv"],
+            "reason": f"nested in {coarser[f['name']][0]} (each of its values lies within one of "
+            f"{coarser[f['name']][0]}'s): counted once, at the coarser level",
+        }
+        for f in features
+        if coarser[f["name"]]
+    ]
+    features = [f for f in features if not coarser[f["name"]]]
     average_odds = n_good / (n - n_good)
     scaling = points_scaling(pdo, base_points, base_odds or average_odds)
     warnings = []

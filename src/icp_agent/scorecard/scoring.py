@@ -39,8 +39,10 @@ temporary folder beside the output.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -58,6 +60,7 @@ from icp_agent.ingest.mapping import Mapping
 from icp_agent.ingest.reader import convert_to_csv, inspect_file, read_source_sql
 from icp_agent.progress import adapt
 from icp_agent.render.tabular import write_table
+from icp_agent.scorecard.labels import field_label
 from icp_agent.sql import quote_identifier as _q
 from icp_agent.sql import sql_literal
 from icp_agent.tiers.criteria import (
@@ -118,6 +121,7 @@ class ScoreResult(BaseModel):
         default_factory=list,
         description="per field with unseen values: rows, the commonest values, what to do",
     )
+    notes: list[str] = Field(default_factory=list, description="how a multi-valued or location column was read")
 
 
 def scorecard_dict(icp: IcpDocument) -> dict[str, Any]:
@@ -319,6 +323,8 @@ def score_plan(icp: IcpDocument, present: set[str]) -> ScorePlan:
     missing = [f"CASE WHEN {part(f, _null_check(f, f in band_fields))} THEN {sql_literal(f)} END" for f in needed]
     card = scorecard_dict(icp)
     scored = card.get("status") == "ok"
+    # a score that does not separate good from bad on its holdout gives no priority (fit.py, evaluation.separation)
+    trusted = scored and card.get("separates") is not False
     columns = present | {f"{f}{s}" for f in present & band_fields for s in ("_min", "_max")}
     inner = [
         ("__icp_tier", f"CASE {' '.join(tier_cases)} END" if tier_cases else "NULL::INTEGER"),
@@ -348,8 +354,11 @@ def score_plan(icp: IcpDocument, present: set[str]) -> ScorePlan:
         ("icp_segment", f"CASE WHEN {disqualified} THEN NULL ELSE __icp_segment END"),
         ("fit_points", "__icp_points"),
         ("fit_score", fit_score),
-        ("priority", priority_sql(tier_sql, disqualified, band)),
-        ("priority_reason", priority_reason_sql(tier_sql, disqualified, "__icp_disqualifier", band)),
+        ("priority", priority_sql(tier_sql, disqualified, band if trusted else None)),
+        (
+            "priority_reason",
+            priority_reason_sql(tier_sql, disqualified, "__icp_disqualifier", band if trusted else None),
+        ),
         ("grade", grade),
         ("fit_reasons", reasons),
         ("unseen_fields", "__icp_unseen"),
@@ -411,7 +420,7 @@ def _reason_layers(card: dict, columns: set[str], part) -> tuple[list, list, str
             missing_lists[f["field"]] = missing_lists.get(f["field"], 0) + f["bins"][-1]["points"]
     extra = [(field, points_sum) for field, points_sum in missing_lists.items() if points_sum != 0]
     points += [[points_sum] for _, points_sum in extra]
-    words += [[f"{field} missing"] for field, _ in extra]
+    words += [[f"{field_label(field)} missing"] for field, _ in extra]
     keys = [("__icp_points", f"CAST({total} AS INTEGER)")]
     if not points:
         return keys, [], "NULL::VARCHAR", unseen
@@ -451,14 +460,17 @@ def _reason_layers(card: dict, columns: set[str], part) -> tuple[list, list, str
             labels[position * codes_base + code] = word
             suffixes[position * codes_base + code] = f" ({'+' if value > 0 else ''}{value})"
 
-    def fragment(v: str) -> str:  # "industry Computer Software (+27)" for the packed key in column v
+    def fragment(v: str) -> str:  # "lead source Referral (+5)" for the packed key in column v
         position = f"(({v} // {codes_base}) % {positions})"
         index = f"({position} * {codes_base} + {v} % {codes_base} + 1)"
         text = f"{_lit_list(labels)}[{index}]"
         if dynamic:
             text = (
                 f"coalesce({text}, CASE {position} "
-                + " ".join(f"WHEN {j} THEN {sql_literal(f['field'] + ' ')} || {spelled}" for j, f, spelled in dynamic)
+                + " ".join(
+                    f"WHEN {j} THEN {sql_literal(field_label(f['field']) + ' ')} || {spelled}"
+                    for j, f, spelled in dynamic
+                )
                 + " END)"
             )
         return f"{text} || {_lit_list(suffixes)}[{index}]"
@@ -554,13 +566,15 @@ def scoring_query(
     described: list[tuple[str, str]],
     text_enums: bool = False,
     typed_source: Callable[[dict[str, str]], str] | None = None,
+    notes: list[str] | None = None,
 ) -> tuple[str, dict[str, str], list[str], list[str], int]:
     """Build the per-field look-ups and return (query, used fields, missing fields, replaced columns, rows):
     the query streams `source_sql` into every kept input column plus SCORE_COLUMNS, in the file's order.
     With `text_enums` a text column may come as an ENUM of its values (the same text to a Parquet file,
     written far faster); without, every text column is VARCHAR (a CSV's cells are neutralised per type).
     `typed_source` (a CSV) gives the file's table function with some columns read as another type: the used
-    columns are then read as their ENUMs.
+    columns are then read as their ENUMs. `notes` (a list) receives how the file was read where a column is not
+    one plain value (`_choose_columns`, `_location_columns`, `_any_of_parts`).
 
     Each used field's distinct raw values come from ONE scan of the file (GROUPING SETS, which also counts
     the rows) and are normalised once by the importer's normaliser (TEMP table `_icp_lk_<i>`); the score's
@@ -572,7 +586,9 @@ def scoring_query(
     headers = [name for name, _ in described]
     types = dict(described)
     fields = icp_fields(icp)
-    used = match_fields(icp, headers)
+    used = _choose_columns(con, icp, source_sql, described, match_fields(icp, headers), notes)
+    derived = _location_columns(con, icp, source_sql, described, used, notes)
+    used |= {f: header for f, (header, _) in derived.items()}
     missing = sorted(rule_fields(icp) - set(used))  # what the note names: fields a rule reads, not considered ones
     plan = score_plan(icp, set(used))
     order = [f for f in fields if f in used and plan.parts.get(f)]  # a field no part reads is never scanned
@@ -607,18 +623,33 @@ def scoring_query(
         column = _planned(name, kind, used[name])
         typed = ", ".join(f"{expr} AS {_q(alias)}" for alias, expr in _normalised(column, shown.get(name, set())))
         # every distinct raw value, NULL included (a row without a value has parts too: a missing bin)
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _icp_lk_{i} AS SELECT raw, {', '.join(unpacked(column))} "
-            f"FROM (SELECT raw, {typed} FROM (SELECT r{i} AS raw FROM _icp_distinct WHERE g{i} = 0 "
-            f"UNION SELECT NULL))"
-        )
+        values = f"SELECT r{i} AS raw FROM _icp_distinct WHERE g{i} = 0 UNION SELECT NULL"
+        several = kind == "category" and name not in derived and _has_lists(con, i)
+        if several:  # "FinTech, Payments": the whole value and each of its elements, normalised once each
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE _icp_lk_{i} AS SELECT whole AS raw, e, {', '.join(unpacked(column))} "
+                f"FROM (SELECT whole, e, {typed} FROM (SELECT whole, x.v AS raw, x.e AS e FROM (SELECT raw AS whole, "
+                f"unnest({_elements('raw')}) AS x FROM ({values}))))"
+            )
+        else:  # a location's part ("City, Region, Country") is read from its whole value, once per value
+            part = derived[name][1] if name in derived else "raw"
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE _icp_lk_{i} AS SELECT whole AS raw, {', '.join(unpacked(column))} "
+                f"FROM (SELECT whole, {typed} FROM (SELECT raw AS whole, {part} AS raw FROM ({values})))"
+            )
         if name == "country" and kind == "category":  # the importer's country names ("UK" = "United Kingdom")
             norm.canonical_countries(con, f"_icp_lk_{i}", name)
+        if name == "region" and kind == "category":  # "California" where the CRM wrote "CA"
+            region_codes(con, f"_icp_lk_{i}", name, shown.get(name, set()))
         # the field's parts per raw value, and its signature: the rank of its parts (values alike score alike)
+        packed_parts = (
+            _any_of_parts(con, icp, i, name, parts, shown.get(name, set()), notes, used[name])
+            if several
+            else f"SELECT raw, struct_pack({', '.join(f'{a} := {sql}' for a, sql in parts)}) AS p FROM _icp_lk_{i}"
+        )
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE _icp_pk_{i} AS SELECT raw, p, dense_rank() OVER (ORDER BY p) - 1 "
-            f"AS sig FROM (SELECT raw, struct_pack({', '.join(f'{a} := {sql}' for a, sql in parts)}) AS p "
-            f"FROM _icp_lk_{i})"
+            f"AS sig FROM ({packed_parts})"
         )
         signatures = _one(con, f"SELECT max(sig) + 1 FROM _icp_pk_{i}")
         packed.append(_Packed(i, parts, signatures, *_signature_sql(con, i, raw_text[name])))
@@ -631,7 +662,7 @@ def scoring_query(
     if typed_source is not None:
         reader_types = {}
         for k, field in enumerate(packed):
-            if field.values:
+            if field.values and order[field.i] not in derived:  # a location's part is no column of its own
                 header = used[order[field.i]]
                 enum_values[header] = field.values
                 reader_types[header] = f"_icp_e_{field.i}"
@@ -649,6 +680,239 @@ def scoring_query(
     else:
         query = _per_row_query(con, plan, packed, per_row, absent, source_sql, inner, keep)
     return query, used, missing, replaced, rows
+
+
+def _choose_columns(
+    con: duckdb.DuckDBPyConnection,
+    icp: IcpDocument,
+    source_sql: str,
+    described: list[tuple[str, str]],
+    used: dict[str, str],
+    notes: list[str] | None,
+) -> dict[str, str]:
+    """`used` (ICP field -> header) with, for a category field two or more of the file's columns name
+    ("Industry" beside a data vendor's "Industries"; a header the ICP was built from counts as naming it), the
+    column whose values match the ICP's best: the most non-empty rows holding a value the ICP knows (whole, or
+    one of its elements), then the fewest rows holding several values, then the first. One scan of each
+    candidate column's distinct values; the choice is said in `notes`. A field one column names is left as
+    matched."""
+    from icp_agent.ingest.fields import canonical_field
+
+    kinds = icp_fields(icp)
+    types = dict(described)
+    taken = set(used.values())
+    shown = _shown_values(icp)
+    chosen = dict(used)
+    criteria = [c for t in icp.tiers for c in t.criteria] + [c for d in icp.negative_icp for c in d.criteria]
+    for field, header in used.items():
+        if kinds.get(field) != "category":
+            continue
+        built_from = {c.header.strip().lower() for c in criteria if c.field == field and c.header}
+        others = [
+            h
+            for h, _ in described
+            if h not in taken and (canonical_field(h) == field or h.strip().lower() in built_from)
+        ]
+        if not others:
+            continue
+        value = norm.category("x.v", shown.get(field, set()))
+        known = _known_sql(value, shown.get(field, set()))
+        scores = []
+        for position, candidate in enumerate([header, *others]):
+            raw = _text(f"s.{_q(candidate)}", types[candidate])
+            hits, filled, several = con.execute(
+                f"SELECT coalesce(sum(n) FILTER (WHERE list_bool_or(list_transform({_elements('v')}, "
+                f"lambda x: {known}))), 0), coalesce(sum(n) FILTER (WHERE v IS NOT NULL), 0), "
+                f"coalesce(sum(n) FILTER (WHERE regexp_matches(v, '{LIST_SEPARATORS}')), 0) "
+                f"FROM (SELECT {raw} AS v, count(*) AS n FROM {source_sql} s GROUP BY ALL)"
+            ).fetchone() or (0, 0, 0)
+            share = hits / filled if filled else 0.0
+            scores.append(((-share, several / filled if filled else 1.0, position), candidate, share))
+        scores.sort()
+        chosen[field] = scores[0][1]
+        if notes is not None:
+            losers = ", ".join(f"{c!r} ({numbers.percent(sh)})" for _, c, sh in scores[1:])
+            notes.append(
+                f"{field}: read from column {scores[0][1]!r} ({numbers.percent(scores[0][2])} of its filled rows hold "
+                f"a value the ICP knows), not {losers}; rename or drop a column to choose otherwise"
+            )
+    return chosen
+
+
+# a one-cell location ("Headquarters Location" = "San Francisco, California, United States" in Crunchbase, "HQ",
+# "Location", "Based in"): its parts are read as city, region and country when the file has no column for them
+LOCATION_HEADER = re.compile(r"(?:^|[^a-z])(?:location|headquarters|hq|head\s*office|based\s*in)(?:$|[^a-z])", re.I)
+# the share of a location column's filled rows whose last part must name a country for it to be read as one
+LOCATION_COUNTRIES = 0.5
+
+
+def _location_columns(
+    con: duckdb.DuckDBPyConnection,
+    icp: IcpDocument,
+    source_sql: str,
+    described: list[tuple[str, str]],
+    used: dict[str, str],
+    notes: list[str] | None,
+) -> dict[str, tuple[str, str]]:
+    """ICP location fields (country, region, city) the file has no column for, read from a one-cell location
+    column: field -> (header, SQL of the part over the column's value `raw`, applied once per distinct value
+    in the field's look-up). "City, Region, Country" (Crunchbase) or "City,
+    Country": the last part is the country (then normalised as the import does: "USA" = "United States"),
+    the one before it the region when there are three or more parts, the first the city when there are two
+    or more. A column qualifies when its header says location (LOCATION_HEADER) and the last part of at least
+    LOCATION_COUNTRIES of its filled rows names a country (`norm.country_name`, on its 2,000 commonest last
+    parts): "Greater Boston Area" (LinkedIn) names none and is left alone. Said in `notes`."""
+    kinds = icp_fields(icp)
+    wanted = [f for f in ("country", "region", "city") if kinds.get(f) == "category" and f not in used]
+    if not wanted:
+        return {}
+    taken = set(used.values())
+    for header, dtype in described:
+        if header in taken or not LOCATION_HEADER.search(header):
+            continue
+        parts = f"list_transform(string_split({_text('s.' + _q(header), dtype)}, ','), lambda x: trim(x))"
+        commonest = con.execute(
+            f"SELECT last, n, sum(n) OVER () FROM (SELECT {parts}[-1] AS last, count(*) AS n FROM {source_sql} s "
+            f"WHERE nullif(trim({_text('s.' + _q(header), dtype)}), '') IS NOT NULL GROUP BY 1) ORDER BY n DESC "
+            "LIMIT 2000"
+        ).fetchall()
+        filled = commonest[0][2] if commonest else 0
+        countries = sum(n for last, n, _ in commonest if norm.country_name(last))
+        if not filled or countries / filled < LOCATION_COUNTRIES:
+            continue
+        split = "list_transform(string_split(raw, ','), lambda x: trim(x))"
+        ways = {
+            "country": f"nullif({split}[-1], '')",
+            "region": f"CASE WHEN len({split}) >= 3 THEN nullif({split}[-2], '') END",
+            "city": f"CASE WHEN len({split}) >= 2 THEN nullif({split}[1], '') END",
+        }
+        if notes is not None:
+            notes.append(
+                f'{", ".join(wanted)} read from column {header!r} ("City, Region, Country": the last part names a '
+                f"country in {numbers.percent(countries / filled)} of its filled rows)"
+            )
+        return {f: (header, ways[f]) for f in wanted}
+    return {}
+
+
+@lru_cache(maxsize=1)
+def _subdivision_codes() -> dict[str, str]:
+    """An ISO 3166-2 subdivision's name key (`norm.country_key`'s spelling rules) -> its code without the
+    country ("California" -> "CA", "Ontario" -> "ON", "Bayern" -> "BY"), from pycountry; names two
+    subdivisions share ("Distrito Federal") are left out."""
+    import pycountry
+
+    found: dict[str, set[str]] = {}
+    for part in pycountry.subdivisions:
+        found.setdefault(norm._country_key(part.name.split("[")[0]), set()).add(part.code.split("-", 1)[1])
+    return {key: next(iter(codes)) for key, codes in found.items() if len(codes) == 1}
+
+
+def region_codes(con: duckdb.DuckDBPyConnection, table: str, column: str, shown: set[str]) -> int:
+    """Rewrite `column` of `table` (a lookup of distinct region values) from a state's or province's name to
+    its code ("California" -> "CA") when the ICP writes regions as codes (most of `shown` is 2-3 capital
+    letters, as a CRM's state field holds them) and the name is one ISO 3166-2 subdivision's. Returns how
+    many distinct values changed."""
+    codes = [v for v in shown if re.fullmatch(r"[A-Z]{2,3}", v)]
+    if not shown or len(codes) * 2 <= len(shown):
+        return 0
+    index = _subdivision_codes()
+    col = _q(column)
+    values = [r[0] for r in con.execute(f"SELECT DISTINCT {col} FROM {table} WHERE {col} IS NOT NULL").fetchall()]
+    pairs = [(v, code) for v in values if (code := index.get(norm._country_key(str(v)))) and code != v]
+    if pairs:
+        con.execute("CREATE OR REPLACE TEMP TABLE _icp_region_codes (raw VARCHAR, code VARCHAR)")
+        con.executemany("INSERT INTO _icp_region_codes VALUES (?, ?)", pairs)
+        con.execute(f"UPDATE {table} SET {col} = m.code FROM _icp_region_codes m WHERE {table}.{col} = m.raw")
+        con.execute("DROP TABLE _icp_region_codes")
+    return len(pairs)
+
+
+# what separates a multi-valued cell's values: the import's list separators (norm.list_elements)
+LIST_SEPARATORS = "[,;|]"
+
+
+def _elements(raw: str) -> str:
+    """SQL: the value `raw` as a list of {v, e}: the whole value first (e = 1), then, when it holds a list
+    separator, each of its non-empty elements trimmed (e = 2, 3, ...). A NULL is [{v: NULL, e: 1}]."""
+    split = f"list_filter(list_transform({norm.list_elements(raw)}, lambda x: trim(x)), lambda x: x <> '')"
+    return (
+        f"list_concat([{{'v': {raw}, 'e': 1}}], CASE WHEN regexp_matches({raw}, '{LIST_SEPARATORS}') "
+        f"THEN list_transform({split}, lambda x, k: {{'v': x, 'e': k + 1}}) ELSE [] END)"
+    )
+
+
+def _has_lists(con: duckdb.DuckDBPyConnection, i: int) -> bool:
+    """True when some distinct raw value of the field scanned as r<i> holds a list separator."""
+    return bool(
+        _one(
+            con,
+            f"SELECT coalesce(bool_or(regexp_matches(r{i}, '{LIST_SEPARATORS}')), FALSE) FROM _icp_distinct "
+            f"WHERE g{i} = 0",
+        )
+    )
+
+
+def _known_sql(value: str, shown: set[str]) -> str:
+    """SQL: TRUE when the normalised category `value` is one the ICP spells (`shown`, its criteria and bins)."""
+    return f"coalesce({value} IN ({', '.join(sql_literal(v) for v in sorted(shown))}), FALSE)" if shown else "FALSE"
+
+
+def _any_of_parts(
+    con: duckdb.DuckDBPyConnection,
+    icp: IcpDocument,
+    i: int,
+    name: str,
+    parts: list[tuple[str, str]],
+    shown: set[str],
+    notes: list[str] | None,
+    header: str,
+) -> str:
+    """A multi-valued category column ("Financial Services, FinTech, Payments", a data vendor's "Industries"
+    for a CRM's one industry per company): SQL giving (raw, p), the field's parts per distinct raw value
+    from its elements (`_icp_lk_<i>` holds one row per element, e = 1 the whole value).
+
+    A whole value the ICP knows stays whole. Otherwise a criterion matches when ANY element does
+    (bool_or; is_missing and not_contains, and the missing check, when ALL do), and the scorecard's bin
+    and spelling come from one element: the first the ICP knows, else the whole value (unseen, as written).
+    Says in `notes` how many rows hold several values and how many of those have one the ICP knows."""
+    fields = icp_fields(icp)
+    criteria = [c for t in icp.tiers for c in t.criteria] + [c for d in icp.negative_icp for c in d.criteria]
+    all_of = {_null_check(name, False)} | {
+        f"coalesce({criterion_sql(c, fields)}, FALSE)"
+        for c in criteria
+        if c.field == name and c.op in ("is_missing", "not_contains")
+    }
+    known = _known_sql(_q(name), shown)
+    columns = ", ".join(f"{sql} AS {a}" for a, sql in parts)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _icp_pe_{i} AS SELECT * EXCLUDE (whole_known) FROM (SELECT raw, e, known, "
+        f"{columns}, bool_or(known AND e = 1) OVER (PARTITION BY raw) AS whole_known, {_q(name)} IS NULL AS blank "
+        f"FROM (SELECT *, {known} AS known FROM _icp_lk_{i})) WHERE e = 1 OR (NOT whole_known AND NOT blank)"
+    )
+    types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE _icp_pe_{i})").fetchall())
+    first = "CASE WHEN known THEN e ELSE e + 1000000 END"  # the first element the ICP knows, else the whole value
+    aggregates = []
+    for alias, sql in parts:
+        if sql in all_of:
+            aggregates.append(f"{alias} := bool_and({alias})")
+        elif types.get(alias) == "BOOLEAN":
+            aggregates.append(f"{alias} := bool_or({alias})")
+        else:
+            aggregates.append(f"{alias} := arg_min_null({alias}, {first})")
+    if notes is not None:
+        several, matched, example = con.execute(
+            f"SELECT coalesce(sum(d.n), 0), coalesce(sum(d.n) FILTER (WHERE m.element_known), 0), arg_max(d.r{i}, d.n) "
+            f"FROM _icp_distinct d JOIN (SELECT raw, bool_or(known AND e > 1) AS element_known FROM _icp_pe_{i} "
+            f"GROUP BY raw HAVING count(*) > 1) m ON d.r{i} = m.raw WHERE d.g{i} = 0"
+        ).fetchone() or (0, 0, None)
+        if several:
+            notes.append(
+                f"{name} (column {header!r}): {several:,} rows hold several values (commonest: {example!r}), read one "
+                f"by one: a criterion on {name} matches when any of them does, and the scorecard scores the first "
+                f"the ICP knows ({matched:,} of those rows have one)"
+            )
+    return f"SELECT raw, struct_pack({', '.join(aggregates)}) AS p FROM _icp_pe_{i} GROUP BY raw"
 
 
 def _as_written(column: str, values: int | None, text_enums: bool) -> str:
@@ -835,7 +1099,8 @@ def score_file(
             described = [(r[0], r[1]) for r in con.execute(f"DESCRIBE SELECT * FROM {source_sql}").fetchall()]
             headers = [name for name, _ in described]
             fields = icp_fields(icp)
-            if not match_fields(icp, headers):
+            located = {"country", "region", "city"} & set(fields) and any(LOCATION_HEADER.search(h) for h in headers)
+            if not match_fields(icp, headers) and not located:  # a location column may give country and region
                 raise UserError(
                     f"the file has none of the fields the ICP needs ({', '.join(sorted(fields))}); its "
                     f"columns are: {', '.join(headers)}",
@@ -844,6 +1109,7 @@ def score_file(
                     "export the prospects with those fields",
                 )
             estimate = _estimated_rows(copy or source.path, con, source_sql) if progress else None
+            notes: list[str] = []
             typed = None
             if source.format not in ("parquet", "json"):  # a text file: its reader can type a column
 
@@ -852,11 +1118,13 @@ def score_file(
 
             if estimate is None:
                 adapt(progress)(f"reading the ICP's fields in {source.name}")
-                query, used, missing, replaced, rows = scoring_query(con, icp, source_sql, described, parquet, typed)
+                query, used, missing, replaced, rows = scoring_query(
+                    con, icp, source_sql, described, parquet, typed, notes
+                )
             else:
                 with watch(con, progress, f"reading the ICP's fields in {source.name} (rows estimated)", estimate):
                     query, used, missing, replaced, rows = scoring_query(
-                        con, icp, source_sql, described, parquet, typed
+                        con, icp, source_sql, described, parquet, typed, notes
                     )
             # no join in the plan: DuckDB's pipeline hands the writer the file's chunks in order on every thread
             con.execute("SET preserve_insertion_order = true")
@@ -890,11 +1158,26 @@ def score_file(
         used_fields=used,
         replaced_columns=replaced,
         unseen_values={field: n for field, (n, _) in unseen.items()},
-        warnings=[
+        warnings=untrusted_score_warning(icp)
+        + [
             unseen_warning(icp, field, n, rows_scored, examples, used.get(field))
             for field, (n, examples) in unseen.items()
         ],
+        notes=notes,
     )
+
+
+def untrusted_score_warning(icp: IcpDocument) -> list[str]:
+    """The warning every scored file carries when the ICP's scorecard does not separate good from not-good on its
+    holdout (scorecard "separates" false): its fit_score and grade are not to rank by, and priority ignored them."""
+    card = scorecard_dict(icp)
+    if card.get("status") != "ok" or card.get("separates") is not False:
+        return []
+    statement = next((w for w in card.get("warnings") or [] if w.startswith("the fit score does not separate")), None)
+    return [
+        (statement or "the fit score does not separate good from not-good customers on held-out data")
+        + "; the fit_score and grade columns are shown, not to be ranked by"
+    ]
 
 
 def unseen_counts(

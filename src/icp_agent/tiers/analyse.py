@@ -11,7 +11,10 @@ How tiers are built (documented in the ICP document too):
   named with the reason; the minimum support used and why is recorded (icp.json min_support); "is missing" is
   never a criterion, and missingness that over-indexes is a data-quality finding;
 - the minimum support is what the data can detect: the smallest segment in which a rate 1.5x the
-  base rate would be significant at `alpha` with 80% power (`detectable_support`), at least 10;
+  base rate would be significant at `alpha` with 80% power (`detectable_support`), at least 10; in a
+  small book, where that is more than 5% of the entities, it is 5% of them, and no less than the
+  segment a rate twice the base rate needs (support.default_min_support: 643 customers at 20% needed
+  216 for 1.5x, and a segment of 74 churning at 2.9x went unseen);
 - when the entities are deals, one company's deals (renewals, several opportunities) are not independent:
   a pattern must also hold a minimum of distinct companies (the deal minimum at the data's mean deals per
   company, support.min_companies), and its p-value allows for the clustering (Rao-Scott design effect, clusters.py);
@@ -36,7 +39,9 @@ How tiers are built (documented in the ICP document too):
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
@@ -64,6 +69,7 @@ from icp_agent.patterns.screen import known_rows, screen_fields
 from icp_agent.patterns.selectors import (
     build_selectors,
 )
+from icp_agent.progress import Parts, Step, watch, watcher
 from icp_agent.schema import AnalysisInputs  # callers import it from here too
 from icp_agent.sql import columns_of
 from icp_agent.sql import quote_identifier as _q
@@ -92,7 +98,13 @@ from icp_agent.tiers.specs import (
     field_specs,
     with_values,
 )
-from icp_agent.tiers.support import detectable_support, few_companies_flag, min_companies, min_support_note
+from icp_agent.tiers.support import (
+    default_min_support,
+    few_companies_flag,
+    min_companies,
+    min_support_note,
+    strong_below_support,
+)
 
 
 @dataclass
@@ -104,6 +116,8 @@ class AnalysisConfig:
     alpha: float = 0.05
     min_support: int | None = None  # default: detectable_support (what the data can detect), at least 10
     detectable_lift: float = 1.5  # the effect the default minimum support is sized to detect
+    support_share: float = 0.05  # ... unless that segment is larger than this share of the entities (a small book)
+    strong_lift: float = 2.0  # ... when the minimum is then no smaller than the segment this effect needs
     power: float = 0.8
     max_segments: int = 3
     max_disqualifiers: int = 5
@@ -111,6 +125,10 @@ class AnalysisConfig:
     top_k: int = 40
     too_broad_share: float = 0.5
     too_narrow_share: float = 0.01
+
+
+# the steps a tier1_only analysis reports (health, screen, selectors, search): validation counts them as its checks
+TIER1_STEPS = 4
 
 
 def analyse(
@@ -136,7 +154,11 @@ def analyse(
     say = progress or (lambda _m: None)
     ledger = Ledger()
     frame = f"frame_{version_id.replace('-', '_')}"
-    say("scoring customer health")
+    # each step over a second at a million customers counts what tracks its time (progress.py): the customers
+    # scored, the fields screened, the searches run, the rows the tiers are measured on; nothing without a callback
+    scoring = Step("scoring customer health", "customers")
+    say(scoring)
+    scored = watcher(con, progress, scoring, f"SELECT count(*) FROM {inputs.customers}") if inputs.customers else None
     health = build_frame(
         con,
         inputs.customers,
@@ -146,6 +168,7 @@ def analyse(
         list(inputs.fit_fields),
         schema=inputs.schema,
         temporary=not keep_frame,
+        watched=scored or nullcontext,
     )
     summary = health_summary(con, health, config, ledger)
     present = columns_of(con, frame)
@@ -164,13 +187,7 @@ def analyse(
         f"FROM {frame} WHERE cohort IS NOT NULL{order}"
     )
     n_rows, n_good, n_bad = con.execute(f"SELECT count(*), count_if(good), count_if(bad) FROM {relation}").fetchall()[0]
-    min_support = config.min_support or max(
-        10,
-        min(
-            detectable_support(n_rows, n_good / max(n_rows, 1), config.alpha, config.power, config.detectable_lift),
-            detectable_support(n_rows, n_bad / max(n_rows, 1), config.alpha, config.power, config.detectable_lift),
-        ),
-    )
+    min_support = config.min_support or default_min_support(n_rows, n_good, n_bad, config)
     # deal level: a company's deals are not independent (tiers/clusters.py); support is also counted in companies
     clusters = (
         company_clusters(con, f"(SELECT * FROM {frame} WHERE cohort IS NOT NULL)", company_key_sql(con, frame))
@@ -187,7 +204,8 @@ def analyse(
         n_bad,
         companies=(least_companies, clusters.count) if clusters is not None else None,
     )
-    say(f"screening {len(specs)} fit fields")
+    screening = Parts(progress, f"screening {len(specs)} fit fields", "fields")
+    screening.expect(len(specs))
     screen = screen_fields(
         con,
         relation,
@@ -199,9 +217,11 @@ def analyse(
         headers=inputs.headers,
         entity=health.entity,
         words=health.words,
+        screened=screening.advance,
     )
     excluded_fields, data_quality = screen_findings(screen, health, ledger)
-    say(f"building selectors over {len(screen.kept)} fit fields")
+    selecting = Parts(progress, f"building selectors over {len(screen.kept)} fit fields", "fields")
+    selecting.expect(len(screen.kept))
     # is-missing traits are never criteria; the outcome class (good 2, middle 1, bad 0) groups categories
     selset = build_selectors(
         con,
@@ -210,6 +230,7 @@ def analyse(
         min_count=min_support,
         include_missing=False,
         outcome="CASE WHEN good THEN 2 WHEN bad THEN 0 ELSE 1 END",
+        built=selecting.advance,
     )
     selset.selectors[:] = [
         dataclasses.replace(sel, label=display_label(sel, inputs.fit_fields)) for sel in selset.selectors
@@ -219,12 +240,24 @@ def analyse(
         f"SELECT coalesce(good, FALSE) AS good, coalesce(bad, FALSE) AS bad FROM {relation}"
     ).fetchnumpy()
     good, bad = (np.asarray(targets[c], dtype=bool) for c in ("good", "bad"))
-    say("searching for over-indexing traits")
+    # a search per round of segments (at most max_segments, fewer when a round adds none) and one for the bad rows
+    searching = Parts(progress, "searching for over-indexing traits", "searches")
+    searching.expect(config.max_segments + (0 if tier1_only else 1))
     known = known_rows(con, relation, screen.kept, {d["field"] for d in data_quality})
     con.execute(f"DROP TABLE {relation}")
     segments, good_candidates = choose_segments(
-        selset, good, config, min_support, health, ledger, known, clusters=clusters, min_companies=least_companies
+        selset,
+        good,
+        config,
+        min_support,
+        health,
+        ledger,
+        known,
+        clusters=clusters,
+        min_companies=least_companies,
+        searched=searching.advance,
     )
+    searching.reach(config.max_segments)
     if tier1_only:
         return _tier1_document(version_id, segments, inputs, summary), ledger
     bad_candidates, _ = find_candidates(
@@ -239,6 +272,10 @@ def analyse(
         clusters=clusters,
         min_companies=least_companies,
     )
+    searching.advance()
+    measuring = Step("measuring the tiers", "customers" if health.entity != "deal" else "deals")
+    if segments:
+        say(measuring)
     tiers = build_tiers(
         con,
         frame,
@@ -252,6 +289,7 @@ def analyse(
         min_support,
         clusters=clusters,
         min_companies=least_companies,
+        watched=functools.partial(watch, con, progress, measuring, n_rows) if progress and segments else nullcontext,
     )
     for t in tiers:  # a tier's own deals (those of no better tier) can still rest on few companies
         flag = few_companies_flag(t.metrics.n, t.metrics.companies, least_companies, health.entity)
@@ -268,7 +306,15 @@ def analyse(
         for c in good_candidates[:15] + bad_candidates[:15]
     ]
     status: Literal["ok", "no_significant_icp"] = "ok" if tiers else "no_significant_icp"
-    reason = None if tiers else explain_no_icp(good_candidates, health, config, ledger, excluded_fields)
+    below = None
+    if not tiers:  # a strong effect the minimum support kept out must not read as "the data is too small"
+        categories = [s.name for s in screen.kept if s.kind == "category"]
+        below = strong_below_support(
+            con, f"(SELECT * FROM {frame} WHERE cohort IS NOT NULL)", categories, min_support, config.alpha
+        )
+    reason = (
+        None if tiers else explain_no_icp(good_candidates, health, config, ledger, excluded_fields, below, min_support)
+    )
     warnings = [f"{t.name}: {flag}" for t in tiers for flag in t.flags]
     warnings += [f"health: {health.not_customers_note}"] if health.not_customers_note else []
     warnings += [f"excluded from criteria: {e['reason']}" for e in excluded_fields]

@@ -32,6 +32,7 @@ from typing import Any
 
 from icp_agent import numbers
 from icp_agent.errors import NotMeasurable  # callers catch it from here too
+from icp_agent.scorecard.labels import field_label
 from icp_agent.sql import quote_identifier as _q
 from icp_agent.sql import sql_literal
 
@@ -320,7 +321,7 @@ def criterion_label(c: Any, types: Mapping[str, str] | None = None) -> str:
     types: field -> import type (money fields show as $); the op decides the wording.
     """
     field, op = _get(c, "field"), _get(c, "op")
-    name = field.replace("_", " ")
+    name = field_label(field)
     money = (types or {}).get(field) == "money"
     sign = money_sign(field) if money else "$"
     lo, hi, exclusive = _get(c, "min"), _get(c, "max"), bool(_get(c, "max_exclusive"))

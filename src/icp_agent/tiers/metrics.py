@@ -3,6 +3,8 @@ fields), with the tier's evidence statement."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING
 
 from icp_agent import numbers
@@ -78,8 +80,11 @@ def tier_metrics(
     config: AnalysisConfig,
     inputs: AnalysisInputs,
     ledger: Ledger,
+    *,
+    watched: Callable[[], AbstractContextManager[object]] = nullcontext,
 ) -> None:
-    """Observed metrics per tier (each entity counted in its best tier only), with evidence."""
+    """Observed metrics per tier (each entity counted in its best tier only), with evidence. `watched()` wraps
+    the one scan that measures every tier (progress.watch reports its rows)."""
     if not tiers:
         return
     columns = columns_of(con, frame)
@@ -93,7 +98,8 @@ def tier_metrics(
         else []
     )
     figures = ", ".join(_metric_columns(columns) + counted)
-    by_tier = _metrics_by_tier(con, frame, tiers, figures)
+    with watched():
+        by_tier = _metrics_by_tier(con, frame, tiers, figures)
     for tier in tiers:
         better = [t for t in tiers if (t.tier, t.segment) < (tier.tier, tier.segment)]
         exclude = " AND ".join(f"NOT ({criteria_sql(t.criteria)})" for t in better) or "TRUE"

@@ -11,7 +11,7 @@ from icp_agent.health.health_score import (
 )
 from icp_agent.icp_document import Disqualifier, Tier
 from icp_agent.tiers.candidates import Candidate
-from icp_agent.tiers.support import smallest_detectable_rate
+from icp_agent.tiers.support import BelowSupport, smallest_detectable_rate
 
 if TYPE_CHECKING:
     from icp_agent.tiers.analyse import AnalysisConfig
@@ -23,8 +23,13 @@ def explain_no_icp(
     config: AnalysisConfig,
     ledger: Ledger,
     excluded_fields: list[dict] | None = None,
+    below: BelowSupport | None = None,
+    min_support: int | None = None,
 ) -> str:
-    """Why nothing survived, and what data would help, from the figures (and which fields were screened out)."""
+    """Why nothing survived, and what data would help, from the figures (and which fields were screened out).
+
+    `below` (support.strong_below_support): a significant trait smaller than `min_support`, so never searched;
+    the reason then names it and the --min-support that would test it, instead of blaming the data's size."""
     base = health.n_good / max(health.n, 1)
     detectable = smallest_detectable_rate(base, 0.1, health.n)
     if candidates:
@@ -42,11 +47,23 @@ def explain_no_icp(
         if detectable
         else "even a segment of 10% of them that was always good could not be detected reliably"
     )
-    reason = (
-        f"No significant ICP in this data: {lead}. With {health.n:,} {health.entity}s and a {numbers.percent(base)} "
-        f"good rate, {size}: the differences seen are smaller, so they may be chance. More closed deals, a real "
-        f"outcome (churn, expansion), or more fit fields (technologies, funding, growth) would help."
-    )
+    if below is not None and min_support:
+        word = health.words[0] if below.direction == "good" else health.words[1]
+        reason = (
+            f"No significant ICP in this data: {lead}. The data is not too small to show an effect: "
+            f"{below.field} = {below.value} has {numbers.percent(below.rate)} {word} vs {numbers.percent(below.base)} "
+            f"overall ({numbers.ratio(below.rate / below.base)} times as often, n={below.n:,}, "
+            f"q={numbers.p_value(below.q)} among the segments below the minimum), but the minimum support of "
+            f"{min_support:,} {health.entity}s kept segments that small out of the search: build with --min-support "
+            f"{max(10, below.n):,} to test them."
+        )
+    else:
+        reason = (
+            f"No significant ICP in this data: {lead}. With {health.n:,} {health.entity}s and a "
+            f"{numbers.percent(base)} good rate, {size}: the differences seen are smaller, so they may be chance. More "
+            f"closed deals, a real outcome (churn, expansion), or more fit fields (technologies, funding, growth) "
+            f"would help."
+        )
     if excluded_fields:
         reason += (
             " Kept out of the criteria: "
@@ -57,7 +74,8 @@ def explain_no_icp(
         "no_significant_icp",
         health.definition,
         reason,
-        {"n": health.n, "base_rate": base, "detectable_rate": detectable, "alpha": config.alpha},
+        {"n": health.n, "base_rate": base, "detectable_rate": detectable, "alpha": config.alpha}
+        | ({"below_support_n": below.n, "below_support_q": below.q} if below is not None and min_support else {}),
         n=health.n,
     )
     return reason

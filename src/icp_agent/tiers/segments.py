@@ -4,6 +4,8 @@ parts judged on the entities they add) and the disqualifiers."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Literal, cast
 
 import numpy as np
@@ -42,6 +44,7 @@ def choose_segments(
     *,
     clusters: Clusters | None = None,
     min_companies: int = 0,
+    searched: Callable[[], None] = lambda: None,
 ) -> tuple[list[Candidate], list[Candidate]]:
     """The ICP segments (sequential covering) and every good candidate found on the way, best first.
 
@@ -54,6 +57,7 @@ def choose_segments(
     lower bound of its lift at least `detectable_lift` (the effect the minimum support is sized
     for), so "not the worst sizes" does not become an ICP of its own next to a real segment.
     `clusters` and `min_companies` (deal level) go to find_candidates: support in companies, p allowing for them.
+    `searched()` is called after each round's search (progress: at most `max_segments` rounds).
     """
     base = good.mean()
 
@@ -75,6 +79,7 @@ def choose_segments(
         clusters=clusters,
         min_companies=min_companies,
     )
+    searched()
     segments = choose(candidates)
     while segments and len(segments) < config.max_segments:
         covered = tier_members(selset, segments)
@@ -92,6 +97,7 @@ def choose_segments(
             clusters=clusters,
             min_companies=min_companies,
         )
+        searched()
         tested += more_tested
         found = {c.pattern.selectors for c in candidates}
         more = [c for c in more if c.pattern.selectors not in found]
@@ -141,12 +147,14 @@ def build_tiers(
     *,
     clusters: Clusters | None = None,
     min_companies: int = 0,
+    watched: Callable[[], AbstractContextManager[object]] = nullcontext,
 ) -> list[Tier]:
     """Tier 1 is each segment; Tiers 2 and 3 are its broader parts that still do at least as well as average.
 
     A part is judged on the entities it adds (those not already in a better tier), so a
     Tier 2 or 3 never borrows its figures from the Tier 1 entities inside it. At deal level (`clusters`), those
-    entities must also come from at least `min_companies` companies.
+    entities must also come from at least `min_companies` companies. `watched()` wraps the scan measuring every
+    tier (progress.watch reports its rows).
     """
     tiers: list[Tier] = []
     base = good.mean()
@@ -182,7 +190,7 @@ def build_tiers(
                 )
             )
     tiers.sort(key=lambda t: (t.tier, t.segment))
-    tier_metrics(con, frame, tiers, health, config, inputs, ledger)
+    tier_metrics(con, frame, tiers, health, config, inputs, ledger, watched=watched)
     return tiers
 
 

@@ -12,6 +12,7 @@ from icp_agent.errors import DataShapeError
 from icp_agent.evidence import Ledger
 from icp_agent.icp_document import IcpDocument
 from icp_agent.patterns.stats import fisher_exact
+from icp_agent.progress import Progress
 from icp_agent.schema import AnalysisInputs
 from icp_agent.sql import columns_of
 from icp_agent.tiers.analyse import AnalysisConfig, analyse
@@ -29,10 +30,13 @@ class OlderTier1:
     reason: str | None = None
 
 
-def older_tier1(con, inputs: AnalysisInputs, config: AnalysisConfig, version_id: str) -> OlderTier1:
+def older_tier1(
+    con, inputs: AnalysisInputs, config: AnalysisConfig, version_id: str, progress: Progress | None = None
+) -> OlderTier1:
     """The ICP of the customers acquired before the last 12 months of the data (`inputs.customers` with a
     `customer_since` column), analysed on `con` as far as Tier 1; its frame is a TEMP table, dropped here. Reads
-    only the customers' table and writes nothing to the workspace, so it may run on a second connection."""
+    only the customers' table and writes nothing to the workspace, so it may run on a second connection.
+    `progress` gets the analysis' steps (analyse's, tier1_only)."""
     # a day (DATE), not a midnight timestamp: icp.json shows it as 2025-10-30, never "2025-10-30 00:00:00"
     cutoff = con.execute(
         f"SELECT CAST(max(customer_since) - INTERVAL 12 MONTH AS DATE) FROM {inputs.customers}"
@@ -45,7 +49,9 @@ def older_tier1(con, inputs: AnalysisInputs, config: AnalysisConfig, version_id:
     old_inputs = replace(inputs, customers=older, deals=None)
     try:
         # only Tier 1 is compared: the analysis stops once the segments are found
-        old_icp, _ = analyse(con, old_inputs, config, f"{version_id}-backtest", keep_frame=False, tier1_only=True)
+        old_icp, _ = analyse(
+            con, old_inputs, config, f"{version_id}-backtest", progress, keep_frame=False, tier1_only=True
+        )
     except DataShapeError as exc:
         return OlderTier1(cutoff, None, exc.reason)
     finally:
@@ -60,9 +66,11 @@ def backtest(
     icp: IcpDocument,
     frame: str,
     ledger: Ledger,
+    progress: Progress | None = None,
     older: Callable[[], OlderTier1] | None = None,
 ) -> dict:
     """Rebuild the ICP without the newest 12 months of customers; did its Tier 1 hold the best of them?
+    `progress` gets the rebuild's steps (analyse's, tier1_only) when it runs here.
 
     `older`: the older customers' analysis (`older_tier1`) when the caller started it ahead, on a connection of its
     own (the build runs it beside its own analysis); by default it runs here, on `con`."""
@@ -71,7 +79,7 @@ def backtest(
     columns = columns_of(con, inputs.customers)
     if "customer_since" not in columns:
         return {"status": "not measurable", "reason": "the customers have no start date (customer_since)"}
-    ran = older() if older is not None else older_tier1(con, inputs, config, icp.id)
+    ran = older() if older is not None else older_tier1(con, inputs, config, icp.id, progress)
     cutoff, old_icp = ran.cutoff, ran.icp
     if old_icp is None:
         return {"status": "not measurable", "reason": f"the older customers alone: {ran.reason}", "cutoff": str(cutoff)}
