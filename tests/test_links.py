@@ -576,7 +576,7 @@ def test_close_lead_ids_link_deals_and_contacts_by_their_values(ws, write):
     assert (deals.method, deals.linked, deals.rows) == ("id in column 'lead_id'", 40, 40)
     assert (contacts.method, contacts.linked, contacts.rows, contacts.ambiguous) == ("id in column 'lead_id'", 30, 30, 0)
     assert contacts.tried["email domain"] == 0  # every firm's domain is two leads'
-    frame = frame_rows(ws, ("custom_industry",))
+    frame = frame_rows(ws, ("industry",))
     assert {k: v[0] for k, v in frame.items()} == {f"oppo_{j}": leads[j % 20][3] for j in range(40)}
 
 
