@@ -641,8 +641,13 @@ def _frame_from_health(
             "at the highest health score" if empty_top or top_is_hi else words[0],
             "at the lowest health score" if empty_bottom or bottom_is_lo else words[1],
         )
+    # in one order (top, middle, bottom; icp.json's cohort_sizes): a GROUP BY gives its groups in whichever order
+    # the engine's threads finish
     sizes = dict(
-        con.execute(f"SELECT cohort, count(*) FROM {frame} WHERE cohort IS NOT NULL GROUP BY cohort").fetchall()
+        con.execute(
+            f"SELECT cohort, count(*) FROM {frame} WHERE cohort IS NOT NULL GROUP BY cohort "
+            "ORDER BY CASE cohort WHEN 'top' THEN 0 WHEN 'middle' THEN 1 ELSE 2 END"
+        ).fetchall()
     )
     cohort_note = None
     top, bottom = sizes.get("top", 0) / n, sizes.get("bottom", 0) / n
