@@ -372,3 +372,19 @@ def test_a_stripe_cancel_at_period_end_stays_live_until_it_ends(ws, write):
     assert rolled.as_of == "2024-06-10"  # the latest period start; the running row's cancel request is no end
     assert rows["cus_1"] == (324, 324, False, None)  # 9 x 3 x 12
     assert rows["cus_2"] == (120, 0, True, date(2024, 6, 2))  # 240 every 2 years; ended the day after the cancel
+
+
+def test_the_health_description_says_how_subscriptions_give_churn(ws, write):
+    from icp_agent.options import HealthOptions
+
+    accounts = write("accounts.csv", "Account Code,Company,Industry\n" + "".join(
+        f"A{i},Co {i},{'Retail' if i % 2 else 'Software'}\n" for i in range(12)))
+    subscriptions = write("subscriptions.csv", "Uuid,Account Code,State,Activated At (local time),Canceled At "
+                          "(local time),Expires At (local time),Unit Amount,Quantity,Plan Interval Unit\n" + "".join(
+        f"s{i},A{i},{'expired' if i % 3 == 0 else 'active'},2023-01-0{1 + i % 9},"
+        f"{'2024-02-01,2024-03-01' if i % 3 == 0 else ','},{10 + i},2,months\n" for i in range(12)))
+    toolkit.import_data(ws, customers=accounts, subscriptions=subscriptions)
+    summary = toolkit.score_health(ws, HealthOptions())
+    assert summary.as_of == "2024-03-01" and summary.components == ["retention", "nrr"]
+    assert "churn from the subscriptions: an account churned when all its subscriptions ended" in summary.description
+    assert "past_due counts as live and billed" in summary.description

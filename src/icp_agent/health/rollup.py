@@ -73,6 +73,12 @@ UNPAID_STATUS = r"trial|incomplete|future|pause"
 NOT_STARTED_STATUS = r"trial|incomplete|future"  # never paid: no starting ARR either
 FINISHED_STATUS = r"expired|ended|deleted|terminat|churn|inactive"  # past its end date (not a cancel still running)
 MIN_LINKED_SHARE = 0.5
+# How churn is read from subscriptions, in words (icp.json's health description; the README says the same)
+SUBSCRIPTION_CHURN_RULE = (
+    "churn from the subscriptions: an account churned when all its subscriptions ended (canceled, ended, expired, "
+    "deleted or unpaid; a given end date decides when), on the last end; past_due counts as live and billed, "
+    "trialing, incomplete and future as live without ARR yet, paused as live without current ARR"
+)
 
 
 def _key(expr: str) -> str:
