@@ -287,3 +287,12 @@ def test_a_subscriptions_price_quantity_and_interval(headers, fields):
     assert [canonical_field(h, "subscriptions") for h in headers] == fields
     # elsewhere a Quantity or Billing Period keeps its kind-neutral meaning
     assert canonical_field("Quantity", "deals") is None and canonical_field("Billing Period", "deals") == "amount_period"
+
+
+@pytest.mark.parametrize("header,kind,field", [
+    ("Unit Amount (cents)", "subscriptions", "amount"), ("unit_amount_cents", "subscriptions", "amount"),
+    ("Amount in cents", "deals", "amount"), ("Deal value in minor units", "deals", "amount"),
+    ("ARR_cents", "customers", "arr"), ("Employees (cents)", "customers", None), ("Cents", "deals", None),
+])
+def test_a_cents_note_names_only_money_fields(header, kind, field):
+    assert canonical_field(header, kind) == field

@@ -388,3 +388,22 @@ def test_the_health_description_says_how_subscriptions_give_churn(ws, write):
     assert summary.as_of == "2024-03-01" and summary.components == ["retention", "nrr"]
     assert "churn from the subscriptions: an account churned when all its subscriptions ended" in summary.description
     assert "past_due counts as live and billed" in summary.description
+
+
+def test_a_price_in_cents_named_by_its_header_is_read_in_the_currency_unit(ws, write):
+    """Paddle-like: Unit Price in cents by its header, Billing Cycle Interval + Frequency, Quantity."""
+    accounts = write("accounts.csv", "Customer ID,Company\nctm_1,Alpha\nctm_2,Beta\n")
+    subscriptions = write("subs.csv", (
+        "Subscription ID,Customer ID,Status,Started At,Unit Price (cents),Quantity,Billing Cycle Interval,"
+        "Billing Cycle Frequency\n"
+        "sub_a,ctm_1,active,2024-01-01,1999,3,month,1\n"  # 19.99 x 3 x 12
+        "sub_b,ctm_2,deleted,2024-01-01,50000,1,year,1\n"  # Paddle Classic's cancellation
+    ))
+    result = toolkit.import_data(ws, customers=accounts, subscriptions=subscriptions)
+    assert any("Unit Price (cents)" in w and "divided by 100" in w for r in result.reports for w in r.warnings)
+    with ws.transaction() as con:
+        rolled = roll_up(con, ws.current_table(con, "customers"), {"subscriptions": ws.current_table(con, "subscriptions")},
+                         as_of="2024-06-01")
+        rows = {r[0]: r[1:] for r in con.execute(
+            f"SELECT company_id, round(starting_arr, 2), arr, churned FROM {rolled.table}").fetchall()}
+    assert rows == {"ctm_1": (719.64, pytest.approx(719.64), False), "ctm_2": (500.0, 0, True)}
