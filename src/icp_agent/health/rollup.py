@@ -307,11 +307,15 @@ def _subscriptions_sql(con, table: str, child_key: str, as_of: str, notes: list[
         return f"coalesce(regexp_matches({status}, {sql_literal(pattern)}), FALSE)" if status else "FALSE"
 
     # The end is the ended date, else the cancellation date; but a row whose status says it still runs is live
-    # whatever its cancellation date (Stripe's canceled_at is the request of a cancel at the period's end)
+    # whatever its cancellation date (Stripe's canceled_at is the request of a cancel at the period's end), and
+    # without a status, beside an end column (kept only when some row has an end) a cancellation without an end
+    # is such a request
     ended_at = _first(columns, "subscription_end")
     cancelled_at = _first(columns, "churn_date")
     if cancelled_at and status:
         cancelled_at = f"CASE WHEN {status} IS NULL OR {status_is(ENDED_STATUS)} THEN {cancelled_at} END"
+    elif cancelled_at and ended_at:
+        cancelled_at = None
     end = (
         f"coalesce({ended_at}, {cancelled_at})" if ended_at and cancelled_at else ended_at or cancelled_at
     ) or "NULL::DATE"
