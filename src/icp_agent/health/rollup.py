@@ -6,7 +6,9 @@ with a row per subscription (Stripe, Chargebee, Recurly, Baremetrics), per suppo
 those tables per account, in SQL, and writes one table: the accounts with the health inputs
 `analysis/health.py` reads. Definitions (all as of one date, `as_of`):
 
-- ARR of a subscription row: its ARR column, else 12 x its MRR column (stated in the notes).
+- ARR of a subscription row: its ARR column, else 12 x its MRR column, else its price: amount x quantity x
+  the billing periods a year holds / the interval count (`_priced_arr`; stated in the notes). A row whose
+  status says it has not started paying (trialing, incomplete, future) has none.
 - ARR of an account on a day D: the sum over its subscriptions live on D. Rows sharing a
   subscription id are that subscription's history: on D the row that started last (on or before
   D) stands for it, so a plan change is not counted twice. Overlapping different subscriptions
@@ -16,7 +18,9 @@ those tables per account, in SQL, and writes one table: the accounts with the he
   1.1 = 110%); customer_since: that first paid start (the first start when no amounts are given).
 - A row is live on D when it started on or before D and its end (ended_at, else canceled_at) is
   empty or after D; a row without an end date whose status says it ended (canceled, expired,
-  ...) is not live on `as_of`.
+  unpaid, ...: ENDED_STATUS) is not live on `as_of`. A cancellation date is no end while the status
+  says the row runs (Stripe's cancel at period end), nor, without a status, beside an end column.
+  A paused row is live without ARR on `as_of`; past_due is live and billed. The notes count each status.
 - churned: the account has subscriptions and none is live on `as_of`; churn_date: the last end.
   Without subscription rows, a cancellation event (cancel, churn, terminate, ...) not followed
   by a reactivation churns it on that event's day. Otherwise the accounts file's own values stand.
@@ -26,7 +30,9 @@ those tables per account, in SQL, and writes one table: the accounts with the he
   at least one month. An account with no ticket in the file has 0 (the file covers every account).
 - events_per_month: usage events (every event that is neither a cancellation nor a billing or
   lifecycle event) over the same kind of window; last_activity_date: the latest usage event.
-- data_as_of: `as_of`, so the health score's tenure and these figures agree on the date.
+- data_as_of: `as_of`, so the health score's tenure and these figures agree on the date. By default the
+  latest date the data holds (`_as_of`): starts, current period starts, ticket and event dates, and the
+  cancellations and ends of rows whose status says they ended (a scheduled end is a future date).
 
 A value from these tables wins over the accounts file's for accounts the tables mention; an
 account they do not mention keeps its own values, and a component nobody measured stays
