@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import duckdb
 import pytest
 
@@ -207,3 +209,38 @@ def test_a_shared_name_loses_to_a_unique_domain(con):
     )
     link = link_accounts(con, "tickets", "tk", "acc")
     assert (link.child_key, link.account_key, link.linked_rows, link.ambiguous_accounts) == ("domain", "domain", 3, 0)
+
+
+def test_as_of_takes_ended_rows_cancellations_not_a_running_rows_expiry(con):
+    """Recurly: a `canceled` row runs until expires_at (a future date); an `expired` row's end is past."""
+    _accounts(con)
+    con.execute(
+        "CREATE TABLE s AS SELECT * FROM (VALUES "
+        "(0, 'A1', DATE '2023-01-01', DATE '2024-03-01', DATE '2024-09-30', 'canceled'), "
+        "(1, 'B1', DATE '2023-01-01', DATE '2024-02-01', DATE '2024-04-02', 'expired'), "
+        "(2, 'C1', DATE '2023-05-01', NULL, NULL, 'active')) "
+        "t(_row, company_id, subscription_start, churn_date, subscription_end, subscription_status)"
+    )
+    rolled = roll_up(con, "acc", {"subscriptions": "s"})
+    assert rolled.as_of == "2024-04-02"
+    got = {r["company_id"]: (r["churned"], r["churn_date"]) for r in _rows(con, rolled.table)}
+    assert got == {"A1": (False, None), "B1": (True, date(2024, 4, 2)), "C1": (False, None)}
+
+
+def test_without_a_status_a_cancellation_beside_an_end_column_is_a_request(con):
+    """Stripe with its Status column ignored: Ended At is the end; a Canceled At alone is a cancel at period end."""
+    _accounts(con)
+    con.execute(
+        "CREATE TABLE s AS SELECT * FROM (VALUES "
+        "(0, 'A1', DATE '2023-01-01', DATE '2023-12-20', NULL::DATE), "
+        "(1, 'B1', DATE '2023-01-01', DATE '2023-11-01', DATE '2023-11-02')) "
+        "t(_row, company_id, subscription_start, churn_date, subscription_end)"
+    )
+    rolled = roll_up(con, "acc", {"subscriptions": "s"}, as_of="2024-01-01")
+    got = {r["company_id"]: (r["churned"], r["churn_date"]) for r in _rows(con, rolled.table)}
+    assert got == {"A1": (False, None), "B1": (True, date(2023, 11, 2)), "C1": (None, None)}
+    # a file with cancellation dates only (Chargebee's Cancelled At): those are the ends
+    con.execute("CREATE TABLE s2 AS SELECT * EXCLUDE (subscription_end) FROM s")
+    rolled = roll_up(con, "acc", {"subscriptions": "s2"}, as_of="2024-01-01")
+    got = {r["company_id"]: (r["churned"], r["churn_date"]) for r in _rows(con, rolled.table)}
+    assert got == {"A1": (True, date(2023, 12, 20)), "B1": (True, date(2023, 11, 1)), "C1": (None, None)}

@@ -25,6 +25,7 @@ import duckdb
 from icp_agent import numbers
 from icp_agent.errors import ArgumentError, DataShapeError, UserError
 from icp_agent.health.deal_kinds import deal_terms
+from icp_agent.health.rollup import SUBSCRIPTION_CHURN_RULE
 from icp_agent.ingest.fields import COMPANY_FIELDS
 from icp_agent.ingest.links import company_key
 from icp_agent.ingest.normalize import boolean
@@ -97,6 +98,7 @@ class HealthResult:
     not_customers: int = 0
     not_customers_note: str | None = None
     cohort_note: str | None = None  # the top / bottom shares when ties moved them off the configured shares
+    churn_note: str | None = None  # how churn was read when subscriptions gave it (rollup.SUBSCRIPTION_CHURN_RULE)
     # what a good and a bad entity are, as a predicate after "are": ("won", "lost"), ("retained", "churned"),
     # ("in the top 20% by health", "in the bottom 20% by health"); every statement words outcomes with these
     words: tuple[str, str] = ("good", "bad")
@@ -676,6 +678,7 @@ def _frame_from_health(
         not_customers=outside.count,
         not_customers_note=outside.note,
         cohort_note=cohort_note,
+        churn_note=SUBSCRIPTION_CHURN_RULE if "subscription_count" in columns and "retention" in weights else None,
         words=words,
     )
 

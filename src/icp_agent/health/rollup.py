@@ -6,7 +6,9 @@ with a row per subscription (Stripe, Chargebee, Recurly, Baremetrics), per suppo
 those tables per account, in SQL, and writes one table: the accounts with the health inputs
 `analysis/health.py` reads. Definitions (all as of one date, `as_of`):
 
-- ARR of a subscription row: its ARR column, else 12 x its MRR column (stated in the notes).
+- ARR of a subscription row: its ARR column, else 12 x its MRR column, else its price: amount x quantity x
+  the billing periods a year holds / the interval count (`_priced_arr`; stated in the notes). A row whose
+  status says it has not started paying (trialing, incomplete, future) has none.
 - ARR of an account on a day D: the sum over its subscriptions live on D. Rows sharing a
   subscription id are that subscription's history: on D the row that started last (on or before
   D) stands for it, so a plan change is not counted twice. Overlapping different subscriptions
@@ -16,7 +18,9 @@ those tables per account, in SQL, and writes one table: the accounts with the he
   1.1 = 110%); customer_since: that first paid start (the first start when no amounts are given).
 - A row is live on D when it started on or before D and its end (ended_at, else canceled_at) is
   empty or after D; a row without an end date whose status says it ended (canceled, expired,
-  ...) is not live on `as_of`.
+  unpaid, ...: ENDED_STATUS) is not live on `as_of`. A cancellation date is no end while the status
+  says the row runs (Stripe's cancel at period end), nor, without a status, beside an end column.
+  A paused row is live without ARR on `as_of`; past_due is live and billed. The notes count each status.
 - churned: the account has subscriptions and none is live on `as_of`; churn_date: the last end.
   Without subscription rows, a cancellation event (cancel, churn, terminate, ...) not followed
   by a reactivation churns it on that event's day. Otherwise the accounts file's own values stand.
@@ -26,7 +30,9 @@ those tables per account, in SQL, and writes one table: the accounts with the he
   at least one month. An account with no ticket in the file has 0 (the file covers every account).
 - events_per_month: usage events (every event that is neither a cancellation nor a billing or
   lifecycle event) over the same kind of window; last_activity_date: the latest usage event.
-- data_as_of: `as_of`, so the health score's tenure and these figures agree on the date.
+- data_as_of: `as_of`, so the health score's tenure and these figures agree on the date. By default the
+  latest date the data holds (`_as_of`): starts, current period starts, ticket and event dates, and the
+  cancellations and ends of rows whose status says they ended (a scheduled end is a future date).
 
 A value from these tables wins over the accounts file's for accounts the tables mention; an
 account they do not mention keeps its own values, and a component nobody measured stays
@@ -38,12 +44,14 @@ share (two companies called Acme): they are linked to neither, not counted for b
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
 import duckdb
 
 from icp_agent.errors import UserError
+from icp_agent.ingest.amounts import period_factor_sql
 from icp_agent.models import LinkReport
 from icp_agent.sql import columns_of, sql_literal
 from icp_agent.sql import quote_identifier as _q
@@ -60,9 +68,23 @@ LIFECYCLE_EVENT = (
     r"subscri|invoice|payment|billing|charge|refund|plan|trial|sign[ _-]?up|renew|upgrade|"
     r"downgrade|checkout|coupon|" + REACTIVATION_EVENT
 )
-# Chargebee's non_renewing is still live until its term ends, so it is not here.
-ENDED_STATUS = r"cancel|expired|ended|churn|inactive|terminat"
+# Statuses, when a row has no end date (its dates, when given, decide). Chargebee's non_renewing is still live until
+# its term ends, so it is not here; Paddle Classic's `deleted` is its cancellation; Stripe's `unpaid` (retries
+# exhausted, invoices left open) is no longer paid for and counts as ended; `incomplete_expired` never started.
+ENDED_STATUS = r"cancel|expired|ended|churn|inactive|terminat|deleted|unpaid"
+# Live but not paying (yet): a trial, a first payment not yet made, a start in the future, a pause. The account is
+# no churn, but the row adds no ARR on the day (a paused row's earlier revenue still counts at its start). Stripe's
+# past_due is still billed (retries running) and counts in full, as Stripe's own MRR does.
+UNPAID_STATUS = r"trial|incomplete|future|pause"
+NOT_STARTED_STATUS = r"trial|incomplete|future"  # never paid: no starting ARR either
+FINISHED_STATUS = r"expired|ended|deleted|terminat|churn|inactive"  # past its end date (not a cancel still running)
 MIN_LINKED_SHARE = 0.5
+# How churn is read from subscriptions, in words (icp.json's health description; the README says the same)
+SUBSCRIPTION_CHURN_RULE = (
+    "churn from the subscriptions: an account churned when all its subscriptions ended (canceled, ended, expired, "
+    "deleted or unpaid; a given end date decides when), on the last end; past_due counts as live and billed, "
+    "trialing, incomplete and future as live without ARR yet, paused as live without current ARR"
+)
 
 
 def _key(expr: str) -> str:
@@ -247,8 +269,9 @@ def _first(columns: set[str], *names: str) -> str | None:
 def _as_of(con, accounts: str, tables: dict[RollupKind, str]) -> str:
     """The latest date the data describes: starts, ticket and event dates, the accounts' own dates.
 
-    Subscription ends are left out: a cancellation scheduled for the end of a paid period is a
-    future date, not the date of the export.
+    Subscription ends are left out unless the row's status says it has ended: a cancellation
+    scheduled for the end of a paid period is a future date, not the date of the export; a
+    cancelled or expired row's dates are past (the latest cancellation is often the latest date).
     """
     dates: list[str] = []
     wanted = {
@@ -261,6 +284,16 @@ def _as_of(con, accounts: str, tables: dict[RollupKind, str]) -> str:
     for kind, table in sources:
         columns = columns_of(con, table)
         dates += [f"(SELECT max({_q(c)}) FROM {table})" for c in wanted[kind] if c in columns]
+        if kind == "subscriptions" and "subscription_status" in columns:
+            # a row whose status says it ended did so by the export: its cancellation (Stripe's canceled_at,
+            # Chargebee's cancelled_at) and, once expired or ended, its end (Recurly's `canceled` runs until expires_at)
+            status = "lower(CAST(subscription_status AS VARCHAR))"
+            over = {"churn_date": ENDED_STATUS, "subscription_end": FINISHED_STATUS}
+            dates += [
+                f"(SELECT max({c}) FROM {table} WHERE regexp_matches({status}, {sql_literal(pattern)}))"
+                for c, pattern in over.items()
+                if c in columns
+            ]
     latest = con.execute(f"SELECT greatest({', '.join(dates)})").fetchone()[0] if dates else None
     if latest is None:
         raise UserError(
@@ -274,7 +307,24 @@ def _as_of(con, accounts: str, tables: dict[RollupKind, str]) -> str:
 def _subscriptions_sql(con, table: str, child_key: str, as_of: str, notes: list[str]) -> tuple[str, list[str]]:
     columns = columns_of(con, table)
     start = _first(columns, "subscription_start", "customer_since", "period_start")
-    end = _first(columns, "subscription_end", "churn_date") or "NULL::DATE"
+    status = "lower(CAST(t.subscription_status AS VARCHAR))" if "subscription_status" in columns else None
+
+    def status_is(pattern: str) -> str:
+        return f"coalesce(regexp_matches({status}, {sql_literal(pattern)}), FALSE)" if status else "FALSE"
+
+    # The end is the ended date, else the cancellation date; but a row whose status says it still runs is live
+    # whatever its cancellation date (Stripe's canceled_at is the request of a cancel at the period's end), and
+    # without a status, beside an end column (kept only when some row has an end) a cancellation without an end
+    # is such a request
+    ended_at = _first(columns, "subscription_end")
+    cancelled_at = _first(columns, "churn_date")
+    if cancelled_at and status:
+        cancelled_at = f"CASE WHEN {status} IS NULL OR {status_is(ENDED_STATUS)} THEN {cancelled_at} END"
+    elif cancelled_at and ended_at:
+        cancelled_at = None
+    end = (
+        f"coalesce({ended_at}, {cancelled_at})" if ended_at and cancelled_at else ended_at or cancelled_at
+    ) or "NULL::DATE"
     if start is None:
         raise UserError(
             "the subscriptions have no start date column, so ARR over time cannot be measured",
@@ -294,24 +344,28 @@ def _subscriptions_sql(con, table: str, child_key: str, as_of: str, notes: list[
     elif "mrr" in columns:
         arr = "12 * t.mrr"
         notes.append("subscriptions: ARR = 12 x MRR (the file gives monthly recurring revenue)")
+    elif "amount" in columns and "amount_period" in columns:
+        arr = _priced_arr(con, table, columns, notes)
     else:
         arr = None
         notes.append(
-            "subscriptions: no MRR or ARR column, so starting/current ARR and NRR are not measurable; "
-            "the subscriptions still give tenure and churn"
+            "subscriptions: no MRR or ARR column"
+            + (" and no billing interval beside the amount" if "amount" in columns else "")
+            + ", so starting/current ARR and NRR are not measurable; the subscriptions still give tenure and churn"
+            + (" (map the interval column to amount_period in a mapping file)" if "amount" in columns else "")
         )
+    if arr and status:
+        arr = f"CASE WHEN {status_is(NOT_STARTED_STATUS)} THEN NULL ELSE {arr} END"
+    if status:
+        notes.append(_status_note(con, table))
     # a status that says ended matters only without an end date: dates, when given, decide
-    ended = (
-        f"({end} IS NULL AND coalesce(regexp_matches(lower(CAST(t.subscription_status AS VARCHAR)), "
-        f"{sql_literal(ENDED_STATUS)}), FALSE))"
-        if "subscription_status" in columns
-        else "FALSE"
-    )
+    ended = f"({end} IS NULL AND {status_is(ENDED_STATUS)})"
+    paying = f"NOT {status_is(UNPAID_STATUS)}"
     sid = "CAST(t.subscription_id AS VARCHAR)" if "subscription_id" in columns else "CAST(t._row AS VARCHAR)"
     day = f"DATE {sql_literal(as_of)}"
     subs = (
         f"SELECT {_key('t.' + _q(child_key))} AS acct, {sid} AS sid, t._row, {start} AS start_date, "
-        f"{end} AS end_date, {arr or 'NULL::DOUBLE'} AS arr, {ended} AS ended FROM {table} t"
+        f"{end} AS end_date, {arr or 'NULL::DOUBLE'} AS arr, {ended} AS ended, {paying} AS paying FROM {table} t"
     )
 
     def arr_on(day_expr: str, name: str, extra: str = "") -> str:
@@ -335,8 +389,49 @@ def _subscriptions_sql(con, table: str, child_key: str, as_of: str, notes: list[
                coalesce(a0.starting_arr, 0) AS starting_arr, coalesce(a1.arr, 0) AS arr
         FROM firsts f JOIN live l USING (acct)
         LEFT JOIN {arr_on("f.first_start", "starting_arr")} a0 USING (acct)
-        LEFT JOIN {arr_on(day, "arr", " AND NOT ended")} a1 USING (acct))"""
+        LEFT JOIN {arr_on(day, "arr", " AND NOT ended AND paying")} a1 USING (acct))"""
     return sql, (["starting_arr", "arr", "nrr"] if arr else [])
+
+
+def _priced_arr(con, table: str, columns: set[str], notes: list[str]) -> str:
+    """SQL of a row's ARR from its price: amount x quantity x the periods a year holds (month 12, year 1, week 52;
+    ingest/amounts.PERIODS) / its interval count (Stripe's "Interval Count", Chargebee's "Billing Period": 3
+    months bill 4 times a year). The amount is per unit when a quantity is given (Stripe's plan amount, Chargebee's
+    plan unit price): map the quantity column to "ignore" when the amount is already the total. A row whose
+    interval is not a period has no ARR (counted in the note); a one-time price adds 0."""
+    quantity = "coalesce(t.subscription_quantity, 1)" if "subscription_quantity" in columns else "1"
+    count = "coalesce(nullif(t.interval_count, 0), 1)" if "interval_count" in columns else "1"
+    factor = period_factor_sql("t.amount_period")
+    unread = _row(con, f"SELECT count(*) FILTER (WHERE t.amount IS NOT NULL AND {factor} IS NULL) FROM {table} t")[0]
+    notes.append(
+        "subscriptions: ARR = amount"
+        + (" x quantity" if "subscription_quantity" in columns else "")
+        + " x billing periods a year (monthly x12, yearly x1, weekly x52"
+        + (", divided by the interval count" if "interval_count" in columns else "")
+        + ")"
+        + (f"; {unread:,} rows whose interval is not a period have no ARR" if unread else "")
+    )
+    return f"(t.amount * {quantity} * {factor} / {count})"
+
+
+def _status_note(con, table: str) -> str:
+    """A sentence on how each subscription status counted (rows per status, by ENDED/UNPAID/past-due rules)."""
+    rows = con.execute(
+        f"SELECT lower(trim(CAST(t.subscription_status AS VARCHAR))) AS status_value, count(*) FROM {table} t "
+        f"WHERE status_value IS NOT NULL AND status_value <> '' GROUP BY 1 ORDER BY 2 DESC, 1"
+    ).fetchall()
+    how: dict[str, list[str]] = {}
+    for value, n in rows:
+        if re.search(ENDED_STATUS, value):
+            kind = "ended (a given end date decides when)"
+        elif re.search(NOT_STARTED_STATUS, value):
+            kind = "live, no ARR yet (not churn)"
+        elif re.search(UNPAID_STATUS, value):
+            kind = "live, no ARR while paused (not churn)"
+        else:
+            kind = "live and billed"
+        how.setdefault(kind, []).append(f"{value} {n:,}")
+    return "subscriptions: statuses counted as " + "; ".join(f"{k}: {', '.join(v)}" for k, v in how.items())
 
 
 def _window(start: str, end: str, table_first: str) -> str:

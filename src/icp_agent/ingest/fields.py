@@ -548,6 +548,20 @@ FIELDS: tuple[Field, ...] = (
         ("Plan", "Plan Name", "Plan ID", "Plan Code", "plan_oid", "Subscription Plan", "Price ID"),
     ),
     Field(
+        "subscription_quantity",
+        "number",
+        "post_sale",
+        "how many units (seats, licences) a subscription bills: its amount is per unit",
+        ("Plan Quantity", "Subscription Quantity", "Quantity of Units"),
+    ),
+    Field(
+        "interval_count",
+        "number",
+        "ignore",
+        "how many periods one bill of a subscription covers (3 with a monthly interval: every 3 months)",
+        ("Interval Count", "Billing Interval Count", "Plan Interval Count", "Plan Interval Length"),
+    ),
+    Field(
         "subscription_status",
         "category",
         "post_sale",
@@ -698,6 +712,21 @@ KIND_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         "subscription_status": ("status", "state"),
         "subscription_start": ("created", "created_at", "created_utc", "start", "start_date", "activated_at"),
         "subscription_end": ("end_date", "ended_at", "expires_at"),
+        # the price per unit, the units and the billing period: Stripe's Amount x Quantity per Interval (x Interval
+        # Count), Chargebee's Plan Unit Price per Billing Period Unit (x Billing Period), Recurly's Unit Amount per
+        # Plan Interval Unit (x Plan Interval Length), Paddle's Unit Price per Billing Cycle Interval (x Frequency)
+        "amount": ("amount", "unit_amount", "unit_price", "plan_unit_price"),
+        "subscription_quantity": ("quantity", "qty", "plan_quantity", "units"),
+        "amount_period": (
+            "interval",
+            "plan_interval",
+            "billing_interval",
+            "billing_period_unit",
+            "plan_interval_unit",
+            "interval_unit",
+            "billing_cycle_interval",
+        ),
+        "interval_count": ("interval_count", "billing_period", "interval_length", "billing_cycle_frequency"),
     },
     "tickets": {
         **_ACCOUNT_LINK,
@@ -1000,12 +1029,25 @@ def is_converted(header: str) -> bool:
 PLURAL_FIELDS = frozenset(
     {"company_name", "domain", "email", "industry", "country", "region", "city", "owner", "job_title", "plan"}
 )
-VariantKind = Literal["marker", "converted", "type", "plural"]
+VariantKind = Literal["marker", "timezone", "cents", "converted", "type", "plural"]
+# A money column's minor-unit note ("Unit Amount (cents)", "amount_cents", "Price in minor units"): the same field,
+# which the import then divides by 100 (ingest/amounts.CENTS_HEADER reads the same note)
+CENTS_NOTE = re.compile(r"^(?P<rest>\S.*?)[\s_(\[-]+(?:in[\s_]+)?(?:cents|minor[\s_]+units)[)\]]?\s*$", re.IGNORECASE)
+# A date column's time-zone note: Stripe's dashboard writes "Canceled At (UTC)", others "(GMT)", "[UTC]",
+# "(America/New_York)", "(local time)", "(UTC+01:00)", "(CET)" or "_utc": the same field, in that zone. Zone
+# abbreviations count only in capitals ("(CET)"), so that "(Cost)" stays a word.
+TIMEZONE_NOTE = re.compile(
+    r"^(?P<rest>\S.*?)\s*(?:[(\[]\s*(?:(?:utc|gmt|z)(?:\s*[+-]\s*\d{1,2}(?::?\d{2})?)?|local(?:\s+time)?"
+    r"|(?:local\s+)?time\s*zone|[a-z]+(?:/[a-z_+-]+)+|(?-i:[A-Z]{1,4}T))\s*[)\]]|[\s_-]+(?:utc|gmt))\s*$",
+    re.IGNORECASE,
+)
 
 
 def header_variants(header: str) -> list[tuple[str, VariantKind]]:
     """Other spellings of an unknown header to try, in order, each with what was changed: without a custom-field
-    marker ("cf_arr" -> "arr", "Churn_Date__c" -> "Churn_Date"), without "converted"/"in base currency", then
+    marker ("cf_arr" -> "arr", "Churn_Date__c" -> "Churn_Date"), without a time-zone note ("Canceled At (UTC)" ->
+    "Canceled At", TIMEZONE_NOTE), without a cents note ("amount_cents", CENTS_NOTE), without "converted"/"in base
+    currency", then
     the last word singular ("Accounts" -> "Account", "Industries" -> "Industry") or without a trailing "type"
     ("Industry type" -> "Industry"). Each variant is the previous one with one more change; `canonical_field`
     says which fields a "type" or plural variant may name."""
@@ -1015,6 +1057,14 @@ def header_variants(header: str) -> list[tuple[str, VariantKind]]:
     if unmarked != current:
         current = unmarked
         variants.append((current, "marker"))
+    zoned = TIMEZONE_NOTE.match(current)
+    if zoned:
+        current = zoned["rest"]
+        variants.append((current, "timezone"))
+    minor = CENTS_NOTE.match(current)
+    if minor:
+        current = minor["rest"]
+        variants.append((current, "cents"))
     converted = CONVERTED.match(current)
     if converted:
         current = converted["rest"]
@@ -1040,15 +1090,23 @@ def canonical_field(header: str, kind: str | None = None) -> str | None:
     "Organization - Industry" on a deal -> industry) when what is left names a company field, a
     person prefix ("Person - Job title" -> job_title) when it names a contact field. A header none of
     that names is tried again as its `header_variants`: without a CRM's custom-field marker ("cf_arr",
-    "ARR__c"), without "in base currency", singular or without a trailing "type" ("Accounts", "Industry type").
+    "ARR__c"), without a time-zone note ("Ended At (UTC)", only for a date field) or a cents note ("Amount
+    (cents)", only for a money field), without "in base currency",
+    singular or without a trailing "type" ("Accounts", "Industry type").
     """
     found = _canonical_field(header, kind)
     if found:
         return found
+    zoned = cents = False
     for variant, changed in header_variants(header):
+        zoned, cents = zoned or changed == "timezone", cents or changed == "cents"
         found = _canonical_field(variant, kind)
         if not found:
             continue
+        if zoned and FIELD_BY_NAME[found].type != "date":
+            continue  # a time-zone note says the column holds times: "Amount (UTC)" is no amount
+        if cents and FIELD_BY_NAME[found].type != "money":
+            continue  # only money is in cents: "Employees (cents)" is no head count
         if changed == "type" and FIELD_BY_NAME[found].type != "category":
             continue  # "Customer type" is no customer id
         if changed == "plural" and (found not in PLURAL_FIELDS or (found == "company_name" and kind in COMPANY_KINDS)):
