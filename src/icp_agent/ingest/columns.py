@@ -244,12 +244,14 @@ def _account_table_kind(headers: list[str], fields: set[str], mapping: Mapping |
 
     A file with firmographics or account-level outcomes (churned, NRR, NPS, ...) describes accounts;
     otherwise a subscription needs an amount or plan and a column only subscriptions have, a ticket
-    its id (or an open date with a status or priority), an event a name and a time.
+    its id (or an open date with a status or priority), an event a name and a time; usage aggregated per
+    account and period a period (or date) column, a count (events, sessions, minutes, active users) and an account.
     """
     from icp_agent.ingest.fields import (
         EVENT_SIGNALS,
         FIRMOGRAPHIC,
         SUBSCRIPTION_SIGNALS,
+        USAGE_COUNTS,
     )
 
     def as_kind(kind: str) -> set[str]:
@@ -272,9 +274,18 @@ def _account_table_kind(headers: list[str], fields: set[str], mapping: Mapping |
     ):
         found = sorted(tickets & {"ticket_id", "ticket_created", "ticket_status", "ticket_priority"})
         return "tickets", f"a row per support ticket ({', '.join(found)})"
-    if as_kind("events") >= EVENT_SIGNALS:
+    events = as_kind("events")
+    if events >= EVENT_SIGNALS:
         return "events", "a row per event (event name and time)"
+    counts = [c for c in USAGE_COUNTS if c in events]
+    if "event_time" in events and counts and events & {"company_id", "domain", "company_name"}:
+        return "events", f"usage aggregated per account and period ({', '.join(counts)} per {_period(headers)})"
     return None
+
+
+def _period(headers: list[str]) -> str:
+    """The header of a usage aggregate's period column ("Week"), for the plan's reason."""
+    return next((h for h in headers if kind_field(h, "events") == "event_time"), "period")
 
 
 def value_fit(con: duckdb.DuckDBPyConnection, texts: dict[str, str]) -> Callable[[str, str], float]:
