@@ -339,6 +339,78 @@ def _subscriptions_sql(con, table: str, child_key: str, as_of: str, notes: list[
     return sql, (["starting_arr", "arr", "nrr"] if arr else [])
 
 
+# What each count of usage aggregated per period rolls up to: (total column, rate column, what the rate is)
+USAGE_ROLLUPS: dict[str, tuple[str, str, str]] = {
+    "event_count": ("usage_events", "events_per_month", "usage events per month"),
+    "session_count": ("usage_sessions", "sessions_per_month", "sessions per month"),
+    "usage_minutes": ("usage_minutes_total", "minutes_per_month", "minutes of use per month"),
+    "active_users": ("active_user_periods", "avg_active_users", "active users per {period}, averaged"),
+}
+
+
+class UsageShape(NamedTuple):
+    """How an events table is read: a row per event (measure None) or usage counted per account and period."""
+
+    measure: str | None  # the count column of a usage aggregate (USAGE_COUNTS), None for a row per event
+    columns: tuple[str, str, str]  # the rolled-up total column, rate column, and the SQL factor of the rate
+    note: str  # which shape was read, for the build's notes
+
+
+def _usage_shape(con: duckdb.DuckDBPyConnection, table: str) -> UsageShape:
+    """Which shape the events table has: raw events (event_name, event_time) or usage aggregated per period.
+
+    An aggregate (Amplitude's weekly active accounts, a Mixpanel or PostHog report by day or week) has a period
+    column (stored as event_time) and counts; its activity is the first count of USAGE_COUNTS it has: events,
+    sessions or minutes per month, else active users per period averaged over the account's window (a period
+    without a row counts 0 users), the period being the commonest gap between the file's dates (7 days for
+    weekly rows). Raises UserError naming the file when the table has neither shape, or its time is no date.
+    """
+    from icp_agent.ingest.fields import USAGE_COUNTS
+
+    columns = columns_of(con, table)
+    measure = next((c for c in USAGE_COUNTS if c in columns), None)
+    if "event_time" not in columns or ("event_name" not in columns and measure is None):
+        has = ", ".join(c for c in sorted(columns) if not c.startswith("_"))
+        raise UserError(
+            f"an events file needs a date or time column and either an event name (a row per event) or a usage count "
+            f"per account and period; it has {has}",
+            file=_file_of(con, table),
+            hint="a row per event needs Event (the name) and Timestamp; usage per period needs a period (Week, Day, "
+            "Date) and a count (Events, Sessions, Minutes, Active Users); map its columns in a mapping file "
+            '([columns] "My header" = "event_time")',
+        )
+    dtype = con.execute(f"SELECT typeof(event_time) FROM {table} LIMIT 1").fetchone()
+    if dtype and not str(dtype[0]).startswith(("DATE", "TIMESTAMP")):
+        raise UserError(
+            f"the events' time column was read as {str(dtype[0]).lower()}, not dates, so activity cannot be dated",
+            file=_file_of(con, table),
+            hint="check its values in `icp-agent inspect-workspace events` (a week or day as 2026-01-05), or map "
+            "another column to event_time in a mapping file",
+        )
+    if "event_name" in columns or measure is None:  # a row per event; a count beside it is an event's property
+        return UsageShape(None, ("usage_events", "events_per_month", str(DAYS_PER_MONTH)), "events: a row per event")
+    total, rate, words = USAGE_ROLLUPS[measure]
+    if measure == "active_users":
+        days = con.execute(
+            f"SELECT mode(d) FROM (SELECT date_diff('day', lag(at) OVER (ORDER BY at), at) AS d "
+            f"FROM (SELECT DISTINCT CAST(event_time AS DATE) AS at FROM {table})) WHERE d > 0"
+        ).fetchone()
+        period = int(days[0]) if days and days[0] else 1
+        label = {1: "day", 7: "week"}.get(period, "month" if 28 <= period <= 31 else f"{period} days")
+        words = words.format(period=label)
+        factor = str(period)
+    else:
+        factor = str(DAYS_PER_MONTH)
+    others = [c for c in USAGE_COUNTS if c in columns and c != measure]
+    also = f" ({', '.join(others)} not used)" if others else ""
+    return UsageShape(
+        measure,
+        (total, rate, factor),
+        f"events: usage aggregated per account and period, no event names: activity = {words} from "
+        f"{measure}{also}; no cancellation events, so churn comes from the subscriptions or the accounts file",
+    )
+
+
 def _window(start: str, end: str, table_first: str) -> str:
     """Days from the later of the account's start and the file's first date to its end, at least a month."""
     begin = f"greatest({start}, {table_first})"
@@ -392,21 +464,28 @@ def roll_up(
         ctes.append(f"sa AS {sub_sql}")
         joins.append(f"LEFT JOIN sa s ON s.acct = {_account_key(con, 'c.' + _q(sub.account), accounts, sub.account)}")
         since = f"coalesce({since}, s.first_start)"
-    if ev:
+    usage_shape = _usage_shape(con, tables["events"]) if ev else None
+    if ev and usage_shape:
         table = tables["events"]
-        name = "lower(CAST(t.event_name AS VARCHAR))"
-        cancel, lifecycle, reactivation = (
-            f"coalesce(regexp_matches({name}, {sql_literal(p)}), FALSE)"
-            for p in (CANCEL_EVENT, LIFECYCLE_EVENT, REACTIVATION_EVENT)
-        )
-        usage = f"(NOT {cancel} AND NOT {lifecycle})"
+        if usage_shape.measure is None:  # a row per event: its name says what it was
+            name = "lower(CAST(t.event_name AS VARCHAR))"
+            cancel, lifecycle, reactivation = (
+                f"coalesce(regexp_matches({name}, {sql_literal(p)}), FALSE)"
+                for p in (CANCEL_EVENT, LIFECYCLE_EVENT, REACTIVATION_EVENT)
+            )
+            usage, weight = f"(NOT {cancel} AND NOT {lifecycle})", "1"
+        else:  # usage counted per period: no event says cancel; a period with use is activity
+            cancel = reactivation = "FALSE"
+            weight = f"coalesce(CAST(t.{_q(usage_shape.measure)} AS DOUBLE), 0)"
+            usage = f"({weight} > 0)"
+        notes.append(usage_shape.note)
         ctes.append(f"""ea AS (SELECT {_key("t." + _q(ev.child))} AS acct,
                 max(t.event_time) FILTER ({cancel} AND t.event_time <= {day}) AS cancelled_at,
                 max(t.event_time) FILTER ({reactivation} AND t.event_time <= {day}) AS reactivated_at,
                 max(t.event_time) FILTER ({usage} AND t.event_time <= {day}) AS last_usage
             FROM {table} t GROUP BY 1)""")
-        ctes.append(f"""eu AS (SELECT {_key("t." + _q(ev.child))} AS acct, t.event_time AS at FROM {table} t
-                        WHERE {usage} AND t.event_time <= {day})""")
+        ctes.append(f"""eu AS (SELECT {_key("t." + _q(ev.child))} AS acct, t.event_time AS at, {weight} AS n
+                        FROM {table} t WHERE {usage} AND t.event_time <= {day})""")
         joins.append(f"LEFT JOIN ea e ON e.acct = {_account_key(con, 'c.' + _q(ev.account), accounts, ev.account)}")
         event_churn = (
             "CASE WHEN e.cancelled_at IS NOT NULL AND (e.reactivated_at IS NULL OR e.reactivated_at < "
@@ -441,7 +520,7 @@ def roll_up(
             base.append(
                 f"CASE WHEN {has_sub} THEN s.arr / nullif(s.starting_arr, 0) ELSE {own('nrr', 'DOUBLE')} END AS nrr"
             )
-    if ev:
+    if ev and usage_shape:
         base.append(f"greatest(e.last_usage, {own('last_activity_date', 'DATE')}) AS last_activity_date")
     churn_known = bool(sub or ev) or "churn_date" in account_columns
     end = f"least(coalesce({'b.churn_date' if churn_known else 'NULL::DATE'}, {day}), {day})"
@@ -463,15 +542,16 @@ def roll_up(
                                      {"t.ticket_created" if dated else "NULL::DATE"} AS at FROM {table} t) tk
                 ON tk.acct = {_account_key(con, "b." + _q(tix.account), accounts, tix.account)} GROUP BY {group})""")
         rates.append(("rt", "tickets, tickets_per_year"))
-    if ev:
+    if ev and usage_shape:
         first = f"(SELECT min(event_time) FROM {tables['events']})"
         in_window = f"eu.at >= greatest(b.customer_since, {first}) AND eu.at <= {end}"
-        ctes.append(f"""re AS (SELECT b._row, count(eu.acct) FILTER ({in_window}) AS usage_events,
-                count(eu.acct) FILTER ({in_window}) * {DAYS_PER_MONTH} / ({_window("b.customer_since", end, first)})
-                    AS events_per_month
+        total, rate, per = usage_shape.columns
+        used = f"coalesce(sum(eu.n) FILTER ({in_window}), 0)"
+        ctes.append(f"""re AS (SELECT b._row, {used} AS {total},
+                {used} * {per} / ({_window("b.customer_since", end, first)}) AS {rate}
             FROM b LEFT JOIN eu ON eu.acct = {_account_key(con, "b." + _q(ev.account), accounts, ev.account)}
             GROUP BY {group})""")
-        rates.append(("re", "usage_events, events_per_month"))
+        rates.append(("re", f"{total}, {rate}"))
     added = [b.rsplit(" AS ", 1)[1] for b in base] + [c for _, cols in rates for c in cols.split(", ")]
     replaced = [c for c in [*added, "data_as_of"] if c in account_columns]
     exclude = f" EXCLUDE ({', '.join(_q(c) for c in replaced)})" if replaced else ""
