@@ -6,6 +6,7 @@ import duckdb
 import pytest
 
 from icp_agent.errors import UserError
+from icp_agent.health.health_score import available_components
 from icp_agent.health.rollup import link_accounts, roll_up
 
 
@@ -207,3 +208,64 @@ def test_a_shared_name_loses_to_a_unique_domain(con):
     )
     link = link_accounts(con, "tickets", "tk", "acc")
     assert (link.child_key, link.account_key, link.linked_rows, link.ambiguous_accounts) == ("domain", "domain", 3, 0)
+
+
+def test_usage_aggregated_per_day_gives_sessions_per_month(con):
+    _accounts(con)
+    con.execute("ALTER TABLE acc ADD COLUMN customer_since DATE; UPDATE acc SET customer_since = DATE '2020-01-01'")
+    # a PostHog-style daily report: no event names, a row per account and day with counts; sessions win over
+    # active users. The file begins 2023-12-01 and as_of is 2024-01-30: a 60-day window for every account
+    con.execute(
+        "CREATE TABLE ev AS SELECT * FROM (VALUES (0, 'A1', DATE '2023-12-01', 10, 3), "
+        "(1, 'a1 ', DATE '2024-01-15', 20, 4), (2, 'B1', DATE '2024-01-10', 0, 0), (3, 'A1', DATE '2024-02-05', 99, 9)) "
+        "t(_row, company_id, event_time, session_count, active_users)"
+    )
+    rolled = roll_up(con, "acc", {"events": "ev"}, as_of="2024-01-30")
+    got = {r["company_id"]: r for r in _rows(con, rolled.table)}
+    # A1: 10 + 20 sessions (the row after as_of is not counted) over 60 days
+    assert got["A1"]["usage_sessions"] == 30 and got["A1"]["sessions_per_month"] == pytest.approx(30 * 30.4375 / 60)
+    assert str(got["A1"]["last_activity_date"]) == "2024-01-15"
+    # B1 has a row without use: no activity; C1 has no row: 0 (the file covers every account)
+    assert (got["B1"]["sessions_per_month"], got["B1"]["last_activity_date"]) == (0.0, None)
+    assert got["C1"]["sessions_per_month"] == 0.0
+    # no cancellation event in an aggregate: churn stays what the accounts file says (nothing here)
+    assert {r["churned"] for r in got.values()} == {None}
+    assert "events_per_month" not in rolled.columns and "sessions_per_month" in rolled.columns
+    assert any(
+        "usage aggregated" in n and "sessions per month" in n and "active_users not used" in n for n in rolled.notes
+    )
+    assert available_components(set(rolled.columns))["activity"] == "sessions_per_month"
+
+
+def test_weekly_active_users_alone_average_per_week(con):
+    _accounts(con)
+    con.execute("ALTER TABLE acc ADD COLUMN customer_since DATE; UPDATE acc SET customer_since = DATE '2020-01-01'")
+    # weekly rows by domain from 2024-01-01, as_of 2024-02-05: a 35-day window (5 weeks); A1 was active two
+    # weeks (3 and 5 users), no row the other three: 8 user-weeks / 5 weeks = 1.6 a week; B1: 16 / 5 = 3.2
+    con.execute(
+        "CREATE TABLE ev AS SELECT * FROM (VALUES (0, 'acme.com', DATE '2024-01-01', 3), "
+        "(1, 'acme.com', DATE '2024-01-08', 5), (2, 'beta.io', DATE '2024-01-01', 4), (3, 'beta.io', DATE '2024-01-08', 4), "
+        "(4, 'beta.io', DATE '2024-01-15', 4), (5, 'beta.io', DATE '2024-01-22', 4)) t(_row, domain, event_time, active_users)"
+    )
+    rolled = roll_up(con, "acc", {"events": "ev"}, as_of="2024-02-05")
+    got = {r["company_id"]: r["avg_active_users"] for r in _rows(con, rolled.table)}
+    assert got == {"A1": pytest.approx(1.6), "B1": pytest.approx(3.2), "C1": 0.0}
+    assert any("active users per week, averaged" in n for n in rolled.notes)
+    assert available_components(set(rolled.columns))["activity"] == "avg_active_users"
+
+
+def test_events_of_neither_shape_are_an_error_naming_the_columns(con):
+    _accounts(con)
+    # a date and an account but neither an event name nor a usage count
+    con.execute(
+        "CREATE TABLE ev AS SELECT * FROM (VALUES (0, 'A1', DATE '2024-01-01', 'Pro')) t(_row, company_id, event_time, plan)"
+    )
+    with pytest.raises(UserError, match="needs a date or time column and either an event name") as e:
+        roll_up(con, "acc", {"events": "ev"}, as_of="2024-01-31")
+    assert e.value.file == "ev" and "plan" in e.value.reason and "Week" in e.value.hint
+    # a period read as text (a month spelled 'Jan 2024') cannot be dated
+    con.execute(
+        "CREATE TABLE ev2 AS SELECT * FROM (VALUES (0, 'A1', 'Jan 2024', 5)) t(_row, company_id, event_time, event_count)"
+    )
+    with pytest.raises(UserError, match="read as varchar, not dates"):
+        roll_up(con, "acc", {"events": "ev2"}, as_of="2024-01-31")

@@ -392,8 +392,8 @@ def _usage_shape(con: duckdb.DuckDBPyConnection, table: str) -> UsageShape:
     total, rate, words = USAGE_ROLLUPS[measure]
     if measure == "active_users":
         days = con.execute(
-            f"SELECT mode(d) FROM (SELECT date_diff('day', lag(at) OVER (ORDER BY at), at) AS d "
-            f"FROM (SELECT DISTINCT CAST(event_time AS DATE) AS at FROM {table})) WHERE d > 0"
+            f"SELECT mode(d) FROM (SELECT date_diff('day', lag(p) OVER (ORDER BY p), p) AS d "
+            f"FROM (SELECT DISTINCT CAST(event_time AS DATE) AS p FROM {table})) WHERE d > 0"
         ).fetchone()
         period = int(days[0]) if days and days[0] else 1
         label = {1: "day", 7: "week"}.get(period, "month" if 28 <= period <= 31 else f"{period} days")
