@@ -244,7 +244,7 @@ def test_flags_name_the_per_account_files_and_a_missing_account_column_is_explai
     usage = write("usage.csv", "account_id,event,timestamp\nC1,report_viewed,2024-05-01T10:00:00Z\n"
                                "C3,report_viewed,2024-05-02T10:00:00Z\n")
     out = cli("import-data", "--customers", str(accounts), "--events", str(usage)).stdout
-    assert "usage.csv: events (named with --events)" in out
+    assert "usage.csv: events (named with --events; a row per event (event name and time))" in out
     assert "events linked by company_id: 2 of 2 rows; 0 of 2 accounts not in the accounts file" in out
     odd = write("odd.csv", "what,when\nlogin,2024-05-01\n")
     failed = cli("import-data", "--customers", str(accounts), "--tickets", str(odd), expect=2)
