@@ -26,6 +26,10 @@ those tables per account, in SQL, and writes one table: the accounts with the he
   at least one month. An account with no ticket in the file has 0 (the file covers every account).
 - events_per_month: usage events (every event that is neither a cancellation nor a billing or
   lifecycle event) over the same kind of window; last_activity_date: the latest usage event.
+  Usage aggregated per account and period (Amplitude's weekly active accounts, a Mixpanel or PostHog
+  report: a period column and counts, no event names; `_usage_shape`) gives the same from its first
+  count: events, sessions or minutes per month (the counts summed), else active users per period
+  averaged over the window; last_activity_date is the last period with use. It has no cancellations.
 - data_as_of: `as_of`, so the health score's tenure and these figures agree on the date.
 
 A value from these tables wins over the accounts file's for accounts the tables mention; an
@@ -428,8 +432,9 @@ def roll_up(
     `tables` maps "subscriptions" / "tickets" / "events" to their snapshot tables; `as_of` is an
     ISO date (default: the latest date in the data). Columns added (those the tables support):
     customer_since, starting_arr, arr, nrr, churned, churn_date, subscription_count, tickets,
-    tickets_per_year, usage_events, events_per_month, last_activity_date, data_as_of. Raises
-    UserError when fewer than half the accounts a table names are in the accounts file.
+    tickets_per_year, usage_events, events_per_month (or a usage aggregate's USAGE_ROLLUPS pair),
+    last_activity_date, data_as_of. Raises UserError when fewer than half the accounts a table names
+    are in the accounts file, or the events have neither shape (`_usage_shape`).
     """
     as_of = as_of or _as_of(con, accounts, tables)
     day = f"DATE {sql_literal(as_of)}"
