@@ -310,3 +310,25 @@ def test_each_kind_maps_its_export_headers(ws, write, kind, headers, expected):
     report = import_file(ws, path)
     assert report.kind == kind
     assert [c.field for c in report.columns] == expected
+
+
+def test_a_weekly_usage_report_in_a_folder_feeds_activity(ws, write, tmp_path):
+    """A usage export aggregated per account and week (no event names, as Amplitude's or PostHog's reports
+    come) in a folder beside the accounts: recognised as events, read as activity, never as prospects."""
+    write("data/accounts.csv", "Account ID,Account Name,Industry,Customer Since,Churned\n"
+                               "C1,Alpha,Retail,2023-01-01,no\nC2,Beta,Retail,2023-01-01,no\n"
+                               "C3,Gamma,Retail,2023-01-01,yes\n")
+    # three weeks from 2024-03-04; C1 has 6 then 4 active users, C2 1 in one week, C3 none
+    write("data/usage.csv", "Account ID,Week Starting,Active Users\nC1,2024-03-04,6\nC1,2024-03-11,4\n"
+                            "C2,2024-03-18,1\nC3,2024-03-04,0\n")
+    result = toolkit.import_data(ws, tmp_path / "data")
+    plan = {p.path.rsplit("/", 1)[-1]: (p.kind, p.reason) for p in result.plan}
+    assert plan["usage.csv"] == ("events", "usage aggregated per account and period (active_users per Week Starting)")
+    with ws.transaction() as con:
+        rolled = roll_up(con, ws.current_table(con, "customers"), {"events": ws.current_table(con, "events")},
+                         as_of="2024-04-01")
+        rows = dict(con.execute(f"SELECT company_id, avg_active_users FROM {rolled.table}").fetchall())
+    # the window 2024-03-04 .. 2024-04-01 is 28 days, at least a month (30.4375): weeks = 30.4375 / 7
+    assert rows == {"C1": pytest.approx(10 * 7 / DAYS_PER_MONTH), "C2": pytest.approx(7 / DAYS_PER_MONTH), "C3": 0.0}
+    assert any("active users per week, averaged" in n for n in rolled.notes)
+    assert "activity" in toolkit.score_health(ws).components
