@@ -213,17 +213,19 @@ def test_a_shared_name_loses_to_a_unique_domain(con):
 def test_usage_aggregated_per_day_gives_sessions_per_month(con):
     _accounts(con)
     con.execute("ALTER TABLE acc ADD COLUMN customer_since DATE; UPDATE acc SET customer_since = DATE '2020-01-01'")
-    # a PostHog-style daily report: no event names, a row per account and day with counts; sessions win over
-    # active users. The file begins 2023-12-01 and as_of is 2024-01-30: a 60-day window for every account
+    # a PostHog-style daily report: no event names, a row per account and day with counts (days apart by 1 most
+    # often: a day is the period); sessions win over active users. The file begins 2023-12-01 and as_of is
+    # 2024-01-30: 60 days to the start of the last day, 61 to its end, for every account
     con.execute(
         "CREATE TABLE ev AS SELECT * FROM (VALUES (0, 'A1', DATE '2023-12-01', 10, 3), "
-        "(1, 'a1 ', DATE '2024-01-15', 20, 4), (2, 'B1', DATE '2024-01-10', 0, 0), (3, 'A1', DATE '2024-02-05', 99, 9)) "
+        "(1, 'a1 ', DATE '2024-01-15', 20, 4), (2, 'B1', DATE '2024-01-10', 0, 0), (3, 'B1', DATE '2024-01-11', 0, 0), "
+        "(4, 'B1', DATE '2024-01-12', 0, 0), (5, 'A1', DATE '2024-02-05', 99, 9)) "
         "t(_row, company_id, event_time, session_count, active_users)"
     )
     rolled = roll_up(con, "acc", {"events": "ev"}, as_of="2024-01-30")
     got = {r["company_id"]: r for r in _rows(con, rolled.table)}
-    # A1: 10 + 20 sessions (the row after as_of is not counted) over 60 days
-    assert got["A1"]["usage_sessions"] == 30 and got["A1"]["sessions_per_month"] == pytest.approx(30 * 30.4375 / 60)
+    # A1: 10 + 20 sessions (the row after as_of is not counted) over 61 days
+    assert got["A1"]["usage_sessions"] == 30 and got["A1"]["sessions_per_month"] == pytest.approx(30 * 30.4375 / 61)
     assert str(got["A1"]["last_activity_date"]) == "2024-01-15"
     # B1 has a row without use: no activity; C1 has no row: 0 (the file covers every account)
     assert (got["B1"]["sessions_per_month"], got["B1"]["last_activity_date"]) == (0.0, None)
@@ -232,7 +234,8 @@ def test_usage_aggregated_per_day_gives_sessions_per_month(con):
     assert {r["churned"] for r in got.values()} == {None}
     assert "events_per_month" not in rolled.columns and "sessions_per_month" in rolled.columns
     assert any(
-        "usage aggregated" in n and "sessions per month" in n and "active_users not used" in n for n in rolled.notes
+        "usage aggregated per account and day" in n and "sessions per month" in n and "active_users not used" in n
+        for n in rolled.notes
     )
     assert available_components(set(rolled.columns))["activity"] == "sessions_per_month"
 
@@ -240,16 +243,20 @@ def test_usage_aggregated_per_day_gives_sessions_per_month(con):
 def test_weekly_active_users_alone_average_per_week(con):
     _accounts(con)
     con.execute("ALTER TABLE acc ADD COLUMN customer_since DATE; UPDATE acc SET customer_since = DATE '2020-01-01'")
-    # weekly rows by domain from 2024-01-01, as_of 2024-02-05: a 35-day window (5 weeks); A1 was active two
-    # weeks (3 and 5 users), no row the other three: 8 user-weeks / 5 weeks = 1.6 a week; B1: 16 / 5 = 3.2
+    # C1 became a customer on Wednesday 2024-01-10: the row of its week (from Monday the 8th) still counts
+    con.execute("UPDATE acc SET customer_since = DATE '2024-01-10' WHERE company_id = 'C1'")
+    # weekly rows by domain from 2024-01-01, as_of 2024-01-29 (a week's start): the window runs to that week's
+    # end, 35 days (5 weeks); A1 was active two weeks (3 and 5 users), no row the other three: 8 user-weeks /
+    # 5 weeks = 1.6 a week; B1: 16 / 5 = 3.2
     con.execute(
         "CREATE TABLE ev AS SELECT * FROM (VALUES (0, 'acme.com', DATE '2024-01-01', 3), "
         "(1, 'acme.com', DATE '2024-01-08', 5), (2, 'beta.io', DATE '2024-01-01', 4), (3, 'beta.io', DATE '2024-01-08', 4), "
-        "(4, 'beta.io', DATE '2024-01-15', 4), (5, 'beta.io', DATE '2024-01-22', 4)) t(_row, domain, event_time, active_users)"
+        "(4, 'beta.io', DATE '2024-01-15', 4), (5, 'beta.io', DATE '2024-01-22', 4), (6, 'gamma.org', DATE '2024-01-08', 2)) t(_row, domain, event_time, active_users)"
     )
-    rolled = roll_up(con, "acc", {"events": "ev"}, as_of="2024-02-05")
+    rolled = roll_up(con, "acc", {"events": "ev"}, as_of="2024-01-29")
     got = {r["company_id"]: r["avg_active_users"] for r in _rows(con, rolled.table)}
-    assert got == {"A1": pytest.approx(1.6), "B1": pytest.approx(3.2), "C1": 0.0}
+    # C1: 2 user-weeks over 2024-01-10 .. the end of the week of the 29th (26 days), at least a month
+    assert got == {"A1": pytest.approx(1.6), "B1": pytest.approx(3.2), "C1": pytest.approx(2 * 7 / 30.4375)}
     assert any("active users per week, averaged" in n for n in rolled.notes)
     assert available_components(set(rolled.columns))["activity"] == "avg_active_users"
 

@@ -328,7 +328,7 @@ def test_a_weekly_usage_report_in_a_folder_feeds_activity(ws, write, tmp_path):
         rolled = roll_up(con, ws.current_table(con, "customers"), {"events": ws.current_table(con, "events")},
                          as_of="2024-04-01")
         rows = dict(con.execute(f"SELECT company_id, avg_active_users FROM {rolled.table}").fetchall())
-    # the window 2024-03-04 .. 2024-04-01 is 28 days, at least a month (30.4375): weeks = 30.4375 / 7
-    assert rows == {"C1": pytest.approx(10 * 7 / DAYS_PER_MONTH), "C2": pytest.approx(7 / DAYS_PER_MONTH), "C3": 0.0}
+    # the window runs from the week of 2024-03-04 to the end of the week of 2024-04-01: 5 weeks
+    assert rows == {"C1": pytest.approx(10 / 5), "C2": pytest.approx(1 / 5), "C3": 0.0}
     assert any("active users per week, averaged" in n for n in rolled.notes)
     assert "activity" in toolkit.score_health(ws).components

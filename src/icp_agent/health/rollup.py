@@ -356,7 +356,9 @@ class UsageShape(NamedTuple):
     """How an events table is read: a row per event (measure None) or usage counted per account and period."""
 
     measure: str | None  # the count column of a usage aggregate (USAGE_COUNTS), None for a row per event
-    columns: tuple[str, str, str]  # the rolled-up total column, rate column, and the SQL factor of the rate
+    columns: tuple[str, str]  # the rolled-up total column and rate column
+    per: float  # days the rate is per: a month, or the period of an average over periods
+    period: int  # days a row counts (0 for a row per event): the window runs to the end of the last period
     note: str  # which shape was read, for the build's notes
 
 
@@ -366,8 +368,10 @@ def _usage_shape(con: duckdb.DuckDBPyConnection, table: str) -> UsageShape:
     An aggregate (Amplitude's weekly active accounts, a Mixpanel or PostHog report by day or week) has a period
     column (stored as event_time) and counts; its activity is the first count of USAGE_COUNTS it has: events,
     sessions or minutes per month, else active users per period averaged over the account's window (a period
-    without a row counts 0 users), the period being the commonest gap between the file's dates (7 days for
-    weekly rows). Raises UserError naming the file when the table has neither shape, or its time is no date.
+    without a row counts 0 users). The period is the commonest gap between the file's dates (the shorter on a
+    tie: 7 days for weekly rows); a row counts its whole period, so an account's window runs to the end of the
+    period holding its end. Raises UserError naming the file when the table has neither shape, or its time is no
+    date.
     """
     from icp_agent.ingest.fields import USAGE_COUNTS
 
@@ -392,35 +396,36 @@ def _usage_shape(con: duckdb.DuckDBPyConnection, table: str) -> UsageShape:
             "another column to event_time in a mapping file",
         )
     if "event_name" in columns or measure is None:  # a row per event; a count beside it is an event's property
-        return UsageShape(None, ("usage_events", "events_per_month", str(DAYS_PER_MONTH)), "events: a row per event")
+        return UsageShape(None, ("usage_events", "events_per_month"), DAYS_PER_MONTH, 0, "events: a row per event")
     total, rate, words = USAGE_ROLLUPS[measure]
-    if measure == "active_users":
-        days = con.execute(
-            f"SELECT mode(d) FROM (SELECT date_diff('day', lag(p) OVER (ORDER BY p), p) AS d "
-            f"FROM (SELECT DISTINCT CAST(event_time AS DATE) AS p FROM {table})) WHERE d > 0"
-        ).fetchone()
-        period = int(days[0]) if days and days[0] else 1
-        label = {1: "day", 7: "week"}.get(period, "month" if 28 <= period <= 31 else f"{period} days")
-        words = words.format(period=label)
-        factor = str(period)
-    else:
-        factor = str(DAYS_PER_MONTH)
+    days = con.execute(
+        f"SELECT d FROM (SELECT date_diff('day', lag(p) OVER (ORDER BY p), p) AS d "
+        f"FROM (SELECT DISTINCT CAST(event_time AS DATE) AS p FROM {table})) WHERE d > 0 "
+        f"GROUP BY d ORDER BY count(*) DESC, d LIMIT 1"
+    ).fetchone()
+    period = int(days[0]) if days else 1
+    label = {1: "day", 7: "week"}.get(period, "month" if 28 <= period <= 31 else f"{period} days")
+    words = words.format(period=label)
+    per = float(period) if measure == "active_users" else DAYS_PER_MONTH
     others = [c for c in USAGE_COUNTS if c in columns and c != measure]
     also = f" ({', '.join(others)} not used)" if others else ""
     return UsageShape(
         measure,
-        (total, rate, factor),
-        f"events: usage aggregated per account and period, no event names: activity = {words} from "
+        (total, rate),
+        per,
+        period,
+        f"events: usage aggregated per account and {label}, no event names: activity = {words} from "
         f"{measure}{also}; no cancellation events, so churn comes from the subscriptions or the accounts file",
     )
 
 
-def _window(start: str, end: str, table_first: str) -> str:
-    """Days from the later of the account's start and the file's first date to its end, at least a month."""
+def _window(start: str, end: str, table_first: str, period: int = 0) -> str:
+    """Days from the later of the account's start and the file's first date to its end (plus `period`, the days
+    the last row of a usage aggregate counts), at least a month."""
     begin = f"greatest({start}, {table_first})"
     return (
         f"CASE WHEN {start} IS NULL OR {begin} > {end} THEN NULL "
-        f"ELSE greatest(date_diff('day', {begin}, {end}), {DAYS_PER_MONTH}) END"
+        f"ELSE greatest(date_diff('day', {begin}, {end}) + {period}, {DAYS_PER_MONTH}) END"
     )
 
 
@@ -549,11 +554,14 @@ def roll_up(
         rates.append(("rt", "tickets, tickets_per_year"))
     if ev and usage_shape:
         first = f"(SELECT min(event_time) FROM {tables['events']})"
-        in_window = f"eu.at >= greatest(b.customer_since, {first}) AND eu.at <= {end}"
-        total, rate, per = usage_shape.columns
+        # a period row counts when its period overlaps the window (a customer since Wednesday has that week)
+        period = usage_shape.period
+        since = f"b.customer_since - INTERVAL {period - 1} DAY" if period > 1 else "b.customer_since"
+        in_window = f"eu.at >= greatest({since}, {first}) AND eu.at <= {end}"
+        total, rate = usage_shape.columns
         used = f"coalesce(sum(eu.n) FILTER ({in_window}), 0)"
         ctes.append(f"""re AS (SELECT b._row, {used} AS {total},
-                {used} * {per} / ({_window("b.customer_since", end, first)}) AS {rate}
+                {used} * {usage_shape.per} / ({_window("b.customer_since", end, first, period)}) AS {rate}
             FROM b LEFT JOIN eu ON eu.acct = {_account_key(con, "b." + _q(ev.account), accounts, ev.account)}
             GROUP BY {group})""")
         rates.append(("re", f"{total}, {rate}"))
