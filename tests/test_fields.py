@@ -300,6 +300,8 @@ def test_deal_period_kind_and_annual_value_headers(header, kind, field):
         ("Time Spent (min)", "events", "usage_minutes"),
         ("groupId", "events", "company_id"),  # Segment's group call names the account
         ("$group_0", "events", "company_id"),  # PostHog's first group type
+        ("User Email", "events", "domain"),  # an event keyed by its user: the email's domain is the account
+        ("Email", "contacts", "email"),
         # outside an events file these say nothing: an account's "Events" or "Day" is no usage period or count
         ("Events", "customers", None),
         ("Day", None, None),

@@ -716,6 +716,8 @@ KIND_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         **_ACCOUNT_LINK,
         # Segment's group call and PostHog's first group type name the account a user's event belongs to
         "company_id": (*_ACCOUNT_LINK["company_id"], "group_id", "groupId", "context_groupId", "$group_0"),
+        # a product analytics export keyed by the user: their email's domain names the account
+        "domain": (*_ACCOUNT_LINK["domain"], "email", "user_email", "person_email", "context_traits_email"),
         "event_name": ("type", "name", "action"),
         "event_time": (
             *("time", "date", "created", "created_at", "sent_at", "day", "week", "month", "period"),
