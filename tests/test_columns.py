@@ -220,6 +220,11 @@ def test_value_fit_loads_the_health_phase_only_for_two_stage_columns(tmp_path, k
             "usage aggregated per account and period (session_count, active_users per Day)",
         ),
         (["Organization", "Week Of", "Minutes"], "usage aggregated per account and period (usage_minutes per Week Of)"),
+        # an event segmentation export: events counted per name, account and period
+        (
+            ["Event", "Date", "Account ID", "Totals"],
+            "events counted per name and period (event_name, event_count per Date)",
+        ),
     ],
 )
 def test_detect_kind_usage_exports_are_events(headers, reason):

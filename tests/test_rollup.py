@@ -261,6 +261,31 @@ def test_weekly_active_users_alone_average_per_week(con):
     assert available_components(set(rolled.columns))["activity"] == "avg_active_users"
 
 
+def test_events_counted_per_name_and_month_count_their_counts(con):
+    _accounts(con)
+    con.execute("ALTER TABLE acc ADD COLUMN customer_since DATE; UPDATE acc SET customer_since = DATE '2020-01-01'")
+    # an event segmentation export: a row per account, event name and month with its count. Months from 2024-01-01
+    # to 2024-03-01 (as_of): the window runs to the end of March, 60 days + a month on average (30.4375)
+    con.execute(
+        "CREATE TABLE ev AS SELECT * FROM (VALUES "
+        "(0, 'A1', 'Report Viewed', DATE '2024-01-01', 30), (1, 'A1', 'Report Viewed', DATE '2024-02-01', 50), "
+        "(2, 'A1', 'Invoice Paid', DATE '2024-02-01', 1), (3, 'B1', 'Report Viewed', DATE '2024-01-01', 12), "
+        "(4, 'B1', 'Subscription Cancelled', DATE '2024-02-01', 1), (5, 'C1', 'Account Closed', DATE '2024-03-01', 0)) "
+        "t(_row, company_id, event_name, event_time, event_count)"
+    )
+    rolled = roll_up(con, "acc", {"events": "ev"}, as_of="2024-03-01")
+    got = {r["company_id"]: r for r in _rows(con, rolled.table)}
+    # A1: 80 usage events (the billing event is not usage) over 90.4375 days
+    assert got["A1"]["usage_events"] == 80
+    assert got["A1"]["events_per_month"] == pytest.approx(80 * 30.4375 / (60 + 30.4375))
+    assert got["A1"]["churned"] is None  # no cancellation: the accounts file says nothing
+    # B1 cancelled in February: churned then, its 12 events over Jan 1 .. the end of February's month
+    assert got["B1"]["churned"] is True and str(got["B1"]["churn_date"]) == "2024-02-01"
+    assert got["B1"]["events_per_month"] == pytest.approx(12 * 30.4375 / (31 + 30.4375))
+    assert got["C1"]["churned"] is None  # a cancellation counted 0 times did not happen
+    assert any("counted per event name, account and month" in n for n in rolled.notes)
+
+
 def test_events_of_neither_shape_are_an_error_naming_the_columns(con):
     _accounts(con)
     # a date and an account but neither an event name nor a usage count

@@ -353,12 +353,14 @@ USAGE_ROLLUPS: dict[str, tuple[str, str, str]] = {
 
 
 class UsageShape(NamedTuple):
-    """How an events table is read: a row per event (measure None) or usage counted per account and period."""
+    """How an events table is read: a row per event (measure None), events counted per name and period, or usage
+    counted per account and period (no names)."""
 
     measure: str | None  # the count column of a usage aggregate (USAGE_COUNTS), None for a row per event
+    named: bool  # rows name their event: cancellations and billing events are told apart from usage
     columns: tuple[str, str]  # the rolled-up total column and rate column
     per: float  # days the rate is per: a month, or the period of an average over periods
-    period: int  # days a row counts (0 for a row per event): the window runs to the end of the last period
+    period: float  # days a row counts (0 for a row per event): the window runs to the end of the last period
     note: str  # which shape was read, for the build's notes
 
 
@@ -370,8 +372,10 @@ def _usage_shape(con: duckdb.DuckDBPyConnection, table: str) -> UsageShape:
     sessions or minutes per month, else active users per period averaged over the account's window (a period
     without a row counts 0 users). The period is the commonest gap between the file's dates (the shorter on a
     tie: 7 days for weekly rows); a row counts its whole period, so an account's window runs to the end of the
-    period holding its end. Raises UserError naming the file when the table has neither shape, or its time is no
-    date.
+    period holding its end. Rows naming their event with an event_count (Amplitude's event segmentation, a
+    Mixpanel insights table) are events counted per name and period: each counts its count, and a cancellation
+    among them still churns. Raises UserError naming the file when the table has neither shape, or its time is
+    no date.
     """
     from icp_agent.ingest.fields import USAGE_COUNTS
 
@@ -395,22 +399,38 @@ def _usage_shape(con: duckdb.DuckDBPyConnection, table: str) -> UsageShape:
             hint="check its values in `icp-agent inspect-workspace events` (a week or day as 2026-01-05), or map "
             "another column to event_time in a mapping file",
         )
-    if "event_name" in columns or measure is None:  # a row per event; a count beside it is an event's property
-        return UsageShape(None, ("usage_events", "events_per_month"), DAYS_PER_MONTH, 0, "events: a row per event")
+    named = "event_name" in columns
+    if measure is None or (named and measure != "event_count"):  # a row per event (a count is its property)
+        return UsageShape(
+            None, named, ("usage_events", "events_per_month"), DAYS_PER_MONTH, 0, "events: a row per event"
+        )
     total, rate, words = USAGE_ROLLUPS[measure]
     days = con.execute(
         f"SELECT d FROM (SELECT date_diff('day', lag(p) OVER (ORDER BY p), p) AS d "
         f"FROM (SELECT DISTINCT CAST(event_time AS DATE) AS p FROM {table})) WHERE d > 0 "
         f"GROUP BY d ORDER BY count(*) DESC, d LIMIT 1"
     ).fetchone()
-    period = int(days[0]) if days else 1
-    label = {1: "day", 7: "week"}.get(period, "month" if 28 <= period <= 31 else f"{period} days")
+    gap = int(days[0]) if days else 1
+    # calendar months and quarters differ in length: a gap of 28-31 (89-92) days is a month (quarter) on average
+    label = {1: "day", 7: "week"}.get(gap, "month" if 28 <= gap <= 31 else "quarter" if 89 <= gap <= 92 else "")
+    period = {"month": DAYS_PER_MONTH, "quarter": DAYS_PER_YEAR / 4}.get(label, float(gap))
+    label = label or f"{gap} days"
     words = words.format(period=label)
-    per = float(period) if measure == "active_users" else DAYS_PER_MONTH
+    per = period if measure == "active_users" else DAYS_PER_MONTH
+    if named:  # Amplitude's event segmentation, a Mixpanel insights table: events counted per name and period
+        return UsageShape(
+            measure,
+            named,
+            (total, rate),
+            DAYS_PER_MONTH,
+            period,
+            f"events: counted per event name, account and {label} (event_count); activity = usage events per month",
+        )
     others = [c for c in USAGE_COUNTS if c in columns and c != measure]
     also = f" ({', '.join(others)} not used)" if others else ""
     return UsageShape(
         measure,
+        named,
         (total, rate),
         per,
         period,
@@ -419,7 +439,7 @@ def _usage_shape(con: duckdb.DuckDBPyConnection, table: str) -> UsageShape:
     )
 
 
-def _window(start: str, end: str, table_first: str, period: int = 0) -> str:
+def _window(start: str, end: str, table_first: str, period: float = 0) -> str:
     """Days from the later of the account's start and the file's first date to its end (plus `period`, the days
     the last row of a usage aggregate counts), at least a month."""
     begin = f"greatest({start}, {table_first})"
@@ -477,16 +497,18 @@ def roll_up(
     usage_shape = _usage_shape(con, tables["events"]) if ev else None
     if ev and usage_shape:
         table = tables["events"]
-        if usage_shape.measure is None:  # a row per event: its name says what it was
+        # a row counts once, or its count when the events are counted per period (a row of 0 is no event)
+        measure = usage_shape.measure
+        weight = f"coalesce(CAST(t.{_q(measure)} AS DOUBLE), 0)" if measure else "1"
+        if usage_shape.named:  # its name says what it was
             name = "lower(CAST(t.event_name AS VARCHAR))"
             cancel, lifecycle, reactivation = (
-                f"coalesce(regexp_matches({name}, {sql_literal(p)}), FALSE)"
+                f"(coalesce(regexp_matches({name}, {sql_literal(p)}), FALSE) AND {weight} > 0)"
                 for p in (CANCEL_EVENT, LIFECYCLE_EVENT, REACTIVATION_EVENT)
             )
-            usage, weight = f"(NOT {cancel} AND NOT {lifecycle})", "1"
+            usage = f"(NOT {cancel} AND NOT {lifecycle} AND {weight} > 0)"
         else:  # usage counted per period: no event says cancel; a period with use is activity
             cancel = reactivation = "FALSE"
-            weight = f"coalesce(CAST(t.{_q(usage_shape.measure)} AS DOUBLE), 0)"
             usage = f"({weight} > 0)"
         notes.append(usage_shape.note)
         ctes.append(f"""ea AS (SELECT {_key("t." + _q(ev.child))} AS acct,
@@ -556,7 +578,7 @@ def roll_up(
         first = f"(SELECT min(event_time) FROM {tables['events']})"
         # a period row counts when its period overlaps the window (a customer since Wednesday has that week)
         period = usage_shape.period
-        since = f"b.customer_since - INTERVAL {period - 1} DAY" if period > 1 else "b.customer_since"
+        since = f"b.customer_since - INTERVAL {round(period) - 1} DAY" if period > 1 else "b.customer_since"
         in_window = f"eu.at >= greatest({since}, {first}) AND eu.at <= {end}"
         total, rate = usage_shape.columns
         used = f"coalesce(sum(eu.n) FILTER ({in_window}), 0)"

@@ -275,6 +275,8 @@ def _account_table_kind(headers: list[str], fields: set[str], mapping: Mapping |
         found = sorted(tickets & {"ticket_id", "ticket_created", "ticket_status", "ticket_priority"})
         return "tickets", f"a row per support ticket ({', '.join(found)})"
     events = as_kind("events")
+    if events >= EVENT_SIGNALS and "event_count" in events:
+        return "events", f"events counted per name and period (event_name, event_count per {_period(headers)})"
     if events >= EVENT_SIGNALS:
         return "events", "a row per event (event name and time)"
     counts = [c for c in USAGE_COUNTS if c in events]

@@ -724,7 +724,10 @@ KIND_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
             *("week_start", "week_starting", "week_of", "week_beginning", "period_start", "date_bucket"),
         ),
         # usage aggregated per period: a plural "Events" is a count of them, never an event's name
-        "event_count": ("events", "event_count", "events_count", "total_events", "number_of_events", "actions"),
+        "event_count": (
+            *("events", "event_count", "events_count", "total_events", "number_of_events", "actions"),
+            *("count", "totals", "event_totals"),
+        ),
         "active_users": (
             *("active_users", "weekly_active_users", "daily_active_users", "monthly_active_users"),
             *("wau", "dau", "mau", "unique_users", "uniques", "users"),
