@@ -234,3 +234,10 @@ def test_detect_kind_usage_exports_are_events(headers, reason):
 def test_a_usage_count_without_a_period_or_an_account_is_no_events_file():
     assert detect_kind(["Company", "Industry", "Week", "Sessions"])[0] == "prospects"  # firmographics: accounts
     assert detect_kind(["Week", "Sessions", "DAU"])[0] == "prospects"  # no account to roll up into
+
+
+def test_a_created_date_beside_a_count_is_no_usage_period():
+    # an account list with its creation date and a user count is companies, not usage per period
+    assert detect_kind(["Company", "Created", "Users"])[0] == "prospects"
+    assert detect_kind(["Account ID", "Created At", "Sessions"])[0] == "prospects"
+    assert detect_kind(["Account ID", "Month", "Sessions"])[0] == "events"

@@ -668,6 +668,12 @@ FIELDS: tuple[Field, ...] = (
 # its own block here.
 # Per-account tables: in a Stripe subscriptions export `id` is the subscription and `customer` the
 # account; in a Zendesk tickets export `Status` is the ticket's. They apply only to a file of that kind.
+# The period column of usage counted per account and period (its day, week or month): one of these, or `date`,
+# makes a file of counts an events file (a `created` date beside a count is an account's, not a period).
+USAGE_PERIODS = (
+    *("day", "week", "month", "quarter", "period", "date_bucket"),
+    *("week_start", "week_starting", "week_of", "week_beginning", "week_ending", "period_start", "month_start"),
+)
 _ACCOUNT_LINK: dict[str, tuple[str, ...]] = {
     "company_id": ("customer", "account_code"),
     "domain": ("customer_email",),
@@ -719,18 +725,15 @@ KIND_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         # a product analytics export keyed by the user: their email's domain names the account
         "domain": (*_ACCOUNT_LINK["domain"], "email", "user_email", "person_email", "context_traits_email"),
         "event_name": ("type", "name", "action"),
-        "event_time": (
-            *("time", "date", "created", "created_at", "sent_at", "day", "week", "month", "period"),
-            *("week_start", "week_starting", "week_of", "week_beginning", "period_start", "date_bucket"),
-        ),
+        "event_time": ("time", "date", "created", "created_at", "sent_at", *USAGE_PERIODS),
         # usage aggregated per period: a plural "Events" is a count of them, never an event's name
         "event_count": (
             *("events", "event_count", "events_count", "total_events", "number_of_events", "actions"),
-            *("count", "totals", "event_totals"),
+            *("totals", "event_totals", "event_count_total"),
         ),
         "active_users": (
             *("active_users", "weekly_active_users", "daily_active_users", "monthly_active_users"),
-            *("wau", "dau", "mau", "unique_users", "uniques", "users"),
+            *("wau", "dau", "mau", "unique_users", "uniques"),
         ),
         "session_count": ("sessions", "session_count", "number_of_sessions", "total_sessions"),
         "usage_minutes": (
