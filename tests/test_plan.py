@@ -211,3 +211,11 @@ def test_the_only_companies_file_is_a_guess_and_a_named_events_file_says_its_sha
     odd = write("odd.csv", "Company ID,Plan\nc1,Pro\n")
     plan = plan_import(write("accounts.csv", CUSTOMERS), events=odd)
     assert "it needs an event name and time" in {Path(p.path).name: p.reason for p in plan.files}["odd.csv"]
+
+
+def test_a_kind_from_the_file_name_is_a_guess(write, tmp_path):
+    write("data/accounts.csv", CUSTOMERS)
+    write("data/deals-export.csv", "Company,Amount\nAcme,100\n")  # no stage column: only the name says deals
+    plan = plan_import(tmp_path / "data")
+    reason = {Path(p.path).name: p.reason for p in plan.files}["deals-export.csv"]
+    assert reason.startswith("the file name says deals") and "a guess, no column says deals" in reason
