@@ -113,76 +113,48 @@ def test_stored_names_are_unique():
     assert len(set(names)) == 3
 
 
-@pytest.mark.parametrize(
-    "headers, file_name, kind",
-    [
-        # the hidden record id names the row's entity, whatever else the headers say
-        (
-            ["(Do Not Modify) Opportunity", "(Do Not Modify) Row Checksum", "Topic", "Account", "Est. Revenue"],
-            None,
-            "deals",
-        ),
-        (["(Do Not Modify) Contact", "Full Name", "Company Name", "Email"], None, "contacts"),
-        (["(Do Not Modify) Account", "Account Name", "Relationship Type", "Industry"], None, "customers"),
-        # a marked account stays a company whatever the file is called
-        (["(Do Not Modify) Account", "Account Name", "Industry"], "All Contacts.xlsx", "prospects"),
-        # headers that tell nothing: the file name decides
-        (["Topic", "Account", "Est. Revenue"], "All Opportunities 11-27-2026 4-42-07 PM.xlsx", "deals"),
-        (["Full Name", "Account", "Email"], "My Active Contacts 11-27-2026 4-42-07 PM.xlsx", "contacts"),
-        (["Name", "Industry", "Website"], "customer_list.csv", "customers"),
-        (["Name", "Industry", "Website"], "My Active Accounts 11-27-2026 4-42-07 PM.xlsx", "prospects"),
-        (["Name", "Industry", "Website"], "customers_and_prospects.csv", "prospects"),  # two kinds named: neither
-        (["Deal Stage", "Amount"], "contacts.csv", "deals"),  # a header signal beats the name
-    ],
-)
+@pytest.mark.parametrize("headers, file_name, kind", [
+    # the hidden record id names the row's entity, whatever else the headers say
+    (["(Do Not Modify) Opportunity", "(Do Not Modify) Row Checksum", "Topic", "Account", "Est. Revenue"], None,
+     "deals"),
+    (["(Do Not Modify) Contact", "Full Name", "Company Name", "Email"], None, "contacts"),
+    (["(Do Not Modify) Account", "Account Name", "Relationship Type", "Industry"], None, "customers"),
+    # a marked account stays a company whatever the file is called
+    (["(Do Not Modify) Account", "Account Name", "Industry"], "All Contacts.xlsx", "prospects"),
+    # headers that tell nothing: the file name decides
+    (["Topic", "Account", "Est. Revenue"], "All Opportunities 11-27-2026 4-42-07 PM.xlsx", "deals"),
+    (["Full Name", "Account", "Email"], "My Active Contacts 11-27-2026 4-42-07 PM.xlsx", "contacts"),
+    (["Name", "Industry", "Website"], "customer_list.csv", "customers"),
+    (["Name", "Industry", "Website"], "My Active Accounts 11-27-2026 4-42-07 PM.xlsx", "prospects"),
+    (["Name", "Industry", "Website"], "customers_and_prospects.csv", "prospects"),  # two kinds named: neither
+    (["Deal Stage", "Amount"], "contacts.csv", "deals"),  # a header signal beats the name
+])
 def test_detect_kind_from_record_ids_and_file_names(headers, file_name, kind):
     got, reason = detect_kind(headers, file_name=file_name)
     assert got == kind and reason
 
 
 def test_dynamics_ties_and_furniture():
-    headers = [
-        "(Do Not Modify) Account",
-        "(Do Not Modify) Row Checksum",
-        "(Do Not Modify) Sync Token",
-        "Account Name",
-        "Address 2: City",
-        "Address 1: City",
-        "Status",
-        "Status Reason",
-    ]
+    headers = ["(Do Not Modify) Account", "(Do Not Modify) Row Checksum", "(Do Not Modify) Sync Token",
+               "Account Name", "Address 2: City", "Address 1: City", "Status", "Status Reason"]
     planned = {c.header: c for c in plan_columns(headers, Mapping(), "a.xlsx", "customers")}
     assert planned["Address 1: City"].name == "city" and planned["Address 2: City"].name == "address_2_city"
     assert planned["Status"].name == "record_status" and planned["Status"].role == "post_sale"
     assert planned["Status Reason"].role == "post_sale"  # a second status column is still no trait
     assert planned["(Do Not Modify) Sync Token"].role == "ignore"  # unknown furniture: never a trait
     assert planned["(Do Not Modify) Row Checksum"].role == "ignore"
-    deal_headers = [
-        "(Do Not Modify) Opportunity",
-        "Est. Close Date",
-        "Actual Close Date",
-        "Actual Revenue",
-        "Est. Revenue",
-        "Status",
-        "Rating",
-    ]
+    deal_headers = ["(Do Not Modify) Opportunity", "Est. Close Date", "Actual Close Date", "Actual Revenue",
+                    "Est. Revenue", "Status", "Rating"]
     deals = {c.header: c for c in plan_columns(deal_headers, Mapping(), "o.xlsx", "deals")}
     assert deals["Actual Close Date"].name == "close_date" and deals["Est. Close Date"].role == "outcome"
     assert deals["Est. Revenue"].name == "amount" and deals["Actual Revenue"].role == "outcome"
     assert deals["Rating"].role == "post_sale" and deals["Status"].name == "deal_stage"
 
 
-@pytest.mark.parametrize(
-    "kind, text, loaded",
-    [
-        ("customers", "company_id,company_name,industry\n1,Acme,Software\n2,Beta,Retail\n", False),
-        (
-            "deals",
-            "deal_id,company_id,Deal - Stage,Deal - Status,amount\nd1,1,Proposal,won,100\nd2,2,Demo,lost,50\n",
-            True,
-        ),
-    ],
-)
+@pytest.mark.parametrize("kind, text, loaded", [
+    ("customers", "company_id,company_name,industry\n1,Acme,Software\n2,Beta,Retail\n", False),
+    ("deals", "deal_id,company_id,Deal - Stage,Deal - Status,amount\nd1,1,Proposal,won,100\nd2,2,Demo,lost,50\n", True),
+])
 def test_value_fit_loads_the_health_phase_only_for_two_stage_columns(tmp_path, kind, text, loaded):
     # value_fit reads deal stages with health_score.stage_class when two columns claim the stage (Pipedrive's
     # "Deal - Stage" and "Deal - Status"): an import without such a tie never loads the health phase
@@ -195,13 +167,11 @@ def test_value_fit_loads_the_health_phase_only_for_two_stage_columns(tmp_path, k
 
     path = tmp_path / f"{kind}.csv"
     path.write_text(text, encoding="utf-8")
-    code = (
-        "import sys\n"
-        "from icp_agent.ingest.importer import import_file\n"
-        "from icp_agent.workspace import Workspace\n"
-        f"import_file(Workspace({str(tmp_path / 'w.duckdb')!r}), {str(path)!r}, {kind!r})\n"
-        "print('icp_agent.health.health_score' in sys.modules)\n"
-    )
+    code = ("import sys\n"
+            "from icp_agent.ingest.importer import import_file\n"
+            "from icp_agent.workspace import Workspace\n"
+            f"import_file(Workspace({str(tmp_path / 'w.duckdb')!r}), {str(path)!r}, {kind!r})\n"
+            "print('icp_agent.health.health_score' in sys.modules)\n")
     env = {**os.environ, "PYTHONPATH": str(Path(icp_agent.__file__).parent.parent)}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, result.stderr

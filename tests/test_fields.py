@@ -99,87 +99,57 @@ def test_fields_markdown_lists_every_field():
     assert f"| `industry` | {FIELD_BY_NAME['industry'].type} | fit |" in text
 
 
-@pytest.mark.parametrize(
-    "header,kind,field",
-    [
-        ("cf_arr", "customers", "arr"),  # Freshsales' custom-field prefix
-        ("custom_churn_date", "customers", "churn_date"),
-        ("NPS_Score__c", "customers", "nps"),  # Salesforce API name
-        ("acme__Customer_Since__c", "customers", "customer_since"),  # a managed package's namespace too
-        ("cf_buying_role", "contacts", "buying_role"),
-        ("Accounts", "contacts", "company_name"),  # plural of a known header
-        ("Companies", "deals", "company_name"),
-        ("Industries", "customers", "industry"),
-        ("Emails", "contacts", "email"),
-        ("Industry type", "customers", "industry"),  # a trailing "type"
-        ("Created At", "deals", "deal_created_date"),
-        ("Created At", "customers", "record_created"),
-        ("Updated At", "customers", "record_modified"),
-        ("Amount (converted)", "deals", "amount"),
-        ("Amount in company currency", "deals", "amount"),
-        ("cf_deal_value_in_base_currency", "deals", "amount"),
-        ("custom.Employees", "customers", "employees"),  # Close's CSV export
-        ("custom.Churn Date", "customers", "churn_date"),
-        ("Custom: Customer Since", "customers", "customer_since"),
-        ("CF.Industry", "customers", "industry"),  # Zoho Books
-        ("custom_attributes.nps", "customers", "nps"),  # an API export's flattened custom-attribute map
-        ("properties.annualrevenue", "customers", "annual_revenue"),
-        ("metadata[plan]", "subscriptions", "plan"),  # Stripe
-        ("industry (metadata)", "customers", "industry"),
-        ("Employees__pc", "customers", "employees"),  # a Salesforce person account
-        ("Account__r.Industry__c", "deals", "industry"),  # a lookup's record by its relationship
-        (
-            "Deal - cf_arr",
-            "deals",
-            "annualized_amount",
-        ),  # a marker behind the file's own entity prefix (a deal's ARR is its ACV)
-        ("Organization - custom.Country", "deals", "country"),  # behind another entity's prefix
-        ("Person - custom.Job Title", "deals", "job_title"),
-    ],
-)
+@pytest.mark.parametrize("header,kind,field", [
+    ("cf_arr", "customers", "arr"),  # Freshsales' custom-field prefix
+    ("custom_churn_date", "customers", "churn_date"),
+    ("NPS_Score__c", "customers", "nps"),  # Salesforce API name
+    ("acme__Customer_Since__c", "customers", "customer_since"),  # a managed package's namespace too
+    ("cf_buying_role", "contacts", "buying_role"),
+    ("Accounts", "contacts", "company_name"),  # plural of a known header
+    ("Companies", "deals", "company_name"),
+    ("Industries", "customers", "industry"),
+    ("Emails", "contacts", "email"),
+    ("Industry type", "customers", "industry"),  # a trailing "type"
+    ("Created At", "deals", "deal_created_date"),
+    ("Created At", "customers", "record_created"),
+    ("Updated At", "customers", "record_modified"),
+    ("Amount (converted)", "deals", "amount"),
+    ("Amount in company currency", "deals", "amount"),
+    ("cf_deal_value_in_base_currency", "deals", "amount"),
+    ("custom.Employees", "customers", "employees"),  # Close's CSV export
+    ("custom.Churn Date", "customers", "churn_date"),
+    ("Custom: Customer Since", "customers", "customer_since"),
+    ("CF.Industry", "customers", "industry"),  # Zoho Books
+    ("custom_attributes.nps", "customers", "nps"),  # an API export's flattened custom-attribute map
+    ("properties.annualrevenue", "customers", "annual_revenue"),
+    ("metadata[plan]", "subscriptions", "plan"),  # Stripe
+    ("industry (metadata)", "customers", "industry"),
+    ("Employees__pc", "customers", "employees"),  # a Salesforce person account
+    ("Account__r.Industry__c", "deals", "industry"),  # a lookup's record by its relationship
+    ("Deal - cf_arr", "deals", "annualized_amount"),  # a marker behind the file's own entity prefix (a deal's ARR is its ACV)
+    ("Organization - custom.Country", "deals", "country"),  # behind another entity's prefix
+    ("Person - custom.Job Title", "deals", "job_title"),
+])
 def test_custom_field_markers_and_header_variants(header, kind, field):
     assert canonical_field(header, kind) == field
 
 
-@pytest.mark.parametrize(
-    "header,kind",
-    [
-        ("Status", "events"),
-        ("Business", "customers"),
-        ("Parent account", "customers"),
-        ("cf_products", "deals"),
-        ("Process", "customers"),
-        ("Apparatus", "customers"),
-        ("Customer type", "subscriptions"),
-        ("Events", "customers"),
-        ("Customers", "subscriptions"),
-        ("Subscriptions", "customers"),
-        ("Accounts", "customers"),
-    ],
-)
+@pytest.mark.parametrize("header,kind", [
+    ("Status", "events"), ("Business", "customers"), ("Parent account", "customers"), ("cf_products", "deals"),
+    ("Process", "customers"), ("Apparatus", "customers"), ("Customer type", "subscriptions"),
+    ("Events", "customers"), ("Customers", "subscriptions"), ("Subscriptions", "customers"), ("Accounts", "customers"),
+])
 def test_variants_never_invent_a_field(header, kind):
     assert canonical_field(header, kind) is None
 
 
-@pytest.mark.parametrize(
-    "header,unmarked",
-    [
-        ("custom.cf_v6S011I6Mq", "v6S011I6Mq"),  # Close's API names a custom field by its id: no meaning left
-        ("Customer Since", "Customer Since"),
-        ("CFO", "CFO"),
-        ("Properties", "Properties"),
-        ("Metadata", "Metadata"),
-        ("Account - Region", "Account - Region"),
-        ("custom", "custom"),
-        ("Deal - custom.Lost Reason", "Deal - Lost Reason"),
-        ("Properties Owned", "Properties Owned"),
-        ("Metadata Source", "Metadata Source"),
-        ("Custom Fields", "Fields"),
-        ("custom_fields.region", "region"),
-        ("Custom Fields: Region", "Region"),
-        ("properties[employees]", "employees"),
-    ],
-)
+@pytest.mark.parametrize("header,unmarked", [
+    ("custom.cf_v6S011I6Mq", "v6S011I6Mq"),  # Close's API names a custom field by its id: no meaning left
+    ("Customer Since", "Customer Since"), ("CFO", "CFO"), ("Properties", "Properties"), ("Metadata", "Metadata"),
+    ("Account - Region", "Account - Region"), ("custom", "custom"), ("Deal - custom.Lost Reason", "Deal - Lost Reason"),
+    ("Properties Owned", "Properties Owned"), ("Metadata Source", "Metadata Source"), ("Custom Fields", "Fields"),
+    ("custom_fields.region", "region"), ("Custom Fields: Region", "Region"), ("properties[employees]", "employees"),
+])
 def test_without_custom_marker_strips_only_markers(header, unmarked):
     assert without_custom_marker(header) == unmarked
 
@@ -196,60 +166,50 @@ def test_is_converted():
     assert not is_converted("Deal value") and not is_converted("Currency") and not is_converted("Converted")
 
 
-@pytest.mark.parametrize(
-    "header,kind,field",
-    [
-        # an export's hidden record id names its entity: the row's own id, or another record's on a deal
-        ("(Do Not Modify) Opportunity", "deals", "deal_id"),
-        ("(Do Not Modify) Account", "customers", "company_id"),
-        ("(Do Not Modify) Contact", "contacts", "contact_id"),
-        ("(Do Not Modify) Account", "deals", "company_id"),
-        ("[Do not modify] Case", "tickets", "ticket_id"),
-        ("(Do Not Modify) Modified On", "customers", "record_modified"),  # other furniture: what follows the mark
-        ("(Do Not Modify) Row Checksum", "deals", "row_checksum"),
-        # a location under an address's name, numbered or named
-        ("Address 1: Country/Region", "customers", "country"),
-        ("Address 1: City", "contacts", "city"),
-        ("Address 2: State/Province", "prospects", "region"),
-        ("Billing Address - Country", "customers", "country"),
-        ("Mailing Address City", "prospects", "city"),
-        ("Organization - Address 1: City", "customers", "city"),
-        ("Email Address", "contacts", "email"),  # a synonym of its own, not an address part
-        # a lookup shown by name, an opportunity's name, estimate and actual, a sales stage, a rep's rating
-        ("Potential Customer", "deals", "company_name"),
-        ("Parent Customer", "contacts", "company_name"),
-        ("Contact", "deals", "contact_name"),
-        ("Topic", "deals", "deal_name"),
-        ("Est. Revenue", "deals", "amount"),
-        ("Actual Revenue", "deals", "amount"),
-        ("Actual Close Date", "deals", "close_date"),
-        ("Est. Close Date", "deals", "close_date"),
-        ("Sales Stage", None, "deal_stage"),
-        ("Rating", "deals", "deal_rating"),
-        # the account's relation to us is its lifecycle; its Status (Active/Inactive) the record's state
-        ("Relationship Type", "customers", "lifecycle_stage"),
-        ("Status", "customers", "record_status"),
-        ("Status", "prospects", "record_status"),
-        ("Status Reason", "deals", "record_status"),
-        ("Status", "deals", "deal_stage"),
-        ("State/Province", "customers", "region"),
-    ],
-)
+@pytest.mark.parametrize("header,kind,field", [
+    # an export's hidden record id names its entity: the row's own id, or another record's on a deal
+    ("(Do Not Modify) Opportunity", "deals", "deal_id"),
+    ("(Do Not Modify) Account", "customers", "company_id"),
+    ("(Do Not Modify) Contact", "contacts", "contact_id"),
+    ("(Do Not Modify) Account", "deals", "company_id"),
+    ("[Do not modify] Case", "tickets", "ticket_id"),
+    ("(Do Not Modify) Modified On", "customers", "record_modified"),  # other furniture: what follows the mark
+    ("(Do Not Modify) Row Checksum", "deals", "row_checksum"),
+    # a location under an address's name, numbered or named
+    ("Address 1: Country/Region", "customers", "country"),
+    ("Address 1: City", "contacts", "city"),
+    ("Address 2: State/Province", "prospects", "region"),
+    ("Billing Address - Country", "customers", "country"),
+    ("Mailing Address City", "prospects", "city"),
+    ("Organization - Address 1: City", "customers", "city"),
+    ("Email Address", "contacts", "email"),  # a synonym of its own, not an address part
+    # a lookup shown by name, an opportunity's name, estimate and actual, a sales stage, a rep's rating
+    ("Potential Customer", "deals", "company_name"),
+    ("Parent Customer", "contacts", "company_name"),
+    ("Contact", "deals", "contact_name"),
+    ("Topic", "deals", "deal_name"),
+    ("Est. Revenue", "deals", "amount"),
+    ("Actual Revenue", "deals", "amount"),
+    ("Actual Close Date", "deals", "close_date"),
+    ("Est. Close Date", "deals", "close_date"),
+    ("Sales Stage", None, "deal_stage"),
+    ("Rating", "deals", "deal_rating"),
+    # the account's relation to us is its lifecycle; its Status (Active/Inactive) the record's state
+    ("Relationship Type", "customers", "lifecycle_stage"),
+    ("Status", "customers", "record_status"),
+    ("Status", "prospects", "record_status"),
+    ("Status Reason", "deals", "record_status"),
+    ("Status", "deals", "deal_stage"),
+    ("State/Province", "customers", "region"),
+])
 def test_dynamics_style_headers(header, kind, field):
     assert canonical_field(header, kind) == field
 
 
-@pytest.mark.parametrize(
-    "header,kind",
-    [
-        ("Address 1: Street 1", "customers"),
-        ("Address 1: ZIP/Postal Code", "customers"),
-        ("Topic", "customers"),
-        ("(Do Not Modify) Something Else", "customers"),
-        ("Rating", "customers"),
-        ("Potential Customer", "customers"),
-    ],
-)
+@pytest.mark.parametrize("header,kind", [
+    ("Address 1: Street 1", "customers"), ("Address 1: ZIP/Postal Code", "customers"), ("Topic", "customers"),
+    ("(Do Not Modify) Something Else", "customers"), ("Rating", "customers"), ("Potential Customer", "customers"),
+])
 def test_address_parts_and_deal_headers_name_nothing_else(header, kind):
     assert canonical_field(header, kind) is None
 
