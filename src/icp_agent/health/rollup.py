@@ -361,7 +361,7 @@ class UsageShape(NamedTuple):
     columns: tuple[str, str]  # the rolled-up total column and rate column
     per: float  # days the rate is per: a month, or the period of an average over periods
     period: float  # days a row counts (0 for a row per event): the window runs to the end of the last period
-    note: str  # which shape was read, for the build's notes
+    note: str  # which shape was read, for the build's notes ("" for a row per event, the usual shape)
 
 
 def _usage_shape(con: duckdb.DuckDBPyConnection, table: str) -> UsageShape:
@@ -401,9 +401,7 @@ def _usage_shape(con: duckdb.DuckDBPyConnection, table: str) -> UsageShape:
         )
     named = "event_name" in columns
     if measure is None or (named and measure != "event_count"):  # a row per event (a count is its property)
-        return UsageShape(
-            None, named, ("usage_events", "events_per_month"), DAYS_PER_MONTH, 0, "events: a row per event"
-        )
+        return UsageShape(None, named, ("usage_events", "events_per_month"), DAYS_PER_MONTH, 0, "")
     total, rate, words = USAGE_ROLLUPS[measure]
     days = con.execute(
         f"SELECT d FROM (SELECT date_diff('day', lag(p) OVER (ORDER BY p), p) AS d "
@@ -510,7 +508,8 @@ def roll_up(
         else:  # usage counted per period: no event says cancel; a period with use is activity
             cancel = reactivation = "FALSE"
             usage = f"({weight} > 0)"
-        notes.append(usage_shape.note)
+        if usage_shape.note:
+            notes.append(usage_shape.note)
         ctes.append(f"""ea AS (SELECT {_key("t." + _q(ev.child))} AS acct,
                 max(t.event_time) FILTER ({cancel} AND t.event_time <= {day}) AS cancelled_at,
                 max(t.event_time) FILTER ({reactivation} AND t.event_time <= {day}) AS reactivated_at,
