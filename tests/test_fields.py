@@ -296,3 +296,28 @@ def test_a_subscriptions_price_quantity_and_interval(headers, fields):
 ])
 def test_a_cents_note_names_only_money_fields(header, kind, field):
     assert canonical_field(header, kind) == field
+
+
+@pytest.mark.parametrize(
+    "header, kind, field",
+    [
+        # usage aggregated per account and period (Mixpanel, PostHog, Segment reports): the period, the counts
+        ("Day", "events", "event_time"),
+        ("Week Starting", "events", "event_time"),
+        ("DAU", "events", "active_users"),
+        ("Monthly Active Users", "events", "active_users"),
+        ("Total Events", "events", "event_count"),
+        ("Session Count", "events", "session_count"),
+        ("Time Spent (min)", "events", "usage_minutes"),
+        ("groupId", "events", "company_id"),  # Segment's group call names the account
+        ("$group_0", "events", "company_id"),  # PostHog's first group type
+        ("User Email", "events", "domain"),  # an event keyed by its user: the email's domain is the account
+        ("Email", "contacts", "email"),
+        # outside an events file these say nothing: an account's "Events" or "Day" is no usage period or count
+        ("Events", "customers", None),
+        ("Day", None, None),
+        ("DAU", "customers", None),
+    ],
+)
+def test_usage_aggregate_headers_only_in_an_events_file(header, kind, field):
+    assert canonical_field(header, kind) == field

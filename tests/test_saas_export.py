@@ -244,7 +244,7 @@ def test_flags_name_the_per_account_files_and_a_missing_account_column_is_explai
     usage = write("usage.csv", "account_id,event,timestamp\nC1,report_viewed,2024-05-01T10:00:00Z\n"
                                "C3,report_viewed,2024-05-02T10:00:00Z\n")
     out = cli("import-data", "--customers", str(accounts), "--events", str(usage)).stdout
-    assert "usage.csv: events (named with --events)" in out
+    assert "usage.csv: events (named with --events; a row per event (event name and time))" in out
     assert "events linked by company_id: 2 of 2 rows; 0 of 2 accounts not in the accounts file" in out
     odd = write("odd.csv", "what,when\nlogin,2024-05-01\n")
     failed = cli("import-data", "--customers", str(accounts), "--tickets", str(odd), expect=2)
@@ -407,3 +407,25 @@ def test_a_price_in_cents_named_by_its_header_is_read_in_the_currency_unit(ws, w
         rows = {r[0]: r[1:] for r in con.execute(
             f"SELECT company_id, round(starting_arr, 2), arr, churned FROM {rolled.table}").fetchall()}
     assert rows == {"ctm_1": (719.64, pytest.approx(719.64), False), "ctm_2": (500.0, 0, True)}
+
+
+def test_a_weekly_usage_report_in_a_folder_feeds_activity(ws, write, tmp_path):
+    """A usage export aggregated per account and week (no event names, as Amplitude's or PostHog's reports
+    come) in a folder beside the accounts: recognised as events, read as activity, never as prospects."""
+    write("data/accounts.csv", "Account ID,Account Name,Industry,Customer Since,Churned\n"
+                               "C1,Alpha,Retail,2023-01-01,no\nC2,Beta,Retail,2023-01-01,no\n"
+                               "C3,Gamma,Retail,2023-01-01,yes\n")
+    # three weeks from 2024-03-04; C1 has 6 then 4 active users, C2 1 in one week, C3 none
+    write("data/usage.csv", "Account ID,Week Starting,Active Users\nC1,2024-03-04,6\nC1,2024-03-11,4\n"
+                            "C2,2024-03-18,1\nC3,2024-03-04,0\n")
+    result = toolkit.import_data(ws, tmp_path / "data")
+    plan = {p.path.rsplit("/", 1)[-1]: (p.kind, p.reason) for p in result.plan}
+    assert plan["usage.csv"] == ("events", "usage aggregated per account and period (active_users per Week Starting)")
+    with ws.transaction() as con:
+        rolled = roll_up(con, ws.current_table(con, "customers"), {"events": ws.current_table(con, "events")},
+                         as_of="2024-04-01")
+        rows = dict(con.execute(f"SELECT company_id, avg_active_users FROM {rolled.table}").fetchall())
+    # the window runs from the week of 2024-03-04 to the end of the week of 2024-04-01: 5 weeks
+    assert rows == {"C1": pytest.approx(10 / 5), "C2": pytest.approx(1 / 5), "C3": 0.0}
+    assert any("active users per week, averaged" in n for n in rolled.notes)
+    assert "activity" in toolkit.score_health(ws).components

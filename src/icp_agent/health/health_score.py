@@ -53,7 +53,7 @@ COMPONENT_TEXT = {
     "nps": "NPS / CSAT",
     "referrals": "referrals made",
     "time_to_close": "time to close (faster is better)",
-    "activity": "activity: product usage events per month",
+    "activity": "activity: product usage (events, sessions or minutes per month, or active users)",
 }
 WON = ("closed won", "won", "closedwon", "closed-won", "signed", "contract signed")
 LOST = ("closed lost", "lost", "closedlost", "closed-lost", "disqualified", "churned")
@@ -136,8 +136,10 @@ def available_components(columns: set[str]) -> dict[str, str]:
         out["referrals"] = "referrals"
     if "days_to_close" in columns:
         out["time_to_close"] = "-days_to_close"
-    if "events_per_month" in columns:
-        out["activity"] = "events_per_month"
+    # rolled up from an events file (health/rollup.py): raw events, or usage per period by its first count
+    activity = ("events_per_month", "sessions_per_month", "minutes_per_month", "avg_active_users")
+    if found := next((c for c in activity if c in columns), None):
+        out["activity"] = found
     return out
 
 
@@ -341,6 +343,9 @@ OWN_HEALTH_DATA = (
     "referrals",
     "days_to_close",
     "events_per_month",
+    "sessions_per_month",
+    "minutes_per_month",
+    "avg_active_users",
 )
 
 

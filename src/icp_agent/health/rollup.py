@@ -30,6 +30,10 @@ those tables per account, in SQL, and writes one table: the accounts with the he
   at least one month. An account with no ticket in the file has 0 (the file covers every account).
 - events_per_month: usage events (every event that is neither a cancellation nor a billing or
   lifecycle event) over the same kind of window; last_activity_date: the latest usage event.
+  Usage aggregated per account and period (Amplitude's weekly active accounts, a Mixpanel or PostHog
+  report: a period column and counts, no event names; `_usage_shape`) gives the same from its first
+  count: events, sessions or minutes per month (the counts summed), else active users per period
+  averaged over the window; last_activity_date is the last period with use. It has no cancellations.
 - data_as_of: `as_of`, so the health score's tenure and these figures agree on the date. By default the
   latest date the data holds (`_as_of`): starts, current period starts, ticket and event dates, and the
   cancellations and ends of rows whose status says they ended (a scheduled end is a future date).
@@ -434,12 +438,107 @@ def _status_note(con, table: str) -> str:
     return "subscriptions: statuses counted as " + "; ".join(f"{k}: {', '.join(v)}" for k, v in how.items())
 
 
-def _window(start: str, end: str, table_first: str) -> str:
-    """Days from the later of the account's start and the file's first date to its end, at least a month."""
+# What each count of usage aggregated per period rolls up to: (total column, rate column, what the rate is)
+USAGE_ROLLUPS: dict[str, tuple[str, str, str]] = {
+    "event_count": ("usage_events", "events_per_month", "usage events per month"),
+    "session_count": ("usage_sessions", "sessions_per_month", "sessions per month"),
+    "usage_minutes": ("usage_minutes_total", "minutes_per_month", "minutes of use per month"),
+    "active_users": ("active_user_periods", "avg_active_users", "active users per {period}, averaged"),
+}
+
+
+class UsageShape(NamedTuple):
+    """How an events table is read: a row per event (measure None), events counted per name and period, or usage
+    counted per account and period (no names)."""
+
+    measure: str | None  # the count column of a usage aggregate (USAGE_COUNTS), None for a row per event
+    named: bool  # rows name their event: cancellations and billing events are told apart from usage
+    columns: tuple[str, str]  # the rolled-up total column and rate column
+    per: float  # days the rate is per: a month, or the period of an average over periods
+    period: float  # days a row counts (0 for a row per event): the window runs to the end of the last period
+    note: str  # which shape was read, for the build's notes ("" for a row per event, the usual shape)
+
+
+def _usage_shape(con: duckdb.DuckDBPyConnection, table: str) -> UsageShape:
+    """Which shape the events table has: raw events (event_name, event_time) or usage aggregated per period.
+
+    An aggregate (Amplitude's weekly active accounts, a Mixpanel or PostHog report by day or week) has a period
+    column (stored as event_time) and counts; its activity is the first count of USAGE_COUNTS it has: events,
+    sessions or minutes per month, else active users per period averaged over the account's window (a period
+    without a row counts 0 users). The period is the commonest gap between the file's dates (the shorter on a
+    tie: 7 days for weekly rows); a row counts its whole period, so an account's window runs to the end of the
+    period holding its end. Rows naming their event with an event_count (Amplitude's event segmentation, a
+    Mixpanel insights table) are events counted per name and period: each counts its count, and a cancellation
+    among them still churns. Raises UserError naming the file when the table has neither shape, or its time is
+    no date.
+    """
+    from icp_agent.ingest.fields import USAGE_COUNTS
+
+    columns = columns_of(con, table)
+    measure = next((c for c in USAGE_COUNTS if c in columns), None)
+    if "event_time" not in columns or ("event_name" not in columns and measure is None):
+        has = ", ".join(c for c in sorted(columns) if not c.startswith("_"))
+        raise UserError(
+            f"an events file needs a date or time column and either an event name (a row per event) or a usage count "
+            f"per account and period; it has {has}",
+            file=_file_of(con, table),
+            hint="a row per event needs Event (the name) and Timestamp; usage per period needs a period (Week, Day, "
+            "Date) and a count (Events, Sessions, Minutes, Active Users); map its columns in a mapping file "
+            '([columns] "My header" = "event_time")',
+        )
+    dtype = con.execute(f"SELECT typeof(event_time) FROM {table} LIMIT 1").fetchone()
+    if dtype and not str(dtype[0]).startswith(("DATE", "TIMESTAMP")):
+        raise UserError(
+            f"the events' time column was read as {str(dtype[0]).lower()}, not dates, so activity cannot be dated",
+            file=_file_of(con, table),
+            hint="check its values in `icp-agent inspect-workspace events` (a week or day as 2026-01-05), or map "
+            "another column to event_time in a mapping file",
+        )
+    named = "event_name" in columns
+    if measure is None or (named and measure != "event_count"):  # a row per event (a count is its property)
+        return UsageShape(None, named, ("usage_events", "events_per_month"), DAYS_PER_MONTH, 0, "")
+    total, rate, words = USAGE_ROLLUPS[measure]
+    days = con.execute(
+        f"SELECT d FROM (SELECT date_diff('day', lag(p) OVER (ORDER BY p), p) AS d "
+        f"FROM (SELECT DISTINCT CAST(event_time AS DATE) AS p FROM {table})) WHERE d > 0 "
+        f"GROUP BY d ORDER BY count(*) DESC, d LIMIT 1"
+    ).fetchone()
+    gap = int(days[0]) if days else 1
+    # calendar months and quarters differ in length: a gap of 28-31 (89-92) days is a month (quarter) on average
+    label = {1: "day", 7: "week"}.get(gap, "month" if 28 <= gap <= 31 else "quarter" if 89 <= gap <= 92 else "")
+    period = {"month": DAYS_PER_MONTH, "quarter": DAYS_PER_YEAR / 4}.get(label, float(gap))
+    label = label or f"{gap} days"
+    words = words.format(period=label)
+    per = period if measure == "active_users" else DAYS_PER_MONTH
+    if named:  # Amplitude's event segmentation, a Mixpanel insights table: events counted per name and period
+        return UsageShape(
+            measure,
+            named,
+            (total, rate),
+            DAYS_PER_MONTH,
+            period,
+            f"events: counted per event name, account and {label} (event_count); activity = usage events per month",
+        )
+    others = [c for c in USAGE_COUNTS if c in columns and c != measure]
+    also = f" ({', '.join(others)} not used)" if others else ""
+    return UsageShape(
+        measure,
+        named,
+        (total, rate),
+        per,
+        period,
+        f"events: usage aggregated per account and {label}, no event names: activity = {words} from "
+        f"{measure}{also}; no cancellation events, so churn comes from the subscriptions or the accounts file",
+    )
+
+
+def _window(start: str, end: str, table_first: str, period: float = 0) -> str:
+    """Days from the later of the account's start and the file's first date to its end (plus `period`, the days
+    the last row of a usage aggregate counts), at least a month."""
     begin = f"greatest({start}, {table_first})"
     return (
         f"CASE WHEN {start} IS NULL OR {begin} > {end} THEN NULL "
-        f"ELSE greatest(date_diff('day', {begin}, {end}), {DAYS_PER_MONTH}) END"
+        f"ELSE greatest(date_diff('day', {begin}, {end}) + {period}, {DAYS_PER_MONTH}) END"
     )
 
 
@@ -451,8 +550,9 @@ def roll_up(
     `tables` maps "subscriptions" / "tickets" / "events" to their snapshot tables; `as_of` is an
     ISO date (default: the latest date in the data). Columns added (those the tables support):
     customer_since, starting_arr, arr, nrr, churned, churn_date, subscription_count, tickets,
-    tickets_per_year, usage_events, events_per_month, last_activity_date, data_as_of. Raises
-    UserError when fewer than half the accounts a table names are in the accounts file.
+    tickets_per_year, usage_events, events_per_month (or a usage aggregate's USAGE_ROLLUPS pair),
+    last_activity_date, data_as_of. Raises UserError when fewer than half the accounts a table names
+    are in the accounts file, or the events have neither shape (`_usage_shape`).
     """
     as_of = as_of or _as_of(con, accounts, tables)
     day = f"DATE {sql_literal(as_of)}"
@@ -487,21 +587,31 @@ def roll_up(
         ctes.append(f"sa AS {sub_sql}")
         joins.append(f"LEFT JOIN sa s ON s.acct = {_account_key(con, 'c.' + _q(sub.account), accounts, sub.account)}")
         since = f"coalesce({since}, s.first_start)"
-    if ev:
+    usage_shape = _usage_shape(con, tables["events"]) if ev else None
+    if ev and usage_shape:
         table = tables["events"]
-        name = "lower(CAST(t.event_name AS VARCHAR))"
-        cancel, lifecycle, reactivation = (
-            f"coalesce(regexp_matches({name}, {sql_literal(p)}), FALSE)"
-            for p in (CANCEL_EVENT, LIFECYCLE_EVENT, REACTIVATION_EVENT)
-        )
-        usage = f"(NOT {cancel} AND NOT {lifecycle})"
+        # a row counts once, or its count when the events are counted per period (a row of 0 is no event)
+        measure = usage_shape.measure
+        weight = f"coalesce(CAST(t.{_q(measure)} AS DOUBLE), 0)" if measure else "1"
+        if usage_shape.named:  # its name says what it was
+            name = "lower(CAST(t.event_name AS VARCHAR))"
+            cancel, lifecycle, reactivation = (
+                f"(coalesce(regexp_matches({name}, {sql_literal(p)}), FALSE) AND {weight} > 0)"
+                for p in (CANCEL_EVENT, LIFECYCLE_EVENT, REACTIVATION_EVENT)
+            )
+            usage = f"(NOT {cancel} AND NOT {lifecycle} AND {weight} > 0)"
+        else:  # usage counted per period: no event says cancel; a period with use is activity
+            cancel = reactivation = "FALSE"
+            usage = f"({weight} > 0)"
+        if usage_shape.note:
+            notes.append(usage_shape.note)
         ctes.append(f"""ea AS (SELECT {_key("t." + _q(ev.child))} AS acct,
                 max(t.event_time) FILTER ({cancel} AND t.event_time <= {day}) AS cancelled_at,
                 max(t.event_time) FILTER ({reactivation} AND t.event_time <= {day}) AS reactivated_at,
                 max(t.event_time) FILTER ({usage} AND t.event_time <= {day}) AS last_usage
             FROM {table} t GROUP BY 1)""")
-        ctes.append(f"""eu AS (SELECT {_key("t." + _q(ev.child))} AS acct, t.event_time AS at FROM {table} t
-                        WHERE {usage} AND t.event_time <= {day})""")
+        ctes.append(f"""eu AS (SELECT {_key("t." + _q(ev.child))} AS acct, t.event_time AS at, {weight} AS n
+                        FROM {table} t WHERE {usage} AND t.event_time <= {day})""")
         joins.append(f"LEFT JOIN ea e ON e.acct = {_account_key(con, 'c.' + _q(ev.account), accounts, ev.account)}")
         event_churn = (
             "CASE WHEN e.cancelled_at IS NOT NULL AND (e.reactivated_at IS NULL OR e.reactivated_at < "
@@ -536,7 +646,7 @@ def roll_up(
             base.append(
                 f"CASE WHEN {has_sub} THEN s.arr / nullif(s.starting_arr, 0) ELSE {own('nrr', 'DOUBLE')} END AS nrr"
             )
-    if ev:
+    if ev and usage_shape:
         base.append(f"greatest(e.last_usage, {own('last_activity_date', 'DATE')}) AS last_activity_date")
     churn_known = bool(sub or ev) or "churn_date" in account_columns
     end = f"least(coalesce({'b.churn_date' if churn_known else 'NULL::DATE'}, {day}), {day})"
@@ -558,15 +668,19 @@ def roll_up(
                                      {"t.ticket_created" if dated else "NULL::DATE"} AS at FROM {table} t) tk
                 ON tk.acct = {_account_key(con, "b." + _q(tix.account), accounts, tix.account)} GROUP BY {group})""")
         rates.append(("rt", "tickets, tickets_per_year"))
-    if ev:
+    if ev and usage_shape:
         first = f"(SELECT min(event_time) FROM {tables['events']})"
-        in_window = f"eu.at >= greatest(b.customer_since, {first}) AND eu.at <= {end}"
-        ctes.append(f"""re AS (SELECT b._row, count(eu.acct) FILTER ({in_window}) AS usage_events,
-                count(eu.acct) FILTER ({in_window}) * {DAYS_PER_MONTH} / ({_window("b.customer_since", end, first)})
-                    AS events_per_month
+        # a period row counts when its period overlaps the window (a customer since Wednesday has that week)
+        period = usage_shape.period
+        since = f"b.customer_since - INTERVAL {round(period) - 1} DAY" if period > 1 else "b.customer_since"
+        in_window = f"eu.at >= greatest({since}, {first}) AND eu.at <= {end}"
+        total, rate = usage_shape.columns
+        used = f"coalesce(sum(eu.n) FILTER ({in_window}), 0)"
+        ctes.append(f"""re AS (SELECT b._row, {used} AS {total},
+                {used} * {usage_shape.per} / ({_window("b.customer_since", end, first, period)}) AS {rate}
             FROM b LEFT JOIN eu ON eu.acct = {_account_key(con, "b." + _q(ev.account), accounts, ev.account)}
             GROUP BY {group})""")
-        rates.append(("re", "usage_events, events_per_month"))
+        rates.append(("re", f"{total}, {rate}"))
     added = [b.rsplit(" AS ", 1)[1] for b in base] + [c for _, cols in rates for c in cols.split(", ")]
     replaced = [c for c in [*added, "data_as_of"] if c in account_columns]
     exclude = f" EXCLUDE ({', '.join(_q(c) for c in replaced)})" if replaced else ""

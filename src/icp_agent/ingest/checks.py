@@ -42,6 +42,18 @@ def require_identity(columns: list[PlannedColumn], kind: str, source: SourceFile
             file=source.name,
             hint='map the account column in a mapping file ([columns] "Your Header" = "company_id")',
         )
+    if kind == "events":  # health/rollup.py reads a row per event or usage counted per period, nothing else
+        from icp_agent.ingest.fields import USAGE_COUNTS
+
+        if "event_time" not in names or not names & {"event_name", *USAGE_COUNTS}:
+            raise UserError(
+                "an events file needs a date or time column and either an event name (a row per event) or a "
+                f"usage count per account and period; found columns: {', '.join(c.header for c in columns)}",
+                file=source.name,
+                hint="a row per event needs Event (the name) and Timestamp; usage per period needs a period "
+                "(Week, Day, Date) and a count (Events, Sessions, Minutes, Active Users); map its columns in a "
+                'mapping file ([columns] "Your Header" = "event_time")',
+            )
 
 
 SCIENTIFIC_ID = r"[0-9](\.[0-9]+)?[eE]\+?[0-9]+"  # 1.23457E+17: a spreadsheet rounded a long id

@@ -631,9 +631,15 @@ FIELDS: tuple[Field, ...] = (
         "event_time",
         "date",
         "post_sale",
-        "when the event happened",
+        "when the event happened (in usage aggregated per period: the day, week or month the row counts)",
         ("Timestamp", "Event Time", "Event Date", "Event Timestamp", "Occurred At", "Happened At"),
     ),
+    # usage aggregated per account and period (Amplitude, Mixpanel, PostHog or Segment reports): a row per account
+    # per day, week or month with counts instead of a row per event; their spellings are the events kind's below
+    Field("event_count", "number", "post_sale", "usage events counted in a period (a usage aggregate)"),
+    Field("active_users", "number", "post_sale", "users active in a period (weekly/daily/monthly active users)"),
+    Field("session_count", "number", "post_sale", "sessions counted in a period (a usage aggregate)"),
+    Field("usage_minutes", "number", "post_sale", "minutes of use in a period (a usage aggregate)"),
     Field(
         "last_activity_date",
         "date",
@@ -676,6 +682,12 @@ FIELDS: tuple[Field, ...] = (
 # its own block here.
 # Per-account tables: in a Stripe subscriptions export `id` is the subscription and `customer` the
 # account; in a Zendesk tickets export `Status` is the ticket's. They apply only to a file of that kind.
+# The period column of usage counted per account and period (its day, week or month): one of these, or `date`,
+# makes a file of counts an events file (a `created` date beside a count is an account's, not a period).
+USAGE_PERIODS = (
+    *("day", "week", "month", "quarter", "period", "date_bucket"),
+    *("week_start", "week_starting", "week_of", "week_beginning", "week_ending", "period_start", "month_start"),
+)
 _ACCOUNT_LINK: dict[str, tuple[str, ...]] = {
     "company_id": ("customer", "account_code"),
     "domain": ("customer_email",),
@@ -737,8 +749,26 @@ KIND_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "events": {
         **_ACCOUNT_LINK,
+        # Segment's group call and PostHog's first group type name the account a user's event belongs to
+        "company_id": (*_ACCOUNT_LINK["company_id"], "group_id", "groupId", "context_groupId", "$group_0"),
+        # a product analytics export keyed by the user: their email's domain names the account
+        "domain": (*_ACCOUNT_LINK["domain"], "email", "user_email", "person_email", "context_traits_email"),
         "event_name": ("type", "name", "action"),
-        "event_time": ("time", "date", "created", "created_at", "sent_at"),
+        "event_time": ("time", "date", "created", "created_at", "sent_at", *USAGE_PERIODS),
+        # usage aggregated per period: a plural "Events" is a count of them, never an event's name
+        "event_count": (
+            *("events", "event_count", "events_count", "total_events", "number_of_events", "actions"),
+            *("totals", "event_totals", "event_count_total"),
+        ),
+        "active_users": (
+            *("active_users", "weekly_active_users", "daily_active_users", "monthly_active_users"),
+            *("wau", "dau", "mau", "unique_users", "uniques"),
+        ),
+        "session_count": ("sessions", "session_count", "number_of_sessions", "total_sessions"),
+        "usage_minutes": (
+            *("minutes", "usage_minutes", "active_minutes", "session_minutes", "minutes_used"),
+            *("time_spent", "time_spent_min", "time_spent_minutes", "time_in_app_min"),
+        ),
     },
 }
 
@@ -777,6 +807,8 @@ SUBSCRIPTION_SIGNALS = frozenset(
 )
 TICKET_SIGNALS = frozenset({"ticket_id", "ticket_created"})
 EVENT_SIGNALS = frozenset({"event_name", "event_time"})  # both needed: a name and a time
+# the counts of usage aggregated per account and period, in the order one is chosen as the account's activity
+USAGE_COUNTS = ("event_count", "session_count", "usage_minutes", "active_users")
 ACCOUNT_TABLE_KINDS = ("subscriptions", "tickets", "events")
 
 
