@@ -309,6 +309,8 @@ def _build_snapshot(
             column.type = infer_type(profile, column.name)
         if column.type == "band" and profile["range"] == 0 and not column.canonical:
             column.type = "number"
+        if column.type == "bool" and column.header in index:  # ticks and blanks: a blank is an unticked box
+            column.checkbox = bool(one(con, norm.is_checkbox(f"SELECT raw FROM _dist_{index[column.header]}")))
         if column.type == "date":
             column.date_order = date_order(column, profile, mapping, source.name)
             if column.date_order == AMBIGUOUS:

@@ -28,6 +28,8 @@ def typed_exprs(column: PlannedColumn, v: str) -> list[tuple[str, str]]:
         return [(column.name, norm.date(v, column.date_order))]
     if column.name == "domain":
         return [(column.name, norm.domain(v))]
+    if kind == "bool":
+        return [(column.name, norm.boolean(norm.relabel(v, column.value_map), blank_is_no=column.checkbox))]
     return [(column.name, norm.typed(kind, v))]
 
 

@@ -169,7 +169,8 @@ class Mapping:
 
     def check_values(self, columns: list[tuple[str, str]]) -> None:
         """Refuse a `[values.FIELD]` table that applies to nothing: `columns` are the (stored name, type) of every
-        column imported in this run. The field must be one of them, stored as a category or a list. Call before the
+        column imported in this run. The field must be one of them, stored as a category, a list or yes/no (its labels
+        mapped to yes or no: "x" = "yes"). Call before the
         import is committed, so nothing half-done is stored."""
         where = self.source or "the mapping"
         for name in self.values:
@@ -183,8 +184,8 @@ class Mapping:
                 )
             if not types & VALUE_MAPPED_TYPES:
                 raise UserError(
-                    f"[values.{name}] maps the labels of a {'/'.join(sorted(types))} field: only categories and "
-                    f"lists have labels to map",
+                    f"[values.{name}] maps the labels of a {'/'.join(sorted(types))} field: only categories, "
+                    f"lists and yes/no fields have labels to map",
                     file=where,
                     hint=f'add [types] {name} = "category" to read the field as a category, or remove [values.{name}]',
                 )
@@ -231,7 +232,7 @@ class Mapping:
             self.fx_currency = ones[0]
 
 
-VALUE_MAPPED_TYPES = frozenset({"category", "list"})
+VALUE_MAPPED_TYPES = frozenset({"category", "list", "bool"})  # a yes/no field's labels: "x" = "yes"
 
 
 def value_mappings(section: object, file_name: str) -> dict[str, dict[str, str]]:

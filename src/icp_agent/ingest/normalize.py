@@ -39,7 +39,6 @@ _MARKERS_SQL = ", ".join("'" + m.replace("'", "''") + "'" for m in MISSING_MARKE
 SMALL_WORDS = ("and", "of", "the", "for", "in", "on", "at", "to", "a", "an", "or", "with", "by")
 _SMALL_SQL = ", ".join(f"'{w}'" for w in SMALL_WORDS)
 # Booleans in the languages exports come in (English, German, French, Spanish, Italian, Dutch, Portuguese).
-# "x" with blanks is deliberately absent: a ticked column is a presence marker, not yes/no evidence.
 TRUE_TOKENS = (
     "true",
     "yes",
@@ -59,6 +58,9 @@ TRUE_TOKENS = (
     "sim",
     "waar",
 )
+# A ticked box as people type or sheets export it: yes. In a column of only marks and blanks (a checkbox column,
+# `is_checkbox`) a blank is an unticked box, no; elsewhere a blank stays missing.
+CHECK_MARKS = ("x", "✓", "✔", "☑", "✅", "☒", "*")
 FALSE_TOKENS = ("false", "no", "n", "f", "0", "nein", "falsch", "non", "faux", "falso", "não", "nao", "nee", "onwaar")
 # Spellings that mean "no value" in every type. Words such as "unknown" are missing in a category but
 # *unreadable* in a number, date or yes/no column: the importer counts them there (STRICT_MISSING).
@@ -322,14 +324,35 @@ def band_is_range(expr: str) -> str:
     return _band_bounds(expr, "band_b[1] <> band_b[2]")
 
 
-def boolean(expr: str) -> str:
-    """yes/no in the languages exports come in (TRUE_TOKENS, FALSE_TOKENS); anything else is NULL."""
+def boolean(expr: str, *, blank_is_no: bool = False) -> str:
+    """yes/no in the languages exports come in (TRUE_TOKENS, FALSE_TOKENS) and ticked boxes (CHECK_MARKS: yes);
+    anything else is NULL. With `blank_is_no` (a checkbox column) a blank value is FALSE."""
     # one CASE over the value bound once (an IN list would become a join: see one_of)
     whens = " ".join(
-        [f"WHEN {sql_literal(t)} THEN TRUE" for t in TRUE_TOKENS]
+        [f"WHEN {sql_literal(t)} THEN TRUE" for t in (*TRUE_TOKENS, *CHECK_MARKS)]
         + [f"WHEN {sql_literal(t)} THEN FALSE" for t in FALSE_TOKENS]
     )
-    return _bound(f"lower({null_if_missing(expr)})", f"CASE _icp_v {whens} ELSE NULL END")
+    read = _bound(f"lower({null_if_missing(expr)})", f"CASE _icp_v {whens} ELSE NULL END")
+    return f"(CASE WHEN coalesce(trim({expr}), '') = '' THEN FALSE ELSE {read} END)" if blank_is_no else read
+
+
+def relabel(expr: str, labels: dict[str, str]) -> str:
+    """SQL: `expr` with the mapping file's labels applied (`[values.FIELD]`: raw label -> stored label, matched by
+    category_key), other values as they are; for the types read per value (yes/no)."""
+    if not labels:
+        return expr
+    whens = " ".join(f"WHEN {sql_literal(category_key_text(k))} THEN {sql_literal(v)}" for k, v in labels.items())
+    return f"(CASE {category_key(expr, markers=False)} {whens} ELSE {expr} END)"
+
+
+def is_checkbox(values_sql: str) -> str:
+    """SQL over `values_sql` (rows with a VARCHAR `raw`): TRUE when its present values are all CHECK_MARKS (at least
+    one), so a blank means an unticked box."""
+    mark = one_of("lower(trim(raw))", CHECK_MARKS)
+    return (
+        f"SELECT count(*) FILTER ({mark}) > 0 AND count(*) FILTER (coalesce(trim(raw), '') <> '' AND NOT {mark}) = 0 "
+        f"FROM ({values_sql})"
+    )
 
 
 DATE_ORDERS = ("ymd", "mdy", "dmy")
