@@ -85,6 +85,11 @@ FIGURE = (
     r"|\s*=\s*[A-Za-z_.]+\s*\(.*\)\s*|\s*#(?:REF!|VALUE!|DIV/0!|N/A|NAME\?|NUM!|NULL!|ERROR!)\s*"
 )
 ID_FIELDS = {"company_id", "deal_id", "contact_id"}
+# A section heading a hand-kept sheet puts between its blocks of rows: its first cell only, set off by rules
+# ("=== EMEA ===", "--- Americas ---", "— Imported from old board —", "## 2024 ##"); or the first cell alone
+# and plain ("EMEA") when such rows are few (SECTION_SHARE): a list of names only is no sheet with sections.
+SECTION_RULED = r"\s*([=\-–—~#*_+|<>\[\]]+)\s*\S.{0,78}?\s*[=\-–—~#*_+|<>\[\]]+\s*"
+SECTION_SHARE = 0.02
 
 
 @dataclass
@@ -1012,7 +1017,6 @@ def _drop_furniture_rows(con: duckdb.DuckDBPyConnection, source: SourceFile) -> 
         + ")"
     ).replace(f"'{TOTAL_LABEL}'", sql_literal(TOTAL_LABEL))
     first = one(con, "SELECT min(rowid) FROM _stage") or 0
-    furniture = f"({all_empty}) OR {footer} OR {total}"
     # cheap first cut on two cells, the exact per-cell tests on the few rows left: a blank line or a footer has
     # at most one filled cell (so one of any two is empty); in a total row every cell is a figure or a label.
     # The cut reads those two cells only (a filter beside the row's other cells read every cell of every row),
@@ -1027,25 +1031,48 @@ def _drop_furniture_rows(con: duckdb.DuckDBPyConnection, source: SourceFile) -> 
         if not one(con, "SELECT count(*) FROM _furniture_cut"):
             con.execute("DROP TABLE _furniture_cut")
             return
+    section = _section_rows(con, cells, empty, filled, footer, candidates)
+    furniture = f"({all_empty}) OR {footer} OR {total} OR {section}"
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _furniture AS
-                    SELECT _rid - {first} + 1 AS row, {all_empty} AS blank, {footer} AS footer,
+                    SELECT _rid - {first} + 1 AS row, {all_empty} AS blank, {footer} AS footer, {section} AS section,
                            concat_ws(' | ', {", ".join(f"nullif(trim({c}), '')" for c in cells)}) AS text, _rid
                     FROM (SELECT rowid AS _rid, * FROM {candidates}) WHERE {furniture}""")
     con.execute("DROP TABLE IF EXISTS _furniture_cut")
     count = one(con, "SELECT count(*) FROM _furniture")
     if count:
-        for row, blank, is_footer, text in con.execute(
-            f"SELECT row, blank, footer, text FROM _furniture ORDER BY row LIMIT {MAX_FURNITURE_EXAMPLES}"
+        for row, blank, is_footer, is_section, text in con.execute(
+            f"SELECT row, blank, footer, section, text FROM _furniture ORDER BY row LIMIT {MAX_FURNITURE_EXAMPLES}"
         ).fetchall():
-            _add_furniture(
-                source,
-                int(row),
-                "blank or delimiter-only line" if blank else "report footer" if is_footer else "total or subtotal row",
-                text or "",
+            kind = (
+                "blank or delimiter-only line"
+                if blank
+                else "report footer"
+                if is_footer
+                else "section heading row"
+                if is_section
+                else "total or subtotal row"
             )
+            _add_furniture(source, int(row), kind, text or "")
         source.furniture_count += count - min(count, MAX_FURNITURE_EXAMPLES)
         con.execute("DELETE FROM _stage WHERE rowid IN (SELECT _rid FROM _furniture)")
     con.execute("DROP TABLE _furniture")
+
+
+def _section_rows(
+    con: duckdb.DuckDBPyConnection, cells: list[str], empty: list[str], filled: str, footer: str, candidates: str
+) -> str:
+    """SQL: the row is a section heading of a hand-kept sheet (SECTION_RULED): its first cell filled, every other
+    cell empty, in a file of three columns or more. A plain first cell alone ("EMEA") counts only when such rows
+    are at most SECTION_SHARE of the rows (counted over the furniture cut's `candidates`); a company row
+    with any other cell filled is never one."""
+    if len(cells) < 3:
+        return "false"
+    lone = f"({filled} = 1 AND NOT ({empty[0]}) AND NOT {footer})"
+    ruled = f"regexp_full_match({cells[0]}, {sql_literal(SECTION_RULED)})"
+    plain = one(con, f"SELECT count(*) FROM {candidates} AND {lone} AND NOT {ruled} AND length(trim({cells[0]})) <= 60")
+    rows = one(con, "SELECT count(*) FROM _stage")
+    plain_ok = "true" if 0 < plain <= SECTION_SHARE * rows else "false"
+    return f"({lone} AND ({ruled} OR ({plain_ok} AND length(trim({cells[0]})) <= 60)))"
 
 
 # a figure or a total label, as one pattern (one call per cell instead of two)
