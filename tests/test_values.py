@@ -187,11 +187,13 @@ def test_booleans_in_the_languages_exports_come_in(yes, no):
     assert (get(yes), get(no)) == (True, False)
 
 
-def test_a_ticked_column_is_not_boolean(ws, write):
+def test_a_ticked_column_is_a_checkbox_blank_is_no(ws, write):
+    """A column of ticks and blanks (a sheet's checkbox) is yes/no: the tick yes, the blank an unticked box."""
     lines = ["Company,Partner,Churned"] + [f"C{i},{'x' if i % 3 == 0 else ''},{'yes' if i % 2 else 'no'}"
                                            for i in range(12)]
     report = import_file(ws, write("x.csv", "\n".join(lines) + "\n"), "customers")
-    assert column(report, "Partner").type != "bool"
+    assert column(report, "Partner").type == "bool"
+    assert [r["partner"] for r in rows(ws, "customers")] == [i % 3 == 0 for i in range(12)]
 
 
 @pytest.mark.parametrize("raw,expected", [
@@ -399,3 +401,18 @@ def test_labels_in_icp_json_carry_the_imports_currency(tmp_path):
     from icp_agent.tiers.criteria import money_sign
 
     assert money_sign("annual_revenue") == "$"
+
+
+def test_a_count_typed_loosely_in_a_sheet_is_a_number(ws, write):
+    """A hand-kept sheet's licences column with "12ish", "5-ish", "30 ish" and "?" (someone did not know) is a
+    number without a [types] line: the loose figures read as their figure, "?" is missing, not unreadable."""
+    loose = {3: "12ish", 7: "5-ish", 11: "30 ish", 15: "?", 19: "??"}
+    lines = [f"Org {k},org{k}.net,{loose.get(k, k + 2)}\n" for k in range(40)]
+    report = import_file(
+        ws, write("book.csv", "Organisation,Site,Licences\n" + "".join(lines)), "prospects"
+    )
+    licences = next(c for c in report.columns if c.header == "Licences")
+    assert licences.type == "number" and licences.unparsed == 0
+    stored = [r["licences"] for r in rows(ws, "prospects")]
+    assert stored[3] == 12 and stored[7] == 5 and stored[11] == 30 and stored[15] is None and stored[19] is None
+    assert stored[0] == 2 and stored[39] == 41

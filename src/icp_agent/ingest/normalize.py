@@ -32,6 +32,8 @@ MISSING_MARKERS = (
     "nan",
     "#n/a",
     "?",
+    "??",
+    "???",
     "unknown",
     "not available",
 )
@@ -63,8 +65,25 @@ TRUE_TOKENS = (
 CHECK_MARKS = ("x", "✓", "✔", "☑", "✅", "☒", "*")
 FALSE_TOKENS = ("false", "no", "n", "f", "0", "nein", "falsch", "non", "faux", "falso", "não", "nao", "nee", "onwaar")
 # Spellings that mean "no value" in every type. Words such as "unknown" are missing in a category but
-# *unreadable* in a number, date or yes/no column: the importer counts them there (STRICT_MISSING).
-STRICT_MISSING = ("", "n/a", "na", "n.a.", "-", "--", "—", "null", "none", "nan", "#n/a", "not available")
+# *unreadable* in a number, date or yes/no column: the importer counts them there (STRICT_MISSING). A "?" is
+# someone saying they do not know: missing everywhere.
+STRICT_MISSING = (
+    "",
+    "n/a",
+    "na",
+    "n.a.",
+    "-",
+    "--",
+    "—",
+    "null",
+    "none",
+    "nan",
+    "#n/a",
+    "not available",
+    "?",
+    "??",
+    "???",
+)
 _STRICT_SQL = ", ".join("'" + m.replace("'", "''") + "'" for m in STRICT_MISSING)
 
 
@@ -208,11 +227,16 @@ APPROXIMATE = (
     "|environ|env|aprox|aproximadamente)(?:\\.|\\s))\\s*"
 )
 _APPROXIMATE_RE = re.compile(APPROXIMATE)
+# ... or after it, as people type it in a sheet: "5ish", "5-ish", "20 ish" (only right after a figure)
+APPROXIMATE_AFTER = "(?i)(\\d(?:\\s*(?:k|mm|m|bn|b))?)\\s*-?\\s*ish\\s*$"
+_APPROXIMATE_AFTER_RE = re.compile(APPROXIMATE_AFTER)
 
 
 def without_approximation(expr: str) -> str:
-    """SQL: the text of `expr` without a leading approximation ("~55" -> "55", "ca. 1,200" -> "1,200")."""
-    return f"regexp_replace({expr}, {sql_literal(APPROXIMATE)}, '')"
+    """SQL: the text of `expr` without a leading or trailing approximation ("~55" -> "55", "ca. 1,200" -> "1,200",
+    "5ish" -> "5")."""
+    leading = f"regexp_replace({expr}, {sql_literal(APPROXIMATE)}, '')"
+    return f"regexp_replace({leading}, {sql_literal(APPROXIMATE_AFTER)}, '\\1')"
 
 
 def _number_core(expr: str) -> str:
@@ -630,7 +654,7 @@ def parse_amount(raw: str | None, mark: str | None = None) -> dict | None:
 
     Reads `1.234,56 €`, `1 234,56` (also with no-break or narrow no-break spaces), `CHF 1'234.50`,
     `(1,234)` and `-1,234` (negative), `$1.5B`, `$500K`, `$1MM`, `USD 3.2 million`, `$10M+` (open: the
-    value is a lower bound), `¥22,500,000`, and approximations as their figure (`~55`, `ca. €50k`). `mark` is the column's decimal mark ("." or ",", from
+    value is a lower bound), `¥22,500,000`, and approximations as their figure (`~55`, `ca. €50k`, `5ish`). `mark` is the column's decimal mark ("." or ",", from
     `decimal_mark`); without it a lone separator before exactly three digits groups thousands. The
     currency is an ISO 4217 code or None. Blank-like markers ("n/a", "-") give None; so does anything
     non-finite or with letters left over ("lots", "1e400", "12 employees").
@@ -640,7 +664,7 @@ def parse_amount(raw: str | None, mark: str | None = None) -> dict | None:
     text = raw.strip(_SPACES)
     if text.lower() in MISSING_MARKERS:
         return None
-    text, currency = _strip_currency(_APPROXIMATE_RE.sub("", text, count=1))
+    text, currency = _strip_currency(_APPROXIMATE_AFTER_RE.sub(r"\1", _APPROXIMATE_RE.sub("", text, count=1)))
     text = _APPROXIMATE_RE.sub("", text, count=1) if currency else text  # "€ ca. 50.000"
     negative = False
     if text.startswith("(") and text.endswith(")"):
