@@ -856,6 +856,18 @@ COUNTRY_ALIASES = {
     "Bosnia": "BA",
     "Korea, South": "KR",
 }
+# The three-letter codes of sports (IOC, and FIFA's for the UK's nations) where they differ from ISO 3166 alpha-3:
+# people type them in a sheet ("GER", "SUI", "NED", "RSA"). An ISO code or a country's name spelled the same
+# wins (the index's first entry): "BUR" stays Burma's old ISO code, not IOC's Burkina Faso.
+_SPORTS = (
+    "ALG=DZ ANG=AO ANT=AG ARU=AW ASA=AS BAH=BS BAN=BD BAR=BB BER=BM BHU=BT BIZ=BZ BOT=BW BRU=BN BUL=BG CAM=KH "
+    "CAY=KY CGO=CG CHA=TD CHI=CL CRC=CR CRO=HR DEN=DK ESA=SV FIJ=FJ GAM=GM GBS=GW GEQ=GQ GER=DE GRE=GR GRN=GD "
+    "GUA=GT GUI=GN HAI=HT HON=HN INA=ID IRI=IR ISV=VI IVB=VG KSA=SA KUW=KW LAT=LV LBA=LY LES=LS LIB=LB MAD=MG "
+    "MAS=MY MAW=MW MGL=MN MON=MC MRI=MU MTN=MR MYA=MM NCA=NI NED=NL NEP=NP NGR=NG NIG=NE OMA=OM PAR=PY PHI=PH "
+    "PLE=PS POR=PT PUR=PR RSA=ZA SAM=WS SEY=SC SIN=SG SKN=KN SLE=SL SLO=SI SOL=SB SRI=LK SUD=SD SUI=CH TAN=TZ "
+    "TGA=TO TOG=TG TPE=TW TRI=TT UAE=AE URU=UY VAN=VU VIE=VN VIN=VC ZAM=ZM ZIM=ZW ENG=GB SCO=GB WAL=GB NIR=GB"
+)
+SPORTS_CODES = dict(pair.split("=") for pair in _SPORTS.split())
 _NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "ZZ", "XA", "XB"})  # CLDR groupings and pseudo-territories
 
 
@@ -895,7 +907,7 @@ def _country_index() -> tuple[dict[str, str], dict[str, str]]:
         for code, name in Locale.parse(locale).territories.items():
             if code in english:
                 index.setdefault(_country_key(name), code)
-    for alias, code in COUNTRY_ALIASES.items():
+    for alias, code in (COUNTRY_ALIASES | SPORTS_CODES).items():
         index.setdefault(_country_key(alias), code)
     for part in pycountry.subdivisions:  # England, Scotland, Wales (GB); not a country of their own
         if part.type == "Country" and part.country_code in english:
