@@ -100,6 +100,18 @@ def test_a_checkbox_column_holds_only_ticks_and_blanks(values, expected):
     assert con.execute(norm.is_checkbox("SELECT unnest(?::VARCHAR[]) AS raw"), [values]).fetchone()[0] is expected
 
 
+@pytest.mark.parametrize("raw,order,expected", [
+    ("3/25/24", "mdy", date(2024, 3, 25)), ("25/3/99", "dmy", date(1999, 3, 25)), ("1/2/68", "mdy", date(2068, 1, 2)),
+    ("3/25/245", "mdy", None), ("04/01/2026", "dmy+mdy", date(2026, 1, 4)), ("04/01/2026", "mdy+dmy", date(2026, 4, 1)),
+    ("04/13/2026", "dmy+mdy", date(2026, 4, 13)), ("13/04/2026", "mdy+dmy", date(2026, 4, 13)),
+    ("05.03.2024", "mdy+dmy", date(2024, 3, 5)), ("2024-03-05", "mdy+dmy", date(2024, 3, 5)),
+    ("March 5, 2024", "dmy+mdy", date(2024, 3, 5)), ("5 Mar 2024", "mdy+dmy", date(2024, 3, 5)),
+    ("13/13/2024", "dmy+mdy", None),
+])
+def test_dates_with_two_digit_years_and_in_a_column_typed_in_both_orders(raw, order, expected):
+    assert sql(norm.date, raw, order) == expected
+
+
 def test_relabel_applies_a_mapping_files_labels_whatever_the_spelling():
     labels = {"Ex-Customer": "yes", "still paying": "no"}
     relabelled = lambda e: norm.boolean(norm.relabel(e, labels))  # noqa: E731

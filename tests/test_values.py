@@ -416,3 +416,17 @@ def test_a_count_typed_loosely_in_a_sheet_is_a_number(ws, write):
     stored = [r["licences"] for r in rows(ws, "prospects")]
     assert stored[3] == 12 and stored[7] == 5 and stored[11] == 30 and stored[15] is None and stored[19] is None
     assert stored[0] == 2 and stored[39] == 41
+
+
+def test_a_date_column_typed_by_hand_in_several_forms_is_read_per_value(ws, write):
+    """A sheet's date column in ISO, day/month (most), month/day with a two-digit year, month names and dots is a
+    date: each value read in the form it can only be, the rest in the majority's order; a loose value is reported."""
+    forms = ["2025-02-14", "21/06/2024", "Jan 9, 2025", "3 Feb 2023", "17.10.2024", "2/27/25", "05/04/2024",
+             "14/11/2023", "30/01/2026", "last spring"]
+    lines = [f"Firm {k},firm{k}.org,\"{forms[k % len(forms)]}\"\n" for k in range(30)]
+    report = import_file(ws, write("sheet.csv", "Company,Website,First invoice date\n" + "".join(lines)), "prospects")
+    invoice = column(report, "First invoice date")
+    assert invoice.type == "date" and invoice.unparsed == 3 and "last spring" in invoice.unparsed_examples[0]
+    stored = [r["first_invoice_date"] for r in rows(ws, "prospects")][:10]
+    assert stored == [date(2025, 2, 14), date(2024, 6, 21), date(2025, 1, 9), date(2023, 2, 3), date(2024, 10, 17),
+                      date(2025, 2, 27), date(2024, 4, 5), date(2023, 11, 14), date(2026, 1, 30), None]

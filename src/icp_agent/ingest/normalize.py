@@ -380,7 +380,12 @@ def is_checkbox(values_sql: str) -> str:
 
 
 DATE_ORDERS = ("ymd", "mdy", "dmy")
-_SLASHED = "^\\s*(\\d{1,2})[/.-](\\d{1,2})[/.-](\\d{4})"
+# day, month and year in either order, the year in four digits or two ("3/5/24", Excel's US short date; 00-68 are
+# 2000-2068, 69-99 1969-1999, as Python's %y reads them)
+_SLASHED = "^\\s*(\\d{1,2})[/.-](\\d{1,2})[/.-](\\d{4}|\\d{2})(?:\\D|$)"
+# A column whose values prove both orders (people typed it): the majority's order, then the other where a value
+# can only be read so ("17/05/2025" in a month-first column). `date` takes these as its order.
+MIXED_ORDERS = {"dmy": "dmy+mdy", "mdy": "mdy+dmy"}
 
 
 _MONTH_FORMATS = (
@@ -403,7 +408,8 @@ SERIAL_RANGE = (20000, 60000)  # spreadsheet day numbers: 1954-10-03 .. 2064-04-
 
 
 def date(expr: str, order: str | None) -> str:
-    """A date from the forms exports use; d/m/y or m/d/y strings need the column's detected or declared order.
+    """A date from the forms exports use; d/m/y or m/d/y strings need the column's detected or declared order
+    ("mdy", "dmy", or MIXED_ORDERS' "dmy+mdy": day first, month first where only that reads).
 
     ISO dates (with a time and a zone too: the date as written is kept), month names (`May 1, 2023`,
     `1-May-23`, `01 May 2023`), epoch seconds (9-10 digits) and milliseconds (12-13 digits), and
@@ -427,13 +433,26 @@ def date(expr: str, order: str | None) -> str:
     )
     words = f"CAST(try_strptime(regexp_replace({v}, '(\\d)(st|nd|rd|th)\\b', '\\1'), {_FORMATS_SQL}) AS DATE)"
     base = f"coalesce({iso}, {numeric}, {words})"
-    if order not in ("mdy", "dmy"):
+    orders = order.split("+") if order else []
+    if not orders or not set(orders) <= {"mdy", "dmy"}:
         return base
-    month, day = (1, 2) if order == "mdy" else (2, 1)
-    slashed = (
-        f"TRY_CAST(regexp_extract({v}, {sql_literal(_SLASHED)}, 3) || '-' || lpad(regexp_extract({v}, {sql_literal(_SLASHED)}, "
-        f"{month}), 2, '0') || '-' || lpad(regexp_extract({v}, {sql_literal(_SLASHED)}, {day}), 2, '0') AS DATE)"
+    part = lambda k: f"regexp_extract({v}, {sql_literal(_SLASHED)}, {k})"  # noqa: E731 - a local shorthand
+    year = (
+        f"(CASE WHEN length({part(3)}) = 2 THEN CAST(CAST({part(3)} AS INTEGER) + "
+        f"CASE WHEN CAST({part(3)} AS INTEGER) < 69 THEN 2000 ELSE 1900 END AS VARCHAR) ELSE {part(3)} END)"
     )
+    reading = {
+        o: f"TRY_CAST({year} || '-' || lpad({part(month)}, 2, '0') || '-' || lpad({part(day)}, 2, '0') AS DATE)"
+        for o, (month, day) in (("mdy", (1, 2)), ("dmy", (2, 1)))
+        if o in orders
+    }
+    slashed = reading[orders[0]]
+    if len(orders) > 1:  # a mixed column; a dotted value in it is day first, as dots are wherever they separate a date
+        dotted = f"regexp_matches({v}, '^\\s*\\d{{1,2}}\\.\\d{{1,2}}\\.')"
+        slashed = (
+            f"(CASE WHEN {dotted} THEN coalesce({reading['dmy']}, {reading['mdy']}) "
+            f"ELSE coalesce({reading[orders[0]]}, {reading[orders[1]]}) END)"
+        )
     return f"(CASE WHEN regexp_matches({v}, {sql_literal(_SLASHED)}) THEN {slashed} ELSE {base} END)"
 
 

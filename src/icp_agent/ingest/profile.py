@@ -295,6 +295,8 @@ def infer_type(profile: dict[str, int], name: str = "") -> str:
         return "band"
     if profile["date"] >= 0.98 * present:
         return "date"
+    if _named(name, DATE_HINTS, suffixes=("date", "datetime", "timestamp")) and profile["date"] >= 0.8 * present:
+        return "date"  # a hand-kept date column with a few values typed loosely: those are reported unreadable
     if CURRENCY_HINTS.search(name) and profile["currency_code"] >= 0.9 * present:
         return "currency"
     if profile["semicolon"] >= 0.3 * present:
