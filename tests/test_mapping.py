@@ -275,7 +275,9 @@ def test_a_value_mapping_reads_the_labels_of_a_yes_no_field(ws, write):
         "Dune,dune.io,☑,FALSE\n",
     )
     mapping = write("m.toml", '[values.churned]\n"Gone for good" = "yes"\n')
-    toolkit.import_data(ws, customers=data, mapping_file=mapping)
+    report = toolkit.import_data(ws, customers=data, mapping_file=mapping).reports[0]
+    churned = next(c for c in report.columns if c.field == "churned")
+    assert churned.mapped_values == ["'Gone for good' -> 'yes': 1 row"] and churned.unparsed == 0
     stored = {r["company_name"]: (r["renewed"], r["churned"]) for r in rows(ws, "customers")}
     # Renewed holds only ticks and blanks: a blank is an unticked box (no); Churned? is yes/no with a mapped label
     assert stored == {"Acme": (True, True), "Bolt": (False, False), "Crane": (True, True), "Dune": (True, False)}

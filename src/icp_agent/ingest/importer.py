@@ -341,6 +341,7 @@ def _build_snapshot(
         else:
             typed = ", ".join(f"{expr} AS {_q(name)}" for name, expr in typed_exprs(column, "raw"))
             con.execute(f"CREATE OR REPLACE TEMP TABLE _lk_{i} AS SELECT raw, c, first_row, {typed} FROM _dist_{i}")
+            column.mapped = mapped_values(con, column, i)  # a yes/no field's labels ([values.FIELD])
             looked_up.append((i, raw, [name for name, _ in typed_exprs(column, "raw")]))
         outer += unpacked(column)
     # the stored rows need not stay in memory once written (they are in the workspace file): under a working-memory

@@ -135,7 +135,7 @@ def _mapped_lookup_sql(column: PlannedColumn, i: int, name: str) -> str:
 def mapped_values(con: duckdb.DuckDBPyConnection, column: PlannedColumn, i: int) -> list[str]:
     """What the mapping file's `[values.FIELD]` did to column i, once its lookup `_lk_<i>` is built: per raw label
     that matched, "'raw label' -> 'stored label': N rows" (a list counts its elements), most rows first."""
-    if not column.value_map or column.type not in ("category", "list"):
+    if not column.value_map or column.type not in ("category", "list", "bool"):
         return []
     value = f"unnest({norm.list_elements('raw')})" if column.type == "list" else "raw"
     found = con.execute(
