@@ -180,9 +180,9 @@ class Mapping:
                     f"[values.{name}] names a field no imported file has",
                     file=where,
                     hint="use a field as the import report names it: "
-                    + ", ".join(sorted({stored for stored, kind in columns if kind in VALUE_MAPPED_TYPES})),
+                    + ", ".join(sorted({stored for stored, kind in columns if kind in IMPORT_VALUE_MAPPED_TYPES})),
                 )
-            if not types & VALUE_MAPPED_TYPES:
+            if not types & IMPORT_VALUE_MAPPED_TYPES:
                 raise UserError(
                     f"[values.{name}] maps the labels of a {'/'.join(sorted(types))} field: only categories, "
                     f"lists and yes/no fields have labels to map",
@@ -232,7 +232,9 @@ class Mapping:
             self.fx_currency = ones[0]
 
 
-VALUE_MAPPED_TYPES = frozenset({"category", "list", "bool"})  # a yes/no field's labels: "x" = "yes"
+VALUE_MAPPED_TYPES = frozenset({"category", "list"})  # the types whose labels scoring maps too
+# ... and at import a yes/no field's labels ("churned 😢" = "yes"), read before the yes/no words
+IMPORT_VALUE_MAPPED_TYPES = VALUE_MAPPED_TYPES | {"bool"}
 
 
 def value_mappings(section: object, file_name: str) -> dict[str, dict[str, str]]:
