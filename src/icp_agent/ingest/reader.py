@@ -87,7 +87,7 @@ FIGURE = (
 ID_FIELDS = {"company_id", "deal_id", "contact_id"}
 # A section heading a hand-kept sheet puts between its blocks of rows: its first cell only, set off by rules
 # ("=== EMEA ===", "--- Americas ---", "— Imported from old board —", "## 2024 ##"); or the first cell alone
-# and plain ("EMEA") when such rows are few (SECTION_SHARE): a list of names only is no sheet with sections.
+# and plain, a region, country or status ("EMEA", "Germany", "Churned"), when such rows are few (SECTION_SHARE).
 SECTION_RULED = r"\s*([=\-–—~#*_+|<>\[\]]+)\s*\S.{0,78}?\s*[=\-–—~#*_+|<>\[\]]+\s*"
 SECTION_SHARE = 0.02
 
@@ -1061,18 +1061,42 @@ def _drop_furniture_rows(con: duckdb.DuckDBPyConnection, source: SourceFile) -> 
 def _section_rows(
     con: duckdb.DuckDBPyConnection, cells: list[str], empty: list[str], filled: str, footer: str, candidates: str
 ) -> str:
-    """SQL: the row is a section heading of a hand-kept sheet (SECTION_RULED): its first cell filled, every other
-    cell empty, in a file of three columns or more. A plain first cell alone ("EMEA") counts only when such rows
-    are at most SECTION_SHARE of the rows (counted over the furniture cut's `candidates`); a company row
-    with any other cell filled is never one."""
+    """SQL: the row is a section heading of a hand-kept sheet: its first cell filled, every other cell empty, in a
+    file of three columns or more, the cell set off by rules (SECTION_RULED) or a plain heading (`_plain_heading`:
+    a region, a country, a status, or a label ending in ":") when such rows are at most SECTION_SHARE of the rows
+    (found among the furniture cut's `candidates`). A company row with any other cell filled is never one,
+    nor a lone company name."""
     if len(cells) < 3:
         return "false"
     lone = f"({filled} = 1 AND NOT ({empty[0]}) AND NOT {footer})"
     ruled = f"regexp_full_match({cells[0]}, {sql_literal(SECTION_RULED)})"
-    plain = one(con, f"SELECT count(*) FROM {candidates} AND {lone} AND NOT {ruled} AND length(trim({cells[0]})) <= 60")
+    plain = con.execute(
+        f"SELECT trim({cells[0]}) AS v, count(*) FROM {candidates} AND {lone} AND NOT {ruled} "
+        f"AND length(trim({cells[0]})) <= 60 GROUP BY v"
+    ).fetchall()
     rows = one(con, "SELECT count(*) FROM _stage")
-    plain_ok = "true" if 0 < plain <= SECTION_SHARE * rows else "false"
-    return f"({lone} AND ({ruled} OR ({plain_ok} AND length(trim({cells[0]})) <= 60)))"
+    found = [(v, n) for v, n in plain if _plain_heading(v)]
+    headings = [v for v, _ in found] if sum(n for _, n in found) <= SECTION_SHARE * rows else []
+    named = f" OR trim({cells[0]}) IN ({', '.join(sql_literal(v) for v in headings)})" if headings else ""
+    return f"({lone} AND ({ruled}{named}))"
+
+
+# Plain words a sheet heads a block of rows with: regions and markets, and the state of the accounts below
+SECTION_WORDS = re.compile(
+    r"(?i)(emea|apac|amer|americas|latam|mena|dach|nordics|benelux|anz|uk ?& ?i|north america|south america|"
+    r"latin america|europe|asia|asia[- ]pacific|africa|middle east|oceania|rest of world|row|international|domestic|"
+    r"active|inactive|churned|lost|won|paused|trial|trials|prospects|customers|clients|archive|archived|other|misc)"
+    r"( (accounts|customers|clients|region))?"
+)
+
+
+def _plain_heading(value: str) -> bool:
+    """A lone first cell that reads as a heading: a region or status word (SECTION_WORDS), a country, or a label
+    ending in ":" ("Key accounts:")."""
+    from icp_agent.ingest.normalize import country_name
+
+    text = value.strip()
+    return text.endswith(":") or bool(SECTION_WORDS.fullmatch(text)) or country_name(text) is not None
 
 
 # a figure or a total label, as one pattern (one call per cell instead of two)
