@@ -78,5 +78,6 @@ def test_require_readable():
     with pytest.raises(UserError, match="in column 'Churned' could not be read as bool") as err:
         require_readable(_report(2), {"churned"})
     assert (err.value.file, err.value.column) == ("c.csv", "Churned") and "row 7: kinda" in str(err.value)
+    assert '[values.churned] "kinda" = "yes" (or "no")' in err.value.hint  # a yes/no label the mapping file maps
     with pytest.raises(UserError):
         require_readable(_report(1), {"Churned"})  # by header too

@@ -84,6 +84,40 @@ def test_boolean(raw, expected):
     assert sql(norm.boolean, raw) == expected
 
 
+@pytest.mark.parametrize("raw,checkbox,expected", [
+    ("x", False, True), ("X", False, True), ("✓", False, True), ("✔", False, True), ("☑", False, True),
+    ("*", False, True), (" x ", True, True), ("", True, False), (None, True, False), ("", False, None),
+    ("no", True, False), ("maybe", True, None),
+])
+def test_a_ticked_box_is_yes_and_a_blank_is_no_in_a_checkbox_column(raw, checkbox, expected):
+    assert sql(lambda e: norm.boolean(e, blank_is_no=checkbox), raw) == expected
+
+
+@pytest.mark.parametrize("values,expected", [
+    (["x", None, "✓", ""], True), (["*", "*"], True), (["x", "no"], False), (["", None], False), (["yes", ""], False),
+])
+def test_a_checkbox_column_holds_only_ticks_and_blanks(values, expected):
+    assert con.execute(norm.is_checkbox("SELECT unnest(?::VARCHAR[]) AS raw"), [values]).fetchone()[0] is expected
+
+
+@pytest.mark.parametrize("raw,order,expected", [
+    ("3/25/24", "mdy", date(2024, 3, 25)), ("25/3/99", "dmy", date(1999, 3, 25)), ("1/2/68", "mdy", date(2068, 1, 2)),
+    ("3/25/245", "mdy", None), ("04/01/2026", "dmy+mdy", date(2026, 1, 4)), ("04/01/2026", "mdy+dmy", date(2026, 4, 1)),
+    ("04/13/2026", "dmy+mdy", date(2026, 4, 13)), ("13/04/2026", "mdy+dmy", date(2026, 4, 13)),
+    ("05.03.2024", "mdy+dmy", date(2024, 3, 5)), ("2024-03-05", "mdy+dmy", date(2024, 3, 5)),
+    ("March 5, 2024", "dmy+mdy", date(2024, 3, 5)), ("5 Mar 2024", "mdy+dmy", date(2024, 3, 5)),
+    ("13/13/2024", "dmy+mdy", None),
+])
+def test_dates_with_two_digit_years_and_in_a_column_typed_in_both_orders(raw, order, expected):
+    assert sql(norm.date, raw, order) == expected
+
+
+def test_relabel_applies_a_mapping_files_labels_whatever_the_spelling():
+    labels = {"Ex-Customer": "yes", "still paying": "no"}
+    relabelled = lambda e: norm.boolean(norm.relabel(e, labels))  # noqa: E731
+    assert [sql(relabelled, v) for v in ("ex customer", "Still Paying", "y", "other")] == [True, False, True, None]
+
+
 @pytest.mark.parametrize("raw,order,expected", [
     ("2024-03-05", None, date(2024, 3, 5)), ("2024-03-05 10:11:12", None, date(2024, 3, 5)),
     ("03/25/2024", "mdy", date(2024, 3, 25)), ("25/03/2024", "dmy", date(2024, 3, 25)),

@@ -182,5 +182,10 @@ def require_readable(report: ImportReport, fields: set[str]) -> None:
                 file=report.file_name,
                 column=column.header,
                 hint="correct those values in the file (or leave them blank: a blank is missing on "
-                "purpose) and import again",
+                "purpose) and import again"
+                + (
+                    f', or map them in a mapping file: [values.{column.field}] "{column.unparsed_examples[0].split(": ", 1)[-1]}" = "yes" (or "no")'
+                    if column.type == "bool" and column.unparsed_examples
+                    else ""
+                ),
             )

@@ -74,6 +74,7 @@ class PlannedColumn:
     open_values: int = 0  # values that are open bands ("$10M+"), stored as their lower bound
     value_map: dict[str, str] = field(default_factory=dict)  # raw label -> stored label ([values.FIELD])
     mapped: list[str] = field(default_factory=list)  # what value_map did, for the import report
+    checkbox: bool = False  # a yes/no column of only ticks and blanks: a blank is no (normalize.is_checkbox)
 
 
 def plan_columns(

@@ -309,6 +309,8 @@ def _build_snapshot(
             column.type = infer_type(profile, column.name)
         if column.type == "band" and profile["range"] == 0 and not column.canonical:
             column.type = "number"
+        if column.type == "bool" and column.header in index:  # ticks and blanks: a blank is an unticked box
+            column.checkbox = bool(one(con, norm.is_checkbox(f"SELECT raw FROM _dist_{index[column.header]}")))
         if column.type == "date":
             column.date_order = date_order(column, profile, mapping, source.name)
             if column.date_order == AMBIGUOUS:
@@ -339,6 +341,7 @@ def _build_snapshot(
         else:
             typed = ", ".join(f"{expr} AS {_q(name)}" for name, expr in typed_exprs(column, "raw"))
             con.execute(f"CREATE OR REPLACE TEMP TABLE _lk_{i} AS SELECT raw, c, first_row, {typed} FROM _dist_{i}")
+            column.mapped = mapped_values(con, column, i)  # a yes/no field's labels ([values.FIELD])
             looked_up.append((i, raw, [name for name, _ in typed_exprs(column, "raw")]))
         outer += unpacked(column)
     # the stored rows need not stay in memory once written (they are in the workspace file): under a working-memory
