@@ -218,3 +218,21 @@ def test_null_if_missing_skips_the_markers_only_for_values_longer_than_all_of_th
         sql(norm.null_if_missing, "  Not Available ") is None
         and sql(norm.null_if_missing, " Acme Corp ") == "Acme Corp"
     )
+
+
+# every character DuckDB's trim removes (the space separators) or keeps (tabs, line breaks, a zero-width space)
+_EDGES = " \u00a0\u1680\u2000\u200a\u202f\u205f\u3000\t\n\u200b\ufeffaé"
+
+
+@settings(max_examples=40, deadline=None)
+@given(some(st.one_of(st.none(), st.text(alphabet=_EDGES, max_size=6), st.text(alphabet="ab ", max_size=6))))
+def test_trimmed_is_trim(raws):
+    # the guard skips trim only where trim would return the value unchanged
+    got = sql_rows([norm.trimmed("x"), "trim(x)"], x=raws)
+    assert [(raw, fast) for raw, (fast, _) in zip(raws, got)] == [(raw, slow) for raw, (_, slow) in zip(raws, got)]
+    assert [sql(norm.trimmed, v) for v in ("\u00a0Acme\u3000", " Acme ", "\tAcme\n", "Acme")] == [
+        "Acme",
+        "Acme",
+        "\tAcme\n",
+        "Acme",
+    ]

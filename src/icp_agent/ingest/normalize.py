@@ -81,16 +81,26 @@ def one_of(expr: str, values: Iterable[str]) -> str:
 _LONGEST_MARKER = max(len(m) for m in MISSING_MARKERS)
 
 
+def trimmed(expr: str) -> str:
+    """`trim(expr)` (spaces and the other Unicode space separators off both ends), calling trim only where it can
+    change the value: DuckDB's trim copies every value, 0.05 s of CPU per 1M values against 0.02 s for the test.
+
+    A value of ASCII characters only (as many bytes as characters) that neither starts nor ends with a space is
+    returned as it is: the space is the one ASCII character trim removes (tabs and line breaks stay)."""
+    return (
+        f"(CASE WHEN starts_with({expr}, ' ') OR ends_with({expr}, ' ') OR strlen({expr}) <> length({expr}) "
+        f"THEN trim({expr}) ELSE {expr} END)"
+    )
+
+
 def null_if_missing(expr: str) -> str:
     """Trimmed text, NULL for a blank or a missing marker ("n/a", "-", "null", "unknown", ...).
 
     A value longer than every marker (a name, a website) is kept with no comparison: 0.11 against 0.07 s of CPU
     per 1M such values."""
-    markers = one_of(f"lower(trim({expr}))", MISSING_MARKERS)
-    return (
-        f"(CASE WHEN length(trim({expr})) > {_LONGEST_MARKER} THEN trim({expr}) "
-        f"WHEN {markers} THEN NULL ELSE trim({expr}) END)"
-    )
+    value = trimmed(expr)
+    markers = one_of(f"lower({value})", MISSING_MARKERS)
+    return f"(CASE WHEN length({value}) > {_LONGEST_MARKER} THEN {value} WHEN {markers} THEN NULL ELSE {value} END)"
 
 
 def strictly_missing(expr: str) -> str:
@@ -103,12 +113,20 @@ def _bound(value: str, body: str) -> str:
     return f"list_transform([{value}], lambda _icp_v: {body})[1]"
 
 
+def _spelled_out(value: str, body: str) -> str:
+    """`body` with `value` written in place of each `_icp_v`: DuckDB computes a repeated expression once per row
+    in a projection or an aggregate (its common subexpressions), and this skips the list and the lambda `_bound`
+    builds per row: 0.085 against 0.12 s of CPU per 1M names for `text`, 0.16 against 0.2 s per 1M websites for
+    `domain`. For per-row normalisers only; inside a lambda the value would be computed once per use."""
+    return body.replace("_icp_v", f"({value})")
+
+
 def text(expr: str) -> str:
     """Trimmed text with runs of spaces and tabs collapsed; line breaks and letter case are kept (notes stay intact).
 
     The regular expression runs only on values with two spaces or a tab (the rest are already collapsed).
     """
-    return _bound(
+    return _spelled_out(
         null_if_missing(expr),
         "CASE WHEN contains(_icp_v, '  ') OR contains(_icp_v, chr(9)) "
         "THEN regexp_replace(_icp_v, '[ \\t]+', ' ', 'g') ELSE _icp_v END",
@@ -400,7 +418,7 @@ def domain(expr: str) -> str:
         "WHEN starts_with(_icp_v, 'www.') THEN _icp_v[5:] "
         "WHEN _icp_v[5] = '.' AND _icp_v[4] BETWEEN '0' AND '9' THEN _icp_v[6:] ELSE _icp_v END"
     )
-    return f"nullif({_bound(f'lower({null_if_missing(expr)})', body)}, '')"
+    return f"nullif({_spelled_out(f'lower({null_if_missing(expr)})', body)}, '')"
 
 
 TYPES = frozenset({"text", "category", "number", "money", "band", "percent", "bool", "date", "list", "currency"})
