@@ -204,23 +204,26 @@ def category(expr: str, shown: Iterable[str] = ()) -> str:
 
 
 def _number_core(expr: str) -> str:
-    """Digits, sign and decimal point of a money/number string, with k/m/b multipliers applied."""
+    """Digits, sign and decimal point of a money/number string, with k/m/b multipliers applied.
+
+    Each step's text is bound once (`_let`) and read by name in the next: this runs inside lambdas (`number`,
+    `band`), where DuckDB does not share repeated subexpressions, and written out in full the steps repeated
+    their inputs' regular expressions up to seven times per value."""
     raw = f"lower({null_if_missing(expr)})"
     stripped = f"regexp_replace({raw}, '[\\s$€£¥]|usd|eur|gbp|chf', '', 'g')"
-    negative = f"regexp_matches({stripped}, '^\\(.*\\)$')"
-    unwrapped = f"regexp_replace({stripped}, '^\\((.*)\\)$', '\\1')"
+    negative = "regexp_matches(num_s, '^\\(.*\\)$')"
+    unwrapped = "regexp_replace(num_s, '^\\((.*)\\)$', '\\1')"
     multiplier = (
-        f"(CASE WHEN regexp_matches({unwrapped}, '(bn|b)$') THEN 1e9 "
-        f"WHEN regexp_matches({unwrapped}, '(mm|m)$') THEN 1e6 "
-        f"WHEN regexp_matches({unwrapped}, 'k$') THEN 1e3 ELSE 1 END)"
+        "(CASE WHEN regexp_matches(num_u, '(bn|b)$') THEN 1e9 "
+        "WHEN regexp_matches(num_u, '(mm|m)$') THEN 1e6 "
+        "WHEN regexp_matches(num_u, 'k$') THEN 1e3 ELSE 1 END)"
     )
-    body = f"regexp_replace({unwrapped}, '(bn|mm|b|m|k)$', '')"
-    european = f"regexp_matches({body}, '^-?\\d{{1,3}}(\\.\\d{{3}})+(,\\d+)?$|^-?\\d+,\\d{{1,2}}$')"
-    digits = (
-        f"(CASE WHEN {european} THEN replace(replace({body}, '.', ''), ',', '.') ELSE replace({body}, ',', '') END)"
-    )
-    value = f"TRY_CAST({digits} AS DOUBLE)"
-    return f"(CASE WHEN {negative} THEN -1 ELSE 1 END) * {multiplier} * {value}"
+    body = "regexp_replace(num_u, '(bn|mm|b|m|k)$', '')"
+    european = "regexp_matches(num_b, '^-?\\d{1,3}(\\.\\d{3})+(,\\d+)?$|^-?\\d+,\\d{1,2}$')"
+    digits = f"(CASE WHEN {european} THEN replace(replace(num_b, '.', ''), ',', '.') ELSE replace(num_b, ',', '') END)"
+    value = _let(body, "num_b", f"TRY_CAST({digits} AS DOUBLE)")
+    scaled = _let(unwrapped, "num_u", f"{multiplier} * {value}")
+    return _let(stripped, "num_s", f"(CASE WHEN {negative} THEN -1 ELSE 1 END) * {scaled}")
 
 
 def number(expr: str) -> str:
