@@ -236,3 +236,20 @@ def test_trimmed_is_trim(raws):
         "\tAcme\n",
         "Acme",
     ]
+
+
+@settings(max_examples=30, deadline=None)
+@given(some(st.one_of(st.none(), st.text(alphabet=" \u00a0\t\naw.:/@?#-Xé", max_size=14), st.sampled_from(["n/a", " - "]))))
+def test_per_row_parts_are_text_and_domain_in_two_steps(raws):
+    # the value computed in an inner projection and the body over it outside give what text() and domain() give
+    exprs = [norm.text("x"), norm.domain("x")]
+    inner = []
+    for k, kind in enumerate(("text", "domain")):
+        value, body = norm.per_row_parts(kind, "x")
+        inner.append((f"{value} AS v{k}", body.replace("_icp_v", f"v{k}")))
+    query = (
+        f"SELECT {', '.join(b for _, b in inner)}, {', '.join(exprs)} FROM (SELECT {', '.join(v for v, _ in inner)}, x, "
+        f"_i FROM (SELECT unnest(?::VARCHAR[]) AS x, unnest(range({len(raws)})) AS _i)) ORDER BY _i"
+    )
+    got = con.execute(query, [raws]).fetchall()
+    assert [(raw, r[0], r[1]) for raw, r in zip(raws, got)] == [(raw, r[2], r[3]) for raw, r in zip(raws, got)]

@@ -319,7 +319,11 @@ def _build_snapshot(
                 norm.canonical_countries(con, f"_lk_{i}", column.name)
             looked_up.append((i, raw, stored_names(column)))
         elif i in inline:
-            inner += [f"{expr} AS {_q(name)}" for name, expr in typed_exprs(column, raw)]
+            # text normalised per row in two steps (`per_row_parts`): the value here, the rest over it in `outer`
+            value, body = norm.per_row_parts("domain" if column.name == "domain" else "text", raw)
+            inner.append(f"{value} AS {_q(column.name)}")
+            outer.append(f"{body.replace('_icp_v', _q(column.name))} AS {_q(column.name)}")
+            continue
         else:
             typed = ", ".join(f"{expr} AS {_q(name)}" for name, expr in typed_exprs(column, "raw"))
             con.execute(f"CREATE OR REPLACE TEMP TABLE _lk_{i} AS SELECT raw, c, first_row, {typed} FROM _dist_{i}")
