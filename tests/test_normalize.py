@@ -294,3 +294,38 @@ def test_null_if_missing_skips_the_markers_only_for_values_longer_than_all_of_th
         sql(norm.null_if_missing, "  Not Available ") is None
         and sql(norm.null_if_missing, " Acme Corp ") == "Acme Corp"
     )
+
+
+# every character DuckDB's trim removes (the space separators) or keeps (tabs, line breaks, a zero-width space)
+_EDGES = " \u00a0\u1680\u2000\u200a\u202f\u205f\u3000\t\n\u200b\ufeffaé"
+
+
+@settings(max_examples=40, deadline=None)
+@given(some(st.one_of(st.none(), st.text(alphabet=_EDGES, max_size=6), st.text(alphabet="ab ", max_size=6))))
+def test_trimmed_is_trim(raws):
+    # the guard skips trim only where trim would return the value unchanged
+    got = sql_rows([norm.trimmed("x"), "trim(x)"], x=raws)
+    assert [(raw, fast) for raw, (fast, _) in zip(raws, got)] == [(raw, slow) for raw, (_, slow) in zip(raws, got)]
+    assert [sql(norm.trimmed, v) for v in ("\u00a0Acme\u3000", " Acme ", "\tAcme\n", "Acme")] == [
+        "Acme",
+        "Acme",
+        "\tAcme\n",
+        "Acme",
+    ]
+
+
+@settings(max_examples=30, deadline=None)
+@given(some(st.one_of(st.none(), st.text(alphabet=" \u00a0\t\naw.:/@?#-Xé", max_size=14), st.sampled_from(["n/a", " - "]))))
+def test_per_row_parts_are_text_and_domain_in_two_steps(raws):
+    # the value computed in an inner projection and the body over it outside give what text() and domain() give
+    exprs = [norm.text("x"), norm.domain("x")]
+    inner = []
+    for k, kind in enumerate(("text", "domain")):
+        value, body = norm.per_row_parts(kind, "x")
+        inner.append((f"{value} AS v{k}", body.replace("_icp_v", f"v{k}")))
+    query = (
+        f"SELECT {', '.join(b for _, b in inner)}, {', '.join(exprs)} FROM (SELECT {', '.join(v for v, _ in inner)}, x, "
+        f"_i FROM (SELECT unnest(?::VARCHAR[]) AS x, unnest(range({len(raws)})) AS _i)) ORDER BY _i"
+    )
+    got = con.execute(query, [raws]).fetchall()
+    assert [(raw, r[0], r[1]) for raw, r in zip(raws, got)] == [(raw, r[2], r[3]) for raw, r in zip(raws, got)]
