@@ -107,3 +107,28 @@ def test_tier1_only_finds_the_full_analysis_tier1_and_stops_there(built):
     assert [t.tier for t in short.tiers] == [1] * len(tier1(doc))
     assert short.status == "ok" and not short.negative_icp and not short.retention and not short.patterns
     assert doc.patterns  # what the full analysis adds, and the shortcut leaves out
+
+
+def test_the_older_customers_analysed_on_a_second_connection_give_the_same_backtest(tmp_path):
+    # the build analyses the older customers ahead, on a cursor in a second thread (toolkit._backtest_ahead); the
+    # backtest then reads that analysis instead of running its own: the same result, and its temp objects stay on
+    # the cursor's connection
+    from concurrent.futures import ThreadPoolExecutor
+
+    from icp_agent.validation.backtest import older_tier1
+
+    con = duckdb.connect(str(tmp_path / "ws.duckdb"))
+    make_dated_customers(con)
+    doc, _ = analyse(con, INPUTS, AnalysisConfig(), "icp-bt")
+    expected = backtest(con, INPUTS, AnalysisConfig(), doc, "frame_icp_bt", Ledger())
+    cursor = con.cursor()
+    with ThreadPoolExecutor(1) as pool:
+        ahead = pool.submit(older_tier1, cursor, INPUTS, AnalysisConfig(), "icp-bt2")
+        assert ahead.result().cutoff.isoformat() == "2024-08-22"
+        assert [c.label for t in ahead.result().icp.tiers for c in t.criteria] == ["industry = Software"]
+        out = backtest(con, INPUTS, AnalysisConfig(), doc, "frame_icp_bt", Ledger(), ahead.result)
+    assert out == expected and out["status"] == "held"
+    temp_views = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE temporary").fetchall()}
+    assert "frame_icp_bt2_backtest_src" not in temp_views
+    cursor.close()
+    con.close()

@@ -45,6 +45,21 @@ def test_require_identity():
     require_identity(deals, "deals", _source(), _present(deals))  # deals link later: no identity needed here
 
 
+def test_an_events_file_needs_a_time_and_a_name_or_a_usage_count():
+    for shape in (("company_id", "event_name", "event_time"), ("domain", "event_time", "active_users")):
+        columns = _cols(*shape)  # a row per event, or usage counted per period: both read
+        require_identity(columns, "events", _source("e.csv"), _present(columns))
+    for shape in (("company_id", "event_time", "plan"), ("company_id", "session_count"), ("domain", "event_time")):
+        columns = _cols(*shape)
+        with pytest.raises(UserError, match="an events file needs a date or time column and either") as err:
+            require_identity(columns, "events", _source("e.csv"), _present(columns))
+        assert err.value.file == "e.csv" and "Week" in err.value.hint
+    # an empty count column is no count
+    columns = _cols("company_id", "event_time", "event_count")
+    with pytest.raises(UserError, match="an events file needs"):
+        require_identity(columns, "events", _source("e.csv"), _present(columns, empty={"event_count"}))
+
+
 def _table(rows: list[tuple]) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("CREATE TABLE t (_row BIGINT, company_id VARCHAR, company_name VARCHAR, domain VARCHAR)")

@@ -9,7 +9,13 @@ import duckdb
 import pytest
 
 from icp_agent.errors import UserError
-from icp_agent.ingest.column_reports import column_reports, inline_reports, _settled_role, require_readable
+from icp_agent.ingest.column_reports import (
+    _settled_role,
+    column_reports,
+    inline_reports,
+    require_readable,
+    stored_scan,
+)
 from icp_agent.ingest.columns import PlannedColumn
 from icp_agent.models import ColumnReport, ImportReport
 
@@ -78,5 +84,19 @@ def test_require_readable():
     with pytest.raises(UserError, match="in column 'Churned' could not be read as bool") as err:
         require_readable(_report(2), {"churned"})
     assert (err.value.file, err.value.column) == ("c.csv", "Churned") and "row 7: kinda" in str(err.value)
+    assert '[values.churned] "kinda" = "yes" (or "no")' in err.value.hint  # a yes/no label the mapping file maps
     with pytest.raises(UserError):
         require_readable(_report(1), {"Churned"})  # by header too
+
+
+def test_stored_scan_counts_every_columns_nulls_and_lists_the_inline_columns_first_values():
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE t AS SELECT * FROM (VALUES ('b.io', 3.0, 'x'), (NULL, NULL, 'y'), ('a.io', 5.0, NULL),
+                   ('a.io', NULL, NULL)) v(domain, employees_min, notes)""")
+    columns = [_col("domain", "text"), _col("employees", "band"), _col("notes", "text")]
+    nulls, first = stored_scan(con, "t", columns, {0})
+    # a band's NULLs are its _min's; the first values are sorted, repeats kept (the reports keep distinct ones)
+    assert nulls == [1, 2, 2] and first == {0: ["a.io", "a.io", "b.io"]}
+    # the column reports take the counts given (no scan of their own)
+    done = {i: (0, [], []) for i in range(3)}
+    assert [r.pct_missing for r in column_reports(con, "t", columns, done, missing=[4, 0, 1])] == [100.0, 0.0, 25.0]

@@ -176,3 +176,38 @@ def test_value_fit_loads_the_health_phase_only_for_two_stage_columns(tmp_path, k
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [str(loaded)]
+
+
+@pytest.mark.parametrize(
+    "headers, reason",
+    [
+        # Mixpanel / Segment / PostHog raw events: a row per event, the account as a group id
+        (["event", "timestamp", "distinct_id", "$group_0"], "a row per event (event name and time)"),
+        (["event", "timestamp", "user_id", "group_id"], "a row per event (event name and time)"),
+        # a daily report per account: the first count named, with the period's header
+        (
+            ["Day", "Account ID", "Sessions", "DAU"],
+            "usage aggregated per account and period (session_count, active_users per Day)",
+        ),
+        (["Organization", "Week Of", "Minutes"], "usage aggregated per account and period (usage_minutes per Week Of)"),
+        # an event segmentation export: events counted per name, account and period
+        (
+            ["Event", "Date", "Account ID", "Totals"],
+            "events counted per name and period (event_name, event_count per Date)",
+        ),
+    ],
+)
+def test_detect_kind_usage_exports_are_events(headers, reason):
+    assert detect_kind(headers) == ("events", reason)
+
+
+def test_a_usage_count_without_a_period_or_an_account_is_no_events_file():
+    assert detect_kind(["Company", "Industry", "Week", "Sessions"])[0] == "prospects"  # firmographics: accounts
+    assert detect_kind(["Week", "Sessions", "DAU"])[0] == "prospects"  # no account to roll up into
+
+
+def test_a_created_date_beside_a_count_is_no_usage_period():
+    # an account list with its creation date and a user count is companies, not usage per period
+    assert detect_kind(["Company", "Created", "Users"])[0] == "prospects"
+    assert detect_kind(["Account ID", "Created At", "Sessions"])[0] == "prospects"
+    assert detect_kind(["Account ID", "Month", "Sessions"])[0] == "events"

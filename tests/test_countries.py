@@ -30,6 +30,16 @@ def test_country_spellings_name_one_country(raw, name):
     assert norm.country_name(raw) == name
 
 
+@pytest.mark.parametrize("raw,name", [
+    ("GER", "Germany"), ("SUI", "Switzerland"), ("NED", "Netherlands"), ("DEN", "Denmark"), ("POR", "Portugal"),
+    ("CRO", "Croatia"), ("RSA", "South Africa"), ("ger", "Germany"), ("Ned.", "Netherlands"), ("ENG", "United Kingdom"),
+    ("KSA", "Saudi Arabia"), ("U.S.", "United States"), ("BUR", "Myanmar (Burma)"),  # an ISO code wins over IOC's
+    ("DEU", "Germany"), ("CHE", "Switzerland"),  # ISO alpha-3 still read
+])
+def test_sports_codes_people_type_name_their_country(raw, name):
+    assert norm.country_name(raw) == name
+
+
 @pytest.mark.parametrize("raw", ["EMEA", "Europe", "EU", "840", "Korea", "Atlantis", "North America", "", "Bavaria",
                                  "Ontario"])
 def test_regions_and_unknown_spellings_are_not_countries(raw):
@@ -42,7 +52,7 @@ def to_csv(header, rows):
     return buffer.getvalue()
 
 
-SPELLINGS = ["UK", "United Kingdom", "USA", "United States", "US", "Deutschland", "Germany", "DE", "EMEA",
+SPELLINGS = ["UK", "United Kingdom", "USA", "United States", "U.S.", "Deutschland", "Germany", "GER", "EMEA",
              "Atlantis"]
 
 

@@ -202,3 +202,19 @@ def test_amounts_with_no_currency_anywhere_are_in_the_reporting_currency_the_use
     bare = _col("ACV", "money")
     apply_currencies(con, "t", [bare], Mapping(), "d.csv", [])
     assert bare.currencies == {}  # no reporting currency named: the currency stays unknown
+
+
+def test_each_money_columns_currency_lands_where_adding_it_would_put_it():
+    # the importer writes the parsed currencies last; a column with no currency column of the file has its parsed
+    # currency renamed (no UPDATE of every row) only where that gives the order adding a column gives: after the
+    # currencies of the money columns before it
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE t AS SELECT * FROM (VALUES (1.0, 2.0, 3.0, 'EUR', 'USD', 'USD', 'GBP'))
+                   x(a, b, c, code, a__parsed_currency, b__parsed_currency, c__parsed_currency)""")
+    a, b, c = (_col(n.upper(), "money", currencies={"USD": 1}) for n in "abc")
+    b.currency_source, code = "code", _col("Code", "currency")  # b's currency comes from the file's column
+    apply_currencies(con, "t", [a, b, c, code], Mapping(), "d.csv", [])
+    names = [r[0] for r in con.execute("DESCRIBE t").fetchall()]
+    assert names == ["a", "b", "c", "code", "a_currency", "b_currency", "c_currency"]
+    # b's own "$" wins over the column's EUR; a and c keep their parsed currencies
+    assert con.execute("SELECT a_currency, b_currency, c_currency FROM t").fetchall() == [("USD", "USD", "GBP")]

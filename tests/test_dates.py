@@ -37,10 +37,19 @@ def test_the_mapping_file_decides_first():
     assert date_order(_date_column("d"), profile_columns(slashed=5, dmy=3), Mapping(date_order="mdy"), "f.csv") == "mdy"
 
 
-def test_mixed_orders_name_the_file_and_column():
+def test_mixed_orders_in_even_measure_name_the_file_and_column():
     with pytest.raises(UserError, match="mix day/month/year and month/day/year") as err:
         date_order(_date_column("Close Date"), profile_columns(slashed=5, mdy=1, dmy=1), Mapping(), "deals.csv")
     assert (err.value.file, err.value.column) == ("deals.csv", "Close Date")
+
+
+def test_mixed_orders_typed_by_hand_read_the_majoritys_order_first():
+    column = _date_column("Joined")
+    assert date_order(column, profile_columns(slashed=40, mdy=3, dmy=9), Mapping(), "sheet.csv") == "dmy+mdy"
+    assert "read day/month like most (9 values prove it), month/day where a value can only be read so (3)" in column.note
+    other = _date_column("Renewal")
+    assert date_order(other, profile_columns(slashed=40, mdy=7, dmy=2), Mapping(), "sheet.csv") == "mdy+dmy"
+    assert date_order(other, profile_columns(slashed=40, mdy=7, dmy=2), Mapping(date_order="dmy"), "s.csv") == "dmy"
 
 
 def test_proven_order():

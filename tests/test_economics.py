@@ -145,3 +145,12 @@ def test_lost_deals_mostly_without_the_field_make_win_rate_not_measurable(con):
     out = unit_economics(con, "frame", "deals", icp([tier(1, SOFTWARE)]), Ledger())
     assert "win_rate" not in out["comparisons"]
     assert out["not_measurable"]["win_rate"] == "lost deals carry no industry"
+
+
+def test_rate_comparisons_keep_one_order_whatever_the_rows_order(con):
+    # the Tier-1 rows come first in both tables: a GROUP BY without ORDER BY gave its groups in the order the engine
+    # met them (and, in parallel, in whichever order its threads finished), so icp.json's keys could swap between
+    # two builds of the same data; both rate comparisons read non_icp, then icp
+    out = unit_economics(con, "frame", "deals", icp([tier(1, SOFTWARE)]), Ledger())
+    assert list(out["comparisons"]["churn"]) == ["non_icp", "icp"]
+    assert list(out["comparisons"]["win_rate"]) == ["non_icp", "icp"]

@@ -245,3 +245,79 @@ def test_furniture_records_and_secondary_addresses():
 )
 def test_deal_period_kind_and_annual_value_headers(header, kind, field):
     assert canonical_field(header, kind) == field
+
+
+@pytest.mark.parametrize("header,kind,field", [
+    ("Canceled At (UTC)", "subscriptions", "churn_date"),  # Stripe's dashboard export
+    ("Ended At (UTC)", "subscriptions", "subscription_end"),
+    ("Current Period Start (UTC)", "subscriptions", "period_start"),
+    ("Start (UTC)", "subscriptions", "subscription_start"),
+    ("Cancelled At (GMT)", "subscriptions", "churn_date"),
+    ("Expires At [UTC]", "subscriptions", "subscription_end"),
+    ("Activated At (America/New_York)", "subscriptions", "subscription_start"),
+    ("Churn Date (local time)", "customers", "churn_date"),
+    ("Customer Since (UTC+01:00)", "customers", "customer_since"),
+    ("Cancel Date (CET)", "customers", "churn_date"),
+    ("cancelled_at_utc", "customers", "churn_date"),
+    ("Customer Since (Europe/Berlin) (metadata)", "customers", "customer_since"),
+])
+def test_a_time_zone_note_names_the_date_field(header, kind, field):
+    assert canonical_field(header, kind) == field
+
+
+@pytest.mark.parametrize("header", ["Amount (UTC)", "Churn Date (Cost)", "Industry (GMT)", "Customer Since (notes)"])
+def test_a_time_zone_note_names_only_date_fields(header):
+    assert canonical_field(header, "customers") is None
+
+
+@pytest.mark.parametrize("headers,fields", [
+    # Stripe: Amount per unit x Quantity per Interval x Interval Count
+    (["Amount", "Quantity", "Interval", "Interval Count"],
+     ["amount", "subscription_quantity", "amount_period", "interval_count"]),
+    # Chargebee: Billing Period is the count of Billing Period Units
+    (["Plan Unit Price", "Plan Quantity", "Billing Period", "Billing Period Unit"],
+     ["amount", "subscription_quantity", "interval_count", "amount_period"]),
+    # Recurly and Paddle
+    (["Unit Amount", "Quantity", "Plan Interval Length", "Plan Interval Unit"],
+     ["amount", "subscription_quantity", "interval_count", "amount_period"]),
+    (["Unit Price", "Quantity", "Billing Cycle Frequency", "Billing Cycle Interval"],
+     ["amount", "subscription_quantity", "interval_count", "amount_period"]),
+])
+def test_a_subscriptions_price_quantity_and_interval(headers, fields):
+    assert [canonical_field(h, "subscriptions") for h in headers] == fields
+    # elsewhere a Quantity or Billing Period keeps its kind-neutral meaning
+    assert canonical_field("Quantity", "deals") is None and canonical_field("Billing Period", "deals") == "amount_period"
+
+
+@pytest.mark.parametrize("header,kind,field", [
+    ("Unit Amount (cents)", "subscriptions", "amount"), ("unit_amount_cents", "subscriptions", "amount"),
+    ("Amount in cents", "deals", "amount"), ("Deal value in minor units", "deals", "amount"),
+    ("ARR_cents", "customers", "arr"), ("Employees (cents)", "customers", None), ("Cents", "deals", None),
+])
+def test_a_cents_note_names_only_money_fields(header, kind, field):
+    assert canonical_field(header, kind) == field
+
+
+@pytest.mark.parametrize(
+    "header, kind, field",
+    [
+        # usage aggregated per account and period (Mixpanel, PostHog, Segment reports): the period, the counts
+        ("Day", "events", "event_time"),
+        ("Week Starting", "events", "event_time"),
+        ("DAU", "events", "active_users"),
+        ("Monthly Active Users", "events", "active_users"),
+        ("Total Events", "events", "event_count"),
+        ("Session Count", "events", "session_count"),
+        ("Time Spent (min)", "events", "usage_minutes"),
+        ("groupId", "events", "company_id"),  # Segment's group call names the account
+        ("$group_0", "events", "company_id"),  # PostHog's first group type
+        ("User Email", "events", "domain"),  # an event keyed by its user: the email's domain is the account
+        ("Email", "contacts", "email"),
+        # outside an events file these say nothing: an account's "Events" or "Day" is no usage period or count
+        ("Events", "customers", None),
+        ("Day", None, None),
+        ("DAU", "customers", None),
+    ],
+)
+def test_usage_aggregate_headers_only_in_an_events_file(header, kind, field):
+    assert canonical_field(header, kind) == field

@@ -107,3 +107,28 @@ def test_bad_arguments_name_themselves(con):
         fit_scorecard(con, "frame", {"when": "date"}, time_column="signup")
     with pytest.raises(UserError, match="the frame frame has no column 'closed_at'"):
         fit_scorecard(con, "frame", FIELDS, time_column="closed_at")
+
+
+def test_the_holdout_is_the_newest_rows_by_date_then_row_number():
+    from icp_agent.scorecard.fit import _prepare
+
+    con = duckdb.connect()
+    # 8 rows: two without a date (the oldest), two on the same newest day (row number breaks the tie)
+    con.execute(
+        """CREATE TABLE f AS SELECT * FROM (VALUES
+        (1, TRUE, DATE '2024-03-01', 'a'), (2, FALSE, NULL, 'b'), (3, TRUE, DATE '2024-05-01', 'a'),
+        (4, FALSE, DATE '2024-05-01', 'b'), (5, TRUE, DATE '2024-01-01', 'a'), (6, FALSE, NULL, 'b'),
+        (7, TRUE, DATE '2024-04-01', 'a'), (8, FALSE, DATE '2024-02-01', 'b')) t(_row, good, signup, industry)"""
+    )
+    _prepare(con, "f", "t", {"industry": "category"}, "signup", None, "TRUE", 0.25)
+    # by (date, row): 2, 6 (no date), 5, 8, 1, 7, 3, 4: the last quarter is rows 3 and 4
+    held = con.execute("SELECT _row FROM t WHERE __icp_holdout ORDER BY _row").fetchall()
+    assert held == [(3,), (4,)]
+    assert con.execute("SELECT count(*), count_if(__icp_t IS NULL) FROM t").fetchone() == (8, 2)
+    # with a group column an account sits wholly on one side, placed by its first date: b's (2024-02-01) is newer
+    # than a's (2024-01-01); holding out half the rows holds out all of b, a quarter would split b: none
+    _prepare(con, "f", "q", {"industry": "category"}, "signup", "industry", "TRUE", 0.25)
+    assert con.execute("SELECT count_if(__icp_holdout) FROM q").fetchone() == (0,)
+    _prepare(con, "f", "g", {"industry": "category"}, "signup", "industry", "TRUE", 0.5)
+    held = con.execute("SELECT _row FROM g WHERE __icp_holdout ORDER BY _row").fetchall()
+    assert held == [(2,), (4,), (6,), (8,)]

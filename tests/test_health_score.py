@@ -70,6 +70,7 @@ def test_health_is_the_percentile_rank_of_one_component(con):
     assert [r["cohort"] for r in rows] == ["bottom", "middle", "middle", "middle", "top"]
     assert [r["industry"] for r in rows] == ["x0", "x1", "x2", "x3", "x4"]
     assert res.cohort_sizes == {"bottom": 1, "middle": 3, "top": 1}
+    assert list(res.cohort_sizes) == ["top", "middle", "bottom"]  # icp.json's order, whatever the engine's
 
 
 def test_missing_component_is_reweighted_not_zero(con):

@@ -265,6 +265,24 @@ def test_a_value_mapping_must_name_a_category_or_list_field_of_the_import(write,
     assert "customers" not in cli.json("inspect-workspace")["current"]  # nothing half-done is stored
 
 
+def test_a_value_mapping_reads_the_labels_of_a_yes_no_field(ws, write):
+    """A yes/no column with ticks and the sheet's own words: "x" is yes on its own, [values.FIELD] maps the words."""
+    from conftest import rows
+
+    data = write(
+        "accounts.csv",
+        "Account,Domain,Renewed,Churned?\nAcme,acme.io,✔,X\nBolt,bolt.io,,no\nCrane,crane.io,✔,gone for good\n"
+        "Dune,dune.io,☑,FALSE\n",
+    )
+    mapping = write("m.toml", '[values.churned]\n"Gone for good" = "yes"\n')
+    report = toolkit.import_data(ws, customers=data, mapping_file=mapping).reports[0]
+    churned = next(c for c in report.columns if c.field == "churned")
+    assert churned.mapped_values == ["'Gone for good' -> 'yes': 1 row"] and churned.unparsed == 0
+    stored = {r["company_name"]: (r["renewed"], r["churned"]) for r in rows(ws, "customers")}
+    # Renewed holds only ticks and blanks: a blank is an unticked box (no); Churned? is yes/no with a mapped label
+    assert stored == {"Acme": (True, True), "Bolt": (False, False), "Crane": (True, True), "Dune": (True, False)}
+
+
 def test_the_value_mapping_is_kept_with_each_snapshot_for_scoring(ws, write):
     """Each import report keeps the [values.FIELD] tables of its file's fields (value_map); score_prospects reads
     those of the current snapshots (stored_value_maps), the later import winning a label both map."""

@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from icp_agent.errors import UserError
-from icp_agent.scorecard.model import learn_scorecard, _round_half_up, points_scaling
+from icp_agent.scorecard.model import _round_half_up, learn_scorecard, points_scaling
 
 SETTINGS = {
     "max_bins": 6,
@@ -81,6 +81,45 @@ def test_a_field_without_signal_is_left_out(con):
     assert card["intercept_points"] == 600
 
 
+def test_patterns_sql_counts_each_bin_pattern_with_spellings_keyed_once_per_group():
+    from icp_agent.scorecard.model import patterns_sql
+
+    con = duckdb.connect()
+    # three spellings of one industry, a list field read by two features, a number field binned per row
+    con.execute(
+        """CREATE TABLE t AS SELECT * FROM (VALUES
+        ('Computer Software', ['Slack'], 10.0, TRUE), ('computer_software', ['slack', 'Wix'], 10.0, FALSE),
+        ('COMPUTER  SOFTWARE', ['Wix'], 50.0, TRUE), ('Retail', NULL, 50.0, FALSE), (NULL, [], NULL, FALSE),
+        ('Mining', ['Slack'], 10.0, TRUE)) v(industry, technologies, revenue, good)"""
+    )
+    missing = {"when": {"op": "is_missing"}, "missing": True}
+    features = [
+        {"field": "industry", "kind": "category", "bins": [
+            {"when": {"field": "industry", "op": "in", "values": ["Computer Software"]}},
+            {"when": {"field": "industry", "op": "in", "values": ["Retail"]}}, missing]},
+        {"field": "technologies", "kind": "list", "bins": [
+            {"when": {"field": "technologies", "op": "contains", "value": "Slack"}},
+            {"when": {"field": "technologies", "op": "not_contains", "value": "Slack"}}, missing]},
+        {"field": "technologies", "kind": "list", "bins": [
+            {"when": {"field": "technologies", "op": "contains", "value": "Wix"}},
+            {"when": {"field": "technologies", "op": "not_contains", "value": "Wix"}}, missing]},
+        {"field": "revenue", "kind": "number", "bins": [
+            {"when": {"field": "revenue", "op": "between", "min": 0, "max": 20, "max_exclusive": True}},
+            {"when": {"field": "revenue", "op": "gte", "min": 20}}, missing]},
+    ]  # fmt: skip
+    rows = con.execute(f"SELECT * FROM ({patterns_sql('t', features, ['c0', 'c1', 'c2', 'c3'])}) ORDER BY ALL")
+    # industry: 1 Computer Software (every spelling), 2 Retail, 3 missing, 0 unseen (Mining); lists: 1 contains,
+    # 2 without, 3 missing (NULL or empty); revenue 1 under 20, 2 from 20, 3 missing
+    assert rows.fetchall() == [
+        (0, 1, 2, 1, 1, 1),
+        (1, 1, 1, 1, 1, 0),
+        (1, 1, 2, 1, 1, 1),
+        (1, 2, 1, 2, 1, 1),
+        (2, 3, 3, 2, 1, 0),
+        (3, 3, 3, 3, 1, 0),
+    ]
+
+
 def _places(con, rows: int = 2000):
     """Accounts in 4 countries, 12 regions (3 per country), 48 cities (4 per region) and 960 zip codes (20 per
     city), industry independent of place; good depends on the country alone (so region, city and zip carry it too,
@@ -111,8 +150,13 @@ def test_nested_place_fields_are_found_by_their_values(con):
 
 def test_a_place_enters_the_score_once_at_its_coarsest_informative_level(con):
     _places(con)
-    fields = {"zip": "category", "city": "category", "region": "category", "country": "category",
-              "industry": "category"}
+    fields = {
+        "zip": "category",
+        "city": "category",
+        "region": "category",
+        "country": "category",
+        "industry": "category",
+    }
     card = learn_scorecard(con, "places", fields, SETTINGS, 20, 600, None)
     assert [f["name"] for f in card["features"]] == ["country"]
     left_out = {e["field"]: e["reason"] for e in card["excluded"]}

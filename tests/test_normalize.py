@@ -84,6 +84,40 @@ def test_boolean(raw, expected):
     assert sql(norm.boolean, raw) == expected
 
 
+@pytest.mark.parametrize("raw,checkbox,expected", [
+    ("x", False, True), ("X", False, True), ("✓", False, True), ("✔", False, True), ("☑", False, True),
+    ("*", False, True), (" x ", True, True), ("", True, False), (None, True, False), ("", False, None),
+    ("no", True, False), ("maybe", True, None),
+])
+def test_a_ticked_box_is_yes_and_a_blank_is_no_in_a_checkbox_column(raw, checkbox, expected):
+    assert sql(lambda e: norm.boolean(e, blank_is_no=checkbox), raw) == expected
+
+
+@pytest.mark.parametrize("values,expected", [
+    (["x", None, "✓", ""], True), (["*", "*"], True), (["x", "no"], False), (["", None], False), (["yes", ""], False),
+])
+def test_a_checkbox_column_holds_only_ticks_and_blanks(values, expected):
+    assert con.execute(norm.is_checkbox("SELECT unnest(?::VARCHAR[]) AS raw"), [values]).fetchone()[0] is expected
+
+
+@pytest.mark.parametrize("raw,order,expected", [
+    ("3/25/24", "mdy", date(2024, 3, 25)), ("25/3/99", "dmy", date(1999, 3, 25)), ("1/2/68", "mdy", date(2068, 1, 2)),
+    ("3/25/245", "mdy", None), ("04/01/2026", "dmy+mdy", date(2026, 1, 4)), ("04/01/2026", "mdy+dmy", date(2026, 4, 1)),
+    ("04/13/2026", "dmy+mdy", date(2026, 4, 13)), ("13/04/2026", "mdy+dmy", date(2026, 4, 13)),
+    ("05.03.2024", "mdy+dmy", date(2024, 3, 5)), ("2024-03-05", "mdy+dmy", date(2024, 3, 5)),
+    ("March 5, 2024", "dmy+mdy", date(2024, 3, 5)), ("5 Mar 2024", "mdy+dmy", date(2024, 3, 5)),
+    ("13/13/2024", "dmy+mdy", None),
+])
+def test_dates_with_two_digit_years_and_in_a_column_typed_in_both_orders(raw, order, expected):
+    assert sql(norm.date, raw, order) == expected
+
+
+def test_relabel_applies_a_mapping_files_labels_whatever_the_spelling():
+    labels = {"Ex-Customer": "yes", "still paying": "no"}
+    relabelled = lambda e: norm.boolean(norm.relabel(e, labels))  # noqa: E731
+    assert [sql(relabelled, v) for v in ("ex customer", "Still Paying", "y", "other")] == [True, False, True, None]
+
+
 @pytest.mark.parametrize("raw,order,expected", [
     ("2024-03-05", None, date(2024, 3, 5)), ("2024-03-05 10:11:12", None, date(2024, 3, 5)),
     ("03/25/2024", "mdy", date(2024, 3, 25)), ("25/03/2024", "dmy", date(2024, 3, 25)),
@@ -260,3 +294,38 @@ def test_null_if_missing_skips_the_markers_only_for_values_longer_than_all_of_th
         sql(norm.null_if_missing, "  Not Available ") is None
         and sql(norm.null_if_missing, " Acme Corp ") == "Acme Corp"
     )
+
+
+# every character DuckDB's trim removes (the space separators) or keeps (tabs, line breaks, a zero-width space)
+_EDGES = " \u00a0\u1680\u2000\u200a\u202f\u205f\u3000\t\n\u200b\ufeffaé"
+
+
+@settings(max_examples=40, deadline=None)
+@given(some(st.one_of(st.none(), st.text(alphabet=_EDGES, max_size=6), st.text(alphabet="ab ", max_size=6))))
+def test_trimmed_is_trim(raws):
+    # the guard skips trim only where trim would return the value unchanged
+    got = sql_rows([norm.trimmed("x"), "trim(x)"], x=raws)
+    assert [(raw, fast) for raw, (fast, _) in zip(raws, got)] == [(raw, slow) for raw, (_, slow) in zip(raws, got)]
+    assert [sql(norm.trimmed, v) for v in ("\u00a0Acme\u3000", " Acme ", "\tAcme\n", "Acme")] == [
+        "Acme",
+        "Acme",
+        "\tAcme\n",
+        "Acme",
+    ]
+
+
+@settings(max_examples=30, deadline=None)
+@given(some(st.one_of(st.none(), st.text(alphabet=" \u00a0\t\naw.:/@?#-Xé", max_size=14), st.sampled_from(["n/a", " - "]))))
+def test_per_row_parts_are_text_and_domain_in_two_steps(raws):
+    # the value computed in an inner projection and the body over it outside give what text() and domain() give
+    exprs = [norm.text("x"), norm.domain("x")]
+    inner = []
+    for k, kind in enumerate(("text", "domain")):
+        value, body = norm.per_row_parts(kind, "x")
+        inner.append((f"{value} AS v{k}", body.replace("_icp_v", f"v{k}")))
+    query = (
+        f"SELECT {', '.join(b for _, b in inner)}, {', '.join(exprs)} FROM (SELECT {', '.join(v for v, _ in inner)}, x, "
+        f"_i FROM (SELECT unnest(?::VARCHAR[]) AS x, unnest(range({len(raws)})) AS _i)) ORDER BY _i"
+    )
+    got = con.execute(query, [raws]).fetchall()
+    assert [(raw, r[0], r[1]) for raw, r in zip(raws, got)] == [(raw, r[2], r[3]) for raw, r in zip(raws, got)]

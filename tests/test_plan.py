@@ -181,3 +181,41 @@ def test_a_newer_accounts_export_still_replaces_the_accounts(ws, write):
     named = toolkit.import_data(ws, customers=leads)
     assert named.plan[0].kind == "customers" and named.reports[0].rows_kept == 5
     assert [(k.linked, k.rows) for k in named.links] == [(0, 80)]
+
+
+def test_a_usage_report_in_a_folder_is_events_and_a_weak_guess_says_so(write, tmp_path):
+    write("data/accounts.csv", CUSTOMERS)
+    # a Mixpanel-style daily report per account (no event names) beside a company list without outcomes
+    write("data/usage_daily.csv", "Date,Company ID,Sessions,Minutes\n2024-01-01,c1,4,31\n2024-01-02,c1,2,12\n")
+    write("data/market.csv", PROSPECTS)
+    plan = plan_import(tmp_path / "data")
+    assert _kinds(plan) == {"accounts.csv": "customers", "usage_daily.csv": "events", "market.csv": "prospects"}
+    reasons = {Path(p.path).name: p.reason for p in plan.files}
+    assert (
+        reasons["usage_daily.csv"] == "usage aggregated per account and period (session_count, usage_minutes per Date)"
+    )
+    # prospects for want of outcome fields is a guess: the reason says so and names the flags that change it
+    assert "a guess, no column says prospects" in reasons["market.csv"]
+    assert "--customers" in reasons["market.csv"] and "--events" in reasons["market.csv"]
+    # recognised from its columns: no guess
+    assert "guess" not in reasons["accounts.csv"] and "guess" not in reasons["usage_daily.csv"]
+
+
+def test_the_only_companies_file_is_a_guess_and_a_named_events_file_says_its_shape(write):
+    events = write("ev.csv", "event,timestamp,group_id\nlogin,2024-01-01T10:00:00,c1\n")
+    plan = plan_import(write("companies.csv", PROSPECTS), events=events)
+    reasons = {Path(p.path).name: p.reason for p in plan.files}
+    assert reasons["companies.csv"].startswith("the only companies file") and "a guess" in reasons["companies.csv"]
+    assert reasons["ev.csv"] == "named with --events; a row per event (event name and time)"
+    # a named file of neither shape is still read as events, and its reason says what it needs
+    odd = write("odd.csv", "Company ID,Plan\nc1,Pro\n")
+    plan = plan_import(write("accounts.csv", CUSTOMERS), events=odd)
+    assert "it needs an event name and time" in {Path(p.path).name: p.reason for p in plan.files}["odd.csv"]
+
+
+def test_a_kind_from_the_file_name_is_a_guess(write, tmp_path):
+    write("data/accounts.csv", CUSTOMERS)
+    write("data/deals-export.csv", "Company,Amount\nAcme,100\n")  # no stage column: only the name says deals
+    plan = plan_import(tmp_path / "data")
+    reason = {Path(p.path).name: p.reason for p in plan.files}["deals-export.csv"]
+    assert reason.startswith("the file name says deals") and "a guess, no column says deals" in reason

@@ -90,6 +90,37 @@ def test_a_spreadsheets_total_row_is_furniture_wherever_its_label_sits(write, to
     assert source.furniture[0]["kind"] == "total or subtotal row" and source.furniture[0]["row"] == 4
 
 
+def test_a_hand_kept_sheets_section_headings_are_furniture_and_companies_survive(write):
+    """Rows a person types between blocks of a sheet ("--- Americas ---", "## Lost ##", a plain "APAC" alone in the
+    first cell) are dropped as section headings; a company with any other cell filled is a record."""
+    body = "".join(f"Co{k},co{k}.com,{k},Retail\n" for k in range(120))
+    text = (
+        "Customer,Web,Seats,Sector\n--- Americas ---,,,\nGlobex,globex.com,,\n"
+        f"{body}APAC,,,\nEMEA,,12,\n## Lost ##,,,\n— imported from Trello —,,,\nGermany,,,\nInitech,,,\n"
+    )
+    source = inspect_file(write("book.csv", text))
+    rows, rejected = _staged(source)
+    names = [r[0] for r in rows]
+    # a company with a seat count, and a lone company name (no region, country or status), are records
+    assert names[0] == "Globex" and "EMEA" in names and names[-1] == "Initech" and len(rows) == 123
+    assert rejected == []
+    assert [(f["row"], f["kind"], f["raw"]) for f in source.furniture] == [
+        (1, "section heading row", "--- Americas ---"),
+        (123, "section heading row", "APAC"),
+        (125, "section heading row", "## Lost ##"),
+        (126, "section heading row", "— imported from Trello —"),
+        (127, "section heading row", "Germany"),
+    ]
+
+
+def test_a_list_of_names_alone_keeps_every_name(write):
+    """Rows with only their first cell filled are section headings only when few: here they are the list (countries'
+    names too, as companies may be called)."""
+    text = "Company,Domain,Owner\n" + "".join(f"Name {k},,\nChile,,\n" for k in range(20)) + "Acme,acme.com,Jo\n"
+    rows, _ = _staged(inspect_file(write("names.csv", text)))
+    assert len(rows) == 41
+
+
 def test_is_footer_line():
     assert is_footer_line(["Grand Totals (24 records)", "", ""])
     assert is_footer_line(["Confidential Information - Do Not Distribute"])

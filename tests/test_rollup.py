@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import duckdb
 import pytest
 
 from icp_agent.errors import UserError
+from icp_agent.health.health_score import available_components
 from icp_agent.health.rollup import link_accounts, roll_up
 
 
@@ -259,3 +262,131 @@ def test_one_key_linking_every_row_has_no_second(con):
     link = link_accounts(con, "subscriptions", "s", "acc")
     assert (link.child_key, link.fallback, link.linked_rows) == ("domain", None, 2)
     assert link.report().tried == {}
+
+
+def test_as_of_takes_ended_rows_cancellations_not_a_running_rows_expiry(con):
+    """Recurly: a `canceled` row runs until expires_at (a future date); an `expired` row's end is past."""
+    _accounts(con)
+    con.execute(
+        "CREATE TABLE s AS SELECT * FROM (VALUES "
+        "(0, 'A1', DATE '2023-01-01', DATE '2024-03-01', DATE '2024-09-30', 'canceled'), "
+        "(1, 'B1', DATE '2023-01-01', DATE '2024-02-01', DATE '2024-04-02', 'expired'), "
+        "(2, 'C1', DATE '2023-05-01', NULL, NULL, 'active')) "
+        "t(_row, company_id, subscription_start, churn_date, subscription_end, subscription_status)"
+    )
+    rolled = roll_up(con, "acc", {"subscriptions": "s"})
+    assert rolled.as_of == "2024-04-02"
+    got = {r["company_id"]: (r["churned"], r["churn_date"]) for r in _rows(con, rolled.table)}
+    assert got == {"A1": (False, None), "B1": (True, date(2024, 4, 2)), "C1": (False, None)}
+
+
+def test_without_a_status_a_cancellation_beside_an_end_column_is_a_request(con):
+    """Stripe with its Status column ignored: Ended At is the end; a Canceled At alone is a cancel at period end."""
+    _accounts(con)
+    con.execute(
+        "CREATE TABLE s AS SELECT * FROM (VALUES "
+        "(0, 'A1', DATE '2023-01-01', DATE '2023-12-20', NULL::DATE), "
+        "(1, 'B1', DATE '2023-01-01', DATE '2023-11-01', DATE '2023-11-02')) "
+        "t(_row, company_id, subscription_start, churn_date, subscription_end)"
+    )
+    rolled = roll_up(con, "acc", {"subscriptions": "s"}, as_of="2024-01-01")
+    got = {r["company_id"]: (r["churned"], r["churn_date"]) for r in _rows(con, rolled.table)}
+    assert got == {"A1": (False, None), "B1": (True, date(2023, 11, 2)), "C1": (None, None)}
+    # a file with cancellation dates only (Chargebee's Cancelled At): those are the ends
+    con.execute("CREATE TABLE s2 AS SELECT * EXCLUDE (subscription_end) FROM s")
+    rolled = roll_up(con, "acc", {"subscriptions": "s2"}, as_of="2024-01-01")
+    got = {r["company_id"]: (r["churned"], r["churn_date"]) for r in _rows(con, rolled.table)}
+    assert got == {"A1": (True, date(2023, 12, 20)), "B1": (True, date(2023, 11, 1)), "C1": (None, None)}
+
+
+def test_usage_aggregated_per_day_gives_sessions_per_month(con):
+    _accounts(con)
+    con.execute("ALTER TABLE acc ADD COLUMN customer_since DATE; UPDATE acc SET customer_since = DATE '2020-01-01'")
+    # a PostHog-style daily report: no event names, a row per account and day with counts (days apart by 1 most
+    # often: a day is the period); sessions win over active users. The file begins 2023-12-01 and as_of is
+    # 2024-01-30: 60 days to the start of the last day, 61 to its end, for every account
+    con.execute(
+        "CREATE TABLE ev AS SELECT * FROM (VALUES (0, 'A1', DATE '2023-12-01', 10, 3), "
+        "(1, 'a1 ', DATE '2024-01-15', 20, 4), (2, 'B1', DATE '2024-01-10', 0, 0), (3, 'B1', DATE '2024-01-11', 0, 0), "
+        "(4, 'B1', DATE '2024-01-12', 0, 0), (5, 'A1', DATE '2024-02-05', 99, 9)) "
+        "t(_row, company_id, event_time, session_count, active_users)"
+    )
+    rolled = roll_up(con, "acc", {"events": "ev"}, as_of="2024-01-30")
+    got = {r["company_id"]: r for r in _rows(con, rolled.table)}
+    # A1: 10 + 20 sessions (the row after as_of is not counted) over 61 days
+    assert got["A1"]["usage_sessions"] == 30 and got["A1"]["sessions_per_month"] == pytest.approx(30 * 30.4375 / 61)
+    assert str(got["A1"]["last_activity_date"]) == "2024-01-15"
+    # B1 has a row without use: no activity; C1 has no row: 0 (the file covers every account)
+    assert (got["B1"]["sessions_per_month"], got["B1"]["last_activity_date"]) == (0.0, None)
+    assert got["C1"]["sessions_per_month"] == 0.0
+    # no cancellation event in an aggregate: churn stays what the accounts file says (nothing here)
+    assert {r["churned"] for r in got.values()} == {None}
+    assert "events_per_month" not in rolled.columns and "sessions_per_month" in rolled.columns
+    assert any(
+        "usage aggregated per account and day" in n and "sessions per month" in n and "active_users not used" in n
+        for n in rolled.notes
+    )
+    assert available_components(set(rolled.columns))["activity"] == "sessions_per_month"
+
+
+def test_weekly_active_users_alone_average_per_week(con):
+    _accounts(con)
+    con.execute("ALTER TABLE acc ADD COLUMN customer_since DATE; UPDATE acc SET customer_since = DATE '2020-01-01'")
+    # C1 became a customer on Wednesday 2024-01-10: the row of its week (from Monday the 8th) still counts
+    con.execute("UPDATE acc SET customer_since = DATE '2024-01-10' WHERE company_id = 'C1'")
+    # weekly rows by domain from 2024-01-01, as_of 2024-01-29 (a week's start): the window runs to that week's
+    # end, 35 days (5 weeks); A1 was active two weeks (3 and 5 users), no row the other three: 8 user-weeks /
+    # 5 weeks = 1.6 a week; B1: 16 / 5 = 3.2
+    con.execute(
+        "CREATE TABLE ev AS SELECT * FROM (VALUES (0, 'acme.com', DATE '2024-01-01', 3), "
+        "(1, 'acme.com', DATE '2024-01-08', 5), (2, 'beta.io', DATE '2024-01-01', 4), (3, 'beta.io', DATE '2024-01-08', 4), "
+        "(4, 'beta.io', DATE '2024-01-15', 4), (5, 'beta.io', DATE '2024-01-22', 4), (6, 'gamma.org', DATE '2024-01-08', 2)) t(_row, domain, event_time, active_users)"
+    )
+    rolled = roll_up(con, "acc", {"events": "ev"}, as_of="2024-01-29")
+    got = {r["company_id"]: r["avg_active_users"] for r in _rows(con, rolled.table)}
+    # C1: 2 user-weeks over 2024-01-10 .. the end of the week of the 29th (26 days), at least a month
+    assert got == {"A1": pytest.approx(1.6), "B1": pytest.approx(3.2), "C1": pytest.approx(2 * 7 / 30.4375)}
+    assert any("active users per week, averaged" in n for n in rolled.notes)
+    assert available_components(set(rolled.columns))["activity"] == "avg_active_users"
+
+
+def test_events_counted_per_name_and_month_count_their_counts(con):
+    _accounts(con)
+    con.execute("ALTER TABLE acc ADD COLUMN customer_since DATE; UPDATE acc SET customer_since = DATE '2020-01-01'")
+    # an event segmentation export: a row per account, event name and month with its count. Months from 2024-01-01
+    # to 2024-03-01 (as_of): the window runs to the end of March, 60 days + a month on average (30.4375)
+    con.execute(
+        "CREATE TABLE ev AS SELECT * FROM (VALUES "
+        "(0, 'A1', 'Report Viewed', DATE '2024-01-01', 30), (1, 'A1', 'Report Viewed', DATE '2024-02-01', 50), "
+        "(2, 'A1', 'Invoice Paid', DATE '2024-02-01', 1), (3, 'B1', 'Report Viewed', DATE '2024-01-01', 12), "
+        "(4, 'B1', 'Subscription Cancelled', DATE '2024-02-01', 1), (5, 'C1', 'Account Closed', DATE '2024-03-01', 0)) "
+        "t(_row, company_id, event_name, event_time, event_count)"
+    )
+    rolled = roll_up(con, "acc", {"events": "ev"}, as_of="2024-03-01")
+    got = {r["company_id"]: r for r in _rows(con, rolled.table)}
+    # A1: 80 usage events (the billing event is not usage) over 90.4375 days
+    assert got["A1"]["usage_events"] == 80
+    assert got["A1"]["events_per_month"] == pytest.approx(80 * 30.4375 / (60 + 30.4375))
+    assert got["A1"]["churned"] is None  # no cancellation: the accounts file says nothing
+    # B1 cancelled in February: churned then, its 12 events over Jan 1 .. the end of February's month
+    assert got["B1"]["churned"] is True and str(got["B1"]["churn_date"]) == "2024-02-01"
+    assert got["B1"]["events_per_month"] == pytest.approx(12 * 30.4375 / (31 + 30.4375))
+    assert got["C1"]["churned"] is None  # a cancellation counted 0 times did not happen
+    assert any("counted per event name, account and month" in n for n in rolled.notes)
+
+
+def test_events_of_neither_shape_are_an_error_naming_the_columns(con):
+    _accounts(con)
+    # a date and an account but neither an event name nor a usage count
+    con.execute(
+        "CREATE TABLE ev AS SELECT * FROM (VALUES (0, 'A1', DATE '2024-01-01', 'Pro')) t(_row, company_id, event_time, plan)"
+    )
+    with pytest.raises(UserError, match="needs a date or time column and either an event name") as e:
+        roll_up(con, "acc", {"events": "ev"}, as_of="2024-01-31")
+    assert e.value.file == "ev" and "plan" in e.value.reason and "Week" in e.value.hint
+    # a period read as text (a month spelled 'Jan 2024') cannot be dated
+    con.execute(
+        "CREATE TABLE ev2 AS SELECT * FROM (VALUES (0, 'A1', 'Jan 2024', 5)) t(_row, company_id, event_time, event_count)"
+    )
+    with pytest.raises(UserError, match="read as varchar, not dates"):
+        roll_up(con, "acc", {"events": "ev2"}, as_of="2024-01-31")

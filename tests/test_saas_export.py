@@ -244,7 +244,7 @@ def test_flags_name_the_per_account_files_and_a_missing_account_column_is_explai
     usage = write("usage.csv", "account_id,event,timestamp\nC1,report_viewed,2024-05-01T10:00:00Z\n"
                                "C3,report_viewed,2024-05-02T10:00:00Z\n")
     out = cli("import-data", "--customers", str(accounts), "--events", str(usage)).stdout
-    assert "usage.csv: events (named with --events)" in out
+    assert "usage.csv: events (named with --events; a row per event (event name and time))" in out
     assert "events linked by company_id: 2 of 2 rows; 0 of 2 accounts not in the accounts file" in out
     odd = write("odd.csv", "what,when\nlogin,2024-05-01\n")
     failed = cli("import-data", "--customers", str(accounts), "--tickets", str(odd), expect=2)
@@ -310,3 +310,122 @@ def test_each_kind_maps_its_export_headers(ws, write, kind, headers, expected):
     report = import_file(ws, path)
     assert report.kind == kind
     assert [c.field for c in report.columns] == expected
+
+
+def test_priced_subscriptions_with_time_zone_headers_give_arr_churn_and_as_of(ws, write):
+    """Chargebee-style: unit price x quantity per Billing Period Unit x Billing Period, dates headed '(GMT)', churn
+    from the statuses and cancellation dates alone (the accounts file has no churn column)."""
+    accounts = write("accounts.csv", "Customer ID,Company,Industry\n" + "".join(
+        f"C{i},Co {i},Retail\n" for i in range(1, 8)))
+    subscriptions = write("subs.csv", (
+        "Subscription Id,Customer Id,Plan Unit Price,Plan Quantity,Billing Period,Billing Period Unit,Status,"
+        "Started At (GMT),Cancelled At (GMT),Current Term Start (GMT)\n"
+        "sb1,C1,10.00,5,1,month,active,2023-01-01,,2024-05-01\n"  # 10 x 5 x 12 = 600
+        "sb2,C1,50.00,2,3,month,active,2024-01-01,,2024-04-01\n"  # every 3 months: 50 x 2 x 4 = 400
+        "sb3,C2,100.00,1,1,year,cancelled,2023-02-01,2024-06-15,2024-02-01\n"
+        "sb4,C3,20.00,1,1,month,cancelled,2023-03-01,2023-09-01,2023-08-01\n"
+        "sb5,C3,20.00,1,1,month,in_trial,2024-05-01,,2024-05-01\n"  # live, no ARR yet
+        "sb6,C4,30.00,2,1,week,paused,2023-06-01,,2024-03-04\n"  # live, no ARR while paused: 30 x 2 x 52 at start
+        "sb7,C5,12.00,1,1,month,non_renewing,2023-01-01,2024-12-31,2024-05-01\n"  # a scheduled cancellation
+        "sb8,C6,10.00,1,1,month,unpaid,2023-01-01,,2024-01-01\n"  # no longer paid: ended, no date
+        "sb9,C7,10.00,1,1,month,past_due,2023-01-01,,2024-05-01\n"  # retries running: billed
+    ))
+    toolkit.import_data(ws, customers=accounts, subscriptions=subscriptions)
+    with ws.transaction() as con:
+        rolled = roll_up(con, ws.current_table(con, "customers"), {"subscriptions": ws.current_table(con, "subscriptions")})
+        rows = {r[0]: r[1:] for r in con.execute(
+            f"SELECT company_id, starting_arr, arr, round(nrr, 4), churned, churn_date FROM {rolled.table}").fetchall()}
+    # the latest cancellation of an ended row, not the scheduled one of a running row (2024-12-31)
+    assert rolled.as_of == "2024-06-15"
+    assert rows["C1"] == (600, 1000, 1.6667, False, None)
+    assert rows["C2"] == (100, 0, 0, True, date(2024, 6, 15))
+    assert rows["C3"] == (240, 0, 0, False, None)
+    assert rows["C4"] == (3120, 0, 0, False, None)
+    assert rows["C5"] == (144, 144, 1, False, None)
+    assert rows["C6"] == (120, 0, 0, True, None)
+    assert rows["C7"] == (120, 120, 1, False, None)
+    assert any("ARR = amount x quantity x billing periods a year" in n and "interval count" in n for n in rolled.notes)
+    status = next(n for n in rolled.notes if "statuses counted as" in n)
+    assert status == ("subscriptions: statuses counted as live and billed: active 2, non renewing 1, past due 1; "
+                      "ended (a given end date decides when): cancelled 2, unpaid 1; live, no ARR yet (not churn): "
+                      "in trial 1; live, no ARR while paused (not churn): paused 1")
+
+
+def test_a_stripe_cancel_at_period_end_stays_live_until_it_ends(ws, write):
+    """Stripe's dashboard headers: canceled_at is when the cancel was asked; the row runs until Ended At."""
+    accounts = write("accounts.csv", "Customer ID,Company\ncus_1,Alpha\ncus_2,Beta\n")
+    subscriptions = write("subscriptions.csv", (
+        "id,Customer ID,Plan,Quantity,Interval,Interval Count,Amount,Status,Created (UTC),Current Period Start (UTC),"
+        "Current Period End (UTC),Canceled At (UTC),Ended At (UTC),Cancel At Period End\n"
+        "sub_1,cus_1,Pro,3,month,1,9.00,active,2024-01-10 10:00,2024-06-10 10:00,2024-07-10 10:00,"
+        "2024-06-20 08:00,,true\n"
+        "sub_2,cus_2,Pro,1,year,2,240.00,canceled,2022-03-01 10:00,2024-03-01 10:00,2026-03-01 10:00,"
+        "2024-06-01 09:00,2024-06-02 09:00,false\n"
+    ))
+    toolkit.import_data(ws, customers=accounts, subscriptions=subscriptions)
+    with ws.transaction() as con:
+        fields = {c[0] for c in con.execute(f"DESCRIBE {ws.current_table(con, 'subscriptions')}").fetchall()}
+        rolled = roll_up(con, ws.current_table(con, "customers"), {"subscriptions": ws.current_table(con, "subscriptions")})
+        rows = {r[0]: r[1:] for r in con.execute(
+            f"SELECT company_id, starting_arr, arr, churned, churn_date FROM {rolled.table}").fetchall()}
+    assert {"churn_date", "subscription_end", "period_start", "subscription_start", "interval_count"} <= fields
+    assert rolled.as_of == "2024-06-10"  # the latest period start; the running row's cancel request is no end
+    assert rows["cus_1"] == (324, 324, False, None)  # 9 x 3 x 12
+    assert rows["cus_2"] == (120, 0, True, date(2024, 6, 2))  # 240 every 2 years; ended the day after the cancel
+
+
+def test_the_health_description_says_how_subscriptions_give_churn(ws, write):
+    from icp_agent.options import HealthOptions
+
+    accounts = write("accounts.csv", "Account Code,Company,Industry\n" + "".join(
+        f"A{i},Co {i},{'Retail' if i % 2 else 'Software'}\n" for i in range(12)))
+    subscriptions = write("subscriptions.csv", "Uuid,Account Code,State,Activated At (local time),Canceled At "
+                          "(local time),Expires At (local time),Unit Amount,Quantity,Plan Interval Unit\n" + "".join(
+        f"s{i},A{i},{'expired' if i % 3 == 0 else 'active'},2023-01-0{1 + i % 9},"
+        f"{'2024-02-01,2024-03-01' if i % 3 == 0 else ','},{10 + i},2,months\n" for i in range(12)))
+    toolkit.import_data(ws, customers=accounts, subscriptions=subscriptions)
+    summary = toolkit.score_health(ws, HealthOptions())
+    assert summary.as_of == "2024-03-01" and summary.components == ["retention", "nrr"]
+    assert "churn from the subscriptions: an account churned when all its subscriptions ended" in summary.description
+    assert "past_due counts as live and billed" in summary.description
+
+
+def test_a_price_in_cents_named_by_its_header_is_read_in_the_currency_unit(ws, write):
+    """Paddle-like: Unit Price in cents by its header, Billing Cycle Interval + Frequency, Quantity."""
+    accounts = write("accounts.csv", "Customer ID,Company\nctm_1,Alpha\nctm_2,Beta\n")
+    subscriptions = write("subs.csv", (
+        "Subscription ID,Customer ID,Status,Started At,Unit Price (cents),Quantity,Billing Cycle Interval,"
+        "Billing Cycle Frequency\n"
+        "sub_a,ctm_1,active,2024-01-01,1999,3,month,1\n"  # 19.99 x 3 x 12
+        "sub_b,ctm_2,deleted,2024-01-01,50000,1,year,1\n"  # Paddle Classic's cancellation
+    ))
+    result = toolkit.import_data(ws, customers=accounts, subscriptions=subscriptions)
+    assert any("Unit Price (cents)" in w and "divided by 100" in w for r in result.reports for w in r.warnings)
+    with ws.transaction() as con:
+        rolled = roll_up(con, ws.current_table(con, "customers"), {"subscriptions": ws.current_table(con, "subscriptions")},
+                         as_of="2024-06-01")
+        rows = {r[0]: r[1:] for r in con.execute(
+            f"SELECT company_id, round(starting_arr, 2), arr, churned FROM {rolled.table}").fetchall()}
+    assert rows == {"ctm_1": (719.64, pytest.approx(719.64), False), "ctm_2": (500.0, 0, True)}
+
+
+def test_a_weekly_usage_report_in_a_folder_feeds_activity(ws, write, tmp_path):
+    """A usage export aggregated per account and week (no event names, as Amplitude's or PostHog's reports
+    come) in a folder beside the accounts: recognised as events, read as activity, never as prospects."""
+    write("data/accounts.csv", "Account ID,Account Name,Industry,Customer Since,Churned\n"
+                               "C1,Alpha,Retail,2023-01-01,no\nC2,Beta,Retail,2023-01-01,no\n"
+                               "C3,Gamma,Retail,2023-01-01,yes\n")
+    # three weeks from 2024-03-04; C1 has 6 then 4 active users, C2 1 in one week, C3 none
+    write("data/usage.csv", "Account ID,Week Starting,Active Users\nC1,2024-03-04,6\nC1,2024-03-11,4\n"
+                            "C2,2024-03-18,1\nC3,2024-03-04,0\n")
+    result = toolkit.import_data(ws, tmp_path / "data")
+    plan = {p.path.rsplit("/", 1)[-1]: (p.kind, p.reason) for p in result.plan}
+    assert plan["usage.csv"] == ("events", "usage aggregated per account and period (active_users per Week Starting)")
+    with ws.transaction() as con:
+        rolled = roll_up(con, ws.current_table(con, "customers"), {"events": ws.current_table(con, "events")},
+                         as_of="2024-04-01")
+        rows = dict(con.execute(f"SELECT company_id, avg_active_users FROM {rolled.table}").fetchall())
+    # the window runs from the week of 2024-03-04 to the end of the week of 2024-04-01: 5 weeks
+    assert rows == {"C1": pytest.approx(10 / 5), "C2": pytest.approx(1 / 5), "C3": 0.0}
+    assert any("active users per week, averaged" in n for n in rolled.notes)
+    assert "activity" in toolkit.score_health(ws).components

@@ -432,8 +432,7 @@ def test_values_the_icp_never_saw_are_counted_once_per_field(demo, tmp_path):
     [warning] = result.warnings
     assert warning.startswith("industry (column 'Industry'): 15 of 20 rows (75.0%) hold a value the ICP never saw")
     assert "(commonest: 'saas' 7, 'fintech' 5, 'Zoology' 3)" in warning
-    assert "rewrite the file's industry values to the CRM's before scoring" in warning
-    assert "the mapping file maps columns, not values" in warning
+    assert "map them to the CRM's with a [values.industry] table in a mapping file (score-prospects --mapping FILE" in warning
     # the per-row column agrees with the count
     per_row = duckdb.connect().execute(
         f"SELECT count_if(unseen_fields = 'industry') FROM read_csv('{tmp_path / 'scored.csv'}', all_varchar=true)"

@@ -391,7 +391,7 @@ def test_the_readmes_terminal_check_works_as_written(tmp_path, data, token):
         environment["ICP_AGENT_TOKEN"] = token
     result = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=environment, capture_output=True, text=True,
                             timeout=120)
-    assert "score_prospects input_path* output_path* icp_path version" in result.stdout, result.stderr
+    assert "score_prospects input_path* output_path* icp_path mapping_file version" in result.stdout, result.stderr
     assert "set_field_roles roles*" in result.stdout
     called = json.loads(result.stdout.split("data: ")[-1])
     assert called["result"]["isError"] is False and called["result"]["structuredContent"]["versions"] == []

@@ -301,3 +301,24 @@ def test_with_a_prospect_list_its_own_columns_decide():
     field, tier = icp.warnings
     assert field.startswith("billing_plan: not observable in the prospect list")
     assert tier.startswith(f"{icp.tiers[1].name!r} cannot rank prospects: it uses billing_plan (the prospect list")
+
+
+def test_the_backtest_runs_ahead_on_a_second_connection_only_for_imported_customers(imported):
+    # build_icp starts the backtest's analysis of the older customers beside its own (_backtest_ahead): on the
+    # imported customers' table, which a second connection reads; not on a table of the build's own transaction
+    # (customers rolled up with their subscriptions), which only the build's connection sees
+    from dataclasses import replace
+
+    from icp_agent.options import AnalysisOptions
+
+    options = toolkit._resolve_columns(imported, AnalysisOptions())
+    with imported.scratch() as con:
+        inputs = toolkit._analysis_inputs(imported, con, options)
+        with toolkit._backtest_ahead(imported, con, inputs, options.config(), "icp-t") as older:
+            assert older is not None
+            ran = older()
+        # a year before the newest start date (2023-01-05): only Crane (2021-03-15) is older, too few to analyse
+        assert str(ran.cutoff) == "2022-01-05" and ran.icp is None and ran.reason
+        con.execute(f"CREATE TEMP TABLE rolled AS FROM {inputs.customers}")
+        with toolkit._backtest_ahead(imported, con, replace(inputs, customers="rolled"), options.config(), "t") as none:
+            assert none is None

@@ -187,11 +187,13 @@ def test_booleans_in_the_languages_exports_come_in(yes, no):
     assert (get(yes), get(no)) == (True, False)
 
 
-def test_a_ticked_column_is_not_boolean(ws, write):
+def test_a_ticked_column_is_a_checkbox_blank_is_no(ws, write):
+    """A column of ticks and blanks (a sheet's checkbox) is yes/no: the tick yes, the blank an unticked box."""
     lines = ["Company,Partner,Churned"] + [f"C{i},{'x' if i % 3 == 0 else ''},{'yes' if i % 2 else 'no'}"
                                            for i in range(12)]
     report = import_file(ws, write("x.csv", "\n".join(lines) + "\n"), "customers")
-    assert column(report, "Partner").type != "bool"
+    assert column(report, "Partner").type == "bool"
+    assert [r["partner"] for r in rows(ws, "customers")] == [i % 3 == 0 for i in range(12)]
 
 
 @pytest.mark.parametrize("raw,expected", [
@@ -399,3 +401,32 @@ def test_labels_in_icp_json_carry_the_imports_currency(tmp_path):
     from icp_agent.tiers.criteria import money_sign
 
     assert money_sign("annual_revenue") == "$"
+
+
+def test_a_count_typed_loosely_in_a_sheet_is_a_number(ws, write):
+    """A hand-kept sheet's licences column with "12ish", "5-ish", "30 ish" and "?" (someone did not know) is a
+    number without a [types] line: the loose figures read as their figure, "?" is missing, not unreadable."""
+    loose = {3: "12ish", 7: "5-ish", 11: "30 ish", 15: "?", 19: "??"}
+    lines = [f"Org {k},org{k}.net,{loose.get(k, k + 2)}\n" for k in range(40)]
+    report = import_file(
+        ws, write("book.csv", "Organisation,Site,Licences\n" + "".join(lines)), "prospects"
+    )
+    licences = next(c for c in report.columns if c.header == "Licences")
+    assert licences.type == "number" and licences.unparsed == 0
+    stored = [r["licences"] for r in rows(ws, "prospects")]
+    assert stored[3] == 12 and stored[7] == 5 and stored[11] == 30 and stored[15] is None and stored[19] is None
+    assert stored[0] == 2 and stored[39] == 41
+
+
+def test_a_date_column_typed_by_hand_in_several_forms_is_read_per_value(ws, write):
+    """A sheet's date column in ISO, day/month (most), month/day with a two-digit year, month names and dots is a
+    date: each value read in the form it can only be, the rest in the majority's order; a loose value is reported."""
+    forms = ["2025-02-14", "21/06/2024", "Jan 9, 2025", "3 Feb 2023", "17.10.2024", "2/27/25", "05/04/2024",
+             "14/11/2023", "30/01/2026", "last spring"]
+    lines = [f"Firm {k},firm{k}.org,\"{forms[k % len(forms)]}\"\n" for k in range(30)]
+    report = import_file(ws, write("sheet.csv", "Company,Website,First invoice date\n" + "".join(lines)), "prospects")
+    invoice = column(report, "First invoice date")
+    assert invoice.type == "date" and invoice.unparsed == 3 and "last spring" in invoice.unparsed_examples[0]
+    stored = [r["first_invoice_date"] for r in rows(ws, "prospects")][:10]
+    assert stored == [date(2025, 2, 14), date(2024, 6, 21), date(2025, 1, 9), date(2023, 2, 3), date(2024, 10, 17),
+                      date(2025, 2, 27), date(2024, 4, 5), date(2023, 11, 14), date(2026, 1, 30), None]

@@ -148,7 +148,7 @@ try:
 except (OSError, StopIteration):
     peak_kb = usage.ru_maxrss
 print(json.dumps({"rows": rows, "seconds": time.perf_counter() - started, "cpu_s": usage.ru_utime + usage.ru_stime,
-                  "peak_rss_mb": peak_kb / 1024}))
+                  "peak_rss_mb": peak_kb / 1024, **globals().get("extra", {})}))
 """
 
 
@@ -212,6 +212,10 @@ def measure(task: Task, repeats: int) -> dict:
             "peak_rss_mb": round(_median([r["peak_rss_mb"] for r in good])),
             "runs_s": [round(r["seconds"], 2) for r in good],
         }
+        if all("phases_s" in r for r in good):  # the build's steps: medians of each step's seconds
+            row[side]["phases_s"] = {
+                step: round(_median([r["phases_s"].get(step, 0.0) for r in good]), 2) for step in good[0]["phases_s"]
+            }
     ours, floor = row.get("icp-agent", {}), row.get("floor", {})
     if "seconds" in ours and "seconds" in floor:
         row["time_vs_floor"] = round(ours["seconds"] / floor["seconds"], 2)
@@ -236,6 +240,27 @@ from icp_agent.faces.cli import main
 with contextlib.redirect_stdout(io.StringIO()):
     main(sys.argv[sys.argv.index("--") + 1:], standalone_mode=False)
 rows = int(sys.argv[1])
+"""
+# the build's run, as CLI_CHILD's, with its progress lines (stderr, piped: a line as each step starts) timed: a step
+# lasts from its first line to the next new step's (steps that overlap, such as the scoring matrix written beside
+# the CRM files, show when each started); `phases_s` in the child's result
+BUILD_CHILD = """
+import contextlib, io
+from icp_agent.faces.cli import main
+class _Steps(io.StringIO):
+    started = {}
+    def write(self, text):  # click writes bytes here when it finds no binary stream (a note)
+        for line in (text.decode() if isinstance(text, bytes) else text).splitlines():
+            step = line.split(":")[0].split(" (")[0].strip()
+            if step and not step.startswith("note") and step not in self.started:
+                self.started[step] = time.perf_counter()
+        return len(text)
+steps = _Steps()
+with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(steps):
+    main(sys.argv[sys.argv.index("--") + 1:], standalone_mode=False)
+rows = int(sys.argv[1])
+marks = list(steps.started.items()) + [("end", time.perf_counter())]
+extra = {"phases_s": {"start": marks[0][1] - started} | {a: b2 - b1 for (a, b1), (_, b2) in zip(marks, marks[1:])}}
 """
 CTAS_CHILD = """
 import duckdb
@@ -438,13 +463,12 @@ def task_build(folder: Path, quick: bool) -> Task:
 def _build_task(name: str, rows: int, source: Path, target: Path, note: str) -> Task:
     """`icp-agent build` through the CLI in a child process, on a fresh copy of the imported workspace `source`."""
     out = Path(str(target) + ".out")
-    command = [str(rows), str(source), str(target), "--", "build", "--workspace", str(target), "--out", str(out),
-               "--quiet"]  # fmt: skip
+    command = [str(rows), str(source), str(target), "--", "build", "--workspace", str(target), "--out", str(out)]
     return Task(
         name=name,
         rows=rows,
         setup={"icp-agent": BUILD_SETUP},
-        commands={"icp-agent": (CLI_CHILD, command)},
+        commands={"icp-agent": (BUILD_CHILD, command)},
         after=lambda: {"phases": build_phases(out)},
         note=note,
     )

@@ -12,8 +12,9 @@ from __future__ import annotations
 import functools
 import json
 import os
-from collections.abc import Callable
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator
+from concurrent.futures import wait
+from contextlib import ExitStack, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -81,7 +82,6 @@ from icp_agent.progress import (
     Step,
     watcher,
 )
-from icp_agent.render.matrix import export_scoring_matrix
 from icp_agent.scorecard.labels import SCORECARD_KINDS, readable_bin_labels
 from icp_agent.shapes import utc_timestamp
 from icp_agent.sql import columns_of
@@ -426,11 +426,13 @@ def build_icp(ws: Workspace, options: AnalysisOptions, progress: Progress | None
 
     options = _resolve_columns(ws, options)
     config = options.config()
-    with ws.transaction() as con:
+    with ws.transaction() as con, ExitStack() as stack:
         inputs = _analysis_inputs(ws, con, options)
         link_reports = link_report(ws, con)
         link_warnings = check_links(link_reports, options.allow_unlinked)
         version_id = f"icp-{datetime.now(UTC):%Y%m%d%H%M%S%f}-{inputs.fingerprint[:6]}"
+        # the backtest analyses the older customers on a second connection meanwhile; joined before the commit
+        older = stack.enter_context(_backtest_ahead(ws, con, inputs, config, version_id))
         icp, ledger = analyse(con, inputs, config, version_id, progress)
         icp.warnings = inputs.notes + icp.warnings
         icp.dataset.links = link_reports
@@ -452,6 +454,7 @@ def build_icp(ws: Workspace, options: AnalysisOptions, progress: Progress | None
                     options.revenue_target,
                     ledger,
                     Parts(progress, "validating the ICP", "checks"),
+                    older,
                 )
                 icp.warnings += icp.validation.market.warnings if icp.validation.market else []
                 for metric, reason in (
@@ -487,6 +490,51 @@ def build_icp(ws: Workspace, options: AnalysisOptions, progress: Progress | None
             [version_id, icp.created_at.replace(tzinfo=None), inputs.fingerprint, icp.status, icp.model_dump_json()],
         )
     return icp
+
+
+@contextmanager
+def _backtest_ahead(ws: Workspace, con: Any, inputs: Any, config: Any, version_id: str) -> Iterator[Any]:
+    """The backtest's analysis of the older customers (validation.backtest.older_tier1) started now, on a cursor
+    (a second connection) in a second thread, while the build runs its own analysis: it reads only the imported
+    customers' table, committed before this build, and writes only TEMP tables of its own connection. Yields the
+    call that waits for it (validation's backtest makes it), or None when the backtest would not run it here: the
+    customers have no start date, good is not the health score, or the customers are a table of this transaction
+    (rolled up from subscriptions). Left unasked (no tier found, validation failed), it is interrupted."""
+    from concurrent.futures import ThreadPoolExecutor
+    from contextvars import copy_context
+
+    from icp_agent.validation.backtest import older_tier1
+
+    health = config.health
+    customers = inputs.customers
+    if (
+        not customers
+        or customers != ws.current_table(con, "customers")
+        or health.good not in (None, "health")
+        or (health.good is None and (health.good_column or health.bad_column))
+        or "customer_since" not in columns_of(con, customers)
+    ):
+        yield None
+        return
+    cursor = con.cursor()
+    cursor.execute("SET enable_progress_bar = false")  # a new cursor starts with DuckDB's default (on)
+    asked = False
+
+    def result() -> Any:
+        nonlocal asked
+        asked = True
+        return future.result()
+
+    # copy_context: the labels it writes use this operation's money signs (tiers.criteria.MONEY_SIGNS)
+    with ThreadPoolExecutor(1, thread_name_prefix="icp-agent backtest") as pool:
+        future = pool.submit(copy_context().run, older_tier1, cursor, inputs, config, version_id)
+        try:
+            yield result
+        finally:
+            if not asked:
+                cursor.interrupt()
+                wait([future])
+            cursor.close()
 
 
 def built_with(icp: IcpDocument) -> AnalysisOptions:
@@ -869,49 +917,72 @@ def run(
 
 
 def write_icp_outputs(ws: Workspace, icp: IcpDocument, out: Path, progress: Progress | None = None) -> list[str]:
-    """icp.json (validated), its schema, the scoring matrix and the ICP document (md, html)."""
+    """icp.json (validated), its schema, the scoring matrix and the ICP document (md, html).
+
+    scoring_matrix.csv is written on a cursor of the workspace's connection, in a second thread, while the CRM
+    files and the document are made: each CSV writer runs on about one core (DuckDB keeps the rows' order), and
+    the matrix needs nothing the others change (the CRM files add warnings to icp.json and the document)."""
     import json
+    from concurrent.futures import ThreadPoolExecutor
 
     from icp_agent.render.document import document_inputs, render_html, render_markdown
 
     written: list[str] = []
-    # the row writes report rows done (the engine's progress of each COPY: ws.watched); at 1M rows they are most
-    # of this step
+    # the row writes report rows done (the engine's progress of each COPY: progress.watch, ws.watched); at 1M rows
+    # they are most of this step
     frame = f"frame_{icp.id.replace('-', '_')}"
     rows = _count(ws, f"SELECT count(*) FROM {frame}") if progress else 0
-    with ws.watched(progress, "writing scoring_matrix.csv", rows):
-        export_scoring_matrix(ws, icp, out / "scoring_matrix.csv")
-    written.append("scoring_matrix.csv")
-    if icp.status == "ok":
-        from icp_agent.render.exports import render_playbook, write_crm_exports
+    with ws.connect() as con, ThreadPoolExecutor(1, thread_name_prefix="icp-agent scoring matrix") as pool:
+        cursor = con.cursor()
+        matrix = pool.submit(_write_matrix, cursor, icp, out / "scoring_matrix.csv", progress, rows)
+        try:
+            written.append("scoring_matrix.csv")
+            if icp.status == "ok":
+                from icp_agent.render.exports import render_playbook, write_crm_exports
 
-        def crm_files():
-            scored = _count(
-                ws,
-                """SELECT sum(i.rows_kept) FROM current_snapshot c JOIN imports i USING (import_id)
-                   WHERE c.kind IN ('customers', 'prospects')""",
-            )
-            with ws.watched(progress, "writing the CRM files", scored):
-                counts, routing = write_crm_exports(ws, icp, out)
-            written.extend(counts)
-            written.append(_write(out / "playbook.md", render_playbook(icp, routing)))
+                def crm_files():
+                    scored = _count(
+                        ws,
+                        """SELECT sum(i.rows_kept) FROM current_snapshot c JOIN imports i USING (import_id)
+                           WHERE c.kind IN ('customers', 'prospects')""",
+                    )
+                    with ws.watched(progress, "writing the CRM files", scored):
+                        counts, routing = write_crm_exports(ws, icp, out)
+                    written.extend(counts)
+                    written.append(_write(out / "playbook.md", render_playbook(icp, routing)))
 
-        _phase(icp, "CRM files", crm_files)  # the document written below says when they could not be
-    document = Step("writing the ICP document", "rows")
-    if progress:
-        progress(document)
-    data = icp.model_dump(mode="json")
-    check_icp_document(data)
-    written = [
-        _write(out / "icp.json", json.dumps(data, indent=2, ensure_ascii=False)),
-        _write(out / "icp.schema.json", json.dumps(icp_schema(), indent=2)),
-    ] + written
-    # the imports' currencies, the rows patterns share (a scan of the frame: most of this step, its rows reported)
-    with ws.watched(progress, document, rows):
-        inputs = document_inputs(ws, icp)
-    written.append(_write(out / "icp.md", render_markdown(icp, **inputs)))
-    written.append(_write(out / "icp.html", render_html(icp, **inputs)))
+                _phase(icp, "CRM files", crm_files)  # the document written below says when they could not be
+            document = Step("writing the ICP document", "rows")
+            if progress:
+                progress(document)
+            data = icp.model_dump(mode="json")
+            check_icp_document(data)
+            written = [
+                _write(out / "icp.json", json.dumps(data, indent=2, ensure_ascii=False)),
+                _write(out / "icp.schema.json", json.dumps(icp_schema(), indent=2)),
+            ] + written
+            # the imports' currencies, the rows patterns share (a scan of the frame: most of this step, its rows
+            # reported)
+            with ws.watched(progress, document, rows):
+                inputs = document_inputs(ws, icp)
+            written.append(_write(out / "icp.md", render_markdown(icp, **inputs)))
+            written.append(_write(out / "icp.html", render_html(icp, **inputs)))
+        finally:
+            try:
+                matrix.result()  # its error, if any, is raised here (after the others' own)
+            finally:
+                cursor.close()
     return written
+
+
+def _write_matrix(con, icp: IcpDocument, path: Path, progress: Progress | None, rows: int) -> None:
+    """scoring_matrix.csv on `con` (a cursor: its own connection settings), reporting rows done."""
+    from icp_agent.progress import watch
+    from icp_agent.render.matrix import write_scoring_matrix
+
+    con.execute("SET enable_progress_bar = false")  # a new cursor starts with DuckDB's default (on)
+    with watch(con, progress, "writing scoring_matrix.csv", rows):
+        write_scoring_matrix(con, icp, path)
 
 
 def _count(ws: Workspace, sql: str) -> int:

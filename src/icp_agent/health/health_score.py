@@ -25,6 +25,7 @@ import duckdb
 from icp_agent import numbers
 from icp_agent.errors import ArgumentError, DataShapeError, UserError
 from icp_agent.health.deal_kinds import deal_terms
+from icp_agent.health.rollup import SUBSCRIPTION_CHURN_RULE
 from icp_agent.ingest.fields import COMPANY_FIELDS
 from icp_agent.ingest.links import company_key
 from icp_agent.ingest.normalize import boolean
@@ -52,7 +53,7 @@ COMPONENT_TEXT = {
     "nps": "NPS / CSAT",
     "referrals": "referrals made",
     "time_to_close": "time to close (faster is better)",
-    "activity": "activity: product usage events per month",
+    "activity": "activity: product usage (events, sessions or minutes per month, or active users)",
 }
 WON = ("closed won", "won", "closedwon", "closed-won", "signed", "contract signed")
 LOST = ("closed lost", "lost", "closedlost", "closed-lost", "disqualified", "churned")
@@ -97,6 +98,7 @@ class HealthResult:
     not_customers: int = 0
     not_customers_note: str | None = None
     cohort_note: str | None = None  # the top / bottom shares when ties moved them off the configured shares
+    churn_note: str | None = None  # how churn was read when subscriptions gave it (rollup.SUBSCRIPTION_CHURN_RULE)
     # what a good and a bad entity are, as a predicate after "are": ("won", "lost"), ("retained", "churned"),
     # ("in the top 20% by health", "in the bottom 20% by health"); every statement words outcomes with these
     words: tuple[str, str] = ("good", "bad")
@@ -134,8 +136,10 @@ def available_components(columns: set[str]) -> dict[str, str]:
         out["referrals"] = "referrals"
     if "days_to_close" in columns:
         out["time_to_close"] = "-days_to_close"
-    if "events_per_month" in columns:
-        out["activity"] = "events_per_month"
+    # rolled up from an events file (health/rollup.py): raw events, or usage per period by its first count
+    activity = ("events_per_month", "sessions_per_month", "minutes_per_month", "avg_active_users")
+    if found := next((c for c in activity if c in columns), None):
+        out["activity"] = found
     return out
 
 
@@ -339,6 +343,9 @@ OWN_HEALTH_DATA = (
     "referrals",
     "days_to_close",
     "events_per_month",
+    "sessions_per_month",
+    "minutes_per_month",
+    "avg_active_users",
 )
 
 
@@ -641,8 +648,13 @@ def _frame_from_health(
             "at the highest health score" if empty_top or top_is_hi else words[0],
             "at the lowest health score" if empty_bottom or bottom_is_lo else words[1],
         )
+    # in one order (top, middle, bottom; icp.json's cohort_sizes): a GROUP BY gives its groups in whichever order
+    # the engine's threads finish
     sizes = dict(
-        con.execute(f"SELECT cohort, count(*) FROM {frame} WHERE cohort IS NOT NULL GROUP BY cohort").fetchall()
+        con.execute(
+            f"SELECT cohort, count(*) FROM {frame} WHERE cohort IS NOT NULL GROUP BY cohort "
+            "ORDER BY CASE cohort WHEN 'top' THEN 0 WHEN 'middle' THEN 1 ELSE 2 END"
+        ).fetchall()
     )
     cohort_note = None
     top, bottom = sizes.get("top", 0) / n, sizes.get("bottom", 0) / n
@@ -671,6 +683,7 @@ def _frame_from_health(
         not_customers=outside.count,
         not_customers_note=outside.note,
         cohort_note=cohort_note,
+        churn_note=SUBSCRIPTION_CHURN_RULE if "subscription_count" in columns and "retention" in weights else None,
         words=words,
     )
 

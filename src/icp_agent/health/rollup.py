@@ -6,7 +6,9 @@ with a row per subscription (Stripe, Chargebee, Recurly, Baremetrics), per suppo
 those tables per account, in SQL, and writes one table: the accounts with the health inputs
 `analysis/health.py` reads. Definitions (all as of one date, `as_of`):
 
-- ARR of a subscription row: its ARR column, else 12 x its MRR column (stated in the notes).
+- ARR of a subscription row: its ARR column, else 12 x its MRR column, else its price: amount x quantity x
+  the billing periods a year holds / the interval count (`_priced_arr`; stated in the notes). A row whose
+  status says it has not started paying (trialing, incomplete, future) has none.
 - ARR of an account on a day D: the sum over its subscriptions live on D. Rows sharing a
   subscription id are that subscription's history: on D the row that started last (on or before
   D) stands for it, so a plan change is not counted twice. Overlapping different subscriptions
@@ -16,7 +18,9 @@ those tables per account, in SQL, and writes one table: the accounts with the he
   1.1 = 110%); customer_since: that first paid start (the first start when no amounts are given).
 - A row is live on D when it started on or before D and its end (ended_at, else canceled_at) is
   empty or after D; a row without an end date whose status says it ended (canceled, expired,
-  ...) is not live on `as_of`.
+  unpaid, ...: ENDED_STATUS) is not live on `as_of`. A cancellation date is no end while the status
+  says the row runs (Stripe's cancel at period end), nor, without a status, beside an end column.
+  A paused row is live without ARR on `as_of`; past_due is live and billed. The notes count each status.
 - churned: the account has subscriptions and none is live on `as_of`; churn_date: the last end.
   Without subscription rows, a cancellation event (cancel, churn, terminate, ...) not followed
   by a reactivation churns it on that event's day. Otherwise the accounts file's own values stand.
@@ -26,7 +30,13 @@ those tables per account, in SQL, and writes one table: the accounts with the he
   at least one month. An account with no ticket in the file has 0 (the file covers every account).
 - events_per_month: usage events (every event that is neither a cancellation nor a billing or
   lifecycle event) over the same kind of window; last_activity_date: the latest usage event.
-- data_as_of: `as_of`, so the health score's tenure and these figures agree on the date.
+  Usage aggregated per account and period (Amplitude's weekly active accounts, a Mixpanel or PostHog
+  report: a period column and counts, no event names; `_usage_shape`) gives the same from its first
+  count: events, sessions or minutes per month (the counts summed), else active users per period
+  averaged over the window; last_activity_date is the last period with use. It has no cancellations.
+- data_as_of: `as_of`, so the health score's tenure and these figures agree on the date. By default the
+  latest date the data holds (`_as_of`): starts, current period starts, ticket and event dates, and the
+  cancellations and ends of rows whose status says they ended (a scheduled end is a future date).
 
 A value from these tables wins over the accounts file's for accounts the tables mention; an
 account they do not mention keeps its own values, and a component nobody measured stays
@@ -40,12 +50,14 @@ them (`link_accounts`); names compare by their stem when one account has it (`_v
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
 import duckdb
 
 from icp_agent.errors import UserError
+from icp_agent.ingest.amounts import period_factor_sql
 from icp_agent.models import LinkReport
 from icp_agent.sql import columns_of, sql_literal
 from icp_agent.sql import quote_identifier as _q
@@ -62,9 +74,23 @@ LIFECYCLE_EVENT = (
     r"subscri|invoice|payment|billing|charge|refund|plan|trial|sign[ _-]?up|renew|upgrade|"
     r"downgrade|checkout|coupon|" + REACTIVATION_EVENT
 )
-# Chargebee's non_renewing is still live until its term ends, so it is not here.
-ENDED_STATUS = r"cancel|expired|ended|churn|inactive|terminat"
+# Statuses, when a row has no end date (its dates, when given, decide). Chargebee's non_renewing is still live until
+# its term ends, so it is not here; Paddle Classic's `deleted` is its cancellation; Stripe's `unpaid` (retries
+# exhausted, invoices left open) is no longer paid for and counts as ended; `incomplete_expired` never started.
+ENDED_STATUS = r"cancel|expired|ended|churn|inactive|terminat|deleted|unpaid"
+# Live but not paying (yet): a trial, a first payment not yet made, a start in the future, a pause. The account is
+# no churn, but the row adds no ARR on the day (a paused row's earlier revenue still counts at its start). Stripe's
+# past_due is still billed (retries running) and counts in full, as Stripe's own MRR does.
+UNPAID_STATUS = r"trial|incomplete|future|pause"
+NOT_STARTED_STATUS = r"trial|incomplete|future"  # never paid: no starting ARR either
+FINISHED_STATUS = r"expired|ended|deleted|terminat|churn|inactive"  # past its end date (not a cancel still running)
 MIN_LINKED_SHARE = 0.5
+# How churn is read from subscriptions, in words (icp.json's health description; the README says the same)
+SUBSCRIPTION_CHURN_RULE = (
+    "churn from the subscriptions: an account churned when all its subscriptions ended (canceled, ended, expired, "
+    "deleted or unpaid; a given end date decides when), on the last end; past_due counts as live and billed, "
+    "trialing, incomplete and future as live without ARR yet, paused as live without current ARR"
+)
 
 
 def _key(expr: str) -> str:
@@ -356,8 +382,9 @@ def _first(columns: set[str], *names: str) -> str | None:
 def _as_of(con, accounts: str, tables: dict[RollupKind, str]) -> str:
     """The latest date the data describes: starts, ticket and event dates, the accounts' own dates.
 
-    Subscription ends are left out: a cancellation scheduled for the end of a paid period is a
-    future date, not the date of the export.
+    Subscription ends are left out unless the row's status says it has ended: a cancellation
+    scheduled for the end of a paid period is a future date, not the date of the export; a
+    cancelled or expired row's dates are past (the latest cancellation is often the latest date).
     """
     dates: list[str] = []
     wanted = {
@@ -370,6 +397,16 @@ def _as_of(con, accounts: str, tables: dict[RollupKind, str]) -> str:
     for kind, table in sources:
         columns = columns_of(con, table)
         dates += [f"(SELECT max({_q(c)}) FROM {table})" for c in wanted[kind] if c in columns]
+        if kind == "subscriptions" and "subscription_status" in columns:
+            # a row whose status says it ended did so by the export: its cancellation (Stripe's canceled_at,
+            # Chargebee's cancelled_at) and, once expired or ended, its end (Recurly's `canceled` runs until expires_at)
+            status = "lower(CAST(subscription_status AS VARCHAR))"
+            over = {"churn_date": ENDED_STATUS, "subscription_end": FINISHED_STATUS}
+            dates += [
+                f"(SELECT max({c}) FROM {table} WHERE regexp_matches({status}, {sql_literal(pattern)}))"
+                for c, pattern in over.items()
+                if c in columns
+            ]
     latest = con.execute(f"SELECT greatest({', '.join(dates)})").fetchone()[0] if dates else None
     if latest is None:
         raise UserError(
@@ -385,7 +422,24 @@ def _subscriptions_sql(con, table: str, acct: str, as_of: str, notes: list[str])
     money columns it gives."""
     columns = columns_of(con, table)
     start = _first(columns, "subscription_start", "customer_since", "period_start")
-    end = _first(columns, "subscription_end", "churn_date") or "NULL::DATE"
+    status = "lower(CAST(t.subscription_status AS VARCHAR))" if "subscription_status" in columns else None
+
+    def status_is(pattern: str) -> str:
+        return f"coalesce(regexp_matches({status}, {sql_literal(pattern)}), FALSE)" if status else "FALSE"
+
+    # The end is the ended date, else the cancellation date; but a row whose status says it still runs is live
+    # whatever its cancellation date (Stripe's canceled_at is the request of a cancel at the period's end), and
+    # without a status, beside an end column (kept only when some row has an end) a cancellation without an end
+    # is such a request
+    ended_at = _first(columns, "subscription_end")
+    cancelled_at = _first(columns, "churn_date")
+    if cancelled_at and status:
+        cancelled_at = f"CASE WHEN {status} IS NULL OR {status_is(ENDED_STATUS)} THEN {cancelled_at} END"
+    elif cancelled_at and ended_at:
+        cancelled_at = None
+    end = (
+        f"coalesce({ended_at}, {cancelled_at})" if ended_at and cancelled_at else ended_at or cancelled_at
+    ) or "NULL::DATE"
     if start is None:
         raise UserError(
             "the subscriptions have no start date column, so ARR over time cannot be measured",
@@ -405,24 +459,29 @@ def _subscriptions_sql(con, table: str, acct: str, as_of: str, notes: list[str])
     elif "mrr" in columns:
         arr = "12 * t.mrr"
         notes.append("subscriptions: ARR = 12 x MRR (the file gives monthly recurring revenue)")
+    elif "amount" in columns and "amount_period" in columns:
+        arr = _priced_arr(con, table, columns, notes)
     else:
         arr = None
         notes.append(
-            "subscriptions: no MRR or ARR column, so starting/current ARR and NRR are not measurable; "
-            "the subscriptions still give tenure and churn"
+            "subscriptions: no MRR or ARR column"
+            + (" and no billing interval beside the amount" if "amount" in columns else "")
+            + ", so starting/current ARR and NRR are not measurable; the subscriptions still give tenure and churn"
+            + (" (map the interval column to amount_period in a mapping file)" if "amount" in columns else "")
         )
+    if arr and status:
+        arr = f"CASE WHEN {status_is(NOT_STARTED_STATUS)} THEN NULL ELSE {arr} END"
+    if status:
+        notes.append(_status_note(con, table))
     # a status that says ended matters only without an end date: dates, when given, decide
-    ended = (
-        f"({end} IS NULL AND coalesce(regexp_matches(lower(CAST(t.subscription_status AS VARCHAR)), "
-        f"{sql_literal(ENDED_STATUS)}), FALSE))"
-        if "subscription_status" in columns
-        else "FALSE"
-    )
+    ended = f"({end} IS NULL AND {status_is(ENDED_STATUS)})"
+    paying = f"NOT {status_is(UNPAID_STATUS)}"
     sid = "CAST(t.subscription_id AS VARCHAR)" if "subscription_id" in columns else "CAST(t._row AS VARCHAR)"
     day = f"DATE {sql_literal(as_of)}"
     subs = (
         f"SELECT {acct} AS acct, {sid} AS sid, t._row, {start} AS start_date, "
-        f"{end} AS end_date, {arr or 'NULL::DOUBLE'} AS arr, {ended} AS ended FROM {table} t"
+        f"{end} AS end_date, {arr or 'NULL::DOUBLE'} AS arr, {ended} AS ended, {paying} AS paying FROM {table} t"
+
     )
 
     def arr_on(day_expr: str, name: str, extra: str = "") -> str:
@@ -446,16 +505,152 @@ def _subscriptions_sql(con, table: str, acct: str, as_of: str, notes: list[str])
                coalesce(a0.starting_arr, 0) AS starting_arr, coalesce(a1.arr, 0) AS arr
         FROM firsts f JOIN live l USING (acct)
         LEFT JOIN {arr_on("f.first_start", "starting_arr")} a0 USING (acct)
-        LEFT JOIN {arr_on(day, "arr", " AND NOT ended")} a1 USING (acct))"""
+        LEFT JOIN {arr_on(day, "arr", " AND NOT ended AND paying")} a1 USING (acct))"""
     return sql, (["starting_arr", "arr", "nrr"] if arr else [])
 
 
-def _window(start: str, end: str, table_first: str) -> str:
-    """Days from the later of the account's start and the file's first date to its end, at least a month."""
+def _priced_arr(con, table: str, columns: set[str], notes: list[str]) -> str:
+    """SQL of a row's ARR from its price: amount x quantity x the periods a year holds (month 12, year 1, week 52;
+    ingest/amounts.PERIODS) / its interval count (Stripe's "Interval Count", Chargebee's "Billing Period": 3
+    months bill 4 times a year). The amount is per unit when a quantity is given (Stripe's plan amount, Chargebee's
+    plan unit price): map the quantity column to "ignore" when the amount is already the total. A row whose
+    interval is not a period has no ARR (counted in the note); a one-time price adds 0."""
+    quantity = "coalesce(t.subscription_quantity, 1)" if "subscription_quantity" in columns else "1"
+    count = "coalesce(nullif(t.interval_count, 0), 1)" if "interval_count" in columns else "1"
+    factor = period_factor_sql("t.amount_period")
+    unread = _row(con, f"SELECT count(*) FILTER (WHERE t.amount IS NOT NULL AND {factor} IS NULL) FROM {table} t")[0]
+    notes.append(
+        "subscriptions: ARR = amount"
+        + (" x quantity" if "subscription_quantity" in columns else "")
+        + " x billing periods a year (monthly x12, yearly x1, weekly x52"
+        + (", divided by the interval count" if "interval_count" in columns else "")
+        + ")"
+        + (f"; {unread:,} rows whose interval is not a period have no ARR" if unread else "")
+    )
+    return f"(t.amount * {quantity} * {factor} / {count})"
+
+
+def _status_note(con, table: str) -> str:
+    """A sentence on how each subscription status counted (rows per status, by ENDED/UNPAID/past-due rules)."""
+    rows = con.execute(
+        f"SELECT lower(trim(CAST(t.subscription_status AS VARCHAR))) AS status_value, count(*) FROM {table} t "
+        f"WHERE status_value IS NOT NULL AND status_value <> '' GROUP BY 1 ORDER BY 2 DESC, 1"
+    ).fetchall()
+    how: dict[str, list[str]] = {}
+    for value, n in rows:
+        if re.search(ENDED_STATUS, value):
+            kind = "ended (a given end date decides when)"
+        elif re.search(NOT_STARTED_STATUS, value):
+            kind = "live, no ARR yet (not churn)"
+        elif re.search(UNPAID_STATUS, value):
+            kind = "live, no ARR while paused (not churn)"
+        else:
+            kind = "live and billed"
+        how.setdefault(kind, []).append(f"{value} {n:,}")
+    return "subscriptions: statuses counted as " + "; ".join(f"{k}: {', '.join(v)}" for k, v in how.items())
+
+
+# What each count of usage aggregated per period rolls up to: (total column, rate column, what the rate is)
+USAGE_ROLLUPS: dict[str, tuple[str, str, str]] = {
+    "event_count": ("usage_events", "events_per_month", "usage events per month"),
+    "session_count": ("usage_sessions", "sessions_per_month", "sessions per month"),
+    "usage_minutes": ("usage_minutes_total", "minutes_per_month", "minutes of use per month"),
+    "active_users": ("active_user_periods", "avg_active_users", "active users per {period}, averaged"),
+}
+
+
+class UsageShape(NamedTuple):
+    """How an events table is read: a row per event (measure None), events counted per name and period, or usage
+    counted per account and period (no names)."""
+
+    measure: str | None  # the count column of a usage aggregate (USAGE_COUNTS), None for a row per event
+    named: bool  # rows name their event: cancellations and billing events are told apart from usage
+    columns: tuple[str, str]  # the rolled-up total column and rate column
+    per: float  # days the rate is per: a month, or the period of an average over periods
+    period: float  # days a row counts (0 for a row per event): the window runs to the end of the last period
+    note: str  # which shape was read, for the build's notes ("" for a row per event, the usual shape)
+
+
+def _usage_shape(con: duckdb.DuckDBPyConnection, table: str) -> UsageShape:
+    """Which shape the events table has: raw events (event_name, event_time) or usage aggregated per period.
+
+    An aggregate (Amplitude's weekly active accounts, a Mixpanel or PostHog report by day or week) has a period
+    column (stored as event_time) and counts; its activity is the first count of USAGE_COUNTS it has: events,
+    sessions or minutes per month, else active users per period averaged over the account's window (a period
+    without a row counts 0 users). The period is the commonest gap between the file's dates (the shorter on a
+    tie: 7 days for weekly rows); a row counts its whole period, so an account's window runs to the end of the
+    period holding its end. Rows naming their event with an event_count (Amplitude's event segmentation, a
+    Mixpanel insights table) are events counted per name and period: each counts its count, and a cancellation
+    among them still churns. Raises UserError naming the file when the table has neither shape, or its time is
+    no date.
+    """
+    from icp_agent.ingest.fields import USAGE_COUNTS
+
+    columns = columns_of(con, table)
+    measure = next((c for c in USAGE_COUNTS if c in columns), None)
+    if "event_time" not in columns or ("event_name" not in columns and measure is None):
+        has = ", ".join(c for c in sorted(columns) if not c.startswith("_"))
+        raise UserError(
+            f"an events file needs a date or time column and either an event name (a row per event) or a usage count "
+            f"per account and period; it has {has}",
+            file=_file_of(con, table),
+            hint="a row per event needs Event (the name) and Timestamp; usage per period needs a period (Week, Day, "
+            "Date) and a count (Events, Sessions, Minutes, Active Users); map its columns in a mapping file "
+            '([columns] "My header" = "event_time")',
+        )
+    dtype = con.execute(f"SELECT typeof(event_time) FROM {table} LIMIT 1").fetchone()
+    if dtype and not str(dtype[0]).startswith(("DATE", "TIMESTAMP")):
+        raise UserError(
+            f"the events' time column was read as {str(dtype[0]).lower()}, not dates, so activity cannot be dated",
+            file=_file_of(con, table),
+            hint="check its values in `icp-agent inspect-workspace events` (a week or day as 2026-01-05), or map "
+            "another column to event_time in a mapping file",
+        )
+    named = "event_name" in columns
+    if measure is None or (named and measure != "event_count"):  # a row per event (a count is its property)
+        return UsageShape(None, named, ("usage_events", "events_per_month"), DAYS_PER_MONTH, 0, "")
+    total, rate, words = USAGE_ROLLUPS[measure]
+    days = con.execute(
+        f"SELECT d FROM (SELECT date_diff('day', lag(p) OVER (ORDER BY p), p) AS d "
+        f"FROM (SELECT DISTINCT CAST(event_time AS DATE) AS p FROM {table})) WHERE d > 0 "
+        f"GROUP BY d ORDER BY count(*) DESC, d LIMIT 1"
+    ).fetchone()
+    gap = int(days[0]) if days else 1
+    # calendar months and quarters differ in length: a gap of 28-31 (89-92) days is a month (quarter) on average
+    label = {1: "day", 7: "week"}.get(gap, "month" if 28 <= gap <= 31 else "quarter" if 89 <= gap <= 92 else "")
+    period = {"month": DAYS_PER_MONTH, "quarter": DAYS_PER_YEAR / 4}.get(label, float(gap))
+    label = label or f"{gap} days"
+    words = words.format(period=label)
+    per = period if measure == "active_users" else DAYS_PER_MONTH
+    if named:  # Amplitude's event segmentation, a Mixpanel insights table: events counted per name and period
+        return UsageShape(
+            measure,
+            named,
+            (total, rate),
+            DAYS_PER_MONTH,
+            period,
+            f"events: counted per event name, account and {label} (event_count); activity = usage events per month",
+        )
+    others = [c for c in USAGE_COUNTS if c in columns and c != measure]
+    also = f" ({', '.join(others)} not used)" if others else ""
+    return UsageShape(
+        measure,
+        named,
+        (total, rate),
+        per,
+        period,
+        f"events: usage aggregated per account and {label}, no event names: activity = {words} from "
+        f"{measure}{also}; no cancellation events, so churn comes from the subscriptions or the accounts file",
+    )
+
+
+def _window(start: str, end: str, table_first: str, period: float = 0) -> str:
+    """Days from the later of the account's start and the file's first date to its end (plus `period`, the days
+    the last row of a usage aggregate counts), at least a month."""
     begin = f"greatest({start}, {table_first})"
     return (
         f"CASE WHEN {start} IS NULL OR {begin} > {end} THEN NULL "
-        f"ELSE greatest(date_diff('day', {begin}, {end}), {DAYS_PER_MONTH}) END"
+        f"ELSE greatest(date_diff('day', {begin}, {end}) + {period}, {DAYS_PER_MONTH}) END"
     )
 
 
@@ -467,8 +662,9 @@ def roll_up(
     `tables` maps "subscriptions" / "tickets" / "events" to their snapshot tables; `as_of` is an
     ISO date (default: the latest date in the data). Columns added (those the tables support):
     customer_since, starting_arr, arr, nrr, churned, churn_date, subscription_count, tickets,
-    tickets_per_year, usage_events, events_per_month, last_activity_date, data_as_of. Raises
-    UserError when fewer than half the accounts a table names are in the accounts file.
+    tickets_per_year, usage_events, events_per_month (or a usage aggregate's USAGE_ROLLUPS pair),
+    last_activity_date, data_as_of. Raises UserError when fewer than half the accounts a table names
+    are in the accounts file, or the events have neither shape (`_usage_shape`).
     """
     as_of = as_of or _as_of(con, accounts, tables)
     day = f"DATE {sql_literal(as_of)}"
@@ -501,22 +697,34 @@ def roll_up(
         ctes.append(f"sa AS {sub_sql}")
         joins.append(f"LEFT JOIN sa s ON s.acct = {_account_expr(con, 'c', sub, accounts)}")
         since = f"coalesce({since}, s.first_start)"
-    if ev:
+    usage_shape = _usage_shape(con, tables["events"]) if ev else None
+    if ev and usage_shape:
         table = tables["events"]
-        name = "lower(CAST(t.event_name AS VARCHAR))"
-        cancel, lifecycle, reactivation = (
-            f"coalesce(regexp_matches({name}, {sql_literal(p)}), FALSE)"
-            for p in (CANCEL_EVENT, LIFECYCLE_EVENT, REACTIVATION_EVENT)
-        )
-        usage = f"(NOT {cancel} AND NOT {lifecycle})"
+        # a row counts once, or its count when the events are counted per period (a row of 0 is no event)
+        measure = usage_shape.measure
+        weight = f"coalesce(CAST(t.{_q(measure)} AS DOUBLE), 0)" if measure else "1"
+        if usage_shape.named:  # its name says what it was
+            name = "lower(CAST(t.event_name AS VARCHAR))"
+            cancel, lifecycle, reactivation = (
+                f"(coalesce(regexp_matches({name}, {sql_literal(p)}), FALSE) AND {weight} > 0)"
+                for p in (CANCEL_EVENT, LIFECYCLE_EVENT, REACTIVATION_EVENT)
+            )
+            usage = f"(NOT {cancel} AND NOT {lifecycle} AND {weight} > 0)"
+        else:  # usage counted per period: no event says cancel; a period with use is activity
+            cancel = reactivation = "FALSE"
+            usage = f"({weight} > 0)"
+        if usage_shape.note:
+            notes.append(usage_shape.note)
         ctes.append(f"""ea AS (SELECT {_child_expr(con, "t", ev, accounts)} AS acct,
+
                 max(t.event_time) FILTER ({cancel} AND t.event_time <= {day}) AS cancelled_at,
                 max(t.event_time) FILTER ({reactivation} AND t.event_time <= {day}) AS reactivated_at,
                 max(t.event_time) FILTER ({usage} AND t.event_time <= {day}) AS last_usage
             FROM {table} t GROUP BY 1)""")
-        ctes.append(f"""eu AS (SELECT {_child_expr(con, "t", ev, accounts)} AS acct, t.event_time AS at FROM {table} t
-                        WHERE {usage} AND t.event_time <= {day})""")
+        ctes.append(f"""eu AS (SELECT {_child_expr(con, "t", ev, accounts)} AS acct, t.event_time AS at, {weight} AS n
+                        FROM {table} t WHERE {usage} AND t.event_time <= {day})""")
         joins.append(f"LEFT JOIN ea e ON e.acct = {_account_expr(con, 'c', ev, accounts)}")
+
         event_churn = (
             "CASE WHEN e.cancelled_at IS NOT NULL AND (e.reactivated_at IS NULL OR e.reactivated_at < "
             "e.cancelled_at) THEN e.cancelled_at END"
@@ -550,7 +758,7 @@ def roll_up(
             base.append(
                 f"CASE WHEN {has_sub} THEN s.arr / nullif(s.starting_arr, 0) ELSE {own('nrr', 'DOUBLE')} END AS nrr"
             )
-    if ev:
+    if ev and usage_shape:
         base.append(f"greatest(e.last_usage, {own('last_activity_date', 'DATE')}) AS last_activity_date")
     churn_known = bool(sub or ev) or "churn_date" in account_columns
     end = f"least(coalesce({'b.churn_date' if churn_known else 'NULL::DATE'}, {day}), {day})"
@@ -572,15 +780,20 @@ def roll_up(
                                      {"t.ticket_created" if dated else "NULL::DATE"} AS at FROM {table} t) tk
                 ON tk.acct = {_account_expr(con, "b", tix, accounts)} GROUP BY {group})""")
         rates.append(("rt", "tickets, tickets_per_year"))
-    if ev:
+    if ev and usage_shape:
         first = f"(SELECT min(event_time) FROM {tables['events']})"
-        in_window = f"eu.at >= greatest(b.customer_since, {first}) AND eu.at <= {end}"
-        ctes.append(f"""re AS (SELECT b._row, count(eu.acct) FILTER ({in_window}) AS usage_events,
-                count(eu.acct) FILTER ({in_window}) * {DAYS_PER_MONTH} / ({_window("b.customer_since", end, first)})
-                    AS events_per_month
+        # a period row counts when its period overlaps the window (a customer since Wednesday has that week)
+        period = usage_shape.period
+        since = f"b.customer_since - INTERVAL {round(period) - 1} DAY" if period > 1 else "b.customer_since"
+        in_window = f"eu.at >= greatest({since}, {first}) AND eu.at <= {end}"
+        total, rate = usage_shape.columns
+        used = f"coalesce(sum(eu.n) FILTER ({in_window}), 0)"
+        ctes.append(f"""re AS (SELECT b._row, {used} AS {total},
+                {used} * {usage_shape.per} / ({_window("b.customer_since", end, first, period)}) AS {rate}
             FROM b LEFT JOIN eu ON eu.acct = {_account_expr(con, "b", ev, accounts)}
+
             GROUP BY {group})""")
-        rates.append(("re", "usage_events, events_per_month"))
+        rates.append(("re", f"{total}, {rate}"))
     added = [b.rsplit(" AS ", 1)[1] for b in base] + [c for _, cols in rates for c in cols.split(", ")]
     replaced = [c for c in [*added, "data_as_of"] if c in account_columns]
     exclude = f" EXCLUDE ({', '.join(_q(c) for c in replaced)})" if replaced else ""

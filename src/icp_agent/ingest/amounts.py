@@ -21,6 +21,7 @@ import re
 
 import duckdb
 
+from icp_agent import numbers
 from icp_agent.errors import UserError
 from icp_agent.ingest.fields import header_key
 from icp_agent.sql import quote_identifier as _q
@@ -176,11 +177,11 @@ def period_note(con: duckdb.DuckDBPyConnection, table: str, column: str, header:
         f"SELECT {_q(column)}::VARCHAR, count(*) FROM {table} WHERE {_q(column)} IS NOT NULL GROUP BY 1 "
         f"ORDER BY 2 DESC, 1 LIMIT 6"
     ).fetchall()
-    shown = ", ".join(f"{value} {n:,}" for value, n in counts)
+    shown = ", ".join(f"{value} {numbers.count(n)}" for value, n in counts)
     if not present or share < PERIOD_SHARE:
         return (
             f"column {header!r} ({shown or 'empty'}) is not read as the amount's period: under "
-            f"{PERIOD_SHARE:.0%} of its values are periods (monthly, quarterly, annual, one-time)"
+            f"{numbers.percent(PERIOD_SHARE, 0)} of its values are periods (monthly, quarterly, annual, one-time)"
         )
     return (
         f"column {header!r} is the period of each amount ({shown}): the ICP's ACV annualises the amounts "
@@ -278,7 +279,11 @@ def apply_units(
         if not targets:
             continue
         con.execute(f"UPDATE {table} SET {', '.join(f'{_q(n)} = {_q(n)} * {scale!r}' for n in targets)}")
-        what = "divided by 100 (cents to the currency's unit)" if scale == 0.01 else f"multiplied by {scale:g}"
+        what = (
+            "divided by 100 (cents to the currency's unit)"
+            if scale == 0.01
+            else f"multiplied by {numbers.number(scale)}"
+        )
         warnings.append(
             f"{file_name}: column {headers[name]!r}: amounts {what}, {reasons[name]}; "
             f'to keep them as written: [units] "{headers[name]}" = "units" in the mapping file'
@@ -311,6 +316,6 @@ def companion_cents(con: duckdb.DuckDBPyConnection, table: str, column, columns:
         return None
     shown_value, amount = (example or "|").split("|")
     return (
-        f"its companion {companion.header!r} shows them 100x smaller in {hundredfold:,} of {pairs:,} rows "
-        f"(e.g. {float(shown_value):,.2f} for {float(amount):,.0f})"
+        f"its companion {companion.header!r} shows them 100x smaller in {numbers.count(hundredfold)} of "
+        f"{numbers.count(pairs)} rows (e.g. {numbers.figure(float(shown_value))} for {numbers.number(float(amount))})"
     )

@@ -17,8 +17,10 @@ from icp_agent.errors import UserError
 from icp_agent.ingest import normalize as norm
 from icp_agent.ingest.fields import (
     FIELD_BY_NAME,
+    USAGE_PERIODS,
     attribute_name,
     canonical_field,
+    header_key,
     is_converted,
     is_export_furniture,
     is_secondary,
@@ -72,6 +74,7 @@ class PlannedColumn:
     open_values: int = 0  # values that are open bands ("$10M+"), stored as their lower bound
     value_map: dict[str, str] = field(default_factory=dict)  # raw label -> stored label ([values.FIELD])
     mapped: list[str] = field(default_factory=list)  # what value_map did, for the import report
+    checkbox: bool = False  # a yes/no column of only ticks and blanks: a blank is no (normalize.is_checkbox)
 
 
 def plan_columns(
@@ -244,12 +247,14 @@ def _account_table_kind(headers: list[str], fields: set[str], mapping: Mapping |
 
     A file with firmographics or account-level outcomes (churned, NRR, NPS, ...) describes accounts;
     otherwise a subscription needs an amount or plan and a column only subscriptions have, a ticket
-    its id (or an open date with a status or priority), an event a name and a time.
+    its id (or an open date with a status or priority), an event a name and a time; usage aggregated per
+    account and period a period (or date) column, a count (events, sessions, minutes, active users) and an account.
     """
     from icp_agent.ingest.fields import (
         EVENT_SIGNALS,
         FIRMOGRAPHIC,
         SUBSCRIPTION_SIGNALS,
+        USAGE_COUNTS,
     )
 
     def as_kind(kind: str) -> set[str]:
@@ -272,9 +277,24 @@ def _account_table_kind(headers: list[str], fields: set[str], mapping: Mapping |
     ):
         found = sorted(tickets & {"ticket_id", "ticket_created", "ticket_status", "ticket_priority"})
         return "tickets", f"a row per support ticket ({', '.join(found)})"
-    if as_kind("events") >= EVENT_SIGNALS:
+    events = as_kind("events")
+    if events >= EVENT_SIGNALS and "event_count" in events:
+        per = _period(headers) or "period"
+        return "events", f"events counted per name and period (event_name, event_count per {per})"
+    if events >= EVENT_SIGNALS:
         return "events", "a row per event (event name and time)"
+    counts = [c for c in USAGE_COUNTS if c in events]
+    period = _period(headers)
+    if period and counts and events & {"company_id", "domain", "company_name"}:
+        return "events", f"usage aggregated per account and period ({', '.join(counts)} per {period})"
     return None
+
+
+def _period(headers: list[str]) -> str | None:
+    """The header of a usage aggregate's period column ("Week", "Day", "Date"), or None: a `Created` date
+    beside a count is an account's, not a period."""
+    periods = {header_key(p) for p in (*USAGE_PERIODS, "date")}
+    return next((h for h in headers if kind_field(h, "events") == "event_time" and header_key(h) in periods), None)
 
 
 def value_fit(con: duckdb.DuckDBPyConnection, texts: dict[str, str]) -> Callable[[str, str], float]:

@@ -6,6 +6,7 @@ order nothing decides stops the import, any other is kept as text, never guessed
 from __future__ import annotations
 
 from icp_agent.errors import UserError
+from icp_agent.ingest import normalize as norm
 from icp_agent.ingest.columns import PlannedColumn, join_note
 from icp_agent.ingest.fields import FIELDS
 from icp_agent.ingest.mapping import Mapping
@@ -15,19 +16,33 @@ from icp_agent.ingest.profile import infer_role
 def date_order(column: PlannedColumn, profile: dict[str, int], mapping: Mapping, file_name: str) -> str | None:
     """The day/month order of a date column with slashed or dotted values: "mdy" or "dmy" when the mapping
     declares it or a value proves it (a part over 12), AMBIGUOUS when nothing does (ambiguous_date_orders
-    decides), None for dates with no such parts. Both orders proven in one column is a UserError."""
+    decides), None for dates with no such parts. Both orders proven in one column (typed by hand) gives the
+    majority's order with the other for the values only it reads (normalize.MIXED_ORDERS, noted on the column);
+    as many values proving each is a UserError."""
     if not profile["slashed"]:
         return None
     if mapping.date_order:
         return mapping.date_order
     mdy, dmy = profile["mdy"] > 0, profile["dmy"] > 0
     if mdy and dmy:
-        raise UserError(
-            "dates in this column mix day/month/year and month/day/year orders",
-            file=file_name,
-            column=column.header,
-            hint='fix the column, or declare the order with [dates] order = "mdy" or "dmy" in a mapping file',
+        if profile["mdy"] == profile["dmy"]:
+            raise UserError(
+                f"dates in this column mix day/month/year and month/day/year orders, as many values proving each "
+                f"({profile['mdy']:,})",
+                file=file_name,
+                column=column.header,
+                hint='fix the column, or declare the order with [dates] order = "mdy" or "dmy" in a mapping file',
+            )
+        # typed by hand in both orders: the majority's order, the other where a value can only be read so
+        major, minor = ("mdy", "dmy") if profile["mdy"] > profile["dmy"] else ("dmy", "mdy")
+        words = {"mdy": "month/day", "dmy": "day/month"}
+        column.note = join_note(
+            column.note,
+            f"dates written in both orders: read {words[major]} like most ({profile[major]:,} values prove it), "
+            f"{words[minor]} where a value can only be read so ({profile[minor]:,}); a value both ways readable is "
+            f'read {words[major]} (declare [dates] order = "{minor}" in a mapping file if that is wrong)',
         )
+        return norm.MIXED_ORDERS[major]
     if mdy:
         return "mdy"
     if dmy:

@@ -548,6 +548,20 @@ FIELDS: tuple[Field, ...] = (
         ("Plan", "Plan Name", "Plan ID", "Plan Code", "plan_oid", "Subscription Plan", "Price ID"),
     ),
     Field(
+        "subscription_quantity",
+        "number",
+        "post_sale",
+        "how many units (seats, licences) a subscription bills: its amount is per unit",
+        ("Plan Quantity", "Subscription Quantity", "Quantity of Units"),
+    ),
+    Field(
+        "interval_count",
+        "number",
+        "ignore",
+        "how many periods one bill of a subscription covers (3 with a monthly interval: every 3 months)",
+        ("Interval Count", "Billing Interval Count", "Plan Interval Count", "Plan Interval Length"),
+    ),
+    Field(
         "subscription_status",
         "category",
         "post_sale",
@@ -617,9 +631,15 @@ FIELDS: tuple[Field, ...] = (
         "event_time",
         "date",
         "post_sale",
-        "when the event happened",
+        "when the event happened (in usage aggregated per period: the day, week or month the row counts)",
         ("Timestamp", "Event Time", "Event Date", "Event Timestamp", "Occurred At", "Happened At"),
     ),
+    # usage aggregated per account and period (Amplitude, Mixpanel, PostHog or Segment reports): a row per account
+    # per day, week or month with counts instead of a row per event; their spellings are the events kind's below
+    Field("event_count", "number", "post_sale", "usage events counted in a period (a usage aggregate)"),
+    Field("active_users", "number", "post_sale", "users active in a period (weekly/daily/monthly active users)"),
+    Field("session_count", "number", "post_sale", "sessions counted in a period (a usage aggregate)"),
+    Field("usage_minutes", "number", "post_sale", "minutes of use in a period (a usage aggregate)"),
     Field(
         "last_activity_date",
         "date",
@@ -662,6 +682,12 @@ FIELDS: tuple[Field, ...] = (
 # its own block here.
 # Per-account tables: in a Stripe subscriptions export `id` is the subscription and `customer` the
 # account; in a Zendesk tickets export `Status` is the ticket's. They apply only to a file of that kind.
+# The period column of usage counted per account and period (its day, week or month): one of these, or `date`,
+# makes a file of counts an events file (a `created` date beside a count is an account's, not a period).
+USAGE_PERIODS = (
+    *("day", "week", "month", "quarter", "period", "date_bucket"),
+    *("week_start", "week_starting", "week_of", "week_beginning", "week_ending", "period_start", "month_start"),
+)
 _ACCOUNT_LINK: dict[str, tuple[str, ...]] = {
     "company_id": ("customer", "account_code"),
     "domain": ("customer_email",),
@@ -698,6 +724,21 @@ KIND_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         "subscription_status": ("status", "state"),
         "subscription_start": ("created", "created_at", "created_utc", "start", "start_date", "activated_at"),
         "subscription_end": ("end_date", "ended_at", "expires_at"),
+        # the price per unit, the units and the billing period: Stripe's Amount x Quantity per Interval (x Interval
+        # Count), Chargebee's Plan Unit Price per Billing Period Unit (x Billing Period), Recurly's Unit Amount per
+        # Plan Interval Unit (x Plan Interval Length), Paddle's Unit Price per Billing Cycle Interval (x Frequency)
+        "amount": ("amount", "unit_amount", "unit_price", "plan_unit_price"),
+        "subscription_quantity": ("quantity", "qty", "plan_quantity", "units"),
+        "amount_period": (
+            "interval",
+            "plan_interval",
+            "billing_interval",
+            "billing_period_unit",
+            "plan_interval_unit",
+            "interval_unit",
+            "billing_cycle_interval",
+        ),
+        "interval_count": ("interval_count", "billing_period", "interval_length", "billing_cycle_frequency"),
     },
     "tickets": {
         **_ACCOUNT_LINK,
@@ -708,8 +749,26 @@ KIND_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "events": {
         **_ACCOUNT_LINK,
+        # Segment's group call and PostHog's first group type name the account a user's event belongs to
+        "company_id": (*_ACCOUNT_LINK["company_id"], "group_id", "groupId", "context_groupId", "$group_0"),
+        # a product analytics export keyed by the user: their email's domain names the account
+        "domain": (*_ACCOUNT_LINK["domain"], "email", "user_email", "person_email", "context_traits_email"),
         "event_name": ("type", "name", "action"),
-        "event_time": ("time", "date", "created", "created_at", "sent_at"),
+        "event_time": ("time", "date", "created", "created_at", "sent_at", *USAGE_PERIODS),
+        # usage aggregated per period: a plural "Events" is a count of them, never an event's name
+        "event_count": (
+            *("events", "event_count", "events_count", "total_events", "number_of_events", "actions"),
+            *("totals", "event_totals", "event_count_total"),
+        ),
+        "active_users": (
+            *("active_users", "weekly_active_users", "daily_active_users", "monthly_active_users"),
+            *("wau", "dau", "mau", "unique_users", "uniques"),
+        ),
+        "session_count": ("sessions", "session_count", "number_of_sessions", "total_sessions"),
+        "usage_minutes": (
+            *("minutes", "usage_minutes", "active_minutes", "session_minutes", "minutes_used"),
+            *("time_spent", "time_spent_min", "time_spent_minutes", "time_in_app_min"),
+        ),
     },
 }
 
@@ -748,6 +807,8 @@ SUBSCRIPTION_SIGNALS = frozenset(
 )
 TICKET_SIGNALS = frozenset({"ticket_id", "ticket_created"})
 EVENT_SIGNALS = frozenset({"event_name", "event_time"})  # both needed: a name and a time
+# the counts of usage aggregated per account and period, in the order one is chosen as the account's activity
+USAGE_COUNTS = ("event_count", "session_count", "usage_minutes", "active_users")
 ACCOUNT_TABLE_KINDS = ("subscriptions", "tickets", "events")
 
 
@@ -1000,12 +1061,25 @@ def is_converted(header: str) -> bool:
 PLURAL_FIELDS = frozenset(
     {"company_name", "domain", "email", "industry", "country", "region", "city", "owner", "job_title", "plan"}
 )
-VariantKind = Literal["marker", "converted", "type", "plural"]
+VariantKind = Literal["marker", "timezone", "cents", "converted", "type", "plural"]
+# A money column's minor-unit note ("Unit Amount (cents)", "amount_cents", "Price in minor units"): the same field,
+# which the import then divides by 100 (ingest/amounts.CENTS_HEADER reads the same note)
+CENTS_NOTE = re.compile(r"^(?P<rest>\S.*?)[\s_(\[-]+(?:in[\s_]+)?(?:cents|minor[\s_]+units)[)\]]?\s*$", re.IGNORECASE)
+# A date column's time-zone note: Stripe's dashboard writes "Canceled At (UTC)", others "(GMT)", "[UTC]",
+# "(America/New_York)", "(local time)", "(UTC+01:00)", "(CET)" or "_utc": the same field, in that zone. Zone
+# abbreviations count only in capitals ("(CET)"), so that "(Cost)" stays a word.
+TIMEZONE_NOTE = re.compile(
+    r"^(?P<rest>\S.*?)\s*(?:[(\[]\s*(?:(?:utc|gmt|z)(?:\s*[+-]\s*\d{1,2}(?::?\d{2})?)?|local(?:\s+time)?"
+    r"|(?:local\s+)?time\s*zone|[a-z]+(?:/[a-z_+-]+)+|(?-i:[A-Z]{1,4}T))\s*[)\]]|[\s_-]+(?:utc|gmt))\s*$",
+    re.IGNORECASE,
+)
 
 
 def header_variants(header: str) -> list[tuple[str, VariantKind]]:
     """Other spellings of an unknown header to try, in order, each with what was changed: without a custom-field
-    marker ("cf_arr" -> "arr", "Churn_Date__c" -> "Churn_Date"), without "converted"/"in base currency", then
+    marker ("cf_arr" -> "arr", "Churn_Date__c" -> "Churn_Date"), without a time-zone note ("Canceled At (UTC)" ->
+    "Canceled At", TIMEZONE_NOTE), without a cents note ("amount_cents", CENTS_NOTE), without "converted"/"in base
+    currency", then
     the last word singular ("Accounts" -> "Account", "Industries" -> "Industry") or without a trailing "type"
     ("Industry type" -> "Industry"). Each variant is the previous one with one more change; `canonical_field`
     says which fields a "type" or plural variant may name."""
@@ -1015,6 +1089,14 @@ def header_variants(header: str) -> list[tuple[str, VariantKind]]:
     if unmarked != current:
         current = unmarked
         variants.append((current, "marker"))
+    zoned = TIMEZONE_NOTE.match(current)
+    if zoned:
+        current = zoned["rest"]
+        variants.append((current, "timezone"))
+    minor = CENTS_NOTE.match(current)
+    if minor:
+        current = minor["rest"]
+        variants.append((current, "cents"))
     converted = CONVERTED.match(current)
     if converted:
         current = converted["rest"]
@@ -1040,15 +1122,23 @@ def canonical_field(header: str, kind: str | None = None) -> str | None:
     "Organization - Industry" on a deal -> industry) when what is left names a company field, a
     person prefix ("Person - Job title" -> job_title) when it names a contact field. A header none of
     that names is tried again as its `header_variants`: without a CRM's custom-field marker ("cf_arr",
-    "ARR__c"), without "in base currency", singular or without a trailing "type" ("Accounts", "Industry type").
+    "ARR__c"), without a time-zone note ("Ended At (UTC)", only for a date field) or a cents note ("Amount
+    (cents)", only for a money field), without "in base currency",
+    singular or without a trailing "type" ("Accounts", "Industry type").
     """
     found = _canonical_field(header, kind)
     if found:
         return found
+    zoned = cents = False
     for variant, changed in header_variants(header):
+        zoned, cents = zoned or changed == "timezone", cents or changed == "cents"
         found = _canonical_field(variant, kind)
         if not found:
             continue
+        if zoned and FIELD_BY_NAME[found].type != "date":
+            continue  # a time-zone note says the column holds times: "Amount (UTC)" is no amount
+        if cents and FIELD_BY_NAME[found].type != "money":
+            continue  # only money is in cents: "Employees (cents)" is no head count
         if changed == "type" and FIELD_BY_NAME[found].type != "category":
             continue  # "Customer type" is no customer id
         if changed == "plural" and (found not in PLURAL_FIELDS or (found == "company_name" and kind in COMPANY_KINDS)):

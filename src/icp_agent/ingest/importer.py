@@ -30,7 +30,7 @@ from icp_agent.ingest.checks import (
     scientific_ids,
     working_memory,
 )
-from icp_agent.ingest.column_reports import column_reports, inline_reports
+from icp_agent.ingest.column_reports import column_reports, inline_reports, stored_scan
 from icp_agent.ingest.columns import ID_FIELD, detect_kind, plan_columns, value_fit
 from icp_agent.ingest.currencies import apply_currencies, count_currencies, pair_currency_columns, scalar
 from icp_agent.ingest.dates import AMBIGUOUS, ambiguous_date_orders, date_order
@@ -309,6 +309,8 @@ def _build_snapshot(
             column.type = infer_type(profile, column.name)
         if column.type == "band" and profile["range"] == 0 and not column.canonical:
             column.type = "number"
+        if column.type == "bool" and column.header in index:  # ticks and blanks: a blank is an unticked box
+            column.checkbox = bool(one(con, norm.is_checkbox(f"SELECT raw FROM _dist_{index[column.header]}")))
         if column.type == "date":
             column.date_order = date_order(column, profile, mapping, source.name)
             if column.date_order == AMBIGUOUS:
@@ -335,12 +337,22 @@ def _build_snapshot(
                 norm.canonical_countries(con, f"_lk_{i}", column.name)
             looked_up.append((i, raw, stored_names(column)))
         elif i in inline:
-            inner += [f"{expr} AS {_q(name)}" for name, expr in typed_exprs(column, raw)]
+            # text normalised per row in two steps (`per_row_parts`): the value here, the rest over it in `outer`
+            value, body = norm.per_row_parts("domain" if column.name == "domain" else "text", raw)
+            inner.append(f"{value} AS {_q(column.name)}")
+            outer.append(f"{body.replace('_icp_v', _q(column.name))} AS {_q(column.name)}")
+            continue
         else:
             typed = ", ".join(f"{expr} AS {_q(name)}" for name, expr in typed_exprs(column, "raw"))
             con.execute(f"CREATE OR REPLACE TEMP TABLE _lk_{i} AS SELECT raw, c, first_row, {typed} FROM _dist_{i}")
+            column.mapped = mapped_values(con, column, i)  # a yes/no field's labels ([values.FIELD])
             looked_up.append((i, raw, [name for name, _ in typed_exprs(column, "raw")]))
         outer += unpacked(column)
+    # the parsed currencies last: `apply_currencies` renames each into `<field>_currency`, where adding that
+    # column would put it
+    outer = [o for o in outer if not o.endswith('__parsed_currency"')] + [
+        o for o in outer if o.endswith('__parsed_currency"')
+    ]
     # the stored rows need not stay in memory once written (they are in the workspace file): under a working-memory
     # budget DuckDB drops them from its cache instead of holding the whole table until the commit
     with working_memory(con, WRITE_MEMORY):
@@ -375,10 +387,12 @@ def _build_snapshot(
                 progress,
                 kept_after_dedup,
             )
-        # before rejections, as the lookups count
-        inline_done = inline_reports(con, table, columns, inline, texts)
         apply_currencies(con, table, columns, mapping, source.name, warnings)
         apply_amounts(con, table, columns, mapping.units, source.name, warnings, kind)  # cents; the amount's period
+        # before rejections, as the lookups count; one scan gives the inline columns' figures and every column's
+        # NULLs (reused by the column reports when no row is rejected below)
+        scan = stored_scan(con, table, columns, inline)
+        inline_done = inline_reports(con, table, columns, inline, texts, scan)
         rejects = [RejectedRow(**r) for r in reader_rejects]
         warnings += scientific_ids(con, table, columns, source.name)
         rejects += reject_conflicts(con, table, kind, columns)
@@ -387,7 +401,8 @@ def _build_snapshot(
             con.execute(
                 "INSERT INTO import_rejects VALUES (?, ?, ?, ?, ?)", [import_id, r.row, r.column, r.reason, r.raw]
             )
-        reports = column_reports(con, table, columns, inline_done)
+        deleted = len(rejects) > len(reader_rejects)  # conflicts and anonymous rows left the table
+        reports = column_reports(con, table, columns, inline_done, None if deleted else scan[0])
     rows_kept = one(con, f"SELECT count(*) FROM {table}")
     return ImportReport(
         import_id=import_id,

@@ -28,6 +28,8 @@ def typed_exprs(column: PlannedColumn, v: str) -> list[tuple[str, str]]:
         return [(column.name, norm.date(v, column.date_order))]
     if column.name == "domain":
         return [(column.name, norm.domain(v))]
+    if kind == "bool":
+        return [(column.name, norm.boolean(norm.relabel(v, column.value_map), blank_is_no=column.checkbox))]
     return [(column.name, norm.typed(kind, v))]
 
 
@@ -133,7 +135,7 @@ def _mapped_lookup_sql(column: PlannedColumn, i: int, name: str) -> str:
 def mapped_values(con: duckdb.DuckDBPyConnection, column: PlannedColumn, i: int) -> list[str]:
     """What the mapping file's `[values.FIELD]` did to column i, once its lookup `_lk_<i>` is built: per raw label
     that matched, "'raw label' -> 'stored label': N rows" (a list counts its elements), most rows first."""
-    if not column.value_map or column.type not in ("category", "list"):
+    if not column.value_map or column.type not in ("category", "list", "bool"):
         return []
     value = f"unnest({norm.list_elements('raw')})" if column.type == "list" else "raw"
     found = con.execute(

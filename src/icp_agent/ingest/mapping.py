@@ -169,7 +169,8 @@ class Mapping:
 
     def check_values(self, columns: list[tuple[str, str]]) -> None:
         """Refuse a `[values.FIELD]` table that applies to nothing: `columns` are the (stored name, type) of every
-        column imported in this run. The field must be one of them, stored as a category or a list. Call before the
+        column imported in this run. The field must be one of them, stored as a category, a list or yes/no (its labels
+        mapped to yes or no: "x" = "yes"). Call before the
         import is committed, so nothing half-done is stored."""
         where = self.source or "the mapping"
         for name in self.values:
@@ -179,12 +180,12 @@ class Mapping:
                     f"[values.{name}] names a field no imported file has",
                     file=where,
                     hint="use a field as the import report names it: "
-                    + ", ".join(sorted({stored for stored, kind in columns if kind in VALUE_MAPPED_TYPES})),
+                    + ", ".join(sorted({stored for stored, kind in columns if kind in IMPORT_VALUE_MAPPED_TYPES})),
                 )
-            if not types & VALUE_MAPPED_TYPES:
+            if not types & IMPORT_VALUE_MAPPED_TYPES:
                 raise UserError(
-                    f"[values.{name}] maps the labels of a {'/'.join(sorted(types))} field: only categories and "
-                    f"lists have labels to map",
+                    f"[values.{name}] maps the labels of a {'/'.join(sorted(types))} field: only categories, "
+                    f"lists and yes/no fields have labels to map",
                     file=where,
                     hint=f'add [types] {name} = "category" to read the field as a category, or remove [values.{name}]',
                 )
@@ -231,7 +232,9 @@ class Mapping:
             self.fx_currency = ones[0]
 
 
-VALUE_MAPPED_TYPES = frozenset({"category", "list"})
+VALUE_MAPPED_TYPES = frozenset({"category", "list"})  # the types whose labels scoring maps too
+# ... and at import a yes/no field's labels ("churned 😢" = "yes"), read before the yes/no words
+IMPORT_VALUE_MAPPED_TYPES = VALUE_MAPPED_TYPES | {"bool"}
 
 
 def value_mappings(section: object, file_name: str) -> dict[str, dict[str, str]]:

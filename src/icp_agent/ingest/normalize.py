@@ -32,6 +32,8 @@ MISSING_MARKERS = (
     "nan",
     "#n/a",
     "?",
+    "??",
+    "???",
     "unknown",
     "not available",
 )
@@ -39,7 +41,6 @@ _MARKERS_SQL = ", ".join("'" + m.replace("'", "''") + "'" for m in MISSING_MARKE
 SMALL_WORDS = ("and", "of", "the", "for", "in", "on", "at", "to", "a", "an", "or", "with", "by")
 _SMALL_SQL = ", ".join(f"'{w}'" for w in SMALL_WORDS)
 # Booleans in the languages exports come in (English, German, French, Spanish, Italian, Dutch, Portuguese).
-# "x" with blanks is deliberately absent: a ticked column is a presence marker, not yes/no evidence.
 TRUE_TOKENS = (
     "true",
     "yes",
@@ -59,10 +60,30 @@ TRUE_TOKENS = (
     "sim",
     "waar",
 )
+# A ticked box as people type or sheets export it: yes. In a column of only marks and blanks (a checkbox column,
+# `is_checkbox`) a blank is an unticked box, no; elsewhere a blank stays missing.
+CHECK_MARKS = ("x", "✓", "✔", "☑", "✅", "☒", "*")
 FALSE_TOKENS = ("false", "no", "n", "f", "0", "nein", "falsch", "non", "faux", "falso", "não", "nao", "nee", "onwaar")
 # Spellings that mean "no value" in every type. Words such as "unknown" are missing in a category but
-# *unreadable* in a number, date or yes/no column: the importer counts them there (STRICT_MISSING).
-STRICT_MISSING = ("", "n/a", "na", "n.a.", "-", "--", "—", "null", "none", "nan", "#n/a", "not available")
+# *unreadable* in a number, date or yes/no column: the importer counts them there (STRICT_MISSING). A "?" is
+# someone saying they do not know: missing everywhere.
+STRICT_MISSING = (
+    "",
+    "n/a",
+    "na",
+    "n.a.",
+    "-",
+    "--",
+    "—",
+    "null",
+    "none",
+    "nan",
+    "#n/a",
+    "not available",
+    "?",
+    "??",
+    "???",
+)
 _STRICT_SQL = ", ".join("'" + m.replace("'", "''") + "'" for m in STRICT_MISSING)
 
 
@@ -81,15 +102,32 @@ def one_of(expr: str, values: Iterable[str]) -> str:
 _LONGEST_MARKER = max(len(m) for m in MISSING_MARKERS)
 
 
+def trimmed(expr: str) -> str:
+    """`trim(expr)` (spaces and the other Unicode space separators off both ends), calling trim only where it can
+    change the value: DuckDB's trim copies every value, 0.05 s of CPU per 1M values against 0.02 s for the test.
+
+    A value of ASCII characters only (as many bytes as characters) that neither starts nor ends with a space is
+    returned as it is: the space is the one ASCII character trim removes (tabs and line breaks stay)."""
+    return (
+        f"(CASE WHEN starts_with({expr}, ' ') OR ends_with({expr}, ' ') OR strlen({expr}) <> length({expr}) "
+        f"THEN trim({expr}) ELSE {expr} END)"
+    )
+
+
 def null_if_missing(expr: str) -> str:
     """Trimmed text, NULL for a blank or a missing marker ("n/a", "-", "null", "unknown", ...).
 
     A value longer than every marker (a name, a website) is kept with no comparison: 0.11 against 0.07 s of CPU
     per 1M such values."""
-    markers = one_of(f"lower(trim({expr}))", MISSING_MARKERS)
+    return _null_if_missing(expr, f"trim({expr})")
+
+
+def _null_if_missing(expr: str, trimmed_expr: str) -> str:
+    """`null_if_missing` given the SQL of `expr` trimmed (`trim(...)`, or `trimmed` in a statement over every row)."""
+    markers = one_of(f"lower({trimmed_expr})", MISSING_MARKERS)
     return (
-        f"(CASE WHEN length(trim({expr})) > {_LONGEST_MARKER} THEN trim({expr}) "
-        f"WHEN {markers} THEN NULL ELSE trim({expr}) END)"
+        f"(CASE WHEN length({trimmed_expr}) > {_LONGEST_MARKER} THEN {trimmed_expr} "
+        f"WHEN {markers} THEN NULL ELSE {trimmed_expr} END)"
     )
 
 
@@ -103,16 +141,18 @@ def _bound(value: str, body: str) -> str:
     return f"list_transform([{value}], lambda _icp_v: {body})[1]"
 
 
+_TEXT_BODY = (
+    "CASE WHEN contains(_icp_v, '  ') OR contains(_icp_v, chr(9)) "
+    "THEN regexp_replace(_icp_v, '[ \\t]+', ' ', 'g') ELSE _icp_v END"
+)
+
+
 def text(expr: str) -> str:
     """Trimmed text with runs of spaces and tabs collapsed; line breaks and letter case are kept (notes stay intact).
 
     The regular expression runs only on values with two spaces or a tab (the rest are already collapsed).
     """
-    return _bound(
-        null_if_missing(expr),
-        "CASE WHEN contains(_icp_v, '  ') OR contains(_icp_v, chr(9)) "
-        "THEN regexp_replace(_icp_v, '[ \\t]+', ' ', 'g') ELSE _icp_v END",
-    )
+    return _bound(null_if_missing(expr), _TEXT_BODY)
 
 
 def _spaced_key(expr: str, *, markers: bool = True) -> str:
@@ -206,31 +246,39 @@ APPROXIMATE = (
     "|environ|env|aprox|aproximadamente)(?:\\.|\\s))\\s*"
 )
 _APPROXIMATE_RE = re.compile(APPROXIMATE)
+# ... or after it, as people type it in a sheet: "5ish", "5-ish", "20 ish" (only right after a figure)
+APPROXIMATE_AFTER = "(?i)(\\d(?:\\s*(?:k|mm|m|bn|b))?)\\s*-?\\s*ish\\s*$"
+_APPROXIMATE_AFTER_RE = re.compile(APPROXIMATE_AFTER)
 
 
 def without_approximation(expr: str) -> str:
-    """SQL: the text of `expr` without a leading approximation ("~55" -> "55", "ca. 1,200" -> "1,200")."""
-    return f"regexp_replace({expr}, {sql_literal(APPROXIMATE)}, '')"
+    """SQL: the text of `expr` without a leading or trailing approximation ("~55" -> "55", "ca. 1,200" -> "1,200",
+    "5ish" -> "5")."""
+    leading = f"regexp_replace({expr}, {sql_literal(APPROXIMATE)}, '')"
+    return f"regexp_replace({leading}, {sql_literal(APPROXIMATE_AFTER)}, '\\1')"
 
 
 def _number_core(expr: str) -> str:
-    """Digits, sign and decimal point of a money/number string, with k/m/b multipliers applied."""
+    """Digits, sign and decimal point of a money/number string, with k/m/b multipliers applied.
+
+    Each step's text is bound once (`_let`) and read by name in the next: this runs inside lambdas (`number`,
+    `band`), where DuckDB does not share repeated subexpressions, and written out in full the steps repeated
+    their inputs' regular expressions up to seven times per value."""
     raw = f"lower({null_if_missing(expr)})"
     stripped = f"regexp_replace({raw}, '[\\s$€£¥]|usd|eur|gbp|chf', '', 'g')"
-    negative = f"regexp_matches({stripped}, '^\\(.*\\)$')"
-    unwrapped = f"regexp_replace({stripped}, '^\\((.*)\\)$', '\\1')"
+    negative = "regexp_matches(num_s, '^\\(.*\\)$')"
+    unwrapped = "regexp_replace(num_s, '^\\((.*)\\)$', '\\1')"
     multiplier = (
-        f"(CASE WHEN regexp_matches({unwrapped}, '(bn|b)$') THEN 1e9 "
-        f"WHEN regexp_matches({unwrapped}, '(mm|m)$') THEN 1e6 "
-        f"WHEN regexp_matches({unwrapped}, 'k$') THEN 1e3 ELSE 1 END)"
+        "(CASE WHEN regexp_matches(num_u, '(bn|b)$') THEN 1e9 "
+        "WHEN regexp_matches(num_u, '(mm|m)$') THEN 1e6 "
+        "WHEN regexp_matches(num_u, 'k$') THEN 1e3 ELSE 1 END)"
     )
-    body = f"regexp_replace({unwrapped}, '(bn|mm|b|m|k)$', '')"
-    european = f"regexp_matches({body}, '^-?\\d{{1,3}}(\\.\\d{{3}})+(,\\d+)?$|^-?\\d+,\\d{{1,2}}$')"
-    digits = (
-        f"(CASE WHEN {european} THEN replace(replace({body}, '.', ''), ',', '.') ELSE replace({body}, ',', '') END)"
-    )
-    value = f"TRY_CAST({digits} AS DOUBLE)"
-    return f"(CASE WHEN {negative} THEN -1 ELSE 1 END) * {multiplier} * {value}"
+    body = "regexp_replace(num_u, '(bn|mm|b|m|k)$', '')"
+    european = "regexp_matches(num_b, '^-?\\d{1,3}(\\.\\d{3})+(,\\d+)?$|^-?\\d+,\\d{1,2}$')"
+    digits = f"(CASE WHEN {european} THEN replace(replace(num_b, '.', ''), ',', '.') ELSE replace(num_b, ',', '') END)"
+    value = _let(body, "num_b", f"TRY_CAST({digits} AS DOUBLE)")
+    scaled = _let(unwrapped, "num_u", f"{multiplier} * {value}")
+    return _let(stripped, "num_s", f"(CASE WHEN {negative} THEN -1 ELSE 1 END) * {scaled}")
 
 
 def number(expr: str) -> str:
@@ -322,18 +370,44 @@ def band_is_range(expr: str) -> str:
     return _band_bounds(expr, "band_b[1] <> band_b[2]")
 
 
-def boolean(expr: str) -> str:
-    """yes/no in the languages exports come in (TRUE_TOKENS, FALSE_TOKENS); anything else is NULL."""
+def boolean(expr: str, *, blank_is_no: bool = False) -> str:
+    """yes/no in the languages exports come in (TRUE_TOKENS, FALSE_TOKENS) and ticked boxes (CHECK_MARKS: yes);
+    anything else is NULL. With `blank_is_no` (a checkbox column) a blank value is FALSE."""
     # one CASE over the value bound once (an IN list would become a join: see one_of)
     whens = " ".join(
-        [f"WHEN {sql_literal(t)} THEN TRUE" for t in TRUE_TOKENS]
+        [f"WHEN {sql_literal(t)} THEN TRUE" for t in (*TRUE_TOKENS, *CHECK_MARKS)]
         + [f"WHEN {sql_literal(t)} THEN FALSE" for t in FALSE_TOKENS]
     )
-    return _bound(f"lower({null_if_missing(expr)})", f"CASE _icp_v {whens} ELSE NULL END")
+    read = _bound(f"lower({null_if_missing(expr)})", f"CASE _icp_v {whens} ELSE NULL END")
+    return f"(CASE WHEN coalesce(trim({expr}), '') = '' THEN FALSE ELSE {read} END)" if blank_is_no else read
+
+
+def relabel(expr: str, labels: dict[str, str]) -> str:
+    """SQL: `expr` with the mapping file's labels applied (`[values.FIELD]`: raw label -> stored label, matched by
+    category_key), other values as they are; for the types read per value (yes/no)."""
+    if not labels:
+        return expr
+    whens = " ".join(f"WHEN {sql_literal(category_key_text(k))} THEN {sql_literal(v)}" for k, v in labels.items())
+    return f"(CASE {category_key(expr, markers=False)} {whens} ELSE {expr} END)"
+
+
+def is_checkbox(values_sql: str) -> str:
+    """SQL over `values_sql` (rows with a VARCHAR `raw`): TRUE when its present values are all CHECK_MARKS (at least
+    one), so a blank means an unticked box."""
+    mark = one_of("lower(trim(raw))", CHECK_MARKS)
+    return (
+        f"SELECT count(*) FILTER ({mark}) > 0 AND count(*) FILTER (coalesce(trim(raw), '') <> '' AND NOT {mark}) = 0 "
+        f"FROM ({values_sql})"
+    )
 
 
 DATE_ORDERS = ("ymd", "mdy", "dmy")
-_SLASHED = "^\\s*(\\d{1,2})[/.-](\\d{1,2})[/.-](\\d{4})"
+# day, month and year in either order, the year in four digits or two ("3/5/24", Excel's US short date; 00-68 are
+# 2000-2068, 69-99 1969-1999, as Python's %y reads them)
+_SLASHED = "^\\s*(\\d{1,2})[/.-](\\d{1,2})[/.-](\\d{4}|\\d{2})(?:\\D|$)"
+# A column whose values prove both orders (people typed it): the majority's order, then the other where a value
+# can only be read so ("17/05/2025" in a month-first column). `date` takes these as its order.
+MIXED_ORDERS = {"dmy": "dmy+mdy", "mdy": "mdy+dmy"}
 
 
 _MONTH_FORMATS = (
@@ -356,7 +430,8 @@ SERIAL_RANGE = (20000, 60000)  # spreadsheet day numbers: 1954-10-03 .. 2064-04-
 
 
 def date(expr: str, order: str | None) -> str:
-    """A date from the forms exports use; d/m/y or m/d/y strings need the column's detected or declared order.
+    """A date from the forms exports use; d/m/y or m/d/y strings need the column's detected or declared order
+    ("mdy", "dmy", or MIXED_ORDERS' "dmy+mdy": day first, month first where only that reads).
 
     ISO dates (with a time and a zone too: the date as written is kept), month names (`May 1, 2023`,
     `1-May-23`, `01 May 2023`), epoch seconds (9-10 digits) and milliseconds (12-13 digits), and
@@ -380,13 +455,26 @@ def date(expr: str, order: str | None) -> str:
     )
     words = f"CAST(try_strptime(regexp_replace({v}, '(\\d)(st|nd|rd|th)\\b', '\\1'), {_FORMATS_SQL}) AS DATE)"
     base = f"coalesce({iso}, {numeric}, {words})"
-    if order not in ("mdy", "dmy"):
+    orders = order.split("+") if order else []
+    if not orders or not set(orders) <= {"mdy", "dmy"}:
         return base
-    month, day = (1, 2) if order == "mdy" else (2, 1)
-    slashed = (
-        f"TRY_CAST(regexp_extract({v}, {sql_literal(_SLASHED)}, 3) || '-' || lpad(regexp_extract({v}, {sql_literal(_SLASHED)}, "
-        f"{month}), 2, '0') || '-' || lpad(regexp_extract({v}, {sql_literal(_SLASHED)}, {day}), 2, '0') AS DATE)"
+    part = lambda k: f"regexp_extract({v}, {sql_literal(_SLASHED)}, {k})"  # noqa: E731 - a local shorthand
+    year = (
+        f"(CASE WHEN length({part(3)}) = 2 THEN CAST(CAST({part(3)} AS INTEGER) + "
+        f"CASE WHEN CAST({part(3)} AS INTEGER) < 69 THEN 2000 ELSE 1900 END AS VARCHAR) ELSE {part(3)} END)"
     )
+    reading = {
+        o: f"TRY_CAST({year} || '-' || lpad({part(month)}, 2, '0') || '-' || lpad({part(day)}, 2, '0') AS DATE)"
+        for o, (month, day) in (("mdy", (1, 2)), ("dmy", (2, 1)))
+        if o in orders
+    }
+    slashed = reading[orders[0]]
+    if len(orders) > 1:  # a mixed column; a dotted value in it is day first, as dots are wherever they separate a date
+        dotted = f"regexp_matches({v}, '^\\s*\\d{{1,2}}\\.\\d{{1,2}}\\.')"
+        slashed = (
+            f"(CASE WHEN {dotted} THEN coalesce({reading['dmy']}, {reading['mdy']}) "
+            f"ELSE coalesce({reading[orders[0]]}, {reading[orders[1]]}) END)"
+        )
     return f"(CASE WHEN regexp_matches({v}, {sql_literal(_SLASHED)}) THEN {slashed} ELSE {base} END)"
 
 
@@ -414,23 +502,38 @@ def text_list(expr: str, shown: Iterable[str] = ()) -> str:
     )
 
 
+# one regular expression, the four steps in order (same result as four replacements): skip a mail box ("jo@"),
+# then a scheme, then "www."/"www2.", and keep what comes before the first / ? # or :. The value is bound once.
+# Only a value with @ : / ? or # needs it: a plain "www.acme.com" loses its "www." by position (websites are
+# unique per row, so this runs per row: 0.56 s of CPU per 1M "www." websites with the expression, 0.2 without)
+# The prefix is dropped by regexp_replace and the host read as a whole match, not as a capture group: the same
+# result at half the cost (RE2 finds a match's bounds with its fast automaton; a group needs the slow one).
+_DOMAIN_PREFIX = "'^(?:[^@/]*@)?(?:[a-z]+://)?(?:www\\d?\\.)?'"
+_DOMAIN_BODY = (
+    "CASE WHEN " + " OR ".join(f"contains(_icp_v, '{c}')" for c in "@:/?#") + " THEN "
+    f"regexp_extract(regexp_replace(_icp_v, {_DOMAIN_PREFIX}, ''), '^[^/?#:]*') "
+    "WHEN NOT starts_with(_icp_v, 'www') THEN _icp_v "
+    "WHEN starts_with(_icp_v, 'www.') THEN _icp_v[5:] "
+    "WHEN _icp_v[5] = '.' AND _icp_v[4] BETWEEN '0' AND '9' THEN _icp_v[6:] ELSE _icp_v END"
+)
+
+
 def domain(expr: str) -> str:
     """ "https://www.Acme.com/about" -> "acme.com"; an email keeps only its domain."""
-    # one regular expression, the four steps in order (same result as four replacements): skip a mail box ("jo@"),
-    # then a scheme, then "www."/"www2.", and keep what comes before the first / ? # or :. The value is bound once.
-    # Only a value with @ : / ? or # needs it: a plain "www.acme.com" loses its "www." by position (websites are
-    # unique per row, so this runs per row: 0.56 s of CPU per 1M "www." websites with the expression, 0.2 without)
-    # The prefix is dropped by regexp_replace and the host read as a whole match, not as a capture group: the same
-    # result at half the cost (RE2 finds a match's bounds with its fast automaton; a group needs the slow one).
-    prefix = "'^(?:[^@/]*@)?(?:[a-z]+://)?(?:www\\d?\\.)?'"
-    special = " OR ".join(f"contains(_icp_v, '{c}')" for c in "@:/?#")
-    body = (
-        f"CASE WHEN {special} THEN regexp_extract(regexp_replace(_icp_v, {prefix}, ''), '^[^/?#:]*') "
-        "WHEN NOT starts_with(_icp_v, 'www') THEN _icp_v "
-        "WHEN starts_with(_icp_v, 'www.') THEN _icp_v[5:] "
-        "WHEN _icp_v[5] = '.' AND _icp_v[4] BETWEEN '0' AND '9' THEN _icp_v[6:] ELSE _icp_v END"
-    )
-    return f"nullif({_bound(f'lower({null_if_missing(expr)})', body)}, '')"
+    return f"nullif({_bound(f'lower({null_if_missing(expr)})', _DOMAIN_BODY)}, '')"
+
+
+def per_row_parts(kind: str, expr: str) -> tuple[str, str]:
+    """`text(expr)` (kind "text") or `domain(expr)` (kind "domain") in two steps for a statement that normalises
+    every row: (value, body), the value computed in one projection and the body reading it as `_icp_v` in the
+    next, so the value is computed once per row with no list and lambda (`_bound`) per row, and trimmed only
+    where trim can change it (`trimmed`). 10M Parquet rows: names 1.2 -> 0.5 s of CPU, websites 2.05 -> 1.4 s.
+    Written out in one expression instead, the value's text repeated in the body took 80 ms to plan per statement.
+    """
+    missing = _null_if_missing(expr, trimmed(expr))
+    if kind == "domain":
+        return f"lower({missing})", f"nullif({_DOMAIN_BODY}, '')"
+    return missing, _TEXT_BODY
 
 
 TYPES = frozenset({"text", "category", "number", "money", "band", "percent", "bool", "date", "list", "currency"})
@@ -607,7 +710,7 @@ def parse_amount(raw: str | None, mark: str | None = None) -> dict | None:
 
     Reads `1.234,56 €`, `1 234,56` (also with no-break or narrow no-break spaces), `CHF 1'234.50`,
     `(1,234)` and `-1,234` (negative), `$1.5B`, `$500K`, `$1MM`, `USD 3.2 million`, `$10M+` (open: the
-    value is a lower bound), `¥22,500,000`, and approximations as their figure (`~55`, `ca. €50k`). `mark` is the column's decimal mark ("." or ",", from
+    value is a lower bound), `¥22,500,000`, and approximations as their figure (`~55`, `ca. €50k`, `5ish`). `mark` is the column's decimal mark ("." or ",", from
     `decimal_mark`); without it a lone separator before exactly three digits groups thousands. The
     currency is an ISO 4217 code or None. Blank-like markers ("n/a", "-") give None; so does anything
     non-finite or with letters left over ("lots", "1e400", "12 employees").
@@ -617,7 +720,7 @@ def parse_amount(raw: str | None, mark: str | None = None) -> dict | None:
     text = raw.strip(_SPACES)
     if text.lower() in MISSING_MARKERS:
         return None
-    text, currency = _strip_currency(_APPROXIMATE_RE.sub("", text, count=1))
+    text, currency = _strip_currency(_APPROXIMATE_AFTER_RE.sub(r"\1", _APPROXIMATE_RE.sub("", text, count=1)))
     text = _APPROXIMATE_RE.sub("", text, count=1) if currency else text  # "€ ca. 50.000"
     negative = False
     if text.startswith("(") and text.endswith(")"):
@@ -809,6 +912,18 @@ COUNTRY_ALIASES = {
     "Bosnia": "BA",
     "Korea, South": "KR",
 }
+# The three-letter codes of sports (IOC, and FIFA's for the UK's nations) where they differ from ISO 3166 alpha-3:
+# people type them in a sheet ("GER", "SUI", "NED", "RSA"). An ISO code or a country's name spelled the same
+# wins (the index's first entry): "BUR" stays Burma's old ISO code, not IOC's Burkina Faso.
+_SPORTS = (
+    "ALG=DZ ANG=AO ANT=AG ARU=AW ASA=AS BAH=BS BAN=BD BAR=BB BER=BM BHU=BT BIZ=BZ BOT=BW BRU=BN BUL=BG CAM=KH "
+    "CAY=KY CGO=CG CHA=TD CHI=CL CRC=CR CRO=HR DEN=DK ESA=SV FIJ=FJ GAM=GM GBS=GW GEQ=GQ GER=DE GRE=GR GRN=GD "
+    "GUA=GT GUI=GN HAI=HT HON=HN INA=ID IRI=IR ISV=VI IVB=VG KSA=SA KUW=KW LAT=LV LBA=LY LES=LS LIB=LB MAD=MG "
+    "MAS=MY MAW=MW MGL=MN MON=MC MRI=MU MTN=MR MYA=MM NCA=NI NED=NL NEP=NP NGR=NG NIG=NE OMA=OM PAR=PY PHI=PH "
+    "PLE=PS POR=PT PUR=PR RSA=ZA SAM=WS SEY=SC SIN=SG SKN=KN SLE=SL SLO=SI SOL=SB SRI=LK SUD=SD SUI=CH TAN=TZ "
+    "TGA=TO TOG=TG TPE=TW TRI=TT UAE=AE URU=UY VAN=VU VIE=VN VIN=VC ZAM=ZM ZIM=ZW ENG=GB SCO=GB WAL=GB NIR=GB"
+)
+SPORTS_CODES = dict(pair.split("=") for pair in _SPORTS.split())
 _NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "ZZ", "XA", "XB"})  # CLDR groupings and pseudo-territories
 
 
@@ -848,7 +963,7 @@ def _country_index() -> tuple[dict[str, str], dict[str, str]]:
         for code, name in Locale.parse(locale).territories.items():
             if code in english:
                 index.setdefault(_country_key(name), code)
-    for alias, code in COUNTRY_ALIASES.items():
+    for alias, code in (COUNTRY_ALIASES | SPORTS_CODES).items():
         index.setdefault(_country_key(alias), code)
     for part in pycountry.subdivisions:  # England, Scotland, Wales (GB); not a country of their own
         if part.type == "Country" and part.country_code in english:

@@ -69,6 +69,26 @@ def _read_as(source) -> str:
     return f"{source.encoding.upper()}, {delimiter}-delimited{titles}"
 
 
+# Reasons of detect_kind and of the plan that rest on no column of the kind: a file name, the absence of
+# outcome fields, being the only companies file. The import output says such a kind is a guess.
+WEAK_GUESSES = ("companies without lifecycle", "the file name says", "the only companies file")
+KIND_FLAGS = "--customers, --prospects, --deals, --contacts, --subscriptions, --tickets or --events"
+
+
+def weak_guess(kind: str) -> str:
+    """The words added to the reason of a kind guessed without a column of its kind: a guess, and how to change it."""
+    return f"a guess, no column says {kind}: if the file is something else, name it with {KIND_FLAGS} FILE"
+
+
+def _events_shape(path: Path, mapping: Mapping | None, sheet: str | int | None) -> str:
+    """Which shape a named events file's headers have: a row per event, or usage counted per account and period."""
+    source = inspect_file(path, sheet=sheet if path.suffix.lower() in WORKBOOK_SUFFIXES else None, digest=False)
+    kind, reason = detect_kind(peek_headers(source), mapping, path.name)
+    if kind == "events":
+        return reason
+    return "read as events: it needs an event name and time (a row per event) or a period and a usage count"
+
+
 def plan_import(
     paths: Paths = None,
     *,
@@ -206,6 +226,12 @@ def plan_import(
             skipped.append(
                 SkippedFile(path=item.path, reason="looks like prospects, but --prospects names another file")
             )
+    for item in guessed:
+        if item.reason.startswith(WEAK_GUESSES):
+            item.reason += "; " + weak_guess(item.kind)
+    for item in plan:  # a named events file: say which shape its rows have, as a recognised one does
+        if item.kind == "events":
+            item.reason += "; " + _events_shape(Path(item.path), mapping, sheet)
     plan += guessed
     for kind in DATA_KINDS:
         files = [p for p in plan if p.kind == kind]

@@ -75,6 +75,7 @@ _PROFILE_KEYS = (
     "range",
     "semicolon",
     "distinct",
+    "mark_kinds",
     "mdy",
     "dmy",
     "slashed",
@@ -188,6 +189,8 @@ def _evidence(con: duckdb.DuckDBPyConnection, evidence: list[str], index: dict[s
         {weighted(f"{sample} AND {norm.band_is_range(v)}")} AS range,
         {weighted(f"{sample} AND contains({v}, ';')")} AS semicolon,
         count(DISTINCT {norm.category_key(v)}) FILTER (first_row <= {PROFILE_ROWS}) AS distinct,
+        count(DISTINCT lower(trim({v}))) FILTER ({sample} AND {norm.one_of(f"lower(trim({v}))", norm.CHECK_MARKS)})
+            AS mark_kinds,
         coalesce({mdy}, 0) AS mdy, coalesce({dmy}, 0) AS dmy, coalesce({slashed}, 0) AS slashed,
         {weighted(dotted)} AS dotted,
         {weighted(f"{sample} AND {digits}")} AS digits,
@@ -278,8 +281,8 @@ def infer_type(profile: dict[str, int], name: str = "") -> str:
         )
     ):
         return "text"
-    if profile["bool"] == present and profile["distinct"] <= 2:
-        return "bool"
+    if profile["bool"] == present and profile["distinct"] - profile.get("mark_kinds", 0) <= 2:
+        return "bool"  # yes/no, or ticks ("x", "✓") with blanks or with yes/no
     stray = present - profile["bool"]
     if 0 < stray <= max(1, 0.02 * present) and profile["number"] < present and profile["distinct"] <= 2 + stray:
         return "bool"  # yes/no with a stray "kinda": read as yes/no and the stray value reported unreadable
@@ -295,6 +298,8 @@ def infer_type(profile: dict[str, int], name: str = "") -> str:
         return "band"
     if profile["date"] >= 0.98 * present:
         return "date"
+    if _named(name, DATE_HINTS, suffixes=("date", "datetime", "timestamp")) and profile["date"] >= 0.8 * present:
+        return "date"  # a hand-kept date column with a few values typed loosely: those are reported unreadable
     if CURRENCY_HINTS.search(name) and profile["currency_code"] >= 0.9 * present:
         return "currency"
     if profile["semicolon"] >= 0.3 * present:

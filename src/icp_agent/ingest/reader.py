@@ -85,6 +85,11 @@ FIGURE = (
     r"|\s*=\s*[A-Za-z_.]+\s*\(.*\)\s*|\s*#(?:REF!|VALUE!|DIV/0!|N/A|NAME\?|NUM!|NULL!|ERROR!)\s*"
 )
 ID_FIELDS = {"company_id", "deal_id", "contact_id"}
+# A section heading a hand-kept sheet puts between its blocks of rows: its first cell only, set off by rules
+# ("=== EMEA ===", "--- Americas ---", "— Imported from old board —", "## 2024 ##"); or the first cell alone
+# and plain, a region, country or status ("EMEA", "Germany", "Churned"), when such rows are few (SECTION_SHARE).
+SECTION_RULED = r"\s*([=\-–—~#*_+|<>\[\]]+)\s*\S.{0,78}?\s*[=\-–—~#*_+|<>\[\]]+\s*"
+SECTION_SHARE = 0.02
 
 
 @dataclass
@@ -1012,7 +1017,6 @@ def _drop_furniture_rows(con: duckdb.DuckDBPyConnection, source: SourceFile) -> 
         + ")"
     ).replace(f"'{TOTAL_LABEL}'", sql_literal(TOTAL_LABEL))
     first = one(con, "SELECT min(rowid) FROM _stage") or 0
-    furniture = f"({all_empty}) OR {footer} OR {total}"
     # cheap first cut on two cells, the exact per-cell tests on the few rows left: a blank line or a footer has
     # at most one filled cell (so one of any two is empty); in a total row every cell is a figure or a label.
     # The cut reads those two cells only (a filter beside the row's other cells read every cell of every row),
@@ -1027,25 +1031,72 @@ def _drop_furniture_rows(con: duckdb.DuckDBPyConnection, source: SourceFile) -> 
         if not one(con, "SELECT count(*) FROM _furniture_cut"):
             con.execute("DROP TABLE _furniture_cut")
             return
+    section = _section_rows(con, cells, empty, filled, footer, candidates)
+    furniture = f"({all_empty}) OR {footer} OR {total} OR {section}"
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _furniture AS
-                    SELECT _rid - {first} + 1 AS row, {all_empty} AS blank, {footer} AS footer,
+                    SELECT _rid - {first} + 1 AS row, {all_empty} AS blank, {footer} AS footer, {section} AS section,
                            concat_ws(' | ', {", ".join(f"nullif(trim({c}), '')" for c in cells)}) AS text, _rid
                     FROM (SELECT rowid AS _rid, * FROM {candidates}) WHERE {furniture}""")
     con.execute("DROP TABLE IF EXISTS _furniture_cut")
     count = one(con, "SELECT count(*) FROM _furniture")
     if count:
-        for row, blank, is_footer, text in con.execute(
-            f"SELECT row, blank, footer, text FROM _furniture ORDER BY row LIMIT {MAX_FURNITURE_EXAMPLES}"
+        for row, blank, is_footer, is_section, text in con.execute(
+            f"SELECT row, blank, footer, section, text FROM _furniture ORDER BY row LIMIT {MAX_FURNITURE_EXAMPLES}"
         ).fetchall():
-            _add_furniture(
-                source,
-                int(row),
-                "blank or delimiter-only line" if blank else "report footer" if is_footer else "total or subtotal row",
-                text or "",
+            kind = (
+                "blank or delimiter-only line"
+                if blank
+                else "report footer"
+                if is_footer
+                else "section heading row"
+                if is_section
+                else "total or subtotal row"
             )
+            _add_furniture(source, int(row), kind, text or "")
         source.furniture_count += count - min(count, MAX_FURNITURE_EXAMPLES)
         con.execute("DELETE FROM _stage WHERE rowid IN (SELECT _rid FROM _furniture)")
     con.execute("DROP TABLE _furniture")
+
+
+def _section_rows(
+    con: duckdb.DuckDBPyConnection, cells: list[str], empty: list[str], filled: str, footer: str, candidates: str
+) -> str:
+    """SQL: the row is a section heading of a hand-kept sheet: its first cell filled, every other cell empty, in a
+    file of three columns or more, the cell set off by rules (SECTION_RULED) or a plain heading (`_plain_heading`:
+    a region, a country, a status, or a label ending in ":") when such rows are at most SECTION_SHARE of the rows
+    (found among the furniture cut's `candidates`). A company row with any other cell filled is never one,
+    nor a lone company name."""
+    if len(cells) < 3:
+        return "false"
+    lone = f"({filled} = 1 AND NOT ({empty[0]}) AND NOT {footer})"
+    ruled = f"regexp_full_match({cells[0]}, {sql_literal(SECTION_RULED)})"
+    plain = con.execute(
+        f"SELECT trim({cells[0]}) AS v, count(*) FROM {candidates} AND {lone} AND NOT {ruled} "
+        f"AND length(trim({cells[0]})) <= 60 GROUP BY v"
+    ).fetchall()
+    rows = one(con, "SELECT count(*) FROM _stage")
+    found = [(v, n) for v, n in plain if _plain_heading(v)]
+    headings = [v for v, _ in found] if sum(n for _, n in found) <= SECTION_SHARE * rows else []
+    named = f" OR trim({cells[0]}) IN ({', '.join(sql_literal(v) for v in headings)})" if headings else ""
+    return f"({lone} AND ({ruled}{named}))"
+
+
+# Plain words a sheet heads a block of rows with: regions and markets, and the state of the accounts below
+SECTION_WORDS = re.compile(
+    r"(?i)(emea|apac|amer|americas|latam|mena|dach|nordics|benelux|anz|uk ?& ?i|north america|south america|"
+    r"latin america|europe|asia|asia[- ]pacific|africa|middle east|oceania|rest of world|row|international|domestic|"
+    r"active|inactive|churned|lost|won|paused|trial|trials|prospects|customers|clients|archive|archived|other|misc)"
+    r"( (accounts|customers|clients|region))?"
+)
+
+
+def _plain_heading(value: str) -> bool:
+    """A lone first cell that reads as a heading: a region or status word (SECTION_WORDS), a country, or a label
+    ending in ":" ("Key accounts:")."""
+    from icp_agent.ingest.normalize import country_name
+
+    text = value.strip()
+    return text.endswith(":") or bool(SECTION_WORDS.fullmatch(text)) or country_name(text) is not None
 
 
 # a figure or a total label, as one pattern (one call per cell instead of two)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
+
 from icp_agent.icp_document import IcpDocument
 from icp_agent.workspace import Workspace
 
@@ -11,52 +13,58 @@ from icp_agent.workspace import Workspace
 def export_scoring_matrix(ws: Workspace, icp: IcpDocument, path: str | Path) -> int:
     """scoring_matrix.csv: every entity with its fit fields, components, health, cohort and its score columns
     (icp_tier, icp_segment, fit_points, fit_score, priority, grade, fit_reasons, disqualified_by) from the one
-    scoring path (`scoring.scored_relation`), so a customer's tier and fit score here equal the CRM files'."""
+    scoring path (`scoring.scored_relation`), so a customer's tier and fit score here equal the CRM files'.
+    Returns the rows written."""
+    with ws.connect() as con:
+        return write_scoring_matrix(con, icp, path)
+
+
+def write_scoring_matrix(con: duckdb.DuckDBPyConnection, icp: IcpDocument, path: str | Path) -> int:
+    """export_scoring_matrix on an open workspace connection (or a cursor of one: the build writes the matrix on
+    its own cursor, beside the CRM files). Returns the rows written (COPY's own count)."""
     from icp_agent.health.health_score import in_row_order
     from icp_agent.render.tabular import write_table
     from icp_agent.scorecard.scoring import SCORE_COLUMNS, scored_relation
 
     frame = f"frame_{icp.id.replace('-', '_')}"
-    with ws.connect() as con:
-        types = {r[0]: r[1] for r in con.execute(f"DESCRIBE {frame}").fetchall()}
-        columns = list(types)
-        keep = [
-            c
-            for c in columns
-            if c
-            in (
-                "company_id",
-                "company_name",
-                "domain",
-                "deal_id",
-                "health",
-                "cohort",
-                "censored",
-                "good",
-                "bad",
-                "outcome",
-                "outcome_stage",
-                "tenure_months",
-                "churned_flag",
-                "nrr_raw",
-                "payback_raw",
-            )
-            or c.startswith("c_")
-            or c in _fit_columns(icp, columns)
-        ]
-        scores = ", ".join(
-            name for name in SCORE_COLUMNS if name not in ("unseen_fields", "disqualified", "missing_fields")
+    types = {r[0]: r[1] for r in con.execute(f"DESCRIBE {frame}").fetchall()}
+    columns = list(types)
+    keep = [
+        c
+        for c in columns
+        if c
+        in (
+            "company_id",
+            "company_name",
+            "domain",
+            "deal_id",
+            "health",
+            "cohort",
+            "censored",
+            "good",
+            "bad",
+            "outcome",
+            "outcome_stage",
+            "tenure_months",
+            "churned_flag",
+            "nrr_raw",
+            "payback_raw",
         )
-        whole = _whole_numbers(con, frame, [c for c in keep if _is_number(types, c)])
-        select = ", ".join(_matrix_column(con, frame, c, types, whole.get(c)) for c in keep)
-        # the scoring is a projection of the frame (no join), so a frame stored in `_row` order is written in that
-        # order by a plain scan; only a frame stored otherwise pays for a sort of every row
-        order = "" if in_row_order(con, frame) else " ORDER BY _row"
-        write_table(
-            con, f"SELECT {select}, {scores} FROM {scored_relation(icp, frame, columns)}{order}", path, fmt="csv"
-        )
-        row = con.execute(f"SELECT count(*) FROM {frame}").fetchone()
-        return int(row[0]) if row else 0
+        or c.startswith("c_")
+        or c in _fit_columns(icp, columns)
+    ]
+    scores = ", ".join(
+        name for name in SCORE_COLUMNS if name not in ("unseen_fields", "disqualified", "missing_fields")
+    )
+    whole = _whole_numbers(con, frame, [c for c in keep if _is_number(types, c)])
+    select = ", ".join(_matrix_column(con, frame, c, types, whole.get(c)) for c in keep)
+    # the scoring is a projection of the frame (no join), so a frame stored in `_row` order is written in that
+    # order by a plain scan; only a frame stored otherwise pays for a sort of every row
+    order = "" if in_row_order(con, frame) else " ORDER BY _row"
+    # COPY's own count is the frame's rows (a projection of it): the frame is not scanned again to count them
+    return write_table(
+        con, f"SELECT {select}, {scores} FROM {scored_relation(icp, frame, columns)}{order}", path, fmt="csv"
+    )
 
 
 def _is_number(types: dict[str, str], column: str) -> bool:

@@ -239,9 +239,11 @@ def _list_features(
     n_missing, g_missing, _ = missing.get(True, (0, 0, 0))
     n_present, g_present = totals[0] - n_missing, totals[1] - g_missing
     value = value_sql(name, "list")
+    # the rows grouped by their list first: each distinct list is unnested once, not once per row
     rows = con.execute(
-        f"SELECT e, count(*), count_if(good)::BIGINT FROM (SELECT good, unnest(list_distinct({value})) "
-        f"AS e FROM {relation}) WHERE e IS NOT NULL GROUP BY e"
+        f"SELECT e, sum(n)::BIGINT, sum(g)::BIGINT FROM (SELECT unnest(list_distinct(v)) AS e, n, g FROM "
+        f"(SELECT {value} AS v, count(*) AS n, count_if(good) AS g FROM {relation} GROUP BY 1)) "
+        f"WHERE e IS NOT NULL GROUP BY e"
     ).fetchall()
     scored = []
     for element, n, g in rows:

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 
 from icp_agent import numbers
-from icp_agent.scorecard.emit import score_exprs
-from icp_agent.scorecard.model import learn_scorecard
+from icp_agent.scorecard.emit import points_sql, score_exprs
+from icp_agent.scorecard.model import learn_scorecard, patterns_sql
 from icp_agent.scorecard.scale import (
     FIT_A,
     FIT_B,
@@ -154,14 +154,22 @@ def _holdout_figures(con, scored: str, card: dict, holdout: dict) -> dict:
     return out
 
 
-def _level_counts(con, relation: str, points: str, card: dict) -> dict[str, dict[str, tuple[int, int]]]:
-    """Rows and good rows per band and per grade, in one pass."""
+def _level_counts(
+    con, relation: str, points: str, card: dict, *, grouped: bool = False
+) -> dict[str, dict[str, tuple[int, int]]]:
+    """Rows and good rows per band and per grade, in one pass. `grouped`: `relation` holds groups of rows, their
+    rows in __icp_n and good rows in __icp_g (band_tables' bin patterns), instead of one row per entity with `good`."""
     low, fits = fit_table(card)
     bands = points_lookup_sql([level_of(card, "bands", fit) for fit in fits], low, "p")
     grades = points_lookup_sql([level_of(card, "grades", fit) for fit in fits], low, "p")
+    carried, counts = (
+        ("__icp_n, __icp_g", "sum(__icp_n)::BIGINT, sum(__icp_g)::BIGINT")
+        if grouped
+        else ("good", "count(*), count_if(good)::BIGINT")
+    )
     rows = con.execute(f"""
-        SELECT grouping(b), b, g, count(*), count_if(good)::BIGINT
-        FROM (SELECT good, {bands} AS b, {grades} AS g FROM (SELECT good, {points} AS p FROM {relation}))
+        SELECT grouping(b), b, g, {counts}
+        FROM (SELECT {carried}, {bands} AS b, {grades} AS g FROM (SELECT {carried}, {points} AS p FROM {relation}))
         GROUP BY GROUPING SETS ((b), (g))""").fetchall()
     out: dict[str, dict[str, tuple[int, int]]] = {"bands": {}, "grades": {}}
     for band_grouped_away, band, grade, n, good in rows:
@@ -198,7 +206,13 @@ def band_tables(con, table: str, card: dict, evaluation: dict) -> tuple[list[dic
     """Priority bands and grades: thresholds in score and points, their odds, observed good rates."""
     average = card["fit_score"]["average_odds"]
     n, n_good = con.execute(f"SELECT count(*), count_if(good)::BIGINT FROM {table}").fetchall()[0]
-    stats = _level_counts(con, table, score_exprs(card, None)["icp_points"], card)
+    # the points are score_exprs' icp_points over the rows' bin patterns (model.patterns_sql: each category or list
+    # spelling keyed once per group of rows, not once per row), counted with the rows each pattern stands for
+    features = card["features"]
+    codes = [f"__icp_c{i}" for i in range(len(features))]
+    points = f"CAST(({card['intercept_points']} + {' + '.join(points_sql(f, c) for f, c in zip(features, codes))}) AS INTEGER)"
+    patterns = f"(SELECT *, n AS __icp_n, g AS __icp_g FROM ({patterns_sql(table, features, codes)}))"
+    stats = _level_counts(con, patterns, points, card, grouped=True)
     out = []
     for key, name, levels in (("bands", "priority", PRIORITIES), ("grades", "grade", GRADES)):
         holdout = {row[name]: row for row in evaluation.get(key, [])}

@@ -221,9 +221,18 @@ def _prepare(
         else:
             typed.append(f"{value_sql(name, kind)} AS {_q(name)}")
     time = _q(time_column) if time_column else "NULL"
-    # without a group column each row is its own group, keyed by its row number (grouping and joining a million
-    # integers costs about half what their text did)
-    group = f"coalesce(CAST({_q(group_column)} AS VARCHAR), '#' || _row)" if group_column else "_row"
+    if group_column is None:
+        # each row is its own group (of one row, its own first date and row number): the rows before it in
+        # (date, row) order are its row number less one, with no grouping of a million keys and no join back
+        con.execute(f"""
+            CREATE TEMP TABLE {table} AS
+            WITH base AS (SELECT _row, good, {time} AS __icp_t{"".join(", " + t for t in typed)}
+                          FROM {frame} WHERE ({where}) AND good IS NOT NULL)
+            SELECT *, row_number() OVER (ORDER BY __icp_t ASC NULLS FIRST, _row) - 1
+                      >= {1 - holdout_share!r} * count(*) OVER () AS __icp_holdout
+            FROM base""")
+        return
+    group = f"coalesce(CAST({_q(group_column)} AS VARCHAR), '#' || _row)"
     con.execute(f"""
         CREATE TEMP TABLE {table} AS
         WITH base AS (SELECT _row, good, {time} AS __icp_t, {group} AS __icp_g{"".join(", " + t for t in typed)}

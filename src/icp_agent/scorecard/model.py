@@ -15,6 +15,7 @@ from icp_agent.errors import UserError
 from icp_agent.scorecard.binning import attach_woe, bin_fields
 from icp_agent.scorecard.emit import code_sql
 from icp_agent.scorecard.scale import FIT_A, FIT_B
+from icp_agent.sql import quote_identifier as _q
 
 # A field is nested in another when this share of its rows (both known) holds the other's commonest value for its own
 NESTED_PURITY = 0.95
@@ -88,11 +89,7 @@ def learn_scorecard(
     patterns = f"__icp_patterns_{uuid.uuid4().hex[:12]}"
     codes = [f"__icp_c{i}" for i in range(len(features))]
     if features:
-        con.execute(
-            f"CREATE TEMP TABLE {patterns} AS SELECT "
-            f"{', '.join(f'{code_sql(f, None)}::INTEGER AS {c}' for f, c in zip(features, codes))}, "
-            f"count(*)::BIGINT AS n, count_if(good)::BIGINT AS g FROM {relation} GROUP BY ALL"
-        )
+        con.execute(f"CREATE TEMP TABLE {patterns} AS {patterns_sql(relation, features, codes)}")
     try:
         return _fit_patterns(
             con,
@@ -112,6 +109,24 @@ def learn_scorecard(
         )
     finally:
         con.execute(f"DROP TABLE IF EXISTS {patterns}")
+
+
+def patterns_sql(relation: str, features: list[dict], codes: list[str]) -> str:
+    """The distinct bin patterns of `relation`'s rows with their counts: a row per combination of the features' bins
+    (`codes` its columns, in the features' order), n rows and g good rows.
+
+    A category's or a list's bin reads its spelling-insensitive key (a regular expression per value), so the rows
+    are first grouped by those columns' raw values and the other features' bins, and each key is worked out once per
+    group, not once per row: at a million customers with three category fields the keys were 90% of this query."""
+    keyed = {f["field"]: None for f in features if f["kind"] in ("category", "list")}
+    inner = [_q(field) for field in keyed] + [
+        f"{code_sql(f, None)}::INTEGER AS {c}" for f, c in zip(features, codes) if f["field"] not in keyed
+    ]
+    outer = [f"{code_sql(f, None) if f['field'] in keyed else c}::INTEGER AS {c}" for f, c in zip(features, codes)]
+    return (
+        f"SELECT {', '.join(outer)}, sum(n)::BIGINT AS n, sum(g)::BIGINT AS g FROM (SELECT {', '.join(inner)}, "
+        f"count(*) AS n, count_if(good) AS g FROM {relation} GROUP BY ALL) GROUP BY ALL"
+    )
 
 
 def _fit_patterns(

@@ -31,6 +31,7 @@ def health_summary(con, health: HealthResult, config: AnalysisConfig, ledger: Le
             f"bad = bottom {numbers.percent(config.health.bottom_share, 0)}"
             + (f" ({health.note})" if health.note else "")
             + (f"; {health.cohort_note}" if health.cohort_note else "")
+            + (f"; {health.churn_note}" if health.churn_note else "")
             + (
                 f". {health.not_customers_note[0].upper()}{health.not_customers_note[1:]}"
                 if health.not_customers_note

@@ -3,7 +3,9 @@ whether its Tier 1 held the best of those new customers."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date
 
 from icp_agent import numbers
 from icp_agent.errors import DataShapeError
@@ -18,6 +20,45 @@ from icp_agent.validation.economics import rate_ci
 from icp_agent.validation.tier1 import tier1_sql
 
 
+@dataclass(frozen=True)
+class OlderTier1:
+    """The backtest's analysis of the customers acquired before `cutoff`: its ICP (Tier 1s only), or None with the
+    reason the older customers alone could not be analysed (DataShapeError's)."""
+
+    cutoff: date
+    icp: IcpDocument | None
+    reason: str | None = None
+
+
+def older_tier1(
+    con, inputs: AnalysisInputs, config: AnalysisConfig, version_id: str, progress: Progress | None = None
+) -> OlderTier1:
+    """The ICP of the customers acquired before the last 12 months of the data (`inputs.customers` with a
+    `customer_since` column), analysed on `con` as far as Tier 1; its frame is a TEMP table, dropped here. Reads
+    only the customers' table and writes nothing to the workspace, so it may run on a second connection.
+    `progress` gets the analysis' steps (analyse's, tier1_only)."""
+    # a day (DATE), not a midnight timestamp: icp.json shows it as 2025-10-30, never "2025-10-30 00:00:00"
+    cutoff = con.execute(
+        f"SELECT CAST(max(customer_since) - INTERVAL 12 MONTH AS DATE) FROM {inputs.customers}"
+    ).fetchall()[0][0]
+    older = f"frame_{version_id.replace('-', '_')}_backtest_src"
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {older} AS SELECT * FROM {inputs.customers} WHERE customer_since < "
+        f"DATE '{cutoff:%Y-%m-%d}'"
+    )
+    old_inputs = replace(inputs, customers=older, deals=None)
+    try:
+        # only Tier 1 is compared: the analysis stops once the segments are found
+        old_icp, _ = analyse(
+            con, old_inputs, config, f"{version_id}-backtest", progress, keep_frame=False, tier1_only=True
+        )
+    except DataShapeError as exc:
+        return OlderTier1(cutoff, None, exc.reason)
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS frame_{version_id.replace('-', '_')}_backtest")
+    return OlderTier1(cutoff, old_icp)
+
+
 def backtest(
     con,
     inputs: AnalysisInputs,
@@ -26,31 +67,22 @@ def backtest(
     frame: str,
     ledger: Ledger,
     progress: Progress | None = None,
+    older: Callable[[], OlderTier1] | None = None,
 ) -> dict:
     """Rebuild the ICP without the newest 12 months of customers; did its Tier 1 hold the best of them?
-    `progress` gets the rebuild's steps (analyse's, tier1_only)."""
+    `progress` gets the rebuild's steps (analyse's, tier1_only) when it runs here.
+
+    `older`: the older customers' analysis (`older_tier1`) when the caller started it ahead, on a connection of its
+    own (the build runs it beside its own analysis); by default it runs here, on `con`."""
     if not inputs.customers or icp.health.definition != "health":
         return {"status": "not measurable", "reason": "needs customers with a start date and a health score"}
     columns = columns_of(con, inputs.customers)
     if "customer_since" not in columns:
         return {"status": "not measurable", "reason": "the customers have no start date (customer_since)"}
-    # a day (DATE), not a midnight timestamp: icp.json shows it as 2025-10-30, never "2025-10-30 00:00:00"
-    cutoff = con.execute(
-        f"SELECT CAST(max(customer_since) - INTERVAL 12 MONTH AS DATE) FROM {inputs.customers}"
-    ).fetchall()[0][0]
-    older = f"{frame}_backtest_src"
-    con.execute(
-        f"CREATE OR REPLACE TEMP VIEW {older} AS SELECT * FROM {inputs.customers} WHERE customer_since < "
-        f"DATE '{cutoff:%Y-%m-%d}'"
-    )
-    old_inputs = replace(inputs, customers=older, deals=None)
-    try:
-        # only Tier 1 is compared: the analysis stops once the segments are found
-        old_icp, _ = analyse(con, old_inputs, config, f"{icp.id}-backtest", progress, keep_frame=False, tier1_only=True)
-    except DataShapeError as exc:
-        return {"status": "not measurable", "reason": f"the older customers alone: {exc.reason}", "cutoff": str(cutoff)}
-    finally:
-        con.execute(f"DROP TABLE IF EXISTS frame_{icp.id.replace('-', '_')}_backtest")
+    ran = older() if older is not None else older_tier1(con, inputs, config, icp.id, progress)
+    cutoff, old_icp = ran.cutoff, ran.icp
+    if old_icp is None:
+        return {"status": "not measurable", "reason": f"the older customers alone: {ran.reason}", "cutoff": str(cutoff)}
     in_tier1 = tier1_sql(old_icp, columns_of(con, frame), "the newer customers")
     if not in_tier1:
         return {

@@ -67,7 +67,7 @@ def unit_economics(con, frame: str, deals_frame: str | None, icp: IcpDocument, l
     if "churned_flag" in columns:
         rows = con.execute(
             f"SELECT ({in_icp}) AS icp, count(*), count_if(churned_flag) FROM {frame} "
-            f"WHERE NOT coalesce(censored, FALSE) GROUP BY ALL"
+            f"WHERE NOT coalesce(censored, FALSE) GROUP BY ALL ORDER BY 1"  # icp.json's order: non_icp, icp
         ).fetchall()
         comparisons["churn"] = {("icp" if icp_flag else "non_icp"): rate_ci(k, n) for icp_flag, n, k in rows}
     for metric, column in (("nrr", "nrr_raw"), ("cac", "cac"), ("sales_cycle_days", "days_to_close")):
@@ -92,7 +92,7 @@ def unit_economics(con, frame: str, deals_frame: str | None, icp: IcpDocument, l
         elif deal_columns:
             rows = con.execute(
                 f"SELECT coalesce(({in_icp}), FALSE), count(*), count_if(good) FROM {deals_frame} "
-                f"WHERE good OR bad GROUP BY ALL"
+                f"WHERE good OR bad GROUP BY ALL ORDER BY 1"  # as the churn's: non_icp, icp
             ).fetchall()
             comparisons["win_rate"] = {("icp" if f else "non_icp"): rate_ci(k, n) for f, n, k in rows}
         if "amount" in deal_columns:

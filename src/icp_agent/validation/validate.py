@@ -14,6 +14,8 @@ Every figure becomes an evidence item.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from icp_agent.errors import DataShapeError
 from icp_agent.evidence import Ledger, clean
 from icp_agent.health.health_score import build_deals_frame
@@ -21,7 +23,7 @@ from icp_agent.icp_document import IcpDocument, Validation
 from icp_agent.progress import Parts
 from icp_agent.schema import AnalysisInputs
 from icp_agent.tiers.analyse import TIER1_STEPS, AnalysisConfig
-from icp_agent.validation.backtest import backtest
+from icp_agent.validation.backtest import OlderTier1, backtest
 from icp_agent.validation.economics import unit_economics
 from icp_agent.validation.market import market
 
@@ -35,6 +37,7 @@ def validate(
     revenue_target: float | None,
     ledger: Ledger,
     checks: Parts | None = None,
+    older: Callable[[], OlderTier1] | None = None,
 ) -> Validation:
     """Unit economics, backtest and market (icp.json's validation); each part runs or says "not measurable:
     <reason>". Figures are made JSON-safe (evidence.clean: NaN as null, 6 significant digits).
@@ -43,7 +46,9 @@ def validate(
     any other exception is a bug and propagates.
 
     `checks` counts the parts as they finish (progress): the deals frame, the unit economics, each step of the
-    backtest's rebuild (analyse.TIER1_STEPS) and the market; a part that ends early jumps ahead.
+    backtest's rebuild (analyse.TIER1_STEPS) and the market; a part that ends early jumps ahead. `older`: the
+    backtest's analysis of the older customers, when the caller started it ahead (backtest.older_tier1): its
+    steps are then counted at once, when the backtest has its result.
     """
     checks = checks or Parts(None, "", "")
     checks.expect(bool(inputs.deals) + 1 + TIER1_STEPS + 1)
@@ -67,7 +72,7 @@ def validate(
     out = {}
     for name, parts, step in (
         ("unit_economics", 1, lambda: unit_economics(con, frame, deals_frame, icp, ledger)),
-        ("backtest", TIER1_STEPS, lambda: backtest(con, inputs, config, icp, frame, ledger, checks.child())),
+        ("backtest", TIER1_STEPS, lambda: backtest(con, inputs, config, icp, frame, ledger, checks.child(), older)),
         ("market", 1, lambda: market(con, prospects, icp, ledger, revenue_target, deals_frame)),
     ):
         first = checks.done
