@@ -481,7 +481,6 @@ def _subscriptions_sql(con, table: str, acct: str, as_of: str, notes: list[str])
     subs = (
         f"SELECT {acct} AS acct, {sid} AS sid, t._row, {start} AS start_date, "
         f"{end} AS end_date, {arr or 'NULL::DOUBLE'} AS arr, {ended} AS ended, {paying} AS paying FROM {table} t"
-
     )
 
     def arr_on(day_expr: str, name: str, extra: str = "") -> str:
