@@ -67,23 +67,7 @@ FALSE_TOKENS = ("false", "no", "n", "f", "0", "nein", "falsch", "non", "faux", "
 # Spellings that mean "no value" in every type. Words such as "unknown" are missing in a category but
 # *unreadable* in a number, date or yes/no column: the importer counts them there (STRICT_MISSING). A "?" is
 # someone saying they do not know: missing everywhere.
-STRICT_MISSING = (
-    "",
-    "n/a",
-    "na",
-    "n.a.",
-    "-",
-    "--",
-    "—",
-    "null",
-    "none",
-    "nan",
-    "#n/a",
-    "not available",
-    "?",
-    "??",
-    "???",
-)
+STRICT_MISSING = tuple(m for m in MISSING_MARKERS if m != "unknown")
 _STRICT_SQL = ", ".join("'" + m.replace("'", "''") + "'" for m in STRICT_MISSING)
 
 
