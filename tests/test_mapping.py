@@ -283,6 +283,55 @@ def test_a_value_mapping_reads_the_labels_of_a_yes_no_field(ws, write):
     assert stored == {"Acme": (True, True), "Bolt": (False, False), "Crane": (True, True), "Dune": (True, False)}
 
 
+def test_the_workspaces_value_tables_sit_beneath_a_mappings_own():
+    """Mapping.with_workspace_values: a stored line applies unless the mapping maps the same label (case, spaces and
+    hyphens aside); the stored fields the mapping lacks come whole; the labels taken are named; the mapping is kept."""
+    from icp_agent.ingest.mapping import Mapping
+
+    own = Mapping(values={"industry": {"fin-tech": "Finance", "Shops": "Retail"}})
+    stored = {"industry": {"Fin Tech": "Fintech", "Ads": "Agency"}, "technologies": {"SFDC": "Salesforce"}}
+    merged = own.with_workspace_values(stored)
+    assert merged.values == {
+        "industry": {"Ads": "Agency", "fin-tech": "Finance", "Shops": "Retail"},
+        "technologies": {"SFDC": "Salesforce"},
+    }
+    assert merged.inherited == {"industry": frozenset({"Ads"}), "technologies": frozenset({"SFDC"})}
+    assert own.values == {"industry": {"fin-tech": "Finance", "Shops": "Retail"}} and own.inherited == {}
+    assert own.with_workspace_values({}) is own
+
+
+def test_a_later_import_without_a_value_table_takes_the_workspaces(ws, write):
+    """A prospects file imported after the customers' [values.industry], without a mapping, stores the mapped
+    labels, says where the table came from, and its key holds the tables applied: a changed table re-imports."""
+    from conftest import rows
+
+    customers = write("c.csv", "Record ID,Company name,Industry\n1,Acme,Agency\n2,Bolt,Advertising\n")
+    toolkit.import_data(ws, customers=customers, mapping_file=write("m.toml", '[values.industry]\nAdvertising = "Agency"\n'))
+    prospects = write("p.csv", "Company name,Industry\nCore,advertising\nDune,Retail\nEcho,ADVERTISING\n")
+    report = toolkit.import_data(ws, prospects=prospects).reports[0]
+    assert {r["company_name"]: r["industry"] for r in rows(ws, "prospects")} == {
+        "Core": "Agency", "Dune": "Retail", "Echo": "Agency"
+    }
+    industry = next(c for c in report.columns if c.field == "industry")
+    assert industry.mapped_values == [
+        "'Advertising' -> 'Agency': 2 rows (the workspace's table: an earlier import's mapping file)"
+    ]
+    assert report.value_map == {"industry": {"Advertising": "Agency"}}
+    assert not report.import_id.endswith(report.sha256[:12])  # the applied table is part of the snapshot's key
+    # the customers' table changes: the same prospects file is imported again with it
+    toolkit.import_data(ws, customers=customers, mapping_file=write("m2.toml", '[values.industry]\nAdvertising = "Media"\n'))
+    again = toolkit.import_data(ws, prospects=prospects).reports[0]
+    assert not again.already_imported and again.import_id != report.import_id
+    assert {r["company_name"]: r["industry"] for r in rows(ws, "prospects")}["Core"] == "Media"
+    # a mapping file's own line wins for the same label (case and spaces aside); the workspace's others still apply
+    own = write("m3.toml", '[values.industry]\n" advertising " = "Ads"\nRetail = "Retail & Shops"\n')
+    third = toolkit.import_data(ws, prospects=prospects, mapping_file=own).reports[0]
+    assert {r["company_name"]: r["industry"] for r in rows(ws, "prospects")} == {
+        "Core": "Ads", "Dune": "Retail & Shops", "Echo": "Ads"
+    }
+    assert third.value_map == {"industry": {" advertising ": "Ads", "Retail": "Retail & Shops"}}
+
+
 def test_the_value_mapping_is_kept_with_each_snapshot_for_scoring(ws, write):
     """Each import report keeps the [values.FIELD] tables of its file's fields (value_map); score_prospects reads
     those of the current snapshots (stored_value_maps), the later import winning a label both map."""
@@ -305,9 +354,12 @@ def test_the_value_mapping_is_kept_with_each_snapshot_for_scoring(ws, write):
     later = write("m2.toml", '[values.industry]\n"Fin Tech" = "Financial Services"\n"Shops" = "Retail"\n')
     toolkit.import_data(ws, prospects=write("p.csv", "Company name,Industry\nCore,Shops\n"), mapping_file=later)
     assert stored_value_maps(ws)["industry"] == {"Fin Tech": "Financial Services", "Payments": "Fintech", "Shops": "Retail"}
-    # a new customers snapshot without a mapping: only the prospects' table is current
-    toolkit.import_data(ws, customers=write("c2.csv", "Record ID,Company name,Industry\n3,Dune,Retail\n"))
+    # a new customers snapshot without a mapping takes the workspace's tables (the prospects' lines won there)
+    c2 = toolkit.import_data(ws, customers=write("c2.csv", "Record ID,Company name,Industry\n3,Dune,Retail\n"))
+    assert c2.reports[0].value_map == {
+        "industry": {"Payments": "Fintech", "Fin Tech": "Financial Services", "Shops": "Retail"}
+    }
     assert stored_value_maps(ws) == {
-        "industry": {"Fin Tech": "Financial Services", "Shops": "Retail"},
+        "industry": {"Payments": "Fintech", "Fin Tech": "Financial Services", "Shops": "Retail"},
         "technologies": {"SFDC": "Salesforce"},
     }

@@ -10,7 +10,6 @@ scorecard/labels.py, evidence.py, drafting/store.py) and are re-exported here fo
 from __future__ import annotations
 
 import functools
-import json
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import wait
@@ -37,7 +36,7 @@ from icp_agent.icp_document import ICP_SCHEMA_VERSION, HealthSummary, IcpDocumen
 from icp_agent.ingest.column_reports import require_readable
 from icp_agent.ingest.combine import COMBINED_KINDS, combine_imports, current_imports, replace_parts, replaced_note
 from icp_agent.ingest.fields import ROLES
-from icp_agent.ingest.importer import import_into, withdraw_import
+from icp_agent.ingest.importer import import_into, withdraw_import, workspace_value_maps
 from icp_agent.ingest.interviews import import_interviews_into
 from icp_agent.ingest.linking import check_links, link_report
 from icp_agent.ingest.mapping import Mapping
@@ -1034,15 +1033,7 @@ def stored_value_maps(ws: Workspace) -> dict[str, dict[str, str]]:
     """The `[values.FIELD]` tables the workspace's current snapshots were imported with (each import report's
     value_map): field -> {raw label -> stored label}; where two snapshots map one label, the later import wins."""
     with ws.read() as con:
-        reports = con.execute(
-            "SELECT i.report FROM current_snapshot c JOIN imports i USING (import_id) ORDER BY i.imported_at"
-        ).fetchall()
-    tables: dict[str, dict[str, str]] = {}
-    for (report,) in reports:
-        data = json.loads(report) if report else {}
-        for name, table in ((data.get("value_map") if isinstance(data, dict) else None) or {}).items():
-            tables.setdefault(name, {}).update(table)
-    return tables
+        return workspace_value_maps(con)
 
 
 def score_prospects(*args: Any, ws: Workspace | None = None, **fields: Any) -> Any:

@@ -74,6 +74,7 @@ class PlannedColumn:
     open_values: int = 0  # values that are open bands ("$10M+"), stored as their lower bound
     value_map: dict[str, str] = field(default_factory=dict)  # raw label -> stored label ([values.FIELD])
     mapped: list[str] = field(default_factory=list)  # what value_map did, for the import report
+    inherited: frozenset[str] = frozenset()  # value_map's raw labels from the workspace's stored tables
     checkbox: bool = False  # a yes/no column of only ticks and blanks: a blank is no (normalize.is_checkbox)
 
 
@@ -179,6 +180,7 @@ def plan_columns(
             role=spec.role if spec else "auto",
             note=note,
             value_map=mapping.values.get(name, {}),
+            inherited=mapping.inherited.get(name, frozenset()),
         )
         if target == "ignore" or (not target and not canonical and is_export_furniture(header)):
             column.role = "ignore"  # and an export's own re-import column ("(Do Not Modify) ...") is never a trait

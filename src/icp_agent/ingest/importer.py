@@ -144,6 +144,9 @@ def import_into(
         kind, reason = detect_kind(source.headers, mapping, source.name)
     if not _importable(kind):
         raise UserError(f"unknown kind {kind!r}", hint=f"use one of {', '.join(ID_FIELD)}")
+    # a field without a [values.FIELD] of its own is stored as the workspace's earlier files were (and the
+    # tables applied are part of the key: a changed table re-imports)
+    mapping = mapping.with_workspace_values(workspace_value_maps(con))
     key = import_key(source, kind, mapping, lenient)
     import_id = f"{kind}-{key[:12]}"
     existing = con.execute("SELECT report FROM imports WHERE import_id = ?", [import_id]).fetchone()
@@ -189,6 +192,21 @@ def import_into(
     drop_stage(con)
     con.execute("DROP TABLE IF EXISTS _dup_rows")
     return report
+
+
+def workspace_value_maps(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
+    """The `[values.FIELD]` tables the workspace's current snapshots were imported with (each import report's
+    value_map): field -> {raw label -> stored label}; where two snapshots map one label, the later import wins.
+    Read inside the caller's transaction, so a run's later file sees its earlier files' tables."""
+    reports = con.execute(
+        "SELECT i.report FROM current_snapshot c JOIN imports i USING (import_id) ORDER BY i.imported_at"
+    ).fetchall()
+    tables: dict[str, dict[str, str]] = {}
+    for (report,) in reports:
+        data = json.loads(report) if report else {}
+        for name, table in ((data.get("value_map") if isinstance(data, dict) else None) or {}).items():
+            tables.setdefault(name, {}).update(table)
+    return tables
 
 
 def withdraw_import(con: duckdb.DuckDBPyConnection, report: ImportReport, previous: str | None) -> None:

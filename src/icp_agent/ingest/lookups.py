@@ -134,7 +134,8 @@ def _mapped_lookup_sql(column: PlannedColumn, i: int, name: str) -> str:
 
 def mapped_values(con: duckdb.DuckDBPyConnection, column: PlannedColumn, i: int) -> list[str]:
     """What the mapping file's `[values.FIELD]` did to column i, once its lookup `_lk_<i>` is built: per raw label
-    that matched, "'raw label' -> 'stored label': N rows" (a list counts its elements), most rows first."""
+    that matched, "'raw label' -> 'stored label': N rows" (a list counts its elements), most rows first; a label
+    taken from the workspace's stored tables (`Mapping.with_workspace_values`) says so."""
     if not column.value_map or column.type not in ("category", "list", "bool"):
         return []
     value = f"unnest({norm.list_elements('raw')})" if column.type == "list" else "raw"
@@ -143,7 +144,11 @@ def mapped_values(con: duckdb.DuckDBPyConnection, column: PlannedColumn, i: int)
         f"FROM (SELECT {value} AS value, c FROM _dist_{i}) x JOIN _vm ON _vm.key = {norm.category_key('x.value')} "
         f"GROUP BY ALL ORDER BY n DESC, _vm.r"
     ).fetchall()
-    return [f"{raw!r} -> {label!r}: {int(n):,} row{'s' if n != 1 else ''}" for raw, label, n in found]
+    earlier = " (the workspace's table: an earlier import's mapping file)"
+    return [
+        f"{raw!r} -> {label!r}: {int(n):,} row{'s' if n != 1 else ''}" + (earlier if raw in column.inherited else "")
+        for raw, label, n in found
+    ]
 
 
 def read_amounts(con: duckdb.DuckDBPyConnection, columns: list[PlannedColumn]) -> None:

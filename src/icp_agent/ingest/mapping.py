@@ -6,7 +6,7 @@ imported, so a mistake in them stops with a UserError naming the file and the en
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from icp_agent.errors import UserError
@@ -40,6 +40,8 @@ class Mapping:
     # what the files imported so far in this run proved (not a setting): "file: header" -> "dmy" | "mdy", read
     # when a later file of the same export has a date column whose day/month order nothing in it decides
     proven_date_orders: dict[str, str] = field(default_factory=dict)
+    # field -> the raw labels of `values` taken from the workspace's stored tables (`with_workspace_values`)
+    inherited: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: str | Path | None) -> Mapping:
@@ -111,6 +113,30 @@ class Mapping:
                     hint='add currency = "USD" (the currency the rates convert into) to [fx]',
                 )
         return mapping
+
+    def with_workspace_values(self, stored: dict[str, dict[str, str]]) -> Mapping:
+        """This mapping with the workspace's `[values.FIELD]` tables beneath its own, for one import.
+
+        `stored` is field -> {raw label -> stored label}, as the current snapshots were imported (their import
+        reports' `value_map`): a file imported later without a table for a field stores that field's labels as
+        the workspace's earlier files were stored. Per field, a line of this mapping wins over a stored line for
+        the same label (case, spaces and hyphens aside, `normalize.category_key_text`), as when scoring.
+        `inherited` names the raw labels taken from `stored`, for the import report. A copy; self is unchanged
+        (one mapping serves every file of a run)."""
+        if not stored:
+            return self
+        values: dict[str, dict[str, str]] = {}
+        inherited: dict[str, frozenset[str]] = {}
+        for name in {*stored, *self.values}:
+            own = self.values.get(name, {})
+            keys = {norm.category_key_text(raw) for raw in own}
+            taken = {
+                raw: label for raw, label in stored.get(name, {}).items() if norm.category_key_text(raw) not in keys
+            }
+            values[name] = {**taken, **own}
+            if taken:
+                inherited[name] = frozenset(taken)
+        return replace(self, values=values, inherited=inherited)
 
     def file_columns(self, file_name: str | None) -> dict[str, str]:
         """The `[files."NAME".columns]` entries for a file (empty when it has no section)."""
