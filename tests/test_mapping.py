@@ -316,7 +316,7 @@ def test_a_later_import_without_a_value_table_takes_the_workspaces(ws, write):
     assert industry.mapped_values == [
         "'Advertising' -> 'Agency': 2 rows (the workspace's table: an earlier import's mapping file)"
     ]
-    assert report.value_map == {"industry": {"Advertising": "Agency"}}
+    assert report.value_map == {}  # only a file's own lines are kept: a copy would outlive the line's removal
     assert not report.import_id.endswith(report.sha256[:12])  # the applied table is part of the snapshot's key
     # the customers' table changes: the same prospects file is imported again with it
     toolkit.import_data(ws, customers=customers, mapping_file=write("m2.toml", '[values.industry]\nAdvertising = "Media"\n'))
@@ -335,6 +335,8 @@ def test_a_later_import_without_a_value_table_takes_the_workspaces(ws, write):
 def test_the_value_mapping_is_kept_with_each_snapshot_for_scoring(ws, write):
     """Each import report keeps the [values.FIELD] tables of its file's fields (value_map); score_prospects reads
     those of the current snapshots (stored_value_maps), the later import winning a label both map."""
+    from conftest import rows
+
     from icp_agent.toolkit import stored_value_maps
 
     mapping = write(
@@ -354,12 +356,12 @@ def test_the_value_mapping_is_kept_with_each_snapshot_for_scoring(ws, write):
     later = write("m2.toml", '[values.industry]\n"Fin Tech" = "Financial Services"\n"Shops" = "Retail"\n')
     toolkit.import_data(ws, prospects=write("p.csv", "Company name,Industry\nCore,Shops\n"), mapping_file=later)
     assert stored_value_maps(ws)["industry"] == {"Fin Tech": "Financial Services", "Payments": "Fintech", "Shops": "Retail"}
-    # a new customers snapshot without a mapping takes the workspace's tables (the prospects' lines won there)
-    c2 = toolkit.import_data(ws, customers=write("c2.csv", "Record ID,Company name,Industry\n3,Dune,Retail\n"))
-    assert c2.reports[0].value_map == {
-        "industry": {"Payments": "Fintech", "Fin Tech": "Financial Services", "Shops": "Retail"}
-    }
+    # a new customers snapshot without a mapping takes the other kinds' tables (prospects, deals), not the lines of
+    # the customers snapshot it replaces, and keeps none as its own: a removed line does not come back
+    c2 = toolkit.import_data(ws, customers=write("c2.csv", "Record ID,Company name,Industry\n3,Dune,Shops\n"))
+    assert c2.reports[0].value_map == {}
+    assert {r["company_name"]: r["industry"] for r in rows(ws, "customers")} == {"Dune": "Retail"}
     assert stored_value_maps(ws) == {
-        "industry": {"Payments": "Fintech", "Fin Tech": "Financial Services", "Shops": "Retail"},
+        "industry": {"Fin Tech": "Financial Services", "Shops": "Retail"},
         "technologies": {"SFDC": "Salesforce"},
     }

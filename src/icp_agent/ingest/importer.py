@@ -144,9 +144,10 @@ def import_into(
         kind, reason = detect_kind(source.headers, mapping, source.name)
     if not _importable(kind):
         raise UserError(f"unknown kind {kind!r}", hint=f"use one of {', '.join(ID_FIELD)}")
-    # a field without a [values.FIELD] of its own is stored as the workspace's earlier files were (and the
-    # tables applied are part of the key: a changed table re-imports)
-    mapping = mapping.with_workspace_values(workspace_value_maps(con))
+    # a field without a [values.FIELD] of its own is stored as the workspace's files of other kinds were (and the
+    # tables applied are part of the key: a changed table re-imports). Not the snapshot this import replaces: a line
+    # removed from the mapping file must not come back from the file imported with it
+    mapping = mapping.with_workspace_values(workspace_value_maps(con, other_than=kind))
     key = import_key(source, kind, mapping, lenient)
     import_id = f"{kind}-{key[:12]}"
     existing = con.execute("SELECT report FROM imports WHERE import_id = ?", [import_id]).fetchone()
@@ -165,8 +166,19 @@ def import_into(
     report.furniture_dropped = source.furniture_count
     report.furniture = [FurnitureRow(**f) for f in source.furniture]
     report.sheet = source.sheet
-    # kept with the snapshot: score_prospects translates a prospect file's labels as this import did
-    report.value_map = {c.field: mapping.values[c.field] for c in report.columns if c.field in mapping.values}
+    # kept with the snapshot: score_prospects and later imports translate labels as this import's own mapping file
+    # did. Only its own lines: a line taken from the workspace and copied here would outlive its removal from the
+    # mapping file that first had it (the key still covers every line applied, so a changed table re-imports)
+    own = {
+        c.field: {
+            raw: label
+            for raw, label in mapping.values[c.field].items()
+            if raw not in mapping.inherited.get(c.field, ())
+        }
+        for c in report.columns
+        if c.field in mapping.values
+    }
+    report.value_map = {name: table for name, table in own.items() if table}
     con.execute(
         "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
@@ -194,12 +206,15 @@ def import_into(
     return report
 
 
-def workspace_value_maps(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
-    """The `[values.FIELD]` tables the workspace's current snapshots were imported with (each import report's
-    value_map): field -> {raw label -> stored label}; where two snapshots map one label, the later import wins.
-    Read inside the caller's transaction, so a run's later file sees its earlier files' tables."""
+def workspace_value_maps(con: duckdb.DuckDBPyConnection, other_than: str | None = None) -> dict[str, dict[str, str]]:
+    """The `[values.FIELD]` tables the workspace's current snapshots (but the one of kind `other_than`) were
+    imported with, each from its own mapping file (each import report's value_map): field -> {raw label -> stored
+    label}; where two snapshots map one label, the later import wins. Read inside the caller's transaction, so a
+    run's later file sees its earlier files' tables."""
     reports = con.execute(
-        "SELECT i.report FROM current_snapshot c JOIN imports i USING (import_id) ORDER BY i.imported_at"
+        "SELECT i.report FROM current_snapshot c JOIN imports i USING (import_id) "
+        "WHERE c.kind IS DISTINCT FROM ? ORDER BY i.imported_at",
+        [other_than],
     ).fetchall()
     tables: dict[str, dict[str, str]] = {}
     for (report,) in reports:
