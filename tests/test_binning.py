@@ -8,13 +8,13 @@ import duckdb
 import pytest
 
 from icp_agent.scorecard.binning import (
-    attach_woe,
-    bin_fields,
     _category_bins,
-    interval_label,
     _list_features,
     _merge,
     _number_bins,
+    attach_woe,
+    bin_fields,
+    interval_label,
     woe_table,
 )
 
@@ -174,3 +174,13 @@ def test_too_many_categories_is_an_identifier():
     con.execute("CREATE TABLE r AS SELECT 'id' || range AS ref, range % 2 = 0 AS good FROM range(5001)")
     features, excluded = bin_fields(con, "r", {"ref": "category"}, 5001, 2501, 250, SETTINGS)
     assert features == [] and excluded[0]["field"] == "ref" and "too many to score" in excluded[0]["reason"]
+
+
+def test_woe_table_lists_its_bins_in_value_order():
+    """The bins come in one order (the rare values pooled into "other" keep it) whatever the engine's GROUPING SETS
+    returns: by value, NULL last."""
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE t AS SELECT ['d', 'b', NULL, 'a', 'c'][i % 5 + 1] AS v, i % 3 = 0 AS good FROM range(50) t(i)"
+    )
+    assert list(woe_table(con, "t", ["v"])[0]) == ["a", "b", "c", "d", None]

@@ -219,3 +219,21 @@ def test_a_table_sorted_once_is_written_in_its_order_by_a_filtered_copy(tmp_path
         rows = [(r["source"], r["record_id"], r["domain"]) for r in csv.DictReader(f)]
     assert written == len(rows) > 250_000
     assert rows == sorted(rows)  # record ids are text: their order is the text order the table was sorted in
+
+
+def test_rows_without_id_or_domain_are_written_by_name(tmp_path):
+    """Prospects with neither an id nor a domain tie on the CRM files' sort key: they are written by name (then
+    their scores), never in the order the engine's threads finished them."""
+    ws = Workspace(tmp_path / "ws.duckdb")
+    with ws.transaction() as con:
+        con.execute(
+            """CREATE TABLE pros AS SELECT * FROM (VALUES (NULL, NULL, 'Zed', 'Software'), (NULL, NULL, 'Bee', 'Retail'),
+            (NULL, NULL, 'Ant', 'Banking')) t(company_id, domain, company_name, industry)"""
+        )
+        con.execute(
+            "INSERT INTO imports (import_id, kind, file_name, sha256, table_name, imported_at, report) "
+            "VALUES ('i1', 'prospects', 'f.csv', 'x', 'pros', now(), '{}')"
+        )
+        con.execute("INSERT INTO current_snapshot VALUES ('prospects', 'i1')")
+    write_crm_exports(ws, doc(), tmp_path)
+    assert [r["name"] for r in read_csv(tmp_path / "crm_scores.csv")] == ["Ant", "Bee", "Zed"]

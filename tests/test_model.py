@@ -163,3 +163,15 @@ def test_a_place_enters_the_score_once_at_its_coarsest_informative_level(con):
     for finer in ("city", "region"):
         assert left_out[finer].startswith("nested in country (each of its values lies within one of country's)")
     assert "zip" in left_out  # two rows a value: pooled into one bin, if not nested
+
+
+def test_a_field_nested_in_two_equally_coarse_fields_names_them_in_the_fields_order(con):
+    """zip lies within region and within its copy state (as many values): both are listed, region first (the
+    fields' order), whatever order the engine returns the pairs' purities in."""
+    from icp_agent.scorecard.model import nested_fields
+
+    con.execute(
+        "CREATE TABLE z AS SELECT 'Z' || (i % 40) AS zip, 'R' || (i % 40 // 10) AS region, "
+        "'S' || (i % 40 // 10) AS state FROM range(400) t(i)"
+    )
+    assert nested_fields(con, "z", ["zip", "region", "state"]) == {"zip": ["region", "state"], "state": ["region"]}

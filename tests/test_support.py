@@ -125,3 +125,20 @@ def test_a_strong_segment_below_the_minimum_support_is_found_and_a_null_one_is_n
     assert strong_below_support(con, "book", ["industry"], 120, 0.05) is None
     _book(con, agency_bad=26)
     assert strong_below_support(con, "book", ["industry"], 40, 0.05) is None
+
+
+def test_equally_strong_values_below_the_support_name_the_first_by_value():
+    """Two values held by as many entities with as many good ones tie on q: the one named is the first by text,
+    whatever order the engine's GROUP BY returns them in (it varies with the number of threads)."""
+    import duckdb
+
+    from icp_agent.tiers.support import strong_below_support
+
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE r AS SELECT CASE WHEN i < 30 THEN 'Zeta' WHEN i < 60 THEN 'Alpha' ELSE 'Other' END AS industry, "
+        "i < 60 OR i % 5 = 0 AS good, NOT (i < 60 OR i % 5 = 0) AS bad FROM range(460) t(i)"
+    )
+    found = strong_below_support(con, "r", ["industry"], min_support=100, alpha=0.05)
+    assert found is not None
+    assert (found.field, found.value, found.n, found.k, found.direction) == ("industry", "Alpha", 30, 30, "good")

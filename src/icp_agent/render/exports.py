@@ -153,7 +153,9 @@ def write_crm_exports(ws: Workspace, icp: IcpDocument, out: Path) -> tuple[dict[
         # preserve_insertion_order, on by default), so each COPY below writes its rows in this order unsorted
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE _icp_crm AS FROM ({' UNION ALL '.join(parts)}) "
-            "ORDER BY source, record_id, domain"
+            # then every other column: rows alike in id and domain (neither filled) must not come in the order the
+            # engine's threads happened to finish them
+            f"ORDER BY source, record_id, domain, name, {', '.join(_q(c) for c in CRM_FIELDS)}"
         )
         fields = "CASE WHEN icp_tier IS NULL THEN 'Not ICP' ELSE 'Tier ' || icp_tier END AS {tier}, " + ", ".join(
             f"{_q(c)} AS {{{c}}}" for c in CRM_FIELDS[1:]

@@ -49,7 +49,7 @@ def woe_table(
         bins AS (SELECT {which} AS which, {", ".join(aliases)}, {n_sql}::BIGINT AS n, {g_sql}::BIGINT AS g
                  FROM scored GROUP BY GROUPING SETS ({", ".join(f"({a})" for a in aliases)}))
         SELECT bins.*, ln((bins.g + {s!r}) / (bins.n - bins.g + {s!r})) - ln(totals.g / (totals.n - totals.g))
-        FROM bins, totals""").fetchall()
+        FROM bins, totals ORDER BY ALL""").fetchall()  # the bins' order (rare values pooled in it) never varies
     out: list[dict[Any, tuple[int, int, float]]] = [{} for _ in codes]
     for row in rows:
         which = row[0]

@@ -53,7 +53,8 @@ def nested_fields(con, relation: str, names: list[str]) -> dict[str, list[str]]:
         for k, (a, b) in enumerate(pairs)
     ]
     nested: dict[str, list[str]] = {}
-    for k, purity in con.execute(" UNION ALL ".join(parts)).fetchall():
+    # in pair order: a field nested in two equally coarse fields names the first (UNION ALL's order varies with threads)
+    for k, purity in con.execute(" UNION ALL ".join(parts) + " ORDER BY pair").fetchall():
         if purity is not None and purity >= NESTED_PURITY:
             a, b = pairs[k]
             nested.setdefault(a, []).append(b)
@@ -231,8 +232,8 @@ def _logistic(con, patterns: str, features: list[dict], l2: float, codes: list[s
     aliases = [f"__icp_x{i}" for i in range(len(features))]
     data = con.execute(
         f"SELECT {', '.join(f'{c} AS {a}' for c, a in zip(codes, aliases))}, "
-        f"sum(n)::DOUBLE AS n, sum(g)::DOUBLE AS g FROM {patterns} GROUP BY ALL"
-    ).fetchnumpy()
+        f"sum(n)::DOUBLE AS n, sum(g)::DOUBLE AS g FROM {patterns} GROUP BY ALL ORDER BY ALL"
+    ).fetchnumpy()  # ordered: the fit's float sums (and so its last digits) must not vary with the row order
     x = np.column_stack(
         [
             np.array([0.0] + [b["woe"] for b in f["bins"]])[np.asarray(data[a], dtype=np.int64)]

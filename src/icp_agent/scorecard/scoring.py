@@ -992,7 +992,9 @@ def _any_of_parts(
             aggregates.append(f"{alias} := arg_min_null({alias}, {first})")
     if notes is not None:
         several, matched, example = con.execute(
-            f"SELECT coalesce(sum(d.n), 0), coalesce(sum(d.n) FILTER (WHERE m.element_known), 0), arg_max(d.r{i}, d.n) "
+            # the commonest value, the first by text among equally common ones (arg_max's pick varies with threads)
+            f"SELECT coalesce(sum(d.n), 0), coalesce(sum(d.n) FILTER (WHERE m.element_known), 0), "
+            f"arg_min(d.r{i}, {{'n': -d.n, 'r': d.r{i}}}) "
             f"FROM _icp_distinct d JOIN (SELECT raw, bool_or(known AND e > 1) AS element_known FROM _icp_pe_{i} "
             f"GROUP BY raw HAVING count(*) > 1) m ON d.r{i} = m.raw WHERE d.g{i} = 0"
         ).fetchone() or (0, 0, None)

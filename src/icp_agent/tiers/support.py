@@ -244,7 +244,9 @@ def strong_below_support(
             (name, *r)
             for r in con.execute(
                 f"SELECT CAST({column} AS VARCHAR) AS v, count(*) AS n, count_if(good), count_if(bad) FROM {relation} "
-                f"WHERE {column} IS NOT NULL GROUP BY ALL HAVING count(*) BETWEEN {int(least)} AND {int(min_support) - 1}"
+                f"WHERE {column} IS NOT NULL GROUP BY ALL HAVING count(*) BETWEEN {int(least)} AND {int(min_support) - 1} "
+                # by value: the first of equal q-values wins below, so the order must not vary with the threads
+                "ORDER BY v"
             ).fetchall()
         ]
     if not rows or not n_all:
