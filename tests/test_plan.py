@@ -219,3 +219,55 @@ def test_a_kind_from_the_file_name_is_a_guess(write, tmp_path):
     plan = plan_import(tmp_path / "data")
     reason = {Path(p.path).name: p.reason for p in plan.files}["deals-export.csv"]
     assert reason.startswith("the file name says deals") and "a guess, no column says deals" in reason
+
+
+def test_an_earlier_runs_output_folder_is_skipped_in_one_line_not_read_as_interviews(write, tmp_path):
+    write("data/accounts.csv", CUSTOMERS)
+    write("data/opps.csv", DEALS)
+    write("data/notes/2026-01-01-acme.md", '# Interview: Acme\n\nA: "We love it."\n')
+    # what `icp-agent run data --out data/out` leaves: notes-like .md files and CSV files with company columns
+    write("data/out/icp.json", '{"id": "icp-1"}')
+    write("data/out/icp.md", "# Ideal Customer Profile\n\nTier 1: Software, 50-200 employees.\n")
+    write("data/out/playbook.md", "# Playbook\n")
+    write("data/out/import_report.md", "# Import report\n")
+    write("data/out/crm_scores.csv", "company_id,company_name,icp_tier,fit_score\nc1,Acme,Tier 1,88\n")
+    plan = plan_import(tmp_path / "data")
+    assert _kinds(plan) == {"accounts.csv": "customers", "opps.csv": "deals", "notes": "interviews"}
+    assert [(Path(s.path).name, s.reason) for s in plan.skipped] == [
+        ("out", "the folder icp-agent wrote in an earlier run: icp.json, crm_scores.csv, icp.md, import_report.md "
+                "and 1 more; not exports")
+    ]
+    # a report folder alone (import_report.json, no icp.json) and the CRM files alone are an earlier run's too
+    write("data2/accounts.csv", CUSTOMERS)
+    write("data2/report/import_report.json", "{}")
+    write("data2/report/import_report.md", "# Import report\n")
+    write("data2/crm/scoring_matrix.csv", "field,value,points\nindustry,Software,27\n")
+    write("data2/notes/a.md", "# Interview\n")
+    plan = plan_import(tmp_path / "data2")
+    assert _kinds(plan) == {"accounts.csv": "customers", "notes": "interviews"}
+    assert {Path(s.path).name: s.reason.split(":")[1] for s in plan.skipped} == {
+        "report": " import_report.json, import_report.md; not exports",
+        "crm": " scoring_matrix.csv; not exports",
+    }
+
+
+def test_an_earlier_runs_files_beside_the_exports_are_skipped_in_one_line(write, tmp_path):
+    write("data/accounts.csv", CUSTOMERS)
+    write("data/crm_scores.csv", "company_id,company_name,industry,icp_tier\nc1,Acme,Software,Tier 1\n")
+    write("data/routing.csv", "tier,route\nTier 1,senior AE\n")
+    write("data/icp.json", "{}")
+    plan = plan_import(tmp_path / "data")
+    assert _kinds(plan) == {"accounts.csv": "customers"}
+    assert [(Path(s.path).name, s.reason) for s in plan.skipped] == [
+        ("data", "the files icp-agent wrote in an earlier run: icp.json, crm_scores.csv, routing.csv; not exports")
+    ]
+    # a routing.csv alone is no earlier run's: it is read as an export (and named in the error when it is none)
+    write("other/routing.csv", "tier,route\nTier 1,senior AE\n")
+    write("other/accounts.csv", CUSTOMERS)
+    assert "routing.csv" not in {Path(s.path).name for s in plan_import(tmp_path / "other").skipped}
+    # a folder holding only an earlier run's output says so
+    write("out/icp.json", "{}")
+    write("out/scoring_matrix.csv", "field,value,points\nindustry,Software,27\n")
+    with pytest.raises(UserError, match=r"no CSV.*in this folder \(it holds the files icp-agent wrote in an earlier "
+                                        r"run: icp.json, scoring_matrix.csv; not exports\)"):
+        plan_import(tmp_path / "out")

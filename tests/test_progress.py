@@ -29,6 +29,24 @@ def test_an_import_reports_rows_done_of_the_total_ending_at_the_total(ws, write)
     assert any(m.startswith("reading p.csv") for m, _, _ in calls)
 
 
+def test_an_import_counts_the_columns_profiled_of_all(ws, write):
+    calls = []
+    # Company and Website are unique per row (normalised inline), Industry repeats, Tier is no known field
+    text = "Company,Website,Industry,Tier\n" + "".join(
+        f"C{i},c{i}.com,{'Retail' if i % 2 else 'Software'},{'gold' if i % 3 else 'silver'}\n" for i in range(300)
+    )
+    import_file(ws, write("p.csv", text), "prospects", progress=lambda m, done=None, total=None: calls.append(
+        (m, done, total)))
+    profiling = [(m, d, t) for m, d, t in calls if m.startswith("profiling")]
+    assert {m for m, _, _ in profiling} == {"profiling 4 columns"} and unit_of(profiling[0][0]) == "columns"
+    counts = [(d, t) for _, d, t in profiling]
+    assert counts[0] == (0, 4) and counts[-1] == (4, 4) and all(t == 4 for _, t in counts)
+    assert all(a[0] < b[0] for a, b in itertools.pairwise(counts)) and len(counts) >= 3
+    # the unknown column's type is read after, a step of its own with no count
+    after = [c for c in calls[calls.index(profiling[-1]) + 1 :] if not c[0].startswith("profiling")]
+    assert after[0] == ("reading the types of 1 column's values", None, None)
+
+
 def test_the_eta_line_says_rows_and_time_left(monkeypatch):
     clock = iter([100.0, 100.0, 102.0, 102.0, 102.0])
     monkeypatch.setattr("icp_agent.progress.time.monotonic", lambda: next(clock))

@@ -57,6 +57,36 @@ MAYBE_TABULAR = {".txt", ".json", ".tab"}
 Paths = str | Path | Sequence[str | Path] | None
 
 
+# The files `icp-agent run` (and render_document) writes into its output folder. A folder holding one of the
+# MARKERS is an earlier run's output: re-importing the data folder it sits in must not read its notes (icp.md,
+# playbook.md) as interviews nor its CSV files (the scoring matrix, the CRM files) as exports.
+OUTPUT_MARKERS = ("icp.json", "import_report.json", "scoring_matrix.csv", "crm_scores.csv")
+OUTPUT_FILES = (
+    *OUTPUT_MARKERS,
+    "icp.schema.json",
+    "icp.md",
+    "icp.html",
+    "import_report.md",
+    "hubspot_companies.csv",
+    "salesforce_accounts.csv",
+    "routing.csv",
+    "playbook.md",
+)
+
+
+def written_outputs(folder: Path) -> list[str]:
+    """The names of the files in `folder` that icp-agent wrote (OUTPUT_FILES), when it holds one of OUTPUT_MARKERS:
+    an earlier run's output. Empty for any other folder (a routing.csv alone is not taken for ours)."""
+    names = [name for name in OUTPUT_FILES if (folder / name).is_file()]
+    return names if any(name in OUTPUT_MARKERS for name in names) else []
+
+
+def _output_reason(names: list[str], inside: bool = False) -> str:
+    """The skip line of an earlier run's output: a subfolder of it, or (`inside`) its files in the folder given."""
+    shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+    return f"{'the files' if inside else 'the folder'} icp-agent wrote in an earlier run: {shown}; not exports"
+
+
 def _read_as(source) -> str:
     if source.format == "xlsx":
         return f"Excel workbook, sheet {source.sheet!r}"
@@ -108,7 +138,8 @@ def plan_import(
 
     `paths` is any mix of files and folders. A folder's tabular files are recognised, a
     subfolder of .md/.txt notes is the interviews; anything else in a folder (a README, a
-    log, an image, a text file that is not a table) is skipped with the reason. A file named
+    log, an image, a text file that is not a table) is skipped with the reason, and so is an earlier run's output
+    (`written_outputs`: a subfolder such as out/, or those files in the folder itself), in one line. A file named
     directly must read, or it is an error. `sheet` picks the worksheet of every workbook.
 
     subscriptions, tickets and events are per-account tables (a SaaS export beside its accounts
@@ -187,12 +218,19 @@ def plan_import(
                 recognise(folder, in_folder=False)
             continue
         found = len(guessed)
+        # an earlier run's output written into this folder: its files skipped, in one line
+        ours = [name for name in written_outputs(folder) if (folder / name).resolve() not in taken]
+        if ours:
+            skipped.append(SkippedFile(path=str(folder), reason=_output_reason(ours, inside=True)))
         for entry in sorted(folder.iterdir()):
-            if entry.resolve() in taken or entry.name.startswith("."):
+            if entry.resolve() in taken or entry.name.startswith(".") or entry.name in ours:
                 continue
             taken.add(entry.resolve())
             if entry.is_dir():
-                if not named["interviews"] and interview_files(entry):
+                outputs = written_outputs(entry)
+                if outputs:  # an out/ folder: its notes (icp.md, playbook.md) are no interviews
+                    skipped.append(SkippedFile(path=str(entry), reason=_output_reason(outputs)))
+                elif not named["interviews"] and interview_files(entry):
                     guessed.append(
                         PlannedFile(
                             path=str(entry), kind="interviews", reason="a folder of .md/.txt notes", read_as=None
@@ -209,7 +247,8 @@ def plan_import(
                 recognise(entry, in_folder=True)
         if len(guessed) == found and not plan and not deferred:
             raise UserError(
-                "no CSV, Excel, Parquet or JSON-lines exports in this folder",
+                "no CSV, Excel, Parquet or JSON-lines exports in this folder"
+                + (f" (it holds {_output_reason(ours, inside=True)})" if ours else ""),
                 file=str(folder),
                 hint="pass the folder holding your exports, or name each file with --customers etc.",
             )
