@@ -176,35 +176,42 @@ def _evidence(con: duckdb.DuckDBPyConnection, evidence: list[str], index: dict[s
     digits = f"regexp_matches(trim({v}), '^\\d+$')"
     dotted = f"{sample} AND regexp_matches({v}, '^\\s*\\d{{1,2}}\\.\\d{{1,2}}\\.\\d{{4}}')"
     leading_zero = f"{sample} AND regexp_matches(trim({v}), '^0\\d+$')"
-    result = con.execute(f"""SELECT i,
-        {weighted(f"{norm.null_if_missing(v)} IS NOT NULL")} AS present,
-        {weighted(f"first_row <= {PROFILE_ROWS}")} AS rows,
-        {weighted(sample)} AS sampled,
-        {weighted(f"{sample} AND {norm.number(v)} IS NOT NULL")} AS number,
-        {weighted(f"{sample} AND _a IS NOT NULL")} AS amount,
-        {weighted(f"{sample} AND _a.currency IS NOT NULL")} AS currency_seen,
-        {weighted(f"{maybe_currency} AND {sample} AND icp_currency({v}) IS NOT NULL")} AS currency_code,
-        {weighted(f"{sample} AND {norm.boolean(v)} IS NOT NULL")} AS bool,
-        {weighted(f"{sample} AND {_reads_as_date(v)}")} AS date,
-        {weighted(f"{sample} AND {norm.band_is_range(v)}")} AS range,
-        {weighted(f"{sample} AND contains({v}, ';')")} AS semicolon,
-        count(DISTINCT {norm.category_key(v)}) FILTER (first_row <= {PROFILE_ROWS}) AS distinct,
-        count(DISTINCT lower(trim({v}))) FILTER ({sample} AND {norm.one_of(f"lower(trim({v}))", norm.CHECK_MARKS)})
-            AS mark_kinds,
-        coalesce({mdy}, 0) AS mdy, coalesce({dmy}, 0) AS dmy, coalesce({slashed}, 0) AS slashed,
-        {weighted(dotted)} AS dotted,
-        {weighted(f"{sample} AND {digits}")} AS digits,
-        {weighted(leading_zero)} AS leading_zero,
-        {weighted(f"{sample} AND contains({v}, chr(10))")} AS multiline,
-        {weighted(f"{sample} AND length(trim({v})) > 80")} AS long,
-        coalesce(sum(length(trim({v})) * c) FILTER ({sample}) / nullif(sum(c) FILTER ({sample}), 0), 0) AS avg_len,
-        count(*) FILTER ({norm.null_if_missing(v)} IS NOT NULL) AS present_distinct,
-        min(TRY_CAST(trim({v}) AS HUGEINT)) FILTER ({digits}) AS int_min,
-        max(TRY_CAST(trim({v}) AS HUGEINT)) FILTER ({digits}) AS int_max,
-        count(*) AS distinct_raw
-        FROM (SELECT *, CASE WHEN first_row <= {PROFILE_ROWS} THEN {norm.amount(v)} END AS _a
-              FROM ({_dist_union(evidence, index)}))
-        GROUP BY i""")
+    # the evidence of the sampled rows is read from those rows alone (a filter, then the aggregates): a FILTER per
+    # aggregate evaluated its parse on every distinct value, 8 s of an import of 1M rows whose two unrecognised
+    # columns (notes, references) are unique per row. Presence, distinct counts, integer ranges and the date
+    # order's proofs are over every value, as before.
+    result = con.execute(f"""WITH u AS MATERIALIZED ({_dist_union(evidence, index)}),
+        whole AS (SELECT i,
+            {weighted(f"{norm.null_if_missing(v)} IS NOT NULL")} AS present,
+            coalesce({mdy}, 0) AS mdy, coalesce({dmy}, 0) AS dmy, coalesce({slashed}, 0) AS slashed,
+            count(*) FILTER ({norm.null_if_missing(v)} IS NOT NULL) AS present_distinct,
+            min(TRY_CAST(trim({v}) AS HUGEINT)) FILTER ({digits}) AS int_min,
+            max(TRY_CAST(trim({v}) AS HUGEINT)) FILTER ({digits}) AS int_max,
+            count(*) AS distinct_raw
+            FROM u GROUP BY i),
+        sampled AS (SELECT i,
+            {weighted("TRUE")} AS rows,
+            {weighted(sample)} AS sampled,
+            {weighted(f"{sample} AND {norm.number(v)} IS NOT NULL")} AS number,
+            {weighted(f"{sample} AND _a IS NOT NULL")} AS amount,
+            {weighted(f"{sample} AND _a.currency IS NOT NULL")} AS currency_seen,
+            {weighted(f"{maybe_currency} AND {sample} AND icp_currency({v}) IS NOT NULL")} AS currency_code,
+            {weighted(f"{sample} AND {norm.boolean(v)} IS NOT NULL")} AS bool,
+            {weighted(f"{sample} AND {_reads_as_date(v)}")} AS date,
+            {weighted(f"{sample} AND {norm.band_is_range(v)}")} AS range,
+            {weighted(f"{sample} AND contains({v}, ';')")} AS semicolon,
+            count(DISTINCT {norm.category_key(v)}) AS distinct,
+            count(DISTINCT lower(trim({v}))) FILTER ({sample} AND {norm.one_of(f"lower(trim({v}))", norm.CHECK_MARKS)})
+                AS mark_kinds,
+            {weighted(dotted)} AS dotted,
+            {weighted(f"{sample} AND {digits}")} AS digits,
+            {weighted(leading_zero)} AS leading_zero,
+            {weighted(f"{sample} AND contains({v}, chr(10))")} AS multiline,
+            {weighted(f"{sample} AND length(trim({v})) > 80")} AS long,
+            coalesce(sum(length(trim({v})) * c) FILTER ({sample}) / nullif(sum(c) FILTER ({sample}), 0), 0) AS avg_len
+            FROM (SELECT *, {norm.amount(v)} AS _a FROM u WHERE first_row <= {PROFILE_ROWS}) GROUP BY i)
+        SELECT whole.*, sampled.* EXCLUDE (i)
+        FROM whole LEFT JOIN sampled USING (i)""")
     names = [d[0] for d in result.description][1:]
     return {evidence[i]: dict(zip(names, (int(x or 0) for x in row))) for i, *row in result.fetchall()}
 
