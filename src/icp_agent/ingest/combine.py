@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 import duckdb
 
 from icp_agent.ingest.columns import ID_FIELD
+from icp_agent.ingest.importer import already_imported
 from icp_agent.models import ColumnReport, ImportReport
 from icp_agent.sql import one
 from icp_agent.sql import quote_identifier as _q
@@ -41,11 +42,8 @@ def combine_imports(con: duckdb.DuckDBPyConnection, reports: list[ImportReport],
     """
     key = hashlib.sha256("\0".join(r.import_id for r in reports).encode()).hexdigest()
     import_id, table = f"{kind}-{key[:12]}", f"imp_{kind}_{key[:12]}"
-    existing = con.execute("SELECT report FROM imports WHERE import_id = ?", [import_id]).fetchone()
-    if existing:
-        con.execute("INSERT OR REPLACE INTO current_snapshot VALUES (?, ?)", [kind, import_id])
-        found = ImportReport.model_validate_json(existing[0])
-        found.already_imported = True
+    found = already_imported(con, kind, import_id)
+    if found is not None:
         return found
     tables = [one(con, "SELECT table_name FROM imports WHERE import_id = ?", [r.import_id]) for r in reports]
     described = [{name: dtype for name, dtype, *_ in con.execute(f"DESCRIBE {_q(t)}").fetchall()} for t in tables]

@@ -150,12 +150,9 @@ def import_into(
     mapping = mapping.with_workspace_values(workspace_value_maps(con, other_than=kind))
     key = import_key(source, kind, mapping, lenient)
     import_id = f"{kind}-{key[:12]}"
-    existing = con.execute("SELECT report FROM imports WHERE import_id = ?", [import_id]).fetchone()
-    if existing:
-        con.execute("INSERT OR REPLACE INTO current_snapshot VALUES (?, ?)", [kind, import_id])
-        report = ImportReport.model_validate_json(existing[0])
-        report.already_imported = True
-        return report
+    found = already_imported(con, kind, import_id)
+    if found is not None:
+        return found
     reading = f"reading {source.name}" + (f" (sheet {source.sheet!r})" if source.sheet else "")
     with watch(con, progress, reading, _estimated_rows(con, source)):
         reader_rejects = stage(con, source, lenient=lenient, scratch_dir=scratch_dir)
@@ -203,6 +200,18 @@ def import_into(
     con.execute("DROP VIEW IF EXISTS _dedup")
     drop_stage(con)
     con.execute("DROP TABLE IF EXISTS _dup_rows")
+    return report
+
+
+def already_imported(con: duckdb.DuckDBPyConnection, kind: str, import_id: str) -> ImportReport | None:
+    """The stored report of snapshot `import_id` (made current again for `kind`, marked already_imported), or None
+    when nothing was imported under that id."""
+    existing = con.execute("SELECT report FROM imports WHERE import_id = ?", [import_id]).fetchone()
+    if not existing:
+        return None
+    con.execute("INSERT OR REPLACE INTO current_snapshot VALUES (?, ?)", [kind, import_id])
+    report = ImportReport.model_validate_json(existing[0])
+    report.already_imported = True
     return report
 
 

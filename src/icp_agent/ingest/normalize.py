@@ -14,8 +14,9 @@ from __future__ import annotations
 import contextlib
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
+from typing import Any
 
 from icp_agent.sql import sql_literal
 
@@ -969,14 +970,21 @@ def canonical_countries(con, table: str, column: str = "country") -> int:
     """Rewrite `column` of `table` (a lookup of distinct values: the importer's `_lk_<i>`, scoring's
     `_icp_lk_<i>`) to one name per country (`country_name`), each distinct value read once in Python.
     Values that name no country stay. Returns how many distinct values changed."""
+    return rewrite_distinct(con, table, column, country_name)
+
+
+def rewrite_distinct(con, table: str, column: str, translate: Callable[[Any], str | None]) -> int:
+    """Rewrite `column` of `table` (a lookup of distinct values) through `translate`, called once per distinct value
+    in Python (None or the same value: left as it is), the new values set in one UPDATE. Returns how many distinct
+    values changed."""
     from icp_agent.sql import quote_identifier
 
     col = quote_identifier(column)
     values = [r[0] for r in con.execute(f"SELECT DISTINCT {col} FROM {table} WHERE {col} IS NOT NULL").fetchall()]
-    pairs = [(v, name) for v in values if (name := country_name(v)) is not None and name != v]
+    pairs = [(v, new) for v in values if (new := translate(v)) is not None and new != v]
     if pairs:
-        con.execute("CREATE OR REPLACE TEMP TABLE _icp_country_names (raw VARCHAR, name VARCHAR)")
-        con.executemany("INSERT INTO _icp_country_names VALUES (?, ?)", pairs)
-        con.execute(f"UPDATE {table} SET {col} = m.name FROM _icp_country_names m WHERE {table}.{col} = m.raw")
-        con.execute("DROP TABLE _icp_country_names")
+        con.execute("CREATE OR REPLACE TEMP TABLE _icp_rewrite (raw VARCHAR, new VARCHAR)")
+        con.executemany("INSERT INTO _icp_rewrite VALUES (?, ?)", pairs)
+        con.execute(f"UPDATE {table} SET {col} = m.new FROM _icp_rewrite m WHERE {table}.{col} = m.raw")
+        con.execute("DROP TABLE _icp_rewrite")
     return len(pairs)

@@ -907,15 +907,7 @@ def region_codes(con: duckdb.DuckDBPyConnection, table: str, column: str, shown:
     if not shown or len(codes) * 2 <= len(shown):
         return 0
     index = _subdivision_codes()
-    col = _q(column)
-    values = [r[0] for r in con.execute(f"SELECT DISTINCT {col} FROM {table} WHERE {col} IS NOT NULL").fetchall()]
-    pairs = [(v, code) for v in values if (code := index.get(norm._country_key(str(v)))) and code != v]
-    if pairs:
-        con.execute("CREATE OR REPLACE TEMP TABLE _icp_region_codes (raw VARCHAR, code VARCHAR)")
-        con.executemany("INSERT INTO _icp_region_codes VALUES (?, ?)", pairs)
-        con.execute(f"UPDATE {table} SET {col} = m.code FROM _icp_region_codes m WHERE {table}.{col} = m.raw")
-        con.execute("DROP TABLE _icp_region_codes")
-    return len(pairs)
+    return norm.rewrite_distinct(con, table, column, lambda v: index.get(norm._country_key(str(v))))
 
 
 # what separates a multi-valued cell's values: the import's list separators (norm.list_elements)
