@@ -125,7 +125,7 @@ def test_rows_written_in_batches_equal_one_batch_and_progress_only_grows(tmp_pat
         source = target
     whole = import_file(Workspace(tmp_path / "whole.duckdb"), source)
     monkeypatch.setattr(importer, "WRITE_BATCH_ROWS", 2)
-    monkeypatch.setattr(importer, "ENUM_MAX_VALUES", 0)  # every lookup joined, so the rows go in sorted batches
+    monkeypatch.setattr(importer, "_direct_readings", lambda con, looked_up: None)  # every lookup joined: sorted batches
     seen: list[tuple[int, int]] = []
     batched = import_file(Workspace(tmp_path / "batched.duckdb"), source,
                           progress=lambda message, done=None, total=None: message.startswith("normalising")
@@ -157,11 +157,11 @@ def test_enum_lookups_store_what_joins_store_in_file_order(tmp_path, write, monk
         strftime(DATE '2020-01-01' + INTERVAL (range % 900) DAY, '%m/%d/%Y') AS "Became a Customer Date"
         FROM range({n})) TO '{source}' {options}""")
     calls: list[int] = []
-    looked_up = importer._enum_lookup
-    monkeypatch.setattr(importer, "_enum_lookup", lambda con, i, *rest: calls.append(i) or looked_up(con, i, *rest))
+    looked_up = importer.positional_lookup
+    monkeypatch.setattr(importer, "positional_lookup", lambda con, i, *rest: calls.append(i) or looked_up(con, i, *rest))
     enum = import_file(Workspace(tmp_path / "enum.duckdb"), source)
     assert len(calls) == 4  # industry, country, employees and the date: every lookup read by position
-    monkeypatch.setattr(importer, "ENUM_MAX_VALUES", 0)
+    monkeypatch.setattr(importer, "_direct_readings", lambda con, looked_up: None)  # every lookup joined
     joined = import_file(Workspace(tmp_path / "joined.duckdb"), source)
     tables = []
     for name in ("enum", "joined"):

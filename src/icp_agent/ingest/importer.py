@@ -44,6 +44,7 @@ from icp_agent.ingest.lookups import (
     unpacked,
 )
 from icp_agent.ingest.mapping import Mapping
+from icp_agent.ingest.positional import DirectReading, direct_reading, positional_lookup
 from icp_agent.ingest.profile import (
     PROFILE_ROWS,
     distinct_values,
@@ -412,24 +413,27 @@ def _build_snapshot(
     # the stored rows need not stay in memory once written (they are in the workspace file): under a working-memory
     # budget DuckDB drops them from its cache instead of holding the whole table until the commit
     with working_memory(con, WRITE_MEMORY):
-        if not kept_filter and all(
-            one(con, f"SELECT count(*) FROM _lk_{i}") <= ENUM_MAX_VALUES for i, _, _ in looked_up
-        ):
-            # no join, so no sort: one statement streams the rows in file order
-            lists, looks = [], []
+        direct = _direct_readings(con, looked_up) if not kept_filter else None
+        if direct is not None:
+            # no join, so no sort: one statement streams the rows in file order (`positional`)
+            lists: list[str] = []
+            keys: list[tuple[str, str]] = []  # computed once per row, below the stored values that read them
+            looked_cols = []
             for i, raw, names in looked_up:
-                values, look = _enum_lookup(con, i, raw, names)
-                lists.append(values)
-                looks.append(f"{look} AS __lk_{i}")
+                reading = direct.get(i)
+                found = positional_lookup(con, i, raw, names, reading)
+                lists += found.lists
+                keys += (reading.columns if reading else []) + found.keys
+                looked_cols += [f"{v} AS {_q(name)}" for v, name in zip(found.values, names, strict=True)]
             con.execute(f"CREATE OR REPLACE TEMP TABLE _lk_lists AS SELECT {', '.join(lists) or '1 AS _none'}")
-            looked_cols = [f"__lk_{i}.f{k} AS {_q(name)}" for i, _, names in looked_up for k, name in enumerate(names)]
-            relation = f"(SELECT d.*{''.join(', ' + look for look in looks)} FROM _dedup d, _lk_lists) d"
-            select = f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner + looked_cols)} FROM {relation})"
+            rows = f"(SELECT d.*{''.join(f', {sql} AS {alias}' for alias, sql in keys)} FROM _dedup d) d"
+            select = f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner + looked_cols)} FROM {rows}, _lk_lists)"
             with watch(con, progress, f"normalising {kept_after_dedup:,} rows", kept_after_dedup):
                 con.execute(f"CREATE TABLE {table} AS {select}")
             con.execute("DROP TABLE _lk_lists")
             for i, _, _ in looked_up:
                 con.execute(f"DROP TYPE IF EXISTS _lk_e_{i}")
+                con.execute(f"DROP TABLE IF EXISTS _lk_r_{i}")
         else:
             joins = [f"LEFT JOIN _lk_{i} ON _lk_{i}.raw IS NOT DISTINCT FROM {raw}" for i, raw, _ in looked_up]
             inner += [f"_lk_{i}.{_q(name)}" for i, _, names in looked_up for name in names]
@@ -488,37 +492,28 @@ def _build_snapshot(
 WRITE_MEMORY = 192 * 2**20
 
 # When every lookup has at most this many distinct raw values, they are read by position in an ENUM
-# (`_enum_lookup`); else (or when duplicate rows are left out of a Parquet file by a filter) the rows are joined
-# and sorted by batch. Measured: with lookups of 5k-90k values the ENUM cast and list read cost more CPU than
+# (`positional.positional_lookup`); a bigger lookup is read directly where a proven expression covers all but this many of its values
+# (`positional.direct_reading`); else (or when duplicate rows are left out of a Parquet file by a filter) the rows are
+# joined and sorted by batch. Measured: with lookups of 5k-90k values the ENUM cast and list read cost more CPU than
 # the joins and their sort (1M-row CSV, 13 lookups: 4.1 s against 3.4 s for the write; 1M Parquet rows, 6
 # lookups: 2.0 against 1.7 s), though less memory (0.52 against 0.75 GB); with a few values they cost about
 # the same (0.12 against 0.14 s per 1M rows and lookup). Exports of a few thousand rows take this path whole.
 ENUM_MAX_VALUES = 2048
 
 
-def _enum_lookup(con: duckdb.DuckDBPyConnection, i: int, raw: str, names: list[str]) -> tuple[str, str]:
-    """(the list column `__lk_l_<i>` of `_lk_lists`, the SQL giving a row the stored values of its raw value
-    `raw` from it): a struct whose fields f0, f1, ... are `names` in order, the same values as
-    `LEFT JOIN _lk_<i> ON raw IS NOT DISTINCT FROM ...`. `_lk_lists` is one row, which the caller cross-joins.
-
-    A join's parallel probe does not keep the rows' order, and restoring it is a sort of every stored column
-    (0.7 s of 2.5 s per 1M rows, and memory, so the rows went in sorted batches that each scanned the file). So
-    the values go into one list in the order of an ENUM of the raw values (`_lk_e_<i>`), the NULL value's last:
-    a row casts its value to the ENUM (a hash look-up) and reads the list at that position. The statement is
-    then projections only, which DuckDB runs on every thread and stores in the file's order (as scoring does,
-    scorecard/scoring.py).
-    """
-    fields = ", ".join(f"f{k} := {_q(name)}" for k, name in enumerate(names))
-    present = one(con, f"SELECT count(raw) FROM _lk_{i}")
-    null_entry = f"(SELECT struct_pack({fields}) FROM _lk_{i} WHERE raw IS NULL)"
-    if not present:
-        return f"[{null_entry}] AS __lk_l_{i}", f"__lk_l_{i}[1]"
-    con.execute(f"CREATE OR REPLACE TEMP TYPE _lk_e_{i} AS ENUM (SELECT raw FROM _lk_{i} WHERE raw IS NOT NULL)")
-    values = (
-        f"list_append((SELECT list(struct_pack({fields}) ORDER BY enum_code(CAST(raw AS _lk_e_{i}))) FROM _lk_{i} "
-        f"WHERE raw IS NOT NULL), {null_entry}) AS __lk_l_{i}"
-    )
-    return values, f"__lk_l_{i}[coalesce(enum_code(CAST({raw} AS _lk_e_{i})), {present}) + 1]"
+def _direct_readings(
+    con: duckdb.DuckDBPyConnection, looked_up: list[tuple[int, str, list[str]]]
+) -> dict[int, DirectReading] | None:
+    """Per lookup bigger than ENUM_MAX_VALUES, its direct reading; None when one has none (the rows are joined)."""
+    found: dict[int, DirectReading] = {}
+    for i, raw, names in looked_up:
+        if one(con, f"SELECT count(*) FROM _lk_{i}") <= ENUM_MAX_VALUES:
+            continue
+        reading = direct_reading(con, i, raw, names, ENUM_MAX_VALUES)
+        if reading is None:
+            return None
+        found[i] = reading
+    return found
 
 
 WRITE_BATCH_ROWS = 4 * 122_880  # four of DuckDB's row groups: a batch's sort fits in WRITE_MEMORY

@@ -1,0 +1,115 @@
+"""Positional lookups (ingest/positional.py): rows read their stored values by position (a perfect hash, an ENUM or a
+proven direct expression), never by a join, and store exactly what the join stores, in file order."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from icp_agent.ingest import importer
+from icp_agent.ingest.importer import import_file
+from icp_agent.ingest.positional import PERFECT_MAX, direct_reading, perfect_slots
+from icp_agent.workspace import Workspace
+
+# Big lookups in the formats exports carry: ISO and US dates with blanks and markers, European money with its symbol
+# after, dollar figures with thousands marks and scale letters, bare decimals and negatives, free-text titles whose
+# spelling varies by case (stored in the most frequent spelling), and a small category.
+WIDE = """COPY (SELECT range AS "Record ID", 'Acme ' || range AS "Company name",
+  CASE WHEN range % 50 = 0 THEN 'n/a' ELSE strftime(DATE '2008-01-01' + CAST(range * 7 % 3000 AS INTEGER), '%Y-%m-%d')
+       END AS "Became a Customer Date",
+  CASE WHEN range % 37 = 0 THEN '' ELSE strftime(DATE '2010-01-01' + CAST(range * 11 % 2500 AS INTEGER), '%m/%d/%Y')
+       END AS "Churn Date",
+  CASE WHEN range % 41 = 0 THEN '-' ELSE replace(replace(replace(format('{:,.2f}', (range * 7919 % 900000) / 100.0),
+       ',', 'X'), '.', ','), 'X', '.') || ' €' END AS "Contract Value",
+  CASE range % 3 WHEN 0 THEN '$' || format('{:,}', range * 13 % 90000) WHEN 1 THEN '$' || (range % 900) || '.5M'
+       ELSE 'n/a' END AS "Annual Revenue",
+  CASE WHEN range % 4 = 0 THEN NULL ELSE CAST(range * 17 % 5000 - 2500 AS VARCHAR) END AS "NPS Score",
+  CASE WHEN range % 9 = 0 THEN '51-200' ELSE CAST(range * 19 % 4000 AS VARCHAR) END AS "Number of Employees",
+  ['VP Sales', 'vp sales', 'Head of RevOps', 'CTO'][range % 4 + 1] || ' ' || (range % 2500) AS "Job Title",
+  ['Retail', 'RETAIL', 'Computer Software', 'n/a'][range % 4 + 1] AS "Industry"
+  FROM range(ROWS)) TO 'PATH' OPTIONS"""
+
+
+def _stored(path) -> list[tuple]:
+    with Workspace(path).connect() as con:
+        table = con.execute("SELECT table_name FROM imports").fetchone()[0]
+        return con.execute(f"SELECT * FROM {table}").fetchall()  # the stored order: no ORDER BY
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_direct_readings_store_what_joins_store_in_file_order(tmp_path, monkeypatch, fmt):
+    """Every big lookup of an export in many formats is read directly (its common values by one proven expression,
+    the rest by position): the stored rows, values and report equal the joined ones, in the file's order."""
+    rows = 40_000
+    source = tmp_path / f"wide.{fmt}"
+    options = "(FORMAT parquet, ROW_GROUP_SIZE 5000)" if fmt == "parquet" else "(HEADER)"
+    duckdb.connect().execute(WIDE.replace("ROWS", str(rows)).replace("PATH", str(source)).replace("OPTIONS", options))
+    readings: list[dict] = []
+    real = importer._direct_readings
+    monkeypatch.setattr(importer, "_direct_readings", lambda con, looked_up: readings.append(r := real(con, looked_up)) or r)
+    direct = import_file(Workspace(tmp_path / "direct.duckdb"), source, "customers")
+    found = readings[0]
+    assert found is not None and len(found) == 7  # both dates, both amounts, the scores, the employees, the titles
+    rests = sorted(r.rest for r in found.values())
+    assert rests[-1] <= importer.ENUM_MAX_VALUES and rests[0] <= 1  # "n/a", "-", "", "51-200" and spellings left
+    monkeypatch.setattr(importer, "_direct_readings", lambda con, looked_up: None)  # the reference: every lookup joined
+    joined = import_file(Workspace(tmp_path / "joined.duckdb"), source, "customers")
+    stored = _stored(tmp_path / "direct.duckdb")
+    assert stored == _stored(tmp_path / "joined.duckdb") and len(stored) == rows
+    assert [r[0] for r in stored] == list(range(1, rows + 1))
+    assert direct.model_dump(exclude={"imported_at"}) == joined.model_dump(exclude={"imported_at"})
+
+
+def test_a_reading_wrong_on_some_values_leaves_them_to_the_enum(tmp_path, monkeypatch):
+    """Industries stored in their most frequent spelling: the raw text is right for most values but not for the rarer
+    spelling ("retail 7" is stored "Retail 7"); those values are looked up (an ENUM says which), the others read as
+    they are. A column no expression covers (lists of tools) keeps the join, with the same result."""
+    monkeypatch.setattr(importer, "ENUM_MAX_VALUES", 64)
+    source = tmp_path / "industries.csv"
+    duckdb.connect().execute(f"""COPY (SELECT range AS "Record ID", 'Acme ' || range AS "Company name",
+        CASE WHEN range % 7 = 0 THEN 'retail ' ELSE 'Retail ' END || (range % 40) AS "Industry"
+        FROM range(3000)) TO '{source}' (HEADER)""")
+    readings: list = []
+    real = importer._direct_readings
+    monkeypatch.setattr(importer, "_direct_readings", lambda con, looked_up: readings.append(r := real(con, looked_up)) or r)
+    import_file(Workspace(tmp_path / "direct.duckdb"), source, "customers")
+    (industry,) = readings[0].values()
+    assert industry.applies is None and industry.rest == 40  # "retail 0".."retail 39": every row asks the ENUM
+    monkeypatch.setattr(importer, "_direct_readings", lambda con, looked_up: None)
+    import_file(Workspace(tmp_path / "joined.duckdb"), source, "customers")
+    stored = _stored(tmp_path / "direct.duckdb")
+    assert stored == _stored(tmp_path / "joined.duckdb")
+    assert stored[7][-1] == "Retail 7" and stored[8][-1] == "Retail 8"  # row 7 was "retail 7"
+
+    tools = tmp_path / "tools.csv"
+    duckdb.connect().execute(f"""COPY (SELECT range AS "Record ID", 'Acme ' || range AS "Company name",
+        'Tool' || (range % 300) || ';Tool' || (range % 7) AS "Technologies" FROM range(3000)) TO '{tools}' (HEADER)""")
+    readings.clear()
+    monkeypatch.setattr(importer, "_direct_readings", lambda con, looked_up: readings.append(r := real(con, looked_up)) or r)
+    import_file(Workspace(tmp_path / "tools_direct.duckdb"), tools, "customers")
+    assert readings == [None]  # a list column has no direct reading: the rows are joined and sorted
+
+
+def test_perfect_slots_give_each_value_its_own_slot():
+    con = duckdb.connect()
+    con.execute("CREATE TABLE lk AS SELECT CASE WHEN range = 0 THEN NULL ELSE 'value ' || range END AS raw FROM range(300)")
+    slots = perfect_slots(con, "lk", 300)
+    assert slots is not None and slots >= 300
+    distinct = con.execute(f"SELECT count(DISTINCT hash(raw) % {slots}) FROM lk").fetchone()[0]
+    assert distinct == 300  # the NULL raw value included
+    assert perfect_slots(con, "lk", PERFECT_MAX + 1) is None
+
+
+def test_direct_reading_proves_its_candidates_on_every_value():
+    """The chosen expression agrees with the lookup wherever it applies; values it would read wrong are its rest."""
+    con = duckdb.connect()
+    # a lookup as the importer builds it: raw, count, first row, the stored value; "1.5" is stored 1500 here (a
+    # column whose values group thousands with "."), which a cast would read 1.5
+    con.execute("""CREATE TEMP TABLE _lk_0 AS SELECT raw, c, first_row, CAST(v AS DOUBLE) AS "arr" FROM (VALUES
+        ('$1,200', 3, 1, 1200), ('7', 1, 2, 7), ('1.5', 1, 3, 1500), ('n/a', 2, 4, NULL), (NULL, 5, 5, NULL))
+        t(raw, c, first_row, v)""")
+    reading = direct_reading(con, 0, "d.raw", ["arr"], 10)
+    assert reading is not None and reading.applies is None and reading.rest == 2  # "1.5" and "n/a"
+    rest = {r[0] for r in con.execute(f"SELECT raw FROM {reading.rest_table}").fetchall()}
+    assert rest == {"1.5", "n/a"}
+    assert direct_reading(con, 0, "d.raw", ["arr"], 1) is None  # more than the limit left: the caller joins
