@@ -75,11 +75,13 @@ _STRICT_SQL = ", ".join("'" + m.replace("'", "''") + "'" for m in STRICT_MISSING
 def one_of(expr: str, values: Iterable[str]) -> str:
     """SQL: TRUE when `expr` equals one of the constant `values`, else FALSE (NULL too, unlike IN).
 
-    Written as a CASE, not `IN (...)`: DuckDB turns an IN list of more than a few constants into a
-    hash (mark) join, which costs more than the comparisons and does not keep the rows' order, so
-    a statement that must keep the file's order would need a full sort after it."""
-    whens = " ".join(f"WHEN {sql_literal(v)} THEN TRUE" for v in values)
-    return f"(CASE {expr} {whens} ELSE FALSE END)"
+    Written as `list_contains` over a constant list, not `IN (...)`: DuckDB turns an IN list of more than a few
+    constants into a hash (mark) join, which costs more than the comparisons and does not keep the rows' order, so
+    a statement that must keep the file's order would need a full sort after it. Nor as `CASE expr WHEN ...`: DuckDB
+    evaluates `expr` again for each WHEN (0.24 s of CPU per 1M short values for the 16 missing markers, against 0.02 s
+    this way)."""
+    listed = ", ".join(sql_literal(v) for v in values)
+    return f"coalesce(list_contains([{listed}], {expr}), FALSE)"
 
 
 # No marker is longer than this (in characters): a longer value is no marker, and skips the comparisons. lower()
@@ -498,8 +500,8 @@ _DOMAIN_BODY = (
     "CASE WHEN " + " OR ".join(f"contains(_icp_v, '{c}')" for c in "@:/?#") + " THEN "
     f"regexp_extract(regexp_replace(_icp_v, {_DOMAIN_PREFIX}, ''), '^[^/?#:]*') "
     "WHEN NOT starts_with(_icp_v, 'www') THEN _icp_v "
-    "WHEN starts_with(_icp_v, 'www.') THEN _icp_v[5:] "
-    "WHEN _icp_v[5] = '.' AND _icp_v[4] BETWEEN '0' AND '9' THEN _icp_v[6:] ELSE _icp_v END"
+    "WHEN starts_with(_icp_v, 'www.') THEN substr(_icp_v, 5) "
+    "WHEN _icp_v[5] = '.' AND _icp_v[4] BETWEEN '0' AND '9' THEN substr(_icp_v, 6) ELSE _icp_v END"
 )
 
 
