@@ -239,7 +239,7 @@ def positional_lookup(
     slots = perfect_slots(con, table, n) if n and not membership else None
     if not n:  # a direct reading with no rest: the lists hold only the NULL raw value's entry
         lists = [f"[{null_entry[k]}] AS __lk_l_{i}_{k}" for k in range(len(names))]
-        position, null_at = "", 1
+        position, null_at = "1", 1
     elif slots is not None:
         for k, name in enumerate(names):
             entries = (
