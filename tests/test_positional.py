@@ -113,3 +113,25 @@ def test_direct_reading_proves_its_candidates_on_every_value():
     rest = {r[0] for r in con.execute(f"SELECT raw FROM {reading.rest_table}").fetchall()}
     assert rest == {"1.5", "n/a"}
     assert direct_reading(con, 0, "d.raw", ["arr"], 1) is None  # more than the limit left: the caller joins
+
+
+def test_a_parquet_files_duplicate_rows_are_left_out_in_file_order(tmp_path, monkeypatch):
+    """A Parquet file's exact duplicate rows are left out of the positional write by a filter on each row (an ENUM of
+    their row numbers), not by an anti-join: the rows stored, in file order, and the report equal the joined write's."""
+    source = tmp_path / "dups.parquet"
+    duckdb.connect().execute(f"""COPY (SELECT r % 9000 AS "Record ID", 'Acme ' || (r % 9000) AS "Company name",
+        ['Retail', 'RETAIL', 'Computer Software', 'n/a'][r % 9000 % 4 + 1] AS "Industry",
+        '$' || format('{{:,}}', r % 9000 * 7) AS "ARR" FROM range(10000) t(r))
+        TO '{source}' (FORMAT parquet, ROW_GROUP_SIZE 2000)""")  # rows 9000-9999 repeat rows 0-999
+    written: list = []
+    real = importer._rows_in_order
+    monkeypatch.setattr(importer, "_rows_in_order", lambda *args: written.append(r := real(*args)) or r)
+    ordered = import_file(Workspace(tmp_path / "ordered.duckdb"), source, "customers")
+    assert written == ["_dedup_in_order"] and ordered.duplicates_dropped == 1000 and ordered.rows_kept == 9000
+    monkeypatch.setattr(importer, "_direct_readings", lambda con, looked_up: None)  # the reference: joined, sorted
+    joined = import_file(Workspace(tmp_path / "joined.duckdb"), source, "customers")
+    stored = _stored(tmp_path / "ordered.duckdb")
+    assert stored == _stored(tmp_path / "joined.duckdb") and [r[0] for r in stored] == list(range(1, 9001))
+    assert ordered.model_dump(exclude={"imported_at"}) == joined.model_dump(exclude={"imported_at"})
+    with Workspace(tmp_path / "ordered.duckdb").connect() as con:  # no working view or type left behind
+        assert not con.execute("SELECT * FROM duckdb_types() WHERE type_name = '_dup_e'").fetchall()

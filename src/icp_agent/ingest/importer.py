@@ -413,8 +413,9 @@ def _build_snapshot(
     # the stored rows need not stay in memory once written (they are in the workspace file): under a working-memory
     # budget DuckDB drops them from its cache instead of holding the whole table until the commit
     with working_memory(con, WRITE_MEMORY):
-        direct = _direct_readings(con, looked_up) if not kept_filter else None
-        if direct is not None:
+        written = _rows_in_order(con, kept_filter, rid, first, originals)
+        direct = _direct_readings(con, looked_up) if written else None
+        if written and direct is not None:
             # no join, so no sort: one statement streams the rows in file order (`positional`)
             lists: list[str] = []
             keys: list[tuple[str, str]] = []  # computed once per row, below the stored values that read them
@@ -426,7 +427,7 @@ def _build_snapshot(
                 keys += (reading.columns if reading else []) + found.keys
                 looked_cols += [f"{v} AS {_q(name)}" for v, name in zip(found.values, names, strict=True)]
             con.execute(f"CREATE OR REPLACE TEMP TABLE _lk_lists AS SELECT {', '.join(lists) or '1 AS _none'}")
-            rows = f"(SELECT d.*{''.join(f', {sql} AS {alias}' for alias, sql in keys)} FROM _dedup d) d"
+            rows = f"(SELECT d.*{''.join(f', {sql} AS {alias}' for alias, sql in keys)} FROM {written} d) d"
             select = f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner + looked_cols)} FROM {rows}, _lk_lists)"
             with watch(con, progress, f"normalising {kept_after_dedup:,} rows", kept_after_dedup):
                 con.execute(f"CREATE TABLE {table} AS {select}")
@@ -447,6 +448,9 @@ def _build_snapshot(
                 progress,
                 kept_after_dedup,
             )
+        if written not in (None, "_dedup"):
+            con.execute("DROP VIEW IF EXISTS _dedup_in_order")
+            con.execute("DROP TYPE IF EXISTS _dup_e")
         apply_currencies(con, table, columns, mapping, source.name, warnings)
         apply_amounts(con, table, columns, mapping.units, source.name, warnings, kind)  # cents; the amount's period
         # before rejections, as the lookups count; one scan gives the inline columns' figures and every column's
@@ -499,6 +503,30 @@ WRITE_MEMORY = 192 * 2**20
 # lookups: 2.0 against 1.7 s), though less memory (0.52 against 0.75 GB); with a few values they cost about
 # the same (0.12 against 0.14 s per 1M rows and lookup). Exports of a few thousand rows take this path whole.
 ENUM_MAX_VALUES = 2048
+
+
+# A Parquet file's duplicate rows are left out of `_dedup` by an anti-join, which does not keep the rows' order; up to
+# this many are left out of the positional write by an ENUM of their row numbers instead (a hash look-up per row,
+# 0.3-0.5 s per 10M rows, against the joined write's sort); more send the write through the joins.
+DUPLICATES_IN_ORDER_MAX = 1_000_000
+
+
+def _rows_in_order(
+    con: duckdb.DuckDBPyConnection, kept_filter: str, rid: str, first: int, originals: str
+) -> str | None:
+    """The relation the positional write reads the kept rows from, in file order: `_dedup` when no filter leaves rows
+    out, else a view leaving the duplicate rows (`_dup_rows`) out by an ENUM of their row numbers, a filter on each
+    row (None past DUPLICATES_IN_ORDER_MAX of them)."""
+    if not kept_filter:
+        return "_dedup"
+    if one(con, "SELECT count(*) FROM _dup_rows") > DUPLICATES_IN_ORDER_MAX:
+        return None
+    con.execute("CREATE OR REPLACE TEMP TYPE _dup_e AS ENUM (SELECT CAST(_rid AS VARCHAR) FROM _dup_rows)")
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW _dedup_in_order AS SELECT {rid} - {first} + 1 AS _row, {originals}, {rid} AS _rid "
+        f"FROM _stage WHERE TRY_CAST(CAST({rid} AS VARCHAR) AS _dup_e) IS NULL"
+    )
+    return "_dedup_in_order"
 
 
 def _direct_readings(
