@@ -12,10 +12,12 @@ each column's distinct values only (see the amount section below).
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import re
 from collections.abc import Callable, Iterable
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from icp_agent.sql import sql_literal
@@ -920,9 +922,22 @@ def _country_key(raw: str) -> str:
     return re.sub(r"^the ", "", words)
 
 
+COUNTRY_ASSET = Path(__file__).resolve().parent.parent / "assets" / "countries.json"
+
+
 @lru_cache(maxsize=1)
 def _country_index() -> tuple[dict[str, str], dict[str, str]]:
-    """(spelling key -> alpha-2 code, alpha-2 code -> English name), from babel's CLDR data."""
+    """(spelling key -> alpha-2 code, alpha-2 code -> English name), as `build_country_index` gives them, read from
+    the generated asset (assets/countries.json, `python tools/gen_countries.py`): building them from babel and
+    pycountry took every process 0.13-0.17 s (every locale's territory names), for the few values a column holds.
+    tests/test_countries.py checks the asset against `build_country_index`, so it cannot drift from the data."""
+    data = json.loads(COUNTRY_ASSET.read_text(encoding="utf-8"))
+    return data["index"], data["english"]
+
+
+def build_country_index() -> tuple[dict[str, str], dict[str, str]]:
+    """(spelling key -> alpha-2 code, alpha-2 code -> English name), from babel's CLDR data and pycountry's
+    ISO 3166 names: the contents of assets/countries.json (`_country_index` reads that)."""
     from babel import Locale
     from babel.core import get_global
 
