@@ -773,6 +773,38 @@ def decimal_mark(values: list[tuple[str, int]]) -> str | None:
     return "." if votes["."] > votes[","] else ","
 
 
+def decimal_marks(con, tables: dict[int, str]) -> dict[int, str | None]:
+    """`decimal_mark` of several columns in one SQL statement over their distinct values: `tables` maps a key to a
+    table of (raw, c) rows (the importer's `_dist_<i>`), the result maps each key to "." or "," or None.
+
+    The same rule as `decimal_mark` (tests/test_values.py checks both agree), read in DuckDB: the values fetched
+    into Python and voted on one by one took a 1M-row import 0.12 s for 4 columns of 94,000 distinct amounts.
+    `\\p{Nd}` is any decimal digit, as Python's `\\d` is.
+    """
+    if not tables:
+        return {}
+    union = " UNION ALL ".join(
+        f"SELECT {key} AS i, raw, c FROM {table} WHERE contains(raw, '.') OR contains(raw, ',')"
+        for key, table in tables.items()
+    )
+    rows = con.execute(f"""
+        WITH b AS (SELECT i, c, regexp_replace(raw, '[^\\p{{Nd}}.,]', '', 'g') AS body FROM ({union})),
+        m AS (SELECT i, c, body, strlen(body) - strlen(replace(body, '.', '')) AS dots,
+                     strlen(body) - strlen(replace(body, ',', '')) AS commas FROM b),
+        v AS (SELECT i, c, CASE
+                WHEN dots > 0 AND commas > 0 THEN
+                    CASE WHEN strpos(reverse(body), '.') < strpos(reverse(body), ',') THEN '.' ELSE ',' END
+                WHEN dots + commas = 1 AND regexp_matches(body, '\\p{{Nd}}[.,](\\p{{Nd}}{{1,2}}|\\p{{Nd}}{{4,}})$')
+                    THEN CASE WHEN dots > 0 THEN '.' ELSE ',' END
+              END AS vote FROM m)
+        SELECT i, coalesce(sum(c) FILTER (vote = '.'), 0), coalesce(sum(c) FILTER (vote = ','), 0) FROM v GROUP BY i
+    """).fetchall()
+    marks: dict[int, str | None] = dict.fromkeys(tables)
+    for key, dots, commas in rows:
+        marks[key] = None if dots == commas else "." if dots > commas else ","
+    return marks
+
+
 def register_functions(con) -> None:
     """Register `icp_amount(raw, mark)` and `icp_currency(raw)` on a DuckDB connection (idempotent)."""
     import duckdb
