@@ -138,3 +138,13 @@ def test_drop_duplicate_rows_leaves_no_working_tables_without_duplicates():
     assert drop_duplicate_rows(con, "x, y") == ""
     tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     assert tables == {"_stage"}
+
+
+@pytest.mark.parametrize("raw,lossy", [
+    ("1.23457E+17", True), (" 1.23457e+17 ", True), ("2E10", True), ("9.9e5", True),
+    ("E12345", False), ("ACME-7", False), ("1e", False), ("123456789012345678", False), ("0015e00001AbCdE", False),
+])
+def test_ids_in_scientific_notation_in_either_case_and_only_those(raw, lossy):
+    con = _table([(1, raw, "Acme", None), (2, "c2", "Bolt", None)])
+    warnings = scientific_ids(con, "t", _cols("company_id", "company_name"), "c.csv")
+    assert bool(warnings) == lossy
