@@ -416,7 +416,7 @@ _FORMATS_SQL = "[" + ", ".join(sql_literal(f) for f in _MONTH_FORMATS) + "]"
 SERIAL_RANGE = (20000, 60000)  # spreadsheet day numbers: 1954-10-03 .. 2064-04-08
 
 
-def date(expr: str, order: str | None) -> str:
+def date(expr: str, order: str | None, *, cleaned: bool = False) -> str:
     """A date from the forms exports use; d/m/y or m/d/y strings need the column's detected or declared order
     ("mdy", "dmy", or MIXED_ORDERS' "dmy+mdy": day first, month first where only that reads).
 
@@ -424,8 +424,9 @@ def date(expr: str, order: str | None) -> str:
     `1-May-23`, `01 May 2023`), epoch seconds (9-10 digits) and milliseconds (12-13 digits), and
     spreadsheet serial day numbers (20000-60000, days since 1899-12-30, the 1900 date system as Excel
     and Google Sheets write it). Numbers are only read as dates here, in a column already typed date.
+    `cleaned`: `expr` is already `null_if_missing`'s value (a variable `_bound` binds it to), not cleaned again.
     """
-    v = null_if_missing(expr)
+    v = expr if cleaned else null_if_missing(expr)
     iso_part = f"regexp_extract({v}, '^(\\d{{4}})[-/.](\\d{{1,2}})[-/.](\\d{{1,2}})([T ]\\d|$)', ['y', 'm', 'd'])"
     iso = (
         f"list_transform([{iso_part}], lambda p: CASE WHEN p.y = '' THEN NULL ELSE "
