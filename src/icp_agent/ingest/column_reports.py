@@ -122,10 +122,56 @@ def column_reports(
     total = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] or 1
     if missing is None:
         missing = stored_scan(con, table, columns, set())[0]
-    from_lookups = _lookup_figures(con, [i for i in range(len(columns)) if i not in inline], columns)
     reports = []
     for i, column in enumerate(columns):
-        unparsed, unparsed_examples, examples = inline[i] if i in inline else from_lookups[i]
+        if i in inline:
+            reports.append(
+                ColumnReport(
+                    header=column.header,
+                    field=column.name,
+                    canonical=column.canonical,
+                    role=_settled_role(column),
+                    type=column.type,
+                    pct_missing=round(100 * missing[i] / total, 1),
+                    examples=inline[i][2],
+                    unparsed=int(inline[i][0]),
+                    unparsed_examples=inline[i][1],
+                    note=column.note,
+                    currencies=dict(column.currencies),
+                    currency=column.stored_currency,
+                )
+            )
+            continue
+        value = f"{_q(column.name + '__band')}.min" if column.type == "band" else _q(column.name)
+        # a word such as "unknown" or "lots" in a number, date or yes/no column is unreadable, not missing
+        present = (
+            f"{norm.null_if_missing('raw')} IS NOT NULL"
+            if column.type in ("text", "category", "list")
+            else f"NOT {norm.strictly_missing('raw')}"
+        )
+        unparsed_filter = f"{value} IS NULL AND {present}"
+        unparsed = con.execute(f"SELECT coalesce(sum(c), 0) FROM _lk_{i} WHERE {unparsed_filter}").fetchall()[0][0]
+        unparsed_examples = [
+            f"row {r}: {v}"
+            for r, v in con.execute(
+                f"SELECT first_row, raw FROM _lk_{i} WHERE {unparsed_filter} ORDER BY first_row LIMIT 3"
+            ).fetchall()
+        ]
+        display = (
+            _shown(value)
+            if column.type != "band"
+            # an open-ended band ("10000+", stored with no max) is shown as its export writes it
+            else (
+                f"coalesce({_shown(_q(column.name + '__band') + '.exact')}, {_shown(value)} || "
+                f"coalesce('-' || {_shown(_q(column.name + '__band') + '.max')}, '+'))"
+            )
+        )
+        examples = [
+            r[0]
+            for r in con.execute(
+                f"SELECT DISTINCT {display} AS v FROM _lk_{i} WHERE {value} IS NOT NULL ORDER BY v LIMIT 3"
+            ).fetchall()
+        ]
         reports.append(
             ColumnReport(
                 header=column.header,
@@ -138,53 +184,12 @@ def column_reports(
                 unparsed=int(unparsed),
                 unparsed_examples=unparsed_examples,
                 note=column.note,
-                mapped_values=[] if i in inline else list(column.mapped),
+                mapped_values=list(column.mapped),
                 currencies=dict(column.currencies),
                 currency=column.stored_currency,
             )
         )
     return reports
-
-
-def _lookup_figures(
-    con, indexes: list[int], columns: list[PlannedColumn]
-) -> dict[int, tuple[int, list[str], list[str]]]:
-    """(unparsed, unparsed examples, examples) of the columns at `indexes`, read from their lookups `_lk_<i>` in one
-    statement (three small queries per column were some 40 round trips per file).
-
-    Unparsed: a value present (for a number, date or yes/no column: not blank-like; a word such as "unknown" or
-    "lots" there is unreadable, not missing) but looked up as NULL, counted by its rows, the first three by row as
-    "row N: raw"; examples: the three smallest distinct values as shown (an open-ended band as its export writes
-    it, "10000+")."""
-    if not indexes:
-        return {}
-    parts = []
-    for i in indexes:
-        column = columns[i]
-        value = f"{_q(column.name + '__band')}.min" if column.type == "band" else _q(column.name)
-        present = (
-            f"{norm.null_if_missing('raw')} IS NOT NULL"
-            if column.type in ("text", "category", "list")
-            else f"NOT {norm.strictly_missing('raw')}"
-        )
-        unparsed = f"{value} IS NULL AND {present}"
-        display = (
-            _shown(value)
-            if column.type != "band"
-            else (
-                f"coalesce({_shown(_q(column.name + '__band') + '.exact')}, {_shown(value)} || "
-                f"coalesce('-' || {_shown(_q(column.name + '__band') + '.max')}, '+'))"
-            )
-        )
-        parts.append(
-            f"SELECT {i} AS i, coalesce(sum(c) FILTER ({unparsed}), 0) AS n, "
-            f"coalesce(min_by('row ' || first_row || ': ' || raw, first_row, 3) FILTER ({unparsed}), []) AS bad, "
-            f"coalesce(list(DISTINCT {display} ORDER BY {display}) FILTER ({value} IS NOT NULL), [])[1:3] AS shown "
-            f"FROM _lk_{i}"
-        )
-    return {
-        i: (int(n), list(bad), list(shown)) for i, n, bad, shown in con.execute(" UNION ALL ".join(parts)).fetchall()
-    }
 
 
 def require_readable(report: ImportReport, fields: set[str]) -> None:
