@@ -329,3 +329,32 @@ def test_per_row_parts_are_text_and_domain_in_two_steps(raws):
     )
     got = con.execute(query, [raws]).fetchall()
     assert [(raw, r[0], r[1]) for raw, r in zip(raws, got)] == [(raw, r[2], r[3]) for raw, r in zip(raws, got)]
+
+
+def _marks_in_sql(columns: list[list[tuple[str, int]]]) -> dict[int, str | None]:
+    local = duckdb.connect()
+    for i, values in enumerate(columns):
+        local.execute(f"CREATE TABLE d{i} (raw VARCHAR, c BIGINT)")
+        if values:
+            local.executemany(f"INSERT INTO d{i} VALUES (?, ?)", values)
+    return norm.decimal_marks(local, {i: f"d{i}" for i in range(len(columns))})
+
+
+def test_decimal_marks_are_decided_in_sql_as_decimal_mark_decides_them():
+    columns = [
+        [("1.320.006,00 €", 1), ("3.200", 2)],  # ","
+        [("0.25", 3), ("3.200", 1), (None, 4)],  # "."
+        [("22,500,000", 1), ("€24.000", 1)],  # no proof
+        [("12,5", 2), ("1,234.56", 1), ("7", 9)],  # "," by its counts
+        [("\u0661\u0662\u066b\u0665", 1), ("\u0663,\u0665", 1)],  # Arabic-Indic digits are digits to both
+        [],
+    ]
+    assert _marks_in_sql(columns) == {i: norm.decimal_mark(values) for i, values in enumerate(columns)}
+    assert list(_marks_in_sql(columns).values())[:4] == [",", ".", None, ","]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.text(alphabet="0123456789.,٣ €$-ab", max_size=12), st.integers(1, 5)),
+                         max_size=8, unique_by=lambda v: v[0]), min_size=1, max_size=4))
+def test_decimal_marks_agree_with_decimal_mark_on_any_values(columns):
+    assert _marks_in_sql(columns) == {i: norm.decimal_mark(values) for i, values in enumerate(columns)}

@@ -10,6 +10,7 @@ from icp_agent.ingest import normalize as norm
 from icp_agent.ingest.columns import PlannedColumn
 from icp_agent.ingest.profile import (
     _name_tokens,
+    _reads_as_date,
     distinct_values,
     infer_role,
     infer_type,
@@ -149,3 +150,20 @@ def test_a_role_already_decided_is_kept():
 def test_name_tokens_split_camel_case():
     assert _name_tokens("LastLoginDate") == "last_login_date"
     assert _name_tokens("NPS score") == "nps_score"
+
+
+DATE_LIKE = ["2021-03-04", "03/04/2021", "13/02/2020", "02/13/2020", "4.3.2021", "May 1, 2023", "1-May-23", "44197",
+             "1617235200", "soon", "n/a", "", "  12/31/99 ", "31/12/99", "2021-03-04T10:00:00Z", "51-200", None, "N/A",
+             "a very long value that is not a date at all", "00/00/0000", "7"]
+
+
+def test_reads_as_date_is_either_order_of_norm_date():
+    # the evidence binds the cleaned value once (profile._reads_as_date): the same answer as both orders read in full
+    con = duckdb.connect()
+    reference = f"coalesce({norm.date('x', 'mdy')}, {norm.date('x', 'dmy')}) IS NOT NULL"
+    got = con.execute(
+        f"SELECT x, {_reads_as_date('x')}, {reference} FROM (SELECT unnest(?::VARCHAR[]) AS x)", [DATE_LIKE]
+    ).fetchall()
+    assert [r[1] for r in got] == [r[2] for r in got]
+    read = {r[0]: r[1] for r in got}
+    assert read["03/04/2021"] and read["May 1, 2023"] and not read["soon"] and not read["51-200"]

@@ -37,7 +37,6 @@ from icp_agent.ingest.column_reports import require_readable
 from icp_agent.ingest.combine import COMBINED_KINDS, combine_imports, current_imports, replace_parts, replaced_note
 from icp_agent.ingest.fields import ROLES
 from icp_agent.ingest.importer import import_into, withdraw_import, workspace_value_maps
-from icp_agent.ingest.interviews import import_interviews_into
 from icp_agent.ingest.linking import check_links, link_report
 from icp_agent.ingest.mapping import Mapping
 from icp_agent.ingest.plan import (  # noqa: F401 - re-exported for callers of the planning step
@@ -184,6 +183,8 @@ def _import(ws: Workspace, params: ImportOptions, progress: Progress | None) -> 
             if progress:
                 progress(f"importing {Path(item.path).name} as {item.kind}")
             if item.kind == "interviews":
+                from icp_agent.ingest.interviews import import_interviews_into  # an interviews folder only
+
                 notes = import_interviews_into(con, item.path)
                 continue
             workbook = Path(item.path).suffix.lower() in WORKBOOK_SUFFIXES

@@ -61,7 +61,10 @@ ID_FIELDS = ("company_id", "deal_id", "contact_id")
 
 
 def _lossy_id(column: str) -> str:
-    return f"regexp_full_match(trim(CAST({column} AS VARCHAR)), '{SCIENTIFIC_ID}')"
+    """SQL: the id is in scientific notation. The regular expression runs only on ids holding an "e" or "E" (a
+    search for one byte): the scan of 1M ids took 0.03 s with it on every id, 0.012 s so."""
+    text = f"CAST({column} AS VARCHAR)"
+    return f"((contains({text}, 'E') OR contains({text}, 'e')) AND regexp_full_match(trim({text}), '{SCIENTIFIC_ID}'))"
 
 
 def scientific_ids(con, table: str, columns: list[PlannedColumn], file_name: str) -> list[str]:
@@ -104,12 +107,11 @@ def reject_conflicts(con, table: str, kind: str, columns: list[PlannedColumn]) -
     if kind in HISTORY_KINDS or id_field not in {c.name for c in columns}:
         return []
     id_column = _q(id_field)
-    # ids that repeat, by a hash aggregate (no sort); the window below then ranks only their rows
-    repeated = (
-        f"{id_column} IN (SELECT {id_column} FROM {table} WHERE {id_column} IS NOT NULL "
-        f"GROUP BY {id_column} HAVING count(*) > 1)"
-    )
-    if not con.execute(f"SELECT count(*) FROM {table} WHERE {repeated} LIMIT 1").fetchone()[0]:
+    # ids that repeat, by a hash aggregate (no sort); the window below then ranks only their rows. Whether any
+    # repeats is read from the aggregate alone (joined back to the rows, the table was read again when some did)
+    repeats = f"SELECT {id_column} FROM {table} WHERE {id_column} IS NOT NULL GROUP BY {id_column} HAVING count(*) > 1"
+    repeated = f"{id_column} IN ({repeats})"
+    if not con.execute(f"SELECT count(*) FROM ({repeats})").fetchone()[0]:
         return []
     comparable = f"{repeated} AND NOT {_lossy_id(id_column)}"
     clashes = con.execute(f"""

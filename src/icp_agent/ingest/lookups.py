@@ -157,11 +157,9 @@ def read_amounts(con: duckdb.DuckDBPyConnection, columns: list[PlannedColumn]) -
     A column without evidence takes the mark the file's other columns agree on (a German file
     with `1.320.006,00 €` in one column writes `3.200` employees in another).
     """
-    values = {}
-    for i, column in enumerate(columns):
-        if column.type in ("number", "money"):
-            values[i] = con.execute(f"SELECT raw, c FROM _dist_{i} WHERE raw IS NOT NULL").fetchall()
-            columns[i].mark = norm.decimal_mark(values[i])
+    values = [i for i, column in enumerate(columns) if column.type in ("number", "money")]
+    for i, mark in norm.decimal_marks(con, {i: f"_dist_{i}" for i in values}).items():
+        columns[i].mark = mark
     decided = [c.mark for c in columns if c.mark]
     file_mark = max(set(decided), key=decided.count) if decided and len(set(decided)) == 1 else None
     for i in values:
