@@ -495,13 +495,13 @@ def _build_snapshot(
 # 6.7 s, 0.77 GB; 6.9 s, 0.55 GB; 7.4 s, 0.49 GB.
 WRITE_MEMORY = 192 * 2**20
 
-# When every lookup has at most this many distinct raw values, they are read by position in an ENUM
-# (`positional.positional_lookup`); a bigger lookup is read directly where a proven expression covers all but this many of its values
-# (`positional.direct_reading`); else (or when duplicate rows are left out of a Parquet file by a filter) the rows are
-# joined and sorted by batch. Measured: with lookups of 5k-90k values the ENUM cast and list read cost more CPU than
-# the joins and their sort (1M-row CSV, 13 lookups: 4.1 s against 3.4 s for the write; 1M Parquet rows, 6
-# lookups: 2.0 against 1.7 s), though less memory (0.52 against 0.75 GB); with a few values they cost about
-# the same (0.12 against 0.14 s per 1M rows and lookup). Exports of a few thousand rows take this path whole.
+# Lookups are read by position (`positional.positional_lookup`: a perfect hash up to `positional.PERFECT_MAX` values,
+# an ENUM up to this many); a bigger lookup by a direct reading that leaves at most this many of its values to them
+# (`positional.direct_reading`). Only a lookup no reading covers (a list column with thousands of combinations), or
+# more than DUPLICATES_IN_ORDER_MAX duplicate rows of a Parquet file, sends the rows through hash joins and a sort
+# by batch (`_write_rows`). Measured when this was the only limit: an ENUM of 5k-90k values cost more CPU than the
+# joins and their sort (1M-row CSV, 13 lookups: 4.1 s against 3.4 s for the write), though less memory (0.52
+# against 0.75 GB); the direct reading leaves them a few values.
 ENUM_MAX_VALUES = 2048
 
 
