@@ -8,7 +8,8 @@ import pytest
 
 from icp_agent.ingest import importer
 from icp_agent.ingest.importer import import_file
-from icp_agent.ingest.positional import PERFECT_MAX, direct_reading, perfect_slots
+from icp_agent.ingest.normalize import MISSING_MARKERS, one_of
+from icp_agent.ingest.positional import PERFECT_MAX, direct_reading, keeps_order, perfect_slots
 from icp_agent.workspace import Workspace
 
 # Big lookups in the formats exports carry: ISO and US dates with blanks and markers, European money with its symbol
@@ -135,3 +136,34 @@ def test_a_parquet_files_duplicate_rows_are_left_out_in_file_order(tmp_path, mon
     assert ordered.model_dump(exclude={"imported_at"}) == joined.model_dump(exclude={"imported_at"})
     with Workspace(tmp_path / "ordered.duckdb").connect() as con:  # no working view or type left behind
         assert not con.execute("SELECT * FROM duckdb_types() WHERE type_name = '_dup_e'").fetchall()
+
+
+def test_keeps_order_proves_the_plan_stores_rows_in_scan_order():
+    """A projection's plan stores rows in order; a join does not, nor an IN list DuckDB turns into one (list_contains
+    over constants is rewritten so); one_of's marker test stays a projection."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT range AS r, CAST(range AS VARCHAR) AS x FROM range(1000)")
+    markers = ", ".join(f"'{m}'" for m in MISSING_MARKERS)
+    assert keeps_order(con, "CREATE TABLE u AS SELECT r, lower(x) FROM t")
+    assert not keeps_order(con, "CREATE TABLE u AS SELECT t.r FROM t JOIN t t2 ON t.x = t2.x")
+    assert not keeps_order(con, f"CREATE TABLE u AS SELECT r, coalesce(list_contains([{markers}], lower(x)), FALSE) FROM t")
+    assert keeps_order(con, f"CREATE TABLE u AS SELECT r, {one_of('lower(x)', MISSING_MARKERS)} FROM t")
+
+
+def test_a_write_whose_plan_would_not_keep_order_is_joined_and_sorted(tmp_path, monkeypatch):
+    """Were the positional write's plan not proven to keep the rows' order (an optimizer rule of another DuckDB), the
+    rows go through the joins and their sort: the same rows stored, in file order."""
+    source = tmp_path / "wide.csv"
+    duckdb.connect().execute(WIDE.replace("ROWS", "5000").replace("PATH", str(source)).replace("OPTIONS", "(HEADER)"))
+    proofs: list[bool] = []
+    real = importer.keeps_order
+    monkeypatch.setattr(importer, "keeps_order", lambda con, sql: proofs.append(real(con, sql)) or proofs[-1])
+    import_file(Workspace(tmp_path / "positional.duckdb"), source, "customers")
+    assert proofs == [True]  # the write of this export is positional, and proven so
+    batches: list[int] = []
+    write_rows = importer._write_rows
+    monkeypatch.setattr(importer, "keeps_order", lambda con, sql: False)
+    monkeypatch.setattr(importer, "_write_rows", lambda *args: batches.append(1) or write_rows(*args))
+    import_file(Workspace(tmp_path / "joined.duckdb"), source, "customers")
+    assert batches == [1]
+    assert _stored(tmp_path / "positional.duckdb") == _stored(tmp_path / "joined.duckdb")

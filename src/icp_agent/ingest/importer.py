@@ -44,7 +44,7 @@ from icp_agent.ingest.lookups import (
     unpacked,
 )
 from icp_agent.ingest.mapping import Mapping
-from icp_agent.ingest.positional import DirectReading, direct_reading, positional_lookup
+from icp_agent.ingest.positional import DirectReading, direct_reading, keeps_order, positional_lookup
 from icp_agent.ingest.profile import (
     PROFILE_ROWS,
     distinct_values,
@@ -415,6 +415,7 @@ def _build_snapshot(
     with working_memory(con, WRITE_MEMORY):
         written = _rows_in_order(con, kept_filter, rid, first, originals)
         direct = _direct_readings(con, looked_up) if written else None
+        ordered = None  # the positional write's SELECT, once its plan is proven to keep the rows' order
         if written and direct is not None:
             # no join, so no sort: one statement streams the rows in file order (`positional`)
             lists: list[str] = []
@@ -429,12 +430,11 @@ def _build_snapshot(
             con.execute(f"CREATE OR REPLACE TEMP TABLE _lk_lists AS SELECT {', '.join(lists) or '1 AS _none'}")
             rows = f"(SELECT d.*{''.join(f', {sql} AS {alias}' for alias, sql in keys)} FROM {written} d) d"
             select = f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner + looked_cols)} FROM {rows}, _lk_lists)"
+            if keeps_order(con, f"CREATE TABLE {table} AS {select}"):
+                ordered = select
+        if ordered is not None:
             with watch(con, progress, f"normalising {kept_after_dedup:,} rows", kept_after_dedup):
-                con.execute(f"CREATE TABLE {table} AS {select}")
-            con.execute("DROP TABLE _lk_lists")
-            for i, _, _ in looked_up:
-                con.execute(f"DROP TYPE IF EXISTS _lk_e_{i}")
-                con.execute(f"DROP TABLE IF EXISTS _lk_r_{i}")
+                con.execute(f"CREATE TABLE {table} AS {ordered}")
         else:
             joins = [f"LEFT JOIN _lk_{i} ON _lk_{i}.raw IS NOT DISTINCT FROM {raw}" for i, raw, _ in looked_up]
             inner += [f"_lk_{i}.{_q(name)}" for i, _, names in looked_up for name in names]
@@ -448,6 +448,10 @@ def _build_snapshot(
                 progress,
                 kept_after_dedup,
             )
+        con.execute("DROP TABLE IF EXISTS _lk_lists")
+        for i, _, _ in looked_up:
+            con.execute(f"DROP TYPE IF EXISTS _lk_e_{i}")
+            con.execute(f"DROP TABLE IF EXISTS _lk_r_{i}")
         if written not in (None, "_dedup"):
             con.execute("DROP VIEW IF EXISTS _dedup_in_order")
             con.execute("DROP TYPE IF EXISTS _dup_e")

@@ -280,3 +280,12 @@ def positional_lookup(
         for k, v in enumerate(direct.values)
     ]
     return Positional(lists, keys, values)
+
+
+def keeps_order(con: duckdb.DuckDBPyConnection, statement: str) -> bool:
+    """Whether DuckDB writes the rows of `statement` (a CREATE TABLE ... AS SELECT) in the order its scan reads them:
+    its plan then stores them through a batch insert, which DuckDB chooses only for a plan of order-keeping operators
+    (a join or an IN list it turns into one is not). The proof the positional write relies on, whatever an optimizer
+    rule of the installed DuckDB does to the SQL; planning only, about 10 ms for an import's write."""
+    plan = con.execute(f"EXPLAIN (FORMAT json) {statement}").fetchall()[0][1]
+    return '"BATCH_CREATE_TABLE_AS"' in plan
