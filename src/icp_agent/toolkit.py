@@ -931,7 +931,14 @@ def write_icp_outputs(ws: Workspace, icp: IcpDocument, out: Path, progress: Prog
     # they are most of this step
     frame = f"frame_{icp.id.replace('-', '_')}"
     rows = _count(ws, f"SELECT count(*) FROM {frame}") if progress else 0
-    with ws.connect() as con, ThreadPoolExecutor(1, thread_name_prefix="icp-agent scoring matrix") as pool:
+    from icp_agent.render.tabular import one_thread_each
+
+    # the matrix, the CRM files and the document's queries run side by side, each on one thread (one_thread_each)
+    with (
+        ws.connect() as con,
+        one_thread_each(con),
+        ThreadPoolExecutor(1, thread_name_prefix="icp-agent scoring matrix") as pool,
+    ):
         cursor = con.cursor()
         matrix = pool.submit(_write_matrix, cursor, icp, out / "scoring_matrix.csv", progress, rows)
         try:
