@@ -121,13 +121,17 @@ def generic_id_column(headers: list[str | None]) -> str:
     return header if header and header.strip().lower() not in taken else "record_id"
 
 
-def write_crm_exports(ws: Workspace, icp: IcpDocument, out: Path) -> tuple[dict[str, int], dict[str, int]]:
+def write_crm_exports(
+    ws: Workspace, icp: IcpDocument, out: Path, customers: tuple[str, set[str]] | None = None
+) -> tuple[dict[str, int], dict[str, int]]:
     """hubspot_companies.csv, salesforce_accounts.csv, crm_scores.csv and routing.csv; returns (rows per file,
     prospects per priority). Customers and prospects are scored once, into a temp table every file reads. Rows a
     CRM file leaves out (no id it can use, no domain) are counted into `icp.warnings`; crm_scores.csv has every
     row under its imported id. The three files are written side by side (tabular.write_tables) from the scored
     table, kept in an in-memory database attached for the while (every writer's cursor sees it; a TEMP table is
-    its own connection's), and COPY's own counts are the rows written (the files are not read back)."""
+    its own connection's), and COPY's own counts are the rows written (the files are not read back). `customers`:
+    the current customers already scored, as (a relation with their columns and SCORE_COLUMNS, its columns), read
+    instead of scoring them again (the build passes its frame's stored scores: toolkit.write_icp_outputs)."""
     from uuid import uuid4
 
     counts: dict[str, int] = {}
@@ -138,7 +142,7 @@ def write_crm_exports(ws: Workspace, icp: IcpDocument, out: Path) -> tuple[dict[
             table = ws.current_table(con, kind)
             if not table:
                 continue
-            scored, columns = _scored_sql(con, table, icp)
+            scored, columns = customers if customers and kind == "customers" else _scored_sql(con, table, icp)
             headers.append(id_header(con, kind))
             hubspot_id = "record_id" if is_hubspot_id_header(headers[-1]) else "NULL::VARCHAR"
             parts.append(f"""SELECT '{kind}' AS source, record_id, {hubspot_id} AS hubspot_id, domain, name,
