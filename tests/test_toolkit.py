@@ -364,3 +364,20 @@ def test_the_frame_is_scored_once_for_the_matrix_and_the_customers_crm_rows(impo
                 assert scores == f"{scratch}.scores" and shared is None, change
         with toolkit._scratch(con) as scratch:
             assert toolkit._score_frame_once(imported, con, doc, "frame_icp_gone", scratch) == (None, None)
+
+
+def test_the_analysis_modules_leave_scipy_stats_to_the_thread_that_loads_it_ahead():
+    """Importing the build's modules does not load scipy.stats (0.3-0.4 s): build_icp loads it on a thread of its
+    own while the health score's SQL runs (toolkit._import_ahead), and each statistic imports it where it is used."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, icp_agent.faces.cli, icp_agent.toolkit, icp_agent.tiers.analyse, icp_agent.validation.backtest\n"
+        "print('scipy.stats' in sys.modules)\n"
+        "thread = icp_agent.toolkit._import_ahead('scipy.stats')\n"
+        "thread.join()\n"
+        "print('scipy.stats' in sys.modules, icp_agent.toolkit._import_ahead('scipy.stats'))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "True", "None"]
