@@ -954,6 +954,8 @@ def write_icp_outputs(ws: Workspace, icp: IcpDocument, out: Path, progress: Prog
     # the frame's rows are scored once (on every thread) for the matrix and the customers' CRM rows; then the matrix,
     # the CRM files and the document's queries run side by side, each on one thread (one_thread_each)
     with ws.connect() as con, _scratch(con) as scratch:
+        if progress:
+            progress("scoring the analysed rows for scoring_matrix.csv and the CRM files")
         scores, customers = _score_frame_once(ws, con, icp, frame, scratch)
         with one_thread_each(con), ThreadPoolExecutor(1, thread_name_prefix="icp-agent scoring matrix") as pool:
             written += _write_outputs(ws, con, pool, icp, out, progress, rows, scores, customers)
