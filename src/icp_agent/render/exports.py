@@ -125,7 +125,7 @@ def write_crm_exports(
     ws: Workspace, icp: IcpDocument, out: Path, customers: tuple[str, set[str]] | None = None
 ) -> tuple[dict[str, int], dict[str, int]]:
     """hubspot_companies.csv, salesforce_accounts.csv, crm_scores.csv and routing.csv; returns (rows per file,
-    prospects per priority). Customers and prospects are scored once, into a temp table every file reads. Rows a
+    prospects per priority). Customers and prospects are scored once, into one table every file reads. Rows a
     CRM file leaves out (no id it can use, no domain) are counted into `icp.warnings`; crm_scores.csv has every
     row under its imported id. The three files are written side by side (tabular.write_tables) from the scored
     table, kept in an in-memory database attached for the while (every writer's cursor sees it; a TEMP table is
