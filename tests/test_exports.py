@@ -199,7 +199,7 @@ def test_render_playbook():
 
 
 def test_a_table_sorted_once_is_written_in_its_order_by_a_filtered_copy(tmp_path):
-    # write_crm_exports sorts _icp_crm once and lets each file's COPY scan it unsorted: DuckDB keeps a table's
+    # write_crm_exports sorts the scored rows once and lets each file's COPY scan it unsorted: DuckDB keeps a table's
     # insertion order through a scan, a filter and a projection (preserve_insertion_order), on several threads and
     # row groups too
     import duckdb

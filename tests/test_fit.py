@@ -125,6 +125,22 @@ def test_the_holdout_is_the_newest_rows_by_date_then_row_number():
     held = con.execute("SELECT _row FROM t WHERE __icp_holdout ORDER BY _row").fetchall()
     assert held == [(3,), (4,)]
     assert con.execute("SELECT count(*), count_if(__icp_t IS NULL) FROM t").fetchone() == (8, 2)
+    # the cut inside a date's tied rows (row number decides), inside the rows without a date, on a date's first row,
+    # past every row (share 0 of 8: none), and with no date column at all (row number alone); stored in that order
+    for share, time_column, expected in (
+        (0.5, "signup", [1, 3, 4, 7]),
+        (0.875, "signup", [6, 5, 8, 1, 7, 3, 4]),
+        (0.625, "signup", [8, 1, 7, 3, 4]),
+        (0.125, "signup", [4]),
+        (0.0, "signup", []),
+        (0.25, None, [7, 8]),
+    ):
+        _prepare(con, "f", "s", {"industry": "category"}, time_column, None, "TRUE", share)
+        order = [r[0] for r in con.execute("SELECT _row FROM s").fetchall()]
+        assert order == ([2, 6, 5, 8, 1, 7, 3, 4] if time_column else list(range(1, 9)))
+        held = con.execute("SELECT _row FROM s WHERE __icp_holdout").fetchall()
+        assert sorted(r[0] for r in held) == sorted(expected), (share, time_column)
+        con.execute("DROP TABLE s")
     # with a group column an account sits wholly on one side, placed by its first date: b's (2024-02-01) is newer
     # than a's (2024-01-01); holding out half the rows holds out all of b, a quarter would split b: none
     _prepare(con, "f", "q", {"industry": "category"}, "signup", "industry", "TRUE", 0.25)

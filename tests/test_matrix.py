@@ -83,3 +83,23 @@ def test_fit_columns_are_the_icps_fields_and_their_parts():
     columns = ["industry", "employees_min", "employees_max", "industry_key", "arr", "region"]
     assert _fit_columns(doc(), columns) == {"industry", "employees_min", "employees_max", "industry_key"}
     assert _fit_columns(icp(), columns) == set()
+
+
+def test_the_matrix_from_stored_scores_is_the_matrix_scored_in_place(ws, tmp_path):
+    """The build scores its frame once (scoring.store_scores, in the frame's stored order) and pastes the scores
+    beside its rows: the same file, byte for byte, as scoring the frame in the matrix's own statement, on a frame
+    not stored in _row order (written sorted by _row either way)."""
+    from icp_agent.render.matrix import write_scoring_matrix
+    from icp_agent.scorecard.scoring import store_scores
+
+    with ws.connect() as con:
+        con.execute("ATTACH ':memory:' AS scratch")
+        store_scores(con, doc(), "frame_icp_mx", "scratch.scores")
+        assert con.execute("SELECT _row, icp_tier, priority FROM scratch.scores").fetchall() == [
+            (2, None, "low"),
+            (1, 1, "high"),
+            (3, None, "low"),
+        ]
+        assert write_scoring_matrix(con, doc(), tmp_path / "stored.csv", "scratch.scores") == 3
+        assert write_scoring_matrix(con, doc(), tmp_path / "scored.csv") == 3
+    assert (tmp_path / "stored.csv").read_bytes() == (tmp_path / "scored.csv").read_bytes()

@@ -14,6 +14,7 @@ from icp_agent.render.tabular import (
     safe_select,
     write_rows,
     write_table,
+    write_tables,
 )
 
 
@@ -96,3 +97,38 @@ def test_write_rows_with_no_rows_writes_the_header(tmp_path):
     # VALUES with no row is a syntax error: this raised a DuckDB ParserException before
     write_rows(tmp_path / "e.csv", ["priority", "n"], [])
     assert (tmp_path / "e.csv").read_text().splitlines() == ['"priority","n"']
+
+
+def test_write_tables_writes_each_file_as_write_table_does_side_by_side(tmp_path):
+    """Several files at once (the CRM files): each the same bytes and count as written alone, in its table's order,
+    from a table of an attached database every writer's cursor sees; the engine's threads are restored after."""
+    con = duckdb.connect()
+    con.execute("SET threads = 3")
+    con.execute("ATTACH ':memory:' AS scratch")
+    con.execute(
+        "CREATE TABLE scratch.t AS SELECT i, CASE WHEN i % 5 = 0 THEN '=cmd' || i ELSE 'name ' || i END AS name "
+        "FROM range(200000) r(i) ORDER BY hash(i)"
+    )
+    queries = [
+        ("SELECT * FROM scratch.t", tmp_path / "all.csv"),
+        ("SELECT name FROM scratch.t WHERE i % 2 = 0", tmp_path / "even.csv"),
+        ("SELECT i FROM scratch.t WHERE i < 10", tmp_path / "few.tsv"),
+    ]
+    assert write_tables(con, queries) == [200_000, 100_000, 10]
+    assert con.execute("SELECT current_setting('threads')").fetchone() == (3,)
+    for query, path in queries:
+        alone = path.with_name("alone_" + path.name)
+        write_table(con, query, alone)
+        assert path.read_bytes() == alone.read_bytes()
+    first = (tmp_path / "all.csv").read_text().splitlines()[:3]
+    expected = con.execute("SELECT i, name FROM scratch.t LIMIT 2").fetchall()
+    assert first[1:] == [f'{i},"{name if not name.startswith("=") else chr(39) + name}"' for i, name in expected]
+
+
+def test_write_tables_raises_a_writer_s_error_after_every_write_ended(tmp_path):
+    con = duckdb.connect()
+    con.execute("SET threads = 2")
+    with pytest.raises(UserError, match="cannot write"):
+        write_tables(con, [("SELECT 1 AS x", tmp_path / "a.csv"), ("SELECT 2 AS x", tmp_path / "b.xlsx")])
+    assert (tmp_path / "a.csv").read_text() == "x\n1\n"
+    assert con.execute("SELECT current_setting('threads')").fetchone() == (2,)

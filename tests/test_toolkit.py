@@ -322,3 +322,62 @@ def test_the_backtest_runs_ahead_on_a_second_connection_only_for_imported_custom
         con.execute(f"CREATE TEMP TABLE rolled AS FROM {inputs.customers}")
         with toolkit._backtest_ahead(imported, con, replace(inputs, customers="rolled"), options.config(), "t") as none:
             assert none is None
+
+
+# --- the build's outputs --------------------------------------------------------------------------------------------
+
+
+def test_the_frame_is_scored_once_for_the_matrix_and_the_customers_crm_rows(imported):
+    """write_icp_outputs scores the build's frame once: the matrix reads the stored scores, and so do the CRM files
+    for the customers when the frame holds exactly the current customers' rows (same rows, keys and ICP fields, in
+    the same order); any difference (a row's field, a deal-level frame, no ICP) and the CRM files score the
+    customers' table themselves."""
+    from icp_agent.scorecard.scoring import SCORE_COLUMNS, scored_relation
+    from minimal_icp import icp, tier
+
+    software = {"field": "industry", "op": "eq", "value": "Software", "kind": "category"}
+    doc = icp([tier(1, [software])], id="icp-sh")
+    with imported.connect() as con:
+        customers = imported.current_table(con, "customers")
+        con.execute(f"CREATE TABLE frame_icp_sh AS SELECT *, _row % 2 = 0 AS good FROM {customers} ORDER BY _row")
+        with toolkit._scratch(con) as scratch:
+            scores, shared = toolkit._score_frame_once(imported, con, doc, "frame_icp_sh", scratch)
+            assert scores == f"{scratch}.scores" and shared is not None
+            relation, columns = shared
+            assert "good" in columns and "industry" in columns
+            names = ", ".join(SCORE_COLUMNS)
+            expected = con.execute(
+                f"SELECT company_id, {names} FROM {scored_relation(doc, customers, columns - {'good'})} ORDER BY 1"
+            ).fetchall()
+            assert con.execute(f"SELECT company_id, {names} FROM {relation} ORDER BY 1").fetchall() == expected
+            assert [r[:2] for r in expected] == [("c1", 1), ("c2", None), ("c3", 1)]
+            none = doc.model_copy(update={"tiers": [], "status": "no_significant_icp"})
+            assert toolkit._score_frame_once(imported, con, none, "frame_icp_sh", scratch)[1] is None
+        for change, other in (
+            ("UPDATE frame_icp_sh SET industry = 'Retail' WHERE company_id = 'c3'", doc),
+            ("SELECT 1", doc.model_copy(update={"health": doc.health.model_copy(update={"entity": "deal"})})),
+            ("DELETE FROM frame_icp_sh WHERE company_id = 'c2'", doc),
+        ):
+            con.execute(change)
+            with toolkit._scratch(con) as scratch:
+                scores, shared = toolkit._score_frame_once(imported, con, other, "frame_icp_sh", scratch)
+                assert scores == f"{scratch}.scores" and shared is None, change
+        with toolkit._scratch(con) as scratch:
+            assert toolkit._score_frame_once(imported, con, doc, "frame_icp_gone", scratch) == (None, None)
+
+
+def test_the_analysis_modules_leave_scipy_stats_to_the_thread_that_loads_it_ahead():
+    """Importing the build's modules does not load scipy.stats (0.3-0.4 s): build_icp loads it on a thread of its
+    own while the health score's SQL runs (toolkit._import_ahead), and each statistic imports it where it is used."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, icp_agent.faces.cli, icp_agent.toolkit, icp_agent.tiers.analyse, icp_agent.validation.backtest\n"
+        "print('scipy.stats' in sys.modules)\n"
+        "thread = icp_agent.toolkit._import_ahead('scipy.stats')\n"
+        "thread.join()\n"
+        "print('scipy.stats' in sys.modules, icp_agent.toolkit._import_ahead('scipy.stats'))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "True", "None"]

@@ -83,6 +83,7 @@ from icp_agent.progress import (
 from icp_agent.scorecard.labels import SCORECARD_KINDS, readable_bin_labels
 from icp_agent.shapes import utc_timestamp
 from icp_agent.sql import columns_of
+from icp_agent.sql import quote_identifier as _sql_name
 from icp_agent.workspace import Workspace
 
 
@@ -422,6 +423,7 @@ def build_icp(ws: Workspace, options: AnalysisOptions, progress: Progress | None
     screened, searches, validation's checks, the lead score's stages: progress.Step names the unit)."""
     if progress:  # the analysis' imports (scipy) and the inputs' schema take seconds before the first phase
         progress("reading the workspace")
+    _import_ahead("scipy.stats")  # loaded while the health score's SQL runs; the patterns' tests need it next
     from icp_agent.tiers.analyse import analyse
 
     options = _resolve_columns(ws, options)
@@ -490,6 +492,25 @@ def build_icp(ws: Workspace, options: AnalysisOptions, progress: Progress | None
             [version_id, icp.created_at.replace(tzinfo=None), inputs.fingerprint, icp.status, icp.model_dump_json()],
         )
     return icp
+
+
+def _import_ahead(*modules: str) -> Any:
+    """Import `modules` on a daemon thread of their own (returned; None when all are imported already): Python runs
+    an import while the main thread waits on DuckDB (which releases the GIL), so a module a later step needs
+    (scipy.stats: 0.3-0.4 s) costs no wall time. A step that needs it sooner waits for the import to finish
+    (Python's import lock)."""
+    import importlib
+    import sys
+    import threading
+
+    missing = [m for m in modules if m not in sys.modules]
+    if not missing:
+        return None
+    thread = threading.Thread(
+        target=lambda: [importlib.import_module(m) for m in missing], name="icp-agent imports", daemon=True
+    )
+    thread.start()
+    return thread
 
 
 @contextmanager
@@ -922,67 +943,146 @@ def write_icp_outputs(ws: Workspace, icp: IcpDocument, out: Path, progress: Prog
     scoring_matrix.csv is written on a cursor of the workspace's connection, in a second thread, while the CRM
     files and the document are made: each CSV writer runs on about one core (DuckDB keeps the rows' order), and
     the matrix needs nothing the others change (the CRM files add warnings to icp.json and the document)."""
-    import json
     from concurrent.futures import ThreadPoolExecutor
 
-    from icp_agent.render.document import document_inputs, render_html, render_markdown
+    from icp_agent.render.tabular import one_thread_each
 
     written: list[str] = []
     # the row writes report rows done (the engine's progress of each COPY: progress.watch, ws.watched); at 1M rows
     # they are most of this step
     frame = f"frame_{icp.id.replace('-', '_')}"
     rows = _count(ws, f"SELECT count(*) FROM {frame}") if progress else 0
-    with ws.connect() as con, ThreadPoolExecutor(1, thread_name_prefix="icp-agent scoring matrix") as pool:
-        cursor = con.cursor()
-        matrix = pool.submit(_write_matrix, cursor, icp, out / "scoring_matrix.csv", progress, rows)
-        try:
-            written.append("scoring_matrix.csv")
-            if icp.status == "ok":
-                from icp_agent.render.exports import render_playbook, write_crm_exports
-
-                def crm_files():
-                    scored = _count(
-                        ws,
-                        """SELECT sum(i.rows_kept) FROM current_snapshot c JOIN imports i USING (import_id)
-                           WHERE c.kind IN ('customers', 'prospects')""",
-                    )
-                    with ws.watched(progress, "writing the CRM files", scored):
-                        counts, routing = write_crm_exports(ws, icp, out)
-                    written.extend(counts)
-                    written.append(_write(out / "playbook.md", render_playbook(icp, routing)))
-
-                _phase(icp, "CRM files", crm_files)  # the document written below says when they could not be
-            document = Step("writing the ICP document", "rows")
-            if progress:
-                progress(document)
-            data = icp.model_dump(mode="json")
-            check_icp_document(data)
-            written = [
-                _write(out / "icp.json", json.dumps(data, indent=2, ensure_ascii=False)),
-                _write(out / "icp.schema.json", json.dumps(icp_schema(), indent=2)),
-            ] + written
-            # the imports' currencies, the rows patterns share (a scan of the frame: most of this step, its rows
-            # reported)
-            with ws.watched(progress, document, rows):
-                inputs = document_inputs(ws, icp)
-            written.append(_write(out / "icp.md", render_markdown(icp, **inputs)))
-            written.append(_write(out / "icp.html", render_html(icp, **inputs)))
-        finally:
-            try:
-                matrix.result()  # its error, if any, is raised here (after the others' own)
-            finally:
-                cursor.close()
+    # the frame's rows are scored once (on every thread) for the matrix and the customers' CRM rows; then the matrix,
+    # the CRM files and the document's queries run side by side, each on one thread (one_thread_each)
+    with ws.connect() as con, _scratch(con) as scratch:
+        if progress:
+            progress("scoring the analysed rows for scoring_matrix.csv and the CRM files")
+        scores, customers = _score_frame_once(ws, con, icp, frame, scratch)
+        with one_thread_each(con), ThreadPoolExecutor(1, thread_name_prefix="icp-agent scoring matrix") as pool:
+            written += _write_outputs(ws, con, pool, icp, out, progress, rows, scores, customers)
     return written
 
 
-def _write_matrix(con, icp: IcpDocument, path: Path, progress: Progress | None, rows: int) -> None:
-    """scoring_matrix.csv on `con` (a cursor: its own connection settings), reporting rows done."""
+@contextmanager
+def _scratch(con: Any) -> Iterator[str]:
+    """An in-memory database attached for the while (its name): tables every cursor of `con` sees, unlike TEMP
+    tables, and that never reach the workspace's file."""
+    from uuid import uuid4
+
+    name = f"_icp_scratch_{uuid4().hex[:12]}"
+    con.execute(f"ATTACH ':memory:' AS {name}")
+    try:
+        yield name
+    finally:
+        con.execute(f"DETACH {name}")
+
+
+def _score_frame_once(
+    ws: Workspace, con: Any, icp: IcpDocument, frame: str, scratch: str
+) -> tuple[str | None, tuple[str, set[str]] | None]:
+    """(the frame's scores stored in `scratch`, for the matrix: scoring.store_scores; the current customers scored,
+    for the CRM files: write_crm_exports' `customers`). The second is the frame with its scores when the frame holds
+    exactly the customers' rows (a customer-level build on the imported table: the same rows, keys and ICP fields,
+    checked row by row in one scan), else None (the CRM files score the table themselves). (None, None) when the
+    version has no frame (the matrix then says so)."""
+    from icp_agent.scorecard.scoring import icp_fields, same_scores, store_scores
+
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND table_name = ?", [frame]
+    ).fetchone()
+    if not exists or not exists[0]:
+        return None, None
+    scores = f"{scratch}.scores"
+    store_scores(con, icp, frame, scores)
+    customers = ws.current_table(con, "customers")
+    if icp.status != "ok" or icp.health.entity != "customer" or not customers:
+        return scores, None
+    ours, theirs = columns_of(con, frame), columns_of(con, customers)
+    if "_row" not in theirs or not same_scores(icp, ours, theirs):
+        return scores, None
+    fields = {c for f in icp_fields(icp) for c in (f, f"{f}_min", f"{f}_max")}
+    compared = sorted(c for c in ours & theirs if c in fields | {"_row", "company_id", "company_name", "domain"})
+    differ = " OR ".join(f"f.{_sql_name(c)} IS DISTINCT FROM c.{_sql_name(c)}" for c in compared)
+    rows = con.execute(f"SELECT count(*) FROM {frame}").fetchone()
+    other = con.execute(f"SELECT count(*) FROM {customers}").fetchone()
+    if rows != other or con.execute(
+        f"SELECT count(*) FROM (SELECT {', '.join(map(_sql_name, compared))} FROM {frame}) f "
+        f"POSITIONAL JOIN (SELECT {', '.join(map(_sql_name, compared))} FROM {customers}) c WHERE {differ}"
+    ).fetchone() != (0,):
+        return scores, None
+    return scores, (f"(SELECT f.*, s.* EXCLUDE (_row) FROM {frame} f POSITIONAL JOIN {scores} s)", ours)
+
+
+def _write_outputs(
+    ws: Workspace,
+    con: Any,
+    pool: Any,
+    icp: IcpDocument,
+    out: Path,
+    progress: Progress | None,
+    rows: int,
+    scores: str | None,
+    customers: tuple[str, set[str]] | None,
+) -> list[str]:
+    """write_icp_outputs' files, the matrix on a cursor in `pool`'s thread (see write_icp_outputs)."""
+    import json
+
+    from icp_agent.render.document import document_inputs, render_html, render_markdown
+
+    written: list[str] = []
+    cursor = con.cursor()
+    matrix = pool.submit(_write_matrix, cursor, icp, out / "scoring_matrix.csv", progress, rows, scores)
+    try:
+        written.append("scoring_matrix.csv")
+        if icp.status == "ok":
+            from icp_agent.render.exports import render_playbook, write_crm_exports
+
+            def crm_files():
+                scored = _count(
+                    ws,
+                    """SELECT sum(i.rows_kept) FROM current_snapshot c JOIN imports i USING (import_id)
+                       WHERE c.kind IN ('customers', 'prospects')""",
+                )
+                with ws.watched(progress, "writing the CRM files", scored):
+                    counts, routing = write_crm_exports(ws, icp, out, customers)
+                written.extend(counts)
+                written.append(_write(out / "playbook.md", render_playbook(icp, routing)))
+
+            _phase(icp, "CRM files", crm_files)  # the document written below says when they could not be
+        document = Step("writing the ICP document", "rows")
+        if progress:
+            progress(document)
+        data = icp.model_dump(mode="json")
+        check_icp_document(data)
+        written = [
+            _write(out / "icp.json", json.dumps(data, indent=2, ensure_ascii=False)),
+            _write(out / "icp.schema.json", json.dumps(icp_schema(), indent=2)),
+        ] + written
+        # the imports' currencies, the rows patterns share (a scan of the frame: most of this step, its rows
+        # reported)
+        with ws.watched(progress, document, rows):
+            inputs = document_inputs(ws, icp)
+        written.append(_write(out / "icp.md", render_markdown(icp, **inputs)))
+        written.append(_write(out / "icp.html", render_html(icp, **inputs)))
+    finally:
+        try:
+            matrix.result()  # its error, if any, is raised here (after the others' own)
+        finally:
+            cursor.close()
+    return written
+
+
+def _write_matrix(
+    con, icp: IcpDocument, path: Path, progress: Progress | None, rows: int, scores: str | None = None
+) -> None:
+    """scoring_matrix.csv on `con` (a cursor: its own connection settings), reporting rows done; `scores`: the
+    frame's scores stored already (write_scoring_matrix)."""
     from icp_agent.progress import watch
     from icp_agent.render.matrix import write_scoring_matrix
 
     con.execute("SET enable_progress_bar = false")  # a new cursor starts with DuckDB's default (on)
     with watch(con, progress, "writing scoring_matrix.csv", rows):
-        write_scoring_matrix(con, icp, path)
+        write_scoring_matrix(con, icp, path, scores)
 
 
 def _count(ws: Workspace, sql: str) -> int:

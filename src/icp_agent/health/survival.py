@@ -7,11 +7,12 @@ to what a chart and an evidence item need.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 
 def kaplan_meier(months: np.ndarray, churned: np.ndarray, max_points: int = 60) -> list[tuple[float, float]]:
     """(months, share still a customer) at each step, starting at (0, 1)."""
+    from scipy import stats  # where it is used: see patterns/stats.py
+
     months = np.asarray(months, dtype=float)
     churned = np.asarray(churned, dtype=bool)
     keep = ~np.isnan(months)

@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import stats
 from scipy.special import gammaln, ndtr
+
+# scipy.stats (0.3-0.4 s to import) is imported where it is used: a build imports this module before its first
+# step and can load scipy.stats on a thread of its own meanwhile (toolkit.build_icp)
 
 Z_95 = 1.959963984540054
 # Two tables count as equally likely when their log-probabilities differ by less than this.
@@ -28,6 +30,8 @@ def wilson_interval(k: int, n: int, z: float = Z_95) -> tuple[float, float]:
     Wilson rather than the normal approximation because segments are often small and rates
     near 0 or 1, where the normal interval leaves [0, 1] or collapses to a point.
     """
+    from scipy import stats
+
     if n == 0:
         return 0.0, 1.0
     confidence = 1.0 - 2.0 * float(ndtr(-z))
@@ -42,6 +46,8 @@ def _table(k_sg: int, n_sg: int, k_all: int, n_all: int) -> list[list[int]]:
 
 def fisher_exact(k_sg: int, n_sg: int, k_all: int, n_all: int) -> tuple[float, float]:
     """Two-sided Fisher exact test of a segment against the rest: (sample odds ratio, p)."""
+    from scipy import stats
+
     result = stats.fisher_exact(_table(k_sg, n_sg, k_all, n_all))
     return float(result.statistic), float(result.pvalue)
 
@@ -57,6 +63,7 @@ def fisher_exact_many(k_sg: np.ndarray, n_sg: np.ndarray, k_all: int, n_all: int
     its terms vanish. Agrees with scipy.stats.fisher_exact to ~1e-9 relative at 10^6 rows and
     better below (tests: 1e-9 on every table up to 16 rows, 1e-7 on 10^3-10^6 rows).
     """
+
     k_sg = np.asarray(k_sg, dtype=np.int64)
     n_sg = np.asarray(n_sg, dtype=np.int64)
     if k_sg.shape != n_sg.shape:
@@ -78,6 +85,8 @@ def fisher_greater_many(k_sg: np.ndarray, n_sg: np.ndarray, k_all: int, n_all: i
     arrays, and equals scipy.stats.fisher_exact(table, alternative="greater"). A table with an
     empty row or column carries no evidence: p = 1.
     """
+    from scipy import stats
+
     k_sg = np.asarray(k_sg, dtype=np.int64)
     n_sg = np.asarray(n_sg, dtype=np.int64)
     p = np.ones(k_sg.shape, dtype=float)
@@ -182,6 +191,8 @@ def benjamini_hochberg(p: Sequence[float] | np.ndarray, *, n_tests: int | None =
     n_tests = SearchResult.tested and the p-values of the reported patterns; the untested rest
     count as p = 1, which can only raise the adjusted values, so the adjustment stays valid.
     """
+    from scipy import stats
+
     values = np.asarray(p, dtype=float)
     if n_tests is not None and n_tests < values.size:
         raise ValueError(f"n_tests={n_tests} is smaller than the {values.size} p-values given")

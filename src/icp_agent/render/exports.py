@@ -35,7 +35,7 @@ from pathlib import Path
 
 from icp_agent import numbers
 from icp_agent.icp_document import IcpDocument, MarketTier, TierMetrics
-from icp_agent.render.tabular import write_rows, write_table
+from icp_agent.render.tabular import write_rows, write_tables
 from icp_agent.render.templating import md
 from icp_agent.scorecard.scoring import scored_relation
 from icp_agent.sql import columns_of
@@ -86,11 +86,6 @@ def _scored_sql(con, table: str, icp: IcpDocument) -> tuple[str, set[str]]:
     return scored_relation(icp, table, columns), columns
 
 
-def _copy(con, query: str, path: Path) -> int:
-    """The one write of a CRM file; returns the rows written (COPY's own count: the file is not read back)."""
-    return write_table(con, query, path)  # neutralises formula-like cells (render/tabular.py)
-
-
 def _text(column: str, columns: set[str]) -> str:
     return f"CAST({_q(column)} AS VARCHAR)" if column in columns else "NULL::VARCHAR"
 
@@ -126,11 +121,19 @@ def generic_id_column(headers: list[str | None]) -> str:
     return header if header and header.strip().lower() not in taken else "record_id"
 
 
-def write_crm_exports(ws: Workspace, icp: IcpDocument, out: Path) -> tuple[dict[str, int], dict[str, int]]:
+def write_crm_exports(
+    ws: Workspace, icp: IcpDocument, out: Path, customers: tuple[str, set[str]] | None = None
+) -> tuple[dict[str, int], dict[str, int]]:
     """hubspot_companies.csv, salesforce_accounts.csv, crm_scores.csv and routing.csv; returns (rows per file,
-    prospects per priority). Customers and prospects are scored once, into a temp table every file reads. Rows a
+    prospects per priority). Customers and prospects are scored once, into one table every file reads. Rows a
     CRM file leaves out (no id it can use, no domain) are counted into `icp.warnings`; crm_scores.csv has every
-    row under its imported id."""
+    row under its imported id. The three files are written side by side (tabular.write_tables) from the scored
+    table, kept in an in-memory database attached for the while (every writer's cursor sees it; a TEMP table is
+    its own connection's), and COPY's own counts are the rows written (the files are not read back). `customers`:
+    the current customers already scored, as (a relation with their columns and SCORE_COLUMNS, its columns), read
+    instead of scoring them again (the build passes its frame's stored scores: toolkit.write_icp_outputs)."""
+    from uuid import uuid4
+
     counts: dict[str, int] = {}
     with ws.connect() as con:
         parts = []
@@ -139,7 +142,7 @@ def write_crm_exports(ws: Workspace, icp: IcpDocument, out: Path) -> tuple[dict[
             table = ws.current_table(con, kind)
             if not table:
                 continue
-            scored, columns = _scored_sql(con, table, icp)
+            scored, columns = customers if customers and kind == "customers" else _scored_sql(con, table, icp)
             headers.append(id_header(con, kind))
             hubspot_id = "record_id" if is_hubspot_id_header(headers[-1]) else "NULL::VARCHAR"
             parts.append(f"""SELECT '{kind}' AS source, record_id, {hubspot_id} AS hubspot_id, domain, name,
@@ -149,65 +152,12 @@ def write_crm_exports(ws: Workspace, icp: IcpDocument, out: Path) -> tuple[dict[
                                           {", ".join(_q(c) for c in CRM_FIELDS)} FROM {scored})""")
         if not parts:
             return counts, {}
-        # sorted once here, not once per file: a table keeps its insertion order when scanned (DuckDB's
-        # preserve_insertion_order, on by default), so each COPY below writes its rows in this order unsorted
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _icp_crm AS FROM ({' UNION ALL '.join(parts)}) "
-            # then every other column: rows alike in id and domain (neither filled) must not come in the order the
-            # engine's threads happened to finish them
-            f"ORDER BY source, record_id, domain, name, {', '.join(_q(c) for c in CRM_FIELDS)}"
-        )
-        fields = "CASE WHEN icp_tier IS NULL THEN 'Not ICP' ELSE 'Tier ' || icp_tier END AS {tier}, " + ", ".join(
-            f"{_q(c)} AS {{{c}}}" for c in CRM_FIELDS[1:]
-        )
-        hubspot = fields.format(**{c: _q(c) for c in CRM_FIELDS}, tier=_q("icp_tier"))
-        salesforce = fields.format(
-            **{c: _q(salesforce_field(c)) for c in CRM_FIELDS}, tier=_q(salesforce_field("icp_tier"))
-        )
-        is_hubspot = f"coalesce(regexp_matches(hubspot_id, '{HUBSPOT_RECORD_ID}'), FALSE)"
-        is_salesforce = f"coalesce({_IS_SALESFORCE_ID}, FALSE)"
-        counts["hubspot_companies.csv"] = _copy(
-            con,
-            f"""
-            SELECT CASE WHEN {is_hubspot} THEN hubspot_id END AS "Record ID",
-                   domain AS "Company Domain Name", name AS "Company name", {hubspot},
-                   record_id AS "Source Record ID"
-            FROM _icp_crm WHERE {is_hubspot} OR domain IS NOT NULL""",
-            out / "hubspot_companies.csv",
-        )
-        counts["salesforce_accounts.csv"] = _copy(
-            con,
-            f"""
-            SELECT CASE WHEN {is_salesforce} THEN record_id END AS "Id", name AS "Name", domain AS "Website",
-                   {salesforce}, record_id AS "Source_Record_ID__c"
-            FROM _icp_crm WHERE {is_salesforce} OR domain IS NOT NULL""",
-            out / "salesforce_accounts.csv",
-        )
-        counts["crm_scores.csv"] = _copy(
-            con,
-            f"""SELECT source, record_id AS {_q(generic_id_column(headers))}, name, domain, {hubspot} FROM _icp_crm""",
-            out / "crm_scores.csv",
-        )
-        left_out = con.execute(f"""SELECT source, count_if(NOT {is_hubspot} AND domain IS NULL),
-                                          count_if(NOT {is_salesforce} AND domain IS NULL), count(*)
-                                   FROM _icp_crm GROUP BY source ORDER BY source""").fetchall()
-        for source, hubspot_out, salesforce_out, total in left_out:
-            for name, missed, id_word in (
-                ("hubspot_companies.csv", hubspot_out, "HubSpot record id"),
-                ("salesforce_accounts.csv", salesforce_out, "Salesforce id"),
-            ):
-                warning = (
-                    f"CRM files: {missed:,} of {total:,} {source} left out of {name}: they have neither a "
-                    f"{id_word} nor a domain, so the CRM could not match them; add a website/domain column "
-                    f"to the {source} export, or, for a CRM that updates records by its own id (Close, Dynamics "
-                    f"365, Pipedrive, Zoho), import crm_scores.csv: every row under its id as imported"
-                )
-                if missed and warning not in icp.warnings:
-                    icp.warnings.append(warning)
-        by_priority = dict(
-            con.execute("SELECT priority, count(*) FROM _icp_crm WHERE source = 'prospects' GROUP BY ALL").fetchall()
-        )
-        con.execute("DROP TABLE _icp_crm")
+        scratch = f"_icp_crm_{uuid4().hex[:12]}"
+        con.execute(f"ATTACH ':memory:' AS {scratch}")
+        try:
+            by_priority = _write_crm_files(con, f"{scratch}.crm", parts, headers, icp, out, counts)
+        finally:
+            con.execute(f"DETACH {scratch}")
     write_rows(
         out / "routing.csv",
         ["priority", "owner", "play", "prospects"],
@@ -215,6 +165,71 @@ def write_crm_exports(ws: Workspace, icp: IcpDocument, out: Path) -> tuple[dict[
     )
     counts["routing.csv"] = len(ROUTES)
     return counts, by_priority
+
+
+def _write_crm_files(
+    con, crm: str, parts: list[str], headers: list[str | None], icp: IcpDocument, out: Path, counts: dict[str, int]
+) -> dict[str, int]:
+    """The three CRM files from the scored rows `parts` (one SELECT per kind), stored once as the table `crm`;
+    fills `counts` (rows per file) and icp.warnings (rows a file leaves out); returns prospects per priority."""
+    # sorted once here, not once per file: a table keeps its insertion order when scanned (DuckDB's
+    # preserve_insertion_order, on by default), so each COPY below writes its rows in this order unsorted; which
+    # CRM can match a row by its id is decided once here too (a regular expression per row), not once per file
+    is_hubspot = f"coalesce(regexp_matches(hubspot_id, '{HUBSPOT_RECORD_ID}'), FALSE)"
+    is_salesforce = f"coalesce({_IS_SALESFORCE_ID}, FALSE)"
+    con.execute(
+        f"CREATE TABLE {crm} AS SELECT *, {is_hubspot} AS hubspot_ok, {is_salesforce} AS salesforce_ok "
+        f"FROM ({' UNION ALL '.join(parts)}) "
+        # then every other column: rows alike in id and domain (neither filled) must not come in the order the
+        # engine's threads happened to finish them
+        f"ORDER BY source, record_id, domain, name, {', '.join(_q(c) for c in CRM_FIELDS)}"
+    )
+    fields = "CASE WHEN icp_tier IS NULL THEN 'Not ICP' ELSE 'Tier ' || icp_tier END AS {tier}, " + ", ".join(
+        f"{_q(c)} AS {{{c}}}" for c in CRM_FIELDS[1:]
+    )
+    hubspot = fields.format(**{c: _q(c) for c in CRM_FIELDS}, tier=_q("icp_tier"))
+    salesforce = fields.format(
+        **{c: _q(salesforce_field(c)) for c in CRM_FIELDS}, tier=_q(salesforce_field("icp_tier"))
+    )
+    files = {
+        "hubspot_companies.csv": f"""
+            SELECT CASE WHEN hubspot_ok THEN hubspot_id END AS "Record ID",
+                   domain AS "Company Domain Name", name AS "Company name", {hubspot},
+                   record_id AS "Source Record ID"
+            FROM {crm} WHERE hubspot_ok OR domain IS NOT NULL""",
+        "salesforce_accounts.csv": f"""
+            SELECT CASE WHEN salesforce_ok THEN record_id END AS "Id", name AS "Name", domain AS "Website",
+                   {salesforce}, record_id AS "Source_Record_ID__c"
+            FROM {crm} WHERE salesforce_ok OR domain IS NOT NULL""",
+        "crm_scores.csv": f"""
+            SELECT source, record_id AS {_q(generic_id_column(headers))}, name, domain, {hubspot} FROM {crm}""",
+    }
+    # crm_scores.csv (every row) first: written on `con`, whose progress the build reports
+    names = ["crm_scores.csv", "hubspot_companies.csv", "salesforce_accounts.csv"]
+    rows = write_tables(con, [(files[name], out / name) for name in names])  # neutralises formula-like cells
+    counts.update((name, rows[names.index(name)]) for name in files)
+    # one scan for both: the rows each file left out per kind, and the prospects per priority
+    groups = con.execute(f"""SELECT source, priority, count_if(NOT hubspot_ok AND domain IS NULL),
+                                    count_if(NOT salesforce_ok AND domain IS NULL), count(*)
+                             FROM {crm} GROUP BY source, priority""").fetchall()
+    left_out: dict[str, list[int]] = {}
+    for source, _, hubspot_out, salesforce_out, rows_of in groups:
+        sums = left_out.setdefault(source, [0, 0, 0])
+        sums[0], sums[1], sums[2] = sums[0] + hubspot_out, sums[1] + salesforce_out, sums[2] + rows_of
+    for source, (hubspot_out, salesforce_out, total) in sorted(left_out.items()):
+        for name, missed, id_word in (
+            ("hubspot_companies.csv", hubspot_out, "HubSpot record id"),
+            ("salesforce_accounts.csv", salesforce_out, "Salesforce id"),
+        ):
+            warning = (
+                f"CRM files: {missed:,} of {total:,} {source} left out of {name}: they have neither a "
+                f"{id_word} nor a domain, so the CRM could not match them; add a website/domain column "
+                f"to the {source} export, or, for a CRM that updates records by its own id (Close, Dynamics "
+                f"365, Pipedrive, Zoho), import crm_scores.csv: every row under its id as imported"
+            )
+            if missed and warning not in icp.warnings:
+                icp.warnings.append(warning)
+    return {priority: n for source, priority, _, _, n in groups if source == "prospects"}
 
 
 def _criteria_text(criteria) -> str:

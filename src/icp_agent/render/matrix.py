@@ -19,9 +19,13 @@ def export_scoring_matrix(ws: Workspace, icp: IcpDocument, path: str | Path) -> 
         return write_scoring_matrix(con, icp, path)
 
 
-def write_scoring_matrix(con: duckdb.DuckDBPyConnection, icp: IcpDocument, path: str | Path) -> int:
+def write_scoring_matrix(
+    con: duckdb.DuckDBPyConnection, icp: IcpDocument, path: str | Path, scores: str | None = None
+) -> int:
     """export_scoring_matrix on an open workspace connection (or a cursor of one: the build writes the matrix on
-    its own cursor, beside the CRM files). Returns the rows written (COPY's own count)."""
+    its own cursor, beside the CRM files). `scores`: the frame's scores already stored (`scoring.store_scores`,
+    in the frame's order), pasted beside its rows instead of scoring them again. Returns the rows written (COPY's
+    own count)."""
     from icp_agent.health.health_score import in_row_order
     from icp_agent.render.tabular import write_table
     from icp_agent.scorecard.scoring import SCORE_COLUMNS, scored_relation
@@ -53,18 +57,19 @@ def write_scoring_matrix(con: duckdb.DuckDBPyConnection, icp: IcpDocument, path:
         or c.startswith("c_")
         or c in _fit_columns(icp, columns)
     ]
-    scores = ", ".join(
-        name for name in SCORE_COLUMNS if name not in ("unseen_fields", "disqualified", "missing_fields")
-    )
+    names = ", ".join(name for name in SCORE_COLUMNS if name not in ("unseen_fields", "disqualified", "missing_fields"))
     whole = _whole_numbers(con, frame, [c for c in keep if _is_number(types, c)])
     select = ", ".join(_matrix_column(con, frame, c, types, whole.get(c)) for c in keep)
     # the scoring is a projection of the frame (no join), so a frame stored in `_row` order is written in that
     # order by a plain scan; only a frame stored otherwise pays for a sort of every row
     order = "" if in_row_order(con, frame) else " ORDER BY _row"
     # COPY's own count is the frame's rows (a projection of it): the frame is not scanned again to count them
-    return write_table(
-        con, f"SELECT {select}, {scores} FROM {scored_relation(icp, frame, columns)}{order}", path, fmt="csv"
+    scored = (
+        scored_relation(icp, frame, columns)
+        if scores is None
+        else f"(SELECT f.*, s.* EXCLUDE (_row) FROM {frame} f POSITIONAL JOIN {scores} s)"
     )
+    return write_table(con, f"SELECT {select}, {names} FROM {scored}{order}", path, fmt="csv")
 
 
 def _is_number(types: dict[str, str], column: str) -> bool:

@@ -19,6 +19,8 @@ should get the data unchanged.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -107,6 +109,50 @@ def write_table(con: duckdb.DuckDBPyConnection, query: str, path: str | Path, *,
     if text_columns:  # OWASP: quote the cell as well as prefixing it
         options.append(f"FORCE_QUOTE ({', '.join(_q(c) for c in text_columns)})")
     return con.execute(f"COPY ({select}) TO {target} ({', '.join(options)})").fetchall()[0][0]
+
+
+@contextmanager
+def one_thread_each(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Run each statement of the database (`con` and every cursor of it) on one thread for the while (DuckDB's
+    threads = 1, restored after), for statements run side by side from threads of their own: file writers.
+
+    DuckDB keeps a file's row order by writing it on about one core: a CSV writer given two threads spent twice
+    the CPU for the same time, so several files written at once, each on one thread, finish sooner than one
+    after another on two (three 1M-row CRM files: 0.7 s together against 1.2 s in turn, 1.1 s of CPU against
+    1.5 s)."""
+    row = con.execute("SELECT current_setting('threads')").fetchone()
+    con.execute("SET threads = 1")
+    try:
+        yield
+    finally:
+        con.execute(f"SET threads = {int(row[0]) if row else 1}")
+
+
+def write_tables(con: duckdb.DuckDBPyConnection, files: list[tuple[str, str | Path]]) -> list[int]:
+    """Write each (query, path) of `files` as `write_table` does, side by side (one_thread_each): the first on
+    `con` in this thread (a progress watch on `con` sees it), each other on its own cursor in its own thread.
+    Returns the rows written per file, in `files`' order; the first error is raised once every write has ended.
+
+    The queries may read only what every cursor sees: the workspace's tables and attached databases, not `con`'s
+    TEMP tables. Each cursor starts with DuckDB's default settings, so its progress bar is switched off."""
+    from concurrent.futures import ThreadPoolExecutor, wait
+
+    if len(files) < 2:
+        return [write_table(con, query, path) for query, path in files]
+    cursors = [con.cursor() for _ in files[1:]]
+    try:
+        with one_thread_each(con), ThreadPoolExecutor(len(cursors), thread_name_prefix="icp-agent writer") as pool:
+            for cursor in cursors:
+                cursor.execute("SET enable_progress_bar = false")
+            others = [pool.submit(write_table, c, q, p) for c, (q, p) in zip(cursors, files[1:])]
+            try:
+                first = write_table(con, *files[0])
+            finally:
+                wait(others)
+            return [first, *(future.result() for future in others)]
+    finally:
+        for cursor in cursors:
+            cursor.close()
 
 
 def write_rows(path: str | Path, columns: list[str], rows: list[tuple], *, fmt: str | None = None) -> None:

@@ -222,15 +222,27 @@ def _prepare(
             typed.append(f"{value_sql(name, kind)} AS {_q(name)}")
     time = _q(time_column) if time_column else "NULL"
     if group_column is None:
-        # each row is its own group (of one row, its own first date and row number): the rows before it in
-        # (date, row) order are its row number less one, with no grouping of a million keys and no join back
+        # each row is its own group (of one row, its own first date and row number): a row is held out when its
+        # place in (date, row) order, counted from 0, is at least share * rows, i.e. from the row at place
+        # cut = ceil(share * rows) on. That row is found from the rows per date (a few thousand dates: a running
+        # sum over them), then by row number within its date, instead of numbering every row in a window over a
+        # sort of all of them (1M rows: 0.8 s of CPU against 0.5 s); the rows are stored in the same order.
+        share = f"{1 - holdout_share!r}"
         con.execute(f"""
             CREATE TEMP TABLE {table} AS
             WITH base AS (SELECT _row, good, {time} AS __icp_t{"".join(", " + t for t in typed)}
-                          FROM {frame} WHERE ({where}) AND good IS NOT NULL)
-            SELECT *, row_number() OVER (ORDER BY __icp_t ASC NULLS FIRST, _row) - 1
-                      >= {1 - holdout_share!r} * count(*) OVER () AS __icp_holdout
-            FROM base""")
+                          FROM {frame} WHERE ({where}) AND good IS NOT NULL),
+            dates AS (SELECT __icp_t, n, sum(n) OVER (ORDER BY __icp_t ASC NULLS FIRST ROWS UNBOUNDED PRECEDING)
+                                         - n AS before, ceil({share} * sum(n) OVER ()) AS cut
+                      FROM (SELECT __icp_t, count(*) AS n FROM base GROUP BY __icp_t)),
+            cut_date AS (SELECT __icp_t, cut - before AS i FROM dates WHERE before <= cut AND cut < before + n),
+            cut_row AS (SELECT any_value(__icp_t) AS t, min(_row) AS r, count(*) AS found FROM (
+                          SELECT b.__icp_t, b._row FROM base b JOIN cut_date c ON b.__icp_t IS NOT DISTINCT FROM c.__icp_t
+                          QUALIFY row_number() OVER (ORDER BY b._row) - 1 = any_value(c.i) OVER ()))
+            SELECT base.*, CASE WHEN found = 0 THEN FALSE
+                                WHEN t IS NULL THEN __icp_t IS NOT NULL OR _row >= r
+                                ELSE coalesce(__icp_t > t OR (__icp_t = t AND _row >= r), FALSE) END AS __icp_holdout
+            FROM base, cut_row ORDER BY __icp_t ASC NULLS FIRST, _row""")
         return
     group = f"coalesce(CAST({_q(group_column)} AS VARCHAR), '#' || _row)"
     con.execute(f"""

@@ -320,6 +320,29 @@ def scored_relation(icp: IcpDocument, relation: str, columns: list[str] | set[st
     return f"({scored_select(icp, base, present)})"
 
 
+def store_scores(con: duckdb.DuckDBPyConnection, icp: IcpDocument, table: str, target: str) -> None:
+    """CREATE TABLE `target` with `table`'s `_row` and its SCORE_COLUMNS (`scored_relation`), in `table`'s scan
+    order (a projection: DuckDB keeps the order), so a POSITIONAL JOIN pastes each row's score beside its row:
+    a table read by several outputs (the build's frame: the scoring matrix and the customers' CRM rows) is
+    scored once."""
+    columns = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
+    con.execute(
+        f"CREATE OR REPLACE TABLE {target} AS SELECT _row, {', '.join(_q(c) for c in SCORE_COLUMNS)} "
+        f"FROM {scored_relation(icp, table, columns)}"
+    )
+
+
+def same_scores(icp: IcpDocument, columns: set[str], other: set[str]) -> bool:
+    """True when `scored_relation` gives the same scores over two relations holding the same rows with these
+    column sets: every column an ICP field could be read from is in both or in neither (a field one lacks is
+    scored as absent there)."""
+    return all(
+        (column in columns) == (column in other)
+        for name in icp_fields(icp)
+        for column in (name, f"{name}_min", f"{name}_max")
+    )
+
+
 def match_fields(icp: IcpDocument, headers: list[str]) -> dict[str, str]:
     """ICP field -> the file's header, matched as the importer matches it (synonyms, first header wins);
     a field the importer would not recognise is found by the header the ICP was built from, then by name."""

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 
 import duckdb
 import numpy as np
-from scipy.stats import chi2
 
 
 @dataclass(frozen=True)
@@ -132,6 +131,8 @@ def _two_proportions(y1: float, n1: float, y2: float, n2: float) -> float:
     if pooled in (0.0, 1.0):
         return 1.0
     statistic = (y1 / n1 - y2 / n2) ** 2 / (pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    from scipy.stats import chi2  # where it is used: see patterns/stats.py
+
     return float(chi2.sf(statistic, 1))
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import math
 
-from scipy import stats
-
 from icp_agent import numbers
 from icp_agent.errors import NotMeasurable
 from icp_agent.evidence import Ledger
@@ -29,6 +27,8 @@ def _mean_summary(n: int, mean: float | None, std: float | None, median: float |
     standard deviation, median); {n, mean} alone under two values (no interval)."""
     if n < 2 or mean is None or std is None:
         return {"n": n, "mean": mean if n else None}
+    from scipy import stats  # where it is used: see patterns/stats.py
+
     half = float(stats.t.ppf(0.975, n - 1) * std / math.sqrt(n))
     return {"n": n, "mean": mean, "ci_low": mean - half, "ci_high": mean + half, "median": median}
 
