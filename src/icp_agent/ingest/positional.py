@@ -38,11 +38,13 @@ from icp_agent.sql import quote_identifier as _q
 _BODY = "replace(replace({v}, '$', ''), ',', '')"  # "." marks decimals, "," groups thousands
 _BODY_POUND = "replace(replace({v}, '£', ''), ',', '')"
 _BODY_COMMA = "replace(replace(replace({v}, '€', ''), '.', ''), ',', '.')"  # "," marks decimals
-# a figure with a scale letter ("$1.2M", "$500K") as `normalize.parse_amount` reads it: round(value * scale, 6)
+# a figure with a scale letter ("$1.2M", "$500K") as `normalize.parse_amount` reads it: round(value * scale, 6).
+# `rtrim` and `ends_with`, not `left(body, -1)` and `CASE right(body, 1) WHEN ...`: DuckDB counts characters for left
+# and right and evaluates the CASE's operand again for each WHEN (1.02 against 0.63 s of CPU per 10M values)
 _SCALED = (
-    f"coalesce(TRY_CAST({_BODY} AS DOUBLE), round(TRY_CAST(left({_BODY}, -1) AS DOUBLE) * "
-    f"CASE right({_BODY}, 1) WHEN 'K' THEN 1000.0 WHEN 'k' THEN 1000.0 WHEN 'M' THEN 1000000.0 "
-    f"WHEN 'B' THEN 1000000000.0 END, 6))"
+    f"coalesce(TRY_CAST({_BODY} AS DOUBLE), round(TRY_CAST(rtrim({_BODY}, 'KkMB') AS DOUBLE) * "
+    f"CASE WHEN ends_with({_BODY}, 'M') THEN 1000000.0 WHEN ends_with({_BODY}, 'K') OR ends_with({_BODY}, 'k') "
+    f"THEN 1000.0 WHEN ends_with({_BODY}, 'B') THEN 1000000000.0 END, 6))"
 )
 _NUMBERS = (
     "TRY_CAST({v} AS DOUBLE)",
