@@ -108,22 +108,6 @@ def _key(expr: str) -> str:
     return category_key(expr, markers=False)
 
 
-def _element_key(element: str, key: str) -> str:
-    """SQL: the key (`_key`) of a list's `element`, or NULL where its first character already shows it differs from
-    `key` (SQL, a constant key): a list criterion compares every element of every row, and the key's regular
-    expression costs most of that. The test is exact: an element whose first character is printable ASCII and
-    neither a gap the key drops (space, `_`, `-`) nor `&` (which becomes "and") keeps that character, lower-cased,
-    as its key's first; when that is not the key's first, no element key equals `key`, and list_contains ignores a
-    NULL element as it ignores an element whose key differs. Anything else (non-ASCII, control characters, a gap,
-    `&`, the same first letter) is keyed in full."""
-    first = f"ord({element})"
-    lowered = f"CASE WHEN {first} BETWEEN 65 AND 90 THEN {first} + 32 ELSE {first} END"
-    return (
-        f"CASE WHEN {first} BETWEEN 33 AND 126 AND {first} <> 38 AND {first} <> 45 AND {first} <> 95 "
-        f"AND {lowered} <> ord({key}) THEN NULL ELSE {_key(element)} END"
-    )
-
-
 def missing_sql(field: str, kind: str, *, cast: bool = False) -> str:
     """TRUE when the field has no value on a row (an empty list counts as missing)."""
     if kind == "band":
@@ -185,11 +169,9 @@ def predicate(
             # list_contains, not IN: DuckDB rewrites long IN lists into joins
             return f"list_contains([{', '.join(sql_literal(v) for v in values or [])}], {column})"
         case "contains" if kind == "list":
-            key = _key(sql_literal(value))
-            return f"list_contains(list_transform({column}, lambda x: {_element_key('x', key)}), {key})"
+            return f"list_contains(list_transform({column}, lambda x: {_key('x')}), {_key(sql_literal(value))})"
         case "not_contains" if kind == "list":
-            key = _key(sql_literal(value))
-            return f"NOT list_contains(list_transform({column}, lambda x: {_element_key('x', key)}), {key})"
+            return f"NOT list_contains(list_transform({column}, lambda x: {_key('x')}), {_key(sql_literal(value))})"
         case "contains":
             return f"list_contains({column}, {sql_literal(value)})"
         case "not_contains":
