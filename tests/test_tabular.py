@@ -8,6 +8,8 @@ import pytest
 
 from icp_agent.errors import UserError
 from icp_agent.render.tabular import (
+    FIRST_CHARACTERS,
+    first_code_point_sql,
     is_formula_like,
     neutralise_name,
     neutralise_sql,
@@ -49,6 +51,23 @@ def test_neutralise_sql_agrees_with_the_python_rule():
     ]
     assert got == ["'=1+1", "'  @x", "-5", "Acme", "'\tx", "'-x", None]
     assert neutralise_name("=x") == "'=x" and neutralise_name("name") == "name"
+
+
+def test_the_first_code_point_test_lets_every_formula_start_through():
+    # the cheap test before the patterns must never hide a formula: every character a formula can start with
+    # passes it (a full-width sign, the whitespace before a sign), letters and digits do not, nor an empty value
+    con = duckdb.connect()
+    test = first_code_point_sql("v")
+    for ch in FIRST_CHARACTERS:
+        assert con.execute(f"SELECT {test} FROM (SELECT ?::VARCHAR AS v)", [ch + "x"]).fetchone()[0] is True, ch
+    for text in ("Acme", "0042", "é", "", "😀x"):
+        assert con.execute(f"SELECT {test} FROM (SELECT ?::VARCHAR AS v)", [text]).fetchone()[0] is False, text
+    values = ["\uff1dSUM(A1)", " \uff0bx", "\r=1", "\n@x", "\uff20", "", "(x)"]
+    got = [
+        con.execute(f"SELECT {neutralise_sql('v')} FROM (SELECT ?::VARCHAR AS v)", [v]).fetchone()[0] for v in values
+    ]
+    assert got == ["'\uff1dSUM(A1)", "' \uff0bx", "'\r=1", "'\n@x", "'\uff20", "", "(x)"]
+    assert [is_formula_like(v) for v in values] == [True, True, True, True, True, False, False]
 
 
 def test_safe_select_neutralises_text_and_nested_columns_only():

@@ -327,6 +327,13 @@ def test_the_backtest_runs_ahead_on_a_second_connection_only_for_imported_custom
 # --- the build's outputs --------------------------------------------------------------------------------------------
 
 
+def _score_once(ws, con, doc, frame, scratch):
+    """(the frame's stored scores, the customers scored for the CRM files), as write_icp_outputs gets them: the
+    second is asked for once the matrix has started (toolkit._scored_customers)."""
+    scores = toolkit._score_frame_once(con, doc, frame, scratch)
+    return scores, (toolkit._scored_customers(ws, con, doc, frame, scores) if scores else None)
+
+
 def test_the_frame_is_scored_once_for_the_matrix_and_the_customers_crm_rows(imported):
     """write_icp_outputs scores the build's frame once: the matrix reads the stored scores, and so do the CRM files
     for the customers when the frame holds exactly the current customers' rows (same rows, keys and ICP fields, in
@@ -341,7 +348,7 @@ def test_the_frame_is_scored_once_for_the_matrix_and_the_customers_crm_rows(impo
         customers = imported.current_table(con, "customers")
         con.execute(f"CREATE TABLE frame_icp_sh AS SELECT *, _row % 2 = 0 AS good FROM {customers} ORDER BY _row")
         with toolkit._scratch(con) as scratch:
-            scores, shared = toolkit._score_frame_once(imported, con, doc, "frame_icp_sh", scratch)
+            scores, shared = _score_once(imported, con, doc, "frame_icp_sh", scratch)
             assert scores == f"{scratch}.scores" and shared is not None
             relation, columns = shared
             assert "good" in columns and "industry" in columns
@@ -352,7 +359,7 @@ def test_the_frame_is_scored_once_for_the_matrix_and_the_customers_crm_rows(impo
             assert con.execute(f"SELECT company_id, {names} FROM {relation} ORDER BY 1").fetchall() == expected
             assert [r[:2] for r in expected] == [("c1", 1), ("c2", None), ("c3", 1)]
             none = doc.model_copy(update={"tiers": [], "status": "no_significant_icp"})
-            assert toolkit._score_frame_once(imported, con, none, "frame_icp_sh", scratch)[1] is None
+            assert _score_once(imported, con, none, "frame_icp_sh", scratch)[1] is None
         for change, other in (
             ("UPDATE frame_icp_sh SET industry = 'Retail' WHERE company_id = 'c3'", doc),
             ("SELECT 1", doc.model_copy(update={"health": doc.health.model_copy(update={"entity": "deal"})})),
@@ -360,10 +367,10 @@ def test_the_frame_is_scored_once_for_the_matrix_and_the_customers_crm_rows(impo
         ):
             con.execute(change)
             with toolkit._scratch(con) as scratch:
-                scores, shared = toolkit._score_frame_once(imported, con, other, "frame_icp_sh", scratch)
+                scores, shared = _score_once(imported, con, other, "frame_icp_sh", scratch)
                 assert scores == f"{scratch}.scores" and shared is None, change
         with toolkit._scratch(con) as scratch:
-            assert toolkit._score_frame_once(imported, con, doc, "frame_icp_gone", scratch) == (None, None)
+            assert _score_once(imported, con, doc, "frame_icp_gone", scratch) == (None, None)
 
 
 def test_the_analysis_modules_leave_scipy_stats_to_the_thread_that_loads_it_ahead():

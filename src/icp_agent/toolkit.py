@@ -941,8 +941,10 @@ def write_icp_outputs(ws: Workspace, icp: IcpDocument, out: Path, progress: Prog
     """icp.json (validated), its schema, the scoring matrix and the ICP document (md, html).
 
     scoring_matrix.csv is written on a cursor of the workspace's connection, in a second thread, while the CRM
-    files and the document are made: each CSV writer runs on about one core (DuckDB keeps the rows' order), and
-    the matrix needs nothing the others change (the CRM files add warnings to icp.json and the document)."""
+    files and icp.json are made: each CSV writer runs on about one core (DuckDB keeps the rows' order), and the
+    matrix needs nothing the others change (the CRM files add warnings to icp.json and the document). The
+    document's scan of the frame (the rows patterns share) follows on every thread, once the writers have ended:
+    on one thread beside them, it ran alone at the end while the second core waited."""
     from concurrent.futures import ThreadPoolExecutor
 
     from icp_agent.render.tabular import one_thread_each
@@ -952,14 +954,22 @@ def write_icp_outputs(ws: Workspace, icp: IcpDocument, out: Path, progress: Prog
     # they are most of this step
     frame = f"frame_{icp.id.replace('-', '_')}"
     rows = _count(ws, f"SELECT count(*) FROM {frame}") if progress else 0
-    # the frame's rows are scored once (on every thread) for the matrix and the customers' CRM rows; then the matrix,
-    # the CRM files and the document's queries run side by side, each on one thread (one_thread_each)
+    # the frame's rows are scored once (on every thread) for the matrix and the customers' CRM rows; then the matrix
+    # and the CRM files run side by side, each on one thread (one_thread_each). The check
+    # that lets the CRM files reuse the frame's scores (a positional scan, on one thread whatever the setting) runs
+    # once the matrix has started beside it, not before, while the second core waited
     with ws.connect() as con, _scratch(con) as scratch:
         if progress:
             progress("scoring the analysed rows for scoring_matrix.csv and the CRM files")
-        scores, customers = _score_frame_once(ws, con, icp, frame, scratch)
+        scores = _score_frame_once(con, icp, frame, scratch)
+
+        def customers() -> tuple[str, set[str]] | None:
+            return _scored_customers(ws, con, icp, frame, scores) if scores else None
+
         with one_thread_each(con), ThreadPoolExecutor(1, thread_name_prefix="icp-agent scoring matrix") as pool:
-            written += _write_outputs(ws, con, pool, icp, out, progress, rows, scores, customers)
+            files, document = _write_outputs(ws, con, pool, icp, out, progress, rows, scores, customers)
+        # the document's scan of the frame on every thread: the writers it ran beside, each on one, have ended
+        written += files + _write_document(ws, icp, out, progress, rows, document)
     return written
 
 
@@ -977,29 +987,36 @@ def _scratch(con: Any) -> Iterator[str]:
         con.execute(f"DETACH {name}")
 
 
-def _score_frame_once(
-    ws: Workspace, con: Any, icp: IcpDocument, frame: str, scratch: str
-) -> tuple[str | None, tuple[str, set[str]] | None]:
-    """(the frame's scores stored in `scratch`, for the matrix: scoring.store_scores; the current customers scored,
-    for the CRM files: write_crm_exports' `customers`). The second is the frame with its scores when the frame holds
-    exactly the customers' rows (a customer-level build on the imported table: the same rows, keys and ICP fields,
-    checked row by row in one scan), else None (the CRM files score the table themselves). (None, None) when the
-    version has no frame (the matrix then says so)."""
-    from icp_agent.scorecard.scoring import icp_fields, same_scores, store_scores
+def _score_frame_once(con: Any, icp: IcpDocument, frame: str, scratch: str) -> str | None:
+    """The frame's scores stored in `scratch`, for the matrix (scoring.store_scores) and, through _scored_customers,
+    the CRM files; None when the version has no frame (the matrix then says so)."""
+    from icp_agent.scorecard.scoring import store_scores
 
     exists = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND table_name = ?", [frame]
     ).fetchone()
     if not exists or not exists[0]:
-        return None, None
+        return None
     scores = f"{scratch}.scores"
     store_scores(con, icp, frame, scores)
+    return scores
+
+
+def _scored_customers(
+    ws: Workspace, con: Any, icp: IcpDocument, frame: str, scores: str
+) -> tuple[str, set[str]] | None:
+    """The current customers scored, for the CRM files (write_crm_exports' `customers`): the frame with its stored
+    `scores` when the frame holds exactly the customers' rows (a customer-level build on the imported table: the
+    same rows, keys and ICP fields, checked row by row in one scan), else None (the CRM files score the table
+    themselves)."""
+    from icp_agent.scorecard.scoring import icp_fields, same_scores
+
     customers = ws.current_table(con, "customers")
     if icp.status != "ok" or icp.health.entity != "customer" or not customers:
-        return scores, None
+        return None
     ours, theirs = columns_of(con, frame), columns_of(con, customers)
     if "_row" not in theirs or not same_scores(icp, ours, theirs):
-        return scores, None
+        return None
     fields = {c for f in icp_fields(icp) for c in (f, f"{f}_min", f"{f}_max")}
     compared = sorted(c for c in ours & theirs if c in fields | {"_row", "company_id", "company_name", "domain"})
     differ = " OR ".join(f"f.{_sql_name(c)} IS DISTINCT FROM c.{_sql_name(c)}" for c in compared)
@@ -1009,8 +1026,8 @@ def _score_frame_once(
         f"SELECT count(*) FROM (SELECT {', '.join(map(_sql_name, compared))} FROM {frame}) f "
         f"POSITIONAL JOIN (SELECT {', '.join(map(_sql_name, compared))} FROM {customers}) c WHERE {differ}"
     ).fetchone() != (0,):
-        return scores, None
-    return scores, (f"(SELECT f.*, s.* EXCLUDE (_row) FROM {frame} f POSITIONAL JOIN {scores} s)", ours)
+        return None
+    return f"(SELECT f.*, s.* EXCLUDE (_row) FROM {frame} f POSITIONAL JOIN {scores} s)", ours
 
 
 def _write_outputs(
@@ -1022,12 +1039,12 @@ def _write_outputs(
     progress: Progress | None,
     rows: int,
     scores: str | None,
-    customers: tuple[str, set[str]] | None,
-) -> list[str]:
-    """write_icp_outputs' files, the matrix on a cursor in `pool`'s thread (see write_icp_outputs)."""
+    customers: Callable[[], tuple[str, set[str]] | None],
+) -> tuple[list[str], Step]:
+    """write_icp_outputs' files but the document (icp.md, icp.html: _write_document, given the step returned), the
+    matrix on a cursor in `pool`'s thread (see write_icp_outputs); `customers()` gives the CRM files the customers
+    already scored (_scored_customers), called once the matrix has started."""
     import json
-
-    from icp_agent.render.document import document_inputs, render_html, render_markdown
 
     written: list[str] = []
     cursor = con.cursor()
@@ -1044,7 +1061,7 @@ def _write_outputs(
                        WHERE c.kind IN ('customers', 'prospects')""",
                 )
                 with ws.watched(progress, "writing the CRM files", scored):
-                    counts, routing = write_crm_exports(ws, icp, out, customers)
+                    counts, routing = write_crm_exports(ws, icp, out, customers())
                 written.extend(counts)
                 written.append(_write(out / "playbook.md", render_playbook(icp, routing)))
 
@@ -1058,18 +1075,27 @@ def _write_outputs(
             _write(out / "icp.json", json.dumps(data, indent=2, ensure_ascii=False)),
             _write(out / "icp.schema.json", json.dumps(icp_schema(), indent=2)),
         ] + written
-        # the imports' currencies, the rows patterns share (a scan of the frame: most of this step, its rows
-        # reported)
-        with ws.watched(progress, document, rows):
-            inputs = document_inputs(ws, icp)
-        written.append(_write(out / "icp.md", render_markdown(icp, **inputs)))
-        written.append(_write(out / "icp.html", render_html(icp, **inputs)))
     finally:
         try:
             matrix.result()  # its error, if any, is raised here (after the others' own)
         finally:
             cursor.close()
-    return written
+    return written, document
+
+
+def _write_document(
+    ws: Workspace, icp: IcpDocument, out: Path, progress: Progress | None, rows: int, document: Step
+) -> list[str]:
+    """icp.md and icp.html: the imports' currencies and the rows patterns share (a scan of the frame: most of the
+    step `document`, its rows reported), read once every writer has finished, on every thread."""
+    from icp_agent.render.document import document_inputs, render_html, render_markdown
+
+    with ws.watched(progress, document, rows):
+        inputs = document_inputs(ws, icp)
+    return [
+        _write(out / "icp.md", render_markdown(icp, **inputs)),
+        _write(out / "icp.html", render_html(icp, **inputs)),
+    ]
 
 
 def _write_matrix(

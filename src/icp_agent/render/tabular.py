@@ -53,16 +53,29 @@ def neutralise_name(name: str) -> str:
 
 # Every character FORMULA_PATTERN can start with (a sign, or the whitespace \s allows before one).
 FIRST_CHARACTERS = FORMULA_SIGNS + " \t\r\n\f\v"
+# Code point ranges holding every character of FIRST_CHARACTERS (and a few more: tab to `-`, `=` to `@`, the
+# full-width forms' block): a value whose first code point is outside them cannot start a formula. Two range tests
+# on ord() cost less than cutting the first character out of every value (left()) and looking it up in a string
+# (a COPY of a 1M-row CRM file: 0.6-0.7 s against 0.8 s on one thread); the patterns decide the rest.
+FIRST_CODE_POINTS = ((9, 45), (61, 64), (0xFF0B, 0xFF20))
+
+
+def first_code_point_sql(expression: str) -> str:
+    """SQL: TRUE when the first character of `expression` (VARCHAR) lies in FIRST_CODE_POINTS, FALSE for an empty
+    value, NULL for NULL. Plain comparisons, no IN list (DuckDB may turn a long one into a join, which loses the
+    rows' order)."""
+    tests = " OR ".join(f"ord({expression}) BETWEEN {lo} AND {hi}" for lo, hi in FIRST_CODE_POINTS)
+    return f"({tests})"
 
 
 def neutralise_sql(expression: str) -> str:
     """SQL over a VARCHAR expression: the value prefixed with ' when it starts like a formula, else as it is.
 
-    The regular expressions run only on values whose first character could start a formula (a test
-    that costs one character per value), so a million names are not each matched against two patterns.
+    The regular expressions run only on values whose first character could start a formula (a test of its
+    code point, FIRST_CODE_POINTS), so a million names are not each matched against two patterns.
     """
     return (
-        f"CASE WHEN contains({sql_literal(FIRST_CHARACTERS)}, left({expression}, 1)) AND "
+        f"CASE WHEN {first_code_point_sql(expression)} AND "
         f"regexp_matches({expression}, {sql_literal(FORMULA_PATTERN)}) AND NOT "
         f"regexp_matches({expression}, {sql_literal(PLAIN_NUMBER)}) "
         f"THEN {sql_literal(chr(39))} || {expression} ELSE {expression} END"
