@@ -398,16 +398,29 @@ def test_values_sql_never_reads_as_amounts_are_none_in_the_parser(values):
 def test_dates_and_ranges_are_set_aside_as_no_amount_and_signs_stay_read():
     con = duckdb.connect()
     norm.register_functions(con)
-    values = ["12/14/2022", "2024-01-01", "51-200", "n/a", "$1-2M", "5-ish", "-5", "$-1,200", "1.5k", "(1,234)"]
+    values = ["12/14/2022", "2024-01-01", "51-200", "n/a", "$1-2M", "UTC", "ten", "5-ish", "-5", "$-1,200", "1.5k"]
+    values += ["(1,234)", "1,250", "12,000,000.50", "١٢"]
     got = dict(con.execute(f"SELECT v, {norm.amount('v')} FROM unnest(?::VARCHAR[]) t(v)", [values]).fetchall())
-    assert [v for v in values if got[v] is None] == ["12/14/2022", "2024-01-01", "51-200", "n/a", "$1-2M"]
+    assert [v for v in values if got[v] is None] == ["12/14/2022", "2024-01-01", "51-200", "n/a", "$1-2M", "UTC", "ten"]
     assert {v: got[v]["value"] for v in values if got[v]} == {
         "5-ish": 5,
         "-5": -5,
         "$-1,200": -1200,
         "1.5k": 1500,
         "(1,234)": -1234,
+        "1,250": 1250,
+        "12,000,000.50": 12_000_000.5,
+        "١٢": 12,  # Arabic-Indic digits: not ASCII, so left to the parser
     }
+    # the same values read in SQL only: what the parser alone reads is left for it, marked, never read as nothing
+    left = con.execute(
+        f"SELECT v FROM (SELECT v, {norm.amount('v', python=False)} AS a FROM unnest(?::VARCHAR[]) t(v)) "
+        f"WHERE {norm.left_for_python('v', 'a')} ORDER BY v",
+        [values],
+    ).fetchall()
+    assert [v for (v,) in left] == sorted(["5-ish", "$-1,200", "1.5k", "(1,234)", "١٢"])
+    needs = con.execute(f"SELECT v FROM unnest(?::VARCHAR[]) t(v) WHERE {norm.needs_python('v')}", [values]).fetchall()
+    assert sorted(v for (v,) in needs) == [v for (v,) in left]
 
 
 def test_labels_in_icp_json_carry_the_imports_currency(tmp_path):

@@ -36,7 +36,7 @@ from icp_agent.ingest.currencies import apply_currencies, count_currencies, pair
 from icp_agent.ingest.dates import AMBIGUOUS, ambiguous_date_orders, date_order
 from icp_agent.ingest.lookups import (
     LOOKUP_TYPES,
-    lookup_sql,
+    build_lookup,
     mapped_values,
     read_amounts,
     stored_names,
@@ -333,7 +333,6 @@ def _build_snapshot(
     # distinct values are (a GROUP BY over every row: most of the step at 1M rows)
     profiled = Parts(progress, f"profiling {len(texts)} columns", "columns")
     profiled.expect(len(texts))
-    norm.register_functions(con)
     columns = plan_columns(list(texts), mapping, source.name, kind, value_fit=value_fit(con, texts))
     known = {c.header for c in columns if c.type not in ("auto", "band", "date") and c.role != "auto"}
     known_text = {c.header for c in columns if c.header in known and c.type == "text"}
@@ -386,7 +385,7 @@ def _build_snapshot(
         raw = texts[column.header].replace(_q(column.header), "d." + _q(column.header))
         if column.type in LOOKUP_TYPES:
             # normalised once per distinct value, with what the column's other values say (spelling, mark)
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _lk_{i} AS {lookup_sql(column, i)}")
+            build_lookup(con, column, i)
             column.mapped = mapped_values(con, column, i)
             if column.type == "money":
                 count_currencies(con, column, f"_lk_{i}")
@@ -401,7 +400,11 @@ def _build_snapshot(
             continue
         else:
             typed = ", ".join(f"{expr} AS {_q(name)}" for name, expr in typed_exprs(column, "raw"))
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _lk_{i} AS SELECT raw, c, first_row, {typed} FROM _dist_{i}")
+            con.execute(
+                norm.functions_for(
+                    con, f"CREATE OR REPLACE TEMP TABLE _lk_{i} AS SELECT raw, c, first_row, {typed} FROM _dist_{i}"
+                )
+            )
             column.mapped = mapped_values(con, column, i)  # a yes/no field's labels ([values.FIELD])
             looked_up.append((i, raw, [name for name, _ in typed_exprs(column, "raw")]))
         outer += unpacked(column)
