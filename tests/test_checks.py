@@ -15,6 +15,7 @@ from icp_agent.ingest.checks import (
     reject_conflicts,
     require_identity,
     scientific_ids,
+    working_memory,
 )
 from icp_agent.ingest.columns import PlannedColumn
 from icp_agent.ingest.reader import SourceFile
@@ -148,3 +149,21 @@ def test_ids_in_scientific_notation_in_either_case_and_only_those(raw, lossy):
     con = _table([(1, raw, "Acme", None), (2, "c2", "Bolt", None)])
     warnings = scientific_ids(con, "t", _cols("company_id", "company_name"), "c.csv")
     assert bool(warnings) == lossy
+
+
+def test_working_memory_lowers_the_limit_inside_and_restores_the_workspace_limit_after():
+    """Inside, the limit is what the connection holds plus the extra bytes; after, the limit the workspace set (the
+    variable icp_memory_limit), else DuckDB's default; an extra above the limit leaves it as it is."""
+    con = duckdb.connect()
+    default = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    limit = lambda: con.execute("SELECT current_setting('memory_limit')").fetchone()[0]  # noqa: E731
+    with working_memory(con, 64 * 2**20):
+        assert limit().endswith("MiB") and float(limit().split()[0]) < 200
+    assert limit() == default
+    con.execute("SET memory_limit = '1GiB'")
+    con.execute("SET VARIABLE icp_memory_limit = '1GiB'")
+    with working_memory(con, 64 * 2**20):
+        assert float(limit().split()[0]) < 200
+    assert limit() == "1.0 GiB"
+    with working_memory(con, 2**40):
+        assert limit() == "1.0 GiB"

@@ -169,20 +169,22 @@ def working_memory(con: duckdb.DuckDBPyConnection, extra: int) -> Iterator[None]
 
     The limit restored is the one the workspace set (the variable `icp_memory_limit`, see
     Workspace._settings), else DuckDB's default: the limit read back as text is rounded ("1.8 GiB")."""
-    row = con.execute("SELECT current_setting('memory_limit')").fetchone()
-    held = con.execute("SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory()").fetchone()
-    budget = int(held[0] if held else 0) + extra
-    limit = _bytes(str(row[0])) if row else None
+    row = con.execute(
+        "SELECT current_setting('memory_limit'), (SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory()), "
+        "getvariable('icp_memory_limit')"
+    ).fetchone()
+    setting, held, configured = row if row else (None, 0, None)
+    budget = int(held or 0) + extra
+    limit = _bytes(str(setting)) if setting is not None else None
     if limit is None or budget >= limit:
         yield
         return
-    configured = con.execute("SELECT getvariable('icp_memory_limit')").fetchone()
     con.execute(f"SET memory_limit = '{budget // 2**20}MiB'")
     try:
         yield
     finally:
-        if configured and configured[0]:
-            con.execute("SET memory_limit = ?", [configured[0]])
+        if configured:
+            con.execute("SET memory_limit = ?", [configured])
         else:
             con.execute("RESET memory_limit")
 
