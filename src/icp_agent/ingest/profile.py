@@ -191,17 +191,9 @@ def _evidence(con: duckdb.DuckDBPyConnection, evidence: list[str], index: dict[s
         )
     )
     currency_code = f"{maybe_currency} AND {sample} AND icp_currency({v}) IS NOT NULL" if currency_named else "false"
-    sql = f"""WITH u AS MATERIALIZED ({_dist_union(evidence, index)}),
-        whole AS (SELECT i,
-            {weighted(f"{norm.null_if_missing(v)} IS NOT NULL")} AS present,
-            coalesce({mdy}, 0) AS mdy, coalesce({dmy}, 0) AS dmy, coalesce({slashed}, 0) AS slashed,
-            count(*) FILTER ({norm.null_if_missing(v)} IS NOT NULL) AS present_distinct,
-            min(TRY_CAST(trim({v}) AS HUGEINT)) FILTER ({digits}) AS int_min,
-            max(TRY_CAST(trim({v}) AS HUGEINT)) FILTER ({digits}) AS int_max,
-            count(*) AS distinct_raw
-            FROM u GROUP BY i),
-        sampled AS (SELECT i,
-            {weighted("TRUE")} AS rows,
+    # the sampled rows' aggregates read their cleaned value `_n`, not `null_if_missing` written out again (a smaller
+    # statement to plan, and each value cleaned once)
+    sampled = f"""{weighted("TRUE")} AS rows,
             {weighted(sample)} AS sampled,
             {weighted(f"{sample} AND {norm.number(v)} IS NOT NULL")} AS number,
             {weighted(f"{sample} AND _a IS NOT NULL")} AS amount,
@@ -219,7 +211,20 @@ def _evidence(con: duckdb.DuckDBPyConnection, evidence: list[str], index: dict[s
             {weighted(leading_zero)} AS leading_zero,
             {weighted(f"{sample} AND contains({v}, chr(10))")} AS multiline,
             {weighted(f"{sample} AND length(trim({v})) > 80")} AS long,
-            coalesce(sum(length(trim({v})) * c) FILTER ({sample}) / nullif(sum(c) FILTER ({sample}), 0), 0) AS avg_len
+            coalesce(sum(length(trim({v})) * c) FILTER ({sample}) / nullif(sum(c) FILTER ({sample}), 0), 0) AS avg_len""".replace(
+        norm.null_if_missing(v), "_n"
+    )
+    sql = f"""WITH u AS MATERIALIZED ({_dist_union(evidence, index)}),
+        whole AS (SELECT i,
+            {weighted(f"{norm.null_if_missing(v)} IS NOT NULL")} AS present,
+            coalesce({mdy}, 0) AS mdy, coalesce({dmy}, 0) AS dmy, coalesce({slashed}, 0) AS slashed,
+            count(*) FILTER ({norm.null_if_missing(v)} IS NOT NULL) AS present_distinct,
+            min(TRY_CAST(trim({v}) AS HUGEINT)) FILTER ({digits}) AS int_min,
+            max(TRY_CAST(trim({v}) AS HUGEINT)) FILTER ({digits}) AS int_max,
+            count(*) AS distinct_raw
+            FROM u GROUP BY i),
+        sampled AS (SELECT i,
+            {sampled}
             FROM (SELECT *, {norm.amount(v, python=python)} AS _a, {norm.null_if_missing(v)} AS _n FROM u
                   WHERE first_row <= {PROFILE_ROWS}) GROUP BY i)
         SELECT whole.*, sampled.* EXCLUDE (i)
