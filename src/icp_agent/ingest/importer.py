@@ -23,6 +23,7 @@ from icp_agent.errors import UserError
 from icp_agent.ingest import normalize as norm
 from icp_agent.ingest.amounts import apply_amounts
 from icp_agent.ingest.checks import (
+    ID_FIELDS,
     drop_duplicate_rows,
     reject_anonymous,
     reject_conflicts,
@@ -34,6 +35,7 @@ from icp_agent.ingest.column_reports import column_reports, inline_reports, stor
 from icp_agent.ingest.columns import ID_FIELD, detect_kind, plan_columns, value_fit
 from icp_agent.ingest.currencies import apply_currencies, count_currencies, pair_currency_columns, scalar
 from icp_agent.ingest.dates import AMBIGUOUS, ambiguous_date_orders, date_order
+from icp_agent.ingest.fields import canonical_field
 from icp_agent.ingest.lookups import (
     LOOKUP_TYPES,
     build_lookup,
@@ -319,7 +321,9 @@ def _build_snapshot(
     else:  # temp tables number rows from an offset
         rid, first = "rowid", con.execute("SELECT min(rowid) FROM _stage").fetchall()[0][0]
     with watch(con, progress, "finding duplicate rows", rows_read):
-        kept_filter = drop_duplicate_rows(con, originals, rid)
+        # text id columns (equal text hashes alike; a typed value may not: -0.0 and 0.0) that may prove no row repeats
+        ids = [_q(h) for h in texts if texts[h] == _q(h) and canonical_field(h) in ID_FIELDS]
+        kept_filter = drop_duplicate_rows(con, originals, rid, distinct_first=ids)
     # a view, not a copy: every later step reads the staged rows where they are. `_rid` is the staged row number
     # itself: a range of rows is selected on it, since only a bare column's range is pushed into the scan (a
     # filter on `_row`, computed from it, made each batch and the profile read the whole Parquet file)
