@@ -174,3 +174,15 @@ def test_a_money_lookup_is_built_in_sql_and_its_other_values_by_the_parser_as_in
     built = _built(sql_only, _col("seats", "number"), 1)
     assert built == [("42", 2, 1, 42.0), ("1,250", 1, 2, 1250.0), ("x", 1, 3, None)]
     assert not _registered(sql_only)  # no value needed Python: DuckDB never imported numpy for it
+
+
+def test_a_band_column_reads_plain_counts_without_the_band_parser_and_gives_what_it_gives():
+    """typed_exprs reads a plain count ("1250") as its own band in SQL; every value, plain or not, gets the struct
+    norm.band gives it (leading zeros, signs, spaces and counts beyond UBIGINT go to the parser)."""
+    values = ["0", "00", "007", "+5", " 5", "5 ", "1250", "18446744073709551615", "18446744073709551616", "51-200"]
+    values += ["n/a", "1,250", "10000+", "", None, "Self-employed", "1 employee"] + [str(n) for n in range(0, 5000, 37)]
+    [(_, sql)] = typed_exprs(_col("employees", "band"), "raw")
+    con = duckdb.connect()
+    got = con.execute(f"SELECT raw, {sql}, {norm.band('raw')} FROM unnest(?::VARCHAR[]) t(raw)", [values]).fetchall()
+    assert [raw for raw, fast, parsed in got if fast != parsed] == []
+    assert {raw: fast for raw, fast, _ in got}["1250"] == {"min": 1250.0, "max": 1250.0, "exact": 1250.0}

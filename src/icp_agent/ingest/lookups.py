@@ -23,7 +23,17 @@ def typed_exprs(column: PlannedColumn, v: str) -> list[tuple[str, str]]:
     """
     kind = column.type
     if kind == "band":
-        return [(f"{column.name}__band", norm.band(v))]
+        # a plain count ("1250", most of an export's distinct sizes) is its own band without the band parser's regular
+        # expressions (5,000 employee counts: 37 -> 18 ms), as scoring reads it; the same struct either way
+        count = f"TRY_CAST({v} AS UBIGINT)"
+        plain = f"CAST({count} AS DOUBLE)"
+        return [
+            (
+                f"{column.name}__band",
+                f"CASE WHEN CAST({count} AS VARCHAR) = {v} THEN struct_pack(min := {plain}, max := {plain}, "
+                f"exact := {plain}) ELSE {norm.band(v)} END",
+            )
+        ]
     if kind == "date":
         return [(column.name, norm.date(v, column.date_order))]
     if column.name == "domain":
