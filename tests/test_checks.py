@@ -15,6 +15,7 @@ from icp_agent.ingest.checks import (
     reject_conflicts,
     require_identity,
     scientific_ids,
+    working_memory,
 )
 from icp_agent.ingest.columns import PlannedColumn
 from icp_agent.ingest.reader import SourceFile
@@ -132,6 +133,23 @@ def test_drop_duplicate_rows_of_a_parquet_view_are_left_out_by_the_clause(tmp_pa
     assert con.execute(f"SELECT file_row_number FROM _stage{clause} ORDER BY 1").fetchall() == [(0,), (1,), (3,)]
 
 
+def test_drop_duplicate_rows_with_ids_that_differ_in_every_row_compares_no_rows():
+    """An id column whose values all differ proves no row repeats: nothing is compared or dropped. Ids that repeat
+    (or two blank ids) prove nothing, and the rows are compared as without them: equal rows go, the first stays."""
+    con = duckdb.connect()
+    con.execute("CREATE TEMP TABLE _stage AS SELECT * FROM (VALUES ('1', 'a'), ('2', 'a'), ('3', 'b')) t(id, x)")
+    statements = []
+    real = con.execute
+    traced = type("Traced", (), {"execute": lambda self, sql, *a: statements.append(sql) or real(sql, *a)})()
+    assert drop_duplicate_rows(traced, "id, x", distinct_first=["id"]) == ""
+    assert not any("_dup_rows" in sql for sql in statements)  # the rows themselves were never hashed
+    for ids in (["1", "2", "1", "3"], ["1", None, "2", None]):
+        con.execute("CREATE OR REPLACE TEMP TABLE _stage (id VARCHAR, x VARCHAR)")
+        con.executemany("INSERT INTO _stage VALUES (?, ?)", [(i, "same") for i in ids])
+        assert drop_duplicate_rows(con, "id, x", distinct_first=["x", "id"]) == ""
+        assert con.execute("SELECT id FROM _stage ORDER BY rowid").fetchall() == [(i,) for i in dict.fromkeys(ids)]
+
+
 def test_drop_duplicate_rows_leaves_no_working_tables_without_duplicates():
     con = duckdb.connect()
     con.execute("CREATE TEMP TABLE _stage AS SELECT * FROM (VALUES ('a', 1), ('a', 2)) t(x, y)")
@@ -148,3 +166,21 @@ def test_ids_in_scientific_notation_in_either_case_and_only_those(raw, lossy):
     con = _table([(1, raw, "Acme", None), (2, "c2", "Bolt", None)])
     warnings = scientific_ids(con, "t", _cols("company_id", "company_name"), "c.csv")
     assert bool(warnings) == lossy
+
+
+def test_working_memory_lowers_the_limit_inside_and_restores_the_workspace_limit_after():
+    """Inside, the limit is what the connection holds plus the extra bytes; after, the limit the workspace set (the
+    variable icp_memory_limit), else DuckDB's default; an extra above the limit leaves it as it is."""
+    con = duckdb.connect()
+    default = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    limit = lambda: con.execute("SELECT current_setting('memory_limit')").fetchone()[0]  # noqa: E731
+    with working_memory(con, 64 * 2**20):
+        assert limit().endswith("MiB") and float(limit().split()[0]) < 200
+    assert limit() == default
+    con.execute("SET memory_limit = '1GiB'")
+    con.execute("SET VARIABLE icp_memory_limit = '1GiB'")
+    with working_memory(con, 64 * 2**20):
+        assert float(limit().split()[0]) < 200
+    assert limit() == "1.0 GiB"
+    with working_memory(con, 2**40):
+        assert limit() == "1.0 GiB"

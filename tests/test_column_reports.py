@@ -52,6 +52,24 @@ def test_column_reports(con):
     )
 
 
+def test_lookup_columns_report_their_first_three_unreadable_values_by_row_and_three_smallest_examples():
+    """Every lookup column's figures come from one statement: the unreadable values' count (with repeats) and the
+    first three by first row, and the three smallest distinct values as shown (an open band with its "+")."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (arr DOUBLE, seats_min DOUBLE)")
+    con.execute("INSERT INTO t VALUES (NULL, NULL)")
+    con.execute("""CREATE TABLE _lk_0 AS SELECT * FROM (VALUES ('9', 2, 40, 9.0), ('x7', 3, 30, NULL),
+                   ('x5', 1, 7, NULL), ('10.5', 1, 8, 10.5), ('x9', 1, 12, NULL), ('x2', 2, 2, NULL),
+                   ('100', 1, 1, 100.0), ('n/a', 4, 3, NULL)) t(raw, c, first_row, arr)""")
+    con.execute("""CREATE TABLE _lk_1 AS SELECT raw, c, first_row, {'min': lo, 'max': hi, 'exact': ex} AS seats__band
+                   FROM (VALUES ('1-10', 1, 1, 1.0, 10.0, NULL), ('500+', 1, 2, 500.0, NULL, NULL),
+                   ('12', 1, 3, 12.0, 12.0, 12.0)) t(raw, c, first_row, lo, hi, ex)""")
+    arr, seats = column_reports(con, "t", [_col("arr", "money"), _col("seats", "band")])
+    assert (arr.unparsed, arr.unparsed_examples) == (7, ["row 2: x2", "row 7: x5", "row 12: x9"])
+    assert arr.examples == ["10.5", "100", "9"]  # as text: "100" sorts before "9"
+    assert (seats.unparsed, seats.unparsed_examples, seats.examples) == (0, [], ["1-10", "12", "500+"])
+
+
 def test_a_role_left_auto_is_a_bug_not_a_user_error():
     with pytest.raises(RuntimeError, match="no decided role"):
         _settled_role(_col("x", "text", role="auto"))

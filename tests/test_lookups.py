@@ -10,6 +10,7 @@ from icp_agent.ingest import normalize as norm
 from icp_agent.ingest.columns import PlannedColumn
 from icp_agent.ingest.lookups import (
     LOOKUP_TYPES,
+    build_lookup,
     lookup_sql,
     mapped_values,
     read_amounts,
@@ -140,3 +141,48 @@ def test_a_value_mapping_maps_a_lists_elements():
     }
     assert mapped_values(con, column, 0) == ["'sfdc' -> 'Salesforce': 4 rows", "'G Suite' -> 'Google Workspace': 1 row"]
     assert mapped_values(con, _col("stack", "list"), 0) == []  # no mapping, nothing to say
+
+
+def _built(con, column: PlannedColumn, i: int = 0) -> list[tuple]:
+    build_lookup(con, column, i)
+    return con.execute(f"SELECT * FROM _lk_{i} ORDER BY first_row").fetchall()
+
+
+def _registered(con) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_functions() WHERE function_name = 'icp_amount'").fetchone()[0])
+
+
+def test_a_money_lookup_is_built_in_sql_and_its_other_values_by_the_parser_as_in_one_statement():
+    """build_lookup reads what SQL can first and the rest with the Python parser: the table is the one `lookup_sql`
+    with the parser in it gives (same columns, same rows), and the parser is registered only when a value needs it."""
+    values = [("$12,000", 3), ("1,250", 1), ("€1.200,50", 2), ("n/a", 1), (None, 4), ("$10M+", 1), ("12/14/2022", 1)]
+    money = _col("arr", "money", currencies={"USD": 4, "EUR": 2})
+    plain = duckdb.connect()
+    plain.execute("CREATE TEMP TABLE _dist_0 (raw VARCHAR, c BIGINT, first_row BIGINT)")
+    plain.executemany("INSERT INTO _dist_0 VALUES (?, ?, ?)", [(r, c, k + 1) for k, (r, c) in enumerate(values)])
+    built = _built(plain, money)
+    assert _registered(plain)  # "€1.200,50" and "$10M+" need the parser
+    assert built == _con(values).execute(f"{lookup_sql(money, 0)} ORDER BY first_row").fetchall()
+    by_raw = {row[0]: row[3:] for row in built}
+    assert by_raw["€1.200,50"] == (1200.5, "EUR", False) and by_raw["$10M+"] == (1e7, "USD", True)
+    assert by_raw["1,250"] == (1250.0, None, False) and by_raw["12/14/2022"] == (None, None, None)
+
+    sql_only = duckdb.connect()
+    sql_only.execute(
+        "CREATE TEMP TABLE _dist_1 AS SELECT * FROM (VALUES ('42', 2, 1), ('1,250', 1, 2), ('x', 1, 3)) t(raw, c, first_row)"
+    )
+    built = _built(sql_only, _col("seats", "number"), 1)
+    assert built == [("42", 2, 1, 42.0), ("1,250", 1, 2, 1250.0), ("x", 1, 3, None)]
+    assert not _registered(sql_only)  # no value needed Python: DuckDB never imported numpy for it
+
+
+def test_a_band_column_reads_plain_counts_without_the_band_parser_and_gives_what_it_gives():
+    """typed_exprs reads a plain count ("1250") as its own band in SQL; every value, plain or not, gets the struct
+    norm.band gives it (leading zeros, signs, spaces and counts beyond UBIGINT go to the parser)."""
+    values = ["0", "00", "007", "+5", " 5", "5 ", "1250", "18446744073709551615", "18446744073709551616", "51-200"]
+    values += ["n/a", "1,250", "10000+", "", None, "Self-employed", "1 employee"] + [str(n) for n in range(0, 5000, 37)]
+    [(_, sql)] = typed_exprs(_col("employees", "band"), "raw")
+    con = duckdb.connect()
+    got = con.execute(f"SELECT raw, {sql}, {norm.band('raw')} FROM unnest(?::VARCHAR[]) t(raw)", [values]).fetchall()
+    assert [raw for raw, fast, parsed in got if fast != parsed] == []
+    assert {raw: fast for raw, fast, _ in got}["1250"] == {"min": 1250.0, "max": 1250.0, "exact": 1250.0}

@@ -313,3 +313,28 @@ def test_furniture_found_in_any_column_order(write):
         "blank or delimiter-only line",
     ]
     assert [f["row"] for f in source.furniture] == [1201, 1202, 1203]
+
+
+def test_a_file_inspected_again_is_not_read_again_until_it_changes(tmp_path, monkeypatch):
+    """The plan and the import inspect a file each: the second inspection takes the first one's text format (the
+    encoding check reads every byte) while the file is unchanged, and reads the file again once it changes."""
+    import icp_agent.ingest.reader as reader
+
+    path = tmp_path / "accounts.csv"
+    path.write_text("Title line\n\ncompany;country\nAcme;DE\n", encoding="utf-8")
+    reads = []
+    real = reader._detect_encoding
+    monkeypatch.setattr(reader, "_detect_encoding", lambda p: reads.append(p) or real(p))
+    first = inspect_file(path, digest=False)
+    again = inspect_file(path, lenient=True)  # a result found without --lenient holds with it
+    assert len(reads) == 1
+    for source in (first, again):
+        assert (source.delimiter, source.headers, source.skip_lines) == (";", ["company", "country"], 2)
+        assert source.title_lines == ["Title line", ""]
+    again.headers.append("changed by a caller")
+    assert inspect_file(path).headers == ["company", "country"]  # each inspection gets its own lists
+    assert len(reads) == 1
+    path.write_text("company,country,industry\nAcme,DE,Software\n", encoding="utf-8")
+    changed = inspect_file(path)
+    assert len(reads) == 2
+    assert (changed.delimiter, changed.headers, changed.skip_lines) == (",", ["company", "country", "industry"], 0)

@@ -372,6 +372,57 @@ def test_amounts_read_in_sql_equal_the_parser(values):
                 assert parsed == expected, (raw, mark, parsed, expected)
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.from_regex(
+                r"\A(~ ?|ca\. |\(|-|\$|€|EUR )?\d{1,4}[-/]\d{1,4}([-/]\d{2,4})?( ?(k|M|ish|-ish|\+|\)|USD|€))?\Z"
+            ),
+            st.text(alphabet="0123456789-/.,$€ ()+kKmMi~sh", min_size=1, max_size=12),
+        ),
+        min_size=30,
+        max_size=60,
+    )
+)
+def test_values_sql_never_reads_as_amounts_are_none_in_the_parser(values):
+    """A value norm.NOT_AN_AMOUNT sets aside without a Python call (a "/" anywhere, a "-" between digits) is one
+    parse_amount reads as None, with any decimal mark."""
+    con = duckdb.connect()
+    sql = f"SELECT v, {norm.NOT_AN_AMOUNT.format('v')} FROM unnest(?::VARCHAR[]) t(v)"
+    for raw, set_aside in con.execute(sql, [values]).fetchall():
+        if set_aside:
+            assert all(norm.parse_amount(raw, mark) is None for mark in (None, ".", ",")), raw
+
+
+def test_dates_and_ranges_are_set_aside_as_no_amount_and_signs_stay_read():
+    con = duckdb.connect()
+    norm.register_functions(con)
+    values = ["12/14/2022", "2024-01-01", "51-200", "n/a", "$1-2M", "UTC", "ten", "5-ish", "-5", "$-1,200", "1.5k"]
+    values += ["(1,234)", "1,250", "12,000,000.50", "١٢"]
+    got = dict(con.execute(f"SELECT v, {norm.amount('v')} FROM unnest(?::VARCHAR[]) t(v)", [values]).fetchall())
+    assert [v for v in values if got[v] is None] == ["12/14/2022", "2024-01-01", "51-200", "n/a", "$1-2M", "UTC", "ten"]
+    assert {v: got[v]["value"] for v in values if got[v]} == {
+        "5-ish": 5,
+        "-5": -5,
+        "$-1,200": -1200,
+        "1.5k": 1500,
+        "(1,234)": -1234,
+        "1,250": 1250,
+        "12,000,000.50": 12_000_000.5,
+        "١٢": 12,  # Arabic-Indic digits: not ASCII, so left to the parser
+    }
+    # the same values read in SQL only: what the parser alone reads is left for it, marked, never read as nothing
+    left = con.execute(
+        f"SELECT v FROM (SELECT v, {norm.amount('v', python=False)} AS a FROM unnest(?::VARCHAR[]) t(v)) "
+        f"WHERE {norm.left_for_python('v', 'a')} ORDER BY v",
+        [values],
+    ).fetchall()
+    assert [v for (v,) in left] == sorted(["5-ish", "$-1,200", "1.5k", "(1,234)", "١٢"])
+    needs = con.execute(f"SELECT v FROM unnest(?::VARCHAR[]) t(v) WHERE {norm.needs_python('v')}", [values]).fetchall()
+    assert sorted(v for (v,) in needs) == [v for (v,) in left]
+
+
 def test_labels_in_icp_json_carry_the_imports_currency(tmp_path):
     """A EUR export's criteria, traits, evidence and lead-score bins say €, in icp.json itself (what get_icp gives a
     model and what scored files' fit_reasons quote), not only in the rendered document; a USD workspace's stay $."""

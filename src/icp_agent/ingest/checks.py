@@ -135,6 +135,14 @@ def reject_conflicts(con, table: str, kind: str, columns: list[PlannedColumn]) -
     ]
 
 
+def _repeated_hashes(column: str) -> str:
+    """SQL: the rows of _stage whose hash of `column` equals the hash of the row before it in hash order."""
+    return (
+        f"SELECT _h FROM (SELECT _h, lag(_h) OVER (ORDER BY _h) AS _p FROM (SELECT hash({column}) AS _h FROM _stage)) "
+        "WHERE _h = _p"
+    )
+
+
 def reject_anonymous(con, table: str, kind: str, columns: list[PlannedColumn]) -> list[RejectedRow]:
     """Delete from `table` the rows of a companies or account-table file with none of company_id, company_name,
     domain, and return them as rejected rows (row number, the reason); other kinds are left as they are."""
@@ -169,20 +177,22 @@ def working_memory(con: duckdb.DuckDBPyConnection, extra: int) -> Iterator[None]
 
     The limit restored is the one the workspace set (the variable `icp_memory_limit`, see
     Workspace._settings), else DuckDB's default: the limit read back as text is rounded ("1.8 GiB")."""
-    row = con.execute("SELECT current_setting('memory_limit')").fetchone()
-    held = con.execute("SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory()").fetchone()
-    budget = int(held[0] if held else 0) + extra
-    limit = _bytes(str(row[0])) if row else None
+    row = con.execute(
+        "SELECT current_setting('memory_limit'), (SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory()), "
+        "getvariable('icp_memory_limit')"
+    ).fetchone()
+    setting, held, configured = row if row else (None, 0, None)
+    budget = int(held or 0) + extra
+    limit = _bytes(str(setting)) if setting is not None else None
     if limit is None or budget >= limit:
         yield
         return
-    configured = con.execute("SELECT getvariable('icp_memory_limit')").fetchone()
     con.execute(f"SET memory_limit = '{budget // 2**20}MiB'")
     try:
         yield
     finally:
-        if configured and configured[0]:
-            con.execute("SET memory_limit = ?", [configured[0]])
+        if configured:
+            con.execute("SET memory_limit = ?", [configured])
         else:
             con.execute("RESET memory_limit")
 
@@ -209,9 +219,15 @@ def _bytes(size: str) -> int | None:
         return None
 
 
-def drop_duplicate_rows(con: duckdb.DuckDBPyConnection, originals: str, rid: str = "rowid") -> str:
+def drop_duplicate_rows(
+    con: duckdb.DuckDBPyConnection, originals: str, rid: str = "rowid", distinct_first: list[str] | None = None
+) -> str:
     """Drop from _stage every row equal in all columns to an earlier row (the first is kept); `rid` numbers the
     staged rows in file order. Returns the WHERE clause that keeps the other rows ("" when none was dropped).
+
+    `distinct_first` names columns (quoted) likely to differ in every row, an export's ids: when one of them does,
+    no two rows can be equal, which a sort of that column's hashes proves for a quarter of the CPU of hashing every
+    column of every row (0.07 s against 0.25 s at 1M rows); when none does, the rows are compared as below.
 
     Only rows whose hash of all columns repeats are compared value by value, so a file without
     duplicates costs one hash per row and a small aggregate, never a copy of the table (a GROUP BY
@@ -222,6 +238,10 @@ def drop_duplicate_rows(con: duckdb.DuckDBPyConnection, originals: str, rid: str
     # the repeated hashes by sorting the hashes and comparing neighbours: a sort of 10M 8-byte keys costs 1.3 s of
     # CPU where a hash aggregate over them (a group per row, as good as none repeat) cost 2.0 s
     with working_memory(con, DEDUP_WORKING_MEMORY):
+        for column in distinct_first or []:
+            # no two equal hashes: every row's value differs (two NULLs hash alike), so no two rows are equal
+            if not one(con, f"SELECT count(*) FROM ({_repeated_hashes(column)})"):
+                return ""
         con.execute(f"""CREATE OR REPLACE TEMP TABLE _dup_rows AS
             WITH hashed AS (SELECT {rid} AS _rid, hash({originals}) AS _h FROM _stage),
                  repeated AS (SELECT DISTINCT _h FROM (SELECT _h, lag(_h) OVER (ORDER BY _h) AS _p FROM hashed)

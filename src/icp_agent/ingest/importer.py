@@ -23,6 +23,7 @@ from icp_agent.errors import UserError
 from icp_agent.ingest import normalize as norm
 from icp_agent.ingest.amounts import apply_amounts
 from icp_agent.ingest.checks import (
+    ID_FIELDS,
     drop_duplicate_rows,
     reject_anonymous,
     reject_conflicts,
@@ -34,9 +35,10 @@ from icp_agent.ingest.column_reports import column_reports, inline_reports, stor
 from icp_agent.ingest.columns import ID_FIELD, detect_kind, plan_columns, value_fit
 from icp_agent.ingest.currencies import apply_currencies, count_currencies, pair_currency_columns, scalar
 from icp_agent.ingest.dates import AMBIGUOUS, ambiguous_date_orders, date_order
+from icp_agent.ingest.fields import canonical_field
 from icp_agent.ingest.lookups import (
     LOOKUP_TYPES,
-    lookup_sql,
+    build_lookup,
     mapped_values,
     read_amounts,
     stored_names,
@@ -319,7 +321,9 @@ def _build_snapshot(
     else:  # temp tables number rows from an offset
         rid, first = "rowid", con.execute("SELECT min(rowid) FROM _stage").fetchall()[0][0]
     with watch(con, progress, "finding duplicate rows", rows_read):
-        kept_filter = drop_duplicate_rows(con, originals, rid)
+        # text id columns (equal text hashes alike; a typed value may not: -0.0 and 0.0) that may prove no row repeats
+        ids = [_q(h) for h in texts if texts[h] == _q(h) and canonical_field(h) in ID_FIELDS]
+        kept_filter = drop_duplicate_rows(con, originals, rid, distinct_first=ids)
     # a view, not a copy: every later step reads the staged rows where they are. `_rid` is the staged row number
     # itself: a range of rows is selected on it, since only a bare column's range is pushed into the scan (a
     # filter on `_row`, computed from it, made each batch and the profile read the whole Parquet file)
@@ -333,7 +337,6 @@ def _build_snapshot(
     # distinct values are (a GROUP BY over every row: most of the step at 1M rows)
     profiled = Parts(progress, f"profiling {len(texts)} columns", "columns")
     profiled.expect(len(texts))
-    norm.register_functions(con)
     columns = plan_columns(list(texts), mapping, source.name, kind, value_fit=value_fit(con, texts))
     known = {c.header for c in columns if c.type not in ("auto", "band", "date") and c.role != "auto"}
     known_text = {c.header for c in columns if c.header in known and c.type == "text"}
@@ -386,7 +389,7 @@ def _build_snapshot(
         raw = texts[column.header].replace(_q(column.header), "d." + _q(column.header))
         if column.type in LOOKUP_TYPES:
             # normalised once per distinct value, with what the column's other values say (spelling, mark)
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _lk_{i} AS {lookup_sql(column, i)}")
+            build_lookup(con, column, i)
             column.mapped = mapped_values(con, column, i)
             if column.type == "money":
                 count_currencies(con, column, f"_lk_{i}")
@@ -401,7 +404,11 @@ def _build_snapshot(
             continue
         else:
             typed = ", ".join(f"{expr} AS {_q(name)}" for name, expr in typed_exprs(column, "raw"))
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _lk_{i} AS SELECT raw, c, first_row, {typed} FROM _dist_{i}")
+            con.execute(
+                norm.functions_for(
+                    con, f"CREATE OR REPLACE TEMP TABLE _lk_{i} AS SELECT raw, c, first_row, {typed} FROM _dist_{i}"
+                )
+            )
             column.mapped = mapped_values(con, column, i)  # a yes/no field's labels ([values.FIELD])
             looked_up.append((i, raw, [name for name, _ in typed_exprs(column, "raw")]))
         outer += unpacked(column)

@@ -10,8 +10,8 @@ import duckdb
 
 from icp_agent.ingest import normalize as norm
 from icp_agent.ingest.columns import PlannedColumn
+from icp_agent.sql import one, sql_literal
 from icp_agent.sql import quote_identifier as _q
-from icp_agent.sql import sql_literal
 
 LOOKUP_TYPES = frozenset({"category", "list", "number", "money", "currency"})  # always normalised via `_lk_<i>`
 
@@ -23,7 +23,17 @@ def typed_exprs(column: PlannedColumn, v: str) -> list[tuple[str, str]]:
     """
     kind = column.type
     if kind == "band":
-        return [(f"{column.name}__band", norm.band(v))]
+        # a plain count ("1250", most of an export's distinct sizes) is its own band without the band parser's regular
+        # expressions (5,000 employee counts: 37 -> 18 ms), as scoring reads it; the same struct either way
+        count = f"TRY_CAST({v} AS UBIGINT)"
+        plain = f"CAST({count} AS DOUBLE)"
+        return [
+            (
+                f"{column.name}__band",
+                f"CASE WHEN CAST({count} AS VARCHAR) = {v} THEN struct_pack(min := {plain}, max := {plain}, "
+                f"exact := {plain}) ELSE {norm.band(v)} END",
+            )
+        ]
     if kind == "date":
         return [(column.name, norm.date(v, column.date_order))]
     if column.name == "domain":
@@ -42,11 +52,12 @@ def stored_names(column: PlannedColumn) -> list[str]:
     return [column.name]
 
 
-def lookup_sql(column: PlannedColumn, i: int) -> str:
+def lookup_sql(column: PlannedColumn, i: int, python: bool = True) -> str:
     """SELECT building `_lk_<i>`: each distinct raw value of column i with its normalised value(s).
 
     Categories and list elements are shown in the most frequent original spelling of their
-    case-folded key; numbers and money are read by `norm.parse_amount` with the column's decimal mark.
+    case-folded key; numbers and money are read by `norm.amount` with the column's decimal mark (in SQL, else by
+    `norm.parse_amount`; with `python` False those values are left unread and marked in a last column `_py`).
     """
     names = [_q(n) for n in stored_names(column)]
     if column.value_map and column.type in ("category", "list"):
@@ -79,11 +90,36 @@ def lookup_sql(column: PlannedColumn, i: int) -> str:
     parts = [f"a.value AS {names[0]}"]
     if column.type == "money":  # the currencies and open bands are counted from the lookup (count_currencies)
         parts += [f"a.currency AS {_q(f'{column.name}__parsed_currency')}", "a.open AS _open"]
+    if not python:
+        parts.append(f"{norm.left_for_python('raw', 'a')} AS _py")
     # materialised: each field read from `a` would otherwise call the Python parser again
     return (
-        f"WITH parsed AS MATERIALIZED (SELECT *, {norm.amount('raw', column.mark)} AS a FROM _dist_{i}) "
+        f"WITH parsed AS MATERIALIZED (SELECT *, {norm.amount('raw', column.mark, python)} AS a FROM _dist_{i}) "
         f"SELECT raw, c, first_row, {', '.join(parts)} FROM parsed"
     )
+
+
+def build_lookup(con: duckdb.DuckDBPyConnection, column: PlannedColumn, i: int) -> None:
+    """Create `_lk_<i>` (`lookup_sql`). A number or money column's values are read in SQL first; only when some are
+    left for the Python parser is it registered (`norm.functions_for`: DuckDB imports numpy to register it, 0.05 s)
+    and those values read by it, the same values `lookup_sql` with the parser in it gives."""
+    if column.type not in ("number", "money"):
+        con.execute(norm.functions_for(con, f"CREATE OR REPLACE TEMP TABLE _lk_{i} AS {lookup_sql(column, i)}"))
+        return
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _lk_{i} AS {lookup_sql(column, i, python=False)}")
+    if one(con, f"SELECT count_if(_py) FROM _lk_{i}"):
+        fields = [(_q(column.name), "value")]
+        if column.type == "money":
+            fields += [(_q(f"{column.name}__parsed_currency"), "currency"), ("_open", "open")]
+        sets = ", ".join(f"{name} = p.a.{field}" for name, field in fields)
+        con.execute(
+            norm.functions_for(
+                con,
+                f"UPDATE _lk_{i} SET {sets} FROM (SELECT raw AS r, {norm.amount('raw', column.mark)} AS a "
+                f"FROM _lk_{i} WHERE _py) p WHERE _lk_{i}.raw = p.r",
+            )
+        )
+    con.execute(f"ALTER TABLE _lk_{i} DROP COLUMN _py")
 
 
 def _value_map_sql(column: PlannedColumn) -> str:

@@ -15,6 +15,7 @@ import contextlib
 import json
 import math
 import re
+import weakref
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -808,6 +809,21 @@ def decimal_marks(con, tables: dict[int, str]) -> dict[int, str | None]:
     return marks
 
 
+# the connections `register_functions` registered the UDFs on (`functions_for` registers them once per connection)
+_REGISTERED: weakref.WeakSet = weakref.WeakSet()
+
+
+def functions_for(con, sql: str) -> str:
+    """`sql`, once the UDFs it calls (`icp_amount`, `icp_currency`) are registered on `con`.
+
+    Registered only when a statement calls one: DuckDB imports numpy to register a Python function (0.05 s of a
+    1M-row import none of whose values needs Python).
+    """
+    if con not in _REGISTERED and ("icp_amount(" in sql or "icp_currency(" in sql):
+        register_functions(con)
+    return sql
+
+
 def register_functions(con) -> None:
     """Register `icp_amount(raw, mark)` and `icp_currency(raw)` on a DuckDB connection (idempotent)."""
     import duckdb
@@ -822,6 +838,7 @@ def register_functions(con) -> None:
         with contextlib.suppress(duckdb.InvalidInputException):  # not registered on this connection yet
             con.remove_function(name)
         con.create_function(name, fn, args, result, null_handling="special", side_effects=False)
+    _REGISTERED.add(con)
 
 
 # Plain numbers need no Python: digits with an optional decimal part that is not a lone three-digit group
@@ -831,29 +848,78 @@ PLAIN_INTEGER = r"^\s*-?\d+\s*$"
 
 # US dollars as CRMs export them ("$12,000", "$1,200,000.00", "$950"): read in SQL when "." is the decimal mark
 DOLLARS = r"^\$(\d{1,3}(,\d{3})+|\d+)(\.\d{1,2})?$"
+# numbers grouped by commas ("1,250", "12,000,000.50"), read in SQL when "." is the decimal mark: what parse_amount
+# gives them with the mark "." or undecided (a lone comma before three digits groups thousands)
+GROUPED = r"^\d{1,3}(,\d{3})+(\.\d{1,2})?$"
 
 
-def amount(expr: str, mark: str | None = None) -> str:
+# Values `parse_amount` never reads, told in SQL so they cost no Python call (dates, ranges, words: 20 ms of the type
+# evidence of a 1M-row import with a d/m/y and an ISO date column). parse_amount only cuts pieces off a value's ends
+# (signs, currencies, approximations, scales, "+", parentheses), none of which holds "/" or a digit, and then needs
+# digits and separators alone, starting with a digit: a "/" anywhere (a missing marker such as "n/a" gives None too),
+# a "-" between two digits, is left in the body and fails it, and so does a value with no digit at all (told by
+# having no character beyond ASCII and no 0-9 in it: Python's digits are all of Unicode's). tests/test_values.py
+# checks both agree.
+NOT_AN_AMOUNT = (
+    "(contains({0}, '/') OR regexp_matches({0}, '\\d-\\d') OR NOT regexp_matches({0}, '[0-9]|[^\\x00-\\x7F]'))"
+)
+
+
+def _sql_readings(expr: str, mark: str | None) -> list[tuple[str, str]]:
+    """(condition, amount struct) pairs, tried in order, of the values `amount` reads in SQL; NULL for those
+    `parse_amount` never reads (NOT_AN_AMOUNT)."""
+    plain = PLAIN_INTEGER if mark == "," else PLAIN_NUMBER
+    readings = [
+        (
+            f"regexp_matches({expr}, {sql_literal(plain)})",
+            f"struct_pack(value := TRY_CAST(trim({expr}) AS DOUBLE), currency := NULL::VARCHAR, open := false)",
+        )
+    ]
+    if mark != ",":
+        readings.append(
+            (
+                f"regexp_matches(trim({expr}), {sql_literal(DOLLARS)})",
+                f"struct_pack(value := CAST(replace(substr(trim({expr}), 2), ',', '') AS DOUBLE), currency := 'USD', "
+                "open := false)",
+            )
+        )
+        readings.append(
+            (
+                f"regexp_matches(trim({expr}), {sql_literal(GROUPED)})",
+                f"struct_pack(value := CAST(replace(trim({expr}), ',', '') AS DOUBLE), currency := NULL::VARCHAR, "
+                "open := false)",
+            )
+        )
+    return readings + [(NOT_AN_AMOUNT.format(expr), "NULL")]
+
+
+# what `amount(..., python=False)` gives a value only the Python parser reads: not NULL, no value (no SQL reading
+# gives that), so `left_for_python` tells it from a value read as nothing
+LEFT_FOR_PYTHON = "struct_pack(value := NULL::DOUBLE, currency := NULL::VARCHAR, open := NULL::BOOLEAN)"
+
+
+def amount(expr: str, mark: str | None = None, python: bool = True) -> str:
     """SQL for the amount struct {value, currency, open} of a value (see `parse_amount`).
 
-    Plain numbers, and dollar amounts in the shape DOLLARS when the column's decimal mark is not ",",
-    are read in SQL (the result `parse_amount` gives them: tests/test_values.py checks both agree);
-    anything else goes to the `icp_amount` UDF (`register_functions`), a Python call per value.
+    Plain numbers, and dollar amounts and comma-grouped numbers (DOLLARS, GROUPED) when the column's decimal mark is
+    not ",", are read in SQL (the result `parse_amount` gives them: tests/test_values.py checks both agree), values it never
+    reads (NOT_AN_AMOUNT) are NULL; anything else goes to the `icp_amount` UDF (`register_functions`), a Python call
+    per value, or with `python` False is LEFT_FOR_PYTHON (`left_for_python` finds it, to be read later).
     """
-    plain = PLAIN_INTEGER if mark == "," else PLAIN_NUMBER
-    dollars = (
-        ""
-        if mark == ","
-        else (
-            f"WHEN regexp_matches(trim({expr}), {sql_literal(DOLLARS)}) THEN struct_pack(value := "
-            f"CAST(replace(substr(trim({expr}), 2), ',', '') AS DOUBLE), currency := 'USD', open := false) "
-        )
-    )
-    return (
-        f"(CASE WHEN regexp_matches({expr}, {sql_literal(plain)}) THEN struct_pack(value := TRY_CAST(trim({expr}) "
-        f"AS DOUBLE), currency := NULL::VARCHAR, open := false) {dollars}"
-        f"ELSE icp_amount({expr}, {sql_literal(mark) if mark else 'NULL'}) END)"
-    )
+    whens = " ".join(f"WHEN {condition} THEN {value}" for condition, value in _sql_readings(expr, mark))
+    rest = f"icp_amount({expr}, {sql_literal(mark) if mark else 'NULL'})" if python else LEFT_FOR_PYTHON
+    return f"(CASE {whens} ELSE {rest} END)"
+
+
+def left_for_python(expr: str, amount_sql: str) -> str:
+    """SQL: `amount_sql` (`amount(expr, mark, python=False)`) of the value `expr` is one only Python reads."""
+    return f"({expr} IS NOT NULL AND {amount_sql} IS NOT NULL AND ({amount_sql}).value IS NULL)"
+
+
+def needs_python(expr: str, mark: str | None = None) -> str:
+    """SQL: `amount` of the value calls the Python parser (no SQL reading applies, and it is not NULL)."""
+    conditions = " OR ".join(condition for condition, _ in _sql_readings(expr, mark))
+    return f"({expr} IS NOT NULL AND NOT coalesce({conditions}, false))"
 
 
 # --- Categories: compared by key, shown in their most frequent original spelling ---

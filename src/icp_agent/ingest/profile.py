@@ -136,7 +136,7 @@ def profile_columns(
     Presence is counted over every row; the type evidence over the distinct values seen in
     the first PROFILE_ROWS rows, weighted by how often they occur. Columns in `known`
     (a recognised field whose type needs no evidence) only get their presence counted.
-    Needs `norm.register_functions(con)` (amounts and currencies are read by Python UDFs).
+    Registers the Python UDFs on `con` when a value needs one (`norm.functions_for`).
 
     One statement profiles every unknown column (and one every known column): the `_dist_<i>` tables are read
     as one union grouped by column. The SQL of the evidence is some 30 kB, which DuckDB took 30-60 ms to plan
@@ -181,22 +181,24 @@ def _evidence(con: duckdb.DuckDBPyConnection, evidence: list[str], index: dict[s
     # aggregate evaluated its parse on every distinct value, 8 s of an import of 1M rows whose two unrecognised
     # columns (notes, references) are unique per row. Presence, distinct counts, integer ranges and the date
     # order's proofs are over every value, as before.
-    result = con.execute(f"""WITH u AS MATERIALIZED ({_dist_union(evidence, index)}),
-        whole AS (SELECT i,
-            {weighted(f"{norm.null_if_missing(v)} IS NOT NULL")} AS present,
-            coalesce({mdy}, 0) AS mdy, coalesce({dmy}, 0) AS dmy, coalesce({slashed}, 0) AS slashed,
-            count(*) FILTER ({norm.null_if_missing(v)} IS NOT NULL) AS present_distinct,
-            min(TRY_CAST(trim({v}) AS HUGEINT)) FILTER ({digits}) AS int_min,
-            max(TRY_CAST(trim({v}) AS HUGEINT)) FILTER ({digits}) AS int_max,
-            count(*) AS distinct_raw
-            FROM u GROUP BY i),
-        sampled AS (SELECT i,
-            {weighted("TRUE")} AS rows,
+    # a value only the Python parser reads as an amount (`norm.amount`) makes the statement call it; without one, the
+    # parser is not registered (`norm.functions_for`), nor is the currency reader without a column named like one
+    python = bool(
+        one(
+            con,
+            f"SELECT count(*) FROM ({_dist_union(evidence, index)}) WHERE first_row <= {PROFILE_ROWS} "
+            f"AND {norm.needs_python(v)}",
+        )
+    )
+    currency_code = f"{maybe_currency} AND {sample} AND icp_currency({v}) IS NOT NULL" if currency_named else "false"
+    # the sampled rows' aggregates read their cleaned value `_n`, not `null_if_missing` written out again (a smaller
+    # statement to plan, and each value cleaned once)
+    sampled = f"""{weighted("TRUE")} AS rows,
             {weighted(sample)} AS sampled,
             {weighted(f"{sample} AND {norm.number(v)} IS NOT NULL")} AS number,
             {weighted(f"{sample} AND _a IS NOT NULL")} AS amount,
             {weighted(f"{sample} AND _a.currency IS NOT NULL")} AS currency_seen,
-            {weighted(f"{maybe_currency} AND {sample} AND icp_currency({v}) IS NOT NULL")} AS currency_code,
+            {weighted(currency_code)} AS currency_code,
             {weighted(f"{sample} AND {norm.boolean(v)} IS NOT NULL")} AS bool,
             {weighted(f"{sample} AND {_reads_as_date(v)}")} AS date,
             {weighted(f"{sample} AND {norm.band_is_range(v)}")} AS range,
@@ -209,11 +211,25 @@ def _evidence(con: duckdb.DuckDBPyConnection, evidence: list[str], index: dict[s
             {weighted(leading_zero)} AS leading_zero,
             {weighted(f"{sample} AND contains({v}, chr(10))")} AS multiline,
             {weighted(f"{sample} AND length(trim({v})) > 80")} AS long,
-            coalesce(sum(length(trim({v})) * c) FILTER ({sample}) / nullif(sum(c) FILTER ({sample}), 0), 0) AS avg_len
-            FROM (SELECT *, {norm.amount(v)} AS _a, {norm.null_if_missing(v)} AS _n FROM u
+            coalesce(sum(length(trim({v})) * c) FILTER ({sample}) / nullif(sum(c) FILTER ({sample}), 0), 0) AS avg_len""".replace(
+        norm.null_if_missing(v), "_n"
+    )
+    sql = f"""WITH u AS MATERIALIZED ({_dist_union(evidence, index)}),
+        whole AS (SELECT i,
+            {weighted(f"{norm.null_if_missing(v)} IS NOT NULL")} AS present,
+            coalesce({mdy}, 0) AS mdy, coalesce({dmy}, 0) AS dmy, coalesce({slashed}, 0) AS slashed,
+            count(*) FILTER ({norm.null_if_missing(v)} IS NOT NULL) AS present_distinct,
+            min(TRY_CAST(trim({v}) AS HUGEINT)) FILTER ({digits}) AS int_min,
+            max(TRY_CAST(trim({v}) AS HUGEINT)) FILTER ({digits}) AS int_max,
+            count(*) AS distinct_raw
+            FROM u GROUP BY i),
+        sampled AS (SELECT i,
+            {sampled}
+            FROM (SELECT *, {norm.amount(v, python=python)} AS _a, {norm.null_if_missing(v)} AS _n FROM u
                   WHERE first_row <= {PROFILE_ROWS}) GROUP BY i)
         SELECT whole.*, sampled.* EXCLUDE (i)
-        FROM whole LEFT JOIN sampled USING (i)""")
+        FROM whole LEFT JOIN sampled USING (i)"""
+    result = con.execute(norm.functions_for(con, sql))
     names = [d[0] for d in result.description][1:]
     return {evidence[i]: dict(zip(names, (int(x or 0) for x in row))) for i, *row in result.fetchall()}
 
