@@ -35,7 +35,7 @@ Op = Literal["eq", "in", "between", "gte", "lte", "contains", "is_missing"]
 class Criterion(BaseModel):
     """One checkable condition on a fit field: something a seller can verify about a prospect."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     field: str = Field(description="canonical field name (see `icp-agent fields`)")
     op: Op
     value: str | float | bool | None = None
@@ -66,7 +66,7 @@ class Section(BaseModel):
     Keys the model does not declare (written by an older or newer icp-agent) are kept as they are.
     """
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     _order: list[str] = PrivateAttr(default_factory=list)
 
     @model_validator(mode="wrap")
@@ -126,6 +126,8 @@ class HealthSummary(Section):
 
 class RetentionCurve(BaseModel):
     """Kaplan-Meier retention: churn is the event, active customers are censored."""
+
+    model_config = ConfigDict(defer_build=True)  # built on first use: the import command never uses it
 
     group: str = Field(description="a cohort (top/middle/bottom) or a tier")
     kind: Literal["cohort", "tier"]
@@ -191,6 +193,8 @@ class TierMetrics(Section):
 class Tier(BaseModel):
     """One ICP tier: its segment, criteria, observed metrics and evidence ids (icp.json tiers)."""
 
+    model_config = ConfigDict(defer_build=True)  # built on first use: the import command never uses it
+
     tier: Literal[1, 2, 3]
     segment: str = Field(description="which ICP segment this tier refines (ICP 1, ICP 2, ...)")
     name: str
@@ -217,6 +221,8 @@ class PatternMetrics(Section):
 
 class Disqualifier(BaseModel):
     """A negative-ICP rule: criteria, reason, pattern figures and drafted rationale (icp.json negative_icp)."""
+
+    model_config = ConfigDict(defer_build=True)  # built on first use: the import command never uses it
 
     criteria: list[Criterion]
     reason: str
@@ -246,6 +252,8 @@ def _build_options_schema(schema: dict[str, Any]) -> None:
 
 class DatasetInfo(BaseModel):
     """The inputs and build options an ICP version was built from (icp.json dataset)."""
+
+    model_config = ConfigDict(defer_build=True)  # built on first use: the import command never uses it
 
     fingerprint: str
     imports: list[DatasetImport] = Field(default_factory=list)
@@ -683,7 +691,7 @@ class DataQualityFinding(Section):
 class IcpDocument(BaseModel):
     """icp.json: the machine-readable ICP. Its JSON Schema is published as icp.schema.json."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     schema_version: Literal["1.0"] = ICP_SCHEMA_VERSION
     id: str
     created_at: UtcDateTime
