@@ -109,12 +109,18 @@ def test_require_readable():
 
 def test_stored_scan_counts_every_columns_nulls_and_lists_the_inline_columns_first_values():
     con = duckdb.connect()
-    con.execute("""CREATE TABLE t AS SELECT * FROM (VALUES ('b.io', 3.0, 'x'), (NULL, NULL, 'y'), ('a.io', 5.0, NULL),
-                   ('a.io', NULL, NULL)) v(domain, employees_min, notes)""")
-    columns = [_col("domain", "text"), _col("employees", "band"), _col("notes", "text")]
+    con.execute("""CREATE TABLE t AS SELECT * FROM (VALUES ('b.io', 3.0, 'x', ['a']), (NULL, NULL, 'y', []),
+                   ('a.io', 5.0, NULL, NULL), ('a.io', NULL, NULL, ['b'])) v(domain, employees_min, notes, tools)""")
+    columns = [_col("domain", "text"), _col("employees", "band"), _col("notes", "text"), _col("tools", "list")]
     nulls, first = stored_scan(con, "t", columns, {0})
-    # a band's NULLs are its _min's; the first values are sorted, repeats kept (the reports keep distinct ones)
-    assert nulls == [1, 2, 2] and first == {0: ["a.io", "a.io", "b.io"]}
+    # a band's NULLs are its _min's, an empty list is no NULL; the first values are sorted, repeats kept (the reports
+    # keep distinct ones)
+    assert nulls == [1, 2, 2, 1] and first == {0: ["a.io", "a.io", "b.io"]}
     # the column reports take the counts given (no scan of their own)
-    done = {i: (0, [], []) for i in range(3)}
-    assert [r.pct_missing for r in column_reports(con, "t", columns, done, missing=[4, 0, 1])] == [100.0, 0.0, 25.0]
+    done = {i: (0, [], []) for i in range(4)}
+    assert [r.pct_missing for r in column_reports(con, "t", columns, done, missing=[4, 0, 1, 2])] == [
+        100.0,
+        0.0,
+        25.0,
+        50.0,
+    ]

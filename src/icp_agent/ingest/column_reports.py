@@ -49,7 +49,9 @@ def stored_scan(
     own (two per inline column and one for the NULLs: 0.1-0.25 s each at 10M rows)."""
     stored = [f"{c.name}_min" if c.type == "band" else c.name for c in columns]
     order = sorted(inline)
-    parts = [f"count_if({_q(name)} IS NULL)" for name in stored]
+    # count(*) - count(x): DuckDB counts a column's values from its validity alone (8 columns of 10M rows: 0.04 s of
+    # CPU, against 0.35 s for count_if(x IS NULL), which evaluates the test on every row)
+    parts = [f"count(*) - count({_q(name)})" for name in stored]
     # min(value, n): the n smallest values, a top-N with no sort of the column (NULLs left out)
     parts += [f"min({_inline_shown(_q(columns[i].name))}, {FIRST_VALUES})" for i in order]
     row = con.execute(f"SELECT {', '.join(parts)} FROM {table}").fetchone()
