@@ -126,7 +126,7 @@ def test_parquet_batches_read_only_their_rows_and_store_what_one_batch_stores(tm
     )
     whole = import_file(Workspace(tmp_path / "whole.duckdb"), target, "customers")
     monkeypatch.setattr(importer, "WRITE_BATCH_ROWS", 2)
-    monkeypatch.setattr(importer, "_direct_readings", lambda con, looked_up: None)  # every lookup joined: sorted batches
+    monkeypatch.setattr(importer, "_direct_readings", lambda *args: None)  # every lookup joined: sorted batches
     filters: list[list[str]] = []
     real = importer._write_rows
 

@@ -125,7 +125,7 @@ def test_rows_written_in_batches_equal_one_batch_and_progress_only_grows(tmp_pat
         source = target
     whole = import_file(Workspace(tmp_path / "whole.duckdb"), source)
     monkeypatch.setattr(importer, "WRITE_BATCH_ROWS", 2)
-    monkeypatch.setattr(importer, "_direct_readings", lambda con, looked_up: None)  # every lookup joined: sorted batches
+    monkeypatch.setattr(importer, "_direct_readings", lambda *args: None)  # every lookup joined: sorted batches
     seen: list[tuple[int, int]] = []
     batched = import_file(Workspace(tmp_path / "batched.duckdb"), source,
                           progress=lambda message, done=None, total=None: message.startswith("normalising")
@@ -161,7 +161,7 @@ def test_enum_lookups_store_what_joins_store_in_file_order(tmp_path, write, monk
     monkeypatch.setattr(importer, "positional_lookup", lambda con, i, *rest: calls.append(i) or looked_up(con, i, *rest))
     enum = import_file(Workspace(tmp_path / "enum.duckdb"), source)
     assert len(calls) == 4  # industry, country, employees and the date: every lookup read by position
-    monkeypatch.setattr(importer, "_direct_readings", lambda con, looked_up: None)  # every lookup joined
+    monkeypatch.setattr(importer, "_direct_readings", lambda *args: None)  # every lookup joined
     joined = import_file(Workspace(tmp_path / "joined.duckdb"), source)
     tables = []
     for name in ("enum", "joined"):

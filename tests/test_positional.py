@@ -47,13 +47,13 @@ def test_direct_readings_store_what_joins_store_in_file_order(tmp_path, monkeypa
     duckdb.connect().execute(WIDE.replace("ROWS", str(rows)).replace("PATH", str(source)).replace("OPTIONS", options))
     readings: list[dict] = []
     real = importer._direct_readings
-    monkeypatch.setattr(importer, "_direct_readings", lambda con, looked_up: readings.append(r := real(con, looked_up)) or r)
+    monkeypatch.setattr(importer, "_direct_readings", lambda *args: readings.append(r := real(*args)) or r)
     direct = import_file(Workspace(tmp_path / "direct.duckdb"), source, "customers")
     found = readings[0]
     assert found is not None and len(found) == 7  # both dates, both amounts, the scores, the employees, the titles
     rests = sorted(r.rest for r in found.values())
     assert rests[-1] <= importer.ENUM_MAX_VALUES and rests[0] <= 1  # "n/a", "-", "", "51-200" and spellings left
-    monkeypatch.setattr(importer, "_direct_readings", lambda con, looked_up: None)  # the reference: every lookup joined
+    monkeypatch.setattr(importer, "_direct_readings", lambda *args: None)  # the reference: every lookup joined
     joined = import_file(Workspace(tmp_path / "joined.duckdb"), source, "customers")
     stored = _stored(tmp_path / "direct.duckdb")
     assert stored == _stored(tmp_path / "joined.duckdb") and len(stored) == rows
@@ -72,11 +72,11 @@ def test_a_reading_wrong_on_some_values_leaves_them_to_the_enum(tmp_path, monkey
         FROM range(3000)) TO '{source}' (HEADER)""")
     readings: list = []
     real = importer._direct_readings
-    monkeypatch.setattr(importer, "_direct_readings", lambda con, looked_up: readings.append(r := real(con, looked_up)) or r)
+    monkeypatch.setattr(importer, "_direct_readings", lambda *args: readings.append(r := real(*args)) or r)
     import_file(Workspace(tmp_path / "direct.duckdb"), source, "customers")
     (industry,) = readings[0].values()
     assert industry.applies is None and industry.rest == 40  # "retail 0".."retail 39": every row asks the ENUM
-    monkeypatch.setattr(importer, "_direct_readings", lambda con, looked_up: None)
+    monkeypatch.setattr(importer, "_direct_readings", lambda *args: None)
     import_file(Workspace(tmp_path / "joined.duckdb"), source, "customers")
     stored = _stored(tmp_path / "direct.duckdb")
     assert stored == _stored(tmp_path / "joined.duckdb")
@@ -86,7 +86,7 @@ def test_a_reading_wrong_on_some_values_leaves_them_to_the_enum(tmp_path, monkey
     duckdb.connect().execute(f"""COPY (SELECT range AS "Record ID", 'Acme ' || range AS "Company name",
         'Tool' || (range % 300) || ';Tool' || (range % 7) AS "Technologies" FROM range(3000)) TO '{tools}' (HEADER)""")
     readings.clear()
-    monkeypatch.setattr(importer, "_direct_readings", lambda con, looked_up: readings.append(r := real(con, looked_up)) or r)
+    monkeypatch.setattr(importer, "_direct_readings", lambda *args: readings.append(r := real(*args)) or r)
     import_file(Workspace(tmp_path / "tools_direct.duckdb"), tools, "customers")
     assert readings == [None]  # a list column has no direct reading: the rows are joined and sorted
 
@@ -129,7 +129,7 @@ def test_a_parquet_files_duplicate_rows_are_left_out_in_file_order(tmp_path, mon
     monkeypatch.setattr(importer, "_rows_in_order", lambda *args: written.append(r := real(*args)) or r)
     ordered = import_file(Workspace(tmp_path / "ordered.duckdb"), source, "customers")
     assert written == ["_dedup_in_order"] and ordered.duplicates_dropped == 1000 and ordered.rows_kept == 9000
-    monkeypatch.setattr(importer, "_direct_readings", lambda con, looked_up: None)  # the reference: joined, sorted
+    monkeypatch.setattr(importer, "_direct_readings", lambda *args: None)  # the reference: joined, sorted
     joined = import_file(Workspace(tmp_path / "joined.duckdb"), source, "customers")
     stored = _stored(tmp_path / "ordered.duckdb")
     assert stored == _stored(tmp_path / "joined.duckdb") and [r[0] for r in stored] == list(range(1, 9001))

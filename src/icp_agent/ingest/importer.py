@@ -327,10 +327,7 @@ def _build_snapshot(
     # a view, not a copy: every later step reads the staged rows where they are. `_rid` is the staged row number
     # itself: a range of rows is selected on it, since only a bare column's range is pushed into the scan (a
     # filter on `_row`, computed from it, made each batch and the profile read the whole Parquet file)
-    con.execute(
-        f"CREATE OR REPLACE TEMP VIEW _dedup AS SELECT {rid} - {first} + 1 AS _row, {originals}, {rid} AS _rid "
-        f"FROM _stage{kept_filter}"
-    )
+    _kept_rows_view(con, "_dedup", rid, first, originals, kept_filter)
     kept_after_dedup = one(con, "SELECT count(*) FROM _dedup")
     duplicates = rows_read - len(reader_rejects) - kept_after_dedup
     # columns profiled of all: the ones normalised inline once their first rows are read, each other one once its
@@ -421,7 +418,8 @@ def _build_snapshot(
     # budget DuckDB drops them from its cache instead of holding the whole table until the commit
     with working_memory(con, WRITE_MEMORY):
         written = _rows_in_order(con, kept_filter, rid, first, originals)
-        direct = _direct_readings(con, looked_up) if written else None
+        sizes = {i: one(con, f"SELECT count(*) FROM _lk_{i}") for i, _, _ in looked_up}  # distinct raw values
+        direct = _direct_readings(con, looked_up, sizes) if written else None
         ordered = None  # the positional write's SELECT, once its plan is proven to keep the rows' order
         if written and direct is not None:
             # no join, so no sort: one statement streams the rows in file order (`positional`)
@@ -430,7 +428,7 @@ def _build_snapshot(
             looked_cols = []
             for i, raw, names in looked_up:
                 reading = direct.get(i)
-                found = positional_lookup(con, i, raw, names, reading)
+                found = positional_lookup(con, i, raw, names, reading, sizes[i])
                 lists += found.lists
                 keys += (reading.columns if reading else []) + found.keys
                 looked_cols += [f"{v} AS {_q(name)}" for v, name in zip(found.values, names, strict=True)]
@@ -533,20 +531,28 @@ def _rows_in_order(
     if one(con, "SELECT count(*) FROM _dup_rows") > DUPLICATES_IN_ORDER_MAX:
         return None
     con.execute("CREATE OR REPLACE TEMP TYPE _dup_e AS ENUM (SELECT CAST(_rid AS VARCHAR) FROM _dup_rows)")
+    where = f" WHERE TRY_CAST(CAST({rid} AS VARCHAR) AS _dup_e) IS NULL"
+    return _kept_rows_view(con, "_dedup_in_order", rid, first, originals, where)
+
+
+def _kept_rows_view(con: duckdb.DuckDBPyConnection, name: str, rid: str, first: int, originals: str, where: str) -> str:
+    """Create the view `name` of the staged rows `where` keeps (a WHERE clause, or ""): each row's `_row` (its line in
+    the file, from 1), its original columns and its staged row number `_rid`. Returns `name`."""
     con.execute(
-        f"CREATE OR REPLACE TEMP VIEW _dedup_in_order AS SELECT {rid} - {first} + 1 AS _row, {originals}, {rid} AS _rid "
-        f"FROM _stage WHERE TRY_CAST(CAST({rid} AS VARCHAR) AS _dup_e) IS NULL"
+        f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {rid} - {first} + 1 AS _row, {originals}, {rid} AS _rid "
+        f"FROM _stage{where}"
     )
-    return "_dedup_in_order"
+    return name
 
 
 def _direct_readings(
-    con: duckdb.DuckDBPyConnection, looked_up: list[tuple[int, str, list[str]]]
+    con: duckdb.DuckDBPyConnection, looked_up: list[tuple[int, str, list[str]]], sizes: dict[int, int]
 ) -> dict[int, DirectReading] | None:
-    """Per lookup bigger than ENUM_MAX_VALUES, its direct reading; None when one has none (the rows are joined)."""
+    """Per lookup bigger than ENUM_MAX_VALUES (`sizes`: each lookup's rows), its direct reading; None when one has
+    none (the rows are joined)."""
     found: dict[int, DirectReading] = {}
     for i, raw, names in looked_up:
-        if one(con, f"SELECT count(*) FROM _lk_{i}") <= ENUM_MAX_VALUES:
+        if sizes[i] <= ENUM_MAX_VALUES:
             continue
         reading = direct_reading(con, i, raw, names, ENUM_MAX_VALUES)
         if reading is None:

@@ -223,14 +223,20 @@ class Positional:
 
 
 def positional_lookup(
-    con: duckdb.DuckDBPyConnection, i: int, raw: str, names: list[str], direct: DirectReading | None = None
+    con: duckdb.DuckDBPyConnection,
+    i: int,
+    raw: str,
+    names: list[str],
+    direct: DirectReading | None = None,
+    size: int | None = None,
 ) -> Positional:
     """Lookup `_lk_<i>` (stored names `names`) read by position for rows whose raw value is the SQL `raw`: the same
     values as `LEFT JOIN _lk_<i> ON _lk_<i>.raw IS NOT DISTINCT FROM raw`. With a `direct` reading only its rest is
-    read by position (`DirectReading.columns` are the caller's to compute below). Creates the ENUM type `_lk_e_<i>`
+    read by position (`DirectReading.columns` are the caller's to compute below). `size`: the lookup's rows, when the
+    caller has counted them. Creates the ENUM type `_lk_e_<i>`
     when one is used (the caller drops it)."""
     table = direct.rest_table if direct else f"_lk_{i}"  # a direct reading's rest holds no NULL raw value
-    n = direct.rest if direct else one(con, f"SELECT count(*) FROM {table}")
+    n = direct.rest if direct else size if size is not None else one(con, f"SELECT count(*) FROM {table}")
     # the NULL raw value's stored values, at the end of each list (a perfect hash gives it a slot of its own)
     null_entry = [f"(SELECT {_q(name)} FROM _lk_{i} WHERE raw IS NULL)" for name in names]
     lists: list[str] = []
