@@ -10,6 +10,8 @@ import pytest
 
 from icp_agent.errors import UserError
 from icp_agent.ingest.column_reports import (
+    _first_shown,
+    _inline_shown,
     _settled_role,
     column_reports,
     inline_reports,
@@ -124,3 +126,24 @@ def test_stored_scan_counts_every_columns_nulls_and_lists_the_inline_columns_fir
         25.0,
         50.0,
     ]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [f"Acme {i}" for i in range(200)],  # no value cut: the top-N alone
+        # the 50th smallest stored value is "p-..." and a larger "p.0" shows as "p", below it: fetched too
+        [f"p-{i:03d}" for i in range(120)] + ["p.0", "p.0", "zz.0", "p-.0"],
+        [f"{c}{i}" for c in "!-." for i in range(30)] + [".0", "!.0", "1.0", "10.0"],  # a prefix as short as ""
+        ["Web 2.0", "Web 2", "Web 2.0 Labs", "Web 1.0"] * 20,
+        ["b", "a.0", "c"],  # fewer than FIRST_VALUES
+    ],
+)
+def test_first_shown_values_are_what_a_min_over_every_shown_value_gives(values):
+    """The top-N of the stored values plus the few values whose ".0" cut moves them below it give exactly the
+    FIRST_VALUES smallest shown values, repeats included, as `min(shown, FIRST_VALUES)` over every row does."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (name VARCHAR)")
+    con.executemany("INSERT INTO t VALUES (?)", [[v] for v in [*values, None]])
+    expected = con.execute(f"SELECT min({_inline_shown('name')}, 50) FROM t").fetchone()[0]
+    assert _first_shown(con, "t", "name") == expected

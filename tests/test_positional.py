@@ -91,9 +91,38 @@ def test_a_reading_wrong_on_some_values_leaves_them_to_the_enum(tmp_path, monkey
     assert readings == [None]  # a list column has no direct reading: the rows are joined and sorted
 
 
+def test_values_repeated_by_many_rows_are_read_by_their_enum_where_the_reading_is_costly(tmp_path, monkeypatch):
+    """200 distinct dollar figures over 40,000 rows (200 rows each): an ENUM lookup is cheaper per row than removing
+    "$" and "," from every value, so that column has no direct reading; plain counts cast as they are keep theirs.
+    Both store what the join stores."""
+    monkeypatch.setattr(importer, "ENUM_MAX_VALUES", 64)
+    source = tmp_path / "repeated.csv"
+    duckdb.connect().execute(f"""COPY (SELECT range AS "Record ID", 'Acme ' || range AS "Company name",
+        CASE WHEN range % 50 = 0 THEN 'n/a' ELSE '$' || format('{{:,}}', range % 200 * 1250) || '.00' END
+            AS "Annual Revenue",
+        CAST(range % 200 * 3 AS VARCHAR) AS "Number of Employees"
+        FROM range(40000)) TO '{source}' (HEADER)""")
+    readings: list = []
+    real = importer._direct_readings
+    monkeypatch.setattr(importer, "_direct_readings", lambda *args: readings.append(r := real(*args)) or r)
+    import_file(Workspace(tmp_path / "direct.duckdb"), source, "customers")
+    (employees,) = readings[0].values()  # the revenue's reading was left for its ENUM
+    assert not employees.costly and employees.columns[0][1].startswith("TRY_CAST(")
+    monkeypatch.setattr(importer, "_direct_readings", lambda *args: None)
+    import_file(Workspace(tmp_path / "joined.duckdb"), source, "customers")
+    stored = _stored(tmp_path / "direct.duckdb")
+    assert stored == _stored(tmp_path / "joined.duckdb") and len(stored) == 40_000
+    with Workspace(tmp_path / "direct.duckdb").connect() as con:
+        table = con.execute("SELECT table_name FROM imports").fetchone()[0]
+        revenue = con.execute(f"SELECT annual_revenue FROM {table} WHERE _row IN (2, 51) ORDER BY _row").fetchall()
+    assert revenue == [(1250.0,), (None,)]  # "$1,250.00", "n/a"
+
+
 def test_perfect_slots_give_each_value_its_own_slot():
     con = duckdb.connect()
-    con.execute("CREATE TABLE lk AS SELECT CASE WHEN range = 0 THEN NULL ELSE 'value ' || range END AS raw FROM range(300)")
+    con.execute(
+        "CREATE TABLE lk AS SELECT CASE WHEN range = 0 THEN NULL ELSE 'value ' || range END AS raw FROM range(300)"
+    )
     slots = perfect_slots(con, "lk", 300)
     assert slots is not None and slots >= 300
     distinct = con.execute(f"SELECT count(DISTINCT hash(raw) % {slots}) FROM lk").fetchone()[0]
@@ -146,7 +175,9 @@ def test_keeps_order_proves_the_plan_stores_rows_in_scan_order():
     markers = ", ".join(f"'{m}'" for m in MISSING_MARKERS)
     assert keeps_order(con, "CREATE TABLE u AS SELECT r, lower(x) FROM t")
     assert not keeps_order(con, "CREATE TABLE u AS SELECT t.r FROM t JOIN t t2 ON t.x = t2.x")
-    assert not keeps_order(con, f"CREATE TABLE u AS SELECT r, coalesce(list_contains([{markers}], lower(x)), FALSE) FROM t")
+    assert not keeps_order(
+        con, f"CREATE TABLE u AS SELECT r, coalesce(list_contains([{markers}], lower(x)), FALSE) FROM t"
+    )
     assert keeps_order(con, f"CREATE TABLE u AS SELECT r, {one_of('lower(x)', MISSING_MARKERS)} FROM t")
 
 
