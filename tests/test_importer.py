@@ -153,3 +153,92 @@ def test_the_memory_limit_is_restored_after_an_import(ws, write):
         report = import_into(con, write("customers.csv", CUSTOMERS), "customers")
         assert report.rows_kept == 4
         assert con.execute("SELECT current_setting('memory_limit')").fetchone() == before
+
+
+def _as_parquet(tmp_path, source):
+    import duckdb
+
+    target = tmp_path / "customers.parquet"
+    duckdb.connect().execute(
+        f"COPY (SELECT * FROM read_csv('{source}', all_varchar=true)) TO '{target}' (FORMAT parquet)"
+    )
+    return target
+
+
+def test_a_parquet_files_repeated_rows_are_searched_beside_the_profiling(tmp_path, write, monkeypatch):
+    """A Parquet file is profiled as if no row repeated while a second connection searches for repeats: a file
+    without any is built once; one with a repeat (c3) is built again without it, storing what the search run first
+    stores; the connection's memory limit is the workspace's afterwards, and no search is left running."""
+    import threading
+
+    from icp_agent.ingest import importer
+    from icp_agent.workspace import Workspace
+
+    unique = _as_parquet(
+        tmp_path,
+        write(
+            "unique.csv",
+            CUSTOMERS.replace("c3,Crane,Software,300,2021-03-15,,", "c9,Crane,Software,300,2021-03-15,,", 1),
+        ),
+    )
+    builds: list = []
+    real = importer._build_snapshot
+    monkeypatch.setattr(
+        importer, "_build_snapshot", lambda *a, **k: builds.append(k.get("repeated_rows")) or real(*a, **k)
+    )
+    threads = threading.active_count()
+    assert import_file(Workspace(tmp_path / "unique.duckdb"), unique, "customers").duplicates_dropped == 0
+    assert builds == [None]
+    (tmp_path / "customers.parquet").unlink()
+    repeated = _as_parquet(tmp_path, write("customers.csv", CUSTOMERS))
+    builds.clear()
+    ws = Workspace(tmp_path / "speculative.duckdb")
+    with ws.transaction() as con:
+        before = con.execute("SELECT current_setting('memory_limit')").fetchone()
+        report = importer.import_into(con, repeated, "customers")
+        assert con.execute("SELECT current_setting('memory_limit')").fetchone() == before
+    assert builds == [None, [3]] and (report.duplicates_dropped, report.rows_kept) == (1, 4)  # row 4 repeats row 3
+    monkeypatch.setattr(importer, "_DuplicateSearches", lambda: _NoSearch())  # the search run first, alone
+    first = import_file(Workspace(tmp_path / "first.duckdb"), repeated, "customers")
+    assert first.model_dump(exclude={"imported_at"}) == report.model_dump(exclude={"imported_at"})
+    assert rows(ws, "customers") == rows(Workspace(tmp_path / "first.duckdb"), "customers")
+    assert threading.active_count() == threads
+
+
+class _NoSearch:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return None
+
+
+def test_an_import_failing_beside_its_search_stops_it_and_a_failed_search_fails_the_import(
+    tmp_path, write, monkeypatch
+):
+    import threading
+
+    import duckdb
+
+    from icp_agent.ingest import importer
+    from icp_agent.workspace import Workspace
+
+    source = _as_parquet(tmp_path, write("customers.csv", CUSTOMERS))
+    threads = threading.active_count()
+
+    def fail(*args, **kwargs):
+        raise UserError("a mapping problem found while profiling")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(importer, "plan_columns", fail)
+        with pytest.raises(UserError, match="while profiling"):
+            import_file(Workspace(tmp_path / "a.duckdb"), source, "customers")
+    assert threading.active_count() == threads  # the search was interrupted and joined
+
+    def out_of_memory(*args, **kwargs):  # the search's sort, on its own connection
+        raise duckdb.OutOfMemoryException("could not allocate")
+
+    monkeypatch.setattr(importer, "drop_duplicate_rows", out_of_memory)
+    with pytest.raises(duckdb.OutOfMemoryException):
+        import_file(Workspace(tmp_path / "b.duckdb"), source, "customers")
+    assert threading.active_count() == threads and _imports(Workspace(tmp_path / "b.duckdb")) == 0

@@ -219,6 +219,11 @@ def _bytes(size: str) -> int | None:
         return None
 
 
+def kept_rows_filter(rid: str) -> str:
+    """The WHERE clause leaving out of a Parquet file's rows (numbered by `rid`) those listed in `_dup_rows`."""
+    return f" WHERE {rid} NOT IN (SELECT _rid FROM _dup_rows)"
+
+
 def drop_duplicate_rows(
     con: duckdb.DuckDBPyConnection, originals: str, rid: str = "rowid", distinct_first: list[str] | None = None
 ) -> str:
@@ -254,7 +259,7 @@ def drop_duplicate_rows(
         con.execute("DROP TABLE _dup_rows")
         return ""
     if rid == PARQUET_ROW:
-        return f" WHERE {rid} NOT IN (SELECT _rid FROM _dup_rows)"
+        return kept_rows_filter(rid)
     con.execute("DELETE FROM _stage WHERE rowid IN (SELECT _rid FROM _dup_rows)")
     con.execute("DROP TABLE _dup_rows")
     return ""
