@@ -11,8 +11,8 @@ import pytest
 
 from icp_agent import numbers
 from icp_agent.evidence import EvidenceItem
-from icp_agent.ingest.currencies import currencies_of, currency_symbols
 from icp_agent.icp_document import Criterion, PatternStat, Scorecard, Validation
+from icp_agent.ingest.currencies import currencies_of, currency_symbols
 from icp_agent.models import ImportReport, WorkspaceSummary
 from icp_agent.render.document import (
     Block,
@@ -87,7 +87,11 @@ def test_currencies_of_and_their_symbols():
     summary = WorkspaceSummary(workspace="w", schema_version=1, current={
         "customers": report("customers", "arr", {"EUR": 90, "USD": 10}),
         "deals": report("deals", "amount", {"EUR": 5})})  # fmt: skip
-    assert currencies_of(summary.current) == {"arr": "EUR", "amount": "EUR", "": "EUR"}  # the most frequent; one for all
+    assert currencies_of(summary.current) == {
+        "arr": "EUR",
+        "amount": "EUR",
+        "": "EUR",
+    }  # the most frequent; one for all
     mixed = WorkspaceSummary(workspace="w", schema_version=1, current={
         "customers": report("customers", "arr", {"EUR": 1}), "deals": report("deals", "amount", {"GBP": 1})})  # fmt: skip
     assert currencies_of(mixed.current) == {"arr": "EUR", "amount": "GBP"}  # no dataset currency
@@ -288,6 +292,42 @@ def test_pattern_overlaps_equal_each_pairs_own_count():
     }
     assert len(expected) == 6 and expected[frozenset(("G1", "G2"))] == 74  # n >= 50 with HubSpot in any spelling
     assert expected[frozenset(("B1", "B2"))] == 14  # an empty or no list (i % 4 in 2, 3) and no m (i % 7 = 0)
+    assert pattern_overlaps(con, doc) == expected
+
+
+def test_pattern_overlaps_over_band_and_category_fields_equal_each_pairs_own_count():
+    """The criteria are evaluated per distinct combination of the columns they read: a band reads its bounds (its
+    own column is never read), a category its spellings (compared by key), and rows alike count once each."""
+    con = duckdb.connect()
+    con.execute(
+        """CREATE TABLE frame_icp_bands AS SELECT i AS _row, 'ignored ' || i AS note,
+                  [10.0, 51, 201, NULL][i % 4 + 1] AS size_min, [50.0, 200, 500, NULL][i % 4 + 1] AS size_max,
+                  ['Computer Software', 'computer_software', 'Retail', NULL][i % 5 % 4 + 1] AS industry
+           FROM range(300) t(i)"""
+    )
+    patterns = [
+        pattern("G1", [crit("size", "between", min=51, max=200, kind="band")], 75, 2.0),
+        pattern("G2", [crit("industry", "eq", value="Computer Software", kind="category")], 120, 1.9),
+        pattern("G3", [crit("size", "gte", min=51, kind="band"), crit("industry", "eq", value="Retail")], 30, 1.8),
+        pattern("B1", [crit("size", "is_missing", kind="band")], 75, 1.5, direction="bad"),
+        pattern("B2", [crit("industry", "is_missing", kind="category")], 60, 1.4, direction="bad"),
+    ]
+    doc = icp(id="icp-bands", patterns=patterns)
+    from icp_agent.tiers.criteria import criteria_sql
+
+    def both(p, q):
+        return con.execute(
+            f"SELECT count(*) FROM frame_icp_bands WHERE ({criteria_sql(p.criteria)}) AND ({criteria_sql(q.criteria)})"
+        ).fetchone()[0]
+
+    expected = {
+        frozenset((p.evidence, q.evidence)): both(p, q)
+        for i, p in enumerate(patterns)
+        for q in patterns[i + 1 :]
+        if p.direction == q.direction
+    }
+    assert expected[frozenset(("G1", "G2"))] == 45  # i % 4 = 1 and i % 5 in (0, 1, 4): 3 of every 20 rows
+    assert expected[frozenset(("B1", "B2"))] == 15  # i % 4 = 3 and i % 5 = 3: 1 of every 20 rows
     assert pattern_overlaps(con, doc) == expected
 
 

@@ -154,3 +154,24 @@ def test_rate_comparisons_keep_one_order_whatever_the_rows_order(con):
     out = unit_economics(con, "frame", "deals", icp([tier(1, SOFTWARE)]), Ledger())
     assert list(out["comparisons"]["churn"]) == ["non_icp", "icp"]
     assert list(out["comparisons"]["win_rate"]) == ["non_icp", "icp"]
+
+
+def test_churn_by_tier1_counts_every_row_of_alike_customers():
+    # the Tier-1 predicate is evaluated per distinct combination of the columns it reads (a list in any spelling,
+    # a band's bounds), weighted by the rows: rows alike in those columns still count one by one
+    con = duckdb.connect()
+    con.execute(
+        """CREATE TABLE frame AS SELECT ['HubSpot', 'Slack'][i % 2 + 1] AS x,
+                  CASE i % 3 WHEN 0 THEN ['slack', 'Zoom'] WHEN 1 THEN ['Salesforce'] END AS tech,
+                  51.0 AS size_min, CASE WHEN i % 5 = 0 THEN 500.0 ELSE 200.0 END AS size_max,
+                  i % 4 = 0 AS churned_flag, i % 7 = 0 AS censored FROM range(420) t(i)"""
+    )
+    tech = {"field": "tech", "op": "contains", "value": "Slack", "kind": "list"}
+    size = {"field": "size", "op": "between", "min": 51, "max": 200, "kind": "band"}
+    out = unit_economics(con, "frame", None, icp([tier(1, [tech, size])]), Ledger())
+    rows = con.execute(
+        "SELECT i % 3 = 0 AND i % 5 <> 0, count(*), count_if(i % 4 = 0) FROM range(420) t(i) WHERE i % 7 <> 0 "
+        "GROUP BY ALL ORDER BY 1"
+    ).fetchall()
+    assert [(c["n"], c["k"]) for c in out["comparisons"]["churn"].values()] == [(n, k) for _, n, k in rows]
+    assert list(out["comparisons"]["churn"]) == ["non_icp", "icp"] and rows[1][1] == 96

@@ -12,6 +12,7 @@ import pytest
 
 from icp_agent.icp_document import Disqualifier, MarketTier, PatternStat, TierMetrics, Validation
 from icp_agent.render.exports import (
+    _IS_SALESFORCE_ID,
     _adjacent,
     _market_size,
     _tier_count,
@@ -237,3 +238,24 @@ def test_rows_without_id_or_domain_are_written_by_name(tmp_path):
         con.execute("INSERT INTO current_snapshot VALUES ('prospects', 'i1')")
     write_crm_exports(ws, doc(), tmp_path)
     assert [r["name"] for r in read_csv(tmp_path / "crm_scores.csv")] == ["Ant", "Bee", "Zed"]
+
+
+def test_a_salesforce_id_is_15_or_18_letters_and_digits_not_all_digits():
+    # the length test before the patterns: only ids of 15 or 18 characters are matched, with the same verdicts
+    import duckdb
+
+    ids = {
+        "0015g00000ABCDE": True,  # 15
+        "0015g00000ABCDEAAA": True,  # 18
+        "0015g00000ABCDEA": False,  # 16
+        "0015g00000ABCDEAAAB": False,  # 19
+        "001500000012345": False,  # 15 digits: a number, not a Salesforce id
+        "0015g00000ABC-E": False,  # not all letters and digits
+        "0015g00000ABCDé": False,  # 15 characters, one not ASCII
+        "": False,
+        None: False,
+    }
+    got = duckdb.connect().execute(
+        f"SELECT record_id, {_IS_SALESFORCE_ID} FROM (SELECT unnest(?::VARCHAR[]) AS record_id)", [list(ids)]
+    )
+    assert dict(got.fetchall()) == ids

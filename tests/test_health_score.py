@@ -240,7 +240,9 @@ def test_accounts_with_a_non_customer_lifecycle_stage_are_left_out(con):
     assert res.not_customers == 24 and res.n == 46
     left_out = con.execute("SELECT count(*) FROM f WHERE not_customer AND cohort IS NULL AND health IS NULL").fetchall()
     assert left_out[0][0] == 24
-    assert con.execute("SELECT count(*) FROM f WHERE _row >= 40 AND _row < 64 AND NOT not_customer").fetchall()[0][0] == 0
+    assert (
+        con.execute("SELECT count(*) FROM f WHERE _row >= 40 AND _row < 64 AND NOT not_customer").fetchall()[0][0] == 0
+    )
     assert res.not_customers_note is not None
     assert res.not_customers_note.startswith("24 accounts are not a customer")
     assert "'lead', 'opportunity', 'subscriber'" in res.not_customers_note
@@ -250,10 +252,12 @@ def test_accounts_with_a_non_customer_lifecycle_stage_are_left_out(con):
     # with the stage's role set to ignore, every account is scored again
     from icp_agent.schema import FieldInfo, Schema
 
-    info = FieldInfo("lifecycle_stage", "customers", "text", "category", "ignore", "Lifecycle Stage",
-                     ("lifecycle_stage",))
-    again = build_frame(con, "c", None, "g", HealthConfig(), ["region"],
-                        schema=Schema(sources={"customers": {"lifecycle_stage": info}}))
+    info = FieldInfo(
+        "lifecycle_stage", "customers", "text", "category", "ignore", "Lifecycle Stage", ("lifecycle_stage",)
+    )
+    again = build_frame(
+        con, "c", None, "g", HealthConfig(), ["region"], schema=Schema(sources={"customers": {"lifecycle_stage": info}})
+    )
     assert again.not_customers == 0 and again.not_customers_note is None and again.n == 70
 
 
@@ -274,7 +278,9 @@ def test_accounts_that_never_won_a_deal_and_hold_no_health_data_are_left_out(con
         FROM range(15)""")
     res = build_frame(con, "accounts", "deals", "f", HealthConfig(), ["account_type"])
     assert res.not_customers == 15 and res.n == 35
-    assert con.execute("SELECT list(_row ORDER BY _row) FROM f WHERE not_customer").fetchall()[0][0] == list(range(30, 45))
+    assert con.execute("SELECT list(_row ORDER BY _row) FROM f WHERE not_customer").fetchall()[0][0] == list(
+        range(30, 45)
+    )
     note = res.not_customers_note or ""
     assert "15 accounts are not a customer" in note and "never won a deal" in note
     assert "1 account with a non-customer status ('account_type' = 'prospect') won a deal: scored as customers" in note
@@ -297,8 +303,9 @@ def test_tied_groups_stay_together_and_the_shares_are_reported(con):
     assert res.cohort_note is not None and "the top cohort is 30.0% and the bottom 20.0%" in res.cohort_note
     assert res.words == ("in the top 20% by health", "in the bottom 20% by health")
     # the mid-rank: untied values keep percent_rank, the tied group sits at the mean of its places
-    assert con.execute("SELECT max(c_referrals), min(c_referrals) FROM g").fetchall()[0] == \
-        pytest.approx(((70 + 99) / 2 / 99, 0.0))
+    assert con.execute("SELECT max(c_referrals), min(c_referrals) FROM g").fetchall()[0] == pytest.approx(
+        ((70 + 99) / 2 / 99, 0.0)
+    )
 
 
 def test_a_post_sale_lifecycle_stage_is_read_as_status_unless_ignored(con):
@@ -310,10 +317,12 @@ def test_a_post_sale_lifecycle_stage_is_read_as_status_unless_ignored(con):
         CASE WHEN range % 4 <> 2 THEN range % 9 END AS nps FROM range(40)""")
     res = build_frame(con, "c", None, "f", HealthConfig(), [])
     assert (res.not_customers, res.n) == (10, 30)
-    info = FieldInfo("lifecycle_stage", "customers", "text", "category", "ignore", "Lifecycle Stage",
-                     ("lifecycle_stage",))
-    ignored = build_frame(con, "c", None, "g", HealthConfig(), [],
-                          schema=Schema(sources={"customers": {"lifecycle_stage": info}}))
+    info = FieldInfo(
+        "lifecycle_stage", "customers", "text", "category", "ignore", "Lifecycle Stage", ("lifecycle_stage",)
+    )
+    ignored = build_frame(
+        con, "c", None, "g", HealthConfig(), [], schema=Schema(sources={"customers": {"lifecycle_stage": info}})
+    )
     assert ignored.not_customers == 0 and ignored.n == 30  # the leads have no NPS: nothing to score either way
 
 
@@ -335,9 +344,62 @@ def test_a_column_outcome_leaves_out_the_accounts_that_are_not_customers(con):
     assert note.startswith("30 accounts are not a customer and left out of the outcome comparison")
     assert "'lifecycle_stage' = 'partner', 'prospect'" in note
     # the outcome column itself is never read as the status; nor when that would leave one side empty
-    own = build_frame(con, "c", None, "g", HealthConfig(good_column="lifecycle_stage", good_value="Customer"),
-                      ["region"])
+    own = build_frame(
+        con, "c", None, "g", HealthConfig(good_column="lifecycle_stage", good_value="Customer"), ["region"]
+    )
     assert (own.n, own.not_customers) == (70, 0)
     con.execute("UPDATE c SET status = 'Active' WHERE _row < 40")
     kept = build_frame(con, "c", None, "h", config, ["lifecycle_stage", "region"])
     assert (kept.n, kept.n_bad, kept.not_customers, kept.not_customers_note) == (70, 3, 0, None)
+
+
+def _customers_with_health(con, rows: int = 2000) -> None:
+    """Customers stored in _row order with ids, names, a fit field, a band, dates, churn and two more components."""
+    con.execute(f"""CREATE TABLE c AS SELECT range AS _row, 'id' || range AS company_id, 'Co ' || range AS company_name,
+        'c' || range || '.com' AS domain, ['Retail', 'Software', NULL][range % 3 + 1] AS industry,
+        (range % 7) * 10.0 AS employees_min, (range % 7) * 10.0 + 9 AS employees_max, (range % 7) * 10 AS employees,
+        DATE '2020-01-01' + CAST(range % 900 AS INT) AS customer_since,
+        CASE WHEN range % 5 = 0 THEN DATE '2023-06-01' + CAST(range % 300 AS INT) END AS churn_date,
+        (range * 37) % 11 AS nps, (range * 13) % 9 AS support_tickets, 1000.0 + range AS arr, 'EUR' AS arr_currency
+        FROM range({rows})""")
+
+
+def test_a_stored_frame_is_the_one_statement_frame_written_in_two_steps(con):
+    # the stored frame is made in a TEMP table and copied (its compression on every thread): the same rows, in
+    # the same order, with the same types as the TEMP frame the one statement makes; no staging table is left, and
+    # the evidence shows the one statement
+    _customers_with_health(con)
+    stored = build_frame(con, "c", None, "f", HealthConfig(), ["industry", "employees"])
+    kept = build_frame(con, "c", None, "g", HealthConfig(), ["industry", "employees"], temporary=True)
+    assert con.execute("DESCRIBE f").fetchall() == con.execute("DESCRIBE g").fetchall()
+    assert con.execute("SELECT * FROM f").fetchall() == con.execute("SELECT * FROM g").fetchall()
+    assert con.execute("SELECT list(_row) = list_sort(list(_row)) FROM f").fetchall() == [(True,)]
+    assert con.execute("SELECT temporary FROM duckdb_tables() WHERE table_name = 'f'").fetchall() == [(False,)]
+    assert not con.execute("SELECT table_name FROM duckdb_tables() WHERE table_name LIKE '%staging%'").fetchall()
+    assert stored.queries["frame"].startswith("CREATE OR REPLACE TABLE f AS WITH base AS NOT MATERIALIZED")
+    assert stored.queries["frame"] == kept.queries["frame"].replace("TEMP TABLE g", "TABLE f")
+    assert (stored.n, stored.n_good, stored.n_bad, stored.cohort_sizes) == (
+        kept.n,
+        kept.n_good,
+        kept.n_bad,
+        kept.cohort_sizes,
+    )
+
+
+def test_a_lean_frame_carries_the_fit_fields_and_the_score_alone(con):
+    # lean (the backtest's Tier 1 analysis): no ids, names, domains, dates or amounts, and the same scores,
+    # cohorts and verdicts as the full frame, row for row
+    _customers_with_health(con)
+    build_frame(con, "c", None, "f", HealthConfig(), ["industry", "employees"], temporary=True)
+    build_frame(con, "c", None, "g", HealthConfig(), ["industry", "employees"], temporary=True, lean=True)
+    full = {r[0] for r in con.execute("DESCRIBE f").fetchall()}
+    lean = [r[0] for r in con.execute("DESCRIBE g").fetchall()]
+    assert set(lean) < full
+    assert not {"company_id", "company_name", "domain", "customer_since", "churn_date", "arr", "arr_currency"} & set(
+        lean
+    )
+    assert {"_row", "industry", "employees", "employees_min", "employees_max", "churned_flag", "tenure_months"} <= set(
+        lean
+    )
+    shared = ", ".join(lean)
+    assert con.execute(f"SELECT {shared} FROM f").fetchall() == con.execute(f"SELECT {shared} FROM g").fetchall()

@@ -6,7 +6,7 @@ import duckdb
 import pytest
 
 from icp_agent.errors import NotMeasurable
-from icp_agent.validation.tier1 import unknown_tier1_fields, tier1_sql
+from icp_agent.validation.tier1 import tier1_columns, tier1_sql, unknown_tier1_fields
 from minimal_icp import icp, tier
 
 SOFTWARE = {"field": "industry", "op": "eq", "value": "Software", "kind": "category"}
@@ -64,3 +64,12 @@ def test_unknown_tier1_fields_are_the_absent_and_the_mostly_null(con):
     assert unknown_tier1_fields(con, "t", doc, "id = 4") == ["industry", "region"]
     # no rows: nothing known either way, so nothing is called unknown but the absent column
     assert unknown_tier1_fields(con, "t", doc, "FALSE") == ["region"]
+
+
+def test_tier1_columns_are_the_columns_its_predicate_reads():
+    # a band reads its bounds, never its own column; fields of other tiers are not read
+    size = {"field": "size", "op": "between", "min": 51, "max": 200, "kind": "band"}
+    tech = {"field": "tech", "op": "contains", "value": "Slack", "kind": "list"}
+    doc = icp([tier(1, [SOFTWARE, size]), tier(1, [tech], segment="ICP 2"), tier(2, [US])])
+    assert tier1_columns(doc) == ["industry", "size_max", "size_min", "tech"]
+    assert tier1_columns(icp([tier(2, [US])])) == []

@@ -616,7 +616,8 @@ def bench_all(quick: bool, only: list[str] | None = None, repeats: int = 3, base
     results = []
     compiled(TOOLS.parent / "src", *([Path(source_folder(baseline) or "")] if baseline is not None else []))
     for name in only or list(TASKS):
-        with tempfile.TemporaryDirectory(dir="/tmp", prefix=f"icp-bench-{name}-") as tmp:
+        # in TMPDIR when set (a roomier disk than /tmp's: the build task's inputs and outputs take a gigabyte)
+        with tempfile.TemporaryDirectory(prefix=f"icp-bench-{name}-") as tmp:
             task = TASKS[name](Path(tmp), quick)
             if baseline is not None and "icp-agent" in task.commands:
                 task.commands["baseline"] = task.commands["icp-agent"]

@@ -132,6 +132,8 @@ def screen_fields(
     if len(specs) > 1:  # rows missing every field (of two or more) are left out of every rule
         relation = f"(SELECT * FROM {relation} WHERE NOT ({' AND '.join(_missing_sql(s) for s in specs)}))"
     n_good, n_bad, n = con.sql(f"SELECT count_if(good), count_if(bad), count(*) FROM {relation}").fetchall()[0]
+    # the identifier rule's counts of every field screened, in one scan of the rows (a statement per field before)
+    summaries = _summaries(con, relation, [s for s in specs if s.name not in confirmed])
     screen = Screen(kept=[])
     for spec in specs:
         rule = None
@@ -141,7 +143,17 @@ def screen_fields(
             rule = (
                 outcome_named(spec.name, (headers or {}).get(spec.name))
                 or customer_status(spec, (headers or {}).get(spec.name), counts)
-                or _excluded(con, relation, spec, types.get(spec.name), n_good, n_bad, min_count, counts)
+                or _excluded(
+                    con,
+                    relation,
+                    spec,
+                    types.get(spec.name),
+                    n_good,
+                    n_bad,
+                    min_count,
+                    counts,
+                    summaries.get(spec.name),
+                )
                 or _outcome_pure(con, relation, spec, n, n_good, n_bad, entity, words, counts)
             )
         if rule:
@@ -172,6 +184,21 @@ class _ValueCounts:
         return self._rows
 
 
+def _summary_sql(spec: FieldSpec) -> str:
+    """The identifier rule's counts of one field: its values, its distinct values, whether every number is whole."""
+    column = _value_column(spec)
+    whole = f"bool_and({column} = round({column}))" if spec.kind == "number" else "NULL"
+    return f"count({column}), count(DISTINCT {column}), {whole}"
+
+
+def _summaries(con, relation: str, specs: list[FieldSpec]) -> dict[str, tuple]:
+    """{field: (values, distinct values, all whole or None)} of every spec, from one statement over `relation`."""
+    if not specs:
+        return {}
+    row = con.sql(f"SELECT {', '.join(_summary_sql(s) for s in specs)} FROM {relation}").fetchall()[0]
+    return {s.name: tuple(row[3 * i : 3 * i + 3]) for i, s in enumerate(specs)}
+
+
 def _excluded(
     con,
     relation: str,
@@ -181,13 +208,11 @@ def _excluded(
     n_bad: int,
     min_count: int,
     counts: _ValueCounts | None = None,
+    summary: tuple | None = None,
 ) -> dict | None:
-    column = _value_column(spec)
-    rows, distinct, whole = con.sql(
-        f"SELECT count({column}), count(DISTINCT {column}), "
-        + (f"bool_and({column} = round({column}))" if spec.kind == "number" else "NULL")
-        + f" FROM {relation}"
-    ).fetchall()[0]
+    """The identifier and leakage rules' exclusion of one field, else None. `summary`: the field's counts
+    (_summaries), when the caller has them."""
+    rows, distinct, whole = summary or con.sql(f"SELECT {_summary_sql(spec)} FROM {relation}").fetchall()[0]
     if spec.kind == "category" and distinct >= TEXT_MIN_VALUES and distinct >= TEXT_DISTINCT_SHARE * rows:
         return {
             "rule": "identifier",

@@ -632,11 +632,15 @@ def pattern_overlaps(con: Any, icp: IcpDocument) -> dict[frozenset[str], int]:
     Each pattern's criteria are evaluated once per row: the rows are grouped by which patterns they match (a few
     dozen combinations), and each pair's count is summed over those groups. Writing each pair's two conjunctions
     into its own FILTER evaluated every pattern once per pair it is in (26 patterns: 160 pairs, 3.9 s CPU at 1M
-    rows, against 0.5 s grouped)."""
+    rows, against 0.5 s grouped). The criteria are evaluated on each distinct combination of the columns they read,
+    weighted by its rows, not on every row: the same counts (a criterion is a function of those columns), with a
+    list field's keys (a regular expression per element) computed per combination instead of per row (1M rows:
+    0.29 s of CPU against 0.45 s)."""
     import duckdb
 
     from icp_agent.errors import NotMeasurable
-    from icp_agent.tiers.criteria import criteria_sql
+    from icp_agent.sql import quote_identifier
+    from icp_agent.tiers.criteria import columns_needed, criteria_sql, resolve_kind
 
     frame = f"frame_{icp.id.replace('-', '_')}"
     pairs = [(p, q) for i, p in enumerate(icp.patterns) for q in icp.patterns[i + 1 :] if p.direction == q.direction]
@@ -648,9 +652,13 @@ def pattern_overlaps(con: Any, icp: IcpDocument) -> dict[frozenset[str], int]:
         flags = ", ".join(f"({criteria_sql(p.criteria, columns=columns)}) AS m{index[id(p)]}" for p in icp.patterns)
         sums = [f"coalesce(sum(n) FILTER (WHERE m{index[id(p)]} AND m{index[id(q)]}), 0)" for p, q in pairs]
         names = ", ".join(f"m{i}" for i in range(len(icp.patterns)))
+        read = sorted(
+            {name for p in icp.patterns for c in p.criteria for name in columns_needed(c.field, resolve_kind(c, None))}
+        )
+        values = f"(SELECT {', '.join(map(quote_identifier, read))}, count(*) AS __icp_n FROM {frame} GROUP BY ALL)"
         counts = con.execute(
-            f"""WITH combos AS MATERIALIZED (SELECT {names}, count(*) AS n FROM (SELECT {flags} FROM {frame})
-                                             GROUP BY ALL)
+            f"""WITH combos AS MATERIALIZED (SELECT {names}, sum(__icp_n) AS n FROM (SELECT {flags}, __icp_n
+                                                                               FROM {values}) GROUP BY ALL)
                 SELECT {", ".join(sums)} FROM combos"""
         ).fetchone()
     except (NotMeasurable, duckdb.Error):  # no frame (an older version) or a field it lacks: fall back

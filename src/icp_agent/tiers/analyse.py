@@ -171,6 +171,7 @@ def analyse(
         schema=inputs.schema,
         temporary=not keep_frame,
         watched=scored or nullcontext,
+        lean=tier1_only,  # the Tier 1s read the fit fields and the verdicts alone
     )
     summary = health_summary(con, health, config, ledger)
     present = columns_of(con, frame)

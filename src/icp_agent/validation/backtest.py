@@ -15,9 +15,10 @@ from icp_agent.patterns.stats import fisher_exact
 from icp_agent.progress import Progress
 from icp_agent.schema import AnalysisInputs
 from icp_agent.sql import columns_of
+from icp_agent.sql import quote_identifier as _q
 from icp_agent.tiers.analyse import AnalysisConfig, analyse
 from icp_agent.validation.economics import rate_ci
-from icp_agent.validation.tier1 import tier1_sql
+from icp_agent.validation.tier1 import tier1_columns, tier1_sql
 
 
 @dataclass(frozen=True)
@@ -90,11 +91,15 @@ def backtest(
             "reason": "no significant ICP in the older customers alone",
             "cutoff": str(cutoff),
         }
+    # the old Tier 1 on each distinct combination of the columns it reads, weighted by its newer customers and good
+    # ones: the same counts as on every row (validation.tier1.tier1_columns)
+    read = "".join(f"{_q(c)}, " for c in tier1_columns(old_icp))
     rows = {
         flag: (n, k)
         for flag, n, k in con.execute(
-            f"SELECT coalesce(({in_tier1}), FALSE), count(*), count_if(good) FROM {frame} "
-            f"WHERE customer_since >= DATE '{cutoff:%Y-%m-%d}' AND cohort IS NOT NULL GROUP BY ALL"
+            f"SELECT coalesce(({in_tier1}), FALSE), sum(__icp_n)::BIGINT, sum(__icp_k)::BIGINT FROM (SELECT {read}"
+            f"count(*) AS __icp_n, count_if(good) AS __icp_k FROM {frame} "
+            f"WHERE customer_since >= DATE '{cutoff:%Y-%m-%d}' AND cohort IS NOT NULL GROUP BY ALL) GROUP BY ALL"
         ).fetchall()
     }
     (n1, k1), (n0, k0) = rows.get(True, (0, 0)), rows.get(False, (0, 0))

@@ -12,7 +12,7 @@ from icp_agent.icp_document import IcpDocument
 from icp_agent.patterns.stats import wilson_interval
 from icp_agent.sql import columns_of
 from icp_agent.sql import quote_identifier as _q
-from icp_agent.validation.tier1 import tier1_sql, unknown_tier1_fields
+from icp_agent.validation.tier1 import tier1_columns, tier1_sql, unknown_tier1_fields
 
 TARGETS = {
     "win_rate": ("higher", 2.0, "Tier 1 win rate at least 2x non-ICP"),
@@ -65,9 +65,14 @@ def unit_economics(con, frame: str, deals_frame: str | None, icp: IcpDocument, l
         return out
     comparisons = out["comparisons"]
     if "churned_flag" in columns:
+        # the Tier-1 predicate on each distinct combination of the columns it reads, weighted by its rows and churned
+        # rows: the same counts as on every row, without a list field's keys (a regular expression per element)
+        # computed for each of a million rows
+        read = "".join(f"{_q(c)}, " for c in tier1_columns(icp))
         rows = con.execute(
-            f"SELECT ({in_icp}) AS icp, count(*), count_if(churned_flag) FROM {frame} "
-            f"WHERE NOT coalesce(censored, FALSE) GROUP BY ALL ORDER BY 1"  # icp.json's order: non_icp, icp
+            f"SELECT ({in_icp}) AS icp, sum(__icp_n)::BIGINT, sum(__icp_k)::BIGINT FROM (SELECT {read}"
+            f"count(*) AS __icp_n, count_if(churned_flag) AS __icp_k FROM {frame} "
+            f"WHERE NOT coalesce(censored, FALSE) GROUP BY ALL) GROUP BY ALL ORDER BY 1"  # icp.json's order
         ).fetchall()
         comparisons["churn"] = {("icp" if icp_flag else "non_icp"): rate_ci(k, n) for icp_flag, n, k in rows}
     for metric, column in (("nrr", "nrr_raw"), ("cac", "cac"), ("sales_cycle_days", "days_to_close")):

@@ -22,6 +22,21 @@ def tier1_sql(icp: IcpDocument, columns: set[str] | None = None, table: str | No
     return " OR ".join(f"({criteria_sql(t.criteria, kinds, columns, table=table)})" for t in tier1) or None
 
 
+def tier1_columns(icp: IcpDocument) -> list[str]:
+    """The columns tier1_sql's predicate reads (sorted): a band field's bounds, any other field's own column. The
+    predicate is a function of these alone, so it may be evaluated once per distinct combination of them."""
+    kinds = document_kinds(icp)
+    return sorted(
+        {
+            name
+            for t in icp.tiers
+            if t.tier == 1
+            for c in t.criteria
+            for name in columns_needed(c.field, resolve_kind(c, kinds))
+        }
+    )
+
+
 def unknown_tier1_fields(con, deals_frame: str, icp: IcpDocument, where: str) -> list[str]:
     """Tier-1 fields that most of these deals lack: matching on them would be an artefact."""
     columns = columns_of(con, deals_frame)
