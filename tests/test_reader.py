@@ -278,21 +278,22 @@ def test_undecodable_byte_past_the_first_chunk_names_its_row(write):
     assert caught.value.row == 30_001
 
 
-@pytest.mark.parametrize("where", ["first", "boundary", "none"])
+@pytest.mark.parametrize("where", ["first", "boundary", "none", "crlf", "crlf boundary", "crlf none"])
 def test_blank_lines_counted_anywhere_in_a_big_file(write, where):
     # a file without an empty line skips the quote count; one with an empty line (here at a chunk's edge too) counts it
     rows = [f'{n},"Company {n}, a name quoted for its comma"' for n in range(1, 25_001)]
-    text = "id,name\n" + "\n".join(rows) + "\n"
-    if where == "first":
-        text = text.replace("\n2,", "\n\n2,", 1)
-    elif where == "boundary":
-        cut = text.index("\n", (1 << 20) - 1)
-        text = text[:cut] + "\n" + text[cut:]
+    newline = "\r\n" if where.startswith("crlf") else "\n"
+    text = "id,name" + newline + newline.join(rows) + newline
+    if where in ("first", "crlf"):
+        text = text.replace(f"{newline}2,", f"{newline}{newline}2,", 1)
+    elif where.endswith("boundary"):  # near the end of the first 1 MiB chunk
+        cut = text.index("\n", (1 << 20) - 1) + 1 - len(newline)
+        text = text[:cut] + newline + text[cut:]
     source = inspect_file(write("b.csv", text))
-    assert source.empty_lines == (where != "none")  # searched beside the digest: the stage need not scan again
+    assert source.empty_lines == (not where.endswith("none"))  # searched beside the digest: the stage need not scan again
     staged, _ = _staged(source)
     assert len(staged) == 25_000
-    assert source.furniture_count == (0 if where == "none" else 1)
+    assert source.furniture_count == (0 if where.endswith("none") else 1)
     unsearched = inspect_file(source.path, digest=False)  # no digest, no search: the stage scans the file itself
     assert unsearched.empty_lines is None
     _staged(unsearched)

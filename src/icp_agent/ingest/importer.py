@@ -29,6 +29,7 @@ from icp_agent.ingest.checks import (
     reject_conflicts,
     require_identity,
     scientific_ids,
+    unique_id,
     working_memory,
 )
 from icp_agent.ingest.column_reports import column_reports, inline_reports, stored_scan
@@ -322,8 +323,10 @@ def _build_snapshot(
         rid, first = "rowid", con.execute("SELECT min(rowid) FROM _stage").fetchall()[0][0]
     with watch(con, progress, "finding duplicate rows", rows_read):
         # text id columns (equal text hashes alike; a typed value may not: -0.0 and 0.0) that may prove no row repeats
-        ids = [_q(h) for h in texts if texts[h] == _q(h) and canonical_field(h) in ID_FIELDS]
-        kept_filter = drop_duplicate_rows(con, originals, rid, distinct_first=ids)
+        # and, stored as text, no id conflicts (`reject_conflicts`)
+        ids = [h for h in texts if texts[h] == _q(h) and canonical_field(h) in ID_FIELDS]
+        unique = unique_id(con, ids)
+        kept_filter = "" if unique else drop_duplicate_rows(con, originals, rid)
     # a view, not a copy: every later step reads the staged rows where they are. `_rid` is the staged row number
     # itself: a range of rows is selected on it, since only a bare column's range is pushed into the scan (a
     # filter on `_row`, computed from it, made each batch and the profile read the whole Parquet file)
@@ -468,7 +471,7 @@ def _build_snapshot(
         inline_done = inline_reports(con, table, columns, inline, texts, scan)
         rejects = [RejectedRow(**r) for r in reader_rejects]
         warnings += scientific_ids(con, table, columns, source.name)
-        rejects += reject_conflicts(con, table, kind, columns)
+        rejects += reject_conflicts(con, table, kind, columns, unique)
         rejects += reject_anonymous(con, table, kind, columns)
         for r in rejects:
             con.execute(
