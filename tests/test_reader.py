@@ -278,6 +278,18 @@ def test_undecodable_byte_past_the_first_chunk_names_its_row(write):
     assert caught.value.row == 30_001
 
 
+@pytest.mark.parametrize("below", [False, True])
+def test_an_empty_line_among_the_title_lines_is_no_blank_row(write, below):
+    """The search for empty lines (beside the digest) starts at the file's first byte: one among the title lines
+    above the header is the title's, not a blank row; one below the header still is."""
+    text = "Pipeline report\n\nid,name\n1,Acme\n" + ("\n" if below else "") + "2,Bolt\n"
+    source = inspect_file(write("t.csv", text))
+    assert source.skip_lines == 2 and source.empty_lines == below
+    staged, _ = _staged(source)
+    assert len(staged) == 2
+    assert sum(f["kind"] == "1 blank line(s)" for f in source.furniture) == below
+
+
 @pytest.mark.parametrize("where", ["first", "boundary", "none", "crlf", "crlf boundary", "crlf none"])
 def test_blank_lines_counted_anywhere_in_a_big_file(write, where):
     # a file without an empty line skips the quote count; one with an empty line (here at a chunk's edge too) counts it
