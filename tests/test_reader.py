@@ -70,11 +70,14 @@ def test_footer_and_total_rows_are_dropped_not_rejected(write):
     assert source.furniture_count == 2
 
 
-@pytest.mark.parametrize("total", [
-    ',,Grand Total,=SUM(D2:D4),"=SUBTOTAL(9,E2:E4)",',  # the label in the name column, the sheet's formulas kept
-    "SUM,,,1460,#REF!,",  # the label in the id column, a broken formula's error
-    ",,TOTAL (3 accounts),1460,300 seats,",
-])
+@pytest.mark.parametrize(
+    "total",
+    [
+        ',,Grand Total,=SUM(D2:D4),"=SUBTOTAL(9,E2:E4)",',  # the label in the name column, the sheet's formulas kept
+        "SUM,,,1460,#REF!,",  # the label in the id column, a broken formula's error
+        ",,TOTAL (3 accounts),1460,300 seats,",
+    ],
+)
 def test_a_spreadsheets_total_row_is_furniture_wherever_its_label_sits(write, total):
     text = (
         "Account Id,Domain,Account Name,ARR,Seats,Industry\n"
@@ -302,7 +305,8 @@ def test_blank_lines_counted_anywhere_in_a_big_file(write, where):
         cut = text.index("\n", (1 << 20) - 1) + 1 - len(newline)
         text = text[:cut] + newline + text[cut:]
     source = inspect_file(write("b.csv", text))
-    assert source.empty_lines == (not where.endswith("none"))  # searched beside the digest: the stage need not scan again
+    # searched beside the digest: the stage need not scan again
+    assert source.empty_lines == (not where.endswith("none"))
     staged, _ = _staged(source)
     assert len(staged) == 25_000
     assert source.furniture_count == (0 if where.endswith("none") else 1)
