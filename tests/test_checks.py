@@ -125,7 +125,9 @@ def test_drop_duplicate_rows_without_duplicates_changes_nothing():
 def test_drop_duplicate_rows_of_a_parquet_view_are_left_out_by_the_clause(tmp_path):
     con = duckdb.connect()
     path = tmp_path / "p.parquet"
-    con.execute(f"COPY (SELECT * FROM (VALUES ('a', 1), ('b', 2), ('a', 1), ('a', 2), ('a', 1)) t(x, y)) TO '{path}'")
+    con.execute(
+        f"COPY (SELECT * FROM (VALUES ('a', 1), ('b', 2), ('a', 1), ('a', 2), ('a', 1)) t(x, y)) TO '{path}'"
+    )
     con.execute(f"CREATE TEMP VIEW _stage AS SELECT * FROM read_parquet('{path}', file_row_number=true)")
     clause = drop_duplicate_rows(con, "x, y", "file_row_number")
     assert clause == " WHERE file_row_number NOT IN (SELECT _rid FROM _dup_rows)"
@@ -179,20 +181,10 @@ def test_drop_duplicate_rows_leaves_no_working_tables_without_duplicates():
     assert tables == {"_stage"}
 
 
-@pytest.mark.parametrize(
-    "raw,lossy",
-    [
-        ("1.23457E+17", True),
-        (" 1.23457e+17 ", True),
-        ("2E10", True),
-        ("9.9e5", True),
-        ("E12345", False),
-        ("ACME-7", False),
-        ("1e", False),
-        ("123456789012345678", False),
-        ("0015e00001AbCdE", False),
-    ],
-)
+@pytest.mark.parametrize("raw,lossy", [
+    ("1.23457E+17", True), (" 1.23457e+17 ", True), ("2E10", True), ("9.9e5", True),
+    ("E12345", False), ("ACME-7", False), ("1e", False), ("123456789012345678", False), ("0015e00001AbCdE", False),
+])
 def test_ids_in_scientific_notation_in_either_case_and_only_those(raw, lossy):
     con = _table([(1, raw, "Acme", None), (2, "c2", "Bolt", None)])
     warnings = scientific_ids(con, "t", _cols("company_id", "company_name"), "c.csv")

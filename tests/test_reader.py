@@ -70,14 +70,11 @@ def test_footer_and_total_rows_are_dropped_not_rejected(write):
     assert source.furniture_count == 2
 
 
-@pytest.mark.parametrize(
-    "total",
-    [
-        ',,Grand Total,=SUM(D2:D4),"=SUBTOTAL(9,E2:E4)",',  # the label in the name column, the sheet's formulas kept
-        "SUM,,,1460,#REF!,",  # the label in the id column, a broken formula's error
-        ",,TOTAL (3 accounts),1460,300 seats,",
-    ],
-)
+@pytest.mark.parametrize("total", [
+    ',,Grand Total,=SUM(D2:D4),"=SUBTOTAL(9,E2:E4)",',  # the label in the name column, the sheet's formulas kept
+    "SUM,,,1460,#REF!,",  # the label in the id column, a broken formula's error
+    ",,TOTAL (3 accounts),1460,300 seats,",
+])
 def test_a_spreadsheets_total_row_is_furniture_wherever_its_label_sits(write, total):
     text = (
         "Account Id,Domain,Account Name,ARR,Seats,Industry\n"
