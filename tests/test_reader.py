@@ -278,6 +278,24 @@ def test_undecodable_byte_past_the_first_chunk_names_its_row(write):
     assert caught.value.row == 30_001
 
 
+def test_the_furniture_cuts_empty_test_is_trim_to_nothing():
+    """`_maybe_empty` (a shortcut on the first character, then trim) is `coalesce(trim(x), '') = ''` on any text:
+    blanks, spaces, tabs and other whitespace trim keeps, control characters, the ends of printable ASCII,
+    non-ASCII letters; in a table of many rows too (where DuckDB may answer the shortcut from a block's bounds)."""
+    from icp_agent.ingest.reader import _maybe_empty
+
+    values = ["", " ", "   ", "  x", "x  ", "!", "~", "\x7f", "\x7fa", " !", "\t", "\t\t", "\n", "\x00", "\u00a0",
+              "\u3000x", "é", "Ärger", "a", "Z9", "0", None]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE v AS SELECT unnest(?) AS x", [values])
+    con.execute("INSERT INTO v SELECT 'Company ' || range FROM range(300000)")
+    con.execute("INSERT INTO v SELECT ' ' FROM range(3)")
+    differ = f"SELECT x FROM v WHERE ({_maybe_empty('x')}) IS DISTINCT FROM (coalesce(trim(x), '') = '')"
+    assert con.execute(differ).fetchall() == []
+    # the blanks, the spaces and the three rows of a space among the companies at least
+    assert con.execute(f"SELECT count(*) FROM v WHERE {_maybe_empty('x')}").fetchone()[0] >= 7
+
+
 @pytest.mark.parametrize("below", [False, True])
 def test_an_empty_line_among_the_title_lines_is_no_blank_row(write, below):
     """The search for empty lines (beside the digest) starts at the file's first byte: one among the title lines

@@ -1203,8 +1203,11 @@ def _figure_or_label(cell: str) -> str:
 
 def _maybe_empty(cell: str) -> str:
     """SQL: `coalesce(trim(cell), '') = ''`, with trim (a copy of the text) left out when the first character is
-    printable ASCII, which trim never strips: 0.25 s to 0.08 s for two cells of 1M rows."""
-    return f"({cell} IS NULL OR NOT (ascii({cell}) BETWEEN 33 AND 126) AND trim({cell}) = '')"
+    printable ASCII, which trim never strips: 0.25 s to 0.08 s for two cells of 1M rows. That first character is
+    tested as a range of strings (from "!" up to, not including, chr(127)), which DuckDB compares on the stored
+    prefix, and skips a block of rows whose smallest and largest values both lie in it: the two cells' tests took
+    0.054 s of CPU at 1M rows with ascii(), next to nothing so."""
+    return f"({cell} IS NULL OR NOT ({cell} >= '!' AND {cell} < chr(127)) AND trim({cell}) = '')"
 
 
 def _cut_cells(con: duckdb.DuckDBPyConnection, cells: list[str]) -> tuple[str, str]:
