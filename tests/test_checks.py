@@ -141,15 +141,34 @@ def _stage_ids(con: duckdb.DuckDBPyConnection, ids: list) -> None:
 
 def test_unique_id_names_the_id_column_whose_values_differ_in_every_row():
     """An id column whose values all differ, spaces and tabs aside, proves no row repeats and no two ids are stored
-    alike as text; ids that repeat, two blank ids, or ids that differ only in their spaces or tabs prove nothing."""
+    alike as text; ids that repeat, two blank ids, or ids that differ only in their spaces, tabs or the Unicode
+    spaces trim takes off their ends prove nothing."""
     con = duckdb.connect()
     _stage_ids(con, ["1", "2", "3"])
     assert unique_id(con, ["x", "id"]) == "id" and unique_id(con, ["x"]) is None
-    for ids in (["1", "2", "1"], ["1", None, "2", None], ["c 1", "c1"], ["c1", "c1 "], ["a  b", "a\tb"]):
+    spaced = (["c 1", "c1"], ["c1", "c1 "], ["a  b", "a\tb"], ["c1", "c1\u00a0"], ["\u3000c1", "c1"])  # trim: Unicode too
+    for ids in (["1", "2", "1"], ["1", None, "2", None], *spaced):
         _stage_ids(con, ids)
         assert unique_id(con, ["id"]) is None, ids
     _stage_ids(con, ["c1", "C1", "c-1", None])  # letter case and punctuation count, one blank is no repeat
     assert unique_id(con, ["id"]) == "id"
+
+
+def test_every_character_trim_takes_off_is_taken_out_of_an_id():
+    """The proof holds only if what `norm.text` trims off an id's ends (DuckDB's trim) is taken out of it too: every
+    space separator, here checked against trim itself; the characters trim keeps (tabs aside) are kept."""
+    from icp_agent.ingest.checks import _spaced_out
+
+    con = duckdb.connect()
+    chars = [chr(code) for code in (*range(0x20, 0x7F), *range(0x80, 0x3100), 0x200B, 0xFEFF)]
+    found = con.execute(
+        f"SELECT c, trim(v), {_spaced_out('v')} FROM (SELECT c, c || 'a' || c AS v FROM unnest(?) t(c))", [chars]
+    ).fetchall()
+    assert len(found) == len(chars) and sum(trimmed == "a" for _, trimmed, _ in found) == 17  # the separators
+    for char, trimmed, spaced in found:
+        assert spaced == ("a" if trimmed == "a" else f"{char}a{char}"), hex(ord(char))
+    _stage_ids(con, ["c1", "c1\u2007", "\u205fc2", "c2"])
+    assert unique_id(con, ["id"]) is None
 
 
 def test_drop_duplicate_rows_compares_the_rows_whatever_their_ids():

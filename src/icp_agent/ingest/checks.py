@@ -144,12 +144,14 @@ def reject_conflicts(
 
 
 def _spaced_out(column: str) -> str:
-    """SQL: the text of `column` with its spaces and tabs taken out (searched for first: most ids have none). Two
-    values `norm.text` stores alike have the same spaced-out text: it only trims spaces and collapses runs of
-    spaces and tabs (or stores NULL)."""
+    """SQL: the text of `column` with every tab and Unicode space separator (\\p{Zs}: the space, the no-break space,
+    the ideographic space, ...) taken out, anywhere in it. Two values `norm.text` stores alike have the same
+    spaced-out text: it only trims them (the characters trim takes off both ends are those separators) and collapses
+    runs of spaces and tabs (or stores NULL). The regular expression runs only on values with a space or a tab or a
+    character beyond ASCII (most ids have none): 0.015 s of CPU over 1M ids, 0.06 s for norm.trimmed first."""
     return (
-        f"CASE WHEN contains({column}, ' ') OR contains({column}, chr(9)) "
-        f"THEN replace(replace({column}, ' ', ''), chr(9), '') ELSE {column} END"
+        f"CASE WHEN strlen({column}) = length({column}) AND NOT contains({column}, ' ') "
+        f"AND NOT contains({column}, chr(9)) THEN {column} ELSE regexp_replace({column}, '[\\t\\p{{Zs}}]', '', 'g') END"
     )
 
 
