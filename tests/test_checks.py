@@ -15,6 +15,7 @@ from icp_agent.ingest.checks import (
     reject_conflicts,
     require_identity,
     scientific_ids,
+    unique_id,
     working_memory,
 )
 from icp_agent.ingest.columns import PlannedColumn
@@ -133,21 +134,62 @@ def test_drop_duplicate_rows_of_a_parquet_view_are_left_out_by_the_clause(tmp_pa
     assert con.execute(f"SELECT file_row_number FROM _stage{clause} ORDER BY 1").fetchall() == [(0,), (1,), (3,)]
 
 
-def test_drop_duplicate_rows_with_ids_that_differ_in_every_row_compares_no_rows():
-    """An id column whose values all differ proves no row repeats: nothing is compared or dropped. Ids that repeat
-    (or two blank ids) prove nothing, and the rows are compared as without them: equal rows go, the first stays."""
+def _stage_ids(con: duckdb.DuckDBPyConnection, ids: list) -> None:
+    con.execute("CREATE OR REPLACE TEMP TABLE _stage (id VARCHAR, x VARCHAR)")
+    con.executemany("INSERT INTO _stage VALUES (?, ?)", [(i, "same") for i in ids])
+
+
+def test_unique_id_names_the_id_column_whose_values_differ_in_every_row():
+    """An id column whose values all differ, spaces and tabs aside, proves no row repeats and no two ids are stored
+    alike as text; ids that repeat, two blank ids, or ids that differ only in their spaces, tabs or the Unicode
+    spaces trim takes off their ends prove nothing."""
     con = duckdb.connect()
-    con.execute("CREATE TEMP TABLE _stage AS SELECT * FROM (VALUES ('1', 'a'), ('2', 'a'), ('3', 'b')) t(id, x)")
-    statements = []
-    real = con.execute
-    traced = type("Traced", (), {"execute": lambda self, sql, *a: statements.append(sql) or real(sql, *a)})()
-    assert drop_duplicate_rows(traced, "id, x", distinct_first=["id"]) == ""
-    assert not any("_dup_rows" in sql for sql in statements)  # the rows themselves were never hashed
+    _stage_ids(con, ["1", "2", "3"])
+    assert unique_id(con, ["x", "id"]) == "id" and unique_id(con, ["x"]) is None
+    spaced = (["c 1", "c1"], ["c1", "c1 "], ["a  b", "a\tb"], ["c1", "c1\u00a0"], ["\u3000c1", "c1"])  # trim: Unicode too
+    for ids in (["1", "2", "1"], ["1", None, "2", None], *spaced):
+        _stage_ids(con, ids)
+        assert unique_id(con, ["id"]) is None, ids
+    _stage_ids(con, ["c1", "C1", "c-1", None])  # letter case and punctuation count, one blank is no repeat
+    assert unique_id(con, ["id"]) == "id"
+
+
+def test_every_character_trim_takes_off_is_taken_out_of_an_id():
+    """The proof holds only if what `norm.text` trims off an id's ends (DuckDB's trim) is taken out of it too: every
+    space separator, here checked against trim itself; the characters trim keeps (tabs aside) are kept."""
+    from icp_agent.ingest.checks import _spaced_out
+
+    con = duckdb.connect()
+    chars = [chr(code) for code in (*range(0x20, 0x7F), *range(0x80, 0x3100), 0x200B, 0xFEFF)]
+    found = con.execute(
+        f"SELECT c, trim(v), {_spaced_out('v')} FROM (SELECT c, c || 'a' || c AS v FROM unnest(?) t(c))", [chars]
+    ).fetchall()
+    assert len(found) == len(chars) and sum(trimmed == "a" for _, trimmed, _ in found) == 17  # the separators
+    for char, trimmed, spaced in found:
+        assert spaced == ("a" if trimmed == "a" else f"{char}a{char}"), hex(ord(char))
+    _stage_ids(con, ["c1", "c1\u2007", "\u205fc2", "c2"])
+    assert unique_id(con, ["id"]) is None
+
+
+def test_drop_duplicate_rows_compares_the_rows_whatever_their_ids():
+    """Ids that repeat (or two blank ids) prove nothing: equal rows go, the first stays."""
+    con = duckdb.connect()
     for ids in (["1", "2", "1", "3"], ["1", None, "2", None]):
-        con.execute("CREATE OR REPLACE TEMP TABLE _stage (id VARCHAR, x VARCHAR)")
-        con.executemany("INSERT INTO _stage VALUES (?, ?)", [(i, "same") for i in ids])
-        assert drop_duplicate_rows(con, "id, x", distinct_first=["x", "id"]) == ""
+        _stage_ids(con, ids)
+        assert drop_duplicate_rows(con, "id, x") == ""
         assert con.execute("SELECT id FROM _stage ORDER BY rowid").fetchall() == [(i,) for i in dict.fromkeys(ids)]
+
+
+def test_reject_conflicts_of_an_id_proved_unique_reads_nothing():
+    """With the header `unique_id` proved unique stored as text, the table is not read (here: it does not exist);
+    another header, or an id stored as another type, is checked as before."""
+    con = _table([(1, "c1", "Acme", None), (2, "c1", "Bolt", None)])
+    columns = _cols("company_id", "company_name")
+    assert reject_conflicts(con, "missing_table", "customers", columns, unique_header="Company_Id") == []
+    assert len(reject_conflicts(con, "t", "customers", columns, unique_header="Company_Name")) == 1
+    con = _table([(1, "c1", "Acme", None), (2, "c1", "Bolt", None)])
+    columns[0].type = "category"
+    assert len(reject_conflicts(con, "t", "customers", columns, unique_header="Company_Id")) == 1
 
 
 def test_drop_duplicate_rows_leaves_no_working_tables_without_duplicates():

@@ -385,6 +385,29 @@ def test_a_cheap_command_imports_none_of_the_analysis_the_assistant_or_the_serve
     assert sorted(m for m in loaded if m in NOT_FOR_A_LOOK or m.startswith(tuple(f"{n}." for n in NOT_FOR_A_LOOK))) == []
 
 
+def test_an_import_imports_and_builds_only_what_it_uses(ws, write):
+    """`import-data` run for real, its summary piped: the lines are written without rich, the interview notes'
+    screening patterns (`untrusted`) are not compiled, and the result models of run, refresh and find-patterns are
+    not built (each is built on first use)."""
+    path = write("customers.csv", "company_id,company_name,industry\n1,Acme,Software\n2,Beta,Retail\n")
+    code = ("import sys, io, contextlib\n"
+            "from icp_agent.faces.cli import main\n"
+            "out = io.StringIO()\n"
+            "with contextlib.redirect_stdout(out):\n"
+            "    try:\n"
+            f"        main(['import-data', '--customers', {str(path)!r}, '--workspace', {str(ws.path)!r}, '--quiet'])\n"
+            "    except SystemExit as exc:\n"
+            "        assert exc.code in (0, None), exc.code\n"
+            "from icp_agent import toolkit\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'rich' or m == 'icp_agent.untrusted'),\n"
+            "      [m.__name__ for m in (toolkit.RunResult, toolkit.RefreshResult, toolkit.PatternsResult)\n"
+            "       if m.__pydantic_complete__], '2 rows read' in out.getvalue())\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(icp_agent.__file__).parent.parent)}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[] [] True"
+
+
 @pytest.mark.parametrize("command", ["build-icp", "score-prospects", "diff-icp-versions", "import-data"])
 def test_a_commands_help_reads_its_options_without_the_icp_models_or_building_validators(command):
     """--help reads an options model's fields; the ICP document's models (icp_agent.models, evidence) are not

@@ -127,3 +127,57 @@ def test_print_diff_shows_only_what_moved(capsys):
     assert "icp-a -> icp-b: KEEP (the tiers hold)" in text
     assert "employees: PSI" in text and "(shifted)" in text and "industry" not in text
     assert "vanished: uses Slack (good)" in text and "old ICP on new customers: held" in text
+
+
+PLAIN_LINES = [
+    "customers.csv: customers (companies with lifecycle/revenue fields (arr, churn_date); read as UTF-8)",
+    "  customers: 1,000,000 rows read, 1,000,000 kept, 0 rejected, 0 exact duplicates dropped",
+    "  warning: [bold]not markup[/bold] :smile: 'Café' – “quoted” 中文 " + "x" * 200,
+    "",
+]
+
+
+@pytest.mark.parametrize("text", PLAIN_LINES)
+def test_a_plain_line_is_written_as_rich_writes_it(text, monkeypatch):
+    """A line of printable text to a stream that is no terminal: the same bytes as the rich Console the module
+    makes, without making it."""
+    for name in cli_output._TERMINAL_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    rich_out, plain_out = io.StringIO(), io.StringIO()
+    Console(file=rich_out, soft_wrap=True, markup=False, emoji=False, highlight=False).print(text, markup=False)
+    assert cli_output.write_plain(plain_out, (text,), {"markup": False})
+    assert plain_out.getvalue() == rich_out.getvalue() == text + "\n"
+
+
+@pytest.mark.parametrize(
+    "objects,options,setting",
+    [
+        (("a\tb",), {}, None),  # rich expands the tab
+        (("two\nlines",), {}, None),
+        (("ends in a space ",), {}, None),
+        (("a bell\a",), {}, None),
+        (("styled",), {"style": "bold"}, None),
+        (("[b]markup[/b]",), {"markup": True}, None),
+        (("a", "b"), {}, None),
+        ((42,), {}, None),
+        (("forced",), {}, "FORCE_COLOR"),
+        (("compatible",), {}, "TTY_COMPATIBLE"),
+    ],
+)
+def test_anything_else_is_left_to_rich(objects, options, setting, monkeypatch):
+    for name in cli_output._TERMINAL_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    if setting:
+        monkeypatch.setenv(setting, "1")
+    stream = io.StringIO()
+    assert not cli_output.write_plain(stream, objects, options)
+    assert stream.getvalue() == ""
+
+
+def test_a_terminal_is_left_to_rich():
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    stream = Terminal()
+    assert not cli_output.write_plain(stream, ("text",), {}) and stream.getvalue() == ""

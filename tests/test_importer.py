@@ -67,6 +67,20 @@ def test_id_conflicts_are_rejected_and_named(ws, write):
     assert report.rejected[0].row == 2 and "also on row 1" in report.rejected[0].reason
 
 
+def test_ids_that_differ_only_in_their_spaces_are_one_id(ws, write):
+    """Ids unique as written but stored alike (trimmed, runs of spaces collapsed) are a conflict; ids unique once
+    stored are none, whatever the rest of the row."""
+    text = 'company_id,company_name\nc1,Acme\n"c1 ",Acme Corp\nc 2,Bolt\n"c  2",Bolt 2\nc3,Crane\n'
+    report = import_file(ws, write("c.csv", text), "customers")
+    assert (report.rows_kept, report.rows_rejected) == (3, 2)
+    assert [(r.row, r.raw) for r in report.rejected] == [(2, "c1"), (4, "c 2")]
+    # a no-break space is trimmed off too (a spreadsheet's padding): the ids are one
+    report = import_file(ws, write("e.csv", "company_id,company_name\nc1,Acme\nc1\u00a0,Acme Corp\n"), "customers")
+    assert (report.rows_kept, report.rows_rejected) == (1, 1) and report.rejected[0].raw == "c1"
+    report = import_file(ws, write("d.csv", "company_id,company_name\nc1,Acme\nc2,Acme\nc3,Acme\n"), "customers")
+    assert (report.rows_kept, report.rows_rejected, report.duplicates_dropped) == (3, 0, 0)
+
+
 def test_a_failed_import_leaves_nothing(ws, write):
     import_file(ws, write("ok.csv", CUSTOMERS), "customers")
     with pytest.raises(UserError) as err:

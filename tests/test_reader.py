@@ -278,21 +278,53 @@ def test_undecodable_byte_past_the_first_chunk_names_its_row(write):
     assert caught.value.row == 30_001
 
 
-@pytest.mark.parametrize("where", ["first", "boundary", "none"])
+def test_the_furniture_cuts_empty_test_is_trim_to_nothing():
+    """`_maybe_empty` (a shortcut on the first character, then trim) is `coalesce(trim(x), '') = ''` on any text:
+    blanks, spaces, tabs and other whitespace trim keeps, control characters, the ends of printable ASCII,
+    non-ASCII letters; in a table of many rows too (where DuckDB may answer the shortcut from a block's bounds)."""
+    from icp_agent.ingest.reader import _maybe_empty
+
+    values = ["", " ", "   ", "  x", "x  ", "!", "~", "\x7f", "\x7fa", " !", "\t", "\t\t", "\n", "\x00", "\u00a0",
+              "\u3000x", "é", "Ärger", "a", "Z9", "0", None]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE v AS SELECT unnest(?) AS x", [values])
+    con.execute("INSERT INTO v SELECT 'Company ' || range FROM range(300000)")
+    con.execute("INSERT INTO v SELECT ' ' FROM range(3)")
+    differ = f"SELECT x FROM v WHERE ({_maybe_empty('x')}) IS DISTINCT FROM (coalesce(trim(x), '') = '')"
+    assert con.execute(differ).fetchall() == []
+    # the blanks, the spaces and the three rows of a space among the companies at least
+    assert con.execute(f"SELECT count(*) FROM v WHERE {_maybe_empty('x')}").fetchone()[0] >= 7
+
+
+@pytest.mark.parametrize("below", [False, True])
+def test_an_empty_line_among_the_title_lines_is_no_blank_row(write, below):
+    """The search for empty lines (beside the digest) starts at the file's first byte: one among the title lines
+    above the header is the title's, not a blank row; one below the header still is."""
+    text = "Pipeline report\n\nid,name\n1,Acme\n" + ("\n" if below else "") + "2,Bolt\n"
+    source = inspect_file(write("t.csv", text))
+    assert source.skip_lines == 2 and source.empty_lines == below
+    staged, _ = _staged(source)
+    assert len(staged) == 2
+    assert sum(f["kind"] == "1 blank line(s)" for f in source.furniture) == below
+
+
+@pytest.mark.parametrize("where", ["first", "boundary", "none", "crlf", "crlf boundary", "crlf none"])
 def test_blank_lines_counted_anywhere_in_a_big_file(write, where):
     # a file without an empty line skips the quote count; one with an empty line (here at a chunk's edge too) counts it
     rows = [f'{n},"Company {n}, a name quoted for its comma"' for n in range(1, 25_001)]
-    text = "id,name\n" + "\n".join(rows) + "\n"
-    if where == "first":
-        text = text.replace("\n2,", "\n\n2,", 1)
-    elif where == "boundary":
-        cut = text.index("\n", (1 << 20) - 1)
-        text = text[:cut] + "\n" + text[cut:]
+    newline = "\r\n" if where.startswith("crlf") else "\n"
+    text = "id,name" + newline + newline.join(rows) + newline
+    if where in ("first", "crlf"):
+        text = text.replace(f"{newline}2,", f"{newline}{newline}2,", 1)
+    elif where.endswith("boundary"):  # near the end of the first 1 MiB chunk
+        cut = text.index("\n", (1 << 20) - 1) + 1 - len(newline)
+        text = text[:cut] + newline + text[cut:]
     source = inspect_file(write("b.csv", text))
-    assert source.empty_lines == (where != "none")  # searched beside the digest: the stage need not scan again
+    # searched beside the digest: the stage need not scan again
+    assert source.empty_lines == (not where.endswith("none"))
     staged, _ = _staged(source)
     assert len(staged) == 25_000
-    assert source.furniture_count == (0 if where == "none" else 1)
+    assert source.furniture_count == (0 if where.endswith("none") else 1)
     unsearched = inspect_file(source.path, digest=False)  # no digest, no search: the stage scans the file itself
     assert unsearched.empty_lines is None
     _staged(unsearched)

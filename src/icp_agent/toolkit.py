@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from icp_agent import evidence as evidence_store
 from icp_agent import numbers
@@ -649,6 +649,7 @@ def score_health(ws: Workspace, params: HealthOptions, progress: Progress | None
 class PatternsResult(BaseModel):
     """find_patterns' page of patterns with the health definition they were found under."""
 
+    model_config = ConfigDict(defer_build=True)  # built on first use: the import command never uses it
     status: Literal["ok", "no_significant_icp"]
     health: HealthSummary
     patterns: list[PatternStat] = Field(description="best first (by the lower bound of their lift)")
@@ -880,6 +881,7 @@ def list_evidence(ws: Workspace, params: ListEvidenceOptions) -> EvidenceListing
 class RunResult(BaseModel):
     """What run imported, the ICP it built and the files it wrote."""
 
+    model_config = ConfigDict(defer_build=True)  # built on first use: the import command never uses it
     out_dir: str
     imported: ImportResult
     icp: IcpDocument | None = None
@@ -1240,6 +1242,7 @@ def diff_icp_versions(ws: Workspace, params: DiffOptions) -> dict:
 class RefreshResult(BaseModel):
     """What refresh imported, the ICP it built, its comparison with the previous version, the files."""
 
+    model_config = ConfigDict(defer_build=True)  # built on first use: the import command never uses it
     imported: ImportResult
     icp: IcpDocument
     diff: dict | None = None

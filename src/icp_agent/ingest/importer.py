@@ -31,6 +31,7 @@ from icp_agent.ingest.checks import (
     reject_conflicts,
     require_identity,
     scientific_ids,
+    unique_id,
     working_memory,
 )
 from icp_agent.ingest.column_reports import column_reports, inline_reports, stored_scan
@@ -336,15 +337,17 @@ def _build_snapshot(
         rid, first = "rowid", con.execute("SELECT min(rowid) FROM _stage").fetchall()[0][0]
     with watch(con, progress, "finding duplicate rows", rows_read):
         # text id columns (equal text hashes alike; a typed value may not: -0.0 and 0.0) that may prove no row repeats
-        ids = [_q(h) for h in texts if texts[h] == _q(h) and canonical_field(h) in ID_FIELDS]
-        search = None
+        # and, stored as text, no id conflicts (`reject_conflicts`)
+        ids = [h for h in texts if texts[h] == _q(h) and canonical_field(h) in ID_FIELDS]
+        search, unique = None, None
         if repeated_rows is not None:
             con.execute("CREATE OR REPLACE TEMP TABLE _dup_rows AS SELECT unnest(?::BIGINT[]) AS _rid", [repeated_rows])
             kept_filter = kept_rows_filter(rid)
         elif searches is not None and rid == PARQUET_ROW:
             search, kept_filter = searches.start(con, originals, rid, ids), ""
         else:
-            kept_filter = drop_duplicate_rows(con, originals, rid, distinct_first=ids)
+            unique = unique_id(con, ids)
+            kept_filter = "" if unique else drop_duplicate_rows(con, originals, rid)
     # a view, not a copy: every later step reads the staged rows where they are. `_rid` is the staged row number
     # itself: a range of rows is selected on it, since only a bare column's range is pushed into the scan (a
     # filter on `_row`, computed from it, made each batch and the profile read the whole Parquet file)
@@ -435,8 +438,10 @@ def _build_snapshot(
     outer = [o for o in outer if not o.endswith('__parsed_currency"')] + [
         o for o in outer if o.endswith('__parsed_currency"')
     ]
-    if search is not None and (repeated := search.result()):
-        raise _DuplicatesFound(repeated)
+    if search is not None:
+        if repeated := search.result():
+            raise _DuplicatesFound(repeated)
+        unique = search.unique
     # the stored rows need not stay in memory once written (they are in the workspace file): under a working-memory
     # budget DuckDB drops them from its cache instead of holding the whole table until the commit
     with working_memory(con, WRITE_MEMORY):
@@ -491,7 +496,7 @@ def _build_snapshot(
         inline_done = inline_reports(con, table, columns, inline, texts, scan)
         rejects = [RejectedRow(**r) for r in reader_rejects]
         warnings += scientific_ids(con, table, columns, source.name)
-        rejects += reject_conflicts(con, table, kind, columns)
+        rejects += reject_conflicts(con, table, kind, columns, unique)
         rejects += reject_anonymous(con, table, kind, columns)
         for r in rejects:
             con.execute(
@@ -552,8 +557,9 @@ class _DuplicatesFound(Exception):
 
 
 class _DuplicateSearch:
-    """`checks.drop_duplicate_rows` over a Parquet file's staged rows, run on a second connection (a cursor with the
-    same `_stage` view and memory setting) in a thread of its own; `result()` waits for the rows it found repeated.
+    """`checks.unique_id`, then `checks.drop_duplicate_rows`, over a Parquet file's staged rows, run on a second
+    connection (a cursor with the same `_stage` view and memory setting) in a thread of its own; `result()` waits for
+    the rows found repeated (`unique` is then the id column proving there are none, if one does).
 
     The search is a sort of every row's hash (10M rows: 1.4 s of CPU, 0.66 s on 2 cores); the profiling that follows
     it is ~130 small statements that keep one core busy. Side by side, the search takes the idle core."""
@@ -566,13 +572,15 @@ class _DuplicateSearch:
             self._cursor.execute("SET VARIABLE icp_memory_limit = ?", [limit])
         self._cursor.execute(view)
         self._rows: list[int] = []
+        self.unique: str | None = None  # `checks.unique_id` of the id columns, once the search has ended
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, args=(originals, rid, ids), daemon=True)
         self._thread.start()
 
     def _run(self, originals: str, rid: str, ids: list[str]) -> None:
         try:
-            if drop_duplicate_rows(self._cursor, originals, rid, distinct_first=ids):
+            self.unique = unique_id(self._cursor, ids)
+            if not self.unique and drop_duplicate_rows(self._cursor, originals, rid):
                 self._rows = [r for (r,) in self._cursor.execute("SELECT _rid FROM _dup_rows ORDER BY _rid").fetchall()]
         except BaseException as error:  # raised again by result(), in the caller's thread
             self._error = error

@@ -10,7 +10,6 @@ import hashlib
 from pathlib import Path
 
 from icp_agent.errors import UserError
-from icp_agent.untrusted import looks_like_instructions
 from icp_agent.workspace import Workspace
 
 SUFFIXES = {".md", ".txt", ".markdown"}
@@ -47,6 +46,8 @@ def import_interviews_into(con, folder: str | Path) -> dict:
         title = next((line.lstrip("# ").strip() for line in body.splitlines() if line.strip()), path.stem)
         docs.append((path.stem, path.name, title, body))
     import_id = f"interviews-{digest.hexdigest()[:12]}"
+    from icp_agent.untrusted import looks_like_instructions  # its patterns compiled only when notes are read
+
     flagged = [name for _, name, _, body in docs if looks_like_instructions(body)]
     if not con.execute("SELECT count(*) FROM imports WHERE import_id = ?", [import_id]).fetchone()[0]:
         con.executemany("INSERT INTO interviews VALUES (?, ?, ?, ?, ?)", [(import_id, *doc) for doc in docs])

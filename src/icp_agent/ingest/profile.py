@@ -214,15 +214,17 @@ def _evidence(con: duckdb.DuckDBPyConnection, evidence: list[str], index: dict[s
             coalesce(sum(length(trim({v})) * c) FILTER ({sample}) / nullif(sum(c) FILTER ({sample}), 0), 0) AS avg_len""".replace(
         norm.null_if_missing(v), "_n"
     )
-    sql = f"""WITH u AS MATERIALIZED ({_dist_union(evidence, index)}),
-        whole AS (SELECT i,
-            {weighted(f"{norm.null_if_missing(v)} IS NOT NULL")} AS present,
+    # every value's figures, its cleaned value too a column of its own (`_n`) read by them
+    whole = f"""{weighted(f"{norm.null_if_missing(v)} IS NOT NULL")} AS present,
             coalesce({mdy}, 0) AS mdy, coalesce({dmy}, 0) AS dmy, coalesce({slashed}, 0) AS slashed,
             count(*) FILTER ({norm.null_if_missing(v)} IS NOT NULL) AS present_distinct,
             min(TRY_CAST(trim({v}) AS HUGEINT)) FILTER ({digits}) AS int_min,
             max(TRY_CAST(trim({v}) AS HUGEINT)) FILTER ({digits}) AS int_max,
-            count(*) AS distinct_raw
-            FROM u GROUP BY i),
+            count(*) AS distinct_raw""".replace(norm.null_if_missing(v), "_n")
+    sql = f"""WITH u AS MATERIALIZED ({_dist_union(evidence, index)}),
+        whole AS (SELECT i,
+            {whole}
+            FROM (SELECT *, {norm.null_if_missing(v)} AS _n FROM u) GROUP BY i),
         sampled AS (SELECT i,
             {sampled}
             FROM (SELECT *, {norm.amount(v, python=python)} AS _a, {norm.null_if_missing(v)} AS _n FROM u
