@@ -487,7 +487,7 @@ def _build_snapshot(
             con.execute(f"DROP TABLE IF EXISTS _lk_r_{i}")
         if written not in (None, "_dedup"):
             con.execute("DROP VIEW IF EXISTS _dedup_in_order")
-            con.execute("DROP TYPE IF EXISTS _dup_e")
+            con.execute("DROP TABLE IF EXISTS _dup_mask")
         apply_currencies(con, table, columns, mapping, source.name, warnings)
         apply_amounts(con, table, columns, mapping.units, source.name, warnings, kind)  # cents; the amount's period
         # before rejections, as the lookups count; one scan gives the inline columns' figures and every column's
@@ -535,17 +535,18 @@ WRITE_MEMORY = 192 * 2**20
 # Lookups are read by position (`positional.positional_lookup`: a perfect hash up to `positional.PERFECT_MAX` values,
 # an ENUM up to this many); a bigger lookup by a direct reading that leaves at most this many of its values to them
 # (`positional.direct_reading`). Only a lookup no reading covers (a list column with thousands of combinations), or
-# more than DUPLICATES_IN_ORDER_MAX duplicate rows of a Parquet file, sends the rows through hash joins and a sort
+# a Parquet file with a duplicate row past DUPLICATES_IN_ORDER_MAX_ROW, sends the rows through hash joins and a sort
 # by batch (`_write_rows`). Measured when this was the only limit: an ENUM of 5k-90k values cost more CPU than the
 # joins and their sort (1M-row CSV, 13 lookups: 4.1 s against 3.4 s for the write), though less memory (0.52
 # against 0.75 GB); the direct reading leaves them a few values.
 ENUM_MAX_VALUES = 2048
 
 
-# A Parquet file's duplicate rows are left out of `_dedup` by an anti-join, which does not keep the rows' order; up to
-# this many are left out of the positional write by an ENUM of their row numbers instead (a hash look-up per row,
-# 0.3-0.5 s per 10M rows, against the joined write's sort); more send the write through the joins.
-DUPLICATES_IN_ORDER_MAX = 1_000_000
+# A Parquet file's duplicate rows are left out of `_dedup` by an anti-join, which does not keep the rows' order; the
+# positional write leaves them out by a bit mask of their row numbers instead (`_rows_in_order`): one bit per row up to
+# the last duplicate (10M rows: 1.2 MB), read at the row's number. Not an ENUM of their numbers: DuckDB's failed cast
+# to an ENUM costs in proportion to the ENUM's size (1,000 values: 38 us per row kept, 45 s for 2M rows).
+DUPLICATES_IN_ORDER_MAX_ROW = 2**31 - 1  # get_bit reads an INTEGER position; past it the write joins
 
 
 class _DuplicatesFound(Exception):
@@ -624,23 +625,33 @@ def _rows_in_order(
     con: duckdb.DuckDBPyConnection, kept_filter: str, rid: str, first: int, originals: str
 ) -> str | None:
     """The relation the positional write reads the kept rows from, in file order: `_dedup` when no filter leaves rows
-    out, else a view leaving the duplicate rows (`_dup_rows`) out by an ENUM of their row numbers, a filter on each
-    row (None past DUPLICATES_IN_ORDER_MAX of them)."""
+    out, else a view leaving the duplicate rows (`_dup_rows`) out by a bit mask of their row numbers (`_dup_mask`,
+    one row), a test on each row (None for a row number past DUPLICATES_IN_ORDER_MAX_ROW)."""
     if not kept_filter:
         return "_dedup"
-    if one(con, "SELECT count(*) FROM _dup_rows") > DUPLICATES_IN_ORDER_MAX:
+    last = one(con, "SELECT max(_rid) FROM _dup_rows")
+    if last > DUPLICATES_IN_ORDER_MAX_ROW:
         return None
-    con.execute("CREATE OR REPLACE TEMP TYPE _dup_e AS ENUM (SELECT CAST(_rid AS VARCHAR) FROM _dup_rows)")
-    where = f" WHERE TRY_CAST(CAST({rid} AS VARCHAR) AS _dup_e) IS NULL"
-    return _kept_rows_view(con, "_dedup_in_order", rid, first, originals, where)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _dup_mask AS SELECT bitstring_agg(_rid, 0, {last}) AS m FROM _dup_rows")
+    where = f" WHERE {rid} > {last} OR get_bit(_dup_mask.m, CAST({rid} AS INTEGER)) = 0"
+    return _kept_rows_view(con, "_dedup_in_order", rid, first, originals, where, source="_stage, _dup_mask")
 
 
-def _kept_rows_view(con: duckdb.DuckDBPyConnection, name: str, rid: str, first: int, originals: str, where: str) -> str:
-    """Create the view `name` of the staged rows `where` keeps (a WHERE clause, or ""): each row's `_row` (its line in
-    the file, from 1), its original columns and its staged row number `_rid`. Returns `name`."""
+def _kept_rows_view(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    rid: str,
+    first: int,
+    originals: str,
+    where: str,
+    source: str = "_stage",
+) -> str:
+    """Create the view `name` of the staged rows `where` keeps (a WHERE clause, or "", over `source`: _stage and any
+    one-row table it reads): each row's `_row` (its line in the file, from 1), its original columns and its staged row
+    number `_rid`. Returns `name`."""
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {rid} - {first} + 1 AS _row, {originals}, {rid} AS _rid "
-        f"FROM _stage{where}"
+        f"FROM {source}{where}"
     )
     return name
 

@@ -59,7 +59,7 @@ _DATES = ("TRY_CAST({v} AS DATE)", *(f"CAST(TRY_STRPTIME({{v}}, '{f}') AS DATE)"
 _TEXTS = ("{v}", "trim({v})")
 # the readings as cheap per row as an ENUM lookup or cheaper: a cast of the raw text, the text itself. The others
 # (a currency symbol and grouping marks removed, a scale letter, a date format) cost 60-95 ns a row at 10M Parquet
-# rows against 40 ns for the ENUM code of one of 10k values (`importer.enum_or_reading` weighs the two).
+# rows against 40 ns for the ENUM code of one of 10k values (`importer.ENUM_WIDE_MAX` weighs the two).
 CHEAP_READINGS = frozenset({"TRY_CAST({v} AS DOUBLE)", "TRY_CAST({v} AS DATE)", *_TEXTS})
 _NUMERIC_TYPES = ("DOUBLE", "FLOAT", "BIGINT", "INTEGER", "HUGEINT", "SMALLINT", "TINYINT", "UBIGINT")
 
@@ -70,7 +70,7 @@ class DirectReading:
 
     `columns`: (alias, SQL over the row's raw value) computed once per row below the lookups; `applies`: SQL over
     those aliases, true where `values` hold, the rest read by position (None: `values` hold wherever the raw value is
-    not in the rest, which every row then looks up in an ENUM); `values`: per stored name, its SQL over the aliases;
+    not in the rest, which every row then asks of a hash table of it); `values`: per stored name, its SQL over the aliases;
     `rest_table`: the lookup's rows (non-NULL raw values) the expressions do not cover; `rest`: their number;
     `costly`: whether an expression does more than cast the raw text (`CHEAP_READINGS`), costing more per row than an
     ENUM lookup does.
@@ -274,8 +274,7 @@ def positional_lookup(
                 f"WHERE raw IS NOT NULL)"
             )
             lists.append(f"list_append({entries}, {null_entry[k]}) AS __lk_l_{i}_{k}")
-        cast = "TRY_CAST" if membership else "CAST"
-        position, null_at = f"coalesce(enum_code({cast}({raw} AS _lk_e_{i})), {present}) + 1", present + 1
+        position, null_at = f"coalesce(enum_code(CAST({raw} AS _lk_e_{i})), {present}) + 1", present + 1
     if direct is None:
         keys.append((f"__lk_p_{i}", position))
         return Positional(lists, keys, [f"__lk_l_{i}_{k}[__lk_p_{i}]" for k in range(len(names))])
@@ -289,11 +288,19 @@ def positional_lookup(
             for k, v in enumerate(direct.values)
         ]
         return Positional(lists, keys, values)
-    # else every row looks itself up in the ENUM of the rest (the values the expressions get wrong or miss)
-    keys.append((f"__lk_p_{i}", f"enum_code(TRY_CAST({raw} AS _lk_e_{i})) + 1"))
+    # else every row asks whether it is in the rest (the values the expressions get wrong or miss), by a hash table
+    # of the rest's raw values in lists (`__lk_m_<i>`: bucket hash % n, a few values each), and only a row that is reads
+    # its stored values at its ENUM code. Not a TRY_CAST to the ENUM: DuckDB's failed cast to an ENUM costs in
+    # proportion to the ENUM's size (10 values: 1 us a row; 1,000: 38 us), and most rows fail it here
+    lists.append(
+        f"(SELECT list(coalesce(b.raws, []) ORDER BY s.slot) FROM range({n}) s(slot) LEFT JOIN "
+        f"(SELECT hash(raw) % {n} AS slot, list(raw) AS raws FROM {table} GROUP BY 1) b ON b.slot = s.slot) "
+        f"AS __lk_m_{i}"
+    )
+    keys.append((f"__lk_h_{i}", f"(hash({raw}) % {n})::BIGINT + 1"))
     values = [
-        f"CASE WHEN {raw} IS NULL THEN __lk_l_{i}_{k}[{null_at}] WHEN __lk_p_{i} IS NOT NULL "
-        f"THEN __lk_l_{i}_{k}[__lk_p_{i}] ELSE {v} END"
+        f"CASE WHEN {raw} IS NULL THEN __lk_l_{i}_{k}[{null_at}] WHEN list_contains(__lk_m_{i}[__lk_h_{i}], {raw}) "
+        f"THEN __lk_l_{i}_{k}[enum_code(CAST({raw} AS _lk_e_{i})) + 1] ELSE {v} END"
         for k, v in enumerate(direct.values)
     ]
     return Positional(lists, keys, values)
