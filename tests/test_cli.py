@@ -333,24 +333,36 @@ def test_terminal_tables_fit_the_width_and_long_lines_are_not_wrapped(cli, monke
 HEAVY = ("duckdb", "mcp", "anthropic", "scipy", "numpy", "jinja2", "pydantic", "pandas", "pyarrow")
 
 
+def _cli_in_a_fresh_python(argv: list[str], then: str) -> str:
+    """`main(argv)` run in a fresh interpreter (its output to the StringIO `out`), then the Python `then`; what that
+    prints."""
+    code = (
+        "import sys, io, contextlib\n"
+        "from icp_agent.faces.cli import main\n"
+        "out = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out):\n"
+        "    try:\n"
+        f"        main({argv!r})\n"
+        "    except SystemExit as exc:\n"
+        "        assert exc.code in (0, None), exc.code\n" + then
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(icp_agent.__file__).parent.parent)}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
 @pytest.mark.parametrize("argv,allowed", [(["--help"], ()), (["fields"], ()), (["fields", "--json"], ()),
                                           (["inspect-workspace", "--help"], ("pydantic",)),
                                           (["build-icp", "--help"], ("pydantic",))], ids=lambda a: " ".join(a))
 def test_the_cli_starts_without_importing_what_the_command_does_not_use(argv, allowed):
     """The command list comes from the registry alone; a command's --help reads its options model (pydantic),
     never the toolkit, duckdb or the analysis."""
-    code = ("import sys, io, contextlib\n"
-            "from icp_agent.faces.cli import main\n"
-            "with contextlib.redirect_stdout(io.StringIO()):\n"
-            "    try:\n"
-            f"        main({argv!r})\n"
-            "    except SystemExit as exc:\n"
-            "        assert exc.code in (0, None), exc.code\n"
-            f"print(' '.join(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))))\n")
-    env = {**os.environ, "PYTHONPATH": str(Path(icp_agent.__file__).parent.parent)}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert set(result.stdout.split()) <= set(allowed)
+    stdout = _cli_in_a_fresh_python(
+        argv,
+        f"print(' '.join(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))))\n",
+    )
+    assert set(stdout.split()) <= set(allowed)
 
 
 # what a command that only reads a workspace never needs: the assistant, the MCP server, the analysis phases
@@ -369,18 +381,11 @@ def test_a_cheap_command_imports_none_of_the_analysis_the_assistant_or_the_serve
 
     import_file(ws, write("customers.csv", "company_id,company_name,industry\n1,Acme,Software\n2,Beta,Retail\n"),
                 "customers")
-    code = ("import sys, io, contextlib\n"
-            "from icp_agent.faces.cli import main\n"
-            "with contextlib.redirect_stdout(io.StringIO()):\n"
-            "    try:\n"
-            f"        main({[*argv, '--workspace', str(ws.path)]!r})\n"
-            "    except SystemExit as exc:\n"
-            "        assert exc.code in (0, None), exc.code\n"
-            "print('\\n'.join(sorted(sys.modules)))\n")
-    env = {**os.environ, "PYTHONPATH": str(Path(icp_agent.__file__).parent.parent)}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
-    assert result.returncode == 0, result.stderr
-    loaded = set(result.stdout.split())
+    stdout = _cli_in_a_fresh_python(
+        [*argv, '--workspace', str(ws.path)],
+        "print('\\n'.join(sorted(sys.modules)))\n",
+    )
+    loaded = set(stdout.split())
     assert {"duckdb", "icp_agent.toolkit"} <= loaded  # the command did run
     assert sorted(m for m in loaded if m in NOT_FOR_A_LOOK or m.startswith(tuple(f"{n}." for n in NOT_FOR_A_LOOK))) == []
 
@@ -390,44 +395,29 @@ def test_an_import_imports_and_builds_only_what_it_uses(ws, write):
     screening patterns (`untrusted`) are not compiled, and the result models of run, refresh and find-patterns are
     not built (each is built on first use)."""
     path = write("customers.csv", "company_id,company_name,industry\n1,Acme,Software\n2,Beta,Retail\n")
-    code = ("import sys, io, contextlib\n"
-            "from icp_agent.faces.cli import main\n"
-            "out = io.StringIO()\n"
-            "with contextlib.redirect_stdout(out):\n"
-            "    try:\n"
-            f"        main(['import-data', '--customers', {str(path)!r}, '--workspace', {str(ws.path)!r}, '--quiet'])\n"
-            "    except SystemExit as exc:\n"
-            "        assert exc.code in (0, None), exc.code\n"
-            "from icp_agent import toolkit\n"
-            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'rich' or m == 'icp_agent.untrusted'),\n"
-            "      [m.__name__ for m in (toolkit.RunResult, toolkit.RefreshResult, toolkit.PatternsResult)\n"
-            "       if m.__pydantic_complete__], '2 rows read' in out.getvalue())\n")
-    env = {**os.environ, "PYTHONPATH": str(Path(icp_agent.__file__).parent.parent)}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[] [] True"
+    stdout = _cli_in_a_fresh_python(
+        ['import-data', '--customers', str(path), '--workspace', str(ws.path), '--quiet'],
+        "from icp_agent import toolkit\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'rich' or m == 'icp_agent.untrusted'),\n"
+        "      [m.__name__ for m in (toolkit.RunResult, toolkit.RefreshResult, toolkit.PatternsResult)\n"
+        "       if m.__pydantic_complete__], '2 rows read' in out.getvalue())\n",
+    )
+    assert stdout.strip() == "[] [] True"
 
 
 @pytest.mark.parametrize("command", ["build-icp", "score-prospects", "diff-icp-versions", "import-data"])
 def test_a_commands_help_reads_its_options_without_the_icp_models_or_building_validators(command):
     """--help reads an options model's fields; the ICP document's models (icp_agent.models, evidence) are not
     imported and no options model builds its validator (pydantic builds it when the command runs)."""
-    code = ("import sys, io, contextlib\n"
-            "from icp_agent.faces.cli import main\n"
-            "with contextlib.redirect_stdout(io.StringIO()):\n"
-            "    try:\n"
-            f"        main([{command!r}, '--help'])\n"
-            "    except SystemExit as exc:\n"
-            "        assert exc.code in (0, None), exc.code\n"
-            "from icp_agent import options\n"
-            "built = [n for n, v in vars(options).items() if isinstance(v, type) and issubclass(v, options.BaseModel)\n"
-            "         and v is not options.BaseModel and v.__pydantic_complete__]\n"
-            "print(' '.join(sorted(m for m in sys.modules if m in ('icp_agent.models', 'icp_agent.evidence'))), '|',\n"
-            "      ' '.join(built))\n")
-    env = {**os.environ, "PYTHONPATH": str(Path(icp_agent.__file__).parent.parent)}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["|"]
+    stdout = _cli_in_a_fresh_python(
+        [command, '--help'],
+        "from icp_agent import options\n"
+        "built = [n for n, v in vars(options).items() if isinstance(v, type) and issubclass(v, options.BaseModel)\n"
+        "         and v is not options.BaseModel and v.__pydantic_complete__]\n"
+        "print(' '.join(sorted(m for m in sys.modules if m in ('icp_agent.models', 'icp_agent.evidence'))), '|',\n"
+        "      ' '.join(built))\n",
+    )
+    assert stdout.split() == ["|"]
     # the models still validate when used: a deferred build is a build on first use, not none
     from icp_agent.options import AnalysisOptions, SaveDraftsOptions
     with pytest.raises(ValidationError):

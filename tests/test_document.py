@@ -259,6 +259,24 @@ def test_scorecard_internals_for_the_appendix():
     assert [b.title for b in made if b.kind == "heading"] == ["scaling"]  # the rest key by key
 
 
+
+def _pairs_counted_one_by_one(con, table: str, patterns) -> dict:
+    """Each pair of same-direction patterns' rows in common, counted by a statement of its own over `table`."""
+    from icp_agent.tiers.criteria import criteria_sql
+
+    def both(p, q):
+        return con.execute(
+            f"SELECT count(*) FROM {table} WHERE ({criteria_sql(p.criteria)}) AND ({criteria_sql(q.criteria)})"
+        ).fetchone()[0]
+
+    return {
+        frozenset((p.evidence, q.evidence)): both(p, q)
+        for i, p in enumerate(patterns)
+        for q in patterns[i + 1 :]
+        if p.direction == q.direction
+    }
+
+
 def test_pattern_overlaps_equal_each_pairs_own_count():
     """Grouping the rows by the patterns they match gives, for every pair, the count of rows matching both that the
     pair's own query gives: NULLs, lists, several directions and a pattern in no pair included."""
@@ -277,19 +295,7 @@ def test_pattern_overlaps_equal_each_pairs_own_count():
         pattern("B3", [crit("n", "lte", max=9, kind="number")], 10, 1.3, direction="bad"),
     ]
     doc = icp(id="icp-pairs", patterns=patterns)
-    from icp_agent.tiers.criteria import criteria_sql
-
-    def both(p, q):
-        return con.execute(
-            f"SELECT count(*) FROM frame_icp_pairs WHERE ({criteria_sql(p.criteria)}) AND ({criteria_sql(q.criteria)})"
-        ).fetchone()[0]
-
-    expected = {
-        frozenset((p.evidence, q.evidence)): both(p, q)
-        for i, p in enumerate(patterns)
-        for q in patterns[i + 1 :]
-        if p.direction == q.direction
-    }
+    expected = _pairs_counted_one_by_one(con, "frame_icp_pairs", patterns)
     assert len(expected) == 6 and expected[frozenset(("G1", "G2"))] == 74  # n >= 50 with HubSpot in any spelling
     assert expected[frozenset(("B1", "B2"))] == 14  # an empty or no list (i % 4 in 2, 3) and no m (i % 7 = 0)
     assert pattern_overlaps(con, doc) == expected
@@ -313,19 +319,7 @@ def test_pattern_overlaps_over_band_and_category_fields_equal_each_pairs_own_cou
         pattern("B2", [crit("industry", "is_missing", kind="category")], 60, 1.4, direction="bad"),
     ]
     doc = icp(id="icp-bands", patterns=patterns)
-    from icp_agent.tiers.criteria import criteria_sql
-
-    def both(p, q):
-        return con.execute(
-            f"SELECT count(*) FROM frame_icp_bands WHERE ({criteria_sql(p.criteria)}) AND ({criteria_sql(q.criteria)})"
-        ).fetchone()[0]
-
-    expected = {
-        frozenset((p.evidence, q.evidence)): both(p, q)
-        for i, p in enumerate(patterns)
-        for q in patterns[i + 1 :]
-        if p.direction == q.direction
-    }
+    expected = _pairs_counted_one_by_one(con, "frame_icp_bands", patterns)
     assert expected[frozenset(("G1", "G2"))] == 45  # i % 4 = 1 and i % 5 in (0, 1, 4): 3 of every 20 rows
     assert expected[frozenset(("B1", "B2"))] == 15  # i % 4 = 3 and i % 5 = 3: 1 of every 20 rows
     assert pattern_overlaps(con, doc) == expected
