@@ -210,15 +210,16 @@ PERFECT_MAX = 512
 def perfect_slots(con: duckdb.DuckDBPyConnection, rows: str, n: int) -> int | None:
     """M such that `hash(raw) % M` differs for each of the `n` rows of `rows` (SQL: a table, maybe with a WHERE; a NULL
     raw value has a hash too), or None past PERFECT_MAX rows. With M near n(n-1)/2 a random M is free of collisions
-    with probability about 1/e, so 256 consecutive candidates fail together with probability under 1e-50."""
+    with probability about 1/e, so 256 consecutive candidates fail together with probability under 1e-50.
+
+    The n hashes are fetched and the candidates tried in Python, a few sets of n integers: DuckDB's unsigned hash and
+    Python's % agree on non-negative numbers. Each candidate was a group of a GROUP BY over 256 x n rows (35 ms for a
+    lookup of 500 values)."""
     if n > PERFECT_MAX:
         return None
+    hashes = [h for (h,) in con.execute(f"SELECT hash(raw) FROM {rows}").fetchall()]
     low = max(n, n * (n - 1) // 2)
-    found = con.execute(
-        f"SELECT m FROM range({low}, {low + 256}) t(m), (SELECT hash(raw) AS h FROM {rows}) GROUP BY m "
-        f"HAVING count(DISTINCT h % m) = {n} ORDER BY m LIMIT 1"
-    ).fetchone()
-    return int(found[0]) if found else None
+    return next((m for m in range(low, low + 256) if len({h % m for h in hashes}) == n), None)
 
 
 @dataclass
