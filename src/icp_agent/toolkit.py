@@ -946,9 +946,10 @@ def write_icp_outputs(ws: Workspace, icp: IcpDocument, out: Path, progress: Prog
     files and icp.json are made: each CSV writer runs on about one core (DuckDB keeps the rows' order), and the
     matrix needs nothing the others change (the CRM files add warnings to icp.json and the document). The
     document's scan of the frame (the rows patterns share: render.document.pattern_overlaps) runs beside them too,
-    on a cursor in a second thread, started once the matrix has: at 1M customers the writers end waiting on the
-    disk (about 1 GB of CSV written back, 0.3-0.4 s with both cores idle), and that scan, run after them, took
-    0.3-0.4 s more."""
+    on a cursor in a second thread, started once the CRM files' check of the frame's rows has run (both are scans
+    of the frame; beside each other they delayed the CRM table the three CRM writers wait for): at 1M customers
+    the writers end waiting on the disk (about 1 GB of CSV written back, 0.3-0.4 s with both cores idle), and that
+    scan, run after them, took 0.3-0.4 s more."""
     from concurrent.futures import ThreadPoolExecutor
 
     from icp_agent.render.tabular import one_thread_each
@@ -1053,7 +1054,7 @@ def _write_outputs(
     written: list[str] = []
     cursor = con.cursor()
     matrix = pool.submit(_write_matrix, cursor, icp, out / "scoring_matrix.csv", progress, rows, scores)
-    overlaps = pool.submit(_pattern_overlaps, con.cursor(), icp)
+    overlaps = None  # the patterns' shared rows: counted beside the CRM files' writers (write_icp_outputs)
     try:
         written.append("scoring_matrix.csv")
         if icp.status == "ok":
@@ -1065,12 +1066,18 @@ def _write_outputs(
                     """SELECT sum(i.rows_kept) FROM current_snapshot c JOIN imports i USING (import_id)
                        WHERE c.kind IN ('customers', 'prospects')""",
                 )
+                nonlocal overlaps
                 with ws.watched(progress, "writing the CRM files", scored):
-                    counts, routing = write_crm_exports(ws, icp, out, customers())
+                    # the customers' check (a scan of the frame) first, then the shared rows beside the writers
+                    scored_customers = customers()
+                    overlaps = pool.submit(_pattern_overlaps, con.cursor(), icp)
+                    counts, routing = write_crm_exports(ws, icp, out, scored_customers)
                 written.extend(counts)
                 written.append(_write(out / "playbook.md", render_playbook(icp, routing)))
 
             _phase(icp, "CRM files", crm_files)  # the document written below says when they could not be
+        if overlaps is None:  # no CRM files (no ICP, or they failed first): counted now, beside the matrix
+            overlaps = pool.submit(_pattern_overlaps, con.cursor(), icp)
         document = Step("writing the ICP document", "rows")
         if progress:
             progress(document)
