@@ -219,6 +219,11 @@ def test_maven_null_control_has_no_significant_icp(tmp_path):
     assert icp.health.definition == "won"
     assert icp.no_icp_reason.startswith("No significant ICP in this data")
     assert "would help" in icp.statement
+    # the outputs of a version without an ICP: no CRM files, and the document (its shared rows counted on their own)
+    (tmp_path / "out").mkdir()
+    written = toolkit.write_icp_outputs(ws, icp, tmp_path / "out")
+    assert {"icp.json", "icp.md", "icp.html", "scoring_matrix.csv"} <= set(written)
+    assert "crm_scores.csv" not in written and (tmp_path / "out" / "icp.md").read_text().startswith("#")
 
 
 def test_demo_near_duplicate_bands_are_collapsed(demo):

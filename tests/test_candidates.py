@@ -12,13 +12,14 @@ from icp_agent.patterns.search import Pattern
 from icp_agent.patterns.selectors import FieldSpec, Selector, build_selectors
 from icp_agent.tiers.candidates import (
     Candidate,
-    find_candidates,
     _clearly_beats_parts,
     _collapse_near_duplicates,
     _distinct_rows,
-    pattern_stat,
     _same_but_ranges,
+    _search_both,
+    find_candidates,
     holm,
+    pattern_stat,
 )
 from tiers_data import config, prepared
 
@@ -66,6 +67,30 @@ def test_candidates_best_first_with_fisher_p_and_bh_q(data):
     # BH over every pattern tested: the smallest p is multiplied by the number tested
     smallest = min(found, key=lambda c: c.p)
     assert smallest.q == pytest.approx(smallest.p * tested)
+
+
+def test_both_searches_side_by_side_give_what_each_gives_alone(data):
+    # the WRAcc and lift searches run in two threads (_search_both): the same patterns, counts and tests as each
+    # search run alone, in the order WRAcc, lift
+    from icp_agent.patterns.search import search
+
+    _, selset, good, _ = data
+    both = _search_both(selset, good, config(), 50)
+    alone = [
+        search(selset, good, depth=config().depth, min_support=50, quality=q, top_k=config().top_k)
+        for q in ("wracc", "lift")
+    ]
+    assert [[(p.selectors, p.n, p.k, p.quality) for p in r.patterns] for r in both] == [
+        [(p.selectors, p.n, p.k, p.quality) for p in r.patterns] for r in alone
+    ]
+    assert [r.tested for r in both] == [r.tested for r in alone] and both[0].tested > 0
+    assert [p.label for p in both[0].patterns][:1] == ["industry = Software"]
+
+
+def test_both_searches_raise_the_error(data):
+    _, selset, good, _ = data
+    with pytest.raises(ValueError, match="same for every row"):
+        _search_both(selset, np.ones_like(good), config(), 50)
 
 
 def test_candidates_outside_searches_the_rest_but_measures_all(data):

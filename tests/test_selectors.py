@@ -30,6 +30,34 @@ def _masks(selset):
     return {s.label: selset.mask(s).astype(int).tolist() for s in selset.selectors}
 
 
+def test_masks_from_several_threads_with_a_full_cache(con, monkeypatch):
+    # the searches by WRAcc and by lift read one selector set side by side (tiers.candidates): each thread gets
+    # each selector's own mask while the cache, kept to 4 masks here, is trimmed under it
+    from concurrent.futures import ThreadPoolExecutor
+
+    from icp_agent.patterns import selectors as module
+
+    monkeypatch.setattr(module, "MASK_CACHE_BYTES", 1)
+    con.execute(
+        "CREATE TABLE r AS SELECT range AS id, ['a', 'b', 'c', 'd', 'e', 'f'][range % 6 + 1] AS x FROM range(600)"
+    )
+    selset = build_selectors(con, "(SELECT * FROM r ORDER BY id)", [FieldSpec("x", "category")])
+    expected = {s.value: np.array([f"{v}" == s.value for v in "abcdef"] * 100) for s in selset.selectors}
+    assert len(expected) == 6
+
+    def read(start: int) -> bool:
+        return all(
+            np.array_equal(
+                selset.mask(selset.selectors[(start + i) % 6]), expected[selset.selectors[(start + i) % 6].value]
+            )
+            for i in range(300)
+        )
+
+    with ThreadPoolExecutor(4) as pool:
+        assert all(pool.map(read, range(8)))
+    assert len(selset._masks) <= 4
+
+
 def test_selector_labels_criteria_and_sql(con):
     eq = Selector("industry", "category", "eq", value="Software")
     assert eq.label == "industry = Software" and eq.criterion() == {

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -166,10 +167,14 @@ class SelectorSet:
     column_cardinality: np.ndarray
     _position: dict[Selector, int] = dataclasses.field(init=False, repr=False)
     _masks: dict[int, np.ndarray] = dataclasses.field(init=False, repr=False)
+    _masks_lock: threading.Lock = dataclasses.field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_position", {s: i for i, s in enumerate(self.selectors)})
         object.__setattr__(self, "_masks", {})
+        # searches of one selector set may run side by side (tiers.candidates: by WRAcc and by lift, each in a
+        # thread of its own): the mask cache is read and trimmed under this lock
+        object.__setattr__(self, "_masks_lock", threading.Lock())
 
     def index(self, selector: Selector) -> int:
         """Position of a selector in `selectors` (KeyError if it is not one of them)."""
@@ -186,13 +191,14 @@ class SelectorSet:
         The most recently used masks are kept (`MASK_CACHE_BYTES`): an analysis asks for the same few selectors'
         masks hundreds of times (each combination's parts, overlaps, tiers), and each is a pass over n codes."""
         i = int(selector) if isinstance(selector, (int, np.integer)) else self.index(selector)
-        cached = self._masks.pop(i, None)
-        if cached is None:
-            cached = self._covers(i, self.codes[self.selector_column[i]])
-            cached.flags.writeable = False
-            if len(self._masks) >= max(4, MASK_CACHE_BYTES // max(self.n, 1)):
-                del self._masks[next(iter(self._masks))]
-        self._masks[i] = cached  # most recent last
+        with self._masks_lock:  # safe from several threads (the cache is trimmed as it is filled)
+            cached = self._masks.pop(i, None)
+            if cached is None:
+                cached = self._covers(i, self.codes[self.selector_column[i]])
+                cached.flags.writeable = False
+                if len(self._masks) >= max(4, MASK_CACHE_BYTES // max(self.n, 1)):
+                    del self._masks[next(iter(self._masks))]
+            self._masks[i] = cached  # most recent last
         return cached
 
     def _covers(self, i: int, codes: np.ndarray) -> np.ndarray:

@@ -696,13 +696,15 @@ def collapse_patterns(
     return [(p, [c for c in patterns if parent.get(id(c)) is p]) for p in order]
 
 
-def document_inputs(ws: Any, icp: IcpDocument) -> dict[str, Any]:
+def document_inputs(ws: Any, icp: IcpDocument, overlaps: dict[frozenset[str], int] | None = None) -> dict[str, Any]:
     """What the document needs from the workspace beyond icp.json: the money fields' currencies (from the
-    import reports) and the rows shared by the patterns. Pass as keyword arguments to render_markdown/html."""
+    import reports) and the rows shared by the patterns (`overlaps` when the caller counted them already:
+    pattern_overlaps). Pass as keyword arguments to render_markdown/html."""
     from icp_agent.toolkit import inspect_workspace
 
-    with ws.connect() as con:
-        overlaps = pattern_overlaps(con, icp)
+    if overlaps is None:
+        with ws.connect() as con:
+            overlaps = pattern_overlaps(con, icp)
     return {"currencies": currencies_of(inspect_workspace(ws).current), "overlaps": overlaps}
 
 
