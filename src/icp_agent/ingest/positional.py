@@ -249,32 +249,35 @@ def positional_lookup(
     n = direct.rest if direct else size if size is not None else one(con, f"SELECT count(*) FROM {table}")
     # the NULL raw value's stored values, at the end of each list (a perfect hash gives it a slot of its own)
     null_entry = [f"(SELECT {_q(name)} FROM _lk_{i} WHERE raw IS NULL)" for name in names]
-    lists: list[str] = []
+    lists: list[str]
     keys: list[tuple[str, str]] = []
     # a direct reading that does not say where it applies (`applies` None) needs to know whether a value is in the
-    # rest: only an ENUM answers that, a perfect hash gives every value some slot
+    # rest: a perfect hash gives every value some slot, so the rest is read by its ENUM and asked of a hash table
     membership = direct is not None and direct.applies is None
     slots = perfect_slots(con, table, n) if n and not membership else None
+
+    def listed(entries: str) -> list[str]:
+        """Per stored name, its list (`entries`: SQL of a list of column __NAME__), the NULL raw value's entry last."""
+        return [
+            f"list_append({entries.replace('__NAME__', _q(name))}, {null_entry[k]}) AS __lk_l_{i}_{k}"
+            for k, name in enumerate(names)
+        ]
+
     if not n:  # a direct reading with no rest: the lists hold only the NULL raw value's entry
         lists = [f"[{null_entry[k]}] AS __lk_l_{i}_{k}" for k in range(len(names))]
         position, null_at = "1", 1
     elif slots is not None:
-        for k, name in enumerate(names):
-            entries = (
-                f"(SELECT list(l.{_q(name)} ORDER BY s.slot) FROM range({slots}) s(slot) "
-                f"LEFT JOIN {table} l ON hash(l.raw) % {slots} = s.slot)"
-            )
-            lists.append(f"list_append({entries}, {null_entry[k]}) AS __lk_l_{i}_{k}")
+        lists = listed(
+            f"(SELECT list(l.__NAME__ ORDER BY s.slot) FROM range({slots}) s(slot) "
+            f"LEFT JOIN {table} l ON hash(l.raw) % {slots} = s.slot)"
+        )
         position, null_at = f"(hash({raw}) % {slots})::BIGINT + 1", slots + 1
     else:
         con.execute(f"CREATE OR REPLACE TEMP TYPE _lk_e_{i} AS ENUM (SELECT raw FROM {table} WHERE raw IS NOT NULL)")
         present = one(con, f"SELECT count(raw) FROM {table}")
-        for k, name in enumerate(names):
-            entries = (
-                f"(SELECT list({_q(name)} ORDER BY enum_code(CAST(raw AS _lk_e_{i}))) FROM {table} "
-                f"WHERE raw IS NOT NULL)"
-            )
-            lists.append(f"list_append({entries}, {null_entry[k]}) AS __lk_l_{i}_{k}")
+        lists = listed(
+            f"(SELECT list(__NAME__ ORDER BY enum_code(CAST(raw AS _lk_e_{i}))) FROM {table} WHERE raw IS NOT NULL)"
+        )
         position, null_at = f"coalesce(enum_code(CAST({raw} AS _lk_e_{i})), {present}) + 1", present + 1
     if direct is None:
         keys.append((f"__lk_p_{i}", position))
