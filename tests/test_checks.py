@@ -125,9 +125,7 @@ def test_drop_duplicate_rows_without_duplicates_changes_nothing():
 def test_drop_duplicate_rows_of_a_parquet_view_are_left_out_by_the_clause(tmp_path):
     con = duckdb.connect()
     path = tmp_path / "p.parquet"
-    con.execute(
-        f"COPY (SELECT * FROM (VALUES ('a', 1), ('b', 2), ('a', 1), ('a', 2), ('a', 1)) t(x, y)) TO '{path}'"
-    )
+    con.execute(f"COPY (SELECT * FROM (VALUES ('a', 1), ('b', 2), ('a', 1), ('a', 2), ('a', 1)) t(x, y)) TO '{path}'")
     con.execute(f"CREATE TEMP VIEW _stage AS SELECT * FROM read_parquet('{path}', file_row_number=true)")
     clause = drop_duplicate_rows(con, "x, y", "file_row_number")
     assert clause == " WHERE file_row_number NOT IN (SELECT _rid FROM _dup_rows)"
@@ -146,7 +144,13 @@ def test_unique_id_names_the_id_column_whose_values_differ_in_every_row():
     con = duckdb.connect()
     _stage_ids(con, ["1", "2", "3"])
     assert unique_id(con, ["x", "id"]) == "id" and unique_id(con, ["x"]) is None
-    spaced = (["c 1", "c1"], ["c1", "c1 "], ["a  b", "a\tb"], ["c1", "c1\u00a0"], ["\u3000c1", "c1"])  # trim: Unicode too
+    spaced = (
+        ["c 1", "c1"],
+        ["c1", "c1 "],
+        ["a  b", "a\tb"],
+        ["c1", "c1\u00a0"],
+        ["\u3000c1", "c1"],
+    )  # trim: Unicode too
     for ids in (["1", "2", "1"], ["1", None, "2", None], *spaced):
         _stage_ids(con, ids)
         assert unique_id(con, ["id"]) is None, ids
@@ -200,10 +204,85 @@ def test_drop_duplicate_rows_leaves_no_working_tables_without_duplicates():
     assert tables == {"_stage"}
 
 
-@pytest.mark.parametrize("raw,lossy", [
-    ("1.23457E+17", True), (" 1.23457e+17 ", True), ("2E10", True), ("9.9e5", True),
-    ("E12345", False), ("ACME-7", False), ("1e", False), ("123456789012345678", False), ("0015e00001AbCdE", False),
-])
+def _stage_rows(con: duckdb.DuckDBPyConnection, rows: list) -> None:
+    con.execute("CREATE OR REPLACE TEMP TABLE _stage (site VARCHAR, name VARCHAR, n VARCHAR)")
+    con.executemany("INSERT INTO _stage VALUES (?, ?, ?)", rows)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_drop_duplicate_rows_by_a_distinct_key_drops_what_every_column_drops(seed, monkeypatch):
+    """A column distinct in the first rows (the key) narrows the search to the rows whose key repeats; the rows dropped
+    are those the search over every column drops: repeats past the sampled rows, a key repeated with other columns
+    different (kept), blank keys, and a key that repeats in most rows (every column's hash is then sorted)."""
+    import random
+
+    from icp_agent.ingest import checks
+
+    monkeypatch.setattr(checks, "KEY_SAMPLE_ROWS", 5)
+    rng = random.Random(seed)
+    rows = [(f"s{i}.com", f"Name {i}", str(i % 3)) for i in range(1000)]
+    for _ in range(rng.randint(0, 12)):  # exact repeats, anywhere after the sampled rows
+        rows.insert(rng.randint(5, len(rows)), rng.choice(rows))
+    for _ in range(rng.randint(0, 4)):  # a repeated key, another column differs: no duplicate
+        site, name, n = rng.choice(rows)
+        rows.insert(rng.randint(5, len(rows)), (site, name + "!", n))
+    if seed % 3 == 2:  # the key blank in most later rows: past KEY_REPEATS_MAX, every column's hash
+        rows += [(None, f"Blank {i % 7}", "1") for i in range(200)]
+    sorted_hashes = []
+    real = checks._repeated_hashes
+    monkeypatch.setattr(checks, "_repeated_hashes", lambda column: sorted_hashes.append(column) or real(column))
+    con = duckdb.connect()
+    kept = {}
+    for headers in ((), ("site", "name", "n")):
+        _stage_rows(con, rows)
+        assert drop_duplicate_rows(con, "site, name, n", "rowid", headers) == ""
+        kept[headers] = con.execute("SELECT site, name, n FROM _stage ORDER BY rowid").fetchall()
+    assert kept[()] == kept[("site", "name", "n")] == list(dict.fromkeys(rows))
+    key = sorted_hashes[1]  # the second search's first sort: the key's alone, then every column's when it repeats
+    assert key in ('"site"', '"name"') and sorted_hashes[2:] == (["site, name, n"] if seed % 3 == 2 else [])
+    assert {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()} == {"_stage"}
+
+
+def test_the_duplicate_searchs_key_is_the_shortest_column_distinct_in_the_first_rows(monkeypatch):
+    """A column with a blank or a repeat in the first rows is no key; of the others, the fewest bytes is."""
+    from icp_agent.ingest import checks
+
+    monkeypatch.setattr(checks, "KEY_SAMPLE_ROWS", 3)
+    con = duckdb.connect()
+    _stage_rows(con, [("acme.com", "Acme Incorporated", "1"), ("bolt.io", "Bolt", "2"), ("core.ai", "Core Labs", "3")])
+    assert checks._distinct_key(con, ["name", "site", "n"]) == '"n"'
+    assert checks._distinct_key(con, ["name", "site"]) == '"site"'
+    assert checks._distinct_key(con, []) is None
+    _stage_rows(con, [("acme.com", "Acme", "1"), (None, "Bolt", "1"), ("core.ai", "Acme", "2"), ("x.io", "D", "2")])
+    assert checks._distinct_key(con, ["site", "name", "n"]) is None  # past the 3 rows sampled, "n" repeats too
+
+
+def test_drop_duplicate_rows_of_a_parquet_view_by_a_distinct_key(tmp_path, monkeypatch):
+    from icp_agent.ingest import checks
+
+    monkeypatch.setattr(checks, "KEY_SAMPLE_ROWS", 2)
+    con = duckdb.connect()
+    path = tmp_path / "p.parquet"
+    con.execute(f"COPY (SELECT * FROM (VALUES ('a', 1), ('b', 2), ('a', 1), ('a', 2), ('a', 1)) t(x, y)) TO '{path}'")
+    con.execute(f"CREATE TEMP VIEW _stage AS SELECT * FROM read_parquet('{path}', file_row_number=true)")
+    clause = drop_duplicate_rows(con, "x, y", "file_row_number", ["x"])
+    assert con.execute(f"SELECT file_row_number FROM _stage{clause} ORDER BY 1").fetchall() == [(0,), (1,), (3,)]
+
+
+@pytest.mark.parametrize(
+    "raw,lossy",
+    [
+        ("1.23457E+17", True),
+        (" 1.23457e+17 ", True),
+        ("2E10", True),
+        ("9.9e5", True),
+        ("E12345", False),
+        ("ACME-7", False),
+        ("1e", False),
+        ("123456789012345678", False),
+        ("0015e00001AbCdE", False),
+    ],
+)
 def test_ids_in_scientific_notation_in_either_case_and_only_those(raw, lossy):
     con = _table([(1, raw, "Acme", None), (2, "c2", "Bolt", None)])
     warnings = scientific_ids(con, "t", _cols("company_id", "company_name"), "c.csv")

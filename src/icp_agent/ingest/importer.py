@@ -338,16 +338,17 @@ def _build_snapshot(
     with watch(con, progress, "finding duplicate rows", rows_read):
         # text id columns (equal text hashes alike; a typed value may not: -0.0 and 0.0) that may prove no row repeats
         # and, stored as text, no id conflicts (`reject_conflicts`)
-        ids = [h for h in texts if texts[h] == _q(h) and canonical_field(h) in ID_FIELDS]
+        plain = [h for h in texts if texts[h] == _q(h)]  # columns staged as text, as the file gives them
+        ids = [h for h in plain if canonical_field(h) in ID_FIELDS]
         search, unique = None, None
         if repeated_rows is not None:
             con.execute("CREATE OR REPLACE TEMP TABLE _dup_rows AS SELECT unnest(?::BIGINT[]) AS _rid", [repeated_rows])
             kept_filter = kept_rows_filter(rid)
         elif searches is not None and rid == PARQUET_ROW:
-            search, kept_filter = searches.start(con, originals, rid, ids), ""
+            search, kept_filter = searches.start(con, originals, rid, ids, plain), ""
         else:
             unique = unique_id(con, ids)
-            kept_filter = "" if unique else drop_duplicate_rows(con, originals, rid)
+            kept_filter = "" if unique else drop_duplicate_rows(con, originals, rid, plain)
     # a view, not a copy: every later step reads the staged rows where they are. `_rid` is the staged row number
     # itself: a range of rows is selected on it, since only a bare column's range is pushed into the scan (a
     # filter on `_row`, computed from it, made each batch and the profile read the whole Parquet file)
@@ -562,10 +563,11 @@ class _DuplicateSearch:
     connection (a cursor with the same `_stage` view and memory setting) in a thread of its own; `result()` waits for
     the rows found repeated (`unique` is then the id column proving there are none, if one does).
 
-    The search is a sort of every row's hash (10M rows: 1.4 s of CPU, 0.66 s on 2 cores); the profiling that follows
+    The search is a sort of every row's hash, or of one column's (`drop_duplicate_rows`; 10M rows: 0.95-1.3 s of
+    CPU); the profiling that follows
     it is ~130 small statements that keep one core busy. Side by side, the search takes the idle core."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, originals: str, rid: str, ids: list[str]):
+    def __init__(self, con: duckdb.DuckDBPyConnection, originals: str, rid: str, ids: list[str], plain: list[str]):
         view = one(con, "SELECT sql FROM duckdb_views() WHERE view_name = '_stage' AND temporary")
         limit = one(con, "SELECT getvariable('icp_memory_limit')")
         self._cursor = con.cursor()
@@ -575,13 +577,13 @@ class _DuplicateSearch:
         self._rows: list[int] = []
         self.unique: str | None = None  # `checks.unique_id` of the id columns, once the search has ended
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(originals, rid, ids), daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(originals, rid, ids, plain), daemon=True)
         self._thread.start()
 
-    def _run(self, originals: str, rid: str, ids: list[str]) -> None:
+    def _run(self, originals: str, rid: str, ids: list[str], plain: list[str]) -> None:
         try:
             self.unique = unique_id(self._cursor, ids)
-            if not self.unique and drop_duplicate_rows(self._cursor, originals, rid):
+            if not self.unique and drop_duplicate_rows(self._cursor, originals, rid, plain):
                 self._rows = [r for (r,) in self._cursor.execute("SELECT _rid FROM _dup_rows ORDER BY _rid").fetchall()]
         except BaseException as error:  # raised again by result(), in the caller's thread
             self._error = error
@@ -608,8 +610,10 @@ class _DuplicateSearches:
     def __init__(self) -> None:
         self._started: list[_DuplicateSearch] = []
 
-    def start(self, con: duckdb.DuckDBPyConnection, originals: str, rid: str, ids: list[str]) -> _DuplicateSearch:
-        search = _DuplicateSearch(con, originals, rid, ids)
+    def start(
+        self, con: duckdb.DuckDBPyConnection, originals: str, rid: str, ids: list[str], plain: list[str]
+    ) -> _DuplicateSearch:
+        search = _DuplicateSearch(con, originals, rid, ids, plain)
         self._started.append(search)
         return search
 
