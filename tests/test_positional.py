@@ -9,7 +9,7 @@ import pytest
 from icp_agent.ingest import importer
 from icp_agent.ingest.importer import import_file
 from icp_agent.ingest.normalize import MISSING_MARKERS, one_of
-from icp_agent.ingest.positional import PERFECT_MAX, direct_reading, keeps_order, perfect_slots
+from icp_agent.ingest.positional import PERFECT_MAX, direct_reading, displaced_slots, keeps_order, perfect_slots
 from icp_agent.workspace import Workspace
 
 # Big lookups in the formats exports carry: ISO and US dates with blanks and markers, European money with its symbol
@@ -121,6 +121,40 @@ def test_values_repeated_by_many_rows_are_read_by_their_enum_where_the_reading_i
     assert revenue == [(1250.0,), (None,)]  # "$1,250.00", "n/a"
 
 
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize("displaced", [True, False])
+def test_a_wide_lookup_read_by_its_two_level_hash_or_its_enum_stores_what_the_join_stores(
+    tmp_path, monkeypatch, fmt, displaced
+):
+    """1,500 distinct dollar figures (and blanks, "n/a") read by position past the perfect hash's limit: by the
+    two-level perfect hash when enough rows read each value, else by the ENUM; both store what the join stores, in
+    file order, and leave no working table behind."""
+    from icp_agent.ingest import positional
+
+    monkeypatch.setattr(importer, "ENUM_MAX_VALUES", 64)
+    monkeypatch.setattr(importer, "ROWS_PER_ENUM_VALUE", 1)
+    monkeypatch.setattr(positional, "DISPLACED_ROWS_PER_VALUE", 1 if displaced else 10**9)
+    placed: list[int] = []
+    real_slots = positional.displaced_slots
+    monkeypatch.setattr(positional, "displaced_slots", lambda con, t, n: placed.append(n) or real_slots(con, t, n))
+    source = tmp_path / f"wide.{fmt}"
+    options = "(FORMAT parquet, ROW_GROUP_SIZE 4000)" if fmt == "parquet" else "(HEADER)"
+    duckdb.connect().execute(f"""COPY (SELECT range AS "Record ID", 'Acme ' || range AS "Company name",
+        CASE WHEN range % 50 = 0 THEN 'n/a' WHEN range % 77 = 0 THEN NULL
+             ELSE '$' || format('{{:,}}', range * 7 % 1500 * 1250) || '.00' END AS "Annual Revenue"
+        FROM range(30000)) TO '{source}' {options}""")
+    import_file(Workspace(tmp_path / "direct.duckdb"), source, "customers")
+    assert (max(placed) > PERFECT_MAX) if displaced else not placed
+    monkeypatch.setattr(importer, "_direct_readings", lambda *args: None)
+    import_file(Workspace(tmp_path / "joined.duckdb"), source, "customers")
+    stored = _stored(tmp_path / "direct.duckdb")
+    assert stored == _stored(tmp_path / "joined.duckdb") and len(stored) == 30_000
+    assert stored[1][-2:] == (1250.0 * 7, "USD") and stored[50][-2] is None  # row 2 "$8,750.00", row 51 "n/a"
+    with Workspace(tmp_path / "direct.duckdb").connect() as con:
+        left = con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()
+    assert left == []
+
+
 def test_perfect_slots_give_each_value_its_own_slot():
     con = duckdb.connect()
     con.execute(
@@ -131,6 +165,34 @@ def test_perfect_slots_give_each_value_its_own_slot():
     distinct = con.execute(f"SELECT count(DISTINCT hash(raw) % {slots}) FROM lk").fetchone()[0]
     assert distinct == 300  # the NULL raw value included
     assert perfect_slots(con, "lk", PERFECT_MAX + 1) is None
+
+
+@pytest.mark.parametrize("n", [513, 10_000])
+def test_displaced_slots_give_each_value_its_own_slot_in_sql(n):
+    """The slots placed in Python are the slots the SQL computes (DuckDB's hash, its UBIGINT arithmetic), one per
+    value, the NULL raw value included, among about 1.5 n."""
+    con = duckdb.connect()
+    con.execute(
+        f"CREATE TABLE lk AS SELECT CASE WHEN range = 0 THEN NULL ELSE '$' || range || '.00' END AS raw FROM range({n})"
+    )
+    displaced = displaced_slots(con, "lk", n)
+    assert displaced is not None and n < displaced.slots <= 1.6 * n + 10 and len(displaced.displacements) >= n / 2
+    con.execute("CREATE TABLE d AS SELECT ?::INTEGER[] AS d", [displaced.displacements])
+    at = displaced.slot("hash(raw)", f"d.d[{displaced.bucket('hash(raw)')}]")
+    found = con.execute(f"SELECT count(DISTINCT {at}), min({at}), max({at}) FROM lk, d").fetchone()
+    assert found[0] == n and found[1] >= 0 and found[2] < displaced.slots
+
+
+def test_displaced_slots_give_way_to_the_enum_past_their_limit(monkeypatch):
+    from icp_agent.ingest import positional
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE lk AS SELECT 'v' || range AS raw FROM range(600)")
+    monkeypatch.setattr(positional, "DISPLACED_MAX", 599)
+    assert displaced_slots(con, "lk", 600) is None
+    monkeypatch.setattr(positional, "DISPLACEMENT_TRIES", 0)  # no bucket can be placed
+    monkeypatch.setattr(positional, "DISPLACED_MAX", 600)
+    assert displaced_slots(con, "lk", 600) is None
 
 
 def test_direct_reading_proves_its_candidates_on_every_value():

@@ -457,7 +457,7 @@ def _build_snapshot(
             looked_cols = []
             for i, raw, names in looked_up:
                 reading = direct.get(i)
-                found = positional_lookup(con, i, raw, names, reading, sizes[i])
+                found = positional_lookup(con, i, raw, names, reading, sizes[i], kept_after_dedup)
                 lists += found.lists
                 keys += (reading.columns if reading else []) + found.keys
                 looked_cols += [f"{v} AS {_q(name)}" for v, name in zip(found.values, names, strict=True)]
@@ -486,6 +486,7 @@ def _build_snapshot(
         for i, _, _ in looked_up:
             con.execute(f"DROP TYPE IF EXISTS _lk_e_{i}")
             con.execute(f"DROP TABLE IF EXISTS _lk_r_{i}")
+            con.execute(f"DROP TABLE IF EXISTS _lk_d_{i}")
         if written not in (None, "_dedup"):
             con.execute("DROP VIEW IF EXISTS _dedup_in_order")
             con.execute("DROP TABLE IF EXISTS _dup_mask")
