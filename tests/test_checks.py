@@ -305,3 +305,17 @@ def test_working_memory_lowers_the_limit_inside_and_restores_the_workspace_limit
     assert limit() == "1.0 GiB"
     with working_memory(con, 2**40):
         assert limit() == "1.0 GiB"
+
+
+def test_the_block_pool_only_grows():
+    """DuckDB refuses to shrink its block allocator's memory: a smaller reservation after a bigger one is no error."""
+    from icp_agent.ingest.checks import reserve_block_pool
+
+    con = duckdb.connect()
+    setting = "SELECT current_setting('block_allocator_memory')"
+    reserve_block_pool(con, 64 * 2**20)
+    assert con.execute(setting).fetchone()[0] == "64.0 MiB"
+    reserve_block_pool(con, 32 * 2**20)
+    assert con.execute(setting).fetchone()[0] == "64.0 MiB"
+    reserve_block_pool(con, 96 * 2**20)
+    assert con.execute(setting).fetchone()[0] == "96.0 MiB"

@@ -253,6 +253,18 @@ def working_memory(con: duckdb.DuckDBPyConnection, extra: int) -> Iterator[None]
             con.execute("RESET memory_limit")
 
 
+def reserve_block_pool(con: duckdb.DuckDBPyConnection, size: int) -> None:
+    """Let DuckDB's block allocator keep up to `size` bytes of the blocks it frees, for the rest of the process (the
+    setting can only grow; memory is taken as blocks are used, and stays resident once taken).
+
+    Under a working-memory budget (`working_memory`) DuckDB evicts blocks to stay below it and allocates them again,
+    and each new allocation is page faults the kernel zeroes: 10M Parquet rows imported took 2.0 s of system CPU
+    against 0.3 s for the plain CREATE TABLE of the file; with a 256 MiB pool 1.3 s, and no higher peak."""
+    setting = one(con, "SELECT current_setting('block_allocator_memory')")
+    if (_bytes(str(setting)) or 0) < size:
+        con.execute(f"SET block_allocator_memory = '{size // 2**20}MiB'")
+
+
 def _bytes(size: str) -> int | None:
     """DuckDB's memory size text ("11.6 GiB", "256.0 MiB") in bytes; None when it is not a size."""
     units = {

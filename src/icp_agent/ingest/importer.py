@@ -30,6 +30,7 @@ from icp_agent.ingest.checks import (
     reject_anonymous,
     reject_conflicts,
     require_identity,
+    reserve_block_pool,
     scientific_ids,
     unique_id,
     working_memory,
@@ -328,6 +329,7 @@ def _build_snapshot(
     """The snapshot of the staged rows in `table`. A Parquet file's repeated rows are searched for by `searches` (when
     given) beside the profiling, which then assumes none: if some are found, `_DuplicatesFound` is raised before the
     write, and the caller builds again with those rows (`repeated_rows`, staged row numbers) left out."""
+    reserve_block_pool(con, BLOCK_POOL)
     rows_read = one(con, "SELECT count(*) FROM _stage") + len(reader_rejects)
     texts = _staged_as_text(con)
     originals = ", ".join(_q(h) for h in texts)
@@ -533,6 +535,9 @@ def _build_snapshot(
 # batches of WRITE_BATCH_ROWS; 25 s, 0.48 GB with 128 MB and 1M-row batches (each batch's sort spilled); 1M CSV rows
 # 6.7 s, 0.77 GB; 6.9 s, 0.55 GB; 7.4 s, 0.49 GB.
 WRITE_MEMORY = 192 * 2**20
+# The blocks DuckDB's allocator keeps when it frees them (`checks.reserve_block_pool`): the write's and the duplicate
+# search's working memory, so that staying under those budgets does not free and fault in the same memory again
+BLOCK_POOL = 256 * 2**20
 
 # Lookups are read by position (`positional.positional_lookup`: a perfect hash up to `positional.PERFECT_MAX` values,
 # an ENUM up to this many); a bigger lookup by a direct reading that leaves at most this many of its values to them
