@@ -4,6 +4,7 @@
     python tools/bench.py all build       # one task of it; --quick for small sizes, --repeats N
     python tools/bench.py build           # the same (a task with no older benchmark of its name)
     python tools/bench.py import-csv --baseline ../main   # a task alone (`all` implied), beside another checkout
+    python tools/bench.py all --repeats 5 --idle 0.5      # medians of 5, each task started on an idle machine
     python tools/bench.py                 # the older benchmarks below, at full size (several minutes)
     python tools/bench.py --quick         # smaller sizes, a smoke run
     python tools/bench.py import search   # some of them
@@ -53,6 +54,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 TOOLS = Path(__file__).resolve().parent
+# How long `--idle` waits for the machine to quieten before it measures anyway (the row says the load it found)
+IDLE_PATIENCE_S = 180.0
 sys.path.insert(0, str(TOOLS))
 
 
@@ -609,10 +612,27 @@ def compiled(*folders: Path) -> None:
         compileall.compile_dir(str(folder), quiet=1)
 
 
-def bench_all(quick: bool, only: list[str] | None = None, repeats: int = 3, baseline: Path | None = None) -> list[dict]:
+def wait_for_idle(load: float | None, patience: float = IDLE_PATIENCE_S) -> float:
+    """Wait until the machine's 1-minute load average is at most `load` (None: no wait), for at most `patience`
+    seconds; returns the load average when the wait ends. Another process's CPU stretches every wall time measured
+    (the floor's too, but not by the same amount): the runs start on an idle machine, or say they did not."""
+    started = time.monotonic()
+    while load is not None and os.getloadavg()[0] > load and time.monotonic() - started < patience:
+        time.sleep(2)
+    return round(os.getloadavg()[0], 2)
+
+
+def bench_all(
+    quick: bool,
+    only: list[str] | None = None,
+    repeats: int = 3,
+    baseline: Path | None = None,
+    idle: float | None = None,
+) -> list[dict]:
     """Every registered task (or `only` those), one at a time: inputs made, sides interleaved, medians.
 
-    `baseline` (a checkout's folder) adds the side "baseline": the same command as icp-agent's on its src."""
+    `baseline` (a checkout's folder) adds the side "baseline": the same command as icp-agent's on its src. `idle`: the
+    load average each task waits for before its runs (`wait_for_idle`), reported as `load_at_start`."""
     results = []
     compiled(TOOLS.parent / "src", *([Path(source_folder(baseline) or "")] if baseline is not None else []))
     for name in only or list(TASKS):
@@ -623,7 +643,8 @@ def bench_all(quick: bool, only: list[str] | None = None, repeats: int = 3, base
                 task.commands["baseline"] = task.commands["icp-agent"]
                 task.setup["baseline"] = task.setup.get("icp-agent", "")
                 task.sources["baseline"] = source_folder(baseline)
-            row = measure(task, repeats)
+            load = wait_for_idle(idle)
+            row = measure(task, repeats) | {"load_at_start": load}
             print(json.dumps(row), flush=True)
             results.append(row)
     print(table(results), flush=True)
@@ -724,6 +745,14 @@ def main(argv: list[str] | None = None) -> None:
         help="also run the icp-agent side from another checkout (its folder or its src folder), interleaved: "
         "before and after a change in one run (all tasks and score)",
     )
+    parser.add_argument(
+        "--idle",
+        type=float,
+        default=None,
+        metavar="LOAD",
+        help=f"all: before each task, wait (up to {IDLE_PATIENCE_S:.0f} s) for the 1-minute load average to fall to "
+        "LOAD (e.g. 0.5); each row reports load_at_start",
+    )
     args = parser.parse_intermixed_args(argv)
     unknown = set(args.benches) - set(BENCHES) - set(TASKS) - {"all"}
     if unknown:
@@ -731,12 +760,12 @@ def main(argv: list[str] | None = None) -> None:
     # a task of the table named alone (`bench.py import-csv`) is `all import-csv`; "score" names the older one
     tasks = [n for n in args.benches if n in TASKS and (n not in BENCHES or "all" in args.benches)]
     if "all" in args.benches or (tasks and len(tasks) == len(args.benches)):
-        bench_all(args.quick, tasks or None, args.repeats, args.baseline)
+        bench_all(args.quick, tasks or None, args.repeats, args.baseline, args.idle)
         return
     # a task of the scale table with no older benchmark of its name (build, import-csv, ...) runs as `all <task>`
     table_only = [n for n in args.benches if n in TASKS and n not in BENCHES]
     if table_only:
-        bench_all(args.quick, table_only, args.repeats)
+        bench_all(args.quick, table_only, args.repeats, idle=args.idle)
         args.benches = [n for n in args.benches if n not in table_only]
         if not args.benches:
             return
