@@ -391,7 +391,7 @@ def test_the_analysis_modules_leave_scipy_stats_to_the_thread_that_loads_it_ahea
 
 
 def test_the_cyclic_collector_is_paused_while_any_build_runs_and_restored_after():
-    """cyclic_gc_paused: off from the first block's start to the last one's end, in any thread, then as it was."""
+    """_cyclic_gc_paused: off from the first block's start to the last one's end, in any thread, then as it was."""
     import gc
     import threading
 
@@ -399,11 +399,11 @@ def test_the_cyclic_collector_is_paused_while_any_build_runs_and_restored_after(
     inner_in, inner_out = threading.Event(), threading.Event()
 
     def other_build():
-        with toolkit.cyclic_gc_paused():
+        with toolkit._cyclic_gc_paused():
             inner_in.set()
             inner_out.wait(5)
 
-    with toolkit.cyclic_gc_paused():
+    with toolkit._cyclic_gc_paused():
         assert not gc.isenabled()
         thread = threading.Thread(target=other_build)
         thread.start()
@@ -414,7 +414,7 @@ def test_the_cyclic_collector_is_paused_while_any_build_runs_and_restored_after(
     assert gc.isenabled()
     gc.disable()  # a caller that had it off keeps it off
     try:
-        with toolkit.cyclic_gc_paused():
+        with toolkit._cyclic_gc_paused():
             pass
         assert not gc.isenabled()
     finally:

@@ -423,7 +423,7 @@ def build_icp(ws: Workspace, options: AnalysisOptions, progress: Progress | None
 
     `progress` gets BUILD_STEPS steps; each long one counts what tracks its time (customers scored, fields
     screened, searches, validation's checks, the lead score's stages: progress.Step names the unit)."""
-    with cyclic_gc_paused():
+    with _cyclic_gc_paused():
         return _build_icp(ws, options, progress)
 
 
@@ -502,12 +502,12 @@ def _build_icp(ws: Workspace, options: AnalysisOptions, progress: Progress | Non
 
 
 _gc_lock = threading.Lock()
-_gc_pauses = 0  # the cyclic_gc_paused() blocks running now, in any thread
+_gc_pauses = 0  # the _cyclic_gc_paused() blocks running now, in any thread
 _gc_resume = False  # whether the collector was on when the first of them began
 
 
 @contextmanager
-def cyclic_gc_paused() -> Iterator[None]:
+def _cyclic_gc_paused() -> Iterator[None]:
     """Python's cyclic garbage collector off for the while (reference counting still frees nearly every object),
     back as it was when the last of the blocks running at once, in any thread, ends.
 
@@ -986,7 +986,7 @@ def write_icp_outputs(ws: Workspace, icp: IcpDocument, out: Path, progress: Prog
     of the frame; beside each other they delayed the CRM table the three CRM writers wait for): at 1M customers
     the writers end waiting on the disk (about 1 GB of CSV written back, 0.3-0.4 s with both cores idle), and that
     scan, run after them, took 0.3-0.4 s more."""
-    with cyclic_gc_paused():
+    with _cyclic_gc_paused():
         return _write_icp_outputs(ws, icp, out, progress)
 
 
