@@ -246,6 +246,7 @@ def build_selectors(
     outcome: str | None = None,
     merge_alpha: float = 0.05,
     built: Callable[[], None] = lambda: None,
+    in_place: bool = False,
 ) -> SelectorSet:
     """Selectors for every field in `specs`, each covering at least `min_count` rows.
 
@@ -261,7 +262,8 @@ def build_selectors(
     `merge_alpha`): a segment defined on two industries is then one criterion, and a noise field
     whose values all merge into one group gives no group selector at all. Without `outcome`
     the selectors are exactly pysubgroup's (the reference tests rely on that). `built()` is called after each
-    field's selectors (progress: fields done).
+    field's selectors (progress: fields done). `in_place`: `relation` is cheap to scan again in its order (a view
+    of one table's stored rows, filtered or not), so it is read where it is, as a stored table always is.
     """
     if len({spec.name for spec in specs}) != len(specs):
         raise UserError("each field may appear only once in the selector specs")
@@ -271,7 +273,7 @@ def build_selectors(
     # A stored table is already that: its scan is in its own order and costs no more than the copy's, so it is
     # read through a view (the copy of a 1M-row table cost 0.2 s, most of it on one thread)
     rows = _ROWS_TABLE
-    kind = "VIEW" if _is_table(con, relation) else "TABLE"
+    kind = "VIEW" if in_place or _is_table(con, relation) else "TABLE"
     needed = dict.fromkeys(name for spec in specs for name in _columns_of(spec))
     con.execute(
         f"CREATE OR REPLACE TEMP {kind} {rows} AS SELECT "
