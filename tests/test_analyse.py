@@ -94,3 +94,33 @@ def test_fingerprint():
     # sorted "kind:sha" joined by "|", sha256, first 16 hex digits; the order of the imports does not matter
     assert fingerprint(imports) == hashlib.sha256(b"customers:a|deals:b").hexdigest()[:16]
     assert fingerprint(imports[::-1]) == fingerprint(imports)
+
+
+def test_the_entities_are_read_in_place_when_the_frame_is_in_row_order(con, monkeypatch):
+    """The screen, the selectors and the targets read the frame's entities through a view when the frame is stored
+    in _row order (no copy), and from a copy sorted by _row when it is not: the same ICP either way."""
+    from icp_agent.tiers import analyse as module
+
+    made = []
+
+    class Spy:
+        def __getattr__(self, name):
+            return getattr(con, name)
+
+        def execute(self, sql, *args):
+            if "__icp_entities AS" in sql:
+                made.append(sql.split(" __icp_entities")[0])
+            return con.execute(sql, *args)
+
+    make_customers(con)
+    in_place, _ = analyse(Spy(), inputs(), config(), "v1")
+    monkeypatch.setattr(module, "in_row_order", lambda con, table: False)  # as a frame stored in another order
+    copied, _ = analyse(Spy(), inputs(), config(), "v2")
+    assert made == ["CREATE OR REPLACE TEMP VIEW", "CREATE OR REPLACE TEMP TABLE"]
+    assert [(t.name, t.metrics.n, t.metrics.n_good) for t in in_place.tiers] == [
+        (t.name, t.metrics.n, t.metrics.n_good) for t in copied.tiers
+    ]
+    assert [(p.label, p.n, p.k, p.p_value) for p in in_place.patterns] == [
+        (p.label, p.n, p.k, p.p_value) for p in copied.patterns
+    ]
+    assert con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = '__icp_entities'").fetchone() == (0,)

@@ -126,7 +126,7 @@ def test_the_holdout_is_the_newest_rows_by_date_then_row_number():
     assert held == [(3,), (4,)]
     assert con.execute("SELECT count(*), count_if(__icp_t IS NULL) FROM t").fetchone() == (8, 2)
     # the cut inside a date's tied rows (row number decides), inside the rows without a date, on a date's first row,
-    # past every row (share 0 of 8: none), and with no date column at all (row number alone); stored in that order
+    # past every row (share 0 of 8: none), and with no date column at all (row number alone)
     for share, time_column, expected in (
         (0.5, "signup", [1, 3, 4, 7]),
         (0.875, "signup", [6, 5, 8, 1, 7, 3, 4]),
@@ -136,8 +136,8 @@ def test_the_holdout_is_the_newest_rows_by_date_then_row_number():
         (0.25, None, [7, 8]),
     ):
         _prepare(con, "f", "s", {"industry": "category"}, time_column, None, "TRUE", share)
-        order = [r[0] for r in con.execute("SELECT _row FROM s").fetchall()]
-        assert order == ([2, 6, 5, 8, 1, 7, 3, 4] if time_column else list(range(1, 9)))
+        # every modelled row once, in no particular order (every reader of the table aggregates)
+        assert sorted(r[0] for r in con.execute("SELECT _row FROM s").fetchall()) == list(range(1, 9))
         held = con.execute("SELECT _row FROM s WHERE __icp_holdout").fetchall()
         assert sorted(r[0] for r in held) == sorted(expected), (share, time_column)
         con.execute("DROP TABLE s")
@@ -148,3 +148,11 @@ def test_the_holdout_is_the_newest_rows_by_date_then_row_number():
     _prepare(con, "f", "g", {"industry": "category"}, "signup", "industry", "TRUE", 0.5)
     held = con.execute("SELECT _row FROM g WHERE __icp_holdout ORDER BY _row").fetchall()
     assert held == [(2,), (4,), (6,), (8,)]
+
+
+def test_the_scorecard_does_not_depend_on_the_frames_row_order(con, card):
+    """The modelled rows are stored unsorted (a sort of every row cost 0.35 s at 1M customers): every step reads
+    them through aggregates, so the same frame stored in another order gives the same scorecard, figure for figure."""
+    con.execute("CREATE OR REPLACE TABLE shuffled AS SELECT * FROM frame ORDER BY hash(_row * 31 + 7)")
+    assert [r[0] for r in con.execute("SELECT _row FROM shuffled LIMIT 5").fetchall()] != [0, 1, 2, 3, 4]
+    assert fit_scorecard(con, "shuffled", FIELDS, time_column="signup") == card

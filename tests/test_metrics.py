@@ -12,11 +12,12 @@ from icp_agent.schema import AnalysisInputs
 from icp_agent.tiers.metrics import (
     _deals_frame,
     _metric_columns,
-    outcome_columns,
-    tier_metrics,
+    _metrics_by_tier,
     _win_rate,
     company_key_sql,
     criteria_sql,
+    outcome_columns,
+    tier_metrics,
 )
 from tiers_data import config
 
@@ -158,7 +159,13 @@ def test_one_scan_gives_each_tiers_own_query(con, same_key):
     con.execute("""CREATE TABLE frame AS SELECT range AS _row, ['A', 'B', 'C'][range % 3 + 1] AS industry,
         CASE WHEN range % 5 = 0 THEN NULL ELSE 'x' END AS cohort, range % 2 = 0 AS good, range % 7 = 0 AS bad,
         range * 1.5 AS health FROM range(60)""")
-    tiers = [_tier(2, "C"), _tier(1, "A"), _tier(1, "B", segment="ICP 2"), _tier(3, "A"), _tier(3, "C", segment="ICP 2")]
+    tiers = [
+        _tier(2, "C"),
+        _tier(1, "A"),
+        _tier(1, "B", segment="ICP 2"),
+        _tier(3, "A"),
+        _tier(3, "C", segment="ICP 2"),
+    ]
     if same_key:  # another ICP 1 Tier 2, on B or C: B is ICP 2 Tier 1's (a better tier), C both Tier 2s'
         tiers[-1].tier, tiers[-1].segment = 2, "ICP 1"
         tiers[-1].criteria = [_c(field="industry", op="in", values=["B", "C"])]
@@ -170,3 +177,17 @@ def test_one_scan_gives_each_tiers_own_query(con, same_key):
         assert (t.metrics.n, t.metrics.n_good, t.metrics.health_mean) == (n, n_good, mean)
     # 48 rows with a cohort, 16 of each industry; Tier 1s come before Tier 2s whatever their segment
     assert [t.metrics.n for t in tiers] == [16, 16, 16, 0, 16 if same_key else 0]
+
+
+def test_rows_in_no_tier_count_in_none(con):
+    # the one scan groups the rows no tier takes under no tier (left out): every tier's figures are its own rows'
+    con.execute("""CREATE TABLE frame AS SELECT range AS _row, ['A', 'B', 'D', NULL][range % 4 + 1] AS industry,
+        'x' AS cohort, range % 3 = 0 AS good, range % 3 = 1 AS bad, range * 1.0 AS health FROM range(40)""")
+    tiers = [_tier(1, "A"), _tier(2, "B")]
+    figures = _metrics_by_tier(con, "frame", tiers, "count(*) AS n, count_if(good) AS n_good, avg(health) AS mean")
+    assert sorted(figures.values(), key=lambda f: f["n_good"]) == [
+        # A: rows 0, 4, ..., 36 (10 rows; good where divisible by 3: 0, 12, 24, 36); B: 1, 5, ..., 37 (9, 21, 33)
+        {"n": 10, "n_good": 3, "mean": 19.0},
+        {"n": 10, "n_good": 4, "mean": 18.0},
+    ]
+    assert set(figures) == {id(t) for t in tiers}

@@ -175,7 +175,9 @@ def test_customer_status_fields_are_leakage_whatever_their_mix(con):
         ['Enterprise', 'Mid-market', 'SMB'][range % 11 % 3 + 1] AS segment,
         ['Public', 'Private'][range % 13 % 2 + 1] AS company_type
         FROM range(300)""")
-    specs = [FieldSpec(n, "category") for n in ("sf_type", "relationship", "lifecycle_stage", "segment", "company_type")]
+    specs = [
+        FieldSpec(n, "category") for n in ("sf_type", "relationship", "lifecycle_stage", "segment", "company_type")
+    ]
     screen = screen_fields(con, "(SELECT * FROM r ORDER BY i)", specs, headers={"sf_type": "Account Type"})
     assert [s.name for s in screen.kept] == ["segment", "company_type"]
     got = {e["field"]: e for e in screen.excluded}
@@ -216,8 +218,9 @@ def test_a_record_state_is_leakage_but_active_words_in_a_trait_are_not(con):
     assert [s.name for s in screen.kept] == ["segment", "buyer_stage"]
     got = {e["field"]: e for e in screen.excluded}
     assert (got["record_state"]["rule"], got["record_state"]["basis"]) == ("leakage", "record state values")
-    assert "record_state ('Status') records whether an account is a customer or its record was deactivated" in (
-        got["record_state"]["reason"]
+    assert (
+        "record_state ('Status') records whether an account is a customer or its record was deactivated"
+        in (got["record_state"]["reason"])
     )
     assert "'Active', 'Inactive'" in got["record_state"]["reason"]
     assert got["flag"]["basis"] == "record state values"
@@ -240,3 +243,27 @@ def test_rows_missing_every_field_are_left_out_of_the_screen(con):
     assert [(m["field"], m["direction"], m["n"], m["k"], m["base_rate"]) for m in screen.missingness] == [
         ("employees", "bad", 33, 30, 0.5)
     ]
+
+
+def test_missingness_tests_every_field_and_side_against_its_own_outcome(con):
+    """The missing rows' tests, batched per side (good, bad), give each field and side its own two-sided Fisher
+    exact p: scipy's on the field's 2x2 table (missing or not x good or not), whatever the other fields hold."""
+    from scipy.stats import fisher_exact
+
+    # 30% good, 20% bad, 50% neither; a: missing mostly on bad rows, b: mostly on good rows, c: at random
+    con.execute("""CREATE TABLE r AS SELECT range AS i, range % 10 < 3 AS good, range % 10 >= 8 AS bad,
+        CASE WHEN range % 10 = 9 AND range % 7 < 5 THEN NULL ELSE 'x' || (range % 4) END AS a,
+        CASE WHEN range % 10 = 0 AND range % 3 < 2 THEN NULL ELSE 1.0 * (range % 9) END AS b,
+        CASE WHEN range % 13 = 0 THEN NULL ELSE 'y' || (range % 2) END AS c
+        FROM range(2000)""")
+    specs = [FieldSpec("a", "category"), FieldSpec("b", "number"), FieldSpec("c", "category")]
+    screen = screen_fields(con, "r", specs, confirmed={"a", "b", "c"})
+    found = {(m["field"], m["direction"]): m for m in screen.missingness}
+    assert sorted(found) == [("a", "bad"), ("b", "good")]
+    for (name, side), m in found.items():
+        n_side, missing, k = con.execute(
+            f"SELECT count_if({side}), count_if({name} IS NULL), count_if({side} AND {name} IS NULL) FROM r"
+        ).fetchone()
+        assert (m["n"], m["k"], m["base_rate"]) == (missing, k, n_side / 2000)
+        expected = fisher_exact([[k, missing - k], [n_side - k, 2000 - missing - n_side + k]]).pvalue
+        assert m["p_value"] == pytest.approx(expected, rel=1e-9)

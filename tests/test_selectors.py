@@ -205,3 +205,40 @@ def test_outcome_gives_group_selectors(con):
     selset = build_selectors(con, "r", [FieldSpec("ind", "category")], outcome="good::INT::VARCHAR")
     grouped = [s for s in selset.selectors if s.op == "in"]
     assert [(s.values, int(selset.mask(s).sum())) for s in grouped] == [(("a", "b"), 200)]
+
+
+def test_a_stored_table_is_read_through_a_view_with_the_same_codes_as_a_copy(con):
+    """A stored table (plain or TEMP) is read where it is, through a view, instead of copied into a temporary
+    table first; a subquery is still copied once. Both give the same selectors and the same code per row, in the
+    table's own order, and leave nothing behind."""
+    con.execute(
+        "CREATE TEMP TABLE r AS SELECT range AS id, ['Software', 'Retail', NULL][range % 3 + 1] AS industry, "
+        "CASE WHEN range % 4 = 0 THEN ['crm'] WHEN range % 4 = 1 THEN ['crm', 'erp'] END AS tools, "
+        "(range * 37 % 100)::DOUBLE AS score, range % 5 < 2 AS good FROM range(400) ORDER BY range * 7 % 400"
+    )
+    specs = [FieldSpec("industry", "category"), FieldSpec("tools", "list"), FieldSpec("score", "number")]
+    made = []
+    real_execute = duckdb.DuckDBPyConnection.execute
+
+    class Spy:
+        def __getattr__(self, name):
+            return getattr(con, name)
+
+        def execute(self, sql, *args):
+            if "__icp_selector_rows AS" in sql:
+                made.append(sql.split(" __icp_selector_rows")[0])
+            return real_execute(con, sql, *args)
+
+    viewed = build_selectors(Spy(), "r", specs, outcome="good::INT")
+    copied = build_selectors(Spy(), "(SELECT * FROM r)", specs, outcome="good::INT")
+    assert made == ["CREATE OR REPLACE TEMP VIEW", "CREATE OR REPLACE TEMP TABLE"]
+    assert [s.label for s in viewed.selectors] == [s.label for s in copied.selectors]
+    assert np.array_equal(viewed.codes, copied.codes)
+    # row i is the table's row i (stored in id * 7 % 400 order, not by id)
+    ids = [r[0] for r in con.execute("SELECT id FROM r").fetchall()]
+    software = viewed.mask(Selector("industry", "category", "eq", value="Software"))
+    assert software.tolist() == [i % 3 == 0 for i in ids]
+    assert con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = '__icp_selector_rows'").fetchone() == (0,)
+    assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = '__icp_selector_rows'").fetchone() == (
+        0,
+    )

@@ -509,7 +509,13 @@ def _missingness(
             rows += [(spec.name, "good", missing, good, n_good), (spec.name, "bad", missing, bad, n_bad)]
     if not rows:
         return []
-    p = np.concatenate([fisher_exact_many(np.array([r[3]]), np.array([r[2]]), r[4], n) for r in rows])
+    # one call per direction (its rows share the population's targets), not one per row: a call's tail sums step
+    # every row at once, so ten rows cost about what two cost (0.37 s against 0.1 s at 1M rows); each row's
+    # arithmetic is the same either way, so are its p-values
+    p = np.empty(len(rows))
+    for total in {r[4] for r in rows}:
+        at = [i for i, r in enumerate(rows) if r[4] == total]
+        p[at] = fisher_exact_many(np.array([rows[i][3] for i in at]), np.array([rows[i][2] for i in at]), total, n)
     q = benjamini_hochberg(p)
     found = []
     for (name, direction, missing, k, total), pv, qv in zip(rows, p, q):

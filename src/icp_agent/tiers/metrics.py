@@ -157,12 +157,14 @@ def _metrics_by_tier(con, frame: str, tiers: list[Tier], figures: str) -> dict[i
     if len({(t.tier, t.segment) for t in ordered}) < len(ordered):
         return {}
     cases = " ".join(f"WHEN {criteria_sql(t.criteria)} THEN {i}" for i, t in enumerate(ordered))
+    # the rows in no tier are a group of their own (NULL), left out here, not filtered out in SQL: DuckDB then
+    # evaluated the criteria for the filter and again for the groups (1M customers: 0.24 s of CPU against 0.15 s)
     cursor = con.execute(
         f"SELECT __icp_tier, {figures} FROM (SELECT *, CASE {cases} END AS __icp_tier FROM {frame} "
-        f"WHERE cohort IS NOT NULL) WHERE __icp_tier IS NOT NULL GROUP BY __icp_tier"
+        f"WHERE cohort IS NOT NULL) GROUP BY __icp_tier"
     )
     names = [d[0] for d in cursor.description][1:]
-    return {id(ordered[row[0]]): dict(zip(names, row[1:])) for row in cursor.fetchall()}
+    return {id(ordered[row[0]]): dict(zip(names, row[1:])) for row in cursor.fetchall() if row[0] is not None}
 
 
 def _win_rate(con, deals_frame: str, criteria: list[Criterion], better: list[list[Criterion]] | None = None) -> dict:
