@@ -10,6 +10,7 @@ refused or dropped) and column_reports.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import threading
@@ -141,7 +142,10 @@ def import_into(
     `scratch_dir` receives the UTF-8 copy of a workbook or UTF-16/cp1252 file while it is read.
     """
     mapping = mapping or Mapping()
-    source = path if isinstance(path, SourceFile) else inspect_file(path, lenient=lenient, sheet=sheet)
+    # the file's digest (the snapshot's name) is read beside the staging and the profiling, and waited for only
+    # where it is needed: at the write, or here when an earlier import of the kind might be of the same bytes (the
+    # search for empty lines, beside the staging)
+    source = path if isinstance(path, SourceFile) else inspect_file(path, lenient=lenient, sheet=sheet, wait=False)
     report_progress = adapt(progress)
     say = lambda message: report_progress(message)  # noqa: E731 - a step without rows
     if kind is None:
@@ -154,23 +158,21 @@ def import_into(
     # tables applied are part of the key: a changed table re-imports). Not the snapshot this import replaces: a line
     # removed from the mapping file must not come back from the file imported with it
     mapping = mapping.with_workspace_values(workspace_value_maps(con, other_than=kind))
-    key = import_key(source, kind, mapping, lenient)
-    import_id = f"{kind}-{key[:12]}"
-    found = already_imported(con, kind, import_id)
-    if found is not None:
-        return found
+    naming = _SnapshotNames(source, kind, mapping, lenient)
+    # a snapshot's id begins with its kind: without an import of the kind, none can be of this file (no wait)
+    if source.pending_sha256 is None or one(con, "SELECT count(*) FROM imports WHERE kind = ?", [kind]):
+        found = already_imported(con, kind, naming.import_id)
+        if found is not None:
+            return found
     reading = f"reading {source.name}" + (f" (sheet {source.sheet!r})" if source.sheet else "")
     with watch(con, progress, reading, _estimated_rows(con, source)):
         reader_rejects = stage(con, source, lenient=lenient, scratch_dir=scratch_dir)
-    table = f"imp_{kind}_{key[:12]}"
     with _DuplicateSearches() as searches:
         try:  # a Parquet file's rows profiled as if none repeated, while a second connection looks for repeats
-            report = _build_snapshot(
-                con, source, kind, import_id, mapping, reader_rejects, say, table, progress, searches
-            )
+            report = _build_snapshot(con, source, kind, naming, mapping, reader_rejects, say, progress, searches)
         except _DuplicatesFound as repeated:  # some did: built again without them
             report = _build_snapshot(
-                con, source, kind, import_id, mapping, reader_rejects, say, table, progress, repeated_rows=repeated.rows
+                con, source, kind, naming, mapping, reader_rejects, say, progress, repeated_rows=repeated.rows
             )
     report.detected_as = reason
     report.furniture_dropped = source.furniture_count
@@ -192,11 +194,11 @@ def import_into(
     con.execute(
         "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            import_id,
+            naming.import_id,
             kind,
             source.name,
             str(source.path.resolve()),
-            source.sha256,
+            source.digest(),
             source.format,
             source.encoding,
             source.delimiter,
@@ -204,12 +206,12 @@ def import_into(
             report.rows_kept,
             report.rows_rejected,
             report.duplicates_dropped,
-            f"imp_{kind}_{key[:12]}",
+            naming.table,
             report.imported_at,
             report.model_dump_json(),
         ],
     )
-    con.execute("INSERT OR REPLACE INTO current_snapshot VALUES (?, ?)", [kind, import_id])
+    con.execute("INSERT OR REPLACE INTO current_snapshot VALUES (?, ?)", [kind, naming.import_id])
     con.execute("DROP VIEW IF EXISTS _dedup")
     drop_stage(con)
     con.execute("DROP TABLE IF EXISTS _dup_rows")
@@ -294,9 +296,29 @@ def import_key(source: SourceFile, kind: str, mapping: Mapping, lenient: bool) -
     if units:  # only when declared, so the keys of imports without [units] stay as they were
         settings["units"] = units
     if not any(settings.values()):
-        return source.sha256
+        return source.digest()
     blob = json.dumps(settings, sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(f"{source.sha256}\0{blob}".encode()).hexdigest()
+    return hashlib.sha256(f"{source.digest()}\0{blob}".encode()).hexdigest()
+
+
+class _SnapshotNames:
+    """A snapshot's import id (`<kind>-<key12>`) and table (`imp_<kind>_<key12>`) from its `import_key`, computed when
+    first asked: that waits for the file's digest (`SourceFile.digest`), which may still be being read."""
+
+    def __init__(self, source: SourceFile, kind: str, mapping: Mapping, lenient: bool) -> None:
+        self._source, self._kind, self._mapping, self._lenient = source, kind, mapping, lenient
+
+    @functools.cached_property
+    def _key(self) -> str:
+        return import_key(self._source, self._kind, self._mapping, self._lenient)[:12]
+
+    @property
+    def import_id(self) -> str:
+        return f"{self._kind}-{self._key}"
+
+    @property
+    def table(self) -> str:
+        return f"imp_{self._kind}_{self._key}"
 
 
 def _estimated_rows(con: duckdb.DuckDBPyConnection, source: SourceFile) -> int:
@@ -316,16 +338,16 @@ def _build_snapshot(
     con: duckdb.DuckDBPyConnection,
     source: SourceFile,
     kind: Kind,
-    import_id: str,
+    naming: _SnapshotNames,
     mapping: Mapping,
     reader_rejects: list[dict],
     say: Callable[[str], None],
-    table: str,
     progress: Callable[..., None] | None = None,
     searches: _DuplicateSearches | None = None,
     repeated_rows: list[int] | None = None,
 ) -> ImportReport:
-    """The snapshot of the staged rows in `table`. A Parquet file's repeated rows are searched for by `searches` (when
+    """The snapshot of the staged rows in `naming.table` (named once the profiling is done: the file's digest is
+    waited for there). A Parquet file's repeated rows are searched for by `searches` (when
     given) beside the profiling, which then assumes none: if some are found, `_DuplicatesFound` is raised before the
     write, and the caller builds again with those rows (`repeated_rows`, staged row numbers) left out."""
     rows_read = one(con, "SELECT count(*) FROM _stage") + len(reader_rejects)
@@ -442,6 +464,7 @@ def _build_snapshot(
         if repeated := search.result():
             raise _DuplicatesFound(repeated)
         unique = search.unique
+    table, import_id = naming.table, naming.import_id  # the digest waited for (read beside the staging and profiling)
     # the stored rows need not stay in memory once written (they are in the workspace file): under a working-memory
     # budget DuckDB drops them from its cache instead of holding the whole table until the commit
     with working_memory(con, WRITE_MEMORY):
@@ -510,7 +533,7 @@ def _build_snapshot(
         kind=kind,
         file_name=source.name,
         path=str(source.path),
-        sha256=source.sha256,
+        sha256=source.digest(),
         format=source.format,
         encoding=source.encoding if source.format == "csv" else None,
         delimiter=source.delimiter,
