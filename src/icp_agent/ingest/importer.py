@@ -404,7 +404,8 @@ def _build_snapshot(
     if untyped:
         whose = "1 column's" if len(untyped) == 1 else f"{len(untyped)} columns'"
         say(f"reading the types of {whose} values")
-    profiles |= profile_columns(con, {h: t for h, t in texts.items() if h not in known_text}, known, index)
+    decided = {c.header for c in columns if c.type != "auto"}  # a band's or a date's evidence: no type parsers
+    profiles |= profile_columns(con, {h: t for h, t in texts.items() if h not in known_text}, known, index, decided)
     warnings: list[str] = []
     for column in columns:
         profile = profiles[column.header]
