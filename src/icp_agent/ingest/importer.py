@@ -279,6 +279,16 @@ def import_key(source: SourceFile, kind: str, mapping: Mapping, lenient: bool) -
     with the same settings again is a no-op ("already imported"); a new or changed mapping is a new snapshot.
     Without any such setting the key is the file's sha256, so the ids of earlier imports stay valid.
     """
+    return _keyed(source.digest(), _key_settings(source, kind, mapping, lenient))
+
+
+def _keyed(digest: str, settings: str | None) -> str:
+    """`import_key` of a file's digest and its settings (`_key_settings`)."""
+    return digest if settings is None else hashlib.sha256(f"{digest}\0{settings}".encode()).hexdigest()
+
+
+def _key_settings(source: SourceFile, kind: str, mapping: Mapping, lenient: bool) -> str | None:
+    """The settings `import_key` adds to the file's digest, as JSON; None without any."""
     headers = peek_headers(source)
     columns = {h: t for h, t in mapping.columns_for(source.name).items() if h in headers}
     names = {c.name for c in plan_columns(headers, mapping, source.name, kind)} | set(headers)
@@ -296,21 +306,21 @@ def import_key(source: SourceFile, kind: str, mapping: Mapping, lenient: bool) -
     if units:  # only when declared, so the keys of imports without [units] stay as they were
         settings["units"] = units
     if not any(settings.values()):
-        return source.digest()
-    blob = json.dumps(settings, sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(f"{source.digest()}\0{blob}".encode()).hexdigest()
+        return None
+    return json.dumps(settings, sort_keys=True, ensure_ascii=False)
 
 
 class _SnapshotNames:
-    """A snapshot's import id (`<kind>-<key12>`) and table (`imp_<kind>_<key12>`) from its `import_key`, computed when
-    first asked: that waits for the file's digest (`SourceFile.digest`), which may still be being read."""
+    """A snapshot's import id (`<kind>-<key12>`) and table (`imp_<kind>_<key12>`) from its `import_key`: the settings
+    read now, the file's digest when either is first asked for (`SourceFile.digest`: it may still be being read)."""
 
     def __init__(self, source: SourceFile, kind: str, mapping: Mapping, lenient: bool) -> None:
-        self._source, self._kind, self._mapping, self._lenient = source, kind, mapping, lenient
+        self._source, self._kind = source, kind
+        self._settings = _key_settings(source, kind, mapping, lenient)
 
     @functools.cached_property
     def _key(self) -> str:
-        return import_key(self._source, self._kind, self._mapping, self._lenient)[:12]
+        return _keyed(self._source.digest(), self._settings)[:12]
 
     @property
     def import_id(self) -> str:
