@@ -480,7 +480,7 @@ def _build_snapshot(
     # budget DuckDB drops them from its cache instead of holding the whole table until the commit
     with working_memory(con, WRITE_MEMORY):
         written = _rows_in_order(con, kept_filter, rid, first, originals)
-        sizes = {i: one(con, f"SELECT count(*) FROM _lk_{i}") for i, _, _ in looked_up}  # distinct raw values
+        sizes = _lookup_sizes(con, [i for i, _, _ in looked_up])
         direct = _direct_readings(con, looked_up, sizes, kept_after_dedup) if written else None
         ordered = None  # the positional write's SELECT, once its plan is proven to keep the rows' order
         if written and direct is not None:
@@ -688,6 +688,14 @@ def _kept_rows_view(
         f"FROM {source}{where}"
     )
     return name
+
+
+def _lookup_sizes(con: duckdb.DuckDBPyConnection, looked_up: list[int]) -> dict[int, int]:
+    """The rows (distinct raw values) of each lookup `_lk_<i>` of `looked_up`, in one statement."""
+    if not looked_up:
+        return {}
+    counts = con.execute(f"SELECT {', '.join(f'(SELECT count(*) FROM _lk_{i})' for i in looked_up)}").fetchone()
+    return dict(zip(looked_up, (int(n) for n in counts or ()), strict=True))
 
 
 # A lookup of up to ENUM_WIDE_MAX values, each repeated by ROWS_PER_ENUM_VALUE rows or more on average, is read by its
