@@ -221,7 +221,12 @@ def _evidence(
             f"AND {guessed} AND {norm.needs_python(v)}",
         )
     )
-    currency_code = f"{maybe_currency} AND {sample} AND icp_currency({v}) IS NOT NULL" if currency_named else "false"
+    # behind a CASE: in a FILTER the Python call would read every sampled value of every column
+    currency_code = (
+        f"(CASE WHEN {maybe_currency} THEN {sample} AND icp_currency({v}) IS NOT NULL ELSE false END)"
+        if currency_named
+        else "false"
+    )
     # the sampled rows' aggregates read their cleaned value `_n`, not `null_if_missing` written out again (a smaller
     # statement to plan, and each value cleaned once)
     sampled = f"""{weighted("TRUE")} AS rows,
