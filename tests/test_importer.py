@@ -9,7 +9,7 @@ from conftest import rows
 from icp_agent.errors import UserError
 from icp_agent.ingest.importer import import_file, import_key
 from icp_agent.ingest.mapping import Mapping
-from icp_agent.ingest.reader import inspect_file
+from icp_agent.ingest.reader import file_digest, inspect_file
 
 CUSTOMERS = """company_id,company_name,industry,employees,customer_since,churn_date,arr,notes
 c1,Acme,Software,120,2023-01-05,,"$12,000",great
@@ -48,6 +48,25 @@ def test_the_same_file_again_is_already_imported(ws, write):
     first = import_file(ws, path, "customers")
     again = import_file(ws, path, "customers")
     assert again.already_imported and again.import_id == first.import_id and _imports(ws) == 1
+
+
+def test_the_snapshot_is_named_by_the_digest_read_beside_it(ws, write):
+    """The digest is waited for only at the write (no import of the kind yet) or before the staging (one there may
+    be of the same bytes): either way the snapshot's id, table and stored sha256 are the file's digest's."""
+    deals = import_file(ws, write("deals.csv", "deal_id,company_id,amount\nd1,c1,100\n"), "deals")
+    path = write("customers.csv", CUSTOMERS)
+    digest = file_digest(path)
+    first = import_file(ws, path, "customers")  # the workspace holds deals only: named at the write
+    assert (first.import_id, first.sha256) == (f"customers-{digest[:12]}", digest)
+    with ws.read() as con:
+        stored = con.execute("SELECT sha256, table_name FROM imports WHERE kind = 'customers'").fetchall()
+    assert stored == [(digest, f"imp_customers_{digest[:12]}")]
+    # the same bytes under another name: found by their digest, waited for before the staging
+    again = import_file(ws, write("renamed.csv", CUSTOMERS), "customers")
+    assert again.already_imported and again.import_id == first.import_id and _imports(ws) == 2
+    changed = import_file(ws, write("customers.csv", CUSTOMERS + "c5,Echo,Retail,10,2020-01-01,,$1,\n"), "customers")
+    assert not changed.already_imported and changed.sha256 == file_digest(path) != digest
+    assert deals.import_id.startswith("deals-") and _imports(ws) == 3
 
 
 def test_kind_is_detected_when_not_given(ws, write):

@@ -9,6 +9,7 @@ import pytest
 from icp_agent.ingest import normalize as norm
 from icp_agent.ingest.columns import PlannedColumn
 from icp_agent.ingest.profile import (
+    TYPE_ONLY_KEYS,
     _name_tokens,
     _reads_as_date,
     distinct_values,
@@ -19,7 +20,9 @@ from icp_agent.ingest.profile import (
 )
 
 
-def _profiles(columns: dict[str, list[str | None]], known: set[str] = frozenset()) -> dict[str, dict[str, int]]:
+def _profiles(
+    columns: dict[str, list[str | None]], known: set[str] = frozenset(), typed: set[str] | None = None
+) -> dict[str, dict[str, int]]:
     """Profile text columns given as lists of values (row order), as the importer does over its _dedup table."""
     con = duckdb.connect()
     norm.register_functions(con)
@@ -32,7 +35,7 @@ def _profiles(columns: dict[str, list[str | None]], known: set[str] = frozenset(
     texts = {c: f'"{c}"' for c in names}
     index = {c: i for i, c in enumerate(names)}
     distinct_values(con, texts, index)
-    return profile_columns(con, texts, set(known), index)
+    return profile_columns(con, texts, set(known), index, typed)
 
 
 def test_profile_counts_present_values_weighted_by_occurrence():
@@ -40,6 +43,28 @@ def test_profile_counts_present_values_weighted_by_occurrence():
     # 3 values present (None and "" are missing), all numbers, 2 distinct keys, 3 distinct raw values + NULL
     assert (p["present"], p["sampled"], p["number"], p["rows"]) == (3, 3, 3, 5)
     assert p["digits"] == 3 and (p["int_min"], p["int_max"]) == (10, 20)
+
+
+def test_typed_columns_skip_only_the_type_evidence():
+    # a band or a date whose type a synonym fixed needs its role's and date order's figures, not the types' parsers:
+    # those keys are 0, every other key as profiled without `typed`, and an untyped column beside it unchanged
+    columns = {
+        "Closed": ["01/31/2024", "02/13/2024", "13.02.2024", None, "", "02/03/2024"],
+        "Size": ["51-200", "1,250", "10001+", "51-200", "Self-employed", None],
+        "Amount": ["$1,200", "$300", None, "$1,200", "n/a", "$5"],
+        "Flag": ["yes", "no", "yes;no", "1", "x", "no"],
+    }
+    every = _profiles(columns)
+    some = _profiles(columns, typed={"Closed", "Size"})
+    for name in ("Closed", "Size"):
+        assert {k: some[name][k] for k in TYPE_ONLY_KEYS} == dict.fromkeys(TYPE_ONLY_KEYS, 0)
+        assert {k: v for k, v in some[name].items() if k not in TYPE_ONLY_KEYS} == {
+            k: v for k, v in every[name].items() if k not in TYPE_ONLY_KEYS
+        }
+    assert (every["Closed"]["date"], every["Size"]["number"], some["Size"]["range"]) == (4, 1, 3)
+    assert (some["Closed"]["mdy"], some["Closed"]["slashed"], some["Closed"]["dotted"]) == (2, 4, 1)
+    assert some["Amount"] == every["Amount"] and some["Amount"]["amount"] == 4
+    assert some["Flag"] == every["Flag"] and some["Flag"]["semicolon"] == 1
 
 
 def test_known_columns_get_presence_only():
@@ -152,9 +177,29 @@ def test_name_tokens_split_camel_case():
     assert _name_tokens("NPS score") == "nps_score"
 
 
-DATE_LIKE = ["2021-03-04", "03/04/2021", "13/02/2020", "02/13/2020", "4.3.2021", "May 1, 2023", "1-May-23", "44197",
-             "1617235200", "soon", "n/a", "", "  12/31/99 ", "31/12/99", "2021-03-04T10:00:00Z", "51-200", None, "N/A",
-             "a very long value that is not a date at all", "00/00/0000", "7"]
+DATE_LIKE = [
+    "2021-03-04",
+    "03/04/2021",
+    "13/02/2020",
+    "02/13/2020",
+    "4.3.2021",
+    "May 1, 2023",
+    "1-May-23",
+    "44197",
+    "1617235200",
+    "soon",
+    "n/a",
+    "",
+    "  12/31/99 ",
+    "31/12/99",
+    "2021-03-04T10:00:00Z",
+    "51-200",
+    None,
+    "N/A",
+    "a very long value that is not a date at all",
+    "00/00/0000",
+    "7",
+]
 
 
 def test_reads_as_date_is_either_order_of_norm_date():

@@ -70,11 +70,14 @@ def test_footer_and_total_rows_are_dropped_not_rejected(write):
     assert source.furniture_count == 2
 
 
-@pytest.mark.parametrize("total", [
-    ',,Grand Total,=SUM(D2:D4),"=SUBTOTAL(9,E2:E4)",',  # the label in the name column, the sheet's formulas kept
-    "SUM,,,1460,#REF!,",  # the label in the id column, a broken formula's error
-    ",,TOTAL (3 accounts),1460,300 seats,",
-])
+@pytest.mark.parametrize(
+    "total",
+    [
+        ',,Grand Total,=SUM(D2:D4),"=SUBTOTAL(9,E2:E4)",',  # the label in the name column, the sheet's formulas kept
+        "SUM,,,1460,#REF!,",  # the label in the id column, a broken formula's error
+        ",,TOTAL (3 accounts),1460,300 seats,",
+    ],
+)
 def test_a_spreadsheets_total_row_is_furniture_wherever_its_label_sits(write, total):
     text = (
         "Account Id,Domain,Account Name,ARR,Seats,Industry\n"
@@ -284,8 +287,30 @@ def test_the_furniture_cuts_empty_test_is_trim_to_nothing():
     non-ASCII letters; in a table of many rows too (where DuckDB may answer the shortcut from a block's bounds)."""
     from icp_agent.ingest.reader import _maybe_empty
 
-    values = ["", " ", "   ", "  x", "x  ", "!", "~", "\x7f", "\x7fa", " !", "\t", "\t\t", "\n", "\x00", "\u00a0",
-              "\u3000x", "é", "Ärger", "a", "Z9", "0", None]
+    values = [
+        "",
+        " ",
+        "   ",
+        "  x",
+        "x  ",
+        "!",
+        "~",
+        "\x7f",
+        "\x7fa",
+        " !",
+        "\t",
+        "\t\t",
+        "\n",
+        "\x00",
+        "\u00a0",
+        "\u3000x",
+        "é",
+        "Ärger",
+        "a",
+        "Z9",
+        "0",
+        None,
+    ]
     con = duckdb.connect()
     con.execute("CREATE TABLE v AS SELECT unnest(?) AS x", [values])
     con.execute("INSERT INTO v SELECT 'Company ' || range FROM range(300000)")
@@ -329,6 +354,21 @@ def test_blank_lines_counted_anywhere_in_a_big_file(write, where):
     assert unsearched.empty_lines is None
     _staged(unsearched)
     assert unsearched.furniture_count == source.furniture_count
+
+
+@pytest.mark.parametrize("blank", [False, True])
+def test_the_digest_and_the_empty_line_search_can_be_left_reading(write, blank):
+    """`wait=False` leaves both reading in their threads: `digest()` and `has_empty_lines()` wait for what a waiting
+    inspect_file gives, and the stage asks for the empty lines itself."""
+    text = "id,name\n" + "".join(f"{n},Company {n}\n" + ("\n" if blank and n == 7_000 else "") for n in range(20_000))
+    path = write("w.csv", text)
+    waited = inspect_file(path)
+    left = inspect_file(path, wait=False)
+    assert left.sha256 == ""  # until asked for
+    assert left.digest() == left.sha256 == waited.sha256 == file_digest(path)
+    assert left.has_empty_lines() == waited.empty_lines == blank
+    staged, _ = _staged(inspect_file(path, wait=False))
+    assert len(staged) == 20_000
 
 
 def test_furniture_found_in_any_column_order(write):

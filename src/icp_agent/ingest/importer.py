@@ -10,6 +10,7 @@ refused or dropped) and column_reports.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import threading
@@ -142,7 +143,10 @@ def import_into(
     `scratch_dir` receives the UTF-8 copy of a workbook or UTF-16/cp1252 file while it is read.
     """
     mapping = mapping or Mapping()
-    source = path if isinstance(path, SourceFile) else inspect_file(path, lenient=lenient, sheet=sheet)
+    # the file's digest (the snapshot's name) is read beside the staging and the profiling, and waited for only
+    # where it is needed: at the write, or here when an earlier import of the kind might be of the same bytes (the
+    # search for empty lines, beside the staging)
+    source = path if isinstance(path, SourceFile) else inspect_file(path, lenient=lenient, sheet=sheet, wait=False)
     report_progress = adapt(progress)
     say = lambda message: report_progress(message)  # noqa: E731 - a step without rows
     if kind is None:
@@ -155,23 +159,21 @@ def import_into(
     # tables applied are part of the key: a changed table re-imports). Not the snapshot this import replaces: a line
     # removed from the mapping file must not come back from the file imported with it
     mapping = mapping.with_workspace_values(workspace_value_maps(con, other_than=kind))
-    key = import_key(source, kind, mapping, lenient)
-    import_id = f"{kind}-{key[:12]}"
-    found = already_imported(con, kind, import_id)
-    if found is not None:
-        return found
+    naming = _SnapshotNames(source, kind, mapping, lenient)
+    # a snapshot's id begins with its kind: without an import of the kind, none can be of this file (no wait)
+    if source.pending_sha256 is None or one(con, "SELECT count(*) FROM imports WHERE kind = ?", [kind]):
+        found = already_imported(con, kind, naming.import_id)
+        if found is not None:
+            return found
     reading = f"reading {source.name}" + (f" (sheet {source.sheet!r})" if source.sheet else "")
     with watch(con, progress, reading, _estimated_rows(con, source)):
         reader_rejects = stage(con, source, lenient=lenient, scratch_dir=scratch_dir)
-    table = f"imp_{kind}_{key[:12]}"
     with _DuplicateSearches() as searches:
         try:  # a Parquet file's rows profiled as if none repeated, while a second connection looks for repeats
-            report = _build_snapshot(
-                con, source, kind, import_id, mapping, reader_rejects, say, table, progress, searches
-            )
+            report = _build_snapshot(con, source, kind, naming, mapping, reader_rejects, say, progress, searches)
         except _DuplicatesFound as repeated:  # some did: built again without them
             report = _build_snapshot(
-                con, source, kind, import_id, mapping, reader_rejects, say, table, progress, repeated_rows=repeated.rows
+                con, source, kind, naming, mapping, reader_rejects, say, progress, repeated_rows=repeated.rows
             )
     report.detected_as = reason
     report.furniture_dropped = source.furniture_count
@@ -193,11 +195,11 @@ def import_into(
     con.execute(
         "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            import_id,
+            naming.import_id,
             kind,
             source.name,
             str(source.path.resolve()),
-            source.sha256,
+            source.digest(),
             source.format,
             source.encoding,
             source.delimiter,
@@ -205,12 +207,12 @@ def import_into(
             report.rows_kept,
             report.rows_rejected,
             report.duplicates_dropped,
-            f"imp_{kind}_{key[:12]}",
+            naming.table,
             report.imported_at,
             report.model_dump_json(),
         ],
     )
-    con.execute("INSERT OR REPLACE INTO current_snapshot VALUES (?, ?)", [kind, import_id])
+    con.execute("INSERT OR REPLACE INTO current_snapshot VALUES (?, ?)", [kind, naming.import_id])
     con.execute("DROP VIEW IF EXISTS _dedup")
     drop_stage(con)
     con.execute("DROP TABLE IF EXISTS _dup_rows")
@@ -278,6 +280,16 @@ def import_key(source: SourceFile, kind: str, mapping: Mapping, lenient: bool) -
     with the same settings again is a no-op ("already imported"); a new or changed mapping is a new snapshot.
     Without any such setting the key is the file's sha256, so the ids of earlier imports stay valid.
     """
+    return _keyed(source.digest(), _key_settings(source, kind, mapping, lenient))
+
+
+def _keyed(digest: str, settings: str | None) -> str:
+    """`import_key` of a file's digest and its settings (`_key_settings`)."""
+    return digest if settings is None else hashlib.sha256(f"{digest}\0{settings}".encode()).hexdigest()
+
+
+def _key_settings(source: SourceFile, kind: str, mapping: Mapping, lenient: bool) -> str | None:
+    """The settings `import_key` adds to the file's digest, as JSON; None without any."""
     headers = peek_headers(source)
     columns = {h: t for h, t in mapping.columns_for(source.name).items() if h in headers}
     names = {c.name for c in plan_columns(headers, mapping, source.name, kind)} | set(headers)
@@ -295,9 +307,29 @@ def import_key(source: SourceFile, kind: str, mapping: Mapping, lenient: bool) -
     if units:  # only when declared, so the keys of imports without [units] stay as they were
         settings["units"] = units
     if not any(settings.values()):
-        return source.sha256
-    blob = json.dumps(settings, sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(f"{source.sha256}\0{blob}".encode()).hexdigest()
+        return None
+    return json.dumps(settings, sort_keys=True, ensure_ascii=False)
+
+
+class _SnapshotNames:
+    """A snapshot's import id (`<kind>-<key12>`) and table (`imp_<kind>_<key12>`) from its `import_key`: the settings
+    read now, the file's digest when either is first asked for (`SourceFile.digest`: it may still be being read)."""
+
+    def __init__(self, source: SourceFile, kind: str, mapping: Mapping, lenient: bool) -> None:
+        self._source, self._kind = source, kind
+        self._settings = _key_settings(source, kind, mapping, lenient)
+
+    @functools.cached_property
+    def _key(self) -> str:
+        return _keyed(self._source.digest(), self._settings)[:12]
+
+    @property
+    def import_id(self) -> str:
+        return f"{self._kind}-{self._key}"
+
+    @property
+    def table(self) -> str:
+        return f"imp_{self._kind}_{self._key}"
 
 
 def _estimated_rows(con: duckdb.DuckDBPyConnection, source: SourceFile) -> int:
@@ -317,16 +349,16 @@ def _build_snapshot(
     con: duckdb.DuckDBPyConnection,
     source: SourceFile,
     kind: Kind,
-    import_id: str,
+    naming: _SnapshotNames,
     mapping: Mapping,
     reader_rejects: list[dict],
     say: Callable[[str], None],
-    table: str,
     progress: Callable[..., None] | None = None,
     searches: _DuplicateSearches | None = None,
     repeated_rows: list[int] | None = None,
 ) -> ImportReport:
-    """The snapshot of the staged rows in `table`. A Parquet file's repeated rows are searched for by `searches` (when
+    """The snapshot of the staged rows in `naming.table` (named once the profiling is done: the file's digest is
+    waited for there). A Parquet file's repeated rows are searched for by `searches` (when
     given) beside the profiling, which then assumes none: if some are found, `_DuplicatesFound` is raised before the
     write, and the caller builds again with those rows (`repeated_rows`, staged row numbers) left out."""
     rows_read = one(con, "SELECT count(*) FROM _stage") + len(reader_rejects)
@@ -386,7 +418,8 @@ def _build_snapshot(
     if untyped:
         whose = "1 column's" if len(untyped) == 1 else f"{len(untyped)} columns'"
         say(f"reading the types of {whose} values")
-    profiles |= profile_columns(con, {h: t for h, t in texts.items() if h not in known_text}, known, index)
+    decided = {c.header for c in columns if c.type != "auto"}  # a band's or a date's evidence: no type parsers
+    profiles |= profile_columns(con, {h: t for h, t in texts.items() if h not in known_text}, known, index, decided)
     warnings: list[str] = []
     for column in columns:
         profile = profiles[column.header]
@@ -446,11 +479,12 @@ def _build_snapshot(
         if repeated := search.result():
             raise _DuplicatesFound(repeated)
         unique = search.unique
+    table, import_id = naming.table, naming.import_id  # the digest waited for (read beside the staging and profiling)
     # the stored rows need not stay in memory once written (they are in the workspace file): under a working-memory
     # budget DuckDB drops them from its cache instead of holding the whole table until the commit
     with working_memory(con, WRITE_MEMORY):
         written = _rows_in_order(con, kept_filter, rid, first, originals)
-        sizes = {i: one(con, f"SELECT count(*) FROM _lk_{i}") for i, _, _ in looked_up}  # distinct raw values
+        sizes = _lookup_sizes(con, [i for i, _, _ in looked_up])
         direct = _direct_readings(con, looked_up, sizes, kept_after_dedup) if written else None
         ordered = None  # the positional write's SELECT, once its plan is proven to keep the rows' order
         if written and direct is not None:
@@ -515,7 +549,7 @@ def _build_snapshot(
         kind=kind,
         file_name=source.name,
         path=str(source.path),
-        sha256=source.sha256,
+        sha256=source.digest(),
         format=source.format,
         encoding=source.encoding if source.format == "csv" else None,
         delimiter=source.delimiter,
@@ -668,6 +702,14 @@ def _kept_rows_view(
         f"FROM {source}{where}"
     )
     return name
+
+
+def _lookup_sizes(con: duckdb.DuckDBPyConnection, looked_up: list[int]) -> dict[int, int]:
+    """The rows (distinct raw values) of each lookup `_lk_<i>` of `looked_up`, in one statement."""
+    if not looked_up:
+        return {}
+    counts = con.execute(f"SELECT {', '.join(f'(SELECT count(*) FROM _lk_{i})' for i in looked_up)}").fetchone()
+    return dict(zip(looked_up, (int(n) for n in counts or ()), strict=True))
 
 
 # A lookup of up to ENUM_WIDE_MAX values, each repeated by ROWS_PER_ENUM_VALUE rows or more on average, is read by its
