@@ -249,7 +249,12 @@ OLD_DOMAIN_STEPS = ("^[^@/]*@", "^[a-z]+://", "^www\\d?\\.", "[/?#:].*$")  # the
                                  "a/b@c", "www.", " acme.com ", "n/a", "", "wwwx.com", "x://www.y.z", "é.fr/ü",
                                  # no @ : / ? #: "www." is dropped by position, not by the expression
                                  "www.acme.com", "WWW2.Acme.com", "www23.acme.com", "www2x.com", "www9.", "wwwé.com",
-                                 "www1.é", "www.www.acme.com", "ww.acme.com"])
+                                 "www1.é", "www.www.acme.com", "ww.acme.com",
+                                 # a scheme and a bare host: read by position, not by the expression
+                                 "https://www.acme.com", "HTTP://Acme.com", "https://www2.acme.com", "https://wwwacme.com",
+                                 "https://www.", "http://", "http://www.acme.com:8080", "https://jo@acme.com",
+                                 "https://www.acme.com?x", "https://www.acme.com#y", "https://acme.com/", "http://www.www.a",
+                                 "https://https://acme.com", "https:/acme.com", "xhttps://acme.com", "https://www.é.fr"])
 def test_domain_is_the_four_replacements_in_one(raw):
     assert sql(norm.domain, raw) == sql(_domain_in_four_steps, raw)
 
@@ -257,6 +262,16 @@ def test_domain_is_the_four_replacements_in_one(raw):
 @settings(max_examples=30, deadline=None)
 @given(some(st.one_of(st.text(alphabet="aw.:/@?#-2 Xé", max_size=16), st.text(alphabet="w.2a", max_size=8))))
 def test_domain_is_the_four_replacements_in_one_on_any_text(raws):
+    got = sql_rows([norm.domain("x"), _domain_in_four_steps("x")], x=raws)
+    assert [(raw, fused) for raw, (fused, _) in zip(raws, got)] == [(raw, steps) for raw, (_, steps) in zip(raws, got)]
+
+
+_URL_PARTS = ("https://", "http://", "www.", "www2.", "www", "acme", ".com", "/", "?", "#", ":", "@", "jo", "é", " ")
+
+
+@settings(max_examples=40, deadline=None)
+@given(some(st.lists(st.sampled_from(_URL_PARTS), max_size=6).map("".join)))
+def test_domain_is_the_four_replacements_in_one_on_urls(raws):
     got = sql_rows([norm.domain("x"), _domain_in_four_steps("x")], x=raws)
     assert [(raw, fused) for raw, (fused, _) in zip(raws, got)] == [(raw, steps) for raw, (_, steps) in zip(raws, got)]
 
