@@ -210,6 +210,25 @@ def test_direct_reading_proves_its_candidates_on_every_value():
     assert direct_reading(con, 0, "d.raw", ["arr"], 1) is None  # more than the limit left: the caller joins
 
 
+@pytest.mark.parametrize("rows", [9_000, 40_000])
+def test_direct_reading_scored_on_a_sample_is_proven_on_every_value(rows):
+    """A big lookup's candidates are scored on a sample of its values; the reading chosen is the one scoring every
+    value chooses, and its rest (the values it reads wrong or not at all) is found among all of them."""
+    from icp_agent.ingest.positional import SCORE_SAMPLE
+
+    con = duckdb.connect()
+    con.execute(f"""CREATE TEMP TABLE _lk_0 AS SELECT raw, 1 AS c, r AS first_row,
+        CAST(CASE WHEN r % 997 = 0 THEN NULL WHEN r % 1009 = 0 THEN r * 1000 ELSE r END AS DOUBLE) AS "arr"
+        FROM (SELECT range AS r, CASE WHEN range % 997 = 0 THEN 'n/a' ELSE '$' || format('{{:,}}', range) END AS raw
+              FROM range({rows}))""")
+    assert rows >= 2 * SCORE_SAMPLE
+    sampled = direct_reading(con, 0, "d.raw", ["arr"], 500, rows)
+    everything = direct_reading(con, 0, "d.raw", ["arr"], 500)
+    assert sampled is not None and everything is not None
+    assert (sampled.columns, sampled.applies, sampled.rest) == (everything.columns, everything.applies, everything.rest)
+    assert sampled.rest == (rows - 1) // 997 + 1 + (rows - 1) // 1009  # the n/a's (0 among them), the x1000s
+
+
 def test_a_parquet_files_duplicate_rows_are_left_out_in_file_order(tmp_path, monkeypatch):
     """A Parquet file's exact duplicate rows are left out of the positional write by a test on each row (a bit mask of
     their row numbers), not by an anti-join: the rows stored, in file order, and the report equal the joined write's,

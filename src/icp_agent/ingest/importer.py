@@ -729,7 +729,7 @@ def _direct_readings(
     for i, raw, names in looked_up:
         if sizes[i] <= ENUM_MAX_VALUES:
             continue
-        reading = direct_reading(con, i, raw, names, ENUM_MAX_VALUES)
+        reading = direct_reading(con, i, raw, names, ENUM_MAX_VALUES, sizes[i])
         if reading is None:
             return None
         if reading.costly and sizes[i] <= ENUM_WIDE_MAX and rows >= ROWS_PER_ENUM_VALUE * sizes[i]:
