@@ -868,6 +868,11 @@ DOLLARS = r"^\$(\d{1,3}(,\d{3})+|\d+)(\.\d{1,2})?$"
 # numbers grouped by commas ("1,250", "12,000,000.50"), read in SQL when "." is the decimal mark: what parse_amount
 # gives them with the mark "." or undecided (a lone comma before three digits groups thousands)
 GROUPED = r"^\d{1,3}(,\d{3})+(\.\d{1,2})?$"
+# dollar amounts with a scale letter ("$190.3M", "$500k", "$1.5B"), as revenue columns of prospect lists carry them,
+# read in SQL when "," is not the decimal mark: the figure times the scale, rounded to a whole number, is what
+# parse_amount gives (its figure times the scale rounded to 6 decimals) for every value of these shapes, checked one by
+# one (tests/test_values.py). Past about 8e9 the two roundings part (the product's last bit), so the billions stop at 7
+SCALED_DOLLARS = r"^\$(\d{1,4}(\.\d{1,2})?[kK]|\d{1,3}(\.\d{1,2})?[mM]|[0-7](\.\d{1,2})?[bB])$"
 
 
 # Values `parse_amount` never reads, told in SQL so they cost no Python call (dates, ranges, words: 20 ms of the type
@@ -900,6 +905,15 @@ def _sql_readings(expr: str, mark: str | None) -> list[tuple[str, str]]:
                 "open := false)",
             )
         )
+        scaled = f"trim({expr})"
+        readings.append(
+            (
+                f"regexp_matches({scaled}, {sql_literal(SCALED_DOLLARS)})",
+                f"struct_pack(value := round(CAST(substr({scaled}, 2, strlen({scaled}) - 2) AS DOUBLE) * "
+                f"CASE lower(right({scaled}, 1)) WHEN 'k' THEN 1e3 WHEN 'm' THEN 1e6 ELSE 1e9 END), "
+                "currency := 'USD', open := false)",
+            )
+        )
         readings.append(
             (
                 f"regexp_matches(trim({expr}), {sql_literal(GROUPED)})",
@@ -918,8 +932,8 @@ LEFT_FOR_PYTHON = "struct_pack(value := NULL::DOUBLE, currency := NULL::VARCHAR,
 def amount(expr: str, mark: str | None = None, python: bool = True) -> str:
     """SQL for the amount struct {value, currency, open} of a value (see `parse_amount`).
 
-    Plain numbers, and dollar amounts and comma-grouped numbers (DOLLARS, GROUPED) when the column's decimal mark is
-    not ",", are read in SQL (the result `parse_amount` gives them: tests/test_values.py checks both agree), values it never
+    Plain numbers, and dollar amounts, scaled dollar amounts and comma-grouped numbers (DOLLARS, SCALED_DOLLARS,
+    GROUPED) when the column's decimal mark is not ",", are read in SQL (the result `parse_amount` gives them: tests/test_values.py checks both agree), values it never
     reads (NOT_AN_AMOUNT) are NULL; anything else goes to the `icp_amount` UDF (`register_functions`), a Python call
     per value, or with `python` False is LEFT_FOR_PYTHON (`left_for_python` finds it, to be read later).
     """
