@@ -281,13 +281,16 @@ class _BlankSearch:
         self._stop.set()
 
 
-def _first_blank_line(path: Path, stop: threading.Event) -> int | None:
-    """The byte offset where the file's first empty line starts (where ANY_BLANK_LINE first matches), or None when
-    it has none; None too once `stop` is set (the caller no longer asks)."""
-    offset, tail = 0, b""
+def _first_blank_line(path: Path, stop: threading.Event | None = None, skip_lines: int = 0) -> int | None:
+    """The byte offset where the file's first empty line below its first `skip_lines` lines starts (where
+    ANY_BLANK_LINE first matches), or None when it has none; None too once `stop` is set (the caller no longer asks)."""
+    tail = b""
     with path.open("rb") as handle:
+        for _ in range(skip_lines):
+            handle.readline()
+        offset = handle.tell()
         for chunk in iter(lambda: handle.read(1 << 20), b""):
-            if stop.is_set():
+            if stop is not None and stop.is_set():
                 return None
             found = ANY_BLANK_LINE.search(tail + chunk)
             if found:
@@ -1090,15 +1093,7 @@ def _blank_lines(path: Path, skip_lines: int = 0) -> int:
 
 def _has_empty_line(path: Path, skip_lines: int = 0) -> bool:
     """True when a line below the first `skip_lines` is empty, inside a quoted field or not."""
-    tail = b""
-    with path.open("rb") as handle:
-        for _ in range(skip_lines):
-            handle.readline()
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            if ANY_BLANK_LINE.search(tail + chunk):
-                return True
-            tail = chunk[-2:]
-    return False
+    return _first_blank_line(path, skip_lines=skip_lines) is not None
 
 
 FAILURES = {
