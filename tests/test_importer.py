@@ -275,3 +275,32 @@ def test_an_import_failing_beside_its_search_stops_it_and_a_failed_search_fails_
     with pytest.raises(duckdb.OutOfMemoryException):
         import_file(Workspace(tmp_path / "b.duckdb"), source, "customers")
     assert threading.active_count() == threads and _imports(Workspace(tmp_path / "b.duckdb")) == 0
+
+
+@pytest.mark.slow
+def test_a_large_csv_leaves_no_row_groups_the_checkpoint_would_merge(ws, tmp_path):
+    """A CSV read in buffers of 1.75 row groups is stored as whole row groups and rests of about 3/4 of one: no two
+    rests side by side fit one row group, which DuckDB's checkpoint would rewrite (0.4-0.7 s a million rows)."""
+    from icp_agent.ingest import reader
+
+    path = tmp_path / "customers.csv"
+    with path.open("w", encoding="utf-8") as out:
+        out.write("company_id,company_name,industry,employees\n")
+        for i in range(700_000):
+            out.write(f"c{i},Company number {i},{('Software', 'Retail', 'Banking')[i % 3]},{i % 5000}\n")
+    source = inspect_file(path)
+    assert reader.csv_buffer_size(source) is not None  # read in buffers of its own (31 MB, 3 buffers)
+    import_file(ws, path, "customers")
+    with ws.read() as con:
+        table = con.execute("SELECT table_name FROM imports").fetchone()[0]
+        counts = [
+            c
+            for (c,) in con.execute(
+                f"SELECT max(count) FROM pragma_storage_info('{table}') WHERE column_name = '_row' "
+                "GROUP BY row_group_id ORDER BY row_group_id"
+            ).fetchall()
+        ]
+    assert sum(counts) == 700_000 and len(counts) > 6
+    full = reader.DUCKDB_ROW_GROUP_ROWS
+    # the checkpoint merges row groups side by side that fit in fewer: every rest but the file's last is over half
+    assert all(c == full or c > full // 2 for c in counts[:-1]), counts

@@ -410,3 +410,67 @@ def test_a_file_inspected_again_is_not_read_again_until_it_changes(tmp_path, mon
     changed = inspect_file(path)
     assert len(reads) == 2
     assert (changed.delimiter, changed.headers, changed.skip_lines) == (",", ["company", "country", "industry"], 0)
+
+
+def _buffer_module():
+    from icp_agent.ingest import reader
+
+    return reader
+
+
+def test_the_mean_line_length_is_measured_over_the_whole_file(tmp_path):
+    reader = _buffer_module()
+    # lines of 20 bytes in the first half, 60 in the second: the head alone would say 20, the file's mean is 30
+    path = tmp_path / "c.csv"
+    path.write_bytes(b"id,name\n" + b"1234567890,abcdefgh\n" * 40_000 + (b"x" * 59 + b"\n") * 13_333)
+    assert reader._mean_line_bytes(path, path.stat().st_size) == pytest.approx(30, rel=0.01)
+    # a stretch with no whole line (one line longer than a sample): no length
+    long = tmp_path / "long.csv"
+    long.write_bytes(b"id\n" + b"x" * (reader.LINE_SAMPLE_BYTES * 9) + b"\n")
+    assert reader._mean_line_bytes(long, long.stat().st_size) is None
+    # \r line endings count as lines
+    mac = tmp_path / "mac.csv"
+    mac.write_bytes(b"id,name\r" + b"1234567890,abcdefgh\r" * 40_000)
+    assert reader._mean_line_bytes(mac, mac.stat().st_size) == 20
+
+
+def test_the_csv_buffer_holds_one_and_three_quarter_row_groups_of_lines(tmp_path, monkeypatch):
+    reader = _buffer_module()
+    path = tmp_path / "c.csv"
+    path.write_bytes(b"id,name\n" + b"1234567890,abcdefgh\n" * 300_000)  # 6 MB of 20-byte lines
+    source = inspect_file(path)
+    assert reader.csv_buffer_size(source) is None  # a file under the smallest buffer: DuckDB's own
+    monkeypatch.setattr(reader, "CSV_BUFFER_MIN", 5 << 20)
+    assert reader.csv_buffer_size(source) is None  # its lines make a buffer (4.3 MB) under the smallest: DuckDB's own
+    monkeypatch.setattr(reader, "CSV_BUFFER_MIN", 1 << 16)
+    assert reader.csv_buffer_size(source) == 122_880 * 7 // 4 * 20
+    assert f"buffer_size={122_880 * 7 // 4 * 20}" in read_source_sql(source)
+    assert "buffer_size" not in read_source_sql(source, path=path)  # a converted copy: DuckDB's own
+    monkeypatch.setattr(reader, "CSV_BUFFER_MAX", 1 << 20)
+    assert reader.csv_buffer_size(source) is None
+
+
+def test_a_buffer_sized_read_stages_what_duckdbs_own_buffer_stages(tmp_path, monkeypatch):
+    """Quoted values with line breaks, ragged rows, blank lines and title lines fall across the buffers' edges: the
+    rows staged, their order and the rows rejected are the same as with read_csv's own buffer."""
+    reader = _buffer_module()
+    lines = ["Customer export", "", "id,name,notes"]
+    for i in range(30_000):
+        if i % 97 == 0:
+            lines.append(f'{i},"Acme {i}","first line\nsecond, with a comma\nthird ""quoted"""')
+        elif i % 1009 == 0:
+            lines.append(f"{i},Ragged {i},a,b")
+        elif i % 2003 == 0:
+            lines.append("")
+        else:
+            lines.append(f"{i},Company {i},{'n' * (i % 40)}")
+    path = tmp_path / "c.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    source = inspect_file(path)
+    plain = _staged(source, lenient=True)
+    monkeypatch.setattr(reader, "CSV_BUFFER_MIN", 1 << 10)
+    monkeypatch.setattr(reader, "CSV_BUFFER_ROWS", 1_000)  # buffers of ~40 KB: some 25 edges in the rows
+    source = inspect_file(path)
+    assert "buffer_size=" in read_source_sql(source)
+    assert _staged(source, lenient=True) == plain
+    assert len(plain[0]) > 29_000 and plain[1]
