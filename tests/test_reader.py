@@ -444,8 +444,8 @@ def test_the_csv_buffer_holds_one_and_three_quarter_row_groups_of_lines(tmp_path
     assert reader.csv_buffer_size(source) is None  # its lines make a buffer (4.3 MB) under the smallest: DuckDB's own
     monkeypatch.setattr(reader, "CSV_BUFFER_MIN", 1 << 16)
     assert reader.csv_buffer_size(source) == 122_880 * 7 // 4 * 20
-    assert f"buffer_size={122_880 * 7 // 4 * 20}" in read_source_sql(source)
-    assert "buffer_size" not in read_source_sql(source, path=path)  # a converted copy: DuckDB's own
+    assert "buffer_size" not in read_source_sql(source)  # scoring's reads keep DuckDB's own
+    assert f"buffer_size={122_880 * 7 // 4 * 20}" in read_source_sql(source, buffer_size=122_880 * 7 // 4 * 20)
     monkeypatch.setattr(reader, "CSV_BUFFER_MAX", 1 << 20)
     assert reader.csv_buffer_size(source) is None
 
@@ -470,7 +470,10 @@ def test_a_buffer_sized_read_stages_what_duckdbs_own_buffer_stages(tmp_path, mon
     plain = _staged(source, lenient=True)
     monkeypatch.setattr(reader, "CSV_BUFFER_MIN", 1 << 10)
     monkeypatch.setattr(reader, "CSV_BUFFER_ROWS", 1_000)  # buffers of ~40 KB: some 25 edges in the rows
+    read = reader.read_source_sql
+    sizes = []
+    monkeypatch.setattr(reader, "read_source_sql", lambda *a, **kw: sizes.append(kw.get("buffer_size")) or read(*a, **kw))
     source = inspect_file(path)
-    assert "buffer_size=" in read_source_sql(source)
     assert _staged(source, lenient=True) == plain
+    assert sizes and 20_000 < sizes[0] < 60_000  # the stage read it in buffers of ~1,000 lines
     assert len(plain[0]) > 29_000 and plain[1]

@@ -870,6 +870,7 @@ def read_source_sql(
     path: Path | None = None,
     collect_rejects: bool = False,
     types: dict[str, str] | None = None,
+    buffer_size: int | None = None,
 ) -> str:
     """The DuckDB table function that reads the file (every CSV value as VARCHAR, except the columns `types`
     gives another type: scoring reads a column as an ENUM of the values it holds).
@@ -879,6 +880,7 @@ def read_source_sql(
     `collect_rejects` (what `stage` uses) malformed rows never stop the scan: DuckDB stores
     them in `_rejects`, and `stage` sorts them into furniture, rejected rows or an error.
     Otherwise the scan is strict and fails on the first malformed row (`lenient` skips them).
+    `buffer_size` is read_csv's, in bytes (None: DuckDB's own); `stage` passes `csv_buffer_size`'s.
     """
     if source.needs_conversion and path is None:
         raise UserError(
@@ -893,8 +895,6 @@ def read_source_sql(
         return f"read_json('{read_path}', format='auto', records=true, sample_size=-1)"
     delimiter = source.csv_delimiter.replace("'", "''")
     encoding = "latin-1" if path is None and source.encoding == "latin-1" else "utf-8"
-    # a converted copy's lines are not the lengths of the original's
-    buffer = csv_buffer_size(source) if path is None else None
     errors = (
         ", store_rejects=true, rejects_table='_rejects', rejects_scan='_rejects_scan', ignore_errors=true"
         if collect_rejects
@@ -904,7 +904,7 @@ def read_source_sql(
         f"read_csv('{read_path}', delim='{delimiter}', quote='\"', escape='\"', header=true, "
         f"skip={source.skip_lines}, all_varchar=true, encoding='{encoding}', auto_detect=false, "
         f"strict_mode=true, columns={_columns_struct(source.headers, types or {})}"
-        f"{'' if buffer is None else f', buffer_size={buffer}'}{errors})"
+        f"{'' if buffer_size is None else f', buffer_size={buffer_size}'}{errors})"
     )
 
 
@@ -949,13 +949,15 @@ def convert_to_csv(source: SourceFile, folder: Path | None = None) -> Path:
     return Path(name)
 
 
-# A CREATE TABLE AS from read_csv keeps the file's order: each of the reader's buffers is a batch, and batches of
-# fewer rows than a row group (122,880 rows) are merged into full ones on one core. read_csv's own buffer held some
-# 57k rows of a 147-byte-a-row export and staged 1M rows in 0.58-0.62 s against 0.34-0.38 s with buffers of more than
-# a row group. A batch is written as whole row groups and its rest: a rest under half a row group leaves short row
-# groups side by side that DuckDB's checkpoint then rewrites into full ones (0.4-0.7 s at 1M rows, at this command's
-# close or the next write's). Buffers of 1.75 row groups leave rests of about 3/4 of one: no two of them fill a
-# single row group, so the checkpoint keeps them, while the line length measured may be 14% off either way.
+# The stage's CREATE TABLE AS from read_csv keeps the file's order: each of the reader's buffers is a batch, and
+# batches of fewer rows than a row group (122,880 rows) are merged into full ones on one core. read_csv's own buffer
+# held some 57k rows of a 147-byte-a-row export and staged 1M rows in 0.58-0.62 s against 0.34-0.38 s with buffers
+# of more than a row group. A batch is written as whole row groups and its rest: a rest under half a row group leaves
+# short row groups side by side that DuckDB's checkpoint then rewrites into full ones (0.4-0.7 s at 1M rows, at this
+# command's close or the next write's). Buffers of 1.75 row groups leave rests of about 3/4 of one: no two of them
+# fill a single row group, so the checkpoint keeps them, while the line length measured may be 14% off either way.
+# Scoring's ordered COPY to a file keeps DuckDB's own buffer: it holds batches awaiting their turn, and with these
+# its peak at 10M rows went from 0.43 to 1.37 GB.
 DUCKDB_ROW_GROUP_ROWS = 122_880
 CSV_BUFFER_ROWS = DUCKDB_ROW_GROUP_ROWS * 7 // 4
 CSV_BUFFER_MIN, CSV_BUFFER_MAX = 8 << 20, 64 << 20
@@ -1012,7 +1014,9 @@ def stage(
     con.execute("DROP TABLE IF EXISTS _rejects_scan")
     converted = convert_to_csv(source, scratch_dir) if source.needs_conversion else None
     try:
-        reader = read_source_sql(source, lenient=lenient, path=converted, collect_rejects=True)
+        # a converted copy's lines are not the lengths measured in the original
+        buffer = csv_buffer_size(source) if converted is None and source.format == "csv" else None
+        reader = read_source_sql(source, lenient=lenient, path=converted, collect_rejects=True, buffer_size=buffer)
         try:
             if source.format == "parquet":
                 # a view, not a copy: Parquet is columnar, so each later pass reads only the columns it needs
