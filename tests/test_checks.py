@@ -319,3 +319,16 @@ def test_the_block_pool_only_grows():
     assert con.execute(setting).fetchone()[0] == "64.0 MiB"
     reserve_block_pool(con, 96 * 2**20)
     assert con.execute(setting).fetchone()[0] == "96.0 MiB"
+
+
+def test_a_statement_failing_under_a_working_memory_budget_raises_its_own_error():
+    """A failed statement aborts the transaction, which then refuses even the SET restoring the limit (and the one
+    ending a progress watch): the error raised is the statement's, not the TransactionException of the clean-up."""
+    from icp_agent.progress import watch
+
+    con = duckdb.connect()
+    con.execute("BEGIN TRANSACTION")
+    with pytest.raises(duckdb.ConversionException), working_memory(con, 64 * 2**20):
+        with watch(con, lambda *a: None, "writing", 10):
+            con.execute("SELECT CAST('x' AS INTEGER)")
+    con.execute("ROLLBACK")

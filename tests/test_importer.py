@@ -272,7 +272,7 @@ def test_an_import_failing_beside_its_search_stops_it_and_a_failed_search_fails_
         raise duckdb.OutOfMemoryException("could not allocate")
 
     monkeypatch.setattr(importer, "drop_duplicate_rows", out_of_memory)
-    with pytest.raises(duckdb.OutOfMemoryException):
+    with pytest.raises(UserError, match="ran out of memory importing it"):  # the search's error, said as the user's
         import_file(Workspace(tmp_path / "b.duckdb"), source, "customers")
     assert threading.active_count() == threads and _imports(Workspace(tmp_path / "b.duckdb")) == 0
 
@@ -304,3 +304,37 @@ def test_a_large_csv_leaves_no_row_groups_the_checkpoint_would_merge(ws, tmp_pat
     full = reader.DUCKDB_ROW_GROUP_ROWS
     # the checkpoint merges row groups side by side that fit in fewer: every rest but the file's last is over half
     assert all(c == full or c > full // 2 for c in counts[:-1]), counts
+
+
+def test_the_write_memory_grows_with_the_staged_rows_size():
+    """Rows held in memory at 1 kB each get WRITE_ROW_GROUPS row groups a thread of them; short rows WRITE_MEMORY."""
+    import duckdb
+
+    from icp_agent.ingest import importer
+
+    con = duckdb.connect()
+    con.execute("SET threads = 2")
+    con.execute("CREATE TEMP TABLE _stage AS SELECT i::VARCHAR AS id, 'Acme' AS name FROM range(100000) t(i)")
+    assert importer._write_memory(con, 100_000) == importer.WRITE_MEMORY
+    con.execute("DROP TABLE _stage")
+    con.execute("CREATE TEMP TABLE _stage AS SELECT repeat('x', 1000) || i AS notes FROM range(100000) t(i)")
+    held = con.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone()[0]
+    assert held > 100e6
+    expected = importer.WRITE_ROW_GROUPS * 2 * 122_880 * held // 100_000
+    assert importer._write_memory(con, 100_000) == expected > importer.WRITE_MEMORY
+
+
+def test_running_out_of_memory_is_a_user_error_naming_the_file_and_the_setting(ws, write, monkeypatch):
+    import duckdb
+
+    from icp_agent.ingest import importer
+
+    def out_of_memory(con, rows):
+        raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block of size 256.0 KiB")
+
+    monkeypatch.setattr(importer, "_write_memory", out_of_memory)  # where the write's memory is sized
+    with pytest.raises(UserError, match="ran out of memory importing it") as err:
+        import_file(ws, write("customers.csv", CUSTOMERS), "customers")
+    assert err.value.file == "customers.csv" and "ICP_AGENT_MEMORY_LIMIT" in (err.value.hint or "")
+    assert _imports(ws) == 0
+

@@ -18,7 +18,7 @@ import inspect
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from typing import Protocol
 
 import duckdb
@@ -115,10 +115,16 @@ def watch(
     thread.start()
     try:
         yield
-    finally:
+    except BaseException:
         stop.set()
         thread.join()
-        con.execute("SET enable_progress_bar = false")
+        # a failed statement aborts the transaction, which then refuses even a SET: its error is the one to raise
+        with suppress(duckdb.Error):
+            con.execute("SET enable_progress_bar = false")
+        raise
+    stop.set()
+    thread.join()
+    con.execute("SET enable_progress_bar = false")
     report(message, total, total)
 
 

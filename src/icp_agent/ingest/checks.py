@@ -7,7 +7,7 @@ kept apart and warned about."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import duckdb
 
@@ -246,11 +246,19 @@ def working_memory(con: duckdb.DuckDBPyConnection, extra: int) -> Iterator[None]
     con.execute(f"SET memory_limit = '{budget // 2**20}MiB'")
     try:
         yield
-    finally:
-        if configured:
-            con.execute("SET memory_limit = ?", [configured])
-        else:
-            con.execute("RESET memory_limit")
+    except BaseException:
+        # a failed statement aborts the transaction, which then refuses even a SET: its error is the one to raise
+        with suppress(duckdb.Error):
+            _restore_memory_limit(con, configured)
+        raise
+    _restore_memory_limit(con, configured)
+
+
+def _restore_memory_limit(con: duckdb.DuckDBPyConnection, configured: str | None) -> None:
+    if configured:
+        con.execute("SET memory_limit = ?", [configured])
+    else:
+        con.execute("RESET memory_limit")
 
 
 def reserve_block_pool(con: duckdb.DuckDBPyConnection, size: int) -> None:

@@ -14,7 +14,8 @@ import functools
 import hashlib
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeGuard
@@ -61,6 +62,7 @@ from icp_agent.ingest.profile import (
     profile_known,
 )
 from icp_agent.ingest.reader import (
+    DUCKDB_ROW_GROUP_ROWS,
     PARQUET_ROW,
     SourceFile,
     drop_stage,
@@ -126,6 +128,22 @@ def import_file(
         )
 
 
+@contextmanager
+def _memory_refused(con: duckdb.DuckDBPyConnection, source: SourceFile) -> Iterator[None]:
+    """DuckDB out of memory while the file is profiled or written: a UserError naming the file, the engine's limit
+    and the setting that raises it (the import's transaction is rolled back: nothing is stored)."""
+    limit = one(con, "SELECT coalesce(getvariable('icp_memory_limit'), current_setting('memory_limit'))")
+    try:
+        yield
+    except duckdb.OutOfMemoryException as exc:
+        raise UserError(
+            f"ran out of memory importing it (the engine's limit is {limit}; nothing was imported)",
+            file=source.name,
+            hint="set ICP_AGENT_MEMORY_LIMIT higher (e.g. ICP_AGENT_MEMORY_LIMIT=8GB) or close other programs, "
+            "and import it again",
+        ) from exc
+
+
 def import_into(
     con: duckdb.DuckDBPyConnection,
     path: str | Path | SourceFile,
@@ -168,7 +186,7 @@ def import_into(
     reading = f"reading {source.name}" + (f" (sheet {source.sheet!r})" if source.sheet else "")
     with watch(con, progress, reading, _estimated_rows(con, source)):
         reader_rejects = stage(con, source, lenient=lenient, scratch_dir=scratch_dir)
-    with _DuplicateSearches() as searches:
+    with _DuplicateSearches() as searches, _memory_refused(con, source):
         try:  # a Parquet file's rows profiled as if none repeated, while a second connection looks for repeats
             report = _build_snapshot(con, source, kind, naming, mapping, reader_rejects, say, progress, searches)
         except _DuplicatesFound as repeated:  # some did: built again without them
@@ -482,7 +500,7 @@ def _build_snapshot(
     table, import_id = naming.table, naming.import_id  # the digest waited for (read beside the staging and profiling)
     # the stored rows need not stay in memory once written (they are in the workspace file): under a working-memory
     # budget DuckDB drops them from its cache instead of holding the whole table until the commit
-    with working_memory(con, WRITE_MEMORY):
+    with working_memory(con, _write_memory(con, rows_read)):
         written = _rows_in_order(con, kept_filter, rid, first, originals)
         sizes = _lookup_sizes(con, [i for i, _, _ in looked_up])
         direct = _direct_readings(con, looked_up, sizes, kept_after_dedup) if written else None
@@ -570,6 +588,24 @@ def _build_snapshot(
 # batches of WRITE_BATCH_ROWS; 25 s, 0.48 GB with 128 MB and 1M-row batches (each batch's sort spilled); 1M CSV rows
 # 6.7 s, 0.77 GB; 6.9 s, 0.55 GB; 7.4 s, 0.49 GB.
 WRITE_MEMORY = 192 * 2**20
+# The write holds a few row groups a thread of rows about as large as the staged ones are in memory. A 400k-row export
+# whose stage took 1,170 bytes a row in memory (long names and notes) ran out under 300 MiB above it (1.1 row groups'
+# worth a thread) and was written under 400 MiB (1.5); the bench's 1M customers (216 bytes a row) write under
+# WRITE_MEMORY (3.7). A stage of wide rows gets WRITE_ROW_GROUPS row groups a thread when that is more than WRITE_MEMORY.
+WRITE_ROW_GROUPS = 2
+
+
+def _write_memory(con: duckdb.DuckDBPyConnection, rows: int) -> int:
+    """The write's working memory in bytes: WRITE_MEMORY, or WRITE_ROW_GROUPS row groups a thread of `rows` staged
+    rows as large as the memory DuckDB holds now for each (the stage, a table; a Parquet file read in place holds
+    next to none), when that is more."""
+    found = con.execute(
+        "SELECT (SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory()), current_setting('threads')"
+    ).fetchone()
+    held, threads = (int(found[0]), int(found[1])) if found else (0, 1)
+    return max(WRITE_MEMORY, WRITE_ROW_GROUPS * threads * DUCKDB_ROW_GROUP_ROWS * held // max(rows, 1))
+
+
 # The blocks DuckDB's allocator keeps when it frees them (`checks.reserve_block_pool`): the write's and the duplicate
 # search's working memory, so that staying under those budgets does not free and fault in the same memory again. Only
 # for a file of BLOCK_POOL_MIN_ROWS rows or more: at 1M CSV rows the system CPU did not change (0.5 s) and the peak grew
