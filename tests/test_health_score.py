@@ -403,3 +403,20 @@ def test_a_lean_frame_carries_the_fit_fields_and_the_score_alone(con):
     )
     shared = ", ".join(lean)
     assert con.execute(f"SELECT {shared} FROM f").fetchall() == con.execute(f"SELECT {shared} FROM g").fetchall()
+
+
+def test_an_accounts_type_column_read_as_deal_type_is_a_status(con):
+    """A Salesforce accounts export's "Type" (Customer / Prospect / Former Customer) is stored as deal_type, ignored
+    by default: its prospects are still left out of the customers, unless the user set the field's role."""
+    con.execute("""CREATE TABLE c AS SELECT range AS _row, 'co' || range AS company_name,
+        CASE WHEN range < 40 THEN 'Customer' WHEN range < 50 THEN 'Former Customer' ELSE 'Prospect' END AS deal_type,
+        CASE WHEN range < 50 THEN DATE '2021-01-01' END AS customer_since,
+        CASE WHEN range >= 40 AND range < 50 THEN DATE '2024-01-01' END AS churn_date,
+        ['EU', 'US'][range % 2 + 1] AS region
+        FROM range(80)""")
+    res = build_frame(con, "c", None, "f", HealthConfig(), ["region"])
+    assert res.not_customers == 30 and res.n == 50
+    assert res.not_customers_note is not None and "'prospect'" in res.not_customers_note
+    con.execute("CREATE TABLE field_roles (field VARCHAR PRIMARY KEY, role VARCHAR NOT NULL)")
+    con.execute("INSERT INTO field_roles VALUES ('deal_type', 'ignore')")
+    assert build_frame(con, "c", None, "g", HealthConfig(), ["region"]).not_customers == 0

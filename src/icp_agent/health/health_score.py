@@ -363,6 +363,13 @@ class NonCustomers:
     sql: str = "FALSE"  # TRUE for an account that is not a customer, over the customers' columns as alias `c`
 
 
+def _role_set(con: duckdb.DuckDBPyConnection, field: str) -> bool:
+    """True when the user set `field`'s role (`set-field-roles`; the workspace's field_roles table)."""
+    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'field_roles'").fetchall()[0][0]:
+        return False
+    return bool(con.execute("SELECT count(*) FROM field_roles WHERE field = ?", [field]).fetchall()[0][0])
+
+
 def status_columns(con: duckdb.DuckDBPyConnection, table: str, names: list[str]) -> dict[str, tuple[list, list]]:
     """Columns among `names` of `table` that encode customer status (a lifecycle stage, an account or business type,
     a customer status): column -> (its non-customer values, its customer values), each lower-cased and trimmed.
@@ -434,6 +441,11 @@ def find_non_customers(
     if "lifecycle_stage" in columns:
         candidates.append("lifecycle_stage")
     candidates = [f for f in candidates if (f not in sources or sources[f].role != "ignore") and f not in skip]
+    # an accounts export's bare "Type" column is read as deal_type, ignored by default (a deal's new business or
+    # renewal); on the accounts it is the account's type (Salesforce: Customer / Prospect / Former Customer), a status
+    # like the others unless the user set its role
+    if "deal_type" in columns and "deal_type" not in skip and not _role_set(con, "deal_type"):
+        candidates.append("deal_type")
     statuses = status_columns(con, customers, candidates)
     won_keys = None
     if deals is not None and "deal_stage" in columns_of(con, deals):
