@@ -276,6 +276,15 @@ def test_cli_says_kinds_furniture_and_skipped_files(cli, write, tmp_path):
     assert "2 lines of report furniture dropped" in result.output
 
 
+def test_cli_says_how_many_kinds_of_furniture_it_did_not_list(cli, write, tmp_path):
+    titles = "Accounts report\nRegion: all\nOwner: Dana\nGenerated 2026-11-30\n"
+    write("customers.csv", titles + CUSTOMERS + "\nGrand Totals (2 records)\n")
+    result = cli("import-data", "--customers", str(tmp_path / "customers.csv"))
+    assert "6 lines of report furniture dropped" in result.output  # 4 titles, a blank line, the total
+    assert "'Generated 2026-11-30'" in result.output and "Grand Totals" not in result.output
+    assert "... 2 more (icp-agent inspect-workspace --json)" in result.output
+
+
 def test_an_import_of_several_files_is_all_or_nothing(ws, write, tmp_path):
     write("in/customers.csv", CUSTOMERS)
     write("in/deals.csv", DEALS + "d3,1\n")  # a ragged row: the deals file fails without --lenient

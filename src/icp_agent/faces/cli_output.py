@@ -346,7 +346,9 @@ def print_import(result: toolkit.ImportResult) -> None:
             if report.rows_rejected > 3:
                 out.print(f"  ... {report.rows_rejected - 3:,} more rejected rows (icp-agent inspect-workspace)")
         if report.furniture_dropped and not report.already_imported:
-            shown = "; ".join(f"{f.kind}" + (f" {f.raw!r}" if f.raw else "") for f in report.furniture[:3])
+            shown = "; ".join(f"{f.kind}" + (f" {f.raw!r}" if f.raw else "") for f in report.furniture[:4])
+            if len(report.furniture) > 4:  # the rest are in the stored report
+                shown += f"; ... {len(report.furniture) - 4:,} more (icp-agent inspect-workspace --json)"
             out.print(
                 f"  {report.kind}: {report.furniture_dropped:,} lines of report furniture dropped "
                 f"(not records, not rejected): {shown}",
