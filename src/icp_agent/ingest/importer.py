@@ -130,7 +130,7 @@ def import_file(
 
 @contextmanager
 def _memory_refused(con: duckdb.DuckDBPyConnection, source: SourceFile) -> Iterator[None]:
-    """DuckDB out of memory while the file is profiled or written: a UserError naming the file, the engine's limit
+    """DuckDB out of memory while the file is staged, profiled or written: a UserError naming the file, the engine's limit
     and the setting that raises it (the import's transaction is rolled back: nothing is stored)."""
     limit = one(con, "SELECT coalesce(getvariable('icp_memory_limit'), current_setting('memory_limit'))")
     try:
@@ -184,15 +184,16 @@ def import_into(
         if found is not None:
             return found
     reading = f"reading {source.name}" + (f" (sheet {source.sheet!r})" if source.sheet else "")
-    with watch(con, progress, reading, _estimated_rows(con, source)):
-        reader_rejects = stage(con, source, lenient=lenient, scratch_dir=scratch_dir)
-    with _DuplicateSearches() as searches, _memory_refused(con, source):
-        try:  # a Parquet file's rows profiled as if none repeated, while a second connection looks for repeats
-            report = _build_snapshot(con, source, kind, naming, mapping, reader_rejects, say, progress, searches)
-        except _DuplicatesFound as repeated:  # some did: built again without them
-            report = _build_snapshot(
-                con, source, kind, naming, mapping, reader_rejects, say, progress, repeated_rows=repeated.rows
-            )
+    with _memory_refused(con, source):
+        with watch(con, progress, reading, _estimated_rows(con, source)):
+            reader_rejects = stage(con, source, lenient=lenient, scratch_dir=scratch_dir)
+        with _DuplicateSearches() as searches:
+            try:  # a Parquet file's rows profiled as if none repeated, while a second connection looks for repeats
+                report = _build_snapshot(con, source, kind, naming, mapping, reader_rejects, say, progress, searches)
+            except _DuplicatesFound as repeated:  # some did: built again without them
+                report = _build_snapshot(
+                    con, source, kind, naming, mapping, reader_rejects, say, progress, repeated_rows=repeated.rows
+                )
     report.detected_as = reason
     report.furniture_dropped = source.furniture_count
     report.furniture = [FurnitureRow(**f) for f in source.furniture]
@@ -591,7 +592,7 @@ WRITE_MEMORY = 192 * 2**20
 # The write holds a few row groups a thread of rows about as large as the staged ones are in memory. A 400k-row export
 # whose stage took 1,170 bytes a row in memory (long names and notes) ran out under 300 MiB above it (1.1 row groups'
 # worth a thread) and was written under 400 MiB (1.5); the bench's 1M customers (216 bytes a row) write under
-# WRITE_MEMORY (3.7). A stage of wide rows gets WRITE_ROW_GROUPS row groups a thread when that is more than WRITE_MEMORY.
+# WRITE_MEMORY (3.8). A stage of wide rows gets WRITE_ROW_GROUPS row groups a thread when that is more than WRITE_MEMORY.
 WRITE_ROW_GROUPS = 2
 
 
