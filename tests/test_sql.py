@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from icp_agent.sql import columns_of, quote_identifier, sql_literal
+from icp_agent.sql import columns_of, quote_identifier, sql_literal, table_exists
 
 HEADERS = ['Company "Name"', "Annual Revenue ($)", "Country/Region", "select", "naïve; DROP TABLE x", " spaced "]
 
@@ -61,3 +61,12 @@ def test_one_row_is_its_value_or_its_tuple_and_no_row_is_a_bug_named_by_its_quer
     assert one(con, "SELECT count(*), sum(range) FROM range(?)", [4]) == (4, 6)
     with pytest.raises(RuntimeError, match="returned none: SELECT 1 WHERE false"):
         one(con, "SELECT 1\n   WHERE false")
+
+
+def test_table_exists_sees_tables_and_temp_tables_not_views():
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (a INT)")
+    con.execute("CREATE TEMP TABLE tt (a INT)")
+    con.execute("CREATE VIEW v AS SELECT 1")
+    assert table_exists(con, "t") and table_exists(con, "tt")
+    assert not table_exists(con, "v") and not table_exists(con, "missing")

@@ -28,7 +28,7 @@ from pydantic import BaseModel, Field
 
 from icp_agent import numbers
 from icp_agent.errors import UserError
-from icp_agent.sql import quote_identifier
+from icp_agent.sql import quote_identifier, table_exists
 from icp_agent.workspace import READ_ONLY_CONFIG, connect_read_only, process_lock
 
 MAX_CELL_CHARS = 1000
@@ -145,7 +145,7 @@ def open_locked_down(path: str | Path, busy_timeout: float = 15) -> duckdb.DuckD
 
 def _current_snapshot_views(con: duckdb.DuckDBPyConnection) -> None:
     """Temporary views named after each kind, so a query need not know the snapshot tables' generated names."""
-    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'current_snapshot'").fetchall()[0][0]:
+    if not table_exists(con, "current_snapshot"):
         return
     for kind, table in con.execute("""SELECT c.kind, i.table_name FROM current_snapshot c JOIN imports i
                                       USING (import_id) WHERE c.kind <> 'interviews'""").fetchall():

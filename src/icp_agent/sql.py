@@ -33,6 +33,12 @@ def columns_of(con, relation: str) -> set[str]:
     return {row[0] for row in con.execute(f"DESCRIBE {relation}").fetchall()}
 
 
+def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """True when a table named `name` (unquoted, as stored) is in the connection's catalog, temporary or not."""
+    found = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchone()
+    return bool(found and found[0])
+
+
 def one(con: duckdb.DuckDBPyConnection, query: str, params: object = None) -> Any:
     """The one row a query returns (an aggregate, a count, a lookup): its only value when the query selects
     one column, else the row as a tuple (`rows, linked = one(con, "SELECT count(*), count_if(ok) ...")`).

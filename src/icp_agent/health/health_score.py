@@ -29,7 +29,7 @@ from icp_agent.health.rollup import SUBSCRIPTION_CHURN_RULE
 from icp_agent.ingest.fields import COMPANY_FIELDS
 from icp_agent.ingest.links import company_key
 from icp_agent.ingest.normalize import boolean
-from icp_agent.sql import columns_of, sql_literal
+from icp_agent.sql import columns_of, sql_literal, table_exists
 from icp_agent.sql import quote_identifier as _q
 
 GoodDefinition = Literal["health", "column", "won"]
@@ -365,7 +365,7 @@ class NonCustomers:
 
 def _role_set(con: duckdb.DuckDBPyConnection, field: str) -> bool:
     """True when the user set `field`'s role (`set-field-roles`; the workspace's field_roles table)."""
-    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'field_roles'").fetchall()[0][0]:
+    if not table_exists(con, "field_roles"):
         return False
     return bool(con.execute("SELECT count(*) FROM field_roles WHERE field = ?", [field]).fetchall()[0][0])
 

@@ -37,7 +37,7 @@ import duckdb
 import numpy as np
 
 from icp_agent.errors import UserError
-from icp_agent.sql import quote_identifier, sql_literal
+from icp_agent.sql import quote_identifier, sql_literal, table_exists
 
 Kind = Literal["category", "number", "band", "list", "bool"]
 Op = Literal["eq", "in", "between", "gte", "lte", "contains", "is_missing"]
@@ -317,8 +317,7 @@ def _is_table(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
         name = name[1:-1].replace('""', '"')
     elif not name.isidentifier():
         return False
-    found = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchone()
-    return bool(found and found[0])
+    return table_exists(con, name)
 
 
 _ROWS_TABLE = "__icp_selector_rows"

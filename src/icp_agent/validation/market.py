@@ -7,7 +7,7 @@ from icp_agent import numbers
 from icp_agent.errors import NotMeasurable
 from icp_agent.evidence import Ledger
 from icp_agent.icp_document import IcpDocument
-from icp_agent.sql import columns_of
+from icp_agent.sql import columns_of, table_exists
 from icp_agent.sql import quote_identifier as _q
 from icp_agent.tiers.criteria import (
     criteria_sql,
@@ -21,7 +21,7 @@ def _prospects_already_customers(con, prospects: str, icp: IcpDocument, tier) ->
     """Matching prospects that are already customers of the tier (same domain or name): a prospect list may or may
     not include the customers, so penetration = customers / (customers + matching prospects not yet customers)."""
     frame = f"frame_{icp.id.replace('-', '_')}"
-    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [frame]).fetchone()[0]:
+    if not table_exists(con, frame):
         return 0  # no frame for this version: no overlap can be measured
     frame_columns = columns_of(con, frame)
     keys = [k for k in ("domain", "company_name") if k in frame_columns and k in columns_of(con, prospects)]
